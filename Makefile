@@ -1,0 +1,142 @@
+# sipshard build. `make` builds every program into build/; `make test` builds and
+# runs every suite; `make demo` runs the main job. Both install missing Debian
+# packages first (scripts/deps.sh).
+#
+# Layout the rules rely on, so that adding a file needs no edit here:
+#   user/**/*.c (but user/cmd/)  -> build/libsipshard.a
+#   user/cmd/NAME.c              -> build/NAME with '_' turned into '-'
+#   kern/NAME.bpf.c              -> build/kern/NAME.bpf.o and build/gen/NAME.skel.h
+#   bench/load/*.c               -> build/sipshard-load
+#   bench/NAME.c                 -> build/NAME (links libosip2 for comparisons)
+#   tests/unit/test_NAME.c       -> build/tests/test_NAME and build/asan/tests/test_NAME
+#   tests/fuzz/fuzz_NAME.c       -> build/fuzz/fuzz_NAME (clang, libFuzzer + ASan)
+
+BUILD   ?= build
+CC      ?= gcc
+CLANG   ?= clang
+ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)/gen -MMD -MP -pthread
+LDLIBS  := -Wl,--as-needed -luring -lbpf -lelf -lz -ljansson -lpthread -lm
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC  := $(shell find user -name '*.c' -not -path 'user/cmd/*' | sort)
+CMD_SRC  := $(wildcard user/cmd/*.c)
+BPF_SRC  := $(wildcard kern/*.bpf.c)
+LOAD_SRC := $(wildcard bench/load/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB      := $(BUILD)/libsipshard.a
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+ASAN_LIB := $(BUILD)/asan/libsipshard.a
+ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+SKELS    := $(BPF_SRC:kern/%.bpf.c=$(BUILD)/gen/%.skel.h)
+BPF_OBJ  := $(BPF_SRC:kern/%.bpf.c=$(BUILD)/kern/%.bpf.o)
+PROGS    := $(foreach s,$(CMD_SRC),$(BUILD)/$(subst _,-,$(basename $(notdir $(s)))))
+LOAD     := $(if $(LOAD_SRC),$(BUILD)/sipshard-load)
+BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
+UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
+FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format clean
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+.PHONY: build-all
+build-all: $(PROGS) $(LOAD) $(BENCHES) $(UNITS)
+
+deps:
+	@scripts/deps.sh
+
+# ---- BPF: object, then skeleton ------------------------------------------
+$(BUILD)/kern/%.bpf.o: kern/%.bpf.c include/sipshard/hash.h include/sipshard/steer.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
+		-I/usr/include/$(TRIPLET) -Wall -Werror -c $< -o $@
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/kern/%.bpf.o
+	@mkdir -p $(@D)
+	bpftool gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# ---- library -------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(ASAN_LIB): $(ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- programs ------------------------------------------------------------
+define prog_rule
+$(BUILD)/$(subst _,-,$(basename $(notdir $(1)))): $(BUILD)/obj/$(basename $(1)).o $(LIB)
+	$$(CC) $$(CFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach s,$(CMD_SRC),$(eval $(call prog_rule,$(s))))
+
+$(BUILD)/sipshard-load: $(LOAD_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -losipparser2
+
+# ---- tests ---------------------------------------------------------------
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=c11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/gen
+FUZZ_LIB_SRC := $(filter user/sip/%,$(LIB_SRC))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@
+
+unit: $(UNITS)
+asan: $(ASAN_UNITS)
+
+# Builds everything, then runs every suite; the last line sums them.
+test: deps
+	@$(MAKE) --no-print-directory build-all asan $(FUZZERS)
+	@tests/run.sh
+
+# Runs the parser fuzzer for FUZZ_SECONDS (default 300) from the seed corpus.
+FUZZ_SECONDS ?= 300
+fuzz: deps $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/corpus/$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(BUILD)/corpus/$$(basename $$f) tests/data/corpus || exit 1; \
+	done
+
+demo: all
+	@scripts/demo.sh
+
+bench: all
+	@$(BUILD)/parse_bench
+
+format:
+	clang-format -i $$(find include user kern bench tests -name '*.[ch]')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

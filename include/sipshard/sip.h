@@ -1,0 +1,345 @@
+/*
+ * sip.h - the SIP message library: zero-copy parser, writer, stateless responses.
+ *
+ * Owns: the message model (views into a datagram), parsing one UDP datagram
+ * (RFC 3261 sections 7, 18.3, 20, 25), writing a rewritten copy of a parsed
+ * message into a caller buffer, and forming stateless responses (section 8.2.6).
+ * Does not own: transactions, dialogs, sockets. Nothing here allocates; every
+ * view is an (offset, length) pair into the caller's datagram, which must stay
+ * alive and unchanged while the message is used.
+ */
+#ifndef SIPSHARD_SIP_H
+#define SIPSHARD_SIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Compile-time capacities of struct sip_msg; runtime limits can only lower them. */
+#ifndef SIP_MAX_HEADERS
+#define SIP_MAX_HEADERS 1024
+#endif
+#ifndef SIP_MAX_VIAS
+#define SIP_MAX_VIAS 32
+#endif
+#ifndef SIP_MAX_ROUTES
+#define SIP_MAX_ROUTES 16
+#endif
+#ifndef SIP_MAX_CONTACTS
+#define SIP_MAX_CONTACTS 8
+#endif
+#define SIP_MAX_DATAGRAM 65535
+
+/* A view: offset and length into the datagram. A datagram is at most 65535 bytes. */
+typedef struct sip_view {
+	uint16_t off;
+	uint16_t len;
+} sip_view;
+
+static inline const char *sip_ptr(const char *buf, sip_view v)
+{
+	return buf + v.off;
+}
+
+/* Known headers. The parser maps long names and compact forms to these ids. */
+enum sip_hdr {
+	SIP_HDR_OTHER = 0,
+	SIP_HDR_ACCEPT,
+	SIP_HDR_ACCEPT_CONTACT,  /* a */
+	SIP_HDR_ALLOW,
+	SIP_HDR_ALLOW_EVENTS,    /* u */
+	SIP_HDR_AUTHORIZATION,
+	SIP_HDR_CALL_ID,         /* i */
+	SIP_HDR_CONTACT,         /* m */
+	SIP_HDR_CONTENT_ENCODING,/* e */
+	SIP_HDR_CONTENT_LENGTH,  /* l */
+	SIP_HDR_CONTENT_TYPE,    /* c */
+	SIP_HDR_CSEQ,
+	SIP_HDR_EVENT,           /* o */
+	SIP_HDR_EXPIRES,
+	SIP_HDR_FROM,            /* f */
+	SIP_HDR_IDENTITY,        /* y */
+	SIP_HDR_MAX_FORWARDS,
+	SIP_HDR_MIN_SE,
+	SIP_HDR_PROXY_AUTHORIZATION,
+	SIP_HDR_PROXY_REQUIRE,
+	SIP_HDR_RACK,
+	SIP_HDR_RECORD_ROUTE,
+	SIP_HDR_REFER_TO,        /* r */
+	SIP_HDR_REFERRED_BY,     /* b */
+	SIP_HDR_REJECT_CONTACT,  /* j */
+	SIP_HDR_REQUEST_DISPOSITION, /* d */
+	SIP_HDR_REQUIRE,
+	SIP_HDR_RETRY_AFTER,
+	SIP_HDR_ROUTE,
+	SIP_HDR_RSEQ,
+	SIP_HDR_SESSION_EXPIRES, /* x */
+	SIP_HDR_SUBJECT,         /* s */
+	SIP_HDR_SUPPORTED,       /* k */
+	SIP_HDR_TO,              /* t */
+	SIP_HDR_UNSUPPORTED,
+	SIP_HDR_USER_AGENT,
+	SIP_HDR_VIA,             /* v */
+	SIP_HDR_WWW_AUTHENTICATE,
+	SIP_HDR_PROXY_AUTHENTICATE,
+	SIP_HDR_SERVER,
+	SIP_HDR_WARNING,
+	SIP_HDR_EVENT_COUNT_ /* number of ids; keep last */
+};
+#define SIP_HDR_COUNT SIP_HDR_EVENT_COUNT_
+/* A bit for a header id in masks such as sip_wspec.remove. */
+#define SIP_HBIT(id) (UINT64_C(1) << (id))
+
+/* Methods the fast path switches on; any other token is SIP_METHOD_OTHER. */
+enum sip_method {
+	SIP_METHOD_OTHER = 0,
+	SIP_METHOD_INVITE,
+	SIP_METHOD_ACK,
+	SIP_METHOD_BYE,
+	SIP_METHOD_CANCEL,
+	SIP_METHOD_OPTIONS,
+	SIP_METHOD_REGISTER,
+	SIP_METHOD_INFO,
+	SIP_METHOD_MESSAGE,
+	SIP_METHOD_NOTIFY,
+	SIP_METHOD_PRACK,
+	SIP_METHOD_REFER,
+	SIP_METHOD_SUBSCRIBE,
+	SIP_METHOD_UPDATE,
+	SIP_METHOD_PUBLISH,
+	SIP_METHOD_COUNT_
+};
+
+enum sip_scheme { SIP_SCHEME_OTHER = 0, SIP_SCHEME_SIP, SIP_SCHEME_SIPS, SIP_SCHEME_TEL };
+enum sip_host_type { SIP_HOST_NONE = 0, SIP_HOST_NAME, SIP_HOST_IPV4, SIP_HOST_IPV6 };
+
+/* A URI. For sip/sips every part is split; tel keeps the number in user;
+ * any other scheme keeps everything after the colon in `opaque`. */
+struct sip_uri {
+	sip_view whole;
+	sip_view opaque; /* after "scheme:" */
+	sip_view user, password;
+	sip_view host; /* an IPv6 reference keeps its brackets */
+	sip_view params; /* ";a=b;c" without the first ';' */
+	sip_view headers; /* after '?' */
+	sip_view transport, maddr, user_param; /* values of those parameters */
+	uint16_t port; /* 0 when absent */
+	uint8_t scheme; /* enum sip_scheme */
+	uint8_t host_type; /* enum sip_host_type */
+	bool lr;
+};
+
+/* name-addr or addr-spec with header parameters (From, To, Contact, Route ...). */
+struct sip_addr {
+	sip_view whole;
+	sip_view display; /* without quotes when quoted; may hold escapes */
+	struct sip_uri uri;
+	sip_view params; /* header params after the URI, without the first ';' */
+	sip_view tag; /* value of the tag parameter; len 0 when absent */
+	bool has_tag;
+};
+
+struct sip_via {
+	sip_view whole; /* the whole via-parm, for relaying unchanged */
+	sip_view protocol; /* "SIP/2.0/UDP" */
+	sip_view transport; /* "UDP" */
+	sip_view host; /* IPv6 with brackets */
+	uint16_t port; /* 0 when absent */
+	sip_view branch, received, rport, maddr, ttl;
+	bool has_rport; /* the rport parameter is present (with or without value) */
+	uint16_t line; /* index into sip_msg.hdrs of the header line holding it */
+};
+
+/* One header line as it appeared (a line may hold several comma-separated values). */
+struct sip_hdr_line {
+	uint8_t id; /* enum sip_hdr */
+	sip_view name;
+	sip_view value; /* trimmed; folded lines keep their CRLF WS inside */
+	uint16_t start, end; /* bytes of the whole line, end includes its CRLF */
+};
+
+struct sip_cseq {
+	uint32_t num;
+	sip_view method;
+	uint8_t method_id;
+};
+
+struct sip_rack {
+	uint32_t rseq, cseq;
+	sip_view method;
+	uint8_t method_id;
+};
+
+/* Parse error codes (returned negated by sip_parse). */
+enum sip_err {
+	SIP_OK = 0,
+	SIP_ERR_TOO_SHORT = 1,
+	SIP_ERR_TOO_LONG,
+	SIP_ERR_START_LINE,
+	SIP_ERR_VERSION,
+	SIP_ERR_HEADER_SYNTAX,
+	SIP_ERR_TOO_MANY_HEADERS,
+	SIP_ERR_LINE_TOO_LONG,
+	SIP_ERR_URI,
+	SIP_ERR_MISSING_HEADER,
+	SIP_ERR_DUPLICATE_HEADER,
+	SIP_ERR_BAD_VALUE,
+	SIP_ERR_BODY_TRUNCATED,
+	SIP_ERR_TOO_MANY_VALUES,
+	SIP_ERR_COUNT_
+};
+
+struct sip_limits {
+	uint16_t max_headers; /* <= SIP_MAX_HEADERS */
+	uint16_t max_line; /* bytes of one header line, folds included */
+	uint16_t max_uri; /* bytes of one URI */
+	uint32_t max_datagram; /* <= SIP_MAX_DATAGRAM */
+};
+/* 1024 headers, 8192-byte lines, 2048-byte URIs, 65535-byte datagrams. */
+extern const struct sip_limits sip_default_limits;
+
+struct sip_msg {
+	const char *buf; /* the datagram; views point into it */
+	uint32_t len;
+
+	bool is_request;
+	/* request line */
+	sip_view method;
+	uint8_t method_id; /* enum sip_method */
+	struct sip_uri ruri;
+	/* status line */
+	uint16_t status;
+	sip_view reason; /* may be empty */
+	uint16_t start_end; /* bytes of the start line including CRLF */
+
+	sip_view call_id;
+	struct sip_addr from, to;
+	struct sip_cseq cseq;
+	int32_t max_forwards; /* -1 when absent */
+	int32_t content_length; /* -1 when absent */
+	sip_view content_type;
+	bool contact_star; /* "Contact: *" */
+	uint32_t rseq; /* 0 when absent */
+	bool has_rack;
+	struct sip_rack rack;
+	sip_view require, supported, event, refer_to, session_expires;
+	struct sip_addr refer_to_addr;
+	uint32_t session_expires_secs; /* 0 when absent */
+
+	sip_view body;
+	uint16_t headers_end; /* offset of the empty line's CRLF that ends the headers */
+
+	/* why the message is invalid (err == SIP_OK when valid) */
+	uint8_t err; /* enum sip_err */
+	const char *err_reason; /* static text: what is wrong */
+	sip_view err_name; /* the header's name as written, when a header is at fault */
+	uint8_t err_hdr; /* enum sip_hdr at fault, or SIP_HDR_OTHER */
+
+	/* index + 1 of the first line with each id; 0 when absent */
+	uint16_t first[SIP_HDR_COUNT];
+	uint16_t nhdrs;
+	uint8_t nvias, nroutes, nrecord_routes, ncontacts;
+
+	/* Arrays last: the parser initialises only the fields above and the used
+	 * prefix of each array, so a parse never clears ~20 KiB it does not use. */
+	struct sip_hdr_line hdrs[SIP_MAX_HEADERS];
+	struct sip_via vias[SIP_MAX_VIAS];
+	struct sip_addr routes[SIP_MAX_ROUTES];
+	struct sip_addr record_routes[SIP_MAX_ROUTES];
+	struct sip_addr contacts[SIP_MAX_CONTACTS];
+};
+
+/* Parses one datagram. Returns 0 when valid, -(enum sip_err) otherwise; on error
+ * m->err_reason says what is wrong and the headers found so far stay indexed, so
+ * that sip_can_respond() and sip_respond() can answer 400. limits may be NULL. */
+int sip_parse(struct sip_msg *m, const char *buf, size_t len, const struct sip_limits *limits);
+
+/* Writes "Header: reason" describing the parse error into out (always NUL-terminated).
+ * Returns the length written. */
+size_t sip_strerror(const struct sip_msg *m, char *out, size_t cap);
+
+/* Name of a parse error code. */
+const char *sip_err_name(int err);
+
+/* The canonical long name of a header id ("Call-ID"); NULL for SIP_HDR_OTHER. */
+const char *sip_hdr_name(enum sip_hdr id);
+/* Header id for a name as written (case-insensitive, compact forms included). */
+enum sip_hdr sip_hdr_lookup(const char *name, size_t len);
+/* Method id for a method token (case-sensitive per RFC 3261). */
+enum sip_method sip_method_lookup(const char *s, size_t len);
+const char *sip_method_name(enum sip_method id); /* NULL for OTHER */
+
+/* Parses a URI (used by the message parser, exposed for tests and routing).
+ * Returns 0 or -SIP_ERR_URI. */
+int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len);
+/* Parses name-addr / addr-spec with params; 0 or -SIP_ERR_URI / -SIP_ERR_BAD_VALUE. */
+int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len);
+
+/* Views are compared with these helpers. */
+bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len);
+bool sip_view_ieq(const char *buf, sip_view v, const char *s, size_t len);
+/* The 1-based index of the first header line with this id, or 0. */
+static inline const struct sip_hdr_line *sip_find_hdr(const struct sip_msg *m, enum sip_hdr id)
+{
+	return m->first[id] ? &m->hdrs[m->first[id] - 1] : NULL;
+}
+
+/* ---- writer ---------------------------------------------------------------
+ * Builds an outgoing datagram from a parsed message in one pass. The output is
+ * the input with these edits, in this order:
+ *   start line: Request-URI replaced when ruri is set (requests), or the whole
+ *               start line replaced when start_line is set;
+ *   prepend:    raw header lines (each ending in CRLF) right after the start line;
+ *   headers:    every original line in order, except lines whose id is in
+ *               `remove`, except the first strip_vias Via values (a line that
+ *               loses only some of its values is rewritten with the rest), and
+ *               with lines of a `replace` id written as "Name: value" once at
+ *               the place of the first such line (appended when absent);
+ *   append:     raw header lines before Content-Length;
+ *   Content-Length recomputed (kept byte-identical when unchanged);
+ *   body:       the original body, or `body` when replace_body.
+ * With a zeroed spec the output is byte-identical to a well-formed input. */
+struct sip_replace {
+	uint8_t id; /* enum sip_hdr, not SIP_HDR_OTHER */
+	const char *value;
+	uint16_t len;
+};
+
+#define SIP_WSPEC_MAX_REPLACE 12
+struct sip_wspec {
+	const char *ruri;
+	size_t ruri_len;
+	const char *start_line; /* without CRLF */
+	size_t start_line_len;
+	const char *prepend;
+	size_t prepend_len;
+	const char *append;
+	size_t append_len;
+	uint64_t remove; /* SIP_HBIT(id) mask */
+	uint16_t strip_vias;
+	uint8_t nreplace;
+	struct sip_replace replace[SIP_WSPEC_MAX_REPLACE];
+	bool replace_body;
+	const char *body;
+	size_t body_len;
+};
+
+/* Returns the length written, or -ENOSPC when out is too small (nothing useful is
+ * left in out then), or -EINVAL for a bad spec. Never writes past cap. */
+int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, size_t cap);
+
+/* ---- stateless responses (RFC 3261 8.2.6) ----------------------------------
+ * Copies every Via line, From, To (adding ";tag=<to_tag>" when it has none and
+ * status > 100), Call-ID and CSeq from the request; adds `extra` raw header
+ * lines (e.g. "Retry-After: 5\r\n") and Content-Length: 0. reason NULL picks
+ * the standard phrase. Works on a request that failed to parse as long as
+ * sip_can_respond() says so. Returns length or -ENOSPC / -EINVAL. */
+int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
+		const char *extra, char *out, size_t cap);
+/* True when m is a request (even an invalid one) with Via, From, To, Call-ID and
+ * CSeq lines present, so that a response can be formed; never for ACK. */
+bool sip_can_respond(const struct sip_msg *m);
+/* Standard reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
+const char *sip_reason_phrase(int status);
+
+#endif

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every suite that `make test` built and sums them. Last line: "N passed, N failed".
+#   unit:        build/tests/test_*        (cmocka)
+#   asan:        build/asan/tests/test_*   (cmocka under ASan + UBSan)
+#   fuzz:        build/fuzz/fuzz_*         (libFuzzer, FUZZ_SMOKE_SECONDS each, from tests/data/corpus)
+#   integration: tests/integration/*.sh    (each prints "ok NAME" / "not ok NAME" lines)
+# ONLY=unit|asan|fuzz|integration runs one kind.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-30}
+ONLY=${ONLY:-}
+passed=0
+failed=0
+log_dir=$BUILD/test-logs
+mkdir -p "$log_dir"
+
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:"
+run_cmocka() {
+	local bin=$1 kind=$2 log p f
+	log=$log_dir/$kind-$(basename "$bin").log
+	"$bin" >"$log" 2>&1
+	local rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed or aborted before cmocka could count
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	printf '%-6s %-40s %4d passed %4d failed\n' "$kind" "$(basename "$bin")" "$p" "$f"
+	[ "$f" -eq 0 ] || sed 's/^/    /' "$log" | grep -E 'FAILED|ERROR|Assert|error|Sanitizer' | head -20
+}
+
+if want unit; then
+	for t in "$BUILD"/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" unit; done
+fi
+if want asan; then
+	for t in "$BUILD"/asan/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" asan; done
+fi
+if want fuzz; then
+	for f in "$BUILD"/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		work=$(mktemp -d)
+		log=$log_dir/fuzz-$name.log
+		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -max_len=65535 -timeout=10 \
+			-artifact_prefix="$work/" "$work" tests/data/corpus >"$log" 2>&1; then
+			passed=$((passed + 1))
+			printf '%-6s %-40s ok (%s)\n' fuzz "$name" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
+		else
+			failed=$((failed + 1))
+			printf '%-6s %-40s FAILED, see %s\n' fuzz "$name" "$log"
+			tail -30 "$log" | sed 's/^/    /'
+		fi
+		rm -rf "$work"
+	done
+fi
+if want integration; then
+	for s in tests/integration/*.sh; do
+		[ -f "$s" ] || continue
+		log=$log_dir/integration-$(basename "$s" .sh).log
+		bash "$s" >"$log" 2>&1
+		rc=$?
+		p=$(grep -c '^ok ' "$log")
+		f=$(grep -c '^not ok ' "$log")
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		printf '%-6s %-40s %4d passed %4d failed\n' integ "$(basename "$s")" "$p" "$f"
+		[ "$f" -eq 0 ] || grep -E '^not ok|^#' "$log" | head -30 | sed 's/^/    /'
+	done
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

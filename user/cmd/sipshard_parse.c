@@ -1,0 +1,345 @@
+/*
+ * sipshard-parse - reads SIP datagrams and prints them as JSON, says why one is
+ * malformed, or prints the stateless response the library would send.
+ *
+ * Owns: the command line, reading input, turning a parsed message into JSON
+ * (jansson). Does not own: parsing rules (user/sip/).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipshard/sip.h"
+
+static const char usage_text[] =
+	"usage: sipshard-parse [OPTIONS] [FILE]\n"
+	"Reads one SIP message from FILE (or standard input) and prints it as JSON.\n"
+	"\n"
+	"  -c, --check     print only 'valid' or 'invalid: REASON'\n"
+	"  -r, --respond   print the stateless response the library would send:\n"
+	"                  400 for an invalid request when one can be formed, nothing\n"
+	"                  (exit 1) when none can; for a valid request, 200\n"
+	"  -s, --stream    the input is a series of datagrams, each written as its\n"
+	"                  length in decimal, a newline, then exactly that many bytes;\n"
+	"                  one output line (JSON, check or response) per datagram\n"
+	"  -p, --pretty    indent the JSON output\n"
+	"  -h, --help      print this text\n"
+	"\n"
+	"Exit status: 0 when every message is valid, 1 when one is invalid, 2 on a\n"
+	"usage or input error.\n";
+
+enum mode { MODE_JSON, MODE_CHECK, MODE_RESPOND };
+
+struct parse_opts {
+	enum mode mode;
+	bool stream;
+	bool pretty;
+};
+
+static json_t *jview(const char *buf, sip_view v)
+{
+	return json_stringn(buf + v.off, v.len);
+}
+
+/* Adds key: view when the view is not empty. */
+static void jset_view(json_t *o, const char *key, const char *buf, sip_view v)
+{
+	if (v.len)
+		json_object_set_new(o, key, jview(buf, v));
+}
+
+static const char *scheme_name(uint8_t s)
+{
+	static const char *const names[] = {"other", "sip", "sips", "tel"};
+	return s < 4 ? names[s] : "other";
+}
+
+static json_t *uri_json(const char *buf, const struct sip_uri *u)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "uri", jview(buf, u->whole));
+	json_object_set_new(o, "scheme", json_string(scheme_name(u->scheme)));
+	if (u->scheme == SIP_SCHEME_OTHER) {
+		jset_view(o, "opaque", buf, u->opaque);
+		return o;
+	}
+	jset_view(o, "user", buf, u->user);
+	jset_view(o, "password", buf, u->password);
+	jset_view(o, "host", buf, u->host);
+	if (u->port)
+		json_object_set_new(o, "port", json_integer(u->port));
+	jset_view(o, "params", buf, u->params);
+	jset_view(o, "headers", buf, u->headers);
+	jset_view(o, "transport", buf, u->transport);
+	jset_view(o, "maddr", buf, u->maddr);
+	if (u->lr)
+		json_object_set_new(o, "lr", json_true());
+	return o;
+}
+
+static json_t *addr_json(const char *buf, const struct sip_addr *a)
+{
+	json_t *o = json_object();
+
+	jset_view(o, "display", buf, a->display);
+	json_object_set_new(o, "uri", uri_json(buf, &a->uri));
+	jset_view(o, "params", buf, a->params);
+	if (a->has_tag)
+		json_object_set_new(o, "tag", jview(buf, a->tag));
+	return o;
+}
+
+static json_t *addr_list_json(const char *buf, const struct sip_addr *a, unsigned n)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(arr, addr_json(buf, &a[i]));
+	return arr;
+}
+
+static json_t *via_json(const char *buf, const struct sip_via *v)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "transport", jview(buf, v->transport));
+	json_object_set_new(o, "host", jview(buf, v->host));
+	if (v->port)
+		json_object_set_new(o, "port", json_integer(v->port));
+	jset_view(o, "branch", buf, v->branch);
+	jset_view(o, "received", buf, v->received);
+	if (v->has_rport)
+		json_object_set_new(o, "rport", v->rport.len ? jview(buf, v->rport) : json_true());
+	jset_view(o, "maddr", buf, v->maddr);
+	jset_view(o, "ttl", buf, v->ttl);
+	return o;
+}
+
+static json_t *msg_json(const struct sip_msg *m)
+{
+	const char *b = m->buf;
+	json_t *o = json_object(), *hdrs = json_array(), *vias = json_array();
+
+	if (m->is_request) {
+		json_object_set_new(o, "type", json_string("request"));
+		json_object_set_new(o, "method", jview(b, m->method));
+		json_object_set_new(o, "request_uri", uri_json(b, &m->ruri));
+	} else {
+		json_object_set_new(o, "type", json_string("response"));
+		json_object_set_new(o, "status", json_integer(m->status));
+		json_object_set_new(o, "reason", jview(b, m->reason));
+	}
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		const char *canon = sip_hdr_name((enum sip_hdr)h->id);
+		json_t *hj = json_object();
+		json_object_set_new(hj, "name", canon ? json_string(canon) : jview(b, h->name));
+		json_object_set_new(hj, "value", jview(b, h->value));
+		json_array_append_new(hdrs, hj);
+	}
+	json_object_set_new(o, "headers", hdrs);
+	json_object_set_new(o, "call_id", jview(b, m->call_id));
+	json_object_set_new(o, "from", addr_json(b, &m->from));
+	json_object_set_new(o, "to", addr_json(b, &m->to));
+	json_t *cseq = json_object();
+	json_object_set_new(cseq, "number", json_integer(m->cseq.num));
+	json_object_set_new(cseq, "method", jview(b, m->cseq.method));
+	json_object_set_new(o, "cseq", cseq);
+	for (uint8_t i = 0; i < m->nvias; i++)
+		json_array_append_new(vias, via_json(b, &m->vias[i]));
+	json_object_set_new(o, "via", vias);
+	if (m->max_forwards >= 0)
+		json_object_set_new(o, "max_forwards", json_integer(m->max_forwards));
+	if (m->content_length >= 0)
+		json_object_set_new(o, "content_length", json_integer(m->content_length));
+	jset_view(o, "content_type", b, m->content_type);
+	if (m->nroutes)
+		json_object_set_new(o, "route", addr_list_json(b, m->routes, m->nroutes));
+	if (m->nrecord_routes)
+		json_object_set_new(o, "record_route",
+				    addr_list_json(b, m->record_routes, m->nrecord_routes));
+	if (m->contact_star)
+		json_object_set_new(o, "contact", json_string("*"));
+	else if (m->ncontacts)
+		json_object_set_new(o, "contact", addr_list_json(b, m->contacts, m->ncontacts));
+	if (m->rseq)
+		json_object_set_new(o, "rseq", json_integer(m->rseq));
+	if (m->has_rack) {
+		json_t *r = json_object();
+		json_object_set_new(r, "rseq", json_integer(m->rack.rseq));
+		json_object_set_new(r, "cseq", json_integer(m->rack.cseq));
+		json_object_set_new(r, "method", jview(b, m->rack.method));
+		json_object_set_new(o, "rack", r);
+	}
+	jset_view(o, "require", b, m->require);
+	jset_view(o, "supported", b, m->supported);
+	jset_view(o, "event", b, m->event);
+	if (m->refer_to.len)
+		json_object_set_new(o, "refer_to", addr_json(b, &m->refer_to_addr));
+	if (m->session_expires.len)
+		json_object_set_new(o, "session_expires", json_integer(m->session_expires_secs));
+	json_object_set_new(o, "body_length", json_integer(m->body.len));
+	return o;
+}
+
+static void print_json(json_t *o, const struct parse_opts *opt)
+{
+	char *s = json_dumps(o, opt->pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+	json_decref(o);
+}
+
+/* Handles one datagram; returns 0 when valid, 1 when not. */
+static int handle(const char *buf, size_t len, const struct parse_opts *opt)
+{
+	static struct sip_msg m; /* ~20 KiB: kept off the stack */
+	char reason[256], out[SIP_MAX_DATAGRAM];
+	int rc = sip_parse(&m, buf, len, NULL);
+
+	sip_strerror(&m, reason, sizeof(reason));
+	switch (opt->mode) {
+	case MODE_CHECK:
+		if (rc)
+			printf("invalid: %s\n", reason);
+		else
+			printf("valid\n");
+		break;
+	case MODE_RESPOND: {
+		int n = -EINVAL;
+		if (m.is_request && sip_can_respond(&m))
+			n = rc ? sip_respond(&m, 400, reason, "sipshard400", NULL, out, sizeof(out))
+			       : sip_respond(&m, 200, NULL, "sipshard200", NULL, out, sizeof(out));
+		if (n < 0) {
+			fprintf(stderr, "sipshard-parse: no response can be formed (%s)\n",
+				rc ? reason : "not a request, or an ACK");
+			return 1;
+		}
+		fwrite(out, 1, (size_t)n, stdout);
+		if (opt->stream)
+			putchar('\n');
+		break;
+	}
+	case MODE_JSON:
+		if (rc) {
+			json_t *e = json_object();
+			json_object_set_new(e, "error", json_string(sip_err_name(rc)));
+			json_object_set_new(e, "reason", json_string(reason));
+			print_json(e, opt);
+		} else {
+			print_json(msg_json(&m), opt);
+		}
+		break;
+	}
+	return rc ? 1 : 0;
+}
+
+static int read_all(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	*len = fread(buf, 1, cap, f);
+	if (ferror(f))
+		return -EIO;
+	if (*len == cap && fgetc(f) != EOF)
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int run_stream(FILE *f, const struct parse_opts *opt)
+{
+	static char buf[SIP_MAX_DATAGRAM];
+	unsigned long n;
+	int status = 0, c;
+
+	while ((c = fgetc(f)) != EOF) {
+		if (c == '\n' || c == '\r')
+			continue; /* blank lines between records are allowed */
+		ungetc(c, f);
+		if (fscanf(f, "%lu", &n) != 1 || fgetc(f) != '\n') {
+			fprintf(stderr, "sipshard-parse: --stream: expected a length then a newline\n");
+			return 2;
+		}
+		if (n > sizeof(buf)) {
+			fprintf(stderr, "sipshard-parse: --stream: length %lu exceeds 65535\n", n);
+			return 2;
+		}
+		if (fread(buf, 1, n, f) != n) {
+			fprintf(stderr, "sipshard-parse: --stream: input ends inside a datagram\n");
+			return 2;
+		}
+		if (handle(buf, n, opt))
+			status = 1;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"check", no_argument, NULL, 'c'},  {"respond", no_argument, NULL, 'r'},
+		{"stream", no_argument, NULL, 's'}, {"pretty", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0},
+	};
+	struct parse_opts opt = {MODE_JSON, false, false};
+	static char buf[SIP_MAX_DATAGRAM];
+	FILE *f = stdin;
+	size_t len;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "crsph", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt.mode = MODE_CHECK;
+			break;
+		case 'r':
+			opt.mode = MODE_RESPOND;
+			break;
+		case 's':
+			opt.stream = true;
+			break;
+		case 'p':
+			opt.pretty = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "sipshard-parse: expected at most one FILE, got %d\n%s",
+			argc - optind, usage_text);
+		return 2;
+	}
+	if (optind < argc && strcmp(argv[optind], "-") != 0) {
+		f = fopen(argv[optind], "rb");
+		if (!f) {
+			fprintf(stderr, "sipshard-parse: cannot open %s: %s\n", argv[optind],
+				strerror(errno));
+			return 2;
+		}
+	}
+	if (opt.stream) {
+		rc = run_stream(f, &opt);
+	} else {
+		int r = read_all(f, buf, sizeof(buf), &len);
+		if (r) {
+			fprintf(stderr, "sipshard-parse: %s\n",
+				r == -EMSGSIZE ? "input larger than 65535 bytes (one datagram)"
+					       : "read error");
+			rc = 2;
+		} else {
+			rc = handle(buf, len, &opt);
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}

@@ -1,0 +1,299 @@
+/*
+ * write.c - builds outgoing datagrams from parsed messages: the one-pass
+ * rewriting writer (sip_write) and stateless responses (sip_respond, RFC 3261
+ * section 8.2.6).
+ *
+ * Owns: output layout, Content-Length recomputation, bounds of the caller's
+ * buffer. Does not own: deciding what to rewrite (the worker and controller do).
+ * Never writes past the capacity it is given; never allocates.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sip/lex.h"
+
+struct wbuf {
+	char *p;
+	size_t len, cap;
+	bool overflow;
+};
+
+static void put(struct wbuf *w, const void *s, size_t n)
+{
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void puts_(struct wbuf *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void put_view(struct wbuf *w, const char *buf, sip_view v)
+{
+	put(w, buf + v.off, v.len);
+}
+
+static void put_uint(struct wbuf *w, uint32_t v)
+{
+	char tmp[16];
+	int n = snprintf(tmp, sizeof(tmp), "%u", v);
+	put(w, tmp, (size_t)n);
+}
+
+/* The start line's first byte: the parser skipped leading CR/LF keep-alives. */
+static const char *start_line(const struct sip_msg *m)
+{
+	const char *p = m->buf, *end = m->buf + m->start_end;
+
+	while (p < end && (*p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+static const struct sip_replace *find_replace(const struct sip_wspec *s, uint8_t id)
+{
+	for (uint8_t i = 0; i < s->nreplace; i++)
+		if (s->replace[i].id == id)
+			return &s->replace[i];
+	return NULL;
+}
+
+static void put_replaced(struct wbuf *w, const struct sip_replace *r)
+{
+	puts_(w, sip_hdr_name((enum sip_hdr)r->id));
+	put(w, ": ", 2);
+	put(w, r->value, r->len);
+	put(w, "\r\n", 2);
+}
+
+/* Writes a Via line minus the values that strip_vias removes. *left counts the
+ * values still to strip across lines. */
+static void put_via_line(struct wbuf *w, const struct sip_msg *m, uint16_t line, unsigned *left)
+{
+	const struct sip_hdr_line *h = &m->hdrs[line];
+	const struct sip_via *keep = NULL;
+
+	for (uint8_t i = 0; i < m->nvias; i++) {
+		if (m->vias[i].line != line)
+			continue;
+		if (*left) {
+			(*left)--;
+			continue;
+		}
+		keep = &m->vias[i];
+		break;
+	}
+	if (!keep)
+		return; /* every value of this line was stripped */
+	if (keep->whole.off == h->value.off) {
+		put(w, m->buf + h->start, (size_t)(h->end - h->start));
+		return;
+	}
+	put_view(w, m->buf, h->name);
+	put(w, ": ", 2);
+	put(w, m->buf + keep->whole.off, (size_t)(h->value.off + h->value.len - keep->whole.off));
+	put(w, "\r\n", 2);
+}
+
+int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, size_t cap)
+{
+	static const struct sip_wspec none;
+	struct wbuf w = {out, 0, cap, false};
+	const char *body;
+	size_t body_len;
+	unsigned strip;
+	bool wrote_cl = false;
+	uint64_t replaced_done = 0;
+
+	if (!spec)
+		spec = &none;
+	if (spec->nreplace > SIP_WSPEC_MAX_REPLACE)
+		return -EINVAL;
+	for (uint8_t i = 0; i < spec->nreplace; i++)
+		if (spec->replace[i].id == SIP_HDR_OTHER || spec->replace[i].id >= SIP_HDR_COUNT ||
+		    spec->replace[i].id == SIP_HDR_CONTENT_LENGTH)
+			return -EINVAL;
+	if (spec->replace_body) {
+		body = spec->body;
+		body_len = spec->body_len;
+	} else {
+		body = m->buf + m->body.off;
+		body_len = m->body.len;
+	}
+	strip = spec->strip_vias;
+
+	/* start line */
+	if (spec->start_line) {
+		put(&w, spec->start_line, spec->start_line_len);
+		put(&w, "\r\n", 2);
+	} else if (spec->ruri && m->is_request) {
+		put_view(&w, m->buf, m->method);
+		put(&w, " ", 1);
+		put(&w, spec->ruri, spec->ruri_len);
+		put(&w, " SIP/2.0\r\n", 10);
+	} else {
+		const char *s = start_line(m);
+		put(&w, s, (size_t)(m->buf + m->start_end - s));
+	}
+	if (spec->prepend)
+		put(&w, spec->prepend, spec->prepend_len);
+
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		const struct sip_replace *r;
+
+		if (h->id && (spec->remove & SIP_HBIT(h->id)))
+			continue;
+		if (h->id && (r = find_replace(spec, h->id)) != NULL) {
+			if (!(replaced_done & SIP_HBIT(h->id)))
+				put_replaced(&w, r);
+			replaced_done |= SIP_HBIT(h->id);
+			continue;
+		}
+		if (h->id == SIP_HDR_VIA && strip) {
+			put_via_line(&w, m, i, &strip);
+			continue;
+		}
+		if (h->id == SIP_HDR_CONTENT_LENGTH) {
+			if (wrote_cl)
+				continue;
+			wrote_cl = true;
+			if (!spec->replace_body && (size_t)m->content_length == body_len) {
+				put(&w, m->buf + h->start, (size_t)(h->end - h->start));
+			} else {
+				put_view(&w, m->buf, h->name);
+				put(&w, ": ", 2);
+				put_uint(&w, (uint32_t)body_len);
+				put(&w, "\r\n", 2);
+			}
+			continue;
+		}
+		put(&w, m->buf + h->start, (size_t)(h->end - h->start));
+	}
+	for (uint8_t i = 0; i < spec->nreplace; i++)
+		if (!(replaced_done & SIP_HBIT(spec->replace[i].id))) {
+			put_replaced(&w, &spec->replace[i]);
+			replaced_done |= SIP_HBIT(spec->replace[i].id);
+		}
+	if (spec->append)
+		put(&w, spec->append, spec->append_len);
+	if (!wrote_cl && !(spec->remove & SIP_HBIT(SIP_HDR_CONTENT_LENGTH))) {
+		puts_(&w, "Content-Length: ");
+		put_uint(&w, (uint32_t)body_len);
+		put(&w, "\r\n", 2);
+	}
+	put(&w, "\r\n", 2);
+	put(&w, body, body_len);
+	if (w.overflow)
+		return -ENOSPC;
+	return (int)w.len;
+}
+
+/* ---- stateless responses ------------------------------------------------- */
+
+const char *sip_reason_phrase(int status)
+{
+	switch (status) {
+	case 100: return "Trying";
+	case 180: return "Ringing";
+	case 181: return "Call Is Being Forwarded";
+	case 182: return "Queued";
+	case 183: return "Session Progress";
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 415: return "Unsupported Media Type";
+	case 420: return "Bad Extension";
+	case 480: return "Temporarily Unavailable";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 482: return "Loop Detected";
+	case 483: return "Too Many Hops";
+	case 486: return "Busy Here";
+	case 487: return "Request Terminated";
+	case 488: return "Not Acceptable Here";
+	case 491: return "Request Pending";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 504: return "Server Time-out";
+	case 513: return "Message Too Large";
+	case 603: return "Decline";
+	default: return "Unknown";
+	}
+}
+
+bool sip_can_respond(const struct sip_msg *m)
+{
+	return m->is_request && m->method.len > 0 && m->method_id != SIP_METHOD_ACK &&
+	       m->first[SIP_HDR_VIA] && m->first[SIP_HDR_FROM] && m->first[SIP_HDR_TO] &&
+	       m->first[SIP_HDR_CALL_ID] && m->first[SIP_HDR_CSEQ];
+}
+
+static void put_line(struct wbuf *w, const struct sip_msg *m, const struct sip_hdr_line *h)
+{
+	put(w, m->buf + h->start, (size_t)(h->end - h->start));
+}
+
+/* True when a To value already carries a tag parameter (textual check, so that it
+ * also works on a request whose To failed to parse). */
+static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
+{
+	const char *p = m->buf + h->value.off, *e = p + h->value.len;
+	const char *gt = memchr(p, '>', (size_t)(e - p));
+
+	if (m->to.has_tag)
+		return true;
+	for (p = gt ? gt : p; p + 4 <= e; p++)
+		if (lex_ieq(p, 4, "tag=", 4))
+			return true;
+	return false;
+}
+
+int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
+		const char *extra, char *out, size_t cap)
+{
+	struct wbuf w = {out, 0, cap, false};
+	char line[64];
+
+	if (status < 100 || status > 699 || !sip_can_respond(req))
+		return -EINVAL;
+	int n = snprintf(line, sizeof(line), "SIP/2.0 %d ", status);
+	put(&w, line, (size_t)n);
+	puts_(&w, reason ? reason : sip_reason_phrase(status));
+	put(&w, "\r\n", 2);
+
+	for (uint16_t i = 0; i < req->nhdrs; i++)
+		if (req->hdrs[i].id == SIP_HDR_VIA)
+			put_line(&w, req, &req->hdrs[i]);
+	put_line(&w, req, sip_find_hdr(req, SIP_HDR_FROM));
+	const struct sip_hdr_line *to = sip_find_hdr(req, SIP_HDR_TO);
+	if (status > 100 && to_tag && *to_tag && !to_has_tag(req, to)) {
+		put_view(&w, req->buf, to->name);
+		put(&w, ": ", 2);
+		put_view(&w, req->buf, to->value);
+		puts_(&w, ";tag=");
+		puts_(&w, to_tag);
+		put(&w, "\r\n", 2);
+	} else {
+		put_line(&w, req, to);
+	}
+	put_line(&w, req, sip_find_hdr(req, SIP_HDR_CALL_ID));
+	put_line(&w, req, sip_find_hdr(req, SIP_HDR_CSEQ));
+	if (extra)
+		puts_(&w, extra);
+	puts_(&w, "Content-Length: 0\r\n\r\n");
+	if (w.overflow)
+		return -ENOSPC;
+	return (int)w.len;
+}
