@@ -1,0 +1,158 @@
+/*
+ * test_setup_msg.c - the controller's call-setup datagrams hide each leg's
+ * topology and stay valid SIP.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/setup_msg.h"
+
+static const char invite_a[] =
+	"INVITE sip:bob@sbc.example.com SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.10:5061;branch=z9hG4bKcaller1;rport\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKedge\r\n"
+	"Max-Forwards: 70\r\n"
+	"Record-Route: <sip:192.0.2.99:5070;lr>\r\n"
+	"From: \"Alice\" <sip:alice@192.0.2.10:5061>;tag=atag1\r\n"
+	"To: <sip:bob@sbc.example.com>\r\n"
+	"Call-ID: callerid-123@192.0.2.10\r\n"
+	"CSeq: 7 INVITE\r\n"
+	"Contact: <sip:alice@192.0.2.10:5061>\r\n"
+	"Content-Type: application/sdp\r\n"
+	"Content-Length: 4\r\n"
+	"\r\n"
+	"v=0\n";
+
+static const struct setup_leg_b leg_b = {
+	.advertise = "127.0.0.1:5060",
+	.target = "127.0.0.1:5080",
+	.call_id = "legb-abc",
+	.from_tag = "ftagB",
+	.branch = "z9hG4bKscB1",
+	.max_forwards = 69,
+	.cseq = 1,
+};
+
+static struct sip_msg a, b, r;
+static char out[4096], out2[4096];
+
+static void parse_ok(struct sip_msg *m, const char *s, size_t n)
+{
+	int rc = sip_parse(m, s, n, NULL);
+	char why[200];
+	sip_strerror(m, why, sizeof(why));
+	if (rc)
+		fail_msg("parse failed: %s\n%.*s", why, (int)n, s);
+}
+
+static void test_invite_hides_caller(void **state)
+{
+	(void)state;
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int n = setup_build_invite(&a, &leg_b, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	/* nothing of the caller's topology or dialog identifiers */
+	assert_null(memmem(out, (size_t)n, "192.0.2", 7));
+	assert_null(memmem(out, (size_t)n, "callerid-123", 12));
+	assert_null(memmem(out, (size_t)n, "atag1", 5));
+	assert_null(memmem(out, (size_t)n, "z9hG4bKcaller1", 14));
+	assert_int_equal(b.nvias, 1);
+	assert_true(sip_view_eq(out, b.vias[0].branch, "z9hG4bKscB1", 11));
+	assert_true(sip_view_eq(out, b.call_id, "legb-abc", 8));
+	assert_true(sip_view_eq(out, b.from.tag, "ftagB", 5));
+	assert_false(b.to.has_tag);
+	assert_int_equal(b.cseq.num, 1);
+	assert_int_equal(b.max_forwards, 69);
+	assert_int_equal(b.nrecord_routes, 0);
+	assert_true(sip_view_eq(out, b.ruri.user, "bob", 3));
+	assert_int_equal(b.ruri.port, 5080);
+	assert_int_equal(b.body.len, 4);
+	assert_memory_equal(out + b.body.off, "v=0\n", 4);
+}
+
+static void test_relay_response_hides_callee(void **state)
+{
+	(void)state;
+	static const char ok_b[] = "SIP/2.0 200 OK\r\n"
+				   "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+				   "Record-Route: <sip:198.51.100.7;lr>\r\n"
+				   "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+				   "To: <sip:bob@127.0.0.1:5080>;tag=calleetag\r\n"
+				   "Call-ID: legb-abc\r\n"
+				   "CSeq: 1 INVITE\r\n"
+				   "Contact: <sip:bob@198.51.100.7:5080>\r\n"
+				   "Content-Length: 0\r\n\r\n";
+	char head[SETUP_HEAD_MAX];
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int hl = setup_save_head(&a, "ourAtag", head, sizeof(head));
+	assert_true(hl > 0);
+	parse_ok(&b, ok_b, sizeof(ok_b) - 1);
+	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", out2, sizeof(out2));
+	assert_true(n > 0);
+	parse_ok(&r, out2, (size_t)n);
+	assert_int_equal(r.status, 200);
+	assert_null(memmem(out2, (size_t)n, "198.51.100.7", 12));
+	assert_null(memmem(out2, (size_t)n, "calleetag", 9));
+	assert_null(memmem(out2, (size_t)n, "legb-abc", 8));
+	assert_int_equal(r.nvias, 2);
+	assert_true(sip_view_eq(out2, r.vias[0].branch, "z9hG4bKcaller1", 14));
+	assert_true(sip_view_eq(out2, r.to.tag, "ourAtag", 7));
+	assert_true(sip_view_eq(out2, r.from.tag, "atag1", 5));
+	assert_true(sip_view_eq(out2, r.call_id, "callerid-123@192.0.2.10", 23));
+	assert_int_equal(r.cseq.num, 7);
+	assert_int_equal(r.ncontacts, 1);
+	assert_true(sip_view_eq(out2, r.contacts[0].uri.host, "127.0.0.1", 9));
+}
+
+static void test_local_response_and_ack_cancel(void **state)
+{
+	(void)state;
+	char head[SETUP_HEAD_MAX];
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int hl = setup_save_head(&a, "t1", head, sizeof(head));
+	int n = setup_local_response(503, head, (size_t)hl, "Retry-After: 5\r\n", out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&r, out, (size_t)n);
+	assert_int_equal(r.status, 503);
+	assert_non_null(sip_find_hdr(&r, SIP_HDR_RETRY_AFTER));
+	assert_int_equal(setup_local_response(503, head, (size_t)hl, NULL, out, 40), -ENOSPC);
+
+	n = setup_build_invite(&a, &leg_b, out, sizeof(out));
+	parse_ok(&b, out, (size_t)n);
+	static const char busy[] = "SIP/2.0 486 Busy Here\r\n"
+				   "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+				   "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+				   "To: <sip:bob@127.0.0.1:5080>;tag=busytag\r\n"
+				   "Call-ID: legb-abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	parse_ok(&r, busy, sizeof(busy) - 1);
+	int m = setup_build_ack(&b, &r, out2, sizeof(out2));
+	assert_true(m > 0);
+	struct sip_msg *ack = &a;
+	parse_ok(ack, out2, (size_t)m);
+	assert_int_equal(ack->method_id, SIP_METHOD_ACK);
+	assert_true(sip_view_eq(out2, ack->to.tag, "busytag", 7));
+	assert_true(sip_view_eq(out2, ack->vias[0].branch, "z9hG4bKscB1", 11));
+	assert_int_equal(ack->cseq.num, 1);
+	m = setup_build_cancel(&b, out2, sizeof(out2));
+	parse_ok(ack, out2, (size_t)m);
+	assert_int_equal(ack->method_id, SIP_METHOD_CANCEL);
+	assert_false(ack->to.has_tag);
+	assert_true(sip_view_eq(out2, ack->vias[0].branch, "z9hG4bKscB1", 11));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_invite_hides_caller),
+		cmocka_unit_test(test_relay_response_hides_callee),
+		cmocka_unit_test(test_local_response_and_ack_cancel),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

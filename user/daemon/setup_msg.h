@@ -1,0 +1,63 @@
+/*
+ * setup_msg.h - the datagrams the controller builds while it sets a call up:
+ * leg B's INVITE, relayed and locally generated responses to leg A, the
+ * hop-by-hop ACK and the CANCEL towards leg B.
+ *
+ * Owns: topology hiding at call setup (nothing of the caller's Via, Contact,
+ * Record-Route or Call-ID reaches the callee, and the reverse). Does not own:
+ * transaction state or timers (controller.c), in-dialog relay (relay.c).
+ * Pure functions: parsed messages and strings in, bytes out, -ENOSPC when the
+ * output does not fit.
+ */
+#ifndef SIPSHARD_SETUP_MSG_H
+#define SIPSHARD_SETUP_MSG_H
+
+#include <stddef.h>
+
+#include "sipshard/sip.h"
+
+/* Bound of the saved "response head" of leg A: its Via lines, From, To (with
+ * our tag), Call-ID and CSeq lines, replayed on every response to leg A. */
+#define SETUP_HEAD_MAX 2048
+
+/* What leg B's INVITE is made of. Strings are NUL-terminated. */
+struct setup_leg_b {
+	const char *advertise; /* our host:port (Via, Contact, From host) */
+	const char *target; /* callee host:port from the route */
+	const char *call_id; /* leg B Call-ID, same bucket as leg A's */
+	const char *from_tag; /* ours on leg B; encodes the dialog slot */
+	const char *branch; /* our Via branch for the INVITE transaction */
+	unsigned max_forwards; /* already decremented */
+	unsigned cseq;
+};
+
+/* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,
+ * Call-ID, tags and CSeq; the caller's Via, Route, Record-Route, Contact and
+ * Call-ID removed; body and other headers kept. */
+int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out,
+		       size_t cap);
+
+/* Saves the response head of leg A's INVITE into head (SETUP_HEAD_MAX):
+ * every Via line, From, To with ";tag=to_tag" added, Call-ID, CSeq. Returns the
+ * length or -ENOSPC. */
+int setup_save_head(const struct sip_msg *a, const char *to_tag, char *head, size_t cap);
+
+/* A response to leg A from leg B's response: status line kept, B's Via, From,
+ * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,
+ * for 1xx/2xx, our Contact; body kept. */
+int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
+			 const char *advertise, char *out, size_t cap);
+
+/* A locally generated response to leg A (408, 487, 503 ...): status line, the
+ * saved head, optional extra raw header lines, Content-Length: 0. */
+int setup_local_response(int status, const char *head, size_t head_len, const char *extra,
+			 char *out, size_t cap);
+
+/* ACK (for a non-2xx final) or CANCEL for leg B's INVITE, built from the INVITE
+ * as sent (re-parsed) and, for ACK, the To of the final response (RFC 3261
+ * 17.1.1.3 and 9.1). */
+int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_resp, char *out,
+		    size_t cap);
+int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap);
+
+#endif
