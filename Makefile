@@ -45,6 +45,7 @@ ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format clean
+.SECONDARY: $(BPF_OBJ)
 
 all: deps
 	@$(MAKE) --no-print-directory build-all

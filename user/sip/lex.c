@@ -4,6 +4,8 @@
  * Owns: byte classification (RFC 3261 section 25.1), number, quoted-string,
  * comma and parameter scanning. Does not own: any header's meaning.
  */
+#include <string.h>
+
 #include "sip/lex.h"
 
 /* Generated from the RFC 3261 character sets; bit meanings in lex.h. */
@@ -80,6 +82,10 @@ const char *lex_quoted(const char *p, const char *end)
 const char *lex_next_comma(const char *p, const char *end)
 {
 	bool in_angle = false;
+
+	/* Most values hold no comma at all: one memchr settles them. */
+	if (!memchr(p, ',', (size_t)(end - p)))
+		return end;
 
 	while (p < end) {
 		switch (*p) {

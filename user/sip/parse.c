@@ -94,19 +94,45 @@ static const uint8_t hdr_compact[26] = {
 	['y' - 'a'] = SIP_HDR_IDENTITY,
 };
 
+/* Header ids grouped by the lower-cased first letter of their long name, so that
+ * a lookup compares against two or three candidates, not all of them. */
+static uint8_t hdr_by_letter[26][8];
+
+static void hdr_index_build(void)
+{
+	for (size_t i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
+		int c = lex_lower(hdr_names[i].name[0]) - 'a';
+		uint8_t *slot = hdr_by_letter[c];
+		while (*slot)
+			slot++;
+		*slot = (uint8_t)(i + 1);
+	}
+}
+
+/* Built once before main: a constant table in all but syntax. */
+__attribute__((constructor)) static void hdr_index_init(void)
+{
+	hdr_index_build();
+}
+
 enum sip_hdr sip_hdr_lookup(const char *name, size_t len)
 {
-	if (len == 1) {
-		char c = lex_lower(name[0]);
-		if (c >= 'a' && c <= 'z')
-			return (enum sip_hdr)hdr_compact[c - 'a'];
+	char c = lex_lower(name[0]);
+
+	if (len == 0 || c < 'a' || c > 'z')
 		return SIP_HDR_OTHER;
-	}
-	/* Length and first letter filter before the full case-insensitive compare. */
-	char c0 = lex_lower(name[0]);
-	for (size_t i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
-		const struct hdr_name *h = &hdr_names[i];
-		if (h->len == len && lex_lower(h->name[0]) == c0 && lex_ieq(h->name, len, name, len))
+	if (len == 1)
+		return (enum sip_hdr)hdr_compact[c - 'a'];
+	for (const uint8_t *slot = hdr_by_letter[c - 'a']; *slot; slot++) {
+		const struct hdr_name *h = &hdr_names[*slot - 1];
+		if (h->len != len)
+			continue;
+		/* name holds token characters only; OR 0x20 folds their case and maps
+		 * no other token character onto a letter or '-'. */
+		size_t i = 1;
+		while (i < len && (name[i] | 0x20) == (h->name[i] | 0x20))
+			i++;
+		if (i == len)
 			return (enum sip_hdr)h->id;
 	}
 	return SIP_HDR_OTHER;
@@ -130,12 +156,37 @@ static const char *const method_names[SIP_METHOD_COUNT_] = {
 	[SIP_METHOD_UPDATE] = "UPDATE",	  [SIP_METHOD_PUBLISH] = "PUBLISH",
 };
 
+static const uint8_t method_lens[SIP_METHOD_COUNT_] = {
+	[SIP_METHOD_INVITE] = 6,  [SIP_METHOD_ACK] = 3,	    [SIP_METHOD_BYE] = 3,
+	[SIP_METHOD_CANCEL] = 6,  [SIP_METHOD_OPTIONS] = 7, [SIP_METHOD_REGISTER] = 8,
+	[SIP_METHOD_INFO] = 4,	  [SIP_METHOD_MESSAGE] = 7, [SIP_METHOD_NOTIFY] = 6,
+	[SIP_METHOD_PRACK] = 5,	  [SIP_METHOD_REFER] = 5,   [SIP_METHOD_SUBSCRIBE] = 9,
+	[SIP_METHOD_UPDATE] = 6,  [SIP_METHOD_PUBLISH] = 7,
+};
+
 enum sip_method sip_method_lookup(const char *s, size_t len)
 {
-	for (int i = 1; i < SIP_METHOD_COUNT_; i++) {
-		const char *n = method_names[i];
-		if (strlen(n) == len && memcmp(n, s, len) == 0)
-			return (enum sip_method)i;
+	/* The first letter and the length single out one candidate at most. */
+	static const uint8_t by_first[26][3] = {
+		['A' - 'A'] = {SIP_METHOD_ACK},
+		['B' - 'A'] = {SIP_METHOD_BYE},
+		['C' - 'A'] = {SIP_METHOD_CANCEL},
+		['I' - 'A'] = {SIP_METHOD_INVITE, SIP_METHOD_INFO},
+		['M' - 'A'] = {SIP_METHOD_MESSAGE},
+		['N' - 'A'] = {SIP_METHOD_NOTIFY},
+		['O' - 'A'] = {SIP_METHOD_OPTIONS},
+		['P' - 'A'] = {SIP_METHOD_PRACK, SIP_METHOD_PUBLISH},
+		['R' - 'A'] = {SIP_METHOD_REGISTER, SIP_METHOD_REFER},
+		['S' - 'A'] = {SIP_METHOD_SUBSCRIBE},
+		['U' - 'A'] = {SIP_METHOD_UPDATE},
+	};
+
+	if (len < 3 || s[0] < 'A' || s[0] > 'Z')
+		return SIP_METHOD_OTHER;
+	for (int i = 0; i < 3 && by_first[s[0] - 'A'][i]; i++) {
+		uint8_t id = by_first[s[0] - 'A'][i];
+		if (method_lens[id] == len && memcmp(method_names[id], s, len) == 0)
+			return (enum sip_method)id;
 	}
 	return SIP_METHOD_OTHER;
 }

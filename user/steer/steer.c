@@ -1,0 +1,341 @@
+/*
+ * steer.c - loads and drives kern/steer.bpf.c; userspace twin of its scanner.
+ *
+ * Owns: the skeleton's lifetime, the socket/bucket maps' contents, the
+ * attach to one SO_REUSEPORT group, and summing per-CPU counters. Does not
+ * own the sockets (the caller does) nor bucket policy (the controller).
+ * Every failure returns a negative errno and leaves a readable sentence in
+ * the context, because the daemon's answer to any of them is to log it and
+ * run without kernel steering (invariant 6 of DESIGN.md).
+ */
+#include "steer/steer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "steer.skel.h"
+
+#ifndef SO_ATTACH_REUSEPORT_EBPF
+#define SO_ATTACH_REUSEPORT_EBPF 52
+#endif
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68
+#endif
+
+struct steer_ctx {
+	struct steer_bpf *skel;
+	int ncpus;
+	int attach_fd; /* fds[0] of the attached group, -1 if not attached */
+	unsigned nworkers;
+	uint64_t *pcpu_u64;	      /* ncpus slots, for the counter maps */
+	struct steer_last *pcpu_last; /* ncpus slots, for steer_last */
+	char err[256];
+};
+
+/* Per-CPU map values are copied out in 8-byte-aligned slots. */
+_Static_assert(sizeof(struct steer_last) % 8 == 0, "steer_last must be 8-byte sized");
+
+static int fail(struct steer_ctx *s, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct steer_ctx *s, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(s->err))
+		snprintf(s->err + n, sizeof(s->err) - (size_t)n, ": %s", strerror(-rc));
+	return rc;
+}
+
+/* libbpf 1.x returns NULL/-1 with errno set, or a negative errno. */
+static int neg_errno(int rc)
+{
+	if (rc < -1)
+		return rc;
+	return errno > 0 ? -errno : -EIO;
+}
+
+int steer_open(struct steer_ctx **out, char *err, size_t errlen)
+{
+	struct steer_ctx *s;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		if (err && errlen)
+			snprintf(err, errlen, "steer: out of memory");
+		return -ENOMEM;
+	}
+	s->attach_fd = -1;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		rc =
+		    fail(s, s->ncpus < 0 ? s->ncpus : -EINVAL, "steer: cannot count possible CPUs");
+		goto out_fail;
+	}
+	s->pcpu_u64 = calloc((size_t)s->ncpus, sizeof(*s->pcpu_u64));
+	s->pcpu_last = calloc((size_t)s->ncpus, sizeof(*s->pcpu_last));
+	if (!s->pcpu_u64 || !s->pcpu_last) {
+		rc = fail(s, -ENOMEM, "steer: per-CPU buffers");
+		goto out_fail;
+	}
+	errno = 0;
+	s->skel = steer_bpf__open();
+	if (!s->skel) {
+		rc = fail(s, neg_errno(-1), "steer: cannot open the BPF object");
+		goto out_fail;
+	}
+	errno = 0;
+	rc = steer_bpf__load(s->skel);
+	if (rc) {
+		rc = neg_errno(rc);
+		if (rc == -EPERM || rc == -EACCES)
+			fail(s, rc,
+			     "steer: loading the sk_reuseport program needs CAP_BPF and "
+			     "CAP_NET_ADMIN (or root)");
+		else
+			fail(s, rc,
+			     "steer: the kernel refused the sk_reuseport program or its maps "
+			     "(libbpf logged the verifier output)");
+		goto out_fail;
+	}
+	*out = s;
+	return 0;
+
+out_fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s", s->err);
+	steer_close(s);
+	return rc;
+}
+
+int steer_attach(struct steer_ctx *s, const int *fds, unsigned nworkers)
+{
+	int map_fd, prog_fd, rc;
+	unsigned i;
+
+	if (!s)
+		return -EINVAL;
+	s->err[0] = '\0';
+	if (!fds || nworkers == 0 || nworkers > SHARD_MAX_WORKERS)
+		return fail(s, -EINVAL, "steer: need 1..%d worker sockets, got %u",
+			    SHARD_MAX_WORKERS, nworkers);
+
+	/* Slots first: a bucket must never name a worker whose slot is stale
+	 * from an earlier attach with more workers. */
+	map_fd = bpf_map__fd(s->skel->maps.steer_socks);
+	for (i = 0; i < SHARD_MAX_WORKERS; i++) {
+		uint32_t key = i;
+		uint64_t fd;
+
+		if (i >= nworkers) {
+			rc = bpf_map_delete_elem(map_fd, &key);
+			if (rc && neg_errno(rc) != -ENOENT)
+				return fail(s, neg_errno(rc), "steer: cannot clear worker slot %u",
+					    i);
+			continue;
+		}
+		if (fds[i] < 0)
+			return fail(s, -EBADF, "steer: worker %u has no socket (fd %d)", i, fds[i]);
+		fd = (uint64_t)fds[i];
+		rc = bpf_map_update_elem(map_fd, &key, &fd, BPF_ANY);
+		if (rc)
+			return fail(s, neg_errno(rc),
+				    "steer: cannot put worker %u's socket (fd %d) in the socket "
+				    "array; it must be a bound SO_REUSEPORT UDP socket of the "
+				    "same group",
+				    i, fds[i]);
+	}
+	s->nworkers = nworkers;
+
+	map_fd = bpf_map__fd(s->skel->maps.steer_buckets);
+	for (i = 0; i < SHARD_NBUCKETS; i++) {
+		uint32_t key = i, worker = i % nworkers;
+
+		rc = bpf_map_update_elem(map_fd, &key, &worker, BPF_ANY);
+		if (rc)
+			return fail(s, neg_errno(rc), "steer: cannot write bucket %u", i);
+	}
+
+	prog_fd = bpf_program__fd(s->skel->progs.steer_select);
+	if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog_fd, sizeof(prog_fd)) < 0)
+		return fail(s, -errno,
+			    "steer: SO_ATTACH_REUSEPORT_EBPF on worker 0's socket (fd %d) "
+			    "failed",
+			    fds[0]);
+	s->attach_fd = fds[0];
+	return 0;
+}
+
+int steer_set_bucket(struct steer_ctx *s, unsigned bucket, unsigned worker)
+{
+	uint32_t key = bucket, val = worker;
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	s->err[0] = '\0';
+	if (bucket >= SHARD_NBUCKETS)
+		return fail(s, -EINVAL, "steer: bucket %u out of range (%d buckets)", bucket,
+			    SHARD_NBUCKETS);
+	if (worker >= s->nworkers)
+		return fail(s, -EINVAL, "steer: worker %u out of range (%u attached)", worker,
+			    s->nworkers);
+	rc = bpf_map_update_elem(bpf_map__fd(s->skel->maps.steer_buckets), &key, &val, BPF_ANY);
+	if (rc)
+		return fail(s, neg_errno(rc), "steer: cannot write bucket %u", bucket);
+	return 0;
+}
+
+int steer_get_buckets(struct steer_ctx *s, uint32_t table[SHARD_NBUCKETS])
+{
+	int map_fd, rc;
+	uint32_t i;
+
+	if (!s || !table)
+		return -EINVAL;
+	s->err[0] = '\0';
+	map_fd = bpf_map__fd(s->skel->maps.steer_buckets);
+	for (i = 0; i < SHARD_NBUCKETS; i++) {
+		rc = bpf_map_lookup_elem(map_fd, &i, &table[i]);
+		if (rc)
+			return fail(s, neg_errno(rc), "steer: cannot read bucket %u", i);
+	}
+	return 0;
+}
+
+/* Sums one per-CPU __u64 slot. */
+static int sum_pcpu(struct steer_ctx *s, int map_fd, uint32_t key, uint64_t *out, const char *what)
+{
+	uint64_t sum = 0;
+	int c, rc;
+
+	rc = bpf_map_lookup_elem(map_fd, &key, s->pcpu_u64);
+	if (rc)
+		return fail(s, neg_errno(rc), "steer: cannot read %s %u", what, key);
+	for (c = 0; c < s->ncpus; c++)
+		sum += s->pcpu_u64[c];
+	*out = sum;
+	return 0;
+}
+
+int steer_read_counters(struct steer_ctx *s, struct steer_counters *out)
+{
+	int fd, rc;
+	uint32_t i;
+
+	if (!s || !out)
+		return -EINVAL;
+	s->err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	fd = bpf_map__fd(s->skel->maps.steer_counts);
+	for (i = 0; i < STEER_CNT_NR; i++) {
+		rc = sum_pcpu(s, fd, i, &out->reason[i], "counter");
+		if (rc)
+			return rc;
+	}
+	fd = bpf_map__fd(s->skel->maps.steer_wcounts);
+	for (i = 0; i < SHARD_MAX_WORKERS; i++) {
+		rc = sum_pcpu(s, fd, i, &out->worker[i], "worker counter");
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int steer_read_last(struct steer_ctx *s, struct steer_last *out)
+{
+	uint32_t key = 0;
+	int c, rc;
+
+	if (!s || !out)
+		return -EINVAL;
+	s->err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	rc = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.steer_last), &key, s->pcpu_last);
+	if (rc)
+		return fail(s, neg_errno(rc), "steer: cannot read steer_last");
+	/* ktime is one monotonic clock for all CPUs: the newest is the last. */
+	for (c = 0; c < s->ncpus; c++)
+		if (s->pcpu_last[c].ns > out->ns)
+			*out = s->pcpu_last[c];
+	return 0;
+}
+
+int steer_detach(struct steer_ctx *s)
+{
+	int dummy = 0;
+
+	if (!s)
+		return -EINVAL;
+	s->err[0] = '\0';
+	if (s->attach_fd < 0)
+		return fail(s, -ENOENT, "steer: not attached");
+	if (setsockopt(s->attach_fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &dummy, sizeof(dummy)) <
+	    0)
+		return fail(s, -errno, "steer: SO_DETACH_REUSEPORT_BPF on fd %d failed",
+			    s->attach_fd);
+	s->attach_fd = -1;
+	return 0;
+}
+
+const char *steer_error(const struct steer_ctx *s)
+{
+	return s ? s->err : "steer: no context";
+}
+
+void steer_close(struct steer_ctx *s)
+{
+	if (!s)
+		return;
+	steer_bpf__destroy(s->skel);
+	free(s->pcpu_u64);
+	free(s->pcpu_last);
+	free(s);
+}
+
+/* ---- userspace scanner ---------------------------------------------------- */
+
+int steer_callid_hash(const char *buf, size_t len, uint32_t *hash)
+{
+	struct steer_scan st;
+	size_t n, i;
+
+	if (!buf || len < STEER_MIN_PAYLOAD)
+		return 0;
+	n = len < STEER_SCAN_MAX ? len : STEER_SCAN_MAX;
+	steer_scan_init(&st);
+	for (i = 0; i < n; i++)
+		if (steer_scan_step(&st, (uint8_t)buf[i]))
+			break;
+	if (!steer_scan_finish(&st, len <= STEER_SCAN_MAX))
+		return 0;
+	if (hash)
+		*hash = st.hash;
+	return 1;
+}
+
+unsigned steer_bucket_of_datagram(const char *buf, size_t len, int *found)
+{
+	uint32_t h;
+	int ok = steer_callid_hash(buf, len, &h);
+
+	if (found)
+		*found = ok;
+	return ok ? shard_bucket_of(h) : 0;
+}
