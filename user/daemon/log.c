@@ -1,0 +1,55 @@
+/*
+ * log.c - leveled logging to stderr (see log.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/log.h"
+
+/* The process's one logging setting; atomic because every thread reads it. */
+static _Atomic int log_level_setting = LOG_LVL_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+int log_set_level_name(const char *name)
+{
+	for (int i = 0; i <= LOG_LVL_DEBUG; i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			log_set_level((enum log_level)i);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void log_set_level(enum log_level lvl)
+{
+	atomic_store(&log_level_setting, (int)lvl);
+}
+
+enum log_level log_get_level(void)
+{
+	return (enum log_level)atomic_load(&log_level_setting);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	char line[1024];
+	struct timespec ts;
+	va_list ap;
+	int n;
+
+	if ((int)lvl > atomic_load(&log_level_setting))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof(line), "sipshardd: %s: ", level_names[lvl]);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	/* one write per line so that lines from several threads do not interleave */
+	fprintf(stderr, "%s\n", line);
+}
