@@ -1,0 +1,99 @@
+/*
+ * daemon.h - sipshardd's threads and the messages between them.
+ *
+ * Owns: starting and stopping the workers and the controller, the SPSC rings
+ * that connect them (worker -> controller events, controller -> worker
+ * commands, worker -> worker handoffs when the BPF program is not steering),
+ * and the statistics snapshot. Does not own: what a worker does with a
+ * datagram (worker.c, relay.c) or what the controller decides (controller.c).
+ */
+#ifndef SIPSHARD_DAEMON_H
+#define SIPSHARD_DAEMON_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/ring.h"
+#include "ctl/config.h"
+#include "ctl/policy.h"
+#include "daemon/controller.h"
+#include "daemon/relay.h"
+#include "net/io.h"
+#include "shard/table.h"
+#include "sipshard/hash.h"
+
+/* Largest datagram that crosses a ring (out-of-dialog requests, handoffs);
+ * a larger out-of-dialog request is answered 513 by the worker. */
+#define DMSG_DATA_MAX 8192
+
+enum dmsg_type {
+	DMSG_DATAGRAM = 1, /* worker -> controller, or worker -> worker (handoff) */
+	DMSG_DIALOG_ENDED, /* worker -> controller: slot free again */
+	DMSG_INSTALL, /* controller -> worker: install or update a dialog */
+	DMSG_RELEASE, /* controller -> worker: free a dialog set up early */
+};
+
+struct dmsg_hdr {
+	uint32_t type;
+	uint32_t len; /* bytes of payload after the header */
+	uint32_t slot, gen; /* DIALOG_ENDED, RELEASE */
+	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
+	socklen_t peer_len;
+};
+
+struct daemon;
+
+/* Per-worker counters, written by the worker only, read racily for stats. */
+struct worker_stats {
+	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller,
+		ctl_ring_full, sent, tx_no_buffer, answered_400, answered_513,
+		dropped_unparsable, dialogs_installed, dialogs_ended, dialogs_expired,
+		txns_expired;
+	uint64_t relayed_req[SIP_METHOD_COUNT_];
+	uint64_t relayed_resp;
+	uint64_t drops[RELAY_DROP_COUNT_];
+};
+
+struct worker {
+	unsigned id;
+	struct daemon *d;
+	pthread_t thread;
+	int fd;
+	struct net_io *io;
+	struct shard_table table;
+	struct relay_ctx relay;
+	struct ring *cmd; /* controller -> this worker */
+	struct ring *evt; /* this worker -> controller */
+	struct ring **handoff_in; /* [from worker] -> this worker */
+	bool evt_pushed; /* wake the controller at the end of the batch */
+	struct sip_msg msg;
+	struct worker_stats st;
+	char scratch[SIP_MAX_DATAGRAM];
+};
+
+struct daemon {
+	struct config *cfg;
+	struct policy *pol;
+	unsigned nworkers;
+	struct worker *workers;
+	struct ctl *ctl;
+	pthread_t ctl_thread;
+	int ctl_wake_fd; /* eventfd: workers -> controller */
+	bool bpf_steering;
+	struct steer_ctx *steer;
+	uint32_t bucket_owner[SHARD_NBUCKETS];
+	_Atomic bool stop;
+	const char *stats_file;
+	struct sip_msg ctl_msg;
+};
+
+int daemon_start(struct daemon *d);
+void daemon_stop(struct daemon *d);
+/* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
+int daemon_write_stats(struct daemon *d, const char *path);
+
+#endif
