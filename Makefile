@@ -45,7 +45,8 @@ ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format clean
-.SECONDARY: $(BPF_OBJ)
+# Keep intermediate objects (test and BPF objects) so that rebuilds stay incremental.
+.SECONDARY:
 
 all: deps
 	@$(MAKE) --no-print-directory build-all

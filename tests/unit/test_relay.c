@@ -1,0 +1,273 @@
+/*
+ * test_relay.c - the in-dialog fast path on a real shard table: requests cross
+ * to the other leg rewritten into its space, responses find their way back,
+ * and every bad input gets its defined answer.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/relay.h"
+
+static struct shard_table table;
+static struct relay_ctx rc;
+static struct sip_msg m, out_m;
+static char out[SIP_MAX_DATAGRAM], in[4096];
+static char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
+static const uint32_t SLOT = 7, GEN = 3;
+
+static void set_peer(struct sip_session *s, const char *ip, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&s->peer;
+	memset(&s->peer, 0, sizeof(s->peer));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+	s->peer_len = sizeof(*sin);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	struct shard_dialog d;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(shard_table_open(&table, NULL, 64, 64), 0);
+	shard_tag_encode(a_tag, sizeof(a_tag), 0, SLOT, GEN, 0x1111);
+	shard_tag_encode(b_tag, sizeof(b_tag), 0, SLOT, GEN, 0x2222);
+	d.slot = SLOT;
+	d.gen = GEN;
+	d.state = SHARD_DLG_CONFIRMED;
+	struct sip_session *a = &d.legs[SHARD_LEG_A], *b = &d.legs[SHARD_LEG_B];
+	SESSION_SET(a, call_id, "callA@host", 10);
+	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));
+	SESSION_SET(a, remote_tag, "atag", 4);
+	SESSION_SET(a, local_uri, "sip:bob@sbc", 11);
+	SESSION_SET(a, remote_uri, "sip:alice@10.1.1.1", 18);
+	SESSION_SET(a, remote_target, "sip:alice@10.1.1.1:5061", 23);
+	a->remote_cseq = 1;
+	a->remote_cseq_set = true;
+	set_peer(a, "10.1.1.1", 5061);
+	SESSION_SET(b, call_id, "callB@sipshard", 14);
+	SESSION_SET(b, local_tag, b_tag, strlen(b_tag));
+	SESSION_SET(b, remote_tag, "btag", 4);
+	SESSION_SET(b, local_uri, "sip:alice@127.0.0.1:5060", 24);
+	SESSION_SET(b, remote_uri, "sip:bob@10.2.2.2", 16);
+	SESSION_SET(b, remote_target, "sip:bob@10.2.2.2:5080", 21);
+	memcpy(b->route_set, "Route: <sip:10.2.2.9;lr>\r\n", 26);
+	b->route_set_len = 26;
+	b->local_cseq = 1;
+	b->invite_cseq = 1;
+	set_peer(b, "10.2.2.2", 5080);
+	assert_int_equal(shard_dialog_install(&table, &d, 1000), 0);
+	memset(&rc, 0, sizeof(rc));
+	rc.table = &table;
+	rc.shard = 0;
+	rc.advertise = "127.0.0.1:5060";
+	rc.now_ms = 1000;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shard_table_close(&table);
+	return 0;
+}
+
+/* An in-dialog request from leg A (caller). */
+static size_t req_from_a(const char *method, unsigned cseq, const char *to_tag, int mf)
+{
+	int n = snprintf(in, sizeof(in),
+			 "%s sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKa%u\r\n"
+			 "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "To: <sip:bob@sbc>;tag=%s\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Max-Forwards: %d\r\n"
+			 "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+			 "Content-Length: 5\r\n\r\nhello",
+			 method, cseq, to_tag, cseq, method, mf);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	return (size_t)n;
+}
+
+static void parse_out(int len)
+{
+	char why[200];
+	if (sip_parse(&out_m, out, (size_t)len, NULL) != 0) {
+		sip_strerror(&out_m, why, sizeof(why));
+		fail_msg("relayed message does not parse: %s\n%.*s", why, len, out);
+	}
+}
+
+static void test_request_crosses_to_leg_b(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	req_from_a("INFO", 2, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.ruri.whole, "sip:bob@10.2.2.2:5080", 21));
+	assert_true(sip_view_eq(out, out_m.call_id, "callB@sipshard", 14));
+	assert_true(sip_view_eq(out, out_m.from.tag, b_tag, strlen(b_tag)));
+	assert_true(sip_view_eq(out, out_m.to.tag, "btag", 4));
+	assert_int_equal(out_m.cseq.num, 2); /* leg B's own space: INVITE was 1 */
+	assert_int_equal(out_m.max_forwards, 69);
+	assert_int_equal(out_m.nvias, 1);
+	assert_int_equal(out_m.nroutes, 1);
+	assert_int_equal(out_m.body.len, 5);
+	assert_null(memmem(out, (size_t)res.len, "10.1.1.1", 8)); /* topology hidden */
+	assert_null(memmem(out, (size_t)res.len, "callA", 5));
+	const struct sockaddr_in *dst = (const struct sockaddr_in *)res.dst;
+	assert_int_equal(ntohs(dst->sin_port), 5080);
+
+	/* the same request again (a retransmission) goes out byte-identical */
+	char first[4096];
+	int first_len = res.len;
+	memcpy(first, out, (size_t)first_len);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(res.len, first_len);
+	assert_memory_equal(out, first, (size_t)first_len);
+
+	/* the callee's 200 goes back to leg A with A's Via, tags, Call-ID and CSeq */
+	char resp[2048];
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 200 OK\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
+			 "From: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "To: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: 2 INFO\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off, b_tag);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 200);
+	assert_true(sip_view_eq(out, out_m.vias[0].branch, "z9hG4bKa2", 9));
+	assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
+	assert_int_equal(out_m.cseq.num, 2);
+	assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
+	assert_int_equal(ntohs(((const struct sockaddr_in *)res.dst)->sin_port), 5061);
+
+	/* a second final for the same transaction is stale: counted drop */
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_DROP);
+	assert_int_equal(res.drop, RELAY_DROP_RESP_STALE);
+}
+
+static void test_bad_requests_get_defined_answers(void **state)
+{
+	struct relay_result res;
+	char forged[SHARD_TAG_MAX];
+	(void)state;
+
+	/* lower CSeq than the last one: 500 */
+	req_from_a("INFO", 5, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	req_from_a("INFO", 4, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+
+	/* a tag of another generation, a garbage tag: 481 */
+	shard_tag_encode(forged, sizeof(forged), 0, SLOT, GEN + 1, 0x1111);
+	req_from_a("INFO", 9, forged, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	req_from_a("INFO", 9, "notours", 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 481);
+
+	/* Max-Forwards that would reach zero: 483 */
+	req_from_a("INFO", 10, a_tag, 1);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 483);
+
+	/* an ACK for no dialog goes to the controller (it may own it) */
+	req_from_a("ACK", 1, "notours", 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
+}
+
+static void test_bye_ends_dialog_after_final(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	char resp[2048];
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 200 OK\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s\r\n"
+			 "From: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "To: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: %u BYE\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off, b_tag,
+			 out_m.cseq.num);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_slot, SLOT);
+	assert_int_equal(res.ended_gen, GEN);
+}
+
+static void test_request_from_callee(void **state)
+{
+	struct relay_result res;
+	(void)state;
+	int n = snprintf(in, sizeof(in),
+			 "BYE sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKcallee1\r\n"
+			 "From: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: 1 BYE\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 b_tag);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.ruri.whole, "sip:alice@10.1.1.1:5061", 23));
+	assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
+	assert_true(sip_view_eq(out, out_m.from.tag, a_tag, strlen(a_tag)));
+	assert_true(sip_view_eq(out, out_m.to.tag, "atag", 4));
+	assert_int_equal(out_m.cseq.num, 1); /* first request we send on leg A */
+	assert_null(memmem(out, (size_t)res.len, "10.2.2", 6));
+	assert_null(memmem(out, (size_t)res.len, "btag", 4));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,324 @@
+/*
+ * relay.c - the in-dialog fast path (see relay.h).
+ *
+ * A request's To-tag is one sipshard generated: it decodes to the dialog slot
+ * and generation. The dialog holds two legs; the request's Call-ID and tags say
+ * which leg it came from, and the other leg is where it goes. Each relayed
+ * request takes a transaction slot whose index and generation are encoded in
+ * the branch of our Via, so that the response finds its way back in O(1) and
+ * gets the original Via lines, From, To, Call-ID and CSeq back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/relay.h"
+
+bool relay_branch_is_controller(const char *buf, sip_view branch)
+{
+	size_t n = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
+	return branch.len > n && memcmp(buf + branch.off, RELAY_CTL_BRANCH_PREFIX, n) == 0;
+}
+
+static bool str_eq_view(const char *s, size_t slen, const struct sip_msg *m, sip_view v)
+{
+	return v.len == slen && memcmp(m->buf + v.off, s, slen) == 0;
+}
+
+/* Which leg of d a request came from: 0 (A), 1 (B) or -1 when it matches none. */
+static int leg_of_request(const struct shard_dialog *d, const struct sip_msg *m)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct sip_session *s = &d->legs[i];
+		if (str_eq_view(s->call_id, s->call_id_len, m, m->call_id) &&
+		    str_eq_view(s->local_tag, s->local_tag_len, m, m->to.tag) &&
+		    str_eq_view(s->remote_tag, s->remote_tag_len, m, m->from.tag))
+			return i;
+	}
+	return -1;
+}
+
+static void answer(struct relay_ctx *rc, const struct sip_msg *m, int status, const char *extra,
+		   char *out, size_t cap, struct relay_result *res)
+{
+	int n = sip_respond(m, status, NULL, NULL, extra, out, cap);
+	if (n < 0) {
+		res->outcome = RELAY_DROP;
+		res->drop = RELAY_DROP_NO_BUFFER;
+		rc->drops[RELAY_DROP_NO_BUFFER]++;
+		return;
+	}
+	res->outcome = RELAY_ANSWER;
+	res->status = status;
+	res->len = n;
+	rc->answered[status / 100]++;
+}
+
+static void drop(struct relay_ctx *rc, enum relay_drop why, struct relay_result *res)
+{
+	res->outcome = RELAY_DROP;
+	res->drop = why;
+	rc->drops[why]++;
+}
+
+/* Saves what the response to this request must carry back: every Via line,
+ * From, To, Call-ID and CSeq as received. */
+static int save_head(const struct sip_msg *m, char *head, size_t cap)
+{
+	size_t len = 0;
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		if (h->id != SIP_HDR_VIA && h->id != SIP_HDR_FROM && h->id != SIP_HDR_TO &&
+		    h->id != SIP_HDR_CALL_ID && h->id != SIP_HDR_CSEQ)
+			continue;
+		size_t n = (size_t)(h->end - h->start);
+		if (n > cap - len)
+			return -ENOSPC;
+		memcpy(head + len, m->buf + h->start, n);
+		len += n;
+	}
+	return (int)len;
+}
+
+static bool is_target_refresh(uint8_t method)
+{
+	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE ||
+	       method == SIP_METHOD_NOTIFY || method == SIP_METHOD_REFER ||
+	       method == SIP_METHOD_SUBSCRIBE;
+}
+
+/* Writes the request for leg `to` into out. */
+static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
+			 const struct sip_session *to, const char *branch, uint32_t cseq_out,
+			 char *out, size_t cap)
+{
+	char via[256], from[SESSION_URI_MAX + SESSION_TAG_MAX + 16],
+		tohdr[SESSION_URI_MAX + SESSION_TAG_MAX + 16], cseq[48], mf[8], contact[128];
+	struct sip_wspec w = {0};
+	int n;
+
+	w.ruri = to->remote_target;
+	w.ruri_len = to->remote_target_len;
+	n = snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", rc->advertise,
+		     branch);
+	w.prepend = via;
+	w.prepend_len = (size_t)n;
+	if (to->route_set_len) {
+		/* route set stored pre-formatted as "Route: <...>,<...>\r\n" */
+		w.append = to->route_set;
+		w.append_len = to->route_set_len;
+	}
+	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	n = snprintf(from, sizeof(from), "<%.*s>;tag=%.*s", (int)to->local_uri_len, to->local_uri,
+		     (int)to->local_tag_len, to->local_tag);
+	int tn = snprintf(tohdr, sizeof(tohdr), "<%.*s>;tag=%.*s", (int)to->remote_uri_len,
+			  to->remote_uri, (int)to->remote_tag_len, to->remote_tag);
+	int cn = snprintf(cseq, sizeof(cseq), "%u %.*s", cseq_out, (int)m->cseq.method.len,
+			  m->buf + m->cseq.method.off);
+	int mn = snprintf(mf, sizeof(mf), "%d", m->max_forwards - 1);
+	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, from, (uint16_t)n};
+	w.replace[1] = (struct sip_replace){SIP_HDR_TO, tohdr, (uint16_t)tn};
+	w.replace[2] = (struct sip_replace){SIP_HDR_CALL_ID, to->call_id, to->call_id_len};
+	w.replace[3] = (struct sip_replace){SIP_HDR_CSEQ, cseq, (uint16_t)cn};
+	w.replace[4] = (struct sip_replace){SIP_HDR_MAX_FORWARDS, mf, (uint16_t)mn};
+	w.nreplace = 5;
+	if (m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id)) {
+		int kn = snprintf(contact, sizeof(contact), "<sip:sipshard@%s>", rc->advertise);
+		w.replace[w.nreplace++] = (struct sip_replace){SIP_HDR_CONTACT, contact, (uint16_t)kn};
+	}
+	return sip_write(m, &w, out, cap);
+}
+
+void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
+		   struct relay_result *res)
+{
+	uint8_t shard;
+	uint32_t slot, gen;
+	struct shard_dialog *d = NULL;
+	int from_leg = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (shard_tag_decode(m->buf + m->to.tag.off, m->to.tag.len, &shard, &slot, &gen) == 0 &&
+	    shard == rc->shard)
+		d = shard_dialog_get(rc->table, slot, gen);
+	if (d)
+		from_leg = leg_of_request(d, m);
+	if (from_leg < 0) {
+		if (m->method_id == SIP_METHOD_ACK) {
+			/* maybe the ACK of a non-2xx the controller sent */
+			res->outcome = RELAY_TO_CONTROLLER;
+			return;
+		}
+		answer(rc, m, 481, NULL, out, cap, res);
+		return;
+	}
+	struct sip_session *src = &d->legs[from_leg];
+	struct sip_session *dst = &d->legs[!from_leg];
+
+	if (m->max_forwards <= 1 && m->method_id != SIP_METHOD_ACK) {
+		answer(rc, m, 483, NULL, out, cap, res);
+		return;
+	}
+	d->last_activity_ms = rc->now_ms;
+
+	if (m->method_id == SIP_METHOD_ACK) {
+		/* ACK for a 2xx: its own transaction, no response; CSeq maps to the
+		 * other leg's INVITE number. */
+		char branch[SHARD_BRANCH_MAX];
+		shard_branch_encode(branch, sizeof(branch), rc->shard, slot, gen ^ 0x80000000u,
+				    dst->invite_cseq);
+		if (dst->session_state == SESSION_STATE_ACK_WAIT)
+			dst->session_state = SESSION_STATE_CONFIRMED;
+		if (src->session_state == SESSION_STATE_ACK_WAIT)
+			src->session_state = SESSION_STATE_CONFIRMED;
+		int n = build_request(rc, m, dst, branch, dst->invite_cseq, out, cap);
+		if (n < 0) {
+			drop(rc, RELAY_DROP_NO_BUFFER, res);
+			return;
+		}
+		res->outcome = RELAY_SEND;
+		res->len = n;
+		res->dst = (const struct sockaddr *)&dst->peer;
+		res->dst_len = dst->peer_len;
+		rc->relayed_req[SIP_METHOD_ACK]++;
+		return;
+	}
+
+	/* RFC 3261 12.2.2: a lower CSeq is out of order (500); the same CSeq is a
+	 * retransmission, relayed again through the same transaction. */
+	struct shard_txn *t = NULL;
+	uint32_t tslot = 0, tgen = 0;
+	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
+		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+		return;
+	}
+	if (src->remote_cseq_set && m->cseq.num == src->remote_cseq) {
+		t = shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
+		if (!t || t->in_cseq != m->cseq.num || t->method_id != m->method_id) {
+			drop(rc, RELAY_DROP_LATE_RETRANS, res);
+			return;
+		}
+		tslot = src->last_txn;
+		tgen = src->last_txn_gen;
+	} else {
+		int ts = shard_txn_alloc(rc->table, rc->now_ms, &tgen);
+		if (ts < 0) {
+			answer(rc, m, 503, "Retry-After: 1\r\n", out, cap, res);
+			return;
+		}
+		tslot = (uint32_t)ts;
+		t = shard_txn_get(rc->table, tslot, tgen);
+		int hl = save_head(m, t->head, sizeof(t->head));
+		if (hl < 0) {
+			shard_txn_free(rc->table, tslot);
+			answer(rc, m, 513, NULL, out, cap, res);
+			return;
+		}
+		t->head_len = (uint16_t)hl;
+		t->dialog = slot;
+		t->dialog_gen = gen;
+		t->from_leg = (uint8_t)from_leg;
+		t->method_id = m->method_id;
+		t->in_cseq = m->cseq.num;
+		t->out_cseq = ++dst->local_cseq;
+		if (m->method_id == SIP_METHOD_INVITE)
+			dst->invite_cseq = t->out_cseq;
+		src->remote_cseq = m->cseq.num;
+		src->remote_cseq_set = true;
+		src->last_txn = tslot;
+		src->last_txn_gen = tgen;
+		/* a target refresh replaces the sender's remote target */
+		if (is_target_refresh(m->method_id) && m->ncontacts) {
+			const struct sip_uri *u = &m->contacts[0].uri;
+			if (u->whole.len < sizeof(src->remote_target)) {
+				memcpy(src->remote_target, m->buf + u->whole.off, u->whole.len);
+				src->remote_target_len = u->whole.len;
+			}
+		}
+	}
+	char branch[SHARD_BRANCH_MAX];
+	shard_branch_encode(branch, sizeof(branch), rc->shard, tslot, tgen, 0);
+	int n = build_request(rc, m, dst, branch, t->out_cseq, out, cap);
+	if (n < 0) {
+		answer(rc, m, 513, NULL, out, cap, res);
+		return;
+	}
+	res->outcome = RELAY_SEND;
+	res->len = n;
+	res->dst = (const struct sockaddr *)&dst->peer;
+	res->dst_len = dst->peer_len;
+	rc->relayed_req[m->method_id]++;
+}
+
+void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
+		    struct relay_result *res)
+{
+	uint8_t shard;
+	uint32_t tslot, tgen, extra;
+	struct shard_txn *t = NULL;
+	struct sip_wspec w = {0};
+	char contact[128];
+
+	memset(res, 0, sizeof(*res));
+	const struct sip_via *v = &m->vias[0];
+	if (shard_branch_decode(m->buf + v->branch.off, v->branch.len, &shard, &tslot, &tgen,
+				&extra) != 0 ||
+	    shard != rc->shard) {
+		drop(rc, RELAY_DROP_RESP_NO_TXN, res);
+		return;
+	}
+	t = shard_txn_get(rc->table, tslot, tgen);
+	if (!t) {
+		drop(rc, RELAY_DROP_RESP_STALE, res);
+		return;
+	}
+	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
+	if (!d || m->cseq.num != t->out_cseq) {
+		drop(rc, RELAY_DROP_RESP_STALE, res);
+		return;
+	}
+	struct sip_session *back = &d->legs[t->from_leg];
+	struct sip_session *resp_leg = &d->legs[!t->from_leg];
+	if (!str_eq_view(resp_leg->call_id, resp_leg->call_id_len, m, m->call_id)) {
+		drop(rc, RELAY_DROP_RESP_STALE, res);
+		return;
+	}
+	d->last_activity_ms = rc->now_ms;
+	w.prepend = t->head;
+	w.prepend_len = t->head_len;
+	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
+		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
+		   SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
+	if (m->first[SIP_HDR_CONTACT]) {
+		int kn = snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n",
+				  rc->advertise);
+		w.append = contact;
+		w.append_len = (size_t)kn;
+		/* a 2xx to a target refresh updates the responder's remote target */
+		if (m->status < 300 && is_target_refresh(t->method_id) && m->ncontacts) {
+			const struct sip_uri *u = &m->contacts[0].uri;
+			if (u->whole.len < sizeof(resp_leg->remote_target)) {
+				memcpy(resp_leg->remote_target, m->buf + u->whole.off, u->whole.len);
+				resp_leg->remote_target_len = u->whole.len;
+			}
+		}
+	}
+	int n = sip_write(m, &w, out, cap);
+	if (n < 0) {
+		drop(rc, RELAY_DROP_NO_BUFFER, res);
+		return;
+	}
+	res->outcome = RELAY_SEND;
+	res->len = n;
+	res->dst = (const struct sockaddr *)&back->peer;
+	res->dst_len = back->peer_len;
+	rc->relayed_resp++;
+	if (m->status >= 200) {
+		if (t->method_id == SIP_METHOD_BYE) {
+			res->dialog_ended = true;
+			res->ended_slot = t->dialog;
+			res->ended_gen = t->dialog_gen;
+		}
+		shard_txn_free(rc->table, tslot);
+	}
+}
