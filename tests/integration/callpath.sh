@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The UDP call path end to end: a real sipshardd on loopback, SIPp as caller
+# and callee, in the four combinations of BPF steering and io_uring.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+D_PORT=15060   # sipshardd
+B_PORT=15080   # callee (SIPp UAS)
+
+write_config() { # FILE [EXTRA_JSON_MEMBERS]
+	cat >"$1" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 2,
+  "log_level": "info",
+  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT" } ]
+  ${2:-}
+}
+JSON
+}
+
+# start_daemon NAME CONFIG [FLAGS...]
+start_daemon() {
+	local name=$1 cfg=$2
+	shift 2
+	start_bg "$SIPSHARDD" -c "$cfg" --stats-file "$WORK/$name.stats.json" "$@" \
+		2>"$WORK/$name.log"
+	DAEMON_PID=${PIDS[-1]}
+	wait_udp_port "$D_PORT"
+}
+
+stop_daemon() {
+	kill "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID" 2>/dev/null
+}
+
+# run_flow MODE NAME UAC_SCENARIO UAS_SCENARIO CALLS [UAC ARGS...]
+run_flow() {
+	local mode=$1 name=$2 uac=$3 uas=$4 calls=$5
+	shift 5
+	sipp_uas "$B_PORT" "$uas" -m "$calls"
+	local uas_pid=${PIDS[-1]}
+	sleep 0.3
+	if sipp_uac "$mode-$name" "$D_PORT" "$uac" -m "$calls" -l "$calls" -r 100 -i 127.0.0.1 \
+		-p 15061 "$@"; then
+		ok "$mode: $name"
+	else
+		not_ok "$mode: $name"
+		echo "# uac output:"; tail -5 "$WORK/uac-$mode-$name.out" | sed 's/^/#   /'
+		head -5 "$WORK/uac-$mode-$name.err" 2>/dev/null | sed 's/^/#   /'
+	fi
+	kill "$uas_pid" 2>/dev/null
+	wait "$uas_pid" 2>/dev/null
+}
+
+probe() { # MODE NAME SCENARIO [ARGS]
+	local mode=$1 name=$2 sf=$3
+	shift 3
+	if sipp_uac "$mode-$name" "$D_PORT" "$sf" -m 1 -i 127.0.0.1 -p 15062 "$@"; then
+		ok "$mode: $name"
+	else
+		not_ok "$mode: $name"
+		tail -3 "$WORK/uac-$mode-$name.out" | sed 's/^/#   /'
+	fi
+}
+
+write_config "$WORK/main.json"
+for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
+	flags=()
+	case $mode in nobpf*) flags+=(--no-bpf) ;; esac
+	case $mode in *mmsg) flags+=(--no-uring) ;; esac
+	start_daemon "$mode" "$WORK/main.json" "${flags[@]}"
+	run_flow "$mode" "three INFOs then BYE from the caller" uac_info_bye.xml uas_info_bye.xml 1
+	run_flow "$mode" "BYE from the callee" uac_wait_bye.xml uas_bye.xml 1
+	run_flow "$mode" "MESSAGE in the dialog" uac_message.xml uas_message.xml 1
+	run_flow "$mode" "50 concurrent calls" uac_info_bye.xml uas_info_bye.xml 50
+	probe "$mode" "INFO for an unknown dialog gets 481" probe_481.xml
+	probe "$mode" "malformed request gets 400" probe_400.xml
+	probe "$mode" "OPTIONS gets 200" probe_options.xml
+	probe "$mode" "REGISTER gets the policy status 403" probe_register.xml
+	sleep 1.2 # one more stats write
+	stats=$WORK/$mode.stats.json
+	check "$mode: every call ended on both legs (no dialog left)" \
+		test "$(json_get "$stats" 'j["controller"]["calls_active"]')" = 0
+	check "$mode: INFO relayed 3+150 times" \
+		test "$(json_get "$stats" 'j["totals"]["relayed_requests"].get("INFO",0)')" = 153
+	if [ "${mode%%+*}" = bpf ]; then
+		check "$mode: BPF attached and steering" \
+			test "$(json_get "$stats" 'j["steering"]["attached"] and j["steering"]["steered"] > 0')" = True
+		check "$mode: every datagram reached the worker that owns its Call-ID" \
+			test "$(json_get "$stats" 'sum(w["rx_foreign"] for w in j["workers"])')" = 0
+	else
+		check "$mode: userspace handoff carried the other worker's datagrams" \
+			test "$(json_get "$stats" 'sum(w["rx_foreign"] for w in j["workers"]) == sum(w["handoff_in"] for w in j["workers"])')" = True
+	fi
+	stop_daemon
+	grep -q "AddressSanitizer\|runtime error" "$WORK/$mode.log" && not_ok "$mode: sanitizer report" || true
+done
+
+# Topology hiding: neither side's log holds the other side's addresses, Call-ID or tags.
+start_daemon hiding "$WORK/main.json"
+run_flow hiding "call for topology check" uac_info_bye.xml uas_info_bye.xml 1
+stop_daemon
+caller_log=$WORK/uac-hiding-call\ for\ topology\ check.msg
+callee_log=$WORK/uas-$B_PORT.msg
+check "callee never sees the caller's port, Call-ID or tags" \
+	bash -c "! grep -q -e '127.0.0.1:15061' -e 'CALLER' -e '-[0-9]*@127.0.0.1' \"\$1\"" _ "$callee_log"
+check "caller never sees the callee's port or tags" \
+	bash -c "! grep -q -e '127.0.0.1:$B_PORT' -e 'CALLEE' \"\$1\"" _ "$caller_log"
+
+# Policy: an ACL-denied source gets 403; a source over its call rate gets 503.
+write_config "$WORK/policy.json" ', "acl": { "default": "allow", "rules": [ { "action": "deny", "cidr": "127.0.0.2/32" } ] },
+  "limits": { "calls_per_second_per_source": 1, "burst": 1, "retry_after_s": 7 }'
+start_daemon policy "$WORK/policy.json"
+probe policy "ACL-denied source gets 403" probe_invite_403.xml -i 127.0.0.2
+run_flow policy "first call within the rate" uac_info_bye.xml uas_info_bye.xml 1 -i 127.0.0.3
+probe policy "call over the rate limit gets 503" probe_invite_503.xml -i 127.0.0.3
+stop_daemon

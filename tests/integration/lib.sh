@@ -1,0 +1,68 @@
+# lib.sh - helpers for the integration tests (sourced, not run).
+#
+# Every test prints "ok NAME" or "not ok NAME" lines (tests/run.sh counts them),
+# starts its processes through start_bg so that cleanup stops them all, and
+# sends traffic only to 127.0.0.0/8.
+
+BUILD=${BUILD:-build}
+SIPSHARDD=$BUILD/sipshardd
+WORK=$(mktemp -d /tmp/sipshard-it.XXXXXX)
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 0.2
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ -n "${KEEP_WORK:-}" ]; then echo "# work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+start_bg() {
+	"$@" &
+	PIDS+=($!)
+}
+
+ok() { echo "ok $*"; }
+not_ok() { echo "not ok $*"; }
+
+# check NAME COMMAND...: ok when the command succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# wait_udp_port PORT: waits until something is bound to 127.0.0.1:PORT/udp.
+wait_udp_port() {
+	for _ in $(seq 1 50); do
+		ss -Hlun "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# json_get FILE EXPR: evaluates a Python expression over the JSON in FILE as `j`.
+json_get() {
+	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+# sipp_uas PORT SCENARIO [ARGS...]: a SIPp callee in the background.
+sipp_uas() {
+	local port=$1 sf=$2
+	shift 2
+	start_bg sipp -sf "tests/sipp/$sf" -i 127.0.0.1 -p "$port" -nostdin \
+		-trace_err -trace_msg -message_file "$WORK/uas-$port.msg" \
+		-error_file "$WORK/uas-$port.err" "$@" >"$WORK/uas-$port.out" 2>&1
+}
+
+# sipp_uac NAME TARGET_PORT SCENARIO [ARGS...]: runs a SIPp caller to completion;
+# succeeds when every call succeeded.
+sipp_uac() {
+	local name=$1 port=$2 sf=$3
+	shift 3
+	timeout 60 sipp "127.0.0.1:$port" -sf "tests/sipp/$sf" -s callee -nostdin \
+		-timeout 40 -timeout_error -trace_err -trace_msg \
+		-message_file "$WORK/uac-$name.msg" -error_file "$WORK/uac-$name.err" \
+		"$@" >"$WORK/uac-$name.out" 2>&1
+}
