@@ -1,0 +1,625 @@
+/*
+ * parse_bench - how long sip_parse takes on realistic messages, side by side
+ * with libosip2 on the same bytes and with the floor of touching every byte once.
+ *
+ * Owns: the embedded corpus (INVITE+SDP, in-dialog INFO and BYE, 200 OK+SDP,
+ * 180 Ringing), the timing method (warm-up, per-contender calibration, R
+ * interleaved repetitions, median), the table / JSON output and the target
+ * check from the issue. Does not own: any parsing rule (user/sip/) and is not a
+ * test: it never fails on a slow figure, only when a contender cannot parse.
+ *
+ * Contenders, per message:
+ *   sipshard  sip_parse() into one reused struct sip_msg (what the fast path does);
+ *   osip2     osip_message_init + osip_message_parse + osip_message_free per
+ *             message (what a libosip2 user pays; parser_init() once);
+ *   scan      memchr for '\n' across the message counting lines: the cost of
+ *             reading the bytes once, the floor no parser can beat.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* sip.h before libosip2: osip_const.h defines SIP_OK as a macro (200), which
+ * would break our enum sip_err; this file never names SIP_OK itself. */
+#include "sipshard/sip.h"
+
+#include <osipparser2/osip_message.h>
+#include <osipparser2/osip_parser.h>
+
+/* ---- corpus -------------------------------------------------------------
+ * Each message is its header block (every line ending in CRLF, without
+ * Content-Length) and its body; main() assembles head + "Content-Length: N"
+ * + CRLF + body so the length is right by construction. Addresses are from
+ * the documentation ranges (RFC 5737) and example domains. */
+
+#define SDP_OFFER                                                                                  \
+	"v=0\r\n"                                                                                  \
+	"o=ExampleGW 1732443600 1732443600 IN IP4 10.20.30.40\r\n"                                 \
+	"s=ExampleGW\r\n"                                                                          \
+	"c=IN IP4 10.20.30.40\r\n"                                                                 \
+	"t=0 0\r\n"                                                                                \
+	"m=audio 16384 RTP/AVP 0 8 18 101\r\n"                                                     \
+	"a=rtpmap:0 PCMU/8000\r\n"                                                                 \
+	"a=rtpmap:8 PCMA/8000\r\n"                                                                 \
+	"a=rtpmap:18 G729/8000\r\n"                                                                \
+	"a=fmtp:18 annexb=no\r\n"                                                                  \
+	"a=rtpmap:101 telephone-event/8000\r\n"                                                    \
+	"a=fmtp:101 0-16\r\n"                                                                      \
+	"a=ptime:20\r\n"                                                                           \
+	"a=sendrecv\r\n"
+
+#define SDP_ANSWER                                                                                 \
+	"v=0\r\n"                                                                                  \
+	"o=callee 2890844527 2890844527 IN IP4 192.0.2.77\r\n"                                     \
+	"s=-\r\n"                                                                                  \
+	"c=IN IP4 192.0.2.77\r\n"                                                                  \
+	"t=0 0\r\n"                                                                                \
+	"m=audio 40376 RTP/AVP 0 101\r\n"                                                          \
+	"a=rtpmap:0 PCMU/8000\r\n"                                                                 \
+	"a=rtpmap:101 telephone-event/8000\r\n"                                                    \
+	"a=fmtp:101 0-15\r\n"                                                                      \
+	"a=ptime:20\r\n"                                                                           \
+	"a=sendrecv\r\n"
+
+struct corpus_def {
+	const char *key; /* JSON member and table row */
+	const char *head;
+	const char *body;
+	bool is_request;
+	int method_or_status; /* enum sip_method for requests, status for responses */
+	int nvias;
+};
+
+static const struct corpus_def corpus_defs[] = {
+    {"invite",
+     "INVITE sip:+14155550123@sbc.example.net:5060;transport=udp SIP/2.0\r\n"
+     "Via: SIP/2.0/UDP 198.51.100.17:5060;branch=z9hG4bK-524287-1---a3f8c9d2e1b4;rport\r\n"
+     "Via: SIP/2.0/UDP 203.0.113.40:5060;received=203.0.113.40;branch=z9hG4bKf1a2b3c4d5e6\r\n"
+     "Via: SIP/2.0/UDP 10.20.30.40:5080;rport=5080;branch=z9hG4bK776asdhds\r\n"
+     "Record-Route: <sip:198.51.100.17;lr;ftag=8ab3d7c2>\r\n"
+     "Record-Route: <sip:203.0.113.40;lr>\r\n"
+     "Max-Forwards: 68\r\n"
+     "From: \"Alice Smith\" <sip:+14085550199@carrier.example.com>;tag=8ab3d7c2\r\n"
+     "To: <sip:+14155550123@sbc.example.net>\r\n"
+     "Call-ID: 3c26700e8a1f4b2d9e5c@10.20.30.40\r\n"
+     "CSeq: 314159 INVITE\r\n"
+     "Contact: <sip:+14085550199@10.20.30.40:5080;transport=udp>\r\n"
+     "Supported: replaces, timer, 100rel\r\n"
+     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, PRACK, UPDATE, REFER, NOTIFY\r\n"
+     "Session-Expires: 1800;refresher=uac\r\n"
+     "Min-SE: 90\r\n"
+     "User-Agent: ExampleGW/4.2.1\r\n"
+     "Content-Type: application/sdp\r\n",
+     SDP_OFFER, true, SIP_METHOD_INVITE, 3},
+    {"info",
+     "INFO sip:+14085550199@10.20.30.40:5080 SIP/2.0\r\n"
+     "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK3f9a2c71e0;rport\r\n"
+     "Via: SIP/2.0/UDP 10.1.1.5;branch=z9hG4bKa81c0e6f\r\n"
+     "Route: <sip:198.51.100.17;lr>\r\n"
+     "Max-Forwards: 70\r\n"
+     "From: <sip:+14155550123@sbc.example.net>;tag=s1-0001a2b3\r\n"
+     "To: <sip:+14085550199@carrier.example.com>;tag=8ab3d7c2\r\n"
+     "Call-ID: 3c26700e8a1f4b2d9e5c@10.20.30.40\r\n"
+     "CSeq: 2 INFO\r\n"
+     "Contact: <sip:192.0.2.10:5060>\r\n"
+     "Content-Type: application/dtmf-relay\r\n",
+     "Signal=5\r\nDuration=160\r\n", true, SIP_METHOD_INFO, 2},
+    {"bye",
+     "BYE sip:+14085550199@10.20.30.40:5080 SIP/2.0\r\n"
+     "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK5e1d07a93c;rport\r\n"
+     "Via: SIP/2.0/UDP 10.1.1.5;branch=z9hG4bKc42b9d10\r\n"
+     "Route: <sip:198.51.100.17;lr>\r\n"
+     "Max-Forwards: 70\r\n"
+     "From: <sip:+14155550123@sbc.example.net>;tag=s1-0001a2b3\r\n"
+     "To: <sip:+14085550199@carrier.example.com>;tag=8ab3d7c2\r\n"
+     "Call-ID: 3c26700e8a1f4b2d9e5c@10.20.30.40\r\n"
+     "CSeq: 3 BYE\r\n"
+     "Reason: Q.850;cause=16;text=\"Normal call clearing\"\r\n",
+     "", true, SIP_METHOD_BYE, 2},
+    {"200-ok",
+     "SIP/2.0 200 OK\r\n"
+     "Via: SIP/2.0/UDP 198.51.100.17:5060;branch=z9hG4bK-524287-1---a3f8c9d2e1b4;rport=5060\r\n"
+     "Via: SIP/2.0/UDP 203.0.113.40:5060;received=203.0.113.40;branch=z9hG4bKf1a2b3c4d5e6\r\n"
+     "Via: SIP/2.0/UDP 10.20.30.40:5080;rport=5080;branch=z9hG4bK776asdhds\r\n"
+     "Record-Route: <sip:198.51.100.17;lr;ftag=8ab3d7c2>\r\n"
+     "Record-Route: <sip:203.0.113.40;lr>\r\n"
+     "From: \"Alice Smith\" <sip:+14085550199@carrier.example.com>;tag=8ab3d7c2\r\n"
+     "To: <sip:+14155550123@sbc.example.net>;tag=as5f1c9e02\r\n"
+     "Call-ID: 3c26700e8a1f4b2d9e5c@10.20.30.40\r\n"
+     "CSeq: 314159 INVITE\r\n"
+     "Contact: <sip:+14155550123@192.0.2.77:5060;transport=udp>\r\n"
+     "Require: timer\r\n"
+     "Supported: replaces, timer\r\n"
+     "Session-Expires: 1800;refresher=uac\r\n"
+     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY\r\n"
+     "Server: ExampleUAS/7.1\r\n"
+     "Content-Type: application/sdp\r\n",
+     SDP_ANSWER, false, 200, 3},
+    {"180-ringing",
+     "SIP/2.0 180 Ringing\r\n"
+     "Via: SIP/2.0/UDP 198.51.100.17:5060;branch=z9hG4bK-524287-1---a3f8c9d2e1b4;rport=5060\r\n"
+     "Via: SIP/2.0/UDP 203.0.113.40:5060;received=203.0.113.40;branch=z9hG4bKf1a2b3c4d5e6\r\n"
+     "Via: SIP/2.0/UDP 10.20.30.40:5080;rport=5080;branch=z9hG4bK776asdhds\r\n"
+     "Record-Route: <sip:198.51.100.17;lr;ftag=8ab3d7c2>\r\n"
+     "Record-Route: <sip:203.0.113.40;lr>\r\n"
+     "From: \"Alice Smith\" <sip:+14085550199@carrier.example.com>;tag=8ab3d7c2\r\n"
+     "To: <sip:+14155550123@sbc.example.net>;tag=as5f1c9e02\r\n"
+     "Call-ID: 3c26700e8a1f4b2d9e5c@10.20.30.40\r\n"
+     "CSeq: 314159 INVITE\r\n"
+     "Contact: <sip:+14155550123@192.0.2.77:5060;transport=udp>\r\n",
+     "", false, 180, 3},
+};
+
+#define NMSG (sizeof(corpus_defs) / sizeof(corpus_defs[0]))
+
+/* ---- contenders ----------------------------------------------------------- */
+
+enum contender { C_SIPSHARD, C_OSIP2, C_SCAN, C_COUNT };
+
+struct bench_msg {
+	const struct corpus_def *def;
+	char *buf;
+	size_t len;
+	double ns[C_COUNT]; /* median ns per message */
+};
+
+struct bench {
+	struct sip_msg *sm; /* reused by every sipshard iteration, as a worker would */
+	struct bench_msg msgs[NMSG];
+	int reps;
+	uint64_t rep_ns; /* target duration of one repetition per contender */
+	uint64_t warm_ns;
+	bool json;
+	int cpu;       /* requested CPU, -1 for "the current one" */
+	uint64_t sink; /* results of every iteration end here, so none is dead code */
+};
+
+/* Hides a pointer's value from the optimiser so that work on it cannot be
+ * hoisted out of the timing loop (memchr is a pure builtin to GCC). */
+static inline const char *opaque(const char *p)
+{
+	__asm__ volatile("" : "+r"(p) : : "memory");
+	return p;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t loop_sipshard(struct bench *b, const struct bench_msg *m, uint64_t k)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < k; i++) {
+		const char *p = opaque(m->buf);
+		sum += (uint64_t)sip_parse(b->sm, p, m->len, NULL) + b->sm->call_id.len;
+	}
+	return sum;
+}
+
+static uint64_t loop_osip2(const struct bench_msg *m, uint64_t k)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < k; i++) {
+		osip_message_t *om;
+		const char *p = opaque(m->buf);
+		if (osip_message_init(&om) != 0)
+			abort(); /* out of memory: no figure would mean anything */
+		sum += (uint64_t)osip_message_parse(om, p, m->len);
+		if (om->call_id && om->call_id->number)
+			sum += strlen(om->call_id->number);
+		osip_message_free(om);
+	}
+	return sum;
+}
+
+static uint64_t scan_lines(const char *p, size_t len)
+{
+	const char *end = p + len;
+	uint64_t lines = 0;
+
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (!lf)
+			break;
+		lines++;
+		p = lf + 1;
+	}
+	return lines;
+}
+
+static uint64_t loop_scan(const struct bench_msg *m, uint64_t k)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < k; i++)
+		sum += scan_lines(opaque(m->buf), m->len);
+	return sum;
+}
+
+/* Runs k iterations of one contender and returns the elapsed nanoseconds. */
+static uint64_t timed_run(struct bench *b, enum contender c, const struct bench_msg *m, uint64_t k)
+{
+	uint64_t t0 = now_ns(), sum = 0;
+
+	switch (c) {
+	case C_SIPSHARD:
+		sum = loop_sipshard(b, m, k);
+		break;
+	case C_OSIP2:
+		sum = loop_osip2(m, k);
+		break;
+	default:
+		sum = loop_scan(m, k);
+		break;
+	}
+	uint64_t t1 = now_ns();
+	b->sink += sum;
+	return t1 - t0 ? t1 - t0 : 1;
+}
+
+/* Iterations that make one repetition last about b->rep_ns. The first runs
+ * double k until a run is long enough for the clock to measure it well. */
+static uint64_t calibrate(struct bench *b, enum contender c, const struct bench_msg *m)
+{
+	uint64_t k = 1, t;
+
+	for (;;) {
+		t = timed_run(b, c, m, k);
+		if (t >= b->rep_ns / 10 || k >= (UINT64_C(1) << 32))
+			break;
+		k *= 2;
+	}
+	double per = (double)t / (double)k;
+	uint64_t want = (uint64_t)((double)b->rep_ns / per);
+	return want ? want : 1;
+}
+
+static void warm_up(struct bench *b, enum contender c, const struct bench_msg *m)
+{
+	uint64_t start = now_ns();
+
+	while (now_ns() - start < b->warm_ns)
+		timed_run(b, c, m, 64);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Warm-up and calibration per contender, then R repetitions in which the
+ * contenders take turns, so that a slow phase of the machine (another process,
+ * frequency change) hits all three alike rather than one. */
+static void bench_message(struct bench *b, struct bench_msg *m)
+{
+	uint64_t k[C_COUNT];
+	double *per = calloc((size_t)b->reps * C_COUNT, sizeof(double));
+
+	if (!per) {
+		perror("calloc");
+		exit(2);
+	}
+	for (int c = 0; c < C_COUNT; c++) {
+		warm_up(b, (enum contender)c, m);
+		k[c] = calibrate(b, (enum contender)c, m);
+	}
+	for (int r = 0; r < b->reps; r++)
+		for (int c = 0; c < C_COUNT; c++)
+			per[c * b->reps + r] =
+			    (double)timed_run(b, (enum contender)c, m, k[c]) / (double)k[c];
+	for (int c = 0; c < C_COUNT; c++)
+		m->ns[c] = median(&per[c * b->reps], b->reps);
+	free(per);
+}
+
+/* ---- corpus assembly and the one-off correctness check ---------------------- */
+
+static int assemble(struct bench_msg *m, const struct corpus_def *d)
+{
+	size_t hl = strlen(d->head), bl = strlen(d->body);
+	size_t cap = hl + bl + 64;
+
+	m->def = d;
+	m->buf = malloc(cap);
+	if (!m->buf)
+		return -ENOMEM;
+	int n = snprintf(m->buf, cap, "%sContent-Length: %zu\r\n\r\n%s", d->head, bl, d->body);
+	if (n < 0 || (size_t)n >= cap)
+		return -EOVERFLOW;
+	m->len = (size_t)n;
+	return 0;
+}
+
+/* Each contender must really parse each message before its time means anything:
+ * sip_parse returns 0 with the expected start line and Via count, libosip2
+ * returns 0 with the same Call-ID and Via count, and both agree on the body. */
+static int verify(struct bench *b, const struct bench_msg *m)
+{
+	const struct corpus_def *d = m->def;
+	struct sip_msg *s = b->sm;
+	char why[256];
+
+	int rc = sip_parse(s, m->buf, m->len, NULL);
+	if (rc != 0) {
+		sip_strerror(s, why, sizeof(why));
+		fprintf(stderr, "%s: sip_parse failed: %s (%s)\n", d->key, sip_err_name(-rc), why);
+		return -1;
+	}
+	if (s->is_request != d->is_request ||
+	    (d->is_request ? s->method_id : s->status) != d->method_or_status ||
+	    s->nvias != d->nvias || s->body.len != strlen(d->body)) {
+		fprintf(stderr, "%s: sip_parse result differs from the corpus definition\n",
+			d->key);
+		return -1;
+	}
+
+	osip_message_t *om;
+	if (osip_message_init(&om) != 0)
+		return -1;
+	rc = osip_message_parse(om, m->buf, m->len);
+	if (rc != 0) {
+		fprintf(stderr, "%s: osip_message_parse failed: %d\n", d->key, rc);
+		osip_message_free(om);
+		return -1;
+	}
+	/* libosip2 splits a Call-ID at '@' into number and host */
+	const osip_call_id_t *ci = om->call_id;
+	size_t olen = 0;
+	if (ci && ci->number)
+		olen = strlen(ci->number) + (ci->host ? 1 + strlen(ci->host) : 0);
+	bool same =
+	    olen == s->call_id.len && osip_list_size(&om->vias) == s->nvias &&
+	    (d->is_request ? om->sip_method &&
+				 strcmp(om->sip_method,
+					sip_method_name((enum sip_method)d->method_or_status)) == 0
+			   : om->status_code == d->method_or_status);
+	osip_message_free(om);
+	if (!same) {
+		fprintf(stderr,
+			"%s: libosip2 and sip_parse disagree on Call-ID, Vias or start line\n",
+			d->key);
+		return -1;
+	}
+	if (scan_lines(m->buf, m->len) == 0)
+		return -1;
+	return 0;
+}
+
+/* ---- CPU pinning ----------------------------------------------------------- */
+
+/* Pins the process to one CPU so that a migration cannot land in a repetition.
+ * Writes what happened into note. */
+static void pin_cpu(int want, char *note, size_t cap)
+{
+	int cpu = want >= 0 ? want : sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0) {
+		snprintf(note, cap, "not pinned (sched_getcpu: %s)", strerror(errno));
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+		snprintf(note, cap, "not pinned (sched_setaffinity to CPU %d: %s)", cpu,
+			 strerror(errno));
+		return;
+	}
+	snprintf(note, cap, "pinned to CPU %d", cpu);
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* The issue's targets for a ~450-byte in-dialog request. */
+#define TARGET_OSIP_RATIO 15.0 /* sipshard under 1/15 of libosip2's time */
+#define TARGET_SCAN_RATIO 5.0  /* sipshard within 5x of the line scan */
+
+static void print_table(const struct bench *b, FILE *out)
+{
+	fprintf(out, "%-12s %6s %12s %12s %10s %15s %14s\n", "message", "bytes", "sipshard ns",
+		"osip2 ns", "scan ns", "osip2/sipshard", "sipshard/scan");
+	for (size_t i = 0; i < NMSG; i++) {
+		const struct bench_msg *m = &b->msgs[i];
+		fprintf(out, "%-12s %6zu %12.1f %12.1f %10.1f %15.1f %14.2f\n", m->def->key, m->len,
+			m->ns[C_SIPSHARD], m->ns[C_OSIP2], m->ns[C_SCAN],
+			m->ns[C_OSIP2] / m->ns[C_SIPSHARD], m->ns[C_SIPSHARD] / m->ns[C_SCAN]);
+	}
+}
+
+/* Says, for INFO and BYE, whether each target holds. Returns how many missed. */
+static int print_targets(const struct bench *b, FILE *out)
+{
+	int missed = 0;
+
+	fprintf(out,
+		"targets for in-dialog requests: osip2/sipshard > %.0f, sipshard/scan <= %.0f\n",
+		TARGET_OSIP_RATIO, TARGET_SCAN_RATIO);
+	for (size_t i = 0; i < NMSG; i++) {
+		const struct bench_msg *m = &b->msgs[i];
+		if (strcmp(m->def->key, "info") != 0 && strcmp(m->def->key, "bye") != 0)
+			continue;
+		double vs_osip = m->ns[C_OSIP2] / m->ns[C_SIPSHARD];
+		double vs_scan = m->ns[C_SIPSHARD] / m->ns[C_SCAN];
+		bool ok_osip = vs_osip > TARGET_OSIP_RATIO, ok_scan = vs_scan <= TARGET_SCAN_RATIO;
+		missed += !ok_osip + !ok_scan;
+		fprintf(out, "  %-5s %zu B: osip2/sipshard %.1f -> %s; sipshard/scan %.2f -> %s\n",
+			m->def->key, m->len, vs_osip, ok_osip ? "met" : "MISSED", vs_scan,
+			ok_scan ? "met" : "MISSED");
+	}
+	return missed;
+}
+
+static int print_json(const struct bench *b)
+{
+	json_t *root = json_object();
+
+	if (!root)
+		return -1;
+	for (size_t i = 0; i < NMSG; i++) {
+		const struct bench_msg *m = &b->msgs[i];
+		json_t *o = json_pack("{s:I, s:f, s:f, s:f}", "bytes", (json_int_t)m->len,
+				      "sipshard_ns", m->ns[C_SIPSHARD], "osip2_ns", m->ns[C_OSIP2],
+				      "scan_ns", m->ns[C_SCAN]);
+		if (!o || json_object_set_new(root, m->def->key, o) != 0) {
+			json_decref(root);
+			return -1;
+		}
+	}
+	int rc =
+	    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	json_decref(root);
+	if (rc == 0)
+		fputc('\n', stdout);
+	return rc;
+}
+
+/* ---- command line ------------------------------------------------------------ */
+
+static const char usage_text[] =
+    "usage: parse_bench [OPTIONS]\n"
+    "Times sip_parse against libosip2 and a bare line scan on an embedded corpus\n"
+    "(INVITE with SDP, in-dialog INFO and BYE, 200 OK with SDP, 180 Ringing) and\n"
+    "prints the median ns per message of each, with the ratios.\n"
+    "\n"
+    "  --json        print one JSON object, a member per message:\n"
+    "                {\"bytes\", \"sipshard_ns\", \"osip2_ns\", \"scan_ns\"}\n"
+    "                (the human notes go to standard error)\n"
+    "  --reps N      repetitions per contender and message (default 7)\n"
+    "  --quick       3 short repetitions (10 ms): a smoke test, not a figure\n"
+    "  --cpu N       pin to CPU N (default: the CPU the program starts on)\n"
+    "  -h, --help    print this text\n"
+    "\n"
+    "Each repetition runs about 100 ms per contender; the median is reported.\n"
+    "Exit status: 0 after measuring (missed targets included), 1 when a contender\n"
+    "cannot parse a corpus message, 2 on a usage error.\n";
+
+static int parse_args(struct bench *b, int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_REPS, OPT_QUICK, OPT_CPU };
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, OPT_JSON},   {"reps", required_argument, NULL, OPT_REPS},
+	    {"quick", no_argument, NULL, OPT_QUICK}, {"cpu", required_argument, NULL, OPT_CPU},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	};
+	int reps = -1, c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			b->json = true;
+			break;
+		case OPT_REPS: {
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 1000) {
+				fprintf(stderr, "parse_bench: --reps wants 1 to 1000\n");
+				return 2;
+			}
+			reps = (int)v;
+			break;
+		}
+		case OPT_QUICK:
+			b->reps = 3;
+			b->rep_ns = 10 * 1000 * 1000;
+			b->warm_ns = 2 * 1000 * 1000;
+			break;
+		case OPT_CPU: {
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 0 || v >= CPU_SETSIZE) {
+				fprintf(stderr, "parse_bench: --cpu wants a CPU number\n");
+				return 2;
+			}
+			b->cpu = (int)v;
+			break;
+		}
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "parse_bench: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (reps > 0)
+		b->reps = reps; /* --reps wins over --quick's count, in any order */
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = {
+	    .reps = 7,
+	    .rep_ns = 100 * 1000 * 1000,
+	    .warm_ns = 30 * 1000 * 1000,
+	    .cpu = -1,
+	};
+	char pin_note[128];
+	int rc = parse_args(&b, argc, argv);
+
+	if (rc)
+		return rc;
+	b.sm = malloc(sizeof(*b.sm));
+	if (!b.sm) {
+		perror("malloc");
+		return 2;
+	}
+	if (parser_init() != 0) {
+		fprintf(stderr, "parse_bench: libosip2 parser_init failed\n");
+		return 2;
+	}
+	for (size_t i = 0; i < NMSG; i++) {
+		if (assemble(&b.msgs[i], &corpus_defs[i]) != 0) {
+			fprintf(stderr, "parse_bench: cannot assemble %s\n", corpus_defs[i].key);
+			return 2;
+		}
+		if (verify(&b, &b.msgs[i]) != 0)
+			return 1;
+	}
+	pin_cpu(b.cpu, pin_note, sizeof(pin_note));
+
+	FILE *human = b.json ? stderr : stdout;
+	fprintf(human, "parse_bench: %s; %d reps of ~%llu ms per contender, median ns/message\n",
+		pin_note, b.reps, (unsigned long long)(b.rep_ns / 1000000));
+	for (size_t i = 0; i < NMSG; i++)
+		bench_message(&b, &b.msgs[i]);
+
+	if (b.json) {
+		if (print_json(&b) != 0) {
+			fprintf(stderr, "parse_bench: cannot write JSON\n");
+			return 2;
+		}
+	} else {
+		print_table(&b, stdout);
+	}
+	print_targets(&b, human);
+	/* The sink is printed so that no iteration's result is unused. */
+	fprintf(human, "(checksum %llu)\n", (unsigned long long)b.sink);
+
+	for (size_t i = 0; i < NMSG; i++)
+		free(b.msgs[i].buf);
+	free(b.sm);
+	return 0;
+}
