@@ -1,0 +1,188 @@
+/*
+ * sipshardd - the SBC daemon: fast-path workers plus the controller.
+ *
+ * Owns: the command line, loading the configuration, signals. Everything else
+ * is in user/daemon/.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl/config.h"
+#include "ctl/policy.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+static const char usage_text[] =
+	"usage: sipshardd [OPTIONS]\n"
+	"SIP back-to-back user agent with a sharded in-dialog fast path.\n"
+	"\n"
+	"  -c, --config FILE      JSON configuration (default: the embedded one:\n"
+	"                         listen 127.0.0.1:5060, route every call to 127.0.0.1:5080)\n"
+	"      --check-config     print the effective configuration as JSON and exit;\n"
+	"                         on an error print the key path and the problem, exit 1\n"
+	"  -w, --workers N        fast-path workers, 1-64 (default: config, else one per CPU)\n"
+	"      --no-bpf           do not load the BPF steering program (userspace handoff)\n"
+	"      --no-uring         use recvmmsg/sendmmsg instead of io_uring\n"
+	"  -s, --stats-file PATH  write statistics as JSON to PATH every second and at exit\n"
+	"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+	"  -h, --help             print this text\n"
+	"\n"
+	"Signals: SIGTERM and SIGINT stop the daemon.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct cli {
+	const char *config;
+	bool check;
+	long workers;
+	bool no_bpf, no_uring;
+	const char *stats_file;
+	const char *log_level;
+};
+
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"workers", required_argument, NULL, 'w'},
+		{"no-bpf", no_argument, NULL, 'B'},
+		{"no-uring", no_argument, NULL, 'U'},
+		{"stats-file", required_argument, NULL, 's'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "c:w:s:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli->config = optarg;
+			break;
+		case 'C':
+			cli->check = true;
+			break;
+		case 'w':
+			errno = 0;
+			cli->workers = strtol(optarg, &end, 10);
+			if (errno || *end || cli->workers < 1 || cli->workers > SHARD_MAX_WORKERS) {
+				fprintf(stderr,
+					"sipshardd: --workers: expected a number from 1 to %d, got "
+					"'%s'\n",
+					SHARD_MAX_WORKERS, optarg);
+				return 2;
+			}
+			break;
+		case 'B':
+			cli->no_bpf = true;
+			break;
+		case 'U':
+			cli->no_uring = true;
+			break;
+		case 's':
+			cli->stats_file = optarg;
+			break;
+		case 'l':
+			cli->log_level = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sipshardd: unexpected argument '%s'\n%s", argv[optind],
+			usage_text);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	struct config cfg;
+	char err[512];
+	int rc;
+
+	rc = parse_cli(argc, argv, &cli);
+	if (rc)
+		return rc;
+	rc = cli.config ? config_load_file(&cfg, cli.config, err, sizeof(err))
+			: config_load_default(&cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "sipshardd: %s%s%s\n", cli.config ? cli.config : "embedded config",
+			": ", err);
+		return 1;
+	}
+	if (cli.workers)
+		cfg.workers = (unsigned)cli.workers;
+	if (cli.no_bpf)
+		cfg.bpf = false;
+	if (cli.no_uring)
+		cfg.io_uring = false;
+	if (cli.check) {
+		char *s = config_to_json(&cfg);
+		if (s)
+			puts(s);
+		free(s);
+		config_free(&cfg);
+		return 0;
+	}
+	if (log_set_level_name(cli.log_level ? cli.log_level : cfg.log_level) != 0) {
+		fprintf(stderr, "sipshardd: --log-level: expected error, warn, info or debug\n");
+		return 2;
+	}
+
+	struct policy *pol = NULL;
+	rc = policy_create(&pol, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "sipshardd: policy: %s\n", err);
+		return 1;
+	}
+	static struct daemon d;
+	d.cfg = &cfg;
+	d.pol = pol;
+	d.nworkers = cfg.workers ? cfg.workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (d.nworkers > SHARD_MAX_WORKERS)
+		d.nworkers = SHARD_MAX_WORKERS;
+	d.stats_file = cli.stats_file;
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = daemon_start(&d);
+	if (rc) {
+		log_error("cannot start: %s", strerror(-rc));
+		daemon_stop(&d);
+		return 1;
+	}
+	log_info("listening on %s, advertising %s, %u workers", cfg.listen, cfg.advertise,
+		 d.nworkers);
+	while (!stop_requested)
+		pause();
+	log_info("stopping");
+	daemon_stop(&d);
+	policy_destroy(pol);
+	config_free(&cfg);
+	return 0;
+}

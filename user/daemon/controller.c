@@ -1,0 +1,828 @@
+/*
+ * controller.c - call setup and out-of-dialog policy (see controller.h).
+ *
+ * A call in setup lives in a preallocated ctl_call record found two ways: by
+ * leg B's INVITE branch (which encodes the record's index and generation) for
+ * the callee's responses, and by leg A's Call-ID + From-tag (a chained hash)
+ * for CANCEL, retransmitted INVITEs and the ACK of a non-2xx final. A record
+ * lingers a few seconds after the call is answered so that retransmitted 2xx
+ * responses still reach the caller.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "daemon/controller.h"
+#include "daemon/log.h"
+#include "daemon/relay.h"
+#include "daemon/setup_msg.h"
+#include "sipshard/hash.h"
+
+#define CTL_INVITE_MAX	   4096
+#define CTL_ANSWER_LINGER  8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
+#define CTL_ID_MAX	   128
+#define CTL_TAG_MAX	   64
+
+enum call_state {
+	CALL_FREE = 0,
+	CALL_CALLING, /* INVITE sent to leg B, nothing back yet */
+	CALL_PROCEEDING, /* a provisional came back */
+	CALL_ANSWERED, /* 2xx relayed; lingering for retransmissions */
+	CALL_COMPLETED, /* non-2xx final relayed to A; waiting for A's ACK */
+};
+
+struct ctl_call {
+	uint32_t gen;
+	uint8_t state;
+	uint8_t shard;
+	bool installed; /* the worker holds the dialog */
+	bool cancelled;
+	int final_status;
+	uint32_t slot, slot_gen; /* the reserved dialog slot */
+	uint32_t next_by_a; /* chain in the leg-A hash, index + 1 */
+	uint32_t prev_active, next_active; /* active list, index + 1 */
+	uint64_t t_next, t_interval, t_deadline;
+	struct sockaddr_storage a_peer, b_peer;
+	socklen_t a_len, b_len;
+	char a_call_id[CTL_ID_MAX];
+	char a_from_tag[CTL_TAG_MAX];
+	uint32_t a_key;
+	uint32_t a_cseq;
+	char a_tag[CTL_TAG_MAX];
+	char b_call_id[CTL_ID_MAX];
+	char b_from_tag[CTL_TAG_MAX];
+	char b_branch[CTL_TAG_MAX];
+	uint16_t head_len, invite_len;
+	char head[SETUP_HEAD_MAX];
+	char invite[CTL_INVITE_MAX]; /* leg B's INVITE as sent */
+	struct shard_dialog dlg; /* filled as the call sets up; sent to the worker */
+};
+
+/* Free dialog slots of one shard, owned by the controller until installed. */
+struct slot_pool {
+	uint64_t *items; /* slot << 32 | gen */
+	uint32_t count, cap;
+};
+
+struct ctl {
+	const struct config *cfg;
+	struct policy *pol;
+	struct ctl_hooks hooks;
+	unsigned nshards;
+	struct ctl_call *calls;
+	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
+	uint32_t active_head;
+	uint32_t *by_a; /* hash buckets, index + 1 */
+	uint32_t nby_a;
+	struct slot_pool *pools;
+	uint64_t rng;
+	struct ctl_stats st;
+	char out[SIP_MAX_DATAGRAM];
+	struct sip_msg scratch; /* re-parses of our own INVITE */
+};
+
+static uint64_t ctl_rand(struct ctl *c)
+{
+	/* xorshift64*: call-ids and tags need uniqueness, not secrecy */
+	c->rng ^= c->rng >> 12;
+	c->rng ^= c->rng << 25;
+	c->rng ^= c->rng >> 27;
+	return c->rng * 2685821657736338717ULL;
+}
+
+static uint32_t key_hash(const char *a, size_t alen, const char *b, size_t blen)
+{
+	uint32_t h = SHARD_FNV_OFFSET;
+	for (size_t i = 0; i < alen; i++)
+		h = shard_hash_step(h, (uint8_t)a[i]);
+	h = shard_hash_step(h, 0);
+	for (size_t i = 0; i < blen; i++)
+		h = shard_hash_step(h, (uint8_t)b[i]);
+	return h;
+}
+
+static bool copy_view(char *dst, size_t cap, const struct sip_msg *m, sip_view v)
+{
+	if (v.len >= cap)
+		return false;
+	memcpy(dst, m->buf + v.off, v.len);
+	dst[v.len] = '\0';
+	return true;
+}
+
+/* ---- record pool, indexes ------------------------------------------------ */
+
+static struct ctl_call *call_alloc(struct ctl *c)
+{
+	if (!c->free_head)
+		return NULL;
+	struct ctl_call *k = &c->calls[c->free_head - 1];
+	c->free_head = k->next_by_a;
+	uint32_t gen = k->gen + 1;
+	memset(k, 0, offsetof(struct ctl_call, head));
+	k->gen = gen;
+	return k;
+}
+
+static uint32_t call_index(const struct ctl *c, const struct ctl_call *k)
+{
+	return (uint32_t)(k - c->calls);
+}
+
+static void active_link(struct ctl *c, struct ctl_call *k)
+{
+	uint32_t i = call_index(c, k) + 1;
+	k->prev_active = 0;
+	k->next_active = c->active_head;
+	if (c->active_head)
+		c->calls[c->active_head - 1].prev_active = i;
+	c->active_head = i;
+}
+
+static void active_unlink(struct ctl *c, struct ctl_call *k)
+{
+	if (k->prev_active)
+		c->calls[k->prev_active - 1].next_active = k->next_active;
+	else
+		c->active_head = k->next_active;
+	if (k->next_active)
+		c->calls[k->next_active - 1].prev_active = k->prev_active;
+}
+
+static void by_a_link(struct ctl *c, struct ctl_call *k)
+{
+	uint32_t b = k->a_key % c->nby_a;
+	k->next_by_a = c->by_a[b];
+	c->by_a[b] = call_index(c, k) + 1;
+}
+
+static void by_a_unlink(struct ctl *c, struct ctl_call *k)
+{
+	uint32_t b = k->a_key % c->nby_a, i = call_index(c, k) + 1;
+	for (uint32_t *p = &c->by_a[b]; *p; p = &c->calls[*p - 1].next_by_a) {
+		if (*p == i) {
+			*p = k->next_by_a;
+			return;
+		}
+	}
+}
+
+static struct ctl_call *find_by_a(struct ctl *c, const struct sip_msg *m)
+{
+	uint32_t h = key_hash(m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
+			      m->from.tag.len);
+	for (uint32_t i = c->by_a[h % c->nby_a]; i; i = c->calls[i - 1].next_by_a) {
+		struct ctl_call *k = &c->calls[i - 1];
+		if (k->a_key == h && sip_view_eq(m->buf, m->call_id, k->a_call_id, strlen(k->a_call_id)) &&
+		    sip_view_eq(m->buf, m->from.tag, k->a_from_tag, strlen(k->a_from_tag)))
+			return k;
+	}
+	return NULL;
+}
+
+/* Branch of leg B's INVITE: prefix, record index and generation in hex. */
+static void make_branch(struct ctl *c, struct ctl_call *k)
+{
+	snprintf(k->b_branch, sizeof(k->b_branch), RELAY_CTL_BRANCH_PREFIX "%08" PRIx32 "%08" PRIx32,
+		 call_index(c, k), k->gen);
+}
+
+static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
+{
+	const struct sip_via *v = &m->vias[0];
+	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
+	char hex[9];
+
+	if (m->nvias == 0 || v->branch.len != plen + 16)
+		return NULL;
+	const char *b = m->buf + v->branch.off + plen;
+	memcpy(hex, b, 8);
+	hex[8] = 0;
+	char *end;
+	unsigned long idx = strtoul(hex, &end, 16);
+	if (*end || idx >= c->ncalls)
+		return NULL;
+	struct ctl_call *k = &c->calls[idx];
+	if (k->state == CALL_FREE || !sip_view_eq(m->buf, v->branch, k->b_branch, strlen(k->b_branch)))
+		return NULL;
+	return k;
+}
+
+/* Frees a setup record. A slot the worker holds (installed) comes back later
+ * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
+static void call_free(struct ctl *c, struct ctl_call *k)
+{
+	if (!k->installed) {
+		/* never reached the worker: the slot returns to the pool with a new
+		 * generation so tags already sent cannot match a later call */
+		struct slot_pool *p = &c->pools[k->shard];
+		if (p->count < p->cap)
+			p->items[p->count++] = (uint64_t)k->slot << 32 | (k->slot_gen + 1);
+		if (c->st.calls_active)
+			c->st.calls_active--;
+		policy_call_release(c->pol);
+	}
+	active_unlink(c, k);
+	by_a_unlink(c, k);
+	k->state = CALL_FREE;
+	k->next_by_a = c->free_head;
+	c->free_head = call_index(c, k) + 1;
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
+		    const struct sockaddr_storage *to, socklen_t tolen)
+{
+	if (len > 0)
+		c->hooks.send(c->hooks.arg, shard, buf, (size_t)len, (const struct sockaddr *)to, tolen);
+}
+
+static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg *m, int status,
+			     const char *extra, const struct sockaddr *src, socklen_t srclen)
+{
+	char tag[24];
+	snprintf(tag, sizeof(tag), "ss%08" PRIx64, ctl_rand(c) & 0xffffffffu);
+	int n = sip_respond(m, status, NULL, tag, extra, c->out, sizeof(c->out));
+	if (n > 0)
+		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
+}
+
+static void respond_a(struct ctl *c, struct ctl_call *k, int status, const char *extra)
+{
+	int n = setup_local_response(status, k->head, k->head_len, extra, c->out, sizeof(c->out));
+	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+}
+
+/* ---- the dialog record the worker will hold ---------------------------- */
+
+static void set_uri(char *field, uint16_t *len, size_t cap, const struct sip_msg *m,
+		    const struct sip_uri *u)
+{
+	sip_session_set(field, len, cap, m->buf + u->whole.off, u->whole.len);
+}
+
+/* Formats a route set as one "Route: <a>,<b>\r\n" line; reverse for the UAC side
+ * (RFC 3261 12.1.2: a UAC's route set is the Record-Route list reversed). */
+static void set_route_set(struct sip_session *s, const struct sip_msg *m, bool reverse)
+{
+	size_t len = 0, cap = sizeof(s->route_set);
+	s->route_set_len = 0;
+	if (!m->nrecord_routes)
+		return;
+	len = (size_t)snprintf(s->route_set, cap, "Route: ");
+	for (uint8_t i = 0; i < m->nrecord_routes; i++) {
+		const struct sip_addr *a = &m->record_routes[reverse ? m->nrecord_routes - 1 - i : i];
+		int n = snprintf(s->route_set + len, cap - len, "%s<%.*s>", i ? "," : "",
+				 (int)a->uri.whole.len, m->buf + a->uri.whole.off);
+		if (n < 0 || (size_t)n >= cap - len)
+			return; /* too long: no route set rather than a cut one */
+		len += (size_t)n;
+	}
+	if (len + 3 > cap)
+		return;
+	memcpy(s->route_set + len, "\r\n", 3);
+	s->route_set_len = (uint16_t)(len + 2);
+}
+
+static void set_peer(struct sip_session *s, const struct sockaddr *sa, socklen_t len)
+{
+	memset(&s->peer, 0, sizeof(s->peer));
+	if (len > sizeof(s->peer))
+		len = sizeof(s->peer);
+	memcpy(&s->peer, sa, len);
+	s->peer_len = len;
+}
+
+/* Leg A from the caller's INVITE; leg B from what we send the callee. */
+static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
+			       const struct sockaddr *src, socklen_t srclen, const char *a_tag,
+			       const struct setup_leg_b *b, const struct sockaddr *dst,
+			       socklen_t dstlen)
+{
+	struct sip_session *a = &d->legs[SHARD_LEG_A], *lb = &d->legs[SHARD_LEG_B];
+	char uri[SESSION_URI_MAX];
+	int n;
+
+	memset(d, 0, sizeof(*d));
+	d->state = SHARD_DLG_EARLY;
+	SESSION_SET(a, call_id, m->buf + m->call_id.off, m->call_id.len);
+	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));
+	SESSION_SET(a, remote_tag, m->buf + m->from.tag.off, m->from.tag.len);
+	set_uri(a->local_uri, &a->local_uri_len, sizeof(a->local_uri), m, &m->to.uri);
+	set_uri(a->remote_uri, &a->remote_uri_len, sizeof(a->remote_uri), m, &m->from.uri);
+	if (m->ncontacts)
+		set_uri(a->remote_target, &a->remote_target_len, sizeof(a->remote_target), m,
+			&m->contacts[0].uri);
+	else
+		set_uri(a->remote_target, &a->remote_target_len, sizeof(a->remote_target), m,
+			&m->from.uri);
+	set_route_set(a, m, false);
+	a->remote_cseq = m->cseq.num;
+	a->remote_cseq_set = true;
+	a->local_cseq = 0;
+	a->session_state = SESSION_STATE_EARLY;
+	a->signaling_state = m->body.len ? SIGNALING_STATE_HAVE_REMOTE_OFFER
+					 : SIGNALING_STATE_INITIAL;
+	set_peer(a, src, srclen);
+
+	SESSION_SET(lb, call_id, b->call_id, strlen(b->call_id));
+	SESSION_SET(lb, local_tag, b->from_tag, strlen(b->from_tag));
+	const struct sip_uri *fu = &m->from.uri, *tu = &m->to.uri;
+	n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)fu->user.len, m->buf + fu->user.off,
+		     fu->user.len ? "@" : "", b->advertise);
+	SESSION_SET(lb, local_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)tu->user.len, m->buf + tu->user.off,
+		     tu->user.len ? "@" : "", b->target);
+	SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	lb->local_cseq = b->cseq;
+	lb->invite_cseq = b->cseq;
+	lb->session_state = SESSION_STATE_EARLY;
+	lb->signaling_state = m->body.len ? SIGNALING_STATE_HAVE_LOCAL_OFFER
+					  : SIGNALING_STATE_INITIAL;
+	set_peer(lb, dst, dstlen);
+}
+
+/* The callee's side from its 1xx (early) or 2xx (confirmed). */
+static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
+			      const struct sockaddr *src, socklen_t srclen, bool confirmed)
+{
+	struct sip_session *a = &d->legs[SHARD_LEG_A], *lb = &d->legs[SHARD_LEG_B];
+
+	SESSION_SET(lb, remote_tag, r->buf + r->to.tag.off, r->to.tag.len);
+	if (r->ncontacts)
+		set_uri(lb->remote_target, &lb->remote_target_len, sizeof(lb->remote_target), r,
+			&r->contacts[0].uri);
+	set_route_set(lb, r, true);
+	set_peer(lb, src, srclen);
+	if (confirmed) {
+		d->state = SHARD_DLG_CONFIRMED;
+		a->session_state = SESSION_STATE_ACK_WAIT;
+		lb->session_state = SESSION_STATE_ACK_WAIT;
+		if (r->body.len) {
+			a->signaling_state = SIGNALING_STATE_STABLE;
+			lb->signaling_state = SIGNALING_STATE_STABLE;
+		}
+	}
+}
+
+/* ---- INVITE from leg A ------------------------------------------------------ */
+
+/* Picks leg B's Call-ID so that it hashes into leg A's bucket (invariant 1). */
+static void make_b_call_id(struct ctl *c, struct ctl_call *k, uint32_t bucket)
+{
+	for (;;) {
+		snprintf(k->b_call_id, sizeof(k->b_call_id), "%016" PRIx64 "@sipshard",
+			 ctl_rand(c));
+		uint32_t h = shard_hash_callid(k->b_call_id, (uint32_t)strlen(k->b_call_id));
+		if (shard_bucket_of(h) == bucket)
+			return;
+	}
+}
+
+static bool reserve_slot(struct ctl *c, struct ctl_call *k, unsigned shard)
+{
+	struct slot_pool *p = &c->pools[shard];
+	if (!p->count)
+		return false;
+	uint64_t it = p->items[--p->count];
+	k->slot = (uint32_t)(it >> 32);
+	k->slot_gen = (uint32_t)it;
+	k->shard = (uint8_t)shard;
+	return true;
+}
+
+static void retry_after(struct ctl *c, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "Retry-After: %u\r\n", c->cfg->limits.retry_after_s);
+}
+
+static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
+		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
+{
+	char extra[64];
+	struct ctl_call *k;
+
+	c->st.invites++;
+	k = find_by_a(c, m);
+	if (k) {
+		/* a retransmission: repeat where we are */
+		c->st.invite_retrans++;
+		if (k->state == CALL_COMPLETED)
+			respond_a(c, k, k->final_status, NULL);
+		else if (k->state != CALL_ANSWERED)
+			respond_a(c, k, 100, NULL);
+		return;
+	}
+	if (policy_acl_check(c->pol, src) != 0) {
+		c->st.rejected_acl++;
+		log_debug("INVITE from a denied source: 403");
+		answer_stateless(c, shard, m, 403, NULL, src, srclen);
+		return;
+	}
+	if (m->max_forwards <= 1) {
+		c->st.rejected_loop++;
+		answer_stateless(c, shard, m, 483, NULL, src, srclen);
+		return;
+	}
+	int route = policy_route(c->pol, m->buf + m->ruri.user.off, m->ruri.user.len,
+				 m->buf + m->ruri.host.off, m->ruri.host.len, src);
+	if (route < 0) {
+		c->st.rejected_no_route++;
+		answer_stateless(c, shard, m, c->cfg->no_route_status, NULL, src, srclen);
+		return;
+	}
+	if (policy_rate_take(c->pol, src, now * 1000000ull) != 0) {
+		c->st.rejected_rate++;
+		retry_after(c, extra, sizeof(extra));
+		answer_stateless(c, shard, m, 503, extra, src, srclen);
+		return;
+	}
+	if (policy_call_admit(c->pol) != 0) {
+		c->st.rejected_limit++;
+		retry_after(c, extra, sizeof(extra));
+		answer_stateless(c, shard, m, 503, extra, src, srclen);
+		return;
+	}
+	k = call_alloc(c);
+	if (!k || !reserve_slot(c, k, shard)) {
+		if (k) {
+			k->next_by_a = c->free_head;
+			c->free_head = call_index(c, k) + 1;
+		}
+		policy_call_release(c->pol);
+		c->st.rejected_capacity++;
+		retry_after(c, extra, sizeof(extra));
+		answer_stateless(c, shard, m, 503, extra, src, srclen);
+		return;
+	}
+	c->st.calls_active++;
+	if (!copy_view(k->a_call_id, sizeof(k->a_call_id), m, m->call_id) ||
+	    !copy_view(k->a_from_tag, sizeof(k->a_from_tag), m, m->from.tag)) {
+		k->installed = false;
+		k->state = CALL_CALLING;
+		active_link(c, k);
+		call_free(c, k);
+		answer_stateless(c, shard, m, 400, "Warning: 399 sipshard \"Call-ID or tag too long\"\r\n",
+				 src, srclen);
+		return;
+	}
+	k->a_key = key_hash(m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
+			    m->from.tag.len);
+	k->a_cseq = m->cseq.num;
+	memcpy(&k->a_peer, src, srclen);
+	k->a_len = srclen;
+	k->state = CALL_CALLING;
+	active_link(c, k);
+	by_a_link(c, k);
+
+	shard_tag_encode(k->a_tag, sizeof(k->a_tag), (uint8_t)shard, k->slot, k->slot_gen,
+			 (uint32_t)ctl_rand(c));
+	shard_tag_encode(k->b_from_tag, sizeof(k->b_from_tag), (uint8_t)shard, k->slot,
+			 k->slot_gen, (uint32_t)ctl_rand(c));
+	make_branch(c, k);
+	uint32_t bucket = shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
+	make_b_call_id(c, k, bucket);
+
+	int hl = setup_save_head(m, k->a_tag, k->head, sizeof(k->head));
+	const struct config_route *r = &c->cfg->routes[route];
+	struct setup_leg_b b = {
+		.advertise = c->cfg->advertise,
+		.target = r->target,
+		.call_id = k->b_call_id,
+		.from_tag = k->b_from_tag,
+		.branch = k->b_branch,
+		.max_forwards = (unsigned)m->max_forwards - 1,
+		.cseq = 1,
+	};
+	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
+	if (hl < 0 || n < 0) {
+		call_free(c, k);
+		c->st.rejected_capacity++;
+		answer_stateless(c, shard, m, 513, NULL, src, srclen);
+		return;
+	}
+	k->head_len = (uint16_t)hl;
+	k->invite_len = (uint16_t)n;
+	memcpy(&k->b_peer, &r->addr, r->addr_len);
+	k->b_len = r->addr_len;
+	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&r->addr,
+			   r->addr_len);
+	k->dlg.slot = k->slot;
+	k->dlg.gen = k->slot_gen;
+
+	respond_a(c, k, 100, NULL);
+	send_to(c, k->shard, k->invite, n, &k->b_peer, k->b_len);
+	k->t_interval = c->cfg->timers.t1_ms;
+	k->t_next = now + k->t_interval;
+	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+}
+
+/* ---- responses from leg B --------------------------------------------------- */
+
+static void ack_leg_b(struct ctl *c, struct ctl_call *k, const struct sip_msg *final)
+{
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
+		return;
+	char ack[CTL_INVITE_MAX];
+	int n = setup_build_ack(&c->scratch, final, ack, sizeof(ack));
+	send_to(c, k->shard, ack, n, &k->b_peer, k->b_len);
+}
+
+static void install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+		    const struct sockaddr *src, socklen_t srclen, bool confirmed)
+{
+	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
+	if (c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0)
+		k->installed = true;
+}
+
+static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
+			socklen_t srclen, uint64_t now)
+{
+	struct ctl_call *k = find_by_branch(c, r);
+
+	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
+		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
+			return; /* 200 to our CANCEL: the 487 follows */
+		c->st.dropped_unknown_response++;
+		return;
+	}
+	if (k->state == CALL_CALLING)
+		k->state = CALL_PROCEEDING; /* any response stops Timer A */
+	if (r->status == 100)
+		return;
+	if (r->status < 200) {
+		if (k->state != CALL_PROCEEDING)
+			return;
+		if (r->to.has_tag && !k->installed)
+			install(c, k, r, src, srclen, false);
+		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+					     sizeof(c->out));
+		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+		return;
+	}
+	if (r->status < 300) {
+		if (k->state == CALL_COMPLETED)
+			return;
+		if (k->state != CALL_ANSWERED) {
+			install(c, k, r, src, srclen, true);
+			if (!k->installed) {
+				/* the worker could not take it: end the call on both legs */
+				log_warn("worker %u refused dialog slot %u", k->shard, k->slot);
+			}
+			k->state = CALL_ANSWERED;
+			c->st.calls_answered++;
+			k->t_deadline = now + CTL_ANSWER_LINGER;
+		}
+		/* the 2xx and its retransmissions go to A end to end */
+		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+					     sizeof(c->out));
+		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+		return;
+	}
+	/* non-2xx final: ACK it hop by hop, relay it, wait for A's ACK */
+	ack_leg_b(c, k, r);
+	if (k->state == CALL_COMPLETED || k->state == CALL_ANSWERED)
+		return;
+	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
+		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
+	if (k->cancelled)
+		c->st.calls_cancelled++;
+	else
+		c->st.calls_failed++;
+	k->state = CALL_COMPLETED;
+	k->final_status = r->status;
+	int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+				     sizeof(c->out));
+	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
+		/* keep the final for Timer G retransmits; the INVITE is no longer needed */
+		memcpy(k->invite, c->out, (size_t)n);
+		k->invite_len = (uint16_t)n;
+	} else {
+		k->invite_len = 0;
+	}
+	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+	k->t_interval = c->cfg->timers.t1_ms;
+	k->t_next = now + k->t_interval;
+	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+}
+
+/* ---- CANCEL and ACK from leg A ------------------------------------------ */
+
+static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
+		      const struct sockaddr *src, socklen_t srclen)
+{
+	struct ctl_call *k = find_by_a(c, m);
+
+	if (!k) {
+		answer_stateless(c, shard, m, 481, NULL, src, srclen);
+		return;
+	}
+	answer_stateless(c, shard, m, 200, NULL, src, srclen);
+	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)
+		return;
+	k->cancelled = true;
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
+		return;
+	char cancel[CTL_INVITE_MAX];
+	int n = setup_build_cancel(&c->scratch, cancel, sizeof(cancel));
+	send_to(c, k->shard, cancel, n, &k->b_peer, k->b_len);
+}
+
+static void on_ack(struct ctl *c, const struct sip_msg *m)
+{
+	struct ctl_call *k = find_by_a(c, m);
+
+	if (k && k->state == CALL_COMPLETED) {
+		c->st.acks_absorbed++;
+		call_free(c, k);
+		return;
+	}
+	c->st.dropped_unmatched++;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
+		     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms)
+{
+	if (!m->is_request) {
+		on_response(c, m, src, srclen, now_ms);
+		return;
+	}
+	switch (m->method_id) {
+	case SIP_METHOD_INVITE:
+		if (m->to.has_tag) {
+			/* a re-INVITE for a dialog the worker does not know */
+			answer_stateless(c, shard, m, 481, NULL, src, srclen);
+			return;
+		}
+		on_invite(c, shard, m, src, srclen, now_ms);
+		return;
+	case SIP_METHOD_CANCEL:
+		on_cancel(c, shard, m, src, srclen);
+		return;
+	case SIP_METHOD_ACK:
+		on_ack(c, m);
+		return;
+	case SIP_METHOD_OPTIONS:
+		if (!m->to.has_tag) {
+			c->st.options++;
+			answer_stateless(c, shard, m, 200,
+					 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, "
+					 "NOTIFY, PRACK, REFER, UPDATE\r\nAccept: application/sdp\r\n",
+					 src, srclen);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (m->to.has_tag) {
+		answer_stateless(c, shard, m, 481, NULL, src, srclen);
+		return;
+	}
+	c->st.ood_answered++;
+	int status = policy_ood_status(c->pol, m->buf + m->method.off, m->method.len);
+	answer_stateless(c, shard, m, status,
+			 status == 405 ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n" : NULL, src,
+			 srclen);
+}
+
+void ctl_on_tick(struct ctl *c, uint64_t now)
+{
+	uint32_t i = c->active_head;
+
+	while (i) {
+		struct ctl_call *k = &c->calls[i - 1];
+		i = k->next_active;
+		switch (k->state) {
+		case CALL_CALLING:
+			if (now >= k->t_deadline) {
+				/* Timer B: the callee never answered */
+				c->st.calls_timeout++;
+				respond_a(c, k, 408, NULL);
+				call_free(c, k);
+			} else if (now >= k->t_next) {
+				/* Timer A: retransmit the INVITE */
+				send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
+				k->t_interval *= 2;
+				k->t_next = now + k->t_interval;
+			}
+			break;
+		case CALL_PROCEEDING:
+			if (now >= k->t_deadline + 120000ull) {
+				/* no final response for minutes after the deadline: give up */
+				c->st.calls_timeout++;
+				respond_a(c, k, 408, NULL);
+				if (k->installed)
+					c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
+				call_free(c, k);
+			}
+			break;
+		case CALL_ANSWERED:
+			if (now >= k->t_deadline)
+				call_free(c, k); /* the dialog is the worker's from here */
+			break;
+		case CALL_COMPLETED:
+			if (now >= k->t_deadline) {
+				/* Timer H: A never ACKed */
+				call_free(c, k);
+			} else if (now >= k->t_next && k->invite_len) {
+				/* Timer G: retransmit the final response */
+				send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer, k->a_len);
+				k->t_interval *= 2;
+				if (k->t_interval > c->cfg->timers.t2_ms)
+					k->t_interval = c->cfg->timers.t2_ms;
+				k->t_next = now + k->t_interval;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen)
+{
+	struct slot_pool *p;
+
+	if (shard >= c->nshards)
+		return;
+	p = &c->pools[shard];
+	if (p->count < p->cap)
+		p->items[p->count++] = (uint64_t)slot << 32 | next_gen;
+	c->st.dialogs_ended++;
+	if (c->st.calls_active)
+		c->st.calls_active--;
+	policy_call_release(c->pol);
+}
+
+void ctl_set_policy(struct ctl *c, struct policy *pol)
+{
+	c->pol = pol;
+}
+
+void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
+{
+	*st = c->st;
+}
+
+int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
+	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = cfg;
+	c->pol = pol;
+	c->hooks = *hooks;
+	c->nshards = nshards;
+	c->ncalls = cfg->capacity.setups;
+	c->nby_a = c->ncalls * 2 + 1;
+	c->calls = calloc(c->ncalls, sizeof(*c->calls));
+	c->by_a = calloc(c->nby_a, sizeof(*c->by_a));
+	c->pools = calloc(nshards, sizeof(*c->pools));
+	if (!c->calls || !c->by_a || !c->pools) {
+		ctl_close(c);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < c->ncalls; i++)
+		c->calls[i].next_by_a = i + 2 <= c->ncalls ? i + 2 : 0;
+	c->free_head = c->ncalls ? 1 : 0;
+	for (unsigned s = 0; s < nshards; s++) {
+		struct slot_pool *p = &c->pools[s];
+		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
+		if (!p->items) {
+			ctl_close(c);
+			return -ENOMEM;
+		}
+		p->cap = dialogs_per_shard;
+		/* hand out low slots first: they are the ones already touched */
+		for (uint32_t i = 0; i < dialogs_per_shard; i++)
+			p->items[i] = (uint64_t)(dialogs_per_shard - 1 - i) << 32 | 1;
+		p->count = dialogs_per_shard;
+	}
+	if (getrandom(&c->rng, sizeof(c->rng), 0) != sizeof(c->rng) || !c->rng)
+		c->rng = 0x9e3779b97f4a7c15ull;
+	*out = c;
+	return 0;
+}
+
+void ctl_close(struct ctl *c)
+{
+	if (!c)
+		return;
+	if (c->pools)
+		for (unsigned s = 0; s < c->nshards; s++)
+			free(c->pools[s].items);
+	free(c->pools);
+	free(c->calls);
+	free(c->by_a);
+	free(c);
+}

@@ -1,0 +1,351 @@
+/*
+ * daemon.c - starts and stops sipshardd's threads and wires them together
+ * (see daemon.h).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "net/udp.h"
+#include "steer/steer.h"
+
+void *worker_main(void *arg);
+
+#define RING_SLOT_SIZE (sizeof(struct dmsg_hdr) + DMSG_DATA_MAX)
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- controller thread ---------------------------------------------------- */
+
+static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
+		      const struct sockaddr *to, socklen_t tolen)
+{
+	struct daemon *d = arg;
+	/* the controller's sends are the slow path: one sendto each is fine, and
+	 * going through the worker's socket keeps our source address:port */
+	if (sendto(d->workers[shard].fd, buf, len, MSG_DONTWAIT, to, tolen) < 0)
+		log_debug("controller send failed: %s", strerror(errno));
+}
+
+static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dlg)
+{
+	struct daemon *d = arg;
+	struct dmsg_hdr h = {.type = DMSG_INSTALL, .len = sizeof(*dlg)};
+	return ring_push(d->workers[shard].cmd, &h, sizeof(h), dlg, sizeof(*dlg));
+}
+
+static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
+{
+	struct daemon *d = arg;
+	struct dmsg_hdr h = {.type = DMSG_RELEASE, .slot = slot, .gen = gen};
+	return ring_push(d->workers[shard].cmd, &h, sizeof(h), NULL, 0);
+}
+
+static void ctl_drain(struct daemon *d, uint64_t now)
+{
+	const struct dmsg_hdr *h;
+	const void *payload;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct ring *r = d->workers[i].evt;
+		while (ring_peek(r, (const void **)&h, sizeof(*h), &payload) == 0) {
+			if (h->type == DMSG_DATAGRAM) {
+				if (sip_parse(&d->ctl_msg, payload, h->len, NULL) == 0)
+					ctl_on_datagram(d->ctl, i, &d->ctl_msg,
+							(const struct sockaddr *)&h->peer,
+							h->peer_len, now);
+			} else if (h->type == DMSG_DIALOG_ENDED) {
+				ctl_on_dialog_ended(d->ctl, i, h->slot, h->gen);
+			}
+			ring_pop(r);
+		}
+	}
+}
+
+static void *controller_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct pollfd pfd = {.fd = d->ctl_wake_fd, .events = POLLIN};
+	uint64_t last_stats = 0;
+
+	while (!atomic_load(&d->stop)) {
+		if (poll(&pfd, 1, 10) > 0) {
+			uint64_t v;
+			if (read(d->ctl_wake_fd, &v, sizeof(v)) < 0)
+				(void)0;
+		}
+		uint64_t now = mono_ms();
+		ctl_drain(d, now);
+		ctl_on_tick(d->ctl, now);
+		if (d->stats_file && now - last_stats >= 1000) {
+			daemon_write_stats(d, d->stats_file);
+			last_stats = now;
+		}
+	}
+	return NULL;
+}
+
+/* ---- startup ---------------------------------------------------------------- */
+
+static struct ring *ring_new(unsigned slots)
+{
+	struct ring *r = NULL;
+	if (ring_create(&r, slots, RING_SLOT_SIZE) != 0)
+		return NULL;
+	return r;
+}
+
+static int open_worker_sockets(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		int fd = udp_socket_bind(&d->cfg->listen_addr, d->cfg->listen_addr_len, true);
+		if (fd < 0) {
+			log_error("cannot bind %s: %s", d->cfg->listen, strerror(-fd));
+			return fd;
+		}
+		d->workers[i].fd = fd;
+	}
+	return 0;
+}
+
+static void try_bpf(struct daemon *d)
+{
+	char err[256];
+	int fds[SHARD_MAX_WORKERS];
+
+	d->bpf_steering = false;
+	if (!d->cfg->bpf || d->nworkers < 2) {
+		if (d->nworkers >= 2)
+			log_info("BPF steering off (--no-bpf): userspace handoff between workers");
+		return;
+	}
+	int rc = steer_open(&d->steer, err, sizeof(err));
+	if (rc) {
+		log_warn("BPF steering unavailable, using userspace handoff: %s", err);
+		return;
+	}
+	for (unsigned i = 0; i < d->nworkers; i++)
+		fds[i] = d->workers[i].fd;
+	rc = steer_attach(d->steer, fds, d->nworkers);
+	if (rc) {
+		log_warn("BPF steering could not attach, using userspace handoff: %s",
+			 steer_error(d->steer));
+		steer_close(d->steer);
+		d->steer = NULL;
+		return;
+	}
+	d->bpf_steering = true;
+	log_info("BPF steering attached: %u workers, %u buckets", d->nworkers, SHARD_NBUCKETS);
+}
+
+int daemon_start(struct daemon *d)
+{
+	int rc;
+
+	d->workers = calloc(d->nworkers, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	for (unsigned b = 0; b < SHARD_NBUCKETS; b++)
+		d->bucket_owner[b] = b % d->nworkers;
+	rc = open_worker_sockets(d);
+	if (rc)
+		return rc;
+	try_bpf(d);
+	d->ctl_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->ctl_wake_fd < 0)
+		return -errno;
+
+	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		w->id = i;
+		w->d = d;
+		rc = shard_table_open(&w->table, NULL, ndlg, d->cfg->capacity.transactions_per_shard);
+		if (rc) {
+			log_error("shard %u: cannot map its tables (%u dialogs): %s", i, ndlg,
+				  strerror(-rc));
+			return rc;
+		}
+		w->relay.table = &w->table;
+		w->relay.shard = (uint8_t)i;
+		w->relay.advertise = d->cfg->advertise;
+		/* command and event rings hold every dialog's end notice at worst */
+		w->cmd = ring_new(1024);
+		w->evt = ring_new(4096);
+		w->handoff_in = calloc(d->nworkers, sizeof(*w->handoff_in));
+		if (!w->cmd || !w->evt || !w->handoff_in)
+			return -ENOMEM;
+		for (unsigned j = 0; j < d->nworkers && !d->bpf_steering; j++)
+			if (j != i && !(w->handoff_in[j] = ring_new(1024)))
+				return -ENOMEM;
+		struct net_io_config nc = {
+			.fd = w->fd,
+			.nbufs = 4096,
+			.buf_size = 2048,
+			.ntx = 4096,
+			.tx_size = d->cfg->tx_buffer_size,
+			.no_uring = !d->cfg->io_uring,
+		};
+		rc = net_io_open(&w->io, &nc);
+		if (rc) {
+			log_error("worker %u: cannot set up I/O: %s", i, strerror(-rc));
+			return rc;
+		}
+		if (i == 0)
+			log_info("I/O backend: %s", net_io_backend(w->io));
+	}
+	struct ctl_hooks hooks = {d, hook_send, hook_install, hook_release};
+	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		rc = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
+		if (rc)
+			return -rc;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(i % (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &set);
+		pthread_setaffinity_np(d->workers[i].thread, sizeof(set), &set);
+	}
+	rc = pthread_create(&d->ctl_thread, NULL, controller_main, d);
+	return -rc;
+}
+
+void daemon_stop(struct daemon *d)
+{
+	atomic_store(&d->stop, true);
+	if (d->ctl_thread)
+		pthread_join(d->ctl_thread, NULL);
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
+		if (d->workers[i].thread)
+			pthread_join(d->workers[i].thread, NULL);
+	if (d->stats_file)
+		daemon_write_stats(d, d->stats_file);
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->io)
+			net_io_close(w->io);
+		ring_destroy(w->cmd);
+		ring_destroy(w->evt);
+		for (unsigned j = 0; w->handoff_in && j < d->nworkers; j++)
+			ring_destroy(w->handoff_in[j]);
+		free(w->handoff_in);
+		shard_table_close(&w->table);
+	}
+	if (d->steer)
+		steer_close(d->steer);
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
+		if (d->workers[i].fd > 0)
+			close(d->workers[i].fd);
+	ctl_close(d->ctl);
+	free(d->workers);
+	d->workers = NULL;
+}
+
+/* ---- statistics ----------------------------------------------------------------- */
+
+static json_t *methods_json(const uint64_t *counts)
+{
+	json_t *o = json_object();
+	for (int m = 0; m < SIP_METHOD_COUNT_; m++)
+		if (counts[m])
+			json_object_set_new(o, m ? sip_method_name((enum sip_method)m) : "other",
+					    json_integer((json_int_t)counts[m]));
+	return o;
+}
+
+#define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
+
+int daemon_write_stats(struct daemon *d, const char *path)
+{
+	json_t *root = json_object(), *ws = json_array(), *tot = json_object();
+	uint64_t relayed[SIP_METHOD_COUNT_] = {0};
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		const struct worker_stats *s = &d->workers[i].st;
+		json_t *o = json_object();
+		JI(o, "id", i);
+		JI(o, "rx", s->rx);
+		JI(o, "rx_bad", s->rx_bad);
+		JI(o, "rx_foreign", s->rx_foreign);
+		JI(o, "handoff_in", s->handoff_in);
+		JI(o, "handoff_drop", s->handoff_drop);
+		JI(o, "to_controller", s->to_controller);
+		JI(o, "sent", s->sent);
+		JI(o, "answered_400", s->answered_400);
+		JI(o, "dialogs_installed", s->dialogs_installed);
+		JI(o, "dialogs_ended", s->dialogs_ended);
+		JI(o, "dialogs_expired", s->dialogs_expired);
+		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
+		JI(o, "answered_481", d->workers[i].relay.answered[4]);
+		json_object_set_new(o, "relayed_requests",
+				    methods_json(d->workers[i].relay.relayed_req));
+		for (int m = 0; m < SIP_METHOD_COUNT_; m++)
+			relayed[m] += d->workers[i].relay.relayed_req[m];
+		json_array_append_new(ws, o);
+	}
+	json_object_set_new(root, "workers", ws);
+	json_object_set_new(tot, "relayed_requests", methods_json(relayed));
+	json_object_set_new(root, "totals", tot);
+
+	struct ctl_stats cs;
+	ctl_get_stats(d->ctl, &cs);
+	json_t *c = json_object();
+	JI(c, "invites", cs.invites);
+	JI(c, "calls_answered", cs.calls_answered);
+	JI(c, "calls_failed", cs.calls_failed);
+	JI(c, "calls_cancelled", cs.calls_cancelled);
+	JI(c, "calls_timeout", cs.calls_timeout);
+	JI(c, "calls_active", cs.calls_active);
+	JI(c, "rejected_acl", cs.rejected_acl);
+	JI(c, "rejected_rate", cs.rejected_rate);
+	JI(c, "rejected_limit", cs.rejected_limit);
+	JI(c, "rejected_no_route", cs.rejected_no_route);
+	JI(c, "rejected_capacity", cs.rejected_capacity);
+	JI(c, "options", cs.options);
+	JI(c, "ood_answered", cs.ood_answered);
+	JI(c, "dialogs_ended", cs.dialogs_ended);
+	json_object_set_new(root, "controller", c);
+
+	json_t *st = json_object();
+	json_object_set_new(st, "attached", json_boolean(d->bpf_steering));
+	if (d->steer) {
+		struct steer_counters sc;
+		if (steer_read_counters(d->steer, &sc) == 0) {
+			JI(st, "steered", sc.reason[STEER_CNT_STEERED]);
+			JI(st, "no_callid", sc.reason[STEER_CNT_NO_CALLID]);
+			JI(st, "too_short", sc.reason[STEER_CNT_TOO_SHORT]);
+			JI(st, "select_failed", sc.reason[STEER_CNT_SELECT_FAILED]);
+			json_t *pw = json_array();
+			for (unsigned i = 0; i < d->nworkers; i++)
+				json_array_append_new(pw, json_integer((json_int_t)sc.worker[i]));
+			json_object_set_new(st, "per_worker", pw);
+		}
+	}
+	json_object_set_new(root, "steering", st);
+	json_object_set_new(root, "io", json_string(d->workers && d->workers[0].io
+							    ? net_io_backend(d->workers[0].io)
+							    : "none"));
+
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int rc = json_dump_file(root, tmp, JSON_INDENT(1));
+	json_decref(root);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	return rc;
+}

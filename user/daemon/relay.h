@@ -1,0 +1,81 @@
+/*
+ * relay.h - the in-dialog fast path: rewrites a request from one leg for the
+ * other, and a response back to the leg that sent the request.
+ *
+ * Owns: the B2BUA mapping rules of RFC 3261 section 12.2 (Request-URI from the
+ * remote target, Route from the route set, Call-ID, tags and CSeq in the other
+ * leg's space, our Via and Contact, Max-Forwards), CSeq checks, transaction
+ * records that map a relayed request's branch back to its origin, and dialog
+ * teardown after BYE. Does not own: sockets (worker.c), dialog creation
+ * (controller.c), table memory (shard/table.c).
+ *
+ * Everything here runs on the worker that owns the shard: single writer, no
+ * locks, no allocation; output goes into a caller buffer.
+ */
+#ifndef SIPSHARD_RELAY_H
+#define SIPSHARD_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "shard/table.h"
+#include "sipshard/sip.h"
+
+/* What the worker must do with a datagram after relay_request/relay_response. */
+enum relay_outcome {
+	RELAY_SEND, /* send out[0..len) to *dst */
+	RELAY_ANSWER, /* send the stateless response in out to the datagram's source */
+	RELAY_DROP, /* dropped on purpose; reason says why */
+	RELAY_TO_CONTROLLER, /* not ours: hand to the controller */
+};
+
+enum relay_drop {
+	RELAY_DROP_NONE = 0,
+	RELAY_DROP_ACK_NO_DIALOG,
+	RELAY_DROP_RESP_NO_TXN,
+	RELAY_DROP_RESP_STALE,
+	RELAY_DROP_LATE_RETRANS,
+	RELAY_DROP_NO_BUFFER,
+	RELAY_DROP_COUNT_
+};
+
+struct relay_result {
+	enum relay_outcome outcome;
+	enum relay_drop drop;
+	int status; /* for RELAY_ANSWER: the status sent */
+	int len; /* bytes in out */
+	const struct sockaddr *dst;
+	socklen_t dst_len;
+	bool dialog_ended; /* a BYE's final response passed: dialog freed */
+	uint32_t ended_slot, ended_gen;
+};
+
+/* Per-worker relay context: the shard's table plus what is written into every
+ * relayed message. */
+struct relay_ctx {
+	struct shard_table *table;
+	uint8_t shard;
+	const char *advertise; /* host:port in our Via and Contact */
+	uint64_t now_ms;
+	uint32_t salt;
+	uint64_t drops[RELAY_DROP_COUNT_];
+	uint64_t relayed_req[SIP_METHOD_COUNT_];
+	uint64_t relayed_resp;
+	uint64_t answered[7]; /* by status class: [4] = 4xx ... */
+};
+
+/* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */
+void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
+		   struct relay_result *res);
+
+/* A response whose top Via branch is one of ours (worker transaction). */
+void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
+		    struct relay_result *res);
+
+/* True when a branch (the top Via's) names a controller transaction. */
+bool relay_branch_is_controller(const char *buf, sip_view branch);
+
+#define RELAY_CTL_BRANCH_PREFIX "z9hG4bKsc"
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * worker.c - one fast-path worker thread per shard.
+ *
+ * Owns: the loop (commands from the controller first, then handoffs from other
+ * workers, then a batch of datagrams from the io layer, then timers), the
+ * classification of every datagram, and its defined outcome: relayed,
+ * answered (400, 481, 483, 500, 503, 513), handed to the controller or to the
+ * owning worker, or dropped on purpose and counted. Does not own: the rewrite
+ * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "steer/steer.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void store_peer(struct dmsg_hdr *h, const struct sockaddr *sa, socklen_t len)
+{
+	memset(&h->peer, 0, sizeof(h->peer));
+	if (len > sizeof(h->peer))
+		len = sizeof(h->peer);
+	memcpy(&h->peer, sa, len);
+	h->peer_len = len;
+}
+
+/* Sends bytes already written in a tx buffer. */
+static void send_tx(struct worker *w, char *buf, int len, const struct sockaddr *to,
+		    socklen_t tolen)
+{
+	if (net_tx_queue(w->io, buf, (uint32_t)len, to, tolen) == 0)
+		w->st.sent++;
+}
+
+/* Hands a datagram to the controller; a full ring is answered 503 by the
+ * caller (the controller is overloaded: shed new work cheaply). */
+static int to_controller(struct worker *w, const char *data, uint32_t len,
+			 const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
+
+	store_peer(&h, peer, peer_len);
+	if (ring_push(w->evt, &h, sizeof(h), data, len) != 0) {
+		w->st.ctl_ring_full++;
+		return -ENOBUFS;
+	}
+	w->st.to_controller++;
+	w->evt_pushed = true;
+	return 0;
+}
+
+static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen)
+{
+	struct dmsg_hdr h = {.type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen};
+
+	w->st.dialogs_ended++;
+	/* the controller's ring is sized to hold every slot: cannot be full for long */
+	while (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0)
+		sched_yield();
+	w->evt_pushed = true;
+}
+
+static void answer_here(struct worker *w, const struct sip_msg *m, int status, const char *reason,
+			const struct sockaddr *peer, socklen_t peer_len)
+{
+	char *out = net_tx_alloc(w->io);
+	if (!out) {
+		w->st.tx_no_buffer++;
+		return;
+	}
+	int n = sip_respond(m, status, reason, "sipshard-sl", NULL, out, w->d->cfg->tx_buffer_size);
+	if (n > 0)
+		send_tx(w, out, n, peer, peer_len);
+	else
+		net_tx_release(w->io, out);
+}
+
+static void handle_sip(struct worker *w, const char *data, uint32_t len,
+		       const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct sip_msg *m = &w->msg;
+	struct relay_result res;
+	char why[160];
+
+	if (sip_parse(m, data, len, NULL) != 0) {
+		w->st.rx_bad++;
+		if (sip_can_respond(m)) {
+			sip_strerror(m, why, sizeof(why));
+			w->st.answered_400++;
+			answer_here(w, m, 400, why, peer, peer_len);
+		} else {
+			w->st.dropped_unparsable++;
+		}
+		return;
+	}
+	bool in_dialog = m->is_request ? m->to.has_tag
+				       : !relay_branch_is_controller(m->buf, m->vias[0].branch);
+	if (!in_dialog || (m->is_request && (m->method_id == SIP_METHOD_CANCEL))) {
+		if (len > DMSG_DATA_MAX) {
+			if (m->is_request) {
+				w->st.answered_513++;
+				answer_here(w, m, 513, NULL, peer, peer_len);
+			}
+			return;
+		}
+		if (to_controller(w, data, len, peer, peer_len) != 0 && m->is_request &&
+		    m->method_id != SIP_METHOD_ACK)
+			answer_here(w, m, 503, NULL, peer, peer_len);
+		return;
+	}
+
+	char *out = net_tx_alloc(w->io);
+	if (!out) {
+		w->st.tx_no_buffer++;
+		return;
+	}
+	w->relay.now_ms = now_ms();
+	if (m->is_request)
+		relay_request(&w->relay, m, out, w->d->cfg->tx_buffer_size, &res);
+	else
+		relay_response(&w->relay, m, out, w->d->cfg->tx_buffer_size, &res);
+	switch (res.outcome) {
+	case RELAY_SEND:
+		send_tx(w, out, res.len, res.dst, res.dst_len);
+		break;
+	case RELAY_ANSWER:
+		send_tx(w, out, res.len, peer, peer_len);
+		break;
+	case RELAY_TO_CONTROLLER:
+		net_tx_release(w->io, out);
+		to_controller(w, data, len, peer, peer_len);
+		break;
+	case RELAY_DROP:
+		net_tx_release(w->io, out);
+		break;
+	}
+	if (res.dialog_ended) {
+		shard_dialog_free(&w->table, res.ended_slot);
+		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1);
+	}
+}
+
+/* Without BPF steering, a datagram may land on a worker that does not own its
+ * Call-ID: pass it to the owner (invariant 6). */
+static bool handed_off(struct worker *w, const char *data, uint32_t len,
+		       const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct daemon *d = w->d;
+	int found;
+
+	if (d->bpf_steering || d->nworkers == 1)
+		return false;
+	unsigned bucket = steer_bucket_of_datagram(data, len, &found);
+	if (!found)
+		return false;
+	unsigned owner = d->bucket_owner[bucket];
+	if (owner == w->id)
+		return false;
+	w->st.rx_foreign++;
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
+	store_peer(&h, peer, peer_len);
+	if (len > DMSG_DATA_MAX ||
+	    ring_push(d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
+		w->st.handoff_drop++;
+	return true;
+}
+
+static void on_datagram(void *arg, const struct net_pkt *pkt)
+{
+	struct worker *w = arg;
+
+	w->st.rx++;
+	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len))
+		return;
+	if (w->d->bpf_steering && w->d->nworkers > 1) {
+		/* count datagrams the kernel put on the wrong worker (should stay 0) */
+		int found;
+		unsigned b = steer_bucket_of_datagram(pkt->data, pkt->len, &found);
+		if (found && w->d->bucket_owner[b] != w->id)
+			w->st.rx_foreign++;
+	}
+	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len);
+}
+
+/* Commands from the controller. */
+static void drain_commands(struct worker *w)
+{
+	const struct dmsg_hdr *h;
+	const void *payload;
+
+	while (ring_peek(w->cmd, (const void **)&h, sizeof(*h), &payload) == 0) {
+		switch (h->type) {
+		case DMSG_INSTALL:
+			if (shard_dialog_install(&w->table, (const struct shard_dialog *)payload,
+						 now_ms()) == 0)
+				w->st.dialogs_installed++;
+			break;
+		case DMSG_RELEASE:
+			if (shard_dialog_get(&w->table, h->slot, h->gen)) {
+				shard_dialog_free(&w->table, h->slot);
+				tell_dialog_ended(w, h->slot, h->gen + 1);
+			}
+			break;
+		default:
+			break;
+		}
+		ring_pop(w->cmd);
+	}
+}
+
+static void drain_handoffs(struct worker *w)
+{
+	const struct dmsg_hdr *h;
+	const void *payload;
+
+	for (unsigned i = 0; i < w->d->nworkers; i++) {
+		struct ring *r = w->handoff_in[i];
+		if (!r)
+			continue;
+		while (ring_peek(r, (const void **)&h, sizeof(*h), &payload) == 0) {
+			w->st.handoff_in++;
+			handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer,
+				   h->peer_len);
+			ring_pop(r);
+		}
+	}
+}
+
+/* Transactions that never saw a final response, dialogs idle or too old. */
+static void expire(struct worker *w, uint64_t now)
+{
+	uint32_t slot, gen;
+
+	while (shard_txn_expire(&w->table, now, w->d->cfg->timers.transaction_timeout_ms) == 0)
+		w->st.txns_expired++;
+	while (shard_dialog_expire(&w->table, now, w->d->cfg->timers.dialog_idle_s * 1000ull,
+				   w->d->cfg->timers.dialog_max_s * 1000ull, &slot, &gen) == 0) {
+		w->st.dialogs_expired++;
+		tell_dialog_ended(w, slot, gen + 1);
+	}
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+	int timeout = d->bpf_steering ? 10 : 1;
+
+	while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
+		drain_commands(w);
+		drain_handoffs(w);
+		int n = net_io_poll(w->io, timeout, on_datagram, w);
+		if (n < 0 && n != -EINTR && n != -ETIME && n != -EAGAIN)
+			log_warn("worker %u: receive failed: %s", w->id, strerror(-n));
+		expire(w, now_ms());
+		net_io_flush(w->io);
+		if (w->evt_pushed) {
+			uint64_t one = 1;
+			w->evt_pushed = false;
+			if (write(d->ctl_wake_fd, &one, sizeof(one)) < 0)
+				(void)0; /* the controller also polls on a timeout */
+		}
+	}
+	return NULL;
+}
