@@ -176,23 +176,6 @@ static bool handed_off(struct worker *w, const char *data, uint32_t len,
 	return true;
 }
 
-static void on_datagram(void *arg, const struct net_pkt *pkt)
-{
-	struct worker *w = arg;
-
-	w->st.rx++;
-	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len))
-		return;
-	if (w->d->bpf_steering && w->d->nworkers > 1) {
-		/* count datagrams the kernel put on the wrong worker (should stay 0) */
-		int found;
-		unsigned b = steer_bucket_of_datagram(pkt->data, pkt->len, &found);
-		if (found && w->d->bucket_owner[b] != w->id)
-			w->st.rx_foreign++;
-	}
-	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len);
-}
-
 /* Commands from the controller. */
 static void drain_commands(struct worker *w)
 {
@@ -217,6 +200,28 @@ static void drain_commands(struct worker *w)
 		}
 		ring_pop(w->cmd);
 	}
+}
+
+static void on_datagram(void *arg, const struct net_pkt *pkt)
+{
+	struct worker *w = arg;
+
+	/* The controller pushes a dialog before it sends the response that makes
+	 * the peer use it, so commands are applied before every datagram, not only
+	 * once per batch: otherwise an ACK received in the same wake-up as the
+	 * push would find no dialog. One atomic load when the ring is empty. */
+	drain_commands(w);
+	w->st.rx++;
+	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len))
+		return;
+	if (w->d->bpf_steering && w->d->nworkers > 1) {
+		/* count datagrams the kernel put on the wrong worker (should stay 0) */
+		int found;
+		unsigned b = steer_bucket_of_datagram(pkt->data, pkt->len, &found);
+		if (found && w->d->bucket_owner[b] != w->id)
+			w->st.rx_foreign++;
+	}
+	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len);
 }
 
 static void drain_handoffs(struct worker *w)
