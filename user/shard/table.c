@@ -165,8 +165,10 @@ int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms
 		struct shard_dialog *d = &t->dialogs[s];
 		if (d->state == SHARD_DLG_FREE)
 			continue;
-		bool idle = idle_ms && now_ms - d->last_activity_ms > idle_ms;
-		bool old = max_ms && now_ms - d->created_ms > max_ms;
+		/* written as additions: a clock read before the record was stamped
+		 * must not wrap into "long ago" */
+		bool idle = idle_ms && now_ms > d->last_activity_ms + idle_ms;
+		bool old = max_ms && now_ms > d->created_ms + max_ms;
 		if (idle || old) {
 			*slot = s;
 			*gen = d->gen;
@@ -239,7 +241,7 @@ int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms
 {
 	uint32_t oldest = t->hdr->txn_oldest;
 
-	if (!oldest || now_ms - t->txns[oldest - 1].created_ms <= timeout_ms)
+	if (!oldest || now_ms <= t->txns[oldest - 1].created_ms + timeout_ms)
 		return -EAGAIN;
 	shard_txn_free(t, oldest - 1);
 	return 0;
