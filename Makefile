@@ -113,8 +113,12 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@
 
+# The daemon under ASan + UBSan, for the hostile-input integration test.
+$(BUILD)/asan/sipshardd: $(BUILD)/asan/obj/user/cmd/sipshardd.o $(ASAN_LIB)
+	$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
+
 unit: $(UNITS)
-asan: $(ASAN_UNITS)
+asan: $(ASAN_UNITS) $(BUILD)/asan/sipshardd
 
 # Builds everything, then runs every suite; the last line sums them.
 test: deps

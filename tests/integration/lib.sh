@@ -5,7 +5,7 @@
 # sends traffic only to 127.0.0.0/8.
 
 BUILD=${BUILD:-build}
-SIPSHARDD=$BUILD/sipshardd
+SIPSHARDD=${SIPSHARDD:-$BUILD/sipshardd}
 WORK=$(mktemp -d /tmp/sipshard-it.XXXXXX)
 PIDS=()
 
