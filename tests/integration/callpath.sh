@@ -74,6 +74,7 @@ for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 	run_flow "$mode" "three INFOs then BYE from the caller" uac_info_bye.xml uas_info_bye.xml 1
 	run_flow "$mode" "BYE from the callee" uac_wait_bye.xml uas_bye.xml 1
 	run_flow "$mode" "MESSAGE in the dialog" uac_message.xml uas_message.xml 1
+	run_flow "$mode" "CANCEL while ringing: 200 then 487" uac_cancel.xml uas_cancel.xml 1
 	run_flow "$mode" "50 concurrent calls" uac_info_bye.xml uas_info_bye.xml 50
 	# back-to-back calls at a rate: the dialog must be installed before the
 	# ACK that follows the relayed 200 is handled (a race this once lost)
