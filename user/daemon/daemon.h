@@ -70,6 +70,7 @@ struct worker {
 	struct ring *evt; /* this worker -> controller */
 	struct ring **handoff_in; /* [from worker] -> this worker */
 	bool evt_pushed; /* wake the controller at the end of the batch */
+	uint64_t next_expire_ms;
 	struct sip_msg msg;
 	struct worker_stats st;
 	char scratch[SIP_MAX_DATAGRAM];

@@ -6,7 +6,12 @@
  * to each other by index, never by pointer. The tags and Via branches sipshard
  * generates encode shard, slot and generation (invariant 5), and decoding is
  * strict on any input. Transactions sit on a list in creation order, which is
- * also expiry order since they share one timeout. Does not own: choosing free
+ * also expiry order since they share one timeout: that list is the exact,
+ * O(1) special case of a timing wheel with one delay. Dialogs expire by a
+ * bounded sweep (idle and maximum durations are minutes to hours, so a sweep
+ * of a few seconds is precise enough and costs nothing per message, where a
+ * per-activity reordering would cost cache misses on every request). Does
+ * not own: choosing free
  * dialog slots (the controller hands them out, the worker installs), SIP.
  *
  * Single writer: only the shard's worker calls the mutating functions.
