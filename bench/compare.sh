@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The comparison suite: the same in-dialog load, side by side in one run,
+# against
+#   - sipshardd with 1 and 2 workers (BPF steering on, then off),
+#   - Kamailio (bench/kamailio/kamailio.cfg) with and without the dialog module,
+#   - a bare UDP echo over the same batched I/O (the ceiling),
+# then the same against sipshardd from a single source IP:port (a trunk), and a
+# scaling run over the number of established calls. Every figure comes from
+# sipshard-load (uac) against sipshard-load (uas) as the callee.
+#
+#   bench/compare.sh [--quick] [--out DIR]
+# Results: DIR/results.json, DIR/*.png and *.svg (gnuplot), DIR/table.md.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=bench/results
+QUICK=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--out) OUT=$2; shift ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	*) echo "compare.sh: unknown argument '$1' (expected --quick or --out DIR)" >&2; exit 2 ;;
+	esac
+	shift
+done
+mkdir -p "$OUT"
+LOAD=$BUILD/sipshard-load
+DURATION=${DURATION:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
+CALLS=${CALLS:-$([ $QUICK = 1 ] && echo 200 || echo 1000)}
+WINDOW=${WINDOW:-256}
+SUT_PORT=5060
+CALLEE_PORT=5080
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 is missing (scripts/deps.sh --bench installs it)" >&2; exit 1; }; }
+[ -x "$LOAD" ] || { echo "compare.sh: $LOAD is missing: run make first" >&2; exit 1; }
+need kamailio
+need gnuplot
+
+wait_port() { for _ in $(seq 1 50); do ss -Hlun "sport = :$1" | grep -q . && return 0; sleep 0.1; done; return 1; }
+
+start() { "$@" >/dev/null 2>&1 & PIDS+=($!); }
+stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
+
+# cpu_seconds PID: user+system CPU seconds of a process and its threads
+cpu_seconds() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# run NAME [uac extra args]: drives the system under test on SUT_PORT
+run() {
+	local name=$1
+	shift
+	local sut_pid=${SUT_PID:-}
+	local cpu0=0 rss0=0
+	[ -n "$sut_pid" ] && cpu0=$(cpu_seconds "$sut_pid") && rss0=$(rss_kb "$sut_pid")
+	"$LOAD" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$CALLS" --rate 2000 \
+		--duration "$DURATION" --window "$WINDOW" --mix INFO:100 --max-errors 1000000 \
+		--json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>/dev/null
+	if [ -n "$sut_pid" ]; then
+		python3 - "$OUT/$name.json" "$(cpu_seconds "$sut_pid")" "$cpu0" "$(rss_kb "$sut_pid")" "$rss0" <<'PY'
+import json, sys
+p = sys.argv[1]
+j = json.load(open(p))
+j["sut"] = {"cpu_s": float(sys.argv[2]) - float(sys.argv[3]),
+            "rss_kb": int(sys.argv[4]), "rss_kb_before_calls": int(sys.argv[5])}
+json.dump(j, open(p, "w"), indent=1)
+PY
+	fi
+	echo "   $name done"
+}
+
+with_callee() { start "$LOAD" --role uas --local "127.0.0.1:$CALLEE_PORT"; wait_port $CALLEE_PORT; }
+
+echo "== ceiling: bare UDP echo"
+start "$BUILD/udp_echo" --addr "127.0.0.1:$SUT_PORT" --threads 2
+wait_port $SUT_PORT
+SUT_PID=${PIDS[-1]} run echo --echo
+stop_all
+
+for w in 1 2; do
+	for steer in bpf nobpf; do
+		[ $w = 1 ] && [ $steer = nobpf ] && continue
+		echo "== sipshardd, $w worker(s), $steer"
+		with_callee
+		flags=(--workers "$w")
+		[ $steer = nobpf ] && flags+=(--no-bpf)
+		start "$BUILD/sipshardd" "${flags[@]}" --log-level warn
+		SUT_PID=${PIDS[-1]}
+		wait_port $SUT_PORT
+		run "sipshard-${w}w-$steer"
+		[ $w = 2 ] && [ $steer = bpf ] && run "sipshard-${w}w-$steer-trunk" --sources 1
+		stop_all
+	done
+done
+
+for dlg in dialog nodialog; do
+	echo "== kamailio ($dlg)"
+	with_callee
+	args=(-f bench/kamailio/kamailio.cfg -DD -E -w "$OUT" -A "LISTEN=udp:127.0.0.1:$SUT_PORT"
+	      -A "CALLEE=\"sip:127.0.0.1:$CALLEE_PORT\"" -A "CHILDREN=$(nproc)")
+	[ $dlg = dialog ] && args+=(-A WITH_DIALOG)
+	start kamailio "${args[@]}"
+	SUT_PID=${PIDS[-1]}
+	wait_port $SUT_PORT
+	run "kamailio-$dlg"
+	stop_all
+done
+
+echo "== scaling: in-dialog load against the number of established calls (sipshardd, 2 workers)"
+for n in 1000 10000 100000 $([ $QUICK = 1 ] || echo 1000000); do
+	with_callee
+	start "$BUILD/sipshardd" --workers 2 --log-level warn
+	SUT_PID=${PIDS[-1]}
+	wait_port $SUT_PORT
+	CALLS=$n run "scale-$n" --rate 20000
+	stop_all
+done
+
+python3 bench/report.py "$OUT"

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Turns the comparison suite's per-run JSON (sipshard-load --json) into one
+results.json, a markdown table and gnuplot plots (PNG and SVG).
+
+    bench/report.py DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def load(d, name):
+    p = os.path.join(d, name + ".json")
+    return json.load(open(p)) if os.path.exists(p) else None
+
+
+def fig(run, *keys, default=0):
+    cur = run
+    for k in keys:
+        if not isinstance(cur, dict) or k not in cur:
+            return default
+        cur = cur[k]
+    return cur
+
+
+def main():
+    d = sys.argv[1]
+    systems = ["echo", "sipshard-1w-bpf", "sipshard-2w-bpf", "sipshard-2w-nobpf",
+               "sipshard-2w-bpf-trunk", "kamailio-dialog", "kamailio-nodialog"]
+    rows = []
+    for s in systems:
+        r = load(d, s)
+        if not r:
+            continue
+        rate = fig(r, "requests", "per_second")
+        done = fig(r, "requests", "completed")
+        cpu = fig(r, "sut", "cpu_s")
+        calls = fig(r, "params", "calls") or 1
+        rss = fig(r, "sut", "rss_kb") * 1024
+        rows.append({
+            "system": s, "requests_per_s": rate,
+            "p50_us": fig(r, "latency_us", "p50"), "p99_us": fig(r, "latency_us", "p99"),
+            "cpu_s_per_100k": (cpu / done * 100000) if done else None,
+            "rss_bytes_per_call": (rss / calls) if s != "echo" else None,
+            "errors": fig(r, "errors", "total"),
+        })
+    by = {r["system"]: r for r in rows}
+    ceiling = fig(by, "echo", "requests_per_s") or None
+    kam = fig(by, "kamailio-dialog", "requests_per_s") or None
+    for r in rows:
+        r["vs_ceiling"] = r["requests_per_s"] / ceiling if ceiling else None
+        r["vs_kamailio_dialog"] = r["requests_per_s"] / kam if kam else None
+    scale = []
+    for n in (1000, 10000, 100000, 1000000):
+        r = load(d, "scale-%d" % n)
+        if r:
+            scale.append({"calls": n, "requests_per_s": fig(r, "requests", "per_second"),
+                          "p99_us": fig(r, "latency_us", "p99")})
+    out = {"systems": rows, "scaling": scale, "machine": os.uname().nodename,
+           "cpus": os.cpu_count()}
+    json.dump(out, open(os.path.join(d, "results.json"), "w"), indent=1)
+
+    def f(x, fmt):
+        return fmt % x if isinstance(x, (int, float)) else "-"
+
+    lines = ["| system | in-dialog req/s | p50 us | p99 us | CPU s / 100k req | RSS bytes / call | x ceiling | x Kamailio (dialog) | errors |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["system"], f(r["requests_per_s"], "%.0f"), f(r["p50_us"], "%.0f"),
+            f(r["p99_us"], "%.0f"), f(r["cpu_s_per_100k"], "%.2f"),
+            f(r["rss_bytes_per_call"], "%.0f"), f(r["vs_ceiling"], "%.2f"),
+            f(r["vs_kamailio_dialog"], "%.2f"), r["errors"]))
+    if scale:
+        lines += ["", "| established calls | req/s | p99 us |", "| ---: | ---: | ---: |"]
+        lines += ["| %d | %.0f | %.0f |" % (s["calls"], s["requests_per_s"], s["p99_us"])
+                  for s in scale]
+    open(os.path.join(d, "table.md"), "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    dat = os.path.join(d, "throughput.dat")
+    with open(dat, "w") as fh:
+        for i, r in enumerate(rows):
+            fh.write('%d "%s" %f\n' % (i, r["system"], r["requests_per_s"]))
+    sdat = os.path.join(d, "scaling.dat")
+    with open(sdat, "w") as fh:
+        for s in scale:
+            fh.write("%d %f\n" % (s["calls"], s["requests_per_s"]))
+    for term, ext in (("pngcairo size 900,500", "png"), ("svg size 900,500", "svg")):
+        script = """
+set terminal %s
+set output '%s/throughput.%s'
+set style fill solid
+set boxwidth 0.6
+set ylabel 'in-dialog requests/s'
+set xtics rotate by -30
+plot '%s' using 1:3:xtic(2) with boxes notitle
+set output '%s/scaling.%s'
+set logscale x
+set xlabel 'established calls'
+set ylabel 'in-dialog requests/s'
+plot '%s' using 1:2 with linespoints title 'sipshardd, 2 workers'
+""" % (term, d, ext, dat, d, ext, sdat)
+        subprocess.run(["gnuplot"], input=script.encode(), check=False)
+
+
+if __name__ == "__main__":
+    main()
