@@ -127,8 +127,8 @@ int main(int argc, char **argv)
 	rc = cli.config ? config_load_file(&cfg, cli.config, err, sizeof(err))
 			: config_load_default(&cfg, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "sipshardd: %s%s%s\n", cli.config ? cli.config : "embedded config",
-			": ", err);
+		/* file errors already start with the file name */
+		fprintf(stderr, "sipshardd: %s%s\n", cli.config ? "" : "embedded config: ", err);
 		return 1;
 	}
 	if (cli.workers)

@@ -1,35 +1,61 @@
 /*
  * config.c - loading, validating and printing the configuration (see config.h).
  *
- * Values start from the defaults in config_defaults(); the JSON document then
- * overrides what it names. Each reader takes the key's path so that every
- * error says exactly where it is.
+ * Owns: turning one JSON document into a struct config, or an error that
+ * names the key path. Values start from config_defaults(); the document then
+ * overrides what it names; finish() checks what spans several keys and fills
+ * in derived values (advertise, management_socket). Everything is parsed into
+ * a scratch copy that replaces the caller's only on success, so a bad reload
+ * never half-applies. Does not own: what the daemon does with the values.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "ctl/config.h"
-#include "net/udp.h"
+#include "sipshard/hash.h"
+
+_Static_assert(CONFIG_MAX_WORKERS == SHARD_MAX_WORKERS, "workers bound = shard bound");
 
 const char config_default_json[] =
-	"{\n"
-	"  \"listen\": \"127.0.0.1:5060\",\n"
-	"  \"routes\": [ { \"name\": \"local-callee\", \"target\": \"127.0.0.1:5080\" } ]\n"
-	"}\n";
+    "{\n"
+    "  \"listen\": \"127.0.0.1:5060\",\n"
+    "  \"routes\": [ { \"name\": \"local-callee\", \"target\": \"127.0.0.1:5080\" } ]\n"
+    "}\n";
+
+#define MGMT_SOCKET_NAME "sipshardd.sock"
+
+void config_default_run_dir(uid_t euid, char *out, size_t cap)
+{
+	/* root owns /run; anyone else gets a private directory in /tmp, which the
+	 * daemon must create 0700 and refuse if someone else owns it */
+	if (euid == 0)
+		snprintf(out, cap, "/run/sipshard");
+	else
+		snprintf(out, cap, "/tmp/sipshard-%u", (unsigned)euid);
+}
 
 static void config_defaults(struct config *c)
 {
+	static const struct config_ood ood[] = {
+	    {"OPTIONS", 200}, {"REGISTER", 403}, {"SUBSCRIBE", 405},
+	    {"PUBLISH", 405}, {"MESSAGE", 405},
+	};
+
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:5060");
 	c->bpf = true;
 	c->io_uring = true;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->tx_buffer_size = 8192;
+	config_default_run_dir(geteuid(), c->run_dir, sizeof(c->run_dir));
 	c->capacity.dialogs_per_shard = 65536;
 	c->capacity.transactions_per_shard = 65536;
 	c->capacity.setups = 16384;
@@ -44,109 +70,370 @@ static void config_defaults(struct config *c)
 	c->acl_default_allow = true;
 	c->no_route_status = 404;
 	c->ood_default_status = 405;
-	static const struct config_ood ood[] = {{"REGISTER", 403}, {"SUBSCRIBE", 405},
-						{"PUBLISH", 405}, {"MESSAGE", 405}};
 	memcpy(c->ood, ood, sizeof(ood));
 	c->nood = sizeof(ood) / sizeof(ood[0]);
 }
 
-/* ---- error reporting ----------------------------------------------------- */
+/* ---- parse context and error reporting ------------------------------------ */
 
-struct cfg_err {
-	char *buf;
-	size_t len;
+struct cfg_parse {
+	struct config *c;
+	char *err;
+	size_t errlen;
+	/* keys whose absence means "derive from another key" */
+	bool have_listen, have_advertise, have_mgmt;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct cfg_err *e, const char *path,
-						       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct cfg_parse *p, const char *path,
+						      const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(e->buf, e->len, "%s: ", path);
-	if (n < 0 || (size_t)n >= e->len)
+	int n = snprintf(p->err, p->errlen, "%s: ", *path ? path : "(top level)");
+	if (n < 0 || (size_t)n >= p->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+/* Copies s for an error message: control and non-ASCII bytes become '?' and a
+ * long value is cut with "...", so a message is always one readable line. */
+static const char *shown(const char *s, char *buf, size_t cap)
+{
+	size_t i = 0;
+	for (; s[i] && i + 4 < cap; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (s[i]) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
 }
 
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
 	}
 }
 
-/* ---- typed readers ----------------------------------------------------------- */
+/* ---- typed readers -------------------------------------------------------- */
 
-static int get_uint(struct cfg_err *e, const char *path, json_t *v, uint32_t lo, uint32_t hi,
+static int get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, uint32_t hi,
 		    uint32_t *out)
 {
 	if (!json_is_integer(v))
-		return fail(e, path, "expected an integer from %u to %u, got %s", lo, hi,
+		return fail(p, path, "expected an integer from %u to %u, got %s", lo, hi,
 			    type_name(v));
 	json_int_t x = json_integer_value(v);
-	if (x < lo || x > hi)
-		return fail(e, path, "expected an integer from %u to %u, got %lld", lo, hi,
+	if (x < (json_int_t)lo || x > (json_int_t)hi)
+		return fail(p, path, "expected an integer from %u to %u, got %lld", lo, hi,
 			    (long long)x);
 	*out = (uint32_t)x;
 	return 0;
 }
 
-static int get_bool(struct cfg_err *e, const char *path, json_t *v, bool *out)
+static int get_bool(struct cfg_parse *p, const char *path, json_t *v, bool *out)
 {
 	if (!json_is_boolean(v))
-		return fail(e, path, "expected true or false, got %s", type_name(v));
+		return fail(p, path, "expected true or false, got %s", type_name(v));
 	*out = json_is_true(v);
 	return 0;
 }
 
-static int get_str(struct cfg_err *e, const char *path, json_t *v, char *out, size_t cap)
+static int get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
 {
 	if (!json_is_string(v))
-		return fail(e, path, "expected a string, got %s", type_name(v));
+		return fail(p, path, "expected a string, got %s", type_name(v));
 	if (json_string_length(v) >= cap)
-		return fail(e, path, "longer than %zu characters", cap - 1);
+		return fail(p, path, "longer than %zu characters", cap - 1);
 	snprintf(out, cap, "%s", json_string_value(v));
 	return 0;
 }
 
-static int get_status(struct cfg_err *e, const char *path, json_t *v, int *out)
+static int get_choice(struct cfg_parse *p, const char *path, json_t *v, const char *const *names,
+		      const char *expected, int *out)
 {
-	uint32_t s;
-	int rc = get_uint(e, path, v, 200, 699, &s);
-	*out = (int)s;
+	char s[32], b[48];
+	int rc = get_str(p, path, v, s, sizeof(s));
+	if (rc)
+		return fail(p, path, "expected %s, got %s", expected,
+			    json_is_string(v) ? shown(json_string_value(v), b, sizeof(b))
+					      : type_name(v));
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return fail(p, path, "expected %s, got \"%s\"", expected, shown(s, b, sizeof(b)));
+}
+
+static int get_allow(struct cfg_parse *p, const char *path, json_t *v, bool *allow)
+{
+	static const char *const names[] = {"deny", "allow", NULL};
+	int i = 0;
+	int rc = get_choice(p, path, v, names, "\"allow\" or \"deny\"", &i);
+	*allow = i == 1;
 	return rc;
 }
 
-static int get_addr(struct cfg_err *e, const char *path, json_t *v, char *str, size_t cap,
-		    struct sockaddr_storage *addr, socklen_t *len)
+/* A final status a policy answer may carry. 3xx is refused: a redirect needs
+ * a Contact, and policy has none to give. */
+static int get_status(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, int *out)
 {
-	char why[160];
-	int rc = get_str(e, path, v, str, cap);
+	uint32_t s = 0;
+	int rc = get_uint(p, path, v, lo, 699, &s);
 	if (rc)
 		return rc;
-	if (udp_parse_addr(str, addr, len, why, sizeof(why)) != 0)
-		return fail(e, path, "%s", why);
-	const struct sockaddr_in *v4 = (const struct sockaddr_in *)addr;
-	if (v4->sin_port == 0)
-		return fail(e, path, "port must be 1-65535 in \"%s\"", str);
+	if (s >= 300 && s < 400)
+		return fail(p, path,
+			    "a 3xx answer needs a Contact, which policy does not give; "
+			    "expected 2xx, 4xx, 5xx or 6xx, got %u",
+			    s);
+	*out = (int)s;
 	return 0;
 }
+
+/* ---- addresses ------------------------------------------------------------ */
+
+/* Port: 1 to 5 digits, 1-65535, nothing else (strtol would take "+5" or " 5"). */
+static bool parse_port(const char *s, uint16_t *out)
+{
+	uint32_t v = 0;
+	size_t n = 0;
+	for (; s[n]; n++) {
+		if (!isdigit((unsigned char)s[n]) || n >= 5)
+			return false;
+		v = v * 10 + (uint32_t)(s[n] - '0');
+	}
+	if (n == 0 || v == 0 || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* "IPv4:port" or "[IPv6]:port", numeric only: sipshardd resolves no names. */
+static int parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why,
+			size_t cap)
+{
+	char host[64], b[80];
+	const char *port_s;
+	size_t hlen;
+	uint16_t port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':') {
+			snprintf(why, cap, "expected \"[IPv6]:port\", got \"%s\"",
+				 shown(s, b, sizeof(b)));
+			return -EINVAL;
+		}
+		hlen = (size_t)(close - s - 1);
+		port_s = close + 2;
+		if (hlen >= sizeof(host))
+			hlen = sizeof(host) - 1;
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) != 1) {
+			snprintf(why, cap, "\"%s\" is not a numeric IPv6 address",
+				 shown(host, b, sizeof(b)));
+			return -EINVAL;
+		}
+		ss->ss_family = AF_INET6;
+		*len = sizeof(struct sockaddr_in6);
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon) {
+			snprintf(why, cap, "expected \"IP:port\", got \"%s\"",
+				 shown(s, b, sizeof(b)));
+			return -EINVAL;
+		}
+		hlen = (size_t)(colon - s);
+		port_s = colon + 1;
+		if (memchr(s, ':', hlen)) {
+			snprintf(why, cap,
+				 "an IPv6 address needs brackets: expected \"[IPv6]:port\", "
+				 "got \"%s\"",
+				 shown(s, b, sizeof(b)));
+			return -EINVAL;
+		}
+		if (hlen >= sizeof(host))
+			hlen = sizeof(host) - 1;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) != 1) {
+			snprintf(why, cap, "\"%s\" is not a numeric IPv4 or IPv6 address",
+				 shown(host, b, sizeof(b)));
+			return -EINVAL;
+		}
+		ss->ss_family = AF_INET;
+		*len = sizeof(struct sockaddr_in);
+	}
+	if (!parse_port(port_s, &port)) {
+		snprintf(why, cap, "port must be 1-65535 in \"%s\"", shown(s, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	return 0;
+}
+
+static bool addr_is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static int get_ipport(struct cfg_parse *p, const char *path, json_t *v, char *str, size_t cap,
+		      struct sockaddr_storage *addr, socklen_t *len)
+{
+	char why[200];
+	int rc = get_str(p, path, v, str, cap);
+	if (rc)
+		return rc;
+	if (parse_ipport(str, addr, len, why, sizeof(why)) != 0)
+		return fail(p, path, "%s", why);
+	return 0;
+}
+
+/* A DNS name: dot-separated labels of letters, digits and inner hyphens. */
+static bool is_hostname(const char *s, size_t n)
+{
+	size_t label = 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum(ch) || ch == '-') {
+			if (label == 0 && ch == '-')
+				return false;
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+/* A SIP host as it appears in a URI: name, IPv4 or [IPv6]. A bare IPv6
+ * address is accepted and put in brackets, as a Request-URI carries it. */
+static bool normalize_host(const char *s, size_t n, char *out, size_t cap)
+{
+	char tmp[64];
+	struct in6_addr a6;
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		if (n - 2 >= sizeof(tmp))
+			return false;
+		memcpy(tmp, s + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (inet_pton(AF_INET6, tmp, &a6) != 1 || n >= cap)
+			return false;
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return true;
+	}
+	if (n < sizeof(tmp) && memchr(s, ':', n)) {
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		if (inet_pton(AF_INET6, tmp, &a6) != 1 || n + 2 >= cap)
+			return false;
+		snprintf(out, cap, "[%s]", tmp);
+		return true;
+	}
+	if (!is_hostname(s, n) || n >= cap)
+		return false;
+	/* a name whose last label is all digits can only be an IPv4 address
+	 * (no top-level domain is numeric): "10.0.0.300" is a typo, not a name */
+	size_t last = n;
+	while (last > 0 && s[last - 1] != '.')
+		last--;
+	bool numeric = true;
+	for (size_t i = last; i < n; i++)
+		numeric = numeric && isdigit((unsigned char)s[i]);
+	if (numeric) {
+		struct in_addr a4;
+		memcpy(tmp, s, n < sizeof(tmp) ? n : sizeof(tmp) - 1);
+		tmp[n < sizeof(tmp) ? n : sizeof(tmp) - 1] = '\0';
+		if (n >= sizeof(tmp) || inet_pton(AF_INET, tmp, &a4) != 1)
+			return false;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+static int get_path(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
+		    bool nullable)
+{
+	char b[80];
+	if (nullable && json_is_null(v)) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fail(p, path, "expected an absolute path%s, got %s",
+			    nullable ? " or null" : "", type_name(v));
+	const char *s = json_string_value(v);
+	/* the daemon and sipshardctl may start in different directories */
+	if (s[0] != '/')
+		return fail(p, path, "expected an absolute path, got \"%s\"",
+			    shown(s, b, sizeof(b)));
+	for (const char *q = s; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return fail(p, path, "control character in \"%s\"", shown(s, b, sizeof(b)));
+	if (json_string_length(v) >= cap)
+		return fail(p, path, "longer than %zu characters", cap - 1);
+	snprintf(out, cap, "%s", s);
+	/* "/run/x/" and "/run/x" are one directory; keep "/" itself */
+	size_t n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return 0;
+}
+
+/* ---- CIDR ----------------------------------------------------------------- */
 
 int config_parse_cidr(const char *s, struct config_cidr *out)
 {
 	char ip[64];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	long prefix = -1;
+	unsigned prefix = 0;
 
 	if (n >= sizeof(ip))
 		return -EINVAL;
@@ -159,16 +446,28 @@ int config_parse_cidr(const char *s, struct config_cidr *out)
 		out->family = AF_INET6;
 	else
 		return -EINVAL;
-	long max = out->family == AF_INET ? 32 : 128;
+	unsigned max = out->family == AF_INET ? 32 : 128;
 	if (slash) {
-		char *end;
-		prefix = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || prefix < 0 || prefix > max)
+		const char *d = slash + 1;
+		size_t nd = strlen(d);
+		if (nd == 0 || nd > 3 || (nd > 1 && d[0] == '0'))
+			return -EINVAL;
+		for (size_t i = 0; i < nd; i++) {
+			if (!isdigit((unsigned char)d[i]))
+				return -EINVAL;
+			prefix = prefix * 10 + (unsigned)(d[i] - '0');
+		}
+		if (prefix > max)
 			return -EINVAL;
 	} else {
 		prefix = max;
 	}
 	out->prefix = (uint8_t)prefix;
+	/* host bits set usually means a typo in the address or the length */
+	unsigned len = max / 8;
+	for (unsigned bit = prefix; bit < len * 8; bit++)
+		if (out->addr[bit / 8] & (0x80u >> (bit % 8)))
+			return -ERANGE;
 	return 0;
 }
 
@@ -189,7 +488,8 @@ bool config_cidr_match(const struct config_cidr *c, const struct sockaddr *sa)
 	} else if (sa->sa_family == AF_INET6) {
 		a = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 		if (c->family == AF_INET) {
-			static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+			static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0,    0,
+							     0, 0, 0, 0, 0xff, 0xff};
 			if (memcmp(a, v4mapped, 12) != 0)
 				return false;
 			a += 12;
@@ -208,294 +508,472 @@ bool config_cidr_match(const struct config_cidr *c, const struct sockaddr *sa)
 	return true;
 }
 
-static int get_cidr(struct cfg_err *e, const char *path, json_t *v, struct config_cidr *out)
+static int get_cidr(struct cfg_parse *p, const char *path, json_t *v, struct config_cidr *out)
 {
-	char s[80];
-	int rc = get_str(e, path, v, s, sizeof(s));
+	char s[80], b[80];
+	if (!json_is_string(v))
+		return fail(p, path,
+			    "expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got %s",
+			    type_name(v));
+	int rc = json_string_length(v) < sizeof(s) ? 0 : -EINVAL;
+	if (!rc) {
+		snprintf(s, sizeof(s), "%s", json_string_value(v));
+		rc = config_parse_cidr(s, out);
+	}
+	if (rc == -ERANGE) {
+		char ip[INET6_ADDRSTRLEN];
+		struct config_cidr net = *out;
+		unsigned max = net.family == AF_INET ? 32 : 128;
+		for (unsigned bit = net.prefix; bit < max; bit++)
+			net.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+		inet_ntop(net.family, net.addr, ip, sizeof(ip));
+		return fail(p, path, "host bits set in \"%s\" (the network is %s/%u)", s, ip,
+			    net.prefix);
+	}
 	if (rc)
-		return rc;
-	if (config_parse_cidr(s, out) != 0)
-		return fail(e, path, "expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got \"%s\"",
-			    s);
+		return fail(p, path,
+			    "expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got \"%s\"",
+			    shown(json_string_value(v), b, sizeof(b)));
 	return 0;
 }
 
-/* Walks an object's members: calls fn for each, which returns -ENOENT for a
- * key it does not know. */
-typedef int (*member_fn)(struct config *c, struct cfg_err *e, const char *path, const char *key,
-			 json_t *v, void *arg);
+/* ---- objects -------------------------------------------------------------- */
 
-static int each_member(struct config *c, struct cfg_err *e, const char *path, json_t *obj,
-		       member_fn fn, void *arg)
+/* Walks an object's members: fn returns -ENOENT for a key it does not know. */
+typedef int (*member_fn)(struct cfg_parse *p, const char *path, const char *key, json_t *v,
+			 void *arg);
+
+static void sub_path(char *out, size_t cap, const char *path, const char *key)
+{
+	char b[80];
+	snprintf(out, cap, "%s%s%s", path, *path ? "." : "", shown(key, b, sizeof(b)));
+}
+
+static int each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg)
 {
 	const char *key;
 	json_t *v;
-	char sub[256];
+	char sub[300];
 
 	if (!json_is_object(obj))
-		return fail(e, path, "expected an object, got %s", type_name(obj));
+		return fail(p, path, "expected an object, got %s", type_name(obj));
 	json_object_foreach(obj, key, v)
 	{
-		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
-		int rc = fn(c, e, sub, key, v, arg);
+		sub_path(sub, sizeof(sub), path, key);
+		int rc = fn(p, sub, key, v, arg);
 		if (rc == -ENOENT)
-			return fail(e, sub, "unknown key");
+			return fail(p, sub, "unknown key");
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-/* ---- sections --------------------------------------------------------------- */
+/* Runs fn on each element of an array, with "path[i]" as the element's path. */
+typedef int (*element_fn)(struct cfg_parse *p, const char *path, size_t i, json_t *v);
 
-static int capacity_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-			   json_t *v, void *arg)
+static int each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
+			const char *what, element_fn fn)
 {
+	size_t i;
+	json_t *v;
+	char sub[300];
+
+	if (!json_is_array(arr))
+		return fail(p, path, "expected an array, got %s", type_name(arr));
+	if (json_array_size(arr) > max)
+		return fail(p, path, "at most %zu %s, got %zu", max, what, json_array_size(arr));
+	json_array_foreach(arr, i, v)
+	{
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		int rc = fn(p, sub, i, v);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- sections ------------------------------------------------------------- */
+
+static int capacity_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
+			   void *arg)
+{
+	struct config *c = p->c;
 	(void)arg;
 	if (!strcmp(k, "dialogs_per_shard"))
-		return get_uint(e, path, v, 16, 1u << 24, &c->capacity.dialogs_per_shard);
+		return get_uint(p, path, v, 16, 1u << 24, &c->capacity.dialogs_per_shard);
 	if (!strcmp(k, "transactions_per_shard"))
-		return get_uint(e, path, v, 16, 1u << 24, &c->capacity.transactions_per_shard);
+		return get_uint(p, path, v, 16, 1u << 24, &c->capacity.transactions_per_shard);
 	if (!strcmp(k, "setups"))
-		return get_uint(e, path, v, 16, 1u << 20, &c->capacity.setups);
+		return get_uint(p, path, v, 16, 1u << 20, &c->capacity.setups);
 	return -ENOENT;
 }
 
-static int timers_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-			 json_t *v, void *arg)
+static int timers_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
+	struct config *c = p->c;
 	(void)arg;
 	if (!strcmp(k, "t1_ms"))
-		return get_uint(e, path, v, 10, 60000, &c->timers.t1_ms);
+		return get_uint(p, path, v, 10, 60000, &c->timers.t1_ms);
 	if (!strcmp(k, "t2_ms"))
-		return get_uint(e, path, v, 10, 600000, &c->timers.t2_ms);
+		return get_uint(p, path, v, 10, 600000, &c->timers.t2_ms);
 	if (!strcmp(k, "transaction_timeout_ms"))
-		return get_uint(e, path, v, 100, 3600000, &c->timers.transaction_timeout_ms);
+		return get_uint(p, path, v, 100, 3600000, &c->timers.transaction_timeout_ms);
 	if (!strcmp(k, "dialog_idle_s"))
-		return get_uint(e, path, v, 0, 30 * 86400, &c->timers.dialog_idle_s);
+		return get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_idle_s);
 	if (!strcmp(k, "dialog_max_s"))
-		return get_uint(e, path, v, 0, 30 * 86400, &c->timers.dialog_max_s);
+		return get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_max_s);
 	return -ENOENT;
 }
 
-static int limits_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-			 json_t *v, void *arg)
+static int limits_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
+	struct config *c = p->c;
 	(void)arg;
 	if (!strcmp(k, "max_calls"))
-		return get_uint(e, path, v, 1, UINT32_MAX / 2, &c->limits.max_calls);
+		return get_uint(p, path, v, 1, INT32_MAX, &c->limits.max_calls);
 	if (!strcmp(k, "calls_per_second_per_source"))
-		return get_uint(e, path, v, 0, 1000000, &c->limits.calls_per_second_per_source);
+		return get_uint(p, path, v, 0, 1000000, &c->limits.calls_per_second_per_source);
 	if (!strcmp(k, "burst"))
-		return get_uint(e, path, v, 0, 1000000, &c->limits.burst);
+		return get_uint(p, path, v, 0, 1000000, &c->limits.burst);
 	if (!strcmp(k, "retry_after_s"))
-		return get_uint(e, path, v, 0, 3600, &c->limits.retry_after_s);
+		return get_uint(p, path, v, 0, 3600, &c->limits.retry_after_s);
 	if (!strcmp(k, "rate_sources"))
-		return get_uint(e, path, v, 16, 1u << 22, &c->limits.rate_sources);
+		return get_uint(p, path, v, 16, 1u << 20, &c->limits.rate_sources);
 	return -ENOENT;
 }
 
-static int acl_rule_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-			   json_t *v, void *arg)
+static int acl_rule_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
+			   void *arg)
 {
 	struct config_acl_rule *r = arg;
-	char action[16];
-	(void)c;
 	if (!strcmp(k, "cidr"))
-		return get_cidr(e, path, v, &r->cidr);
-	if (!strcmp(k, "action")) {
-		int rc = get_str(e, path, v, action, sizeof(action));
-		if (rc)
-			return rc;
-		if (strcmp(action, "allow") && strcmp(action, "deny"))
-			return fail(e, path, "expected \"allow\" or \"deny\", got \"%s\"", action);
-		r->allow = !strcmp(action, "allow");
-		return 0;
-	}
+		return get_cidr(p, path, v, &r->cidr);
+	if (!strcmp(k, "action"))
+		return get_allow(p, path, v, &r->allow);
 	return -ENOENT;
 }
 
-static int acl_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-		      json_t *v, void *arg)
+static int acl_rule(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
-	char s[16], sub[300];
-	(void)arg;
-	if (!strcmp(k, "default")) {
-		int rc = get_str(e, path, v, s, sizeof(s));
-		if (rc)
-			return rc;
-		if (strcmp(s, "allow") && strcmp(s, "deny"))
-			return fail(e, path, "expected \"allow\" or \"deny\", got \"%s\"", s);
-		c->acl_default_allow = !strcmp(s, "allow");
-		return 0;
-	}
-	if (!strcmp(k, "rules")) {
-		size_t i;
-		json_t *r;
-		if (!json_is_array(v))
-			return fail(e, path, "expected an array, got %s", type_name(v));
-		if (json_array_size(v) > CONFIG_MAX_ACL_RULES)
-			return fail(e, path, "at most %d rules", CONFIG_MAX_ACL_RULES);
-		c->nacl = 0;
-		json_array_foreach(v, i, r)
-		{
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			struct config_acl_rule *rule = &c->acl[c->nacl];
-			memset(rule, 0, sizeof(*rule));
-			int rc = each_member(c, e, sub, r, acl_rule_member, rule);
-			if (rc)
-				return rc;
-			if (!rule->cidr.family)
-				return fail(e, sub, "missing \"cidr\"");
-			if (!json_object_get(r, "action"))
-				return fail(e, sub, "missing \"action\"");
-			c->nacl++;
-		}
-		return 0;
-	}
-	return -ENOENT;
+	struct config_acl_rule *rule = &p->c->acl[i];
+	memset(rule, 0, sizeof(*rule));
+	int rc = each_member(p, path, v, acl_rule_member, rule);
+	if (rc)
+		return rc;
+	if (!json_object_get(v, "action"))
+		return fail(p, path, "missing \"action\"");
+	if (!json_object_get(v, "cidr"))
+		return fail(p, path, "missing \"cidr\"");
+	p->c->nacl = (unsigned)i + 1;
+	return 0;
 }
 
-static int match_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-			json_t *v, void *arg)
-{
-	struct config_route *r = arg;
-	(void)c;
-	if (!strcmp(k, "user_prefix"))
-		return get_str(e, path, v, r->user_prefix, sizeof(r->user_prefix));
-	if (!strcmp(k, "domain")) {
-		if (json_is_null(v))
-			return 0;
-		return get_str(e, path, v, r->domain, sizeof(r->domain));
-	}
-	if (!strcmp(k, "source")) {
-		if (json_is_null(v))
-			return 0;
-		r->has_source = true;
-		return get_cidr(e, path, v, &r->source);
-	}
-	return -ENOENT;
-}
-
-static int route_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-			json_t *v, void *arg)
-{
-	struct config_route *r = arg;
-	if (!strcmp(k, "name"))
-		return get_str(e, path, v, r->name, sizeof(r->name));
-	if (!strcmp(k, "match"))
-		return each_member(c, e, path, v, match_member, r);
-	if (!strcmp(k, "target"))
-		return get_addr(e, path, v, r->target, sizeof(r->target), &r->addr, &r->addr_len);
-	return -ENOENT;
-}
-
-static int ood_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-		      json_t *v, void *arg)
+static int acl_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	(void)arg;
 	if (!strcmp(k, "default"))
-		return get_status(e, path, v, &c->ood_default_status);
-	for (unsigned i = 0; i < c->nood; i++)
-		if (!strcmp(c->ood[i].method, k))
-			return get_status(e, path, v, &c->ood[i].status);
-	if (c->nood >= CONFIG_MAX_OOD)
-		return fail(e, path, "at most %d methods", CONFIG_MAX_OOD);
-	if (strlen(k) >= sizeof(c->ood[0].method) || !strcmp(k, "INVITE") || !strcmp(k, "ACK") ||
-	    !strcmp(k, "CANCEL"))
-		return fail(e, path, "not a method policy can answer");
-	snprintf(c->ood[c->nood].method, sizeof(c->ood[0].method), "%s", k);
-	return get_status(e, path, v, &c->ood[c->nood++].status);
-}
-
-static int top_member(struct config *c, struct cfg_err *e, const char *path, const char *k,
-		      json_t *v, void *arg)
-{
-	char sub[300];
-	(void)arg;
-	if (!strcmp(k, "listen"))
-		return get_addr(e, path, v, c->listen, sizeof(c->listen), &c->listen_addr,
-				&c->listen_addr_len);
-	if (!strcmp(k, "advertise")) {
-		if (json_is_null(v))
-			return 0;
-		return get_str(e, path, v, c->advertise, sizeof(c->advertise));
-	}
-	if (!strcmp(k, "workers"))
-		return get_uint(e, path, v, 0, 64, &c->workers);
-	if (!strcmp(k, "bpf"))
-		return get_bool(e, path, v, &c->bpf);
-	if (!strcmp(k, "io_uring"))
-		return get_bool(e, path, v, &c->io_uring);
-	if (!strcmp(k, "log_level")) {
-		int rc = get_str(e, path, v, c->log_level, sizeof(c->log_level));
-		if (!rc && strcmp(c->log_level, "error") && strcmp(c->log_level, "warn") &&
-		    strcmp(c->log_level, "info") && strcmp(c->log_level, "debug"))
-			return fail(e, path, "expected error, warn, info or debug, got \"%s\"",
-				    c->log_level);
-		return rc;
-	}
-	if (!strcmp(k, "tx_buffer_size"))
-		return get_uint(e, path, v, 1500, 65535, &c->tx_buffer_size);
-	if (!strcmp(k, "capacity"))
-		return each_member(c, e, path, v, capacity_member, NULL);
-	if (!strcmp(k, "timers"))
-		return each_member(c, e, path, v, timers_member, NULL);
-	if (!strcmp(k, "limits"))
-		return each_member(c, e, path, v, limits_member, NULL);
-	if (!strcmp(k, "acl"))
-		return each_member(c, e, path, v, acl_member, NULL);
-	if (!strcmp(k, "no_route_status"))
-		return get_status(e, path, v, &c->no_route_status);
-	if (!strcmp(k, "out_of_dialog"))
-		return each_member(c, e, path, v, ood_member, NULL);
-	if (!strcmp(k, "routes")) {
-		size_t i;
-		json_t *r;
-		if (!json_is_array(v))
-			return fail(e, path, "expected an array, got %s", type_name(v));
-		if (json_array_size(v) == 0)
-			return fail(e, path, "at least one route is required");
-		if (json_array_size(v) > CONFIG_MAX_ROUTES)
-			return fail(e, path, "at most %d routes", CONFIG_MAX_ROUTES);
-		c->nroutes = 0;
-		json_array_foreach(v, i, r)
-		{
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			struct config_route *route = &c->routes[c->nroutes];
-			memset(route, 0, sizeof(*route));
-			int rc = each_member(c, e, sub, r, route_member, route);
-			if (rc)
-				return rc;
-			if (!route->addr_len)
-				return fail(e, sub, "missing \"target\"");
-			if (!route->name[0])
-				snprintf(route->name, sizeof(route->name), "route%zu", i);
-			c->nroutes++;
-		}
-		return 0;
+		return get_allow(p, path, v, &p->c->acl_default_allow);
+	if (!strcmp(k, "rules")) {
+		p->c->nacl = 0;
+		return each_element(p, path, v, CONFIG_MAX_ACL_RULES, "rules", acl_rule);
 	}
 	return -ENOENT;
 }
 
-static int load_json(struct config *c, json_t *root, char *err, size_t errlen)
+static int match_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
-	struct cfg_err e = {err, errlen};
-	char why[160];
+	struct config_route *r = arg;
+	char b[80];
+	if (!strcmp(k, "user_prefix")) {
+		int rc = get_str(p, path, v, r->user_prefix, sizeof(r->user_prefix));
+		if (rc)
+			return rc;
+		/* what can stand in the user part of a Request-URI */
+		for (const char *q = r->user_prefix; *q; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '@' ||
+			    *q == ':' || *q == '<' || *q == '>' || *q == '"')
+				return fail(p, path,
+					    "expected the start of a Request-URI user (no spaces, "
+					    "'@', ':', '<', '>' or '\"'), got \"%s\"",
+					    shown(r->user_prefix, b, sizeof(b)));
+		return 0;
+	}
+	if (!strcmp(k, "domain")) {
+		r->domain[0] = '\0';
+		if (json_is_null(v))
+			return 0;
+		if (!json_is_string(v))
+			return fail(p, path, "expected a host name, IP address or null, got %s",
+				    type_name(v));
+		const char *s = json_string_value(v);
+		if (!normalize_host(s, json_string_length(v), r->domain, sizeof(r->domain)))
+			return fail(p, path,
+				    "expected a host name or IP address such as \"example.com\", "
+				    "got \"%s\"",
+				    shown(s, b, sizeof(b)));
+		return 0;
+	}
+	if (!strcmp(k, "source")) {
+		r->has_source = false;
+		if (json_is_null(v))
+			return 0;
+		r->has_source = true;
+		return get_cidr(p, path, v, &r->source);
+	}
+	return -ENOENT;
+}
 
-	config_defaults(c);
-	if (udp_parse_addr(c->listen, &c->listen_addr, &c->listen_addr_len, why, sizeof(why)))
-		return fail(&e, "listen", "%s", why);
-	int rc = each_member(c, &e, "", root, top_member, NULL);
+static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
+{
+	struct config_route *r = arg;
+	char b[80];
+	if (!strcmp(k, "name")) {
+		int rc = get_str(p, path, v, r->name, sizeof(r->name));
+		if (rc)
+			return rc;
+		if (!r->name[0])
+			return fail(p, path, "must not be empty");
+		for (const char *q = r->name; *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				return fail(p, path, "control character in \"%s\"",
+					    shown(r->name, b, sizeof(b)));
+		return 0;
+	}
+	if (!strcmp(k, "match"))
+		return each_member(p, path, v, match_member, r);
+	if (!strcmp(k, "target")) {
+		int rc =
+		    get_ipport(p, path, v, r->target, sizeof(r->target), &r->addr, &r->addr_len);
+		if (!rc && addr_is_wildcard(&r->addr))
+			return fail(p, path, "\"%s\" is a wildcard address, not a destination",
+				    r->target);
+		return rc;
+	}
+	return -ENOENT;
+}
+
+static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
+{
+	struct config_route *r = &p->c->routes[i];
+	char sub[320];
+
+	memset(r, 0, sizeof(*r));
+	int rc = each_member(p, path, v, route_member, r);
 	if (rc)
 		return rc;
-	if (!c->nroutes)
-		return fail(&e, "routes", "at least one route is required");
-	if (!c->advertise[0])
-		snprintf(c->advertise, sizeof(c->advertise), "%s", c->listen);
-	if (c->timers.t2_ms < c->timers.t1_ms)
-		return fail(&e, "timers.t2_ms", "must not be smaller than timers.t1_ms");
+	if (!json_object_get(v, "target"))
+		return fail(p, path, "missing \"target\"");
+	if (!r->name[0])
+		snprintf(r->name, sizeof(r->name), "route%zu", i);
+	/* names appear in logs, CDRs and statistics: two alike would mislead */
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(p->c->routes[j].name, r->name)) {
+			snprintf(sub, sizeof(sub), "%s.name", path);
+			return fail(p, sub, "\"%s\" is already the name of routes[%zu]", r->name,
+				    j);
+		}
+	p->c->nroutes = (unsigned)i + 1;
 	return 0;
+}
+
+/* Out-of-dialog methods: a SIP token in upper case. Methods are
+ * case-sensitive on the wire (RFC 3261 7.1), so "register" would never match
+ * anything and is refused rather than silently ignored. */
+static int ood_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
+{
+	struct config *c = p->c;
+	(void)arg;
+	if (!strcmp(k, "default"))
+		return get_status(p, path, v, 200, &c->ood_default_status);
+	if (!k[0] || strlen(k) >= sizeof(c->ood[0].method))
+		return fail(p, path, "expected a method name of 1 to %zu characters",
+			    sizeof(c->ood[0].method) - 1);
+	for (const char *q = k; *q; q++) {
+		if (islower((unsigned char)*q))
+			return fail(p, path,
+				    "expected a method name in upper case (SIP methods "
+				    "are case-sensitive)");
+		if (!isupper((unsigned char)*q) && !isdigit((unsigned char)*q) &&
+		    !strchr("-.!%*_+`'~", *q))
+			return fail(p, path, "expected a method name (a SIP token)");
+	}
+	if (!strcmp(k, "INVITE") || !strcmp(k, "ACK") || !strcmp(k, "CANCEL"))
+		return fail(p, path, "not a method policy can answer");
+	for (unsigned i = 0; i < c->nood; i++)
+		if (!strcmp(c->ood[i].method, k))
+			return get_status(p, path, v, 200, &c->ood[i].status);
+	if (c->nood >= CONFIG_MAX_OOD)
+		return fail(p, path, "at most %d methods (with the defaults)", CONFIG_MAX_OOD);
+	snprintf(c->ood[c->nood].method, sizeof(c->ood[0].method), "%s", k);
+	int rc = get_status(p, path, v, 200, &c->ood[c->nood].status);
+	if (!rc)
+		c->nood++;
+	return rc;
+}
+
+static int top_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
+{
+	struct config *c = p->c;
+	(void)arg;
+	if (!strcmp(k, "listen")) {
+		p->have_listen = true;
+		return get_ipport(p, path, v, c->listen, sizeof(c->listen), &c->listen_addr,
+				  &c->listen_addr_len);
+	}
+	if (!strcmp(k, "advertise")) {
+		c->advertise[0] = '\0';
+		p->have_advertise = !json_is_null(v);
+		if (!p->have_advertise)
+			return 0;
+		return get_str(p, path, v, c->advertise, sizeof(c->advertise));
+	}
+	if (!strcmp(k, "workers"))
+		return get_uint(p, path, v, 0, CONFIG_MAX_WORKERS, &c->workers);
+	if (!strcmp(k, "bpf"))
+		return get_bool(p, path, v, &c->bpf);
+	if (!strcmp(k, "io_uring"))
+		return get_bool(p, path, v, &c->io_uring);
+	if (!strcmp(k, "log_level")) {
+		static const char *const names[] = {"error", "warn", "info", "debug", NULL};
+		int i = 0;
+		int rc = get_choice(p, path, v, names, "error, warn, info or debug", &i);
+		if (!rc)
+			snprintf(c->log_level, sizeof(c->log_level), "%s", names[i]);
+		return rc;
+	}
+	if (!strcmp(k, "tx_buffer_size"))
+		return get_uint(p, path, v, 1500, 65535, &c->tx_buffer_size);
+	if (!strcmp(k, "management_socket")) {
+		p->have_mgmt = true;
+		return get_path(p, path, v, c->management_socket, sizeof(c->management_socket),
+				true);
+	}
+	if (!strcmp(k, "run_dir"))
+		return get_path(p, path, v, c->run_dir, sizeof(c->run_dir), false);
+	if (!strcmp(k, "cdr_file"))
+		return get_path(p, path, v, c->cdr_file, sizeof(c->cdr_file), true);
+	if (!strcmp(k, "capacity"))
+		return each_member(p, path, v, capacity_member, NULL);
+	if (!strcmp(k, "timers"))
+		return each_member(p, path, v, timers_member, NULL);
+	if (!strcmp(k, "limits"))
+		return each_member(p, path, v, limits_member, NULL);
+	if (!strcmp(k, "acl"))
+		return each_member(p, path, v, acl_member, NULL);
+	if (!strcmp(k, "no_route_status"))
+		return get_status(p, path, v, 400, &c->no_route_status);
+	if (!strcmp(k, "out_of_dialog"))
+		return each_member(p, path, v, ood_member, NULL);
+	if (!strcmp(k, "routes")) {
+		c->nroutes = 0;
+		int rc = each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", route);
+		if (!rc && c->nroutes == 0)
+			return fail(p, path, "at least one route is required");
+		return rc;
+	}
+	return -ENOENT;
+}
+
+/* What spans several keys, and values derived from others. */
+static int finish(struct cfg_parse *p)
+{
+	struct config *c = p->c;
+	char b[80], why[200];
+
+	if (!p->have_listen &&
+	    parse_ipport(c->listen, &c->listen_addr, &c->listen_addr_len, why, sizeof(why)))
+		return fail(p, "listen", "%s", why);
+	if (!c->nroutes)
+		return fail(p, "routes", "at least one route is required");
+	if (c->timers.t2_ms < c->timers.t1_ms)
+		return fail(p, "timers.t2_ms", "must not be smaller than timers.t1_ms");
+
+	/* advertise: what peers send to, so it must be a host they can reach and
+	 * must be safe to paste into a header line */
+	if (!p->have_advertise) {
+		if (addr_is_wildcard(&c->listen_addr))
+			return fail(p, "advertise",
+				    "required when listen is a wildcard address (\"%s\")",
+				    c->listen);
+		snprintf(c->advertise, sizeof(c->advertise), "%s", c->listen);
+	} else {
+		const char *s = c->advertise, *port_s = NULL, *hend;
+		char host[CONFIG_STR_MAX];
+		uint16_t port;
+		bool ok;
+		if (s[0] == '[') {
+			const char *close = strchr(s, ']');
+			hend = close ? close + 1 : s;
+			ok = close && (!close[1] || close[1] == ':');
+		} else {
+			/* a second colon means a bare IPv6 address: ambiguous */
+			hend = strchr(s, ':');
+			ok = !hend || !strchr(hend + 1, ':');
+			if (!hend)
+				hend = s + strlen(s);
+		}
+		if (ok && *hend == ':')
+			port_s = hend + 1;
+		ok = ok && normalize_host(s, (size_t)(hend - s), host, sizeof(host)) &&
+		     (!port_s || parse_port(port_s, &port));
+		if (!ok)
+			return fail(p, "advertise",
+				    "expected \"host\" or \"host:port\" (an IPv6 address in "
+				    "brackets), got \"%s\"",
+				    shown(s, b, sizeof(b)));
+		if (!port_s) {
+			/* without a port, peers would use 5060, whatever we listen on */
+			size_t n = strlen(c->advertise);
+			if (n + 7 > sizeof(c->advertise))
+				return fail(p, "advertise", "too long to add the listen port");
+			snprintf(c->advertise + n, sizeof(c->advertise) - n, ":%u",
+				 addr_port(&c->listen_addr));
+		}
+	}
+
+	/* one UDP socket family per daemon: a target of the other family could
+	 * never be reached, except from a dual-stack [::] socket */
+	bool dual = c->listen_addr.ss_family == AF_INET6 && addr_is_wildcard(&c->listen_addr);
+	for (unsigned i = 0; i < c->nroutes; i++)
+		if (!dual && c->routes[i].addr.ss_family != c->listen_addr.ss_family) {
+			char path[48];
+			snprintf(path, sizeof(path), "routes[%u].target", i);
+			return fail(
+			    p, path, "an %s target cannot be reached from listen \"%s\" (%s)",
+			    c->routes[i].addr.ss_family == AF_INET6 ? "IPv6" : "IPv4", c->listen,
+			    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+		}
+
+	if (!p->have_mgmt) {
+		int n = snprintf(c->management_socket, sizeof(c->management_socket), "%s/%s",
+				 strcmp(c->run_dir, "/") ? c->run_dir : "", MGMT_SOCKET_NAME);
+		if (n < 0 || (size_t)n >= sizeof(c->management_socket))
+			return fail(p, "management_socket",
+				    "run_dir + \"/" MGMT_SOCKET_NAME "\" is longer than %zu "
+				    "characters, the limit of a Unix socket path; set "
+				    "management_socket explicitly",
+				    sizeof(c->management_socket) - 1);
+	}
+	return 0;
+}
+
+static int load_json(struct config *out, json_t *root, char *err, size_t errlen)
+{
+	struct config *c = malloc(sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
+	config_defaults(c);
+	int rc = each_member(&p, "", root, top_member, NULL);
+	if (!rc)
+		rc = finish(&p);
+	if (!rc)
+		memcpy(out, c, sizeof(*c));
+	free(c);
+	return rc;
 }
 
 int config_load_string(struct config *c, const char *json, char *err, size_t errlen)
@@ -516,14 +994,19 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	json_error_t je;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		if (je.line < 1)
-			snprintf(err, errlen, "cannot read: %s", je.text);
+		if (je.line < 1) /* could not open or read; jansson names the file */
+			snprintf(err, errlen, "%s: cannot read: %s", path, je.text);
 		else
-			snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 		return -EINVAL;
 	}
-	int rc = load_json(c, root, err, errlen);
+	int n = snprintf(err, errlen, "%s: ", path);
+	if (n < 0 || (size_t)n >= errlen)
+		n = 0;
+	int rc = load_json(c, root, err + n, errlen - (size_t)n);
 	json_decref(root);
+	if (!rc && errlen)
+		err[0] = '\0';
 	return rc;
 }
 
@@ -537,6 +1020,8 @@ void config_free(struct config *c)
 	(void)c; /* everything is inline today; kept for callers */
 }
 
+/* ---- printing ------------------------------------------------------------- */
+
 static json_t *cidr_json(const struct config_cidr *cidr)
 {
 	char ip[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 8];
@@ -545,6 +1030,13 @@ static json_t *cidr_json(const struct config_cidr *cidr)
 	return json_string(s);
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+/* json_object_set_new on a NULL object or value fails cleanly (and frees the
+ * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
 char *config_to_json(const struct config *c)
 {
 	json_t *o = json_object(), *cap = json_object(), *tm = json_object(), *lim = json_object(),
@@ -558,6 +1050,9 @@ char *config_to_json(const struct config *c)
 	json_object_set_new(o, "io_uring", json_boolean(c->io_uring));
 	json_object_set_new(o, "log_level", json_string(c->log_level));
 	json_object_set_new(o, "tx_buffer_size", json_integer(c->tx_buffer_size));
+	json_object_set_new(o, "management_socket", str_or_null(c->management_socket));
+	json_object_set_new(o, "run_dir", json_string(c->run_dir));
+	json_object_set_new(o, "cdr_file", str_or_null(c->cdr_file));
 	json_object_set_new(cap, "dialogs_per_shard", json_integer(c->capacity.dialogs_per_shard));
 	json_object_set_new(cap, "transactions_per_shard",
 			    json_integer(c->capacity.transactions_per_shard));
@@ -591,8 +1086,9 @@ char *config_to_json(const struct config *c)
 		json_t *ro = json_object(), *m = json_object();
 		json_object_set_new(ro, "name", json_string(r->name));
 		json_object_set_new(m, "user_prefix", json_string(r->user_prefix));
-		json_object_set_new(m, "domain", r->domain[0] ? json_string(r->domain) : json_null());
-		json_object_set_new(m, "source", r->has_source ? cidr_json(&r->source) : json_null());
+		json_object_set_new(m, "domain", str_or_null(r->domain));
+		json_object_set_new(m, "source",
+				    r->has_source ? cidr_json(&r->source) : json_null());
 		json_object_set_new(ro, "match", m);
 		json_object_set_new(ro, "target", json_string(r->target));
 		json_array_append_new(routes, ro);
@@ -603,7 +1099,7 @@ char *config_to_json(const struct config *c)
 		json_object_set_new(ood, c->ood[i].method, json_integer(c->ood[i].status));
 	json_object_set_new(ood, "default", json_integer(c->ood_default_status));
 	json_object_set_new(o, "out_of_dialog", ood);
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return s;
 }

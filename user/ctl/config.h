@@ -4,8 +4,13 @@
  *
  * Owns: the configuration model, defaults, validation (unknown keys and bad
  * values are errors that name the key's path), printing the effective
- * configuration. Does not own: applying policy (policy.h), the daemon's use of
- * the values. Every key is documented in examples/CONFIG.md.
+ * configuration. Does not own: applying policy (policy.h), creating the run
+ * directory or the management socket, or any other use of the values. Every
+ * key is documented in examples/CONFIG.md; keep the two in step.
+ *
+ * The model is one flat struct with fixed-size arrays, so a configuration can
+ * be copied with memcpy and needs no freeing (config_free is kept so callers
+ * need not change if that ever stops being true).
  */
 #ifndef SIPSHARD_CONFIG_H
 #define SIPSHARD_CONFIG_H
@@ -14,11 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define CONFIG_MAX_ROUTES    64
-#define CONFIG_MAX_ACL_RULES 64
+#define CONFIG_MAX_ACL_RULES 256
 #define CONFIG_MAX_OOD	     16
 #define CONFIG_STR_MAX	     256
+#define CONFIG_PATH_MAX	     256
+#define CONFIG_SOCK_PATH_MAX 108 /* sizeof(((struct sockaddr_un *)0)->sun_path) */
+#define CONFIG_MAX_WORKERS   64	 /* = SHARD_MAX_WORKERS (sipshard/hash.h) */
 
 struct config_cidr {
 	int family; /* AF_INET or AF_INET6 */
@@ -33,17 +42,17 @@ struct config_acl_rule {
 
 struct config_route {
 	char name[64];
-	char user_prefix[64];
-	char domain[128]; /* "" = any */
+	char user_prefix[64]; /* "" = any user, including none */
+	char domain[128];     /* "" = any host; an IPv6 host is kept in brackets */
 	bool has_source;
 	struct config_cidr source;
-	char target[CONFIG_STR_MAX]; /* host:port as written */
+	char target[CONFIG_STR_MAX]; /* "IP:port" or "[IPv6]:port" as written */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 };
 
 struct config_ood {
-	char method[32];
+	char method[32]; /* case-sensitive, as on the wire */
 	int status;
 };
 
@@ -51,11 +60,16 @@ struct config {
 	char listen[CONFIG_STR_MAX];
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_addr_len;
-	char advertise[CONFIG_STR_MAX]; /* host:port put in Via, Contact, From */
+	/* host:port put in Via, Contact, leg B's From; always holds a port
+	 * (the listen port when the configured value had none) */
+	char advertise[CONFIG_STR_MAX];
 	unsigned workers; /* 0 = one per online CPU */
 	bool bpf, io_uring;
-	char log_level[16];
-	unsigned tx_buffer_size; /* bytes of one outgoing datagram buffer */
+	char log_level[16];			      /* error, warn, info or debug */
+	unsigned tx_buffer_size;		      /* bytes of one outgoing datagram buffer */
+	char management_socket[CONFIG_SOCK_PATH_MAX]; /* "" = no management socket */
+	char run_dir[CONFIG_PATH_MAX];		      /* shard table files */
+	char cdr_file[CONFIG_PATH_MAX];		      /* "" = no CDRs */
 	struct {
 		uint32_t dialogs_per_shard, transactions_per_shard, setups;
 	} capacity;
@@ -63,8 +77,7 @@ struct config {
 		uint32_t t1_ms, t2_ms, transaction_timeout_ms, dialog_idle_s, dialog_max_s;
 	} timers;
 	struct {
-		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s,
-			rate_sources;
+		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s, rate_sources;
 	} limits;
 	bool acl_default_allow;
 	unsigned nacl;
@@ -77,21 +90,39 @@ struct config {
 	int ood_default_status;
 };
 
-/* The embedded default: listen 127.0.0.1:5060, every call to 127.0.0.1:5080. */
+/* The embedded default: listen 127.0.0.1:5060, every call to 127.0.0.1:5080.
+ * Everything else takes the per-key defaults of examples/CONFIG.md. */
 extern const char config_default_json[];
 
-/* Each returns 0, or -EINVAL with "path.to.key: problem" (or a JSON syntax
- * error with line and column) in err. */
+/*
+ * Each loader returns 0 and fills *c, or returns -EINVAL, leaves *c exactly as
+ * it was (so a failed reload keeps the running configuration) and writes one
+ * line to err:
+ *   config_load_string: "key.path: problem", or "line L, column C: problem"
+ *                       for a JSON syntax error;
+ *   config_load_file:   the same prefixed with the file: "FILE: key.path:
+ *                       problem", "FILE:L:C: problem", "FILE: cannot read: why".
+ * -ENOMEM is possible too (err says so).
+ */
 int config_load_default(struct config *c, char *err, size_t errlen);
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 int config_load_string(struct config *c, const char *json, char *err, size_t errlen);
 
-/* The effective configuration as indented JSON (caller frees). */
+/* The effective configuration (every key, defaults filled in) as indented
+ * JSON that config_load_string accepts and turns into the same configuration.
+ * Caller frees; NULL when out of memory. */
 char *config_to_json(const struct config *c);
 void config_free(struct config *c);
 
-/* CIDR helpers shared with policy. */
+/* Where run_dir defaults to for a process with this effective uid:
+ * /run/sipshard for root, /tmp/sipshard-UID otherwise. */
+void config_default_run_dir(uid_t euid, char *out, size_t cap);
+
+/* CIDR helpers shared with policy. config_parse_cidr accepts "IP/len" with the
+ * host bits clear, or a bare IP (= /32 or /128); 0 or -EINVAL. */
 int config_parse_cidr(const char *s, struct config_cidr *out);
+/* An IPv4 address matches both IPv4 rules and ::ffff:a.b.c.d IPv6 rules, and
+ * a v4-mapped IPv6 address matches IPv4 rules. */
 bool config_cidr_match(const struct config_cidr *c, const struct sockaddr *sa);
 
 #endif

@@ -398,7 +398,7 @@ static bool reserve_slot(struct ctl *c, struct ctl_call *k, unsigned shard)
 
 static void retry_after(struct ctl *c, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "Retry-After: %u\r\n", c->cfg->limits.retry_after_s);
+	snprintf(buf, cap, "Retry-After: %u\r\n", policy_config(c->pol)->limits.retry_after_s);
 }
 
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
@@ -433,7 +433,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 				 m->buf + m->ruri.host.off, m->ruri.host.len, src);
 	if (route < 0) {
 		c->st.rejected_no_route++;
-		answer_stateless(c, shard, m, c->cfg->no_route_status, NULL, src, srclen);
+		answer_stateless(c, shard, m, policy_config(c->pol)->no_route_status, NULL, src, srclen);
 		return;
 	}
 	if (policy_rate_take(c->pol, src, now * 1000000ull) != 0) {
@@ -489,7 +489,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	make_b_call_id(c, k, bucket);
 
 	int hl = setup_save_head(m, k->a_tag, k->head, sizeof(k->head));
-	const struct config_route *r = &c->cfg->routes[route];
+	/* routes come from the policy's own copy, so that a reload swaps them */
+	const struct config_route *r = &policy_config(c->pol)->routes[route];
 	struct setup_leg_b b = {
 		.advertise = c->cfg->advertise,
 		.target = r->target,
@@ -672,10 +673,13 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		return;
 	case SIP_METHOD_OPTIONS:
 		if (!m->to.has_tag) {
+			int st = policy_ood_status(c->pol, "OPTIONS", 7);
 			c->st.options++;
-			answer_stateless(c, shard, m, 200,
-					 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, "
-					 "NOTIFY, PRACK, REFER, UPDATE\r\nAccept: application/sdp\r\n",
+			answer_stateless(c, shard, m, st,
+					 st == 200 ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, "
+						     "MESSAGE, NOTIFY, PRACK, REFER, UPDATE\r\n"
+						     "Accept: application/sdp\r\n"
+						   : NULL,
 					 src, srclen);
 			return;
 		}

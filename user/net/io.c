@@ -1,5 +1,9 @@
 /*
- * io.c - backend choice and the send-buffer pool of io.h.
+ * io.c - backend choice, config checks and the send-buffer pool of io.h.
+ *
+ * Owns: validating net_io_config, picking io_uring or mmsg, the pool of send
+ * slots and its state checks. Does not own: receiving or submitting (the
+ * backends, io_uring.c and io_mmsg.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,14 +11,31 @@
 
 #include "net/io_impl.h"
 
+static int check_config(const struct net_io_config *cfg)
+{
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (cfg->fd < 0 || cfg->nbufs == 0 || cfg->nbufs > NET_IO_MAX_BUFS || cfg->buf_size == 0 ||
+	    cfg->buf_size > NET_IO_MAX_BUF_SIZE || cfg->ntx == 0 || cfg->ntx > NET_IO_MAX_TX ||
+	    cfg->tx_size == 0 || cfg->tx_size > NET_IO_MAX_TX_SIZE)
+		return -EINVAL;
+	/* fail here, not with a stream of receive errors later */
+	if (getsockopt(cfg->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0)
+		return -errno;
+	return type == SOCK_DGRAM ? 0 : -ENOTSOCK;
+}
+
 int net_io_open(struct net_io **out, const struct net_io_config *cfg)
 {
 	struct net_io *io;
 	int rc;
 
-	if (cfg->fd < 0 || !cfg->nbufs || !cfg->buf_size || !cfg->ntx || !cfg->tx_size ||
-	    cfg->buf_size > 65535 + 1)
+	if (!out || !cfg)
 		return -EINVAL;
+	rc = check_config(cfg);
+	if (rc)
+		return rc;
 	io = calloc(1, sizeof(*io));
 	if (!io)
 		return -ENOMEM;
@@ -27,6 +48,7 @@ int net_io_open(struct net_io **out, const struct net_io_config *cfg)
 		net_io_close(io);
 		return -ENOMEM;
 	}
+	/* slot 0 on top, so a lightly loaded io reuses the same few buffers */
 	for (uint32_t i = 0; i < cfg->ntx; i++)
 		io->tx_free[io->tx_nfree++] = cfg->ntx - 1 - i;
 
@@ -48,10 +70,9 @@ void net_io_close(struct net_io *io)
 {
 	if (!io)
 		return;
-	if (io->uring)
-		net_uring_close(io);
-	else
-		net_mmsg_close(io);
+	/* both closes are safe on a backend that was never opened */
+	net_uring_close(io);
+	net_mmsg_close(io);
 	free(io->tx_mem);
 	free(io->tx);
 	free(io->tx_free);
@@ -66,6 +87,8 @@ const char *net_io_backend(const struct net_io *io)
 
 int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 {
+	if (!cb)
+		return -EINVAL;
 	return io->uring ? net_uring_poll(io, timeout_ms, cb, arg)
 			 : net_mmsg_poll(io, timeout_ms, cb, arg);
 }
@@ -81,34 +104,75 @@ char *net_tx_alloc(struct net_io *io)
 		io->st.tx_pool_empty++;
 		return NULL;
 	}
-	return io->tx_mem + (size_t)io->tx_free[--io->tx_nfree] * io->cfg.tx_size;
+	uint32_t i = io->tx_free[--io->tx_nfree];
+	io->tx[i].state = NET_TX_HELD;
+	return io->tx_mem + (size_t)i * io->cfg.tx_size;
+}
+
+/* The slot of a buffer the caller holds, or -1 for any other pointer. */
+static int64_t held_slot(const struct net_io *io, const char *buf)
+{
+	if (!buf || buf < io->tx_mem)
+		return -1;
+	size_t off = (size_t)(buf - io->tx_mem);
+	if (off >= (size_t)io->cfg.ntx * io->cfg.tx_size || off % io->cfg.tx_size)
+		return -1;
+	uint32_t i = (uint32_t)(off / io->cfg.tx_size);
+	return io->tx[i].state == NET_TX_HELD ? (int64_t)i : -1;
 }
 
 void net_tx_release(struct net_io *io, char *buf)
 {
-	net_tx_put(io, net_tx_index(io, buf));
+	int64_t i = held_slot(io, buf);
+	if (i >= 0)
+		net_tx_put(io, (uint32_t)i);
 }
 
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen)
 {
-	uint32_t i = net_tx_index(io, buf);
+	int64_t i = held_slot(io, buf);
+	if (i < 0)
+		return -EINVAL;
 	struct net_tx_slot *s = &io->tx[i];
+	socklen_t alen;
 
-	if (len > io->cfg.tx_size || tolen > sizeof(s->to)) {
-		net_tx_put(io, i);
+	if (!to || len > io->cfg.tx_size) {
+		net_tx_put(io, (uint32_t)i);
 		return -EINVAL;
 	}
-	memcpy(&s->to, to, tolen);
+	/* the length the family needs, so callers may pass sizeof(storage) */
+	if (tolen >= sizeof(struct sockaddr_in) && to->sa_family == AF_INET) {
+		alen = sizeof(struct sockaddr_in);
+	} else if (tolen >= sizeof(struct sockaddr_in6) && to->sa_family == AF_INET6) {
+		alen = sizeof(struct sockaddr_in6);
+	} else {
+		net_tx_put(io, (uint32_t)i);
+		return -EAFNOSUPPORT;
+	}
+	memcpy(&s->to, to, alen);
 	s->iov.iov_base = buf;
 	s->iov.iov_len = len;
 	memset(&s->msg, 0, sizeof(s->msg));
 	s->msg.msg_name = &s->to;
-	s->msg.msg_namelen = tolen;
+	s->msg.msg_namelen = alen;
 	s->msg.msg_iov = &s->iov;
 	s->msg.msg_iovlen = 1;
-	io->tx_queued[io->tx_nqueued++] = i;
+	s->state = NET_TX_QUEUED;
+	/* at most ntx slots are ever queued at once: the FIFO cannot overflow */
+	io->tx_queued[io->tx_nqueued++] = (uint32_t)i;
 	return 0;
+}
+
+void net_tx_consume(struct net_io *io, uint32_t done)
+{
+	if (done >= io->tx_nqueued) {
+		io->tx_nqueued = 0;
+		return;
+	}
+	memmove(io->tx_queued, io->tx_queued + done,
+		(io->tx_nqueued - done) * sizeof(*io->tx_queued));
+	io->tx_nqueued -= done;
 }
 
 void net_io_get_stats(const struct net_io *io, struct net_io_stats *st)

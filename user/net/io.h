@@ -2,13 +2,27 @@
  * io.h - batched UDP receive and send for one thread and one socket.
  *
  * Owns: receiving datagrams in batches (io_uring multishot recvmsg into a
- * provided-buffer ring, or recvmmsg when io_uring is off or unavailable),
- * handing each to a callback as a view into the receive buffer (no copy), a
- * preallocated pool of send buffers, and submitting all sends queued during a
- * batch together. Does not own: the socket (the caller binds and closes it),
- * what the datagrams mean.
+ * provided-buffer ring, or poll + recvmmsg when io_uring is off or
+ * unavailable), handing each to a callback as a view into the receive buffer
+ * (no copy), a preallocated pool of send buffers, and submitting all sends
+ * queued during a batch together (one io_uring_submit or sendmmsg calls of up
+ * to 64). Does not own: the socket (the caller binds it and closes it after
+ * net_io_close), what the datagrams mean.
  *
- * Not thread safe: one net_io per thread.
+ * Not thread safe: one net_io per thread. It may be opened on one thread and
+ * used on another, but only by one at a time.
+ *
+ * A worker loop:
+ *
+ *	static void on_pkt(void *arg, const struct net_pkt *p)
+ *	{
+ *		char *out = net_tx_alloc(io);
+ *		if (!out) { drops++; return; }          // pool empty: count it
+ *		... write n bytes into out ...
+ *		net_tx_queue(io, out, n, p->peer, p->peer_len);
+ *	}
+ *	for (;;)
+ *		net_io_poll(io, 10, on_pkt, arg);       // receive, then send the replies
  */
 #ifndef SIPSHARD_NET_IO_H
 #define SIPSHARD_NET_IO_H
@@ -17,50 +31,85 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* Upper bounds net_io_open accepts. 65536 bytes takes any UDP datagram. */
+#define NET_IO_MAX_BUFS	    32768u /* receive buffers: the kernel's buffer-ring limit */
+#define NET_IO_MAX_BUF_SIZE 65536u
+#define NET_IO_MAX_TX	    65536u
+#define NET_IO_MAX_TX_SIZE  65536u
+
+/* One received datagram. data and peer point into the receive buffer and are
+ * valid only until the callback returns: copy what must outlive it. */
 struct net_pkt {
 	const char *data;
 	uint32_t len;
-	const struct sockaddr *peer;
+	const struct sockaddr *peer; /* sockaddr_in or sockaddr_in6 */
 	socklen_t peer_len;
 };
 
 typedef void (*net_rx_fn)(void *arg, const struct net_pkt *pkt);
 
 struct net_io_config {
-	int fd;
-	unsigned nbufs; /* receive buffers (rounded up to a power of two) */
-	unsigned buf_size; /* bytes of datagram per receive buffer */
-	unsigned ntx; /* send buffers */
-	unsigned tx_size; /* bytes per send buffer */
-	bool no_uring; /* use recvmmsg/sendmmsg */
+	int fd;		   /* bound UDP socket (udp_socket_bind) */
+	unsigned nbufs;	   /* receive buffers, rounded up to a power of two; also the
+			      most datagrams one net_io_poll handles (e.g. 4096) */
+	unsigned buf_size; /* largest datagram accepted, in bytes; bigger ones are
+			      counted in rx_truncated and dropped (e.g. 2048, or
+			      65536 for any datagram) */
+	unsigned ntx;	   /* send buffers in the pool (e.g. 4096) */
+	unsigned tx_size;  /* bytes per send buffer */
+	bool no_uring;	   /* use poll + recvmmsg/sendmmsg */
 };
 
 struct net_io_stats {
-	uint64_t rx, rx_truncated, rx_enobufs, rearms, tx, tx_errors, tx_pool_empty;
+	uint64_t rx;		/* datagrams handed to the callback */
+	uint64_t rx_truncated;	/* larger than buf_size: dropped */
+	uint64_t rx_enobufs;	/* io_uring ran out of receive buffers (the kernel
+				   dropped or held datagrams meanwhile) */
+	uint64_t rearms;	/* multishot receive started again after it ended */
+	uint64_t rx_errors;	/* receive errors other than the above */
+	uint64_t tx;		/* datagrams the kernel accepted */
+	uint64_t tx_errors;	/* sends the kernel refused (bad address, too big...) */
+	uint64_t tx_pool_empty; /* net_tx_alloc found no free buffer */
 };
 
 struct net_io;
 
 /* Sets up the io_uring backend, or the mmsg backend when cfg->no_uring is set
- * or io_uring cannot be set up. Returns 0 or a negative errno. */
+ * or io_uring cannot be set up (no kernel support, seccomp, no multishot
+ * recvmsg). All memory is allocated here. Returns 0, -EINVAL for a bad config
+ * (zero or beyond the NET_IO_MAX_* bounds), -ENOTSOCK when fd is not a
+ * datagram socket, or another negative errno. */
 int net_io_open(struct net_io **io, const struct net_io_config *cfg);
+/* Frees everything; in-flight sends are cancelled. Does not close cfg->fd. */
 void net_io_close(struct net_io *io);
 /* "io_uring" or "recvmmsg" */
 const char *net_io_backend(const struct net_io *io);
 
-/* Waits up to timeout_ms for datagrams, calls cb for each one received, then
- * submits the sends queued meanwhile. Returns the number of datagrams, 0 on
- * timeout, or a negative errno. */
+/* Submits sends queued earlier, waits up to timeout_ms (0: do not wait, <0:
+ * wait forever) for datagrams, calls cb once per datagram received (at most
+ * about nbufs), then submits every send queued by the callbacks in one go.
+ * Returns the number of datagrams passed to cb, 0 on timeout, or a negative
+ * errno when receiving failed and nothing arrived. cb must not call
+ * net_io_poll. */
 int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
 
-/* A send buffer of tx_size bytes, or NULL when the pool is empty (count a drop). */
+/* A send buffer of tx_size bytes, or NULL when all are queued or in flight
+ * (counted in tx_pool_empty; the caller counts its own drop). Each buffer
+ * goes back through net_tx_queue or net_tx_release, exactly once. */
 char *net_tx_alloc(struct net_io *io);
-/* Gives back a buffer that will not be sent. */
+/* Gives back a buffer that will not be sent. A pointer that is not a buffer
+ * the caller holds from net_tx_alloc is ignored. */
 void net_tx_release(struct net_io *io, char *buf);
-/* Queues buf (from net_tx_alloc) for sending; the io owns it from here. */
+/* Queues len bytes of buf for sending to `to` (AF_INET or AF_INET6; tolen may
+ * be larger than the address, e.g. sizeof(struct sockaddr_storage)). The io
+ * owns buf from here, whatever the result: it returns to the pool once the
+ * kernel is done with it. Nothing is sent before net_io_flush or the end of a
+ * net_io_poll. Returns 0, -EINVAL (len > tx_size or buf is not held from
+ * net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);
-/* Submits queued sends now. */
+/* Submits queued sends now. Returns 0 or a negative errno from the kernel;
+ * sends that could not be submitted stay queued for the next flush. */
 int net_io_flush(struct net_io *io);
 
 void net_io_get_stats(const struct net_io *io, struct net_io_stats *st);

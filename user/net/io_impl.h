@@ -3,7 +3,9 @@
  *
  * Owns: struct net_io and the send-buffer pool. The pool is a stack of free
  * slot indices over one preallocated array; each slot carries the msghdr,
- * iovec and address its send needs, so a send never allocates.
+ * iovec and address its send needs, so a send never allocates, and a state
+ * byte so that a buffer handed back twice cannot corrupt the free stack.
+ * Does not own: the socket.
  */
 #ifndef SIPSHARD_NET_IO_IMPL_H
 #define SIPSHARD_NET_IO_IMPL_H
@@ -14,12 +16,21 @@
 
 #include "net/io.h"
 
+/* datagrams per recvmmsg and per sendmmsg call */
 #define NET_MMSG_BATCH 64
+
+enum net_tx_state {
+	NET_TX_FREE = 0, /* in the free stack */
+	NET_TX_HELD,	 /* returned by net_tx_alloc, not yet queued or released */
+	NET_TX_QUEUED,	 /* in tx_queued, not yet given to the kernel */
+	NET_TX_INFLIGHT, /* io_uring: submitted, completion not reaped yet */
+};
 
 struct net_tx_slot {
 	struct msghdr msg;
 	struct iovec iov;
-	struct sockaddr_in6 to;
+	struct sockaddr_in6 to; /* big enough for AF_INET and AF_INET6 */
+	uint8_t state;		/* enum net_tx_state */
 };
 
 struct net_io {
@@ -27,23 +38,29 @@ struct net_io {
 	bool uring;
 	struct net_io_stats st;
 
-	/* send pool */
+	/* send pool, shared by both backends */
 	char *tx_mem;
 	struct net_tx_slot *tx;
 	uint32_t *tx_free; /* stack of free slot indices */
 	uint32_t tx_nfree;
-	uint32_t *tx_queued; /* slots queued and not yet submitted */
+	uint32_t *tx_queued; /* FIFO of slots queued and not yet given to the kernel */
 	uint32_t tx_nqueued;
+	uint32_t tx_inflight; /* io_uring: sends submitted and not reaped */
 
 	/* io_uring backend */
 	struct io_uring ring;
+	bool ring_up;
 	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	unsigned br_mask;
 	char *rx_mem;
+	size_t rx_mem_bytes;
 	size_t rx_buf_len; /* recvmsg_out + name + payload */
 	struct msghdr rx_msg;
 	bool armed;
 
 	/* mmsg backend */
+	char *mm_mem; /* NET_MMSG_BATCH receive buffers of buf_size bytes */
 	struct mmsghdr *mm_rx;
 	struct iovec *mm_iov;
 	struct sockaddr_in6 *mm_names;
@@ -60,15 +77,15 @@ void net_mmsg_close(struct net_io *io);
 int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
 int net_mmsg_flush(struct net_io *io);
 
-/* Pool operations shared by both backends. */
-static inline uint32_t net_tx_index(const struct net_io *io, const char *buf)
-{
-	return (uint32_t)((size_t)(buf - io->tx_mem) / io->cfg.tx_size);
-}
-
+/* A send slot goes back to the free stack. Every caller has checked the
+ * slot's state, so the stack can never hold a slot twice or overflow. */
 static inline void net_tx_put(struct net_io *io, uint32_t slot)
 {
+	io->tx[slot].state = NET_TX_FREE;
 	io->tx_free[io->tx_nfree++] = slot;
 }
+
+/* Drops the first `done` entries of the send FIFO, keeping the rest in order. */
+void net_tx_consume(struct net_io *io, uint32_t done);
 
 #endif

@@ -1,7 +1,15 @@
 /*
- * io_mmsg.c - the recvmmsg/sendmmsg backend of io.h, used with --no-uring or
- * when io_uring cannot be set up. poll() waits, recvmmsg takes up to
- * NET_MMSG_BATCH datagrams per call, sendmmsg sends the batch's replies.
+ * io_mmsg.c - the recvmmsg/sendmmsg backend of io.h, used with no_uring or
+ * when io_uring cannot be set up.
+ *
+ * Owns: NET_MMSG_BATCH receive buffers and the mmsghdr arrays. Does not own:
+ * the send pool (io.c) or the socket.
+ *
+ * poll() waits; recvmmsg takes up to NET_MMSG_BATCH datagrams per call, up to
+ * nbufs datagrams per net_io_poll so that a flood cannot starve the caller's
+ * other work; after each recvmmsg the replies of that batch leave with one
+ * sendmmsg per NET_MMSG_BATCH sends. The callback's view is into the batch's
+ * buffer, which is reused by the next recvmmsg.
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,28 +20,33 @@
 
 int net_mmsg_open(struct net_io *io)
 {
-	io->cfg.nbufs = NET_MMSG_BATCH;
-	io->rx_buf_len = io->cfg.buf_size;
-	io->rx_mem = malloc((size_t)NET_MMSG_BATCH * io->rx_buf_len);
+	io->mm_mem = malloc((size_t)NET_MMSG_BATCH * io->cfg.buf_size);
 	io->mm_rx = calloc(NET_MMSG_BATCH, sizeof(*io->mm_rx));
 	io->mm_iov = calloc(NET_MMSG_BATCH, sizeof(*io->mm_iov));
 	io->mm_names = calloc(NET_MMSG_BATCH, sizeof(*io->mm_names));
 	io->mm_tx = calloc(NET_MMSG_BATCH, sizeof(*io->mm_tx));
-	if (!io->rx_mem || !io->mm_rx || !io->mm_iov || !io->mm_names || !io->mm_tx) {
+	if (!io->mm_mem || !io->mm_rx || !io->mm_iov || !io->mm_names || !io->mm_tx) {
 		net_mmsg_close(io);
 		return -ENOMEM;
+	}
+	for (int i = 0; i < NET_MMSG_BATCH; i++) {
+		io->mm_iov[i].iov_base = io->mm_mem + (size_t)i * io->cfg.buf_size;
+		io->mm_iov[i].iov_len = io->cfg.buf_size;
+		io->mm_rx[i].msg_hdr.msg_iov = &io->mm_iov[i];
+		io->mm_rx[i].msg_hdr.msg_iovlen = 1;
+		io->mm_rx[i].msg_hdr.msg_name = &io->mm_names[i];
 	}
 	return 0;
 }
 
 void net_mmsg_close(struct net_io *io)
 {
-	free(io->rx_mem);
+	free(io->mm_mem);
 	free(io->mm_rx);
 	free(io->mm_iov);
 	free(io->mm_names);
 	free(io->mm_tx);
-	io->rx_mem = NULL;
+	io->mm_mem = NULL;
 	io->mm_rx = NULL;
 	io->mm_iov = NULL;
 	io->mm_names = NULL;
@@ -42,48 +55,66 @@ void net_mmsg_close(struct net_io *io)
 
 int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 {
-	struct pollfd pfd = {.fd = io->cfg.fd, .events = POLLIN};
-	int total = 0;
+	uint64_t before = io->st.rx;
+	unsigned budget = io->cfg.nbufs, done = 0;
+	int err = 0;
 
+	/* sends queued since the last poll leave first; any the kernel could
+	 * not take yet make us wait for POLLOUT too */
+	net_mmsg_flush(io);
+	struct pollfd pfd = {.fd = io->cfg.fd, .events = POLLIN};
+	if (io->tx_nqueued)
+		pfd.events |= POLLOUT;
 	int rc = poll(&pfd, 1, timeout_ms);
 	if (rc < 0)
 		return errno == EINTR ? 0 : -errno;
-	while (rc > 0) {
+	while (rc > 0 && done < budget) {
+		/* the kernel rewrites these on every call */
 		for (int i = 0; i < NET_MMSG_BATCH; i++) {
-			io->mm_iov[i].iov_base = io->rx_mem + (size_t)i * io->rx_buf_len;
-			io->mm_iov[i].iov_len = io->rx_buf_len;
-			memset(&io->mm_rx[i].msg_hdr, 0, sizeof(io->mm_rx[i].msg_hdr));
-			io->mm_rx[i].msg_hdr.msg_iov = &io->mm_iov[i];
-			io->mm_rx[i].msg_hdr.msg_iovlen = 1;
-			io->mm_rx[i].msg_hdr.msg_name = &io->mm_names[i];
 			io->mm_rx[i].msg_hdr.msg_namelen = sizeof(io->mm_names[i]);
+			io->mm_rx[i].msg_hdr.msg_flags = 0;
 		}
-		int n = recvmmsg(io->cfg.fd, io->mm_rx, NET_MMSG_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
+		unsigned want = budget - done < NET_MMSG_BATCH ? budget - done : NET_MMSG_BATCH;
+		int n = recvmmsg(io->cfg.fd, io->mm_rx, want, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				io->st.rx_errors++;
+				err = -errno;
+			}
 			break;
+		}
 		for (int i = 0; i < n; i++) {
-			struct msghdr *h = &io->mm_rx[i].msg_hdr;
+			const struct msghdr *h = &io->mm_rx[i].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC) {
-				io->st.rx_truncated++;
+				io->st.rx_truncated++; /* a cut datagram is not a message */
 				continue;
 			}
-			struct net_pkt pkt = {io->mm_iov[i].iov_base, io->mm_rx[i].msg_len,
-					      h->msg_name, h->msg_namelen};
+			struct net_pkt pkt = {
+			    .data = io->mm_iov[i].iov_base,
+			    .len = io->mm_rx[i].msg_len,
+			    .peer = (const struct sockaddr *)&io->mm_names[i],
+			    .peer_len = h->msg_namelen < sizeof(io->mm_names[i])
+					    ? h->msg_namelen
+					    : sizeof(io->mm_names[i]),
+			};
 			io->st.rx++;
 			cb(arg, &pkt);
 		}
-		total += n;
+		done += (unsigned)n;
+		/* the batch's replies leave before the next batch is read */
 		net_mmsg_flush(io);
-		if (n < NET_MMSG_BATCH)
-			break;
+		if ((unsigned)n < want)
+			break; /* the socket is empty */
 	}
 	net_mmsg_flush(io);
-	return total;
+	int got = (int)(io->st.rx - before);
+	return got == 0 && err ? err : got;
 }
 
 int net_mmsg_flush(struct net_io *io)
 {
 	uint32_t done = 0;
+	int rc = 0;
 
 	while (done < io->tx_nqueued) {
 		uint32_t batch = io->tx_nqueued - done;
@@ -94,14 +125,28 @@ int net_mmsg_flush(struct net_io *io)
 			io->mm_tx[k].msg_len = 0;
 		}
 		int n = sendmmsg(io->cfg.fd, io->mm_tx, batch, MSG_DONTWAIT);
-		/* a datagram the kernel refused is dropped, not retried: UDP */
-		uint32_t sent = n > 0 ? (uint32_t)n : 0;
-		io->st.tx += sent;
-		io->st.tx_errors += batch - sent;
-		for (uint32_t k = 0; k < batch; k++)
-			net_tx_put(io, io->tx_queued[done + k]);
-		done += batch;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			/* the socket buffer is full: keep the rest queued for the
+			 * next flush (the pool running dry is the back-pressure) */
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+				break;
+			/* the first datagram was refused (bad address, too big...):
+			 * UDP drops it, and the rest still go */
+			io->st.tx_errors++;
+			net_tx_put(io, io->tx_queued[done++]);
+			continue;
+		}
+		if (n == 0)
+			break; /* cannot happen for batch > 0; never spin on it */
+		/* n < batch: the next call reports why datagram n failed */
+		for (int k = 0; k < n; k++)
+			net_tx_put(io, io->tx_queued[done + (uint32_t)k]);
+		io->st.tx += (uint64_t)n;
+		done += (uint32_t)n;
 	}
-	io->tx_nqueued = 0;
-	return 0;
+	net_tx_consume(io, done);
+	return rc;
 }

@@ -1,21 +1,31 @@
 /*
  * io_uring.c - the io_uring backend of io.h.
  *
+ * Owns: the ring, the provided-buffer ring the kernel receives into, the one
+ * multishot recvmsg request, and the sendmsg requests of the send pool.
+ * Does not own: the send pool itself (io.c) or the socket.
+ *
  * One multishot recvmsg keeps receiving into a ring of provided buffers; each
- * completion names the buffer it used, which goes back to the ring right after
- * its callback. When the buffers run out the kernel ends the multishot request
- * (ENOBUFS, no IORING_CQE_F_MORE) and it is armed again at the end of the pass.
- * Sends queued during a pass are prepared as sendmsg SQEs and submitted with
- * one io_uring_submit; their buffers return to the pool on completion.
+ * completion names the buffer it used, which goes back to the ring right
+ * after its callback, so the kernel can refill it while the batch is still
+ * being handled. When the buffers run out the kernel ends the multishot
+ * request (ENOBUFS, no IORING_CQE_F_MORE) and it is armed again at the end of
+ * the pass. Sends queued during a pass are prepared as sendmsg SQEs and
+ * submitted together with one io_uring_submit (no syscall when there is
+ * nothing to submit); their buffers return to the pool on completion.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "net/io_impl.h"
 
-#define UD_RECV UINT64_MAX
-#define BGID	0
+/* user_data of the receive and cancel requests; a send's is its slot index
+ * (< NET_IO_MAX_TX). Both stay clear of LIBURING_UDATA_TIMEOUT (all ones). */
+#define UD_RECV	  (UINT64_MAX - 1)
+#define UD_CANCEL (UINT64_MAX - 2)
+#define BGID	  0 /* buffer group: one per ring, so any fixed id will do */
 
 static unsigned pow2(unsigned n)
 {
@@ -25,16 +35,24 @@ static unsigned pow2(unsigned n)
 	return p;
 }
 
-static int arm_recv(struct net_io *io)
+static struct io_uring_sqe *get_sqe(struct net_io *io)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
 
 	if (!sqe) {
+		/* SQ full: hand what is there to the kernel and try once more */
 		io_uring_submit(&io->ring);
 		sqe = io_uring_get_sqe(&io->ring);
-		if (!sqe)
-			return -EBUSY;
 	}
+	return sqe;
+}
+
+static int arm_recv(struct net_io *io)
+{
+	struct io_uring_sqe *sqe = get_sqe(io);
+
+	if (!sqe)
+		return -EBUSY; /* tried again at the next poll */
 	io_uring_prep_recvmsg_multishot(sqe, io->cfg.fd, &io->rx_msg, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
@@ -43,167 +61,307 @@ static int arm_recv(struct net_io *io)
 	return 0;
 }
 
-int net_uring_open(struct net_io *io)
+/* Prepares an SQE for every queued send, oldest first. Sends that find no SQE
+ * stay queued. */
+static void prep_sends(struct net_io *io)
 {
-	struct io_uring_params p;
-	unsigned nbufs = pow2(io->cfg.nbufs);
-	int rc;
+	uint32_t k;
 
-	if (nbufs > 32768)
-		return -EINVAL;
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE;
-	/* the CQ takes a burst of receives plus every send in flight; it must
-	 * also be at least as large as the SQ */
-	p.cq_entries = nbufs * 2 + io->cfg.ntx;
-	if (p.cq_entries < 2048)
-		p.cq_entries = 2048;
-	rc = io_uring_queue_init_params(1024, &io->ring, &p);
+	for (k = 0; k < io->tx_nqueued; k++) {
+		struct io_uring_sqe *sqe = get_sqe(io);
+		if (!sqe)
+			break;
+		uint32_t i = io->tx_queued[k];
+		io_uring_prep_sendmsg(sqe, io->cfg.fd, &io->tx[i].msg, 0);
+		io_uring_sqe_set_data64(sqe, i);
+		io->tx[i].state = NET_TX_INFLIGHT;
+		io->tx_inflight++;
+	}
+	net_tx_consume(io, k);
+}
+
+static int setup_ring(struct net_io *io, unsigned sq, unsigned cq)
+{
+	/* COOP_TASKRUN: no interrupt of the worker for each completion, which we
+	 * reap in batches anyway; TASKRUN_FLAG then tells liburing when it must
+	 * enter the kernel to have them posted. SUBMIT_ALL: one send the kernel
+	 * rejects at submission does not hold back the rest of the batch. All
+	 * are newer than the rest (5.18-5.19), so retry without them. */
+	static const unsigned extra[] = {
+	    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL, 0};
+	struct io_uring_params p;
+	int rc = -EINVAL;
+
+	for (size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | extra[k];
+		p.cq_entries = cq;
+		rc = io_uring_queue_init_params(sq, &io->ring, &p);
+		if (rc != -EINVAL)
+			break;
+	}
 	if (rc)
 		return rc;
+	io->ring_up = true;
+	/* without EXT_ARG a wait with timeout uses an SQE of ours; every kernel
+	 * with multishot recvmsg (6.0) has it */
+	return (p.features & IORING_FEAT_EXT_ARG) ? 0 : -EOPNOTSUPP;
+}
 
-	io->cfg.nbufs = nbufs;
-	io->rx_buf_len = sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_in6) +
-			 io->cfg.buf_size;
-	if (posix_memalign((void **)&io->br, 4096, nbufs * sizeof(struct io_uring_buf)) ||
-	    !(io->rx_mem = malloc(nbufs * io->rx_buf_len))) {
-		free(io->br);
-		io->br = NULL;
-		io_uring_queue_exit(&io->ring);
-		return -ENOMEM;
+static void *map_zeroed(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int net_uring_open(struct net_io *io)
+{
+	unsigned nbufs = pow2(io->cfg.nbufs); /* <= NET_IO_MAX_BUFS, checked in io.c */
+	unsigned ntx = io->cfg.ntx;
+	/* SQ: every send of the pool, the receive and a cancel in one submit */
+	unsigned sq = pow2((ntx < 4094 ? ntx : 4094) + 2);
+	/* CQ: a full buffer ring of receives plus every send in flight, so the
+	 * CQ does not overflow between two polls */
+	unsigned cq = pow2(nbufs + ntx + 8);
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	if (sq < 8)
+		sq = 8;
+	if (cq > 65536)
+		cq = 65536; /* the kernel's limit; beyond it overflow is held, not lost */
+	rc = setup_ring(io, sq, cq);
+	if (rc)
+		goto fail;
+
+	/* each buffer: recvmsg_out, the peer address, then the datagram; rounded
+	 * to a cache line so every header is aligned */
+	io->rx_buf_len = (sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_in6) +
+			  io->cfg.buf_size + 63) &
+			 ~(size_t)63;
+	io->rx_mem_bytes = (size_t)nbufs * io->rx_buf_len;
+	/* liburing 2.3 (Debian 12) has no io_uring_setup_buf_ring: map the ring
+	 * ourselves (page aligned, as the kernel requires) and register it */
+	io->br_bytes = (size_t)nbufs * sizeof(struct io_uring_buf);
+	io->br = map_zeroed(io->br_bytes);
+	io->rx_mem = map_zeroed(io->rx_mem_bytes);
+	if (!io->br || !io->rx_mem) {
+		rc = -ENOMEM;
+		goto fail;
 	}
-	/* Debian 12's liburing 2.3 has no io_uring_setup_buf_ring: register by hand */
 	struct io_uring_buf_reg reg = {
-		.ring_addr = (unsigned long)io->br,
-		.ring_entries = nbufs,
-		.bgid = BGID,
+	    .ring_addr = (unsigned long)io->br,
+	    .ring_entries = nbufs,
+	    .bgid = BGID,
 	};
 	rc = io_uring_register_buf_ring(&io->ring, &reg, 0);
-	if (rc) {
-		net_uring_close(io);
-		return rc;
-	}
+	if (rc)
+		goto fail;
+	io->cfg.nbufs = nbufs;
+	io->br_mask = (unsigned)io_uring_buf_ring_mask(nbufs);
 	io_uring_buf_ring_init(io->br);
 	for (unsigned i = 0; i < nbufs; i++)
 		io_uring_buf_ring_add(io->br, io->rx_mem + (size_t)i * io->rx_buf_len,
-				      (unsigned)io->rx_buf_len, (unsigned short)i,
-				      io_uring_buf_ring_mask(nbufs), (int)i);
+				      (unsigned)io->rx_buf_len, (unsigned short)i, (int)io->br_mask,
+				      (int)i);
 	io_uring_buf_ring_advance(io->br, (int)nbufs);
 
 	memset(&io->rx_msg, 0, sizeof(io->rx_msg));
 	io->rx_msg.msg_namelen = sizeof(struct sockaddr_in6);
 	rc = arm_recv(io);
-	if (!rc)
-		rc = io_uring_submit(&io->ring) < 0 ? -EIO : 0;
 	if (rc)
-		net_uring_close(io);
-	return rc;
-}
-
-void net_uring_close(struct net_io *io)
-{
-	if (io->ring.ring_fd > 0)
-		io_uring_queue_exit(&io->ring);
-	free(io->br);
-	free(io->rx_mem);
-	io->br = NULL;
-	io->rx_mem = NULL;
+		goto fail;
+	rc = io_uring_submit(&io->ring);
+	if (rc < 0)
+		goto fail;
+	/* A kernel without multishot recvmsg rejects the request at once; a
+	 * working one posts nothing until a datagram arrives. */
+	if (io_uring_peek_cqe(&io->ring, &cqe) == 0 && cqe->user_data == UD_RECV &&
+	    (cqe->res == -EINVAL || cqe->res == -EOPNOTSUPP)) {
+		rc = -EOPNOTSUPP;
+		goto fail;
+	}
+	return 0;
+fail:
+	net_uring_close(io);
+	return rc < 0 ? rc : -EIO;
 }
 
 static void recycle(struct net_io *io, unsigned bid)
 {
 	io_uring_buf_ring_add(io->br, io->rx_mem + (size_t)bid * io->rx_buf_len,
-			      (unsigned)io->rx_buf_len, (unsigned short)bid,
-			      io_uring_buf_ring_mask(io->cfg.nbufs), 0);
+			      (unsigned)io->rx_buf_len, (unsigned short)bid, (int)io->br_mask, 0);
 	io_uring_buf_ring_advance(io->br, 1);
 }
 
-static void on_recv(struct net_io *io, struct io_uring_cqe *cqe, net_rx_fn cb, void *arg)
+/* One receive completion. cb NULL: closing, drop the data. Returns a receive
+ * error worth reporting, or 0. */
+static int on_recv(struct net_io *io, const struct io_uring_cqe *cqe, net_rx_fn cb, void *arg)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		io->armed = false; /* the multishot ended (ENOBUFS or error): re-arm */
 	if (cqe->res < 0) {
-		if (cqe->res == -ENOBUFS)
+		if (cqe->res == -ENOBUFS) {
 			io->st.rx_enobufs++;
-		return;
+			return 0;
+		}
+		if (cqe->res == -ECANCELED || cqe->res == -EINTR)
+			return 0;
+		io->st.rx_errors++;
+		return cqe->res;
 	}
-	if (!(cqe->flags & IORING_CQE_F_BUFFER))
-		return;
+	if (!(cqe->flags & IORING_CQE_F_BUFFER)) {
+		io->st.rx_errors++;
+		return 0;
+	}
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	if (bid > io->br_mask) {
+		io->st.rx_errors++; /* not one of ours: nothing to read or give back */
+		return 0;
+	}
 	char *buf = io->rx_mem + (size_t)bid * io->rx_buf_len;
-	struct io_uring_recvmsg_out *o =
-		io_uring_recvmsg_validate(buf, cqe->res, &io->rx_msg);
-	if (o && (o->flags & MSG_TRUNC)) {
-		io->st.rx_truncated++; /* a cut datagram is not a SIP message */
-	} else if (o) {
+	struct io_uring_recvmsg_out *o = NULL;
+	if ((size_t)cqe->res <= io->rx_buf_len)
+		o = io_uring_recvmsg_validate(buf, cqe->res, &io->rx_msg);
+	if (!o) {
+		io->st.rx_errors++;
+	} else if ((o->flags & MSG_TRUNC) || o->payloadlen > io->cfg.buf_size) {
+		/* a cut datagram is not a message; the rounding of rx_buf_len may
+		 * leave room for a few bytes past buf_size, which is still too big */
+		io->st.rx_truncated++;
+	} else if (cb) {
+		uint32_t room = io_uring_recvmsg_payload_length(o, cqe->res, &io->rx_msg);
 		struct net_pkt pkt = {
-			.data = io_uring_recvmsg_payload(o, &io->rx_msg),
-			.len = io_uring_recvmsg_payload_length(o, cqe->res, &io->rx_msg),
-			.peer = io_uring_recvmsg_name(o),
-			.peer_len = o->namelen,
+		    .data = io_uring_recvmsg_payload(o, &io->rx_msg),
+		    .len = o->payloadlen < room ? o->payloadlen : room,
+		    .peer = io_uring_recvmsg_name(o),
+		    .peer_len =
+			o->namelen < io->rx_msg.msg_namelen ? o->namelen : io->rx_msg.msg_namelen,
 		};
 		io->st.rx++;
 		cb(arg, &pkt);
 	}
 	recycle(io, bid);
+	return 0;
+}
+
+static void on_send(struct net_io *io, const struct io_uring_cqe *cqe)
+{
+	uint64_t i = cqe->user_data;
+
+	if (i >= io->cfg.ntx || io->tx[i].state != NET_TX_INFLIGHT)
+		return;
+	if (cqe->res < 0)
+		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
+	else
+		io->st.tx++;
+	io->tx_inflight--;
+	net_tx_put(io, (uint32_t)i);
+}
+
+/* Handles the completions present when the pass starts, in one pass. The
+ * tail is read once: buffers recycled during the pass let the kernel post
+ * more, and those wait for the next pass, so one poll stays bounded by about
+ * nbufs datagrams however fast they come (io_uring_for_each_cqe would re-read
+ * the tail on every step). */
+static int reap(struct net_io *io, net_rx_fn cb, void *arg)
+{
+	struct io_uring_cq *cq = &io->ring.cq;
+	unsigned head = *cq->khead;
+	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+	int err = 0;
+
+	for (unsigned h = head; h != tail; h++) {
+		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
+		if (cqe->user_data == UD_RECV) {
+			int e = on_recv(io, cqe, cb, arg);
+			if (e)
+				err = e;
+		} else if (cqe->user_data != UD_CANCEL) {
+			on_send(io, cqe);
+		}
+	}
+	io_uring_cq_advance(&io->ring, tail - head);
+	return err;
 }
 
 int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 {
-	struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-				       .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
+	uint64_t before = io->st.rx;
 	struct io_uring_cqe *cqe;
-	unsigned head, seen = 0;
-	int n = 0;
+	int rc;
 
-	int rc = io_uring_submit_and_wait_timeout(&io->ring, &cqe, 1, timeout_ms >= 0 ? &ts : NULL,
-						  NULL);
-	if (rc < 0 && rc != -ETIME && rc != -EINTR)
-		return rc;
-	io_uring_for_each_cqe(&io->ring, head, cqe)
-	{
-		uint64_t ud = io_uring_cqe_get_data64(cqe);
-		seen++;
-		if (ud == UD_RECV) {
-			uint64_t before = io->st.rx;
-			on_recv(io, cqe, cb, arg);
-			n += (int)(io->st.rx - before);
-		} else {
-			/* a send finished: its buffer returns to the pool */
-			if (cqe->res < 0)
-				io->st.tx_errors++;
-			else
-				io->st.tx++;
-			net_tx_put(io, (uint32_t)(ud - 1));
-		}
-	}
-	io_uring_cq_advance(&io->ring, seen);
-	if (!io->armed) {
+	/* sends queued since the last poll leave with this wait's submit */
+	prep_sends(io);
+	if (!io->armed && arm_recv(io) == 0)
 		io->st.rearms++;
-		arm_recv(io);
+	if (timeout_ms == 0) {
+		/* enter even with nothing to submit: completions waiting as task
+		 * work are posted only when this thread is in the kernel */
+		rc = io_uring_submit_and_get_events(&io->ring);
+	} else {
+		struct __kernel_timespec ts = {
+		    .tv_sec = timeout_ms / 1000,
+		    .tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+		rc = io_uring_submit_and_wait_timeout(&io->ring, &cqe, 1,
+						      timeout_ms > 0 ? &ts : NULL, NULL);
 	}
+	/* ETIME: nothing came; EINTR: a signal; EAGAIN/EBUSY: the kernel is short
+	 * of resources or holds overflowed completions. In each case handle
+	 * whatever is in the CQ. */
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+		return rc;
+	int err = reap(io, cb, arg);
+	if (!io->armed && arm_recv(io) == 0)
+		io->st.rearms++;
 	net_uring_flush(io);
-	return n;
+	int n = (int)(io->st.rx - before);
+	return n == 0 && err ? err : n;
 }
 
 int net_uring_flush(struct net_io *io)
 {
-	for (uint32_t k = 0; k < io->tx_nqueued; k++) {
-		uint32_t i = io->tx_queued[k];
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
-		if (!sqe) {
-			io_uring_submit(&io->ring);
-			sqe = io_uring_get_sqe(&io->ring);
-		}
-		if (!sqe) {
-			io->st.tx_errors++;
-			net_tx_put(io, i);
-			continue;
-		}
-		io_uring_prep_sendmsg(sqe, io->cfg.fd, &io->tx[i].msg, 0);
-		io_uring_sqe_set_data64(sqe, (uint64_t)i + 1);
-	}
-	io->tx_nqueued = 0;
+	prep_sends(io);
 	int rc = io_uring_submit(&io->ring);
 	return rc < 0 ? rc : 0;
+}
+
+/* Cancels what is in flight and waits (briefly) until the kernel has let go
+ * of our buffers, so that freeing them cannot race with a late completion. */
+static void drain(struct net_io *io)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!io->armed && !io->tx_inflight)
+		return;
+	sqe = get_sqe(io);
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
+	}
+	io_uring_submit(&io->ring);
+	for (int tries = 0; tries < 100 && (io->armed || io->tx_inflight); tries++) {
+		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
+		struct io_uring_cqe *cqe;
+		if (io_uring_wait_cqe_timeout(&io->ring, &cqe, &ts) == 0)
+			reap(io, NULL, NULL);
+	}
+}
+
+void net_uring_close(struct net_io *io)
+{
+	if (io->ring_up) {
+		drain(io);
+		/* also unregisters the buffer ring */
+		io_uring_queue_exit(&io->ring);
+		io->ring_up = false;
+	}
+	if (io->br)
+		munmap(io->br, io->br_bytes);
+	if (io->rx_mem)
+		munmap(io->rx_mem, io->rx_mem_bytes);
+	io->br = NULL;
+	io->rx_mem = NULL;
+	io->armed = false;
 }

@@ -1,8 +1,12 @@
 /*
  * udp.c - UDP socket helpers (see udp.h).
+ *
+ * Owns: the address syntax of the config and command lines, socket options.
+ * Does not own: what is sent or received on the sockets.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,97 +15,163 @@
 
 #include "net/udp.h"
 
+#define ERR(...)                                                                                   \
+	do {                                                                                       \
+		if (err && errlen)                                                                 \
+			snprintf(err, errlen, __VA_ARGS__);                                        \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+/* Digits only, 0-65535: strtol would take signs, spaces and "0x". */
+static int parse_port(const char *p)
+{
+	long v = 0;
+	size_t n = 0;
+
+	for (; p[n]; n++) {
+		if (p[n] < '0' || p[n] > '9' || n >= 5)
+			return -1;
+		v = v * 10 + (p[n] - '0');
+	}
+	return n == 0 || v > 65535 ? -1 : (int)v;
+}
+
+/* Fills a sockaddr_in6 from "addr" or "addr%scope". */
+static int parse_v6(const char *host, struct sockaddr_in6 *v6)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *pct = strchr(host, '%');
+	size_t n = pct ? (size_t)(pct - host) : strlen(host);
+
+	if (n >= sizeof(ip))
+		return -1;
+	memcpy(ip, host, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET6, ip, &v6->sin6_addr) != 1)
+		return -1;
+	if (pct) {
+		int id = parse_port(pct + 1); /* a small decimal, same rules */
+		if (id < 0)
+			id = (int)if_nametoindex(pct + 1);
+		if (id <= 0)
+			return -1;
+		v6->sin6_scope_id = (uint32_t)id;
+	}
+	v6->sin6_family = AF_INET6;
+	return 0;
+}
+
 int udp_parse_addr(const char *s, struct sockaddr_storage *out, socklen_t *len, char *err,
 		   size_t errlen)
 {
-	char host[64];
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
 	const char *port_s;
 	size_t hlen;
+	int port;
+	bool v6;
 
 	memset(out, 0, sizeof(*out));
+	if (!s || !*s)
+		ERR("empty address: expected IP:PORT or [IPv6]:PORT");
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':') {
-			snprintf(err, errlen, "expected \"[IPv6]:port\", got \"%s\"", s);
-			return -EINVAL;
-		}
+		if (!close || close[1] != ':')
+			ERR("expected \"[IPv6]:PORT\", got \"%s\"", s);
 		hlen = (size_t)(close - s - 1);
-		if (hlen >= sizeof(host))
-			hlen = sizeof(host) - 1;
-		memcpy(host, s + 1, hlen);
 		port_s = close + 2;
+		s++;
+		v6 = true;
 	} else {
 		const char *colon = strrchr(s, ':');
-		if (!colon) {
-			snprintf(err, errlen, "expected \"IP:port\", got \"%s\"", s);
-			return -EINVAL;
-		}
+		if (!colon)
+			ERR("missing port: expected IP:PORT, got \"%s\"", s);
 		hlen = (size_t)(colon - s);
-		if (hlen >= sizeof(host))
-			hlen = sizeof(host) - 1;
-		memcpy(host, s, hlen);
+		if (memchr(s, ':', hlen))
+			ERR("IPv6 addresses need brackets: \"[%.*s]:%s\"", (int)hlen, s, colon + 1);
 		port_s = colon + 1;
+		v6 = false;
 	}
+	if (hlen == 0)
+		ERR("missing IP address before the port in \"%s\"", s);
+	if (hlen >= sizeof(host))
+		ERR("address too long: \"%.*s...\"", 40, s);
+	memcpy(host, s, hlen);
 	host[hlen] = '\0';
-	char *end;
-	long port = strtol(port_s, &end, 10);
-	if (!*port_s || *end || port < 0 || port > 65535) {
-		snprintf(err, errlen, "port must be 0-65535 in \"%s\"", s);
-		return -EINVAL;
-	}
-	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*v4);
+	port = parse_port(port_s);
+	if (port < 0)
+		ERR("port \"%s\" is not a number from 0 to 65535", port_s);
+
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+		if (parse_v6(host, a) != 0)
+			ERR("\"%s\" is not a numeric IPv6 address (with an optional %%interface)",
+			    host);
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*v6);
-		return 0;
-	}
-	snprintf(err, errlen, "\"%s\" is not a numeric IPv4 or IPv6 address", host);
-	return -EINVAL;
+	struct sockaddr_in *a = (struct sockaddr_in *)out;
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		ERR("\"%s\" is not a numeric IPv4 address (names are not resolved)", host);
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	*len = sizeof(*a);
+	return 0;
 }
 
 void udp_format_addr(const struct sockaddr *sa, char *out, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET) {
+
+	if (!cap)
+		return;
+	if (sa && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
 		snprintf(out, cap, "%s:%u", ip, ntohs(v4->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
+	} else if (sa && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
+		if (v6->sin6_scope_id)
+			snprintf(out, cap, "[%s%%%u]:%u", ip, v6->sin6_scope_id,
+				 ntohs(v6->sin6_port));
+		else
+			snprintf(out, cap, "[%s]:%u", ip, ntohs(v6->sin6_port));
 	} else {
 		snprintf(out, cap, "?");
 	}
 }
 
+/* Big buffers absorb bursts while a worker is busy with a batch. FORCE
+ * passes net.core.[rw]mem_max but needs CAP_NET_ADMIN; without it the plain
+ * option gives as much as the limit allows. Neither failing is fatal. */
+static void size_buffers(int fd)
+{
+	int size = UDP_SOCKET_BUFFER;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reuseport)
 {
-	int one = 1, size = 8 << 20;
-	int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, e;
 
+	if (!addr || (addr->ss_family != AF_INET && addr->ss_family != AF_INET6))
+		return -EAFNOSUPPORT;
+	int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		goto fail;
-	/* big buffers absorb bursts; FORCE works as root, the plain call otherwise */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	size_buffers(fd);
 	if (bind(fd, (const struct sockaddr *)addr, len) != 0)
 		goto fail;
 	return fd;
-fail:;
-	int e = -errno;
+fail:
+	e = -errno;
 	close(fd);
 	return e;
 }
@@ -110,9 +180,12 @@ int udp_bound_port(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return -errno;
 	if (ss.ss_family == AF_INET)
 		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -EAFNOSUPPORT;
 }

@@ -3,7 +3,8 @@
  *
  * Owns: turning "IP:PORT" / "[IPv6]:PORT" into a sockaddr with a message that
  * says what was wrong, and creating non-blocking UDP sockets (optionally in a
- * SO_REUSEPORT group). Does not own: I/O on them (io.h).
+ * SO_REUSEPORT group) with large kernel buffers. Does not own: I/O on them
+ * (io.h), name resolution (addresses are numeric only).
  */
 #ifndef SIPSHARD_NET_UDP_H
 #define SIPSHARD_NET_UDP_H
@@ -12,13 +13,24 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* Parses a numeric address with port. Returns 0, or -EINVAL with why in err. */
+/* Room for the longest text udp_format_addr writes. */
+#define UDP_ADDR_STRLEN 72
+
+/* Kernel buffer size udp_socket_bind asks for, each direction. */
+#define UDP_SOCKET_BUFFER (8 << 20)
+
+/* Parses a numeric "a.b.c.d:port" or "[v6addr]:port" (also "[fe80::1%eth0]:port").
+ * Port 0 means "any free port". Returns 0, or -EINVAL with a one-line reason in
+ * err (which may be NULL). */
 int udp_parse_addr(const char *s, struct sockaddr_storage *out, socklen_t *len, char *err,
 		   size_t errlen);
-/* Formats an address as "IP:PORT" or "[IPv6]:PORT". */
+/* Formats an address as "IP:PORT" or "[IPv6]:PORT" ("?" for other families);
+ * always NUL-terminates when cap > 0. */
 void udp_format_addr(const struct sockaddr *sa, char *out, size_t cap);
-/* A bound, non-blocking UDP socket with large buffers; in a SO_REUSEPORT group
- * when reuseport. Returns the fd or a negative errno. */
+/* A bound, non-blocking, close-on-exec UDP socket with UDP_SOCKET_BUFFER-sized
+ * receive and send buffers (SO_RCVBUFFORCE when privileged, else as much as
+ * net.core.rmem_max allows), in a SO_REUSEPORT group when reuseport. Returns
+ * the fd or a negative errno. */
 int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reuseport);
 /* The port a socket is bound to (host order), or a negative errno. */
 int udp_bound_port(int fd);

@@ -2,13 +2,20 @@
  * lex.h - character classes and small scanners shared by the SIP parser files.
  *
  * Internal to user/sip/. Every scanner takes [p, end) and never reads at or past
- * end; none allocates. Character classes follow RFC 3261 section 25.1.
+ * end; none allocates. Character classes follow RFC 3261 section 25.1. The hot
+ * scanners are inline so that the header parsers keep their state in registers:
+ * each has a fast path for what real traffic sends (one SP, no fold, no quote)
+ * and falls back to the general loop for anything else.
  */
 #ifndef SIPSHARD_SIP_LEX_H
 #define SIPSHARD_SIP_LEX_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "sipshard/sip.h"
 
@@ -17,26 +24,54 @@ enum {
 	LEX_DIGIT = 1 << 1,
 	LEX_TOKEN = 1 << 2, /* token chars: alphanum -.!%*_+`'~ */
 	LEX_UNRESERVED = 1 << 3, /* alphanum mark: -_.!~*'() */
-	LEX_USER = 1 << 4, /* user-unreserved &=+$,;?/ (plus unreserved) */
-	LEX_PARAM = 1 << 5, /* param-unreserved []/:&+$ (plus unreserved) */
-	LEX_HNV = 1 << 6, /* hnv-unreserved []/?:+$ (plus unreserved) */
+	LEX_USER = 1 << 4, /* user-unreserved &=+$,;?/ (used with LEX_UNRESERVED) */
+	LEX_PARAM = 1 << 5, /* param-unreserved []/:&+$ (used with LEX_UNRESERVED) */
+	LEX_HNV = 1 << 6, /* hnv-unreserved []/?:+$ (used with LEX_UNRESERVED) */
 	LEX_HEX = 1 << 7,
 	LEX_WORD = 1 << 8, /* word chars for Call-ID: token plus ()<>:\"/[]?{} */
 	LEX_HOST = 1 << 9, /* hostname chars: alphanum - . */
-	LEX_PASSWORD = 1 << 10, /* &=+$, plus unreserved */
+	LEX_PASSWORD = 1 << 10, /* &=+$, (used with LEX_UNRESERVED) */
 	LEX_SCHEME = 1 << 11, /* alphanum + - . */
+	/* Unions, so that a scan tests one bit (see lex_span). */
+	LEX_UINFO = 1 << 12, /* userinfo bytes but '%': unreserved, user-unreserved, ':' */
+	LEX_PCHAR = 1 << 13, /* uri-parameter bytes but '%': unreserved, param-unreserved */
+	LEX_PVAL = 1 << 14, /* unquoted header parameter value: token and ':' */
+	LEX_DISP = 1 << 15, /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */
+	LEX_LWS = 1 << 16, /* SP, HTAB, CR, LF: bytes that may start LWS */
+	LEX_HCHAR = 1 << 17, /* URI header bytes but '%': unreserved, hnv-, user-unreserved */
+	LEX_IPV6 = 1 << 18, /* IPv6 reference body: hex digits, ':' and '.' */
 };
 
-extern const uint16_t sip_lex_class[256];
+extern const uint32_t sip_lex_class[256];
 
-static inline bool lex_is(unsigned char c, uint16_t cls)
+static inline bool lex_is(unsigned char c, uint32_t cls)
 {
 	return (sip_lex_class[c] & cls) != 0;
+}
+
+/* The end of the run of cls bytes at p. */
+static inline const char *lex_span(const char *p, const char *end, uint32_t cls)
+{
+#ifdef LEX_SPAN4
+	while (end - p >= 4 &&
+	       (sip_lex_class[(unsigned char)p[0]] & sip_lex_class[(unsigned char)p[1]] &
+		sip_lex_class[(unsigned char)p[2]] & sip_lex_class[(unsigned char)p[3]] & cls))
+		p += 4;
+#endif
+	while (p < end && lex_is((unsigned char)*p, cls))
+		p++;
+	return p;
 }
 
 static inline bool lex_ws(char c)
 {
 	return c == ' ' || c == '\t';
+}
+
+/* SP, HTAB, CR or LF: a byte that may start linear white space. */
+static inline bool lex_lws_char(char c)
+{
+	return lex_is((unsigned char)c, LEX_LWS);
 }
 
 static inline char lex_lower(char c)
@@ -45,25 +80,22 @@ static inline char lex_lower(char c)
 }
 
 /* Skips SP, HTAB and folds (CRLF or LF followed by SP/HTAB). */
+const char *lex_skip_lws_slow(const char *p, const char *end);
+
 static inline const char *lex_skip_lws(const char *p, const char *end)
 {
-	for (;;) {
-		if (p < end && lex_ws(*p)) {
-			p++;
-		} else if (p + 2 < end && p[0] == '\r' && p[1] == '\n' && lex_ws(p[2])) {
-			p += 3;
-		} else if (p + 1 < end && p[0] == '\n' && lex_ws(p[1])) {
-			p += 2;
-		} else {
-			return p;
-		}
-	}
+	/* Most fields are separated by nothing or by one SP. */
+	if (p < end && *p == ' ')
+		p++;
+	if (p >= end || !lex_lws_char(*p))
+		return p;
+	return lex_skip_lws_slow(p, end);
 }
 
 /* Trims LWS (including folds) from the right end of [p, end). */
 static inline const char *lex_trim_right(const char *p, const char *end)
 {
-	while (end > p && (lex_ws(end[-1]) || end[-1] == '\r' || end[-1] == '\n'))
+	while (end > p && lex_lws_char(end[-1]))
 		end--;
 	return end;
 }
@@ -84,9 +116,102 @@ static inline bool lex_ieq(const char *a, size_t alen, const char *b, size_t ble
 	return true;
 }
 
+static inline uint32_t lex_load32(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t lex_load64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/*
+ * Case-insensitive equality of n token characters s with lit (litlen bytes of
+ * letters, digits and '-', readable up to litlen). OR 0x20 folds a letter's
+ * case and maps no other token character onto a letter, a digit or '-' (only
+ * CR would become '-', and CR is no token character), so whole words are
+ * compared at once. When lit holds letters only, s may hold any bytes.
+ */
+static inline bool lex_tok_ieq(const char *s, size_t n, const char *lit, size_t litlen)
+{
+	if (n != litlen)
+		return false;
+	if (n >= 8) {
+		const uint64_t f = 0x2020202020202020u;
+		for (size_t i = 0; i + 8 < n; i += 8)
+			if ((lex_load64(s + i) | f) != (lex_load64(lit + i) | f))
+				return false;
+		return (lex_load64(s + n - 8) | f) == (lex_load64(lit + n - 8) | f);
+	}
+	if (n >= 4) {
+		const uint32_t f = 0x20202020u;
+		return (lex_load32(s) | f) == (lex_load32(lit) | f) &&
+		       (lex_load32(s + n - 4) | f) == (lex_load32(lit + n - 4) | f);
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] | 0x20) != (lit[i] | 0x20))
+			return false;
+	return true;
+}
+#define LEX_TOK_IEQ(s, n, lit) lex_tok_ieq((s), (n), (lit), sizeof(lit) - 1)
+
+/*
+ * The first byte below 0x0E (NUL, HTAB, LF, CR and other controls) in [p, end),
+ * or end. With SSE2 (every x86-64) sixteen bytes a step: max(x, 0x0E) == x
+ * exactly where x >= 0x0E. Otherwise eight: (x - 0x0E..) & ~x & 0x80.. is
+ * non-zero exactly when some byte of x is below 0x0E, and its lowest set bit
+ * marks the first such byte (a borrow only travels upwards, past the byte that
+ * caused it).
+ */
+static inline const char *lex_find_ctl(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i lim = _mm_set1_epi8(0x0E);
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned ok = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, lim), x));
+		if (ok != 0xFFFF)
+			return p + __builtin_ctz(~ok);
+		p += 16;
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	while (end - p >= 8) {
+		uint64_t x = lex_load64(p);
+		uint64_t t = (x - ones * 0x0E) & ~x & highs;
+		if (t)
+			return p + (__builtin_ctzll(t) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && (unsigned char)*p >= 0x0E)
+		p++;
+	return p;
+}
+
 /* Parses 1*DIGIT in [p, end) up to max; returns pointer after the digits or NULL
  * when there are none or the value exceeds max. */
-const char *lex_uint(const char *p, const char *end, uint32_t max, uint32_t *out);
+static inline const char *lex_uint(const char *p, const char *end, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+	const char *start = p;
+
+	while (p < end && (unsigned)(*p - '0') < 10) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max)
+			return NULL;
+		p++;
+	}
+	if (p == start)
+		return NULL;
+	*out = (uint32_t)v;
+	return p;
+}
 
 /* Given p at an opening '"', returns the pointer just after the closing quote, or
  * NULL when the string is not terminated. Backslash escapes are honoured. */
@@ -96,11 +221,71 @@ const char *lex_quoted(const char *p, const char *end);
  * when none. Returns NULL for an unterminated quote. */
 const char *lex_next_comma(const char *p, const char *end);
 
-/* Generic ;name[=value] parameter walker. Starting at p (which must point at ';'
- * or be end), calls back for each parameter. Returns the end of the parameters
- * (first char that cannot continue them) or NULL on a syntax error. */
-typedef void (*lex_param_fn)(void *arg, const char *name, size_t nlen, const char *val,
-			     size_t vlen, bool has_val);
-const char *lex_params(const char *p, const char *end, lex_param_fn fn, void *arg);
+/*
+ * One ;name[=value] header parameter (RFC 3261 generic-param). lex_param_next
+ * skips LWS at *pp; when a ';' follows it fills *out, moves *pp past the
+ * parameter and returns 1. Otherwise it leaves *pp at the first byte that
+ * cannot continue the parameters (after the LWS) and returns 0. Returns -1 on
+ * a syntax error: an empty name, '=' without a value, an unterminated quote.
+ */
+struct lex_param {
+	const char *name;
+	size_t nlen;
+	const char *val; /* NULL when the parameter has no '=' */
+	size_t vlen;
+};
+
+const char *lex_param_value_slow(const char *q, const char *end);
+
+static inline int lex_param_next(const char **pp, const char *end, struct lex_param *out)
+{
+	const char *p = *pp;
+
+	/* LWS is legal around ';' and '=' but rare: look before calling for it. */
+	if (p < end && *p != ';' && lex_lws_char(*p))
+		p = lex_skip_lws_slow(p, end);
+	if (p >= end || *p != ';') {
+		*pp = p;
+		return 0;
+	}
+	p++;
+	if (p < end && lex_lws_char(*p))
+		p = lex_skip_lws_slow(p, end);
+	out->name = p;
+	p = lex_span(p, end, LEX_TOKEN);
+	out->nlen = (size_t)(p - out->name);
+	out->val = NULL;
+	out->vlen = 0;
+	if (!out->nlen)
+		return -1;
+	const char *q = p;
+	if (q < end && lex_lws_char(*q))
+		q = lex_skip_lws_slow(q, end);
+	if (q < end && *q == '=') {
+		q++;
+		if (q < end && lex_lws_char(*q))
+			q = lex_skip_lws_slow(q, end);
+		const char *val = q;
+		if (q < end && (*q == '"' || *q == '[')) {
+			q = lex_param_value_slow(q, end);
+			if (!q)
+				return -1;
+		} else {
+			q = lex_span(q, end, LEX_PVAL);
+		}
+		if (q == val)
+			return -1;
+		out->val = val;
+		out->vlen = (size_t)(q - val);
+		p = q;
+	}
+	*pp = p;
+	return 1;
+}
+
+/* Parses a URI at p (uri.c); fills u, which the caller has zeroed, and returns
+ * the first byte after it: the URI ends at the first byte that cannot continue
+ * it. Returns NULL when what precedes that byte is no URI. */
+const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end);
 
 #endif

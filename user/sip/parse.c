@@ -7,6 +7,12 @@
  * the second parses the known ones, so that a message rejected in the second
  * pass still has its Via, From, To, Call-ID and CSeq lines indexed and can be
  * answered with 400. Does not own: URI grammar (uri.c), writing (write.c).
+ *
+ * Speed: the first pass reads each byte once. A line's name is scanned as a
+ * token and looked up by a perfect hash; its value is skipped eight bytes at a
+ * time up to the first control byte (lex_find_ctl), which is where the line
+ * ends in all but folded, damaged or hostile lines. Those take the same rules
+ * on slower paths, so the error a message gets does not depend on the path.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,54 +27,106 @@ const struct sip_limits sip_default_limits = {
 	.max_datagram = SIP_MAX_DATAGRAM,
 };
 
-struct hdr_name {
-	const char *name;
+/* Canonical long names by id (RFC 3261 7.3.3, 3515, 3841, 3891, 4028, 4474, 6665).
+ * Zero-padded arrays of 24, so that names are read a word at a time. */
+struct hdr_def {
+	char name[24];
 	uint8_t len;
-	uint8_t id;
 };
 
-/* Long names, then compact forms (RFC 3261 7.3.3, 3515, 3841, 3891, 4028, 4474, 6665). */
-static const struct hdr_name hdr_names[] = {
-	{"Accept", 6, SIP_HDR_ACCEPT},
-	{"Accept-Contact", 14, SIP_HDR_ACCEPT_CONTACT},
-	{"Allow", 5, SIP_HDR_ALLOW},
-	{"Allow-Events", 12, SIP_HDR_ALLOW_EVENTS},
-	{"Authorization", 13, SIP_HDR_AUTHORIZATION},
-	{"Call-ID", 7, SIP_HDR_CALL_ID},
-	{"Contact", 7, SIP_HDR_CONTACT},
-	{"Content-Encoding", 16, SIP_HDR_CONTENT_ENCODING},
-	{"Content-Length", 14, SIP_HDR_CONTENT_LENGTH},
-	{"Content-Type", 12, SIP_HDR_CONTENT_TYPE},
-	{"CSeq", 4, SIP_HDR_CSEQ},
-	{"Event", 5, SIP_HDR_EVENT},
-	{"Expires", 7, SIP_HDR_EXPIRES},
-	{"From", 4, SIP_HDR_FROM},
-	{"Identity", 8, SIP_HDR_IDENTITY},
-	{"Max-Forwards", 12, SIP_HDR_MAX_FORWARDS},
-	{"Min-SE", 6, SIP_HDR_MIN_SE},
-	{"Proxy-Authorization", 19, SIP_HDR_PROXY_AUTHORIZATION},
-	{"Proxy-Require", 13, SIP_HDR_PROXY_REQUIRE},
-	{"RAck", 4, SIP_HDR_RACK},
-	{"Record-Route", 12, SIP_HDR_RECORD_ROUTE},
-	{"Refer-To", 8, SIP_HDR_REFER_TO},
-	{"Referred-By", 11, SIP_HDR_REFERRED_BY},
-	{"Reject-Contact", 14, SIP_HDR_REJECT_CONTACT},
-	{"Request-Disposition", 19, SIP_HDR_REQUEST_DISPOSITION},
-	{"Require", 7, SIP_HDR_REQUIRE},
-	{"Retry-After", 11, SIP_HDR_RETRY_AFTER},
-	{"Route", 5, SIP_HDR_ROUTE},
-	{"RSeq", 4, SIP_HDR_RSEQ},
-	{"Session-Expires", 15, SIP_HDR_SESSION_EXPIRES},
-	{"Subject", 7, SIP_HDR_SUBJECT},
-	{"Supported", 9, SIP_HDR_SUPPORTED},
-	{"To", 2, SIP_HDR_TO},
-	{"Unsupported", 11, SIP_HDR_UNSUPPORTED},
-	{"User-Agent", 10, SIP_HDR_USER_AGENT},
-	{"Via", 3, SIP_HDR_VIA},
-	{"WWW-Authenticate", 16, SIP_HDR_WWW_AUTHENTICATE},
-	{"Proxy-Authenticate", 18, SIP_HDR_PROXY_AUTHENTICATE},
-	{"Server", 6, SIP_HDR_SERVER},
-	{"Warning", 7, SIP_HDR_WARNING},
+static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
+	[SIP_HDR_ACCEPT] = {"Accept", 6},
+	[SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", 14},
+	[SIP_HDR_ALLOW] = {"Allow", 5},
+	[SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", 12},
+	[SIP_HDR_AUTHORIZATION] = {"Authorization", 13},
+	[SIP_HDR_CALL_ID] = {"Call-ID", 7},
+	[SIP_HDR_CONTACT] = {"Contact", 7},
+	[SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", 16},
+	[SIP_HDR_CONTENT_LENGTH] = {"Content-Length", 14},
+	[SIP_HDR_CONTENT_TYPE] = {"Content-Type", 12},
+	[SIP_HDR_CSEQ] = {"CSeq", 4},
+	[SIP_HDR_EVENT] = {"Event", 5},
+	[SIP_HDR_EXPIRES] = {"Expires", 7},
+	[SIP_HDR_FROM] = {"From", 4},
+	[SIP_HDR_IDENTITY] = {"Identity", 8},
+	[SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", 12},
+	[SIP_HDR_MIN_SE] = {"Min-SE", 6},
+	[SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", 19},
+	[SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", 13},
+	[SIP_HDR_RACK] = {"RAck", 4},
+	[SIP_HDR_RECORD_ROUTE] = {"Record-Route", 12},
+	[SIP_HDR_REFER_TO] = {"Refer-To", 8},
+	[SIP_HDR_REFERRED_BY] = {"Referred-By", 11},
+	[SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", 14},
+	[SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", 19},
+	[SIP_HDR_REQUIRE] = {"Require", 7},
+	[SIP_HDR_RETRY_AFTER] = {"Retry-After", 11},
+	[SIP_HDR_ROUTE] = {"Route", 5},
+	[SIP_HDR_RSEQ] = {"RSeq", 4},
+	[SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", 15},
+	[SIP_HDR_SUBJECT] = {"Subject", 7},
+	[SIP_HDR_SUPPORTED] = {"Supported", 9},
+	[SIP_HDR_TO] = {"To", 2},
+	[SIP_HDR_UNSUPPORTED] = {"Unsupported", 11},
+	[SIP_HDR_USER_AGENT] = {"User-Agent", 10},
+	[SIP_HDR_VIA] = {"Via", 3},
+	[SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", 16},
+	[SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", 18},
+	[SIP_HDR_SERVER] = {"Server", 6},
+	[SIP_HDR_WARNING] = {"Warning", 7},
+};
+
+/*
+ * Long names by a perfect hash of (length, first letter, last letter), letters
+ * folded to lower case. A slot names one candidate, which the lookup compares
+ * in full. Two names in one slot would be an "initialized field overwritten"
+ * error (-Woverride-init, part of -Wextra), so a new name that collides needs
+ * other multipliers: 1, 15 and 18 are the smallest that separate these 40.
+ */
+#define HDR_SLOT(len, first, last) (((len) + 15 * ((first) | 0x20) + 18 * ((last) | 0x20)) & 127)
+
+static const uint8_t hdr_slots[128] = {
+	[HDR_SLOT(6, 'a', 't')] = SIP_HDR_ACCEPT,
+	[HDR_SLOT(14, 'a', 't')] = SIP_HDR_ACCEPT_CONTACT,
+	[HDR_SLOT(5, 'a', 'w')] = SIP_HDR_ALLOW,
+	[HDR_SLOT(12, 'a', 's')] = SIP_HDR_ALLOW_EVENTS,
+	[HDR_SLOT(13, 'a', 'n')] = SIP_HDR_AUTHORIZATION,
+	[HDR_SLOT(7, 'c', 'd')] = SIP_HDR_CALL_ID,
+	[HDR_SLOT(7, 'c', 't')] = SIP_HDR_CONTACT,
+	[HDR_SLOT(16, 'c', 'g')] = SIP_HDR_CONTENT_ENCODING,
+	[HDR_SLOT(14, 'c', 'h')] = SIP_HDR_CONTENT_LENGTH,
+	[HDR_SLOT(12, 'c', 'e')] = SIP_HDR_CONTENT_TYPE,
+	[HDR_SLOT(4, 'c', 'q')] = SIP_HDR_CSEQ,
+	[HDR_SLOT(5, 'e', 't')] = SIP_HDR_EVENT,
+	[HDR_SLOT(7, 'e', 's')] = SIP_HDR_EXPIRES,
+	[HDR_SLOT(4, 'f', 'm')] = SIP_HDR_FROM,
+	[HDR_SLOT(8, 'i', 'y')] = SIP_HDR_IDENTITY,
+	[HDR_SLOT(12, 'm', 's')] = SIP_HDR_MAX_FORWARDS,
+	[HDR_SLOT(6, 'm', 'e')] = SIP_HDR_MIN_SE,
+	[HDR_SLOT(19, 'p', 'n')] = SIP_HDR_PROXY_AUTHORIZATION,
+	[HDR_SLOT(13, 'p', 'e')] = SIP_HDR_PROXY_REQUIRE,
+	[HDR_SLOT(4, 'r', 'k')] = SIP_HDR_RACK,
+	[HDR_SLOT(12, 'r', 'e')] = SIP_HDR_RECORD_ROUTE,
+	[HDR_SLOT(8, 'r', 'o')] = SIP_HDR_REFER_TO,
+	[HDR_SLOT(11, 'r', 'y')] = SIP_HDR_REFERRED_BY,
+	[HDR_SLOT(14, 'r', 't')] = SIP_HDR_REJECT_CONTACT,
+	[HDR_SLOT(19, 'r', 'n')] = SIP_HDR_REQUEST_DISPOSITION,
+	[HDR_SLOT(7, 'r', 'e')] = SIP_HDR_REQUIRE,
+	[HDR_SLOT(11, 'r', 'r')] = SIP_HDR_RETRY_AFTER,
+	[HDR_SLOT(5, 'r', 'e')] = SIP_HDR_ROUTE,
+	[HDR_SLOT(4, 'r', 'q')] = SIP_HDR_RSEQ,
+	[HDR_SLOT(15, 's', 's')] = SIP_HDR_SESSION_EXPIRES,
+	[HDR_SLOT(7, 's', 't')] = SIP_HDR_SUBJECT,
+	[HDR_SLOT(9, 's', 'd')] = SIP_HDR_SUPPORTED,
+	[HDR_SLOT(2, 't', 'o')] = SIP_HDR_TO,
+	[HDR_SLOT(11, 'u', 'd')] = SIP_HDR_UNSUPPORTED,
+	[HDR_SLOT(10, 'u', 't')] = SIP_HDR_USER_AGENT,
+	[HDR_SLOT(3, 'v', 'a')] = SIP_HDR_VIA,
+	[HDR_SLOT(16, 'w', 'e')] = SIP_HDR_WWW_AUTHENTICATE,
+	[HDR_SLOT(18, 'p', 'e')] = SIP_HDR_PROXY_AUTHENTICATE,
+	[HDR_SLOT(6, 's', 'r')] = SIP_HDR_SERVER,
+	[HDR_SLOT(7, 'w', 'g')] = SIP_HDR_WARNING,
 };
 
 /* Compact forms, indexed by lower-case letter. */
@@ -94,56 +152,92 @@ static const uint8_t hdr_compact[26] = {
 	['y' - 'a'] = SIP_HDR_IDENTITY,
 };
 
-/* Header ids grouped by the lower-cased first letter of their long name, so that
- * a lookup compares against two or three candidates, not all of them. */
-static uint8_t hdr_by_letter[26][8];
-
-static void hdr_index_build(void)
+static inline const struct hdr_def *hdr_candidate(size_t len, unsigned first, unsigned last)
 {
-	for (size_t i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
-		int c = lex_lower(hdr_names[i].name[0]) - 'a';
-		uint8_t *slot = hdr_by_letter[c];
-		while (*slot)
-			slot++;
-		*slot = (uint8_t)(i + 1);
+	return &hdr_defs[hdr_slots[HDR_SLOT(len, first, last)]];
+}
+
+/* Lookup of a name made of token characters only (len >= 1). */
+static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
+{
+	unsigned first = (unsigned char)name[0] | 0x20;
+
+	if (len == 1)
+		return (first >= 'a' && first <= 'z') ? (enum sip_hdr)hdr_compact[first - 'a']
+						       : SIP_HDR_OTHER;
+	const struct hdr_def *d = hdr_candidate(len, first, (unsigned char)name[len - 1]);
+	return lex_tok_ieq(name, len, d->name, d->len) ? (enum sip_hdr)(d - hdr_defs)
+						      : SIP_HDR_OTHER;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HDR_FAST_NAMES 1
+/* Index of the first ':' among the 8 bytes of x (memory order), or 8. */
+static inline unsigned colon_at(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t y = x ^ (ones * ':');
+	uint64_t t = (y - ones) & ~y & highs;
+	return t ? (unsigned)__builtin_ctzll(t) >> 3 : 8;
+}
+
+/*
+ * A known long name written as it should be, "Name:" with no space before the
+ * colon, read a word at a time: the colon is found in the first 24 bytes, the
+ * hash of (length, first, last byte) names the one candidate, and the words
+ * are compared to it with 0x20 ORed in at its letters only, so that nothing but
+ * the letters of that name in either case (and its '-' and digits exactly)
+ * compares equal: a match proves the bytes are that name. Returns the colon,
+ * or NULL for anything else (compact forms, unknown names, odd spacing,
+ * fewer than 24 bytes left), which then takes the byte-wise path.
+ */
+static inline const char *hdr_name_fast(const char *line, const char *end, uint8_t *id)
+{
+	uint64_t w[3];
+	unsigned k;
+
+	if (end - line < 24)
+		return NULL;
+	w[0] = lex_load64(line);
+	w[1] = lex_load64(line + 8);
+	w[2] = lex_load64(line + 16);
+	k = colon_at(w[0]);
+	if (k == 8) {
+		k = 8 + colon_at(w[1]);
+		if (k == 16)
+			k = 16 + colon_at(w[2]);
 	}
+	if (k < 2 || k == 24)
+		return NULL;
+	const struct hdr_def *d =
+	    hdr_candidate(k, (unsigned char)line[0] | 0x20, (unsigned char)line[k - 1] | 0x20);
+	if (d->len != k)
+		return NULL;
+	for (unsigned i = 0; i * 8 < k; i++) {
+		uint64_t c = lex_load64(d->name + 8 * i);
+		uint64_t fold = (c & 0x4040404040404040u) >> 1; /* 0x20 at letters */
+		uint64_t keep = k - 8 * i >= 8 ? ~(uint64_t)0 : ~(~(uint64_t)0 << (8 * (k - 8 * i)));
+		if (((w[i] | fold) & keep) != ((c | fold) & keep))
+			return NULL;
+	}
+	*id = (uint8_t)(d - hdr_defs);
+	return line + k;
 }
-
-/* Built once before main: a constant table in all but syntax. */
-__attribute__((constructor)) static void hdr_index_init(void)
-{
-	hdr_index_build();
-}
+#endif
 
 enum sip_hdr sip_hdr_lookup(const char *name, size_t len)
 {
-	char c = lex_lower(name[0]);
-
-	if (len == 0 || c < 'a' || c > 'z')
+	if (len == 0)
 		return SIP_HDR_OTHER;
-	if (len == 1)
-		return (enum sip_hdr)hdr_compact[c - 'a'];
-	for (const uint8_t *slot = hdr_by_letter[c - 'a']; *slot; slot++) {
-		const struct hdr_name *h = &hdr_names[*slot - 1];
-		if (h->len != len)
-			continue;
-		/* name holds token characters only; OR 0x20 folds their case and maps
-		 * no other token character onto a letter or '-'. */
-		size_t i = 1;
-		while (i < len && (name[i] | 0x20) == (h->name[i] | 0x20))
-			i++;
-		if (i == len)
-			return (enum sip_hdr)h->id;
-	}
-	return SIP_HDR_OTHER;
+	for (size_t i = 0; i < len; i++)
+		if (!lex_is((unsigned char)name[i], LEX_TOKEN))
+			return SIP_HDR_OTHER; /* no header name holds it */
+	return hdr_lookup_token(name, len);
 }
 
 const char *sip_hdr_name(enum sip_hdr id)
 {
-	for (size_t i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++)
-		if (hdr_names[i].id == id)
-			return hdr_names[i].name;
-	return NULL;
+	return ((unsigned)id < SIP_HDR_COUNT && hdr_defs[id].len) ? hdr_defs[id].name : NULL;
 }
 
 static const char *const method_names[SIP_METHOD_COUNT_] = {
@@ -156,38 +250,45 @@ static const char *const method_names[SIP_METHOD_COUNT_] = {
 	[SIP_METHOD_UPDATE] = "UPDATE",	  [SIP_METHOD_PUBLISH] = "PUBLISH",
 };
 
-static const uint8_t method_lens[SIP_METHOD_COUNT_] = {
-	[SIP_METHOD_INVITE] = 6,  [SIP_METHOD_ACK] = 3,	    [SIP_METHOD_BYE] = 3,
-	[SIP_METHOD_CANCEL] = 6,  [SIP_METHOD_OPTIONS] = 7, [SIP_METHOD_REGISTER] = 8,
-	[SIP_METHOD_INFO] = 4,	  [SIP_METHOD_MESSAGE] = 7, [SIP_METHOD_NOTIFY] = 6,
-	[SIP_METHOD_PRACK] = 5,	  [SIP_METHOD_REFER] = 5,   [SIP_METHOD_SUBSCRIBE] = 9,
-	[SIP_METHOD_UPDATE] = 6,  [SIP_METHOD_PUBLISH] = 7,
-};
-
 enum sip_method sip_method_lookup(const char *s, size_t len)
 {
-	/* The first letter and the length single out one candidate at most. */
-	static const uint8_t by_first[26][3] = {
-		['A' - 'A'] = {SIP_METHOD_ACK},
-		['B' - 'A'] = {SIP_METHOD_BYE},
-		['C' - 'A'] = {SIP_METHOD_CANCEL},
-		['I' - 'A'] = {SIP_METHOD_INVITE, SIP_METHOD_INFO},
-		['M' - 'A'] = {SIP_METHOD_MESSAGE},
-		['N' - 'A'] = {SIP_METHOD_NOTIFY},
-		['O' - 'A'] = {SIP_METHOD_OPTIONS},
-		['P' - 'A'] = {SIP_METHOD_PRACK, SIP_METHOD_PUBLISH},
-		['R' - 'A'] = {SIP_METHOD_REGISTER, SIP_METHOD_REFER},
-		['S' - 'A'] = {SIP_METHOD_SUBSCRIBE},
-		['U' - 'A'] = {SIP_METHOD_UPDATE},
-	};
-
-	if (len < 3 || s[0] < 'A' || s[0] > 'Z')
-		return SIP_METHOD_OTHER;
-	for (int i = 0; i < 3 && by_first[s[0] - 'A'][i]; i++) {
-		uint8_t id = by_first[s[0] - 'A'][i];
-		if (method_lens[id] == len && memcmp(method_names[id], s, len) == 0)
-			return (enum sip_method)id;
+/* memcmp with a constant length compiles to one or two word compares. */
+#define M(name, id)                                                                                \
+	if (memcmp(s, name, sizeof(name) - 1) == 0)                                                \
+	return id
+	switch (len) {
+	case 3:
+		M("ACK", SIP_METHOD_ACK);
+		M("BYE", SIP_METHOD_BYE);
+		break;
+	case 4:
+		M("INFO", SIP_METHOD_INFO);
+		break;
+	case 5:
+		M("PRACK", SIP_METHOD_PRACK);
+		M("REFER", SIP_METHOD_REFER);
+		break;
+	case 6:
+		M("INVITE", SIP_METHOD_INVITE);
+		M("CANCEL", SIP_METHOD_CANCEL);
+		M("NOTIFY", SIP_METHOD_NOTIFY);
+		M("UPDATE", SIP_METHOD_UPDATE);
+		break;
+	case 7:
+		M("OPTIONS", SIP_METHOD_OPTIONS);
+		M("MESSAGE", SIP_METHOD_MESSAGE);
+		M("PUBLISH", SIP_METHOD_PUBLISH);
+		break;
+	case 8:
+		M("REGISTER", SIP_METHOD_REGISTER);
+		break;
+	case 9:
+		M("SUBSCRIBE", SIP_METHOD_SUBSCRIBE);
+		break;
+	default:
+		break;
 	}
+#undef M
 	return SIP_METHOD_OTHER;
 }
 
@@ -302,9 +403,10 @@ static const char *after_eol(const char *e)
 
 static const char *sip_version(const char *p, const char *end, int *bad)
 {
-	static const char v[] = "SIP/2.0";
-
-	if (end - p >= 7 && memcmp(p, v, 7) == 0)
+	/* RFC 3261 7.1: the SIP-Version string is case-insensitive: "SIP/" with
+	 * its letters folded, then "/2.0" exactly. */
+	if (end - p >= 7 && (lex_load32(p) | lex_load32("\x20\x20\x20\x00")) == lex_load32("sip/") &&
+	    lex_load32(p + 3) == lex_load32("/2.0"))
 		return p + 7;
 	*bad = (end - p >= 4 && lex_ieq(p, 4, "SIP/", 4));
 	return NULL;
@@ -350,14 +452,23 @@ static int parse_request_line(struct parser *ps, const char *p, const char *eol)
 	m->method = lex_view(ps->buf, s, p);
 	m->method_id = (uint8_t)sip_method_lookup(s, (size_t)(p - s));
 	s = ++p;
-	while (p < eol && *p != ' ')
-		p++;
-	if (p == s || p >= eol)
-		return fail(ps, SIP_ERR_START_LINE, "request line must be METHOD SP URI SP SIP/2.0");
+	/* m->ruri is zeroed: read the URI in place and expect the SP after it. */
+	p = sip_uri_scan(&m->ruri, ps->buf, s, eol);
+	if (!p || p >= eol || *p != ' ') {
+		/* not a URI up to a SP: tell a missing SP from a bad URI */
+		p = s;
+		while (p < eol && *p != ' ')
+			p++;
+		if (p == s || p >= eol)
+			return fail(ps, SIP_ERR_START_LINE,
+				    "request line must be METHOD SP URI SP SIP/2.0");
+		if (p - s > ps->lim->max_uri)
+			return fail(ps, SIP_ERR_URI, "Request-URI too long");
+		if (sip_parse_uri(&m->ruri, ps->buf, (uint16_t)(s - ps->buf), (uint16_t)(p - s)))
+			return fail(ps, SIP_ERR_URI, "malformed Request-URI");
+	}
 	if (p - s > ps->lim->max_uri)
 		return fail(ps, SIP_ERR_URI, "Request-URI too long");
-	if (sip_parse_uri(&m->ruri, ps->buf, (uint16_t)(s - ps->buf), (uint16_t)(p - s)))
-		return fail(ps, SIP_ERR_URI, "malformed Request-URI");
 	p++;
 	const char *v = sip_version(p, eol, &bad);
 	if (!v || v != eol)
@@ -367,11 +478,42 @@ static int parse_request_line(struct parser *ps, const char *p, const char *eol)
 	return 0;
 }
 
+/* The end of the logical line at p (folds included) and, through *e, the start of
+ * its terminator; NULL when the headers end before its terminator. Slow: only
+ * for lines the one-pass scanner rejects, to report what the first error is. */
+static const char *logical_line_end(const char *p, const char *end, const char **e)
+{
+	for (;;) {
+		*e = line_end(p, end);
+		if (!*e)
+			return NULL;
+		p = after_eol(*e);
+		if (p < end && lex_ws(*p))
+			continue;
+		return p;
+	}
+}
+
+/* A line that the one-pass scanner could not take: the first error for it, in
+ * the order unterminated, too many lines, no name and colon. */
+static int bad_line(struct parser *ps, const char *line, bool too_many)
+{
+	const char *e;
+
+	if (!logical_line_end(line, ps->end, &e))
+		return fail(ps, SIP_ERR_HEADER_SYNTAX, "headers not terminated by an empty line");
+	if (too_many)
+		return fail(ps, SIP_ERR_TOO_MANY_HEADERS, "more header lines than the limit");
+	return fail(ps, SIP_ERR_HEADER_SYNTAX, "header line without name and colon");
+}
+
 /* Pass 1: index header lines from p; sets *body_start. */
 static int index_headers(struct parser *ps, const char *p, const char **body_start)
 {
 	struct sip_msg *m = ps->m;
 	const char *end = ps->end;
+	const uint16_t max_headers = ps->lim->max_headers;
+	const uint16_t max_line = ps->lim->max_line;
 
 	for (;;) {
 		if (p >= end)
@@ -386,40 +528,69 @@ static int index_headers(struct parser *ps, const char *p, const char **body_sta
 		}
 		if (lex_ws(*p))
 			return fail(ps, SIP_ERR_HEADER_SYNTAX, "continuation line before first header");
+		if (m->nhdrs >= max_headers)
+			return bad_line(ps, p, true);
 
-		/* the logical line: this line plus folded continuations */
-		const char *line = p, *e;
+		/* name, optional WS, colon: within the first physical line */
+		const char *line = p, *n = NULL, *colon;
+		uint8_t id = SIP_HDR_OTHER;
+#ifdef HDR_FAST_NAMES
+		n = hdr_name_fast(line, end, &id);
+#endif
+		if (n) {
+			colon = n;
+		} else {
+			n = lex_span(line, end, LEX_TOKEN);
+			colon = n;
+			while (colon < end && lex_ws(*colon))
+				colon++;
+			if (n == line || colon >= end || *colon != ':')
+				return bad_line(ps, line, false);
+			id = (uint8_t)hdr_lookup_token(line, (size_t)(n - line));
+		}
+
+		/* the value up to the end of the logical line: this line plus folded
+		 * continuations. NUL and a CR without LF are noted, not yet reported:
+		 * an unterminated line or an overlong one is the error to give first. */
+		const char *q = colon + 1, *eol, *bad = NULL, *why = NULL;
 		for (;;) {
-			e = line_end(p, end);
-			if (!e)
+			q = lex_find_ctl(q, end);
+			if (q >= end)
 				return fail(ps, SIP_ERR_HEADER_SYNTAX,
 					    "headers not terminated by an empty line");
-			p = after_eol(e);
-			if (p < end && lex_ws(*p))
+			if (*q == '\n') {
+				eol = q;
+				p = q + 1;
+			} else if (*q == '\r' && q + 1 < end && q[1] == '\n') {
+				eol = q;
+				p = q + 2;
+			} else {
+				if (*q == '\r' && q + 1 >= end)
+					return fail(ps, SIP_ERR_HEADER_SYNTAX,
+						    "headers not terminated by an empty line");
+				if (!bad && (*q == '\r' || *q == '\0')) {
+					bad = q;
+					why = *q ? "CR without LF" : "NUL byte in a header line";
+				}
+				q++;
 				continue;
+			}
+			if (p < end && lex_ws(*p)) {
+				q = p;
+				continue;
+			}
 			break;
 		}
-		if (p - line > ps->lim->max_line)
-			return fail(ps, SIP_ERR_LINE_TOO_LONG, "header line longer than the limit");
-		if (memchr(line, '\0', (size_t)(e - line)))
-			return fail(ps, SIP_ERR_HEADER_SYNTAX, "NUL byte in a header line");
-		if (m->nhdrs >= ps->lim->max_headers)
-			return fail(ps, SIP_ERR_TOO_MANY_HEADERS, "more header lines than the limit");
-
-		const char *n = line;
-		while (n < e && lex_is((unsigned char)*n, LEX_TOKEN))
-			n++;
-		const char *colon = n;
-		while (colon < e && lex_ws(*colon))
-			colon++;
-		if (n == line || colon >= e || *colon != ':')
-			return fail(ps, SIP_ERR_HEADER_SYNTAX, "header line without name and colon");
 
 		struct sip_hdr_line *h = &m->hdrs[m->nhdrs];
 		h->name = lex_view(ps->buf, line, n);
-		h->id = (uint8_t)sip_hdr_lookup(line, (size_t)(n - line));
-		const char *vs = lex_skip_lws(colon + 1, e);
-		const char *ve = lex_trim_right(vs, e);
+		h->id = id;
+		if (p - line > max_line)
+			return fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG, "header line longer than the limit");
+		if (bad)
+			return fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX, why);
+		const char *vs = lex_skip_lws(colon + 1, eol);
+		const char *ve = lex_trim_right(vs, eol);
 		h->value = lex_view(ps->buf, vs, ve);
 		h->start = (uint16_t)(line - ps->buf);
 		h->end = (uint16_t)(p - ps->buf);
@@ -444,14 +615,22 @@ static const char *vend(struct parser *ps, const struct sip_hdr_line *h)
 static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h)
 {
 	const char *p = vstart(ps, h), *e = vend(ps, h);
-
 	if (p == e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "empty Call-ID");
-	for (const char *q = p; q < e; q++)
-		if (!lex_is((unsigned char)*q, LEX_WORD) && *q != '@')
-			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "invalid character in Call-ID");
+	/* callid = word [ "@" word ] */
+	const char *q = lex_span(p, e, LEX_WORD);
+	if (q < e && *q == '@' && q > p && q + 1 < e)
+		q = lex_span(q + 1, e, LEX_WORD);
+	if (q != e)
+		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "invalid character in Call-ID");
 	ps->m->call_id = h->value;
 	return 0;
+}
+
+/* A token (a method) at p that must run to e. */
+static const char *token_to_end(const char *p, const char *e)
+{
+	return lex_span(p, e, LEX_TOKEN);
 }
 
 static int parse_cseq(struct parser *ps, const struct sip_hdr_line *h)
@@ -465,9 +644,7 @@ static int parse_cseq(struct parser *ps, const struct sip_hdr_line *h)
 	const char *s = lex_skip_lws(p, e);
 	if (s == p)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected number SP method");
-	p = s;
-	while (p < e && lex_is((unsigned char)*p, LEX_TOKEN))
-		p++;
+	p = token_to_end(s, e);
 	if (p == s || p != e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected number SP method");
 	c->method = lex_view(ps->buf, s, p);
@@ -492,7 +669,7 @@ static int parse_rack(struct parser *ps, const struct sip_hdr_line *h)
 	struct sip_rack *r = &ps->m->rack;
 	static const char why[] = "expected response-num SP CSeq-num SP method";
 
-	p = lex_uint(p, e, INT32_MAX, &r->rseq);
+	p = lex_uint(p, e, UINT32_MAX, &r->rseq); /* an RSeq value */
 	const char *s = p ? lex_skip_lws(p, e) : NULL;
 	if (!p || s == p)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
@@ -500,9 +677,7 @@ static int parse_rack(struct parser *ps, const struct sip_hdr_line *h)
 	s = p ? lex_skip_lws(p, e) : NULL;
 	if (!p || s == p)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
-	p = s;
-	while (p < e && lex_is((unsigned char)*p, LEX_TOKEN))
-		p++;
+	p = token_to_end(s, e);
 	if (p == s || p != e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
 	r->method = lex_view(ps->buf, s, p);
@@ -511,29 +686,33 @@ static int parse_rack(struct parser *ps, const struct sip_hdr_line *h)
 	return 0;
 }
 
-struct via_params {
-	const char *base;
-	struct sip_via *v;
-};
-
-static void via_param(void *arg, const char *name, size_t nlen, const char *val, size_t vlen,
-		      bool has_val)
+/* sent-protocol = protocol-name SLASH protocol-version SLASH transport, where
+ * SLASH may carry LWS on either side; returns the end or NULL. */
+static const char *via_protocol(const char *p, const char *e, struct sip_via *v, const char *base)
 {
-	struct via_params *vp = arg;
-	struct sip_via *v = vp->v;
-	sip_view view = has_val ? lex_view(vp->base, val, val + vlen) : (sip_view){0, 0};
-
-	if (lex_ieq(name, nlen, "branch", 6))
-		v->branch = view;
-	else if (lex_ieq(name, nlen, "received", 8))
-		v->received = view;
-	else if (lex_ieq(name, nlen, "rport", 5)) {
-		v->rport = view;
-		v->has_rport = true;
-	} else if (lex_ieq(name, nlen, "maddr", 5))
-		v->maddr = view;
-	else if (lex_ieq(name, nlen, "ttl", 3))
-		v->ttl = view;
+	/* What everyone sends: "SIP/2.0/" then the transport token. */
+	if (e - p > 8 && lex_load64(p) == lex_load64("SIP/2.0/") &&
+	    lex_is((unsigned char)p[8], LEX_TOKEN)) {
+		const char *s = p + 8;
+		p = token_to_end(s, e);
+		v->transport = lex_view(base, s, p);
+		return p;
+	}
+	for (int part = 0; part < 3; part++) {
+		const char *s = p;
+		p = token_to_end(p, e);
+		if (p == s)
+			return NULL;
+		if (part == 2) {
+			v->transport = lex_view(base, s, p);
+			break;
+		}
+		p = lex_skip_lws(p, e);
+		if (p >= e || *p != '/')
+			return NULL;
+		p = lex_skip_lws(p + 1, e);
+	}
+	return p;
 }
 
 /* via-parm = sent-protocol LWS sent-by *( SEMI via-params ) */
@@ -551,21 +730,9 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 	v->whole = lex_view(ps->buf, p, e);
 
 	const char *proto = p;
-	for (int part = 0; part < 3; part++) {
-		const char *s = p;
-		while (p < e && lex_is((unsigned char)*p, LEX_TOKEN))
-			p++;
-		if (p == s)
-			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
-		if (part == 2) {
-			v->transport = lex_view(ps->buf, s, p);
-			break;
-		}
-		p = lex_skip_lws(p, e);
-		if (p >= e || *p != '/')
-			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
-		p = lex_skip_lws(p + 1, e);
-	}
+	p = via_protocol(p, e, v, ps->buf);
+	if (!p)
+		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
 	v->protocol = lex_view(ps->buf, proto, p);
 	const char *s = lex_skip_lws(p, e);
 	if (s == p)
@@ -577,8 +744,7 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "unterminated IPv6 reference");
 		p = close + 1;
 	} else {
-		while (p < e && lex_is((unsigned char)*p, LEX_HOST))
-			p++;
+		p = lex_span(p, e, LEX_HOST);
 	}
 	if (p == s)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "missing sent-by host");
@@ -592,9 +758,38 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 		v->port = (uint16_t)port;
 		p = q;
 	}
-	struct via_params vp = {ps->buf, v};
-	p = lex_params(p, e, via_param, &vp);
-	if (!p || lex_skip_lws(p, e) != e)
+
+	struct lex_param prm;
+	int rc;
+	while ((rc = lex_param_next(&p, e, &prm)) > 0) {
+		sip_view val = prm.val ? lex_view(ps->buf, prm.val, prm.val + prm.vlen)
+				       : (sip_view){0, 0};
+		switch (prm.nlen) {
+		case 3:
+			if (LEX_TOK_IEQ(prm.name, 3, "ttl"))
+				v->ttl = val;
+			break;
+		case 5:
+			if (LEX_TOK_IEQ(prm.name, 5, "rport")) {
+				v->rport = val;
+				v->has_rport = true;
+			} else if (LEX_TOK_IEQ(prm.name, 5, "maddr")) {
+				v->maddr = val;
+			}
+			break;
+		case 6:
+			if (LEX_TOK_IEQ(prm.name, 6, "branch"))
+				v->branch = val;
+			break;
+		case 8:
+			if (LEX_TOK_IEQ(prm.name, 8, "received"))
+				v->received = val;
+			break;
+		default:
+			break;
+		}
+	}
+	if (rc < 0 || lex_skip_lws(p, e) != e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "bad Via parameter");
 	m->nvias++;
 	return 0;
@@ -604,7 +799,8 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 typedef int (*value_fn)(struct parser *ps, const struct sip_hdr_line *h, uint16_t line,
 			const char *p, const char *e);
 
-static int each_value(struct parser *ps, const struct sip_hdr_line *h, uint16_t line, value_fn fn)
+static inline int each_value(struct parser *ps, const struct sip_hdr_line *h, uint16_t line,
+			     value_fn fn)
 {
 	const char *p = vstart(ps, h), *e = vend(ps, h);
 
@@ -678,20 +874,9 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 }
 
 /* Headers that may appear once only (RFC 3261 7.3.1 and 20). */
-static bool single_valued(uint8_t id)
-{
-	switch (id) {
-	case SIP_HDR_CALL_ID:
-	case SIP_HDR_TO:
-	case SIP_HDR_FROM:
-	case SIP_HDR_CSEQ:
-	case SIP_HDR_CONTENT_LENGTH:
-	case SIP_HDR_MAX_FORWARDS:
-		return true;
-	default:
-		return false;
-	}
-}
+#define SINGLE_VALUED                                                                              \
+	(SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_TO) | SIP_HBIT(SIP_HDR_FROM) |                 \
+	 SIP_HBIT(SIP_HDR_CSEQ) | SIP_HBIT(SIP_HDR_CONTENT_LENGTH) | SIP_HBIT(SIP_HDR_MAX_FORWARDS))
 
 static int parse_header(struct parser *ps, uint16_t i)
 {
@@ -700,7 +885,7 @@ static int parse_header(struct parser *ps, uint16_t i)
 	uint32_t n;
 	int rc;
 
-	if (single_valued(h->id) && m->first[h->id] != i + 1)
+	if ((SINGLE_VALUED & SIP_HBIT(h->id)) && m->first[h->id] != i + 1)
 		return fail_hdr(ps, h, SIP_ERR_DUPLICATE_HEADER, "header must appear only once");
 
 	switch (h->id) {
@@ -716,11 +901,13 @@ static int parse_header(struct parser *ps, uint16_t i)
 		return each_value(ps, h, i, parse_via_parm);
 	case SIP_HDR_MAX_FORWARDS:
 		rc = parse_number(ps, h, 255, &n, "expected a number 0-255");
-		m->max_forwards = (int32_t)n;
+		if (!rc)
+			m->max_forwards = (int32_t)n;
 		return rc;
 	case SIP_HDR_CONTENT_LENGTH:
 		rc = parse_number(ps, h, INT32_MAX, &n, "expected a number");
-		m->content_length = (int32_t)n;
+		if (!rc)
+			m->content_length = (int32_t)n;
 		return rc;
 	case SIP_HDR_CONTENT_TYPE:
 		if (m->first[h->id] == i + 1) {
@@ -735,10 +922,12 @@ static int parse_header(struct parser *ps, uint16_t i)
 	case SIP_HDR_CONTACT:
 		return each_value(ps, h, i, parse_contact_value);
 	case SIP_HDR_RSEQ:
-		rc = parse_number(ps, h, INT32_MAX, &n, "expected a number 1 to 2^31-1");
+		/* RFC 3262 7.1: starts below 2^31 and counts up, so 1 to 2^32-1 */
+		rc = parse_number(ps, h, UINT32_MAX, &n, "expected a number 1 to 2^32-1");
 		if (!rc && n == 0)
-			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected a number 1 to 2^31-1");
-		m->rseq = n;
+			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected a number 1 to 2^32-1");
+		if (!rc)
+			m->rseq = n;
 		return rc;
 	case SIP_HDR_RACK:
 		return parse_rack(ps, h);
@@ -786,7 +975,11 @@ static int check_mandatory(struct parser *ps)
 	if (m->is_request && !m->first[SIP_HDR_MAX_FORWARDS])
 		return fail_missing(ps, SIP_HDR_MAX_FORWARDS);
 	if (m->is_request) {
-		if (!sip_view_eq(ps->buf, m->cseq.method, ps->buf + m->method.off, m->method.len))
+		/* Methods are case-sensitive: one known id on both sides means one name. */
+		bool same = m->method_id != SIP_METHOD_OTHER ? m->cseq.method_id == m->method_id
+			    : sip_view_eq(ps->buf, m->cseq.method, ps->buf + m->method.off,
+					  m->method.len);
+		if (!same)
 			return fail_hdr(ps, sip_find_hdr(m, SIP_HDR_CSEQ), SIP_ERR_BAD_VALUE,
 					"method does not match the request method");
 	}
@@ -810,6 +1003,32 @@ static int parse_body(struct parser *ps, const char *body)
 	return 0;
 }
 
+/* The start line's terminator at or after p, checked the way the header lines
+ * are (unterminated, too long, NUL), or NULL after failing. */
+static const char *start_line_end(struct parser *ps, const char *p)
+{
+	/* Fast: the first control byte is its CRLF (or LF), so no NUL precedes it. */
+	const char *q = lex_find_ctl(p, ps->end);
+	const char *eol = NULL;
+	if (q < ps->end && (*q == '\n' || (*q == '\r' && q + 1 < ps->end && q[1] == '\n')))
+		eol = q;
+	else
+		eol = line_end(p, ps->end);
+	if (!eol) {
+		fail(ps, SIP_ERR_START_LINE, "start line not terminated");
+		return NULL;
+	}
+	if (eol - p > ps->lim->max_line) {
+		fail(ps, SIP_ERR_LINE_TOO_LONG, "start line longer than the limit");
+		return NULL;
+	}
+	if (q < eol && memchr(q, '\0', (size_t)(eol - q))) {
+		fail(ps, SIP_ERR_START_LINE, "NUL byte in the start line");
+		return NULL;
+	}
+	return eol;
+}
+
 int sip_parse(struct sip_msg *m, const char *buf, size_t len, const struct sip_limits *lim)
 {
 	struct parser ps = {m, buf, buf + len, lim ? lim : &sip_default_limits};
@@ -831,14 +1050,10 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, const struct sip_l
 	if (ps.end - p < 12)
 		return fail(&ps, SIP_ERR_TOO_SHORT, "too short to be a SIP message");
 
-	eol = line_end(p, ps.end);
+	eol = start_line_end(&ps, p);
 	if (!eol)
-		return fail(&ps, SIP_ERR_START_LINE, "start line not terminated");
-	if (eol - p > ps.lim->max_line)
-		return fail(&ps, SIP_ERR_LINE_TOO_LONG, "start line longer than the limit");
-	if (memchr(p, '\0', (size_t)(eol - p)))
-		return fail(&ps, SIP_ERR_START_LINE, "NUL byte in the start line");
-	m->is_request = !(eol - p >= 4 && memcmp(p, "SIP/", 4) == 0);
+		return -m->err;
+	m->is_request = !(eol - p >= 4 && lex_ieq(p, 4, "SIP/", 4));
 	rc = m->is_request ? parse_request_line(&ps, p, eol) : parse_status_line(&ps, p, eol);
 	m->start_end = (uint16_t)(after_eol(eol) - buf);
 	if (rc) {

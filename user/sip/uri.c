@@ -4,13 +4,19 @@
  *
  * Owns: splitting a URI into views and checking its characters, display names,
  * the tag parameter. Does not own: which header a value came from.
+ *
+ * A URI is read in one forward pass that stops at the first byte that cannot
+ * continue it (sip_uri_scan). sip_parse_uri then requires that byte to be the end
+ * of its range; a name-addr requires it to be the '>', so that the URI between
+ * '<' and '>' is parsed without first searching for the '>'. Every scan is
+ * bounded by the end of the value, never by the byte it expects to stop at.
  */
 #include <string.h>
 
 #include "sip/lex.h"
 
 /* True when [p, end) is an escaped-or-class run: chars of cls or %HEXHEX. */
-static bool uri_run_ok(const char *p, const char *end, uint16_t cls)
+static bool uri_run_ok(const char *p, const char *end, uint32_t cls)
 {
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
@@ -26,6 +32,21 @@ static bool uri_run_ok(const char *p, const char *end, uint16_t cls)
 		p++;
 	}
 	return true;
+}
+
+/* Skips a run of cls bytes and %HEXHEX escapes from p; returns its end, or
+ * NULL when a '%' does not start a valid escape. */
+static inline const char *uri_run(const char *p, const char *end, uint32_t cls)
+{
+	for (;;) {
+		p = lex_span(p, end, cls);
+		if (p >= end || *p != '%')
+			return p;
+		if (end - p < 3 || !lex_is((unsigned char)p[1], LEX_HEX) ||
+		    !lex_is((unsigned char)p[2], LEX_HEX))
+			return NULL;
+		p += 3;
+	}
 }
 
 static bool uri_ipv4(const char *p, const char *end)
@@ -50,62 +71,39 @@ static bool uri_ipv4(const char *p, const char *end)
 	return parts == 4;
 }
 
-static bool uri_hostname(const char *p, const char *end)
+/* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
+ * the caller has scanned it already, or q == NULL. Returns the end or NULL. */
+static const char *uri_hostport(const char *base, const char *h, const char *q, const char *end,
+				struct sip_uri *u)
 {
-	if (p == end || *p == '.' || *p == '-')
-		return false;
-	for (; p < end; p++)
-		if (!lex_is((unsigned char)*p, LEX_HOST))
-			return false;
-	return true;
-}
+	const char *p = h;
 
-static bool uri_ipv6_body(const char *p, const char *end)
-{
-	int colons = 0;
-
-	if (p == end)
-		return false;
-	for (; p < end; p++) {
-		if (*p == ':')
-			colons++;
-		else if (!lex_is((unsigned char)*p, LEX_HEX) && *p != '.')
-			return false;
-	}
-	return colons >= 2 && colons <= 7;
-}
-
-/* Parses host[:port] at p; returns the end of host/port or NULL. */
-static const char *uri_hostport(const char *base, const char *p, const char *end, sip_view *host,
-				uint8_t *host_type, uint16_t *port)
-{
-	const char *h = p;
-
-	if (p < end && *p == '[') {
-		const char *close = memchr(p, ']', (size_t)(end - p));
-		if (!close || !uri_ipv6_body(p + 1, close))
+	if (!q && p < end && *p == '[') {
+		/* IPv6reference: hex, ':' and '.' (RFC 3261 25.1), 2 to 7 colons */
+		int colons = 0;
+		for (p++; p < end && lex_is((unsigned char)*p, LEX_IPV6); p++)
+			colons += *p == ':';
+		if (p >= end || *p != ']' || p == h + 1 || colons < 2 || colons > 7)
 			return NULL;
-		p = close + 1;
-		*host_type = SIP_HOST_IPV6;
+		p++;
+		u->host_type = SIP_HOST_IPV6;
 	} else {
-		while (p < end && lex_is((unsigned char)*p, LEX_HOST))
-			p++;
-		if (uri_ipv4(h, p))
-			*host_type = SIP_HOST_IPV4;
-		else if (uri_hostname(h, p))
-			*host_type = SIP_HOST_NAME;
+		p = q ? q : lex_span(p, end, LEX_HOST);
+		if (p > h && (unsigned)(*h - '0') < 10 && uri_ipv4(h, p))
+			u->host_type = SIP_HOST_IPV4;
+		else if (p > h && *h != '.' && *h != '-')
+			u->host_type = SIP_HOST_NAME;
 		else
 			return NULL;
 	}
-	*host = lex_view(base, h, p);
-	*port = 0;
+	u->host = lex_view(base, h, p);
 	if (p < end && *p == ':') {
 		uint32_t v;
-		const char *q = lex_uint(p + 1, end, 65535, &v);
-		if (!q || q - (p + 1) > 5)
+		const char *d = lex_uint(p + 1, end, 65535, &v);
+		if (!d || d - (p + 1) > 5)
 			return NULL;
-		*port = (uint16_t)v;
-		p = q;
+		u->port = (uint16_t)v;
+		p = d;
 	}
 	return p;
 }
@@ -114,145 +112,166 @@ static const char *uri_hostport(const char *base, const char *p, const char *end
 static const char *uri_params(const char *base, const char *p, const char *end, struct sip_uri *u)
 {
 	const char *start = p;
-
 	while (p < end && *p == ';') {
 		const char *name = ++p;
-		while (p < end && *p != '=' && *p != ';' && *p != '?')
-			p++;
-		const char *name_end = p;
-		const char *val = NULL, *val_end = NULL;
-		if (name == name_end || !uri_run_ok(name, name_end, LEX_UNRESERVED | LEX_PARAM))
+		p = uri_run(p, end, LEX_PCHAR);
+		if (!p || p == name)
 			return NULL;
+		const char *name_end = p, *val = NULL;
 		if (p < end && *p == '=') {
 			val = ++p;
-			while (p < end && *p != ';' && *p != '?')
-				p++;
-			val_end = p;
-			if (val == val_end || !uri_run_ok(val, val_end, LEX_UNRESERVED | LEX_PARAM))
+			p = uri_run(p, end, LEX_PCHAR);
+			if (!p || p == val)
 				return NULL;
 		}
+		/* The names compared hold letters only, so OR 0x20 matches any byte exactly. */
 		size_t nlen = (size_t)(name_end - name);
-		if (lex_ieq(name, nlen, "lr", 2))
+		if (LEX_TOK_IEQ(name, nlen, "lr"))
 			u->lr = true;
-		else if (val && lex_ieq(name, nlen, "transport", 9))
-			u->transport = lex_view(base, val, val_end);
-		else if (val && lex_ieq(name, nlen, "maddr", 5))
-			u->maddr = lex_view(base, val, val_end);
-		else if (val && lex_ieq(name, nlen, "user", 4))
-			u->user_param = lex_view(base, val, val_end);
+		else if (!val)
+			continue;
+		else if (LEX_TOK_IEQ(name, nlen, "transport"))
+			u->transport = lex_view(base, val, p);
+		else if (LEX_TOK_IEQ(name, nlen, "maddr"))
+			u->maddr = lex_view(base, val, p);
+		else if (LEX_TOK_IEQ(name, nlen, "user"))
+			u->user_param = lex_view(base, val, p);
 	}
 	if (p > start)
 		u->params = lex_view(base, start + 1, p);
 	return p;
 }
 
-static int uri_sip(const char *base, const char *p, const char *end, struct sip_uri *u)
+/* The part of a sip/sips URI after "sip:"; returns where it stops or NULL. */
+static const char *uri_sip(const char *base, const char *p, const char *end, struct sip_uri *u)
 {
-	const char *at = memchr(p, '@', (size_t)(end - p));
-
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		const char *user_end = colon ? colon : at;
-		if (user_end == p || !uri_run_ok(p, user_end, LEX_UNRESERVED | LEX_USER))
-			return -SIP_ERR_URI;
+	/* userinfo is everything up to an '@' (RFC 3261 19.1.1): the user part may
+	 * hold ';', '?', '=' and ',', so a host with parameters and a user with
+	 * them look alike until an '@' shows up or a byte no userinfo may hold. A
+	 * hostname run comes first: it settles "user@" and "host" alone at once. */
+	const char *q = lex_span(p, end, LEX_HOST), *hq = NULL;
+	if (q < end && *q != '@' && (lex_is((unsigned char)*q, LEX_UINFO) || *q == '%')) {
+		hq = q;
+		q = uri_run(q, end, LEX_UINFO);
+		if (!q)
+			return NULL;
+	}
+	if (q < end && *q == '@') {
+		const char *colon = hq ? memchr(p, ':', (size_t)(q - p)) : NULL;
+		const char *user_end = colon ? colon : q;
+		if (user_end == p)
+			return NULL;
 		u->user = lex_view(base, p, user_end);
 		if (colon) {
-			if (!uri_run_ok(colon + 1, at, LEX_UNRESERVED | LEX_PASSWORD))
-				return -SIP_ERR_URI;
-			u->password = lex_view(base, colon + 1, at);
+			if (!uri_run_ok(colon + 1, q, LEX_UNRESERVED | LEX_PASSWORD))
+				return NULL;
+			u->password = lex_view(base, colon + 1, q);
 		}
-		p = at + 1;
+		p = uri_hostport(base, q + 1, NULL, end, u);
+	} else {
+		/* no userinfo: the hostname run scanned first is the host */
+		p = uri_hostport(base, p, hq ? hq : (q < end && *q == '[' && q == p) ? NULL : q, end,
+				 u);
 	}
-	p = uri_hostport(base, p, end, &u->host, &u->host_type, &u->port);
 	if (!p)
-		return -SIP_ERR_URI;
-	p = uri_params(base, p, end, u);
-	if (!p)
-		return -SIP_ERR_URI;
+		return NULL;
+	if (p < end && *p == ';') {
+		p = uri_params(base, p, end, u);
+		if (!p)
+			return NULL;
+	}
 	if (p < end && *p == '?') {
-		p++;
-		if (p == end || !uri_run_ok(p, end, LEX_UNRESERVED | LEX_HNV | LEX_USER))
-			return -SIP_ERR_URI;
-		u->headers = lex_view(base, p, end);
-		p = end;
+		const char *h = ++p;
+		p = uri_run(p, end, LEX_HCHAR);
+		if (!p || p == h)
+			return NULL;
+		u->headers = lex_view(base, h, p);
 	}
-	return p == end ? 0 : -SIP_ERR_URI;
+	return p;
 }
 
-static int uri_tel(const char *base, const char *p, const char *end, struct sip_uri *u)
+static const char *uri_tel(const char *base, const char *p, const char *end, struct sip_uri *u)
 {
 	const char *num = p;
 
-	while (p < end && *p != ';')
-		p++;
-	if (p == num || !uri_run_ok(num, p, LEX_UNRESERVED | LEX_PARAM))
-		return -SIP_ERR_URI;
+	p = uri_run(p, end, LEX_PCHAR);
+	if (!p || p == num)
+		return NULL;
 	u->user = lex_view(base, num, p);
-	p = uri_params(base, p, end, u);
-	return p == end ? 0 : -SIP_ERR_URI;
+	if (p < end && *p == ';')
+		p = uri_params(base, p, end, u);
+	return p;
+}
+
+/* True when the 4 bytes at p are c0 c1 c2 ':' with the letters in any case. */
+static inline bool uri_scheme4(const char *p, const char *lit)
+{
+	const uint32_t fold = lex_load32("\x20\x20\x20\x00");
+	return (lex_load32(p) | fold) == lex_load32(lit);
+}
+
+const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end)
+{
+	const char *s = p, *stop;
+
+	if (end - p >= 4 && uri_scheme4(p, "sip:")) {
+		/* the common case, decided without scanning the scheme */
+		p += 4;
+		u->scheme = SIP_SCHEME_SIP;
+		stop = uri_sip(base, p, end, u);
+	} else {
+		if (p == end || !lex_is((unsigned char)*p, LEX_ALPHA))
+			return NULL;
+		while (p < end && lex_is((unsigned char)*p, LEX_SCHEME))
+			p++;
+		if (p == end || *p != ':')
+			return NULL;
+		size_t slen = (size_t)(p - s);
+		p++;
+		if (LEX_TOK_IEQ(s, slen, "sip")) {
+			u->scheme = SIP_SCHEME_SIP;
+			stop = uri_sip(base, p, end, u);
+		} else if (LEX_TOK_IEQ(s, slen, "sips")) {
+			u->scheme = SIP_SCHEME_SIPS;
+			stop = uri_sip(base, p, end, u);
+		} else if (LEX_TOK_IEQ(s, slen, "tel")) {
+			u->scheme = SIP_SCHEME_TEL;
+			stop = uri_tel(base, p, end, u);
+		} else {
+			/* Any other scheme: kept opaque, but only printable, non-space bytes. */
+			u->scheme = SIP_SCHEME_OTHER;
+			stop = p;
+			while (stop < end && (unsigned char)*stop > ' ' &&
+			       (unsigned char)*stop < 0x7f && *stop != '<' && *stop != '>' &&
+			       *stop != '"')
+				stop++;
+			if (stop == p)
+				return NULL;
+		}
+	}
+	if (stop) {
+		u->whole = lex_view(base, s, stop);
+		u->opaque = lex_view(base, p, stop);
+	}
+	return stop;
 }
 
 int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len)
 {
 	const char *p = buf + off, *end = p + len;
-	const char *s = p;
 
 	memset(u, 0, sizeof(*u));
+	const char *stop = sip_uri_scan(u, buf, p, end);
 	u->whole.off = off;
 	u->whole.len = len;
-	if (p == end || !lex_is((unsigned char)*p, LEX_ALPHA))
-		return -SIP_ERR_URI;
-	while (p < end && lex_is((unsigned char)*p, LEX_SCHEME))
-		p++;
-	if (p == end || *p != ':')
-		return -SIP_ERR_URI;
-	size_t slen = (size_t)(p - s);
-	p++;
-	u->opaque = lex_view(buf, p, end);
-	if (lex_ieq(s, slen, "sip", 3)) {
-		u->scheme = SIP_SCHEME_SIP;
-		return uri_sip(buf, p, end, u);
-	}
-	if (lex_ieq(s, slen, "sips", 4)) {
-		u->scheme = SIP_SCHEME_SIPS;
-		return uri_sip(buf, p, end, u);
-	}
-	if (lex_ieq(s, slen, "tel", 3)) {
-		u->scheme = SIP_SCHEME_TEL;
-		return uri_tel(buf, p, end, u);
-	}
-	/* Any other scheme: kept opaque, but still only printable, non-space bytes. */
-	u->scheme = SIP_SCHEME_OTHER;
-	if (p == end)
-		return -SIP_ERR_URI;
-	for (; p < end; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '<' || *p == '>' ||
-		    *p == '"')
-			return -SIP_ERR_URI;
-	return 0;
-}
-
-struct addr_params {
-	const char *base;
-	struct sip_addr *a;
-};
-
-static void addr_param(void *arg, const char *name, size_t nlen, const char *val, size_t vlen,
-		       bool has_val)
-{
-	struct addr_params *ap = arg;
-
-	if (lex_ieq(name, nlen, "tag", 3) && has_val) {
-		ap->a->tag = lex_view(ap->base, val, val + vlen);
-		ap->a->has_tag = true;
-	}
+	return stop == end ? 0 : -SIP_ERR_URI;
 }
 
 int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len)
 {
 	const char *start = buf + off, *end = start + len;
 	const char *p = lex_skip_lws(start, end);
-	const char *uri_start, *uri_end;
+	const char *lt = NULL;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -261,8 +280,9 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 	if (p == end)
 		return -SIP_ERR_BAD_VALUE;
 
-	const char *lt = NULL;
-	if (*p == '"') {
+	if (*p == '<') {
+		lt = p;
+	} else if (*p == '"') {
 		const char *q = lex_quoted(p, end);
 		if (!q)
 			return -SIP_ERR_BAD_VALUE;
@@ -273,10 +293,7 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 		lt = p;
 	} else {
 		/* display-name as tokens and LWS, then '<'; or a bare addr-spec */
-		const char *q = p;
-		while (q < end && (lex_is((unsigned char)*q, LEX_TOKEN) || lex_ws(*q) || *q == '\r' ||
-				   *q == '\n'))
-			q++;
+		const char *q = lex_span(p, end, LEX_DISP);
 		if (q < end && *q == '<') {
 			lt = q;
 			const char *dend = lex_trim_right(p, q);
@@ -286,29 +303,41 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 	}
 
 	if (lt) {
-		uri_start = lt + 1;
-		const char *gt = memchr(uri_start, '>', (size_t)(end - uri_start));
-		if (!gt)
-			return -SIP_ERR_BAD_VALUE;
-		uri_end = gt;
-		p = gt + 1;
+		const char *stop = sip_uri_scan(&a->uri, buf, lt + 1, end);
+		if (stop && stop < end && *stop == '>') {
+			p = stop + 1;
+		} else {
+			/* Not a URI up to a '>': tell a missing '>' from a bad URI. */
+			const char *gt = memchr(lt + 1, '>', (size_t)(end - lt - 1));
+			if (!gt)
+				return -SIP_ERR_BAD_VALUE;
+			rc = sip_parse_uri(&a->uri, buf, (uint16_t)(lt + 1 - buf),
+					   (uint16_t)(gt - lt - 1));
+			if (rc)
+				return rc;
+			p = gt + 1;
+		}
 	} else {
 		/* addr-spec: the URI ends at the first ';' (RFC 3261 20.10), or LWS */
-		uri_start = p;
-		while (p < end && *p != ';' && !lex_ws(*p) && *p != '\r' && *p != '\n' && *p != ',')
+		const char *uri_start = p;
+		while (p < end && *p != ';' && !lex_lws_char(*p) && *p != ',')
 			p++;
-		uri_end = p;
+		rc = sip_parse_uri(&a->uri, buf, (uint16_t)(uri_start - buf),
+				   (uint16_t)(p - uri_start));
+		if (rc)
+			return rc;
 	}
-	if (uri_end - uri_start > UINT16_MAX)
-		return -SIP_ERR_URI;
-	rc = sip_parse_uri(&a->uri, buf, (uint16_t)(uri_start - buf), (uint16_t)(uri_end - uri_start));
-	if (rc)
-		return rc;
 
-	struct addr_params ap = {buf, a};
 	const char *pstart = lex_skip_lws(p, end);
-	p = lex_params(pstart, end, addr_param, &ap);
-	if (!p)
+	struct lex_param prm;
+	p = pstart;
+	while ((rc = lex_param_next(&p, end, &prm)) > 0) {
+		if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "tag")) {
+			a->tag = lex_view(buf, prm.val, prm.val + prm.vlen);
+			a->has_tag = true;
+		}
+	}
+	if (rc < 0)
 		return -SIP_ERR_BAD_VALUE;
 	if (p > pstart)
 		a->params = lex_view(buf, pstart + 1, p);

@@ -104,11 +104,12 @@ static void put_via_line(struct wbuf *w, const struct sip_msg *m, uint16_t line,
 int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, size_t cap)
 {
 	static const struct sip_wspec none;
-	struct wbuf w = {out, 0, cap, false};
+	/* nothing larger than one UDP datagram is ever a valid output */
+	struct wbuf w = {out, 0, cap < SIP_MAX_DATAGRAM ? cap : SIP_MAX_DATAGRAM, false};
 	const char *body;
 	size_t body_len;
 	unsigned strip;
-	bool wrote_cl = false;
+	bool wrote_cl = false, wrote_append = false;
 	uint64_t replaced_done = 0;
 
 	if (!spec)
@@ -119,6 +120,8 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 		if (spec->replace[i].id == SIP_HDR_OTHER || spec->replace[i].id >= SIP_HDR_COUNT ||
 		    spec->replace[i].id == SIP_HDR_CONTENT_LENGTH)
 			return -EINVAL;
+	if (spec->replace_body && !spec->body && spec->body_len)
+		return -EINVAL;
 	if (spec->replace_body) {
 		body = spec->body;
 		body_len = spec->body_len;
@@ -164,6 +167,10 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 			if (wrote_cl)
 				continue;
 			wrote_cl = true;
+			if (spec->append && !wrote_append) {
+				put(&w, spec->append, spec->append_len);
+				wrote_append = true;
+			}
 			if (!spec->replace_body && (size_t)m->content_length == body_len) {
 				put(&w, m->buf + h->start, (size_t)(h->end - h->start));
 			} else {
@@ -181,14 +188,21 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 			put_replaced(&w, &spec->replace[i]);
 			replaced_done |= SIP_HBIT(spec->replace[i].id);
 		}
-	if (spec->append)
+	if (spec->append && !wrote_append)
 		put(&w, spec->append, spec->append_len);
-	if (!wrote_cl && !(spec->remove & SIP_HBIT(SIP_HDR_CONTENT_LENGTH))) {
+	/* A message without Content-Length gets one only when its body changes:
+	 * an untouched message stays byte-identical (over UDP its body runs to the
+	 * end of the datagram either way). */
+	if (!wrote_cl && spec->replace_body && !(spec->remove & SIP_HBIT(SIP_HDR_CONTENT_LENGTH))) {
 		puts_(&w, "Content-Length: ");
 		put_uint(&w, (uint32_t)body_len);
 		put(&w, "\r\n", 2);
 	}
-	put(&w, "\r\n", 2);
+	/* the empty line as it was written (CRLF, or a bare LF the parser accepts) */
+	if (m->body.off > m->headers_end && m->body.off - m->headers_end <= 2)
+		put(&w, m->buf + m->headers_end, (size_t)(m->body.off - m->headers_end));
+	else
+		put(&w, "\r\n", 2);
 	put(&w, body, body_len);
 	if (w.overflow)
 		return -ENOSPC;
@@ -245,18 +259,32 @@ static void put_line(struct wbuf *w, const struct sip_msg *m, const struct sip_h
 	put(w, m->buf + h->start, (size_t)(h->end - h->start));
 }
 
-/* True when a To value already carries a tag parameter (textual check, so that it
- * also works on a request whose To failed to parse). */
+/* True when a To value already carries a tag parameter. Textual, so that it
+ * also works on a request whose To failed to parse: skips a quoted display
+ * name, then looks at each ;parameter after the URI for exactly "tag". */
 static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 {
 	const char *p = m->buf + h->value.off, *e = p + h->value.len;
-	const char *gt = memchr(p, '>', (size_t)(e - p));
 
 	if (m->to.has_tag)
 		return true;
-	for (p = gt ? gt : p; p + 4 <= e; p++)
-		if (lex_ieq(p, 4, "tag=", 4))
+	p = lex_skip_lws(p, e);
+	if (p < e && *p == '"') {
+		p = lex_quoted(p, e);
+		if (!p)
+			return false;
+	}
+	const char *gt = memchr(p, '<', (size_t)(e - p)) ? memchr(p, '>', (size_t)(e - p)) : NULL;
+	if (gt)
+		p = gt + 1;
+	while ((p = memchr(p, ';', (size_t)(e - p))) != NULL) {
+		p = lex_skip_lws(p + 1, e);
+		const char *n = p;
+		while (p < e && lex_is((unsigned char)*p, LEX_TOKEN))
+			p++;
+		if (lex_ieq(n, (size_t)(p - n), "tag", 3) && *lex_skip_lws(p, e) == '=')
 			return true;
+	}
 	return false;
 }
 

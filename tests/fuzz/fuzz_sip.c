@@ -1,0 +1,228 @@
+/*
+ * fuzz_sip.c - libFuzzer target for the SIP message library.
+ *
+ * Owns: the properties every datagram must keep. Parse it; if it is valid,
+ * (1) sip_write with a zeroed spec must give back the message byte for byte (up
+ * to the end of its body), (2) sip_write with a spec that rewrites the
+ * Request-URI, replaces headers that carry no identity, strips a Via, prepends
+ * a Via, appends a line and replaces the body must give a message that parses
+ * again with the same Call-ID, From/To tags and CSeq (number and method), and
+ * the expected Via count and body. For every request that sip_can_respond()
+ * accepts, sip_respond must form a response; for a valid request that response
+ * must parse with the same Call-ID, From tag and CSeq. Any violation abort()s.
+ * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipshard/sip.h"
+
+/* Everything large lives here, not on the fuzzer's stack. */
+struct fuzz_ctx {
+	struct sip_msg in, out;
+	char buf[SIP_MAX_DATAGRAM + 1024];
+};
+static struct fuzz_ctx ctx;
+
+static void die(const char *what, const char *out, int n)
+{
+	fprintf(stderr, "fuzz_sip: %s\n", what);
+	if (out && n > 0)
+		fprintf(stderr, "--- output (%d bytes):\n%.*s\n---\n", n, n, out);
+	abort();
+}
+
+static int view_same(const struct sip_msg *a, sip_view va, const struct sip_msg *b, sip_view vb)
+{
+	return va.len == vb.len && memcmp(a->buf + va.off, b->buf + vb.off, va.len) == 0;
+}
+
+/* The output carries the same dialog and transaction identity as the input. */
+static void check_identity(const struct sip_msg *in, const struct sip_msg *o, const char *what,
+			   const char *out, int n)
+{
+	if (!view_same(in, in->call_id, o, o->call_id))
+		die(what, out, n);
+	if (in->from.has_tag != o->from.has_tag || !view_same(in, in->from.tag, o, o->from.tag))
+		die(what, out, n);
+	if (in->to.has_tag != o->to.has_tag || !view_same(in, in->to.tag, o, o->to.tag))
+		die(what, out, n);
+	if (in->cseq.num != o->cseq.num || in->cseq.method_id != o->cseq.method_id ||
+	    !view_same(in, in->cseq.method, o, o->cseq.method))
+		die(what, out, n);
+	if (in->is_request != o->is_request)
+		die(what, out, n);
+}
+
+static void check_round_trip(const struct sip_msg *in)
+{
+	/* 1. Zeroed spec: byte-identical up to the end of the body when the input has a
+	 * Content-Length. Without one, whether the writer adds it is the unit tests'
+	 * business (test_sip_write.c test_round_trip); here the output must only parse
+	 * with the same identity and body. */
+	struct sip_wspec spec;
+	memset(&spec, 0, sizeof(spec));
+	int n = sip_write(in, &spec, ctx.buf, sizeof(ctx.buf));
+	size_t end = (size_t)in->body.off + in->body.len;
+	if (n == -ENOSPC && in->content_length < 0 && in->len + 32 > SIP_MAX_DATAGRAM)
+		return;
+	if (n < 0)
+		die("sip_write with a zeroed spec failed", NULL, 0);
+	/* CRLFs before the start line are not part of the message (RFC 3261 7.5): the
+	 * parser skips them and the writer may drop them. */
+	size_t start = 0;
+	while (start < in->len && (in->buf[start] == '\r' || in->buf[start] == '\n'))
+		start++;
+	if (in->content_length >= 0) {
+		int same = (size_t)n == end && memcmp(ctx.buf, in->buf, end) == 0;
+		int same_skipped =
+		    (size_t)n == end - start && memcmp(ctx.buf, in->buf + start, end - start) == 0;
+		if (!same && !same_skipped)
+			die("zeroed-spec round trip is not byte-identical", ctx.buf, n);
+	} else if (n <= SIP_MAX_DATAGRAM) {
+		if (sip_parse(&ctx.out, ctx.buf, (size_t)n, NULL) != 0)
+			die("zeroed-spec output does not parse", ctx.buf, n);
+		check_identity(in, &ctx.out, "zeroed-spec output changed identity", ctx.buf, n);
+		if (!view_same(in, in->body, &ctx.out, ctx.out.body))
+			die("zeroed-spec output changed the body", ctx.buf, n);
+	}
+}
+
+static void check_rewrites(const struct sip_msg *in)
+{
+	struct sip_wspec spec;
+	int n;
+
+	check_round_trip(in);
+
+	/* 2. Every kind of edit at once. */
+	static const char via[] = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKfuzz.1\r\n";
+	static const char ruri[] = "sip:fuzz@127.0.0.1:5062;transport=udp";
+	static const char body[] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n";
+	memset(&spec, 0, sizeof(spec));
+	if (in->is_request) {
+		spec.ruri = ruri;
+		spec.ruri_len = sizeof(ruri) - 1;
+	}
+	/* Strip only when a Via stays; prepend only when it fits the Via array. */
+	spec.strip_vias = in->nvias >= 2 ? 1 : 0;
+	int prepend = in->is_request && in->nvias - spec.strip_vias < SIP_MAX_VIAS;
+	if (prepend) {
+		spec.prepend = via;
+		spec.prepend_len = sizeof(via) - 1;
+	}
+	spec.append = "X-Fuzz: 1\r\n";
+	spec.append_len = 11;
+	spec.remove = SIP_HBIT(SIP_HDR_USER_AGENT) | SIP_HBIT(SIP_HDR_SERVER);
+	spec.nreplace = 3;
+	spec.replace[0] = (struct sip_replace){SIP_HDR_SUBJECT, "fuzzed", 6};
+	spec.replace[1] = (struct sip_replace){SIP_HDR_MAX_FORWARDS, "69", 2};
+	spec.replace[2] = (struct sip_replace){SIP_HDR_CONTACT, "<sip:sbc@127.0.0.1>", 19};
+	spec.replace_body = 1;
+	spec.body = body;
+	spec.body_len = sizeof(body) - 1;
+	/* The edits add a few lines: skip inputs already at the header capacity. */
+	if (in->nhdrs + 6 >= SIP_MAX_HEADERS)
+		return;
+	n = sip_write(in, &spec, ctx.buf, sizeof(ctx.buf));
+	/* Growing past a datagram may be refused (-ENOSPC or -EINVAL) or written. */
+	int near_limit = in->len + 512 > SIP_MAX_DATAGRAM;
+	if (n < 0 && (n == -ENOSPC || near_limit))
+		return;
+	if (n < 0)
+		die("sip_write with a full spec failed", NULL, 0);
+	if (n > SIP_MAX_DATAGRAM)
+		return;
+	int rc = sip_parse(&ctx.out, ctx.buf, (size_t)n, NULL);
+	if (rc != 0) {
+		char why[200];
+		sip_strerror(&ctx.out, why, sizeof(why));
+		fprintf(stderr, "reparse: %s\n", why);
+		die("rewritten message does not parse", ctx.buf, n);
+	}
+	check_identity(in, &ctx.out, "rewritten message changed identity", ctx.buf, n);
+	if (ctx.out.nvias != in->nvias - spec.strip_vias + prepend)
+		die("rewritten message has the wrong number of Vias", ctx.buf, n);
+	if (!sip_view_eq(ctx.out.buf, ctx.out.body, body, sizeof(body) - 1))
+		die("rewritten message has the wrong body", ctx.buf, n);
+	if (in->is_request && !sip_view_eq(ctx.out.buf, ctx.out.ruri.whole, ruri, sizeof(ruri) - 1))
+		die("rewritten request has the wrong Request-URI", ctx.buf, n);
+	if (ctx.out.max_forwards != 69)
+		die("rewritten message lost the replaced Max-Forwards", ctx.buf, n);
+
+	/* 3. A bounded buffer: one byte short of what is needed is -ENOSPC. */
+	rc = sip_write(in, &spec, ctx.buf, (size_t)n - 1);
+	if (rc != -ENOSPC)
+		die("sip_write one byte short did not return -ENOSPC", NULL, 0);
+}
+
+static void check_respond(const struct sip_msg *in, int valid)
+{
+	if (!sip_can_respond(in))
+		return;
+	if (in->method_id == SIP_METHOD_ACK)
+		die("sip_can_respond accepted an ACK", NULL, 0);
+	static const int statuses[] = {400, 481, 503};
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+		int n = sip_respond(in, statuses[i], NULL, "fuzztag",
+				    statuses[i] == 503 ? "Retry-After: 5\r\n" : NULL, ctx.buf,
+				    sizeof(ctx.buf));
+		if (n == -ENOSPC)
+			continue;
+		if (n <= 0)
+			die("sip_respond failed on a request sip_can_respond accepted", NULL, 0);
+		int rc = sip_parse(&ctx.out, ctx.buf, (size_t)n, NULL);
+		if (!valid)
+			continue; /* an invalid request may hand on an invalid line */
+		if (rc != 0 && n <= SIP_MAX_DATAGRAM)
+			die("response to a valid request does not parse", ctx.buf, n);
+		if (rc != 0)
+			continue;
+		if (ctx.out.is_request || ctx.out.status != statuses[i])
+			die("response has the wrong status", ctx.buf, n);
+		if (!view_same(in, in->call_id, &ctx.out, ctx.out.call_id) ||
+		    !view_same(in, in->from.tag, &ctx.out, ctx.out.from.tag) ||
+		    in->cseq.num != ctx.out.cseq.num ||
+		    !view_same(in, in->cseq.method, &ctx.out, ctx.out.cseq.method))
+			die("response changed Call-ID, From tag or CSeq", ctx.buf, n);
+		if (ctx.out.nvias != in->nvias)
+			die("response lost Vias", ctx.buf, n);
+		if (in->to.has_tag && !view_same(in, in->to.tag, &ctx.out, ctx.out.to.tag))
+			die("response changed the To tag", ctx.buf, n);
+		if (!in->to.has_tag && !sip_view_eq(ctx.out.buf, ctx.out.to.tag, "fuzztag", 7))
+			die("response lacks the added To tag", ctx.buf, n);
+		if (ctx.out.content_length != 0)
+			die("response has a body", ctx.buf, n);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	int rc = sip_parse(&ctx.in, buf, size, NULL);
+	char why[256];
+	size_t w = sip_strerror(&ctx.in, why, sizeof(why));
+	if (w >= sizeof(why) || why[w] != '\0')
+		die("sip_strerror overran or did not terminate", NULL, 0);
+	if (rc > 0 || (rc < 0 && ctx.in.err != -rc) || (rc == 0 && ctx.in.err != SIP_OK))
+		die("sip_parse return and m->err disagree", NULL, 0);
+	if (size > SIP_MAX_DATAGRAM) {
+		if (rc != -SIP_ERR_TOO_LONG)
+			die("an oversized datagram was not TOO_LONG", NULL, 0);
+		return 0;
+	}
+	if (rc == 0) {
+		if ((size_t)ctx.in.body.off + ctx.in.body.len > size)
+			die("body view runs past the datagram", NULL, 0);
+		check_rewrites(&ctx.in);
+	}
+	/* check_rewrites reused ctx.out; the input message is untouched. */
+	if (ctx.in.is_request || rc != 0)
+		check_respond(&ctx.in, rc == 0);
+	return 0;
+}

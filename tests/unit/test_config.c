@@ -1,0 +1,538 @@
+/*
+ * test_config.c - the configuration loader: the embedded default, the example
+ * file, the effective configuration printed and loaded back, derived values,
+ * and an error that names the exact key path for every kind of bad value.
+ * Policy decisions are in test_policy.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ctl/config.h"
+
+/* Large structs: static, so that tests do not grow the stack by 100 KiB. */
+static struct config cfg, cfg2;
+static char err[512];
+
+/* Loads a document that must be good. */
+static void load(struct config *c, const char *json)
+{
+	if (config_load_string(c, json, err, sizeof(err)) != 0)
+		fail_msg("%s\n -> %s", json, err);
+}
+
+/* Prints c, loads the print, prints again: the two prints must be equal, and
+ * the reloaded configuration must print what the original did. */
+static void assert_round_trip(const struct config *c)
+{
+	char *a = config_to_json(c);
+	assert_non_null(a);
+	load(&cfg2, a);
+	char *b = config_to_json(&cfg2);
+	assert_non_null(b);
+	if (strcmp(a, b) != 0)
+		fail_msg("print differs after reload:\n%s\n---\n%s", a, b);
+	free(a);
+	free(b);
+}
+
+static json_t *printed(const struct config *c)
+{
+	char *s = config_to_json(c);
+	assert_non_null(s);
+	json_error_t je;
+	json_t *j = json_loads(s, 0, &je);
+	free(s);
+	if (!j)
+		fail_msg("config_to_json printed invalid JSON: %s", je.text);
+	return j;
+}
+
+static void test_default_loads_and_prints(void **state)
+{
+	char run_dir[CONFIG_PATH_MAX], sock[CONFIG_PATH_MAX + 32];
+	(void)state;
+
+	assert_int_equal(config_load_default(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:5060");
+	assert_int_equal(cfg.listen_addr.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.listen_addr)->sin_port), 5060);
+	assert_string_equal(cfg.advertise, "127.0.0.1:5060");
+	assert_int_equal(cfg.nroutes, 1);
+	assert_string_equal(cfg.routes[0].target, "127.0.0.1:5080");
+	assert_string_equal(cfg.routes[0].user_prefix, "");
+	assert_string_equal(cfg.routes[0].domain, "");
+	assert_false(cfg.routes[0].has_source);
+	assert_true(cfg.bpf);
+	assert_true(cfg.io_uring);
+	assert_int_equal(cfg.workers, 0);
+	assert_string_equal(cfg.log_level, "info");
+	assert_true(cfg.acl_default_allow);
+	assert_int_equal(cfg.nacl, 0);
+	assert_int_equal(cfg.no_route_status, 404);
+	assert_int_equal(cfg.limits.calls_per_second_per_source, 0);
+	assert_string_equal(cfg.cdr_file, "");
+	/* run_dir follows the effective uid; the socket lives in it */
+	config_default_run_dir(geteuid(), run_dir, sizeof(run_dir));
+	assert_string_equal(cfg.run_dir, run_dir);
+	snprintf(sock, sizeof(sock), "%s/sipshardd.sock", run_dir);
+	assert_string_equal(cfg.management_socket, sock);
+
+	json_t *j = printed(&cfg);
+	assert_string_equal(json_string_value(json_object_get(j, "listen")), "127.0.0.1:5060");
+	assert_true(json_is_null(json_object_get(j, "cdr_file")));
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "out_of_dialog"), "OPTIONS")),
+	    200);
+	json_t *r0 = json_array_get(json_object_get(j, "routes"), 0);
+	assert_string_equal(json_string_value(json_object_get(r0, "target")), "127.0.0.1:5080");
+	assert_true(json_is_null(json_object_get(json_object_get(r0, "match"), "source")));
+	json_decref(j);
+	assert_round_trip(&cfg);
+}
+
+static void test_default_run_dir(void **state)
+{
+	char s[64];
+	(void)state;
+	config_default_run_dir(0, s, sizeof(s));
+	assert_string_equal(s, "/run/sipshard");
+	config_default_run_dir(1000, s, sizeof(s));
+	assert_string_equal(s, "/tmp/sipshard-1000");
+}
+
+static void test_example_file_loads(void **state)
+{
+	(void)state;
+	if (config_load_file(&cfg, "examples/sipshardd.json", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(err, "");
+	assert_string_equal(cfg.advertise, "127.0.0.1:5060");
+	assert_string_equal(cfg.run_dir, "/run/sipshard");
+	assert_string_equal(cfg.management_socket, "/run/sipshard/sipshardd.sock");
+	assert_string_equal(cfg.cdr_file, "/var/log/sipshard/cdr.jsonl");
+	assert_int_equal(cfg.capacity.transactions_per_shard, 131072);
+	assert_int_equal(cfg.limits.max_calls, 100000);
+	assert_int_equal(cfg.limits.calls_per_second_per_source, 200);
+	assert_int_equal(cfg.limits.burst, 400);
+	assert_false(cfg.acl_default_allow);
+	assert_int_equal(cfg.nacl, 2);
+	assert_true(cfg.acl[1].allow);
+	assert_int_equal(cfg.acl[1].cidr.family, AF_INET6);
+	assert_int_equal(cfg.acl[1].cidr.prefix, 128);
+	assert_int_equal(cfg.nroutes, 3);
+	assert_string_equal(cfg.routes[0].name, "emergency");
+	assert_string_equal(cfg.routes[0].user_prefix, "112");
+	assert_string_equal(cfg.routes[1].domain, "carrier-b.example.net");
+	assert_true(cfg.routes[1].has_source);
+	assert_int_equal(cfg.routes[1].source.prefix, 32);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.routes[1].addr)->sin_port), 5081);
+	assert_string_equal(cfg.routes[2].target, "127.0.0.1:5080");
+	/* NOTIFY was added after the five built-in methods */
+	assert_int_equal(cfg.nood, 6);
+	assert_string_equal(cfg.ood[5].method, "NOTIFY");
+	assert_int_equal(cfg.ood[5].status, 481);
+	assert_round_trip(&cfg);
+}
+
+/* Keys not given keep their defaults; given ones replace them. */
+static void test_partial_document_keeps_defaults(void **state)
+{
+	(void)state;
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": {\"t1_ms\": 250}}");
+	assert_int_equal(cfg.timers.t1_ms, 250);
+	assert_int_equal(cfg.timers.t2_ms, 4000);
+	assert_string_equal(cfg.routes[0].name, "route0");
+	assert_string_equal(cfg.listen, "127.0.0.1:5060");
+	assert_round_trip(&cfg);
+}
+
+static void test_derived_values(void **state)
+{
+	(void)state;
+	/* advertise without a port takes the listen port, not SIP's 5060 */
+	load(&cfg, "{\"listen\": \"127.0.0.1:15060\", \"advertise\": \"SBC.example.com\","
+		   " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	assert_string_equal(cfg.advertise, "SBC.example.com:15060");
+	load(&cfg, "{\"listen\": \"[::1]:15060\", \"advertise\": \"[2001:db8::7]\","
+		   " \"routes\": [{\"target\": \"[::1]:5080\"}]}");
+	assert_string_equal(cfg.advertise, "[2001:db8::7]:15060");
+	assert_int_equal(cfg.listen_addr.ss_family, AF_INET6);
+	assert_int_equal(cfg.routes[0].addr.ss_family, AF_INET6);
+	load(&cfg, "{\"advertise\": \"192.0.2.10:5999\", \"routes\": [{\"target\": "
+		   "\"127.0.0.1:5080\"}]}");
+	assert_string_equal(cfg.advertise, "192.0.2.10:5999");
+	/* a wildcard listen is fine with an advertise; [::] takes both families */
+	load(&cfg, "{\"listen\": \"[::]:5060\", \"advertise\": \"sbc.example.com\", \"routes\": "
+		   "[{\"target\": \"127.0.0.1:5080\"}, {\"target\": \"[::1]:5080\"}]}");
+	assert_int_equal(cfg.nroutes, 2);
+	assert_string_equal(cfg.routes[1].name, "route1");
+	/* the socket follows run_dir unless given; a trailing slash is dropped */
+	load(&cfg,
+	     "{\"run_dir\": \"/var/run/sbc1/\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	assert_string_equal(cfg.run_dir, "/var/run/sbc1");
+	assert_string_equal(cfg.management_socket, "/var/run/sbc1/sipshardd.sock");
+	load(&cfg, "{\"run_dir\": \"/var/run/sbc1\", \"management_socket\": null,"
+		   " \"cdr_file\": \"/var/log/cdr.jsonl\", \"routes\": [{\"target\": "
+		   "\"127.0.0.1:5080\"}]}");
+	assert_string_equal(cfg.management_socket, "");
+	assert_string_equal(cfg.cdr_file, "/var/log/cdr.jsonl");
+	json_t *j = printed(&cfg);
+	assert_true(json_is_null(json_object_get(j, "management_socket")));
+	json_decref(j);
+	assert_round_trip(&cfg);
+	/* a bare IPv6 domain is kept in brackets, as a Request-URI carries it */
+	load(&cfg, "{\"routes\": [{\"match\": {\"domain\": \"2001:db8::1\", \"source\": "
+		   "\"2001:db8::/32\"}, \"target\": \"127.0.0.1:5080\"}]}");
+	assert_string_equal(cfg.routes[0].domain, "[2001:db8::1]");
+	assert_round_trip(&cfg);
+	/* out_of_dialog entries replace the built-in ones in place */
+	load(&cfg, "{\"routes\": [{\"target\": \"127.0.0.1:5080\"}], \"out_of_dialog\": "
+		   "{\"REGISTER\": 200, \"default\": 501}}");
+	assert_int_equal(cfg.nood, 5);
+	assert_string_equal(cfg.ood[1].method, "REGISTER");
+	assert_int_equal(cfg.ood[1].status, 200);
+	assert_int_equal(cfg.ood_default_status, 501);
+}
+
+/* A document that must fail with exactly this message. */
+struct bad {
+	const char *json, *msg;
+};
+
+/* {"routes": [...]} is added in front of each case that has no "routes" of
+ * its own, so only the key under test is wrong. */
+static const struct bad bad_cases[] = {
+    /* unknown keys, at every depth */
+    {"{\"bogus\": 1}", "bogus: unknown key"},
+    {"{\"limits\": {\"max_call\": 1}}", "limits.max_call: unknown key"},
+    {"{\"capacity\": {\"dialogs\": 1}}", "capacity.dialogs: unknown key"},
+    {"{\"timers\": {\"t3_ms\": 1}}", "timers.t3_ms: unknown key"},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"10.0.0.0/8\"}, {\"action\": "
+     "\"deny\", \"cidr\": \"10.0.0.0/8\", \"port\": 5}]}}",
+     "acl.rules[1].port: unknown key"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:5\"}, {\"target\": \"10.0.0.1:5\", \"match\": "
+     "{\"user\": \"1\"}}]}",
+     "routes[1].match.user: unknown key"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:5\", \"weight\": 1}]}",
+     "routes[0].weight: unknown key"},
+    {"{\"Listen\": \"127.0.0.1:5060\"}", "Listen: unknown key"},
+    {"{\"bad\\nkey\": 1}", "bad?key: unknown key"},
+    /* wrong types */
+    {"[1, 2]", "(top level): expected an object, got an array"},
+    {"{\"limits\": {\"max_calls\": \"many\"}}",
+     "limits.max_calls: expected an integer from 1 to 2147483647, got a string"},
+    {"{\"limits\": {\"max_calls\": 1.5}}",
+     "limits.max_calls: expected an integer from 1 to 2147483647, got a number"},
+    {"{\"limits\": []}", "limits: expected an object, got an array"},
+    {"{\"bpf\": 1}", "bpf: expected true or false, got an integer"},
+    {"{\"io_uring\": \"yes\"}", "io_uring: expected true or false, got a string"},
+    {"{\"listen\": 5060}", "listen: expected a string, got an integer"},
+    {"{\"routes\": {\"target\": \"10.0.0.1:5\"}}", "routes: expected an array, got an object"},
+    {"{\"routes\": [\"10.0.0.1:5\"]}", "routes[0]: expected an object, got a string"},
+    {"{\"acl\": {\"rules\": [{\"action\": true, \"cidr\": \"::/0\"}]}}",
+     "acl.rules[0].action: expected \"allow\" or \"deny\", got a boolean"},
+    {"{\"log_level\": \"verbose\"}",
+     "log_level: expected error, warn, info or debug, got \"verbose\""},
+    {"{\"run_dir\": null}", "run_dir: expected an absolute path, got null"},
+    {"{\"cdr_file\": 1}", "cdr_file: expected an absolute path or null, got an integer"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:5\", \"match\": {\"domain\": 7}}]}",
+     "routes[0].match.domain: expected a host name, IP address or null, got an integer"},
+    /* bad CIDRs */
+    {"{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"match\": {\"source\": \"10.0.0.0/33\"}}]}",
+     "routes[0].match.source: expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got "
+     "\"10.0.0.0/33\""},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"::/129\"}]}}",
+     "acl.rules[0].cidr: expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got \"::/129\""},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"10.0.0/8\"}]}}",
+     "acl.rules[0].cidr: expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got \"10.0.0/8\""},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"10.0.0.0/\"}]}}",
+     "acl.rules[0].cidr: expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got \"10.0.0.0/\""},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"10.0.0.0/+8\"}]}}",
+     "acl.rules[0].cidr: expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got "
+     "\"10.0.0.0/+8\""},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"example.com/8\"}]}}",
+     "acl.rules[0].cidr: expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got "
+     "\"example.com/8\""},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"10.1.2.3/8\"}]}}",
+     "acl.rules[0].cidr: host bits set in \"10.1.2.3/8\" (the network is 10.0.0.0/8)"},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\", \"cidr\": \"2001:db8::1/64\"}]}}",
+     "acl.rules[0].cidr: host bits set in \"2001:db8::1/64\" (the network is 2001:db8::/64)"},
+    {"{\"acl\": {\"rules\": [{\"action\": \"deny\"}]}}", "acl.rules[0]: missing \"cidr\""},
+    {"{\"acl\": {\"rules\": [{\"cidr\": \"::1\"}]}}", "acl.rules[0]: missing \"action\""},
+    /* bad addresses */
+    {"{\"listen\": \"127.0.0.1\"}", "listen: expected \"IP:port\", got \"127.0.0.1\""},
+    {"{\"listen\": \"example.com:5060\"}",
+     "listen: \"example.com\" is not a numeric IPv4 or IPv6 address"},
+    {"{\"listen\": \"127.0.0.1:+5060\"}", "listen: port must be 1-65535 in \"127.0.0.1:+5060\""},
+    {"{\"listen\": \"127.0.0.1:65536\"}", "listen: port must be 1-65535 in \"127.0.0.1:65536\""},
+    {"{\"listen\": \"::1:5060\"}",
+     "listen: an IPv6 address needs brackets: expected \"[IPv6]:port\", got \"::1:5060\""},
+    {"{\"listen\": \"[::1]\"}", "listen: expected \"[IPv6]:port\", got \"[::1]\""},
+    {"{\"listen\": \"[::g]:5060\"}", "listen: \"::g\" is not a numeric IPv6 address"},
+    {"{\"listen\": \"0.0.0.0:5060\"}",
+     "advertise: required when listen is a wildcard address (\"0.0.0.0:5060\")"},
+    {"{\"routes\": []}", "routes: at least one route is required"},
+    {"{\"routes\": [{\"name\": \"x\"}]}", "routes[0]: missing \"target\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
+     "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
+    {"{\"routes\": [{\"target\": \"foo\"}]}",
+     "routes[0].target: expected \"IP:port\", got \"foo\""},
+    {"{\"routes\": [{\"target\": \"0.0.0.0:5080\"}]}",
+     "routes[0].target: \"0.0.0.0:5080\" is a wildcard address, not a destination"},
+    {"{\"routes\": [{\"target\": \"[2001:db8::1]:5080\"}]}",
+     "routes[0].target: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" (IPv4)"},
+    {"{\"routes\": [{\"name\": \"a\", \"target\": \"10.0.0.1:1\"}, {\"name\": \"a\", "
+     "\"target\": \"10.0.0.1:2\"}]}",
+     "routes[1].name: \"a\" is already the name of routes[0]"},
+    {"{\"routes\": [{\"name\": \"\", \"target\": \"10.0.0.1:1\"}]}",
+     "routes[0].name: must not be empty"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": \"a b\"}}]}",
+     "routes[0].match.user_prefix: expected the start of a Request-URI user (no spaces, '@', "
+     "':', '<', '>' or '\"'), got \"a b\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"domain\": \"-bad.example\"}}]}",
+     "routes[0].match.domain: expected a host name or IP address such as \"example.com\", got "
+     "\"-bad.example\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"domain\": \"10.0.0.300\"}}]}",
+     "routes[0].match.domain: expected a host name or IP address such as \"example.com\", got "
+     "\"10.0.0.300\""},
+    {"{\"advertise\": \"sbc.example.com\\r\\nX-Evil: 1\"}",
+     "advertise: expected \"host\" or \"host:port\" (an IPv6 address in brackets), got "
+     "\"sbc.example.com??X-Evil: 1\""},
+    {"{\"advertise\": \"2001:db8::1\"}",
+     "advertise: expected \"host\" or \"host:port\" (an IPv6 address in brackets), got "
+     "\"2001:db8::1\""},
+    {"{\"advertise\": \"sbc.example.com:0\"}",
+     "advertise: expected \"host\" or \"host:port\" (an IPv6 address in brackets), got "
+     "\"sbc.example.com:0\""},
+    /* out-of-range numbers */
+    {"{\"workers\": 65}", "workers: expected an integer from 0 to 64, got 65"},
+    {"{\"workers\": -1}", "workers: expected an integer from 0 to 64, got -1"},
+    {"{\"limits\": {\"max_calls\": 0}}",
+     "limits.max_calls: expected an integer from 1 to 2147483647, got 0"},
+    {"{\"limits\": {\"max_calls\": 4294967296}}",
+     "limits.max_calls: expected an integer from 1 to 2147483647, got 4294967296"},
+    {"{\"limits\": {\"rate_sources\": 8}}",
+     "limits.rate_sources: expected an integer from 16 to 1048576, got 8"},
+    {"{\"capacity\": {\"dialogs_per_shard\": 0}}",
+     "capacity.dialogs_per_shard: expected an integer from 16 to 16777216, got 0"},
+    {"{\"timers\": {\"t1_ms\": 5}}", "timers.t1_ms: expected an integer from 10 to 60000, got 5"},
+    {"{\"timers\": {\"t1_ms\": 900, \"t2_ms\": 800}}",
+     "timers.t2_ms: must not be smaller than timers.t1_ms"},
+    {"{\"tx_buffer_size\": 1000}",
+     "tx_buffer_size: expected an integer from 1500 to 65535, got 1000"},
+    {"{\"no_route_status\": 200}", "no_route_status: expected an integer from 400 to 699, got 200"},
+    {"{\"no_route_status\": 700}", "no_route_status: expected an integer from 400 to 699, got 700"},
+    {"{\"out_of_dialog\": {\"REGISTER\": 302}}",
+     "out_of_dialog.REGISTER: a 3xx answer needs a Contact, which policy does not give; "
+     "expected 2xx, 4xx, 5xx or 6xx, got 302"},
+    {"{\"out_of_dialog\": {\"default\": 100}}",
+     "out_of_dialog.default: expected an integer from 200 to 699, got 100"},
+    /* out-of-dialog methods */
+    {"{\"out_of_dialog\": {\"INVITE\": 403}}",
+     "out_of_dialog.INVITE: not a method policy can answer"},
+    {"{\"out_of_dialog\": {\"register\": 403}}",
+     "out_of_dialog.register: expected a method name in upper case (SIP methods are "
+     "case-sensitive)"},
+    {"{\"out_of_dialog\": {\"RE GISTER\": 403}}",
+     "out_of_dialog.RE GISTER: expected a method name (a SIP token)"},
+    /* paths */
+    {"{\"run_dir\": \"run/sipshard\"}", "run_dir: expected an absolute path, got \"run/sipshard\""},
+    {"{\"cdr_file\": \"/var/log/a\\u0001b\"}", "cdr_file: control character in \"/var/log/a?b\""},
+    {"{\"management_socket\": \"/"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+     "management_socket: longer than 107 characters"},
+    {"{\"run_dir\": \"/"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaa\"}",
+     "management_socket: run_dir + \"/sipshardd.sock\" is longer than 107 characters, the "
+     "limit of a Unix socket path; set management_socket explicitly"},
+    /* JSON syntax: line and column */
+    {"{\"listen\": ", "line 1, column 11: unexpected token near end of file"},
+    {"{\n  \"workers\": 2,\n  \"workers\": 3\n}",
+     "line 3, column 11: duplicate object key near '\"workers\"'"},
+    {"{\n  \"workers\": 2,,\n}", "line 2, column 16: string or '}' expected near ','"},
+};
+
+static void test_errors_name_the_key(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad *b = &bad_cases[i];
+		char doc[1024];
+		if (strstr(b->json, "\"routes\"") || b->json[0] != '{' || !strchr(b->json, '"') ||
+		    strncmp(b->msg, "line ", 5) == 0)
+			snprintf(doc, sizeof(doc), "%s", b->json);
+		else
+			snprintf(doc, sizeof(doc),
+				 "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], %s", b->json + 1);
+		int rc = config_load_string(&cfg, doc, err, sizeof(err));
+		if (rc != -EINVAL)
+			fail_msg("case %zu: %s\n  loaded (rc %d), want: %s", i, doc, rc, b->msg);
+		if (strcmp(err, b->msg) != 0)
+			fail_msg("case %zu: %s\n   got: %s\n  want: %s", i, doc, err, b->msg);
+	}
+	/* a file without any "routes" is refused, though the default has one */
+	assert_int_equal(
+	    config_load_string(&cfg, "{\"listen\": \"127.0.0.1:5060\"}", err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err, "routes: at least one route is required");
+	assert_int_equal(config_load_string(&cfg, "", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "line 1, column"));
+}
+
+/* More routes or rules than the model holds is an error, not a truncation. */
+static void test_too_many(void **state)
+{
+	static char doc[64 * 1024];
+	size_t n = 0;
+	(void)state;
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "{\"routes\": [");
+	for (int i = 0; i <= CONFIG_MAX_ROUTES; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s{\"target\": \"10.0.0.1:%d\"}",
+				      i ? ", " : "", i + 1);
+	snprintf(doc + n, sizeof(doc) - n, "]}");
+	assert_int_equal(config_load_string(&cfg, doc, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "routes: at most 64 routes, got 65");
+
+	n = (size_t)snprintf(doc, sizeof(doc),
+			     "{\"routes\": [{\"target\": \"10.0.0.1:1\"}], "
+			     "\"out_of_dialog\": {");
+	for (int i = 0; i < CONFIG_MAX_OOD; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"X%d\": 405", i ? ", " : "", i);
+	snprintf(doc + n, sizeof(doc) - n, "}}");
+	assert_int_equal(config_load_string(&cfg, doc, err, sizeof(err)), -EINVAL);
+	/* the five built-in methods count: X11 is the seventeenth */
+	assert_string_equal(err, "out_of_dialog.X11: at most 16 methods (with the defaults)");
+}
+
+/* A failed load leaves the previous configuration exactly as it was. */
+static void test_failed_load_changes_nothing(void **state)
+{
+	static struct config before;
+	(void)state;
+	load(&cfg, "{\"workers\": 3, \"routes\": [{\"name\": \"r\", \"target\": \"10.0.0.1:1\"}]}");
+	memcpy(&before, &cfg, sizeof(cfg));
+	assert_int_equal(config_load_string(&cfg,
+					    "{\"workers\": 4, \"routes\": [{\"target\": "
+					    "\"10.0.0.2:1\"}], \"bpf\": \"no\"}",
+					    err, sizeof(err)),
+			 -EINVAL);
+	assert_memory_equal(&before, &cfg, sizeof(cfg));
+	assert_int_equal(config_load_file(&cfg, "/nonexistent/sipshardd.json", err, sizeof(err)),
+			 -EINVAL);
+	assert_memory_equal(&before, &cfg, sizeof(cfg));
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* File errors carry the file name: FILE:LINE:COLUMN for syntax. */
+static void test_file_errors(void **state)
+{
+	char path[] = "/tmp/test_config_XXXXXX", want[512];
+	(void)state;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+
+	write_file(path,
+		   "{\n  \"listen\": \"127.0.0.1:5060\",\n  \"workers\": 2\n  \"bpf\": true\n}\n");
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:4:7: '}' expected near '\"bpf\"'", path);
+	assert_string_equal(err, want);
+
+	write_file(path, "{\"routes\": [{\"target\": \"10.0.0.1:1\"}, {\"target\": \"foo\"}]}");
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: routes[1].target: expected \"IP:port\", got \"foo\"",
+		 path);
+	assert_string_equal(err, want);
+
+	write_file(path, "{\"routes\": [{\"target\": \"10.0.0.1:1\"}]}");
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	unlink(path);
+
+	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s: cannot read: unable to open %s: No such file or directory", path, path);
+	assert_string_equal(err, want);
+}
+
+/* A short error buffer truncates, never overflows. */
+static void test_short_error_buffer(void **state)
+{
+	char small[12];
+	(void)state;
+	memset(small, 'x', sizeof(small));
+	assert_int_equal(config_load_string(&cfg, "{\"limits\": {\"max_calls\": 0}}", small, 8),
+			 -EINVAL);
+	assert_string_equal(small, "limits.");
+	assert_int_equal(small[8], 'x');
+}
+
+static void test_cidr_helpers(void **state)
+{
+	struct config_cidr c;
+	struct sockaddr_in v4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+	(void)state;
+
+	assert_int_equal(config_parse_cidr("192.0.2.0/24", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 24);
+	assert_int_equal(config_parse_cidr("192.0.2.7", &c), 0);
+	assert_int_equal(c.prefix, 32);
+	assert_int_equal(config_parse_cidr("::", &c), 0);
+	assert_int_equal(c.prefix, 128);
+	assert_int_equal(config_parse_cidr("::/0", &c), 0);
+	assert_int_equal(config_parse_cidr("0.0.0.0/0", &c), 0);
+	assert_int_equal(config_parse_cidr("192.0.2.1/24", &c), -ERANGE);
+	assert_int_equal(config_parse_cidr("192.0.2.0/024", &c), -EINVAL);
+	assert_int_equal(config_parse_cidr("192.0.2.0/ 24", &c), -EINVAL);
+	assert_int_equal(config_parse_cidr("", &c), -EINVAL);
+
+	assert_int_equal(config_parse_cidr("192.0.2.128/25", &c), 0);
+	inet_pton(AF_INET, "192.0.2.200", &v4.sin_addr);
+	assert_true(config_cidr_match(&c, (struct sockaddr *)&v4));
+	inet_pton(AF_INET, "192.0.2.127", &v4.sin_addr);
+	assert_false(config_cidr_match(&c, (struct sockaddr *)&v4));
+	inet_pton(AF_INET6, "::ffff:192.0.2.200", &v6.sin6_addr);
+	assert_true(config_cidr_match(&c, (struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "::192.0.2.200", &v6.sin6_addr); /* v4-compatible, not mapped */
+	assert_false(config_cidr_match(&c, (struct sockaddr *)&v6));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_loads_and_prints),
+	    cmocka_unit_test(test_default_run_dir),
+	    cmocka_unit_test(test_example_file_loads),
+	    cmocka_unit_test(test_partial_document_keeps_defaults),
+	    cmocka_unit_test(test_derived_values),
+	    cmocka_unit_test(test_errors_name_the_key),
+	    cmocka_unit_test(test_too_many),
+	    cmocka_unit_test(test_failed_load_changes_nothing),
+	    cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_short_error_buffer),
+	    cmocka_unit_test(test_cidr_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,767 @@
+/*
+ * test_net.c - the UDP helpers (net/udp.h) and the batched I/O layer
+ * (net/io.h) on real sockets on 127.0.0.1, each I/O test run on both
+ * backends: echo round trips with content and peer checks, the largest IPv4
+ * datagram, truncation at the exact size bound, receive-buffer exhaustion
+ * with nothing lost afterwards, send-pool exhaustion and misuse, refused
+ * sends, config checks and backend choice.
+ *
+ * The io_uring variants skip (not pass) when the kernel refuses io_uring.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "net/io.h"
+#include "net/udp.h"
+
+#define MAX_DGRAM 65507 /* largest UDP payload over IPv4 */
+
+/* ---- udp.h ---------------------------------------------------------------- */
+
+static void expect_bad(const char *s, const char *why_contains)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	char err[160] = "";
+
+	if (udp_parse_addr(s, &ss, &len, err, sizeof(err)) != -EINVAL)
+		fail_msg("\"%s\" was accepted", s ? s : "(null)");
+	if (!strstr(err, why_contains))
+		fail_msg("\"%s\": error \"%s\" does not mention \"%s\"", s ? s : "(null)", err,
+			 why_contains);
+}
+
+static void test_parse_addr(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[160], text[UDP_ADDR_STRLEN];
+	(void)state;
+
+	assert_int_equal(udp_parse_addr("127.0.0.1:5060", &ss, &len, err, sizeof(err)), 0);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+	assert_int_equal(v4->sin_family, AF_INET);
+	assert_int_equal(ntohs(v4->sin_port), 5060);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+	udp_format_addr((const struct sockaddr *)&ss, text, sizeof(text));
+	assert_string_equal(text, "127.0.0.1:5060");
+
+	assert_int_equal(udp_parse_addr("0.0.0.0:0", &ss, &len, err, sizeof(err)), 0);
+	assert_int_equal(udp_parse_addr("[2001:db8::1]:65535", &ss, &len, err, sizeof(err)), 0);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+	assert_int_equal(v6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(v6->sin6_port), 65535);
+	assert_int_equal(v6->sin6_addr.s6_addr[0], 0x20);
+	assert_int_equal(v6->sin6_addr.s6_addr[15], 1);
+	udp_format_addr((const struct sockaddr *)&ss, text, sizeof(text));
+	assert_string_equal(text, "[2001:db8::1]:65535");
+
+	assert_int_equal(udp_parse_addr("[fe80::1%7]:5060", &ss, &len, err, sizeof(err)), 0);
+	assert_int_equal(v6->sin6_scope_id, 7);
+	udp_format_addr((const struct sockaddr *)&ss, text, sizeof(text));
+	assert_string_equal(text, "[fe80::1%7]:5060");
+	assert_int_equal(udp_parse_addr("[fe80::1%lo]:5060", &ss, &len, err, sizeof(err)), 0);
+	assert_true(v6->sin6_scope_id > 0);
+
+	expect_bad(NULL, "empty");
+	expect_bad("", "empty");
+	expect_bad("127.0.0.1", "missing port");
+	expect_bad("127.0.0.1:", "port");
+	expect_bad(":5060", "missing IP");
+	expect_bad("127.0.0.1:65536", "0 to 65535");
+	expect_bad("127.0.0.1:-1", "0 to 65535");
+	expect_bad("127.0.0.1: 80", "0 to 65535");
+	expect_bad("127.0.0.1:+80", "0 to 65535");
+	expect_bad("127.0.0.1:0x50", "0 to 65535");
+	expect_bad("127.0.0.1:000080", "0 to 65535");
+	expect_bad("127.0.0:5060", "not a numeric IPv4");
+	expect_bad("localhost:5060", "names are not resolved");
+	expect_bad("::1:5060", "need brackets");
+	expect_bad("[::1]5060", "[IPv6]:PORT");
+	expect_bad("[::1:5060", "[IPv6]:PORT");
+	expect_bad("[127.0.0.1]:5060", "not a numeric IPv6");
+	expect_bad("[fe80::1%no-such-if0]:5060", "not a numeric IPv6");
+	expect_bad("[]:5060", "missing IP");
+	expect_bad("1111111111222222222233333333334444444444555555555566666666667777777777:1",
+		   "too long");
+	/* err may be NULL */
+	assert_int_equal(udp_parse_addr("nope", &ss, &len, NULL, 0), -EINVAL);
+}
+
+static void test_socket_bind(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rcv = 0;
+	socklen_t olen = sizeof(rcv);
+	(void)state;
+
+	assert_int_equal(udp_parse_addr("127.0.0.1:0", &ss, &len, NULL, 0), 0);
+	int a = udp_socket_bind(&ss, len, true);
+	assert_true(a >= 0);
+	int port = udp_bound_port(a);
+	assert_true(port > 0);
+	/* a second socket joins the SO_REUSEPORT group on the same port */
+	((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	int b = udp_socket_bind(&ss, len, true);
+	assert_true(b >= 0);
+	assert_int_equal(udp_bound_port(b), port);
+	/* without SO_REUSEPORT the port is taken */
+	assert_int_equal(udp_socket_bind(&ss, len, false), -EADDRINUSE);
+	/* buffers are at least the default, bigger when allowed (as root: all of it) */
+	assert_int_equal(getsockopt(a, SOL_SOCKET, SO_RCVBUF, &rcv, &olen), 0);
+	if (geteuid() == 0)
+		assert_true(rcv >= UDP_SOCKET_BUFFER);
+	close(a);
+	close(b);
+	assert_true(udp_bound_port(a) < 0);
+}
+
+/* ---- io.h fixture --------------------------------------------------------- */
+
+struct fx {
+	int srv, cli;
+	struct sockaddr_storage srv_addr, cli_addr;
+	socklen_t srv_len, cli_len;
+	struct net_io *io;
+	/* what the callback saw */
+	unsigned got;
+	uint32_t next_seq; /* datagrams carry a sequence number: order check */
+	unsigned bad_seq;  /* out of order or corrupt */
+	unsigned bad_peer; /* peer is not the client socket */
+	uint32_t last_len;
+	bool echo;
+	unsigned echo_fail; /* no tx buffer or queue refused */
+};
+
+/* Opens server and client sockets on 127.0.0.1 and an io on the server.
+ * Skips the test when io_uring was asked for and the kernel refuses it. */
+static void fx_open(struct fx *f, bool no_uring, unsigned nbufs, unsigned buf_size, unsigned ntx,
+		    unsigned tx_size)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(udp_parse_addr("127.0.0.1:0", &f->srv_addr, &f->srv_len, NULL, 0), 0);
+	f->cli_addr = f->srv_addr;
+	f->cli_len = f->srv_len;
+	f->srv = udp_socket_bind(&f->srv_addr, f->srv_len, false);
+	f->cli = udp_socket_bind(&f->cli_addr, f->cli_len, false);
+	assert_true(f->srv >= 0 && f->cli >= 0);
+	((struct sockaddr_in *)&f->srv_addr)->sin_port = htons((uint16_t)udp_bound_port(f->srv));
+	((struct sockaddr_in *)&f->cli_addr)->sin_port = htons((uint16_t)udp_bound_port(f->cli));
+	struct net_io_config c = {
+	    .fd = f->srv,
+	    .nbufs = nbufs,
+	    .buf_size = buf_size,
+	    .ntx = ntx,
+	    .tx_size = tx_size,
+	    .no_uring = no_uring,
+	};
+	assert_int_equal(net_io_open(&f->io, &c), 0);
+	if (no_uring) {
+		assert_string_equal(net_io_backend(f->io), "recvmmsg");
+	} else if (strcmp(net_io_backend(f->io), "io_uring") != 0) {
+		net_io_close(f->io);
+		close(f->srv);
+		close(f->cli);
+		skip(); /* this kernel or sandbox has no usable io_uring */
+	}
+}
+
+static void fx_close(struct fx *f)
+{
+	net_io_close(f->io);
+	close(f->srv);
+	close(f->cli);
+}
+
+/* Datagram content: 8-digit sequence number, then bytes derived from it. */
+static void fill(char *b, uint32_t seq, size_t len)
+{
+	char num[16];
+	snprintf(num, sizeof(num), "%08u", seq);
+	memcpy(b, num, len < 8 ? len : 8);
+	for (size_t k = 8; k < len; k++)
+		b[k] = (char)(seq * 31 + k);
+}
+
+static bool content_ok(const char *b, size_t len, uint32_t *seq)
+{
+	char num[9];
+	if (len < 8)
+		return false;
+	memcpy(num, b, 8);
+	num[8] = '\0';
+	*seq = (uint32_t)strtoul(num, NULL, 10);
+	for (size_t k = 8; k < len; k++)
+		if (b[k] != (char)(*seq * 31 + k))
+			return false;
+	return true;
+}
+
+static size_t seq_len(uint32_t seq)
+{
+	return 8 + (seq * 37u) % 1400u;
+}
+
+static void send_seq(struct fx *f, uint32_t first, uint32_t n, size_t fixed_len)
+{
+	static char buf[MAX_DGRAM];
+	for (uint32_t s = first; s < first + n; s++) {
+		size_t len = fixed_len ? fixed_len : seq_len(s);
+		fill(buf, s, len);
+		ssize_t r =
+		    sendto(f->cli, buf, len, 0, (struct sockaddr *)&f->srv_addr, f->srv_len);
+		if (r != (ssize_t)len)
+			fail_msg("sendto %zu bytes: %zd (%s)", len, r, strerror(errno));
+	}
+}
+
+static void on_pkt(void *arg, const struct net_pkt *p)
+{
+	struct fx *f = arg;
+	uint32_t seq = 0;
+
+	f->got++;
+	f->last_len = p->len;
+	if (p->peer_len != sizeof(struct sockaddr_in) ||
+	    memcmp(p->peer, &f->cli_addr, sizeof(struct sockaddr_in)) != 0)
+		f->bad_peer++;
+	if (!content_ok(p->data, p->len, &seq) || seq != f->next_seq)
+		f->bad_seq++;
+	f->next_seq = seq + 1;
+	if (!f->echo)
+		return;
+	char *b = net_tx_alloc(f->io);
+	if (!b) {
+		f->echo_fail++;
+		return;
+	}
+	memcpy(b, p->data, p->len);
+	if (net_tx_queue(f->io, b, p->len, p->peer, p->peer_len) != 0)
+		f->echo_fail++;
+}
+
+/* Polls until the callback has seen `want` datagrams in total, or ~2 s. */
+static void pump(struct fx *f, unsigned want)
+{
+	for (int i = 0; i < 400 && f->got < want; i++) {
+		int n = net_io_poll(f->io, 5, on_pkt, f);
+		if (n < 0)
+			fail_msg("net_io_poll: %s", strerror(-n));
+	}
+}
+
+/* Polls without waiting until the kernel has reported `want` sends done
+ * (io_uring reports completions at the next poll). */
+static void settle_tx(struct fx *f, uint64_t want)
+{
+	struct net_io_stats st;
+	for (int i = 0; i < 200; i++) {
+		net_io_get_stats(f->io, &st);
+		if (st.tx + st.tx_errors >= want)
+			return;
+		net_io_poll(f->io, 1, on_pkt, f);
+	}
+}
+
+/* Receives echoes on the client and checks them; returns how many came. */
+static unsigned client_recv(struct fx *f, uint32_t first, unsigned want, size_t fixed_len)
+{
+	static char buf[65536];
+	struct pollfd p = {.fd = f->cli, .events = POLLIN};
+	unsigned got = 0;
+
+	while (got < want && poll(&p, 1, 1000) > 0) {
+		ssize_t n;
+		while (got < want && (n = recv(f->cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq;
+			size_t len = fixed_len ? fixed_len : seq_len(first + got);
+			if ((size_t)n != len || !content_ok(buf, (size_t)n, &seq) ||
+			    seq != first + got)
+				fail_msg("echo %u: %zd bytes, expected %zu of seq %u", got, n, len,
+					 first + got);
+			got++;
+		}
+	}
+	return got;
+}
+
+/* ---- io.h tests ----------------------------------------------------------- */
+
+#define ECHO_ROUNDS 20
+#define ECHO_BATCH  100
+
+static void echo_many(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+
+	fx_open(&f, no_uring, 256, 2048, 256, 2048);
+	f.echo = true;
+	for (uint32_t r = 0; r < ECHO_ROUNDS; r++) {
+		uint32_t first = r * ECHO_BATCH;
+		send_seq(&f, first, ECHO_BATCH, 0);
+		pump(&f, first + ECHO_BATCH);
+		assert_int_equal(f.got, first + ECHO_BATCH);
+		assert_int_equal(client_recv(&f, first, ECHO_BATCH, 0), ECHO_BATCH);
+	}
+	settle_tx(&f, ECHO_ROUNDS * ECHO_BATCH);
+	assert_int_equal(f.bad_seq, 0);
+	assert_int_equal(f.bad_peer, 0);
+	assert_int_equal(f.echo_fail, 0);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.rx, ECHO_ROUNDS * ECHO_BATCH);
+	assert_int_equal(st.tx, ECHO_ROUNDS * ECHO_BATCH);
+	assert_int_equal(st.rx_truncated + st.rx_errors + st.tx_errors + st.tx_pool_empty, 0);
+	fx_close(&f);
+}
+
+static void largest_datagram(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+
+	fx_open(&f, no_uring, 16, 65536, 4, 65536);
+	f.echo = true;
+	send_seq(&f, 0, 1, MAX_DGRAM);
+	send_seq(&f, 1, 1, 100);
+	pump(&f, 2);
+	assert_int_equal(f.got, 2);
+	assert_int_equal(f.bad_seq, 0); /* content checked byte by byte */
+	assert_int_equal(client_recv(&f, 0, 1, MAX_DGRAM), 1);
+	assert_int_equal(client_recv(&f, 1, 1, 100), 1);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.rx_truncated, 0);
+	fx_close(&f);
+}
+
+/* buf_size is a hard bound: buf_size bytes pass, buf_size + 1 is dropped and
+ * counted, and the socket keeps working. */
+static void truncated(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+
+	fx_open(&f, no_uring, 16, 500, 4, 2048);
+	send_seq(&f, 0, 1, 501);
+	send_seq(&f, 0, 1, 4000);
+	send_seq(&f, 0, 1, 500);
+	send_seq(&f, 1, 1, 100);
+	pump(&f, 2);
+	for (int i = 0; i < 5; i++)
+		net_io_poll(f.io, 5, on_pkt, &f); /* nothing else may arrive */
+	assert_int_equal(f.got, 2);
+	assert_int_equal(f.last_len, 100);
+	assert_int_equal(f.bad_seq, 0); /* seq 0 at 500 bytes, then seq 1 */
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.rx_truncated, 2);
+	assert_int_equal(st.rx, 2);
+	fx_close(&f);
+}
+
+/* 8 receive buffers, 1000 datagrams waiting: every poll handles at most
+ * about 8, io_uring runs out of buffers and re-arms, and nothing is lost:
+ * the socket queue holds the rest until there is room. */
+static void buffer_exhaustion(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+	int most = 0;
+
+	fx_open(&f, no_uring, 8, 256, 8, 256);
+	send_seq(&f, 0, 1000, 64);
+	for (int i = 0; i < 3000 && f.got < 1000; i++) {
+		int n = net_io_poll(f.io, 5, on_pkt, &f);
+		assert_true(n >= 0);
+		if (n > most)
+			most = n;
+	}
+	assert_int_equal(f.got, 1000);
+	assert_int_equal(f.bad_seq, 0);
+	/* a few more may slip in while a pass recycles buffers, never hundreds */
+	assert_true(most >= 1 && most <= 16);
+	net_io_get_stats(f.io, &st);
+	if (!no_uring) {
+		assert_true(st.rx_enobufs >= 1);
+		assert_true(st.rearms >= st.rx_enobufs);
+	} else {
+		assert_int_equal(st.rx_enobufs, 0);
+	}
+	/* and later datagrams still arrive, one by one */
+	for (uint32_t s = 1000; s < 1020; s++) {
+		send_seq(&f, s, 1, 64);
+		pump(&f, s + 1);
+		assert_int_equal(f.got, s + 1);
+	}
+	assert_int_equal(f.bad_seq, 0);
+	fx_close(&f);
+}
+
+static void tx_pool(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+	char *b[4];
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+
+	fx_open(&f, no_uring, 16, 512, 4, 512);
+	for (int i = 0; i < 4; i++) {
+		b[i] = net_tx_alloc(f.io);
+		assert_non_null(b[i]);
+		for (int j = 0; j < i; j++)
+			assert_ptr_not_equal(b[i], b[j]);
+	}
+	assert_null(net_tx_alloc(f.io));
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx_pool_empty, 1);
+
+	/* misuse is refused without corrupting the pool */
+	assert_int_equal(
+	    net_tx_queue(f.io, b[0] + 1, 10, (struct sockaddr *)&f.cli_addr, f.cli_len), -EINVAL);
+	char outside[16];
+	assert_int_equal(net_tx_queue(f.io, outside, 10, (struct sockaddr *)&f.cli_addr, f.cli_len),
+			 -EINVAL);
+	net_tx_release(f.io, outside);
+	assert_null(net_tx_alloc(f.io));
+
+	/* all four go out; their buffers come back once the kernel is done */
+	for (uint32_t i = 0; i < 4; i++) {
+		fill(b[i], i, 200);
+		assert_int_equal(net_tx_queue(f.io, b[i], 200, (struct sockaddr *)&f.cli_addr,
+					      sizeof(struct sockaddr_storage)),
+				 0);
+	}
+	/* queued twice: the second is refused (the buffer is no longer held) */
+	assert_int_equal(net_tx_queue(f.io, b[0], 200, (struct sockaddr *)&f.cli_addr, f.cli_len),
+			 -EINVAL);
+	net_tx_release(f.io, b[1]); /* ignored: queued, not held */
+	assert_int_equal(net_io_flush(f.io), 0);
+	assert_int_equal(client_recv(&f, 0, 4, 200), 4);
+	settle_tx(&f, 4);
+	for (int i = 0; i < 4; i++)
+		assert_non_null(b[i] = net_tx_alloc(f.io));
+	assert_null(net_tx_alloc(f.io));
+
+	/* refused queue calls give the buffer back */
+	assert_int_equal(net_tx_queue(f.io, b[0], 513, (struct sockaddr *)&f.cli_addr, f.cli_len),
+			 -EINVAL);
+	assert_int_equal(net_tx_queue(f.io, b[1], 10, (struct sockaddr *)&un, sizeof(un)),
+			 -EAFNOSUPPORT);
+	assert_int_equal(net_tx_queue(f.io, b[2], 10, (struct sockaddr *)&f.cli_addr, 4),
+			 -EAFNOSUPPORT);
+	/* a double release is ignored */
+	net_tx_release(f.io, b[3]);
+	net_tx_release(f.io, b[3]);
+	for (int i = 0; i < 4; i++)
+		assert_non_null(b[i] = net_tx_alloc(f.io));
+	assert_null(net_tx_alloc(f.io));
+	for (int i = 0; i < 4; i++)
+		net_tx_release(f.io, b[i]);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx, 4);
+	assert_int_equal(st.tx_errors, 0);
+	fx_close(&f);
+}
+
+/* A datagram the kernel refuses (port 0) is counted and dropped; the sends
+ * around it still go, and its buffer returns to the pool. */
+static void refused_send(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+	struct sockaddr_in zero;
+
+	fx_open(&f, no_uring, 16, 512, 3, 512);
+	memcpy(&zero, &f.cli_addr, sizeof(zero));
+	zero.sin_port = 0;
+	for (uint32_t i = 0; i < 3; i++) {
+		char *b = net_tx_alloc(f.io);
+		assert_non_null(b);
+		fill(b, i, 50);
+		const struct sockaddr *to =
+		    i == 1 ? (struct sockaddr *)&zero : (struct sockaddr *)&f.cli_addr;
+		assert_int_equal(net_tx_queue(f.io, b, 50, to, sizeof(zero)), 0);
+	}
+	net_io_flush(f.io);
+	settle_tx(&f, 3);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx, 2);
+	assert_int_equal(st.tx_errors, 1);
+	assert_int_equal(client_recv(&f, 0, 1, 50), 1);
+	assert_int_equal(client_recv(&f, 2, 1, 50), 1);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(net_tx_alloc(f.io));
+	fx_close(&f);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct waiter {
+	int fd;
+	int64_t when; /* CLOCK_MONOTONIC ns the datagram was read, 0: never */
+	ssize_t len;
+};
+
+static void *wait_datagram(void *arg)
+{
+	struct waiter *w = arg;
+	struct pollfd p = {.fd = w->fd, .events = POLLIN};
+	char buf[64];
+
+	if (poll(&p, 1, 2000) == 1) {
+		w->len = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		w->when = now_ns();
+	}
+	return NULL;
+}
+
+/* Sends queued outside a poll (e.g. from controller commands) leave when the
+ * next poll starts, not after it has waited: a thread blocked on the client
+ * socket sees the datagram long before a 300 ms poll would time out. */
+static void send_without_receive(bool no_uring)
+{
+	struct fx f;
+	struct waiter w = {0};
+	pthread_t th;
+
+	fx_open(&f, no_uring, 16, 512, 4, 512);
+	w.fd = f.cli;
+	assert_int_equal(pthread_create(&th, NULL, wait_datagram, &w), 0);
+	char *b = net_tx_alloc(f.io);
+	assert_non_null(b);
+	fill(b, 7, 40);
+	assert_int_equal(net_tx_queue(f.io, b, 40, (struct sockaddr *)&f.cli_addr, f.cli_len), 0);
+	int64_t t0 = now_ns();
+	/* io_uring may return early: the send's completion ends the wait */
+	assert_int_equal(net_io_poll(f.io, 300, on_pkt, &f), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(w.len, 40);
+	if (w.when - t0 > 150000000)
+		fail_msg("the queued send left %lld ms into the poll",
+			 (long long)((w.when - t0) / 1000000));
+	fx_close(&f);
+}
+
+struct sender {
+	struct fx *f;
+	uint32_t n;
+};
+
+static void *send_slowly(void *arg)
+{
+	struct sender *s = arg;
+	struct timespec pause = {0, 200000}; /* 0.2 ms */
+
+	for (uint32_t i = 0; i < s->n; i++) {
+		send_seq(s->f, i, 1, 32);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+/* A caller that spins on net_io_poll(io, 0, ...) and makes no other system
+ * call must still see datagrams that arrive meanwhile: with io_uring, their
+ * completions are only posted when the thread enters the kernel. */
+static void busy_poll(bool no_uring)
+{
+	struct fx f;
+	struct sender s = {&f, 200};
+	pthread_t th;
+
+	fx_open(&f, no_uring, 64, 512, 4, 512);
+	assert_int_equal(pthread_create(&th, NULL, send_slowly, &s), 0);
+	int64_t deadline = now_ns() + 3000000000;
+	while (f.got < s.n && now_ns() < deadline)
+		assert_true(net_io_poll(f.io, 0, on_pkt, &f) >= 0);
+	pthread_join(th, NULL);
+	assert_int_equal(f.got, s.n);
+	assert_int_equal(f.bad_seq, 0);
+	fx_close(&f);
+}
+
+static void test_open_checks(void **state)
+{
+	struct net_io *io = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	(void)state;
+
+	assert_int_equal(udp_parse_addr("127.0.0.1:0", &ss, &len, NULL, 0), 0);
+	int fd = udp_socket_bind(&ss, len, false);
+	assert_true(fd >= 0);
+	struct net_io_config ok = {fd, 64, 2048, 64, 2048, false};
+	struct net_io_config c;
+
+	c = ok, c.nbufs = 0;
+	assert_int_equal(net_io_open(&io, &c), -EINVAL);
+	c = ok, c.nbufs = NET_IO_MAX_BUFS + 1;
+	assert_int_equal(net_io_open(&io, &c), -EINVAL);
+	c = ok, c.buf_size = NET_IO_MAX_BUF_SIZE + 1;
+	assert_int_equal(net_io_open(&io, &c), -EINVAL);
+	c = ok, c.ntx = 0;
+	assert_int_equal(net_io_open(&io, &c), -EINVAL);
+	c = ok, c.tx_size = 0;
+	assert_int_equal(net_io_open(&io, &c), -EINVAL);
+	c = ok, c.fd = -1;
+	assert_int_equal(net_io_open(&io, &c), -EINVAL);
+	int tcp = socket(AF_INET, SOCK_STREAM, 0);
+	c = ok, c.fd = tcp;
+	assert_int_equal(net_io_open(&io, &c), -ENOTSOCK);
+	close(tcp);
+	c = ok, c.fd = tcp; /* now closed */
+	assert_int_equal(net_io_open(&io, &c), -EBADF);
+	assert_null(io);
+
+	/* no_uring picks mmsg; the default picks io_uring where the kernel has it */
+	c = ok, c.no_uring = true;
+	assert_int_equal(net_io_open(&io, &c), 0);
+	assert_string_equal(net_io_backend(io), "recvmmsg");
+	net_io_close(io);
+	assert_int_equal(net_io_open(&io, &ok), 0);
+	const char *be = net_io_backend(io);
+	assert_true(strcmp(be, "io_uring") == 0 || strcmp(be, "recvmmsg") == 0);
+	net_io_close(io);
+	/* nbufs is rounded up, not refused */
+	c = ok, c.nbufs = 100;
+	assert_int_equal(net_io_open(&io, &c), 0);
+	net_io_close(io);
+	close(fd);
+}
+
+static void test_echo_many_uring(void **state)
+{
+	(void)state;
+	echo_many(false);
+}
+
+static void test_echo_many_mmsg(void **state)
+{
+	(void)state;
+	echo_many(true);
+}
+
+static void test_largest_datagram_uring(void **state)
+{
+	(void)state;
+	largest_datagram(false);
+}
+
+static void test_largest_datagram_mmsg(void **state)
+{
+	(void)state;
+	largest_datagram(true);
+}
+
+static void test_truncated_uring(void **state)
+{
+	(void)state;
+	truncated(false);
+}
+
+static void test_truncated_mmsg(void **state)
+{
+	(void)state;
+	truncated(true);
+}
+
+static void test_buffer_exhaustion_uring(void **state)
+{
+	(void)state;
+	buffer_exhaustion(false);
+}
+
+static void test_buffer_exhaustion_mmsg(void **state)
+{
+	(void)state;
+	buffer_exhaustion(true);
+}
+
+static void test_tx_pool_uring(void **state)
+{
+	(void)state;
+	tx_pool(false);
+}
+
+static void test_tx_pool_mmsg(void **state)
+{
+	(void)state;
+	tx_pool(true);
+}
+
+static void test_refused_send_uring(void **state)
+{
+	(void)state;
+	refused_send(false);
+}
+
+static void test_refused_send_mmsg(void **state)
+{
+	(void)state;
+	refused_send(true);
+}
+
+static void test_send_without_receive_uring(void **state)
+{
+	(void)state;
+	send_without_receive(false);
+}
+
+static void test_send_without_receive_mmsg(void **state)
+{
+	(void)state;
+	send_without_receive(true);
+}
+
+static void test_busy_poll_uring(void **state)
+{
+	(void)state;
+	busy_poll(false);
+}
+
+static void test_busy_poll_mmsg(void **state)
+{
+	(void)state;
+	busy_poll(true);
+}
+
+#define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_addr),
+	    cmocka_unit_test(test_socket_bind),
+	    cmocka_unit_test(test_open_checks),
+	    BOTH(echo_many),
+	    BOTH(largest_datagram),
+	    BOTH(truncated),
+	    BOTH(buffer_exhaustion),
+	    BOTH(tx_pool),
+	    BOTH(refused_send),
+	    BOTH(send_without_receive),
+	    BOTH(busy_poll),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,515 @@
+/*
+ * test_sip_respond.c - stateless responses (RFC 3261 8.2.6) from sip_respond()
+ * and the sip_can_respond() gate.
+ *
+ * Covers: 400, 481, 500 and 503 (with Retry-After through `extra`) formed from
+ * valid requests and from invalid requests that sip_can_respond() accepts; every
+ * Via copied in order (own lines, shared lines, compact form), From, To, Call-ID
+ * and CSeq copied, the To tag added when absent and kept when present, no tag on
+ * 100, Content-Length: 0 and no body, custom and standard reason phrases; that
+ * each response parses as a valid response with the right status; refusals (ACK,
+ * responses, requests missing what a response needs); and buffer exhaustion.
+ * Does not cover: which status the daemon picks (that is the worker's policy).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipshard/sip.h"
+
+struct fixture {
+	struct sip_msg req, resp;
+	char out[4096];
+};
+
+static int setup(void **state)
+{
+	*state = calloc(1, sizeof(struct fixture));
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+static const char invite[] =
+    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds, SIP/2.0/UDP "
+    "192.0.2.5:5070;branch=z9hG4bKx1;received=192.0.2.5\r\n"
+    "Max-Forwards: 70\r\n"
+    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+    "Via: SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bKy2;rport\r\n"
+    "From: \"Alice \\\"A\\\"\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+    "CSeq: 314159 INVITE\r\n"
+    "Record-Route: <sip:p1.example.com;lr>\r\n"
+    "Contact: <sip:alice@pc33.atlanta.example.com>\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 5\r\n"
+    "\r\n"
+    "v=0\r\n";
+
+static const char bye_tagged[] = "BYE sip:alice@pc33.atlanta.example.com SIP/2.0\r\n"
+				 "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKnashds10\r\n"
+				 "Max-Forwards: 70\r\n"
+				 "From: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+				 "To: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+				 "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+				 "CSeq: 231 BYE\r\n"
+				 "Content-Length: 0\r\n"
+				 "\r\n";
+
+static void parse_req(struct sip_msg *m, const char *buf, size_t len, int want_rc)
+{
+	int rc = sip_parse(m, buf, len, NULL);
+	if (rc != want_rc) {
+		char why[256];
+		sip_strerror(m, why, sizeof(why));
+		fail_msg("request parse returned %d (%s), want %d", rc, why, want_rc);
+	}
+}
+
+static bool view_same(const struct sip_msg *a, sip_view va, const struct sip_msg *b, sip_view vb)
+{
+	return va.len == vb.len && memcmp(a->buf + va.off, b->buf + vb.off, va.len) == 0;
+}
+
+static bool view_is(const struct sip_msg *m, sip_view v, const char *s)
+{
+	return sip_view_eq(m->buf, v, s, strlen(s));
+}
+
+/* The values of every line with this id, in order; returns how many. */
+static int line_values(const struct sip_msg *m, enum sip_hdr id, sip_view *out, int max)
+{
+	int n = 0;
+	for (uint16_t i = 0; i < m->nhdrs && n < max; i++)
+		if (m->hdrs[i].id == id)
+			out[n++] = m->hdrs[i].value;
+	return n;
+}
+
+static void same_lines(const struct sip_msg *q, const struct sip_msg *r, enum sip_hdr id)
+{
+	sip_view a[64], b[64];
+	int na = line_values(q, id, a, 64), nb = line_values(r, id, b, 64);
+	if (na != nb)
+		fail_msg("%s: %d lines in the request, %d in the response", sip_hdr_name(id), na,
+			 nb);
+	for (int i = 0; i < na; i++)
+		if (!view_same(q, a[i], r, b[i]))
+			fail_msg("%s line %d: \"%.*s\" became \"%.*s\"", sip_hdr_name(id), i,
+				 a[i].len, q->buf + a[i].off, b[i].len, r->buf + b[i].off);
+}
+
+/*
+ * Forms the response, parses it and checks everything 8.2.6 asks to copy. The
+ * request side is read from its header lines only, which stay indexed even when
+ * the request failed to parse.
+ */
+static int respond_and_check(struct fixture *f, int status, const char *reason, const char *to_tag,
+			     const char *extra)
+{
+	int n = sip_respond(&f->req, status, reason, to_tag, extra, f->out, sizeof(f->out));
+	if (n <= 0)
+		fail_msg("sip_respond(%d) returned %d", status, n);
+	int rc = sip_parse(&f->resp, f->out, (size_t)n, NULL);
+	if (rc != 0) {
+		char why[256];
+		sip_strerror(&f->resp, why, sizeof(why));
+		fail_msg("response does not parse (%d: %s):\n%.*s", rc, why, n, f->out);
+	}
+	struct sip_msg *q = &f->req, *r = &f->resp;
+	assert_false(r->is_request);
+	assert_int_equal(r->status, status);
+	assert_true(view_is(r, r->reason, reason ? reason : sip_reason_phrase(status)));
+	/* Every Via line, in order, byte for byte; From, Call-ID and CSeq likewise. */
+	same_lines(q, r, SIP_HDR_VIA);
+	same_lines(q, r, SIP_HDR_FROM);
+	same_lines(q, r, SIP_HDR_CALL_ID);
+	same_lines(q, r, SIP_HDR_CSEQ);
+	if (q->err == SIP_OK) {
+		assert_int_equal(r->nvias, q->nvias);
+		for (int i = 0; i < q->nvias; i++)
+			assert_true(view_same(q, q->vias[i].whole, r, r->vias[i].whole));
+		assert_int_equal(r->cseq.num, q->cseq.num);
+	}
+	/* To: copied, with ";tag=to_tag" added only when it had none and status > 100. */
+	const struct sip_hdr_line *qt = sip_find_hdr(q, SIP_HDR_TO),
+				  *rt = sip_find_hdr(r, SIP_HDR_TO);
+	assert_non_null(qt);
+	assert_non_null(rt);
+	struct sip_addr qa;
+	assert_int_equal(sip_parse_addr(&qa, q->buf, qt->value.off, qt->value.len), 0);
+	char want_to[512];
+	if (!qa.has_tag && status > 100 && to_tag)
+		snprintf(want_to, sizeof(want_to), "%.*s;tag=%s", qt->value.len,
+			 q->buf + qt->value.off, to_tag);
+	else
+		snprintf(want_to, sizeof(want_to), "%.*s", qt->value.len, q->buf + qt->value.off);
+	if (!view_is(r, rt->value, want_to))
+		fail_msg("To is \"%.*s\", want \"%s\"", rt->value.len, r->buf + rt->value.off,
+			 want_to);
+	assert_int_equal(r->content_length, 0);
+	assert_int_equal(r->body.len, 0);
+	assert_int_equal((size_t)n, (size_t)r->headers_end + 2);
+	/* Nothing a stateless response must not carry. */
+	assert_null(sip_find_hdr(r, SIP_HDR_CONTACT));
+	assert_null(sip_find_hdr(r, SIP_HDR_RECORD_ROUTE));
+	assert_null(sip_find_hdr(r, SIP_HDR_CONTENT_TYPE));
+	assert_null(sip_find_hdr(r, SIP_HDR_MAX_FORWARDS));
+	return n;
+}
+
+static void test_503_retry_after(void **state)
+{
+	struct fixture *f = *state;
+	parse_req(&f->req, invite, sizeof(invite) - 1, 0);
+	assert_int_equal(f->req.nvias, 3);
+	assert_true(sip_can_respond(&f->req));
+	respond_and_check(f, 503, NULL, "sbc1", "Retry-After: 5\r\n");
+	assert_true(view_is(&f->resp, f->resp.reason, "Service Unavailable"));
+	const struct sip_hdr_line *ra = sip_find_hdr(&f->resp, SIP_HDR_RETRY_AFTER);
+	assert_non_null(ra);
+	assert_true(view_is(&f->resp, ra->value, "5"));
+	/* The start line is exact. */
+	assert_memory_equal(f->out, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_int_equal(f->resp.start_end, 33);
+}
+
+static void test_standard_statuses(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		int status;
+		const char *phrase;
+	} st[] = {{400, "Bad Request"},
+		  {481, "Call/Transaction Does Not Exist"},
+		  {500, "Server Internal Error"},
+		  {503, "Service Unavailable"},
+		  {491, "Request Pending"},
+		  {404, "Not Found"},
+		  {180, "Ringing"}};
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		parse_req(&f->req, invite, sizeof(invite) - 1, 0);
+		respond_and_check(f, st[i].status, NULL, "t1", NULL);
+		assert_true(view_is(&f->resp, f->resp.reason, st[i].phrase));
+		parse_req(&f->req, bye_tagged, sizeof(bye_tagged) - 1, 0);
+		respond_and_check(f, st[i].status, NULL, "t1", NULL);
+	}
+}
+
+static void test_custom_reason_and_extras(void **state)
+{
+	struct fixture *f = *state;
+	parse_req(&f->req, bye_tagged, sizeof(bye_tagged) - 1, 0);
+	respond_and_check(f, 500, "Shard Busy", "x",
+			  "Retry-After: 10\r\nWarning: 399 sbc \"ring full\"\r\n");
+	assert_true(view_is(&f->resp, f->resp.reason, "Shard Busy"));
+	assert_non_null(sip_find_hdr(&f->resp, SIP_HDR_WARNING));
+	const struct sip_hdr_line *ra = sip_find_hdr(&f->resp, SIP_HDR_RETRY_AFTER);
+	assert_non_null(ra);
+	assert_true(view_is(&f->resp, ra->value, "10"));
+	/* An unknown status gets "Unknown" by default. */
+	respond_and_check(f, 499, NULL, "x", NULL);
+	assert_true(view_is(&f->resp, f->resp.reason, "Unknown"));
+}
+
+/* To tag: added when absent and status > 100, kept when present, never doubled. */
+static void test_to_tag(void **state)
+{
+	struct fixture *f = *state;
+	parse_req(&f->req, invite, sizeof(invite) - 1, 0);
+	assert_false(f->req.to.has_tag);
+	respond_and_check(f, 481, NULL, "abc-123", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "abc-123"));
+	respond_and_check(f, 100, NULL, "abc-123", NULL);
+	assert_false(f->resp.to.has_tag);
+
+	parse_req(&f->req, bye_tagged, sizeof(bye_tagged) - 1, 0);
+	respond_and_check(f, 481, NULL, "other", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "1928301774"));
+
+	/* A To whose URI carries a "tag" URI parameter has no header tag yet. */
+	static const char uri_tag[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+				      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK5\r\n"
+				      "Max-Forwards: 70\r\n"
+				      "From: <sip:a@example.com>;tag=1\r\n"
+				      "To: <sip:bob@biloxi.example.com;tag=uri>\r\n"
+				      "Call-ID: tt1\r\n"
+				      "CSeq: 1 OPTIONS\r\n"
+				      "\r\n";
+	parse_req(&f->req, uri_tag, sizeof(uri_tag) - 1, 0);
+	respond_and_check(f, 500, NULL, "hdr", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "hdr"));
+	assert_true(view_is(&f->resp, f->resp.to.uri.params, "tag=uri"));
+
+	/* Found by fuzz_sip: a header parameter whose name merely ends in "tag" is not a
+	 * tag, so the response must still add one. */
+	static const char xtag[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK7\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "From: <sip:a@example.com>;tag=1\r\n"
+				   "To: Bob <sip:bob@biloxi.example.com>;gtag=a6c85cf;x-tag=2\r\n"
+				   "Call-ID: tt3\r\n"
+				   "CSeq: 1 OPTIONS\r\n"
+				   "\r\n";
+	parse_req(&f->req, xtag, sizeof(xtag) - 1, 0);
+	assert_false(f->req.to.has_tag);
+	respond_and_check(f, 400, NULL, "added", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "added"));
+
+	/* addr-spec To without <>: the tag is appended as a header parameter. */
+	static const char addr_spec[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+					"Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK6\r\n"
+					"Max-Forwards: 70\r\n"
+					"From: sip:a@example.com;tag=1\r\n"
+					"To: sip:bob@biloxi.example.com\r\n"
+					"Call-ID: tt2\r\n"
+					"CSeq: 1 OPTIONS\r\n"
+					"\r\n";
+	parse_req(&f->req, addr_spec, sizeof(addr_spec) - 1, 0);
+	respond_and_check(f, 400, NULL, "z9", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "z9"));
+}
+
+/* Compact forms and folded lines in the request; Vias on one line. */
+static void test_compact_request(void **state)
+{
+	struct fixture *f = *state;
+	static const char req[] = "MESSAGE sip:b@example.com SIP/2.0\r\n"
+				  "v: SIP/2.0/UDP a.example.com;branch=z9hG4bKa,\r\n"
+				  "  SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n"
+				  "Max-Forwards: 70\r\n"
+				  "f: <sip:a@example.com>;tag=1\r\n"
+				  "t: <sip:b@example.com>\r\n"
+				  "i: cmp@example.com\r\n"
+				  "CSeq: 9\r\n MESSAGE\r\n"
+				  "c: text/plain\r\n"
+				  "l: 2\r\n"
+				  "\r\n"
+				  "hi";
+	parse_req(&f->req, req, sizeof(req) - 1, 0);
+	respond_and_check(f, 503, NULL, "q", "Retry-After: 1\r\n");
+	assert_int_equal(f->resp.nvias, 2);
+	assert_int_equal(f->resp.cseq.method_id, SIP_METHOD_MESSAGE);
+}
+
+/* Invalid requests that still carry what a response needs get a 400. */
+static void test_invalid_requests_get_400(void **state)
+{
+	struct fixture *f = *state;
+	static const char bad_cseq_method[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+					      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK7\r\n"
+					      "Max-Forwards: 70\r\n"
+					      "From: <sip:a@example.com>;tag=1\r\n"
+					      "To: <sip:bob@biloxi.example.com>\r\n"
+					      "Call-ID: inv1\r\n"
+					      "CSeq: 7 BYE\r\n"
+					      "Content-Length: 0\r\n"
+					      "\r\n";
+	parse_req(&f->req, bad_cseq_method, sizeof(bad_cseq_method) - 1, -SIP_ERR_BAD_VALUE);
+	assert_true(sip_can_respond(&f->req));
+	respond_and_check(f, 400, NULL, "e1", NULL);
+
+	static const char no_max_forwards[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+					      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK8\r\n"
+					      "From: <sip:a@example.com>;tag=1\r\n"
+					      "To: <sip:bob@biloxi.example.com>\r\n"
+					      "Call-ID: inv2\r\n"
+					      "CSeq: 8 OPTIONS\r\n"
+					      "\r\n";
+	parse_req(&f->req, no_max_forwards, sizeof(no_max_forwards) - 1, -SIP_ERR_MISSING_HEADER);
+	assert_true(sip_can_respond(&f->req));
+	respond_and_check(f, 400, NULL, "e2", NULL);
+
+	static const char bad_max_forwards[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+					       "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK9\r\n"
+					       "Max-Forwards: lots\r\n"
+					       "From: <sip:a@example.com>;tag=1\r\n"
+					       "To: <sip:bob@biloxi.example.com>\r\n"
+					       "Call-ID: inv3\r\n"
+					       "CSeq: 9 OPTIONS\r\n"
+					       "\r\n";
+	parse_req(&f->req, bad_max_forwards, sizeof(bad_max_forwards) - 1, -SIP_ERR_BAD_VALUE);
+	assert_true(sip_can_respond(&f->req));
+	respond_and_check(f, 400, NULL, "e3", NULL);
+
+	static const char truncated_body[] = "MESSAGE sip:bob@biloxi.example.com SIP/2.0\r\n"
+					     "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK10\r\n"
+					     "Max-Forwards: 70\r\n"
+					     "From: <sip:a@example.com>;tag=1\r\n"
+					     "To: <sip:bob@biloxi.example.com>\r\n"
+					     "Call-ID: inv4\r\n"
+					     "CSeq: 10 MESSAGE\r\n"
+					     "Content-Length: 100\r\n"
+					     "\r\n"
+					     "short";
+	parse_req(&f->req, truncated_body, sizeof(truncated_body) - 1, -SIP_ERR_BODY_TRUNCATED);
+	assert_true(sip_can_respond(&f->req));
+	respond_and_check(f, 400, NULL, "e4", NULL);
+
+	/* A bad CSeq number: a response can be formed, it repeats the request's CSeq line. */
+	static const char bad_cseq_num[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+					   "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK11\r\n"
+					   "Max-Forwards: 70\r\n"
+					   "From: <sip:a@example.com>;tag=1\r\n"
+					   "To: <sip:bob@biloxi.example.com>\r\n"
+					   "Call-ID: inv5\r\n"
+					   "CSeq: 99999999999 OPTIONS\r\n"
+					   "\r\n";
+	parse_req(&f->req, bad_cseq_num, sizeof(bad_cseq_num) - 1, -SIP_ERR_BAD_VALUE);
+	assert_true(sip_can_respond(&f->req));
+	int n = sip_respond(&f->req, 400, NULL, "e5", NULL, f->out, sizeof(f->out));
+	assert_true(n > 0);
+	assert_memory_equal(f->out, "SIP/2.0 400 Bad Request\r\n", 25);
+	assert_non_null(memmem(f->out, (size_t)n, "99999999999 OPTIONS", 19));
+	assert_non_null(memmem(f->out, (size_t)n, "Call-ID: inv5\r\n", 15));
+	assert_non_null(memmem(f->out, (size_t)n, "branch=z9hG4bK11", 16));
+	assert_non_null(memmem(f->out, (size_t)n, "Content-Length: 0\r\n\r\n", 21));
+	assert_memory_equal(f->out + n - 4, "\r\n\r\n", 4);
+}
+
+static void test_refusals(void **state)
+{
+	struct fixture *f = *state;
+	static const char ack[] = "ACK sip:bob@192.0.2.4 SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK12\r\n"
+				  "Max-Forwards: 70\r\n"
+				  "From: <sip:a@example.com>;tag=1\r\n"
+				  "To: <sip:bob@biloxi.example.com>;tag=2\r\n"
+				  "Call-ID: ack1\r\n"
+				  "CSeq: 1 ACK\r\n"
+				  "\r\n";
+	parse_req(&f->req, ack, sizeof(ack) - 1, 0);
+	assert_false(sip_can_respond(&f->req));
+	assert_int_equal(sip_respond(&f->req, 400, NULL, "x", NULL, f->out, sizeof(f->out)),
+			 -EINVAL);
+	assert_int_equal(sip_respond(&f->req, 481, NULL, "x", NULL, f->out, sizeof(f->out)),
+			 -EINVAL);
+
+	/* An invalid ACK is not answered either. */
+	static const char bad_ack[] = "ACK sip:bob@192.0.2.4 SIP/2.0\r\n"
+				      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK13\r\n"
+				      "From: <sip:a@example.com>;tag=1\r\n"
+				      "To: <sip:bob@biloxi.example.com>;tag=2\r\n"
+				      "Call-ID: ack2\r\n"
+				      "CSeq: 1 ACK\r\n"
+				      "\r\n";
+	parse_req(&f->req, bad_ack, sizeof(bad_ack) - 1, -SIP_ERR_MISSING_HEADER);
+	assert_false(sip_can_respond(&f->req));
+	assert_int_equal(sip_respond(&f->req, 400, NULL, "x", NULL, f->out, sizeof(f->out)),
+			 -EINVAL);
+
+	/* A response is never answered. */
+	static const char resp[] = "SIP/2.0 200 OK\r\n"
+				   "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK14\r\n"
+				   "From: <sip:a@example.com>;tag=1\r\n"
+				   "To: <sip:bob@biloxi.example.com>;tag=2\r\n"
+				   "Call-ID: r1\r\n"
+				   "CSeq: 1 INVITE\r\n"
+				   "\r\n";
+	parse_req(&f->req, resp, sizeof(resp) - 1, 0);
+	assert_false(sip_can_respond(&f->req));
+	assert_int_equal(sip_respond(&f->req, 400, NULL, "x", NULL, f->out, sizeof(f->out)),
+			 -EINVAL);
+
+	/* Each of Via, From, To, Call-ID, CSeq missing: nothing to answer with. */
+	static const char *lines[] = {"Via:", "From:", "To:", "Call-ID:", "CSeq:"};
+	static const char full[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK15\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "From: <sip:a@example.com>;tag=1\r\n"
+				   "To: <sip:bob@biloxi.example.com>\r\n"
+				   "Call-ID: miss1\r\n"
+				   "CSeq: 1 OPTIONS\r\n"
+				   "\r\n";
+	static char buf[1024];
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *p = strstr(full, lines[i]);
+		const char *e = strstr(p, "\r\n") + 2;
+		int n = snprintf(buf, sizeof(buf), "%.*s%s", (int)(p - full), full, e);
+		parse_req(&f->req, buf, (size_t)n, -SIP_ERR_MISSING_HEADER);
+		assert_false(sip_can_respond(&f->req));
+		assert_int_equal(sip_respond(&f->req, 400, NULL, "x", NULL, f->out, sizeof(f->out)),
+				 -EINVAL);
+	}
+
+	/* A request whose start line is garbage has nothing to answer. */
+	static const char garbage[] = "\x01\x02\x03 junk\r\n\r\n";
+	sip_parse(&f->req, garbage, sizeof(garbage) - 1, NULL);
+	assert_false(sip_can_respond(&f->req));
+
+	/* Status codes outside 100..699 are a bad argument. */
+	parse_req(&f->req, bye_tagged, sizeof(bye_tagged) - 1, 0);
+	assert_int_equal(sip_respond(&f->req, 99, NULL, "x", NULL, f->out, sizeof(f->out)),
+			 -EINVAL);
+	assert_int_equal(sip_respond(&f->req, 700, NULL, "x", NULL, f->out, sizeof(f->out)),
+			 -EINVAL);
+}
+
+/* For every cap below the needed length: -ENOSPC and nothing written at or after cap. */
+static void test_enospc(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *msg;
+		size_t len;
+		int rc;
+	} reqs[] = {
+	    {invite, sizeof(invite) - 1, 0},
+	    {bye_tagged, sizeof(bye_tagged) - 1, 0},
+	};
+	for (size_t k = 0; k < sizeof(reqs) / sizeof(reqs[0]); k++) {
+		parse_req(&f->req, reqs[k].msg, reqs[k].len, reqs[k].rc);
+		int need = sip_respond(&f->req, 503, NULL, "tag1", "Retry-After: 5\r\n", f->out,
+				       sizeof(f->out));
+		assert_true(need > 0);
+		char full[4096];
+		memcpy(full, f->out, (size_t)need);
+		unsigned char *out = malloc((size_t)need + 64);
+		assert_non_null(out);
+		for (size_t cap = 0; cap < (size_t)need; cap++) {
+			memset(out, 0x3C, (size_t)need + 64);
+			int rc = sip_respond(&f->req, 503, NULL, "tag1", "Retry-After: 5\r\n",
+					     (char *)out, cap);
+			if (rc != -ENOSPC)
+				fail_msg("cap %zu of %d: returned %d, want -ENOSPC", cap, need, rc);
+			for (size_t i = cap; i < (size_t)need + 64; i++)
+				if (out[i] != 0x3C)
+					fail_msg("cap %zu of %d: byte %zu written past cap", cap,
+						 need, i);
+		}
+		memset(out, 0x3C, (size_t)need + 64);
+		assert_int_equal(sip_respond(&f->req, 503, NULL, "tag1", "Retry-After: 5\r\n",
+					     (char *)out, (size_t)need),
+				 need);
+		assert_memory_equal(out, full, (size_t)need);
+		assert_int_equal(out[need], 0x3C);
+		free(out);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_503_retry_after, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_standard_statuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_custom_reason_and_extras, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_to_tag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compact_request, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_requests_get_400, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,670 @@
+/*
+ * test_sip_uri.c - sip_parse_uri() and sip_parse_addr() (RFC 3261 19.1, 20.10,
+ * 25.1; tel per RFC 3966 only as far as the header promises: the number).
+ *
+ * Covers: sip, sips and tel URIs, other schemes kept opaque, user, password,
+ * host names, IPv4, IPv6 references with ports, the lr/transport/maddr/user
+ * parameters, headers after '?', escaped characters (views are not decoded),
+ * name-addr vs addr-spec with header parameters and tags, quoted display names
+ * with escapes and unquoted token display names, and malformed input. Every
+ * input is parsed from a heap buffer of exactly its size so that the ASan build
+ * catches reads past the end, and every prefix of a few long inputs is parsed.
+ * Does not cover: URIs inside whole messages (test_sip_parse.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipshard/sip.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Heap copies of inputs, freed after each test (views point into them). */
+#define MAX_COPIES 256
+struct copies {
+	char *p[MAX_COPIES];
+	int n;
+};
+static struct copies copies;
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < copies.n; i++)
+		free(copies.p[i]);
+	copies.n = 0;
+	return 0;
+}
+
+/* An exact-size heap copy of s, so that a read past its end is an ASan error. */
+static const char *exact(const char *s, size_t n)
+{
+	assert_true(copies.n < MAX_COPIES);
+	char *p = malloc(n ? n : 1);
+	assert_non_null(p);
+	memcpy(p, s, n);
+	copies.p[copies.n++] = p;
+	return p;
+}
+
+struct in {
+	const char *buf;
+	size_t len;
+};
+
+static void check_view(struct in in, sip_view v, const char *want, const char *file, int line)
+{
+	size_t n = strlen(want);
+	if ((size_t)v.off + v.len > in.len) {
+		print_error("%s:%d: view off %u len %u runs past the input (%zu bytes); want "
+			    "\"%s\"\n",
+			    file, line, v.off, v.len, in.len, want);
+		_fail(file, line);
+	}
+	if (v.len != n || memcmp(in.buf + v.off, want, n) != 0) {
+		print_error("%s:%d: view is \"%.*s\" (off %u len %u), want \"%s\" in \"%.*s\"\n",
+			    file, line, (int)v.len, in.buf + v.off, v.off, v.len, want, (int)in.len,
+			    in.buf);
+		_fail(file, line);
+	}
+}
+#define assert_view(in, v, s) check_view((in), (v), (s), __FILE__, __LINE__)
+
+static struct in uri_ok_at(struct sip_uri *u, const char *s, const char *file, int line)
+{
+	struct in in = {exact(s, strlen(s)), strlen(s)};
+	memset(u, 0xA5, sizeof(*u)); /* the parser must set every field */
+	int rc = sip_parse_uri(u, in.buf, 0, (uint16_t)in.len);
+	if (rc != 0) {
+		print_error("%s:%d: sip_parse_uri(\"%s\") returned %d\n", file, line, s, rc);
+		_fail(file, line);
+	}
+	return in;
+}
+#define uri_ok(u, s) uri_ok_at((u), (s), __FILE__, __LINE__)
+
+static void uri_bad_at(const char *s, const char *file, int line)
+{
+	struct sip_uri u;
+	struct in in = {exact(s, strlen(s)), strlen(s)};
+	int rc = sip_parse_uri(&u, in.buf, 0, (uint16_t)in.len);
+	if (rc != -SIP_ERR_URI) {
+		print_error("%s:%d: sip_parse_uri(\"%s\") returned %d, want -SIP_ERR_URI\n", file,
+			    line, s, rc);
+		_fail(file, line);
+	}
+}
+#define uri_bad(s) uri_bad_at((s), __FILE__, __LINE__)
+
+static struct in addr_ok_at(struct sip_addr *a, const char *s, const char *file, int line)
+{
+	struct in in = {exact(s, strlen(s)), strlen(s)};
+	memset(a, 0xA5, sizeof(*a));
+	int rc = sip_parse_addr(a, in.buf, 0, (uint16_t)in.len);
+	if (rc != 0) {
+		print_error("%s:%d: sip_parse_addr(\"%s\") returned %d\n", file, line, s, rc);
+		_fail(file, line);
+	}
+	return in;
+}
+#define addr_ok(a, s) addr_ok_at((a), (s), __FILE__, __LINE__)
+
+static void addr_bad_at(const char *s, const char *file, int line)
+{
+	struct sip_addr a;
+	struct in in = {exact(s, strlen(s)), strlen(s)};
+	int rc = sip_parse_addr(&a, in.buf, 0, (uint16_t)in.len);
+	if (rc != -SIP_ERR_URI && rc != -SIP_ERR_BAD_VALUE) {
+		print_error("%s:%d: sip_parse_addr(\"%s\") returned %d, want -SIP_ERR_URI or "
+			    "-SIP_ERR_BAD_VALUE\n",
+			    file, line, s, rc);
+		_fail(file, line);
+	}
+}
+#define addr_bad(s) addr_bad_at((s), __FILE__, __LINE__)
+
+/* ---- sip and sips ------------------------------------------------------- */
+
+static void test_sip_full(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "sip:alice:secretword@atlanta.example.com:5061;transport=tcp;lr;"
+				  "maddr=239.255.255.1;user=phone;ttl=15?subject=project%20x&"
+				  "priority=urgent");
+	assert_int_equal(u.scheme, SIP_SCHEME_SIP);
+	assert_int_equal(u.whole.off, 0);
+	assert_int_equal(u.whole.len, in.len);
+	assert_view(in, u.user, "alice");
+	assert_view(in, u.password, "secretword");
+	assert_view(in, u.host, "atlanta.example.com");
+	assert_int_equal(u.host_type, SIP_HOST_NAME);
+	assert_int_equal(u.port, 5061);
+	assert_view(in, u.params, "transport=tcp;lr;maddr=239.255.255.1;user=phone;ttl=15");
+	assert_view(in, u.transport, "tcp");
+	assert_view(in, u.maddr, "239.255.255.1");
+	assert_view(in, u.user_param, "phone");
+	assert_true(u.lr);
+	assert_view(in, u.headers, "subject=project%20x&priority=urgent");
+}
+
+static void test_sip_minimal(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "sip:biloxi.example.com");
+	assert_int_equal(u.scheme, SIP_SCHEME_SIP);
+	assert_int_equal(u.user.len, 0);
+	assert_int_equal(u.password.len, 0);
+	assert_view(in, u.host, "biloxi.example.com");
+	assert_int_equal(u.host_type, SIP_HOST_NAME);
+	assert_int_equal(u.port, 0);
+	assert_int_equal(u.params.len, 0);
+	assert_int_equal(u.headers.len, 0);
+	assert_int_equal(u.transport.len, 0);
+	assert_int_equal(u.maddr.len, 0);
+	assert_int_equal(u.user_param.len, 0);
+	assert_false(u.lr);
+
+	in = uri_ok(&u, "sips:bob@secure.example.com");
+	assert_int_equal(u.scheme, SIP_SCHEME_SIPS);
+	assert_view(in, u.user, "bob");
+	assert_view(in, u.host, "secure.example.com");
+
+	/* Schemes are case-insensitive (RFC 3261 19.1.4); the user part is not folded. */
+	in = uri_ok(&u, "SIP:Bob@Biloxi.Example.COM");
+	assert_int_equal(u.scheme, SIP_SCHEME_SIP);
+	assert_view(in, u.user, "Bob");
+	assert_view(in, u.host, "Biloxi.Example.COM");
+	in = uri_ok(&u, "SiPs:bob@h");
+	assert_int_equal(u.scheme, SIP_SCHEME_SIPS);
+
+	/* A fully qualified host name may end in a dot; labels may hold digits and '-'. */
+	in = uri_ok(&u, "sip:a@x-1.example.com.");
+	assert_view(in, u.host, "x-1.example.com.");
+	assert_int_equal(u.host_type, SIP_HOST_NAME);
+	in = uri_ok(&u, "sip:localhost:5060");
+	assert_view(in, u.host, "localhost");
+	assert_int_equal(u.port, 5060);
+}
+
+static void test_hosts(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "sip:192.0.2.4:5060");
+	assert_int_equal(u.user.len, 0);
+	assert_view(in, u.host, "192.0.2.4");
+	assert_int_equal(u.host_type, SIP_HOST_IPV4);
+	assert_int_equal(u.port, 5060);
+
+	in = uri_ok(&u, "sip:alice@127.0.0.1");
+	assert_view(in, u.host, "127.0.0.1");
+	assert_int_equal(u.host_type, SIP_HOST_IPV4);
+	assert_int_equal(u.port, 0);
+
+	in = uri_ok(&u, "sip:[2001:db8::10]:5070");
+	assert_view(in, u.host, "[2001:db8::10]");
+	assert_int_equal(u.host_type, SIP_HOST_IPV6);
+	assert_int_equal(u.port, 5070);
+
+	in = uri_ok(&u, "sips:alice@[::1];transport=tls");
+	assert_view(in, u.host, "[::1]");
+	assert_int_equal(u.host_type, SIP_HOST_IPV6);
+	assert_int_equal(u.port, 0);
+	assert_view(in, u.transport, "tls");
+
+	in = uri_ok(&u, "sip:[2001:db8:0:0:0:0:0:1]");
+	assert_view(in, u.host, "[2001:db8:0:0:0:0:0:1]");
+	in = uri_ok(&u, "sip:[::ffff:192.0.2.1]:65535");
+	assert_view(in, u.host, "[::ffff:192.0.2.1]");
+	assert_int_equal(u.host_type, SIP_HOST_IPV6);
+	assert_int_equal(u.port, 65535);
+
+	/* Something that starts like an IPv4 address but ends in a label is a name. */
+	in = uri_ok(&u, "sip:192.0.2.example.com");
+	assert_int_equal(u.host_type, SIP_HOST_NAME);
+}
+
+static void test_user_and_password(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	/* RFC 3261 19.1.3 example: a telephone-subscriber user with a password. */
+	struct in in = uri_ok(&u, "sip:+1-212-555-1212:1234@gateway.com;user=phone");
+	assert_view(in, u.user, "+1-212-555-1212");
+	assert_view(in, u.password, "1234");
+	assert_view(in, u.host, "gateway.com");
+	assert_view(in, u.user_param, "phone");
+
+	/* Escapes stay escaped in views. */
+	in = uri_ok(&u, "sip:alice%40home@example.com");
+	assert_view(in, u.user, "alice%40home");
+	assert_view(in, u.host, "example.com");
+	in = uri_ok(&u, "sip:%61lice:p%40ss@example.com");
+	assert_view(in, u.user, "%61lice");
+	assert_view(in, u.password, "p%40ss");
+
+	/* user-unreserved holds ';' '&' '=' '+' '$' ',' '/': ';' before '@' is not a param. */
+	in = uri_ok(&u, "sip:user;par=u%40example.net@example.com");
+	assert_view(in, u.user, "user;par=u%40example.net");
+	assert_view(in, u.host, "example.com");
+	assert_int_equal(u.params.len, 0);
+	in = uri_ok(&u, "sip:a&b=c+d$e,f/g@example.com;lr");
+	assert_view(in, u.user, "a&b=c+d$e,f/g");
+	assert_true(u.lr);
+
+	/* An empty password after ':' is allowed (password = *(...)). */
+	in = uri_ok(&u, "sip:alice:@example.com");
+	assert_view(in, u.user, "alice");
+	assert_int_equal(u.password.len, 0);
+}
+
+static void test_params(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "sip:proxy.example.com;lr");
+	assert_true(u.lr);
+	assert_view(in, u.params, "lr");
+
+	/* Parameter names are case-insensitive; values are kept as written. */
+	in = uri_ok(&u, "sip:proxy.example.com;LR;Transport=UDP;MADDR=192.0.2.9;User=ip");
+	assert_true(u.lr);
+	assert_view(in, u.transport, "UDP");
+	assert_view(in, u.maddr, "192.0.2.9");
+	assert_view(in, u.user_param, "ip");
+
+	/* lr with a value (RFC 3261 allows lr=on from older implementations). */
+	in = uri_ok(&u, "sip:proxy.example.com;lr=on");
+	assert_true(u.lr);
+
+	/* Names that only start like known ones are other parameters. */
+	in = uri_ok(&u, "sip:proxy.example.com;lrx;transports=tcp;x-maddr=1;users=2");
+	assert_false(u.lr);
+	assert_int_equal(u.transport.len, 0);
+	assert_int_equal(u.maddr.len, 0);
+	assert_int_equal(u.user_param.len, 0);
+	assert_view(in, u.params, "lrx;transports=tcp;x-maddr=1;users=2");
+
+	/* Unknown params, escapes and param-unreserved characters. */
+	in = uri_ok(&u, "sip:h;x-a=%20b;x-c=[d]/e:f&g+h$i;x-flag;transport=ws");
+	assert_view(in, u.transport, "ws");
+	assert_view(in, u.params, "x-a=%20b;x-c=[d]/e:f&g+h$i;x-flag;transport=ws");
+
+	/* The IPv6 maddr keeps its brackets. */
+	in = uri_ok(&u, "sip:h;maddr=[2001:db8::1]");
+	assert_view(in, u.maddr, "[2001:db8::1]");
+}
+
+static void test_headers(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "sip:bob@example.com?Subject=hi&Call-ID=x%40y");
+	assert_view(in, u.host, "example.com");
+	assert_int_equal(u.params.len, 0);
+	assert_view(in, u.headers, "Subject=hi&Call-ID=x%40y");
+
+	in = uri_ok(&u, "sip:carol@chicago.example.com;method=INVITE?Replaces=12345%40192.0.2.7%"
+			"3Bto-tag%3D1%3Bfrom-tag%3D2");
+	assert_view(in, u.params, "method=INVITE");
+	assert_view(in, u.headers, "Replaces=12345%40192.0.2.7%3Bto-tag%3D1%3Bfrom-tag%3D2");
+
+	/* An empty header value. */
+	in = uri_ok(&u, "sip:bob@example.com?body=");
+	assert_view(in, u.headers, "body=");
+}
+
+/* ---- tel and other schemes --------------------------------------------- */
+
+static void test_tel(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "tel:+1-201-555-0123");
+	assert_int_equal(u.scheme, SIP_SCHEME_TEL);
+	assert_view(in, u.user, "+1-201-555-0123");
+	assert_int_equal(u.port, 0);
+
+	in = uri_ok(&u, "tel:7042;phone-context=example.com");
+	assert_int_equal(u.scheme, SIP_SCHEME_TEL);
+	assert_view(in, u.user, "7042");
+
+	in = uri_ok(&u, "TEL:+15551234567");
+	assert_int_equal(u.scheme, SIP_SCHEME_TEL);
+	assert_view(in, u.user, "+15551234567");
+}
+
+static void test_opaque_schemes(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "urn:service:sos");
+	assert_int_equal(u.scheme, SIP_SCHEME_OTHER);
+	assert_view(in, u.whole, "urn:service:sos");
+	assert_view(in, u.opaque, "service:sos");
+	assert_int_equal(u.port, 0);
+	assert_int_equal(u.host_type, SIP_HOST_NONE);
+
+	in = uri_ok(&u, "http://www.example.com/a/b?c=d;e");
+	assert_int_equal(u.scheme, SIP_SCHEME_OTHER);
+	assert_view(in, u.opaque, "//www.example.com/a/b?c=d;e");
+
+	in = uri_ok(&u, "mailto:alice@example.com");
+	assert_int_equal(u.scheme, SIP_SCHEME_OTHER);
+	assert_view(in, u.opaque, "alice@example.com");
+
+	/* Scheme characters: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
+	in = uri_ok(&u, "x-my.scheme+2:whatever");
+	assert_int_equal(u.scheme, SIP_SCHEME_OTHER);
+	assert_view(in, u.opaque, "whatever");
+
+	/* "sipx" and "tels" are other schemes, not sip/tel. */
+	in = uri_ok(&u, "sipx:foo");
+	assert_int_equal(u.scheme, SIP_SCHEME_OTHER);
+	in = uri_ok(&u, "tels:foo");
+	assert_int_equal(u.scheme, SIP_SCHEME_OTHER);
+}
+
+/* ---- bounds ------------------------------------------------------------- */
+
+static void test_offset_and_length_bound(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	/* The URI sits inside a larger buffer: views are offsets into that buffer. */
+	const char *s = "To: <sip:alice@example.com:5060;lr>;tag=1";
+	struct in in = {exact(s, strlen(s)), strlen(s)};
+	assert_int_equal(sip_parse_uri(&u, in.buf, 5, 29), 0);
+	assert_view(in, u.whole, "sip:alice@example.com:5060;lr");
+	assert_int_equal(u.whole.off, 5);
+	assert_view(in, u.user, "alice");
+	assert_int_equal(u.user.off, 9);
+	assert_int_equal(u.port, 5060);
+	assert_true(u.lr);
+
+	/* The length bounds the URI: bytes after it are not part of it. */
+	assert_int_equal(sip_parse_uri(&u, in.buf, 5, 21), 0);
+	assert_view(in, u.host, "example.com");
+	assert_int_equal(u.port, 0);
+	assert_false(u.lr);
+	assert_int_equal(u.params.len, 0);
+	assert_int_equal(sip_parse_uri(&u, in.buf, 5, 28), 0);
+	assert_int_equal(u.port, 5060);
+	assert_false(u.lr);
+	/* ... and a cut in the middle of a port leaves a shorter port. */
+	assert_int_equal(sip_parse_uri(&u, in.buf, 5, 24), 0);
+	assert_int_equal(u.port, 50);
+
+	/* Every prefix of long URIs parses without reading past its end. */
+	static const char *longs[] = {
+	    "sips:alice:secret@[2001:db8::10]:5061;transport=tls;lr;maddr=[2001:db8::1];"
+	    "user=phone?subject=x%20y&priority=urgent",
+	    "sip:user;par=u%40example.net@192.0.2.4:5060;lr=on;x",
+	    "tel:+1-201-555-0123;phone-context=example.com",
+	    "urn:service:sos.fire",
+	};
+	for (size_t k = 0; k < sizeof(longs) / sizeof(longs[0]); k++) {
+		size_t n = strlen(longs[k]);
+		for (size_t i = 0; i <= n; i++) {
+			char *p = malloc(i ? i : 1);
+			assert_non_null(p);
+			memcpy(p, longs[k], i);
+			int rc = sip_parse_uri(&u, p, 0, (uint16_t)i);
+			assert_true(rc == 0 || rc == -SIP_ERR_URI);
+			if (rc == 0) {
+				assert_true((size_t)u.whole.off + u.whole.len <= i);
+				assert_true((size_t)u.host.off + u.host.len <= i);
+				assert_true((size_t)u.params.off + u.params.len <= i);
+				assert_true((size_t)u.headers.off + u.headers.len <= i);
+			}
+			free(p);
+		}
+	}
+}
+
+/* ---- malformed URIs ----------------------------------------------------- */
+
+static void test_malformed_uris(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+	    "",
+	    "sip",
+	    "sip:",
+	    ":foo",
+	    "1sip:foo",			    /* scheme starts with a letter */
+	    "s p:foo",			    /* space in scheme */
+	    "sip:@example.com",		    /* empty user */
+	    "sip:alice@",		    /* empty host */
+	    "sip:alice@exa mple.com",	    /* space */
+	    "sip:alice@exa<mple.com",	    /* '<' */
+	    "sip:alice@example.com>",	    /* '>' */
+	    "sip:[2001:db8::1",		    /* unclosed IPv6 reference */
+	    "sip:2001:db8::1",		    /* IPv6 without brackets */
+	    "sip:[2001:db8::1]x",	    /* junk after reference */
+	    "sip:[]",			    /* empty reference */
+	    "sip:[example.com]",	    /* not an IPv6 address */
+	    "sip:example.com:",		    /* empty port */
+	    "sip:example.com:5x",	    /* port not digits */
+	    "sip:example.com:65536",	    /* port out of range */
+	    "sip:example.com:99999999999",  /* port wraps */
+	    "sip:example.com:-1",	    /* negative port */
+	    "sip:al%zzice@example.com",	    /* bad escape */
+	    "sip:alice%4@example.com",	    /* short escape */
+	    "sip:alice%@example.com",	    /* bare '%' */
+	    "sip:alice@exam_ple.com",	    /* '_' is not a host character */
+	    "sip:alice@-example.com",	    /* label starts with '-' */
+	    "sip:a\"b@example.com",	    /* quote */
+	    "sip:alice@example.com;lr\r\n", /* CRLF */
+	    "sip:alice@ex\tample.com",	    /* tab */
+	    "tel:",			    /* empty number */
+	    "sips:",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		uri_bad(bad[i]);
+
+	/* A NUL byte inside is not a URI character. */
+	struct sip_uri u;
+	static const char nul[] = "sip:ali\0ce@example.com";
+	const char *p = exact(nul, sizeof(nul) - 1);
+	assert_int_equal(sip_parse_uri(&u, p, 0, sizeof(nul) - 1), -SIP_ERR_URI);
+	static const char nul2[] = "sip:alice@example.com\0";
+	p = exact(nul2, sizeof(nul2) - 1);
+	assert_int_equal(sip_parse_uri(&u, p, 0, sizeof(nul2) - 1), -SIP_ERR_URI);
+}
+
+/* ---- name-addr and addr-spec ------------------------------------------- */
+
+static void test_name_addr_quoted(void **state)
+{
+	(void)state;
+	struct sip_addr a;
+	struct in in =
+	    addr_ok(&a, "\"Alice \\\"A\\\" Smith\" <sip:alice@atlanta.example.com>;tag=123");
+	assert_int_equal(a.whole.off, 0);
+	assert_int_equal(a.whole.len, in.len);
+	assert_view(in, a.display, "Alice \\\"A\\\" Smith");
+	assert_view(in, a.uri.whole, "sip:alice@atlanta.example.com");
+	assert_view(in, a.uri.user, "alice");
+	assert_int_equal(a.uri.scheme, SIP_SCHEME_SIP);
+	assert_view(in, a.params, "tag=123");
+	assert_true(a.has_tag);
+	assert_view(in, a.tag, "123");
+
+	/* An escaped backslash right before the closing quote ends the string. */
+	in = addr_ok(&a, "\"Bob \\\\\" <sip:bob@biloxi.example.com>");
+	assert_view(in, a.display, "Bob \\\\");
+	assert_view(in, a.uri.host, "biloxi.example.com");
+	assert_false(a.has_tag);
+	assert_int_equal(a.tag.len, 0);
+	assert_int_equal(a.params.len, 0);
+
+	/* Quoted display names may hold the characters that delimit everything else. */
+	in = addr_ok(&a, "\"<sip:x@y>;tag=evil, \\\\ @\" <sip:bob@b.example.com>;tag=good");
+	assert_view(in, a.display, "<sip:x@y>;tag=evil, \\\\ @");
+	assert_view(in, a.uri.host, "b.example.com");
+	assert_view(in, a.tag, "good");
+
+	/* Empty, UTF-8 and no space before '<'. */
+	in = addr_ok(&a, "\"\" <sip:bob@b.example.com>");
+	assert_int_equal(a.display.len, 0);
+	assert_view(in, a.uri.user, "bob");
+	in = addr_ok(&a, "\"Bj\xc3\xb8rn\"<sip:bjorn@b.example.com>");
+	assert_view(in, a.display, "Bj\xc3\xb8rn");
+	assert_view(in, a.uri.user, "bjorn");
+}
+
+static void test_name_addr_token(void **state)
+{
+	(void)state;
+	struct sip_addr a;
+	struct in in = addr_ok(&a, "Bob Smith <sip:bob@biloxi.example.com>");
+	assert_view(in, a.display, "Bob Smith");
+	assert_view(in, a.uri.whole, "sip:bob@biloxi.example.com");
+	assert_false(a.has_tag);
+
+	in = addr_ok(&a, "Mr.Bob-Smith_1!%*+`'~ <sip:bob@biloxi.example.com>;tag=x");
+	assert_view(in, a.display, "Mr.Bob-Smith_1!%*+`'~");
+	assert_view(in, a.tag, "x");
+
+	/* No display name at all. */
+	in = addr_ok(&a, "<sip:bob@biloxi.example.com;transport=udp>;tag=1;expires=60");
+	assert_int_equal(a.display.len, 0);
+	assert_view(in, a.uri.transport, "udp");
+	assert_view(in, a.uri.params, "transport=udp");
+	assert_view(in, a.params, "tag=1;expires=60");
+	assert_view(in, a.tag, "1");
+
+	/* Header params with LWS around ';' and '=' and case-insensitive names. */
+	in = addr_ok(&a, "<sip:bob@b.example.com> ; TAG = a6c85cf.-!%*_+`'~ ; x=\"q;tag=no\"");
+	assert_true(a.has_tag);
+	assert_view(in, a.tag, "a6c85cf.-!%*_+`'~");
+
+	/* A tag parameter only after another param, and a param named like tag. */
+	in = addr_ok(&a, "<sip:bob@b.example.com>;tagx=1;x-tag=2;tag=3");
+	assert_view(in, a.tag, "3");
+	in = addr_ok(&a, "<sip:bob@b.example.com>;tagx=1;x-tag=2");
+	assert_false(a.has_tag);
+}
+
+static void test_addr_spec(void **state)
+{
+	(void)state;
+	struct sip_addr a;
+	/* RFC 3261 20.10: without <>, the parameters after the URI are header parameters. */
+	struct in in = addr_ok(&a, "sip:bob@biloxi.example.com;tag=abc;transport=tcp");
+	assert_int_equal(a.display.len, 0);
+	assert_view(in, a.uri.whole, "sip:bob@biloxi.example.com");
+	assert_int_equal(a.uri.params.len, 0);
+	assert_int_equal(a.uri.transport.len, 0);
+	assert_view(in, a.params, "tag=abc;transport=tcp");
+	assert_true(a.has_tag);
+	assert_view(in, a.tag, "abc");
+
+	in = addr_ok(&a, "sip:bob@biloxi.example.com");
+	assert_view(in, a.uri.host, "biloxi.example.com");
+	assert_false(a.has_tag);
+	assert_int_equal(a.params.len, 0);
+
+	in = addr_ok(&a, "tel:+1-201-555-0123;tag=t1");
+	assert_int_equal(a.uri.scheme, SIP_SCHEME_TEL);
+	assert_view(in, a.uri.user, "+1-201-555-0123");
+	assert_view(in, a.tag, "t1");
+}
+
+static void test_addr_other_schemes(void **state)
+{
+	(void)state;
+	struct sip_addr a;
+	struct in in = addr_ok(&a, "<urn:service:sos>");
+	assert_int_equal(a.uri.scheme, SIP_SCHEME_OTHER);
+	assert_view(in, a.uri.opaque, "service:sos");
+	in = addr_ok(&a, "\"Web\" <http://www.example.com/x?a=b;c>;purpose=info");
+	assert_view(in, a.display, "Web");
+	assert_view(in, a.uri.opaque, "//www.example.com/x?a=b;c");
+	assert_view(in, a.params, "purpose=info");
+	in = addr_ok(&a, "<sips:[2001:db8::1]:5061;lr>");
+	assert_int_equal(a.uri.scheme, SIP_SCHEME_SIPS);
+	assert_view(in, a.uri.host, "[2001:db8::1]");
+	assert_int_equal(a.uri.port, 5061);
+	assert_true(a.uri.lr);
+}
+
+static void test_malformed_addrs(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+	    "",
+	    "\"unterminated <sip:x@y.example.com>",
+	    "\"ends in escape\\\" <sip:x@y.example.com>",
+	    "<sip:x@y.example.com",
+	    "sip:x@y.example.com>",
+	    "Bob <>",
+	    "<>",
+	    "<sip:x@y.example.com> extra",
+	    "Bob sip:x@y.example.com",
+	    "<sip:x y@z.example.com>",
+	    "\"a\" \"b\" <sip:x@y.example.com>",
+	    "<<sip:x@y.example.com>>",
+	    "<sip:x@y.example.com>;",
+	    "<sip:x@y.example.com>;tag=a b",
+	    "<sip:x@y.example.com>;=1",
+	    "Bob <sip:x@y.example.com",
+	    "<sip:@y.example.com>",
+	    "<sip:x@[::1>",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		addr_bad(bad[i]);
+
+	/* Every prefix of a long address parses without reading past the end. */
+	const char *s = "\"A \\\"q\\\" \\\\ b\" <sips:alice:pw@[2001:db8::10]:5061;lr;transport="
+			"tls?x=y>;tag=9fxced76sl;expires=60;+sip.instance=\"<urn:uuid:1>\"";
+	size_t n = strlen(s);
+	struct sip_addr a;
+	for (size_t i = 0; i <= n; i++) {
+		char *p = malloc(i ? i : 1);
+		assert_non_null(p);
+		memcpy(p, s, i);
+		int rc = sip_parse_addr(&a, p, 0, (uint16_t)i);
+		assert_true(rc == 0 || rc == -SIP_ERR_URI || rc == -SIP_ERR_BAD_VALUE);
+		if (i == n)
+			assert_int_equal(rc, 0);
+		if (rc == 0) {
+			assert_true((size_t)a.whole.off + a.whole.len <= i);
+			assert_true((size_t)a.display.off + a.display.len <= i);
+			assert_true((size_t)a.params.off + a.params.len <= i);
+			assert_true((size_t)a.tag.off + a.tag.len <= i);
+		}
+		free(p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_sip_full, teardown),
+	    cmocka_unit_test_teardown(test_sip_minimal, teardown),
+	    cmocka_unit_test_teardown(test_hosts, teardown),
+	    cmocka_unit_test_teardown(test_user_and_password, teardown),
+	    cmocka_unit_test_teardown(test_params, teardown),
+	    cmocka_unit_test_teardown(test_headers, teardown),
+	    cmocka_unit_test_teardown(test_tel, teardown),
+	    cmocka_unit_test_teardown(test_opaque_schemes, teardown),
+	    cmocka_unit_test_teardown(test_offset_and_length_bound, teardown),
+	    cmocka_unit_test_teardown(test_malformed_uris, teardown),
+	    cmocka_unit_test_teardown(test_name_addr_quoted, teardown),
+	    cmocka_unit_test_teardown(test_name_addr_token, teardown),
+	    cmocka_unit_test_teardown(test_addr_spec, teardown),
+	    cmocka_unit_test_teardown(test_addr_other_schemes, teardown),
+	    cmocka_unit_test_teardown(test_malformed_addrs, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
