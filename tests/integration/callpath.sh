@@ -3,7 +3,7 @@
 # and callee, in the four combinations of BPF steering and io_uring.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/integration/lib.sh
+. tests/integration/common.bash
 
 D_PORT=15060   # sipshardd
 B_PORT=15080   # callee (SIPp UAS)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 # the sanitizer build of the daemon when there is one: a hostile datagram that
 # reads out of bounds should fail this test, not pass silently
 [ -x build/asan/sipshardd ] && SIPSHARDD=${SIPSHARDD:-build/asan/sipshardd}
-. tests/integration/lib.sh
+. tests/integration/common.bash
 echo "# daemon: $SIPSHARDD"
 
 D_PORT=16060

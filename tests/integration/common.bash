@@ -1,4 +1,4 @@
-# lib.sh - helpers for the integration tests (sourced, not run).
+# common.bash - helpers for the integration tests (sourced, not run).
 #
 # Every test prints "ok NAME" or "not ok NAME" lines (tests/run.sh counts them),
 # starts its processes through start_bg so that cleanup stops them all, and
