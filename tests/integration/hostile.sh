@@ -57,6 +57,9 @@ PY
 
 sleep 0.5
 check "daemon survives hostile datagrams" kill -0 "$DAEMON"
+check "a second daemon on the same port refuses to start, saying why" \
+	bash -c '! timeout 5 "$1" -c "$2" 2>"$3" && grep -q "another process holds this UDP port" "$3"' \
+	_ "$SIPSHARDD" "$WORK/cfg.json" "$WORK/second.log"
 sipp_uas "$B_PORT" uas_info_bye.xml -m 5
 sleep 0.3
 check "calls still complete afterwards" sipp_uac after "$D_PORT" uac_info_bye.xml -m 5 -r 50 -i 127.0.0.1 -p 16061

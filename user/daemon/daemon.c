@@ -111,6 +111,16 @@ static struct ring *ring_new(unsigned slots)
 
 static int open_worker_sockets(struct daemon *d)
 {
+	/* SO_REUSEPORT would let a second sipshardd (or anything else of the same
+	 * user) silently share the port and take a share of the traffic: a plain
+	 * bind first proves the port is free. */
+	int probe = udp_socket_bind(&d->cfg->listen_addr, d->cfg->listen_addr_len, false);
+	if (probe < 0) {
+		log_error("cannot bind %s: %s%s", d->cfg->listen, strerror(-probe),
+			  probe == -EADDRINUSE ? " (another process holds this UDP port)" : "");
+		return probe;
+	}
+	close(probe);
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		int fd = udp_socket_bind(&d->cfg->listen_addr, d->cfg->listen_addr_len, true);
 		if (fd < 0) {
