@@ -44,14 +44,29 @@ need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 is missing (script
 need kamailio
 need gnuplot
 
-wait_port() { for _ in $(seq 1 50); do ss -Hlun "sport = :$1" | grep -q . && return 0; sleep 0.1; done; return 1; }
+# the port is bound before the BPF program is attached: settle a little after
+wait_port() { for _ in $(seq 1 50); do ss -Hlun "sport = :$1" | grep -q . && sleep 0.3 && return 0; sleep 0.1; done; return 1; }
 
 start() { "$@" >/dev/null 2>&1 & PIDS+=($!); }
 stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
 
-# cpu_seconds PID: user+system CPU seconds of a process and its threads
-cpu_seconds() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# cpu_seconds PID: user+system CPU seconds of a process, its threads and its
+# children (Kamailio works in child processes)
+cpu_seconds() {
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		total=$(awk -v t="$total" '{print t + ($14 + $15) / 100}' "/proc/$p/stat" 2>/dev/null || echo "$total")
+	done
+	echo "$total"
+}
+# rss_kb PID: resident memory of a process and its children
+rss_kb() {
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1"); do
+		total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+	done
+	echo "$total"
+}
 
 # run NAME [uac extra args]: drives the system under test on SUT_PORT
 run() {
@@ -114,12 +129,19 @@ for dlg in dialog nodialog; do
 done
 
 echo "== scaling: in-dialog load against the number of established calls (sipshardd, 2 workers)"
-for n in 1000 10000 100000 $([ $QUICK = 1 ] || echo 1000000); do
+# room for the largest run: dialogs on two shards, setups lingering 8 s at the setup rate
+cat >"$OUT/scale.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "warn",
+  "capacity": { "dialogs_per_shard": 600000, "transactions_per_shard": 65536, "setups": 65536 },
+  "limits": { "max_calls": 2000000 },
+  "routes": [ { "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
+for n in 1000 10000 $([ $QUICK = 1 ] || echo 100000 1000000); do
 	with_callee
-	start "$BUILD/sipshardd" --workers 2 --log-level warn
+	start "$BUILD/sipshardd" --workers 2 -c "$OUT/scale.json"
 	SUT_PID=${PIDS[-1]}
 	wait_port $SUT_PORT
-	CALLS=$n run "scale-$n" --rate 20000
+	CALLS=$n run "scale-$n" --rate 5000
 	stop_all
 done
 

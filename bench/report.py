@@ -37,7 +37,9 @@ def main():
         done = fig(r, "requests", "completed")
         cpu = fig(r, "sut", "cpu_s")
         calls = fig(r, "params", "calls") or 1
-        rss = fig(r, "sut", "rss_kb") * 1024
+        # memory the established calls added: RSS at the end of the run minus
+        # RSS before the first call (fixed tables, rings and code excluded)
+        rss = (fig(r, "sut", "rss_kb") - fig(r, "sut", "rss_kb_before_calls")) * 1024
         rows.append({
             "system": s, "requests_per_s": rate,
             "p50_us": fig(r, "latency_us", "p50"), "p99_us": fig(r, "latency_us", "p99"),
