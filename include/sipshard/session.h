@@ -2,10 +2,12 @@
  * session.h - one call leg, shaped after the SIP.js Session interface.
  *
  * Owns: the record of a leg (dialog ID parts, URIs, remote target, route set,
- * CSeq spaces, session and offer/answer state, peer address) and the names of
- * its states. Every string is stored inline with its length and no pointer
- * appears, so that a record can live in a file-backed shared mapping and be
- * re-attached by a new process (DESIGN.md invariant 7).
+ * CSeq spaces, session and offer/answer state, the current offer and answer
+ * bodies, peer address) and the names of its states. Every string is stored
+ * inline in a fixed-size array with its length and no pointer appears, so
+ * that a record can live in a file-backed shared mapping and be re-attached by
+ * a new process (DESIGN.md invariant 7). Does not own: where records live
+ * (user/shard/table.h), parsing or writing SIP.
  *
  * SIP.js Session        | here
  * id                    | sip_session_id(): call_id + local_tag + remote_tag
@@ -13,10 +15,15 @@
  *   remoteTag           |
  * localURI, remoteURI,  | local_uri, remote_uri, remote_target
  *   remoteTarget        |
- * sessionState          | session_state
- * signalingState        | signaling_state
- * offer, answer         | offer, answer (kept up to SESSION_BODY_MAX bytes)
+ * sessionState          | session_state (enum session_state)
+ * signalingState        | signaling_state (enum signaling_state)
+ * offer, answer         | offer, answer: kept up to a configured size no larger
+ *                       | than SESSION_BODY_MAX; len 0 means "undefined"
  * bye/info/invite/...   | relayed by the worker; originated by the controller
+ * dispose               | the dialog slot is freed (shard_dialog_free)
+ *
+ * As in SIP.js, `offer` is meaningful while signaling_state is neither Initial
+ * nor Closed, and `answer` while it is Stable.
  */
 #ifndef SIPSHARD_SESSION_H
 #define SIPSHARD_SESSION_H
@@ -25,13 +32,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
+/* Field capacities in bytes. The text fields keep room for a terminating NUL
+ * (so that they print with %s); bodies are bytes with a length and no NUL. A
+ * value that does not fit is refused, never cut. Changing one changes the
+ * table file layout (table.h checks the record size when it re-attaches). */
 #define SESSION_CALL_ID_MAX   128
 #define SESSION_TAG_MAX	      64
 #define SESSION_URI_MAX	      256
 #define SESSION_ROUTE_SET_MAX 512
-#define SESSION_BODY_MAX      0 /* offer/answer bodies: kept by a later change */
+#define SESSION_BODY_TYPE_MAX 64 /* Content-Type of a kept body */
+/* Largest offer or answer body kept per leg. The configured limit may be
+ * lower; a larger body is relayed as usual but not kept (len stays 0 and
+ * `dropped` is set). 1024 holds a typical audio or audio+video SDP and keeps
+ * a whole dialog record under the 8 KiB the controller -> worker ring carries. */
+#ifndef SESSION_BODY_MAX
+#define SESSION_BODY_MAX 1024
+#endif
 
 enum session_state {
 	SESSION_STATE_INITIAL = 0,
@@ -41,6 +60,7 @@ enum session_state {
 	SESSION_STATE_TERMINATED,
 };
 
+/* Offer/answer state (RFC 3264, RFC 6337). */
 enum signaling_state {
 	SIGNALING_STATE_INITIAL = 0,
 	SIGNALING_STATE_HAVE_LOCAL_OFFER,
@@ -49,7 +69,34 @@ enum signaling_state {
 	SIGNALING_STATE_CLOSED,
 };
 
+/* One offer or answer. */
+struct session_body {
+	uint16_t len;	  /* bytes in data; 0 = none kept */
+	uint8_t type_len; /* bytes in type */
+	uint8_t dropped;  /* 1: the last body was larger than the limit and not kept */
+	char type[SESSION_BODY_TYPE_MAX];
+	char data[SESSION_BODY_MAX];
+};
+
 struct sip_session {
+	/* Small, hot fields first: the fast path reads these on every request,
+	 * the long strings after them only when it rewrites a message. */
+	uint16_t call_id_len, local_tag_len, remote_tag_len;
+	uint16_t local_uri_len, remote_uri_len, remote_target_len, route_set_len;
+
+	uint8_t session_state;	 /* enum session_state */
+	uint8_t signaling_state; /* enum signaling_state */
+	bool remote_cseq_set;
+
+	uint32_t local_cseq;		 /* last CSeq we sent on this leg */
+	uint32_t remote_cseq;		 /* last CSeq received on this leg */
+	uint32_t invite_cseq;		 /* CSeq of the last INVITE we sent (ACK maps to it) */
+	uint32_t last_txn, last_txn_gen; /* transaction of the last request received */
+
+	/* where this leg's peer is reached: a sockaddr_in or sockaddr_in6 */
+	struct sockaddr_in6 peer;
+	socklen_t peer_len;
+
 	char call_id[SESSION_CALL_ID_MAX];
 	char local_tag[SESSION_TAG_MAX];
 	char remote_tag[SESSION_TAG_MAX];
@@ -58,21 +105,8 @@ struct sip_session {
 	char remote_target[SESSION_URI_MAX];
 	/* the route set, pre-formatted as "Route: <a>,<b>\r\n" or empty */
 	char route_set[SESSION_ROUTE_SET_MAX];
-	uint16_t call_id_len, local_tag_len, remote_tag_len;
-	uint16_t local_uri_len, remote_uri_len, remote_target_len, route_set_len;
 
-	uint32_t local_cseq; /* last CSeq we sent on this leg */
-	uint32_t remote_cseq; /* last CSeq received on this leg */
-	bool remote_cseq_set;
-	uint32_t invite_cseq; /* CSeq of the last INVITE we sent (ACK maps to it) */
-	uint32_t last_txn, last_txn_gen; /* transaction of the last request received */
-
-	uint8_t session_state; /* enum session_state */
-	uint8_t signaling_state; /* enum signaling_state */
-
-	/* where this leg's peer is reached: a sockaddr_in or sockaddr_in6 */
-	struct sockaddr_in6 peer;
-	socklen_t peer_len;
+	struct session_body offer, answer;
 };
 
 const char *session_state_name(enum session_state s);
@@ -84,7 +118,36 @@ int sip_session_id(const struct sip_session *s, char *out, size_t cap);
 
 /* Copies a string into one of the record's inline fields; false when too long. */
 bool sip_session_set(char *field, uint16_t *len, size_t cap, const char *s, size_t n);
-#define SESSION_SET(sess, field, s, n)                                                       \
+#define SESSION_SET(sess, field, s, n)                                                             \
 	sip_session_set((sess)->field, &(sess)->field##_len, sizeof((sess)->field), (s), (n))
+
+/* Keeps a body of n bytes with its Content-Type if it fits both limit (the
+ * configured size) and SESSION_BODY_MAX; otherwise forgets the previous one and
+ * marks it dropped. Returns true when kept. */
+static inline bool session_body_set(struct session_body *b, const char *type, size_t type_len,
+				    const char *data, size_t n, size_t limit)
+{
+	if (limit > SESSION_BODY_MAX)
+		limit = SESSION_BODY_MAX;
+	if (n == 0 || n > limit || type_len > SESSION_BODY_TYPE_MAX) {
+		b->len = 0;
+		b->type_len = 0;
+		b->dropped = n != 0;
+		return false;
+	}
+	memcpy(b->type, type, type_len);
+	memcpy(b->data, data, n);
+	b->type_len = (uint8_t)type_len;
+	b->len = (uint16_t)n;
+	b->dropped = 0;
+	return true;
+}
+
+static inline void session_body_clear(struct session_body *b)
+{
+	b->len = 0;
+	b->type_len = 0;
+	b->dropped = 0;
+}
 
 #endif

@@ -113,6 +113,15 @@ check "callee never sees the caller's port, Call-ID or tags" \
 check "caller never sees the callee's port or tags" \
 	bash -c "! grep -q -e '127.0.0.1:$B_PORT' -e 'CALLEE' \"\$1\"" _ "$caller_log"
 
+# A dialog nobody ends expires on the timing wheel and frees its call.
+write_config "$WORK/idle.json" ', "timers": { "dialog_idle_s": 1 }'
+start_daemon idle "$WORK/idle.json"
+run_flow idle "call without BYE" uac_no_bye.xml uas_no_bye.xml 3
+sleep 2.6
+check "idle dialogs expired and their calls were released" \
+	test "$(json_get "$WORK/idle.stats.json" 'sum(w["dialogs_expired"] for w in j["workers"]) == 3 and j["controller"]["calls_active"] == 0')" = True
+stop_daemon
+
 # Policy: an ACL-denied source gets 403; a source over its call rate gets 503.
 write_config "$WORK/policy.json" ', "acl": { "default": "allow", "rules": [ { "action": "deny", "cidr": "127.0.0.2/32" } ] },
   "limits": { "calls_per_second_per_source": 1, "burst": 1, "retry_after_s": 7 }'

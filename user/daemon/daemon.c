@@ -190,6 +190,11 @@ int daemon_start(struct daemon *d)
 				  strerror(-rc));
 			return rc;
 		}
+		rc = wheel_init(&w->wheel, ndlg, 100, mono_ms());
+		if (rc) {
+			log_error("shard %u: cannot set up its timers: %s", i, strerror(-rc));
+			return rc;
+		}
 		w->relay.table = &w->table;
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
@@ -255,6 +260,7 @@ void daemon_stop(struct daemon *d)
 			ring_destroy(w->handoff_in[j]);
 		free(w->handoff_in);
 		shard_table_close(&w->table);
+		wheel_destroy(&w->wheel);
 	}
 	if (d->steer)
 		steer_close(d->steer);

@@ -24,11 +24,15 @@
 #include "daemon/relay.h"
 #include "net/io.h"
 #include "shard/table.h"
+#include "shard/wheel.h"
 #include "sipshard/hash.h"
 
 /* Largest datagram that crosses a ring (out-of-dialog requests, handoffs);
- * a larger out-of-dialog request is answered 513 by the worker. */
+ * a larger out-of-dialog request is answered 513 by the worker. A dialog
+ * record crosses it too (install command). */
 #define DMSG_DATA_MAX 8192
+_Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
+	       "a dialog record must fit one ring message");
 
 enum dmsg_type {
 	DMSG_DATAGRAM = 1, /* worker -> controller, or worker -> worker (handoff) */
@@ -71,6 +75,7 @@ struct worker {
 	struct ring **handoff_in; /* [from worker] -> this worker */
 	bool evt_pushed; /* wake the controller at the end of the batch */
 	uint64_t next_expire_ms;
+	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
 	struct sip_msg msg;
 	struct worker_stats st;
 	char scratch[SIP_MAX_DATAGRAM];

@@ -237,7 +237,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		}
 	}
 	char branch[SHARD_BRANCH_MAX];
-	shard_branch_encode(branch, sizeof(branch), rc->shard, tslot, tgen, 0);
+	/* the transaction's random salt makes a forged response guess 32 bits */
+	shard_branch_encode(branch, sizeof(branch), rc->shard, tslot, tgen, t->salt);
 	int n = build_request(rc, m, dst, branch, t->out_cseq, out, cap);
 	if (n < 0) {
 		answer(rc, m, 513, NULL, out, cap, res);
@@ -268,7 +269,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		return;
 	}
 	t = shard_txn_get(rc->table, tslot, tgen);
-	if (!t) {
+	if (!t || extra != t->salt) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}

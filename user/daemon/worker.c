@@ -60,6 +60,38 @@ static int to_controller(struct worker *w, const char *data, uint32_t len,
 	return 0;
 }
 
+/* The earlier of the dialog's idle deadline and its maximum-duration deadline;
+ * 0 when neither applies. */
+static uint64_t dialog_deadline(const struct worker *w, const struct shard_dialog *d)
+{
+	uint64_t idle = w->d->cfg->timers.dialog_idle_s * 1000ull;
+	uint64_t max = w->d->cfg->timers.dialog_max_s * 1000ull;
+	uint64_t a = idle ? d->last_activity_ms + idle : 0;
+	uint64_t b = max ? d->created_ms + max : 0;
+	if (!a || (b && b < a))
+		return b;
+	return a;
+}
+
+static void arm_dialog(struct worker *w, struct shard_dialog *d)
+{
+	uint64_t when = dialog_deadline(w, d);
+	d->timer = 0;
+	if (when)
+		wheel_add(&w->wheel, when, (uint64_t)d->slot << 32 | d->gen, &d->timer);
+}
+
+/* Frees a dialog the worker holds: its timer first, then the slot. */
+static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
+{
+	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
+	if (!d)
+		return;
+	if (d->timer)
+		wheel_cancel(&w->wheel, d->timer);
+	shard_dialog_free(&w->table, slot);
+}
+
 static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen)
 {
 	struct dmsg_hdr h = {.type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen};
@@ -146,7 +178,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		break;
 	}
 	if (res.dialog_ended) {
-		shard_dialog_free(&w->table, res.ended_slot);
+		free_dialog(w, res.ended_slot, res.ended_gen);
 		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1);
 	}
 }
@@ -184,14 +216,19 @@ static void drain_commands(struct worker *w)
 
 	while (ring_peek(w->cmd, (const void **)&h, sizeof(*h), &payload) == 0) {
 		switch (h->type) {
-		case DMSG_INSTALL:
-			if (shard_dialog_install(&w->table, (const struct shard_dialog *)payload,
-						 now_ms()) == 0)
+		case DMSG_INSTALL: {
+			const struct shard_dialog *in = payload;
+			if (shard_dialog_install(&w->table, in, now_ms()) == 0) {
+				struct shard_dialog *d = shard_dialog_get(&w->table, in->slot, in->gen);
 				w->st.dialogs_installed++;
+				if (d && !d->timer) /* an update keeps the timer it has */
+					arm_dialog(w, d);
+			}
 			break;
+		}
 		case DMSG_RELEASE:
 			if (shard_dialog_get(&w->table, h->slot, h->gen)) {
-				shard_dialog_free(&w->table, h->slot);
+				free_dialog(w, h->slot, h->gen);
 				tell_dialog_ended(w, h->slot, h->gen + 1);
 			}
 			break;
@@ -242,28 +279,42 @@ static void drain_handoffs(struct worker *w)
 	}
 }
 
-/* Transactions that never saw a final response, dialogs idle or too old.
- * Transactions share one timeout, so the table keeps them in creation order and
- * only the oldest is ever looked at. Dialog timeouts are minutes to hours: a
- * bounded slice of the table is swept every EXPIRE_TICK_MS, which walks 65536
- * slots in under 3 s and costs the fast path nothing between ticks. */
+/* A dialog's deadline came. Activity does not touch the wheel (that would cost
+ * every request); instead the deadline is checked here and, when the dialog
+ * was active since, armed again from its last activity. */
+static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
+{
+	struct worker *w = arg;
+	uint32_t slot = (uint32_t)(cookie >> 32), gen = (uint32_t)cookie;
+	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
+	(void)h;
+
+	if (!d)
+		return;
+	d->timer = 0; /* this handle has fired */
+	if (w->relay.now_ms < dialog_deadline(w, d)) {
+		arm_dialog(w, d);
+		return;
+	}
+	w->st.dialogs_expired++;
+	shard_dialog_free(&w->table, slot);
+	tell_dialog_ended(w, slot, gen + 1);
+}
+
+/* Transactions share one timeout, so the table keeps them in creation order and
+ * only the oldest is ever looked at; dialog deadlines live on the timing wheel.
+ * Both are looked at once per EXPIRE_TICK_MS, not per batch. */
 #define EXPIRE_TICK_MS 10
 
 static void expire(struct worker *w, uint64_t now)
 {
-	uint32_t slot, gen;
-
 	if (now < w->next_expire_ms)
 		return;
 	w->next_expire_ms = now + EXPIRE_TICK_MS;
-
 	while (shard_txn_expire(&w->table, now, w->d->cfg->timers.transaction_timeout_ms) == 0)
 		w->st.txns_expired++;
-	while (shard_dialog_expire(&w->table, now, w->d->cfg->timers.dialog_idle_s * 1000ull,
-				   w->d->cfg->timers.dialog_max_s * 1000ull, &slot, &gen) == 0) {
-		w->st.dialogs_expired++;
-		tell_dialog_ended(w, slot, gen + 1);
-	}
+	w->relay.now_ms = now;
+	wheel_advance(&w->wheel, now, on_dialog_timer, w);
 }
 
 void *worker_main(void *arg)

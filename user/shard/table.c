@@ -1,16 +1,23 @@
 /*
- * table.c - one shard's dialog and transaction tables (see table.h).
+ * table.c - one shard's dialog and transaction tables, and its tokens (see table.h).
+ *
+ * Owns the mapping, the free lists and the token format. Does not own what
+ * the records mean to SIP (user/daemon/relay.c) or timers (wheel.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shard/table.h"
 
+/* Records never reach across a cache line they do not need to. */
 static size_t align_up(size_t n)
 {
 	return (n + 63) & ~(size_t)63;
@@ -33,44 +40,281 @@ static size_t layout(uint32_t ndialogs, uint32_t ntxns, size_t *dlg_off, size_t 
 	return *txn_off + align_up((size_t)ntxns * sizeof(struct shard_txn));
 }
 
+size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns)
+{
+	size_t a, b;
+	return layout(ndialogs, ntxns, &a, &b);
+}
+
+/* xorshift64*: transaction salts need to be unpredictable to an off-path
+ * peer, not cryptographic; seeded from getrandom at open. */
+static uint32_t next_rand(struct shard_table_hdr *h)
+{
+	uint64_t x = h->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	h->rng = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+static void seed_rand(struct shard_table_hdr *h)
+{
+	uint64_t s = 0;
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ts.tv_sec ^
+		    (uint64_t)(uintptr_t)h;
+	}
+	h->rng = s ? s : 0x9e3779b97f4a7c15ULL;
+}
+
+/* ---- free lists ------------------------------------------------------------ */
+
+static void dlg_push_free(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+	struct shard_dialog *d = &t->dialogs[i];
+
+	d->free_prev = 0;
+	d->free_next = h->dlg_free;
+	if (h->dlg_free)
+		t->dialogs[h->dlg_free - 1].free_prev = i + 1;
+	h->dlg_free = i + 1;
+}
+
+/* O(1) removal of any free slot: install may take a slot that is not the head. */
+static void dlg_unlink_free(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+	struct shard_dialog *d = &t->dialogs[i];
+
+	if (d->free_prev)
+		t->dialogs[d->free_prev - 1].free_next = d->free_next;
+	else if (h->dlg_free == i + 1)
+		h->dlg_free = d->free_next;
+	if (d->free_next)
+		t->dialogs[d->free_next - 1].free_prev = d->free_prev;
+	d->free_prev = d->free_next = 0;
+}
+
+/* Takes a FREE slot chosen by the caller out of the free structures: off the
+ * free list below the high-water mark, or by raising the mark (the slots it
+ * passes over join the free list, lowest at the head). */
+static void take_free_slot(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+
+	if (i < h->dlg_hwm) {
+		dlg_unlink_free(t, i);
+		return;
+	}
+	for (uint32_t j = i; j-- > h->dlg_hwm;)
+		dlg_push_free(t, j);
+	h->dlg_hwm = i + 1;
+}
+
+static void dlg_count_used(struct shard_table_hdr *h)
+{
+	h->dialogs_used++;
+	if (h->dialogs_used > h->dialogs_peak)
+		h->dialogs_peak = h->dialogs_used;
+}
+
+/* Appends a used transaction to the creation-order list. */
+static void txn_append(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+	struct shard_txn *x = &t->txns[i];
+
+	x->prev = h->txn_newest;
+	x->next = 0;
+	if (h->txn_newest)
+		t->txns[h->txn_newest - 1].next = i + 1;
+	else
+		h->txn_oldest = i + 1;
+	h->txn_newest = i + 1;
+}
+
+/* ---- open, re-attach, close ------------------------------------------------ */
+
 static void init_fresh(struct shard_table *t, uint32_t ndialogs, uint32_t ntxns)
 {
 	struct shard_table_hdr *h = t->hdr;
 
-	/* the mapping is zero-filled: only the free list needs building */
+	/* the mapping is zero-filled: only the header needs writing */
 	h->magic = SHARD_TABLE_MAGIC;
 	h->version = SHARD_TABLE_VERSION;
 	h->ndialogs = ndialogs;
 	h->ntxns = ntxns;
-	for (uint32_t i = 0; i < ntxns; i++)
-		t->txns[i].next = i + 2 <= ntxns ? i + 2 : 0;
-	h->txn_free = ntxns ? 1 : 0;
+	h->hdr_size = sizeof(struct shard_table_hdr);
+	h->dialog_size = sizeof(struct shard_dialog);
+	h->txn_size = sizeof(struct shard_txn);
+	h->map_len = t->map_len;
+	/* no free list to build: records above the high-water marks are all
+	 * zero and taken in order, so a fresh table touches no record page */
+}
+
+/* A bool read from a file may hold any byte; reading it as bool would be
+ * undefined unless it is 0 or 1, so it is looked at as a byte first. */
+static bool bool_ok(const bool *b)
+{
+	uint8_t raw;
+	memcpy(&raw, b, 1);
+	return raw <= 1;
+}
+
+static bool str_ok(uint16_t len, size_t cap)
+{
+	return len < cap;
+}
+
+static bool body_ok(const struct session_body *b)
+{
+	return b->len <= SESSION_BODY_MAX && b->type_len <= SESSION_BODY_TYPE_MAX;
+}
+
+static bool session_ok(const struct sip_session *s)
+{
+	return str_ok(s->call_id_len, sizeof(s->call_id)) &&
+	       str_ok(s->local_tag_len, sizeof(s->local_tag)) &&
+	       str_ok(s->remote_tag_len, sizeof(s->remote_tag)) &&
+	       str_ok(s->local_uri_len, sizeof(s->local_uri)) &&
+	       str_ok(s->remote_uri_len, sizeof(s->remote_uri)) &&
+	       str_ok(s->remote_target_len, sizeof(s->remote_target)) &&
+	       str_ok(s->route_set_len, sizeof(s->route_set)) && s->peer_len <= sizeof(s->peer) &&
+	       s->session_state <= SESSION_STATE_TERMINATED &&
+	       s->signaling_state <= SIGNALING_STATE_CLOSED && bool_ok(&s->remote_cseq_set) &&
+	       body_ok(&s->offer) && body_ok(&s->answer);
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* A re-attached file is trusted only as far as each record is well formed.
+ * The old process may have been killed in the middle of an update, so the
+ * lists and counters are derived again from the records' own state, and a
+ * record that does not pass the checks is freed and counted. */
+static int reattach(struct shard_table *t)
+{
+	struct shard_table_hdr *h = t->hdr;
+	uint32_t n_used = 0;
+
+	/* Records above a high-water mark were never written (the mark moves
+	 * before a record is), so only the part below it is walked. */
+	if (h->dlg_hwm > h->ndialogs)
+		h->dlg_hwm = h->ndialogs;
+	if (h->txn_hwm > h->ntxns)
+		h->txn_hwm = h->ntxns;
+	h->dlg_free = 0;
+	h->dialogs_used = 0;
+	for (uint32_t i = h->dlg_hwm; i-- > 0;) {
+		struct shard_dialog *d = &t->dialogs[i];
+		if (d->state != SHARD_DLG_FREE &&
+		    (d->state >= SHARD_DLG_STATE_COUNT_ || d->slot != i ||
+		     !session_ok(&d->legs[0]) || !session_ok(&d->legs[1]))) {
+			d->state = SHARD_DLG_FREE;
+			h->reattach_dropped++;
+		}
+		if (d->state == SHARD_DLG_FREE) {
+			dlg_push_free(t, i);
+		} else {
+			d->timer = 0; /* it named a node of the old process's wheel */
+			dlg_count_used(h);
+		}
+	}
+
+	/* transactions: free list, then the used ones again in creation order */
+	h->txn_free = h->txn_oldest = h->txn_newest = 0;
+	h->txns_used = 0;
+	for (uint32_t i = h->txn_hwm; i-- > 0;) {
+		struct shard_txn *x = &t->txns[i];
+		if (!bool_ok(&x->used) ||
+		    (x->used && (x->head_len > sizeof(x->head) || x->from_leg > 1))) {
+			x->used = false;
+			h->reattach_dropped++;
+		}
+		if (x->used) {
+			x->timer = 0;
+			n_used++;
+		} else {
+			x->prev = 0;
+			x->next = h->txn_free;
+			h->txn_free = i + 1;
+		}
+	}
+	if (!n_used)
+		return 0;
+	uint64_t *order = malloc((size_t)n_used * 2 * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < h->txn_hwm; i++)
+		if (t->txns[i].used) {
+			order[2 * k] = t->txns[i].created_ms;
+			order[2 * k + 1] = i;
+			k++;
+		}
+	qsort(order, n_used, 2 * sizeof(*order), cmp_created);
+	for (uint32_t j = 0; j < n_used; j++) {
+		txn_append(t, (uint32_t)order[2 * j + 1]);
+		h->txns_used++;
+	}
+	if (h->txns_used > h->txns_peak)
+		h->txns_peak = h->txns_used;
+	free(order);
+	return 0;
+}
+
+static bool layout_matches(const struct shard_table *t, uint32_t ndialogs, uint32_t ntxns)
+{
+	const struct shard_table_hdr *h = t->hdr;
+	return h->magic == SHARD_TABLE_MAGIC && h->version == SHARD_TABLE_VERSION &&
+	       h->ndialogs == ndialogs && h->ntxns == ntxns &&
+	       h->hdr_size == sizeof(struct shard_table_hdr) &&
+	       h->dialog_size == sizeof(struct shard_dialog) &&
+	       h->txn_size == sizeof(struct shard_txn) && h->map_len == t->map_len;
 }
 
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns)
 {
-	size_t dlg_off, txn_off, len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
+	size_t dlg_off, txn_off, len;
 	bool fresh = true;
 	void *mem;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-	if (ndialogs == 0 || ntxns == 0)
+	/* index + 1 must fit in 32 bits */
+	if (ndialogs == 0 || ntxns == 0 || ndialogs == UINT32_MAX || ntxns == UINT32_MAX)
 		return -EINVAL;
+	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
 	if (path) {
 		struct stat st;
 		t->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (t->fd < 0)
 			return -errno;
-		if (fstat(t->fd, &st) != 0 || (st.st_size && (size_t)st.st_size != len)) {
-			close(t->fd);
-			return -EINVAL;
+		/* one writer per shard (invariant 2), also across processes */
+		if (flock(t->fd, LOCK_EX | LOCK_NB) != 0) {
+			rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			goto fail_fd;
+		}
+		if (fstat(t->fd, &st) != 0) {
+			rc = -errno;
+			goto fail_fd;
+		}
+		if (st.st_size && (size_t)st.st_size != len) {
+			rc = -EINVAL;
+			goto fail_fd;
 		}
 		fresh = st.st_size == 0;
 		if (fresh && ftruncate(t->fd, (off_t)len) != 0) {
-			int e = -errno;
-			close(t->fd);
-			return e;
+			rc = -errno;
+			goto fail_fd;
 		}
 		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
 	} else {
@@ -79,10 +323,8 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	}
 	if (mem == MAP_FAILED) {
-		int e = -errno;
-		if (t->fd >= 0)
-			close(t->fd);
-		return e;
+		rc = -errno;
+		goto fail_fd;
 	}
 	t->map_len = len;
 	t->hdr = mem;
@@ -90,12 +332,25 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 	t->txns = (struct shard_txn *)((char *)mem + txn_off);
 	if (fresh) {
 		init_fresh(t, ndialogs, ntxns);
-	} else if (t->hdr->magic != SHARD_TABLE_MAGIC || t->hdr->version != SHARD_TABLE_VERSION ||
-		   t->hdr->ndialogs != ndialogs || t->hdr->ntxns != ntxns) {
-		shard_table_close(t);
-		return -EINVAL;
+	} else {
+		if (!layout_matches(t, ndialogs, ntxns)) {
+			shard_table_close(t);
+			return -EINVAL;
+		}
+		rc = reattach(t);
+		if (rc) {
+			shard_table_close(t);
+			return rc;
+		}
 	}
+	seed_rand(t->hdr);
 	return 0;
+
+fail_fd:
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	return rc;
 }
 
 void shard_table_close(struct shard_table *t)
@@ -103,12 +358,54 @@ void shard_table_close(struct shard_table *t)
 	if (t->hdr)
 		munmap(t->hdr, t->map_len);
 	if (t->fd >= 0)
-		close(t->fd);
+		close(t->fd); /* also drops the lock */
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
 }
 
+void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)
+{
+	const struct shard_table_hdr *h = t->hdr;
+
+	u->dialogs_cap = h->ndialogs;
+	u->dialogs_used = h->dialogs_used;
+	u->dialogs_peak = h->dialogs_peak;
+	u->txns_cap = h->ntxns;
+	u->txns_used = h->txns_used;
+	u->txns_peak = h->txns_peak;
+	u->dialogs_full = h->dialogs_full;
+	u->txns_full = h->txns_full;
+	u->reattach_dropped = h->reattach_dropped;
+}
+
 /* ---- dialogs -------------------------------------------------------------- */
+
+int shard_dialog_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)
+{
+	struct shard_table_hdr *h = t->hdr;
+	uint32_t i;
+
+	/* freed slots first (their pages are warm), then never-used ones */
+	if (h->dlg_free) {
+		i = h->dlg_free - 1;
+		dlg_unlink_free(t, i);
+	} else if (h->dlg_hwm < h->ndialogs) {
+		i = h->dlg_hwm++;
+	} else {
+		h->dialogs_full++;
+		return -ENOSPC;
+	}
+	struct shard_dialog *d = &t->dialogs[i];
+	uint32_t g = d->gen + 1;
+	memset(d, 0, sizeof(*d));
+	d->slot = i;
+	d->gen = g;
+	d->state = SHARD_DLG_NEW;
+	d->created_ms = d->last_activity_ms = now_ms;
+	dlg_count_used(h);
+	*gen = g;
+	return (int)i;
+}
 
 struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint32_t gen)
 {
@@ -120,24 +417,35 @@ struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint
 
 int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms)
 {
-	if (d->slot >= t->hdr->ndialogs || d->state == SHARD_DLG_FREE)
+	if (d->slot >= t->hdr->ndialogs || d->state == SHARD_DLG_FREE ||
+	    d->state >= SHARD_DLG_STATE_COUNT_)
 		return -EINVAL;
 	struct shard_dialog *slot = &t->dialogs[d->slot];
 	bool update = slot->state != SHARD_DLG_FREE;
 	if (update && slot->gen != d->gen)
 		return -EBUSY;
-	uint64_t created = update ? slot->created_ms : now_ms;
-	/* an update keeps what the worker learnt since the install (CSeqs,
-	 * transactions); the controller only brings the callee's side */
 	if (update) {
+		/* an update keeps what the worker learnt since the install (CSeqs,
+		 * transactions, counters, its timer); the controller only brings the
+		 * callee's side */
 		struct sip_session a = slot->legs[SHARD_LEG_A];
+		uint64_t created = slot->created_ms, timer = slot->timer;
+		uint32_t req[SIP_METHOD_COUNT_];
+		memcpy(req, slot->requests, sizeof(req));
 		*slot = *d;
 		slot->legs[SHARD_LEG_A] = a;
+		slot->created_ms = created;
+		slot->timer = timer;
+		memcpy(slot->requests, req, sizeof(req));
 	} else {
+		take_free_slot(t, d->slot);
 		*slot = *d;
-		t->hdr->dialogs_used++;
+		slot->created_ms = now_ms;
+		slot->timer = 0;
+		memset(slot->requests, 0, sizeof(slot->requests));
+		dlg_count_used(t->hdr);
 	}
-	slot->created_ms = created;
+	slot->free_prev = slot->free_next = 0;
 	slot->last_activity_ms = now_ms;
 	return 0;
 }
@@ -147,6 +455,7 @@ void shard_dialog_free(struct shard_table *t, uint32_t slot)
 	if (slot >= t->hdr->ndialogs || t->dialogs[slot].state == SHARD_DLG_FREE)
 		return;
 	t->dialogs[slot].state = SHARD_DLG_FREE;
+	dlg_push_free(t, slot);
 	t->hdr->dialogs_used--;
 }
 
@@ -154,7 +463,8 @@ int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms
 			uint32_t *slot, uint32_t *gen)
 {
 	/* a bounded slice per call keeps the worker's loop short */
-	uint32_t n = t->hdr->ndialogs, budget = n < 256 ? n : 256;
+	/* only slots below the high-water mark were ever used */
+	uint32_t n = t->hdr->dlg_hwm, budget = n < 256 ? n : 256;
 
 	if (!t->hdr->dialogs_used)
 		return -EAGAIN;
@@ -162,6 +472,8 @@ int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms
 		uint32_t s = t->hdr->expire_cursor++;
 		if (t->hdr->expire_cursor >= n)
 			t->hdr->expire_cursor = 0;
+		if (s >= n) /* a cursor from a torn write */
+			continue;
 		struct shard_dialog *d = &t->dialogs[s];
 		if (d->state == SHARD_DLG_FREE)
 			continue;
@@ -184,26 +496,30 @@ int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms
 int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)
 {
 	struct shard_table_hdr *h = t->hdr;
+	uint32_t i;
 
-	if (!h->txn_free)
+	if (h->txn_free) {
+		i = h->txn_free - 1;
+		h->txn_free = t->txns[i].next;
+	} else if (h->txn_hwm < h->ntxns) {
+		i = h->txn_hwm++;
+	} else {
+		h->txns_full++;
 		return -ENOSPC;
-	uint32_t i = h->txn_free - 1;
+	}
 	struct shard_txn *x = &t->txns[i];
-	h->txn_free = x->next;
-	x->gen++;
+	uint32_t g = x->gen + 1;
+	/* only the header is cleared: head is written up to head_len */
+	memset(x, 0, offsetof(struct shard_txn, head));
+	x->gen = g;
 	x->used = true;
+	x->salt = next_rand(h);
 	x->created_ms = now_ms;
-	x->head_len = 0;
-	/* append to the creation-order list */
-	x->prev = h->txn_newest;
-	x->next = 0;
-	if (h->txn_newest)
-		t->txns[h->txn_newest - 1].next = i + 1;
-	else
-		h->txn_oldest = i + 1;
-	h->txn_newest = i + 1;
+	txn_append(t, i);
 	h->txns_used++;
-	*gen = x->gen;
+	if (h->txns_used > h->txns_peak)
+		h->txns_peak = h->txns_used;
+	*gen = g;
 	return (int)i;
 }
 
@@ -249,85 +565,150 @@ int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms
 
 /* ---- tokens ----------------------------------------------------------------- */
 
-static const char hexdig[] = "0123456789abcdef";
+/* Wire digits: shard 2, slot 8, gen 8 (these three masked), salt 8, then the
+ * check 8. Decoding reads them as three words: hi = digits 0..15, lo = digits
+ * 16..25, ck = digits 26..33.
+ *
+ * The check is (hi * A + lo * B + seed) mod P with P the prime 2^32 - 5.
+ * Changing one digit changes hi or lo by d * 16^k with 0 < |d| < 16, and as
+ * P is a prime that divides none of d, 16^k, A or B, the check always
+ * changes: every one-digit error is caught, and random digits pass with
+ * probability 2^-32. Unlike a CRC it needs no serial walk over the digits. */
+#define TOK_P		4294967291ULL
+#define TOK_A		2654435761ULL
+#define TOK_B		2246822519ULL
+#define TOK_SEED_TAG	1013904223ULL
+#define TOK_SEED_BRANCH 3266489917ULL /* a tag's digits never pass as a branch's */
 
-static void put_hex(char *out, uint32_t v, int digits)
+/* hex digit value + 1, 0 for anything else: lower case only, as we write */
+static const uint8_t hexval[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+static uint64_t tok_check(uint64_t hi, uint64_t lo, uint64_t seed)
 {
+	return ((hi % TOK_P) * TOK_A % TOK_P + (lo % TOK_P) * TOK_B % TOK_P + seed) % TOK_P;
+}
+
+/* Masks make neighbouring slots and generations look unrelated on the wire;
+ * they protect nothing (the salt they come from is in the clear). */
+static uint64_t tok_mask(uint32_t salt)
+{
+	uint64_t z = (uint64_t)salt * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
+	z ^= z >> 31;
+	z *= 0xd6e8feb86659fd93ULL;
+	z ^= z >> 29;
+	return z;
+}
+
+struct tok_fields {
+	uint32_t shard, slot, gen, salt;
+};
+
+static void put_hex(char *out, uint64_t v, int digits)
+{
+	static const char hexdig[] = "0123456789abcdef";
 	for (int i = digits - 1; i >= 0; i--) {
 		out[i] = hexdig[v & 15];
 		v >>= 4;
 	}
 }
 
-/* Strict lower-case hex; false on any other byte. */
-static bool get_hex(const char *s, int digits, uint32_t *v)
+static int encode(char *out, size_t cap, const char *prefix, size_t plen, uint64_t seed,
+		  const struct tok_fields *f)
 {
-	uint32_t x = 0;
-	for (int i = 0; i < digits; i++) {
-		char c = s[i];
-		uint32_t d;
-		if (c >= '0' && c <= '9')
-			d = (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (uint32_t)(c - 'a' + 10);
-		else
-			return false;
-		x = x << 4 | d;
-	}
-	*v = x;
-	return true;
-}
+	size_t len = plen + SHARD_TOKEN_DIGITS;
 
-static int encode(char *out, size_t cap, const char *prefix, size_t plen, uint8_t shard,
-		  uint32_t slot, uint32_t gen, uint32_t extra)
-{
-	size_t len = plen + 26;
-	if (cap < len + 1)
+	if (!out || cap < len + 1)
 		return -ENOSPC;
+	uint64_t m = tok_mask(f->salt);
+	uint32_t shard = (f->shard ^ (uint32_t)(m >> 56)) & 0xff;
+	uint32_t slot = f->slot ^ (uint32_t)m;
+	uint32_t gen = f->gen ^ (uint32_t)(m >> 32);
+	uint64_t hi = (uint64_t)shard << 56 | (uint64_t)slot << 24 | gen >> 8;
+	uint64_t lo = (uint64_t)(gen & 0xff) << 32 | f->salt;
 	memcpy(out, prefix, plen);
-	put_hex(out + plen, shard, 2);
-	put_hex(out + plen + 2, slot, 8);
-	put_hex(out + plen + 10, gen, 8);
-	put_hex(out + plen + 18, extra, 8);
+	put_hex(out + plen, hi, 16);
+	put_hex(out + plen + 16, lo, 10);
+	put_hex(out + plen + 26, tok_check(hi, lo, seed), 8);
 	out[len] = '\0';
 	return (int)len;
 }
 
-static int decode(const char *s, size_t len, const char *prefix, size_t plen, uint8_t *shard,
-		  uint32_t *slot, uint32_t *gen, uint32_t *extra)
+/* Reads n hex digits into *v; false if any byte is not one. */
+static bool get_hex(const char *s, int n, uint64_t *v)
 {
-	uint32_t sh, x;
-	if (len != plen + 26 || memcmp(s, prefix, plen) != 0)
+	uint64_t x = 0;
+	unsigned bad = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned d = hexval[(unsigned char)s[i]];
+		bad |= d == 0;
+		x = x << 4 | ((d - 1) & 15);
+	}
+	*v = x;
+	return !bad;
+}
+
+/* Strict: exact length, exact prefix, lower-case hex only, check must match. */
+static int decode(const char *s, size_t len, const char *prefix, size_t plen, uint64_t seed,
+		  struct tok_fields *f)
+{
+	uint64_t hi, lo, ck;
+
+	if (!s || len != plen + SHARD_TOKEN_DIGITS || memcmp(s, prefix, plen) != 0)
 		return -EINVAL;
 	s += plen;
-	if (!get_hex(s, 2, &sh) || !get_hex(s + 2, 8, slot) || !get_hex(s + 10, 8, gen) ||
-	    !get_hex(s + 18, 8, &x))
+	if (!get_hex(s, 16, &hi) || !get_hex(s + 16, 10, &lo) || !get_hex(s + 26, 8, &ck) ||
+	    ck != tok_check(hi, lo, seed))
 		return -EINVAL;
-	*shard = (uint8_t)sh;
-	if (extra)
-		*extra = x;
+	f->salt = (uint32_t)lo;
+	uint64_t m = tok_mask(f->salt);
+	f->shard = ((uint32_t)(hi >> 56) ^ (uint32_t)(m >> 56)) & 0xff;
+	f->slot = (uint32_t)(hi >> 24) ^ (uint32_t)m;
+	f->gen = ((uint32_t)(hi & 0xffffff) << 8 | (uint32_t)(lo >> 32)) ^ (uint32_t)(m >> 32);
 	return 0;
 }
 
 int shard_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 		     uint32_t salt)
 {
-	return encode(out, cap, "k", 1, shard, slot, gen, salt);
+	struct tok_fields f = {shard, slot, gen, salt};
+	return encode(out, cap, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f);
 }
 
 int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen)
 {
-	return decode(s, len, "k", 1, shard, slot, gen, NULL);
+	struct tok_fields f;
+	int rc = decode(s, len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f);
+	if (rc)
+		return rc;
+	*shard = (uint8_t)f.shard;
+	*slot = f.slot;
+	*gen = f.gen;
+	return 0;
 }
 
 int shard_branch_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			uint32_t extra)
 {
-	return encode(out, cap, "z9hG4bKw", 8, shard, slot, gen, extra);
+	struct tok_fields f = {shard, slot, gen, extra};
+	return encode(out, cap, SHARD_BRANCH_PREFIX, sizeof(SHARD_BRANCH_PREFIX) - 1,
+		      TOK_SEED_BRANCH, &f);
 }
 
 int shard_branch_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
 			uint32_t *extra)
 {
-	return decode(s, len, "z9hG4bKw", 8, shard, slot, gen, extra);
+	struct tok_fields f;
+	int rc = decode(s, len, SHARD_BRANCH_PREFIX, sizeof(SHARD_BRANCH_PREFIX) - 1,
+			TOK_SEED_BRANCH, &f);
+	if (rc)
+		return rc;
+	*shard = (uint8_t)f.shard;
+	*slot = f.slot;
+	*gen = f.gen;
+	if (extra)
+		*extra = f.salt;
+	return 0;
 }

@@ -2,19 +2,26 @@
  * table.h - one shard's dialogs and transactions, and the tokens that lead to them.
  *
  * Owns: a single mapping per shard (anonymous, or a file when a path is given)
- * holding a header, the dialog array and the transaction array; records refer
- * to each other by index, never by pointer. The tags and Via branches sipshard
- * generates encode shard, slot and generation (invariant 5), and decoding is
- * strict on any input. Transactions sit on a list in creation order, which is
- * also expiry order since they share one timeout: that list is the exact,
- * O(1) special case of a timing wheel with one delay. Dialogs expire by a
- * bounded sweep (idle and maximum durations are minutes to hours, so a sweep
- * of a few seconds is precise enough and costs nothing per message, where a
- * per-activity reordering would cost cache misses on every request). Does
- * not own: choosing free
- * dialog slots (the controller hands them out, the worker installs), SIP.
+ * holding a header, the dialog array and the transaction array, with free
+ * lists threaded through the records by index; records refer to each other by
+ * index, never by pointer, so a new process can re-attach the file and keep
+ * routing (DESIGN.md invariant 7). Owns the tokens sipshard generates: To/From
+ * tags and Via branches that encode shard, slot and generation (invariant 5),
+ * plus random bits and a check so that decoding is cheap and strict on any input.
  *
- * Single writer: only the shard's worker calls the mutating functions.
+ * Expiry: transactions sit on a list in creation order, which is also expiry
+ * order since they share one timeout (an exact, O(1) special case of a timing
+ * wheel with one delay). Dialogs either expire by a bounded sweep
+ * (shard_dialog_expire) or, with per-dialog deadlines, through the timing wheel
+ * in wheel.h, whose handle the dialog keeps in `timer`.
+ *
+ * Does not own: SIP, timers themselves (wheel.h), who chooses dialog slots:
+ * either the worker takes them with shard_dialog_alloc, or another owner (the
+ * controller) chooses slot and generation and the worker installs the record
+ * with shard_dialog_install; one table uses one of the two.
+ *
+ * Single writer: only the shard's worker calls the mutating functions; no
+ * function here allocates, locks or makes a system call except open and close.
  */
 #ifndef SIPSHARD_SHARD_TABLE_H
 #define SIPSHARD_SHARD_TABLE_H
@@ -24,45 +31,84 @@
 #include <stdint.h>
 
 #include "sipshard/session.h"
+#include "sipshard/sip.h"
 
 #define SHARD_TABLE_MAGIC   0x73697073686172ULL /* "sipshar" */
-#define SHARD_TABLE_VERSION 1
+#define SHARD_TABLE_VERSION 2
 #define SHARD_TXN_HEAD_MAX  1024 /* original Via/From/To/Call-ID/CSeq lines */
-#define SHARD_TAG_LEN	    27 /* 'k' + 2 + 8 + 8 + 8 hex */
+
+/* Tokens: a prefix, then 34 lower-case hex digits: shard (2), slot (8) and
+ * generation (8), XOR-masked by a function of the salt so that neighbouring
+ * slots do not look alike, the salt (8), and a check (8) over the 26 digits
+ * before it that changes whenever any one of them does (table.c), so every
+ * one-byte mutation of a token is rejected and random digits pass once in
+ * 2^32. Neither mask nor check is a secret: a token is trusted only after the
+ * record it leads to matches it (generation, and the whole tag or the
+ * transaction's salt). */
+#define SHARD_TOKEN_DIGITS  34
+#define SHARD_TAG_PREFIX    "k"
+#define SHARD_TAG_LEN	    (1 + SHARD_TOKEN_DIGITS)
 #define SHARD_TAG_MAX	    (SHARD_TAG_LEN + 1)
-#define SHARD_BRANCH_LEN    34 /* "z9hG4bK" 'w' + 2 + 8 + 8 + 8 hex */
+#define SHARD_BRANCH_PREFIX "z9hG4bKw" /* RFC 3261 magic cookie, then ours */
+#define SHARD_BRANCH_LEN    (8 + SHARD_TOKEN_DIGITS)
 #define SHARD_BRANCH_MAX    (SHARD_BRANCH_LEN + 1)
 
-enum shard_dialog_state { SHARD_DLG_FREE = 0, SHARD_DLG_EARLY, SHARD_DLG_CONFIRMED };
+enum shard_dialog_state {
+	SHARD_DLG_FREE = 0,
+	SHARD_DLG_EARLY,
+	SHARD_DLG_CONFIRMED,
+	SHARD_DLG_NEW, /* taken by shard_dialog_alloc, not yet filled */
+	SHARD_DLG_STATE_COUNT_
+};
 
 enum { SHARD_LEG_A = 0, SHARD_LEG_B = 1 };
 
+/* One call: leg A (caller side) and leg B (callee side). */
 struct shard_dialog {
-	uint32_t slot, gen;
-	uint8_t state; /* enum shard_dialog_state */
+	uint32_t slot, gen;	       /* where the record lives, and its generation */
+	uint8_t state;		       /* enum shard_dialog_state */
+	uint32_t free_prev, free_next; /* table's: free list links (index + 1, 0 = none) */
 	uint64_t created_ms, last_activity_ms;
+	uint64_t timer; /* worker's: wheel handle of this dialog's deadline, 0 = none */
+	uint32_t requests[SIP_METHOD_COUNT_]; /* in-dialog requests relayed, by method */
 	struct sip_session legs[2]; /* [SHARD_LEG_A] caller side, [SHARD_LEG_B] callee side */
 };
 
+/* One relayed request: maps its outgoing branch back to where it came from. */
 struct shard_txn {
 	uint32_t gen;
 	bool used;
-	uint8_t from_leg; /* the leg the request came from; the response goes back there */
-	uint8_t method_id;
+	uint8_t from_leg;  /* the leg the request came from; the response goes back there */
+	uint8_t method_id; /* enum sip_method of the original request */
 	uint32_t dialog, dialog_gen;
-	uint32_t in_cseq, out_cseq;
+	uint32_t in_cseq, out_cseq; /* original CSeq number, and ours on the other leg */
+	uint32_t salt; /* random, set by shard_txn_alloc: put it in the branch, check it back */
 	uint64_t created_ms;
+	uint64_t timer;	     /* worker's: wheel handle, 0 = none (the creation list needs none) */
 	uint32_t prev, next; /* creation-order list (index + 1), or free list (next) */
 	uint16_t head_len;
-	char head[SHARD_TXN_HEAD_MAX];
+	char head[SHARD_TXN_HEAD_MAX]; /* the original top Via lines and dialog headers */
 };
 
+/* Start of the mapping. Sizes are recorded so that a file written by a build
+ * with another layout is refused instead of misread. */
 struct shard_table_hdr {
 	uint64_t magic;
 	uint32_t version, ndialogs, ntxns;
+	uint32_t hdr_size, dialog_size, txn_size;
+	uint64_t map_len;
+	uint32_t dlg_free; /* dialog free list head (index + 1, 0 = none) */
+	/* records at and above a high-water mark were never used and are all
+	 * zero: they are taken in order and never walked, so only the pages of
+	 * slots that have been in use are ever touched */
+	uint32_t dlg_hwm, txn_hwm;
 	uint32_t txn_free, txn_oldest, txn_newest; /* index + 1, 0 = none */
 	uint32_t dialogs_used, txns_used;
+	uint32_t dialogs_peak, txns_peak;
+	uint64_t dialogs_full, txns_full; /* allocations refused because full */
 	uint32_t expire_cursor;
+	uint32_t reattach_dropped; /* malformed records freed when re-attaching */
+	uint64_t rng;		   /* xorshift state for transaction salts, reseeded at open */
 };
 
 struct shard_table {
@@ -73,37 +119,82 @@ struct shard_table {
 	int fd; /* -1 for an anonymous mapping */
 };
 
-/* Maps the tables (a file at path, created or re-attached, or anonymous when
- * path is NULL). Returns 0 or a negative errno (-EINVAL for a file whose layout
- * does not match). */
+struct shard_table_usage {
+	uint32_t dialogs_cap, dialogs_used, dialogs_peak;
+	uint32_t txns_cap, txns_used, txns_peak;
+	uint64_t dialogs_full, txns_full;
+	uint32_t reattach_dropped;
+};
+
+/* Maps the tables: a file at path, created or re-attached, or anonymous when
+ * path is NULL. Re-attaching checks the layout, frees records that are not
+ * well formed, rebuilds free lists and counters from the records (so that a
+ * process killed half way through an update leaves nothing inconsistent) and
+ * clears timer handles (they belonged to the old process's wheel). The file
+ * is locked: a second open of it fails with -EBUSY until the first is closed.
+ * Returns 0 or a negative errno (-EINVAL: zero capacities or a file whose
+ * layout does not match). */
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns);
 void shard_table_close(struct shard_table *t);
 
-/* Bytes of table memory per dialog and per transaction (for capacity planning). */
+/* Bytes of table memory per dialog and per transaction, and of a whole mapping
+ * (for capacity planning). */
 size_t shard_dialog_bytes(void);
 size_t shard_txn_bytes(void);
+size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns);
 
-/* The dialog at slot if it is in use with this generation, else NULL. */
+void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u);
+
+/* ---- dialogs ---- */
+
+/* Takes a free dialog slot (the most recently freed, else the lowest never
+ * used): returns its index and sets *gen to its new generation (never the one
+ * it had before), or -ENOSPC. The record is zeroed, state SHARD_DLG_NEW,
+ * slot/gen/times set. */
+int shard_dialog_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
+/* The dialog at slot if it is in use with this generation, else NULL (stale,
+ * forged, out of range). */
 struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint32_t gen);
-/* Copies d into d->slot (installing or updating it). -EINVAL for a slot out of
- * range, -EBUSY when the slot holds another generation. */
+/* Copies d into d->slot (installing or updating it). An update keeps leg A,
+ * the creation time, timer and counters (the worker's since the install).
+ * -EINVAL for a slot out of range or a FREE state, -EBUSY when the slot holds
+ * another generation. */
 int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms);
+/* Returns the slot to the free list (dispose). Cancel its timer first. A free
+ * slot or one out of range is ignored. */
 void shard_dialog_free(struct shard_table *t, uint32_t slot);
 /* Finds one dialog idle longer than idle_ms or older than max_ms (0 = no
  * limit), frees it and returns 0 with its slot and generation; -EAGAIN after a
  * bounded scan found none (call again on the next tick). */
-int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms,
-			uint64_t max_ms, uint32_t *slot, uint32_t *gen);
+int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms, uint64_t max_ms,
+			uint32_t *slot, uint32_t *gen);
 
-/* Takes a free transaction: returns its slot (and *gen) or -ENOSPC. */
+/* Counts one in-dialog request of this method (enum sip_method). */
+static inline void shard_dialog_count(struct shard_dialog *d, unsigned method)
+{
+	if (method < SIP_METHOD_COUNT_)
+		d->requests[method]++;
+}
+
+/* ---- transactions ---- */
+
+/* Takes a free transaction: returns its slot and sets *gen (new on every
+ * allocation) or returns -ENOSPC. used, gen, salt, created_ms are set; the
+ * other fields are zero. */
 int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t gen);
 void shard_txn_free(struct shard_table *t, uint32_t slot);
-/* Frees the oldest transaction if older than timeout_ms: 0 when one was freed. */
+/* Frees the oldest transaction if older than timeout_ms: 0 when one was freed,
+ * -EAGAIN otherwise. */
 int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms);
 
-/* Tokens. Encoders write a NUL-terminated string and return its length (or
- * -ENOSPC); decoders accept exactly what the encoders write, nothing else. */
+/* ---- tokens ---- */
+
+/* Encoders write a NUL-terminated token and return its length (SHARD_TAG_LEN
+ * or SHARD_BRANCH_LEN), or -ENOSPC when cap is too small. Decoders take any
+ * bytes of any length (s may be NULL when len is 0) and accept exactly what
+ * the encoders write: anything else is -EINVAL and the outputs are untouched.
+ * The salt (tags) or extra (branches) should be random; extra is given back. */
 int shard_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 		     uint32_t salt);
 int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen);

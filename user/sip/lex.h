@@ -49,15 +49,20 @@ static inline bool lex_is(unsigned char c, uint32_t cls)
 	return (sip_lex_class[c] & cls) != 0;
 }
 
-/* The end of the run of cls bytes at p. */
+/* The end of the run of cls bytes at p: four bytes to a bounds check. */
 static inline const char *lex_span(const char *p, const char *end, uint32_t cls)
 {
-#ifdef LEX_SPAN4
-	while (end - p >= 4 &&
-	       (sip_lex_class[(unsigned char)p[0]] & sip_lex_class[(unsigned char)p[1]] &
-		sip_lex_class[(unsigned char)p[2]] & sip_lex_class[(unsigned char)p[3]] & cls))
+	while (end - p >= 4) {
+		if (!lex_is((unsigned char)p[0], cls))
+			return p;
+		if (!lex_is((unsigned char)p[1], cls))
+			return p + 1;
+		if (!lex_is((unsigned char)p[2], cls))
+			return p + 2;
+		if (!lex_is((unsigned char)p[3], cls))
+			return p + 3;
 		p += 4;
-#endif
+	}
 	while (p < end && lex_is((unsigned char)*p, cls))
 		p++;
 	return p;
@@ -195,19 +200,29 @@ static inline const char *lex_find_ctl(const char *p, const char *end)
 }
 
 /* Parses 1*DIGIT in [p, end) up to max; returns pointer after the digits or NULL
- * when there are none or the value exceeds max. */
+ * when there are none or the value exceeds max. Leading zeros are allowed, so
+ * any number of digits may be valid. Up to 19 digits fit in 64 bits, and the
+ * value only grows, so the bound is checked once at the end; a longer run
+ * (leading zeros, or an attack) is read again one digit at a time. */
 static inline const char *lex_uint(const char *p, const char *end, uint32_t max, uint32_t *out)
 {
-	uint64_t v = 0;
 	const char *start = p;
+	uint64_t v = 0;
+	unsigned d;
 
-	while (p < end && (unsigned)(*p - '0') < 10) {
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > max)
-			return NULL;
+	while (p < end && (d = (unsigned)(unsigned char)*p - '0') < 10) {
+		v = v * 10 + d;
 		p++;
 	}
-	if (p == start)
+	if (p - start > 19) {
+		v = 0;
+		for (const char *q = start; q < p; q++) {
+			v = v * 10 + (unsigned)(*q - '0');
+			if (v > max)
+				return NULL;
+		}
+	}
+	if (p == start || v > max)
 		return NULL;
 	*out = (uint32_t)v;
 	return p;
@@ -287,5 +302,7 @@ static inline int lex_param_next(const char **pp, const char *end, struct lex_pa
  * the first byte after it: the URI ends at the first byte that cannot continue
  * it. Returns NULL when what precedes that byte is no URI. */
 const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end);
+/* sip_parse_addr for the bytes [p, end) of base. */
+int sip_addr_scan(struct sip_addr *a, const char *base, const char *p, const char *end);
 
 #endif

@@ -27,106 +27,114 @@ const struct sip_limits sip_default_limits = {
 	.max_datagram = SIP_MAX_DATAGRAM,
 };
 
-/* Canonical long names by id (RFC 3261 7.3.3, 3515, 3841, 3891, 4028, 4474, 6665).
- * Zero-padded arrays of 24, so that names are read a word at a time. */
+/* Canonical long names by id (RFC 3261 7.3.3, 3515, 3841, 3891, 4028, 4474, 6665),
+ * as written and in lower case, zero-padded so that they are read a word at a
+ * time. */
 struct hdr_def {
 	char name[24];
+	char lower[24];
 	uint8_t len;
 };
 
 static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
-	[SIP_HDR_ACCEPT] = {"Accept", 6},
-	[SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", 14},
-	[SIP_HDR_ALLOW] = {"Allow", 5},
-	[SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", 12},
-	[SIP_HDR_AUTHORIZATION] = {"Authorization", 13},
-	[SIP_HDR_CALL_ID] = {"Call-ID", 7},
-	[SIP_HDR_CONTACT] = {"Contact", 7},
-	[SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", 16},
-	[SIP_HDR_CONTENT_LENGTH] = {"Content-Length", 14},
-	[SIP_HDR_CONTENT_TYPE] = {"Content-Type", 12},
-	[SIP_HDR_CSEQ] = {"CSeq", 4},
-	[SIP_HDR_EVENT] = {"Event", 5},
-	[SIP_HDR_EXPIRES] = {"Expires", 7},
-	[SIP_HDR_FROM] = {"From", 4},
-	[SIP_HDR_IDENTITY] = {"Identity", 8},
-	[SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", 12},
-	[SIP_HDR_MIN_SE] = {"Min-SE", 6},
-	[SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", 19},
-	[SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", 13},
-	[SIP_HDR_RACK] = {"RAck", 4},
-	[SIP_HDR_RECORD_ROUTE] = {"Record-Route", 12},
-	[SIP_HDR_REFER_TO] = {"Refer-To", 8},
-	[SIP_HDR_REFERRED_BY] = {"Referred-By", 11},
-	[SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", 14},
-	[SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", 19},
-	[SIP_HDR_REQUIRE] = {"Require", 7},
-	[SIP_HDR_RETRY_AFTER] = {"Retry-After", 11},
-	[SIP_HDR_ROUTE] = {"Route", 5},
-	[SIP_HDR_RSEQ] = {"RSeq", 4},
-	[SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", 15},
-	[SIP_HDR_SUBJECT] = {"Subject", 7},
-	[SIP_HDR_SUPPORTED] = {"Supported", 9},
-	[SIP_HDR_TO] = {"To", 2},
-	[SIP_HDR_UNSUPPORTED] = {"Unsupported", 11},
-	[SIP_HDR_USER_AGENT] = {"User-Agent", 10},
-	[SIP_HDR_VIA] = {"Via", 3},
-	[SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", 16},
-	[SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", 18},
-	[SIP_HDR_SERVER] = {"Server", 6},
-	[SIP_HDR_WARNING] = {"Warning", 7},
+	[SIP_HDR_ACCEPT] = {"Accept", "accept", 6},
+	[SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", "accept-contact", 14},
+	[SIP_HDR_ALLOW] = {"Allow", "allow", 5},
+	[SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", "allow-events", 12},
+	[SIP_HDR_AUTHORIZATION] = {"Authorization", "authorization", 13},
+	[SIP_HDR_CALL_ID] = {"Call-ID", "call-id", 7},
+	[SIP_HDR_CONTACT] = {"Contact", "contact", 7},
+	[SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", "content-encoding", 16},
+	[SIP_HDR_CONTENT_LENGTH] = {"Content-Length", "content-length", 14},
+	[SIP_HDR_CONTENT_TYPE] = {"Content-Type", "content-type", 12},
+	[SIP_HDR_CSEQ] = {"CSeq", "cseq", 4},
+	[SIP_HDR_EVENT] = {"Event", "event", 5},
+	[SIP_HDR_EXPIRES] = {"Expires", "expires", 7},
+	[SIP_HDR_FROM] = {"From", "from", 4},
+	[SIP_HDR_IDENTITY] = {"Identity", "identity", 8},
+	[SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", "max-forwards", 12},
+	[SIP_HDR_MIN_SE] = {"Min-SE", "min-se", 6},
+	[SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", "proxy-authorization", 19},
+	[SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", "proxy-require", 13},
+	[SIP_HDR_RACK] = {"RAck", "rack", 4},
+	[SIP_HDR_RECORD_ROUTE] = {"Record-Route", "record-route", 12},
+	[SIP_HDR_REFER_TO] = {"Refer-To", "refer-to", 8},
+	[SIP_HDR_REFERRED_BY] = {"Referred-By", "referred-by", 11},
+	[SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", "reject-contact", 14},
+	[SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", "request-disposition", 19},
+	[SIP_HDR_REQUIRE] = {"Require", "require", 7},
+	[SIP_HDR_RETRY_AFTER] = {"Retry-After", "retry-after", 11},
+	[SIP_HDR_ROUTE] = {"Route", "route", 5},
+	[SIP_HDR_RSEQ] = {"RSeq", "rseq", 4},
+	[SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", "session-expires", 15},
+	[SIP_HDR_SUBJECT] = {"Subject", "subject", 7},
+	[SIP_HDR_SUPPORTED] = {"Supported", "supported", 9},
+	[SIP_HDR_TO] = {"To", "to", 2},
+	[SIP_HDR_UNSUPPORTED] = {"Unsupported", "unsupported", 11},
+	[SIP_HDR_USER_AGENT] = {"User-Agent", "user-agent", 10},
+	[SIP_HDR_VIA] = {"Via", "via", 3},
+	[SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", "www-authenticate", 16},
+	[SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", "proxy-authenticate", 18},
+	[SIP_HDR_SERVER] = {"Server", "server", 6},
+	[SIP_HDR_WARNING] = {"Warning", "warning", 7},
 };
 
 /*
- * Long names by a perfect hash of (length, first letter, last letter), letters
- * folded to lower case. A slot names one candidate, which the lookup compares
- * in full. Two names in one slot would be an "initialized field overwritten"
- * error (-Woverride-init, part of -Wextra), so a new name that collides needs
- * other multipliers: 1, 15 and 18 are the smallest that separate these 40.
+ * Long names by a perfect hash of their length and first eight bytes in lower
+ * case (zero-padded), read as a little-endian word: the one candidate in a
+ * slot is then compared in full. HDR_KEY builds that word from characters, so
+ * the slots below are computed by the compiler; two names in one slot would be
+ * an "initialized field overwritten" error (-Woverride-init, part of -Wextra).
+ * The multiplier is one of many odd numbers that separate these 40 names.
  */
-#define HDR_SLOT(len, first, last) (((len) + 15 * ((first) | 0x20) + 18 * ((last) | 0x20)) & 127)
+#define HDR_KEY(a, b, c, d, e, f, g, h)                                                            \
+	((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 |           \
+	 (uint64_t)(e) << 32 | (uint64_t)(f) << 40 | (uint64_t)(g) << 48 | (uint64_t)(h) << 56)
+#define HDR_HASH_KEY(key, len)                                                                     \
+	((((uint64_t)(key) ^ (uint64_t)(len)) * UINT64_C(0x7de576f103a50e39)) >> 57)
+#define HDR_HASH(len, ...) HDR_HASH_KEY(HDR_KEY(__VA_ARGS__), len)
 
 static const uint8_t hdr_slots[128] = {
-	[HDR_SLOT(6, 'a', 't')] = SIP_HDR_ACCEPT,
-	[HDR_SLOT(14, 'a', 't')] = SIP_HDR_ACCEPT_CONTACT,
-	[HDR_SLOT(5, 'a', 'w')] = SIP_HDR_ALLOW,
-	[HDR_SLOT(12, 'a', 's')] = SIP_HDR_ALLOW_EVENTS,
-	[HDR_SLOT(13, 'a', 'n')] = SIP_HDR_AUTHORIZATION,
-	[HDR_SLOT(7, 'c', 'd')] = SIP_HDR_CALL_ID,
-	[HDR_SLOT(7, 'c', 't')] = SIP_HDR_CONTACT,
-	[HDR_SLOT(16, 'c', 'g')] = SIP_HDR_CONTENT_ENCODING,
-	[HDR_SLOT(14, 'c', 'h')] = SIP_HDR_CONTENT_LENGTH,
-	[HDR_SLOT(12, 'c', 'e')] = SIP_HDR_CONTENT_TYPE,
-	[HDR_SLOT(4, 'c', 'q')] = SIP_HDR_CSEQ,
-	[HDR_SLOT(5, 'e', 't')] = SIP_HDR_EVENT,
-	[HDR_SLOT(7, 'e', 's')] = SIP_HDR_EXPIRES,
-	[HDR_SLOT(4, 'f', 'm')] = SIP_HDR_FROM,
-	[HDR_SLOT(8, 'i', 'y')] = SIP_HDR_IDENTITY,
-	[HDR_SLOT(12, 'm', 's')] = SIP_HDR_MAX_FORWARDS,
-	[HDR_SLOT(6, 'm', 'e')] = SIP_HDR_MIN_SE,
-	[HDR_SLOT(19, 'p', 'n')] = SIP_HDR_PROXY_AUTHORIZATION,
-	[HDR_SLOT(13, 'p', 'e')] = SIP_HDR_PROXY_REQUIRE,
-	[HDR_SLOT(4, 'r', 'k')] = SIP_HDR_RACK,
-	[HDR_SLOT(12, 'r', 'e')] = SIP_HDR_RECORD_ROUTE,
-	[HDR_SLOT(8, 'r', 'o')] = SIP_HDR_REFER_TO,
-	[HDR_SLOT(11, 'r', 'y')] = SIP_HDR_REFERRED_BY,
-	[HDR_SLOT(14, 'r', 't')] = SIP_HDR_REJECT_CONTACT,
-	[HDR_SLOT(19, 'r', 'n')] = SIP_HDR_REQUEST_DISPOSITION,
-	[HDR_SLOT(7, 'r', 'e')] = SIP_HDR_REQUIRE,
-	[HDR_SLOT(11, 'r', 'r')] = SIP_HDR_RETRY_AFTER,
-	[HDR_SLOT(5, 'r', 'e')] = SIP_HDR_ROUTE,
-	[HDR_SLOT(4, 'r', 'q')] = SIP_HDR_RSEQ,
-	[HDR_SLOT(15, 's', 's')] = SIP_HDR_SESSION_EXPIRES,
-	[HDR_SLOT(7, 's', 't')] = SIP_HDR_SUBJECT,
-	[HDR_SLOT(9, 's', 'd')] = SIP_HDR_SUPPORTED,
-	[HDR_SLOT(2, 't', 'o')] = SIP_HDR_TO,
-	[HDR_SLOT(11, 'u', 'd')] = SIP_HDR_UNSUPPORTED,
-	[HDR_SLOT(10, 'u', 't')] = SIP_HDR_USER_AGENT,
-	[HDR_SLOT(3, 'v', 'a')] = SIP_HDR_VIA,
-	[HDR_SLOT(16, 'w', 'e')] = SIP_HDR_WWW_AUTHENTICATE,
-	[HDR_SLOT(18, 'p', 'e')] = SIP_HDR_PROXY_AUTHENTICATE,
-	[HDR_SLOT(6, 's', 'r')] = SIP_HDR_SERVER,
-	[HDR_SLOT(7, 'w', 'g')] = SIP_HDR_WARNING,
+	[HDR_HASH(6, 'a', 'c', 'c', 'e', 'p', 't', 0, 0)] = SIP_HDR_ACCEPT,
+	[HDR_HASH(14, 'a', 'c', 'c', 'e', 'p', 't', '-', 'c')] = SIP_HDR_ACCEPT_CONTACT,
+	[HDR_HASH(5, 'a', 'l', 'l', 'o', 'w', 0, 0, 0)] = SIP_HDR_ALLOW,
+	[HDR_HASH(12, 'a', 'l', 'l', 'o', 'w', '-', 'e', 'v')] = SIP_HDR_ALLOW_EVENTS,
+	[HDR_HASH(13, 'a', 'u', 't', 'h', 'o', 'r', 'i', 'z')] = SIP_HDR_AUTHORIZATION,
+	[HDR_HASH(7, 'c', 'a', 'l', 'l', '-', 'i', 'd', 0)] = SIP_HDR_CALL_ID,
+	[HDR_HASH(7, 'c', 'o', 'n', 't', 'a', 'c', 't', 0)] = SIP_HDR_CONTACT,
+	[HDR_HASH(16, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_ENCODING,
+	[HDR_HASH(14, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_LENGTH,
+	[HDR_HASH(12, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_TYPE,
+	[HDR_HASH(4, 'c', 's', 'e', 'q', 0, 0, 0, 0)] = SIP_HDR_CSEQ,
+	[HDR_HASH(5, 'e', 'v', 'e', 'n', 't', 0, 0, 0)] = SIP_HDR_EVENT,
+	[HDR_HASH(7, 'e', 'x', 'p', 'i', 'r', 'e', 's', 0)] = SIP_HDR_EXPIRES,
+	[HDR_HASH(4, 'f', 'r', 'o', 'm', 0, 0, 0, 0)] = SIP_HDR_FROM,
+	[HDR_HASH(8, 'i', 'd', 'e', 'n', 't', 'i', 't', 'y')] = SIP_HDR_IDENTITY,
+	[HDR_HASH(12, 'm', 'a', 'x', '-', 'f', 'o', 'r', 'w')] = SIP_HDR_MAX_FORWARDS,
+	[HDR_HASH(6, 'm', 'i', 'n', '-', 's', 'e', 0, 0)] = SIP_HDR_MIN_SE,
+	[HDR_HASH(19, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHORIZATION,
+	[HDR_HASH(13, 'p', 'r', 'o', 'x', 'y', '-', 'r', 'e')] = SIP_HDR_PROXY_REQUIRE,
+	[HDR_HASH(4, 'r', 'a', 'c', 'k', 0, 0, 0, 0)] = SIP_HDR_RACK,
+	[HDR_HASH(12, 'r', 'e', 'c', 'o', 'r', 'd', '-', 'r')] = SIP_HDR_RECORD_ROUTE,
+	[HDR_HASH(8, 'r', 'e', 'f', 'e', 'r', '-', 't', 'o')] = SIP_HDR_REFER_TO,
+	[HDR_HASH(11, 'r', 'e', 'f', 'e', 'r', 'r', 'e', 'd')] = SIP_HDR_REFERRED_BY,
+	[HDR_HASH(14, 'r', 'e', 'j', 'e', 'c', 't', '-', 'c')] = SIP_HDR_REJECT_CONTACT,
+	[HDR_HASH(19, 'r', 'e', 'q', 'u', 'e', 's', 't', '-')] = SIP_HDR_REQUEST_DISPOSITION,
+	[HDR_HASH(7, 'r', 'e', 'q', 'u', 'i', 'r', 'e', 0)] = SIP_HDR_REQUIRE,
+	[HDR_HASH(11, 'r', 'e', 't', 'r', 'y', '-', 'a', 'f')] = SIP_HDR_RETRY_AFTER,
+	[HDR_HASH(5, 'r', 'o', 'u', 't', 'e', 0, 0, 0)] = SIP_HDR_ROUTE,
+	[HDR_HASH(4, 'r', 's', 'e', 'q', 0, 0, 0, 0)] = SIP_HDR_RSEQ,
+	[HDR_HASH(15, 's', 'e', 's', 's', 'i', 'o', 'n', '-')] = SIP_HDR_SESSION_EXPIRES,
+	[HDR_HASH(7, 's', 'u', 'b', 'j', 'e', 'c', 't', 0)] = SIP_HDR_SUBJECT,
+	[HDR_HASH(9, 's', 'u', 'p', 'p', 'o', 'r', 't', 'e')] = SIP_HDR_SUPPORTED,
+	[HDR_HASH(2, 't', 'o', 0, 0, 0, 0, 0, 0)] = SIP_HDR_TO,
+	[HDR_HASH(11, 'u', 'n', 's', 'u', 'p', 'p', 'o', 'r')] = SIP_HDR_UNSUPPORTED,
+	[HDR_HASH(10, 'u', 's', 'e', 'r', '-', 'a', 'g', 'e')] = SIP_HDR_USER_AGENT,
+	[HDR_HASH(3, 'v', 'i', 'a', 0, 0, 0, 0, 0)] = SIP_HDR_VIA,
+	[HDR_HASH(16, 'w', 'w', 'w', '-', 'a', 'u', 't', 'h')] = SIP_HDR_WWW_AUTHENTICATE,
+	[HDR_HASH(18, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHENTICATE,
+	[HDR_HASH(6, 's', 'e', 'r', 'v', 'e', 'r', 0, 0)] = SIP_HDR_SERVER,
+	[HDR_HASH(7, 'w', 'a', 'r', 'n', 'i', 'n', 'g', 0)] = SIP_HDR_WARNING,
 };
 
 /* Compact forms, indexed by lower-case letter. */
@@ -152,11 +160,6 @@ static const uint8_t hdr_compact[26] = {
 	['y' - 'a'] = SIP_HDR_IDENTITY,
 };
 
-static inline const struct hdr_def *hdr_candidate(size_t len, unsigned first, unsigned last)
-{
-	return &hdr_defs[hdr_slots[HDR_SLOT(len, first, last)]];
-}
-
 /* Lookup of a name made of token characters only (len >= 1). */
 static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
 {
@@ -165,9 +168,12 @@ static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
 	if (len == 1)
 		return (first >= 'a' && first <= 'z') ? (enum sip_hdr)hdr_compact[first - 'a']
 						       : SIP_HDR_OTHER;
-	const struct hdr_def *d = hdr_candidate(len, first, (unsigned char)name[len - 1]);
-	return lex_tok_ieq(name, len, d->name, d->len) ? (enum sip_hdr)(d - hdr_defs)
-						      : SIP_HDR_OTHER;
+	uint64_t key = 0;
+	for (size_t i = 0; i < len && i < 8; i++)
+		key |= (uint64_t)((unsigned char)name[i] | 0x20) << (8 * i);
+	uint8_t id = hdr_slots[HDR_HASH_KEY(key, len)];
+	return lex_tok_ieq(name, len, hdr_defs[id].lower, hdr_defs[id].len) ? (enum sip_hdr)id
+									   : SIP_HDR_OTHER;
 }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -181,46 +187,47 @@ static inline unsigned colon_at(uint64_t x)
 	return t ? (unsigned)__builtin_ctzll(t) >> 3 : 8;
 }
 
+/* The first n bytes (1 to 8) of x, letters folded to lower case. */
+static inline uint64_t hdr_word(uint64_t x, unsigned n)
+{
+	x |= 0x2020202020202020u;
+	return n >= 8 ? x : x & ((UINT64_C(1) << (8 * n)) - 1);
+}
+
 /*
  * A known long name written as it should be, "Name:" with no space before the
- * colon, read a word at a time: the colon is found in the first 24 bytes, the
- * hash of (length, first, last byte) names the one candidate, and the words
- * are compared to it with 0x20 ORed in at its letters only, so that nothing but
- * the letters of that name in either case (and its '-' and digits exactly)
- * compares equal: a match proves the bytes are that name. Returns the colon,
- * or NULL for anything else (compact forms, unknown names, odd spacing,
- * fewer than 24 bytes left), which then takes the byte-wise path.
+ * colon, read a word at a time: the colon is found in the first 24 bytes and
+ * the name, ORed with 0x20, is hashed and compared to the one candidate in
+ * lower case. OR 0x20 maps onto a letter only that letter in either case, and
+ * onto '-' only '-' and CR: the caller rejects the match when a byte below
+ * 0x0E precedes the colon. Returns the colon, or NULL for anything else
+ * (compact forms, unknown names, odd spacing, fewer than 24 bytes left), which
+ * then takes the byte-wise path.
  */
 static inline const char *hdr_name_fast(const char *line, const char *end, uint8_t *id)
 {
-	uint64_t w[3];
-	unsigned k;
-
 	if (end - line < 24)
 		return NULL;
-	w[0] = lex_load64(line);
-	w[1] = lex_load64(line + 8);
-	w[2] = lex_load64(line + 16);
-	k = colon_at(w[0]);
+	uint64_t w0 = lex_load64(line), w1 = 0;
+	unsigned k = colon_at(w0);
 	if (k == 8) {
-		k = 8 + colon_at(w[1]);
+		w1 = lex_load64(line + 8);
+		k = 8 + colon_at(w1);
 		if (k == 16)
-			k = 16 + colon_at(w[2]);
+			k = 16 + colon_at(lex_load64(line + 16));
 	}
 	if (k < 2 || k == 24)
 		return NULL;
-	const struct hdr_def *d =
-	    hdr_candidate(k, (unsigned char)line[0] | 0x20, (unsigned char)line[k - 1] | 0x20);
-	if (d->len != k)
+	uint64_t key = hdr_word(w0, k);
+	uint8_t i = hdr_slots[HDR_HASH_KEY(key, k)];
+	const struct hdr_def *d = &hdr_defs[i];
+	if (d->len != k || key != lex_load64(d->lower))
 		return NULL;
-	for (unsigned i = 0; i * 8 < k; i++) {
-		uint64_t c = lex_load64(d->name + 8 * i);
-		uint64_t fold = (c & 0x4040404040404040u) >> 1; /* 0x20 at letters */
-		uint64_t keep = k - 8 * i >= 8 ? ~(uint64_t)0 : ~(~(uint64_t)0 << (8 * (k - 8 * i)));
-		if (((w[i] | fold) & keep) != ((c | fold) & keep))
-			return NULL;
-	}
-	*id = (uint8_t)(d - hdr_defs);
+	if (k > 8 && hdr_word(w1, k - 8) != lex_load64(d->lower + 8))
+		return NULL;
+	if (k > 16 && hdr_word(lex_load64(line + 16), k - 16) != lex_load64(d->lower + 16))
+		return NULL;
+	*id = i;
 	return line + k;
 }
 #endif
@@ -507,99 +514,6 @@ static int bad_line(struct parser *ps, const char *line, bool too_many)
 	return fail(ps, SIP_ERR_HEADER_SYNTAX, "header line without name and colon");
 }
 
-/* Pass 1: index header lines from p; sets *body_start. */
-static int index_headers(struct parser *ps, const char *p, const char **body_start)
-{
-	struct sip_msg *m = ps->m;
-	const char *end = ps->end;
-	const uint16_t max_headers = ps->lim->max_headers;
-	const uint16_t max_line = ps->lim->max_line;
-
-	for (;;) {
-		if (p >= end)
-			return fail(ps, SIP_ERR_HEADER_SYNTAX,
-				    "headers not terminated by an empty line");
-		if (*p == '\r' || *p == '\n') {
-			if (*p == '\r' && (p + 1 >= end || p[1] != '\n'))
-				return fail(ps, SIP_ERR_HEADER_SYNTAX, "CR without LF");
-			m->headers_end = (uint16_t)(p - ps->buf);
-			*body_start = after_eol(p);
-			return 0;
-		}
-		if (lex_ws(*p))
-			return fail(ps, SIP_ERR_HEADER_SYNTAX, "continuation line before first header");
-		if (m->nhdrs >= max_headers)
-			return bad_line(ps, p, true);
-
-		/* name, optional WS, colon: within the first physical line */
-		const char *line = p, *n = NULL, *colon;
-		uint8_t id = SIP_HDR_OTHER;
-#ifdef HDR_FAST_NAMES
-		n = hdr_name_fast(line, end, &id);
-#endif
-		if (n) {
-			colon = n;
-		} else {
-			n = lex_span(line, end, LEX_TOKEN);
-			colon = n;
-			while (colon < end && lex_ws(*colon))
-				colon++;
-			if (n == line || colon >= end || *colon != ':')
-				return bad_line(ps, line, false);
-			id = (uint8_t)hdr_lookup_token(line, (size_t)(n - line));
-		}
-
-		/* the value up to the end of the logical line: this line plus folded
-		 * continuations. NUL and a CR without LF are noted, not yet reported:
-		 * an unterminated line or an overlong one is the error to give first. */
-		const char *q = colon + 1, *eol, *bad = NULL, *why = NULL;
-		for (;;) {
-			q = lex_find_ctl(q, end);
-			if (q >= end)
-				return fail(ps, SIP_ERR_HEADER_SYNTAX,
-					    "headers not terminated by an empty line");
-			if (*q == '\n') {
-				eol = q;
-				p = q + 1;
-			} else if (*q == '\r' && q + 1 < end && q[1] == '\n') {
-				eol = q;
-				p = q + 2;
-			} else {
-				if (*q == '\r' && q + 1 >= end)
-					return fail(ps, SIP_ERR_HEADER_SYNTAX,
-						    "headers not terminated by an empty line");
-				if (!bad && (*q == '\r' || *q == '\0')) {
-					bad = q;
-					why = *q ? "CR without LF" : "NUL byte in a header line";
-				}
-				q++;
-				continue;
-			}
-			if (p < end && lex_ws(*p)) {
-				q = p;
-				continue;
-			}
-			break;
-		}
-
-		struct sip_hdr_line *h = &m->hdrs[m->nhdrs];
-		h->name = lex_view(ps->buf, line, n);
-		h->id = id;
-		if (p - line > max_line)
-			return fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG, "header line longer than the limit");
-		if (bad)
-			return fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX, why);
-		const char *vs = lex_skip_lws(colon + 1, eol);
-		const char *ve = lex_trim_right(vs, eol);
-		h->value = lex_view(ps->buf, vs, ve);
-		h->start = (uint16_t)(line - ps->buf);
-		h->end = (uint16_t)(p - ps->buf);
-		m->nhdrs++;
-		if (h->id && !m->first[h->id])
-			m->first[h->id] = m->nhdrs;
-	}
-}
-
 /* ---- pass 2: header values --------------------------------------------- */
 
 static const char *vstart(struct parser *ps, const struct sip_hdr_line *h)
@@ -795,15 +709,22 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 	return 0;
 }
 
-/* Calls fn for each comma-separated value of a header line. */
+/* Calls fn for each comma-separated value of a header line; comma is false when
+ * the line is known to hold no ',' at all. */
 typedef int (*value_fn)(struct parser *ps, const struct sip_hdr_line *h, uint16_t line,
 			const char *p, const char *e);
 
 static inline int each_value(struct parser *ps, const struct sip_hdr_line *h, uint16_t line,
-			     value_fn fn)
+			     bool comma, value_fn fn)
 {
 	const char *p = vstart(ps, h), *e = vend(ps, h);
 
+	if (!comma) {
+		/* the value is trimmed already: it is the one list element */
+		if (p == e)
+			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "empty value in a list");
+		return fn(ps, h, line, p, e);
+	}
 	for (;;) {
 		const char *c = lex_next_comma(p, e);
 		if (!c)
@@ -826,7 +747,7 @@ static int parse_addr_into(struct parser *ps, const struct sip_hdr_line *h, stru
 {
 	if (e - p > ps->lim->max_uri + 1024)
 		return fail_hdr(ps, h, SIP_ERR_URI, "address longer than the limit");
-	int rc = sip_parse_addr(a, ps->buf, (uint16_t)(p - ps->buf), (uint16_t)(e - p));
+	int rc = sip_addr_scan(a, ps->buf, p, e);
 	if (rc == -SIP_ERR_URI)
 		return fail_hdr(ps, h, SIP_ERR_URI, "malformed URI");
 	if (rc)
@@ -878,7 +799,7 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 	(SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_TO) | SIP_HBIT(SIP_HDR_FROM) |                 \
 	 SIP_HBIT(SIP_HDR_CSEQ) | SIP_HBIT(SIP_HDR_CONTENT_LENGTH) | SIP_HBIT(SIP_HDR_MAX_FORWARDS))
 
-static int parse_header(struct parser *ps, uint16_t i)
+static int parse_header(struct parser *ps, uint16_t i, bool comma)
 {
 	struct sip_msg *m = ps->m;
 	const struct sip_hdr_line *h = &m->hdrs[i];
@@ -898,7 +819,7 @@ static int parse_header(struct parser *ps, uint16_t i)
 	case SIP_HDR_CSEQ:
 		return parse_cseq(ps, h);
 	case SIP_HDR_VIA:
-		return each_value(ps, h, i, parse_via_parm);
+		return each_value(ps, h, i, comma, parse_via_parm);
 	case SIP_HDR_MAX_FORWARDS:
 		rc = parse_number(ps, h, 255, &n, "expected a number 0-255");
 		if (!rc)
@@ -918,9 +839,9 @@ static int parse_header(struct parser *ps, uint16_t i)
 		return 0;
 	case SIP_HDR_ROUTE:
 	case SIP_HDR_RECORD_ROUTE:
-		return each_value(ps, h, i, parse_route_value);
+		return each_value(ps, h, i, comma, parse_route_value);
 	case SIP_HDR_CONTACT:
-		return each_value(ps, h, i, parse_contact_value);
+		return each_value(ps, h, i, comma, parse_contact_value);
 	case SIP_HDR_RSEQ:
 		/* RFC 3262 7.1: starts below 2^31 and counts up, so 1 to 2^32-1 */
 		rc = parse_number(ps, h, UINT32_MAX, &n, "expected a number 1 to 2^32-1");
@@ -961,6 +882,192 @@ static int parse_header(struct parser *ps, uint16_t i)
 	default:
 		return 0;
 	}
+}
+
+/* The first control byte (below 0x0E) at or after p, or end, as lex_find_ctl;
+ * *comma is set when a ',' may lie between p and it (never cleared). */
+static inline const char *line_scan(const char *p, const char *end, bool *comma)
+{
+#if defined(__SSE2__)
+	const __m128i lim = _mm_set1_epi8(0x0E), cm = _mm_set1_epi8(',');
+	__m128i seen = _mm_setzero_si128();
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned ok = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, lim), x));
+		seen = _mm_or_si128(seen, _mm_cmpeq_epi8(x, cm));
+		if (ok != 0xFFFF) {
+			/* a ',' past the control byte only costs the slow list split */
+			*comma |= _mm_movemask_epi8(seen) != 0;
+			return p + __builtin_ctz(~ok);
+		}
+		p += 16;
+	}
+	*comma |= _mm_movemask_epi8(seen) != 0;
+#endif
+	const char *q = lex_find_ctl(p, end);
+	if (q > p && memchr(p, ',', (size_t)(q - p)))
+		*comma = true;
+	return q;
+}
+
+/* An index error: it outranks a value error of an earlier line, which the
+ * first pass of the old two-pass parser could never have seen. */
+static int index_fail(struct parser *ps, bool value_failed)
+{
+	if (value_failed) {
+		struct sip_msg *m = ps->m;
+		m->err = SIP_OK;
+		m->err_reason = NULL;
+		m->err_name = (sip_view){0, 0};
+		m->err_hdr = SIP_HDR_OTHER;
+	}
+	return 0;
+}
+
+/*
+ * Indexes every header line from p and, when values is true, parses the value
+ * of each known one right after indexing it; sets *body_start. Every line is
+ * indexed even after a value fails, and an error in the line structure (found
+ * while indexing) is the one reported, as if all lines were indexed before any
+ * value was read. The line count lives in a local until the end.
+ */
+static int parse_headers(struct parser *ps, const char *p, const char **body_start, bool values)
+{
+	struct sip_msg *m = ps->m;
+	const char *buf = ps->buf, *end = ps->end;
+	const uint16_t max_headers = ps->lim->max_headers;
+	const uint16_t max_line = ps->lim->max_line;
+	uint16_t nh = m->nhdrs;
+	int rc, vrc = 0;
+
+	for (;;) {
+		if (p >= end) {
+			rc = index_fail(ps, vrc);
+			rc = fail(ps, SIP_ERR_HEADER_SYNTAX, "headers not terminated by an empty line");
+			break;
+		}
+		if ((unsigned char)*p <= ' ') {
+			if (*p == '\r' || *p == '\n') {
+				if (*p == '\r' && (p + 1 >= end || p[1] != '\n')) {
+					rc = index_fail(ps, vrc);
+					rc = fail(ps, SIP_ERR_HEADER_SYNTAX, "CR without LF");
+					break;
+				}
+				m->headers_end = (uint16_t)(p - buf);
+				*body_start = after_eol(p);
+				rc = vrc;
+				break;
+			}
+			if (lex_ws(*p)) {
+				rc = index_fail(ps, vrc);
+				rc = fail(ps, SIP_ERR_HEADER_SYNTAX,
+					  "continuation line before first header");
+				break;
+			}
+		}
+		if (nh >= max_headers) {
+			rc = index_fail(ps, vrc);
+			rc = bad_line(ps, p, true);
+			break;
+		}
+
+		/* name, optional WS, colon: within the first physical line */
+		const char *line = p, *n = NULL, *colon, *q = NULL;
+		uint8_t id = SIP_HDR_OTHER;
+		bool comma = false;
+#ifdef HDR_FAST_NAMES
+		n = hdr_name_fast(line, end, &id);
+		if (n) {
+			/* one scan from the line start finds the end of the line and
+			 * shows that no control byte (a CR in place of a '-') precedes
+			 * the colon */
+			q = line_scan(line, end, &comma);
+			if (q < n)
+				n = NULL;
+		}
+#endif
+		if (n) {
+			colon = n;
+		} else {
+			n = lex_span(line, end, LEX_TOKEN);
+			colon = n;
+			while (colon < end && lex_ws(*colon))
+				colon++;
+			if (n == line || colon >= end || *colon != ':') {
+				rc = index_fail(ps, vrc);
+				rc = bad_line(ps, line, false);
+				break;
+			}
+			id = (uint8_t)hdr_lookup_token(line, (size_t)(n - line));
+			q = NULL;
+		}
+
+		/* the value up to the end of the logical line: this line plus folded
+		 * continuations. NUL and a CR without LF are noted, not yet reported:
+		 * an unterminated line or an overlong one is the error to give first. */
+		const char *eol, *bad = NULL;
+		if (!q) {
+			comma = false;
+			q = line_scan(colon + 1, end, &comma);
+		}
+		for (;;) {
+			if (q >= end)
+				break;
+			if (*q == '\r' && q + 1 < end && q[1] == '\n') {
+				eol = q;
+				p = q + 2;
+			} else if (*q == '\n') {
+				eol = q;
+				p = q + 1;
+			} else {
+				if (*q == '\r' && q + 1 >= end) {
+					q = end;
+					break;
+				}
+				if (!bad && (*q == '\r' || *q == '\0'))
+					bad = q;
+				q = line_scan(q + 1, end, &comma);
+				continue;
+			}
+			if (p < end && lex_ws(*p)) {
+				q = line_scan(p, end, &comma);
+				continue;
+			}
+			break;
+		}
+		if (q >= end) {
+			rc = index_fail(ps, vrc);
+			rc = fail(ps, SIP_ERR_HEADER_SYNTAX, "headers not terminated by an empty line");
+			break;
+		}
+
+		struct sip_hdr_line *h = &m->hdrs[nh];
+		h->name = lex_view(buf, line, n);
+		h->id = id;
+		if (p - line > max_line || bad) {
+			rc = index_fail(ps, vrc);
+			rc = p - line > max_line ? fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG,
+							    "header line longer than the limit")
+						 : fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX,
+							    *bad ? "CR without LF"
+								 : "NUL byte in a header line");
+			break;
+		}
+		const char *vs = lex_skip_lws(colon + 1, eol);
+		const char *ve = lex_trim_right(vs, eol);
+		h->value = lex_view(buf, vs, ve);
+		h->start = (uint16_t)(line - buf);
+		h->end = (uint16_t)(p - buf);
+		nh++;
+		if (id) {
+			if (!m->first[id])
+				m->first[id] = nh;
+			if (values && !vrc)
+				vrc = parse_header(ps, (uint16_t)(nh - 1), comma);
+		}
+	}
+	m->nhdrs = nh;
+	return rc;
 }
 
 static int check_mandatory(struct parser *ps)
@@ -1058,17 +1165,12 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, const struct sip_l
 	m->start_end = (uint16_t)(after_eol(eol) - buf);
 	if (rc) {
 		/* keep indexing headers so that a 400 can still be formed */
-		index_headers(&ps, after_eol(eol), &body);
+		parse_headers(&ps, after_eol(eol), &body, false);
 		return rc;
 	}
-	rc = index_headers(&ps, after_eol(eol), &body);
+	rc = parse_headers(&ps, after_eol(eol), &body, true);
 	if (rc)
 		return rc;
-	for (uint16_t i = 0; i < m->nhdrs; i++) {
-		rc = parse_header(&ps, i);
-		if (rc)
-			return rc;
-	}
 	rc = check_mandatory(&ps);
 	if (rc)
 		return rc;

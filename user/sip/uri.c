@@ -73,8 +73,8 @@ static bool uri_ipv4(const char *p, const char *end)
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
  * the caller has scanned it already, or q == NULL. Returns the end or NULL. */
-static const char *uri_hostport(const char *base, const char *h, const char *q, const char *end,
-				struct sip_uri *u)
+static inline const char *uri_hostport(const char *base, const char *h, const char *q,
+				       const char *end, struct sip_uri *u)
 {
 	const char *p = h;
 
@@ -143,36 +143,44 @@ static const char *uri_params(const char *base, const char *p, const char *end, 
 }
 
 /* The part of a sip/sips URI after "sip:"; returns where it stops or NULL. */
-static const char *uri_sip(const char *base, const char *p, const char *end, struct sip_uri *u)
+static inline const char *uri_sip(const char *base, const char *p, const char *end,
+				  struct sip_uri *u)
 {
 	/* userinfo is everything up to an '@' (RFC 3261 19.1.1): the user part may
 	 * hold ';', '?', '=' and ',', so a host with parameters and a user with
 	 * them look alike until an '@' shows up or a byte no userinfo may hold. A
 	 * hostname run comes first: it settles "user@" and "host" alone at once. */
-	const char *q = lex_span(p, end, LEX_HOST), *hq = NULL;
-	if (q < end && *q != '@' && (lex_is((unsigned char)*q, LEX_UINFO) || *q == '%')) {
-		hq = q;
-		q = uri_run(q, end, LEX_UINFO);
-		if (!q)
-			return NULL;
-	}
+	const char *q = lex_span(p, end, LEX_HOST);
+	const char *h = p, *hq = q; /* the host, and the end of its run when known */
+
 	if (q < end && *q == '@') {
-		const char *colon = hq ? memchr(p, ':', (size_t)(q - p)) : NULL;
-		const char *user_end = colon ? colon : q;
-		if (user_end == p)
+		if (q == p)
 			return NULL;
-		u->user = lex_view(base, p, user_end);
-		if (colon) {
-			if (!uri_run_ok(colon + 1, q, LEX_UNRESERVED | LEX_PASSWORD))
+		u->user = lex_view(base, p, q);
+		h = q + 1;
+		hq = NULL;
+	} else if (q < end && (lex_is((unsigned char)*q, LEX_UINFO) || *q == '%')) {
+		const char *at = uri_run(q, end, LEX_UINFO);
+		if (!at)
+			return NULL;
+		if (at < end && *at == '@') {
+			const char *colon = memchr(q, ':', (size_t)(at - q));
+			const char *user_end = colon ? colon : at;
+			if (user_end == p)
 				return NULL;
-			u->password = lex_view(base, colon + 1, q);
+			u->user = lex_view(base, p, user_end);
+			if (colon) {
+				if (!uri_run_ok(colon + 1, at, LEX_UNRESERVED | LEX_PASSWORD))
+					return NULL;
+				u->password = lex_view(base, colon + 1, at);
+			}
+			h = at + 1;
+			hq = NULL;
 		}
-		p = uri_hostport(base, q + 1, NULL, end, u);
-	} else {
-		/* no userinfo: the hostname run scanned first is the host */
-		p = uri_hostport(base, p, hq ? hq : (q < end && *q == '[' && q == p) ? NULL : q, end,
-				 u);
+	} else if (q == p) {
+		hq = NULL; /* an IPv6 reference, or no host at all */
 	}
+	p = uri_hostport(base, h, hq, end, u);
 	if (!p)
 		return NULL;
 	if (p < end && *p == ';') {
@@ -181,11 +189,11 @@ static const char *uri_sip(const char *base, const char *p, const char *end, str
 			return NULL;
 	}
 	if (p < end && *p == '?') {
-		const char *h = ++p;
+		const char *hs = ++p;
 		p = uri_run(p, end, LEX_HCHAR);
-		if (!p || p == h)
+		if (!p || p == hs)
 			return NULL;
-		u->headers = lex_view(base, h, p);
+		u->headers = lex_view(base, hs, p);
 	}
 	return p;
 }
@@ -267,9 +275,8 @@ int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len
 	return stop == end ? 0 : -SIP_ERR_URI;
 }
 
-int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len)
+int sip_addr_scan(struct sip_addr *a, const char *buf, const char *start, const char *end)
 {
-	const char *start = buf + off, *end = start + len;
 	const char *p = lex_skip_lws(start, end);
 	const char *lt = NULL;
 	int rc;
@@ -343,4 +350,9 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 		a->params = lex_view(buf, pstart + 1, p);
 	p = lex_skip_lws(p, end);
 	return p == end ? 0 : -SIP_ERR_BAD_VALUE;
+}
+
+int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len)
+{
+	return sip_addr_scan(a, buf, buf + off, buf + off + len);
 }

@@ -1,0 +1,302 @@
+/*
+ * test_load_stats.c - sipshard-load's counting (bench/load/stats.c): the
+ * log-linear histogram's buckets, percentiles against known distributions,
+ * clamping, the merge of per-thread histograms and counters, the error
+ * definitions, and the JSON figures the benchmark scripts read.
+ *
+ * stats.c lives with sipshard-load, outside the library, so it is compiled
+ * into this test directly.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../bench/load/stats.c"
+
+#define US 1000ull
+#define MS (1000ull * US)
+#define S  (1000ull * MS)
+
+/* |got - want| <= rel * want */
+static void assert_near(double got, double want, double rel)
+{
+	if (fabs(got - want) > rel * want)
+		fail_msg("got %.3f, want %.3f within %.2f%%", got, want, rel * 100);
+}
+
+static struct load_hist *new_hist(void)
+{
+	struct load_hist *h = malloc(sizeof(*h));
+	assert_non_null(h);
+	load_hist_init(h);
+	return h;
+}
+
+/* Every value falls in a bucket whose bounds hold it; buckets are contiguous,
+ * ordered, and at most 1/128 of their values wide; the range reaches 60 s. */
+static void test_buckets(void **state)
+{
+	(void)state;
+	assert_true(load_hist_index(LOAD_HIST_MAX_NS) < LOAD_HIST_BUCKETS);
+	for (size_t i = 0; i + 1 < LOAD_HIST_BUCKETS; i++) {
+		assert_true(load_hist_bucket_lo(i) <= load_hist_bucket_hi(i));
+		assert_int_equal(load_hist_bucket_hi(i) + 1, load_hist_bucket_lo(i + 1));
+		assert_int_equal(load_hist_index(load_hist_bucket_lo(i)), i);
+		assert_int_equal(load_hist_index(load_hist_bucket_hi(i)), i);
+		uint64_t width = load_hist_bucket_hi(i) - load_hist_bucket_lo(i) + 1;
+		if (i >= 2 * LOAD_HIST_SUB)
+			assert_true(width * LOAD_HIST_SUB <= load_hist_bucket_lo(i));
+		else
+			assert_int_equal(width, 1);
+	}
+	/* a spread of values, including powers of two and their neighbours */
+	for (unsigned e = 0; e < 36; e++) {
+		for (int d = -1; d <= 1; d++) {
+			uint64_t v = (UINT64_C(1) << e) + (uint64_t)d;
+			if ((int64_t)v < 0)
+				continue;
+			size_t i = load_hist_index(v);
+			assert_true(load_hist_bucket_lo(i) <= v && v <= load_hist_bucket_hi(i));
+		}
+	}
+}
+
+/* Below 256 ns every value has its own bucket, so percentiles are exact. */
+static void test_exact_small(void **state)
+{
+	(void)state;
+	struct load_hist *h = new_hist();
+	for (uint64_t v = 1; v <= 200; v++)
+		load_hist_record(h, v);
+	assert_int_equal(h->count, 200);
+	assert_int_equal(h->min_ns, 1);
+	assert_int_equal(h->max_ns, 200);
+	assert_int_equal(h->sum_ns, 200 * 201 / 2);
+	assert_int_equal(load_hist_percentile(h, 50), 100);
+	assert_int_equal(load_hist_percentile(h, 90), 180);
+	assert_int_equal(load_hist_percentile(h, 99), 198);
+	assert_int_equal(load_hist_percentile(h, 99.9), 200); /* rank ceil(199.8) = 200 */
+	assert_int_equal(load_hist_percentile(h, 100), 200);
+	free(h);
+}
+
+/* Uniform 1 us .. 100 ms: every percentile within 1% of the true one. */
+static void test_uniform(void **state)
+{
+	(void)state;
+	struct load_hist *h = new_hist();
+	const uint64_t n = 100000;
+	for (uint64_t i = 1; i <= n; i++)
+		load_hist_record(h, i * US);
+	assert_int_equal(h->count, n);
+	assert_int_equal(h->min_ns, 1 * US);
+	assert_int_equal(h->max_ns, n * US);
+	static const double ps[] = {1, 10, 25, 50, 75, 90, 99, 99.9, 99.99};
+	for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++) {
+		double want = ceil(ps[k] / 100.0 * (double)n) * (double)US;
+		assert_near((double)load_hist_percentile(h, ps[k]), want, 0.01);
+	}
+	/* mean is kept exactly, not from buckets */
+	assert_int_equal(h->sum_ns, n * (n + 1) / 2 * US);
+	free(h);
+}
+
+/* A bimodal latency: 90% at 100 us, 9% at 10 ms, 1% at 2 s. The percentiles
+ * must land on the right mode, not between them. */
+static void test_bimodal(void **state)
+{
+	(void)state;
+	struct load_hist *h = new_hist();
+	for (int i = 0; i < 9000; i++)
+		load_hist_record(h, 100 * US);
+	for (int i = 0; i < 900; i++)
+		load_hist_record(h, 10 * MS);
+	for (int i = 0; i < 100; i++)
+		load_hist_record(h, 2 * S);
+	assert_near((double)load_hist_percentile(h, 50), 100 * US, 0.005);
+	assert_near((double)load_hist_percentile(h, 90), 100 * US, 0.005);
+	assert_near((double)load_hist_percentile(h, 90.01), 10 * MS, 0.005);
+	assert_near((double)load_hist_percentile(h, 99), 10 * MS, 0.005);
+	assert_near((double)load_hist_percentile(h, 99.9), 2 * S, 0.005);
+	assert_int_equal(load_hist_percentile(h, 100), 2 * S);
+	free(h);
+}
+
+/* Beyond 60 s a value is recorded as 60 s and counted as clamped. */
+static void test_clamp(void **state)
+{
+	(void)state;
+	struct load_hist *h = new_hist();
+	load_hist_record(h, 5 * US);
+	load_hist_record(h, 120 * S);
+	assert_int_equal(h->clamped, 1);
+	assert_int_equal(h->max_ns, LOAD_HIST_MAX_NS);
+	assert_int_equal(load_hist_percentile(h, 100), LOAD_HIST_MAX_NS);
+	assert_near((double)load_hist_percentile(h, 99), (double)LOAD_HIST_MAX_NS, 0.005);
+	free(h);
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	struct load_hist *h = new_hist();
+	assert_int_equal(load_hist_percentile(h, 50), 0);
+	json_t *j = load_hist_json(h);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 0);
+	assert_true(json_real_value(json_object_get(j, "p99")) == 0.0);
+	json_decref(j);
+	free(h);
+}
+
+/* Per-thread histograms merged give the very histogram one thread would have. */
+static void test_merge(void **state)
+{
+	(void)state;
+	struct load_hist *one = new_hist(), *sum = new_hist(), *part[4];
+	for (int t = 0; t < 4; t++)
+		part[t] = new_hist();
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 50000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t v = x % (5 * S) + 1;
+		load_hist_record(one, v);
+		load_hist_record(part[i % 4], v);
+	}
+	struct load_hist *empty = new_hist();
+	load_hist_merge(sum, empty); /* an idle thread changes nothing, min included */
+	for (int t = 0; t < 4; t++)
+		load_hist_merge(sum, part[t]);
+	load_hist_merge(sum, empty);
+	assert_int_equal(sum->count, one->count);
+	assert_int_equal(sum->sum_ns, one->sum_ns);
+	assert_int_equal(sum->min_ns, one->min_ns);
+	assert_int_equal(sum->max_ns, one->max_ns);
+	assert_memory_equal(sum->b, one->b, sizeof(one->b));
+	for (double p = 1; p < 100; p += 7.5)
+		assert_int_equal(load_hist_percentile(sum, p), load_hist_percentile(one, p));
+	free(one);
+	free(sum);
+	free(empty);
+	for (int t = 0; t < 4; t++)
+		free(part[t]);
+}
+
+/* Counters: merging sums every field; the uac's error definition. */
+static void test_counters(void **state)
+{
+	(void)state;
+	struct load_stats *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	load_stats_init(a);
+	load_stats_init(b);
+
+	load_count_code(&a->c, LM_INVITE, 100);
+	load_count_code(&a->c, LM_INVITE, 200);
+	load_count_code(&a->c, LM_INVITE, 486); /* a rejection: not an error */
+	load_count_code(&a->c, LM_INVITE, 603); /* neither */
+	assert_int_equal(load_uac_errors(&a->c), 0);
+	load_count_code(&b->c, LM_INVITE, 503); /* a failed setup: an error */
+	load_count_code(&b->c, LM_INFO, 200);
+	load_count_code(&b->c, LM_INFO, 481); /* in-dialog failure: an error */
+	load_count_code(&b->c, LM_BYE, 408);
+	b->c.m[LM_INFO].timeouts = 2;
+	b->c.unknown_transaction = 1;
+	b->c.malformed = 1;
+	b->c.duplicate_responses = 5; /* repeats are not errors */
+	b->c.late_responses = 5;
+	assert_int_equal(load_uac_failed_responses(&b->c), 2);
+	assert_int_equal(load_uac_errors(&b->c), 1 + 2 + 2 + 1 + 1);
+	load_hist_record(&a->lat[LM_INFO], 10 * US);
+	load_hist_record(&b->lat[LM_INFO], 20 * US);
+
+	load_stats_merge(a, b);
+	assert_int_equal(a->c.codes[200 - 100], 2);
+	assert_int_equal(a->c.codes[486 - 100], 1);
+	assert_int_equal(a->c.m[LM_INVITE].cls[1], 1);
+	assert_int_equal(a->c.m[LM_INVITE].cls[2], 1);
+	assert_int_equal(a->c.m[LM_INVITE].cls[5], 1);
+	assert_int_equal(a->c.m[LM_INFO].timeouts, 2);
+	assert_int_equal(a->c.duplicate_responses, 5);
+	assert_int_equal(a->lat[LM_INFO].count, 2);
+	assert_int_equal(a->lat[LM_INFO].min_ns, 10 * US);
+	assert_int_equal(load_uac_errors(&a->c), 7);
+
+	/* codes out of range are ignored, not written out of bounds */
+	load_count_code(&a->c, LM_INFO, 99);
+	load_count_code(&a->c, LM_INFO, 700);
+	assert_int_equal(a->c.m[LM_INFO].cls[2], 1);
+	free(a);
+	free(b);
+}
+
+static void test_method_names(void **state)
+{
+	(void)state;
+	assert_int_equal(load_method_lookup("info", 4), LM_INFO);
+	assert_int_equal(load_method_lookup("REINVITE", 8), LM_REINVITE);
+	assert_int_equal(load_method_lookup("REINVIT", 7), -1);
+	assert_string_equal(load_method_wire(LM_REINVITE), "INVITE");
+	assert_string_equal(load_method_name(LM_REINVITE), "REINVITE");
+}
+
+/* The figures bench/report.py and the integration tests read are there. */
+static void test_json(void **state)
+{
+	(void)state;
+	struct load_stats *s = calloc(1, sizeof(*s));
+	load_stats_init(s);
+	s->c.m[LM_INFO].sent = 1000;
+	s->c.m[LM_INFO].completed = 990;
+	s->c.m[LM_INFO].timeouts = 10;
+	s->c.mix_completed = 900;
+	s->c.calls_established = 7;
+	for (int i = 1; i <= 1000; i++)
+		load_hist_record(&s->lat_mix, (uint64_t)i * US);
+	json_t *j = load_stats_json(s, "uac", 2.0);
+	assert_non_null(j);
+	json_t *req = json_object_get(j, "requests");
+	assert_int_equal(json_integer_value(json_object_get(req, "completed")), 990);
+	assert_int_equal(json_integer_value(json_object_get(req, "timeouts")), 10);
+	assert_int_equal(json_integer_value(json_object_get(req, "outstanding")), 0);
+	assert_true(json_real_value(json_object_get(req, "per_second")) == 450.0);
+	json_t *lat = json_object_get(j, "latency_us");
+	assert_near(json_real_value(json_object_get(lat, "p50")), 500.0, 0.01);
+	assert_near(json_real_value(json_object_get(lat, "p99")), 990.0, 0.01);
+	assert_near(json_real_value(json_object_get(lat, "p99_9")), 999.0, 0.01);
+	assert_true(json_real_value(json_object_get(lat, "max")) == 1000.0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "errors"), "total")),
+			 10);
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_object_get(j, "calls"), "established")),
+			 7);
+	json_t *info = json_object_get(json_object_get(j, "by_method"), "INFO");
+	assert_non_null(info);
+	assert_int_equal(json_integer_value(json_object_get(info, "sent")), 1000);
+	assert_null(json_object_get(json_object_get(j, "by_method"), "MESSAGE"));
+	json_decref(j);
+
+	j = load_stats_json(s, "uas", 2.0);
+	assert_non_null(json_object_get(j, "acks"));
+	assert_non_null(json_object_get(json_object_get(j, "by_method"), "INFO"));
+	json_decref(j);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buckets),	  cmocka_unit_test(test_exact_small),
+		cmocka_unit_test(test_uniform),	  cmocka_unit_test(test_bimodal),
+		cmocka_unit_test(test_clamp),	  cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_merge),	  cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_method_names), cmocka_unit_test(test_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
