@@ -13,8 +13,8 @@
 
 #include <linux/types.h>
 
-#define SHARD_NBUCKETS	 256
-#define SHARD_CALLID_MAX 128
+#define SHARD_NBUCKETS	  256
+#define SHARD_CALLID_MAX  128
 #define SHARD_MAX_WORKERS 64
 
 #define SHARD_FNV_OFFSET 2166136261u

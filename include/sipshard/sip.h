@@ -45,41 +45,41 @@ static inline const char *sip_ptr(const char *buf, sip_view v)
 enum sip_hdr {
 	SIP_HDR_OTHER = 0,
 	SIP_HDR_ACCEPT,
-	SIP_HDR_ACCEPT_CONTACT,  /* a */
+	SIP_HDR_ACCEPT_CONTACT, /* a */
 	SIP_HDR_ALLOW,
-	SIP_HDR_ALLOW_EVENTS,    /* u */
+	SIP_HDR_ALLOW_EVENTS, /* u */
 	SIP_HDR_AUTHORIZATION,
-	SIP_HDR_CALL_ID,         /* i */
-	SIP_HDR_CONTACT,         /* m */
-	SIP_HDR_CONTENT_ENCODING,/* e */
-	SIP_HDR_CONTENT_LENGTH,  /* l */
-	SIP_HDR_CONTENT_TYPE,    /* c */
+	SIP_HDR_CALL_ID,	  /* i */
+	SIP_HDR_CONTACT,	  /* m */
+	SIP_HDR_CONTENT_ENCODING, /* e */
+	SIP_HDR_CONTENT_LENGTH,	  /* l */
+	SIP_HDR_CONTENT_TYPE,	  /* c */
 	SIP_HDR_CSEQ,
-	SIP_HDR_EVENT,           /* o */
+	SIP_HDR_EVENT, /* o */
 	SIP_HDR_EXPIRES,
-	SIP_HDR_FROM,            /* f */
-	SIP_HDR_IDENTITY,        /* y */
+	SIP_HDR_FROM,	  /* f */
+	SIP_HDR_IDENTITY, /* y */
 	SIP_HDR_MAX_FORWARDS,
 	SIP_HDR_MIN_SE,
 	SIP_HDR_PROXY_AUTHORIZATION,
 	SIP_HDR_PROXY_REQUIRE,
 	SIP_HDR_RACK,
 	SIP_HDR_RECORD_ROUTE,
-	SIP_HDR_REFER_TO,        /* r */
-	SIP_HDR_REFERRED_BY,     /* b */
-	SIP_HDR_REJECT_CONTACT,  /* j */
+	SIP_HDR_REFER_TO,	     /* r */
+	SIP_HDR_REFERRED_BY,	     /* b */
+	SIP_HDR_REJECT_CONTACT,	     /* j */
 	SIP_HDR_REQUEST_DISPOSITION, /* d */
 	SIP_HDR_REQUIRE,
 	SIP_HDR_RETRY_AFTER,
 	SIP_HDR_ROUTE,
 	SIP_HDR_RSEQ,
 	SIP_HDR_SESSION_EXPIRES, /* x */
-	SIP_HDR_SUBJECT,         /* s */
-	SIP_HDR_SUPPORTED,       /* k */
-	SIP_HDR_TO,              /* t */
+	SIP_HDR_SUBJECT,	 /* s */
+	SIP_HDR_SUPPORTED,	 /* k */
+	SIP_HDR_TO,		 /* t */
 	SIP_HDR_UNSUPPORTED,
 	SIP_HDR_USER_AGENT,
-	SIP_HDR_VIA,             /* v */
+	SIP_HDR_VIA, /* v */
 	SIP_HDR_WWW_AUTHENTICATE,
 	SIP_HDR_PROXY_AUTHENTICATE,
 	SIP_HDR_SERVER,
@@ -119,13 +119,13 @@ struct sip_uri {
 	sip_view whole;
 	sip_view opaque; /* after "scheme:" */
 	sip_view user, password;
-	sip_view host; /* an IPv6 reference keeps its brackets */
-	sip_view params; /* ";a=b;c" without the first ';' */
-	sip_view headers; /* after '?' */
+	sip_view host;			       /* an IPv6 reference keeps its brackets */
+	sip_view params;		       /* ";a=b;c" without the first ';' */
+	sip_view headers;		       /* after '?' */
 	sip_view transport, maddr, user_param; /* values of those parameters */
-	uint16_t port; /* 0 when absent */
-	uint8_t scheme; /* enum sip_scheme */
-	uint8_t host_type; /* enum sip_host_type */
+	uint16_t port;			       /* 0 when absent */
+	uint8_t scheme;			       /* enum sip_scheme */
+	uint8_t host_type;		       /* enum sip_host_type */
 	bool lr;
 };
 
@@ -135,26 +135,26 @@ struct sip_addr {
 	sip_view display; /* without quotes when quoted; may hold escapes */
 	struct sip_uri uri;
 	sip_view params; /* header params after the URI, without the first ';' */
-	sip_view tag; /* value of the tag parameter; len 0 when absent */
+	sip_view tag;	 /* value of the tag parameter; len 0 when absent */
 	bool has_tag;
 };
 
 struct sip_via {
-	sip_view whole; /* the whole via-parm, for relaying unchanged */
-	sip_view protocol; /* "SIP/2.0/UDP" */
+	sip_view whole;	    /* the whole via-parm, for relaying unchanged */
+	sip_view protocol;  /* "SIP/2.0/UDP" */
 	sip_view transport; /* "UDP" */
-	sip_view host; /* IPv6 with brackets */
-	uint16_t port; /* 0 when absent */
+	sip_view host;	    /* IPv6 with brackets */
+	uint16_t port;	    /* 0 when absent */
 	sip_view branch, received, rport, maddr, ttl;
 	bool has_rport; /* the rport parameter is present (with or without value) */
-	uint16_t line; /* index into sip_msg.hdrs of the header line holding it */
+	uint16_t line;	/* index into sip_msg.hdrs of the header line holding it */
 };
 
 /* One header line as it appeared (a line may hold several comma-separated values). */
 struct sip_hdr_line {
 	uint8_t id; /* enum sip_hdr */
 	sip_view name;
-	sip_view value; /* trimmed; folded lines keep their CRLF WS inside */
+	sip_view value;	     /* trimmed; folded lines keep their CRLF WS inside */
 	uint16_t start, end; /* bytes of the whole line, end includes its CRLF */
 };
 
@@ -190,9 +190,9 @@ enum sip_err {
 };
 
 struct sip_limits {
-	uint16_t max_headers; /* <= SIP_MAX_HEADERS */
-	uint16_t max_line; /* bytes of one header line, folds included */
-	uint16_t max_uri; /* bytes of one URI */
+	uint16_t max_headers;  /* <= SIP_MAX_HEADERS */
+	uint16_t max_line;     /* bytes of one header line, folds included */
+	uint16_t max_uri;      /* bytes of one URI */
 	uint32_t max_datagram; /* <= SIP_MAX_DATAGRAM */
 };
 /* 1024 headers, 8192-byte lines, 2048-byte URIs, 65535-byte datagrams. */
@@ -209,17 +209,17 @@ struct sip_msg {
 	struct sip_uri ruri;
 	/* status line */
 	uint16_t status;
-	sip_view reason; /* may be empty */
+	sip_view reason;    /* may be empty */
 	uint16_t start_end; /* bytes of the start line including CRLF */
 
 	sip_view call_id;
 	struct sip_addr from, to;
 	struct sip_cseq cseq;
-	int32_t max_forwards; /* -1 when absent */
+	int32_t max_forwards;	/* -1 when absent */
 	int32_t content_length; /* -1 when absent */
 	sip_view content_type;
 	bool contact_star; /* "Contact: *" */
-	uint32_t rseq; /* 0 when absent */
+	uint32_t rseq;	   /* 0 when absent */
 	bool has_rack;
 	struct sip_rack rack;
 	sip_view require, supported, event, refer_to, session_expires;
@@ -230,10 +230,10 @@ struct sip_msg {
 	uint16_t headers_end; /* offset of the empty line's CRLF that ends the headers */
 
 	/* why the message is invalid (err == SIP_OK when valid) */
-	uint8_t err; /* enum sip_err */
+	uint8_t err;		/* enum sip_err */
 	const char *err_reason; /* static text: what is wrong */
-	sip_view err_name; /* the header's name as written, when a header is at fault */
-	uint8_t err_hdr; /* enum sip_hdr at fault, or SIP_HDR_OTHER */
+	sip_view err_name;	/* the header's name as written, when a header is at fault */
+	uint8_t err_hdr;	/* enum sip_hdr at fault, or SIP_HDR_OTHER */
 
 	/* index + 1 of the first line with each id; 0 when absent */
 	uint16_t first[SIP_HDR_COUNT];

@@ -273,9 +273,8 @@ static void test_json(void **state)
 	assert_true(json_real_value(json_object_get(lat, "max")) == 1000.0);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "errors"), "total")),
 			 10);
-	assert_int_equal(json_integer_value(
-				 json_object_get(json_object_get(j, "calls"), "established")),
-			 7);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "calls"), "established")), 7);
 	json_t *info = json_object_get(json_object_get(j, "by_method"), "INFO");
 	assert_non_null(info);
 	assert_int_equal(json_integer_value(json_object_get(info, "sent")), 1000);
@@ -292,11 +291,11 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buckets),	  cmocka_unit_test(test_exact_small),
-		cmocka_unit_test(test_uniform),	  cmocka_unit_test(test_bimodal),
-		cmocka_unit_test(test_clamp),	  cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_merge),	  cmocka_unit_test(test_counters),
-		cmocka_unit_test(test_method_names), cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_buckets),	 cmocka_unit_test(test_exact_small),
+	    cmocka_unit_test(test_uniform),	 cmocka_unit_test(test_bimodal),
+	    cmocka_unit_test(test_clamp),	 cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_merge),	 cmocka_unit_test(test_counters),
+	    cmocka_unit_test(test_method_names), cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

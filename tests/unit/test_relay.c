@@ -263,11 +263,10 @@ static void test_request_from_callee(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

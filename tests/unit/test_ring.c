@@ -90,8 +90,8 @@ static void test_two_threads_in_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_empty_wrap),
-		cmocka_unit_test(test_two_threads_in_order),
+	    cmocka_unit_test(test_full_empty_wrap),
+	    cmocka_unit_test(test_two_threads_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,30 +13,29 @@
 
 #include "daemon/setup_msg.h"
 
-static const char invite_a[] =
-	"INVITE sip:bob@sbc.example.com SIP/2.0\r\n"
-	"Via: SIP/2.0/UDP 192.0.2.10:5061;branch=z9hG4bKcaller1;rport\r\n"
-	"Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKedge\r\n"
-	"Max-Forwards: 70\r\n"
-	"Record-Route: <sip:192.0.2.99:5070;lr>\r\n"
-	"From: \"Alice\" <sip:alice@192.0.2.10:5061>;tag=atag1\r\n"
-	"To: <sip:bob@sbc.example.com>\r\n"
-	"Call-ID: callerid-123@192.0.2.10\r\n"
-	"CSeq: 7 INVITE\r\n"
-	"Contact: <sip:alice@192.0.2.10:5061>\r\n"
-	"Content-Type: application/sdp\r\n"
-	"Content-Length: 4\r\n"
-	"\r\n"
-	"v=0\n";
+static const char invite_a[] = "INVITE sip:bob@sbc.example.com SIP/2.0\r\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5061;branch=z9hG4bKcaller1;rport\r\n"
+			       "Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKedge\r\n"
+			       "Max-Forwards: 70\r\n"
+			       "Record-Route: <sip:192.0.2.99:5070;lr>\r\n"
+			       "From: \"Alice\" <sip:alice@192.0.2.10:5061>;tag=atag1\r\n"
+			       "To: <sip:bob@sbc.example.com>\r\n"
+			       "Call-ID: callerid-123@192.0.2.10\r\n"
+			       "CSeq: 7 INVITE\r\n"
+			       "Contact: <sip:alice@192.0.2.10:5061>\r\n"
+			       "Content-Type: application/sdp\r\n"
+			       "Content-Length: 4\r\n"
+			       "\r\n"
+			       "v=0\n";
 
 static const struct setup_leg_b leg_b = {
-	.advertise = "127.0.0.1:5060",
-	.target = "127.0.0.1:5080",
-	.call_id = "legb-abc",
-	.from_tag = "ftagB",
-	.branch = "z9hG4bKscB1",
-	.max_forwards = 69,
-	.cseq = 1,
+    .advertise = "127.0.0.1:5060",
+    .target = "127.0.0.1:5080",
+    .call_id = "legb-abc",
+    .from_tag = "ftagB",
+    .branch = "z9hG4bKscB1",
+    .max_forwards = 69,
+    .cseq = 1,
 };
 
 static struct sip_msg a, b, r;
@@ -126,11 +125,12 @@ static void test_local_response_and_ack_cancel(void **state)
 
 	n = setup_build_invite(&a, &leg_b, out, sizeof(out));
 	parse_ok(&b, out, (size_t)n);
-	static const char busy[] = "SIP/2.0 486 Busy Here\r\n"
-				   "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
-				   "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
-				   "To: <sip:bob@127.0.0.1:5080>;tag=busytag\r\n"
-				   "Call-ID: legb-abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	static const char busy[] =
+	    "SIP/2.0 486 Busy Here\r\n"
+	    "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+	    "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+	    "To: <sip:bob@127.0.0.1:5080>;tag=busytag\r\n"
+	    "Call-ID: legb-abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
 	parse_ok(&r, busy, sizeof(busy) - 1);
 	int m = setup_build_ack(&b, &r, out2, sizeof(out2));
 	assert_true(m > 0);
@@ -150,9 +150,9 @@ static void test_local_response_and_ack_cancel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_invite_hides_caller),
-		cmocka_unit_test(test_relay_response_hides_callee),
-		cmocka_unit_test(test_local_response_and_ack_cancel),
+	    cmocka_unit_test(test_invite_hides_caller),
+	    cmocka_unit_test(test_relay_response_hides_callee),
+	    cmocka_unit_test(test_local_response_and_ack_cancel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,21 +15,21 @@
 #include "sipshard/sip.h"
 
 static const char usage_text[] =
-	"usage: sipshard-parse [OPTIONS] [FILE]\n"
-	"Reads one SIP message from FILE (or standard input) and prints it as JSON.\n"
-	"\n"
-	"  -c, --check     print only 'valid' or 'invalid: REASON'\n"
-	"  -r, --respond   print the stateless response the library would send:\n"
-	"                  400 for an invalid request when one can be formed, nothing\n"
-	"                  (exit 1) when none can; for a valid request, 200\n"
-	"  -s, --stream    the input is a series of datagrams, each written as its\n"
-	"                  length in decimal, a newline, then exactly that many bytes;\n"
-	"                  one output line (JSON, check or response) per datagram\n"
-	"  -p, --pretty    indent the JSON output\n"
-	"  -h, --help      print this text\n"
-	"\n"
-	"Exit status: 0 when every message is valid, 1 when one is invalid, 2 on a\n"
-	"usage or input error.\n";
+    "usage: sipshard-parse [OPTIONS] [FILE]\n"
+    "Reads one SIP message from FILE (or standard input) and prints it as JSON.\n"
+    "\n"
+    "  -c, --check     print only 'valid' or 'invalid: REASON'\n"
+    "  -r, --respond   print the stateless response the library would send:\n"
+    "                  400 for an invalid request when one can be formed, nothing\n"
+    "                  (exit 1) when none can; for a valid request, 200\n"
+    "  -s, --stream    the input is a series of datagrams, each written as its\n"
+    "                  length in decimal, a newline, then exactly that many bytes;\n"
+    "                  one output line (JSON, check or response) per datagram\n"
+    "  -p, --pretty    indent the JSON output\n"
+    "  -h, --help      print this text\n"
+    "\n"
+    "Exit status: 0 when every message is valid, 1 when one is invalid, 2 on a\n"
+    "usage or input error.\n";
 
 enum mode { MODE_JSON, MODE_CHECK, MODE_RESPOND };
 
@@ -261,7 +261,8 @@ static int run_stream(FILE *f, const struct parse_opts *opt)
 			continue; /* blank lines between records are allowed */
 		ungetc(c, f);
 		if (fscanf(f, "%lu", &n) != 1 || fgetc(f) != '\n') {
-			fprintf(stderr, "sipshard-parse: --stream: expected a length then a newline\n");
+			fprintf(stderr,
+				"sipshard-parse: --stream: expected a length then a newline\n");
 			return 2;
 		}
 		if (n > sizeof(buf)) {
@@ -281,9 +282,9 @@ static int run_stream(FILE *f, const struct parse_opts *opt)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"check", no_argument, NULL, 'c'},  {"respond", no_argument, NULL, 'r'},
-		{"stream", no_argument, NULL, 's'}, {"pretty", no_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0},
+	    {"check", no_argument, NULL, 'c'},	{"respond", no_argument, NULL, 'r'},
+	    {"stream", no_argument, NULL, 's'}, {"pretty", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
 	};
 	struct parse_opts opt = {MODE_JSON, false, false};
 	static char buf[SIP_MAX_DATAGRAM];

@@ -18,21 +18,21 @@
 #include "daemon/log.h"
 
 static const char usage_text[] =
-	"usage: sipshardd [OPTIONS]\n"
-	"SIP back-to-back user agent with a sharded in-dialog fast path.\n"
-	"\n"
-	"  -c, --config FILE      JSON configuration (default: the embedded one:\n"
-	"                         listen 127.0.0.1:5060, route every call to 127.0.0.1:5080)\n"
-	"      --check-config     print the effective configuration as JSON and exit;\n"
-	"                         on an error print the key path and the problem, exit 1\n"
-	"  -w, --workers N        fast-path workers, 1-64 (default: config, else one per CPU)\n"
-	"      --no-bpf           do not load the BPF steering program (userspace handoff)\n"
-	"      --no-uring         use recvmmsg/sendmmsg instead of io_uring\n"
-	"  -s, --stats-file PATH  write statistics as JSON to PATH every second and at exit\n"
-	"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
-	"  -h, --help             print this text\n"
-	"\n"
-	"Signals: SIGTERM and SIGINT stop the daemon.\n";
+    "usage: sipshardd [OPTIONS]\n"
+    "SIP back-to-back user agent with a sharded in-dialog fast path.\n"
+    "\n"
+    "  -c, --config FILE      JSON configuration (default: the embedded one:\n"
+    "                         listen 127.0.0.1:5060, route every call to 127.0.0.1:5080)\n"
+    "      --check-config     print the effective configuration as JSON and exit;\n"
+    "                         on an error print the key path and the problem, exit 1\n"
+    "  -w, --workers N        fast-path workers, 1-64 (default: config, else one per CPU)\n"
+    "      --no-bpf           do not load the BPF steering program (userspace handoff)\n"
+    "      --no-uring         use recvmmsg/sendmmsg instead of io_uring\n"
+    "  -s, --stats-file PATH  write statistics as JSON to PATH every second and at exit\n"
+    "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+    "  -h, --help             print this text\n"
+    "\n"
+    "Signals: SIGTERM and SIGINT stop the daemon.\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,15 +54,15 @@ struct cli {
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"workers", required_argument, NULL, 'w'},
-		{"no-bpf", no_argument, NULL, 'B'},
-		{"no-uring", no_argument, NULL, 'U'},
-		{"stats-file", required_argument, NULL, 's'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'C'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"no-bpf", no_argument, NULL, 'B'},
+	    {"no-uring", no_argument, NULL, 'U'},
+	    {"stats-file", required_argument, NULL, 's'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	char *end;

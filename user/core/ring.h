@@ -16,7 +16,7 @@
 struct ring {
 	_Alignas(64) _Atomic uint64_t head; /* next slot to write (producer) */
 	_Alignas(64) _Atomic uint64_t tail; /* next slot to read (consumer) */
-	_Alignas(64) uint32_t nslots; /* power of two */
+	_Alignas(64) uint32_t nslots;	    /* power of two */
 	uint32_t slot_size;
 	unsigned char *mem;
 };

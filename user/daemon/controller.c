@@ -21,17 +21,17 @@
 #include "daemon/setup_msg.h"
 #include "sipshard/hash.h"
 
-#define CTL_INVITE_MAX	   4096
-#define CTL_ANSWER_LINGER  8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
-#define CTL_ID_MAX	   128
-#define CTL_TAG_MAX	   64
+#define CTL_INVITE_MAX	  4096
+#define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
+#define CTL_ID_MAX	  128
+#define CTL_TAG_MAX	  64
 
 enum call_state {
 	CALL_FREE = 0,
-	CALL_CALLING, /* INVITE sent to leg B, nothing back yet */
+	CALL_CALLING,	 /* INVITE sent to leg B, nothing back yet */
 	CALL_PROCEEDING, /* a provisional came back */
-	CALL_ANSWERED, /* 2xx relayed; lingering for retransmissions */
-	CALL_COMPLETED, /* non-2xx final relayed to A; waiting for A's ACK */
+	CALL_ANSWERED,	 /* 2xx relayed; lingering for retransmissions */
+	CALL_COMPLETED,	 /* non-2xx final relayed to A; waiting for A's ACK */
 };
 
 struct ctl_call {
@@ -41,8 +41,8 @@ struct ctl_call {
 	bool installed; /* the worker holds the dialog */
 	bool cancelled;
 	int final_status;
-	uint32_t slot, slot_gen; /* the reserved dialog slot */
-	uint32_t next_by_a; /* chain in the leg-A hash, index + 1 */
+	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
+	uint32_t next_by_a;		   /* chain in the leg-A hash, index + 1 */
 	uint32_t prev_active, next_active; /* active list, index + 1 */
 	uint64_t t_next, t_interval, t_deadline;
 	struct sockaddr_storage a_peer, b_peer;
@@ -58,7 +58,7 @@ struct ctl_call {
 	uint16_t head_len, invite_len;
 	char head[SETUP_HEAD_MAX];
 	char invite[CTL_INVITE_MAX]; /* leg B's INVITE as sent */
-	struct shard_dialog dlg; /* filled as the call sets up; sent to the worker */
+	struct shard_dialog dlg;     /* filled as the call sets up; sent to the worker */
 };
 
 /* Free dialog slots of one shard, owned by the controller until installed. */
@@ -176,7 +176,8 @@ static struct ctl_call *find_by_a(struct ctl *c, const struct sip_msg *m)
 			      m->from.tag.len);
 	for (uint32_t i = c->by_a[h % c->nby_a]; i; i = c->calls[i - 1].next_by_a) {
 		struct ctl_call *k = &c->calls[i - 1];
-		if (k->a_key == h && sip_view_eq(m->buf, m->call_id, k->a_call_id, strlen(k->a_call_id)) &&
+		if (k->a_key == h &&
+		    sip_view_eq(m->buf, m->call_id, k->a_call_id, strlen(k->a_call_id)) &&
 		    sip_view_eq(m->buf, m->from.tag, k->a_from_tag, strlen(k->a_from_tag)))
 			return k;
 	}
@@ -186,8 +187,8 @@ static struct ctl_call *find_by_a(struct ctl *c, const struct sip_msg *m)
 /* Branch of leg B's INVITE: prefix, record index and generation in hex. */
 static void make_branch(struct ctl *c, struct ctl_call *k)
 {
-	snprintf(k->b_branch, sizeof(k->b_branch), RELAY_CTL_BRANCH_PREFIX "%08" PRIx32 "%08" PRIx32,
-		 call_index(c, k), k->gen);
+	snprintf(k->b_branch, sizeof(k->b_branch),
+		 RELAY_CTL_BRANCH_PREFIX "%08" PRIx32 "%08" PRIx32, call_index(c, k), k->gen);
 }
 
 static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
@@ -206,7 +207,8 @@ static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
 	if (*end || idx >= c->ncalls)
 		return NULL;
 	struct ctl_call *k = &c->calls[idx];
-	if (k->state == CALL_FREE || !sip_view_eq(m->buf, v->branch, k->b_branch, strlen(k->b_branch)))
+	if (k->state == CALL_FREE ||
+	    !sip_view_eq(m->buf, v->branch, k->b_branch, strlen(k->b_branch)))
 		return NULL;
 	return k;
 }
@@ -238,7 +240,8 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
 		    const struct sockaddr_storage *to, socklen_t tolen)
 {
 	if (len > 0)
-		c->hooks.send(c->hooks.arg, shard, buf, (size_t)len, (const struct sockaddr *)to, tolen);
+		c->hooks.send(c->hooks.arg, shard, buf, (size_t)len, (const struct sockaddr *)to,
+			      tolen);
 }
 
 static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg *m, int status,
@@ -275,7 +278,8 @@ static void set_route_set(struct sip_session *s, const struct sip_msg *m, bool r
 		return;
 	len = (size_t)snprintf(s->route_set, cap, "Route: ");
 	for (uint8_t i = 0; i < m->nrecord_routes; i++) {
-		const struct sip_addr *a = &m->record_routes[reverse ? m->nrecord_routes - 1 - i : i];
+		const struct sip_addr *a =
+		    &m->record_routes[reverse ? m->nrecord_routes - 1 - i : i];
 		int n = snprintf(s->route_set + len, cap - len, "%s<%.*s>", i ? "," : "",
 				 (int)a->uri.whole.len, m->buf + a->uri.whole.off);
 		if (n < 0 || (size_t)n >= cap - len)
@@ -325,8 +329,8 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	a->remote_cseq_set = true;
 	a->local_cseq = 0;
 	a->session_state = SESSION_STATE_EARLY;
-	a->signaling_state = m->body.len ? SIGNALING_STATE_HAVE_REMOTE_OFFER
-					 : SIGNALING_STATE_INITIAL;
+	a->signaling_state =
+	    m->body.len ? SIGNALING_STATE_HAVE_REMOTE_OFFER : SIGNALING_STATE_INITIAL;
 	set_peer(a, src, srclen);
 
 	SESSION_SET(lb, call_id, b->call_id, strlen(b->call_id));
@@ -342,8 +346,8 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	lb->local_cseq = b->cseq;
 	lb->invite_cseq = b->cseq;
 	lb->session_state = SESSION_STATE_EARLY;
-	lb->signaling_state = m->body.len ? SIGNALING_STATE_HAVE_LOCAL_OFFER
-					  : SIGNALING_STATE_INITIAL;
+	lb->signaling_state =
+	    m->body.len ? SIGNALING_STATE_HAVE_LOCAL_OFFER : SIGNALING_STATE_INITIAL;
 	set_peer(lb, dst, dstlen);
 }
 
@@ -433,7 +437,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 				 m->buf + m->ruri.host.off, m->ruri.host.len, src);
 	if (route < 0) {
 		c->st.rejected_no_route++;
-		answer_stateless(c, shard, m, policy_config(c->pol)->no_route_status, NULL, src, srclen);
+		answer_stateless(c, shard, m, policy_config(c->pol)->no_route_status, NULL, src,
+				 srclen);
 		return;
 	}
 	if (policy_rate_take(c->pol, src, now * 1000000ull) != 0) {
@@ -467,8 +472,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		k->state = CALL_CALLING;
 		active_link(c, k);
 		call_free(c, k);
-		answer_stateless(c, shard, m, 400, "Warning: 399 sipshard \"Call-ID or tag too long\"\r\n",
-				 src, srclen);
+		answer_stateless(c, shard, m, 400,
+				 "Warning: 399 sipshard \"Call-ID or tag too long\"\r\n", src,
+				 srclen);
 		return;
 	}
 	k->a_key = key_hash(m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
@@ -482,23 +488,24 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 
 	shard_tag_encode(k->a_tag, sizeof(k->a_tag), (uint8_t)shard, k->slot, k->slot_gen,
 			 (uint32_t)ctl_rand(c));
-	shard_tag_encode(k->b_from_tag, sizeof(k->b_from_tag), (uint8_t)shard, k->slot,
-			 k->slot_gen, (uint32_t)ctl_rand(c));
+	shard_tag_encode(k->b_from_tag, sizeof(k->b_from_tag), (uint8_t)shard, k->slot, k->slot_gen,
+			 (uint32_t)ctl_rand(c));
 	make_branch(c, k);
-	uint32_t bucket = shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
+	uint32_t bucket =
+	    shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
 	make_b_call_id(c, k, bucket);
 
 	int hl = setup_save_head(m, k->a_tag, k->head, sizeof(k->head));
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
 	struct setup_leg_b b = {
-		.advertise = c->cfg->advertise,
-		.target = r->target,
-		.call_id = k->b_call_id,
-		.from_tag = k->b_from_tag,
-		.branch = k->b_branch,
-		.max_forwards = (unsigned)m->max_forwards - 1,
-		.cseq = 1,
+	    .advertise = c->cfg->advertise,
+	    .target = r->target,
+	    .call_id = k->b_call_id,
+	    .from_tag = k->b_from_tag,
+	    .branch = k->b_branch,
+	    .max_forwards = (unsigned)m->max_forwards - 1,
+	    .cseq = 1,
 	};
 	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
 	if (hl < 0 || n < 0) {
@@ -676,10 +683,11 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			int st = policy_ood_status(c->pol, "OPTIONS", 7);
 			c->st.options++;
 			answer_stateless(c, shard, m, st,
-					 st == 200 ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, "
-						     "MESSAGE, NOTIFY, PRACK, REFER, UPDATE\r\n"
-						     "Accept: application/sdp\r\n"
-						   : NULL,
+					 st == 200
+					     ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, "
+					       "MESSAGE, NOTIFY, PRACK, REFER, UPDATE\r\n"
+					       "Accept: application/sdp\r\n"
+					     : NULL,
 					 src, srclen);
 			return;
 		}
@@ -714,7 +722,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 				call_free(c, k);
 			} else if (now >= k->t_next) {
 				/* Timer A: retransmit the INVITE */
-				send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
+				send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer,
+					k->b_len);
 				k->t_interval *= 2;
 				k->t_next = now + k->t_interval;
 			}
@@ -725,7 +734,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 				c->st.calls_timeout++;
 				respond_a(c, k, 408, NULL);
 				if (k->installed)
-					c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
+					c->hooks.release(c->hooks.arg, k->shard, k->slot,
+							 k->slot_gen);
 				call_free(c, k);
 			}
 			break;
@@ -739,7 +749,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 				call_free(c, k);
 			} else if (now >= k->t_next && k->invite_len) {
 				/* Timer G: retransmit the final response */
-				send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer, k->a_len);
+				send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer,
+					k->a_len);
 				k->t_interval *= 2;
 				if (k->t_interval > c->cfg->timers.t2_ms)
 					k->t_interval = c->cfg->timers.t2_ms;

@@ -38,10 +38,10 @@ struct ctl_hooks {
 /* Counters, all monotonic. */
 struct ctl_stats {
 	uint64_t invites, calls_answered, calls_failed, calls_cancelled, calls_timeout;
-	uint64_t rejected_acl, rejected_rate, rejected_limit, rejected_no_route,
-		rejected_capacity, rejected_loop;
-	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response,
-		dropped_unmatched, invite_retrans;
+	uint64_t rejected_acl, rejected_rate, rejected_limit, rejected_no_route, rejected_capacity,
+	    rejected_loop;
+	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
+	    invite_retrans;
 	uint64_t calls_active, dialogs_ended;
 };
 

@@ -184,7 +184,8 @@ int daemon_start(struct daemon *d)
 		struct worker *w = &d->workers[i];
 		w->id = i;
 		w->d = d;
-		rc = shard_table_open(&w->table, NULL, ndlg, d->cfg->capacity.transactions_per_shard);
+		rc = shard_table_open(&w->table, NULL, ndlg,
+				      d->cfg->capacity.transactions_per_shard);
 		if (rc) {
 			log_error("shard %u: cannot map its tables (%u dialogs): %s", i, ndlg,
 				  strerror(-rc));
@@ -208,12 +209,12 @@ int daemon_start(struct daemon *d)
 			if (j != i && !(w->handoff_in[j] = ring_new(1024)))
 				return -ENOMEM;
 		struct net_io_config nc = {
-			.fd = w->fd,
-			.nbufs = 4096,
-			.buf_size = 2048,
-			.ntx = 4096,
-			.tx_size = d->cfg->tx_buffer_size,
-			.no_uring = !d->cfg->io_uring,
+		    .fd = w->fd,
+		    .nbufs = 4096,
+		    .buf_size = 2048,
+		    .ntx = 4096,
+		    .tx_size = d->cfg->tx_buffer_size,
+		    .no_uring = !d->cfg->io_uring,
 		};
 		rc = net_io_open(&w->io, &nc);
 		if (rc) {
@@ -353,9 +354,10 @@ int daemon_write_stats(struct daemon *d, const char *path)
 		}
 	}
 	json_object_set_new(root, "steering", st);
-	json_object_set_new(root, "io", json_string(d->workers && d->workers[0].io
-							    ? net_io_backend(d->workers[0].io)
-							    : "none"));
+	json_object_set_new(root, "io",
+			    json_string(d->workers && d->workers[0].io
+					    ? net_io_backend(d->workers[0].io)
+					    : "none"));
 
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);

@@ -37,14 +37,14 @@ _Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
 enum dmsg_type {
 	DMSG_DATAGRAM = 1, /* worker -> controller, or worker -> worker (handoff) */
 	DMSG_DIALOG_ENDED, /* worker -> controller: slot free again */
-	DMSG_INSTALL, /* controller -> worker: install or update a dialog */
-	DMSG_RELEASE, /* controller -> worker: free a dialog set up early */
+	DMSG_INSTALL,	   /* controller -> worker: install or update a dialog */
+	DMSG_RELEASE,	   /* controller -> worker: free a dialog set up early */
 };
 
 struct dmsg_hdr {
 	uint32_t type;
-	uint32_t len; /* bytes of payload after the header */
-	uint32_t slot, gen; /* DIALOG_ENDED, RELEASE */
+	uint32_t len;		  /* bytes of payload after the header */
+	uint32_t slot, gen;	  /* DIALOG_ENDED, RELEASE */
 	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
 	socklen_t peer_len;
 };
@@ -53,10 +53,9 @@ struct daemon;
 
 /* Per-worker counters, written by the worker only, read racily for stats. */
 struct worker_stats {
-	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller,
-		ctl_ring_full, sent, tx_no_buffer, answered_400, answered_513,
-		dropped_unparsable, dialogs_installed, dialogs_ended, dialogs_expired,
-		txns_expired;
+	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
+	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
+	    dialogs_ended, dialogs_expired, txns_expired;
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;
 	uint64_t drops[RELAY_DROP_COUNT_];
@@ -70,10 +69,10 @@ struct worker {
 	struct net_io *io;
 	struct shard_table table;
 	struct relay_ctx relay;
-	struct ring *cmd; /* controller -> this worker */
-	struct ring *evt; /* this worker -> controller */
+	struct ring *cmd;	  /* controller -> this worker */
+	struct ring *evt;	  /* this worker -> controller */
 	struct ring **handoff_in; /* [from worker] -> this worker */
-	bool evt_pushed; /* wake the controller at the end of the batch */
+	bool evt_pushed;	  /* wake the controller at the end of the batch */
 	uint64_t next_expire_ms;
 	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
 	struct sip_msg msg;

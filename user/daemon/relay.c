@@ -93,7 +93,7 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 			 char *out, size_t cap)
 {
 	char via[256], from[SESSION_URI_MAX + SESSION_TAG_MAX + 16],
-		tohdr[SESSION_URI_MAX + SESSION_TAG_MAX + 16], cseq[48], mf[8], contact[128];
+	    tohdr[SESSION_URI_MAX + SESSION_TAG_MAX + 16], cseq[48], mf[8], contact[128];
 	struct sip_wspec w = {0};
 	int n;
 
@@ -124,7 +124,8 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	w.nreplace = 5;
 	if (m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id)) {
 		int kn = snprintf(contact, sizeof(contact), "<sip:sipshard@%s>", rc->advertise);
-		w.replace[w.nreplace++] = (struct sip_replace){SIP_HDR_CONTACT, contact, (uint16_t)kn};
+		w.replace[w.nreplace++] =
+		    (struct sip_replace){SIP_HDR_CONTACT, contact, (uint16_t)kn};
 	}
 	return sip_write(m, &w, out, cap);
 }
@@ -299,7 +300,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		if (m->status < 300 && is_target_refresh(t->method_id) && m->ncontacts) {
 			const struct sip_uri *u = &m->contacts[0].uri;
 			if (u->whole.len < sizeof(resp_leg->remote_target)) {
-				memcpy(resp_leg->remote_target, m->buf + u->whole.off, u->whole.len);
+				memcpy(resp_leg->remote_target, m->buf + u->whole.off,
+				       u->whole.len);
 				resp_leg->remote_target_len = u->whole.len;
 			}
 		}

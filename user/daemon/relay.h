@@ -24,9 +24,9 @@
 
 /* What the worker must do with a datagram after relay_request/relay_response. */
 enum relay_outcome {
-	RELAY_SEND, /* send out[0..len) to *dst */
-	RELAY_ANSWER, /* send the stateless response in out to the datagram's source */
-	RELAY_DROP, /* dropped on purpose; reason says why */
+	RELAY_SEND,	     /* send out[0..len) to *dst */
+	RELAY_ANSWER,	     /* send the stateless response in out to the datagram's source */
+	RELAY_DROP,	     /* dropped on purpose; reason says why */
 	RELAY_TO_CONTROLLER, /* not ours: hand to the controller */
 };
 
@@ -44,7 +44,7 @@ struct relay_result {
 	enum relay_outcome outcome;
 	enum relay_drop drop;
 	int status; /* for RELAY_ANSWER: the status sent */
-	int len; /* bytes in out */
+	int len;    /* bytes in out */
 	const struct sockaddr *dst;
 	socklen_t dst_len;
 	bool dialog_ended; /* a BYE's final response passed: dialog freed */

@@ -64,12 +64,12 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	snprintf(mf, sizeof(mf), "%u", b->max_forwards);
 	snprintf(contact, sizeof(contact), "<sip:sipshard@%s>", b->advertise);
 	const struct sip_replace rep[] = {
-		{SIP_HDR_FROM, from, (uint16_t)strlen(from)},
-		{SIP_HDR_TO, to, (uint16_t)strlen(to)},
-		{SIP_HDR_CALL_ID, b->call_id, (uint16_t)strlen(b->call_id)},
-		{SIP_HDR_CSEQ, cseq, (uint16_t)strlen(cseq)},
-		{SIP_HDR_MAX_FORWARDS, mf, (uint16_t)strlen(mf)},
-		{SIP_HDR_CONTACT, contact, (uint16_t)strlen(contact)},
+	    {SIP_HDR_FROM, from, (uint16_t)strlen(from)},
+	    {SIP_HDR_TO, to, (uint16_t)strlen(to)},
+	    {SIP_HDR_CALL_ID, b->call_id, (uint16_t)strlen(b->call_id)},
+	    {SIP_HDR_CSEQ, cseq, (uint16_t)strlen(cseq)},
+	    {SIP_HDR_MAX_FORWARDS, mf, (uint16_t)strlen(mf)},
+	    {SIP_HDR_CONTACT, contact, (uint16_t)strlen(contact)},
 	};
 	memcpy(w.replace, rep, sizeof(rep));
 	w.nreplace = sizeof(rep) / sizeof(rep[0]);
@@ -111,8 +111,8 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		   SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
 	if (b_resp->status < 300) {
-		int n = snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n",
-				 advertise);
+		int n =
+		    snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n", advertise);
 		w.append = contact;
 		w.append_len = (size_t)n;
 	}

@@ -23,10 +23,10 @@
 /* What leg B's INVITE is made of. Strings are NUL-terminated. */
 struct setup_leg_b {
 	const char *advertise; /* our host:port (Via, Contact, From host) */
-	const char *target; /* callee host:port from the route */
-	const char *call_id; /* leg B Call-ID, same bucket as leg A's */
-	const char *from_tag; /* ours on leg B; encodes the dialog slot */
-	const char *branch; /* our Via branch for the INVITE transaction */
+	const char *target;    /* callee host:port from the route */
+	const char *call_id;   /* leg B Call-ID, same bucket as leg A's */
+	const char *from_tag;  /* ours on leg B; encodes the dialog slot */
+	const char *branch;    /* our Via branch for the INVITE transaction */
 	unsigned max_forwards; /* already decremented */
 	unsigned cseq;
 };
@@ -34,8 +34,7 @@ struct setup_leg_b {
 /* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,
  * Call-ID, tags and CSeq; the caller's Via, Route, Record-Route, Contact and
  * Call-ID removed; body and other headers kept. */
-int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out,
-		       size_t cap);
+int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
 
 /* Saves the response head of leg A's INVITE into head (SETUP_HEAD_MAX):
  * every Via line, From, To with ";tag=to_tag" added, Call-ID, CSeq. Returns the

@@ -136,8 +136,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		}
 		return;
 	}
-	bool in_dialog = m->is_request ? m->to.has_tag
-				       : !relay_branch_is_controller(m->buf, m->vias[0].branch);
+	bool in_dialog =
+	    m->is_request ? m->to.has_tag : !relay_branch_is_controller(m->buf, m->vias[0].branch);
 	if (!in_dialog || (m->is_request && (m->method_id == SIP_METHOD_CANCEL))) {
 		if (len > DMSG_DATA_MAX) {
 			if (m->is_request) {
@@ -219,7 +219,8 @@ static void drain_commands(struct worker *w)
 		case DMSG_INSTALL: {
 			const struct shard_dialog *in = payload;
 			if (shard_dialog_install(&w->table, in, now_ms()) == 0) {
-				struct shard_dialog *d = shard_dialog_get(&w->table, in->slot, in->gen);
+				struct shard_dialog *d =
+				    shard_dialog_get(&w->table, in->slot, in->gen);
 				w->st.dialogs_installed++;
 				if (d && !d->timer) /* an update keeps the timer it has */
 					arm_dialog(w, d);
