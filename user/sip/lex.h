@@ -22,24 +22,25 @@
 enum {
 	LEX_ALPHA = 1 << 0,
 	LEX_DIGIT = 1 << 1,
-	LEX_TOKEN = 1 << 2, /* token chars: alphanum -.!%*_+`'~ */
+	LEX_TOKEN = 1 << 2,	 /* token chars: alphanum -.!%*_+`'~ */
 	LEX_UNRESERVED = 1 << 3, /* alphanum mark: -_.!~*'() */
-	LEX_USER = 1 << 4, /* user-unreserved &=+$,;?/ (used with LEX_UNRESERVED) */
-	LEX_PARAM = 1 << 5, /* param-unreserved []/:&+$ (used with LEX_UNRESERVED) */
-	LEX_HNV = 1 << 6, /* hnv-unreserved []/?:+$ (used with LEX_UNRESERVED) */
+	LEX_USER = 1 << 4,	 /* user-unreserved &=+$,;?/ (used with LEX_UNRESERVED) */
+	LEX_PARAM = 1 << 5,	 /* param-unreserved []/:&+$ (used with LEX_UNRESERVED) */
+	LEX_HNV = 1 << 6,	 /* hnv-unreserved []/?:+$ (used with LEX_UNRESERVED) */
 	LEX_HEX = 1 << 7,
-	LEX_WORD = 1 << 8, /* word chars for Call-ID: token plus ()<>:\"/[]?{} */
-	LEX_HOST = 1 << 9, /* hostname chars: alphanum - . */
+	LEX_WORD = 1 << 8,	/* word chars for Call-ID: token plus ()<>:\"/[]?{} */
+	LEX_HOST = 1 << 9,	/* hostname chars: alphanum - . */
 	LEX_PASSWORD = 1 << 10, /* &=+$, (used with LEX_UNRESERVED) */
-	LEX_SCHEME = 1 << 11, /* alphanum + - . */
+	LEX_SCHEME = 1 << 11,	/* alphanum + - . */
 	/* Unions, so that a scan tests one bit (see lex_span). */
 	LEX_UINFO = 1 << 12, /* userinfo bytes but '%': unreserved, user-unreserved, ':' */
 	LEX_PCHAR = 1 << 13, /* uri-parameter bytes but '%': unreserved, param-unreserved */
-	LEX_PVAL = 1 << 14, /* unquoted header parameter value: token and ':' */
-	LEX_DISP = 1 << 15, /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */
-	LEX_LWS = 1 << 16, /* SP, HTAB, CR, LF: bytes that may start LWS */
+	LEX_PVAL = 1 << 14,  /* unquoted header parameter value: token and ':' */
+	LEX_DISP = 1 << 15,  /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */
+	LEX_LWS = 1 << 16,   /* SP, HTAB, CR, LF: bytes that may start LWS */
 	LEX_HCHAR = 1 << 17, /* URI header bytes but '%': unreserved, hnv-, user-unreserved */
-	LEX_IPV6 = 1 << 18, /* IPv6 reference body: hex digits, ':' and '.' */
+	LEX_IPV6 = 1 << 18,  /* IPv6 reference body: hex digits, ':' and '.' */
+	LEX_WSP = 1 << 19,   /* SP and HTAB */
 };
 
 extern const uint32_t sip_lex_class[256];
@@ -47,6 +48,27 @@ extern const uint32_t sip_lex_class[256];
 static inline bool lex_is(unsigned char c, uint32_t cls)
 {
 	return (sip_lex_class[c] & cls) != 0;
+}
+
+static inline uint16_t lex_load16(const char *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static inline uint32_t lex_load32(const char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t lex_load64(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
 }
 
 /* The end of the run of cls bytes at p: four bytes to a bounds check. */
@@ -70,7 +92,7 @@ static inline const char *lex_span(const char *p, const char *end, uint32_t cls)
 
 static inline bool lex_ws(char c)
 {
-	return c == ' ' || c == '\t';
+	return lex_is((unsigned char)c, LEX_WSP);
 }
 
 /* SP, HTAB, CR or LF: a byte that may start linear white space. */
@@ -121,20 +143,6 @@ static inline bool lex_ieq(const char *a, size_t alen, const char *b, size_t ble
 	return true;
 }
 
-static inline uint32_t lex_load32(const char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t lex_load64(const char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /*
  * Case-insensitive equality of n token characters s with lit (litlen bytes of
  * letters, digits and '-', readable up to litlen). OR 0x20 folds a letter's
@@ -158,10 +166,12 @@ static inline bool lex_tok_ieq(const char *s, size_t n, const char *lit, size_t 
 		return (lex_load32(s) | f) == (lex_load32(lit) | f) &&
 		       (lex_load32(s + n - 4) | f) == (lex_load32(lit + n - 4) | f);
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((s[i] | 0x20) != (lit[i] | 0x20))
-			return false;
-	return true;
+	if (n >= 2) {
+		const uint16_t f = 0x2020u;
+		return (lex_load16(s) | f) == (lex_load16(lit) | f) &&
+		       (lex_load16(s + n - 2) | f) == (lex_load16(lit + n - 2) | f);
+	}
+	return n == 0 || (s[0] | 0x20) == (lit[0] | 0x20);
 }
 #define LEX_TOK_IEQ(s, n, lit) lex_tok_ieq((s), (n), (lit), sizeof(lit) - 1)
 
@@ -302,7 +312,7 @@ static inline int lex_param_next(const char **pp, const char *end, struct lex_pa
  * the first byte after it: the URI ends at the first byte that cannot continue
  * it. Returns NULL when what precedes that byte is no URI. */
 const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end);
-/* sip_parse_addr for the bytes [p, end) of base. */
+/* sip_parse_addr for the bytes [p, end) of base, which begin and end with no LWS. */
 int sip_addr_scan(struct sip_addr *a, const char *base, const char *p, const char *end);
 
 #endif

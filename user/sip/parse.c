@@ -3,16 +3,22 @@
  *
  * Owns: the start line, splitting header lines (folding, compact forms), the
  * per-header rules the fast path relies on, mandatory-header and body-length
- * checks, and the error text. Two passes: the first indexes every header line,
- * the second parses the known ones, so that a message rejected in the second
- * pass still has its Via, From, To, Call-ID and CSeq lines indexed and can be
- * answered with 400. Does not own: URI grammar (uri.c), writing (write.c).
+ * checks, and the error text. Does not own: URI grammar (uri.c), writing
+ * (write.c).
  *
- * Speed: the first pass reads each byte once. A line's name is scanned as a
- * token and looked up by a perfect hash; its value is skipped eight bytes at a
- * time up to the first control byte (lex_find_ctl), which is where the line
- * ends in all but folded, damaged or hostile lines. Those take the same rules
- * on slower paths, so the error a message gets does not depend on the path.
+ * One pass over the header block: each line is indexed, then the value of a
+ * known header is parsed while the line is still in cache. Every line is
+ * indexed even after a value fails, and an error in the line structure
+ * outranks an earlier value error, so that a message rejected for a value
+ * still has its Via, From, To, Call-ID and CSeq lines indexed and can be
+ * answered with 400, and the error a message gets is the one a pass that
+ * indexes everything before reading any value would give.
+ *
+ * Speed: a line's name is found by its colon and a perfect hash, a word at a
+ * time; its value is skipped sixteen bytes at a time up to the first control
+ * byte, which is where the line ends in all but folded, damaged or hostile
+ * lines. Those take the same rules on slower paths, so the outcome does not
+ * depend on the path.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,10 +27,10 @@
 #include "sip/lex.h"
 
 const struct sip_limits sip_default_limits = {
-	.max_headers = SIP_MAX_HEADERS,
-	.max_line = 8192,
-	.max_uri = 2048,
-	.max_datagram = SIP_MAX_DATAGRAM,
+    .max_headers = SIP_MAX_HEADERS,
+    .max_line = 8192,
+    .max_uri = 2048,
+    .max_datagram = SIP_MAX_DATAGRAM,
 };
 
 /* Canonical long names by id (RFC 3261 7.3.3, 3515, 3841, 3891, 4028, 4474, 6665),
@@ -34,49 +40,50 @@ struct hdr_def {
 	char name[24];
 	char lower[24];
 	uint8_t len;
+	uint8_t pad_[15]; /* 64 bytes: an entry is found with a shift */
 };
 
 static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
-	[SIP_HDR_ACCEPT] = {"Accept", "accept", 6},
-	[SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", "accept-contact", 14},
-	[SIP_HDR_ALLOW] = {"Allow", "allow", 5},
-	[SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", "allow-events", 12},
-	[SIP_HDR_AUTHORIZATION] = {"Authorization", "authorization", 13},
-	[SIP_HDR_CALL_ID] = {"Call-ID", "call-id", 7},
-	[SIP_HDR_CONTACT] = {"Contact", "contact", 7},
-	[SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", "content-encoding", 16},
-	[SIP_HDR_CONTENT_LENGTH] = {"Content-Length", "content-length", 14},
-	[SIP_HDR_CONTENT_TYPE] = {"Content-Type", "content-type", 12},
-	[SIP_HDR_CSEQ] = {"CSeq", "cseq", 4},
-	[SIP_HDR_EVENT] = {"Event", "event", 5},
-	[SIP_HDR_EXPIRES] = {"Expires", "expires", 7},
-	[SIP_HDR_FROM] = {"From", "from", 4},
-	[SIP_HDR_IDENTITY] = {"Identity", "identity", 8},
-	[SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", "max-forwards", 12},
-	[SIP_HDR_MIN_SE] = {"Min-SE", "min-se", 6},
-	[SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", "proxy-authorization", 19},
-	[SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", "proxy-require", 13},
-	[SIP_HDR_RACK] = {"RAck", "rack", 4},
-	[SIP_HDR_RECORD_ROUTE] = {"Record-Route", "record-route", 12},
-	[SIP_HDR_REFER_TO] = {"Refer-To", "refer-to", 8},
-	[SIP_HDR_REFERRED_BY] = {"Referred-By", "referred-by", 11},
-	[SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", "reject-contact", 14},
-	[SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", "request-disposition", 19},
-	[SIP_HDR_REQUIRE] = {"Require", "require", 7},
-	[SIP_HDR_RETRY_AFTER] = {"Retry-After", "retry-after", 11},
-	[SIP_HDR_ROUTE] = {"Route", "route", 5},
-	[SIP_HDR_RSEQ] = {"RSeq", "rseq", 4},
-	[SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", "session-expires", 15},
-	[SIP_HDR_SUBJECT] = {"Subject", "subject", 7},
-	[SIP_HDR_SUPPORTED] = {"Supported", "supported", 9},
-	[SIP_HDR_TO] = {"To", "to", 2},
-	[SIP_HDR_UNSUPPORTED] = {"Unsupported", "unsupported", 11},
-	[SIP_HDR_USER_AGENT] = {"User-Agent", "user-agent", 10},
-	[SIP_HDR_VIA] = {"Via", "via", 3},
-	[SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", "www-authenticate", 16},
-	[SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", "proxy-authenticate", 18},
-	[SIP_HDR_SERVER] = {"Server", "server", 6},
-	[SIP_HDR_WARNING] = {"Warning", "warning", 7},
+    [SIP_HDR_ACCEPT] = {"Accept", "accept", 6},
+    [SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", "accept-contact", 14},
+    [SIP_HDR_ALLOW] = {"Allow", "allow", 5},
+    [SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", "allow-events", 12},
+    [SIP_HDR_AUTHORIZATION] = {"Authorization", "authorization", 13},
+    [SIP_HDR_CALL_ID] = {"Call-ID", "call-id", 7},
+    [SIP_HDR_CONTACT] = {"Contact", "contact", 7},
+    [SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", "content-encoding", 16},
+    [SIP_HDR_CONTENT_LENGTH] = {"Content-Length", "content-length", 14},
+    [SIP_HDR_CONTENT_TYPE] = {"Content-Type", "content-type", 12},
+    [SIP_HDR_CSEQ] = {"CSeq", "cseq", 4},
+    [SIP_HDR_EVENT] = {"Event", "event", 5},
+    [SIP_HDR_EXPIRES] = {"Expires", "expires", 7},
+    [SIP_HDR_FROM] = {"From", "from", 4},
+    [SIP_HDR_IDENTITY] = {"Identity", "identity", 8},
+    [SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", "max-forwards", 12},
+    [SIP_HDR_MIN_SE] = {"Min-SE", "min-se", 6},
+    [SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", "proxy-authorization", 19},
+    [SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", "proxy-require", 13},
+    [SIP_HDR_RACK] = {"RAck", "rack", 4},
+    [SIP_HDR_RECORD_ROUTE] = {"Record-Route", "record-route", 12},
+    [SIP_HDR_REFER_TO] = {"Refer-To", "refer-to", 8},
+    [SIP_HDR_REFERRED_BY] = {"Referred-By", "referred-by", 11},
+    [SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", "reject-contact", 14},
+    [SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", "request-disposition", 19},
+    [SIP_HDR_REQUIRE] = {"Require", "require", 7},
+    [SIP_HDR_RETRY_AFTER] = {"Retry-After", "retry-after", 11},
+    [SIP_HDR_ROUTE] = {"Route", "route", 5},
+    [SIP_HDR_RSEQ] = {"RSeq", "rseq", 4},
+    [SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", "session-expires", 15},
+    [SIP_HDR_SUBJECT] = {"Subject", "subject", 7},
+    [SIP_HDR_SUPPORTED] = {"Supported", "supported", 9},
+    [SIP_HDR_TO] = {"To", "to", 2},
+    [SIP_HDR_UNSUPPORTED] = {"Unsupported", "unsupported", 11},
+    [SIP_HDR_USER_AGENT] = {"User-Agent", "user-agent", 10},
+    [SIP_HDR_VIA] = {"Via", "via", 3},
+    [SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", "www-authenticate", 16},
+    [SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", "proxy-authenticate", 18},
+    [SIP_HDR_SERVER] = {"Server", "server", 6},
+    [SIP_HDR_WARNING] = {"Warning", "warning", 7},
 };
 
 /*
@@ -88,76 +95,76 @@ static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
  * The multiplier is one of many odd numbers that separate these 40 names.
  */
 #define HDR_KEY(a, b, c, d, e, f, g, h)                                                            \
-	((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 |           \
+	((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 |          \
 	 (uint64_t)(e) << 32 | (uint64_t)(f) << 40 | (uint64_t)(g) << 48 | (uint64_t)(h) << 56)
 #define HDR_HASH_KEY(key, len)                                                                     \
 	((((uint64_t)(key) ^ (uint64_t)(len)) * UINT64_C(0x7de576f103a50e39)) >> 57)
 #define HDR_HASH(len, ...) HDR_HASH_KEY(HDR_KEY(__VA_ARGS__), len)
 
 static const uint8_t hdr_slots[128] = {
-	[HDR_HASH(6, 'a', 'c', 'c', 'e', 'p', 't', 0, 0)] = SIP_HDR_ACCEPT,
-	[HDR_HASH(14, 'a', 'c', 'c', 'e', 'p', 't', '-', 'c')] = SIP_HDR_ACCEPT_CONTACT,
-	[HDR_HASH(5, 'a', 'l', 'l', 'o', 'w', 0, 0, 0)] = SIP_HDR_ALLOW,
-	[HDR_HASH(12, 'a', 'l', 'l', 'o', 'w', '-', 'e', 'v')] = SIP_HDR_ALLOW_EVENTS,
-	[HDR_HASH(13, 'a', 'u', 't', 'h', 'o', 'r', 'i', 'z')] = SIP_HDR_AUTHORIZATION,
-	[HDR_HASH(7, 'c', 'a', 'l', 'l', '-', 'i', 'd', 0)] = SIP_HDR_CALL_ID,
-	[HDR_HASH(7, 'c', 'o', 'n', 't', 'a', 'c', 't', 0)] = SIP_HDR_CONTACT,
-	[HDR_HASH(16, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_ENCODING,
-	[HDR_HASH(14, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_LENGTH,
-	[HDR_HASH(12, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_TYPE,
-	[HDR_HASH(4, 'c', 's', 'e', 'q', 0, 0, 0, 0)] = SIP_HDR_CSEQ,
-	[HDR_HASH(5, 'e', 'v', 'e', 'n', 't', 0, 0, 0)] = SIP_HDR_EVENT,
-	[HDR_HASH(7, 'e', 'x', 'p', 'i', 'r', 'e', 's', 0)] = SIP_HDR_EXPIRES,
-	[HDR_HASH(4, 'f', 'r', 'o', 'm', 0, 0, 0, 0)] = SIP_HDR_FROM,
-	[HDR_HASH(8, 'i', 'd', 'e', 'n', 't', 'i', 't', 'y')] = SIP_HDR_IDENTITY,
-	[HDR_HASH(12, 'm', 'a', 'x', '-', 'f', 'o', 'r', 'w')] = SIP_HDR_MAX_FORWARDS,
-	[HDR_HASH(6, 'm', 'i', 'n', '-', 's', 'e', 0, 0)] = SIP_HDR_MIN_SE,
-	[HDR_HASH(19, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHORIZATION,
-	[HDR_HASH(13, 'p', 'r', 'o', 'x', 'y', '-', 'r', 'e')] = SIP_HDR_PROXY_REQUIRE,
-	[HDR_HASH(4, 'r', 'a', 'c', 'k', 0, 0, 0, 0)] = SIP_HDR_RACK,
-	[HDR_HASH(12, 'r', 'e', 'c', 'o', 'r', 'd', '-', 'r')] = SIP_HDR_RECORD_ROUTE,
-	[HDR_HASH(8, 'r', 'e', 'f', 'e', 'r', '-', 't', 'o')] = SIP_HDR_REFER_TO,
-	[HDR_HASH(11, 'r', 'e', 'f', 'e', 'r', 'r', 'e', 'd')] = SIP_HDR_REFERRED_BY,
-	[HDR_HASH(14, 'r', 'e', 'j', 'e', 'c', 't', '-', 'c')] = SIP_HDR_REJECT_CONTACT,
-	[HDR_HASH(19, 'r', 'e', 'q', 'u', 'e', 's', 't', '-')] = SIP_HDR_REQUEST_DISPOSITION,
-	[HDR_HASH(7, 'r', 'e', 'q', 'u', 'i', 'r', 'e', 0)] = SIP_HDR_REQUIRE,
-	[HDR_HASH(11, 'r', 'e', 't', 'r', 'y', '-', 'a', 'f')] = SIP_HDR_RETRY_AFTER,
-	[HDR_HASH(5, 'r', 'o', 'u', 't', 'e', 0, 0, 0)] = SIP_HDR_ROUTE,
-	[HDR_HASH(4, 'r', 's', 'e', 'q', 0, 0, 0, 0)] = SIP_HDR_RSEQ,
-	[HDR_HASH(15, 's', 'e', 's', 's', 'i', 'o', 'n', '-')] = SIP_HDR_SESSION_EXPIRES,
-	[HDR_HASH(7, 's', 'u', 'b', 'j', 'e', 'c', 't', 0)] = SIP_HDR_SUBJECT,
-	[HDR_HASH(9, 's', 'u', 'p', 'p', 'o', 'r', 't', 'e')] = SIP_HDR_SUPPORTED,
-	[HDR_HASH(2, 't', 'o', 0, 0, 0, 0, 0, 0)] = SIP_HDR_TO,
-	[HDR_HASH(11, 'u', 'n', 's', 'u', 'p', 'p', 'o', 'r')] = SIP_HDR_UNSUPPORTED,
-	[HDR_HASH(10, 'u', 's', 'e', 'r', '-', 'a', 'g', 'e')] = SIP_HDR_USER_AGENT,
-	[HDR_HASH(3, 'v', 'i', 'a', 0, 0, 0, 0, 0)] = SIP_HDR_VIA,
-	[HDR_HASH(16, 'w', 'w', 'w', '-', 'a', 'u', 't', 'h')] = SIP_HDR_WWW_AUTHENTICATE,
-	[HDR_HASH(18, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHENTICATE,
-	[HDR_HASH(6, 's', 'e', 'r', 'v', 'e', 'r', 0, 0)] = SIP_HDR_SERVER,
-	[HDR_HASH(7, 'w', 'a', 'r', 'n', 'i', 'n', 'g', 0)] = SIP_HDR_WARNING,
+    [HDR_HASH(6, 'a', 'c', 'c', 'e', 'p', 't', 0, 0)] = SIP_HDR_ACCEPT,
+    [HDR_HASH(14, 'a', 'c', 'c', 'e', 'p', 't', '-', 'c')] = SIP_HDR_ACCEPT_CONTACT,
+    [HDR_HASH(5, 'a', 'l', 'l', 'o', 'w', 0, 0, 0)] = SIP_HDR_ALLOW,
+    [HDR_HASH(12, 'a', 'l', 'l', 'o', 'w', '-', 'e', 'v')] = SIP_HDR_ALLOW_EVENTS,
+    [HDR_HASH(13, 'a', 'u', 't', 'h', 'o', 'r', 'i', 'z')] = SIP_HDR_AUTHORIZATION,
+    [HDR_HASH(7, 'c', 'a', 'l', 'l', '-', 'i', 'd', 0)] = SIP_HDR_CALL_ID,
+    [HDR_HASH(7, 'c', 'o', 'n', 't', 'a', 'c', 't', 0)] = SIP_HDR_CONTACT,
+    [HDR_HASH(16, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_ENCODING,
+    [HDR_HASH(14, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_LENGTH,
+    [HDR_HASH(12, 'c', 'o', 'n', 't', 'e', 'n', 't', '-')] = SIP_HDR_CONTENT_TYPE,
+    [HDR_HASH(4, 'c', 's', 'e', 'q', 0, 0, 0, 0)] = SIP_HDR_CSEQ,
+    [HDR_HASH(5, 'e', 'v', 'e', 'n', 't', 0, 0, 0)] = SIP_HDR_EVENT,
+    [HDR_HASH(7, 'e', 'x', 'p', 'i', 'r', 'e', 's', 0)] = SIP_HDR_EXPIRES,
+    [HDR_HASH(4, 'f', 'r', 'o', 'm', 0, 0, 0, 0)] = SIP_HDR_FROM,
+    [HDR_HASH(8, 'i', 'd', 'e', 'n', 't', 'i', 't', 'y')] = SIP_HDR_IDENTITY,
+    [HDR_HASH(12, 'm', 'a', 'x', '-', 'f', 'o', 'r', 'w')] = SIP_HDR_MAX_FORWARDS,
+    [HDR_HASH(6, 'm', 'i', 'n', '-', 's', 'e', 0, 0)] = SIP_HDR_MIN_SE,
+    [HDR_HASH(19, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHORIZATION,
+    [HDR_HASH(13, 'p', 'r', 'o', 'x', 'y', '-', 'r', 'e')] = SIP_HDR_PROXY_REQUIRE,
+    [HDR_HASH(4, 'r', 'a', 'c', 'k', 0, 0, 0, 0)] = SIP_HDR_RACK,
+    [HDR_HASH(12, 'r', 'e', 'c', 'o', 'r', 'd', '-', 'r')] = SIP_HDR_RECORD_ROUTE,
+    [HDR_HASH(8, 'r', 'e', 'f', 'e', 'r', '-', 't', 'o')] = SIP_HDR_REFER_TO,
+    [HDR_HASH(11, 'r', 'e', 'f', 'e', 'r', 'r', 'e', 'd')] = SIP_HDR_REFERRED_BY,
+    [HDR_HASH(14, 'r', 'e', 'j', 'e', 'c', 't', '-', 'c')] = SIP_HDR_REJECT_CONTACT,
+    [HDR_HASH(19, 'r', 'e', 'q', 'u', 'e', 's', 't', '-')] = SIP_HDR_REQUEST_DISPOSITION,
+    [HDR_HASH(7, 'r', 'e', 'q', 'u', 'i', 'r', 'e', 0)] = SIP_HDR_REQUIRE,
+    [HDR_HASH(11, 'r', 'e', 't', 'r', 'y', '-', 'a', 'f')] = SIP_HDR_RETRY_AFTER,
+    [HDR_HASH(5, 'r', 'o', 'u', 't', 'e', 0, 0, 0)] = SIP_HDR_ROUTE,
+    [HDR_HASH(4, 'r', 's', 'e', 'q', 0, 0, 0, 0)] = SIP_HDR_RSEQ,
+    [HDR_HASH(15, 's', 'e', 's', 's', 'i', 'o', 'n', '-')] = SIP_HDR_SESSION_EXPIRES,
+    [HDR_HASH(7, 's', 'u', 'b', 'j', 'e', 'c', 't', 0)] = SIP_HDR_SUBJECT,
+    [HDR_HASH(9, 's', 'u', 'p', 'p', 'o', 'r', 't', 'e')] = SIP_HDR_SUPPORTED,
+    [HDR_HASH(2, 't', 'o', 0, 0, 0, 0, 0, 0)] = SIP_HDR_TO,
+    [HDR_HASH(11, 'u', 'n', 's', 'u', 'p', 'p', 'o', 'r')] = SIP_HDR_UNSUPPORTED,
+    [HDR_HASH(10, 'u', 's', 'e', 'r', '-', 'a', 'g', 'e')] = SIP_HDR_USER_AGENT,
+    [HDR_HASH(3, 'v', 'i', 'a', 0, 0, 0, 0, 0)] = SIP_HDR_VIA,
+    [HDR_HASH(16, 'w', 'w', 'w', '-', 'a', 'u', 't', 'h')] = SIP_HDR_WWW_AUTHENTICATE,
+    [HDR_HASH(18, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHENTICATE,
+    [HDR_HASH(6, 's', 'e', 'r', 'v', 'e', 'r', 0, 0)] = SIP_HDR_SERVER,
+    [HDR_HASH(7, 'w', 'a', 'r', 'n', 'i', 'n', 'g', 0)] = SIP_HDR_WARNING,
 };
 
 /* Compact forms, indexed by lower-case letter. */
 static const uint8_t hdr_compact[26] = {
-	['a' - 'a'] = SIP_HDR_ACCEPT_CONTACT,
-	['b' - 'a'] = SIP_HDR_REFERRED_BY,
-	['c' - 'a'] = SIP_HDR_CONTENT_TYPE,
-	['d' - 'a'] = SIP_HDR_REQUEST_DISPOSITION,
-	['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
-	['f' - 'a'] = SIP_HDR_FROM,
-	['i' - 'a'] = SIP_HDR_CALL_ID,
-	['j' - 'a'] = SIP_HDR_REJECT_CONTACT,
-	['k' - 'a'] = SIP_HDR_SUPPORTED,
-	['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
-	['m' - 'a'] = SIP_HDR_CONTACT,
-	['o' - 'a'] = SIP_HDR_EVENT,
-	['r' - 'a'] = SIP_HDR_REFER_TO,
-	['s' - 'a'] = SIP_HDR_SUBJECT,
-	['t' - 'a'] = SIP_HDR_TO,
-	['u' - 'a'] = SIP_HDR_ALLOW_EVENTS,
-	['v' - 'a'] = SIP_HDR_VIA,
-	['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
-	['y' - 'a'] = SIP_HDR_IDENTITY,
+    ['a' - 'a'] = SIP_HDR_ACCEPT_CONTACT,
+    ['b' - 'a'] = SIP_HDR_REFERRED_BY,
+    ['c' - 'a'] = SIP_HDR_CONTENT_TYPE,
+    ['d' - 'a'] = SIP_HDR_REQUEST_DISPOSITION,
+    ['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
+    ['f' - 'a'] = SIP_HDR_FROM,
+    ['i' - 'a'] = SIP_HDR_CALL_ID,
+    ['j' - 'a'] = SIP_HDR_REJECT_CONTACT,
+    ['k' - 'a'] = SIP_HDR_SUPPORTED,
+    ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
+    ['m' - 'a'] = SIP_HDR_CONTACT,
+    ['o' - 'a'] = SIP_HDR_EVENT,
+    ['r' - 'a'] = SIP_HDR_REFER_TO,
+    ['s' - 'a'] = SIP_HDR_SUBJECT,
+    ['t' - 'a'] = SIP_HDR_TO,
+    ['u' - 'a'] = SIP_HDR_ALLOW_EVENTS,
+    ['v' - 'a'] = SIP_HDR_VIA,
+    ['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
+    ['y' - 'a'] = SIP_HDR_IDENTITY,
 };
 
 /* Lookup of a name made of token characters only (len >= 1). */
@@ -167,26 +174,17 @@ static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
 
 	if (len == 1)
 		return (first >= 'a' && first <= 'z') ? (enum sip_hdr)hdr_compact[first - 'a']
-						       : SIP_HDR_OTHER;
+						      : SIP_HDR_OTHER;
 	uint64_t key = 0;
 	for (size_t i = 0; i < len && i < 8; i++)
 		key |= (uint64_t)((unsigned char)name[i] | 0x20) << (8 * i);
 	uint8_t id = hdr_slots[HDR_HASH_KEY(key, len)];
 	return lex_tok_ieq(name, len, hdr_defs[id].lower, hdr_defs[id].len) ? (enum sip_hdr)id
-									   : SIP_HDR_OTHER;
+									    : SIP_HDR_OTHER;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__) && defined(__x86_64__)
 #define HDR_FAST_NAMES 1
-/* Index of the first ':' among the 8 bytes of x (memory order), or 8. */
-static inline unsigned colon_at(uint64_t x)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t y = x ^ (ones * ':');
-	uint64_t t = (y - ones) & ~y & highs;
-	return t ? (unsigned)__builtin_ctzll(t) >> 3 : 8;
-}
-
 /* The first n bytes (1 to 8) of x, letters folded to lower case. */
 static inline uint64_t hdr_word(uint64_t x, unsigned n)
 {
@@ -195,39 +193,42 @@ static inline uint64_t hdr_word(uint64_t x, unsigned n)
 }
 
 /*
- * A known long name written as it should be, "Name:" with no space before the
- * colon, read a word at a time: the colon is found in the first 24 bytes and
- * the name, ORed with 0x20, is hashed and compared to the one candidate in
- * lower case. OR 0x20 maps onto a letter only that letter in either case, and
- * onto '-' only '-' and CR: the caller rejects the match when a byte below
- * 0x0E precedes the colon. Returns the colon, or NULL for anything else
- * (compact forms, unknown names, odd spacing, fewer than 24 bytes left), which
- * then takes the byte-wise path.
+ * The start of a header line written as it should be: a known long name of up
+ * to 15 bytes, then ':' with no space before it. One 16-byte load gives the
+ * colon, the control bytes and the commas; the name, ORed with 0x20, is
+ * hashed and compared to the one candidate in lower case. OR 0x20 maps onto a
+ * letter only that letter in either case, and onto '-' only '-' and CR, which
+ * cannot match here because no control byte may precede the colon. Returns
+ * the colon and sets *id and *q, the first control byte after the colon (or
+ * the point from which to look for it, sixteen bytes in), and *comma when the
+ * bytes read hold a ','. Returns NULL for anything else (compact forms,
+ * unknown or long names, odd spacing, fewer than 16 bytes left), which then
+ * takes the byte-wise path.
  */
-static inline const char *hdr_name_fast(const char *line, const char *end, uint8_t *id)
+static inline const char *hdr_line_fast(const char *line, const char *end, uint8_t *id,
+					const char **q, bool *comma)
 {
-	if (end - line < 24)
+	if (end - line < 16)
 		return NULL;
-	uint64_t w0 = lex_load64(line), w1 = 0;
-	unsigned k = colon_at(w0);
-	if (k == 8) {
-		w1 = lex_load64(line + 8);
-		k = 8 + colon_at(w1);
-		if (k == 16)
-			k = 16 + colon_at(lex_load64(line + 16));
-	}
-	if (k < 2 || k == 24)
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)line);
+	unsigned ctl = 0xFFFF & ~(unsigned)_mm_movemask_epi8(
+				    _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x0E)), x));
+	unsigned col = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+	unsigned k = (unsigned)__builtin_ctz(col | 0x10000);
+	unsigned before = (1u << k) - 1; /* bits of the name */
+	if (k < 2 || k == 16 || (ctl & before))
 		return NULL;
-	uint64_t key = hdr_word(w0, k);
+	uint64_t key = hdr_word((uint64_t)_mm_cvtsi128_si64(x), k);
 	uint8_t i = hdr_slots[HDR_HASH_KEY(key, k)];
 	const struct hdr_def *d = &hdr_defs[i];
 	if (d->len != k || key != lex_load64(d->lower))
 		return NULL;
-	if (k > 8 && hdr_word(w1, k - 8) != lex_load64(d->lower + 8))
-		return NULL;
-	if (k > 16 && hdr_word(lex_load64(line + 16), k - 16) != lex_load64(d->lower + 16))
+	if (k > 8 && hdr_word(lex_load64(line + 8), k - 8) != lex_load64(d->lower + 8))
 		return NULL;
 	*id = i;
+	*comma = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(','))) != 0;
+	ctl &= ~before;
+	*q = ctl ? line + __builtin_ctz(ctl) : line + 16;
 	return line + k;
 }
 #endif
@@ -248,13 +249,13 @@ const char *sip_hdr_name(enum sip_hdr id)
 }
 
 static const char *const method_names[SIP_METHOD_COUNT_] = {
-	[SIP_METHOD_INVITE] = "INVITE",	  [SIP_METHOD_ACK] = "ACK",
-	[SIP_METHOD_BYE] = "BYE",	  [SIP_METHOD_CANCEL] = "CANCEL",
-	[SIP_METHOD_OPTIONS] = "OPTIONS", [SIP_METHOD_REGISTER] = "REGISTER",
-	[SIP_METHOD_INFO] = "INFO",	  [SIP_METHOD_MESSAGE] = "MESSAGE",
-	[SIP_METHOD_NOTIFY] = "NOTIFY",	  [SIP_METHOD_PRACK] = "PRACK",
-	[SIP_METHOD_REFER] = "REFER",	  [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
-	[SIP_METHOD_UPDATE] = "UPDATE",	  [SIP_METHOD_PUBLISH] = "PUBLISH",
+    [SIP_METHOD_INVITE] = "INVITE",   [SIP_METHOD_ACK] = "ACK",
+    [SIP_METHOD_BYE] = "BYE",	      [SIP_METHOD_CANCEL] = "CANCEL",
+    [SIP_METHOD_OPTIONS] = "OPTIONS", [SIP_METHOD_REGISTER] = "REGISTER",
+    [SIP_METHOD_INFO] = "INFO",	      [SIP_METHOD_MESSAGE] = "MESSAGE",
+    [SIP_METHOD_NOTIFY] = "NOTIFY",   [SIP_METHOD_PRACK] = "PRACK",
+    [SIP_METHOD_REFER] = "REFER",     [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
+    [SIP_METHOD_UPDATE] = "UPDATE",   [SIP_METHOD_PUBLISH] = "PUBLISH",
 };
 
 enum sip_method sip_method_lookup(const char *s, size_t len)
@@ -315,20 +316,20 @@ bool sip_view_ieq(const char *buf, sip_view v, const char *s, size_t len)
 }
 
 static const char *const err_names[SIP_ERR_COUNT_] = {
-	[SIP_OK] = "ok",
-	[SIP_ERR_TOO_SHORT] = "too-short",
-	[SIP_ERR_TOO_LONG] = "too-long",
-	[SIP_ERR_START_LINE] = "start-line",
-	[SIP_ERR_VERSION] = "version",
-	[SIP_ERR_HEADER_SYNTAX] = "header-syntax",
-	[SIP_ERR_TOO_MANY_HEADERS] = "too-many-headers",
-	[SIP_ERR_LINE_TOO_LONG] = "line-too-long",
-	[SIP_ERR_URI] = "uri",
-	[SIP_ERR_MISSING_HEADER] = "missing-header",
-	[SIP_ERR_DUPLICATE_HEADER] = "duplicate-header",
-	[SIP_ERR_BAD_VALUE] = "bad-value",
-	[SIP_ERR_BODY_TRUNCATED] = "body-truncated",
-	[SIP_ERR_TOO_MANY_VALUES] = "too-many-values",
+    [SIP_OK] = "ok",
+    [SIP_ERR_TOO_SHORT] = "too-short",
+    [SIP_ERR_TOO_LONG] = "too-long",
+    [SIP_ERR_START_LINE] = "start-line",
+    [SIP_ERR_VERSION] = "version",
+    [SIP_ERR_HEADER_SYNTAX] = "header-syntax",
+    [SIP_ERR_TOO_MANY_HEADERS] = "too-many-headers",
+    [SIP_ERR_LINE_TOO_LONG] = "line-too-long",
+    [SIP_ERR_URI] = "uri",
+    [SIP_ERR_MISSING_HEADER] = "missing-header",
+    [SIP_ERR_DUPLICATE_HEADER] = "duplicate-header",
+    [SIP_ERR_BAD_VALUE] = "bad-value",
+    [SIP_ERR_BODY_TRUNCATED] = "body-truncated",
+    [SIP_ERR_TOO_MANY_VALUES] = "too-many-values",
 };
 
 const char *sip_err_name(int err)
@@ -412,7 +413,8 @@ static const char *sip_version(const char *p, const char *end, int *bad)
 {
 	/* RFC 3261 7.1: the SIP-Version string is case-insensitive: "SIP/" with
 	 * its letters folded, then "/2.0" exactly. */
-	if (end - p >= 7 && (lex_load32(p) | lex_load32("\x20\x20\x20\x00")) == lex_load32("sip/") &&
+	if (end - p >= 7 &&
+	    (lex_load32(p) | lex_load32("\x20\x20\x20\x00")) == lex_load32("sip/") &&
 	    lex_load32(p + 3) == lex_load32("/2.0"))
 		return p + 7;
 	*bad = (end - p >= 4 && lex_ieq(p, 4, "SIP/", 4));
@@ -452,10 +454,10 @@ static int parse_request_line(struct parser *ps, const char *p, const char *eol)
 	const char *s = p;
 	int bad = 0;
 
-	while (p < eol && lex_is((unsigned char)*p, LEX_TOKEN))
-		p++;
+	p = lex_span(p, eol, LEX_TOKEN);
 	if (p == s || p >= eol || *p != ' ')
-		return fail(ps, SIP_ERR_START_LINE, "request line must be METHOD SP URI SP SIP/2.0");
+		return fail(ps, SIP_ERR_START_LINE,
+			    "request line must be METHOD SP URI SP SIP/2.0");
 	m->method = lex_view(ps->buf, s, p);
 	m->method_id = (uint8_t)sip_method_lookup(s, (size_t)(p - s));
 	s = ++p;
@@ -479,8 +481,9 @@ static int parse_request_line(struct parser *ps, const char *p, const char *eol)
 	p++;
 	const char *v = sip_version(p, eol, &bad);
 	if (!v || v != eol)
-		return fail(ps, (bad || (eol - p >= 3 && lex_ieq(p, 3, "SIP", 3))) ? SIP_ERR_VERSION
-									 : SIP_ERR_START_LINE,
+		return fail(ps,
+			    (bad || (eol - p >= 3 && lex_ieq(p, 3, "SIP", 3))) ? SIP_ERR_VERSION
+									       : SIP_ERR_START_LINE,
 			    "request line must end with SIP/2.0");
 	return 0;
 }
@@ -514,7 +517,7 @@ static int bad_line(struct parser *ps, const char *line, bool too_many)
 	return fail(ps, SIP_ERR_HEADER_SYNTAX, "header line without name and colon");
 }
 
-/* ---- pass 2: header values --------------------------------------------- */
+/* ---- header values ------------------------------------------------------ */
 
 static const char *vstart(struct parser *ps, const struct sip_hdr_line *h)
 {
@@ -529,6 +532,7 @@ static const char *vend(struct parser *ps, const struct sip_hdr_line *h)
 static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h)
 {
 	const char *p = vstart(ps, h), *e = vend(ps, h);
+
 	if (p == e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "empty Call-ID");
 	/* callid = word [ "@" word ] */
@@ -541,7 +545,7 @@ static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h)
 	return 0;
 }
 
-/* A token (a method) at p that must run to e. */
+/* The end of the token (a method, a transport) at p. */
 static const char *token_to_end(const char *p, const char *e)
 {
 	return lex_span(p, e, LEX_TOKEN);
@@ -676,8 +680,8 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 	struct lex_param prm;
 	int rc;
 	while ((rc = lex_param_next(&p, e, &prm)) > 0) {
-		sip_view val = prm.val ? lex_view(ps->buf, prm.val, prm.val + prm.vlen)
-				       : (sip_view){0, 0};
+		sip_view val =
+		    prm.val ? lex_view(ps->buf, prm.val, prm.val + prm.vlen) : (sip_view){0, 0};
 		switch (prm.nlen) {
 		case 3:
 			if (LEX_TOK_IEQ(prm.name, 3, "ttl"))
@@ -703,7 +707,8 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 			break;
 		}
 	}
-	if (rc < 0 || lex_skip_lws(p, e) != e)
+	/* lex_param_next stops after any LWS, and e ends in none */
+	if (rc < 0 || p != e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "bad Via parameter");
 	m->nvias++;
 	return 0;
@@ -790,26 +795,30 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 	if (m->contact_star)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "'*' must be the only Contact");
 	if (m->ncontacts >= SIP_MAX_CONTACTS)
-		return fail_hdr(ps, h, SIP_ERR_TOO_MANY_VALUES, "more Contact values than the limit");
+		return fail_hdr(ps, h, SIP_ERR_TOO_MANY_VALUES,
+				"more Contact values than the limit");
 	return parse_addr_into(ps, h, &m->contacts[m->ncontacts++], p, e);
 }
 
 /* Headers that may appear once only (RFC 3261 7.3.1 and 20). */
 #define SINGLE_VALUED                                                                              \
-	(SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_TO) | SIP_HBIT(SIP_HDR_FROM) |                 \
-	 SIP_HBIT(SIP_HDR_CSEQ) | SIP_HBIT(SIP_HDR_CONTENT_LENGTH) | SIP_HBIT(SIP_HDR_MAX_FORWARDS))
+	(SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_TO) | SIP_HBIT(SIP_HDR_FROM) |               \
+	 SIP_HBIT(SIP_HDR_CSEQ) | SIP_HBIT(SIP_HDR_CONTENT_LENGTH) |                               \
+	 SIP_HBIT(SIP_HDR_MAX_FORWARDS))
 
-static int parse_header(struct parser *ps, uint16_t i, bool comma)
+/* The value of line i (h, known id), right after it was indexed; comma is false
+ * when the line holds no ','. */
+static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, uint16_t i,
+			       uint8_t id, bool comma)
 {
 	struct sip_msg *m = ps->m;
-	const struct sip_hdr_line *h = &m->hdrs[i];
 	uint32_t n;
 	int rc;
 
-	if ((SINGLE_VALUED & SIP_HBIT(h->id)) && m->first[h->id] != i + 1)
+	if ((SINGLE_VALUED & SIP_HBIT(id)) && m->first[id] != i + 1)
 		return fail_hdr(ps, h, SIP_ERR_DUPLICATE_HEADER, "header must appear only once");
 
-	switch (h->id) {
+	switch (id) {
 	case SIP_HDR_CALL_ID:
 		return parse_call_id(ps, h);
 	case SIP_HDR_FROM:
@@ -910,18 +919,18 @@ static inline const char *line_scan(const char *p, const char *end, bool *comma)
 	return q;
 }
 
-/* An index error: it outranks a value error of an earlier line, which the
- * first pass of the old two-pass parser could never have seen. */
-static int index_fail(struct parser *ps, bool value_failed)
+/* Before reporting an error in the line structure: such an error outranks a
+ * value error of an earlier line, which is dropped. */
+static void drop_value_error(struct parser *ps, bool values)
 {
-	if (value_failed) {
-		struct sip_msg *m = ps->m;
+	struct sip_msg *m = ps->m;
+
+	if (values && m->err != SIP_OK) {
 		m->err = SIP_OK;
 		m->err_reason = NULL;
 		m->err_name = (sip_view){0, 0};
 		m->err_hdr = SIP_HDR_OTHER;
 	}
-	return 0;
 }
 
 /*
@@ -929,7 +938,9 @@ static int index_fail(struct parser *ps, bool value_failed)
  * of each known one right after indexing it; sets *body_start. Every line is
  * indexed even after a value fails, and an error in the line structure (found
  * while indexing) is the one reported, as if all lines were indexed before any
- * value was read. The line count lives in a local until the end.
+ * value was read. A value error is the one m->err holds when the lines end;
+ * values is false when the start line failed already. The line count lives
+ * in a local until the end.
  */
 static int parse_headers(struct parser *ps, const char *p, const char **body_start, bool values)
 {
@@ -938,35 +949,36 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 	const uint16_t max_headers = ps->lim->max_headers;
 	const uint16_t max_line = ps->lim->max_line;
 	uint16_t nh = m->nhdrs;
-	int rc, vrc = 0;
+	int rc;
 
 	for (;;) {
 		if (p >= end) {
-			rc = index_fail(ps, vrc);
-			rc = fail(ps, SIP_ERR_HEADER_SYNTAX, "headers not terminated by an empty line");
+			drop_value_error(ps, values);
+			rc = fail(ps, SIP_ERR_HEADER_SYNTAX,
+				  "headers not terminated by an empty line");
 			break;
 		}
 		if ((unsigned char)*p <= ' ') {
 			if (*p == '\r' || *p == '\n') {
 				if (*p == '\r' && (p + 1 >= end || p[1] != '\n')) {
-					rc = index_fail(ps, vrc);
+					drop_value_error(ps, values);
 					rc = fail(ps, SIP_ERR_HEADER_SYNTAX, "CR without LF");
 					break;
 				}
 				m->headers_end = (uint16_t)(p - buf);
 				*body_start = after_eol(p);
-				rc = vrc;
+				rc = -(int)m->err; /* a value error, if any */
 				break;
 			}
 			if (lex_ws(*p)) {
-				rc = index_fail(ps, vrc);
+				drop_value_error(ps, values);
 				rc = fail(ps, SIP_ERR_HEADER_SYNTAX,
 					  "continuation line before first header");
 				break;
 			}
 		}
 		if (nh >= max_headers) {
-			rc = index_fail(ps, vrc);
+			drop_value_error(ps, values);
 			rc = bad_line(ps, p, true);
 			break;
 		}
@@ -976,15 +988,9 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		uint8_t id = SIP_HDR_OTHER;
 		bool comma = false;
 #ifdef HDR_FAST_NAMES
-		n = hdr_name_fast(line, end, &id);
-		if (n) {
-			/* one scan from the line start finds the end of the line and
-			 * shows that no control byte (a CR in place of a '-') precedes
-			 * the colon */
-			q = line_scan(line, end, &comma);
-			if (q < n)
-				n = NULL;
-		}
+		n = hdr_line_fast(line, end, &id, &q, &comma);
+		if (n && q == line + 16)
+			q = line_scan(q, end, &comma);
 #endif
 		if (n) {
 			colon = n;
@@ -994,7 +1000,7 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 			while (colon < end && lex_ws(*colon))
 				colon++;
 			if (n == line || colon >= end || *colon != ':') {
-				rc = index_fail(ps, vrc);
+				drop_value_error(ps, values);
 				rc = bad_line(ps, line, false);
 				break;
 			}
@@ -1013,7 +1019,7 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		for (;;) {
 			if (q >= end)
 				break;
-			if (*q == '\r' && q + 1 < end && q[1] == '\n') {
+			if (end - q >= 2 && lex_load16(q) == lex_load16("\r\n")) {
 				eol = q;
 				p = q + 2;
 			} else if (*q == '\n') {
@@ -1036,8 +1042,9 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 			break;
 		}
 		if (q >= end) {
-			rc = index_fail(ps, vrc);
-			rc = fail(ps, SIP_ERR_HEADER_SYNTAX, "headers not terminated by an empty line");
+			drop_value_error(ps, values);
+			rc = fail(ps, SIP_ERR_HEADER_SYNTAX,
+				  "headers not terminated by an empty line");
 			break;
 		}
 
@@ -1045,12 +1052,12 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		h->name = lex_view(buf, line, n);
 		h->id = id;
 		if (p - line > max_line || bad) {
-			rc = index_fail(ps, vrc);
-			rc = p - line > max_line ? fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG,
-							    "header line longer than the limit")
-						 : fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX,
-							    *bad ? "CR without LF"
-								 : "NUL byte in a header line");
+			drop_value_error(ps, values);
+			rc = p - line > max_line
+				 ? fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG,
+					    "header line longer than the limit")
+				 : fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX,
+					    *bad ? "CR without LF" : "NUL byte in a header line");
 			break;
 		}
 		const char *vs = lex_skip_lws(colon + 1, eol);
@@ -1062,8 +1069,9 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		if (id) {
 			if (!m->first[id])
 				m->first[id] = nh;
-			if (values && !vrc)
-				vrc = parse_header(ps, (uint16_t)(nh - 1), comma);
+			/* values are read until one fails (or the start line did) */
+			if (m->err == SIP_OK)
+				parse_header(ps, h, (uint16_t)(nh - 1), id, comma);
 		}
 	}
 	m->nhdrs = nh;
@@ -1083,9 +1091,10 @@ static int check_mandatory(struct parser *ps)
 		return fail_missing(ps, SIP_HDR_MAX_FORWARDS);
 	if (m->is_request) {
 		/* Methods are case-sensitive: one known id on both sides means one name. */
-		bool same = m->method_id != SIP_METHOD_OTHER ? m->cseq.method_id == m->method_id
-			    : sip_view_eq(ps->buf, m->cseq.method, ps->buf + m->method.off,
-					  m->method.len);
+		bool same = m->method_id != SIP_METHOD_OTHER
+				? m->cseq.method_id == m->method_id
+				: sip_view_eq(ps->buf, m->cseq.method, ps->buf + m->method.off,
+					      m->method.len);
 		if (!same)
 			return fail_hdr(ps, sip_find_hdr(m, SIP_HDR_CSEQ), SIP_ERR_BAD_VALUE,
 					"method does not match the request method");

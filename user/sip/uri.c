@@ -73,8 +73,8 @@ static bool uri_ipv4(const char *p, const char *end)
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
  * the caller has scanned it already, or q == NULL. Returns the end or NULL. */
-static inline const char *uri_hostport(const char *base, const char *h, const char *q,
-				       const char *end, struct sip_uri *u)
+static inline __attribute__((always_inline)) const char *
+uri_hostport(const char *base, const char *h, const char *q, const char *end, struct sip_uri *u)
 {
 	const char *p = h;
 
@@ -143,8 +143,8 @@ static const char *uri_params(const char *base, const char *p, const char *end, 
 }
 
 /* The part of a sip/sips URI after "sip:"; returns where it stops or NULL. */
-static inline const char *uri_sip(const char *base, const char *p, const char *end,
-				  struct sip_uri *u)
+static inline __attribute__((always_inline)) const char *uri_sip(const char *base, const char *p,
+								 const char *end, struct sip_uri *u)
 {
 	/* userinfo is everything up to an '@' (RFC 3261 19.1.1): the user part may
 	 * hold ';', '?', '=' and ',', so a host with parameters and a user with
@@ -218,7 +218,8 @@ static inline bool uri_scheme4(const char *p, const char *lit)
 	return (lex_load32(p) | fold) == lex_load32(lit);
 }
 
-const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end)
+static inline __attribute__((always_inline)) const char *
+uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end)
 {
 	const char *s = p, *stop;
 
@@ -264,25 +265,28 @@ const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, con
 	return stop;
 }
 
+const char *sip_uri_scan(struct sip_uri *u, const char *base, const char *p, const char *end)
+{
+	return uri_scan(u, base, p, end);
+}
+
 int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len)
 {
 	const char *p = buf + off, *end = p + len;
 
 	memset(u, 0, sizeof(*u));
-	const char *stop = sip_uri_scan(u, buf, p, end);
+	const char *stop = uri_scan(u, buf, p, end);
 	u->whole.off = off;
 	u->whole.len = len;
 	return stop == end ? 0 : -SIP_ERR_URI;
 }
 
-int sip_addr_scan(struct sip_addr *a, const char *buf, const char *start, const char *end)
+int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char *end)
 {
-	const char *p = lex_skip_lws(start, end);
 	const char *lt = NULL;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	end = lex_trim_right(p, end);
 	a->whole = lex_view(buf, p, end);
 	if (p == end)
 		return -SIP_ERR_BAD_VALUE;
@@ -310,7 +314,7 @@ int sip_addr_scan(struct sip_addr *a, const char *buf, const char *start, const 
 	}
 
 	if (lt) {
-		const char *stop = sip_uri_scan(&a->uri, buf, lt + 1, end);
+		const char *stop = uri_scan(&a->uri, buf, lt + 1, end);
 		if (stop && stop < end && *stop == '>') {
 			p = stop + 1;
 		} else {
@@ -348,11 +352,12 @@ int sip_addr_scan(struct sip_addr *a, const char *buf, const char *start, const 
 		return -SIP_ERR_BAD_VALUE;
 	if (p > pstart)
 		a->params = lex_view(buf, pstart + 1, p);
-	p = lex_skip_lws(p, end);
+	/* lex_param_next stops after any LWS, and end follows none */
 	return p == end ? 0 : -SIP_ERR_BAD_VALUE;
 }
 
 int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len)
 {
-	return sip_addr_scan(a, buf, buf + off, buf + off + len);
+	const char *p = lex_skip_lws(buf + off, buf + off + len);
+	return sip_addr_scan(a, buf, p, lex_trim_right(p, buf + off + len));
 }

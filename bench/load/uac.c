@@ -1,0 +1,1144 @@
+/*
+ * uac.c - the calling side of sipshard-load: sets up --calls calls at --rate,
+ * drives in-dialog requests from --mix for --duration, then ends every call
+ * with BYE, counting every outcome.
+ *
+ * Owns, per worker thread: its source sockets (one net_io each), the call
+ * table (one slot per call, used once), the transaction table, the RFC 3261
+ * client transaction timers over UDP (A/E retransmissions from T1 doubling,
+ * non-INVITE capped at T2, B/F timeout at 64*T1) and the per-phase pacing.
+ * Does not own: message text (msg.c), counting layout (stats.c), the command
+ * line and the output (main.c).
+ *
+ * Tokens we generate carry the slot they belong to, so that a datagram finds
+ * its state in O(1):
+ *   Call-ID  NNNNNNNN-TT-CCCCCCCC@sipshard-load  (run nonce, thread, call)
+ *   From tag lTTCCCCCCCC
+ *   branch   z9hG4bKlTTSSSSSSSSGGGGGGGG          (transaction slot, generation)
+ *   ACK      z9hG4bKaTTCCCCCCCCQQQQQQQQ          (call, CSeq: ACK is no transaction)
+ * A call has at most one transaction in flight, so CSeq numbers reach the
+ * peer in order and a re-INVITE never meets another INVITE (no 491 by design).
+ * Everything is sent to --target (the next hop, as a trunk would); the route
+ * set and the remote target shape the Request-URI and Route of in-dialog
+ * requests as RFC 3261 12.2.1.1 says.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "msg.h"
+#include "net/io.h"
+#include "net/udp.h"
+
+#define CALLID_LEN    34
+#define CALLID_SUFFIX "@sipshard-load"
+#define LTAG_LEN      11
+#define BRANCH_LEN    26
+#define RTAG_MAX      64
+#define TARGET_MAX    192
+#define ROUTE_MAX     512
+#define NCLASSES      7 /* retransmission intervals T1 << 0..6 */
+#define L_TIMEOUT     NCLASSES
+#define NLISTS	      (NCLASSES + 1)
+#define START_BURST   512 /* call starts per loop pass, so receiving keeps up */
+#define PUBLISH_NS    (10 * 1000000ull)
+
+enum call_state { C_IDLE = 0, C_INVITING, C_UP, C_DONE, C_FAILED };
+enum tx_state { TX_FREE = 0, TX_CALLING, TX_PROCEEDING };
+enum phase { P_SETUP = 1, P_MIX, P_BYE, P_DONE };
+
+struct uac_call {
+	uint32_t cseq, invite_cseq, peer_cseq, sdp_ver;
+	uint32_t tx;   /* transaction in flight, or TL_NIL */
+	uint8_t state; /* enum call_state */
+	uint8_t src;
+	uint8_t rtag_len;
+	bool has_peer_cseq, terminal;
+	uint16_t target_len, route_len;
+	char rtag[RTAG_MAX];
+	char target[TARGET_MAX]; /* Request-URI of in-dialog requests */
+};
+
+struct uac_tx {
+	uint64_t t0; /* first send */
+	uint32_t gen, call, cseq;
+	uint16_t retrans;
+	uint8_t method; /* enum load_method */
+	uint8_t state;	/* enum tx_state */
+	uint8_t klass;	/* current retransmission interval class */
+	bool in_mix;
+};
+
+struct uac;
+
+struct uac_src {
+	struct uac *u;
+	int fd;
+	struct net_io *io;
+	char local[64];
+	size_t local_len;
+	bool queued;
+};
+
+struct uac {
+	struct load_worker *w;
+	const struct load_cfg *cfg;
+	struct load_stats *st;
+	struct load_counters *c;
+	unsigned th;
+	struct uac_src src[LOAD_MAX_SOURCES];
+	unsigned nsrc;
+
+	struct uac_call *calls;
+	char *routes; /* ncalls * ROUTE_MAX, touched only for calls with a route set */
+	uint64_t ncalls;
+	struct uac_tx *tx;
+	uint32_t ntx, *tx_free, tx_nfree;
+	struct tl_node *nodes; /* 2 per transaction: retransmission, timeout */
+	struct tl_list lists[NLISTS];
+	unsigned kcap; /* non-INVITE class cap: T1 << kcap <= T2 */
+
+	uint32_t *idle; /* ring of established calls with nothing in flight */
+	uint64_t idle_head, idle_count;
+
+	enum phase phase;
+	uint64_t now, t_start, t_mix0, t_mix_end;
+	uint64_t started, terminal, up;
+	uint64_t invites_out, out_win, out_all;
+	uint64_t mix_issued;
+	double rate_t, req_rate_t;
+	uint64_t window_t;
+	uint32_t mix_cum[LOAD_MAX_MIX], mix_total;
+	uint8_t mix_method[LOAD_MAX_MIX];
+	unsigned nmix;
+	uint64_t rng;
+	uint64_t last_publish;
+	uint64_t idle_sleep_ns;
+
+	char to_uri[160];
+	size_t to_uri_len;
+	char sdp_ip[64];
+	size_t sdp_ip_len;
+	bool ipv6;
+	char th_hex[2], nonce_hex[8];
+
+	struct sip_msg msg;
+};
+
+/* ---- tokens --------------------------------------------------------------- */
+
+static void make_callid(const struct uac *u, uint32_t call, char out[CALLID_LEN])
+{
+	memcpy(out, u->nonce_hex, 8);
+	out[8] = '-';
+	memcpy(out + 9, u->th_hex, 2);
+	out[11] = '-';
+	load_put_hex(out + 12, call, 8);
+	memcpy(out + 20, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1);
+}
+
+/* The call a Call-ID of ours names, or -1. */
+static int64_t parse_callid(const struct uac *u, const char *p, size_t len)
+{
+	uint64_t call;
+	if (len != CALLID_LEN || memcmp(p, u->nonce_hex, 8) || p[8] != '-' ||
+	    memcmp(p + 9, u->th_hex, 2) || p[11] != '-' ||
+	    memcmp(p + 20, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1) ||
+	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls)
+		return -1;
+	return (int64_t)call;
+}
+
+static void make_ltag(const struct uac *u, uint32_t call, char out[LTAG_LEN])
+{
+	out[0] = 'l';
+	memcpy(out + 1, u->th_hex, 2);
+	load_put_hex(out + 3, call, 8);
+}
+
+static void make_branch(const struct uac *u, char kind, uint32_t a, uint32_t b,
+			char out[BRANCH_LEN])
+{
+	memcpy(out, "z9hG4bK", 7);
+	out[7] = kind;
+	memcpy(out + 8, u->th_hex, 2);
+	load_put_hex(out + 10, a, 8);
+	load_put_hex(out + 18, b, 8);
+}
+
+/* Transaction slot and generation from a branch of ours; false otherwise. */
+static bool parse_branch(const struct uac *u, const char *p, size_t len, uint32_t *slot,
+			 uint32_t *gen)
+{
+	uint64_t s, g;
+	if (len != BRANCH_LEN || memcmp(p, "z9hG4bKl", 8) || memcmp(p + 8, u->th_hex, 2) ||
+	    !load_get_hex(p + 10, 8, &s) || !load_get_hex(p + 18, 8, &g) || s >= u->ntx)
+		return false;
+	*slot = (uint32_t)s;
+	*gen = (uint32_t)g;
+	return true;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void send_buf(struct uac *u, struct uac_src *s, char *buf, int len)
+{
+	if (len < 0) {
+		net_tx_release(s->io, buf);
+		u->c->send_errors++;
+		return;
+	}
+	if (net_tx_queue(s->io, buf, (uint32_t)len, (const struct sockaddr *)&u->cfg->target,
+			 u->cfg->target_len) != 0) {
+		u->c->send_errors++;
+		return;
+	}
+	s->queued = true;
+}
+
+static void flush_all(struct uac *u)
+{
+	for (unsigned i = 0; i < u->nsrc; i++) {
+		if (u->src[i].queued) {
+			net_io_flush(u->src[i].io);
+			u->src[i].queued = false;
+		}
+	}
+}
+
+/* Fills the parts of a request common to every message of a call. */
+static void req_base(struct uac *u, uint32_t ci, struct msg_req *r, char *callid, char *ltag)
+{
+	struct uac_call *c = &u->calls[ci];
+	struct uac_src *s = &u->src[c->src];
+
+	make_callid(u, ci, callid);
+	make_ltag(u, ci, ltag);
+	memset(r, 0, sizeof(*r));
+	r->local = (struct msg_str){s->local, s->local_len};
+	r->call_id = (struct msg_str){callid, CALLID_LEN};
+	r->from_user = (struct msg_str){u->cfg->from_user, strlen(u->cfg->from_user)};
+	r->ltag = (struct msg_str){ltag, LTAG_LEN};
+	r->to_uri = (struct msg_str){u->to_uri, u->to_uri_len};
+	r->sdp_ip = (struct msg_str){u->sdp_ip, u->sdp_ip_len};
+	r->ipv6 = u->ipv6;
+	r->rtp_port = (uint16_t)(10000 + (ci % 20000) * 2);
+	r->sdp_version = c->sdp_ver;
+	r->rack_cseq = c->invite_cseq;
+	if (c->rtag_len) { /* in a dialog: remote target, route set, To tag */
+		r->rtag = (struct msg_str){c->rtag, c->rtag_len};
+		r->ruri = (struct msg_str){c->target, c->target_len};
+		if (c->route_len)
+			r->route =
+			    (struct msg_str){u->routes + (size_t)ci * ROUTE_MAX, c->route_len};
+	} else {
+		r->ruri = r->to_uri;
+	}
+}
+
+/* Builds transaction t's request into a fresh buffer and queues it. The same
+ * call state gives the same bytes: that is what makes it a retransmission. */
+static bool send_tx(struct uac *u, uint32_t t)
+{
+	struct uac_tx *x = &u->tx[t];
+	struct uac_call *c = &u->calls[x->call];
+	struct uac_src *s = &u->src[c->src];
+	char callid[CALLID_LEN], ltag[LTAG_LEN], branch[BRANCH_LEN];
+	struct msg_req r;
+
+	char *buf = net_tx_alloc(s->io);
+	if (!buf) {
+		u->c->tx_pool_empty++;
+		return false;
+	}
+	req_base(u, x->call, &r, callid, ltag);
+	if (x->method == LM_INVITE) { /* the dialog-creating INVITE: no dialog yet */
+		r.rtag.len = 0;
+		r.route.len = 0;
+		r.ruri = r.to_uri;
+	}
+	make_branch(u, 'l', t, x->gen, branch);
+	r.branch = (struct msg_str){branch, BRANCH_LEN};
+	r.method = (enum load_method)x->method;
+	r.cseq = x->cseq;
+	send_buf(u, s, buf, msg_request(&r, buf, LOAD_TX_SIZE));
+	return true;
+}
+
+/* ACK for a final response to an INVITE with CSeq cseq: a new branch for a
+ * 2xx (end to end, RFC 3261 13.2.2.4), the INVITE's branch otherwise (hop by
+ * hop, 17.1.1.3). initial: the ACK belongs to the dialog-creating INVITE, so
+ * its Request-URI and Route are the INVITE's. */
+static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool initial,
+		     uint32_t tslot, uint32_t tgen)
+{
+	struct uac_call *c = &u->calls[ci];
+	struct uac_src *s = &u->src[c->src];
+	char callid[CALLID_LEN], ltag[LTAG_LEN], branch[BRANCH_LEN];
+	struct msg_req r;
+
+	char *buf = net_tx_alloc(s->io);
+	if (!buf) {
+		u->c->tx_pool_empty++;
+		return;
+	}
+	req_base(u, ci, &r, callid, ltag);
+	if (initial && !is2xx) {
+		r.ruri = r.to_uri;
+		r.route.len = 0;
+	}
+	if (is2xx)
+		make_branch(u, 'a', ci, cseq, branch);
+	else
+		make_branch(u, 'l', tslot, tgen, branch);
+	r.branch = (struct msg_str){branch, BRANCH_LEN};
+	r.method = LM_ACK;
+	r.cseq = cseq;
+	send_buf(u, s, buf, msg_request(&r, buf, LOAD_TX_SIZE));
+}
+
+/* ---- calls and transactions ------------------------------------------------ */
+
+static void idle_push(struct uac *u, uint32_t ci)
+{
+	u->idle[(u->idle_head + u->idle_count) % u->ncalls] = ci;
+	u->idle_count++;
+}
+
+static uint32_t idle_pop(struct uac *u)
+{
+	uint32_t ci = u->idle[u->idle_head];
+	u->idle_head = (u->idle_head + 1) % u->ncalls;
+	u->idle_count--;
+	return ci;
+}
+
+static void set_terminal(struct uac *u, struct uac_call *c, enum call_state s)
+{
+	if (c->state == C_UP)
+		u->up--;
+	c->state = (uint8_t)s;
+	if (!c->terminal) {
+		c->terminal = true;
+		u->terminal++;
+	}
+}
+
+static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
+{
+	if (!u->tx_nfree)
+		return TL_NIL;
+	uint32_t t = u->tx_free[--u->tx_nfree];
+	struct uac_tx *x = &u->tx[t];
+	struct uac_call *c = &u->calls[ci];
+
+	x->gen++;
+	x->call = ci;
+	x->method = (uint8_t)m;
+	x->state = TX_CALLING;
+	x->klass = 0;
+	x->retrans = 0;
+	x->in_mix = u->phase == P_MIX;
+	if (m == LM_INVITE) {
+		x->cseq = c->invite_cseq = c->cseq;
+	} else {
+		x->cseq = ++c->cseq;
+		if (m == LM_REINVITE || m == LM_UPDATE)
+			c->sdp_ver++;
+	}
+	x->t0 = u->now;
+	if (!send_tx(u, t)) {
+		/* no send buffer: undo, try again on a later pass */
+		if (m != LM_INVITE) {
+			c->cseq--;
+			if (m == LM_REINVITE || m == LM_UPDATE)
+				c->sdp_ver--;
+		}
+		x->state = TX_FREE;
+		u->tx_free[u->tx_nfree++] = t;
+		return TL_NIL;
+	}
+	c->tx = t;
+	tl_arm(u->lists, u->nodes, 0, 2 * t, u->now);
+	tl_arm(u->lists, u->nodes, L_TIMEOUT, 2 * t + 1, u->now);
+	u->c->m[m].sent++;
+	u->out_all++;
+	if (m == LM_INVITE)
+		u->invites_out++;
+	else
+		u->out_win++;
+	return t;
+}
+
+static void tx_free(struct uac *u, uint32_t t)
+{
+	struct uac_tx *x = &u->tx[t];
+	tl_cancel(u->lists, u->nodes, 2 * t);
+	tl_cancel(u->lists, u->nodes, 2 * t + 1);
+	x->state = TX_FREE; /* gen stays, so a repeat of the final response is known */
+	u->tx_free[u->tx_nfree++] = t;
+	u->calls[x->call].tx = TL_NIL;
+	u->out_all--;
+	if (x->method == LM_INVITE)
+		u->invites_out--;
+	else
+		u->out_win--;
+}
+
+/* After an in-dialog transaction: back in the rotation unless the call ended. */
+static void call_idle(struct uac *u, uint32_t ci)
+{
+	if (u->calls[ci].state == C_UP)
+		idle_push(u, ci);
+}
+
+static bool copy_str(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len > cap)
+		return false;
+	memcpy(dst, src, len);
+	return true;
+}
+
+/* Remembers the dialog a 2xx to the INVITE established: the remote tag, the
+ * remote target (Contact) and the route set (Record-Route, reversed). With a
+ * strict first route (no ;lr) the Request-URI is that route and the remote
+ * target goes last in Route (RFC 3261 12.2.1.1). False when something does not
+ * fit our fixed storage. */
+static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
+{
+	struct uac_call *c = &u->calls[ci];
+	const char *b = m->buf;
+
+	if (!m->to.has_tag || !m->to.tag.len ||
+	    !copy_str(c->rtag, RTAG_MAX, b + m->to.tag.off, m->to.tag.len))
+		return false;
+	c->rtag_len = (uint8_t)m->to.tag.len;
+	struct msg_str target = m->ncontacts ? msg_view(m, m->contacts[0].uri.whole)
+					     : (struct msg_str){u->to_uri, u->to_uri_len};
+	c->route_len = 0;
+	if (!m->nrecord_routes) {
+		if (!copy_str(c->target, TARGET_MAX, target.p, target.len))
+			return false;
+		c->target_len = (uint16_t)target.len;
+		return true;
+	}
+	char *route = u->routes + (size_t)ci * ROUTE_MAX;
+	struct msg_w w = {route, 0, ROUTE_MAX, false};
+	int last = m->nrecord_routes - 1;
+	const struct sip_addr *first = &m->record_routes[last];
+	bool strict = !first->uri.lr;
+	int from = last;
+	if (strict) { /* the first route becomes the Request-URI */
+		struct msg_str r = msg_view(m, first->uri.whole);
+		if (!copy_str(c->target, TARGET_MAX, r.p, r.len))
+			return false;
+		c->target_len = (uint16_t)r.len;
+		from = last - 1;
+	} else {
+		if (!copy_str(c->target, TARGET_MAX, target.p, target.len))
+			return false;
+		c->target_len = (uint16_t)target.len;
+	}
+	bool any = false;
+	for (int i = from; i >= 0; i--) {
+		msg_puts(&w, any ? ", " : "Route: ");
+		struct msg_str v = msg_view(m, m->record_routes[i].whole);
+		msg_put(&w, v.p, v.len);
+		any = true;
+	}
+	if (strict) {
+		msg_puts(&w, any ? ", <" : "Route: <");
+		msg_put(&w, target.p, target.len);
+		msg_puts(&w, ">");
+		any = true;
+	}
+	if (any)
+		msg_puts(&w, "\r\n");
+	if (w.overflow)
+		return false;
+	c->route_len = (uint16_t)w.len;
+	return true;
+}
+
+/* A final response to an active transaction. */
+static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg *m)
+{
+	struct uac_tx *x = &u->tx[t];
+	uint32_t ci = x->call, gen = x->gen, cseq = x->cseq;
+	struct uac_call *c = &u->calls[ci];
+	enum load_method meth = (enum load_method)x->method;
+	uint64_t lat = u->now - x->t0;
+
+	load_hist_record(&u->st->lat[meth], lat);
+	if (x->in_mix)
+		load_hist_record(&u->st->lat_mix, lat);
+	if (meth != LM_INVITE && u->phase == P_MIX && u->now <= u->t_mix_end)
+		u->c->mix_completed++;
+	u->c->m[meth].completed++;
+	tx_free(u, t);
+
+	bool ok = status < 300;
+	switch (meth) {
+	case LM_INVITE:
+		if (ok && (u->cfg->echo || save_dialog(u, ci, m))) {
+			send_ack(u, ci, cseq, true, true, t, gen);
+			u->c->acks_sent++;
+			u->c->calls_established++;
+			c->state = C_UP;
+			u->up++;
+			idle_push(u, ci);
+		} else if (ok) {
+			/* a 2xx we cannot hold a dialog for: count it, do not ACK */
+			u->c->mismatched++;
+			u->c->calls_failed++;
+			set_terminal(u, c, C_FAILED);
+		} else {
+			/* hop-by-hop ACK carries the response's To tag */
+			if (m->to.has_tag &&
+			    copy_str(c->rtag, RTAG_MAX, m->buf + m->to.tag.off, m->to.tag.len))
+				c->rtag_len = (uint8_t)m->to.tag.len;
+			send_ack(u, ci, cseq, false, true, t, gen);
+			u->c->acks_sent++;
+			if (status / 100 == 4 || status / 100 == 6)
+				u->c->calls_rejected++;
+			else
+				u->c->calls_failed++;
+			set_terminal(u, c, C_FAILED);
+		}
+		break;
+	case LM_REINVITE:
+		if (!u->cfg->echo) {
+			send_ack(u, ci, cseq, ok, false, t, gen);
+			u->c->acks_sent++;
+		}
+		goto in_dialog;
+	case LM_BYE:
+		if (ok)
+			u->c->calls_ended++;
+		set_terminal(u, c, C_DONE);
+		break;
+	default:
+	in_dialog:
+		if (status == 481 || status == 408) {
+			u->c->calls_lost++;
+			set_terminal(u, c, C_FAILED);
+		} else {
+			call_idle(u, ci);
+		}
+		break;
+	}
+}
+
+static void tx_timeout(struct uac *u, uint32_t t)
+{
+	struct uac_tx *x = &u->tx[t];
+	uint32_t ci = x->call;
+	enum load_method meth = (enum load_method)x->method;
+
+	u->c->m[meth].timeouts++;
+	tx_free(u, t);
+	if (meth == LM_INVITE) {
+		u->c->setup_timeouts++;
+		u->c->calls_failed++;
+		set_terminal(u, &u->calls[ci], C_FAILED);
+	} else if (meth == LM_BYE) {
+		set_terminal(u, &u->calls[ci], C_DONE);
+	} else {
+		call_idle(u, ci);
+	}
+}
+
+static void fire_timers(struct uac *u)
+{
+	uint32_t id;
+
+	while ((id = tl_due(u->lists, u->nodes, L_TIMEOUT, u->now)) != TL_NIL)
+		tx_timeout(u, id / 2);
+	for (int k = 0; k < NCLASSES; k++) {
+		while ((id = tl_due(u->lists, u->nodes, k, u->now)) != TL_NIL) {
+			uint32_t t = id / 2;
+			struct uac_tx *x = &u->tx[t];
+			x->retrans++;
+			u->c->m[x->method].retrans++;
+			send_tx(u, t); /* a missing buffer is like a lost datagram */
+			unsigned next;
+			if (x->method == LM_INVITE || x->method == LM_REINVITE)
+				next = (unsigned)k + 1 < NCLASSES ? (unsigned)k + 1 : NCLASSES - 1;
+			else if (x->state == TX_PROCEEDING)
+				next = u->kcap; /* 17.1.2.2: T2 once a provisional came */
+			else
+				next = (unsigned)k + 1 < u->kcap ? (unsigned)k + 1 : u->kcap;
+			x->klass = (uint8_t)next;
+			tl_arm(u->lists, u->nodes, (int)next, id, u->now);
+		}
+	}
+}
+
+/* ---- receiving -------------------------------------------------------------- */
+
+static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, int status, bool sdp,
+		    const struct net_pkt *p)
+{
+	if (!sip_can_respond(m))
+		return;
+	char *buf = net_tx_alloc(s->io);
+	if (!buf) {
+		u->c->tx_pool_empty++;
+		return;
+	}
+	char contact[128];
+	struct msg_w cw = {contact, 0, sizeof(contact), false};
+	msg_puts(&cw, "Contact: <sip:");
+	msg_puts(&cw, u->cfg->from_user);
+	msg_puts(&cw, "@");
+	msg_put(&cw, s->local, s->local_len);
+	msg_puts(&cw, ">\r\n");
+	struct msg_resp r = {.status = status, .extra = {contact, cw.overflow ? 0 : cw.len}};
+	if (sdp) {
+		r.sdp_ip = (struct msg_str){u->sdp_ip, u->sdp_ip_len};
+		r.ipv6 = u->ipv6;
+		r.sdp_version = 1;
+		r.rtp_port = 10000;
+	}
+	int n = msg_response(m, &r, buf, LOAD_TX_SIZE);
+	if (n < 0) {
+		net_tx_release(s->io, buf);
+		u->c->send_errors++;
+		return;
+	}
+	if (net_tx_queue(s->io, buf, (uint32_t)n, p->peer, p->peer_len) == 0) {
+		s->queued = true;
+		u->c->responses_sent++;
+	} else {
+		u->c->send_errors++;
+	}
+}
+
+/* A request from the far end: NOTIFY after our REFER, a BYE, a re-INVITE... */
+static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m,
+		       const struct net_pkt *p)
+{
+	if (m->method_id == SIP_METHOD_ACK)
+		return; /* for a 2xx we sent to a peer's INVITE: nothing to do */
+	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
+	char ltag[LTAG_LEN];
+	struct uac_call *c = ci >= 0 ? &u->calls[ci] : NULL;
+	if (c)
+		make_ltag(u, (uint32_t)ci, ltag);
+	if (!c || !c->rtag_len || !m->to.has_tag || m->to.tag.len != LTAG_LEN ||
+	    memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN) || c->state != C_UP) {
+		u->c->unexpected_requests++;
+		respond(u, s, m, 481, false, p);
+		return;
+	}
+	u->c->peer_requests++;
+	if (c->has_peer_cseq && m->cseq.num == c->peer_cseq)
+		u->c->peer_retrans++;
+	c->has_peer_cseq = true;
+	c->peer_cseq = m->cseq.num;
+	bool sdp = (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_UPDATE) &&
+		   m->body.len > 0;
+	respond(u, s, m, 200, sdp, p);
+	if (m->method_id == SIP_METHOD_BYE) {
+		u->c->peer_byes++;
+		set_terminal(u, c, C_DONE);
+	}
+}
+
+static int wire_method(enum load_method m)
+{
+	switch (m) {
+	case LM_INVITE:
+	case LM_REINVITE:
+		return SIP_METHOD_INVITE;
+	case LM_BYE:
+		return SIP_METHOD_BYE;
+	case LM_INFO:
+		return SIP_METHOD_INFO;
+	case LM_MESSAGE:
+		return SIP_METHOD_MESSAGE;
+	case LM_UPDATE:
+		return SIP_METHOD_UPDATE;
+	case LM_NOTIFY:
+		return SIP_METHOD_NOTIFY;
+	case LM_OPTIONS:
+		return SIP_METHOD_OPTIONS;
+	case LM_PRACK:
+		return SIP_METHOD_PRACK;
+	case LM_REFER:
+		return SIP_METHOD_REFER;
+	default:
+		return SIP_METHOD_OTHER;
+	}
+}
+
+static void on_pkt(void *arg, const struct net_pkt *p)
+{
+	struct uac_src *s = arg;
+	struct uac *u = s->u;
+	struct sip_msg *m = &u->msg;
+
+	u->now = load_now_ns();
+	if (sip_parse(m, p->data, p->len, NULL) != 0) {
+		u->c->malformed++;
+		return;
+	}
+	/* --echo: the target sends our own requests back; each stands for a 200 */
+	if (m->is_request && !u->cfg->echo) {
+		on_request(u, s, m, p);
+		return;
+	}
+	int status = m->is_request ? 200 : m->status;
+	uint32_t t, gen;
+	if (!m->nvias ||
+	    !parse_branch(u, m->buf + m->vias[0].branch.off, m->vias[0].branch.len, &t, &gen)) {
+		u->c->unknown_transaction++;
+		return;
+	}
+	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
+	if (ci < 0) {
+		u->c->mismatched++;
+		return;
+	}
+	struct uac_tx *x = &u->tx[t];
+	if (x->gen != gen || x->state == TX_FREE) {
+		/* a repeat of a final response (ours went missing, or the peer's
+		 * 2xx retransmission crossed our ACK), or a late provisional */
+		if (x->gen == gen)
+			u->c->duplicate_responses++;
+		else
+			u->c->late_responses++;
+		struct uac_call *c = &u->calls[ci];
+		if (status >= 200 && m->cseq.method_id == SIP_METHOD_INVITE && !u->cfg->echo) {
+			bool initial = m->cseq.num == c->invite_cseq;
+			if (status >= 300) {
+				/* 17.1.1.2: each repeat of a non-2xx final gets the ACK
+				 * again, on the INVITE's branch (the one in this Via) */
+				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen);
+				u->c->reacks_sent++;
+			} else if (c->rtag_len) {
+				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0);
+				u->c->reacks_sent++;
+			}
+		}
+		return;
+	}
+	if (x->call != (uint32_t)ci || m->cseq.num != x->cseq ||
+	    m->cseq.method_id != wire_method((enum load_method)x->method)) {
+		u->c->mismatched++;
+		return;
+	}
+	load_count_code(u->c, (enum load_method)x->method, status);
+	if (status < 200) {
+		if (x->state == TX_CALLING) {
+			x->state = TX_PROCEEDING;
+			/* 17.1.1.2: an INVITE is no longer retransmitted after a 1xx */
+			if (x->method == LM_INVITE || x->method == LM_REINVITE)
+				tl_cancel(u->lists, u->nodes, 2 * t);
+		}
+		return;
+	}
+	tx_final(u, t, status, m);
+}
+
+/* ---- driving the phases -------------------------------------------------------- */
+
+static enum load_method pick_method(struct uac *u)
+{
+	uint32_t r = (uint32_t)(load_rand(&u->rng) % u->mix_total);
+	for (unsigned i = 0; i < u->nmix; i++)
+		if (r < u->mix_cum[i])
+			return (enum load_method)u->mix_method[i];
+	return (enum load_method)u->mix_method[u->nmix - 1];
+}
+
+static void enter_bye(struct uac *u)
+{
+	if (u->phase == P_MIX && u->now < u->t_mix_end)
+		u->t_mix_end = u->now; /* stopped early: the window is what ran */
+	u->phase = P_BYE;
+}
+
+static void enter_mix(struct uac *u)
+{
+	u->phase = P_MIX;
+	u->t_mix0 = u->now;
+	u->t_mix_end = u->now + (uint64_t)(u->cfg->duration * 1e9);
+	u->mix_issued = 0;
+}
+
+/* Starts due work; returns the time of the next paced event (or UINT64_MAX). */
+static uint64_t drive(struct uac *u)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (u->phase == P_SETUP) {
+		if (u->cfg->echo) { /* nothing to set up: the echo stands for the callee */
+			for (; u->started < u->ncalls; u->started++) {
+				struct uac_call *c = &u->calls[u->started];
+				c->state = C_UP;
+				c->rtag_len = 4;
+				memcpy(c->rtag, "echo", 4);
+				memcpy(c->target, u->to_uri, u->to_uri_len);
+				c->target_len = (uint16_t)u->to_uri_len;
+				u->up++;
+				u->c->calls_attempted++;
+				u->c->calls_established++;
+				idle_push(u, (uint32_t)u->started);
+			}
+		}
+		double el = (double)(u->now - u->t_start) / 1e9;
+		uint64_t due = u->rate_t > 0 ? (uint64_t)(el * u->rate_t) + 1 : u->ncalls;
+		if (due > u->ncalls)
+			due = u->ncalls;
+		unsigned burst = 0;
+		while (u->started < due && burst < START_BURST) {
+			uint32_t ci = (uint32_t)u->started;
+			struct uac_call *c = &u->calls[ci];
+			c->src = (uint8_t)(ci % u->nsrc);
+			c->cseq = 1;
+			c->sdp_ver = 1;
+			c->tx = TL_NIL;
+			c->state = C_INVITING;
+			if (tx_start(u, ci, LM_INVITE) == TL_NIL) {
+				c->state = C_IDLE;
+				break;
+			}
+			u->c->calls_attempted++;
+			u->started++;
+			burst++;
+		}
+		if (u->started < u->ncalls) {
+			next = u->rate_t > 0
+				   ? u->t_start + (uint64_t)((double)u->started / u->rate_t * 1e9)
+				   : u->now;
+			if (burst == START_BURST || next < u->now)
+				next = u->now;
+		} else if (!u->invites_out) {
+			if (u->cfg->duration > 0)
+				enter_mix(u);
+			else
+				enter_bye(u);
+		}
+	}
+	if (u->phase == P_MIX) {
+		if (u->now >= u->t_mix_end) {
+			enter_bye(u);
+		} else {
+			next = u->t_mix_end;
+			while (u->out_win < u->window_t && u->idle_count) {
+				if (u->req_rate_t > 0) {
+					double el = (double)(u->now - u->t_mix0) / 1e9;
+					uint64_t allowed = (uint64_t)(el * u->req_rate_t) + 1;
+					if (u->mix_issued >= allowed) {
+						uint64_t t =
+						    u->t_mix0 + (uint64_t)((double)u->mix_issued /
+									   u->req_rate_t * 1e9);
+						if (t < next)
+							next = t;
+						break;
+					}
+				}
+				uint32_t ci = idle_pop(u);
+				if (tx_start(u, ci, pick_method(u)) == TL_NIL) {
+					idle_push(u, ci);
+					next = u->now;
+					break;
+				}
+				u->mix_issued++;
+			}
+		}
+	}
+	if (u->phase == P_BYE) {
+		while (u->out_win < u->window_t && u->idle_count) {
+			uint32_t ci = idle_pop(u);
+			if (u->cfg->echo) { /* no dialog on the far side to end */
+				set_terminal(u, &u->calls[ci], C_DONE);
+				continue;
+			}
+			if (tx_start(u, ci, LM_BYE) == TL_NIL) {
+				idle_push(u, ci);
+				next = u->now;
+				break;
+			}
+		}
+		if (u->terminal == u->started && !u->out_all)
+			u->phase = P_DONE;
+	}
+	return next;
+}
+
+static void publish(struct uac *u, bool force)
+{
+	if (!force && u->now - u->last_publish < PUBLISH_NS)
+		return;
+	u->last_publish = u->now;
+	struct load_live *l = &u->st->live;
+	uint64_t done = 0, retrans = 0;
+	for (int m = 0; m < LM_COUNT; m++) {
+		done += u->c->m[m].completed;
+		retrans += u->c->m[m].retrans;
+	}
+	load_live_set(&l->calls_up, u->up);
+	load_live_set(&l->completed, done);
+	load_live_set(&l->outstanding, u->out_all);
+	load_live_set(&l->errors, load_uac_errors(u->c));
+	load_live_set(&l->retrans, retrans);
+	load_live_set(&l->phase, u->phase);
+}
+
+/* Receives until `until` or the first datagrams. With one socket the wait
+ * blocks in net_io_poll, at least 1 ms when anything is pending: a datagram
+ * ends the wait at once, so latencies stay exact and a paced send is at most
+ * 1 ms late (the schedule catches up). With several sockets each is polled
+ * without blocking and an idle pass sleeps up to IDLE_SLEEP_MAX_NS, because
+ * net_io offers no descriptor to wait on all of them together; a datagram
+ * arriving meanwhile is timed up to that much late (only when idle). */
+#define IDLE_SLEEP_MAX_NS 50000
+static void wait_io(struct uac *u, uint64_t until)
+{
+	uint64_t now = load_now_ns();
+	uint64_t delta = until > now ? until - now : 0;
+	int got = 0;
+
+	if (delta > 100000000ull)
+		delta = 100000000ull; /* look at the stop flag now and then */
+	if (u->nsrc == 1) {
+		int ms = (int)(delta / 1000000);
+		if (delta && !ms)
+			ms = 1;
+		net_io_poll(u->src[0].io, ms, on_pkt, &u->src[0]);
+		return;
+	}
+	for (unsigned i = 0; i < u->nsrc; i++) {
+		int n = net_io_poll(u->src[i].io, 0, on_pkt, &u->src[i]);
+		if (n > 0)
+			got += n;
+	}
+	if (got > 0 || !delta) {
+		u->idle_sleep_ns = 2000;
+		return;
+	}
+	uint64_t sl = u->idle_sleep_ns;
+	if (sl > delta)
+		sl = delta;
+	struct timespec ts = {0, (long)sl};
+	nanosleep(&ts, NULL);
+	if (u->idle_sleep_ns < IDLE_SLEEP_MAX_NS)
+		u->idle_sleep_ns *= 2;
+}
+
+/* ---- setup and the loop ------------------------------------------------------ */
+
+static int open_sources(struct uac *u)
+{
+	const struct load_cfg *cfg = u->cfg;
+	int base = 0;
+	if (cfg->local.ss_family == AF_INET)
+		base = ntohs(((const struct sockaddr_in *)&cfg->local)->sin_port);
+	else
+		base = ntohs(((const struct sockaddr_in6 *)&cfg->local)->sin6_port);
+
+	for (unsigned k = 0; k < u->nsrc; k++) {
+		struct uac_src *s = &u->src[k];
+		struct sockaddr_storage a = cfg->local;
+		int port = base ? base + (int)(u->th * u->nsrc + k) : 0;
+		if (port > 65535) {
+			snprintf(u->w->err, sizeof(u->w->err), "source port %d is out of range",
+				 port);
+			return -EINVAL;
+		}
+		if (a.ss_family == AF_INET)
+			((struct sockaddr_in *)&a)->sin_port = htons((uint16_t)port);
+		else
+			((struct sockaddr_in6 *)&a)->sin6_port = htons((uint16_t)port);
+		s->u = u;
+		s->fd = udp_socket_bind(&a, cfg->local_len, false);
+		if (s->fd < 0) {
+			snprintf(u->w->err, sizeof(u->w->err), "cannot bind source %s port %d: %s",
+				 cfg->local_s, port, strerror(-s->fd));
+			return s->fd;
+		}
+		struct sockaddr_storage b;
+		socklen_t bl = sizeof(b);
+		getsockname(s->fd, (struct sockaddr *)&b, &bl);
+		udp_format_addr((struct sockaddr *)&b, s->local, sizeof(s->local));
+		s->local_len = strlen(s->local);
+		struct net_io_config nc = {s->fd,	 LOAD_RX_BUFS, LOAD_RX_BUF_SIZE,
+					   LOAD_TX_BUFS, LOAD_TX_SIZE, cfg->no_uring};
+		int rc = net_io_open(&s->io, &nc);
+		if (rc) {
+			snprintf(u->w->err, sizeof(u->w->err), "net_io_open: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	u->w->backend = net_io_backend(u->src[0].io);
+	return 0;
+}
+
+static void share(uint64_t total, unsigned n, unsigned i, uint64_t *out)
+{
+	*out = total / n + (i < total % n ? 1 : 0);
+}
+
+static int uac_setup(struct uac *u, struct load_worker *w)
+{
+	const struct load_cfg *cfg = w->cfg;
+	u->w = w;
+	u->cfg = cfg;
+	u->st = w->stats;
+	u->c = &w->stats->c;
+	u->th = w->index;
+	u->nsrc = cfg->sources;
+	load_put_hex(u->th_hex, u->th, 2);
+	load_put_hex(u->nonce_hex, cfg->nonce, 8);
+	u->rng = cfg->seed * 0x9E3779B97F4A7C15ull + u->th + 1;
+
+	share(cfg->calls, cfg->threads, u->th, &u->ncalls);
+	uint64_t win;
+	share(cfg->window, cfg->threads, u->th, &win);
+	u->window_t = win ? win : 1;
+	u->rate_t = cfg->rate / cfg->threads;
+	u->req_rate_t = cfg->req_rate / cfg->threads;
+	if (u->ncalls == 0)
+		return 0;
+	if (u->ncalls > 0xffffffffu - 1) {
+		snprintf(w->err, sizeof(w->err), "too many calls per thread");
+		return -EINVAL;
+	}
+
+	/* one transaction per call at most, so ncalls slots always suffice */
+	u->ntx = (uint32_t)u->ncalls + 1;
+	u->calls = calloc(u->ncalls, sizeof(*u->calls));
+	u->routes = calloc(u->ncalls, ROUTE_MAX);
+	u->idle = calloc(u->ncalls, sizeof(*u->idle));
+	u->tx = calloc(u->ntx, sizeof(*u->tx));
+	u->tx_free = calloc(u->ntx, sizeof(*u->tx_free));
+	u->nodes = calloc((size_t)u->ntx * 2, sizeof(*u->nodes));
+	if (!u->calls || !u->routes || !u->idle || !u->tx || !u->tx_free || !u->nodes) {
+		snprintf(w->err, sizeof(w->err), "out of memory for %llu calls",
+			 (unsigned long long)u->ncalls);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < u->ntx; i++)
+		u->tx_free[u->tx_nfree++] = u->ntx - 1 - i;
+	tl_init_nodes(u->nodes, u->ntx * 2);
+	uint64_t t1 = (uint64_t)cfg->t1_ms * 1000000;
+	for (int k = 0; k < NCLASSES; k++)
+		tl_init_list(&u->lists[k], t1 << k);
+	tl_init_list(&u->lists[L_TIMEOUT], 64 * t1);
+	u->kcap = 0;
+	while (u->kcap + 1 < NCLASSES && (cfg->t1_ms << (u->kcap + 1)) <= cfg->t2_ms)
+		u->kcap++;
+
+	u->nmix = cfg->nmix;
+	for (unsigned i = 0; i < cfg->nmix; i++) {
+		u->mix_total += cfg->mix[i].weight;
+		u->mix_cum[i] = u->mix_total;
+		u->mix_method[i] = cfg->mix[i].method;
+	}
+
+	u->to_uri_len = (size_t)snprintf(u->to_uri, sizeof(u->to_uri), "sip:%s@%s", cfg->to_user,
+					 cfg->target_s);
+	u->ipv6 = cfg->local.ss_family == AF_INET6;
+	/* the SDP address: the local IP without brackets or port */
+	const char *ls = cfg->local_s;
+	const char *end = u->ipv6 ? strchr(ls, ']') : strrchr(ls, ':');
+	size_t n = end ? (size_t)(end - ls) : strlen(ls);
+	if (u->ipv6 && *ls == '[') {
+		ls++;
+		n--;
+	}
+	if (n >= sizeof(u->sdp_ip))
+		n = sizeof(u->sdp_ip) - 1;
+	memcpy(u->sdp_ip, ls, n);
+	u->sdp_ip_len = n;
+	return open_sources(u);
+}
+
+static void uac_teardown(struct uac *u)
+{
+	for (unsigned i = 0; i < u->nsrc; i++) {
+		struct uac_src *s = &u->src[i];
+		if (s->io) {
+			struct net_io_stats ns;
+			net_io_get_stats(s->io, &ns);
+			u->w->io_rx += ns.rx;
+			u->w->io_tx += ns.tx;
+			u->w->io_tx_errors += ns.tx_errors;
+			u->w->io_truncated += ns.rx_truncated;
+			u->w->io_enobufs += ns.rx_enobufs;
+			u->w->io_pool_empty += ns.tx_pool_empty;
+			net_io_close(s->io);
+		}
+		if (s->fd > 0)
+			close(s->fd);
+	}
+	free(u->calls);
+	free(u->routes);
+	free(u->idle);
+	free(u->tx);
+	free(u->tx_free);
+	free(u->nodes);
+}
+
+void *load_uac_main(void *arg)
+{
+	struct load_worker *w = arg;
+	struct uac *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		w->rc = -ENOMEM;
+		snprintf(w->err, sizeof(w->err), "out of memory");
+		atomic_store(&w->ready, -1);
+		return NULL;
+	}
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* short pacing sleeps stay short */
+	w->rc = uac_setup(u, w);
+	atomic_store(&w->ready, w->rc ? -1 : 1);
+	if (w->rc || !u->ncalls) {
+		uac_teardown(u);
+		free(u);
+		return NULL;
+	}
+	u->idle_sleep_ns = 2000;
+	u->now = u->t_start = load_now_ns();
+	u->phase = P_SETUP;
+	for (;;) {
+		u->now = load_now_ns();
+		int stop = atomic_load_explicit(w->stop, memory_order_relaxed);
+		if (stop >= 2)
+			break;
+		if (stop == 1 && u->phase < P_BYE)
+			enter_bye(u);
+		fire_timers(u);
+		uint64_t next = drive(u);
+		flush_all(u);
+		publish(u, false);
+		if (u->phase == P_DONE)
+			break;
+		uint64_t t = tl_next(u->lists, u->nodes, NLISTS);
+		if (next < t)
+			t = next;
+		if (t > u->now + 100000000ull)
+			t = u->now + 100000000ull; /* look at the stop flag now and then */
+		wait_io(u, t);
+	}
+	u->now = load_now_ns();
+	flush_all(u);
+	publish(u, true);
+	uac_teardown(u);
+	u->c->truncated = w->io_truncated;
+	if (u->t_mix0) {
+		uint64_t end = u->t_mix_end < u->now ? u->t_mix_end : u->now;
+		w->mix_seconds = (double)(end - u->t_mix0) / 1e9;
+	}
+	free(u);
+	return NULL;
+}

@@ -1,0 +1,929 @@
+/*
+ * uas.c - the called side of sipshard-load: answers INVITEs (100, 180, then
+ * 200 with an SDP answer after --answer-delay-ms, or 486/603 for a
+ * --reject-share of them), answers every in-dialog request, sends the NOTIFY
+ * a REFER calls for, and forgets a call after its BYE.
+ *
+ * Owns, per worker thread: one socket (SO_REUSEPORT with --threads > 1), the
+ * leg table (preallocated slots, an open-addressing index keyed by Call-ID
+ * and the peer's tag, backward-shift deletion so no tombstones build up),
+ * a pool of stored datagrams for what must be retransmitted (final responses
+ * to INVITEs until their ACK, RFC 3261 13.3.1.4 and 17.2.1; our NOTIFYs until
+ * their response, 17.1.2.2), and the timers for all of that. Does not own:
+ * message text (msg.c), counting layout (stats.c), output (main.c).
+ *
+ * Retransmitted requests (same CSeq as the last one of the leg) are answered
+ * again with a response rebuilt from the retransmission itself and counted
+ * apart, so that "received" per method counts each request once. After a BYE
+ * the leg lingers for 64*T1 to answer a retransmitted BYE with 200 again.
+ * In-dialog requests and responses go back to the address the request came
+ * from (symmetric, as to a trunk), not to the Contact.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "msg.h"
+#include "net/io.h"
+#include "net/udp.h"
+
+#define CALLID_MAX  128
+#define RTAG_MAX    64
+#define LTAG_LEN    19 /* sTTSSSSSSSSGGGGGGGG */
+#define NBRANCH_LEN 34 /* z9hG4bKsTTSSSSSSSSGGGGGGGGQQQQQQQQ */
+#define ROUTE_MAX   512
+#define NCLASSES    7
+#define LST_ANSWER  NCLASSES
+#define LST_LINGER  (NCLASSES + 1)
+#define NLISTS	    (NCLASSES + 2)
+#define PUBLISH_NS  (10 * 1000000ull)
+
+enum leg_state {
+	L_FREE = 0,
+	L_EARLY,    /* 100/180 sent, 200 waits for --answer-delay-ms */
+	L_WAIT_ACK, /* final response to an INVITE sent, retransmitted until ACK */
+	L_CONFIRMED,
+	L_LINGER, /* after BYE (or a rejection's ACK): absorbs retransmissions */
+};
+
+struct uas_leg {
+	uint64_t hash;
+	uint64_t resp_t0, notify_t0; /* first send of what is being retransmitted */
+	uint32_t gen;
+	uint32_t rcseq;			 /* CSeq of the peer's last new request */
+	uint32_t invite_cseq;		 /* CSeq of the INVITE whose final response awaits ACK */
+	uint32_t lcseq;			 /* our CSeq (NOTIFY) */
+	uint32_t resp_pend, notify_pend; /* stored datagrams, or TL_NIL */
+	uint16_t invite_status; /* final status of the initial INVITE (for its retransmissions) */
+	uint16_t route_len;
+	uint8_t state; /* enum leg_state */
+	uint8_t callid_len, rtag_len;
+	bool rejected;
+	socklen_t peer_len;
+	struct sockaddr_in6 peer;
+	char callid[CALLID_MAX];
+	char rtag[RTAG_MAX];
+};
+
+struct uas_pend {
+	uint32_t len;
+	char data[LOAD_TX_SIZE];
+};
+
+struct uas {
+	struct load_worker *w;
+	const struct load_cfg *cfg;
+	struct load_stats *st;
+	struct load_counters *c;
+	unsigned th;
+	int fd;
+	struct net_io *io;
+	char local[64];
+	size_t local_len;
+	char sdp_ip[64];
+	size_t sdp_ip_len;
+	bool ipv6;
+	char th_hex[2];
+	char contact[128];
+	size_t contact_len;
+
+	struct uas_leg *legs;
+	char *routes; /* ncap * ROUTE_MAX, touched only for legs with a route set */
+	uint32_t ncap, *leg_free, leg_nfree, active;
+	uint32_t *index; /* leg + 1, or 0 */
+	uint32_t index_mask;
+	struct uas_pend *pend;
+	uint32_t npend, *pend_free, pend_nfree;
+	struct tl_node *nodes; /* 2 per leg: response, NOTIFY */
+	struct tl_list lists[NLISTS];
+	unsigned kcap;
+	uint64_t t1_ns;
+
+	double reject_acc;
+	unsigned reject_flip;
+	uint64_t now, t_start, last_publish;
+	bool queued;
+	struct sip_msg msg;
+};
+
+static void leg_linger(struct uas *u, uint32_t li);
+
+/* ---- the leg table ----------------------------------------------------------- */
+
+static uint64_t leg_hash(const char *cid, size_t clen, const char *tag, size_t tlen)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < clen; i++)
+		h = (h ^ (uint8_t)cid[i]) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull; /* separator: "ab"+"c" differs from "a"+"bc" */
+	for (size_t i = 0; i < tlen; i++)
+		h = (h ^ (uint8_t)tag[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static uint32_t leg_find(struct uas *u, const struct sip_msg *m, uint64_t *hash_out)
+{
+	const char *cid = m->buf + m->call_id.off, *tag = m->buf + m->from.tag.off;
+	size_t clen = m->call_id.len, tlen = m->from.has_tag ? m->from.tag.len : 0;
+	uint64_t h = leg_hash(cid, clen, tag, tlen);
+	if (hash_out)
+		*hash_out = h;
+	for (uint32_t i = (uint32_t)h & u->index_mask;; i = (i + 1) & u->index_mask) {
+		uint32_t e = u->index[i];
+		if (!e)
+			return TL_NIL;
+		struct uas_leg *l = &u->legs[e - 1];
+		if (l->hash == h && l->callid_len == clen && l->rtag_len == tlen &&
+		    !memcmp(l->callid, cid, clen) && !memcmp(l->rtag, tag, tlen))
+			return e - 1;
+	}
+}
+
+static void index_insert(struct uas *u, uint32_t li)
+{
+	uint32_t i = (uint32_t)u->legs[li].hash & u->index_mask;
+	while (u->index[i])
+		i = (i + 1) & u->index_mask;
+	u->index[i] = li + 1;
+}
+
+/* Backward-shift deletion for linear probing: later entries of the run move
+ * up into the hole when their home slot allows it. */
+static void index_remove(struct uas *u, uint32_t li)
+{
+	uint32_t i = (uint32_t)u->legs[li].hash & u->index_mask;
+	while (u->index[i] != li + 1)
+		i = (i + 1) & u->index_mask;
+	uint32_t hole = i;
+	for (uint32_t j = (hole + 1) & u->index_mask; u->index[j]; j = (j + 1) & u->index_mask) {
+		uint32_t home = (uint32_t)u->legs[u->index[j] - 1].hash & u->index_mask;
+		/* j may fill the hole when home is not cyclically in (hole, j] */
+		bool in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+		if (!in_range) {
+			u->index[hole] = u->index[j];
+			hole = j;
+		}
+	}
+	u->index[hole] = 0;
+}
+
+static void make_ltag(const struct uas *u, uint32_t li, char out[LTAG_LEN + 1])
+{
+	out[0] = 's';
+	memcpy(out + 1, u->th_hex, 2);
+	load_put_hex(out + 3, li, 8);
+	load_put_hex(out + 11, u->legs[li].gen, 8);
+	out[LTAG_LEN] = '\0';
+}
+
+/* ---- stored datagrams ------------------------------------------------------------ */
+
+static uint32_t pend_get(struct uas *u)
+{
+	if (!u->pend_nfree) {
+		u->c->pending_pool_empty++;
+		return TL_NIL;
+	}
+	return u->pend_free[--u->pend_nfree];
+}
+
+static void pend_put(struct uas *u, uint32_t *p)
+{
+	if (*p != TL_NIL) {
+		u->pend_free[u->pend_nfree++] = *p;
+		*p = TL_NIL;
+	}
+}
+
+static void send_raw(struct uas *u, const char *data, uint32_t len, const struct sockaddr *to,
+		     socklen_t tolen)
+{
+	char *buf = net_tx_alloc(u->io);
+	if (!buf) {
+		u->c->tx_pool_empty++;
+		return;
+	}
+	memcpy(buf, data, len);
+	if (net_tx_queue(u->io, buf, len, to, tolen) != 0) {
+		u->c->send_errors++;
+		return;
+	}
+	u->queued = true;
+}
+
+static void send_pend(struct uas *u, struct uas_leg *l, uint32_t p)
+{
+	send_raw(u, u->pend[p].data, u->pend[p].len, (const struct sockaddr *)&l->peer,
+		 l->peer_len);
+}
+
+/* ---- responses ------------------------------------------------------------------- */
+
+/* Writes a response to m for leg li (TL_NIL: no leg, no tag added) into out. */
+static int build_resp(struct uas *u, const struct sip_msg *m, uint32_t li, int status, bool sdp,
+		      char *out, size_t cap)
+{
+	char ltag[LTAG_LEN + 1];
+	struct msg_resp r = {.status = status};
+	if (li != TL_NIL) {
+		make_ltag(u, li, ltag);
+		r.to_tag = ltag;
+		r.extra = (struct msg_str){u->contact, u->contact_len};
+	}
+	if (sdp) {
+		r.sdp_ip = (struct msg_str){u->sdp_ip, u->sdp_ip_len};
+		r.ipv6 = u->ipv6;
+		r.sdp_version = m->cseq.num;
+		r.rtp_port = (uint16_t)(20000 + (li % 20000) * 2);
+	}
+	return msg_response(m, &r, out, cap);
+}
+
+/* Sends a response to the address the request came from and counts it. */
+static void reply(struct uas *u, const struct sip_msg *m, const struct net_pkt *p, uint32_t li,
+		  int status, bool sdp, enum load_method meth)
+{
+	if (!sip_can_respond(m))
+		return;
+	char *buf = net_tx_alloc(u->io);
+	if (!buf) {
+		u->c->tx_pool_empty++;
+		return;
+	}
+	int n = build_resp(u, m, li, status, sdp, buf, LOAD_TX_SIZE);
+	if (n < 0) {
+		net_tx_release(u->io, buf);
+		u->c->send_errors++;
+		return;
+	}
+	if (net_tx_queue(u->io, buf, (uint32_t)n, p->peer, p->peer_len) != 0) {
+		u->c->send_errors++;
+		return;
+	}
+	u->queued = true;
+	u->c->responses_sent++;
+	load_count_code(u->c, meth, status);
+}
+
+/* Stores a final response to an INVITE for retransmission until its ACK, sends
+ * it and arms the retransmission timer (13.3.1.4 for 2xx, 17.2.1 otherwise).
+ * Without a free store the response still goes out once. */
+static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *m,
+			      const struct net_pkt *p, int status, bool sdp, enum load_method meth)
+{
+	struct uas_leg *l = &u->legs[li];
+	uint32_t pe = pend_get(u);
+	if (pe == TL_NIL) {
+		reply(u, m, p, li, status, sdp, meth);
+		l->state = L_CONFIRMED;
+		if (l->rejected)
+			leg_linger(u, li);
+		return;
+	}
+	int n = build_resp(u, m, li, status, sdp, u->pend[pe].data, LOAD_TX_SIZE);
+	if (n < 0) {
+		pend_put(u, &pe);
+		u->c->send_errors++;
+		return;
+	}
+	u->pend[pe].len = (uint32_t)n;
+	l->resp_pend = pe;
+	l->state = L_WAIT_ACK;
+	l->invite_cseq = m->cseq.num;
+	send_pend(u, l, pe);
+	u->c->responses_sent++;
+	load_count_code(u->c, meth, status);
+	l->resp_t0 = u->now;
+	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
+}
+
+/* ---- legs -------------------------------------------------------------------------- */
+
+static void leg_stop_resp(struct uas *u, uint32_t li)
+{
+	tl_cancel(u->lists, u->nodes, 2 * li);
+	pend_put(u, &u->legs[li].resp_pend);
+}
+
+/* Stops a NOTIFY still waiting for its response: the dialog ended first. */
+static void leg_drop_notify(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	tl_cancel(u->lists, u->nodes, 2 * li + 1);
+	if (l->notify_pend != TL_NIL)
+		u->c->notify_abandoned++;
+	pend_put(u, &l->notify_pend);
+}
+
+static void leg_free(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	if (l->state != L_LINGER && l->state != L_FREE)
+		u->active--;
+	leg_stop_resp(u, li);
+	leg_drop_notify(u, li);
+	index_remove(u, li);
+	l->state = L_FREE;
+	u->leg_free[u->leg_nfree++] = li;
+}
+
+static void leg_linger(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	if (l->state != L_LINGER)
+		u->active--;
+	leg_stop_resp(u, li);
+	leg_drop_notify(u, li);
+	l->state = L_LINGER;
+	tl_arm(u->lists, u->nodes, LST_LINGER, 2 * li, u->now);
+}
+
+static enum load_method method_of(const struct sip_msg *m, bool in_dialog)
+{
+	switch (m->method_id) {
+	case SIP_METHOD_INVITE:
+		return in_dialog ? LM_REINVITE : LM_INVITE;
+	case SIP_METHOD_ACK:
+		return LM_ACK;
+	case SIP_METHOD_BYE:
+		return LM_BYE;
+	case SIP_METHOD_CANCEL:
+		return LM_CANCEL;
+	case SIP_METHOD_OPTIONS:
+		return LM_OPTIONS;
+	case SIP_METHOD_INFO:
+		return LM_INFO;
+	case SIP_METHOD_MESSAGE:
+		return LM_MESSAGE;
+	case SIP_METHOD_NOTIFY:
+		return LM_NOTIFY;
+	case SIP_METHOD_PRACK:
+		return LM_PRACK;
+	case SIP_METHOD_REFER:
+		return LM_REFER;
+	case SIP_METHOD_UPDATE:
+		return LM_UPDATE;
+	default:
+		return LM_OTHER;
+	}
+}
+
+/* The final status for a new INVITE: reject a --reject-share of them, spread
+ * evenly (error diffusion), alternating 486 and 603. */
+static int invite_status(struct uas *u)
+{
+	u->reject_acc += u->cfg->reject_share;
+	if (u->reject_acc >= 1.0 - 1e-9) {
+		u->reject_acc -= 1.0;
+		return (u->reject_flip++ & 1) ? 603 : 486;
+	}
+	return 200;
+}
+
+static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct net_pkt *p)
+{
+	uint64_t h;
+	uint32_t li = leg_find(u, m, &h);
+
+	if (li != TL_NIL) {
+		struct uas_leg *l = &u->legs[li];
+		if (m->cseq.num != l->rcseq || l->state == L_LINGER) {
+			u->c->out_of_order++;
+			reply(u, m, p, TL_NIL, 500, false, LM_INVITE);
+			return;
+		}
+		/* a retransmission: repeat where we are */
+		u->c->m[LM_INVITE].retrans++;
+		if (l->state == L_EARLY)
+			reply(u, m, p, li, 180, false, LM_INVITE);
+		else if (l->resp_pend != TL_NIL) {
+			send_pend(u, l, l->resp_pend);
+			u->c->responses_resent++;
+		} else
+			reply(u, m, p, li, l->invite_status, l->invite_status == 200, LM_INVITE);
+		return;
+	}
+	if (!u->leg_nfree || m->call_id.len > CALLID_MAX || !m->from.has_tag ||
+	    m->from.tag.len > RTAG_MAX || p->peer_len > sizeof(struct sockaddr_in6)) {
+		if (!u->leg_nfree)
+			u->c->legs_table_full++;
+		else
+			u->c->bad_requests++;
+		reply(u, m, p, TL_NIL, u->leg_nfree ? 400 : 503, false, LM_INVITE);
+		return;
+	}
+	li = u->leg_free[--u->leg_nfree];
+	struct uas_leg *l = &u->legs[li];
+	l->hash = h;
+	l->gen++;
+	l->rcseq = m->cseq.num;
+	l->invite_cseq = m->cseq.num;
+	l->lcseq = 0;
+	l->resp_pend = l->notify_pend = TL_NIL;
+	l->rejected = false;
+	l->callid_len = (uint8_t)m->call_id.len;
+	memcpy(l->callid, m->buf + m->call_id.off, m->call_id.len);
+	l->rtag_len = (uint8_t)m->from.tag.len;
+	memcpy(l->rtag, m->buf + m->from.tag.off, m->from.tag.len);
+	memcpy(&l->peer, p->peer, p->peer_len);
+	l->peer_len = p->peer_len;
+	/* the route set for our requests: Record-Route as received (12.1.1) */
+	l->route_len = 0;
+	if (m->nrecord_routes) {
+		struct msg_w rw = {u->routes + (size_t)li * ROUTE_MAX, 0, ROUTE_MAX, false};
+		for (int i = 0; i < m->nrecord_routes; i++) {
+			msg_puts(&rw, i ? ", " : "Route: ");
+			struct msg_str v = msg_view(m, m->record_routes[i].whole);
+			msg_put(&rw, v.p, v.len);
+		}
+		msg_puts(&rw, "\r\n");
+		if (!rw.overflow)
+			l->route_len = (uint16_t)rw.len;
+	}
+	index_insert(u, li);
+	u->active++;
+	u->c->legs_created++;
+	u->c->m[LM_INVITE].sent++;
+
+	reply(u, m, p, li, 100, false, LM_INVITE);
+	int st = invite_status(u);
+	l->invite_status = (uint16_t)st;
+	if (st != 200) {
+		l->rejected = true;
+		u->c->rejects++;
+		u->c->m[LM_INVITE].completed++;
+		send_final_stored(u, li, m, p, st, false, LM_INVITE);
+		return;
+	}
+	reply(u, m, p, li, 180, false, LM_INVITE);
+	if (u->cfg->answer_delay_ms) {
+		uint32_t pe = pend_get(u);
+		if (pe != TL_NIL) {
+			int n = build_resp(u, m, li, 200, true, u->pend[pe].data, LOAD_TX_SIZE);
+			if (n > 0) {
+				u->pend[pe].len = (uint32_t)n;
+				l->resp_pend = pe;
+				l->invite_cseq = m->cseq.num;
+				l->state = L_EARLY;
+				u->c->answers_delayed++;
+				tl_arm(u->lists, u->nodes, LST_ANSWER, 2 * li, u->now);
+				return;
+			}
+			pend_put(u, &pe);
+		}
+		/* no store for the delayed answer: answer now */
+	}
+	u->c->m[LM_INVITE].completed++;
+	send_final_stored(u, li, m, p, 200, true, LM_INVITE);
+}
+
+/* The delayed 200 of an L_EARLY leg is due. */
+static void answer_now(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	l->state = L_WAIT_ACK;
+	send_pend(u, l, l->resp_pend);
+	u->c->responses_sent++;
+	load_count_code(u->c, LM_INVITE, 200);
+	u->c->m[LM_INVITE].completed++;
+	l->resp_t0 = u->now;
+	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
+}
+
+static void on_ack(struct uas *u, const struct sip_msg *m)
+{
+	uint32_t li = leg_find(u, m, NULL);
+	u->c->m[LM_ACK].sent++;
+	if (li == TL_NIL) {
+		u->c->acks_unmatched++;
+		return;
+	}
+	struct uas_leg *l = &u->legs[li];
+	u->c->acks_received++;
+	if (l->state != L_WAIT_ACK || m->cseq.num != l->invite_cseq)
+		return; /* a repeated ACK: the peer answered our 2xx retransmission */
+	leg_stop_resp(u, li);
+	if (l->rejected)
+		leg_linger(u, li);
+	else
+		l->state = L_CONFIRMED;
+}
+
+static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
+{
+	struct uas_leg *l = &u->legs[li];
+	char branch[NBRANCH_LEN];
+
+	leg_drop_notify(u, li); /* a REFER before the last NOTIFY finished */
+	uint32_t pe = pend_get(u);
+	if (pe == TL_NIL)
+		return;
+	l->lcseq++;
+	memcpy(branch, "z9hG4bKs", 8);
+	memcpy(branch + 8, u->th_hex, 2);
+	load_put_hex(branch + 10, li, 8);
+	load_put_hex(branch + 18, l->gen, 8);
+	load_put_hex(branch + 26, l->lcseq, 8);
+	struct msg_str route = {u->routes + (size_t)li * ROUTE_MAX, l->route_len};
+	int n = msg_notify(refer, (struct msg_str){u->local, u->local_len},
+			   (struct msg_str){branch, NBRANCH_LEN}, l->lcseq, route, u->pend[pe].data,
+			   LOAD_TX_SIZE);
+	if (n < 0) {
+		pend_put(u, &pe);
+		u->c->send_errors++;
+		return;
+	}
+	u->pend[pe].len = (uint32_t)n;
+	l->notify_pend = pe;
+	l->notify_t0 = u->now;
+	send_pend(u, l, pe);
+	u->c->notify_sent++;
+	tl_arm(u->lists, u->nodes, 0, 2 * li + 1, u->now);
+}
+
+static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct net_pkt *p)
+{
+	enum load_method meth = method_of(m, true);
+	uint32_t li = leg_find(u, m, NULL);
+	char ltag[LTAG_LEN + 1];
+
+	if (li != TL_NIL)
+		make_ltag(u, li, ltag);
+	if (li == TL_NIL || m->to.tag.len != LTAG_LEN ||
+	    memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN)) {
+		u->c->unknown_dialog++;
+		reply(u, m, p, TL_NIL, 481, false, meth);
+		return;
+	}
+	struct uas_leg *l = &u->legs[li];
+	if (l->state == L_LINGER) {
+		if (meth == LM_BYE && m->cseq.num == l->rcseq) {
+			u->c->m[LM_BYE].retrans++;
+			reply(u, m, p, li, 200, false, LM_BYE);
+		} else {
+			u->c->unknown_dialog++;
+			reply(u, m, p, TL_NIL, 481, false, meth);
+		}
+		return;
+	}
+	int status = meth == LM_REFER ? 202 : 200;
+	bool sdp = meth == LM_REINVITE || (meth == LM_UPDATE && m->body.len > 0);
+	if (m->cseq.num == l->rcseq) { /* retransmission: answer the same again */
+		u->c->m[meth].retrans++;
+		if (meth == LM_REINVITE && l->resp_pend != TL_NIL) {
+			send_pend(u, l, l->resp_pend);
+			u->c->responses_resent++;
+		} else
+			reply(u, m, p, li, status, sdp, meth);
+		return;
+	}
+	if (m->cseq.num < l->rcseq) {
+		u->c->out_of_order++;
+		reply(u, m, p, li, 500, false, meth);
+		return;
+	}
+	l->rcseq = m->cseq.num;
+	u->c->m[meth].sent++;
+	u->c->m[meth].completed++;
+	/* a newer request means the peer has our 2xx even if its ACK got lost */
+	if (l->state == L_WAIT_ACK && !l->rejected) {
+		leg_stop_resp(u, li);
+		l->state = L_CONFIRMED;
+	}
+	/* the peer's address may change (a new source port of a trunk) */
+	if (p->peer_len <= sizeof(l->peer)) {
+		memcpy(&l->peer, p->peer, p->peer_len);
+		l->peer_len = p->peer_len;
+	}
+	switch (meth) {
+	case LM_REINVITE:
+		send_final_stored(u, li, m, p, 200, true, meth);
+		break;
+	case LM_BYE:
+		reply(u, m, p, li, 200, false, meth);
+		leg_linger(u, li);
+		break;
+	case LM_REFER:
+		reply(u, m, p, li, 202, false, meth);
+		send_notify(u, li, m);
+		break;
+	default:
+		reply(u, m, p, li, status, sdp, meth);
+		break;
+	}
+}
+
+static void on_request(struct uas *u, const struct sip_msg *m, const struct net_pkt *p)
+{
+	if (m->method_id == SIP_METHOD_ACK) {
+		on_ack(u, m);
+		return;
+	}
+	if (m->to.has_tag) {
+		on_in_dialog(u, m, p);
+		return;
+	}
+	enum load_method meth = method_of(m, false);
+	switch (m->method_id) {
+	case SIP_METHOD_INVITE:
+		on_new_invite(u, m, p);
+		break;
+	case SIP_METHOD_CANCEL: {
+		/* our answers are immediate or already stored: the 200 stands */
+		u->c->cancels++;
+		u->c->m[LM_CANCEL].sent++;
+		u->c->m[LM_CANCEL].completed++;
+		uint32_t li = leg_find(u, m, NULL);
+		reply(u, m, p, li, li == TL_NIL ? 481 : 200, false, LM_CANCEL);
+		break;
+	}
+	case SIP_METHOD_OPTIONS:
+	case SIP_METHOD_MESSAGE:
+		u->c->m[meth].sent++;
+		u->c->m[meth].completed++;
+		reply(u, m, p, TL_NIL, 200, false, meth);
+		break;
+	default:
+		u->c->unknown_dialog++;
+		reply(u, m, p, TL_NIL, 481, false, meth);
+		break;
+	}
+}
+
+/* A response: only to our NOTIFYs. */
+static void on_response(struct uas *u, const struct sip_msg *m)
+{
+	uint64_t li, gen, cseq;
+	if (!m->nvias || m->vias[0].branch.len != NBRANCH_LEN) {
+		u->c->unknown_transaction++;
+		return;
+	}
+	const char *b = m->buf + m->vias[0].branch.off;
+	if (memcmp(b, "z9hG4bKs", 8) || memcmp(b + 8, u->th_hex, 2) ||
+	    !load_get_hex(b + 10, 8, &li) || !load_get_hex(b + 18, 8, &gen) ||
+	    !load_get_hex(b + 26, 8, &cseq) || li >= u->ncap) {
+		u->c->unknown_transaction++;
+		return;
+	}
+	struct uas_leg *l = &u->legs[li];
+	if (l->gen != gen || l->notify_pend == TL_NIL || l->lcseq != cseq ||
+	    m->cseq.method_id != SIP_METHOD_NOTIFY) {
+		u->c->notify_duplicates++;
+		return;
+	}
+	if (m->status < 200)
+		return;
+	tl_cancel(u->lists, u->nodes, 2 * (uint32_t)li + 1);
+	pend_put(u, &l->notify_pend);
+	u->c->notify_completed++;
+}
+
+static void on_pkt(void *arg, const struct net_pkt *p)
+{
+	struct uas *u = arg;
+	struct sip_msg *m = &u->msg;
+
+	u->now = load_now_ns();
+	if (sip_parse(m, p->data, p->len, NULL) != 0) {
+		u->c->malformed++;
+		if (m->is_request && sip_can_respond(m)) {
+			u->c->bad_requests++;
+			reply(u, m, p, TL_NIL, 400, false, LM_OTHER);
+		}
+		return;
+	}
+	if (m->is_request)
+		on_request(u, m, p);
+	else
+		on_response(u, m);
+}
+
+/* ---- timers ---------------------------------------------------------------------- */
+
+static void fire_timers(struct uas *u)
+{
+	uint32_t id;
+	uint64_t give_up = 64 * u->t1_ns;
+
+	while ((id = tl_due(u->lists, u->nodes, LST_ANSWER, u->now)) != TL_NIL)
+		answer_now(u, id / 2);
+	while ((id = tl_due(u->lists, u->nodes, LST_LINGER, u->now)) != TL_NIL)
+		leg_free(u, id / 2);
+	for (int k = 0; k < NCLASSES; k++) {
+		while ((id = tl_due(u->lists, u->nodes, k, u->now)) != TL_NIL) {
+			uint32_t li = id / 2;
+			struct uas_leg *l = &u->legs[li];
+			bool notify = id & 1;
+			uint64_t t0 = notify ? l->notify_t0 : l->resp_t0;
+			if (u->now - t0 >= give_up) {
+				if (notify) {
+					u->c->notify_timeouts++;
+					tl_cancel(u->lists, u->nodes, id);
+					pend_put(u, &l->notify_pend);
+				} else {
+					u->c->ack_timeouts++;
+					leg_stop_resp(u, li);
+					if (l->rejected)
+						leg_linger(u, li);
+					else
+						l->state = L_CONFIRMED;
+				}
+				continue;
+			}
+			uint32_t pe = notify ? l->notify_pend : l->resp_pend;
+			send_pend(u, l, pe);
+			if (notify)
+				u->c->notify_retrans++;
+			else
+				u->c->responses_resent++;
+			unsigned next = (unsigned)k + 1 < u->kcap ? (unsigned)k + 1 : u->kcap;
+			tl_arm(u->lists, u->nodes, (int)next, id, u->now);
+		}
+	}
+}
+
+/* ---- setup and the loop ---------------------------------------------------------- */
+
+static int uas_setup(struct uas *u, struct load_worker *w)
+{
+	const struct load_cfg *cfg = w->cfg;
+	u->w = w;
+	u->cfg = cfg;
+	u->st = w->stats;
+	u->c = &w->stats->c;
+	u->th = w->index;
+	u->fd = -1;
+	load_put_hex(u->th_hex, u->th, 2);
+
+	uint64_t cap = cfg->max_calls / cfg->threads;
+	if (cap < 16)
+		cap = 16;
+	if (cap > 0x7fffffffu) {
+		snprintf(w->err, sizeof(w->err), "--max-calls is too large");
+		return -EINVAL;
+	}
+	u->ncap = (uint32_t)cap;
+	uint32_t isz = 1;
+	while (isz < 2 * u->ncap)
+		isz <<= 1;
+	u->index_mask = isz - 1;
+	u->npend = cfg->pending;
+	u->legs = calloc(u->ncap, sizeof(*u->legs));
+	u->routes = calloc(u->ncap, ROUTE_MAX);
+	u->leg_free = calloc(u->ncap, sizeof(*u->leg_free));
+	u->index = calloc(isz, sizeof(*u->index));
+	u->pend = calloc(u->npend, sizeof(*u->pend));
+	u->pend_free = calloc(u->npend, sizeof(*u->pend_free));
+	u->nodes = calloc((size_t)u->ncap * 2, sizeof(*u->nodes));
+	if (!u->legs || !u->routes || !u->leg_free || !u->index || !u->pend || !u->pend_free ||
+	    !u->nodes) {
+		snprintf(w->err, sizeof(w->err), "out of memory for %u legs", u->ncap);
+		return -ENOMEM;
+	}
+	/* free stacks pop low indices first, so memory is touched as it is used */
+	for (uint32_t i = 0; i < u->ncap; i++)
+		u->leg_free[u->leg_nfree++] = u->ncap - 1 - i;
+	for (uint32_t i = 0; i < u->npend; i++)
+		u->pend_free[u->pend_nfree++] = u->npend - 1 - i;
+	tl_init_nodes(u->nodes, u->ncap * 2);
+	u->t1_ns = (uint64_t)cfg->t1_ms * 1000000;
+	for (int k = 0; k < NCLASSES; k++)
+		tl_init_list(&u->lists[k], u->t1_ns << k);
+	tl_init_list(&u->lists[LST_ANSWER], (uint64_t)cfg->answer_delay_ms * 1000000);
+	tl_init_list(&u->lists[LST_LINGER], 64 * u->t1_ns);
+	u->kcap = 0;
+	while (u->kcap + 1 < NCLASSES && (cfg->t1_ms << (u->kcap + 1)) <= cfg->t2_ms)
+		u->kcap++;
+
+	u->fd = udp_socket_bind(&cfg->local, cfg->local_len, cfg->threads > 1);
+	if (u->fd < 0) {
+		snprintf(w->err, sizeof(w->err), "cannot bind %s: %s", cfg->local_s,
+			 strerror(-u->fd));
+		return u->fd;
+	}
+	struct sockaddr_storage b;
+	socklen_t bl = sizeof(b);
+	getsockname(u->fd, (struct sockaddr *)&b, &bl);
+	udp_format_addr((struct sockaddr *)&b, u->local, sizeof(u->local));
+	u->local_len = strlen(u->local);
+	u->contact_len =
+	    (size_t)snprintf(u->contact, sizeof(u->contact), "Contact: <sip:uas@%s>\r\n", u->local);
+	u->ipv6 = b.ss_family == AF_INET6;
+	const char *ls = u->local;
+	const char *end = u->ipv6 ? strchr(ls, ']') : strrchr(ls, ':');
+	size_t n = end ? (size_t)(end - ls) : strlen(ls);
+	if (u->ipv6 && *ls == '[') {
+		ls++;
+		n--;
+	}
+	memcpy(u->sdp_ip, ls, n < sizeof(u->sdp_ip) ? n : sizeof(u->sdp_ip) - 1);
+	u->sdp_ip_len = n < sizeof(u->sdp_ip) ? n : sizeof(u->sdp_ip) - 1;
+	struct net_io_config nc = {u->fd,	 LOAD_RX_BUFS, LOAD_RX_BUF_SIZE, LOAD_TX_BUFS * 2,
+				   LOAD_TX_SIZE, cfg->no_uring};
+	int rc = net_io_open(&u->io, &nc);
+	if (rc) {
+		snprintf(w->err, sizeof(w->err), "net_io_open: %s", strerror(-rc));
+		return rc;
+	}
+	w->backend = net_io_backend(u->io);
+	return 0;
+}
+
+static void uas_teardown(struct uas *u)
+{
+	if (u->io) {
+		struct net_io_stats ns;
+		net_io_get_stats(u->io, &ns);
+		u->w->io_rx += ns.rx;
+		u->w->io_tx += ns.tx;
+		u->w->io_tx_errors += ns.tx_errors;
+		u->w->io_truncated += ns.rx_truncated;
+		u->w->io_enobufs += ns.rx_enobufs;
+		u->w->io_pool_empty += ns.tx_pool_empty;
+		net_io_close(u->io);
+	}
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->legs);
+	free(u->routes);
+	free(u->leg_free);
+	free(u->index);
+	free(u->pend);
+	free(u->pend_free);
+	free(u->nodes);
+}
+
+static void publish(struct uas *u, bool force)
+{
+	if (!force && u->now - u->last_publish < PUBLISH_NS)
+		return;
+	u->last_publish = u->now;
+	struct load_live *l = &u->st->live;
+	uint64_t done = 0, retrans = 0;
+	for (int m = 0; m < LM_COUNT; m++) {
+		done += u->c->m[m].completed;
+		retrans += u->c->m[m].retrans;
+	}
+	load_live_set(&l->calls_up, u->active);
+	load_live_set(&l->completed, done);
+	load_live_set(&l->outstanding, u->ncap - u->leg_nfree);
+	load_live_set(&l->errors, load_uas_errors(u->c));
+	load_live_set(&l->retrans, retrans);
+}
+
+void *load_uas_main(void *arg)
+{
+	struct load_worker *w = arg;
+	struct uas *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		w->rc = -ENOMEM;
+		snprintf(w->err, sizeof(w->err), "out of memory");
+		atomic_store(&w->ready, -1);
+		return NULL;
+	}
+	w->rc = uas_setup(u, w);
+	atomic_store(&w->ready, w->rc ? -1 : 1);
+	if (w->rc) {
+		uas_teardown(u);
+		free(u);
+		return NULL;
+	}
+	u->now = u->t_start = load_now_ns();
+	uint64_t end =
+	    w->cfg->duration > 0 ? u->t_start + (uint64_t)(w->cfg->duration * 1e9) : UINT64_MAX;
+	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
+		u->now = load_now_ns();
+		if (u->now >= end)
+			break;
+		fire_timers(u);
+		if (u->queued) {
+			net_io_flush(u->io);
+			u->queued = false;
+		}
+		publish(u, false);
+		uint64_t t = tl_next(u->lists, u->nodes, NLISTS);
+		if (t > end)
+			t = end;
+		uint64_t delta = t > u->now ? t - u->now : 0;
+		if (delta > 100000000ull)
+			delta = 100000000ull; /* look at the stop flag now and then */
+		int ms = (int)(delta / 1000000);
+		if (delta && !ms)
+			ms = 1;
+		net_io_poll(u->io, ms, on_pkt, u);
+		u->queued = false; /* net_io_poll submitted what the callbacks queued */
+	}
+	u->now = load_now_ns();
+	publish(u, true);
+	w->mix_seconds = (double)(u->now - u->t_start) / 1e9;
+	uas_teardown(u);
+	u->c->truncated = w->io_truncated;
+	free(u);
+	return NULL;
+}

@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# sipshard-load against itself on loopback, no server in between:
+#   1. uac -> uas directly: 200 calls, 2 s of the in-dialog mix, zero errors on
+#      both sides, and for every method the uac's completed transactions equal
+#      what the uas says it answered (and sent = completed + timeouts);
+#   2. through a drop-proxy that drops every third request (both directions):
+#      the uac retransmits, every call completes, and every datagram is
+#      accounted for on each hop (uac out = proxy in = uas in + dropped, and
+#      the same for the uas's NOTIFYs and for responses);
+#   3. the --json documents parse (python3 -m json.tool) and hold every
+#      documented field;
+#   4. threads, one source (trunk mode) and the recvmmsg backend;
+#   5. exit status: errors above --max-errors give 1, usage errors 2;
+#   6. hostile input to the uac is counted as unexpected, by kind.
+# Prints "ok NAME" / "not ok NAME"; exits non-zero when any check failed.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/common.bash
+
+LOAD=${LOAD:-$BUILD/sipshard-load}
+# ports in 20000-29999, spread by pid so that parallel runs do not collide
+BASE=$((20000 + ($$ % 900) * 10))
+UAS_PORT=$BASE
+PROXY_PORT=$((BASE + 1))
+UAC_PORT=$((BASE + 2)) # uac sources take UAC_PORT .. UAC_PORT+3
+FAILED=0
+
+t() { # NAME COMMAND... : ok/not ok, remembering failures
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; FAILED=$((FAILED + 1)); fi
+}
+
+if [ ! -x "$LOAD" ]; then
+	not_ok "sipshard-load is built ($LOAD)"
+	exit 1
+fi
+
+# start_uas NAME [ARGS...]: a uas on UAS_PORT writing $WORK/NAME.json at exit
+start_uas() {
+	local name=$1
+	shift
+	start_bg "$LOAD" --role uas --local "127.0.0.1:$UAS_PORT" --quiet \
+		--json "$WORK/$name.json" "$@" >"$WORK/$name.out" 2>&1
+	UAS_PID=${PIDS[-1]}
+	wait_udp_port "$UAS_PORT"
+}
+
+# stop PID: SIGTERM, then wait (up to 5 s) so that its JSON is written. Fails
+# when the process had to be killed.
+stop() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	echo "# pid $1 ignored SIGTERM"
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 1
+}
+
+stop_all() {
+	local rc=0 p
+	for p in "$@"; do stop "$p" || rc=1; done
+	return $rc
+}
+
+# uac ARGS...: a uac run that cannot hang the test
+uac() {
+	timeout 40 "$LOAD" --role uac --local "127.0.0.1:$UAC_PORT" "$@"
+}
+
+# check_json NAME FILE PYTHON: runs PYTHON with j = the document; the script
+# prints why it failed and exits 1
+check_json() {
+	python3 - "$2" <<PY
+import json, sys
+j = json.load(open(sys.argv[1]))
+def need(cond, why):
+    if not cond:
+        print("# " + why)
+        sys.exit(1)
+$3
+PY
+}
+
+MIX=INFO:50,MESSAGE:20,REINVITE:10,UPDATE:10,NOTIFY:5,OPTIONS:5
+
+# ---- 1. direct ------------------------------------------------------------------
+start_uas direct
+uac --target "127.0.0.1:$UAS_PORT" --calls 200 \
+	--rate 1000 --duration 2 --mix "$MIX" --window 64 --json "$WORK/direct-uac.json" \
+	>"$WORK/direct-uac.out" 2>"$WORK/direct-uac.err"
+uac_rc=$?
+t "direct: uas stops on SIGTERM" stop "$UAS_PID"
+t "direct: uac exits 0 (zero errors)" test "$uac_rc" -eq 0
+t "direct: uac table and progress line printed" \
+	grep -q "^errors *0 (max 0): ok" "$WORK/direct-uac.out"
+t "direct: progress line each second on stderr (not a tty: plain lines)" \
+	grep -q "calls up 200/200" "$WORK/direct-uac.err"
+t "direct: all 200 calls set up and ended, no errors" check_json x "$WORK/direct-uac.json" '
+c = j["calls"]
+need(c["attempted"] == 200 and c["established"] == 200 and c["ended"] == 200,
+     "calls: %r" % c)
+need(j["errors"]["total"] == 0, "errors: %r" % j["errors"])
+need(j["requests"]["mix_completed"] > 1000, "mix too small: %r" % j["requests"])
+need(j["requests"]["outstanding"] == 0, "outstanding at the end")
+for m in ("INVITE", "BYE", "INFO", "MESSAGE", "REINVITE", "UPDATE", "NOTIFY", "OPTIONS"):
+    need(m in j["by_method"], m + " missing from by_method")
+    b = j["by_method"][m]
+    need(b["sent"] == b["completed"] + b["timeouts"], m + ": sent != completed + timeouts")
+    need(b["timeouts"] == 0 and b["responses"]["2xx"] == b["completed"], m + ": %r" % b)
+'
+t "direct: uas has zero errors" check_json x "$WORK/direct.json" '
+need(j["errors"]["total"] == 0, "uas errors: %r" % j["errors"])
+need(j["acks"]["received"] == j["by_method"]["INVITE"]["answered"] + j["by_method"]["REINVITE"]["answered"], "one ACK per INVITE 2xx")
+'
+t "direct: per method, uac completed == uas answered" python3 - "$WORK/direct-uac.json" "$WORK/direct.json" <<'PY'
+import json, sys
+uac, uas = (json.load(open(p)) for p in sys.argv[1:3])
+bad = []
+for m, b in uac["by_method"].items():
+    got = uas["by_method"].get(m, {}).get("answered", 0)
+    if b["completed"] != got:
+        bad.append("%s: uac %d, uas %d" % (m, b["completed"], got))
+    if uas["by_method"].get(m, {}).get("received", 0) != got:
+        bad.append("%s: uas received != answered" % m)
+extra = set(uas["by_method"]) - set(uac["by_method"]) - {"ACK"}
+if extra:
+    bad.append("uas saw methods the uac never sent: %r" % extra)
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad else 0)
+PY
+
+# ---- 2. lossy: every third request dropped ----------------------------------------
+# Short timers keep it quick: T1 50 ms, T2 400 ms, timeout 3.2 s.
+start_uas lossy-uas --t1-ms 50 --t2-ms 400
+start_bg "$LOAD" --role drop-proxy --local "127.0.0.1:$PROXY_PORT" --target "127.0.0.1:$UAS_PORT" \
+	--drop-every 3 --quiet --json "$WORK/lossy-proxy.json" >"$WORK/lossy-proxy.out" 2>&1
+PROXY_PID=${PIDS[-1]}
+wait_udp_port "$PROXY_PORT"
+uac --target "127.0.0.1:$PROXY_PORT" --sources 2 \
+	--calls 100 --rate 500 --duration 2 --mix INFO:40,REINVITE:20,REFER:20,MESSAGE:20 \
+	--window 32 --t1-ms 50 --t2-ms 400 --max-errors 1000 --quiet \
+	--json "$WORK/lossy-uac.json" >"$WORK/lossy-uac.out" 2>&1
+t "lossy: uac finishes" test $? -eq 0
+t "lossy: uas and drop-proxy stop on SIGTERM" stop_all "$UAS_PID" "$PROXY_PID"
+t "lossy: retransmissions happen and every call completes" check_json x "$WORK/lossy-uac.json" '
+need(j["requests"]["retransmissions"] > 0, "no retransmissions")
+c = j["calls"]
+need(c["attempted"] == 100, "calls %r" % c)
+need(c["established"] + c["failed"] + c["rejected"] == 100, "calls do not add up: %r" % c)
+need(c["ended"] + c["lost"] == c["established"], "established calls not all ended: %r" % c)
+for m, b in j["by_method"].items():
+    need(b["sent"] == b["completed"] + b["timeouts"], m + ": sent != completed + timeouts")
+need(j["requests"]["outstanding"] == 0, "outstanding at the end")
+need(j["unexpected"]["total"] == 0, "unexpected: %r" % j["unexpected"])
+'
+t "lossy: every datagram is accounted for on each hop" python3 - "$WORK/lossy-uac.json" \
+	"$WORK/lossy-uas.json" "$WORK/lossy-proxy.json" <<'PY'
+import json, sys
+uac, uas, px = (json.load(open(p)) for p in sys.argv[1:4])
+bad = []
+def eq(name, a, b):
+    if a != b:
+        bad.append("%s: %d != %d" % (name, a, b))
+ts, tc = px["to_server"], px["to_client"]
+uac_out = sum(b["sent"] + b["retransmissions"] for b in uac["by_method"].values()) \
+    + uac["acks"]["sent"] + uac["acks"]["resent"]
+eq("uac requests out == proxy requests in", uac_out,
+   ts["requests_forwarded"] + ts["requests_dropped"])
+uas_in = sum(b["received"] + b["retransmissions_received"] for b in uas["by_method"].values())
+eq("proxy requests forwarded == uas requests in", ts["requests_forwarded"], uas_in)
+eq("uas NOTIFYs out == proxy requests back in", uas["notify"]["sent"] + uas["notify"]["retransmissions"],
+   tc["requests_forwarded"] + tc["requests_dropped"])
+eq("proxy NOTIFYs forwarded == uac NOTIFYs in", tc["requests_forwarded"],
+   uac["peer"]["requests"] + uac["unexpected"]["requests"])
+eq("uac responses out == proxy responses in", uac["peer"]["responses_sent"],
+   ts["responses_forwarded"])
+eq("uac NOTIFY answers == uas NOTIFY completions", ts["responses_forwarded"],
+   uas["notify"]["completed"] + uas["notify"]["duplicate_responses"])
+uac_resp_in = sum(uac["responses"]["by_class"].values()) + uac["repeats"]["duplicate_responses"] \
+    + uac["repeats"]["late_responses"] + uac["unexpected"]["unknown_transaction"] \
+    + uac["unexpected"]["mismatched"]
+eq("uas responses out == proxy responses back", uas["responses"]["sent"] + uas["responses"]["resent"],
+   tc["responses_forwarded"])
+eq("proxy responses back == uac responses in", tc["responses_forwarded"], uac_resp_in)
+for m, b in uac["by_method"].items():
+    eq(m + ": uac completed == uas answered", b["completed"],
+       uas["by_method"].get(m, {}).get("answered", 0))
+n = uas["notify"]
+eq("uas NOTIFYs: sent == completed + timeouts + abandoned", n["sent"],
+   n["completed"] + n["timeouts"] + n["abandoned"])
+if ts["requests_dropped"] == 0 or tc["requests_dropped"] == 0:
+    bad.append("the proxy dropped nothing in one direction: %r" % px)
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad else 0)
+PY
+
+# ---- 3. the JSON documents ---------------------------------------------------------
+t "json: every document parses with python3 -m json.tool" sh -c "
+	for f in '$WORK/direct-uac.json' '$WORK/direct.json' '$WORK/lossy-proxy.json'; do
+		python3 -m json.tool \"\$f\" >/dev/null || exit 1
+	done"
+t "json: uac document holds every documented field" check_json x "$WORK/direct-uac.json" '
+need(j["tool"] == "sipshard-load" and j["role"] == "uac", "tool/role")
+need(j["backend"] in ("io_uring", "recvmmsg"), "backend")
+for k in ("role", "local", "target", "threads", "sources", "calls", "rate", "duration",
+          "req_rate", "window", "mix", "answer_delay_ms", "reject_share", "max_errors",
+          "no_uring", "echo", "t1_ms", "t2_ms", "max_calls", "pending", "drop_every",
+          "drop_responses_every", "to_user", "from_user", "seed", "json"):
+    need(k in j["params"], "params." + k)
+need(j["params"]["calls"] == 200 and j["params"]["mix"]["INFO"] == 50, "params values")
+for k in ("attempted", "established", "rejected", "failed", "ended", "lost", "ended_by_peer"):
+    need(k in j["calls"], "calls." + k)
+for k in ("sent", "completed", "in_dialog_completed", "mix_completed", "mix_seconds",
+          "per_second", "retransmissions", "timeouts", "outstanding"):
+    need(k in j["requests"], "requests." + k)
+need(j["requests"]["per_second"] > 0, "requests.per_second")
+for k in ("count", "min", "mean", "p50", "p90", "p99", "p99_9", "max"):
+    need(k in j["latency_us"], "latency_us." + k)
+l = j["latency_us"]
+need(0 < l["min"] <= l["p50"] <= l["p90"] <= l["p99"] <= l["p99_9"] <= l["max"], "latency order %r" % l)
+need(l["count"] >= j["requests"]["mix_completed"], "latency count")
+for m, b in j["by_method"].items():
+    for k in ("sent", "completed", "retransmissions", "timeouts", "responses", "latency_us"):
+        need(k in b, "by_method.%s.%s" % (m, k))
+    need(set(b["responses"]) == {"1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}, "classes")
+need("INFO" in j["latency_us_by_method"], "latency_us_by_method")
+need(j["responses"]["by_code"]["200"] > 0 and "by_class" in j["responses"], "responses")
+for k in ("total", "unknown_transaction", "malformed", "mismatched", "truncated", "requests"):
+    need(k in j["unexpected"], "unexpected." + k)
+for k in ("total", "timeouts", "unexpected", "failed_responses", "setup_failures"):
+    need(k in j["errors"], "errors." + k)
+for k in ("duplicate_responses", "late_responses"):
+    need(k in j["repeats"], "repeats." + k)
+need(set(j["acks"]) == {"sent", "resent"}, "acks")
+need(set(j["peer"]) == {"requests", "retransmissions", "responses_sent"}, "peer")
+need(len(j["throughput"]["per_second"]) >= 2 and j["throughput"]["peak"] > 0, "throughput")
+for k in ("rx", "tx", "tx_errors", "rx_truncated", "rx_enobufs", "tx_pool_empty"):
+    need(k in j["io"], "io." + k)
+need(j["io"]["rx"] > 0 and j["io"]["tx"] > 0, "io counts")
+need(j["exit"] == {"errors": 0, "max_errors": 0, "status": 0}, "exit %r" % j["exit"])
+need(j["elapsed_s"] > 2, "elapsed_s")
+'
+t "json: uas document holds every documented field" check_json x "$WORK/direct.json" '
+need(j["role"] == "uas", "role")
+for k in ("created", "rejected", "cancelled", "answers_delayed", "table_full"):
+    need(k in j["calls"], "calls." + k)
+for k in ("received", "answered", "retransmissions_received", "per_second"):
+    need(k in j["requests"], "requests." + k)
+for k in ("received", "unmatched", "timeouts"):
+    need(k in j["acks"], "acks." + k)
+for k in ("sent", "completed", "retransmissions", "timeouts", "duplicate_responses", "abandoned"):
+    need(k in j["notify"], "notify." + k)
+for k in ("sent", "resent", "by_code"):
+    need(k in j["responses"], "responses." + k)
+for k in ("total", "malformed", "unknown_dialog", "out_of_order", "table_full", "ack_timeouts",
+          "notify_timeouts"):
+    need(k in j["errors"], "errors." + k)
+need(j["by_method"]["INFO"]["received"] > 0, "by_method")
+'
+t "json: drop-proxy document holds its counts" check_json x "$WORK/lossy-proxy.json" '
+for d in ("to_server", "to_client"):
+    for k in ("requests_forwarded", "requests_dropped", "responses_forwarded", "responses_dropped"):
+        need(k in j[d], d + "." + k)
+need(j["params"]["drop_every"] == 3, "params")
+'
+
+# ---- 4. threads, one source, recvmmsg; REFER/PRACK; rejections and answer delay -------
+start_uas mmsg --threads 2 --no-uring --reject-share 0.25 --answer-delay-ms 50
+uac --target "127.0.0.1:$UAS_PORT" --threads 2 \
+	--sources 1 --no-uring --calls 40 --rate 400 --duration 1 --mix REFER:50,PRACK:50 \
+	--req-rate 2000 --quiet --json "$WORK/mmsg-uac.json" >"$WORK/mmsg-uac.out" 2>&1
+t "threads+trunk+recvmmsg: uac exits 0" test $? -eq 0
+t "threads+trunk+recvmmsg: a 2-thread uas stops on SIGTERM" stop "$UAS_PID"
+t "threads+trunk+recvmmsg: a quarter rejected, REFER gets its NOTIFY, rate held" \
+	python3 - "$WORK/mmsg-uac.json" "$WORK/mmsg.json" <<'PY'
+import json, sys
+uac, uas = (json.load(open(p)) for p in sys.argv[1:3])
+bad = []
+c = uac["calls"]
+if c["rejected"] != 10 or c["established"] != 30 or c["ended"] != 30:
+    bad.append("calls %r" % c)
+if uac["backend"] != "recvmmsg" or uas["backend"] != "recvmmsg":
+    bad.append("backend")
+inv = uac["by_method"]["INVITE"]["latency_us"]
+if inv["p50"] < 50000:
+    bad.append("the 200 came before --answer-delay-ms: %r" % inv)
+if uas["notify"]["completed"] != uac["by_method"]["REFER"]["completed"]:
+    bad.append("NOTIFYs %r vs REFERs %d" % (uas["notify"], uac["by_method"]["REFER"]["completed"]))
+if uac["peer"]["requests"] != uas["notify"]["sent"]:
+    bad.append("uac saw %d NOTIFYs" % uac["peer"]["requests"])
+rate = uac["requests"]["per_second"]
+if not 1800 <= rate <= 2100:
+    bad.append("req-rate 2000 gave %.1f/s" % rate)
+if uac["errors"]["total"] or uas["errors"]["total"]:
+    bad.append("errors %r %r" % (uac["errors"], uas["errors"]))
+for x in bad:
+    print("# " + x)
+sys.exit(1 if bad else 0)
+PY
+
+# ---- 5. exit status ------------------------------------------------------------------
+# A uas with room for 16 dialogs answers the rest 503: errors for the uac.
+start_uas small --max-calls 16
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 \
+	--calls 20 --rate 1000 --duration 0.2 --quiet --json "$WORK/small-uac.json" \
+	>"$WORK/small-uac.out" 2>&1
+rc_strict=$?
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 \
+	--calls 20 --rate 1000 --duration 0.2 --quiet --max-errors 100 >/dev/null 2>&1
+rc_lenient=$?
+stop "$UAS_PID"
+t "exit: errors above --max-errors give 1" test "$rc_strict" -eq 1
+t "exit: the same errors within --max-errors give 0" test "$rc_lenient" -eq 0
+t "exit: the 503s are counted as setup failures" check_json x "$WORK/small-uac.json" '
+need(j["responses"]["by_code"].get("503") == 4, "by_code %r" % j["responses"]["by_code"])
+need(j["errors"]["setup_failures"] == 4 and j["exit"]["status"] == 1, "errors %r" % j["errors"])
+'
+"$LOAD" --role uac --mix BOGUS:1 >/dev/null 2>"$WORK/usage.err"
+t "exit: a usage error gives 2 and says what is wrong" \
+	sh -c "test $? -eq 2 && grep -q 'mix BOGUS:1' '$WORK/usage.err'"
+"$LOAD" --help >"$WORK/help.out"
+t "help: documents every flag" sh -c "
+	for f in role local target threads sources no-uring calls rate duration mix req-rate \
+		window echo to-user from-user seed max-errors answer-delay-ms reject-share \
+		max-calls pending drop-every drop-responses-every t1-ms t2-ms json quiet help; do
+		grep -q -- \"--\$f\" '$WORK/help.out' || { echo \"# --\$f undocumented\"; exit 1; }
+	done"
+
+# ---- 6. hostile input to the uac ------------------------------------------------------
+# While a uac runs, a stranger sends its source socket a datagram that is not
+# SIP, a response with a branch the uac never made, and a request for a call
+# it does not have. Each is counted by kind; the request also gets a 481.
+start_uas hostile
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 5 --rate 100 --duration 1.5 --quiet \
+	--json "$WORK/hostile-uac.json" >"$WORK/hostile-uac.out" 2>&1 &
+HOSTILE_UAC=$!
+PIDS+=($HOSTILE_UAC)
+wait_udp_port "$UAC_PORT"
+python3 - "$UAC_PORT" >"$WORK/hostile-send.out" 2>&1 <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(2)
+me = "127.0.0.1:%d" % s.getsockname()[1]
+dst = ("127.0.0.1", port)
+time.sleep(0.3)
+s.sendto(b"\x00\x01 this is not SIP\r\n\r\n", dst)
+s.sendto(("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKforeign\r\n"
+          "From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: stranger@x\r\n"
+          "CSeq: 1 INFO\r\nContent-Length: 0\r\n\r\n").encode(), dst)
+s.sendto(("INFO sip:load@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKx1\r\n"
+          "Max-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\n"
+          "Call-ID: stranger@x\r\nCSeq: 7 INFO\r\nContent-Length: 0\r\n\r\n" % me).encode(), dst)
+data, _ = s.recvfrom(65535)
+print(data.split(b"\r\n")[0].decode())
+PY
+wait "$HOSTILE_UAC"
+hostile_rc=$?
+stop "$UAS_PID"
+t "hostile: a request for no call of ours is answered 481" \
+	grep -q "^SIP/2.0 481" "$WORK/hostile-send.out"
+t "hostile: each stray datagram is counted by kind, and fails the run" \
+	check_json x "$WORK/hostile-uac.json" "
+u = j['unexpected']
+need(u['malformed'] == 1 and u['unknown_transaction'] == 1 and u['requests'] == 1, 'unexpected %r' % u)
+need(j['errors']['total'] == 3 and j['exit']['status'] == 1, 'errors %r' % j['errors'])
+need($hostile_rc == 1, 'exit status $hostile_rc')
+need(j['calls']['ended'] == 5, 'the calls still ran: %r' % j['calls'])
+"
+
+[ "$FAILED" -eq 0 ]
