@@ -156,11 +156,18 @@ int msg_response(const struct sip_msg *req, const struct msg_resp *r, char *out,
 {
 	static const char tail0[] = "Content-Length: 0\r\n\r\n";
 	const size_t tail0_len = sizeof(tail0) - 1;
-	char extra[512];
+	char extra[2048];
 	struct msg_w e = {extra, 0, sizeof(extra) - 1, false};
 	bool sdp = r->sdp_ip.len > 0;
 
 	put_str(&e, r->extra);
+	/* RFC 3261 12.1.1: a response that can set up a dialog carries the
+	 * request's Record-Route, so that proxies in the path stay in it */
+	if (req->method_id == SIP_METHOD_INVITE && r->status > 100 && r->status < 300)
+		for (uint16_t i = 0; i < req->nhdrs; i++)
+			if (req->hdrs[i].id == SIP_HDR_RECORD_ROUTE)
+				msg_put(&e, req->buf + req->hdrs[i].start,
+					(size_t)(req->hdrs[i].end - req->hdrs[i].start));
 	if (sdp)
 		msg_puts(&e, "Content-Type: application/sdp\r\n");
 	if (e.overflow)
