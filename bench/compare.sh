@@ -120,7 +120,7 @@ for dlg in dialog nodialog; do
 	with_callee
 	# tm keeps finished transactions for its wait timer: at tens of thousands of
 	# requests/s that needs gigabytes of shared memory (-m, MB), or it answers 500
-	args=(-m 4096 -M 64 -f bench/kamailio/kamailio.cfg -DD -E -w "$OUT" -A "LISTEN=udp:127.0.0.1:$SUT_PORT"
+	args=(-m 1024 -M 64 -f bench/kamailio/kamailio.cfg -DD -E -w "$OUT" -A "LISTEN=udp:127.0.0.1:$SUT_PORT"
 	      -A "CALLEE=\"sip:127.0.0.1:$CALLEE_PORT\"" -A "CHILDREN=$(nproc)")
 	[ $dlg = dialog ] && args+=(-A WITH_DIALOG)
 	start kamailio "${args[@]}"
