@@ -1011,7 +1011,7 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		/* the value up to the end of the logical line: this line plus folded
 		 * continuations. NUL and a CR without LF are noted, not yet reported:
 		 * an unterminated line or an overlong one is the error to give first. */
-		const char *eol, *bad = NULL;
+		const char *eol = NULL, *bad = NULL;
 		if (!q) {
 			comma = false;
 			q = line_scan(colon + 1, end, &comma);
