@@ -4,11 +4,11 @@
 #   1. sipshard-load uac -> sipshard-load uas: --calls CALLS, then INFO only
 #      (--mix INFO:100) open loop with --window WINDOW for SECONDS;
 #   2. SIPp uac -> SIPp uas (uac_call_info.xml / uas_call_info.xml): calls of
-#      INVITE, ACK, 10 INFOs, BYE, at the highest call rate SIPp sustains,
-#      CALLS at once, for SECONDS.
+#      INVITE, ACK, 10 INFOs, BYE, at SIPP_CPS calls per second (set it to the
+#      highest rate SIPp sustains without failed calls), CALLS at once, for SECONDS.
 # Prints both rates in transactions (final responses) per second and the ratio.
 #
-#   bench/sipp/compare.sh [SECONDS (10)] [CALLS (1000)] [WINDOW (256)]
+#   [SIPP_CPS=N] bench/sipp/compare.sh [SECONDS (10)] [CALLS (1000)] [WINDOW (256)]
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -16,6 +16,7 @@ LOAD=$BUILD/sipshard-load
 SECS=${1:-10}
 CALLS=${2:-1000}
 WINDOW=${3:-256}
+SIPP_CPS=${SIPP_CPS:-2000} # SIPp call rate: about where it saturates on a 2-core machine
 OUT=$(mktemp -d /tmp/sipp-compare.XXXXXX)
 BASE=$((21000 + ($$ % 400) * 10))
 PIDS=()
@@ -38,36 +39,35 @@ kill "$UAS"
 wait "$UAS" 2>/dev/null
 LOAD_RATE=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["requests"]["per_second"])' "$OUT/uac.json")
 
-echo "== SIPp uac -> SIPp uas, up to $CALLS calls at once, ${SECS}s"
+echo "== SIPp uac -> SIPp uas, call rate $SIPP_CPS/s, up to $CALLS calls at once, ${SECS}s"
 sipp -sf bench/sipp/uas_call_info.xml -i 127.0.0.1 -p $((BASE + 1)) -nostdin \
 	-trace_err -error_file "$OUT/sipp-uas.err" >"$OUT/sipp-uas.out" 2>&1 &
 SUAS=$!
 PIDS+=($SUAS)
 sleep 0.5
-# -r: the call rate asked for; SIPp holds what it can. 10 INFOs + INVITE + BYE
-# = 12 transactions per call.
-timeout $((SECS + 30)) sipp "127.0.0.1:$((BASE + 1))" -sf bench/sipp/uac_call_info.xml -s svc \
-	-i 127.0.0.1 -p $((BASE + 2)) -nostdin -l "$CALLS" -r 100000 -rate_max 100000 \
-	-timeout "$SECS" -trace_stat -stf "$OUT/sipp-uac.csv" -fd 1 -trace_err \
-	-error_file "$OUT/sipp-uac.err" >"$OUT/sipp-uac.out" 2>&1
+# Statistics every second into a CSV; SIGINT ends the run after the window.
+timeout -s INT $((SECS + 1)) sipp "127.0.0.1:$((BASE + 1))" -sf bench/sipp/uac_call_info.xml \
+	-s svc -i 127.0.0.1 -p $((BASE + 2)) -nostdin -l "$CALLS" -r "$SIPP_CPS" \
+	-trace_stat -stf "$OUT/sipp-uac.csv" -fd 1 -trace_err -error_file "$OUT/sipp-uac.err" \
+	>"$OUT/sipp-uac.out" 2>&1
 kill "$SUAS"
 wait "$SUAS" 2>/dev/null
-SIPP_RATE=$(python3 - "$OUT/sipp-uac.csv" "$SECS" <<'PY'
+read -r SIPP_RATE SIPP_FAILED < <(python3 - "$OUT/sipp-uac.csv" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
-head, last = rows[0], rows[-1]
-col = {k: i for i, k in enumerate(head)}
-ok = int(last[col["SuccessfulCall(C)"]])
-elapsed = last[col["ElapsedTime(C)"]].split(":")
-secs = int(elapsed[0]) * 3600 + int(elapsed[1]) * 60 + float(elapsed[2])
-# each successful call is 12 transactions; calls in flight at the end are
-# ignored (a slight undercount of SIPp, well below the ratio's precision)
-print("%.0f" % (ok * 12 / secs))
+col = {k: i for i, k in enumerate(rows[0])}
+def epoch(r):  # CurrentTime is "date<TAB>time<TAB>epoch"; ElapsedTime(P) is whole seconds
+    return float(r[col["CurrentTime"]].split("\t")[-1])
+# the rows after the first period (ramp-up); each call is 12 transactions
+ok = sum(int(r[col["SuccessfulCall(P)"]]) for r in rows[3:])
+failed = sum(int(r[col["FailedCall(P)"]]) for r in rows[2:])
+t = epoch(rows[-1]) - epoch(rows[2]) if len(rows) > 3 else 0
+print("%.0f %d" % (ok * 12 / t if t > 0 else 0, failed))
 PY
 )
 echo
 echo "sipshard-load: $LOAD_RATE transactions/s (in-dialog INFO, window $WINDOW)"
-echo "SIPp:          $SIPP_RATE transactions/s (INVITE + 10 INFO + BYE per call)"
+echo "SIPp:          $SIPP_RATE transactions/s (INVITE + 10 INFO + BYE per call; $SIPP_FAILED failed calls)"
 python3 -c "import sys; print('ratio:         %.1fx' % (float(sys.argv[1]) / max(float(sys.argv[2]), 1)))" \
 	"$LOAD_RATE" "$SIPP_RATE"
 echo "(files in $OUT)"
