@@ -2003,10 +2003,38 @@ static void test_truncated_everywhere(void **state)
 	}
 }
 
+/* Regressions found by fuzzing the faster lookup: a name that shares a table
+ * bucket with another is not mistaken for it, and a CR never matches '-'. */
+static void test_hdr_lookup_no_false_matches(void **state)
+{
+	(void)state;
+	assert_int_equal(sip_hdr_lookup("Soute", 5), SIP_HDR_OTHER);
+	assert_int_equal(sip_hdr_lookup("Call\rID", 7), SIP_HDR_OTHER);
+	assert_int_equal(sip_hdr_lookup("Route", 5), SIP_HDR_ROUTE);
+	assert_int_equal(sip_hdr_lookup("Call-ID", 7), SIP_HDR_CALL_ID);
+}
+
+/* RAck's first number echoes an RSeq, which RFC 3262 lets run to 2^32-1. */
+static void test_rack_full_range(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	must_parse(m, "PRACK sip:b@example.com SIP/2.0\r\n"
+		      "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+		      "Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+		      "To: <sip:b@example.com>;tag=2\r\nCall-ID: c@h\r\nCSeq: 3 PRACK\r\n"
+		      "RAck: 4294967295 2 INVITE\r\nContent-Length: 0\r\n\r\n");
+	assert_true(m->has_rack);
+	assert_int_equal(m->rack.rseq, 4294967295u);
+	assert_int_equal(m->rack.cseq, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_hdr_lookup_compact_forms, teardown),
+	    cmocka_unit_test_teardown(test_hdr_lookup_no_false_matches, teardown),
+	    cmocka_unit_test_teardown(test_rack_full_range, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_long_names, teardown),
 	    cmocka_unit_test_teardown(test_method_lookup, teardown),
 	    cmocka_unit_test_teardown(test_reason_and_err_names, teardown),

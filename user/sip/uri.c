@@ -112,6 +112,7 @@ uri_hostport(const char *base, const char *h, const char *q, const char *end, st
 static const char *uri_params(const char *base, const char *p, const char *end, struct sip_uri *u)
 {
 	const char *start = p;
+
 	while (p < end && *p == ';') {
 		const char *name = ++p;
 		p = uri_run(p, end, LEX_PCHAR);
@@ -359,5 +360,6 @@ int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char
 int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len)
 {
 	const char *p = lex_skip_lws(buf + off, buf + off + len);
+
 	return sip_addr_scan(a, buf, p, lex_trim_right(p, buf + off + len));
 }
