@@ -67,7 +67,7 @@ sleep 1.2
 check "garbage counted as malformed" \
 	test "$(json_get "$WORK/stats.json" 'sum(w["rx_bad"] for w in j["workers"]) > 1000')" = True
 check "forged dialogs answered 481" \
-	test "$(json_get "$WORK/stats.json" 'sum(w["answered_481"] for w in j["workers"]) > 0')" = True
+	test "$(json_get "$WORK/stats.json" 'sum(w["answered_4xx"] for w in j["workers"]) > 0')" = True
 check "no call left active" test "$(json_get "$WORK/stats.json" 'j["controller"]["calls_active"]')" = 0
 kill "$DAEMON"
 wait "$DAEMON"

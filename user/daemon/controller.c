@@ -50,7 +50,6 @@ struct ctl_call {
 	char a_call_id[CTL_ID_MAX];
 	char a_from_tag[CTL_TAG_MAX];
 	uint32_t a_key;
-	uint32_t a_cseq;
 	char a_tag[CTL_TAG_MAX];
 	char b_call_id[CTL_ID_MAX];
 	char b_from_tag[CTL_TAG_MAX];
@@ -479,7 +478,6 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	k->a_key = key_hash(m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
 			    m->from.tag.len);
-	k->a_cseq = m->cseq.num;
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
 	k->state = CALL_CALLING;

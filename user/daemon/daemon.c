@@ -308,7 +308,23 @@ int daemon_write_stats(struct daemon *d, const char *path)
 		JI(o, "dialogs_ended", s->dialogs_ended);
 		JI(o, "dialogs_expired", s->dialogs_expired);
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
-		JI(o, "answered_481", d->workers[i].relay.answered[4]);
+		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
+		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
+		json_t *drops = json_object();
+		static const char *const why[RELAY_DROP_COUNT_] = {
+		    [RELAY_DROP_ACK_NO_DIALOG] = "ack_no_dialog",
+		    [RELAY_DROP_RESP_NO_TXN] = "response_not_ours",
+		    [RELAY_DROP_RESP_STALE] = "response_stale",
+		    [RELAY_DROP_LATE_RETRANS] = "late_retransmission",
+		    [RELAY_DROP_NO_BUFFER] = "no_buffer",
+		};
+		for (int k = 1; k < RELAY_DROP_COUNT_; k++)
+			JI(drops, why[k], d->workers[i].relay.drops[k]);
+		JI(drops, "unparsable", s->dropped_unparsable);
+		JI(drops, "tx_no_buffer", s->tx_no_buffer);
+		JI(drops, "handoff_ring_full", s->handoff_drop);
+		JI(drops, "controller_ring_full", s->ctl_ring_full);
+		json_object_set_new(o, "drops", drops);
 		json_object_set_new(o, "relayed_requests",
 				    methods_json(d->workers[i].relay.relayed_req));
 		for (int m = 0; m < SIP_METHOD_COUNT_; m++)

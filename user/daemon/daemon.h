@@ -56,9 +56,6 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
-	uint64_t relayed_req[SIP_METHOD_COUNT_];
-	uint64_t relayed_resp;
-	uint64_t drops[RELAY_DROP_COUNT_];
 };
 
 struct worker {
@@ -77,7 +74,6 @@ struct worker {
 	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
 	struct sip_msg msg;
 	struct worker_stats st;
-	char scratch[SIP_MAX_DATAGRAM];
 };
 
 struct daemon {

@@ -58,7 +58,6 @@ struct relay_ctx {
 	uint8_t shard;
 	const char *advertise; /* host:port in our Via and Contact */
 	uint64_t now_ms;
-	uint32_t salt;
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;

@@ -136,6 +136,10 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		}
 		return;
 	}
+	if (w->d->bpf_steering && w->d->nworkers > 1 &&
+	    w->d->bucket_owner[shard_bucket_of(
+		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
+		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
 	bool in_dialog =
 	    m->is_request ? m->to.has_tag : !relay_branch_is_controller(m->buf, m->vias[0].branch);
 	if (!in_dialog || (m->is_request && (m->method_id == SIP_METHOD_CANCEL))) {
@@ -252,13 +256,6 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	w->st.rx++;
 	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len))
 		return;
-	if (w->d->bpf_steering && w->d->nworkers > 1) {
-		/* count datagrams the kernel put on the wrong worker (should stay 0) */
-		int found;
-		unsigned b = steer_bucket_of_datagram(pkt->data, pkt->len, &found);
-		if (found && w->d->bucket_owner[b] != w->id)
-			w->st.rx_foreign++;
-	}
 	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len);
 }
 
