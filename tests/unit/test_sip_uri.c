@@ -230,6 +230,26 @@ static void test_hosts(void **state)
 	/* Something that starts like an IPv4 address but ends in a label is a name. */
 	in = uri_ok(&u, "sip:192.0.2.example.com");
 	assert_int_equal(u.host_type, SIP_HOST_NAME);
+
+	/* The one-pass IPv4 reader: four parts of 1 to 3 digits, each at most 255,
+	 * leading zeros allowed; anything else made of host bytes is a name. */
+	static const struct {
+		const char *uri;
+		uint8_t type;
+	} v4[] = {
+	    {"sip:0.0.0.0", SIP_HOST_IPV4},	    {"sip:255.255.255.255", SIP_HOST_IPV4},
+	    {"sip:010.001.000.099", SIP_HOST_IPV4}, {"sip:256.1.1.1", SIP_HOST_NAME},
+	    {"sip:1.2.3.256", SIP_HOST_NAME},	    {"sip:1.2.3", SIP_HOST_NAME},
+	    {"sip:1.2.3.4.5", SIP_HOST_NAME},	    {"sip:1.2.3.4.", SIP_HOST_NAME},
+	    {"sip:1..3.4", SIP_HOST_NAME},	    {"sip:0001.2.3.4", SIP_HOST_NAME},
+	    {"sip:1.2.3.4a", SIP_HOST_NAME},
+	};
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		uri_ok(&u, v4[i].uri);
+		if (u.host_type != v4[i].type)
+			fail_msg("%s: host type %d, expected %d", v4[i].uri, u.host_type,
+				 v4[i].type);
+	}
 }
 
 static void test_user_and_password(void **state)

@@ -49,26 +49,27 @@ static inline const char *uri_run(const char *p, const char *end, uint32_t cls)
 	}
 }
 
+/* IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each at most
+ * 255 (leading zeros allowed): one pass, no number read twice. */
 static bool uri_ipv4(const char *p, const char *end)
 {
-	int parts = 0;
+	unsigned dots = 0, digits = 0, v = 0;
 
-	while (p < end) {
-		uint32_t v;
-		const char *q = lex_uint(p, end, 255, &v);
-		if (!q || q - p > 3)
+	for (; p < end; p++) {
+		unsigned d = (unsigned)(unsigned char)*p - '0';
+		if (d < 10) {
+			v = v * 10 + d;
+			if (++digits > 3 || v > 255)
+				return false;
+		} else if (*p == '.' && digits && dots < 3) {
+			dots++;
+			digits = 0;
+			v = 0;
+		} else {
 			return false;
-		parts++;
-		p = q;
-		if (p < end) {
-			if (*p != '.' || parts == 4)
-				return false;
-			p++;
-			if (p == end)
-				return false;
 		}
 	}
-	return parts == 4;
+	return dots == 3 && digits;
 }
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
