@@ -59,32 +59,46 @@ cpu_seconds() {
 	done
 	echo "$total"
 }
-# rss_kb PID: resident memory of a process and its children
-rss_kb() {
+# pss_kb PID: proportional set size (sum of Pss: in /proc/PID/smaps_rollup) of a
+# process and its children. PSS splits each shared page among the processes
+# mapping it, so Kamailio's shared memory counts once over its processes, not
+# once per process as with RSS.
+pss_kb() {
 	local total=0 p
 	for p in "$1" $(pgrep -P "$1"); do
-		total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+		total=$((total + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
 	done
 	echo "$total"
 }
 
-# run NAME [uac extra args]: drives the system under test on SUT_PORT
+# run NAME [uac extra args]: drives the system under test on SUT_PORT. The
+# system's PSS is taken before the first call and again as soon as the uac
+# reports its mix phase (every call established; its progress line comes once
+# a second, so up to a second of in-dialog traffic has run by then).
 run() {
 	local name=$1
 	shift
 	local sut_pid=${SUT_PID:-}
-	local cpu0=0 rss0=0
-	[ -n "$sut_pid" ] && cpu0=$(cpu_seconds "$sut_pid") && rss0=$(rss_kb "$sut_pid")
+	local cpu0=0 pss0=0 pss1=0
+	[ -n "$sut_pid" ] && cpu0=$(cpu_seconds "$sut_pid") && pss0=$(pss_kb "$sut_pid")
 	"$LOAD" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$CALLS" --rate 2000 \
 		--duration "$DURATION" --window "$WINDOW" --mix INFO:100 --max-errors 1000000 \
-		--json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>/dev/null
+		--json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>"$OUT/$name.progress" &
+	local uac=$!
+	while kill -0 "$uac" 2>/dev/null; do
+		if [ -n "$sut_pid" ] && [ "$pss1" = 0 ] && grep -q '] mix ' "$OUT/$name.progress"; then
+			pss1=$(pss_kb "$sut_pid")
+		fi
+		sleep 0.1
+	done
+	wait "$uac"
 	if [ -n "$sut_pid" ]; then
-		python3 - "$OUT/$name.json" "$(cpu_seconds "$sut_pid")" "$cpu0" "$(rss_kb "$sut_pid")" "$rss0" <<'PY'
+		python3 - "$OUT/$name.json" "$(cpu_seconds "$sut_pid")" "$cpu0" "$pss1" "$pss0" <<'PY'
 import json, sys
 p = sys.argv[1]
 j = json.load(open(p))
 j["sut"] = {"cpu_s": float(sys.argv[2]) - float(sys.argv[3]),
-            "rss_kb": int(sys.argv[4]), "rss_kb_before_calls": int(sys.argv[5])}
+            "pss_kb_calls_up": int(sys.argv[4]), "pss_kb_before_calls": int(sys.argv[5])}
 json.dump(j, open(p, "w"), indent=1)
 PY
 	fi

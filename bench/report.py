@@ -37,14 +37,16 @@ def main():
         done = fig(r, "requests", "completed")
         cpu = fig(r, "sut", "cpu_s")
         calls = fig(r, "params", "calls") or 1
-        # memory the established calls added: RSS at the end of the run minus
-        # RSS before the first call (fixed tables, rings and code excluded)
-        rss = (fig(r, "sut", "rss_kb") - fig(r, "sut", "rss_kb_before_calls")) * 1024
+        # memory the established calls added: PSS (proportional set size, so
+        # shared memory counts once over a system's processes) with every call
+        # up, minus PSS before the first call (fixed tables, rings, code excluded)
+        pss_up = fig(r, "sut", "pss_kb_calls_up")
+        pss = (pss_up - fig(r, "sut", "pss_kb_before_calls")) * 1024 if pss_up else None
         rows.append({
             "system": s, "requests_per_s": rate,
             "p50_us": fig(r, "latency_us", "p50"), "p99_us": fig(r, "latency_us", "p99"),
             "cpu_s_per_100k": (cpu / done * 100000) if done else None,
-            "rss_bytes_per_call": (rss / calls) if s != "echo" else None,
+            "pss_bytes_per_call": (pss / calls) if s != "echo" and pss is not None else None,
             "errors": fig(r, "errors", "total"),
         })
     by = {r["system"]: r for r in rows}
@@ -57,8 +59,11 @@ def main():
     for n in (1000, 10000, 100000, 1000000):
         r = load(d, "scale-%d" % n)
         if r:
+            pss_up = fig(r, "sut", "pss_kb_calls_up")
+            pss = (pss_up - fig(r, "sut", "pss_kb_before_calls")) * 1024 / n if pss_up else None
             scale.append({"calls": n, "requests_per_s": fig(r, "requests", "per_second"),
-                          "p99_us": fig(r, "latency_us", "p99")})
+                          "p99_us": fig(r, "latency_us", "p99"), "pss_bytes_per_call": pss,
+                          "errors": fig(r, "errors", "total")})
     out = {"systems": rows, "scaling": scale, "machine": os.uname().nodename,
            "cpus": os.cpu_count()}
     json.dump(out, open(os.path.join(d, "results.json"), "w"), indent=1)
@@ -66,17 +71,19 @@ def main():
     def f(x, fmt):
         return fmt % x if isinstance(x, (int, float)) else "-"
 
-    lines = ["| system | in-dialog req/s | p50 us | p99 us | CPU s / 100k req | RSS bytes / call | x ceiling | x Kamailio (dialog) | errors |",
+    lines = ["| system | in-dialog req/s | p50 us | p99 us | CPU s / 100k req | PSS bytes / call | x ceiling | x Kamailio (dialog) | errors |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["system"], f(r["requests_per_s"], "%.0f"), f(r["p50_us"], "%.0f"),
             f(r["p99_us"], "%.0f"), f(r["cpu_s_per_100k"], "%.2f"),
-            f(r["rss_bytes_per_call"], "%.0f"), f(r["vs_ceiling"], "%.2f"),
+            f(r["pss_bytes_per_call"], "%.0f"), f(r["vs_ceiling"], "%.2f"),
             f(r["vs_kamailio_dialog"], "%.2f"), r["errors"]))
     if scale:
-        lines += ["", "| established calls | req/s | p99 us |", "| ---: | ---: | ---: |"]
-        lines += ["| %d | %.0f | %.0f |" % (s["calls"], s["requests_per_s"], s["p99_us"])
+        lines += ["", "| established calls | req/s | p99 us | PSS bytes / call | errors |",
+                  "| ---: | ---: | ---: | ---: | ---: |"]
+        lines += ["| %d | %.0f | %.0f | %s | %s |" % (s["calls"], s["requests_per_s"], s["p99_us"],
+                                                     f(s["pss_bytes_per_call"], "%.0f"), s["errors"])
                   for s in scale]
     open(os.path.join(d, "table.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
