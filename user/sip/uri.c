@@ -50,26 +50,28 @@ static inline const char *uri_run(const char *p, const char *end, uint32_t cls)
 }
 
 /* IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each at most
- * 255 (leading zeros allowed): one pass, no number read twice. */
+ * 255 (leading zeros allowed): four parts read in one pass. */
 static bool uri_ipv4(const char *p, const char *end)
 {
-	unsigned dots = 0, digits = 0, v = 0;
-
-	for (; p < end; p++) {
-		unsigned d = (unsigned)(unsigned char)*p - '0';
-		if (d < 10) {
-			v = v * 10 + d;
-			if (++digits > 3 || v > 255)
-				return false;
-		} else if (*p == '.' && digits && dots < 3) {
-			dots++;
-			digits = 0;
-			v = 0;
-		} else {
+	for (int part = 0; part < 4; part++) {
+		unsigned v, d;
+		if (p >= end || (v = (unsigned)(unsigned char)*p - '0') > 9)
 			return false;
+		p++;
+		for (int i = 1; i < 3 && p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9;
+		     i++) {
+			v = v * 10 + d;
+			p++;
+		}
+		if (v > 255)
+			return false;
+		if (part < 3) {
+			if (p >= end || *p != '.')
+				return false;
+			p++;
 		}
 	}
-	return dots == 3 && digits;
+	return p == end;
 }
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
