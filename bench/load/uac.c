@@ -27,13 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
 #include "load.h"
 #include "msg.h"
-#include "net/io.h"
-#include "net/udp.h"
+#include "worker.h"
 
 #define CALLID_LEN    34
 #define CALLID_SUFFIX "@sipshard-load"
@@ -42,11 +39,10 @@
 #define RTAG_MAX      64
 #define TARGET_MAX    192
 #define ROUTE_MAX     512
-#define NCLASSES      7 /* retransmission intervals T1 << 0..6 */
+#define NCLASSES      LOAD_RT_CLASSES
 #define L_TIMEOUT     NCLASSES
 #define NLISTS	      (NCLASSES + 1)
 #define START_BURST   512 /* call starts per loop pass, so receiving keeps up */
-#define PUBLISH_NS    (10 * 1000000ull)
 
 enum call_state { C_IDLE = 0, C_INVITING, C_UP, C_DONE, C_FAILED };
 enum tx_state { TX_FREE = 0, TX_CALLING, TX_PROCEEDING };
@@ -78,19 +74,11 @@ struct uac;
 
 struct uac_src {
 	struct uac *u;
-	int fd;
-	struct net_io *io;
-	char local[64];
-	size_t local_len;
-	bool queued;
+	struct load_ep ep;
 };
 
 struct uac {
-	struct load_worker *w;
-	const struct load_cfg *cfg;
-	struct load_stats *st;
-	struct load_counters *c;
-	unsigned th;
+	struct load_ctx x; /* first: load_worker_run fills it in */
 	struct uac_src src[LOAD_MAX_SOURCES];
 	unsigned nsrc;
 
@@ -117,7 +105,6 @@ struct uac {
 	uint8_t mix_method[LOAD_MAX_MIX];
 	unsigned nmix;
 	uint64_t rng;
-	uint64_t last_publish;
 	uint64_t idle_sleep_ns;
 
 	char to_uri[160];
@@ -125,7 +112,7 @@ struct uac {
 	char sdp_ip[64];
 	size_t sdp_ip_len;
 	bool ipv6;
-	char th_hex[2], nonce_hex[8];
+	char nonce_hex[8];
 
 	struct sip_msg msg;
 };
@@ -136,7 +123,7 @@ static void make_callid(const struct uac *u, uint32_t call, char out[CALLID_LEN]
 {
 	memcpy(out, u->nonce_hex, 8);
 	out[8] = '-';
-	memcpy(out + 9, u->th_hex, 2);
+	memcpy(out + 9, u->x.th_hex, 2);
 	out[11] = '-';
 	load_put_hex(out + 12, call, 8);
 	memcpy(out + 20, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1);
@@ -147,7 +134,7 @@ static int64_t parse_callid(const struct uac *u, const char *p, size_t len)
 {
 	uint64_t call;
 	if (len != CALLID_LEN || memcmp(p, u->nonce_hex, 8) || p[8] != '-' ||
-	    memcmp(p + 9, u->th_hex, 2) || p[11] != '-' ||
+	    memcmp(p + 9, u->x.th_hex, 2) || p[11] != '-' ||
 	    memcmp(p + 20, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1) ||
 	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls)
 		return -1;
@@ -157,7 +144,7 @@ static int64_t parse_callid(const struct uac *u, const char *p, size_t len)
 static void make_ltag(const struct uac *u, uint32_t call, char out[LTAG_LEN])
 {
 	out[0] = 'l';
-	memcpy(out + 1, u->th_hex, 2);
+	memcpy(out + 1, u->x.th_hex, 2);
 	load_put_hex(out + 3, call, 8);
 }
 
@@ -166,7 +153,7 @@ static void make_branch(const struct uac *u, char kind, uint32_t a, uint32_t b,
 {
 	memcpy(out, "z9hG4bK", 7);
 	out[7] = kind;
-	memcpy(out + 8, u->th_hex, 2);
+	memcpy(out + 8, u->x.th_hex, 2);
 	load_put_hex(out + 10, a, 8);
 	load_put_hex(out + 18, b, 8);
 }
@@ -176,7 +163,7 @@ static bool parse_branch(const struct uac *u, const char *p, size_t len, uint32_
 			 uint32_t *gen)
 {
 	uint64_t s, g;
-	if (len != BRANCH_LEN || memcmp(p, "z9hG4bKl", 8) || memcmp(p + 8, u->th_hex, 2) ||
+	if (len != BRANCH_LEN || memcmp(p, "z9hG4bKl", 8) || memcmp(p + 8, u->x.th_hex, 2) ||
 	    !load_get_hex(p + 10, 8, &s) || !load_get_hex(p + 18, 8, &g) || s >= u->ntx)
 		return false;
 	*slot = (uint32_t)s;
@@ -189,26 +176,22 @@ static bool parse_branch(const struct uac *u, const char *p, size_t len, uint32_
 static void send_buf(struct uac *u, struct uac_src *s, char *buf, int len)
 {
 	if (len < 0) {
-		net_tx_release(s->io, buf);
-		u->c->send_errors++;
+		net_tx_release(s->ep.io, buf);
+		u->x.c->send_errors++;
 		return;
 	}
-	if (net_tx_queue(s->io, buf, (uint32_t)len, (const struct sockaddr *)&u->cfg->target,
-			 u->cfg->target_len) != 0) {
-		u->c->send_errors++;
+	if (net_tx_queue(s->ep.io, buf, (uint32_t)len, (const struct sockaddr *)&u->x.cfg->target,
+			 u->x.cfg->target_len) != 0) {
+		u->x.c->send_errors++;
 		return;
 	}
-	s->queued = true;
+	s->ep.queued = true;
 }
 
 static void flush_all(struct uac *u)
 {
-	for (unsigned i = 0; i < u->nsrc; i++) {
-		if (u->src[i].queued) {
-			net_io_flush(u->src[i].io);
-			u->src[i].queued = false;
-		}
-	}
+	for (unsigned i = 0; i < u->nsrc; i++)
+		load_ep_flush(&u->src[i].ep);
 }
 
 /* Fills the parts of a request common to every message of a call. */
@@ -220,9 +203,9 @@ static void req_base(struct uac *u, uint32_t ci, struct msg_req *r, char *callid
 	make_callid(u, ci, callid);
 	make_ltag(u, ci, ltag);
 	memset(r, 0, sizeof(*r));
-	r->local = (struct msg_str){s->local, s->local_len};
+	r->local = (struct msg_str){s->ep.local, s->ep.local_len};
 	r->call_id = (struct msg_str){callid, CALLID_LEN};
-	r->from_user = (struct msg_str){u->cfg->from_user, strlen(u->cfg->from_user)};
+	r->from_user = (struct msg_str){u->x.cfg->from_user, strlen(u->x.cfg->from_user)};
 	r->ltag = (struct msg_str){ltag, LTAG_LEN};
 	r->to_uri = (struct msg_str){u->to_uri, u->to_uri_len};
 	r->sdp_ip = (struct msg_str){u->sdp_ip, u->sdp_ip_len};
@@ -251,9 +234,9 @@ static bool send_tx(struct uac *u, uint32_t t)
 	char callid[CALLID_LEN], ltag[LTAG_LEN], branch[BRANCH_LEN];
 	struct msg_req r;
 
-	char *buf = net_tx_alloc(s->io);
+	char *buf = net_tx_alloc(s->ep.io);
 	if (!buf) {
-		u->c->tx_pool_empty++;
+		u->x.c->tx_pool_empty++;
 		return false;
 	}
 	req_base(u, x->call, &r, callid, ltag);
@@ -282,9 +265,9 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 	char callid[CALLID_LEN], ltag[LTAG_LEN], branch[BRANCH_LEN];
 	struct msg_req r;
 
-	char *buf = net_tx_alloc(s->io);
+	char *buf = net_tx_alloc(s->ep.io);
 	if (!buf) {
-		u->c->tx_pool_empty++;
+		u->x.c->tx_pool_empty++;
 		return;
 	}
 	req_base(u, ci, &r, callid, ltag);
@@ -366,7 +349,7 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 	c->tx = t;
 	tl_arm(u->lists, u->nodes, 0, 2 * t, u->now);
 	tl_arm(u->lists, u->nodes, L_TIMEOUT, 2 * t + 1, u->now);
-	u->c->m[m].sent++;
+	u->x.c->m[m].sent++;
 	u->out_all++;
 	if (m == LM_INVITE)
 		u->invites_out++;
@@ -475,28 +458,28 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	enum load_method meth = (enum load_method)x->method;
 	uint64_t lat = u->now - x->t0;
 
-	load_hist_record(&u->st->lat[meth], lat);
+	load_hist_record(&u->x.st->lat[meth], lat);
 	if (x->in_mix)
-		load_hist_record(&u->st->lat_mix, lat);
+		load_hist_record(&u->x.st->lat_mix, lat);
 	if (meth != LM_INVITE && u->phase == P_MIX && u->now <= u->t_mix_end)
-		u->c->mix_completed++;
-	u->c->m[meth].completed++;
+		u->x.c->mix_completed++;
+	u->x.c->m[meth].completed++;
 	tx_free(u, t);
 
 	bool ok = status < 300;
 	switch (meth) {
 	case LM_INVITE:
-		if (ok && (u->cfg->echo || save_dialog(u, ci, m))) {
+		if (ok && (u->x.cfg->echo || save_dialog(u, ci, m))) {
 			send_ack(u, ci, cseq, true, true, t, gen);
-			u->c->acks_sent++;
-			u->c->calls_established++;
+			u->x.c->acks_sent++;
+			u->x.c->calls_established++;
 			c->state = C_UP;
 			u->up++;
 			idle_push(u, ci);
 		} else if (ok) {
 			/* a 2xx we cannot hold a dialog for: count it, do not ACK */
-			u->c->mismatched++;
-			u->c->calls_failed++;
+			u->x.c->mismatched++;
+			u->x.c->calls_failed++;
 			set_terminal(u, c, C_FAILED);
 		} else {
 			/* hop-by-hop ACK carries the response's To tag */
@@ -504,29 +487,29 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 			    copy_str(c->rtag, RTAG_MAX, m->buf + m->to.tag.off, m->to.tag.len))
 				c->rtag_len = (uint8_t)m->to.tag.len;
 			send_ack(u, ci, cseq, false, true, t, gen);
-			u->c->acks_sent++;
+			u->x.c->acks_sent++;
 			if (status / 100 == 4 || status / 100 == 6)
-				u->c->calls_rejected++;
+				u->x.c->calls_rejected++;
 			else
-				u->c->calls_failed++;
+				u->x.c->calls_failed++;
 			set_terminal(u, c, C_FAILED);
 		}
 		break;
 	case LM_REINVITE:
-		if (!u->cfg->echo) {
+		if (!u->x.cfg->echo) {
 			send_ack(u, ci, cseq, ok, false, t, gen);
-			u->c->acks_sent++;
+			u->x.c->acks_sent++;
 		}
 		goto in_dialog;
 	case LM_BYE:
 		if (ok)
-			u->c->calls_ended++;
+			u->x.c->calls_ended++;
 		set_terminal(u, c, C_DONE);
 		break;
 	default:
 	in_dialog:
 		if (status == 481 || status == 408) {
-			u->c->calls_lost++;
+			u->x.c->calls_lost++;
 			set_terminal(u, c, C_FAILED);
 		} else {
 			call_idle(u, ci);
@@ -541,11 +524,11 @@ static void tx_timeout(struct uac *u, uint32_t t)
 	uint32_t ci = x->call;
 	enum load_method meth = (enum load_method)x->method;
 
-	u->c->m[meth].timeouts++;
+	u->x.c->m[meth].timeouts++;
 	tx_free(u, t);
 	if (meth == LM_INVITE) {
-		u->c->setup_timeouts++;
-		u->c->calls_failed++;
+		u->x.c->setup_timeouts++;
+		u->x.c->calls_failed++;
 		set_terminal(u, &u->calls[ci], C_FAILED);
 	} else if (meth == LM_BYE) {
 		set_terminal(u, &u->calls[ci], C_DONE);
@@ -565,7 +548,7 @@ static void fire_timers(struct uac *u)
 			uint32_t t = id / 2;
 			struct uac_tx *x = &u->tx[t];
 			x->retrans++;
-			u->c->m[x->method].retrans++;
+			u->x.c->m[x->method].retrans++;
 			send_tx(u, t); /* a missing buffer is like a lost datagram */
 			unsigned next;
 			if (x->method == LM_INVITE || x->method == LM_REINVITE)
@@ -587,17 +570,17 @@ static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, i
 {
 	if (!sip_can_respond(m))
 		return;
-	char *buf = net_tx_alloc(s->io);
+	char *buf = net_tx_alloc(s->ep.io);
 	if (!buf) {
-		u->c->tx_pool_empty++;
+		u->x.c->tx_pool_empty++;
 		return;
 	}
 	char contact[128];
 	struct msg_w cw = {contact, 0, sizeof(contact), false};
 	msg_puts(&cw, "Contact: <sip:");
-	msg_puts(&cw, u->cfg->from_user);
+	msg_puts(&cw, u->x.cfg->from_user);
 	msg_puts(&cw, "@");
-	msg_put(&cw, s->local, s->local_len);
+	msg_put(&cw, s->ep.local, s->ep.local_len);
 	msg_puts(&cw, ">\r\n");
 	struct msg_resp r = {.status = status, .extra = {contact, cw.overflow ? 0 : cw.len}};
 	if (sdp) {
@@ -608,15 +591,15 @@ static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, i
 	}
 	int n = msg_response(m, &r, buf, LOAD_TX_SIZE);
 	if (n < 0) {
-		net_tx_release(s->io, buf);
-		u->c->send_errors++;
+		net_tx_release(s->ep.io, buf);
+		u->x.c->send_errors++;
 		return;
 	}
-	if (net_tx_queue(s->io, buf, (uint32_t)n, p->peer, p->peer_len) == 0) {
-		s->queued = true;
-		u->c->responses_sent++;
+	if (net_tx_queue(s->ep.io, buf, (uint32_t)n, p->peer, p->peer_len) == 0) {
+		s->ep.queued = true;
+		u->x.c->responses_sent++;
 	} else {
-		u->c->send_errors++;
+		u->x.c->send_errors++;
 	}
 }
 
@@ -633,20 +616,20 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 		make_ltag(u, (uint32_t)ci, ltag);
 	if (!c || !c->rtag_len || !m->to.has_tag || m->to.tag.len != LTAG_LEN ||
 	    memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN) || c->state != C_UP) {
-		u->c->unexpected_requests++;
+		u->x.c->unexpected_requests++;
 		respond(u, s, m, 481, false, p);
 		return;
 	}
-	u->c->peer_requests++;
+	u->x.c->peer_requests++;
 	if (c->has_peer_cseq && m->cseq.num == c->peer_cseq)
-		u->c->peer_retrans++;
+		u->x.c->peer_retrans++;
 	c->has_peer_cseq = true;
 	c->peer_cseq = m->cseq.num;
 	bool sdp = (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_UPDATE) &&
 		   m->body.len > 0;
 	respond(u, s, m, 200, sdp, p);
 	if (m->method_id == SIP_METHOD_BYE) {
-		u->c->peer_byes++;
+		u->x.c->peer_byes++;
 		set_terminal(u, c, C_DONE);
 	}
 }
@@ -686,11 +669,11 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 
 	u->now = load_now_ns();
 	if (sip_parse(m, p->data, p->len, NULL) != 0) {
-		u->c->malformed++;
+		u->x.c->malformed++;
 		return;
 	}
 	/* --echo: the target sends our own requests back; each stands for a 200 */
-	if (m->is_request && !u->cfg->echo) {
+	if (m->is_request && !u->x.cfg->echo) {
 		on_request(u, s, m, p);
 		return;
 	}
@@ -698,12 +681,12 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 	uint32_t t, gen;
 	if (!m->nvias ||
 	    !parse_branch(u, m->buf + m->vias[0].branch.off, m->vias[0].branch.len, &t, &gen)) {
-		u->c->unknown_transaction++;
+		u->x.c->unknown_transaction++;
 		return;
 	}
 	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
 	if (ci < 0) {
-		u->c->mismatched++;
+		u->x.c->mismatched++;
 		return;
 	}
 	struct uac_tx *x = &u->tx[t];
@@ -711,30 +694,30 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		/* a repeat of a final response (ours went missing, or the peer's
 		 * 2xx retransmission crossed our ACK), or a late provisional */
 		if (x->gen == gen)
-			u->c->duplicate_responses++;
+			u->x.c->duplicate_responses++;
 		else
-			u->c->late_responses++;
+			u->x.c->late_responses++;
 		struct uac_call *c = &u->calls[ci];
-		if (status >= 200 && m->cseq.method_id == SIP_METHOD_INVITE && !u->cfg->echo) {
+		if (status >= 200 && m->cseq.method_id == SIP_METHOD_INVITE && !u->x.cfg->echo) {
 			bool initial = m->cseq.num == c->invite_cseq;
 			if (status >= 300) {
 				/* 17.1.1.2: each repeat of a non-2xx final gets the ACK
 				 * again, on the INVITE's branch (the one in this Via) */
 				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen);
-				u->c->reacks_sent++;
+				u->x.c->reacks_sent++;
 			} else if (c->rtag_len) {
 				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0);
-				u->c->reacks_sent++;
+				u->x.c->reacks_sent++;
 			}
 		}
 		return;
 	}
 	if (x->call != (uint32_t)ci || m->cseq.num != x->cseq ||
 	    m->cseq.method_id != wire_method((enum load_method)x->method)) {
-		u->c->mismatched++;
+		u->x.c->mismatched++;
 		return;
 	}
-	load_count_code(u->c, (enum load_method)x->method, status);
+	load_count_code(u->x.c, (enum load_method)x->method, status);
 	if (status < 200) {
 		if (x->state == TX_CALLING) {
 			x->state = TX_PROCEEDING;
@@ -769,7 +752,7 @@ static void enter_mix(struct uac *u)
 {
 	u->phase = P_MIX;
 	u->t_mix0 = u->now;
-	u->t_mix_end = u->now + (uint64_t)(u->cfg->duration * 1e9);
+	u->t_mix_end = u->now + (uint64_t)(u->x.cfg->duration * 1e9);
 	u->mix_issued = 0;
 }
 
@@ -779,7 +762,7 @@ static uint64_t drive(struct uac *u)
 	uint64_t next = UINT64_MAX;
 
 	if (u->phase == P_SETUP) {
-		if (u->cfg->echo) { /* nothing to set up: the echo stands for the callee */
+		if (u->x.cfg->echo) { /* nothing to set up: the echo stands for the callee */
 			for (; u->started < u->ncalls; u->started++) {
 				struct uac_call *c = &u->calls[u->started];
 				c->state = C_UP;
@@ -788,8 +771,8 @@ static uint64_t drive(struct uac *u)
 				memcpy(c->target, u->to_uri, u->to_uri_len);
 				c->target_len = (uint16_t)u->to_uri_len;
 				u->up++;
-				u->c->calls_attempted++;
-				u->c->calls_established++;
+				u->x.c->calls_attempted++;
+				u->x.c->calls_established++;
 				idle_push(u, (uint32_t)u->started);
 			}
 		}
@@ -810,7 +793,7 @@ static uint64_t drive(struct uac *u)
 				c->state = C_IDLE;
 				break;
 			}
-			u->c->calls_attempted++;
+			u->x.c->calls_attempted++;
 			u->started++;
 			burst++;
 		}
@@ -821,7 +804,7 @@ static uint64_t drive(struct uac *u)
 			if (burst == START_BURST || next < u->now)
 				next = u->now;
 		} else if (!u->invites_out) {
-			if (u->cfg->duration > 0)
+			if (u->x.cfg->duration > 0)
 				enter_mix(u);
 			else
 				enter_bye(u);
@@ -858,7 +841,7 @@ static uint64_t drive(struct uac *u)
 	if (u->phase == P_BYE) {
 		while (u->out_win < u->window_t && u->idle_count) {
 			uint32_t ci = idle_pop(u);
-			if (u->cfg->echo) { /* no dialog on the far side to end */
+			if (u->x.cfg->echo) { /* no dialog on the far side to end */
 				set_terminal(u, &u->calls[ci], C_DONE);
 				continue;
 			}
@@ -876,21 +859,8 @@ static uint64_t drive(struct uac *u)
 
 static void publish(struct uac *u, bool force)
 {
-	if (!force && u->now - u->last_publish < PUBLISH_NS)
-		return;
-	u->last_publish = u->now;
-	struct load_live *l = &u->st->live;
-	uint64_t done = 0, retrans = 0;
-	for (int m = 0; m < LM_COUNT; m++) {
-		done += u->c->m[m].completed;
-		retrans += u->c->m[m].retrans;
-	}
-	load_live_set(&l->calls_up, u->up);
-	load_live_set(&l->completed, done);
-	load_live_set(&l->outstanding, u->out_all);
-	load_live_set(&l->errors, load_uac_errors(u->c));
-	load_live_set(&l->retrans, retrans);
-	load_live_set(&l->phase, u->phase);
+	if (load_publish(&u->x, u->now, force, u->up, u->out_all, load_uac_errors(u->x.c)))
+		load_live_set(&u->x.st->live.phase, u->phase);
 }
 
 /* Receives until `until` or the first datagrams. With one socket the wait
@@ -913,11 +883,11 @@ static void wait_io(struct uac *u, uint64_t until)
 		int ms = (int)(delta / 1000000);
 		if (delta && !ms)
 			ms = 1;
-		net_io_poll(u->src[0].io, ms, on_pkt, &u->src[0]);
+		net_io_poll(u->src[0].ep.io, ms, on_pkt, &u->src[0]);
 		return;
 	}
 	for (unsigned i = 0; i < u->nsrc; i++) {
-		int n = net_io_poll(u->src[i].io, 0, on_pkt, &u->src[i]);
+		int n = net_io_poll(u->src[i].ep.io, 0, on_pkt, &u->src[i]);
 		if (n > 0)
 			got += n;
 	}
@@ -938,7 +908,7 @@ static void wait_io(struct uac *u, uint64_t until)
 
 static int open_sources(struct uac *u)
 {
-	const struct load_cfg *cfg = u->cfg;
+	const struct load_cfg *cfg = u->x.cfg;
 	int base = 0;
 	if (cfg->local.ss_family == AF_INET)
 		base = ntohs(((const struct sockaddr_in *)&cfg->local)->sin_port);
@@ -948,9 +918,9 @@ static int open_sources(struct uac *u)
 	for (unsigned k = 0; k < u->nsrc; k++) {
 		struct uac_src *s = &u->src[k];
 		struct sockaddr_storage a = cfg->local;
-		int port = base ? base + (int)(u->th * u->nsrc + k) : 0;
+		int port = base ? base + (int)(u->x.th * u->nsrc + k) : 0;
 		if (port > 65535) {
-			snprintf(u->w->err, sizeof(u->w->err), "source port %d is out of range",
+			snprintf(u->x.w->err, sizeof(u->x.w->err), "source port %d is out of range",
 				 port);
 			return -EINVAL;
 		}
@@ -959,26 +929,10 @@ static int open_sources(struct uac *u)
 		else
 			((struct sockaddr_in6 *)&a)->sin6_port = htons((uint16_t)port);
 		s->u = u;
-		s->fd = udp_socket_bind(&a, cfg->local_len, false);
-		if (s->fd < 0) {
-			snprintf(u->w->err, sizeof(u->w->err), "cannot bind source %s port %d: %s",
-				 cfg->local_s, port, strerror(-s->fd));
-			return s->fd;
-		}
-		struct sockaddr_storage b;
-		socklen_t bl = sizeof(b);
-		getsockname(s->fd, (struct sockaddr *)&b, &bl);
-		udp_format_addr((struct sockaddr *)&b, s->local, sizeof(s->local));
-		s->local_len = strlen(s->local);
-		struct net_io_config nc = {s->fd,	 LOAD_RX_BUFS, LOAD_RX_BUF_SIZE,
-					   LOAD_TX_BUFS, LOAD_TX_SIZE, cfg->no_uring};
-		int rc = net_io_open(&s->io, &nc);
-		if (rc) {
-			snprintf(u->w->err, sizeof(u->w->err), "net_io_open: %s", strerror(-rc));
+		int rc = load_ep_open(&s->ep, u->x.w, &a, cfg->local_len, false, LOAD_TX_BUFS);
+		if (rc)
 			return rc;
-		}
 	}
-	u->w->backend = net_io_backend(u->src[0].io);
 	return 0;
 }
 
@@ -987,22 +941,18 @@ static void share(uint64_t total, unsigned n, unsigned i, uint64_t *out)
 	*out = total / n + (i < total % n ? 1 : 0);
 }
 
-static int uac_setup(struct uac *u, struct load_worker *w)
+static int uac_setup(void *state)
 {
+	struct uac *u = state;
+	struct load_worker *w = u->x.w;
 	const struct load_cfg *cfg = w->cfg;
-	u->w = w;
-	u->cfg = cfg;
-	u->st = w->stats;
-	u->c = &w->stats->c;
-	u->th = w->index;
 	u->nsrc = cfg->sources;
-	load_put_hex(u->th_hex, u->th, 2);
 	load_put_hex(u->nonce_hex, cfg->nonce, 8);
-	u->rng = cfg->seed * 0x9E3779B97F4A7C15ull + u->th + 1;
+	u->rng = cfg->seed * 0x9E3779B97F4A7C15ull + u->x.th + 1;
 
-	share(cfg->calls, cfg->threads, u->th, &u->ncalls);
+	share(cfg->calls, cfg->threads, u->x.th, &u->ncalls);
 	uint64_t win;
-	share(cfg->window, cfg->threads, u->th, &win);
+	share(cfg->window, cfg->threads, u->x.th, &win);
 	u->window_t = win ? win : 1;
 	u->rate_t = cfg->rate / cfg->threads;
 	u->req_rate_t = cfg->req_rate / cfg->threads;
@@ -1029,13 +979,8 @@ static int uac_setup(struct uac *u, struct load_worker *w)
 	for (uint32_t i = 0; i < u->ntx; i++)
 		u->tx_free[u->tx_nfree++] = u->ntx - 1 - i;
 	tl_init_nodes(u->nodes, u->ntx * 2);
-	uint64_t t1 = (uint64_t)cfg->t1_ms * 1000000;
-	for (int k = 0; k < NCLASSES; k++)
-		tl_init_list(&u->lists[k], t1 << k);
-	tl_init_list(&u->lists[L_TIMEOUT], 64 * t1);
-	u->kcap = 0;
-	while (u->kcap + 1 < NCLASSES && (cfg->t1_ms << (u->kcap + 1)) <= cfg->t2_ms)
-		u->kcap++;
+	u->kcap = load_rt_lists(u->lists, cfg);
+	tl_init_list(&u->lists[L_TIMEOUT], 64 * (uint64_t)cfg->t1_ms * 1000000);
 
 	u->nmix = cfg->nmix;
 	for (unsigned i = 0; i < cfg->nmix; i++) {
@@ -1047,39 +992,15 @@ static int uac_setup(struct uac *u, struct load_worker *w)
 	u->to_uri_len = (size_t)snprintf(u->to_uri, sizeof(u->to_uri), "sip:%s@%s", cfg->to_user,
 					 cfg->target_s);
 	u->ipv6 = cfg->local.ss_family == AF_INET6;
-	/* the SDP address: the local IP without brackets or port */
-	const char *ls = cfg->local_s;
-	const char *end = u->ipv6 ? strchr(ls, ']') : strrchr(ls, ':');
-	size_t n = end ? (size_t)(end - ls) : strlen(ls);
-	if (u->ipv6 && *ls == '[') {
-		ls++;
-		n--;
-	}
-	if (n >= sizeof(u->sdp_ip))
-		n = sizeof(u->sdp_ip) - 1;
-	memcpy(u->sdp_ip, ls, n);
-	u->sdp_ip_len = n;
+	u->sdp_ip_len = load_sdp_ip(cfg->local_s, u->ipv6, u->sdp_ip, sizeof(u->sdp_ip));
 	return open_sources(u);
 }
 
-static void uac_teardown(struct uac *u)
+static void uac_teardown(void *state)
 {
-	for (unsigned i = 0; i < u->nsrc; i++) {
-		struct uac_src *s = &u->src[i];
-		if (s->io) {
-			struct net_io_stats ns;
-			net_io_get_stats(s->io, &ns);
-			u->w->io_rx += ns.rx;
-			u->w->io_tx += ns.tx;
-			u->w->io_tx_errors += ns.tx_errors;
-			u->w->io_truncated += ns.rx_truncated;
-			u->w->io_enobufs += ns.rx_enobufs;
-			u->w->io_pool_empty += ns.tx_pool_empty;
-			net_io_close(s->io);
-		}
-		if (s->fd > 0)
-			close(s->fd);
-	}
+	struct uac *u = state;
+	for (unsigned i = 0; i < u->nsrc; i++)
+		load_ep_close(&u->src[i].ep, u->x.w);
 	free(u->calls);
 	free(u->routes);
 	free(u->idle);
@@ -1088,25 +1009,13 @@ static void uac_teardown(struct uac *u)
 	free(u->nodes);
 }
 
-void *load_uac_main(void *arg)
+static void uac_loop(void *state)
 {
-	struct load_worker *w = arg;
-	struct uac *u = calloc(1, sizeof(*u));
+	struct uac *u = state;
+	const struct load_worker *w = u->x.w;
 
-	if (!u) {
-		w->rc = -ENOMEM;
-		snprintf(w->err, sizeof(w->err), "out of memory");
-		atomic_store(&w->ready, -1);
-		return NULL;
-	}
-	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* short pacing sleeps stay short */
-	w->rc = uac_setup(u, w);
-	atomic_store(&w->ready, w->rc ? -1 : 1);
-	if (w->rc || !u->ncalls) {
-		uac_teardown(u);
-		free(u);
-		return NULL;
-	}
+	if (!u->ncalls)
+		return;
 	u->idle_sleep_ns = 2000;
 	u->now = u->t_start = load_now_ns();
 	u->phase = P_SETUP;
@@ -1133,12 +1042,16 @@ void *load_uac_main(void *arg)
 	u->now = load_now_ns();
 	flush_all(u);
 	publish(u, true);
-	uac_teardown(u);
-	u->c->truncated = w->io_truncated;
 	if (u->t_mix0) {
 		uint64_t end = u->t_mix_end < u->now ? u->t_mix_end : u->now;
-		w->mix_seconds = (double)(end - u->t_mix0) / 1e9;
+		u->x.w->mix_seconds = (double)(end - u->t_mix0) / 1e9;
 	}
-	free(u);
+}
+
+void *load_uac_main(void *arg)
+{
+	static const struct load_role_ops ops = {sizeof(struct uac), uac_setup, uac_loop,
+						 uac_teardown};
+	load_worker_run(arg, &ops);
 	return NULL;
 }

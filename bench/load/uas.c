@@ -24,24 +24,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
 #include "load.h"
 #include "msg.h"
-#include "net/io.h"
-#include "net/udp.h"
+#include "worker.h"
 
 #define CALLID_MAX  128
 #define RTAG_MAX    64
 #define LTAG_LEN    19 /* sTTSSSSSSSSGGGGGGGG */
 #define NBRANCH_LEN 34 /* z9hG4bKsTTSSSSSSSSGGGGGGGGQQQQQQQQ */
 #define ROUTE_MAX   512
-#define NCLASSES    7
+#define NCLASSES    LOAD_RT_CLASSES
 #define LST_ANSWER  NCLASSES
 #define LST_LINGER  (NCLASSES + 1)
 #define NLISTS	    (NCLASSES + 2)
-#define PUBLISH_NS  (10 * 1000000ull)
 
 enum leg_state {
 	L_FREE = 0,
@@ -76,19 +72,11 @@ struct uas_pend {
 };
 
 struct uas {
-	struct load_worker *w;
-	const struct load_cfg *cfg;
-	struct load_stats *st;
-	struct load_counters *c;
-	unsigned th;
-	int fd;
-	struct net_io *io;
-	char local[64];
-	size_t local_len;
+	struct load_ctx x; /* first: load_worker_run fills it in */
+	struct load_ep ep;
 	char sdp_ip[64];
 	size_t sdp_ip_len;
 	bool ipv6;
-	char th_hex[2];
 	char contact[128];
 	size_t contact_len;
 
@@ -106,8 +94,7 @@ struct uas {
 
 	double reject_acc;
 	unsigned reject_flip;
-	uint64_t now, t_start, last_publish;
-	bool queued;
+	uint64_t now, t_start;
 	struct sip_msg msg;
 };
 
@@ -175,7 +162,7 @@ static void index_remove(struct uas *u, uint32_t li)
 static void make_ltag(const struct uas *u, uint32_t li, char out[LTAG_LEN + 1])
 {
 	out[0] = 's';
-	memcpy(out + 1, u->th_hex, 2);
+	memcpy(out + 1, u->x.th_hex, 2);
 	load_put_hex(out + 3, li, 8);
 	load_put_hex(out + 11, u->legs[li].gen, 8);
 	out[LTAG_LEN] = '\0';
@@ -186,7 +173,7 @@ static void make_ltag(const struct uas *u, uint32_t li, char out[LTAG_LEN + 1])
 static uint32_t pend_get(struct uas *u)
 {
 	if (!u->pend_nfree) {
-		u->c->pending_pool_empty++;
+		u->x.c->pending_pool_empty++;
 		return TL_NIL;
 	}
 	return u->pend_free[--u->pend_nfree];
@@ -203,17 +190,17 @@ static void pend_put(struct uas *u, uint32_t *p)
 static void send_raw(struct uas *u, const char *data, uint32_t len, const struct sockaddr *to,
 		     socklen_t tolen)
 {
-	char *buf = net_tx_alloc(u->io);
+	char *buf = net_tx_alloc(u->ep.io);
 	if (!buf) {
-		u->c->tx_pool_empty++;
+		u->x.c->tx_pool_empty++;
 		return;
 	}
 	memcpy(buf, data, len);
-	if (net_tx_queue(u->io, buf, len, to, tolen) != 0) {
-		u->c->send_errors++;
+	if (net_tx_queue(u->ep.io, buf, len, to, tolen) != 0) {
+		u->x.c->send_errors++;
 		return;
 	}
-	u->queued = true;
+	u->ep.queued = true;
 }
 
 static void send_pend(struct uas *u, struct uas_leg *l, uint32_t p)
@@ -250,24 +237,24 @@ static void reply(struct uas *u, const struct sip_msg *m, const struct net_pkt *
 {
 	if (!sip_can_respond(m))
 		return;
-	char *buf = net_tx_alloc(u->io);
+	char *buf = net_tx_alloc(u->ep.io);
 	if (!buf) {
-		u->c->tx_pool_empty++;
+		u->x.c->tx_pool_empty++;
 		return;
 	}
 	int n = build_resp(u, m, li, status, sdp, buf, LOAD_TX_SIZE);
 	if (n < 0) {
-		net_tx_release(u->io, buf);
-		u->c->send_errors++;
+		net_tx_release(u->ep.io, buf);
+		u->x.c->send_errors++;
 		return;
 	}
-	if (net_tx_queue(u->io, buf, (uint32_t)n, p->peer, p->peer_len) != 0) {
-		u->c->send_errors++;
+	if (net_tx_queue(u->ep.io, buf, (uint32_t)n, p->peer, p->peer_len) != 0) {
+		u->x.c->send_errors++;
 		return;
 	}
-	u->queued = true;
-	u->c->responses_sent++;
-	load_count_code(u->c, meth, status);
+	u->ep.queued = true;
+	u->x.c->responses_sent++;
+	load_count_code(u->x.c, meth, status);
 }
 
 /* Stores a final response to an INVITE for retransmission until its ACK, sends
@@ -288,7 +275,7 @@ static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 	int n = build_resp(u, m, li, status, sdp, u->pend[pe].data, LOAD_TX_SIZE);
 	if (n < 0) {
 		pend_put(u, &pe);
-		u->c->send_errors++;
+		u->x.c->send_errors++;
 		return;
 	}
 	u->pend[pe].len = (uint32_t)n;
@@ -296,8 +283,8 @@ static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 	l->state = L_WAIT_ACK;
 	l->invite_cseq = m->cseq.num;
 	send_pend(u, l, pe);
-	u->c->responses_sent++;
-	load_count_code(u->c, meth, status);
+	u->x.c->responses_sent++;
+	load_count_code(u->x.c, meth, status);
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 }
@@ -316,7 +303,7 @@ static void leg_drop_notify(struct uas *u, uint32_t li)
 	struct uas_leg *l = &u->legs[li];
 	tl_cancel(u->lists, u->nodes, 2 * li + 1);
 	if (l->notify_pend != TL_NIL)
-		u->c->notify_abandoned++;
+		u->x.c->notify_abandoned++;
 	pend_put(u, &l->notify_pend);
 }
 
@@ -377,7 +364,7 @@ static enum load_method method_of(const struct sip_msg *m, bool in_dialog)
  * evenly (error diffusion), alternating 486 and 603. */
 static int invite_status(struct uas *u)
 {
-	u->reject_acc += u->cfg->reject_share;
+	u->reject_acc += u->x.cfg->reject_share;
 	if (u->reject_acc >= 1.0 - 1e-9) {
 		u->reject_acc -= 1.0;
 		return (u->reject_flip++ & 1) ? 603 : 486;
@@ -393,17 +380,17 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	if (li != TL_NIL) {
 		struct uas_leg *l = &u->legs[li];
 		if (m->cseq.num != l->rcseq || l->state == L_LINGER) {
-			u->c->out_of_order++;
+			u->x.c->out_of_order++;
 			reply(u, m, p, TL_NIL, 500, false, LM_INVITE);
 			return;
 		}
 		/* a retransmission: repeat where we are */
-		u->c->m[LM_INVITE].retrans++;
+		u->x.c->m[LM_INVITE].retrans++;
 		if (l->state == L_EARLY)
 			reply(u, m, p, li, 180, false, LM_INVITE);
 		else if (l->resp_pend != TL_NIL) {
 			send_pend(u, l, l->resp_pend);
-			u->c->responses_resent++;
+			u->x.c->responses_resent++;
 		} else
 			reply(u, m, p, li, l->invite_status, l->invite_status == 200, LM_INVITE);
 		return;
@@ -411,9 +398,9 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	if (!u->leg_nfree || m->call_id.len > CALLID_MAX || !m->from.has_tag ||
 	    m->from.tag.len > RTAG_MAX || p->peer_len > sizeof(struct sockaddr_in6)) {
 		if (!u->leg_nfree)
-			u->c->legs_table_full++;
+			u->x.c->legs_table_full++;
 		else
-			u->c->bad_requests++;
+			u->x.c->bad_requests++;
 		reply(u, m, p, TL_NIL, u->leg_nfree ? 400 : 503, false, LM_INVITE);
 		return;
 	}
@@ -447,21 +434,21 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	}
 	index_insert(u, li);
 	u->active++;
-	u->c->legs_created++;
-	u->c->m[LM_INVITE].sent++;
+	u->x.c->legs_created++;
+	u->x.c->m[LM_INVITE].sent++;
 
 	reply(u, m, p, li, 100, false, LM_INVITE);
 	int st = invite_status(u);
 	l->invite_status = (uint16_t)st;
 	if (st != 200) {
 		l->rejected = true;
-		u->c->rejects++;
-		u->c->m[LM_INVITE].completed++;
+		u->x.c->rejects++;
+		u->x.c->m[LM_INVITE].completed++;
 		send_final_stored(u, li, m, p, st, false, LM_INVITE);
 		return;
 	}
 	reply(u, m, p, li, 180, false, LM_INVITE);
-	if (u->cfg->answer_delay_ms) {
+	if (u->x.cfg->answer_delay_ms) {
 		uint32_t pe = pend_get(u);
 		if (pe != TL_NIL) {
 			int n = build_resp(u, m, li, 200, true, u->pend[pe].data, LOAD_TX_SIZE);
@@ -470,7 +457,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 				l->resp_pend = pe;
 				l->invite_cseq = m->cseq.num;
 				l->state = L_EARLY;
-				u->c->answers_delayed++;
+				u->x.c->answers_delayed++;
 				tl_arm(u->lists, u->nodes, LST_ANSWER, 2 * li, u->now);
 				return;
 			}
@@ -478,7 +465,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 		}
 		/* no store for the delayed answer: answer now */
 	}
-	u->c->m[LM_INVITE].completed++;
+	u->x.c->m[LM_INVITE].completed++;
 	send_final_stored(u, li, m, p, 200, true, LM_INVITE);
 }
 
@@ -488,9 +475,9 @@ static void answer_now(struct uas *u, uint32_t li)
 	struct uas_leg *l = &u->legs[li];
 	l->state = L_WAIT_ACK;
 	send_pend(u, l, l->resp_pend);
-	u->c->responses_sent++;
-	load_count_code(u->c, LM_INVITE, 200);
-	u->c->m[LM_INVITE].completed++;
+	u->x.c->responses_sent++;
+	load_count_code(u->x.c, LM_INVITE, 200);
+	u->x.c->m[LM_INVITE].completed++;
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 }
@@ -498,13 +485,13 @@ static void answer_now(struct uas *u, uint32_t li)
 static void on_ack(struct uas *u, const struct sip_msg *m)
 {
 	uint32_t li = leg_find(u, m, NULL);
-	u->c->m[LM_ACK].sent++;
+	u->x.c->m[LM_ACK].sent++;
 	if (li == TL_NIL) {
-		u->c->acks_unmatched++;
+		u->x.c->acks_unmatched++;
 		return;
 	}
 	struct uas_leg *l = &u->legs[li];
-	u->c->acks_received++;
+	u->x.c->acks_received++;
 	if (l->state != L_WAIT_ACK || m->cseq.num != l->invite_cseq)
 		return; /* a repeated ACK: the peer answered our 2xx retransmission */
 	leg_stop_resp(u, li);
@@ -525,24 +512,24 @@ static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
 		return;
 	l->lcseq++;
 	memcpy(branch, "z9hG4bKs", 8);
-	memcpy(branch + 8, u->th_hex, 2);
+	memcpy(branch + 8, u->x.th_hex, 2);
 	load_put_hex(branch + 10, li, 8);
 	load_put_hex(branch + 18, l->gen, 8);
 	load_put_hex(branch + 26, l->lcseq, 8);
 	struct msg_str route = {u->routes + (size_t)li * ROUTE_MAX, l->route_len};
-	int n = msg_notify(refer, (struct msg_str){u->local, u->local_len},
+	int n = msg_notify(refer, (struct msg_str){u->ep.local, u->ep.local_len},
 			   (struct msg_str){branch, NBRANCH_LEN}, l->lcseq, route, u->pend[pe].data,
 			   LOAD_TX_SIZE);
 	if (n < 0) {
 		pend_put(u, &pe);
-		u->c->send_errors++;
+		u->x.c->send_errors++;
 		return;
 	}
 	u->pend[pe].len = (uint32_t)n;
 	l->notify_pend = pe;
 	l->notify_t0 = u->now;
 	send_pend(u, l, pe);
-	u->c->notify_sent++;
+	u->x.c->notify_sent++;
 	tl_arm(u->lists, u->nodes, 0, 2 * li + 1, u->now);
 }
 
@@ -556,17 +543,17 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 		make_ltag(u, li, ltag);
 	if (li == TL_NIL || m->to.tag.len != LTAG_LEN ||
 	    memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN)) {
-		u->c->unknown_dialog++;
+		u->x.c->unknown_dialog++;
 		reply(u, m, p, TL_NIL, 481, false, meth);
 		return;
 	}
 	struct uas_leg *l = &u->legs[li];
 	if (l->state == L_LINGER) {
 		if (meth == LM_BYE && m->cseq.num == l->rcseq) {
-			u->c->m[LM_BYE].retrans++;
+			u->x.c->m[LM_BYE].retrans++;
 			reply(u, m, p, li, 200, false, LM_BYE);
 		} else {
-			u->c->unknown_dialog++;
+			u->x.c->unknown_dialog++;
 			reply(u, m, p, TL_NIL, 481, false, meth);
 		}
 		return;
@@ -574,22 +561,22 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	int status = meth == LM_REFER ? 202 : 200;
 	bool sdp = meth == LM_REINVITE || (meth == LM_UPDATE && m->body.len > 0);
 	if (m->cseq.num == l->rcseq) { /* retransmission: answer the same again */
-		u->c->m[meth].retrans++;
+		u->x.c->m[meth].retrans++;
 		if (meth == LM_REINVITE && l->resp_pend != TL_NIL) {
 			send_pend(u, l, l->resp_pend);
-			u->c->responses_resent++;
+			u->x.c->responses_resent++;
 		} else
 			reply(u, m, p, li, status, sdp, meth);
 		return;
 	}
 	if (m->cseq.num < l->rcseq) {
-		u->c->out_of_order++;
+		u->x.c->out_of_order++;
 		reply(u, m, p, li, 500, false, meth);
 		return;
 	}
 	l->rcseq = m->cseq.num;
-	u->c->m[meth].sent++;
-	u->c->m[meth].completed++;
+	u->x.c->m[meth].sent++;
+	u->x.c->m[meth].completed++;
 	/* a newer request means the peer has our 2xx even if its ACK got lost */
 	if (l->state == L_WAIT_ACK && !l->rejected) {
 		leg_stop_resp(u, li);
@@ -635,21 +622,21 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 		break;
 	case SIP_METHOD_CANCEL: {
 		/* our answers are immediate or already stored: the 200 stands */
-		u->c->cancels++;
-		u->c->m[LM_CANCEL].sent++;
-		u->c->m[LM_CANCEL].completed++;
+		u->x.c->cancels++;
+		u->x.c->m[LM_CANCEL].sent++;
+		u->x.c->m[LM_CANCEL].completed++;
 		uint32_t li = leg_find(u, m, NULL);
 		reply(u, m, p, li, li == TL_NIL ? 481 : 200, false, LM_CANCEL);
 		break;
 	}
 	case SIP_METHOD_OPTIONS:
 	case SIP_METHOD_MESSAGE:
-		u->c->m[meth].sent++;
-		u->c->m[meth].completed++;
+		u->x.c->m[meth].sent++;
+		u->x.c->m[meth].completed++;
 		reply(u, m, p, TL_NIL, 200, false, meth);
 		break;
 	default:
-		u->c->unknown_dialog++;
+		u->x.c->unknown_dialog++;
 		reply(u, m, p, TL_NIL, 481, false, meth);
 		break;
 	}
@@ -660,27 +647,27 @@ static void on_response(struct uas *u, const struct sip_msg *m)
 {
 	uint64_t li, gen, cseq;
 	if (!m->nvias || m->vias[0].branch.len != NBRANCH_LEN) {
-		u->c->unknown_transaction++;
+		u->x.c->unknown_transaction++;
 		return;
 	}
 	const char *b = m->buf + m->vias[0].branch.off;
-	if (memcmp(b, "z9hG4bKs", 8) || memcmp(b + 8, u->th_hex, 2) ||
+	if (memcmp(b, "z9hG4bKs", 8) || memcmp(b + 8, u->x.th_hex, 2) ||
 	    !load_get_hex(b + 10, 8, &li) || !load_get_hex(b + 18, 8, &gen) ||
 	    !load_get_hex(b + 26, 8, &cseq) || li >= u->ncap) {
-		u->c->unknown_transaction++;
+		u->x.c->unknown_transaction++;
 		return;
 	}
 	struct uas_leg *l = &u->legs[li];
 	if (l->gen != gen || l->notify_pend == TL_NIL || l->lcseq != cseq ||
 	    m->cseq.method_id != SIP_METHOD_NOTIFY) {
-		u->c->notify_duplicates++;
+		u->x.c->notify_duplicates++;
 		return;
 	}
 	if (m->status < 200)
 		return;
 	tl_cancel(u->lists, u->nodes, 2 * (uint32_t)li + 1);
 	pend_put(u, &l->notify_pend);
-	u->c->notify_completed++;
+	u->x.c->notify_completed++;
 }
 
 static void on_pkt(void *arg, const struct net_pkt *p)
@@ -690,9 +677,9 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 
 	u->now = load_now_ns();
 	if (sip_parse(m, p->data, p->len, NULL) != 0) {
-		u->c->malformed++;
+		u->x.c->malformed++;
 		if (m->is_request && sip_can_respond(m)) {
-			u->c->bad_requests++;
+			u->x.c->bad_requests++;
 			reply(u, m, p, TL_NIL, 400, false, LM_OTHER);
 		}
 		return;
@@ -722,11 +709,11 @@ static void fire_timers(struct uas *u)
 			uint64_t t0 = notify ? l->notify_t0 : l->resp_t0;
 			if (u->now - t0 >= give_up) {
 				if (notify) {
-					u->c->notify_timeouts++;
+					u->x.c->notify_timeouts++;
 					tl_cancel(u->lists, u->nodes, id);
 					pend_put(u, &l->notify_pend);
 				} else {
-					u->c->ack_timeouts++;
+					u->x.c->ack_timeouts++;
 					leg_stop_resp(u, li);
 					if (l->rejected)
 						leg_linger(u, li);
@@ -738,9 +725,9 @@ static void fire_timers(struct uas *u)
 			uint32_t pe = notify ? l->notify_pend : l->resp_pend;
 			send_pend(u, l, pe);
 			if (notify)
-				u->c->notify_retrans++;
+				u->x.c->notify_retrans++;
 			else
-				u->c->responses_resent++;
+				u->x.c->responses_resent++;
 			unsigned next = (unsigned)k + 1 < u->kcap ? (unsigned)k + 1 : u->kcap;
 			tl_arm(u->lists, u->nodes, (int)next, id, u->now);
 		}
@@ -749,16 +736,11 @@ static void fire_timers(struct uas *u)
 
 /* ---- setup and the loop ---------------------------------------------------------- */
 
-static int uas_setup(struct uas *u, struct load_worker *w)
+static int uas_setup(void *state)
 {
+	struct uas *u = state;
+	struct load_worker *w = u->x.w;
 	const struct load_cfg *cfg = w->cfg;
-	u->w = w;
-	u->cfg = cfg;
-	u->st = w->stats;
-	u->c = &w->stats->c;
-	u->th = w->index;
-	u->fd = -1;
-	load_put_hex(u->th_hex, u->th, 2);
 
 	uint64_t cap = cfg->max_calls / cfg->threads;
 	if (cap < 16)
@@ -792,63 +774,25 @@ static int uas_setup(struct uas *u, struct load_worker *w)
 		u->pend_free[u->pend_nfree++] = u->npend - 1 - i;
 	tl_init_nodes(u->nodes, u->ncap * 2);
 	u->t1_ns = (uint64_t)cfg->t1_ms * 1000000;
-	for (int k = 0; k < NCLASSES; k++)
-		tl_init_list(&u->lists[k], u->t1_ns << k);
+	u->kcap = load_rt_lists(u->lists, cfg);
 	tl_init_list(&u->lists[LST_ANSWER], (uint64_t)cfg->answer_delay_ms * 1000000);
 	tl_init_list(&u->lists[LST_LINGER], 64 * u->t1_ns);
-	u->kcap = 0;
-	while (u->kcap + 1 < NCLASSES && (cfg->t1_ms << (u->kcap + 1)) <= cfg->t2_ms)
-		u->kcap++;
 
-	u->fd = udp_socket_bind(&cfg->local, cfg->local_len, cfg->threads > 1);
-	if (u->fd < 0) {
-		snprintf(w->err, sizeof(w->err), "cannot bind %s: %s", cfg->local_s,
-			 strerror(-u->fd));
-		return u->fd;
-	}
-	struct sockaddr_storage b;
-	socklen_t bl = sizeof(b);
-	getsockname(u->fd, (struct sockaddr *)&b, &bl);
-	udp_format_addr((struct sockaddr *)&b, u->local, sizeof(u->local));
-	u->local_len = strlen(u->local);
-	u->contact_len =
-	    (size_t)snprintf(u->contact, sizeof(u->contact), "Contact: <sip:uas@%s>\r\n", u->local);
-	u->ipv6 = b.ss_family == AF_INET6;
-	const char *ls = u->local;
-	const char *end = u->ipv6 ? strchr(ls, ']') : strrchr(ls, ':');
-	size_t n = end ? (size_t)(end - ls) : strlen(ls);
-	if (u->ipv6 && *ls == '[') {
-		ls++;
-		n--;
-	}
-	memcpy(u->sdp_ip, ls, n < sizeof(u->sdp_ip) ? n : sizeof(u->sdp_ip) - 1);
-	u->sdp_ip_len = n < sizeof(u->sdp_ip) ? n : sizeof(u->sdp_ip) - 1;
-	struct net_io_config nc = {u->fd,	 LOAD_RX_BUFS, LOAD_RX_BUF_SIZE, LOAD_TX_BUFS * 2,
-				   LOAD_TX_SIZE, cfg->no_uring};
-	int rc = net_io_open(&u->io, &nc);
-	if (rc) {
-		snprintf(w->err, sizeof(w->err), "net_io_open: %s", strerror(-rc));
+	int rc = load_ep_open(&u->ep, w, &cfg->local, cfg->local_len, cfg->threads > 1,
+			      LOAD_TX_BUFS * 2);
+	if (rc)
 		return rc;
-	}
-	w->backend = net_io_backend(u->io);
+	u->contact_len = (size_t)snprintf(u->contact, sizeof(u->contact),
+					  "Contact: <sip:uas@%s>\r\n", u->ep.local);
+	u->ipv6 = cfg->local.ss_family == AF_INET6;
+	u->sdp_ip_len = load_sdp_ip(u->ep.local, u->ipv6, u->sdp_ip, sizeof(u->sdp_ip));
 	return 0;
 }
 
-static void uas_teardown(struct uas *u)
+static void uas_teardown(void *state)
 {
-	if (u->io) {
-		struct net_io_stats ns;
-		net_io_get_stats(u->io, &ns);
-		u->w->io_rx += ns.rx;
-		u->w->io_tx += ns.tx;
-		u->w->io_tx_errors += ns.tx_errors;
-		u->w->io_truncated += ns.rx_truncated;
-		u->w->io_enobufs += ns.rx_enobufs;
-		u->w->io_pool_empty += ns.tx_pool_empty;
-		net_io_close(u->io);
-	}
-	if (u->fd >= 0)
-		close(u->fd);
+	struct uas *u = state;
+	load_ep_close(&u->ep, u->x.w);
 	free(u->legs);
 	free(u->routes);
 	free(u->leg_free);
@@ -860,40 +804,15 @@ static void uas_teardown(struct uas *u)
 
 static void publish(struct uas *u, bool force)
 {
-	if (!force && u->now - u->last_publish < PUBLISH_NS)
-		return;
-	u->last_publish = u->now;
-	struct load_live *l = &u->st->live;
-	uint64_t done = 0, retrans = 0;
-	for (int m = 0; m < LM_COUNT; m++) {
-		done += u->c->m[m].completed;
-		retrans += u->c->m[m].retrans;
-	}
-	load_live_set(&l->calls_up, u->active);
-	load_live_set(&l->completed, done);
-	load_live_set(&l->outstanding, u->ncap - u->leg_nfree);
-	load_live_set(&l->errors, load_uas_errors(u->c));
-	load_live_set(&l->retrans, retrans);
+	load_publish(&u->x, u->now, force, u->active, u->ncap - u->leg_nfree,
+		     load_uas_errors(u->x.c));
 }
 
-void *load_uas_main(void *arg)
+static void uas_loop(void *state)
 {
-	struct load_worker *w = arg;
-	struct uas *u = calloc(1, sizeof(*u));
+	struct uas *u = state;
+	const struct load_worker *w = u->x.w;
 
-	if (!u) {
-		w->rc = -ENOMEM;
-		snprintf(w->err, sizeof(w->err), "out of memory");
-		atomic_store(&w->ready, -1);
-		return NULL;
-	}
-	w->rc = uas_setup(u, w);
-	atomic_store(&w->ready, w->rc ? -1 : 1);
-	if (w->rc) {
-		uas_teardown(u);
-		free(u);
-		return NULL;
-	}
 	u->now = u->t_start = load_now_ns();
 	uint64_t end =
 	    w->cfg->duration > 0 ? u->t_start + (uint64_t)(w->cfg->duration * 1e9) : UINT64_MAX;
@@ -902,10 +821,7 @@ void *load_uas_main(void *arg)
 		if (u->now >= end)
 			break;
 		fire_timers(u);
-		if (u->queued) {
-			net_io_flush(u->io);
-			u->queued = false;
-		}
+		load_ep_flush(&u->ep);
 		publish(u, false);
 		uint64_t t = tl_next(u->lists, u->nodes, NLISTS);
 		if (t > end)
@@ -916,14 +832,18 @@ void *load_uas_main(void *arg)
 		int ms = (int)(delta / 1000000);
 		if (delta && !ms)
 			ms = 1;
-		net_io_poll(u->io, ms, on_pkt, u);
-		u->queued = false; /* net_io_poll submitted what the callbacks queued */
+		net_io_poll(u->ep.io, ms, on_pkt, u);
+		u->ep.queued = false; /* net_io_poll submitted what the callbacks queued */
 	}
 	u->now = load_now_ns();
 	publish(u, true);
-	w->mix_seconds = (double)(u->now - u->t_start) / 1e9;
-	uas_teardown(u);
-	u->c->truncated = w->io_truncated;
-	free(u);
+	u->x.w->mix_seconds = (double)(u->now - u->t_start) / 1e9;
+}
+
+void *load_uas_main(void *arg)
+{
+	static const struct load_role_ops ops = {sizeof(struct uas), uas_setup, uas_loop,
+						 uas_teardown};
+	load_worker_run(arg, &ops);
 	return NULL;
 }
