@@ -9,7 +9,8 @@
 #   bench/load/*.c               -> build/sipshard-load
 #   bench/NAME.c                 -> build/NAME (links libosip2 for comparisons)
 #   tests/unit/test_NAME.c       -> build/tests/test_NAME and build/asan/tests/test_NAME
-#   tests/fuzz/fuzz_NAME.c       -> build/fuzz/fuzz_NAME (clang, libFuzzer + ASan)
+#   tests/fuzz/fuzz_NAME.c       -> build/fuzz/fuzz_NAME (clang, libFuzzer + ASan; seeds in
+#                                   tests/data/NAME_corpus, else tests/data/corpus)
 
 BUILD   ?= build
 CC      ?= gcc
@@ -108,8 +109,9 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_LIB)
 
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=c11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/gen
-FUZZ_LIB_SRC := $(filter user/sip/%,$(LIB_SRC))
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h)
+# What the fuzzers exercise: the SIP library, the shard tables and the relay.
+FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/daemon/relay.c,$(LIB_SRC))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@
 
@@ -125,12 +127,14 @@ test: deps
 	@$(MAKE) --no-print-directory build-all asan $(FUZZERS)
 	@tests/run.sh
 
-# Runs the parser fuzzer for FUZZ_SECONDS (default 300) from the seed corpus.
+# Runs each fuzzer for FUZZ_SECONDS (default 300) from its seed corpus
+# (tests/data/NAME_corpus for fuzz_NAME, else tests/data/corpus).
 FUZZ_SECONDS ?= 300
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \
 		mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(BUILD)/corpus/$$(basename $$f) tests/data/corpus || exit 1; \
+		seeds=tests/data/$$(basename $$f | sed 's/^fuzz_//')_corpus; [ -d $$seeds ] || seeds=tests/data/corpus; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(BUILD)/corpus/$$(basename $$f) $$seeds || exit 1; \
 	done
 
 demo: all

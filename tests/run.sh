@@ -2,7 +2,8 @@
 # Runs every suite that `make test` built and sums them. Last line: "N passed, N failed".
 #   unit:        build/tests/test_*        (cmocka)
 #   asan:        build/asan/tests/test_*   (cmocka under ASan + UBSan)
-#   fuzz:        build/fuzz/fuzz_*         (libFuzzer, FUZZ_SMOKE_SECONDS each, from tests/data/corpus)
+#   fuzz:        build/fuzz/fuzz_*         (libFuzzer, FUZZ_SMOKE_SECONDS each, seeds from
+#                tests/data/NAME_corpus for fuzz_NAME, else tests/data/corpus)
 #   integration: tests/integration/*.sh    (each prints "ok NAME" / "not ok NAME" lines)
 # ONLY=unit|asan|fuzz|integration runs one kind.
 set -u
@@ -42,14 +43,20 @@ fi
 if want asan; then
 	for t in "$BUILD"/asan/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" asan; done
 fi
+# Seeds of fuzz_NAME: tests/data/NAME_corpus when it exists, else the parser's.
+fuzz_seeds() {
+	local d=tests/data/${1#fuzz_}_corpus
+	[ -d "$d" ] && echo "$d" || echo tests/data/corpus
+}
 if want fuzz; then
 	for f in "$BUILD"/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
 		name=$(basename "$f")
 		work=$(mktemp -d)
 		log=$log_dir/fuzz-$name.log
+		seeds=$(fuzz_seeds "$name")
 		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -max_len=65535 -timeout=10 \
-			-artifact_prefix="$work/" "$work" tests/data/corpus >"$log" 2>&1; then
+			-artifact_prefix="$work/" "$work" "$seeds" >"$log" 2>&1; then
 			passed=$((passed + 1))
 			printf '%-6s %-40s ok (%s)\n' fuzz "$name" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
 		else

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "../common/relay_dialog.h"
 #include "daemon/relay.h"
 
 static struct shard_table table;
@@ -23,49 +24,13 @@ static char out[SIP_MAX_DATAGRAM], in[4096];
 static char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
 static const uint32_t SLOT = 7, GEN = 3;
 
-static void set_peer(struct sip_session *s, const char *ip, uint16_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&s->peer;
-	memset(&s->peer, 0, sizeof(s->peer));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin->sin_addr);
-	s->peer_len = sizeof(*sin);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	struct shard_dialog d;
-	memset(&d, 0, sizeof(d));
 	assert_int_equal(shard_table_open(&table, NULL, 64, 64), 0);
 	shard_tag_encode(a_tag, sizeof(a_tag), 0, SLOT, GEN, 0x1111);
 	shard_tag_encode(b_tag, sizeof(b_tag), 0, SLOT, GEN, 0x2222);
-	d.slot = SLOT;
-	d.gen = GEN;
-	d.state = SHARD_DLG_CONFIRMED;
-	struct sip_session *a = &d.legs[SHARD_LEG_A], *b = &d.legs[SHARD_LEG_B];
-	SESSION_SET(a, call_id, "callA@host", 10);
-	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));
-	SESSION_SET(a, remote_tag, "atag", 4);
-	SESSION_SET(a, local_uri, "sip:bob@sbc", 11);
-	SESSION_SET(a, remote_uri, "sip:alice@10.1.1.1", 18);
-	SESSION_SET(a, remote_target, "sip:alice@10.1.1.1:5061", 23);
-	a->remote_cseq = 1;
-	a->remote_cseq_set = true;
-	set_peer(a, "10.1.1.1", 5061);
-	SESSION_SET(b, call_id, "callB@sipshard", 14);
-	SESSION_SET(b, local_tag, b_tag, strlen(b_tag));
-	SESSION_SET(b, remote_tag, "btag", 4);
-	SESSION_SET(b, local_uri, "sip:alice@127.0.0.1:5060", 24);
-	SESSION_SET(b, remote_uri, "sip:bob@10.2.2.2", 16);
-	SESSION_SET(b, remote_target, "sip:bob@10.2.2.2:5080", 21);
-	memcpy(b->route_set, "Route: <sip:10.2.2.9;lr>\r\n", 26);
-	b->route_set_len = 26;
-	b->local_cseq = 1;
-	b->invite_cseq = 1;
-	set_peer(b, "10.2.2.2", 5080);
-	assert_int_equal(shard_dialog_install(&table, &d, 1000), 0);
+	assert_int_equal(relay_dialog_install(&table, SLOT, GEN, a_tag, b_tag, 1000), 0);
 	memset(&rc, 0, sizeof(rc));
 	rc.table = &table;
 	rc.shard = 0;
@@ -205,6 +170,34 @@ static void test_bad_requests_get_defined_answers(void **state)
 	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
 }
 
+/* A request too large for the output buffer is answered 513 and keeps no
+ * transaction record: nothing can answer a request that was never sent. */
+static void test_too_large_keeps_no_transaction(void **state)
+{
+	struct relay_result res;
+	struct shard_table_usage u;
+	(void)state;
+
+	req_from_a("INFO", 2, a_tag, 70);
+	relay_request(&rc, &m, out, 300, &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 513);
+	shard_table_usage(&table, &u);
+	assert_int_equal(u.txns_used, 0);
+
+	/* the retransmission finds no record to resend through: a counted drop */
+	relay_request(&rc, &m, out, 300, &res);
+	assert_int_equal(res.outcome, RELAY_DROP);
+	assert_int_equal(res.drop, RELAY_DROP_LATE_RETRANS);
+
+	/* the next request, with room, goes out */
+	req_from_a("INFO", 3, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	shard_table_usage(&table, &u);
+	assert_int_equal(u.txns_used, 1);
+}
+
 static void test_bye_ends_dialog_after_final(void **state)
 {
 	struct relay_result res;
@@ -265,6 +258,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	};

@@ -189,6 +189,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	 * retransmission, relayed again through the same transaction. */
 	struct shard_txn *t = NULL;
 	uint32_t tslot = 0, tgen = 0;
+	bool fresh = false; /* t allocated for this request */
 	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
 		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
 		return;
@@ -208,6 +209,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			return;
 		}
 		tslot = (uint32_t)ts;
+		fresh = true;
 		t = shard_txn_get(rc->table, tslot, tgen);
 		int hl = save_head(m, t->head, sizeof(t->head));
 		if (hl < 0) {
@@ -242,6 +244,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	shard_branch_encode(branch, sizeof(branch), rc->shard, tslot, tgen, t->salt);
 	int n = build_request(rc, m, dst, branch, t->out_cseq, out, cap);
 	if (n < 0) {
+		/* 513 is final: no response can come for a request never sent, so
+		 * the record goes now instead of holding a slot until it expires */
+		if (fresh)
+			shard_txn_free(rc->table, tslot);
 		answer(rc, m, 513, NULL, out, cap, res);
 		return;
 	}

@@ -1,0 +1,66 @@
+/*
+ * relay_dialog.h - the confirmed dialog that the relay tests and the relay
+ * fuzzer put in a shard table, as the controller would install it.
+ *
+ * Leg A (the caller) is 10.1.1.1:5061 with Call-ID "callA@host" and its tag
+ * "atag"; leg B (the callee) is 10.2.2.2:5080 with Call-ID "callB@sipshard",
+ * its tag "btag" and a one-entry route set; our tags on the two legs are
+ * a_tag and b_tag. Header-only: each test program includes it once.
+ */
+#ifndef SIPSHARD_TESTS_RELAY_DIALOG_H
+#define SIPSHARD_TESTS_RELAY_DIALOG_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "shard/table.h"
+
+static inline void relay_dialog_peer(struct sip_session *s, const char *ip, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&s->peer;
+
+	memset(&s->peer, 0, sizeof(s->peer));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+	s->peer_len = sizeof(*sin);
+}
+
+/* Installs the dialog in slot/gen of t at now_ms; returns shard_dialog_install's code. */
+static inline int relay_dialog_install(struct shard_table *t, uint32_t slot, uint32_t gen,
+				       const char *a_tag, const char *b_tag, uint64_t now_ms)
+{
+	struct shard_dialog d;
+
+	memset(&d, 0, sizeof(d));
+	d.slot = slot;
+	d.gen = gen;
+	d.state = SHARD_DLG_CONFIRMED;
+	struct sip_session *a = &d.legs[SHARD_LEG_A], *b = &d.legs[SHARD_LEG_B];
+	SESSION_SET(a, call_id, "callA@host", 10);
+	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));
+	SESSION_SET(a, remote_tag, "atag", 4);
+	SESSION_SET(a, local_uri, "sip:bob@sbc", 11);
+	SESSION_SET(a, remote_uri, "sip:alice@10.1.1.1", 18);
+	SESSION_SET(a, remote_target, "sip:alice@10.1.1.1:5061", 23);
+	a->remote_cseq = 1;
+	a->remote_cseq_set = true;
+	a->session_state = SESSION_STATE_CONFIRMED;
+	relay_dialog_peer(a, "10.1.1.1", 5061);
+	SESSION_SET(b, call_id, "callB@sipshard", 14);
+	SESSION_SET(b, local_tag, b_tag, strlen(b_tag));
+	SESSION_SET(b, remote_tag, "btag", 4);
+	SESSION_SET(b, local_uri, "sip:alice@127.0.0.1:5060", 24);
+	SESSION_SET(b, remote_uri, "sip:bob@10.2.2.2", 16);
+	SESSION_SET(b, remote_target, "sip:bob@10.2.2.2:5080", 21);
+	memcpy(b->route_set, "Route: <sip:10.2.2.9;lr>\r\n", 26);
+	b->route_set_len = 26;
+	b->local_cseq = 1;
+	b->invite_cseq = 1;
+	b->session_state = SESSION_STATE_CONFIRMED;
+	relay_dialog_peer(b, "10.2.2.2", 5080);
+	return shard_dialog_install(t, &d, now_ms);
+}
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * fuzz_relay.c - libFuzzer target for the in-dialog fast path (relay.c) on a
+ * real shard table.
+ *
+ * Owns: the properties every relayed datagram must keep. Each input is a short
+ * exchange: up to four datagrams separated by the three bytes "\0\n\0", sent in
+ * turn to a shard holding one confirmed dialog (tests/common/relay_dialog.h:
+ * leg A 10.1.1.1, leg B 10.2.2.2). Before a datagram is parsed, the placeholders "@ATAG@" and
+ * "@BTAG@" become the dialog's two local tags, and "@BRANCH@" becomes the
+ * branch of the last request relayed, so that mutations reach the dialog and
+ * the transaction records instead of stopping at 481. The first byte of the
+ * input picks the output buffer size (a worker's tx_buffer_size), so that the
+ * buffer-exhaustion paths run too. Datagrams go where the worker would send
+ * them: valid requests with a To-tag to relay_request, valid responses whose
+ * branch is not the controller's to relay_response.
+ *
+ * Checked for every outcome, abort() on violation:
+ *   SEND: 0 < len <= cap, a destination, and the output parses; a request
+ *         keeps its method and carries the other leg's Call-ID; a response
+ *         keeps its status and carries the Call-ID of the leg it goes back to;
+ *   ANSWER: a response with the status reported, which parses, for a request;
+ *   DROP: a reason; every other outcome: no reason;
+ *   after each datagram the table never holds more than the one dialog, and
+ *   never more transactions than requests relayed.
+ * Does not own: the parser's own properties (fuzz_sip.c), sockets (worker.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/relay_dialog.h"
+#include "daemon/relay.h"
+
+enum { SLOT = 3, GEN = 5, MAX_DATAGRAMS = 4 };
+
+static const size_t caps[4] = {256, 1024, 8192, SIP_MAX_DATAGRAM};
+
+struct fuzz_ctx {
+	struct shard_table table;
+	struct relay_ctx rc;
+	struct sip_msg in, out;
+	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
+	char branch[128];
+	size_t branch_len;
+	char dgram[SIP_MAX_DATAGRAM];
+	char outbuf[SIP_MAX_DATAGRAM];
+};
+static struct fuzz_ctx ctx;
+
+static void die(const char *what, const char *out, int n)
+{
+	fprintf(stderr, "fuzz_relay: %s\n", what);
+	if (out && n > 0)
+		fprintf(stderr, "--- output (%d bytes):\n%.*s\n---\n", n, n, out);
+	abort();
+}
+
+/* A fresh table with the one confirmed dialog, as the controller installs it. */
+static void open_shard(void)
+{
+	if (shard_table_open(&ctx.table, NULL, 4, 16) != 0)
+		die("shard_table_open failed", NULL, 0);
+	if (relay_dialog_install(&ctx.table, SLOT, GEN, ctx.a_tag, ctx.b_tag, 1000) != 0)
+		die("shard_dialog_install failed", NULL, 0);
+	memset(&ctx.rc, 0, sizeof(ctx.rc));
+	ctx.rc.table = &ctx.table;
+	ctx.rc.advertise = "127.0.0.1:5060";
+	ctx.rc.now_ms = 1000;
+	ctx.branch_len = 0;
+}
+
+/* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
+static size_t expand(const uint8_t *src, size_t len)
+{
+	const struct {
+		const char *name;
+		const char *value;
+		size_t vlen;
+	} ph[3] = {
+	    {"@ATAG@", ctx.a_tag, strlen(ctx.a_tag)},
+	    {"@BTAG@", ctx.b_tag, strlen(ctx.b_tag)},
+	    {"@BRANCH@", ctx.branch, ctx.branch_len},
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < len;) {
+		int hit = -1;
+		for (int k = 0; k < 3 && hit < 0 && src[i] == '@'; k++) {
+			size_t nl = strlen(ph[k].name);
+			if (len - i >= nl && memcmp(src + i, ph[k].name, nl) == 0)
+				hit = k;
+		}
+		if (hit >= 0) {
+			if (n + ph[hit].vlen > sizeof(ctx.dgram))
+				break;
+			memcpy(ctx.dgram + n, ph[hit].value, ph[hit].vlen);
+			n += ph[hit].vlen;
+			i += strlen(ph[hit].name);
+			continue;
+		}
+		if (n == sizeof(ctx.dgram))
+			break;
+		ctx.dgram[n++] = (char)src[i++];
+	}
+	return n;
+}
+
+static bool out_view_eq(sip_view v, const char *s, size_t len)
+{
+	return sip_view_eq(ctx.outbuf, v, s, len);
+}
+
+static void check_send(const struct sip_msg *m, const struct relay_result *res, size_t cap)
+{
+	if (res->len <= 0 || (size_t)res->len > cap || !res->dst || !res->dst_len)
+		die("SEND without a length within cap or a destination", NULL, 0);
+	if (sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0)
+		die("relayed datagram does not parse", ctx.outbuf, res->len);
+	if (ctx.out.is_request != m->is_request)
+		die("relayed datagram changed kind", ctx.outbuf, res->len);
+	if (m->is_request) {
+		if (!out_view_eq(ctx.out.method, m->buf + m->method.off, m->method.len))
+			die("relayed request changed method", ctx.outbuf, res->len);
+		if (!out_view_eq(ctx.out.call_id, "callA@host", 10) &&
+		    !out_view_eq(ctx.out.call_id, "callB@sipshard", 14))
+			die("relayed request carries neither leg's Call-ID", ctx.outbuf, res->len);
+		if (sip_view_eq(m->buf, m->call_id, ctx.outbuf + ctx.out.call_id.off,
+				ctx.out.call_id.len))
+			die("relayed request kept the sender's Call-ID", ctx.outbuf, res->len);
+		/* remember our branch so that a later response can answer it */
+		const struct sip_via *v = &ctx.out.vias[0];
+		if (ctx.out.nvias && v->branch.len < sizeof(ctx.branch)) {
+			memcpy(ctx.branch, ctx.outbuf + v->branch.off, v->branch.len);
+			ctx.branch_len = v->branch.len;
+		}
+	} else {
+		if (ctx.out.status != m->status)
+			die("relayed response changed status", ctx.outbuf, res->len);
+		if (!out_view_eq(ctx.out.call_id, "callA@host", 10) &&
+		    !out_view_eq(ctx.out.call_id, "callB@sipshard", 14))
+			die("relayed response carries neither leg's Call-ID", ctx.outbuf, res->len);
+	}
+}
+
+static void check_result(const struct sip_msg *m, const struct relay_result *res, size_t cap)
+{
+	switch (res->outcome) {
+	case RELAY_SEND:
+		check_send(m, res, cap);
+		break;
+	case RELAY_ANSWER:
+		if (!m->is_request || res->len <= 0 || (size_t)res->len > cap)
+			die("ANSWER to a response, or of a bad length", NULL, 0);
+		if (sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
+		    ctx.out.is_request || ctx.out.status != res->status)
+			die("answer does not parse as the status reported", ctx.outbuf, res->len);
+		break;
+	case RELAY_DROP:
+		if (res->drop <= RELAY_DROP_NONE || res->drop >= RELAY_DROP_COUNT_)
+			die("DROP without a reason", NULL, 0);
+		return;
+	case RELAY_TO_CONTROLLER:
+		if (!m->is_request || m->method_id != SIP_METHOD_ACK)
+			die("only an unknown ACK goes to the controller", NULL, 0);
+		break;
+	default:
+		die("outcome out of range", NULL, 0);
+	}
+	if (res->drop != RELAY_DROP_NONE)
+		die("a drop reason with an outcome other than DROP", NULL, 0);
+}
+
+static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *relayed)
+{
+	struct relay_result res;
+	size_t n = expand(src, len);
+	struct sip_msg *m = &ctx.in;
+
+	if (sip_parse(m, ctx.dgram, n, NULL) != 0)
+		return; /* the worker answers 400 or drops: fuzz_sip's ground */
+	if (m->is_request) {
+		if (!m->to.has_tag || m->method_id == SIP_METHOD_CANCEL)
+			return; /* the controller's */
+		relay_request(&ctx.rc, m, ctx.outbuf, cap, &res);
+	} else {
+		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
+			return;
+		relay_response(&ctx.rc, m, ctx.outbuf, cap, &res);
+	}
+	check_result(m, &res, cap);
+	if (res.outcome == RELAY_SEND && m->is_request)
+		(*relayed)++;
+	if (res.dialog_ended && shard_dialog_get(&ctx.table, res.ended_slot, res.ended_gen))
+		shard_dialog_free(&ctx.table, res.ended_slot); /* as the worker does */
+
+	struct shard_table_usage u;
+	shard_table_usage(&ctx.table, &u);
+	if (u.dialogs_used > 1 || u.txns_used > *relayed)
+		die("table holds more than it was given", NULL, 0);
+	ctx.rc.now_ms += 10;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	shard_tag_encode(ctx.a_tag, sizeof(ctx.a_tag), 0, SLOT, GEN, 0x1111);
+	shard_tag_encode(ctx.b_tag, sizeof(ctx.b_tag), 0, SLOT, GEN, 0x2222);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t sep[3] = {0, '\n', 0};
+	unsigned relayed = 0;
+
+	if (size < 1)
+		return 0;
+	size_t cap = caps[data[0] & 3];
+	data++;
+	size--;
+	open_shard();
+	for (int i = 0; i < MAX_DATAGRAMS && size > 0; i++) {
+		const uint8_t *s = memmem(data, size, sep, sizeof(sep));
+		size_t len = s ? (size_t)(s - data) : size;
+		one_datagram(data, len, cap, &relayed);
+		if (!s)
+			break;
+		size -= len + sizeof(sep);
+		data += len + sizeof(sep);
+	}
+	shard_table_close(&ctx.table);
+	return 0;
+}
