@@ -44,6 +44,7 @@ struct load_cfg {
 	uint64_t calls;
 	double rate, duration, req_rate;
 	unsigned window;
+	unsigned requests_per_call; /* uac: BYE and a new call after K in-dialog requests */
 	struct load_mix_entry mix[LOAD_MAX_MIX];
 	unsigned nmix;
 	char mix_s[256];

@@ -73,6 +73,9 @@ static const char usage[] =
     "  --req-rate R           in-dialog requests per second (default 0: open loop at\n"
     "                         maximum, bounded by --window)\n"
     "  --window W             outstanding in-dialog and BYE transactions at most (default 64)\n"
+    "  --requests-per-call K  in the mix phase, end each call with BYE after K in-dialog\n"
+    "                         requests and set up a new call in its place, so that --calls\n"
+    "                         stay established (default 0: calls last the whole run)\n"
     "  --echo                 the target echoes datagrams back (udp_echo): skip call setup\n"
     "                         and take each echoed request as its own 200\n"
     "  --to-user U            user part of the Request-URI and To (default service)\n"
@@ -116,6 +119,7 @@ enum {
 	O_MIX,
 	O_REQ_RATE,
 	O_WINDOW,
+	O_REQS_PER_CALL,
 	O_ECHO,
 	O_TO_USER,
 	O_FROM_USER,
@@ -146,6 +150,7 @@ static const struct option options[] = {
     {"mix", required_argument, NULL, O_MIX},
     {"req-rate", required_argument, NULL, O_REQ_RATE},
     {"window", required_argument, NULL, O_WINDOW},
+    {"requests-per-call", required_argument, NULL, O_REQS_PER_CALL},
     {"echo", no_argument, NULL, O_ECHO},
     {"to-user", required_argument, NULL, O_TO_USER},
     {"from-user", required_argument, NULL, O_FROM_USER},
@@ -340,6 +345,10 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 		case O_WINDOW:
 			rc = parse_uint("window", optarg, 1, 10000000, &cfg->window);
 			break;
+		case O_REQS_PER_CALL:
+			rc = parse_uint("requests-per-call", optarg, 0, 1000000000,
+					&cfg->requests_per_call);
+			break;
 		case O_ECHO:
 			cfg->echo = true;
 			break;
@@ -417,6 +426,10 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 			"sipshard-load: --role uac|uas|drop-proxy is required (see --help)\n");
 		return -EINVAL;
 	}
+	if (cfg->echo && cfg->requests_per_call) {
+		fprintf(stderr, "sipshard-load: --requests-per-call needs calls, not --echo\n");
+		return -EINVAL;
+	}
 	if (cfg->t2_ms < cfg->t1_ms) {
 		fprintf(stderr, "sipshard-load: --t2-ms must not be below --t1-ms\n");
 		return -EINVAL;
@@ -484,6 +497,13 @@ static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, co
 	printf("mix      %.2f s  %llu in-dialog transactions completed  %.1f/s  (%s)\n", mix_s,
 	       (unsigned long long)c->mix_completed,
 	       mix_s > 0 ? (double)c->mix_completed / mix_s : 0.0, cfg->mix_s);
+	if (cfg->requests_per_call)
+		printf("cycle    %u requests per call: %llu calls ended  %.1f calls/s  %.1f "
+		       "transactions/s with INVITEs\n",
+		       cfg->requests_per_call, (unsigned long long)c->mix_calls_completed,
+		       mix_s > 0 ? (double)c->mix_calls_completed / mix_s : 0.0,
+		       mix_s > 0 ? (double)(c->mix_completed + c->mix_setups_completed) / mix_s
+				 : 0.0);
 	printf("%-9s %10s %10s %8s %8s %9s %7s %7s %7s %7s %9s %9s %9s %9s %9s\n", "method", "sent",
 	       "completed", "timeout", "retrans", "2xx", "3xx", "4xx", "5xx", "6xx", "p50us",
 	       "p90us", "p99us", "p99.9us", "maxus");
@@ -583,12 +603,13 @@ static json_t *params_json(const struct load_cfg *cfg)
 		json_object_set_new(mix, load_method_name((enum load_method)cfg->mix[i].method),
 				    json_integer(cfg->mix[i].weight));
 	return json_pack(
-	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:o, s:I, s:f, s:I, s:b, s:b, "
+	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:I, s:o, s:I, s:f, s:I, s:b, s:b, "
 	    "s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:s?}",
 	    "role", role_name(cfg->role), "local", cfg->local_s, "target", cfg->target_s, "threads",
 	    (json_int_t)cfg->threads, "sources", (json_int_t)cfg->sources, "calls",
 	    (json_int_t)cfg->calls, "rate", cfg->rate, "duration", cfg->duration, "req_rate",
-	    cfg->req_rate, "window", (json_int_t)cfg->window, "mix", mix, "answer_delay_ms",
+	    cfg->req_rate, "window", (json_int_t)cfg->window, "requests_per_call",
+	    (json_int_t)cfg->requests_per_call, "mix", mix, "answer_delay_ms",
 	    (json_int_t)cfg->answer_delay_ms, "reject_share", cfg->reject_share, "max_errors",
 	    (json_int_t)cfg->max_errors, "no_uring", cfg->no_uring, "echo", cfg->echo, "t1_ms",
 	    (json_int_t)cfg->t1_ms, "t2_ms", (json_int_t)cfg->t2_ms, "max_calls",

@@ -306,6 +306,10 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	set_u(calls, "ended", c->calls_ended);
 	set_u(calls, "lost", c->calls_lost);
 	set_u(calls, "ended_by_peer", c->peer_byes);
+	set_u(calls, "mix_completed", c->mix_calls_completed);
+	json_object_set_new(
+	    calls, "per_second",
+	    json_real(mix_seconds > 0 ? (double)c->mix_calls_completed / mix_seconds : 0.0));
 	json_object_set_new(root, "calls", calls);
 
 	json_t *req = json_object();
@@ -317,6 +321,12 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	json_object_set_new(
 	    req, "per_second",
 	    json_real(mix_seconds > 0 ? (double)c->mix_completed / mix_seconds : 0.0));
+	set_u(req, "mix_setups_completed", c->mix_setups_completed);
+	json_object_set_new(
+	    req, "transactions_per_second",
+	    json_real(mix_seconds > 0
+			  ? (double)(c->mix_completed + c->mix_setups_completed) / mix_seconds
+			  : 0.0));
 	set_u(req, "retransmissions", retrans);
 	set_u(req, "timeouts", timeouts);
 	set_u(req, "outstanding", sent - completed - timeouts);

@@ -108,8 +108,10 @@ struct load_counters {
 	uint64_t late_responses;      /* response for a slot that was since reused */
 	uint64_t acks_sent, reacks_sent;
 	uint64_t peer_requests, peer_retrans; /* requests from the far end (NOTIFY ...) */
-	uint64_t mix_completed;	 /* in-dialog transactions completed inside the mix window */
-	uint64_t setup_timeouts; /* INVITE timeouts (also in m[LM_INVITE].timeouts) */
+	uint64_t mix_completed;	       /* in-dialog transactions completed inside the mix window */
+	uint64_t mix_setups_completed; /* INVITEs completed inside it (--requests-per-call) */
+	uint64_t mix_calls_completed;  /* calls ended by a 2xx to BYE inside it (same) */
+	uint64_t setup_timeouts;       /* INVITE timeouts (also in m[LM_INVITE].timeouts) */
 
 	/* both */
 	uint64_t responses_sent, tx_pool_empty, send_errors;

@@ -12,7 +12,8 @@
  *
  * Tokens we generate carry the slot they belong to, so that a datagram finds
  * its state in O(1):
- *   Call-ID  NNNNNNNN-TT-CCCCCCCC@sipshard-load  (run nonce, thread, call)
+ *   Call-ID  NNNNNNNN-TT-CCCCCCCC-GGGGGGGG@sipshard-load  (run nonce, thread,
+ *            call, the call slot's incarnation: --requests-per-call reuses slots)
  *   From tag lTTCCCCCCCC
  *   branch   z9hG4bKlTTSSSSSSSSGGGGGGGG          (transaction slot, generation)
  *   ACK      z9hG4bKaTTCCCCCCCCQQQQQQQQ          (call, CSeq: ACK is no transaction)
@@ -21,6 +22,10 @@
  * Everything is sent to --target (the next hop, as a trunk would); the route
  * set and the remote target shape the Request-URI and Route of in-dialog
  * requests as RFC 3261 12.2.1.1 says.
+ *
+ * With --requests-per-call K the mix phase ends each call with BYE after K
+ * in-dialog requests and sets up a new call in the same slot (a new Call-ID),
+ * so that --calls stay established at once while calls come and go.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +37,7 @@
 #include "msg.h"
 #include "worker.h"
 
-#define CALLID_LEN    34
+#define CALLID_LEN    43
 #define CALLID_SUFFIX "@sipshard-load"
 #define LTAG_LEN      11
 #define BRANCH_LEN    26
@@ -44,12 +49,16 @@
 #define NLISTS	      (NCLASSES + 1)
 #define START_BURST   512 /* call starts per loop pass, so receiving keeps up */
 
+/* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
+ * ring to be set up again */
 enum call_state { C_IDLE = 0, C_INVITING, C_UP, C_DONE, C_FAILED };
 enum tx_state { TX_FREE = 0, TX_CALLING, TX_PROCEEDING };
 enum phase { P_SETUP = 1, P_MIX, P_BYE, P_DONE };
 
 struct uac_call {
 	uint32_t cseq, invite_cseq, peer_cseq, sdp_ver;
+	uint32_t gen;  /* incarnation of the slot, in the Call-ID */
+	uint32_t reqs; /* in-dialog requests started in the mix phase */
 	uint32_t tx;   /* transaction in flight, or TL_NIL */
 	uint8_t state; /* enum call_state */
 	uint8_t src;
@@ -126,19 +135,22 @@ static void make_callid(const struct uac *u, uint32_t call, char out[CALLID_LEN]
 	memcpy(out + 9, u->x.th_hex, 2);
 	out[11] = '-';
 	load_put_hex(out + 12, call, 8);
-	memcpy(out + 20, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1);
+	out[20] = '-';
+	load_put_hex(out + 21, u->calls[call].gen, 8);
+	memcpy(out + 29, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1);
 }
 
-/* The call a Call-ID of ours names, or -1. */
+/* The call a Call-ID of ours names; -2 when it names an earlier incarnation
+ * of the call's slot, -1 when it is not ours. */
 static int64_t parse_callid(const struct uac *u, const char *p, size_t len)
 {
-	uint64_t call;
+	uint64_t call, gen;
 	if (len != CALLID_LEN || memcmp(p, u->nonce_hex, 8) || p[8] != '-' ||
-	    memcmp(p + 9, u->x.th_hex, 2) || p[11] != '-' ||
-	    memcmp(p + 20, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1) ||
-	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls)
+	    memcmp(p + 9, u->x.th_hex, 2) || p[11] != '-' || p[20] != '-' ||
+	    memcmp(p + 29, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1) ||
+	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls || !load_get_hex(p + 21, 8, &gen))
 		return -1;
-	return (int64_t)call;
+	return gen == u->calls[call].gen ? (int64_t)call : -2;
 }
 
 static void make_ltag(const struct uac *u, uint32_t call, char out[LTAG_LEN])
@@ -326,7 +338,7 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 	x->state = TX_CALLING;
 	x->klass = 0;
 	x->retrans = 0;
-	x->in_mix = u->phase == P_MIX;
+	x->in_mix = u->phase == P_MIX && m != LM_INVITE;
 	if (m == LM_INVITE) {
 		x->cseq = c->invite_cseq = c->cseq;
 	} else {
@@ -378,6 +390,42 @@ static void call_idle(struct uac *u, uint32_t ci)
 {
 	if (u->calls[ci].state == C_UP)
 		idle_push(u, ci);
+}
+
+/* After the BYE: the call is done, or with --requests-per-call in the mix
+ * phase its slot waits in the idle ring to be set up again. */
+static void call_over(struct uac *u, uint32_t ci)
+{
+	struct uac_call *c = &u->calls[ci];
+	if (!u->x.cfg->requests_per_call || u->phase != P_MIX) {
+		set_terminal(u, c, C_DONE);
+		return;
+	}
+	if (c->state == C_UP)
+		u->up--;
+	c->state = C_IDLE;
+	idle_push(u, ci);
+}
+
+/* A slot of an ended call starts its next incarnation: a new INVITE. */
+static bool call_restart(struct uac *u, uint32_t ci)
+{
+	struct uac_call *c = &u->calls[ci];
+	c->gen++;
+	c->cseq = 1;
+	c->sdp_ver = 1;
+	c->reqs = 0;
+	c->rtag_len = 0;
+	c->route_len = 0;
+	c->has_peer_cseq = false;
+	c->state = C_INVITING;
+	if (tx_start(u, ci, LM_INVITE) == TL_NIL) {
+		c->gen--;
+		c->state = C_IDLE;
+		return false;
+	}
+	u->x.c->calls_attempted++;
+	return true;
 }
 
 static bool copy_str(char *dst, size_t cap, const char *src, size_t len)
@@ -461,8 +509,11 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	load_hist_record(&u->x.st->lat[meth], lat);
 	if (x->in_mix)
 		load_hist_record(&u->x.st->lat_mix, lat);
-	if (meth != LM_INVITE && u->phase == P_MIX && u->now <= u->t_mix_end)
+	bool in_window = u->phase == P_MIX && u->now <= u->t_mix_end;
+	if (in_window && meth != LM_INVITE)
 		u->x.c->mix_completed++;
+	else if (in_window)
+		u->x.c->mix_setups_completed++;
 	u->x.c->m[meth].completed++;
 	tx_free(u, t);
 
@@ -504,7 +555,9 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	case LM_BYE:
 		if (ok)
 			u->x.c->calls_ended++;
-		set_terminal(u, c, C_DONE);
+		if (ok && in_window)
+			u->x.c->mix_calls_completed++;
+		call_over(u, ci);
 		break;
 	default:
 	in_dialog:
@@ -531,7 +584,7 @@ static void tx_timeout(struct uac *u, uint32_t t)
 		u->x.c->calls_failed++;
 		set_terminal(u, &u->calls[ci], C_FAILED);
 	} else if (meth == LM_BYE) {
-		set_terminal(u, &u->calls[ci], C_DONE);
+		call_over(u, ci);
 	} else {
 		call_idle(u, ci);
 	}
@@ -685,6 +738,10 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		return;
 	}
 	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
+	if (ci == -2) { /* a repeat for a call that ended since; its slot lives on */
+		u->x.c->late_responses++;
+		return;
+	}
 	if (ci < 0) {
 		u->x.c->mismatched++;
 		return;
@@ -829,11 +886,24 @@ static uint64_t drive(struct uac *u)
 					}
 				}
 				uint32_t ci = idle_pop(u);
-				if (tx_start(u, ci, pick_method(u)) == TL_NIL) {
+				struct uac_call *c = &u->calls[ci];
+				if (c->state == C_IDLE) { /* --requests-per-call: a new call */
+					if (!call_restart(u, ci)) {
+						idle_push(u, ci);
+						next = u->now;
+						break;
+					}
+					continue;
+				}
+				unsigned k = u->x.cfg->requests_per_call;
+				enum load_method m = k && c->reqs >= k ? LM_BYE : pick_method(u);
+				if (tx_start(u, ci, m) == TL_NIL) {
 					idle_push(u, ci);
 					next = u->now;
 					break;
 				}
+				if (m != LM_BYE)
+					c->reqs++;
 				u->mix_issued++;
 			}
 		}
@@ -841,7 +911,9 @@ static uint64_t drive(struct uac *u)
 	if (u->phase == P_BYE) {
 		while (u->out_win < u->window_t && u->idle_count) {
 			uint32_t ci = idle_pop(u);
-			if (u->x.cfg->echo) { /* no dialog on the far side to end */
+			/* no dialog on the far side to end: --echo, or a slot whose
+			 * call ended in the mix phase and was not set up again */
+			if (u->x.cfg->echo || u->calls[ci].state == C_IDLE) {
 				set_terminal(u, &u->calls[ci], C_DONE);
 				continue;
 			}

@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# sipshard-load against SIPp on the same call-plus-INFO flow, back to back in
-# one run, each tool against a callee of its own kind on loopback:
-#   1. sipshard-load uac -> sipshard-load uas: --calls CALLS, then INFO only
-#      (--mix INFO:100) open loop with --window WINDOW for SECONDS;
-#   2. SIPp uac -> SIPp uas (uac_call_info.xml / uas_call_info.xml): calls of
-#      INVITE, ACK, 10 INFOs, BYE, at SIPP_CPS calls per second (set it to the
-#      highest rate SIPp sustains without failed calls), CALLS at once, for SECONDS.
-# Prints both rates in transactions (final responses) per second and the ratio.
+# Headroom: sipshard-load against SIPp on the same call flow, back to back in one
+# run, each tool against a callee of its own kind on loopback (no server between):
+# INVITE, ACK, K INFOs, BYE per call, for each K in K_LIST (default "1 10").
+#   1. SIPp's saturation for that flow: SIPp uac -> SIPp uas (uac_call_info.xml
+#      with the INFO count set to K, uas_call_info.xml) at increasing call rates
+#      (SIPP_RATES, each for RAMP_SECONDS), then BISECT bisection steps between
+#      the last rate that held and the first that did not. A rate holds when no
+#      call failed and the achieved rate is within 5% of the one asked; the
+#      highest such rate is SIPp's saturation, and its run gives SIPp's figures.
+#   2. sipshard-load uac -> sipshard-load uas, the same flow: --calls CALLS
+#      established at once, --requests-per-call K (BYE after K INFOs and a new
+#      call in the slot), open loop with --window WINDOW for SECONDS.
+# And once, the pure in-dialog rate: sipshard-load with CALLS calls up and INFO
+# only for SECONDS (no calls coming or going).
+# For each tool: calls/s and transactions/s (final responses: INVITE, K INFO and
+# BYE per call, ACK is none), and the ratios. A summary goes to OUT/summary.json.
 #
-#   [SIPP_CPS=N] bench/sipp/compare.sh [SECONDS (10)] [CALLS (1000)] [WINDOW (256)]
+#   [K_LIST="1 10"] [SIPP_RATES="..."] bench/sipp/compare.sh [SECONDS (5)] [CALLS (1000)] [WINDOW (256)]
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 LOAD=$BUILD/sipshard-load
-SECS=${1:-10}
+SECS=${1:-5}
 CALLS=${2:-1000}
 WINDOW=${3:-256}
-SIPP_CPS=${SIPP_CPS:-2000} # SIPp call rate: about where it saturates on a 2-core machine
-OUT=$(mktemp -d /tmp/sipp-compare.XXXXXX)
+K_LIST=${K_LIST:-1 10}
+SIPP_RATES=${SIPP_RATES:-500 1000 2000 4000 8000 16000}
+RAMP_SECONDS=${RAMP_SECONDS:-$SECS}
+BISECT=${BISECT:-2}
+SIPP_LIMIT=${SIPP_LIMIT:-10000} # calls SIPp may hold at once (healthy runs hold a few hundred)
+OUT=${OUT:-$(mktemp -d /tmp/sipp-compare.XXXXXX)}
+mkdir -p "$OUT"
 BASE=$((21000 + ($$ % 400) * 10))
 PIDS=()
 cleanup() {
@@ -28,46 +41,114 @@ trap cleanup EXIT
 command -v sipp >/dev/null || { echo "compare.sh: sipp is missing (package sip-tester)" >&2; exit 1; }
 [ -x "$LOAD" ] || { echo "compare.sh: $LOAD is missing: run make first" >&2; exit 1; }
 
-echo "== sipshard-load uac -> sipshard-load uas, $CALLS calls, INFO for ${SECS}s, window $WINDOW"
-"$LOAD" --role uas --local "127.0.0.1:$BASE" --quiet --json "$OUT/uas.json" >"$OUT/uas.out" 2>&1 &
-UAS=$!
-PIDS+=($UAS)
-sleep 0.3
-"$LOAD" --role uac --target "127.0.0.1:$BASE" --calls "$CALLS" --rate 5000 --duration "$SECS" \
-	--mix INFO:100 --window "$WINDOW" --sources 1 --quiet --json "$OUT/uac.json" | tee "$OUT/uac.out"
-kill "$UAS"
-wait "$UAS" 2>/dev/null
-LOAD_RATE=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["requests"]["per_second"])' "$OUT/uac.json")
+# load_run NAME [uac args]: sipshard-load uac -> uas; prints nothing, leaves OUT/NAME.json
+load_run() {
+	local name=$1
+	shift
+	"$LOAD" --role uas --local "127.0.0.1:$BASE" --max-calls 4194304 --quiet \
+		--json "$OUT/$name-uas.json" >"$OUT/$name-uas.out" 2>&1 &
+	local uas=$!
+	PIDS+=($uas)
+	sleep 0.3
+	"$LOAD" --role uac --target "127.0.0.1:$BASE" --calls "$CALLS" --rate 5000 \
+		--duration "$SECS" --mix INFO:100 --window "$WINDOW" --sources 1 --quiet \
+		--max-errors 1000000 --json "$OUT/$name.json" "$@" >"$OUT/$name.out" 2>&1
+	kill "$uas"
+	wait "$uas" 2>/dev/null
+}
 
-echo "== SIPp uac -> SIPp uas, call rate $SIPP_CPS/s, up to $CALLS calls at once, ${SECS}s"
-sipp -sf bench/sipp/uas_call_info.xml -i 127.0.0.1 -p $((BASE + 1)) -nostdin \
-	-trace_err -error_file "$OUT/sipp-uas.err" >"$OUT/sipp-uas.out" 2>&1 &
-SUAS=$!
-PIDS+=($SUAS)
-sleep 0.5
-# Statistics every second into a CSV; SIGINT ends the run after the window.
-timeout -s INT $((SECS + 1)) sipp "127.0.0.1:$((BASE + 1))" -sf bench/sipp/uac_call_info.xml \
-	-s svc -i 127.0.0.1 -p $((BASE + 2)) -nostdin -l "$CALLS" -r "$SIPP_CPS" \
-	-trace_stat -stf "$OUT/sipp-uac.csv" -fd 1 -trace_err -error_file "$OUT/sipp-uac.err" \
-	>"$OUT/sipp-uac.out" 2>&1
-kill "$SUAS"
-wait "$SUAS" 2>/dev/null
-read -r SIPP_RATE SIPP_FAILED < <(python3 - "$OUT/sipp-uac.csv" <<'PY'
+# sipp_run K RATE SECONDS: SIPp uac -> SIPp uas; prints "achieved_cps failed_calls"
+sipp_run() {
+	local k=$1 rate=$2 secs=$3 tag="sipp-k$1-r$2"
+	sed "s/compare=\"less_than\" value=\"[0-9]*\"/compare=\"less_than\" value=\"$k\"/" \
+		bench/sipp/uac_call_info.xml >"$OUT/uac-k$k.xml"
+	sipp -sf bench/sipp/uas_call_info.xml -i 127.0.0.1 -p $((BASE + 1)) -nostdin \
+		-trace_err -error_file "$OUT/$tag-uas.err" >"$OUT/$tag-uas.out" 2>&1 &
+	local suas=$!
+	PIDS+=($suas)
+	sleep 0.5
+	# statistics every second into a CSV; SIGINT ends the run after the window
+	timeout -s INT $((secs + 1)) sipp "127.0.0.1:$((BASE + 1))" -sf "$OUT/uac-k$k.xml" \
+		-s svc -i 127.0.0.1 -p $((BASE + 2)) -nostdin -l "$SIPP_LIMIT" -r "$rate" \
+		-trace_stat -stf "$OUT/$tag.csv" -fd 1 -trace_err -error_file "$OUT/$tag.err" \
+		>"$OUT/$tag.out" 2>&1
+	kill "$suas"
+	wait "$suas" 2>/dev/null
+	python3 - "$OUT/$tag.csv" <<'PY'
 import csv, sys
-rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+try:
+    rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+except OSError:
+    print("0 -1"); sys.exit()
 col = {k: i for i, k in enumerate(rows[0])}
 def epoch(r):  # CurrentTime is "date<TAB>time<TAB>epoch"; ElapsedTime(P) is whole seconds
     return float(r[col["CurrentTime"]].split("\t")[-1])
-# the rows after the first period (ramp-up); each call is 12 transactions
+# calls completed after the first period (ramp-up), over the time they took
 ok = sum(int(r[col["SuccessfulCall(P)"]]) for r in rows[3:])
 failed = sum(int(r[col["FailedCall(P)"]]) for r in rows[2:])
 t = epoch(rows[-1]) - epoch(rows[2]) if len(rows) > 3 else 0
-print("%.0f %d" % (ok * 12 / t if t > 0 else 0, failed))
+print("%.0f %d" % (ok / t if t > 0 else 0, failed))
 PY
-)
-echo
-echo "sipshard-load: $LOAD_RATE transactions/s (in-dialog INFO, window $WINDOW)"
-echo "SIPp:          $SIPP_RATE transactions/s (INVITE + 10 INFO + BYE per call; $SIPP_FAILED failed calls)"
-python3 -c "import sys; print('ratio:         %.1fx' % (float(sys.argv[1]) / max(float(sys.argv[2]), 1)))" \
-	"$LOAD_RATE" "$SIPP_RATE"
+}
+
+holds() { awk -v a="$2" -v r="$1" -v f="$3" 'BEGIN { exit !(f == 0 && a >= 0.95 * r) }'; }
+
+echo "== sipshard-load uac -> uas: $CALLS calls up, INFO only for ${SECS}s, window $WINDOW"
+load_run load-indialog
+SUMMARY="$OUT/summary.txt"
+: >"$SUMMARY"
+for k in $K_LIST; do
+	echo "== SIPp saturation, INVITE + $k INFO + BYE per call (${RAMP_SECONDS}s per rate)"
+	best=0 best_cps=0 bad=0
+	for r in $SIPP_RATES; do
+		read -r cps failed < <(sipp_run "$k" "$r" "$RAMP_SECONDS")
+		printf '   asked %6d calls/s: achieved %6d, failed %d\n' "$r" "$cps" "$failed"
+		if holds "$r" "$cps" "$failed"; then best=$r best_cps=$cps; else bad=$r; break; fi
+	done
+	for _ in $(seq 1 "$BISECT"); do
+		[ "$bad" = 0 ] && break
+		mid=$(((best + bad) / 2))
+		[ "$mid" -le "$best" ] && break
+		read -r cps failed < <(sipp_run "$k" "$mid" "$RAMP_SECONDS")
+		printf '   asked %6d calls/s: achieved %6d, failed %d\n' "$mid" "$cps" "$failed"
+		if holds "$mid" "$cps" "$failed"; then best=$mid best_cps=$cps; else bad=$mid; fi
+	done
+	echo "   SIPp saturation: $best calls/s (achieved $best_cps)"
+	echo "== sipshard-load uac -> uas, INVITE + $k INFO + BYE per call, $CALLS calls up, ${SECS}s"
+	load_run "load-k$k" --requests-per-call "$k"
+	echo "$k $best $best_cps" >>"$SUMMARY"
+done
+
+python3 - "$OUT" "$SUMMARY" "$CALLS" "$WINDOW" "$SECS" <<'PY'
+import json, os, sys
+out, summ, calls, window, secs = sys.argv[1], sys.argv[2], *sys.argv[3:]
+ind = json.load(open(os.path.join(out, "load-indialog.json")))
+pure = ind["requests"]["per_second"]
+doc = {"seconds": float(secs), "calls_up": int(calls), "window": int(window),
+       "load_in_dialog_tps": pure, "load_in_dialog_errors": ind["errors"]["total"], "flows": []}
+print()
+print("flow: INVITE, ACK, K INFO, BYE per call; transactions = K + 2 per call")
+print("%-3s %-14s %12s %14s %12s %12s" % ("K", "tool", "calls/s", "transactions/s", "x SIPp cps",
+                                           "errors"))
+for line in open(summ):
+    k, sat, sat_cps = (int(x) for x in line.split())
+    j = json.load(open(os.path.join(out, "load-k%d.json" % k)))
+    cps, tps = j["calls"]["per_second"], j["requests"]["transactions_per_second"]
+    sipp_cps = float(sat_cps)
+    sipp_tps = sipp_cps * (k + 2)
+    f = {"k": k, "sipp_saturation_cps": sat, "sipp_cps": sipp_cps, "sipp_tps": sipp_tps,
+         "load_cps": cps, "load_tps": tps, "load_errors": j["errors"]["total"],
+         "ratio_cps": cps / sipp_cps if sipp_cps else None,
+         "ratio_in_dialog_vs_sipp_tps": pure / sipp_tps if sipp_tps else None}
+    doc["flows"].append(f)
+    print("%-3d %-14s %12.0f %14.0f %12s %12s" % (k, "SIPp", sipp_cps, sipp_tps, "1.0", "0"))
+    print("%-3d %-14s %12.0f %14.0f %12.1f %12d" % (k, "sipshard-load", cps, tps,
+                                                   f["ratio_cps"] or 0, f["load_errors"]))
+print("sipshard-load pure in-dialog (INFO, %s calls up): %.0f transactions/s" % (calls, pure))
+for f in doc["flows"]:
+    print("K=%d: sipshard-load / SIPp = %.1fx calls/s (same flow), %.1fx transactions/s "
+          "(pure in-dialog vs SIPp's flow)" % (f["k"], f["ratio_cps"] or 0,
+                                               f["ratio_in_dialog_vs_sipp_tps"] or 0))
+json.dump(doc, open(os.path.join(out, "summary.json"), "w"), indent=1)
+PY
 echo "(files in $OUT)"
