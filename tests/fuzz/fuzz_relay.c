@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/fuzz_exchange.h"
 #include "../common/relay_dialog.h"
 #include "daemon/relay.h"
 
@@ -73,37 +74,12 @@ static void open_shard(void)
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
-	const struct {
-		const char *name;
-		const char *value;
-		size_t vlen;
-	} ph[3] = {
+	const struct fuzz_placeholder ph[3] = {
 	    {"@ATAG@", ctx.a_tag, strlen(ctx.a_tag)},
 	    {"@BTAG@", ctx.b_tag, strlen(ctx.b_tag)},
 	    {"@BRANCH@", ctx.branch, ctx.branch_len},
 	};
-	size_t n = 0;
-
-	for (size_t i = 0; i < len;) {
-		int hit = -1;
-		for (int k = 0; k < 3 && hit < 0 && src[i] == '@'; k++) {
-			size_t nl = strlen(ph[k].name);
-			if (len - i >= nl && memcmp(src + i, ph[k].name, nl) == 0)
-				hit = k;
-		}
-		if (hit >= 0) {
-			if (n + ph[hit].vlen > sizeof(ctx.dgram))
-				break;
-			memcpy(ctx.dgram + n, ph[hit].value, ph[hit].vlen);
-			n += ph[hit].vlen;
-			i += strlen(ph[hit].name);
-			continue;
-		}
-		if (n == sizeof(ctx.dgram))
-			break;
-		ctx.dgram[n++] = (char)src[i++];
-	}
-	return n;
+	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 3);
 }
 
 static bool out_view_eq(sip_view v, const char *s, size_t len)
@@ -212,7 +188,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t sep[3] = {0, '\n', 0};
+	const uint8_t *dg;
+	size_t len;
 	unsigned relayed = 0;
 
 	if (size < 1)
@@ -221,15 +198,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	open_shard();
-	for (int i = 0; i < MAX_DATAGRAMS && size > 0; i++) {
-		const uint8_t *s = memmem(data, size, sep, sizeof(sep));
-		size_t len = s ? (size_t)(s - data) : size;
-		one_datagram(data, len, cap, &relayed);
-		if (!s)
-			break;
-		size -= len + sizeof(sep);
-		data += len + sizeof(sep);
-	}
+	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
+		one_datagram(dg, len, cap, &relayed);
 	shard_table_close(&ctx.table);
 	return 0;
 }

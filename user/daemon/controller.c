@@ -39,6 +39,7 @@ struct ctl_call {
 	uint8_t state;
 	uint8_t shard;
 	bool installed; /* the worker holds the dialog */
+	bool slot_gone; /* the worker ended the early dialog: slot back in the pool */
 	bool cancelled;
 	int final_status;
 	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
@@ -55,15 +56,20 @@ struct ctl_call {
 	char b_from_tag[CTL_TAG_MAX];
 	char b_branch[CTL_TAG_MAX];
 	uint16_t head_len, invite_len;
+	uint16_t ack_len; /* CALL_COMPLETED: bytes of our ACK to B after the final in invite */
 	char head[SETUP_HEAD_MAX];
-	char invite[CTL_INVITE_MAX]; /* leg B's INVITE as sent */
-	struct shard_dialog dlg;     /* filled as the call sets up; sent to the worker */
+	/* leg B's INVITE as sent, until a non-2xx final: then the final relayed to A
+	 * (resent by Timer G) followed by the ACK sent to B (resent for each
+	 * retransmission of the final), when both fit */
+	char invite[CTL_INVITE_MAX];
+	struct shard_dialog dlg; /* filled as the call sets up; sent to the worker */
 };
 
 /* Free dialog slots of one shard, owned by the controller until installed. */
 struct slot_pool {
 	uint64_t *items; /* slot << 32 | gen */
 	uint32_t count, cap;
+	uint32_t *holder; /* by slot: index + 1 of the setup record holding it, or 0 */
 };
 
 struct ctl {
@@ -183,11 +189,14 @@ static struct ctl_call *find_by_a(struct ctl *c, const struct sip_msg *m)
 	return NULL;
 }
 
-/* Branch of leg B's INVITE: prefix, record index and generation in hex. */
+/* Branch of leg B's INVITE: prefix, record index and generation in hex, then
+ * 32 random bits, so that a forged response (a 486 ending someone's call, a
+ * 2xx) must guess them and not only two small counters. */
 static void make_branch(struct ctl *c, struct ctl_call *k)
 {
 	snprintf(k->b_branch, sizeof(k->b_branch),
-		 RELAY_CTL_BRANCH_PREFIX "%08" PRIx32 "%08" PRIx32, call_index(c, k), k->gen);
+		 RELAY_CTL_BRANCH_PREFIX "%08" PRIx32 "%08" PRIx32 "%08" PRIx32, call_index(c, k),
+		 k->gen, (uint32_t)ctl_rand(c));
 }
 
 static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
@@ -196,7 +205,7 @@ static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
 	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
 	char hex[9];
 
-	if (m->nvias == 0 || v->branch.len != plen + 16)
+	if (m->nvias == 0 || v->branch.len != plen + 24)
 		return NULL;
 	const char *b = m->buf + v->branch.off + plen;
 	memcpy(hex, b, 8);
@@ -216,10 +225,13 @@ static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
  * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
 static void call_free(struct ctl *c, struct ctl_call *k)
 {
-	if (!k->installed) {
+	struct slot_pool *p = &c->pools[k->shard];
+
+	if (p->holder[k->slot] == call_index(c, k) + 1)
+		p->holder[k->slot] = 0;
+	if (!k->installed && !k->slot_gone) {
 		/* never reached the worker: the slot returns to the pool with a new
 		 * generation so tags already sent cannot match a later call */
-		struct slot_pool *p = &c->pools[k->shard];
 		if (p->count < p->cap)
 			p->items[p->count++] = (uint64_t)k->slot << 32 | (k->slot_gen + 1);
 		if (c->st.calls_active)
@@ -396,6 +408,7 @@ static bool reserve_slot(struct ctl *c, struct ctl_call *k, unsigned shard)
 	k->slot = (uint32_t)(it >> 32);
 	k->slot_gen = (uint32_t)it;
 	k->shard = (uint8_t)shard;
+	p->holder[k->slot] = call_index(c, k) + 1;
 	return true;
 }
 
@@ -530,18 +543,24 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 
 /* ---- responses from leg B --------------------------------------------------- */
 
-static void ack_leg_b(struct ctl *c, struct ctl_call *k, const struct sip_msg *final)
+/* ACKs a non-2xx final hop by hop (RFC 3261 17.1.1.3), built from leg B's
+ * INVITE, which k->invite must still hold; the ACK is left in ack (cap bytes).
+ * Returns its length, or a negative code when none could be built. */
+static int ack_leg_b(struct ctl *c, struct ctl_call *k, const struct sip_msg *final, char *ack,
+		     size_t cap)
 {
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
-		return;
-	char ack[CTL_INVITE_MAX];
-	int n = setup_build_ack(&c->scratch, final, ack, sizeof(ack));
+		return -EINVAL;
+	int n = setup_build_ack(&c->scratch, final, ack, cap);
 	send_to(c, k->shard, ack, n, &k->b_peer, k->b_len);
+	return n;
 }
 
 static void install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 		    const struct sockaddr *src, socklen_t srclen, bool confirmed)
 {
+	if (k->slot_gone)
+		return; /* its slot may hold another call by now */
 	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
 	if (c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0)
 		k->installed = true;
@@ -577,7 +596,11 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 			return;
 		if (k->state != CALL_ANSWERED) {
 			install(c, k, r, src, srclen, true);
-			if (!k->installed) {
+			if (k->slot_gone) {
+				/* the caller ended the early dialog (a BYE crossed this
+				 * 2xx): relay the 2xx and let the caller end leg B */
+				log_debug("2xx after the early dialog ended: relayed, no dialog");
+			} else if (!k->installed) {
 				/* the worker could not take it: end the call on both legs */
 				log_warn("worker %u refused dialog slot %u", k->shard, k->slot);
 			}
@@ -592,8 +615,17 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		return;
 	}
 	/* non-2xx final: ACK it hop by hop, relay it, wait for A's ACK */
-	ack_leg_b(c, k, r);
-	if (k->state == CALL_COMPLETED || k->state == CALL_ANSWERED)
+	char ack[CTL_INVITE_MAX];
+	if (k->state == CALL_COMPLETED) {
+		/* a retransmission of the final: the same ACK again; the INVITE
+		 * it was built from is gone */
+		if (k->ack_len)
+			send_to(c, k->shard, k->invite + k->invite_len, k->ack_len, &k->b_peer,
+				k->b_len);
+		return;
+	}
+	int an = ack_leg_b(c, k, r, ack, sizeof(ack));
+	if (k->state == CALL_ANSWERED)
 		return;
 	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
 		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
@@ -611,6 +643,11 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		k->invite_len = (uint16_t)n;
 	} else {
 		k->invite_len = 0;
+	}
+	k->ack_len = 0;
+	if (an > 0 && (size_t)k->invite_len + (size_t)an <= sizeof(k->invite)) {
+		memcpy(k->invite + k->invite_len, ack, (size_t)an);
+		k->ack_len = (uint16_t)an;
 	}
 	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 	k->t_interval = c->cfg->timers.t1_ms;
@@ -768,6 +805,16 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 	if (shard >= c->nshards)
 		return;
 	p = &c->pools[shard];
+	/* an early dialog that ended during set-up (a BYE from the caller, or
+	 * expiry): its record must neither release nor return the slot again */
+	if (slot < p->cap && p->holder[slot]) {
+		struct ctl_call *k = &c->calls[p->holder[slot] - 1];
+		if (k->installed && k->slot_gen + 1 == next_gen) {
+			k->installed = false;
+			k->slot_gone = true;
+			p->holder[slot] = 0;
+		}
+	}
 	if (p->count < p->cap)
 		p->items[p->count++] = (uint64_t)slot << 32 | next_gen;
 	c->st.dialogs_ended++;
@@ -811,7 +858,8 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	for (unsigned s = 0; s < nshards; s++) {
 		struct slot_pool *p = &c->pools[s];
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
-		if (!p->items) {
+		p->holder = calloc(dialogs_per_shard, sizeof(*p->holder));
+		if (!p->items || !p->holder) {
 			ctl_close(c);
 			return -ENOMEM;
 		}
@@ -832,8 +880,10 @@ void ctl_close(struct ctl *c)
 	if (!c)
 		return;
 	if (c->pools)
-		for (unsigned s = 0; s < c->nshards; s++)
+		for (unsigned s = 0; s < c->nshards; s++) {
 			free(c->pools[s].items);
+			free(c->pools[s].holder);
+		}
 	free(c->pools);
 	free(c->calls);
 	free(c->by_a);

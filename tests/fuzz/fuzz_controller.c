@@ -1,0 +1,293 @@
+/*
+ * fuzz_controller.c - libFuzzer target for the controller (call setup,
+ * CANCEL, out-of-dialog requests, timers), driven through its hooks as the
+ * daemon drives it, with no threads and no sockets.
+ *
+ * Owns: the properties of what the controller emits. Each input is a short
+ * exchange: up to six datagrams separated by the three bytes "\0\n\0". The
+ * first byte of each datagram picks who sends it (the caller 10.1.1.1, the
+ * callee 127.0.0.1:5090 that every call is routed to, or 10.9.9.9, which the
+ * ACL denies), the shard it arrives on, and how far the clock moves before it
+ * (timers fire through ctl_on_tick); a value of 0xFF instead ends every
+ * installed dialog, as a worker reports a completed BYE. Before parsing, the
+ * placeholders "@BRANCH@", "@CALLID@" and "@FROMTAG@" become the top Via
+ * branch, Call-ID and From tag of the last request the controller sent (its
+ * INVITE or CANCEL to the callee), and "@TOTAG@" the To tag of the last
+ * response it sent, so that mutations get past the transaction matching.
+ * Datagrams reach the controller as the worker would hand them over.
+ *
+ * Checked, abort() on violation: every datagram sent parses, has a
+ * destination and goes out on an existing shard; every dialog installed has a
+ * slot within the shard's capacity and is not installed twice; every release
+ * names an installed dialog (and is reported back ended, as the worker does);
+ * after the clock runs far ahead, no call set-up
+ * is left in progress (calls_active counts only installed dialogs), and once
+ * every dialog ended, the call limit admits exactly max_calls calls again.
+ * Does not own: the parser (fuzz_sip.c), the relay (fuzz_relay.c).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/fuzz_exchange.h"
+#include "ctl/config.h"
+#include "ctl/policy.h"
+#include "daemon/controller.h"
+#include "daemon/log.h"
+#include "daemon/relay.h"
+
+enum { NSHARDS = 2, DIALOGS = 16, MAX_DATAGRAMS = 6, TOKEN_MAX = 128 };
+
+static const char fuzz_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"limits\": {\"max_calls\": 5, \"calls_per_second_per_source\": 1000, \"burst\": 4,"
+    "  \"retry_after_s\": 5, \"rate_sources\": 16},"
+    " \"acl\": {\"default\": \"allow\", \"rules\": [{\"action\": \"deny\", \"cidr\": "
+    "\"10.9.0.0/16\"}]},"
+    " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
+    "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
+
+struct token {
+	char s[TOKEN_MAX];
+	size_t len;
+};
+
+struct fuzz_ctx {
+	struct config cfg;
+	struct policy *pol;
+	struct ctl *ctl;
+	struct sockaddr_in peers[3];
+	/* installed dialogs by shard and slot: generation + 1, 0 when none */
+	uint64_t installed[NSHARDS][DIALOGS];
+	unsigned ninstalled;
+	/* releases the "worker" owes the controller a dialog-ended report for,
+	 * delivered after the controller call that released them returns */
+	struct {
+		unsigned shard;
+		uint32_t slot, next_gen;
+	} ended[NSHARDS * DIALOGS];
+	unsigned nended;
+	struct token branch, call_id, from_tag, to_tag;
+	struct sip_msg in, sent;
+	char dgram[SIP_MAX_DATAGRAM];
+	bool trace; /* FUZZ_TRACE=1: print each event, for reading a crash input */
+};
+static struct fuzz_ctx ctx;
+
+static void die(const char *what, const char *buf, size_t n)
+{
+	fprintf(stderr, "fuzz_controller: %s\n", what);
+	if (buf && n)
+		fprintf(stderr, "--- datagram (%zu bytes):\n%.*s\n---\n", n, (int)n, buf);
+	abort();
+}
+
+static void keep(struct token *t, const struct sip_msg *m, sip_view v)
+{
+	if (v.len < sizeof(t->s)) {
+		memcpy(t->s, m->buf + v.off, v.len);
+		t->len = v.len;
+	}
+}
+
+static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
+		      const struct sockaddr *to, socklen_t tolen)
+{
+	(void)arg;
+	if (shard >= NSHARDS || !to || !tolen || len == 0 || len > SIP_MAX_DATAGRAM)
+		die("send on a bad shard, to nowhere or of a bad length", buf, len);
+	if (ctx.trace)
+		fprintf(stderr, "send shard %u: %.*s\n", shard, (int)strcspn(buf, "\r"), buf);
+	if (sip_parse(&ctx.sent, buf, len, NULL) != 0)
+		die("the controller sent a datagram that does not parse", buf, len);
+	if (ctx.sent.is_request) {
+		keep(&ctx.branch, &ctx.sent, ctx.sent.vias[0].branch);
+		keep(&ctx.call_id, &ctx.sent, ctx.sent.call_id);
+		keep(&ctx.from_tag, &ctx.sent, ctx.sent.from.tag);
+	} else if (ctx.sent.to.has_tag) {
+		keep(&ctx.to_tag, &ctx.sent, ctx.sent.to.tag);
+	}
+}
+
+static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
+{
+	(void)arg;
+	if (shard >= NSHARDS || d->slot >= DIALOGS)
+		die("install outside the shard's capacity", NULL, 0);
+	if (ctx.trace)
+		fprintf(stderr, "install shard %u slot %u gen %u\n", shard, d->slot, d->gen);
+	uint64_t *e = &ctx.installed[shard][d->slot];
+	if (*e && *e != (uint64_t)d->gen + 1)
+		die("install over another generation's dialog", NULL, 0);
+	if (!*e)
+		ctx.ninstalled++;
+	*e = (uint64_t)d->gen + 1; /* the same generation again is an update */
+	return 0;
+}
+
+static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
+{
+	(void)arg;
+	if (ctx.trace)
+		fprintf(stderr, "release shard %u slot %u gen %u\n", shard, slot, gen);
+	if (shard >= NSHARDS || slot >= DIALOGS || ctx.installed[shard][slot] != (uint64_t)gen + 1)
+		die("release of a dialog that is not installed", NULL, 0);
+	ctx.installed[shard][slot] = 0;
+	ctx.ninstalled--;
+	/* the worker frees it and reports it ended, as worker.c does */
+	ctx.ended[ctx.nended].shard = shard;
+	ctx.ended[ctx.nended].slot = slot;
+	ctx.ended[ctx.nended].next_gen = gen + 1;
+	ctx.nended++;
+	return 0;
+}
+
+static void report_ended(void)
+{
+	for (unsigned i = 0; i < ctx.nended; i++)
+		ctl_on_dialog_ended(ctx.ctl, ctx.ended[i].shard, ctx.ended[i].slot,
+				    ctx.ended[i].next_gen);
+	ctx.nended = 0;
+}
+
+static void tick(uint64_t now)
+{
+	ctl_on_tick(ctx.ctl, now);
+	report_ended();
+}
+
+/* Every installed dialog ends, as workers report completed BYEs. */
+static void end_all_dialogs(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (uint32_t i = 0; i < DIALOGS; i++)
+			if (ctx.installed[s][i]) {
+				uint32_t gen = (uint32_t)(ctx.installed[s][i] - 1);
+				ctx.installed[s][i] = 0;
+				ctx.ninstalled--;
+				ctl_on_dialog_ended(ctx.ctl, s, i, gen + 1);
+			}
+}
+
+/* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
+static size_t expand(const uint8_t *src, size_t len)
+{
+	const struct fuzz_placeholder ph[4] = {
+	    {"@BRANCH@", ctx.branch.s, ctx.branch.len},
+	    {"@CALLID@", ctx.call_id.s, ctx.call_id.len},
+	    {"@FROMTAG@", ctx.from_tag.s, ctx.from_tag.len},
+	    {"@TOTAG@", ctx.to_tag.s, ctx.to_tag.len},
+	};
+	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 4);
+}
+
+/* Whether the worker would hand this parsed datagram to the controller (an ACK
+ * with a To tag reaches it through the relay, which knows no dialog here). */
+static bool for_controller(const struct sip_msg *m)
+{
+	if (m->is_request)
+		return !m->to.has_tag || m->method_id == SIP_METHOD_CANCEL ||
+		       m->method_id == SIP_METHOD_ACK;
+	return relay_branch_is_controller(m->buf, m->vias[0].branch);
+}
+
+static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
+{
+	static const uint64_t steps_ms[4] = {0, 150, 2000, 40000};
+
+	if (len == 0)
+		return;
+	uint8_t sel = src[0];
+	if (sel == 0xFF) {
+		end_all_dialogs();
+		return;
+	}
+	*now += steps_ms[(sel >> 2) & 3];
+	tick(*now);
+	size_t n = expand(src + 1, len - 1);
+	if (sip_parse(&ctx.in, ctx.dgram, n, NULL) != 0 || !for_controller(&ctx.in))
+		return;
+	const struct sockaddr_in *peer = &ctx.peers[(sel & 3) % 3];
+	if (ctx.trace)
+		fprintf(stderr, "t=%llu from peer %u: %.*s\n", (unsigned long long)*now,
+			(sel & 3) % 3, (int)strcspn(ctx.dgram, "\r"), ctx.dgram);
+	ctl_on_datagram(ctx.ctl, (sel >> 4) & 1, &ctx.in, (const struct sockaddr *)peer,
+			sizeof(*peer), *now);
+	report_ended();
+}
+
+static void set_peer(struct sockaddr_in *sin, const char *ip, uint16_t port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[256];
+
+	(void)argc;
+	(void)argv;
+	ctx.trace = getenv("FUZZ_TRACE") != NULL;
+	log_set_level(ctx.trace ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
+	if (config_load_string(&ctx.cfg, fuzz_config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_controller: config: %s\n", err);
+		abort();
+	}
+	set_peer(&ctx.peers[0], "10.1.1.1", 5061);
+	set_peer(&ctx.peers[1], "127.0.0.1", 5090);
+	set_peer(&ctx.peers[2], "10.9.9.9", 5060);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release};
+	char err[256];
+	uint64_t now = 1000;
+	const uint8_t *dg;
+	size_t len;
+
+	/* a fresh controller per input: the outcome depends on the input alone */
+	memset(ctx.installed, 0, sizeof(ctx.installed));
+	ctx.ninstalled = 0;
+	ctx.nended = 0;
+	ctx.branch.len = ctx.call_id.len = ctx.from_tag.len = ctx.to_tag.len = 0;
+	if (policy_create(&ctx.pol, &ctx.cfg, err, sizeof(err)) != 0)
+		die("policy_create failed", err, strlen(err));
+	if (ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &hooks) != 0)
+		die("ctl_open failed", NULL, 0);
+	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
+		one_datagram(dg, len, &now);
+	/* every timer fires: set-ups end in a final answer, a timeout or a dialog */
+	for (int i = 0; i < 8; i++) {
+		now += 20000;
+		tick(now);
+	}
+	struct ctl_stats st;
+	ctl_get_stats(ctx.ctl, &st);
+	if (ctx.trace)
+		fprintf(stderr, "after timers: calls_active %llu, installed %u\n",
+			(unsigned long long)st.calls_active, ctx.ninstalled);
+	if (st.calls_active != ctx.ninstalled)
+		die("calls still being set up after every timer fired, or a dialog lost", NULL, 0);
+	end_all_dialogs();
+	ctl_get_stats(ctx.ctl, &st);
+	if (st.calls_active != 0)
+		die("calls active after every dialog ended", NULL, 0);
+	/* the call limit's count came back to zero: exactly max_calls admissions */
+	for (uint32_t i = 0; i < ctx.cfg.limits.max_calls; i++)
+		if (policy_call_admit(ctx.pol) != 0)
+			die("a call slot of the limit leaked", NULL, 0);
+	if (policy_call_admit(ctx.pol) == 0)
+		die("the call limit was released more often than taken", NULL, 0);
+	ctl_close(ctx.ctl);
+	policy_destroy(ctx.pol);
+	return 0;
+}

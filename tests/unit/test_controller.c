@@ -1,0 +1,283 @@
+/*
+ * test_controller.c - the controller's call set-up driven through its hooks,
+ * as the daemon drives it: what it sends to each leg, which dialogs it hands
+ * to the workers, and how it counts calls. Cases the fuzzer (fuzz_controller)
+ * found are here with their exact expectations.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ctl/config.h"
+#include "ctl/policy.h"
+#include "daemon/controller.h"
+#include "daemon/log.h"
+
+enum { MAX_SENT = 32, DIALOGS = 16 };
+
+struct sent {
+	char buf[4096];
+	size_t len;
+	struct sockaddr_in to;
+};
+
+static struct config cfg;
+static struct policy *pol;
+static struct ctl *ctl;
+static struct sent sent[MAX_SENT];
+static unsigned nsent, ninstall, nrelease;
+static struct shard_dialog last_install;
+static struct sip_msg m, out;
+static char in[4096];
+static struct sockaddr_in alice, bob;
+
+static const char test_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"limits\": {\"max_calls\": 4},"
+    " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
+    "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
+
+static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
+		      const struct sockaddr *to, socklen_t tolen)
+{
+	(void)arg;
+	(void)shard;
+	assert_true(nsent < MAX_SENT);
+	assert_true(len < sizeof(sent[nsent].buf));
+	assert_int_equal(tolen, sizeof(struct sockaddr_in));
+	memcpy(sent[nsent].buf, buf, len);
+	sent[nsent].len = len;
+	memcpy(&sent[nsent].to, to, sizeof(struct sockaddr_in));
+	nsent++;
+}
+
+static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
+{
+	(void)arg;
+	(void)shard;
+	last_install = *d;
+	ninstall++;
+	return 0;
+}
+
+static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
+{
+	(void)arg;
+	(void)shard;
+	(void)slot;
+	(void)gen;
+	nrelease++;
+	return 0;
+}
+
+static void set_peer(struct sockaddr_in *sin, const char *ip, uint16_t port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+}
+
+static int setup(void **state)
+{
+	char err[256];
+	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release};
+	(void)state;
+
+	log_set_level(LOG_LVL_ERROR);
+	if (config_load_string(&cfg, test_config, err, sizeof(err)) != 0)
+		fail_msg("config: %s", err);
+	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks), 0);
+	nsent = ninstall = nrelease = 0;
+	set_peer(&alice, "10.1.1.1", 5061);
+	set_peer(&bob, "127.0.0.1", 5090);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ctl_close(ctl);
+	policy_destroy(pol);
+	config_free(&cfg);
+	return 0;
+}
+
+/* Parses sent datagram i into out. */
+static const struct sip_msg *sent_msg(unsigned i)
+{
+	assert_true(i < nsent);
+	if (sip_parse(&out, sent[i].buf, sent[i].len, NULL) != 0)
+		fail_msg("sent datagram %u does not parse:\n%.*s", i, (int)sent[i].len,
+			 sent[i].buf);
+	return &out;
+}
+
+static void from_alice(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(in, sizeof(in), fmt, ap);
+	va_end(ap);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&alice, sizeof(alice), 1000);
+}
+
+static void invite_from_alice(void)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n");
+}
+
+/* The INVITE the controller sent to bob: index of it in sent[]. */
+static unsigned invite_to_bob(void)
+{
+	for (unsigned i = 0; i < nsent; i++)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_INVITE)
+			return i;
+	fail_msg("no INVITE sent to bob");
+	return 0;
+}
+
+/* A response from bob to the INVITE sent[inv], with status and To tag. */
+static void response_from_bob(unsigned inv, int status, const char *to_tag)
+{
+	char branch[128], call_id[128], from_tag[128];
+	const struct sip_msg *i = sent_msg(inv);
+	snprintf(branch, sizeof(branch), "%.*s", i->vias[0].branch.len,
+		 sent[inv].buf + i->vias[0].branch.off);
+	snprintf(call_id, sizeof(call_id), "%.*s", i->call_id.len, sent[inv].buf + i->call_id.off);
+	snprintf(from_tag, sizeof(from_tag), "%.*s", i->from.tag.len,
+		 sent[inv].buf + i->from.tag.off);
+	int n = snprintf(in, sizeof(in),
+			 "SIP/2.0 %d %s\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%s\r\n"
+			 "From: <sip:alice@127.0.0.1>;tag=%s\r\n"
+			 "To: <sip:+15551234@127.0.0.1>%s%s\r\n"
+			 "Call-ID: %s\r\n"
+			 "CSeq: 1 INVITE\r\n"
+			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
+			 to_tag ? to_tag : "", call_id);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), 1100);
+}
+
+static void test_invite_reaches_bob_with_a_salted_branch(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	const struct sip_msg *i = sent_msg(inv);
+	assert_int_equal(ntohs(sent[inv].to.sin_port), 5090);
+	/* prefix, index, generation and 32 random bits: 9 + 24 characters */
+	assert_int_equal(i->vias[0].branch.len, 33);
+	assert_memory_equal(sent[inv].buf + i->vias[0].branch.off, "z9hG4bKsc", 9);
+	/* topology hidden: nothing of alice's Call-ID or address goes to bob */
+	assert_null(memmem(sent[inv].buf, sent[inv].len, "a1@10.1.1.1", 11));
+	assert_null(memmem(sent[inv].buf, sent[inv].len, "10.1.1.1", 8));
+}
+
+/* Found by fuzz_controller: the final's retransmission was ACKed with an ACK
+ * built from the buffer that by then held the final sent to alice (empty
+ * Request-URI, alice's Via and Call-ID sent to bob). */
+static void test_retransmitted_final_gets_the_same_ack(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned before = nsent;
+	response_from_bob(inv, 486, "btag");
+	/* an ACK to bob, then the 486 to alice */
+	assert_int_equal(nsent, before + 2);
+	const struct sip_msg *ack = sent_msg(before);
+	assert_int_equal(ack->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[before].to.sin_port), 5090);
+	char first_ack[4096];
+	size_t first_len = sent[before].len;
+	memcpy(first_ack, sent[before].buf, first_len);
+	assert_int_equal(sent_msg(before + 1)->status, 486);
+	assert_int_equal(ntohs(sent[before + 1].to.sin_port), 5061);
+
+	response_from_bob(inv, 486, "btag");
+	assert_int_equal(nsent, before + 3);
+	assert_int_equal(sent[before + 2].len, first_len);
+	assert_memory_equal(sent[before + 2].buf, first_ack, first_len);
+	assert_int_equal(ntohs(sent[before + 2].to.sin_port), 5090);
+	assert_null(memmem(sent[before + 2].buf, sent[before + 2].len, "a1@10.1.1.1", 11));
+}
+
+/* Found by fuzz_controller: an early dialog that the worker ended during set-up
+ * (a BYE from the caller, or expiry) was released again when the set-up
+ * failed, and its slot and call-limit place were returned twice. */
+static void test_early_dialog_ended_during_setup(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	assert_int_equal(ninstall, 1);
+	/* the worker ends the early dialog and reports it */
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 0);
+
+	/* bob ends the INVITE: no release for a dialog the worker freed */
+	response_from_bob(inv, 487, "btag");
+	assert_int_equal(nrelease, 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 0);
+	ctl_on_tick(ctl, 1000000);
+
+	/* the call limit (4) holds exactly its places again */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(policy_call_admit(pol), 0);
+	assert_int_not_equal(policy_call_admit(pol), 0);
+}
+
+static void test_2xx_after_early_dialog_ended_installs_nothing(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1);
+	unsigned before = nsent;
+	response_from_bob(inv, 200, "btag");
+	/* relayed to alice, but the slot (maybe another call's by now) is left alone */
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(nsent, before + 1);
+	assert_int_equal(sent_msg(before)->status, 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_invite_reaches_bob_with_a_salted_branch, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_retransmitted_final_gets_the_same_ack, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_early_dialog_ended_during_setup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,
+					    setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
