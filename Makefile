@@ -109,13 +109,13 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_LIB)
 
 FUZZ_FLAGS := -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=c11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/gen
-# What the fuzzers exercise: the SIP library, shard tables, relay, controller
-# and policy; everything but the sockets, BPF and threads around them.
-FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/daemon/relay.c \
+# What the fuzzers exercise: the SIP library, shard tables, relay, controller,
+# policy and the steering scanner; everything but the sockets and threads.
+FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/daemon/relay.c \
 	user/daemon/controller.c user/daemon/setup_msg.c user/daemon/log.c,$(LIB_SRC))
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h) | $(SKELS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@ -ljansson -lm
+	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@ -ljansson -lbpf -lelf -lz -lm
 
 # The daemon under ASan + UBSan, for the hostile-input integration test.
 $(BUILD)/asan/sipshardd: $(BUILD)/asan/obj/user/cmd/sipshardd.o $(ASAN_LIB)

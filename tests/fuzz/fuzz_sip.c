@@ -9,7 +9,9 @@
  * again with the same Call-ID, From/To tags and CSeq (number and method), and
  * the expected Via count and body. For every request that sip_can_respond()
  * accepts, sip_respond must form a response; for a valid request that response
- * must parse with the same Call-ID, From tag and CSeq. Any violation abort()s.
+ * must parse with the same Call-ID, From tag and CSeq. For a valid message the
+ * Call-ID steering scanner (kern/steer.bpf.c's code) finds the parser's
+ * Call-ID or none. Any violation abort()s.
  * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
  */
 #include <errno.h>
@@ -18,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sipshard/hash.h"
 #include "sipshard/sip.h"
+#include "steer/steer.h"
 
 /* Everything large lives here, not on the fuzzer's stack. */
 struct fuzz_ctx {
@@ -199,6 +203,18 @@ static void check_respond(const struct sip_msg *in, int valid)
 	}
 }
 
+/* The steering scanner (the BPF program's code, run in userspace) never names
+ * a Call-ID other than the parser's: when it finds one, its hash is the hash
+ * of the parsed Call-ID, so every datagram of a call reaches the same worker. */
+static void check_steering(const struct sip_msg *m, const char *buf, size_t size)
+{
+	uint32_t h;
+
+	if (steer_callid_hash(buf, size, &h) &&
+	    h != shard_hash_callid(buf + m->call_id.off, m->call_id.len))
+		die("the steering scanner and the parser disagree on the Call-ID", buf, (int)size);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -219,6 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		if ((size_t)ctx.in.body.off + ctx.in.body.len > size)
 			die("body view runs past the datagram", NULL, 0);
+		check_steering(&ctx.in, buf, size);
 		check_rewrites(&ctx.in);
 	}
 	/* check_rewrites reused ctx.out; the input message is untouched. */
