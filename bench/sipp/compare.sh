@@ -6,13 +6,15 @@
 #      with the INFO count set to K, uas_call_info.xml) at increasing call rates
 #      (SIPP_RATES, each for RAMP_SECONDS), then BISECT bisection steps between
 #      the last rate that held and the first that did not. A rate holds when no
-#      call failed and the achieved rate is within 5% of the one asked; the
+#      call failed and the achieved rate is within 5% of the one asked (either
+#      way); the
 #      highest such rate is SIPp's saturation, and its run gives SIPp's figures.
 #   2. sipshard-load uac -> sipshard-load uas, the same flow: --calls CALLS
 #      established at once, --requests-per-call K (BYE after K INFOs and a new
 #      call in the slot), open loop with --window WINDOW for SECONDS.
 # And once, the pure in-dialog rate: sipshard-load with CALLS calls up and INFO
-# only for SECONDS (no calls coming or going).
+# only for SECONDS (no calls coming or going). Each sipshard-load figure is the
+# median of REPEAT runs (default 5): the machine is shared and noisy.
 # For each tool: calls/s and transactions/s (final responses: INVITE, K INFO and
 # BYE per call, ACK is none), and the ratios. A summary goes to OUT/summary.json.
 #
@@ -28,6 +30,7 @@ K_LIST=${K_LIST:-1 10}
 SIPP_RATES=${SIPP_RATES:-500 1000 2000 4000 8000 16000}
 RAMP_SECONDS=${RAMP_SECONDS:-$SECS}
 BISECT=${BISECT:-2}
+REPEAT=${REPEAT:-5}
 SIPP_LIMIT=${SIPP_LIMIT:-10000} # calls SIPp may hold at once (healthy runs hold a few hundred)
 OUT=${OUT:-$(mktemp -d /tmp/sipp-compare.XXXXXX)}
 mkdir -p "$OUT"
@@ -41,10 +44,21 @@ trap cleanup EXIT
 command -v sipp >/dev/null || { echo "compare.sh: sipp is missing (package sip-tester)" >&2; exit 1; }
 [ -x "$LOAD" ] || { echo "compare.sh: $LOAD is missing: run make first" >&2; exit 1; }
 
-# load_run NAME [uac args]: sipshard-load uac -> uas; prints nothing, leaves OUT/NAME.json
+# children_cpu FILE: user and system CPU seconds of this shell's finished
+# children into FILE (`times` run in this shell: a subshell would count its own)
+children_cpu() {
+	times >"$1.times"
+	awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2, $3 * 60 + $4 }' "$1.times" >"$1"
+	rm -f "$1.times"
+}
+
+# load_run NAME [uac args]: sipshard-load uac -> uas; prints nothing, leaves
+# OUT/NAME.json (uac), OUT/NAME-uas.json and OUT/NAME.cpu (user and system CPU
+# seconds of the uac and the uas together)
 load_run() {
 	local name=$1
 	shift
+	children_cpu "$OUT/$name.cpu0"
 	"$LOAD" --role uas --local "127.0.0.1:$BASE" --max-calls 4194304 --quiet \
 		--json "$OUT/$name-uas.json" >"$OUT/$name-uas.out" 2>&1 &
 	local uas=$!
@@ -55,6 +69,8 @@ load_run() {
 		--max-errors 1000000 --json "$OUT/$name.json" "$@" >"$OUT/$name.out" 2>&1
 	kill "$uas"
 	wait "$uas" 2>/dev/null
+	children_cpu "$OUT/$name.cpu1"
+	cat "$OUT/$name.cpu0" "$OUT/$name.cpu1" | awk 'NR == 1 { u = $1; s = $2 } NR == 2 { print $1 - u, $2 - s }' >"$OUT/$name.cpu"
 }
 
 # sipp_run K RATE SECONDS: SIPp uac -> SIPp uas; prints "achieved_cps failed_calls"
@@ -91,10 +107,12 @@ print("%.0f %d" % (ok / t if t > 0 else 0, failed))
 PY
 }
 
-holds() { awk -v a="$2" -v r="$1" -v f="$3" 'BEGIN { exit !(f == 0 && a >= 0.95 * r) }'; }
+# holds ASKED ACHIEVED FAILED: no failed call, achieved within 5% of asked (above
+# it too: an overshoot is a backlog being caught up, not a steady rate)
+holds() { awk -v a="$2" -v r="$1" -v f="$3" 'BEGIN { exit !(f == 0 && a >= 0.95 * r && a <= 1.05 * r) }'; }
 
 echo "== sipshard-load uac -> uas: $CALLS calls up, INFO only for ${SECS}s, window $WINDOW"
-load_run load-indialog
+for i in $(seq 1 "$REPEAT"); do load_run "load-indialog-$i"; done
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
 for k in $K_LIST; do
@@ -115,36 +133,68 @@ for k in $K_LIST; do
 	done
 	echo "   SIPp saturation: $best calls/s (achieved $best_cps)"
 	echo "== sipshard-load uac -> uas, INVITE + $k INFO + BYE per call, $CALLS calls up, ${SECS}s"
-	load_run "load-k$k" --requests-per-call "$k"
+	for i in $(seq 1 "$REPEAT"); do load_run "load-k$k-$i" --requests-per-call "$k"; done
 	echo "$k $best $best_cps" >>"$SUMMARY"
 done
 
-python3 - "$OUT" "$SUMMARY" "$CALLS" "$WINDOW" "$SECS" <<'PY'
+python3 - "$OUT" "$SUMMARY" "$CALLS" "$WINDOW" "$SECS" "$REPEAT" <<'PY'
 import json, os, sys
-out, summ, calls, window, secs = sys.argv[1], sys.argv[2], *sys.argv[3:]
-ind = json.load(open(os.path.join(out, "load-indialog.json")))
+out, summ, calls, window, secs, repeat = sys.argv[1], sys.argv[2], *sys.argv[3:]
+
+def median_run(prefix, key):
+    """The run whose figure is the median of the REPEAT runs, and all figures."""
+    runs = []
+    for i in range(1, int(repeat) + 1):
+        r = json.load(open(os.path.join(out, "%s-%d.json" % (prefix, i))))
+        r["_name"] = "%s-%d" % (prefix, i)
+        runs.append(r)
+    runs.sort(key=key)
+    return runs[len(runs) // 2], [key(r) for r in runs]
+
+ind, ind_all = median_run("load-indialog", lambda r: r["requests"]["per_second"])
 pure = ind["requests"]["per_second"]
 doc = {"seconds": float(secs), "calls_up": int(calls), "window": int(window),
-       "load_in_dialog_tps": pure, "load_in_dialog_errors": ind["errors"]["total"], "flows": []}
+       "repeat": int(repeat), "load_in_dialog_tps": pure, "load_in_dialog_tps_runs": ind_all, "load_in_dialog_errors": ind["errors"]["total"], "flows": []}
 print()
 print("flow: INVITE, ACK, K INFO, BYE per call; transactions = K + 2 per call")
 print("%-3s %-14s %12s %14s %12s %12s" % ("K", "tool", "calls/s", "transactions/s", "x SIPp cps",
                                            "errors"))
 for line in open(summ):
     k, sat, sat_cps = (int(x) for x in line.split())
-    j = json.load(open(os.path.join(out, "load-k%d.json" % k)))
+    j, cps_all = median_run("load-k%d" % k, lambda r: r["calls"]["per_second"])
     cps, tps = j["calls"]["per_second"], j["requests"]["transactions_per_second"]
     sipp_cps = float(sat_cps)
     sipp_tps = sipp_cps * (k + 2)
     f = {"k": k, "sipp_saturation_cps": sat, "sipp_cps": sipp_cps, "sipp_tps": sipp_tps,
          "load_cps": cps, "load_tps": tps, "load_errors": j["errors"]["total"],
+         "load_cps_runs": cps_all, "_json": j, "_name": j["_name"],
          "ratio_cps": cps / sipp_cps if sipp_cps else None,
          "ratio_in_dialog_vs_sipp_tps": pure / sipp_tps if sipp_tps else None}
     doc["flows"].append(f)
     print("%-3d %-14s %12.0f %14.0f %12s %12s" % (k, "SIPp", sipp_cps, sipp_tps, "1.0", "0"))
     print("%-3d %-14s %12.0f %14.0f %12.1f %12d" % (k, "sipshard-load", cps, tps,
                                                    f["ratio_cps"] or 0, f["load_errors"]))
-print("sipshard-load pure in-dialog (INFO, %s calls up): %.0f transactions/s" % (calls, pure))
+print()
+print("where sipshard-load's time goes (uac and uas together, the median runs):")
+def cpu_line(label, prefix, j):
+    name = os.path.basename(prefix)
+    user, sys_ = (float(x) for x in open(os.path.join(out, name + ".cpu")).read().split())
+    uas = json.load(open(os.path.join(out, name + "-uas.json")))
+    dgrams = j["io"]["tx"] + uas["io"]["tx"]  # each sent once and received once
+    el = j["elapsed_s"]
+    print("  %-22s %5.2f s user %5.2f s system in %5.2f s (%.2f cores, %2.0f%% system); "
+          "%d datagrams, %.0f/s, %.2f us CPU each (%.2f us system)"
+          % (label, user, sys_, el, (user + sys_) / el, 100 * sys_ / max(user + sys_, 1e-9),
+             dgrams, dgrams / el, 1e6 * (user + sys_) / max(dgrams, 1), 1e6 * sys_ / max(dgrams, 1)))
+cpu_line("pure in-dialog", ind["_name"], ind)
+for f in doc["flows"]:
+    cpu_line("K=%d" % f["k"], f["_name"], f["_json"])
+for f in doc["flows"]:
+    del f["_json"], f["_name"]
+print("sipshard-load pure in-dialog (INFO, %s calls up): %.0f transactions/s (runs: %s)"
+      % (calls, pure, " ".join("%.0f" % x for x in ind_all)))
+for f in doc["flows"]:
+    print("sipshard-load K=%d calls/s over the runs: %s" % (f["k"], " ".join("%.0f" % x for x in f["load_cps_runs"])))
 for f in doc["flows"]:
     print("K=%d: sipshard-load / SIPp = %.1fx calls/s (same flow), %.1fx transactions/s "
           "(pure in-dialog vs SIPp's flow)" % (f["k"], f["ratio_cps"] or 0,
