@@ -107,6 +107,8 @@ set xtics rotate by -30
 plot '%s' using 1:3:xtic(2) with boxes notitle
 set output '%s/scaling.%s'
 set logscale x
+set xrange [500:2000000]
+set format x '%%.0s%%c'
 set xlabel 'established calls'
 set ylabel 'in-dialog requests/s'
 plot '%s' using 1:2 with linespoints title 'sipshardd, 2 workers'
