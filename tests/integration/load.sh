@@ -9,11 +9,11 @@
 #      the same for the uas's NOTIFYs and for responses);
 #   3. the --json documents parse (python3 -m json.tool) and hold every
 #      documented field;
-#   4. threads, one source (trunk mode) and the recvmmsg backend; calls that
-#      come and go (--requests-per-call): each call ends after its K requests,
-#      a new one takes its place, both sides agree on the count;
+#   4. threads, one source (trunk mode) and the recvmmsg backend;
 #   5. exit status: errors above --max-errors give 1, usage errors 2;
-#   6. hostile input to the uac is counted as unexpected, by kind.
+#   6. hostile input to the uac is counted as unexpected, by kind;
+#   7. calls that come and go (--requests-per-call): each call ends after its
+#      K requests, a new one takes its place, both sides agree on the count.
 # Prints "ok NAME" / "not ok NAME"; exits non-zero when any check failed.
 set -u
 cd "$(dirname "$0")/../.."
@@ -306,37 +306,6 @@ for x in bad:
 sys.exit(1 if bad else 0)
 PY
 
-# Calls come and go: BYE after 3 INFOs, a new call (a new Call-ID) in the slot.
-start_uas cycle
-uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 50 --rate 1000 --duration 1.5 \
-	--mix INFO:100 --window 32 --requests-per-call 3 --quiet --json "$WORK/cycle-uac.json" \
-	>"$WORK/cycle-uac.out" 2>&1
-cycle_rc=$?
-stop "$UAS_PID"
-t "cycle: uac exits 0" test "$cycle_rc" -eq 0
-t "cycle: every call does 3 INFOs then BYE, a new call takes its slot" \
-	python3 - "$WORK/cycle-uac.json" "$WORK/cycle.json" <<'PY'
-import json, sys
-u, s = (json.load(open(p)) for p in sys.argv[1:3])
-c, m = u["calls"], u["by_method"]
-def need(cond, why):
-    if not cond:
-        print("# " + why)
-        sys.exit(1)
-need(c["attempted"] > 500 and c["attempted"] == c["established"] == c["ended"], "calls %r" % c)
-need(c["mix_completed"] > 400 and c["per_second"] > 0, "calls in the mix %r" % c)
-need(m["BYE"]["completed"] == c["attempted"] and m["INVITE"]["completed"] == c["attempted"],
-     "one INVITE and one BYE per call")
-# a call ends after exactly 3 INFOs, except the calls up when the mix ended
-need(3 * (c["attempted"] - 50) <= m["INFO"]["completed"] <= 3 * c["attempted"],
-     "INFOs %d for %d calls" % (m["INFO"]["completed"], c["attempted"]))
-r = u["requests"]
-need(abs(r["transactions_per_second"] * r["mix_seconds"] -
-         r["mix_completed"] - r["mix_setups_completed"]) < 2, "transactions/s %r" % r)
-need(s["errors"]["total"] == 0 and u["errors"]["total"] == 0, "errors")
-need(s["by_method"]["INVITE"]["received"] == c["attempted"], "uas saw every INVITE once")
-PY
-
 # ---- 5. exit status ------------------------------------------------------------------
 # A uas with room for 16 dialogs answers the rest 503: errors for the uac.
 start_uas small --max-calls 16
@@ -407,5 +376,37 @@ need(j['errors']['total'] == 3 and j['exit']['status'] == 1, 'errors %r' % j['er
 need($hostile_rc == 1, 'exit status $hostile_rc')
 need(j['calls']['ended'] == 5, 'the calls still ran: %r' % j['calls'])
 "
+
+# ---- 7. calls that come and go ----------------------------------------------------------
+# BYE after 3 INFOs, a new call (a new Call-ID) in the slot.
+start_uas cycle
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 50 --rate 1000 --duration 1.5 \
+	--mix INFO:100 --window 32 --requests-per-call 3 --quiet --json "$WORK/cycle-uac.json" \
+	>"$WORK/cycle-uac.out" 2>&1
+cycle_rc=$?
+stop "$UAS_PID"
+t "cycle: uac exits 0" test "$cycle_rc" -eq 0
+t "cycle: every call does 3 INFOs then BYE, a new call takes its slot" \
+	python3 - "$WORK/cycle-uac.json" "$WORK/cycle.json" <<'PY'
+import json, sys
+u, s = (json.load(open(p)) for p in sys.argv[1:3])
+c, m = u["calls"], u["by_method"]
+def need(cond, why):
+    if not cond:
+        print("# " + why)
+        sys.exit(1)
+need(c["attempted"] > 500 and c["attempted"] == c["established"] == c["ended"], "calls %r" % c)
+need(c["mix_completed"] > 400 and c["per_second"] > 0, "calls in the mix %r" % c)
+need(m["BYE"]["completed"] == c["attempted"] and m["INVITE"]["completed"] == c["attempted"],
+     "one INVITE and one BYE per call")
+# a call ends after exactly 3 INFOs, except the calls up when the mix ended
+need(3 * (c["attempted"] - 50) <= m["INFO"]["completed"] <= 3 * c["attempted"],
+     "INFOs %d for %d calls" % (m["INFO"]["completed"], c["attempted"]))
+r = u["requests"]
+need(abs(r["transactions_per_second"] * r["mix_seconds"] -
+         r["mix_completed"] - r["mix_setups_completed"]) < 2, "transactions/s %r" % r)
+need(s["errors"]["total"] == 0 and u["errors"]["total"] == 0, "errors")
+need(s["by_method"]["INVITE"]["received"] == c["attempted"], "uas saw every INVITE once")
+PY
 
 [ "$FAILED" -eq 0 ]
