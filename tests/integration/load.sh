@@ -292,9 +292,12 @@ if uac["backend"] != "recvmmsg" or uas["backend"] != "recvmmsg":
 inv = uac["by_method"]["INVITE"]["latency_us"]
 if inv["p50"] < 50000:
     bad.append("the 200 came before --answer-delay-ms: %r" % inv)
-if uas["notify"]["completed"] != uac["by_method"]["REFER"]["completed"]:
-    bad.append("NOTIFYs %r vs REFERs %d" % (uas["notify"], uac["by_method"]["REFER"]["completed"]))
-if uac["peer"]["requests"] != uas["notify"]["sent"]:
+# Every REFER gets its NOTIFY; one sent as the uac ends its calls may cross
+# their BYE and go unanswered (abandoned), at most one per uas thread.
+n = uas["notify"]
+if n["completed"] + n["abandoned"] != uac["by_method"]["REFER"]["completed"] or n["abandoned"] > 2:
+    bad.append("NOTIFYs %r vs REFERs %d" % (n, uac["by_method"]["REFER"]["completed"]))
+if not n["sent"] - n["abandoned"] <= uac["peer"]["requests"] <= n["sent"]:
     bad.append("uac saw %d NOTIFYs" % uac["peer"]["requests"])
 rate = uac["requests"]["per_second"]
 if not 1800 <= rate <= 2100:
@@ -339,7 +342,9 @@ t "help: documents every flag" sh -c "
 # SIP, a response with a branch the uac never made, and a request for a call
 # it does not have. Each is counted by kind; the request also gets a 481.
 start_uas hostile
-uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 5 --rate 100 --duration 1.5 --quiet \
+# The stranger must send while the uac runs: under CPU contention its Python
+# has taken over 1.5 s to start, so the uac runs 6 s to leave it the window.
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 5 --rate 100 --duration 6 --quiet \
 	--json "$WORK/hostile-uac.json" >"$WORK/hostile-uac.out" 2>&1 &
 HOSTILE_UAC=$!
 PIDS+=($HOSTILE_UAC)
