@@ -224,6 +224,27 @@ static void test_bye_ends_dialog_after_final(void **state)
 	assert_true(res.dialog_ended);
 	assert_int_equal(res.ended_slot, SLOT);
 	assert_int_equal(res.ended_gen, GEN);
+	shard_dialog_free(&table, SLOT); /* as the worker does */
+
+	/* the caller never got the 200 and sends the BYE again: the same 200,
+	 * not 481, for as long as the BYE's server transaction would last */
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
+	assert_int_equal(rc.bye_replayed, 1);
+	/* anything else for the ended dialog is 481 */
+	req_from_a("INFO", 21, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	/* and so is the BYE once that time has passed */
+	rc.now_ms += RELAY_ENDED_LINGER_MS + 1;
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	assert_int_equal(rc.bye_replayed, 1);
 }
 
 static void test_request_from_callee(void **state)

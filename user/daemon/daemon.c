@@ -310,6 +310,7 @@ int daemon_write_stats(struct daemon *d, const char *path)
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
+		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		json_t *drops = json_object();
 		static const char *const why[RELAY_DROP_COUNT_] = {
 		    [RELAY_DROP_ACK_NO_DIALOG] = "ack_no_dialog",

@@ -130,6 +130,17 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	return sip_write(m, &w, out, cap);
 }
 
+/* The final of the BYE that ended dialog slot/gen lately, or 0. */
+static uint16_t ended_by_bye(const struct relay_ctx *rc, uint32_t slot, uint32_t gen)
+{
+	const struct relay_ended *e = &rc->ended[slot % RELAY_ENDED_SLOTS];
+
+	if (!e->status || e->slot != slot || e->gen != gen ||
+	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
+		return 0;
+	return e->status;
+}
+
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res)
 {
@@ -137,17 +148,28 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	uint32_t slot, gen;
 	struct shard_dialog *d = NULL;
 	int from_leg = -1;
+	bool ours = false; /* the To-tag is one this shard issued */
 
 	memset(res, 0, sizeof(*res));
 	if (shard_tag_decode(m->buf + m->to.tag.off, m->to.tag.len, &shard, &slot, &gen) == 0 &&
-	    shard == rc->shard)
+	    shard == rc->shard) {
+		ours = true;
 		d = shard_dialog_get(rc->table, slot, gen);
+	}
 	if (d)
 		from_leg = leg_of_request(d, m);
 	if (from_leg < 0) {
 		if (m->method_id == SIP_METHOD_ACK) {
 			/* maybe the ACK of a non-2xx the controller sent */
 			res->outcome = RELAY_TO_CONTROLLER;
+			return;
+		}
+		uint16_t final = (ours && !d && m->method_id == SIP_METHOD_BYE)
+				     ? ended_by_bye(rc, slot, gen)
+				     : 0;
+		if (final) {
+			rc->bye_replayed++;
+			answer(rc, m, final, NULL, out, cap, res);
 			return;
 		}
 		answer(rc, m, 481, NULL, out, cap, res);
@@ -327,6 +349,9 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 			res->dialog_ended = true;
 			res->ended_slot = t->dialog;
 			res->ended_gen = t->dialog_gen;
+			struct relay_ended *e = &rc->ended[t->dialog % RELAY_ENDED_SLOTS];
+			*e = (struct relay_ended){t->dialog, t->dialog_gen, rc->now_ms,
+						  (uint16_t)m->status};
 		}
 		shard_txn_free(rc->table, tslot);
 	}

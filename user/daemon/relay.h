@@ -51,6 +51,20 @@ struct relay_result {
 	uint32_t ended_slot, ended_gen;
 };
 
+/* Dialogs that a BYE ended lately, one entry per slot modulo RELAY_ENDED_SLOTS:
+ * a BYE retransmitted because its final response was lost gets that final
+ * again, as the BYE's server transaction would for 64*T1 (RFC 3261 17.2.2),
+ * instead of 481 for a dialog already freed. A later end in a slot with the
+ * same index takes the entry over; the caller then gets 481, which RFC 3261
+ * 15.1.2 also lets it take as the dialog ended. */
+#define RELAY_ENDED_SLOTS     1024
+#define RELAY_ENDED_LINGER_MS 32000
+struct relay_ended {
+	uint32_t slot, gen;
+	uint64_t at_ms;
+	uint16_t status; /* the BYE's final; 0 = entry unused */
+};
+
 /* Per-worker relay context: the shard's table plus what is written into every
  * relayed message. */
 struct relay_ctx {
@@ -61,7 +75,9 @@ struct relay_ctx {
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;
-	uint64_t answered[7]; /* by status class: [4] = 4xx ... */
+	uint64_t answered[7];  /* by status class: [4] = 4xx ... */
+	uint64_t bye_replayed; /* retransmitted BYEs answered from ended[] */
+	struct relay_ended ended[RELAY_ENDED_SLOTS];
 };
 
 /* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */
