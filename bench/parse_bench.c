@@ -396,17 +396,46 @@ static size_t token_len(const char *p, const char *end, const char *stops)
 	return (size_t)(q - p);
 }
 
+/* A field that differs between copies: what precedes it, whether that starts a
+ * line, the bytes that end it, and what replaces it (min to min + span - 1
+ * characters of alphabet). */
+struct vary_rule {
+	const char *prefix;
+	bool line_start;
+	const char *stops;
+	const char *alphabet;
+	unsigned min, span;
+};
+
+static const struct vary_rule vary_rules[] = {
+    {"Call-ID: ", true, "@\r", "0123456789abcdef", 16, 25},
+    {"CSeq: ", true, " ", "123456789", 1, 6},
+    {"tag=", false, ";>,\r ", "abcdefghijklmnopqrstuvwxyz0123456789", 6, 15},
+    {"branch=z9hG4bK", false, ";,\r ", "abcdefghijklmnopqrstuvwxyz0123456789", 8, 25},
+};
+
+/* The rule whose field starts at p (in the header section), or NULL. */
+static const struct vary_rule *vary_rule_at(const char *src, const char *p)
+{
+	bool line_start = p == src || p[-1] == '\n';
+
+	for (size_t i = 0; i < sizeof(vary_rules) / sizeof(vary_rules[0]); i++) {
+		const struct vary_rule *r = &vary_rules[i];
+		if ((line_start || !r->line_start) && strncmp(p, r->prefix, strlen(r->prefix)) == 0)
+			return r;
+	}
+	return NULL;
+}
+
 /*
  * One variant of the message src into out: in the header section, the local
- * part of the Call-ID becomes 16 to 40 hex digits, every tag 6 to 20 and every
- * branch (after z9hG4bK) 8 to 32 letters and digits, and the CSeq number 1 to
- * 999999; everything else, the body included, stays byte for byte. Returns
- * the length, or 0 when out (cap bytes) is too small.
+ * part of the Call-ID becomes 16 to 40 hex digits, the CSeq number 1 to 6
+ * digits, every tag 6 to 20 and every branch (after z9hG4bK) 8 to 32 letters
+ * and digits; everything else, the body included, stays byte for byte.
+ * Returns the length, or 0 when out (cap bytes) is too small.
  */
 static size_t make_variant(const char *src, size_t len, char *out, size_t cap, uint64_t *rng)
 {
-	static const char hex[] = "0123456789abcdef";
-	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	const char *p = src, *end = src + len;
 	const char *body = strstr(src, "\r\n\r\n");
 	size_t n = 0;
@@ -415,35 +444,17 @@ static size_t make_variant(const char *src, size_t len, char *out, size_t cap, u
 	while (p < end) {
 		if (cap - n < 64)
 			return 0;
-		bool line_start = p == src || p[-1] == '\n';
-		if (p < body && line_start && strncmp(p, "Call-ID: ", 9) == 0) {
-			memcpy(out + n, p, 9);
-			n += 9;
-			p += 9;
-			p += token_len(p, body, "@\r");
-			n += put_random(out + n, 16 + next_rand(rng) % 25, hex, rng);
-		} else if (p < body && line_start && strncmp(p, "CSeq: ", 6) == 0) {
-			memcpy(out + n, p, 6);
-			n += 6;
-			p += 6;
-			p += token_len(p, body, " ");
-			n += (size_t)snprintf(out + n, cap - n, "%u",
-					      (unsigned)(1 + next_rand(rng) % 999999));
-		} else if (p < body && strncmp(p, "tag=", 4) == 0) {
-			memcpy(out + n, p, 4);
-			n += 4;
-			p += 4;
-			p += token_len(p, body, ";>,\r ");
-			n += put_random(out + n, 6 + next_rand(rng) % 15, alnum, rng);
-		} else if (p < body && strncmp(p, "branch=z9hG4bK", 14) == 0) {
-			memcpy(out + n, p, 14);
-			n += 14;
-			p += 14;
-			p += token_len(p, body, ";,\r ");
-			n += put_random(out + n, 8 + next_rand(rng) % 25, alnum, rng);
-		} else {
+		const struct vary_rule *r = p < body ? vary_rule_at(src, p) : NULL;
+		if (!r) {
 			out[n++] = *p++;
+			continue;
 		}
+		size_t pl = strlen(r->prefix);
+		memcpy(out + n, p, pl);
+		n += pl;
+		p += pl;
+		p += token_len(p, body, r->stops);
+		n += put_random(out + n, r->min + next_rand(rng) % r->span, r->alphabet, rng);
 	}
 	return n;
 }
