@@ -130,14 +130,11 @@ test: deps
 	@tests/run.sh
 
 # Runs each fuzzer for FUZZ_SECONDS (default 300) from its seed corpus
-# (tests/data/NAME_corpus for fuzz_NAME, else tests/data/corpus).
+# (tests/data/NAME_corpus for fuzz_NAME, else tests/data/corpus), keeping what
+# it learns in build/corpus/NAME.
 FUZZ_SECONDS ?= 300
 fuzz: deps $(FUZZERS)
-	@for f in $(FUZZERS); do \
-		mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-		seeds=tests/data/$$(basename $$f | sed 's/^fuzz_//')_corpus; [ -d $$seeds ] || seeds=tests/data/corpus; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65535 $(BUILD)/corpus/$$(basename $$f) $$seeds || exit 1; \
-	done
+	@FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS) FUZZ_CORPUS_DIR=$(BUILD)/corpus ONLY=fuzz tests/run.sh
 
 demo: all
 	@scripts/demo.sh

@@ -5,7 +5,8 @@
 #   fuzz:        build/fuzz/fuzz_*         (libFuzzer, FUZZ_SMOKE_SECONDS each, seeds from
 #                tests/data/NAME_corpus for fuzz_NAME, else tests/data/corpus)
 #   integration: tests/integration/*.sh    (each prints "ok NAME" / "not ok NAME" lines)
-# ONLY=unit|asan|fuzz|integration runs one kind.
+# ONLY=unit|asan|fuzz|integration runs one kind; FUZZ_CORPUS_DIR=DIR keeps each
+# fuzzer's corpus (and crash files) in DIR/NAME instead of a temporary directory.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -52,7 +53,13 @@ if want fuzz; then
 	for f in "$BUILD"/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
 		name=$(basename "$f")
-		work=$(mktemp -d)
+		# FUZZ_CORPUS_DIR keeps what the fuzzer learns (make fuzz); else a temp dir
+		if [ -n "${FUZZ_CORPUS_DIR:-}" ]; then
+			work=$FUZZ_CORPUS_DIR/$name
+			mkdir -p "$work"
+		else
+			work=$(mktemp -d)
+		fi
 		log=$log_dir/fuzz-$name.log
 		seeds=$(fuzz_seeds "$name")
 		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -max_len=65535 -timeout=10 \
@@ -64,7 +71,7 @@ if want fuzz; then
 			printf '%-6s %-40s FAILED, see %s\n' fuzz "$name" "$log"
 			tail -30 "$log" | sed 's/^/    /'
 		fi
-		rm -rf "$work"
+		[ -n "${FUZZ_CORPUS_DIR:-}" ] || rm -rf "$work"
 	done
 fi
 if want integration; then

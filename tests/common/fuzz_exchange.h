@@ -16,6 +16,24 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sipshard/sip.h"
+
+/* A value learnt from what the system under test sent (a branch, a tag), to
+ * put back through a placeholder. */
+struct fuzz_token {
+	char s[128];
+	size_t len;
+};
+
+/* Keeps the view v of buf in t (left as it was when too long). */
+static inline void fuzz_keep(struct fuzz_token *t, const char *buf, sip_view v)
+{
+	if (v.len < sizeof(t->s)) {
+		memcpy(t->s, buf + v.off, v.len);
+		t->len = v.len;
+	}
+}
+
 struct fuzz_placeholder {
 	const char *name; /* "@NAME@" */
 	const char *value;

@@ -10,21 +10,16 @@
 #ifndef SIPSHARD_TESTS_RELAY_DIALOG_H
 #define SIPSHARD_TESTS_RELAY_DIALOG_H
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 
+#include "addr.h"
 #include "shard/table.h"
 
 static inline void relay_dialog_peer(struct sip_session *s, const char *ip, uint16_t port)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&s->peer;
-
 	memset(&s->peer, 0, sizeof(s->peer));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin->sin_addr);
-	s->peer_len = sizeof(*sin);
+	test_addr_in((struct sockaddr_in *)&s->peer, ip, port);
+	s->peer_len = sizeof(struct sockaddr_in);
 }
 
 /* Installs the dialog in slot/gen of t at now_ms; returns shard_dialog_install's code. */

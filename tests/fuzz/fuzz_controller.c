@@ -25,21 +25,20 @@
  * every dialog ended, the call limit admits exactly max_calls calls again.
  * Does not own: the parser (fuzz_sip.c), the relay (fuzz_relay.c).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/fuzz_exchange.h"
+#include "../common/addr.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
 #include "daemon/log.h"
 #include "daemon/relay.h"
 
-enum { NSHARDS = 2, DIALOGS = 16, MAX_DATAGRAMS = 6, TOKEN_MAX = 128 };
+enum { NSHARDS = 2, DIALOGS = 16, MAX_DATAGRAMS = 6 };
 
 static const char fuzz_config[] =
     "{\"listen\": \"127.0.0.1:5060\","
@@ -50,11 +49,6 @@ static const char fuzz_config[] =
     "\"10.9.0.0/16\"}]},"
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
     "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
-
-struct token {
-	char s[TOKEN_MAX];
-	size_t len;
-};
 
 struct fuzz_ctx {
 	struct config cfg;
@@ -71,7 +65,7 @@ struct fuzz_ctx {
 		uint32_t slot, next_gen;
 	} ended[NSHARDS * DIALOGS];
 	unsigned nended;
-	struct token branch, call_id, from_tag, to_tag;
+	struct fuzz_token branch, call_id, from_tag, to_tag;
 	struct sip_msg in, sent;
 	char dgram[SIP_MAX_DATAGRAM];
 	bool trace; /* FUZZ_TRACE=1: print each event, for reading a crash input */
@@ -86,14 +80,6 @@ static void die(const char *what, const char *buf, size_t n)
 	abort();
 }
 
-static void keep(struct token *t, const struct sip_msg *m, sip_view v)
-{
-	if (v.len < sizeof(t->s)) {
-		memcpy(t->s, m->buf + v.off, v.len);
-		t->len = v.len;
-	}
-}
-
 static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 		      const struct sockaddr *to, socklen_t tolen)
 {
@@ -105,11 +91,11 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 	if (sip_parse(&ctx.sent, buf, len, NULL) != 0)
 		die("the controller sent a datagram that does not parse", buf, len);
 	if (ctx.sent.is_request) {
-		keep(&ctx.branch, &ctx.sent, ctx.sent.vias[0].branch);
-		keep(&ctx.call_id, &ctx.sent, ctx.sent.call_id);
-		keep(&ctx.from_tag, &ctx.sent, ctx.sent.from.tag);
+		fuzz_keep(&ctx.branch, buf, ctx.sent.vias[0].branch);
+		fuzz_keep(&ctx.call_id, buf, ctx.sent.call_id);
+		fuzz_keep(&ctx.from_tag, buf, ctx.sent.from.tag);
 	} else if (ctx.sent.to.has_tag) {
-		keep(&ctx.to_tag, &ctx.sent, ctx.sent.to.tag);
+		fuzz_keep(&ctx.to_tag, buf, ctx.sent.to.tag);
 	}
 }
 
@@ -220,14 +206,6 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 	report_ended();
 }
 
-static void set_peer(struct sockaddr_in *sin, const char *ip, uint16_t port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin->sin_addr);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
@@ -240,9 +218,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_controller: config: %s\n", err);
 		abort();
 	}
-	set_peer(&ctx.peers[0], "10.1.1.1", 5061);
-	set_peer(&ctx.peers[1], "127.0.0.1", 5090);
-	set_peer(&ctx.peers[2], "10.9.9.9", 5060);
+	test_addr_in(&ctx.peers[0], "10.1.1.1", 5061);
+	test_addr_in(&ctx.peers[1], "127.0.0.1", 5090);
+	test_addr_in(&ctx.peers[2], "10.9.9.9", 5060);
 	return 0;
 }
 

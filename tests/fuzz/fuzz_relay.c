@@ -42,8 +42,7 @@ struct fuzz_ctx {
 	struct relay_ctx rc;
 	struct sip_msg in, out;
 	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
-	char branch[128];
-	size_t branch_len;
+	struct fuzz_token branch; /* of the last request relayed */
 	char dgram[SIP_MAX_DATAGRAM];
 	char outbuf[SIP_MAX_DATAGRAM];
 };
@@ -68,7 +67,7 @@ static void open_shard(void)
 	ctx.rc.table = &ctx.table;
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
-	ctx.branch_len = 0;
+	ctx.branch.len = 0;
 }
 
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
@@ -77,7 +76,7 @@ static size_t expand(const uint8_t *src, size_t len)
 	const struct fuzz_placeholder ph[3] = {
 	    {"@ATAG@", ctx.a_tag, strlen(ctx.a_tag)},
 	    {"@BTAG@", ctx.b_tag, strlen(ctx.b_tag)},
-	    {"@BRANCH@", ctx.branch, ctx.branch_len},
+	    {"@BRANCH@", ctx.branch.s, ctx.branch.len},
 	};
 	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 3);
 }
@@ -105,11 +104,7 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 				ctx.out.call_id.len))
 			die("relayed request kept the sender's Call-ID", ctx.outbuf, res->len);
 		/* remember our branch so that a later response can answer it */
-		const struct sip_via *v = &ctx.out.vias[0];
-		if (ctx.out.nvias && v->branch.len < sizeof(ctx.branch)) {
-			memcpy(ctx.branch, ctx.outbuf + v->branch.off, v->branch.len);
-			ctx.branch_len = v->branch.len;
-		}
+		fuzz_keep(&ctx.branch, ctx.outbuf, ctx.out.vias[0].branch);
 	} else {
 		if (ctx.out.status != m->status)
 			die("relayed response changed status", ctx.outbuf, res->len);

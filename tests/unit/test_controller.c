@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "../common/addr.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
@@ -77,14 +78,6 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 	return 0;
 }
 
-static void set_peer(struct sockaddr_in *sin, const char *ip, uint16_t port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin->sin_addr);
-}
-
 static int setup(void **state)
 {
 	char err[256];
@@ -97,8 +90,8 @@ static int setup(void **state)
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks), 0);
 	nsent = ninstall = nrelease = 0;
-	set_peer(&alice, "10.1.1.1", 5061);
-	set_peer(&bob, "127.0.0.1", 5090);
+	test_addr_in(&alice, "10.1.1.1", 5061);
+	test_addr_in(&bob, "127.0.0.1", 5090);
 	return 0;
 }
 

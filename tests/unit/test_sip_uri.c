@@ -231,8 +231,8 @@ static void test_hosts(void **state)
 	in = uri_ok(&u, "sip:192.0.2.example.com");
 	assert_int_equal(u.host_type, SIP_HOST_NAME);
 
-	/* The one-pass IPv4 reader: four parts of 1 to 3 digits, each at most 255,
-	 * leading zeros allowed; anything else made of host bytes is a name. */
+	/* IPv4: four parts of 1 to 3 digits, each at most 255, leading zeros
+	 * allowed; anything else made of host bytes is a name. */
 	static const struct {
 		const char *uri;
 		uint8_t type;

@@ -49,29 +49,26 @@ static inline const char *uri_run(const char *p, const char *end, uint32_t cls)
 	}
 }
 
-/* IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each at most
- * 255 (leading zeros allowed): four parts read in one pass. */
 static bool uri_ipv4(const char *p, const char *end)
 {
-	for (int part = 0; part < 4; part++) {
-		unsigned v, d;
-		if (p >= end || (v = (unsigned)(unsigned char)*p - '0') > 9)
+	int parts = 0;
+
+	while (p < end) {
+		uint32_t v;
+		const char *q = lex_uint(p, end, 255, &v);
+		if (!q || q - p > 3)
 			return false;
-		p++;
-		for (int i = 1; i < 3 && p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9;
-		     i++) {
-			v = v * 10 + d;
-			p++;
-		}
-		if (v > 255)
-			return false;
-		if (part < 3) {
-			if (p >= end || *p != '.')
+		parts++;
+		p = q;
+		if (p < end) {
+			if (*p != '.' || parts == 4)
 				return false;
 			p++;
+			if (p == end)
+				return false;
 		}
 	}
-	return p == end;
+	return parts == 4;
 }
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
