@@ -8,63 +8,6 @@ cd "$(dirname "$0")/../.."
 D_PORT=15060   # sipshardd
 B_PORT=15080   # callee (SIPp UAS)
 
-write_config() { # FILE [EXTRA_JSON_MEMBERS]
-	cat >"$1" <<JSON
-{
-  "listen": "127.0.0.1:$D_PORT",
-  "workers": 2,
-  "log_level": "info",
-  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT" } ]
-  ${2:-}
-}
-JSON
-}
-
-# start_daemon NAME CONFIG [FLAGS...]
-start_daemon() {
-	local name=$1 cfg=$2
-	shift 2
-	start_bg "$SIPSHARDD" -c "$cfg" --stats-file "$WORK/$name.stats.json" "$@" \
-		2>"$WORK/$name.log"
-	DAEMON_PID=${PIDS[-1]}
-	wait_udp_port "$D_PORT"
-}
-
-stop_daemon() {
-	kill "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID" 2>/dev/null
-}
-
-# run_flow MODE NAME UAC_SCENARIO UAS_SCENARIO CALLS [UAC ARGS...]
-run_flow() {
-	local mode=$1 name=$2 uac=$3 uas=$4 calls=$5
-	shift 5
-	sipp_uas "$B_PORT" "$uas" -m "$calls"
-	local uas_pid=${PIDS[-1]}
-	sleep 0.3
-	if sipp_uac "$mode-$name" "$D_PORT" "$uac" -m "$calls" -l "$calls" -r 100 -i 127.0.0.1 \
-		-p 15061 "$@"; then
-		ok "$mode: $name"
-	else
-		not_ok "$mode: $name"
-		echo "# uac output:"; tail -5 "$WORK/uac-$mode-$name.out" | sed 's/^/#   /'
-		head -5 "$WORK/uac-$mode-$name.err" 2>/dev/null | sed 's/^/#   /'
-	fi
-	kill "$uas_pid" 2>/dev/null
-	wait "$uas_pid" 2>/dev/null
-}
-
-probe() { # MODE NAME SCENARIO [ARGS]
-	local mode=$1 name=$2 sf=$3
-	shift 3
-	if sipp_uac "$mode-$name" "$D_PORT" "$sf" -m 1 -i 127.0.0.1 -p 15062 "$@"; then
-		ok "$mode: $name"
-	else
-		not_ok "$mode: $name"
-		tail -3 "$WORK/uac-$mode-$name.out" | sed 's/^/#   /'
-	fi
-}
-
 write_config "$WORK/main.json"
 for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 	flags=()

@@ -519,6 +519,48 @@ static void test_cidr_helpers(void **state)
 	assert_false(config_cidr_match(&c, (struct sockaddr *)&v6));
 }
 
+/* A reload keeps every key that shapes the process and reports each changed one
+ * once (listen spans three fields, and its change also moves the derived
+ * advertise); the policy keys change silently. */
+static void test_restart_keys(void **state)
+{
+	(void)state;
+	static struct config running, next;
+	const char *names[8];
+
+	load(&running, "{\"listen\": \"127.0.0.1:5060\", \"workers\": 2,"
+		       " \"routes\": [{\"name\": \"a\", \"target\": \"127.0.0.1:5080\"}]}");
+	load(&next, "{\"listen\": \"127.0.0.1:5060\", \"workers\": 2, \"log_level\": \"debug\","
+		    " \"limits\": {\"max_calls\": 7},"
+		    " \"acl\": {\"default\": \"deny\"},"
+		    " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}");
+	assert_int_equal(config_restart_changes(&running, &next, names, 8), 0);
+
+	load(&next, "{\"listen\": \"127.0.0.1:5070\", \"workers\": 3,"
+		    " \"timers\": {\"t1_ms\": 250}, \"capacity\": {\"setups\": 100},"
+		    " \"limits\": {\"max_calls\": 7},"
+		    " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}");
+	size_t n = config_restart_changes(&running, &next, names, 8);
+	assert_int_equal(n, 5);
+	assert_string_equal(names[0], "listen");
+	assert_string_equal(names[1], "advertise");
+	assert_string_equal(names[2], "workers");
+	assert_string_equal(names[3], "capacity.setups");
+	assert_string_equal(names[4], "timers.t1_ms");
+	assert_int_equal(config_restart_changes(&running, &next, names, 2),
+			 5); /* counts past cap */
+
+	config_keep_restart_keys(&next, &running);
+	assert_int_equal(config_restart_changes(&running, &next, names, 8), 0);
+	assert_string_equal(next.listen, "127.0.0.1:5060");
+	assert_int_equal(next.workers, 2);
+	assert_int_equal(next.timers.t1_ms, running.timers.t1_ms);
+	assert_int_equal(next.capacity.setups, running.capacity.setups);
+	/* what a reload may change is left as the new file has it */
+	assert_int_equal(next.limits.max_calls, 7);
+	assert_string_equal(next.routes[0].name, "b");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_file_errors),
 	    cmocka_unit_test(test_short_error_buffer),
 	    cmocka_unit_test(test_cidr_helpers),
+	    cmocka_unit_test(test_restart_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

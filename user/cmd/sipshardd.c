@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +34,11 @@ static const char usage_text[] =
     "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
     "  -h, --help             print this text\n"
     "\n"
-    "Signals: SIGTERM and SIGINT stop the daemon.\n";
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+    "Signals: SIGTERM and SIGINT stop the daemon. SIGHUP reloads the --config file:\n"
+    "ACL, routes, limits, out-of-dialog answers and log level apply to new calls at\n"
+    "once (calls in progress still count); a key that shapes the process (listen,\n"
+    "workers, capacity, timers...) is logged and keeps its running value until the\n"
+    "next start; a file that fails to load changes nothing and is logged.\n";
 
 struct cli {
 	const char *config;
@@ -114,6 +112,83 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
+/* What the command line says wins over the file, at start and at every reload. */
+static void apply_cli(struct config *cfg, const struct cli *cli)
+{
+	if (cli->workers)
+		cfg->workers = (unsigned)cli->workers;
+	if (cli->no_bpf)
+		cfg->bpf = false;
+	if (cli->no_uring)
+		cfg->io_uring = false;
+}
+
+/* SIGHUP: loads the file again and hands the new policy to the controller.
+ * running is the configuration the process started with; it is not changed
+ * (the threads read it), so restart-only keys are always compared with the
+ * values the process really runs with. */
+static void reload(struct daemon *d, const struct cli *cli, const struct config *running)
+{
+	char err[512];
+
+	if (!cli->config) {
+		log_warn("reload: running on the embedded configuration (no --config): nothing "
+			 "to reload");
+		atomic_fetch_add(&d->reload_failures, 1);
+		return;
+	}
+	struct config *next = malloc(sizeof(*next));
+	if (!next) {
+		log_error("reload: out of memory; keeping the running configuration");
+		atomic_fetch_add(&d->reload_failures, 1);
+		return;
+	}
+	int rc = config_load_file(next, cli->config, err, sizeof(err));
+	if (rc) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		atomic_fetch_add(&d->reload_failures, 1);
+		free(next);
+		return;
+	}
+	apply_cli(next, cli);
+	const char *changed[32];
+	size_t n = config_restart_changes(running, next, changed, 32);
+	for (size_t i = 0; i < n && i < 32; i++)
+		log_warn("reload: %s changed in %s; it takes effect at the next start", changed[i],
+			 cli->config);
+	config_keep_restart_keys(next, running);
+
+	struct policy *pol = NULL;
+	rc = policy_create(&pol, next, err, sizeof(err));
+	if (rc) {
+		log_error("reload refused, keeping the running configuration: policy: %s", err);
+		atomic_fetch_add(&d->reload_failures, 1);
+		config_free(next);
+		free(next);
+		return;
+	}
+	if (!cli->log_level)
+		log_set_level_name(next->log_level); /* validated by the loader */
+	log_info("reloaded %s", cli->config);
+	daemon_set_policy(d, pol);
+	atomic_fetch_add(&d->reloads, 1);
+	config_free(next); /* the policy keeps its own copy */
+	free(next);
+}
+
+/* Waits for signals (blocked in every thread) until one asks to stop. */
+static void serve_signals(struct daemon *d, const struct cli *cli, const struct config *cfg,
+			  const sigset_t *set)
+{
+	for (;;) {
+		int sig = sigwaitinfo(set, NULL);
+		if (sig == SIGHUP)
+			reload(d, cli, cfg);
+		else if (sig == SIGTERM || sig == SIGINT)
+			return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {0};
@@ -131,12 +206,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sipshardd: %s%s\n", cli.config ? "" : "embedded config: ", err);
 		return 1;
 	}
-	if (cli.workers)
-		cfg.workers = (unsigned)cli.workers;
-	if (cli.no_bpf)
-		cfg.bpf = false;
-	if (cli.no_uring)
-		cfg.io_uring = false;
+	apply_cli(&cfg, &cli);
 	if (cli.check) {
 		char *s = config_to_json(&cfg);
 		if (s)
@@ -164,10 +234,14 @@ int main(int argc, char **argv)
 		d.nworkers = SHARD_MAX_WORKERS;
 	d.stats_file = cli.stats_file;
 
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/* blocked before any thread starts, so that every thread inherits the mask
+	 * and only serve_signals receives them */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = daemon_start(&d);
@@ -178,11 +252,10 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s, advertising %s, %u workers", cfg.listen, cfg.advertise,
 		 d.nworkers);
-	while (!stop_requested)
-		pause();
+	serve_signals(&d, &cli, &cfg, &set);
 	log_info("stopping");
 	daemon_stop(&d);
-	policy_destroy(pol);
+	policy_destroy(d.pol); /* the one in service: a reload replaced pol */
 	config_free(&cfg);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1102,4 +1103,66 @@ char *config_to_json(const struct config *c)
 	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return s;
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+/* The keys a reload cannot change, each as the bytes that hold it (a config
+ * is zeroed before it is filled, so whole fields compare with memcmp). */
+#define RESTART_KEY(name, field)                                                                   \
+	{                                                                                          \
+		name, offsetof(struct config, field), sizeof(((struct config *)0)->field)          \
+	}
+static const struct restart_key {
+	const char *name;
+	size_t off, size;
+} restart_keys[] = {
+    RESTART_KEY("listen", listen),
+    RESTART_KEY("listen", listen_addr),
+    RESTART_KEY("listen", listen_addr_len),
+    RESTART_KEY("advertise", advertise),
+    RESTART_KEY("workers", workers),
+    RESTART_KEY("bpf", bpf),
+    RESTART_KEY("io_uring", io_uring),
+    RESTART_KEY("tx_buffer_size", tx_buffer_size),
+    RESTART_KEY("management_socket", management_socket),
+    RESTART_KEY("run_dir", run_dir),
+    RESTART_KEY("cdr_file", cdr_file),
+    RESTART_KEY("capacity.dialogs_per_shard", capacity.dialogs_per_shard),
+    RESTART_KEY("capacity.transactions_per_shard", capacity.transactions_per_shard),
+    RESTART_KEY("capacity.setups", capacity.setups),
+    RESTART_KEY("timers.t1_ms", timers.t1_ms),
+    RESTART_KEY("timers.t2_ms", timers.t2_ms),
+    RESTART_KEY("timers.transaction_timeout_ms", timers.transaction_timeout_ms),
+    RESTART_KEY("timers.dialog_idle_s", timers.dialog_idle_s),
+    RESTART_KEY("timers.dialog_max_s", timers.dialog_max_s),
+};
+#undef RESTART_KEY
+
+size_t config_restart_changes(const struct config *running, const struct config *next,
+			      const char **names, size_t cap)
+{
+	const char *a = (const char *)running, *b = (const char *)next, *last = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++) {
+		const struct restart_key *k = &restart_keys[i];
+		/* one name per key, though a key may span several (adjacent) fields */
+		if ((last && strcmp(last, k->name) == 0) ||
+		    memcmp(a + k->off, b + k->off, k->size) == 0)
+			continue;
+		last = k->name;
+		if (n < cap)
+			names[n] = k->name;
+		n++;
+	}
+	return n;
+}
+
+void config_keep_restart_keys(struct config *next, const struct config *running)
+{
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++) {
+		const struct restart_key *k = &restart_keys[i];
+		memcpy((char *)next + k->off, (const char *)running + k->off, k->size);
+	}
 }

@@ -114,6 +114,19 @@ int config_load_string(struct config *c, const char *json, char *err, size_t err
 char *config_to_json(const struct config *c);
 void config_free(struct config *c);
 
+/*
+ * A reload applies what the policy decides (acl, routes, no_route_status,
+ * out_of_dialog, limits) and log_level. The other keys shape the running
+ * process (its socket, threads, tables, timers, files) and take effect at
+ * the next start only. config_restart_changes writes to names (up to cap of
+ * them) the key paths of those whose values differ between running and next,
+ * and returns how many differ; config_keep_restart_keys copies their running
+ * values into next, so that next describes the process as it will run.
+ */
+size_t config_restart_changes(const struct config *running, const struct config *next,
+			      const char **names, size_t cap);
+void config_keep_restart_keys(struct config *next, const struct config *running);
+
 /* Where run_dir defaults to for a process with this effective uid:
  * /run/sipshard for root, /tmp/sipshard-UID otherwise. */
 void config_default_run_dir(uid_t euid, char *out, size_t cap);

@@ -76,6 +76,34 @@ static void ctl_drain(struct daemon *d, uint64_t now)
 	}
 }
 
+/* A policy from daemon_set_policy, put into service between two batches. */
+static void ctl_take_policy(struct daemon *d, uint64_t now_ms)
+{
+	struct policy *next = atomic_exchange(&d->pending_pol, NULL);
+
+	if (!next)
+		return;
+	policy_inherit(next, d->pol, now_ms * 1000000u);
+	ctl_set_policy(d->ctl, next);
+	policy_destroy(d->pol);
+	d->pol = next;
+	const struct config *c = policy_config(next);
+	log_info("policy in service: %u routes, %u ACL rules (default %s), max_calls %u, "
+		 "%u calls in progress carried over",
+		 c->nroutes, c->nacl, c->acl_default_allow ? "allow" : "deny", c->limits.max_calls,
+		 policy_calls(next));
+}
+
+void daemon_set_policy(struct daemon *d, struct policy *pol)
+{
+	struct policy *old = atomic_exchange(&d->pending_pol, pol);
+
+	policy_destroy(old); /* never taken: the controller only sees the newest */
+	uint64_t one = 1;
+	if (d->ctl_wake_fd >= 0 && write(d->ctl_wake_fd, &one, sizeof(one)) < 0)
+		(void)0; /* the controller polls every 10 ms anyway */
+}
+
 static void *controller_main(void *arg)
 {
 	struct daemon *d = arg;
@@ -89,6 +117,7 @@ static void *controller_main(void *arg)
 				(void)0;
 		}
 		uint64_t now = mono_ms();
+		ctl_take_policy(d, now);
 		ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
 		if (d->stats_file && now - last_stats >= 1000) {
@@ -251,6 +280,7 @@ void daemon_stop(struct daemon *d)
 			pthread_join(d->workers[i].thread, NULL);
 	if (d->stats_file)
 		daemon_write_stats(d, d->stats_file);
+	policy_destroy(atomic_exchange(&d->pending_pol, NULL));
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
 		if (w->io)
@@ -354,6 +384,11 @@ int daemon_write_stats(struct daemon *d, const char *path)
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "dialogs_ended", cs.dialogs_ended);
 	json_object_set_new(root, "controller", c);
+
+	json_t *rl = json_object();
+	JI(rl, "applied", atomic_load(&d->reloads));
+	JI(rl, "failed", atomic_load(&d->reload_failures));
+	json_object_set_new(root, "reloads", rl);
 
 	json_t *st = json_object();
 	json_object_set_new(st, "attached", json_boolean(d->bpf_steering));

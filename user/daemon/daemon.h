@@ -78,7 +78,10 @@ struct worker {
 
 struct daemon {
 	struct config *cfg;
-	struct policy *pol;
+	struct policy *pol; /* owned by the controller thread once started */
+	/* a reloaded policy on its way to the controller thread (daemon_set_policy) */
+	_Atomic(struct policy *) pending_pol;
+	_Atomic uint64_t reloads, reload_failures; /* counted by whoever reloads */
 	unsigned nworkers;
 	struct worker *workers;
 	struct ctl *ctl;
@@ -94,6 +97,11 @@ struct daemon {
 
 int daemon_start(struct daemon *d);
 void daemon_stop(struct daemon *d);
+/* Hands a new policy to the controller thread, which carries the running
+ * policy's call count and rate state into it (policy_inherit), switches to it
+ * for new decisions and frees the old one. Takes ownership of pol; a policy
+ * handed over earlier and not yet taken is freed. Any thread. */
+void daemon_set_policy(struct daemon *d, struct policy *pol);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
 int daemon_write_stats(struct daemon *d, const char *path);
 
