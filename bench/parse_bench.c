@@ -34,6 +34,7 @@
 
 /* sip.h before libosip2: osip_const.h defines SIP_OK as a macro (200), which
  * would break our enum sip_err; this file never names SIP_OK itself. */
+#include "core/cli.h"
 #include "sipshard/sip.h"
 
 #include <osipparser2/osip_message.h>
@@ -712,7 +713,6 @@ static int parse_args(struct bench *b, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
 	int reps = -1, c;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -720,8 +720,8 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			b->json = true;
 			break;
 		case OPT_REPS: {
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 1000) {
+			long v;
+			if (cli_long(optarg, 1, 1000, &v)) {
 				fprintf(stderr, "parse_bench: --reps wants 1 to 1000\n");
 				return 2;
 			}
@@ -734,8 +734,8 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			b->warm_ns = 2 * 1000 * 1000;
 			break;
 		case OPT_CPU: {
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || v < 0 || v >= CPU_SETSIZE) {
+			long v;
+			if (cli_long(optarg, 0, CPU_SETSIZE - 1, &v)) {
 				fprintf(stderr, "parse_bench: --cpu wants a CPU number\n");
 				return 2;
 			}

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "net/io.h"
 #include "net/udp.h"
 
@@ -73,15 +74,7 @@ static void *run(void *arg)
 
 static int parse_threads(const char *s, long *out)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 64)
-		return -1;
-	*out = v;
-	return 0;
+	return cli_long(s, 1, 64, out);
 }
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "core/cli.h"
 #include "net/udp.h"
 
 /* The one piece of process-wide state: what the signal handler sets. A
@@ -178,16 +179,12 @@ static int bad(const char *flag, const char *val, const char *why)
 
 static int parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < lo || v > hi) {
+	if (cli_u64(s, lo, hi, out)) {
 		char why[80];
 		snprintf(why, sizeof(why), "expected an integer from %llu to %llu",
 			 (unsigned long long)lo, (unsigned long long)hi);
 		return bad(flag, s, why);
 	}
-	*out = v;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * is in user/daemon/.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/daemon.h"
@@ -33,6 +35,9 @@ static const char usage_text[] =
     "  -s, --stats-file PATH  write statistics as JSON to PATH every second and at exit\n"
     "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
     "  -h, --help             print this text\n"
+    "\n"
+    "The management socket (config key management_socket) answers sipshardctl:\n"
+    "stats, config, reload.\n"
     "\n"
     "Signals: SIGTERM and SIGINT stop the daemon. SIGHUP reloads the --config file:\n"
     "ACL, routes, limits, out-of-dialog answers and log level apply to new calls at\n"
@@ -63,7 +68,6 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "c:w:s:l:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -74,9 +78,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->check = true;
 			break;
 		case 'w':
-			errno = 0;
-			cli->workers = strtol(optarg, &end, 10);
-			if (errno || *end || cli->workers < 1 || cli->workers > SHARD_MAX_WORKERS) {
+			if (cli_long(optarg, 1, SHARD_MAX_WORKERS, &cli->workers)) {
 				fprintf(stderr,
 					"sipshardd: --workers: expected a number from 1 to %d, got "
 					"'%s'\n",
@@ -123,69 +125,89 @@ static void apply_cli(struct config *cfg, const struct cli *cli)
 		cfg->io_uring = false;
 }
 
-/* SIGHUP: loads the file again and hands the new policy to the controller.
- * running is the configuration the process started with; it is not changed
- * (the threads read it), so restart-only keys are always compared with the
- * values the process really runs with. */
-static void reload(struct daemon *d, const struct cli *cli, const struct config *running)
+/* What a reload needs, for the daemon's reload hook. */
+struct reload_ctx {
+	struct daemon *d;
+	const struct cli *cli;
+	const struct config *running;
+};
+
+/* A refused reload: logged, counted and reported; returns rc. */
+static int reload_refused(struct reload_ctx *x, json_t *report, int rc, const char *why)
 {
+	log_error("reload refused, keeping the running configuration: %s", why);
+	atomic_fetch_add(&x->d->reload_failures, 1);
+	json_object_set_new(report, "error", json_string(why));
+	return rc;
+}
+
+/* The daemon's reload hook (SIGHUP, sipshardctl reload): loads the file again
+ * and hands the new policy to the controller. running is the configuration
+ * the process started with; it is not changed (the threads read it), so
+ * restart-only keys are always compared with the values the process really
+ * runs with. Reentrant: it only reads what it shares. */
+static int reload(void *arg, json_t *report)
+{
+	struct reload_ctx *x = arg;
+	const char *file = x->cli->config;
 	char err[512];
 
-	if (!cli->config) {
-		log_warn("reload: running on the embedded configuration (no --config): nothing "
-			 "to reload");
-		atomic_fetch_add(&d->reload_failures, 1);
-		return;
-	}
+	if (!file)
+		return reload_refused(x, report, -ENOENT,
+				      "running on the embedded configuration (no --config): "
+				      "there is no file to reload");
+	json_object_set_new(report, "file", json_string(file));
 	struct config *next = malloc(sizeof(*next));
-	if (!next) {
-		log_error("reload: out of memory; keeping the running configuration");
-		atomic_fetch_add(&d->reload_failures, 1);
-		return;
-	}
-	int rc = config_load_file(next, cli->config, err, sizeof(err));
+	if (!next)
+		return reload_refused(x, report, -ENOMEM, "out of memory");
+	int rc = config_load_file(next, file, err, sizeof(err));
 	if (rc) {
-		log_error("reload refused, keeping the running configuration: %s", err);
-		atomic_fetch_add(&d->reload_failures, 1);
 		free(next);
-		return;
+		return reload_refused(x, report, rc, err);
 	}
-	apply_cli(next, cli);
+	apply_cli(next, x->cli);
 	const char *changed[32];
-	size_t n = config_restart_changes(running, next, changed, 32);
-	for (size_t i = 0; i < n && i < 32; i++)
-		log_warn("reload: %s changed in %s; it takes effect at the next start", changed[i],
-			 cli->config);
-	config_keep_restart_keys(next, running);
+	json_t *warnings = json_array();
+	size_t n = config_restart_changes(x->running, next, changed, 32);
+	for (size_t i = 0; i < n && i < 32; i++) {
+		char w[160];
+		snprintf(w, sizeof(w), "%s changed in %s; it takes effect at the next start",
+			 changed[i], file);
+		log_warn("reload: %s", w);
+		json_array_append_new(warnings, json_string(w));
+	}
+	json_object_set_new(report, "warnings", warnings);
+	config_keep_restart_keys(next, x->running);
 
 	struct policy *pol = NULL;
 	rc = policy_create(&pol, next, err, sizeof(err));
 	if (rc) {
-		log_error("reload refused, keeping the running configuration: policy: %s", err);
-		atomic_fetch_add(&d->reload_failures, 1);
 		config_free(next);
 		free(next);
-		return;
+		return reload_refused(x, report, rc, err);
 	}
-	if (!cli->log_level)
+	if (!x->cli->log_level)
 		log_set_level_name(next->log_level); /* validated by the loader */
-	log_info("reloaded %s", cli->config);
-	daemon_set_policy(d, pol);
-	atomic_fetch_add(&d->reloads, 1);
+	log_info("reloaded %s", file);
+	daemon_set_policy(x->d, pol);
+	atomic_fetch_add(&x->d->reloads, 1);
 	config_free(next); /* the policy keeps its own copy */
 	free(next);
+	return 0;
 }
 
 /* Waits for signals (blocked in every thread) until one asks to stop. */
-static void serve_signals(struct daemon *d, const struct cli *cli, const struct config *cfg,
-			  const sigset_t *set)
+static void serve_signals(struct reload_ctx *x, const sigset_t *set)
 {
 	for (;;) {
 		int sig = sigwaitinfo(set, NULL);
-		if (sig == SIGHUP)
-			reload(d, cli, cfg);
-		else if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGHUP) {
+			json_t *report = json_object();
+			reload(x, report);
+			json_decref(report);
+		} else if (sig == SIGTERM || sig == SIGINT) {
 			return;
+		}
 	}
 }
 
@@ -233,6 +255,9 @@ int main(int argc, char **argv)
 	if (d.nworkers > SHARD_MAX_WORKERS)
 		d.nworkers = SHARD_MAX_WORKERS;
 	d.stats_file = cli.stats_file;
+	struct reload_ctx rctx = {&d, &cli, &cfg};
+	d.reload = reload;
+	d.reload_arg = &rctx;
 
 	/* blocked before any thread starts, so that every thread inherits the mask
 	 * and only serve_signals receives them */
@@ -252,7 +277,7 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s, advertising %s, %u workers", cfg.listen, cfg.advertise,
 		 d.nworkers);
-	serve_signals(&d, &cli, &cfg, &set);
+	serve_signals(&rctx, &set);
 	log_info("stopping");
 	daemon_stop(&d);
 	policy_destroy(d.pol); /* the one in service: a reload replaced pol */

@@ -1038,7 +1038,7 @@ static json_t *str_or_null(const char *s)
 
 /* json_object_set_new on a NULL object or value fails cleanly (and frees the
  * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
-char *config_to_json(const struct config *c)
+json_t *config_to_object(const struct config *c)
 {
 	json_t *o = json_object(), *cap = json_object(), *tm = json_object(), *lim = json_object(),
 	       *acl = json_object(), *rules = json_array(), *routes = json_array(),
@@ -1100,6 +1100,12 @@ char *config_to_json(const struct config *c)
 		json_object_set_new(ood, c->ood[i].method, json_integer(c->ood[i].status));
 	json_object_set_new(ood, "default", json_integer(c->ood_default_status));
 	json_object_set_new(o, "out_of_dialog", ood);
+	return o;
+}
+
+char *config_to_json(const struct config *c)
+{
+	json_t *o = config_to_object(c);
 	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return s;

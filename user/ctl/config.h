@@ -112,6 +112,10 @@ int config_load_string(struct config *c, const char *json, char *err, size_t err
  * JSON that config_load_string accepts and turns into the same configuration.
  * Caller frees; NULL when out of memory. */
 char *config_to_json(const struct config *c);
+/* The same as a jansson object (caller owns the reference); NULL when out of
+ * memory. */
+struct json_t;
+struct json_t *config_to_object(const struct config *c);
 void config_free(struct config *c);
 
 /*

@@ -104,19 +104,54 @@ void daemon_set_policy(struct daemon *d, struct policy *pol)
 		(void)0; /* the controller polls every 10 ms anyway */
 }
 
+/* ---- management commands (controller thread) ------------------------------ */
+
+static json_t *mgmt_command(void *arg, const char *command, const json_t *request)
+{
+	struct daemon *d = arg;
+	(void)request;
+
+	if (strcmp(command, "stats") == 0)
+		return json_pack("{s:o}", "stats", daemon_stats_json(d));
+	if (strcmp(command, "config") == 0) {
+		/* the policy's copy: what a reload put in service */
+		json_t *c = config_to_object(policy_config(d->pol));
+		return c ? json_pack("{s:o}", "config", c) : NULL;
+	}
+	if (strcmp(command, "reload") == 0) {
+		if (!d->reload)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+					 "this daemon cannot reload its configuration");
+		json_t *report = json_object();
+		if (!report)
+			return NULL;
+		int rc = d->reload(d->reload_arg, report);
+		json_object_set_new(report, "ok", json_boolean(rc == 0));
+		return report;
+	}
+	char why[160];
+	snprintf(why, sizeof(why), "unknown command \"%.40s\"; expected stats, config or reload",
+		 command);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
+}
+
 static void *controller_main(void *arg)
 {
 	struct daemon *d = arg;
-	struct pollfd pfd = {.fd = d->ctl_wake_fd, .events = POLLIN};
+	struct pollfd pfds[1 + 1 + MGMT_MAX_CLIENTS];
 	uint64_t last_stats = 0;
 
 	while (!atomic_load(&d->stop)) {
-		if (poll(&pfd, 1, 10) > 0) {
+		pfds[0] = (struct pollfd){.fd = d->ctl_wake_fd, .events = POLLIN};
+		int n = 1 + (d->mgmt ? mgmt_poll_fds(d->mgmt, pfds + 1, MGMT_MAX_CLIENTS + 1) : 0);
+		if (poll(pfds, (nfds_t)n, 10) > 0 && (pfds[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->ctl_wake_fd, &v, sizeof(v)) < 0)
 				(void)0;
 		}
 		uint64_t now = mono_ms();
+		if (d->mgmt)
+			mgmt_service(d->mgmt, pfds + 1, n - 1, now);
 		ctl_take_policy(d, now);
 		ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
@@ -257,6 +292,16 @@ int daemon_start(struct daemon *d)
 	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
 	if (rc)
 		return rc;
+	if (d->cfg->management_socket[0]) {
+		char err[400];
+		rc = mgmt_open(&d->mgmt, d->cfg->management_socket, mgmt_command, d, err,
+			       sizeof(err));
+		if (rc) {
+			log_error("%s", err);
+			return rc;
+		}
+		log_info("management socket %s", d->cfg->management_socket);
+	}
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		rc = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
 		if (rc)
@@ -281,6 +326,8 @@ void daemon_stop(struct daemon *d)
 	if (d->stats_file)
 		daemon_write_stats(d, d->stats_file);
 	policy_destroy(atomic_exchange(&d->pending_pol, NULL));
+	mgmt_close(d->mgmt);
+	d->mgmt = NULL;
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
 		if (w->io)
@@ -317,7 +364,7 @@ static json_t *methods_json(const uint64_t *counts)
 
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
 
-int daemon_write_stats(struct daemon *d, const char *path)
+json_t *daemon_stats_json(struct daemon *d)
 {
 	json_t *root = json_object(), *ws = json_array(), *tot = json_object();
 	uint64_t relayed[SIP_METHOD_COUNT_] = {0};
@@ -389,6 +436,15 @@ int daemon_write_stats(struct daemon *d, const char *path)
 	JI(rl, "applied", atomic_load(&d->reloads));
 	JI(rl, "failed", atomic_load(&d->reload_failures));
 	json_object_set_new(root, "reloads", rl);
+	if (d->mgmt) {
+		struct mgmt_stats ms;
+		mgmt_get_stats(d->mgmt, &ms);
+		json_t *mo = json_object();
+		JI(mo, "requests", ms.requests);
+		JI(mo, "errors", ms.errors);
+		JI(mo, "dropped", ms.dropped);
+		json_object_set_new(root, "management", mo);
+	}
 
 	json_t *st = json_object();
 	json_object_set_new(st, "attached", json_boolean(d->bpf_steering));
@@ -410,7 +466,12 @@ int daemon_write_stats(struct daemon *d, const char *path)
 			    json_string(d->workers && d->workers[0].io
 					    ? net_io_backend(d->workers[0].io)
 					    : "none"));
+	return root;
+}
 
+int daemon_write_stats(struct daemon *d, const char *path)
+{
+	json_t *root = daemon_stats_json(d);
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int rc = json_dump_file(root, tmp, JSON_INDENT(1));

@@ -21,6 +21,7 @@
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
+#include "daemon/mgmt.h"
 #include "daemon/relay.h"
 #include "net/io.h"
 #include "shard/table.h"
@@ -82,6 +83,13 @@ struct daemon {
 	/* a reloaded policy on its way to the controller thread (daemon_set_policy) */
 	_Atomic(struct policy *) pending_pol;
 	_Atomic uint64_t reloads, reload_failures; /* counted by whoever reloads */
+	/* Reloads the configuration file (set by the program that owns it): fills
+	 * report with "file", "warnings" and, on failure, "error"; 0 or a negative
+	 * errno. Called by the main thread (SIGHUP) and the controller thread
+	 * (sipshardctl reload). NULL: reloading is not possible. */
+	int (*reload)(void *arg, json_t *report);
+	void *reload_arg;
+	struct mgmt *mgmt; /* the management socket, or NULL */
 	unsigned nworkers;
 	struct worker *workers;
 	struct ctl *ctl;
@@ -102,6 +110,8 @@ void daemon_stop(struct daemon *d);
  * for new decisions and frees the old one. Takes ownership of pol; a policy
  * handed over earlier and not yet taken is freed. Any thread. */
 void daemon_set_policy(struct daemon *d, struct policy *pol);
+/* The statistics snapshot as a jansson object (caller owns it). */
+json_t *daemon_stats_json(struct daemon *d);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
 int daemon_write_stats(struct daemon *d, const char *path);
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The management socket and sipshardctl against a running sipshardd: stats,
+# config and reload answer; hostile or idle clients are answered and dropped
+# without holding up call setup; a second daemon cannot take the socket, a
+# stale one is replaced, and the daemon removes its socket when it stops.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build of the daemon when there is one: requests are parsed and
+# answered on the controller thread
+[ -x build/asan/sipshardd ] && SIPSHARDD=${SIPSHARDD:-build/asan/sipshardd}
+. tests/integration/common.bash
+echo "# daemon: $SIPSHARDD"
+CTL=$BUILD/sipshardctl
+
+D_PORT=15260
+B1_PORT=15280
+B2_PORT=15290
+SOCK=$WORK/mgmt/sipshardd.sock # its directory does not exist yet: the daemon makes it
+CFG=$WORK/mgmt.json
+LOG=$WORK/mgmt.log
+
+# with_socket FILE [EXTRA]: write_config plus this test's management socket.
+with_socket() {
+	write_config "$1" ", \"management_socket\": \"$SOCK\" ${2:-}"
+}
+
+# wait_socket: waits until the daemon's management socket exists.
+wait_socket() {
+	for _ in $(seq 1 50); do
+		[ -S "$SOCK" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ask TEXT: sends TEXT and a newline to the socket, prints the answer.
+ask() {
+	python3 - "$SOCK" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+print(out.decode(), end="")
+PY
+}
+
+B_PORT=$B1_PORT
+with_socket "$CFG"
+start_daemon mgmt "$CFG"
+wait_socket
+check "the daemon made the socket's directory and the socket, mode 0600" \
+	test "$(stat -c %a "$SOCK")" = 600
+check "stats answers with both workers and no call" \
+	test "$("$CTL" -s "$SOCK" stats | python3 -c 'import json,sys; j=json.load(sys.stdin); print(len(j["workers"]), j["controller"]["calls_active"])')" = "2 0"
+run_flow mgmt "a call through the daemon" uac_info_bye.xml uas_info_bye.xml 1
+check "stats count the call's three INFOs" \
+	test "$("$CTL" -s "$SOCK" stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["relayed_requests"]["INFO"])')" = 3
+check "config (socket found through -c) shows the route in service" \
+	test "$("$CTL" -c "$CFG" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["routes"][0]["target"])')" = "127.0.0.1:$B1_PORT"
+
+# reload through the socket
+B_PORT=$B2_PORT
+with_socket "$CFG"
+out=$("$CTL" -s "$SOCK" reload)
+check "reload answers 'reloaded FILE'" test "$out" = "reloaded $CFG"
+sleep 0.1
+check "config shows the reloaded route" \
+	test "$("$CTL" -s "$SOCK" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["routes"][0]["target"])')" = "127.0.0.1:$B2_PORT"
+run_flow mgmt "after sipshardctl reload, calls follow the new route" \
+	uac_info_bye.xml uas_info_bye.xml 1
+sed "s/127.0.0.1:$D_PORT/127.0.0.1:$((D_PORT + 5))/" "$CFG" >"$WORK/moved.json"
+cp "$WORK/moved.json" "$CFG"
+out=$("$CTL" -s "$SOCK" reload)
+check "a restart-only change comes back as a warning" \
+	grep -q "^warning: listen changed in $CFG; it takes effect at the next start$" <<<"$out"
+with_socket "$CFG" ', "limits": { "burst": -1 }'
+"$CTL" -s "$SOCK" reload >"$WORK/bad.out" 2>"$WORK/bad.err"
+rc=$?
+check "a bad file: exit 1 and the key path on stderr" \
+	bash -c "[ $rc = 1 ] && grep -q 'sipshardctl: reload: $CFG: limits.burst' \"\$1\"" _ "$WORK/bad.err"
+
+# hostile and idle clients
+check "not JSON: an error that shows the expected form" \
+	grep -q '"ok":false,"error":"expected one JSON object such as' <<<"$(ask 'nonsense')"
+check "unknown command: an error that lists the commands" \
+	grep -q 'unknown command \\"halt\\"; expected stats, config or reload' <<<"$(ask '{"command": "halt"}')"
+check "a request over 4096 bytes: an error, not a reset" \
+	grep -q 'request longer than the limit' <<<"$(ask "$(head -c 5000 /dev/zero | tr '\0' x)")"
+python3 - "$SOCK" >"$WORK/idle.out" <<'PY' &
+import socket, sys, time
+idle = []
+for i in range(10):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    idle.append(s)
+time.sleep(0.2)
+print(idle[-1].recv(1000).decode().strip())  # past the 8 waiting clients
+t = time.time()
+print(idle[0].recv(1000).decode().strip(), round(time.time() - t) <= 3)
+PY
+idle_pid=$!
+sleep 0.5
+run_flow mgmt "a call while eight idle clients wait on the socket" \
+	uac_info_bye.xml uas_info_bye.xml 1
+wait "$idle_pid"
+check "the ninth idle client is answered busy" grep -q '"error":"busy' "$WORK/idle.out"
+check "an idle client is answered and dropped after 2 s" \
+	grep -q 'no complete request line within 2000 ms.* True$' "$WORK/idle.out"
+check "stats count requests, errors and dropped clients" \
+	test "$("$CTL" -s "$SOCK" stats | python3 -c 'import json,sys; m=json.load(sys.stdin)["management"]; print(m["errors"] >= 4 and m["dropped"] >= 10)')" = True
+
+# one socket, one daemon
+second_cfg=$WORK/second.json
+D_PORT=$((D_PORT + 7)) with_socket "$second_cfg"
+"$SIPSHARDD" -c "$second_cfg" 2>"$WORK/second.log"
+rc=$?
+check "a second daemon on the same socket exits 1 and says why" \
+	bash -c "[ $rc = 1 ] && grep -q 'management_socket $SOCK: another process answers on it' \"\$1\"" _ "$WORK/second.log"
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+check "a daemon killed with -9 leaves its socket behind" test -S "$SOCK"
+with_socket "$CFG"
+start_daemon restarted "$CFG"
+sleep 0.5
+check "the next daemon replaces the stale socket and answers" \
+	bash -c "grep -q 'was left over by a process that is gone' \"\$1\" && \"\$2\" -s \"\$3\" stats >/dev/null" \
+	_ "$WORK/restarted.log" "$CTL" "$SOCK"
+stop_daemon
+check "a daemon that stops removes its socket" test ! -e "$SOCK"
+"$CTL" -s "$SOCK" stats 2>"$WORK/none.err"
+rc=$?
+check "no daemon: exit 3 and a hint" \
+	bash -c "[ $rc = 3 ] && grep -q 'is sipshardd running' \"\$1\"" _ "$WORK/none.err"
+"$CTL" -s "$SOCK" shutdown 2>/dev/null
+check "an unknown command is a usage error (exit 2)" test $? = 2
+for f in "$WORK/mgmt.log" "$WORK/restarted.log"; do
+	check "no sanitizer report in $(basename "$f")" \
+		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$f"
+done
