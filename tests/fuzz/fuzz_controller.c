@@ -25,6 +25,7 @@
  * every dialog ended, the call limit admits exactly max_calls calls again.
  * Does not own: the parser (fuzz_sip.c), the relay (fuzz_relay.c).
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,11 +133,30 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 	return 0;
 }
 
+/* Every CDR, whatever bytes the calls carried, is one JSON object on one line
+ * with the members a billing system keys on. */
+static void hook_cdr(void *arg, const char *line, size_t len)
+{
+	(void)arg;
+	if (len < 3 || line[len - 1] != '\n' || memchr(line, '\n', len - 1))
+		abort();
+	json_error_t err;
+	json_t *o = json_loadb(line, len - 1, JSON_REJECT_DUPLICATES, &err);
+	if (!o || !json_is_object(o) || !json_is_string(json_object_get(o, "call_id")) ||
+	    !json_is_string(json_object_get(o, "disposition")) ||
+	    !json_is_string(json_object_get(o, "start")) ||
+	    !json_is_integer(json_object_get(o, "status"))) {
+		fprintf(stderr, "bad CDR: %.*s\n", (int)len, line);
+		abort();
+	}
+	json_decref(o);
+}
+
 static void report_ended(void)
 {
 	for (unsigned i = 0; i < ctx.nended; i++)
 		ctl_on_dialog_ended(ctx.ctl, ctx.ended[i].shard, ctx.ended[i].slot,
-				    ctx.ended[i].next_gen);
+				    ctx.ended[i].next_gen, CTL_END_RELEASED);
 	ctx.nended = 0;
 }
 
@@ -155,7 +175,7 @@ static void end_all_dialogs(void)
 				uint32_t gen = (uint32_t)(ctx.installed[s][i] - 1);
 				ctx.installed[s][i] = 0;
 				ctx.ninstalled--;
-				ctl_on_dialog_ended(ctx.ctl, s, i, gen + 1);
+				ctl_on_dialog_ended(ctx.ctl, s, i, gen + 1, CTL_END_BYE_CALLEE);
 			}
 }
 
@@ -226,7 +246,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release};
+	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release, hook_cdr};
 	char err[256];
 	uint64_t now = 1000;
 	const uint8_t *dg;

@@ -5,7 +5,14 @@
 # sends traffic only to 127.0.0.0/8.
 
 BUILD=${BUILD:-build}
+# A script that sets ASAN_DAEMON=1 before sourcing this runs the sanitizer build
+# of the daemon when there is one: an out-of-bounds read or a leak in what it
+# exercises then fails the test instead of passing silently.
+if [ -n "${ASAN_DAEMON:-}" ] && [ -x "$BUILD/asan/sipshardd" ]; then
+	SIPSHARDD=${SIPSHARDD:-$BUILD/asan/sipshardd}
+fi
 SIPSHARDD=${SIPSHARDD:-$BUILD/sipshardd}
+echo "# daemon: $SIPSHARDD"
 WORK=$(mktemp -d /tmp/sipshard-it.XXXXXX)
 PIDS=()
 

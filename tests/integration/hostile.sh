@@ -6,9 +6,8 @@ set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build of the daemon when there is one: a hostile datagram that
 # reads out of bounds should fail this test, not pass silently
-[ -x build/asan/sipshardd ] && SIPSHARDD=${SIPSHARDD:-build/asan/sipshardd}
+ASAN_DAEMON=1
 . tests/integration/common.bash
-echo "# daemon: $SIPSHARDD"
 
 D_PORT=16060
 B_PORT=16080

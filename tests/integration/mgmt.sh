@@ -7,9 +7,8 @@ set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build of the daemon when there is one: requests are parsed and
 # answered on the controller thread
-[ -x build/asan/sipshardd ] && SIPSHARDD=${SIPSHARDD:-build/asan/sipshardd}
+ASAN_DAEMON=1
 . tests/integration/common.bash
-echo "# daemon: $SIPSHARDD"
 CTL=$BUILD/sipshardctl
 
 D_PORT=15260
@@ -127,7 +126,10 @@ wait "$DAEMON_PID" 2>/dev/null
 check "a daemon killed with -9 leaves its socket behind" test -S "$SOCK"
 with_socket "$CFG"
 start_daemon restarted "$CFG"
-sleep 0.5
+for _ in $(seq 1 50); do
+	grep -q "management socket $SOCK\$" "$WORK/restarted.log" && break
+	sleep 0.1
+done
 check "the next daemon replaces the stale socket and answers" \
 	bash -c "grep -q 'was left over by a process that is gone' \"\$1\" && \"\$2\" -s \"\$3\" stats >/dev/null" \
 	_ "$WORK/restarted.log" "$CTL" "$SOCK"

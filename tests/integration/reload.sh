@@ -7,9 +7,8 @@ set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build of the daemon when there is one: a reload frees the
 # policy in service while calls use it, which is where a use-after-free would be
-[ -x build/asan/sipshardd ] && SIPSHARDD=${SIPSHARDD:-build/asan/sipshardd}
+ASAN_DAEMON=1
 . tests/integration/common.bash
-echo "# daemon: $SIPSHARDD"
 
 D_PORT=15160 # sipshardd
 B1_PORT=15180

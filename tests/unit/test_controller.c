@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "../common/addr.h"
 #include "ctl/config.h"
@@ -78,29 +79,66 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 	return 0;
 }
 
-static int setup(void **state)
+/* CDRs written, each parsed back (the hook only counts them when it is set). */
+enum { MAX_CDRS = 4 };
+static json_t *cdrs[MAX_CDRS];
+static unsigned ncdrs;
+
+static void hook_cdr(void *arg, const char *line, size_t len)
+{
+	json_error_t err;
+	(void)arg;
+	assert_true(ncdrs < MAX_CDRS);
+	assert_true(len > 2 && line[len - 1] == '\n');
+	assert_null(memchr(line, '\n', len - 1));
+	cdrs[ncdrs] = json_loadb(line, len - 1, JSON_REJECT_DUPLICATES, &err);
+	if (!cdrs[ncdrs])
+		fail_msg("CDR is not JSON (%s): %.*s", err.text, (int)len, line);
+	ncdrs++;
+}
+
+static int open_ctl(bool with_cdrs)
 {
 	char err[256];
-	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release};
-	(void)state;
+	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release,
+					with_cdrs ? hook_cdr : NULL};
 
 	log_set_level(LOG_LVL_ERROR);
 	if (config_load_string(&cfg, test_config, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks), 0);
-	nsent = ninstall = nrelease = 0;
+	nsent = ninstall = nrelease = ncdrs = 0;
 	test_addr_in(&alice, "10.1.1.1", 5061);
 	test_addr_in(&bob, "127.0.0.1", 5090);
 	return 0;
 }
 
+static int setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_ERROR);
+	return open_ctl(false);
+}
+
+static int setup_cdr(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_ERROR);
+	return open_ctl(true);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
-	ctl_close(ctl);
+	if (ctl)
+		ctl_close(ctl);
+	ctl = NULL;
 	policy_destroy(pol);
 	config_free(&cfg);
+	for (unsigned i = 0; i < ncdrs; i++)
+		json_decref(cdrs[i]);
+	ncdrs = 0;
 	return 0;
 }
 
@@ -229,7 +267,7 @@ static void test_early_dialog_ended_during_setup(void **state)
 	response_from_bob(inv, 180, "btag");
 	assert_int_equal(ninstall, 1);
 	/* the worker ends the early dialog and reports it */
-	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1);
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.calls_active, 0);
 
@@ -252,13 +290,136 @@ static void test_2xx_after_early_dialog_ended_installs_nothing(void **state)
 	invite_from_alice();
 	unsigned inv = invite_to_bob();
 	response_from_bob(inv, 180, "btag");
-	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1);
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
 	unsigned before = nsent;
 	response_from_bob(inv, 200, "btag");
 	/* relayed to alice, but the slot (maybe another call's by now) is left alone */
 	assert_int_equal(ninstall, 1);
 	assert_int_equal(nsent, before + 1);
 	assert_int_equal(sent_msg(before)->status, 200);
+}
+
+static const char *cdr_str(unsigned i, const char *key)
+{
+	const char *v = json_string_value(json_object_get(cdrs[i], key));
+	if (!v)
+		fail_msg("CDR %u has no string \"%s\"", i, key);
+	return v;
+}
+
+static json_int_t cdr_int(unsigned i, const char *key)
+{
+	json_t *v = json_object_get(cdrs[i], key);
+	if (!json_is_integer(v))
+		fail_msg("CDR %u has no integer \"%s\"", i, key);
+	return json_integer_value(v);
+}
+
+/* "2026-12-01T23:59:59.123Z" */
+static void assert_iso_time(const char *s)
+{
+	unsigned y, mo, d, h, mi, sec, ms;
+	char z;
+	assert_int_equal(strlen(s), 24);
+	assert_int_equal(
+	    sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c", &y, &mo, &d, &h, &mi, &sec, &ms, &z), 8);
+	assert_true(y >= 2024 && z == 'Z');
+}
+
+/* An answered call's record comes when the worker ends its dialog, with who
+ * ended it; nothing is written before. */
+static void test_cdr_answered_call(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "btag");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(ncdrs, 0);
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLEE);
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "call_id"), "a1@10.1.1.1");
+	assert_string_not_equal(cdr_str(0, "leg_b_call_id"), "a1@10.1.1.1");
+	assert_string_equal(cdr_str(0, "from"), "sip:alice@10.1.1.1");
+	assert_string_equal(cdr_str(0, "to"), "sip:+15551234@127.0.0.1");
+	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
+	assert_string_equal(cdr_str(0, "source"), "10.1.1.1:5061");
+	assert_string_equal(cdr_str(0, "route"), "b");
+	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5090");
+	assert_string_equal(cdr_str(0, "disposition"), "answered");
+	assert_int_equal(cdr_int(0, "status"), 200);
+	assert_string_equal(cdr_str(0, "end_reason"), "bye_callee");
+	assert_iso_time(cdr_str(0, "start"));
+	assert_iso_time(cdr_str(0, "answer"));
+	assert_iso_time(cdr_str(0, "end"));
+	assert_true(strcmp(cdr_str(0, "start"), cdr_str(0, "answer")) <= 0);
+	assert_true(strcmp(cdr_str(0, "answer"), cdr_str(0, "end")) <= 0);
+	assert_true(cdr_int(0, "duration_ms") >= 0 && cdr_int(0, "setup_ms") >= 0);
+	/* a second report for the same slot (another generation) writes nothing */
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 2, CTL_END_IDLE);
+	assert_int_equal(ncdrs, 1);
+}
+
+static void test_cdr_unanswered_calls(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	response_from_bob(invite_to_bob(), 486, "btag");
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "disposition"), "failed");
+	assert_int_equal(cdr_int(0, "status"), 486);
+	assert_null(json_object_get(cdrs[0], "answer"));
+	assert_null(json_object_get(cdrs[0], "end_reason"));
+	assert_iso_time(cdr_str(0, "end"));
+
+	/* the callee never answers: Timer B */
+	from_alice("INVITE sip:+15550000@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv2\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag2\r\n"
+		   "To: <sip:+15550000@127.0.0.1>\r\n"
+		   "Call-ID: a2@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	ctl_on_tick(ctl, 1000 + 64 * 500 + 1);
+	assert_int_equal(ncdrs, 2);
+	assert_string_equal(cdr_str(1, "call_id"), "a2@10.1.1.1");
+	assert_string_equal(cdr_str(1, "disposition"), "timeout");
+	assert_int_equal(cdr_int(1, "status"), 408);
+}
+
+static void test_cdr_cancelled_call(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	from_alice("CANCEL sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 CANCEL\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	response_from_bob(inv, 487, "btag");
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "disposition"), "cancelled");
+	assert_int_equal(cdr_int(0, "status"), 487);
+}
+
+/* A call still up when the controller closes gets its record then. */
+static void test_cdr_call_up_at_close(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	response_from_bob(invite_to_bob(), 200, "btag");
+	assert_int_equal(ncdrs, 0);
+	ctl_close(ctl);
+	ctl = NULL;
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "disposition"), "answered");
+	assert_string_equal(cdr_str(0, "end_reason"), "daemon_stopped");
 }
 
 int main(void)
@@ -271,6 +432,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_early_dialog_ended_during_setup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_answered_call, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

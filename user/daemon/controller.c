@@ -10,6 +10,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +22,15 @@
 #include "daemon/log.h"
 #include "daemon/relay.h"
 #include "daemon/setup_msg.h"
+#include "net/udp.h"
 #include "sipshard/hash.h"
 
 #define CTL_INVITE_MAX	  4096
 #define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
 #define CTL_ID_MAX	  128
 #define CTL_TAG_MAX	  64
+#define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
+#define CTL_CDR_URI_MAX	  200
 
 enum call_state {
 	CALL_FREE = 0,
@@ -57,19 +63,32 @@ struct ctl_call {
 	char b_branch[CTL_TAG_MAX];
 	uint16_t head_len, invite_len;
 	uint16_t ack_len; /* CALL_COMPLETED: bytes of our ACK to B after the final in invite */
+	uint16_t cdr_len; /* bytes of cdr, 0 = no CDR for this call */
+	uint64_t start_wall_ms;
 	char head[SETUP_HEAD_MAX];
 	/* leg B's INVITE as sent, until a non-2xx final: then the final relayed to A
 	 * (resent by Timer G) followed by the ACK sent to B (resent for each
 	 * retransmission of the final), when both fit */
 	char invite[CTL_INVITE_MAX];
 	struct shard_dialog dlg; /* filled as the call sets up; sent to the worker */
+	/* the CDR's members known at set-up, as JSON without its closing brace */
+	char cdr[CTL_CDR_MAX];
+};
+
+/* The CDR of an answered call, kept by dialog slot until the worker ends it. */
+struct cdr_open {
+	char *line; /* JSON up to "answer", without its closing brace; NULL = none */
+	uint32_t gen;
+	uint64_t start_wall_ms, answer_wall_ms;
+	int status;
 };
 
 /* Free dialog slots of one shard, owned by the controller until installed. */
 struct slot_pool {
 	uint64_t *items; /* slot << 32 | gen */
 	uint32_t count, cap;
-	uint32_t *holder; /* by slot: index + 1 of the setup record holding it, or 0 */
+	uint32_t *holder;     /* by slot: index + 1 of the setup record holding it, or 0 */
+	struct cdr_open *cdr; /* by slot, when CDRs are written */
 };
 
 struct ctl {
@@ -86,6 +105,7 @@ struct ctl {
 	uint64_t rng;
 	struct ctl_stats st;
 	char out[SIP_MAX_DATAGRAM];
+	char cdr_line[CTL_CDR_MAX + 512];
 	struct sip_msg scratch; /* re-parses of our own INVITE */
 };
 
@@ -116,6 +136,163 @@ static bool copy_view(char *dst, size_t cap, const struct sip_msg *m, sip_view v
 	memcpy(dst, m->buf + v.off, v.len);
 	dst[v.len] = '\0';
 	return true;
+}
+
+/* ---- call detail records ------------------------------------------------- */
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* "2026-12-01T23:59:59.123Z" */
+static void iso_time(uint64_t ms, char out[32])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+/* A JSON string of at most max bytes of p, printable ASCII kept, others '?'
+ * (every byte comes from the network; JSON needs valid UTF-8). */
+static json_t *cdr_string(const char *p, size_t len, size_t max)
+{
+	char buf[CTL_CDR_URI_MAX];
+	if (max > sizeof(buf))
+		max = sizeof(buf);
+	if (len > max)
+		len = max;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	return json_stringn(buf, len);
+}
+
+static json_t *cdr_view(const struct sip_msg *m, sip_view v)
+{
+	return cdr_string(m->buf + v.off, v.len, CTL_CDR_URI_MAX);
+}
+
+/* The members known when the INVITE goes to leg B, kept in k->cdr. */
+static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,
+		      const struct config_route *r)
+{
+	char src[UDP_ADDR_STRLEN], start[32];
+
+	k->cdr_len = 0;
+	if (!c->hooks.cdr)
+		return;
+	k->start_wall_ms = wall_ms();
+	iso_time(k->start_wall_ms, start);
+	udp_format_addr((const struct sockaddr *)&k->a_peer, src, sizeof(src));
+	json_t *o = json_object();
+	json_object_set_new(o, "call_id", cdr_string(k->a_call_id, strlen(k->a_call_id), 200));
+	json_object_set_new(o, "leg_b_call_id",
+			    cdr_string(k->b_call_id, strlen(k->b_call_id), 200));
+	json_object_set_new(o, "from", cdr_view(m, m->from.uri.whole));
+	json_object_set_new(o, "to", cdr_view(m, m->to.uri.whole));
+	json_object_set_new(o, "request_uri", cdr_view(m, m->ruri.whole));
+	json_object_set_new(o, "source", json_string(src));
+	json_object_set_new(o, "route", cdr_string(r->name, strlen(r->name), 200));
+	json_object_set_new(o, "target", cdr_string(r->target, strlen(r->target), 200));
+	json_object_set_new(o, "start", json_string(start));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	size_t len = s ? strlen(s) : 0;
+	if (len >= 2 && len - 1 <= sizeof(k->cdr)) {
+		memcpy(k->cdr, s, len - 1); /* without the closing brace */
+		k->cdr_len = (uint16_t)(len - 1);
+	} else {
+		log_warn("CDR of call %s not kept: %s", k->a_call_id,
+			 s ? "too long" : "out of memory");
+	}
+	free(s);
+}
+
+/* Writes prefix, the members in fmt, a closing brace and a newline. */
+static void cdr_write(struct ctl *c, const char *prefix, size_t plen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void cdr_write(struct ctl *c, const char *prefix, size_t plen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t cap = sizeof(c->cdr_line);
+
+	if (plen > cap - 3)
+		return;
+	memcpy(c->cdr_line, prefix, plen);
+	va_start(ap, fmt);
+	int n = vsnprintf(c->cdr_line + plen, cap - plen - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - plen - 2)
+		return;
+	size_t len = plen + (size_t)n;
+	memcpy(c->cdr_line + len, "}\n", 2);
+	c->hooks.cdr(c->hooks.arg, c->cdr_line, len + 2);
+	c->st.cdrs++;
+}
+
+/* A call that ended before any 2xx. */
+static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *disposition,
+			   int status)
+{
+	char end[32];
+	if (!c->hooks.cdr || !k->cdr_len)
+		return;
+	uint64_t now = wall_ms();
+	iso_time(now, end);
+	cdr_write(c, k->cdr, k->cdr_len,
+		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%d,\"setup_ms\":%" PRIu64, end,
+		  disposition, status, now - k->start_wall_ms);
+}
+
+static const char *const end_reason_names[CTL_END_COUNT_] = {
+    [CTL_END_RELEASED] = "released",	     [CTL_END_BYE_CALLER] = "bye_caller",
+    [CTL_END_BYE_CALLEE] = "bye_callee",     [CTL_END_IDLE] = "idle_timeout",
+    [CTL_END_MAX_DURATION] = "max_duration",
+};
+
+/* An answered call's record, from what is open and why it ended. */
+static void cdr_close_open(struct ctl *c, struct cdr_open *e, const char *why)
+{
+	char end[32];
+	uint64_t now = wall_ms();
+	iso_time(now, end);
+	cdr_write(c, e->line, strlen(e->line),
+		  ",\"end\":\"%s\",\"disposition\":\"answered\",\"status\":%d,\"setup_ms\":%" PRIu64
+		  ",\"duration_ms\":%" PRIu64 ",\"end_reason\":\"%s\"",
+		  end, e->status, e->answer_wall_ms - e->start_wall_ms, now - e->answer_wall_ms,
+		  why);
+	free(e->line);
+	e->line = NULL;
+}
+
+/* The first 2xx: the record waits by dialog slot until the worker ends the
+ * dialog, or is written now when there is no dialog to wait for. */
+static void cdr_answered(struct ctl *c, const struct ctl_call *k, int status)
+{
+	char answer[32];
+	if (!c->hooks.cdr || !k->cdr_len)
+		return;
+	struct cdr_open tmp = {NULL, k->slot_gen, k->start_wall_ms, wall_ms(), status};
+	iso_time(tmp.answer_wall_ms, answer);
+	size_t cap = (size_t)k->cdr_len + 48;
+	tmp.line = malloc(cap);
+	if (!tmp.line) {
+		log_warn("CDR of call %s lost: out of memory", k->a_call_id);
+		return;
+	}
+	snprintf(tmp.line, cap, "%.*s,\"answer\":\"%s\"", (int)k->cdr_len, k->cdr, answer);
+	struct cdr_open *e = &c->pools[k->shard].cdr[k->slot];
+	if (k->slot_gone || !k->installed) {
+		cdr_close_open(c, &tmp, "no_dialog");
+		return;
+	}
+	if (e->line) /* cannot happen: a slot comes back only once its dialog ended */
+		cdr_close_open(c, e, "released");
+	*e = tmp;
 }
 
 /* ---- record pool, indexes ------------------------------------------------ */
@@ -533,6 +710,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			   r->addr_len);
 	k->dlg.slot = k->slot;
 	k->dlg.gen = k->slot_gen;
+	cdr_begin(c, k, m, r);
 
 	respond_a(c, k, 100, NULL);
 	send_to(c, k->shard, k->invite, n, &k->b_peer, k->b_len);
@@ -606,6 +784,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 			}
 			k->state = CALL_ANSWERED;
 			c->st.calls_answered++;
+			cdr_answered(c, k, r->status);
 			k->t_deadline = now + CTL_ANSWER_LINGER;
 		}
 		/* the 2xx and its retransmissions go to A end to end */
@@ -633,6 +812,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		c->st.calls_cancelled++;
 	else
 		c->st.calls_failed++;
+	cdr_unanswered(c, k, k->cancelled ? "cancelled" : "failed", r->status);
 	k->state = CALL_COMPLETED;
 	k->final_status = r->status;
 	int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
@@ -753,6 +933,7 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 			if (now >= k->t_deadline) {
 				/* Timer B: the callee never answered */
 				c->st.calls_timeout++;
+				cdr_unanswered(c, k, "timeout", 408);
 				respond_a(c, k, 408, NULL);
 				call_free(c, k);
 			} else if (now >= k->t_next) {
@@ -767,6 +948,7 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 			if (now >= k->t_deadline + 120000ull) {
 				/* no final response for minutes after the deadline: give up */
 				c->st.calls_timeout++;
+				cdr_unanswered(c, k, "timeout", 408);
 				respond_a(c, k, 408, NULL);
 				if (k->installed)
 					c->hooks.release(c->hooks.arg, k->shard, k->slot,
@@ -798,13 +980,17 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 	}
 }
 
-void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen)
+void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
+			 enum ctl_end_reason why)
 {
 	struct slot_pool *p;
 
 	if (shard >= c->nshards)
 		return;
 	p = &c->pools[shard];
+	if (p->cdr && slot < p->cap && p->cdr[slot].line && p->cdr[slot].gen + 1 == next_gen)
+		cdr_close_open(c, &p->cdr[slot],
+			       (unsigned)why < CTL_END_COUNT_ ? end_reason_names[why] : "released");
 	/* an early dialog that ended during set-up (a BYE from the caller, or
 	 * expiry): its record must neither release nor return the slot again */
 	if (slot < p->cap && p->holder[slot]) {
@@ -859,7 +1045,9 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		struct slot_pool *p = &c->pools[s];
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
 		p->holder = calloc(dialogs_per_shard, sizeof(*p->holder));
-		if (!p->items || !p->holder) {
+		if (hooks->cdr)
+			p->cdr = calloc(dialogs_per_shard, sizeof(*p->cdr));
+		if (!p->items || !p->holder || (hooks->cdr && !p->cdr)) {
 			ctl_close(c);
 			return -ENOMEM;
 		}
@@ -881,8 +1069,14 @@ void ctl_close(struct ctl *c)
 		return;
 	if (c->pools)
 		for (unsigned s = 0; s < c->nshards; s++) {
-			free(c->pools[s].items);
-			free(c->pools[s].holder);
+			struct slot_pool *p = &c->pools[s];
+			/* calls still up when the daemon stops: their records end here */
+			for (uint32_t i = 0; p->cdr && i < p->cap; i++)
+				if (p->cdr[i].line)
+					cdr_close_open(c, &p->cdr[i], "daemon_stopped");
+			free(p->items);
+			free(p->holder);
+			free(p->cdr);
 		}
 	free(c->pools);
 	free(c->calls);

@@ -11,6 +11,17 @@
  *
  * It is driven by ctl_on_datagram() and ctl_on_tick() from one thread; the
  * effects leave through the hooks, which makes it testable without threads.
+ *
+ * Call detail records (when hooks.cdr is set): one JSON object per call that
+ * got as far as an INVITE to leg B, written when its outcome is known: a
+ * failed, cancelled or timed-out call at its final response, an answered one
+ * when its dialog ends (the worker says why), or when the controller closes.
+ * Members: call_id, leg_b_call_id, from, to, request_uri (URIs as sent, at
+ * most 200 bytes, bytes outside printable ASCII as '?'), source, route,
+ * target, start (the INVITE), answer, end (UTC, ISO 8601 with milliseconds),
+ * disposition (answered, failed, cancelled, timeout), status, setup_ms,
+ * duration_ms (answer to end), end_reason (bye_caller, bye_callee,
+ * idle_timeout, max_duration, released, no_dialog, daemon_stopped).
  */
 #ifndef SIPSHARD_CONTROLLER_H
 #define SIPSHARD_CONTROLLER_H
@@ -33,6 +44,8 @@ struct ctl_hooks {
 	int (*install)(void *arg, unsigned shard, const struct shard_dialog *dlg);
 	/* tells shard's worker to free a dialog that was installed early */
 	int (*release)(void *arg, unsigned shard, uint32_t slot, uint32_t gen);
+	/* writes one call detail record: a JSON object and "\n" (NULL: no CDRs) */
+	void (*cdr)(void *arg, const char *line, size_t len);
 };
 
 /* Counters, all monotonic. */
@@ -42,7 +55,7 @@ struct ctl_stats {
 	    rejected_loop;
 	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
 	    invite_retrans;
-	uint64_t calls_active, dialogs_ended;
+	uint64_t calls_active, dialogs_ended, cdrs;
 };
 
 struct ctl;
@@ -56,8 +69,19 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms);
 /* Timers: call at least every 10 ms. */
 void ctl_on_tick(struct ctl *c, uint64_t now_ms);
-/* A worker freed a dialog (BYE completed or expiry): slot back to the pool. */
-void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen);
+/* Why a worker freed a dialog (the end_reason of its CDR). */
+enum ctl_end_reason {
+	CTL_END_RELEASED = 0, /* the controller released it (a call that never answered) */
+	CTL_END_BYE_CALLER,   /* a BYE from leg A completed */
+	CTL_END_BYE_CALLEE,   /* a BYE from leg B completed */
+	CTL_END_IDLE,	      /* no request for timers.dialog_idle_s */
+	CTL_END_MAX_DURATION, /* timers.dialog_max_s reached */
+	CTL_END_COUNT_
+};
+
+/* A worker freed a dialog: slot back to the pool, and the call's CDR written. */
+void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
+			 enum ctl_end_reason why);
 /* Swap the policy (reload); the old one is the caller's to free. */
 void ctl_set_policy(struct ctl *c, struct policy *pol);
 

@@ -55,6 +55,12 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 	return ring_push(d->workers[shard].cmd, &h, sizeof(h), NULL, 0);
 }
 
+static void hook_cdr(void *arg, const char *line, size_t len)
+{
+	struct daemon *d = arg;
+	cdr_append(&d->cdr, line, len);
+}
+
 static void ctl_drain(struct daemon *d, uint64_t now)
 {
 	const struct dmsg_hdr *h;
@@ -69,7 +75,8 @@ static void ctl_drain(struct daemon *d, uint64_t now)
 							(const struct sockaddr *)&h->peer,
 							h->peer_len, now);
 			} else if (h->type == DMSG_DIALOG_ENDED) {
-				ctl_on_dialog_ended(d->ctl, i, h->slot, h->gen);
+				ctl_on_dialog_ended(d->ctl, i, h->slot, h->gen,
+						    (enum ctl_end_reason)h->reason);
 			}
 			ring_pop(r);
 		}
@@ -87,6 +94,9 @@ static void ctl_take_policy(struct daemon *d, uint64_t now_ms)
 	ctl_set_policy(d->ctl, next);
 	policy_destroy(d->pol);
 	d->pol = next;
+	/* a reload is when log rotation expects files to be opened again */
+	if (cdr_reopen(&d->cdr) == 0 && d->cdr.fd >= 0)
+		log_info("cdr_file %s opened again", d->cdr.path);
 	const struct config *c = policy_config(next);
 	log_info("policy in service: %u routes, %u ACL rules (default %s), max_calls %u, "
 		 "%u calls in progress carried over",
@@ -230,6 +240,7 @@ int daemon_start(struct daemon *d)
 {
 	int rc;
 
+	d->cdr.fd = -1; /* before anything can fail: daemon_stop closes it */
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	if (!d->workers)
 		return -ENOMEM;
@@ -288,7 +299,17 @@ int daemon_start(struct daemon *d)
 		if (i == 0)
 			log_info("I/O backend: %s", net_io_backend(w->io));
 	}
-	struct ctl_hooks hooks = {d, hook_send, hook_install, hook_release};
+	struct ctl_hooks hooks = {d, hook_send, hook_install, hook_release, NULL};
+	if (d->cfg->cdr_file[0]) {
+		char err[400];
+		rc = cdr_open(&d->cdr, d->cfg->cdr_file, err, sizeof(err));
+		if (rc) {
+			log_error("%s", err);
+			return rc;
+		}
+		hooks.cdr = hook_cdr;
+		log_info("call detail records to %s", d->cfg->cdr_file);
+	}
 	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
 	if (rc)
 		return rc;
@@ -345,7 +366,9 @@ void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].fd > 0)
 			close(d->workers[i].fd);
-	ctl_close(d->ctl);
+	ctl_close(d->ctl); /* writes the CDRs of calls still up */
+	d->ctl = NULL;
+	cdr_close(&d->cdr);
 	free(d->workers);
 	d->workers = NULL;
 }
@@ -430,12 +453,19 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "dialogs_ended", cs.dialogs_ended);
+	JI(c, "cdrs", cs.cdrs);
 	json_object_set_new(root, "controller", c);
 
 	json_t *rl = json_object();
 	JI(rl, "applied", atomic_load(&d->reloads));
 	JI(rl, "failed", atomic_load(&d->reload_failures));
 	json_object_set_new(root, "reloads", rl);
+	if (d->cdr.fd >= 0) {
+		json_t *co = json_object();
+		JI(co, "written", d->cdr.written);
+		JI(co, "lost", d->cdr.errors);
+		json_object_set_new(root, "cdr_file", co);
+	}
 	if (d->mgmt) {
 		struct mgmt_stats ms;
 		mgmt_get_stats(d->mgmt, &ms);

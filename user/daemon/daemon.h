@@ -20,6 +20,7 @@
 #include "core/ring.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
+#include "daemon/cdr.h"
 #include "daemon/controller.h"
 #include "daemon/mgmt.h"
 #include "daemon/relay.h"
@@ -44,11 +45,16 @@ enum dmsg_type {
 
 struct dmsg_hdr {
 	uint32_t type;
-	uint32_t len;		  /* bytes of payload after the header */
-	uint32_t slot, gen;	  /* DIALOG_ENDED, RELEASE */
+	uint32_t len;	    /* bytes of payload after the header */
+	uint32_t slot, gen; /* DIALOG_ENDED, RELEASE */
+	uint32_t reason;    /* DIALOG_ENDED: enum ctl_end_reason */
+	uint32_t pad_;
 	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
 	socklen_t peer_len;
 };
+/* The payload follows the header in a ring slot; a dialog record in it needs
+ * 8-byte alignment. */
+_Static_assert(sizeof(struct dmsg_hdr) % 8 == 0, "payload after a dmsg_hdr must stay aligned");
 
 struct daemon;
 
@@ -89,7 +95,8 @@ struct daemon {
 	 * (sipshardctl reload). NULL: reloading is not possible. */
 	int (*reload)(void *arg, json_t *report);
 	void *reload_arg;
-	struct mgmt *mgmt; /* the management socket, or NULL */
+	struct mgmt *mgmt;   /* the management socket, or NULL */
+	struct cdr_file cdr; /* fd -1 when cdr_file is null */
 	unsigned nworkers;
 	struct worker *workers;
 	struct ctl *ctl;

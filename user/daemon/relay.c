@@ -347,6 +347,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	if (m->status >= 200) {
 		if (t->method_id == SIP_METHOD_BYE) {
 			res->dialog_ended = true;
+			res->ended_by_leg = t->from_leg;
 			res->ended_slot = t->dialog;
 			res->ended_gen = t->dialog_gen;
 			struct relay_ended *e = &rc->ended[t->dialog % RELAY_ENDED_SLOTS];

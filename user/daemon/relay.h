@@ -47,7 +47,8 @@ struct relay_result {
 	int len;    /* bytes in out */
 	const struct sockaddr *dst;
 	socklen_t dst_len;
-	bool dialog_ended; /* a BYE's final response passed: dialog freed */
+	bool dialog_ended;    /* a BYE's final response passed: dialog freed */
+	uint8_t ended_by_leg; /* SHARD_LEG_A or SHARD_LEG_B: who sent that BYE */
 	uint32_t ended_slot, ended_gen;
 };
 

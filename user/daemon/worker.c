@@ -92,9 +92,11 @@ static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
 	shard_dialog_free(&w->table, slot);
 }
 
-static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen)
+static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen,
+			      enum ctl_end_reason why)
 {
-	struct dmsg_hdr h = {.type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen};
+	struct dmsg_hdr h = {
+	    .type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen, .reason = (uint32_t)why};
 
 	w->st.dialogs_ended++;
 	/* the controller's ring is sized to hold every slot: cannot be full for long */
@@ -183,7 +185,9 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	}
 	if (res.dialog_ended) {
 		free_dialog(w, res.ended_slot, res.ended_gen);
-		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1);
+		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1,
+				  res.ended_by_leg == SHARD_LEG_A ? CTL_END_BYE_CALLER
+								  : CTL_END_BYE_CALLEE);
 	}
 }
 
@@ -234,7 +238,7 @@ static void drain_commands(struct worker *w)
 		case DMSG_RELEASE:
 			if (shard_dialog_get(&w->table, h->slot, h->gen)) {
 				free_dialog(w, h->slot, h->gen);
-				tell_dialog_ended(w, h->slot, h->gen + 1);
+				tell_dialog_ended(w, h->slot, h->gen + 1, CTL_END_RELEASED);
 			}
 			break;
 		default:
@@ -295,8 +299,11 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		return;
 	}
 	w->st.dialogs_expired++;
+	uint64_t max = w->d->cfg->timers.dialog_max_s * 1000ull;
+	enum ctl_end_reason why =
+	    max && w->relay.now_ms >= d->created_ms + max ? CTL_END_MAX_DURATION : CTL_END_IDLE;
 	shard_dialog_free(&w->table, slot);
-	tell_dialog_ended(w, slot, gen + 1);
+	tell_dialog_ended(w, slot, gen + 1, why);
 }
 
 /* Transactions share one timeout, so the table keeps them in creation order and

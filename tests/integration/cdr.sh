@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Call detail records from a running sipshardd: one JSON line per call that
+# reached the callee, with how it ended (BYE from either side, CANCEL, idle
+# expiry, the daemon stopping), none for requests policy refused, a new file
+# after a rotation and a reload, and a refused start when the file cannot be
+# opened.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: records are built from network bytes
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=15360
+B_PORT=15380
+CDR=$WORK/cdr.jsonl
+
+# cdr_field N EXPR [FILE]: EXPR over the N-th record (0-based) of FILE (default
+# $CDR) as `r`; a tuple prints space-separated.
+cdr_field() {
+	python3 - "$1" "$2" "${3:-$CDR}" <<'PY'
+import json, sys
+lines = open(sys.argv[3]).read().splitlines()
+r = json.loads(lines[int(sys.argv[1])])
+v = eval(sys.argv[2])
+print(*v) if isinstance(v, tuple) else print(v)
+PY
+}
+
+lines() { if [ -f "${1:-$CDR}" ]; then wc -l <"${1:-$CDR}"; else echo 0; fi; }
+
+# wait_lines N [FILE]: waits until FILE holds N records.
+wait_lines() {
+	for _ in $(seq 1 50); do
+		[ "$(lines "${2:-$CDR}")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+write_config "$WORK/cdr.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
+  \"acl\": { \"default\": \"allow\", \"rules\": [ { \"action\": \"deny\", \"cidr\": \"127.0.0.2/32\" } ] }"
+start_daemon cdr "$WORK/cdr.json"
+
+run_flow cdr "two calls the caller ends" uac_info_bye.xml uas_info_bye.xml 2
+wait_lines 2
+check "two records, one line each" test "$(lines)" = 2
+check "the first is an answered call the caller ended" \
+	test "$(cdr_field 0 'r["disposition"], r["status"], r["end_reason"]')" = "answered 200 bye_caller"
+check "it names the caller's Call-ID, From, To, source, route and target" \
+	test "$(cdr_field 0 'r["call_id"].endswith("@127.0.0.1"), r["from"].startswith("sip:caller@127.0.0.1"), r["to"].startswith("sip:callee@127.0.0.1"), r["source"] == "127.0.0.1:'$((D_PORT + 1))'", r["route"], r["target"]')" \
+	= "True True True True callee 127.0.0.1:$B_PORT"
+check "leg B's Call-ID is not the caller's" \
+	test "$(cdr_field 0 'r["leg_b_call_id"] != r["call_id"]')" = True
+check "start <= answer <= end, and durations add up" \
+	test "$(cdr_field 0 'r["start"] <= r["answer"] <= r["end"] and r["setup_ms"] >= 0 and r["duration_ms"] >= 0')" = True
+
+run_flow cdr "a call the callee ends" uac_wait_bye.xml uas_bye.xml 1
+wait_lines 3
+check "a BYE from the callee: end_reason bye_callee" \
+	test "$(cdr_field 2 'r["end_reason"]')" = bye_callee
+run_flow cdr "a call cancelled while ringing" uac_cancel.xml uas_cancel.xml 1
+wait_lines 4
+check "CANCEL: disposition cancelled, status 487, no answer time" \
+	test "$(cdr_field 3 'r["disposition"], r["status"], "answer" in r')" = "cancelled 487 False"
+probe cdr "an ACL-denied INVITE" probe_invite_403.xml -i 127.0.0.2
+probe cdr "OPTIONS" probe_options.xml
+sleep 0.3
+check "policy refusals and out-of-dialog requests write no record" test "$(lines)" = 4
+
+# rotation: move the file away, reload, the next record goes to a new file
+mv "$CDR" "$CDR.1"
+kill -HUP "$DAEMON_PID"
+sleep 0.3
+run_flow cdr "a call after the rotation" uac_info_bye.xml uas_info_bye.xml 1
+wait_lines 1
+check "after mv and SIGHUP, the next record is in a new file" \
+	test "$(lines "$CDR.1") $(lines)" = "4 1"
+check "the log says the file was opened again" grep -q "cdr_file $CDR opened again" "$WORK/cdr.log"
+
+# a call still up when the daemon stops
+sipp_uas "$B_PORT" uas_no_bye.xml -m 1
+uas_pid=${PIDS[-1]}
+sleep 0.3
+sipp_uac cdr-held "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"
+sleep 1.2
+check "stats count the records written" \
+	test "$(json_get "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"], j["cdr_file"]["lost"]')" = "5 5 0"
+stop_daemon
+kill "$uas_pid" 2>/dev/null
+wait "$uas_pid" 2>/dev/null
+check "a call up when the daemon stops: end_reason daemon_stopped" \
+	test "$(cdr_field 1 'r["disposition"], r["end_reason"]')" = "answered daemon_stopped"
+
+# idle expiry
+rm -f "$CDR"
+write_config "$WORK/idle.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
+  \"timers\": { \"dialog_idle_s\": 1 }"
+start_daemon idle "$WORK/idle.json"
+run_flow idle "a call nobody ends" uac_no_bye.xml uas_no_bye.xml 1
+wait_lines 1 && sleep 0.2
+check "an idle dialog: end_reason idle_timeout" \
+	test "$(cdr_field 0 'r["end_reason"]')" = idle_timeout
+stop_daemon
+
+# a file that cannot be opened stops the start, naming the key
+write_config "$WORK/bad.json" ", \"cdr_file\": \"$WORK/missing/dir/cdr.jsonl\", \"management_socket\": null"
+"$SIPSHARDD" -c "$WORK/bad.json" 2>"$WORK/bad.log"
+rc=$?
+check "an unopenable cdr_file: exit 1, the key and path in the log" \
+	bash -c "[ $rc = 1 ] && grep -q 'cdr_file $WORK/missing/dir/cdr.jsonl: No such file or directory' \"\$1\"" _ "$WORK/bad.log"
+for f in cdr idle; do
+	check "no sanitizer report ($f)" \
+		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
+done
