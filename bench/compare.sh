@@ -34,7 +34,7 @@ CALLEE_PORT=5080
 PIDS=()
 
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	wait 2>/dev/null
 }
 trap cleanup EXIT
@@ -48,7 +48,8 @@ need gnuplot
 wait_port() { for _ in $(seq 1 50); do ss -Hlun "sport = :$1" | grep -q . && sleep 0.3 && return 0; sleep 0.1; done; return 1; }
 
 start() { "$@" >/dev/null 2>&1 & PIDS+=($!); }
-stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
+# SIGINT: sipshardd stops at once (SIGTERM would drain the calls still up)
+stop_all() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
 
 # cpu_seconds PID: user+system CPU seconds of a process, its threads and its
 # children (Kamailio works in child processes)

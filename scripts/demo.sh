@@ -14,7 +14,7 @@ STATS=$WORK/stats.json
 PIDS=()
 
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$WORK"
 }

@@ -101,8 +101,9 @@ start_daemon() {
 	wait_udp_port "$D_PORT"
 }
 
+# stop_daemon: SIGINT, which stops at once (SIGTERM would wait for calls up).
 stop_daemon() {
-	kill "$DAEMON_PID" 2>/dev/null
+	kill -INT "$DAEMON_PID" 2>/dev/null
 	wait "$DAEMON_PID" 2>/dev/null
 }
 

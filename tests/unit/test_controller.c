@@ -422,6 +422,56 @@ static void test_cdr_call_up_at_close(void **state)
 	assert_string_equal(cdr_str(0, "end_reason"), "daemon_stopped");
 }
 
+/* Draining: a new INVITE and an OPTIONS get 503 with Retry-After, while a call
+ * already setting up completes. */
+static void test_draining_refuses_new_calls_only(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	ctl_set_draining(ctl, true);
+	unsigned before = nsent;
+	from_alice("INVITE sip:+15550000@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv2\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag2\r\n"
+		   "To: <sip:+15550000@127.0.0.1>\r\n"
+		   "Call-ID: a2@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_int_equal(nsent, before + 1);
+	assert_int_equal(sent_msg(before)->status, 503);
+	assert_non_null(sip_find_hdr(&out, SIP_HDR_RETRY_AFTER));
+	from_alice("OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKopt\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=otag\r\n"
+		   "To: <sip:127.0.0.1>\r\n"
+		   "Call-ID: o1@10.1.1.1\r\n"
+		   "CSeq: 1 OPTIONS\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_int_equal(sent_msg(before + 1)->status, 503);
+	/* the call that was setting up is answered and installed as usual */
+	response_from_bob(inv, 200, "btag");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_draining, 1);
+	assert_int_equal(st.calls_answered, 1);
+	ctl_set_draining(ctl, false);
+	before = nsent;
+	from_alice("OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKopt2\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=otag2\r\n"
+		   "To: <sip:127.0.0.1>\r\n"
+		   "Call-ID: o2@10.1.1.1\r\n"
+		   "CSeq: 1 OPTIONS\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_int_equal(sent_msg(before)->status, 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +486,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  config    the configuration in service (after any reload), as JSON\n"
     "  reload    reload the daemon's --config file, as SIGHUP does, and print what\n"
     "            happened: reloaded FILE, and a warning per key that waits for a restart\n"
+    "  drain     stop the daemon gracefully, as SIGTERM does: new calls get 503, and it\n"
+    "            stops when the calls that are up end or timers.drain_s passes\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the management socket (default: management_socket of the\n"
@@ -91,15 +93,17 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		return EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "sipshardctl: expected one command (stats, config or reload)\n%s",
+		fprintf(stderr,
+			"sipshardctl: expected one command (stats, config, reload or drain)\n%s",
 			usage_text);
 		return EXIT_USAGE;
 	}
 	cli->command = argv[optind];
 	if (strcmp(cli->command, "stats") && strcmp(cli->command, "config") &&
-	    strcmp(cli->command, "reload")) {
+	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
 		fprintf(stderr,
-			"sipshardctl: unknown command '%s': expected stats, config or reload\n",
+			"sipshardctl: unknown command '%s': expected stats, config, reload or "
+			"drain\n",
 			cli->command);
 		return EXIT_USAGE;
 	}
@@ -248,6 +252,12 @@ int main(int argc, char **argv)
 			       json_string_value(json_object_get(answer, "file")) ?: "?");
 			json_array_foreach(json_object_get(answer, "warnings"), i, w)
 			    printf("warning: %s\n", json_string_value(w));
+		} else if (!strcmp(cli.command, "drain")) {
+			printf("draining: %" JSON_INTEGER_FORMAT
+			       " call(s) up; sipshardd stops when "
+			       "they end, or in %" JSON_INTEGER_FORMAT " s\n",
+			       json_integer_value(json_object_get(answer, "calls_up")),
+			       json_integer_value(json_object_get(answer, "drain_s")));
 		} else {
 			print_json(json_object_get(answer, cli.command));
 		}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cli.h"
@@ -37,9 +38,11 @@ static const char usage_text[] =
     "  -h, --help             print this text\n"
     "\n"
     "The management socket (config key management_socket) answers sipshardctl:\n"
-    "stats, config, reload.\n"
+    "stats, config, reload, drain.\n"
     "\n"
-    "Signals: SIGTERM and SIGINT stop the daemon. SIGHUP reloads the --config file:\n"
+    "Signals: SIGTERM drains: new INVITEs and OPTIONS get 503 while the calls that are\n"
+    "up go on, and the daemon stops when the last one ends or timers.drain_s (30 s)\n"
+    "passes. SIGINT, or a second SIGTERM, stops at once. SIGHUP reloads the --config file:\n"
     "ACL, routes, limits, out-of-dialog answers and log level apply to new calls at\n"
     "once (calls in progress still count); a key that shapes the process (listen,\n"
     "workers, capacity, timers...) is logged and keeps its running value until the\n"
@@ -196,16 +199,70 @@ static int reload(void *arg, json_t *report)
 	return 0;
 }
 
+static void reload_on_signal(struct reload_ctx *x)
+{
+	json_t *report = json_object();
+	reload(x, report);
+	json_decref(report);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* SIGTERM: new calls are refused (503) while the calls that are up go on,
+ * until the last one ends or drain_s passes; SIGINT or another SIGTERM stops
+ * at once. Reloads still work meanwhile. */
+static void drain(struct reload_ctx *x, const sigset_t *set)
+{
+	struct daemon *d = x->d;
+	const uint32_t drain_s = x->running->timers.drain_s;
+	const uint64_t deadline = mono_ms() + drain_s * 1000ull;
+	const struct timespec tick = {0, 100 * 1000 * 1000};
+
+	if (!drain_s)
+		return;
+	atomic_store(&d->draining, true);
+	log_info("draining: new calls get 503; %llu call(s) up; stopping when they end or in "
+		 "%u s (SIGINT or SIGTERM again: now)",
+		 (unsigned long long)atomic_load(&d->calls_up), drain_s);
+	for (;;) {
+		int sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGHUP) {
+			reload_on_signal(x);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_info("draining cut short by a second signal: %llu call(s) up",
+				 (unsigned long long)atomic_load(&d->calls_up));
+			return;
+		}
+		/* the controller publishes its count every loop (10 ms at most) */
+		uint64_t up = atomic_load(&d->calls_up);
+		if (up == 0) {
+			log_info("drained: every call ended");
+			return;
+		}
+		if (mono_ms() >= deadline) {
+			log_warn("drain_s (%u s) passed with %llu call(s) up: stopping", drain_s,
+				 (unsigned long long)up);
+			return;
+		}
+	}
+}
+
 /* Waits for signals (blocked in every thread) until one asks to stop. */
 static void serve_signals(struct reload_ctx *x, const sigset_t *set)
 {
 	for (;;) {
 		int sig = sigwaitinfo(set, NULL);
 		if (sig == SIGHUP) {
-			json_t *report = json_object();
-			reload(x, report);
-			json_decref(report);
-		} else if (sig == SIGTERM || sig == SIGINT) {
+			reload_on_signal(x);
+		} else if (sig == SIGTERM) {
+			drain(x, set);
+			return;
+		} else if (sig == SIGINT) {
 			return;
 		}
 	}

@@ -75,6 +75,7 @@ struct config {
 	} capacity;
 	struct {
 		uint32_t t1_ms, t2_ms, transaction_timeout_ms, dialog_idle_s, dialog_max_s;
+		uint32_t drain_s; /* SIGTERM: longest wait for calls to end */
 	} timers;
 	struct {
 		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s, rate_sources;

@@ -103,6 +103,7 @@ struct ctl {
 	uint32_t nby_a;
 	struct slot_pool *pools;
 	uint64_t rng;
+	bool draining; /* new calls are answered 503 */
 	struct ctl_stats st;
 	char out[SIP_MAX_DATAGRAM];
 	char cdr_line[CTL_CDR_MAX + 512];
@@ -611,6 +612,12 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			respond_a(c, k, 100, NULL);
 		return;
 	}
+	if (c->draining) {
+		c->st.rejected_draining++;
+		retry_after(c, extra, sizeof(extra));
+		answer_stateless(c, shard, m, 503, extra, src, srclen);
+		return;
+	}
 	if (policy_acl_check(c->pol, src) != 0) {
 		c->st.rejected_acl++;
 		log_debug("INVITE from a denied source: 403");
@@ -897,6 +904,13 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		if (!m->to.has_tag) {
 			int st = policy_ood_status(c->pol, "OPTIONS", 7);
 			c->st.options++;
+			if (c->draining) {
+				/* a load balancer's keep-alive: send new calls elsewhere */
+				char extra[64];
+				retry_after(c, extra, sizeof(extra));
+				answer_stateless(c, shard, m, 503, extra, src, srclen);
+				return;
+			}
 			answer_stateless(c, shard, m, st,
 					 st == 200
 					     ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, "
@@ -1007,6 +1021,11 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 	if (c->st.calls_active)
 		c->st.calls_active--;
 	policy_call_release(c->pol);
+}
+
+void ctl_set_draining(struct ctl *c, bool on)
+{
+	c->draining = on;
 }
 
 void ctl_set_policy(struct ctl *c, struct policy *pol)

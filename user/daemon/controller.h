@@ -52,7 +52,7 @@ struct ctl_hooks {
 struct ctl_stats {
 	uint64_t invites, calls_answered, calls_failed, calls_cancelled, calls_timeout;
 	uint64_t rejected_acl, rejected_rate, rejected_limit, rejected_no_route, rejected_capacity,
-	    rejected_loop;
+	    rejected_loop, rejected_draining;
 	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
 	    invite_retrans;
 	uint64_t calls_active, dialogs_ended, cdrs;
@@ -82,6 +82,9 @@ enum ctl_end_reason {
 /* A worker freed a dialog: slot back to the pool, and the call's CDR written. */
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
 			 enum ctl_end_reason why);
+/* While draining, new INVITEs and OPTIONS are answered 503 with Retry-After;
+ * calls already set up or setting up go on. */
+void ctl_set_draining(struct ctl *c, bool on);
 /* Swap the policy (reload); the old one is the caller's to free. */
 void ctl_set_policy(struct ctl *c, struct policy *pol);
 

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,9 +140,16 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		json_object_set_new(report, "ok", json_boolean(rc == 0));
 		return report;
 	}
+	if (strcmp(command, "drain") == 0) {
+		/* the main thread drains on SIGTERM: one path for both */
+		if (kill(getpid(), SIGTERM) != 0)
+			return json_pack("{s:b, s:s}", "ok", 0, "error", strerror(errno));
+		return json_pack("{s:I, s:I}", "calls_up", (json_int_t)atomic_load(&d->calls_up),
+				 "drain_s", (json_int_t)d->cfg->timers.drain_s);
+	}
 	char why[160];
-	snprintf(why, sizeof(why), "unknown command \"%.40s\"; expected stats, config or reload",
-		 command);
+	snprintf(why, sizeof(why),
+		 "unknown command \"%.40s\"; expected stats, config, reload or drain", command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
@@ -163,8 +171,12 @@ static void *controller_main(void *arg)
 		if (d->mgmt)
 			mgmt_service(d->mgmt, pfds + 1, n - 1, now);
 		ctl_take_policy(d, now);
+		ctl_set_draining(d->ctl, atomic_load(&d->draining));
 		ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
+		struct ctl_stats cs;
+		ctl_get_stats(d->ctl, &cs);
+		atomic_store(&d->calls_up, cs.calls_active);
 		if (d->stats_file && now - last_stats >= 1000) {
 			daemon_write_stats(d, d->stats_file);
 			last_stats = now;
@@ -450,6 +462,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_limit", cs.rejected_limit);
 	JI(c, "rejected_no_route", cs.rejected_no_route);
 	JI(c, "rejected_capacity", cs.rejected_capacity);
+	JI(c, "rejected_draining", cs.rejected_draining);
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "dialogs_ended", cs.dialogs_ended);
@@ -460,6 +473,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(rl, "applied", atomic_load(&d->reloads));
 	JI(rl, "failed", atomic_load(&d->reload_failures));
 	json_object_set_new(root, "reloads", rl);
+	json_object_set_new(root, "draining", json_boolean(atomic_load(&d->draining)));
 	if (d->cdr.fd >= 0) {
 		json_t *co = json_object();
 		JI(co, "written", d->cdr.written);

@@ -95,8 +95,10 @@ struct daemon {
 	 * (sipshardctl reload). NULL: reloading is not possible. */
 	int (*reload)(void *arg, json_t *report);
 	void *reload_arg;
-	struct mgmt *mgmt;   /* the management socket, or NULL */
-	struct cdr_file cdr; /* fd -1 when cdr_file is null */
+	struct mgmt *mgmt;	   /* the management socket, or NULL */
+	struct cdr_file cdr;	   /* fd -1 when cdr_file is null */
+	_Atomic bool draining;	   /* set by whoever drains; the controller follows */
+	_Atomic uint64_t calls_up; /* the controller's calls_active, for the drain */
 	unsigned nworkers;
 	struct worker *workers;
 	struct ctl *ctl;
