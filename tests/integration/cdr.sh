@@ -12,7 +12,7 @@ ASAN_DAEMON=1
 
 D_PORT=15360
 B_PORT=15380
-CDR=$WORK/cdr.jsonl
+CDR=$WORK/logs/cdr.jsonl # the daemon makes the missing directory
 
 # cdr_field N EXPR [FILE]: EXPR over the N-th record (0-based) of FILE (default
 # $CDR) as `r`; a tuple prints space-separated.
@@ -44,6 +44,8 @@ start_daemon cdr "$WORK/cdr.json"
 run_flow cdr "two calls the caller ends" uac_info_bye.xml uas_info_bye.xml 2
 wait_lines 2
 check "two records, one line each" test "$(lines)" = 2
+check "the file and its missing directory were made, 0640 and 0750" \
+	test "$(stat -c %a "$CDR") $(stat -c %a "$(dirname "$CDR")")" = "640 750"
 check "the first is an answered call the caller ended" \
 	test "$(cdr_field 0 'r["disposition"], r["status"], r["end_reason"]')" = "answered 200 bye_caller"
 check "it names the caller's Call-ID, From, To, source, route and target" \
@@ -107,7 +109,7 @@ write_config "$WORK/bad.json" ", \"cdr_file\": \"$WORK/missing/dir/cdr.jsonl\", 
 "$SIPSHARDD" -c "$WORK/bad.json" 2>"$WORK/bad.log"
 rc=$?
 check "an unopenable cdr_file: exit 1, the key and path in the log" \
-	bash -c "[ $rc = 1 ] && grep -q 'cdr_file $WORK/missing/dir/cdr.jsonl: No such file or directory' \"\$1\"" _ "$WORK/bad.log"
+	bash -c "[ $rc = 1 ] && grep -q 'cdr_file $WORK/missing/dir/cdr.jsonl: cannot create $WORK/missing/dir: No such file or directory' \"\$1\"" _ "$WORK/bad.log"
 for f in cdr idle; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"

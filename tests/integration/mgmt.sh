@@ -3,6 +3,7 @@
 # config and reload answer; hostile or idle clients are answered and dropped
 # without holding up call setup; a second daemon cannot take the socket, a
 # stale one is replaced, and the daemon removes its socket when it stops.
+# The Prometheus endpoint (metrics_listen) serves the same counters.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build of the daemon when there is one: requests are parsed and
@@ -14,31 +15,29 @@ CTL=$BUILD/sipshardctl
 D_PORT=15260
 B1_PORT=15280
 B2_PORT=15290
+M_PORT=15299 # metrics
 SOCK=$WORK/mgmt/sipshardd.sock # its directory does not exist yet: the daemon makes it
 CFG=$WORK/mgmt.json
 LOG=$WORK/mgmt.log
 
 # with_socket FILE [EXTRA]: write_config plus this test's management socket.
 with_socket() {
-	write_config "$1" ", \"management_socket\": \"$SOCK\" ${2:-}"
+	write_config "$1" ", \"management_socket\": \"$SOCK\", \"metrics_listen\": \"127.0.0.1:$M_PORT\" ${2:-}"
 }
 
-# wait_socket: waits until the daemon's management socket exists.
-wait_socket() {
-	for _ in $(seq 1 50); do
-		[ -S "$SOCK" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# ask TEXT: sends TEXT and a newline to the socket, prints the answer.
-ask() {
-	python3 - "$SOCK" "$1" <<'PY'
+# exchange ADDR TEXT: sends TEXT (backslash escapes such as \r\n expanded) to
+# ADDR, a Unix socket path or a TCP port on 127.0.0.1, and prints all it gets
+# back until the peer closes.
+exchange() {
+	python3 - "$1" "$2" <<'PY'
 import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
+addr, text = sys.argv[1], sys.argv[2].encode().decode("unicode_escape").encode("latin1")
+if addr.isdigit():
+    s = socket.create_connection(("127.0.0.1", int(addr)))
+else:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(addr)
+s.sendall(text)
 out = b""
 while True:
     d = s.recv(65536)
@@ -47,6 +46,19 @@ while True:
     out += d
 print(out.decode(), end="")
 PY
+}
+
+# http REQUEST: to the metrics endpoint. ask TEXT: a line to the management socket.
+http() { exchange "$M_PORT" "$1"; }
+ask() { exchange "$SOCK" "$1\n"; }
+
+# wait_socket: waits until the daemon's management socket exists.
+wait_socket() {
+	for _ in $(seq 1 50); do
+		[ -S "$SOCK" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 B_PORT=$B1_PORT
@@ -113,6 +125,38 @@ check "an idle client is answered and dropped after 2 s" \
 	grep -q 'no complete request line within 2000 ms.* True$' "$WORK/idle.out"
 check "stats count requests, errors and dropped clients" \
 	test "$("$CTL" -s "$SOCK" stats | python3 -c 'import json,sys; m=json.load(sys.stdin)["management"]; print(m["errors"] >= 4 and m["dropped"] >= 10)')" = True
+
+# the Prometheus endpoint
+http 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >"$WORK/metrics.out"
+check "GET /metrics: 200, the text format's content type" \
+	bash -c "head -1 \"\$1\" | grep -q '^HTTP/1.1 200 OK' && grep -qi '^Content-Type: text/plain; version=0.0.4' \"\$1\"" _ "$WORK/metrics.out"
+python3 - "$WORK/metrics.out" >"$WORK/metrics.check" <<'PY'
+import re, sys
+head, body = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1)
+length = int(re.search(r"Content-Length: (\d+)", head).group(1))
+lines = body.splitlines()
+line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? (-?[0-9.e+]+)$')
+bad = [l for l in lines if not line_re.match(l)]
+names = [line_re.match(l).group(1) for l in lines if line_re.match(l)]
+grouped = all(names.index(n) + names.count(n) - 1 == len(names) - 1 - names[::-1].index(n) for n in set(names))
+series = [l.rsplit(" ", 1)[0] for l in lines]
+v = {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1]) for l in lines if not l.startswith("#")}
+print(len(body.encode()) == length, not bad, grouped, len(series) == len(set(series)),
+      v.get("sipshard_controller_calls_answered", 0) >= 3,
+      v.get('sipshard_totals_relayed_requests{method="INFO"}', 0) >= 3,
+      v.get('sipshard_worker_rx{worker="1"}', -1) >= 0)
+PY
+check "the body: Content-Length right, every line valid, one group per metric, no series twice" \
+	grep -q '^True True True True' "$WORK/metrics.check"
+check "it counts the calls and INFOs so far, per worker too" \
+	grep -q 'True True True$' "$WORK/metrics.check"
+check "another path: 404" grep -q '^HTTP/1.1 404' <<<"$(http 'GET / HTTP/1.0\r\n\r\n')"
+check "another method: 405 with Allow: GET" \
+	bash -c "grep -q '^HTTP/1.1 405' <<<\"\$1\" && grep -q '^Allow: GET' <<<\"\$1\"" _ "$(http 'POST /metrics HTTP/1.1\r\n\r\n')"
+check "not HTTP: 400" grep -q '^HTTP/1.1 400' <<<"$(http 'hello\n\n')"
+check "a head over 4096 bytes: 431" \
+	grep -q '^HTTP/1.1 431' <<<"$(http "GET /metrics HTTP/1.1\r\nX: $(head -c 5000 /dev/zero | tr '\0' x)\r\n\r\n")"
+check "a head that never ends: 408 after 2 s" grep -q '^HTTP/1.1 408' <<<"$(http 'GET /metrics HTTP/1.1\r\n')"
 
 # one socket, one daemon
 second_cfg=$WORK/second.json

@@ -857,6 +857,13 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return get_path(p, path, v, c->run_dir, sizeof(c->run_dir), false);
 	if (!strcmp(k, "cdr_file"))
 		return get_path(p, path, v, c->cdr_file, sizeof(c->cdr_file), true);
+	if (!strcmp(k, "metrics_listen")) {
+		c->metrics_listen[0] = '\0';
+		if (json_is_null(v))
+			return 0;
+		return get_ipport(p, path, v, c->metrics_listen, sizeof(c->metrics_listen),
+				  &c->metrics_addr, &c->metrics_addr_len);
+	}
 	if (!strcmp(k, "capacity"))
 		return each_member(p, path, v, capacity_member, NULL);
 	if (!strcmp(k, "timers"))
@@ -1057,6 +1064,7 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(o, "management_socket", str_or_null(c->management_socket));
 	json_object_set_new(o, "run_dir", json_string(c->run_dir));
 	json_object_set_new(o, "cdr_file", str_or_null(c->cdr_file));
+	json_object_set_new(o, "metrics_listen", str_or_null(c->metrics_listen));
 	json_object_set_new(cap, "dialogs_per_shard", json_integer(c->capacity.dialogs_per_shard));
 	json_object_set_new(cap, "transactions_per_shard",
 			    json_integer(c->capacity.transactions_per_shard));
@@ -1138,6 +1146,9 @@ static const struct restart_key {
     RESTART_KEY("management_socket", management_socket),
     RESTART_KEY("run_dir", run_dir),
     RESTART_KEY("cdr_file", cdr_file),
+    RESTART_KEY("metrics_listen", metrics_listen),
+    RESTART_KEY("metrics_listen", metrics_addr),
+    RESTART_KEY("metrics_listen", metrics_addr_len),
     RESTART_KEY("capacity.dialogs_per_shard", capacity.dialogs_per_shard),
     RESTART_KEY("capacity.transactions_per_shard", capacity.transactions_per_shard),
     RESTART_KEY("capacity.setups", capacity.setups),

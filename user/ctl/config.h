@@ -70,6 +70,9 @@ struct config {
 	char management_socket[CONFIG_SOCK_PATH_MAX]; /* "" = no management socket */
 	char run_dir[CONFIG_PATH_MAX];		      /* shard table files */
 	char cdr_file[CONFIG_PATH_MAX];		      /* "" = no CDRs */
+	char metrics_listen[CONFIG_STR_MAX];	      /* "" = no Prometheus endpoint */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addr_len;
 	struct {
 		uint32_t dialogs_per_shard, transactions_per_shard, setups;
 	} capacity;

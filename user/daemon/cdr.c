@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "daemon/cdr.h"
 #include "daemon/log.h"
 
@@ -25,6 +26,9 @@ int cdr_open(struct cdr_file *f, const char *path, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	memcpy(f->path, path, strlen(path) + 1);
+	int rc = files_make_parent(path, 0750, "cdr_file", err, errlen);
+	if (rc)
+		return rc;
 	f->fd = open_append(path);
 	if (f->fd < 0) {
 		int e = errno;

@@ -1,7 +1,8 @@
 /*
  * cdr.h - the call detail record file: one JSON object per line, appended.
  *
- * Owns: the file (opened O_APPEND, mode 0640, so that each record is one
+ * Owns: the file (its directory made when missing; opened O_APPEND, mode
+ * 0640, so that each record is one
  * write(2) that lands whole even beside another writer) and reopening it for
  * log rotation. Does not own: what a record holds (controller.c formats it).
  * Used by the controller thread only.

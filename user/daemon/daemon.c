@@ -153,15 +153,182 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
+/* ---- Prometheus metrics (controller thread) -------------------------------- */
+
+/* Nested objects whose members are one metric with a label, by their key. */
+static const char *metric_label(const char *key)
+{
+	if (!strcmp(key, "relayed_requests"))
+		return "method";
+	if (!strcmp(key, "drops"))
+		return "reason";
+	return NULL;
+}
+
+static void metric_line(FILE *f, const char *name, const char *labels, json_t *v)
+{
+	double x = json_is_boolean(v) ? (json_is_true(v) ? 1 : 0) : json_number_value(v);
+	if (json_is_integer(v))
+		fprintf(f, "sipshard_%s%s%s%s %" JSON_INTEGER_FORMAT "\n", name, *labels ? "{" : "",
+			labels, *labels ? "}" : "", json_integer_value(v));
+	else
+		fprintf(f, "sipshard_%s%s%s%s %.17g\n", name, *labels ? "{" : "", labels,
+			*labels ? "}" : "", x);
+}
+
+/* One line per number in o: names are the member path joined by '_', an
+ * array of workers becomes the label worker, and the members of a few nested
+ * objects become a label (metric_label). Strings become NAME_info{NAME="..."} 1. */
+static void metrics_walk(FILE *f, const char *prefix, const char *labels, json_t *o)
+{
+	const char *key;
+	json_t *v;
+	char name[160], lab[256];
+
+	json_object_foreach(o, key, v)
+	{
+		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "_" : "", key);
+		const char *label = metric_label(key);
+		if (json_is_number(v) || json_is_boolean(v)) {
+			metric_line(f, name, labels, v);
+		} else if (json_is_string(v)) {
+			/* our own words only (the I/O backend): no escaping needed */
+			snprintf(lab, sizeof(lab), "%s%s%s=\"%s\"", labels, *labels ? "," : "", key,
+				 json_string_value(v));
+			fprintf(f, "sipshard_%s_info{%s} 1\n", name, lab);
+		} else if (json_is_object(v) && label) {
+			const char *k2;
+			json_t *v2;
+			json_object_foreach(v, k2, v2)
+			{
+				snprintf(lab, sizeof(lab), "%s%s%s=\"%s\"", labels,
+					 *labels ? "," : "", label, k2);
+				metric_line(f, name, lab, v2);
+			}
+		} else if (json_is_object(v)) {
+			metrics_walk(f, name, labels, v);
+		} else if (json_is_array(v)) {
+			/* "workers" and "per_worker": one element per worker */
+			size_t i;
+			json_t *e;
+			const char *item = !strcmp(key, "workers") ? "worker" : name;
+			json_array_foreach(v, i, e)
+			{
+				snprintf(lab, sizeof(lab), "%s%sworker=\"%zu\"", labels,
+					 *labels ? "," : "", i);
+				if (json_is_object(e)) {
+					json_t *copy = json_copy(e);
+					json_object_del(copy, "id");
+					metrics_walk(f, item, lab, copy);
+					json_decref(copy);
+				} else if (json_is_number(e)) {
+					metric_line(f, name, lab, e);
+				}
+			}
+		}
+	}
+}
+
+struct metric_row {
+	const char *line;
+	size_t name_len, order;
+};
+
+static int metric_row_cmp(const void *a, const void *b)
+{
+	const struct metric_row *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->line, y->line, n);
+	if (c == 0 && x->name_len != y->name_len)
+		c = x->name_len < y->name_len ? -1 : 1;
+	if (c == 0)
+		c = x->order < y->order ? -1 : 1;
+	return c;
+}
+
+/* The text format wants every line of one metric in one group: sorts the
+ * lines by metric name, keeping their order within a name. */
+static char *metrics_group(char *text, size_t len)
+{
+	size_t n = 0, cap = 64;
+	struct metric_row *rows = malloc(cap * sizeof(*rows));
+	char *out = malloc(len + 1);
+
+	for (char *p = text; rows && out && p < text + len;) {
+		char *nl = memchr(p, '\n', (size_t)(text + len - p));
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (n == cap) {
+			struct metric_row *r = realloc(rows, 2 * cap * sizeof(*rows));
+			if (!r) {
+				free(rows);
+				rows = NULL;
+				break;
+			}
+			rows = r;
+			cap *= 2;
+		}
+		rows[n] = (struct metric_row){p, strcspn(p, "{ "), n};
+		n++;
+		p = nl + 1;
+	}
+	if (!rows || !out) {
+		free(rows);
+		free(out);
+		return NULL;
+	}
+	qsort(rows, n, sizeof(*rows), metric_row_cmp);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(rows[i].line);
+		memcpy(out + o, rows[i].line, l);
+		out[o + l] = '\n';
+		o += l + 1;
+	}
+	out[o] = '\0';
+	free(rows);
+	return out;
+}
+
+/* The statistics in the Prometheus text format (malloc'd). */
+static char *metrics_text(void *arg)
+{
+	struct daemon *d = arg;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *stats = daemon_stats_json(d);
+
+	if (!f || !stats) {
+		if (f)
+			fclose(f);
+		free(text);
+		json_decref(stats);
+		return NULL;
+	}
+	metrics_walk(f, "", "", stats);
+	json_decref(stats);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	char *grouped = metrics_group(text, len);
+	free(text);
+	return grouped;
+}
+
 static void *controller_main(void *arg)
 {
 	struct daemon *d = arg;
-	struct pollfd pfds[1 + 1 + MGMT_MAX_CLIENTS];
+	struct pollfd pfds[1 + MGMT_LISTENERS + MGMT_MAX_CLIENTS];
 	uint64_t last_stats = 0;
 
 	while (!atomic_load(&d->stop)) {
 		pfds[0] = (struct pollfd){.fd = d->ctl_wake_fd, .events = POLLIN};
-		int n = 1 + (d->mgmt ? mgmt_poll_fds(d->mgmt, pfds + 1, MGMT_MAX_CLIENTS + 1) : 0);
+		int n = 1 + (d->mgmt ? mgmt_poll_fds(d->mgmt, pfds + 1,
+						     MGMT_LISTENERS + MGMT_MAX_CLIENTS)
+				     : 0);
 		if (poll(pfds, (nfds_t)n, 10) > 0 && (pfds[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->ctl_wake_fd, &v, sizeof(v)) < 0)
@@ -325,15 +492,25 @@ int daemon_start(struct daemon *d)
 	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
 	if (rc)
 		return rc;
-	if (d->cfg->management_socket[0]) {
-		char err[400];
-		rc = mgmt_open(&d->mgmt, d->cfg->management_socket, mgmt_command, d, err,
-			       sizeof(err));
+	if (d->cfg->management_socket[0] || d->cfg->metrics_listen[0]) {
+		char err[400] = "out of memory";
+		rc = mgmt_create(&d->mgmt, d);
+		if (!rc && d->cfg->management_socket[0])
+			rc = mgmt_listen_unix(d->mgmt, d->cfg->management_socket, mgmt_command, err,
+					      sizeof(err));
+		if (!rc && d->cfg->metrics_listen[0])
+			rc = mgmt_listen_metrics(d->mgmt,
+						 (const struct sockaddr *)&d->cfg->metrics_addr,
+						 d->cfg->metrics_addr_len, d->cfg->metrics_listen,
+						 metrics_text, err, sizeof(err));
 		if (rc) {
 			log_error("%s", err);
 			return rc;
 		}
-		log_info("management socket %s", d->cfg->management_socket);
+		if (d->cfg->management_socket[0])
+			log_info("management socket %s", d->cfg->management_socket);
+		if (d->cfg->metrics_listen[0])
+			log_info("metrics at http://%s/metrics", d->cfg->metrics_listen);
 	}
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		rc = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);

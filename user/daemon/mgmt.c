@@ -2,6 +2,7 @@
  * mgmt.c - the management socket (see mgmt.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,53 +11,31 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "daemon/log.h"
 #include "daemon/mgmt.h"
 
 struct mgmt_client {
-	int fd; /* -1: free */
+	int fd;	   /* -1: free */
+	bool http; /* came in on the metrics endpoint */
 	uint64_t deadline_ms;
 	size_t len;
 	char buf[MGMT_REQUEST_MAX];
 };
 
 struct mgmt {
-	int fd;
+	int fd;	     /* the Unix socket, or -1 */
+	int http_fd; /* the metrics endpoint, or -1 */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	ino_t ino; /* of the socket file we made: only that one is removed */
 	mgmt_handler handler;
+	mgmt_metrics_fn metrics;
 	void *arg;
 	struct mgmt_client clients[MGMT_MAX_CLIENTS];
 	struct mgmt_stats st;
 };
 
 /* ---- creating the socket ------------------------------------------------ */
-
-/* The directory that holds path: created (mode 0700) when missing, like the
- * default run directory on a fresh machine; its own parent must exist. */
-static int make_parent_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-
-	if (!slash || slash == path)
-		return 0; /* "/x.sock": the root exists */
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (stat(dir, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		snprintf(err, errlen, "management_socket %s: %s is not a directory", path, dir);
-		return -ENOTDIR;
-	}
-	if (errno != ENOENT || mkdir(dir, 0700) != 0) {
-		int e = errno;
-		snprintf(err, errlen, "management_socket %s: cannot create %s: %s", path, dir,
-			 strerror(e));
-		return -e;
-	}
-	return 0;
-}
 
 /* A file already at path: a socket nobody answers on is left over from a
  * daemon that died, and is removed; one that answers belongs to a running
@@ -100,8 +79,21 @@ static int clear_stale_socket(const char *path, const struct sockaddr_un *sa, ch
 	return 0;
 }
 
-int mgmt_open(struct mgmt **out, const char *path, mgmt_handler handler, void *arg, char *err,
-	      size_t errlen)
+int mgmt_create(struct mgmt **out, void *arg)
+{
+	struct mgmt *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->fd = m->http_fd = -1;
+	for (int i = 0; i < MGMT_MAX_CLIENTS; i++)
+		m->clients[i].fd = -1;
+	m->arg = arg;
+	*out = m;
+	return 0;
+}
+
+int mgmt_listen_unix(struct mgmt *m, const char *path, mgmt_handler handler, char *err,
+		     size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -113,44 +105,55 @@ int mgmt_open(struct mgmt **out, const char *path, mgmt_handler handler, void *a
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	rc = make_parent_dir(path, err, errlen);
+	/* created like the default run directory on a fresh machine */
+	rc = files_make_parent(path, 0700, "management_socket", err, errlen);
 	if (rc)
 		return rc;
 	rc = clear_stale_socket(path, &sa, err, errlen);
 	if (rc)
 		return rc;
 
-	struct mgmt *m = calloc(1, sizeof(*m));
-	if (!m) {
-		snprintf(err, errlen, "management_socket %s: out of memory", path);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < MGMT_MAX_CLIENTS; i++)
-		m->clients[i].fd = -1;
 	m->handler = handler;
-	m->arg = arg;
-	memcpy(m->path, path, strlen(path) + 1);
-	m->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->fd < 0 || bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "management_socket %s: %s", path, strerror(-rc));
-		if (m->fd >= 0)
-			close(m->fd);
-		free(m);
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	/* only the owner (the daemon's user) may connect: connecting needs write
 	 * permission on the socket file */
-	if (chmod(path, 0600) != 0 || stat(path, &st) != 0 || listen(m->fd, 16) != 0) {
+	if (chmod(path, 0600) != 0 || stat(path, &st) != 0 || listen(fd, 16) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "management_socket %s: %s", path, strerror(-rc));
-		close(m->fd);
+		close(fd);
 		unlink(path);
-		free(m);
 		return rc;
 	}
+	memcpy(m->path, path, strlen(path) + 1);
 	m->ino = st.st_ino;
-	*out = m;
+	m->fd = fd;
+	return 0;
+}
+
+int mgmt_listen_metrics(struct mgmt *m, const struct sockaddr *addr, socklen_t addr_len,
+			const char *name, mgmt_metrics_fn metrics, char *err, size_t errlen)
+{
+	int one = 1, rc;
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, addr, addr_len) != 0 || listen(fd, 16) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "metrics_listen %s: %s%s", name, strerror(-rc),
+			 rc == -EADDRINUSE ? " (another process holds this TCP port)" : "");
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	m->metrics = metrics;
+	m->http_fd = fd;
 	return 0;
 }
 
@@ -163,10 +166,14 @@ void mgmt_close(struct mgmt *m)
 	for (int i = 0; i < MGMT_MAX_CLIENTS; i++)
 		if (m->clients[i].fd >= 0)
 			close(m->clients[i].fd);
-	close(m->fd);
-	/* a daemon started on the same path after us must keep its socket */
-	if (stat(m->path, &st) == 0 && st.st_ino == m->ino)
-		unlink(m->path);
+	if (m->http_fd >= 0)
+		close(m->http_fd);
+	if (m->fd >= 0) {
+		close(m->fd);
+		/* a daemon started on the same path after us must keep its socket */
+		if (stat(m->path, &st) == 0 && st.st_ino == m->ino)
+			unlink(m->path);
+	}
 	free(m);
 }
 
@@ -192,6 +199,59 @@ static json_t *error_response(const char *why)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
+static const char *http_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+/* An HTTP/1.1 response with a body, after which the connection closes. */
+static void send_http(int fd, int status, const char *ctype, const char *body, size_t blen)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+			 "Connection: close\r\n\r\n",
+			 status, http_reason(status), ctype, blen,
+			 status == 405 ? "Allow: GET\r\n" : "");
+	struct iovec iov[2] = {{head, (size_t)n}, {(void *)body, blen}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("metrics: cannot answer a client: %s", strerror(errno));
+}
+
+/* Refuses a request in the client's own format: an HTTP status and a line of
+ * text, or a JSON error line. */
+static void refuse(struct mgmt *m, int fd, bool http, int status, const char *why)
+{
+	m->st.errors++;
+	if (http) {
+		char body[256];
+		int n = snprintf(body, sizeof(body), "%s\n", why);
+		send_http(fd, status, "text/plain; charset=utf-8", body, (size_t)n);
+	} else {
+		json_t *e = error_response(why);
+		send_line(fd, e);
+		json_decref(e);
+	}
+}
+
 static void client_close(struct mgmt_client *c)
 {
 	/* closing with unread input resets the connection, and the client would
@@ -204,8 +264,8 @@ static void client_close(struct mgmt_client *c)
 	c->len = 0;
 }
 
-/* Answers the request in c->buf[0, len) and closes the client. */
-static void client_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
+/* Answers the request in c->buf[0, len) on the Unix socket. */
+static void json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 {
 	json_error_t jerr;
 	json_t *req = json_loadb(c->buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -227,16 +287,82 @@ static void client_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 		else if (!json_object_get(resp, "ok"))
 			json_object_set_new(resp, "ok", json_true());
 	}
-	m->st.requests++;
 	if (!json_is_true(json_object_get(resp, "ok")))
 		m->st.errors++;
 	send_line(c->fd, resp);
 	json_decref(resp);
 	json_decref(req);
+}
+
+/* Answers the HTTP request whose head is c->buf[0, len). */
+static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
+{
+	const char *p = c->buf, *end = c->buf + len;
+	const char *sp1 = memchr(p, ' ', len);
+	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+	const char *eol = memchr(p, '\n', len);
+
+	if (!sp1 || !sp2 || !eol || sp2 > eol || eol - sp2 < 9 ||
+	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+		refuse(m, c->fd, true, 400, "expected an HTTP/1.x request line");
+		return;
+	}
+	if (sp1 - p != 3 || memcmp(p, "GET", 3) != 0) {
+		refuse(m, c->fd, true, 405, "only GET is served");
+		return;
+	}
+	size_t tlen = (size_t)(sp2 - sp1 - 1);
+	const char *target = sp1 + 1;
+	const char *q = memchr(target, '?', tlen);
+	if ((q ? (size_t)(q - target) : tlen) != 8 || memcmp(target, "/metrics", 8) != 0) {
+		refuse(m, c->fd, true, 404, "not found: the metrics are at /metrics");
+		return;
+	}
+	char *text = m->metrics(m->arg);
+	if (!text) {
+		refuse(m, c->fd, true, 500, "out of memory");
+		return;
+	}
+	send_http(c->fd, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+	free(text);
+}
+
+/* The end of a complete request in c->buf[0, len) (a line on the Unix socket,
+ * the empty line after an HTTP head), or 0 when more is to come. Returns the
+ * length of the request without its terminator. */
+static size_t request_end(const struct mgmt_client *c, bool *found)
+{
+	*found = false;
+	if (!c->http) {
+		const char *nl = memchr(c->buf, '\n', c->len);
+		if (nl)
+			*found = true;
+		return nl ? (size_t)(nl - c->buf) : 0;
+	}
+	for (size_t i = 0; i + 1 < c->len; i++) {
+		if (c->buf[i] != '\n')
+			continue;
+		if (c->buf[i + 1] == '\n' ||
+		    (c->buf[i + 1] == '\r' && i + 2 < c->len && c->buf[i + 2] == '\n')) {
+			*found = true;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static void client_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
+{
+	m->st.requests++;
+	if (c->http)
+		http_answer(m, c, len);
+	else
+		json_answer(m, c, len);
 	client_close(c);
 }
 
-/* Reads what the client sent; answers once a line (or end of stream) is in. */
+/* Reads what the client sent; answers once a whole request (or the end of the
+ * stream) is in. */
 static void client_read(struct mgmt *m, struct mgmt_client *c)
 {
 	for (;;) {
@@ -255,31 +381,30 @@ static void client_read(struct mgmt *m, struct mgmt_client *c)
 				client_close(c);
 			return;
 		}
-		const char *nl = memchr(c->buf + c->len, '\n', (size_t)n);
 		c->len += (size_t)n;
-		if (nl) {
-			client_answer(m, c, (size_t)(nl - c->buf));
+		bool found;
+		size_t len = request_end(c, &found);
+		if (found) {
+			client_answer(m, c, len);
 			return;
 		}
 		if (c->len == sizeof(c->buf)) {
-			json_t *e = error_response("request longer than the limit (4096 bytes)");
-			send_line(c->fd, e);
-			json_decref(e);
 			m->st.requests++;
-			m->st.errors++;
+			refuse(m, c->fd, c->http, 431,
+			       "request longer than the limit (4096 bytes)");
 			client_close(c);
 			return;
 		}
 	}
 }
 
-static void accept_clients(struct mgmt *m, uint64_t now_ms)
+static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 {
 	for (;;) {
-		int fd = accept4(m->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("management socket %s: accept: %s", m->path,
+				log_warn("%s: accept: %s", http ? "metrics endpoint" : m->path,
 					 strerror(errno));
 			return;
 		}
@@ -288,14 +413,13 @@ static void accept_clients(struct mgmt *m, uint64_t now_ms)
 			if (m->clients[i].fd < 0)
 				c = &m->clients[i];
 		if (!c) {
-			json_t *e = error_response("busy: too many clients waiting; try again");
-			send_line(fd, e);
-			json_decref(e);
+			refuse(m, fd, http, 503, "busy: too many clients waiting; try again");
 			close(fd);
 			m->st.dropped++;
 			continue;
 		}
 		c->fd = fd;
+		c->http = http;
 		c->len = 0;
 		c->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	}
@@ -305,9 +429,10 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 {
 	int n = 0;
 
-	if (cap < 1)
+	if (cap < MGMT_LISTENERS)
 		return 0;
 	pfds[n++] = (struct pollfd){.fd = m->fd, .events = POLLIN};
+	pfds[n++] = (struct pollfd){.fd = m->http_fd, .events = POLLIN};
 	for (int i = 0; i < MGMT_MAX_CLIENTS && n < cap; i++)
 		if (m->clients[i].fd >= 0)
 			pfds[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
@@ -316,7 +441,7 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 
 void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now_ms)
 {
-	for (int i = 1; i < n; i++) {
+	for (int i = MGMT_LISTENERS; i < n; i++) {
 		if (!pfds[i].revents)
 			continue;
 		for (int j = 0; j < MGMT_MAX_CLIENTS; j++)
@@ -325,14 +450,18 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 				break;
 			}
 	}
-	if (n > 0 && (pfds[0].revents & POLLIN))
-		accept_clients(m, now_ms);
+	if (n >= MGMT_LISTENERS) {
+		if (m->fd >= 0 && (pfds[0].revents & POLLIN))
+			accept_clients(m, m->fd, false, now_ms);
+		if (m->http_fd >= 0 && (pfds[1].revents & POLLIN))
+			accept_clients(m, m->http_fd, true, now_ms);
+	}
 	for (int j = 0; j < MGMT_MAX_CLIENTS; j++) {
 		struct mgmt_client *c = &m->clients[j];
 		if (c->fd >= 0 && now_ms >= c->deadline_ms) {
-			json_t *e = error_response("no complete request line within 2000 ms");
-			send_line(c->fd, e);
-			json_decref(e);
+			refuse(m, c->fd, c->http, 408,
+			       c->http ? "no complete request head within 2000 ms"
+				       : "no complete request line within 2000 ms");
 			m->st.dropped++;
 			client_close(c);
 		}

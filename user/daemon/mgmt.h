@@ -1,11 +1,13 @@
 /*
- * mgmt.h - the management socket that sipshardctl talks to.
+ * mgmt.h - the management interfaces: the Unix socket that sipshardctl talks
+ * to, and the HTTP endpoint that Prometheus scrapes.
  *
- * Owns: the Unix socket (creating it mode 0600, refusing a path where another
- * daemon answers, removing a stale one, removing its own at close), the
- * clients (a bounded table, non-blocking, each with a deadline) and the wire
- * format. Does not own: what a command does (the handler) or when it runs
- * (the caller polls the descriptors and calls mgmt_service).
+ * Owns: both listeners (the Unix socket created mode 0600, refusing a path
+ * where another daemon answers, removing a stale one and its own at close;
+ * the TCP one bound where metrics_listen says), the clients (one bounded
+ * table, non-blocking, each with a deadline) and both wire formats. Does not
+ * own: what a command does or what the metrics say (the handlers), or when it
+ * runs (the caller polls the descriptors and calls mgmt_service).
  *
  * Wire format: the client connects, writes one request, a JSON object on one
  * line of at most MGMT_REQUEST_MAX bytes ending in "\n", such as
@@ -16,6 +18,12 @@
  * answered an error (when it can be) and dropped; above MGMT_MAX_CLIENTS
  * waiting clients a new one is answered "busy". Nothing here blocks: the
  * controller thread that serves it also sets up calls.
+ *
+ * Metrics: HTTP/1.0 or 1.1, one request per connection: GET /metrics is
+ * answered 200 with the metrics handler's text (Content-Type text/plain;
+ * version=0.0.4), any other path 404, another method 405, a request that is
+ * not HTTP 400, one whose head does not arrive whole within the deadline or
+ * the size limit 408 or 431; then the connection is closed.
  */
 #ifndef SIPSHARD_MGMT_H
 #define SIPSHARD_MGMT_H
@@ -27,6 +35,7 @@
 #define MGMT_REQUEST_MAX       4096
 #define MGMT_MAX_CLIENTS       8
 #define MGMT_CLIENT_TIMEOUT_MS 2000
+#define MGMT_LISTENERS	       2 /* the Unix socket, the metrics endpoint */
 
 struct mgmt;
 
@@ -34,15 +43,24 @@ struct mgmt;
  * Returns a new response object; mgmt adds "ok": true unless it holds "ok". */
 typedef json_t *(*mgmt_handler)(void *arg, const char *command, const json_t *request);
 
-/* Creates the socket at path. 0, or a negative errno with one line in err that
- * names the path and the problem. */
-int mgmt_open(struct mgmt **out, const char *path, mgmt_handler handler, void *arg, char *err,
-	      size_t errlen);
-/* Closes every client and the socket, and removes the socket file. NULL is fine. */
+/* The metrics text, malloc'd (the caller frees it), or NULL. */
+typedef char *(*mgmt_metrics_fn)(void *arg);
+
+/* A management object with no listener yet; handlers get arg. 0 or -ENOMEM. */
+int mgmt_create(struct mgmt **out, void *arg);
+/* Creates the Unix socket at path. 0, or a negative errno with one line in err
+ * that names the path and the problem. */
+int mgmt_listen_unix(struct mgmt *m, const char *path, mgmt_handler handler, char *err,
+		     size_t errlen);
+/* Listens for HTTP scrapes at addr (name: as configured, for messages). */
+int mgmt_listen_metrics(struct mgmt *m, const struct sockaddr *addr, socklen_t addr_len,
+			const char *name, mgmt_metrics_fn metrics, char *err, size_t errlen);
+/* Closes every client and listener, and removes the socket file. NULL is fine. */
 void mgmt_close(struct mgmt *m);
 
-/* Fills pfds (at most cap) with the descriptors to poll for input: the socket,
- * then each waiting client. Returns how many. */
+/* Fills pfds (at most cap, at least 2) with the descriptors to poll for input:
+ * the two listeners (fd -1 when absent, which poll skips), then each waiting
+ * client. Returns how many. */
 int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap);
 /* Accepts, reads and answers what the poll found ready (pfds, n as filled by
  * mgmt_poll_fds, revents set), and drops clients past their deadline. */

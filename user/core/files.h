@@ -1,0 +1,19 @@
+/*
+ * files.h - the directories the daemon's own files live in.
+ *
+ * Owns: creating the one missing directory level above a file the
+ * configuration names (a run directory, a log directory) on a fresh machine.
+ * Does not own: the files themselves.
+ */
+#ifndef SIPSHARD_FILES_H
+#define SIPSHARD_FILES_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Makes the directory that holds path (with mode) when it is missing; its own
+ * parent must exist. 0, or a negative errno with one line in err that starts
+ * with "KEY PATH: ". */
+int files_make_parent(const char *path, mode_t mode, const char *key, char *err, size_t errlen);
+
+#endif
