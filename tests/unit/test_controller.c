@@ -472,6 +472,59 @@ static void test_draining_refuses_new_calls_only(void **state)
 	assert_int_equal(sent_msg(before)->status, 200);
 }
 
+/* An INVITE from alice with Call-ID and From tag numbered n. */
+static void numbered_invite(int n)
+{
+	from_alice("INVITE sip:+1555%04d@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKn%d\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=t%d\r\n"
+		   "To: <sip:+1555%04d@127.0.0.1>\r\n"
+		   "Call-ID: n%d@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   n, n, n, n, n);
+}
+
+/* Found measuring set-up rates: answered calls keep their record a few seconds
+ * for 2xx retransmissions, and at a few thousand calls per second those
+ * records filled capacity.setups, so new INVITEs got 503 (rejected_capacity)
+ * while nothing was setting up. The oldest lingering record now gives way. */
+static void test_lingering_records_give_way_to_new_calls(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	/* 16 setup records (capacity.setups) all lingering after their answer */
+	for (int n = 0; n < 16; n++) {
+		nsent = 0; /* only this call's datagrams are looked at */
+		numbered_invite(n);
+		unsigned inv = 1; /* after the 100 to alice */
+		assert_int_equal(sent_msg(inv)->method_id, SIP_METHOD_INVITE);
+		response_from_bob(inv, 200, "btag");
+		ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1,
+				    CTL_END_BYE_CALLER);
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_answered, 16);
+	assert_int_equal(st.calls_active, 0);
+	nsent = 0;
+	numbered_invite(16);
+	assert_int_equal(sent_msg(1)->method_id, SIP_METHOD_INVITE);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_capacity, 0);
+	assert_int_equal(st.linger_evicted, 1);
+	/* after the linger time (8 s from the answer at 1100) every answered
+	 * record is free again: the next INVITEs (up to max_calls) need no eviction */
+	ctl_on_tick(ctl, 1100 + 8000);
+	for (int n = 17; n < 20; n++) {
+		nsent = 0;
+		numbered_invite(n);
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.linger_evicted, 1);
+	assert_int_equal(st.rejected_capacity, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +540,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

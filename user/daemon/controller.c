@@ -6,7 +6,11 @@
  * the callee's responses, and by leg A's Call-ID + From-tag (a chained hash)
  * for CANCEL, retransmitted INVITEs and the ACK of a non-2xx final. A record
  * lingers a few seconds after the call is answered so that retransmitted 2xx
- * responses still reach the caller.
+ * responses still reach the caller. Lingering records wait in answer order on
+ * a list of their own, so that a tick looks only at those whose time is up
+ * (not at thousands of answered calls every 10 ms), and so that a new INVITE
+ * finding no free record takes the oldest lingering one: a new call matters
+ * more than covering a 2xx retransmission of a call already answered.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,7 +54,7 @@ struct ctl_call {
 	int final_status;
 	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
 	uint32_t next_by_a;		   /* chain in the leg-A hash, index + 1 */
-	uint32_t prev_active, next_active; /* active list, index + 1 */
+	uint32_t prev_active, next_active; /* active or linger list, index + 1 */
 	uint64_t t_next, t_interval, t_deadline;
 	struct sockaddr_storage a_peer, b_peer;
 	socklen_t a_len, b_len;
@@ -83,6 +87,10 @@ struct cdr_open {
 	int status;
 };
 
+struct call_list {
+	uint32_t head, tail; /* index + 1 */
+};
+
 /* Free dialog slots of one shard, owned by the controller until installed. */
 struct slot_pool {
 	uint64_t *items; /* slot << 32 | gen */
@@ -98,8 +106,9 @@ struct ctl {
 	unsigned nshards;
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
-	uint32_t active_head;
-	uint32_t *by_a; /* hash buckets, index + 1 */
+	struct call_list active; /* records setting up or completed */
+	struct call_list linger; /* CALL_ANSWERED records, oldest first */
+	uint32_t *by_a;			   /* hash buckets, index + 1 */
 	uint32_t nby_a;
 	struct slot_pool *pools;
 	uint64_t rng;
@@ -315,24 +324,29 @@ static uint32_t call_index(const struct ctl *c, const struct ctl_call *k)
 	return (uint32_t)(k - c->calls);
 }
 
-static void active_link(struct ctl *c, struct ctl_call *k)
+/* A list of records through prev/next_active (index + 1), appended at the tail. */
+static void list_append(struct ctl *c, struct call_list *l, struct ctl_call *k)
 {
 	uint32_t i = call_index(c, k) + 1;
-	k->prev_active = 0;
-	k->next_active = c->active_head;
-	if (c->active_head)
-		c->calls[c->active_head - 1].prev_active = i;
-	c->active_head = i;
+	k->next_active = 0;
+	k->prev_active = l->tail;
+	if (l->tail)
+		c->calls[l->tail - 1].next_active = i;
+	else
+		l->head = i;
+	l->tail = i;
 }
 
-static void active_unlink(struct ctl *c, struct ctl_call *k)
+static void list_unlink(struct ctl *c, struct call_list *l, struct ctl_call *k)
 {
 	if (k->prev_active)
 		c->calls[k->prev_active - 1].next_active = k->next_active;
 	else
-		c->active_head = k->next_active;
+		l->head = k->next_active;
 	if (k->next_active)
 		c->calls[k->next_active - 1].prev_active = k->prev_active;
+	else
+		l->tail = k->prev_active;
 }
 
 static void by_a_link(struct ctl *c, struct ctl_call *k)
@@ -416,7 +430,10 @@ static void call_free(struct ctl *c, struct ctl_call *k)
 			c->st.calls_active--;
 		policy_call_release(c->pol);
 	}
-	active_unlink(c, k);
+	if (k->state == CALL_ANSWERED)
+		list_unlink(c, &c->linger, k);
+	else
+		list_unlink(c, &c->active, k);
 	by_a_unlink(c, k);
 	k->state = CALL_FREE;
 	k->next_by_a = c->free_head;
@@ -650,6 +667,11 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		return;
 	}
 	k = call_alloc(c);
+	if (!k && c->linger.head) {
+		call_free(c, &c->calls[c->linger.head - 1]);
+		c->st.linger_evicted++;
+		k = call_alloc(c);
+	}
 	if (!k || !reserve_slot(c, k, shard)) {
 		if (k) {
 			k->next_by_a = c->free_head;
@@ -666,7 +688,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	    !copy_view(k->a_from_tag, sizeof(k->a_from_tag), m, m->from.tag)) {
 		k->installed = false;
 		k->state = CALL_CALLING;
-		active_link(c, k);
+		list_append(c, &c->active, k);
 		call_free(c, k);
 		answer_stateless(c, shard, m, 400,
 				 "Warning: 399 sipshard \"Call-ID or tag too long\"\r\n", src,
@@ -678,7 +700,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
 	k->state = CALL_CALLING;
-	active_link(c, k);
+	list_append(c, &c->active, k);
 	by_a_link(c, k);
 
 	shard_tag_encode(k->a_tag, sizeof(k->a_tag), (uint8_t)shard, k->slot, k->slot_gen,
@@ -789,10 +811,12 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 				/* the worker could not take it: end the call on both legs */
 				log_warn("worker %u refused dialog slot %u", k->shard, k->slot);
 			}
+			list_unlink(c, &c->active, k);
 			k->state = CALL_ANSWERED;
+			k->t_deadline = now + CTL_ANSWER_LINGER;
+			list_append(c, &c->linger, k);
 			c->st.calls_answered++;
 			cdr_answered(c, k, r->status);
-			k->t_deadline = now + CTL_ANSWER_LINGER;
 		}
 		/* the 2xx and its retransmissions go to A end to end */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
@@ -937,7 +961,11 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 
 void ctl_on_tick(struct ctl *c, uint64_t now)
 {
-	uint32_t i = c->active_head;
+	uint32_t i = c->active.head;
+
+	/* answered calls: the dialog is the worker's from here */
+	while (c->linger.head && now >= c->calls[c->linger.head - 1].t_deadline)
+		call_free(c, &c->calls[c->linger.head - 1]);
 
 	while (i) {
 		struct ctl_call *k = &c->calls[i - 1];
@@ -969,10 +997,6 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 							 k->slot_gen);
 				call_free(c, k);
 			}
-			break;
-		case CALL_ANSWERED:
-			if (now >= k->t_deadline)
-				call_free(c, k); /* the dialog is the worker's from here */
 			break;
 		case CALL_COMPLETED:
 			if (now >= k->t_deadline) {

@@ -56,6 +56,7 @@ struct ctl_stats {
 	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
 	    invite_retrans;
 	uint64_t calls_active, dialogs_ended, cdrs;
+	uint64_t linger_evicted; /* answered records freed early for a new INVITE */
 };
 
 struct ctl;

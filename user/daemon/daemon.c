@@ -644,6 +644,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "dialogs_ended", cs.dialogs_ended);
 	JI(c, "cdrs", cs.cdrs);
+	JI(c, "linger_evicted", cs.linger_evicted);
 	json_object_set_new(root, "controller", c);
 
 	json_t *rl = json_object();
