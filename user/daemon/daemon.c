@@ -533,7 +533,8 @@ void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].thread)
 			pthread_join(d->workers[i].thread, NULL);
-	if (d->stats_file)
+	/* a start that failed has no controller to count anything */
+	if (d->stats_file && d->ctl)
 		daemon_write_stats(d, d->stats_file);
 	policy_destroy(atomic_exchange(&d->pending_pol, NULL));
 	mgmt_close(d->mgmt);
