@@ -45,7 +45,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format clean
+.PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format install clean
 # Keep intermediate objects (test and BPF objects) so that rebuilds stay incremental.
 .SECONDARY:
 
@@ -141,6 +141,14 @@ demo: all
 
 bench: all
 	@$(BUILD)/parse_bench
+
+# The programs an SBC runs, to $(DESTDIR)$(PREFIX)/bin (examples/sipshardd.service
+# expects /usr/local/bin).
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/sipshardd $(BUILD)/sipshardctl $(BUILD)/sipshard-parse \
+		$(BUILD)/sipshard-load $(DESTDIR)$(PREFIX)/bin/
 
 format:
 	clang-format -i $$(find include user kern bench tests -name '*.[ch]')
