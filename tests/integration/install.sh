@@ -26,7 +26,7 @@ if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$WORK/sipshardd.service" >"$WORK/verify.log" 2>&1
 	check "systemd-analyze verify finds nothing wrong in the unit" \
 		bash -c '[ ! -s "$1" ]' _ "$WORK/verify.log"
-	[ -s "$WORK/verify.log" ] && sed 's/^/#   /' "$WORK/verify.log"
+	if [ -s "$WORK/verify.log" ]; then sed 's/^/#   /' "$WORK/verify.log"; fi
 else
 	echo "# systemd-analyze is not installed: the unit was not verified (no check counted)"
 fi
