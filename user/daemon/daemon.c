@@ -32,14 +32,59 @@ static uint64_t mono_ms(void)
 
 /* ---- controller thread ---------------------------------------------------- */
 
+/* Sends what the controller queued for shard's socket: one sendmmsg for the
+ * lot (a datagram the socket refuses is dropped, as a lost datagram would be:
+ * SIP retransmits). */
+static void ctl_flush(struct daemon *d, unsigned shard)
+{
+	struct ctl_batch *b = &d->ctl_out[shard];
+	unsigned done = 0;
+
+	while (done < b->n) {
+		int n = sendmmsg(d->workers[shard].fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
+		if (n <= 0) {
+			log_debug("controller send failed: %s",
+				  n < 0 ? strerror(errno) : "none sent");
+			done++; /* skip the one refused */
+			continue;
+		}
+		done += (unsigned)n;
+	}
+	b->n = 0;
+}
+
+static void ctl_flush_all(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (d->ctl_out[i].n)
+			ctl_flush(d, i);
+}
+
 static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 		      const struct sockaddr *to, socklen_t tolen)
 {
 	struct daemon *d = arg;
-	/* the controller's sends are the slow path: one sendto each is fine, and
-	 * going through the worker's socket keeps our source address:port */
-	if (sendto(d->workers[shard].fd, buf, len, MSG_DONTWAIT, to, tolen) < 0)
-		log_debug("controller send failed: %s", strerror(errno));
+	struct ctl_batch *b = &d->ctl_out[shard];
+
+	/* through the worker's socket, which keeps our source address:port; queued,
+	 * so that a controller pass costs one system call per socket, not one per
+	 * datagram */
+	if (len > CTL_BATCH_DATA || tolen > sizeof(b->to[0])) {
+		ctl_flush(d, shard); /* keep the order */
+		if (sendto(d->workers[shard].fd, buf, len, MSG_DONTWAIT, to, tolen) < 0)
+			log_debug("controller send failed: %s", strerror(errno));
+		return;
+	}
+	if (b->n == CTL_BATCH_MAX)
+		ctl_flush(d, shard);
+	unsigned i = b->n++;
+	memcpy(b->data[i], buf, len);
+	memcpy(&b->to[i], to, tolen);
+	b->iov[i] = (struct iovec){b->data[i], len};
+	b->msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->to[i],
+						  .msg_namelen = tolen,
+						  .msg_iov = &b->iov[i],
+						  .msg_iovlen = 1}};
 }
 
 static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dlg)
@@ -341,6 +386,7 @@ static void *controller_main(void *arg)
 		ctl_set_draining(d->ctl, atomic_load(&d->draining));
 		ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
+		ctl_flush_all(d);
 		struct ctl_stats cs;
 		ctl_get_stats(d->ctl, &cs);
 		atomic_store(&d->calls_up, cs.calls_active);
@@ -421,7 +467,8 @@ int daemon_start(struct daemon *d)
 
 	d->cdr.fd = -1; /* before anything can fail: daemon_stop closes it */
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
-	if (!d->workers)
+	d->ctl_out = calloc(d->nworkers, sizeof(*d->ctl_out));
+	if (!d->workers || !d->ctl_out)
 		return -ENOMEM;
 	for (unsigned b = 0; b < SHARD_NBUCKETS; b++)
 		d->bucket_owner[b] = b % d->nworkers;
@@ -561,6 +608,8 @@ void daemon_stop(struct daemon *d)
 	cdr_close(&d->cdr);
 	free(d->workers);
 	d->workers = NULL;
+	free(d->ctl_out);
+	d->ctl_out = NULL;
 }
 
 /* ---- statistics ----------------------------------------------------------------- */

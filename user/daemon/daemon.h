@@ -58,6 +58,18 @@ _Static_assert(sizeof(struct dmsg_hdr) % 8 == 0, "payload after a dmsg_hdr must 
 
 struct daemon;
 
+/* The controller's outgoing datagrams for one worker's socket, sent together
+ * with one sendmmsg at the end of each controller pass. */
+#define CTL_BATCH_MAX  32
+#define CTL_BATCH_DATA 4096 /* larger datagrams go out at once, after the batch */
+struct ctl_batch {
+	unsigned n;
+	struct mmsghdr msgs[CTL_BATCH_MAX];
+	struct iovec iov[CTL_BATCH_MAX];
+	struct sockaddr_storage to[CTL_BATCH_MAX];
+	char data[CTL_BATCH_MAX][CTL_BATCH_DATA];
+};
+
 /* Per-worker counters, written by the worker only, read racily for stats. */
 struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
@@ -102,6 +114,7 @@ struct daemon {
 	unsigned nworkers;
 	struct worker *workers;
 	struct ctl *ctl;
+	struct ctl_batch *ctl_out; /* [nworkers], the controller thread's */
 	pthread_t ctl_thread;
 	int ctl_wake_fd; /* eventfd: workers -> controller */
 	bool bpf_steering;
