@@ -295,28 +295,40 @@ static void json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 }
 
 /* Answers the HTTP request whose head is c->buf[0, len). */
-static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
+int mgmt_http_status(const char *head, size_t len)
 {
-	const char *p = c->buf, *end = c->buf + len;
+	const char *p = head, *end = head + len;
 	const char *sp1 = memchr(p, ' ', len);
 	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
 	const char *eol = memchr(p, '\n', len);
 
 	if (!sp1 || !sp2 || !eol || sp2 > eol || eol - sp2 < 9 ||
-	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0) {
-		refuse(m, c->fd, true, 400, "expected an HTTP/1.x request line");
-		return;
-	}
-	if (sp1 - p != 3 || memcmp(p, "GET", 3) != 0) {
-		refuse(m, c->fd, true, 405, "only GET is served");
-		return;
-	}
+	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0)
+		return 400;
+	if (sp1 - p != 3 || memcmp(p, "GET", 3) != 0)
+		return 405;
 	size_t tlen = (size_t)(sp2 - sp1 - 1);
 	const char *target = sp1 + 1;
 	const char *q = memchr(target, '?', tlen);
-	if ((q ? (size_t)(q - target) : tlen) != 8 || memcmp(target, "/metrics", 8) != 0) {
+	if ((q ? (size_t)(q - target) : tlen) != 8 || memcmp(target, "/metrics", 8) != 0)
+		return 404;
+	return 200;
+}
+
+static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
+{
+	switch (mgmt_http_status(c->buf, len)) {
+	case 400:
+		refuse(m, c->fd, true, 400, "expected an HTTP/1.x request line");
+		return;
+	case 405:
+		refuse(m, c->fd, true, 405, "only GET is served");
+		return;
+	case 404:
 		refuse(m, c->fd, true, 404, "not found: the metrics are at /metrics");
 		return;
+	default:
+		break;
 	}
 	char *text = m->metrics(m->arg);
 	if (!text) {
@@ -327,23 +339,20 @@ static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 	free(text);
 }
 
-/* The end of a complete request in c->buf[0, len) (a line on the Unix socket,
- * the empty line after an HTTP head), or 0 when more is to come. Returns the
- * length of the request without its terminator. */
-static size_t request_end(const struct mgmt_client *c, bool *found)
+size_t mgmt_request_end(const char *buf, size_t len, bool http, bool *found)
 {
 	*found = false;
-	if (!c->http) {
-		const char *nl = memchr(c->buf, '\n', c->len);
+	if (!http) {
+		const char *nl = memchr(buf, '\n', len);
 		if (nl)
 			*found = true;
-		return nl ? (size_t)(nl - c->buf) : 0;
+		return nl ? (size_t)(nl - buf) : 0;
 	}
-	for (size_t i = 0; i + 1 < c->len; i++) {
-		if (c->buf[i] != '\n')
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\n')
 			continue;
-		if (c->buf[i + 1] == '\n' ||
-		    (c->buf[i + 1] == '\r' && i + 2 < c->len && c->buf[i + 2] == '\n')) {
+		if (buf[i + 1] == '\n' ||
+		    (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')) {
 			*found = true;
 			return i + 1;
 		}
@@ -383,7 +392,7 @@ static void client_read(struct mgmt *m, struct mgmt_client *c)
 		}
 		c->len += (size_t)n;
 		bool found;
-		size_t len = request_end(c, &found);
+		size_t len = mgmt_request_end(c->buf, c->len, c->http, &found);
 		if (found) {
 			client_answer(m, c, len);
 			return;

@@ -30,7 +30,10 @@
 
 #include <jansson.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define MGMT_REQUEST_MAX       4096
 #define MGMT_MAX_CLIENTS       8
@@ -65,6 +68,15 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap);
 /* Accepts, reads and answers what the poll found ready (pfds, n as filled by
  * mgmt_poll_fds, revents set), and drops clients past their deadline. */
 void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now_ms);
+
+/* The wire formats' parsing, pure so that it can be fuzzed. mgmt_request_end:
+ * in buf[0, len) as received so far, whether a whole request is in (*found)
+ * and its length without the terminator (a line on the Unix socket; for HTTP
+ * the head up to its empty line, the last line's LF included).
+ * mgmt_http_status: the status a complete head gets: 200 (GET /metrics),
+ * 400, 404 or 405. */
+size_t mgmt_request_end(const char *buf, size_t len, bool http, bool *found);
+int mgmt_http_status(const char *head, size_t len);
 
 /* Requests answered and clients dropped, for the statistics. */
 struct mgmt_stats {
