@@ -175,6 +175,20 @@ static void invite_from_alice(void)
 		   "Content-Length: 0\r\n\r\n");
 }
 
+/* An INVITE from alice with Call-ID and From tag numbered n. */
+static void numbered_invite(int n)
+{
+	from_alice("INVITE sip:+1555%04d@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKn%d\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=t%d\r\n"
+		   "To: <sip:+1555%04d@127.0.0.1>\r\n"
+		   "Call-ID: n%d@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   n, n, n, n, n);
+}
+
 /* The INVITE the controller sent to bob: index of it in sent[]. */
 static unsigned invite_to_bob(void)
 {
@@ -373,17 +387,10 @@ static void test_cdr_unanswered_calls(void **state)
 	assert_iso_time(cdr_str(0, "end"));
 
 	/* the callee never answers: Timer B */
-	from_alice("INVITE sip:+15550000@127.0.0.1:5060 SIP/2.0\r\n"
-		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv2\r\n"
-		   "Max-Forwards: 70\r\n"
-		   "From: <sip:alice@10.1.1.1>;tag=atag2\r\n"
-		   "To: <sip:+15550000@127.0.0.1>\r\n"
-		   "Call-ID: a2@10.1.1.1\r\n"
-		   "CSeq: 1 INVITE\r\n"
-		   "Content-Length: 0\r\n\r\n");
+	numbered_invite(2);
 	ctl_on_tick(ctl, 1000 + 64 * 500 + 1);
 	assert_int_equal(ncdrs, 2);
-	assert_string_equal(cdr_str(1, "call_id"), "a2@10.1.1.1");
+	assert_string_equal(cdr_str(1, "call_id"), "n2@10.1.1.1");
 	assert_string_equal(cdr_str(1, "disposition"), "timeout");
 	assert_int_equal(cdr_int(1, "status"), 408);
 }
@@ -432,14 +439,7 @@ static void test_draining_refuses_new_calls_only(void **state)
 	unsigned inv = invite_to_bob();
 	ctl_set_draining(ctl, true);
 	unsigned before = nsent;
-	from_alice("INVITE sip:+15550000@127.0.0.1:5060 SIP/2.0\r\n"
-		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv2\r\n"
-		   "Max-Forwards: 70\r\n"
-		   "From: <sip:alice@10.1.1.1>;tag=atag2\r\n"
-		   "To: <sip:+15550000@127.0.0.1>\r\n"
-		   "Call-ID: a2@10.1.1.1\r\n"
-		   "CSeq: 1 INVITE\r\n"
-		   "Content-Length: 0\r\n\r\n");
+	numbered_invite(2);
 	assert_int_equal(nsent, before + 1);
 	assert_int_equal(sent_msg(before)->status, 503);
 	assert_non_null(sip_find_hdr(&out, SIP_HDR_RETRY_AFTER));
@@ -470,20 +470,6 @@ static void test_draining_refuses_new_calls_only(void **state)
 		   "CSeq: 1 OPTIONS\r\n"
 		   "Content-Length: 0\r\n\r\n");
 	assert_int_equal(sent_msg(before)->status, 200);
-}
-
-/* An INVITE from alice with Call-ID and From tag numbered n. */
-static void numbered_invite(int n)
-{
-	from_alice("INVITE sip:+1555%04d@127.0.0.1:5060 SIP/2.0\r\n"
-		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKn%d\r\n"
-		   "Max-Forwards: 70\r\n"
-		   "From: <sip:alice@10.1.1.1>;tag=t%d\r\n"
-		   "To: <sip:+1555%04d@127.0.0.1>\r\n"
-		   "Call-ID: n%d@10.1.1.1\r\n"
-		   "CSeq: 1 INVITE\r\n"
-		   "Content-Length: 0\r\n\r\n",
-		   n, n, n, n, n);
 }
 
 /* Found measuring set-up rates: answered calls keep their record a few seconds
