@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/cli.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
@@ -206,13 +207,6 @@ static void reload_on_signal(struct reload_ctx *x)
 	json_decref(report);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* SIGTERM: new calls are refused (503) while the calls that are up go on,
  * until the last one ends or drain_s passes; SIGINT or another SIGTERM stops
  * at once. Reloads still work meanwhile. */
@@ -220,7 +214,7 @@ static void drain(struct reload_ctx *x, const sigset_t *set)
 {
 	struct daemon *d = x->d;
 	const uint32_t drain_s = x->running->timers.drain_s;
-	const uint64_t deadline = mono_ms() + drain_s * 1000ull;
+	const uint64_t deadline = clock_mono_ms() + drain_s * 1000ull;
 	const struct timespec tick = {0, 100 * 1000 * 1000};
 
 	if (!drain_s)
@@ -244,7 +238,7 @@ static void drain(struct reload_ctx *x, const sigset_t *set)
 			log_info("drained: every call ended");
 			return;
 		}
-		if (mono_ms() >= deadline) {
+		if (clock_mono_ms() >= deadline) {
 			log_warn("drain_s (%u s) passed with %llu call(s) up: stopping", drain_s,
 				 (unsigned long long)up);
 			return;

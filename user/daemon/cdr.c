@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/files.h"
 #include "daemon/cdr.h"
 #include "daemon/log.h"
@@ -64,9 +65,7 @@ void cdr_append(struct cdr_file *f, const char *line, size_t len)
 		return;
 	}
 	f->errors++;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	uint64_t now = clock_mono_ms();
 	if (now - f->last_error_log_ms >= quiet_ms) {
 		f->last_error_log_ms = now;
 		log_error("cdr_file %s: record lost (%s); %llu lost so far", f->path,

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "net/udp.h"
@@ -22,13 +23,6 @@
 void *worker_main(void *arg);
 
 #define RING_SLOT_SIZE (sizeof(struct dmsg_hdr) + DMSG_DATA_MAX)
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- controller thread ---------------------------------------------------- */
 
@@ -379,7 +373,7 @@ static void *controller_main(void *arg)
 			if (read(d->ctl_wake_fd, &v, sizeof(v)) < 0)
 				(void)0;
 		}
-		uint64_t now = mono_ms();
+		uint64_t now = clock_mono_ms();
 		if (d->mgmt)
 			mgmt_service(d->mgmt, pfds + 1, n - 1, now);
 		ctl_take_policy(d, now);
@@ -492,7 +486,7 @@ int daemon_start(struct daemon *d)
 				  strerror(-rc));
 			return rc;
 		}
-		rc = wheel_init(&w->wheel, ndlg, 100, mono_ms());
+		rc = wheel_init(&w->wheel, ndlg, 100, clock_mono_ms());
 		if (rc) {
 			log_error("shard %u: cannot set up its timers: %s", i, strerror(-rc));
 			return rc;

@@ -15,16 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "steer/steer.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void store_peer(struct dmsg_hdr *h, const struct sockaddr *sa, socklen_t len)
 {
@@ -163,7 +157,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		w->st.tx_no_buffer++;
 		return;
 	}
-	w->relay.now_ms = now_ms();
+	w->relay.now_ms = clock_mono_ms();
 	if (m->is_request)
 		relay_request(&w->relay, m, out, w->d->cfg->tx_buffer_size, &res);
 	else
@@ -226,7 +220,7 @@ static void drain_commands(struct worker *w)
 		switch (h->type) {
 		case DMSG_INSTALL: {
 			const struct shard_dialog *in = payload;
-			if (shard_dialog_install(&w->table, in, now_ms()) == 0) {
+			if (shard_dialog_install(&w->table, in, clock_mono_ms()) == 0) {
 				struct shard_dialog *d =
 				    shard_dialog_get(&w->table, in->slot, in->gen);
 				w->st.dialogs_installed++;
@@ -334,7 +328,7 @@ void *worker_main(void *arg)
 		int n = net_io_poll(w->io, timeout, on_datagram, w);
 		if (n < 0 && n != -EINTR && n != -ETIME && n != -EAGAIN)
 			log_warn("worker %u: receive failed: %s", w->id, strerror(-n));
-		expire(w, now_ms());
+		expire(w, clock_mono_ms());
 		net_io_flush(w->io);
 		if (w->evt_pushed) {
 			uint64_t one = 1;
