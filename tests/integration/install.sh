@@ -24,8 +24,10 @@ check "TimeoutStopSec ($stop s) outlasts the example's drain_s ($drain s)" test 
 if command -v systemd-analyze >/dev/null; then
 	sed "s|/usr/local/bin/|$DEST/usr/local/bin/|g" "$unit" >"$WORK/sipshardd.service"
 	systemd-analyze verify "$WORK/sipshardd.service" >"$WORK/verify.log" 2>&1
+	# what it says of this unit; a machine without a running systemd may add
+	# lines about itself, which are not the unit's problems
 	check "systemd-analyze verify finds nothing wrong in the unit" \
-		bash -c '[ ! -s "$1" ]' _ "$WORK/verify.log"
+		bash -c '! grep -q "^sipshardd.service:" "$1"' _ "$WORK/verify.log"
 	if [ -s "$WORK/verify.log" ]; then sed 's/^/#   /' "$WORK/verify.log"; fi
 else
 	echo "# systemd-analyze is not installed: the unit was not verified (no check counted)"
