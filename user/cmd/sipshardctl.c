@@ -114,15 +114,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
  * embedded default. */
 static int socket_path(const struct cli *cli, char *out, size_t cap)
 {
-	struct config *cfg = malloc(sizeof(*cfg));
 	char err[512];
 	int rc;
 
 	if (cli->socket) {
 		snprintf(out, cap, "%s", cli->socket);
-		free(cfg);
 		return 0;
 	}
+	struct config *cfg = malloc(sizeof(*cfg)); /* large: not on the stack */
 	if (!cfg) {
 		fprintf(stderr, "sipshardctl: out of memory\n");
 		return EXIT_USAGE;

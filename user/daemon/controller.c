@@ -106,9 +106,9 @@ struct ctl {
 	unsigned nshards;
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
-	struct call_list active; /* records setting up or completed */
-	struct call_list linger; /* CALL_ANSWERED records, oldest first */
-	uint32_t *by_a;			   /* hash buckets, index + 1 */
+	struct call_list active;    /* records setting up or completed */
+	struct call_list linger;    /* CALL_ANSWERED records, oldest first */
+	uint32_t *by_a;		    /* hash buckets, index + 1 */
 	uint32_t nby_a;
 	struct slot_pool *pools;
 	uint64_t rng;
@@ -167,23 +167,26 @@ static void iso_time(uint64_t ms, char out[32])
 	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
-/* A JSON string of at most max bytes of p, printable ASCII kept, others '?'
- * (every byte comes from the network; JSON needs valid UTF-8). */
-static json_t *cdr_string(const char *p, size_t len, size_t max)
+/* A JSON string of at most CTL_CDR_URI_MAX bytes of p, printable ASCII kept,
+ * others '?' (every byte comes from the network; JSON needs valid UTF-8). */
+static json_t *cdr_string(const char *p, size_t len)
 {
 	char buf[CTL_CDR_URI_MAX];
-	if (max > sizeof(buf))
-		max = sizeof(buf);
-	if (len > max)
-		len = max;
+	if (len > sizeof(buf))
+		len = sizeof(buf);
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
 	return json_stringn(buf, len);
 }
 
+static json_t *cdr_cstr(const char *s)
+{
+	return cdr_string(s, strlen(s));
+}
+
 static json_t *cdr_view(const struct sip_msg *m, sip_view v)
 {
-	return cdr_string(m->buf + v.off, v.len, CTL_CDR_URI_MAX);
+	return cdr_string(m->buf + v.off, v.len);
 }
 
 /* The members known when the INVITE goes to leg B, kept in k->cdr. */
@@ -199,15 +202,14 @@ static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m
 	iso_time(k->start_wall_ms, start);
 	udp_format_addr((const struct sockaddr *)&k->a_peer, src, sizeof(src));
 	json_t *o = json_object();
-	json_object_set_new(o, "call_id", cdr_string(k->a_call_id, strlen(k->a_call_id), 200));
-	json_object_set_new(o, "leg_b_call_id",
-			    cdr_string(k->b_call_id, strlen(k->b_call_id), 200));
+	json_object_set_new(o, "call_id", cdr_cstr(k->a_call_id));
+	json_object_set_new(o, "leg_b_call_id", cdr_cstr(k->b_call_id));
 	json_object_set_new(o, "from", cdr_view(m, m->from.uri.whole));
 	json_object_set_new(o, "to", cdr_view(m, m->to.uri.whole));
 	json_object_set_new(o, "request_uri", cdr_view(m, m->ruri.whole));
 	json_object_set_new(o, "source", json_string(src));
-	json_object_set_new(o, "route", cdr_string(r->name, strlen(r->name), 200));
-	json_object_set_new(o, "target", cdr_string(r->target, strlen(r->target), 200));
+	json_object_set_new(o, "route", cdr_cstr(r->name));
+	json_object_set_new(o, "target", cdr_cstr(r->target));
 	json_object_set_new(o, "start", json_string(start));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -204,20 +204,18 @@ static const char *metric_label(const char *key)
 	return NULL;
 }
 
+/* Counters are integers; a boolean is 0 or 1. */
 static void metric_line(FILE *f, const char *name, const char *labels, json_t *v)
 {
-	double x = json_is_boolean(v) ? (json_is_true(v) ? 1 : 0) : json_number_value(v);
-	if (json_is_integer(v))
-		fprintf(f, "sipshard_%s%s%s%s %" JSON_INTEGER_FORMAT "\n", name, *labels ? "{" : "",
-			labels, *labels ? "}" : "", json_integer_value(v));
-	else
-		fprintf(f, "sipshard_%s%s%s%s %.17g\n", name, *labels ? "{" : "", labels,
-			*labels ? "}" : "", x);
+	json_int_t x = json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+	fprintf(f, "sipshard_%s%s%s%s %" JSON_INTEGER_FORMAT "\n", name, *labels ? "{" : "", labels,
+		*labels ? "}" : "", x);
 }
 
 /* One line per number in o: names are the member path joined by '_', an
- * array of workers becomes the label worker, and the members of a few nested
- * objects become a label (metric_label). Strings become NAME_info{NAME="..."} 1. */
+ * array of workers becomes the label worker (their "id" member is that label,
+ * not a metric), and the members of a few nested objects become a label
+ * (metric_label). Strings become NAME_info{NAME="..."} 1. */
 static void metrics_walk(FILE *f, const char *prefix, const char *labels, json_t *o)
 {
 	const char *key;
@@ -226,9 +224,11 @@ static void metrics_walk(FILE *f, const char *prefix, const char *labels, json_t
 
 	json_object_foreach(o, key, v)
 	{
+		if (*labels && !strcmp(key, "id"))
+			continue;
 		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "_" : "", key);
 		const char *label = metric_label(key);
-		if (json_is_number(v) || json_is_boolean(v)) {
+		if (json_is_integer(v) || json_is_boolean(v)) {
 			metric_line(f, name, labels, v);
 		} else if (json_is_string(v)) {
 			/* our own words only (the I/O backend): no escaping needed */
@@ -255,14 +255,10 @@ static void metrics_walk(FILE *f, const char *prefix, const char *labels, json_t
 			{
 				snprintf(lab, sizeof(lab), "%s%sworker=\"%zu\"", labels,
 					 *labels ? "," : "", i);
-				if (json_is_object(e)) {
-					json_t *copy = json_copy(e);
-					json_object_del(copy, "id");
-					metrics_walk(f, item, lab, copy);
-					json_decref(copy);
-				} else if (json_is_number(e)) {
+				if (json_is_object(e))
+					metrics_walk(f, item, lab, e);
+				else if (json_is_integer(e))
 					metric_line(f, name, lab, e);
-				}
 			}
 		}
 	}

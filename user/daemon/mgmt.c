@@ -1,5 +1,5 @@
 /*
- * mgmt.c - the management socket (see mgmt.h).
+ * mgmt.c - the management interfaces: the Unix socket and the metrics endpoint (see mgmt.h).
  */
 #include <errno.h>
 #include <stdbool.h>
