@@ -164,6 +164,19 @@ static void test_bad_requests_get_defined_answers(void **state)
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.status, 483);
 
+	/* Found by fuzz_relay: an ACK with Max-Forwards 0 went out with
+	 * "Max-Forwards: -1", which nothing parses. It is dropped and counted;
+	 * at 1 it goes out with 0. */
+	req_from_a("ACK", 1, a_tag, 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_DROP);
+	assert_int_equal(res.drop, RELAY_DROP_ACK_MAX_FORWARDS);
+	req_from_a("ACK", 1, a_tag, 1);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.max_forwards, 0);
+
 	/* an ACK for no dialog goes to the controller (it may own it) */
 	req_from_a("ACK", 1, "notours", 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);

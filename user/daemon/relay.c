@@ -182,6 +182,11 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		answer(rc, m, 483, NULL, out, cap, res);
 		return;
 	}
+	/* RFC 3261 16.3: not forwarded at 0, and an ACK gets no 483 */
+	if (m->max_forwards <= 0) {
+		drop(rc, RELAY_DROP_ACK_MAX_FORWARDS, res);
+		return;
+	}
 	d->last_activity_ms = rc->now_ms;
 
 	if (m->method_id == SIP_METHOD_ACK) {
