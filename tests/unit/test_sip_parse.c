@@ -1974,6 +1974,10 @@ static void test_truncated_everywhere(void **state)
 				      "RSeq: 5\r\n"
 				      "x: 90\r\n"
 				      "r: <sip:c@d?x=y>\r\n"
+				      /* names looked up byte-wise, with 8 or more bytes
+				       * left and with fewer */
+				      "Reason : Q.850;cause=16\r\n"
+				      "Xy :z\r\n"
 				      "l: 3\r\n\r\nabc";
 	parse_every_prefix(compact, sizeof(compact) - 1);
 

@@ -242,7 +242,9 @@ static void test_hosts(void **state)
 	    {"sip:1.2.3.256", SIP_HOST_NAME},	    {"sip:1.2.3", SIP_HOST_NAME},
 	    {"sip:1.2.3.4.5", SIP_HOST_NAME},	    {"sip:1.2.3.4.", SIP_HOST_NAME},
 	    {"sip:1..3.4", SIP_HOST_NAME},	    {"sip:0001.2.3.4", SIP_HOST_NAME},
-	    {"sip:1.2.3.4a", SIP_HOST_NAME},
+	    {"sip:1.2.3.4a", SIP_HOST_NAME},	    {"sip:1.2.3.4:5060", SIP_HOST_IPV4},
+	    {"sip:199.249.255.250", SIP_HOST_IPV4}, {"sip:1.2.3.260", SIP_HOST_NAME},
+	    {"sip:1.2.3.1000", SIP_HOST_NAME},	    {"sip:1.2.3.", SIP_HOST_NAME},
 	};
 	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
 		uri_ok(&u, v4[i].uri);
@@ -279,6 +281,16 @@ static void test_user_and_password(void **state)
 	in = uri_ok(&u, "sip:a&b=c+d$e,f/g@example.com;lr");
 	assert_view(in, u.user, "a&b=c+d$e,f/g");
 	assert_true(u.lr);
+
+	/* The password ends at the '@'; a ':' in it, or a bad escape on either
+	 * side of the first ':', is no URI. */
+	uri_bad("sip:a:b:c@example.com");
+	uri_bad("sip:a:b%4@example.com");
+	uri_bad("sip:a%4:b@example.com");
+	in = uri_ok(&u, "sip:example.com:5060;transport=udp");
+	assert_int_equal(u.user.len, 0);
+	assert_view(in, u.host, "example.com");
+	assert_int_equal(u.port, 5060);
 
 	/* An empty password after ':' is allowed (password = *(...)). */
 	in = uri_ok(&u, "sip:alice:@example.com");

@@ -74,7 +74,11 @@ static inline uint64_t lex_load64(const char *p)
 /* The end of the run of cls bytes at p: four bytes to a bounds check. */
 static inline const char *lex_span(const char *p, const char *end, uint32_t cls)
 {
-	while (end - p >= 4) {
+	/* one compare a step: p may take four bytes while it is below end - 3 (as
+	 * an address: end - 3 may lie before the buffer) */
+	const uintptr_t last = (uintptr_t)end - 3;
+
+	while ((uintptr_t)p < last) {
 		if (!lex_is((unsigned char)p[0], cls))
 			return p;
 		if (!lex_is((unsigned char)p[1], cls))

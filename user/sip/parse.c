@@ -167,8 +167,29 @@ static const uint8_t hdr_compact[26] = {
     ['y' - 'a'] = SIP_HDR_IDENTITY,
 };
 
-/* Lookup of a name made of token characters only (len >= 1). */
-static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
+/* Bytes 0 to n-1 of a little-endian word, by n (n >= 8: all of them). */
+static const uint64_t hdr_word_mask[9] = {
+    0,
+    UINT64_C(0xff),
+    UINT64_C(0xffff),
+    UINT64_C(0xffffff),
+    UINT64_C(0xffffffff),
+    UINT64_C(0xffffffffff),
+    UINT64_C(0xffffffffffff),
+    UINT64_C(0xffffffffffffff),
+    ~UINT64_C(0),
+};
+
+/* The first n bytes (all eight when n >= 8) of the little-endian word x, letters
+ * folded to lower case: a name's hash key. */
+static inline uint64_t hdr_word(uint64_t x, size_t n)
+{
+	return (x | 0x2020202020202020u) & hdr_word_mask[n < 8 ? n : 8];
+}
+
+/* Lookup of a name made of token characters only (len >= 1), of which avail
+ * bytes (at least len) may be read. */
+static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len, size_t avail)
 {
 	unsigned first = (unsigned char)name[0] | 0x20;
 
@@ -176,8 +197,15 @@ static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
 		return (first >= 'a' && first <= 'z') ? (enum sip_hdr)hdr_compact[first - 'a']
 						      : SIP_HDR_OTHER;
 	uint64_t key = 0;
-	for (size_t i = 0; i < len && i < 8; i++)
-		key |= (uint64_t)((unsigned char)name[i] | 0x20) << (8 * i);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (avail >= 8) {
+		key = hdr_word(lex_load64(name), len);
+	} else
+#endif
+	{
+		for (size_t i = 0; i < len && i < 8; i++)
+			key |= (uint64_t)((unsigned char)name[i] | 0x20) << (8 * i);
+	}
 	uint8_t id = hdr_slots[HDR_HASH_KEY(key, len)];
 	return lex_tok_ieq(name, len, hdr_defs[id].lower, hdr_defs[id].len) ? (enum sip_hdr)id
 									    : SIP_HDR_OTHER;
@@ -185,13 +213,6 @@ static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len)
 
 #if defined(__SSE2__) && defined(__x86_64__)
 #define HDR_FAST_NAMES 1
-/* The first n bytes (1 to 8) of x, letters folded to lower case. */
-static inline uint64_t hdr_word(uint64_t x, unsigned n)
-{
-	x |= 0x2020202020202020u;
-	return n >= 8 ? x : x & ((UINT64_C(1) << (8 * n)) - 1);
-}
-
 /*
  * The start of a header line written as it should be: a known long name of up
  * to 15 bytes, then ':' with no space before it. One 16-byte load gives the
@@ -240,7 +261,7 @@ enum sip_hdr sip_hdr_lookup(const char *name, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if (!lex_is((unsigned char)name[i], LEX_TOKEN))
 			return SIP_HDR_OTHER; /* no header name holds it */
-	return hdr_lookup_token(name, len);
+	return hdr_lookup_token(name, len, len);
 }
 
 const char *sip_hdr_name(enum sip_hdr id)
@@ -519,19 +540,9 @@ static int bad_line(struct parser *ps, const char *line, bool too_many)
 
 /* ---- header values ------------------------------------------------------ */
 
-static const char *vstart(struct parser *ps, const struct sip_hdr_line *h)
+static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h, const char *p,
+			 const char *e)
 {
-	return ps->buf + h->value.off;
-}
-
-static const char *vend(struct parser *ps, const struct sip_hdr_line *h)
-{
-	return ps->buf + h->value.off + h->value.len;
-}
-
-static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h)
-{
-	const char *p = vstart(ps, h), *e = vend(ps, h);
 
 	if (p == e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "empty Call-ID");
@@ -551,9 +562,8 @@ static const char *token_to_end(const char *p, const char *e)
 	return lex_span(p, e, LEX_TOKEN);
 }
 
-static int parse_cseq(struct parser *ps, const struct sip_hdr_line *h)
+static int parse_cseq(struct parser *ps, const struct sip_hdr_line *h, const char *p, const char *e)
 {
-	const char *p = vstart(ps, h), *e = vend(ps, h);
 	struct sip_cseq *c = &ps->m->cseq;
 
 	p = lex_uint(p, e, INT32_MAX, &c->num);
@@ -570,10 +580,9 @@ static int parse_cseq(struct parser *ps, const struct sip_hdr_line *h)
 	return 0;
 }
 
-static int parse_number(struct parser *ps, const struct sip_hdr_line *h, uint32_t max,
-			uint32_t *out, const char *what)
+static int parse_number(struct parser *ps, const struct sip_hdr_line *h, const char *p,
+			const char *e, uint32_t max, uint32_t *out, const char *what)
 {
-	const char *p = vstart(ps, h), *e = vend(ps, h);
 
 	p = lex_uint(p, e, max, out);
 	if (!p || p != e)
@@ -581,9 +590,8 @@ static int parse_number(struct parser *ps, const struct sip_hdr_line *h, uint32_
 	return 0;
 }
 
-static int parse_rack(struct parser *ps, const struct sip_hdr_line *h)
+static int parse_rack(struct parser *ps, const struct sip_hdr_line *h, const char *p, const char *e)
 {
-	const char *p = vstart(ps, h), *e = vend(ps, h);
 	struct sip_rack *r = &ps->m->rack;
 	static const char why[] = "expected response-num SP CSeq-num SP method";
 
@@ -720,9 +728,8 @@ typedef int (*value_fn)(struct parser *ps, const struct sip_hdr_line *h, uint16_
 			const char *p, const char *e);
 
 static inline int each_value(struct parser *ps, const struct sip_hdr_line *h, uint16_t line,
-			     bool comma, value_fn fn)
+			     const char *p, const char *e, bool comma, value_fn fn)
 {
-	const char *p = vstart(ps, h), *e = vend(ps, h);
 
 	if (!comma) {
 		/* the value is trimmed already: it is the one list element */
@@ -806,10 +813,10 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 	 SIP_HBIT(SIP_HDR_CSEQ) | SIP_HBIT(SIP_HDR_CONTENT_LENGTH) |                               \
 	 SIP_HBIT(SIP_HDR_MAX_FORWARDS))
 
-/* The value of line i (h, known id), right after it was indexed; comma is false
- * when the line holds no ','. */
+/* The value [p, e) of line i (h, known id), right after it was indexed; comma
+ * is false when the line holds no ','. */
 static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, uint16_t i,
-			       uint8_t id, bool comma)
+			       uint8_t id, const char *p, const char *e, bool comma)
 {
 	struct sip_msg *m = ps->m;
 	uint32_t n;
@@ -820,47 +827,47 @@ static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, 
 
 	switch (id) {
 	case SIP_HDR_CALL_ID:
-		return parse_call_id(ps, h);
+		return parse_call_id(ps, h, p, e);
 	case SIP_HDR_FROM:
-		return parse_addr_into(ps, h, &m->from, vstart(ps, h), vend(ps, h));
+		return parse_addr_into(ps, h, &m->from, p, e);
 	case SIP_HDR_TO:
-		return parse_addr_into(ps, h, &m->to, vstart(ps, h), vend(ps, h));
+		return parse_addr_into(ps, h, &m->to, p, e);
 	case SIP_HDR_CSEQ:
-		return parse_cseq(ps, h);
+		return parse_cseq(ps, h, p, e);
 	case SIP_HDR_VIA:
-		return each_value(ps, h, i, comma, parse_via_parm);
+		return each_value(ps, h, i, p, e, comma, parse_via_parm);
 	case SIP_HDR_MAX_FORWARDS:
-		rc = parse_number(ps, h, 255, &n, "expected a number 0-255");
+		rc = parse_number(ps, h, p, e, 255, &n, "expected a number 0-255");
 		if (!rc)
 			m->max_forwards = (int32_t)n;
 		return rc;
 	case SIP_HDR_CONTENT_LENGTH:
-		rc = parse_number(ps, h, INT32_MAX, &n, "expected a number");
+		rc = parse_number(ps, h, p, e, INT32_MAX, &n, "expected a number");
 		if (!rc)
 			m->content_length = (int32_t)n;
 		return rc;
 	case SIP_HDR_CONTENT_TYPE:
 		if (m->first[h->id] == i + 1) {
-			if (!h->value.len || !memchr(vstart(ps, h), '/', h->value.len))
+			if (!h->value.len || !memchr(p, '/', h->value.len))
 				return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected type/subtype");
 			m->content_type = h->value;
 		}
 		return 0;
 	case SIP_HDR_ROUTE:
 	case SIP_HDR_RECORD_ROUTE:
-		return each_value(ps, h, i, comma, parse_route_value);
+		return each_value(ps, h, i, p, e, comma, parse_route_value);
 	case SIP_HDR_CONTACT:
-		return each_value(ps, h, i, comma, parse_contact_value);
+		return each_value(ps, h, i, p, e, comma, parse_contact_value);
 	case SIP_HDR_RSEQ:
 		/* RFC 3262 7.1: starts below 2^31 and counts up, so 1 to 2^32-1 */
-		rc = parse_number(ps, h, UINT32_MAX, &n, "expected a number 1 to 2^32-1");
+		rc = parse_number(ps, h, p, e, UINT32_MAX, &n, "expected a number 1 to 2^32-1");
 		if (!rc && n == 0)
 			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected a number 1 to 2^32-1");
 		if (!rc)
 			m->rseq = n;
 		return rc;
 	case SIP_HDR_RACK:
-		return parse_rack(ps, h);
+		return parse_rack(ps, h, p, e);
 	case SIP_HDR_REQUIRE:
 		if (m->first[h->id] == i + 1)
 			m->require = h->value;
@@ -877,13 +884,12 @@ static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, 
 		if (m->first[h->id] != i + 1)
 			return 0;
 		m->refer_to = h->value;
-		return parse_addr_into(ps, h, &m->refer_to_addr, vstart(ps, h), vend(ps, h));
+		return parse_addr_into(ps, h, &m->refer_to_addr, p, e);
 	case SIP_HDR_SESSION_EXPIRES: {
 		if (m->first[h->id] != i + 1)
 			return 0;
-		const char *p = vstart(ps, h), *e = vend(ps, h);
-		p = lex_uint(p, e, INT32_MAX, &m->session_expires_secs);
-		if (!p || (p < e && *lex_skip_lws(p, e) != ';'))
+		const char *q = lex_uint(p, e, INT32_MAX, &m->session_expires_secs);
+		if (!q || (q < e && *lex_skip_lws(q, e) != ';'))
 			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected delta-seconds");
 		m->session_expires = h->value;
 		return 0;
@@ -1004,7 +1010,8 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 				rc = bad_line(ps, line, false);
 				break;
 			}
-			id = (uint8_t)hdr_lookup_token(line, (size_t)(n - line));
+			id = (uint8_t)hdr_lookup_token(line, (size_t)(n - line),
+						       (size_t)(end - line));
 			q = NULL;
 		}
 
@@ -1071,7 +1078,7 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 				m->first[id] = nh;
 			/* values are read until one fails (or the start line did) */
 			if (m->err == SIP_OK)
-				parse_header(ps, h, (uint16_t)(nh - 1), id, comma);
+				parse_header(ps, h, (uint16_t)(nh - 1), id, vs, ve, comma);
 		}
 	}
 	m->nhdrs = nh;

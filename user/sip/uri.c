@@ -49,26 +49,32 @@ static inline const char *uri_run(const char *p, const char *end, uint32_t cls)
 	}
 }
 
+/* One part of a dotted quad at p: 1 to 3 digits worth at most 255 (leading
+ * zeros allowed). Returns its end, or NULL. Written out digit by digit: the
+ * Request-URI and Route of most in-dialog requests hold an address. */
+static inline const char *uri_ipv4_part(const char *p, const char *end)
+{
+	unsigned d0, d1, d2;
+
+	if (p >= end || (d0 = (unsigned)(unsigned char)p[0] - '0') > 9)
+		return NULL;
+	if (end - p < 2 || (d1 = (unsigned)(unsigned char)p[1] - '0') > 9)
+		return p + 1;
+	if (end - p < 3 || (d2 = (unsigned)(unsigned char)p[2] - '0') > 9)
+		return p + 2;
+	return d0 * 100 + d1 * 10 + d2 <= 255 ? p + 3 : NULL;
+}
+
+/* True when [p, end) is exactly an IPv4address (RFC 3261 25.1). */
 static bool uri_ipv4(const char *p, const char *end)
 {
-	int parts = 0;
-
-	while (p < end) {
-		uint32_t v;
-		const char *q = lex_uint(p, end, 255, &v);
-		if (!q || q - p > 3)
+	for (int part = 0; part < 3; part++) {
+		p = uri_ipv4_part(p, end);
+		if (!p || p >= end || *p != '.')
 			return false;
-		parts++;
-		p = q;
-		if (p < end) {
-			if (*p != '.' || parts == 4)
-				return false;
-			p++;
-			if (p == end)
-				return false;
-		}
+		p++;
 	}
-	return parts == 4;
+	return uri_ipv4_part(p, end) == end;
 }
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
@@ -161,11 +167,15 @@ static inline __attribute__((always_inline)) const char *uri_sip(const char *bas
 		h = q + 1;
 		hq = NULL;
 	} else if (q < end && (lex_is((unsigned char)*q, LEX_UINFO) || *q == '%')) {
-		const char *at = uri_run(q, end, LEX_UINFO);
+		/* the user, up to a ':' that may start a password */
+		const char *at = uri_run(q, end, LEX_UNRESERVED | LEX_USER), *colon = NULL;
+		if (at && at < end && *at == ':') {
+			colon = at;
+			at = uri_run(at, end, LEX_UINFO);
+		}
 		if (!at)
 			return NULL;
 		if (at < end && *at == '@') {
-			const char *colon = memchr(q, ':', (size_t)(at - q));
 			const char *user_end = colon ? colon : at;
 			if (user_end == p)
 				return NULL;
