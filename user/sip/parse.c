@@ -1152,14 +1152,41 @@ static const char *start_line_end(struct parser *ps, const char *p)
 	return eol;
 }
 
+/*
+ * Clears the scalar part of m; the arrays after it are filled up to their
+ * counts. Eight-byte stores, as the fields after them are read: for these
+ * ~460 bytes, the 'rep stos' that the compiler makes of a memset takes longer
+ * to start than the stores take (4% of a BYE's parse). The empty asm keeps
+ * the compiler from turning the loop back into that memset.
+ */
+static inline void msg_clear(struct sip_msg *m)
+{
+	enum { n = offsetof(struct sip_msg, hdrs) };
+	_Static_assert(_Alignof(struct sip_msg) >= 8, "eight-byte stores must be aligned");
+	char *p = (char *)m;
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		/* four stores a step; the asm between them also keeps them from
+		 * being merged into sixteen-byte stores, which were slower still */
+		memset(p + i, 0, 8);
+		__asm__("" : "+r"(p));
+		memset(p + i + 8, 0, 8);
+		__asm__("" : "+r"(p));
+		memset(p + i + 16, 0, 8);
+		__asm__("" : "+r"(p));
+		memset(p + i + 24, 0, 8);
+		__asm__("" : "+r"(p));
+	}
+	memset(p + i, 0, n - i);
+}
+
 int sip_parse(struct sip_msg *m, const char *buf, size_t len, const struct sip_limits *lim)
 {
 	struct parser ps = {m, buf, buf + len, lim ? lim : &sip_default_limits};
 	const char *p = buf, *eol, *body = NULL;
 	int rc;
 
-	/* Only the scalar part is cleared; arrays are filled up to their counts. */
-	memset(m, 0, offsetof(struct sip_msg, hdrs));
+	msg_clear(m);
 	m->buf = buf;
 	m->len = (uint32_t)(len > SIP_MAX_DATAGRAM ? SIP_MAX_DATAGRAM : len);
 	m->max_forwards = -1;
