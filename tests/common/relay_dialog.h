@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "daemon/relay.h"
 #include "shard/table.h"
 
 static inline void relay_dialog_peer(struct sip_session *s, const char *ip, uint16_t port)
@@ -56,6 +57,26 @@ static inline int relay_dialog_install(struct shard_table *t, uint32_t slot, uin
 	b->session_state = SESSION_STATE_CONFIRMED;
 	relay_dialog_peer(b, "10.2.2.2", 5080);
 	return shard_dialog_install(t, &d, now_ms);
+}
+
+/* The unit tests' shard: a table of 64 dialogs and 64 transactions holding the
+ * dialog at slot/gen (our tags written into a_tag and b_tag, SHARD_TAG_MAX
+ * bytes each), and a relay context on it as shard 0's worker would have it,
+ * advertising 127.0.0.1:5060, at 1000 ms. Returns 0 or the failing step's code. */
+static inline int relay_dialog_fixture(struct shard_table *t, struct relay_ctx *rc, char *a_tag,
+				       char *b_tag, uint32_t slot, uint32_t gen)
+{
+	int rc_open = shard_table_open(t, NULL, 64, 64);
+	if (rc_open)
+		return rc_open;
+	shard_tag_encode(a_tag, SHARD_TAG_MAX, 0, slot, gen, 0x1111);
+	shard_tag_encode(b_tag, SHARD_TAG_MAX, 0, slot, gen, 0x2222);
+	memset(rc, 0, sizeof(*rc));
+	rc->table = t;
+	rc->shard = 0;
+	rc->advertise = "127.0.0.1:5060";
+	rc->now_ms = 1000;
+	return relay_dialog_install(t, slot, gen, a_tag, b_tag, 1000);
 }
 
 #endif

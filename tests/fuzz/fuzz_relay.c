@@ -12,7 +12,9 @@
  * input picks the output buffer size (a worker's tx_buffer_size), so that the
  * buffer-exhaustion paths run too. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
- * branch is not the controller's to relay_response.
+ * branch is not the controller's to relay_response, responses to a BYE of
+ * ours to bye_on_response. Each input starts with one BYE that sipshard sent
+ * on leg B (as when policy ends the call); "@BYEBRANCH@" becomes its branch.
  *
  * Checked for every outcome, abort() on violation:
  *   SEND: 0 < len <= cap, a destination, and the output parses; a request
@@ -21,7 +23,9 @@
  *   ANSWER: a response with the status reported, which parses, for a request;
  *   DROP: a reason; every other outcome: no reason;
  *   after each datagram the table never holds more than the one dialog, and
- *   never more transactions than requests relayed.
+ *   never more transactions than requests relayed; every BYE of ours (first
+ *   sent or retransmitted) parses as a BYE on leg B, and the BYE transactions
+ *   add up: busy + answered + unanswered + overwritten == sent.
  * Does not own: the parser's own properties (fuzz_sip.c), sockets (worker.c).
  */
 #include <stdint.h>
@@ -31,6 +35,7 @@
 
 #include "../common/fuzz_exchange.h"
 #include "../common/relay_dialog.h"
+#include "daemon/bye.h"
 #include "daemon/relay.h"
 
 enum { SLOT = 3, GEN = 5, MAX_DATAGRAMS = 4 };
@@ -42,7 +47,9 @@ struct fuzz_ctx {
 	struct relay_ctx rc;
 	struct sip_msg in, out;
 	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
-	struct fuzz_token branch; /* of the last request relayed */
+	struct fuzz_token branch;     /* of the last request relayed */
+	struct fuzz_token bye_branch; /* of the BYE we sent on leg B */
+	struct bye_table bye;
 	char dgram[SIP_MAX_DATAGRAM];
 	char outbuf[SIP_MAX_DATAGRAM];
 };
@@ -54,6 +61,24 @@ static void die(const char *what, const char *out, int n)
 	if (out && n > 0)
 		fprintf(stderr, "--- output (%d bytes):\n%.*s\n---\n", n, n, out);
 	abort();
+}
+
+/* bye_send_fn: every BYE of ours goes to leg B and parses as a BYE on it. */
+static void check_bye(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+		      socklen_t dst_len)
+{
+	(void)arg;
+	if (!dst || !dst_len || sip_parse(&ctx.out, buf, len, NULL) != 0 ||
+	    ctx.out.method_id != SIP_METHOD_BYE ||
+	    !sip_view_eq(buf, ctx.out.call_id, "callB@sipshard", 14))
+		die("a BYE of ours that is not a BYE on leg B", buf, (int)len);
+}
+
+static void check_bye_counts(void)
+{
+	const struct bye_stats *st = &ctx.bye.st;
+	if (ctx.bye.busy + st->answered + st->unanswered + st->overwritten != st->sent)
+		die("BYE transactions do not add up", NULL, 0);
 }
 
 /* A fresh table with the one confirmed dialog, as the controller installs it. */
@@ -68,17 +93,27 @@ static void open_shard(void)
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
 	ctx.branch.len = 0;
+	bye_init(&ctx.bye, 1);
+	char scratch[BYE_OUT_MAX];
+	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
+	if (bye_start(&ctx.bye, &ctx.rc, b, "SIP;text=\"fuzz\"", ctx.rc.now_ms, scratch,
+		      sizeof(scratch), check_bye, NULL) != 0)
+		die("bye_start failed", NULL, 0);
+	if (sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
+		die("our BYE does not parse", scratch, (int)strlen(scratch));
+	fuzz_keep(&ctx.bye_branch, scratch, ctx.out.vias[0].branch);
 }
 
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
-	const struct fuzz_placeholder ph[3] = {
+	const struct fuzz_placeholder ph[4] = {
 	    {"@ATAG@", ctx.a_tag, strlen(ctx.a_tag)},
 	    {"@BTAG@", ctx.b_tag, strlen(ctx.b_tag)},
+	    {"@BYEBRANCH@", ctx.bye_branch.s, ctx.bye_branch.len},
 	    {"@BRANCH@", ctx.branch.s, ctx.branch.len},
 	};
-	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 3);
+	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 4);
 }
 
 static bool out_view_eq(sip_view v, const char *s, size_t len)
@@ -157,6 +192,14 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	} else {
 		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
 			return;
+		if (bye_branch_is_ours(m->buf, m->vias[0].branch)) {
+			bye_on_response(&ctx.bye, m);
+			check_bye_counts();
+			ctx.rc.now_ms += 700; /* past Timer E: retransmit what is still open */
+			bye_tick(&ctx.bye, ctx.rc.now_ms, check_bye, NULL);
+			check_bye_counts();
+			return;
+		}
 		relay_response(&ctx.rc, m, ctx.outbuf, cap, &res);
 	}
 	check_result(m, &res, cap);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Call detail records from a running sipshardd: one JSON line per call that
 # reached the callee, with how it ended (BYE from either side, CANCEL, idle
-# expiry, the daemon stopping), none for requests policy refused, a new file
+# expiry, the maximum duration with a BYE from sipshard on each leg, the daemon
+# stopping), none for requests policy refused, a new file
 # after a rotation and a reload, and a refused start when the file cannot be
 # opened.
 set -u
@@ -29,6 +30,19 @@ PY
 lines() { if [ -f "${1:-$CDR}" ]; then wc -l <"${1:-$CDR}"; else echo 0; fi; }
 
 # wait_lines N [FILE]: waits until FILE holds N records.
+# wait_pid_for SECONDS PID: waits for a background process, killing it at the
+# deadline; its exit code is left in uas_rc.
+wait_pid_for() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$2" 2>/dev/null
+	wait "$2"
+	uas_rc=$?
+}
+
 wait_lines() {
 	for _ in $(seq 1 50); do
 		[ "$(lines "${2:-$CDR}")" -ge "$1" ] && return 0
@@ -104,13 +118,37 @@ check "an idle dialog: end_reason idle_timeout" \
 	test "$(cdr_field 0 'r["end_reason"]')" = idle_timeout
 stop_daemon
 
+# maximum duration: sipshard ends the call itself, with a BYE on each leg that
+# gives the reason; each side checks the Reason header and answers 200
+rm -f "$CDR"
+write_config "$WORK/maxdur.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
+  \"timers\": { \"dialog_max_s\": 1 }"
+start_daemon maxdur "$WORK/maxdur.json"
+sipp_uas "$B_PORT" uas_bye_max_duration.xml -m 1
+uas_pid=${PIDS[-1]}
+sleep 0.3
+if sipp_uac maxdur "$D_PORT" uac_bye_max_duration.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"; then
+	ok "maximum duration: the caller gets sipshard's BYE with its Reason and answers it"
+else
+	not_ok "maximum duration: the caller gets sipshard's BYE with its Reason and answers it"
+	tail -5 "$WORK/uac-maxdur.out" | sed 's/^/#   /'
+fi
+wait_pid_for 10 "$uas_pid"
+check "maximum duration: so does the callee" test "$uas_rc" = 0
+wait_lines 1 && sleep 1.2
+check "maximum duration: end_reason max_duration" \
+	test "$(cdr_field 0 'r["end_reason"]')" = max_duration
+check "maximum duration: two BYEs sent and both answered, none retransmitted" \
+	test "$(json_get "$WORK/maxdur.stats.json" '[sum(w["byes_originated"][k] for w in j["workers"]) for k in ("sent", "answered", "retransmitted", "unanswered", "stray_responses")]')" = "[2, 2, 0, 0, 0]"
+stop_daemon
+
 # a file that cannot be opened stops the start, naming the key
 write_config "$WORK/bad.json" ", \"cdr_file\": \"$WORK/missing/dir/cdr.jsonl\", \"management_socket\": null"
 "$SIPSHARDD" -c "$WORK/bad.json" 2>"$WORK/bad.log"
 rc=$?
 check "an unopenable cdr_file: exit 1, the key and path in the log" \
 	bash -c "[ $rc = 1 ] && grep -q 'cdr_file $WORK/missing/dir/cdr.jsonl: cannot create $WORK/missing/dir: No such file or directory' \"\$1\"" _ "$WORK/bad.log"
-for f in cdr idle; do
+for f in cdr idle maxdur; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

@@ -27,15 +27,7 @@ static const uint32_t SLOT = 7, GEN = 3;
 static int setup(void **state)
 {
 	(void)state;
-	assert_int_equal(shard_table_open(&table, NULL, 64, 64), 0);
-	shard_tag_encode(a_tag, sizeof(a_tag), 0, SLOT, GEN, 0x1111);
-	shard_tag_encode(b_tag, sizeof(b_tag), 0, SLOT, GEN, 0x2222);
-	assert_int_equal(relay_dialog_install(&table, SLOT, GEN, a_tag, b_tag, 1000), 0);
-	memset(&rc, 0, sizeof(rc));
-	rc.table = &table;
-	rc.shard = 0;
-	rc.advertise = "127.0.0.1:5060";
-	rc.now_ms = 1000;
+	assert_int_equal(relay_dialog_fixture(&table, &rc, a_tag, b_tag, SLOT, GEN), 0);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -490,6 +491,10 @@ int daemon_start(struct daemon *d)
 		w->relay.table = &w->table;
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
+		uint32_t seed = i;
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+			seed ^= (uint32_t)clock_mono_ms();
+		bye_init(&w->bye, seed);
 		/* command and event rings hold every dialog's end notice at worst */
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);
@@ -640,6 +645,15 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
+		const struct bye_stats *b = &d->workers[i].bye.st;
+		json_t *byes = json_object();
+		JI(byes, "sent", b->sent);
+		JI(byes, "retransmitted", b->retransmitted);
+		JI(byes, "answered", b->answered);
+		JI(byes, "unanswered", b->unanswered);
+		JI(byes, "overwritten", b->overwritten);
+		JI(byes, "stray_responses", b->stray);
+		json_object_set_new(o, "byes_originated", byes);
 		json_t *drops = json_object();
 		static const char *const why[RELAY_DROP_COUNT_] = {
 		    [RELAY_DROP_ACK_NO_DIALOG] = "ack_no_dialog",

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "core/ring.h"
+#include "daemon/bye.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/cdr.h"
@@ -93,6 +94,7 @@ struct worker {
 	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
 	struct sip_msg msg;
 	struct worker_stats st;
+	struct bye_table bye; /* BYEs this worker sent itself, until answered */
 };
 
 struct daemon {

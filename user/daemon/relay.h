@@ -90,6 +90,17 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		    struct relay_result *res);
 
+/*
+ * Writes a BYE that sipshard itself sends on leg s (the session's bye(): RFC
+ * 3261 15.1.1), into out: Request-URI from the remote target, Route from the
+ * route set, From/To/Call-ID of the leg, our Via with branch, a CSeq one above
+ * the last we sent on the leg (which it takes), and reason as a Reason header
+ * value (RFC 3326) unless NULL. Returns the length, or -ENOSPC when out is too
+ * small.
+ */
+int relay_write_bye(struct relay_ctx *rc, struct sip_session *s, const char *branch,
+		    const char *reason, char *out, size_t cap);
+
 /* True when a branch (the top Via's) names a controller transaction. */
 bool relay_branch_is_controller(const char *buf, sip_view branch);
 

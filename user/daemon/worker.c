@@ -114,6 +114,40 @@ static void answer_here(struct worker *w, const struct sip_msg *m, int status, c
 		net_tx_release(w->io, out);
 }
 
+/* bye_send_fn: a BYE of ours, first sent or retransmitted. */
+static void send_bye(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+		     socklen_t dst_len)
+{
+	struct worker *w = arg;
+	char *out = net_tx_alloc(w->io);
+
+	if (!out || len > w->d->cfg->tx_buffer_size) {
+		/* lost like a datagram on the wire: Timer E sends it again */
+		w->st.tx_no_buffer++;
+		if (out)
+			net_tx_release(w->io, out);
+		return;
+	}
+	memcpy(out, buf, len);
+	send_tx(w, out, (int)len, dst, dst_len);
+}
+
+/* Policy ends a call (the session's bye()): a BYE on each leg, with reason as
+ * its Reason header. Only a confirmed dialog has legs a BYE may be sent on. */
+static void end_call(struct worker *w, struct shard_dialog *d, const char *reason)
+{
+	char scratch[BYE_OUT_MAX];
+
+	if (d->state != SHARD_DLG_CONFIRMED)
+		return;
+	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++)
+		if (bye_start(&w->bye, &w->relay, &d->legs[leg], reason, w->relay.now_ms, scratch,
+			      sizeof(scratch), send_bye, w) != 0)
+			log_warn("worker %u: dialog %u: BYE for leg %c does not fit %zu bytes; "
+				 "not sent",
+				 w->id, d->slot, leg == SHARD_LEG_A ? 'A' : 'B', sizeof(scratch));
+}
+
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		       const struct sockaddr *peer, socklen_t peer_len)
 {
@@ -136,6 +170,10 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	    w->d->bucket_owner[shard_bucket_of(
 		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
 		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
+	if (!m->is_request && bye_branch_is_ours(m->buf, m->vias[0].branch)) {
+		bye_on_response(&w->bye, m); /* the answer to a BYE we sent: ends here */
+		return;
+	}
 	bool in_dialog =
 	    m->is_request ? m->to.has_tag : !relay_branch_is_controller(m->buf, m->vias[0].branch);
 	if (!in_dialog || (m->is_request && (m->method_id == SIP_METHOD_CANCEL))) {
@@ -296,6 +334,11 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 	uint64_t max = w->d->cfg->timers.dialog_max_s * 1000ull;
 	enum ctl_end_reason why =
 	    max && w->relay.now_ms >= d->created_ms + max ? CTL_END_MAX_DURATION : CTL_END_IDLE;
+	/* Q.850 cause 102: recovery on timer expiry */
+	end_call(w, d,
+		 why == CTL_END_MAX_DURATION
+		     ? "Q.850;cause=102;text=\"maximum call duration\""
+		     : "Q.850;cause=102;text=\"no requests in the dialog\"");
 	shard_dialog_free(&w->table, slot);
 	tell_dialog_ended(w, slot, gen + 1, why);
 }
@@ -314,6 +357,7 @@ static void expire(struct worker *w, uint64_t now)
 		w->st.txns_expired++;
 	w->relay.now_ms = now;
 	wheel_advance(&w->wheel, now, on_dialog_timer, w);
+	bye_tick(&w->bye, now, send_bye, w);
 }
 
 void *worker_main(void *arg)
