@@ -30,19 +30,6 @@ PY
 lines() { if [ -f "${1:-$CDR}" ]; then wc -l <"${1:-$CDR}"; else echo 0; fi; }
 
 # wait_lines N [FILE]: waits until FILE holds N records.
-# wait_pid_for SECONDS PID: waits for a background process, killing it at the
-# deadline; its exit code is left in uas_rc.
-wait_pid_for() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		kill -0 "$2" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill "$2" 2>/dev/null
-	wait "$2"
-	uas_rc=$?
-}
-
 wait_lines() {
 	for _ in $(seq 1 50); do
 		[ "$(lines "${2:-$CDR}")" -ge "$1" ] && return 0
@@ -124,18 +111,20 @@ rm -f "$CDR"
 write_config "$WORK/maxdur.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
   \"timers\": { \"dialog_max_s\": 1 }"
 start_daemon maxdur "$WORK/maxdur.json"
-sipp_uas "$B_PORT" uas_bye_max_duration.xml -m 1
+sipp_uas "$B_PORT" uas_await_sbc_bye.xml -m 1
 uas_pid=${PIDS[-1]}
 sleep 0.3
-if sipp_uac maxdur "$D_PORT" uac_bye_max_duration.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"; then
+if sipp_uac maxdur "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"; then
 	ok "maximum duration: the caller gets sipshard's BYE with its Reason and answers it"
 else
 	not_ok "maximum duration: the caller gets sipshard's BYE with its Reason and answers it"
 	tail -5 "$WORK/uac-maxdur.out" | sed 's/^/#   /'
 fi
-wait_pid_for 10 "$uas_pid"
-check "maximum duration: so does the callee" test "$uas_rc" = 0
+wait_exit 10 "$uas_pid"
+check "maximum duration: so does the callee" test $? = 0
 wait_lines 1 && sleep 1.2
+check "maximum duration: both BYEs say why" \
+	test "$(grep -h -c '^Reason: Q.850;cause=102;text="maximum call duration"' "$WORK/uac-maxdur.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
 check "maximum duration: end_reason max_duration" \
 	test "$(cdr_field 0 'r["end_reason"]')" = max_duration
 check "maximum duration: two BYEs sent and both answered, none retransmitted" \

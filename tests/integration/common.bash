@@ -107,6 +107,18 @@ stop_daemon() {
 	wait "$DAEMON_PID" 2>/dev/null
 }
 
+# wait_exit SECONDS PID: waits for a background process, killing it at the
+# deadline; returns its exit status.
+wait_exit() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$2" 2>/dev/null
+	wait "$2"
+}
+
 # run_flow MODE NAME UAC_SCENARIO UAS_SCENARIO CALLS [UAC ARGS...]
 run_flow() {
 	local mode=$1 name=$2 uac=$3 uas=$4 calls=$5

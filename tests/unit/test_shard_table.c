@@ -151,10 +151,12 @@ static void test_install_keeps_free_list_whole(void **state)
 	d.state = 200;
 	assert_int_equal(shard_dialog_install(&t, &d, 700), -EINVAL);
 
-	/* an update keeps leg A, creation time, counters and timer */
+	/* an update keeps leg A but for its states, creation time, counters
+	 * and timer */
 	struct shard_dialog *cur = shard_dialog_get(&t, 5, 41);
 	assert_non_null(cur);
 	cur->legs[SHARD_LEG_A].remote_cseq = 77;
+	cur->legs[SHARD_LEG_A].session_state = SESSION_STATE_EARLY;
 	cur->timer = 1234;
 	shard_dialog_count(cur, SIP_METHOD_INFO);
 	shard_dialog_count(cur, SIP_METHOD_INFO);
@@ -162,12 +164,17 @@ static void test_install_keeps_free_list_whole(void **state)
 	fill_dialog(&d, 5, 41, "other@h");
 	d.state = SHARD_DLG_CONFIRMED;
 	assert_true(SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, "callee", 6));
+	/* the 2xx: the caller's side waits for its ACK, the offer was answered */
+	d.legs[SHARD_LEG_A].session_state = SESSION_STATE_ACK_WAIT;
+	d.legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_STABLE;
 	assert_int_equal(shard_dialog_install(&t, &d, 900), 0);
 	cur = shard_dialog_get(&t, 5, 41);
 	assert_non_null(cur);
 	assert_int_equal(cur->state, SHARD_DLG_CONFIRMED);
 	assert_string_equal(cur->legs[SHARD_LEG_A].call_id, "x@h");
 	assert_int_equal(cur->legs[SHARD_LEG_A].remote_cseq, 77);
+	assert_int_equal(cur->legs[SHARD_LEG_A].session_state, SESSION_STATE_ACK_WAIT);
+	assert_int_equal(cur->legs[SHARD_LEG_A].signaling_state, SIGNALING_STATE_STABLE);
 	assert_string_equal(cur->legs[SHARD_LEG_B].remote_tag, "callee");
 	assert_int_equal(cur->created_ms, 500);
 	assert_int_equal(cur->last_activity_ms, 900);

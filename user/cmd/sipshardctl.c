@@ -30,12 +30,21 @@ static const char usage_text[] =
     "            happened: reloaded FILE, and a warning per key that waits for a restart\n"
     "  drain     stop the daemon gracefully, as SIGTERM does: new calls get 503, and it\n"
     "            stops when the calls that are up end or timers.drain_s passes\n"
+    "  dialogs [CALL-ID]\n"
+    "            the calls in progress: how many, and up to --limit of them per worker\n"
+    "            (both legs: Call-IDs, tags, URIs, peers, states, CSeqs, offer/answer);\n"
+    "            with CALL-ID, only the call one of whose legs has it\n"
+    "  bye CALL-ID\n"
+    "            end the call one of whose legs has this Call-ID: sipshard sends a BYE\n"
+    "            to each side (Reason: Q.850;cause=16) and writes its CDR\n"
+    "            (end_reason operator)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the management socket (default: management_socket of the\n"
     "                      embedded configuration for this user: RUN_DIR/sipshardd.sock)\n"
     "  -c, --config FILE   take management_socket from this configuration file\n"
     "  -t, --timeout SEC   give up after SEC seconds, 1-3600 (default 5)\n"
+    "  -n, --limit N       dialogs: at most N per worker, 1-100 (default 20)\n"
     "      --json          print the daemon's whole answer as JSON\n"
     "  -h, --help          print this text\n"
     "\n"
@@ -46,21 +55,26 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHED = 3 };
 
 struct cli {
 	const char *socket, *config, *command;
-	long timeout_s;
+	const char *call_id; /* dialogs, bye */
+	long timeout_s, limit;
 	bool json;
 };
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int o;
 
 	cli->timeout_s = 5;
-	while ((o = getopt_long(argc, argv, "s:c:t:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:c:t:n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			cli->socket = optarg;
@@ -74,6 +88,16 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 					"sipshardctl: --timeout: expected whole seconds from 1 to "
 					"3600, got '%s'\n",
 					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			if (cli_long(optarg, 1, 100, &cli->limit)) {
+				fprintf(
+				    stderr,
+				    "sipshardctl: --limit: expected a number from 1 to 100, got "
+				    "'%s'\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -92,21 +116,35 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		fprintf(stderr, "sipshardctl: give --socket or --config, not both\n");
 		return EXIT_USAGE;
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr,
-			"sipshardctl: expected one command (stats, config, reload or drain)\n%s",
-			usage_text);
+	if (optind >= argc) {
+		fprintf(stderr, "sipshardctl: expected a command\n%s", usage_text);
 		return EXIT_USAGE;
 	}
-	cli->command = argv[optind];
-	if (strcmp(cli->command, "stats") && strcmp(cli->command, "config") &&
+	cli->command = argv[optind++];
+	int nargs = argc - optind;
+	bool with_call_id = !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
+	if (!with_call_id && strcmp(cli->command, "stats") && strcmp(cli->command, "config") &&
 	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
 		fprintf(stderr,
-			"sipshardctl: unknown command '%s': expected stats, config, reload or "
-			"drain\n",
+			"sipshardctl: unknown command '%s': expected stats, config, reload, drain, "
+			"dialogs or bye\n",
 			cli->command);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(cli->command, "bye") && nargs != 1) {
+		fprintf(stderr, "sipshardctl: bye: expected one Call-ID\n");
+		return EXIT_USAGE;
+	}
+	if (nargs > (with_call_id ? 1 : 0)) {
+		fprintf(stderr, "sipshardctl: %s: unexpected argument '%s'\n", cli->command,
+			argv[optind + (with_call_id ? 1 : 0)]);
+		return EXIT_USAGE;
+	}
+	if (cli->limit && strcmp(cli->command, "dialogs")) {
+		fprintf(stderr, "sipshardctl: --limit is for dialogs only\n");
+		return EXIT_USAGE;
+	}
+	cli->call_id = nargs ? argv[optind] : NULL;
 	return 0;
 }
 
@@ -142,7 +180,7 @@ static int socket_path(const struct cli *cli, char *out, size_t cap)
 }
 
 /* Sends the request and reads the whole answer (the daemon closes after it). */
-static int exchange(const char *path, long timeout_s, const char *command, json_t **answer)
+static int exchange(const char *path, long timeout_s, const json_t *request, json_t **answer)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = timeout_s};
@@ -162,13 +200,18 @@ static int exchange(const char *path, long timeout_s, const char *command, json_
 			close(fd);
 		return EXIT_UNREACHED;
 	}
-	char req[128];
-	int n = snprintf(req, sizeof(req), "{\"command\": \"%s\"}\n", command);
-	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-		fprintf(stderr, "sipshardctl: %s: cannot send: %s\n", path, strerror(errno));
+	char *req = json_dumps(request, JSON_COMPACT);
+	size_t n = req ? strlen(req) : 0;
+	if (req)
+		req[n++] = '\n'; /* over the NUL: the line ends the request */
+	if (!req || send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n) {
+		fprintf(stderr, "sipshardctl: %s: cannot send: %s\n", path,
+			req ? strerror(errno) : "out of memory");
+		free(req);
 		close(fd);
 		return EXIT_UNREACHED;
 	}
+	free(req);
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);
 	for (;;) {
@@ -219,6 +262,45 @@ static void print_json(const json_t *j)
 	free(s);
 }
 
+static const char *str_member(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "?";
+}
+
+static double seconds_member(const json_t *o, const char *key)
+{
+	return (double)json_integer_value(json_object_get(o, key)) / 1000.0;
+}
+
+/* One line per dialog: where it is, how old, and each leg's Call-ID and peer. */
+static void print_dialogs(const struct cli *cli, const json_t *answer)
+{
+	const json_t *list = json_object_get(answer, "dialogs");
+	size_t i;
+	json_t *dl;
+
+	if (!strcmp(cli->command, "bye"))
+		printf("ended %" JSON_INTEGER_FORMAT " call(s) with Call-ID %s\n",
+		       json_integer_value(json_object_get(answer, "ended")), cli->call_id);
+	else
+		printf("%" JSON_INTEGER_FORMAT " dialog(s) up, %" JSON_INTEGER_FORMAT
+		       " matched, %zu shown\n",
+		       json_integer_value(json_object_get(answer, "dialogs_up")),
+		       json_integer_value(json_object_get(answer, "matched")),
+		       json_array_size(list));
+	json_array_foreach(list, i, dl)
+	{
+		const json_t *a = json_object_get(dl, "caller"), *b = json_object_get(dl, "callee");
+		printf("worker %" JSON_INTEGER_FORMAT " %-9s age %.1f s idle %.1f s  caller %s "
+		       "(%s)  callee %s (%s)\n",
+		       json_integer_value(json_object_get(dl, "worker")), str_member(dl, "state"),
+		       seconds_member(dl, "age_ms"), seconds_member(dl, "idle_ms"),
+		       str_member(a, "call_id"), str_member(a, "peer"), str_member(b, "call_id"),
+		       str_member(b, "peer"));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {0};
@@ -232,7 +314,19 @@ int main(int argc, char **argv)
 	rc = socket_path(&cli, path, sizeof(path));
 	if (rc)
 		return rc;
-	rc = exchange(path, cli.timeout_s, cli.command, &answer);
+	json_t *request = json_pack("{s:s}", "command", cli.command);
+	if (request && cli.call_id)
+		json_object_set_new(request, "call_id", json_string(cli.call_id));
+	if (request && cli.limit)
+		json_object_set_new(request, "limit", json_integer(cli.limit));
+	if (!request || (cli.call_id && !json_object_get(request, "call_id"))) {
+		fprintf(stderr, "sipshardctl: %s\n",
+			request ? "the Call-ID is not valid UTF-8" : "out of memory");
+		json_decref(request);
+		return EXIT_USAGE;
+	}
+	rc = exchange(path, cli.timeout_s, request, &answer);
+	json_decref(request);
 	if (rc)
 		return rc;
 	if (cli.json)
@@ -257,6 +351,8 @@ int main(int argc, char **argv)
 			       "they end, or in %" JSON_INTEGER_FORMAT " s\n",
 			       json_integer_value(json_object_get(answer, "calls_up")),
 			       json_integer_value(json_object_get(answer, "drain_s")));
+		} else if (!strcmp(cli.command, "dialogs") || !strcmp(cli.command, "bye")) {
+			print_dialogs(&cli, answer);
 		} else {
 			print_json(json_object_get(answer, cli.command));
 		}

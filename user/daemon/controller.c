@@ -179,6 +179,11 @@ static json_t *cdr_string(const char *p, size_t len)
 	return json_stringn(buf, len);
 }
 
+json_t *ctl_json_text(const char *p, size_t len)
+{
+	return cdr_string(p, len);
+}
+
 static json_t *cdr_cstr(const char *s)
 {
 	return cdr_string(s, strlen(s));
@@ -263,7 +268,7 @@ static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *
 static const char *const end_reason_names[CTL_END_COUNT_] = {
     [CTL_END_RELEASED] = "released",	     [CTL_END_BYE_CALLER] = "bye_caller",
     [CTL_END_BYE_CALLEE] = "bye_callee",     [CTL_END_IDLE] = "idle_timeout",
-    [CTL_END_MAX_DURATION] = "max_duration",
+    [CTL_END_MAX_DURATION] = "max_duration", [CTL_END_OPERATOR] = "operator",
 };
 
 /* An answered call's record, from what is open and why it ended. */

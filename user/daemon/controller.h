@@ -26,6 +26,7 @@
 #ifndef SIPSHARD_CONTROLLER_H
 #define SIPSHARD_CONTROLLER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -77,6 +78,7 @@ enum ctl_end_reason {
 	CTL_END_BYE_CALLEE,   /* a BYE from leg B completed */
 	CTL_END_IDLE,	      /* no request for timers.dialog_idle_s */
 	CTL_END_MAX_DURATION, /* timers.dialog_max_s reached */
+	CTL_END_OPERATOR,     /* sipshardctl bye */
 	CTL_END_COUNT_
 };
 
@@ -90,5 +92,9 @@ void ctl_set_draining(struct ctl *c, bool on);
 void ctl_set_policy(struct ctl *c, struct policy *pol);
 
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st);
+
+/* Network bytes as a JSON string, as the CDRs write them: printable ASCII
+ * kept, any other byte '?', at most 200 bytes. */
+json_t *ctl_json_text(const char *p, size_t len);
 
 #endif

@@ -118,6 +118,8 @@ static void ctl_drain(struct daemon *d, uint64_t now)
 			} else if (h->type == DMSG_DIALOG_ENDED) {
 				ctl_on_dialog_ended(d->ctl, i, h->slot, h->gen,
 						    (enum ctl_end_reason)h->reason);
+			} else if (h->type == DMSG_QUERY_DIALOG || h->type == DMSG_QUERY_DONE) {
+				dialogs_on_reply(d, i, h, payload, now);
 			}
 			ring_pop(r);
 		}
@@ -160,7 +162,6 @@ void daemon_set_policy(struct daemon *d, struct policy *pol)
 static json_t *mgmt_command(void *arg, const char *command, const json_t *request)
 {
 	struct daemon *d = arg;
-	(void)request;
 
 	if (strcmp(command, "stats") == 0)
 		return json_pack("{s:o}", "stats", daemon_stats_json(d));
@@ -187,9 +188,12 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		return json_pack("{s:I, s:I}", "calls_up", (json_int_t)atomic_load(&d->calls_up),
 				 "drain_s", (json_int_t)d->cfg->timers.drain_s);
 	}
+	if (strcmp(command, "dialogs") == 0 || strcmp(command, "bye") == 0)
+		return dialogs_command(d, command, request, clock_mono_ms());
 	char why[160];
 	snprintf(why, sizeof(why),
-		 "unknown command \"%.40s\"; expected stats, config, reload or drain", command);
+		 "unknown command \"%.40s\"; expected stats, config, reload, drain, dialogs or bye",
+		 command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
@@ -580,6 +584,8 @@ void daemon_stop(struct daemon *d)
 		daemon_write_stats(d, d->stats_file);
 	policy_destroy(atomic_exchange(&d->pending_pol, NULL));
 	mgmt_close(d->mgmt);
+	json_decref(d->query.dialogs); /* a dialogs command cut short */
+	d->query.dialogs = NULL;
 	d->mgmt = NULL;
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];

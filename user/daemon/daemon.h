@@ -42,7 +42,29 @@ enum dmsg_type {
 	DMSG_DIALOG_ENDED, /* worker -> controller: slot free again */
 	DMSG_INSTALL,	   /* controller -> worker: install or update a dialog */
 	DMSG_RELEASE,	   /* controller -> worker: free a dialog set up early */
+	DMSG_QUERY,	   /* controller -> worker: a dlg_query (slot: its id) */
+	DMSG_QUERY_DIALOG, /* worker -> controller: a dialog the query matched */
+	DMSG_QUERY_DONE,   /* worker -> controller: the scan ended (slot: id, gen:
+			    * dialogs in use, reason: dialogs matched) */
 };
+
+/* The management commands on dialogs (dialogs.c): which ones a worker looks
+ * for in its table, and what it does with them. */
+enum dlg_query_kind {
+	DLG_QUERY_LIST = 1, /* send each (up to limit) to the controller */
+	DLG_QUERY_BYE,	    /* end each confirmed one: a BYE on each leg, then free */
+};
+
+struct dlg_query {
+	uint32_t kind;	      /* enum dlg_query_kind */
+	uint32_t limit;	      /* LIST: dialogs sent at most */
+	uint32_t call_id_len; /* 0: every dialog; else either leg's Call-ID */
+	char call_id[SESSION_CALL_ID_MAX];
+};
+
+/* Dialog slots a worker looks at per turn of its loop, so that a scan of a
+ * large table does not hold up its datagrams. */
+#define DLG_QUERY_STEP 4096
 
 struct dmsg_hdr {
 	uint32_t type;
@@ -95,6 +117,23 @@ struct worker {
 	struct sip_msg msg;
 	struct worker_stats st;
 	struct bye_table bye; /* BYEs this worker sent itself, until answered */
+	/* the management query being answered, a step a turn */
+	struct dlg_query query;
+	bool query_active;
+	uint32_t query_id, query_cursor, query_matched, query_sent;
+};
+
+/* The dialogs or bye command waiting for the workers (controller thread). */
+struct dlg_pending {
+	bool active;
+	uint32_t id;	      /* of the last query sent */
+	uint32_t kind;	      /* enum dlg_query_kind */
+	uint64_t ticket;      /* the management client's (mgmt_defer) */
+	uint64_t deadline_ms; /* after it, a new command may take over */
+	unsigned workers_left;
+	uint64_t used, matched;
+	json_t *dialogs; /* the array of the dialogs reported */
+	char call_id[SESSION_CALL_ID_MAX];
 };
 
 struct daemon {
@@ -125,6 +164,7 @@ struct daemon {
 	_Atomic bool stop;
 	const char *stats_file;
 	struct sip_msg ctl_msg;
+	struct dlg_pending query;
 };
 
 int daemon_start(struct daemon *d);
@@ -138,5 +178,12 @@ void daemon_set_policy(struct daemon *d, struct policy *pol);
 json_t *daemon_stats_json(struct daemon *d);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
 int daemon_write_stats(struct daemon *d, const char *path);
+
+/* dialogs.c, controller thread: the management commands "dialogs" and "bye"
+ * (they answer later, through mgmt_answer), and the workers' replies. */
+json_t *dialogs_command(struct daemon *d, const char *command, const json_t *request,
+			uint64_t now_ms);
+void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,
+		      const void *payload, uint64_t now_ms);
 
 #endif

@@ -16,8 +16,10 @@
 #include "daemon/mgmt.h"
 
 struct mgmt_client {
-	int fd;	   /* -1: free */
-	bool http; /* came in on the metrics endpoint */
+	int fd;	      /* -1: free */
+	bool http;    /* came in on the metrics endpoint */
+	bool waiting; /* its handler answers later (mgmt_defer) */
+	uint32_t gen; /* changes with every client the slot takes */
 	uint64_t deadline_ms;
 	size_t len;
 	char buf[MGMT_REQUEST_MAX];
@@ -31,6 +33,7 @@ struct mgmt {
 	mgmt_handler handler;
 	mgmt_metrics_fn metrics;
 	void *arg;
+	struct mgmt_client *answering; /* the client whose handler runs, or NULL */
 	struct mgmt_client clients[MGMT_MAX_CLIENTS];
 	struct mgmt_stats st;
 };
@@ -264,8 +267,45 @@ static void client_close(struct mgmt_client *c)
 	c->len = 0;
 }
 
-/* Answers the request in c->buf[0, len) on the Unix socket. */
-static void json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
+json_t mgmt_later_;
+
+uint64_t mgmt_defer(struct mgmt *m)
+{
+	struct mgmt_client *c = m->answering;
+	return c ? (uint64_t)c->gen << 32 | (uint64_t)(c - m->clients) : UINT64_MAX;
+}
+
+/* Sends a response line, counting an error response. Consumes resp. */
+static void send_response(struct mgmt *m, struct mgmt_client *c, json_t *resp)
+{
+	if (!resp)
+		resp = error_response("out of memory");
+	else if (!json_object_get(resp, "ok"))
+		json_object_set_new(resp, "ok", json_true());
+	if (!json_is_true(json_object_get(resp, "ok")))
+		m->st.errors++;
+	send_line(c->fd, resp);
+	json_decref(resp);
+}
+
+int mgmt_answer(struct mgmt *m, uint64_t ticket, json_t *response)
+{
+	uint32_t i = (uint32_t)ticket;
+	struct mgmt_client *c = i < MGMT_MAX_CLIENTS ? &m->clients[i] : NULL;
+
+	if (!c || c->fd < 0 || !c->waiting || c->gen != (uint32_t)(ticket >> 32)) {
+		json_decref(response);
+		return -ENOENT;
+	}
+	send_response(m, c, response);
+	c->waiting = false;
+	client_close(c);
+	return 0;
+}
+
+/* Answers the request in c->buf[0, len) on the Unix socket; false when the
+ * handler answers later. */
+static bool json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 {
 	json_error_t jerr;
 	json_t *req = json_loadb(c->buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -281,17 +321,18 @@ static void json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 	} else if (json_unpack(req, "{s:s}", "command", &command) != 0) {
 		resp = error_response("expected a \"command\" member holding a string");
 	} else {
+		m->answering = c;
 		resp = m->handler(m->arg, command, req);
-		if (!resp)
-			resp = error_response("out of memory");
-		else if (!json_object_get(resp, "ok"))
-			json_object_set_new(resp, "ok", json_true());
+		m->answering = NULL;
+		if (resp == MGMT_LATER) {
+			c->waiting = true;
+			json_decref(req);
+			return false;
+		}
 	}
-	if (!json_is_true(json_object_get(resp, "ok")))
-		m->st.errors++;
-	send_line(c->fd, resp);
-	json_decref(resp);
+	send_response(m, c, resp);
 	json_decref(req);
+	return true;
 }
 
 /* Answers the HTTP request whose head is c->buf[0, len). */
@@ -365,8 +406,8 @@ static void client_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 	m->st.requests++;
 	if (c->http)
 		http_answer(m, c, len);
-	else
-		json_answer(m, c, len);
+	else if (!json_answer(m, c, len))
+		return; /* open until mgmt_answer or the deadline */
 	client_close(c);
 }
 
@@ -429,6 +470,8 @@ static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 		}
 		c->fd = fd;
 		c->http = http;
+		c->waiting = false;
+		c->gen++;
 		c->len = 0;
 		c->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	}
@@ -442,8 +485,9 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 		return 0;
 	pfds[n++] = (struct pollfd){.fd = m->fd, .events = POLLIN};
 	pfds[n++] = (struct pollfd){.fd = m->http_fd, .events = POLLIN};
+	/* a client waiting for its answer has nothing more to say */
 	for (int i = 0; i < MGMT_MAX_CLIENTS && n < cap; i++)
-		if (m->clients[i].fd >= 0)
+		if (m->clients[i].fd >= 0 && !m->clients[i].waiting)
 			pfds[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
 	return n;
 }
@@ -469,9 +513,11 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 		struct mgmt_client *c = &m->clients[j];
 		if (c->fd >= 0 && now_ms >= c->deadline_ms) {
 			refuse(m, c->fd, c->http, 408,
-			       c->http ? "no complete request head within 2000 ms"
-				       : "no complete request line within 2000 ms");
+			       c->waiting ? "the workers did not answer within 2000 ms"
+			       : c->http  ? "no complete request head within 2000 ms"
+					  : "no complete request line within 2000 ms");
 			m->st.dropped++;
+			c->waiting = false;
 			client_close(c);
 		}
 	}

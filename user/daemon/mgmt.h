@@ -43,8 +43,20 @@
 struct mgmt;
 
 /* Answers one request: the command name and the whole request object.
- * Returns a new response object; mgmt adds "ok": true unless it holds "ok". */
+ * Returns a new response object; mgmt adds "ok": true unless it holds "ok".
+ * A handler that must wait for the answer (the workers hold the dialogs)
+ * takes a ticket with mgmt_defer and returns MGMT_LATER; mgmt_answer then
+ * delivers the response, before the client's deadline or never. */
 typedef json_t *(*mgmt_handler)(void *arg, const char *command, const json_t *request);
+
+extern json_t mgmt_later_;
+#define MGMT_LATER (&mgmt_later_)
+
+/* Within a handler: a ticket for the client being answered, for mgmt_answer. */
+uint64_t mgmt_defer(struct mgmt *m);
+/* Sends response (always consumed) to the client of ticket and closes it.
+ * -ENOENT when that client is gone: its deadline passed, and it was told so. */
+int mgmt_answer(struct mgmt *m, uint64_t ticket, json_t *response);
 
 /* The metrics text, malloc'd (the caller frees it), or NULL. */
 typedef char *(*mgmt_metrics_fn)(void *arg);

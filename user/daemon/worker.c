@@ -273,6 +273,16 @@ static void drain_commands(struct worker *w)
 				tell_dialog_ended(w, h->slot, h->gen + 1, CTL_END_RELEASED);
 			}
 			break;
+		case DMSG_QUERY:
+			/* a newer query replaces one not finished: the controller has
+			 * given up on that one */
+			if (h->len == sizeof(w->query)) {
+				memcpy(&w->query, payload, sizeof(w->query));
+				w->query_id = h->slot;
+				w->query_active = true;
+				w->query_cursor = w->query_matched = w->query_sent = 0;
+			}
+			break;
 		default:
 			break;
 		}
@@ -311,6 +321,69 @@ static void drain_handoffs(struct worker *w)
 			ring_pop(r);
 		}
 	}
+}
+
+/* ---- management queries (dialogs.c asks) ------------------------------------ */
+
+static bool query_matches(const struct worker *w, const struct shard_dialog *d)
+{
+	const struct dlg_query *q = &w->query;
+
+	if (d->state != SHARD_DLG_EARLY && d->state != SHARD_DLG_CONFIRMED)
+		return false;
+	if (q->kind == DLG_QUERY_BYE && d->state != SHARD_DLG_CONFIRMED)
+		return false; /* set-up is the controller's: it cancels, not BYE */
+	if (!q->call_id_len)
+		return true;
+	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++)
+		if (d->legs[leg].call_id_len == q->call_id_len &&
+		    memcmp(d->legs[leg].call_id, q->call_id, q->call_id_len) == 0)
+			return true;
+	return false;
+}
+
+/* Looks at the next DLG_QUERY_STEP slots of the table for the query; reports
+ * the end of the scan when it gets there. A full ring to the controller stops
+ * the step at the dialog it could not report, to go on at the next turn. */
+static void query_step(struct worker *w)
+{
+	struct dmsg_hdr h = {.slot = w->query_id};
+	uint32_t end = w->table.hdr->dlg_hwm, stop = w->query_cursor + DLG_QUERY_STEP;
+
+	if (stop > end)
+		stop = end;
+	for (; w->query_cursor < stop; w->query_cursor++) {
+		struct shard_dialog *d = &w->table.dialogs[w->query_cursor];
+		if (!query_matches(w, d))
+			continue;
+		bool report = w->query.kind == DLG_QUERY_BYE || w->query_sent < w->query.limit;
+		if (report) {
+			h.type = DMSG_QUERY_DIALOG;
+			h.len = sizeof(*d);
+			if (ring_push(w->evt, &h, sizeof(h), d, sizeof(*d)) != 0)
+				return;
+			w->query_sent++;
+			w->evt_pushed = true;
+		}
+		w->query_matched++;
+		if (w->query.kind == DLG_QUERY_BYE) {
+			uint32_t slot = d->slot, gen = d->gen;
+			w->relay.now_ms = clock_mono_ms();
+			end_call(w, d, "Q.850;cause=16;text=\"ended by the operator\"");
+			free_dialog(w, slot, gen);
+			tell_dialog_ended(w, slot, gen + 1, CTL_END_OPERATOR);
+		}
+	}
+	if (w->query_cursor < end)
+		return;
+	h.type = DMSG_QUERY_DONE;
+	h.len = 0;
+	h.gen = w->table.hdr->dialogs_used;
+	h.reason = w->query_matched;
+	if (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0)
+		return;
+	w->evt_pushed = true;
+	w->query_active = false;
 }
 
 /* A dialog's deadline came. Activity does not touch the wheel (that would cost
@@ -368,6 +441,8 @@ void *worker_main(void *arg)
 
 	while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
 		drain_commands(w);
+		if (w->query_active)
+			query_step(w);
 		drain_handoffs(w);
 		int n = net_io_poll(w->io, timeout, on_datagram, w);
 		if (n < 0 && n != -EINTR && n != -ETIME && n != -EAGAIN)

@@ -426,9 +426,12 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 		return -EBUSY;
 	if (update) {
 		/* an update keeps what the worker learnt since the install (CSeqs,
-		 * transactions, counters, its timer); the controller only brings the
-		 * callee's side */
+		 * transactions, counters, its timer); the controller brings the
+		 * callee's side, and leg A's states, which a final response moves
+		 * (a 2xx: ACK_WAIT, offer/answer Stable) and the worker does not */
 		struct sip_session a = slot->legs[SHARD_LEG_A];
+		a.session_state = d->legs[SHARD_LEG_A].session_state;
+		a.signaling_state = d->legs[SHARD_LEG_A].signaling_state;
 		uint64_t created = slot->created_ms, timer = slot->timer;
 		uint32_t req[SIP_METHOD_COUNT_];
 		memcpy(req, slot->requests, sizeof(req));

@@ -155,8 +155,10 @@ int shard_dialog_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 /* The dialog at slot if it is in use with this generation, else NULL (stale,
  * forged, out of range). */
 struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint32_t gen);
-/* Copies d into d->slot (installing or updating it). An update keeps leg A,
- * the creation time, timer and counters (the worker's since the install).
+/* Copies d into d->slot (installing or updating it). An update keeps leg A
+ * but for its session and signaling states (taken from d: the callee's final
+ * response moves them), the creation time, timer and counters (the worker's
+ * since the install).
  * -EINVAL for a slot out of range or a FREE state, -EBUSY when the slot holds
  * another generation. */
 int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The management commands on calls in progress, against a running sipshardd
+# with SIPp on both sides: sipshardctl dialogs lists the calls up (both legs)
+# and finds one by either leg's Call-ID; sipshardctl bye ends one with a BYE
+# to each side that both SIPp sides check and answer, and a CDR with
+# end_reason operator; the others stay up; a Call-ID of no call is refused.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: the commands run on the controller
+# thread and the scans on the workers
+ASAN_DAEMON=1
+. tests/integration/common.bash
+CTL=$BUILD/sipshardctl
+
+D_PORT=15560
+B_PORT=15580
+SOCK=$WORK/sipshardd.sock
+CDR=$WORK/cdr.jsonl
+
+# two callees: the call to user "keep..." goes to the second
+cat >"$WORK/dialogs.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT", "workers": 2, "log_level": "info",
+  "management_socket": "$SOCK", "cdr_file": "$CDR",
+  "routes": [ { "name": "kept", "match": { "user_prefix": "keep" }, "target": "127.0.0.1:$((B_PORT + 1))" },
+              { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT" } ]
+}
+JSON
+start_daemon dialogs "$WORK/dialogs.json" --no-bpf
+
+# two calls held up: one for the operator to end, one that must stay up
+sipp_uas "$B_PORT" uas_await_sbc_bye.xml -m 1
+uas_pid=${PIDS[-1]}
+sipp_uas "$((B_PORT + 1))" uas_no_bye.xml -m 1
+kept_uas=${PIDS[-1]}
+sleep 0.3
+start_bg sipp_uac ended "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"
+uac_pid=${PIDS[-1]}
+sipp_uac kept "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 2))" -s keep
+sleep 0.3
+
+"$CTL" -s "$SOCK" --json dialogs >"$WORK/list.json"
+check "dialogs: two calls up, both listed" \
+	test "$(json_get "$WORK/list.json" 'j["ok"], j["dialogs_up"], j["matched"], len(j["dialogs"])')" = "True 2 2 2"
+check "dialogs: each with both legs, confirmed, the caller's Call-ID on leg A" \
+	test "$(json_get "$WORK/list.json" 'sorted((d["state"], d["caller"]["session_state"], d["callee"]["peer"], d["caller"]["call_id"].startswith("1-")) for d in j["dialogs"])')" = "[('confirmed', 'Confirmed', '127.0.0.1:$B_PORT', True), ('confirmed', 'Confirmed', '127.0.0.1:$((B_PORT + 1))', True)]"
+ended_id=$(json_get "$WORK/list.json" '[d["caller"]["call_id"] for d in j["dialogs"] if d["callee"]["peer"].endswith(":'$B_PORT'")][0]')
+ended_b=$(json_get "$WORK/list.json" '[d["callee"]["call_id"] for d in j["dialogs"] if d["callee"]["peer"].endswith(":'$B_PORT'")][0]')
+"$CTL" -s "$SOCK" --json dialogs "$ended_b" >"$WORK/one.json"
+check "dialogs CALL-ID: leg B's Call-ID finds the call, leg A's shown with it" \
+	test "$(json_get "$WORK/one.json" 'j["matched"], [d["caller"]["call_id"] for d in j["dialogs"]]')" = "1 ['$ended_id']"
+"$CTL" -s "$SOCK" dialogs >"$WORK/list.txt"
+check "dialogs: a line per call for the operator" \
+	bash -c "head -1 \"\$1\" | grep -q '^2 dialog(s) up, 2 matched, 2 shown' && grep -c '^worker [01] confirmed' \"\$1\" | grep -qx 2" _ "$WORK/list.txt"
+
+"$CTL" -s "$SOCK" bye "$ended_id" >"$WORK/bye.txt"
+check "bye: exit 0, one call ended" \
+	bash -c "[ $? = 0 ] && grep -qx 'ended 1 call(s) with Call-ID $ended_id' \"\$1\"" _ "$WORK/bye.txt"
+wait_exit 10 "$uac_pid"
+check "bye: the caller got sipshard's BYE with a Reason and answered it" test $? = 0
+wait_exit 10 "$uas_pid"
+check "bye: so did the callee" test $? = 0
+check "bye: both BYEs say the operator ended the call" \
+	test "$(grep -h -c '^Reason: Q.850;cause=16;text="ended by the operator"' "$WORK/uac-ended.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+sleep 0.3
+check "bye: the CDR says end_reason operator" \
+	test "$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print([(x["call_id"], x["end_reason"]) for x in r])' "$CDR")" = "[('$ended_id', 'operator')]"
+"$CTL" -s "$SOCK" --json dialogs >"$WORK/after.json"
+check "bye: the other call is still up" \
+	test "$(json_get "$WORK/after.json" 'j["dialogs_up"], len(j["dialogs"])')" = "1 1"
+
+"$CTL" -s "$SOCK" bye "no-such-call@nowhere" 2>"$WORK/nosuch.err"
+rc=$?
+check "bye of an unknown Call-ID: exit 1 and the reason" \
+	bash -c "[ $rc = 1 ] && grep -q 'no call in progress has Call-ID \"no-such-call@nowhere\"' \"\$1\"" _ "$WORK/nosuch.err"
+"$CTL" -s "$SOCK" bye 2>/dev/null
+check "bye without a Call-ID is a usage error (exit 2)" test $? = 2
+"$CTL" -s "$SOCK" --limit 0 dialogs 2>/dev/null
+check "dialogs --limit 0 is a usage error (exit 2)" test $? = 2
+check "the daemon refuses a limit out of range, naming the key" \
+	bash -c "python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b\"{\\\"command\\\": \\\"dialogs\\\", \\\"limit\\\": 1000}\\n\"); print(s.recv(4096).decode())' \"\$1\" | grep -q '\"limit: expected a number 1 to 100\"'" _ "$SOCK"
+stop_daemon
+kill "$kept_uas" 2>/dev/null
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/dialogs.log"

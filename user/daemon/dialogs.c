@@ -1,0 +1,191 @@
+/*
+ * dialogs.c - the management commands on calls in progress: "dialogs" (list
+ * them, or find one by Call-ID) and "bye" (end one: a BYE on each leg).
+ *
+ * Owns: the command's arguments and errors, the query sent to every worker,
+ * gathering the workers' replies into one answer (the dialog records as
+ * JSON), and that answer's delivery through mgmt_answer. Runs on the
+ * controller thread. Does not own: the scan of a table (worker.c, a step per
+ * turn of the worker's loop) or the BYEs (bye.c).
+ *
+ * The workers hold the dialogs and are their only writers, so the controller
+ * asks instead of reading their tables. One command runs at a time; a second
+ * one while the first waits is refused with "busy", unless the first is past
+ * its deadline (the management client was told it timed out by then).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "net/udp.h"
+
+#define DIALOGS_LIMIT_DEFAULT 20
+#define DIALOGS_LIMIT_MAX     100 /* per worker: each is a ring message */
+
+static json_t *error(const char *why)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
+}
+
+static json_t *offer_json(const struct session_body *b)
+{
+	if (!b->len)
+		return json_null();
+	return json_pack("{s:o, s:I}", "type", ctl_json_text(b->type, b->type_len), "bytes",
+			 (json_int_t)b->len);
+}
+
+static json_t *leg_json(const struct sip_session *s)
+{
+	char peer[UDP_ADDR_STRLEN];
+
+	udp_format_addr((const struct sockaddr *)&s->peer, peer, sizeof(peer));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
+			 "call_id", ctl_json_text(s->call_id, s->call_id_len), "local_tag",
+			 ctl_json_text(s->local_tag, s->local_tag_len), "remote_tag",
+			 ctl_json_text(s->remote_tag, s->remote_tag_len), "local_uri",
+			 ctl_json_text(s->local_uri, s->local_uri_len), "remote_uri",
+			 ctl_json_text(s->remote_uri, s->remote_uri_len), "remote_target",
+			 ctl_json_text(s->remote_target, s->remote_target_len), "peer", peer,
+			 "session_state", session_state_name(s->session_state), "signaling_state",
+			 signaling_state_name(s->signaling_state), "local_cseq",
+			 (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
+			 "offer", offer_json(&s->offer), "answer", offer_json(&s->answer));
+}
+
+/* A dialog record as the operator sees it: leg A is the caller's side. */
+static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint64_t now_ms)
+{
+	json_t *requests = json_object();
+
+	for (int i = 0; i < SIP_METHOD_COUNT_; i++)
+		if (dl->requests[i])
+			json_object_set_new(requests,
+					    i ? sip_method_name((enum sip_method)i) : "other",
+					    json_integer((json_int_t)dl->requests[i]));
+	return json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o}", "worker", (json_int_t)worker,
+			 "state", dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early",
+			 "age_ms", (json_int_t)(now_ms - dl->created_ms), "idle_ms",
+			 (json_int_t)(now_ms - dl->last_activity_ms), "requests", requests,
+			 "caller", leg_json(&dl->legs[SHARD_LEG_A]), "callee",
+			 leg_json(&dl->legs[SHARD_LEG_B]));
+}
+
+/* Reads "call_id" (required for bye) and "limit" into q; NULL or the error. */
+static json_t *read_args(const char *command, const json_t *request, struct dlg_query *q)
+{
+	json_t *cid = json_object_get(request, "call_id");
+	json_t *lim = json_object_get(request, "limit");
+	char why[160];
+
+	if (cid && !json_is_string(cid))
+		return error("call_id: expected a string");
+	if (cid &&
+	    (json_string_length(cid) == 0 || json_string_length(cid) >= sizeof(q->call_id))) {
+		snprintf(why, sizeof(why), "call_id: expected 1 to %zu bytes",
+			 sizeof(q->call_id) - 1);
+		return error(why);
+	}
+	if (!cid && q->kind == DLG_QUERY_BYE)
+		return error("bye: expected \"call_id\": the Call-ID of either leg of the call");
+	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+		    json_integer_value(lim) > DIALOGS_LIMIT_MAX)) {
+		snprintf(why, sizeof(why), "limit: expected a number 1 to %d", DIALOGS_LIMIT_MAX);
+		return error(why);
+	}
+	(void)command;
+	q->limit = lim ? (uint32_t)json_integer_value(lim) : DIALOGS_LIMIT_DEFAULT;
+	if (cid) {
+		q->call_id_len = (uint32_t)json_string_length(cid);
+		memcpy(q->call_id, json_string_value(cid), q->call_id_len);
+	}
+	return NULL;
+}
+
+json_t *dialogs_command(struct daemon *d, const char *command, const json_t *request,
+			uint64_t now_ms)
+{
+	struct dlg_pending *p = &d->query;
+	struct dlg_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.kind = strcmp(command, "bye") == 0 ? DLG_QUERY_BYE : DLG_QUERY_LIST;
+	json_t *bad = read_args(command, request, &q);
+	if (bad)
+		return bad;
+	if (p->active && now_ms < p->deadline_ms)
+		return error("busy: another dialogs or bye command is running; try again");
+	if (p->active)
+		json_decref(p->dialogs); /* timed out: its late replies are ignored */
+
+	uint32_t id = p->id + 1; /* replies to an earlier query carry its id */
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->dialogs = json_array();
+	if (!p->dialogs)
+		return NULL;
+	struct dmsg_hdr h = {.type = DMSG_QUERY, .len = sizeof(q), .slot = p->id};
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (ring_push(d->workers[i].cmd, &h, sizeof(h), &q, sizeof(q)) != 0) {
+			/* those that got it answer a query nobody waits for: ignored */
+			json_decref(p->dialogs);
+			p->dialogs = NULL;
+			return error("busy: a worker's command ring is full; try again");
+		}
+	p->active = true;
+	p->kind = q.kind;
+	p->ticket = mgmt_defer(d->mgmt);
+	p->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
+	p->workers_left = d->nworkers;
+	memcpy(p->call_id, q.call_id, q.call_id_len);
+	p->call_id[q.call_id_len] = '\0';
+	return MGMT_LATER; /* the workers look at their rings every turn */
+}
+
+/* Every worker has answered: the response goes to the management client. */
+static void finish(struct daemon *d)
+{
+	struct dlg_pending *p = &d->query;
+	json_t *resp;
+
+	if (p->kind == DLG_QUERY_BYE && !p->matched) {
+		char why[SESSION_CALL_ID_MAX + 80];
+		snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"", p->call_id);
+		json_decref(p->dialogs);
+		resp = error(why);
+	} else if (p->kind == DLG_QUERY_BYE) {
+		resp =
+		    json_pack("{s:I, s:o}", "ended", (json_int_t)p->matched, "dialogs", p->dialogs);
+		log_info("management: ended %llu call(s) with Call-ID \"%s\"",
+			 (unsigned long long)p->matched, p->call_id);
+	} else {
+		resp = json_pack("{s:I, s:I, s:o}", "dialogs_up", (json_int_t)p->used, "matched",
+				 (json_int_t)p->matched, "dialogs", p->dialogs);
+	}
+	p->dialogs = NULL;
+	p->active = false;
+	if (mgmt_answer(d->mgmt, p->ticket, resp) != 0)
+		log_debug("management: the client of a dialogs command left before its answer");
+}
+
+void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,
+		      const void *payload, uint64_t now_ms)
+{
+	struct dlg_pending *p = &d->query;
+
+	if (!p->active || h->slot != p->id)
+		return; /* a query given up on */
+	if (h->type == DMSG_QUERY_DIALOG && h->len == sizeof(struct shard_dialog)) {
+		json_t *o = dialog_json(worker, payload, now_ms);
+		if (o)
+			json_array_append_new(p->dialogs, o);
+		return;
+	}
+	if (h->type != DMSG_QUERY_DONE)
+		return;
+	p->used += h->gen;
+	p->matched += h->reason;
+	if (--p->workers_left == 0)
+		finish(d);
+}
