@@ -112,7 +112,7 @@ FUZZ_FLAGS := -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-r
 # What the fuzzers exercise: the SIP library, shard tables, relay, controller,
 # policy and the steering scanner; everything but the sockets and threads.
 FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/daemon/relay.c \
-	user/daemon/bye.c \
+	user/daemon/orig.c \
 	user/daemon/controller.c user/daemon/setup_msg.c user/daemon/log.c user/net/udp.c \
 	user/daemon/mgmt.c user/core/files.c,$(LIB_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h) | $(SKELS)

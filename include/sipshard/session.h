@@ -19,11 +19,11 @@
  * signalingState        | signaling_state (enum signaling_state)
  * offer, answer         | offer, answer: kept up to a configured size no larger
  *                       | than SESSION_BODY_MAX; len 0 means "undefined"
- * bye/info/invite/...   | relayed by the worker. bye is also sent by the
- *                       | worker that owns the dialog when policy ends a call
- *                       | (user/daemon/bye.c): that worker is the only writer
- *                       | of the leg's CSeq space, so it, not the controller,
- *                       | originates in-dialog requests
+ * bye/info/invite/...   | relayed by the worker. bye, info and message are
+ *                       | also sent by the worker that owns the dialog, when
+ *                       | policy or the operator asks (user/daemon/orig.c):
+ *                       | that worker is the only writer of the leg's CSeq
+ *                       | space, so it, not the controller, originates them
  * dispose               | the dialog slot is freed (shard_dialog_free)
  *
  * As in SIP.js, `offer` is meaningful while signaling_state is neither Initial

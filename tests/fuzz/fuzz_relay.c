@@ -13,7 +13,7 @@
  * buffer-exhaustion paths run too. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
- * ours to bye_on_response. Each input starts with one BYE that sipshard sent
+ * ours to orig_on_response. Each input starts with one BYE that sipshard sent
  * on leg B (as when policy ends the call); "@BYEBRANCH@" becomes its branch.
  *
  * Checked for every outcome, abort() on violation:
@@ -35,7 +35,7 @@
 
 #include "../common/fuzz_exchange.h"
 #include "../common/relay_dialog.h"
-#include "daemon/bye.h"
+#include "daemon/orig.h"
 #include "daemon/relay.h"
 
 enum { SLOT = 3, GEN = 5, MAX_DATAGRAMS = 4 };
@@ -49,7 +49,7 @@ struct fuzz_ctx {
 	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
 	struct fuzz_token branch;     /* of the last request relayed */
 	struct fuzz_token bye_branch; /* of the BYE we sent on leg B */
-	struct bye_table bye;
+	struct orig_table orig;
 	char dgram[SIP_MAX_DATAGRAM];
 	char outbuf[SIP_MAX_DATAGRAM];
 };
@@ -63,7 +63,7 @@ static void die(const char *what, const char *out, int n)
 	abort();
 }
 
-/* bye_send_fn: every BYE of ours goes to leg B and parses as a BYE on it. */
+/* orig_send_fn: every BYE of ours goes to leg B and parses as a BYE on it. */
 static void check_bye(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
 {
@@ -76,8 +76,8 @@ static void check_bye(void *arg, const char *buf, size_t len, const struct socka
 
 static void check_bye_counts(void)
 {
-	const struct bye_stats *st = &ctx.bye.st;
-	if (ctx.bye.busy + st->answered + st->unanswered + st->overwritten != st->sent)
+	const struct orig_stats *st = &ctx.orig.st;
+	if (ctx.orig.busy + st->answered + st->unanswered + st->overwritten != st->sent)
 		die("BYE transactions do not add up", NULL, 0);
 }
 
@@ -93,12 +93,14 @@ static void open_shard(void)
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
 	ctx.branch.len = 0;
-	bye_init(&ctx.bye, 1);
-	char scratch[BYE_OUT_MAX];
+	orig_init(&ctx.orig, 1);
+	char scratch[ORIG_MAX];
 	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
-	if (bye_start(&ctx.bye, &ctx.rc, b, "SIP;text=\"fuzz\"", ctx.rc.now_ms, scratch,
-		      sizeof(scratch), check_bye, NULL) != 0)
-		die("bye_start failed", NULL, 0);
+	static const struct relay_req bye = {.method = SIP_METHOD_BYE,
+					     .extra = "Reason: SIP;text=\"fuzz\"\r\n"};
+	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, ctx.rc.now_ms, scratch, sizeof(scratch),
+		       check_bye, NULL) != 0)
+		die("orig_start failed", NULL, 0);
 	if (sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
 		die("our BYE does not parse", scratch, (int)strlen(scratch));
 	fuzz_keep(&ctx.bye_branch, scratch, ctx.out.vias[0].branch);
@@ -192,11 +194,11 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	} else {
 		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
 			return;
-		if (bye_branch_is_ours(m->buf, m->vias[0].branch)) {
-			bye_on_response(&ctx.bye, m);
+		if (orig_branch_is_ours(m->buf, m->vias[0].branch)) {
+			orig_on_response(&ctx.orig, m);
 			check_bye_counts();
 			ctx.rc.now_ms += 700; /* past Timer E: retransmit what is still open */
-			bye_tick(&ctx.bye, ctx.rc.now_ms, check_bye, NULL);
+			orig_tick(&ctx.orig, ctx.rc.now_ms, check_bye, NULL);
 			check_bye_counts();
 			return;
 		}

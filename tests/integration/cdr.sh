@@ -128,7 +128,7 @@ check "maximum duration: both BYEs say why" \
 check "maximum duration: end_reason max_duration" \
 	test "$(cdr_field 0 'r["end_reason"]')" = max_duration
 check "maximum duration: two BYEs sent and both answered, none retransmitted" \
-	test "$(json_get "$WORK/maxdur.stats.json" '[sum(w["byes_originated"][k] for w in j["workers"]) for k in ("sent", "answered", "retransmitted", "unanswered", "stray_responses")]')" = "[2, 2, 0, 0, 0]"
+	test "$(json_get "$WORK/maxdur.stats.json" '[sum(w["originated"][k] for w in j["workers"]) for k in ("sent", "answered", "retransmitted", "unanswered", "stray_responses")]')" = "[2, 2, 0, 0, 0]"
 stop_daemon
 
 # a file that cannot be opened stops the start, naming the key

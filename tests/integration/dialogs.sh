@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The management commands on calls in progress, against a running sipshardd
 # with SIPp on both sides: sipshardctl dialogs lists the calls up (both legs)
-# and finds one by either leg's Call-ID; sipshardctl bye ends one with a BYE
-# to each side that both SIPp sides check and answer, and a CDR with
-# end_reason operator; the others stay up; a Call-ID of no call is refused.
+# and finds one by either leg's Call-ID; info and message send an INFO to the
+# caller and a MESSAGE to the callee, which SIPp checks (type, body) and
+# answers; bye ends the call with a BYE to each side that both SIPp sides
+# check and answer, and a CDR with end_reason operator; the other call stays
+# up; a Call-ID of no call, and bad arguments, are refused.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the commands run on the controller
@@ -29,12 +31,12 @@ JSON
 start_daemon dialogs "$WORK/dialogs.json" --no-bpf
 
 # two calls held up: one for the operator to end, one that must stay up
-sipp_uas "$B_PORT" uas_await_sbc_bye.xml -m 1
+sipp_uas "$B_PORT" uas_await_message_bye.xml -m 1
 uas_pid=${PIDS[-1]}
 sipp_uas "$((B_PORT + 1))" uas_no_bye.xml -m 1
 kept_uas=${PIDS[-1]}
 sleep 0.3
-start_bg sipp_uac ended "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"
+start_bg sipp_uac ended "$D_PORT" uac_await_info_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"
 uac_pid=${PIDS[-1]}
 sipp_uac kept "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 2))" -s keep
 sleep 0.3
@@ -53,13 +55,35 @@ check "dialogs CALL-ID: leg B's Call-ID finds the call, leg A's shown with it" \
 check "dialogs: a line per call for the operator" \
 	bash -c "head -1 \"\$1\" | grep -q '^2 dialog(s) up, 2 matched, 2 shown' && grep -c '^worker [01] confirmed' \"\$1\" | grep -qx 2" _ "$WORK/list.txt"
 
+"$CTL" -s "$SOCK" info "$ended_id" --to caller --type application/dtmf-relay \
+	--body "$(printf 'Signal=5\r\nDuration=160\r\n')" >"$WORK/info.txt"
+check "info: exit 0, sent to the caller" \
+	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the caller of 1 call(s) with Call-ID $ended_id' \"\$1\"" _ "$WORK/info.txt"
+"$CTL" -s "$SOCK" message "$ended_b" --to callee --type text/plain \
+	--body "hello from the operator" >"$WORK/message.txt"
+check "message: exit 0, sent to the callee (found by leg B's Call-ID)" \
+	bash -c "[ $? = 0 ] && grep -qx 'sent MESSAGE to the callee of 1 call(s) with Call-ID $ended_b' \"\$1\"" _ "$WORK/message.txt"
+sleep 0.3
+"$CTL" -s "$SOCK" --json stats >"$WORK/sent.json"
+check "info and message: both answered, none retransmitted" \
+	test "$(json_get "$WORK/sent.json" '[sum(w["originated"][k] for w in j["stats"]["workers"]) for k in ("sent", "answered", "retransmitted")]')" = "[2, 2, 0]"
+"$CTL" -s "$SOCK" message "$ended_id" --to callee --type text/plain 2>"$WORK/nobody.err"
+check "message without a body: exit 1, the daemon says why" \
+	bash -c "[ $? = 1 ] && grep -q 'expected a \"body\"' \"\$1\"" _ "$WORK/nobody.err"
+"$CTL" -s "$SOCK" info "$ended_id" --to caller --type "bad
+type" --body x 2>"$WORK/badtype.err"
+check "a Content-Type with a line break: exit 1, the key named" \
+	bash -c "[ $? = 1 ] && grep -q 'content_type: expected type/subtype' \"\$1\"" _ "$WORK/badtype.err"
+"$CTL" -s "$SOCK" info "$ended_id" 2>/dev/null
+check "info without --to is a usage error (exit 2)" test $? = 2
+
 "$CTL" -s "$SOCK" bye "$ended_id" >"$WORK/bye.txt"
 check "bye: exit 0, one call ended" \
 	bash -c "[ $? = 0 ] && grep -qx 'ended 1 call(s) with Call-ID $ended_id' \"\$1\"" _ "$WORK/bye.txt"
 wait_exit 10 "$uac_pid"
-check "bye: the caller got sipshard's BYE with a Reason and answered it" test $? = 0
+check "bye: the caller got the INFO and sipshard's BYE, checked and answered them" test $? = 0
 wait_exit 10 "$uas_pid"
-check "bye: so did the callee" test $? = 0
+check "bye: the callee got the MESSAGE and the BYE, checked and answered them" test $? = 0
 check "bye: both BYEs say the operator ended the call" \
 	test "$(grep -h -c '^Reason: Q.850;cause=16;text="ended by the operator"' "$WORK/uac-ended.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
 sleep 0.3

@@ -38,6 +38,11 @@ static const char usage_text[] =
     "            end the call one of whose legs has this Call-ID: sipshard sends a BYE\n"
     "            to each side (Reason: Q.850;cause=16) and writes its CDR\n"
     "            (end_reason operator)\n"
+    "  info CALL-ID --to caller|callee [--type TYPE --body TEXT]\n"
+    "  message CALL-ID --to caller|callee --type TYPE --body TEXT\n"
+    "            send an INFO (RFC 6086) or a MESSAGE (RFC 3428) in that call to one\n"
+    "            side, with the body TEXT of Content-Type TYPE (at most 1024 bytes); the\n"
+    "            answer says it was sent (its response is counted in the statistics)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the management socket (default: management_socket of the\n"
@@ -45,6 +50,9 @@ static const char usage_text[] =
     "  -c, --config FILE   take management_socket from this configuration file\n"
     "  -t, --timeout SEC   give up after SEC seconds, 1-3600 (default 5)\n"
     "  -n, --limit N       dialogs: at most N per worker, 1-100 (default 20)\n"
+    "      --to SIDE       info, message: caller or callee\n"
+    "      --type TYPE     info, message: the body's Content-Type, such as text/plain\n"
+    "      --body TEXT     info, message: the body\n"
     "      --json          print the daemon's whole answer as JSON\n"
     "  -h, --help          print this text\n"
     "\n"
@@ -55,7 +63,8 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHED = 3 };
 
 struct cli {
 	const char *socket, *config, *command;
-	const char *call_id; /* dialogs, bye */
+	const char *call_id;	       /* dialogs, bye, info, message */
+	const char *to, *ctype, *body; /* info, message */
 	long timeout_s, limit;
 	bool json;
 };
@@ -63,13 +72,11 @@ struct cli {
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"limit", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'J'},
+	    {"limit", required_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
+	    {"to", required_argument, NULL, 'T'},      {"type", required_argument, NULL, 'Y'},
+	    {"body", required_argument, NULL, 'B'},    {NULL, 0, NULL, 0},
 	};
 	int o;
 
@@ -104,6 +111,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case 'J':
 			cli->json = true;
 			break;
+		case 'T':
+			cli->to = optarg;
+			break;
+		case 'Y':
+			cli->ctype = optarg;
+			break;
+		case 'B':
+			cli->body = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -122,17 +138,28 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	cli->command = argv[optind++];
 	int nargs = argc - optind;
-	bool with_call_id = !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
+	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message");
+	bool with_call_id =
+	    sends || !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
 	if (!with_call_id && strcmp(cli->command, "stats") && strcmp(cli->command, "config") &&
 	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
 		fprintf(stderr,
 			"sipshardctl: unknown command '%s': expected stats, config, reload, drain, "
-			"dialogs or bye\n",
+			"dialogs, bye, info or message\n",
 			cli->command);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(cli->command, "bye") && nargs != 1) {
-		fprintf(stderr, "sipshardctl: bye: expected one Call-ID\n");
+	if ((sends || !strcmp(cli->command, "bye")) && nargs != 1) {
+		fprintf(stderr, "sipshardctl: %s: expected one Call-ID\n", cli->command);
+		return EXIT_USAGE;
+	}
+	if (sends && (!cli->to || (strcmp(cli->to, "caller") && strcmp(cli->to, "callee")))) {
+		fprintf(stderr, "sipshardctl: %s: expected --to caller or --to callee\n",
+			cli->command);
+		return EXIT_USAGE;
+	}
+	if (!sends && (cli->to || cli->ctype || cli->body)) {
+		fprintf(stderr, "sipshardctl: --to, --type and --body are for info and message\n");
 		return EXIT_USAGE;
 	}
 	if (nargs > (with_call_id ? 1 : 0)) {
@@ -319,9 +346,17 @@ int main(int argc, char **argv)
 		json_object_set_new(request, "call_id", json_string(cli.call_id));
 	if (request && cli.limit)
 		json_object_set_new(request, "limit", json_integer(cli.limit));
-	if (!request || (cli.call_id && !json_object_get(request, "call_id"))) {
+	if (request && cli.to)
+		json_object_set_new(request, "to", json_string(cli.to));
+	if (request && cli.ctype)
+		json_object_set_new(request, "content_type", json_string(cli.ctype));
+	if (request && cli.body)
+		json_object_set_new(request, "body", json_string(cli.body));
+	if (!request || (cli.call_id && !json_object_get(request, "call_id")) ||
+	    (cli.ctype && !json_object_get(request, "content_type")) ||
+	    (cli.body && !json_object_get(request, "body"))) {
 		fprintf(stderr, "sipshardctl: %s\n",
-			request ? "the Call-ID is not valid UTF-8" : "out of memory");
+			request ? "the Call-ID, type or body is not valid UTF-8" : "out of memory");
 		json_decref(request);
 		return EXIT_USAGE;
 	}
@@ -353,6 +388,11 @@ int main(int argc, char **argv)
 			       json_integer_value(json_object_get(answer, "drain_s")));
 		} else if (!strcmp(cli.command, "dialogs") || !strcmp(cli.command, "bye")) {
 			print_dialogs(&cli, answer);
+		} else if (!strcmp(cli.command, "info") || !strcmp(cli.command, "message")) {
+			printf("sent %s to the %s of %" JSON_INTEGER_FORMAT
+			       " call(s) with Call-ID %s\n",
+			       json_string_value(json_object_get(answer, "method")) ?: "?", cli.to,
+			       json_integer_value(json_object_get(answer, "sent")), cli.call_id);
 		} else {
 			print_json(json_object_get(answer, cli.command));
 		}

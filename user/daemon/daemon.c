@@ -188,11 +188,13 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		return json_pack("{s:I, s:I}", "calls_up", (json_int_t)atomic_load(&d->calls_up),
 				 "drain_s", (json_int_t)d->cfg->timers.drain_s);
 	}
-	if (strcmp(command, "dialogs") == 0 || strcmp(command, "bye") == 0)
+	if (!strcmp(command, "dialogs") || !strcmp(command, "bye") || !strcmp(command, "info") ||
+	    !strcmp(command, "message"))
 		return dialogs_command(d, command, request, clock_mono_ms());
 	char why[160];
 	snprintf(why, sizeof(why),
-		 "unknown command \"%.40s\"; expected stats, config, reload, drain, dialogs or bye",
+		 "unknown command \"%.40s\"; expected stats, config, reload, drain, dialogs, bye, "
+		 "info or message",
 		 command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
@@ -498,7 +500,7 @@ int daemon_start(struct daemon *d)
 		uint32_t seed = i;
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 			seed ^= (uint32_t)clock_mono_ms();
-		bye_init(&w->bye, seed);
+		orig_init(&w->orig, seed);
 		/* command and event rings hold every dialog's end notice at worst */
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);
@@ -651,15 +653,15 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
-		const struct bye_stats *b = &d->workers[i].bye.st;
-		json_t *byes = json_object();
-		JI(byes, "sent", b->sent);
-		JI(byes, "retransmitted", b->retransmitted);
-		JI(byes, "answered", b->answered);
-		JI(byes, "unanswered", b->unanswered);
-		JI(byes, "overwritten", b->overwritten);
-		JI(byes, "stray_responses", b->stray);
-		json_object_set_new(o, "byes_originated", byes);
+		const struct orig_stats *b = &d->workers[i].orig.st;
+		json_t *orig = json_object();
+		JI(orig, "sent", b->sent);
+		JI(orig, "retransmitted", b->retransmitted);
+		JI(orig, "answered", b->answered);
+		JI(orig, "unanswered", b->unanswered);
+		JI(orig, "overwritten", b->overwritten);
+		JI(orig, "stray_responses", b->stray);
+		json_object_set_new(o, "originated", orig);
 		json_t *drops = json_object();
 		static const char *const why[RELAY_DROP_COUNT_] = {
 		    [RELAY_DROP_ACK_NO_DIALOG] = "ack_no_dialog",

@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "core/ring.h"
-#include "daemon/bye.h"
+#include "daemon/orig.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/cdr.h"
@@ -53,6 +53,7 @@ enum dmsg_type {
 enum dlg_query_kind {
 	DLG_QUERY_LIST = 1, /* send each (up to limit) to the controller */
 	DLG_QUERY_BYE,	    /* end each confirmed one: a BYE on each leg, then free */
+	DLG_QUERY_SEND,	    /* send method with the body on leg of each confirmed one */
 };
 
 struct dlg_query {
@@ -60,6 +61,12 @@ struct dlg_query {
 	uint32_t limit;	      /* LIST: dialogs sent at most */
 	uint32_t call_id_len; /* 0: every dialog; else either leg's Call-ID */
 	char call_id[SESSION_CALL_ID_MAX];
+	/* SEND */
+	uint8_t method; /* enum sip_method: INFO or MESSAGE */
+	uint8_t leg;	/* SHARD_LEG_A (the caller) or SHARD_LEG_B */
+	uint16_t body_len;
+	char ctype[SESSION_BODY_TYPE_MAX]; /* NUL-terminated; "" for no body */
+	char body[ORIG_BODY_MAX];
 };
 
 /* Dialog slots a worker looks at per turn of its loop, so that a scan of a
@@ -116,7 +123,7 @@ struct worker {
 	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
 	struct sip_msg msg;
 	struct worker_stats st;
-	struct bye_table bye; /* BYEs this worker sent itself, until answered */
+	struct orig_table orig; /* requests this worker sent itself, until answered */
 	/* the management query being answered, a step a turn */
 	struct dlg_query query;
 	bool query_active;
@@ -128,6 +135,7 @@ struct dlg_pending {
 	bool active;
 	uint32_t id;	      /* of the last query sent */
 	uint32_t kind;	      /* enum dlg_query_kind */
+	uint8_t method, leg;  /* DLG_QUERY_SEND's */
 	uint64_t ticket;      /* the management client's (mgmt_defer) */
 	uint64_t deadline_ms; /* after it, a new command may take over */
 	unsigned workers_left;

@@ -1,12 +1,13 @@
 /*
  * dialogs.c - the management commands on calls in progress: "dialogs" (list
- * them, or find one by Call-ID) and "bye" (end one: a BYE on each leg).
+ * them, or find one by Call-ID), "bye" (end one: a BYE on each leg), "info"
+ * and "message" (send one of those on a leg of one, with a body).
  *
  * Owns: the command's arguments and errors, the query sent to every worker,
  * gathering the workers' replies into one answer (the dialog records as
  * JSON), and that answer's delivery through mgmt_answer. Runs on the
  * controller thread. Does not own: the scan of a table (worker.c, a step per
- * turn of the worker's loop) or the BYEs (bye.c).
+ * turn of the worker's loop) or the requests sent (orig.c).
  *
  * The workers hold the dialogs and are their only writers, so the controller
  * asks instead of reading their tables. One command runs at a time; a second
@@ -72,7 +73,53 @@ static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint6
 			 leg_json(&dl->legs[SHARD_LEG_B]));
 }
 
-/* Reads "call_id" (required for bye) and "limit" into q; NULL or the error. */
+/* For info and message: "to", "content_type" and "body" into q; NULL or the
+ * error. The type goes into a header line: printable ASCII with a '/' only. */
+static json_t *read_send_args(const char *command, const json_t *request, struct dlg_query *q)
+{
+	const char *to = json_string_value(json_object_get(request, "to"));
+	json_t *ct = json_object_get(request, "content_type");
+	json_t *body = json_object_get(request, "body");
+	char why[160];
+
+	q->method = strcmp(command, "info") == 0 ? SIP_METHOD_INFO : SIP_METHOD_MESSAGE;
+	if (!to || (strcmp(to, "caller") && strcmp(to, "callee")))
+		return error("to: expected \"caller\" or \"callee\": the side the request goes to");
+	q->leg = strcmp(to, "caller") == 0 ? SHARD_LEG_A : SHARD_LEG_B;
+	if ((ct && !json_is_string(ct)) || (body && !json_is_string(body)))
+		return error("content_type and body: expected strings");
+	if (body && json_string_length(body) > sizeof(q->body)) {
+		snprintf(why, sizeof(why), "body: expected at most %zu bytes", sizeof(q->body));
+		return error(why);
+	}
+	size_t blen = body ? json_string_length(body) : 0;
+	if (q->method == SIP_METHOD_MESSAGE && !blen)
+		return error("message: expected a \"body\" (RFC 3428: a MESSAGE carries one)");
+	if (blen && !ct)
+		return error("content_type: expected one for the body, such as text/plain");
+	if (ct) {
+		const char *t = json_string_value(ct);
+		size_t n = json_string_length(ct);
+		bool ok = n > 2 && n < sizeof(q->ctype) && strchr(t, '/') && t[0] != ' ';
+		for (size_t i = 0; ok && i < n; i++)
+			ok = t[i] >= 0x20 && t[i] < 0x7f;
+		if (!ok) {
+			snprintf(why, sizeof(why),
+				 "content_type: expected type/subtype in printable ASCII, at most "
+				 "%zu bytes",
+				 sizeof(q->ctype) - 1);
+			return error(why);
+		}
+		memcpy(q->ctype, t, n + 1);
+	}
+	q->body_len = (uint16_t)blen;
+	if (blen)
+		memcpy(q->body, json_string_value(body), blen);
+	return NULL;
+}
+
+/* Reads "call_id" (required but for dialogs) and "limit" into q; NULL or the
+ * error. */
 static json_t *read_args(const char *command, const json_t *request, struct dlg_query *q)
 {
 	json_t *cid = json_object_get(request, "call_id");
@@ -87,20 +134,23 @@ static json_t *read_args(const char *command, const json_t *request, struct dlg_
 			 sizeof(q->call_id) - 1);
 		return error(why);
 	}
-	if (!cid && q->kind == DLG_QUERY_BYE)
-		return error("bye: expected \"call_id\": the Call-ID of either leg of the call");
+	if (!cid && q->kind != DLG_QUERY_LIST) {
+		snprintf(why, sizeof(why),
+			 "%s: expected \"call_id\": the Call-ID of either leg of the call",
+			 command);
+		return error(why);
+	}
 	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
 		    json_integer_value(lim) > DIALOGS_LIMIT_MAX)) {
 		snprintf(why, sizeof(why), "limit: expected a number 1 to %d", DIALOGS_LIMIT_MAX);
 		return error(why);
 	}
-	(void)command;
 	q->limit = lim ? (uint32_t)json_integer_value(lim) : DIALOGS_LIMIT_DEFAULT;
 	if (cid) {
 		q->call_id_len = (uint32_t)json_string_length(cid);
 		memcpy(q->call_id, json_string_value(cid), q->call_id_len);
 	}
-	return NULL;
+	return q->kind == DLG_QUERY_SEND ? read_send_args(command, request, q) : NULL;
 }
 
 json_t *dialogs_command(struct daemon *d, const char *command, const json_t *request,
@@ -110,7 +160,9 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 	struct dlg_query q;
 
 	memset(&q, 0, sizeof(q));
-	q.kind = strcmp(command, "bye") == 0 ? DLG_QUERY_BYE : DLG_QUERY_LIST;
+	q.kind = !strcmp(command, "bye")       ? DLG_QUERY_BYE
+		 : !strcmp(command, "dialogs") ? DLG_QUERY_LIST
+					       : DLG_QUERY_SEND;
 	json_t *bad = read_args(command, request, &q);
 	if (bad)
 		return bad;
@@ -135,6 +187,8 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 		}
 	p->active = true;
 	p->kind = q.kind;
+	p->method = q.method;
+	p->leg = q.leg;
 	p->ticket = mgmt_defer(d->mgmt);
 	p->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	p->workers_left = d->nworkers;
@@ -149,7 +203,7 @@ static void finish(struct daemon *d)
 	struct dlg_pending *p = &d->query;
 	json_t *resp;
 
-	if (p->kind == DLG_QUERY_BYE && !p->matched) {
+	if (p->kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 80];
 		snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"", p->call_id);
 		json_decref(p->dialogs);
@@ -158,6 +212,14 @@ static void finish(struct daemon *d)
 		resp =
 		    json_pack("{s:I, s:o}", "ended", (json_int_t)p->matched, "dialogs", p->dialogs);
 		log_info("management: ended %llu call(s) with Call-ID \"%s\"",
+			 (unsigned long long)p->matched, p->call_id);
+	} else if (p->kind == DLG_QUERY_SEND) {
+		const char *method = sip_method_name((enum sip_method)p->method);
+		resp = json_pack("{s:I, s:s, s:s, s:o}", "sent", (json_int_t)p->matched, "method",
+				 method, "to", p->leg == SHARD_LEG_A ? "caller" : "callee",
+				 "dialogs", p->dialogs);
+		log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"",
+			 method, p->leg == SHARD_LEG_A ? "caller" : "callee",
 			 (unsigned long long)p->matched, p->call_id);
 	} else {
 		resp = json_pack("{s:I, s:I, s:o}", "dialogs_up", (json_int_t)p->used, "matched",

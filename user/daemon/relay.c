@@ -130,30 +130,41 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	return sip_write(m, &w, out, cap);
 }
 
-int relay_write_bye(struct relay_ctx *rc, struct sip_session *s, const char *branch,
-		    const char *reason, char *out, size_t cap)
+int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struct relay_req *req,
+			const char *branch, char *out, size_t cap)
 {
+	const char *method = sip_method_name((enum sip_method)req->method);
+	if (!method)
+		return -EINVAL;
 	int n = snprintf(out, cap,
-			 "BYE %.*s SIP/2.0\r\n"
+			 "%s %.*s SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
 			 "%.*s"
 			 "From: <%.*s>;tag=%.*s\r\n"
 			 "To: <%.*s>;tag=%.*s\r\n"
 			 "Call-ID: %.*s\r\n"
-			 "CSeq: %u BYE\r\n"
-			 "%s%s%s"
-			 "Content-Length: 0\r\n\r\n",
-			 (int)s->remote_target_len, s->remote_target, rc->advertise, branch,
+			 "CSeq: %u %s\r\n"
+			 "%s%s%s%s"
+			 "Content-Length: %zu\r\n\r\n",
+			 method, (int)s->remote_target_len, s->remote_target, rc->advertise, branch,
 			 (int)s->route_set_len, s->route_set, (int)s->local_uri_len, s->local_uri,
 			 (int)s->local_tag_len, s->local_tag, (int)s->remote_uri_len, s->remote_uri,
 			 (int)s->remote_tag_len, s->remote_tag, (int)s->call_id_len, s->call_id,
-			 s->local_cseq + 1, reason ? "Reason: " : "", reason ? reason : "",
-			 reason ? "\r\n" : "");
+			 s->local_cseq + 1, method, req->extra ? req->extra : "",
+			 req->ctype ? "Content-Type: " : "", req->ctype ? req->ctype : "",
+			 req->ctype ? "\r\n" : "", req->ctype ? req->body_len : 0);
 	if (n < 0 || (size_t)n >= cap)
 		return -ENOSPC;
+	size_t len = (size_t)n;
+	if (req->ctype && req->body_len) {
+		if (req->body_len > cap - len)
+			return -ENOSPC;
+		memcpy(out + len, req->body, req->body_len);
+		len += req->body_len;
+	}
 	s->local_cseq++;
-	return n;
+	return (int)len;
 }
 
 /* The final of the BYE that ended dialog slot/gen lately, or 0. */

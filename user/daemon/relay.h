@@ -90,16 +90,25 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		    struct relay_result *res);
 
+/* An in-dialog request that sipshard itself sends on a leg. */
+struct relay_req {
+	uint8_t method;	   /* enum sip_method: BYE, INFO, MESSAGE */
+	const char *extra; /* header lines, each ending in CRLF, or NULL */
+	const char *ctype; /* the body's Content-Type, or NULL for no body */
+	const char *body;
+	size_t body_len;
+};
+
 /*
- * Writes a BYE that sipshard itself sends on leg s (the session's bye(): RFC
- * 3261 15.1.1), into out: Request-URI from the remote target, Route from the
- * route set, From/To/Call-ID of the leg, our Via with branch, a CSeq one above
- * the last we sent on the leg (which it takes), and reason as a Reason header
- * value (RFC 3326) unless NULL. Returns the length, or -ENOSPC when out is too
- * small.
+ * Writes req for leg s (RFC 3261 12.2.1.1: a request within a dialog) into
+ * out: Request-URI from the remote target, Route from the route set,
+ * From/To/Call-ID of the leg, our Via with branch, Max-Forwards 70, a CSeq one
+ * above the last we sent on the leg (which it takes), req's extra header lines
+ * and body. Returns the length, or -ENOSPC when out is too small, -EINVAL for
+ * a method without a name (no CSeq is taken then).
  */
-int relay_write_bye(struct relay_ctx *rc, struct sip_session *s, const char *branch,
-		    const char *reason, char *out, size_t cap);
+int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struct relay_req *req,
+			const char *branch, char *out, size_t cap);
 
 /* True when a branch (the top Via's) names a controller transaction. */
 bool relay_branch_is_controller(const char *buf, sip_view branch);

@@ -114,9 +114,10 @@ static void answer_here(struct worker *w, const struct sip_msg *m, int status, c
 		net_tx_release(w->io, out);
 }
 
-/* bye_send_fn: a BYE of ours, first sent or retransmitted. */
-static void send_bye(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
-		     socklen_t dst_len)
+/* orig_send_fn: a BYE of ours, first sent or retransmitted. */
+/* orig_send_fn: a request of ours, first sent or retransmitted. */
+static void send_orig(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+		      socklen_t dst_len)
 {
 	struct worker *w = arg;
 	char *out = net_tx_alloc(w->io);
@@ -132,20 +133,35 @@ static void send_bye(void *arg, const char *buf, size_t len, const struct sockad
 	send_tx(w, out, (int)len, dst, dst_len);
 }
 
-/* Policy ends a call (the session's bye()): a BYE on each leg, with reason as
- * its Reason header. Only a confirmed dialog has legs a BYE may be sent on. */
+/* Sends req on one leg of d (the session's bye(), info(), message()); false
+ * when it does not fit a datagram, which is logged. */
+static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
+			const struct relay_req *req)
+{
+	char scratch[ORIG_MAX + ORIG_BODY_MAX];
+
+	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, w->relay.now_ms, scratch,
+		       sizeof(scratch), send_orig, w) == 0)
+		return true;
+	log_warn("worker %u: dialog %u: %s for leg %c does not fit %zu bytes; not sent", w->id,
+		 d->slot, sip_method_name((enum sip_method)req->method),
+		 leg == SHARD_LEG_A ? 'A' : 'B', sizeof(scratch));
+	return false;
+}
+
+/* Policy or the operator ends a call (the session's bye()): a BYE on each
+ * leg, with reason as its Reason header value. Only a confirmed dialog has
+ * legs a BYE may be sent on. */
 static void end_call(struct worker *w, struct shard_dialog *d, const char *reason)
 {
-	char scratch[BYE_OUT_MAX];
+	char extra[128];
+	struct relay_req req = {.method = SIP_METHOD_BYE, .extra = extra};
 
 	if (d->state != SHARD_DLG_CONFIRMED)
 		return;
-	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++)
-		if (bye_start(&w->bye, &w->relay, &d->legs[leg], reason, w->relay.now_ms, scratch,
-			      sizeof(scratch), send_bye, w) != 0)
-			log_warn("worker %u: dialog %u: BYE for leg %c does not fit %zu bytes; "
-				 "not sent",
-				 w->id, d->slot, leg == SHARD_LEG_A ? 'A' : 'B', sizeof(scratch));
+	snprintf(extra, sizeof(extra), "Reason: %s\r\n", reason);
+	send_on_leg(w, d, SHARD_LEG_A, &req);
+	send_on_leg(w, d, SHARD_LEG_B, &req);
 }
 
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
@@ -170,8 +186,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	    w->d->bucket_owner[shard_bucket_of(
 		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
 		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
-	if (!m->is_request && bye_branch_is_ours(m->buf, m->vias[0].branch)) {
-		bye_on_response(&w->bye, m); /* the answer to a BYE we sent: ends here */
+	if (!m->is_request && orig_branch_is_ours(m->buf, m->vias[0].branch)) {
+		orig_on_response(&w->orig, m); /* the answer to a request of ours: ends here */
 		return;
 	}
 	bool in_dialog =
@@ -331,7 +347,7 @@ static bool query_matches(const struct worker *w, const struct shard_dialog *d)
 
 	if (d->state != SHARD_DLG_EARLY && d->state != SHARD_DLG_CONFIRMED)
 		return false;
-	if (q->kind == DLG_QUERY_BYE && d->state != SHARD_DLG_CONFIRMED)
+	if (q->kind != DLG_QUERY_LIST && d->state != SHARD_DLG_CONFIRMED)
 		return false; /* set-up is the controller's: it cancels, not BYE */
 	if (!q->call_id_len)
 		return true;
@@ -356,7 +372,7 @@ static void query_step(struct worker *w)
 		struct shard_dialog *d = &w->table.dialogs[w->query_cursor];
 		if (!query_matches(w, d))
 			continue;
-		bool report = w->query.kind == DLG_QUERY_BYE || w->query_sent < w->query.limit;
+		bool report = w->query.kind != DLG_QUERY_LIST || w->query_sent < w->query.limit;
 		if (report) {
 			h.type = DMSG_QUERY_DIALOG;
 			h.len = sizeof(*d);
@@ -366,6 +382,15 @@ static void query_step(struct worker *w)
 			w->evt_pushed = true;
 		}
 		w->query_matched++;
+		if (w->query.kind == DLG_QUERY_SEND) {
+			const struct dlg_query *q = &w->query;
+			struct relay_req req = {.method = q->method,
+						.ctype = q->ctype[0] ? q->ctype : NULL,
+						.body = q->body,
+						.body_len = q->body_len};
+			w->relay.now_ms = clock_mono_ms();
+			send_on_leg(w, d, q->leg, &req);
+		}
 		if (w->query.kind == DLG_QUERY_BYE) {
 			uint32_t slot = d->slot, gen = d->gen;
 			w->relay.now_ms = clock_mono_ms();
@@ -430,7 +455,7 @@ static void expire(struct worker *w, uint64_t now)
 		w->st.txns_expired++;
 	w->relay.now_ms = now;
 	wheel_advance(&w->wheel, now, on_dialog_timer, w);
-	bye_tick(&w->bye, now, send_bye, w);
+	orig_tick(&w->orig, now, send_orig, w);
 }
 
 void *worker_main(void *arg)

@@ -1,0 +1,367 @@
+/*
+ * test_orig.c - in-dialog requests that sipshard sends itself (daemon/orig.c,
+ * relay_write_request): what each leg's BYE says, an INFO with its body,
+ * Timer E retransmissions, Timer F, responses that end a transaction or do
+ * not, and the bound on outstanding transactions.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../common/relay_dialog.h"
+#include "daemon/orig.h"
+
+static struct shard_table table;
+static struct relay_ctx rc;
+static struct orig_table byes;
+static struct sip_msg m;
+static char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
+static const uint32_t SLOT = 7, GEN = 3;
+static const char REASON[] = "Q.850;cause=102;text=\"maximum call duration\"";
+static const struct relay_req BYE = {
+    .method = SIP_METHOD_BYE,
+    .extra = "Reason: Q.850;cause=102;text=\"maximum call duration\"\r\n",
+};
+
+/* What send_fn was given: the last datagram and how many in all. */
+static struct {
+	unsigned count;
+	char last[ORIG_MAX];
+	size_t last_len;
+	uint16_t last_port;
+} sent;
+
+static void capture(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+		    socklen_t dst_len)
+{
+	(void)arg;
+	assert_int_equal(dst_len, sizeof(struct sockaddr_in));
+	assert_true(len <= sizeof(sent.last));
+	memcpy(sent.last, buf, len);
+	sent.last_len = len;
+	sent.last_port = ntohs(((const struct sockaddr_in *)dst)->sin_port);
+	sent.count++;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(relay_dialog_fixture(&table, &rc, a_tag, b_tag, SLOT, GEN), 0);
+	orig_init(&byes, 0x12345678);
+	memset(&sent, 0, sizeof(sent));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shard_table_close(&table);
+	return 0;
+}
+
+static struct sip_session *leg(int which)
+{
+	return &shard_dialog_get(&table, SLOT, GEN)->legs[which];
+}
+
+/* Parses what was sent last into m. */
+static void parse_sent(void)
+{
+	char why[200];
+	if (sip_parse(&m, sent.last, sent.last_len, NULL) != 0) {
+		sip_strerror(&m, why, sizeof(why));
+		fail_msg("sent BYE does not parse: %s\n%.*s", why, (int)sent.last_len, sent.last);
+	}
+}
+
+#define assert_view(v, s) assert_true(sip_view_eq(m.buf, (v), (s), strlen(s)))
+
+static void start(int which, uint64_t now)
+{
+	char scratch[ORIG_MAX];
+	assert_int_equal(
+	    orig_start(&byes, &rc, leg(which), &BYE, now, scratch, sizeof(scratch), capture, NULL),
+	    0);
+}
+
+/* Parses a response with this status, top Via branch and CSeq method into m. */
+static void parse_response(int status, const char *branch, size_t branch_len, const char *method)
+{
+	static char resp[1024];
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 %d Whatever\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
+			 "From: <sip:x@y>;tag=1\r\n"
+			 "To: <sip:x@y>;tag=2\r\n"
+			 "Call-ID: c\r\n"
+			 "CSeq: 2 %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 status, (int)branch_len, branch, method);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+}
+
+/* A response to the BYE sent last, with status and its branch, handed over. */
+static void respond(int status, const char *method)
+{
+	static char branch[64];
+	parse_sent();
+	size_t len = m.vias[0].branch.len;
+	assert_true(len < sizeof(branch));
+	memcpy(branch, m.buf + m.vias[0].branch.off, len);
+	parse_response(status, branch, len, method);
+	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
+	orig_on_response(&byes, &m);
+}
+
+/* The first datagram sent, kept while more go out. */
+static struct {
+	char data[ORIG_MAX];
+	size_t len;
+} first;
+
+static void start_first(int which)
+{
+	start(which, 1000);
+	memcpy(first.data, sent.last, sent.last_len);
+	first.len = sent.last_len;
+}
+
+static void test_each_leg_gets_its_own_bye(void **state)
+{
+	(void)state;
+	uint32_t cseq_b = leg(SHARD_LEG_B)->local_cseq;
+
+	/* leg A, the caller: in its space, to its Contact, from the tag we gave it */
+	start(SHARD_LEG_A, 1000);
+	assert_int_equal(sent.count, 1);
+	assert_int_equal(sent.last_port, 5061);
+	parse_sent();
+	assert_int_equal(m.method_id, SIP_METHOD_BYE);
+	assert_view(m.ruri.whole, "sip:alice@10.1.1.1:5061");
+	assert_view(m.call_id, "callA@host");
+	assert_view(m.from.tag, a_tag);
+	assert_view(m.to.tag, "atag");
+	assert_view(m.to.uri.whole, "sip:alice@10.1.1.1");
+	assert_int_equal(m.cseq.num, 1); /* our first request on leg A */
+	assert_int_equal(m.cseq.method_id, SIP_METHOD_BYE);
+	assert_int_equal(m.max_forwards, 70);
+	assert_int_equal(m.nvias, 1);
+	assert_int_equal(m.nroutes, 0);
+	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
+	const struct sip_hdr_line *reason = NULL;
+	for (uint16_t i = 0; i < m.nhdrs; i++)
+		if (sip_view_eq(m.buf, m.hdrs[i].name, "Reason", 6))
+			reason = &m.hdrs[i];
+	assert_non_null(reason);
+	assert_view(reason->value, REASON);
+	assert_null(memmem(sent.last, sent.last_len, "callB", 5)); /* topology hidden */
+
+	/* leg B, the callee: its route set, and the CSeq after the INVITE's */
+	start(SHARD_LEG_B, 1000);
+	assert_int_equal(sent.count, 2);
+	assert_int_equal(sent.last_port, 5080);
+	parse_sent();
+	assert_view(m.ruri.whole, "sip:bob@10.2.2.2:5080");
+	assert_view(m.call_id, "callB@sipshard");
+	assert_view(m.from.tag, b_tag);
+	assert_view(m.to.tag, "btag");
+	assert_int_equal(m.cseq.num, cseq_b + 1);
+	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, cseq_b + 1);
+	assert_int_equal(m.nroutes, 1);
+	assert_view(m.routes[0].uri.whole, "sip:10.2.2.9;lr");
+	assert_null(memmem(sent.last, sent.last_len, "callA", 5));
+	assert_int_equal(byes.st.sent, 2);
+	assert_int_equal(byes.busy, 2);
+}
+
+static void test_info_carries_its_body(void **state)
+{
+	(void)state;
+	static const char body[] = "Signal=5\r\nDuration=160\r\n";
+	struct relay_req info = {.method = SIP_METHOD_INFO,
+				 .ctype = "application/dtmf-relay",
+				 .body = body,
+				 .body_len = sizeof(body) - 1};
+	char scratch[ORIG_MAX];
+	uint32_t cseq_b = leg(SHARD_LEG_B)->local_cseq;
+
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 1000, scratch,
+				    sizeof(scratch), capture, NULL),
+			 0);
+	parse_sent();
+	assert_int_equal(m.method_id, SIP_METHOD_INFO);
+	assert_int_equal(m.cseq.method_id, SIP_METHOD_INFO);
+	assert_int_equal(m.cseq.num, cseq_b + 1);
+	assert_view(m.call_id, "callB@sipshard");
+	assert_view(m.content_type, "application/dtmf-relay");
+	assert_int_equal(m.content_length, (int)sizeof(body) - 1);
+	assert_int_equal(m.body.len, sizeof(body) - 1);
+	assert_memory_equal(m.buf + m.body.off, body, sizeof(body) - 1);
+
+	/* a final for another method does not end it; one for INFO does */
+	respond(200, "BYE");
+	assert_int_equal(byes.st.stray, 1);
+	assert_int_equal(byes.busy, 1);
+	respond(200, "INFO");
+	assert_int_equal(byes.st.answered, 1);
+	assert_int_equal(byes.busy, 0);
+
+	/* a method without a name is refused before anything is taken */
+	info.method = SIP_METHOD_OTHER;
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 1000, scratch,
+				    sizeof(scratch), capture, NULL),
+			 -EINVAL);
+	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, cseq_b + 1);
+	assert_int_equal(byes.st.sent, 1);
+}
+
+static void test_retransmits_until_final(void **state)
+{
+	(void)state;
+	start_first(SHARD_LEG_A);
+
+	/* Timer E: 500 ms, then doubling: 1000, 2000, 4000, 4000 ... */
+	static const struct {
+		uint64_t at;
+		unsigned count;
+	} steps[] = {{1499, 1}, {1500, 2}, {2499, 2}, {2500, 3}, {4500, 4}, {8500, 5}, {12500, 6}};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		orig_tick(&byes, steps[i].at, capture, NULL);
+		if (sent.count != steps[i].count)
+			fail_msg("at %llu ms: %u sent, want %u", (unsigned long long)steps[i].at,
+				 sent.count, steps[i].count);
+	}
+	/* a retransmission is the same datagram */
+	assert_int_equal(sent.last_len, first.len);
+	assert_memory_equal(sent.last, first.data, first.len);
+	assert_int_equal(byes.st.retransmitted, 5);
+
+	respond(200, "BYE");
+	assert_int_equal(byes.st.answered, 1);
+	assert_int_equal(byes.busy, 0);
+	orig_tick(&byes, 20000, capture, NULL);
+	assert_int_equal(sent.count, 6);
+
+	/* the 200 again (retransmitted by the peer) finds no transaction */
+	orig_on_response(&byes, &m);
+	assert_int_equal(byes.st.stray, 1);
+	assert_int_equal(byes.st.answered, 1);
+}
+
+static void test_provisional_slows_to_t2(void **state)
+{
+	(void)state;
+	start(SHARD_LEG_B, 1000);
+	respond(100, "BYE");
+	assert_int_equal(byes.busy, 1);
+	orig_tick(&byes, 1500, capture, NULL); /* due already: sent, next in T2 */
+	assert_int_equal(sent.count, 2);
+	orig_tick(&byes, 5499, capture, NULL);
+	assert_int_equal(sent.count, 2);
+	orig_tick(&byes, 5500, capture, NULL);
+	assert_int_equal(sent.count, 3);
+	respond(481, "BYE"); /* any final ends it */
+	assert_int_equal(byes.st.answered, 1);
+	assert_int_equal(byes.busy, 0);
+}
+
+static void test_gives_up_after_timer_f(void **state)
+{
+	(void)state;
+	start(SHARD_LEG_A, 1000);
+	for (uint64_t t = 1000; t <= 1000 + ORIG_TIMER_F_MS + 100; t += 10)
+		orig_tick(&byes, t, capture, NULL);
+	assert_int_equal(byes.st.unanswered, 1);
+	assert_int_equal(byes.busy, 0);
+	/* 500, 1000, 2000, then every 4 s up to 32 s after the first */
+	assert_int_equal(byes.st.retransmitted, 10);
+	unsigned before = sent.count;
+	orig_tick(&byes, 1000 + 60000, capture, NULL);
+	assert_int_equal(sent.count, before);
+}
+
+static void test_responses_that_match_nothing(void **state)
+{
+	(void)state;
+	start(SHARD_LEG_A, 1000);
+	parse_sent();
+	char branch[64];
+	size_t blen = m.vias[0].branch.len;
+	memcpy(branch, m.buf + m.vias[0].branch.off, blen);
+	static const char *const bad[] = {
+	    "z9hG4bKsb",	       /* prefix only */
+	    "z9hG4bKsb0000zzzzzzzz",   /* not hex */
+	    "z9hG4bKsbffff00000001",   /* index out of range */
+	    "z9hG4bKsb000012345678ab", /* too long */
+	    "z9hG4bKsb0000ABCDEF01",   /* upper case */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_response(200, bad[i], strlen(bad[i]), "BYE");
+		orig_on_response(&byes, &m);
+	}
+	/* the right branch with another generation, and a final for another method */
+	branch[blen - 1] = branch[blen - 1] == '0' ? '1' : '0';
+	parse_response(200, branch, blen, "BYE");
+	orig_on_response(&byes, &m);
+	assert_int_equal(byes.st.stray, 6);
+	respond(200, "INFO");
+	assert_int_equal(byes.st.stray, 7);
+	assert_int_equal(byes.busy, 1);
+	assert_int_equal(byes.st.answered, 0);
+}
+
+static void test_oldest_gives_its_slot_up_when_full(void **state)
+{
+	(void)state;
+	start_first(SHARD_LEG_A);
+	for (unsigned i = 1; i < ORIG_SLOTS; i++)
+		start(SHARD_LEG_B, 1000);
+	assert_int_equal(byes.busy, ORIG_SLOTS);
+	assert_int_equal(byes.st.overwritten, 0);
+	start(SHARD_LEG_B, 1000);
+	assert_int_equal(byes.busy, ORIG_SLOTS);
+	assert_int_equal(byes.st.overwritten, 1);
+
+	/* the first BYE's answer now finds its slot taken by another */
+	memcpy(sent.last, first.data, first.len);
+	sent.last_len = first.len;
+	respond(200, "BYE");
+	assert_int_equal(byes.st.stray, 1);
+	assert_int_equal(byes.busy, ORIG_SLOTS);
+}
+
+static void test_too_long_for_the_buffer_is_not_sent(void **state)
+{
+	(void)state;
+	char small[64];
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, 1000, small, sizeof(small),
+				    capture, NULL),
+			 -ENOSPC);
+	assert_int_equal(sent.count, 0);
+	assert_int_equal(byes.busy, 0);
+	assert_int_equal(leg(SHARD_LEG_A)->local_cseq, 0); /* no CSeq taken */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_each_leg_gets_its_own_bye, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_info_carries_its_body, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retransmits_until_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_provisional_slows_to_t2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gives_up_after_timer_f, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_responses_that_match_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oldest_gives_its_slot_up_when_full, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_too_long_for_the_buffer_is_not_sent, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
