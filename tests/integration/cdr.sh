@@ -99,7 +99,9 @@ rm -f "$CDR"
 write_config "$WORK/idle.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
   \"timers\": { \"dialog_idle_s\": 1 }"
 start_daemon idle "$WORK/idle.json"
-run_flow idle "a call nobody ends" uac_no_bye.xml uas_no_bye.xml 1
+run_flow idle "a call nobody ends" uac_await_sbc_bye.xml uas_await_sbc_bye.xml 1
+check "idle: sipshard sent both sides a BYE that says why" \
+	test "$(grep -h -c '^Reason: Q.850;cause=102;text="no requests in the dialog"' "$WORK/uac-idle-a call nobody ends.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
 wait_lines 1 && sleep 0.2
 check "an idle dialog: end_reason idle_timeout" \
 	test "$(cdr_field 0 'r["end_reason"]')" = idle_timeout
