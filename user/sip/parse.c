@@ -214,17 +214,17 @@ static inline enum sip_hdr hdr_lookup_token(const char *name, size_t len, size_t
 #if defined(__SSE2__) && defined(__x86_64__)
 #define HDR_FAST_NAMES 1
 /*
- * The start of a header line written as it should be: a known long name of up
- * to 15 bytes, then ':' with no space before it. One 16-byte load gives the
- * colon, the control bytes and the commas; the name, ORed with 0x20, is
- * hashed and compared to the one candidate in lower case. OR 0x20 maps onto a
- * letter only that letter in either case, and onto '-' only '-' and CR, which
- * cannot match here because no control byte may precede the colon. Returns
- * the colon and sets *id and *q, the first control byte after the colon (or
- * the point from which to look for it, sixteen bytes in), and *comma when the
- * bytes read hold a ','. Returns NULL for anything else (compact forms,
- * unknown or long names, odd spacing, fewer than 16 bytes left), which then
- * takes the byte-wise path.
+ * The start of a header line written as it should be: a name of 2 to 15 token
+ * bytes, known or not, then ':' with no space before it. One 16-byte load
+ * gives the colon, the control bytes and the commas; the name, ORed with 0x20,
+ * is hashed and compared to the one candidate in lower case (no match: an
+ * extension header, SIP_HDR_OTHER). OR 0x20 maps onto a letter only that
+ * letter in either case, and onto '-' only '-' and CR, which cannot match here
+ * because no control byte may precede the colon. Returns the colon and sets
+ * *id and *q, the first control byte after the colon (or the point from which
+ * to look for it, sixteen bytes in), and *comma when the bytes read hold a
+ * ','. Returns NULL for anything else (compact forms, long names, odd spacing,
+ * fewer than 16 bytes left), which then takes the byte-wise path.
  */
 static inline const char *hdr_line_fast(const char *line, const char *end, uint8_t *id,
 					const char **q, bool *comma)
@@ -242,10 +242,13 @@ static inline const char *hdr_line_fast(const char *line, const char *end, uint8
 	uint64_t key = hdr_word((uint64_t)_mm_cvtsi128_si64(x), k);
 	uint8_t i = hdr_slots[HDR_HASH_KEY(key, k)];
 	const struct hdr_def *d = &hdr_defs[i];
-	if (d->len != k || key != lex_load64(d->lower))
-		return NULL;
-	if (k > 8 && hdr_word(lex_load64(line + 8), k - 8) != lex_load64(d->lower + 8))
-		return NULL;
+	if (d->len != k || key != lex_load64(d->lower) ||
+	    (k > 8 && hdr_word(lex_load64(line + 8), k - 8) != lex_load64(d->lower + 8))) {
+		/* not a known name: an extension header, if its bytes are a token */
+		if (lex_span(line, line + k, LEX_TOKEN) != line + k)
+			return NULL;
+		i = SIP_HDR_OTHER;
+	}
 	*id = i;
 	*comma = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(','))) != 0;
 	ctl &= ~before;
