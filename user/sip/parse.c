@@ -619,7 +619,13 @@ static int parse_rack(struct parser *ps, const struct sip_hdr_line *h, const cha
  * SLASH may carry LWS on either side; returns the end or NULL. */
 static const char *via_protocol(const char *p, const char *e, struct sip_via *v, const char *base)
 {
-	/* What everyone sends: "SIP/2.0/" then the transport token. */
+	/* What everyone sends: "SIP/2.0/UDP " (the SP is the caller's), or
+	 * "SIP/2.0/" then another transport token. */
+	if (e - p > 12 && lex_load64(p) == lex_load64("SIP/2.0/") &&
+	    lex_load32(p + 8) == lex_load32("UDP ")) {
+		v->transport = lex_view(base, p + 8, p + 11);
+		return p + 11;
+	}
 	if (e - p > 8 && lex_load64(p) == lex_load64("SIP/2.0/") &&
 	    lex_is((unsigned char)p[8], LEX_TOKEN)) {
 		const char *s = p + 8;
