@@ -763,8 +763,11 @@ static inline int each_value(struct parser *ps, const struct sip_hdr_line *h, ui
 	}
 }
 
-static int parse_addr_into(struct parser *ps, const struct sip_hdr_line *h, struct sip_addr *a,
-			   const char *p, const char *e)
+/* Inlined into its four callers: the call frames cost 1-2% of a BYE. */
+static inline __attribute__((always_inline)) int parse_addr_into(struct parser *ps,
+								 const struct sip_hdr_line *h,
+								 struct sip_addr *a, const char *p,
+								 const char *e)
 {
 	if (e - p > ps->lim->max_uri + 1024)
 		return fail_hdr(ps, h, SIP_ERR_URI, "address longer than the limit");
