@@ -237,14 +237,32 @@ static void test_hosts(void **state)
 		const char *uri;
 		uint8_t type;
 	} v4[] = {
-	    {"sip:0.0.0.0", SIP_HOST_IPV4},	    {"sip:255.255.255.255", SIP_HOST_IPV4},
-	    {"sip:010.001.000.099", SIP_HOST_IPV4}, {"sip:256.1.1.1", SIP_HOST_NAME},
-	    {"sip:1.2.3.256", SIP_HOST_NAME},	    {"sip:1.2.3", SIP_HOST_NAME},
-	    {"sip:1.2.3.4.5", SIP_HOST_NAME},	    {"sip:1.2.3.4.", SIP_HOST_NAME},
-	    {"sip:1..3.4", SIP_HOST_NAME},	    {"sip:0001.2.3.4", SIP_HOST_NAME},
-	    {"sip:1.2.3.4a", SIP_HOST_NAME},	    {"sip:1.2.3.4:5060", SIP_HOST_IPV4},
-	    {"sip:199.249.255.250", SIP_HOST_IPV4}, {"sip:1.2.3.260", SIP_HOST_NAME},
-	    {"sip:1.2.3.1000", SIP_HOST_NAME},	    {"sip:1.2.3.", SIP_HOST_NAME},
+	    {"sip:0.0.0.0", SIP_HOST_IPV4},
+	    {"sip:255.255.255.255", SIP_HOST_IPV4},
+	    {"sip:010.001.000.099", SIP_HOST_IPV4},
+	    {"sip:256.1.1.1", SIP_HOST_NAME},
+	    {"sip:1.2.3.256", SIP_HOST_NAME},
+	    {"sip:1.2.3", SIP_HOST_NAME},
+	    {"sip:1.2.3.4.5", SIP_HOST_NAME},
+	    {"sip:1.2.3.4.", SIP_HOST_NAME},
+	    {"sip:1..3.4", SIP_HOST_NAME},
+	    {"sip:0001.2.3.4", SIP_HOST_NAME},
+	    {"sip:1.2.3.4a", SIP_HOST_NAME},
+	    {"sip:1.2.3.4:5060", SIP_HOST_IPV4},
+	    {"sip:199.249.255.250", SIP_HOST_IPV4},
+	    {"sip:1.2.3.260", SIP_HOST_NAME},
+	    {"sip:1.2.3.1000", SIP_HOST_NAME},
+	    {"sip:1.2.3.", SIP_HOST_NAME},
+	    /* after a user part the host is read as an address first */
+	    {"sip:u@1.2.3.4", SIP_HOST_IPV4},
+	    {"sip:u@01.2.3.4:5060", SIP_HOST_IPV4},
+	    {"sip:u@1.2.3.4;lr", SIP_HOST_IPV4},
+	    {"sip:u@1.2.3.4a", SIP_HOST_NAME},
+	    {"sip:u@1.2.3.4-x", SIP_HOST_NAME},
+	    {"sip:u@1.2.3.4.5", SIP_HOST_NAME},
+	    {"sip:u@256.1.1.1", SIP_HOST_NAME},
+	    {"sip:u@1.2.3", SIP_HOST_NAME},
+	    {"sip:u@1.2.3.4567", SIP_HOST_NAME},
 	};
 	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
 		uri_ok(&u, v4[i].uri);

@@ -65,16 +65,22 @@ static inline const char *uri_ipv4_part(const char *p, const char *end)
 	return d0 * 100 + d1 * 10 + d2 <= 255 ? p + 3 : NULL;
 }
 
-/* True when [p, end) is exactly an IPv4address (RFC 3261 25.1). */
-static bool uri_ipv4(const char *p, const char *end)
+/* The end of the IPv4address (RFC 3261 25.1) that starts at p, or NULL. */
+static inline const char *uri_ipv4_scan(const char *p, const char *end)
 {
 	for (int part = 0; part < 3; part++) {
 		p = uri_ipv4_part(p, end);
 		if (!p || p >= end || *p != '.')
-			return false;
+			return NULL;
 		p++;
 	}
-	return uri_ipv4_part(p, end) == end;
+	return uri_ipv4_part(p, end);
+}
+
+/* True when [p, end) is exactly an IPv4address. */
+static bool uri_ipv4(const char *p, const char *end)
+{
+	return uri_ipv4_scan(p, end) == end;
 }
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
@@ -82,7 +88,7 @@ static bool uri_ipv4(const char *p, const char *end)
 static inline __attribute__((always_inline)) const char *
 uri_hostport(const char *base, const char *h, const char *q, const char *end, struct sip_uri *u)
 {
-	const char *p = h;
+	const char *p = h, *v4;
 
 	if (!q && p < end && *p == '[') {
 		/* IPv6reference: hex, ':' and '.' (RFC 3261 25.1), 2 to 7 colons */
@@ -93,6 +99,11 @@ uri_hostport(const char *base, const char *h, const char *q, const char *end, st
 			return NULL;
 		p++;
 		u->host_type = SIP_HOST_IPV6;
+	} else if (!q && p < end && (unsigned)(*p - '0') < 10 && (v4 = uri_ipv4_scan(p, end)) &&
+		   (v4 == end || !lex_is((unsigned char)*v4, LEX_HOST))) {
+		/* an address not yet spanned: read once, as what it is */
+		p = v4;
+		u->host_type = SIP_HOST_IPV4;
 	} else {
 		p = q ? q : lex_span(p, end, LEX_HOST);
 		if (p > h && (unsigned)(*h - '0') < 10 && uri_ipv4(h, p))
