@@ -930,11 +930,18 @@ static inline const char *line_scan(const char *p, const char *end, bool *comma)
 		p += 16;
 	}
 	*comma |= _mm_movemask_epi8(seen) != 0;
-#endif
+	/* fewer than 16 bytes left: a byte at a time, noting commas on the way */
+	while (p < end && (unsigned char)*p >= 0x0E) {
+		*comma |= *p == ',';
+		p++;
+	}
+	return p;
+#else
 	const char *q = lex_find_ctl(p, end);
 	if (q > p && memchr(p, ',', (size_t)(q - p)))
 		*comma = true;
 	return q;
+#endif
 }
 
 /* Before reporting an error in the line structure: such an error outranks a
