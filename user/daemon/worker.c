@@ -114,7 +114,6 @@ static void answer_here(struct worker *w, const struct sip_msg *m, int status, c
 		net_tx_release(w->io, out);
 }
 
-/* orig_send_fn: a BYE of ours, first sent or retransmitted. */
 /* orig_send_fn: a request of ours, first sent or retransmitted. */
 static void send_orig(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
