@@ -93,7 +93,7 @@ static void open_shard(void)
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
 	ctx.branch.len = 0;
-	orig_init(&ctx.orig, 1);
+	orig_init(&ctx.orig, 0, 1, 500, 4000);
 	char scratch[ORIG_MAX];
 	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
 	static const struct relay_req bye = {.method = SIP_METHOD_BYE,

@@ -54,7 +54,7 @@ static int setup(void **state)
 {
 	(void)state;
 	assert_int_equal(relay_dialog_fixture(&table, &rc, a_tag, b_tag, SLOT, GEN), 0);
-	orig_init(&byes, 0x12345678);
+	orig_init(&byes, 0, 0x12345678, 500, 4000);
 	memset(&sent, 0, sizeof(sent));
 	return 0;
 }
@@ -276,7 +276,7 @@ static void test_gives_up_after_timer_f(void **state)
 {
 	(void)state;
 	start(SHARD_LEG_A, 1000);
-	for (uint64_t t = 1000; t <= 1000 + ORIG_TIMER_F_MS + 100; t += 10)
+	for (uint64_t t = 1000; t <= 1000 + 64 * 500 + 100; t += 10)
 		orig_tick(&byes, t, capture, NULL);
 	assert_int_equal(byes.st.unanswered, 1);
 	assert_int_equal(byes.busy, 0);
@@ -292,29 +292,50 @@ static void test_responses_that_match_nothing(void **state)
 	(void)state;
 	start(SHARD_LEG_A, 1000);
 	parse_sent();
-	char branch[64];
+	char branch[SHARD_ORIG_MAX];
 	size_t blen = m.vias[0].branch.len;
+	assert_int_equal(blen, SHARD_ORIG_LEN);
 	memcpy(branch, m.buf + m.vias[0].branch.off, blen);
-	static const char *const bad[] = {
-	    "z9hG4bKsb",	       /* prefix only */
-	    "z9hG4bKsb0000zzzzzzzz",   /* not hex */
-	    "z9hG4bKsbffff00000001",   /* index out of range */
-	    "z9hG4bKsb000012345678ab", /* too long */
-	    "z9hG4bKsb0000ABCDEF01",   /* upper case */
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	branch[blen] = '\0';
+	uint8_t shard;
+	uint32_t slot, gen, salt;
+	assert_int_equal(shard_orig_decode(branch, blen, &shard, &slot, &gen, &salt), 0);
+	assert_int_equal(shard, 0);
+
+	/* tokens of ours that name no busy transaction: another shard, a slot out
+	 * of range, another generation, another salt */
+	char other[4][SHARD_ORIG_MAX];
+	shard_orig_encode(other[0], SHARD_ORIG_MAX, 1, slot, gen, salt);
+	shard_orig_encode(other[1], SHARD_ORIG_MAX, 0, ORIG_SLOTS, gen, salt);
+	shard_orig_encode(other[2], SHARD_ORIG_MAX, 0, slot, gen + 1, salt);
+	shard_orig_encode(other[3], SHARD_ORIG_MAX, 0, slot, gen, salt ^ 1);
+	for (int i = 0; i < 4; i++) {
+		parse_response(200, other[i], strlen(other[i]), "BYE");
+		orig_on_response(&byes, &m);
+	}
+	/* and no token at all: the prefix only, one digit changed (the check
+	 * catches it), upper case */
+	char digit[SHARD_ORIG_MAX], upper[SHARD_ORIG_MAX];
+	memcpy(digit, branch, blen + 1);
+	digit[blen - 12] = digit[blen - 12] == '0' ? '1' : '0';
+	memcpy(upper, branch, blen + 1);
+	for (size_t i = sizeof(SHARD_ORIG_PREFIX) - 1; i < blen; i++)
+		upper[i] = (char)(upper[i] >= 'a' ? upper[i] - 32 : upper[i]);
+	const char *bad[] = {SHARD_ORIG_PREFIX, digit, upper};
+	for (int i = 0; i < 3; i++) {
 		parse_response(200, bad[i], strlen(bad[i]), "BYE");
 		orig_on_response(&byes, &m);
 	}
-	/* the right branch with another generation, and a final for another method */
-	branch[blen - 1] = branch[blen - 1] == '0' ? '1' : '0';
-	parse_response(200, branch, blen, "BYE");
-	orig_on_response(&byes, &m);
-	assert_int_equal(byes.st.stray, 6);
-	respond(200, "INFO");
 	assert_int_equal(byes.st.stray, 7);
+	/* the right branch, but a final for another method */
+	respond(200, "INFO");
+	assert_int_equal(byes.st.stray, 8);
 	assert_int_equal(byes.busy, 1);
 	assert_int_equal(byes.st.answered, 0);
+	/* the right one ends it */
+	respond(200, "BYE");
+	assert_int_equal(byes.st.answered, 1);
+	assert_int_equal(byes.busy, 0);
 }
 
 static void test_oldest_gives_its_slot_up_when_full(void **state)

@@ -515,6 +515,7 @@ struct kind {
 static const struct kind kinds[] = {
     {"tag", tag_enc, tag_dec, SHARD_TAG_LEN, "k"},
     {"branch", shard_branch_encode, shard_branch_decode, SHARD_BRANCH_LEN, "z9hG4bK"},
+    {"orig", shard_orig_encode, shard_orig_decode, SHARD_ORIG_LEN, "z9hG4bKsb"},
 };
 
 static void test_tokens_round_trip(void **state)
@@ -527,7 +528,7 @@ static void test_tokens_round_trip(void **state)
 	const size_t ne = sizeof(edge) / sizeof(edge[0]);
 	(void)state;
 
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		const struct kind *K = &kinds[k];
 		for (uint32_t i = 0; i < 20000; i++) {
 			uint8_t s_in = (uint8_t)rnd32();
@@ -575,7 +576,7 @@ static void test_tokens_reject_mutations(void **state)
 	uint32_t slot, gen, extra;
 	(void)state;
 
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		const struct kind *K = &kinds[k];
 		sh = 0xaa;
 		slot = gen = extra = 0xaaaaaaaa;
@@ -644,6 +645,11 @@ static void test_tokens_reject_mutations(void **state)
 	shard_branch_encode(b, sizeof(b), 1, 2, 3, 4);
 	snprintf(t, sizeof(t), "k%s", b + 8);
 	assert_int_equal(shard_tag_decode(t, SHARD_TAG_LEN, &sh, &slot, &gen), -EINVAL);
+	/* nor does a relayed request's branch pass behind the prefix of our own
+	 * requests' branches */
+	char o[SHARD_ORIG_MAX];
+	snprintf(o, sizeof(o), "z9hG4bKsb%s", b + 8);
+	assert_int_equal(shard_orig_decode(o, SHARD_ORIG_LEN, &sh, &slot, &gen, &extra), -EINVAL);
 
 	/* random strings of the right shape: none passes the check (fixed seed,
 	 * so this cannot flake) */

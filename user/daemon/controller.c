@@ -169,7 +169,7 @@ static void iso_time(uint64_t ms, char out[32])
 
 /* A JSON string of at most CTL_CDR_URI_MAX bytes of p, printable ASCII kept,
  * others '?' (every byte comes from the network; JSON needs valid UTF-8). */
-static json_t *cdr_string(const char *p, size_t len)
+json_t *ctl_json_text(const char *p, size_t len)
 {
 	char buf[CTL_CDR_URI_MAX];
 	if (len > sizeof(buf))
@@ -179,19 +179,14 @@ static json_t *cdr_string(const char *p, size_t len)
 	return json_stringn(buf, len);
 }
 
-json_t *ctl_json_text(const char *p, size_t len)
-{
-	return cdr_string(p, len);
-}
-
 static json_t *cdr_cstr(const char *s)
 {
-	return cdr_string(s, strlen(s));
+	return ctl_json_text(s, strlen(s));
 }
 
 static json_t *cdr_view(const struct sip_msg *m, sip_view v)
 {
-	return cdr_string(m->buf + v.off, v.len);
+	return ctl_json_text(m->buf + v.off, v.len);
 }
 
 /* The members known when the INVITE goes to leg B, kept in k->cdr. */

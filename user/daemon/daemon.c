@@ -500,7 +500,7 @@ int daemon_start(struct daemon *d)
 		uint32_t seed = i;
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 			seed ^= (uint32_t)clock_mono_ms();
-		orig_init(&w->orig, seed);
+		orig_init(&w->orig, (uint8_t)i, seed, d->cfg->timers.t1_ms, d->cfg->timers.t2_ms);
 		/* command and event rings hold every dialog's end notice at worst */
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);

@@ -18,12 +18,12 @@
 #include <sys/socket.h>
 
 #include "core/ring.h"
-#include "daemon/orig.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/cdr.h"
 #include "daemon/controller.h"
 #include "daemon/mgmt.h"
+#include "daemon/orig.h"
 #include "daemon/relay.h"
 #include "net/io.h"
 #include "shard/table.h"
@@ -130,18 +130,16 @@ struct worker {
 	uint32_t query_id, query_cursor, query_matched, query_sent;
 };
 
-/* The dialogs or bye command waiting for the workers (controller thread). */
+/* The command on dialogs waiting for the workers (controller thread). */
 struct dlg_pending {
 	bool active;
 	uint32_t id;	      /* of the last query sent */
-	uint32_t kind;	      /* enum dlg_query_kind */
-	uint8_t method, leg;  /* DLG_QUERY_SEND's */
+	struct dlg_query q;   /* what was asked (call_id NUL-terminated) */
 	uint64_t ticket;      /* the management client's (mgmt_defer) */
 	uint64_t deadline_ms; /* after it, a new command may take over */
 	unsigned workers_left;
 	uint64_t used, matched;
 	json_t *dialogs; /* the array of the dialogs reported */
-	char call_id[SESSION_CALL_ID_MAX];
 };
 
 struct daemon {
@@ -187,8 +185,9 @@ json_t *daemon_stats_json(struct daemon *d);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
 int daemon_write_stats(struct daemon *d, const char *path);
 
-/* dialogs.c, controller thread: the management commands "dialogs" and "bye"
- * (they answer later, through mgmt_answer), and the workers' replies. */
+/* dialogs.c, controller thread: the management commands "dialogs", "bye",
+ * "info" and "message" (they answer later, through mgmt_answer), and the
+ * workers' replies. */
 json_t *dialogs_command(struct daemon *d, const char *command, const json_t *request,
 			uint64_t now_ms);
 void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,

@@ -167,7 +167,7 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 	if (bad)
 		return bad;
 	if (p->active && now_ms < p->deadline_ms)
-		return error("busy: another dialogs or bye command is running; try again");
+		return error("busy: another command on dialogs is running; try again");
 	if (p->active)
 		json_decref(p->dialogs); /* timed out: its late replies are ignored */
 
@@ -186,14 +186,10 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 			return error("busy: a worker's command ring is full; try again");
 		}
 	p->active = true;
-	p->kind = q.kind;
-	p->method = q.method;
-	p->leg = q.leg;
+	p->q = q; /* its call_id is NUL-terminated: read_args copied fewer bytes */
 	p->ticket = mgmt_defer(d->mgmt);
 	p->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	p->workers_left = d->nworkers;
-	memcpy(p->call_id, q.call_id, q.call_id_len);
-	p->call_id[q.call_id_len] = '\0';
 	return MGMT_LATER; /* the workers look at their rings every turn */
 }
 
@@ -203,24 +199,24 @@ static void finish(struct daemon *d)
 	struct dlg_pending *p = &d->query;
 	json_t *resp;
 
-	if (p->kind != DLG_QUERY_LIST && !p->matched) {
+	if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 80];
-		snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"", p->call_id);
+		snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"", p->q.call_id);
 		json_decref(p->dialogs);
 		resp = error(why);
-	} else if (p->kind == DLG_QUERY_BYE) {
+	} else if (p->q.kind == DLG_QUERY_BYE) {
 		resp =
 		    json_pack("{s:I, s:o}", "ended", (json_int_t)p->matched, "dialogs", p->dialogs);
 		log_info("management: ended %llu call(s) with Call-ID \"%s\"",
-			 (unsigned long long)p->matched, p->call_id);
-	} else if (p->kind == DLG_QUERY_SEND) {
-		const char *method = sip_method_name((enum sip_method)p->method);
+			 (unsigned long long)p->matched, p->q.call_id);
+	} else if (p->q.kind == DLG_QUERY_SEND) {
+		const char *method = sip_method_name((enum sip_method)p->q.method);
 		resp = json_pack("{s:I, s:s, s:s, s:o}", "sent", (json_int_t)p->matched, "method",
-				 method, "to", p->leg == SHARD_LEG_A ? "caller" : "callee",
+				 method, "to", p->q.leg == SHARD_LEG_A ? "caller" : "callee",
 				 "dialogs", p->dialogs);
 		log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"",
-			 method, p->leg == SHARD_LEG_A ? "caller" : "callee",
-			 (unsigned long long)p->matched, p->call_id);
+			 method, p->q.leg == SHARD_LEG_A ? "caller" : "callee",
+			 (unsigned long long)p->matched, p->q.call_id);
 	} else {
 		resp = json_pack("{s:I, s:I, s:o}", "dialogs_up", (json_int_t)p->used, "matched",
 				 (json_int_t)p->matched, "dialogs", p->dialogs);

@@ -1,56 +1,39 @@
 /*
  * orig.c - in-dialog requests that sipshard itself sends (see orig.h).
  *
- * A transaction's slot index and generation are written into the branch of
- * our Via, so that a response finds its transaction in O(1) and a response to
- * an earlier use of the slot is told apart.
+ * A transaction's slot index, generation and a random salt are written into
+ * the branch of our Via as a shard token, so that a response finds its
+ * transaction in O(1), a response to an earlier use of the slot is told apart,
+ * and a forged one must guess 32 bits.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "daemon/orig.h"
 
-void orig_init(struct orig_table *t, uint32_t seed)
+void orig_init(struct orig_table *t, uint8_t shard, uint32_t seed, uint32_t t1_ms, uint32_t t2_ms)
 {
 	memset(t, 0, sizeof(*t));
+	t->shard = shard;
 	t->gen_seed = seed;
-}
-
-static void write_branch(char *out, size_t cap, uint32_t index, uint32_t gen)
-{
-	snprintf(out, cap, "%s%04x%08x", ORIG_BRANCH_PREFIX, (unsigned)index, (unsigned)gen);
+	t->rng = seed | 1;
+	t->t1_ms = t1_ms;
+	t->t2_ms = t2_ms;
 }
 
 bool orig_branch_is_ours(const char *buf, sip_view branch)
 {
-	size_t n = sizeof(ORIG_BRANCH_PREFIX) - 1;
-	return branch.len > n && memcmp(buf + branch.off, ORIG_BRANCH_PREFIX, n) == 0;
+	size_t n = sizeof(SHARD_ORIG_PREFIX) - 1;
+	return branch.len > n && memcmp(buf + branch.off, SHARD_ORIG_PREFIX, n) == 0;
 }
 
-/* The index and generation in a branch of ours; false unless it is exactly
- * prefix + 12 lower-case hex digits with an index in range. */
-static bool read_branch(const char *s, size_t len, uint32_t *index, uint32_t *gen)
+static uint32_t next_salt(struct orig_table *t)
 {
-	size_t n = sizeof(ORIG_BRANCH_PREFIX) - 1;
-	uint64_t v = 0;
-
-	if (len != n + 12)
-		return false;
-	for (size_t i = n; i < len; i++) {
-		char c = s[i];
-		unsigned d;
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else
-			return false;
-		v = v << 4 | d;
-	}
-	*index = (uint32_t)(v >> 32);
-	*gen = (uint32_t)v;
-	return *index < ORIG_SLOTS;
+	uint32_t x = t->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return t->rng = x;
 }
 
 static void finish(struct orig_table *t, struct orig_txn *o)
@@ -63,11 +46,11 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	       const struct relay_req *req, uint64_t now_ms, char *scratch, size_t cap,
 	       orig_send_fn send, void *arg)
 {
-	uint32_t index = t->next, gen = t->gen_seed + 1;
+	uint32_t index = t->next, gen = t->gen_seed + 1, salt = next_salt(t);
 	struct orig_txn *o = &t->out[index];
-	char branch[ORIG_BRANCH_MAX];
+	char branch[SHARD_ORIG_MAX];
 
-	write_branch(branch, sizeof(branch), index, gen);
+	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
 	int n = relay_write_request(rc, s, req, branch, scratch, cap);
 	if (n < 0)
 		return n;
@@ -79,12 +62,13 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	t->gen_seed = gen;
 	t->next = (index + 1) % ORIG_SLOTS;
 	o->gen = gen;
+	o->salt = salt;
 	o->method = req->method;
 	o->busy = true;
 	o->proceeding = false;
-	o->interval_ms = ORIG_T1_MS;
-	o->next_ms = now_ms + ORIG_T1_MS;
-	o->deadline_ms = now_ms + ORIG_TIMER_F_MS;
+	o->interval_ms = t->t1_ms;
+	o->next_ms = now_ms + t->t1_ms;
+	o->deadline_ms = now_ms + 64ull * t->t1_ms; /* Timer F */
 	memcpy(&o->peer, &s->peer, sizeof(o->peer));
 	o->peer_len = s->peer_len;
 	/* kept for retransmission when it fits; sent once either way */
@@ -99,15 +83,18 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 
 void orig_on_response(struct orig_table *t, const struct sip_msg *m)
 {
-	uint32_t index, gen;
+	uint32_t index, gen, salt;
+	uint8_t shard;
 	const struct sip_via *v = &m->vias[0];
 
-	if (!read_branch(m->buf + v->branch.off, v->branch.len, &index, &gen)) {
+	if (shard_orig_decode(m->buf + v->branch.off, v->branch.len, &shard, &index, &gen, &salt) !=
+		0 ||
+	    shard != t->shard || index >= ORIG_SLOTS) {
 		t->st.stray++;
 		return;
 	}
 	struct orig_txn *o = &t->out[index];
-	if (!o->busy || o->gen != gen || m->cseq.method_id != o->method) {
+	if (!o->busy || o->gen != gen || o->salt != salt || m->cseq.method_id != o->method) {
 		t->st.stray++; /* a retransmitted final, or one for a slot used again */
 		return;
 	}
@@ -138,9 +125,7 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, void *a
 		}
 		/* Timer E: doubling up to T2; every T2 once proceeding */
 		o->interval_ms =
-		    o->proceeding
-			? ORIG_T2_MS
-			: (o->interval_ms * 2 < ORIG_T2_MS ? o->interval_ms * 2 : ORIG_T2_MS);
+		    o->proceeding || o->interval_ms * 2 > t->t2_ms ? t->t2_ms : o->interval_ms * 2;
 		o->next_ms = now_ms + o->interval_ms;
 		if (o->next_ms > o->deadline_ms)
 			o->next_ms = o->deadline_ms;

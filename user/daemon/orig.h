@@ -6,11 +6,11 @@
  *
  * Owns: one worker's client transactions for them (RFC 3261 17.1.2, non-INVITE
  * over UDP): the datagram kept for retransmission, Timer E (500 ms doubling to
- * 4 s; 4 s once a provisional response came), Timer F (32 s, then given up),
- * and matching a response to its request by the branch of our Via and the
- * method. Does not own: writing the request (relay_write_request), sockets
- * (the caller sends), the dialog (after a BYE the caller frees it at once: the
- * call is over on sipshard's side whatever the answers say).
+ * 4 s; 4 s once a provisional response came: timers.t1_ms and t2_ms), Timer F
+ * (64*T1, then given up), and matching a response to its request by the branch
+ * of our Via (a shard token: shard_orig_encode) and the method. Does not own: writing the request
+ * (relay_write_request), sockets (the caller sends), the dialog (after a BYE the caller frees it at
+ * once: the call is over on sipshard's side whatever the answers say).
  *
  * Bounded: ORIG_SLOTS transactions per worker. When every slot is busy, the
  * oldest transaction gives its slot up (counted as overwritten): its request
@@ -26,21 +26,16 @@
 #include <sys/socket.h>
 
 #include "daemon/relay.h"
+#include "shard/table.h"
 #include "sipshard/sip.h"
 
-#define ORIG_SLOTS	   512
-#define ORIG_MAX	   2048 /* a request that does not fit is sent once, not kept */
-#define ORIG_BRANCH_PREFIX "z9hG4bKsb"
-#define ORIG_BODY_MAX	   1024 /* body of an info or message from the operator */
-/* prefix, then index (4 hex digits) and generation (8) */
-#define ORIG_BRANCH_MAX (sizeof(ORIG_BRANCH_PREFIX) - 1 + 12 + 1)
-
-#define ORIG_T1_MS	500u
-#define ORIG_T2_MS	4000u
-#define ORIG_TIMER_F_MS (64u * ORIG_T1_MS)
+#define ORIG_SLOTS    512
+#define ORIG_MAX      2048 /* a request that does not fit is sent once, not kept */
+#define ORIG_BODY_MAX 1024 /* body of an info or message from the operator */
 
 struct orig_txn {
 	uint32_t gen;	 /* changes with every use of the slot */
+	uint32_t salt;	 /* random, in the branch: a forged answer must guess it */
 	bool busy;	 /* waiting for a final response */
 	bool proceeding; /* a provisional response came: retransmit every T2 */
 	uint8_t method;	 /* enum sip_method: a response must be for it */
@@ -66,6 +61,9 @@ struct orig_table {
 	uint32_t next;	   /* the slot the next request takes (oldest first) */
 	uint32_t busy;	   /* transactions waiting for a final response */
 	uint32_t gen_seed; /* generations start from a random value */
+	uint32_t rng;	   /* xorshift state for the salts */
+	uint32_t t1_ms, t2_ms;
+	uint8_t shard; /* written into every branch, checked back */
 	struct orig_stats st;
 	struct orig_txn out[ORIG_SLOTS];
 };
@@ -74,7 +72,9 @@ struct orig_table {
 typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 			     socklen_t dst_len);
 
-void orig_init(struct orig_table *t, uint32_t seed);
+/* An empty table for shard's worker: seed (random) starts the generations and
+ * salts; t1_ms and t2_ms are timers.t1_ms and t2_ms. */
+void orig_init(struct orig_table *t, uint8_t shard, uint32_t seed, uint32_t t1_ms, uint32_t t2_ms);
 
 /* Sends req on leg s of a dialog: writes it (relay_write_request) into scratch
  * (cap bytes), keeps it in a transaction slot and sends it through send.

@@ -582,6 +582,7 @@ int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms
 #define TOK_B		2246822519ULL
 #define TOK_SEED_TAG	1013904223ULL
 #define TOK_SEED_BRANCH 3266489917ULL /* a tag's digits never pass as a branch's */
+#define TOK_SEED_ORIG	2860486313ULL
 
 /* hex digit value + 1, 0 for anything else: lower case only, as we write */
 static const uint8_t hexval[256] = {
@@ -713,5 +714,28 @@ int shard_branch_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slo
 	*gen = f.gen;
 	if (extra)
 		*extra = f.salt;
+	return 0;
+}
+
+int shard_orig_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
+		      uint32_t extra)
+{
+	struct tok_fields f = {shard, slot, gen, extra};
+	return encode(out, cap, SHARD_ORIG_PREFIX, sizeof(SHARD_ORIG_PREFIX) - 1, TOK_SEED_ORIG,
+		      &f);
+}
+
+int shard_orig_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+		      uint32_t *extra)
+{
+	struct tok_fields f;
+	int rc =
+	    decode(s, len, SHARD_ORIG_PREFIX, sizeof(SHARD_ORIG_PREFIX) - 1, TOK_SEED_ORIG, &f);
+	if (rc)
+		return rc;
+	*shard = (uint8_t)f.shard;
+	*slot = f.slot;
+	*gen = f.gen;
+	*extra = f.salt;
 	return 0;
 }

@@ -52,6 +52,10 @@
 #define SHARD_BRANCH_PREFIX "z9hG4bKw" /* RFC 3261 magic cookie, then ours */
 #define SHARD_BRANCH_LEN    (8 + SHARD_TOKEN_DIGITS)
 #define SHARD_BRANCH_MAX    (SHARD_BRANCH_LEN + 1)
+/* Branches of the in-dialog requests sipshard itself sends (daemon/orig.c). */
+#define SHARD_ORIG_PREFIX "z9hG4bKsb"
+#define SHARD_ORIG_LEN	  (9 + SHARD_TOKEN_DIGITS)
+#define SHARD_ORIG_MAX	  (SHARD_ORIG_LEN + 1)
 
 enum shard_dialog_state {
 	SHARD_DLG_FREE = 0,
@@ -204,5 +208,11 @@ int shard_branch_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uin
 			uint32_t extra);
 int shard_branch_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
 			uint32_t *extra);
+/* The same for the branches of requests sipshard sends itself: another prefix
+ * and check, so that neither kind ever decodes as the other. */
+int shard_orig_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
+		      uint32_t extra);
+int shard_orig_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+		      uint32_t *extra);
 
 #endif

@@ -619,19 +619,19 @@ static int parse_rack(struct parser *ps, const struct sip_hdr_line *h, const cha
  * SLASH may carry LWS on either side; returns the end or NULL. */
 static const char *via_protocol(const char *p, const char *e, struct sip_via *v, const char *base)
 {
-	/* What everyone sends: "SIP/2.0/UDP " (the SP is the caller's), or
-	 * "SIP/2.0/" then another transport token. */
-	if (e - p > 12 && lex_load64(p) == lex_load64("SIP/2.0/") &&
-	    lex_load32(p + 8) == lex_load32("UDP ")) {
-		v->transport = lex_view(base, p + 8, p + 11);
-		return p + 11;
-	}
-	if (e - p > 8 && lex_load64(p) == lex_load64("SIP/2.0/") &&
-	    lex_is((unsigned char)p[8], LEX_TOKEN)) {
+	/* What everyone sends: "SIP/2.0/" then the transport token, nearly always
+	 * "UDP " (the SP is the caller's), which two loads settle. */
+	if (e - p > 8 && lex_load64(p) == lex_load64("SIP/2.0/")) {
 		const char *s = p + 8;
-		p = token_to_end(s, e);
-		v->transport = lex_view(base, s, p);
-		return p;
+		if (e - p > 12 && lex_load32(s) == lex_load32("UDP ")) {
+			v->transport = lex_view(base, s, s + 3);
+			return s + 3;
+		}
+		if (lex_is((unsigned char)*s, LEX_TOKEN)) {
+			p = token_to_end(s, e);
+			v->transport = lex_view(base, s, p);
+			return p;
+		}
 	}
 	for (int part = 0; part < 3; part++) {
 		const char *s = p;
