@@ -1886,6 +1886,75 @@ static void test_nul_bytes(void **state)
 
 /* ---- sip_strerror ------------------------------------------------------- */
 
+/*
+ * A Via's branch and an address's tag are read in one load when written
+ * ";branch=" / ";tag=" then a plain value. Every other spelling must reach the
+ * same views the long way: any case, quoted values, LWS, a repeated parameter
+ * (the last one wins), a name that only starts alike, a value at the very end
+ * of the line, and a control byte where OR 0x20 would make a ';'.
+ */
+static void test_branch_and_tag_spellings(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	char buf[1024];
+	static const struct {
+		const char *via_params, *branch;
+		const char *from_params, *tag;
+	} cases[] = {
+	    {";branch=z9hG4bK1", "z9hG4bK1", ";tag=a1", "a1"},
+	    {";BRANCH=z9hG4bK2", "z9hG4bK2", ";TAG=a2", "a2"},
+	    {";Branch=z9hG4bK3;rport", "z9hG4bK3", ";Tag=a3;x=y", "a3"},
+	    {";branch=\"z9hG4bK4\"", "\"z9hG4bK4\"", ";tag=\"a4\"", "\"a4\""},
+	    {" ; branch = z9hG4bK5", "z9hG4bK5", " ; tag = a5", "a5"},
+	    {";branch= z9hG4bK6", "z9hG4bK6", ";tag= a6", "a6"},
+	    {";branch=one;branch=z9hG4bK7", "z9hG4bK7", ";tag=one;tag=a7", "a7"},
+	    {";rport;branch=z9hG4bK8", "z9hG4bK8", ";x;tag=a8", "a8"},
+	    {";branchx=no;branch=z9hG4bK9", "z9hG4bK9", ";tagx=no;tag=a9", "a9"},
+	    {";branch=z", "z", ";tag=z", "z"},
+	    {";branch=[::1]", "[::1]", ";tag=[x]", "[x]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "BYE sip:b@example.com SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 192.0.2.4%s\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:a@example.com>%s\r\n"
+			 "To: <sip:b@example.com>\r\n"
+			 "Call-ID: x1\r\n"
+			 "CSeq: 1 BYE\r\n\r\n",
+			 cases[i].via_params, cases[i].from_params);
+		must_parse(m, buf);
+		assert_view(m, m->vias[0].branch, cases[i].branch);
+		assert_view(m, m->from.tag, cases[i].tag);
+		assert_true(m->from.has_tag);
+		assert_false(m->to.has_tag);
+	}
+
+	/* An empty value is an error on either path. */
+	static const char *const empty[] = {";branch=", ";branch=;rport", ";BRANCH= "};
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		snprintf(buf, sizeof(buf),
+			 "BYE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4%s\r\n%s"
+			 "CSeq: 1 BYE\r\n\r\n",
+			 empty[i], req_tail);
+		expect_err(m, buf, SIP_ERR_BAD_VALUE, SIP_HDR_VIA, "Via");
+	}
+	snprintf(buf, sizeof(buf),
+		 "BYE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n"
+		 "Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=;x=yy\r\n"
+		 "To: <sip:b@example.com>\r\nCall-ID: x1\r\nCSeq: 1 BYE\r\n\r\n");
+	expect_err(m, buf, SIP_ERR_BAD_VALUE, SIP_HDR_FROM, "From");
+
+	/* ESC | 0x20 is ';': a control byte before the name is no separator. */
+	snprintf(buf, sizeof(buf),
+		 "BYE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4\x1b"
+		 "branch=z9hG4bK1\r\n%sCSeq: 1 BYE\r\n\r\n",
+		 req_tail);
+	assert_int_not_equal(parse_lim(m, buf, strlen(buf), NULL), 0);
+	assert_int_equal(m->vias[0].branch.len, 0);
+}
+
 static void test_strerror(void **state)
 {
 	(void)state;
@@ -2078,6 +2147,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_duplicate_headers, teardown),
 	    cmocka_unit_test_teardown(test_missing_headers, teardown),
 	    cmocka_unit_test_teardown(test_nul_bytes, teardown),
+	    cmocka_unit_test_teardown(test_branch_and_tag_spellings, teardown),
 	    cmocka_unit_test_teardown(test_strerror, teardown),
 	    cmocka_unit_test_teardown(test_truncated_everywhere, teardown),
 	};

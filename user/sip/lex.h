@@ -312,6 +312,32 @@ static inline int lex_param_next(const char **pp, const char *end, struct lex_pa
 	return 1;
 }
 
+/*
+ * The value of the parameter at p when it is written ";name=" then a plain
+ * value, the way nearly every Via branch and tag is: lit is ";name=" (n <= 8
+ * bytes, the name in lower-case letters, zero-padded to eight). Returns the
+ * end of the value and sets *val, or NULL for anything else (another name,
+ * LWS, a quoted value, fewer than eight bytes left), which lex_param_next
+ * then reads the long way to the same result. One load settles the name: OR
+ * 0x20 maps onto a letter only that letter in either case, and ';' and '='
+ * are compared exactly.
+ */
+static inline const char *lex_param_fast(const char *p, const char *end, const char *lit, size_t n,
+					 const char **val)
+{
+	const uint64_t mask = n >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * n)) - 1;
+	const uint64_t fold = UINT64_C(0x2020202020202020) & mask & ~UINT64_C(0xff) &
+			      ~(UINT64_C(0xff) << (8 * (n - 1)));
+
+	if (end - p < 8 || ((lex_load64(p) | fold) & mask) != lex_load64(lit))
+		return NULL;
+	const char *q = lex_span(p + n, end, LEX_PVAL);
+	if (q == p + n)
+		return NULL;
+	*val = p + n;
+	return q;
+}
+
 /* Parses a URI at p (uri.c); fills u, which the caller has zeroed, and returns
  * the first byte after it: the URI ends at the first byte that cannot continue
  * it. Returns NULL when what precedes that byte is no URI. */

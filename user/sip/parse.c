@@ -694,6 +694,12 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 		p = q;
 	}
 
+	/* the branch first, as nearly every Via has it; a later one still wins */
+	const char *bv, *be = lex_param_fast(p, e, ";branch=", 8, &bv);
+	if (be) {
+		v->branch = lex_view(ps->buf, bv, be);
+		p = be;
+	}
 	struct lex_param prm;
 	int rc;
 	while ((rc = lex_param_next(&p, e, &prm)) > 0) {
@@ -826,15 +832,16 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 	 SIP_HBIT(SIP_HDR_MAX_FORWARDS))
 
 /* The value [p, e) of line i (h, known id), right after it was indexed; comma
- * is false when the line holds no ','. */
+ * is false when the line holds no ','; first is true for the first line with
+ * this id. */
 static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, uint16_t i,
-			       uint8_t id, const char *p, const char *e, bool comma)
+			       uint8_t id, const char *p, const char *e, bool comma, bool first)
 {
 	struct sip_msg *m = ps->m;
 	uint32_t n;
 	int rc;
 
-	if ((SINGLE_VALUED & SIP_HBIT(id)) && m->first[id] != i + 1)
+	if ((SINGLE_VALUED & SIP_HBIT(id)) && !first)
 		return fail_hdr(ps, h, SIP_ERR_DUPLICATE_HEADER, "header must appear only once");
 
 	switch (id) {
@@ -859,7 +866,7 @@ static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, 
 			m->content_length = (int32_t)n;
 		return rc;
 	case SIP_HDR_CONTENT_TYPE:
-		if (m->first[h->id] == i + 1) {
+		if (first) {
 			if (!h->value.len || !memchr(p, '/', h->value.len))
 				return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected type/subtype");
 			m->content_type = h->value;
@@ -881,24 +888,24 @@ static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, 
 	case SIP_HDR_RACK:
 		return parse_rack(ps, h, p, e);
 	case SIP_HDR_REQUIRE:
-		if (m->first[h->id] == i + 1)
+		if (first)
 			m->require = h->value;
 		return 0;
 	case SIP_HDR_SUPPORTED:
-		if (m->first[h->id] == i + 1)
+		if (first)
 			m->supported = h->value;
 		return 0;
 	case SIP_HDR_EVENT:
-		if (m->first[h->id] == i + 1)
+		if (first)
 			m->event = h->value;
 		return 0;
 	case SIP_HDR_REFER_TO:
-		if (m->first[h->id] != i + 1)
+		if (!first)
 			return 0;
 		m->refer_to = h->value;
 		return parse_addr_into(ps, h, &m->refer_to_addr, p, e);
 	case SIP_HDR_SESSION_EXPIRES: {
-		if (m->first[h->id] != i + 1)
+		if (!first)
 			return 0;
 		const char *q = lex_uint(p, e, INT32_MAX, &m->session_expires_secs);
 		if (!q || (q < e && *lex_skip_lws(q, e) != ';'))
@@ -974,6 +981,7 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 	const uint16_t max_headers = ps->lim->max_headers;
 	const uint16_t max_line = ps->lim->max_line;
 	uint16_t nh = m->nhdrs;
+	bool reading = m->err == SIP_OK; /* no value has failed yet */
 	int rc;
 
 	for (;;) {
@@ -1077,13 +1085,16 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		struct sip_hdr_line *h = &m->hdrs[nh];
 		h->name = lex_view(buf, line, n);
 		h->id = id;
-		if (p - line > max_line || bad) {
+		if (__builtin_expect(p - line > max_line, 0)) {
 			drop_value_error(ps, values);
-			rc = p - line > max_line
-				 ? fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG,
-					    "header line longer than the limit")
-				 : fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX,
-					    *bad ? "CR without LF" : "NUL byte in a header line");
+			rc = fail_hdr(ps, h, SIP_ERR_LINE_TOO_LONG,
+				      "header line longer than the limit");
+			break;
+		}
+		if (__builtin_expect(bad != NULL, 0)) {
+			drop_value_error(ps, values);
+			rc = fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX,
+				      *bad ? "CR without LF" : "NUL byte in a header line");
 			break;
 		}
 		const char *vs = lex_skip_lws(colon + 1, eol);
@@ -1093,11 +1104,13 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 		h->end = (uint16_t)(p - buf);
 		nh++;
 		if (id) {
-			if (!m->first[id])
+			bool first = !m->first[id];
+			if (first)
 				m->first[id] = nh;
 			/* values are read until one fails (or the start line did) */
-			if (m->err == SIP_OK)
-				parse_header(ps, h, (uint16_t)(nh - 1), id, vs, ve, comma);
+			if (reading)
+				reading = parse_header(ps, h, (uint16_t)(nh - 1), id, vs, ve, comma,
+						       first) == 0;
 		}
 	}
 	m->nhdrs = nh;

@@ -364,6 +364,13 @@ int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char
 	const char *pstart = lex_skip_lws(p, end);
 	struct lex_param prm;
 	p = pstart;
+	/* the tag first, where From and To nearly always have it */
+	const char *tv, *te = lex_param_fast(p, end, ";tag=\0\0", 5, &tv);
+	if (te) {
+		a->tag = lex_view(buf, tv, te);
+		a->has_tag = true;
+		p = te;
+	}
 	while ((rc = lex_param_next(&p, end, &prm)) > 0) {
 		if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "tag")) {
 			a->tag = lex_view(buf, prm.val, prm.val + prm.vlen);
