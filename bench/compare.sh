@@ -32,10 +32,14 @@ WINDOW=${WINDOW:-256}
 SUT_PORT=5060
 CALLEE_PORT=5080
 PIDS=()
+# sipshardd's shard table files, apart from any installed daemon's; every start
+# below takes --discard-dialogs, as each run begins with no calls
+RUN_DIR=$(mktemp -d /dev/shm/sipshard-bench.XXXXXX) # tmpfs, as /run is on most hosts
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
 
@@ -114,6 +118,8 @@ wait_port $SUT_PORT
 SUT_PID=${PIDS[-1]} run echo --echo
 stop_all
 
+# the embedded default (listen 5060, every call to 5080) but for run_dir
+echo "{ \"run_dir\": \"$RUN_DIR\" }" >"$OUT/default.json"
 for w in 1 2; do
 	for steer in bpf nobpf; do
 		[ $w = 1 ] && [ $steer = nobpf ] && continue
@@ -121,7 +127,8 @@ for w in 1 2; do
 		with_callee
 		flags=(--workers "$w")
 		[ $steer = nobpf ] && flags+=(--no-bpf)
-		start "$BUILD/sipshardd" "${flags[@]}" --log-level warn
+		start "$BUILD/sipshardd" -c "$OUT/default.json" --discard-dialogs "${flags[@]}" \
+			--log-level warn
 		SUT_PID=${PIDS[-1]}
 		wait_port $SUT_PORT
 		run "sipshard-${w}w-$steer"
@@ -152,14 +159,14 @@ SCALE_RATE=${SCALE_RATE:-2000}
 echo "== scaling: in-dialog load against the number of established calls (sipshardd, 2 workers)"
 # room for the largest run: dialogs on two shards, setups lingering 8 s at the setup rate
 cat >"$OUT/scale.json" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "warn",
+{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "warn", "run_dir": "$RUN_DIR",
   "capacity": { "dialogs_per_shard": 600000, "transactions_per_shard": 65536, "setups": 65536 },
   "limits": { "max_calls": 2000000 },
   "routes": [ { "target": "127.0.0.1:$CALLEE_PORT" } ] }
 JSON
 for n in 1000 10000 $([ $QUICK = 1 ] || echo 100000 1000000); do
 	with_callee
-	start "$BUILD/sipshardd" --workers 2 -c "$OUT/scale.json"
+	start "$BUILD/sipshardd" --workers 2 -c "$OUT/scale.json" --discard-dialogs
 	SUT_PID=${PIDS[-1]}
 	wait_port $SUT_PORT
 	CALLS=$n run "scale-$n" --rate "$SCALE_RATE"

@@ -78,23 +78,27 @@ sipp_uac() {
 # The script sets D_PORT (sipshardd) and B_PORT (the callee); callers use
 # D_PORT+1 (flows) and D_PORT+2 (probes).
 
-# write_config FILE [EXTRA_JSON_MEMBERS]: listen on D_PORT, every call to B_PORT.
+# write_config FILE [EXTRA_JSON_MEMBERS]: listen on D_PORT, every call to B_PORT;
+# the shard table files in this test's own run_dir.
 write_config() {
 	cat >"$1" <<JSON
 {
   "listen": "127.0.0.1:$D_PORT",
   "workers": 2,
   "log_level": "info",
+  "run_dir": "$WORK/run",
   "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT" } ]
   ${2:-}
 }
 JSON
 }
 
-# start_daemon NAME CONFIG [FLAGS...]
+# start_daemon NAME CONFIG [FLAGS...]: with --discard-dialogs, so that each start
+# begins with no calls, unless the script sets KEEP_DIALOGS=1 (restart.sh).
 start_daemon() {
 	local name=$1 cfg=$2
 	shift 2
+	[ -n "${KEEP_DIALOGS:-}" ] || set -- --discard-dialogs "$@"
 	start_bg "$SIPSHARDD" -c "$cfg" --stats-file "$WORK/$name.stats.json" "$@" \
 		2>"$WORK/$name.log"
 	DAEMON_PID=${PIDS[-1]}

@@ -23,7 +23,7 @@ CDR=$WORK/cdr.jsonl
 cat >"$WORK/dialogs.json" <<JSON
 {
   "listen": "127.0.0.1:$D_PORT", "workers": 2, "log_level": "info",
-  "management_socket": "$SOCK", "cdr_file": "$CDR",
+  "management_socket": "$SOCK", "cdr_file": "$CDR", "run_dir": "$WORK/run",
   "routes": [ { "name": "kept", "match": { "user_prefix": "keep" }, "target": "127.0.0.1:$((B_PORT + 1))" },
               { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT" } ]
 }

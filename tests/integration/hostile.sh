@@ -12,7 +12,7 @@ ASAN_DAEMON=1
 D_PORT=16060
 B_PORT=16080
 cat >"$WORK/cfg.json" <<JSON
-{ "listen": "127.0.0.1:$D_PORT", "workers": 2,
+{ "listen": "127.0.0.1:$D_PORT", "workers": 2, "run_dir": "$WORK/run",
   "routes": [ { "target": "127.0.0.1:$B_PORT" } ] }
 JSON
 start_bg "$SIPSHARDD" -c "$WORK/cfg.json" --stats-file "$WORK/stats.json" 2>"$WORK/d.log"

@@ -161,6 +161,8 @@ check "a head that never ends: 408 after 2 s" grep -q '^HTTP/1.1 408' <<<"$(http
 # one socket, one daemon
 second_cfg=$WORK/second.json
 D_PORT=$((D_PORT + 7)) with_socket "$second_cfg"
+# its own run_dir: the first daemon's shard files would stop it before the socket
+sed -i "s|\"run_dir\": \"$WORK/run\"|\"run_dir\": \"$WORK/run-second\"|" "$second_cfg"
 "$SIPSHARDD" -c "$second_cfg" 2>"$WORK/second.log"
 rc=$?
 check "a second daemon on the same socket exits 1 and says why" \

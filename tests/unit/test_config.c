@@ -75,6 +75,7 @@ static void test_default_loads_and_prints(void **state)
 	assert_false(cfg.routes[0].has_source);
 	assert_true(cfg.bpf);
 	assert_true(cfg.io_uring);
+	assert_true(cfg.persist_dialogs); /* dialogs survive a restart unless told otherwise */
 	assert_int_equal(cfg.workers, 0);
 	assert_string_equal(cfg.log_level, "info");
 	assert_true(cfg.acl_default_allow);
@@ -237,6 +238,7 @@ static const struct bad bad_cases[] = {
     {"{\"limits\": []}", "limits: expected an object, got an array"},
     {"{\"bpf\": 1}", "bpf: expected true or false, got an integer"},
     {"{\"io_uring\": \"yes\"}", "io_uring: expected true or false, got a string"},
+    {"{\"persist_dialogs\": \"no\"}", "persist_dialogs: expected true or false, got a string"},
     {"{\"listen\": 5060}", "listen: expected a string, got an integer"},
     {"{\"routes\": {\"target\": \"10.0.0.1:5\"}}", "routes: expected an array, got an object"},
     {"{\"routes\": [\"10.0.0.1:5\"]}", "routes[0]: expected an object, got a string"},

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "../common/addr.h"
+#include "../common/relay_dialog.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
@@ -35,6 +36,7 @@ static struct ctl *ctl;
 static struct sent sent[MAX_SENT];
 static unsigned nsent, ninstall, nrelease;
 static struct shard_dialog last_install;
+static struct shard_dialog installs[DIALOGS]; /* every install, in order */
 static struct sip_msg m, out;
 static char in[4096];
 static struct sockaddr_in alice, bob;
@@ -65,6 +67,8 @@ static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
 	(void)arg;
 	(void)shard;
 	last_install = *d;
+	if (ninstall < DIALOGS)
+		installs[ninstall] = *d;
 	ninstall++;
 	return 0;
 }
@@ -429,6 +433,65 @@ static void test_cdr_call_up_at_close(void **state)
 	assert_string_equal(cdr_str(0, "end_reason"), "daemon_stopped");
 }
 
+/*
+ * After a restart the controller takes over what the re-attached table holds:
+ * the carried call's slot is never handed out, a slot freed before the restart
+ * comes back with a generation above its last, the call counts against
+ * limits.max_calls (4 here), and its CDR, written when the worker ends it,
+ * says it was carried over.
+ */
+static void test_adopt_carried_calls(void **state)
+{
+	(void)state;
+	struct shard_table t;
+	assert_int_equal(shard_table_open(&t, NULL, DIALOGS, 32), 0);
+	assert_int_equal(relay_dialog_install(&t, 0, 5, "ka", "kb", 1000), 0);
+	struct shard_dialog gone = {.slot = 2, .gen = 7, .state = SHARD_DLG_CONFIRMED};
+	assert_int_equal(shard_dialog_install(&t, &gone, 1000), 0);
+	shard_dialog_free(&t, 2);
+
+	assert_int_equal(ctl_adopt(ctl, 0, &t, 4000), 1);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 1);
+	assert_int_equal(policy_calls(pol), 1);
+
+	/* three more calls fit under max_calls 4; the fourth does not */
+	for (int n = 1; n <= 4; n++) {
+		nsent = 0;
+		numbered_invite(n);
+		if (n == 4) {
+			assert_int_equal(sent_msg(0)->status, 503);
+			break;
+		}
+		response_from_bob(invite_to_bob(), 200, "btag");
+	}
+	assert_int_equal(ninstall, 3);
+	assert_int_equal(installs[0].slot, 1);
+	assert_int_equal(installs[0].gen, 1);
+	assert_int_equal(installs[1].slot, 2);
+	assert_int_equal(installs[1].gen, 8);
+	assert_int_equal(installs[2].slot, 3);
+
+	ctl_on_dialog_ended(ctl, 0, 0, 6, CTL_END_BYE_CALLER);
+	assert_int_equal(ncdrs, 1);
+	assert_true(json_is_true(json_object_get(cdrs[0], "carried_over")));
+	assert_string_equal(cdr_str(0, "call_id"), "callA@host");
+	assert_string_equal(cdr_str(0, "leg_b_call_id"), "callB@sipshard");
+	assert_string_equal(cdr_str(0, "from"), "sip:alice@10.1.1.1");
+	assert_string_equal(cdr_str(0, "to"), "sip:bob@sbc");
+	assert_string_equal(cdr_str(0, "source"), "10.1.1.1:5061");
+	assert_string_equal(cdr_str(0, "target"), "10.2.2.2:5080");
+	assert_string_equal(cdr_str(0, "disposition"), "answered");
+	assert_string_equal(cdr_str(0, "end_reason"), "bye_caller");
+	assert_iso_time(cdr_str(0, "call_start"));
+	assert_true(strcmp(cdr_str(0, "call_start"), cdr_str(0, "start")) < 0);
+	assert_true(strcmp(cdr_str(0, "start"), cdr_str(0, "end")) <= 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 3);
+	shard_table_close(&t);
+}
+
 /* Draining: a new INVITE and an OPTIONS get 503 with Retry-After, while a call
  * already setting up completes. */
 static void test_draining_refuses_new_calls_only(void **state)
@@ -525,6 +588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
 					    teardown),

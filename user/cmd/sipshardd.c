@@ -36,6 +36,8 @@ static const char usage_text[] =
     "      --no-uring         use recvmmsg/sendmmsg instead of io_uring\n"
     "  -s, --stats-file PATH  write statistics as JSON to PATH every second and at exit\n"
     "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+    "      --discard-dialogs  start with no calls: remove the shard table files that\n"
+    "                         a previous run left in run_dir (see below)\n"
     "  -h, --help             print this text\n"
     "\n"
     "The management socket (config key management_socket) answers sipshardctl:\n"
@@ -47,7 +49,13 @@ static const char usage_text[] =
     "ACL, routes, limits, out-of-dialog answers and log level apply to new calls at\n"
     "once (calls in progress still count); a key that shapes the process (listen,\n"
     "workers, capacity, timers...) is logged and keeps its running value until the\n"
-    "next start; a file that fails to load changes nothing and is logged.\n";
+    "next start; a file that fails to load changes nothing and is logged.\n"
+    "\n"
+    "Restarts: with persist_dialogs (the default), each worker's dialogs live in a file\n"
+    "in run_dir (shard-N.tbl), so a daemon that is killed or stopped with SIGINT and\n"
+    "started again with the same workers and capacity keeps relaying the calls that\n"
+    "were up; calls still setting up are dropped. A start that cannot take a file\n"
+    "over (other capacities, fewer workers) stops with an error naming it.\n";
 
 struct cli {
 	const char *config;
@@ -56,6 +64,7 @@ struct cli {
 	bool no_bpf, no_uring;
 	const char *stats_file;
 	const char *log_level;
+	bool discard_dialogs;
 };
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
@@ -68,6 +77,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	    {"no-uring", no_argument, NULL, 'U'},
 	    {"stats-file", required_argument, NULL, 's'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"discard-dialogs", no_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -101,6 +111,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'l':
 			cli->log_level = optarg;
+			break;
+		case 'D':
+			cli->discard_dialogs = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -292,6 +305,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sipshardd: --log-level: expected error, warn, info or debug\n");
 		return 2;
 	}
+	if (cfg.log_to_syslog)
+		log_use_syslog();
 
 	struct policy *pol = NULL;
 	rc = policy_create(&pol, &cfg, err, sizeof(err));
@@ -306,6 +321,7 @@ int main(int argc, char **argv)
 	if (d.nworkers > SHARD_MAX_WORKERS)
 		d.nworkers = SHARD_MAX_WORKERS;
 	d.stats_file = cli.stats_file;
+	d.discard_dialogs = cli.discard_dialogs;
 	struct reload_ctx rctx = {&d, &cli, &cfg};
 	d.reload = reload;
 	d.reload_arg = &rctx;

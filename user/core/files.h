@@ -16,4 +16,10 @@
  * with "KEY PATH: ". */
 int files_make_parent(const char *path, mode_t mode, const char *key, char *err, size_t errlen);
 
+/* Makes dir (mode 0700) when it is missing, and accepts an existing one only
+ * when it is a directory that this process's user owns and no one else may
+ * write to: the files in it decide which calls the daemon relays. 0, or a
+ * negative errno with one line in err that starts with "KEY DIR: ". */
+int files_own_dir(const char *dir, const char *key, char *err, size_t errlen);
+
 #endif

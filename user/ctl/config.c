@@ -54,6 +54,7 @@ static void config_defaults(struct config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:5060");
 	c->bpf = true;
 	c->io_uring = true;
+	c->persist_dialogs = true;
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->tx_buffer_size = 8192;
 	config_default_run_dir(geteuid(), c->run_dir, sizeof(c->run_dir));
@@ -838,12 +839,22 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return get_bool(p, path, v, &c->bpf);
 	if (!strcmp(k, "io_uring"))
 		return get_bool(p, path, v, &c->io_uring);
+	if (!strcmp(k, "persist_dialogs"))
+		return get_bool(p, path, v, &c->persist_dialogs);
 	if (!strcmp(k, "log_level")) {
 		static const char *const names[] = {"error", "warn", "info", "debug", NULL};
 		int i = 0;
 		int rc = get_choice(p, path, v, names, "error, warn, info or debug", &i);
 		if (!rc)
 			snprintf(c->log_level, sizeof(c->log_level), "%s", names[i]);
+		return rc;
+	}
+	if (!strcmp(k, "log_target")) {
+		static const char *const names[] = {"stderr", "syslog", NULL};
+		int i = 0;
+		int rc = get_choice(p, path, v, names, "stderr or syslog", &i);
+		if (!rc)
+			c->log_to_syslog = i == 1;
 		return rc;
 	}
 	if (!strcmp(k, "tx_buffer_size"))
@@ -1060,9 +1071,11 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(o, "bpf", json_boolean(c->bpf));
 	json_object_set_new(o, "io_uring", json_boolean(c->io_uring));
 	json_object_set_new(o, "log_level", json_string(c->log_level));
+	json_object_set_new(o, "log_target", json_string(c->log_to_syslog ? "syslog" : "stderr"));
 	json_object_set_new(o, "tx_buffer_size", json_integer(c->tx_buffer_size));
 	json_object_set_new(o, "management_socket", str_or_null(c->management_socket));
 	json_object_set_new(o, "run_dir", json_string(c->run_dir));
+	json_object_set_new(o, "persist_dialogs", json_boolean(c->persist_dialogs));
 	json_object_set_new(o, "cdr_file", str_or_null(c->cdr_file));
 	json_object_set_new(o, "metrics_listen", str_or_null(c->metrics_listen));
 	json_object_set_new(cap, "dialogs_per_shard", json_integer(c->capacity.dialogs_per_shard));
@@ -1142,9 +1155,11 @@ static const struct restart_key {
     RESTART_KEY("workers", workers),
     RESTART_KEY("bpf", bpf),
     RESTART_KEY("io_uring", io_uring),
+    RESTART_KEY("log_target", log_to_syslog),
     RESTART_KEY("tx_buffer_size", tx_buffer_size),
     RESTART_KEY("management_socket", management_socket),
     RESTART_KEY("run_dir", run_dir),
+    RESTART_KEY("persist_dialogs", persist_dialogs),
     RESTART_KEY("cdr_file", cdr_file),
     RESTART_KEY("metrics_listen", metrics_listen),
     RESTART_KEY("metrics_listen", metrics_addr),

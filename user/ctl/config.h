@@ -65,8 +65,10 @@ struct config {
 	char advertise[CONFIG_STR_MAX];
 	unsigned workers; /* 0 = one per online CPU */
 	bool bpf, io_uring;
-	char log_level[16];			      /* error, warn, info or debug */
-	unsigned tx_buffer_size;		      /* bytes of one outgoing datagram buffer */
+	bool persist_dialogs;	 /* shard tables as files in run_dir (restart survival) */
+	char log_level[16];	 /* error, warn, info or debug */
+	bool log_to_syslog;	 /* log_target "syslog" */
+	unsigned tx_buffer_size; /* bytes of one outgoing datagram buffer */
 	char management_socket[CONFIG_SOCK_PATH_MAX]; /* "" = no management socket */
 	char run_dir[CONFIG_PATH_MAX];		      /* shard table files */
 	char cdr_file[CONFIG_PATH_MAX];		      /* "" = no CDRs */

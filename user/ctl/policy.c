@@ -348,6 +348,11 @@ void policy_call_release(struct policy *p)
 		p->calls--;
 }
 
+void policy_call_carry(struct policy *p)
+{
+	p->calls++;
+}
+
 uint32_t policy_calls(const struct policy *p)
 {
 	return p->calls;

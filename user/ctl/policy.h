@@ -74,6 +74,9 @@ void policy_rate_stats(const struct policy *p, struct policy_rate_stats *out);
  * paired with one policy_call_release; an unpaired release is ignored at 0. */
 int policy_call_admit(struct policy *p);
 void policy_call_release(struct policy *p);
+/* Counts a call that is already up (carried over a restart), whatever the
+ * limit: it was admitted by the process before. */
+void policy_call_carry(struct policy *p);
 uint32_t policy_calls(const struct policy *p);
 
 /* Final status for an out-of-dialog request that is not INVITE, ACK or CANCEL:

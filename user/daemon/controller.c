@@ -1049,6 +1049,70 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 	policy_call_release(c->pol);
 }
 
+/* The CDR of a call carried over a restart: what its dialog record holds,
+ * opened now (the part of the call this process carries). */
+static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint64_t now_mono_ms)
+{
+	const struct sip_session *a = &d->legs[SHARD_LEG_A], *b = &d->legs[SHARD_LEG_B];
+	char src[UDP_ADDR_STRLEN], dst[UDP_ADDR_STRLEN], begun[32], now_text[32];
+	uint64_t now = wall_ms();
+	uint64_t age = now_mono_ms > d->created_ms ? now_mono_ms - d->created_ms : 0;
+
+	udp_format_addr((const struct sockaddr *)&a->peer, src, sizeof(src));
+	udp_format_addr((const struct sockaddr *)&b->peer, dst, sizeof(dst));
+	iso_time(now - age, begun);
+	iso_time(now, now_text);
+	json_t *o = json_object();
+	json_object_set_new(o, "call_id", ctl_json_text(a->call_id, a->call_id_len));
+	json_object_set_new(o, "leg_b_call_id", ctl_json_text(b->call_id, b->call_id_len));
+	json_object_set_new(o, "from", ctl_json_text(a->remote_uri, a->remote_uri_len));
+	json_object_set_new(o, "to", ctl_json_text(a->local_uri, a->local_uri_len));
+	json_object_set_new(o, "source", json_string(src));
+	json_object_set_new(o, "target", json_string(dst));
+	json_object_set_new(o, "carried_over", json_true());
+	json_object_set_new(o, "call_start", json_string(begun));
+	json_object_set_new(o, "start", json_string(now_text));
+	json_object_set_new(o, "answer", json_string(now_text));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	size_t len = s ? strlen(s) : 0;
+	if (len < 2) {
+		free(s);
+		log_warn("CDR of carried-over call %s lost: out of memory", a->call_id);
+		return;
+	}
+	s[len - 1] = '\0'; /* the closing brace comes when the call ends */
+	p->cdr[d->slot] = (struct cdr_open){s, d->gen, now, now, 200};
+}
+
+uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, uint64_t now_mono_ms)
+{
+	uint32_t carried = 0;
+
+	if (shard >= c->nshards)
+		return 0;
+	struct slot_pool *p = &c->pools[shard];
+	/* slots at and above the high-water mark were never used: their records
+	 * are not read, so that their pages are never brought in */
+	uint32_t n = t->hdr->dlg_hwm < p->cap ? t->hdr->dlg_hwm : p->cap;
+	p->count = 0;
+	/* highest slot first, so that the lowest is handed out first */
+	for (uint32_t i = p->cap; i-- > 0;) {
+		const struct shard_dialog *d = i < n ? &t->dialogs[i] : NULL;
+		if (!d || d->state == SHARD_DLG_FREE) {
+			/* a generation never used in this slot before */
+			p->items[p->count++] = (uint64_t)i << 32 | ((d ? d->gen : 0) + 1);
+			continue;
+		}
+		carried++;
+		c->st.calls_active++;
+		policy_call_carry(c->pol);
+		if (p->cdr)
+			cdr_carried(p, d, now_mono_ms);
+	}
+	return carried;
+}
+
 void ctl_set_draining(struct ctl *c, bool on)
 {
 	c->draining = on;

@@ -82,6 +82,19 @@ enum ctl_end_reason {
 	CTL_END_COUNT_
 };
 
+/*
+ * After a restart, before the workers run: takes over the calls that shard's
+ * re-attached table holds (every dialog in it is confirmed; the worker freed
+ * the rest). Their slots leave the pool, every free slot goes back with a
+ * generation above the one it had, the calls count as active (and against
+ * limits.max_calls), and each gets a CDR that opens now and is written when
+ * the worker ends its dialog, with "carried_over": true: the process before
+ * wrote the part of the call it carried ("daemon_stopped") when it stopped
+ * cleanly. Returns the number of calls taken over.
+ */
+uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t,
+		   uint64_t now_mono_ms);
+
 /* A worker freed a dialog: slot back to the pool, and the call's CDR written. */
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
 			 enum ctl_end_reason why);

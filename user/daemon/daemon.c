@@ -2,7 +2,10 @@
  * daemon.c - starts and stops sipshardd's threads and wires them together
  * (see daemon.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
 #include <sched.h>
@@ -11,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/files.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "net/udp.h"
@@ -458,6 +463,116 @@ static void try_bpf(struct daemon *d)
 	log_info("BPF steering attached: %u workers, %u buckets", d->nworkers, SHARD_NBUCKETS);
 }
 
+/* The file of shard i's tables: RUN_DIR/shard-I.tbl. */
+static int shard_file(const struct daemon *d, unsigned i, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/shard-%u.tbl", d->cfg->run_dir, i);
+	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * With persist_dialogs, shard i's tables live in RUN_DIR/shard-I.tbl, so that
+ * a daemon killed and started again re-attaches them and keeps relaying its
+ * calls (DESIGN.md invariant 7). run_dir must be this user's and no one
+ * else's to write. A file of a shard this run will not have (fewer workers
+ * than before) stops the start, as its calls would be dropped without a word;
+ * --discard-dialogs removes every shard file first.
+ */
+static int prepare_run_dir(struct daemon *d)
+{
+	char err[CONFIG_PATH_MAX + 128], path[CONFIG_PATH_MAX + 32];
+	int rc = files_own_dir(d->cfg->run_dir, "run_dir", err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
+		return rc;
+	}
+	DIR *dir = opendir(d->cfg->run_dir);
+	if (!dir) {
+		rc = -errno;
+		log_error("run_dir %s: %s", d->cfg->run_dir, strerror(-rc));
+		return rc;
+	}
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		unsigned n;
+		char tail;
+		if (sscanf(e->d_name, "shard-%u.tb%c", &n, &tail) != 2 || tail != 'l' ||
+		    shard_file(d, n, path, sizeof(path)) != 0 ||
+		    strcmp(strrchr(path, '/') + 1, e->d_name) != 0)
+			continue;
+		if (d->discard_dialogs) {
+			/* not the file of a daemon that is running */
+			int fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+				close(fd);
+				log_error("--discard-dialogs: %s is in use by another sipshardd",
+					  path);
+				rc = -EBUSY;
+				break;
+			}
+			if (fd >= 0)
+				close(fd);
+			if (unlink(path) != 0) {
+				rc = -errno;
+				log_error("--discard-dialogs: cannot remove %s: %s", path,
+					  strerror(-rc));
+				break;
+			}
+			log_info(
+			    "removed %s (--discard-dialogs): its calls are not relayed any more",
+			    path);
+		} else if (n >= d->nworkers) {
+			log_error(
+			    "%s holds the calls of shard %u, but this run has %u workers: start "
+			    "with at least %u workers to keep relaying them, or with "
+			    "--discard-dialogs to drop them",
+			    path, n, d->nworkers, n + 1);
+			rc = -EEXIST;
+			break;
+		}
+	}
+	closedir(dir);
+	return rc;
+}
+
+/* Maps worker w's shard tables (a file when persist_dialogs is on), saying
+ * what to do about a file that cannot be re-attached. */
+static int open_shard_table(struct daemon *d, struct worker *w)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
+	uint32_t ntxn = d->cfg->capacity.transactions_per_shard;
+	bool file = d->cfg->persist_dialogs;
+	int rc = file ? shard_file(d, w->id, path, sizeof(path)) : 0;
+
+	if (!rc)
+		rc = shard_table_open(&w->table, file ? path : NULL, ndlg, ntxn);
+	if (!rc) {
+		struct shard_table_usage u;
+		shard_table_usage(&w->table, &u);
+		if (u.reattach_dropped)
+			log_warn("shard %u: %u malformed records in %s freed", w->id,
+				 u.reattach_dropped, path);
+		return 0;
+	}
+	if (file && rc == -EINVAL)
+		log_error(
+		    "shard %u: %s was written with other capacities "
+		    "(capacity.dialogs_per_shard, capacity.transactions_per_shard) or by "
+		    "another build of sipshardd: restore them to keep its calls, or start with "
+		    "--discard-dialogs to drop them",
+		    w->id, path);
+	else if (file && rc == -EBUSY)
+		log_error("shard %u: %s is in use by another sipshardd", w->id, path);
+	else if (file)
+		log_error("shard %u: cannot map %s (%u dialogs): %s", w->id, path, ndlg,
+			  strerror(-rc));
+	else
+		log_error("shard %u: cannot map its tables (%u dialogs): %s", w->id, ndlg,
+			  strerror(-rc));
+	return rc;
+}
+
 int daemon_start(struct daemon *d)
 {
 	int rc;
@@ -478,22 +593,24 @@ int daemon_start(struct daemon *d)
 		return -errno;
 
 	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
+	if (d->cfg->persist_dialogs) {
+		rc = prepare_run_dir(d);
+		if (rc)
+			return rc;
+	}
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
 		w->id = i;
 		w->d = d;
-		rc = shard_table_open(&w->table, NULL, ndlg,
-				      d->cfg->capacity.transactions_per_shard);
-		if (rc) {
-			log_error("shard %u: cannot map its tables (%u dialogs): %s", i, ndlg,
-				  strerror(-rc));
+		rc = open_shard_table(d, w);
+		if (rc)
 			return rc;
-		}
 		rc = wheel_init(&w->wheel, ndlg, 100, clock_mono_ms());
 		if (rc) {
 			log_error("shard %u: cannot set up its timers: %s", i, strerror(-rc));
 			return rc;
 		}
+		worker_reattach(w, clock_mono_ms());
 		w->relay.table = &w->table;
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
@@ -540,6 +657,14 @@ int daemon_start(struct daemon *d)
 	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
 	if (rc)
 		return rc;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		uint32_t n = ctl_adopt(d->ctl, i, &w->table, clock_mono_ms());
+		if (n || w->st.setups_dropped)
+			log_info("shard %u: carried over %u calls from the last run (%" PRIu64
+				 " more were still setting up: dropped)",
+				 i, n, w->st.setups_dropped);
+	}
 	if (d->cfg->management_socket[0] || d->cfg->metrics_listen[0]) {
 		char err[400] = "out of memory";
 		rc = mgmt_create(&d->mgmt, d);
@@ -649,6 +774,8 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "dialogs_installed", s->dialogs_installed);
 		JI(o, "dialogs_ended", s->dialogs_ended);
 		JI(o, "dialogs_expired", s->dialogs_expired);
+		JI(o, "dialogs_reattached", s->dialogs_reattached);
+		JI(o, "setups_dropped_at_reattach", s->setups_dropped);
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);

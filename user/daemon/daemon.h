@@ -4,8 +4,9 @@
  * Owns: starting and stopping the workers and the controller, the SPSC rings
  * that connect them (worker -> controller events, controller -> worker
  * commands, worker -> worker handoffs when the BPF program is not steering),
- * and the statistics snapshot. Does not own: what a worker does with a
- * datagram (worker.c, relay.c) or what the controller decides (controller.c).
+ * the shard table files in run_dir and taking over the calls a previous
+ * process left in them (DESIGN.md invariant 7), and the statistics snapshot. Does not own: what a
+ * worker does with a datagram (worker.c, relay.c) or what the controller decides (controller.c).
  */
 #ifndef SIPSHARD_DAEMON_H
 #define SIPSHARD_DAEMON_H
@@ -105,6 +106,10 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
+	/* at start, from a re-attached table: calls taken over, and dialogs
+	 * freed because they were still setting up (their set-up was the old
+	 * process's controller's) */
+	uint64_t dialogs_reattached, setups_dropped;
 };
 
 struct worker {
@@ -129,6 +134,10 @@ struct worker {
 	bool query_active;
 	uint32_t query_id, query_cursor, query_matched, query_sent;
 };
+
+/* After its table was re-attached and before its thread starts: frees the
+ * dialogs that were still setting up and arms the timers of the others. */
+void worker_reattach(struct worker *w, uint64_t now);
 
 /* The command on dialogs waiting for the workers (controller thread). */
 struct dlg_pending {
@@ -169,6 +178,7 @@ struct daemon {
 	uint32_t bucket_owner[SHARD_NBUCKETS];
 	_Atomic bool stop;
 	const char *stats_file;
+	bool discard_dialogs; /* --discard-dialogs: remove the shard files first */
 	struct sip_msg ctl_msg;
 	struct dlg_pending query;
 };

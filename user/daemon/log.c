@@ -1,19 +1,23 @@
 /*
- * log.c - leveled logging to stderr (see log.h).
+ * log.c - leveled logging to stderr or syslog (see log.h).
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+#include <syslog.h>
 
 #include "daemon/log.h"
 
 /* The process's one logging setting; atomic because every thread reads it. */
 static _Atomic int log_level_setting = LOG_LVL_INFO;
 
+static _Atomic bool log_to_syslog;
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const int syslog_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
 int log_set_level_name(const char *name)
 {
@@ -36,20 +40,30 @@ enum log_level log_get_level(void)
 	return (enum log_level)atomic_load(&log_level_setting);
 }
 
+void log_use_syslog(void)
+{
+	/* connect now, while the process can still open /dev/log */
+	openlog("sipshardd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	atomic_store(&log_to_syslog, true);
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	char line[1024];
-	struct timespec ts;
 	va_list ap;
 	int n;
 
 	if ((int)lvl > atomic_load(&log_level_setting))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf(line, sizeof(line), "sipshardd: %s: ", level_names[lvl]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
+	if (atomic_load(&log_to_syslog)) {
+		/* syslog names the program itself */
+		syslog(syslog_priority[lvl], "%s", line + strlen("sipshardd: "));
+		return;
+	}
 	/* one write per line so that lines from several threads do not interleave */
 	fprintf(stderr, "%s\n", line);
 }

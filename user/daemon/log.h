@@ -1,8 +1,10 @@
 /*
- * log.h - leveled logging to stderr for the daemon.
+ * log.h - leveled logging for the daemon, to stderr or to syslog.
  *
- * Owns: the log level and the line format ("sipshardd: LEVEL: text").
- * Does not own: what is worth logging (the caller), syslog (not yet).
+ * Owns: the log level, where lines go and their format ("sipshardd: LEVEL:
+ * text" on stderr; "LEVEL: text" through syslog(3), ident sipshardd with the
+ * pid, facility daemon, the level as priority). Does not own: what is worth
+ * logging (the caller).
  */
 #ifndef SIPSHARD_LOG_H
 #define SIPSHARD_LOG_H
@@ -13,6 +15,9 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int log_set_level_name(const char *name);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
+
+/* From now on, lines go to syslog(3) instead of stderr (config log_target). */
+void log_use_syslog(void);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

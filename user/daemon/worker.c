@@ -75,6 +75,30 @@ static void arm_dialog(struct worker *w, struct shard_dialog *d)
 		wheel_add(&w->wheel, when, (uint64_t)d->slot << 32 | d->gen, &d->timer);
 }
 
+void worker_reattach(struct worker *w, uint64_t now)
+{
+	struct shard_table *t = &w->table;
+
+	for (uint32_t i = 0; i < t->hdr->dlg_hwm; i++) {
+		struct shard_dialog *dl = &t->dialogs[i];
+		if (dl->state == SHARD_DLG_FREE)
+			continue;
+		if (dl->state != SHARD_DLG_CONFIRMED) {
+			shard_dialog_free(t, i);
+			w->st.setups_dropped++;
+			continue;
+		}
+		/* CLOCK_MONOTONIC restarts at boot: a file kept across one holds
+		 * times from another clock, which would put deadlines far off */
+		if (dl->created_ms > now)
+			dl->created_ms = now;
+		if (dl->last_activity_ms > now)
+			dl->last_activity_ms = now;
+		arm_dialog(w, dl);
+		w->st.dialogs_reattached++;
+	}
+}
+
 /* Frees a dialog the worker holds: its timer first, then the slot. */
 static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
 {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Dialogs survive the process (DESIGN.md invariant 7): a sipshardd killed with
+# SIGKILL, or stopped with SIGINT, and started again on the same run_dir keeps
+# relaying the calls that were up, both ways, and their CDRs account for the
+# time each process carried them. New calls after the restart take fresh
+# slots. A start that cannot take the files over says why and stops; one with
+# --discard-dialogs starts empty; persist_dialogs false leaves no file.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: re-attaching reads a file as it was left
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=15660
+B_PORT=15680
+CDR=$WORK/cdr.jsonl
+RUN=$WORK/run
+CALLS=3
+KEEP_DIALOGS=1 # start_daemon: carry calls over, do not discard them
+
+write_config "$WORK/r.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null"
+
+# jstat FILE EXPR: EXPR over the stats document as j
+jstat() { json_get "$1" "$2"; }
+
+# wait_stat FILE EXPR WANT: waits until EXPR over the stats document prints WANT
+wait_stat() {
+	for _ in $(seq 1 60); do
+		[ -f "$1" ] && [ "$(jstat "$1" "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# cdr_count EXPR: records for which EXPR (over r) holds
+cdr_count() {
+	python3 - "$CDR" "$1" <<'PY'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()] if __import__('os').path.exists(sys.argv[1]) else []
+print(sum(1 for r in rs if eval(sys.argv[2])))
+PY
+}
+
+# across_restart HOW NAME: CALLS calls set up, one INFO each, then (during the
+# caller's 4 s pause) the daemon stopped by HOW and started again; the callers'
+# two more INFOs and their BYEs must reach the callee through the new process.
+across_restart() {
+	local how=$1 name=$2
+	start_daemon "$name-1" "$WORK/r.json"
+	sipp_uas "$B_PORT" uas_info_bye.xml -m "$CALLS"
+	local uas=${PIDS[-1]}
+	sleep 0.3
+	sipp_uac "$name" "$D_PORT" uac_pause_info_bye.xml -m "$CALLS" -l "$CALLS" -r 100 -d 4000 \
+		-i 127.0.0.1 -p "$((D_PORT + 1))" &
+	local uac=$!
+	check "$name: $CALLS calls up and one INFO relayed in each" \
+		wait_stat "$WORK/$name-1.stats.json" 'j["totals"]["relayed_requests"].get("INFO",0)' "$CALLS"
+	sleep 0.3 # the 200 OKs to the INFOs on their way back
+	kill "$how" "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	check "$name: the shard files stay in run_dir" test -s "$RUN/shard-0.tbl" -a -s "$RUN/shard-1.tbl"
+	start_daemon "$name-2" "$WORK/r.json"
+	local s=$WORK/$name-2.stats.json
+	check "$name: the new process took the $CALLS calls over" \
+		wait_stat "$s" 'sum(w["dialogs_reattached"] for w in j["workers"]), j["controller"]["calls_active"]' "$CALLS $CALLS"
+	check "$name: it logged how many" grep -q "carried over" "$WORK/$name-2.log"
+	if wait "$uac"; then
+		ok "$name: every call's INFOs and BYE after the restart completed"
+	else
+		not_ok "$name: every call's INFOs and BYE after the restart completed"
+		tail -5 "$WORK/uac-$name.out" | sed 's/^/#   /'
+	fi
+	wait_exit 10 "$uas"
+	check "$name: the callee saw all $CALLS calls through" \
+		grep -q "Successful call *| *[0-9]* *| *$CALLS" "$WORK/uas-$B_PORT.out"
+	check "$name: the new process relayed two INFOs and a BYE per call" \
+		wait_stat "$s" 'j["totals"]["relayed_requests"].get("INFO",0), j["totals"]["relayed_requests"].get("BYE",0), j["controller"]["calls_active"]' "$((2 * CALLS)) $CALLS 0"
+}
+
+across_restart -KILL killed
+check "killed: $CALLS CDRs of the carried calls, ended by the caller's BYE" \
+	test "$(cdr_count 'r.get("carried_over") and r["end_reason"] == "bye_caller" and r["disposition"] == "answered"')" = "$CALLS"
+check "killed: they name both Call-IDs, the caller's From and where the call began" \
+	test "$(cdr_count 'r.get("carried_over") and r["call_id"] != r["leg_b_call_id"] and r["from"].startswith("sip:caller@") and r["call_start"] < r["start"] <= r["end"]')" = "$CALLS"
+
+# new calls after the restart: fresh slots, generations above the old ones
+run_flow restart "new calls after the restart" uac_info_bye.xml uas_info_bye.xml 4
+stop_daemon
+check "killed: 4 ordinary CDRs for the new calls" \
+	test "$(cdr_count 'not r.get("carried_over") and r["end_reason"] == "bye_caller"')" = 4
+
+: >"$CDR"
+across_restart -INT stopped
+check "stopped: the first process wrote each call's part up to its stop" \
+	test "$(cdr_count 'r["end_reason"] == "daemon_stopped" and not r.get("carried_over")')" = "$CALLS"
+check "stopped: the second wrote the rest" \
+	test "$(cdr_count 'r.get("carried_over") and r["end_reason"] == "bye_caller"')" = "$CALLS"
+stop_daemon
+
+# a call still ringing when the daemon dies: its set-up was the old
+# controller's, so the new process frees its early dialog instead of keeping it
+start_daemon ringing-1 "$WORK/r.json"
+sipp_uas "$B_PORT" uas_ring_pause.xml -m 1 -d 20000
+RING_UAS=${PIDS[-1]}
+sleep 0.3
+sipp_uac ringing "$D_PORT" uac_info_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" &
+RING_UAC=$!
+check "ringing: the early dialog is installed" \
+	wait_stat "$WORK/ringing-1.stats.json" 'sum(w["dialogs_installed"] for w in j["workers"])' 1
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+start_daemon ringing-2 "$WORK/r.json"
+check "ringing: the new process dropped it and carries nothing" \
+	wait_stat "$WORK/ringing-2.stats.json" 'sum(w["setups_dropped_at_reattach"] for w in j["workers"]), sum(w["dialogs_reattached"] for w in j["workers"]), j["controller"]["calls_active"]' "1 0 0"
+check "ringing: and said so" grep -q "carried over 0 calls from the last run (1 more were still setting up: dropped)" "$WORK/ringing-2.log"
+# the caller is a subshell running timeout and sipp: stop them all
+pkill -f "uac-ringing.msg" 2>/dev/null
+kill "$RING_UAS" 2>/dev/null
+wait "$RING_UAC" "$RING_UAS" 2>/dev/null
+stop_daemon
+
+# ---- starts that cannot take the files over ---------------------------------
+refused() { # NAME PATTERN ARGS...: the start fails with status 1 and PATTERN in its log
+	local name=$1 pat=$2
+	shift 2
+	timeout 10 "$SIPSHARDD" "$@" 2>"$WORK/$name.log" >/dev/null
+	local rc=$?
+	if [ $rc = 1 ] && grep -q "$pat" "$WORK/$name.log"; then
+		ok "refused: $name"
+	else
+		not_ok "refused: $name (status $rc)"
+		sed 's/^/#   /' "$WORK/$name.log" | tail -3
+	fi
+}
+write_config "$WORK/small.json" ", \"management_socket\": null, \"capacity\": { \"dialogs_per_shard\": 1024 }"
+refused "other capacities" "shard-0.tbl was written with other capacities.*--discard-dialogs" \
+	-c "$WORK/small.json"
+refused "fewer workers than the files" "shard-1.tbl holds the calls of shard 1, but this run has 1 workers" \
+	-c "$WORK/r.json" --workers 1
+
+start_daemon holder "$WORK/r.json"
+HOLDER=$DAEMON_PID
+sed "s/127.0.0.1:$D_PORT/127.0.0.1:$((D_PORT + 5))/" "$WORK/r.json" >"$WORK/second.json"
+refused "a run_dir in use" "shard-0.tbl is in use by another sipshardd" -c "$WORK/second.json"
+refused "--discard-dialogs on a run_dir in use" "in use by another sipshardd" \
+	-c "$WORK/second.json" --discard-dialogs
+DAEMON_PID=$HOLDER stop_daemon
+
+mkdir -p "$WORK/theirs"
+chown nobody "$WORK/theirs"
+write_config "$WORK/theirs.json" ', "management_socket": null'
+sed -i "s|\"run_dir\": \"$RUN\"|\"run_dir\": \"$WORK/theirs\"|" "$WORK/theirs.json"
+refused "a run_dir another user owns" "run_dir $WORK/theirs: owned by uid" -c "$WORK/theirs.json"
+mkdir -p "$WORK/open"
+chmod 777 "$WORK/open"
+sed "s|$WORK/theirs|$WORK/open|" "$WORK/theirs.json" >"$WORK/open.json"
+refused "a run_dir others may write to" "run_dir $WORK/open: writable by others (mode 777)" \
+	-c "$WORK/open.json"
+
+# --discard-dialogs: starts empty with other capacities, on files it removes
+start_daemon discard "$WORK/small.json" --discard-dialogs
+check "--discard-dialogs: started with other capacities and no calls" \
+	wait_stat "$WORK/discard.stats.json" 'sum(w["dialogs_reattached"] for w in j["workers"]), j["controller"]["calls_active"]' "0 0"
+check "--discard-dialogs: logged each file it removed" \
+	test "$(grep -c 'removed .*shard-[01].tbl (--discard-dialogs)' "$WORK/discard.log")" = 2
+stop_daemon
+
+# persist_dialogs false: anonymous tables, nothing in run_dir
+write_config "$WORK/anon.json" ', "management_socket": null, "persist_dialogs": false'
+sed -i "s|\"run_dir\": \"$RUN\"|\"run_dir\": \"$WORK/anon-run\"|" "$WORK/anon.json"
+start_daemon anon "$WORK/anon.json"
+run_flow anon "calls with persist_dialogs false" uac_info_bye.xml uas_info_bye.xml 2
+stop_daemon
+check "persist_dialogs false: no shard file" test ! -e "$WORK/anon-run/shard-0.tbl"
+
+for f in killed-1 killed-2 stopped-1 stopped-2 ringing-2 holder discard anon; do
+	check "no sanitizer report ($f)" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
+done
