@@ -351,6 +351,29 @@ static void test_params(void **state)
 	/* The IPv6 maddr keeps its brackets. */
 	in = uri_ok(&u, "sip:h;maddr=[2001:db8::1]");
 	assert_view(in, u.maddr, "[2001:db8::1]");
+
+	/* ";lr>" in a name-addr is read in one load; the spellings it must leave
+	 * to the parameter reader give the same views (the '>' is not the URI's). */
+	static const struct {
+		const char *addr, *params;
+		bool lr;
+	} route[] = {
+	    {"<sip:198.51.100.17;lr>", "lr", true},
+	    {"<sip:198.51.100.17;LR>", "LR", true},
+	    {"<sip:proxy.example.com;lR>", "lR", true},
+	    {"<sip:198.51.100.17;lr;ftag=x>", "lr;ftag=x", true},
+	    {"<sip:198.51.100.17;lr=on>", "lr=on", true},
+	    {"<sip:198.51.100.17;lrx>", "lrx", false},
+	    {"<sip:198.51.100.17;l>", "l", false},
+	    {"<sip:p:5060;lr>", "lr", true},
+	};
+	for (size_t i = 0; i < sizeof(route) / sizeof(route[0]); i++) {
+		struct sip_addr a;
+		in = addr_ok(&a, route[i].addr);
+		assert_int_equal(a.uri.lr, route[i].lr);
+		assert_view(in, a.uri.params, route[i].params);
+		assert_int_equal(in.buf[a.uri.whole.off + a.uri.whole.len], '>');
+	}
 }
 
 static void test_headers(void **state)

@@ -205,7 +205,12 @@ static inline __attribute__((always_inline)) const char *uri_sip(const char *bas
 	p = uri_hostport(base, h, hq, end, u);
 	if (!p)
 		return NULL;
-	if (p < end && *p == ';') {
+	if (end - p >= 4 && (lex_load32(p) | lex_load32("\0\x20\x20\0")) == lex_load32(";lr>")) {
+		/* what closes nearly every Route and Record-Route, in one load */
+		u->lr = true;
+		u->params = lex_view(base, p + 1, p + 3);
+		p += 3;
+	} else if (p < end && *p == ';') {
 		p = uri_params(base, p, end, u);
 		if (!p)
 			return NULL;
