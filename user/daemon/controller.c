@@ -1078,7 +1078,8 @@ static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint6
 	size_t len = s ? strlen(s) : 0;
 	if (len < 2) {
 		free(s);
-		log_warn("CDR of carried-over call %s lost: out of memory", a->call_id);
+		log_warn("CDR of carried-over call %.*s lost: out of memory", (int)a->call_id_len,
+			 a->call_id);
 		return;
 	}
 	s[len - 1] = '\0'; /* the closing brace comes when the call ends */

@@ -539,7 +539,7 @@ static int prepare_run_dir(struct daemon *d)
  * what to do about a file that cannot be re-attached. */
 static int open_shard_table(struct daemon *d, struct worker *w)
 {
-	char path[CONFIG_PATH_MAX + 32];
+	char path[CONFIG_PATH_MAX + 32] = "";
 	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
 	uint32_t ntxn = d->cfg->capacity.transactions_per_shard;
 	bool file = d->cfg->persist_dialogs;
