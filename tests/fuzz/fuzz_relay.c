@@ -74,6 +74,14 @@ static void check_bye(void *arg, const char *buf, size_t len, const struct socka
 		die("a BYE of ours that is not a BYE on leg B", buf, (int)len);
 }
 
+/* orig_done_fn: our one BYE ends once, with a final status or 408 (no answer). */
+static void check_done(void *arg, uint64_t cookie, uint8_t method, int status)
+{
+	(void)arg;
+	if (cookie != 1 || method != SIP_METHOD_BYE || status < 200 || status > 699)
+		die("a BYE of ours ended with an impossible outcome", NULL, 0);
+}
+
 static void check_bye_counts(void)
 {
 	const struct orig_stats *st = &ctx.orig.st;
@@ -98,7 +106,7 @@ static void open_shard(void)
 	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
 	static const struct relay_req bye = {.method = SIP_METHOD_BYE,
 					     .extra = "Reason: SIP;text=\"fuzz\"\r\n"};
-	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, ctx.rc.now_ms, scratch, sizeof(scratch),
+	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, 1, ctx.rc.now_ms, scratch, sizeof(scratch),
 		       check_bye, NULL) != 0)
 		die("orig_start failed", NULL, 0);
 	if (sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
@@ -195,10 +203,10 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
 			return;
 		if (orig_branch_is_ours(m->buf, m->vias[0].branch)) {
-			orig_on_response(&ctx.orig, m);
+			orig_on_response(&ctx.orig, m, check_done, NULL);
 			check_bye_counts();
 			ctx.rc.now_ms += 700; /* past Timer E: retransmit what is still open */
-			orig_tick(&ctx.orig, ctx.rc.now_ms, check_bye, NULL);
+			orig_tick(&ctx.orig, ctx.rc.now_ms, check_bye, check_done, NULL);
 			check_bye_counts();
 			return;
 		}

@@ -59,6 +59,10 @@ check "dialogs: a line per call for the operator" \
 	--body "$(printf 'Signal=5\r\nDuration=160\r\n')" >"$WORK/info.txt"
 check "info: exit 0, sent to the caller" \
 	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the caller of 1 call(s) with Call-ID $ended_id' \"\$1\"" _ "$WORK/info.txt"
+sleep 0.3
+"$CTL" -s "$SOCK" --json dialogs "$ended_id" >"$WORK/sent-info.json"
+check "dialogs: the INFO as the last request sent, to the caller, answered 200" \
+	test "$(json_get "$WORK/sent-info.json" 'j["dialogs"][0]["last_sent"]')" = "{'method': 'INFO', 'to': 'caller', 'status': 200}"
 "$CTL" -s "$SOCK" message "$ended_b" --to callee --type text/plain \
 	--body "hello from the operator" >"$WORK/message.txt"
 check "message: exit 0, sent to the callee (found by leg B's Call-ID)" \
@@ -67,6 +71,11 @@ sleep 0.3
 "$CTL" -s "$SOCK" --json stats >"$WORK/sent.json"
 check "info and message: both answered, none retransmitted" \
 	test "$(json_get "$WORK/sent.json" '[sum(w["originated"][k] for w in j["stats"]["workers"]) for k in ("sent", "answered", "retransmitted")]')" = "[2, 2, 0]"
+"$CTL" -s "$SOCK" --json dialogs >"$WORK/sent-all.json"
+check "dialogs: then the MESSAGE to the callee, answered 200; nothing sent into the other call" \
+	test "$(json_get "$WORK/sent-all.json" '" | ".join(sorted(str(d["last_sent"]) for d in j["dialogs"]))')" = "None | {'method': 'MESSAGE', 'to': 'callee', 'status': 200}"
+"$CTL" -s "$SOCK" dialogs "$ended_id" >"$WORK/sent-one.txt"
+check "dialogs: the call's line says so" grep -q "  sent MESSAGE to callee: 200$" "$WORK/sent-one.txt"
 "$CTL" -s "$SOCK" message "$ended_id" --to callee --type text/plain 2>"$WORK/nobody.err"
 check "message without a body: exit 1, the daemon says why" \
 	bash -c "[ $? = 1 ] && grep -q 'expected a \"body\"' \"\$1\"" _ "$WORK/nobody.err"

@@ -50,12 +50,30 @@ static void capture(void *arg, const char *buf, size_t len, const struct sockadd
 	sent.count++;
 }
 
+/* What orig_done_fn heard: how many transactions ended, and the last. */
+static struct {
+	unsigned count;
+	uint64_t cookie;
+	uint8_t method;
+	int status;
+} done;
+
+static void record_done(void *arg, uint64_t cookie, uint8_t method, int status)
+{
+	(void)arg;
+	done.count++;
+	done.cookie = cookie;
+	done.method = method;
+	done.status = status;
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	assert_int_equal(relay_dialog_fixture(&table, &rc, a_tag, b_tag, SLOT, GEN), 0);
 	orig_init(&byes, 0, 0x12345678, 500, 4000);
 	memset(&sent, 0, sizeof(sent));
+	memset(&done, 0, sizeof(done));
 	return 0;
 }
 
@@ -86,9 +104,9 @@ static void parse_sent(void)
 static void start(int which, uint64_t now)
 {
 	char scratch[ORIG_MAX];
-	assert_int_equal(
-	    orig_start(&byes, &rc, leg(which), &BYE, now, scratch, sizeof(scratch), capture, NULL),
-	    0);
+	assert_int_equal(orig_start(&byes, &rc, leg(which), &BYE, 0, now, scratch, sizeof(scratch),
+				    capture, NULL),
+			 0);
 }
 
 /* Parses a response with this status, top Via branch and CSeq method into m. */
@@ -117,7 +135,7 @@ static void respond(int status, const char *method)
 	memcpy(branch, m.buf + m.vias[0].branch.off, len);
 	parse_response(status, branch, len, method);
 	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
-	orig_on_response(&byes, &m);
+	orig_on_response(&byes, &m, record_done, NULL);
 }
 
 /* The first datagram sent, kept while more go out. */
@@ -192,7 +210,7 @@ static void test_info_carries_its_body(void **state)
 	char scratch[ORIG_MAX];
 	uint32_t cseq_b = leg(SHARD_LEG_B)->local_cseq;
 
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 1000, scratch,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 77, 1000, scratch,
 				    sizeof(scratch), capture, NULL),
 			 0);
 	parse_sent();
@@ -209,13 +227,19 @@ static void test_info_carries_its_body(void **state)
 	respond(200, "BYE");
 	assert_int_equal(byes.st.stray, 1);
 	assert_int_equal(byes.busy, 1);
+	assert_int_equal(done.count, 0);
 	respond(200, "INFO");
 	assert_int_equal(byes.st.answered, 1);
 	assert_int_equal(byes.busy, 0);
+	/* the caller hears how it ended, with its cookie */
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.cookie, 77);
+	assert_int_equal(done.method, SIP_METHOD_INFO);
+	assert_int_equal(done.status, 200);
 
 	/* a method without a name is refused before anything is taken */
 	info.method = SIP_METHOD_OTHER;
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 1000, scratch,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 0, 1000, scratch,
 				    sizeof(scratch), capture, NULL),
 			 -EINVAL);
 	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, cseq_b + 1);
@@ -233,7 +257,7 @@ static void test_retransmits_until_final(void **state)
 		unsigned count;
 	} steps[] = {{1499, 1}, {1500, 2}, {2499, 2}, {2500, 3}, {4500, 4}, {8500, 5}, {12500, 6}};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		orig_tick(&byes, steps[i].at, capture, NULL);
+		orig_tick(&byes, steps[i].at, capture, NULL, NULL);
 		if (sent.count != steps[i].count)
 			fail_msg("at %llu ms: %u sent, want %u", (unsigned long long)steps[i].at,
 				 sent.count, steps[i].count);
@@ -246,11 +270,11 @@ static void test_retransmits_until_final(void **state)
 	respond(200, "BYE");
 	assert_int_equal(byes.st.answered, 1);
 	assert_int_equal(byes.busy, 0);
-	orig_tick(&byes, 20000, capture, NULL);
+	orig_tick(&byes, 20000, capture, NULL, NULL);
 	assert_int_equal(sent.count, 6);
 
 	/* the 200 again (retransmitted by the peer) finds no transaction */
-	orig_on_response(&byes, &m);
+	orig_on_response(&byes, &m, NULL, NULL);
 	assert_int_equal(byes.st.stray, 1);
 	assert_int_equal(byes.st.answered, 1);
 }
@@ -261,15 +285,17 @@ static void test_provisional_slows_to_t2(void **state)
 	start(SHARD_LEG_B, 1000);
 	respond(100, "BYE");
 	assert_int_equal(byes.busy, 1);
-	orig_tick(&byes, 1500, capture, NULL); /* due already: sent, next in T2 */
+	assert_int_equal(done.count, 0);	     /* a provisional ends nothing */
+	orig_tick(&byes, 1500, capture, NULL, NULL); /* due already: sent, next in T2 */
 	assert_int_equal(sent.count, 2);
-	orig_tick(&byes, 5499, capture, NULL);
+	orig_tick(&byes, 5499, capture, NULL, NULL);
 	assert_int_equal(sent.count, 2);
-	orig_tick(&byes, 5500, capture, NULL);
+	orig_tick(&byes, 5500, capture, NULL, NULL);
 	assert_int_equal(sent.count, 3);
 	respond(481, "BYE"); /* any final ends it */
 	assert_int_equal(byes.st.answered, 1);
 	assert_int_equal(byes.busy, 0);
+	assert_int_equal(done.status, 481);
 }
 
 static void test_gives_up_after_timer_f(void **state)
@@ -277,13 +303,17 @@ static void test_gives_up_after_timer_f(void **state)
 	(void)state;
 	start(SHARD_LEG_A, 1000);
 	for (uint64_t t = 1000; t <= 1000 + 64 * 500 + 100; t += 10)
-		orig_tick(&byes, t, capture, NULL);
+		orig_tick(&byes, t, capture, record_done, NULL);
 	assert_int_equal(byes.st.unanswered, 1);
 	assert_int_equal(byes.busy, 0);
+	/* no answer: told as 408 (RFC 3261 8.1.3.1), once */
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.method, SIP_METHOD_BYE);
+	assert_int_equal(done.status, 408);
 	/* 500, 1000, 2000, then every 4 s up to 32 s after the first */
 	assert_int_equal(byes.st.retransmitted, 10);
 	unsigned before = sent.count;
-	orig_tick(&byes, 1000 + 60000, capture, NULL);
+	orig_tick(&byes, 1000 + 60000, capture, NULL, NULL);
 	assert_int_equal(sent.count, before);
 }
 
@@ -311,7 +341,7 @@ static void test_responses_that_match_nothing(void **state)
 	shard_orig_encode(other[3], SHARD_ORIG_MAX, 0, slot, gen, salt ^ 1);
 	for (int i = 0; i < 4; i++) {
 		parse_response(200, other[i], strlen(other[i]), "BYE");
-		orig_on_response(&byes, &m);
+		orig_on_response(&byes, &m, NULL, NULL);
 	}
 	/* and no token at all: the prefix only, one digit changed (the check
 	 * catches it), upper case */
@@ -324,7 +354,7 @@ static void test_responses_that_match_nothing(void **state)
 	const char *bad[] = {SHARD_ORIG_PREFIX, digit, upper};
 	for (int i = 0; i < 3; i++) {
 		parse_response(200, bad[i], strlen(bad[i]), "BYE");
-		orig_on_response(&byes, &m);
+		orig_on_response(&byes, &m, NULL, NULL);
 	}
 	assert_int_equal(byes.st.stray, 7);
 	/* the right branch, but a final for another method */
@@ -362,8 +392,8 @@ static void test_too_long_for_the_buffer_is_not_sent(void **state)
 {
 	(void)state;
 	char small[64];
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, 1000, small, sizeof(small),
-				    capture, NULL),
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, 0, 1000, small,
+				    sizeof(small), capture, NULL),
 			 -ENOSPC);
 	assert_int_equal(sent.count, 0);
 	assert_int_equal(byes.busy, 0);

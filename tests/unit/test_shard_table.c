@@ -161,6 +161,10 @@ static void test_install_keeps_free_list_whole(void **state)
 	shard_dialog_count(cur, SIP_METHOD_INFO);
 	shard_dialog_count(cur, SIP_METHOD_INFO);
 	shard_dialog_count(cur, SIP_METHOD_COUNT_ + 3); /* out of range: ignored */
+	cur->sent_method = SIP_METHOD_INFO; /* the worker's: an INFO it sent, answered */
+	cur->sent_leg = SHARD_LEG_B;
+	cur->sent_status = 200;
+	cur->sent_seq = 3;
 	fill_dialog(&d, 5, 41, "other@h");
 	d.state = SHARD_DLG_CONFIRMED;
 	assert_true(SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, "callee", 6));
@@ -180,6 +184,10 @@ static void test_install_keeps_free_list_whole(void **state)
 	assert_int_equal(cur->last_activity_ms, 900);
 	assert_int_equal(cur->timer, 1234);
 	assert_int_equal(cur->requests[SIP_METHOD_INFO], 2);
+	assert_int_equal(cur->sent_method, SIP_METHOD_INFO);
+	assert_int_equal(cur->sent_leg, SHARD_LEG_B);
+	assert_int_equal(cur->sent_status, 200);
+	assert_int_equal(cur->sent_seq, 3);
 	/* freeing an installed slot puts it back for alloc */
 	shard_dialog_free(&t, 7);
 	assert_int_equal(shard_dialog_alloc(&t, 1000, &gen), 7);
@@ -309,6 +317,8 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 				     5, 512));
 	da->timer = 99; /* belonged to this process's wheel */
 	da->requests[SIP_METHOD_BYE] = 1;
+	da->sent_method = SIP_METHOD_MESSAGE;
+	da->sent_status = 408;
 	fill_dialog(&d, 42, 3, "def@h");
 	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
 	gen_b = 3;
@@ -337,6 +347,8 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	assert_memory_equal(da->legs[SHARD_LEG_B].offer.data, "v=0\r\n", 5);
 	assert_int_equal(da->legs[SHARD_LEG_B].signaling_state, SIGNALING_STATE_STABLE);
 	assert_int_equal(da->requests[SIP_METHOD_BYE], 1);
+	assert_int_equal(da->sent_method, SIP_METHOD_MESSAGE);
+	assert_int_equal(da->sent_status, 408);
 	assert_int_equal(da->timer, 0); /* the old wheel is gone */
 	assert_non_null(shard_dialog_get(&t, 42, gen_b));
 	assert_string_equal(shard_dialog_get(&t, 42, gen_b)->legs[0].call_id, "def@h");
@@ -382,13 +394,13 @@ static void test_reattach_drops_malformed_records(void **state)
 	struct shard_table t;
 	struct shard_table_usage u;
 	char path[64];
-	uint32_t g[4];
-	int s[4];
+	uint32_t g[5];
+	int s[5];
 	(void)state;
 
 	temp_path(path, sizeof(path));
 	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		s[i] = shard_dialog_alloc(&t, 10, &g[i]);
 		assert_true(SESSION_SET(&t.dialogs[s[i]].legs[0], call_id, "c@h", 3));
 	}
@@ -396,6 +408,7 @@ static void test_reattach_drops_malformed_records(void **state)
 	t.dialogs[s[0]].legs[0].call_id_len = SESSION_CALL_ID_MAX;
 	t.dialogs[s[1]].legs[1].offer.len = SESSION_BODY_MAX + 1;
 	t.dialogs[s[2]].slot = 7;
+	t.dialogs[s[4]].sent_leg = 7; /* a leg no call has */
 	uint32_t tg;
 	int x = shard_txn_alloc(&t, 10, &tg);
 	t.txns[x].head_len = SHARD_TXN_HEAD_MAX + 1;
@@ -410,7 +423,7 @@ static void test_reattach_drops_malformed_records(void **state)
 
 	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
 	shard_table_usage(&t, &u);
-	assert_int_equal(u.reattach_dropped, 5);
+	assert_int_equal(u.reattach_dropped, 6);
 	assert_int_equal(u.dialogs_used, 1);
 	assert_int_equal(u.txns_used, 0);
 	assert_non_null(shard_dialog_get(&t, (uint32_t)s[3], g[3]));

@@ -319,12 +319,23 @@ static void print_dialogs(const struct cli *cli, const json_t *answer)
 	json_array_foreach(list, i, dl)
 	{
 		const json_t *a = json_object_get(dl, "caller"), *b = json_object_get(dl, "callee");
+		const json_t *sent = json_object_get(dl, "last_sent");
+		char last[64] = "";
+		if (json_is_object(sent)) {
+			const json_t *st = json_object_get(sent, "status");
+			char status[16] = "no answer yet";
+			if (json_is_integer(st))
+				snprintf(status, sizeof(status), "%" JSON_INTEGER_FORMAT,
+					 json_integer_value(st));
+			snprintf(last, sizeof(last), "  sent %s to %s: %s",
+				 str_member(sent, "method"), str_member(sent, "to"), status);
+		}
 		printf("worker %" JSON_INTEGER_FORMAT " %-9s age %.1f s idle %.1f s  caller %s "
-		       "(%s)  callee %s (%s)\n",
+		       "(%s)  callee %s (%s)%s\n",
 		       json_integer_value(json_object_get(dl, "worker")), str_member(dl, "state"),
 		       seconds_member(dl, "age_ms"), seconds_member(dl, "idle_ms"),
 		       str_member(a, "call_id"), str_member(a, "peer"), str_member(b, "call_id"),
-		       str_member(b, "peer"));
+		       str_member(b, "peer"), last);
 	}
 }
 

@@ -65,11 +65,18 @@ static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint6
 			json_object_set_new(requests,
 					    i ? sip_method_name((enum sip_method)i) : "other",
 					    json_integer((json_int_t)dl->requests[i]));
-	return json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o}", "worker", (json_int_t)worker,
+	/* the last request the operator sent into it, and its answer (null: none yet) */
+	json_t *sent = json_null();
+	if (dl->sent_method)
+		sent = json_pack("{s:s, s:s, s:o}", "method",
+				 sip_method_name((enum sip_method)dl->sent_method), "to",
+				 dl->sent_leg == SHARD_LEG_A ? "caller" : "callee", "status",
+				 dl->sent_status ? json_integer(dl->sent_status) : json_null());
+	return json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "worker", (json_int_t)worker,
 			 "state", dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early",
 			 "age_ms", (json_int_t)(now_ms - dl->created_ms), "idle_ms",
 			 (json_int_t)(now_ms - dl->last_activity_ms), "requests", requests,
-			 "caller", leg_json(&dl->legs[SHARD_LEG_A]), "callee",
+			 "last_sent", sent, "caller", leg_json(&dl->legs[SHARD_LEG_A]), "callee",
 			 leg_json(&dl->legs[SHARD_LEG_B]));
 }
 

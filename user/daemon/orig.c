@@ -43,8 +43,8 @@ static void finish(struct orig_table *t, struct orig_txn *o)
 }
 
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
-	       const struct relay_req *req, uint64_t now_ms, char *scratch, size_t cap,
-	       orig_send_fn send, void *arg)
+	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
+	       size_t cap, orig_send_fn send, void *arg)
 {
 	uint32_t index = t->next, gen = t->gen_seed + 1, salt = next_salt(t);
 	struct orig_txn *o = &t->out[index];
@@ -64,6 +64,7 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	o->gen = gen;
 	o->salt = salt;
 	o->method = req->method;
+	o->cookie = cookie;
 	o->busy = true;
 	o->proceeding = false;
 	o->interval_ms = t->t1_ms;
@@ -81,7 +82,7 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	return 0;
 }
 
-void orig_on_response(struct orig_table *t, const struct sip_msg *m)
+void orig_on_response(struct orig_table *t, const struct sip_msg *m, orig_done_fn done, void *arg)
 {
 	uint32_t index, gen, salt;
 	uint8_t shard;
@@ -104,9 +105,12 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m)
 	}
 	t->st.answered++;
 	finish(t, o);
+	if (done)
+		done(arg, o->cookie, o->method, m->status);
 }
 
-void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, void *arg)
+void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,
+	       void *arg)
 {
 	if (!t->busy)
 		return;
@@ -117,6 +121,8 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, void *a
 		if (now_ms >= o->deadline_ms) {
 			t->st.unanswered++;
 			finish(t, o);
+			if (done)
+				done(arg, o->cookie, o->method, 408);
 			continue;
 		}
 		if (o->len) {

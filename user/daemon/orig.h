@@ -39,6 +39,7 @@ struct orig_txn {
 	bool busy;	 /* waiting for a final response */
 	bool proceeding; /* a provisional response came: retransmit every T2 */
 	uint8_t method;	 /* enum sip_method: a response must be for it */
+	uint64_t cookie; /* the caller's, given back with the outcome */
 	uint16_t len;	 /* bytes in data; 0 when the request did not fit */
 	uint32_t interval_ms;
 	uint64_t next_ms;     /* next retransmission */
@@ -71,29 +72,35 @@ struct orig_table {
 /* Sends the datagram at buf (len bytes) to dst. */
 typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 			     socklen_t dst_len);
+/* A transaction ended: its final status, or 408 when Timer F gave it up (RFC
+ * 3261 8.1.3.1); cookie is what orig_start was given. Not called for one that
+ * gave its slot up to a newer request. */
+typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, int status);
 
 /* An empty table for shard's worker: seed (random) starts the generations and
  * salts; t1_ms and t2_ms are timers.t1_ms and t2_ms. */
 void orig_init(struct orig_table *t, uint8_t shard, uint32_t seed, uint32_t t1_ms, uint32_t t2_ms);
 
 /* Sends req on leg s of a dialog: writes it (relay_write_request) into scratch
- * (cap bytes), keeps it in a transaction slot and sends it through send.
- * Returns 0, or -ENOSPC when it does not fit cap bytes (the leg's strings or
- * the body are too long), in which case nothing is sent. */
+ * (cap bytes), keeps it in a transaction slot with cookie and sends it
+ * through send. Returns 0, or -ENOSPC when it does not fit cap bytes (the
+ * leg's strings or the body are too long), in which case nothing is sent. */
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
-	       const struct relay_req *req, uint64_t now_ms, char *scratch, size_t cap,
-	       orig_send_fn send, void *arg);
+	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
+	       size_t cap, orig_send_fn send, void *arg);
 
 /* True when a response's top Via branch is one of our requests'. */
 bool orig_branch_is_ours(const char *buf, sip_view branch);
 
 /* A response whose branch orig_branch_is_ours: a final one ends its
  * transaction, a provisional one slows its retransmissions to T2. A response
- * that matches no busy transaction is counted as stray. */
-void orig_on_response(struct orig_table *t, const struct sip_msg *m);
+ * that matches no busy transaction is counted as stray. done (may be NULL)
+ * hears of a transaction that ended. */
+void orig_on_response(struct orig_table *t, const struct sip_msg *m, orig_done_fn done, void *arg);
 
-/* Retransmits what is due and gives up what Timer F ended; cheap when no
- * request is outstanding. */
-void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, void *arg);
+/* Retransmits what is due and gives up what Timer F ended (telling done, which
+ * may be NULL); cheap when no request is outstanding. */
+void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,
+	       void *arg);
 
 #endif

@@ -156,14 +156,38 @@ static void send_orig(void *arg, const char *buf, size_t len, const struct socka
 	send_tx(w, out, (int)len, dst, dst_len);
 }
 
-/* Sends req on one leg of d (the session's bye(), info(), message()); false
- * when it does not fit a datagram, which is logged. */
+/* Which dialog, and which of its requests, an answer to a request of ours is
+ * for: generation, the low byte of sent_seq, slot (below 2^24, the capacity
+ * limit). 0 for a request whose answer nobody keeps (a BYE: the dialog is
+ * freed at once). */
+static uint64_t sent_cookie(const struct shard_dialog *d)
+{
+	return (uint64_t)d->gen << 32 | (uint64_t)(d->sent_seq & 0xff) << 24 | d->slot;
+}
+
+/* orig_done_fn: the final status of a request of ours, kept on its dialog
+ * when the dialog is still there and sent nothing newer since. */
+static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
+{
+	struct worker *w = arg;
+
+	if (!cookie)
+		return;
+	struct shard_dialog *d =
+	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
+	if (d && d->sent_method == method && (d->sent_seq & 0xff) == ((cookie >> 24) & 0xff))
+		d->sent_status = (uint16_t)status;
+}
+
+/* Sends req on one leg of d (the session's bye(), info(), message()), with the
+ * cookie its outcome comes back with; false when it does not fit a datagram,
+ * which is logged. */
 static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
-			const struct relay_req *req)
+			const struct relay_req *req, uint64_t cookie)
 {
 	char scratch[ORIG_MAX + ORIG_BODY_MAX];
 
-	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, w->relay.now_ms, scratch,
+	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, cookie, w->relay.now_ms, scratch,
 		       sizeof(scratch), send_orig, w) == 0)
 		return true;
 	log_warn("worker %u: dialog %u: %s for leg %c does not fit %zu bytes; not sent", w->id,
@@ -183,8 +207,8 @@ static void end_call(struct worker *w, struct shard_dialog *d, const char *reaso
 	if (d->state != SHARD_DLG_CONFIRMED)
 		return;
 	snprintf(extra, sizeof(extra), "Reason: %s\r\n", reason);
-	send_on_leg(w, d, SHARD_LEG_A, &req);
-	send_on_leg(w, d, SHARD_LEG_B, &req);
+	send_on_leg(w, d, SHARD_LEG_A, &req, 0);
+	send_on_leg(w, d, SHARD_LEG_B, &req, 0);
 }
 
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
@@ -210,7 +234,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
 		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
 	if (!m->is_request && orig_branch_is_ours(m->buf, m->vias[0].branch)) {
-		orig_on_response(&w->orig, m); /* the answer to a request of ours: ends here */
+		/* the answer to a request of ours: ends here */
+		orig_on_response(&w->orig, m, orig_done, w);
 		return;
 	}
 	bool in_dialog =
@@ -412,7 +437,12 @@ static void query_step(struct worker *w)
 						.body = q->body,
 						.body_len = q->body_len};
 			w->relay.now_ms = clock_mono_ms();
-			send_on_leg(w, d, q->leg, &req);
+			d->sent_seq++;
+			if (send_on_leg(w, d, q->leg, &req, sent_cookie(d))) {
+				d->sent_method = q->method;
+				d->sent_leg = q->leg;
+				d->sent_status = 0;
+			}
 		}
 		if (w->query.kind == DLG_QUERY_BYE) {
 			uint32_t slot = d->slot, gen = d->gen;
@@ -478,7 +508,7 @@ static void expire(struct worker *w, uint64_t now)
 		w->st.txns_expired++;
 	w->relay.now_ms = now;
 	wheel_advance(&w->wheel, now, on_dialog_timer, w);
-	orig_tick(&w->orig, now, send_orig, w);
+	orig_tick(&w->orig, now, send_orig, orig_done, w);
 }
 
 void *worker_main(void *arg)

@@ -215,8 +215,9 @@ static int reattach(struct shard_table *t)
 	for (uint32_t i = h->dlg_hwm; i-- > 0;) {
 		struct shard_dialog *d = &t->dialogs[i];
 		if (d->state != SHARD_DLG_FREE &&
-		    (d->state >= SHARD_DLG_STATE_COUNT_ || d->slot != i ||
-		     !session_ok(&d->legs[0]) || !session_ok(&d->legs[1]))) {
+		    (d->state >= SHARD_DLG_STATE_COUNT_ || d->slot != i || d->sent_leg > 1 ||
+		     d->sent_method >= SIP_METHOD_COUNT_ || !session_ok(&d->legs[0]) ||
+		     !session_ok(&d->legs[1]))) {
 			d->state = SHARD_DLG_FREE;
 			h->reattach_dropped++;
 		}
@@ -435,17 +436,27 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 		uint64_t created = slot->created_ms, timer = slot->timer;
 		uint32_t req[SIP_METHOD_COUNT_];
 		memcpy(req, slot->requests, sizeof(req));
+		uint8_t sent_method = slot->sent_method, sent_leg = slot->sent_leg;
+		uint16_t sent_status = slot->sent_status;
+		uint32_t sent_seq = slot->sent_seq;
 		*slot = *d;
 		slot->legs[SHARD_LEG_A] = a;
 		slot->created_ms = created;
 		slot->timer = timer;
 		memcpy(slot->requests, req, sizeof(req));
+		slot->sent_method = sent_method;
+		slot->sent_leg = sent_leg;
+		slot->sent_status = sent_status;
+		slot->sent_seq = sent_seq;
 	} else {
 		take_free_slot(t, d->slot);
 		*slot = *d;
 		slot->created_ms = now_ms;
 		slot->timer = 0;
 		memset(slot->requests, 0, sizeof(slot->requests));
+		slot->sent_method = slot->sent_leg = 0;
+		slot->sent_status = 0;
+		slot->sent_seq = 0;
 		dlg_count_used(t->hdr);
 	}
 	slot->free_prev = slot->free_next = 0;

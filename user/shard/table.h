@@ -34,7 +34,7 @@
 #include "sipshard/sip.h"
 
 #define SHARD_TABLE_MAGIC   0x73697073686172ULL /* "sipshar" */
-#define SHARD_TABLE_VERSION 2
+#define SHARD_TABLE_VERSION 3
 #define SHARD_TXN_HEAD_MAX  1024 /* original Via/From/To/Call-ID/CSeq lines */
 
 /* Tokens: a prefix, then 34 lower-case hex digits: shard (2), slot (8) and
@@ -75,6 +75,13 @@ struct shard_dialog {
 	uint64_t created_ms, last_activity_ms;
 	uint64_t timer; /* worker's: wheel handle of this dialog's deadline, 0 = none */
 	uint32_t requests[SIP_METHOD_COUNT_]; /* in-dialog requests relayed, by method */
+	/* worker's: the last request sipshard itself sent into the call (info or
+	 * message from the operator): its method (0: none yet), the leg it went
+	 * to, a count that ties the answer to it, and its final status (0 while
+	 * waiting, 408 when Timer F gave it up) */
+	uint8_t sent_method, sent_leg;
+	uint16_t sent_status;
+	uint32_t sent_seq;
 	struct sip_session legs[2]; /* [SHARD_LEG_A] caller side, [SHARD_LEG_B] callee side */
 };
 
@@ -161,8 +168,8 @@ int shard_dialog_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint32_t gen);
 /* Copies d into d->slot (installing or updating it). An update keeps leg A
  * but for its session and signaling states (taken from d: the callee's final
- * response moves them), the creation time, timer and counters (the worker's
- * since the install).
+ * response moves them), the creation time, timer, counters and last sent
+ * request (the worker's since the install).
  * -EINVAL for a slot out of range or a FREE state, -EBUSY when the slot holds
  * another generation. */
 int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms);
