@@ -118,8 +118,11 @@ wait_port $SUT_PORT
 SUT_PID=${PIDS[-1]} run echo --echo
 stop_all
 
-# the embedded default (listen 5060, every call to 5080) but for run_dir
-echo "{ \"run_dir\": \"$RUN_DIR\" }" >"$OUT/default.json"
+# the embedded default (listen 5060, every call to 5080) with this run's run_dir
+cat >"$OUT/default.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "run_dir": "$RUN_DIR",
+  "routes": [ { "name": "local-callee", "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
 for w in 1 2; do
 	for steer in bpf nobpf; do
 		[ $w = 1 ] && [ $steer = nobpf ] && continue
