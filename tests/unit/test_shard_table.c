@@ -333,8 +333,11 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	x->in_cseq = 314;
 	uint32_t salt1 = x->salt;
 
-	/* the same path cannot be attached twice (one writer per shard) */
+	/* the same path cannot be attached twice (one writer per shard), nor
+	 * removed from under its writer */
 	assert_int_equal(shard_table_open(&t2, path, 64, 16), -EBUSY);
+	assert_int_equal(shard_table_remove(path), -EBUSY);
+	assert_int_equal(access(path, F_OK), 0);
 	shard_table_close(&t);
 
 	/* a new process (here: a new open) finds everything where it was */
@@ -386,7 +389,10 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	assert_int_equal(pwrite(fd, &junk, sizeof(junk), 0), sizeof(junk));
 	close(fd);
 	assert_int_equal(shard_table_open(&t, path, 64, 16), -EINVAL);
-	unlink(path);
+	/* with no writer it can be removed (--discard-dialogs), once */
+	assert_int_equal(shard_table_remove(path), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(shard_table_remove(path), -ENOENT);
 }
 
 static void test_reattach_drops_malformed_records(void **state)

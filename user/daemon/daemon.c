@@ -4,7 +4,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
@@ -14,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -495,27 +493,18 @@ static int prepare_run_dir(struct daemon *d)
 	struct dirent *e;
 	while ((e = readdir(dir))) {
 		unsigned n;
-		char tail;
-		if (sscanf(e->d_name, "shard-%u.tb%c", &n, &tail) != 2 || tail != 'l' ||
+		int end = 0;
+		/* only the names shard_file makes ("shard-01.tbl" is someone else's) */
+		if (sscanf(e->d_name, "shard-%u.tbl%n", &n, &end) != 1 || e->d_name[end] ||
 		    shard_file(d, n, path, sizeof(path)) != 0 ||
 		    strcmp(strrchr(path, '/') + 1, e->d_name) != 0)
 			continue;
 		if (d->discard_dialogs) {
-			/* not the file of a daemon that is running */
-			int fd = open(path, O_RDWR | O_CLOEXEC);
-			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-				close(fd);
-				log_error("--discard-dialogs: %s is in use by another sipshardd",
-					  path);
-				rc = -EBUSY;
-				break;
-			}
-			if (fd >= 0)
-				close(fd);
-			if (unlink(path) != 0) {
-				rc = -errno;
+			rc = shard_table_remove(path);
+			if (rc) {
 				log_error("--discard-dialogs: cannot remove %s: %s", path,
-					  strerror(-rc));
+					  rc == -EBUSY ? "in use by another sipshardd"
+						       : strerror(-rc));
 				break;
 			}
 			log_info(

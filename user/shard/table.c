@@ -364,6 +364,21 @@ void shard_table_close(struct shard_table *t)
 	t->fd = -1;
 }
 
+int shard_table_remove(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	/* held until after the unlink, so that no open can take the file between */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	else if (unlink(path) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)
 {
 	const struct shard_table_hdr *h = t->hdr;

@@ -147,6 +147,9 @@ struct shard_table_usage {
  * layout does not match). */
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns);
 void shard_table_close(struct shard_table *t);
+/* Removes the file at path unless a process has it open as its tables (the
+ * lock shard_table_open takes): 0, -EBUSY, or another negative errno. */
+int shard_table_remove(const char *path);
 
 /* Bytes of table memory per dialog and per transaction, and of a whole mapping
  * (for capacity planning). */
