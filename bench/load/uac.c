@@ -417,6 +417,7 @@ static bool call_restart(struct uac *u, uint32_t ci)
 	c->reqs = 0;
 	c->rtag_len = 0;
 	c->route_len = 0;
+	c->target_len = 0;
 	c->has_peer_cseq = false;
 	c->state = C_INVITING;
 	if (tx_start(u, ci, LM_INVITE) == TL_NIL) {
@@ -762,7 +763,13 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 				 * again, on the INVITE's branch (the one in this Via) */
 				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen);
 				u->x.c->reacks_sent++;
-			} else if (c->rtag_len) {
+			} else if (c->rtag_len && c->target_len) {
+				/* a dialog of ours: ACK the 2xx again. A call that
+				 * failed first (a 503 from an overloaded proxy, then
+				 * the 2xx of the same INVITE) has no dialog to ACK
+				 * in: left unACKed, as a first 2xx we cannot hold
+				 * (an ACK built from the failed call went out with
+				 * no Request-URI) */
 				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0);
 				u->x.c->reacks_sent++;
 			}

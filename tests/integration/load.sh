@@ -414,4 +414,44 @@ need(s["errors"]["total"] == 0 and u["errors"]["total"] == 0, "errors")
 need(s["by_method"]["INVITE"]["received"] == c["attempted"], "uas saw every INVITE once")
 PY
 
+# ---- 8. a 503 and then a 2xx for the same INVITE -------------------------------------
+# An overloaded proxy may answer an INVITE retransmission 503 while the first
+# copy is still on its way to the callee, whose 2xx follows. The call has failed
+# for the uac: the 503 gets its hop-by-hop ACK (to the INVITE's Request-URI),
+# and the 2xx, for which it holds no dialog, no ACK. It used to be ACKed with
+# an empty Request-URI ("ACK  SIP/2.0"), which sipshardd counted unparsable.
+python3 - "$UAS_PORT" >"$WORK/late2xx.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+inv, peer = s.recvfrom(65535)
+lines = inv.decode().split("\r\n")
+keep = [l for l in lines if l.split(":")[0] in ("Via", "From", "Call-ID", "CSeq")]
+to = [l for l in lines if l.startswith("To:")][0]
+def answer(status, tag, extra=""):
+    s.sendto(("SIP/2.0 %s\r\n%s\r\n%s;tag=%s\r\n%sContent-Length: 0\r\n\r\n"
+              % (status, "\r\n".join(keep), to, tag, extra)).encode(), peer)
+answer("503 Service Unavailable", "proxy-sl")
+answer("200 OK", "callee", "Contact: <sip:callee@127.0.0.1:%s>\r\n" % sys.argv[1])
+s.settimeout(1.5)
+try:
+    while True:
+        data, _ = s.recvfrom(65535)
+        if not data.startswith(b"INVITE"):
+            print(data.split(b"\r\n")[0].decode())
+except socket.timeout:
+    pass
+PY
+LATE=$!
+sleep 0.3
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 1 --rate 10 --duration 0.1 --quiet \
+	--max-errors 10 --json "$WORK/late2xx-uac.json" >"$WORK/late2xx-uac.txt" 2>&1
+wait "$LATE"
+t "503 then 2xx: the 503 is ACKed to the INVITE's Request-URI, the 2xx not at all" \
+	sh -c "test \"\$(cat '$WORK/late2xx.out')\" = 'ACK sip:service@127.0.0.1:$UAS_PORT SIP/2.0'"
+t "503 then 2xx: the call counts as failed" check_json x "$WORK/late2xx-uac.json" '
+need(j["calls"]["failed"] == 1 and j["calls"]["established"] == 0, "calls %r" % j["calls"])
+'
+
 [ "$FAILED" -eq 0 ]
