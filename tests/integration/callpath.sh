@@ -30,6 +30,11 @@ for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 	stats=$WORK/$mode.stats.json
 	check "$mode: every call ended on both legs (no dialog left)" \
 		test "$(json_get "$stats" 'j["controller"]["calls_active"]')" = 0
+	# the 2xx of every call leaves through its worker, after the dialog
+	# was installed (DESIGN.md invariant 7: a crash in between cannot lose
+	# a call the caller thinks is up)
+	check "$mode: each answer to a caller went out after its install" \
+		test "$(json_get "$stats" 'j["controller"]["calls_answered"] == 453 and sum(w["sent_for_controller"] for w in j["workers"]) >= 453 and j["controller"]["answers_deferred"] == 0')" = True
 	check "$mode: INFO relayed 3+150+1200 times" \
 		test "$(json_get "$stats" 'j["totals"]["relayed_requests"].get("INFO",0)')" = 1353
 	if [ "${mode%%+*}" = bpf ]; then

@@ -5,6 +5,7 @@
  * found are here with their exact expectations.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@ struct sent {
 	char buf[4096];
 	size_t len;
 	struct sockaddr_in to;
+	bool after_install; /* through send_after_install */
 };
 
 static struct config cfg;
@@ -37,6 +39,18 @@ static struct sent sent[MAX_SENT];
 static unsigned nsent, ninstall, nrelease;
 static struct shard_dialog last_install;
 static struct shard_dialog installs[DIALOGS]; /* every install, in order */
+/* what the hooks were asked, in order: 'I' install, 'S' send, 'A' send after
+ * install; ordered_fails makes send_after_install refuse (a full ring) */
+static char events[64];
+static unsigned nevents;
+static bool ordered_fails, install_fails;
+
+static void note_event(char e)
+{
+	if (nevents + 1 < sizeof(events))
+		events[nevents++] = e;
+	events[nevents] = '\0';
+}
 static struct sip_msg m, out;
 static char in[4096];
 static struct sockaddr_in alice, bob;
@@ -59,17 +73,33 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 	memcpy(sent[nsent].buf, buf, len);
 	sent[nsent].len = len;
 	memcpy(&sent[nsent].to, to, sizeof(struct sockaddr_in));
+	sent[nsent].after_install = false;
 	nsent++;
+	note_event('S');
+}
+
+static int hook_send_after_install(void *arg, unsigned shard, const char *buf, size_t len,
+				   const struct sockaddr *to, socklen_t tolen)
+{
+	if (ordered_fails)
+		return -ENOBUFS;
+	hook_send(arg, shard, buf, len, to, tolen);
+	sent[nsent - 1].after_install = true;
+	events[nevents - 1] = 'A';
+	return 0;
 }
 
 static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
 {
 	(void)arg;
 	(void)shard;
+	if (install_fails)
+		return -ENOBUFS;
 	last_install = *d;
 	if (ninstall < DIALOGS)
 		installs[ninstall] = *d;
 	ninstall++;
+	note_event('I');
 	return 0;
 }
 
@@ -101,18 +131,23 @@ static void hook_cdr(void *arg, const char *line, size_t len)
 	ncdrs++;
 }
 
-static int open_ctl(bool with_cdrs)
+static int open_ctl(bool with_cdrs, bool ordered)
 {
 	char err[256];
-	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release,
-					with_cdrs ? hook_cdr : NULL};
+	const struct ctl_hooks hooks = {NULL,
+					hook_send,
+					hook_install,
+					hook_release,
+					with_cdrs ? hook_cdr : NULL,
+					ordered ? hook_send_after_install : NULL};
 
 	log_set_level(LOG_LVL_ERROR);
 	if (config_load_string(&cfg, test_config, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks), 0);
-	nsent = ninstall = nrelease = ncdrs = 0;
+	nsent = ninstall = nrelease = ncdrs = nevents = 0;
+	ordered_fails = install_fails = false;
 	test_addr_in(&alice, "10.1.1.1", 5061);
 	test_addr_in(&bob, "127.0.0.1", 5090);
 	return 0;
@@ -122,14 +157,21 @@ static int setup(void **state)
 {
 	(void)state;
 	log_set_level(LOG_LVL_ERROR);
-	return open_ctl(false);
+	return open_ctl(false, false);
+}
+
+static int setup_ordered(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_ERROR);
+	return open_ctl(false, true);
 }
 
 static int setup_cdr(void **state)
 {
 	(void)state;
 	log_set_level(LOG_LVL_ERROR);
-	return open_ctl(true);
+	return open_ctl(true, false);
 }
 
 static int teardown(void **state)
@@ -315,6 +357,95 @@ static void test_2xx_after_early_dialog_ended_installs_nothing(void **state)
 	assert_int_equal(ninstall, 1);
 	assert_int_equal(nsent, before + 1);
 	assert_int_equal(sent_msg(before)->status, 200);
+}
+
+/* DESIGN.md invariant 7: a response that lets the caller use a dialog leaves
+ * through the worker after the install, so that no crash in between can lose
+ * a call the caller thinks is up; the call's later responses follow the same
+ * way, in order. Before that change the 2xx went straight out and the install
+ * could still be in the worker's ring when the process died. */
+static void test_answer_leaves_after_its_install(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	assert_string_equal(events, "SS"); /* 100 to alice, INVITE to bob */
+	response_from_bob(inv, 180, NULL); /* no To tag: no dialog yet */
+	assert_string_equal(events, "SSS");
+	assert_false(sent[nsent - 1].after_install);
+	response_from_bob(inv, 180, "btag"); /* early dialog */
+	assert_string_equal(events, "SSSIA");
+	response_from_bob(inv, 200, "btag");
+	response_from_bob(inv, 200, "btag"); /* a retransmission */
+	assert_string_equal(events, "SSSIAIAA");
+	assert_int_equal(sent_msg(nsent - 2)->status, 200);
+	assert_int_equal(ntohs(sent[nsent - 2].to.sin_port), 5061);
+	assert_true(sent[nsent - 2].after_install && sent[nsent - 1].after_install);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_deferred, 0);
+}
+
+/* A refusal after an early dialog follows its 18x through the worker, so the
+ * caller cannot get the final before the provisional. */
+static void test_final_after_early_dialog_keeps_its_order(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 183, "btag");
+	response_from_bob(inv, 486, "btag");
+	/* install, 183 after it; then the ACK to bob goes at once, the 486 after */
+	assert_string_equal(events, "SSIASA");
+	assert_int_equal(sent_msg(nsent - 1)->status, 486);
+	assert_int_equal(nrelease, 1);
+}
+
+/* The worker's ring is full when the 2xx comes: relaying it would give the
+ * caller a dialog nobody holds (the daemon logged "worker refused dialog slot"
+ * and relayed it anyway, and every request of such a call got 481). It is
+ * neither relayed nor counted as an answer; the callee's retransmission is. */
+static void test_2xx_waits_while_the_ring_is_full(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	install_fails = true;
+	response_from_bob(inv, 200, "btag");
+	assert_string_equal(events, "SS");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_deferred, 1);
+	assert_int_equal(st.calls_answered, 0);
+
+	install_fails = false;
+	response_from_bob(inv, 200, "btag"); /* retransmitted by bob */
+	assert_string_equal(events, "SSIA");
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_answered, 1);
+}
+
+/* The install went in but the response cannot follow it (ring full just then):
+ * it is not sent around the worker; bob's retransmission goes through it. */
+static void test_answer_waits_for_the_next_retransmission(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	ordered_fails = true;
+	response_from_bob(inv, 200, "btag");
+	assert_string_equal(events, "SSI");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_deferred, 1);
+	assert_int_equal(st.calls_answered, 1);
+
+	ordered_fails = false;
+	response_from_bob(inv, 200, "btag");
+	assert_string_equal(events, "SSIA");
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
 }
 
 static const char *cdr_str(unsigned i, const char *key)
@@ -592,6 +723,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_answer_leaves_after_its_install, setup_ordered,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_final_after_early_dialog_keeps_its_order,
+					    setup_ordered, teardown),
+	    cmocka_unit_test_setup_teardown(test_2xx_waits_while_the_ring_is_full, setup_ordered,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_answer_waits_for_the_next_retransmission,
+					    setup_ordered, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -746,6 +747,77 @@ static void test_busy_poll_mmsg(void **state)
 	busy_poll(true);
 }
 
+struct waker {
+	int fd;
+	int64_t when; /* when it wrote */
+	bool wrote;
+};
+
+static void *wake_later(void *arg)
+{
+	struct waker *k = arg;
+	struct timespec pause = {0, 100000000}; /* 100 ms */
+	uint64_t one = 1;
+
+	nanosleep(&pause, NULL);
+	k->when = now_ns();
+	/* cmocka asserts only on the test's own thread */
+	k->wrote = write(k->fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+	return NULL;
+}
+
+/* Another thread ends a long poll through the wake fd (the controller telling
+ * a worker it has commands), the wake is used up by it (the next poll waits
+ * its whole timeout again), and datagrams still arrive as before. */
+static void wake(bool no_uring)
+{
+	struct fx f;
+	struct waker k = {0};
+	pthread_t th;
+
+	fx_open(&f, no_uring, 16, 512, 4, 512);
+	k.fd = eventfd(0, EFD_CLOEXEC);
+	assert_true(k.fd >= 0);
+	assert_int_equal(net_io_set_wake(f.io, -1), -EBADF);
+	assert_int_equal(net_io_set_wake(f.io, k.fd), 0);
+	assert_int_equal(net_io_set_wake(f.io, k.fd), -EALREADY);
+
+	assert_int_equal(pthread_create(&th, NULL, wake_later, &k), 0);
+	int64_t t0 = now_ns();
+	assert_int_equal(net_io_poll(f.io, 5000, on_pkt, &f), 0);
+	int64_t t1 = now_ns();
+	pthread_join(th, NULL);
+	assert_true(k.wrote);
+	if (t1 - k.when > 1000000000 || t1 - t0 < 50000000)
+		fail_msg("the poll returned %lld ms after the wake, %lld ms after it began",
+			 (long long)((t1 - k.when) / 1000000), (long long)((t1 - t0) / 1000000));
+
+	t0 = now_ns();
+	assert_int_equal(net_io_poll(f.io, 200, on_pkt, &f), 0);
+	if (now_ns() - t0 < 150000000)
+		fail_msg("a used wake ended the next poll after %lld ms",
+			 (long long)((now_ns() - t0) / 1000000));
+
+	send_seq(&f, 0, 3, 64);
+	for (int i = 0; i < 20 && f.got < 3; i++)
+		assert_true(net_io_poll(f.io, 100, on_pkt, &f) >= 0);
+	assert_int_equal(f.got, 3);
+	fx_close(&f);
+	close(k.fd);
+}
+
+static void test_wake_uring(void **state)
+{
+	(void)state;
+	wake(false);
+}
+
+static void test_wake_mmsg(void **state)
+{
+	(void)state;
+	wake(true);
+}
+
 #define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
 
 int main(void)
@@ -762,6 +834,7 @@ int main(void)
 	    BOTH(refused_send),
 	    BOTH(send_without_receive),
 	    BOTH(busy_poll),
+	    BOTH(wake),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

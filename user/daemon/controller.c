@@ -452,6 +452,26 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
 			      tolen);
 }
 
+/* A response to leg A of a call whose dialog was handed to its worker goes out
+ * through that worker, after the install (ctl_hooks.send_after_install), and
+ * so do all later responses of the call, which keeps them in order. When the
+ * worker's ring is full the response is not sent at all (counted): a 2xx is
+ * retransmitted by the callee until ACKed, a final by Timer G, and a lost
+ * provisional is what UDP may do anyway; sending it at once instead could let
+ * the caller use a dialog that a crash would lose. */
+static void send_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
+{
+	if (len <= 0)
+		return;
+	if (k->installed && c->hooks.send_after_install) {
+		if (c->hooks.send_after_install(c->hooks.arg, k->shard, buf, (size_t)len,
+						(const struct sockaddr *)&k->a_peer, k->a_len) != 0)
+			c->st.answers_deferred++;
+		return;
+	}
+	send_to(c, k->shard, buf, len, &k->a_peer, k->a_len);
+}
+
 static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg *m, int status,
 			     const char *extra, const struct sockaddr *src, socklen_t srclen)
 {
@@ -465,7 +485,7 @@ static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg
 static void respond_a(struct ctl *c, struct ctl_call *k, int status, const char *extra)
 {
 	int n = setup_local_response(status, k->head, k->head_len, extra, c->out, sizeof(c->out));
-	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+	send_to_a(c, k, c->out, n);
 }
 
 /* ---- the dialog record the worker will hold ---------------------------- */
@@ -765,14 +785,18 @@ static int ack_leg_b(struct ctl *c, struct ctl_call *k, const struct sip_msg *fi
 	return n;
 }
 
-static void install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
-		    const struct sockaddr *src, socklen_t srclen, bool confirmed)
+/* Hands the dialog to the worker; returns 0, or negative when its command
+ * ring is full (nothing changed there). */
+static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+		   const struct sockaddr *src, socklen_t srclen, bool confirmed)
 {
 	if (k->slot_gone)
-		return; /* its slot may hold another call by now */
+		return 0; /* its slot may hold another call by now */
 	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
-	if (c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0)
+	int rc = c->hooks.install(c->hooks.arg, k->shard, &k->dlg);
+	if (rc == 0)
 		k->installed = true;
+	return rc;
 }
 
 static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
@@ -794,24 +818,28 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		if (k->state != CALL_PROCEEDING)
 			return;
 		if (r->to.has_tag && !k->installed)
-			install(c, k, r, src, srclen, false);
+			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
 					     sizeof(c->out));
-		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+		send_to_a(c, k, c->out, n);
 		return;
 	}
 	if (r->status < 300) {
 		if (k->state == CALL_COMPLETED)
 			return;
 		if (k->state != CALL_ANSWERED) {
-			install(c, k, r, src, srclen, true);
+			if (install(c, k, r, src, srclen, true) != 0) {
+				/* the worker's ring is full: relaying this 2xx would
+				 * give the caller a dialog nobody holds. The callee
+				 * sends it again until it is ACKed (RFC 3261
+				 * 13.3.1.4), and the next one tries again. */
+				c->st.answers_deferred++;
+				return;
+			}
 			if (k->slot_gone) {
 				/* the caller ended the early dialog (a BYE crossed this
 				 * 2xx): relay the 2xx and let the caller end leg B */
 				log_debug("2xx after the early dialog ended: relayed, no dialog");
-			} else if (!k->installed) {
-				/* the worker could not take it: end the call on both legs */
-				log_warn("worker %u refused dialog slot %u", k->shard, k->slot);
 			}
 			list_unlink(c, &c->active, k);
 			k->state = CALL_ANSWERED;
@@ -823,7 +851,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		/* the 2xx and its retransmissions go to A end to end */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
 					     sizeof(c->out));
-		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+		send_to_a(c, k, c->out, n);
 		return;
 	}
 	/* non-2xx final: ACK it hop by hop, relay it, wait for A's ACK */
@@ -862,7 +890,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		memcpy(k->invite + k->invite_len, ack, (size_t)an);
 		k->ack_len = (uint16_t)an;
 	}
-	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+	send_to_a(c, k, c->out, n);
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
@@ -1006,8 +1034,7 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 				call_free(c, k);
 			} else if (now >= k->t_next && k->invite_len) {
 				/* Timer G: retransmit the final response */
-				send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer,
-					k->a_len);
+				send_to_a(c, k, k->invite, k->invite_len);
 				k->t_interval *= 2;
 				if (k->t_interval > c->cfg->timers.t2_ms)
 					k->t_interval = c->cfg->timers.t2_ms;

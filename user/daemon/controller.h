@@ -47,6 +47,13 @@ struct ctl_hooks {
 	int (*release)(void *arg, unsigned shard, uint32_t slot, uint32_t gen);
 	/* writes one call detail record: a JSON object and "\n" (NULL: no CDRs) */
 	void (*cdr)(void *arg, const char *line, size_t len);
+	/* sends a datagram from shard's socket once that worker has applied the
+	 * commands given before (an install): the response that makes the caller
+	 * use a dialog must not reach it before the dialog is in the table, or a
+	 * crash in between loses a call the caller thinks is up. 0, or negative
+	 * when it could not be queued (NULL: send is used) */
+	int (*send_after_install)(void *arg, unsigned shard, const char *buf, size_t len,
+				  const struct sockaddr *to, socklen_t tolen);
 };
 
 /* Counters, all monotonic. */
@@ -58,6 +65,10 @@ struct ctl_stats {
 	    invite_retrans;
 	uint64_t calls_active, dialogs_ended, cdrs;
 	uint64_t linger_evicted; /* answered records freed early for a new INVITE */
+	/* a 2xx not taken, or a response to a caller not sent, because the
+	 * worker's command ring was full; the retransmission that follows is
+	 * taken (see ctl_hooks.send_after_install) */
+	uint64_t answers_deferred;
 };
 
 struct ctl;

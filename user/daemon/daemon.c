@@ -51,11 +51,30 @@ static void ctl_flush(struct daemon *d, unsigned shard)
 	b->n = 0;
 }
 
+/* After each controller pass: the datagrams it queued leave, and a worker that
+ * was given commands is woken, so that a response it must send (DMSG_SEND)
+ * does not wait for its next datagram or poll timeout. */
 static void ctl_flush_all(struct daemon *d)
 {
-	for (unsigned i = 0; i < d->nworkers; i++)
+	for (unsigned i = 0; i < d->nworkers; i++) {
 		if (d->ctl_out[i].n)
 			ctl_flush(d, i);
+		if (d->ctl_out[i].cmd_pushed) {
+			uint64_t one = 1;
+			d->ctl_out[i].cmd_pushed = false;
+			if (write(d->workers[i].wake_fd, &one, sizeof(one)) < 0)
+				(void)0; /* the worker also polls on a timeout */
+		}
+	}
+}
+
+int daemon_push_cmd(struct daemon *d, unsigned shard, const struct dmsg_hdr *h, const void *payload,
+		    size_t len)
+{
+	int rc = ring_push(d->workers[shard].cmd, h, sizeof(*h), payload, len);
+	if (rc == 0)
+		d->ctl_out[shard].cmd_pushed = true;
+	return rc;
 }
 
 static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
@@ -87,16 +106,24 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 
 static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dlg)
 {
-	struct daemon *d = arg;
 	struct dmsg_hdr h = {.type = DMSG_INSTALL, .len = sizeof(*dlg)};
-	return ring_push(d->workers[shard].cmd, &h, sizeof(h), dlg, sizeof(*dlg));
+	return daemon_push_cmd(arg, shard, &h, dlg, sizeof(*dlg));
 }
 
 static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 {
-	struct daemon *d = arg;
 	struct dmsg_hdr h = {.type = DMSG_RELEASE, .slot = slot, .gen = gen};
-	return ring_push(d->workers[shard].cmd, &h, sizeof(h), NULL, 0);
+	return daemon_push_cmd(arg, shard, &h, NULL, 0);
+}
+
+static int hook_send_after_install(void *arg, unsigned shard, const char *buf, size_t len,
+				   const struct sockaddr *to, socklen_t tolen)
+{
+	struct dmsg_hdr h = {.type = DMSG_SEND, .len = (uint32_t)len};
+	if (len > DMSG_DATA_MAX)
+		return -EMSGSIZE;
+	dmsg_set_peer(&h, to, tolen);
+	return daemon_push_cmd(arg, shard, &h, buf, len);
 }
 
 static void hook_cdr(void *arg, const char *line, size_t len)
@@ -431,6 +458,25 @@ static int open_worker_sockets(struct daemon *d)
 	return 0;
 }
 
+/* Datagrams that came between binding the sockets and attaching the steering
+ * program were spread by the kernel's own hash, so most of a call's may sit on
+ * a worker that does not hold it (with steering on there is no handoff: it
+ * would answer 481). Nothing has been read yet: they are dropped, as if they
+ * had come a moment before the port was open, and their senders retransmit.
+ * Found restarting under load: retransmitted INFOs of carried calls got 481. */
+static void drop_unsteered(struct daemon *d)
+{
+	char buf[64];
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		while (recv(d->workers[i].fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+			d->dropped_before_steering++;
+	if (d->dropped_before_steering)
+		log_info("dropped %" PRIu64 " datagrams that came before steering was attached "
+			 "(their senders retransmit)",
+			 d->dropped_before_steering);
+}
+
 static void try_bpf(struct daemon *d)
 {
 	char err[256];
@@ -459,6 +505,7 @@ static void try_bpf(struct daemon *d)
 	}
 	d->bpf_steering = true;
 	log_info("BPF steering attached: %u workers, %u buckets", d->nworkers, SHARD_NBUCKETS);
+	drop_unsteered(d);
 }
 
 /* The file of shard i's tables: RUN_DIR/shard-I.tbl. */
@@ -571,6 +618,8 @@ int daemon_start(struct daemon *d)
 	d->ctl_out = calloc(d->nworkers, sizeof(*d->ctl_out));
 	if (!d->workers || !d->ctl_out)
 		return -ENOMEM;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		d->workers[i].wake_fd = -1;
 	for (unsigned b = 0; b < SHARD_NBUCKETS; b++)
 		d->bucket_owner[b] = b % d->nworkers;
 	rc = open_worker_sockets(d);
@@ -629,10 +678,18 @@ int daemon_start(struct daemon *d)
 			log_error("worker %u: cannot set up I/O: %s", i, strerror(-rc));
 			return rc;
 		}
+		/* blocking: io_uring reads it (io.h) */
+		w->wake_fd = eventfd(0, EFD_CLOEXEC);
+		rc = w->wake_fd < 0 ? -errno : net_io_set_wake(w->io, w->wake_fd);
+		if (rc) {
+			log_error("worker %u: cannot set up its wake-up: %s", i, strerror(-rc));
+			return rc;
+		}
 		if (i == 0)
 			log_info("I/O backend: %s", net_io_backend(w->io));
 	}
-	struct ctl_hooks hooks = {d, hook_send, hook_install, hook_release, NULL};
+	struct ctl_hooks hooks = {
+	    d, hook_send, hook_install, hook_release, NULL, hook_send_after_install};
 	if (d->cfg->cdr_file[0]) {
 		char err[400];
 		rc = cdr_open(&d->cdr, d->cfg->cdr_file, err, sizeof(err));
@@ -707,6 +764,8 @@ void daemon_stop(struct daemon *d)
 		struct worker *w = &d->workers[i];
 		if (w->io)
 			net_io_close(w->io);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
 		ring_destroy(w->cmd);
 		ring_destroy(w->evt);
 		for (unsigned j = 0; w->handoff_in && j < d->nworkers; j++)
@@ -759,6 +818,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "handoff_drop", s->handoff_drop);
 		JI(o, "to_controller", s->to_controller);
 		JI(o, "sent", s->sent);
+		JI(o, "sent_for_controller", s->sent_for_controller);
 		JI(o, "answered_400", s->answered_400);
 		JI(o, "dialogs_installed", s->dialogs_installed);
 		JI(o, "dialogs_ended", s->dialogs_ended);
@@ -824,6 +884,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "dialogs_ended", cs.dialogs_ended);
 	JI(c, "cdrs", cs.cdrs);
 	JI(c, "linger_evicted", cs.linger_evicted);
+	JI(c, "answers_deferred", cs.answers_deferred);
 	json_object_set_new(root, "controller", c);
 
 	json_t *rl = json_object();
@@ -849,6 +910,7 @@ json_t *daemon_stats_json(struct daemon *d)
 
 	json_t *st = json_object();
 	json_object_set_new(st, "attached", json_boolean(d->bpf_steering));
+	JI(st, "dropped_before_attach", d->dropped_before_steering);
 	if (d->steer) {
 		struct steer_counters sc;
 		if (steer_read_counters(d->steer, &sc) == 0) {

@@ -3,7 +3,9 @@
  *
  * Owns: starting and stopping the workers and the controller, the SPSC rings
  * that connect them (worker -> controller events, controller -> worker
- * commands, worker -> worker handoffs when the BPF program is not steering),
+ * commands, worker -> worker handoffs when the BPF program is not steering)
+ * and the eventfds that wake each side when the other has pushed (a worker's
+ * is part of its io wait: net_io_set_wake),
  * the shard table files in run_dir and taking over the calls a previous
  * process left in them (DESIGN.md invariant 7), and the statistics snapshot. Does not own: what a
  * worker does with a datagram (worker.c, relay.c) or what the controller decides (controller.c).
@@ -16,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "core/ring.h"
@@ -47,6 +50,9 @@ enum dmsg_type {
 	DMSG_QUERY_DIALOG, /* worker -> controller: a dialog the query matched */
 	DMSG_QUERY_DONE,   /* worker -> controller: the scan ended (slot: id, gen:
 			    * dialogs in use, reason: dialogs matched) */
+	DMSG_SEND,	   /* controller -> worker: send the payload to peer once the
+			    * commands before it are applied (a response that makes the
+			    * caller use a dialog leaves only after its INSTALL) */
 };
 
 /* The management commands on dialogs (dialogs.c): which ones a worker looks
@@ -87,6 +93,15 @@ struct dmsg_hdr {
  * 8-byte alignment. */
 _Static_assert(sizeof(struct dmsg_hdr) % 8 == 0, "payload after a dmsg_hdr must stay aligned");
 
+static inline void dmsg_set_peer(struct dmsg_hdr *h, const struct sockaddr *sa, socklen_t len)
+{
+	memset(&h->peer, 0, sizeof(h->peer));
+	if (len > sizeof(h->peer))
+		len = sizeof(h->peer);
+	memcpy(&h->peer, sa, len);
+	h->peer_len = len;
+}
+
 struct daemon;
 
 /* The controller's outgoing datagrams for one worker's socket, sent together
@@ -94,6 +109,7 @@ struct daemon;
 #define CTL_BATCH_MAX  32
 #define CTL_BATCH_DATA 4096 /* larger datagrams go out at once, after the batch */
 struct ctl_batch {
+	bool cmd_pushed; /* a command went to this worker: wake it after the pass */
 	unsigned n;
 	struct mmsghdr msgs[CTL_BATCH_MAX];
 	struct iovec iov[CTL_BATCH_MAX];
@@ -106,6 +122,7 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
+	uint64_t sent_for_controller; /* DMSG_SEND: responses sent after an install */
 	/* at start, from a re-attached table: calls taken over, and dialogs
 	 * freed because they were still setting up (their set-up was the old
 	 * process's controller's) */
@@ -123,6 +140,7 @@ struct worker {
 	struct ring *cmd;	  /* controller -> this worker */
 	struct ring *evt;	  /* this worker -> controller */
 	struct ring **handoff_in; /* [from worker] -> this worker */
+	int wake_fd;		  /* eventfd: the controller pushed commands */
 	bool evt_pushed;	  /* wake the controller at the end of the batch */
 	uint64_t next_expire_ms;
 	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
@@ -134,6 +152,11 @@ struct worker {
 	bool query_active;
 	uint32_t query_id, query_cursor, query_matched, query_sent;
 };
+
+/* Controller thread: pushes a command onto shard's ring and has the worker
+ * woken at the end of the pass. Returns 0 or -ENOBUFS (ring full). */
+int daemon_push_cmd(struct daemon *d, unsigned shard, const struct dmsg_hdr *h, const void *payload,
+		    size_t len);
 
 /* After its table was re-attached and before its thread starts: frees the
  * dialogs that were still setting up and arms the timers of the others. */
@@ -174,6 +197,7 @@ struct daemon {
 	pthread_t ctl_thread;
 	int ctl_wake_fd; /* eventfd: workers -> controller */
 	bool bpf_steering;
+	uint64_t dropped_before_steering; /* at start, see drop_unsteered */
 	struct steer_ctx *steer;
 	uint32_t bucket_owner[SHARD_NBUCKETS];
 	_Atomic bool stop;

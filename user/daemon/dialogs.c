@@ -186,7 +186,7 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 		return NULL;
 	struct dmsg_hdr h = {.type = DMSG_QUERY, .len = sizeof(q), .slot = p->id};
 	for (unsigned i = 0; i < d->nworkers; i++)
-		if (ring_push(d->workers[i].cmd, &h, sizeof(h), &q, sizeof(q)) != 0) {
+		if (daemon_push_cmd(d, i, &h, &q, sizeof(q)) != 0) {
 			/* those that got it answer a query nobody waits for: ignored */
 			json_decref(p->dialogs);
 			p->dialogs = NULL;

@@ -20,15 +20,6 @@
 #include "daemon/log.h"
 #include "steer/steer.h"
 
-static void store_peer(struct dmsg_hdr *h, const struct sockaddr *sa, socklen_t len)
-{
-	memset(&h->peer, 0, sizeof(h->peer));
-	if (len > sizeof(h->peer))
-		len = sizeof(h->peer);
-	memcpy(&h->peer, sa, len);
-	h->peer_len = len;
-}
-
 /* Sends bytes already written in a tx buffer. */
 static void send_tx(struct worker *w, char *buf, int len, const struct sockaddr *to,
 		    socklen_t tolen)
@@ -44,7 +35,7 @@ static int to_controller(struct worker *w, const char *data, uint32_t len,
 {
 	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
 
-	store_peer(&h, peer, peer_len);
+	dmsg_set_peer(&h, peer, peer_len);
 	if (ring_push(w->evt, &h, sizeof(h), data, len) != 0) {
 		w->st.ctl_ring_full++;
 		return -ENOBUFS;
@@ -138,15 +129,14 @@ static void answer_here(struct worker *w, const struct sip_msg *m, int status, c
 		net_tx_release(w->io, out);
 }
 
-/* orig_send_fn: a request of ours, first sent or retransmitted. */
-static void send_orig(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+/* Sends a copy of bytes held elsewhere; without a send buffer it is lost like
+ * a datagram on the wire (counted), and the sender's retransmission covers it. */
+static void send_copy(struct worker *w, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
 {
-	struct worker *w = arg;
 	char *out = net_tx_alloc(w->io);
 
 	if (!out || len > w->d->cfg->tx_buffer_size) {
-		/* lost like a datagram on the wire: Timer E sends it again */
 		w->st.tx_no_buffer++;
 		if (out)
 			net_tx_release(w->io, out);
@@ -154,6 +144,13 @@ static void send_orig(void *arg, const char *buf, size_t len, const struct socka
 	}
 	memcpy(out, buf, len);
 	send_tx(w, out, (int)len, dst, dst_len);
+}
+
+/* orig_send_fn: a request of ours, first sent or retransmitted (Timer E). */
+static void send_orig(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+		      socklen_t dst_len)
+{
+	send_copy(arg, buf, len, dst, dst_len);
 }
 
 /* Which dialog, and which of its requests, an answer to a request of ours is
@@ -305,7 +302,7 @@ static bool handed_off(struct worker *w, const char *data, uint32_t len,
 		return false;
 	w->st.rx_foreign++;
 	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
-	store_peer(&h, peer, peer_len);
+	dmsg_set_peer(&h, peer, peer_len);
 	if (len > DMSG_DATA_MAX ||
 	    ring_push(d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
 		w->st.handoff_drop++;
@@ -331,6 +328,12 @@ static void drain_commands(struct worker *w)
 			}
 			break;
 		}
+		case DMSG_SEND:
+			/* after the INSTALL before it: the dialog is in the table */
+			send_copy(w, payload, h->len, (const struct sockaddr *)&h->peer,
+				  h->peer_len);
+			w->st.sent_for_controller++;
+			break;
 		case DMSG_RELEASE:
 			if (shard_dialog_get(&w->table, h->slot, h->gen)) {
 				free_dialog(w, h->slot, h->gen);

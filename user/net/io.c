@@ -40,6 +40,7 @@ int net_io_open(struct net_io **out, const struct net_io_config *cfg)
 	if (!io)
 		return -ENOMEM;
 	io->cfg = *cfg;
+	io->wake_fd = -1;
 	io->tx_mem = malloc((size_t)cfg->ntx * cfg->tx_size);
 	io->tx = calloc(cfg->ntx, sizeof(*io->tx));
 	io->tx_free = calloc(cfg->ntx, sizeof(*io->tx_free));
@@ -91,6 +92,16 @@ int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 		return -EINVAL;
 	return io->uring ? net_uring_poll(io, timeout_ms, cb, arg)
 			 : net_mmsg_poll(io, timeout_ms, cb, arg);
+}
+
+int net_io_set_wake(struct net_io *io, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (io->wake_fd >= 0)
+		return -EALREADY;
+	io->wake_fd = fd;
+	return io->uring ? net_uring_arm_wake(io) : 0;
 }
 
 int net_io_flush(struct net_io *io)

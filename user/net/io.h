@@ -6,8 +6,9 @@
  * unavailable), handing each to a callback as a view into the receive buffer
  * (no copy), a preallocated pool of send buffers, and submitting all sends
  * queued during a batch together (one io_uring_submit or sendmmsg calls of up
- * to 64). Does not own: the socket (the caller binds it and closes it after
- * net_io_close), what the datagrams mean.
+ * to 64), and an optional wake fd that ends a wait when another thread has
+ * work for the caller. Does not own: the socket (the caller binds it and
+ * closes it after net_io_close), what the datagrams mean.
  *
  * Not thread safe: one net_io per thread. It may be opened on one thread and
  * used on another, but only by one at a time.
@@ -108,6 +109,14 @@ void net_tx_release(struct net_io *io, char *buf);
  * net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);
+/* Makes fd (a blocking eventfd: io_uring reads it; a non-blocking one would
+ * complete at once) end a
+ * net_io_poll wait as soon as it becomes readable, so that another thread can
+ * wake the caller without sending it a datagram; the io reads it (resetting
+ * an eventfd's count) and net_io_poll returns as after a timeout. The io
+ * does not own fd: close it after net_io_close. Call once, before the first
+ * poll. Returns 0, -EALREADY when a wake fd is set, or a negative errno. */
+int net_io_set_wake(struct net_io *io, int fd);
 /* Submits queued sends now. Returns 0 or a negative errno from the kernel;
  * sends that could not be submitted stay queued for the next flush. */
 int net_io_flush(struct net_io *io);

@@ -47,6 +47,11 @@ struct net_io {
 	uint32_t tx_nqueued;
 	uint32_t tx_inflight; /* io_uring: sends submitted and not reaped */
 
+	/* net_io_set_wake: -1 when none */
+	int wake_fd;
+	uint64_t wake_val; /* io_uring: where its read lands */
+	bool wake_armed;   /* io_uring: that read is in flight */
+
 	/* io_uring backend */
 	struct io_uring ring;
 	bool ring_up;
@@ -71,6 +76,7 @@ int net_uring_open(struct net_io *io);
 void net_uring_close(struct net_io *io);
 int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
 int net_uring_flush(struct net_io *io);
+int net_uring_arm_wake(struct net_io *io);
 
 int net_mmsg_open(struct net_io *io);
 void net_mmsg_close(struct net_io *io);

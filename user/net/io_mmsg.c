@@ -9,12 +9,14 @@
  * nbufs datagrams per net_io_poll so that a flood cannot starve the caller's
  * other work; after each recvmmsg the replies of that batch leave with one
  * sendmmsg per NET_MMSG_BATCH sends. The callback's view is into the batch's
- * buffer, which is reused by the next recvmmsg.
+ * buffer, which is reused by the next recvmmsg. A wake fd (net_io_set_wake)
+ * is a second pollfd, read when it fires.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/io_impl.h"
 
@@ -62,12 +64,19 @@ int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 	/* sends queued since the last poll leave first; any the kernel could
 	 * not take yet make us wait for POLLOUT too */
 	net_mmsg_flush(io);
-	struct pollfd pfd = {.fd = io->cfg.fd, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = io->cfg.fd, .events = POLLIN},
+				{.fd = io->wake_fd, .events = POLLIN}};
 	if (io->tx_nqueued)
-		pfd.events |= POLLOUT;
-	int rc = poll(&pfd, 1, timeout_ms);
+		pfd[0].events |= POLLOUT;
+	int rc = poll(pfd, io->wake_fd >= 0 ? 2 : 1, timeout_ms);
 	if (rc < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (io->wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
+		uint64_t v;
+		if (read(io->wake_fd, &v, sizeof(v)) < 0)
+			(void)0; /* another reader took it: the wake happened anyway */
+		rc = pfd[0].revents ? 1 : 0;
+	}
 	while (rc > 0 && done < budget) {
 		/* the kernel rewrites these on every call */
 		for (int i = 0; i < NET_MMSG_BATCH; i++) {

@@ -12,7 +12,9 @@
  * request (ENOBUFS, no IORING_CQE_F_MORE) and it is armed again at the end of
  * the pass. Sends queued during a pass are prepared as sendmsg SQEs and
  * submitted together with one io_uring_submit (no syscall when there is
- * nothing to submit); their buffers return to the pool on completion.
+ * nothing to submit); their buffers return to the pool on completion. A wake
+ * fd (net_io_set_wake) has one read in flight at all times: its completion
+ * ends the wait, and the read is armed again with the next submit.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
  * (< NET_IO_MAX_TX). Both stay clear of LIBURING_UDATA_TIMEOUT (all ones). */
 #define UD_RECV	  (UINT64_MAX - 1)
 #define UD_CANCEL (UINT64_MAX - 2)
+#define UD_WAKE	  (UINT64_MAX - 3)
 #define BGID	  0 /* buffer group: one per ring, so any fixed id will do */
 
 static unsigned pow2(unsigned n)
@@ -58,6 +61,19 @@ static int arm_recv(struct net_io *io)
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, UD_RECV);
 	io->armed = true;
+	return 0;
+}
+
+/* The read on the wake fd whose completion ends a wait. */
+int net_uring_arm_wake(struct net_io *io)
+{
+	struct io_uring_sqe *sqe = get_sqe(io);
+
+	if (!sqe)
+		return -EBUSY; /* tried again at the next poll */
+	io_uring_prep_read(sqe, io->wake_fd, &io->wake_val, sizeof(io->wake_val), 0);
+	io_uring_sqe_set_data64(sqe, UD_WAKE);
+	io->wake_armed = true;
 	return 0;
 }
 
@@ -277,6 +293,10 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 			int e = on_recv(io, cqe, cb, arg);
 			if (e)
 				err = e;
+		} else if (cqe->user_data == UD_WAKE) {
+			io->wake_armed = false; /* read: the wake is consumed */
+			if (cqe->res < 0 && cqe->res != -ECANCELED && cqe->res != -EINTR)
+				io->wake_fd = -1; /* a read that fails at once would spin: stop */
 		} else if (cqe->user_data != UD_CANCEL) {
 			on_send(io, cqe);
 		}
@@ -295,6 +315,8 @@ int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 	prep_sends(io);
 	if (!io->armed && arm_recv(io) == 0)
 		io->st.rearms++;
+	if (io->wake_fd >= 0 && !io->wake_armed)
+		net_uring_arm_wake(io);
 	if (timeout_ms == 0) {
 		/* enter even with nothing to submit: completions waiting as task
 		 * work are posted only when this thread is in the kernel */
@@ -333,7 +355,7 @@ static void drain(struct net_io *io)
 {
 	struct io_uring_sqe *sqe;
 
-	if (!io->armed && !io->tx_inflight)
+	if (!io->armed && !io->tx_inflight && !io->wake_armed)
 		return;
 	sqe = get_sqe(io);
 	if (sqe) {
@@ -341,7 +363,8 @@ static void drain(struct net_io *io)
 		io_uring_sqe_set_data64(sqe, UD_CANCEL);
 	}
 	io_uring_submit(&io->ring);
-	for (int tries = 0; tries < 100 && (io->armed || io->tx_inflight); tries++) {
+	for (int tries = 0; tries < 100 && (io->armed || io->tx_inflight || io->wake_armed);
+	     tries++) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
 		struct io_uring_cqe *cqe;
 		if (io_uring_wait_cqe_timeout(&io->ring, &cqe, &ts) == 0)
@@ -364,4 +387,5 @@ void net_uring_close(struct net_io *io)
 	io->br = NULL;
 	io->rx_mem = NULL;
 	io->armed = false;
+	io->wake_armed = false;
 }

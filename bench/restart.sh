@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Restart under load: sipshardd (2 workers, shard tables on tmpfs) relays
+# sipshard-load calls; once they are up and in-dialog requests flow, the daemon
+# is killed with SIGKILL and started again on the same tables. The caller keeps
+# sending; what it reports afterwards is what the restart cost.
+#
+#   bench/restart.sh [--out DIR]
+#
+# CALLS (100000) calls at RATE (5000/s), then INFO at REQ_RATE (2000/s) for
+# MIX_S (40) seconds; the kill comes KILL_AFTER seconds after the last call was
+# set up (3). Results: DIR/restart.json (the caller's figures), DIR/restart.txt
+# (the summary), the daemon logs. NO_KILL=1: the same run without the kill
+# (the control).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=bench/results
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) OUT=$2; shift ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	*) echo "restart.sh: unknown argument '$1' (expected --out DIR)" >&2; exit 2 ;;
+	esac
+	shift
+done
+CALLS=${CALLS:-100000}
+RATE=${RATE:-5000}
+REQ_RATE=${REQ_RATE:-2000}
+MIX_S=${MIX_S:-40}
+KILL_AFTER=${KILL_AFTER:-3}
+SUT_PORT=5060
+CALLEE_PORT=5080
+mkdir -p "$OUT"
+for b in sipshardd sipshard-load; do
+	[ -x "$BUILD/$b" ] || { echo "restart.sh: $BUILD/$b is missing: run make first" >&2; exit 1; }
+done
+RUN_DIR=$(mktemp -d /dev/shm/sipshard-restart.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$RUN_DIR"
+}
+trap cleanup EXIT
+
+cat >"$OUT/restart-config.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "info", "run_dir": "$RUN_DIR",
+  "capacity": { "dialogs_per_shard": $((CALLS + CALLS / 2)), "transactions_per_shard": 65536,
+                "setups": 65536 },
+  "limits": { "max_calls": $((CALLS * 2)) },
+  "routes": [ { "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
+listening() { ss -Hlun "sport = :$SUT_PORT" | grep -q .; }
+wait_port() { for _ in $(seq 1 100); do listening && return 0; sleep 0.05; done; return 1; }
+
+"$BUILD/sipshard-load" --role uas --local 127.0.0.1:$CALLEE_PORT --max-calls $((CALLS * 2)) \
+	>"$OUT/restart-uas.txt" 2>&1 &
+PIDS+=($!)
+"$BUILD/sipshardd" --workers 2 -c "$OUT/restart-config.json" --discard-dialogs \
+	--stats-file "$OUT/restart-stats1.json" \
+	>"$OUT/restart-daemon1.log" 2>&1 &
+SUT=$!
+PIDS+=($SUT)
+wait_port || { echo "restart.sh: sipshardd did not start" >&2; exit 1; }
+"$BUILD/sipshard-load" --role uac --target 127.0.0.1:$SUT_PORT --calls "$CALLS" --rate "$RATE" \
+	--req-rate "$REQ_RATE" --duration "$MIX_S" --window 1024 --max-errors 1000000000 \
+	--json "$OUT/restart.json" >"$OUT/restart-uac.txt" 2>&1 &
+UAC=$!
+if [ "${NO_KILL:-0}" = 1 ]; then
+	# the control run: the same load, no restart
+	t0=0 t1=0
+	cp "$OUT/restart-daemon1.log" "$OUT/restart-daemon2.log"
+else
+	sleep "$(python3 -c "print($CALLS / $RATE + $KILL_AFTER)")"
+	kill -KILL "$SUT"
+	wait "$SUT" 2>/dev/null
+	t0=$(date +%s.%N)
+	"$BUILD/sipshardd" --workers 2 -c "$OUT/restart-config.json" \
+		--stats-file "$OUT/restart-stats2.json" >"$OUT/restart-daemon2.log" 2>&1 &
+	SUT=$!
+	PIDS+=($SUT)
+	wait_port || { echo "restart.sh: sipshardd did not start again" >&2; exit 1; }
+	t1=$(date +%s.%N)
+fi
+wait "$UAC"
+python3 - "$OUT/restart.json" "$OUT/restart-daemon2.log" "$t0" "$t1" <<'PY' | tee "$OUT/restart.txt"
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+log = open(sys.argv[2]).read()
+carried = sum(int(n) for n in re.findall(r"carried over (\d+) calls", log))
+dropped = sum(int(n) for n in re.findall(r"\((\d+) more were still setting up", log))
+codes = j["responses"]["by_code"]
+c = j["calls"]
+print("listening again after %.2f s; carried over %d calls, %d still setting up dropped"
+      % (float(sys.argv[4]) - float(sys.argv[3]), carried, dropped))
+print("calls: attempted %d, established %d, failed %d, lost %d, ended %d"
+      % (c["attempted"], c["established"], c["failed"], c["lost"], c["ended"]))
+print("responses 481 (a dialog the new process did not have): %d; 5xx: %d; timeouts: %d"
+      % (codes.get("481", 0), sum(v for k, v in codes.items() if k.startswith("5")),
+         j["errors"]["timeouts"]))
+PY
