@@ -8,8 +8,10 @@
  * first byte of each datagram picks who sends it (the caller 10.1.1.1, the
  * callee 127.0.0.1:5090 that every call is routed to, or 10.9.9.9, which the
  * ACL denies), the shard it arrives on, and how far the clock moves before it
- * (timers fire through ctl_on_tick); a value of 0xFF instead ends every
- * installed dialog, as a worker reports a completed BYE. Before parsing, the
+ * (timers fire through ctl_on_tick), and whether the workers' command rings
+ * are full while it is handled (installs and sends after an install are
+ * refused); a value of 0xFF instead ends every installed dialog, as a worker
+ * reports a completed BYE. Before parsing, the
  * placeholders "@BRANCH@", "@CALLID@" and "@FROMTAG@" become the top Via
  * branch, Call-ID and From tag of the last request the controller sent (its
  * INVITE or CANCEL to the callee), and "@TOTAG@" the To tag of the last
@@ -17,13 +19,13 @@
  * Datagrams reach the controller as the worker would hand them over.
  *
  * Checked, abort() on violation: every datagram sent parses, has a
- * destination and goes out on an existing shard; every dialog installed has a
- * slot within the shard's capacity and is not installed twice; every release
- * names an installed dialog (and is reported back ended, as the worker does);
- * after the clock runs far ahead, no call set-up
- * is left in progress (calls_active counts only installed dialogs), and once
- * every dialog ended, the call limit admits exactly max_calls calls again.
- * Does not own: the parser (fuzz_sip.c), the relay (fuzz_relay.c).
+ * destination and goes out on an existing shard; one sent after an install is
+ * a response, and a 2xx so sent goes out on a shard that holds a dialog; every dialog installed has
+ * a slot within the shard's capacity and is not installed twice; every release names an installed
+ * dialog (and is reported back ended, as the worker does); after the clock runs far ahead, no call
+ * set-up is left in progress (calls_active counts only installed dialogs), and once every dialog
+ * ended, the call limit admits exactly max_calls calls again. Does not own: the parser
+ * (fuzz_sip.c), the relay (fuzz_relay.c).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -69,7 +71,8 @@ struct fuzz_ctx {
 	struct fuzz_token branch, call_id, from_tag, to_tag;
 	struct sip_msg in, sent;
 	char dgram[SIP_MAX_DATAGRAM];
-	bool trace; /* FUZZ_TRACE=1: print each event, for reading a crash input */
+	bool ring_full; /* the workers refuse commands (a full ring) */
+	bool trace;	/* FUZZ_TRACE=1: print each event, for reading a crash input */
 };
 static struct fuzz_ctx ctx;
 
@@ -100,9 +103,29 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 	}
 }
 
+static int hook_send_after_install(void *arg, unsigned shard, const char *buf, size_t len,
+				   const struct sockaddr *to, socklen_t tolen)
+{
+	if (ctx.ring_full)
+		return -1;
+	hook_send(arg, shard, buf, len, to, tolen);
+	if (ctx.sent.is_request)
+		die("a request sent after an install (only responses to the caller are)", buf, len);
+	/* a 2xx lets the caller use its dialog: the worker must hold one (a
+	 * final after a released early dialog may follow its release) */
+	unsigned held = 0;
+	for (unsigned i = 0; i < DIALOGS; i++)
+		held += ctx.installed[shard][i] != 0;
+	if (ctx.sent.status / 100 == 2 && !held)
+		die("a 2xx sent after an install on a shard that holds no dialog", buf, len);
+	return 0;
+}
+
 static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
 {
 	(void)arg;
+	if (ctx.ring_full)
+		return -1;
 	if (shard >= NSHARDS || d->slot >= DIALOGS)
 		die("install outside the shard's capacity", NULL, 0);
 	if (ctx.trace)
@@ -221,8 +244,10 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 	if (ctx.trace)
 		fprintf(stderr, "t=%llu from peer %u: %.*s\n", (unsigned long long)*now,
 			(sel & 3) % 3, (int)strcspn(ctx.dgram, "\r"), ctx.dgram);
+	ctx.ring_full = (sel & 0x20) != 0;
 	ctl_on_datagram(ctx.ctl, (sel >> 4) & 1, &ctx.in, (const struct sockaddr *)peer,
 			sizeof(*peer), *now);
+	ctx.ring_full = false;
 	report_ended();
 }
 
@@ -246,7 +271,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct ctl_hooks hooks = {NULL, hook_send, hook_install, hook_release, hook_cdr};
+	const struct ctl_hooks hooks = {NULL,	      hook_send, hook_install,
+					hook_release, hook_cdr,	 hook_send_after_install};
 	char err[256];
 	uint64_t now = 1000;
 	const uint8_t *dg;
