@@ -43,7 +43,7 @@ static struct shard_dialog installs[DIALOGS]; /* every install, in order */
  * install; ordered_fails makes send_after_install refuse (a full ring) */
 static char events[64];
 static unsigned nevents;
-static bool ordered_fails, install_fails;
+static bool ordered_fails, install_fails, ordered_too_big;
 
 static void note_event(char e)
 {
@@ -83,6 +83,8 @@ static int hook_send_after_install(void *arg, unsigned shard, const char *buf, s
 {
 	if (ordered_fails)
 		return -ENOBUFS;
+	if (ordered_too_big)
+		return -EMSGSIZE;
 	hook_send(arg, shard, buf, len, to, tolen);
 	sent[nsent - 1].after_install = true;
 	events[nevents - 1] = 'A';
@@ -147,7 +149,7 @@ static int open_ctl(bool with_cdrs, bool ordered)
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks), 0);
 	nsent = ninstall = nrelease = ncdrs = nevents = 0;
-	ordered_fails = install_fails = false;
+	ordered_fails = install_fails = ordered_too_big = false;
 	test_addr_in(&alice, "10.1.1.1", 5061);
 	test_addr_in(&bob, "127.0.0.1", 5090);
 	return 0;
@@ -448,6 +450,22 @@ static void test_answer_waits_for_the_next_retransmission(void **state)
 	assert_int_equal(sent_msg(nsent - 1)->status, 200);
 }
 
+/* A response too large for a ring message is sent at once rather than never
+ * (no relayed response is that large: workers receive at most 2 KiB). */
+static void test_answer_too_large_for_the_ring_goes_at_once(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	ordered_too_big = true;
+	response_from_bob(inv, 200, "btag");
+	assert_string_equal(events, "SSIS");
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_deferred, 0);
+}
+
 static const char *cdr_str(unsigned i, const char *key)
 {
 	const char *v = json_string_value(json_object_get(cdrs[i], key));
@@ -730,6 +748,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_2xx_waits_while_the_ring_is_full, setup_ordered,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_waits_for_the_next_retransmission,
+					    setup_ordered, teardown),
+	    cmocka_unit_test_setup_teardown(test_answer_too_large_for_the_ring_goes_at_once,
 					    setup_ordered, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -464,10 +464,16 @@ static void send_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int le
 	if (len <= 0)
 		return;
 	if (k->installed && c->hooks.send_after_install) {
-		if (c->hooks.send_after_install(c->hooks.arg, k->shard, buf, (size_t)len,
-						(const struct sockaddr *)&k->a_peer, k->a_len) != 0)
+		int rc = c->hooks.send_after_install(c->hooks.arg, k->shard, buf, (size_t)len,
+						     (const struct sockaddr *)&k->a_peer, k->a_len);
+		if (rc == 0)
+			return;
+		if (rc != -EMSGSIZE) {
 			c->st.answers_deferred++;
-		return;
+			return;
+		}
+		/* larger than a ring message (workers take at most 2 KiB, so no
+		 * relayed response is): sent at once, never held back for good */
 	}
 	send_to(c, k->shard, buf, len, &k->a_peer, k->a_len);
 }

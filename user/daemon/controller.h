@@ -50,8 +50,9 @@ struct ctl_hooks {
 	/* sends a datagram from shard's socket once that worker has applied the
 	 * commands given before (an install): the response that makes the caller
 	 * use a dialog must not reach it before the dialog is in the table, or a
-	 * crash in between loses a call the caller thinks is up. 0, or negative
-	 * when it could not be queued (NULL: send is used) */
+	 * crash in between loses a call the caller thinks is up. 0, -EMSGSIZE
+	 * when it is too large to be queued (then send is used), or another
+	 * negative code when the ring is full (NULL: send is used) */
 	int (*send_after_install)(void *arg, unsigned shard, const char *buf, size_t len,
 				  const struct sockaddr *to, socklen_t tolen);
 };

@@ -109,13 +109,13 @@ void net_tx_release(struct net_io *io, char *buf);
  * net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);
-/* Makes fd (a blocking eventfd: io_uring reads it; a non-blocking one would
- * complete at once) end a
- * net_io_poll wait as soon as it becomes readable, so that another thread can
- * wake the caller without sending it a datagram; the io reads it (resetting
- * an eventfd's count) and net_io_poll returns as after a timeout. The io
- * does not own fd: close it after net_io_close. Call once, before the first
- * poll. Returns 0, -EALREADY when a wake fd is set, or a negative errno. */
+/* Makes fd end a net_io_poll wait as soon as it becomes readable, so that
+ * another thread can wake the caller without sending it a datagram; the io
+ * reads it (resetting an eventfd's count) and net_io_poll returns as after a
+ * timeout. fd: a blocking eventfd (io_uring keeps a read on it in flight; on a
+ * non-blocking one that read would fail at once). The io does not own fd:
+ * close it after net_io_close. Call once, before the first poll. Returns 0,
+ * -EBADF, -EALREADY when a wake fd is set, or a negative errno. */
 int net_io_set_wake(struct net_io *io, int fd);
 /* Submits queued sends now. Returns 0 or a negative errno from the kernel;
  * sends that could not be submitted stay queued for the next flush. */
