@@ -20,7 +20,7 @@
  *
  * Checked, abort() on violation: every datagram sent parses, has a
  * destination and goes out on an existing shard; one sent after an install is
- * a response, and a 2xx so sent goes out on a shard that holds a dialog; every dialog installed has
+ * a 2xx, on a shard that holds a dialog; every dialog installed has
  * a slot within the shard's capacity and is not installed twice; every release names an installed
  * dialog (and is reported back ended, as the worker does); after the clock runs far ahead, no call
  * set-up is left in progress (calls_active counts only installed dialogs), and once every dialog
@@ -109,14 +109,13 @@ static int hook_send_after_install(void *arg, unsigned shard, const char *buf, s
 	if (ctx.ring_full)
 		return -1;
 	hook_send(arg, shard, buf, len, to, tolen);
-	if (ctx.sent.is_request)
-		die("a request sent after an install (only responses to the caller are)", buf, len);
-	/* a 2xx lets the caller use its dialog: the worker must hold one (a
-	 * final after a released early dialog may follow its release) */
+	if (ctx.sent.is_request || ctx.sent.status / 100 != 2)
+		die("sent after an install, and not a 2xx", buf, len);
+	/* it lets the caller use its dialog: the worker must hold one */
 	unsigned held = 0;
 	for (unsigned i = 0; i < DIALOGS; i++)
 		held += ctx.installed[shard][i] != 0;
-	if (ctx.sent.status / 100 == 2 && !held)
+	if (!held)
 		die("a 2xx sent after an install on a shard that holds no dialog", buf, len);
 	return 0;
 }

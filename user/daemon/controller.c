@@ -452,14 +452,17 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
 			      tolen);
 }
 
-/* A response to leg A of a call whose dialog was handed to its worker goes out
- * through that worker, after the install (ctl_hooks.send_after_install), and
- * so do all later responses of the call, which keeps them in order. When the
- * worker's ring is full the response is not sent at all (counted): a 2xx is
- * retransmitted by the callee until ACKed, a final by Timer G, and a lost
- * provisional is what UDP may do anyway; sending it at once instead could let
- * the caller use a dialog that a crash would lose. */
-static void send_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
+/* A 2xx for the caller (and each retransmission of it) goes out through the
+ * call's worker, after the install (ctl_hooks.send_after_install): it is what
+ * lets the caller use the dialog, and a crash between a 2xx sent directly and
+ * the install still waiting in the worker's ring lost the call. When that
+ * ring is full the 2xx is not sent at all (counted): the callee sends it
+ * again until ACKed. Provisional and failure responses go directly: an early
+ * dialog does not survive a restart anyway, the worker applies its commands
+ * before it handles the caller's next request (a PRACK finds the early
+ * dialog), and each of them leaves at the end of the controller pass that
+ * made it, before anything a later pass sends through a worker. */
+static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
 {
 	if (len <= 0)
 		return;
@@ -491,7 +494,7 @@ static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg
 static void respond_a(struct ctl *c, struct ctl_call *k, int status, const char *extra)
 {
 	int n = setup_local_response(status, k->head, k->head_len, extra, c->out, sizeof(c->out));
-	send_to_a(c, k, c->out, n);
+	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 }
 
 /* ---- the dialog record the worker will hold ---------------------------- */
@@ -827,7 +830,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
 					     sizeof(c->out));
-		send_to_a(c, k, c->out, n);
+		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 		return;
 	}
 	if (r->status < 300) {
@@ -857,7 +860,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		/* the 2xx and its retransmissions go to A end to end */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
 					     sizeof(c->out));
-		send_to_a(c, k, c->out, n);
+		send_2xx_to_a(c, k, c->out, n);
 		return;
 	}
 	/* non-2xx final: ACK it hop by hop, relay it, wait for A's ACK */
@@ -896,7 +899,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		memcpy(k->invite + k->invite_len, ack, (size_t)an);
 		k->ack_len = (uint16_t)an;
 	}
-	send_to_a(c, k, c->out, n);
+	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
@@ -1040,7 +1043,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 				call_free(c, k);
 			} else if (now >= k->t_next && k->invite_len) {
 				/* Timer G: retransmit the final response */
-				send_to_a(c, k, k->invite, k->invite_len);
+				send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer,
+					k->a_len);
 				k->t_interval *= 2;
 				if (k->t_interval > c->cfg->timers.t2_ms)
 					k->t_interval = c->cfg->timers.t2_ms;

@@ -48,8 +48,8 @@ struct ctl_hooks {
 	/* writes one call detail record: a JSON object and "\n" (NULL: no CDRs) */
 	void (*cdr)(void *arg, const char *line, size_t len);
 	/* sends a datagram from shard's socket once that worker has applied the
-	 * commands given before (an install): the response that makes the caller
-	 * use a dialog must not reach it before the dialog is in the table, or a
+	 * commands given before (an install): the 2xx that makes the caller use
+	 * a dialog must not reach it before the dialog is in the table, or a
 	 * crash in between loses a call the caller thinks is up. 0, -EMSGSIZE
 	 * when it is too large to be queued (then send is used), or another
 	 * negative code when the ring is full (NULL: send is used) */
@@ -66,9 +66,9 @@ struct ctl_stats {
 	    invite_retrans;
 	uint64_t calls_active, dialogs_ended, cdrs;
 	uint64_t linger_evicted; /* answered records freed early for a new INVITE */
-	/* a 2xx not taken, or a response to a caller not sent, because the
-	 * worker's command ring was full; the retransmission that follows is
-	 * taken (see ctl_hooks.send_after_install) */
+	/* 2xx responses not taken, or not sent to the caller, because the
+	 * worker's command ring was full; the callee's retransmission is taken
+	 * (see ctl_hooks.send_after_install) */
 	uint64_t answers_deferred;
 };
 

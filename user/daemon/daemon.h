@@ -51,7 +51,7 @@ enum dmsg_type {
 	DMSG_QUERY_DONE,   /* worker -> controller: the scan ended (slot: id, gen:
 			    * dialogs in use, reason: dialogs matched) */
 	DMSG_SEND,	   /* controller -> worker: send the payload to peer once the
-			    * commands before it are applied (a response that makes the
+			    * commands before it are applied (the 2xx that makes the
 			    * caller use a dialog leaves only after its INSTALL) */
 };
 
@@ -122,7 +122,7 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
-	uint64_t sent_for_controller; /* DMSG_SEND: responses sent after an install */
+	uint64_t sent_for_controller; /* DMSG_SEND: 2xx sent after their install */
 	/* at start, from a re-attached table: calls taken over, and dialogs
 	 * freed because they were still setting up (their set-up was the old
 	 * process's controller's) */
