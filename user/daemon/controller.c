@@ -458,10 +458,10 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
  * the install still waiting in the worker's ring lost the call. When that
  * ring is full the 2xx is not sent at all (counted): the callee sends it
  * again until ACKed. Provisional and failure responses go directly: an early
- * dialog does not survive a restart anyway, the worker applies its commands
- * before it handles the caller's next request (a PRACK finds the early
- * dialog), and each of them leaves at the end of the controller pass that
- * made it, before anything a later pass sends through a worker. */
+ * dialog does not survive a restart anyway, and the worker applies its
+ * commands before it handles the caller's next request (a PRACK finds the
+ * early dialog). The hook sends everything given to send before first, so an
+ * 18x cannot arrive after its 2xx. */
 static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
 {
 	if (len <= 0)

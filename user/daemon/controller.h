@@ -48,9 +48,10 @@ struct ctl_hooks {
 	/* writes one call detail record: a JSON object and "\n" (NULL: no CDRs) */
 	void (*cdr)(void *arg, const char *line, size_t len);
 	/* sends a datagram from shard's socket once that worker has applied the
-	 * commands given before (an install): the 2xx that makes the caller use
-	 * a dialog must not reach it before the dialog is in the table, or a
-	 * crash in between loses a call the caller thinks is up. 0, -EMSGSIZE
+	 * commands given before (an install), and after every datagram given to
+	 * send before it: the 2xx that makes the caller use a dialog must not
+	 * reach it before the dialog is in the table, or a crash in between loses
+	 * a call the caller thinks is up, nor before the call's 18x. 0, -EMSGSIZE
 	 * when it is too large to be queued (then send is used), or another
 	 * negative code when the ring is full (NULL: send is used) */
 	int (*send_after_install)(void *arg, unsigned shard, const char *buf, size_t len,

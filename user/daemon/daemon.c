@@ -119,11 +119,16 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 static int hook_send_after_install(void *arg, unsigned shard, const char *buf, size_t len,
 				   const struct sockaddr *to, socklen_t tolen)
 {
+	struct daemon *d = arg;
 	struct dmsg_hdr h = {.type = DMSG_SEND, .len = (uint32_t)len};
 	if (len > DMSG_DATA_MAX)
 		return -EMSGSIZE;
+	/* what this pass queued for the socket leaves first: the worker may
+	 * send this one before the pass ends, ahead of an 18x of the same call
+	 * still in the batch (seen: SIPp got 180 after 200 and failed the call) */
+	ctl_flush(d, shard);
 	dmsg_set_peer(&h, to, tolen);
-	return daemon_push_cmd(arg, shard, &h, buf, len);
+	return daemon_push_cmd(d, shard, &h, buf, len);
 }
 
 static void hook_cdr(void *arg, const char *line, size_t len)

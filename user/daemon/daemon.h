@@ -122,7 +122,7 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
-	uint64_t sent_for_controller; /* DMSG_SEND: 2xx sent after their install */
+	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
 	/* at start, from a re-attached table: calls taken over, and dialogs
 	 * freed because they were still setting up (their set-up was the old
 	 * process's controller's) */

@@ -20,12 +20,14 @@
 #include "daemon/log.h"
 #include "steer/steer.h"
 
-/* Sends bytes already written in a tx buffer. */
-static void send_tx(struct worker *w, char *buf, int len, const struct sockaddr *to,
+/* Sends bytes already written in a tx buffer; false when the io refused them. */
+static bool send_tx(struct worker *w, char *buf, int len, const struct sockaddr *to,
 		    socklen_t tolen)
 {
-	if (net_tx_queue(w->io, buf, (uint32_t)len, to, tolen) == 0)
-		w->st.sent++;
+	if (net_tx_queue(w->io, buf, (uint32_t)len, to, tolen) != 0)
+		return false;
+	w->st.sent++;
+	return true;
 }
 
 /* Hands a datagram to the controller; a full ring is answered 503 by the
@@ -130,8 +132,9 @@ static void answer_here(struct worker *w, const struct sip_msg *m, int status, c
 }
 
 /* Sends a copy of bytes held elsewhere; without a send buffer it is lost like
- * a datagram on the wire (counted), and the sender's retransmission covers it. */
-static void send_copy(struct worker *w, const char *buf, size_t len, const struct sockaddr *dst,
+ * a datagram on the wire (counted), and the sender's retransmission covers it.
+ * True when it was queued. */
+static bool send_copy(struct worker *w, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
 {
 	char *out = net_tx_alloc(w->io);
@@ -140,17 +143,17 @@ static void send_copy(struct worker *w, const char *buf, size_t len, const struc
 		w->st.tx_no_buffer++;
 		if (out)
 			net_tx_release(w->io, out);
-		return;
+		return false;
 	}
 	memcpy(out, buf, len);
-	send_tx(w, out, (int)len, dst, dst_len);
+	return send_tx(w, out, (int)len, dst, dst_len);
 }
 
 /* orig_send_fn: a request of ours, first sent or retransmitted (Timer E). */
 static void send_orig(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
 {
-	send_copy(arg, buf, len, dst, dst_len);
+	(void)send_copy(arg, buf, len, dst, dst_len);
 }
 
 /* Which dialog, and which of its requests, an answer to a request of ours is
@@ -330,9 +333,9 @@ static void drain_commands(struct worker *w)
 		}
 		case DMSG_SEND:
 			/* after the INSTALL before it: the dialog is in the table */
-			send_copy(w, payload, h->len, (const struct sockaddr *)&h->peer,
-				  h->peer_len);
-			w->st.sent_for_controller++;
+			if (send_copy(w, payload, h->len, (const struct sockaddr *)&h->peer,
+				      h->peer_len))
+				w->st.sent_for_controller++;
 			break;
 		case DMSG_RELEASE:
 			if (shard_dialog_get(&w->table, h->slot, h->gen)) {
