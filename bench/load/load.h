@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/rng.h"
 #include "stats.h"
 
 #define LOAD_MAX_THREADS 64
@@ -88,15 +89,10 @@ static inline uint64_t load_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* xorshift64*: a worker's own deterministic random numbers. */
+/* A worker's own deterministic random numbers (seeded from --seed). */
 static inline uint64_t load_rand(uint64_t *s)
 {
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * UINT64_C(2685821657736338717);
+	return rng_next(s);
 }
 
 /* ---- timer lists --------------------------------------------------------------

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "core/rng.h"
 #include "daemon/controller.h"
 #include "daemon/log.h"
 #include "daemon/relay.h"
@@ -119,13 +119,10 @@ struct ctl {
 	struct sip_msg scratch; /* re-parses of our own INVITE */
 };
 
+/* call-ids and tags need uniqueness, not secrecy */
 static uint64_t ctl_rand(struct ctl *c)
 {
-	/* xorshift64*: call-ids and tags need uniqueness, not secrecy */
-	c->rng ^= c->rng >> 12;
-	c->rng ^= c->rng << 25;
-	c->rng ^= c->rng >> 27;
-	return c->rng * 2685821657736338717ULL;
+	return rng_next(&c->rng);
 }
 
 static uint32_t key_hash(const char *a, size_t alen, const char *b, size_t blen)
@@ -1204,8 +1201,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 			p->items[i] = (uint64_t)(dialogs_per_shard - 1 - i) << 32 | 1;
 		p->count = dialogs_per_shard;
 	}
-	if (getrandom(&c->rng, sizeof(c->rng), 0) != sizeof(c->rng) || !c->rng)
-		c->rng = 0x9e3779b97f4a7c15ull;
+	c->rng = rng_seed((uint64_t)(uintptr_t)c);
 	*out = c;
 	return 0;
 }

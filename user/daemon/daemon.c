@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/rng.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "net/udp.h"
@@ -657,10 +657,8 @@ int daemon_start(struct daemon *d)
 		w->relay.table = &w->table;
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
-		uint32_t seed = i;
-		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
-			seed ^= (uint32_t)clock_mono_ms();
-		orig_init(&w->orig, (uint8_t)i, seed, d->cfg->timers.t1_ms, d->cfg->timers.t2_ms);
+		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
+			  d->cfg->timers.t2_ms);
 		/* command and event rings hold every dialog's end notice at worst */
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);

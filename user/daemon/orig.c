@@ -9,14 +9,15 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "daemon/orig.h"
 
-void orig_init(struct orig_table *t, uint8_t shard, uint32_t seed, uint32_t t1_ms, uint32_t t2_ms)
+void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_ms, uint32_t t2_ms)
 {
 	memset(t, 0, sizeof(*t));
 	t->shard = shard;
-	t->gen_seed = seed;
-	t->rng = seed | 1;
+	t->gen_seed = (uint32_t)seed;
+	t->rng = seed ? seed : 1;
 	t->t1_ms = t1_ms;
 	t->t2_ms = t2_ms;
 }
@@ -29,11 +30,7 @@ bool orig_branch_is_ours(const char *buf, sip_view branch)
 
 static uint32_t next_salt(struct orig_table *t)
 {
-	uint32_t x = t->rng;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return t->rng = x;
+	return (uint32_t)(rng_next(&t->rng) >> 32);
 }
 
 static void finish(struct orig_table *t, struct orig_txn *o)

@@ -62,7 +62,7 @@ struct orig_table {
 	uint32_t next;	   /* the slot the next request takes (oldest first) */
 	uint32_t busy;	   /* transactions waiting for a final response */
 	uint32_t gen_seed; /* generations start from a random value */
-	uint32_t rng;	   /* xorshift state for the salts */
+	uint64_t rng;	   /* rng_next state for the salts */
 	uint32_t t1_ms, t2_ms;
 	uint8_t shard; /* written into every branch, checked back */
 	struct orig_stats st;
@@ -79,7 +79,7 @@ typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, int sta
 
 /* An empty table for shard's worker: seed (random) starts the generations and
  * salts; t1_ms and t2_ms are timers.t1_ms and t2_ms. */
-void orig_init(struct orig_table *t, uint8_t shard, uint32_t seed, uint32_t t1_ms, uint32_t t2_ms);
+void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_ms, uint32_t t2_ms);
 
 /* Sends req on leg s of a dialog: writes it (relay_write_request) into scratch
  * (cap bytes), keeps it in a transaction slot with cookie and sends it

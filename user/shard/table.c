@@ -10,11 +10,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/rng.h"
 #include "shard/table.h"
 
 /* Records never reach across a cache line they do not need to. */
@@ -46,28 +46,16 @@ size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns)
 	return layout(ndialogs, ntxns, &a, &b);
 }
 
-/* xorshift64*: transaction salts need to be unpredictable to an off-path
- * peer, not cryptographic; seeded from getrandom at open. */
+/* Transaction salts need to be unpredictable to an off-path peer, not
+ * cryptographic; the state is seeded again at each open. */
 static uint32_t next_rand(struct shard_table_hdr *h)
 {
-	uint64_t x = h->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	h->rng = x;
-	return (uint32_t)((x * 0x2545f4914f6cdd1dULL) >> 32);
+	return (uint32_t)(rng_next(&h->rng) >> 32);
 }
 
 static void seed_rand(struct shard_table_hdr *h)
 {
-	uint64_t s = 0;
-	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ts.tv_sec ^
-		    (uint64_t)(uintptr_t)h;
-	}
-	h->rng = s ? s : 0x9e3779b97f4a7c15ULL;
+	h->rng = rng_seed((uint64_t)(uintptr_t)h);
 }
 
 /* ---- free lists ------------------------------------------------------------ */
