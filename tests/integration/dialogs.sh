@@ -57,16 +57,16 @@ check "dialogs: a line per call for the operator" \
 
 "$CTL" -s "$SOCK" info "$ended_id" --to caller --type application/dtmf-relay \
 	--body "$(printf 'Signal=5\r\nDuration=160\r\n')" >"$WORK/info.txt"
-check "info: exit 0, sent to the caller" \
-	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the caller of 1 call(s) with Call-ID $ended_id' \"\$1\"" _ "$WORK/info.txt"
+check "info: exit 0, sent to the caller, its final status 200 in the answer" \
+	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the caller of 1 call(s) with Call-ID $ended_id: 200' \"\$1\"" _ "$WORK/info.txt"
 sleep 0.3
 "$CTL" -s "$SOCK" --json dialogs "$ended_id" >"$WORK/sent-info.json"
 check "dialogs: the INFO as the last request sent, to the caller, answered 200" \
 	test "$(json_get "$WORK/sent-info.json" 'j["dialogs"][0]["last_sent"]')" = "{'method': 'INFO', 'to': 'caller', 'status': 200}"
 "$CTL" -s "$SOCK" message "$ended_b" --to callee --type text/plain \
 	--body "hello from the operator" >"$WORK/message.txt"
-check "message: exit 0, sent to the callee (found by leg B's Call-ID)" \
-	bash -c "[ $? = 0 ] && grep -qx 'sent MESSAGE to the callee of 1 call(s) with Call-ID $ended_b' \"\$1\"" _ "$WORK/message.txt"
+check "message: exit 0, sent to the callee (found by leg B's Call-ID), final status 200" \
+	bash -c "[ $? = 0 ] && grep -qx 'sent MESSAGE to the callee of 1 call(s) with Call-ID $ended_b: 200' \"\$1\"" _ "$WORK/message.txt"
 sleep 0.3
 "$CTL" -s "$SOCK" --json stats >"$WORK/sent.json"
 check "info and message: both answered, none retransmitted" \
@@ -85,6 +85,11 @@ check "a Content-Type with a line break: exit 1, the key named" \
 	bash -c "[ $? = 1 ] && grep -q 'content_type: expected type/subtype' \"\$1\"" _ "$WORK/badtype.err"
 "$CTL" -s "$SOCK" info "$ended_id" 2>/dev/null
 check "info without --to is a usage error (exit 2)" test $? = 2
+"$CTL" -s "$SOCK" info "$ended_id" --to caller --wait 2000 2>"$WORK/wait.err"
+check "info --wait 2000 is a usage error (exit 2) that says the range" \
+	bash -c "[ $? = 2 ] && grep -q 'expected milliseconds from 0 to 1500' \"\$1\"" _ "$WORK/wait.err"
+check "the daemon refuses a wait_ms out of range, naming the key" \
+	bash -c "python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b\"{\\\"command\\\": \\\"info\\\", \\\"call_id\\\": \\\"x\\\", \\\"to\\\": \\\"caller\\\", \\\"wait_ms\\\": 5000}\\n\"); print(s.recv(4096).decode())' \"\$1\" | grep -q '\"wait_ms: expected 0 to 1500'" _ "$SOCK"
 
 "$CTL" -s "$SOCK" bye "$ended_id" >"$WORK/bye.txt"
 check "bye: exit 0, one call ended" \
@@ -101,6 +106,20 @@ check "bye: the CDR says end_reason operator" \
 "$CTL" -s "$SOCK" --json dialogs >"$WORK/after.json"
 check "bye: the other call is still up" \
 	test "$(json_get "$WORK/after.json" 'j["dialogs_up"], len(j["dialogs"])')" = "1 1"
+
+# a side that no longer answers: the answer comes after --wait, without a status
+kept_id=$(json_get "$WORK/after.json" 'j["dialogs"][0]["caller"]["call_id"]')
+kill "$kept_uas" 2>/dev/null
+wait "$kept_uas" 2>/dev/null
+t0=$(date +%s%N)
+"$CTL" -s "$SOCK" info "$kept_id" --to callee --wait 300 >"$WORK/unanswered.txt"
+rc=$?
+t1=$(date +%s%N)
+check "info to a side that does not answer: exit 0, 'none within 300 ms', after 300 ms and within 1.5 s" \
+	bash -c "[ $rc = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: none within 300 ms' \"\$1\" && [ $(((t1 - t0) / 1000000)) -ge 300 ] && [ $(((t1 - t0) / 1000000)) -lt 1500 ]" _ "$WORK/unanswered.txt"
+"$CTL" -s "$SOCK" --json info "$kept_id" --to callee --wait 0 >"$WORK/nowait.json"
+check "info --wait 0: answered once sent, status null" \
+	test "$(json_get "$WORK/nowait.json" 'j["sent"], j["status"], j["answered"]')" = "1 None 0"
 
 "$CTL" -s "$SOCK" bye "no-such-call@nowhere" 2>"$WORK/nosuch.err"
 rc=$?

@@ -41,8 +41,9 @@ static const char usage_text[] =
     "  info CALL-ID --to caller|callee [--type TYPE --body TEXT]\n"
     "  message CALL-ID --to caller|callee --type TYPE --body TEXT\n"
     "            send an INFO (RFC 6086) or a MESSAGE (RFC 3428) in that call to one\n"
-    "            side, with the body TEXT of Content-Type TYPE (at most 1024 bytes); the\n"
-    "            answer says it was sent (its response is counted in the statistics)\n"
+    "            side, with the body TEXT of Content-Type TYPE (at most 1024 bytes), and\n"
+    "            print the final status of the request (200, 415, 481, 408 when it went\n"
+    "            unanswered...), or that none came within --wait\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the management socket (default: management_socket of the\n"
@@ -53,6 +54,8 @@ static const char usage_text[] =
     "      --to SIDE       info, message: caller or callee\n"
     "      --type TYPE     info, message: the body's Content-Type, such as text/plain\n"
     "      --body TEXT     info, message: the body\n"
+    "      --wait MS       info, message: wait up to MS milliseconds, 0-1500, for the\n"
+    "                      final status (default 1000; 0: answer once it is sent)\n"
     "      --json          print the daemon's whole answer as JSON\n"
     "  -h, --help          print this text\n"
     "\n"
@@ -63,24 +66,31 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHED = 3 };
 
 struct cli {
 	const char *socket, *config, *command;
-	const char *call_id;	       /* dialogs, bye, info, message */
-	const char *to, *ctype, *body; /* info, message */
-	long timeout_s, limit;
+	const char *call_id;		/* dialogs, bye, info, message */
+	const char *to, *ctype, *body;	/* info, message */
+	long timeout_s, limit, wait_ms; /* wait_ms: -1 when not given */
 	bool json;
 };
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'J'},
-	    {"limit", required_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
-	    {"to", required_argument, NULL, 'T'},      {"type", required_argument, NULL, 'Y'},
-	    {"body", required_argument, NULL, 'B'},    {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"to", required_argument, NULL, 'T'},
+	    {"type", required_argument, NULL, 'Y'},
+	    {"body", required_argument, NULL, 'B'},
+	    {"wait", required_argument, NULL, 'W'},
+	    {NULL, 0, NULL, 0},
 	};
 	int o;
 
 	cli->timeout_s = 5;
+	cli->wait_ms = -1;
 	while ((o = getopt_long(argc, argv, "s:c:t:n:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
@@ -120,6 +130,16 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case 'B':
 			cli->body = optarg;
 			break;
+		case 'W':
+			if (cli_long(optarg, 0, 1500, &cli->wait_ms)) {
+				fprintf(
+				    stderr,
+				    "sipshardctl: --wait: expected milliseconds from 0 to 1500, "
+				    "got '%s'\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -158,8 +178,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->command);
 		return EXIT_USAGE;
 	}
-	if (!sends && (cli->to || cli->ctype || cli->body)) {
-		fprintf(stderr, "sipshardctl: --to, --type and --body are for info and message\n");
+	if (!sends && (cli->to || cli->ctype || cli->body || cli->wait_ms >= 0)) {
+		fprintf(stderr,
+			"sipshardctl: --to, --type, --body and --wait are for info and message\n");
 		return EXIT_USAGE;
 	}
 	if (nargs > (with_call_id ? 1 : 0)) {
@@ -300,6 +321,30 @@ static double seconds_member(const json_t *o, const char *key)
 	return (double)json_integer_value(json_object_get(o, key)) / 1000.0;
 }
 
+/* info, message: where it went and its final status. */
+static void print_sent(const struct cli *cli, const json_t *answer)
+{
+	const json_t *st = json_object_get(answer, "status");
+	json_int_t sent = json_integer_value(json_object_get(answer, "sent"));
+	json_int_t answered = json_integer_value(json_object_get(answer, "answered"));
+	char status[64];
+
+	if (json_is_integer(st))
+		snprintf(status, sizeof(status), "%" JSON_INTEGER_FORMAT, json_integer_value(st));
+	else if (cli->wait_ms == 0)
+		snprintf(status, sizeof(status), "not waited for");
+	else if (!answered)
+		snprintf(status, sizeof(status), "none within %ld ms",
+			 cli->wait_ms < 0 ? 1000 : cli->wait_ms);
+	else if (answered < sent)
+		snprintf(status, sizeof(status),
+			 "from %" JSON_INTEGER_FORMAT " call(s) only (see --json)", answered);
+	else
+		snprintf(status, sizeof(status), "not the same for every call (see --json)");
+	printf("sent %s to the %s of %" JSON_INTEGER_FORMAT " call(s) with Call-ID %s: %s\n",
+	       str_member(answer, "method"), cli->to, sent, cli->call_id, status);
+}
+
 /* One line per dialog: where it is, how old, and each leg's Call-ID and peer. */
 static void print_dialogs(const struct cli *cli, const json_t *answer)
 {
@@ -361,6 +406,8 @@ int main(int argc, char **argv)
 		json_object_set_new(request, "to", json_string(cli.to));
 	if (request && cli.ctype)
 		json_object_set_new(request, "content_type", json_string(cli.ctype));
+	if (request && cli.wait_ms >= 0)
+		json_object_set_new(request, "wait_ms", json_integer(cli.wait_ms));
 	if (request && cli.body)
 		json_object_set_new(request, "body", json_string(cli.body));
 	if (!request || (cli.call_id && !json_object_get(request, "call_id")) ||
@@ -400,10 +447,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cli.command, "dialogs") || !strcmp(cli.command, "bye")) {
 			print_dialogs(&cli, answer);
 		} else if (!strcmp(cli.command, "info") || !strcmp(cli.command, "message")) {
-			printf("sent %s to the %s of %" JSON_INTEGER_FORMAT
-			       " call(s) with Call-ID %s\n",
-			       json_string_value(json_object_get(answer, "method")) ?: "?", cli.to,
-			       json_integer_value(json_object_get(answer, "sent")), cli.call_id);
+			print_sent(&cli, answer);
 		} else {
 			print_json(json_object_get(answer, cli.command));
 		}

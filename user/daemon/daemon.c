@@ -418,6 +418,7 @@ static void *controller_main(void *arg)
 		ctl_set_draining(d->ctl, atomic_load(&d->draining));
 		ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
+		dialogs_tick(d, now);
 		ctl_flush_all(d);
 		struct ctl_stats cs;
 		ctl_get_stats(d->ctl, &cs);

@@ -74,6 +74,7 @@ struct dlg_query {
 	uint16_t body_len;
 	char ctype[SESSION_BODY_TYPE_MAX]; /* NUL-terminated; "" for no body */
 	char body[ORIG_BODY_MAX];
+	uint32_t wait_ms; /* SEND: how long the answer waits for the final status (controller) */
 };
 
 /* Dialog slots a worker looks at per turn of its loop, so that a scan of a
@@ -172,6 +173,14 @@ struct dlg_pending {
 	unsigned workers_left;
 	uint64_t used, matched;
 	json_t *dialogs; /* the array of the dialogs reported */
+	/* SEND, once the request is out: the dialogs are listed again (a LIST
+	 * query by the same Call-ID) until each holds the final status of what
+	 * was sent, or wait_until_ms; that listing is the answer */
+	bool awaiting;
+	uint64_t sent; /* dialogs the request went into */
+	uint64_t wait_until_ms, next_poll_ms;
+	uint64_t answered; /* of the last listing: with a final status */
+	int status;	   /* their status when all agree, else -1 */
 };
 
 struct daemon {
@@ -226,5 +235,8 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 			uint64_t now_ms);
 void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,
 		      const void *payload, uint64_t now_ms);
+/* Each turn of the controller loop: lists the dialogs again for a command
+ * waiting on a final status. */
+void dialogs_tick(struct daemon *d, uint64_t now_ms);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * dialogs.c - the management commands on calls in progress: "dialogs" (list
  * them, or find one by Call-ID), "bye" (end one: a BYE on each leg), "info"
- * and "message" (send one of those on a leg of one, with a body).
+ * and "message" (send one of those on a leg of one, with a body, and answer
+ * with its final status when it comes within "wait_ms").
  *
  * Owns: the command's arguments and errors, the query sent to every worker,
  * gathering the workers' replies into one answer (the dialog records as
@@ -10,7 +11,11 @@
  * turn of the worker's loop) or the requests sent (orig.c).
  *
  * The workers hold the dialogs and are their only writers, so the controller
- * asks instead of reading their tables. One command runs at a time; a second
+ * asks instead of reading their tables. The final status of an info or
+ * message is kept on its dialog by the worker (last_sent); the controller
+ * lists the dialog again every few milliseconds until it is there, rather
+ * than have every originated request report back for the few the operator
+ * sends. One command runs at a time; a second
  * one while the first waits is refused with "busy", unless the first is past
  * its deadline (the management client was told it timed out by then).
  */
@@ -23,6 +28,11 @@
 
 #define DIALOGS_LIMIT_DEFAULT 20
 #define DIALOGS_LIMIT_MAX     100 /* per worker: each is a ring message */
+/* info and message wait this long for the final status unless told otherwise;
+ * at most WAIT_MAX_MS, so that the answer beats the client's deadline */
+#define DIALOGS_WAIT_DEFAULT_MS 1000
+#define DIALOGS_WAIT_MAX_MS	1500
+#define DIALOGS_POLL_MS		5
 
 static json_t *error(const char *why)
 {
@@ -87,6 +97,7 @@ static json_t *read_send_args(const char *command, const json_t *request, struct
 	const char *to = json_string_value(json_object_get(request, "to"));
 	json_t *ct = json_object_get(request, "content_type");
 	json_t *body = json_object_get(request, "body");
+	json_t *wait = json_object_get(request, "wait_ms");
 	char why[160];
 
 	q->method = strcmp(command, "info") == 0 ? SIP_METHOD_INFO : SIP_METHOD_MESSAGE;
@@ -119,6 +130,15 @@ static json_t *read_send_args(const char *command, const json_t *request, struct
 		}
 		memcpy(q->ctype, t, n + 1);
 	}
+	if (wait && (!json_is_integer(wait) || json_integer_value(wait) < 0 ||
+		     json_integer_value(wait) > DIALOGS_WAIT_MAX_MS)) {
+		snprintf(why, sizeof(why),
+			 "wait_ms: expected 0 to %d, the milliseconds the answer waits for the "
+			 "final status",
+			 DIALOGS_WAIT_MAX_MS);
+		return error(why);
+	}
+	q->wait_ms = wait ? (uint32_t)json_integer_value(wait) : DIALOGS_WAIT_DEFAULT_MS;
 	q->body_len = (uint16_t)blen;
 	if (blen)
 		memcpy(q->body, json_string_value(body), blen);
@@ -160,6 +180,24 @@ static json_t *read_args(const char *command, const json_t *request, struct dlg_
 	return q->kind == DLG_QUERY_SEND ? read_send_args(command, request, q) : NULL;
 }
 
+/* Sends q to every worker under a new id; false when a ring is full (the
+ * workers that got it answer a query nobody waits for: ignored). */
+static bool push_query(struct daemon *d, const struct dlg_query *q)
+{
+	struct dlg_pending *p = &d->query;
+	struct dmsg_hdr h = {.type = DMSG_QUERY, .len = sizeof(*q), .slot = ++p->id};
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (daemon_push_cmd(d, i, &h, q, sizeof(*q)) != 0) {
+			p->id++;
+			return false;
+		}
+	p->workers_left = d->nworkers;
+	p->used = p->matched = p->answered = 0;
+	p->status = 0;
+	return true;
+}
+
 json_t *dialogs_command(struct daemon *d, const char *command, const json_t *request,
 			uint64_t now_ms)
 {
@@ -178,35 +216,69 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 	if (p->active)
 		json_decref(p->dialogs); /* timed out: its late replies are ignored */
 
-	uint32_t id = p->id + 1; /* replies to an earlier query carry its id */
+	uint32_t id = p->id; /* replies to an earlier query carry an older id */
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	p->dialogs = json_array();
 	if (!p->dialogs)
 		return NULL;
-	struct dmsg_hdr h = {.type = DMSG_QUERY, .len = sizeof(q), .slot = p->id};
-	for (unsigned i = 0; i < d->nworkers; i++)
-		if (daemon_push_cmd(d, i, &h, &q, sizeof(q)) != 0) {
-			/* those that got it answer a query nobody waits for: ignored */
-			json_decref(p->dialogs);
-			p->dialogs = NULL;
-			return error("busy: a worker's command ring is full; try again");
-		}
+	if (!push_query(d, &q)) {
+		json_decref(p->dialogs);
+		p->dialogs = NULL;
+		return error("busy: a worker's command ring is full; try again");
+	}
 	p->active = true;
 	p->q = q; /* its call_id is NUL-terminated: read_args copied fewer bytes */
 	p->ticket = mgmt_defer(d->mgmt);
 	p->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
-	p->workers_left = d->nworkers;
 	return MGMT_LATER; /* the workers look at their rings every turn */
 }
 
-/* Every worker has answered: the response goes to the management client. */
-static void finish(struct daemon *d)
+/* The answer to info or message: how many dialogs it went into and, from the
+ * last listing, their final status (null while any has none). */
+static json_t *send_answer(const struct dlg_pending *p)
+{
+	const char *method = sip_method_name((enum sip_method)p->q.method);
+	bool all = p->answered && p->answered >= p->sent && p->status > 0;
+
+	log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"; final "
+		 "status %d",
+		 method, p->q.leg == SHARD_LEG_A ? "caller" : "callee", (unsigned long long)p->sent,
+		 p->q.call_id, all ? p->status : 0);
+	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:o}", "sent", (json_int_t)p->sent, "method",
+			 method, "to", p->q.leg == SHARD_LEG_A ? "caller" : "callee", "status",
+			 all ? json_integer(p->status) : json_null(), "answered",
+			 (json_int_t)p->answered, "dialogs", p->dialogs);
+}
+
+/* Every worker has answered: the response goes to the management client, or,
+ * for info and message, the wait for the final status begins or goes on. */
+static void finish(struct daemon *d, uint64_t now_ms)
 {
 	struct dlg_pending *p = &d->query;
 	json_t *resp;
 
-	if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
+	if (p->q.kind == DLG_QUERY_SEND && p->matched && !p->awaiting) {
+		p->sent = p->matched;
+		if (p->q.wait_ms) {
+			json_decref(p->dialogs);
+			p->dialogs = NULL;
+			p->awaiting = true;
+			p->wait_until_ms = now_ms + p->q.wait_ms;
+			p->next_poll_ms = now_ms; /* the next turn */
+			return;
+		}
+	}
+	if (p->awaiting && p->answered < p->sent && now_ms < p->wait_until_ms) {
+		json_decref(p->dialogs);
+		p->dialogs = NULL;
+		p->next_poll_ms = now_ms + DIALOGS_POLL_MS;
+		return;
+	}
+
+	if (p->q.kind == DLG_QUERY_SEND && (p->awaiting || !p->q.wait_ms)) {
+		resp = send_answer(p);
+	} else if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 80];
 		snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"", p->q.call_id);
 		json_decref(p->dialogs);
@@ -216,20 +288,13 @@ static void finish(struct daemon *d)
 		    json_pack("{s:I, s:o}", "ended", (json_int_t)p->matched, "dialogs", p->dialogs);
 		log_info("management: ended %llu call(s) with Call-ID \"%s\"",
 			 (unsigned long long)p->matched, p->q.call_id);
-	} else if (p->q.kind == DLG_QUERY_SEND) {
-		const char *method = sip_method_name((enum sip_method)p->q.method);
-		resp = json_pack("{s:I, s:s, s:s, s:o}", "sent", (json_int_t)p->matched, "method",
-				 method, "to", p->q.leg == SHARD_LEG_A ? "caller" : "callee",
-				 "dialogs", p->dialogs);
-		log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"",
-			 method, p->q.leg == SHARD_LEG_A ? "caller" : "callee",
-			 (unsigned long long)p->matched, p->q.call_id);
 	} else {
 		resp = json_pack("{s:I, s:I, s:o}", "dialogs_up", (json_int_t)p->used, "matched",
 				 (json_int_t)p->matched, "dialogs", p->dialogs);
 	}
 	p->dialogs = NULL;
 	p->active = false;
+	p->awaiting = false;
 	if (mgmt_answer(d->mgmt, p->ticket, resp) != 0)
 		log_debug("management: the client of a dialogs command left before its answer");
 }
@@ -242,6 +307,13 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 	if (!p->active || h->slot != p->id)
 		return; /* a query given up on */
 	if (h->type == DMSG_QUERY_DIALOG && h->len == sizeof(struct shard_dialog)) {
+		const struct shard_dialog *dl = payload;
+		if (p->awaiting && dl->sent_method == p->q.method && dl->sent_leg == p->q.leg &&
+		    dl->sent_status) {
+			p->answered++;
+			p->status =
+			    (!p->status || p->status == dl->sent_status) ? dl->sent_status : -1;
+		}
 		json_t *o = dialog_json(worker, payload, now_ms);
 		if (o)
 			json_array_append_new(p->dialogs, o);
@@ -252,5 +324,21 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 	p->used += h->gen;
 	p->matched += h->reason;
 	if (--p->workers_left == 0)
-		finish(d);
+		finish(d, now_ms);
+}
+
+void dialogs_tick(struct daemon *d, uint64_t now_ms)
+{
+	struct dlg_pending *p = &d->query;
+
+	if (!p->active || !p->awaiting || p->workers_left || now_ms < p->next_poll_ms)
+		return;
+	struct dlg_query q = p->q;
+	q.kind = DLG_QUERY_LIST;
+	p->dialogs = json_array();
+	if (!p->dialogs || !push_query(d, &q)) {
+		json_decref(p->dialogs);
+		p->dialogs = NULL;
+		p->next_poll_ms = now_ms + DIALOGS_POLL_MS;
+	}
 }
