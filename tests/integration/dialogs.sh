@@ -121,6 +121,28 @@ check "info to a side that does not answer: exit 0, 'none within 300 ms', after 
 check "info --wait 0: answered once sent, status null" \
 	test "$(json_get "$WORK/nowait.json" 'j["sent"], j["status"], j["answered"]')" = "1 None 0"
 
+# in its place a UA that knows no such dialog: the refusal is the status shown
+cat >"$WORK/ua481.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    data, peer = s.recvfrom(65535)
+    lines = data.decode(errors="replace").split("\r\n")
+    if not lines[0].endswith("SIP/2.0"):
+        continue
+    keep = [l for l in lines[1:] if l.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+    s.sendto(("SIP/2.0 481 Call/Transaction Does Not Exist\r\n" + "\r\n".join(keep) +
+              "\r\nContent-Length: 0\r\n\r\n").encode(), peer)
+PY
+python3 "$WORK/ua481.py" "$((B_PORT + 1))" &
+ua481=$!
+sleep 0.3
+"$CTL" -s "$SOCK" info "$kept_id" --to callee --type text/plain --body x >"$WORK/refused.txt"
+check "info refused by the peer: exit 0, its final status 481 printed" \
+	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: 481' \"\$1\"" _ "$WORK/refused.txt"
+kill "$ua481" 2>/dev/null
+
 "$CTL" -s "$SOCK" bye "no-such-call@nowhere" 2>"$WORK/nosuch.err"
 rc=$?
 check "bye of an unknown Call-ID: exit 1 and the reason" \
