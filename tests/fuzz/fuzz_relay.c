@@ -10,7 +10,9 @@
  * branch of the last request relayed, so that mutations reach the dialog and
  * the transaction records instead of stopping at 481. The first byte of the
  * input picks the output buffer size (a worker's tx_buffer_size), so that the
- * buffer-exhaustion paths run too. Datagrams go where the worker would send
+ * buffer-exhaustion paths run too; its bit 2 puts an operator's REFER on the
+ * dialog (to leg A, or leg B with bit 3; CSeq 2), so that NOTIFYs about it are
+ * answered here instead of relayed. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
  * ours to orig_on_response. Each input starts with one BYE that sipshard sent
@@ -22,6 +24,8 @@
  *         keeps its status and carries the Call-ID of the leg it goes back to;
  *   ANSWER: a response with the status reported, which parses, for a request;
  *   DROP: a reason; every other outcome: no reason;
+ *   a NOTIFY answered about the operator's REFER is answered 200 or 500 and
+ *   counted, and nothing else is counted so;
  *   after each datagram the table never holds more than the one dialog, and
  *   never more transactions than requests relayed; every BYE of ours (first
  *   sent or retransmitted) parses as a BYE on leg B, and the BYE transactions
@@ -90,7 +94,7 @@ static void check_bye_counts(void)
 }
 
 /* A fresh table with the one confirmed dialog, as the controller installs it. */
-static void open_shard(void)
+static void open_shard(uint8_t selector)
 {
 	if (shard_table_open(&ctx.table, NULL, 4, 16) != 0)
 		die("shard_table_open failed", NULL, 0);
@@ -101,6 +105,11 @@ static void open_shard(void)
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
 	ctx.branch.len = 0;
+	if (selector & 4) {
+		struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
+		d->refer = (uint8_t)(SHARD_REFER_ACTIVE | ((selector & 8) ? SHARD_REFER_LEG_B : 0));
+		d->refer_cseq = 2;
+	}
 	orig_init(&ctx.orig, 0, 1, 500, 4000);
 	char scratch[ORIG_MAX];
 	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
@@ -198,7 +207,12 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	if (m->is_request) {
 		if (!m->to.has_tag || m->method_id == SIP_METHOD_CANCEL)
 			return; /* the controller's */
+		uint64_t notifies = ctx.rc.refer_notifies;
 		relay_request(&ctx.rc, m, ctx.outbuf, cap, &res);
+		if (ctx.rc.refer_notifies != notifies &&
+		    (ctx.rc.refer_notifies != notifies + 1 || m->method_id != SIP_METHOD_NOTIFY ||
+		     res.outcome != RELAY_ANSWER || (res.status != 200 && res.status != 500)))
+			die("a REFER NOTIFY counted without its 200 or 500", NULL, 0);
 	} else {
 		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
 			return;
@@ -243,9 +257,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size_t cap = caps[data[0] & 3];
+	uint8_t selector = data[0];
 	data++;
 	size--;
-	open_shard();
+	open_shard(selector);
 	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
 		one_datagram(dg, len, cap, &relayed);
 	shard_table_close(&ctx.table);

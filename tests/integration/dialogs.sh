@@ -3,7 +3,9 @@
 # with SIPp on both sides: sipshardctl dialogs lists the calls up (both legs)
 # and finds one by either leg's Call-ID; info and message send an INFO to the
 # caller and a MESSAGE to the callee, which SIPp checks (type, body) and
-# answers; bye ends the call with a BYE to each side that both SIPp sides
+# answers, and the commands print the final status; refer transfers the caller
+# (REFER with Refer-To, 202, two NOTIFYs that sipshard answers itself and the
+# callee never sees); bye ends the call with a BYE to each side that both SIPp sides
 # check and answer, and a CDR with end_reason operator; the other call stays
 # up; a Call-ID of no call, and bad arguments, are refused.
 set -u
@@ -36,7 +38,7 @@ uas_pid=${PIDS[-1]}
 sipp_uas "$((B_PORT + 1))" uas_no_bye.xml -m 1
 kept_uas=${PIDS[-1]}
 sleep 0.3
-start_bg sipp_uac ended "$D_PORT" uac_await_info_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"
+start_bg sipp_uac ended "$D_PORT" uac_await_operator.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"
 uac_pid=${PIDS[-1]}
 sipp_uac kept "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 2))" -s keep
 sleep 0.3
@@ -76,6 +78,21 @@ check "dialogs: then the MESSAGE to the callee, answered 200; nothing sent into 
 	test "$(json_get "$WORK/sent-all.json" '" | ".join(sorted(str(d["last_sent"]) for d in j["dialogs"]))')" = "None | {'method': 'MESSAGE', 'to': 'callee', 'status': 200}"
 "$CTL" -s "$SOCK" dialogs "$ended_id" >"$WORK/sent-one.txt"
 check "dialogs: the call's line says so" grep -q "  sent MESSAGE to callee: 200$" "$WORK/sent-one.txt"
+"$CTL" -s "$SOCK" refer "$ended_id" --to caller --target sip:transfer-target@example.net >"$WORK/refer.txt"
+check "refer: exit 0, the caller accepted the transfer: 202" \
+	bash -c "[ $? = 0 ] && grep -qx 'sent REFER to the caller of 1 call(s) with Call-ID $ended_id: 202' \"\$1\"" _ "$WORK/refer.txt"
+sleep 0.5
+"$CTL" -s "$SOCK" --json dialogs "$ended_id" >"$WORK/refer.json"
+check "dialogs: the transfer done, the target's 200 from the last NOTIFY" \
+	test "$(json_get "$WORK/refer.json" 'j["dialogs"][0]["transfer"]')" = "{'to': 'caller', 'state': 'done', 'status': 200}"
+"$CTL" -s "$SOCK" --json stats >"$WORK/refer-stats.json"
+check "refer: both NOTIFYs answered by sipshard, none relayed to the callee" \
+	test "$(json_get "$WORK/refer-stats.json" 'sum(w["refer_notifies_answered"] for w in j["stats"]["workers"]), sum(w["relayed_requests"].get("NOTIFY", 0) for w in j["stats"]["workers"])')" = "2 0"
+"$CTL" -s "$SOCK" dialogs "$ended_id" >"$WORK/refer.txt"
+check "dialogs: the call's line shows the transfer" grep -q "  transfer of caller: 200 (done)$" "$WORK/refer.txt"
+"$CTL" -s "$SOCK" refer "$ended_id" --to caller --target "sip:a b" 2>"$WORK/badtarget.err"
+check "refer to a target that is no URI: exit 1, the key named" \
+	bash -c "[ $? = 1 ] && grep -q 'target: expected the URI to transfer to' \"\$1\"" _ "$WORK/badtarget.err"
 "$CTL" -s "$SOCK" message "$ended_id" --to callee --type text/plain 2>"$WORK/nobody.err"
 check "message without a body: exit 1, the daemon says why" \
 	bash -c "[ $? = 1 ] && grep -q 'expected a \"body\"' \"\$1\"" _ "$WORK/nobody.err"

@@ -246,6 +246,39 @@ static void test_info_carries_its_body(void **state)
 	assert_int_equal(byes.st.sent, 1);
 }
 
+/* The operator's transfer: a REFER with its Refer-To and, as RFC 3515 2 asks
+ * of every REFER, one Contact (ours); an INFO has none. */
+static void test_refer_names_target_and_contact(void **state)
+{
+	(void)state;
+	struct relay_req refer = {.method = SIP_METHOD_REFER,
+				  .extra = "Refer-To: <sip:carol@example.net>\r\n"};
+	char scratch[ORIG_MAX];
+	uint32_t cseq_a = leg(SHARD_LEG_A)->local_cseq;
+
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &refer, 78, 1000, scratch,
+				    sizeof(scratch), capture, NULL),
+			 0);
+	parse_sent();
+	assert_int_equal(m.method_id, SIP_METHOD_REFER);
+	assert_int_equal(m.cseq.num, cseq_a + 1);
+	assert_int_equal(leg(SHARD_LEG_A)->local_cseq, cseq_a + 1);
+	assert_view(m.refer_to, "<sip:carol@example.net>");
+	assert_int_equal(m.ncontacts, 1);
+	assert_view(m.contacts[0].uri.whole, "sip:sipshard@127.0.0.1:5060");
+	assert_int_equal(m.content_length, 0);
+	respond(202, "REFER");
+	assert_int_equal(done.method, SIP_METHOD_REFER);
+	assert_int_equal(done.status, 202);
+
+	struct relay_req info = {.method = SIP_METHOD_INFO};
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &info, 79, 1000, scratch,
+				    sizeof(scratch), capture, NULL),
+			 0);
+	parse_sent();
+	assert_int_equal(m.ncontacts, 0);
+}
+
 static void test_retransmits_until_final(void **state)
 {
 	(void)state;
@@ -404,6 +437,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_each_leg_gets_its_own_bye, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_names_target_and_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_info_carries_its_body, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmits_until_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provisional_slows_to_t2, setup, teardown),

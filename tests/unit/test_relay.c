@@ -1,7 +1,8 @@
 /*
  * test_relay.c - the in-dialog fast path on a real shard table: requests cross
  * to the other leg rewritten into its space, responses find their way back,
- * and every bad input gets its defined answer.
+ * every bad input gets its defined answer, and the NOTIFYs about a REFER of
+ * sipshard's own (the operator's transfer) are answered, not relayed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -279,6 +280,118 @@ static void test_request_from_callee(void **state)
 	assert_null(memmem(out, (size_t)res.len, "btag", 4));
 }
 
+/* A NOTIFY from leg A (caller) with this Event, Subscription-State and sipfrag. */
+static void notify_from_a(unsigned cseq, const char *event, const char *substate, const char *frag)
+{
+	int n = snprintf(in, sizeof(in),
+			 "NOTIFY sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKn%u\r\n"
+			 "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "To: <sip:bob@sbc>;tag=%s\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: %u NOTIFY\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Event: %s\r\n"
+			 "subscription-state: %s\r\n"
+			 "Content-Type: message/sipfrag\r\n"
+			 "Content-Length: %zu\r\n\r\n%s",
+			 cseq, a_tag, cseq, event, substate, strlen(frag), frag);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+}
+
+/* The dialog after the worker sent the operator's REFER to leg A as CSeq 5. */
+static struct shard_dialog *refer_sent_to_a(void)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	assert_non_null(d);
+	d->refer = SHARD_REFER_ACTIVE;
+	d->refer_cseq = 5;
+	return d;
+}
+
+static void test_notify_about_our_refer_is_answered_here(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	/* with no REFER of ours, a NOTIFY is the other side's business: relayed */
+	notify_from_a(2, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	struct shard_dialog *d = refer_sent_to_a();
+	uint64_t relayed = rc.relayed_req[SIP_METHOD_NOTIFY];
+	notify_from_a(3, "refer", "active;expires=60", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 200);
+	assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
+	assert_int_equal(out_m.cseq.num, 3);
+	assert_int_equal(d->refer_status, 100);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_ACTIVE);
+	assert_int_equal(rc.refer_notifies, 1);
+	assert_int_equal(rc.relayed_req[SIP_METHOD_NOTIFY], relayed);
+
+	/* a NOTIFY about another REFER (its CSeq as id) is relayed */
+	notify_from_a(4, "refer;id=9", "active", "SIP/2.0 180 Ringing\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(d->refer_status, 100);
+
+	/* ours by id, terminated: the transfer is done, with the target's 200 */
+	notify_from_a(5, "Refer ; id=5", "terminated;reason=noresource", "SIP/2.0 200 OK\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(d->refer_status, 200);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_DONE);
+
+	/* its retransmission is answered again, an older CSeq gets 500 */
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	notify_from_a(4, "refer", "terminated", "SIP/2.0 200 OK\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+	assert_int_equal(rc.refer_notifies, 4); /* every answer counted, the 500 too */
+
+	/* the caller's next request still crosses, in order */
+	req_from_a("INFO", 6, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
+static void test_notify_from_the_other_leg_is_relayed(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	refer_sent_to_a();
+	int n = snprintf(in, sizeof(in),
+			 "NOTIFY sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKcn1\r\n"
+			 "From: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: 1 NOTIFY\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Event: refer\r\n"
+			 "Subscription-State: terminated\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 b_tag);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(rc.refer_notifies, 0);
+	/* and a NOTIFY of another package from the REFERed leg is relayed too */
+	notify_from_a(2, "dialog", "active", "");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +400,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_from_the_other_leg_is_relayed, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,11 @@ static const char usage_text[] =
     "            side, with the body TEXT of Content-Type TYPE (at most 1024 bytes), and\n"
     "            print the final status of the request (200, 415, 481, 408 when it went\n"
     "            unanswered...), or that none came within --wait\n"
+    "  refer CALL-ID --to caller|callee --target URI\n"
+    "            transfer that side of the call to URI: a REFER (RFC 3515) with\n"
+    "            Refer-To: <URI>; prints its final status (202: accepted); the side's\n"
+    "            NOTIFYs about it are answered by sipshard, and dialogs shows how far\n"
+    "            the transfer got (the status of the side's call to URI)\n"
     "\n"
     "Options:\n"
     "  -s, --socket PATH   the management socket (default: management_socket of the\n"
@@ -54,8 +59,9 @@ static const char usage_text[] =
     "      --to SIDE       info, message: caller or callee\n"
     "      --type TYPE     info, message: the body's Content-Type, such as text/plain\n"
     "      --body TEXT     info, message: the body\n"
-    "      --wait MS       info, message: wait up to MS milliseconds, 0-1500, for the\n"
-    "                      final status (default 1000; 0: answer once it is sent)\n"
+    "      --target URI    refer: where the side is sent (sip:, sips: or tel: URI)\n"
+    "      --wait MS       info, message, refer: wait up to MS milliseconds, 0-1500, for\n"
+    "                      the final status (default 1000; 0: answer once it is sent)\n"
     "      --json          print the daemon's whole answer as JSON\n"
     "  -h, --help          print this text\n"
     "\n"
@@ -67,7 +73,8 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHED = 3 };
 struct cli {
 	const char *socket, *config, *command;
 	const char *call_id;		/* dialogs, bye, info, message */
-	const char *to, *ctype, *body;	/* info, message */
+	const char *to, *ctype, *body;	/* info, message; to: refer too */
+	const char *target;		/* refer */
 	long timeout_s, limit, wait_ms; /* wait_ms: -1 when not given */
 	bool json;
 };
@@ -75,17 +82,12 @@ struct cli {
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"limit", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"to", required_argument, NULL, 'T'},
-	    {"type", required_argument, NULL, 'Y'},
-	    {"body", required_argument, NULL, 'B'},
-	    {"wait", required_argument, NULL, 'W'},
-	    {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'J'},
+	    {"limit", required_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
+	    {"to", required_argument, NULL, 'T'},      {"type", required_argument, NULL, 'Y'},
+	    {"body", required_argument, NULL, 'B'},    {"wait", required_argument, NULL, 'W'},
+	    {"target", required_argument, NULL, 'R'},  {NULL, 0, NULL, 0},
 	};
 	int o;
 
@@ -130,6 +132,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case 'B':
 			cli->body = optarg;
 			break;
+		case 'R':
+			cli->target = optarg;
+			break;
 		case 'W':
 			if (cli_long(optarg, 0, 1500, &cli->wait_ms)) {
 				fprintf(
@@ -158,14 +163,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	cli->command = argv[optind++];
 	int nargs = argc - optind;
-	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message");
+	bool refer = !strcmp(cli->command, "refer");
+	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message") || refer;
 	bool with_call_id =
 	    sends || !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
 	if (!with_call_id && strcmp(cli->command, "stats") && strcmp(cli->command, "config") &&
 	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
 		fprintf(stderr,
 			"sipshardctl: unknown command '%s': expected stats, config, reload, drain, "
-			"dialogs, bye, info or message\n",
+			"dialogs, bye, info, message or refer\n",
 			cli->command);
 		return EXIT_USAGE;
 	}
@@ -180,7 +186,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	if (!sends && (cli->to || cli->ctype || cli->body || cli->wait_ms >= 0)) {
 		fprintf(stderr,
-			"sipshardctl: --to, --type, --body and --wait are for info and message\n");
+			"sipshardctl: --to, --type, --body and --wait are for info, message "
+			"and refer\n");
+		return EXIT_USAGE;
+	}
+	if (refer != (cli->target != NULL) || (refer && (cli->ctype || cli->body))) {
+		fprintf(stderr, refer ? "sipshardctl: refer: expected --target URI, and no --type "
+					"or --body\n"
+				      : "sipshardctl: --target is for refer only\n");
 		return EXIT_USAGE;
 	}
 	if (nargs > (with_call_id ? 1 : 0)) {
@@ -321,26 +334,36 @@ static double seconds_member(const json_t *o, const char *key)
 	return (double)json_integer_value(json_object_get(o, key)) / 1000.0;
 }
 
-/* info, message: where it went and its final status. */
-static void print_sent(const struct cli *cli, const json_t *answer)
+/* o's "status" member as text: the number, or none when it is null. */
+static void status_text(const json_t *o, const char *none, char *out, size_t cap)
 {
-	const json_t *st = json_object_get(answer, "status");
-	json_int_t sent = json_integer_value(json_object_get(answer, "sent"));
-	json_int_t answered = json_integer_value(json_object_get(answer, "answered"));
-	char status[64];
+	const json_t *st = json_object_get(o, "status");
 
 	if (json_is_integer(st))
-		snprintf(status, sizeof(status), "%" JSON_INTEGER_FORMAT, json_integer_value(st));
-	else if (cli->wait_ms == 0)
-		snprintf(status, sizeof(status), "not waited for");
+		snprintf(out, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(st));
+	else
+		snprintf(out, cap, "%s", none);
+}
+
+/* info, message, refer: where it went and its final status. */
+static void print_sent(const struct cli *cli, const json_t *answer)
+{
+	json_int_t sent = json_integer_value(json_object_get(answer, "sent"));
+	json_int_t answered = json_integer_value(json_object_get(answer, "answered"));
+	char none[64], status[64];
+
+	/* why there is no one final status to print, when there is none */
+	if (cli->wait_ms == 0)
+		snprintf(none, sizeof(none), "not waited for");
 	else if (!answered)
-		snprintf(status, sizeof(status), "none within %ld ms",
+		snprintf(none, sizeof(none), "none within %ld ms",
 			 cli->wait_ms < 0 ? 1000 : cli->wait_ms);
 	else if (answered < sent)
-		snprintf(status, sizeof(status),
+		snprintf(none, sizeof(none),
 			 "from %" JSON_INTEGER_FORMAT " call(s) only (see --json)", answered);
 	else
-		snprintf(status, sizeof(status), "not the same for every call (see --json)");
+		snprintf(none, sizeof(none), "not the same for every call (see --json)");
+	status_text(answer, none, status, sizeof(status));
 	printf("sent %s to the %s of %" JSON_INTEGER_FORMAT " call(s) with Call-ID %s: %s\n",
 	       str_member(answer, "method"), cli->to, sent, cli->call_id, status);
 }
@@ -366,21 +389,26 @@ static void print_dialogs(const struct cli *cli, const json_t *answer)
 		const json_t *a = json_object_get(dl, "caller"), *b = json_object_get(dl, "callee");
 		const json_t *sent = json_object_get(dl, "last_sent");
 		char last[64] = "";
+		char status[16];
 		if (json_is_object(sent)) {
-			const json_t *st = json_object_get(sent, "status");
-			char status[16] = "no answer yet";
-			if (json_is_integer(st))
-				snprintf(status, sizeof(status), "%" JSON_INTEGER_FORMAT,
-					 json_integer_value(st));
+			status_text(sent, "no answer yet", status, sizeof(status));
 			snprintf(last, sizeof(last), "  sent %s to %s: %s",
 				 str_member(sent, "method"), str_member(sent, "to"), status);
 		}
+		/* the transfer's progress: the status of the side's call to the target */
+		const json_t *xfer = json_object_get(dl, "transfer");
+		char transfer[64] = "";
+		if (json_is_object(xfer)) {
+			status_text(xfer, "no NOTIFY yet", status, sizeof(status));
+			snprintf(transfer, sizeof(transfer), "  transfer of %s: %s (%s)",
+				 str_member(xfer, "to"), status, str_member(xfer, "state"));
+		}
 		printf("worker %" JSON_INTEGER_FORMAT " %-9s age %.1f s idle %.1f s  caller %s "
-		       "(%s)  callee %s (%s)%s\n",
+		       "(%s)  callee %s (%s)%s%s\n",
 		       json_integer_value(json_object_get(dl, "worker")), str_member(dl, "state"),
 		       seconds_member(dl, "age_ms"), seconds_member(dl, "idle_ms"),
 		       str_member(a, "call_id"), str_member(a, "peer"), str_member(b, "call_id"),
-		       str_member(b, "peer"), last);
+		       str_member(b, "peer"), last, transfer);
 	}
 }
 
@@ -406,6 +434,8 @@ int main(int argc, char **argv)
 		json_object_set_new(request, "to", json_string(cli.to));
 	if (request && cli.ctype)
 		json_object_set_new(request, "content_type", json_string(cli.ctype));
+	if (request && cli.target)
+		json_object_set_new(request, "target", json_string(cli.target));
 	if (request && cli.wait_ms >= 0)
 		json_object_set_new(request, "wait_ms", json_integer(cli.wait_ms));
 	if (request && cli.body)
@@ -446,7 +476,8 @@ int main(int argc, char **argv)
 			       json_integer_value(json_object_get(answer, "drain_s")));
 		} else if (!strcmp(cli.command, "dialogs") || !strcmp(cli.command, "bye")) {
 			print_dialogs(&cli, answer);
-		} else if (!strcmp(cli.command, "info") || !strcmp(cli.command, "message")) {
+		} else if (!strcmp(cli.command, "info") || !strcmp(cli.command, "message") ||
+			   !strcmp(cli.command, "refer")) {
 			print_sent(&cli, answer);
 		} else {
 			print_json(json_object_get(answer, cli.command));

@@ -224,12 +224,12 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 				 "drain_s", (json_int_t)d->cfg->timers.drain_s);
 	}
 	if (!strcmp(command, "dialogs") || !strcmp(command, "bye") || !strcmp(command, "info") ||
-	    !strcmp(command, "message"))
+	    !strcmp(command, "message") || !strcmp(command, "refer"))
 		return dialogs_command(d, command, request, clock_mono_ms());
 	char why[160];
 	snprintf(why, sizeof(why),
 		 "unknown command \"%.40s\"; expected stats, config, reload, drain, dialogs, bye, "
-		 "info or message",
+		 "info, message or refer",
 		 command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
@@ -833,6 +833,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
+		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
 		const struct orig_stats *b = &d->workers[i].orig.st;
 		json_t *orig = json_object();
 		JI(orig, "sent", b->sent);

@@ -60,7 +60,7 @@ enum dmsg_type {
 enum dlg_query_kind {
 	DLG_QUERY_LIST = 1, /* send each (up to limit) to the controller */
 	DLG_QUERY_BYE,	    /* end each confirmed one: a BYE on each leg, then free */
-	DLG_QUERY_SEND,	    /* send method with the body on leg of each confirmed one */
+	DLG_QUERY_SEND,	    /* send method (INFO, MESSAGE, REFER) on leg of each confirmed one */
 };
 
 struct dlg_query {
@@ -74,6 +74,7 @@ struct dlg_query {
 	uint16_t body_len;
 	char ctype[SESSION_BODY_TYPE_MAX]; /* NUL-terminated; "" for no body */
 	char body[ORIG_BODY_MAX];
+	char refer_to[SESSION_URI_MAX]; /* REFER: the Refer-To URI, NUL-terminated */
 	uint32_t wait_ms; /* SEND: how long the answer waits for the final status (controller) */
 };
 

@@ -1,8 +1,9 @@
 /*
  * dialogs.c - the management commands on calls in progress: "dialogs" (list
  * them, or find one by Call-ID), "bye" (end one: a BYE on each leg), "info"
- * and "message" (send one of those on a leg of one, with a body, and answer
- * with its final status when it comes within "wait_ms").
+ * and "message" (send one of those on a leg of one, with a body), "refer"
+ * (transfer one side: a REFER to it, RFC 3515), each answered with the final
+ * status of what was sent when it comes within "wait_ms".
  *
  * Owns: the command's arguments and errors, the query sent to every worker,
  * gathering the workers' replies into one answer (the dialog records as
@@ -82,16 +83,55 @@ static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint6
 				 sip_method_name((enum sip_method)dl->sent_method), "to",
 				 dl->sent_leg == SHARD_LEG_A ? "caller" : "callee", "status",
 				 dl->sent_status ? json_integer(dl->sent_status) : json_null());
-	return json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "worker", (json_int_t)worker,
-			 "state", dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early",
-			 "age_ms", (json_int_t)(now_ms - dl->created_ms), "idle_ms",
-			 (json_int_t)(now_ms - dl->last_activity_ms), "requests", requests,
-			 "last_sent", sent, "caller", leg_json(&dl->legs[SHARD_LEG_A]), "callee",
-			 leg_json(&dl->legs[SHARD_LEG_B]));
+	/* the operator's transfer: the status line of the last NOTIFY about it */
+	json_t *transfer = json_null();
+	if (dl->refer & SHARD_REFER_STATE)
+		transfer = json_pack(
+		    "{s:s, s:s, s:o}", "to", (dl->refer & SHARD_REFER_LEG_B) ? "callee" : "caller",
+		    "state",
+		    (dl->refer & SHARD_REFER_STATE) == SHARD_REFER_DONE ? "done" : "active",
+		    "status", dl->refer_status ? json_integer(dl->refer_status) : json_null());
+	return json_pack(
+	    "{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "worker", (json_int_t)worker, "state",
+	    dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early", "age_ms",
+	    (json_int_t)(now_ms - dl->created_ms), "idle_ms",
+	    (json_int_t)(now_ms - dl->last_activity_ms), "requests", requests, "last_sent", sent,
+	    "transfer", transfer, "caller", leg_json(&dl->legs[SHARD_LEG_A]), "callee",
+	    leg_json(&dl->legs[SHARD_LEG_B]));
 }
 
-/* For info and message: "to", "content_type" and "body" into q; NULL or the
- * error. The type goes into a header line: printable ASCII with a '/' only. */
+/* For refer: "target", the URI the side is sent to, into q; NULL or the
+ * error. It goes into a header line between '<' and '>': printable ASCII, no
+ * space, quote or angle bracket, and a URI the parser takes. */
+static json_t *read_refer_target(const json_t *request, struct dlg_query *q)
+{
+	json_t *t = json_object_get(request, "target");
+	char why[200];
+	struct sip_uri u;
+
+	if (json_object_get(request, "body") || json_object_get(request, "content_type"))
+		return error("refer: takes a \"target\", no body or content_type");
+	size_t n = t && json_is_string(t) ? json_string_length(t) : 0;
+	const char *s = n ? json_string_value(t) : "";
+	bool ok = n > 0 && n < sizeof(q->refer_to);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = s[i] > 0x20 && s[i] < 0x7f && !strchr("<>\"", s[i]);
+	if (ok)
+		ok = sip_parse_uri(&u, s, 0, (uint16_t)n) == 0;
+	if (!ok) {
+		snprintf(why, sizeof(why),
+			 "target: expected the URI to transfer to, such as sip:alice@example.com "
+			 "(printable ASCII, at most %zu bytes)",
+			 sizeof(q->refer_to) - 1);
+		return error(why);
+	}
+	memcpy(q->refer_to, s, n + 1);
+	return NULL;
+}
+
+/* For info, message and refer: "to", then "content_type" and "body" (refer:
+ * "target") into q; NULL or the error. The type goes into a header line:
+ * printable ASCII with a '/' only. */
 static json_t *read_send_args(const char *command, const json_t *request, struct dlg_query *q)
 {
 	const char *to = json_string_value(json_object_get(request, "to"));
@@ -100,10 +140,15 @@ static json_t *read_send_args(const char *command, const json_t *request, struct
 	json_t *wait = json_object_get(request, "wait_ms");
 	char why[160];
 
-	q->method = strcmp(command, "info") == 0 ? SIP_METHOD_INFO : SIP_METHOD_MESSAGE;
+	q->method = !strcmp(command, "info")	  ? SIP_METHOD_INFO
+		    : !strcmp(command, "message") ? SIP_METHOD_MESSAGE
+						  : SIP_METHOD_REFER;
 	if (!to || (strcmp(to, "caller") && strcmp(to, "callee")))
 		return error("to: expected \"caller\" or \"callee\": the side the request goes to");
 	q->leg = strcmp(to, "caller") == 0 ? SHARD_LEG_A : SHARD_LEG_B;
+	json_t *bad = q->method == SIP_METHOD_REFER ? read_refer_target(request, q) : NULL;
+	if (bad)
+		return bad;
 	if ((ct && !json_is_string(ct)) || (body && !json_is_string(body)))
 		return error("content_type and body: expected strings");
 	if (body && json_string_length(body) > sizeof(q->body)) {
@@ -234,7 +279,7 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 	return MGMT_LATER; /* the workers look at their rings every turn */
 }
 
-/* The answer to info or message: how many dialogs it went into and, from the
+/* The answer to info, message or refer: how many dialogs it went into and, from the
  * last listing, their final status (null while any has none). */
 static json_t *send_answer(const struct dlg_pending *p)
 {

@@ -7,6 +7,11 @@
  * request takes a transaction slot whose index and generation are encoded in
  * the branch of our Via, so that the response finds its way back in O(1) and
  * gets the original Via lines, From, To, Call-ID and CSeq back.
+ *
+ * One kind of in-dialog request is not relayed: a NOTIFY about a REFER that
+ * sipshard sent for the operator (a transfer) belongs to sipshard's own
+ * subscription (RFC 3515 2.4.4), so it is answered here and its progress kept
+ * on the dialog.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -61,8 +66,97 @@ static void drop(struct relay_ctx *rc, enum relay_drop why, struct relay_result 
 	rc->drops[why]++;
 }
 
-/* Saves what the response to this request must carry back: every Via line,
- * From, To, Call-ID and CSeq as received. */
+/* The status code of a message/sipfrag body's status line, or 0. */
+static uint16_t sipfrag_status(const struct sip_msg *m)
+{
+	const char *b = m->buf + m->body.off;
+
+	if (m->body.len < 12 || memcmp(b, "SIP/2.0 ", 8) != 0)
+		return 0;
+	uint16_t v = 0;
+	for (int i = 8; i < 11; i++) {
+		if (b[i] < '0' || b[i] > '9')
+			return 0;
+		v = (uint16_t)(v * 10 + (b[i] - '0'));
+	}
+	return v >= 100 && v <= 699 ? v : 0;
+}
+
+/* True when the Subscription-State of m says terminated (RFC 6665 8.2.3). */
+static bool subscription_terminated(const struct sip_msg *m)
+{
+	static const char name[] = "Subscription-State", state[] = "terminated";
+
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		if (sip_view_ieq(m->buf, h->name, name, sizeof(name) - 1))
+			return h->value.len >= sizeof(state) - 1 &&
+			       sip_view_ieq(m->buf,
+					    (sip_view){h->value.off, (uint16_t)(sizeof(state) - 1)},
+					    state, sizeof(state) - 1);
+	}
+	return false;
+}
+
+/*
+ * True when m, from leg from_leg of d, is a NOTIFY about the operator's REFER:
+ * that REFER went to this leg, and the Event is refer with no id or the
+ * REFER's CSeq as id (RFC 3515 2.4.6). A NOTIFY about a REFER that one side
+ * sent the other (relayed) carries that REFER's CSeq on this leg instead.
+ */
+static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const struct sip_msg *m)
+{
+	if (m->method_id != SIP_METHOD_NOTIFY || !(d->refer & SHARD_REFER_STATE) ||
+	    !!(d->refer & SHARD_REFER_LEG_B) != (from_leg == SHARD_LEG_B))
+		return false;
+	const char *e = m->buf + m->event.off, *end = e + m->event.len;
+	if (m->event.len < 5 || (e[0] | 0x20) != 'r' || (e[1] | 0x20) != 'e' ||
+	    (e[2] | 0x20) != 'f' || (e[3] | 0x20) != 'e' || (e[4] | 0x20) != 'r')
+		return false;
+	e += 5;
+	while (e < end && (*e == ' ' || *e == '\t'))
+		e++;
+	if (e == end)
+		return true;
+	if (*e != ';')
+		return false;
+	const char *id = NULL;
+	for (const char *p = e; p + 3 < end; p++)
+		if (p[0] == ';' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'd' && p[3] == '=') {
+			id = p + 4;
+			break;
+		}
+	if (!id)
+		return true;
+	uint32_t v = 0;
+	const char *p = id;
+	for (; p < end && *p >= '0' && *p <= '9' && p - id < 10; p++)
+		v = v * 10 + (uint32_t)(*p - '0');
+	return p > id && v == d->refer_cseq;
+}
+
+/* Answers a NOTIFY about the operator's REFER and keeps what it says. */
+static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
+				struct sip_session *src, const struct sip_msg *m, char *out,
+				size_t cap, struct relay_result *res)
+{
+	/* the sender's CSeq space is the one relayed requests use (RFC 3261 12.2.2) */
+	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
+		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+	} else {
+		src->remote_cseq = m->cseq.num;
+		src->remote_cseq_set = true;
+		uint16_t st = sipfrag_status(m);
+		if (st)
+			d->refer_status = st;
+		if (subscription_terminated(m))
+			d->refer = (uint8_t)((d->refer & SHARD_REFER_LEG_B) | SHARD_REFER_DONE);
+		answer(rc, m, 200, NULL, out, cap, res);
+	}
+	if (res->outcome == RELAY_ANSWER)
+		rc->refer_notifies++;
+}
+
 static int save_head(const struct sip_msg *m, char *head, size_t cap)
 {
 	size_t len = 0;
@@ -136,6 +230,11 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 	const char *method = sip_method_name((enum sip_method)req->method);
 	if (!method)
 		return -EINVAL;
+	/* a REFER, like every request that may refresh the target, names ours
+	 * (RFC 3515 2: exactly one Contact) */
+	char contact[128] = "";
+	if (is_target_refresh(req->method))
+		snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n", rc->advertise);
 	int n = snprintf(out, cap,
 			 "%s %.*s SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n"
@@ -145,13 +244,13 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 			 "To: <%.*s>;tag=%.*s\r\n"
 			 "Call-ID: %.*s\r\n"
 			 "CSeq: %u %s\r\n"
-			 "%s%s%s%s"
+			 "%s%s%s%s%s"
 			 "Content-Length: %zu\r\n\r\n",
 			 method, (int)s->remote_target_len, s->remote_target, rc->advertise, branch,
 			 (int)s->route_set_len, s->route_set, (int)s->local_uri_len, s->local_uri,
 			 (int)s->local_tag_len, s->local_tag, (int)s->remote_uri_len, s->remote_uri,
 			 (int)s->remote_tag_len, s->remote_tag, (int)s->call_id_len, s->call_id,
-			 s->local_cseq + 1, method, req->extra ? req->extra : "",
+			 s->local_cseq + 1, method, contact, req->extra ? req->extra : "",
 			 req->ctype ? "Content-Type: " : "", req->ctype ? req->ctype : "",
 			 req->ctype ? "\r\n" : "", req->ctype ? req->body_len : 0);
 	if (n < 0 || (size_t)n >= cap)
@@ -226,6 +325,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	d->last_activity_ms = rc->now_ms;
 
+	if (is_refer_notify(d, from_leg, m)) {
+		answer_refer_notify(rc, d, src, m, out, cap, res);
+		return;
+	}
 	if (m->method_id == SIP_METHOD_ACK) {
 		/* ACK for a 2xx: its own transaction, no response; CSeq maps to the
 		 * other leg's INVITE number. */

@@ -77,8 +77,9 @@ struct relay_ctx {
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;
-	uint64_t answered[7];  /* by status class: [4] = 4xx ... */
-	uint64_t bye_replayed; /* retransmitted BYEs answered from ended[] */
+	uint64_t answered[7];	 /* by status class: [4] = 4xx ... */
+	uint64_t bye_replayed;	 /* retransmitted BYEs answered from ended[] */
+	uint64_t refer_notifies; /* NOTIFYs about the operator's REFER, answered here */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 };
 
@@ -92,7 +93,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 
 /* An in-dialog request that sipshard itself sends on a leg. */
 struct relay_req {
-	uint8_t method;	   /* enum sip_method: BYE, INFO, MESSAGE */
+	uint8_t method;	   /* enum sip_method: BYE, INFO, MESSAGE, REFER */
 	const char *extra; /* header lines, each ending in CRLF, or NULL */
 	const char *ctype; /* the body's Content-Type, or NULL for no body */
 	const char *body;

@@ -175,8 +175,12 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 		return;
 	struct shard_dialog *d =
 	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
-	if (d && d->sent_method == method && (d->sent_seq & 0xff) == ((cookie >> 24) & 0xff))
+	if (d && d->sent_method == method && (d->sent_seq & 0xff) == ((cookie >> 24) & 0xff)) {
 		d->sent_status = (uint16_t)status;
+		/* a refused REFER made no subscription: no NOTIFY is ours to take */
+		if (method == SIP_METHOD_REFER && status >= 300)
+			d->refer = (uint8_t)((d->refer & SHARD_REFER_LEG_B) | SHARD_REFER_DONE);
+	}
 }
 
 /* Sends req on one leg of d (the session's bye(), info(), message()), with the
@@ -438,16 +442,30 @@ static void query_step(struct worker *w)
 		w->query_matched++;
 		if (w->query.kind == DLG_QUERY_SEND) {
 			const struct dlg_query *q = &w->query;
+			char refer_to[SESSION_URI_MAX + 16];
 			struct relay_req req = {.method = q->method,
 						.ctype = q->ctype[0] ? q->ctype : NULL,
 						.body = q->body,
 						.body_len = q->body_len};
+			if (q->method == SIP_METHOD_REFER) {
+				snprintf(refer_to, sizeof(refer_to), "Refer-To: <%s>\r\n",
+					 q->refer_to);
+				req.extra = refer_to;
+			}
 			w->relay.now_ms = clock_mono_ms();
 			d->sent_seq++;
 			if (send_on_leg(w, d, q->leg, &req, sent_cookie(d))) {
 				d->sent_method = q->method;
 				d->sent_leg = q->leg;
 				d->sent_status = 0;
+				if (q->method == SIP_METHOD_REFER) {
+					d->refer =
+					    (uint8_t)(SHARD_REFER_ACTIVE |
+						      (q->leg == SHARD_LEG_B ? SHARD_REFER_LEG_B
+									     : 0));
+					d->refer_status = 0;
+					d->refer_cseq = d->legs[q->leg].local_cseq;
+				}
 			}
 		}
 		if (w->query.kind == DLG_QUERY_BYE) {

@@ -442,6 +442,9 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 		uint8_t sent_method = slot->sent_method, sent_leg = slot->sent_leg;
 		uint16_t sent_status = slot->sent_status;
 		uint32_t sent_seq = slot->sent_seq;
+		uint8_t refer = slot->refer;
+		uint16_t refer_status = slot->refer_status;
+		uint32_t refer_cseq = slot->refer_cseq;
 		*slot = *d;
 		slot->legs[SHARD_LEG_A] = a;
 		slot->created_ms = created;
@@ -451,6 +454,9 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 		slot->sent_leg = sent_leg;
 		slot->sent_status = sent_status;
 		slot->sent_seq = sent_seq;
+		slot->refer = refer;
+		slot->refer_status = refer_status;
+		slot->refer_cseq = refer_cseq;
 	} else {
 		take_free_slot(t, d->slot);
 		*slot = *d;
@@ -460,6 +466,9 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 		slot->sent_method = slot->sent_leg = 0;
 		slot->sent_status = 0;
 		slot->sent_seq = 0;
+		slot->refer = SHARD_REFER_NONE;
+		slot->refer_status = 0;
+		slot->refer_cseq = 0;
 		dlg_count_used(t->hdr);
 	}
 	slot->free_prev = slot->free_next = 0;

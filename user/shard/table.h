@@ -67,11 +67,29 @@ enum shard_dialog_state {
 
 enum { SHARD_LEG_A = 0, SHARD_LEG_B = 1 };
 
+/* shard_dialog.refer: a transfer the operator asked for (a REFER of ours, RFC
+ * 3515) and the implicit subscription it made; the leg it went to in bit 2. */
+enum {
+	SHARD_REFER_NONE = 0,
+	SHARD_REFER_ACTIVE = 1, /* sent; NOTIFYs from that leg are answered here */
+	SHARD_REFER_DONE = 2,	/* refused, or the last NOTIFY said terminated */
+	SHARD_REFER_STATE = 3,	/* mask of the two above */
+	SHARD_REFER_LEG_B = 4,
+};
+
 /* One call: leg A (caller side) and leg B (callee side). */
 struct shard_dialog {
-	uint32_t slot, gen;	       /* where the record lives, and its generation */
-	uint8_t state;		       /* enum shard_dialog_state */
+	uint32_t slot, gen; /* where the record lives, and its generation */
+	uint8_t state;	    /* enum shard_dialog_state */
+	/* worker's: the operator's transfer (SHARD_REFER_*), the status code of
+	 * the sipfrag of the last NOTIFY about it (0: none yet), and the CSeq of
+	 * the REFER (a NOTIFY's Event id). These fields sit where padding was, so
+	 * that the record's layout, and the tables a restart takes over, stay
+	 * the same (the asserts below the struct). */
+	uint8_t refer;
+	uint16_t refer_status;
 	uint32_t free_prev, free_next; /* table's: free list links (index + 1, 0 = none) */
+	uint32_t refer_cseq;
 	uint64_t created_ms, last_activity_ms;
 	uint64_t timer; /* worker's: wheel handle of this dialog's deadline, 0 = none */
 	uint32_t requests[SIP_METHOD_COUNT_]; /* in-dialog requests relayed, by method */
@@ -84,6 +102,9 @@ struct shard_dialog {
 	uint32_t sent_seq;
 	struct sip_session legs[2]; /* [SHARD_LEG_A] caller side, [SHARD_LEG_B] callee side */
 };
+_Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
+		   offsetof(struct shard_dialog, created_ms) == 24,
+	       "the refer fields must stay in what was padding: the table layout is versioned");
 
 /* One relayed request: maps its outgoing branch back to where it came from. */
 struct shard_txn {
