@@ -160,6 +160,10 @@ check "info refused by the peer: exit 0, its final status 481 printed" \
 	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: 481' \"\$1\"" _ "$WORK/refused.txt"
 kill "$ua481" 2>/dev/null
 
+"$CTL" -s "$SOCK" info "no-such-call@nowhere" --to caller --wait 0 2>"$WORK/nosuch-info.err"
+rc=$?
+check "info --wait 0 to an unknown Call-ID: exit 1 and the reason" \
+	bash -c "[ $rc = 1 ] && grep -q 'no call in progress has Call-ID \"no-such-call@nowhere\"' \"\$1\"" _ "$WORK/nosuch-info.err"
 "$CTL" -s "$SOCK" bye "no-such-call@nowhere" 2>"$WORK/nosuch.err"
 rc=$?
 check "bye of an unknown Call-ID: exit 1 and the reason" \

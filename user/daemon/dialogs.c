@@ -297,7 +297,8 @@ static json_t *send_answer(const struct dlg_pending *p)
 }
 
 /* Every worker has answered: the response goes to the management client, or,
- * for info and message, the wait for the final status begins or goes on. */
+ * for info, message and refer, the wait for the final status begins or goes
+ * on (p->sent is set once the request went into a dialog). */
 static void finish(struct daemon *d, uint64_t now_ms)
 {
 	struct dlg_pending *p = &d->query;
@@ -321,7 +322,7 @@ static void finish(struct daemon *d, uint64_t now_ms)
 		return;
 	}
 
-	if (p->q.kind == DLG_QUERY_SEND && (p->awaiting || !p->q.wait_ms)) {
+	if (p->q.kind == DLG_QUERY_SEND && p->sent) {
 		resp = send_answer(p);
 	} else if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 80];
