@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/wbuf.h"
 #include "daemon/relay.h"
 
 bool relay_branch_is_controller(const char *buf, sip_view branch)
@@ -181,46 +182,84 @@ static bool is_target_refresh(uint8_t method)
 	       method == SIP_METHOD_SUBSCRIBE;
 }
 
-/* Writes the request for leg `to` into out. */
+/* "<uri>;tag=tag" into w. */
+static void put_name_addr(struct wbuf *w, const char *uri, size_t uri_len, const char *tag,
+			  size_t tag_len)
+{
+	wbuf_put(w, "<", 1);
+	wbuf_put(w, uri, uri_len);
+	wbuf_put(w, ">;tag=", 6);
+	wbuf_put(w, tag, tag_len);
+}
+
+/* Our Contact's URI in angle brackets, "<sip:sipshard@ADVERTISE>", into w. */
+static void put_contact(struct wbuf *w, const struct relay_ctx *rc)
+{
+	wbuf_put(w, "<sip:sipshard@", 14);
+	wbuf_puts(w, rc->advertise);
+	wbuf_put(w, ">", 1);
+}
+
+/* The whole header line "Contact: <sip:sipshard@ADVERTISE>\r\n" into buf (cap
+ * bytes); its length, 0 when it does not fit. */
+static size_t contact_line(const struct relay_ctx *rc, char *buf, size_t cap)
+{
+	struct wbuf w = {buf, 0, cap, false};
+
+	wbuf_put(&w, "Contact: ", 9);
+	put_contact(&w, rc);
+	wbuf_put(&w, "\r\n\0", 3);
+	return w.overflow ? 0 : w.len - 1;
+}
+
+/* Writes the request for leg `to` into out. The pieces are put together with
+ * wbuf rather than snprintf: this runs for every relayed request. */
 static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 			 const struct sip_session *to, const char *branch, uint32_t cseq_out,
 			 char *out, size_t cap)
 {
 	char via[256], from[SESSION_URI_MAX + SESSION_TAG_MAX + 16],
 	    tohdr[SESSION_URI_MAX + SESSION_TAG_MAX + 16], cseq[48], mf[8], contact[128];
+	struct wbuf wv = {via, 0, sizeof(via), false}, wf = {from, 0, sizeof(from), false},
+		    wt = {tohdr, 0, sizeof(tohdr), false}, wc = {cseq, 0, sizeof(cseq), false},
+		    wm = {mf, 0, sizeof(mf), false}, wk = {contact, 0, sizeof(contact), false};
 	struct sip_wspec w = {0};
-	int n;
 
 	w.ruri = to->remote_target;
 	w.ruri_len = to->remote_target_len;
-	n = snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", rc->advertise,
-		     branch);
+	wbuf_put(&wv, "Via: SIP/2.0/UDP ", 17);
+	wbuf_puts(&wv, rc->advertise);
+	wbuf_put(&wv, ";branch=", 8);
+	wbuf_puts(&wv, branch);
+	wbuf_put(&wv, ";rport\r\n", 8);
 	w.prepend = via;
-	w.prepend_len = (size_t)n;
+	w.prepend_len = wv.len;
 	if (to->route_set_len) {
 		/* route set stored pre-formatted as "Route: <...>,<...>\r\n" */
 		w.append = to->route_set;
 		w.append_len = to->route_set_len;
 	}
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
-	n = snprintf(from, sizeof(from), "<%.*s>;tag=%.*s", (int)to->local_uri_len, to->local_uri,
-		     (int)to->local_tag_len, to->local_tag);
-	int tn = snprintf(tohdr, sizeof(tohdr), "<%.*s>;tag=%.*s", (int)to->remote_uri_len,
-			  to->remote_uri, (int)to->remote_tag_len, to->remote_tag);
-	int cn = snprintf(cseq, sizeof(cseq), "%u %.*s", cseq_out, (int)m->cseq.method.len,
-			  m->buf + m->cseq.method.off);
-	int mn = snprintf(mf, sizeof(mf), "%d", m->max_forwards - 1);
-	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, from, (uint16_t)n};
-	w.replace[1] = (struct sip_replace){SIP_HDR_TO, tohdr, (uint16_t)tn};
+	put_name_addr(&wf, to->local_uri, to->local_uri_len, to->local_tag, to->local_tag_len);
+	put_name_addr(&wt, to->remote_uri, to->remote_uri_len, to->remote_tag, to->remote_tag_len);
+	wbuf_put_uint(&wc, cseq_out);
+	wbuf_put(&wc, " ", 1);
+	wbuf_put(&wc, m->buf + m->cseq.method.off, m->cseq.method.len);
+	/* at least 1: relay_request answered or dropped anything lower */
+	wbuf_put_uint(&wm, (uint32_t)(m->max_forwards - 1));
+	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, from, (uint16_t)wf.len};
+	w.replace[1] = (struct sip_replace){SIP_HDR_TO, tohdr, (uint16_t)wt.len};
 	w.replace[2] = (struct sip_replace){SIP_HDR_CALL_ID, to->call_id, to->call_id_len};
-	w.replace[3] = (struct sip_replace){SIP_HDR_CSEQ, cseq, (uint16_t)cn};
-	w.replace[4] = (struct sip_replace){SIP_HDR_MAX_FORWARDS, mf, (uint16_t)mn};
+	w.replace[3] = (struct sip_replace){SIP_HDR_CSEQ, cseq, (uint16_t)wc.len};
+	w.replace[4] = (struct sip_replace){SIP_HDR_MAX_FORWARDS, mf, (uint16_t)wm.len};
 	w.nreplace = 5;
 	if (m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id)) {
-		int kn = snprintf(contact, sizeof(contact), "<sip:sipshard@%s>", rc->advertise);
+		put_contact(&wk, rc);
 		w.replace[w.nreplace++] =
-		    (struct sip_replace){SIP_HDR_CONTACT, contact, (uint16_t)kn};
+		    (struct sip_replace){SIP_HDR_CONTACT, contact, (uint16_t)wk.len};
 	}
+	if (wv.overflow || wf.overflow || wt.overflow || wc.overflow || wm.overflow || wk.overflow)
+		return -ENOSPC;
 	return sip_write(m, &w, out, cap);
 }
 
@@ -233,8 +272,8 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 	/* a REFER, like every request that may refresh the target, names ours
 	 * (RFC 3515 2: exactly one Contact) */
 	char contact[128] = "";
-	if (is_target_refresh(req->method))
-		snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n", rc->advertise);
+	if (is_target_refresh(req->method) && !contact_line(rc, contact, sizeof(contact)))
+		return -ENOSPC;
 	int n = snprintf(out, cap,
 			 "%s %.*s SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n"
@@ -465,10 +504,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		   SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
 	if (m->first[SIP_HDR_CONTACT]) {
-		int kn = snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n",
-				  rc->advertise);
 		w.append = contact;
-		w.append_len = (size_t)kn;
+		w.append_len = contact_line(rc, contact, sizeof(contact));
 		/* a 2xx to a target refresh updates the responder's remote target */
 		if (m->status < 300 && is_target_refresh(t->method_id) && m->ncontacts) {
 			const struct sip_uri *u = &m->contacts[0].uri;

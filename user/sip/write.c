@@ -11,39 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/wbuf.h"
 #include "sip/lex.h"
-
-struct wbuf {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static void put(struct wbuf *w, const void *s, size_t n)
-{
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static void puts_(struct wbuf *w, const char *s)
-{
-	put(w, s, strlen(s));
-}
 
 static void put_view(struct wbuf *w, const char *buf, sip_view v)
 {
-	put(w, buf + v.off, v.len);
-}
-
-static void put_uint(struct wbuf *w, uint32_t v)
-{
-	char tmp[16];
-	int n = snprintf(tmp, sizeof(tmp), "%u", v);
-	put(w, tmp, (size_t)n);
+	wbuf_put(w, buf + v.off, v.len);
 }
 
 /* The start line's first byte: the parser skipped leading CR/LF keep-alives. */
@@ -66,10 +39,10 @@ static const struct sip_replace *find_replace(const struct sip_wspec *s, uint8_t
 
 static void put_replaced(struct wbuf *w, const struct sip_replace *r)
 {
-	puts_(w, sip_hdr_name((enum sip_hdr)r->id));
-	put(w, ": ", 2);
-	put(w, r->value, r->len);
-	put(w, "\r\n", 2);
+	wbuf_puts(w, sip_hdr_name((enum sip_hdr)r->id));
+	wbuf_put(w, ": ", 2);
+	wbuf_put(w, r->value, r->len);
+	wbuf_put(w, "\r\n", 2);
 }
 
 /* Writes a Via line minus the values that strip_vias removes. *left counts the
@@ -92,13 +65,14 @@ static void put_via_line(struct wbuf *w, const struct sip_msg *m, uint16_t line,
 	if (!keep)
 		return; /* every value of this line was stripped */
 	if (keep->whole.off == h->value.off) {
-		put(w, m->buf + h->start, (size_t)(h->end - h->start));
+		wbuf_put(w, m->buf + h->start, (size_t)(h->end - h->start));
 		return;
 	}
 	put_view(w, m->buf, h->name);
-	put(w, ": ", 2);
-	put(w, m->buf + keep->whole.off, (size_t)(h->value.off + h->value.len - keep->whole.off));
-	put(w, "\r\n", 2);
+	wbuf_put(w, ": ", 2);
+	wbuf_put(w, m->buf + keep->whole.off,
+		 (size_t)(h->value.off + h->value.len - keep->whole.off));
+	wbuf_put(w, "\r\n", 2);
 }
 
 int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, size_t cap)
@@ -133,19 +107,19 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 
 	/* start line */
 	if (spec->start_line) {
-		put(&w, spec->start_line, spec->start_line_len);
-		put(&w, "\r\n", 2);
+		wbuf_put(&w, spec->start_line, spec->start_line_len);
+		wbuf_put(&w, "\r\n", 2);
 	} else if (spec->ruri && m->is_request) {
 		put_view(&w, m->buf, m->method);
-		put(&w, " ", 1);
-		put(&w, spec->ruri, spec->ruri_len);
-		put(&w, " SIP/2.0\r\n", 10);
+		wbuf_put(&w, " ", 1);
+		wbuf_put(&w, spec->ruri, spec->ruri_len);
+		wbuf_put(&w, " SIP/2.0\r\n", 10);
 	} else {
 		const char *s = start_line(m);
-		put(&w, s, (size_t)(m->buf + m->start_end - s));
+		wbuf_put(&w, s, (size_t)(m->buf + m->start_end - s));
 	}
 	if (spec->prepend)
-		put(&w, spec->prepend, spec->prepend_len);
+		wbuf_put(&w, spec->prepend, spec->prepend_len);
 
 	for (uint16_t i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr_line *h = &m->hdrs[i];
@@ -168,20 +142,20 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 				continue;
 			wrote_cl = true;
 			if (spec->append && !wrote_append) {
-				put(&w, spec->append, spec->append_len);
+				wbuf_put(&w, spec->append, spec->append_len);
 				wrote_append = true;
 			}
 			if (!spec->replace_body && (size_t)m->content_length == body_len) {
-				put(&w, m->buf + h->start, (size_t)(h->end - h->start));
+				wbuf_put(&w, m->buf + h->start, (size_t)(h->end - h->start));
 			} else {
 				put_view(&w, m->buf, h->name);
-				put(&w, ": ", 2);
-				put_uint(&w, (uint32_t)body_len);
-				put(&w, "\r\n", 2);
+				wbuf_put(&w, ": ", 2);
+				wbuf_put_uint(&w, (uint32_t)body_len);
+				wbuf_put(&w, "\r\n", 2);
 			}
 			continue;
 		}
-		put(&w, m->buf + h->start, (size_t)(h->end - h->start));
+		wbuf_put(&w, m->buf + h->start, (size_t)(h->end - h->start));
 	}
 	for (uint8_t i = 0; i < spec->nreplace; i++)
 		if (!(replaced_done & SIP_HBIT(spec->replace[i].id))) {
@@ -189,21 +163,21 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 			replaced_done |= SIP_HBIT(spec->replace[i].id);
 		}
 	if (spec->append && !wrote_append)
-		put(&w, spec->append, spec->append_len);
+		wbuf_put(&w, spec->append, spec->append_len);
 	/* A message without Content-Length gets one only when its body changes:
 	 * an untouched message stays byte-identical (over UDP its body runs to the
 	 * end of the datagram either way). */
 	if (!wrote_cl && spec->replace_body && !(spec->remove & SIP_HBIT(SIP_HDR_CONTENT_LENGTH))) {
-		puts_(&w, "Content-Length: ");
-		put_uint(&w, (uint32_t)body_len);
-		put(&w, "\r\n", 2);
+		wbuf_puts(&w, "Content-Length: ");
+		wbuf_put_uint(&w, (uint32_t)body_len);
+		wbuf_put(&w, "\r\n", 2);
 	}
 	/* the empty line as it was written (CRLF, or a bare LF the parser accepts) */
 	if (m->body.off > m->headers_end && m->body.off - m->headers_end <= 2)
-		put(&w, m->buf + m->headers_end, (size_t)(m->body.off - m->headers_end));
+		wbuf_put(&w, m->buf + m->headers_end, (size_t)(m->body.off - m->headers_end));
 	else
-		put(&w, "\r\n", 2);
-	put(&w, body, body_len);
+		wbuf_put(&w, "\r\n", 2);
+	wbuf_put(&w, body, body_len);
 	if (w.overflow)
 		return -ENOSPC;
 	return (int)w.len;
@@ -214,36 +188,66 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 const char *sip_reason_phrase(int status)
 {
 	switch (status) {
-	case 100: return "Trying";
-	case 180: return "Ringing";
-	case 181: return "Call Is Being Forwarded";
-	case 182: return "Queued";
-	case 183: return "Session Progress";
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 415: return "Unsupported Media Type";
-	case 420: return "Bad Extension";
-	case 480: return "Temporarily Unavailable";
-	case 481: return "Call/Transaction Does Not Exist";
-	case 482: return "Loop Detected";
-	case 483: return "Too Many Hops";
-	case 486: return "Busy Here";
-	case 487: return "Request Terminated";
-	case 488: return "Not Acceptable Here";
-	case 491: return "Request Pending";
-	case 500: return "Server Internal Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 504: return "Server Time-out";
-	case 513: return "Message Too Large";
-	case 603: return "Decline";
-	default: return "Unknown";
+	case 100:
+		return "Trying";
+	case 180:
+		return "Ringing";
+	case 181:
+		return "Call Is Being Forwarded";
+	case 182:
+		return "Queued";
+	case 183:
+		return "Session Progress";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 415:
+		return "Unsupported Media Type";
+	case 420:
+		return "Bad Extension";
+	case 480:
+		return "Temporarily Unavailable";
+	case 481:
+		return "Call/Transaction Does Not Exist";
+	case 482:
+		return "Loop Detected";
+	case 483:
+		return "Too Many Hops";
+	case 486:
+		return "Busy Here";
+	case 487:
+		return "Request Terminated";
+	case 488:
+		return "Not Acceptable Here";
+	case 491:
+		return "Request Pending";
+	case 500:
+		return "Server Internal Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Server Time-out";
+	case 513:
+		return "Message Too Large";
+	case 603:
+		return "Decline";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -256,7 +260,7 @@ bool sip_can_respond(const struct sip_msg *m)
 
 static void put_line(struct wbuf *w, const struct sip_msg *m, const struct sip_hdr_line *h)
 {
-	put(w, m->buf + h->start, (size_t)(h->end - h->start));
+	wbuf_put(w, m->buf + h->start, (size_t)(h->end - h->start));
 }
 
 /* True when a To value already carries a tag parameter. Textual, so that it
@@ -297,9 +301,9 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 	if (status < 100 || status > 699 || !sip_can_respond(req))
 		return -EINVAL;
 	int n = snprintf(line, sizeof(line), "SIP/2.0 %d ", status);
-	put(&w, line, (size_t)n);
-	puts_(&w, reason ? reason : sip_reason_phrase(status));
-	put(&w, "\r\n", 2);
+	wbuf_put(&w, line, (size_t)n);
+	wbuf_puts(&w, reason ? reason : sip_reason_phrase(status));
+	wbuf_put(&w, "\r\n", 2);
 
 	for (uint16_t i = 0; i < req->nhdrs; i++)
 		if (req->hdrs[i].id == SIP_HDR_VIA)
@@ -308,19 +312,19 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 	const struct sip_hdr_line *to = sip_find_hdr(req, SIP_HDR_TO);
 	if (status > 100 && to_tag && *to_tag && !to_has_tag(req, to)) {
 		put_view(&w, req->buf, to->name);
-		put(&w, ": ", 2);
+		wbuf_put(&w, ": ", 2);
 		put_view(&w, req->buf, to->value);
-		puts_(&w, ";tag=");
-		puts_(&w, to_tag);
-		put(&w, "\r\n", 2);
+		wbuf_puts(&w, ";tag=");
+		wbuf_puts(&w, to_tag);
+		wbuf_put(&w, "\r\n", 2);
 	} else {
 		put_line(&w, req, to);
 	}
 	put_line(&w, req, sip_find_hdr(req, SIP_HDR_CALL_ID));
 	put_line(&w, req, sip_find_hdr(req, SIP_HDR_CSEQ));
 	if (extra)
-		puts_(&w, extra);
-	puts_(&w, "Content-Length: 0\r\n\r\n");
+		wbuf_puts(&w, extra);
+	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
 	if (w.overflow)
 		return -ENOSPC;
 	return (int)w.len;
