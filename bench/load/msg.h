@@ -15,35 +15,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/wbuf.h"
+
 #include "sipshard/sip.h"
 #include "stats.h"
 
-/* A bounded writer: once something does not fit, `overflow` sticks and the
- * caller gets -ENOSPC from msg_end. */
-struct msg_w {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static inline void msg_put(struct msg_w *w, const void *s, size_t n)
-{
-	if (!n)
-		return; /* an empty piece may come with a NULL pointer */
-	if (w->overflow || n > w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-}
-
-static inline void msg_puts(struct msg_w *w, const char *s)
-{
-	msg_put(w, s, strlen(s));
-}
-
-void msg_put_u32(struct msg_w *w, uint32_t v);
+/* Messages are written with core/wbuf.h: once something does not fit,
+ * `overflow` sticks and the caller gets -ENOSPC from msg_end. */
 
 /* A string with its length (views into a datagram or our own buffers). */
 struct msg_str {
@@ -77,7 +55,7 @@ struct msg_req {
 int msg_request(const struct msg_req *r, char *out, size_t cap);
 
 /* An SDP answer or offer into w (no headers). */
-void msg_sdp(struct msg_w *w, struct msg_str ip, bool ipv6, uint32_t version, uint16_t port);
+void msg_sdp(struct wbuf *w, struct msg_str ip, bool ipv6, uint32_t version, uint16_t port);
 
 /* A response to a parsed request: Via/From/To/Call-ID/CSeq copied (To gets
  * ";tag=to_tag" when it has none and status > 100), then `extra` raw header

@@ -461,7 +461,7 @@ static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
 		return true;
 	}
 	char *route = u->routes + (size_t)ci * ROUTE_MAX;
-	struct msg_w w = {route, 0, ROUTE_MAX, false};
+	struct wbuf w = {route, 0, ROUTE_MAX, false};
 	int last = m->nrecord_routes - 1;
 	const struct sip_addr *first = &m->record_routes[last];
 	bool strict = !first->uri.lr;
@@ -479,19 +479,19 @@ static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
 	}
 	bool any = false;
 	for (int i = from; i >= 0; i--) {
-		msg_puts(&w, any ? ", " : "Route: ");
+		wbuf_puts(&w, any ? ", " : "Route: ");
 		struct msg_str v = msg_view(m, m->record_routes[i].whole);
-		msg_put(&w, v.p, v.len);
+		wbuf_put(&w, v.p, v.len);
 		any = true;
 	}
 	if (strict) {
-		msg_puts(&w, any ? ", <" : "Route: <");
-		msg_put(&w, target.p, target.len);
-		msg_puts(&w, ">");
+		wbuf_puts(&w, any ? ", <" : "Route: <");
+		wbuf_put(&w, target.p, target.len);
+		wbuf_puts(&w, ">");
 		any = true;
 	}
 	if (any)
-		msg_puts(&w, "\r\n");
+		wbuf_puts(&w, "\r\n");
 	if (w.overflow)
 		return false;
 	c->route_len = (uint16_t)w.len;
@@ -630,12 +630,12 @@ static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, i
 		return;
 	}
 	char contact[128];
-	struct msg_w cw = {contact, 0, sizeof(contact), false};
-	msg_puts(&cw, "Contact: <sip:");
-	msg_puts(&cw, u->x.cfg->from_user);
-	msg_puts(&cw, "@");
-	msg_put(&cw, s->ep.local, s->ep.local_len);
-	msg_puts(&cw, ">\r\n");
+	struct wbuf cw = {contact, 0, sizeof(contact), false};
+	wbuf_puts(&cw, "Contact: <sip:");
+	wbuf_puts(&cw, u->x.cfg->from_user);
+	wbuf_puts(&cw, "@");
+	wbuf_put(&cw, s->ep.local, s->ep.local_len);
+	wbuf_puts(&cw, ">\r\n");
 	struct msg_resp r = {.status = status, .extra = {contact, cw.overflow ? 0 : cw.len}};
 	if (sdp) {
 		r.sdp_ip = (struct msg_str){u->sdp_ip, u->sdp_ip_len};

@@ -422,13 +422,13 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	/* the route set for our requests: Record-Route as received (12.1.1) */
 	l->route_len = 0;
 	if (m->nrecord_routes) {
-		struct msg_w rw = {u->routes + (size_t)li * ROUTE_MAX, 0, ROUTE_MAX, false};
+		struct wbuf rw = {u->routes + (size_t)li * ROUTE_MAX, 0, ROUTE_MAX, false};
 		for (int i = 0; i < m->nrecord_routes; i++) {
-			msg_puts(&rw, i ? ", " : "Route: ");
+			wbuf_puts(&rw, i ? ", " : "Route: ");
 			struct msg_str v = msg_view(m, m->record_routes[i].whole);
-			msg_put(&rw, v.p, v.len);
+			wbuf_put(&rw, v.p, v.len);
 		}
-		msg_puts(&rw, "\r\n");
+		wbuf_puts(&rw, "\r\n");
 		if (!rw.overflow)
 			l->route_len = (uint16_t)rw.len;
 	}

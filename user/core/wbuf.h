@@ -22,6 +22,8 @@ struct wbuf {
 
 static inline void wbuf_put(struct wbuf *w, const void *s, size_t n)
 {
+	if (!n)
+		return; /* an empty piece may come with a NULL pointer */
 	if (w->overflow || n > w->cap - w->len) {
 		w->overflow = true;
 		return;
