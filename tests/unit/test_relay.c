@@ -334,14 +334,18 @@ static void test_notify_about_our_refer_is_answered_here(void **state)
 	assert_int_equal(rc.refer_notifies, 1);
 	assert_int_equal(rc.relayed_req[SIP_METHOD_NOTIFY], relayed);
 
-	/* a NOTIFY about another REFER (its CSeq as id) is relayed */
-	notify_from_a(4, "refer;id=9", "active", "SIP/2.0 180 Ringing\r\n");
+	/* a NOTIFY about another REFER (its CSeq as id, LWS allowed) is relayed */
+	notify_from_a(4, "refer; id=9", "active", "SIP/2.0 180 Ringing\r\n");
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_int_equal(d->refer_status, 100);
+	/* and so is one of another package whose name starts alike */
+	notify_from_a(5, "referral", "active", "SIP/2.0 180 Ringing\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
 
 	/* ours by id, terminated: the transfer is done, with the target's 200 */
-	notify_from_a(5, "Refer ; id=5", "terminated;reason=noresource", "SIP/2.0 200 OK\r\n");
+	notify_from_a(6, "Refer ; id=5", "terminated;reason=noresource", "SIP/2.0 200 OK\r\n");
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 200);
@@ -352,14 +356,14 @@ static void test_notify_about_our_refer_is_answered_here(void **state)
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 200);
-	notify_from_a(4, "refer", "terminated", "SIP/2.0 200 OK\r\n");
+	notify_from_a(5, "refer", "terminated", "SIP/2.0 200 OK\r\n");
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 500);
 	assert_int_equal(rc.refer_notifies, 4); /* every answer counted, the 500 too */
 
 	/* the caller's next request still crosses, in order */
-	req_from_a("INFO", 6, a_tag, 70);
+	req_from_a("INFO", 7, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 }

@@ -111,29 +111,27 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	    !!(d->refer & SHARD_REFER_LEG_B) != (from_leg == SHARD_LEG_B))
 		return false;
 	const char *e = m->buf + m->event.off, *end = e + m->event.len;
-	if (m->event.len < 5 || (e[0] | 0x20) != 'r' || (e[1] | 0x20) != 'e' ||
-	    (e[2] | 0x20) != 'f' || (e[3] | 0x20) != 'e' || (e[4] | 0x20) != 'r')
+	if (m->event.len < 5 || !sip_view_ieq(m->buf, (sip_view){m->event.off, 5}, "refer", 5))
 		return false;
-	e += 5;
-	while (e < end && (*e == ' ' || *e == '\t'))
-		e++;
-	if (e == end)
-		return true;
-	if (*e != ';')
-		return false;
-	const char *id = NULL;
-	for (const char *p = e; p + 3 < end; p++)
-		if (p[0] == ';' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'd' && p[3] == '=') {
-			id = p + 4;
-			break;
-		}
-	if (!id)
-		return true;
-	uint32_t v = 0;
-	const char *p = id;
-	for (; p < end && *p >= '0' && *p <= '9' && p - id < 10; p++)
-		v = v * 10 + (uint32_t)(*p - '0');
-	return p > id && v == d->refer_cseq;
+	for (e += 5; e < end && (*e == ' ' || *e == '\t'); e++)
+		;
+	if (e < end && *e != ';')
+		return false; /* a longer package name */
+	for (; e < end; e++) {
+		if (*e != ';')
+			continue;
+		const char *q = e + 1;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q < 3 || (q[0] | 0x20) != 'i' || (q[1] | 0x20) != 'd' || q[2] != '=')
+			continue;
+		uint32_t id = 0;
+		const char *digits = q + 3, *p = digits;
+		for (; p < end && *p >= '0' && *p <= '9' && p - digits < 10; p++)
+			id = id * 10 + (uint32_t)(*p - '0');
+		return p > digits && id == d->refer_cseq;
+	}
+	return true; /* no id: the first REFER of the dialog may omit it */
 }
 
 /* Answers a NOTIFY about the operator's REFER and keeps what it says. */
