@@ -275,6 +275,16 @@ int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len
 /* Parses name-addr / addr-spec with params; 0 or -SIP_ERR_URI / -SIP_ERR_BAD_VALUE. */
 int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len);
 
+/* A header value made of a token and parameters, such as an Event's
+ * "refer;id=5" or a Subscription-State's "terminated;reason=timeout": the
+ * token into *token, and the value of the parameter name (compared without
+ * case; name may be NULL) into *param, len 0 when the parameter is absent
+ * or has no value.
+ * Returns 0, or -SIP_ERR_BAD_VALUE when the value is not a token followed by
+ * parameters. */
+int sip_token_params(const char *buf, sip_view value, const char *name, sip_view *token,
+		     sip_view *param);
+
 /* Views are compared with these helpers. */
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len);
 bool sip_view_ieq(const char *buf, sip_view v, const char *s, size_t len);

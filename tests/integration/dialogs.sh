@@ -128,10 +128,15 @@ check "bye: the other call is still up" \
 kept_id=$(json_get "$WORK/after.json" 'j["dialogs"][0]["caller"]["call_id"]')
 kill "$kept_uas" 2>/dev/null
 wait "$kept_uas" 2>/dev/null
+"$CTL" -s "$SOCK" --json stats >"$WORK/q0.json"
 t0=$(date +%s%N)
 "$CTL" -s "$SOCK" info "$kept_id" --to callee --wait 300 >"$WORK/unanswered.txt"
 rc=$?
 t1=$(date +%s%N)
+"$CTL" -s "$SOCK" --json stats >"$WORK/q1.json"
+queries() { json_get "$1" 'sum(w["dialog_queries"] for w in j["stats"]["workers"])'; }
+check "the wait scans no table: one scan per worker to send, one to list the answer" \
+	test "$(($(queries "$WORK/q1.json") - $(queries "$WORK/q0.json")))" = 4
 check "info to a side that does not answer: exit 0, 'none within 300 ms', after 300 ms and within 1.5 s" \
 	bash -c "[ $rc = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: none within 300 ms' \"\$1\" && [ $(((t1 - t0) / 1000000)) -ge 300 ] && [ $(((t1 - t0) / 1000000)) -lt 1500 ]" _ "$WORK/unanswered.txt"
 "$CTL" -s "$SOCK" --json info "$kept_id" --to callee --wait 0 >"$WORK/nowait.json"

@@ -396,6 +396,31 @@ static void test_notify_from_the_other_leg_is_relayed(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 }
 
+/* An extension method longer than the old 48-byte CSeq buffer crosses with
+ * its whole name; one too long for the rewritten headers is answered 513. */
+static void test_long_extension_method(void **state)
+{
+	struct relay_result res;
+	char method[1001];
+	(void)state;
+
+	memset(method, 'X', sizeof(method) - 1);
+	method[60] = '\0';
+	req_from_a(method, 2, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.cseq.method, method, 60));
+	assert_true(sip_view_eq(out, out_m.method, method, 60));
+
+	method[60] = 'X';
+	method[1000] = '\0';
+	req_from_a(method, 3, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 513);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +429,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_from_the_other_leg_is_relayed, setup,

@@ -2102,10 +2102,35 @@ static void test_rack_full_range(void **state)
 	assert_int_equal(m->rack.cseq, 2);
 }
 
+/* A token with parameters (Event, Subscription-State): LWS around ';' and '=',
+ * a parameter without a value, names without case, and what is not one. */
+static void test_token_params(void **state)
+{
+	(void)state;
+	static const char v[] = "refer ; Id = 17;x;id2=3";
+	sip_view tok, val;
+
+	assert_int_equal(sip_token_params(v, (sip_view){0, sizeof(v) - 1}, "id", &tok, &val), 0);
+	assert_true(sip_view_eq(v, tok, "refer", 5));
+	assert_true(sip_view_eq(v, val, "17", 2));
+	assert_int_equal(sip_token_params(v, (sip_view){0, sizeof(v) - 1}, "x", &tok, &val), 0);
+	assert_int_equal(val.len, 0); /* present without a value */
+	assert_int_equal(sip_token_params(v, (sip_view){0, 5}, NULL, &tok, &val), 0);
+	assert_true(sip_view_eq(v, tok, "refer", 5));
+	static const char bad1[] = "refer;=5", bad2[] = ";id=5", bad3[] = "refer id=5";
+	assert_int_equal(sip_token_params(bad1, (sip_view){0, 8}, "id", &tok, &val),
+			 -SIP_ERR_BAD_VALUE);
+	assert_int_equal(sip_token_params(bad2, (sip_view){0, 5}, "id", &tok, &val),
+			 -SIP_ERR_BAD_VALUE);
+	assert_int_equal(sip_token_params(bad3, (sip_view){0, 10}, "id", &tok, &val),
+			 -SIP_ERR_BAD_VALUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_hdr_lookup_compact_forms, teardown),
+	    cmocka_unit_test(test_token_params),
 	    cmocka_unit_test_teardown(test_hdr_lookup_no_false_matches, teardown),
 	    cmocka_unit_test_teardown(test_rack_full_range, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_long_names, teardown),

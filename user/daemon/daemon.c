@@ -155,6 +155,8 @@ static void ctl_drain(struct daemon *d, uint64_t now)
 						    (enum ctl_end_reason)h->reason);
 			} else if (h->type == DMSG_QUERY_DIALOG || h->type == DMSG_QUERY_DONE) {
 				dialogs_on_reply(d, i, h, payload, now);
+			} else if (h->type == DMSG_SENT_FINAL) {
+				dialogs_on_final(d, i, h);
 			}
 			ring_pop(r);
 		}
@@ -834,6 +836,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
+		JI(o, "dialog_queries", s->dialog_queries);
 		const struct orig_stats *b = &d->workers[i].orig.st;
 		json_t *orig = json_object();
 		JI(orig, "sent", b->sent);

@@ -53,6 +53,8 @@ enum dmsg_type {
 	DMSG_SEND,	   /* controller -> worker: send the payload to peer once the
 			    * commands before it are applied (the 2xx that makes the
 			    * caller use a dialog leaves only after its INSTALL) */
+	DMSG_SENT_FINAL,   /* worker -> controller: the final status of what the
+			    * operator sent into dialog slot/gen (reason: status) */
 };
 
 /* The management commands on dialogs (dialogs.c): which ones a worker looks
@@ -125,6 +127,7 @@ struct worker_stats {
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
+	uint64_t dialog_queries;      /* DMSG_QUERY scans started (management commands) */
 	/* at start, from a re-attached table: calls taken over, and dialogs
 	 * freed because they were still setting up (their set-up was the old
 	 * process's controller's) */
@@ -165,6 +168,10 @@ int daemon_push_cmd(struct daemon *d, unsigned shard, const struct dmsg_hdr *h, 
 void worker_reattach(struct worker *w, uint64_t now);
 
 /* The command on dialogs waiting for the workers (controller thread). */
+/* info, message, refer: the dialogs whose final status is waited for; a
+ * Call-ID names one call, so more is rare: those end the wait at wait_ms */
+#define DLG_TARGETS_MAX 16
+
 struct dlg_pending {
 	bool active;
 	uint32_t id;	      /* of the last query sent */
@@ -174,12 +181,18 @@ struct dlg_pending {
 	unsigned workers_left;
 	uint64_t used, matched;
 	json_t *dialogs; /* the array of the dialogs reported */
-	/* SEND, once the request is out: the dialogs are listed again (a LIST
-	 * query by the same Call-ID) until each holds the final status of what
-	 * was sent, or wait_until_ms; that listing is the answer */
-	bool awaiting;
+	/* SEND, once the request is out: the workers report each final status
+	 * (DMSG_SENT_FINAL) of a dialog it went into (targets); when all are in,
+	 * or at wait_until_ms, the dialogs are listed once more (a LIST query by
+	 * the same Call-ID, `listing`) and that listing is the answer */
+	bool awaiting, listing;
 	uint64_t sent; /* dialogs the request went into */
-	uint64_t wait_until_ms, next_poll_ms;
+	uint64_t wait_until_ms;
+	unsigned ntargets, finals;
+	struct dlg_target {
+		unsigned worker;
+		uint32_t slot, gen;
+	} targets[DLG_TARGETS_MAX];
 	uint64_t answered; /* of the last listing: with a final status */
 	int status;	   /* their status when all agree, else -1 */
 };
@@ -236,8 +249,10 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 			uint64_t now_ms);
 void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,
 		      const void *payload, uint64_t now_ms);
-/* Each turn of the controller loop: lists the dialogs again for a command
- * waiting on a final status. */
+/* A worker's DMSG_SENT_FINAL. */
+void dialogs_on_final(struct daemon *d, unsigned worker, const struct dmsg_hdr *h);
+/* Each turn of the controller loop: lists the dialogs once more for a command
+ * whose final statuses are all in, or whose wait is over. */
 void dialogs_tick(struct daemon *d, uint64_t now_ms);
 
 #endif

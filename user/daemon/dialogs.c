@@ -12,11 +12,12 @@
  * turn of the worker's loop) or the requests sent (orig.c).
  *
  * The workers hold the dialogs and are their only writers, so the controller
- * asks instead of reading their tables. The final status of an info or
- * message is kept on its dialog by the worker (last_sent); the controller
- * lists the dialog again every few milliseconds until it is there, rather
- * than have every originated request report back for the few the operator
- * sends. One command runs at a time; a second
+ * asks instead of reading their tables. The final status of what the
+ * operator sent is kept on its dialog by the worker (last_sent), which also
+ * tells the controller (DMSG_SENT_FINAL); once every dialog the request went
+ * into has reported, or the wait is over, the dialogs are listed once more
+ * for the answer, so that a wait costs the workers no scans of their tables.
+ * One command runs at a time; a second
  * one while the first waits is refused with "busy", unless the first is past
  * its deadline (the management client was told it timed out by then).
  */
@@ -33,7 +34,6 @@
  * at most WAIT_MAX_MS, so that the answer beats the client's deadline */
 #define DIALOGS_WAIT_DEFAULT_MS 1000
 #define DIALOGS_WAIT_MAX_MS	1500
-#define DIALOGS_POLL_MS		5
 
 static json_t *error(const char *why)
 {
@@ -101,8 +101,9 @@ static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint6
 }
 
 /* For refer: "target", the URI the side is sent to, into q; NULL or the
- * error. It goes into a header line between '<' and '>': printable ASCII, no
- * space, quote or angle bracket, and a URI the parser takes. */
+ * error. It goes into a header line between '<' and '>': a URI the parser
+ * takes has no control byte, space, quote or angle bracket (an unknown
+ * scheme's part after the colon is held to those bytes too). */
 static json_t *read_refer_target(const json_t *request, struct dlg_query *q)
 {
 	json_t *t = json_object_get(request, "target");
@@ -113,12 +114,7 @@ static json_t *read_refer_target(const json_t *request, struct dlg_query *q)
 		return error("refer: takes a \"target\", no body or content_type");
 	size_t n = t && json_is_string(t) ? json_string_length(t) : 0;
 	const char *s = n ? json_string_value(t) : "";
-	bool ok = n > 0 && n < sizeof(q->refer_to);
-	for (size_t i = 0; ok && i < n; i++)
-		ok = s[i] > 0x20 && s[i] < 0x7f && !strchr("<>\"", s[i]);
-	if (ok)
-		ok = sip_parse_uri(&u, s, 0, (uint16_t)n) == 0;
-	if (!ok) {
+	if (n == 0 || n >= sizeof(q->refer_to) || sip_parse_uri(&u, s, 0, (uint16_t)n) != 0) {
 		snprintf(why, sizeof(why),
 			 "target: expected the URI to transfer to, such as sip:alice@example.com "
 			 "(printable ASCII, at most %zu bytes)",
@@ -307,19 +303,13 @@ static void finish(struct daemon *d, uint64_t now_ms)
 	if (p->q.kind == DLG_QUERY_SEND && p->matched && !p->awaiting) {
 		p->sent = p->matched;
 		if (p->q.wait_ms) {
+			/* dialogs_tick lists them once the finals are in */
 			json_decref(p->dialogs);
 			p->dialogs = NULL;
 			p->awaiting = true;
 			p->wait_until_ms = now_ms + p->q.wait_ms;
-			p->next_poll_ms = now_ms; /* the next turn */
 			return;
 		}
-	}
-	if (p->awaiting && p->answered < p->sent && now_ms < p->wait_until_ms) {
-		json_decref(p->dialogs);
-		p->dialogs = NULL;
-		p->next_poll_ms = now_ms + DIALOGS_POLL_MS;
-		return;
 	}
 
 	if (p->q.kind == DLG_QUERY_SEND && p->sent) {
@@ -340,7 +330,7 @@ static void finish(struct daemon *d, uint64_t now_ms)
 	}
 	p->dialogs = NULL;
 	p->active = false;
-	p->awaiting = false;
+	p->awaiting = p->listing = false;
 	if (mgmt_answer(d->mgmt, p->ticket, resp) != 0)
 		log_debug("management: the client of a dialogs command left before its answer");
 }
@@ -354,7 +344,11 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 		return; /* a query given up on */
 	if (h->type == DMSG_QUERY_DIALOG && h->len == sizeof(struct shard_dialog)) {
 		const struct shard_dialog *dl = payload;
-		if (p->awaiting && dl->sent_method == p->q.method && dl->sent_leg == p->q.leg &&
+		/* the send's own report, made before the request left: whose final
+		 * status to wait for */
+		if (p->q.kind == DLG_QUERY_SEND && !p->awaiting && p->ntargets < DLG_TARGETS_MAX)
+			p->targets[p->ntargets++] = (struct dlg_target){worker, dl->slot, dl->gen};
+		if (p->listing && dl->sent_method == p->q.method && dl->sent_leg == p->q.leg &&
 		    dl->sent_status) {
 			p->answered++;
 			p->status =
@@ -373,18 +367,35 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 		finish(d, now_ms);
 }
 
+void dialogs_on_final(struct daemon *d, unsigned worker, const struct dmsg_hdr *h)
+{
+	struct dlg_pending *p = &d->query;
+
+	if (!p->active || p->q.kind != DLG_QUERY_SEND)
+		return;
+	for (unsigned i = 0; i < p->ntargets; i++)
+		if (p->targets[i].worker == worker && p->targets[i].slot == h->slot &&
+		    p->targets[i].gen == h->gen) {
+			p->targets[i] = p->targets[--p->ntargets]; /* one final each */
+			p->finals++;
+			return;
+		}
+}
+
 void dialogs_tick(struct daemon *d, uint64_t now_ms)
 {
 	struct dlg_pending *p = &d->query;
 
-	if (!p->active || !p->awaiting || p->workers_left || now_ms < p->next_poll_ms)
+	if (!p->active || !p->awaiting || p->listing || p->workers_left ||
+	    (p->finals < p->sent && now_ms < p->wait_until_ms))
 		return;
 	struct dlg_query q = p->q;
 	q.kind = DLG_QUERY_LIST;
 	p->dialogs = json_array();
-	if (!p->dialogs || !push_query(d, &q)) {
-		json_decref(p->dialogs);
-		p->dialogs = NULL;
-		p->next_poll_ms = now_ms + DIALOGS_POLL_MS;
+	if (p->dialogs && push_query(d, &q)) {
+		p->listing = true;
+		return;
 	}
+	json_decref(p->dialogs); /* a ring full: again at the next turn */
+	p->dialogs = NULL;
 }

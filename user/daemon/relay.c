@@ -86,15 +86,14 @@ static uint16_t sipfrag_status(const struct sip_msg *m)
 /* True when the Subscription-State of m says terminated (RFC 6665 8.2.3). */
 static bool subscription_terminated(const struct sip_msg *m)
 {
-	static const char name[] = "Subscription-State", state[] = "terminated";
+	static const char name[] = "Subscription-State";
+	sip_view state, none;
 
 	for (uint16_t i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr_line *h = &m->hdrs[i];
 		if (sip_view_ieq(m->buf, h->name, name, sizeof(name) - 1))
-			return h->value.len >= sizeof(state) - 1 &&
-			       sip_view_ieq(m->buf,
-					    (sip_view){h->value.off, (uint16_t)(sizeof(state) - 1)},
-					    state, sizeof(state) - 1);
+			return sip_token_params(m->buf, h->value, NULL, &state, &none) == 0 &&
+			       sip_view_ieq(m->buf, state, "terminated", 10);
 	}
 	return false;
 }
@@ -107,31 +106,23 @@ static bool subscription_terminated(const struct sip_msg *m)
  */
 static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const struct sip_msg *m)
 {
+	sip_view package, id;
+
 	if (m->method_id != SIP_METHOD_NOTIFY || !(d->refer & SHARD_REFER_STATE) ||
-	    !!(d->refer & SHARD_REFER_LEG_B) != (from_leg == SHARD_LEG_B))
+	    !!(d->refer & SHARD_REFER_LEG_B) != (from_leg == SHARD_LEG_B) ||
+	    sip_token_params(m->buf, m->event, "id", &package, &id) != 0 ||
+	    !sip_view_ieq(m->buf, package, "refer", 5))
 		return false;
-	const char *e = m->buf + m->event.off, *end = e + m->event.len;
-	if (m->event.len < 5 || !sip_view_ieq(m->buf, (sip_view){m->event.off, 5}, "refer", 5))
-		return false;
-	for (e += 5; e < end && (*e == ' ' || *e == '\t'); e++)
-		;
-	if (e < end && *e != ';')
-		return false; /* a longer package name */
-	for (; e < end; e++) {
-		if (*e != ';')
-			continue;
-		const char *q = e + 1;
-		while (q < end && (*q == ' ' || *q == '\t'))
-			q++;
-		if (end - q < 3 || (q[0] | 0x20) != 'i' || (q[1] | 0x20) != 'd' || q[2] != '=')
-			continue;
-		uint32_t id = 0;
-		const char *digits = q + 3, *p = digits;
-		for (; p < end && *p >= '0' && *p <= '9' && p - digits < 10; p++)
-			id = id * 10 + (uint32_t)(*p - '0');
-		return p > digits && id == d->refer_cseq;
+	if (!id.len)
+		return true; /* the first REFER of a dialog may omit it */
+	uint32_t v = 0;
+	for (uint16_t i = 0; i < id.len; i++) {
+		unsigned c = (unsigned)(unsigned char)m->buf[id.off + i] - '0';
+		if (c > 9 || i == 10)
+			return false;
+		v = v * 10 + c;
 	}
-	return true; /* no id: the first REFER of the dialog may omit it */
+	return v == d->refer_cseq;
 }
 
 /* Answers a NOTIFY about the operator's REFER and keeps what it says. */
@@ -149,7 +140,7 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		if (st)
 			d->refer_status = st;
 		if (subscription_terminated(m))
-			d->refer = (uint8_t)((d->refer & SHARD_REFER_LEG_B) | SHARD_REFER_DONE);
+			shard_refer_set(d, SHARD_REFER_DONE);
 		answer(rc, m, 200, NULL, out, cap, res);
 	}
 	if (res->outcome == RELAY_ANSWER)
@@ -210,54 +201,60 @@ static size_t contact_line(const struct relay_ctx *rc, char *buf, size_t cap)
 	return w.overflow ? 0 : w.len - 1;
 }
 
-/* Writes the request for leg `to` into out. The pieces are put together with
- * wbuf rather than snprintf: this runs for every relayed request. */
+/* Writes the request for leg `to` into out. Its new header values are put
+ * one after another into one scratch buffer with wbuf rather than snprintf:
+ * this runs for every relayed request. */
 static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 			 const struct sip_session *to, const char *branch, uint32_t cseq_out,
 			 char *out, size_t cap)
 {
-	char via[256], from[SESSION_URI_MAX + SESSION_TAG_MAX + 16],
-	    tohdr[SESSION_URI_MAX + SESSION_TAG_MAX + 16], cseq[48], mf[8], contact[128];
-	struct wbuf wv = {via, 0, sizeof(via), false}, wf = {from, 0, sizeof(from), false},
-		    wt = {tohdr, 0, sizeof(tohdr), false}, wc = {cseq, 0, sizeof(cseq), false},
-		    wm = {mf, 0, sizeof(mf), false}, wk = {contact, 0, sizeof(contact), false};
+	char scratch[1024];
+	struct wbuf v = {scratch, 0, sizeof(scratch), false};
 	struct sip_wspec w = {0};
+	size_t from, tohdr, cseq, mf, contact;
 
 	w.ruri = to->remote_target;
 	w.ruri_len = to->remote_target_len;
-	wbuf_put(&wv, "Via: SIP/2.0/UDP ", 17);
-	wbuf_puts(&wv, rc->advertise);
-	wbuf_put(&wv, ";branch=", 8);
-	wbuf_puts(&wv, branch);
-	wbuf_put(&wv, ";rport\r\n", 8);
-	w.prepend = via;
-	w.prepend_len = wv.len;
+	wbuf_put(&v, "Via: SIP/2.0/UDP ", 17);
+	wbuf_puts(&v, rc->advertise);
+	wbuf_put(&v, ";branch=", 8);
+	wbuf_puts(&v, branch);
+	wbuf_put(&v, ";rport\r\n", 8);
+	w.prepend = scratch;
+	w.prepend_len = v.len;
 	if (to->route_set_len) {
 		/* route set stored pre-formatted as "Route: <...>,<...>\r\n" */
 		w.append = to->route_set;
 		w.append_len = to->route_set_len;
 	}
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
-	put_name_addr(&wf, to->local_uri, to->local_uri_len, to->local_tag, to->local_tag_len);
-	put_name_addr(&wt, to->remote_uri, to->remote_uri_len, to->remote_tag, to->remote_tag_len);
-	wbuf_put_uint(&wc, cseq_out);
-	wbuf_put(&wc, " ", 1);
-	wbuf_put(&wc, m->buf + m->cseq.method.off, m->cseq.method.len);
+	from = v.len;
+	put_name_addr(&v, to->local_uri, to->local_uri_len, to->local_tag, to->local_tag_len);
+	tohdr = v.len;
+	put_name_addr(&v, to->remote_uri, to->remote_uri_len, to->remote_tag, to->remote_tag_len);
+	cseq = v.len;
+	wbuf_put_uint(&v, cseq_out);
+	wbuf_put(&v, " ", 1);
+	wbuf_put(&v, m->buf + m->cseq.method.off, m->cseq.method.len);
+	mf = v.len;
 	/* at least 1: relay_request answered or dropped anything lower */
-	wbuf_put_uint(&wm, (uint32_t)(m->max_forwards - 1));
-	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, from, (uint16_t)wf.len};
-	w.replace[1] = (struct sip_replace){SIP_HDR_TO, tohdr, (uint16_t)wt.len};
-	w.replace[2] = (struct sip_replace){SIP_HDR_CALL_ID, to->call_id, to->call_id_len};
-	w.replace[3] = (struct sip_replace){SIP_HDR_CSEQ, cseq, (uint16_t)wc.len};
-	w.replace[4] = (struct sip_replace){SIP_HDR_MAX_FORWARDS, mf, (uint16_t)wm.len};
-	w.nreplace = 5;
-	if (m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id)) {
-		put_contact(&wk, rc);
-		w.replace[w.nreplace++] =
-		    (struct sip_replace){SIP_HDR_CONTACT, contact, (uint16_t)wk.len};
-	}
-	if (wv.overflow || wf.overflow || wt.overflow || wc.overflow || wm.overflow || wk.overflow)
+	wbuf_put_uint(&v, (uint32_t)(m->max_forwards - 1));
+	contact = v.len;
+	bool with_contact = m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id);
+	if (with_contact)
+		put_contact(&v, rc);
+	if (v.overflow)
 		return -ENOSPC;
+	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, scratch + from, (uint16_t)(tohdr - from)};
+	w.replace[1] = (struct sip_replace){SIP_HDR_TO, scratch + tohdr, (uint16_t)(cseq - tohdr)};
+	w.replace[2] = (struct sip_replace){SIP_HDR_CALL_ID, to->call_id, to->call_id_len};
+	w.replace[3] = (struct sip_replace){SIP_HDR_CSEQ, scratch + cseq, (uint16_t)(mf - cseq)};
+	w.replace[4] =
+	    (struct sip_replace){SIP_HDR_MAX_FORWARDS, scratch + mf, (uint16_t)(contact - mf)};
+	w.nreplace = 5;
+	if (with_contact)
+		w.replace[w.nreplace++] = (struct sip_replace){SIP_HDR_CONTACT, scratch + contact,
+							       (uint16_t)(v.len - contact)};
 	return sip_write(m, &w, out, cap);
 }
 

@@ -179,7 +179,15 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 		d->sent_status = (uint16_t)status;
 		/* a refused REFER made no subscription: no NOTIFY is ours to take */
 		if (method == SIP_METHOD_REFER && status >= 300)
-			d->refer = (uint8_t)((d->refer & SHARD_REFER_LEG_B) | SHARD_REFER_DONE);
+			shard_refer_set(d, SHARD_REFER_DONE);
+		/* the management command may be waiting for it; with the ring full
+		 * it waits out its time and still lists the status kept here */
+		struct dmsg_hdr h = {.type = DMSG_SENT_FINAL,
+				     .slot = d->slot,
+				     .gen = d->gen,
+				     .reason = (uint32_t)status};
+		if (ring_push(w->evt, &h, sizeof(h), NULL, 0) == 0)
+			w->evt_pushed = true;
 	}
 }
 
@@ -354,6 +362,7 @@ static void drain_commands(struct worker *w)
 				memcpy(&w->query, payload, sizeof(w->query));
 				w->query_id = h->slot;
 				w->query_active = true;
+				w->st.dialog_queries++;
 				w->query_cursor = w->query_matched = w->query_sent = 0;
 			}
 			break;
@@ -459,10 +468,8 @@ static void query_step(struct worker *w)
 				d->sent_leg = q->leg;
 				d->sent_status = 0;
 				if (q->method == SIP_METHOD_REFER) {
-					d->refer =
-					    (uint8_t)(SHARD_REFER_ACTIVE |
-						      (q->leg == SHARD_LEG_B ? SHARD_REFER_LEG_B
-									     : 0));
+					d->refer = q->leg == SHARD_LEG_B ? SHARD_REFER_LEG_B : 0;
+					shard_refer_set(d, SHARD_REFER_ACTIVE);
 					d->refer_status = 0;
 					d->refer_cseq = d->legs[q->leg].local_cseq;
 				}

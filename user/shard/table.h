@@ -102,6 +102,13 @@ struct shard_dialog {
 	uint32_t sent_seq;
 	struct sip_session legs[2]; /* [SHARD_LEG_A] caller side, [SHARD_LEG_B] callee side */
 };
+/* Moves the operator's transfer to state (SHARD_REFER_ACTIVE or _DONE),
+ * keeping the leg it went to. */
+static inline void shard_refer_set(struct shard_dialog *d, uint8_t state)
+{
+	d->refer = (uint8_t)((d->refer & SHARD_REFER_LEG_B) | state);
+}
+
 _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 		   offsetof(struct shard_dialog, created_ms) == 24,
 	       "the refer fields must stay in what was padding: the table layout is versioned");

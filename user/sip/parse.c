@@ -329,6 +329,24 @@ const char *sip_method_name(enum sip_method id)
 	return (id > 0 && id < SIP_METHOD_COUNT_) ? method_names[id] : NULL;
 }
 
+int sip_token_params(const char *buf, sip_view value, const char *name, sip_view *token,
+		     sip_view *param)
+{
+	const char *p = buf + value.off, *end = p + value.len, *t = p;
+	struct lex_param prm;
+	int rc;
+
+	p = lex_span(p, end, LEX_TOKEN);
+	if (p == t)
+		return -SIP_ERR_BAD_VALUE;
+	*token = lex_view(buf, t, p);
+	*param = (sip_view){0, 0};
+	while ((rc = lex_param_next(&p, end, &prm)) > 0)
+		if (name && prm.val && lex_ieq(prm.name, prm.nlen, name, strlen(name)))
+			*param = lex_view(buf, prm.val, prm.val + prm.vlen);
+	return rc < 0 || p != end ? -SIP_ERR_BAD_VALUE : 0;
+}
+
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len)
 {
 	return v.len == len && memcmp(buf + v.off, s, len) == 0;
