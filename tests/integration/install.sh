@@ -21,6 +21,10 @@ check "the example configuration passes the unit's --check-config" \
 drain=$(json_get examples/sipshardd.json 'j["timers"]["drain_s"]')
 stop=$(sed -n 's/^TimeoutStopSec=//p' "$unit")
 check "TimeoutStopSec ($stop s) outlasts the example's drain_s ($drain s)" test "$stop" -gt "$drain"
+mount_unit=examples/run-sipshard.mount
+check "the mount unit gives root's default run_dir (/run/sipshard) a tmpfs with huge=advise" \
+	bash -c 'grep -q "^Where=/run/sipshard$" "$1" && grep -q "^Type=tmpfs$" "$1" &&
+		grep -q "^Options=.*huge=advise" "$1"' _ "$mount_unit"
 if command -v systemd-analyze >/dev/null; then
 	sed "s|/usr/local/bin/|$DEST/usr/local/bin/|g" "$unit" >"$WORK/sipshardd.service"
 	systemd-analyze verify "$WORK/sipshardd.service" >"$WORK/verify.log" 2>&1
@@ -29,6 +33,10 @@ if command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify finds nothing wrong in the unit" \
 		bash -c '! grep -q "^sipshardd.service:" "$1"' _ "$WORK/verify.log"
 	if [ -s "$WORK/verify.log" ]; then sed 's/^/#   /' "$WORK/verify.log"; fi
+	systemd-analyze verify examples/run-sipshard.mount >"$WORK/verify-mount.log" 2>&1
+	check "systemd-analyze verify finds nothing wrong in the run_dir mount unit" \
+		bash -c '! grep -q "^run-sipshard.mount:" "$1"' _ "$WORK/verify-mount.log"
+	if [ -s "$WORK/verify-mount.log" ]; then sed 's/^/#   /' "$WORK/verify-mount.log"; fi
 else
 	echo "# systemd-analyze is not installed: the unit was not verified (no check counted)"
 fi

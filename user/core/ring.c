@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/ring.h"
 
 int ring_create(struct ring **out, uint32_t nslots, uint32_t slot_size)
@@ -23,7 +24,7 @@ int ring_create(struct ring **out, uint32_t nslots, uint32_t slot_size)
 	/* slots are 8-byte aligned so headers can be read in place */
 	r->slot_size = (slot_size + 7u) & ~7u;
 	r->nslots = n;
-	r->mem = aligned_alloc(64, ((size_t)n * r->slot_size + 63) & ~(size_t)63);
+	r->mem = mem_pool_alloc((size_t)n * r->slot_size);
 	if (!r->mem) {
 		free(r);
 		return -ENOMEM;
@@ -38,7 +39,7 @@ void ring_destroy(struct ring *r)
 {
 	if (!r)
 		return;
-	free(r->mem);
+	mem_pool_free(r->mem, (size_t)r->nslots * r->slot_size);
 	free(r);
 }
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/rng.h"
 #include "daemon/controller.h"
 #include "daemon/log.h"
@@ -106,6 +107,7 @@ struct ctl {
 	unsigned nshards;
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
+	uint32_t never_used;	    /* records from here on were never handed out */
 	struct call_list active;    /* records setting up or completed */
 	struct call_list linger;    /* CALL_ANSWERED records, oldest first */
 	uint32_t *by_a;		    /* hash buckets, index + 1 */
@@ -306,12 +308,20 @@ static void cdr_answered(struct ctl *c, const struct ctl_call *k, int status)
 
 /* ---- record pool, indexes ------------------------------------------------ */
 
+/* A freed record first (most recently used, warm in the caches), else one
+ * never used. */
 static struct ctl_call *call_alloc(struct ctl *c)
 {
-	if (!c->free_head)
+	struct ctl_call *k;
+
+	if (c->free_head) {
+		k = &c->calls[c->free_head - 1];
+		c->free_head = k->next_by_a;
+	} else if (c->never_used < c->ncalls) {
+		k = &c->calls[c->never_used++];
+	} else {
 		return NULL;
-	struct ctl_call *k = &c->calls[c->free_head - 1];
-	c->free_head = k->next_by_a;
+	}
 	uint32_t gen = k->gen + 1;
 	memset(k, 0, offsetof(struct ctl_call, head));
 	k->gen = gen;
@@ -1163,6 +1173,13 @@ void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 	*st = c->st;
 }
 
+void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)
+{
+	out->base = c->calls;
+	out->records = c->ncalls;
+	out->record_bytes = sizeof(*c->calls);
+}
+
 int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
 	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks)
 {
@@ -1175,16 +1192,17 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	c->nshards = nshards;
 	c->ncalls = cfg->capacity.setups;
 	c->nby_a = c->ncalls * 2 + 1;
-	c->calls = calloc(c->ncalls, sizeof(*c->calls));
+	c->calls = mem_pool_alloc((size_t)c->ncalls * sizeof(*c->calls));
+	/* in memory before the first INVITE: a fresh daemon that faulted its
+	 * records in during a burst of new calls lost some of them to 503s */
+	if (c->calls)
+		mem_pool_populate(c->calls, (size_t)c->ncalls * sizeof(*c->calls));
 	c->by_a = calloc(c->nby_a, sizeof(*c->by_a));
 	c->pools = calloc(nshards, sizeof(*c->pools));
 	if (!c->calls || !c->by_a || !c->pools) {
 		ctl_close(c);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < c->ncalls; i++)
-		c->calls[i].next_by_a = i + 2 <= c->ncalls ? i + 2 : 0;
-	c->free_head = c->ncalls ? 1 : 0;
 	for (unsigned s = 0; s < nshards; s++) {
 		struct slot_pool *p = &c->pools[s];
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
@@ -1222,7 +1240,7 @@ void ctl_close(struct ctl *c)
 			free(p->cdr);
 		}
 	free(c->pools);
-	free(c->calls);
+	mem_pool_free(c->calls, (size_t)c->ncalls * sizeof(*c->calls));
 	free(c->by_a);
 	free(c);
 }

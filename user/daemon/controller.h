@@ -119,6 +119,14 @@ void ctl_set_policy(struct ctl *c, struct policy *pol);
 
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st);
 
+/* The set-up record pool: where it is mapped, and its size (for the log). */
+struct ctl_pool {
+	const void *base;
+	uint32_t records;
+	size_t record_bytes;
+};
+void ctl_get_pool(const struct ctl *c, struct ctl_pool *out);
+
 /* Network bytes as a JSON string, as the CDRs write them: printable ASCII
  * kept, any other byte '?', at most 200 bytes. */
 json_t *ctl_json_text(const char *p, size_t len);

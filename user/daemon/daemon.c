@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/mem.h"
 #include "core/rng.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -579,6 +580,35 @@ static int prepare_run_dir(struct daemon *d)
 	return rc;
 }
 
+static const char *eligible_word(int rc)
+{
+	return rc > 0 ? "yes" : rc == 0 ? "no" : "unknown";
+}
+
+/* What memory the pools took and whether huge pages back them: a fresh daemon
+ * takes a burst of new calls best with both (README, "Memory"). */
+static void log_memory(struct daemon *d)
+{
+	struct ctl_pool pool;
+	char mode[32];
+	const struct shard_table *t = &d->workers[0].table;
+	int tables = mem_huge_eligible(t->hdr);
+
+	ctl_get_pool(d->ctl, &pool);
+	log_info("set-up records: %u of %zu KiB, %zu MiB in memory from the start; huge pages: "
+		 "%s (transparent_hugepage %s)",
+		 pool.records, pool.record_bytes >> 10,
+		 ((size_t)pool.records * pool.record_bytes) >> 20,
+		 eligible_word(mem_huge_eligible(pool.base)), mem_thp_mode(mode, sizeof(mode)));
+	log_info("dialog tables: %u of %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
+		 d->nworkers, t->map_len >> 20, d->cfg->persist_dialogs ? "in " : "",
+		 d->cfg->persist_dialogs ? d->cfg->run_dir : "(not kept across restarts)",
+		 eligible_word(tables),
+		 tables == 0 && d->cfg->persist_dialogs
+		     ? " (a run_dir on a tmpfs mounted with huge=advise gives them)"
+		     : "");
+}
+
 /* Maps worker w's shard tables (a file when persist_dialogs is on), saying
  * what to do about a file that cannot be re-attached. */
 static int open_shard_table(struct daemon *d, struct worker *w)
@@ -709,6 +739,7 @@ int daemon_start(struct daemon *d)
 	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
 	if (rc)
 		return rc;
+	log_memory(d);
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
 		uint32_t n = ctl_adopt(d->ctl, i, &w->table, clock_mono_ms());

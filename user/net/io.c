@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "net/io_impl.h"
 
 static int check_config(const struct net_io_config *cfg)
@@ -41,7 +42,7 @@ int net_io_open(struct net_io **out, const struct net_io_config *cfg)
 		return -ENOMEM;
 	io->cfg = *cfg;
 	io->wake_fd = -1;
-	io->tx_mem = malloc((size_t)cfg->ntx * cfg->tx_size);
+	io->tx_mem = mem_pool_alloc((size_t)cfg->ntx * cfg->tx_size);
 	io->tx = calloc(cfg->ntx, sizeof(*io->tx));
 	io->tx_free = calloc(cfg->ntx, sizeof(*io->tx_free));
 	io->tx_queued = calloc(cfg->ntx, sizeof(*io->tx_queued));
@@ -74,7 +75,7 @@ void net_io_close(struct net_io *io)
 	/* both closes are safe on a backend that was never opened */
 	net_uring_close(io);
 	net_mmsg_close(io);
-	free(io->tx_mem);
+	mem_pool_free(io->tx_mem, (size_t)io->cfg.ntx * io->cfg.tx_size);
 	free(io->tx);
 	free(io->tx_free);
 	free(io->tx_queued);

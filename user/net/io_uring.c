@@ -19,8 +19,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "core/mem.h"
 #include "net/io_impl.h"
 
 /* user_data of the receive and cancel requests; a send's is its slot index
@@ -124,12 +124,6 @@ static int setup_ring(struct net_io *io, unsigned sq, unsigned cq)
 	return (p.features & IORING_FEAT_EXT_ARG) ? 0 : -EOPNOTSUPP;
 }
 
-static void *map_zeroed(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 int net_uring_open(struct net_io *io)
 {
 	unsigned nbufs = pow2(io->cfg.nbufs); /* <= NET_IO_MAX_BUFS, checked in io.c */
@@ -159,8 +153,8 @@ int net_uring_open(struct net_io *io)
 	/* liburing 2.3 (Debian 12) has no io_uring_setup_buf_ring: map the ring
 	 * ourselves (page aligned, as the kernel requires) and register it */
 	io->br_bytes = (size_t)nbufs * sizeof(struct io_uring_buf);
-	io->br = map_zeroed(io->br_bytes);
-	io->rx_mem = map_zeroed(io->rx_mem_bytes);
+	io->br = mem_pool_alloc(io->br_bytes);
+	io->rx_mem = mem_pool_alloc(io->rx_mem_bytes);
 	if (!io->br || !io->rx_mem) {
 		rc = -ENOMEM;
 		goto fail;
@@ -380,10 +374,8 @@ void net_uring_close(struct net_io *io)
 		io_uring_queue_exit(&io->ring);
 		io->ring_up = false;
 	}
-	if (io->br)
-		munmap(io->br, io->br_bytes);
-	if (io->rx_mem)
-		munmap(io->rx_mem, io->rx_mem_bytes);
+	mem_pool_free(io->br, io->br_bytes);
+	mem_pool_free(io->rx_mem, io->rx_mem_bytes);
 	io->br = NULL;
 	io->rx_mem = NULL;
 	io->armed = false;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/mem.h"
 #include "core/rng.h"
 #include "shard/table.h"
 
@@ -315,6 +316,9 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 		rc = -errno;
 		goto fail_fd;
 	}
+	/* anonymous tables take huge pages; files on tmpfs when it is mounted
+	 * huge=advise or within_size (README, "Memory") */
+	mem_advise_huge(mem, len);
 	t->map_len = len;
 	t->hdr = mem;
 	t->dialogs = (struct shard_dialog *)((char *)mem + dlg_off);

@@ -1,0 +1,106 @@
+/*
+ * mem.c - anonymous pools and the huge-page advice (see mem.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+
+bool mem_advise_huge(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	/* EINVAL: a kernel built without transparent huge pages; the pool then
+	 * works the same on small pages, so the advice is all there is to lose */
+	return len >= MEM_HUGE_MIN && madvise(p, len, MADV_HUGEPAGE) == 0;
+#else
+	(void)p;
+	(void)len;
+	return false;
+#endif
+}
+
+void *mem_pool_alloc(size_t len)
+{
+	if (len == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	mem_advise_huge(p, len);
+	return p;
+}
+
+void mem_pool_populate(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	/* EINVAL: a kernel before 5.14; any other failure (ENOMEM) is left to
+	 * the faults of first use rather than forced here */
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0 || errno != EINVAL)
+		return;
+#endif
+	/* a write to each page does the same, and writing
+	 * back the byte read keeps what the pool holds */
+	volatile char *b = p;
+	long page = sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < len; off += (size_t)(page > 0 ? page : 4096))
+		b[off] = b[off];
+}
+
+void mem_pool_free(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+int mem_huge_eligible(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	bool in = false;
+	int rc = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int n = 0, v;
+		/* a mapping's first line: "lo-hi perms ...", lo and hi in hex */
+		if (sscanf(line, "%lx-%lx %n", &lo, &hi, &n) == 2 && n > 0) {
+			if (in)
+				break; /* its fields ended without THPeligible */
+			in = lo == (unsigned long)(uintptr_t)p;
+			continue;
+		}
+		if (in && sscanf(line, "THPeligible: %d", &v) == 1) {
+			rc = v != 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+const char *mem_thp_mode(char *buf, size_t cap)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char line[128] = "";
+	char *open, *close;
+
+	/* "always [madvise] never": the bracketed word is the mode */
+	if (f && fgets(line, sizeof(line), f) && (open = strchr(line, '[')) &&
+	    (close = strchr(open, ']'))) {
+		*close = '\0';
+		snprintf(buf, cap, "%s", open + 1);
+	} else {
+		snprintf(buf, cap, "absent");
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}

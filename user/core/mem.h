@@ -1,0 +1,51 @@
+/*
+ * mem.h - the daemon's large pools: anonymous mappings that fill as traffic
+ * comes (set-up records, rings, receive and send buffers, dialog tables).
+ *
+ * Owns: mapping and unmapping them, and asking the kernel to back the large
+ * ones with transparent huge pages. Does not own: what lives in them.
+ *
+ * Why huge pages: a fresh daemon touches each page of these pools for the
+ * first time while calls arrive, and on a virtual machine a fault per 4 KiB
+ * made a 10000/s burst of new calls lose about half of them to 503s. With
+ * 2 MiB pages the same pools take 512 times fewer faults (bench/setup_burst.sh
+ * measures both). The request is madvise(MADV_HUGEPAGE): the host's
+ * /sys/kernel/mm/transparent_hugepage/enabled decides ("never" turns it off,
+ * "madvise" or "always" lets it work), and where the kernel has no huge pages
+ * the pools are ordinary memory.
+ */
+#ifndef SIPSHARD_MEM_H
+#define SIPSHARD_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Pools at least this large are advised to use huge pages. */
+#define MEM_HUGE_MIN ((size_t)2 << 20)
+
+/* len zeroed bytes, page-aligned, not yet backed by memory; NULL (errno set)
+ * when len is 0 or the mapping fails. Free with mem_pool_free. */
+void *mem_pool_alloc(size_t len);
+void mem_pool_free(void *p, size_t len);
+
+/* Backs [p, p + len) of a pool with memory now, so that its first use does
+ * not wait for page faults: for pools sized to a burst rather than to what
+ * is usually in use. */
+void mem_pool_populate(void *p, size_t len);
+
+/* Asks for huge pages on an existing mapping [p, p + len) when len is at
+ * least MEM_HUGE_MIN. A file on tmpfs gets them only when its mount allows
+ * (huge=advise or within_size); a file on disk never does. Returns true when
+ * the kernel accepted the advice, which does not promise a huge page. */
+bool mem_advise_huge(void *p, size_t len);
+
+/* Whether the kernel may back the mapping that starts at p with huge pages
+ * (THPeligible in /proc/self/smaps): 1 or 0, or a negative errno when it
+ * cannot tell (no such mapping, no such field: kernels before 5.8). */
+int mem_huge_eligible(const void *p);
+
+/* The host's transparent huge page mode (always, madvise or never), or
+ * "absent" when the kernel has none. */
+const char *mem_thp_mode(char *buf, size_t cap);
+
+#endif
