@@ -366,6 +366,14 @@ static void test_notify_about_our_refer_is_answered_here(void **state)
 	req_from_a("INFO", 7, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
+
+	/* the transfer is done: a newer NOTIFY without id is about a REFER the
+	 * callee sent the caller later (relayed), so it is relayed too */
+	notify_from_a(8, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(d->refer_status, 200);
+	assert_int_equal(rc.refer_notifies, 4);
 }
 
 static void test_notify_from_the_other_leg_is_relayed(void **state)

@@ -102,7 +102,8 @@ static bool subscription_terminated(const struct sip_msg *m)
  * True when m, from leg from_leg of d, is a NOTIFY about the operator's REFER:
  * that REFER went to this leg, and the Event is refer with no id or the
  * REFER's CSeq as id (RFC 3515 2.4.6). A NOTIFY about a REFER that one side
- * sent the other (relayed) carries that REFER's CSeq on this leg instead.
+ * sent the other (relayed) carries that REFER's CSeq on this leg instead, or
+ * no id when it comes after the operator's transfer is done.
  */
 static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const struct sip_msg *m)
 {
@@ -113,8 +114,15 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	    sip_token_params(m->buf, m->event, "id", &package, &id) != 0 ||
 	    !sip_view_ieq(m->buf, package, "refer", 5))
 		return false;
-	if (!id.len)
-		return true; /* the first REFER of a dialog may omit it */
+	if (!id.len) {
+		/* The first REFER of a dialog may omit it. Once the transfer is
+		 * done, only a retransmission (a CSeq not above that leg's last)
+		 * is still ours: a newer NOTIFY without id is about a later REFER,
+		 * one that the other side sent this one through sipshard. */
+		const struct sip_session *s = &d->legs[from_leg];
+		return (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE || !s->remote_cseq_set ||
+		       m->cseq.num <= s->remote_cseq;
+	}
 	uint32_t v = 0;
 	for (uint16_t i = 0; i < id.len; i++) {
 		unsigned c = (unsigned)(unsigned char)m->buf[id.off + i] - '0';
