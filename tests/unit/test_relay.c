@@ -376,6 +376,23 @@ static void test_notify_about_our_refer_is_answered_here(void **state)
 	assert_int_equal(rc.refer_notifies, 4);
 }
 
+/* A refused REFER makes no subscription: a NOTIFY without id that follows
+ * is about something else, and crosses. */
+static void test_notify_after_a_refused_refer_is_relayed(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	struct shard_dialog *d = refer_sent_to_a();
+	d->refer_status = 603;
+	shard_refer_set(d, SHARD_REFER_DONE);
+	notify_from_a(2, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(rc.refer_notifies, 0);
+	assert_int_equal(d->refer_status, 603);
+}
+
 static void test_notify_from_the_other_leg_is_relayed(void **state)
 {
 	struct relay_result res;
@@ -438,6 +455,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_from_the_other_leg_is_relayed, setup,

@@ -120,8 +120,8 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 		 * is still ours: a newer NOTIFY without id is about a later REFER,
 		 * one that the other side sent this one through sipshard. */
 		const struct sip_session *s = &d->legs[from_leg];
-		return (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE || !s->remote_cseq_set ||
-		       m->cseq.num <= s->remote_cseq;
+		return (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE ||
+		       (s->remote_cseq_set && m->cseq.num <= s->remote_cseq);
 	}
 	uint32_t v = 0;
 	for (uint16_t i = 0; i < id.len; i++) {
