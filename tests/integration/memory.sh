@@ -87,8 +87,8 @@ echo "# transparent_hugepage: ${mode:-absent}"
 # wrote LOG, on a host whose transparent_hugepage mode is MODE.
 setup_records() {
 	local log=$1 mode=$2 name=$3 records record_kib pool_kib pool_rss pool_huge
-	records=$(log_figure "$log" 'set-up records: \([0-9]*\) of')
-	record_kib=$(log_figure "$log" 'set-up records: [0-9]* of \([0-9]*\) KiB')
+	records=$(log_figure "$log" 'set-up records: \([0-9]*\) x')
+	record_kib=$(log_figure "$log" 'set-up records: [0-9]* x \([0-9]*\) KiB')
 	check "$name: the log names the set-up pool: 1024 records of ${record_kib:-?} KiB" \
 		test "${records:-0}" = 1024 -a "${record_kib:-0}" -gt 0
 	# everything else that asks for huge pages (rings, buffers) fills as used
@@ -124,7 +124,7 @@ setup_records "$LOG" "$mode" "host mode"
 table=$HUGEFS/run/shard-0.tbl
 check "dialog tables on huge=advise tmpfs: may take huge pages (THPeligible 1)" \
 	test "$(smaps "$DAEMON_PID" table "$table" THPeligible)" = 1
-check "the log says so" grep -q "dialog tables: 2 of [0-9]* MiB in $HUGEFS/run, .*huge pages: yes$" "$LOG"
+check "the log says so" grep -q "dialog tables: 2 x [0-9]* MiB in $HUGEFS/run, .*huge pages: yes$" "$LOG"
 "$LOAD" --role uac --target "127.0.0.1:$D_PORT" --calls 400 --rate 2000 --duration 1 \
 	--json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
 check "400 calls set up and ended through the daemon" \

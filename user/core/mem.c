@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/mem.h"
@@ -44,8 +44,8 @@ void mem_pool_populate(void *p, size_t len)
 	if (madvise(p, len, MADV_POPULATE_WRITE) == 0 || errno != EINVAL)
 		return;
 #endif
-	/* a write to each page does the same, and writing
-	 * back the byte read keeps what the pool holds */
+	/* a write to each page does the same; writing back the byte read keeps
+	 * what the pool holds */
 	volatile char *b = p;
 	long page = sysconf(_SC_PAGESIZE);
 	for (size_t off = 0; off < len; off += (size_t)(page > 0 ? page : 4096))
@@ -74,7 +74,7 @@ int mem_huge_eligible(const void *p)
 		if (sscanf(line, "%lx-%lx %n", &lo, &hi, &n) == 2 && n > 0) {
 			if (in)
 				break; /* its fields ended without THPeligible */
-			in = lo == (unsigned long)(uintptr_t)p;
+			in = lo <= (uintptr_t)p && (uintptr_t)p < hi;
 			continue;
 		}
 		if (in && sscanf(line, "THPeligible: %d", &v) == 1) {

@@ -39,7 +39,7 @@ void mem_pool_populate(void *p, size_t len);
  * the kernel accepted the advice, which does not promise a huge page. */
 bool mem_advise_huge(void *p, size_t len);
 
-/* Whether the kernel may back the mapping that starts at p with huge pages
+/* Whether the kernel may back the mapping that holds p with huge pages
  * (THPeligible in /proc/self/smaps): 1 or 0, or a negative errno when it
  * cannot tell (no such mapping, no such field: kernels before 5.8). */
 int mem_huge_eligible(const void *p);

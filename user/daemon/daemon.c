@@ -595,12 +595,12 @@ static void log_memory(struct daemon *d)
 	int tables = mem_huge_eligible(t->hdr);
 
 	ctl_get_pool(d->ctl, &pool);
-	log_info("set-up records: %u of %zu KiB, %zu MiB in memory from the start; huge pages: "
+	log_info("set-up records: %u x %zu KiB, %zu MiB in memory from the start; huge pages: "
 		 "%s (transparent_hugepage %s)",
 		 pool.records, pool.record_bytes >> 10,
 		 ((size_t)pool.records * pool.record_bytes) >> 20,
 		 eligible_word(mem_huge_eligible(pool.base)), mem_thp_mode(mode, sizeof(mode)));
-	log_info("dialog tables: %u of %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
+	log_info("dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
 		 d->nworkers, t->map_len >> 20, d->cfg->persist_dialogs ? "in " : "",
 		 d->cfg->persist_dialogs ? d->cfg->run_dir : "(not kept across restarts)",
 		 eligible_word(tables),
