@@ -25,6 +25,8 @@ mount_unit=examples/run-sipshard.mount
 check "the mount unit gives root's default run_dir (/run/sipshard) a tmpfs with huge=advise" \
 	bash -c 'grep -q "^Where=/run/sipshard$" "$1" && grep -q "^Type=tmpfs$" "$1" &&
 		grep -q "^Options=.*huge=advise" "$1"' _ "$mount_unit"
+check "the service starts after that mount (RequiresMountsFor, in [Unit])" \
+	bash -c 'sed -n "/^\[Unit\]/,/^\[/p" "$1" | grep -q "^RequiresMountsFor=/run/sipshard$"' _ "$unit"
 if command -v systemd-analyze >/dev/null; then
 	sed "s|/usr/local/bin/|$DEST/usr/local/bin/|g" "$unit" >"$WORK/sipshardd.service"
 	systemd-analyze verify "$WORK/sipshardd.service" >"$WORK/verify.log" 2>&1
