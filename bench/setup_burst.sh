@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--rates) RATES=$2; shift ;;
 	--reps) REPS=$2; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "setup_burst.sh: unknown argument '$1' (expected --out DIR, --rates LIST or --reps N)" >&2; exit 2 ;;
 	esac
 	shift
