@@ -2,6 +2,7 @@
  * ring.c - SPSC message ring (see ring.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,34 @@ void ring_pop(struct ring *r)
 {
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+}
+
+uint32_t ring_drain_fair(struct ring *const *rings, unsigned n, size_t hlen, uint32_t turn,
+			 uint32_t max, ring_msg_fn fn, void *arg)
+{
+	uint32_t done = 0;
+	bool more = true;
+
+	if (turn == 0)
+		turn = 1;
+	while (more && done < max) {
+		more = false;
+		for (unsigned i = 0; i < n && done < max; i++) {
+			const void *hdr, *payload;
+			uint32_t k = 0;
+			if (!rings[i])
+				continue;
+			while (k < turn && done < max &&
+			       ring_peek(rings[i], &hdr, hlen, &payload) == 0) {
+				fn(arg, i, hdr, payload);
+				ring_pop(rings[i]);
+				k++;
+				done++;
+			}
+			more |= k == turn; /* it may hold more: another round */
+		}
+	}
+	return done;
 }
 
 uint32_t ring_count(struct ring *r)

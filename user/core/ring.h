@@ -35,6 +35,19 @@ int ring_push(struct ring *r, const void *hdr, size_t hlen, const void *payload,
 int ring_peek(struct ring *r, const void **hdr, size_t hlen, const void **payload);
 void ring_pop(struct ring *r);
 
+/*
+ * The consumer of several rings: handles their messages in turns of at most
+ * turn messages a ring, until every ring is empty or max messages have been
+ * handled, and returns how many were. A producer that keeps its ring busy
+ * cannot starve the others (whose producers shed work when their rings are
+ * full), and max bounds the pass so that the consumer's other work follows.
+ * fn gets the ring's index, the header and the payload (hlen bytes into the
+ * slot); the message is popped after fn returns. NULL rings are skipped.
+ */
+typedef void (*ring_msg_fn)(void *arg, unsigned ring, const void *hdr, const void *payload);
+uint32_t ring_drain_fair(struct ring *const *rings, unsigned n, size_t hlen, uint32_t turn,
+			 uint32_t max, ring_msg_fn fn, void *arg);
+
 /* Messages waiting (approximate from any thread). */
 uint32_t ring_count(struct ring *r);
 

@@ -138,30 +138,45 @@ static void hook_cdr(void *arg, const char *line, size_t len)
 	cdr_append(&d->cdr, line, len);
 }
 
-static void ctl_drain(struct daemon *d, uint64_t now)
-{
-	const struct dmsg_hdr *h;
-	const void *payload;
+/* Messages from the workers a controller pass takes at most, and a worker's
+ * turn within it: a worker under a flood of new calls cannot keep the others'
+ * rings full (their INVITEs would get 503), and timers and the batched sends
+ * follow each pass. */
+#define CTL_DRAIN_TURN 32
+#define CTL_DRAIN_PASS 1024
 
-	for (unsigned i = 0; i < d->nworkers; i++) {
-		struct ring *r = d->workers[i].evt;
-		while (ring_peek(r, (const void **)&h, sizeof(*h), &payload) == 0) {
-			if (h->type == DMSG_DATAGRAM) {
-				if (sip_parse(&d->ctl_msg, payload, h->len, NULL) == 0)
-					ctl_on_datagram(d->ctl, i, &d->ctl_msg,
-							(const struct sockaddr *)&h->peer,
-							h->peer_len, now);
-			} else if (h->type == DMSG_DIALOG_ENDED) {
-				ctl_on_dialog_ended(d->ctl, i, h->slot, h->gen,
-						    (enum ctl_end_reason)h->reason);
-			} else if (h->type == DMSG_QUERY_DIALOG || h->type == DMSG_QUERY_DONE) {
-				dialogs_on_reply(d, i, h, payload, now);
-			} else if (h->type == DMSG_SENT_FINAL) {
-				dialogs_on_final(d, i, h);
-			}
-			ring_pop(r);
-		}
+struct ctl_drain_ctx {
+	struct daemon *d;
+	uint64_t now;
+};
+
+static void ctl_on_event(void *arg, unsigned worker, const void *hdr, const void *payload)
+{
+	struct ctl_drain_ctx *x = arg;
+	struct daemon *d = x->d;
+	const struct dmsg_hdr *h = hdr;
+
+	if (h->type == DMSG_DATAGRAM) {
+		if (sip_parse(&d->ctl_msg, payload, h->len, NULL) == 0)
+			ctl_on_datagram(d->ctl, worker, &d->ctl_msg,
+					(const struct sockaddr *)&h->peer, h->peer_len, x->now);
+	} else if (h->type == DMSG_DIALOG_ENDED) {
+		ctl_on_dialog_ended(d->ctl, worker, h->slot, h->gen,
+				    (enum ctl_end_reason)h->reason);
+	} else if (h->type == DMSG_QUERY_DIALOG || h->type == DMSG_QUERY_DONE) {
+		dialogs_on_reply(d, worker, h, payload, x->now);
+	} else if (h->type == DMSG_SENT_FINAL) {
+		dialogs_on_final(d, worker, h);
 	}
+}
+
+/* True when the pass ended on its bound: messages may be waiting. */
+static bool ctl_drain(struct daemon *d, uint64_t now)
+{
+	struct ctl_drain_ctx x = {d, now};
+
+	return ring_drain_fair(d->evts, d->nworkers, sizeof(struct dmsg_hdr), CTL_DRAIN_TURN,
+			       CTL_DRAIN_PASS, ctl_on_event, &x) == CTL_DRAIN_PASS;
 }
 
 /* A policy from daemon_set_policy, put into service between two batches. */
@@ -403,13 +418,14 @@ static void *controller_main(void *arg)
 	struct daemon *d = arg;
 	struct pollfd pfds[1 + MGMT_LISTENERS + MGMT_MAX_CLIENTS];
 	uint64_t last_stats = 0;
+	bool backlog = false; /* the last pass left messages in the rings */
 
 	while (!atomic_load(&d->stop)) {
 		pfds[0] = (struct pollfd){.fd = d->ctl_wake_fd, .events = POLLIN};
 		int n = 1 + (d->mgmt ? mgmt_poll_fds(d->mgmt, pfds + 1,
 						     MGMT_LISTENERS + MGMT_MAX_CLIENTS)
 				     : 0);
-		if (poll(pfds, (nfds_t)n, 10) > 0 && (pfds[0].revents & POLLIN)) {
+		if (poll(pfds, (nfds_t)n, backlog ? 0 : 10) > 0 && (pfds[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->ctl_wake_fd, &v, sizeof(v)) < 0)
 				(void)0;
@@ -419,7 +435,7 @@ static void *controller_main(void *arg)
 			mgmt_service(d->mgmt, pfds + 1, n - 1, now);
 		ctl_take_policy(d, now);
 		ctl_set_draining(d->ctl, atomic_load(&d->draining));
-		ctl_drain(d, now);
+		backlog = ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
 		dialogs_tick(d, now);
 		ctl_flush_all(d);
@@ -654,7 +670,8 @@ int daemon_start(struct daemon *d)
 	d->cdr.fd = -1; /* before anything can fail: daemon_stop closes it */
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	d->ctl_out = calloc(d->nworkers, sizeof(*d->ctl_out));
-	if (!d->workers || !d->ctl_out)
+	d->evts = calloc(d->nworkers, sizeof(*d->evts));
+	if (!d->workers || !d->ctl_out || !d->evts)
 		return -ENOMEM;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		d->workers[i].wake_fd = -1;
@@ -695,6 +712,7 @@ int daemon_start(struct daemon *d)
 		/* command and event rings hold every dialog's end notice at worst */
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);
+		d->evts[i] = w->evt;
 		w->handoff_in = calloc(d->nworkers, sizeof(*w->handoff_in));
 		if (!w->cmd || !w->evt || !w->handoff_in)
 			return -ENOMEM;
@@ -823,6 +841,8 @@ void daemon_stop(struct daemon *d)
 	d->workers = NULL;
 	free(d->ctl_out);
 	d->ctl_out = NULL;
+	free(d->evts);
+	d->evts = NULL;
 }
 
 /* ---- statistics ----------------------------------------------------------------- */

@@ -217,6 +217,7 @@ struct daemon {
 	struct worker *workers;
 	struct ctl *ctl;
 	struct ctl_batch *ctl_out; /* [nworkers], the controller thread's */
+	struct ring **evts;	   /* [nworkers]: each worker's evt ring, for ring_drain_fair */
 	pthread_t ctl_thread;
 	int ctl_wake_fd; /* eventfd: workers -> controller */
 	bool bpf_steering;

@@ -388,22 +388,22 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len);
 }
 
+static void on_handoff(void *arg, unsigned from, const void *hdr, const void *payload)
+{
+	struct worker *w = arg;
+	const struct dmsg_hdr *h = hdr;
+	(void)from;
+
+	w->st.handoff_in++;
+	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len);
+}
+
+/* Datagrams other workers received for this one's calls, a turn of each
+ * worker's ring at a time (ring_drain_fair), until all are empty. */
 static void drain_handoffs(struct worker *w)
 {
-	const struct dmsg_hdr *h;
-	const void *payload;
-
-	for (unsigned i = 0; i < w->d->nworkers; i++) {
-		struct ring *r = w->handoff_in[i];
-		if (!r)
-			continue;
-		while (ring_peek(r, (const void **)&h, sizeof(*h), &payload) == 0) {
-			w->st.handoff_in++;
-			handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer,
-				   h->peer_len);
-			ring_pop(r);
-		}
-	}
+	ring_drain_fair(w->handoff_in, w->d->nworkers, sizeof(struct dmsg_hdr), 32, UINT32_MAX,
+			on_handoff, w);
 }
 
 /* ---- management queries (dialogs.c asks) ------------------------------------ */
