@@ -29,7 +29,10 @@ void *mem_pool_alloc(size_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* NORESERVE: a pool sized for the worst case (a dialog table) is not
+	 * charged against the overcommit limit before it is used */
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	mem_advise_huge(p, len);

@@ -107,7 +107,6 @@ struct ctl {
 	unsigned nshards;
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
-	uint32_t never_used;	    /* records from here on were never handed out */
 	struct call_list active;    /* records setting up or completed */
 	struct call_list linger;    /* CALL_ANSWERED records, oldest first */
 	uint32_t *by_a;		    /* hash buckets, index + 1 */
@@ -308,20 +307,12 @@ static void cdr_answered(struct ctl *c, const struct ctl_call *k, int status)
 
 /* ---- record pool, indexes ------------------------------------------------ */
 
-/* A freed record first (most recently used, warm in the caches), else one
- * never used. */
 static struct ctl_call *call_alloc(struct ctl *c)
 {
-	struct ctl_call *k;
-
-	if (c->free_head) {
-		k = &c->calls[c->free_head - 1];
-		c->free_head = k->next_by_a;
-	} else if (c->never_used < c->ncalls) {
-		k = &c->calls[c->never_used++];
-	} else {
+	if (!c->free_head)
 		return NULL;
-	}
+	struct ctl_call *k = &c->calls[c->free_head - 1];
+	c->free_head = k->next_by_a;
 	uint32_t gen = k->gen + 1;
 	memset(k, 0, offsetof(struct ctl_call, head));
 	k->gen = gen;
@@ -1203,6 +1194,9 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		ctl_close(c);
 		return -ENOMEM;
 	}
+	for (uint32_t i = 0; i < c->ncalls; i++)
+		c->calls[i].next_by_a = i + 2 <= c->ncalls ? i + 2 : 0;
+	c->free_head = c->ncalls ? 1 : 0;
 	for (unsigned s = 0; s < nshards; s++) {
 		struct slot_pool *p = &c->pools[s];
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));

@@ -398,12 +398,15 @@ static void on_handoff(void *arg, unsigned from, const void *hdr, const void *pa
 	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len);
 }
 
-/* Datagrams other workers received for this one's calls, a turn of each
- * worker's ring at a time (ring_drain_fair), until all are empty. */
+/* Datagrams other workers received for this one's calls, HANDOFF_TURN of each
+ * worker's ring at a time (ring_drain_fair), until all are empty: one worker
+ * flooded by a single trunk does not hold up the others' handoffs. */
+#define HANDOFF_TURN 32
+
 static void drain_handoffs(struct worker *w)
 {
-	ring_drain_fair(w->handoff_in, w->d->nworkers, sizeof(struct dmsg_hdr), 32, UINT32_MAX,
-			on_handoff, w);
+	ring_drain_fair(w->handoff_in, w->d->nworkers, sizeof(struct dmsg_hdr), HANDOFF_TURN,
+			UINT32_MAX, on_handoff, w);
 }
 
 /* ---- management queries (dialogs.c asks) ------------------------------------ */

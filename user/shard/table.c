@@ -307,18 +307,20 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 			goto fail_fd;
 		}
 		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+		/* huge pages for a file on tmpfs when it is mounted huge=advise or
+		 * within_size (README, "Memory"); a pool asks for them itself */
+		if (mem != MAP_FAILED)
+			mem_advise_huge(mem, len);
 	} else {
 		/* pages are touched only as slots are used */
-		mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		mem = mem_pool_alloc(len);
+		if (!mem)
+			mem = MAP_FAILED;
 	}
 	if (mem == MAP_FAILED) {
 		rc = -errno;
 		goto fail_fd;
 	}
-	/* anonymous tables take huge pages; files on tmpfs when it is mounted
-	 * huge=advise or within_size (README, "Memory") */
-	mem_advise_huge(mem, len);
 	t->map_len = len;
 	t->hdr = mem;
 	t->dialogs = (struct shard_dialog *)((char *)mem + dlg_off);
