@@ -11,7 +11,12 @@
  * (timers fire through ctl_on_tick), and whether the workers' command rings
  * are full while it is handled (installs and sends after an install are
  * refused); a value of 0xFF instead ends every installed dialog, as a worker
- * reports a completed BYE. Before parsing, the
+ * reports a completed BYE, and 0xFE restarts the controller as the daemon
+ * does after a crash: the records stay in their file, the rest of the
+ * datagram is written over them as (2-byte offset, byte) pairs (a process
+ * killed mid-write, or worse), and a new controller takes up what the file
+ * and the worker tables hold (ctl_restore, the early dialogs no record holds
+ * freed, ctl_adopt). Before parsing, the
  * placeholders "@BRANCH@", "@CALLID@" and "@FROMTAG@" become the top Via
  * branch, Call-ID and From tag of the last request the controller sent (its
  * INVITE or CANCEL to the callee), and "@TOTAG@" the To tag of the last
@@ -22,16 +27,18 @@
  * destination and goes out on an existing shard; one sent after an install is
  * a 2xx, on a shard that holds a dialog; every dialog installed has
  * a slot within the shard's capacity and is not installed twice; every release names an installed
- * dialog (and is reported back ended, as the worker does); after the clock runs far ahead, no call
- * set-up is left in progress (calls_active counts only installed dialogs), and once every dialog
- * ended, the call limit admits exactly max_calls calls again. Does not own: the parser
- * (fuzz_sip.c), the relay (fuzz_relay.c).
+ * dialog (and is reported back ended, as the worker does), also after restarts; after the clock
+ * runs far ahead, no call set-up is left in progress (calls_active counts only installed dialogs),
+ * and once every dialog ended, the call limit admits exactly max_calls calls again. Does not own:
+ * the parser (fuzz_sip.c), the relay (fuzz_relay.c).
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/fuzz_exchange.h"
 #include "../common/addr.h"
@@ -58,8 +65,10 @@ struct fuzz_ctx {
 	struct policy *pol;
 	struct ctl *ctl;
 	struct sockaddr_in peers[3];
-	/* installed dialogs by shard and slot: generation + 1, 0 when none */
+	/* installed dialogs by shard and slot: generation + 1, 0 when none, and
+	 * the dialog as last installed (the worker's table after a restart) */
 	uint64_t installed[NSHARDS][DIALOGS];
+	struct shard_dialog dialogs[NSHARDS][DIALOGS];
 	unsigned ninstalled;
 	/* releases the "worker" owes the controller a dialog-ended report for,
 	 * delivered after the controller call that released them returns */
@@ -73,6 +82,9 @@ struct fuzz_ctx {
 	char dgram[SIP_MAX_DATAGRAM];
 	bool ring_full; /* the workers refuse commands (a full ring) */
 	bool trace;	/* FUZZ_TRACE=1: print each event, for reading a crash input */
+	struct ctl_hooks hooks;
+	char records[64]; /* the records' file of inputs that restart */
+	bool restarts;	  /* this input restarts the controller */
 };
 static struct fuzz_ctx ctx;
 
@@ -135,6 +147,7 @@ static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
 	if (!*e)
 		ctx.ninstalled++;
 	*e = (uint64_t)d->gen + 1; /* the same generation again is an update */
+	ctx.dialogs[shard][d->slot] = *d;
 	return 0;
 }
 
@@ -223,6 +236,60 @@ static bool for_controller(const struct sip_msg *m)
 	return relay_branch_is_controller(m->buf, m->vias[0].branch);
 }
 
+/* The controller dies and a new one starts on its records (see the top). */
+static void restart(const uint8_t *junk, size_t len, uint64_t now)
+{
+	char err[256];
+	struct ctl_pool pool;
+	struct shard_table tables[NSHARDS];
+	const struct shard_table *tp[NSHARDS];
+
+	report_ended();
+	ctl_get_pool(ctx.ctl, &pool);
+	ctl_close(ctx.ctl);
+	policy_destroy(ctx.pol);
+	int fd = open(ctx.records, O_RDWR);
+	if (fd < 0)
+		die("the records' file is gone", NULL, 0);
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t first = size - (off_t)pool.records * (off_t)pool.record_bytes;
+	for (size_t i = 0; i + 3 <= len; i += 3) {
+		off_t at = first + (off_t)((junk[i] | junk[i + 1] << 8) % (size - first));
+		if (pwrite(fd, &junk[i + 2], 1, at) != 1)
+			die("cannot write the records' file", NULL, 0);
+	}
+	close(fd);
+	if (policy_create(&ctx.pol, &ctx.cfg, err, sizeof(err)) != 0 ||
+	    ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &ctx.hooks, ctx.records) != 0)
+		die("the controller does not start again", NULL, 0);
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		if (shard_table_open(&tables[s], NULL, DIALOGS, 32) != 0)
+			die("shard_table_open failed", NULL, 0);
+		for (uint32_t i = 0; i < DIALOGS; i++)
+			if (ctx.installed[s][i] &&
+			    shard_dialog_install(&tables[s], &ctx.dialogs[s][i], now) != 0)
+				die("the worker's table refuses a dialog it held", NULL, 0);
+		tp[s] = &tables[s];
+	}
+	uint32_t n = ctl_restore(ctx.ctl, tp, now);
+	if (ctx.trace)
+		fprintf(stderr, "restart: %u calls taken up\n", n);
+	/* worker_reattach: an early dialog lives on only with its record */
+	for (unsigned s = 0; s < NSHARDS; s++) {
+		for (uint32_t i = 0; i < DIALOGS; i++) {
+			const struct shard_dialog *d = &ctx.dialogs[s][i];
+			if (ctx.installed[s][i] && d->state != SHARD_DLG_CONFIRMED &&
+			    !ctl_holds_early(ctx.ctl, s, i, d->gen)) {
+				shard_dialog_free(&tables[s], i);
+				ctx.installed[s][i] = 0;
+				ctx.ninstalled--;
+			}
+		}
+		ctl_adopt(ctx.ctl, s, &tables[s], now);
+		shard_table_close(&tables[s]);
+	}
+}
+
 static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 {
 	static const uint64_t steps_ms[4] = {0, 150, 2000, 40000};
@@ -232,6 +299,10 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 	uint8_t sel = src[0];
 	if (sel == 0xFF) {
 		end_all_dialogs();
+		return;
+	}
+	if (sel == 0xFE) {
+		restart(src + 1, len - 1, *now);
 		return;
 	}
 	*now += steps_ms[(sel >> 2) & 3];
@@ -250,6 +321,22 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 	report_ended();
 }
 
+static void remove_records(void)
+{
+	unlink(ctx.records);
+}
+
+/* Whether the input holds a restart: only such inputs pay for a file. */
+static bool input_restarts(const uint8_t *data, size_t size)
+{
+	const uint8_t *dg;
+	size_t len;
+	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
+		if (len && dg[0] == 0xFE)
+			return true;
+	return false;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
@@ -265,26 +352,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	test_addr_in(&ctx.peers[0], "10.1.1.1", 5061);
 	test_addr_in(&ctx.peers[1], "127.0.0.1", 5090);
 	test_addr_in(&ctx.peers[2], "10.9.9.9", 5060);
+	snprintf(ctx.records, sizeof(ctx.records), "/tmp/fuzz_controller.%d.tbl", (int)getpid());
+	atexit(remove_records);
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct ctl_hooks hooks = {NULL,	      hook_send, hook_install,
-					hook_release, hook_cdr,	 hook_send_after_install};
 	char err[256];
 	uint64_t now = 1000;
 	const uint8_t *dg;
 	size_t len;
 
 	/* a fresh controller per input: the outcome depends on the input alone */
+	ctx.hooks = (struct ctl_hooks){NULL,	     hook_send, hook_install,
+				       hook_release, hook_cdr,	hook_send_after_install};
 	memset(ctx.installed, 0, sizeof(ctx.installed));
 	ctx.ninstalled = 0;
 	ctx.nended = 0;
 	ctx.branch.len = ctx.call_id.len = ctx.from_tag.len = ctx.to_tag.len = 0;
+	ctx.restarts = input_restarts(data, size);
+	if (ctx.restarts)
+		unlink(ctx.records);
 	if (policy_create(&ctx.pol, &ctx.cfg, err, sizeof(err)) != 0)
 		die("policy_create failed", err, strlen(err));
-	if (ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &hooks) != 0)
+	if (ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &ctx.hooks,
+		     ctx.restarts ? ctx.records : NULL) != 0)
 		die("ctl_open failed", NULL, 0);
 	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
 		one_datagram(dg, len, &now);

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The memory of a fresh daemon (README, "Memory"), checked in /proc/PID/smaps:
-#   1. the set-up records are in memory before the first INVITE, on huge pages
-#      when the host's transparent_hugepage mode allows them (madvise or
-#      always), and on small pages when it does not: the second start runs
-#      with the mode set to never (and put back after);
+#   1. the set-up records are in memory before the first INVITE. They live in
+#      run_dir (setups.tbl), so they take huge pages where the tables can (a
+#      tmpfs mounted huge=advise) and not elsewhere; with persist_dialogs
+#      false they are anonymous, on huge pages when the host's
+#      transparent_hugepage mode allows them (madvise or always), and on
+#      small pages when it does not (a start with the mode set to never, put
+#      back after);
 #   2. with run_dir on a tmpfs mounted huge=advise, the dialog tables may take
 #      huge pages, and after calls they hold some;
 #   3. with run_dir on a tmpfs without that option they may not, and the log
@@ -83,37 +86,40 @@ if ! mount -t tmpfs -o huge=advise,size=512m,mode=0700 tmpfs "$HUGEFS" 2>"$WORK/
 fi
 echo "# transparent_hugepage: ${mode:-absent}"
 
-# setup_records LOG MODE NAME: the set-up record checks of the daemon that
-# wrote LOG, on a host whose transparent_hugepage mode is MODE.
+# setup_records LOG HUGE NAME [FILE]: the set-up record checks of the daemon
+# that wrote LOG, whose records are the file FILE (anonymous without it), and
+# should (HUGE yes) or should not (no) sit on huge pages.
 setup_records() {
-	local log=$1 mode=$2 name=$3 records record_kib pool_kib pool_rss pool_huge
+	local log=$1 huge=$2 name=$3 file=${4:-} records record_kib pool_kib pool_rss pool_huge
 	records=$(log_figure "$log" 'set-up records: \([0-9]*\) x')
 	record_kib=$(log_figure "$log" 'set-up records: [0-9]* x \([0-9]*\) KiB')
 	check "$name: the log names the set-up pool: 1024 records of ${record_kib:-?} KiB" \
 		test "${records:-0}" = 1024 -a "${record_kib:-0}" -gt 0
-	# everything else that asks for huge pages (rings, buffers) fills as used.
-	# On huge pages the start's writes to each record (the free list) fault
-	# whole 2 MiB pages in anyway: the start with mode never is the one that
-	# fails when the pool is not populated (checked: 4096 of 15360 kB)
 	pool_kib=$((${records:-0} * ${record_kib:-0}))
-	pool_rss=$(smaps "$DAEMON_PID" huge-anon - Rss)
+	if [ -n "$file" ]; then
+		pool_rss=$(smaps "$DAEMON_PID" table "$file" Rss)
+		pool_huge=$(smaps "$DAEMON_PID" table "$file" ShmemPmdMapped)
+	else
+		# everything else that asks for huge pages (rings, buffers) fills as
+		# used. On huge pages the start's writes to each record (the free
+		# list) fault whole 2 MiB pages in anyway: the start with mode never
+		# is the one that fails when the pool is not populated (checked:
+		# 4096 of 15360 kB)
+		pool_rss=$(smaps "$DAEMON_PID" huge-anon - Rss)
+		pool_huge=$(smaps "$DAEMON_PID" huge-anon - AnonHugePages)
+	fi
 	check "$name: set-up records: all in memory before the first INVITE ($pool_rss kB >= $pool_kib kB)" \
-		test "$pool_rss" -ge "$pool_kib" -a "$pool_kib" -gt 0
-	pool_huge=$(smaps "$DAEMON_PID" huge-anon - AnonHugePages)
-	case "$mode" in
-	madvise | always)
-		check "$name: set-up records: on huge pages ($pool_huge kB of them; host mode $mode)" \
+		test "${pool_rss:-0}" -ge "$pool_kib" -a "$pool_kib" -gt 0
+	if [ "$huge" = yes ]; then
+		check "$name: set-up records: on huge pages ($pool_huge kB of them)" \
 			test "${pool_huge:-0}" -gt 0
 		check "$name: the log says the set-up records have huge pages" \
-			grep -q "set-up records: .*huge pages: yes (transparent_hugepage $mode)" "$log"
-		;;
-	*)
-		check "$name: set-up records: on small pages, as the host has no huge pages (mode ${mode:-absent})" \
-			test "${pool_huge:-0}" = 0
+			grep -q "set-up records: .*huge pages: yes" "$log"
+	else
+		check "$name: set-up records: on small pages" test "${pool_huge:-0}" = 0
 		check "$name: the log says the set-up records have none" \
 			grep -q "set-up records: .*huge pages: no" "$log"
-		;;
-	esac
+	fi
 }
 
 # ---- run_dir on a tmpfs mounted huge=advise ----------------------------------
@@ -122,7 +128,7 @@ start_bg "$LOAD" --role uas --local "127.0.0.1:$B_PORT" --duration 0 >"$WORK/uas
 start_daemon huge "$WORK/huge.json"
 LOG=$WORK/huge.log
 wait_memory_log "$LOG"
-setup_records "$LOG" "$mode" "host mode"
+setup_records "$LOG" yes "in run_dir on huge=advise tmpfs" "$HUGEFS/run/setups.tbl"
 
 table=$HUGEFS/run/shard-0.tbl
 check "dialog tables on huge=advise tmpfs: may take huge pages (THPeligible 1)" \
@@ -140,16 +146,12 @@ stop_daemon
 
 # ---- run_dir on a tmpfs without huge=, and a host without huge pages ---------
 config "$WORK/plain.json" "$PLAIN/run"
-if [ -n "$mode" ] && echo never >"$THP" 2>/dev/null; then
-	start_daemon plain "$WORK/plain.json"
-	wait_memory_log "$WORK/plain.log"
-	setup_records "$WORK/plain.log" never "mode never"
-	echo "$mode" >"$THP"
-else
-	not_ok "transparent_hugepage set to never for the fallback (needs root and a kernel with it)"
-	start_daemon plain "$WORK/plain.json"
-	wait_memory_log "$WORK/plain.log"
-fi
+start_daemon plain "$WORK/plain.json"
+wait_memory_log "$WORK/plain.log"
+setup_records "$WORK/plain.log" no "in run_dir on a tmpfs without huge=" "$PLAIN/run/setups.tbl"
+check "the log says how to give them huge pages" \
+	grep -q "set-up records: .*huge pages: no (.*a run_dir on a tmpfs mounted with huge=advise gives them)" \
+	"$WORK/plain.log"
 eligible=$(smaps "$DAEMON_PID" table "$PLAIN/run/shard-0.tbl" THPeligible)
 check "dialog tables on a tmpfs without huge=: no huge pages (THPeligible ${eligible})" \
 	test "$eligible" = 0
@@ -157,3 +159,25 @@ check "the log says so and how to give them" \
 	grep -q "dialog tables: .*huge pages: no (a run_dir on a tmpfs mounted with huge=advise gives them)" \
 	"$WORK/plain.log"
 stop_daemon
+
+# ---- persist_dialogs false: anonymous records, under the host's mode and never
+config "$WORK/anon.json" "$PLAIN/anon"
+sed -i 's/"workers": 2,/"workers": 2, "persist_dialogs": false,/' "$WORK/anon.json"
+start_daemon anon "$WORK/anon.json"
+wait_memory_log "$WORK/anon.log"
+case "$mode" in
+madvise | always) setup_records "$WORK/anon.log" yes "anonymous, host mode $mode" ;;
+*) setup_records "$WORK/anon.log" no "anonymous, host mode ${mode:-absent}" ;;
+esac
+check "anonymous: the log says they are not kept" \
+	grep -q "set-up records: 1024 x [0-9]* KiB (not kept across restarts)" "$WORK/anon.log"
+stop_daemon
+if [ -n "$mode" ] && echo never >"$THP" 2>/dev/null; then
+	start_daemon never "$WORK/anon.json"
+	wait_memory_log "$WORK/never.log"
+	setup_records "$WORK/never.log" no "anonymous, mode never"
+	echo "$mode" >"$THP"
+	stop_daemon
+else
+	not_ok "transparent_hugepage set to never for the fallback (needs root and a kernel with it)"
+fi

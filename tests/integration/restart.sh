@@ -3,7 +3,8 @@
 # SIGKILL, or stopped with SIGINT, and started again on the same run_dir keeps
 # relaying the calls that were up, both ways, and their CDRs account for the
 # time each process carried them. New calls after the restart take fresh
-# slots. A start that cannot take the files over says why and stops; one with
+# slots. Calls still ringing are taken up too, from the set-up records. A
+# start that cannot take the files over says why and stops; one with
 # --discard-dialogs starts empty; persist_dialogs false leaves no file.
 set -u
 cd "$(dirname "$0")/../.."
@@ -97,24 +98,87 @@ check "stopped: the second wrote the rest" \
 	test "$(cdr_count 'r.get("carried_over") and r["end_reason"] == "bye_caller"')" = "$CALLS"
 stop_daemon
 
-# a call still ringing when the daemon dies: its set-up was the old
-# controller's, so the new process frees its early dialog instead of keeping it
-start_daemon ringing-1 "$WORK/r.json"
+# ---- calls still setting up --------------------------------------------------
+# The controller's set-up records live in RUN_DIR/setups.tbl: a call still
+# ringing when the daemon dies is taken up by the next process, which relays
+# the callee's answer (or the caller's CANCEL) as the first one would have.
+
+# ringing_killed NAME UAS_SCENARIO UAC_SCENARIO [UAC ARGS...]: one call that is
+# ringing (early dialog installed) when the daemon gets SIGKILL; the caller's
+# or the callee's -d pause runs out after the next process started.
+ringing_killed() {
+	local name=$1 uas_sf=$2 uac_sf=$3
+	shift 3
+	start_daemon "$name-1" "$WORK/r.json"
+	sipp_uas "$B_PORT" "$uas_sf" -m 1 -d 5000
+	RING_UAS=${PIDS[-1]}
+	sleep 0.3
+	sipp_uac "$name" "$D_PORT" "$uac_sf" -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" "$@" &
+	RING_UAC=$!
+	check "$name: the call rings (early dialog installed)" \
+		wait_stat "$WORK/$name-1.stats.json" 'sum(w["dialogs_installed"] for w in j["workers"])' 1
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	check "$name: the set-up records stay in run_dir" test -s "$RUN/setups.tbl"
+	start_daemon "$name-2" "$WORK/r.json"
+	check "$name: the new process took the ringing call up, and kept its early dialog" \
+		wait_stat "$WORK/$name-2.stats.json" 'j["controller"]["setups_restored"], sum(w["setups_dropped_at_reattach"] for w in j["workers"]), j["controller"]["calls_active"]' "1 0 1"
+	check "$name: it logged it" grep -q "took up 1 calls that were setting up" "$WORK/$name-2.log"
+}
+
+# the callee answers after the restart: the call completes through the new process
+: >"$CDR"
+ringing_killed ringing uas_ring_info_bye.xml uac_info_bye.xml
+if wait "$RING_UAC"; then
+	ok "ringing: the caller got the answer, and its INFOs and BYE completed"
+else
+	not_ok "ringing: the caller got the answer, and its INFOs and BYE completed"
+	tail -5 "$WORK/uac-ringing.out" | sed 's/^/#   /'
+fi
+wait_exit 10 "$RING_UAS"
+check "ringing: the callee saw the call through" \
+	grep -q "Successful call *| *[0-9]* *| *1" "$WORK/uas-$B_PORT.out"
+check "ringing: the new process answered it, relayed 3 INFOs and the BYE, and ended it" \
+	wait_stat "$WORK/ringing-2.stats.json" 'j["controller"]["calls_answered"], j["totals"]["relayed_requests"].get("INFO",0), j["totals"]["relayed_requests"].get("BYE",0), j["controller"]["calls_active"]' "1 3 1 0"
+stop_daemon
+check "ringing: one CDR, answered, ended by the caller's BYE" \
+	test "$(cdr_count 'r["disposition"] == "answered" and r["end_reason"] == "bye_caller" and not r.get("carried_over")')" = 1
+
+# the caller cancels after the restart: CANCEL and 487 go through the new process
+ringing_killed cancel uas_cancel.xml uac_ring_cancel.xml -d 5000
+if wait "$RING_UAC"; then
+	ok "cancel: the caller's CANCEL got 200 and its INVITE 487"
+else
+	not_ok "cancel: the caller's CANCEL got 200 and its INVITE 487"
+	tail -5 "$WORK/uac-cancel.out" | sed 's/^/#   /'
+fi
+wait_exit 10 "$RING_UAS"
+check "cancel: the callee got the CANCEL and the ACK of its 487" \
+	grep -q "Successful call *| *[0-9]* *| *1" "$WORK/uas-$B_PORT.out"
+check "cancel: the new process counted it cancelled, with nothing left up" \
+	wait_stat "$WORK/cancel-2.stats.json" 'j["controller"]["calls_cancelled"], j["controller"]["calls_active"]' "1 0"
+stop_daemon
+
+# a start with another capacity.setups cannot read the records: it says so,
+# drops the ringing call and frees its early dialog
+write_config "$WORK/setups.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null, \"capacity\": { \"setups\": 2048 }"
+start_daemon other-1 "$WORK/r.json"
 sipp_uas "$B_PORT" uas_ring_pause.xml -m 1 -d 20000
 RING_UAS=${PIDS[-1]}
 sleep 0.3
-sipp_uac ringing "$D_PORT" uac_info_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" &
+sipp_uac other "$D_PORT" uac_info_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" &
 RING_UAC=$!
-check "ringing: the early dialog is installed" \
-	wait_stat "$WORK/ringing-1.stats.json" 'sum(w["dialogs_installed"] for w in j["workers"])' 1
+check "other capacity.setups: the call rings" \
+	wait_stat "$WORK/other-1.stats.json" 'sum(w["dialogs_installed"] for w in j["workers"])' 1
 kill -KILL "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
-start_daemon ringing-2 "$WORK/r.json"
-check "ringing: the new process dropped it and carries nothing" \
-	wait_stat "$WORK/ringing-2.stats.json" 'sum(w["setups_dropped_at_reattach"] for w in j["workers"]), sum(w["dialogs_reattached"] for w in j["workers"]), j["controller"]["calls_active"]' "1 0 0"
-check "ringing: and said so" grep -q "carried over 0 calls from the last run (1 more were still setting up: dropped)" "$WORK/ringing-2.log"
+start_daemon other-2 "$WORK/setups.json"
+check "other capacity.setups: the ringing call is dropped, its early dialog freed" \
+	wait_stat "$WORK/other-2.stats.json" 'j["controller"]["setups_restored"], sum(w["setups_dropped_at_reattach"] for w in j["workers"]), j["controller"]["calls_active"]' "0 1 0"
+check "other capacity.setups: and the log says why" \
+	grep -q "setups.tbl was written for another capacity.setups: the calls it held in set-up are dropped" "$WORK/other-2.log"
 # the caller is a subshell running timeout and sipp: stop them all
-pkill -f "uac-ringing.msg" 2>/dev/null
+pkill -f "uac-other.msg" 2>/dev/null
 kill "$RING_UAS" 2>/dev/null
 wait "$RING_UAC" "$RING_UAS" 2>/dev/null
 stop_daemon
@@ -198,6 +262,8 @@ check "--discard-dialogs: started with other capacities and no calls" \
 	wait_stat "$WORK/discard.stats.json" 'sum(w["dialogs_reattached"] for w in j["workers"]), j["controller"]["calls_active"]' "0 0"
 check "--discard-dialogs: logged each file it removed" \
 	test "$(grep -c 'removed .*shard-[01].tbl (--discard-dialogs)' "$WORK/discard.log")" = 2
+check "--discard-dialogs: the set-up records too" \
+	grep -q "removed .*setups.tbl (--discard-dialogs)" "$WORK/discard.log"
 stop_daemon
 
 # persist_dialogs false: anonymous tables, nothing in run_dir
@@ -206,8 +272,9 @@ sed -i "s|\"run_dir\": \"$RUN\"|\"run_dir\": \"$WORK/anon-run\"|" "$WORK/anon.js
 start_daemon anon "$WORK/anon.json"
 run_flow anon "calls with persist_dialogs false" uac_info_bye.xml uas_info_bye.xml 2
 stop_daemon
-check "persist_dialogs false: no shard file" test ! -e "$WORK/anon-run/shard-0.tbl"
+check "persist_dialogs false: no shard file, no set-up records file" \
+	test ! -e "$WORK/anon-run/shard-0.tbl" -a ! -e "$WORK/anon-run/setups.tbl"
 
-for f in killed-1 killed-2 stopped-1 stopped-2 ringing-2 holder discard anon; do
+for f in killed-1 killed-2 stopped-1 stopped-2 ringing-2 cancel-2 other-2 holder discard anon; do
 	check "no sanitizer report ($f)" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

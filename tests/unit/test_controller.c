@@ -6,12 +6,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -133,21 +136,25 @@ static void hook_cdr(void *arg, const char *line, size_t len)
 	ncdrs++;
 }
 
+static struct ctl_hooks hooks;
+static char setups_path[64]; /* the records' file, or "" for memory only */
+
 static int open_ctl(bool with_cdrs, bool ordered)
 {
 	char err[256];
-	const struct ctl_hooks hooks = {NULL,
-					hook_send,
-					hook_install,
-					hook_release,
-					with_cdrs ? hook_cdr : NULL,
-					ordered ? hook_send_after_install : NULL};
+	hooks = (struct ctl_hooks){NULL,
+				   hook_send,
+				   hook_install,
+				   hook_release,
+				   with_cdrs ? hook_cdr : NULL,
+				   ordered ? hook_send_after_install : NULL};
 
 	log_set_level(LOG_LVL_ERROR);
 	if (config_load_string(&cfg, test_config, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
-	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks), 0);
+	assert_int_equal(
+	    ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path[0] ? setups_path : NULL), 0);
 	nsent = ninstall = nrelease = ncdrs = nevents = 0;
 	ordered_fails = install_fails = ordered_too_big = false;
 	test_addr_in(&alice, "10.1.1.1", 5061);
@@ -220,6 +227,19 @@ static void invite_from_alice(void)
 		   "Call-ID: a1@10.1.1.1\r\n"
 		   "CSeq: 1 INVITE\r\n"
 		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n");
+}
+
+/* alice CANCELs the INVITE of invite_from_alice. */
+static void cancel_from_alice(void)
+{
+	from_alice("CANCEL sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 CANCEL\r\n"
 		   "Content-Length: 0\r\n\r\n");
 }
 
@@ -555,14 +575,7 @@ static void test_cdr_cancelled_call(void **state)
 	invite_from_alice();
 	unsigned inv = invite_to_bob();
 	response_from_bob(inv, 180, "btag");
-	from_alice("CANCEL sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
-		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
-		   "Max-Forwards: 70\r\n"
-		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
-		   "To: <sip:+15551234@127.0.0.1>\r\n"
-		   "Call-ID: a1@10.1.1.1\r\n"
-		   "CSeq: 1 CANCEL\r\n"
-		   "Content-Length: 0\r\n\r\n");
+	cancel_from_alice();
 	response_from_bob(inv, 487, "btag");
 	assert_int_equal(ncdrs, 1);
 	assert_string_equal(cdr_str(0, "disposition"), "cancelled");
@@ -724,6 +737,255 @@ static void test_lingering_records_give_way_to_new_calls(void **state)
 	assert_int_equal(st.rejected_capacity, 0);
 }
 
+/* ---- set-up records across a restart ------------------------------------------ */
+
+static struct shard_table table; /* the worker's, as it re-attaches it */
+
+static int setup_file(void **state)
+{
+	(void)state;
+	snprintf(setups_path, sizeof(setups_path), "/tmp/test_controller.%d.tbl", (int)getpid());
+	unlink(setups_path);
+	assert_int_equal(shard_table_open(&table, NULL, DIALOGS, 32), 0);
+	return open_ctl(true, true);
+}
+
+static int teardown_file(void **state)
+{
+	teardown(state);
+	shard_table_close(&table);
+	unlink(setups_path);
+	setups_path[0] = '\0';
+	return 0;
+}
+
+/* A call from alice that bob rings (To tag btag), its early dialog applied
+ * by the worker; *bob_invite keeps the INVITE bob got. */
+static struct shard_dialog ringing_call(const char *btag, struct sent *bob_invite)
+{
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	*bob_invite = sent[inv];
+	unsigned before = ninstall;
+	response_from_bob(inv, 180, btag);
+	assert_int_equal(ninstall, before + 1);
+	assert_int_equal(shard_dialog_install(&table, &installs[before], 1000), 0);
+	return installs[before];
+}
+
+/* The worker applies the installs from the from-th on to its table. */
+static void worker_applies(unsigned from)
+{
+	for (unsigned i = from; i < ninstall && i < DIALOGS; i++)
+		assert_int_equal(shard_dialog_install(&table, &installs[i], 1000), 0);
+}
+
+/* A restart as the daemon makes it: the controller stops (its records stay in
+ * the file), a new one opens the file on a new policy and takes up the calls
+ * still setting up, the worker frees early dialogs no record holds, and the
+ * controller adopts the table. Returns what ctl_restore took up. */
+/* A controller opened on the records' file, on a new policy, as a new
+ * process makes it; returns what ctl_restore took up. */
+static uint32_t reopen(void)
+{
+	char err[256];
+	policy_destroy(pol);
+	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path), 0);
+	const struct shard_table *tables[] = {&table};
+	return ctl_restore(ctl, tables, 1200);
+}
+
+static uint32_t restart(void)
+{
+	ctl_close(ctl);
+	uint32_t n = reopen();
+	for (uint32_t i = 0; i < table.hdr->dlg_hwm; i++) {
+		const struct shard_dialog *d = &table.dialogs[i];
+		if (d->state == SHARD_DLG_EARLY && !ctl_holds_early(ctl, 0, i, d->gen))
+			shard_dialog_free(&table, i);
+	}
+	ctl_adopt(ctl, 0, &table, 1200);
+	nsent = ninstall = nevents = 0;
+	return n;
+}
+
+/* A call ringing when the process stops is answered through the next one: the
+ * callee's 2xx finds its record by leg B's branch, the dialog is installed in
+ * the slot the early dialog holds, and the 2xx reaches the caller after it. */
+static void test_ringing_call_answered_after_restart(void **state)
+{
+	struct ctl_stats st;
+	struct sent bob_invite;
+	(void)state;
+	struct shard_dialog early = ringing_call("btag", &bob_invite);
+
+	assert_int_equal(restart(), 1);
+	assert_true(ctl_holds_early(ctl, 0, early.slot, early.gen));
+	assert_int_equal(table.dialogs[early.slot].state, SHARD_DLG_EARLY);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.setups_restored, 1);
+	assert_int_equal(st.setups_malformed, 0);
+	assert_int_equal(st.calls_active, 1);
+	assert_int_equal(policy_calls(pol), 1);
+
+	/* a new call meanwhile takes another slot */
+	numbered_invite(7);
+	response_from_bob(invite_to_bob(), 180, "ntag");
+	assert_int_equal(ninstall, 1);
+	assert_int_not_equal(installs[0].slot, early.slot);
+
+	nsent = ninstall = nevents = 0;
+	sent[0] = bob_invite;
+	nsent = 1;
+	response_from_bob(0, 200, "btag");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, early.slot);
+	assert_int_equal(installs[0].gen, early.gen);
+	assert_int_equal(installs[0].state, SHARD_DLG_CONFIRMED);
+	assert_string_equal(events, "IA");
+	assert_int_equal(sent_msg(1)->status, 200);
+	assert_int_equal(ntohs(sent[1].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_answered, 1);
+	/* the set-up's CDR members came through the file */
+	ctl_on_dialog_ended(ctl, 0, early.slot, early.gen + 1, CTL_END_BYE_CALLER);
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "call_id"), "a1@10.1.1.1");
+	assert_string_equal(cdr_str(0, "disposition"), "answered");
+	assert_null(json_object_get(cdrs[0], "carried_over"));
+}
+
+/* The caller's CANCEL after the restart finds the record by its Call-ID and
+ * From tag: 200 to the caller, CANCEL to the callee. */
+static void test_cancel_after_restart(void **state)
+{
+	struct sent bob_invite;
+	(void)state;
+	ringing_call("btag", &bob_invite);
+	assert_int_equal(restart(), 1);
+	cancel_from_alice();
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent_msg(0)->status, 200);
+	assert_int_equal(ntohs(sent[0].to.sin_port), 5061);
+	assert_int_equal(sent_msg(1)->method_id, SIP_METHOD_CANCEL);
+	assert_int_equal(ntohs(sent[1].to.sin_port), 5090);
+}
+
+/* An answered call's record lingers on for 2xx retransmissions (its dialog is
+ * carried by ctl_adopt); one whose 2xx install never reached the worker (the
+ * process died with it in the ring) is set up again by the retransmission. */
+static void test_answered_records_after_restart(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	struct sent bob_invite1, bob_invite2;
+	ringing_call("b1", &bob_invite1);
+	sent[0] = bob_invite1;
+	nsent = 1;
+	response_from_bob(0, 200, "b1");
+	worker_applies(1);
+
+	nsent = 0;
+	numbered_invite(2);
+	unsigned inv2 = invite_to_bob();
+	bob_invite2 = sent[inv2];
+	response_from_bob(inv2, 180, "b2");
+	worker_applies(2);
+	response_from_bob(inv2, 200, "b2"); /* its install is lost in the ring */
+	struct shard_dialog lost = installs[ninstall - 1];
+	assert_int_equal(lost.state, SHARD_DLG_CONFIRMED);
+
+	assert_int_equal(restart(), 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.setups_restored, 1);
+	assert_int_equal(st.calls_active, 2); /* one carried, one setting up */
+	assert_true(ctl_holds_early(ctl, 0, lost.slot, lost.gen));
+
+	/* the answered call: a 2xx retransmission goes to the caller again, and
+	 * nothing is installed */
+	sent[0] = bob_invite1;
+	nsent = 1;
+	response_from_bob(0, 200, "b1");
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent_msg(1)->status, 200);
+
+	/* the other: installed now, and then its 2xx goes to the caller */
+	sent[0] = bob_invite2;
+	nsent = 1;
+	nevents = 0;
+	response_from_bob(0, 200, "b2");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, lost.slot);
+	assert_string_equal(events, "IA");
+	assert_int_equal(sent_msg(1)->status, 200);
+}
+
+/* A record the last process left half written is freed and counted, and its
+ * place serves new calls; the others are taken up. */
+static void test_malformed_record_freed_at_restart(void **state)
+{
+	struct ctl_stats st;
+	struct ctl_pool pool;
+	(void)state;
+	numbered_invite(1);
+	numbered_invite(2);
+	ctl_get_pool(ctl, &pool);
+	ctl_close(ctl);
+	ctl = NULL;
+	/* the first record (the first call's: records go out lowest first) all
+	 * 0xFF: a state no record has */
+	int fd = open(setups_path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat sb;
+	assert_int_equal(fstat(fd, &sb), 0);
+	char junk[512];
+	memset(junk, 0xFF, sizeof(junk));
+	off_t first = sb.st_size - (off_t)pool.records * (off_t)pool.record_bytes;
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), first), (ssize_t)sizeof(junk));
+	close(fd);
+	assert_int_equal(reopen(), 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.setups_malformed, 1);
+	assert_int_equal(st.calls_active, 1);
+	/* the second call's retransmitted INVITE is known (100), the first's is a new call */
+	nsent = 0;
+	numbered_invite(2);
+	assert_int_equal(sent_msg(0)->status, 100);
+	assert_int_equal(nsent, 1);
+	nsent = 0;
+	numbered_invite(1);
+	assert_int_equal(sent_msg(0)->status, 100);
+	invite_to_bob();
+}
+
+/* Records of another capacity.setups cannot be read: the file starts over. */
+static void test_records_of_another_capacity_dropped(void **state)
+{
+	char err[256];
+	(void)state;
+	invite_from_alice();
+	ctl_close(ctl);
+	ctl = NULL;
+	config_free(&cfg);
+	char other[sizeof(test_config)];
+	snprintf(other, sizeof(other), "%s", test_config);
+	memcpy(strstr(other, "\"setups\": 16"), "\"setups\": 32", 12);
+	if (config_load_string(&cfg, other, err, sizeof(err)) != 0)
+		fail_msg("config: %s", err);
+	assert_int_equal(reopen(), 0);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 0);
+	struct stat sb;
+	assert_int_equal(stat(setups_path, &sb), 0);
+	struct ctl_pool pool;
+	ctl_get_pool(ctl, &pool);
+	assert_int_equal(pool.records, 32);
+	assert_true((size_t)sb.st_size > 32 * pool.record_bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +1001,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_cancel_after_restart, setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_answered_records_after_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_malformed_record_freed_at_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_records_of_another_capacity_dropped, setup_file,
+					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
 					    teardown),

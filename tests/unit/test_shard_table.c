@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "core/mem.h"
 #include "shard/table.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -336,7 +337,7 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	/* the same path cannot be attached twice (one writer per shard), nor
 	 * removed from under its writer */
 	assert_int_equal(shard_table_open(&t2, path, 64, 16), -EBUSY);
-	assert_int_equal(shard_table_remove(path), -EBUSY);
+	assert_int_equal(mem_file_remove(path), -EBUSY);
 	assert_int_equal(access(path, F_OK), 0);
 	shard_table_close(&t);
 
@@ -390,9 +391,9 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	close(fd);
 	assert_int_equal(shard_table_open(&t, path, 64, 16), -EINVAL);
 	/* with no writer it can be removed (--discard-dialogs), once */
-	assert_int_equal(shard_table_remove(path), 0);
+	assert_int_equal(mem_file_remove(path), 0);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(shard_table_remove(path), -ENOENT);
+	assert_int_equal(mem_file_remove(path), -ENOENT);
 }
 
 static void test_reattach_drops_malformed_records(void **state)

@@ -1,11 +1,14 @@
 /*
- * mem.c - anonymous pools and the huge-page advice (see mem.h).
+ * mem.c - anonymous and file-backed pools and the huge-page advice (see mem.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/mem.h"
@@ -37,6 +40,62 @@ void *mem_pool_alloc(size_t len)
 		return NULL;
 	mem_advise_huge(p, len);
 	return p;
+}
+
+int mem_file_map(const char *path, size_t len, void **mem, int *fd, bool *fresh)
+{
+	struct stat st;
+	int rc;
+
+	*mem = NULL;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return -errno;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto fail;
+	}
+	if (fstat(*fd, &st) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (st.st_size && (size_t)st.st_size != len) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	*fresh = st.st_size == 0;
+	if (*fresh && ftruncate(*fd, (off_t)len) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	mem_advise_huge(p, len);
+	*mem = p;
+	return 0;
+
+fail:
+	close(*fd); /* also drops the lock */
+	*fd = -1;
+	return rc;
+}
+
+int mem_file_remove(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	/* held until after the unlink, so that no open can take the file between */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	else if (unlink(path) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 void mem_pool_populate(void *p, size_t len)

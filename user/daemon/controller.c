@@ -11,6 +11,10 @@
  * (not at thousands of answered calls every 10 ms), and so that a new INVITE
  * finding no free record takes the oldest lingering one: a new call matters
  * more than covering a 2xx retransmission of a call already answered.
+ *
+ * With persist_dialogs the records are a file in run_dir, like the workers'
+ * dialog tables, and the next process takes up the calls they hold
+ * (ctl_restore): a restart drops neither the calls up nor the ones ringing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 #include "core/rng.h"
@@ -100,11 +105,31 @@ struct slot_pool {
 	struct cdr_open *cdr; /* by slot, when CDRs are written */
 };
 
+/*
+ * With persist_dialogs the records live in RUN_DIR/setups.tbl, as the dialog
+ * tables do in theirs, so that calls still setting up when the process stops
+ * are taken up again by the next one (ctl_restore): this header, then the
+ * records from CTL_FILE_HDR on. Records refer to each other by index only.
+ */
+#define CTL_FILE_MAGIC	 UINT32_C(0x55544553) /* "SETU" in the file */
+#define CTL_FILE_VERSION 1
+#define CTL_FILE_HDR	 4096
+
+struct ctl_file_hdr {
+	uint32_t magic, version;
+	uint32_t ncalls, hdr_size;
+	uint64_t record_size, map_len;
+};
+
 struct ctl {
 	const struct config *cfg;
 	struct policy *pol;
 	struct ctl_hooks hooks;
 	unsigned nshards;
+	void *map; /* the header and the records */
+	size_t map_len;
+	int fd;		      /* the records' file, or -1 */
+	bool restore_pending; /* records from the last run, until ctl_restore */
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
 	struct call_list active;    /* records setting up or completed */
@@ -455,10 +480,11 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
  * lets the caller use the dialog, and a crash between a 2xx sent directly and
  * the install still waiting in the worker's ring lost the call. When that
  * ring is full the 2xx is not sent at all (counted): the callee sends it
- * again until ACKed. Provisional and failure responses go directly: an early
- * dialog does not survive a restart anyway, and the worker applies its
- * commands before it handles the caller's next request (a PRACK finds the
- * early dialog). The hook sends everything given to send before first, so an
+ * again until ACKed. Provisional and failure responses go directly: the
+ * worker applies its commands before it handles the caller's next request (a
+ * PRACK finds the early dialog), and an early dialog whose install a restart
+ * lost is installed by the callee's next response (ctl_restore reads what the
+ * worker's table holds). The hook sends everything given to send before first, so an
  * 18x cannot arrive after its 2xx. */
 static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
 {
@@ -1084,6 +1110,209 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 	policy_call_release(c->pol);
 }
 
+/* ---- records left by the last run ------------------------------------------ */
+
+static bool text_ok(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+static bool peer_ok(const struct sockaddr_storage *ss, socklen_t len)
+{
+	return (ss->ss_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
+	       (ss->ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6));
+}
+
+/*
+ * Whether what record k will send and write is what this process would have
+ * made of it: its saved response head gives a response that parses, leg B's
+ * INVITE (or, once a final came, that final and its ACK) parses as what it
+ * should be, and its CDR members close into a JSON object with the members a
+ * billing system keys on (call_id, start). A record torn by
+ * a kill in the middle of writing it could hold anything.
+ */
+static bool record_texts_ok(struct ctl *c, const struct ctl_call *k)
+{
+	int n = setup_local_response(100, k->head, k->head_len, NULL, c->out, sizeof(c->out));
+	if (n <= 0 || sip_parse(&c->scratch, c->out, (size_t)n, NULL) != 0)
+		return false;
+	if (k->state != CALL_COMPLETED) {
+		if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0 ||
+		    c->scratch.method_id != SIP_METHOD_INVITE)
+			return false;
+	} else {
+		if (k->invite_len && (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0 ||
+				      c->scratch.is_request))
+			return false;
+		if (k->ack_len &&
+		    (sip_parse(&c->scratch, k->invite + k->invite_len, k->ack_len, NULL) != 0 ||
+		     c->scratch.method_id != SIP_METHOD_ACK))
+			return false;
+	}
+	if (k->cdr_len) {
+		memcpy(c->cdr_line, k->cdr, k->cdr_len);
+		c->cdr_line[k->cdr_len] = '}';
+		json_t *o = json_loadb(c->cdr_line, (size_t)k->cdr_len + 1, 0, NULL);
+		bool ok = json_is_string(json_object_get(o, "call_id")) &&
+			  json_is_string(json_object_get(o, "start"));
+		json_decref(o);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Holds k's slot for it, as reserve_slot did in the last run; false when
+ * another record claims it too (one of them is malformed). */
+static bool restore_slot(struct ctl *c, struct ctl_call *k)
+{
+	struct slot_pool *p = &c->pools[k->shard];
+	if (p->holder[k->slot])
+		return false;
+	p->holder[k->slot] = call_index(c, k) + 1;
+	return true;
+}
+
+/*
+ * Takes up record k as the last run left it, or returns false to free it as
+ * malformed: the process may have been killed in the middle of writing it.
+ * What the worker got is read from its table, not from k->installed: the
+ * last install may have been in the command ring when the process stopped.
+ * A record of an answered call lingers on to cover 2xx retransmissions (its
+ * dialog is carried by ctl_adopt); one whose 2xx install never reached the
+ * worker goes back to PROCEEDING, as the caller cannot have had the 2xx
+ * either (it leaves through the worker, after the install): the callee's
+ * retransmission of it completes the call.
+ */
+static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_table *const *tables,
+			 uint64_t now)
+{
+	const uint64_t t1 = c->cfg->timers.t1_ms;
+	/* the longest a record waits for anything: Timer B or H, then the two
+	 * minutes a proceeding call gets past it */
+	const uint64_t longest = 64 * t1 + 120000;
+
+	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING && k->state != CALL_ANSWERED &&
+	    k->state != CALL_COMPLETED)
+		return false;
+	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
+	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
+	    !mem_bool_ok(&k->cancelled) || !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
+	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
+	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
+	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
+	    !text_ok(k->b_branch, sizeof(k->b_branch)) || k->head_len > sizeof(k->head) ||
+	    (size_t)k->invite_len + k->ack_len > sizeof(k->invite) || k->cdr_len > sizeof(k->cdr) ||
+	    !peer_ok(&k->a_peer, k->a_len) || !peer_ok(&k->b_peer, k->b_len) ||
+	    k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen || !shard_dialog_ok(&k->dlg) ||
+	    !record_texts_ok(c, k))
+		return false;
+
+	const struct shard_table *t = tables ? tables[k->shard] : NULL;
+	const struct shard_dialog *d = t && k->slot < t->hdr->dlg_hwm ? &t->dialogs[k->slot] : NULL;
+	bool early = d && d->state == SHARD_DLG_EARLY && d->gen == k->slot_gen;
+	bool up = d && d->state == SHARD_DLG_CONFIRMED && d->gen == k->slot_gen;
+	if (k->slot_gone) {
+		k->installed = false;
+	} else if (up) {
+		/* answered (the record may not have moved on before the kill) */
+		if (!restore_slot(c, k))
+			return false;
+		k->installed = true;
+		if (k->state != CALL_ANSWERED) {
+			k->state = CALL_ANSWERED;
+			k->t_deadline = now + CTL_ANSWER_LINGER;
+		}
+	} else if (k->state == CALL_COMPLETED && k->installed) {
+		/* its release may still have been in the ring: worker_reattach frees
+		 * the early dialog, and the slot is the pool's again */
+		k->installed = false;
+		k->slot_gone = true;
+	} else {
+		if (!restore_slot(c, k))
+			return false;
+		if (k->state == CALL_ANSWERED)
+			k->state = CALL_PROCEEDING;
+		k->installed = early;
+		c->st.calls_active++;
+		policy_call_carry(c->pol);
+	}
+	/* CLOCK_MONOTONIC restarts at boot: times from a file kept across one */
+	if (k->t_next > now + longest || k->t_deadline > now + longest) {
+		k->t_next = now;
+		k->t_deadline = now + (k->state == CALL_ANSWERED ? CTL_ANSWER_LINGER : 64 * t1);
+	}
+	k->a_key =
+	    key_hash(k->a_call_id, strlen(k->a_call_id), k->a_from_tag, strlen(k->a_from_tag));
+	by_a_link(c, k);
+	/* answered ones join the linger list in answer order (ctl_restore) */
+	if (k->state != CALL_ANSWERED)
+		list_append(c, &c->active, k);
+	return true;
+}
+
+static int cmp_deadline(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uint64_t now_mono_ms)
+{
+	uint32_t setting_up = 0, answered = 0;
+	uint64_t *order = NULL; /* answered records: deadline, index */
+
+	if (!c->restore_pending)
+		return 0;
+	c->restore_pending = false;
+	c->free_head = 0;
+	/* from the top, so that the free list hands out low records first */
+	for (uint32_t i = c->ncalls; i-- > 0;) {
+		struct ctl_call *k = &c->calls[i];
+		if (k->state != CALL_FREE) {
+			if (restore_call(c, k, tables, now_mono_ms)) {
+				if (k->state == CALL_ANSWERED)
+					answered++;
+				else
+					setting_up++;
+				continue;
+			}
+			k->state = CALL_FREE;
+			c->st.setups_malformed++;
+		}
+		k->next_by_a = c->free_head;
+		c->free_head = i + 1;
+	}
+	if (answered && (order = malloc((size_t)answered * 2 * sizeof(*order)))) {
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < c->ncalls; i++)
+			if (c->calls[i].state == CALL_ANSWERED) {
+				order[2 * n] = c->calls[i].t_deadline;
+				order[2 * n + 1] = i;
+				n++;
+			}
+		qsort(order, n, 2 * sizeof(*order), cmp_deadline);
+		for (uint32_t j = 0; j < n; j++)
+			list_append(c, &c->linger, &c->calls[order[2 * j + 1]]);
+		free(order);
+	} else {
+		/* no memory to sort them: each in index order still ends */
+		for (uint32_t i = 0; i < c->ncalls && answered; i++)
+			if (c->calls[i].state == CALL_ANSWERED)
+				list_append(c, &c->linger, &c->calls[i]);
+	}
+	c->st.setups_restored += setting_up;
+	return setting_up;
+}
+
+bool ctl_holds_early(const struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen)
+{
+	if (shard >= c->nshards || slot >= c->pools[shard].cap || !c->pools[shard].holder[slot])
+		return false;
+	const struct ctl_call *k = &c->calls[c->pools[shard].holder[slot] - 1];
+	return k->installed && k->slot_gen == gen;
+}
+
 /* The CDR of a call carried over a restart: what its dialog record holds,
  * opened now (the part of the call this process carries). */
 static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint64_t now_mono_ms)
@@ -1135,6 +1364,8 @@ uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, u
 	/* highest slot first, so that the lowest is handed out first */
 	for (uint32_t i = p->cap; i-- > 0;) {
 		const struct shard_dialog *d = i < n ? &t->dialogs[i] : NULL;
+		if (p->holder[i] && !(d && d->state == SHARD_DLG_CONFIRMED))
+			continue; /* a call still setting up (ctl_restore) */
 		if (!d || d->state == SHARD_DLG_FREE) {
 			/* a generation never used in this slot before */
 			p->items[p->count++] = (uint64_t)i << 32 | ((d ? d->gen : 0) + 1);
@@ -1166,13 +1397,62 @@ void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 
 void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)
 {
-	out->base = c->calls;
+	out->base = c->map;
 	out->records = c->ncalls;
 	out->record_bytes = sizeof(*c->calls);
 }
 
+/* Maps the records: anonymous, or the file at path with what the last run
+ * left in it (c->restore_pending). A file of another layout is dropped. */
+static int map_records(struct ctl *c, const char *path)
+{
+	size_t len = CTL_FILE_HDR + (size_t)c->ncalls * sizeof(*c->calls);
+	bool fresh = true;
+	int rc;
+
+	_Static_assert(sizeof(struct ctl_file_hdr) <= CTL_FILE_HDR, "header fits its page");
+	if (!path) {
+		c->map = mem_pool_alloc(len);
+		if (!c->map)
+			return -ENOMEM;
+	} else {
+		rc = mem_file_map(path, len, &c->map, &c->fd, &fresh);
+		if (rc == -EINVAL) {
+			log_warn("%s was written for another capacity.setups: the calls it held in "
+				 "set-up are dropped",
+				 path);
+			rc = mem_file_remove(path);
+			if (!rc)
+				rc = mem_file_map(path, len, &c->map, &c->fd, &fresh);
+		}
+		if (rc) {
+			log_error("cannot map the set-up records %s: %s", path,
+				  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+			return rc;
+		}
+	}
+	c->map_len = len;
+	c->calls = (struct ctl_call *)(void *)((char *)c->map + CTL_FILE_HDR);
+	/* in memory before the first INVITE: a fresh daemon that faulted its
+	 * records in during a burst of new calls lost some of them to 503s */
+	mem_pool_populate(c->map, len);
+	struct ctl_file_hdr *h = c->map;
+	const struct ctl_file_hdr want = {CTL_FILE_MAGIC, CTL_FILE_VERSION,	   c->ncalls,
+					  sizeof(*h),	  sizeof(struct ctl_call), len};
+	if (!fresh && memcmp(h, &want, sizeof(want)) != 0) {
+		log_warn("%s was written by another build of sipshardd: the calls it held in "
+			 "set-up are dropped",
+			 path);
+		memset(c->map, 0, len);
+		fresh = true;
+	}
+	*h = want;
+	c->restore_pending = !fresh;
+	return 0;
+}
+
 int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
-	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks)
+	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -1181,22 +1461,24 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	c->pol = pol;
 	c->hooks = *hooks;
 	c->nshards = nshards;
+	c->fd = -1;
 	c->ncalls = cfg->capacity.setups;
 	c->nby_a = c->ncalls * 2 + 1;
-	c->calls = mem_pool_alloc((size_t)c->ncalls * sizeof(*c->calls));
-	/* in memory before the first INVITE: a fresh daemon that faulted its
-	 * records in during a burst of new calls lost some of them to 503s */
-	if (c->calls)
-		mem_pool_populate(c->calls, (size_t)c->ncalls * sizeof(*c->calls));
+	int rc = map_records(c, setups_path);
+	if (rc) {
+		ctl_close(c);
+		return rc;
+	}
 	c->by_a = calloc(c->nby_a, sizeof(*c->by_a));
 	c->pools = calloc(nshards, sizeof(*c->pools));
-	if (!c->calls || !c->by_a || !c->pools) {
+	if (!c->by_a || !c->pools) {
 		ctl_close(c);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < c->ncalls; i++)
+	/* records left by the last run are threaded by ctl_restore */
+	for (uint32_t i = 0; i < c->ncalls && !c->restore_pending; i++)
 		c->calls[i].next_by_a = i + 2 <= c->ncalls ? i + 2 : 0;
-	c->free_head = c->ncalls ? 1 : 0;
+	c->free_head = c->ncalls && !c->restore_pending ? 1 : 0;
 	for (unsigned s = 0; s < nshards; s++) {
 		struct slot_pool *p = &c->pools[s];
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
@@ -1234,7 +1516,10 @@ void ctl_close(struct ctl *c)
 			free(p->cdr);
 		}
 	free(c->pools);
-	mem_pool_free(c->calls, (size_t)c->ncalls * sizeof(*c->calls));
+	/* a file's records stay for the next run: calls still setting up */
+	mem_pool_free(c->map, c->map_len);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->by_a);
 	free(c);
 }

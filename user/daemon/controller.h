@@ -71,12 +71,18 @@ struct ctl_stats {
 	 * worker's command ring was full; the callee's retransmission is taken
 	 * (see ctl_hooks.send_after_install) */
 	uint64_t answers_deferred;
+	/* records of calls setting up when the last process stopped: taken up
+	 * (ctl_restore), or freed as malformed */
+	uint64_t setups_restored, setups_malformed;
 };
 
 struct ctl;
 
+/* setups_path: the file that keeps the set-up records across restarts
+ * (RUN_DIR/setups.tbl with persist_dialogs), or NULL for memory only. When it
+ * holds records of the last run, call ctl_restore before anything else. */
 int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
-	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks);
+	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path);
 void ctl_close(struct ctl *c);
 
 /* One datagram a worker handed over (already parsed by the caller into m). */
@@ -96,10 +102,11 @@ enum ctl_end_reason {
 };
 
 /*
- * After a restart, before the workers run: takes over the calls that shard's
- * re-attached table holds (every dialog in it is confirmed; the worker freed
- * the rest). Their slots leave the pool, every free slot goes back with a
- * generation above the one it had, the calls count as active (and against
+ * After a restart, before the workers run and after ctl_restore and
+ * worker_reattach: takes over the calls that shard's re-attached table holds
+ * (confirmed dialogs; the worker freed the other ones but those of calls
+ * ctl_restore took up, whose slots stay theirs). Their slots leave the pool, every free slot goes
+ * back with a generation above the one it had, the calls count as active (and against
  * limits.max_calls), and each gets a CDR that opens now and is written when
  * the worker ends its dialog, with "carried_over": true: the process before
  * wrote the part of the call it carried ("daemon_stopped") when it stopped
@@ -107,6 +114,26 @@ enum ctl_end_reason {
  */
 uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t,
 		   uint64_t now_mono_ms);
+
+/*
+ * After a restart, right after ctl_open and before worker_reattach and
+ * ctl_adopt: takes up the calls that were still setting up when the last
+ * process stopped, from the records its file kept. tables[s] is shard s's
+ * re-attached table, where an early dialog the worker got is found. A call
+ * taken up goes on where it was: the callee's responses find it by leg B's
+ * branch, the caller's CANCEL and retransmitted INVITE by its Call-ID and
+ * tag, and its timers run on. Its slot stays out of the pool, and its early
+ * dialog, if any, is kept (ctl_holds_early). Records of answered calls go on
+ * lingering for 2xx retransmissions (ctl_adopt carries their dialogs);
+ * malformed ones are freed and counted. Returns the number of calls taken up
+ * that were still setting up.
+ */
+uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uint64_t now_mono_ms);
+
+/* Whether a call taken up by ctl_restore holds the early dialog gen in that
+ * slot: worker_reattach keeps such a dialog, and frees every other one that
+ * is not confirmed. */
+bool ctl_holds_early(const struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen);
 
 /* A worker freed a dialog: slot back to the pool, and the call's CDR written. */
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,

@@ -540,6 +540,13 @@ static int shard_file(const struct daemon *d, unsigned i, char *out, size_t cap)
 	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
 }
 
+/* The controller's set-up records: RUN_DIR/setups.tbl. */
+static int setups_file(const struct daemon *d, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/setups.tbl", d->cfg->run_dir);
+	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+}
+
 /*
  * With persist_dialogs, shard i's tables live in RUN_DIR/shard-I.tbl, so that
  * a daemon killed and started again re-attaches them and keeps relaying its
@@ -572,7 +579,7 @@ static int prepare_run_dir(struct daemon *d)
 		    strcmp(strrchr(path, '/') + 1, e->d_name) != 0)
 			continue;
 		if (d->discard_dialogs) {
-			rc = shard_table_remove(path);
+			rc = mem_file_remove(path);
 			if (rc) {
 				log_error("--discard-dialogs: cannot remove %s: %s", path,
 					  rc == -EBUSY ? "in use by another sipshardd"
@@ -593,6 +600,18 @@ static int prepare_run_dir(struct daemon *d)
 		}
 	}
 	closedir(dir);
+	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0) {
+		rc = mem_file_remove(path);
+		if (rc == -ENOENT) {
+			rc = 0;
+		} else if (rc) {
+			log_error("--discard-dialogs: cannot remove %s: %s", path,
+				  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+		} else {
+			log_info("removed %s (--discard-dialogs): its calls in set-up are dropped",
+				 path);
+		}
+	}
 	return rc;
 }
 
@@ -611,11 +630,17 @@ static void log_memory(struct daemon *d)
 	int tables = mem_huge_eligible(t->hdr);
 
 	ctl_get_pool(d->ctl, &pool);
-	log_info("set-up records: %u x %zu KiB, %zu MiB in memory from the start; huge pages: "
-		 "%s (transparent_hugepage %s)",
-		 pool.records, pool.record_bytes >> 10,
-		 ((size_t)pool.records * pool.record_bytes) >> 20,
-		 eligible_word(mem_huge_eligible(pool.base)), mem_thp_mode(mode, sizeof(mode)));
+	int records = mem_huge_eligible(pool.base);
+	bool file = d->cfg->persist_dialogs;
+	/* in run_dir, records take huge pages only where the tables can too */
+	log_info("set-up records: %u x %zu KiB %s%s, %zu MiB in memory from the start; huge "
+		 "pages: %s (transparent_hugepage %s%s)",
+		 pool.records, pool.record_bytes >> 10, file ? "in " : "",
+		 file ? d->cfg->run_dir : "(not kept across restarts)",
+		 ((size_t)pool.records * pool.record_bytes) >> 20, eligible_word(records),
+		 mem_thp_mode(mode, sizeof(mode)),
+		 records == 0 && file ? "; a run_dir on a tmpfs mounted with huge=advise gives them"
+				      : "");
 	log_info("dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
 		 d->nworkers, t->map_len >> 20, d->cfg->persist_dialogs ? "in " : "",
 		 d->cfg->persist_dialogs ? d->cfg->run_dir : "(not kept across restarts)",
@@ -663,6 +688,38 @@ static int open_shard_table(struct daemon *d, struct worker *w)
 	return rc;
 }
 
+/* The controller, with the set-up records the last run left (persist_dialogs):
+ * their calls are taken up before the workers re-attach their tables, so
+ * that the early dialogs of those calls are kept. */
+static int open_controller(struct daemon *d, const struct ctl_hooks *hooks)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	bool file = d->cfg->persist_dialogs;
+	int rc = file ? setups_file(d, path, sizeof(path)) : 0;
+
+	if (!rc)
+		rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers,
+			      d->cfg->capacity.dialogs_per_shard, hooks, file ? path : NULL);
+	if (rc)
+		return rc;
+	const struct shard_table **tables = calloc(d->nworkers, sizeof(*tables));
+	if (!tables)
+		return -ENOMEM;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		tables[i] = &d->workers[i].table;
+	uint32_t n = ctl_restore(d->ctl, tables, clock_mono_ms());
+	free(tables);
+	struct ctl_stats st;
+	ctl_get_stats(d->ctl, &st);
+	if (n)
+		log_info("took up %u calls that were setting up when the last run stopped (%s)", n,
+			 path);
+	if (st.setups_malformed)
+		log_warn("%s: %" PRIu64 " malformed set-up records freed", path,
+			 st.setups_malformed);
+	return 0;
+}
+
 int daemon_start(struct daemon *d)
 {
 	int rc;
@@ -703,7 +760,6 @@ int daemon_start(struct daemon *d)
 			log_error("shard %u: cannot set up its timers: %s", i, strerror(-rc));
 			return rc;
 		}
-		worker_reattach(w, clock_mono_ms());
 		w->relay.table = &w->table;
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
@@ -754,16 +810,17 @@ int daemon_start(struct daemon *d)
 		hooks.cdr = hook_cdr;
 		log_info("call detail records to %s", d->cfg->cdr_file);
 	}
-	rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers, ndlg, &hooks);
+	rc = open_controller(d, &hooks);
 	if (rc)
 		return rc;
 	log_memory(d);
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
+		worker_reattach(w, clock_mono_ms());
 		uint32_t n = ctl_adopt(d->ctl, i, &w->table, clock_mono_ms());
 		if (n || w->st.setups_dropped)
 			log_info("shard %u: carried over %u calls from the last run (%" PRIu64
-				 " more were still setting up: dropped)",
+				 " early dialogs of calls no longer setting up: dropped)",
 				 i, n, w->st.setups_dropped);
 	}
 	if (d->cfg->management_socket[0] || d->cfg->metrics_listen[0]) {
@@ -944,6 +1001,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "cdrs", cs.cdrs);
 	JI(c, "linger_evicted", cs.linger_evicted);
 	JI(c, "answers_deferred", cs.answers_deferred);
+	JI(c, "setups_restored", cs.setups_restored);
+	JI(c, "setups_malformed", cs.setups_malformed);
 	json_object_set_new(root, "controller", c);
 
 	json_t *rl = json_object();

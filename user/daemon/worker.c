@@ -76,7 +76,10 @@ void worker_reattach(struct worker *w, uint64_t now)
 		struct shard_dialog *dl = &t->dialogs[i];
 		if (dl->state == SHARD_DLG_FREE)
 			continue;
-		if (dl->state != SHARD_DLG_CONFIRMED) {
+		/* an early dialog lives on only with its call's set-up record */
+		if (dl->state != SHARD_DLG_CONFIRMED &&
+		    !(dl->state == SHARD_DLG_EARLY &&
+		      ctl_holds_early(w->d->ctl, w->id, dl->slot, dl->gen))) {
 			shard_dialog_free(t, i);
 			w->st.setups_dropped++;
 			continue;
@@ -88,7 +91,8 @@ void worker_reattach(struct worker *w, uint64_t now)
 		if (dl->last_activity_ms > now)
 			dl->last_activity_ms = now;
 		arm_dialog(w, dl);
-		w->st.dialogs_reattached++;
+		if (dl->state == SHARD_DLG_CONFIRMED)
+			w->st.dialogs_reattached++;
 	}
 }
 

@@ -147,13 +147,6 @@ static void init_fresh(struct shard_table *t, uint32_t ndialogs, uint32_t ntxns)
 
 /* A bool read from a file may hold any byte; reading it as bool would be
  * undefined unless it is 0 or 1, so it is looked at as a byte first. */
-static bool bool_ok(const bool *b)
-{
-	uint8_t raw;
-	memcpy(&raw, b, 1);
-	return raw <= 1;
-}
-
 static bool str_ok(uint16_t len, size_t cap)
 {
 	return len < cap;
@@ -174,8 +167,15 @@ static bool session_ok(const struct sip_session *s)
 	       str_ok(s->remote_target_len, sizeof(s->remote_target)) &&
 	       str_ok(s->route_set_len, sizeof(s->route_set)) && s->peer_len <= sizeof(s->peer) &&
 	       s->session_state <= SESSION_STATE_TERMINATED &&
-	       s->signaling_state <= SIGNALING_STATE_CLOSED && bool_ok(&s->remote_cseq_set) &&
+	       s->signaling_state <= SIGNALING_STATE_CLOSED && mem_bool_ok(&s->remote_cseq_set) &&
 	       body_ok(&s->offer) && body_ok(&s->answer);
+}
+
+bool shard_dialog_ok(const struct shard_dialog *d)
+{
+	return d->state < SHARD_DLG_STATE_COUNT_ && d->sent_leg <= 1 &&
+	       d->sent_method < SIP_METHOD_COUNT_ && session_ok(&d->legs[0]) &&
+	       session_ok(&d->legs[1]);
 }
 
 static int cmp_created(const void *a, const void *b)
@@ -203,10 +203,7 @@ static int reattach(struct shard_table *t)
 	h->dialogs_used = 0;
 	for (uint32_t i = h->dlg_hwm; i-- > 0;) {
 		struct shard_dialog *d = &t->dialogs[i];
-		if (d->state != SHARD_DLG_FREE &&
-		    (d->state >= SHARD_DLG_STATE_COUNT_ || d->slot != i || d->sent_leg > 1 ||
-		     d->sent_method >= SIP_METHOD_COUNT_ || !session_ok(&d->legs[0]) ||
-		     !session_ok(&d->legs[1]))) {
+		if (d->state != SHARD_DLG_FREE && (d->slot != i || !shard_dialog_ok(d))) {
 			d->state = SHARD_DLG_FREE;
 			h->reattach_dropped++;
 		}
@@ -223,7 +220,7 @@ static int reattach(struct shard_table *t)
 	h->txns_used = 0;
 	for (uint32_t i = h->txn_hwm; i-- > 0;) {
 		struct shard_txn *x = &t->txns[i];
-		if (!bool_ok(&x->used) ||
+		if (!mem_bool_ok(&x->used) ||
 		    (x->used && (x->head_len > sizeof(x->head) || x->from_leg > 1))) {
 			x->used = false;
 			h->reattach_dropped++;
@@ -284,42 +281,14 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 		return -EINVAL;
 	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
 	if (path) {
-		struct stat st;
-		t->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (t->fd < 0)
-			return -errno;
-		/* one writer per shard (invariant 2), also across processes */
-		if (flock(t->fd, LOCK_EX | LOCK_NB) != 0) {
-			rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-			goto fail_fd;
-		}
-		if (fstat(t->fd, &st) != 0) {
-			rc = -errno;
-			goto fail_fd;
-		}
-		if (st.st_size && (size_t)st.st_size != len) {
-			rc = -EINVAL;
-			goto fail_fd;
-		}
-		fresh = st.st_size == 0;
-		if (fresh && ftruncate(t->fd, (off_t)len) != 0) {
-			rc = -errno;
-			goto fail_fd;
-		}
-		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
-		/* huge pages for a file on tmpfs when it is mounted huge=advise or
-		 * within_size (README, "Memory"); a pool asks for them itself */
-		if (mem != MAP_FAILED)
-			mem_advise_huge(mem, len);
+		rc = mem_file_map(path, len, &mem, &t->fd, &fresh);
+		if (rc)
+			return rc;
 	} else {
 		/* pages are touched only as slots are used */
 		mem = mem_pool_alloc(len);
 		if (!mem)
-			mem = MAP_FAILED;
-	}
-	if (mem == MAP_FAILED) {
-		rc = -errno;
-		goto fail_fd;
+			return -errno;
 	}
 	t->map_len = len;
 	t->hdr = mem;
@@ -340,12 +309,6 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 	}
 	seed_rand(t->hdr);
 	return 0;
-
-fail_fd:
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-	return rc;
 }
 
 void shard_table_close(struct shard_table *t)
@@ -356,21 +319,6 @@ void shard_table_close(struct shard_table *t)
 		close(t->fd); /* also drops the lock */
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-}
-
-int shard_table_remove(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	/* held until after the unlink, so that no open can take the file between */
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-	else if (unlink(path) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
 }
 
 void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)

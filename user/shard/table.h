@@ -174,10 +174,11 @@ struct shard_table_usage {
  * Returns 0 or a negative errno (-EINVAL: zero capacities or a file whose
  * layout does not match). */
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns);
+/* Whether a dialog record another process wrote (a re-attached table, a
+ * set-up record's dialog) is well formed: states and methods in range, every
+ * length within its buffer. */
+bool shard_dialog_ok(const struct shard_dialog *d);
 void shard_table_close(struct shard_table *t);
-/* Removes the file at path unless a process has it open as its tables (the
- * lock shard_table_open takes): 0, -EBUSY, or another negative errno. */
-int shard_table_remove(const char *path);
 
 /* Bytes of table memory per dialog and per transaction, and of a whole mapping
  * (for capacity planning). */
