@@ -11,6 +11,12 @@
 # set up (3). Results: DIR/restart.json (the caller's figures), DIR/restart.txt
 # (the summary), the daemon logs. NO_KILL=1: the same run without the kill
 # (the control).
+#
+# Calls that ring when the daemon dies: ANSWER_DELAY_MS (0) makes the callee
+# answer that long after its 180, and a negative KILL_AFTER kills the daemon
+# that many seconds before the last call was set up, so that RATE *
+# ANSWER_DELAY_MS / 1000 calls are ringing at the kill; PREFIX names the
+# output files (restart by default), for runs side by side.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -18,7 +24,7 @@ OUT=bench/results
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) OUT=$2; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "restart.sh: unknown argument '$1' (expected --out DIR)" >&2; exit 2 ;;
 	esac
 	shift
@@ -28,6 +34,8 @@ RATE=${RATE:-5000}
 REQ_RATE=${REQ_RATE:-2000}
 MIX_S=${MIX_S:-40}
 KILL_AFTER=${KILL_AFTER:-3}
+ANSWER_DELAY_MS=${ANSWER_DELAY_MS:-0}
+P=${PREFIX:-restart}
 SUT_PORT=5060
 CALLEE_PORT=5080
 mkdir -p "$OUT"
@@ -43,7 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$OUT/restart-config.json" <<JSON
+cat >"$OUT/$P-config.json" <<JSON
 { "listen": "127.0.0.1:$SUT_PORT", "log_level": "info", "run_dir": "$RUN_DIR",
   "capacity": { "dialogs_per_shard": $((CALLS + CALLS / 2)), "transactions_per_shard": 65536,
                 "setups": 65536 },
@@ -54,45 +62,51 @@ listening() { ss -Hlun "sport = :$SUT_PORT" | grep -q .; }
 wait_port() { for _ in $(seq 1 100); do listening && return 0; sleep 0.05; done; return 1; }
 
 "$BUILD/sipshard-load" --role uas --local 127.0.0.1:$CALLEE_PORT --max-calls $((CALLS * 2)) \
-	>"$OUT/restart-uas.txt" 2>&1 &
+	--answer-delay-ms "$ANSWER_DELAY_MS" \
+	>"$OUT/$P-uas.txt" 2>&1 &
 PIDS+=($!)
-"$BUILD/sipshardd" --workers 2 -c "$OUT/restart-config.json" --discard-dialogs \
-	--stats-file "$OUT/restart-stats1.json" \
-	>"$OUT/restart-daemon1.log" 2>&1 &
+"$BUILD/sipshardd" --workers 2 -c "$OUT/$P-config.json" --discard-dialogs \
+	--stats-file "$OUT/$P-stats1.json" \
+	>"$OUT/$P-daemon1.log" 2>&1 &
 SUT=$!
 PIDS+=($SUT)
 wait_port || { echo "restart.sh: sipshardd did not start" >&2; exit 1; }
 "$BUILD/sipshard-load" --role uac --target 127.0.0.1:$SUT_PORT --calls "$CALLS" --rate "$RATE" \
 	--req-rate "$REQ_RATE" --duration "$MIX_S" --window 1024 --max-errors 1000000000 \
-	--json "$OUT/restart.json" >"$OUT/restart-uac.txt" 2>&1 &
+	--json "$OUT/$P.json" >"$OUT/$P-uac.txt" 2>&1 &
 UAC=$!
 if [ "${NO_KILL:-0}" = 1 ]; then
 	# the control run: the same load, no restart
 	t0=0 t1=0
-	cp "$OUT/restart-daemon1.log" "$OUT/restart-daemon2.log"
+	cp "$OUT/$P-daemon1.log" "$OUT/$P-daemon2.log"
 else
 	sleep "$(python3 -c "print($CALLS / $RATE + $KILL_AFTER)")"
 	kill -KILL "$SUT"
 	wait "$SUT" 2>/dev/null
 	t0=$(date +%s.%N)
-	"$BUILD/sipshardd" --workers 2 -c "$OUT/restart-config.json" \
-		--stats-file "$OUT/restart-stats2.json" >"$OUT/restart-daemon2.log" 2>&1 &
+	"$BUILD/sipshardd" --workers 2 -c "$OUT/$P-config.json" \
+		--stats-file "$OUT/$P-stats2.json" >"$OUT/$P-daemon2.log" 2>&1 &
 	SUT=$!
 	PIDS+=($SUT)
 	wait_port || { echo "restart.sh: sipshardd did not start again" >&2; exit 1; }
 	t1=$(date +%s.%N)
 fi
 wait "$UAC"
-python3 - "$OUT/restart.json" "$OUT/restart-daemon2.log" "$t0" "$t1" <<'PY' | tee "$OUT/restart.txt"
+python3 - "$OUT/$P.json" "$OUT/$P-daemon2.log" "$t0" "$t1" <<'PY' | tee "$OUT/$P.txt"
 import json, re, sys
 j = json.load(open(sys.argv[1]))
 log = open(sys.argv[2]).read()
 carried = sum(int(n) for n in re.findall(r"carried over (\d+) calls", log))
-dropped = sum(int(n) for n in re.findall(r"\((\d+) more were still setting up", log))
+taken_up = sum(int(n) for n in re.findall(r"took up (\d+) calls that were setting up", log))
+# early dialogs freed at the restart (builds before set-ups survived it said
+# "N more were still setting up: dropped")
+dropped = sum(int(n) for n in re.findall(
+    r"\((\d+) (?:more were still setting up|early dialogs of calls no longer setting up)", log))
 codes = j["responses"]["by_code"]
 c = j["calls"]
-print("listening again after %.2f s; carried over %d calls, %d still setting up dropped"
-      % (float(sys.argv[4]) - float(sys.argv[3]), carried, dropped))
+print("listening again after %.2f s; carried over %d calls, took up %d still setting up, "
+      "%d early dialogs dropped" % (float(sys.argv[4]) - float(sys.argv[3]), carried, taken_up,
+                                   dropped))
 print("calls: attempted %d, established %d, failed %d, lost %d, ended %d"
       % (c["attempted"], c["established"], c["failed"], c["lost"], c["ended"]))
 print("responses 481 (a dialog the new process did not have): %d; 5xx: %d; timeouts: %d"
