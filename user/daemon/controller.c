@@ -484,8 +484,8 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
  * worker applies its commands before it handles the caller's next request (a
  * PRACK finds the early dialog), and an early dialog whose install a restart
  * lost is installed by the callee's next response (ctl_restore reads what the
- * worker's table holds). The hook sends everything given to send before first, so an
- * 18x cannot arrive after its 2xx. */
+ * worker's table holds). The hook sends everything given to send before
+ * first, so an 18x cannot arrive after its 2xx. */
 static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
 {
 	if (len <= 0)
@@ -1128,8 +1128,8 @@ static bool peer_ok(const struct sockaddr_storage *ss, socklen_t len)
  * made of it: its saved response head gives a response that parses, leg B's
  * INVITE (or, once a final came, that final and its ACK) parses as what it
  * should be, and its CDR members close into a JSON object with the members a
- * billing system keys on (call_id, start). A record torn by
- * a kill in the middle of writing it could hold anything.
+ * billing system keys on (call_id, start). A record torn by a kill in the
+ * middle of writing it could hold anything.
  */
 static bool record_texts_ok(struct ctl *c, const struct ctl_call *k)
 {

@@ -547,6 +547,18 @@ static int setups_file(const struct daemon *d, char *out, size_t cap)
 	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
 }
 
+/* --discard-dialogs: removes the file at path, saying what is lost. */
+static int discard_file(const char *path, const char *lost)
+{
+	int rc = mem_file_remove(path);
+	if (rc)
+		log_error("--discard-dialogs: cannot remove %s: %s", path,
+			  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+	else
+		log_info("removed %s (--discard-dialogs): %s", path, lost);
+	return rc;
+}
+
 /*
  * With persist_dialogs, shard i's tables live in RUN_DIR/shard-I.tbl, so that
  * a daemon killed and started again re-attaches them and keeps relaying its
@@ -579,16 +591,9 @@ static int prepare_run_dir(struct daemon *d)
 		    strcmp(strrchr(path, '/') + 1, e->d_name) != 0)
 			continue;
 		if (d->discard_dialogs) {
-			rc = mem_file_remove(path);
-			if (rc) {
-				log_error("--discard-dialogs: cannot remove %s: %s", path,
-					  rc == -EBUSY ? "in use by another sipshardd"
-						       : strerror(-rc));
+			rc = discard_file(path, "its calls are not relayed any more");
+			if (rc)
 				break;
-			}
-			log_info(
-			    "removed %s (--discard-dialogs): its calls are not relayed any more",
-			    path);
 		} else if (n >= d->nworkers) {
 			log_error(
 			    "%s holds the calls of shard %u, but this run has %u workers: start "
@@ -600,18 +605,9 @@ static int prepare_run_dir(struct daemon *d)
 		}
 	}
 	closedir(dir);
-	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0) {
-		rc = mem_file_remove(path);
-		if (rc == -ENOENT) {
-			rc = 0;
-		} else if (rc) {
-			log_error("--discard-dialogs: cannot remove %s: %s", path,
-				  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
-		} else {
-			log_info("removed %s (--discard-dialogs): its calls in set-up are dropped",
-				 path);
-		}
-	}
+	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0)
+		rc = discard_file(path, "its calls in set-up are dropped");
 	return rc;
 }
 
@@ -693,7 +689,7 @@ static int open_shard_table(struct daemon *d, struct worker *w)
  * that the early dialogs of those calls are kept. */
 static int open_controller(struct daemon *d, const struct ctl_hooks *hooks)
 {
-	char path[CONFIG_PATH_MAX + 32];
+	char path[CONFIG_PATH_MAX + 32] = "";
 	bool file = d->cfg->persist_dialogs;
 	int rc = file ? setups_file(d, path, sizeof(path)) : 0;
 

@@ -163,8 +163,10 @@ struct worker {
 int daemon_push_cmd(struct daemon *d, unsigned shard, const struct dmsg_hdr *h, const void *payload,
 		    size_t len);
 
-/* After its table was re-attached and before its thread starts: frees the
- * dialogs that were still setting up and arms the timers of the others. */
+/* After its table was re-attached and ctl_restore ran, before its thread
+ * starts: frees the early dialogs whose calls are no longer setting up (no
+ * set-up record holds them: ctl_holds_early) and arms the timers of the
+ * others. */
 void worker_reattach(struct worker *w, uint64_t now);
 
 /* The command on dialogs waiting for the workers (controller thread). */
