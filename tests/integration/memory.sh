@@ -159,6 +159,11 @@ check "the log says so and how to give them" \
 	grep -q "dialog tables: .*huge pages: no (a run_dir on a tmpfs mounted with huge=advise gives them)" \
 	"$WORK/plain.log"
 stop_daemon
+# the file stays in run_dir for the next start, but a stop gives back the
+# memory of its free records (here all of them)
+kept=$(($(stat -c %b "$PLAIN/run/setups.tbl") * $(stat -c %B "$PLAIN/run/setups.tbl") / 1024))
+check "stopped: the set-up records' file keeps its size and gives back its free records ($kept kB left)" \
+	test "$(stat -c %s "$PLAIN/run/setups.tbl")" -gt $((15 << 20)) -a "$kept" -le 64
 
 # ---- persist_dialogs false: anonymous records, under the host's mode and never
 config "$WORK/anon.json" "$PLAIN/anon"

@@ -960,6 +960,30 @@ static void test_malformed_record_freed_at_restart(void **state)
 	invite_to_bob();
 }
 
+/* A controller that stops gives back the memory of its free records (a file
+ * on tmpfs would hold them until the next boot) and keeps the records of the
+ * calls setting up, which the next one takes up. */
+static void test_free_records_released_at_close(void **state)
+{
+	struct sent bob_invite;
+	struct ctl_pool pool;
+	struct stat sb;
+	(void)state;
+	ringing_call("btag", &bob_invite);
+	ctl_get_pool(ctl, &pool);
+	assert_int_equal(stat(setups_path, &sb), 0);
+	off_t full = sb.st_size;
+	assert_true((size_t)sb.st_blocks * 512 >= (size_t)pool.records * pool.record_bytes);
+	ctl_close(ctl);
+	ctl = NULL;
+	assert_int_equal(stat(setups_path, &sb), 0);
+	assert_int_equal(sb.st_size, full);
+	/* the header page and the ringing call's record, give or take a page each side */
+	assert_true((size_t)sb.st_blocks * 512 <= pool.record_bytes + 4 * 4096);
+	assert_true((size_t)sb.st_blocks * 512 >= pool.record_bytes - 4096);
+	assert_int_equal(reopen(), 1);
+}
+
 /* Records of another capacity.setups cannot be read: the file starts over. */
 static void test_records_of_another_capacity_dropped(void **state)
 {
@@ -1009,6 +1033,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_malformed_record_freed_at_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_records_of_another_capacity_dropped, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_free_records_released_at_close, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,

@@ -98,6 +98,18 @@ int mem_file_remove(const char *path)
 	return rc;
 }
 
+void mem_file_release(int fd, size_t off, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pg = page > 0 ? (size_t)page : 4096;
+	size_t from = (off + pg - 1) / pg * pg, to = (off + len) / pg * pg;
+
+	/* EOPNOTSUPP (a file system without holes): the pages stay, no harm */
+	if (to > from)
+		(void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+				(off_t)(to - from));
+}
+
 void mem_pool_populate(void *p, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE

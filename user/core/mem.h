@@ -41,6 +41,12 @@ void mem_pool_free(void *p, size_t len);
  */
 int mem_file_map(const char *path, size_t len, void **mem, int *fd, bool *fresh);
 
+/* Gives back the memory of the whole pages within [off, off + len) of a
+ * mem_file_map file: they read as zeros again, and the file keeps its size.
+ * A file on tmpfs holds its pages until it is removed, also after the process
+ * that filled them has stopped. */
+void mem_file_release(int fd, size_t off, size_t len);
+
 /* Removes the file at path unless a process has it mapped (the lock
  * mem_file_map takes): 0, -EBUSY, or another negative errno. */
 int mem_file_remove(const char *path);

@@ -1500,6 +1500,24 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	return 0;
 }
 
+/* The free records' memory back to the system: the file stays in run_dir
+ * after the process, and a daemon stopped for good would otherwise keep the
+ * whole pool (253 MiB by default) in tmpfs until the next boot. The records
+ * in use stay for the next run. */
+static void release_free_records(struct ctl *c)
+{
+	for (uint32_t i = 0, j; i < c->ncalls; i = j) {
+		for (j = i; j < c->ncalls && c->calls[j].state == CALL_FREE; j++)
+			;
+		if (j == i) {
+			j++;
+			continue;
+		}
+		mem_file_release(c->fd, CTL_FILE_HDR + (size_t)i * sizeof(*c->calls),
+				 (size_t)(j - i) * sizeof(*c->calls));
+	}
+}
+
 void ctl_close(struct ctl *c)
 {
 	if (!c)
@@ -1517,6 +1535,8 @@ void ctl_close(struct ctl *c)
 		}
 	free(c->pools);
 	/* a file's records stay for the next run: calls still setting up */
+	if (c->fd >= 0 && c->calls)
+		release_free_records(c);
 	mem_pool_free(c->map, c->map_len);
 	if (c->fd >= 0)
 		close(c->fd);
