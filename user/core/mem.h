@@ -10,9 +10,11 @@
  * first time while calls arrive, and on a virtual machine a fault per 4 KiB
  * made a 10000/s burst of new calls lose about half of them to 503s. With
  * 2 MiB pages a pool takes one fault per 2 MiB instead of one per 4 KiB
- * (bench/setup_burst.sh measures bursts with and without). The request is madvise(MADV_HUGEPAGE):
- * the host's /sys/kernel/mm/transparent_hugepage/enabled decides ("never" turns it off, "madvise"
- * or "always" lets it work), and where the kernel has no huge pages the pools are ordinary memory.
+ * (bench/setup_burst.sh measures bursts with and without). The request is
+ * madvise(MADV_HUGEPAGE): the host's /sys/kernel/mm/transparent_hugepage/enabled
+ * decides ("never" turns it off, "madvise" or "always" lets it work), and where
+ * the kernel has no huge pages the pools are ordinary memory. A file in run_dir
+ * gets them only on a tmpfs mounted huge=advise (or within_size).
  */
 #ifndef SIPSHARD_MEM_H
 #define SIPSHARD_MEM_H

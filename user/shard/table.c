@@ -145,8 +145,6 @@ static void init_fresh(struct shard_table *t, uint32_t ndialogs, uint32_t ntxns)
 	 * zero and taken in order, so a fresh table touches no record page */
 }
 
-/* A bool read from a file may hold any byte; reading it as bool would be
- * undefined unless it is 0 or 1, so it is looked at as a byte first. */
 static bool str_ok(uint16_t len, size_t cap)
 {
 	return len < cap;
