@@ -278,8 +278,7 @@ static void restart(const uint8_t *junk, size_t len, uint64_t now)
 	for (unsigned s = 0; s < NSHARDS; s++) {
 		for (uint32_t i = 0; i < DIALOGS; i++) {
 			const struct shard_dialog *d = &ctx.dialogs[s][i];
-			if (ctx.installed[s][i] && d->state != SHARD_DLG_CONFIRMED &&
-			    !ctl_holds_early(ctx.ctl, s, i, d->gen)) {
+			if (ctx.installed[s][i] && !ctl_keeps_dialog(ctx.ctl, s, d)) {
 				shard_dialog_free(&tables[s], i);
 				ctx.installed[s][i] = 0;
 				ctx.ninstalled--;

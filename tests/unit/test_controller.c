@@ -802,7 +802,7 @@ static uint32_t restart(void)
 	uint32_t n = reopen();
 	for (uint32_t i = 0; i < table.hdr->dlg_hwm; i++) {
 		const struct shard_dialog *d = &table.dialogs[i];
-		if (d->state == SHARD_DLG_EARLY && !ctl_holds_early(ctl, 0, i, d->gen))
+		if (d->state != SHARD_DLG_FREE && !ctl_keeps_dialog(ctl, 0, d))
 			shard_dialog_free(&table, i);
 	}
 	ctl_adopt(ctl, 0, &table, 1200);
@@ -821,7 +821,7 @@ static void test_ringing_call_answered_after_restart(void **state)
 	struct shard_dialog early = ringing_call("btag", &bob_invite);
 
 	assert_int_equal(restart(), 1);
-	assert_true(ctl_holds_early(ctl, 0, early.slot, early.gen));
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[early.slot]));
 	assert_int_equal(table.dialogs[early.slot].state, SHARD_DLG_EARLY);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.setups_restored, 1);
@@ -900,7 +900,7 @@ static void test_answered_records_after_restart(void **state)
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.setups_restored, 1);
 	assert_int_equal(st.calls_active, 2); /* one carried, one setting up */
-	assert_true(ctl_holds_early(ctl, 0, lost.slot, lost.gen));
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[lost.slot]));
 
 	/* the answered call: a 2xx retransmission goes to the caller again, and
 	 * nothing is installed */

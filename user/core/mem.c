@@ -13,6 +13,12 @@
 
 #include "core/mem.h"
 
+static size_t page_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	return page > 0 ? (size_t)page : 4096;
+}
+
 bool mem_advise_huge(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
@@ -100,8 +106,7 @@ int mem_file_remove(const char *path)
 
 void mem_file_release(int fd, size_t off, size_t len)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t pg = page > 0 ? (size_t)page : 4096;
+	size_t pg = page_size();
 	size_t from = (off + pg - 1) / pg * pg, to = (off + len) / pg * pg;
 
 	/* EOPNOTSUPP (a file system without holes): the pages stay, no harm */
@@ -121,8 +126,7 @@ void mem_pool_populate(void *p, size_t len)
 	/* a write to each page does the same; writing back the byte read keeps
 	 * what the pool holds */
 	volatile char *b = p;
-	long page = sysconf(_SC_PAGESIZE);
-	for (size_t off = 0; off < len; off += (size_t)(page > 0 ? page : 4096))
+	for (size_t off = 0, pg = page_size(); off < len; off += pg)
 		b[off] = b[off];
 }
 

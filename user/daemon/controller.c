@@ -1245,22 +1245,16 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	k->a_key =
 	    key_hash(k->a_call_id, strlen(k->a_call_id), k->a_from_tag, strlen(k->a_from_tag));
 	by_a_link(c, k);
-	/* answered ones join the linger list in answer order (ctl_restore) */
-	if (k->state != CALL_ANSWERED)
-		list_append(c, &c->active, k);
+	/* the linger list in index order, not answer order: for the first
+	 * CTL_ANSWER_LINGER ms a record may wait behind a later one, and the
+	 * one a new INVITE evicts may not be the oldest */
+	list_append(c, k->state == CALL_ANSWERED ? &c->linger : &c->active, k);
 	return true;
-}
-
-static int cmp_deadline(const void *a, const void *b)
-{
-	const uint64_t *x = a, *y = b;
-	return (x[0] > y[0]) - (x[0] < y[0]);
 }
 
 uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uint64_t now_mono_ms)
 {
-	uint32_t setting_up = 0, answered = 0;
-	uint64_t *order = NULL; /* answered records: deadline, index */
+	uint32_t setting_up = 0;
 
 	if (!c->restore_pending)
 		return 0;
@@ -1271,10 +1265,7 @@ uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uin
 		struct ctl_call *k = &c->calls[i];
 		if (k->state != CALL_FREE) {
 			if (restore_call(c, k, tables, now_mono_ms)) {
-				if (k->state == CALL_ANSWERED)
-					answered++;
-				else
-					setting_up++;
+				setting_up += k->state != CALL_ANSWERED;
 				continue;
 			}
 			k->state = CALL_FREE;
@@ -1283,34 +1274,19 @@ uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uin
 		k->next_by_a = c->free_head;
 		c->free_head = i + 1;
 	}
-	if (answered && (order = malloc((size_t)answered * 2 * sizeof(*order)))) {
-		uint32_t n = 0;
-		for (uint32_t i = 0; i < c->ncalls; i++)
-			if (c->calls[i].state == CALL_ANSWERED) {
-				order[2 * n] = c->calls[i].t_deadline;
-				order[2 * n + 1] = i;
-				n++;
-			}
-		qsort(order, n, 2 * sizeof(*order), cmp_deadline);
-		for (uint32_t j = 0; j < n; j++)
-			list_append(c, &c->linger, &c->calls[order[2 * j + 1]]);
-		free(order);
-	} else {
-		/* no memory to sort them: each in index order still ends */
-		for (uint32_t i = 0; i < c->ncalls && answered; i++)
-			if (c->calls[i].state == CALL_ANSWERED)
-				list_append(c, &c->linger, &c->calls[i]);
-	}
 	c->st.setups_restored += setting_up;
 	return setting_up;
 }
 
-bool ctl_holds_early(const struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen)
+bool ctl_keeps_dialog(const struct ctl *c, unsigned shard, const struct shard_dialog *d)
 {
-	if (shard >= c->nshards || slot >= c->pools[shard].cap || !c->pools[shard].holder[slot])
+	if (d->state == SHARD_DLG_CONFIRMED)
+		return true;
+	if (d->state != SHARD_DLG_EARLY || shard >= c->nshards || d->slot >= c->pools[shard].cap ||
+	    !c->pools[shard].holder[d->slot])
 		return false;
-	const struct ctl_call *k = &c->calls[c->pools[shard].holder[slot] - 1];
-	return k->installed && k->slot_gen == gen;
+	const struct ctl_call *k = &c->calls[c->pools[shard].holder[d->slot] - 1];
+	return k->installed && k->slot_gen == d->gen;
 }
 
 /* The CDR of a call carried over a restart: what its dialog record holds,

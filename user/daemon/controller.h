@@ -123,17 +123,17 @@ uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t,
  * taken up goes on where it was: the callee's responses find it by leg B's
  * branch, the caller's CANCEL and retransmitted INVITE by its Call-ID and
  * tag, and its timers run on. Its slot stays out of the pool, and its early
- * dialog, if any, is kept (ctl_holds_early). Records of answered calls go on
+ * dialog, if any, is kept (ctl_keeps_dialog). Records of answered calls go on
  * lingering for 2xx retransmissions (ctl_adopt carries their dialogs);
  * malformed ones are freed and counted. Returns the number of calls taken up
  * that were still setting up.
  */
 uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uint64_t now_mono_ms);
 
-/* Whether a call taken up by ctl_restore holds the early dialog gen in that
- * slot: worker_reattach keeps such a dialog, and frees every other one that
- * is not confirmed. */
-bool ctl_holds_early(const struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen);
+/* Whether a dialog of shard's re-attached table lives on, after ctl_restore:
+ * a confirmed one, or an early one whose call ctl_restore took up (its
+ * record holds that slot and generation). worker_reattach frees the others. */
+bool ctl_keeps_dialog(const struct ctl *c, unsigned shard, const struct shard_dialog *d);
 
 /* A worker freed a dialog: slot back to the pool, and the call's CDR written. */
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,

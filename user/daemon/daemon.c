@@ -547,10 +547,12 @@ static int setups_file(const struct daemon *d, char *out, size_t cap)
 	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
 }
 
-/* --discard-dialogs: removes the file at path, saying what is lost. */
+/* --discard-dialogs: removes the file at path, if any, saying what is lost. */
 static int discard_file(const char *path, const char *lost)
 {
 	int rc = mem_file_remove(path);
+	if (rc == -ENOENT)
+		return 0;
 	if (rc)
 		log_error("--discard-dialogs: cannot remove %s: %s", path,
 			  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
@@ -605,8 +607,7 @@ static int prepare_run_dir(struct daemon *d)
 		}
 	}
 	closedir(dir);
-	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0 &&
-	    access(path, F_OK) == 0)
+	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0)
 		rc = discard_file(path, "its calls in set-up are dropped");
 	return rc;
 }
@@ -620,30 +621,26 @@ static const char *eligible_word(int rc)
  * takes a burst of new calls best with both (README, "Memory"). */
 static void log_memory(struct daemon *d)
 {
+/* in run_dir, both take huge pages only on a tmpfs that gives files them */
+#define HUGE_HOW "a run_dir on a tmpfs mounted with huge=advise gives them"
 	struct ctl_pool pool;
 	char mode[32];
 	const struct shard_table *t = &d->workers[0].table;
-	int tables = mem_huge_eligible(t->hdr);
+	bool file = d->cfg->persist_dialogs;
+	const char *in = file ? "in " : "";
+	const char *where = file ? d->cfg->run_dir : "(not kept across restarts)";
 
 	ctl_get_pool(d->ctl, &pool);
-	int records = mem_huge_eligible(pool.base);
-	bool file = d->cfg->persist_dialogs;
-	/* in run_dir, records take huge pages only where the tables can too */
+	int records = mem_huge_eligible(pool.base), tables = mem_huge_eligible(t->hdr);
 	log_info("set-up records: %u x %zu KiB %s%s, %zu MiB in memory from the start; huge "
 		 "pages: %s (transparent_hugepage %s%s)",
-		 pool.records, pool.record_bytes >> 10, file ? "in " : "",
-		 file ? d->cfg->run_dir : "(not kept across restarts)",
+		 pool.records, pool.record_bytes >> 10, in, where,
 		 ((size_t)pool.records * pool.record_bytes) >> 20, eligible_word(records),
-		 mem_thp_mode(mode, sizeof(mode)),
-		 records == 0 && file ? "; a run_dir on a tmpfs mounted with huge=advise gives them"
-				      : "");
+		 mem_thp_mode(mode, sizeof(mode)), records == 0 && file ? "; " HUGE_HOW : "");
 	log_info("dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
-		 d->nworkers, t->map_len >> 20, d->cfg->persist_dialogs ? "in " : "",
-		 d->cfg->persist_dialogs ? d->cfg->run_dir : "(not kept across restarts)",
-		 eligible_word(tables),
-		 tables == 0 && d->cfg->persist_dialogs
-		     ? " (a run_dir on a tmpfs mounted with huge=advise gives them)"
-		     : "");
+		 d->nworkers, t->map_len >> 20, in, where, eligible_word(tables),
+		 tables == 0 && file ? " (" HUGE_HOW ")" : "");
+#undef HUGE_HOW
 }
 
 /* Maps worker w's shard tables (a file when persist_dialogs is on), saying

@@ -165,7 +165,7 @@ int daemon_push_cmd(struct daemon *d, unsigned shard, const struct dmsg_hdr *h, 
 
 /* After its table was re-attached and ctl_restore ran, before its thread
  * starts: frees the early dialogs whose calls are no longer setting up (no
- * set-up record holds them: ctl_holds_early) and arms the timers of the
+ * set-up record holds them: ctl_keeps_dialog) and arms the timers of the
  * others. */
 void worker_reattach(struct worker *w, uint64_t now);
 

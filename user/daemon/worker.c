@@ -77,9 +77,7 @@ void worker_reattach(struct worker *w, uint64_t now)
 		if (dl->state == SHARD_DLG_FREE)
 			continue;
 		/* an early dialog lives on only with its call's set-up record */
-		if (dl->state != SHARD_DLG_CONFIRMED &&
-		    !(dl->state == SHARD_DLG_EARLY &&
-		      ctl_holds_early(w->d->ctl, w->id, dl->slot, dl->gen))) {
+		if (!ctl_keeps_dialog(w->d->ctl, w->id, dl)) {
 			shard_dialog_free(t, i);
 			w->st.setups_dropped++;
 			continue;
