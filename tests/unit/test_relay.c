@@ -304,9 +304,75 @@ static struct shard_dialog *refer_sent_to_a(void)
 {
 	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
 	assert_non_null(d);
-	d->refer = SHARD_REFER_ACTIVE;
-	d->refer_cseq = 5;
+	shard_refer_start(d, SHARD_LEG_A, 5);
 	return d;
+}
+
+/* A REFER from leg B (callee) to leg A, relayed. */
+static void refer_from_b(unsigned cseq)
+{
+	struct relay_result res;
+	int n = snprintf(in, sizeof(in),
+			 "REFER sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKcr%u\r\n"
+			 "From: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: %u REFER\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Refer-To: <sip:carol@10.3.3.3>\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 cseq, b_tag, cseq);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
+/* The callee's REFER reached the caller first: the caller names the
+ * subscription of the operator's later REFER by id (RFC 3515 2.4.6), so a
+ * NOTIFY without id is about the callee's and crosses, even while the
+ * operator's transfer is active; one with the operator's CSeq is answered. */
+static void test_notify_without_id_after_a_relayed_refer(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	refer_from_b(2);
+	struct shard_dialog *d = refer_sent_to_a();
+	assert_true(d->refer & SHARD_REFER_NOT_FIRST);
+	notify_from_a(2, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.call_id, "callB@sipshard", 14));
+	assert_int_equal(rc.refer_notifies, 0);
+	assert_int_equal(d->refer_status, 0);
+
+	notify_from_a(3, "refer;id=5", "active", "SIP/2.0 180 Ringing\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(d->refer_status, 180);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_ACTIVE);
+	assert_int_equal(rc.refer_notifies, 1);
+
+	/* a second transfer of ours to the same leg is never its first either */
+	shard_refer_set(d, SHARD_REFER_DONE);
+	d = refer_sent_to_a();
+	assert_true(d->refer & SHARD_REFER_NOT_FIRST);
+	/* while a REFER relayed to the other leg leaves this leg's rule alone */
+	shard_table_close(&table);
+	setup(NULL);
+	req_from_a("REFER", 2, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	d = refer_sent_to_a();
+	assert_true(d->refer & SHARD_REFER_SENT_B);
+	assert_false(d->refer & SHARD_REFER_NOT_FIRST);
+	notify_from_a(3, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(d->refer_status, 100);
 }
 
 static void test_notify_about_our_refer_is_answered_here(void **state)
@@ -460,6 +526,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_from_the_other_leg_is_relayed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_without_id_after_a_relayed_refer, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,10 +100,11 @@ static bool subscription_terminated(const struct sip_msg *m)
 
 /*
  * True when m, from leg from_leg of d, is a NOTIFY about the operator's REFER:
- * that REFER went to this leg, and the Event is refer with no id or the
- * REFER's CSeq as id (RFC 3515 2.4.6). A NOTIFY about a REFER that one side
- * sent the other (relayed) carries that REFER's CSeq on this leg instead, or
- * no id when it comes after the operator's transfer is done.
+ * that REFER went to this leg, and the Event is refer with the REFER's CSeq
+ * as id, or with no id when ours was the first REFER this leg was sent (RFC
+ * 3515 2.4.6: only the first REFER a UA receives in a dialog may go without).
+ * A NOTIFY about a REFER that one side sent the other (relayed) carries that
+ * REFER's CSeq on this leg instead, or no id when that REFER came first.
  */
 static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const struct sip_msg *m)
 {
@@ -115,10 +116,11 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	    !sip_view_ieq(m->buf, package, "refer", 5))
 		return false;
 	if (!id.len) {
-		/* The first REFER of a dialog may omit it. Once the transfer is
-		 * done, only a retransmission (a CSeq not above that leg's last)
-		 * is still ours: a newer NOTIFY without id is about a later REFER,
-		 * one that the other side sent this one through sipshard. */
+		/* Once the transfer is done, only a retransmission (a CSeq not
+		 * above that leg's last) is still ours: a newer NOTIFY without id
+		 * is about a REFER relayed later, against the RFC but not ours. */
+		if (d->refer & SHARD_REFER_NOT_FIRST)
+			return false;
 		const struct sip_session *s = &d->legs[from_leg];
 		return (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE ||
 		       (s->remote_cseq_set && m->cseq.num <= s->remote_cseq);
@@ -465,6 +467,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	res->dst = (const struct sockaddr *)&dst->peer;
 	res->dst_len = dst->peer_len;
 	rc->relayed_req[m->method_id]++;
+	if (m->method_id == SIP_METHOD_REFER)
+		shard_refer_relayed(d, !from_leg);
 }
 
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,

@@ -473,10 +473,7 @@ static void query_step(struct worker *w)
 				d->sent_leg = q->leg;
 				d->sent_status = 0;
 				if (q->method == SIP_METHOD_REFER) {
-					d->refer = q->leg == SHARD_LEG_B ? SHARD_REFER_LEG_B : 0;
-					shard_refer_set(d, SHARD_REFER_ACTIVE);
-					d->refer_status = 0;
-					d->refer_cseq = d->legs[q->leg].local_cseq;
+					shard_refer_start(d, q->leg, d->legs[q->leg].local_cseq);
 				}
 			}
 		}

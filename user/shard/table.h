@@ -68,13 +68,21 @@ enum shard_dialog_state {
 enum { SHARD_LEG_A = 0, SHARD_LEG_B = 1 };
 
 /* shard_dialog.refer: a transfer the operator asked for (a REFER of ours, RFC
- * 3515) and the implicit subscription it made; the leg it went to in bit 2. */
+ * 3515) and the implicit subscription it made; the leg it went to in bit 2.
+ * The upper bits remember which legs have been sent a REFER at all, relayed or
+ * ours: a UA names the subscription of every REFER but the first it receives
+ * in a dialog by an Event id (RFC 3515 2.4.6), so a NOTIFY without id is about
+ * ours only when ours was that leg's first. Tables written before these bits
+ * existed hold 0 there: no REFER seen, the rule those builds applied. */
 enum {
 	SHARD_REFER_NONE = 0,
 	SHARD_REFER_ACTIVE = 1, /* sent; NOTIFYs from that leg are answered here */
 	SHARD_REFER_DONE = 2,	/* refused, or the last NOTIFY said terminated */
 	SHARD_REFER_STATE = 3,	/* mask of the two above */
 	SHARD_REFER_LEG_B = 4,
+	SHARD_REFER_NOT_FIRST = 8, /* that leg had been sent a REFER before ours */
+	SHARD_REFER_SENT_A = 16,   /* leg A has been sent a REFER */
+	SHARD_REFER_SENT_B = 32,   /* leg B has been sent a REFER */
 };
 
 /* One call: leg A (caller side) and leg B (callee side). */
@@ -103,10 +111,35 @@ struct shard_dialog {
 	struct sip_session legs[2]; /* [SHARD_LEG_A] caller side, [SHARD_LEG_B] callee side */
 };
 /* Moves the operator's transfer to state (SHARD_REFER_ACTIVE or _DONE),
- * keeping the leg it went to. */
+ * keeping the leg it went to and what each leg has been sent. */
 static inline void shard_refer_set(struct shard_dialog *d, uint8_t state)
 {
-	d->refer = (uint8_t)((d->refer & SHARD_REFER_LEG_B) | state);
+	d->refer = (uint8_t)((d->refer & ~SHARD_REFER_STATE) | state);
+}
+
+static inline uint8_t shard_refer_sent_bit(int leg)
+{
+	return leg == SHARD_LEG_B ? SHARD_REFER_SENT_B : SHARD_REFER_SENT_A;
+}
+
+/* A REFER was relayed to leg: a NOTIFY without id from it is no longer about
+ * a later REFER of ours. */
+static inline void shard_refer_relayed(struct shard_dialog *d, int leg)
+{
+	d->refer |= shard_refer_sent_bit(leg);
+}
+
+/* The operator's REFER went to leg as CSeq cseq: the transfer is active. */
+static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t cseq)
+{
+	uint8_t sent = d->refer & (SHARD_REFER_SENT_A | SHARD_REFER_SENT_B);
+	uint8_t bit = shard_refer_sent_bit(leg);
+
+	d->refer = (uint8_t)(sent | bit | SHARD_REFER_ACTIVE |
+			     (leg == SHARD_LEG_B ? SHARD_REFER_LEG_B : 0) |
+			     ((sent & bit) ? SHARD_REFER_NOT_FIRST : 0));
+	d->refer_status = 0;
+	d->refer_cseq = cseq;
 }
 
 _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
