@@ -386,7 +386,8 @@ static void test_2xx_after_early_dialog_ended_installs_nothing(void **state)
  * a call the caller thinks is up; so do its retransmissions. Before that
  * change the 2xx went straight out and the install could still be in the
  * worker's ring when the process died. Provisionals go straight out: an
- * early dialog does not survive a restart anyway. */
+ * early dialog whose install did not get through is pushed again on the
+ * next tick (test_early_install_retried_on_tick). */
 static void test_answer_leaves_after_its_install(void **state)
 {
 	struct ctl_stats st;
@@ -408,6 +409,42 @@ static void test_answer_leaves_after_its_install(void **state)
 	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.answers_deferred, 0);
+}
+
+/* The 18x went to the caller while the worker's ring refused its install:
+ * the caller holds an early dialog no worker does, and its PRACK would get
+ * 481. The next tick pushes the install again, once. */
+static void test_early_install_retried_on_tick(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	install_fails = true;
+	response_from_bob(inv, 180, "btag");
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(sent_msg(nsent - 1)->status, 180);
+	ctl_on_tick(ctl, 1200); /* still full: nothing changes */
+	assert_int_equal(ninstall, 0);
+
+	install_fails = false;
+	ctl_on_tick(ctl, 1300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(last_install.state, SHARD_DLG_EARLY);
+	assert_int_equal(last_install.legs[SHARD_LEG_B].remote_tag_len, 4);
+	assert_memory_equal(last_install.legs[SHARD_LEG_B].remote_tag, "btag", 4);
+	ctl_on_tick(ctl, 1400);
+	assert_int_equal(ninstall, 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.early_installs_retried, 1);
+
+	/* a provisional without To tag makes no early dialog: nothing to retry */
+	numbered_invite(2);
+	install_fails = true;
+	response_from_bob(invite_to_bob(), 180, NULL);
+	install_fails = false;
+	ctl_on_tick(ctl, 1500);
+	assert_int_equal(ninstall, 1);
 }
 
 /* A refusal after an early dialog needs no install before it: the release
@@ -922,6 +959,96 @@ static void test_answered_records_after_restart(void **state)
 	assert_int_equal(sent_msg(1)->status, 200);
 }
 
+/* The process died with the early dialog's install still in the ring, after
+ * the 18x had gone to the caller: the new process pushes it again on its
+ * first tick, into the slot and generation the record holds. */
+static void test_early_install_lost_at_restart(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 183, "btag");
+	assert_int_equal(ninstall, 1);
+	struct shard_dialog early = installs[0]; /* never applied by the worker */
+
+	assert_int_equal(restart(), 1);
+	assert_int_equal(table.dialogs[early.slot].state, SHARD_DLG_FREE);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 1);
+	assert_int_equal(ninstall, 0);
+	ctl_on_tick(ctl, 1300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, early.slot);
+	assert_int_equal(installs[0].gen, early.gen);
+	assert_int_equal(installs[0].state, SHARD_DLG_EARLY);
+	worker_applies(0);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[early.slot]));
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.early_installs_retried, 1);
+}
+
+/* The worker ended a dialog whose record was still kept (an answered call's
+ * BYE within the linger, an early dialog's BYE from the caller), and the
+ * notice was lost in the ring at the kill. The new process must not hold the
+ * slot, count the call, nor install the dialog again. Before, the answered
+ * record went back to PROCEEDING and held a place of max_calls until it sent
+ * the caller a 408 two minutes later. */
+static void test_dialogs_ended_before_restart(void **state)
+{
+	struct ctl_stats st;
+	struct sent inv1, inv2;
+	(void)state;
+	struct shard_dialog answered = ringing_call("b1", &inv1);
+	sent[0] = inv1;
+	nsent = 1;
+	response_from_bob(0, 200, "b1");
+	worker_applies(1);
+	shard_dialog_free(&table, answered.slot); /* BYE; its notice lost */
+
+	nsent = 0;
+	numbered_invite(2);
+	unsigned i2 = invite_to_bob();
+	inv2 = sent[i2];
+	unsigned before = ninstall;
+	response_from_bob(i2, 180, "b2");
+	worker_applies(before);
+	struct shard_dialog early = installs[before];
+	shard_dialog_free(&table, early.slot); /* the caller's BYE; notice lost */
+
+	assert_int_equal(restart(), 1); /* the second call is still setting up */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 0);
+	assert_int_equal(policy_calls(pol), 0);
+
+	/* nothing is installed again, by a tick or by the callee's 2xx, which
+	 * is relayed so that the caller ends leg B */
+	ctl_on_tick(ctl, 1300);
+	assert_int_equal(ninstall, 0);
+	sent[0] = inv2;
+	nsent = 1;
+	response_from_bob(0, 200, "b2");
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(sent_msg(1)->status, 200);
+
+	/* the slots serve new calls, and no 408 ever follows */
+	unsigned n = nsent;
+	ctl_on_tick(ctl, 1000000);
+	for (unsigned i = n; i < nsent; i++)
+		assert_int_not_equal(sent_msg(i)->status, 408);
+	nsent = 0;
+	numbered_invite(3);
+	response_from_bob(invite_to_bob(), 180, "b3");
+	nsent = 0;
+	numbered_invite(4);
+	response_from_bob(invite_to_bob(), 180, "b4");
+	assert_int_equal(ninstall, 2);
+	bool reused = false;
+	for (unsigned i = 0; i < ninstall && i < DIALOGS; i++)
+		reused |= installs[i].slot == answered.slot || installs[i].slot == early.slot;
+	assert_true(reused);
+}
+
 /* A record the last process left half written is freed and counted, and its
  * place serves new calls; the others are taken up. */
 static void test_malformed_record_freed_at_restart(void **state)
@@ -1036,6 +1163,11 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_free_records_released_at_close, setup_file,
 					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_early_install_lost_at_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_dialogs_ended_before_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_early_install_retried_on_tick, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
 					    teardown),

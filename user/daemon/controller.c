@@ -482,9 +482,9 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
  * ring is full the 2xx is not sent at all (counted): the callee sends it
  * again until ACKed. Provisional and failure responses go directly: the
  * worker applies its commands before it handles the caller's next request (a
- * PRACK finds the early dialog), and an early dialog whose install a restart
- * lost is installed by the callee's next response (ctl_restore reads what the
- * worker's table holds). The hook sends everything given to send before
+ * PRACK finds the early dialog), and an early dialog whose install was
+ * refused (a full ring) or lost at a restart is pushed again on the next tick
+ * (retry_early_install). The hook sends everything given to send before
  * first, so an 18x cannot arrive after its 2xx. */
 static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
 {
@@ -1022,6 +1022,22 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			 srclen);
 }
 
+/* The caller may hold an early dialog that no worker does: its 18x went out
+ * at once, while the install was refused (a full ring) or lost with the last
+ * process. Until a worker holds it, the caller's PRACK, UPDATE or INFO in it
+ * would get 481, and a callee that sends one 18x and then waits for the PRACK
+ * (RFC 3262) would never answer. */
+static void retry_early_install(struct ctl *c, struct ctl_call *k)
+{
+	if (k->installed || k->slot_gone || k->dlg.state != SHARD_DLG_EARLY ||
+	    !k->dlg.legs[SHARD_LEG_B].remote_tag_len)
+		return;
+	if (c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0) {
+		k->installed = true;
+		c->st.early_installs_retried++;
+	}
+}
+
 void ctl_on_tick(struct ctl *c, uint64_t now)
 {
 	uint32_t i = c->active.head;
@@ -1059,6 +1075,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 					c->hooks.release(c->hooks.arg, k->shard, k->slot,
 							 k->slot_gen);
 				call_free(c, k);
+			} else {
+				retry_early_install(c, k);
 			}
 			break;
 		case CALL_COMPLETED:
@@ -1182,7 +1200,11 @@ static bool restore_slot(struct ctl *c, struct ctl_call *k)
  * dialog is carried by ctl_adopt); one whose 2xx install never reached the
  * worker goes back to PROCEEDING, as the caller cannot have had the 2xx
  * either (it leaves through the worker, after the install): the callee's
- * retransmission of it completes the call.
+ * retransmission of it completes the call. A slot that is free again in the
+ * generation the record installed was ended by the worker (a BYE, expiry)
+ * and its notice lost in the ring: the record goes on without it, as
+ * ctl_on_dialog_ended would have left it, instead of holding the slot and
+ * counting a call that is over.
  */
 static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_table *const *tables,
 			 uint64_t now)
@@ -1212,8 +1234,12 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	const struct shard_dialog *d = t && k->slot < t->hdr->dlg_hwm ? &t->dialogs[k->slot] : NULL;
 	bool early = d && d->state == SHARD_DLG_EARLY && d->gen == k->slot_gen;
 	bool up = d && d->state == SHARD_DLG_CONFIRMED && d->gen == k->slot_gen;
-	if (k->slot_gone) {
+	/* pools hand out a slot's generation + 1, so only an install of this
+	 * record can have left the slot free in this generation */
+	bool ended = d && d->state == SHARD_DLG_FREE && d->gen == k->slot_gen;
+	if (k->slot_gone || ended) {
 		k->installed = false;
+		k->slot_gone = true;
 	} else if (up) {
 		/* answered (the record may not have moved on before the kill) */
 		if (!restore_slot(c, k))

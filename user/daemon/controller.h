@@ -71,6 +71,9 @@ struct ctl_stats {
 	 * worker's command ring was full; the callee's retransmission is taken
 	 * (see ctl_hooks.send_after_install) */
 	uint64_t answers_deferred;
+	/* early dialogs pushed to their worker again on a tick: the install
+	 * that went with the 18x was refused (a full ring) or lost at a restart */
+	uint64_t early_installs_retried;
 	/* records of calls setting up when the last process stopped: taken up
 	 * (ctl_restore), or freed as malformed */
 	uint64_t setups_restored, setups_malformed;
