@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -382,6 +383,60 @@ static void test_scanner_window(void **state)
 	assert_int_equal(found, 0);
 }
 
+/* Leg B's Call-IDs: every bucket from every 8-bit hash state the 13 random
+ * digits can leave (the three chosen digits must reach each of the 65536
+ * pairs), the random digits kept as drawn, and bad arguments refused. */
+static void test_callid_for_bucket(void **state)
+{
+	static const char hex[] = "0123456789abcdef";
+	bool start_seen[256] = {false};
+	unsigned starts = 0;
+	char out[64];
+	uint64_t rnd = 0x9e3779b97f4a7c15u;
+	(void)state;
+
+	for (unsigned r = 0; r < 4096; r++) {
+		rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+		uint32_t h13 = SHARD_FNV_OFFSET;
+		for (int i = 0; i < 13; i++)
+			h13 = shard_hash_step(h13, (uint8_t)hex[(rnd >> (4 * i)) & 15]);
+		if (!start_seen[h13 & 0xff]) {
+			start_seen[h13 & 0xff] = true;
+			starts++;
+		}
+		for (uint32_t b = 0; b < SHARD_NBUCKETS; b++) {
+			int n = steer_callid_for_bucket(out, sizeof(out), rnd, b, "@sipshard");
+			assert_int_equal(n, 25);
+			assert_int_equal(strlen(out), 25);
+			for (int i = 0; i < 16; i++)
+				assert_non_null(strchr(hex, out[i]));
+			for (int i = 0; i < 13; i++)
+				assert_int_equal(out[i], hex[(rnd >> (4 * i)) & 15]);
+			assert_string_equal(out + 16, "@sipshard");
+			if (shard_bucket_of(hash_str(out)) != b)
+				fail_msg("'%s' hashes into bucket %u, not %u", out,
+					 shard_bucket_of(hash_str(out)), b);
+		}
+	}
+	assert_int_equal(starts, 256);
+
+	assert_int_equal(steer_callid_for_bucket(out, sizeof(out), 1, SHARD_NBUCKETS, "@x"),
+			 -EINVAL);
+	assert_int_equal(steer_callid_for_bucket(out, sizeof(out), 1, 0, "@a b"), -EINVAL);
+	assert_int_equal(steer_callid_for_bucket(out, 18, 1, 0, "@x"), -EINVAL);
+	assert_int_equal(steer_callid_for_bucket(out, 19, 1, 7, "@x"), 18);
+	assert_int_equal(shard_bucket_of(hash_str(out)), 7);
+	char longest[SHARD_CALLID_MAX - 16 + 2];
+	memset(longest, 'q', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	char big[SHARD_CALLID_MAX + 8];
+	assert_int_equal(steer_callid_for_bucket(big, sizeof(big), 1, 0, longest), -EINVAL);
+	longest[sizeof(longest) - 2] = '\0'; /* 128 bytes in all: hashed whole */
+	assert_int_equal(steer_callid_for_bucket(big, sizeof(big), 1, 200, longest),
+			 SHARD_CALLID_MAX);
+	assert_int_equal(shard_bucket_of(hash_str(big)), 200);
+}
+
 /* ---- in the kernel --------------------------------------------------------- */
 
 /* Sends a request carrying `cid` through `line_fmt` (a printf format with one
@@ -493,6 +548,23 @@ static void test_kernel_hash_matches(void **state)
 	for (i = 0; i < 300; i++) {
 		random_callid(cid, sizeof(cid) - 1);
 		send_cid(&g, rnd(2) ? "Call-ID: %s" : "i:%s", cid, rnd(12), "\r\n", NULL);
+	}
+	group_close(&g);
+}
+
+/* The kernel steers the Call-IDs made for a bucket to that bucket's worker. */
+static void test_kernel_steers_made_callids(void **state)
+{
+	struct group g;
+	char cid[64];
+
+	(void)state;
+	group_open(&g, 4);
+	for (uint32_t b = 0; b < SHARD_NBUCKETS; b++) {
+		assert_int_equal(
+		    steer_callid_for_bucket(cid, sizeof(cid), b * 7919u, b, "@sipshard"), 25);
+		unsigned w = send_cid(&g, "Call-ID: %s", cid, 0, "\r\n", NULL);
+		assert_int_equal(w, g.table[b]);
 	}
 	group_close(&g);
 }
@@ -754,7 +826,9 @@ int main(void)
 	    cmocka_unit_test(test_scanner_window),
 	    cmocka_unit_test(test_kernel_2_workers),
 	    cmocka_unit_test(test_kernel_4_workers),
+	    cmocka_unit_test(test_callid_for_bucket),
 	    cmocka_unit_test(test_kernel_hash_matches),
+	    cmocka_unit_test(test_kernel_steers_made_callids),
 	    cmocka_unit_test(test_kernel_reasons),
 	    cmocka_unit_test(test_kernel_set_bucket),
 	    cmocka_unit_test(test_kernel_closed_worker),

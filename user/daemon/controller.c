@@ -34,6 +34,7 @@
 #include "daemon/setup_msg.h"
 #include "net/udp.h"
 #include "sipshard/hash.h"
+#include "steer/steer.h"
 
 #define CTL_INVITE_MAX	  4096
 #define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
@@ -640,13 +641,9 @@ static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 /* Picks leg B's Call-ID so that it hashes into leg A's bucket (invariant 1). */
 static void make_b_call_id(struct ctl *c, struct ctl_call *k, uint32_t bucket)
 {
-	for (;;) {
-		snprintf(k->b_call_id, sizeof(k->b_call_id), "%016" PRIx64 "@sipshard",
-			 ctl_rand(c));
-		uint32_t h = shard_hash_callid(k->b_call_id, (uint32_t)strlen(k->b_call_id));
-		if (shard_bucket_of(h) == bucket)
-			return;
-	}
+	/* cannot fail: a bucket from shard_bucket_of, a constant suffix that fits */
+	(void)steer_callid_for_bucket(k->b_call_id, sizeof(k->b_call_id), ctl_rand(c), bucket,
+				      "@sipshard");
 }
 
 static bool reserve_slot(struct ctl *c, struct ctl_call *k, unsigned shard)

@@ -840,12 +840,19 @@ int daemon_start(struct daemon *d)
 		rc = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
 		if (rc)
 			return -rc;
+		/* named, so that top -H and perf tell each thread's share */
+		char name[16];
+		snprintf(name, sizeof(name), "sipshard-w%u",
+			 i % SHARD_MAX_WORKERS); /* i < SHARD_MAX_WORKERS */
+		pthread_setname_np(d->workers[i].thread, name);
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(i % (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &set);
 		pthread_setaffinity_np(d->workers[i].thread, sizeof(set), &set);
 	}
 	rc = pthread_create(&d->ctl_thread, NULL, controller_main, d);
+	if (!rc)
+		pthread_setname_np(d->ctl_thread, "sipshard-ctl");
 	return -rc;
 }
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,4 +339,74 @@ unsigned steer_bucket_of_datagram(const char *buf, size_t len, int *found)
 	if (found)
 		*found = ok;
 	return ok ? shard_bucket_of(h) : 0;
+}
+
+/* ---- Call-IDs for a bucket -------------------------------------------------- */
+
+/*
+ * Why three digits always suffice: FNV-1a's prime is odd, so the low 8 bits
+ * of (h ^ c) * prime depend on the low 8 bits of h and on c alone, and on
+ * each of them one-to-one; the bucket is those 8 bits of the last state
+ * (SHARD_NBUCKETS 256). So the bucket follows an 8-bit chain through the
+ * bytes, the suffix maps the state before it one-to-one onto the bucket, and
+ * three hex digits reach every 8-bit state from every other (test_steer
+ * checks all 65536 pairs). Drawing whole random Call-IDs until one fell in
+ * the bucket took 256 tries on average, each a snprintf and a hash: the
+ * controller's largest cost per call at high set-up rates.
+ */
+_Static_assert(SHARD_NBUCKETS == 256, "the bucket must be the hash's low 8 bits");
+enum { PRIME_INV8 = 0x9b }; /* the FNV prime's inverse modulo 256 */
+_Static_assert(((SHARD_FNV_PRIME * PRIME_INV8) & 0xff) == 1, "PRIME_INV8 is the inverse");
+
+static uint8_t low8_step(uint8_t l, uint8_t c)
+{
+	return (uint8_t)shard_hash_step(l, c);
+}
+
+/* The state before c, given the state after it. */
+static uint8_t low8_unstep(uint8_t after, uint8_t c)
+{
+	return (uint8_t)((after * PRIME_INV8) ^ c);
+}
+
+static bool is_lower_hex(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+int steer_callid_for_bucket(char *out, size_t cap, uint64_t rnd, uint32_t bucket,
+			    const char *suffix)
+{
+	static const char hex[] = "0123456789abcdef";
+	const size_t slen = strlen(suffix);
+
+	if (bucket >= SHARD_NBUCKETS || 16 + slen > SHARD_CALLID_MAX || cap < 16 + slen + 1)
+		return -EINVAL;
+	for (size_t i = 0; i < slen; i++)
+		if (shard_callid_end((uint8_t)suffix[i]))
+			return -EINVAL;
+	uint32_t h = SHARD_FNV_OFFSET;
+	for (int i = 0; i < 13; i++) {
+		out[i] = hex[(rnd >> (4 * i)) & 15];
+		h = shard_hash_step(h, (uint8_t)out[i]);
+	}
+	/* the state the three digits must leave for the suffix to end in bucket */
+	uint8_t want = (uint8_t)bucket;
+	for (size_t i = slen; i-- > 0;)
+		want = low8_unstep(want, (uint8_t)suffix[i]);
+	const uint8_t before_last = (uint8_t)(want * PRIME_INV8);
+	for (int x = 0; x < 16; x++) {
+		uint8_t l1 = low8_step((uint8_t)h, (uint8_t)hex[x]);
+		for (int y = 0; y < 16; y++) {
+			uint8_t z = (uint8_t)(low8_step(l1, (uint8_t)hex[y]) ^ before_last);
+			if (!is_lower_hex(z))
+				continue;
+			out[13] = hex[x];
+			out[14] = hex[y];
+			out[15] = (char)z;
+			memcpy(out + 16, suffix, slen + 1);
+			return (int)(16 + slen);
+		}
+	}
+	return -EINVAL; /* unreachable: every state reaches every other */
 }

@@ -7,7 +7,9 @@
  * buckets, reading its counters; and steer_callid_hash() /
  * steer_bucket_of_datagram(), which find the Call-ID of a datagram exactly
  * as the BPF program does (same code: sipshard/steer.h), so that a worker
- * can compute a datagram's owner without BPF (the fallback handoff path).
+ * can compute a datagram's owner without BPF (the fallback handoff path);
+ * and steer_callid_for_bucket(), which makes a Call-ID that lands in a given
+ * bucket (leg B's, invariant 1 of DESIGN.md).
  * Does not own: the worker sockets (the caller creates, binds and closes
  * them) or the policy that decides which worker owns a bucket.
  *
@@ -84,5 +86,13 @@ int steer_callid_hash(const char *buf, size_t len, uint32_t *hash);
 /* shard_bucket_of(hash) of the datagram's Call-ID; *found (may be NULL) is
  * set to 1 if there was one, else 0 and the return is 0. */
 unsigned steer_bucket_of_datagram(const char *buf, size_t len, int *found);
+
+/* Writes into out a NUL-terminated Call-ID of 16 lower-case hex digits then
+ * suffix, whose shard_hash_callid() falls in bucket: the first 13 digits come
+ * from rnd, the last 3 are chosen. Returns its length, or -EINVAL for a
+ * bucket out of range, a suffix holding a byte that ends a Call-ID (CR, LF,
+ * SP, HTAB) or too long to be hashed whole, or an out too small. */
+int steer_callid_for_bucket(char *out, size_t cap, uint64_t rnd, uint32_t bucket,
+			    const char *suffix);
 
 #endif

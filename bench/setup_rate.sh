@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# New calls at a sustained rate, for one or more sipshardd builds side by side
+# in one run: what share is set up, the INVITE's latency, and what each call
+# costs the controller thread (CPU ms per 1000 calls set up) and the workers.
+#
+#   bench/setup_rate.sh [--builds "A B ..."] [--rates "5000 10000 15000"]
+#                       [--seconds S] [--reps N] [--out DIR]
+#
+# --builds: sipshardd binaries to compare (default build/sipshardd); each is
+# named by its path in the results. For every rep, every rate, the builds
+# take turns (a slow moment of a shared machine falls on all alike). Each run:
+# a fresh daemon (2 workers, run_dir on /dev/shm), sipshard-load uas as the
+# callee, uac sets up RATE*S calls at RATE per second, holds them 1 s and ends
+# them. Results: DIR/setup_rate.json (a line per run), DIR/setup_rate.txt (the
+# table: median of the runs).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=bench/results
+BUILDS=$BUILD/sipshardd
+RATES="5000 10000 15000"
+SECONDS_=5
+REPS=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--builds) BUILDS=$2; shift ;;
+	--rates) RATES=$2; shift ;;
+	--seconds) SECONDS_=$2; shift ;;
+	--reps) REPS=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps or --out)" >&2; exit 2 ;;
+	esac
+	shift
+done
+for b in $BUILDS $BUILD/sipshard-load $BUILD/sipshardctl; do
+	[ -x "$b" ] || { echo "setup_rate.sh: $b is missing: run make first" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+SUT_PORT=5060
+CALLEE_PORT=5080
+WORK=$(mktemp -d /dev/shm/sipshard-rate.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BUILD/sipshard-load" --role uas --local "127.0.0.1:$CALLEE_PORT" --duration 0 >"$WORK/uas.out" 2>&1 &
+PIDS+=($!)
+
+# CPU ticks (utime + stime) of the daemon's controller thread: the one named
+# sipshard-ctl, or in a build that names no thread the last one it started
+ctl_ticks() {
+	local pid=$1 t tid=""
+	for t in $(ls "/proc/$pid/task" | sort -n); do
+		tid=$t
+		[ "$(cat "/proc/$pid/task/$t/comm")" = sipshard-ctl ] && break
+	done
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/task/$tid/stat"
+}
+
+run() {
+	local build=$1 rate=$2 rep=$3 d calls t0 t1
+	calls=$((rate * SECONDS_))
+	rm -rf "$WORK/run"
+	cat >"$WORK/c.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "workers": 2, "run_dir": "$WORK/run",
+  "management_socket": "$WORK/ctl.sock",
+  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
+	"$build" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
+	d=$!
+	sleep 1
+	t0=$(ctl_ticks "$d")
+	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
+		--rate "$rate" --duration 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
+	t1=$(ctl_ticks "$d")
+	"$BUILD/sipshardctl" -s "$WORK/ctl.sock" stats >"$WORK/stats.json" 2>/dev/null
+	kill -9 "$d"
+	wait "$d" 2>/dev/null
+	python3 - "$WORK/uac.json" "$WORK/stats.json" "$((t1 - t0))" "$build" "$rate" "$rep" \
+		"$(getconf CLK_TCK)" >>"$OUT/setup_rate.json" <<'PY'
+import json, sys
+u = json.load(open(sys.argv[1]))
+st = json.load(open(sys.argv[2]))
+ring_full = sum(w["drops"]["controller_ring_full"] for w in st["workers"])
+ctl = int(sys.argv[3]) / int(sys.argv[7])
+est = u["calls"]["established"]
+inv = u["latency_us_by_method"].get("INVITE", {})
+print(json.dumps({"build": sys.argv[4], "rate": int(sys.argv[5]), "rep": int(sys.argv[6]),
+                  "attempted": u["calls"]["attempted"], "established": est,
+                  "invite_p50_ms": inv.get("p50", 0) / 1000, "invite_p99_ms": inv.get("p99", 0) / 1000,
+                  "controller_cpu_ms": 1000.0 * ctl, "controller_ring_full": ring_full}))
+PY
+}
+
+: >"$OUT/setup_rate.json"
+for rep in $(seq 1 "$REPS"); do
+	for rate in $RATES; do
+		for build in $BUILDS; do
+			run "$build" "$rate" "$rep"
+			tail -1 "$OUT/setup_rate.json"
+		done
+	done
+done
+
+python3 - "$OUT/setup_rate.json" "$SECONDS_" >"$OUT/setup_rate.txt" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+builds = list(dict.fromkeys(r["build"] for r in runs))
+rates = sorted({r["rate"] for r in runs})
+print("fresh sipshardd, 2 workers: RATE new calls per second for %s s (held 1 s, then BYE)" % sys.argv[2])
+print("median of %d runs; share set up, INVITE p50 / p99 ms, controller thread CPU ms per 1000 calls"
+      " attempted, set-ups refused on a full controller ring" % max(r["rep"] for r in runs))
+print()
+print("%-8s %-40s %8s %9s %9s %10s %10s" % ("rate/s", "build", "set up", "p50 ms", "p99 ms",
+                                              "ctl ms/1k", "ring full"))
+for rate in rates:
+    for b in builds:
+        rs = [r for r in runs if r["build"] == b and r["rate"] == rate]
+        med = lambda f: statistics.median(f(r) for r in rs)
+        print("%-8d %-40s %7.1f%% %9.1f %9.1f %10.1f %10s" % (
+            rate, b, med(lambda r: 100.0 * r["established"] / r["attempted"]),
+            med(lambda r: r["invite_p50_ms"]), med(lambda r: r["invite_p99_ms"]),
+            med(lambda r: 1000.0 * r["controller_cpu_ms"] / r["attempted"]),
+            "%d" % med(lambda r: r["controller_ring_full"])))
+PY
+cat "$OUT/setup_rate.txt"
