@@ -36,30 +36,14 @@ done
 for b in $BUILDS $BUILD/sipshard-load $BUILD/sipshardctl; do
 	[ -x "$b" ] || { echo "setup_rate.sh: $b is missing: run make first" >&2; exit 1; }
 done
-mkdir -p "$OUT"
-SUT_PORT=5060
-CALLEE_PORT=5080
-WORK=$(mktemp -d /dev/shm/sipshard-rate.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_begin rate
 
-"$BUILD/sipshard-load" --role uas --local "127.0.0.1:$CALLEE_PORT" --duration 0 >"$WORK/uas.out" 2>&1 &
-PIDS+=($!)
-
-# CPU ticks (utime + stime) of the daemon's controller thread: the one named
-# sipshard-ctl, or in a build that names no thread the last one it started
+# CPU ticks of the daemon's controller thread: the one named sipshard-ctl, or
+# in a build that names no thread the last one it started
 ctl_ticks() {
-	local pid=$1 t tid=""
-	for t in $(ls "/proc/$pid/task" | sort -n); do
-		tid=$t
-		[ "$(cat "/proc/$pid/task/$t/comm")" = sipshard-ctl ] && break
-	done
-	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/task/$tid/stat"
+	thread_ticks "$1" | awk '{ t = $2 } $1 == "sipshard-ctl" { print $2; found = 1; exit }
+		END { if (!found) print t }'
 }
 
 run() {

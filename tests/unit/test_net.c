@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +153,8 @@ struct fx {
 	unsigned echo_fail; /* no tx buffer or queue refused */
 };
 
-/* Opens server and client sockets on 127.0.0.1 and an io on the server.
- * Skips the test when io_uring was asked for and the kernel refuses it. */
-static void fx_open(struct fx *f, bool no_uring, unsigned nbufs, unsigned buf_size, unsigned ntx,
-		    unsigned tx_size)
+/* Opens server and client sockets on 127.0.0.1. */
+static void fx_sockets(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(udp_parse_addr("127.0.0.1:0", &f->srv_addr, &f->srv_len, NULL, 0), 0);
@@ -166,6 +165,11 @@ static void fx_open(struct fx *f, bool no_uring, unsigned nbufs, unsigned buf_si
 	assert_true(f->srv >= 0 && f->cli >= 0);
 	((struct sockaddr_in *)&f->srv_addr)->sin_port = htons((uint16_t)udp_bound_port(f->srv));
 	((struct sockaddr_in *)&f->cli_addr)->sin_port = htons((uint16_t)udp_bound_port(f->cli));
+}
+
+static struct net_io_config fx_config(const struct fx *f, bool no_uring, unsigned nbufs,
+				      unsigned buf_size, unsigned ntx, unsigned tx_size)
+{
 	struct net_io_config c = {
 	    .fd = f->srv,
 	    .nbufs = nbufs,
@@ -174,7 +178,13 @@ static void fx_open(struct fx *f, bool no_uring, unsigned nbufs, unsigned buf_si
 	    .tx_size = tx_size,
 	    .no_uring = no_uring,
 	};
-	assert_int_equal(net_io_open(&f->io, &c), 0);
+	return c;
+}
+
+/* With the io open: checks it has the backend asked for, or skips the test
+ * when io_uring was asked for and the kernel refuses it. */
+static void fx_check_backend(struct fx *f, bool no_uring)
+{
 	if (no_uring) {
 		assert_string_equal(net_io_backend(f->io), "recvmmsg");
 	} else if (strcmp(net_io_backend(f->io), "io_uring") != 0) {
@@ -183,6 +193,17 @@ static void fx_open(struct fx *f, bool no_uring, unsigned nbufs, unsigned buf_si
 		close(f->cli);
 		skip(); /* this kernel or sandbox has no usable io_uring */
 	}
+}
+
+/* Opens server and client sockets on 127.0.0.1 and an io on the server.
+ * Skips the test when io_uring was asked for and the kernel refuses it. */
+static void fx_open(struct fx *f, bool no_uring, unsigned nbufs, unsigned buf_size, unsigned ntx,
+		    unsigned tx_size)
+{
+	fx_sockets(f);
+	struct net_io_config c = fx_config(f, no_uring, nbufs, buf_size, ntx, tx_size);
+	assert_int_equal(net_io_open(&f->io, &c), 0);
+	fx_check_backend(f, no_uring);
 }
 
 static void fx_close(struct fx *f)
@@ -818,6 +839,96 @@ static void test_wake_mmsg(void **state)
 	wake(true);
 }
 
+/* The daemon opens each worker's io in its main thread and polls it in the
+ * worker's. The receive work must then fall on the polling thread: the
+ * kernel runs a request's receive work as task work of the thread that
+ * submitted it, and a receive armed at open had the daemon's otherwise idle
+ * main thread copy every datagram (20% of a loaded daemon's CPU), taking the
+ * ring's lock from the worker. Here the opener stays alive, waking every
+ * millisecond as the daemon's main thread does, while another thread
+ * receives; it must spend next to no CPU. */
+struct opener {
+	struct fx *f;
+	struct net_io_config c;
+	int rc;
+	clockid_t cpu;
+	atomic_int state; /* 1: opened, 2: told to finish */
+};
+
+static void *open_and_idle(void *arg)
+{
+	struct opener *o = arg;
+	struct timespec ms = {0, 1000000};
+
+	pthread_getcpuclockid(pthread_self(), &o->cpu);
+	o->rc = net_io_open(&o->f->io, &o->c);
+	atomic_store(&o->state, 1);
+	while (atomic_load(&o->state) != 2)
+		nanosleep(&ms, NULL);
+	return NULL;
+}
+
+static int64_t cpu_ns(clockid_t id)
+{
+	struct timespec t;
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void receive_work_on_poller(bool no_uring)
+{
+	enum { N = 3000 };
+	struct fx f;
+	struct opener o = {.f = &f};
+	pthread_t th;
+	struct timespec ms = {0, 1000000};
+
+	fx_sockets(&f);
+	o.c = fx_config(&f, no_uring, 4096, 2048, 64, 2048);
+	atomic_init(&o.state, 0);
+	assert_int_equal(pthread_create(&th, NULL, open_and_idle, &o), 0);
+	while (atomic_load(&o.state) != 1)
+		nanosleep(&ms, NULL);
+	assert_int_equal(o.rc, 0);
+	if (strcmp(net_io_backend(f.io), no_uring ? "recvmmsg" : "io_uring") != 0) {
+		atomic_store(&o.state, 2);
+		pthread_join(th, NULL);
+	}
+	fx_check_backend(&f, no_uring);
+
+	net_io_poll(f.io, 0, on_pkt, &f); /* the first poll, as a worker's loop starts */
+	int64_t opener0 = cpu_ns(o.cpu), self0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	for (uint32_t r = 0; r < N / 100; r++) {
+		send_seq(&f, r * 100, 100, 1000);
+		pump(&f, (r + 1) * 100);
+	}
+	int64_t opener = cpu_ns(o.cpu) - opener0, self = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - self0;
+	atomic_store(&o.state, 2);
+	pthread_join(th, NULL);
+	assert_int_equal(f.got, N);
+	assert_int_equal(f.bad_seq, 0);
+	print_message("receive work: opener %.2f ms, poller %.2f ms CPU\n", opener / 1e6,
+		      self / 1e6);
+	/* the opener's own wake-ups cost a few microseconds each */
+	if (opener > self / 10)
+		fail_msg("the opening thread took %.2f ms of CPU while another received %d "
+			 "datagrams in %.2f ms",
+			 opener / 1e6, N, self / 1e6);
+	fx_close(&f);
+}
+
+static void test_receive_work_on_poller_uring(void **state)
+{
+	(void)state;
+	receive_work_on_poller(false);
+}
+
+static void test_receive_work_on_poller_mmsg(void **state)
+{
+	(void)state;
+	receive_work_on_poller(true);
+}
+
 #define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
 
 int main(void)
@@ -835,6 +946,7 @@ int main(void)
 	    BOTH(send_without_receive),
 	    BOTH(busy_poll),
 	    BOTH(wake),
+	    BOTH(receive_work_on_poller),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,7 +79,9 @@ struct net_io;
  * or io_uring cannot be set up (no kernel support, seccomp, no multishot
  * recvmsg). All memory is allocated here. Returns 0, -EINVAL for a bad config
  * (zero or beyond the NET_IO_MAX_* bounds), -ENOTSOCK when fd is not a
- * datagram socket, or another negative errno. */
+ * datagram socket, or another negative errno. Nothing is received before the
+ * first net_io_poll (datagrams wait in the socket), so that the receive work
+ * falls on the thread that polls, whichever thread opened the io. */
 int net_io_open(struct net_io **io, const struct net_io_config *cfg);
 /* Frees everything; in-flight sends are cancelled. Does not close cfg->fd. */
 void net_io_close(struct net_io *io);

@@ -5,7 +5,9 @@
  * multishot recvmsg request, and the sendmsg requests of the send pool.
  * Does not own: the send pool itself (io.c) or the socket.
  *
- * One multishot recvmsg keeps receiving into a ring of provided buffers; each
+ * One multishot recvmsg, armed by the first poll (from the polling thread:
+ * the kernel does a request's receive work in the thread that submitted it,
+ * see probe_multishot), keeps receiving into a ring of provided buffers; each
  * completion names the buffer it used, which goes back to the ring right
  * after its callback, so the kernel can refill it while the batch is still
  * being handled. When the buffers run out the kernel ends the multishot
@@ -19,6 +21,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 #include "net/io_impl.h"
@@ -29,6 +33,8 @@
 #define UD_CANCEL (UINT64_MAX - 2)
 #define UD_WAKE	  (UINT64_MAX - 3)
 #define BGID	  0 /* buffer group: one per ring, so any fixed id will do */
+
+static void drain(struct net_io *io);
 
 static unsigned pow2(unsigned n)
 {
@@ -50,18 +56,23 @@ static struct io_uring_sqe *get_sqe(struct net_io *io)
 	return sqe;
 }
 
-static int arm_recv(struct net_io *io)
+static int arm_recv_on(struct net_io *io, int fd)
 {
 	struct io_uring_sqe *sqe = get_sqe(io);
 
 	if (!sqe)
 		return -EBUSY; /* tried again at the next poll */
-	io_uring_prep_recvmsg_multishot(sqe, io->cfg.fd, &io->rx_msg, 0);
+	io_uring_prep_recvmsg_multishot(sqe, fd, &io->rx_msg, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, UD_RECV);
 	io->armed = true;
 	return 0;
+}
+
+static int arm_recv(struct net_io *io)
+{
+	return arm_recv_on(io, io->cfg.fd);
 }
 
 /* The read on the wake fd whose completion ends a wait. */
@@ -124,6 +135,39 @@ static int setup_ring(struct net_io *io, unsigned sq, unsigned cq)
 	return (p.features & IORING_FEAT_EXT_ARG) ? 0 : -EOPNOTSUPP;
 }
 
+/*
+ * Whether the kernel takes a multishot recvmsg (6.0): one on a socket of its
+ * own, never bound, so that no datagram can come, then cancelled. A kernel
+ * without it rejects the request at once; one with it posts nothing.
+ *
+ * The socket's own receive is not armed here: the kernel runs a request's
+ * receive work as task work of the thread that submitted it, and the daemon
+ * opens every worker's ring in its main thread. Armed here, every datagram
+ * was copied by that otherwise idle thread, which also contended for the
+ * ring's lock with the worker polling it (19% of a loaded daemon's CPU). The
+ * first poll arms it, from the thread that polls.
+ */
+static int probe_multishot(struct net_io *io)
+{
+	struct io_uring_cqe *cqe;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = arm_recv_on(io, fd);
+	if (!rc)
+		rc = io_uring_submit(&io->ring) < 0 ? -EIO : 0;
+	if (!rc && io_uring_peek_cqe(&io->ring, &cqe) == 0 && cqe->user_data == UD_RECV &&
+	    (cqe->res == -EINVAL || cqe->res == -EOPNOTSUPP))
+		rc = -EOPNOTSUPP;
+	drain(io);
+	close(fd);
+	if (!rc && io->armed)
+		rc = -EIO; /* the kernel kept it past the cancel: do not trust the ring */
+	return rc;
+}
+
 int net_uring_open(struct net_io *io)
 {
 	unsigned nbufs = pow2(io->cfg.nbufs); /* <= NET_IO_MAX_BUFS, checked in io.c */
@@ -133,7 +177,6 @@ int net_uring_open(struct net_io *io)
 	/* CQ: a full buffer ring of receives plus every send in flight, so the
 	 * CQ does not overflow between two polls */
 	unsigned cq = pow2(nbufs + ntx + 8);
-	struct io_uring_cqe *cqe;
 	int rc;
 
 	if (sq < 8)
@@ -178,19 +221,9 @@ int net_uring_open(struct net_io *io)
 
 	memset(&io->rx_msg, 0, sizeof(io->rx_msg));
 	io->rx_msg.msg_namelen = sizeof(struct sockaddr_in6);
-	rc = arm_recv(io);
+	rc = probe_multishot(io);
 	if (rc)
 		goto fail;
-	rc = io_uring_submit(&io->ring);
-	if (rc < 0)
-		goto fail;
-	/* A kernel without multishot recvmsg rejects the request at once; a
-	 * working one posts nothing until a datagram arrives. */
-	if (io_uring_peek_cqe(&io->ring, &cqe) == 0 && cqe->user_data == UD_RECV &&
-	    (cqe->res == -EINVAL || cqe->res == -EOPNOTSUPP)) {
-		rc = -EOPNOTSUPP;
-		goto fail;
-	}
 	return 0;
 fail:
 	net_uring_close(io);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# In-dialog requests at the highest rate a bounded window allows, for one or
+# more sipshardd builds side by side in one run: requests per second relayed,
+# their latency, and the daemon's CPU per 100k requests, with the share of it
+# on threads other than the workers (which should do none of it).
+#
+#   bench/relay_rate.sh [--builds "A B ..."] [--workers "1 2"] [--seconds S]
+#                       [--reps N] [--out DIR]
+#
+# --builds: sipshardd binaries to compare (default build/sipshardd), named by
+# their path in the results. For every rep and worker count the builds take
+# turns, so that a slow moment of a shared machine falls on all alike. Each
+# run: a fresh daemon (run_dir on /dev/shm), sipshard-load uas as the callee,
+# uac sets up 1000 calls, then sends INFO with 256 outstanding for S seconds.
+# Results: DIR/relay_rate.json (a line per run), DIR/relay_rate.txt (medians).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=bench/results
+BUILDS=$BUILD/sipshardd
+WORKERS="1 2"
+SECONDS_=8
+REPS=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--builds) BUILDS=$2; shift ;;
+	--workers) WORKERS=$2; shift ;;
+	--seconds) SECONDS_=$2; shift ;;
+	--reps) REPS=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	*) echo "relay_rate.sh: unknown argument '$1' (expected --builds, --workers, --seconds, --reps or --out)" >&2; exit 2 ;;
+	esac
+	shift
+done
+for b in $BUILDS $BUILD/sipshard-load; do
+	[ -x "$b" ] || { echo "relay_rate.sh: $b is missing: run make first" >&2; exit 1; }
+done
+. bench/lib.sh
+bench_begin relay
+
+# CPU ticks of the daemon: the sum over its threads, and over those that are
+# not workers (in a build that names no thread: its main thread only)
+cpu_ticks() {
+	thread_ticks "$1" | awk '{ all += $2 } $1 !~ /^sipshard-w/ && ($1 == "sipshard-ctl" || NR == 1) { other += $2 }
+		END { print all, other }'
+}
+
+run() {
+	local build=$1 workers=$2 rep=$3 d c0 c1
+	rm -rf "$WORK/run"
+	cat >"$WORK/c.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "workers": $workers, "run_dir": "$WORK/run",
+  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
+	"$build" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
+	d=$!
+	sleep 1
+	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls 1000 --rate 2000 \
+		--duration "$SECONDS_" --window 256 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1 &
+	local uac=$!
+	# the daemon's CPU over the in-dialog phase only: from 1 s into it to 1 s before its end
+	sleep 2.5
+	c0=$(cpu_ticks "$d")
+	sleep $((SECONDS_ - 2))
+	c1=$(cpu_ticks "$d")
+	wait "$uac"
+	kill -9 "$d"
+	wait "$d" 2>/dev/null
+	python3 - "$WORK/uac.json" "$build" "$workers" "$rep" "$c0" "$c1" "$((SECONDS_ - 2))" \
+		"$(getconf CLK_TCK)" >>"$OUT/relay_rate.json" <<'PY'
+import json, sys
+u = json.load(open(sys.argv[1]))
+r = u["requests"]
+lat = u["latency_us_by_method"].get("INFO", {})
+a0, o0 = map(int, sys.argv[5].split())
+a1, o1 = map(int, sys.argv[6].split())
+secs, hz = float(sys.argv[7]), int(sys.argv[8])
+rate = r["per_second"]
+print(json.dumps({"build": sys.argv[2], "workers": int(sys.argv[3]), "rep": int(sys.argv[4]),
+                  "requests_per_s": rate, "timeouts": r["timeouts"],
+                  "p50_us": lat.get("p50", 0), "p99_us": lat.get("p99", 0),
+                  "cpu_s_per_100k": (a1 - a0) / hz / (rate * secs) * 1e5 if rate else None,
+                  "cpu_share_not_workers": (o1 - o0) / (a1 - a0) if a1 > a0 else None}))
+PY
+}
+
+: >"$OUT/relay_rate.json"
+for rep in $(seq 1 "$REPS"); do
+	for workers in $WORKERS; do
+		for build in $BUILDS; do
+			run "$build" "$workers" "$rep"
+			tail -1 "$OUT/relay_rate.json"
+		done
+	done
+done
+
+python3 - "$OUT/relay_rate.json" "$SECONDS_" >"$OUT/relay_rate.txt" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+builds = list(dict.fromkeys(r["build"] for r in runs))
+print("1000 calls, then INFO with 256 outstanding for %s s; median of %d runs" %
+      (sys.argv[2], max(r["rep"] for r in runs)))
+print("CPU: the daemon's, per 100k requests relayed, and the share of it on threads that are"
+      " not workers")
+print()
+print("%-8s %-40s %10s %9s %9s %10s %10s %9s" % ("workers", "build", "req/s", "p50 us", "p99 us",
+                                               "CPU s/100k", "not worker", "timeouts"))
+for w in sorted({r["workers"] for r in runs}):
+    for b in builds:
+        rs = [r for r in runs if r["build"] == b and r["workers"] == w]
+        med = lambda k: statistics.median(r[k] for r in rs if r[k] is not None)
+        print("%-8d %-40s %10.0f %9.0f %9.0f %10.2f %9.1f%% %9d" % (
+            w, b, med("requests_per_s"), med("p50_us"), med("p99_us"), med("cpu_s_per_100k"),
+            100 * med("cpu_share_not_workers"), sum(r["timeouts"] for r in rs)))
+PY
+cat "$OUT/relay_rate.txt"
