@@ -1,6 +1,16 @@
 # bench/lib.sh - shared by the benchmark scripts that run sipshardd builds
 # against sipshard-load (setup_rate.sh, relay_rate.sh): sourced, not run.
 #
+# bench_need NAME FILE...: exits naming the first FILE that is not an
+# executable (NAME: the script, for the message).
+bench_need() {
+	local name=$1 f
+	shift
+	for f in "$@"; do
+		[ -x "$f" ] || { echo "$name: $f is missing: run make first" >&2; exit 1; }
+	done
+}
+#
 # bench_begin NAME: makes WORK (a directory on /dev/shm, as run_dir is on a
 # tmpfs in production), sets SUT_PORT and CALLEE_PORT, starts sipshard-load
 # uas as the callee on CALLEE_PORT, and arranges that everything started and
@@ -15,6 +25,21 @@ bench_begin() {
 	"$BUILD/sipshard-load" --role uas --local "127.0.0.1:$CALLEE_PORT" --duration 0 \
 		>"$WORK/uas.out" 2>&1 &
 	PIDS+=($!)
+}
+
+# bench_daemon BUILD WORKERS [EXTRA]: starts sipshardd BUILD fresh (a new
+# run_dir in WORK, --discard-dialogs) with WORKERS workers routing every call
+# to the callee, EXTRA (JSON members, each followed by a comma) added to its
+# config; sets DAEMON to its pid and gives it a second to start.
+bench_daemon() {
+	rm -rf "$WORK/run"
+	cat >"$WORK/c.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "workers": $2, "run_dir": "$WORK/run", ${3:-}
+  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
+	"$1" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
+	DAEMON=$!
+	sleep 1
 }
 
 bench_end() {

@@ -33,10 +33,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-for b in $BUILDS $BUILD/sipshard-load; do
-	[ -x "$b" ] || { echo "relay_rate.sh: $b is missing: run make first" >&2; exit 1; }
-done
 . bench/lib.sh
+bench_need relay_rate.sh $BUILDS "$BUILD/sipshard-load"
 bench_begin relay
 
 # CPU ticks of the daemon: the sum over its threads, and over those that are
@@ -48,19 +46,14 @@ cpu_ticks() {
 
 run() {
 	local build=$1 workers=$2 rep=$3 d c0 c1
-	rm -rf "$WORK/run"
-	cat >"$WORK/c.json" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "workers": $workers, "run_dir": "$WORK/run",
-  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
-JSON
-	"$build" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
-	d=$!
-	sleep 1
+	bench_daemon "$build" "$workers"
+	d=$DAEMON
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls 1000 --rate 2000 \
 		--duration "$SECONDS_" --window 256 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1 &
 	local uac=$!
-	# the daemon's CPU over the in-dialog phase only: from 1 s into it to 1 s before its end
-	sleep 2.5
+	# the daemon's CPU over the in-dialog phase only, which begins once the
+	# calls are up (0.5 s): from 1 s into it to 1 s before its end
+	sleep 1.5
 	c0=$(cpu_ticks "$d")
 	sleep $((SECONDS_ - 2))
 	c1=$(cpu_ticks "$d")

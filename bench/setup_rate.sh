@@ -33,10 +33,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-for b in $BUILDS $BUILD/sipshard-load $BUILD/sipshardctl; do
-	[ -x "$b" ] || { echo "setup_rate.sh: $b is missing: run make first" >&2; exit 1; }
-done
 . bench/lib.sh
+bench_need setup_rate.sh $BUILDS "$BUILD/sipshard-load" "$BUILD/sipshardctl"
 bench_begin rate
 
 # CPU ticks of the daemon's controller thread: the one named sipshard-ctl, or
@@ -49,15 +47,8 @@ ctl_ticks() {
 run() {
 	local build=$1 rate=$2 rep=$3 d calls t0 t1
 	calls=$((rate * SECONDS_))
-	rm -rf "$WORK/run"
-	cat >"$WORK/c.json" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "workers": 2, "run_dir": "$WORK/run",
-  "management_socket": "$WORK/ctl.sock",
-  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
-JSON
-	"$build" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
-	d=$!
-	sleep 1
+	bench_daemon "$build" 2 "\"management_socket\": \"$WORK/ctl.sock\","
+	d=$DAEMON
 	t0=$(ctl_ticks "$d")
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
 		--rate "$rate" --duration 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1

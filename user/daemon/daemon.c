@@ -842,8 +842,8 @@ int daemon_start(struct daemon *d)
 			return -rc;
 		/* named, so that top -H and perf tell each thread's share */
 		char name[16];
-		snprintf(name, sizeof(name), "sipshard-w%u",
-			 i % SHARD_MAX_WORKERS); /* i < SHARD_MAX_WORKERS */
+		/* i < SHARD_MAX_WORKERS: the modulo only shows the compiler it fits */
+		snprintf(name, sizeof(name), "sipshard-w%u", i % SHARD_MAX_WORKERS);
 		pthread_setname_np(d->workers[i].thread, name);
 		cpu_set_t set;
 		CPU_ZERO(&set);

@@ -144,7 +144,7 @@ static int setup_ring(struct net_io *io, unsigned sq, unsigned cq)
  * receive work as task work of the thread that submitted it, and the daemon
  * opens every worker's ring in its main thread. Armed here, every datagram
  * was copied by that otherwise idle thread, which also contended for the
- * ring's lock with the worker polling it (19% of a loaded daemon's CPU). The
+ * ring's lock with the worker polling it (about 20% of a loaded daemon's CPU). The
  * first poll arms it, from the thread that polls.
  */
 static int probe_multishot(struct net_io *io)
