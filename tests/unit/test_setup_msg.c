@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -147,12 +148,62 @@ static void test_local_response_and_ack_cancel(void **state)
 	assert_true(sip_view_eq(out2, ack->vias[0].branch, "z9hG4bKscB1", 11));
 }
 
+/* An INVITE whose From and To user parts are `user`, its Request-URI's ruri_user. */
+static int long_invite(char *msg, size_t cap, const char *ruri_user, const char *user)
+{
+	int len = snprintf(msg, cap,
+			   "INVITE sip:%s@sbc.example.com SIP/2.0\r\n"
+			   "Via: SIP/2.0/UDP 192.0.2.10:5061;branch=z9hG4bKlong\r\n"
+			   "Max-Forwards: 70\r\n"
+			   "From: <sip:%s@192.0.2.10>;tag=atag1\r\n"
+			   "To: <sip:%s@sbc.example.com>\r\n"
+			   "Call-ID: long-1@192.0.2.10\r\n"
+			   "CSeq: 1 INVITE\r\n"
+			   "Content-Length: 0\r\n\r\n",
+			   ruri_user, user, user);
+	assert_true(len > 0 && (size_t)len < cap);
+	return len;
+}
+
+/* User parts longer than any fixed piece buffer: leg B's Request-URI, From
+ * and To carry them whole, From with its tag, or the INVITE is refused as too
+ * large; never a header cut short (a 600-digit From user made a From of 511
+ * bytes with no '>' and no tag, and a 600-digit Request-URI user a 513). */
+static void test_invite_long_user_parts(void **state)
+{
+	(void)state;
+	static char msg[4096], user[601];
+	memset(user, '5', 600);
+	user[600] = '\0';
+	const char *ruri_users[] = {"bob", user};
+
+	for (size_t i = 0; i < 2; i++) {
+		int len = long_invite(msg, sizeof(msg), ruri_users[i], user);
+		parse_ok(&a, msg, (size_t)len);
+		int n = setup_build_invite(&a, &leg_b, out, sizeof(out));
+		assert_true(n > 0);
+		parse_ok(&b, out, (size_t)n);
+		assert_true(sip_view_eq(out, b.ruri.user, ruri_users[i], strlen(ruri_users[i])));
+		assert_true(sip_view_eq(out, b.from.uri.user, user, 600));
+		assert_true(sip_view_eq(out, b.from.uri.host, "127.0.0.1", 9));
+		assert_true(sip_view_eq(out, b.from.tag, "ftagB", 5));
+		assert_true(sip_view_eq(out, b.to.uri.user, user, 600));
+		assert_true(sip_view_eq(out, b.to.uri.host, "127.0.0.1", 9));
+
+		/* one byte short of the whole INVITE: refused */
+		assert_int_equal(setup_build_invite(&a, &leg_b, out2, (size_t)n - 1), -ENOSPC);
+		assert_int_equal(setup_build_invite(&a, &leg_b, out2, (size_t)n), n);
+		assert_memory_equal(out, out2, (size_t)n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_invite_hides_caller),
 	    cmocka_unit_test(test_relay_response_hides_callee),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
+	    cmocka_unit_test(test_invite_long_user_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

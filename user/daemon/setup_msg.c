@@ -1,137 +1,176 @@
 /*
  * setup_msg.c - builds the controller's call-setup datagrams (see setup_msg.h).
+ *
+ * Every datagram is appended piece by piece into a bounded buffer (core/wbuf.h):
+ * no format string is parsed per call, and a piece that does not fit makes the
+ * whole datagram -ENOSPC, never a header cut short.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "core/wbuf.h"
 #include "daemon/setup_msg.h"
 
-/* Appends to a bounded buffer; *len becomes > cap on overflow. */
-static void cat(char *out, size_t cap, size_t *len, const char *s, size_t n)
+/* The pieces of leg B's rewritten headers: three URIs (each at most a
+ * max_uri user part and a host) and a few short values. */
+#define SETUP_PIECES_MAX 8192
+
+static void put_view(struct wbuf *w, const struct sip_msg *m, sip_view v)
 {
-	if (*len <= cap && n <= cap - *len)
-		memcpy(out + *len, s, n);
-	*len += n;
+	wbuf_put(w, m->buf + v.off, v.len);
 }
 
-static void cat_view(char *out, size_t cap, size_t *len, const struct sip_msg *m, sip_view v)
+static void put_line(struct wbuf *w, const struct sip_msg *m, const struct sip_hdr_line *h)
 {
-	cat(out, cap, len, m->buf + v.off, v.len);
+	wbuf_put(w, m->buf + h->start, (size_t)(h->end - h->start));
 }
 
-static void cat_line(char *out, size_t cap, size_t *len, const struct sip_msg *m,
-		     const struct sip_hdr_line *h)
+/* "sip:USER@host", or "sip:host" when user is empty. */
+static void put_sip_uri(struct wbuf *w, const struct sip_msg *m, sip_view user, const char *host)
 {
-	cat(out, cap, len, m->buf + h->start, (size_t)(h->end - h->start));
+	wbuf_puts(w, "sip:");
+	if (user.len) {
+		put_view(w, m, user);
+		wbuf_puts(w, "@");
+	}
+	wbuf_puts(w, host);
 }
 
-static void cat_str(char *out, size_t cap, size_t *len, const char *s)
+static int wbuf_result(const struct wbuf *w)
 {
-	cat(out, cap, len, s, strlen(s));
+	return w->overflow ? -ENOSPC : (int)w->len;
+}
+
+/* The bytes appended to w since start, as a replacement value. */
+static struct sip_replace piece(const struct wbuf *w, uint8_t id, size_t start)
+{
+	return (struct sip_replace){id, w->p + start, (uint16_t)(w->len - start)};
 }
 
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap)
 {
-	char ruri[512], via[512], from[512], to[512], cseq[32], mf[16], contact[300];
-	const char *user = a->buf + a->ruri.user.off;
-	int ulen = a->ruri.user.len;
-	struct sip_wspec w = {0};
-	int n;
+	char pieces[SETUP_PIECES_MAX];
+	struct wbuf w = {pieces, 0, sizeof(pieces), false};
+	struct sip_wspec spec = {0};
+	size_t at;
 
-	n = snprintf(ruri, sizeof(ruri), "sip:%.*s%s%s", ulen, user, ulen ? "@" : "", b->target);
-	if (n < 0 || (size_t)n >= sizeof(ruri))
-		return -ENOSPC;
-	w.ruri = ruri;
-	w.ruri_len = (size_t)n;
-	n = snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", b->advertise,
-		     b->branch);
-	if (n < 0 || (size_t)n >= sizeof(via))
-		return -ENOSPC;
-	w.prepend = via;
-	w.prepend_len = (size_t)n;
-	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	put_sip_uri(&w, a, a->ruri.user, b->target);
+	size_t ruri_len = w.len;
+
+	at = w.len;
+	wbuf_puts(&w, "Via: SIP/2.0/UDP ");
+	wbuf_puts(&w, b->advertise);
+	wbuf_puts(&w, ";branch=");
+	wbuf_puts(&w, b->branch);
+	wbuf_puts(&w, ";rport\r\n");
+	size_t via = at, via_len = w.len - at;
 
 	/* From keeps the caller's user part but names our host: the callee sees
 	 * who calls, not where from. */
-	const struct sip_uri *fu = &a->from.uri;
-	snprintf(from, sizeof(from), "<sip:%.*s%s%s>;tag=%s", (int)fu->user.len,
-		 a->buf + fu->user.off, fu->user.len ? "@" : "", b->advertise, b->from_tag);
-	const struct sip_uri *tu = &a->to.uri;
-	snprintf(to, sizeof(to), "<sip:%.*s%s%s>", (int)tu->user.len, a->buf + tu->user.off,
-		 tu->user.len ? "@" : "", b->target);
-	snprintf(cseq, sizeof(cseq), "%u INVITE", b->cseq);
-	snprintf(mf, sizeof(mf), "%u", b->max_forwards);
-	snprintf(contact, sizeof(contact), "<sip:sipshard@%s>", b->advertise);
-	const struct sip_replace rep[] = {
-	    {SIP_HDR_FROM, from, (uint16_t)strlen(from)},
-	    {SIP_HDR_TO, to, (uint16_t)strlen(to)},
-	    {SIP_HDR_CALL_ID, b->call_id, (uint16_t)strlen(b->call_id)},
-	    {SIP_HDR_CSEQ, cseq, (uint16_t)strlen(cseq)},
-	    {SIP_HDR_MAX_FORWARDS, mf, (uint16_t)strlen(mf)},
-	    {SIP_HDR_CONTACT, contact, (uint16_t)strlen(contact)},
-	};
-	memcpy(w.replace, rep, sizeof(rep));
-	w.nreplace = sizeof(rep) / sizeof(rep[0]);
-	return sip_write(a, &w, out, cap);
+	at = w.len;
+	wbuf_puts(&w, "<");
+	put_sip_uri(&w, a, a->from.uri.user, b->advertise);
+	wbuf_puts(&w, ">;tag=");
+	wbuf_puts(&w, b->from_tag);
+	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_FROM, at);
+
+	at = w.len;
+	wbuf_puts(&w, "<");
+	put_sip_uri(&w, a, a->to.uri.user, b->target);
+	wbuf_puts(&w, ">");
+	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_TO, at);
+
+	spec.replace[spec.nreplace++] =
+	    (struct sip_replace){SIP_HDR_CALL_ID, b->call_id, (uint16_t)strlen(b->call_id)};
+
+	at = w.len;
+	wbuf_put_uint(&w, b->cseq);
+	wbuf_puts(&w, " INVITE");
+	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_CSEQ, at);
+
+	at = w.len;
+	wbuf_put_uint(&w, b->max_forwards);
+	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_MAX_FORWARDS, at);
+
+	at = w.len;
+	wbuf_puts(&w, "<sip:sipshard@");
+	wbuf_puts(&w, b->advertise);
+	wbuf_puts(&w, ">");
+	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_CONTACT, at);
+
+	if (w.overflow)
+		return -ENOSPC;
+	spec.ruri = pieces;
+	spec.ruri_len = ruri_len;
+	spec.prepend = pieces + via;
+	spec.prepend_len = via_len;
+	spec.remove =
+	    SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	return sip_write(a, &spec, out, cap);
 }
 
 int setup_save_head(const struct sip_msg *a, const char *to_tag, char *head, size_t cap)
 {
 	const struct sip_hdr_line *to = sip_find_hdr(a, SIP_HDR_TO);
-	size_t len = 0;
+	struct wbuf w = {head, 0, cap, false};
 
 	for (uint16_t i = 0; i < a->nhdrs; i++)
 		if (a->hdrs[i].id == SIP_HDR_VIA)
-			cat_line(head, cap, &len, a, &a->hdrs[i]);
-	cat_line(head, cap, &len, a, sip_find_hdr(a, SIP_HDR_FROM));
+			put_line(&w, a, &a->hdrs[i]);
+	put_line(&w, a, sip_find_hdr(a, SIP_HDR_FROM));
 	if (a->to.has_tag) {
-		cat_line(head, cap, &len, a, to);
+		put_line(&w, a, to);
 	} else {
-		cat_str(head, cap, &len, "To: ");
-		cat_view(head, cap, &len, a, to->value);
-		cat_str(head, cap, &len, ";tag=");
-		cat_str(head, cap, &len, to_tag);
-		cat_str(head, cap, &len, "\r\n");
+		wbuf_puts(&w, "To: ");
+		put_view(&w, a, to->value);
+		wbuf_puts(&w, ";tag=");
+		wbuf_puts(&w, to_tag);
+		wbuf_puts(&w, "\r\n");
 	}
-	cat_line(head, cap, &len, a, sip_find_hdr(a, SIP_HDR_CALL_ID));
-	cat_line(head, cap, &len, a, sip_find_hdr(a, SIP_HDR_CSEQ));
-	return len <= cap ? (int)len : -ENOSPC;
+	put_line(&w, a, sip_find_hdr(a, SIP_HDR_CALL_ID));
+	put_line(&w, a, sip_find_hdr(a, SIP_HDR_CSEQ));
+	return wbuf_result(&w);
 }
 
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
 			 const char *advertise, char *out, size_t cap)
 {
-	struct sip_wspec w = {0};
-	char contact[300];
+	struct sip_wspec spec = {0};
+	char contact[300]; /* an advertise of up to 256 bytes */
+	struct wbuf w = {contact, 0, sizeof(contact), false};
 
-	w.prepend = head;
-	w.prepend_len = head_len;
-	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
-		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
-		   SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
+	spec.prepend = head;
+	spec.prepend_len = head_len;
+	spec.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
+		      SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
+		      SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
 	if (b_resp->status < 300) {
-		int n =
-		    snprintf(contact, sizeof(contact), "Contact: <sip:sipshard@%s>\r\n", advertise);
-		w.append = contact;
-		w.append_len = (size_t)n;
+		wbuf_puts(&w, "Contact: <sip:sipshard@");
+		wbuf_puts(&w, advertise);
+		wbuf_puts(&w, ">\r\n");
+		if (w.overflow)
+			return -ENOSPC;
+		spec.append = contact;
+		spec.append_len = w.len;
 	}
-	return sip_write(b_resp, &w, out, cap);
+	return sip_write(b_resp, &spec, out, cap);
 }
 
 int setup_local_response(int status, const char *head, size_t head_len, const char *extra,
 			 char *out, size_t cap)
 {
-	char line[80];
-	size_t len = 0;
+	struct wbuf w = {out, 0, cap, false};
 
-	snprintf(line, sizeof(line), "SIP/2.0 %d %s\r\n", status, sip_reason_phrase(status));
-	cat_str(out, cap, &len, line);
-	cat(out, cap, &len, head, head_len);
+	wbuf_puts(&w, "SIP/2.0 ");
+	wbuf_put_uint(&w, (uint32_t)status);
+	wbuf_puts(&w, " ");
+	wbuf_puts(&w, sip_reason_phrase(status));
+	wbuf_puts(&w, "\r\n");
+	wbuf_put(&w, head, head_len);
 	if (extra)
-		cat_str(out, cap, &len, extra);
-	cat_str(out, cap, &len, "Content-Length: 0\r\n\r\n");
-	return len <= cap ? (int)len : -ENOSPC;
+		wbuf_puts(&w, extra);
+	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
+	return wbuf_result(&w);
 }
 
 /* ACK and CANCEL share the INVITE's Request-URI, top Via, From, Call-ID and CSeq
@@ -139,24 +178,23 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
 static int build_same_txn(const struct sip_msg *inv, const char *method,
 			  const struct sip_msg *to_src, char *out, size_t cap)
 {
-	const struct sip_hdr_line *via = sip_find_hdr(inv, SIP_HDR_VIA);
-	char num[32];
-	size_t len = 0;
+	struct wbuf w = {out, 0, cap, false};
 
-	cat_str(out, cap, &len, method);
-	cat_str(out, cap, &len, " ");
-	cat_view(out, cap, &len, inv, inv->ruri.whole);
-	cat_str(out, cap, &len, " SIP/2.0\r\n");
-	cat_line(out, cap, &len, inv, via);
-	cat_str(out, cap, &len, "Max-Forwards: 70\r\n");
-	cat_line(out, cap, &len, inv, sip_find_hdr(inv, SIP_HDR_FROM));
-	cat_line(out, cap, &len, to_src, sip_find_hdr(to_src, SIP_HDR_TO));
-	cat_line(out, cap, &len, inv, sip_find_hdr(inv, SIP_HDR_CALL_ID));
-	snprintf(num, sizeof(num), "CSeq: %u ", inv->cseq.num);
-	cat_str(out, cap, &len, num);
-	cat_str(out, cap, &len, method);
-	cat_str(out, cap, &len, "\r\nContent-Length: 0\r\n\r\n");
-	return len <= cap ? (int)len : -ENOSPC;
+	wbuf_puts(&w, method);
+	wbuf_puts(&w, " ");
+	put_view(&w, inv, inv->ruri.whole);
+	wbuf_puts(&w, " SIP/2.0\r\n");
+	put_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
+	wbuf_puts(&w, "Max-Forwards: 70\r\n");
+	put_line(&w, inv, sip_find_hdr(inv, SIP_HDR_FROM));
+	put_line(&w, to_src, sip_find_hdr(to_src, SIP_HDR_TO));
+	put_line(&w, inv, sip_find_hdr(inv, SIP_HDR_CALL_ID));
+	wbuf_puts(&w, "CSeq: ");
+	wbuf_put_uint(&w, inv->cseq.num);
+	wbuf_puts(&w, " ");
+	wbuf_puts(&w, method);
+	wbuf_puts(&w, "\r\nContent-Length: 0\r\n\r\n");
+	return wbuf_result(&w);
 }
 
 int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_resp, char *out,
