@@ -13,8 +13,9 @@ bench_need() {
 #
 # bench_begin NAME: makes WORK (a directory on /dev/shm, as run_dir is on a
 # tmpfs in production), sets SUT_PORT and CALLEE_PORT, starts sipshard-load
-# uas as the callee on CALLEE_PORT, and arranges that everything started and
-# WORK go when the script exits. Needs BUILD and OUT.
+# uas as the callee on CALLEE_PORT (CALLEE_ARGS: more of its options), and
+# arranges that everything started and WORK go when the script exits. Needs
+# BUILD and OUT.
 bench_begin() {
 	mkdir -p "$OUT"
 	SUT_PORT=5060
@@ -23,7 +24,7 @@ bench_begin() {
 	PIDS=()
 	trap bench_end EXIT
 	"$BUILD/sipshard-load" --role uas --local "127.0.0.1:$CALLEE_PORT" --duration 0 \
-		>"$WORK/uas.out" 2>&1 &
+		${CALLEE_ARGS:-} >"$WORK/uas.out" 2>&1 &
 	PIDS+=($!)
 }
 

@@ -4,15 +4,16 @@
 # costs the controller thread (CPU ms per 1000 calls set up) and the workers.
 #
 #   bench/setup_rate.sh [--builds "A B ..."] [--rates "5000 10000 15000"]
-#                       [--seconds S] [--reps N] [--out DIR]
+#                       [--seconds S] [--reps N] [--ring MS] [--out DIR]
 #
 # --builds: sipshardd binaries to compare (default build/sipshardd); each is
 # named by its path in the results. For every rep, every rate, the builds
 # take turns (a slow moment of a shared machine falls on all alike). Each run:
 # a fresh daemon (2 workers, run_dir on /dev/shm), sipshard-load uas as the
 # callee, uac sets up RATE*S calls at RATE per second, holds them 1 s and ends
-# them. Results: DIR/setup_rate.json (a line per run), DIR/setup_rate.txt (the
-# table: median of the runs).
+# them. --ring MS: the callee answers MS after its 180 (default 0), so that up
+# to RATE*MS/1000 calls (at most all RATE*S) ring at once. Results: DIR/setup_rate.json
+# (a line per run), DIR/setup_rate.txt (the table: median of the runs).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -21,19 +22,22 @@ BUILDS=$BUILD/sipshardd
 RATES="5000 10000 15000"
 SECONDS_=5
 REPS=3
+RING_MS=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builds) BUILDS=$2; shift ;;
 	--rates) RATES=$2; shift ;;
 	--seconds) SECONDS_=$2; shift ;;
 	--reps) REPS=$2; shift ;;
+	--ring) RING_MS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
-	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps or --out)" >&2; exit 2 ;;
+	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps, --ring or --out)" >&2; exit 2 ;;
 	esac
 	shift
 done
 . bench/lib.sh
+CALLEE_ARGS="--answer-delay-ms $RING_MS"
 bench_need setup_rate.sh $BUILDS "$BUILD/sipshard-load" "$BUILD/sipshardctl"
 bench_begin rate
 
@@ -82,12 +86,13 @@ for rep in $(seq 1 "$REPS"); do
 	done
 done
 
-python3 - "$OUT/setup_rate.json" "$SECONDS_" >"$OUT/setup_rate.txt" <<'PY'
+python3 - "$OUT/setup_rate.json" "$SECONDS_" "$RING_MS" >"$OUT/setup_rate.txt" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 builds = list(dict.fromkeys(r["build"] for r in runs))
 rates = sorted({r["rate"] for r in runs})
-print("fresh sipshardd, 2 workers: RATE new calls per second for %s s (held 1 s, then BYE)" % sys.argv[2])
+print("fresh sipshardd, 2 workers: RATE new calls per second for %s s, answered %s ms after"
+      " the 180, held 1 s, then BYE" % (sys.argv[2], sys.argv[3]))
 print("median of %d runs; share set up, INVITE p50 / p99 ms, controller thread CPU ms per 1000 calls"
       " attempted, set-ups refused on a full controller ring" % max(r["rep"] for r in runs))
 print()

@@ -260,7 +260,8 @@ static void restart(const uint8_t *junk, size_t len, uint64_t now)
 	}
 	close(fd);
 	if (policy_create(&ctx.pol, &ctx.cfg, err, sizeof(err)) != 0 ||
-	    ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &ctx.hooks, ctx.records) != 0)
+	    ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &ctx.hooks, ctx.records, now) !=
+		0)
 		die("the controller does not start again", NULL, 0);
 	for (unsigned s = 0; s < NSHARDS; s++) {
 		if (shard_table_open(&tables[s], NULL, DIALOGS, 32) != 0)
@@ -376,7 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (policy_create(&ctx.pol, &ctx.cfg, err, sizeof(err)) != 0)
 		die("policy_create failed", err, strlen(err));
 	if (ctl_open(&ctx.ctl, &ctx.cfg, ctx.pol, NSHARDS, DIALOGS, &ctx.hooks,
-		     ctx.restarts ? ctx.records : NULL) != 0)
+		     ctx.restarts ? ctx.records : NULL, now) != 0)
 		die("ctl_open failed", NULL, 0);
 	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
 		one_datagram(dg, len, &now);

@@ -154,7 +154,8 @@ static int open_ctl(bool with_cdrs, bool ordered)
 		fail_msg("config: %s", err);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(
-	    ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path[0] ? setups_path : NULL), 0);
+	    ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path[0] ? setups_path : NULL, 0),
+	    0);
 	nsent = ninstall = nrelease = ncdrs = nevents = 0;
 	ordered_fails = install_fails = ordered_too_big = false;
 	test_addr_in(&alice, "10.1.1.1", 5061);
@@ -828,7 +829,7 @@ static uint32_t reopen(void)
 	char err[256];
 	policy_destroy(pol);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
-	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path), 0);
+	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path, 0), 0);
 	const struct shard_table *tables[] = {&table};
 	return ctl_restore(ctl, tables, 1200);
 }
@@ -845,6 +846,99 @@ static uint32_t restart(void)
 	ctl_adopt(ctl, 0, &table, 1200);
 	nsent = ninstall = nevents = 0;
 	return n;
+}
+
+/* What a tick sent: when, and a response's status (0 for a request) with the
+ * Call-ID and port it went to. */
+struct tick_send {
+	uint64_t at;
+	int status;
+	char call_id[40];
+	uint16_t port;
+};
+
+/* Ticks every 10 ms over (from, to], as the daemon does, and logs what each
+ * tick sent (sent[] is left as it was). Returns how many datagrams. */
+static unsigned tick_through(uint64_t from, uint64_t to, struct tick_send *log, unsigned cap)
+{
+	unsigned base = nsent, n = 0;
+
+	for (uint64_t t = from + 10; t <= to; t += 10) {
+		ctl_on_tick(ctl, t);
+		for (unsigned i = base; i < nsent; i++) {
+			const struct sip_msg *s = sent_msg(i);
+			assert_true(n < cap);
+			log[n].at = t;
+			log[n].status = s->is_request ? 0 : s->status;
+			snprintf(log[n].call_id, sizeof(log[n].call_id), "%.*s",
+				 (int)s->call_id.len, sent[i].buf + s->call_id.off);
+			log[n].port = ntohs(sent[i].to.sin_port);
+			n++;
+		}
+		nsent = base;
+	}
+	return n;
+}
+
+static void assert_tick_send(const struct tick_send *got, uint64_t at, int status,
+			     const char *call_id, uint16_t port)
+{
+	if (got->at != at || got->status != status || strcmp(got->call_id, call_id) != 0 ||
+	    got->port != port)
+		fail_msg("at %llu: %d %s to port %u; expected at %llu: %d %s to port %u",
+			 (unsigned long long)got->at, got->status, got->call_id, got->port,
+			 (unsigned long long)at, status, call_id, port);
+}
+
+/* Timer G from a 486 at 1100 (T1 500 ms doubling up to T2 4 s), the last at
+ * 32600, before Timer H frees the record at 33100. */
+static const uint64_t timer_g_at[] = {1600,  2600,  4600,  8600,  12600,
+				      16600, 20600, 24600, 28600, 32600};
+
+/* The timers of each state: Timer A resends leg B's INVITE from T1 doubling,
+ * Timer B answers 408; Timer G resends a failure to the caller until Timer H;
+ * a ringing call is left alone until two minutes past Timer B, then gets its
+ * 408 and its early dialog is released. Nothing else is sent on any tick. */
+static void test_timers_of_each_state(void **state)
+{
+	struct tick_send log[32];
+	(void)state;
+
+	char b1[40];	    /* leg B's Call-ID of call 1 */
+	numbered_invite(1); /* at 1000; bob never answers */
+	const struct sip_msg *inv1 = sent_msg(nsent - 1);
+	snprintf(b1, sizeof(b1), "%.*s", (int)inv1->call_id.len,
+		 sent[nsent - 1].buf + inv1->call_id.off);
+	numbered_invite(2);
+	response_from_bob(nsent - 1, 180, "ring2"); /* at 1100: ringing */
+	numbered_invite(3);
+	response_from_bob(nsent - 1, 486, "busy3"); /* at 1100: completed */
+	unsigned released = nrelease;
+
+	unsigned n = tick_through(1100, 154000, log, 32);
+	static const uint64_t timer_a_at[] = {1500, 2500, 4500, 8500, 16500, 32500};
+	unsigned a = 0, g = 0, i = 0;
+	while (i < n && log[i].at < 33000) {
+		if (a < 6 && log[i].at == timer_a_at[a]) {
+			assert_tick_send(&log[i++], timer_a_at[a++], 0, b1, 5090);
+			continue;
+		}
+		assert_true(g < 10);
+		assert_tick_send(&log[i++], timer_g_at[g++], 486, "n3@10.1.1.1", 5061);
+	}
+	assert_int_equal(a, 6);
+	assert_int_equal(g, 10);
+	assert_int_equal(n, i + 2);
+	assert_tick_send(&log[i], 33000, 408, "n1@10.1.1.1", 5061); /* Timer B */
+	assert_tick_send(&log[i + 1], 153000, 408, "n2@10.1.1.1", 5061);
+	assert_int_equal(nrelease, released + 1);
+	assert_int_equal(tick_through(154000, 160000, log, 32), 0);
+
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_timeout, 2);
+	/* the released early dialog counts until its worker says it ended */
+	assert_int_equal(st.calls_active, 1);
 }
 
 /* A call ringing when the process stops is answered through the next one: the
@@ -891,6 +985,28 @@ static void test_ringing_call_answered_after_restart(void **state)
 	assert_string_equal(cdr_str(0, "call_id"), "a1@10.1.1.1");
 	assert_string_equal(cdr_str(0, "disposition"), "answered");
 	assert_null(json_object_get(cdrs[0], "carried_over"));
+}
+
+/* Timers go on where they were after a restart: the failure's Timer G at the
+ * times the last process set, the ringing call's 408 two minutes past its
+ * Timer B. */
+static void test_timers_run_on_after_restart(void **state)
+{
+	struct tick_send log[32];
+	struct sent bob_invite;
+	(void)state;
+
+	ringing_call("btag", &bob_invite); /* a1, from 1000 */
+	numbered_invite(3);
+	response_from_bob(nsent - 1, 486, "busy3");
+	assert_int_equal(restart(), 2);
+	unsigned released = nrelease;
+
+	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 1);
+	for (unsigned i = 0; i < 10; i++)
+		assert_tick_send(&log[i], timer_g_at[i], 486, "n3@10.1.1.1", 5061);
+	assert_tick_send(&log[10], 153000, 408, "a1@10.1.1.1", 5061);
+	assert_int_equal(nrelease, released + 1);
 }
 
 /* The caller's CANCEL after the restart finds the record by its Call-ID and
@@ -1155,6 +1271,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_cancel_after_restart, setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_timers_run_on_after_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_timers_of_each_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answered_records_after_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_malformed_record_freed_at_restart, setup_file,

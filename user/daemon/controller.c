@@ -10,7 +10,13 @@
  * a list of their own, so that a tick looks only at those whose time is up
  * (not at thousands of answered calls every 10 ms), and so that a new INVITE
  * finding no free record takes the oldest lingering one: a new call matters
- * more than covering a 2xx retransmission of a call already answered.
+ * more than covering a 2xx retransmission of a call already answered. Every
+ * other record has one timer in a timing wheel (shard/wheel.c), armed for
+ * the next time it needs the controller (call_due: Timer A or B, G or H, the
+ * give-up time of a ringing call, the next tick while its early dialog waits
+ * for a full ring), so that a tick costs what is due and not the thousands of
+ * calls ringing (walking them all on every pass made 10000 ringing calls cost
+ * the controller 5x the CPU per call).
  *
  * With persist_dialogs the records are a file in run_dir, like the workers'
  * dialog tables, and the next process takes up the calls they hold
@@ -33,6 +39,7 @@
 #include "daemon/relay.h"
 #include "daemon/setup_msg.h"
 #include "net/udp.h"
+#include "shard/wheel.h"
 #include "sipshard/hash.h"
 #include "steer/steer.h"
 
@@ -133,9 +140,13 @@ struct ctl {
 	bool restore_pending; /* records from the last run, until ctl_restore */
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
-	struct call_list active;    /* records setting up or completed */
-	struct call_list linger;    /* CALL_ANSWERED records, oldest first */
-	uint32_t *by_a;		    /* hash buckets, index + 1 */
+	/* when each record setting up or completed next needs the controller
+	 * (call_schedule): a tick costs what is due, not what is ringing */
+	struct wheel timers;
+	wheel_handle *timer_of;	 /* by record index */
+	uint64_t tick_now;	 /* the time ctl_on_tick runs the wheel for */
+	struct call_list linger; /* CALL_ANSWERED records, oldest first */
+	uint32_t *by_a;		 /* hash buckets, index + 1 */
 	uint32_t nby_a;
 	struct slot_pool *pools;
 	uint64_t rng;
@@ -439,6 +450,8 @@ static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
 	return k;
 }
 
+static void call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now);
+
 /* Frees a setup record. A slot the worker holds (installed) comes back later
  * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
 static void call_free(struct ctl *c, struct ctl_call *k)
@@ -458,8 +471,8 @@ static void call_free(struct ctl *c, struct ctl_call *k)
 	}
 	if (k->state == CALL_ANSWERED)
 		list_unlink(c, &c->linger, k);
-	else
-		list_unlink(c, &c->active, k);
+	wheel_cancel(&c->timers, c->timer_of[call_index(c, k)]);
+	c->timer_of[call_index(c, k)] = WHEEL_NO_TIMER;
 	by_a_unlink(c, k);
 	k->state = CALL_FREE;
 	k->next_by_a = c->free_head;
@@ -740,7 +753,6 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	    !copy_view(k->a_from_tag, sizeof(k->a_from_tag), m, m->from.tag)) {
 		k->installed = false;
 		k->state = CALL_CALLING;
-		list_append(c, &c->active, k);
 		call_free(c, k);
 		answer_stateless(c, shard, m, 400,
 				 "Warning: 399 sipshard \"Call-ID or tag too long\"\r\n", src,
@@ -752,7 +764,6 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
 	k->state = CALL_CALLING;
-	list_append(c, &c->active, k);
 	by_a_link(c, k);
 
 	shard_tag_encode(k->a_tag, sizeof(k->a_tag), (uint8_t)shard, k->slot, k->slot_gen,
@@ -798,6 +809,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+	call_schedule(c, k, now);
 }
 
 /* ---- responses from leg B --------------------------------------------------- */
@@ -829,17 +841,10 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 	return rc;
 }
 
-static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
-			socklen_t srclen, uint64_t now)
+/* A response to leg B's INVITE, for its record k. */
+static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+			    const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
-	struct ctl_call *k = find_by_branch(c, r);
-
-	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
-		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
-			return; /* 200 to our CANCEL: the 487 follows */
-		c->st.dropped_unknown_response++;
-		return;
-	}
 	if (k->state == CALL_CALLING)
 		k->state = CALL_PROCEEDING; /* any response stops Timer A */
 	if (r->status == 100)
@@ -871,7 +876,6 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 				 * 2xx): relay the 2xx and let the caller end leg B */
 				log_debug("2xx after the early dialog ended: relayed, no dialog");
 			}
-			list_unlink(c, &c->active, k);
 			k->state = CALL_ANSWERED;
 			k->t_deadline = now + CTL_ANSWER_LINGER;
 			list_append(c, &c->linger, k);
@@ -924,6 +928,23 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+}
+
+static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
+			socklen_t srclen, uint64_t now)
+{
+	struct ctl_call *k = find_by_branch(c, r);
+
+	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
+		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
+			return; /* 200 to our CANCEL: the 487 follows */
+		c->st.dropped_unknown_response++;
+		return;
+	}
+	invite_response(c, k, r, src, srclen, now);
+	/* Timer A stops, Timer G starts, a refused early install retries, an
+	 * answered call leaves for the linger list */
+	call_schedule(c, k, now);
 }
 
 /* ---- CANCEL and ACK from leg A ------------------------------------------ */
@@ -1024,76 +1045,132 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
  * process. Until a worker holds it, the caller's PRACK, UPDATE or INFO in it
  * would get 481, and a callee that sends one 18x and then waits for the PRACK
  * (RFC 3262) would never answer. */
+static bool early_install_pending(const struct ctl_call *k)
+{
+	return !k->installed && !k->slot_gone && k->dlg.state == SHARD_DLG_EARLY &&
+	       k->dlg.legs[SHARD_LEG_B].remote_tag_len;
+}
+
 static void retry_early_install(struct ctl *c, struct ctl_call *k)
 {
-	if (k->installed || k->slot_gone || k->dlg.state != SHARD_DLG_EARLY ||
-	    !k->dlg.legs[SHARD_LEG_B].remote_tag_len)
-		return;
-	if (c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0) {
+	if (early_install_pending(k) && c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0) {
 		k->installed = true;
 		c->st.early_installs_retried++;
 	}
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* When record k next needs the controller, or UINT64_MAX for never: Timer A
+ * or B while calling; while proceeding, the next tick when its early dialog
+ * waits for a worker, else the give-up time two minutes past Timer B; Timer G
+ * or H once completed. Answered records wait on the linger list instead. */
+static uint64_t call_due(const struct ctl_call *k, uint64_t now)
+{
+	switch (k->state) {
+	case CALL_CALLING:
+		return min_u64(k->t_next, k->t_deadline);
+	case CALL_PROCEEDING:
+		return early_install_pending(k) ? now + 1 : k->t_deadline + 120000ull;
+	case CALL_COMPLETED:
+		return k->invite_len ? min_u64(k->t_next, k->t_deadline) : k->t_deadline;
+	default:
+		return UINT64_MAX;
+	}
+}
+
+/* Arms (or moves, or cancels) record k's one timer for call_due. Called after
+ * anything that can bring that time nearer; a timer that fires early, because
+ * the time moved away, only finds nothing due and is armed again. */
+static void call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now)
+{
+	uint32_t i = call_index(c, k);
+	uint64_t due = call_due(k, now);
+
+	if (due == UINT64_MAX) {
+		wheel_cancel(&c->timers, c->timer_of[i]);
+		c->timer_of[i] = WHEEL_NO_TIMER;
+	} else if (wheel_rearm(&c->timers, c->timer_of[i], due) != 0 &&
+		   wheel_add(&c->timers, due, i, &c->timer_of[i]) != 0) {
+		/* cannot happen: the wheel has a node for every record */
+		log_error("no timer for set-up record %u", i);
+	}
+}
+
+/* Record k's timer fired at now: what is due of Timer A, B, G, H or the retry. */
+static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
+{
+	switch (k->state) {
+	case CALL_CALLING:
+		if (now >= k->t_deadline) {
+			/* Timer B: the callee never answered */
+			c->st.calls_timeout++;
+			cdr_unanswered(c, k, "timeout", 408);
+			respond_a(c, k, 408, NULL);
+			call_free(c, k);
+		} else if (now >= k->t_next) {
+			/* Timer A: retransmit the INVITE */
+			send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
+			k->t_interval *= 2;
+			k->t_next = now + k->t_interval;
+		}
+		break;
+	case CALL_PROCEEDING:
+		if (now >= k->t_deadline + 120000ull) {
+			/* no final response for minutes after the deadline: give up */
+			c->st.calls_timeout++;
+			cdr_unanswered(c, k, "timeout", 408);
+			respond_a(c, k, 408, NULL);
+			if (k->installed)
+				c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
+			call_free(c, k);
+		} else {
+			retry_early_install(c, k);
+		}
+		break;
+	case CALL_COMPLETED:
+		if (now >= k->t_deadline) {
+			/* Timer H: A never ACKed */
+			call_free(c, k);
+		} else if (now >= k->t_next && k->invite_len) {
+			/* Timer G: retransmit the final response */
+			send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer, k->a_len);
+			k->t_interval *= 2;
+			if (k->t_interval > c->cfg->timers.t2_ms)
+				k->t_interval = c->cfg->timers.t2_ms;
+			k->t_next = now + k->t_interval;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_call_timer(void *arg, uint64_t cookie, wheel_handle h)
+{
+	struct ctl *c = arg;
+	uint32_t i = (uint32_t)cookie;
+
+	if (i >= c->ncalls || c->timer_of[i] != h)
+		return;
+	c->timer_of[i] = WHEEL_NO_TIMER; /* it fired: the handle is spent */
+	struct ctl_call *k = &c->calls[i];
+	call_timer(c, k, c->tick_now);
+	if (k->state != CALL_FREE)
+		call_schedule(c, k, c->tick_now);
+}
+
 void ctl_on_tick(struct ctl *c, uint64_t now)
 {
-	uint32_t i = c->active.head;
-
 	/* answered calls: the dialog is the worker's from here */
 	while (c->linger.head && now >= c->calls[c->linger.head - 1].t_deadline)
 		call_free(c, &c->calls[c->linger.head - 1]);
 
-	while (i) {
-		struct ctl_call *k = &c->calls[i - 1];
-		i = k->next_active;
-		switch (k->state) {
-		case CALL_CALLING:
-			if (now >= k->t_deadline) {
-				/* Timer B: the callee never answered */
-				c->st.calls_timeout++;
-				cdr_unanswered(c, k, "timeout", 408);
-				respond_a(c, k, 408, NULL);
-				call_free(c, k);
-			} else if (now >= k->t_next) {
-				/* Timer A: retransmit the INVITE */
-				send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer,
-					k->b_len);
-				k->t_interval *= 2;
-				k->t_next = now + k->t_interval;
-			}
-			break;
-		case CALL_PROCEEDING:
-			if (now >= k->t_deadline + 120000ull) {
-				/* no final response for minutes after the deadline: give up */
-				c->st.calls_timeout++;
-				cdr_unanswered(c, k, "timeout", 408);
-				respond_a(c, k, 408, NULL);
-				if (k->installed)
-					c->hooks.release(c->hooks.arg, k->shard, k->slot,
-							 k->slot_gen);
-				call_free(c, k);
-			} else {
-				retry_early_install(c, k);
-			}
-			break;
-		case CALL_COMPLETED:
-			if (now >= k->t_deadline) {
-				/* Timer H: A never ACKed */
-				call_free(c, k);
-			} else if (now >= k->t_next && k->invite_len) {
-				/* Timer G: retransmit the final response */
-				send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer,
-					k->a_len);
-				k->t_interval *= 2;
-				if (k->t_interval > c->cfg->timers.t2_ms)
-					k->t_interval = c->cfg->timers.t2_ms;
-				k->t_next = now + k->t_interval;
-			}
-			break;
-		default:
-			break;
-		}
-	}
+	c->tick_now = now;
+	wheel_advance(&c->timers, now, on_call_timer, c);
 }
 
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
@@ -1271,7 +1348,10 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	/* the linger list in index order, not answer order: for the first
 	 * CTL_ANSWER_LINGER ms a record may wait behind a later one, and the
 	 * one a new INVITE evicts may not be the oldest */
-	list_append(c, k->state == CALL_ANSWERED ? &c->linger : &c->active, k);
+	if (k->state == CALL_ANSWERED)
+		list_append(c, &c->linger, k);
+	else
+		call_schedule(c, k, now);
 	return true;
 }
 
@@ -1451,7 +1531,8 @@ static int map_records(struct ctl *c, const char *path)
 }
 
 int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
-	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path)
+	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path,
+	     uint64_t now_mono_ms)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -1470,9 +1551,16 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	}
 	c->by_a = calloc(c->nby_a, sizeof(*c->by_a));
 	c->pools = calloc(nshards, sizeof(*c->pools));
-	if (!c->by_a || !c->pools) {
+	c->timer_of = calloc(c->ncalls, sizeof(*c->timer_of));
+	if (!c->by_a || !c->pools || !c->timer_of) {
 		ctl_close(c);
 		return -ENOMEM;
+	}
+	/* a node per record, 1 ms ticks: SIP's timers are multiples of T1 */
+	rc = wheel_init(&c->timers, c->ncalls, 1, now_mono_ms);
+	if (rc) {
+		ctl_close(c);
+		return rc;
 	}
 	/* records left by the last run are threaded by ctl_restore */
 	for (uint32_t i = 0; i < c->ncalls && !c->restore_pending; i++)
@@ -1540,5 +1628,7 @@ void ctl_close(struct ctl *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->by_a);
+	free(c->timer_of);
+	wheel_destroy(&c->timers);
 	free(c);
 }

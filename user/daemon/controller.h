@@ -83,9 +83,12 @@ struct ctl;
 
 /* setups_path: the file that keeps the set-up records across restarts
  * (RUN_DIR/setups.tbl with persist_dialogs), or NULL for memory only. When it
- * holds records of the last run, call ctl_restore before anything else. */
+ * holds records of the last run, call ctl_restore before anything else.
+ * now_mono_ms: the clock every other entry point is given, as it reads now
+ * (the records' timers count from it). */
 int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
-	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path);
+	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path,
+	     uint64_t now_mono_ms);
 void ctl_close(struct ctl *c);
 
 /* One datagram a worker handed over (already parsed by the caller into m). */

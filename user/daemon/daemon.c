@@ -692,7 +692,8 @@ static int open_controller(struct daemon *d, const struct ctl_hooks *hooks)
 
 	if (!rc)
 		rc = ctl_open(&d->ctl, d->cfg, d->pol, d->nworkers,
-			      d->cfg->capacity.dialogs_per_shard, hooks, file ? path : NULL);
+			      d->cfg->capacity.dialogs_per_shard, hooks, file ? path : NULL,
+			      clock_mono_ms());
 	if (rc)
 		return rc;
 	const struct shard_table **tables = calloc(d->nworkers, sizeof(*tables));
