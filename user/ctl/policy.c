@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include "core/keyhash.h"
+#include "core/rng.h"
 #include "ctl/policy.h"
 
 #define RATE_PROBES 16
@@ -113,33 +113,12 @@ static bool net_match(const struct net_rule *r, const struct addr_key *k)
 	       ((k->w[1] & r->mask.w[1]) == r->net.w[1]);
 }
 
-static void make_seed(uint64_t seed[2])
-{
-	if (getrandom(seed, 2 * sizeof(uint64_t), GRND_NONBLOCK) == 2 * sizeof(uint64_t))
-		return;
-	/* no entropy yet (early boot): the clock still differs per run */
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	seed[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
-	seed[1] = (uint64_t)(uintptr_t)seed * 0xc2b2ae3d27d4eb4full ^ seed[0];
-}
-
-/* splitmix64's finaliser over the keyed words: not cryptographic, but an
- * attacker who cannot see the seed cannot aim at one probe window. */
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
+/* The keyed words (core/keyhash.h): an attacker who cannot see the seed
+ * cannot aim at one probe window. */
 static uint32_t rate_slot(const struct policy *p, const struct addr_key *k)
 {
-	uint64_t h = mix(k->w[0] ^ p->seed[0]);
-	h = mix(h ^ k->w[1] ^ p->seed[1]);
+	uint64_t h = keyhash_mix(k->w[0] ^ p->seed[0]);
+	h = keyhash_mix(h ^ k->w[1] ^ p->seed[1]);
 	return (uint32_t)(h % p->nrate);
 }
 
@@ -179,7 +158,8 @@ int policy_create(struct policy **out, const struct config *cfg, char *err, size
 		p->interval_ns = NS_PER_S / rate; /* >= 1000 ns: rate <= 10^6 */
 		p->tau_ns = (uint64_t)(burst - 1) * p->interval_ns;
 		p->rs.capacity = p->nrate;
-		make_seed(p->seed);
+		p->seed[0] = rng_seed((uint64_t)(uintptr_t)p);
+		p->seed[1] = rng_seed(p->seed[0]);
 		p->rate = calloc(p->nrate, sizeof(*p->rate));
 		if (!p->rate) {
 			snprintf(err, errlen, "out of memory for %u rate-limited sources",

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/keyhash.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "daemon/controller.h"
@@ -150,7 +151,8 @@ struct ctl {
 	uint32_t nby_a;
 	struct slot_pool *pools;
 	uint64_t rng;
-	bool draining; /* new calls are answered 503 */
+	uint64_t key_seed; /* key_hash's */
+	bool draining;	   /* new calls are answered 503 */
 	struct ctl_stats st;
 	char out[SIP_MAX_DATAGRAM];
 	char cdr_line[CTL_CDR_MAX + 512];
@@ -163,15 +165,13 @@ static uint64_t ctl_rand(struct ctl *c)
 	return rng_next(&c->rng);
 }
 
-static uint32_t key_hash(const char *a, size_t alen, const char *b, size_t blen)
+/* The leg-A index's key of a Call-ID and From tag, both the caller's choice:
+ * keyed per process (core/keyhash.h), so that a caller cannot pick Call-IDs
+ * that share one chain and make every INVITE, CANCEL and ACK walk them all. */
+static uint32_t key_hash(const struct ctl *c, const char *a, size_t alen, const char *b,
+			 size_t blen)
 {
-	uint32_t h = SHARD_FNV_OFFSET;
-	for (size_t i = 0; i < alen; i++)
-		h = shard_hash_step(h, (uint8_t)a[i]);
-	h = shard_hash_step(h, 0);
-	for (size_t i = 0; i < blen; i++)
-		h = shard_hash_step(h, (uint8_t)b[i]);
-	return h;
+	return (uint32_t)keyhash_bytes(keyhash_bytes(c->key_seed, a, alen), b, blen);
 }
 
 static bool copy_view(char *dst, size_t cap, const struct sip_msg *m, sip_view v)
@@ -406,7 +406,7 @@ static void by_a_unlink(struct ctl *c, struct ctl_call *k)
 
 static struct ctl_call *find_by_a(struct ctl *c, const struct sip_msg *m)
 {
-	uint32_t h = key_hash(m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
+	uint32_t h = key_hash(c, m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
 			      m->from.tag.len);
 	for (uint32_t i = c->by_a[h % c->nby_a]; i; i = c->calls[i - 1].next_by_a) {
 		struct ctl_call *k = &c->calls[i - 1];
@@ -759,7 +759,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 				 srclen);
 		return;
 	}
-	k->a_key = key_hash(m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
+	k->a_key = key_hash(c, m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
 			    m->from.tag.len);
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
@@ -1343,7 +1343,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		k->t_deadline = now + (k->state == CALL_ANSWERED ? CTL_ANSWER_LINGER : 64 * t1);
 	}
 	k->a_key =
-	    key_hash(k->a_call_id, strlen(k->a_call_id), k->a_from_tag, strlen(k->a_from_tag));
+	    key_hash(c, k->a_call_id, strlen(k->a_call_id), k->a_from_tag, strlen(k->a_from_tag));
 	by_a_link(c, k);
 	/* the linger list in index order, not answer order: for the first
 	 * CTL_ANSWER_LINGER ms a record may wait behind a later one, and the
@@ -1583,6 +1583,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		p->count = dialogs_per_shard;
 	}
 	c->rng = rng_seed((uint64_t)(uintptr_t)c);
+	c->key_seed = rng_seed(c->rng);
 	*out = c;
 	return 0;
 }
