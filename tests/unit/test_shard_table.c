@@ -129,7 +129,22 @@ static void test_install_keeps_free_list_whole(void **state)
 	uint32_t chosen[] = {0, 5, 7};
 	for (int i = 0; i < 3; i++) {
 		fill_dialog(&d, chosen[i], 40 + (uint32_t)i, "x@h");
+		/* what only a worker sets starts afresh, whatever the record says */
+		d.created_ms = d.timer = 99;
+		d.requests[SIP_METHOD_BYE] = 4;
+		d.sent_method = SIP_METHOD_INFO;
+		d.sent_seq = 8;
+		d.refer = SHARD_REFER_ACTIVE;
+		d.refer_cseq = 6;
 		assert_int_equal(shard_dialog_install(&t, &d, 500), 0);
+		const struct shard_dialog *n = &t.dialogs[chosen[i]];
+		assert_int_equal(n->created_ms, 500);
+		assert_int_equal(n->timer, 0);
+		assert_int_equal(n->requests[SIP_METHOD_BYE], 0);
+		assert_int_equal(n->sent_method, 0);
+		assert_int_equal(n->sent_seq, 0);
+		assert_int_equal(n->refer, SHARD_REFER_NONE);
+		assert_int_equal(n->refer_cseq, 0);
 	}
 	bool seen[8] = {false};
 	for (int i = 0; i < 5; i++) {
@@ -166,6 +181,9 @@ static void test_install_keeps_free_list_whole(void **state)
 	cur->sent_leg = SHARD_LEG_B;
 	cur->sent_status = 200;
 	cur->sent_seq = 3;
+	shard_refer_start(cur, SHARD_LEG_B, 9); /* the operator's transfer */
+	cur->refer_status = 180;
+	uint8_t refer = cur->refer;
 	fill_dialog(&d, 5, 41, "other@h");
 	d.state = SHARD_DLG_CONFIRMED;
 	assert_true(SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, "callee", 6));
@@ -189,6 +207,9 @@ static void test_install_keeps_free_list_whole(void **state)
 	assert_int_equal(cur->sent_leg, SHARD_LEG_B);
 	assert_int_equal(cur->sent_status, 200);
 	assert_int_equal(cur->sent_seq, 3);
+	assert_int_equal(cur->refer, refer);
+	assert_int_equal(cur->refer_status, 180);
+	assert_int_equal(cur->refer_cseq, 9);
 	/* freeing an installed slot puts it back for alloc */
 	shard_dialog_free(&t, 7);
 	assert_int_equal(shard_dialog_alloc(&t, 1000, &gen), 7);

@@ -371,6 +371,22 @@ struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint
 	return (d->state != SHARD_DLG_FREE && d->gen == gen) ? d : NULL;
 }
 
+/* The fields of a dialog that are the worker's once it holds it (struct
+ * shard_dialog says which): copied from `from` into `to`. */
+static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialog *from)
+{
+	to->created_ms = from->created_ms;
+	to->timer = from->timer;
+	memcpy(to->requests, from->requests, sizeof(to->requests));
+	to->sent_method = from->sent_method;
+	to->sent_leg = from->sent_leg;
+	to->sent_status = from->sent_status;
+	to->sent_seq = from->sent_seq;
+	to->refer = from->refer;
+	to->refer_status = from->refer_status;
+	to->refer_cseq = from->refer_cseq;
+}
+
 int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms)
 {
 	if (d->slot >= t->hdr->ndialogs || d->state == SHARD_DLG_FREE ||
@@ -380,49 +396,25 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 	bool update = slot->state != SHARD_DLG_FREE;
 	if (update && slot->gen != d->gen)
 		return -EBUSY;
+	/* an update keeps what the worker learnt since the install (CSeqs,
+	 * transactions, counters, its timer); the controller brings the callee's
+	 * side, and leg A's states, which a final response moves (a 2xx:
+	 * ACK_WAIT, offer/answer Stable) and the worker does not. A new dialog
+	 * starts them afresh. */
+	struct shard_dialog kept = {.created_ms = now_ms, .refer = SHARD_REFER_NONE};
 	if (update) {
-		/* an update keeps what the worker learnt since the install (CSeqs,
-		 * transactions, counters, its timer); the controller brings the
-		 * callee's side, and leg A's states, which a final response moves
-		 * (a 2xx: ACK_WAIT, offer/answer Stable) and the worker does not */
-		struct sip_session a = slot->legs[SHARD_LEG_A];
-		a.session_state = d->legs[SHARD_LEG_A].session_state;
-		a.signaling_state = d->legs[SHARD_LEG_A].signaling_state;
-		uint64_t created = slot->created_ms, timer = slot->timer;
-		uint32_t req[SIP_METHOD_COUNT_];
-		memcpy(req, slot->requests, sizeof(req));
-		uint8_t sent_method = slot->sent_method, sent_leg = slot->sent_leg;
-		uint16_t sent_status = slot->sent_status;
-		uint32_t sent_seq = slot->sent_seq;
-		uint8_t refer = slot->refer;
-		uint16_t refer_status = slot->refer_status;
-		uint32_t refer_cseq = slot->refer_cseq;
-		*slot = *d;
-		slot->legs[SHARD_LEG_A] = a;
-		slot->created_ms = created;
-		slot->timer = timer;
-		memcpy(slot->requests, req, sizeof(req));
-		slot->sent_method = sent_method;
-		slot->sent_leg = sent_leg;
-		slot->sent_status = sent_status;
-		slot->sent_seq = sent_seq;
-		slot->refer = refer;
-		slot->refer_status = refer_status;
-		slot->refer_cseq = refer_cseq;
+		copy_worker_fields(&kept, slot);
+		kept.legs[SHARD_LEG_A] = slot->legs[SHARD_LEG_A];
+		kept.legs[SHARD_LEG_A].session_state = d->legs[SHARD_LEG_A].session_state;
+		kept.legs[SHARD_LEG_A].signaling_state = d->legs[SHARD_LEG_A].signaling_state;
 	} else {
 		take_free_slot(t, d->slot);
-		*slot = *d;
-		slot->created_ms = now_ms;
-		slot->timer = 0;
-		memset(slot->requests, 0, sizeof(slot->requests));
-		slot->sent_method = slot->sent_leg = 0;
-		slot->sent_status = 0;
-		slot->sent_seq = 0;
-		slot->refer = SHARD_REFER_NONE;
-		slot->refer_status = 0;
-		slot->refer_cseq = 0;
 		dlg_count_used(t->hdr);
 	}
+	*slot = *d;
+	copy_worker_fields(slot, &kept);
+	if (update)
+		slot->legs[SHARD_LEG_A] = kept.legs[SHARD_LEG_A];
 	slot->free_prev = slot->free_next = 0;
 	slot->last_activity_ms = now_ms;
 	return 0;
