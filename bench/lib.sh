@@ -31,7 +31,8 @@ bench_begin() {
 # bench_daemon BUILD WORKERS [EXTRA]: starts sipshardd BUILD fresh (a new
 # run_dir in WORK, --discard-dialogs) with WORKERS workers routing every call
 # to the callee, EXTRA (JSON members, each followed by a comma) added to its
-# config; sets DAEMON to its pid and gives it a second to start.
+# config; sets DAEMON to its pid and waits until it listens (its records are
+# put in memory first: a second or more for a large capacity.setups).
 bench_daemon() {
 	rm -rf "$WORK/run"
 	cat >"$WORK/c.json" <<JSON
@@ -40,7 +41,15 @@ bench_daemon() {
 JSON
 	"$1" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
 	DAEMON=$!
-	sleep 1
+	local i
+	for i in $(seq 1 300); do
+		grep -q 'listening on' "$WORK/d.log" && return 0
+		kill -0 "$DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench: $1 did not start listening:" >&2
+	tail -5 "$WORK/d.log" >&2
+	exit 1
 }
 
 bench_end() {

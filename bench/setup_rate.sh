@@ -4,7 +4,7 @@
 # costs the controller thread (CPU ms per 1000 calls set up) and the workers.
 #
 #   bench/setup_rate.sh [--builds "A B ..."] [--rates "5000 10000 15000"]
-#                       [--seconds S] [--reps N] [--ring MS] [--out DIR]
+#                       [--seconds S] [--reps N] [--ring MS] [--setups N] [--out DIR]
 #
 # --builds: sipshardd binaries to compare (default build/sipshardd); each is
 # named by its path in the results. For every rep, every rate, the builds
@@ -12,8 +12,10 @@
 # a fresh daemon (2 workers, run_dir on /dev/shm), sipshard-load uas as the
 # callee, uac sets up RATE*S calls at RATE per second, holds them 1 s and ends
 # them. --ring MS: the callee answers MS after its 180 (default 0), so that up
-# to RATE*MS/1000 calls (at most all RATE*S) ring at once. Results: DIR/setup_rate.json
-# (a line per run), DIR/setup_rate.txt (the table: median of the runs).
+# to RATE*MS/1000 calls (at most all RATE*S) ring at once; --setups N: the
+# daemon's capacity.setups (default its own, 16384), which bounds them.
+# Results: DIR/setup_rate.json (a line per run), DIR/setup_rate.txt (the
+# table: median of the runs).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -23,6 +25,7 @@ RATES="5000 10000 15000"
 SECONDS_=5
 REPS=3
 RING_MS=0
+SETUPS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builds) BUILDS=$2; shift ;;
@@ -30,9 +33,10 @@ while [ $# -gt 0 ]; do
 	--seconds) SECONDS_=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--ring) RING_MS=$2; shift ;;
+	--setups) SETUPS=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
-	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps, --ring or --out)" >&2; exit 2 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps, --ring, --setups or --out)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -51,7 +55,9 @@ ctl_ticks() {
 run() {
 	local build=$1 rate=$2 rep=$3 d calls t0 t1
 	calls=$((rate * SECONDS_))
-	bench_daemon "$build" 2 "\"management_socket\": \"$WORK/ctl.sock\","
+	local extra="\"management_socket\": \"$WORK/ctl.sock\","
+	[ -n "$SETUPS" ] && extra="$extra \"capacity\": { \"setups\": $SETUPS },"
+	bench_daemon "$build" 2 "$extra"
 	d=$DAEMON
 	t0=$(ctl_ticks "$d")
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
