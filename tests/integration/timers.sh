@@ -2,8 +2,10 @@
 # The controller's timers in a running sipshardd (each set-up record has one
 # timer in a wheel): to a callee that never answers, leg B's INVITE is resent
 # with doubling gaps from T1 (Timer A) and the caller gets 408 at 64 x T1
-# (Timer B); hundreds of calls ringing at once are each answered when their
-# callee answers, none times out and none is answered early.
+# (Timer B); a call ringing past timers.no_answer_s gets a CANCEL towards the
+# callee and a 408 towards the caller; hundreds of calls ringing at once are
+# each answered when their callee answers, none times out and none is
+# answered early.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the timers are the controller's state
@@ -15,8 +17,9 @@ B_PORT=15980
 STATS=$WORK/timers.stats.json
 
 # T1 100 ms: Timer B at 6.4 s, and gaps of 100 ms and more between resends,
-# wide against a busy machine's scheduling
-write_config "$WORK/timers.json" ", \"timers\": { \"t1_ms\": 100, \"t2_ms\": 4000 }"
+# wide against a busy machine's scheduling; calls ringing 4 s are given up
+write_config "$WORK/timers.json" \
+	", \"timers\": { \"t1_ms\": 100, \"t2_ms\": 4000, \"no_answer_s\": 4 }"
 start_daemon timers "$WORK/timers.json"
 
 # ---- Timer A and B: a callee that never answers -----------------------------
@@ -60,6 +63,20 @@ PY
 sleep 1.2 # the stats file is written every second
 check "counted as one timeout" test "$(json_get "$STATS" 'j["controller"]["calls_timeout"]')" = 1
 
+# ---- no answer: a callee that rings until it is CANCELled --------------------
+sipp_uas "$B_PORT" uas_cancel.xml -m 1
+UAS=${PIDS[-1]}
+sleep 0.3
+t0=$(date +%s%N)
+probe timers "ringing past timers.no_answer_s: 180, then 408" uac_ring_408.xml
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+check "the 408 comes at no_answer_s, 4 s after the INVITE (took ${elapsed_ms} ms)" \
+	test "$elapsed_ms" -ge 3900 -a "$elapsed_ms" -lt 7000
+check "the callee got a CANCEL, and the ACK of its 487" wait_exit 5 "$UAS"
+sleep 1.2
+check "counted as a timeout, not a cancel" \
+	test "$(json_get "$STATS" 'j["controller"]["calls_timeout"], j["controller"]["calls_cancelled"]')" = "2 0"
+
 # ---- hundreds of calls ringing at once --------------------------------------
 # 400 calls at 200/s, each answered 2 s after its 180: about 400 ringing at
 # once, every one answered when its callee answers
@@ -77,5 +94,5 @@ check "none answered before its callee did (INVITE p50 >= 2 s)" \
 	test "$(json_get "$WORK/ringing.json" 'int(j["latency_us_by_method"]["INVITE"]["p50"] >= 2000000)')" = 1
 sleep 1.2
 check "no timeout among them, 400 answered" \
-	test "$(json_get "$STATS" 'j["controller"]["calls_timeout"], j["controller"]["calls_answered"]')" = "1 400"
+	test "$(json_get "$STATS" 'j["controller"]["calls_timeout"], j["controller"]["calls_answered"]')" = "2 400"
 echo "# the ringing run took ${elapsed_ms} ms"

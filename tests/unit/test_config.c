@@ -153,6 +153,7 @@ static void test_partial_document_keeps_defaults(void **state)
 	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": {\"t1_ms\": 250}}");
 	assert_int_equal(cfg.timers.t1_ms, 250);
 	assert_int_equal(cfg.timers.t2_ms, 4000);
+	assert_int_equal(cfg.timers.no_answer_s, 120);
 	assert_string_equal(cfg.routes[0].name, "route0");
 	assert_string_equal(cfg.listen, "127.0.0.1:5060");
 	assert_round_trip(&cfg);
@@ -329,6 +330,8 @@ static const struct bad bad_cases[] = {
     {"{\"capacity\": {\"dialogs_per_shard\": 0}}",
      "capacity.dialogs_per_shard: expected an integer from 16 to 16777216, got 0"},
     {"{\"timers\": {\"t1_ms\": 5}}", "timers.t1_ms: expected an integer from 10 to 60000, got 5"},
+    {"{\"timers\": {\"no_answer_s\": 0}}",
+     "timers.no_answer_s: expected an integer from 1 to 86400, got 0"},
     {"{\"timers\": {\"t1_ms\": 900, \"t2_ms\": 800}}",
      "timers.t2_ms: must not be smaller than timers.t1_ms"},
     {"{\"tx_buffer_size\": 1000}",

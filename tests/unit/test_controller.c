@@ -268,8 +268,9 @@ static unsigned invite_to_bob(void)
 	return 0;
 }
 
-/* A response from bob to the INVITE sent[inv], with status and To tag. */
-static void response_from_bob(unsigned inv, int status, const char *to_tag)
+/* A response from bob to the INVITE sent[inv], with status and To tag, at
+ * time now. */
+static void response_from_bob_at(unsigned inv, int status, const char *to_tag, uint64_t now)
 {
 	char branch[128], call_id[128], from_tag[128];
 	const struct sip_msg *i = sent_msg(inv);
@@ -290,7 +291,13 @@ static void response_from_bob(unsigned inv, int status, const char *to_tag)
 			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
 			 to_tag ? to_tag : "", call_id);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
-	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), 1100);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
+}
+
+/* The same at 1100. */
+static void response_from_bob(unsigned inv, int status, const char *to_tag)
+{
+	response_from_bob_at(inv, status, to_tag, 1100);
 }
 
 static void test_invite_reaches_bob_with_a_salted_branch(void **state)
@@ -853,6 +860,7 @@ static uint32_t restart(void)
 struct tick_send {
 	uint64_t at;
 	int status;
+	uint8_t method; /* of a request */
 	char call_id[40];
 	uint16_t port;
 };
@@ -870,6 +878,7 @@ static unsigned tick_through(uint64_t from, uint64_t to, struct tick_send *log, 
 			assert_true(n < cap);
 			log[n].at = t;
 			log[n].status = s->is_request ? 0 : s->status;
+			log[n].method = s->method_id;
 			snprintf(log[n].call_id, sizeof(log[n].call_id), "%.*s",
 				 (int)s->call_id.len, sent[i].buf + s->call_id.off);
 			log[n].port = ntohs(sent[i].to.sin_port);
@@ -895,21 +904,30 @@ static void assert_tick_send(const struct tick_send *got, uint64_t at, int statu
 static const uint64_t timer_g_at[] = {1600,  2600,  4600,  8600,  12600,
 				      16600, 20600, 24600, 28600, 32600};
 
+/* Leg B's Call-ID in the INVITE the controller sent last. */
+static void last_b_call_id(char *id, size_t cap)
+{
+	const struct sip_msg *inv = sent_msg(nsent - 1);
+	assert_int_equal(inv->method_id, SIP_METHOD_INVITE);
+	snprintf(id, cap, "%.*s", (int)inv->call_id.len, sent[nsent - 1].buf + inv->call_id.off);
+}
+
 /* The timers of each state: Timer A resends leg B's INVITE from T1 doubling,
  * Timer B answers 408; Timer G resends a failure to the caller until Timer H;
- * a ringing call is left alone until two minutes past Timer B, then gets its
- * 408 and its early dialog is released. Nothing else is sent on any tick. */
+ * a ringing call is left alone until timers.no_answer_s (120 s) after its
+ * INVITE, when leg B gets a CANCEL, and, the callee answering neither, the
+ * caller gets 408 64*T1 later and the early dialog is released. Nothing else
+ * is sent on any tick. */
 static void test_timers_of_each_state(void **state)
 {
 	struct tick_send log[32];
 	(void)state;
 
-	char b1[40];	    /* leg B's Call-ID of call 1 */
-	numbered_invite(1); /* at 1000; bob never answers */
-	const struct sip_msg *inv1 = sent_msg(nsent - 1);
-	snprintf(b1, sizeof(b1), "%.*s", (int)inv1->call_id.len,
-		 sent[nsent - 1].buf + inv1->call_id.off);
+	char b1[40], b2[40]; /* leg B's Call-IDs of calls 1 and 2 */
+	numbered_invite(1);  /* at 1000; bob never answers */
+	last_b_call_id(b1, sizeof(b1));
 	numbered_invite(2);
+	last_b_call_id(b2, sizeof(b2));
 	response_from_bob(nsent - 1, 180, "ring2"); /* at 1100: ringing */
 	numbered_invite(3);
 	response_from_bob(nsent - 1, 486, "busy3"); /* at 1100: completed */
@@ -928,9 +946,11 @@ static void test_timers_of_each_state(void **state)
 	}
 	assert_int_equal(a, 6);
 	assert_int_equal(g, 10);
-	assert_int_equal(n, i + 2);
+	assert_int_equal(n, i + 3);
 	assert_tick_send(&log[i], 33000, 408, "n1@10.1.1.1", 5061); /* Timer B */
-	assert_tick_send(&log[i + 1], 153000, 408, "n2@10.1.1.1", 5061);
+	assert_tick_send(&log[i + 1], 121000, 0, b2, 5090);	    /* no answer */
+	assert_int_equal(log[i + 1].method, SIP_METHOD_CANCEL);
+	assert_tick_send(&log[i + 2], 153000, 408, "n2@10.1.1.1", 5061);
 	assert_int_equal(nrelease, released + 1);
 	assert_int_equal(tick_through(154000, 160000, log, 32), 0);
 
@@ -939,6 +959,58 @@ static void test_timers_of_each_state(void **state)
 	assert_int_equal(st.calls_timeout, 2);
 	/* the released early dialog counts until its worker says it ended */
 	assert_int_equal(st.calls_active, 1);
+}
+
+/* A call nobody answers in timers.no_answer_s: leg B gets a CANCEL, its 487
+ * is ACKed, and the caller gets 408 (not the 487), resent by Timer G until
+ * its ACK; the CDR says timeout. */
+static void test_no_answer_cancels_the_callee(void **state)
+{
+	struct tick_send log[32];
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing");
+	unsigned base = nsent;
+	assert_int_equal(tick_through(1100, 120990, log, 32), 0);
+	assert_int_equal(tick_through(120990, 121000, log, 32), 1);
+	assert_int_equal(log[0].method, SIP_METHOD_CANCEL);
+	assert_int_equal(log[0].port, 5090);
+	assert_int_equal(ncdrs, 0);
+
+	/* bob: 200 to the CANCEL (nothing to do), 487 to the INVITE */
+	response_from_bob_at(inv, 487, "ringing", 121000);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	assert_int_equal(sent_msg(base + 1)->status, 408);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "disposition"), "timeout");
+	assert_int_equal(cdr_int(0, "status"), 408);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_timeout, 1);
+	assert_int_equal(st.calls_cancelled, 0);
+	assert_int_equal(st.calls_failed, 0);
+
+	/* the 408 again on Timer G, until alice ACKs */
+	nsent = base;
+	assert_int_equal(tick_through(121000, 121500, log, 32), 1);
+	assert_int_equal(log[0].at, 121500);
+	assert_int_equal(log[0].status, 408);
+	from_alice("ACK sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>;tag=x\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 ACK\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 1);
+	assert_int_equal(tick_through(121500, 160000, log, 32), 0);
 }
 
 /* A call ringing when the process stops is answered through the next one: the
@@ -988,8 +1060,8 @@ static void test_ringing_call_answered_after_restart(void **state)
 }
 
 /* Timers go on where they were after a restart: the failure's Timer G at the
- * times the last process set, the ringing call's 408 two minutes past its
- * Timer B. */
+ * times the last process set, the ringing call's CANCEL at its no-answer
+ * time, 120 s after its INVITE, and its 408 64*T1 later. */
 static void test_timers_run_on_after_restart(void **state)
 {
 	struct tick_send log[32];
@@ -1002,10 +1074,13 @@ static void test_timers_run_on_after_restart(void **state)
 	assert_int_equal(restart(), 2);
 	unsigned released = nrelease;
 
-	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 1);
+	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 2);
 	for (unsigned i = 0; i < 10; i++)
 		assert_tick_send(&log[i], timer_g_at[i], 486, "n3@10.1.1.1", 5061);
-	assert_tick_send(&log[10], 153000, 408, "a1@10.1.1.1", 5061);
+	assert_int_equal(log[10].at, 121000);
+	assert_int_equal(log[10].method, SIP_METHOD_CANCEL);
+	assert_int_equal(log[10].port, 5090);
+	assert_tick_send(&log[11], 153000, 408, "a1@10.1.1.1", 5061);
 	assert_int_equal(nrelease, released + 1);
 }
 
@@ -1267,6 +1342,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),

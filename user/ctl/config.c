@@ -67,6 +67,7 @@ static void config_defaults(struct config *c)
 	c->timers.dialog_idle_s = 7200;
 	c->timers.dialog_max_s = 86400;
 	c->timers.drain_s = 30;
+	c->timers.no_answer_s = 120;
 	c->limits.max_calls = 1000000;
 	c->limits.retry_after_s = 5;
 	c->limits.rate_sources = 65536;
@@ -628,6 +629,8 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_max_s);
 	if (!strcmp(k, "drain_s"))
 		return get_uint(p, path, v, 0, 86400, &c->timers.drain_s);
+	if (!strcmp(k, "no_answer_s"))
+		return get_uint(p, path, v, 1, 86400, &c->timers.no_answer_s);
 	return -ENOENT;
 }
 
@@ -1090,6 +1093,7 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(tm, "dialog_idle_s", json_integer(c->timers.dialog_idle_s));
 	json_object_set_new(tm, "dialog_max_s", json_integer(c->timers.dialog_max_s));
 	json_object_set_new(tm, "drain_s", json_integer(c->timers.drain_s));
+	json_object_set_new(tm, "no_answer_s", json_integer(c->timers.no_answer_s));
 	json_object_set_new(o, "timers", tm);
 	json_object_set_new(lim, "max_calls", json_integer(c->limits.max_calls));
 	json_object_set_new(lim, "calls_per_second_per_source",
@@ -1173,6 +1177,7 @@ static const struct restart_key {
     RESTART_KEY("timers.dialog_idle_s", timers.dialog_idle_s),
     RESTART_KEY("timers.dialog_max_s", timers.dialog_max_s),
     RESTART_KEY("timers.drain_s", timers.drain_s),
+    RESTART_KEY("timers.no_answer_s", timers.no_answer_s),
 };
 #undef RESTART_KEY
 

@@ -80,7 +80,8 @@ struct config {
 	} capacity;
 	struct {
 		uint32_t t1_ms, t2_ms, transaction_timeout_ms, dialog_idle_s, dialog_max_s;
-		uint32_t drain_s; /* SIGTERM: longest wait for calls to end */
+		uint32_t drain_s;     /* SIGTERM: longest wait for calls to end */
+		uint32_t no_answer_s; /* a call ringing this long from its INVITE is given up */
 	} timers;
 	struct {
 		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s, rate_sources;

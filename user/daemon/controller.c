@@ -66,6 +66,10 @@ struct ctl_call {
 	bool installed; /* the worker holds the dialog */
 	bool slot_gone; /* the worker ended the early dialog: slot back in the pool */
 	bool cancelled;
+	/* no final within timers.no_answer_s: leg B was sent a CANCEL, and its
+	 * final ends the call with a 408 to the caller (in what was padding, so
+	 * that the records' file keeps its layout: older files hold false) */
+	bool timed_out;
 	int final_status;
 	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
 	uint32_t next_by_a;		   /* chain in the leg-A hash, index + 1 */
@@ -903,15 +907,25 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
 		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
-	if (k->cancelled)
+	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
+	bool timeout = k->timed_out && !k->cancelled;
+	if (timeout)
+		c->st.calls_timeout++;
+	else if (k->cancelled)
 		c->st.calls_cancelled++;
 	else
 		c->st.calls_failed++;
-	cdr_unanswered(c, k, k->cancelled ? "cancelled" : "failed", r->status);
+	cdr_unanswered(c, k,
+		       timeout	      ? "timeout"
+		       : k->cancelled ? "cancelled"
+				      : "failed",
+		       timeout ? 408 : r->status);
 	k->state = CALL_COMPLETED;
-	k->final_status = r->status;
-	int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
-				     sizeof(c->out));
+	k->final_status = timeout ? 408 : r->status;
+	int n = timeout
+		    ? setup_local_response(408, k->head, k->head_len, NULL, c->out, sizeof(c->out))
+		    : setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+					   sizeof(c->out));
 	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
 		/* keep the final for Timer G retransmits; the INVITE is no longer needed */
 		memcpy(k->invite, c->out, (size_t)n);
@@ -949,6 +963,17 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 
 /* ---- CANCEL and ACK from leg A ------------------------------------------ */
 
+/* A CANCEL for leg B's INVITE, built from the INVITE as sent (RFC 3261 9.1). */
+static void cancel_leg_b(struct ctl *c, struct ctl_call *k)
+{
+	char cancel[CTL_INVITE_MAX];
+
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
+		return;
+	int n = setup_build_cancel(&c->scratch, cancel, sizeof(cancel));
+	send_to(c, k->shard, cancel, n, &k->b_peer, k->b_len);
+}
+
 static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		      const struct sockaddr *src, socklen_t srclen)
 {
@@ -962,11 +987,7 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)
 		return;
 	k->cancelled = true;
-	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
-		return;
-	char cancel[CTL_INVITE_MAX];
-	int n = setup_build_cancel(&c->scratch, cancel, sizeof(cancel));
-	send_to(c, k->shard, cancel, n, &k->b_peer, k->b_len);
+	cancel_leg_b(c, k);
 }
 
 static void on_ack(struct ctl *c, const struct sip_msg *m)
@@ -1064,17 +1085,27 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* When a proceeding call is given up: timers.no_answer_s after its INVITE
+ * (sent at Timer B's start, t_deadline - 64*T1, which a provisional leaves
+ * as it was), then, once leg B was sent a CANCEL, at t_deadline. */
+static uint64_t no_answer_due(const struct ctl *c, const struct ctl_call *k)
+{
+	if (k->timed_out)
+		return k->t_deadline;
+	return k->t_deadline - 64ull * c->cfg->timers.t1_ms + 1000ull * c->cfg->timers.no_answer_s;
+}
+
 /* When record k next needs the controller, or UINT64_MAX for never: Timer A
  * or B while calling; while proceeding, the next tick when its early dialog
- * waits for a worker, else the give-up time two minutes past Timer B; Timer G
- * or H once completed. Answered records wait on the linger list instead. */
-static uint64_t call_due(const struct ctl_call *k, uint64_t now)
+ * waits for a worker, else its no-answer time; Timer G or H once completed.
+ * Answered records wait on the linger list instead. */
+static uint64_t call_due(const struct ctl *c, const struct ctl_call *k, uint64_t now)
 {
 	switch (k->state) {
 	case CALL_CALLING:
 		return min_u64(k->t_next, k->t_deadline);
 	case CALL_PROCEEDING:
-		return early_install_pending(k) ? now + 1 : k->t_deadline + 120000ull;
+		return early_install_pending(k) ? now + 1 : no_answer_due(c, k);
 	case CALL_COMPLETED:
 		return k->invite_len ? min_u64(k->t_next, k->t_deadline) : k->t_deadline;
 	default:
@@ -1088,7 +1119,7 @@ static uint64_t call_due(const struct ctl_call *k, uint64_t now)
 static void call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now)
 {
 	uint32_t i = call_index(c, k);
-	uint64_t due = call_due(k, now);
+	uint64_t due = call_due(c, k, now);
 
 	if (due == UINT64_MAX) {
 		wheel_cancel(&c->timers, c->timer_of[i]);
@@ -1119,8 +1150,14 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 		}
 		break;
 	case CALL_PROCEEDING:
-		if (now >= k->t_deadline + 120000ull) {
-			/* no final response for minutes after the deadline: give up */
+		if (now >= no_answer_due(c, k) && !k->timed_out) {
+			/* ringing too long: CANCEL leg B; its 487 (invite_response)
+			 * ends the call with a 408 to the caller */
+			k->timed_out = true;
+			cancel_leg_b(c, k);
+			k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+		} else if (now >= no_answer_due(c, k)) {
+			/* leg B answered neither the INVITE nor the CANCEL */
 			c->st.calls_timeout++;
 			cdr_unanswered(c, k, "timeout", 408);
 			respond_a(c, k, 408, NULL);
@@ -1284,8 +1321,8 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 			 uint64_t now)
 {
 	const uint64_t t1 = c->cfg->timers.t1_ms;
-	/* the longest a record waits for anything: Timer B or H, then the two
-	 * minutes a proceeding call gets past it */
+	/* the furthest ahead a record's times lie is Timer B or H (64*T1; the
+	 * no-answer time is counted from Timer B's start), with room to spare */
 	const uint64_t longest = 64 * t1 + 120000;
 
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING && k->state != CALL_ANSWERED &&
@@ -1293,7 +1330,8 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		return false;
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
-	    !mem_bool_ok(&k->cancelled) || !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
+	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
+	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
