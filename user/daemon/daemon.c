@@ -466,8 +466,8 @@ static int open_worker_sockets(struct daemon *d)
 	 * user) silently share the port and take a share of the traffic: a plain
 	 * bind first proves the port is free. A process that was just killed can
 	 * hold it a little longer than it lives: the kernel closes sockets still
-	 * referenced by its io_uring after the process is gone (6-21 ms measured,
-	 * more under load), so a restart waits up to BIND_WAIT_MS for it. */
+	 * referenced by its io_uring after the process is gone (6 to 21 ms after
+	 * its parent's wait, in six tries), so a start waits up to BIND_WAIT_MS. */
 	enum { BIND_WAIT_MS = 2000, BIND_STEP_MS = 10 };
 	int probe = udp_socket_bind(&d->cfg->listen_addr, d->cfg->listen_addr_len, false);
 	for (unsigned waited = 0; probe == -EADDRINUSE && waited < BIND_WAIT_MS;
