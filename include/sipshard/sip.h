@@ -346,6 +346,11 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
  * sip_can_respond() says so. Returns length or -ENOSPC / -EINVAL. */
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
 		const char *extra, char *out, size_t cap);
+/* The header lines sip_respond copies from req (every Via line, From, To with
+ * ";tag=<to_tag>" added when it has none and to_tag is not NULL, Call-ID,
+ * CSeq), alone: for a response made later, when req is gone (the controller
+ * keeps them while a call sets up). Returns length or -ENOSPC / -EINVAL. */
+int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap);
 /* True when m is a request (even an invalid one) with Via, From, To, Call-ID and
  * CSeq lines present, so that a response can be formed; never for ACK. */
 bool sip_can_respond(const struct sip_msg *m);

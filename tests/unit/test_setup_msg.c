@@ -91,7 +91,7 @@ static void test_relay_response_hides_callee(void **state)
 				   "Content-Length: 0\r\n\r\n";
 	char head[SETUP_HEAD_MAX];
 	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
-	int hl = setup_save_head(&a, "ourAtag", head, sizeof(head));
+	int hl = sip_response_head(&a, "ourAtag", head, sizeof(head));
 	assert_true(hl > 0);
 	parse_ok(&b, ok_b, sizeof(ok_b) - 1);
 	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", out2, sizeof(out2));
@@ -116,7 +116,7 @@ static void test_local_response_and_ack_cancel(void **state)
 	(void)state;
 	char head[SETUP_HEAD_MAX];
 	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
-	int hl = setup_save_head(&a, "t1", head, sizeof(head));
+	int hl = sip_response_head(&a, "t1", head, sizeof(head));
 	int n = setup_local_response(503, head, (size_t)hl, "Retry-After: 5\r\n", out, sizeof(out));
 	assert_true(n > 0);
 	parse_ok(&r, out, (size_t)n);

@@ -458,6 +458,35 @@ static void test_refusals(void **state)
 }
 
 /* For every cap below the needed length: -ENOSPC and nothing written at or after cap. */
+/* sip_response_head writes exactly the lines between a response's status line
+ * and its Content-Length, for a response made after the request is gone; it
+ * refuses what sip_respond refuses and says -ENOSPC when it does not fit. */
+static void test_response_head(void **state)
+{
+	struct fixture *f = *state;
+	char head[2048];
+	parse_req(&f->req, invite, sizeof(invite) - 1, 0);
+	int n = sip_respond(&f->req, 180, NULL, "t9", NULL, f->out, sizeof(f->out));
+	assert_true(n > 0);
+	int h = sip_response_head(&f->req, "t9", head, sizeof(head));
+	const char *first_eol = memchr(f->out, '\n', (size_t)n);
+	assert_non_null(first_eol);
+	size_t start = (size_t)(first_eol + 1 - f->out);
+	assert_int_equal((size_t)h, (size_t)n - start - strlen("Content-Length: 0\r\n\r\n"));
+	assert_memory_equal(head, f->out + start, (size_t)h);
+	assert_non_null(memmem(head, (size_t)h, ";tag=t9\r\n", 9));
+	/* without a tag, To as it came */
+	h = sip_response_head(&f->req, NULL, head, sizeof(head));
+	assert_true(h > 0);
+	static const char to_as_sent[] = "To: Bob <sip:bob@biloxi.example.com>\r\n";
+	assert_non_null(memmem(head, (size_t)h, to_as_sent, sizeof(to_as_sent) - 1));
+	assert_int_equal(sip_response_head(&f->req, "t9", head, 40), -ENOSPC);
+	/* ACK gets no response, hence no head */
+	parse_req(&f->req, bye_tagged, sizeof(bye_tagged) - 1, 0);
+	f->req.method_id = SIP_METHOD_ACK;
+	assert_int_equal(sip_response_head(&f->req, "t9", head, sizeof(head)), -EINVAL);
+}
+
 static void test_enospc(void **state)
 {
 	struct fixture *f = *state;
@@ -510,6 +539,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_invalid_requests_get_400, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_response_head, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #ifndef SIPSHARD_WBUF_H
 #define SIPSHARD_WBUF_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,13 @@ static inline void wbuf_put(struct wbuf *w, const void *s, size_t n)
 static inline void wbuf_puts(struct wbuf *w, const char *s)
 {
 	wbuf_put(w, s, strlen(s));
+}
+
+/* What a writer returns: the length written, or -ENOSPC when anything did not
+ * fit. */
+static inline int wbuf_result(const struct wbuf *w)
+{
+	return w->overflow ? -ENOSPC : (int)w->len;
 }
 
 /* v in decimal. */

@@ -779,7 +779,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	    shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
 	make_b_call_id(c, k, bucket);
 
-	int hl = setup_save_head(m, k->a_tag, k->head, sizeof(k->head));
+	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
 	struct setup_leg_b b = {

@@ -19,6 +19,7 @@
 
 #include "core/wbuf.h"
 #include "daemon/relay.h"
+#include "sip/wput.h"
 
 bool relay_branch_is_controller(const char *buf, sip_view branch)
 {
@@ -157,23 +158,6 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		rc->refer_notifies++;
 }
 
-static int save_head(const struct sip_msg *m, char *head, size_t cap)
-{
-	size_t len = 0;
-	for (uint16_t i = 0; i < m->nhdrs; i++) {
-		const struct sip_hdr_line *h = &m->hdrs[i];
-		if (h->id != SIP_HDR_VIA && h->id != SIP_HDR_FROM && h->id != SIP_HDR_TO &&
-		    h->id != SIP_HDR_CALL_ID && h->id != SIP_HDR_CSEQ)
-			continue;
-		size_t n = (size_t)(h->end - h->start);
-		if (n > cap - len)
-			return -ENOSPC;
-		memcpy(head + len, m->buf + h->start, n);
-		len += n;
-	}
-	return (int)len;
-}
-
 static bool is_target_refresh(uint8_t method)
 {
 	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE ||
@@ -191,11 +175,10 @@ static void put_name_addr(struct wbuf *w, const char *uri, size_t uri_len, const
 	wbuf_put(w, tag, tag_len);
 }
 
-/* Our Contact's URI in angle brackets, "<sip:sipshard@ADVERTISE>", into w. */
-static void put_contact(struct wbuf *w, const struct relay_ctx *rc)
+void relay_put_contact(struct wbuf *w, const char *advertise)
 {
 	wbuf_put(w, "<sip:sipshard@", 14);
-	wbuf_puts(w, rc->advertise);
+	wbuf_puts(w, advertise);
 	wbuf_put(w, ">", 1);
 }
 
@@ -206,7 +189,7 @@ static size_t contact_line(const struct relay_ctx *rc, char *buf, size_t cap)
 	struct wbuf w = {buf, 0, cap, false};
 
 	wbuf_put(&w, "Contact: ", 9);
-	put_contact(&w, rc);
+	relay_put_contact(&w, rc->advertise);
 	wbuf_put(&w, "\r\n\0", 3);
 	return w.overflow ? 0 : w.len - 1;
 }
@@ -245,14 +228,14 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	cseq = v.len;
 	wbuf_put_uint(&v, cseq_out);
 	wbuf_put(&v, " ", 1);
-	wbuf_put(&v, m->buf + m->cseq.method.off, m->cseq.method.len);
+	wput_view(&v, m->buf, m->cseq.method);
 	mf = v.len;
 	/* at least 1: relay_request answered or dropped anything lower */
 	wbuf_put_uint(&v, (uint32_t)(m->max_forwards - 1));
 	contact = v.len;
 	bool with_contact = m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id);
 	if (with_contact)
-		put_contact(&v, rc);
+		relay_put_contact(&v, rc->advertise);
 	if (v.overflow)
 		return -ENOSPC;
 	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, scratch + from, (uint16_t)(tohdr - from)};
@@ -422,7 +405,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		tslot = (uint32_t)ts;
 		fresh = true;
 		t = shard_txn_get(rc->table, tslot, tgen);
-		int hl = save_head(m, t->head, sizeof(t->head));
+		/* the response goes back with these lines (no tag: To is tagged) */
+		int hl = sip_response_head(m, NULL, t->head, sizeof(t->head));
 		if (hl < 0) {
 			shard_txn_free(rc->table, tslot);
 			answer(rc, m, 513, NULL, out, cap, res);

@@ -22,6 +22,11 @@
 #include "shard/table.h"
 #include "sipshard/sip.h"
 
+struct wbuf;
+/* Our Contact's URI in angle brackets, "<sip:sipshard@ADVERTISE>", into w: the
+ * one every leg sees, in-dialog and at call set-up. */
+void relay_put_contact(struct wbuf *w, const char *advertise);
+
 /* What the worker must do with a datagram after relay_request/relay_response. */
 enum relay_outcome {
 	RELAY_SEND,	     /* send out[0..len) to *dst */

@@ -9,36 +9,23 @@
 #include <string.h>
 
 #include "core/wbuf.h"
+#include "daemon/relay.h"
 #include "daemon/setup_msg.h"
+#include "sip/wput.h"
 
 /* The pieces of leg B's rewritten headers: three URIs (each at most a
  * max_uri user part and a host) and a few short values. */
 #define SETUP_PIECES_MAX 8192
-
-static void put_view(struct wbuf *w, const struct sip_msg *m, sip_view v)
-{
-	wbuf_put(w, m->buf + v.off, v.len);
-}
-
-static void put_line(struct wbuf *w, const struct sip_msg *m, const struct sip_hdr_line *h)
-{
-	wbuf_put(w, m->buf + h->start, (size_t)(h->end - h->start));
-}
 
 /* "sip:USER@host", or "sip:host" when user is empty. */
 static void put_sip_uri(struct wbuf *w, const struct sip_msg *m, sip_view user, const char *host)
 {
 	wbuf_puts(w, "sip:");
 	if (user.len) {
-		put_view(w, m, user);
+		wput_view(w, m->buf, user);
 		wbuf_puts(w, "@");
 	}
 	wbuf_puts(w, host);
-}
-
-static int wbuf_result(const struct wbuf *w)
-{
-	return w->overflow ? -ENOSPC : (int)w->len;
 }
 
 /* The bytes appended to w since start, as a replacement value. */
@@ -93,9 +80,7 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_MAX_FORWARDS, at);
 
 	at = w.len;
-	wbuf_puts(&w, "<sip:sipshard@");
-	wbuf_puts(&w, b->advertise);
-	wbuf_puts(&w, ">");
+	relay_put_contact(&w, b->advertise);
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_CONTACT, at);
 
 	if (w.overflow)
@@ -107,29 +92,6 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	spec.remove =
 	    SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
 	return sip_write(a, &spec, out, cap);
-}
-
-int setup_save_head(const struct sip_msg *a, const char *to_tag, char *head, size_t cap)
-{
-	const struct sip_hdr_line *to = sip_find_hdr(a, SIP_HDR_TO);
-	struct wbuf w = {head, 0, cap, false};
-
-	for (uint16_t i = 0; i < a->nhdrs; i++)
-		if (a->hdrs[i].id == SIP_HDR_VIA)
-			put_line(&w, a, &a->hdrs[i]);
-	put_line(&w, a, sip_find_hdr(a, SIP_HDR_FROM));
-	if (a->to.has_tag) {
-		put_line(&w, a, to);
-	} else {
-		wbuf_puts(&w, "To: ");
-		put_view(&w, a, to->value);
-		wbuf_puts(&w, ";tag=");
-		wbuf_puts(&w, to_tag);
-		wbuf_puts(&w, "\r\n");
-	}
-	put_line(&w, a, sip_find_hdr(a, SIP_HDR_CALL_ID));
-	put_line(&w, a, sip_find_hdr(a, SIP_HDR_CSEQ));
-	return wbuf_result(&w);
 }
 
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
@@ -145,9 +107,9 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 		      SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		      SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
 	if (b_resp->status < 300) {
-		wbuf_puts(&w, "Contact: <sip:sipshard@");
-		wbuf_puts(&w, advertise);
-		wbuf_puts(&w, ">\r\n");
+		wbuf_puts(&w, "Contact: ");
+		relay_put_contact(&w, advertise);
+		wbuf_puts(&w, "\r\n");
 		if (w.overflow)
 			return -ENOSPC;
 		spec.append = contact;
@@ -182,13 +144,13 @@ static int build_same_txn(const struct sip_msg *inv, const char *method,
 
 	wbuf_puts(&w, method);
 	wbuf_puts(&w, " ");
-	put_view(&w, inv, inv->ruri.whole);
+	wput_view(&w, inv->buf, inv->ruri.whole);
 	wbuf_puts(&w, " SIP/2.0\r\n");
-	put_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
+	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
 	wbuf_puts(&w, "Max-Forwards: 70\r\n");
-	put_line(&w, inv, sip_find_hdr(inv, SIP_HDR_FROM));
-	put_line(&w, to_src, sip_find_hdr(to_src, SIP_HDR_TO));
-	put_line(&w, inv, sip_find_hdr(inv, SIP_HDR_CALL_ID));
+	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_FROM));
+	wput_line(&w, to_src, sip_find_hdr(to_src, SIP_HDR_TO));
+	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_CALL_ID));
 	wbuf_puts(&w, "CSeq: ");
 	wbuf_put_uint(&w, inv->cseq.num);
 	wbuf_puts(&w, " ");

@@ -17,7 +17,8 @@
 #include "sipshard/sip.h"
 
 /* Bound of the saved "response head" of leg A: its Via lines, From, To (with
- * our tag), Call-ID and CSeq lines, replayed on every response to leg A. */
+ * our tag), Call-ID and CSeq lines (sip_response_head), replayed on every
+ * response to leg A. */
 #define SETUP_HEAD_MAX 2048
 
 /* What leg B's INVITE is made of. Strings are NUL-terminated. */
@@ -35,11 +36,6 @@ struct setup_leg_b {
  * Call-ID, tags and CSeq; the caller's Via, Route, Record-Route, Contact and
  * Call-ID removed; body and other headers kept. */
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
-
-/* Saves the response head of leg A's INVITE into head (SETUP_HEAD_MAX):
- * every Via line, From, To with ";tag=to_tag" added, Call-ID, CSeq. Returns the
- * length or -ENOSPC. */
-int setup_save_head(const struct sip_msg *a, const char *to_tag, char *head, size_t cap);
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,

@@ -11,13 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/wbuf.h"
 #include "sip/lex.h"
-
-static void put_view(struct wbuf *w, const char *buf, sip_view v)
-{
-	wbuf_put(w, buf + v.off, v.len);
-}
+#include "sip/wput.h"
 
 /* The start line's first byte: the parser skipped leading CR/LF keep-alives. */
 static const char *start_line(const struct sip_msg *m)
@@ -65,10 +60,10 @@ static void put_via_line(struct wbuf *w, const struct sip_msg *m, uint16_t line,
 	if (!keep)
 		return; /* every value of this line was stripped */
 	if (keep->whole.off == h->value.off) {
-		wbuf_put(w, m->buf + h->start, (size_t)(h->end - h->start));
+		wput_line(w, m, h);
 		return;
 	}
-	put_view(w, m->buf, h->name);
+	wput_view(w, m->buf, h->name);
 	wbuf_put(w, ": ", 2);
 	wbuf_put(w, m->buf + keep->whole.off,
 		 (size_t)(h->value.off + h->value.len - keep->whole.off));
@@ -110,7 +105,7 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 		wbuf_put(&w, spec->start_line, spec->start_line_len);
 		wbuf_put(&w, "\r\n", 2);
 	} else if (spec->ruri && m->is_request) {
-		put_view(&w, m->buf, m->method);
+		wput_view(&w, m->buf, m->method);
 		wbuf_put(&w, " ", 1);
 		wbuf_put(&w, spec->ruri, spec->ruri_len);
 		wbuf_put(&w, " SIP/2.0\r\n", 10);
@@ -146,16 +141,16 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 				wrote_append = true;
 			}
 			if (!spec->replace_body && (size_t)m->content_length == body_len) {
-				wbuf_put(&w, m->buf + h->start, (size_t)(h->end - h->start));
+				wput_line(&w, m, h);
 			} else {
-				put_view(&w, m->buf, h->name);
+				wput_view(&w, m->buf, h->name);
 				wbuf_put(&w, ": ", 2);
 				wbuf_put_uint(&w, (uint32_t)body_len);
 				wbuf_put(&w, "\r\n", 2);
 			}
 			continue;
 		}
-		wbuf_put(&w, m->buf + h->start, (size_t)(h->end - h->start));
+		wput_line(&w, m, h);
 	}
 	for (uint8_t i = 0; i < spec->nreplace; i++)
 		if (!(replaced_done & SIP_HBIT(spec->replace[i].id))) {
@@ -258,11 +253,6 @@ bool sip_can_respond(const struct sip_msg *m)
 	       m->first[SIP_HDR_CALL_ID] && m->first[SIP_HDR_CSEQ];
 }
 
-static void put_line(struct wbuf *w, const struct sip_msg *m, const struct sip_hdr_line *h)
-{
-	wbuf_put(w, m->buf + h->start, (size_t)(h->end - h->start));
-}
-
 /* True when a To value already carries a tag parameter. Textual, so that it
  * also works on a request whose To failed to parse: skips a quoted display
  * name, then looks at each ;parameter after the URI for exactly "tag". */
@@ -292,6 +282,40 @@ static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 	return false;
 }
 
+/* Every Via line, From, To (with ";tag=to_tag" added when to_tag is set and To
+ * has none), Call-ID and CSeq of req, as sip_respond and sip_response_head
+ * write them. */
+static void response_head(struct wbuf *w, const struct sip_msg *req, const char *to_tag)
+{
+	for (uint16_t i = 0; i < req->nhdrs; i++)
+		if (req->hdrs[i].id == SIP_HDR_VIA)
+			wput_line(w, req, &req->hdrs[i]);
+	wput_line(w, req, sip_find_hdr(req, SIP_HDR_FROM));
+	const struct sip_hdr_line *to = sip_find_hdr(req, SIP_HDR_TO);
+	if (to_tag && *to_tag && !to_has_tag(req, to)) {
+		wput_view(w, req->buf, to->name);
+		wbuf_put(w, ": ", 2);
+		wput_view(w, req->buf, to->value);
+		wbuf_puts(w, ";tag=");
+		wbuf_puts(w, to_tag);
+		wbuf_put(w, "\r\n", 2);
+	} else {
+		wput_line(w, req, to);
+	}
+	wput_line(w, req, sip_find_hdr(req, SIP_HDR_CALL_ID));
+	wput_line(w, req, sip_find_hdr(req, SIP_HDR_CSEQ));
+}
+
+int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap)
+{
+	struct wbuf w = {out, 0, cap, false};
+
+	if (!sip_can_respond(req))
+		return -EINVAL;
+	response_head(&w, req, to_tag);
+	return wbuf_result(&w);
+}
+
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
 		const char *extra, char *out, size_t cap)
 {
@@ -305,27 +329,9 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 	wbuf_puts(&w, reason ? reason : sip_reason_phrase(status));
 	wbuf_put(&w, "\r\n", 2);
 
-	for (uint16_t i = 0; i < req->nhdrs; i++)
-		if (req->hdrs[i].id == SIP_HDR_VIA)
-			put_line(&w, req, &req->hdrs[i]);
-	put_line(&w, req, sip_find_hdr(req, SIP_HDR_FROM));
-	const struct sip_hdr_line *to = sip_find_hdr(req, SIP_HDR_TO);
-	if (status > 100 && to_tag && *to_tag && !to_has_tag(req, to)) {
-		put_view(&w, req->buf, to->name);
-		wbuf_put(&w, ": ", 2);
-		put_view(&w, req->buf, to->value);
-		wbuf_puts(&w, ";tag=");
-		wbuf_puts(&w, to_tag);
-		wbuf_put(&w, "\r\n", 2);
-	} else {
-		put_line(&w, req, to);
-	}
-	put_line(&w, req, sip_find_hdr(req, SIP_HDR_CALL_ID));
-	put_line(&w, req, sip_find_hdr(req, SIP_HDR_CSEQ));
+	response_head(&w, req, status > 100 ? to_tag : NULL);
 	if (extra)
 		wbuf_puts(&w, extra);
 	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
-	if (w.overflow)
-		return -ENOSPC;
-	return (int)w.len;
+	return wbuf_result(&w);
 }
