@@ -4,7 +4,8 @@
 # costs the controller thread (CPU ms per 1000 calls set up) and the workers.
 #
 #   bench/setup_rate.sh [--builds "A B ..."] [--rates "5000 10000 15000"]
-#                       [--seconds S] [--reps N] [--ring MS] [--setups N] [--out DIR]
+#                       [--seconds S] [--reps N] [--ring MS] [--setups N] [--cdr]
+#                       [--out DIR]
 #
 # --builds: sipshardd binaries to compare (default build/sipshardd); each is
 # named by its path in the results. For every rep, every rate, the builds
@@ -14,6 +15,8 @@
 # them. --ring MS: the callee answers MS after its 180 (default 0), so that up
 # to RATE*MS/1000 calls (at most all RATE*S) ring at once; --setups N: the
 # daemon's capacity.setups (default its own, 16384), which bounds them.
+# --cdr: the daemon writes call detail records (to a file on /dev/shm), and
+# the results count the records written.
 # Results: DIR/setup_rate.json (a line per run), DIR/setup_rate.txt (the
 # table: median of the runs).
 set -u
@@ -26,6 +29,7 @@ SECONDS_=5
 REPS=3
 RING_MS=0
 SETUPS=
+CDR=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builds) BUILDS=$2; shift ;;
@@ -34,9 +38,10 @@ while [ $# -gt 0 ]; do
 	--reps) REPS=$2; shift ;;
 	--ring) RING_MS=$2; shift ;;
 	--setups) SETUPS=$2; shift ;;
+	--cdr) CDR=1 ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
-	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps, --ring, --setups or --out)" >&2; exit 2 ;;
+	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps, --ring, --setups, --cdr or --out)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -57,6 +62,8 @@ run() {
 	calls=$((rate * SECONDS_))
 	local extra="\"management_socket\": \"$WORK/ctl.sock\","
 	[ -n "$SETUPS" ] && extra="$extra \"capacity\": { \"setups\": $SETUPS },"
+	rm -f "$WORK/cdr.jsonl"
+	[ "$CDR" = 1 ] && extra="$extra \"cdr_file\": \"$WORK/cdr.jsonl\","
 	bench_daemon "$build" 2 "$extra"
 	d=$DAEMON
 	t0=$(ctl_ticks "$d")
@@ -64,10 +71,12 @@ run() {
 		--rate "$rate" --duration 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
 	t1=$(ctl_ticks "$d")
 	"$BUILD/sipshardctl" -s "$WORK/ctl.sock" stats >"$WORK/stats.json" 2>/dev/null
+	local cdrs=0
+	[ -f "$WORK/cdr.jsonl" ] && cdrs=$(wc -l <"$WORK/cdr.jsonl")
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$WORK/stats.json" "$((t1 - t0))" "$build" "$rate" "$rep" \
-		"$(getconf CLK_TCK)" >>"$OUT/setup_rate.json" <<'PY'
+		"$(getconf CLK_TCK)" "$cdrs" >>"$OUT/setup_rate.json" <<'PY'
 import json, sys
 u = json.load(open(sys.argv[1]))
 st = json.load(open(sys.argv[2]))
@@ -78,7 +87,8 @@ inv = u["latency_us_by_method"].get("INVITE", {})
 print(json.dumps({"build": sys.argv[4], "rate": int(sys.argv[5]), "rep": int(sys.argv[6]),
                   "attempted": u["calls"]["attempted"], "established": est,
                   "invite_p50_ms": inv.get("p50", 0) / 1000, "invite_p99_ms": inv.get("p99", 0) / 1000,
-                  "controller_cpu_ms": 1000.0 * ctl, "controller_ring_full": ring_full}))
+                  "controller_cpu_ms": 1000.0 * ctl, "controller_ring_full": ring_full,
+                  "cdrs": int(sys.argv[8])}))
 PY
 }
 
@@ -100,18 +110,19 @@ rates = sorted({r["rate"] for r in runs})
 print("fresh sipshardd, 2 workers: RATE new calls per second for %s s, answered %s ms after"
       " the 180, held 1 s, then BYE" % (sys.argv[2], sys.argv[3]))
 print("median of %d runs; share set up, INVITE p50 / p99 ms, controller thread CPU ms per 1000 calls"
-      " attempted, set-ups refused on a full controller ring" % max(r["rep"] for r in runs))
+      " attempted, set-ups refused on a full controller ring, CDR lines written (--cdr)"
+      % max(r["rep"] for r in runs))
 print()
-print("%-8s %-40s %8s %9s %9s %10s %10s" % ("rate/s", "build", "set up", "p50 ms", "p99 ms",
-                                              "ctl ms/1k", "ring full"))
+print("%-8s %-40s %8s %9s %9s %10s %10s %8s" % ("rate/s", "build", "set up", "p50 ms", "p99 ms",
+                                                   "ctl ms/1k", "ring full", "CDRs"))
 for rate in rates:
     for b in builds:
         rs = [r for r in runs if r["build"] == b and r["rate"] == rate]
         med = lambda f: statistics.median(f(r) for r in rs)
-        print("%-8d %-40s %7.1f%% %9.1f %9.1f %10.1f %10s" % (
+        print("%-8d %-40s %7.1f%% %9.1f %9.1f %10.1f %10s %8d" % (
             rate, b, med(lambda r: 100.0 * r["established"] / r["attempted"]),
             med(lambda r: r["invite_p50_ms"]), med(lambda r: r["invite_p99_ms"]),
             med(lambda r: 1000.0 * r["controller_cpu_ms"] / r["attempted"]),
-            "%d" % med(lambda r: r["controller_ring_full"])))
+            "%d" % med(lambda r: r["controller_ring_full"]), med(lambda r: r.get("cdrs", 0))))
 PY
 cat "$OUT/setup_rate.txt"

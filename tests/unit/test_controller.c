@@ -121,6 +121,7 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 /* CDRs written, each parsed back (the hook only counts them when it is set). */
 enum { MAX_CDRS = 4 };
 static json_t *cdrs[MAX_CDRS];
+static char cdr_lines[MAX_CDRS][4096]; /* as written, without the newline */
 static unsigned ncdrs;
 
 static void hook_cdr(void *arg, const char *line, size_t len)
@@ -133,6 +134,9 @@ static void hook_cdr(void *arg, const char *line, size_t len)
 	cdrs[ncdrs] = json_loadb(line, len - 1, JSON_REJECT_DUPLICATES, &err);
 	if (!cdrs[ncdrs])
 		fail_msg("CDR is not JSON (%s): %.*s", err.text, (int)len, line);
+	assert_true(len - 1 < sizeof(cdr_lines[0]));
+	memcpy(cdr_lines[ncdrs], line, len - 1);
+	cdr_lines[ncdrs][len - 1] = '\0';
 	ncdrs++;
 }
 
@@ -625,6 +629,43 @@ static void test_cdr_cancelled_call(void **state)
 	assert_int_equal(ncdrs, 1);
 	assert_string_equal(cdr_str(0, "disposition"), "cancelled");
 	assert_int_equal(cdr_int(0, "status"), 487);
+}
+
+/*
+ * A record's members come from the network: a Call-ID may hold '"' and '\\'
+ * (RFC 3261 word), a URI is cut to 200 bytes. The line is exactly what
+ * jansson's compact dump of the same object writes (the members are written
+ * through jansson's string encoder, not through an object per call).
+ */
+static void test_cdr_members_escaped_as_jansson_writes_them(void **state)
+{
+	char user[300];
+	(void)state;
+	memset(user, 'u', sizeof(user) - 1);
+	user[sizeof(user) - 1] = '\0';
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:%s@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: q\"b\\s{x}@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   user);
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 486, "btag");
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "call_id"), "q\"b\\s{x}@10.1.1.1");
+	char from[201] = "sip:";
+	memcpy(from + 4, user, 196);
+	from[200] = '\0';
+	assert_string_equal(cdr_str(0, "from"), from); /* cut at 200 bytes */
+	assert_non_null(strstr(cdr_lines[0], "\"call_id\":\"q\\\"b\\\\s{x}@10.1.1.1\""));
+	char *again = json_dumps(cdrs[0], JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(again);
+	assert_string_equal(cdr_lines[0], again);
+	free(again);
 }
 
 /* A call still up when the controller closes gets its record then. */
@@ -1341,6 +1382,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_answered_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_members_escaped_as_jansson_writes_them,
+					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),

@@ -43,6 +43,7 @@ int cdr_reopen(struct cdr_file *f)
 {
 	if (f->fd < 0)
 		return 0;
+	cdr_flush(f); /* what the last pass queued belongs to the old file */
 	int fd = open_append(f->path);
 	if (fd < 0) {
 		int e = errno;
@@ -55,26 +56,63 @@ int cdr_reopen(struct cdr_file *f)
 	return 0;
 }
 
-void cdr_append(struct cdr_file *f, const char *line, size_t len)
+/* Counts the records from p on as lost and says so, once a second at most. */
+static void count_lost(struct cdr_file *f, const char *p, const char *end, const char *why)
 {
 	static const uint64_t quiet_ms = 1000;
-	ssize_t n = f->fd >= 0 ? write(f->fd, line, len) : -1;
 
-	if (n == (ssize_t)len) {
-		f->written++;
-		return;
-	}
-	f->errors++;
+	for (; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		f->errors++;
 	uint64_t now = clock_mono_ms();
 	if (now - f->last_error_log_ms >= quiet_ms) {
 		f->last_error_log_ms = now;
-		log_error("cdr_file %s: record lost (%s); %llu lost so far", f->path,
-			  n < 0 ? strerror(errno) : "short write", (unsigned long long)f->errors);
+		log_error("cdr_file %s: records lost (%s); %llu lost so far", f->path, why,
+			  (unsigned long long)f->errors);
 	}
+}
+
+void cdr_flush(struct cdr_file *f)
+{
+	const char *p = f->buf, *end = f->buf + f->used;
+
+	while (p < end) {
+		errno = EBADF; /* when closed */
+		ssize_t n = f->fd >= 0 ? write(f->fd, p, (size_t)(end - p)) : -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* a record cut by an earlier short write is lost too */
+			const char *from = p;
+			while (from > f->buf && from[-1] != '\n')
+				from--;
+			count_lost(f, from, end, n < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		p += n;
+	}
+	/* what went out whole: every record before the first one cut */
+	const char *from = f->buf;
+	for (const char *nl; (nl = memchr(from, '\n', (size_t)(p - from))) != NULL; from = nl + 1)
+		f->written++;
+	f->used = 0;
+}
+
+void cdr_append(struct cdr_file *f, const char *line, size_t len)
+{
+	if (len > sizeof(f->buf) - f->used)
+		cdr_flush(f);
+	if (len > sizeof(f->buf)) {
+		/* cannot happen with the controller's records (a few KiB at most) */
+		count_lost(f, line, line + len, "record larger than the buffer");
+		return;
+	}
+	memcpy(f->buf + f->used, line, len);
+	f->used += len;
 }
 
 void cdr_close(struct cdr_file *f)
 {
+	cdr_flush(f);
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;

@@ -35,6 +35,7 @@
 #include "core/keyhash.h"
 #include "core/mem.h"
 #include "core/rng.h"
+#include "core/wbuf.h"
 #include "daemon/controller.h"
 #include "daemon/log.h"
 #include "daemon/relay.h"
@@ -134,6 +135,12 @@ struct ctl_file_hdr {
 	uint64_t record_size, map_len;
 };
 
+/* CDR times: the formatted second, kept while it lasts (iso_time) */
+struct iso_clock {
+	uint64_t sec;
+	char text[24]; /* sec as "2026-12-01T23:59:59"; "" before the first */
+};
+
 struct ctl {
 	const struct config *cfg;
 	struct policy *pol;
@@ -160,6 +167,8 @@ struct ctl {
 	struct ctl_stats st;
 	char out[SIP_MAX_DATAGRAM];
 	char cdr_line[CTL_CDR_MAX + 512];
+	json_t *cdr_text;	/* cdr_put_member's string value */
+	struct iso_clock clock; /* CDR times */
 	struct sip_msg scratch; /* re-parses of our own INVITE */
 };
 
@@ -196,39 +205,100 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* "2026-12-01T23:59:59.123Z" */
-static void iso_time(uint64_t ms, char out[32])
+/* "2026-12-01T23:59:59.123Z". The part up to the seconds is formatted again
+ * only when the second changes: gmtime_r and strftime cost more than the
+ * rest of a record's formatting. */
+static void iso_time(struct iso_clock *t, uint64_t ms, char out[32])
 {
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+	uint64_t sec = ms / 1000;
+	if (sec != t->sec || !t->text[0]) {
+		time_t s = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&s, &tm);
+		if (strftime(t->text, sizeof(t->text), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+			t->text[0] = '\0';
+		t->sec = sec;
+	}
+	unsigned frac = (unsigned)(ms % 1000);
+	size_t n = strlen(t->text);
+	memcpy(out, t->text, n);
+	out[n] = '.';
+	out[n + 1] = (char)('0' + frac / 100);
+	out[n + 2] = (char)('0' + frac / 10 % 10);
+	out[n + 3] = (char)('0' + frac % 10);
+	memcpy(out + n + 4, "Z", 2);
 }
 
-/* A JSON string of at most CTL_CDR_URI_MAX bytes of p, printable ASCII kept,
- * others '?' (every byte comes from the network; JSON needs valid UTF-8). */
+/* At most CTL_CDR_URI_MAX bytes of p into buf, printable ASCII kept, others
+ * '?' (every byte comes from the network; JSON needs valid UTF-8); the count. */
+static size_t json_text_clean(const char *p, size_t len, char buf[CTL_CDR_URI_MAX])
+{
+	if (len > CTL_CDR_URI_MAX)
+		len = CTL_CDR_URI_MAX;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	return len;
+}
+
+/* A JSON string of json_text_clean's bytes of p. */
 json_t *ctl_json_text(const char *p, size_t len)
 {
 	char buf[CTL_CDR_URI_MAX];
-	if (len > sizeof(buf))
-		len = sizeof(buf);
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
-	return json_stringn(buf, len);
+	return json_stringn(buf, json_text_clean(p, len, buf));
 }
 
-static json_t *cdr_cstr(const char *s)
+/* Appends ,"name":"text" (without the comma for the first member) as
+ * json_dumps writes that member: the text cleaned as ctl_json_text does,
+ * then escaped by jansson, through one string value kept for it (no object
+ * and no output buffer made per call). */
+static void cdr_put_member(struct ctl *c, struct wbuf *w, const char *name, const char *p,
+			   size_t len)
 {
-	return ctl_json_text(s, strlen(s));
+	char buf[CTL_CDR_URI_MAX];
+	size_t n = json_text_clean(p, len, buf);
+
+	if (w->len)
+		wbuf_put(w, ",", 1);
+	wbuf_put(w, "\"", 1);
+	wbuf_puts(w, name);
+	wbuf_put(w, "\":", 2);
+	if (w->overflow || json_string_setn_nocheck(c->cdr_text, buf, n) != 0) {
+		w->overflow = true;
+		return;
+	}
+	size_t room = w->cap - w->len;
+	size_t need = json_dumpb(c->cdr_text, w->p + w->len, room, JSON_ENCODE_ANY);
+	if (need == 0 || need > room)
+		w->overflow = true;
+	else
+		w->len += need;
 }
 
-static json_t *cdr_view(const struct sip_msg *m, sip_view v)
+static void cdr_put_cstr(struct ctl *c, struct wbuf *w, const char *name, const char *s)
 {
-	return ctl_json_text(m->buf + v.off, v.len);
+	cdr_put_member(c, w, name, s, strlen(s));
 }
 
-/* The members known when the INVITE goes to leg B, kept in k->cdr. */
+/* Appends ,"name":"text" for a text sipshard formats itself from digits,
+ * letters and ".:[]-@" (an address, a time, leg B's Call-ID): nothing in it
+ * needs escaping, so it skips the encoder. */
+static void cdr_put_ours(struct wbuf *w, const char *name, const char *s)
+{
+	wbuf_put(w, ",\"", 2);
+	wbuf_puts(w, name);
+	wbuf_put(w, "\":\"", 3);
+	wbuf_puts(w, s);
+	wbuf_put(w, "\"", 1);
+}
+
+static void cdr_put_view(struct ctl *c, struct wbuf *w, const char *name, const struct sip_msg *m,
+			 sip_view v)
+{
+	cdr_put_member(c, w, name, m->buf + v.off, v.len);
+}
+
+/* The members known when the INVITE goes to leg B, kept in k->cdr: the
+ * object without its closing brace. */
 static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,
 		      const struct config_route *r)
 {
@@ -238,29 +308,24 @@ static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m
 	if (!c->hooks.cdr)
 		return;
 	k->start_wall_ms = wall_ms();
-	iso_time(k->start_wall_ms, start);
+	iso_time(&c->clock, k->start_wall_ms, start);
 	udp_format_addr((const struct sockaddr *)&k->a_peer, src, sizeof(src));
-	json_t *o = json_object();
-	json_object_set_new(o, "call_id", cdr_cstr(k->a_call_id));
-	json_object_set_new(o, "leg_b_call_id", cdr_cstr(k->b_call_id));
-	json_object_set_new(o, "from", cdr_view(m, m->from.uri.whole));
-	json_object_set_new(o, "to", cdr_view(m, m->to.uri.whole));
-	json_object_set_new(o, "request_uri", cdr_view(m, m->ruri.whole));
-	json_object_set_new(o, "source", json_string(src));
-	json_object_set_new(o, "route", cdr_cstr(r->name));
-	json_object_set_new(o, "target", cdr_cstr(r->target));
-	json_object_set_new(o, "start", json_string(start));
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	size_t len = s ? strlen(s) : 0;
-	if (len >= 2 && len - 1 <= sizeof(k->cdr)) {
-		memcpy(k->cdr, s, len - 1); /* without the closing brace */
-		k->cdr_len = (uint16_t)(len - 1);
-	} else {
-		log_warn("CDR of call %s not kept: %s", k->a_call_id,
-			 s ? "too long" : "out of memory");
+	struct wbuf w = {k->cdr + 1, 0, sizeof(k->cdr) - 1, false};
+	cdr_put_cstr(c, &w, "call_id", k->a_call_id);
+	cdr_put_ours(&w, "leg_b_call_id", k->b_call_id);
+	cdr_put_view(c, &w, "from", m, m->from.uri.whole);
+	cdr_put_view(c, &w, "to", m, m->to.uri.whole);
+	cdr_put_view(c, &w, "request_uri", m, m->ruri.whole);
+	cdr_put_ours(&w, "source", src);
+	cdr_put_cstr(c, &w, "route", r->name);
+	cdr_put_cstr(c, &w, "target", r->target);
+	cdr_put_ours(&w, "start", start);
+	if (w.overflow) {
+		log_warn("CDR of call %s not kept: too long", k->a_call_id);
+		return;
 	}
-	free(s);
+	k->cdr[0] = '{';
+	k->cdr_len = (uint16_t)(w.len + 1);
 }
 
 /* Writes prefix, the members in fmt, a closing brace and a newline. */
@@ -293,7 +358,7 @@ static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *
 	if (!c->hooks.cdr || !k->cdr_len)
 		return;
 	uint64_t now = wall_ms();
-	iso_time(now, end);
+	iso_time(&c->clock, now, end);
 	cdr_write(c, k->cdr, k->cdr_len,
 		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%d,\"setup_ms\":%" PRIu64, end,
 		  disposition, status, now - k->start_wall_ms);
@@ -310,7 +375,7 @@ static void cdr_close_open(struct ctl *c, struct cdr_open *e, const char *why)
 {
 	char end[32];
 	uint64_t now = wall_ms();
-	iso_time(now, end);
+	iso_time(&c->clock, now, end);
 	cdr_write(c, e->line, strlen(e->line),
 		  ",\"end\":\"%s\",\"disposition\":\"answered\",\"status\":%d,\"setup_ms\":%" PRIu64
 		  ",\"duration_ms\":%" PRIu64 ",\"end_reason\":\"%s\"",
@@ -328,7 +393,7 @@ static void cdr_answered(struct ctl *c, const struct ctl_call *k, int status)
 	if (!c->hooks.cdr || !k->cdr_len)
 		return;
 	struct cdr_open tmp = {NULL, k->slot_gen, k->start_wall_ms, wall_ms(), status};
-	iso_time(tmp.answer_wall_ms, answer);
+	iso_time(&c->clock, tmp.answer_wall_ms, answer);
 	size_t cap = (size_t)k->cdr_len + 48;
 	tmp.line = malloc(cap);
 	if (!tmp.line) {
@@ -1441,8 +1506,9 @@ static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint6
 
 	udp_format_addr((const struct sockaddr *)&a->peer, src, sizeof(src));
 	udp_format_addr((const struct sockaddr *)&b->peer, dst, sizeof(dst));
-	iso_time(now - age, begun);
-	iso_time(now, now_text);
+	struct iso_clock clock = {0};
+	iso_time(&clock, now - age, begun);
+	iso_time(&clock, now, now_text);
 	json_t *o = json_object();
 	json_object_set_new(o, "call_id", ctl_json_text(a->call_id, a->call_id_len));
 	json_object_set_new(o, "leg_b_call_id", ctl_json_text(b->call_id, b->call_id_len));
@@ -1590,7 +1656,8 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	c->by_a = calloc(c->nby_a, sizeof(*c->by_a));
 	c->pools = calloc(nshards, sizeof(*c->pools));
 	c->timer_of = calloc(c->ncalls, sizeof(*c->timer_of));
-	if (!c->by_a || !c->pools || !c->timer_of) {
+	c->cdr_text = json_string("");
+	if (!c->by_a || !c->pools || !c->timer_of || !c->cdr_text) {
 		ctl_close(c);
 		return -ENOMEM;
 	}
@@ -1668,6 +1735,7 @@ void ctl_close(struct ctl *c)
 		close(c->fd);
 	free(c->by_a);
 	free(c->timer_of);
+	json_decref(c->cdr_text);
 	wheel_destroy(&c->timers);
 	free(c);
 }

@@ -439,6 +439,7 @@ static void *controller_main(void *arg)
 		ctl_on_tick(d->ctl, now);
 		dialogs_tick(d, now);
 		ctl_flush_all(d);
+		cdr_flush(&d->cdr); /* the records of this pass: one write */
 		struct ctl_stats cs;
 		ctl_get_stats(d->ctl, &cs);
 		atomic_store(&d->calls_up, cs.calls_active);
@@ -878,6 +879,7 @@ void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].thread)
 			pthread_join(d->workers[i].thread, NULL);
+	cdr_flush(&d->cdr); /* the last pass's records count in the final stats */
 	/* a start that failed has no controller to count anything */
 	if (d->stats_file && d->ctl)
 		daemon_write_stats(d, d->stats_file);
