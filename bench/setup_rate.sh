@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # New calls at a sustained rate, for one or more sipshardd builds side by side
 # in one run: what share is set up, the INVITE's latency, and what each call
-# costs the controller thread (CPU ms per 1000 calls set up) and the workers.
+# costs the controller thread and the workers (CPU ms per 1000 calls attempted).
 #
 #   bench/setup_rate.sh [--builds "A B ..."] [--rates "5000 10000 15000"]
 #                       [--seconds S] [--reps N] [--ring MS] [--setups N] [--cdr]
@@ -57,8 +57,13 @@ ctl_ticks() {
 		END { if (!found) print t }'
 }
 
+# CPU ticks of the daemon's workers together (threads named sipshard-wN)
+worker_ticks() {
+	thread_ticks "$1" | awk '$1 ~ /^sipshard-w[0-9]/ { t += $2 } END { print t + 0 }'
+}
+
 run() {
-	local build=$1 rate=$2 rep=$3 d calls t0 t1
+	local build=$1 rate=$2 rep=$3 d calls t0 t1 w0 w1
 	calls=$((rate * SECONDS_))
 	local extra="\"management_socket\": \"$WORK/ctl.sock\","
 	[ -n "$SETUPS" ] && extra="$extra \"capacity\": { \"setups\": $SETUPS },"
@@ -67,16 +72,18 @@ run() {
 	bench_daemon "$build" 2 "$extra"
 	d=$DAEMON
 	t0=$(ctl_ticks "$d")
+	w0=$(worker_ticks "$d")
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
 		--rate "$rate" --duration 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
 	t1=$(ctl_ticks "$d")
+	w1=$(worker_ticks "$d")
 	"$BUILD/sipshardctl" -s "$WORK/ctl.sock" stats >"$WORK/stats.json" 2>/dev/null
 	local cdrs=0
 	[ -f "$WORK/cdr.jsonl" ] && cdrs=$(wc -l <"$WORK/cdr.jsonl")
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$WORK/stats.json" "$((t1 - t0))" "$build" "$rate" "$rep" \
-		"$(getconf CLK_TCK)" "$cdrs" >>"$OUT/setup_rate.json" <<'PY'
+		"$(getconf CLK_TCK)" "$cdrs" "$((w1 - w0))" >>"$OUT/setup_rate.json" <<'PY'
 import json, sys
 u = json.load(open(sys.argv[1]))
 st = json.load(open(sys.argv[2]))
@@ -88,7 +95,8 @@ print(json.dumps({"build": sys.argv[4], "rate": int(sys.argv[5]), "rep": int(sys
                   "attempted": u["calls"]["attempted"], "established": est,
                   "invite_p50_ms": inv.get("p50", 0) / 1000, "invite_p99_ms": inv.get("p99", 0) / 1000,
                   "controller_cpu_ms": 1000.0 * ctl, "controller_ring_full": ring_full,
-                  "cdrs": int(sys.argv[8])}))
+                  "cdrs": int(sys.argv[8]),
+                  "workers_cpu_ms": 1000.0 * int(sys.argv[9]) / int(sys.argv[7])}))
 PY
 }
 
@@ -110,19 +118,22 @@ rates = sorted({r["rate"] for r in runs})
 print("fresh sipshardd, 2 workers: RATE new calls per second for %s s, answered %s ms after"
       " the 180, held 1 s, then BYE" % (sys.argv[2], sys.argv[3]))
 print("median of %d runs; share set up, INVITE p50 / p99 ms, controller thread CPU ms per 1000 calls"
-      " attempted, set-ups refused on a full controller ring, CDR lines written (--cdr)"
+      " attempted, the workers' together, set-ups refused on a full controller ring, CDR lines"
+      " written (--cdr)"
       % max(r["rep"] for r in runs))
 print()
-print("%-8s %-40s %8s %9s %9s %10s %10s %8s" % ("rate/s", "build", "set up", "p50 ms", "p99 ms",
-                                                   "ctl ms/1k", "ring full", "CDRs"))
+print("%-8s %-40s %8s %9s %9s %10s %10s %10s %8s" % (
+    "rate/s", "build", "set up", "p50 ms", "p99 ms", "ctl ms/1k", "wrk ms/1k", "ring full",
+    "CDRs"))
 for rate in rates:
     for b in builds:
         rs = [r for r in runs if r["build"] == b and r["rate"] == rate]
         med = lambda f: statistics.median(f(r) for r in rs)
-        print("%-8d %-40s %7.1f%% %9.1f %9.1f %10.1f %10s %8d" % (
+        print("%-8d %-40s %7.1f%% %9.1f %9.1f %10.1f %10.1f %10s %8d" % (
             rate, b, med(lambda r: 100.0 * r["established"] / r["attempted"]),
             med(lambda r: r["invite_p50_ms"]), med(lambda r: r["invite_p99_ms"]),
             med(lambda r: 1000.0 * r["controller_cpu_ms"] / r["attempted"]),
+            med(lambda r: 1000.0 * r.get("workers_cpu_ms", 0) / r["attempted"]),
             "%d" % med(lambda r: r["controller_ring_full"]), med(lambda r: r.get("cdrs", 0))))
 PY
 cat "$OUT/setup_rate.txt"

@@ -115,6 +115,122 @@ static void fill_dialog(struct shard_dialog *d, uint32_t slot, uint32_t gen, con
 	assert_true(SESSION_SET(&d->legs[SHARD_LEG_B], call_id, "b-leg", 5));
 }
 
+/* A dialog as a real call has it: every string and both bodies of each leg. */
+static void fill_call(struct shard_dialog *d, uint32_t slot, uint32_t gen)
+{
+	static const char *const sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n"
+				       "c=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+	fill_dialog(d, slot, gen, "3c26700e8a1f4b2d9e5c@10.20.30.40");
+	d->refer_cseq = 17;
+	d->requests[SIP_METHOD_INFO] = 3;
+	for (int l = 0; l < 2; l++) {
+		struct sip_session *s = &d->legs[l];
+		s->local_cseq = 100u + (uint32_t)l;
+		s->session_state = SESSION_STATE_EARLY;
+		s->signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
+		s->peer.sin6_family = AF_INET6;
+		s->peer.sin6_port = htons(5060);
+		s->peer_len = sizeof(s->peer);
+		assert_true(SESSION_SET(s, local_tag, l ? "lb" : "la", 2));
+		assert_true(SESSION_SET(s, remote_tag, "8ab3d7c2", 8));
+		assert_true(SESSION_SET(s, local_uri, "sip:+14155550123@sbc.example.net", 32));
+		assert_true(SESSION_SET(s, remote_uri, "sip:+14085550199@carrier.example", 32));
+		assert_true(SESSION_SET(s, remote_target, "sip:10.20.30.40:5080", 20));
+		assert_true(SESSION_SET(s, route_set, "Route: <sip:198.51.100.17;lr>\r\n", 31));
+		assert_true(session_body_set(&s->offer, "application/sdp", 15, sdp, strlen(sdp),
+					     SESSION_BODY_MAX));
+		assert_true(
+		    session_body_set(&s->answer, "application/sdp", 15, sdp, 40, SESSION_BODY_MAX));
+	}
+}
+
+/* Every field the packed form carries, compared by what is used. */
+static void assert_same_session(const struct sip_session *x, const struct sip_session *y)
+{
+	assert_memory_equal(x, y, offsetof(struct sip_session, call_id));
+	assert_string_equal(x->call_id, y->call_id);
+	assert_string_equal(x->local_tag, y->local_tag);
+	assert_string_equal(x->remote_tag, y->remote_tag);
+	assert_string_equal(x->local_uri, y->local_uri);
+	assert_string_equal(x->remote_uri, y->remote_uri);
+	assert_string_equal(x->remote_target, y->remote_target);
+	assert_string_equal(x->route_set, y->route_set);
+	const struct session_body *bx[] = {&x->offer, &x->answer}, *by[] = {&y->offer, &y->answer};
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(bx[i]->len, by[i]->len);
+		assert_int_equal(bx[i]->type_len, by[i]->type_len);
+		assert_int_equal(bx[i]->dropped, by[i]->dropped);
+		assert_memory_equal(bx[i]->type, by[i]->type, bx[i]->type_len);
+		assert_memory_equal(bx[i]->data, by[i]->data, bx[i]->len);
+	}
+}
+
+/*
+ * The packed install (what the controller sends a worker): a call's record
+ * arrives whole in a fraction of its size, over a slot whose last occupant
+ * left longer strings behind; every message cut short, with a length beyond
+ * its field or with a byte too many is refused and leaves the table as it was.
+ */
+static void test_packed_install(void **state)
+{
+	static struct shard_dialog d, before, old;
+	static char msg[SHARD_DIALOG_PACKED_MAX], bad[SHARD_DIALOG_PACKED_MAX + 1];
+	struct shard_table t;
+	struct shard_dialog *got = NULL;
+	(void)state;
+
+	assert_int_equal(shard_table_open(&t, NULL, 8, 8), 0);
+	/* the slot's last occupant: longer strings, then freed */
+	fill_call(&old, 3, 1);
+	memset(old.legs[SHARD_LEG_A].remote_target, 'x', 200);
+	old.legs[SHARD_LEG_A].remote_target_len = 200;
+	assert_int_equal(shard_dialog_install(&t, &old, 10), 0);
+	shard_dialog_free(&t, 3);
+
+	fill_call(&d, 3, 2);
+	int n = shard_dialog_pack(&d, msg, sizeof(msg));
+	assert_true(n > 0 && (size_t)n < sizeof(struct shard_dialog) / 4);
+	assert_int_equal(shard_dialog_pack(&d, msg, sizeof(msg) - 1), -ENOSPC);
+
+	memcpy(&before, &t.dialogs[3], sizeof(before));
+	for (int cut = 0; cut < n; cut++)
+		assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)cut, 20, NULL),
+				 -EINVAL);
+	memcpy(bad, msg, (size_t)n);
+	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n + 1, 20, NULL), -EINVAL);
+	/* a length beyond its field: leg B's call_id, then leg A's offer */
+	const struct sip_session *a = &d.legs[SHARD_LEG_A];
+	size_t leg_a = offsetof(struct shard_dialog, legs);
+	size_t offer = leg_a + offsetof(struct sip_session, call_id) + a->call_id_len +
+		       a->local_tag_len + a->remote_tag_len + a->local_uri_len + a->remote_uri_len +
+		       a->remote_target_len + a->route_set_len;
+	size_t leg_b = offer + 2 * offsetof(struct session_body, type) + a->offer.type_len +
+		       a->offer.len + a->answer.type_len + a->answer.len;
+	uint16_t huge = SESSION_CALL_ID_MAX, was;
+	memcpy(&was, msg + leg_b + offsetof(struct sip_session, call_id_len), sizeof(was));
+	assert_int_equal(was, d.legs[SHARD_LEG_B].call_id_len); /* the place is right */
+	memcpy(bad + leg_b + offsetof(struct sip_session, call_id_len), &huge, sizeof(huge));
+	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
+	memcpy(bad, msg, (size_t)n);
+	huge = SESSION_BODY_MAX + 1;
+	memcpy(&was, msg + offer, sizeof(was)); /* session_body.len comes first */
+	assert_int_equal(was, a->offer.len);
+	memcpy(bad + offer, &huge, sizeof(huge));
+	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
+	assert_memory_equal(&t.dialogs[3], &before, sizeof(before));
+
+	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 20, &got), 0);
+	assert_ptr_equal(got, &t.dialogs[3]);
+	assert_int_equal(got->gen, 2);
+	assert_int_equal(got->state, SHARD_DLG_EARLY);
+	assert_int_equal(got->refer_cseq, 0); /* the worker's, afresh */
+	assert_int_equal(got->requests[SIP_METHOD_INFO], 0);
+	assert_int_equal(got->created_ms, 20);
+	for (int l = 0; l < 2; l++)
+		assert_same_session(&got->legs[l], &d.legs[l]);
+	shard_table_close(&t);
+}
+
 static void test_install_keeps_free_list_whole(void **state)
 {
 	struct shard_table t;
@@ -784,6 +900,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dialog_alloc_until_full),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
+	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_dialog_expiry_sweep),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),

@@ -105,10 +105,16 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 						  .msg_iovlen = 1}};
 }
 
+/* The dialog goes packed (shard_dialog_pack): the ring and the worker copy
+ * what the call uses, not the whole record. */
 static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dlg)
 {
-	struct dmsg_hdr h = {.type = DMSG_INSTALL, .len = sizeof(*dlg)};
-	return daemon_push_cmd(arg, shard, &h, dlg, sizeof(*dlg));
+	char msg[SHARD_DIALOG_PACKED_MAX];
+	int n = shard_dialog_pack(dlg, msg, sizeof(msg));
+	if (n < 0)
+		return n;
+	struct dmsg_hdr h = {.type = DMSG_INSTALL, .len = (uint32_t)n};
+	return daemon_push_cmd(arg, shard, &h, msg, (size_t)n);
 }
 
 static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)

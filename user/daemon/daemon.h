@@ -36,7 +36,8 @@
 
 /* Largest datagram that crosses a ring (out-of-dialog requests, handoffs);
  * a larger out-of-dialog request is answered 513 by the worker. A dialog
- * record crosses it too (install command). */
+ * record crosses it too: packed in an install command (shard_dialog_pack, at
+ * most its size), whole in a query's answer. */
 #define DMSG_DATA_MAX 8192
 _Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
 	       "a dialog record must fit one ring message");
@@ -44,7 +45,7 @@ _Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
 enum dmsg_type {
 	DMSG_DATAGRAM = 1, /* worker -> controller, or worker -> worker (handoff) */
 	DMSG_DIALOG_ENDED, /* worker -> controller: slot free again */
-	DMSG_INSTALL,	   /* controller -> worker: install or update a dialog */
+	DMSG_INSTALL,	   /* controller -> worker: install or update a dialog, packed */
 	DMSG_RELEASE,	   /* controller -> worker: free a dialog set up early */
 	DMSG_QUERY,	   /* controller -> worker: a dlg_query (slot: its id) */
 	DMSG_QUERY_DIALOG, /* worker -> controller: a dialog the query matched */

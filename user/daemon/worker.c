@@ -335,12 +335,11 @@ static void drain_commands(struct worker *w)
 	while (ring_peek(w->cmd, (const void **)&h, sizeof(*h), &payload) == 0) {
 		switch (h->type) {
 		case DMSG_INSTALL: {
-			const struct shard_dialog *in = payload;
-			if (shard_dialog_install(&w->table, in, clock_mono_ms()) == 0) {
-				struct shard_dialog *d =
-				    shard_dialog_get(&w->table, in->slot, in->gen);
+			struct shard_dialog *d;
+			if (shard_dialog_install_packed(&w->table, payload, h->len, clock_mono_ms(),
+							&d) == 0) {
 				w->st.dialogs_installed++;
-				if (d && !d->timer) /* an update keeps the timer it has */
+				if (!d->timer) /* an update keeps the timer it has */
 					arm_dialog(w, d);
 			}
 			break;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -387,37 +388,82 @@ static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialo
 	to->refer_cseq = from->refer_cseq;
 }
 
-int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms)
+#define DLG_FIXED offsetof(struct shard_dialog, legs)
+
+_Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) <
+		   _Alignof(struct shard_dialog),
+	       "struct shard_dialog: fields after the legs that shard_dialog_pack does not know");
+
+int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
 {
-	if (d->slot >= t->hdr->ndialogs || d->state == SHARD_DLG_FREE ||
-	    d->state >= SHARD_DLG_STATE_COUNT_)
+	char *o = out;
+
+	if (cap < SHARD_DIALOG_PACKED_MAX)
+		return -ENOSPC;
+	memcpy(o, d, DLG_FIXED);
+	o += DLG_FIXED;
+	o += sip_session_pack(&d->legs[SHARD_LEG_A], o);
+	o += sip_session_pack(&d->legs[SHARD_LEG_B], o);
+	return (int)(o - (char *)out);
+}
+
+int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
+				struct shard_dialog **out)
+{
+	/* only the fields before the legs are used: the record is not copied */
+	struct shard_dialog head;
+	const char *end = (const char *)msg + len;
+
+	if (len < DLG_FIXED)
 		return -EINVAL;
-	struct shard_dialog *slot = &t->dialogs[d->slot];
+	memcpy(&head, msg, DLG_FIXED);
+	const char *leg_a = (const char *)msg + DLG_FIXED;
+	const char *leg_b = sip_session_unpack(NULL, leg_a, end);
+	if (head.slot >= t->hdr->ndialogs || head.state == SHARD_DLG_FREE ||
+	    head.state >= SHARD_DLG_STATE_COUNT_ || !leg_b ||
+	    sip_session_unpack(NULL, leg_b, end) != end)
+		return -EINVAL;
+	struct shard_dialog *slot = &t->dialogs[head.slot];
 	bool update = slot->state != SHARD_DLG_FREE;
-	if (update && slot->gen != d->gen)
+	if (update && slot->gen != head.gen)
 		return -EBUSY;
 	/* an update keeps what the worker learnt since the install (CSeqs,
 	 * transactions, counters, its timer); the controller brings the callee's
 	 * side, and leg A's states, which a final response moves (a 2xx:
 	 * ACK_WAIT, offer/answer Stable) and the worker does not. A new dialog
 	 * starts them afresh. */
-	struct shard_dialog kept = {.created_ms = now_ms, .refer = SHARD_REFER_NONE};
 	if (update) {
-		copy_worker_fields(&kept, slot);
-		kept.legs[SHARD_LEG_A] = slot->legs[SHARD_LEG_A];
-		kept.legs[SHARD_LEG_A].session_state = d->legs[SHARD_LEG_A].session_state;
-		kept.legs[SHARD_LEG_A].signaling_state = d->legs[SHARD_LEG_A].signaling_state;
+		copy_worker_fields(&head, slot);
 	} else {
-		take_free_slot(t, d->slot);
+		static const struct shard_dialog fresh = {.refer = SHARD_REFER_NONE};
+		copy_worker_fields(&head, &fresh);
+		head.created_ms = now_ms;
+		take_free_slot(t, head.slot);
 		dlg_count_used(t->hdr);
 	}
-	*slot = *d;
-	copy_worker_fields(slot, &kept);
-	if (update)
-		slot->legs[SHARD_LEG_A] = kept.legs[SHARD_LEG_A];
-	slot->free_prev = slot->free_next = 0;
-	slot->last_activity_ms = now_ms;
+	head.free_prev = head.free_next = 0;
+	head.last_activity_ms = now_ms;
+	memcpy(slot, &head, DLG_FIXED);
+	if (update) {
+		struct sip_session *a = &slot->legs[SHARD_LEG_A];
+		memcpy(&a->session_state, leg_a + offsetof(struct sip_session, session_state),
+		       sizeof(a->session_state));
+		memcpy(&a->signaling_state, leg_a + offsetof(struct sip_session, signaling_state),
+		       sizeof(a->signaling_state));
+	} else {
+		sip_session_unpack(&slot->legs[SHARD_LEG_A], leg_a, end);
+	}
+	sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
+	if (out)
+		*out = slot;
 	return 0;
+}
+
+int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms)
+{
+	char msg[SHARD_DIALOG_PACKED_MAX];
+	int n = shard_dialog_pack(d, msg, sizeof(msg));
+	return n < 0 ? n : shard_dialog_install_packed(t, msg, (size_t)n, now_ms, NULL);
 }
 
 void shard_dialog_free(struct shard_table *t, uint32_t slot)
