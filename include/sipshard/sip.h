@@ -254,6 +254,22 @@ struct sip_msg {
  * that sip_can_respond() and sip_respond() can answer 400. limits may be NULL. */
 int sip_parse(struct sip_msg *m, const char *buf, size_t len, const struct sip_limits *limits);
 
+/*
+ * A parsed message handed to another thread of the same process, so that it
+ * need not parse the datagram again: the fields before the arrays as they are,
+ * then the used part of each array (headers, Vias, Routes, Record-Routes,
+ * Contacts). Every view is an offset into the datagram, which travels beside
+ * it. Native layout, for one build's threads only.
+ *
+ * sip_msg_pack writes m's parse into out and returns its length, or -ENOSPC
+ * when cap is too small (the receiver then parses the datagram itself).
+ * sip_msg_unpack fills m from such a parse of the len bytes at buf and
+ * returns what sip_parse returned for them; -EINVAL, with m unusable, when the
+ * parse is cut short, names another length or counts more than an array holds.
+ */
+int sip_msg_pack(const struct sip_msg *m, void *out, size_t cap);
+int sip_msg_unpack(struct sip_msg *m, const char *buf, size_t len, const void *in, size_t in_len);
+
 /* Writes "Header: reason" describing the parse error into out (always NUL-terminated).
  * Returns the length written. */
 size_t sip_strerror(const struct sip_msg *m, char *out, size_t cap);

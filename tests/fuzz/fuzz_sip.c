@@ -11,15 +11,18 @@
  * accepts, sip_respond must form a response; for a valid request that response
  * must parse with the same Call-ID, From tag and CSeq. For a valid message the
  * Call-ID steering scanner (kern/steer.bpf.c's code) finds the parser's
- * Call-ID or none. Any violation abort()s.
+ * Call-ID or none. The parse packed and unpacked (sip_msg_pack, what a
+ * worker hands the controller) is the parse. Any violation abort()s.
  * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/same_parse.h"
 #include "sipshard/hash.h"
 #include "sipshard/sip.h"
 #include "steer/steer.h"
@@ -28,6 +31,7 @@
 struct fuzz_ctx {
 	struct sip_msg in, out;
 	char buf[SIP_MAX_DATAGRAM + 1024];
+	char packed[sizeof(struct sip_msg)];
 };
 static struct fuzz_ctx ctx;
 
@@ -215,6 +219,20 @@ static void check_steering(const struct sip_msg *m, const char *buf, size_t size
 		die("the steering scanner and the parser disagree on the Call-ID", buf, (int)size);
 }
 
+/* The parse handed to another thread (sip_msg_pack/unpack, what a worker
+ * gives the controller) is the parse: the same result, the same fields and the
+ * used prefix of each array. */
+static void check_taken_over(const struct sip_msg *in, const char *buf, size_t size, int rc)
+{
+	int n = sip_msg_pack(in, ctx.packed, sizeof(ctx.packed));
+	if (n <= 0)
+		die("sip_msg_pack failed with room for a whole struct", NULL, 0);
+	if (sip_msg_unpack(&ctx.out, buf, size, ctx.packed, (size_t)n) != rc)
+		die("the parse taken over gives another result", NULL, 0);
+	if (!test_same_parse(&ctx.out, in))
+		die("the parse taken over differs from the parse", NULL, 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -232,6 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("an oversized datagram was not TOO_LONG", NULL, 0);
 		return 0;
 	}
+	check_taken_over(&ctx.in, buf, size, rc);
 	if (rc == 0) {
 		if ((size_t)ctx.in.body.off + ctx.in.body.len > size)
 			die("body view runs past the datagram", NULL, 0);

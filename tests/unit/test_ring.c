@@ -1,6 +1,7 @@
 /*
  * test_ring.c - the SPSC message ring: bounds, wrap-around, and two threads
- * passing millions of messages in order without loss; ring_drain_fair takes
+ * passing millions of messages in order without loss; a message built in
+ * place (reserve, commit); ring_drain_fair takes
  * several rings in turns, stops at its bound, and a ring that never empties
  * does not starve the others.
  */
@@ -48,6 +49,37 @@ static void test_full_empty_wrap(void **state)
 	char big[100] = {0};
 	struct hdr z = {0, 100};
 	assert_int_equal(ring_push(r, &z, sizeof(z), big, sizeof(big)), -EMSGSIZE);
+	ring_destroy(r);
+}
+
+/* A message built in place: invisible until committed, NULL when full, and
+ * in order with pushed ones. */
+static void test_reserve_commit(void **state)
+{
+	struct ring *r;
+	const void *h, *p;
+	(void)state;
+
+	assert_int_equal(ring_create(&r, 2, 64), 0);
+	unsigned char *slot = ring_reserve(r);
+	assert_non_null(slot);
+	assert_int_equal((uintptr_t)slot % 8, 0);
+	struct hdr x = {7, 3};
+	memcpy(slot, &x, sizeof(x));
+	memcpy(slot + sizeof(x), "abc", 3);
+	assert_int_equal(ring_peek(r, &h, sizeof(struct hdr), &p), -EAGAIN); /* not yet */
+	assert_ptr_equal(ring_reserve(r), slot); /* the same slot until committed */
+	ring_commit(r);
+	struct hdr y = {8, 0};
+	assert_int_equal(ring_push(r, &y, sizeof(y), NULL, 0), 0);
+	assert_null(ring_reserve(r)); /* full */
+	assert_int_equal(ring_peek(r, &h, sizeof(struct hdr), &p), 0);
+	assert_int_equal(((const struct hdr *)h)->seq, 7);
+	assert_memory_equal(p, "abc", 3);
+	ring_pop(r);
+	assert_non_null(ring_reserve(r));
+	assert_int_equal(ring_peek(r, &h, sizeof(struct hdr), &p), 0);
+	assert_int_equal(((const struct hdr *)h)->seq, 8);
 	ring_destroy(r);
 }
 
@@ -186,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_empty_wrap),
+	    cmocka_unit_test(test_reserve_commit),
 	    cmocka_unit_test(test_two_threads_in_order),
 	    cmocka_unit_test(test_drain_fair_takes_turns),
 	    cmocka_unit_test(test_drain_fair_busy_ring_starves_no_other),

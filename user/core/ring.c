@@ -44,21 +44,34 @@ void ring_destroy(struct ring *r)
 	free(r);
 }
 
-int ring_push(struct ring *r, const void *hdr, size_t hlen, const void *payload, size_t plen)
+void *ring_reserve(struct ring *r)
 {
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 
+	if (head - tail >= r->nslots)
+		return NULL;
+	return r->mem + (size_t)(head & (r->nslots - 1)) * r->slot_size;
+}
+
+void ring_commit(struct ring *r)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* release: the consumer sees the bytes before it sees the new head */
+	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+}
+
+int ring_push(struct ring *r, const void *hdr, size_t hlen, const void *payload, size_t plen)
+{
 	if (hlen + plen > r->slot_size)
 		return -EMSGSIZE;
-	if (head - tail >= r->nslots)
+	unsigned char *slot = ring_reserve(r);
+	if (!slot)
 		return -ENOBUFS;
-	unsigned char *slot = r->mem + (size_t)(head & (r->nslots - 1)) * r->slot_size;
 	memcpy(slot, hdr, hlen);
 	if (plen)
 		memcpy(slot + hlen, payload, plen);
-	/* release: the consumer sees the bytes before it sees the new head */
-	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	ring_commit(r);
 	return 0;
 }
 

@@ -29,6 +29,14 @@ void ring_destroy(struct ring *r);
  * when they do not fit a slot. Producer only. */
 int ring_push(struct ring *r, const void *hdr, size_t hlen, const void *payload, size_t plen);
 
+/* The next slot to write in place (slot_size bytes, 8-byte aligned), or NULL
+ * when the ring is full; the consumer sees nothing of it until ring_commit.
+ * For a producer that builds a message from several pieces without first
+ * copying them together. Producer only. */
+void *ring_reserve(struct ring *r);
+/* Publishes the slot ring_reserve gave. */
+void ring_commit(struct ring *r);
+
 /* Points *hdr at the oldest message's header and *payload just after hlen
  * bytes of it; -EAGAIN when empty. The message stays until ring_pop.
  * Consumer only. */

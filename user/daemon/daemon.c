@@ -163,7 +163,13 @@ static void ctl_on_event(void *arg, unsigned worker, const void *hdr, const void
 	const struct dmsg_hdr *h = hdr;
 
 	if (h->type == DMSG_DATAGRAM) {
-		if (sip_parse(&d->ctl_msg, payload, h->len, NULL) == 0)
+		/* the worker's parse when it came along: the same result as parsing
+		 * the datagram again, for a fraction of the cost */
+		const char *data = payload;
+		int rc = h->parsed_len ? sip_msg_unpack(&d->ctl_msg, data, h->len, data + h->len,
+							h->parsed_len)
+				       : sip_parse(&d->ctl_msg, data, h->len, NULL);
+		if (rc == 0)
 			ctl_on_datagram(d->ctl, worker, &d->ctl_msg,
 					(const struct sockaddr *)&h->peer, h->peer_len, x->now);
 	} else if (h->type == DMSG_DIALOG_ENDED) {

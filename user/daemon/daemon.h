@@ -87,10 +87,11 @@ struct dlg_query {
 
 struct dmsg_hdr {
 	uint32_t type;
-	uint32_t len;	    /* bytes of payload after the header */
-	uint32_t slot, gen; /* DIALOG_ENDED, RELEASE */
-	uint32_t reason;    /* DIALOG_ENDED: enum ctl_end_reason */
-	uint32_t pad_;
+	uint32_t len;	     /* bytes of payload after the header */
+	uint32_t slot, gen;  /* DIALOG_ENDED, RELEASE */
+	uint32_t reason;     /* DIALOG_ENDED: enum ctl_end_reason */
+	uint32_t parsed_len; /* DATAGRAM: bytes of the sender's parse after it (sip_msg_pack), 0 =
+				none */
 	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
 	socklen_t peer_len;
 };

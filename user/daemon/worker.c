@@ -30,18 +30,28 @@ static bool send_tx(struct worker *w, char *buf, int len, const struct sockaddr 
 	return true;
 }
 
-/* Hands a datagram to the controller; a full ring is answered 503 by the
- * caller (the controller is overloaded: shed new work cheaply). */
-static int to_controller(struct worker *w, const char *data, uint32_t len,
+/* Hands a datagram to the controller with m, the worker's parse of it, built
+ * in the ring's slot: the controller takes the parse over instead of parsing
+ * the datagram again (a parse that does not fit beside it is left out, and the
+ * controller parses). A full ring is answered 503 by the caller (the
+ * controller is overloaded: shed new work cheaply). */
+static int to_controller(struct worker *w, const struct sip_msg *m, const char *data, uint32_t len,
 			 const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
+	char *slot = ring_reserve(w->evt);
 
-	dmsg_set_peer(&h, peer, peer_len);
-	if (ring_push(w->evt, &h, sizeof(h), data, len) != 0) {
+	if (!slot || sizeof(h) + len > w->evt->slot_size) {
 		w->st.ctl_ring_full++;
 		return -ENOBUFS;
 	}
+	dmsg_set_peer(&h, peer, peer_len);
+	char *payload = slot + sizeof(h);
+	memcpy(payload, data, len);
+	int n = sip_msg_pack(m, payload + len, w->evt->slot_size - sizeof(h) - len);
+	h.parsed_len = n > 0 ? (uint32_t)n : 0;
+	memcpy(slot, &h, sizeof(h));
+	ring_commit(w->evt);
 	w->st.to_controller++;
 	w->evt_pushed = true;
 	return 0;
@@ -262,7 +272,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 			}
 			return;
 		}
-		if (to_controller(w, data, len, peer, peer_len) != 0 && m->is_request &&
+		if (to_controller(w, m, data, len, peer, peer_len) != 0 && m->is_request &&
 		    m->method_id != SIP_METHOD_ACK)
 			answer_here(w, m, 503, NULL, peer, peer_len);
 		return;
@@ -287,7 +297,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		break;
 	case RELAY_TO_CONTROLLER:
 		net_tx_release(w->io, out);
-		to_controller(w, data, len, peer, peer_len);
+		to_controller(w, m, data, len, peer, peer_len);
 		break;
 	case RELAY_DROP:
 		net_tx_release(w->io, out);
