@@ -169,7 +169,8 @@ static void assert_same_session(const struct sip_session *x, const struct sip_se
  * The packed install (what the controller sends a worker): a call's record
  * arrives whole in a fraction of its size, over a slot whose last occupant
  * left longer strings behind; every message cut short, with a length beyond
- * its field or with a byte too many is refused and leaves the table as it was.
+ * its field or with a byte too many is refused and leaves the table as it was;
+ * unpacked (a query's answer) it is the record again.
  */
 static void test_packed_install(void **state)
 {
@@ -218,6 +219,14 @@ static void test_packed_install(void **state)
 	memcpy(bad + offer, &huge, sizeof(huge));
 	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
 	assert_memory_equal(&t.dialogs[3], &before, sizeof(before));
+
+	/* what a query's answer is unpacked into: a record left dirty by another */
+	memcpy(&before, &old, sizeof(before));
+	assert_int_equal(shard_dialog_unpack(&before, msg, (size_t)n - 1), -EINVAL);
+	assert_int_equal(shard_dialog_unpack(&before, msg, (size_t)n), 0);
+	assert_memory_equal(&before, &d, offsetof(struct shard_dialog, legs));
+	for (int l = 0; l < 2; l++)
+		assert_same_session(&before.legs[l], &d.legs[l]);
 
 	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 20, &got), 0);
 	assert_ptr_equal(got, &t.dialogs[3]);

@@ -36,8 +36,8 @@
 
 /* Largest datagram that crosses a ring (out-of-dialog requests, handoffs);
  * a larger out-of-dialog request is answered 513 by the worker. A dialog
- * record crosses it too: packed in an install command (shard_dialog_pack, at
- * most its size), whole in a query's answer. */
+ * record crosses it too, packed (shard_dialog_pack, at most its size): an
+ * install command, a query's answer. */
 #define DMSG_DATA_MAX 8192
 _Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
 	       "a dialog record must fit one ring message");
@@ -197,8 +197,9 @@ struct dlg_pending {
 		unsigned worker;
 		uint32_t slot, gen;
 	} targets[DLG_TARGETS_MAX];
-	uint64_t answered; /* of the last listing: with a final status */
-	int status;	   /* their status when all agree, else -1 */
+	uint64_t answered;	    /* of the last listing: with a final status */
+	int status;		    /* their status when all agree, else -1 */
+	struct shard_dialog dialog; /* the one being reported, unpacked */
 };
 
 struct daemon {

@@ -342,8 +342,10 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 
 	if (!p->active || h->slot != p->id)
 		return; /* a query given up on */
-	if (h->type == DMSG_QUERY_DIALOG && h->len == sizeof(struct shard_dialog)) {
-		const struct shard_dialog *dl = payload;
+	if (h->type == DMSG_QUERY_DIALOG) {
+		struct shard_dialog *dl = &p->dialog;
+		if (shard_dialog_unpack(dl, payload, h->len) != 0)
+			return; /* cannot happen: the worker packed it */
 		/* the send's own report, made before the request left: whose final
 		 * status to wait for */
 		if (p->q.kind == DLG_QUERY_SEND && !p->awaiting && p->ntargets < DLG_TARGETS_MAX)
@@ -354,7 +356,7 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 			p->status =
 			    (!p->status || p->status == dl->sent_status) ? dl->sent_status : -1;
 		}
-		json_t *o = dialog_json(worker, payload, now_ms);
+		json_t *o = dialog_json(worker, dl, now_ms);
 		if (o)
 			json_array_append_new(p->dialogs, o);
 		return;

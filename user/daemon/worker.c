@@ -455,10 +455,17 @@ static void query_step(struct worker *w)
 			continue;
 		bool report = w->query.kind != DLG_QUERY_LIST || w->query_sent < w->query.limit;
 		if (report) {
-			h.type = DMSG_QUERY_DIALOG;
-			h.len = sizeof(*d);
-			if (ring_push(w->evt, &h, sizeof(h), d, sizeof(*d)) != 0)
+			/* packed in place: the ring copies what the call uses */
+			char *slot = ring_reserve(w->evt);
+			int n = slot ? shard_dialog_pack(d, slot + sizeof(h),
+							 w->evt->slot_size - sizeof(h))
+				     : -ENOBUFS;
+			if (n < 0)
 				return;
+			h.type = DMSG_QUERY_DIALOG;
+			h.len = (uint32_t)n;
+			memcpy(slot, &h, sizeof(h));
+			ring_commit(w->evt);
 			w->query_sent++;
 			w->evt_pushed = true;
 		}

@@ -407,21 +407,43 @@ int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
 	return (int)(o - (char *)out);
 }
 
+/* Checks a packed dialog of len bytes whole and finds where its legs start;
+ * 0 or -EINVAL. */
+static int packed_legs(const void *msg, size_t len, const char **leg_a, const char **leg_b)
+{
+	const char *end = (const char *)msg + len;
+
+	if (len < DLG_FIXED)
+		return -EINVAL;
+	*leg_a = (const char *)msg + DLG_FIXED;
+	*leg_b = sip_session_unpack(NULL, *leg_a, end);
+	return *leg_b && sip_session_unpack(NULL, *leg_b, end) == end ? 0 : -EINVAL;
+}
+
+int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
+{
+	const char *leg_a, *leg_b, *end = (const char *)msg + len;
+
+	if (packed_legs(msg, len, &leg_a, &leg_b) != 0)
+		return -EINVAL;
+	memcpy(d, msg, DLG_FIXED);
+	sip_session_unpack(&d->legs[SHARD_LEG_A], leg_a, end);
+	sip_session_unpack(&d->legs[SHARD_LEG_B], leg_b, end);
+	return 0;
+}
+
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
 				struct shard_dialog **out)
 {
 	/* only the fields before the legs are used: the record is not copied */
 	struct shard_dialog head;
-	const char *end = (const char *)msg + len;
+	const char *leg_a, *leg_b, *end = (const char *)msg + len;
 
-	if (len < DLG_FIXED)
+	if (packed_legs(msg, len, &leg_a, &leg_b) != 0)
 		return -EINVAL;
 	memcpy(&head, msg, DLG_FIXED);
-	const char *leg_a = (const char *)msg + DLG_FIXED;
-	const char *leg_b = sip_session_unpack(NULL, leg_a, end);
 	if (head.slot >= t->hdr->ndialogs || head.state == SHARD_DLG_FREE ||
-	    head.state >= SHARD_DLG_STATE_COUNT_ || !leg_b ||
-	    sip_session_unpack(NULL, leg_b, end) != end)
+	    head.state >= SHARD_DLG_STATE_COUNT_)
 		return -EINVAL;
 	struct shard_dialog *slot = &t->dialogs[head.slot];
 	bool update = slot->state != SHARD_DLG_FREE;

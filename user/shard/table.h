@@ -232,7 +232,8 @@ int shard_dialog_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
  * forged, out of range). */
 struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint32_t gen);
 /*
- * A dialog as the controller sends it to a worker: the fields before the legs
+ * A dialog as it crosses a ring (an install to a worker, a query's answer to
+ * the controller): the fields before the legs
  * as they are, then each leg packed (sip_session_pack): 1740 bytes for a
  * call with usual URIs and SDP bodies of 300 and 250 bytes each way, instead
  * of the 7704 of struct shard_dialog, which each install and its update
@@ -243,6 +244,10 @@ struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint
 /* Writes d packed into out; returns its length, or -ENOSPC when cap is less
  * than SHARD_DIALOG_PACKED_MAX. */
 int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap);
+/* Fills d from a packed dialog of len bytes (strings NUL-terminated; the
+ * bytes after a string's or body's length are left as they were): 0, or
+ * -EINVAL for a message cut short or with a length beyond its field. */
+int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len);
 /* Installs or updates the packed dialog of len bytes at its slot; *out (when
  * not NULL) is then its record. An update keeps leg A but for its session
  * and signaling states (the callee's final response moves them), the
