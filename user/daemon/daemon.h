@@ -87,11 +87,12 @@ struct dlg_query {
 
 struct dmsg_hdr {
 	uint32_t type;
-	uint32_t len;	     /* bytes of payload after the header */
-	uint32_t slot, gen;  /* DIALOG_ENDED, RELEASE */
-	uint32_t reason;     /* DIALOG_ENDED: enum ctl_end_reason */
-	uint32_t parsed_len; /* DATAGRAM: bytes of the sender's parse after it (sip_msg_pack), 0 =
-				none */
+	uint32_t len;	    /* bytes of payload after the header */
+	uint32_t slot, gen; /* DIALOG_ENDED, RELEASE */
+	uint32_t reason;    /* DIALOG_ENDED: enum ctl_end_reason */
+	/* DATAGRAM: bytes of the sender's parse after the datagram (sip_msg_pack),
+	 * 0 = none */
+	uint32_t parsed_len;
 	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
 	socklen_t peer_len;
 };
