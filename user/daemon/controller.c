@@ -247,6 +247,16 @@ json_t *ctl_json_text(const char *p, size_t len)
 	return json_stringn(buf, json_text_clean(p, len, buf));
 }
 
+/* Appends ,"name": (without the comma for the first member). */
+static void cdr_put_key(struct wbuf *w, const char *name)
+{
+	if (w->len)
+		wbuf_put(w, ",", 1);
+	wbuf_put(w, "\"", 1);
+	wbuf_puts(w, name);
+	wbuf_put(w, "\":", 2);
+}
+
 /* Appends ,"name":"text" (without the comma for the first member) as
  * json_dumps writes that member: the text cleaned as ctl_json_text does,
  * then escaped by jansson, through one string value kept for it (no object
@@ -257,11 +267,7 @@ static void cdr_put_member(struct ctl *c, struct wbuf *w, const char *name, cons
 	char buf[CTL_CDR_URI_MAX];
 	size_t n = json_text_clean(p, len, buf);
 
-	if (w->len)
-		wbuf_put(w, ",", 1);
-	wbuf_put(w, "\"", 1);
-	wbuf_puts(w, name);
-	wbuf_put(w, "\":", 2);
+	cdr_put_key(w, name);
 	if (w->overflow || json_string_setn_nocheck(c->cdr_text, buf, n) != 0) {
 		w->overflow = true;
 		return;
@@ -284,9 +290,8 @@ static void cdr_put_cstr(struct ctl *c, struct wbuf *w, const char *name, const 
  * needs escaping, so it skips the encoder. */
 static void cdr_put_ours(struct wbuf *w, const char *name, const char *s)
 {
-	wbuf_put(w, ",\"", 2);
-	wbuf_puts(w, name);
-	wbuf_put(w, "\":\"", 3);
+	cdr_put_key(w, name);
+	wbuf_put(w, "\"", 1);
 	wbuf_puts(w, s);
 	wbuf_put(w, "\"", 1);
 }

@@ -40,17 +40,28 @@ static void msg_arrays(const struct sip_msg *m, struct msg_array a[5])
 				  m->ncontacts, SIP_MAX_CONTACTS};
 }
 
+/* The bytes of a parse whose arrays are a, or 0 when a count exceeds its
+ * array (not something sip_parse made). */
+static size_t packed_size(const struct msg_array a[5])
+{
+	size_t n = MSG_FIXED;
+
+	for (int i = 0; i < 5; i++) {
+		if (a[i].count > a[i].max)
+			return 0;
+		n += a[i].count * a[i].elem;
+	}
+	return n;
+}
+
 int sip_msg_pack(const struct sip_msg *m, void *out, size_t cap)
 {
 	struct msg_array a[5];
-	size_t n = MSG_FIXED;
 
 	msg_arrays(m, a);
-	for (int i = 0; i < 5; i++) {
-		if (a[i].count > a[i].max)
-			return -EINVAL; /* not something sip_parse made */
-		n += a[i].count * a[i].elem;
-	}
+	size_t n = packed_size(a);
+	if (n == 0)
+		return -EINVAL;
 	if (n > cap)
 		return -ENOSPC;
 	char *o = out;
@@ -75,13 +86,7 @@ int sip_msg_unpack(struct sip_msg *m, const char *buf, size_t len, const void *i
 	if (m->len != (len > SIP_MAX_DATAGRAM ? SIP_MAX_DATAGRAM : len)) /* another datagram's */
 		return -EINVAL;
 	msg_arrays(m, a);
-	size_t n = MSG_FIXED;
-	for (int i = 0; i < 5; i++) {
-		if (a[i].count > a[i].max)
-			return -EINVAL;
-		n += a[i].count * a[i].elem;
-	}
-	if (n != in_len)
+	if (packed_size(a) != in_len) /* 0 for a count beyond its array */
 		return -EINVAL;
 	for (int i = 0; i < 5; i++) {
 		memcpy((char *)m + a[i].off, p, a[i].count * a[i].elem);
