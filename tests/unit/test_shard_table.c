@@ -240,6 +240,24 @@ static void test_packed_install(void **state)
 	shard_table_close(&t);
 }
 
+/* A record cleared over another call reads and packs as a zeroed one: what
+ * the controller does for each new call instead of a memset. */
+static void test_clear_is_zero_to_every_reader(void **state)
+{
+	static struct shard_dialog d, zero;
+	static char packed[SHARD_DIALOG_PACKED_MAX], packed_zero[SHARD_DIALOG_PACKED_MAX];
+	(void)state;
+
+	fill_call(&d, 3, 2);
+	shard_dialog_clear(&d);
+	assert_memory_equal(&d, &zero, offsetof(struct shard_dialog, legs));
+	for (int l = 0; l < 2; l++)
+		assert_same_session(&d.legs[l], &zero.legs[l]);
+	int n = shard_dialog_pack(&d, packed, sizeof(packed));
+	assert_int_equal(n, shard_dialog_pack(&zero, packed_zero, sizeof(packed_zero)));
+	assert_memory_equal(packed, packed_zero, (size_t)n);
+}
+
 static void test_install_keeps_free_list_whole(void **state)
 {
 	struct shard_table t;
@@ -910,6 +928,7 @@ int main(void)
 	    cmocka_unit_test(test_dialog_alloc_until_full),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
+	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
 	    cmocka_unit_test(test_dialog_expiry_sweep),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),

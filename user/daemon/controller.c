@@ -660,7 +660,10 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	char uri[SESSION_URI_MAX];
 	int n;
 
-	memset(d, 0, sizeof(*d));
+	/* the record's dialog once held another call: cleared, not zeroed (a
+	 * memset of its 7.7 KiB was 2% of the controller's samples at 20000
+	 * calls/s) */
+	shard_dialog_clear(d);
 	d->state = SHARD_DLG_EARLY;
 	SESSION_SET(a, call_id, m->buf + m->call_id.off, m->call_id.len);
 	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));

@@ -162,3 +162,12 @@ const char *sip_session_unpack(struct sip_session *s, const char *p, const char 
 	bodies = body_unpack(&s->offer, bodies, end);
 	return body_unpack(&s->answer, bodies, end);
 }
+
+void sip_session_clear(struct sip_session *s)
+{
+	memset(s, 0, SESSION_FIXED);
+	for (size_t i = 0; i < sizeof(session_strings) / sizeof(session_strings[0]); i++)
+		((char *)s)[session_strings[i].off] = '\0';
+	session_body_clear(&s->offer);
+	session_body_clear(&s->answer);
+}

@@ -394,6 +394,13 @@ _Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_s
 		   _Alignof(struct shard_dialog),
 	       "struct shard_dialog: fields after the legs that shard_dialog_pack does not know");
 
+void shard_dialog_clear(struct shard_dialog *d)
+{
+	memset(d, 0, DLG_FIXED);
+	sip_session_clear(&d->legs[SHARD_LEG_A]);
+	sip_session_clear(&d->legs[SHARD_LEG_B]);
+}
+
 int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
 {
 	char *o = out;

@@ -241,6 +241,9 @@ struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint
  * layout, for one build's threads only.
  */
 #define SHARD_DIALOG_PACKED_MAX sizeof(struct shard_dialog)
+/* Empties d for every reader as zeroing it would (sip_session_clear for the
+ * legs), without writing the 7.7 KiB of the record. */
+void shard_dialog_clear(struct shard_dialog *d);
 /* Writes d packed into out; returns its length, or -ENOSPC when cap is less
  * than SHARD_DIALOG_PACKED_MAX. */
 int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap);
