@@ -69,7 +69,7 @@ static void test_default_loads_and_prints(void **state)
 	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.listen_addr)->sin_port), 5060);
 	assert_string_equal(cfg.advertise, "127.0.0.1:5060");
 	assert_int_equal(cfg.nroutes, 1);
-	assert_string_equal(cfg.routes[0].target, "127.0.0.1:5080");
+	assert_string_equal(cfg.routes[0].targets[0].text, "127.0.0.1:5080");
 	assert_string_equal(cfg.routes[0].user_prefix, "");
 	assert_string_equal(cfg.routes[0].domain, "");
 	assert_false(cfg.routes[0].has_source);
@@ -137,8 +137,9 @@ static void test_example_file_loads(void **state)
 	assert_string_equal(cfg.routes[1].domain, "carrier-b.example.net");
 	assert_true(cfg.routes[1].has_source);
 	assert_int_equal(cfg.routes[1].source.prefix, 32);
-	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.routes[1].addr)->sin_port), 5081);
-	assert_string_equal(cfg.routes[2].target, "127.0.0.1:5080");
+	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.routes[1].targets[0].addr)->sin_port),
+			 5081);
+	assert_string_equal(cfg.routes[2].targets[0].text, "127.0.0.1:5080");
 	/* NOTIFY was added after the five built-in methods */
 	assert_int_equal(cfg.nood, 6);
 	assert_string_equal(cfg.ood[5].method, "NOTIFY");
@@ -159,6 +160,46 @@ static void test_partial_document_keeps_defaults(void **state)
 	assert_round_trip(&cfg);
 }
 
+/* A route's targets in order, its failover statuses and time; "target" is
+ * one target; the tag follows the name and the targets, nothing else. */
+static void test_route_targets_and_failover(void **state)
+{
+	static struct config other;
+	(void)state;
+	load(&cfg, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
+		   " \"10.0.0.2:5070\", \"10.0.0.3:5080\"], \"failover_on\": [503, 486],"
+		   " \"failover_ms\": 700}, {\"target\": \"10.0.0.9:5060\"}]}");
+	const struct config_route *r = &cfg.routes[0];
+	assert_int_equal(r->ntargets, 3);
+	assert_string_equal(r->targets[1].text, "10.0.0.2:5070");
+	assert_int_equal(ntohs(((const struct sockaddr_in *)&r->targets[2].addr)->sin_port), 5080);
+	assert_int_equal(r->nfailover, 2);
+	assert_int_equal(r->failover_on[0], 503);
+	assert_int_equal(r->failover_on[1], 486);
+	assert_int_equal(r->failover_ms, 700);
+	assert_int_not_equal(r->tag, 0);
+	/* defaults */
+	r = &cfg.routes[1];
+	assert_int_equal(r->ntargets, 1);
+	assert_int_equal(r->nfailover, 5);
+	assert_int_equal(r->failover_on[0], 408);
+	assert_int_equal(r->failover_on[4], 504);
+	assert_int_equal(r->failover_ms, 2000);
+	assert_round_trip(&cfg);
+	/* failover_on [] fails over only on silence */
+	load(&other, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
+		     " \"10.0.0.2:5070\", \"10.0.0.3:5080\"], \"failover_on\": []}]}");
+	assert_int_equal(other.routes[0].nfailover, 0);
+	assert_int_equal(other.routes[0].tag, cfg.routes[0].tag);
+	/* another order of the same targets is another route */
+	load(&other, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.2:5070\","
+		     " \"10.0.0.1:5060\", \"10.0.0.3:5080\"]}]}");
+	assert_int_not_equal(other.routes[0].tag, cfg.routes[0].tag);
+	load(&other, "{\"routes\": [{\"name\": \"trunk2\", \"targets\": [\"10.0.0.1:5060\","
+		     " \"10.0.0.2:5070\", \"10.0.0.3:5080\"]}]}");
+	assert_int_not_equal(other.routes[0].tag, cfg.routes[0].tag);
+}
+
 static void test_derived_values(void **state)
 {
 	(void)state;
@@ -170,7 +211,7 @@ static void test_derived_values(void **state)
 		   " \"routes\": [{\"target\": \"[::1]:5080\"}]}");
 	assert_string_equal(cfg.advertise, "[2001:db8::7]:15060");
 	assert_int_equal(cfg.listen_addr.ss_family, AF_INET6);
-	assert_int_equal(cfg.routes[0].addr.ss_family, AF_INET6);
+	assert_int_equal(cfg.routes[0].targets[0].addr.ss_family, AF_INET6);
 	load(&cfg, "{\"advertise\": \"192.0.2.10:5999\", \"routes\": [{\"target\": "
 		   "\"127.0.0.1:5080\"}]}");
 	assert_string_equal(cfg.advertise, "192.0.2.10:5999");
@@ -286,7 +327,29 @@ static const struct bad bad_cases[] = {
     {"{\"listen\": \"0.0.0.0:5060\"}",
      "advertise: required when listen is a wildcard address (\"0.0.0.0:5060\")"},
     {"{\"routes\": []}", "routes: at least one route is required"},
-    {"{\"routes\": [{\"name\": \"x\"}]}", "routes[0]: missing \"target\""},
+    {"{\"routes\": [{\"name\": \"x\"}]}", "routes[0]: missing \"target\" (or \"targets\")"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"targets\": [\"10.0.0.1:2\"]}]}",
+     "routes[0]: \"target\" and \"targets\" both given: use one"},
+    {"{\"routes\": [{\"targets\": []}]}", "routes[0].targets: at least one target is required"},
+    {"{\"routes\": [{\"targets\": \"10.0.0.1:1\"}]}",
+     "routes[0].targets: expected an array, got a string"},
+    {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"10.0.0.1:2\", \"10.0.0.1:3\", "
+     "\"10.0.0.1:4\", \"10.0.0.1:5\", \"10.0.0.1:6\", \"10.0.0.1:7\", \"10.0.0.1:8\", "
+     "\"10.0.0.1:9\"]}]}",
+     "routes[0].targets: at most 8 targets, got 9"},
+    {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"10.0.0.1:x\"]}]}",
+     "routes[0].targets[1]: port must be 1-65535 in \"10.0.0.1:x\""},
+    {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"10.0.0.1:1\"]}]}",
+     "routes[0].targets[1]: \"10.0.0.1:1\" is already target 0 of this route"},
+    {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"[2001:db8::1]:5080\"]}]}",
+     "routes[0].targets[1]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
+     "(IPv4)"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"failover_on\": [503, 302]}]}",
+     "routes[0].failover_on[1]: expected an integer from 400 to 699, got 302"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"failover_on\": 503}]}",
+     "routes[0].failover_on: expected an array, got an integer"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"failover_ms\": 50}]}",
+     "routes[0].failover_ms: expected an integer from 100 to 600000, got 50"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
      "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
     {"{\"routes\": [{\"target\": \"foo\"}]}",
@@ -573,6 +636,7 @@ int main(void)
 	    cmocka_unit_test(test_default_run_dir),
 	    cmocka_unit_test(test_example_file_loads),
 	    cmocka_unit_test(test_partial_document_keeps_defaults),
+	    cmocka_unit_test(test_route_targets_and_failover),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),

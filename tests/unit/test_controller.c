@@ -65,6 +65,15 @@ static const char test_config[] =
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
     "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
 
+/* A route with three targets (bob on 5090, 5091, 5092), failing over after
+ * 1 s of silence or on the default statuses. */
+static const char failover_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"routes\": [{\"name\": \"trunk\", \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\","
+    "  \"127.0.0.1:5092\"], \"failover_ms\": 1000}]}";
+static const char *ctl_config = test_config; /* what open_ctl loads */
+
 static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 		      const struct sockaddr *to, socklen_t tolen)
 {
@@ -154,7 +163,7 @@ static int open_ctl(bool with_cdrs, bool ordered)
 				   ordered ? hook_send_after_install : NULL};
 
 	log_set_level(LOG_LVL_ERROR);
-	if (config_load_string(&cfg, test_config, err, sizeof(err)) != 0)
+	if (config_load_string(&cfg, ctl_config, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(
@@ -188,9 +197,18 @@ static int setup_cdr(void **state)
 	return open_ctl(true, false);
 }
 
+static int setup_failover(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_ERROR);
+	ctl_config = failover_config;
+	return open_ctl(true, false);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
+	ctl_config = test_config;
 	if (ctl)
 		ctl_close(ctl);
 	ctl = NULL;
@@ -289,11 +307,11 @@ static void response_from_bob_at(unsigned inv, int status, const char *to_tag, u
 			 "From: <sip:alice@127.0.0.1>;tag=%s\r\n"
 			 "To: <sip:+15551234@127.0.0.1>%s%s\r\n"
 			 "Call-ID: %s\r\n"
-			 "CSeq: 1 INVITE\r\n"
+			 "CSeq: %u INVITE\r\n"
 			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
 			 "Content-Length: 0\r\n\r\n",
 			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
-			 to_tag ? to_tag : "", call_id);
+			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
 }
@@ -1054,6 +1072,232 @@ static void test_no_answer_cancels_the_callee(void **state)
 	assert_int_equal(tick_through(121500, 160000, log, 32), 0);
 }
 
+/* ---- failover (routes[].targets) ------------------------------------------ */
+
+/* The last INVITE sent, and the port it went to. */
+static unsigned last_invite_sent(uint16_t *port)
+{
+	for (unsigned i = nsent; i-- > 0;)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_INVITE) {
+			*port = ntohs(sent[i].to.sin_port);
+			return i;
+		}
+	fail_msg("no INVITE sent");
+	return 0;
+}
+
+static struct sip_view_copy {
+	char call_id[64], from_tag[64], branch[64];
+	unsigned cseq;
+} invite_ids(unsigned i)
+{
+	struct sip_view_copy v;
+	const struct sip_msg *x = sent_msg(i);
+	snprintf(v.call_id, sizeof(v.call_id), "%.*s", (int)x->call_id.len,
+		 sent[i].buf + x->call_id.off);
+	snprintf(v.from_tag, sizeof(v.from_tag), "%.*s", (int)x->from.tag.len,
+		 sent[i].buf + x->from.tag.off);
+	snprintf(v.branch, sizeof(v.branch), "%.*s", (int)x->vias[0].branch.len,
+		 sent[i].buf + x->vias[0].branch.off);
+	v.cseq = x->cseq.num;
+	return v;
+}
+
+/* A 503 sends the INVITE on to the next target: the 503 ACKed where it came
+ * from, a new transaction (branch, CSeq + 1) in the same leg B call, nothing
+ * to alice but her 100; a retransmission of the old 503 is no longer the
+ * call's; when every target refuses, alice gets the last answer, and the CDR
+ * names the last target and how many were tried. */
+static void test_failover_on_status(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	struct sip_view_copy first = invite_ids(inv);
+	assert_int_equal(first.cseq, 1);
+	unsigned base = nsent;
+	response_from_bob(inv, 503, "b1");
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(inv2, base + 1);
+	assert_int_equal(port, 5091);
+	struct sip_view_copy second = invite_ids(inv2);
+	assert_string_equal(second.call_id, first.call_id);
+	assert_string_equal(second.from_tag, first.from_tag);
+	assert_string_not_equal(second.branch, first.branch);
+	assert_int_equal(second.cseq, 2);
+	const struct sip_msg *x = sent_msg(inv2);
+	assert_true(sip_view_eq(sent[inv2].buf, x->ruri.whole, "sip:+15551234@127.0.0.1:5091", 28));
+	assert_true(
+	    sip_view_eq(sent[inv2].buf, x->to.uri.whole, "sip:+15551234@127.0.0.1:5091", 28));
+	assert_int_equal(x->max_forwards, 69);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 1);
+	assert_int_equal(ncdrs, 0);
+
+	/* the first target's 503 again (our ACK lost): not the call's any more */
+	base = nsent;
+	response_from_bob(inv, 503, "b1");
+	assert_int_equal(nsent, base);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, 1);
+
+	/* 500 from the second, 503 from the third: alice gets the 503 */
+	response_from_bob(inv2, 500, "b2");
+	unsigned inv3 = last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+	assert_int_equal(invite_ids(inv3).cseq, 3);
+	base = nsent;
+	response_from_bob(inv3, 503, "b3");
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5092);
+	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 2);
+	assert_int_equal(st.calls_failed, 1);
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5092");
+	assert_int_equal(cdr_int(0, "attempts"), 3);
+	assert_string_equal(cdr_str(0, "route"), "trunk");
+	assert_int_equal(cdr_int(0, "status"), 503);
+	assert_iso_time(cdr_str(0, "start"));
+}
+
+/* The dialog follows the target that answers: the worker is given leg B at
+ * the second target, with the INVITE's CSeq there. */
+static void test_failover_answered_by_next_target(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice();
+	response_from_bob(last_invite_sent(&port), 408, NULL);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	test_addr_in(&bob, "127.0.0.1", 5091); /* the answer comes from there */
+	response_from_bob(inv2, 200, "b2");
+	assert_int_equal(ninstall, 1);
+	const struct sip_session *lb = &last_install.legs[SHARD_LEG_B];
+	assert_int_equal(lb->invite_cseq, 2);
+	assert_int_equal(lb->local_cseq, 2);
+	assert_memory_equal(lb->remote_uri, "sip:+15551234@127.0.0.1:5091", lb->remote_uri_len);
+	assert_int_equal(lb->remote_uri_len, 28);
+	assert_int_equal(ntohs(((const struct sockaddr_in *)&lb->peer)->sin_port), 5091);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+}
+
+/* A target that sends nothing is given up after failover_ms (Timer A
+ * retransmits to it until then); a target that sent 100 Trying is not; the
+ * last target waits the whole Timer B. */
+static void test_failover_on_silence(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	for (uint64_t t = 1010; t < 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5090); /* Timer A's retransmission at 1500 */
+	unsigned base = nsent;
+	ctl_on_tick(ctl, 2000);
+	assert_int_equal(nsent, base + 1);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	assert_int_not_equal(inv2, inv);
+	/* the second target's 100 stops its clock: nothing at 3000 */
+	response_from_bob_at(inv2, 100, NULL, 2100);
+	base = nsent;
+	for (uint64_t t = 2110; t <= 5000; t += 10)
+		ctl_on_tick(ctl, t);
+	assert_int_equal(nsent, base);
+	/* it fails with 503 later: the third target, then silence until Timer B */
+	response_from_bob_at(inv2, 503, NULL, 5000);
+	assert_int_equal(last_invite_sent(&port), nsent - 1);
+	assert_int_equal(port, 5092);
+	base = nsent;
+	for (uint64_t t = 5010; t < 5000 + 32000; t += 10)
+		ctl_on_tick(ctl, t);
+	for (unsigned i = base; i < nsent; i++) {
+		assert_true(sent_msg(i)->is_request);
+		assert_int_equal(ntohs(sent[i].to.sin_port), 5092);
+	}
+	unsigned before_b = nsent;
+	ctl_on_tick(ctl, 5000 + 32000);
+	assert_int_equal(nsent, before_b + 1);
+	assert_int_equal(sent_msg(before_b)->status, 408);
+	assert_int_equal(ntohs(sent[before_b].to.sin_port), 5061);
+	assert_int_equal(cdr_int(0, "attempts"), 3);
+	assert_string_equal(cdr_str(0, "disposition"), "timeout");
+}
+
+/* No failover once the callee rang, for a status not in failover_on, after
+ * alice's CANCEL, or when a reload changed the route. */
+static void test_no_failover(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	char err[256];
+	(void)state;
+
+	/* rang, then 503: relayed */
+	numbered_invite(1);
+	unsigned inv = last_invite_sent(&port);
+	response_from_bob(inv, 180, "r1");
+	response_from_bob(inv, 503, "r1");
+	assert_int_equal(sent_msg(nsent - 1)->status, 503);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+
+	/* 486 is not in the default failover_on */
+	numbered_invite(2);
+	response_from_bob(last_invite_sent(&port), 486, "r2");
+	assert_int_equal(sent_msg(nsent - 1)->status, 486);
+
+	/* cancelled: the 487 goes to alice */
+	invite_from_alice();
+	inv = last_invite_sent(&port);
+	response_from_bob(inv, 100, NULL);
+	cancel_from_alice();
+	response_from_bob(inv, 487, "r3");
+	assert_int_equal(sent_msg(nsent - 1)->status, 487);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+
+	/* the route's targets change in a reload: the call keeps its target */
+	numbered_invite(4);
+	inv = last_invite_sent(&port);
+	static struct config next;
+	struct policy *np;
+	assert_int_equal(config_load_string(&next,
+					    "{\"routes\": [{\"name\": \"trunk\", \"targets\": "
+					    "[\"127.0.0.1:5090\", \"127.0.0.1:5093\"]}]}",
+					    err, sizeof(err)),
+			 0);
+	assert_int_equal(policy_create(&np, &next, err, sizeof(err)), 0);
+	policy_inherit(np, pol, 0);
+	ctl_set_policy(ctl, np);
+	policy_destroy(pol);
+	pol = np;
+	response_from_bob(inv, 503, "r4");
+	assert_int_equal(sent_msg(nsent - 1)->status, 503);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	/* and a call made after the reload takes the new route's second target */
+	numbered_invite(5);
+	response_from_bob(last_invite_sent(&port), 503, "r5");
+	last_invite_sent(&port);
+	assert_int_equal(port, 5093);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 1);
+}
+
 /* A call ringing when the process stops is answered through the next one: the
  * callee's 2xx finds its record by leg B's branch, the dialog is installed in
  * the slot the early dialog holds, and the 2xx reaches the caller after it. */
@@ -1386,6 +1630,11 @@ int main(void)
 					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_failover_on_status, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_failover_answered_by_next_target, setup_failover,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failover_on_silence, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_failover, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),

@@ -238,7 +238,7 @@ static void test_policy_owns_its_config(void **state)
 	assert_int_equal(route(p, "2", "x", "10.0.0.9"), 1);
 	assert_int_equal(acl(p, "10.0.0.9"), 0);
 	assert_int_equal(acl(p, "11.0.0.9"), -EACCES);
-	assert_string_equal(policy_config(p)->routes[1].target, "10.0.0.2:2");
+	assert_string_equal(policy_config(p)->routes[1].targets[0].text, "10.0.0.2:2");
 	assert_string_equal(policy_config(p)->routes[1].name, "b");
 	policy_destroy(p);
 }

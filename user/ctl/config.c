@@ -86,6 +86,7 @@ struct cfg_parse {
 	size_t errlen;
 	/* keys whose absence means "derive from another key" */
 	bool have_listen, have_advertise, have_mgmt;
+	struct config_route *route; /* the route whose arrays are being read */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct cfg_parse *p, const char *path,
@@ -732,6 +733,37 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 	return -ENOENT;
 }
 
+/* One of a route's targets: "target" is targets[0] written alone. */
+static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t *v)
+{
+	struct config_route *r = p->route;
+	struct config_target *t = &r->targets[i];
+	int rc = get_ipport(p, path, v, t->text, sizeof(t->text), &t->addr, &t->addr_len);
+	if (!rc && addr_is_wildcard(&t->addr))
+		return fail(p, path, "\"%s\" is a wildcard address, not a destination", t->text);
+	if (rc)
+		return rc;
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(r->targets[j].text, t->text))
+			return fail(p, path, "\"%s\" is already target %zu of this route", t->text,
+				    j);
+	r->ntargets = (unsigned)i + 1;
+	return 0;
+}
+
+/* A final status that sends the call on to the next target: 4xx-6xx. */
+static int route_failover(struct cfg_parse *p, const char *path, size_t i, json_t *v)
+{
+	struct config_route *r = p->route;
+	uint32_t s = 0;
+	int rc = get_uint(p, path, v, 400, 699, &s);
+	if (rc)
+		return rc;
+	r->failover_on[i] = (uint16_t)s;
+	r->nfailover = (unsigned)i + 1;
+	return 0;
+}
+
 static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
@@ -751,14 +783,39 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 	if (!strcmp(k, "match"))
 		return each_member(p, path, v, match_member, r);
 	if (!strcmp(k, "target")) {
-		int rc =
-		    get_ipport(p, path, v, r->target, sizeof(r->target), &r->addr, &r->addr_len);
-		if (!rc && addr_is_wildcard(&r->addr))
-			return fail(p, path, "\"%s\" is a wildcard address, not a destination",
-				    r->target);
+		r->ntargets = 0;
+		return route_target(p, path, 0, v);
+	}
+	if (!strcmp(k, "targets")) {
+		r->ntargets = 0;
+		int rc = each_element(p, path, v, CONFIG_MAX_TARGETS, "targets", route_target);
+		if (!rc && r->ntargets == 0)
+			return fail(p, path, "at least one target is required");
 		return rc;
 	}
+	if (!strcmp(k, "failover_on")) {
+		r->nfailover = 0;
+		return each_element(p, path, v, CONFIG_MAX_FAILOVER, "statuses", route_failover);
+	}
+	if (!strcmp(k, "failover_ms"))
+		return get_uint(p, path, v, 100, 600000, &r->failover_ms);
 	return -ENOENT;
+}
+
+/* FNV-1a over the route's name and targets, each with its terminating NUL. */
+static uint32_t route_tag(const struct config_route *r)
+{
+	uint32_t h = 2166136261u;
+	const char *texts[1 + CONFIG_MAX_TARGETS] = {r->name};
+	for (unsigned t = 0; t < r->ntargets; t++)
+		texts[1 + t] = r->targets[t].text;
+	for (unsigned i = 0; i < 1 + r->ntargets; i++)
+		for (const char *q = texts[i];; q++) {
+			h = (h ^ (uint8_t)*q) * 16777619u;
+			if (!*q)
+				break;
+		}
+	return h ? h : 1;
 }
 
 static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
@@ -766,12 +823,20 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 	struct config_route *r = &p->c->routes[i];
 	char sub[320];
 
+	static const uint16_t default_failover[] = {408, 500, 502, 503, 504};
 	memset(r, 0, sizeof(*r));
+	r->nfailover = sizeof(default_failover) / sizeof(default_failover[0]);
+	memcpy(r->failover_on, default_failover, sizeof(default_failover));
+	r->failover_ms = 2000;
+	p->route = r;
 	int rc = each_member(p, path, v, route_member, r);
 	if (rc)
 		return rc;
-	if (!json_object_get(v, "target"))
-		return fail(p, path, "missing \"target\"");
+	bool one = json_object_get(v, "target"), many = json_object_get(v, "targets");
+	if (one == many)
+		return fail(p, path,
+			    one ? "\"target\" and \"targets\" both given: use one"
+				: "missing \"target\" (or \"targets\")");
 	if (!r->name[0])
 		snprintf(r->name, sizeof(r->name), "route%zu", i);
 	/* names appear in logs, CDRs and statistics: two alike would mislead */
@@ -781,6 +846,7 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 			return fail(p, sub, "\"%s\" is already the name of routes[%zu]", r->name,
 				    j);
 		}
+	r->tag = route_tag(r);
 	p->c->nroutes = (unsigned)i + 1;
 	return 0;
 }
@@ -961,13 +1027,19 @@ static int finish(struct cfg_parse *p)
 	 * never be reached, except from a dual-stack [::] socket */
 	bool dual = c->listen_addr.ss_family == AF_INET6 && addr_is_wildcard(&c->listen_addr);
 	for (unsigned i = 0; i < c->nroutes; i++)
-		if (!dual && c->routes[i].addr.ss_family != c->listen_addr.ss_family) {
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
+			int family = c->routes[i].targets[t].addr.ss_family;
+			if (dual || family == c->listen_addr.ss_family)
+				continue;
 			char path[48];
-			snprintf(path, sizeof(path), "routes[%u].target", i);
-			return fail(
-			    p, path, "an %s target cannot be reached from listen \"%s\" (%s)",
-			    c->routes[i].addr.ss_family == AF_INET6 ? "IPv6" : "IPv4", c->listen,
-			    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+			if (c->routes[i].ntargets == 1)
+				snprintf(path, sizeof(path), "routes[%u].target", i);
+			else
+				snprintf(path, sizeof(path), "routes[%u].targets[%u]", i, t);
+			return fail(p, path,
+				    "an %s target cannot be reached from listen \"%s\" (%s)",
+				    family == AF_INET6 ? "IPv6" : "IPv4", c->listen,
+				    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 		}
 
 	if (!p->have_mgmt) {
@@ -1120,7 +1192,19 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(m, "source",
 				    r->has_source ? cidr_json(&r->source) : json_null());
 		json_object_set_new(ro, "match", m);
-		json_object_set_new(ro, "target", json_string(r->target));
+		if (r->ntargets == 1) {
+			json_object_set_new(ro, "target", json_string(r->targets[0].text));
+		} else {
+			json_t *ts = json_array();
+			for (unsigned t = 0; t < r->ntargets; t++)
+				json_array_append_new(ts, json_string(r->targets[t].text));
+			json_object_set_new(ro, "targets", ts);
+		}
+		json_t *fo = json_array();
+		for (unsigned f = 0; f < r->nfailover; f++)
+			json_array_append_new(fo, json_integer(r->failover_on[f]));
+		json_object_set_new(ro, "failover_on", fo);
+		json_object_set_new(ro, "failover_ms", json_integer(r->failover_ms));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

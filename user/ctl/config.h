@@ -28,6 +28,9 @@
 #define CONFIG_PATH_MAX	     256
 #define CONFIG_SOCK_PATH_MAX 108 /* sizeof(((struct sockaddr_un *)0)->sun_path) */
 #define CONFIG_MAX_WORKERS   64	 /* = SHARD_MAX_WORKERS (sipshard/hash.h) */
+#define CONFIG_MAX_TARGETS   8	 /* per route, tried in order */
+#define CONFIG_MAX_FAILOVER  16	 /* statuses in routes[].failover_on */
+#define CONFIG_TARGET_MAX    64	 /* "[IPv6 with a dotted quad]:65535" is 54 */
 
 struct config_cidr {
 	int family; /* AF_INET or AF_INET6 */
@@ -46,9 +49,20 @@ struct config_route {
 	char domain[128];     /* "" = any host; an IPv6 host is kept in brackets */
 	bool has_source;
 	struct config_cidr source;
-	char target[CONFIG_STR_MAX]; /* "IP:port" or "[IPv6]:port" as written */
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
+	unsigned ntargets; /* 1 to CONFIG_MAX_TARGETS */
+	struct config_target {
+		char text[CONFIG_TARGET_MAX]; /* "IP:port" or "[IPv6]:port" as written */
+		struct sockaddr_storage addr;
+		socklen_t addr_len;
+	} targets[CONFIG_MAX_TARGETS];
+	/* final statuses from a target that make leg B's INVITE go to the next
+	 * one (as a target that never answers does) */
+	unsigned nfailover;
+	uint16_t failover_on[CONFIG_MAX_FAILOVER];
+	uint32_t failover_ms; /* a target silent this long is given up, when another is left */
+	/* a hash of the name and the targets, never 0: a set-up record keeps it,
+	 * so that a reload or restart that changed the route stops its failover */
+	uint32_t tag;
 };
 
 struct config_ood {

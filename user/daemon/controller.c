@@ -88,6 +88,17 @@ struct ctl_call {
 	uint16_t head_len, invite_len;
 	uint16_t ack_len; /* CALL_COMPLETED: bytes of our ACK to B after the final in invite */
 	uint16_t cdr_len; /* bytes of cdr, 0 = no CDR for this call */
+	uint16_t cdr_target_at; /* where ,"target": starts in cdr (rewritten on failover) */
+	/* Failover: leg B's INVITE went to targets[target] of routes[route] of
+	 * the policy, whose tag was route_tag then (a reload or restart that
+	 * changed the route stops failover). The next target is tried on a
+	 * status in the route's failover_on, or when the target sends nothing
+	 * for failover_ms (0: no target left, Timer B as usual), unless the
+	 * callee rang (b_rang: a provisional other than 100 came back). */
+	uint8_t route, target;
+	bool b_rang;
+	uint32_t route_tag;
+	uint32_t failover_ms;
 	uint64_t start_wall_ms;
 	char head[SETUP_HEAD_MAX];
 	/* leg B's INVITE as sent, until a non-2xx final: then the final relayed to A
@@ -126,7 +137,7 @@ struct slot_pool {
  * records from CTL_FILE_HDR on. Records refer to each other by index only.
  */
 #define CTL_FILE_MAGIC	 UINT32_C(0x55544553) /* "SETU" in the file */
-#define CTL_FILE_VERSION 1
+#define CTL_FILE_VERSION 2		      /* 2: failover fields */
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -302,6 +313,17 @@ static void cdr_put_view(struct ctl *c, struct wbuf *w, const char *name, const 
 	cdr_put_member(c, w, name, m->buf + v.off, v.len);
 }
 
+/* The members that change when the call fails over, last in k->cdr:
+ * ,"target":"IP:port","attempts":N,"start":"..." */
+static void cdr_put_target(struct wbuf *w, const struct ctl_call *k, const char *target,
+			   const char *start)
+{
+	cdr_put_ours(w, "target", target);
+	cdr_put_key(w, "attempts");
+	wbuf_put_uint(w, k->target + 1u);
+	cdr_put_ours(w, "start", start);
+}
+
 /* The members known when the INVITE goes to leg B, kept in k->cdr: the
  * object without its closing brace. */
 static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,
@@ -323,13 +345,32 @@ static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m
 	cdr_put_view(c, &w, "request_uri", m, m->ruri.whole);
 	cdr_put_ours(&w, "source", src);
 	cdr_put_cstr(c, &w, "route", r->name);
-	cdr_put_cstr(c, &w, "target", r->target);
-	cdr_put_ours(&w, "start", start);
+	k->cdr_target_at = (uint16_t)(w.len + 1);
+	cdr_put_target(&w, k, r->targets[0].text, start);
 	if (w.overflow) {
 		log_warn("CDR of call %s not kept: too long", k->a_call_id);
 		return;
 	}
 	k->cdr[0] = '{';
+	k->cdr_len = (uint16_t)(w.len + 1);
+}
+
+/* Leg B's INVITE went to the next target: the CDR's target and attempts
+ * rewritten (the members before them stay). */
+static void cdr_retarget(struct ctl *c, struct ctl_call *k, const char *target)
+{
+	char start[32];
+
+	if (!k->cdr_len)
+		return;
+	iso_time(&c->clock, k->start_wall_ms, start);
+	struct wbuf w = {k->cdr + 1, (size_t)k->cdr_target_at - 1, sizeof(k->cdr) - 1, false};
+	cdr_put_target(&w, k, target, start);
+	if (w.overflow) {
+		log_warn("CDR of call %s not kept: too long", k->a_call_id);
+		k->cdr_len = 0;
+		return;
+	}
 	k->cdr_len = (uint16_t)(w.len + 1);
 }
 
@@ -651,6 +692,24 @@ static void set_peer(struct sip_session *s, const struct sockaddr *sa, socklen_t
 }
 
 /* Leg A from the caller's INVITE; leg B from what we send the callee. */
+/* Leg B's side that depends on the target its INVITE goes to: the callee's
+ * URI (m's To user at b->target), its address and the INVITE's CSeq. m is
+ * the caller's INVITE, or leg B's previous one when the call fails over
+ * (the same To user). */
+static void leg_b_target(struct sip_session *lb, const struct sip_msg *m,
+			 const struct setup_leg_b *b, const struct sockaddr *dst, socklen_t dstlen)
+{
+	char uri[SESSION_URI_MAX];
+	const struct sip_uri *tu = &m->to.uri;
+	int n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)tu->user.len, m->buf + tu->user.off,
+			 tu->user.len ? "@" : "", b->target);
+	SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	lb->local_cseq = b->cseq;
+	lb->invite_cseq = b->cseq;
+	set_peer(lb, dst, dstlen);
+}
+
 static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 			       const struct sockaddr *src, socklen_t srclen, const char *a_tag,
 			       const struct setup_leg_b *b, const struct sockaddr *dst,
@@ -687,20 +746,14 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 
 	SESSION_SET(lb, call_id, b->call_id, strlen(b->call_id));
 	SESSION_SET(lb, local_tag, b->from_tag, strlen(b->from_tag));
-	const struct sip_uri *fu = &m->from.uri, *tu = &m->to.uri;
+	const struct sip_uri *fu = &m->from.uri;
 	n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)fu->user.len, m->buf + fu->user.off,
 		     fu->user.len ? "@" : "", b->advertise);
 	SESSION_SET(lb, local_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
-	n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)tu->user.len, m->buf + tu->user.off,
-		     tu->user.len ? "@" : "", b->target);
-	SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
-	SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
-	lb->local_cseq = b->cseq;
-	lb->invite_cseq = b->cseq;
 	lb->session_state = SESSION_STATE_EARLY;
 	lb->signaling_state =
 	    m->body.len ? SIGNALING_STATE_HAVE_LOCAL_OFFER : SIGNALING_STATE_INITIAL;
-	set_peer(lb, dst, dstlen);
+	leg_b_target(lb, m, b, dst, dstlen);
 }
 
 /* The callee's side from its 1xx (early) or 2xx (confirmed). */
@@ -855,9 +908,10 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
+	const struct config_target *t = &r->targets[0];
 	struct setup_leg_b b = {
 	    .advertise = c->cfg->advertise,
-	    .target = r->target,
+	    .target = t->text,
 	    .call_id = k->b_call_id,
 	    .from_tag = k->b_from_tag,
 	    .branch = k->b_branch,
@@ -873,10 +927,15 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	k->head_len = (uint16_t)hl;
 	k->invite_len = (uint16_t)n;
-	memcpy(&k->b_peer, &r->addr, r->addr_len);
-	k->b_len = r->addr_len;
-	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&r->addr,
-			   r->addr_len);
+	memcpy(&k->b_peer, &t->addr, t->addr_len);
+	k->b_len = t->addr_len;
+	k->route = (uint8_t)route;
+	k->target = 0;
+	k->b_rang = false;
+	k->route_tag = r->tag;
+	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
+	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&t->addr,
+			   t->addr_len);
 	k->dlg.slot = k->slot;
 	k->dlg.gen = k->slot_gen;
 	cdr_begin(c, k, m, r);
@@ -918,6 +977,77 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 	return rc;
 }
 
+static bool fails_over_on(const struct config_route *r, int status)
+{
+	for (unsigned i = 0; i < r->nfailover; i++)
+		if (r->failover_on[i] == status)
+			return true;
+	return false;
+}
+
+/* Sends leg B's INVITE on to the route's next target after the current one
+ * answered status (0: it sent nothing in failover_ms, or by Timer B), as a
+ * new transaction (a branch, a CSeq one higher) in the same leg B call. 0, or
+ * -ENOENT when the call does not fail over: the callee rang, the caller
+ * cancelled, the call timed out ringing, status is not in the route's
+ * failover_on, no target is left, or the route is not the one the call took
+ * (changed by a reload); -ENOSPC when the INVITE would not fit. */
+static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t now)
+{
+	const struct config *pc = policy_config(c->pol);
+	char old_branch[CTL_TAG_MAX];
+
+	if (k->b_rang || k->cancelled || k->timed_out || k->installed || k->route >= pc->nroutes)
+		return -ENOENT;
+	const struct config_route *r = &pc->routes[k->route];
+	if (r->tag != k->route_tag || k->target + 1u >= r->ntargets ||
+	    (status && !fails_over_on(r, status)))
+		return -ENOENT;
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
+		return -ENOSPC; /* cannot happen: we built it */
+	const struct config_target *t = &r->targets[k->target + 1];
+	memcpy(old_branch, k->b_branch, sizeof(old_branch));
+	make_branch(c, k);
+	struct setup_leg_b b = {
+	    .advertise = c->cfg->advertise,
+	    .target = t->text,
+	    .call_id = k->b_call_id,
+	    .from_tag = k->b_from_tag,
+	    .branch = k->b_branch,
+	    .max_forwards = c->scratch.max_forwards,
+	    .cseq = c->scratch.cseq.num + 1,
+	};
+	int n = setup_build_invite(&c->scratch, &b, c->out, sizeof(c->out));
+	if (n < 0 || (size_t)n > sizeof(k->invite)) {
+		memcpy(k->b_branch, old_branch, sizeof(old_branch));
+		return -ENOSPC;
+	}
+	/* before the copy: the views of scratch are into the old INVITE */
+	leg_b_target(&k->dlg.legs[SHARD_LEG_B], &c->scratch, &b, (const struct sockaddr *)&t->addr,
+		     t->addr_len);
+	memcpy(k->invite, c->out, (size_t)n);
+	k->invite_len = (uint16_t)n;
+	k->ack_len = 0;
+	memcpy(&k->b_peer, &t->addr, t->addr_len);
+	k->b_len = t->addr_len;
+	k->target++;
+	k->failover_ms = k->target + 1u < r->ntargets ? r->failover_ms : 0;
+	k->state = CALL_CALLING;
+	cdr_retarget(c, k, t->text);
+	c->st.failovers++;
+	if (status)
+		log_debug("call %s: %d from the target, INVITE to %s (target %u of route %s)",
+			  k->a_call_id, status, t->text, k->target + 1u, r->name);
+	else
+		log_debug("call %s: nothing from the target, INVITE to %s (target %u of route %s)",
+			  k->a_call_id, t->text, k->target + 1u, r->name);
+	send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
+	k->t_interval = c->cfg->timers.t1_ms;
+	k->t_next = now + k->t_interval;
+	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+	return 0;
+}
+
 /* A response to leg B's INVITE, for its record k. */
 static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    const struct sockaddr *src, socklen_t srclen, uint64_t now)
@@ -929,6 +1059,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (r->status < 200) {
 		if (k->state != CALL_PROCEEDING)
 			return;
+		k->b_rang = true;
 		if (r->to.has_tag && !k->installed)
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
@@ -977,6 +1108,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	}
 	int an = ack_leg_b(c, k, r, ack, sizeof(ack));
 	if (k->state == CALL_ANSWERED)
+		return;
+	if (next_target(c, k, r->status, now) == 0)
 		return;
 	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
 		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
@@ -1168,15 +1301,25 @@ static uint64_t no_answer_due(const struct ctl *c, const struct ctl_call *k)
 	return k->t_deadline - 64ull * c->cfg->timers.t1_ms + 1000ull * c->cfg->timers.no_answer_s;
 }
 
+/* When a calling record gives up its target: Timer B, or failover_ms after
+ * the INVITE (sent at Timer B's start) when another target is left. */
+static uint64_t give_up_due(const struct ctl *c, const struct ctl_call *k)
+{
+	if (!k->failover_ms)
+		return k->t_deadline;
+	uint64_t sent = k->t_deadline - 64ull * c->cfg->timers.t1_ms;
+	return min_u64(k->t_deadline, sent + k->failover_ms);
+}
+
 /* When record k next needs the controller, or UINT64_MAX for never: Timer A
- * or B while calling; while proceeding, the next tick when its early dialog
+ * or B (or the failover time) while calling; while proceeding, the next tick when its early dialog
  * waits for a worker, else its no-answer time; Timer G or H once completed.
  * Answered records wait on the linger list instead. */
 static uint64_t call_due(const struct ctl *c, const struct ctl_call *k, uint64_t now)
 {
 	switch (k->state) {
 	case CALL_CALLING:
-		return min_u64(k->t_next, k->t_deadline);
+		return min_u64(k->t_next, give_up_due(c, k));
 	case CALL_PROCEEDING:
 		return early_install_pending(k) ? now + 1 : no_answer_due(c, k);
 	case CALL_COMPLETED:
@@ -1209,7 +1352,13 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 {
 	switch (k->state) {
 	case CALL_CALLING:
-		if (now >= k->t_deadline) {
+		if (now >= give_up_due(c, k) && next_target(c, k, 0, now) == 0)
+			break;
+		if (now >= give_up_due(c, k) && now < k->t_deadline) {
+			/* no failover after all (a reload changed the route):
+			 * this target has until Timer B */
+			k->failover_ms = 0;
+		} else if (now >= k->t_deadline) {
 			/* Timer B: the callee never answered */
 			c->st.calls_timeout++;
 			cdr_unanswered(c, k, "timeout", 408);
@@ -1404,6 +1553,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
+	    !mem_bool_ok(&k->b_rang) || k->failover_ms > 600000 || k->cdr_target_at > k->cdr_len ||
 	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||

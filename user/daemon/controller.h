@@ -77,6 +77,8 @@ struct ctl_stats {
 	/* records of calls setting up when the last process stopped: taken up
 	 * (ctl_restore), or freed as malformed */
 	uint64_t setups_restored, setups_malformed;
+	/* leg B INVITEs sent on to a route's next target (routes[].targets) */
+	uint64_t failovers;
 };
 
 struct ctl;

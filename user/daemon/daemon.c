@@ -1030,6 +1030,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "linger_evicted", cs.linger_evicted);
 	JI(c, "answers_deferred", cs.answers_deferred);
 	JI(c, "early_installs_retried", cs.early_installs_retried);
+	JI(c, "failovers", cs.failovers);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	json_object_set_new(root, "controller", c);

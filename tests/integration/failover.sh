@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Failover between a route's targets in a running sipshardd: leg B's INVITE
+# goes to the first target, which never answers, then after failover_ms to
+# the second, which answers 503 (ACKed), then to the third, which answers:
+# the caller sees one call set up, the CDR names the target that took it and
+# the attempts, and the stats count two failovers per call. A 486 from a
+# target is not a reason to fail over: the caller gets it.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: failover rewrites the set-up record
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=16160
+B_PORT=16180      # the third target: answers
+DOWN_PORT=16181   # the second: 503
+SILENT_PORT=16182 # the first: a socket that never answers
+STATS=$WORK/failover.stats.json
+CDR=$WORK/cdr.jsonl
+CALLS=4
+
+cat >"$WORK/failover.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 2,
+  "log_level": "info",
+  "run_dir": "$WORK/run",
+  "management_socket": null,
+  "cdr_file": "$CDR",
+  "routes": [
+    { "name": "busy", "match": { "user_prefix": "busy" },
+      "targets": [ "127.0.0.1:$DOWN_PORT", "127.0.0.1:$B_PORT" ], "failover_on": [503] },
+    { "name": "trunk", "failover_ms": 400,
+      "targets": [ "127.0.0.1:$SILENT_PORT", "127.0.0.1:$DOWN_PORT", "127.0.0.1:$B_PORT" ] }
+  ]
+}
+JSON
+start_daemon failover "$WORK/failover.json"
+
+# the silent target notes the Call-ID of each INVITE it gets
+python3 - "$SILENT_PORT" "$WORK/silent.callids" <<'PY' &
+import re, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.2)
+end = time.monotonic() + 30
+with open(sys.argv[2], "w") as f:
+    while time.monotonic() < end:
+        try:
+            data = s.recv(65535)
+        except socket.timeout:
+            continue
+        m = re.search(rb"\r\nCall-ID: *([^\r]+)", data)
+        if data.startswith(b"INVITE ") and m:
+            f.write(m.group(1).decode() + "\n")
+            f.flush()
+PY
+PIDS+=($!)
+wait_udp_port "$SILENT_PORT"
+sipp_uas "$DOWN_PORT" uas_503.xml -m "$CALLS"
+DOWN=${PIDS[-1]}
+
+t0=$(date +%s%N)
+run_flow failover "$CALLS calls set up at the third target" uac_wait_bye.xml uas_bye.xml "$CALLS"
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+check "the silent target was given up after failover_ms, not Timer B (took ${elapsed_ms} ms)" \
+	test "$elapsed_ms" -lt 8000
+check "the second target got each INVITE and the ACK of its 503" wait_exit 5 "$DOWN"
+check "the silent target got each call's INVITE (no retransmission before failover_ms)" \
+	test "$(sort "$WORK/silent.callids" | uniq | wc -l) $(wc -l <"$WORK/silent.callids")" = "$CALLS $CALLS"
+sleep 1.2 # the stats file is written every second
+check "two failovers per call, every call answered" \
+	test "$(json_get "$STATS" 'j["controller"]["failovers"], j["controller"]["calls_answered"]')" = "$((2 * CALLS)) $CALLS"
+check "each CDR names the third target and three attempts" python3 - "$CDR" "$CALLS" "127.0.0.1:$B_PORT" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+print("# %d records: %s" % (len(recs), sorted({(r["target"], r["attempts"], r["disposition"]) for r in recs})))
+ok = len(recs) == int(sys.argv[2]) and all(
+    r["target"] == sys.argv[3] and r["attempts"] == 3 and r["disposition"] == "answered"
+    and r["route"] == "trunk" for r in recs)
+sys.exit(0 if ok else 1)
+PY
+
+# ---- a status not in failover_on goes to the caller -------------------------
+# route "busy" fails over on 503 only; its first target answers 486
+cat >"$WORK/uas_486.xml" <<'XML'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas_486">
+  <recv request="INVITE"/>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]BUSY[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+  ]]></send>
+  <recv request="ACK"/>
+</scenario>
+XML
+start_bg sipp -sf "$WORK/uas_486.xml" -i 127.0.0.1 -p "$DOWN_PORT" -nostdin -m 1 \
+	>"$WORK/uas-486.out" 2>&1
+BUSY=${PIDS[-1]}
+sleep 0.3
+cat >"$WORK/uac_486.xml" <<'XML'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac_486">
+  <send retrans="500"><![CDATA[
+      INVITE sip:busy1@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:caller@[local_ip]:[local_port]>;tag=[pid]BUSY[call_number]
+      To: <sip:busy1@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="486"/>
+  <send><![CDATA[
+      ACK sip:busy1@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-1]
+      From: <sip:caller@[local_ip]:[local_port]>;tag=[pid]BUSY[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+</scenario>
+XML
+if timeout 30 sipp "127.0.0.1:$D_PORT" -sf "$WORK/uac_486.xml" -m 1 -i 127.0.0.1 \
+	-p "$((D_PORT + 2))" -nostdin -timeout 20 -timeout_error >"$WORK/uac-486.out" 2>&1; then
+	ok "failover: a 486 from the first target reaches the caller"
+else
+	not_ok "failover: a 486 from the first target reaches the caller"
+fi
+check "the busy target got its ACK" wait_exit 5 "$BUSY"
+sleep 1.2
+check "no failover for it" test "$(json_get "$STATS" 'j["controller"]["failovers"]')" = "$((2 * CALLS))"
+
+stop_daemon
