@@ -6,7 +6,8 @@
  * Owns: the properties of what the controller emits. Each input is a short
  * exchange: up to six datagrams separated by the three bytes "\0\n\0". The
  * first byte of each datagram picks who sends it (the caller 10.1.1.1, the
- * callee 127.0.0.1:5090 that every call is routed to, or 10.9.9.9, which the
+ * callee 127.0.0.1:5090 (the first of the route's three targets, which
+ * calls fail over to after 100 ms of silence or a 5xx), or 10.9.9.9, which the
  * ACL denies), the shard it arrives on, and how far the clock moves before it
  * (timers fire through ctl_on_tick), and whether the workers' command rings
  * are full while it is handled (installs and sends after an install are
@@ -58,7 +59,8 @@ static const char fuzz_config[] =
     " \"acl\": {\"default\": \"allow\", \"rules\": [{\"action\": \"deny\", \"cidr\": "
     "\"10.9.0.0/16\"}]},"
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
-    "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
+    "  \"source\": null}, \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\","
+    "  \"127.0.0.1:5092\"], \"failover_ms\": 100}]}";
 
 struct fuzz_ctx {
 	struct config cfg;

@@ -1298,6 +1298,43 @@ static void test_no_failover(void **state)
 	assert_int_equal(st.failovers, 1);
 }
 
+static int setup_failover_file(void **state)
+{
+	ctl_config = failover_config;
+	return setup_file(state);
+}
+
+/* A call that has not reached a target that answers fails over as before
+ * after a restart: the record keeps its route, target and the route's tag. */
+static void test_failover_after_restart(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice();
+	struct sent first = sent[last_invite_sent(&port)];
+	assert_int_equal(port, 5090);
+	assert_int_equal(restart(), 1);
+	sent[0] = first;
+	nsent = 1;
+	response_from_bob_at(0, 503, "d1", 1300);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(sent_msg(1)->method_id, SIP_METHOD_ACK);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(inv2, 2);
+	assert_int_equal(port, 5091);
+	assert_int_equal(invite_ids(inv2).cseq, 2);
+	/* and on silence: the third target 1000 ms later */
+	for (uint64_t t = 1310; t < 2300; t += 10)
+		ctl_on_tick(ctl, t);
+	assert_int_equal(nsent, 4); /* Timer A's resend at 1800 */
+	assert_int_equal(last_invite_sent(&port), 3);
+	assert_int_equal(port, 5091);
+	ctl_on_tick(ctl, 2300);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+}
+
 /* A call ringing when the process stops is answered through the next one: the
  * callee's 2xx finds its record by leg B's branch, the dialog is installed in
  * the slot the early dialog holds, and the 2xx reaches the caller after it. */
@@ -1635,6 +1672,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_on_silence, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_failover, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,
+					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),
