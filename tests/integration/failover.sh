@@ -3,8 +3,9 @@
 # goes to the first target, which never answers, then after failover_ms to
 # the second, which answers 503 (ACKed), then to the third, which answers:
 # the caller sees one call set up, the CDR names the target that took it and
-# the attempts, and the stats count two failovers per call. A 486 from a
-# target is not a reason to fail over: the caller gets it.
+# the attempts, and the stats count two failovers per call. The silent
+# target is then down: the next calls skip it. A 486 from a target is not a
+# reason to fail over: the caller gets it.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -81,6 +82,35 @@ ok = len(recs) == int(sys.argv[2]) and all(
 sys.exit(0 if ok else 1)
 PY
 
+# ---- the silent target is down: new calls skip it ---------------------------
+check "the silent target is down" \
+	test "$(json_get "$STATS" 'j["controller"]["targets_marked_down"], j["controller"]["targets_down"]')" = "1 1"
+if grep -q "target 127.0.0.1:$SILENT_PORT sent nothing to an INVITE: new calls of route trunk skip it for 30 s" \
+	"$WORK/failover.log"; then
+	ok "failover: the log says which target is down, and for how long"
+else
+	not_ok "failover: the log says which target is down, and for how long"
+fi
+sipp_uas "$DOWN_PORT" uas_503.xml -m 2
+DOWN=${PIDS[-1]}
+run_flow failover "2 more calls, at once past the silent target" uac_wait_bye.xml uas_bye.xml 2
+check "the second target got their INVITEs and ACKs" wait_exit 5 "$DOWN"
+check "the silent target got no INVITE of theirs" test "$(wc -l <"$WORK/silent.callids")" = "$CALLS"
+wait_cdrs() {
+	for _ in $(seq 1 50); do
+		[ "$(wc -l <"$CDR")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_cdrs $((CALLS + 2))
+check "their CDRs count two attempts" python3 - "$CDR" "$CALLS" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2]):]
+print("# %s" % [(r["target"], r["attempts"]) for r in recs])
+sys.exit(0 if len(recs) == 2 and all(r["attempts"] == 2 for r in recs) else 1)
+PY
+
 # ---- a status not in failover_on goes to the caller -------------------------
 # route "busy" fails over on 503 only; its first target answers 486
 cat >"$WORK/uas_486.xml" <<'XML'
@@ -138,6 +168,6 @@ else
 fi
 check "the busy target got its ACK" wait_exit 5 "$BUSY"
 sleep 1.2
-check "no failover for it" test "$(json_get "$STATS" 'j["controller"]["failovers"]')" = "$((2 * CALLS))"
+check "no failover for it" test "$(json_get "$STATS" 'j["controller"]["failovers"]')" = "$((2 * CALLS + 2))"
 
 stop_daemon

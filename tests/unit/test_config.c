@@ -168,7 +168,7 @@ static void test_route_targets_and_failover(void **state)
 	(void)state;
 	load(&cfg, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
 		   " \"10.0.0.2:5070\", \"10.0.0.3:5080\"], \"failover_on\": [503, 486],"
-		   " \"failover_ms\": 700}, {\"target\": \"10.0.0.9:5060\"}]}");
+		   " \"failover_ms\": 700, \"down_s\": 0}, {\"target\": \"10.0.0.9:5060\"}]}");
 	const struct config_route *r = &cfg.routes[0];
 	assert_int_equal(r->ntargets, 3);
 	assert_string_equal(r->targets[1].text, "10.0.0.2:5070");
@@ -177,6 +177,7 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->failover_on[0], 503);
 	assert_int_equal(r->failover_on[1], 486);
 	assert_int_equal(r->failover_ms, 700);
+	assert_int_equal(r->down_s, 0);
 	assert_int_not_equal(r->tag, 0);
 	/* defaults */
 	r = &cfg.routes[1];
@@ -185,6 +186,7 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->failover_on[0], 408);
 	assert_int_equal(r->failover_on[4], 504);
 	assert_int_equal(r->failover_ms, 2000);
+	assert_int_equal(r->down_s, 30);
 	assert_round_trip(&cfg);
 	/* failover_on [] fails over only on silence */
 	load(&other, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
@@ -350,6 +352,8 @@ static const struct bad bad_cases[] = {
      "routes[0].failover_on: expected an array, got an integer"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"failover_ms\": 50}]}",
      "routes[0].failover_ms: expected an integer from 100 to 600000, got 50"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",
+     "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
      "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
     {"{\"routes\": [{\"target\": \"foo\"}]}",

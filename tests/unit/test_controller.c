@@ -67,12 +67,18 @@ static const char test_config[] =
 
 /* A route with three targets (bob on 5090, 5091, 5092), failing over after
  * 1 s of silence or on the default statuses. */
-static const char failover_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
-    " \"routes\": [{\"name\": \"trunk\", \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\","
-    "  \"127.0.0.1:5092\"], \"failover_ms\": 1000}]}";
+#define FAILOVER_CONFIG(extra)                                                                     \
+	"{\"listen\": \"127.0.0.1:5060\","                                                         \
+	" \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": "  \
+	"16},"                                                                                     \
+	" \"routes\": [{\"name\": \"trunk\", \"targets\": [\"127.0.0.1:5090\", "                   \
+	"\"127.0.0.1:5091\","                                                                      \
+	"  \"127.0.0.1:5092\"], \"failover_ms\": 1000" extra "}]}"
+static const char failover_config[] = FAILOVER_CONFIG("");
+/* the same with targets down for 300 s */
+static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
 static const char *ctl_config = test_config; /* what open_ctl loads */
+static uint64_t alice_now = 1000;	     /* when alice's datagrams arrive */
 
 static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 		      const struct sockaddr *to, socklen_t tolen)
@@ -209,6 +215,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	ctl_config = test_config;
+	alice_now = 1000;
 	if (ctl)
 		ctl_close(ctl);
 	ctl = NULL;
@@ -237,7 +244,7 @@ static void from_alice(const char *fmt, ...)
 	int n = vsnprintf(in, sizeof(in), fmt, ap);
 	va_end(ap);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
-	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&alice, sizeof(alice), 1000);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&alice, sizeof(alice), alice_now);
 }
 
 static void invite_from_alice(void)
@@ -1298,6 +1305,98 @@ static void test_no_failover(void **state)
 	assert_int_equal(st.failovers, 1);
 }
 
+/* A target silent for failover_ms is skipped by new calls for down_s (30 s
+ * by default), then tried again; a target that answers a call in flight is
+ * not down any more. */
+static void test_silent_target_skipped(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* at 1000, to 5090 */
+	alice_now = 1500;
+	numbered_invite(2); /* to 5090 too */
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	assert_int_equal(last_invite_sent(&port), nsent - 1);
+	assert_int_equal(port, 5091); /* call 1 moved on */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_marked_down, 1);
+	assert_int_equal(st.targets_down, 1);
+
+	/* a new call skips 5090; its CDR counts one attempt */
+	alice_now = 2010;
+	numbered_invite(3);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+
+	/* 5090 rings for call 2, sent before it was found silent: up again */
+	response_from_bob_at(inv2, 180, "c2", 2020);
+	ctl_on_tick(ctl, 2030);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 0);
+	alice_now = 2040;
+	numbered_invite(4);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+
+	/* silent again (call 4 at 3040): down for 30 s, then tried again */
+	for (uint64_t t = 2050; t <= 3040; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	/* 5091 too (calls 1 and 3, silent there since 2000 and 2010), until 33010 */
+	assert_int_equal(st.targets_marked_down, 3);
+	alice_now = 33030;
+	numbered_invite(5);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	alice_now = 33050;
+	numbered_invite(6);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+}
+
+/* With every target down, a call tries each in turn, as if none were. */
+static void test_all_targets_down(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* 5090 at 1000, 5091 at 2000, 5092 at 3000 */
+	uint64_t t = 1010;
+	for (; t <= 3000; t += 10)
+		ctl_on_tick(ctl, t);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+	/* the last target has until Timer B, 32 s after its INVITE */
+	for (; t <= 3000 + 32000; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_marked_down, 3);
+	assert_int_equal(st.targets_down, 3);
+	assert_int_equal(st.calls_timeout, 1);
+	assert_int_equal(cdr_int(0, "attempts"), 3);
+
+	alice_now = t;
+	numbered_invite(2);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	response_from_bob_at(last_invite_sent(&port), 503, NULL, t + 10);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+}
+
+static int setup_failover_long_down(void **state)
+{
+	(void)state;
+	ctl_config = failover_long_down_config;
+	return open_ctl(true, false);
+}
+
 static int setup_failover_file(void **state)
 {
 	ctl_config = failover_config;
@@ -1672,6 +1771,9 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_on_silence, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_failover, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_target_skipped, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_all_targets_down, setup_failover_long_down,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),

@@ -799,6 +799,8 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 	}
 	if (!strcmp(k, "failover_ms"))
 		return get_uint(p, path, v, 100, 600000, &r->failover_ms);
+	if (!strcmp(k, "down_s"))
+		return get_uint(p, path, v, 0, 86400, &r->down_s);
 	return -ENOENT;
 }
 
@@ -828,6 +830,7 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 	r->nfailover = sizeof(default_failover) / sizeof(default_failover[0]);
 	memcpy(r->failover_on, default_failover, sizeof(default_failover));
 	r->failover_ms = 2000;
+	r->down_s = 30;
 	p->route = r;
 	int rc = each_member(p, path, v, route_member, r);
 	if (rc)
@@ -1205,6 +1208,7 @@ json_t *config_to_object(const struct config *c)
 			json_array_append_new(fo, json_integer(r->failover_on[f]));
 		json_object_set_new(ro, "failover_on", fo);
 		json_object_set_new(ro, "failover_ms", json_integer(r->failover_ms));
+		json_object_set_new(ro, "down_s", json_integer(r->down_s));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

@@ -94,9 +94,12 @@ struct ctl_call {
 	 * changed the route stops failover). The next target is tried on a
 	 * status in the route's failover_on, or when the target sends nothing
 	 * for failover_ms (0: no target left, Timer B as usual), unless the
-	 * callee rang (b_rang: a provisional other than 100 came back). */
+	 * callee rang (b_rang: a provisional other than 100 came back). Targets
+	 * that are down (struct target_down) are skipped, unless all_down. */
 	uint8_t route, target;
 	bool b_rang;
+	bool all_down;	  /* every target was down at the INVITE: each is tried in turn */
+	uint8_t attempts; /* targets the INVITE went to so far */
 	uint32_t route_tag;
 	uint32_t failover_ms;
 	uint64_t start_wall_ms;
@@ -152,6 +155,17 @@ struct iso_clock {
 	char text[24]; /* sec as "2026-12-01T23:59:59"; "" before the first */
 };
 
+/* A target that sent nothing to an INVITE for its route's failover_ms: new
+ * calls skip it until `until` (routes[].down_s), unless every target of
+ * their route is down. Kept by address, so that routes sharing a target and
+ * reloads agree; bounded by the most distinct targets a configuration has. */
+#define CTL_DOWN_MAX (CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS)
+struct target_down {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	uint64_t until; /* monotonic ms */
+};
+
 struct ctl {
 	const struct config *cfg;
 	struct policy *pol;
@@ -181,6 +195,8 @@ struct ctl {
 	json_t *cdr_text;	/* cdr_put_member's string value */
 	struct iso_clock clock; /* CDR times */
 	struct sip_msg scratch; /* re-parses of our own INVITE */
+	uint32_t ndown;		/* entries of down[] in use, expired ones included */
+	struct target_down down[CTL_DOWN_MAX];
 };
 
 /* call-ids and tags need uniqueness, not secrecy */
@@ -320,7 +336,7 @@ static void cdr_put_target(struct wbuf *w, const struct ctl_call *k, const char 
 {
 	cdr_put_ours(w, "target", target);
 	cdr_put_key(w, "attempts");
-	wbuf_put_uint(w, k->target + 1u);
+	wbuf_put_uint(w, k->attempts);
 	cdr_put_ours(w, "start", start);
 }
 
@@ -346,7 +362,7 @@ static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m
 	cdr_put_ours(&w, "source", src);
 	cdr_put_cstr(c, &w, "route", r->name);
 	k->cdr_target_at = (uint16_t)(w.len + 1);
-	cdr_put_target(&w, k, r->targets[0].text, start);
+	cdr_put_target(&w, k, r->targets[k->target].text, start);
 	if (w.overflow) {
 		log_warn("CDR of call %s not kept: too long", k->a_call_id);
 		return;
@@ -807,6 +823,87 @@ static void retry_after(struct ctl *c, char *buf, size_t cap)
 	snprintf(buf, cap, "Retry-After: %u\r\n", policy_config(c->pol)->limits.retry_after_s);
 }
 
+/* ---- targets down --------------------------------------------------------- */
+
+/* The entry of addr in down[] while it is down at now, else NULL; expired
+ * entries met on the way are removed (the last one takes their place). */
+static struct target_down *target_down_find(struct ctl *c, const struct sockaddr_storage *addr,
+					    socklen_t len, uint64_t now)
+{
+	for (uint32_t i = 0; i < c->ndown;) {
+		struct target_down *d = &c->down[i];
+		if (d->until <= now) {
+			*d = c->down[--c->ndown];
+			continue;
+		}
+		if (d->len == len && memcmp(&d->addr, addr, len) == 0)
+			return d;
+		i++;
+	}
+	return NULL;
+}
+
+/* Index of the first target of r from `from` on that is not down, or -1. */
+static int target_up_from(struct ctl *c, const struct config_route *r, unsigned from, uint64_t now)
+{
+	for (unsigned i = from; i < r->ntargets; i++)
+		if (!c->ndown ||
+		    !target_down_find(c, &r->targets[i].addr, r->targets[i].addr_len, now))
+			return (int)i;
+	return -1;
+}
+
+/* The route record k took, or NULL when it is gone or not the same any more
+ * (a reload or restart changed its name or targets). */
+static const struct config_route *call_route(const struct ctl *c, const struct ctl_call *k)
+{
+	const struct config *pc = policy_config(c->pol);
+	if (k->route >= pc->nroutes || pc->routes[k->route].tag != k->route_tag)
+		return NULL;
+	return &pc->routes[k->route];
+}
+
+/* Record k's target sent nothing to its INVITE for failover_ms, or until
+ * Timer B: down for its route's down_s, when the route has another target
+ * to send new calls to. */
+static void target_silent(struct ctl *c, const struct ctl_call *k, uint64_t now)
+{
+	const struct config_route *r = call_route(c, k);
+	char addr[UDP_ADDR_STRLEN];
+
+	if (!r || r->ntargets < 2 || !r->down_s)
+		return;
+	struct target_down *d = target_down_find(c, &k->b_peer, k->b_len, now);
+	if (!d) {
+		if (c->ndown == CTL_DOWN_MAX)
+			return; /* every entry a target down now: more than a configuration has */
+		d = &c->down[c->ndown++];
+		memcpy(&d->addr, &k->b_peer, k->b_len);
+		d->len = k->b_len;
+		c->st.targets_marked_down++;
+		udp_format_addr((const struct sockaddr *)&k->b_peer, addr, sizeof(addr));
+		log_warn(
+		    "target %s sent nothing to an INVITE: new calls of route %s skip it for %u s",
+		    addr, r->name, r->down_s);
+	}
+	d->until = now + 1000ull * r->down_s;
+}
+
+/* Record k's target answered its INVITE: it is not down. */
+static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now)
+{
+	char addr[UDP_ADDR_STRLEN];
+
+	if (!c->ndown)
+		return;
+	struct target_down *d = target_down_find(c, &k->b_peer, k->b_len, now);
+	if (!d)
+		return;
+	*d = c->down[--c->ndown];
+	udp_format_addr((const struct sockaddr *)&k->b_peer, addr, sizeof(addr));
+	log_info("target %s answers again", addr);
+}
+
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
@@ -908,7 +1005,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	const struct config_target *t = &r->targets[0];
+	int first = r->ntargets > 1 ? target_up_from(c, r, 0, now) : 0;
+	const struct config_target *t = &r->targets[first < 0 ? 0 : first];
 	struct setup_leg_b b = {
 	    .advertise = c->cfg->advertise,
 	    .target = t->text,
@@ -930,7 +1028,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
 	k->route = (uint8_t)route;
-	k->target = 0;
+	k->target = (uint8_t)(first < 0 ? 0 : first);
+	k->attempts = 1;
+	k->all_down = first < 0;
 	k->b_rang = false;
 	k->route_tag = r->tag;
 	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
@@ -994,18 +1094,19 @@ static bool fails_over_on(const struct config_route *r, int status)
  * (changed by a reload); -ENOSPC when the INVITE would not fit. */
 static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t now)
 {
-	const struct config *pc = policy_config(c->pol);
+	const struct config_route *r = call_route(c, k);
 	char old_branch[CTL_TAG_MAX];
 
-	if (k->b_rang || k->cancelled || k->timed_out || k->installed || k->route >= pc->nroutes)
-		return -ENOENT;
-	const struct config_route *r = &pc->routes[k->route];
-	if (r->tag != k->route_tag || k->target + 1u >= r->ntargets ||
+	if (!r || k->b_rang || k->cancelled || k->timed_out || k->installed ||
 	    (status && !fails_over_on(r, status)))
+		return -ENOENT;
+	int next = k->all_down ? (k->target + 1u < r->ntargets ? k->target + 1 : -1)
+			       : target_up_from(c, r, k->target + 1u, now);
+	if (next < 0)
 		return -ENOENT;
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return -ENOSPC; /* cannot happen: we built it */
-	const struct config_target *t = &r->targets[k->target + 1];
+	const struct config_target *t = &r->targets[next];
 	memcpy(old_branch, k->b_branch, sizeof(old_branch));
 	make_branch(c, k);
 	struct setup_leg_b b = {
@@ -1030,17 +1131,18 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	k->ack_len = 0;
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
-	k->target++;
+	k->target = (uint8_t)next;
+	k->attempts++;
 	k->failover_ms = k->target + 1u < r->ntargets ? r->failover_ms : 0;
 	k->state = CALL_CALLING;
 	cdr_retarget(c, k, t->text);
 	c->st.failovers++;
 	if (status)
-		log_debug("call %s: %d from the target, INVITE to %s (target %u of route %s)",
-			  k->a_call_id, status, t->text, k->target + 1u, r->name);
+		log_debug("call %s: %d from the target, INVITE to %s (target %d of route %s)",
+			  k->a_call_id, status, t->text, next + 1, r->name);
 	else
-		log_debug("call %s: nothing from the target, INVITE to %s (target %u of route %s)",
-			  k->a_call_id, t->text, k->target + 1u, r->name);
+		log_debug("call %s: nothing from the target, INVITE to %s (target %d of route %s)",
+			  k->a_call_id, t->text, next + 1, r->name);
 	send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
@@ -1052,8 +1154,10 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
-	if (k->state == CALL_CALLING)
+	if (k->state == CALL_CALLING) {
 		k->state = CALL_PROCEEDING; /* any response stops Timer A */
+		target_answers(c, k, now);
+	}
 	if (r->status == 100)
 		return;
 	if (r->status < 200) {
@@ -1352,8 +1456,11 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 {
 	switch (k->state) {
 	case CALL_CALLING:
-		if (now >= give_up_due(c, k) && next_target(c, k, 0, now) == 0)
-			break;
+		if (now >= give_up_due(c, k)) {
+			target_silent(c, k, now);
+			if (next_target(c, k, 0, now) == 0)
+				break;
+		}
 		if (now >= give_up_due(c, k) && now < k->t_deadline) {
 			/* no failover after all (a reload changed the route):
 			 * this target has until Timer B */
@@ -1553,8 +1660,8 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
-	    !mem_bool_ok(&k->b_rang) || k->failover_ms > 600000 || k->cdr_target_at > k->cdr_len ||
-	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
+	    !mem_bool_ok(&k->b_rang) || !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 ||
+	    k->cdr_target_at > k->cdr_len || !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
@@ -1734,6 +1841,9 @@ void ctl_set_policy(struct ctl *c, struct policy *pol)
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 {
 	*st = c->st;
+	st->targets_down = 0;
+	for (uint32_t i = 0; i < c->ndown; i++)
+		st->targets_down += c->down[i].until > c->tick_now;
 }
 
 void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)

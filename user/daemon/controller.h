@@ -79,6 +79,8 @@ struct ctl_stats {
 	uint64_t setups_restored, setups_malformed;
 	/* leg B INVITEs sent on to a route's next target (routes[].targets) */
 	uint64_t failovers;
+	/* targets found silent (routes[].down_s), and how many new calls skip now */
+	uint64_t targets_marked_down, targets_down;
 };
 
 struct ctl;

@@ -1031,6 +1031,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "answers_deferred", cs.answers_deferred);
 	JI(c, "early_installs_retried", cs.early_installs_retried);
 	JI(c, "failovers", cs.failovers);
+	JI(c, "targets_marked_down", cs.targets_marked_down);
+	JI(c, "targets_down", cs.targets_down);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	json_object_set_new(root, "controller", c);
