@@ -30,7 +30,8 @@
  * a slot within the shard's capacity and is not installed twice; every release names an installed
  * dialog (and is reported back ended, as the worker does), also after restarts; after the clock
  * runs far ahead, no call set-up is left in progress (calls_active counts only installed dialogs),
- * and once every dialog ended, the call limit admits exactly max_calls calls again. Does not own:
+ * and once every dialog ended, the call limit admits exactly max_calls calls again and no call
+ * counts on a target (the second of which has max_calls 1). Does not own:
  * the parser (fuzz_sip.c), the relay (fuzz_relay.c).
  */
 #include <fcntl.h>
@@ -59,7 +60,8 @@ static const char fuzz_config[] =
     " \"acl\": {\"default\": \"allow\", \"rules\": [{\"action\": \"deny\", \"cidr\": "
     "\"10.9.0.0/16\"}]},"
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
-    "  \"source\": null}, \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\","
+    "  \"source\": null}, \"targets\": [\"127.0.0.1:5090\", {\"address\": \"127.0.0.1:5091\","
+    "  \"max_calls\": 1},"
     "  \"127.0.0.1:5092\"], \"failover_ms\": 100}]}";
 
 struct fuzz_ctx {
@@ -405,6 +407,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("a call slot of the limit leaked", NULL, 0);
 	if (policy_call_admit(ctx.pol) == 0)
 		die("the call limit was released more often than taken", NULL, 0);
+	/* and no call counts on a target any more (targets[].max_calls) */
+	struct ctl_target_info targets[4];
+	size_t nt = ctl_get_targets(ctx.ctl, targets, 4);
+	for (size_t i = 0; i < nt && i < 4; i++)
+		if (targets[i].calls)
+			die("a call still counts on a target after every call ended", NULL, 0);
 	ctl_close(ctx.ctl);
 	policy_destroy(ctx.pol);
 	return 0;

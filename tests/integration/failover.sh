@@ -5,7 +5,8 @@
 # the caller sees one call set up, the CDR names the target that took it and
 # the attempts, and the stats count two failovers per call. The silent
 # target is then down: the next calls skip it. A 486 from a target is not a
-# reason to fail over: the caller gets it.
+# reason to fail over: the caller gets it. A target at its max_calls makes
+# the next call 503.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -29,6 +30,8 @@ cat >"$WORK/failover.json" <<JSON
   "management_socket": null,
   "cdr_file": "$CDR",
   "routes": [
+    { "name": "one", "match": { "user_prefix": "one" },
+      "target": { "address": "127.0.0.1:$SILENT_PORT", "max_calls": 1 } },
     { "name": "busy", "match": { "user_prefix": "busy" },
       "targets": [ "127.0.0.1:$DOWN_PORT", "127.0.0.1:$B_PORT" ], "failover_on": [503] },
     { "name": "trunk", "failover_ms": 400,
@@ -169,5 +172,21 @@ fi
 check "the busy target got its ACK" wait_exit 5 "$BUSY"
 sleep 1.2
 check "no failover for it" test "$(json_get "$STATS" 'j["controller"]["failovers"]')" = "$((2 * CALLS + 2))"
+
+# ---- max_calls ---------------------------------------------------------------
+# route "one": one call at once to the silent target; the first rings on
+# (its caller is stopped before Timer B), the second gets 503
+start_bg sipp "127.0.0.1:$D_PORT" -sf tests/sipp/probe_invite_408.xml -s one1 -m 1 \
+	-i 127.0.0.1 -p "$((D_PORT + 3))" -nostdin >"$WORK/uac-one1.out" 2>&1
+ONE=${PIDS[-1]}
+for _ in $(seq 1 30); do
+	[ "$(wc -l <"$WORK/silent.callids")" -gt "$CALLS" ] && break
+	sleep 0.1
+done
+probe failover "the second call to a full target: 503" probe_invite_503.xml -s one2
+sleep 1.2
+check "counted: one call on the target, one refused" \
+	test "$(json_get "$STATS" 'j["controller"]["target_calls"]["127.0.0.1:'$SILENT_PORT'"], j["controller"]["rejected_target_full"]')" = "1 1"
+kill "$ONE" 2>/dev/null
 
 stop_daemon

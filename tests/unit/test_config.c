@@ -167,11 +167,15 @@ static void test_route_targets_and_failover(void **state)
 	static struct config other;
 	(void)state;
 	load(&cfg, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
-		   " \"10.0.0.2:5070\", \"10.0.0.3:5080\"], \"failover_on\": [503, 486],"
+		   " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30}, {\"address\": "
+		   "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
 		   " \"failover_ms\": 700, \"down_s\": 0}, {\"target\": \"10.0.0.9:5060\"}]}");
 	const struct config_route *r = &cfg.routes[0];
 	assert_int_equal(r->ntargets, 3);
 	assert_string_equal(r->targets[1].text, "10.0.0.2:5070");
+	assert_int_equal(r->targets[0].max_calls, 0);
+	assert_int_equal(r->targets[1].max_calls, 30);
+	assert_int_equal(r->targets[2].max_calls, 0);
 	assert_int_equal(ntohs(((const struct sockaddr_in *)&r->targets[2].addr)->sin_port), 5080);
 	assert_int_equal(r->nfailover, 2);
 	assert_int_equal(r->failover_on[0], 503);
@@ -352,6 +356,15 @@ static const struct bad bad_cases[] = {
      "routes[0].failover_on: expected an array, got an integer"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"failover_ms\": 50}]}",
      "routes[0].failover_ms: expected an integer from 100 to 600000, got 50"},
+    {"{\"routes\": [{\"targets\": [{\"max_calls\": 5}]}]}",
+     "routes[0].targets[0]: missing \"address\""},
+    {"{\"routes\": [{\"targets\": [{\"address\": \"10.0.0.1:1\", \"max_call\": 5}]}]}",
+     "routes[0].targets[0].max_call: unknown key"},
+    {"{\"routes\": [{\"target\": {\"address\": \"10.0.0.1:1\", \"max_calls\": -5}}]}",
+     "routes[0].target.max_calls: expected an integer from 0 to 2147483647, got -5"},
+    {"{\"routes\": [{\"targets\": [5060]}]}",
+     "routes[0].targets[0]: expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N}, "
+     "got an integer"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",
      "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",

@@ -77,6 +77,12 @@ static const char test_config[] =
 static const char failover_config[] = FAILOVER_CONFIG("");
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
+/* two targets with limits: 2 calls at once on 5090, 1 on 5091 */
+static const char limits_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"routes\": [{\"name\": \"lim\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
+    "  \"max_calls\": 2}, {\"address\": \"127.0.0.1:5091\", \"max_calls\": 1}]}]}";
 static const char *ctl_config = test_config; /* what open_ctl loads */
 static uint64_t alice_now = 1000;	     /* when alice's datagrams arrive */
 
@@ -1397,6 +1403,86 @@ static int setup_failover_long_down(void **state)
 	return open_ctl(true, false);
 }
 
+static int setup_limits(void **state)
+{
+	(void)state;
+	ctl_config = limits_config;
+	return open_ctl(true, false);
+}
+
+/* The calls counting on a target, by its port (ctl_get_targets). */
+static uint32_t target_calls(uint16_t port)
+{
+	struct ctl_target_info t[8];
+	size_t n = ctl_get_targets(ctl, t, 8);
+	for (size_t i = 0; i < n && i < 8; i++)
+		if (ntohs(((const struct sockaddr_in *)&t[i].addr)->sin_port) == port)
+			return t[i].calls;
+	fail_msg("no target on port %u", port);
+	return 0;
+}
+
+/* targets[].max_calls: a full target is skipped, a call that ends (set-up
+ * failed, or its dialog ended) gives its place back, a route whose targets
+ * are all full answers 503, and failover does not go to a full target. */
+static void test_target_max_calls(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1);
+	unsigned inv1 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	numbered_invite(2);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	numbered_invite(3);
+	unsigned inv3 = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	assert_int_equal(target_calls(5090), 2);
+	assert_int_equal(target_calls(5091), 1);
+
+	/* all full: 503, no INVITE */
+	unsigned base = nsent;
+	numbered_invite(4);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 503);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_target_full, 1);
+
+	/* call 1 fails (486): its place on 5090 is free again */
+	response_from_bob(inv1, 486, "l1");
+	assert_int_equal(target_calls(5090), 1);
+	numbered_invite(5);
+	unsigned inv5 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+
+	/* call 2 is answered: it counts until its dialog ends */
+	response_from_bob(inv2, 200, "l2");
+	assert_int_equal(target_calls(5090), 2);
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
+	assert_int_equal(target_calls(5090), 1);
+
+	/* call 5 gets 503 at 5090 while 5091 is full: no failover, the 503
+	 * goes to alice, and 5090 is back to none */
+	base = nsent;
+	response_from_bob(inv5, 503, "l5");
+	assert_int_equal(nsent, base + 2); /* the ACK, the 503 to alice */
+	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(target_calls(5090), 0);
+
+	/* call 3 fails: a call fails over from 5090 to the free 5091 */
+	response_from_bob(inv3, 480, "l3");
+	assert_int_equal(target_calls(5091), 0);
+	numbered_invite(6);
+	response_from_bob(last_invite_sent(&port), 503, "l6");
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	assert_int_equal(target_calls(5090), 0);
+	assert_int_equal(target_calls(5091), 1);
+}
+
 static int setup_failover_file(void **state)
 {
 	ctl_config = failover_config;
@@ -1774,6 +1860,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_silent_target_skipped, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_all_targets_down, setup_failover_long_down,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),

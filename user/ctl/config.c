@@ -734,13 +734,45 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 }
 
 /* One of a route's targets: "target" is targets[0] written alone. */
+static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)
+{
+	int rc = get_ipport(p, path, v, t->text, sizeof(t->text), &t->addr, &t->addr_len);
+	if (!rc && addr_is_wildcard(&t->addr))
+		return fail(p, path, "\"%s\" is a wildcard address, not a destination", t->text);
+	return rc;
+}
+
+static int target_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
+{
+	struct config_target *t = arg;
+	if (!strcmp(k, "address"))
+		return target_address(p, path, v, t);
+	if (!strcmp(k, "max_calls"))
+		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
+	return -ENOENT;
+}
+
+/* One of a route's targets: "IP:port", or {"address": "IP:port",
+ * "max_calls": N}. */
 static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
 	struct config_route *r = p->route;
 	struct config_target *t = &r->targets[i];
-	int rc = get_ipport(p, path, v, t->text, sizeof(t->text), &t->addr, &t->addr_len);
-	if (!rc && addr_is_wildcard(&t->addr))
-		return fail(p, path, "\"%s\" is a wildcard address, not a destination", t->text);
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (json_is_object(v)) {
+		rc = each_member(p, path, v, target_member, t);
+		if (!rc && !json_object_get(v, "address"))
+			rc = fail(p, path, "missing \"address\"");
+	} else if (json_is_string(v)) {
+		rc = target_address(p, path, v, t);
+	} else {
+		rc = fail(p, path,
+			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N}, "
+			  "got %s",
+			  type_name(v));
+	}
 	if (rc)
 		return rc;
 	for (size_t j = 0; j < i; j++)
@@ -1137,6 +1169,17 @@ static json_t *str_or_null(const char *s)
 
 /* json_object_set_new on a NULL object or value fails cleanly (and frees the
  * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
+/* "IP:port", or the object form when the target has a limit. */
+static json_t *target_json(const struct config_target *t)
+{
+	if (!t->max_calls)
+		return json_string(t->text);
+	json_t *o = json_object();
+	json_object_set_new(o, "address", json_string(t->text));
+	json_object_set_new(o, "max_calls", json_integer(t->max_calls));
+	return o;
+}
+
 json_t *config_to_object(const struct config *c)
 {
 	json_t *o = json_object(), *cap = json_object(), *tm = json_object(), *lim = json_object(),
@@ -1196,11 +1239,11 @@ json_t *config_to_object(const struct config *c)
 				    r->has_source ? cidr_json(&r->source) : json_null());
 		json_object_set_new(ro, "match", m);
 		if (r->ntargets == 1) {
-			json_object_set_new(ro, "target", json_string(r->targets[0].text));
+			json_object_set_new(ro, "target", target_json(&r->targets[0]));
 		} else {
 			json_t *ts = json_array();
 			for (unsigned t = 0; t < r->ntargets; t++)
-				json_array_append_new(ts, json_string(r->targets[t].text));
+				json_array_append_new(ts, target_json(&r->targets[t]));
 			json_object_set_new(ro, "targets", ts);
 		}
 		json_t *fo = json_array();

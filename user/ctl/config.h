@@ -54,6 +54,8 @@ struct config_route {
 		char text[CONFIG_TARGET_MAX]; /* "IP:port" or "[IPv6]:port" as written */
 		struct sockaddr_storage addr;
 		socklen_t addr_len;
+		/* calls at once to this address, from every route (0 = no limit) */
+		uint32_t max_calls;
 	} targets[CONFIG_MAX_TARGETS];
 	/* final statuses from a target that make leg B's INVITE go to the next
 	 * one (as a target that never answers does) */

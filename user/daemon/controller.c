@@ -95,7 +95,7 @@ struct ctl_call {
 	 * status in the route's failover_on, or when the target sends nothing
 	 * for failover_ms (0: no target left, Timer B as usual), unless the
 	 * callee rang (b_rang: a provisional other than 100 came back). Targets
-	 * that are down (struct target_down) are skipped, unless all_down. */
+	 * that are down or full (struct target_state) are skipped; down ones not when all_down. */
 	uint8_t route, target;
 	bool b_rang;
 	bool all_down;	  /* every target was down at the INVITE: each is tried in turn */
@@ -131,6 +131,9 @@ struct slot_pool {
 	uint32_t count, cap;
 	uint32_t *holder;     /* by slot: index + 1 of the setup record holding it, or 0 */
 	struct cdr_open *cdr; /* by slot, when CDRs are written */
+	/* by slot: index + 1 of the target its call counts on, or 0; released
+	 * where the call is (policy_call_release) */
+	uint16_t *target_of;
 };
 
 /*
@@ -155,15 +158,23 @@ struct iso_clock {
 	char text[24]; /* sec as "2026-12-01T23:59:59"; "" before the first */
 };
 
-/* A target that sent nothing to an INVITE for its route's failover_ms: new
- * calls skip it until `until` (routes[].down_s), unless every target of
- * their route is down. Kept by address, so that routes sharing a target and
- * reloads agree; bounded by the most distinct targets a configuration has. */
-#define CTL_DOWN_MAX (CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS)
-struct target_down {
+/*
+ * What the controller knows of each target address, whichever routes name
+ * it: the calls counting on it (for targets[].max_calls) and until when it
+ * is down (sent nothing to an INVITE for failover_ms: new calls skip it for
+ * routes[].down_s, unless every target of their route is down). Entries are
+ * made for the targets of the policy in force (map_targets), kept across
+ * reloads by address, and reused once no configuration names them and no
+ * call counts on them: at most twice the targets a configuration can have.
+ */
+#define CTL_TARGETS_MAX (2 * CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS)
+#define CTL_NO_TARGET	UINT16_MAX
+struct target_state {
 	struct sockaddr_storage addr;
 	socklen_t len;
-	uint64_t until; /* monotonic ms */
+	bool named;	     /* by the policy in force */
+	uint32_t calls;	     /* dialog slots counting on it (slot_pool.target_of) */
+	uint64_t down_until; /* monotonic ms; up when not after now */
 };
 
 struct ctl {
@@ -195,8 +206,10 @@ struct ctl {
 	json_t *cdr_text;	/* cdr_put_member's string value */
 	struct iso_clock clock; /* CDR times */
 	struct sip_msg scratch; /* re-parses of our own INVITE */
-	uint32_t ndown;		/* entries of down[] in use, expired ones included */
-	struct target_down down[CTL_DOWN_MAX];
+	uint32_t ntargets;	/* entries of targets[] made so far */
+	struct target_state targets[CTL_TARGETS_MAX];
+	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
+	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
 };
 
 /* call-ids and tags need uniqueness, not secrecy */
@@ -583,6 +596,27 @@ static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
 
 static void call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now);
 
+/* The call on a slot counts on target entry i (CTL_NO_TARGET: none). */
+static void target_take(struct ctl *c, unsigned shard, uint32_t slot, uint32_t i)
+{
+	if (i == CTL_NO_TARGET)
+		return;
+	c->pools[shard].target_of[slot] = (uint16_t)(i + 1);
+	c->targets[i].calls++;
+}
+
+/* The call on a slot ended, or left its target. */
+static void target_drop(struct ctl *c, unsigned shard, uint32_t slot)
+{
+	struct slot_pool *p = &c->pools[shard];
+	uint16_t i = p->target_of[slot];
+	if (!i)
+		return;
+	if (c->targets[i - 1].calls)
+		c->targets[i - 1].calls--;
+	p->target_of[slot] = 0;
+}
+
 /* Frees a setup record. A slot the worker holds (installed) comes back later
  * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
 static void call_free(struct ctl *c, struct ctl_call *k)
@@ -599,6 +633,7 @@ static void call_free(struct ctl *c, struct ctl_call *k)
 		if (c->st.calls_active)
 			c->st.calls_active--;
 		policy_call_release(c->pol);
+		target_drop(c, k->shard, k->slot);
 	}
 	if (k->state == CALL_ANSWERED)
 		list_unlink(c, &c->linger, k);
@@ -823,34 +858,102 @@ static void retry_after(struct ctl *c, char *buf, size_t cap)
 	snprintf(buf, cap, "Retry-After: %u\r\n", policy_config(c->pol)->limits.retry_after_s);
 }
 
-/* ---- targets down --------------------------------------------------------- */
+/* ---- targets: calls at once, down -------------------------------------------- */
 
-/* The entry of addr in down[] while it is down at now, else NULL; expired
- * entries met on the way are removed (the last one takes their place). */
-static struct target_down *target_down_find(struct ctl *c, const struct sockaddr_storage *addr,
-					    socklen_t len, uint64_t now)
+static uint32_t target_find(const struct ctl *c, const void *addr, socklen_t len)
 {
-	for (uint32_t i = 0; i < c->ndown;) {
-		struct target_down *d = &c->down[i];
-		if (d->until <= now) {
-			*d = c->down[--c->ndown];
-			continue;
-		}
-		if (d->len == len && memcmp(&d->addr, addr, len) == 0)
-			return d;
-		i++;
-	}
-	return NULL;
+	for (uint32_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i].len == len && memcmp(&c->targets[i].addr, addr, len) == 0)
+			return i;
+	return CTL_NO_TARGET;
 }
 
-/* Index of the first target of r from `from` on that is not down, or -1. */
-static int target_up_from(struct ctl *c, const struct config_route *r, unsigned from, uint64_t now)
+/* An entry for addr: a free one (named by no configuration, no call on it),
+ * or a new one; CTL_NO_TARGET when every entry is in use. */
+static uint32_t target_make(struct ctl *c, const struct sockaddr_storage *addr, socklen_t len)
 {
-	for (unsigned i = from; i < r->ntargets; i++)
-		if (!c->ndown ||
-		    !target_down_find(c, &r->targets[i].addr, r->targets[i].addr_len, now))
-			return (int)i;
-	return -1;
+	uint32_t i;
+	for (i = 0; i < c->ntargets; i++)
+		if (!c->targets[i].named && !c->targets[i].calls)
+			break;
+	if (i == c->ntargets) {
+		if (c->ntargets == CTL_TARGETS_MAX)
+			return CTL_NO_TARGET;
+		c->ntargets++;
+	}
+	struct target_state *t = &c->targets[i];
+	memset(t, 0, sizeof(*t));
+	memcpy(&t->addr, addr, len);
+	t->len = len;
+	return i;
+}
+
+/* Finds or makes the entry of every target of the policy in force. Two
+ * passes: an address the policy names keeps its entry (its calls, its down
+ * time) before any free entry is reused for a new one. */
+static void map_targets(struct ctl *c)
+{
+	const struct config *pc = policy_config(c->pol);
+
+	for (uint32_t i = 0; i < c->ntargets; i++)
+		c->targets[i].named = false;
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned r = 0; r < pc->nroutes; r++)
+			for (unsigned t = 0; t < pc->routes[r].ntargets; t++) {
+				const struct config_target *ct = &pc->routes[r].targets[t];
+				uint32_t i = target_find(c, &ct->addr, ct->addr_len);
+				if (i == CTL_NO_TARGET && pass == 1) {
+					i = target_make(c, &ct->addr, ct->addr_len);
+					if (i == CTL_NO_TARGET)
+						log_warn("target %s: no room to count its calls "
+							 "(every entry has calls on it)",
+							 ct->text);
+				}
+				if (i != CTL_NO_TARGET)
+					c->targets[i].named = true;
+				c->target_of_route[r][t] = (uint16_t)i;
+			}
+}
+
+static struct target_state *route_target_state(struct ctl *c, unsigned route, unsigned t)
+{
+	uint16_t i = c->target_of_route[route][t];
+	return i == CTL_NO_TARGET ? NULL : &c->targets[i];
+}
+
+static bool target_full(struct ctl *c, unsigned route, unsigned t)
+{
+	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
+	const struct target_state *s = route_target_state(c, route, t);
+	return ct->max_calls && s && s->calls >= ct->max_calls;
+}
+
+static bool target_is_down(struct ctl *c, unsigned route, unsigned t, uint64_t now)
+{
+	const struct target_state *s = route_target_state(c, route, t);
+	return s && s->down_until > now;
+}
+
+/* The first target of the route from `from` on that a call may take: not
+ * full, and not down unless *all_down (which, when it was false and every
+ * target not full is down, becomes true and that first one is taken). -1
+ * when each is full. */
+static int pick_target(struct ctl *c, unsigned route, unsigned from, bool *all_down, uint64_t now)
+{
+	const struct config_route *r = &policy_config(c->pol)->routes[route];
+	int first_not_full = -1;
+
+	for (unsigned t = from; t < r->ntargets; t++) {
+		if (target_full(c, route, t))
+			continue;
+		if (*all_down || !target_is_down(c, route, t, now))
+			return (int)t;
+		if (first_not_full < 0)
+			first_not_full = (int)t;
+	}
+	if (first_not_full >= 0 && from == 0)
+		*all_down = true;
+	return from == 0 ? first_not_full : -1;
 }
 
 /* The route record k took, or NULL when it is gone or not the same any more
@@ -863,44 +966,44 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
 	return &pc->routes[k->route];
 }
 
+/* The entry record k's call counts on, or NULL. */
+static struct target_state *call_target(struct ctl *c, const struct ctl_call *k)
+{
+	uint16_t i = c->pools[k->shard].target_of[k->slot];
+	return i ? &c->targets[i - 1] : NULL;
+}
+
 /* Record k's target sent nothing to its INVITE for failover_ms, or until
  * Timer B: down for its route's down_s, when the route has another target
  * to send new calls to. */
 static void target_silent(struct ctl *c, const struct ctl_call *k, uint64_t now)
 {
 	const struct config_route *r = call_route(c, k);
+	struct target_state *s = call_target(c, k);
 	char addr[UDP_ADDR_STRLEN];
 
-	if (!r || r->ntargets < 2 || !r->down_s)
+	if (!r || !s || r->ntargets < 2 || !r->down_s)
 		return;
-	struct target_down *d = target_down_find(c, &k->b_peer, k->b_len, now);
-	if (!d) {
-		if (c->ndown == CTL_DOWN_MAX)
-			return; /* every entry a target down now: more than a configuration has */
-		d = &c->down[c->ndown++];
-		memcpy(&d->addr, &k->b_peer, k->b_len);
-		d->len = k->b_len;
+	if (s->down_until <= now) {
 		c->st.targets_marked_down++;
-		udp_format_addr((const struct sockaddr *)&k->b_peer, addr, sizeof(addr));
+		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 		log_warn(
 		    "target %s sent nothing to an INVITE: new calls of route %s skip it for %u s",
 		    addr, r->name, r->down_s);
 	}
-	d->until = now + 1000ull * r->down_s;
+	s->down_until = now + 1000ull * r->down_s;
 }
 
 /* Record k's target answered its INVITE: it is not down. */
 static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now)
 {
+	struct target_state *s = call_target(c, k);
 	char addr[UDP_ADDR_STRLEN];
 
-	if (!c->ndown)
+	if (!s || s->down_until <= now)
 		return;
-	struct target_down *d = target_down_find(c, &k->b_peer, k->b_len, now);
-	if (!d)
-		return;
-	*d = c->down[--c->ndown];
-	udp_format_addr((const struct sockaddr *)&k->b_peer, addr, sizeof(addr));
+	s->down_until = 0;
+	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	log_info("target %s answers again", addr);
 }
 
@@ -944,6 +1047,15 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		c->st.rejected_no_route++;
 		answer_stateless(c, shard, m, policy_config(c->pol)->no_route_status, NULL, src,
 				 srclen);
+		return;
+	}
+	bool all_down = false;
+	int first = pick_target(c, (unsigned)route, 0, &all_down, now);
+	if (first < 0) {
+		/* every target of the route has its max_calls */
+		c->st.rejected_target_full++;
+		retry_after(c, extra, sizeof(extra));
+		answer_stateless(c, shard, m, 503, extra, src, srclen);
 		return;
 	}
 	if (policy_rate_take(c->pol, src, now * 1000000ull) != 0) {
@@ -1005,8 +1117,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	int first = r->ntargets > 1 ? target_up_from(c, r, 0, now) : 0;
-	const struct config_target *t = &r->targets[first < 0 ? 0 : first];
+	const struct config_target *t = &r->targets[first];
 	struct setup_leg_b b = {
 	    .advertise = c->cfg->advertise,
 	    .target = t->text,
@@ -1028,12 +1139,13 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
 	k->route = (uint8_t)route;
-	k->target = (uint8_t)(first < 0 ? 0 : first);
+	k->target = (uint8_t)first;
 	k->attempts = 1;
-	k->all_down = first < 0;
+	k->all_down = all_down;
 	k->b_rang = false;
 	k->route_tag = r->tag;
-	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
+	k->failover_ms = k->target + 1u < r->ntargets ? r->failover_ms : 0;
+	target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
 	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&t->addr,
 			   t->addr_len);
 	k->dlg.slot = k->slot;
@@ -1100,8 +1212,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	if (!r || k->b_rang || k->cancelled || k->timed_out || k->installed ||
 	    (status && !fails_over_on(r, status)))
 		return -ENOENT;
-	int next = k->all_down ? (k->target + 1u < r->ntargets ? k->target + 1 : -1)
-			       : target_up_from(c, r, k->target + 1u, now);
+	bool all_down = k->all_down;
+	int next = pick_target(c, k->route, k->target + 1u, &all_down, now);
 	if (next < 0)
 		return -ENOENT;
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
@@ -1131,6 +1243,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	k->ack_len = 0;
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
+	target_drop(c, k->shard, k->slot);
+	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
 	k->target = (uint8_t)next;
 	k->attempts++;
 	k->failover_ms = k->target + 1u < r->ntargets ? r->failover_ms : 0;
@@ -1215,6 +1329,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	if (next_target(c, k, r->status, now) == 0)
 		return;
+	target_drop(c, k->shard, k->slot); /* the target has no call any more */
 	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
 		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
@@ -1566,6 +1681,8 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 	if (c->st.calls_active)
 		c->st.calls_active--;
 	policy_call_release(c->pol);
+	if (slot < p->cap)
+		target_drop(c, shard, slot);
 }
 
 /* ---- records left by the last run ------------------------------------------ */
@@ -1704,6 +1821,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		k->installed = early;
 		c->st.calls_active++;
 		policy_call_carry(c->pol);
+		target_take(c, k->shard, k->slot, target_find(c, &k->b_peer, k->b_len));
 	}
 	/* CLOCK_MONOTONIC restarts at boot: times from a file kept across one */
 	if (k->t_next > now + longest || k->t_deadline > now + longest) {
@@ -1822,6 +1940,9 @@ uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, u
 		carried++;
 		c->st.calls_active++;
 		policy_call_carry(c->pol);
+		/* by the callee's address: the target it answered from */
+		const struct sip_session *lb = &d->legs[SHARD_LEG_B];
+		target_take(c, shard, i, target_find(c, &lb->peer, lb->peer_len));
 		if (p->cdr)
 			cdr_carried(p, d, now_mono_ms);
 	}
@@ -1836,14 +1957,30 @@ void ctl_set_draining(struct ctl *c, bool on)
 void ctl_set_policy(struct ctl *c, struct policy *pol)
 {
 	c->pol = pol;
+	map_targets(c);
 }
 
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 {
 	*st = c->st;
 	st->targets_down = 0;
-	for (uint32_t i = 0; i < c->ndown; i++)
-		st->targets_down += c->down[i].until > c->tick_now;
+	for (uint32_t i = 0; i < c->ntargets; i++)
+		st->targets_down += c->targets[i].named && c->targets[i].down_until > c->tick_now;
+}
+
+size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < c->ntargets; i++) {
+		const struct target_state *t = &c->targets[i];
+		if (!t->named)
+			continue;
+		if (n < cap)
+			out[n] = (struct ctl_target_info){t->addr, t->len, t->calls,
+							  t->down_until > c->tick_now};
+		n++;
+	}
+	return n;
 }
 
 void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)
@@ -1943,9 +2080,10 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		struct slot_pool *p = &c->pools[s];
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
 		p->holder = calloc(dialogs_per_shard, sizeof(*p->holder));
+		p->target_of = calloc(dialogs_per_shard, sizeof(*p->target_of));
 		if (hooks->cdr)
 			p->cdr = calloc(dialogs_per_shard, sizeof(*p->cdr));
-		if (!p->items || !p->holder || (hooks->cdr && !p->cdr)) {
+		if (!p->items || !p->holder || !p->target_of || (hooks->cdr && !p->cdr)) {
 			ctl_close(c);
 			return -ENOMEM;
 		}
@@ -1955,6 +2093,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 			p->items[i] = (uint64_t)(dialogs_per_shard - 1 - i) << 32 | 1;
 		p->count = dialogs_per_shard;
 	}
+	map_targets(c);
 	c->rng = rng_seed((uint64_t)(uintptr_t)c);
 	c->key_seed = rng_seed(c->rng);
 	*out = c;
@@ -1992,6 +2131,7 @@ void ctl_close(struct ctl *c)
 					cdr_close_open(c, &p->cdr[i], "daemon_stopped");
 			free(p->items);
 			free(p->holder);
+			free(p->target_of);
 			free(p->cdr);
 		}
 	free(c->pools);

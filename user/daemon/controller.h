@@ -81,6 +81,9 @@ struct ctl_stats {
 	uint64_t failovers;
 	/* targets found silent (routes[].down_s), and how many new calls skip now */
 	uint64_t targets_marked_down, targets_down;
+	/* INVITEs answered 503 because every target of their route had its
+	 * targets[].max_calls */
+	uint64_t rejected_target_full;
 };
 
 struct ctl;
@@ -155,6 +158,17 @@ void ctl_set_draining(struct ctl *c, bool on);
 void ctl_set_policy(struct ctl *c, struct policy *pol);
 
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st);
+
+/* The targets of the policy in force, each once (routes may share one): the
+ * calls counting on it now and whether new calls skip it as down. */
+struct ctl_target_info {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	uint32_t calls;
+	bool down;
+};
+/* Fills up to cap entries; returns how many targets there are. */
+size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap);
 
 /* The set-up record pool: where it is mapped, and its size (for the log). */
 struct ctl_pool {

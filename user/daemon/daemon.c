@@ -273,6 +273,8 @@ static const char *metric_label(const char *key)
 		return "method";
 	if (!strcmp(key, "drops"))
 		return "reason";
+	if (!strcmp(key, "target_calls") || !strcmp(key, "target_down"))
+		return "target";
 	return NULL;
 }
 
@@ -944,6 +946,24 @@ static json_t *methods_json(const uint64_t *counts)
 
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
 
+/* "target_calls" and "target_down": a member per target of the policy in
+ * force, named by its address. */
+static void targets_json(struct daemon *d, json_t *c)
+{
+	struct ctl_target_info t[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];
+	char addr[UDP_ADDR_STRLEN];
+	json_t *calls = json_object(), *down = json_object();
+
+	size_t n = ctl_get_targets(d->ctl, t, sizeof(t) / sizeof(t[0]));
+	for (size_t i = 0; i < n && i < sizeof(t) / sizeof(t[0]); i++) {
+		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
+		JI(calls, addr, t[i].calls);
+		json_object_set_new(down, addr, json_boolean(t[i].down));
+	}
+	json_object_set_new(c, "target_calls", calls);
+	json_object_set_new(c, "target_down", down);
+}
+
 json_t *daemon_stats_json(struct daemon *d)
 {
 	json_t *root = json_object(), *ws = json_array(), *tot = json_object();
@@ -1033,8 +1053,10 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "failovers", cs.failovers);
 	JI(c, "targets_marked_down", cs.targets_marked_down);
 	JI(c, "targets_down", cs.targets_down);
+	JI(c, "rejected_target_full", cs.rejected_target_full);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
+	targets_json(d, c);
 	json_object_set_new(root, "controller", c);
 
 	json_t *rl = json_object();
