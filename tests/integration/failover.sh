@@ -6,7 +6,8 @@
 # the attempts, and the stats count two failovers per call. The silent
 # target is then down: the next calls skip it. A 486 from a target is not a
 # reason to fail over: the caller gets it. A target at its max_calls makes
-# the next call 503.
+# the next call 503. The down target gets an OPTIONS every probe_s, and is
+# up again when it answers one.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -34,30 +35,36 @@ cat >"$WORK/failover.json" <<JSON
       "target": { "address": "127.0.0.1:$SILENT_PORT", "max_calls": 1 } },
     { "name": "busy", "match": { "user_prefix": "busy" },
       "targets": [ "127.0.0.1:$DOWN_PORT", "127.0.0.1:$B_PORT" ], "failover_on": [503] },
-    { "name": "trunk", "failover_ms": 400,
+    { "name": "trunk", "failover_ms": 400, "probe_s": 1,
       "targets": [ "127.0.0.1:$SILENT_PORT", "127.0.0.1:$DOWN_PORT", "127.0.0.1:$B_PORT" ] }
   ]
 }
 JSON
 start_daemon failover "$WORK/failover.json"
 
-# the silent target notes the Call-ID of each INVITE it gets
-python3 - "$SILENT_PORT" "$WORK/silent.callids" <<'PY' &
-import re, socket, sys, time
+# the silent target notes the Call-ID of each INVITE it gets and answers
+# nothing, until the file silent.up exists: then it answers OPTIONS (200)
+python3 - "$SILENT_PORT" "$WORK/silent.callids" "$WORK/silent.up" <<'PY' &
+import os, re, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(0.2)
-end = time.monotonic() + 30
+end = time.monotonic() + 40
 with open(sys.argv[2], "w") as f:
     while time.monotonic() < end:
         try:
-            data = s.recv(65535)
+            data, peer = s.recvfrom(65535)
         except socket.timeout:
             continue
         m = re.search(rb"\r\nCall-ID: *([^\r]+)", data)
         if data.startswith(b"INVITE ") and m:
             f.write(m.group(1).decode() + "\n")
             f.flush()
+        if data.startswith(b"OPTIONS ") and os.path.exists(sys.argv[3]):
+            lines = data.split(b"\r\n")
+            keep = [l for l in lines if re.match(rb"(?i)(via|from|call-id|cseq):", l)]
+            to = [l + b";tag=up" for l in lines if re.match(rb"(?i)to:", l)]
+            s.sendto(b"\r\n".join([b"SIP/2.0 200 OK"] + keep + to + [b"Content-Length: 0", b"", b""]), peer)
 PY
 PIDS+=($!)
 wait_udp_port "$SILENT_PORT"
@@ -188,5 +195,17 @@ sleep 1.2
 check "counted: one call on the target, one refused" \
 	test "$(json_get "$STATS" 'j["controller"]["target_calls"]["127.0.0.1:'$SILENT_PORT'"], j["controller"]["rejected_target_full"]')" = "1 1"
 kill "$ONE" 2>/dev/null
+
+# ---- probes: the down target is sent OPTIONS; its first answer ends down ----
+check "the down target was probed, and did not answer" \
+	test "$(json_get "$STATS" 'j["controller"]["probes_sent"] > 0, j["controller"]["probes_answered"], j["controller"]["targets_down"]')" = "True 0 1"
+touch "$WORK/silent.up"
+for _ in $(seq 1 30); do
+	grep -q "target 127.0.0.1:$SILENT_PORT answers OPTIONS (200): back in use" "$WORK/failover.log" && break
+	sleep 0.1
+done
+sleep 1.2
+check "its answer to the next OPTIONS makes it up (probe_s 1)" \
+	test "$(json_get "$STATS" 'j["controller"]["probes_answered"], j["controller"]["targets_down"], j["controller"]["target_down"]["127.0.0.1:'$SILENT_PORT'"]')" = "1 0 False"
 
 stop_daemon

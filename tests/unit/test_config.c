@@ -191,6 +191,7 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->failover_on[4], 504);
 	assert_int_equal(r->failover_ms, 2000);
 	assert_int_equal(r->down_s, 30);
+	assert_int_equal(r->probe_s, 5);
 	assert_round_trip(&cfg);
 	/* failover_on [] fails over only on silence */
 	load(&other, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
@@ -367,6 +368,8 @@ static const struct bad bad_cases[] = {
      "got an integer"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",
      "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"probe_s\": 3601}]}",
+     "routes[0].probe_s: expected an integer from 0 to 3600, got 3601"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
      "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
     {"{\"routes\": [{\"target\": \"foo\"}]}",

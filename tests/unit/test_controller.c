@@ -1240,10 +1240,18 @@ static void test_failover_on_silence(void **state)
 	base = nsent;
 	for (uint64_t t = 5010; t < 5000 + 32000; t += 10)
 		ctl_on_tick(ctl, t);
+	unsigned probes = 0;
 	for (unsigned i = base; i < nsent; i++) {
 		assert_true(sent_msg(i)->is_request);
+		if (out.method_id == SIP_METHOD_OPTIONS) {
+			/* 5090, down since 2000: probed every 5 s until 32000 */
+			assert_int_equal(ntohs(sent[i].to.sin_port), 5090);
+			probes++;
+			continue;
+		}
 		assert_int_equal(ntohs(sent[i].to.sin_port), 5092);
 	}
+	assert_int_equal(probes, 5);
 	unsigned before_b = nsent;
 	ctl_on_tick(ctl, 5000 + 32000);
 	assert_int_equal(nsent, before_b + 1);
@@ -1481,6 +1489,73 @@ static void test_target_max_calls(void **state)
 	assert_int_equal(port, 5091);
 	assert_int_equal(target_calls(5090), 0);
 	assert_int_equal(target_calls(5091), 1);
+}
+
+/* The target answers sent[i] (a request) with status, as sip_respond does;
+ * with forge, the branch's last character is changed first (a forged
+ * answer). */
+static void target_answers_sent(unsigned i, int status, bool forge)
+{
+	static char copy[4096];
+	const struct sip_msg *req = sent_msg(i);
+	memcpy(copy, sent[i].buf, sent[i].len);
+	if (forge)
+		copy[req->vias[0].branch.off + req->vias[0].branch.len - 1] ^= 1;
+	assert_int_equal(sip_parse(&out, copy, sent[i].len, NULL), 0);
+	int n = sip_respond(&out, status, NULL, "t", NULL, in, sizeof(in));
+	assert_true(n > 0);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), 7100);
+}
+
+/* A target that is down gets an OPTIONS every probe_s (5 s by default); its
+ * answer, whatever the status, makes it up at once; an answer with another
+ * branch does not. */
+static void test_down_target_probed(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* 5090 at 1000: silent, down at 2000 */
+	for (uint64_t t = 1010; t < 7000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned base = nsent;
+	ctl_on_tick(ctl, 7000);
+	assert_int_equal(nsent, base + 1);
+	const struct sip_msg *o = sent_msg(base);
+	assert_int_equal(o->method_id, SIP_METHOD_OPTIONS);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	assert_true(sip_view_eq(sent[base].buf, o->ruri.whole, "sip:127.0.0.1:5090", 18));
+	assert_memory_equal(sent[base].buf + o->vias[0].branch.off, "z9hG4bKscp", 10);
+	assert_int_equal(o->max_forwards, 70);
+
+	target_answers_sent(base, 404, true);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 2); /* 5091 too, silent since 2000 */
+	assert_int_equal(st.probes_answered, 0);
+	assert_int_equal(st.dropped_unknown_response, 1);
+
+	target_answers_sent(base, 404, false); /* any answer: a SIP stack is there */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 1);
+	assert_int_equal(st.probes_sent, 1); /* 5091 (down at 3000) gets its first at 8000 */
+	assert_int_equal(st.probes_answered, 1);
+	alice_now = 7200;
+	numbered_invite(2);
+	response_from_bob_at(last_invite_sent(&port), 100, NULL, 7300);
+	assert_int_equal(port, 5090);
+	/* no more probes to 5090; 5091 gets its own */
+	base = nsent;
+	for (uint64_t t = 7010; t < 20000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned probes = 0;
+	for (unsigned i = base; i < nsent; i++)
+		if (sent_msg(i)->method_id == SIP_METHOD_OPTIONS) {
+			assert_int_equal(ntohs(sent[i].to.sin_port), 5091);
+			probes++;
+		}
+	assert_int_equal(probes, 3); /* at 8000, 13000, 18000 */
 }
 
 static int setup_failover_file(void **state)
@@ -1861,6 +1936,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_all_targets_down, setup_failover_long_down,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
+	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),

@@ -833,6 +833,8 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 		return get_uint(p, path, v, 100, 600000, &r->failover_ms);
 	if (!strcmp(k, "down_s"))
 		return get_uint(p, path, v, 0, 86400, &r->down_s);
+	if (!strcmp(k, "probe_s"))
+		return get_uint(p, path, v, 0, 3600, &r->probe_s);
 	return -ENOENT;
 }
 
@@ -863,6 +865,7 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 	memcpy(r->failover_on, default_failover, sizeof(default_failover));
 	r->failover_ms = 2000;
 	r->down_s = 30;
+	r->probe_s = 5;
 	p->route = r;
 	int rc = each_member(p, path, v, route_member, r);
 	if (rc)
@@ -1252,6 +1255,7 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "failover_on", fo);
 		json_object_set_new(ro, "failover_ms", json_integer(r->failover_ms));
 		json_object_set_new(ro, "down_s", json_integer(r->down_s));
+		json_object_set_new(ro, "probe_s", json_integer(r->probe_s));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

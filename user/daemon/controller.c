@@ -175,6 +175,10 @@ struct target_state {
 	bool named;	     /* by the policy in force */
 	uint32_t calls;	     /* dialog slots counting on it (slot_pool.target_of) */
 	uint64_t down_until; /* monotonic ms; up when not after now */
+	/* while down: an OPTIONS every probe_ms (0 = none), the next at
+	 * next_probe, its branch ending in probe_nonce; any answer ends down */
+	uint64_t next_probe, probe_nonce;
+	uint32_t probe_ms;
 };
 
 struct ctl {
@@ -207,6 +211,7 @@ struct ctl {
 	struct iso_clock clock; /* CDR times */
 	struct sip_msg scratch; /* re-parses of our own INVITE */
 	uint32_t ntargets;	/* entries of targets[] made so far */
+	uint32_t probing;	/* entries with probe_ms set */
 	struct target_state targets[CTL_TARGETS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
@@ -860,6 +865,16 @@ static void retry_after(struct ctl *c, char *buf, size_t cap)
 
 /* ---- targets: calls at once, down -------------------------------------------- */
 
+/* Target entry s is up again: no more probes. */
+static void target_up(struct ctl *c, struct target_state *s)
+{
+	s->down_until = 0;
+	if (s->probe_ms) {
+		s->probe_ms = 0;
+		c->probing--;
+	}
+}
+
 static uint32_t target_find(const struct ctl *c, const void *addr, socklen_t len)
 {
 	for (uint32_t i = 0; i < c->ntargets; i++)
@@ -882,22 +897,23 @@ static uint32_t target_make(struct ctl *c, const struct sockaddr_storage *addr, 
 		c->ntargets++;
 	}
 	struct target_state *t = &c->targets[i];
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, sizeof(*t)); /* not probing: map_targets stopped it */
 	memcpy(&t->addr, addr, len);
 	t->len = len;
 	return i;
 }
 
-/* Finds or makes the entry of every target of the policy in force. Two
- * passes: an address the policy names keeps its entry (its calls, its down
- * time) before any free entry is reused for a new one. */
+/* Finds or makes the entry of every target of the policy in force: first
+ * the addresses it names that have an entry keep it (their calls, their
+ * down time), then the others stop being probed (no configuration sends
+ * calls to them), then a new address takes a free entry. */
 static void map_targets(struct ctl *c)
 {
 	const struct config *pc = policy_config(c->pol);
 
 	for (uint32_t i = 0; i < c->ntargets; i++)
 		c->targets[i].named = false;
-	for (int pass = 0; pass < 2; pass++)
+	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned r = 0; r < pc->nroutes; r++)
 			for (unsigned t = 0; t < pc->routes[r].ntargets; t++) {
 				const struct config_target *ct = &pc->routes[r].targets[t];
@@ -913,6 +929,10 @@ static void map_targets(struct ctl *c)
 					c->targets[i].named = true;
 				c->target_of_route[r][t] = (uint16_t)i;
 			}
+		for (uint32_t i = 0; pass == 0 && i < c->ntargets; i++)
+			if (!c->targets[i].named)
+				target_up(c, &c->targets[i]);
+	}
 }
 
 static struct target_state *route_target_state(struct ctl *c, unsigned route, unsigned t)
@@ -987,11 +1007,16 @@ static void target_silent(struct ctl *c, const struct ctl_call *k, uint64_t now)
 	if (s->down_until <= now) {
 		c->st.targets_marked_down++;
 		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		log_warn(
-		    "target %s sent nothing to an INVITE: new calls of route %s skip it for %u s",
-		    addr, r->name, r->down_s);
+		log_warn("target %s sent nothing to an INVITE: new calls of route %s skip "
+			 "it for %u s",
+			 addr, r->name, r->down_s);
 	}
 	s->down_until = now + 1000ull * r->down_s;
+	if (r->probe_s && !s->probe_ms) {
+		c->probing++;
+		s->probe_ms = 1000u * r->probe_s;
+		s->next_probe = now + s->probe_ms;
+	}
 }
 
 /* Record k's target answered its INVITE: it is not down. */
@@ -1002,9 +1027,87 @@ static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now
 
 	if (!s || s->down_until <= now)
 		return;
-	s->down_until = 0;
+	target_up(c, s);
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	log_info("target %s answers again", addr);
+}
+
+/* An OPTIONS to down target entry i, as RFC 3261 11 has it: its branch
+ * carries the entry and a nonce (the response comes back to the controller
+ * as any response with our branch prefix does). */
+static void probe_send(struct ctl *c, uint32_t i)
+{
+	struct target_state *s = &c->targets[i];
+	char addr[UDP_ADDR_STRLEN], branch[48], buf[1024];
+	struct wbuf w = {buf, 0, sizeof(buf), false};
+
+	s->probe_nonce = ctl_rand(c);
+	snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "p%04" PRIx32 "%016" PRIx64, i,
+		 s->probe_nonce);
+	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+	wbuf_puts(&w, "OPTIONS sip:");
+	wbuf_puts(&w, addr);
+	wbuf_puts(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
+	wbuf_puts(&w, c->cfg->advertise);
+	wbuf_puts(&w, ";branch=");
+	wbuf_puts(&w, branch);
+	wbuf_puts(&w, ";rport\r\nMax-Forwards: 70\r\nFrom: <sip:sipshard@");
+	wbuf_puts(&w, c->cfg->advertise);
+	wbuf_puts(&w, ">;tag=");
+	wbuf_puts(&w, branch + sizeof(RELAY_CTL_BRANCH_PREFIX));
+	wbuf_puts(&w, "\r\nTo: <sip:");
+	wbuf_puts(&w, addr);
+	wbuf_puts(&w, ">\r\nCall-ID: ");
+	wbuf_puts(&w, branch + sizeof(RELAY_CTL_BRANCH_PREFIX));
+	wbuf_puts(&w, "@sipshard\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	c->st.probes_sent++;
+	send_to(c, 0, buf, wbuf_result(&w), &s->addr, s->len);
+}
+
+/* Probes each down target whose time has come; a target whose down_s has
+ * passed is up without an answer (next call tries it). */
+static void probe_targets(struct ctl *c, uint64_t now)
+{
+	for (uint32_t i = 0; i < c->ntargets && c->probing; i++) {
+		struct target_state *s = &c->targets[i];
+		if (!s->probe_ms)
+			continue;
+		if (s->down_until <= now) {
+			target_up(c, s);
+		} else if (now >= s->next_probe) {
+			probe_send(c, i);
+			s->next_probe = now + s->probe_ms;
+		}
+	}
+}
+
+/* A response to a probe: the target is up, whatever the status (a SIP
+ * stack answered). Returns false when r is no probe's. */
+static bool probe_response(struct ctl *c, const struct sip_msg *r)
+{
+	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
+	char hex[5], addr[UDP_ADDR_STRLEN], want[48];
+
+	if (r->cseq.method_id != SIP_METHOD_OPTIONS || !r->nvias ||
+	    r->vias[0].branch.len != plen + 1 + 4 + 16 ||
+	    r->buf[r->vias[0].branch.off + plen] != 'p')
+		return false;
+	memcpy(hex, r->buf + r->vias[0].branch.off + plen + 1, 4);
+	hex[4] = '\0';
+	char *end;
+	unsigned long i = strtoul(hex, &end, 16);
+	if (*end || i >= c->ntargets || !c->targets[i].probe_ms)
+		return false;
+	struct target_state *s = &c->targets[i];
+	snprintf(want, sizeof(want), RELAY_CTL_BRANCH_PREFIX "p%04lx%016" PRIx64, i,
+		 s->probe_nonce);
+	if (!sip_view_eq(r->buf, r->vias[0].branch, want, strlen(want)))
+		return false;
+	target_up(c, s);
+	c->st.probes_answered++;
+	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+	log_info("target %s answers OPTIONS (%d): back in use", addr, r->status);
+	return true;
 }
 
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
@@ -1377,6 +1480,8 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
 			return; /* 200 to our CANCEL: the 487 follows */
+		if (!k && probe_response(c, r))
+			return;
 		c->st.dropped_unknown_response++;
 		return;
 	}
@@ -1652,6 +1757,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 
 	c->tick_now = now;
 	wheel_advance(&c->timers, now, on_call_timer, c);
+	if (c->probing)
+		probe_targets(c, now);
 }
 
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,

@@ -84,6 +84,8 @@ struct ctl_stats {
 	/* INVITEs answered 503 because every target of their route had its
 	 * targets[].max_calls */
 	uint64_t rejected_target_full;
+	/* OPTIONS sent to targets that are down (routes[].probe_s), and answered */
+	uint64_t probes_sent, probes_answered;
 };
 
 struct ctl;

@@ -1054,6 +1054,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "targets_marked_down", cs.targets_marked_down);
 	JI(c, "targets_down", cs.targets_down);
 	JI(c, "rejected_target_full", cs.rejected_target_full);
+	JI(c, "probes_sent", cs.probes_sent);
+	JI(c, "probes_answered", cs.probes_answered);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	targets_json(d, c);
