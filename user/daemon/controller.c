@@ -1682,8 +1682,9 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 				break;
 		}
 		if (now >= give_up_due(c, k) && now < k->t_deadline) {
-			/* no failover after all (a reload changed the route):
-			 * this target has until Timer B */
+			/* no failover after all (every later target down or
+			 * full, or a reload changed the route): this target
+			 * has until Timer B */
 			k->failover_ms = 0;
 		} else if (now >= k->t_deadline) {
 			/* Timer B: the callee never answered */
