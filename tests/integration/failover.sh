@@ -28,7 +28,7 @@ cat >"$WORK/failover.json" <<JSON
   "workers": 2,
   "log_level": "info",
   "run_dir": "$WORK/run",
-  "management_socket": null,
+  "management_socket": "$WORK/failover.sock",
   "cdr_file": "$CDR",
   "routes": [
     { "name": "one", "match": { "user_prefix": "one" },
@@ -207,5 +207,17 @@ done
 sleep 1.2
 check "its answer to the next OPTIONS makes it up (probe_s 1)" \
 	test "$(json_get "$STATS" 'j["controller"]["probes_answered"], j["controller"]["targets_down"], j["controller"]["target_down"]["127.0.0.1:'$SILENT_PORT'"]')" = "1 0 False"
+"$BUILD/sipshardctl" -s "$WORK/failover.sock" targets >"$WORK/targets.json"
+check "sipshardctl targets: each target once, its routes and limits, its calls" python3 - "$WORK/targets.json" "$SILENT_PORT" "$DOWN_PORT" "$B_PORT" <<'PY'
+import json, sys
+t = {e["address"]: e for e in json.load(open(sys.argv[1]))}
+silent, down, up = ("127.0.0.1:" + p for p in sys.argv[2:5])
+print("# %s" % json.dumps(t[silent]))
+ok = (sorted(t) == sorted([silent, down, up])
+      and t[silent]["routes"] == [{"route": "one", "max_calls": 1}, {"route": "trunk", "max_calls": 0}]
+      and t[silent]["calls"] == 1 and t[silent]["down"] is False
+      and [r["route"] for r in t[down]["routes"]] == ["busy", "trunk"] and t[up]["calls"] == 0)
+sys.exit(0 if ok else 1)
+PY
 
 stop_daemon

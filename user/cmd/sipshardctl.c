@@ -25,6 +25,9 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  stats     the statistics, as JSON (the document sipshardd --stats-file writes)\n"
+    "  targets   each target of the routes in service, as JSON: its address, the\n"
+    "            routes that name it (with the max_calls each gives it), the calls\n"
+    "            on it now, and whether new calls skip it as down\n"
     "  config    the configuration in service (after any reload), as JSON\n"
     "  reload    reload the daemon's --config file, as SIGHUP does, and print what\n"
     "            happened: reloaded FILE, and a warning per key that waits for a restart\n"
@@ -167,12 +170,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message") || refer;
 	bool with_call_id =
 	    sends || !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
-	if (!with_call_id && strcmp(cli->command, "stats") && strcmp(cli->command, "config") &&
-	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
-		fprintf(stderr,
-			"sipshardctl: unknown command '%s': expected stats, config, reload, drain, "
-			"dialogs, bye, info, message or refer\n",
-			cli->command);
+	if (!with_call_id && strcmp(cli->command, "stats") && strcmp(cli->command, "targets") &&
+	    strcmp(cli->command, "config") && strcmp(cli->command, "reload") &&
+	    strcmp(cli->command, "drain")) {
+		fprintf(
+		    stderr,
+		    "sipshardctl: unknown command '%s': expected stats, targets, config, reload, "
+		    "drain, dialogs, bye, info, message or refer\n",
+		    cli->command);
 		return EXIT_USAGE;
 	}
 	if ((sends || !strcmp(cli->command, "bye")) && nargs != 1) {

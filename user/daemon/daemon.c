@@ -224,12 +224,45 @@ void daemon_set_policy(struct daemon *d, struct policy *pol)
 
 /* ---- management commands (controller thread) ------------------------------ */
 
+/* sipshardctl targets: each target of the policy in force once, with the
+ * routes that name it (and the max_calls each gives it), the calls on it now
+ * and whether new calls skip it as down. */
+static json_t *targets_command(struct daemon *d)
+{
+	struct ctl_target_info t[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];
+	const struct config *pc = policy_config(d->pol);
+	char addr[UDP_ADDR_STRLEN];
+	json_t *all = json_array();
+
+	size_t n = ctl_get_targets(d->ctl, t, sizeof(t) / sizeof(t[0]));
+	for (size_t i = 0; all && i < n && i < sizeof(t) / sizeof(t[0]); i++) {
+		json_t *routes = json_array();
+		for (unsigned r = 0; routes && r < pc->nroutes; r++)
+			for (unsigned k = 0; k < pc->routes[r].ntargets; k++) {
+				const struct config_target *ct = &pc->routes[r].targets[k];
+				if (ct->addr_len == t[i].len &&
+				    !memcmp(&ct->addr, &t[i].addr, t[i].len))
+					json_array_append_new(
+					    routes,
+					    json_pack("{s:s, s:i}", "route", pc->routes[r].name,
+						      "max_calls", (int)ct->max_calls));
+			}
+		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
+		json_array_append_new(all, json_pack("{s:s, s:o*, s:I, s:b}", "address", addr,
+						     "routes", routes, "calls",
+						     (json_int_t)t[i].calls, "down", t[i].down));
+	}
+	return all ? json_pack("{s:o}", "targets", all) : NULL;
+}
+
 static json_t *mgmt_command(void *arg, const char *command, const json_t *request)
 {
 	struct daemon *d = arg;
 
 	if (strcmp(command, "stats") == 0)
 		return json_pack("{s:o}", "stats", daemon_stats_json(d));
+	if (strcmp(command, "targets") == 0)
+		return targets_command(d);
 	if (strcmp(command, "config") == 0) {
 		/* the policy's copy: what a reload put in service */
 		json_t *c = config_to_object(policy_config(d->pol));
@@ -258,8 +291,8 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		return dialogs_command(d, command, request, clock_mono_ms());
 	char why[160];
 	snprintf(why, sizeof(why),
-		 "unknown command \"%.40s\"; expected stats, config, reload, drain, dialogs, bye, "
-		 "info, message or refer",
+		 "unknown command \"%.40s\"; expected stats, targets, config, reload, drain, "
+		 "dialogs, bye, info, message or refer",
 		 command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
