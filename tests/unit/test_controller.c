@@ -1558,6 +1558,41 @@ static void test_down_target_probed(void **state)
 	assert_int_equal(probes, 3); /* at 8000, 13000, 18000 */
 }
 
+static int setup_limits_file(void **state)
+{
+	ctl_config = limits_config;
+	return setup_file(state);
+}
+
+/* After a restart, calls count again on their targets: one up (by the
+ * address the callee answered from) and one still ringing (by its record),
+ * so that max_calls holds across it. */
+static void test_target_calls_after_restart(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	numbered_invite(1);
+	unsigned before = ninstall;
+	response_from_bob(last_invite_sent(&port), 200, "u1");
+	assert_int_equal(port, 5090);
+	worker_applies(before);
+	const struct shard_dialog up = last_install;
+	numbered_invite(2);
+	response_from_bob(last_invite_sent(&port), 100, NULL);
+	assert_int_equal(port, 5090);
+	assert_int_equal(target_calls(5090), 2);
+
+	assert_int_equal(restart(), 1);
+	assert_int_equal(target_calls(5090), 2);
+	assert_int_equal(target_calls(5091), 0);
+	numbered_invite(3); /* 5090 is full */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	ctl_on_dialog_ended(ctl, 0, up.slot, up.gen + 1, CTL_END_BYE_CALLER);
+	assert_int_equal(target_calls(5090), 1);
+}
+
 static int setup_failover_file(void **state)
 {
 	ctl_config = failover_config;
@@ -1937,6 +1972,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
 	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_target_calls_after_restart, setup_limits_file,
+					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),

@@ -875,10 +875,16 @@ static void target_up(struct ctl *c, struct target_state *s)
 	}
 }
 
+static bool target_is(const struct ctl *c, uint32_t i, const void *addr, socklen_t len)
+{
+	return i < c->ntargets && c->targets[i].len == len &&
+	       memcmp(&c->targets[i].addr, addr, len) == 0;
+}
+
 static uint32_t target_find(const struct ctl *c, const void *addr, socklen_t len)
 {
 	for (uint32_t i = 0; i < c->ntargets; i++)
-		if (c->targets[i].len == len && memcmp(&c->targets[i].addr, addr, len) == 0)
+		if (target_is(c, i, addr, len))
 			return i;
 	return CTL_NO_TARGET;
 }
@@ -2026,7 +2032,7 @@ static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint6
 
 uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, uint64_t now_mono_ms)
 {
-	uint32_t carried = 0;
+	uint32_t carried = 0, last_target = CTL_NO_TARGET;
 
 	if (shard >= c->nshards)
 		return 0;
@@ -2048,9 +2054,12 @@ uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, u
 		carried++;
 		c->st.calls_active++;
 		policy_call_carry(c->pol);
-		/* by the callee's address: the target it answered from */
+		/* by the callee's address: the target it answered from (most
+		 * calls share a few: the last one found is tried first) */
 		const struct sip_session *lb = &d->legs[SHARD_LEG_B];
-		target_take(c, shard, i, target_find(c, &lb->peer, lb->peer_len));
+		if (!target_is(c, last_target, &lb->peer, lb->peer_len))
+			last_target = target_find(c, &lb->peer, lb->peer_len);
+		target_take(c, shard, i, last_target);
 		if (p->cdr)
 			cdr_carried(p, d, now_mono_ms);
 	}
