@@ -75,6 +75,8 @@ static const char test_config[] =
 	"\"127.0.0.1:5091\","                                                                      \
 	"  \"127.0.0.1:5092\"], \"failover_ms\": 1000" extra "}]}"
 static const char failover_config[] = FAILOVER_CONFIG("");
+/* the same, each call starting one target on */
+static const char failover_rr_config[] = FAILOVER_CONFIG(", \"select\": \"round_robin\"");
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
 /* two targets with limits: 2 calls at once on 5090, 1 on 5091 */
@@ -1558,6 +1560,43 @@ static void test_down_target_probed(void **state)
 	assert_int_equal(probes, 3); /* at 8000, 13000, 18000 */
 }
 
+static int setup_round_robin(void **state)
+{
+	(void)state;
+	ctl_config = failover_rr_config;
+	return open_ctl(true, false);
+}
+
+/* select round_robin: each new call starts at the next target, and a call
+ * failing over goes round the others from there, each once. */
+static void test_round_robin(void **state)
+{
+	uint16_t port;
+	unsigned inv[4];
+	(void)state;
+
+	for (int i = 0; i < 4; i++) {
+		numbered_invite(i + 1);
+		inv[i] = last_invite_sent(&port);
+		assert_int_equal(port, 5090 + i % 3);
+	}
+	/* call 3 started at 5092: on to 5090, then 5091, then its caller gets
+	 * the last 503 */
+	response_from_bob(inv[2], 503, "r3");
+	unsigned next = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	response_from_bob(next, 503, "r3");
+	next = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	unsigned base = nsent;
+	response_from_bob(next, 503, "r3");
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+	assert_int_equal(cdr_int(0, "attempts"), 3);
+	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5091");
+}
+
 static int setup_limits_file(void **state)
 {
 	ctl_config = limits_config;
@@ -1972,6 +2011,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
 	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_round_robin, setup_round_robin, teardown),
 	    cmocka_unit_test_setup_teardown(test_target_calls_after_restart, setup_limits_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,

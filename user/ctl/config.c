@@ -835,6 +835,13 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 		return get_uint(p, path, v, 0, 86400, &r->down_s);
 	if (!strcmp(k, "probe_s"))
 		return get_uint(p, path, v, 0, 3600, &r->probe_s);
+	if (!strcmp(k, "select")) {
+		static const char *const names[] = {"order", "round_robin", NULL};
+		int i = 0;
+		int rc = get_choice(p, path, v, names, "\"order\" or \"round_robin\"", &i);
+		r->round_robin = i == 1;
+		return rc;
+	}
 	return -ENOENT;
 }
 
@@ -1256,6 +1263,8 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "failover_ms", json_integer(r->failover_ms));
 		json_object_set_new(ro, "down_s", json_integer(r->down_s));
 		json_object_set_new(ro, "probe_s", json_integer(r->probe_s));
+		json_object_set_new(ro, "select",
+				    json_string(r->round_robin ? "round_robin" : "order"));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

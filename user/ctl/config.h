@@ -50,6 +50,7 @@ struct config_route {
 	bool has_source;
 	struct config_cidr source;
 	unsigned ntargets; /* 1 to CONFIG_MAX_TARGETS */
+	bool round_robin;  /* select "round_robin": each call starts one target on */
 	struct config_target {
 		char text[CONFIG_TARGET_MAX]; /* "IP:port" or "[IPv6]:port" as written */
 		struct sockaddr_storage addr;

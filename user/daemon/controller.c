@@ -97,6 +97,7 @@ struct ctl_call {
 	 * callee rang (b_rang: a provisional other than 100 came back). Targets
 	 * that are down or full (struct target_state) are skipped; down ones not when all_down. */
 	uint8_t route, target;
+	uint8_t first; /* the target the call started at (select round_robin) */
 	bool b_rang;
 	bool all_down;	  /* every target was down at the INVITE: each is tried in turn */
 	uint8_t attempts; /* targets the INVITE went to so far */
@@ -215,6 +216,8 @@ struct ctl {
 	struct target_state targets[CTL_TARGETS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
+	/* select round_robin: where each route's next call starts */
+	uint32_t route_turn[CONFIG_MAX_ROUTES];
 };
 
 /* call-ids and tags need uniqueness, not secrecy */
@@ -960,16 +963,19 @@ static bool target_is_down(struct ctl *c, unsigned route, unsigned t, uint64_t n
 	return s && s->down_until > now;
 }
 
-/* The first target of the route from `from` on that a call may take: not
- * full, and not down unless *all_down (which, when it was false and every
- * target not full is down, becomes true and that first one is taken). -1
- * when each is full. */
-static int pick_target(struct ctl *c, unsigned route, unsigned from, bool *all_down, uint64_t now)
+/* The first target of the route a call may take, in the order that starts
+ * at target `first` and wraps around, from position `from` of that order
+ * on: not full, and not down unless *all_down (which, when it was false and
+ * every target not full is down, becomes true at position 0, and the first
+ * of those is taken). -1 when each is full. */
+static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned from, bool *all_down,
+		       uint64_t now)
 {
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
 	int first_not_full = -1;
 
-	for (unsigned t = from; t < r->ntargets; t++) {
+	for (unsigned pos = from; pos < r->ntargets; pos++) {
+		unsigned t = (first + pos) % r->ntargets;
 		if (target_full(c, route, t))
 			continue;
 		if (*all_down || !target_is_down(c, route, t, now))
@@ -1158,8 +1164,11 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 				 srclen);
 		return;
 	}
+	/* routes come from the policy's own copy, so that a reload swaps them */
+	const struct config_route *r = &policy_config(c->pol)->routes[route];
+	unsigned turn = r->round_robin ? c->route_turn[route]++ % r->ntargets : 0;
 	bool all_down = false;
-	int first = pick_target(c, (unsigned)route, 0, &all_down, now);
+	int first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
 	if (first < 0) {
 		/* every target of the route has its max_calls */
 		c->st.rejected_target_full++;
@@ -1224,8 +1233,6 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	make_b_call_id(c, k, bucket);
 
 	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
-	/* routes come from the policy's own copy, so that a reload swaps them */
-	const struct config_route *r = &policy_config(c->pol)->routes[route];
 	const struct config_target *t = &r->targets[first];
 	struct setup_leg_b b = {
 	    .advertise = c->cfg->advertise,
@@ -1249,11 +1256,12 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->b_len = t->addr_len;
 	k->route = (uint8_t)route;
 	k->target = (uint8_t)first;
+	k->first = (uint8_t)turn;
 	k->attempts = 1;
 	k->all_down = all_down;
 	k->b_rang = false;
 	k->route_tag = r->tag;
-	k->failover_ms = k->target + 1u < r->ntargets ? r->failover_ms : 0;
+	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
 	target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
 	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&t->addr,
 			   t->addr_len);
@@ -1322,7 +1330,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	    (status && !fails_over_on(r, status)))
 		return -ENOENT;
 	bool all_down = k->all_down;
-	int next = pick_target(c, k->route, k->target + 1u, &all_down, now);
+	unsigned pos = (k->target + r->ntargets - k->first) % r->ntargets;
+	int next = pick_target(c, k->route, k->first, pos + 1, &all_down, now);
 	if (next < 0)
 		return -ENOENT;
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
@@ -1356,7 +1365,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
 	k->target = (uint8_t)next;
 	k->attempts++;
-	k->failover_ms = k->target + 1u < r->ntargets ? r->failover_ms : 0;
+	pos = (k->target + r->ntargets - k->first) % r->ntargets;
+	k->failover_ms = pos + 1u < r->ntargets ? r->failover_ms : 0;
 	k->state = CALL_CALLING;
 	cdr_retarget(c, k, t->text);
 	c->st.failovers++;
