@@ -166,12 +166,12 @@ static void test_route_targets_and_failover(void **state)
 {
 	static struct config other;
 	(void)state;
-	load(&cfg,
-	     "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
-	     " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30}, {\"address\": "
-	     "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
-	     " \"failover_ms\": 700, \"down_s\": 0, \"select\": \"round_robin\"}, {\"target\":"
-	     " \"10.0.0.9:5060\"}]}");
+	load(&cfg, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
+		   " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30}, {\"address\": "
+		   "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
+		   " \"failover_ms\": 700, \"down_s\": 0, \"select\": \"round_robin\","
+		   " \"rewrite\": {\"strip\": 1, \"prefix\": \"0044\"}}, {\"target\":"
+		   " \"10.0.0.9:5060\"}]}");
 	const struct config_route *r = &cfg.routes[0];
 	assert_int_equal(r->ntargets, 3);
 	assert_string_equal(r->targets[1].text, "10.0.0.2:5070");
@@ -185,6 +185,8 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->failover_ms, 700);
 	assert_int_equal(r->down_s, 0);
 	assert_true(r->round_robin);
+	assert_int_equal(r->rewrite_strip, 1);
+	assert_string_equal(r->rewrite_prefix, "0044");
 	assert_int_not_equal(r->tag, 0);
 	/* defaults */
 	r = &cfg.routes[1];
@@ -196,6 +198,8 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->down_s, 30);
 	assert_int_equal(r->probe_s, 5);
 	assert_false(r->round_robin);
+	assert_int_equal(r->rewrite_strip, 0);
+	assert_string_equal(r->rewrite_prefix, "");
 	assert_round_trip(&cfg);
 	/* failover_on [] fails over only on silence */
 	load(&other, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
@@ -372,6 +376,13 @@ static const struct bad bad_cases[] = {
      "got an integer"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",
      "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"prefix\": \"00 44\"}}]}",
+     "routes[0].rewrite.prefix: expected the start of a Request-URI user (no spaces, '@', ':', "
+     "'<', '>' or '\"'), got \"00 44\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"strip\": 65}}]}",
+     "routes[0].rewrite.strip: expected an integer from 0 to 64, got 65"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"add\": \"1\"}}]}",
+     "routes[0].rewrite.add: unknown key"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"select\": \"random\"}]}",
      "routes[0].select: expected \"order\" or \"round_robin\", got \"random\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"probe_s\": 3601}]}",

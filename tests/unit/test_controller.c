@@ -75,6 +75,9 @@ static const char test_config[] =
 	"\"127.0.0.1:5091\","                                                                      \
 	"  \"127.0.0.1:5092\"], \"failover_ms\": 1000" extra "}]}"
 static const char failover_config[] = FAILOVER_CONFIG("");
+/* the same, the user part rewritten: "+1" off, "00" on */
+static const char failover_rewrite_config[] =
+    FAILOVER_CONFIG(", \"rewrite\": {\"strip\": 2, \"prefix\": \"00\"}");
 /* the same, each call starting one target on */
 static const char failover_rr_config[] = FAILOVER_CONFIG(", \"select\": \"round_robin\"");
 /* the same with targets down for 300 s */
@@ -1597,6 +1600,45 @@ static void test_round_robin(void **state)
 	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5091");
 }
 
+static int setup_rewrite(void **state)
+{
+	(void)state;
+	ctl_config = failover_rewrite_config;
+	return open_ctl(true, false);
+}
+
+/* routes[].rewrite: leg B's Request-URI and To user lose "+1" and gain
+ * "00", once: the INVITE to the next target is not rewritten again, and the
+ * dialog's leg B has the rewritten URI. */
+static void test_rewrite_user(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice(); /* to +15551234 */
+	unsigned inv = last_invite_sent(&port);
+	const struct sip_msg *x = sent_msg(inv);
+	assert_true(sip_view_eq(sent[inv].buf, x->ruri.whole, "sip:005551234@127.0.0.1:5090", 28));
+	assert_true(
+	    sip_view_eq(sent[inv].buf, x->to.uri.whole, "sip:005551234@127.0.0.1:5090", 28));
+	assert_true(sip_view_eq(sent[inv].buf, x->from.uri.user, "alice", 5));
+	response_from_bob(inv, 503, NULL);
+	inv = last_invite_sent(&port);
+	x = sent_msg(inv);
+	assert_int_equal(port, 5091);
+	assert_true(sip_view_eq(sent[inv].buf, x->ruri.whole, "sip:005551234@127.0.0.1:5091", 28));
+	assert_true(
+	    sip_view_eq(sent[inv].buf, x->to.uri.whole, "sip:005551234@127.0.0.1:5091", 28));
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob(inv, 200, "w1");
+	const struct sip_session *lb = &last_install.legs[SHARD_LEG_B];
+	assert_int_equal(lb->remote_uri_len, 28);
+	assert_memory_equal(lb->remote_uri, "sip:005551234@127.0.0.1:5091", 28);
+	/* the CDR keeps what the caller asked for */
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
+	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
+}
+
 static int setup_limits_file(void **state)
 {
 	ctl_config = limits_config;
@@ -2012,6 +2054,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
 	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_round_robin, setup_round_robin, teardown),
+	    cmocka_unit_test_setup_teardown(test_rewrite_user, setup_rewrite, teardown),
 	    cmocka_unit_test_setup_teardown(test_target_calls_after_restart, setup_limits_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,

@@ -77,6 +77,28 @@ static void test_invite_hides_caller(void **state)
 	assert_memory_equal(out + b.body.off, "v=0\n", 4);
 }
 
+/* A route's rewritten user stands in the Request-URI and To; From keeps the
+ * caller's; an empty one leaves the URIs without a user part. */
+static void test_invite_rewritten_user(void **state)
+{
+	(void)state;
+	struct setup_leg_b rb = leg_b;
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	rb.user = "0044bob";
+	int n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_true(sip_view_eq(out, b.ruri.whole, "sip:0044bob@127.0.0.1:5080", 26));
+	assert_true(sip_view_eq(out, b.to.uri.whole, "sip:0044bob@127.0.0.1:5080", 26));
+	assert_true(sip_view_eq(out, b.from.uri.user, "alice", 5));
+	rb.user = "";
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_true(sip_view_eq(out, b.ruri.whole, "sip:127.0.0.1:5080", 18));
+	assert_true(sip_view_eq(out, b.to.uri.whole, "sip:127.0.0.1:5080", 18));
+}
+
 static void test_relay_response_hides_callee(void **state)
 {
 	(void)state;
@@ -201,6 +223,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_invite_hides_caller),
+	    cmocka_unit_test(test_invite_rewritten_user),
 	    cmocka_unit_test(test_relay_response_hides_callee),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
 	    cmocka_unit_test(test_invite_long_user_parts),

@@ -690,25 +690,31 @@ static int acl_member(struct cfg_parse *p, const char *path, const char *k, json
 	return -ENOENT;
 }
 
+/* A piece of a Request-URI's user part: printable, no space, '@', ':', '<',
+ * '>' or '"'. */
+static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
+{
+	char b[80];
+	int rc = get_str(p, path, v, out, cap);
+	if (rc)
+		return rc;
+	for (const char *q = out; *q; q++)
+		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '@' ||
+		    *q == ':' || *q == '<' || *q == '>' || *q == '"')
+			return fail(p, path,
+				    "expected the start of a Request-URI user (no spaces, "
+				    "'@', ':', '<', '>' or '\"'), got \"%s\"",
+				    shown(out, b, sizeof(b)));
+	return 0;
+}
+
 static int match_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
-	char b[80];
-	if (!strcmp(k, "user_prefix")) {
-		int rc = get_str(p, path, v, r->user_prefix, sizeof(r->user_prefix));
-		if (rc)
-			return rc;
-		/* what can stand in the user part of a Request-URI */
-		for (const char *q = r->user_prefix; *q; q++)
-			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '@' ||
-			    *q == ':' || *q == '<' || *q == '>' || *q == '"')
-				return fail(p, path,
-					    "expected the start of a Request-URI user (no spaces, "
-					    "'@', ':', '<', '>' or '\"'), got \"%s\"",
-					    shown(r->user_prefix, b, sizeof(b)));
-		return 0;
-	}
+	if (!strcmp(k, "user_prefix"))
+		return get_user_part(p, path, v, r->user_prefix, sizeof(r->user_prefix));
 	if (!strcmp(k, "domain")) {
+		char b[80];
 		r->domain[0] = '\0';
 		if (json_is_null(v))
 			return 0;
@@ -796,6 +802,17 @@ static int route_failover(struct cfg_parse *p, const char *path, size_t i, json_
 	return 0;
 }
 
+static int rewrite_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
+			  void *arg)
+{
+	struct config_route *r = arg;
+	if (!strcmp(k, "strip"))
+		return get_uint(p, path, v, 0, 64, &r->rewrite_strip);
+	if (!strcmp(k, "prefix"))
+		return get_user_part(p, path, v, r->rewrite_prefix, sizeof(r->rewrite_prefix));
+	return -ENOENT;
+}
+
 static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
@@ -814,6 +831,8 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 	}
 	if (!strcmp(k, "match"))
 		return each_member(p, path, v, match_member, r);
+	if (!strcmp(k, "rewrite"))
+		return each_member(p, path, v, rewrite_member, r);
 	if (!strcmp(k, "target")) {
 		r->ntargets = 0;
 		return route_target(p, path, 0, v);
@@ -1265,6 +1284,9 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "probe_s", json_integer(r->probe_s));
 		json_object_set_new(ro, "select",
 				    json_string(r->round_robin ? "round_robin" : "order"));
+		json_object_set_new(ro, "rewrite",
+				    json_pack("{s:i, s:s}", "strip", (int)r->rewrite_strip, "prefix",
+					      r->rewrite_prefix));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

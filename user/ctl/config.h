@@ -51,6 +51,10 @@ struct config_route {
 	struct config_cidr source;
 	unsigned ntargets; /* 1 to CONFIG_MAX_TARGETS */
 	bool round_robin;  /* select "round_robin": each call starts one target on */
+	/* leg B's Request-URI (and To) user: its first rewrite_strip characters
+	 * removed, rewrite_prefix put in front */
+	uint32_t rewrite_strip;
+	char rewrite_prefix[64];
 	struct config_target {
 		char text[CONFIG_TARGET_MAX]; /* "IP:port" or "[IPv6]:port" as written */
 		struct sockaddr_storage addr;

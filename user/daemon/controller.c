@@ -211,8 +211,11 @@ struct ctl {
 	json_t *cdr_text;	/* cdr_put_member's string value */
 	struct iso_clock clock; /* CDR times */
 	struct sip_msg scratch; /* re-parses of our own INVITE */
-	uint32_t ntargets;	/* entries of targets[] made so far */
-	uint32_t probing;	/* entries with probe_ms set */
+	/* leg B's user part under a route's rewrite: its prefix and a
+	 * Request-URI user of up to max_uri (a uint16_t) */
+	char rewritten[sizeof(((struct config_route *)0)->rewrite_prefix) + UINT16_MAX + 1];
+	uint32_t ntargets; /* entries of targets[] made so far */
+	uint32_t probing;  /* entries with probe_ms set */
 	struct target_state targets[CTL_TARGETS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
@@ -752,7 +755,7 @@ static void set_peer(struct sip_session *s, const struct sockaddr *sa, socklen_t
 
 /* Leg A from the caller's INVITE; leg B from what we send the callee. */
 /* Leg B's side that depends on the target its INVITE goes to: the callee's
- * URI (m's To user at b->target), its address and the INVITE's CSeq. m is
+ * URI (m's To user, or b->user, at b->target), its address and the INVITE's CSeq. m is
  * the caller's INVITE, or leg B's previous one when the call fails over
  * (the same To user). */
 static void leg_b_target(struct sip_session *lb, const struct sip_msg *m,
@@ -760,8 +763,9 @@ static void leg_b_target(struct sip_session *lb, const struct sip_msg *m,
 {
 	char uri[SESSION_URI_MAX];
 	const struct sip_uri *tu = &m->to.uri;
-	int n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)tu->user.len, m->buf + tu->user.off,
-			 tu->user.len ? "@" : "", b->target);
+	int ulen = b->user ? (int)strlen(b->user) : (int)tu->user.len;
+	int n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", ulen,
+			 b->user ? b->user : m->buf + tu->user.off, ulen ? "@" : "", b->target);
 	SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
 	SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
 	lb->local_cseq = b->cseq;
@@ -1122,6 +1126,21 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r)
 	return true;
 }
 
+/* Leg B's user part under route r's rewrite (its first rewrite_strip
+ * characters of the Request-URI user removed, rewrite_prefix in front), in
+ * out; NULL when the route rewrites nothing. Failover rebuilds leg B's
+ * INVITE from the one sent, which already has it. */
+static const char *rewrite_user(const struct config_route *r, const struct sip_msg *m, char *out,
+				size_t cap)
+{
+	if (!r->rewrite_strip && !r->rewrite_prefix[0])
+		return NULL;
+	sip_view u = m->ruri.user;
+	size_t skip = r->rewrite_strip < u.len ? r->rewrite_strip : u.len;
+	snprintf(out, cap, "%s%.*s", r->rewrite_prefix, (int)(u.len - skip), m->buf + u.off + skip);
+	return out;
+}
+
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
@@ -1242,6 +1261,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	    .branch = k->b_branch,
 	    .max_forwards = (unsigned)m->max_forwards - 1,
 	    .cseq = 1,
+	    .user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten)),
 	};
 	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
 	if (hl < 0 || n < 0) {

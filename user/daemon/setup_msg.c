@@ -17,12 +17,17 @@
  * max_uri user part and a host) and a few short values. */
 #define SETUP_PIECES_MAX 8192
 
-/* "sip:USER@host", or "sip:host" when user is empty. */
-static void put_sip_uri(struct wbuf *w, const struct sip_msg *m, sip_view user, const char *host)
+/* "sip:USER@host", or "sip:host" when user is empty; user is `over` when
+ * that is not NULL. */
+static void put_sip_uri(struct wbuf *w, const struct sip_msg *m, sip_view user, const char *over,
+			const char *host)
 {
 	wbuf_puts(w, "sip:");
-	if (user.len) {
-		wput_view(w, m->buf, user);
+	if (over ? *over : user.len) {
+		if (over)
+			wbuf_puts(w, over);
+		else
+			wput_view(w, m->buf, user);
 		wbuf_puts(w, "@");
 	}
 	wbuf_puts(w, host);
@@ -41,7 +46,7 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	struct sip_wspec spec = {0};
 	size_t at;
 
-	put_sip_uri(&w, a, a->ruri.user, b->target);
+	put_sip_uri(&w, a, a->ruri.user, b->user, b->target);
 	size_t ruri_len = w.len;
 
 	at = w.len;
@@ -56,14 +61,14 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	 * who calls, not where from. */
 	at = w.len;
 	wbuf_puts(&w, "<");
-	put_sip_uri(&w, a, a->from.uri.user, b->advertise);
+	put_sip_uri(&w, a, a->from.uri.user, NULL, b->advertise);
 	wbuf_puts(&w, ">;tag=");
 	wbuf_puts(&w, b->from_tag);
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_FROM, at);
 
 	at = w.len;
 	wbuf_puts(&w, "<");
-	put_sip_uri(&w, a, a->to.uri.user, b->target);
+	put_sip_uri(&w, a, a->to.uri.user, b->user, b->target);
 	wbuf_puts(&w, ">");
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_TO, at);
 

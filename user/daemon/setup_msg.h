@@ -30,6 +30,9 @@ struct setup_leg_b {
 	const char *branch;    /* our Via branch for the INVITE transaction */
 	unsigned max_forwards; /* already decremented */
 	unsigned cseq;
+	/* the Request-URI's and To's user part, when not the caller's (a
+	 * route's rewrite); NULL = the Request-URI's and To's own */
+	const char *user;
 };
 
 /* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,
