@@ -6,8 +6,9 @@
  * Owns: the properties of what the controller emits. Each input is a short
  * exchange: up to six datagrams separated by the three bytes "\0\n\0". The
  * first byte of each datagram picks who sends it (the caller 10.1.1.1, the
- * callee 127.0.0.1:5090 (the first of the route's three targets, which
- * calls fail over to after 100 ms of silence or a 5xx), or 10.9.9.9, which the
+ * callee 127.0.0.1:5090 (one of the route's three targets, taken in turn,
+ * which calls fail over between after 100 ms of silence or a 5xx; the
+ * called user loses a character and gains a 9), or 10.9.9.9, which the
  * ACL denies), the shard it arrives on, and how far the clock moves before it
  * (timers fire through ctl_on_tick), and whether the workers' command rings
  * are full while it is handled (installs and sends after an install are
@@ -62,7 +63,8 @@ static const char fuzz_config[] =
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
     "  \"source\": null}, \"targets\": [\"127.0.0.1:5090\", {\"address\": \"127.0.0.1:5091\","
     "  \"max_calls\": 1},"
-    "  \"127.0.0.1:5092\"], \"failover_ms\": 100}]}";
+    "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"select\": \"round_robin\","
+    "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"}}]}";
 
 struct fuzz_ctx {
 	struct config cfg;
