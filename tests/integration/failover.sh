@@ -7,7 +7,8 @@
 # target is then down: the next calls skip it. A 486 from a target is not a
 # reason to fail over: the caller gets it. A target at its max_calls makes
 # the next call 503. The down target gets an OPTIONS every probe_s, and is
-# up again when it answers one.
+# up again when it answers one. A round-robin route starts each call at the
+# next target and rewrites the called user.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -31,6 +32,9 @@ cat >"$WORK/failover.json" <<JSON
   "management_socket": "$WORK/failover.sock",
   "cdr_file": "$CDR",
   "routes": [
+    { "name": "rr", "match": { "user_prefix": "rr" }, "select": "round_robin",
+      "targets": [ "127.0.0.1:$B_PORT", "127.0.0.1:$DOWN_PORT" ],
+      "rewrite": { "strip": 2, "prefix": "x" } },
     { "name": "one", "match": { "user_prefix": "one" },
       "target": { "address": "127.0.0.1:$SILENT_PORT", "max_calls": 1 } },
     { "name": "busy", "match": { "user_prefix": "busy" },
@@ -180,6 +184,17 @@ check "the busy target got its ACK" wait_exit 5 "$BUSY"
 sleep 1.2
 check "no failover for it" test "$(json_get "$STATS" 'j["controller"]["failovers"]')" = "$((2 * CALLS + 2))"
 
+# ---- round robin, rewrite ----------------------------------------------------
+# route "rr" (user rr1): the first call starts at the answering target, the
+# second at the one answering 503, and fails over to the first; both reach
+# it as user x1
+sipp_uas "$DOWN_PORT" uas_503.xml -m 1
+DOWN=${PIDS[-1]}
+run_flow failover "2 calls of a round-robin route" uac_wait_bye.xml uas_bye.xml 2 -s rr1
+check "the second call started at the second target" wait_exit 5 "$DOWN"
+check "leg B's Request-URI has the rewritten user" \
+	test "$(grep -c "^INVITE sip:x1@127.0.0.1:$B_PORT SIP/2.0" "$WORK/uas-$B_PORT.msg")" = 2
+
 # ---- max_calls ---------------------------------------------------------------
 # route "one": one call at once to the silent target; the first rings on
 # (its caller is stopped before Timer B), the second gets 503
@@ -216,7 +231,7 @@ print("# %s" % json.dumps(t[silent]))
 ok = (sorted(t) == sorted([silent, down, up])
       and t[silent]["routes"] == [{"route": "one", "max_calls": 1}, {"route": "trunk", "max_calls": 0}]
       and t[silent]["calls"] == 1 and t[silent]["down"] is False
-      and [r["route"] for r in t[down]["routes"]] == ["busy", "trunk"] and t[up]["calls"] == 0)
+      and [r["route"] for r in t[down]["routes"]] == ["rr", "busy", "trunk"] and t[up]["calls"] == 0)
 sys.exit(0 if ok else 1)
 PY
 
