@@ -1513,6 +1513,62 @@ static void target_answers_sent(unsigned i, int status, bool forge)
 	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), 7100);
 }
 
+/* A 2xx from a target the call failed over from is ACKed and ended with a
+ * BYE, sent where it came from; the call goes on at its new target. A 2xx
+ * that names another Call-ID is not taken for one. */
+static void test_stale_answer_ended(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice(); /* 5090 at 1000, silent */
+	unsigned inv1 = last_invite_sent(&port);
+	struct sent first = sent[inv1];
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+
+	sent[nsent] = first; /* 5090 answers its INVITE after all */
+	unsigned old = nsent++;
+	unsigned base = nsent;
+	response_from_bob_at(old, 200, "late", 2100);
+	assert_int_equal(nsent, base + 2);
+	const struct sip_msg *x = sent_msg(base);
+	assert_int_equal(x->method_id, SIP_METHOD_ACK);
+	assert_true(sip_view_eq(sent[base].buf, x->ruri.whole, "sip:bob@127.0.0.1:5090", 22));
+	assert_true(sip_view_eq(sent[base].buf, x->to.tag, "late", 4));
+	assert_int_equal(x->cseq.num, 1);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	x = sent_msg(base + 1);
+	assert_int_equal(x->method_id, SIP_METHOD_BYE);
+	assert_int_equal(x->cseq.num, 2);
+	assert_true(sip_view_eq(sent[base + 1].buf, x->to.tag, "late", 4));
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5090);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+	assert_int_equal(ninstall, 0);
+
+	/* the same branch with another Call-ID: no one's */
+	char *cid = memmem(sent[old].buf, sent[old].len, "Call-ID: ", 9);
+	assert_non_null(cid);
+	cid[9] ^= 1;
+	base = nsent;
+	response_from_bob_at(old, 200, "late", 2200);
+	assert_int_equal(nsent, base);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+	assert_int_equal(st.dropped_unknown_response, 1);
+
+	/* the call is answered at 5091 */
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob_at(inv2, 200, "b2", 2300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+}
+
 /* A target that is down gets an OPTIONS every probe_s (5 s by default); its
  * answer, whatever the status, makes it up at once; an answer with another
  * branch does not. */
@@ -2053,6 +2109,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
 	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_answer_ended, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_round_robin, setup_round_robin, teardown),
 	    cmocka_unit_test_setup_teardown(test_rewrite_user, setup_rewrite, teardown),
 	    cmocka_unit_test_setup_teardown(test_target_calls_after_restart, setup_limits_file,

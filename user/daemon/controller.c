@@ -583,24 +583,40 @@ static void make_branch(struct ctl *c, struct ctl_call *k)
 		 k->gen, (uint32_t)ctl_rand(c));
 }
 
-static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
+/* The eight hex digits at b as a number, or -1. */
+static int64_t hex8(const char *b)
+{
+	char hex[9], *end;
+	memcpy(hex, b, 8);
+	hex[8] = 0;
+	unsigned long x = strtoul(hex, &end, 16);
+	return *end || hex[0] == '-' || hex[0] == '+' || hex[0] == ' ' ? -1 : (int64_t)x;
+}
+
+/* The record in set-up whose index and generation m's top branch carries
+ * (make_branch: the random part is not checked here), or NULL. */
+static struct ctl_call *record_of_branch(struct ctl *c, const struct sip_msg *m)
 {
 	const struct sip_via *v = &m->vias[0];
 	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
-	char hex[9];
 
 	if (m->nvias == 0 || v->branch.len != plen + 24)
 		return NULL;
 	const char *b = m->buf + v->branch.off + plen;
-	memcpy(hex, b, 8);
-	hex[8] = 0;
-	char *end;
-	unsigned long idx = strtoul(hex, &end, 16);
-	if (*end || idx >= c->ncalls)
+	int64_t idx = hex8(b), gen = hex8(b + 8);
+	if (idx < 0 || gen < 0 || (uint64_t)idx >= c->ncalls)
 		return NULL;
 	struct ctl_call *k = &c->calls[idx];
-	if (k->state == CALL_FREE ||
-	    !sip_view_eq(m->buf, v->branch, k->b_branch, strlen(k->b_branch)))
+	if (k->state == CALL_FREE || k->gen != (uint64_t)gen)
+		return NULL;
+	return k;
+}
+
+/* The record whose current INVITE transaction m answers: its whole branch. */
+static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
+{
+	struct ctl_call *k = record_of_branch(c, m);
+	if (!k || !sip_view_eq(m->buf, m->vias[0].branch, k->b_branch, strlen(k->b_branch)))
 		return NULL;
 	return k;
 }
@@ -1508,6 +1524,36 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
 }
 
+/* A 2xx to an INVITE of a call still setting up, from a target the call
+ * has left (a slow answer after failover): the record's index and
+ * generation in its branch, leg B's Call-ID and From tag, another
+ * transaction. Its callee must not be left with a call: ACK, then BYE, sent
+ * to where the 2xx came from. Returns false when r is no such answer. */
+static bool end_stale_answer(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
+			     socklen_t srclen)
+{
+	char branch[CTL_TAG_MAX];
+	static const char *const methods[] = {"ACK", "BYE"};
+
+	if (r->status / 100 != 2 || r->cseq.method_id != SIP_METHOD_INVITE || !r->to.has_tag)
+		return false;
+	struct ctl_call *k = record_of_branch(c, r);
+	if (!k || !sip_view_eq(r->buf, r->call_id, k->b_call_id, strlen(k->b_call_id)) ||
+	    !sip_view_eq(r->buf, r->from.tag, k->b_from_tag, strlen(k->b_from_tag)))
+		return false;
+	for (int i = 0; i < 2; i++) {
+		snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
+			 ctl_rand(c));
+		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
+					      sizeof(c->out));
+		send_to(c, k->shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
+	}
+	c->st.stale_answers_ended++;
+	log_info("call %s: a target it failed over from answered %d: ACKed and ended with a BYE",
+		 k->a_call_id, r->status);
+	return true;
+}
+
 static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
 			socklen_t srclen, uint64_t now)
 {
@@ -1516,7 +1562,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
 			return; /* 200 to our CANCEL: the 487 follows */
-		if (!k && probe_response(c, r))
+		if (!k && (probe_response(c, r) || end_stale_answer(c, r, src, srclen)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;

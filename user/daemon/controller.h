@@ -86,6 +86,9 @@ struct ctl_stats {
 	uint64_t rejected_target_full;
 	/* OPTIONS sent to targets that are down (routes[].probe_s), and answered */
 	uint64_t probes_sent, probes_answered;
+	/* 2xx answers from targets a call had failed over from: ACKed and ended
+	 * with a BYE */
+	uint64_t stale_answers_ended;
 };
 
 struct ctl;

@@ -1089,6 +1089,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_target_full", cs.rejected_target_full);
 	JI(c, "probes_sent", cs.probes_sent);
 	JI(c, "probes_answered", cs.probes_answered);
+	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	targets_json(d, c);

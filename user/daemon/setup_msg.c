@@ -174,3 +174,28 @@ int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap)
 {
 	return build_same_txn(invite, "CANCEL", invite, out, cap);
 }
+
+int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const char *advertise,
+			  const char *branch, char *out, size_t cap)
+{
+	struct wbuf w = {out, 0, cap, false};
+	bool bye = !strcmp(method, "BYE");
+
+	wbuf_puts(&w, method);
+	wbuf_puts(&w, " ");
+	wput_view(&w, ok->buf, ok->ncontacts ? ok->contacts[0].uri.whole : ok->to.uri.whole);
+	wbuf_puts(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
+	wbuf_puts(&w, advertise);
+	wbuf_puts(&w, ";branch=");
+	wbuf_puts(&w, branch);
+	wbuf_puts(&w, ";rport\r\nMax-Forwards: 70\r\n");
+	wput_line(&w, ok, sip_find_hdr(ok, SIP_HDR_FROM));
+	wput_line(&w, ok, sip_find_hdr(ok, SIP_HDR_TO));
+	wput_line(&w, ok, sip_find_hdr(ok, SIP_HDR_CALL_ID));
+	wbuf_puts(&w, "CSeq: ");
+	wbuf_put_uint(&w, ok->cseq.num + (bye ? 1u : 0u));
+	wbuf_puts(&w, " ");
+	wbuf_puts(&w, method);
+	wbuf_puts(&w, "\r\nContent-Length: 0\r\n\r\n");
+	return wbuf_result(&w);
+}

@@ -58,4 +58,12 @@ int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_re
 		    size_t cap);
 int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap);
 
+/* ACK or BYE in the dialog a 2xx to our INVITE set up, from the 2xx alone
+ * (RFC 3261 13.2.2.4, 15.1.1): Request-URI the 2xx's Contact (else its To
+ * URI), a Via of ours with `branch`, the 2xx's From, To and Call-ID, CSeq
+ * the INVITE's number (ACK) or one higher (BYE); no route set. For a 2xx
+ * the controller does not want: the callee is not left with a call. */
+int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const char *advertise,
+			  const char *branch, char *out, size_t cap);
+
 #endif
