@@ -166,17 +166,20 @@ static void test_route_targets_and_failover(void **state)
 {
 	static struct config other;
 	(void)state;
-	load(&cfg, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
-		   " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30}, {\"address\": "
-		   "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
-		   " \"failover_ms\": 700, \"down_s\": 0, \"select\": \"round_robin\","
-		   " \"rewrite\": {\"strip\": 1, \"prefix\": \"0044\"}}, {\"target\":"
-		   " \"10.0.0.9:5060\"}]}");
+	load(&cfg,
+	     "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
+	     " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30, \"max_cps\": 5}, {\"address\": "
+	     "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
+	     " \"failover_ms\": 700, \"down_s\": 0, \"select\": \"round_robin\","
+	     " \"rewrite\": {\"strip\": 1, \"prefix\": \"0044\"}}, {\"target\":"
+	     " \"10.0.0.9:5060\"}]}");
 	const struct config_route *r = &cfg.routes[0];
 	assert_int_equal(r->ntargets, 3);
 	assert_string_equal(r->targets[1].text, "10.0.0.2:5070");
 	assert_int_equal(r->targets[0].max_calls, 0);
 	assert_int_equal(r->targets[1].max_calls, 30);
+	assert_int_equal(r->targets[1].max_cps, 5);
+	assert_int_equal(r->targets[0].max_cps, 0);
 	assert_int_equal(r->targets[2].max_calls, 0);
 	assert_int_equal(ntohs(((const struct sockaddr_in *)&r->targets[2].addr)->sin_port), 5080);
 	assert_int_equal(r->nfailover, 2);
@@ -372,8 +375,10 @@ static const struct bad bad_cases[] = {
     {"{\"routes\": [{\"target\": {\"address\": \"10.0.0.1:1\", \"max_calls\": -5}}]}",
      "routes[0].target.max_calls: expected an integer from 0 to 2147483647, got -5"},
     {"{\"routes\": [{\"targets\": [5060]}]}",
-     "routes[0].targets[0]: expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N}, "
-     "got an integer"},
+     "routes[0].targets[0]: expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
+     "\"max_cps\": R}, got an integer"},
+    {"{\"routes\": [{\"targets\": [{\"address\": \"10.0.0.1:1\", \"max_cps\": 1000001}]}]}",
+     "routes[0].targets[0].max_cps: expected an integer from 0 to 1000000, got 1000001"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",
      "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"prefix\": \"00 44\"}}]}",

@@ -82,6 +82,12 @@ static const char failover_rewrite_config[] =
 static const char failover_rr_config[] = FAILOVER_CONFIG(", \"select\": \"round_robin\"");
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
+/* 5090 takes 2 INVITEs a second, 5091 any */
+static const char cps_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"routes\": [{\"name\": \"cps\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
+    "  \"max_cps\": 2}, \"127.0.0.1:5091\"]}]}";
 /* two targets with limits: 2 calls at once on 5090, 1 on 5091 */
 static const char limits_config[] =
     "{\"listen\": \"127.0.0.1:5060\","
@@ -1695,6 +1701,35 @@ static void test_rewrite_user(void **state)
 	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
 }
 
+static int setup_cps(void **state)
+{
+	(void)state;
+	ctl_config = cps_config;
+	return open_ctl(true, false);
+}
+
+/* targets[].max_cps: a second's worth of INVITEs at once, then one per
+ * 1/max_cps s; the others go to the next target. */
+static void test_target_max_cps(void **state)
+{
+	uint16_t port;
+	static const struct {
+		uint64_t at;
+		uint16_t port;
+	} want[] = {{1000, 5090}, {1000, 5090}, {1000, 5091}, {1400, 5091}, {1500, 5090},
+		    {1500, 5091}, {2000, 5090}, {2000, 5091}, {4000, 5090}, {4000, 5090}};
+	(void)state;
+
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		alice_now = want[i].at;
+		numbered_invite((int)i + 1);
+		last_invite_sent(&port);
+		if (port != want[i].port)
+			fail_msg("call %u at %llu went to %u, expected %u", i + 1,
+				 (unsigned long long)want[i].at, port, want[i].port);
+	}
+}
+
 static int setup_limits_file(void **state)
 {
 	ctl_config = limits_config;
@@ -2111,6 +2146,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_stale_answer_ended, setup_failover, teardown),
 	    cmocka_unit_test_setup_teardown(test_round_robin, setup_round_robin, teardown),
+	    cmocka_unit_test_setup_teardown(test_target_max_cps, setup_cps, teardown),
 	    cmocka_unit_test_setup_teardown(test_rewrite_user, setup_rewrite, teardown),
 	    cmocka_unit_test_setup_teardown(test_target_calls_after_restart, setup_limits_file,
 					    teardown_file),

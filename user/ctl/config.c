@@ -755,6 +755,8 @@ static int target_member(struct cfg_parse *p, const char *path, const char *k, j
 		return target_address(p, path, v, t);
 	if (!strcmp(k, "max_calls"))
 		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
+	if (!strcmp(k, "max_cps"))
+		return get_uint(p, path, v, 0, 1000000, &t->max_cps);
 	return -ENOENT;
 }
 
@@ -775,8 +777,8 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 		rc = target_address(p, path, v, t);
 	} else {
 		rc = fail(p, path,
-			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N}, "
-			  "got %s",
+			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
+			  "\"max_cps\": R}, got %s",
 			  type_name(v));
 	}
 	if (rc)
@@ -1201,11 +1203,12 @@ static json_t *str_or_null(const char *s)
 /* "IP:port", or the object form when the target has a limit. */
 static json_t *target_json(const struct config_target *t)
 {
-	if (!t->max_calls)
+	if (!t->max_calls && !t->max_cps)
 		return json_string(t->text);
 	json_t *o = json_object();
 	json_object_set_new(o, "address", json_string(t->text));
 	json_object_set_new(o, "max_calls", json_integer(t->max_calls));
+	json_object_set_new(o, "max_cps", json_integer(t->max_cps));
 	return o;
 }
 
@@ -1285,8 +1288,8 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "select",
 				    json_string(r->round_robin ? "round_robin" : "order"));
 		json_object_set_new(ro, "rewrite",
-				    json_pack("{s:i, s:s}", "strip", (int)r->rewrite_strip, "prefix",
-					      r->rewrite_prefix));
+				    json_pack("{s:i, s:s}", "strip", (int)r->rewrite_strip,
+					      "prefix", r->rewrite_prefix));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

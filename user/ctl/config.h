@@ -61,6 +61,8 @@ struct config_route {
 		socklen_t addr_len;
 		/* calls at once to this address, from every route (0 = no limit) */
 		uint32_t max_calls;
+		/* INVITEs a second to this address, a second's worth at once (0 = no limit) */
+		uint32_t max_cps;
 	} targets[CONFIG_MAX_TARGETS];
 	/* final statuses from a target that make leg B's INVITE go to the next
 	 * one (as a target that never answers does) */

@@ -176,6 +176,9 @@ struct target_state {
 	bool named;	     /* by the policy in force */
 	uint32_t calls;	     /* dialog slots counting on it (slot_pool.target_of) */
 	uint64_t down_until; /* monotonic ms; up when not after now */
+	/* targets[].max_cps as a cell rate: the theoretical arrival time of
+	 * the next INVITE, in monotonic us (GCRA, a second's worth of burst) */
+	uint64_t cps_tat_us;
 	/* while down: an OPTIONS every probe_ms (0 = none), the next at
 	 * next_probe, its branch ending in probe_nonce; any answer ends down */
 	uint64_t next_probe, probe_nonce;
@@ -970,11 +973,34 @@ static struct target_state *route_target_state(struct ctl *c, unsigned route, un
 	return i == CTL_NO_TARGET ? NULL : &c->targets[i];
 }
 
-static bool target_full(struct ctl *c, unsigned route, unsigned t)
+/* Whether max_cps lets no INVITE go to target s now: a cell rate (GCRA)
+ * of one INVITE per 1/max_cps s, with a second's worth at once. */
+static bool target_over_rate(const struct config_target *ct, const struct target_state *s,
+			     uint64_t now)
+{
+	if (!ct->max_cps || !s)
+		return false;
+	uint64_t interval = 1000000u / ct->max_cps, now_us = now * 1000u;
+	return s->cps_tat_us > now_us + 1000000u - interval;
+}
+
+/* A target at its max_calls, or whose max_cps allows no INVITE now. */
+static bool target_full(struct ctl *c, unsigned route, unsigned t, uint64_t now)
 {
 	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
 	const struct target_state *s = route_target_state(c, route, t);
-	return ct->max_calls && s && s->calls >= ct->max_calls;
+	return (ct->max_calls && s && s->calls >= ct->max_calls) || target_over_rate(ct, s, now);
+}
+
+/* An INVITE goes to the target now: it counts against its max_cps. */
+static void target_rate_take(struct ctl *c, unsigned route, unsigned t, uint64_t now)
+{
+	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
+	struct target_state *s = route_target_state(c, route, t);
+	if (!ct->max_cps || !s)
+		return;
+	uint64_t now_us = now * 1000u;
+	s->cps_tat_us = (s->cps_tat_us > now_us ? s->cps_tat_us : now_us) + 1000000u / ct->max_cps;
 }
 
 static bool target_is_down(struct ctl *c, unsigned route, unsigned t, uint64_t now)
@@ -996,7 +1022,7 @@ static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned f
 
 	for (unsigned pos = from; pos < r->ntargets; pos++) {
 		unsigned t = (first + pos) % r->ntargets;
-		if (target_full(c, route, t))
+		if (target_full(c, route, t, now))
 			continue;
 		if (*all_down || !target_is_down(c, route, t, now))
 			return (int)t;
@@ -1299,6 +1325,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->route_tag = r->tag;
 	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
 	target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
+	target_rate_take(c, (unsigned)route, (unsigned)first, now);
 	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&t->addr,
 			   t->addr_len);
 	k->dlg.slot = k->slot;
@@ -1399,6 +1426,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	k->b_len = t->addr_len;
 	target_drop(c, k->shard, k->slot);
 	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
+	target_rate_take(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
 	pos = (k->target + r->ntargets - k->first) % r->ntargets;
