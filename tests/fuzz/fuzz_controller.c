@@ -32,7 +32,8 @@
  * dialog (and is reported back ended, as the worker does), also after restarts; after the clock
  * runs far ahead, no call set-up is left in progress (calls_active counts only installed dialogs),
  * and once every dialog ended, the call limit admits exactly max_calls calls again and no call
- * counts on a target (the second of which has max_calls 1). Does not own:
+ * counts on a target (the first of which takes 2 INVITEs a second, the second 1 call at
+ * once). Does not own:
  * the parser (fuzz_sip.c), the relay (fuzz_relay.c).
  */
 #include <fcntl.h>
@@ -61,7 +62,8 @@ static const char fuzz_config[] =
     " \"acl\": {\"default\": \"allow\", \"rules\": [{\"action\": \"deny\", \"cidr\": "
     "\"10.9.0.0/16\"}]},"
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
-    "  \"source\": null}, \"targets\": [\"127.0.0.1:5090\", {\"address\": \"127.0.0.1:5091\","
+    "  \"source\": null}, \"targets\": [{\"address\": \"127.0.0.1:5090\", \"max_cps\": 2},"
+    "  {\"address\": \"127.0.0.1:5091\","
     "  \"max_calls\": 1},"
     "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"select\": \"round_robin\","
     "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"}}]}";
