@@ -204,6 +204,10 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->rewrite_strip, 0);
 	assert_string_equal(r->rewrite_prefix, "");
 	assert_round_trip(&cfg);
+	/* one target in an array stays an array */
+	load(&other, "{\"routes\": [{\"targets\": [\"10.0.0.1:5060\"]}]}");
+	assert_true(other.routes[0].targets_array);
+	assert_round_trip(&other);
 	/* failover_on [] fails over only on silence */
 	load(&other, "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
 		     " \"10.0.0.2:5070\", \"10.0.0.3:5080\"], \"failover_on\": []}]}");
@@ -359,6 +363,9 @@ static const struct bad bad_cases[] = {
      "routes[0].targets[1]: port must be 1-65535 in \"10.0.0.1:x\""},
     {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"10.0.0.1:1\"]}]}",
      "routes[0].targets[1]: \"10.0.0.1:1\" is already target 0 of this route"},
+    {"{\"routes\": [{\"targets\": [\"[2001:db8::1]:5080\"]}]}",
+     "routes[0].targets[0]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
+     "(IPv4)"},
     {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"[2001:db8::1]:5080\"]}]}",
      "routes[0].targets[1]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
      "(IPv4)"},

@@ -739,7 +739,7 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 	return -ENOENT;
 }
 
-/* One of a route's targets: "target" is targets[0] written alone. */
+/* A target's address: numeric, not a wildcard. */
 static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)
 {
 	int rc = get_ipport(p, path, v, t->text, sizeof(t->text), &t->addr, &t->addr_len);
@@ -761,7 +761,7 @@ static int target_member(struct cfg_parse *p, const char *path, const char *k, j
 }
 
 /* One of a route's targets: "IP:port", or {"address": "IP:port",
- * "max_calls": N}. */
+ * "max_calls": N, "max_cps": R}; "target" is targets[0] written alone. */
 static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
 	struct config_route *r = p->route;
@@ -841,6 +841,7 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 	}
 	if (!strcmp(k, "targets")) {
 		r->ntargets = 0;
+		r->targets_array = true;
 		int rc = each_element(p, path, v, CONFIG_MAX_TARGETS, "targets", route_target);
 		if (!rc && r->ntargets == 0)
 			return fail(p, path, "at least one target is required");
@@ -1098,7 +1099,7 @@ static int finish(struct cfg_parse *p)
 			if (dual || family == c->listen_addr.ss_family)
 				continue;
 			char path[48];
-			if (c->routes[i].ntargets == 1)
+			if (!c->routes[i].targets_array)
 				snprintf(path, sizeof(path), "routes[%u].target", i);
 			else
 				snprintf(path, sizeof(path), "routes[%u].targets[%u]", i, t);
@@ -1270,7 +1271,7 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(m, "source",
 				    r->has_source ? cidr_json(&r->source) : json_null());
 		json_object_set_new(ro, "match", m);
-		if (r->ntargets == 1) {
+		if (!r->targets_array) {
 			json_object_set_new(ro, "target", target_json(&r->targets[0]));
 		} else {
 			json_t *ts = json_array();

@@ -49,8 +49,9 @@ struct config_route {
 	char domain[128];     /* "" = any host; an IPv6 host is kept in brackets */
 	bool has_source;
 	struct config_cidr source;
-	unsigned ntargets; /* 1 to CONFIG_MAX_TARGETS */
-	bool round_robin;  /* select "round_robin": each call starts one target on */
+	unsigned ntargets;  /* 1 to CONFIG_MAX_TARGETS */
+	bool targets_array; /* written as "targets" (not "target"): for error paths */
+	bool round_robin;   /* select "round_robin": each call starts one target on */
 	/* leg B's Request-URI (and To) user: its first rewrite_strip characters
 	 * removed, rewrite_prefix put in front */
 	uint32_t rewrite_strip;
