@@ -139,6 +139,10 @@ static void test_example_file_loads(void **state)
 	assert_int_equal(cfg.routes[1].source.prefix, 32);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&cfg.routes[1].targets[0].addr)->sin_port),
 			 5081);
+	assert_int_equal(cfg.routes[1].ntargets, 2);
+	assert_int_equal(cfg.routes[1].targets[0].max_cps, 50);
+	assert_int_equal(cfg.routes[1].targets[1].max_calls, 500);
+	assert_string_equal(cfg.routes[1].rewrite_prefix, "00");
 	assert_string_equal(cfg.routes[2].targets[0].text, "127.0.0.1:5080");
 	/* NOTIFY was added after the five built-in methods */
 	assert_int_equal(cfg.nood, 6);
