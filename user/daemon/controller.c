@@ -1168,6 +1168,23 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r)
 	return true;
 }
 
+/* What record k's INVITE to target t is made of (the user part is the
+ * message's own unless the caller sets b.user). */
+static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_call *k,
+				       const struct config_target *t, unsigned max_forwards,
+				       unsigned cseq)
+{
+	return (struct setup_leg_b){
+	    .advertise = c->cfg->advertise,
+	    .target = t->text,
+	    .call_id = k->b_call_id,
+	    .from_tag = k->b_from_tag,
+	    .branch = k->b_branch,
+	    .max_forwards = max_forwards,
+	    .cseq = cseq,
+	};
+}
+
 /* Leg B's user part under route r's rewrite (its first rewrite_strip
  * characters of the Request-URI user removed, rewrite_prefix in front), in
  * out; NULL when the route rewrites nothing. Failover rebuilds leg B's
@@ -1295,16 +1312,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 
 	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	const struct config_target *t = &r->targets[first];
-	struct setup_leg_b b = {
-	    .advertise = c->cfg->advertise,
-	    .target = t->text,
-	    .call_id = k->b_call_id,
-	    .from_tag = k->b_from_tag,
-	    .branch = k->b_branch,
-	    .max_forwards = (unsigned)m->max_forwards - 1,
-	    .cseq = 1,
-	    .user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten)),
-	};
+	struct setup_leg_b b = leg_b_invite(c, k, t, (unsigned)m->max_forwards - 1, 1);
+	b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
 	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
 	if (hl < 0 || n < 0) {
 		call_free(c, k);
@@ -1402,15 +1411,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	const struct config_target *t = &r->targets[next];
 	memcpy(old_branch, k->b_branch, sizeof(old_branch));
 	make_branch(c, k);
-	struct setup_leg_b b = {
-	    .advertise = c->cfg->advertise,
-	    .target = t->text,
-	    .call_id = k->b_call_id,
-	    .from_tag = k->b_from_tag,
-	    .branch = k->b_branch,
-	    .max_forwards = c->scratch.max_forwards,
-	    .cseq = c->scratch.cseq.num + 1,
-	};
+	struct setup_leg_b b =
+	    leg_b_invite(c, k, t, c->scratch.max_forwards, c->scratch.cseq.num + 1);
 	int n = setup_build_invite(&c->scratch, &b, c->out, sizeof(c->out));
 	if (n < 0 || (size_t)n > sizeof(k->invite)) {
 		memcpy(k->b_branch, old_branch, sizeof(old_branch));
