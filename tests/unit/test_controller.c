@@ -2067,6 +2067,45 @@ static void test_malformed_record_freed_at_restart(void **state)
 	invite_to_bob();
 }
 
+/* Found by fuzz_controller: a record whose leg B Call-ID field was cut
+ * ("...@" left of "...@sipshard") while its INVITE stayed whole was taken
+ * up, and a failover then sent an INVITE with that Call-ID, which does not
+ * parse. A record whose identifiers are not its INVITE's is malformed. */
+static void test_record_ids_not_its_invite(void **state)
+{
+	struct ctl_stats st;
+	struct ctl_pool pool;
+	uint16_t port;
+	char cid[64];
+	(void)state;
+
+	numbered_invite(1);
+	const struct sip_msg *x = sent_msg(last_invite_sent(&port));
+	snprintf(cid, sizeof(cid), "%.*s", (int)x->call_id.len,
+		 sent[nsent - 1].buf + x->call_id.off);
+	ctl_get_pool(ctl, &pool);
+	ctl_close(ctl);
+	ctl = NULL;
+	int fd = open(setups_path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat sb;
+	assert_int_equal(fstat(fd, &sb), 0);
+	static char rec[1 << 16];
+	off_t first = sb.st_size - (off_t)pool.records * (off_t)pool.record_bytes;
+	size_t n = pool.record_bytes < sizeof(rec) ? pool.record_bytes : sizeof(rec);
+	assert_int_equal(pread(fd, rec, n, first), (ssize_t)n);
+	/* the first copy in the record is the field (it comes before the INVITE) */
+	char *at = memmem(rec, n, cid, strlen(cid));
+	assert_non_null(at);
+	char *cut = strchr(at, '@') + 1;
+	*cut = '\0';
+	assert_int_equal(pwrite(fd, rec, n, first), (ssize_t)n);
+	close(fd);
+	assert_int_equal(reopen(), 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.setups_malformed, 1);
+}
+
 /* A controller that stops gives back the memory of its free records (a file
  * on tmpfs would hold them until the next boot) and keeps the records of the
  * calls setting up, which the next one takes up. */
@@ -2160,6 +2199,8 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_timers_of_each_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answered_records_after_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_record_ids_not_its_invite, setup_failover_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_malformed_record_freed_at_restart, setup_file,
 					    teardown_file),
