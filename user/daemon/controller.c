@@ -1584,6 +1584,25 @@ static bool end_stale_answer(struct ctl *c, const struct sip_msg *r, const struc
 	return true;
 }
 
+/* A non-2xx final to an INVITE of a call still setting up, from a target
+ * the call has left (it retransmits the final whose ACK was lost): matched
+ * as end_stale_answer matches, ACKed again (from the final: the INVITE it
+ * answers is gone) to where it came from. */
+static bool ack_stale_final(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
+			    socklen_t srclen)
+{
+	if (r->status < 300 || r->cseq.method_id != SIP_METHOD_INVITE)
+		return false;
+	struct ctl_call *k = record_of_branch(c, r);
+	if (!k || !sip_view_eq(r->buf, r->call_id, k->b_call_id, strlen(k->b_call_id)) ||
+	    !sip_view_eq(r->buf, r->from.tag, k->b_from_tag, strlen(k->b_from_tag)))
+		return false;
+	int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
+	send_to(c, k->shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
+	c->st.stale_finals_acked++;
+	return true;
+}
+
 static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
 			socklen_t srclen, uint64_t now)
 {
@@ -1592,7 +1611,8 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
 			return; /* 200 to our CANCEL: the 487 follows */
-		if (!k && (probe_response(c, r) || end_stale_answer(c, r, src, srclen)))
+		if (!k && (probe_response(c, r) || end_stale_answer(c, r, src, srclen) ||
+			   ack_stale_final(c, r, src, srclen)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;

@@ -89,6 +89,8 @@ struct ctl_stats {
 	/* 2xx answers from targets a call had failed over from: ACKed and ended
 	 * with a BYE */
 	uint64_t stale_answers_ended;
+	/* their non-2xx finals, retransmitted there: ACKed again */
+	uint64_t stale_finals_acked;
 };
 
 struct ctl;

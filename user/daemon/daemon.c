@@ -1091,6 +1091,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "probes_sent", cs.probes_sent);
 	JI(c, "probes_answered", cs.probes_answered);
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
+	JI(c, "stale_finals_acked", cs.stale_finals_acked);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	targets_json(d, c);

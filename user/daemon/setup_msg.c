@@ -141,7 +141,10 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
 }
 
 /* ACK and CANCEL share the INVITE's Request-URI, top Via, From, Call-ID and CSeq
- * number (RFC 3261 9.1, 17.1.1.3). */
+ * number (RFC 3261 9.1, 17.1.1.3). inv may be the final response itself
+ * when the INVITE is gone: its Via, From, Call-ID and CSeq are the INVITE's,
+ * and its To URI stands for the Request-URI (servers match the ACK by the
+ * branch, 17.2.3). */
 static int build_same_txn(const struct sip_msg *inv, const char *method,
 			  const struct sip_msg *to_src, char *out, size_t cap)
 {
@@ -149,7 +152,7 @@ static int build_same_txn(const struct sip_msg *inv, const char *method,
 
 	wbuf_puts(&w, method);
 	wbuf_puts(&w, " ");
-	wput_view(&w, inv->buf, inv->ruri.whole);
+	wput_view(&w, inv->buf, inv->is_request ? inv->ruri.whole : inv->to.uri.whole);
 	wbuf_puts(&w, " SIP/2.0\r\n");
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
 	wbuf_puts(&w, "Max-Forwards: 70\r\n");
@@ -168,6 +171,11 @@ int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_re
 		    size_t cap)
 {
 	return build_same_txn(invite, "ACK", final_resp, out, cap);
+}
+
+int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap)
+{
+	return build_same_txn(final_resp, "ACK", final_resp, out, cap);
 }
 
 int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap)

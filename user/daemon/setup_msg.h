@@ -58,6 +58,11 @@ int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_re
 		    size_t cap);
 int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap);
 
+/* The same ACK from the non-2xx final alone, once the INVITE it answers is
+ * gone: the final's Via, From, To, Call-ID and CSeq number, its To URI as
+ * the Request-URI. */
+int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap);
+
 /* ACK or BYE in the dialog a 2xx to our INVITE set up, from the 2xx alone
  * (RFC 3261 13.2.2.4, 15.1.1): Request-URI the 2xx's Contact (else its To
  * URI), a Via of ours with `branch`, the 2xx's From, To and Call-ID, CSeq
