@@ -220,11 +220,11 @@ static int setup_cdr(void **state)
 	return open_ctl(true, false);
 }
 
-static int setup_failover(void **state)
+/* A controller with CDRs on the configuration given as the test's state
+ * (cmocka_unit_test_prestate_setup_teardown). */
+static int setup_config(void **state)
 {
-	(void)state;
-	log_set_level(LOG_LVL_ERROR);
-	ctl_config = failover_config;
+	ctl_config = *state;
 	return open_ctl(true, false);
 }
 
@@ -878,6 +878,13 @@ static int setup_file(void **state)
 	return open_ctl(true, true);
 }
 
+/* The same with the set-up records in a file (restarts). */
+static int setup_config_file(void **state)
+{
+	ctl_config = *state;
+	return setup_file(state);
+}
+
 static int teardown_file(void **state)
 {
 	teardown(state);
@@ -1425,20 +1432,6 @@ static void test_all_targets_down(void **state)
 	assert_int_equal(port, 5091);
 }
 
-static int setup_failover_long_down(void **state)
-{
-	(void)state;
-	ctl_config = failover_long_down_config;
-	return open_ctl(true, false);
-}
-
-static int setup_limits(void **state)
-{
-	(void)state;
-	ctl_config = limits_config;
-	return open_ctl(true, false);
-}
-
 /* The calls counting on a target, by its port (ctl_get_targets). */
 static uint32_t target_calls(uint16_t port)
 {
@@ -1635,13 +1628,6 @@ static void test_down_target_probed(void **state)
 	assert_int_equal(probes, 3); /* at 8000, 13000, 18000 */
 }
 
-static int setup_round_robin(void **state)
-{
-	(void)state;
-	ctl_config = failover_rr_config;
-	return open_ctl(true, false);
-}
-
 /* select round_robin: each new call starts at the next target, and a call
  * failing over goes round the others from there, each once. */
 static void test_round_robin(void **state)
@@ -1670,13 +1656,6 @@ static void test_round_robin(void **state)
 	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
 	assert_int_equal(cdr_int(0, "attempts"), 3);
 	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5091");
-}
-
-static int setup_rewrite(void **state)
-{
-	(void)state;
-	ctl_config = failover_rewrite_config;
-	return open_ctl(true, false);
 }
 
 /* routes[].rewrite: leg B's Request-URI and To user lose "+1" and gain
@@ -1711,13 +1690,6 @@ static void test_rewrite_user(void **state)
 	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
 }
 
-static int setup_cps(void **state)
-{
-	(void)state;
-	ctl_config = cps_config;
-	return open_ctl(true, false);
-}
-
 /* targets[].max_cps: a second's worth of INVITEs at once, then one per
  * 1/max_cps s; the others go to the next target. */
 static void test_target_max_cps(void **state)
@@ -1738,12 +1710,6 @@ static void test_target_max_cps(void **state)
 			fail_msg("call %u at %llu went to %u, expected %u", i + 1,
 				 (unsigned long long)want[i].at, port, want[i].port);
 	}
-}
-
-static int setup_limits_file(void **state)
-{
-	ctl_config = limits_config;
-	return setup_file(state);
 }
 
 /* After a restart, calls count again on their targets: one up (by the
@@ -1773,12 +1739,6 @@ static void test_target_calls_after_restart(void **state)
 	assert_int_equal(port, 5091);
 	ctl_on_dialog_ended(ctl, 0, up.slot, up.gen + 1, CTL_END_BYE_CALLER);
 	assert_int_equal(target_calls(5090), 1);
-}
-
-static int setup_failover_file(void **state)
-{
-	ctl_config = failover_config;
-	return setup_file(state);
 }
 
 /* A call that has not reached a target that answers fails over as before
@@ -2183,24 +2143,36 @@ int main(void)
 					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
-	    cmocka_unit_test_setup_teardown(test_failover_on_status, setup_failover, teardown),
-	    cmocka_unit_test_setup_teardown(test_failover_answered_by_next_target, setup_failover,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_failover_on_silence, setup_failover, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_failover, setup_failover, teardown),
-	    cmocka_unit_test_setup_teardown(test_silent_target_skipped, setup_failover, teardown),
-	    cmocka_unit_test_setup_teardown(test_all_targets_down, setup_failover_long_down,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_target_max_calls, setup_limits, teardown),
-	    cmocka_unit_test_setup_teardown(test_down_target_probed, setup_failover, teardown),
-	    cmocka_unit_test_setup_teardown(test_stale_answer_ended, setup_failover, teardown),
-	    cmocka_unit_test_setup_teardown(test_round_robin, setup_round_robin, teardown),
-	    cmocka_unit_test_setup_teardown(test_target_max_cps, setup_cps, teardown),
-	    cmocka_unit_test_setup_teardown(test_rewrite_user, setup_rewrite, teardown),
-	    cmocka_unit_test_setup_teardown(test_target_calls_after_restart, setup_limits_file,
-					    teardown_file),
-	    cmocka_unit_test_setup_teardown(test_failover_after_restart, setup_failover_file,
-					    teardown_file),
+	    cmocka_unit_test_prestate_setup_teardown(test_failover_on_status, setup_config,
+						     teardown, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_failover_answered_by_next_target,
+						     setup_config, teardown,
+						     (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_failover_on_silence, setup_config,
+						     teardown, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_no_failover, setup_config, teardown,
+						     (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_silent_target_skipped, setup_config,
+						     teardown, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_all_targets_down, setup_config, teardown,
+						     (void *)failover_long_down_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_target_max_calls, setup_config, teardown,
+						     (void *)limits_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_down_target_probed, setup_config,
+						     teardown, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_stale_answer_ended, setup_config,
+						     teardown, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_round_robin, setup_config, teardown,
+						     (void *)failover_rr_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_target_max_cps, setup_config, teardown,
+						     (void *)cps_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_rewrite_user, setup_config, teardown,
+						     (void *)failover_rewrite_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_target_calls_after_restart,
+						     setup_config_file, teardown_file,
+						     (void *)limits_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_failover_after_restart, setup_config_file,
+						     teardown_file, (void *)failover_config),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),
@@ -2210,8 +2182,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_timers_of_each_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answered_records_after_restart, setup_file,
 					    teardown_file),
-	    cmocka_unit_test_setup_teardown(test_record_ids_not_its_invite, setup_failover_file,
-					    teardown_file),
+	    cmocka_unit_test_prestate_setup_teardown(test_record_ids_not_its_invite,
+						     setup_config_file, teardown_file,
+						     (void *)failover_config),
 	    cmocka_unit_test_setup_teardown(test_malformed_record_freed_at_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_records_of_another_capacity_dropped, setup_file,

@@ -95,7 +95,8 @@ struct ctl_call {
 	 * status in the route's failover_on, or when the target sends nothing
 	 * for failover_ms (0: no target left, Timer B as usual), unless the
 	 * callee rang (b_rang: a provisional other than 100 came back). Targets
-	 * that are down or full (struct target_state) are skipped; down ones not when all_down. */
+	 * that are full are skipped, and those down (struct target_state) too
+	 * unless all_down. */
 	uint8_t route, target;
 	uint8_t first; /* the target the call started at (select round_robin) */
 	bool b_rang;
@@ -586,14 +587,19 @@ static void make_branch(struct ctl *c, struct ctl_call *k)
 		 k->gen, (uint32_t)ctl_rand(c));
 }
 
-/* The eight hex digits at b as a number, or -1. */
-static int64_t hex8(const char *b)
+/* The n (at most 8) hex digits at b as a number, or -1. */
+static int64_t hex_digits(const char *b, size_t n)
 {
-	char hex[9], *end;
-	memcpy(hex, b, 8);
-	hex[8] = 0;
-	unsigned long x = strtoul(hex, &end, 16);
-	return *end || hex[0] == '-' || hex[0] == '+' || hex[0] == ' ' ? -1 : (int64_t)x;
+	uint32_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = b[i] >= '0' && b[i] <= '9'   ? b[i] - '0'
+			: b[i] >= 'a' && b[i] <= 'f' ? b[i] - 'a' + 10
+						     : -1;
+		if (d < 0)
+			return -1;
+		x = x << 4 | (uint32_t)d;
+	}
+	return x;
 }
 
 /* The record in set-up whose index and generation m's top branch carries
@@ -606,7 +612,7 @@ static struct ctl_call *record_of_branch(struct ctl *c, const struct sip_msg *m)
 	if (m->nvias == 0 || v->branch.len != plen + 24)
 		return NULL;
 	const char *b = m->buf + v->branch.off + plen;
-	int64_t idx = hex8(b), gen = hex8(b + 8);
+	int64_t idx = hex_digits(b, 8), gen = hex_digits(b + 8, 8);
 	if (idx < 0 || gen < 0 || (uint64_t)idx >= c->ncalls)
 		return NULL;
 	struct ctl_call *k = &c->calls[idx];
@@ -772,7 +778,6 @@ static void set_peer(struct sip_session *s, const struct sockaddr *sa, socklen_t
 	s->peer_len = len;
 }
 
-/* Leg A from the caller's INVITE; leg B from what we send the callee. */
 /* Leg B's side that depends on the target its INVITE goes to: the callee's
  * URI (m's To user, or b->user, at b->target), its address and the INVITE's CSeq. m is
  * the caller's INVITE, or leg B's previous one when the call fails over
@@ -792,6 +797,7 @@ static void leg_b_target(struct sip_session *lb, const struct sip_msg *m,
 	set_peer(lb, dst, dstlen);
 }
 
+/* Leg A from the caller's INVITE; leg B from what we send the callee. */
 static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 			       const struct sockaddr *src, socklen_t srclen, const char *a_tag,
 			       const struct setup_leg_b *b, const struct sockaddr *dst,
@@ -1090,18 +1096,26 @@ static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now
 	log_info("target %s answers again", addr);
 }
 
+/* The branch of the last probe of target entry i: our prefix, 'p', the
+ * entry in 4 hex digits, its nonce in 16. */
+#define PROBE_BRANCH_LEN (sizeof(RELAY_CTL_BRANCH_PREFIX) - 1 + 1 + 4 + 16)
+static void probe_branch(const struct ctl *c, uint32_t i, char out[PROBE_BRANCH_LEN + 1])
+{
+	snprintf(out, PROBE_BRANCH_LEN + 1, RELAY_CTL_BRANCH_PREFIX "p%04x%016" PRIx64,
+		 (unsigned)(uint16_t)i, c->targets[i].probe_nonce);
+}
+
 /* An OPTIONS to down target entry i, as RFC 3261 11 has it: its branch
  * carries the entry and a nonce (the response comes back to the controller
  * as any response with our branch prefix does). */
 static void probe_send(struct ctl *c, uint32_t i)
 {
 	struct target_state *s = &c->targets[i];
-	char addr[UDP_ADDR_STRLEN], branch[48], buf[1024];
+	char addr[UDP_ADDR_STRLEN], branch[PROBE_BRANCH_LEN + 1], buf[1024];
 	struct wbuf w = {buf, 0, sizeof(buf), false};
 
 	s->probe_nonce = ctl_rand(c);
-	snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "p%04" PRIx32 "%016" PRIx64, i,
-		 s->probe_nonce);
+	probe_branch(c, i, branch);
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	wbuf_puts(&w, "OPTIONS sip:");
 	wbuf_puts(&w, addr);
@@ -1144,22 +1158,17 @@ static void probe_targets(struct ctl *c, uint64_t now)
 static bool probe_response(struct ctl *c, const struct sip_msg *r)
 {
 	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
-	char hex[5], addr[UDP_ADDR_STRLEN], want[48];
+	char addr[UDP_ADDR_STRLEN], want[PROBE_BRANCH_LEN + 1];
 
 	if (r->cseq.method_id != SIP_METHOD_OPTIONS || !r->nvias ||
-	    r->vias[0].branch.len != plen + 1 + 4 + 16 ||
-	    r->buf[r->vias[0].branch.off + plen] != 'p')
+	    r->vias[0].branch.len != PROBE_BRANCH_LEN)
 		return false;
-	memcpy(hex, r->buf + r->vias[0].branch.off + plen + 1, 4);
-	hex[4] = '\0';
-	char *end;
-	unsigned long i = strtoul(hex, &end, 16);
-	if (*end || i >= c->ntargets || !c->targets[i].probe_ms)
+	int64_t i = hex_digits(r->buf + r->vias[0].branch.off + plen + 1, 4);
+	if (i < 0 || (uint64_t)i >= c->ntargets || !c->targets[i].probe_ms)
 		return false;
 	struct target_state *s = &c->targets[i];
-	snprintf(want, sizeof(want), RELAY_CTL_BRANCH_PREFIX "p%04lx%016" PRIx64, i,
-		 s->probe_nonce);
-	if (!sip_view_eq(r->buf, r->vias[0].branch, want, strlen(want)))
+	probe_branch(c, (uint32_t)i, want);
+	if (!sip_view_eq(r->buf, r->vias[0].branch, want, PROBE_BRANCH_LEN))
 		return false;
 	target_up(c, s);
 	c->st.probes_answered++;
@@ -1248,7 +1257,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	bool all_down = false;
 	int first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
 	if (first < 0) {
-		/* every target of the route has its max_calls */
+		/* every target of the route is full (max_calls or max_cps) */
 		c->st.rejected_target_full++;
 		retry_after(c, extra, sizeof(extra));
 		answer_stateless(c, shard, m, 503, extra, src, srclen);
@@ -1554,52 +1563,52 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
 }
 
-/* A 2xx to an INVITE of a call still setting up, from a target the call
- * has left (a slow answer after failover): the record's index and
- * generation in its branch, leg B's Call-ID and From tag, another
- * transaction. Its callee must not be left with a call: ACK, then BYE, sent
- * to where the 2xx came from. Returns false when r is no such answer. */
-static bool end_stale_answer(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
-			     socklen_t srclen)
+/* The record in set-up whose leg B call r belongs to, though not to its
+ * current INVITE transaction (find_by_branch found none): the index and
+ * generation in its branch, leg B's Call-ID and From tag. That is the
+ * answer of a target the call has left after failover. */
+static struct ctl_call *record_left_by(struct ctl *c, const struct sip_msg *r)
 {
-	char branch[CTL_TAG_MAX];
-	static const char *const methods[] = {"ACK", "BYE"};
-
-	if (r->status / 100 != 2 || r->cseq.method_id != SIP_METHOD_INVITE || !r->to.has_tag)
-		return false;
+	if (r->cseq.method_id != SIP_METHOD_INVITE)
+		return NULL;
 	struct ctl_call *k = record_of_branch(c, r);
 	if (!k || !sip_view_eq(r->buf, r->call_id, k->b_call_id, strlen(k->b_call_id)) ||
 	    !sip_view_eq(r->buf, r->from.tag, k->b_from_tag, strlen(k->b_from_tag)))
+		return NULL;
+	return k;
+}
+
+/* A final from a target the call has left, sent back to where it came
+ * from: a 2xx (a slow answer) gets an ACK and a BYE, so that its callee is
+ * not left with a call nobody is on; a non-2xx (retransmitted: our ACK was
+ * lost) gets its ACK again, built from the final (the INVITE is gone).
+ * Returns false when r is no such final. */
+static bool close_left_target(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
+			      socklen_t srclen)
+{
+	char branch[CTL_TAG_MAX];
+	static const char *const methods[] = {"ACK", "BYE"};
+	struct ctl_call *k;
+
+	if (r->status < 200 || (r->status < 300 && !r->to.has_tag) || !(k = record_left_by(c, r)))
 		return false;
+	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
+	if (r->status >= 300) {
+		int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
+		send_to(c, k->shard, c->out, n, to, srclen);
+		c->st.stale_finals_acked++;
+		return true;
+	}
 	for (int i = 0; i < 2; i++) {
 		snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
 			 ctl_rand(c));
 		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
 					      sizeof(c->out));
-		send_to(c, k->shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
+		send_to(c, k->shard, c->out, n, to, srclen);
 	}
 	c->st.stale_answers_ended++;
 	log_info("call %s: a target it failed over from answered %d: ACKed and ended with a BYE",
 		 k->a_call_id, r->status);
-	return true;
-}
-
-/* A non-2xx final to an INVITE of a call still setting up, from a target
- * the call has left (it retransmits the final whose ACK was lost): matched
- * as end_stale_answer matches, ACKed again (from the final: the INVITE it
- * answers is gone) to where it came from. */
-static bool ack_stale_final(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
-			    socklen_t srclen)
-{
-	if (r->status < 300 || r->cseq.method_id != SIP_METHOD_INVITE)
-		return false;
-	struct ctl_call *k = record_of_branch(c, r);
-	if (!k || !sip_view_eq(r->buf, r->call_id, k->b_call_id, strlen(k->b_call_id)) ||
-	    !sip_view_eq(r->buf, r->from.tag, k->b_from_tag, strlen(k->b_from_tag)))
-		return false;
-	int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
-	send_to(c, k->shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
-	c->st.stale_finals_acked++;
 	return true;
 }
 
@@ -1611,8 +1620,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
 			return; /* 200 to our CANCEL: the 487 follows */
-		if (!k && (probe_response(c, r) || end_stale_answer(c, r, src, srclen) ||
-			   ack_stale_final(c, r, src, srclen)))
+		if (!k && (probe_response(c, r) || close_left_target(c, r, src, srclen)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;
@@ -1768,9 +1776,9 @@ static uint64_t give_up_due(const struct ctl *c, const struct ctl_call *k)
 }
 
 /* When record k next needs the controller, or UINT64_MAX for never: Timer A
- * or B (or the failover time) while calling; while proceeding, the next tick when its early dialog
- * waits for a worker, else its no-answer time; Timer G or H once completed.
- * Answered records wait on the linger list instead. */
+ * or B (or the failover time) while calling; while proceeding, the next
+ * tick when its early dialog waits for a worker, else its no-answer time; Timer G or H once
+ * completed. Answered records wait on the linger list instead. */
 static uint64_t call_due(const struct ctl *c, const struct ctl_call *k, uint64_t now)
 {
 	switch (k->state) {
@@ -1812,13 +1820,15 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 			target_silent(c, k, now);
 			if (next_target(c, k, 0, now) == 0)
 				break;
+			if (now < k->t_deadline) {
+				/* no failover after all (every later target down
+				 * or full, or a reload changed the route): this
+				 * target has until Timer B */
+				k->failover_ms = 0;
+				break;
+			}
 		}
-		if (now >= give_up_due(c, k) && now < k->t_deadline) {
-			/* no failover after all (every later target down or
-			 * full, or a reload changed the route): this target
-			 * has until Timer B */
-			k->failover_ms = 0;
-		} else if (now >= k->t_deadline) {
+		if (now >= k->t_deadline) {
 			/* Timer B: the callee never answered */
 			c->st.calls_timeout++;
 			cdr_unanswered(c, k, "timeout", 408);
