@@ -86,7 +86,11 @@ if want integration; then
 		passed=$((passed + p))
 		failed=$((failed + f))
 		printf '%-6s %-40s %4d passed %4d failed\n' integ "$(basename "$s")" "$p" "$f"
-		[ "$f" -eq 0 ] || grep -E '^not ok|^#' "$log" | head -30 | sed 's/^/    /'
+		if [ "$f" -ne 0 ]; then
+			grep -E '^not ok|^#' "$log" | sed '/^# logs of this run kept/,$d' | head -30 |
+				sed 's/^/    /'
+			sed -n '/^# logs of this run kept/,$p' "$log" | head -150 | sed 's/^/    /'
+		fi
 	done
 fi
 echo "$passed passed, $failed failed"

@@ -19,11 +19,32 @@ echo "# daemon: $SIPSHARDD"
 WORK=$(mktemp -d /dev/shm/sipshard-it.XXXXXX 2>/dev/null || mktemp -d /tmp/sipshard-it.XXXXXX)
 PIDS=()
 
+NOT_OK=0 # checks failed so far (not_ok counts them)
+
+# keep_failure_logs: after a failed check, the daemon's and the peers' logs
+# outlive the work dir (BUILD/test-logs/SCRIPT-work/, the large run_dir files
+# left out), and the end of each daemon log is printed: a failure that comes
+# once in many runs can then be read from the run that had it.
+keep_failure_logs() {
+	local keep f
+	keep=$BUILD/test-logs/$(basename "$0" .sh)-work
+	rm -rf "$keep"
+	mkdir -p "$keep" || return
+	find "$WORK" -maxdepth 1 -type f -size -20M -exec cp {} "$keep/" \;
+	echo "# logs of this run kept in $keep"
+	for f in "$WORK"/*.log; do
+		[ -s "$f" ] || continue
+		echo "# ---- last lines of $(basename "$f") ----"
+		tail -25 "$f" | sed 's/^/#   /'
+	done
+}
+
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ "$NOT_OK" -eq 0 ] || keep_failure_logs
 	if [ -n "${KEEP_WORK:-}" ]; then echo "# work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -34,7 +55,10 @@ start_bg() {
 }
 
 ok() { echo "ok $*"; }
-not_ok() { echo "not ok $*"; }
+not_ok() {
+	echo "not ok $*"
+	NOT_OK=$((NOT_OK + 1))
+}
 
 # check NAME COMMAND...: ok when the command succeeds.
 check() {
