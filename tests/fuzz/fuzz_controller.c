@@ -65,7 +65,7 @@ static const char fuzz_config[] =
     "  \"source\": null}, \"targets\": [{\"address\": \"127.0.0.1:5090\", \"max_cps\": 2},"
     "  {\"address\": \"127.0.0.1:5091\","
     "  \"max_calls\": 1},"
-    "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"select\": \"round_robin\","
+    "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"keepalive_s\": 1, \"select\": \"round_robin\","
     "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"}}]}";
 
 struct fuzz_ctx {

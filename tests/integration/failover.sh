@@ -8,7 +8,9 @@
 # reason to fail over: the caller gets it. A target at its max_calls makes
 # the next call 503. The down target gets an OPTIONS every probe_s, and is
 # up again when it answers one. A round-robin route starts each call at the
-# next target and rewrites the called user.
+# next target and rewrites the called user. With keepalive_s, targets that
+# are up are sent OPTIONS too, and one that answers none is down before any
+# call tried it.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -46,9 +48,11 @@ cat >"$WORK/failover.json" <<JSON
 JSON
 start_daemon failover "$WORK/failover.json"
 
-# the silent target notes the Call-ID of each INVITE it gets and answers
-# nothing, until the file silent.up exists: then it answers OPTIONS (200)
-python3 - "$SILENT_PORT" "$WORK/silent.callids" "$WORK/silent.up" <<'PY' &
+# target PORT CALLIDS UP: a target that notes the Call-ID of each INVITE it
+# gets in CALLIDS and answers nothing, until the file UP exists: then it
+# answers OPTIONS (200)
+target() {
+	python3 - "$1" "$2" "$3" <<'PY' &
 import os, re, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
@@ -70,8 +74,12 @@ with open(sys.argv[2], "w") as f:
             to = [l + b";tag=up" for l in lines if re.match(rb"(?i)to:", l)]
             s.sendto(b"\r\n".join([b"SIP/2.0 200 OK"] + keep + to + [b"Content-Length: 0", b"", b""]), peer)
 PY
-PIDS+=($!)
-wait_udp_port "$SILENT_PORT"
+	PIDS+=($!)
+	wait_udp_port "$1"
+}
+
+# the first target of route trunk: silent until silent.up exists
+target "$SILENT_PORT" "$WORK/silent.callids" "$WORK/silent.up"
 sipp_uas "$DOWN_PORT" uas_503.xml -m "$CALLS"
 DOWN=${PIDS[-1]}
 
@@ -236,4 +244,28 @@ ok = (sorted(t) == sorted([silent, down, up])
 sys.exit(0 if ok else 1)
 PY
 
+stop_daemon
+
+# ---- keep-alive: targets that are up are sent OPTIONS every keepalive_s ------
+# one answers, nothing listens on the other: it is down before any call
+KA_UP=16183
+KA_DEAD=16184
+touch "$WORK/ka.up"
+target "$KA_UP" "$WORK/ka.callids" "$WORK/ka.up"
+cat >"$WORK/keepalive.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 2,
+  "run_dir": "$WORK/run",
+  "routes": [ { "name": "ka", "keepalive_s": 1, "failover_ms": 300, "probe_s": 60,
+                "targets": [ "127.0.0.1:$KA_DEAD", "127.0.0.1:$KA_UP" ] } ]
+}
+JSON
+start_daemon keepalive "$WORK/keepalive.json"
+sleep 2.5 # keep-alives at 0, 1 and 2 s; the stats written every second
+KSTATS=$WORK/keepalive.stats.json
+check "keep-alives sent to both, the answering target up, the other down" \
+	test "$(json_get "$KSTATS" 'j["controller"]["keepalives_sent"] >= 3, j["controller"]["keepalives_answered"] >= 2, j["controller"]["keepalives_missed"], j["controller"]["target_down"]["127.0.0.1:'$KA_DEAD'"], j["controller"]["target_down"]["127.0.0.1:'$KA_UP'"]')" = "True True 1 True False"
+check "the log names the target that sent nothing" \
+	grep -q "target 127.0.0.1:$KA_DEAD sent nothing to an OPTIONS: new calls of route ka skip it for 30 s" "$WORK/keepalive.log"
 stop_daemon

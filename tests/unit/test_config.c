@@ -143,6 +143,7 @@ static void test_example_file_loads(void **state)
 	assert_int_equal(cfg.routes[1].targets[0].max_cps, 50);
 	assert_int_equal(cfg.routes[1].targets[1].max_calls, 500);
 	assert_string_equal(cfg.routes[1].rewrite_prefix, "00");
+	assert_int_equal(cfg.routes[1].keepalive_s, 30);
 	assert_string_equal(cfg.routes[2].targets[0].text, "127.0.0.1:5080");
 	/* NOTIFY was added after the five built-in methods */
 	assert_int_equal(cfg.nood, 6);
@@ -174,7 +175,8 @@ static void test_route_targets_and_failover(void **state)
 	     "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
 	     " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30, \"max_cps\": 5}, {\"address\": "
 	     "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
-	     " \"failover_ms\": 700, \"down_s\": 0, \"select\": \"round_robin\","
+	     " \"failover_ms\": 700, \"down_s\": 0, \"keepalive_s\": 15, \"select\": "
+	     "\"round_robin\","
 	     " \"rewrite\": {\"strip\": 1, \"prefix\": \"0044\"}}, {\"target\":"
 	     " \"10.0.0.9:5060\"}]}");
 	const struct config_route *r = &cfg.routes[0];
@@ -191,6 +193,7 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->failover_on[1], 486);
 	assert_int_equal(r->failover_ms, 700);
 	assert_int_equal(r->down_s, 0);
+	assert_int_equal(r->keepalive_s, 15);
 	assert_true(r->round_robin);
 	assert_int_equal(r->rewrite_strip, 1);
 	assert_string_equal(r->rewrite_prefix, "0044");
@@ -204,6 +207,7 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->failover_ms, 2000);
 	assert_int_equal(r->down_s, 30);
 	assert_int_equal(r->probe_s, 5);
+	assert_int_equal(r->keepalive_s, 0);
 	assert_false(r->round_robin);
 	assert_int_equal(r->rewrite_strip, 0);
 	assert_string_equal(r->rewrite_prefix, "");
@@ -403,6 +407,8 @@ static const struct bad bad_cases[] = {
      "routes[0].select: expected \"order\" or \"round_robin\", got \"random\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"probe_s\": 3601}]}",
      "routes[0].probe_s: expected an integer from 0 to 3600, got 3601"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"keepalive_s\": -1}]}",
+     "routes[0].keepalive_s: expected an integer from 0 to 3600, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
      "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
     {"{\"routes\": [{\"target\": \"foo\"}]}",

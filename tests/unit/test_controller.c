@@ -80,6 +80,11 @@ static const char failover_rewrite_config[] =
     FAILOVER_CONFIG(", \"rewrite\": {\"strip\": 2, \"prefix\": \"00\"}");
 /* the same, each call starting one target on */
 static const char failover_rr_config[] = FAILOVER_CONFIG(", \"select\": \"round_robin\"");
+/* the same with an OPTIONS to each target every 2 s */
+static const char failover_keepalive_config[] = FAILOVER_CONFIG(", \"keepalive_s\": 2");
+/* the same, found silent but never down */
+static const char keepalive_no_down_config[] =
+    FAILOVER_CONFIG(", \"keepalive_s\": 2, \"down_s\": 0");
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
 /* 5090 takes 2 INVITEs a second, 5091 any */
@@ -1508,7 +1513,7 @@ static void test_target_max_calls(void **state)
 /* The target answers sent[i] (a request) with status, as sip_respond does;
  * with forge, the branch's last character is changed first (a forged
  * answer). */
-static void target_answers_sent(unsigned i, int status, bool forge)
+static void target_answers_sent(unsigned i, int status, bool forge, uint64_t now)
 {
 	static char copy[4096];
 	const struct sip_msg *req = sent_msg(i);
@@ -1519,7 +1524,7 @@ static void target_answers_sent(unsigned i, int status, bool forge)
 	int n = sip_respond(&out, status, NULL, "t", NULL, in, sizeof(in));
 	assert_true(n > 0);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
-	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), 7100);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
 }
 
 /* A 2xx from a target the call failed over from is ACKed and ended with a
@@ -1600,13 +1605,13 @@ static void test_down_target_probed(void **state)
 	assert_memory_equal(sent[base].buf + o->vias[0].branch.off, "z9hG4bKscp", 10);
 	assert_int_equal(o->max_forwards, 70);
 
-	target_answers_sent(base, 404, true);
+	target_answers_sent(base, 404, true, 7100);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.targets_down, 2); /* 5091 too, silent since 2000 */
 	assert_int_equal(st.probes_answered, 0);
 	assert_int_equal(st.dropped_unknown_response, 1);
 
-	target_answers_sent(base, 404, false); /* any answer: a SIP stack is there */
+	target_answers_sent(base, 404, false, 7100); /* any answer: a SIP stack is there */
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.targets_down, 1);
 	assert_int_equal(st.probes_sent, 1); /* 5091 (down at 3000) gets its first at 8000 */
@@ -1626,6 +1631,110 @@ static void test_down_target_probed(void **state)
 			probes++;
 		}
 	assert_int_equal(probes, 3); /* at 8000, 13000, 18000 */
+}
+
+/* Ticks from `from` to `to` every 10 ms; each OPTIONS sent is answered 200
+ * at once, but those to port `silent`, whose times are noted in at[]
+ * (*nat of them). */
+static void tick_answering_options(uint64_t from, uint64_t to, uint16_t silent, uint64_t *at,
+				   unsigned *nat)
+{
+	for (uint64_t t = from; t <= to; t += 10) {
+		unsigned base = nsent;
+		ctl_on_tick(ctl, t);
+		for (unsigned i = base; i < nsent; i++) {
+			if (sent_msg(i)->method_id != SIP_METHOD_OPTIONS)
+				continue;
+			if (ntohs(sent[i].to.sin_port) == silent)
+				at[(*nat)++] = t;
+			else
+				target_answers_sent(i, 200, false, t);
+		}
+	}
+}
+
+/* routes[].keepalive_s: every target that is up gets an OPTIONS every
+ * keepalive_s (the first at once); one that answers none within failover_ms
+ * is down before any call waited on it, probed every probe_s while down,
+ * and kept alive again once it answers. */
+static void test_keepalive_finds_target_down(void **state)
+{
+	struct ctl_stats st;
+	uint16_t port;
+	uint64_t at[16];
+	unsigned nat = 0;
+	(void)state;
+
+	ctl_on_tick(ctl, 1000);
+	assert_int_equal(nsent, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(sent_msg(i)->method_id, SIP_METHOD_OPTIONS);
+		assert_int_equal(ntohs(sent[i].to.sin_port), 5090 + i);
+	}
+	target_answers_sent(1, 200, false, 1100);
+	target_answers_sent(2, 405, false, 1100); /* any status: a SIP stack answered */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.keepalives_sent, 3);
+	assert_int_equal(st.keepalives_answered, 2);
+	assert_int_equal(st.targets_down, 0);
+
+	/* 5090 sent nothing for failover_ms: down at 2000, before any call */
+	tick_answering_options(1010, 1990, 5090, at, &nat);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 0);
+	tick_answering_options(2000, 2000, 5090, at, &nat);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.keepalives_missed, 1);
+	assert_int_equal(st.targets_marked_down, 1);
+	assert_int_equal(st.targets_down, 1);
+	alice_now = 2100;
+	numbered_invite(1);
+	response_from_bob_at(last_invite_sent(&port), 100, NULL, 2150); /* not silent */
+	assert_int_equal(port, 5091); /* straight past 5090, no failover_ms lost */
+
+	/* the others kept alive at 3000, 5000, 7000; 5090 probed at 7000 */
+	tick_answering_options(2010, 7000, 5090, at, &nat);
+	assert_int_equal(nat, 1);
+	assert_int_equal(at[0], 7000);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.keepalives_sent, 3 + 6);
+	assert_int_equal(st.keepalives_answered, 2 + 6);
+	assert_int_equal(st.probes_sent, 1);
+	assert_int_equal(st.targets_down, 1);
+
+	/* its answer ends down; its keep-alives start again 2 s on */
+	unsigned probe = nsent - 1;
+	while (ntohs(sent[probe].to.sin_port) != 5090)
+		probe--;
+	assert_int_equal(sent_msg(probe)->method_id, SIP_METHOD_OPTIONS);
+	target_answers_sent(probe, 200, false, 7050);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.probes_answered, 1);
+	assert_int_equal(st.targets_down, 0);
+	tick_answering_options(7010, 9000, 5090, at, &nat);
+	assert_int_equal(nat, 2);
+	assert_int_equal(at[1], 9000);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.keepalives_sent, 3 + 6 + 3);
+}
+
+/* A route with keepalive_s whose down_s is 0: an unanswered keep-alive is
+ * counted and logged, and the target stays in use (nothing is down). */
+static void test_keepalive_without_down(void **state)
+{
+	struct ctl_stats st;
+	uint64_t at[16];
+	unsigned nat = 0;
+	(void)state;
+
+	tick_answering_options(1000, 5000, 5090, at, &nat);
+	assert_int_equal(nat, 3); /* 1000, 3000, 5000: unanswered, sent again */
+	assert_int_equal(at[1], 3000);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.keepalives_missed, 2);
+	assert_int_equal(st.targets_marked_down, 0);
+	assert_int_equal(st.targets_down, 0);
+	assert_int_equal(st.probes_sent, 0);
 }
 
 /* select round_robin: each new call starts at the next target, and a call
@@ -2162,6 +2271,10 @@ int main(void)
 						     teardown, (void *)failover_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_stale_answer_ended, setup_config,
 						     teardown, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_keepalive_finds_target_down, setup_config,
+						     teardown, (void *)failover_keepalive_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_keepalive_without_down, setup_config,
+						     teardown, (void *)keepalive_no_down_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_round_robin, setup_config, teardown,
 						     (void *)failover_rr_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_target_max_cps, setup_config, teardown,

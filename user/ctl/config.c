@@ -857,6 +857,8 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 		return get_uint(p, path, v, 0, 86400, &r->down_s);
 	if (!strcmp(k, "probe_s"))
 		return get_uint(p, path, v, 0, 3600, &r->probe_s);
+	if (!strcmp(k, "keepalive_s"))
+		return get_uint(p, path, v, 0, 3600, &r->keepalive_s);
 	if (!strcmp(k, "select")) {
 		static const char *const names[] = {"order", "round_robin", NULL};
 		int i = 0;
@@ -1286,6 +1288,7 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "failover_ms", json_integer(r->failover_ms));
 		json_object_set_new(ro, "down_s", json_integer(r->down_s));
 		json_object_set_new(ro, "probe_s", json_integer(r->probe_s));
+		json_object_set_new(ro, "keepalive_s", json_integer(r->keepalive_s));
 		json_object_set_new(ro, "select",
 				    json_string(r->round_robin ? "round_robin" : "order"));
 		json_object_set_new(ro, "rewrite",

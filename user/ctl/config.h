@@ -72,6 +72,9 @@ struct config_route {
 	uint32_t failover_ms; /* a target silent this long is given up, when another is left */
 	uint32_t down_s;      /* and skipped by new calls this long (0 = never skipped) */
 	uint32_t probe_s;     /* while down, sent an OPTIONS this often (0 = never) */
+	/* while up, each target is sent an OPTIONS this often, and one that
+	 * answers none within failover_ms is down (0 = never) */
+	uint32_t keepalive_s;
 	/* a hash of the name and the targets, never 0: a set-up record keeps it,
 	 * so that a reload or restart that changed the route stops its failover */
 	uint32_t tag;

@@ -164,7 +164,9 @@ struct iso_clock {
  * What the controller knows of each target address, whichever routes name
  * it: the calls counting on it (for targets[].max_calls) and until when it
  * is down (sent nothing to an INVITE for failover_ms: new calls skip it for
- * routes[].down_s, unless every target of their route is down). Entries are
+ * routes[].down_s, unless every target of their route is down), and the
+ * OPTIONS it sends it: probes while down, keep-alives while up (routes[].
+ * keepalive_s), one walk over the entries when one is due. Entries are
  * made for the targets of the policy in force (map_targets), kept across
  * reloads by address, and reused once no configuration names them and no
  * call counts on them: at most twice the targets a configuration can have.
@@ -184,6 +186,14 @@ struct target_state {
 	 * next_probe, its branch ending in probe_nonce; any answer ends down */
 	uint64_t next_probe, probe_nonce;
 	uint32_t probe_ms;
+	/* while up (routes[].keepalive_s): an OPTIONS every keepalive_ms (0 =
+	 * none), the next at next_keepalive; the last one's answer is awaited
+	 * until keepalive_deadline (0 = not awaited), and without one the
+	 * target is down by the settings of route keepalive_route, the first
+	 * naming it with the shortest keepalive_s */
+	uint64_t next_keepalive, keepalive_deadline;
+	uint32_t keepalive_ms;
+	uint16_t keepalive_route;
 };
 
 struct ctl {
@@ -218,8 +228,10 @@ struct ctl {
 	/* leg B's user part under a route's rewrite: its prefix and a
 	 * Request-URI user of up to max_uri (a uint16_t) */
 	char rewritten[sizeof(((struct config_route *)0)->rewrite_prefix) + UINT16_MAX + 1];
-	uint32_t ntargets; /* entries of targets[] made so far */
-	uint32_t probing;  /* entries with probe_ms set */
+	uint32_t ntargets;    /* entries of targets[] made so far */
+	uint32_t probing;     /* entries with probe_ms set */
+	uint32_t keeping;     /* entries with keepalive_ms set */
+	uint64_t targets_due; /* targets_tick has nothing to do before */
 	struct target_state targets[CTL_TARGETS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
@@ -897,13 +909,53 @@ static void retry_after(struct ctl *c, char *buf, size_t cap)
 
 /* ---- targets: calls at once, down -------------------------------------------- */
 
-/* Target entry s is up again: no more probes. */
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* targets_tick has work at `when`. */
+static void targets_due_at(struct ctl *c, uint64_t when)
+{
+	c->targets_due = min_u64(c->targets_due, when);
+}
+
+/* Target entry s is up again: no more probes; keep-alives from now on. */
 static void target_up(struct ctl *c, struct target_state *s)
 {
 	s->down_until = 0;
 	if (s->probe_ms) {
 		s->probe_ms = 0;
 		c->probing--;
+	}
+	if (s->keepalive_ms) {
+		s->keepalive_deadline = 0;
+		s->next_keepalive = c->tick_now + s->keepalive_ms;
+		targets_due_at(c, s->next_keepalive);
+	}
+}
+
+/* Target entry s sent nothing to `what` in time: down for route r's down_s,
+ * and probed every probe_s meanwhile. */
+static void target_down(struct ctl *c, struct target_state *s, const struct config_route *r,
+			const char *what, uint64_t now)
+{
+	char addr[UDP_ADDR_STRLEN];
+
+	if (s->down_until <= now) {
+		c->st.targets_marked_down++;
+		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+		log_warn("target %s sent nothing to %s: new calls of route %s skip it for %u s",
+			 addr, what, r->name, r->down_s);
+	}
+	s->down_until = now + 1000ull * r->down_s;
+	s->keepalive_deadline = 0;
+	targets_due_at(c, s->down_until);
+	if (r->probe_s && !s->probe_ms) {
+		c->probing++;
+		s->probe_ms = 1000u * r->probe_s;
+		s->next_probe = now + s->probe_ms;
+		targets_due_at(c, s->next_probe);
 	}
 }
 
@@ -941,6 +993,17 @@ static uint32_t target_make(struct ctl *c, const struct sockaddr_storage *addr, 
 	return i;
 }
 
+/* Route r (index ri) of the policy in force names target entry s: its
+ * keep-alive, when r's is the shortest so far. */
+static void target_named_by(struct target_state *s, const struct config_route *r, unsigned ri)
+{
+	s->named = true;
+	if (r->keepalive_s && (!s->keepalive_ms || 1000u * r->keepalive_s < s->keepalive_ms)) {
+		s->keepalive_ms = 1000u * r->keepalive_s;
+		s->keepalive_route = (uint16_t)ri;
+	}
+}
+
 /* Finds or makes the entry of every target of the policy in force: first
  * the addresses it names that have an entry keep it (their calls, their
  * down time), then the others stop being probed (no configuration sends
@@ -949,8 +1012,10 @@ static void map_targets(struct ctl *c)
 {
 	const struct config *pc = policy_config(c->pol);
 
-	for (uint32_t i = 0; i < c->ntargets; i++)
+	for (uint32_t i = 0; i < c->ntargets; i++) {
 		c->targets[i].named = false;
+		c->targets[i].keepalive_ms = 0;
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned r = 0; r < pc->nroutes; r++)
 			for (unsigned t = 0; t < pc->routes[r].ntargets; t++) {
@@ -964,13 +1029,25 @@ static void map_targets(struct ctl *c)
 							 ct->text);
 				}
 				if (i != CTL_NO_TARGET)
-					c->targets[i].named = true;
+					target_named_by(&c->targets[i], &pc->routes[r], r);
 				c->target_of_route[r][t] = (uint16_t)i;
 			}
 		for (uint32_t i = 0; pass == 0 && i < c->ntargets; i++)
 			if (!c->targets[i].named)
 				target_up(c, &c->targets[i]);
 	}
+	c->keeping = 0;
+	for (uint32_t i = 0; i < c->ntargets; i++) {
+		struct target_state *s = &c->targets[i];
+		if (!s->keepalive_ms) {
+			s->next_keepalive = s->keepalive_deadline = 0;
+			continue;
+		}
+		c->keeping++;
+		if (s->next_keepalive > c->tick_now + s->keepalive_ms)
+			s->next_keepalive = c->tick_now + s->keepalive_ms; /* made shorter */
+	}
+	c->targets_due = 0;
 }
 
 static struct target_state *route_target_state(struct ctl *c, unsigned route, unsigned t)
@@ -1064,23 +1141,9 @@ static void target_silent(struct ctl *c, const struct ctl_call *k, uint64_t now)
 {
 	const struct config_route *r = call_route(c, k);
 	struct target_state *s = call_target(c, k);
-	char addr[UDP_ADDR_STRLEN];
 
-	if (!r || !s || r->ntargets < 2 || !r->down_s)
-		return;
-	if (s->down_until <= now) {
-		c->st.targets_marked_down++;
-		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		log_warn("target %s sent nothing to an INVITE: new calls of route %s skip "
-			 "it for %u s",
-			 addr, r->name, r->down_s);
-	}
-	s->down_until = now + 1000ull * r->down_s;
-	if (r->probe_s && !s->probe_ms) {
-		c->probing++;
-		s->probe_ms = 1000u * r->probe_s;
-		s->next_probe = now + s->probe_ms;
-	}
+	if (r && s && r->ntargets >= 2 && r->down_s)
+		target_down(c, s, r, "an INVITE", now);
 }
 
 /* Record k's target answered its INVITE: it is not down. */
@@ -1105,9 +1168,10 @@ static void probe_branch(const struct ctl *c, uint32_t i, char out[PROBE_BRANCH_
 		 (unsigned)(uint16_t)i, c->targets[i].probe_nonce);
 }
 
-/* An OPTIONS to down target entry i, as RFC 3261 11 has it: its branch
- * carries the entry and a nonce (the response comes back to the controller
- * as any response with our branch prefix does). */
+/* An OPTIONS to target entry i, as RFC 3261 11 has it (a probe while it is
+ * down, a keep-alive while it is up): its branch carries the entry and a
+ * nonce (the response comes back to the controller as any response with our
+ * branch prefix does). */
 static void probe_send(struct ctl *c, uint32_t i)
 {
 	struct target_state *s = &c->targets[i];
@@ -1132,25 +1196,64 @@ static void probe_send(struct ctl *c, uint32_t i)
 	wbuf_puts(&w, ">\r\nCall-ID: ");
 	wbuf_puts(&w, branch + sizeof(RELAY_CTL_BRANCH_PREFIX));
 	wbuf_puts(&w, "@sipshard\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
-	c->st.probes_sent++;
 	send_to(c, 0, buf, wbuf_result(&w), &s->addr, s->len);
 }
 
-/* Probes each down target whose time has come; a target whose down_s has
- * passed is up without an answer (next call tries it). */
-static void probe_targets(struct ctl *c, uint64_t now)
+/* Up target entry i's keep-alive: its answer is awaited, or its time came
+ * to send one. Returns when it next needs the tick. */
+static uint64_t keepalive_tick(struct ctl *c, uint32_t i, uint64_t now)
 {
-	for (uint32_t i = 0; i < c->ntargets && c->probing; i++) {
+	struct target_state *s = &c->targets[i];
+	const struct config_route *r = &policy_config(c->pol)->routes[s->keepalive_route];
+	char addr[UDP_ADDR_STRLEN];
+
+	if (s->keepalive_deadline && now >= s->keepalive_deadline) {
+		c->st.keepalives_missed++;
+		if (r->down_s) {
+			target_down(c, s, r, "an OPTIONS", now);
+			return s->probe_ms ? s->next_probe : s->down_until;
+		}
+		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+		log_warn("target %s sent nothing to an OPTIONS (route %s has down_s 0: "
+			 "still in use)",
+			 addr, r->name);
+		s->keepalive_deadline = 0;
+	}
+	if (!s->keepalive_deadline && now >= s->next_keepalive) {
+		probe_send(c, i);
+		c->st.keepalives_sent++;
+		s->keepalive_deadline = now + r->failover_ms;
+		s->next_keepalive = now + s->keepalive_ms;
+	}
+	return s->keepalive_deadline ? s->keepalive_deadline : s->next_keepalive;
+}
+
+/* Probes each down target whose time has come, and sends each up target
+ * with a keep-alive its next one; a target whose down_s has passed is up
+ * without an answer (next call tries it). A tick before targets_due, the
+ * soonest of those times, does nothing. */
+static void targets_tick(struct ctl *c, uint64_t now)
+{
+	uint64_t due = UINT64_MAX;
+
+	c->targets_due = UINT64_MAX; /* what the walk changes moves it back */
+	for (uint32_t i = 0; i < c->ntargets; i++) {
 		struct target_state *s = &c->targets[i];
-		if (!s->probe_ms)
-			continue;
-		if (s->down_until <= now) {
+		if (s->probe_ms && s->down_until <= now)
 			target_up(c, s);
-		} else if (now >= s->next_probe) {
-			probe_send(c, i);
-			s->next_probe = now + s->probe_ms;
+		if (s->probe_ms) {
+			if (now >= s->next_probe) {
+				probe_send(c, i);
+				c->st.probes_sent++;
+				s->next_probe = now + s->probe_ms;
+			}
+			due = min_u64(due, min_u64(s->next_probe, s->down_until));
+		} else if (s->keepalive_ms) {
+			due = min_u64(due, s->down_until > now ? s->down_until
+							       : keepalive_tick(c, i, now));
 		}
 	}
+	targets_due_at(c, due);
 }
 
 /* A response to a probe: the target is up, whatever the status (a SIP
@@ -1164,12 +1267,19 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r)
 	    r->vias[0].branch.len != PROBE_BRANCH_LEN)
 		return false;
 	int64_t i = hex_digits(r->buf + r->vias[0].branch.off + plen + 1, 4);
-	if (i < 0 || (uint64_t)i >= c->ntargets || !c->targets[i].probe_ms)
+	if (i < 0 || (uint64_t)i >= c->ntargets ||
+	    !(c->targets[i].probe_ms || c->targets[i].keepalive_deadline))
 		return false;
 	struct target_state *s = &c->targets[i];
 	probe_branch(c, (uint32_t)i, want);
 	if (!sip_view_eq(r->buf, r->vias[0].branch, want, PROBE_BRANCH_LEN))
 		return false;
+	if (!s->probe_ms) { /* a keep-alive's: still up */
+		s->keepalive_deadline = 0;
+		targets_due_at(c, s->next_keepalive);
+		c->st.keepalives_answered++;
+		return true;
+	}
 	target_up(c, s);
 	c->st.probes_answered++;
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
@@ -1750,11 +1860,6 @@ static void retry_early_install(struct ctl *c, struct ctl_call *k)
 	}
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
 /* When a proceeding call is given up: timers.no_answer_s after its INVITE
  * (sent at Timer B's start, t_deadline - 64*T1, which a provisional leaves
  * as it was), then, once leg B was sent a CANCEL, at t_deadline. */
@@ -1900,8 +2005,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 
 	c->tick_now = now;
 	wheel_advance(&c->timers, now, on_call_timer, c);
-	if (c->probing)
-		probe_targets(c, now);
+	if ((c->probing || c->keeping) && now >= c->targets_due)
+		targets_tick(c, now);
 }
 
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,

@@ -86,6 +86,9 @@ struct ctl_stats {
 	uint64_t rejected_target_full;
 	/* OPTIONS sent to targets that are down (routes[].probe_s), and answered */
 	uint64_t probes_sent, probes_answered;
+	/* OPTIONS sent to targets that are up (routes[].keepalive_s), answered,
+	 * and left unanswered for failover_ms (the target then went down) */
+	uint64_t keepalives_sent, keepalives_answered, keepalives_missed;
 	/* 2xx answers from targets a call had failed over from: ACKed and ended
 	 * with a BYE */
 	uint64_t stale_answers_ended;

@@ -1090,6 +1090,9 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_target_full", cs.rejected_target_full);
 	JI(c, "probes_sent", cs.probes_sent);
 	JI(c, "probes_answered", cs.probes_answered);
+	JI(c, "keepalives_sent", cs.keepalives_sent);
+	JI(c, "keepalives_answered", cs.keepalives_answered);
+	JI(c, "keepalives_missed", cs.keepalives_missed);
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
 	JI(c, "setups_restored", cs.setups_restored);
