@@ -10,7 +10,7 @@
 # up again when it answers one. A round-robin route starts each call at the
 # next target and rewrites the called user. With keepalive_s, targets that
 # are up are sent OPTIONS too, and one that answers none is down before any
-# call tried it.
+# call tried it. A round-robin route shares calls by its targets' weights.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -237,8 +237,8 @@ t = {e["address"]: e for e in json.load(open(sys.argv[1]))}
 silent, down, up = ("127.0.0.1:" + p for p in sys.argv[2:5])
 print("# %s" % json.dumps(t[silent]))
 ok = (sorted(t) == sorted([silent, down, up])
-      and t[silent]["routes"] == [{"route": "one", "max_calls": 1, "max_cps": 0},
-                                  {"route": "trunk", "max_calls": 0, "max_cps": 0}]
+      and t[silent]["routes"] == [{"route": "one", "max_calls": 1, "max_cps": 0, "weight": 1},
+                                  {"route": "trunk", "max_calls": 0, "max_cps": 0, "weight": 1}]
       and t[silent]["calls"] == 1 and t[silent]["down"] is False
       and [r["route"] for r in t[down]["routes"]] == ["rr", "busy", "trunk"] and t[up]["calls"] == 0)
 sys.exit(0 if ok else 1)
@@ -250,14 +250,19 @@ stop_daemon
 # one answers, nothing listens on the other: it is down before any call
 KA_UP=16183
 KA_DEAD=16184
+W_PORT=16185 # route w's second target, a third of KA_UP's weight
 touch "$WORK/ka.up"
 target "$KA_UP" "$WORK/ka.callids" "$WORK/ka.up"
+target "$W_PORT" "$WORK/w.callids" "$WORK/ka.up"
 cat >"$WORK/keepalive.json" <<JSON
 {
   "listen": "127.0.0.1:$D_PORT",
   "workers": 2,
   "run_dir": "$WORK/run",
-  "routes": [ { "name": "ka", "keepalive_s": 1, "failover_ms": 300, "probe_s": 60,
+  "routes": [ { "name": "w", "match": { "user_prefix": "w" }, "select": "round_robin",
+                "failover_ms": 600000,
+                "targets": [ { "address": "127.0.0.1:$KA_UP", "weight": 3 }, "127.0.0.1:$W_PORT" ] },
+              { "name": "ka", "keepalive_s": 1, "failover_ms": 300, "probe_s": 60,
                 "targets": [ "127.0.0.1:$KA_DEAD", "127.0.0.1:$KA_UP" ] } ]
 }
 JSON
@@ -268,4 +273,17 @@ check "keep-alives sent to both, the answering target up, the other down" \
 	test "$(json_get "$KSTATS" 'j["controller"]["keepalives_sent"] >= 3, j["controller"]["keepalives_answered"] >= 2, j["controller"]["keepalives_missed"], j["controller"]["target_down"]["127.0.0.1:'$KA_DEAD'"], j["controller"]["target_down"]["127.0.0.1:'$KA_UP'"]')" = "True True 1 True False"
 check "the log names the target that sent nothing" \
 	grep -q "target 127.0.0.1:$KA_DEAD sent nothing to an OPTIONS: new calls of route ka skip it for 30 s" "$WORK/keepalive.log"
+
+# ---- weights: route w's 8 calls start 6 at the weight-3 target, 2 at the other
+start_bg sipp "127.0.0.1:$D_PORT" -sf tests/sipp/probe_invite_408.xml -s w1 -m 8 -r 40 \
+	-i 127.0.0.1 -p "$((D_PORT + 2))" -nostdin >"$WORK/uac-w.out" 2>&1
+W_UAC=${PIDS[-1]}
+for _ in $(seq 1 50); do
+	[ "$(cat "$WORK/ka.callids" "$WORK/w.callids" | wc -l)" -ge 8 ] && break
+	sleep 0.1
+done
+sleep 0.3 # a ninth would show
+check "weights 3 and 1 share 8 calls 6 and 2" \
+	test "$(wc -l <"$WORK/ka.callids") $(wc -l <"$WORK/w.callids")" = "6 2"
+kill "$W_UAC" 2>/dev/null
 stop_daemon

@@ -173,7 +173,8 @@ static void test_route_targets_and_failover(void **state)
 	(void)state;
 	load(&cfg,
 	     "{\"routes\": [{\"name\": \"trunk\", \"targets\": [\"10.0.0.1:5060\","
-	     " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30, \"max_cps\": 5}, {\"address\": "
+	     " {\"address\": \"10.0.0.2:5070\", \"max_calls\": 30, \"max_cps\": 5, \"weight\": 4},"
+	     " {\"address\": "
 	     "\"10.0.0.3:5080\"}], \"failover_on\": [503, 486],"
 	     " \"failover_ms\": 700, \"down_s\": 0, \"keepalive_s\": 15, \"select\": "
 	     "\"round_robin\","
@@ -185,6 +186,8 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_equal(r->targets[0].max_calls, 0);
 	assert_int_equal(r->targets[1].max_calls, 30);
 	assert_int_equal(r->targets[1].max_cps, 5);
+	assert_int_equal(r->targets[1].weight, 4);
+	assert_int_equal(r->targets[0].weight, 1);
 	assert_int_equal(r->targets[0].max_cps, 0);
 	assert_int_equal(r->targets[2].max_calls, 0);
 	assert_int_equal(ntohs(((const struct sockaddr_in *)&r->targets[2].addr)->sin_port), 5080);
@@ -391,7 +394,16 @@ static const struct bad bad_cases[] = {
      "routes[0].target.max_calls: expected an integer from 0 to 2147483647, got -5"},
     {"{\"routes\": [{\"targets\": [5060]}]}",
      "routes[0].targets[0]: expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
-     "\"max_cps\": R}, got an integer"},
+     "\"max_cps\": R, \"weight\": W}, got an integer"},
+    {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", {\"address\": \"10.0.0.2:1\", \"weight\": "
+     "3}]}]}",
+     "routes[0].targets[1].weight: calls are shared by weight only with \"select\": "
+     "\"round_robin\""},
+    {"{\"routes\": [{\"target\": {\"address\": \"10.0.0.2:1\", \"weight\": 2}}]}",
+     "routes[0].target.weight: calls are shared by weight only with \"select\": \"round_robin\""},
+    {"{\"routes\": [{\"select\": \"round_robin\", \"targets\": [{\"address\": \"10.0.0.2:1\","
+     " \"weight\": 0}]}]}",
+     "routes[0].targets[0].weight: expected an integer from 1 to 1000, got 0"},
     {"{\"routes\": [{\"targets\": [{\"address\": \"10.0.0.1:1\", \"max_cps\": 1000001}]}]}",
      "routes[0].targets[0].max_cps: expected an integer from 0 to 1000000, got 1000001"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",

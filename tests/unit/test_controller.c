@@ -85,6 +85,13 @@ static const char failover_keepalive_config[] = FAILOVER_CONFIG(", \"keepalive_s
 /* the same, found silent but never down */
 static const char keepalive_no_down_config[] =
     FAILOVER_CONFIG(", \"keepalive_s\": 2, \"down_s\": 0");
+/* round robin with 5090 three times the weight of the others */
+static const char weighted_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"routes\": [{\"name\": \"w\", \"select\": \"round_robin\", \"targets\": ["
+    "  {\"address\": \"127.0.0.1:5090\", \"weight\": 3}, \"127.0.0.1:5091\","
+    "  \"127.0.0.1:5092\"]}]}";
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
 /* 5090 takes 2 INVITEs a second, 5091 any */
@@ -1767,6 +1774,37 @@ static void test_round_robin(void **state)
 	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5091");
 }
 
+/* targets[].weight: a round-robin route's calls start at its targets in
+ * proportion to their weights, interleaved (3, 1, 1: a b a c a); a target
+ * that is down takes no turn, and its share goes to the others by their
+ * weights (3, 1: a a c a), not all to the next in line. */
+static void test_weighted_round_robin(void **state)
+{
+	static const uint16_t round1[] = {5090, 5091, 5090, 5092, 5090};
+	static const uint16_t round2[] = {5090, 5090, 5092, 5090};
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	for (int i = 0; i < 5; i++) {
+		numbered_invite(i + 1);
+		unsigned inv = last_invite_sent(&port);
+		assert_int_equal(port, round1[i]);
+		if (port != 5091) /* 5091 stays silent: down at 3000 */
+			response_from_bob_at(inv, 100, NULL, 1010);
+	}
+	for (uint64_t t = 1010; t <= 3000; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 1);
+	alice_now = 3100;
+	for (int i = 0; i < 4; i++) {
+		numbered_invite(10 + i);
+		last_invite_sent(&port);
+		assert_int_equal(port, round2[i]);
+	}
+}
+
 /* routes[].rewrite: leg B's Request-URI and To user lose "+1" and gain
  * "00", once: the INVITE to the next target is not rewritten again, and the
  * dialog's leg B has the rewritten URI. */
@@ -2275,6 +2313,8 @@ int main(void)
 						     teardown, (void *)failover_keepalive_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_keepalive_without_down, setup_config,
 						     teardown, (void *)keepalive_no_down_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_weighted_round_robin, setup_config,
+						     teardown, (void *)weighted_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_round_robin, setup_config, teardown,
 						     (void *)failover_rr_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_target_max_cps, setup_config, teardown,

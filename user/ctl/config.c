@@ -757,11 +757,14 @@ static int target_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
 	if (!strcmp(k, "max_cps"))
 		return get_uint(p, path, v, 0, 1000000, &t->max_cps);
+	if (!strcmp(k, "weight"))
+		return get_uint(p, path, v, 1, 1000, &t->weight);
 	return -ENOENT;
 }
 
 /* One of a route's targets: "IP:port", or {"address": "IP:port",
- * "max_calls": N, "max_cps": R}; "target" is targets[0] written alone. */
+ * "max_calls": N, "max_cps": R, "weight": W}; "target" is targets[0]
+ * written alone. */
 static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
 	struct config_route *r = p->route;
@@ -769,6 +772,7 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 	int rc;
 
 	memset(t, 0, sizeof(*t));
+	t->weight = 1;
 	if (json_is_object(v)) {
 		rc = each_member(p, path, v, target_member, t);
 		if (!rc && !json_object_get(v, "address"))
@@ -778,7 +782,7 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 	} else {
 		rc = fail(p, path,
 			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
-			  "\"max_cps\": R}, got %s",
+			  "\"max_cps\": R, \"weight\": W}, got %s",
 			  type_name(v));
 	}
 	if (rc)
@@ -914,6 +918,17 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 			snprintf(sub, sizeof(sub), "%s.name", path);
 			return fail(p, sub, "\"%s\" is already the name of routes[%zu]", r->name,
 				    j);
+		}
+	/* a weight given to an "order" route would silently do nothing */
+	for (unsigned t = 0; t < r->ntargets && !r->round_robin; t++)
+		if (r->targets[t].weight != 1) {
+			if (r->targets_array)
+				snprintf(sub, sizeof(sub), "%s.targets[%u].weight", path, t);
+			else
+				snprintf(sub, sizeof(sub), "%s.target.weight", path);
+			return fail(p, sub,
+				    "calls are shared by weight only with \"select\": "
+				    "\"round_robin\"");
 		}
 	r->tag = route_tag(r);
 	p->c->nroutes = (unsigned)i + 1;
@@ -1203,15 +1218,16 @@ static json_t *str_or_null(const char *s)
 
 /* json_object_set_new on a NULL object or value fails cleanly (and frees the
  * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
-/* "IP:port", or the object form when the target has a limit. */
+/* "IP:port", or the object form when the target has a limit or a weight. */
 static json_t *target_json(const struct config_target *t)
 {
-	if (!t->max_calls && !t->max_cps)
+	if (!t->max_calls && !t->max_cps && t->weight == 1)
 		return json_string(t->text);
 	json_t *o = json_object();
 	json_object_set_new(o, "address", json_string(t->text));
 	json_object_set_new(o, "max_calls", json_integer(t->max_calls));
 	json_object_set_new(o, "max_cps", json_integer(t->max_cps));
+	json_object_set_new(o, "weight", json_integer(t->weight));
 	return o;
 }
 

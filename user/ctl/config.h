@@ -64,6 +64,9 @@ struct config_route {
 		uint32_t max_calls;
 		/* INVITEs a second to this address, a second's worth at once (0 = no limit) */
 		uint32_t max_cps;
+		/* select round_robin: its share of the route's new calls against the
+		 * other targets' weights (1-1000, 1) */
+		uint32_t weight;
 	} targets[CONFIG_MAX_TARGETS];
 	/* final statuses from a target that make leg B's INVITE go to the next
 	 * one (as a target that never answers does) */

@@ -235,8 +235,9 @@ struct ctl {
 	struct target_state targets[CTL_TARGETS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
-	/* select round_robin: where each route's next call starts */
-	uint32_t route_turn[CONFIG_MAX_ROUTES];
+	/* select round_robin: each target's current weight (rr_first), per
+	 * route of the policy in force */
+	int32_t rr_weight[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
 };
 
 /* call-ids and tags need uniqueness, not secrecy */
@@ -1117,6 +1118,41 @@ static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned f
 	return from == 0 ? first_not_full : -1;
 }
 
+/*
+ * select round_robin: the target a new call of the route starts at, by
+ * smooth weighted round robin: each target's current weight grows by its
+ * weight, the largest (the first of equals) is taken and lowered by the sum
+ * of the weights. Targets get calls in proportion to their weights,
+ * interleaved rather than in runs (5, 1, 1: a a b a c a a), and with equal
+ * weights one after the other. Targets that are down or full take no turn
+ * while another can, so that their share goes to all the others, not to the
+ * next in line.
+ */
+static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now)
+{
+	const struct config_route *r = &policy_config(c->pol)->routes[route];
+	int32_t *cw = c->rr_weight[route];
+	bool usable[CONFIG_MAX_TARGETS];
+	bool any = false;
+
+	for (unsigned t = 0; t < r->ntargets; t++) {
+		usable[t] = !target_full(c, route, t, now) && !target_is_down(c, route, t, now);
+		any |= usable[t];
+	}
+	int32_t total = 0;
+	unsigned best = CONFIG_MAX_TARGETS;
+	for (unsigned t = 0; t < r->ntargets; t++) {
+		if (any && !usable[t])
+			continue;
+		cw[t] += (int32_t)r->targets[t].weight;
+		total += (int32_t)r->targets[t].weight;
+		if (best == CONFIG_MAX_TARGETS || cw[t] > cw[best])
+			best = t;
+	}
+	cw[best] -= total;
+	return best;
+}
+
 /* The route record k took, or NULL when it is gone or not the same any more
  * (a reload or restart changed its name or targets). */
 static const struct config_route *call_route(const struct ctl *c, const struct ctl_call *k)
@@ -1363,7 +1399,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	unsigned turn = r->round_robin ? c->route_turn[route]++ % r->ntargets : 0;
+	unsigned turn = r->round_robin ? rr_first(c, (unsigned)route, now) : 0;
 	bool all_down = false;
 	int first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
 	if (first < 0) {
@@ -2323,6 +2359,7 @@ void ctl_set_policy(struct ctl *c, struct policy *pol)
 {
 	c->pol = pol;
 	map_targets(c);
+	memset(c->rr_weight, 0, sizeof(c->rr_weight)); /* the routes may be others */
 }
 
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)

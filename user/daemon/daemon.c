@@ -225,7 +225,7 @@ void daemon_set_policy(struct daemon *d, struct policy *pol)
 /* ---- management commands (controller thread) ------------------------------ */
 
 /* sipshardctl targets: each target of the policy in force once, with the
- * routes that name it (and the max_calls and max_cps each gives it), the
+ * routes that name it (and the max_calls, max_cps and weight each gives it), the
  * calls on it now and whether new calls skip it as down. */
 static json_t *targets_command(struct daemon *d)
 {
@@ -243,10 +243,11 @@ static json_t *targets_command(struct daemon *d)
 				if (ct->addr_len == t[i].len &&
 				    !memcmp(&ct->addr, &t[i].addr, t[i].len))
 					json_array_append_new(
-					    routes, json_pack("{s:s, s:I, s:I}", "route",
+					    routes, json_pack("{s:s, s:I, s:I, s:I}", "route",
 							      pc->routes[r].name, "max_calls",
 							      (json_int_t)ct->max_calls, "max_cps",
-							      (json_int_t)ct->max_cps));
+							      (json_int_t)ct->max_cps, "weight",
+							      (json_int_t)ct->weight));
 			}
 		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
 		json_array_append_new(all, json_pack("{s:s, s:o*, s:I, s:b}", "address", addr,
