@@ -231,7 +231,7 @@ sleep 1.2
 check "its answer to the next OPTIONS makes it up (probe_s 1)" \
 	test "$(json_get "$STATS" 'j["controller"]["probes_answered"], j["controller"]["targets_down"], j["controller"]["target_down"]["127.0.0.1:'$SILENT_PORT'"]')" = "1 0 False"
 "$BUILD/sipshardctl" -s "$WORK/failover.sock" targets >"$WORK/targets.json"
-check "sipshardctl targets: each target once, its routes and limits, its calls" python3 - "$WORK/targets.json" "$SILENT_PORT" "$DOWN_PORT" "$B_PORT" <<'PY'
+check "sipshardctl targets: each target once, its routes and limits, its calls, its OPTIONS round trip" python3 - "$WORK/targets.json" "$SILENT_PORT" "$DOWN_PORT" "$B_PORT" <<'PY'
 import json, sys
 t = {e["address"]: e for e in json.load(open(sys.argv[1]))}
 silent, down, up = ("127.0.0.1:" + p for p in sys.argv[2:5])
@@ -240,6 +240,7 @@ ok = (sorted(t) == sorted([silent, down, up])
       and t[silent]["routes"] == [{"route": "one", "max_calls": 1, "max_cps": 0, "weight": 1},
                                   {"route": "trunk", "max_calls": 0, "max_cps": 0, "weight": 1}]
       and t[silent]["calls"] == 1 and t[silent]["down"] is False
+      and isinstance(t[silent]["options_rtt_ms"], int) and t[up]["options_rtt_ms"] is None
       and [r["route"] for r in t[down]["routes"]] == ["rr", "busy", "trunk"] and t[up]["calls"] == 0)
 sys.exit(0 if ok else 1)
 PY
@@ -271,6 +272,8 @@ sleep 2.5 # keep-alives at 0, 1 and 2 s; the stats written every second
 KSTATS=$WORK/keepalive.stats.json
 check "keep-alives sent to both, the answering target up, the other down" \
 	test "$(json_get "$KSTATS" 'j["controller"]["keepalives_sent"] >= 3, j["controller"]["keepalives_answered"] >= 2, j["controller"]["keepalives_missed"], j["controller"]["target_down"]["127.0.0.1:'$KA_DEAD'"], j["controller"]["target_down"]["127.0.0.1:'$KA_UP'"]')" = "True True 1 True False"
+check "the answering target's OPTIONS round trip is in the stats, the other has none" \
+	test "$(json_get "$KSTATS" 'sorted(j["controller"]["target_options_rtt_ms"]), 0 <= j["controller"]["target_options_rtt_ms"]["127.0.0.1:'$KA_UP'"] < 1000')" = "['127.0.0.1:$KA_UP'] True"
 check "the log names the target that sent nothing" \
 	grep -q "target 127.0.0.1:$KA_DEAD sent nothing to an OPTIONS: new calls of route ka skip it for 30 s" "$WORK/keepalive.log"
 

@@ -1679,7 +1679,12 @@ static void test_keepalive_finds_target_down(void **state)
 		assert_int_equal(ntohs(sent[i].to.sin_port), 5090 + i);
 	}
 	target_answers_sent(1, 200, false, 1100);
-	target_answers_sent(2, 405, false, 1100); /* any status: a SIP stack answered */
+	target_answers_sent(2, 405, false, 1130); /* any status: a SIP stack answered */
+	struct ctl_target_info ti[4];
+	assert_int_equal(ctl_get_targets(ctl, ti, 4), 3);
+	assert_int_equal(ti[0].rtt_ms, -1); /* 5090: none answered yet */
+	assert_int_equal(ti[1].rtt_ms, 100);
+	assert_int_equal(ti[2].rtt_ms, 130);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.keepalives_sent, 3);
 	assert_int_equal(st.keepalives_answered, 2);
@@ -1715,6 +1720,8 @@ static void test_keepalive_finds_target_down(void **state)
 		probe--;
 	assert_int_equal(sent_msg(probe)->method_id, SIP_METHOD_OPTIONS);
 	target_answers_sent(probe, 200, false, 7050);
+	assert_int_equal(ctl_get_targets(ctl, ti, 4), 3);
+	assert_int_equal(ti[0].rtt_ms, 50); /* its probe's, sent at 7000 */
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.probes_answered, 1);
 	assert_int_equal(st.targets_down, 0);

@@ -194,6 +194,10 @@ struct target_state {
 	uint64_t next_keepalive, keepalive_deadline;
 	uint32_t keepalive_ms;
 	uint16_t keepalive_route;
+	/* when the last OPTIONS (probe or keep-alive) left, and the round trip
+	 * of the last one answered (-1 before any) */
+	uint64_t options_sent;
+	int32_t rtt_ms;
 };
 
 struct ctl {
@@ -991,6 +995,7 @@ static uint32_t target_make(struct ctl *c, const struct sockaddr_storage *addr, 
 	memset(t, 0, sizeof(*t)); /* not probing: map_targets stopped it */
 	memcpy(&t->addr, addr, len);
 	t->len = len;
+	t->rtt_ms = -1;
 	return i;
 }
 
@@ -1208,7 +1213,7 @@ static void probe_branch(const struct ctl *c, uint32_t i, char out[PROBE_BRANCH_
  * down, a keep-alive while it is up): its branch carries the entry and a
  * nonce (the response comes back to the controller as any response with our
  * branch prefix does). */
-static void probe_send(struct ctl *c, uint32_t i)
+static void probe_send(struct ctl *c, uint32_t i, uint64_t now)
 {
 	struct target_state *s = &c->targets[i];
 	char addr[UDP_ADDR_STRLEN], branch[PROBE_BRANCH_LEN + 1], buf[1024];
@@ -1232,6 +1237,7 @@ static void probe_send(struct ctl *c, uint32_t i)
 	wbuf_puts(&w, ">\r\nCall-ID: ");
 	wbuf_puts(&w, branch + sizeof(RELAY_CTL_BRANCH_PREFIX));
 	wbuf_puts(&w, "@sipshard\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	s->options_sent = now;
 	send_to(c, 0, buf, wbuf_result(&w), &s->addr, s->len);
 }
 
@@ -1256,7 +1262,7 @@ static uint64_t keepalive_tick(struct ctl *c, uint32_t i, uint64_t now)
 		s->keepalive_deadline = 0;
 	}
 	if (!s->keepalive_deadline && now >= s->next_keepalive) {
-		probe_send(c, i);
+		probe_send(c, i, now);
 		c->st.keepalives_sent++;
 		s->keepalive_deadline = now + r->failover_ms;
 		s->next_keepalive = now + s->keepalive_ms;
@@ -1279,7 +1285,7 @@ static void targets_tick(struct ctl *c, uint64_t now)
 			target_up(c, s);
 		if (s->probe_ms) {
 			if (now >= s->next_probe) {
-				probe_send(c, i);
+				probe_send(c, i, now);
 				c->st.probes_sent++;
 				s->next_probe = now + s->probe_ms;
 			}
@@ -1294,7 +1300,7 @@ static void targets_tick(struct ctl *c, uint64_t now)
 
 /* A response to a probe: the target is up, whatever the status (a SIP
  * stack answered). Returns false when r is no probe's. */
-static bool probe_response(struct ctl *c, const struct sip_msg *r)
+static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 {
 	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
 	char addr[UDP_ADDR_STRLEN], want[PROBE_BRANCH_LEN + 1];
@@ -1310,6 +1316,8 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r)
 	probe_branch(c, (uint32_t)i, want);
 	if (!sip_view_eq(r->buf, r->vias[0].branch, want, PROBE_BRANCH_LEN))
 		return false;
+	uint64_t rtt = now > s->options_sent ? now - s->options_sent : 0;
+	s->rtt_ms = rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
 	if (!s->probe_ms) { /* a keep-alive's: still up */
 		s->keepalive_deadline = 0;
 		targets_due_at(c, s->next_keepalive);
@@ -1766,7 +1774,7 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
 			return; /* 200 to our CANCEL: the 487 follows */
-		if (!k && (probe_response(c, r) || close_left_target(c, r, src, srclen)))
+		if (!k && (probe_response(c, r, now) || close_left_target(c, r, src, srclen)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;
@@ -2379,7 +2387,7 @@ size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t 
 			continue;
 		if (n < cap)
 			out[n] = (struct ctl_target_info){t->addr, t->len, t->calls,
-							  t->down_until > c->tick_now};
+							  t->down_until > c->tick_now, t->rtt_ms};
 		n++;
 	}
 	return n;

@@ -176,6 +176,8 @@ struct ctl_target_info {
 	socklen_t len;
 	uint32_t calls;
 	bool down;
+	/* the round trip of its last OPTIONS answered, in ms; -1 before any */
+	int32_t rtt_ms;
 };
 /* Fills up to cap entries; returns how many targets there are. */
 size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap);
