@@ -94,6 +94,8 @@ check "the silent target got each call's INVITE (no retransmission before failov
 sleep 1.2 # the stats file is written every second
 check "two failovers per call, every call answered" \
 	test "$(json_get "$STATS" 'j["controller"]["failovers"], j["controller"]["calls_answered"]')" = "$((2 * CALLS)) $CALLS"
+check "each target's INVITEs and how they ended: unanswered, rejected, answered" \
+	test "$(json_get "$STATS" '[[j["controller"]["target_" + k]["127.0.0.1:" + p] for k in ("invites", "answered", "rejected", "unanswered")] for p in ("'$SILENT_PORT'", "'$DOWN_PORT'", "'$B_PORT'")]')" = "[[$CALLS, 0, 0, $CALLS], [$CALLS, 0, $CALLS, 0], [$CALLS, $CALLS, 0, 0]]"
 check "each CDR names the third target and three attempts" python3 - "$CDR" "$CALLS" "127.0.0.1:$B_PORT" <<'PY'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]

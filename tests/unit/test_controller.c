@@ -1226,6 +1226,24 @@ static void test_failover_on_status(void **state)
 
 /* The dialog follows the target that answers: the worker is given leg B at
  * the second target, with the INVITE's CSeq there. */
+/* How the INVITEs to target 127.0.0.1:port ended, as ctl_get_targets has it. */
+static void assert_target_counts(uint16_t port, uint64_t invites, uint64_t answered,
+				 uint64_t rejected, uint64_t unanswered)
+{
+	struct ctl_target_info ti[8];
+	size_t n = ctl_get_targets(ctl, ti, 8);
+	for (size_t i = 0; i < n && i < 8; i++) {
+		if (ntohs(((const struct sockaddr_in *)&ti[i].addr)->sin_port) != port)
+			continue;
+		assert_int_equal(ti[i].invites, invites);
+		assert_int_equal(ti[i].answered, answered);
+		assert_int_equal(ti[i].rejected, rejected);
+		assert_int_equal(ti[i].unanswered, unanswered);
+		return;
+	}
+	fail_msg("no target on port %u", port);
+}
+
 static void test_failover_answered_by_next_target(void **state)
 {
 	uint16_t port;
@@ -1246,6 +1264,11 @@ static void test_failover_answered_by_next_target(void **state)
 	assert_int_equal(ntohs(((const struct sockaddr_in *)&lb->peer)->sin_port), 5091);
 	assert_int_equal(sent_msg(nsent - 1)->status, 200);
 	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	assert_target_counts(5090, 1, 0, 1, 0);
+	assert_target_counts(5091, 1, 1, 0, 0);
+	response_from_bob(inv2, 200, "b2"); /* a retransmission counts once */
+	assert_target_counts(5091, 1, 1, 0, 0);
+	assert_target_counts(5092, 0, 0, 0, 0);
 }
 
 /* A target that sends nothing is given up after failover_ms (Timer A
@@ -1298,6 +1321,10 @@ static void test_failover_on_silence(void **state)
 	assert_int_equal(sent_msg(before_b)->status, 408);
 	assert_int_equal(ntohs(sent[before_b].to.sin_port), 5061);
 	assert_int_equal(cdr_int(0, "attempts"), 3);
+	/* silence, a 503, silence until Timer B */
+	assert_target_counts(5090, 1, 0, 0, 1);
+	assert_target_counts(5091, 1, 0, 1, 0);
+	assert_target_counts(5092, 1, 0, 0, 1);
 	assert_string_equal(cdr_str(0, "disposition"), "timeout");
 }
 

@@ -198,6 +198,11 @@ struct target_state {
 	 * of the last one answered (-1 before any) */
 	uint64_t options_sent;
 	int32_t rtt_ms;
+	/* since the address entered the configuration: INVITEs of new calls and
+	 * failovers sent to it, and how each ended there (a 2xx, a non-2xx
+	 * final, nothing until failover_ms or Timer B); CANCELled calls that it
+	 * answered 487 count as rejected */
+	uint64_t invites, answered, rejected, unanswered;
 };
 
 struct ctl {
@@ -1081,11 +1086,13 @@ static bool target_full(struct ctl *c, unsigned route, unsigned t, uint64_t now)
 	return (ct->max_calls && s && s->calls >= ct->max_calls) || target_over_rate(ct, s, now);
 }
 
-/* An INVITE goes to the target now: it counts against its max_cps. */
-static void target_rate_take(struct ctl *c, unsigned route, unsigned t, uint64_t now)
+/* An INVITE goes to the target now: counted, and against its max_cps. */
+static void target_invited(struct ctl *c, unsigned route, unsigned t, uint64_t now)
 {
 	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
 	struct target_state *s = route_target_state(c, route, t);
+	if (s)
+		s->invites++;
 	if (!ct->max_cps || !s)
 		return;
 	uint64_t now_us = now * 1000u;
@@ -1183,8 +1190,22 @@ static void target_silent(struct ctl *c, const struct ctl_call *k, uint64_t now)
 	const struct config_route *r = call_route(c, k);
 	struct target_state *s = call_target(c, k);
 
+	if (s)
+		s->unanswered++;
 	if (r && s && r->ntargets >= 2 && r->down_s)
 		target_down(c, s, r, "an INVITE", now);
+}
+
+/* Record k's target sent the first final response to its INVITE there. */
+static void target_count_final(struct ctl *c, const struct ctl_call *k, int status)
+{
+	struct target_state *s = call_target(c, k);
+	if (!s)
+		return;
+	if (status < 300)
+		s->answered++;
+	else
+		s->rejected++;
 }
 
 /* Record k's target answered its INVITE: it is not down. */
@@ -1497,7 +1518,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->route_tag = r->tag;
 	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
 	target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
-	target_rate_take(c, (unsigned)route, (unsigned)first, now);
+	target_invited(c, (unsigned)route, (unsigned)first, now);
 	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&t->addr,
 			   t->addr_len);
 	k->dlg.slot = k->slot;
@@ -1591,7 +1612,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	k->b_len = t->addr_len;
 	target_drop(c, k->shard, k->slot);
 	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
-	target_rate_take(c, k->route, (unsigned)next, now);
+	target_invited(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
 	pos = (k->target + r->ntargets - k->first) % r->ntargets;
@@ -1651,6 +1672,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 				log_debug("2xx after the early dialog ended: relayed, no dialog");
 			}
 			k->state = CALL_ANSWERED;
+			target_count_final(c, k, r->status);
 			k->t_deadline = now + CTL_ANSWER_LINGER;
 			list_append(c, &c->linger, k);
 			c->st.calls_answered++;
@@ -1675,6 +1697,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	int an = ack_leg_b(c, k, r, ack, sizeof(ack));
 	if (k->state == CALL_ANSWERED)
 		return;
+	target_count_final(c, k, r->status);
 	if (next_target(c, k, r->status, now) == 0)
 		return;
 	target_drop(c, k->shard, k->slot); /* the target has no call any more */
@@ -2386,8 +2409,10 @@ size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t 
 		if (!t->named)
 			continue;
 		if (n < cap)
-			out[n] = (struct ctl_target_info){t->addr, t->len, t->calls,
-							  t->down_until > c->tick_now, t->rtt_ms};
+			out[n] = (struct ctl_target_info){
+			    t->addr,	  t->len,     t->calls,	   t->down_until > c->tick_now,
+			    t->rtt_ms,	  t->invites, t->answered, t->rejected,
+			    t->unanswered};
 		n++;
 	}
 	return n;

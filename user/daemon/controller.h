@@ -178,6 +178,9 @@ struct ctl_target_info {
 	bool down;
 	/* the round trip of its last OPTIONS answered, in ms; -1 before any */
 	int32_t rtt_ms;
+	/* INVITEs sent to it, and how many it answered 2xx, rejected (another
+	 * final) or left unanswered (failover_ms or Timer B) */
+	uint64_t invites, answered, rejected, unanswered;
 };
 /* Fills up to cap entries; returns how many targets there are. */
 size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap);

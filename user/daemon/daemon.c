@@ -226,8 +226,8 @@ void daemon_set_policy(struct daemon *d, struct policy *pol)
 
 /* sipshardctl targets: each target of the policy in force once, with the
  * routes that name it (and the max_calls, max_cps and weight each gives it), the
- * calls on it now, whether new calls skip it as down, and the round trip of
- * its last OPTIONS answered (null before any). */
+ * calls on it now, whether new calls skip it as down, the round trip of its
+ * last OPTIONS answered (null before any), and how its INVITEs ended. */
 static json_t *targets_command(struct daemon *d)
 {
 	struct ctl_target_info t[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];
@@ -252,10 +252,13 @@ static json_t *targets_command(struct daemon *d)
 			}
 		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
 		json_array_append_new(
-		    all,
-		    json_pack("{s:s, s:o*, s:I, s:b, s:o*}", "address", addr, "routes", routes,
-			      "calls", (json_int_t)t[i].calls, "down", t[i].down, "options_rtt_ms",
-			      t[i].rtt_ms >= 0 ? json_integer(t[i].rtt_ms) : json_null()));
+		    all, json_pack("{s:s, s:o*, s:I, s:b, s:o*, s:I, s:I, s:I, s:I}", "address",
+				   addr, "routes", routes, "calls", (json_int_t)t[i].calls, "down",
+				   t[i].down, "options_rtt_ms",
+				   t[i].rtt_ms >= 0 ? json_integer(t[i].rtt_ms) : json_null(),
+				   "invites", (json_int_t)t[i].invites, "answered",
+				   (json_int_t)t[i].answered, "rejected", (json_int_t)t[i].rejected,
+				   "unanswered", (json_int_t)t[i].unanswered));
 	}
 	return all ? json_pack("{s:o}", "targets", all) : NULL;
 }
@@ -311,8 +314,7 @@ static const char *metric_label(const char *key)
 		return "method";
 	if (!strcmp(key, "drops"))
 		return "reason";
-	if (!strcmp(key, "target_calls") || !strcmp(key, "target_down") ||
-	    !strcmp(key, "target_options_rtt_ms"))
+	if (!strncmp(key, "target_", 7)) /* target_calls, target_down ... */
 		return "target";
 	return NULL;
 }
@@ -985,14 +987,17 @@ static json_t *methods_json(const uint64_t *counts)
 
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
 
-/* "target_calls" and "target_down": a member per target of the policy in
- * force, named by its address; "target_options_rtt_ms": one per target that
- * has answered an OPTIONS (probe or keep-alive). */
+/* "target_calls", "target_down", "target_invites", "target_answered",
+ * "target_rejected" and "target_unanswered": a member per target of the
+ * policy in force, named by its address; "target_options_rtt_ms": one per
+ * target that has answered an OPTIONS (probe or keep-alive). */
 static void targets_json(struct daemon *d, json_t *c)
 {
 	struct ctl_target_info t[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];
 	char addr[UDP_ADDR_STRLEN];
 	json_t *calls = json_object(), *down = json_object(), *rtt = json_object();
+	json_t *invites = json_object(), *answered = json_object(), *rejected = json_object(),
+	       *unanswered = json_object();
 
 	size_t n = ctl_get_targets(d->ctl, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < n && i < sizeof(t) / sizeof(t[0]); i++) {
@@ -1001,10 +1006,18 @@ static void targets_json(struct daemon *d, json_t *c)
 		json_object_set_new(down, addr, json_boolean(t[i].down));
 		if (t[i].rtt_ms >= 0)
 			JI(rtt, addr, t[i].rtt_ms);
+		JI(invites, addr, t[i].invites);
+		JI(answered, addr, t[i].answered);
+		JI(rejected, addr, t[i].rejected);
+		JI(unanswered, addr, t[i].unanswered);
 	}
 	json_object_set_new(c, "target_calls", calls);
 	json_object_set_new(c, "target_down", down);
 	json_object_set_new(c, "target_options_rtt_ms", rtt);
+	json_object_set_new(c, "target_invites", invites);
+	json_object_set_new(c, "target_answered", answered);
+	json_object_set_new(c, "target_rejected", rejected);
+	json_object_set_new(c, "target_unanswered", unanswered);
 }
 
 json_t *daemon_stats_json(struct daemon *d)
