@@ -158,11 +158,11 @@ static int reload_refused(struct reload_ctx *x, json_t *report, int rc, const ch
 	return rc;
 }
 
-/* The daemon's reload hook (SIGHUP, sipshardctl reload): loads the file again
- * and hands the new policy to the controller. running is the configuration
- * the process started with; it is not changed (the threads read it), so
- * restart-only keys are always compared with the values the process really
- * runs with. Reentrant: it only reads what it shares. */
+/* A reload (SIGHUP, and sipshardctl reload, which raises it), on the main
+ * thread: loads the file again and hands the new policy to the controller.
+ * running is the configuration the process started with; it is not changed
+ * (the threads read it), so restart-only keys are always compared with the
+ * values the process really runs with. */
 static int reload(void *arg, json_t *report)
 {
 	struct reload_ctx *x = arg;
@@ -213,11 +213,19 @@ static int reload(void *arg, json_t *report)
 	return 0;
 }
 
+/* The report goes to the sipshardctl reload that raised the signal, if one
+ * did. */
 static void reload_on_signal(struct reload_ctx *x)
 {
+	bool requested = daemon_reload_request(x->d);
 	json_t *report = json_object();
-	reload(x, report);
-	json_decref(report);
+	if (report) {
+		int rc = reload(x, report);
+		json_object_set_new(report, "ok", json_boolean(rc == 0));
+	} else {
+		report = json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
+	}
+	daemon_reload_answer(x->d, requested, report);
 }
 
 /* SIGTERM: new calls are refused (503) while the calls that are up go on,
@@ -323,8 +331,7 @@ int main(int argc, char **argv)
 	d.stats_file = cli.stats_file;
 	d.discard_dialogs = cli.discard_dialogs;
 	struct reload_ctx rctx = {&d, &cli, &cfg};
-	d.reload = reload;
-	d.reload_arg = &rctx;
+	d.reloadable = true;
 
 	/* blocked before any thread starts, so that every thread inherits the mask
 	 * and only serve_signals receives them */

@@ -212,14 +212,47 @@ static void ctl_take_policy(struct daemon *d, uint64_t now_ms)
 		 policy_calls(next));
 }
 
+static void ctl_wake(struct daemon *d)
+{
+	uint64_t one = 1;
+	if (d->ctl_wake_fd >= 0 && write(d->ctl_wake_fd, &one, sizeof(one)) < 0)
+		(void)0; /* the controller polls every 10 ms anyway */
+}
+
 void daemon_set_policy(struct daemon *d, struct policy *pol)
 {
 	struct policy *old = atomic_exchange(&d->pending_pol, pol);
 
 	policy_destroy(old); /* never taken: the controller only sees the newest */
-	uint64_t one = 1;
-	if (d->ctl_wake_fd >= 0 && write(d->ctl_wake_fd, &one, sizeof(one)) < 0)
-		(void)0; /* the controller polls every 10 ms anyway */
+	ctl_wake(d);
+}
+
+bool daemon_reload_request(struct daemon *d)
+{
+	return atomic_exchange(&d->reload_requested, false);
+}
+
+void daemon_reload_answer(struct daemon *d, bool requested, json_t *report)
+{
+	if (!requested) {
+		json_decref(report);
+		return;
+	}
+	atomic_store(&d->reload_report, report);
+	ctl_wake(d);
+}
+
+/* Controller thread: the main thread's answer to a sipshardctl reload, once
+ * it is there. */
+static void ctl_send_reload_answer(struct daemon *d)
+{
+	if (!d->reload_waiting)
+		return;
+	json_t *report = atomic_exchange(&d->reload_report, NULL);
+	if (!report)
+		return; /* not reloaded yet */
+	d->reload_waiting = false;
+	mgmt_answer(d->mgmt, d->reload_ticket, report);
 }
 
 /* ---- management commands (controller thread) ------------------------------ */
@@ -277,15 +310,22 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		return c ? json_pack("{s:o}", "config", c) : NULL;
 	}
 	if (strcmp(command, "reload") == 0) {
-		if (!d->reload)
+		if (!d->reloadable)
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
 					 "this daemon cannot reload its configuration");
-		json_t *report = json_object();
-		if (!report)
-			return NULL;
-		int rc = d->reload(d->reload_arg, report);
-		json_object_set_new(report, "ok", json_boolean(rc == 0));
-		return report;
+		if (d->reload_waiting)
+			return json_pack("{s:b, s:s}", "ok", 0, "error",
+					 "another sipshardctl reload is in progress");
+		/* the main thread reloads on SIGHUP: one path for both */
+		d->reload_ticket = mgmt_defer(d->mgmt);
+		d->reload_waiting = true;
+		atomic_store(&d->reload_requested, true);
+		if (kill(getpid(), SIGHUP) != 0) {
+			atomic_store(&d->reload_requested, false);
+			d->reload_waiting = false;
+			return json_pack("{s:b, s:s}", "ok", 0, "error", strerror(errno));
+		}
+		return MGMT_LATER;
 	}
 	if (strcmp(command, "drain") == 0) {
 		/* the main thread drains on SIGTERM: one path for both */
@@ -486,8 +526,10 @@ static void *controller_main(void *arg)
 				(void)0;
 		}
 		uint64_t now = clock_mono_ms();
-		if (d->mgmt)
+		if (d->mgmt) {
 			mgmt_service(d->mgmt, pfds + 1, n - 1, now);
+			ctl_send_reload_answer(d);
+		}
 		ctl_take_policy(d, now);
 		ctl_set_draining(d->ctl, atomic_load(&d->draining));
 		backlog = ctl_drain(d, now);

@@ -209,12 +209,19 @@ struct daemon {
 	/* a reloaded policy on its way to the controller thread (daemon_set_policy) */
 	_Atomic(struct policy *) pending_pol;
 	_Atomic uint64_t reloads, reload_failures; /* counted by whoever reloads */
-	/* Reloads the configuration file (set by the program that owns it): fills
-	 * report with "file", "warnings" and, on failure, "error"; 0 or a negative
-	 * errno. Called by the main thread (SIGHUP) and the controller thread
-	 * (sipshardctl reload). NULL: reloading is not possible. */
-	int (*reload)(void *arg, json_t *report);
-	void *reload_arg;
+	/* Reloads happen on the main thread, on SIGHUP: loading a file may
+	 * resolve target names, which may block, and the controller thread
+	 * sets up calls. sipshardctl reload takes a ticket for its client on
+	 * the controller thread, sets reload_requested and raises SIGHUP; the
+	 * reload that the main thread starts next takes the request
+	 * (daemon_reload_request) and hands its report back
+	 * (daemon_reload_answer), which the controller thread then sends.
+	 * reloadable: the program set that up. */
+	bool reloadable;
+	_Atomic bool reload_requested;
+	_Atomic(json_t *) reload_report;
+	uint64_t reload_ticket;	   /* controller thread: the client's, while */
+	bool reload_waiting;	   /* a sipshardctl reload waits for its report */
 	struct mgmt *mgmt;	   /* the management socket, or NULL */
 	struct cdr_file cdr;	   /* fd -1 when cdr_file is null */
 	_Atomic bool draining;	   /* set by whoever drains; the controller follows */
@@ -244,6 +251,12 @@ void daemon_stop(struct daemon *d);
  * for new decisions and frees the old one. Takes ownership of pol; a policy
  * handed over earlier and not yet taken is freed. Any thread. */
 void daemon_set_policy(struct daemon *d, struct policy *pol);
+/* Main thread, as a reload starts: whether it answers a sipshardctl reload
+ * (else a plain SIGHUP). */
+bool daemon_reload_request(struct daemon *d);
+/* Main thread, as it ends: report (consumed) goes to the sipshardctl reload
+ * it answers, when requested; else it is dropped. */
+void daemon_reload_answer(struct daemon *d, bool requested, json_t *report);
 /* The statistics snapshot as a jansson object (caller owns it). */
 json_t *daemon_stats_json(struct daemon *d);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
