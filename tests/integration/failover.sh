@@ -250,7 +250,9 @@ PY
 stop_daemon
 
 # ---- keep-alive: targets that are up are sent OPTIONS every keepalive_s ------
-# one answers, nothing listens on the other: it is down before any call
+# one answers, nothing listens on the other: it is down before any call.
+# Route ka names the answering one as localhost (resolved at load, /etc/hosts)
+# and route w by its address: one target, whose stats carry the address
 KA_UP=16183
 KA_DEAD=16184
 W_PORT=16185 # route w's second target, a third of KA_UP's weight
@@ -266,7 +268,7 @@ cat >"$WORK/keepalive.json" <<JSON
                 "failover_ms": 600000,
                 "targets": [ { "address": "127.0.0.1:$KA_UP", "weight": 3 }, "127.0.0.1:$W_PORT" ] },
               { "name": "ka", "keepalive_s": 1, "failover_ms": 300, "probe_s": 60,
-                "targets": [ "127.0.0.1:$KA_DEAD", "127.0.0.1:$KA_UP" ] } ]
+                "targets": [ "127.0.0.1:$KA_DEAD", "localhost:$KA_UP" ] } ]
 }
 JSON
 start_daemon keepalive "$WORK/keepalive.json"

@@ -233,6 +233,35 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_not_equal(other.routes[0].tag, cfg.routes[0].tag);
 }
 
+/* A target may be a host name: resolved at load (here by /etc/hosts) to an
+ * address of listen's family, its text kept as written; a name that does
+ * not resolve, or two targets of a route at one address, are errors. */
+static void test_target_names(void **state)
+{
+	(void)state;
+
+	load(&cfg, "{\"routes\": [{\"targets\": [\"localhost:5090\", \"127.0.0.2:5090\"]}]}");
+	const struct config_target *t = &cfg.routes[0].targets[0];
+	assert_true(t->by_name);
+	assert_false(cfg.routes[0].targets[1].by_name);
+	assert_string_equal(t->text, "localhost:5090");
+	assert_int_equal(t->addr.ss_family, AF_INET);
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&t->addr;
+	assert_int_equal(ntohl(in->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(ntohs(in->sin_port), 5090);
+	assert_round_trip(&cfg);
+
+	/* a DNS server that does not answer costs a second, not glibc's 10 s */
+	setenv("RES_OPTIONS", "timeout:1 attempts:1", 1);
+	assert_int_not_equal(
+	    config_load_string(&cfg2, "{\"routes\": [{\"target\": \"nosuch.invalid:5060\"}]}", err,
+			       sizeof(err)),
+	    0);
+	const char *want = "routes[0].target: \"nosuch.invalid:5060\": nosuch.invalid has no IPv4 "
+			   "address (";
+	assert_memory_equal(err, want, strlen(want));
+}
+
 static void test_derived_values(void **state)
 {
 	(void)state;
@@ -419,6 +448,13 @@ static const struct bad bad_cases[] = {
      "routes[0].select: expected \"order\" or \"round_robin\", got \"random\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"probe_s\": 3601}]}",
      "routes[0].probe_s: expected an integer from 0 to 3600, got 3601"},
+    {"{\"routes\": [{\"targets\": [\"localhost:5090\", \"127.0.0.1:5090\"]}]}",
+     "routes[0].targets[1]: \"127.0.0.1:5090\" is 127.0.0.1:5090, already target 0 of this "
+     "route (\"localhost:5090\")"},
+    {"{\"routes\": [{\"target\": \"localhost:0\"}]}",
+     "routes[0].target: port must be 1-65535 in \"localhost:0\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.300:5060\"}]}",
+     "routes[0].target: \"10.0.0.300\" is not a numeric IPv4 or IPv6 address"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"keepalive_s\": -1}]}",
      "routes[0].keepalive_s: expected an integer from 0 to 3600, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
@@ -708,6 +744,7 @@ int main(void)
 	    cmocka_unit_test(test_example_file_loads),
 	    cmocka_unit_test(test_partial_document_keeps_defaults),
 	    cmocka_unit_test(test_route_targets_and_failover),
+	    cmocka_unit_test(test_target_names),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),

@@ -85,6 +85,11 @@ static const char failover_keepalive_config[] = FAILOVER_CONFIG(", \"keepalive_s
 /* the same, found silent but never down */
 static const char keepalive_no_down_config[] =
     FAILOVER_CONFIG(", \"keepalive_s\": 2, \"down_s\": 0");
+/* a target given by name (/etc/hosts: 127.0.0.1) */
+static const char named_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"routes\": [{\"name\": \"named\", \"target\": \"localhost:5090\"}]}";
 /* round robin with 5090 three times the weight of the others */
 static const char weighted_config[] =
     "{\"listen\": \"127.0.0.1:5060\","
@@ -1871,6 +1876,26 @@ static void test_rewrite_user(void **state)
 	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
 }
 
+/* A target given by name: leg B's INVITE goes to the address the name
+ * resolved to, its Request-URI and To name the host as written, and the
+ * CDR's target is the name. */
+static void test_target_by_name(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	assert_int_equal(ntohl(sent[inv].to.sin_addr.s_addr), 0x7f000001);
+	const struct sip_msg *x = sent_msg(inv);
+	assert_true(sip_view_eq(sent[inv].buf, x->ruri.whole, "sip:+15551234@localhost:5090", 28));
+	assert_true(
+	    sip_view_eq(sent[inv].buf, x->to.uri.whole, "sip:+15551234@localhost:5090", 28));
+	response_from_bob(inv, 486, NULL);
+	assert_string_equal(cdr_str(0, "target"), "localhost:5090");
+}
+
 /* targets[].max_cps: a second's worth of INVITEs at once, then one per
  * 1/max_cps s; the others go to the next target. */
 static void test_target_max_cps(void **state)
@@ -2347,6 +2372,8 @@ int main(void)
 						     teardown, (void *)failover_keepalive_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_keepalive_without_down, setup_config,
 						     teardown, (void *)keepalive_no_down_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_target_by_name, setup_config, teardown,
+						     (void *)named_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_weighted_round_robin, setup_config,
 						     teardown, (void *)weighted_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_round_robin, setup_config, teardown,

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "ctl/config.h"
+#include "net/udp.h"
 #include "sipshard/hash.h"
 
 _Static_assert(CONFIG_MAX_WORKERS == SHARD_MAX_WORKERS, "workers bound = shard bound");
@@ -233,7 +235,8 @@ static bool parse_port(const char *s, uint16_t *out)
 	return true;
 }
 
-/* "IPv4:port" or "[IPv6]:port", numeric only: sipshardd resolves no names. */
+/* "IPv4:port" or "[IPv6]:port", numeric only (a target may also be
+ * "name:port": target_address). */
 static int parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why,
 			size_t cap)
 {
@@ -739,13 +742,105 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 	return -ENOENT;
 }
 
-/* A target's address: numeric, not a wildcard. */
+/* "name:port" with a DNS name: the name in host, and whether the port is
+ * 1-65535 in *port_ok. */
+static bool name_and_port(const char *s, char *host, size_t cap, bool *port_ok)
+{
+	const char *colon = strrchr(s, ':');
+	uint16_t port;
+	if (!colon || (size_t)(colon - s) >= cap || !is_hostname(s, (size_t)(colon - s)))
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port_ok = parse_port(colon + 1, &port);
+	/* all digits and dots: a mistyped IPv4 address, not a name */
+	return strspn(host, "0123456789.") != strlen(host);
+}
+
+/* A target's address: numeric, or a host name that resolve_targets resolves
+ * once listen is known; not a wildcard. */
 static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)
 {
-	int rc = get_ipport(p, path, v, t->text, sizeof(t->text), &t->addr, &t->addr_len);
-	if (!rc && addr_is_wildcard(&t->addr))
+	char why[200], host[CONFIG_TARGET_MAX], b[80];
+	bool port_ok = false;
+	int rc = get_str(p, path, v, t->text, sizeof(t->text));
+	if (rc)
+		return rc;
+	if (parse_ipport(t->text, &t->addr, &t->addr_len, why, sizeof(why)) != 0) {
+		if (!name_and_port(t->text, host, sizeof(host), &port_ok))
+			return fail(p, path, "%s", why);
+		if (!port_ok)
+			return fail(p, path, "port must be 1-65535 in \"%s\"",
+				    shown(t->text, b, sizeof(b)));
+		t->by_name = true;
+		return 0;
+	}
+	if (addr_is_wildcard(&t->addr))
 		return fail(p, path, "\"%s\" is a wildcard address, not a destination", t->text);
-	return rc;
+	return 0;
+}
+
+/* The key of target t of route i, as the document has it. */
+static void target_path(const struct config *c, unsigned i, unsigned t, char *out, size_t cap)
+{
+	if (!c->routes[i].targets_array)
+		snprintf(out, cap, "routes[%u].target", i);
+	else
+		snprintf(out, cap, "routes[%u].targets[%u]", i, t);
+}
+
+/* Every target given by name gets the first address the system's resolver
+ * (/etc/hosts, then DNS) gives it in listen's family (either, for a
+ * dual-stack [::]); then no route may name one address twice. Names are
+ * resolved at each load: at the start and at each reload, never between. */
+static int resolve_targets(struct cfg_parse *p, bool dual)
+{
+	struct config *c = p->c;
+	char path[48], host[CONFIG_TARGET_MAX], addr[64];
+
+	for (unsigned i = 0; i < c->nroutes; i++)
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
+			struct config_target *ct = &c->routes[i].targets[t];
+			target_path(c, i, t, path, sizeof(path));
+			if (ct->by_name) {
+				struct addrinfo hints = {
+				    .ai_family = dual ? AF_UNSPEC : c->listen_addr.ss_family,
+				    .ai_socktype = SOCK_DGRAM};
+				struct addrinfo *res = NULL;
+				const char *colon = strrchr(ct->text, ':');
+				memcpy(host, ct->text, (size_t)(colon - ct->text));
+				host[colon - ct->text] = '\0';
+				int rc = getaddrinfo(host, colon + 1, &hints, &res);
+				if (rc != 0)
+					return fail(p, path, "\"%s\": %s has no %s address (%s)",
+						    ct->text, host,
+						    dual ? "IPv4 or IPv6"
+						    : c->listen_addr.ss_family == AF_INET6 ? "IPv6"
+											   : "IPv4",
+						    gai_strerror(rc));
+				memcpy(&ct->addr, res->ai_addr, res->ai_addrlen);
+				ct->addr_len = res->ai_addrlen;
+				freeaddrinfo(res);
+				if (addr_is_wildcard(&ct->addr))
+					return fail(p, path,
+						    "\"%s\" resolves to a wildcard address, not a "
+						    "destination",
+						    ct->text);
+			}
+			for (unsigned u = 0; u < t; u++) {
+				const struct config_target *cu = &c->routes[i].targets[u];
+				if (cu->addr_len != ct->addr_len ||
+				    memcmp(&cu->addr, &ct->addr, ct->addr_len) != 0)
+					continue;
+				udp_format_addr((const struct sockaddr *)&ct->addr, addr,
+						sizeof(addr));
+				return fail(
+				    p, path,
+				    "\"%s\" is %s, already target %u of this route (\"%s\")",
+				    ct->text, addr, u, cu->text);
+			}
+		}
+	return 0;
 }
 
 static int target_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
@@ -1110,16 +1205,16 @@ static int finish(struct cfg_parse *p)
 	/* one UDP socket family per daemon: a target of the other family could
 	 * never be reached, except from a dual-stack [::] socket */
 	bool dual = c->listen_addr.ss_family == AF_INET6 && addr_is_wildcard(&c->listen_addr);
+	int rc = resolve_targets(p, dual);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < c->nroutes; i++)
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
 			int family = c->routes[i].targets[t].addr.ss_family;
 			if (dual || family == c->listen_addr.ss_family)
 				continue;
 			char path[48];
-			if (!c->routes[i].targets_array)
-				snprintf(path, sizeof(path), "routes[%u].target", i);
-			else
-				snprintf(path, sizeof(path), "routes[%u].targets[%u]", i, t);
+			target_path(c, i, t, path, sizeof(path));
 			return fail(p, path,
 				    "an %s target cannot be reached from listen \"%s\" (%s)",
 				    family == AF_INET6 ? "IPv6" : "IPv4", c->listen,

@@ -57,7 +57,9 @@ struct config_route {
 	uint32_t rewrite_strip;
 	char rewrite_prefix[64];
 	struct config_target {
-		char text[CONFIG_TARGET_MAX]; /* "IP:port" or "[IPv6]:port" as written */
+		/* "IP:port", "[IPv6]:port" or "name:port" as written */
+		char text[CONFIG_TARGET_MAX];
+		bool by_name; /* text names a host: addr is what it resolved to at load */
 		struct sockaddr_storage addr;
 		socklen_t addr_len;
 		/* calls at once to this address, from every route (0 = no limit) */
