@@ -239,8 +239,8 @@ t = {e["address"]: e for e in json.load(open(sys.argv[1]))}
 silent, down, up = ("127.0.0.1:" + p for p in sys.argv[2:5])
 print("# %s" % json.dumps(t[silent]))
 ok = (sorted(t) == sorted([silent, down, up])
-      and t[silent]["routes"] == [{"route": "one", "max_calls": 1, "max_cps": 0, "weight": 1},
-                                  {"route": "trunk", "max_calls": 0, "max_cps": 0, "weight": 1}]
+      and t[silent]["routes"] == [{"route": "one", "target": silent, "max_calls": 1, "max_cps": 0, "weight": 1},
+                                  {"route": "trunk", "target": silent, "max_calls": 0, "max_cps": 0, "weight": 1}]
       and t[silent]["calls"] == 1 and t[silent]["down"] is False
       and isinstance(t[silent]["options_rtt_ms"], int) and t[up]["options_rtt_ms"] is None
       and [r["route"] for r in t[down]["routes"]] == ["rr", "busy", "trunk"] and t[up]["calls"] == 0)

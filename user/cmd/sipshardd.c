@@ -163,9 +163,8 @@ static int reload_refused(struct reload_ctx *x, json_t *report, int rc, const ch
  * running is the configuration the process started with; it is not changed
  * (the threads read it), so restart-only keys are always compared with the
  * values the process really runs with. */
-static int reload(void *arg, json_t *report)
+static int reload(struct reload_ctx *x, json_t *report)
 {
-	struct reload_ctx *x = arg;
 	const char *file = x->cli->config;
 	char err[512];
 

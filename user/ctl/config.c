@@ -796,7 +796,7 @@ static void target_path(const struct config *c, unsigned i, unsigned t, char *ou
 static int resolve_targets(struct cfg_parse *p, bool dual)
 {
 	struct config *c = p->c;
-	char path[48], host[CONFIG_TARGET_MAX], addr[64];
+	char path[48], host[CONFIG_TARGET_MAX], addr[UDP_ADDR_STRLEN];
 
 	for (unsigned i = 0; i < c->nroutes; i++)
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
@@ -1017,10 +1017,8 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 	/* a weight given to an "order" route would silently do nothing */
 	for (unsigned t = 0; t < r->ntargets && !r->round_robin; t++)
 		if (r->targets[t].weight != 1) {
-			if (r->targets_array)
-				snprintf(sub, sizeof(sub), "%s.targets[%u].weight", path, t);
-			else
-				snprintf(sub, sizeof(sub), "%s.target.weight", path);
+			target_path(p->c, (unsigned)i, t, sub, sizeof(sub) - 8);
+			strcat(sub, ".weight");
 			return fail(p, sub,
 				    "calls are shared by weight only with \"select\": "
 				    "\"round_robin\"");

@@ -258,7 +258,8 @@ static void ctl_send_reload_answer(struct daemon *d)
 /* ---- management commands (controller thread) ------------------------------ */
 
 /* sipshardctl targets: each target of the policy in force once, with the
- * routes that name it (and the max_calls, max_cps and weight each gives it), the
+ * routes that name it (as each writes it, and the max_calls, max_cps and
+ * weight each gives it), the
  * calls on it now, whether new calls skip it as down, the round trip of its
  * last OPTIONS answered (null before any), and how its INVITEs ended. */
 static json_t *targets_command(struct daemon *d)
@@ -277,11 +278,12 @@ static json_t *targets_command(struct daemon *d)
 				if (ct->addr_len == t[i].len &&
 				    !memcmp(&ct->addr, &t[i].addr, t[i].len))
 					json_array_append_new(
-					    routes, json_pack("{s:s, s:I, s:I, s:I}", "route",
-							      pc->routes[r].name, "max_calls",
-							      (json_int_t)ct->max_calls, "max_cps",
-							      (json_int_t)ct->max_cps, "weight",
-							      (json_int_t)ct->weight));
+					    routes,
+					    json_pack("{s:s, s:s, s:I, s:I, s:I}", "route",
+						      pc->routes[r].name, "target", ct->text,
+						      "max_calls", (json_int_t)ct->max_calls,
+						      "max_cps", (json_int_t)ct->max_cps, "weight",
+						      (json_int_t)ct->weight));
 			}
 		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
 		json_array_append_new(
@@ -981,6 +983,7 @@ void daemon_stop(struct daemon *d)
 	if (d->stats_file && d->ctl)
 		daemon_write_stats(d, d->stats_file);
 	policy_destroy(atomic_exchange(&d->pending_pol, NULL));
+	json_decref(atomic_exchange(&d->reload_report, NULL)); /* a reload's, never sent */
 	mgmt_close(d->mgmt);
 	json_decref(d->query.dialogs); /* a dialogs command cut short */
 	d->query.dialogs = NULL;
