@@ -101,6 +101,40 @@ sipp_uac() {
 		"$@" >"$WORK/uac-$name.out" 2>&1
 }
 
+# sip_target IP PORT CALLIDS UP [OPTIONS_LOG]: a target that answers no
+# INVITE (it notes each one's Call-ID in CALLIDS) and answers OPTIONS 200
+# while the file UP exists (noting each one in OPTIONS_LOG), for 40 s.
+sip_target() {
+	python3 - "$@" <<'PY' &
+import os, re, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(0.2)
+end = time.monotonic() + 40
+opts = open(sys.argv[5], "w") if len(sys.argv) > 5 else None
+with open(sys.argv[3], "w") as f:
+    while time.monotonic() < end:
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        m = re.search(rb"\r\nCall-ID: *([^\r]+)", data)
+        if data.startswith(b"INVITE ") and m:
+            f.write(m.group(1).decode() + "\n")
+            f.flush()
+        if data.startswith(b"OPTIONS ") and os.path.exists(sys.argv[4]):
+            if opts:
+                opts.write("OPTIONS\n")
+                opts.flush()
+            lines = data.split(b"\r\n")
+            keep = [l for l in lines if re.match(rb"(?i)(via|from|call-id|cseq):", l)]
+            to = [l + b";tag=up" for l in lines if re.match(rb"(?i)to:", l)]
+            s.sendto(b"\r\n".join([b"SIP/2.0 200 OK"] + keep + to + [b"Content-Length: 0", b"", b""]), peer)
+PY
+	PIDS+=($!)
+	wait_udp_port "$2"
+}
+
 # ---- a sipshardd between SIPp caller and callee ------------------------------
 # The script sets D_PORT (sipshardd) and B_PORT (the callee); callers use
 # D_PORT+1 (flows) and D_PORT+2 (probes).

@@ -48,38 +48,8 @@ cat >"$WORK/failover.json" <<JSON
 JSON
 start_daemon failover "$WORK/failover.json"
 
-# target PORT CALLIDS UP: a target that notes the Call-ID of each INVITE it
-# gets in CALLIDS and answers nothing, until the file UP exists: then it
-# answers OPTIONS (200)
-target() {
-	python3 - "$1" "$2" "$3" <<'PY' &
-import os, re, socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(0.2)
-end = time.monotonic() + 40
-with open(sys.argv[2], "w") as f:
-    while time.monotonic() < end:
-        try:
-            data, peer = s.recvfrom(65535)
-        except socket.timeout:
-            continue
-        m = re.search(rb"\r\nCall-ID: *([^\r]+)", data)
-        if data.startswith(b"INVITE ") and m:
-            f.write(m.group(1).decode() + "\n")
-            f.flush()
-        if data.startswith(b"OPTIONS ") and os.path.exists(sys.argv[3]):
-            lines = data.split(b"\r\n")
-            keep = [l for l in lines if re.match(rb"(?i)(via|from|call-id|cseq):", l)]
-            to = [l + b";tag=up" for l in lines if re.match(rb"(?i)to:", l)]
-            s.sendto(b"\r\n".join([b"SIP/2.0 200 OK"] + keep + to + [b"Content-Length: 0", b"", b""]), peer)
-PY
-	PIDS+=($!)
-	wait_udp_port "$1"
-}
-
 # the first target of route trunk: silent until silent.up exists
-target "$SILENT_PORT" "$WORK/silent.callids" "$WORK/silent.up"
+sip_target 127.0.0.1 "$SILENT_PORT" "$WORK/silent.callids" "$WORK/silent.up"
 sipp_uas "$DOWN_PORT" uas_503.xml -m "$CALLS"
 DOWN=${PIDS[-1]}
 
@@ -257,8 +227,8 @@ KA_UP=16183
 KA_DEAD=16184
 W_PORT=16185 # route w's second target, a third of KA_UP's weight
 touch "$WORK/ka.up"
-target "$KA_UP" "$WORK/ka.callids" "$WORK/ka.up"
-target "$W_PORT" "$WORK/w.callids" "$WORK/ka.up"
+sip_target 127.0.0.1 "$KA_UP" "$WORK/ka.callids" "$WORK/ka.up"
+sip_target 127.0.0.1 "$W_PORT" "$WORK/w.callids" "$WORK/ka.up"
 cat >"$WORK/keepalive.json" <<JSON
 {
   "listen": "127.0.0.1:$D_PORT",

@@ -260,6 +260,24 @@ static void test_target_names(void **state)
 	const char *want = "routes[0].target: \"nosuch.invalid:5060\": nosuch.invalid has no IPv4 "
 			   "address (";
 	assert_memory_equal(err, want, strlen(want));
+
+	/* dns_refresh_s (60 by default): resolved again, a moved name follows */
+	assert_int_equal(cfg.dns_refresh_s, 60);
+	const char *changed[2] = {NULL, NULL};
+	assert_int_equal(config_resolve_names(&cfg, changed, 2, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	struct sockaddr_in *moved = (struct sockaddr_in *)&cfg.routes[0].targets[0].addr;
+	moved->sin_addr.s_addr = htonl(0x7f000009); /* as if it had resolved to 127.0.0.9 */
+	assert_int_equal(config_resolve_names(&cfg, changed, 2, err, sizeof(err)), 1);
+	assert_string_equal(changed[0], "localhost:5090");
+	assert_int_equal(ntohl(moved->sin_addr.s_addr), 0x7f000001);
+	/* a name that no longer resolves keeps its address, and is named */
+	snprintf(cfg.routes[0].targets[0].text, sizeof(cfg.routes[0].targets[0].text),
+		 "nosuch.invalid:5090");
+	assert_int_equal(config_resolve_names(&cfg, changed, 2, err, sizeof(err)), 0);
+	assert_int_equal(ntohl(moved->sin_addr.s_addr), 0x7f000001);
+	want = "\"nosuch.invalid:5090\": nosuch.invalid has no IPv4 address (";
+	assert_memory_equal(err, want, strlen(want));
 }
 
 static void test_derived_values(void **state)
@@ -451,6 +469,7 @@ static const struct bad bad_cases[] = {
     {"{\"routes\": [{\"targets\": [\"localhost:5090\", \"127.0.0.1:5090\"]}]}",
      "routes[0].targets[1]: \"127.0.0.1:5090\" is 127.0.0.1:5090, already target 0 of this "
      "route (\"localhost:5090\")"},
+    {"{\"dns_refresh_s\": 86401}", "dns_refresh_s: expected an integer from 0 to 86400, got 86401"},
     {"{\"routes\": [{\"target\": \"localhost:0\"}]}",
      "routes[0].target: port must be 1-65535 in \"localhost:0\""},
     {"{\"routes\": [{\"target\": \"10.0.0.300:5060\"}]}",

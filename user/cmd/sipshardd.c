@@ -147,7 +147,56 @@ struct reload_ctx {
 	struct daemon *d;
 	const struct cli *cli;
 	const struct config *running;
+	/* the configuration of the policy in force, with the addresses its
+	 * target names resolved to; resolved again at next_refresh_ms */
+	struct config *current;
+	uint64_t next_refresh_ms;
 };
+
+/* The next time target names are resolved again: dns_refresh_s from now,
+ * when the configuration in force has any. */
+static void schedule_refresh(struct reload_ctx *x)
+{
+	bool names = false;
+	const struct config *c = x->current;
+	for (unsigned i = 0; i < c->nroutes; i++)
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++)
+			names |= c->routes[i].targets[t].by_name;
+	x->next_refresh_ms =
+	    names && c->dns_refresh_s ? clock_mono_ms() + 1000ull * c->dns_refresh_s : UINT64_MAX;
+}
+
+/* dns_refresh_s: the target names of the configuration in force resolved
+ * again; when one resolves to another address, a policy with it is put in
+ * service (the calls of the old address go on there; new ones go to the
+ * new). A name that no longer resolves keeps its address, with a warning. */
+static void refresh_names(struct reload_ctx *x)
+{
+	const char *changed[8];
+	char err[512], pol_err[512];
+	struct config *next = malloc(sizeof(*next));
+
+	schedule_refresh(x);
+	if (!next)
+		return;
+	memcpy(next, x->current, sizeof(*next));
+	int n = config_resolve_names(next, changed, 8, err, sizeof(err));
+	if (err[0])
+		log_warn("dns_refresh_s: %s; keeping its last address", err);
+	struct policy *pol = NULL;
+	if (n > 0 && policy_create(&pol, next, pol_err, sizeof(pol_err)) != 0) {
+		log_error("dns_refresh_s: new addresses not put in service: %s", pol_err);
+		n = 0;
+	}
+	if (n > 0) {
+		for (int i = 0; i < n && i < 8; i++)
+			log_info("dns_refresh_s: target %s resolves to another address now",
+				 changed[i]);
+		daemon_set_policy(x->d, pol);
+		memcpy(x->current, next, sizeof(*next));
+	}
+	free(next);
+}
 
 /* A refused reload: logged, counted and reported; returns rc. */
 static int reload_refused(struct reload_ctx *x, json_t *report, int rc, const char *why)
@@ -206,6 +255,8 @@ static int reload(struct reload_ctx *x, json_t *report)
 		log_set_level_name(next->log_level); /* validated by the loader */
 	log_info("reloaded %s", file);
 	daemon_set_policy(x->d, pol);
+	memcpy(x->current, next, sizeof(*next));
+	schedule_refresh(x);
 	atomic_fetch_add(&x->d->reloads, 1);
 	config_free(next); /* the policy keeps its own copy */
 	free(next);
@@ -266,11 +317,16 @@ static void drain(struct reload_ctx *x, const sigset_t *set)
 	}
 }
 
-/* Waits for signals (blocked in every thread) until one asks to stop. */
+/* Waits for signals (blocked in every thread) until one asks to stop, and
+ * resolves target names again when their time comes. */
 static void serve_signals(struct reload_ctx *x, const sigset_t *set)
 {
+	const struct timespec second = {1, 0};
+
 	for (;;) {
-		int sig = sigwaitinfo(set, NULL);
+		int sig = sigtimedwait(set, NULL, &second);
+		if (clock_mono_ms() >= x->next_refresh_ms)
+			refresh_names(x);
 		if (sig == SIGHUP) {
 			reload_on_signal(x);
 		} else if (sig == SIGTERM) {
@@ -329,7 +385,13 @@ int main(int argc, char **argv)
 		d.nworkers = SHARD_MAX_WORKERS;
 	d.stats_file = cli.stats_file;
 	d.discard_dialogs = cli.discard_dialogs;
-	struct reload_ctx rctx = {&d, &cli, &cfg};
+	struct reload_ctx rctx = {&d, &cli, &cfg, malloc(sizeof(cfg)), 0};
+	if (!rctx.current) {
+		fprintf(stderr, "sipshardd: out of memory\n");
+		return 1;
+	}
+	memcpy(rctx.current, &cfg, sizeof(cfg));
+	schedule_refresh(&rctx);
 	d.reloadable = true;
 
 	/* blocked before any thread starts, so that every thread inherits the mask
@@ -346,6 +408,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		log_error("cannot start: %s", strerror(-rc));
 		daemon_stop(&d);
+		free(rctx.current);
 		return 1;
 	}
 	log_info("listening on %s, advertising %s, %u workers", cfg.listen, cfg.advertise,
@@ -354,6 +417,7 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	daemon_stop(&d);
 	policy_destroy(d.pol); /* the one in service: a reload replaced pol */
+	free(rctx.current);
 	config_free(&cfg);
 	return 0;
 }

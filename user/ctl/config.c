@@ -75,6 +75,7 @@ static void config_defaults(struct config *c)
 	c->limits.rate_sources = 65536;
 	c->acl_default_allow = true;
 	c->no_route_status = 404;
+	c->dns_refresh_s = 60;
 	c->ood_default_status = 405;
 	memcpy(c->ood, ood, sizeof(ood));
 	c->nood = sizeof(ood) / sizeof(ood[0]);
@@ -789,44 +790,62 @@ static void target_path(const struct config *c, unsigned i, unsigned t, char *ou
 		snprintf(out, cap, "routes[%u].targets[%u]", i, t);
 }
 
-/* Every target given by name gets the first address the system's resolver
- * (/etc/hosts, then DNS) gives it in listen's family (either, for a
- * dual-stack [::]); then no route may name one address twice. Names are
- * resolved at each load: at the start and at each reload, never between. */
-static int resolve_targets(struct cfg_parse *p, bool dual)
+/* A dual-stack [::] listen reaches targets of either family. */
+static bool listen_dual(const struct config *c)
+{
+	return c->listen_addr.ss_family == AF_INET6 && addr_is_wildcard(&c->listen_addr);
+}
+
+/* The first address the system's resolver (/etc/hosts, then DNS) gives
+ * target ct's name in listen's family (either, for a dual-stack [::]), into
+ * *addr; 0, or -EHOSTUNREACH with why. */
+static int resolve_name(const struct config *c, const struct config_target *ct,
+			struct sockaddr_storage *addr, socklen_t *len, char *why, size_t cap)
+{
+	char host[CONFIG_TARGET_MAX];
+	bool dual = listen_dual(c);
+	struct addrinfo hints = {.ai_family = dual ? AF_UNSPEC : c->listen_addr.ss_family,
+				 .ai_socktype = SOCK_DGRAM};
+	struct addrinfo *res = NULL;
+	const char *colon = strrchr(ct->text, ':');
+
+	memcpy(host, ct->text, (size_t)(colon - ct->text));
+	host[colon - ct->text] = '\0';
+	int rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, cap, "\"%s\": %s has no %s address (%s)", ct->text, host,
+			 dual					? "IPv4 or IPv6"
+			 : c->listen_addr.ss_family == AF_INET6 ? "IPv6"
+								: "IPv4",
+			 gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (addr_is_wildcard(addr)) {
+		snprintf(why, cap, "\"%s\" resolves to a wildcard address, not a destination",
+			 ct->text);
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
+/* Every target given by name gets its address (resolve_name); then no route
+ * may name one address twice. */
+static int resolve_targets(struct cfg_parse *p)
 {
 	struct config *c = p->c;
-	char path[48], host[CONFIG_TARGET_MAX], addr[UDP_ADDR_STRLEN];
+	char path[48], why[CONFIG_TARGET_MAX + 160], addr[UDP_ADDR_STRLEN];
 
 	for (unsigned i = 0; i < c->nroutes; i++)
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
 			struct config_target *ct = &c->routes[i].targets[t];
 			target_path(c, i, t, path, sizeof(path));
-			if (ct->by_name) {
-				struct addrinfo hints = {
-				    .ai_family = dual ? AF_UNSPEC : c->listen_addr.ss_family,
-				    .ai_socktype = SOCK_DGRAM};
-				struct addrinfo *res = NULL;
-				const char *colon = strrchr(ct->text, ':');
-				memcpy(host, ct->text, (size_t)(colon - ct->text));
-				host[colon - ct->text] = '\0';
-				int rc = getaddrinfo(host, colon + 1, &hints, &res);
-				if (rc != 0)
-					return fail(p, path, "\"%s\": %s has no %s address (%s)",
-						    ct->text, host,
-						    dual ? "IPv4 or IPv6"
-						    : c->listen_addr.ss_family == AF_INET6 ? "IPv6"
-											   : "IPv4",
-						    gai_strerror(rc));
-				memcpy(&ct->addr, res->ai_addr, res->ai_addrlen);
-				ct->addr_len = res->ai_addrlen;
-				freeaddrinfo(res);
-				if (addr_is_wildcard(&ct->addr))
-					return fail(p, path,
-						    "\"%s\" resolves to a wildcard address, not a "
-						    "destination",
-						    ct->text);
-			}
+			if (ct->by_name &&
+			    resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)) != 0)
+				return fail(p, path, "%s", why);
 			for (unsigned u = 0; u < t; u++) {
 				const struct config_target *cu = &c->routes[i].targets[u];
 				if (cu->addr_len != ct->addr_len ||
@@ -1131,6 +1150,8 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return each_member(p, path, v, acl_member, NULL);
 	if (!strcmp(k, "no_route_status"))
 		return get_status(p, path, v, 400, &c->no_route_status);
+	if (!strcmp(k, "dns_refresh_s"))
+		return get_uint(p, path, v, 0, 86400, &c->dns_refresh_s);
 	if (!strcmp(k, "out_of_dialog"))
 		return each_member(p, path, v, ood_member, NULL);
 	if (!strcmp(k, "routes")) {
@@ -1202,8 +1223,8 @@ static int finish(struct cfg_parse *p)
 
 	/* one UDP socket family per daemon: a target of the other family could
 	 * never be reached, except from a dual-stack [::] socket */
-	bool dual = c->listen_addr.ss_family == AF_INET6 && addr_is_wildcard(&c->listen_addr);
-	int rc = resolve_targets(p, dual);
+	bool dual = listen_dual(c);
+	int rc = resolve_targets(p);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < c->nroutes; i++)
@@ -1292,6 +1313,37 @@ int config_load_default(struct config *c, char *err, size_t errlen)
 void config_free(struct config *c)
 {
 	(void)c; /* everything is inline today; kept for callers */
+}
+
+int config_resolve_names(struct config *c, const char **changed, size_t cap, char *err,
+			 size_t errlen)
+{
+	int n = 0;
+	char why[CONFIG_TARGET_MAX + 160];
+
+	if (errlen)
+		err[0] = '\0';
+	for (unsigned i = 0; i < c->nroutes; i++)
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
+			struct config_target *ct = &c->routes[i].targets[t];
+			struct sockaddr_storage addr;
+			socklen_t len;
+			if (!ct->by_name)
+				continue;
+			if (resolve_name(c, ct, &addr, &len, why, sizeof(why)) != 0) {
+				if (errlen && !err[0])
+					snprintf(err, errlen, "%s", why);
+				continue;
+			}
+			if (len == ct->addr_len && memcmp(&addr, &ct->addr, len) == 0)
+				continue;
+			memcpy(&ct->addr, &addr, sizeof(addr));
+			ct->addr_len = len;
+			if ((size_t)n < cap)
+				changed[n] = ct->text;
+			n++;
+		}
+	return n;
 }
 
 /* ---- printing ------------------------------------------------------------- */
@@ -1407,6 +1459,7 @@ json_t *config_to_object(const struct config *c)
 	}
 	json_object_set_new(o, "routes", routes);
 	json_object_set_new(o, "no_route_status", json_integer(c->no_route_status));
+	json_object_set_new(o, "dns_refresh_s", json_integer(c->dns_refresh_s));
 	for (unsigned i = 0; i < c->nood; i++)
 		json_object_set_new(ood, c->ood[i].method, json_integer(c->ood[i].status));
 	json_object_set_new(ood, "default", json_integer(c->ood_default_status));

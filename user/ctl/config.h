@@ -126,6 +126,9 @@ struct config {
 	unsigned nroutes;
 	struct config_route routes[CONFIG_MAX_ROUTES];
 	int no_route_status;
+	/* targets given by name are resolved again this often (0: only when the
+	 * file is loaded) */
+	uint32_t dns_refresh_s;
 	unsigned nood;
 	struct config_ood ood[CONFIG_MAX_OOD];
 	int ood_default_status;
@@ -171,6 +174,15 @@ void config_free(struct config *c);
 size_t config_restart_changes(const struct config *running, const struct config *next,
 			      const char **names, size_t cap);
 void config_keep_restart_keys(struct config *next, const struct config *running);
+
+/* Resolves the targets given by name again (dns_refresh_s), in place: a
+ * name that resolves to another address takes it (its text in changed, up
+ * to cap of them); a name that no longer resolves keeps its address, and
+ * the first such is described in err (one line; "" when every name
+ * resolved). Returns how many changed. May block: not for the controller
+ * or a worker thread. */
+int config_resolve_names(struct config *c, const char **changed, size_t cap, char *err,
+			 size_t errlen);
 
 /* Where run_dir defaults to for a process with this effective uid:
  * /run/sipshard for root, /tmp/sipshard-UID otherwise. */

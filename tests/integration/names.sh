@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Route targets given by host name in a running sipshardd: resolved when the
+# configuration loads, and again every dns_refresh_s, so that a target whose
+# name moves to another address is followed (its keep-alives, and new calls,
+# go to the new address), while a name that stops resolving keeps its last
+# address. The daemon runs in a mount namespace of its own, where a hosts
+# file this test writes is bind-mounted on /etc/hosts (needs root).
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: a refresh swaps the policy
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=16190
+T_PORT=16191 # the target's port, on 127.0.0.1 and on 127.0.0.2
+STATS=$WORK/names.stats.json
+HOSTS=$WORK/hosts
+echo "127.0.0.1 trunk.test" >"$HOSTS"
+
+if ! unshare --mount true 2>/dev/null; then
+	not_ok "a mount namespace for the daemon's /etc/hosts (needs root)"
+	exit 1
+fi
+
+# sipshardd in its own mount namespace, with $HOSTS as /etc/hosts; the exec
+# chain keeps its PID
+cat >"$WORK/sipshardd-ns" <<SH
+#!/bin/sh
+exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && exec "\$@"' "$HOSTS" "$PWD/$SIPSHARDD" "\$@"
+SH
+chmod +x "$WORK/sipshardd-ns"
+SIPSHARDD=$WORK/sipshardd-ns
+
+# the target on both addresses, answering OPTIONS and noting each
+touch "$WORK/up"
+sip_target 127.0.0.1 "$T_PORT" "$WORK/one.callids" "$WORK/up" "$WORK/one.options"
+sip_target 127.0.0.2 "$T_PORT" "$WORK/two.callids" "$WORK/up" "$WORK/two.options"
+
+cat >"$WORK/names.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 2,
+  "run_dir": "$WORK/run",
+  "dns_refresh_s": 1,
+  "routes": [ { "name": "trunk", "target": "trunk.test:$T_PORT", "keepalive_s": 1 } ]
+}
+JSON
+start_daemon names "$WORK/names.json"
+
+# wait_lines FILE N: until FILE has N lines (5 s at most)
+wait_lines() {
+	for _ in $(seq 1 50); do
+		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+check "the name resolved at the start: keep-alives to 127.0.0.1" wait_lines "$WORK/one.options" 2
+sleep 1.2
+check "the stats name the address" \
+	test "$(json_get "$STATS" 'sorted(j["controller"]["target_calls"])')" = "['127.0.0.1:$T_PORT']"
+
+# the name moves: within dns_refresh_s the keep-alives follow it
+echo "127.0.0.2 trunk.test" >"$HOSTS"
+check "the name resolved again: keep-alives to 127.0.0.2" wait_lines "$WORK/two.options" 2
+check "the log says which target moved" \
+	grep -q "dns_refresh_s: target trunk.test:$T_PORT resolves to another address now" \
+	"$WORK/names.log"
+n1=$(wc -l <"$WORK/one.options")
+sleep 1.5
+check "none to the old address any more" test "$(wc -l <"$WORK/one.options")" = "$n1"
+check "the stats name the new address" \
+	test "$(json_get "$STATS" 'sorted(j["controller"]["target_calls"])')" = "['127.0.0.2:$T_PORT']"
+
+# the name stops resolving: its last address is kept, with a warning
+echo "127.0.0.1 other.test" >"$HOSTS"
+n2=$(wc -l <"$WORK/two.options")
+check "a name that no longer resolves keeps its last address" wait_lines "$WORK/two.options" $((n2 + 2))
+check "and the log says so" \
+	grep -q "dns_refresh_s: \"trunk.test:$T_PORT\": trunk.test has no IPv4 address (.*); keeping its last address" \
+	"$WORK/names.log"
+stop_daemon
+check "the daemon stopped cleanly" test -z "$(grep -i 'sanitizer\|leak' "$WORK/names.log")"
