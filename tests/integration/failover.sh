@@ -10,7 +10,8 @@
 # up again when it answers one. A round-robin route starts each call at the
 # next target and rewrites the called user. With keepalive_s, targets that
 # are up are sent OPTIONS too, and one that answers none is down before any
-# call tried it. A round-robin route shares calls by its targets' weights.
+# call tried it. A round-robin route shares calls by its targets' weights;
+# sipshardctl disable takes a target out of service.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: failover rewrites the set-up record
@@ -264,4 +265,28 @@ sleep 0.3 # a ninth would show
 check "weights 3 and 1 share 8 calls 6 and 2" \
 	test "$(sort -u "$WORK/ka.callids" | wc -l) $(sort -u "$WORK/w.callids" | wc -l)" = "6 2"
 kill "$W_UAC" 2>/dev/null
+
+# ---- sipshardctl disable: new calls skip the target, its calls go on ---------
+CTL=("$BUILD/sipshardctl" -s "$WORK/run/sipshardd.sock")
+check "sipshardctl disable names the address and the calls on it" \
+	test "$("${CTL[@]}" disable "127.0.0.1:$W_PORT")" = "disabled 127.0.0.1:$W_PORT: new calls skip it; 2 call(s) on it"
+start_bg sipp "127.0.0.1:$D_PORT" -sf tests/sipp/probe_invite_408.xml -s w2 -m 4 -r 40 \
+	-i 127.0.0.1 -p "$((D_PORT + 3))" -nostdin >"$WORK/uac-w2.out" 2>&1
+W_UAC=${PIDS[-1]}
+for _ in $(seq 1 50); do
+	[ "$(sort -u "$WORK/ka.callids" | wc -l)" -ge 10 ] && break
+	sleep 0.1
+done
+sleep 0.3
+check "4 more calls all at the other target" \
+	test "$(sort -u "$WORK/ka.callids" | wc -l) $(sort -u "$WORK/w.callids" | wc -l)" = "10 2"
+kill "$W_UAC" 2>/dev/null
+check "sipshardctl targets shows it disabled" test "$("${CTL[@]}" targets | python3 -c '
+import json, sys
+print(sorted((t["address"], t["disabled"]) for t in json.load(sys.stdin)))')" = \
+	"[('127.0.0.1:$KA_UP', False), ('127.0.0.1:$KA_DEAD', False), ('127.0.0.1:$W_PORT', True)]"
+check "a target named as a route writes it: enable localhost:$KA_UP" \
+	test "$("${CTL[@]}" enable "localhost:$KA_UP")" = "enabled 127.0.0.1:$KA_UP: new calls may take it; 10 call(s) on it"
+check "a target no route has: refused" \
+	test "$("${CTL[@]}" disable 127.0.0.1:9 2>&1)" = "sipshardctl: disable: no route of the configuration in service has that target"
 stop_daemon

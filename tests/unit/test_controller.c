@@ -1876,6 +1876,54 @@ static void test_rewrite_user(void **state)
 	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
 }
 
+/* ctl_set_target_disabled (sipshardctl disable): new calls skip a disabled
+ * target, a route with none left answers 503, and enabling it brings it
+ * back; only targets of the policy in force can be named. */
+static void disable_target(uint16_t port, bool disabled, int want_rc)
+{
+	struct sockaddr_in a;
+	uint32_t calls = 99;
+	test_addr_in(&a, "127.0.0.1", port);
+	assert_int_equal(
+	    ctl_set_target_disabled(ctl, (const struct sockaddr *)&a, sizeof(a), disabled, &calls),
+	    want_rc);
+	if (!want_rc)
+		assert_true(calls < 99);
+}
+
+static void test_target_disabled(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	disable_target(5090, true, 0);
+	disable_target(5099, true, -ENOENT);
+	numbered_invite(1);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	struct ctl_target_info ti[4];
+	assert_int_equal(ctl_get_targets(ctl, ti, 4), 3);
+	assert_true(ti[0].disabled);
+	assert_false(ti[1].disabled);
+	assert_int_equal(ti[1].calls, 1);
+
+	disable_target(5091, true, 0);
+	disable_target(5092, true, 0);
+	unsigned base = nsent;
+	numbered_invite(2);
+	assert_int_equal(nsent, base + 1); /* a 503 at once */
+	assert_int_equal(sent_msg(base)->status, 503);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_target_full, 1);
+
+	disable_target(5090, false, 0);
+	numbered_invite(3);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+}
+
 /* A target given by name: leg B's INVITE goes to the address the name
  * resolved to, its Request-URI and To name the host as written, and the
  * CDR's target is the name. */
@@ -2372,6 +2420,8 @@ int main(void)
 						     teardown, (void *)failover_keepalive_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_keepalive_without_down, setup_config,
 						     teardown, (void *)keepalive_no_down_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_target_disabled, setup_config, teardown,
+						     (void *)failover_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_target_by_name, setup_config, teardown,
 						     (void *)named_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_weighted_round_robin, setup_config,

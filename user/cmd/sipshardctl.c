@@ -31,6 +31,11 @@ static const char usage_text[] =
     "            on it now, whether new calls skip it as down, the round trip of\n"
     "            its last OPTIONS answered in ms, and its INVITEs: sent, answered\n"
     "            (2xx), rejected, unanswered\n"
+    "  disable TARGET, enable TARGET\n"
+    "            take a route target out of service, or put it back: new calls skip\n"
+    "            a disabled target as a full one (a route with none left answers\n"
+    "            503); its calls go on. TARGET: IP:port, or name:port as a route\n"
+    "            writes it. Kept across reloads, not across restarts\n"
     "  config    the configuration in service (after any reload), as JSON\n"
     "  reload    reload the daemon's --config file, as SIGHUP does, and print what\n"
     "            happened: reloaded FILE, and a warning per key that waits for a restart\n"
@@ -171,21 +176,32 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	int nargs = argc - optind;
 	bool refer = !strcmp(cli->command, "refer");
 	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message") || refer;
+	bool admin = !strcmp(cli->command, "disable") || !strcmp(cli->command, "enable");
 	bool with_call_id =
 	    sends || !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
-	if (!with_call_id && strcmp(cli->command, "stats") && strcmp(cli->command, "targets") &&
-	    strcmp(cli->command, "config") && strcmp(cli->command, "reload") &&
-	    strcmp(cli->command, "drain")) {
-		fprintf(
-		    stderr,
-		    "sipshardctl: unknown command '%s': expected stats, targets, config, reload, "
-		    "drain, dialogs, bye, info, message or refer\n",
-		    cli->command);
+	if (!with_call_id && !admin && strcmp(cli->command, "stats") &&
+	    strcmp(cli->command, "targets") && strcmp(cli->command, "config") &&
+	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
+		fprintf(stderr,
+			"sipshardctl: unknown command '%s': expected stats, targets, disable, "
+			"enable, config, reload, drain, dialogs, bye, info, message or refer\n",
+			cli->command);
 		return EXIT_USAGE;
 	}
 	if ((sends || !strcmp(cli->command, "bye")) && nargs != 1) {
 		fprintf(stderr, "sipshardctl: %s: expected one Call-ID\n", cli->command);
 		return EXIT_USAGE;
+	}
+	if (admin) {
+		if (nargs != 1 || cli->target) {
+			fprintf(stderr,
+				"sipshardctl: %s: expected one target: IP:port, or name:port as "
+				"a route writes it\n",
+				cli->command);
+			return EXIT_USAGE;
+		}
+		cli->target = argv[optind++];
+		nargs--;
 	}
 	if (sends && (!cli->to || (strcmp(cli->to, "caller") && strcmp(cli->to, "callee")))) {
 		fprintf(stderr, "sipshardctl: %s: expected --to caller or --to callee\n",
@@ -198,7 +214,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			"and refer\n");
 		return EXIT_USAGE;
 	}
-	if (refer != (cli->target != NULL) || (refer && (cli->ctype || cli->body))) {
+	if ((refer || admin) != (cli->target != NULL) || (refer && (cli->ctype || cli->body))) {
 		fprintf(stderr, refer ? "sipshardctl: refer: expected --target URI, and no --type "
 					"or --body\n"
 				      : "sipshardctl: --target is for refer only\n");
@@ -476,6 +492,13 @@ int main(int argc, char **argv)
 			       json_string_value(json_object_get(answer, "file")) ?: "?");
 			json_array_foreach(json_object_get(answer, "warnings"), i, w)
 			    printf("warning: %s\n", json_string_value(w));
+		} else if (!strcmp(cli.command, "disable") || !strcmp(cli.command, "enable")) {
+			printf("%s %s: %s; %" JSON_INTEGER_FORMAT " call(s) on it\n",
+			       cli.command[0] == 'd' ? "disabled" : "enabled",
+			       str_member(answer, "address"),
+			       cli.command[0] == 'd' ? "new calls skip it"
+						     : "new calls may take it",
+			       json_integer_value(json_object_get(answer, "calls")));
 		} else if (!strcmp(cli.command, "drain")) {
 			printf("draining: %" JSON_INTEGER_FORMAT
 			       " call(s) up; sipshardd stops when "

@@ -178,6 +178,7 @@ struct target_state {
 	socklen_t len;
 	bool named;	     /* by the policy in force */
 	uint32_t calls;	     /* dialog slots counting on it (slot_pool.target_of) */
+	bool disabled;	     /* by the operator (ctl_set_target_disabled): full */
 	uint64_t down_until; /* monotonic ms; up when not after now */
 	/* targets[].max_cps as a cell rate: the theoretical arrival time of
 	 * the next INVITE, in monotonic us (GCRA, a second's worth of burst) */
@@ -1078,12 +1079,14 @@ static bool target_over_rate(const struct config_target *ct, const struct target
 	return s->cps_tat_us > now_us + 1000000u - interval;
 }
 
-/* A target at its max_calls, or whose max_cps allows no INVITE now. */
+/* A target at its max_calls, whose max_cps allows no INVITE now, or that
+ * the operator disabled. */
 static bool target_full(struct ctl *c, unsigned route, unsigned t, uint64_t now)
 {
 	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
 	const struct target_state *s = route_target_state(c, route, t);
-	return (ct->max_calls && s && s->calls >= ct->max_calls) || target_over_rate(ct, s, now);
+	return (s && s->disabled) || (ct->max_calls && s && s->calls >= ct->max_calls) ||
+	       target_over_rate(ct, s, now);
 }
 
 /* An INVITE goes to the target now: counted, and against its max_cps. */
@@ -2401,6 +2404,17 @@ void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 		st->targets_down += c->targets[i].named && c->targets[i].down_until > c->tick_now;
 }
 
+int ctl_set_target_disabled(struct ctl *c, const struct sockaddr *addr, socklen_t len,
+			    bool disabled, uint32_t *calls)
+{
+	uint32_t i = target_find(c, addr, len);
+	if (i == CTL_NO_TARGET || !c->targets[i].named)
+		return -ENOENT;
+	c->targets[i].disabled = disabled;
+	*calls = c->targets[i].calls;
+	return 0;
+}
+
 size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap)
 {
 	size_t n = 0;
@@ -2409,10 +2423,16 @@ size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t 
 		if (!t->named)
 			continue;
 		if (n < cap)
-			out[n] = (struct ctl_target_info){
-			    t->addr,	  t->len,     t->calls,	   t->down_until > c->tick_now,
-			    t->rtt_ms,	  t->invites, t->answered, t->rejected,
-			    t->unanswered};
+			out[n] = (struct ctl_target_info){.addr = t->addr,
+							  .len = t->len,
+							  .calls = t->calls,
+							  .down = t->down_until > c->tick_now,
+							  .rtt_ms = t->rtt_ms,
+							  .invites = t->invites,
+							  .answered = t->answered,
+							  .rejected = t->rejected,
+							  .unanswered = t->unanswered,
+							  .disabled = t->disabled};
 		n++;
 	}
 	return n;

@@ -81,8 +81,8 @@ struct ctl_stats {
 	uint64_t failovers;
 	/* targets found silent (routes[].down_s), and how many new calls skip now */
 	uint64_t targets_marked_down, targets_down;
-	/* INVITEs answered 503 because every target of their route had its
-	 * targets[].max_calls */
+	/* INVITEs answered 503 because every target of their route was full
+	 * (targets[].max_calls, max_cps) or disabled */
 	uint64_t rejected_target_full;
 	/* OPTIONS sent to targets that are down (routes[].probe_s), and answered */
 	uint64_t probes_sent, probes_answered;
@@ -181,9 +181,17 @@ struct ctl_target_info {
 	/* INVITEs sent to it, and how many it answered 2xx, rejected (another
 	 * final) or left unanswered (failover_ms or Timer B) */
 	uint64_t invites, answered, rejected, unanswered;
+	bool disabled; /* ctl_set_target_disabled */
 };
 /* Fills up to cap entries; returns how many targets there are. */
 size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap);
+/* The operator takes the target at addr (of the policy in force) out of
+ * service, or puts it back: while disabled, new calls skip it as a full one
+ * (a route with none left answers 503), calls on it go on, and OPTIONS keep
+ * going to it. Kept across reloads that keep the address, not across
+ * restarts. 0 with *calls, the calls on it now; -ENOENT for no such target. */
+int ctl_set_target_disabled(struct ctl *c, const struct sockaddr *addr, socklen_t len,
+			    bool disabled, uint32_t *calls);
 
 /* The set-up record pool: where it is mapped, and its size (for the log). */
 struct ctl_pool {

@@ -287,15 +287,48 @@ static json_t *targets_command(struct daemon *d)
 			}
 		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
 		json_array_append_new(
-		    all, json_pack("{s:s, s:o*, s:I, s:b, s:o*, s:I, s:I, s:I, s:I}", "address",
-				   addr, "routes", routes, "calls", (json_int_t)t[i].calls, "down",
-				   t[i].down, "options_rtt_ms",
-				   t[i].rtt_ms >= 0 ? json_integer(t[i].rtt_ms) : json_null(),
-				   "invites", (json_int_t)t[i].invites, "answered",
-				   (json_int_t)t[i].answered, "rejected", (json_int_t)t[i].rejected,
-				   "unanswered", (json_int_t)t[i].unanswered));
+		    all,
+		    json_pack("{s:s, s:o*, s:I, s:b, s:b, s:o*, s:I, s:I, s:I, s:I}", "address",
+			      addr, "routes", routes, "calls", (json_int_t)t[i].calls, "down",
+			      t[i].down, "disabled", t[i].disabled, "options_rtt_ms",
+			      t[i].rtt_ms >= 0 ? json_integer(t[i].rtt_ms) : json_null(), "invites",
+			      (json_int_t)t[i].invites, "answered", (json_int_t)t[i].answered,
+			      "rejected", (json_int_t)t[i].rejected, "unanswered",
+			      (json_int_t)t[i].unanswered));
 	}
 	return all ? json_pack("{s:o}", "targets", all) : NULL;
+}
+
+/* sipshardctl disable|enable TARGET: TARGET as a route writes it (an
+ * address or a name) or as sipshardctl targets shows it (the address). */
+static json_t *target_admin_command(struct daemon *d, const json_t *request, bool disable)
+{
+	const char *want = json_string_value(json_object_get(request, "target"));
+	const struct config *pc = policy_config(d->pol);
+	char addr[UDP_ADDR_STRLEN];
+	uint32_t calls = 0;
+
+	if (!want)
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+				 "expected a target: IP:port, or name:port as a route writes it");
+	for (unsigned r = 0; r < pc->nroutes; r++)
+		for (unsigned t = 0; t < pc->routes[r].ntargets; t++) {
+			const struct config_target *ct = &pc->routes[r].targets[t];
+			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
+			if (strcmp(want, ct->text) && strcmp(want, addr))
+				continue;
+			if (ctl_set_target_disabled(d->ctl, (const struct sockaddr *)&ct->addr,
+						    ct->addr_len, disable, &calls) != 0)
+				continue;
+			log_info("target %s %s by the operator: %s (%u call(s) on it)", addr,
+				 disable ? "disabled" : "enabled",
+				 disable ? "new calls skip it" : "new calls may take it again",
+				 calls);
+			return json_pack("{s:s, s:b, s:I}", "address", addr, "disabled", disable,
+					 "calls", (json_int_t)calls);
+		}
+	return json_pack("{s:b, s:s}", "ok", 0, "error",
+			 "no route of the configuration in service has that target");
 }
 
 static json_t *mgmt_command(void *arg, const char *command, const json_t *request)
@@ -329,6 +362,8 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		}
 		return MGMT_LATER;
 	}
+	if (!strcmp(command, "disable") || !strcmp(command, "enable"))
+		return target_admin_command(d, request, !strcmp(command, "disable"));
 	if (strcmp(command, "drain") == 0) {
 		/* the main thread drains on SIGTERM: one path for both */
 		if (kill(getpid(), SIGTERM) != 0)
@@ -339,10 +374,10 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 	if (!strcmp(command, "dialogs") || !strcmp(command, "bye") || !strcmp(command, "info") ||
 	    !strcmp(command, "message") || !strcmp(command, "refer"))
 		return dialogs_command(d, command, request, clock_mono_ms());
-	char why[160];
+	char why[200];
 	snprintf(why, sizeof(why),
-		 "unknown command \"%.40s\"; expected stats, targets, config, reload, drain, "
-		 "dialogs, bye, info, message or refer",
+		 "unknown command \"%.40s\"; expected stats, targets, disable, enable, config, "
+		 "reload, drain, dialogs, bye, info, message or refer",
 		 command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
@@ -1042,7 +1077,7 @@ static void targets_json(struct daemon *d, json_t *c)
 	char addr[UDP_ADDR_STRLEN];
 	json_t *calls = json_object(), *down = json_object(), *rtt = json_object();
 	json_t *invites = json_object(), *answered = json_object(), *rejected = json_object(),
-	       *unanswered = json_object();
+	       *unanswered = json_object(), *disabled = json_object();
 
 	size_t n = ctl_get_targets(d->ctl, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < n && i < sizeof(t) / sizeof(t[0]); i++) {
@@ -1055,6 +1090,7 @@ static void targets_json(struct daemon *d, json_t *c)
 		JI(answered, addr, t[i].answered);
 		JI(rejected, addr, t[i].rejected);
 		JI(unanswered, addr, t[i].unanswered);
+		json_object_set_new(disabled, addr, json_boolean(t[i].disabled));
 	}
 	json_object_set_new(c, "target_calls", calls);
 	json_object_set_new(c, "target_down", down);
@@ -1063,6 +1099,7 @@ static void targets_json(struct daemon *d, json_t *c)
 	json_object_set_new(c, "target_answered", answered);
 	json_object_set_new(c, "target_rejected", rejected);
 	json_object_set_new(c, "target_unanswered", unanswered);
+	json_object_set_new(c, "target_disabled", disabled);
 }
 
 json_t *daemon_stats_json(struct daemon *d)
