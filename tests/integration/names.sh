@@ -65,7 +65,7 @@ check "the stats name the address" \
 echo "127.0.0.2 trunk.test" >"$HOSTS"
 check "the name resolved again: keep-alives to 127.0.0.2" wait_lines "$WORK/two.options" 2
 check "the log says which target moved" \
-	grep -q "dns_refresh_s: target trunk.test:$T_PORT resolves to another address now" \
+	grep -q "dns_refresh_s: target trunk.test:$T_PORT resolves to 127.0.0.2:$T_PORT now (was 127.0.0.1:$T_PORT)" \
 	"$WORK/names.log"
 n1=$(wc -l <"$WORK/one.options")
 sleep 1.5

@@ -22,6 +22,7 @@
 #include "ctl/policy.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "net/udp.h"
 
 static const char usage_text[] =
     "usage: sipshardd [OPTIONS]\n"
@@ -172,8 +173,8 @@ static void schedule_refresh(struct reload_ctx *x)
  * new). A name that no longer resolves keeps its address, with a warning. */
 static void refresh_names(struct reload_ctx *x)
 {
-	const char *changed[8];
-	char err[512], pol_err[512];
+	const struct config_target *changed[8];
+	char err[512], pol_err[512], was[UDP_ADDR_STRLEN], now[UDP_ADDR_STRLEN];
 	struct config *next = malloc(sizeof(*next));
 
 	schedule_refresh(x);
@@ -189,9 +190,17 @@ static void refresh_names(struct reload_ctx *x)
 		n = 0;
 	}
 	if (n > 0) {
-		for (int i = 0; i < n && i < 8; i++)
-			log_info("dns_refresh_s: target %s resolves to another address now",
-				 changed[i]);
+		for (int i = 0; i < n && i < 8; i++) {
+			/* the same target in the configuration it replaces */
+			const struct config_target *old =
+			    (const void *)((const char *)x->current +
+					   ((const char *)changed[i] - (const char *)next));
+			udp_format_addr((const struct sockaddr *)&old->addr, was, sizeof(was));
+			udp_format_addr((const struct sockaddr *)&changed[i]->addr, now,
+					sizeof(now));
+			log_info("dns_refresh_s: target %s resolves to %s now (was %s)",
+				 changed[i]->text, now, was);
+		}
 		daemon_set_policy(x->d, pol);
 		memcpy(x->current, next, sizeof(*next));
 	}

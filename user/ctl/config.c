@@ -1315,8 +1315,8 @@ void config_free(struct config *c)
 	(void)c; /* everything is inline today; kept for callers */
 }
 
-int config_resolve_names(struct config *c, const char **changed, size_t cap, char *err,
-			 size_t errlen)
+int config_resolve_names(struct config *c, const struct config_target **changed, size_t cap,
+			 char *err, size_t errlen)
 {
 	int n = 0;
 	char why[CONFIG_TARGET_MAX + 160];
@@ -1340,7 +1340,7 @@ int config_resolve_names(struct config *c, const char **changed, size_t cap, cha
 			memcpy(&ct->addr, &addr, sizeof(addr));
 			ct->addr_len = len;
 			if ((size_t)n < cap)
-				changed[n] = ct->text;
+				changed[n] = ct;
 			n++;
 		}
 	return n;

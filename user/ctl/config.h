@@ -176,13 +176,13 @@ size_t config_restart_changes(const struct config *running, const struct config 
 void config_keep_restart_keys(struct config *next, const struct config *running);
 
 /* Resolves the targets given by name again (dns_refresh_s), in place: a
- * name that resolves to another address takes it (its text in changed, up
- * to cap of them); a name that no longer resolves keeps its address, and
+ * name that resolves to another address takes it (the target in changed,
+ * up to cap of them); a name that no longer resolves keeps its address, and
  * the first such is described in err (one line; "" when every name
  * resolved). Returns how many changed. May block: not for the controller
  * or a worker thread. */
-int config_resolve_names(struct config *c, const char **changed, size_t cap, char *err,
-			 size_t errlen);
+int config_resolve_names(struct config *c, const struct config_target **changed, size_t cap,
+			 char *err, size_t errlen);
 
 /* Where run_dir defaults to for a process with this effective uid:
  * /run/sipshard for root, /tmp/sipshard-UID otherwise. */
