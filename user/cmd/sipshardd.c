@@ -143,7 +143,8 @@ static void apply_cli(struct config *cfg, const struct cli *cli)
 		cfg->io_uring = false;
 }
 
-/* What a reload needs, for the daemon's reload hook. */
+/* What the main thread needs for reloads (reload) and name refreshes
+ * (refresh_names). */
 struct reload_ctx {
 	struct daemon *d;
 	const struct cli *cli;

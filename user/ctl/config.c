@@ -851,6 +851,10 @@ static int resolve_targets(struct cfg_parse *p)
 				if (cu->addr_len != ct->addr_len ||
 				    memcmp(&cu->addr, &ct->addr, ct->addr_len) != 0)
 					continue;
+				if (!strcmp(cu->text, ct->text))
+					return fail(p, path,
+						    "\"%s\" is already target %u of this route",
+						    ct->text, u);
 				udp_format_addr((const struct sockaddr *)&ct->addr, addr,
 						sizeof(addr));
 				return fail(
@@ -901,11 +905,7 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 	}
 	if (rc)
 		return rc;
-	for (size_t j = 0; j < i; j++)
-		if (!strcmp(r->targets[j].text, t->text))
-			return fail(p, path, "\"%s\" is already target %zu of this route", t->text,
-				    j);
-	r->ntargets = (unsigned)i + 1;
+	r->ntargets = (unsigned)i + 1; /* two at one address: resolve_targets */
 	return 0;
 }
 
