@@ -373,4 +373,46 @@ bool sip_can_respond(const struct sip_msg *m);
 /* Standard reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
 const char *sip_reason_phrase(int status);
 
+/* ---- digest authentication (RFC 3261 22.4, RFC 7616) ------------------------
+ * What sipshard needs to authenticate itself to a callee that challenges its
+ * INVITE (a carrier trunk's 401 or 407): read the challenge, answer it. Not a
+ * server side: sipshard never challenges. */
+enum sip_digest_alg { SIP_DIGEST_MD5 = 1, SIP_DIGEST_SHA256 };
+
+struct sip_digest_challenge {
+	sip_view realm, nonce; /* the bytes inside the quotes */
+	sip_view opaque;       /* inside the quotes; has_opaque when given */
+	bool has_opaque;
+	uint8_t alg;   /* enum sip_digest_alg: MD5 when algorithm is absent */
+	bool qop_auth; /* qop offered, "auth" among its values */
+	bool stale;    /* stale=true: the nonce, not the credentials, was refused */
+};
+
+/* Reads a WWW-Authenticate or Proxy-Authenticate value (a view into buf).
+ * Returns 0; -EINVAL when it is not a well-formed Digest challenge (syntax, no
+ * realm or nonce, a parameter twice); -ENOTSUP for one this library does not
+ * answer: another scheme, an algorithm but MD5 and SHA-256 (the -sess forms
+ * too), a qop list without "auth", a backslash escape in realm, nonce or
+ * opaque. */
+int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_digest_challenge *ch);
+
+/* The credentials that answer a challenge. username must hold no '"', '\' or
+ * control byte (it is sent quoted as it is); cnonce is a token. */
+struct sip_digest_creds {
+	const char *username, *password;
+	const char *method; /* "INVITE" */
+	const char *uri;    /* the request's Request-URI, as sent */
+	size_t uri_len;
+	const char *cnonce; /* with qop only */
+	uint32_t nc;	    /* with qop only: 1 for the first use of a nonce */
+};
+
+/* Writes the Authorization (or Proxy-Authorization) value answering ch (read
+ * from buf): `Digest username="..", realm="..", nonce="..", uri="..",
+ * response="..", algorithm=.., [qop=auth, nc=.., cnonce=".."], [opaque=".."]`,
+ * NUL-terminated. Returns its length, or -ENOSPC when cap is too small, or
+ * -EINVAL for a username it cannot send. */
+int sip_digest_answer(const char *buf, const struct sip_digest_challenge *ch,
+		      const struct sip_digest_creds *cr, char *out, size_t cap);
+
 #endif
