@@ -233,6 +233,38 @@ static void test_route_targets_and_failover(void **state)
 	assert_int_not_equal(other.routes[0].tag, cfg.routes[0].tag);
 }
 
+/* routes[].auth: read, and printed without its password. */
+static void test_route_auth(void **state)
+{
+	(void)state;
+	load(&cfg, "{\"routes\": [{\"name\": \"carrier\", \"target\": \"10.0.0.1:5060\","
+		   " \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cr\\\"et\","
+		   " \"realm\": \"carrier.example\"}}, {\"target\": \"10.0.0.2:5060\"}]}");
+	const struct config_route *r = &cfg.routes[0];
+	assert_string_equal(r->auth.username, "trunk7");
+	assert_string_equal(r->auth.password, "s3cr\"et");
+	assert_string_equal(r->auth.realm, "carrier.example");
+	assert_string_equal(cfg.routes[1].auth.username, "");
+	char *text = config_to_json(&cfg);
+	assert_non_null(text);
+	assert_null(strstr(text, "s3cr"));
+	free(text);
+	json_t *j = printed(&cfg);
+	json_t *a = json_object_get(json_array_get(json_object_get(j, "routes"), 0), "auth");
+	assert_string_equal(json_string_value(json_object_get(a, "username")), "trunk7");
+	assert_string_equal(json_string_value(json_object_get(a, "password")), "(set)");
+	assert_string_equal(json_string_value(json_object_get(a, "realm")), "carrier.example");
+	assert_true(
+	    json_is_null(json_object_get(json_array_get(json_object_get(j, "routes"), 1), "auth")));
+	json_decref(j);
+	assert_round_trip(&cfg);
+	/* no realm: any */
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"auth\": {\"username\": \"u\","
+		   " \"password\": \"\"}}]}");
+	assert_string_equal(cfg.routes[0].auth.realm, "");
+	assert_round_trip(&cfg);
+}
+
 /* A target may be a host name: resolved at load (here by /etc/hosts) to an
  * address of listen's family, its text kept as written; a name that does
  * not resolve, or two targets of a route at one address, are errors. */
@@ -474,6 +506,22 @@ static const struct bad bad_cases[] = {
      "routes[0].target: port must be 1-65535 in \"localhost:0\""},
     {"{\"routes\": [{\"target\": \"10.0.0.300:5060\"}]}",
      "routes[0].target: \"10.0.0.300\" is not a numeric IPv4 or IPv6 address"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"password\": \"x\"}}]}",
+     "routes[0].auth: missing \"username\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\"}}]}",
+     "routes[0].auth: missing \"password\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"\"}}]}",
+     "routes[0].auth.username: must not be empty"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"a\\\"b\"}}]}",
+     "routes[0].auth.username: control character, '\"' or '\\' in \"a\"b\": it is sent inside a "
+     "quoted string"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
+     "\"p\", \"realm\": 7}}]}",
+     "routes[0].auth.realm: expected a string, got an integer"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"user\": \"u\"}}]}",
+     "routes[0].auth.user: unknown key"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": \"u:p\"}]}",
+     "routes[0].auth: expected an object, got a string"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"keepalive_s\": -1}]}",
      "routes[0].keepalive_s: expected an integer from 0 to 3600, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
@@ -763,6 +811,7 @@ int main(void)
 	    cmocka_unit_test(test_example_file_loads),
 	    cmocka_unit_test(test_partial_document_keeps_defaults),
 	    cmocka_unit_test(test_route_targets_and_failover),
+	    cmocka_unit_test(test_route_auth),
 	    cmocka_unit_test(test_target_names),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <nettle/md5.h>
 
 #include "../common/addr.h"
 #include "../common/relay_dialog.h"
@@ -111,6 +112,17 @@ static const char limits_config[] =
     " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
     " \"routes\": [{\"name\": \"lim\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
     "  \"max_calls\": 2}, {\"address\": \"127.0.0.1:5091\", \"max_calls\": 1}]}]}";
+/* One target that asks for credentials: the route has them (auth_config), has
+ * them for another realm (auth_realm_config), or has none (test_config). */
+#define AUTH_CONFIG(auth)                                                                          \
+	"{\"listen\": \"127.0.0.1:5060\","                                                         \
+	" \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": "  \
+	"16},"                                                                                     \
+	" \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\","                    \
+	" \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"" auth "}}]}"
+static const char auth_config[] = AUTH_CONFIG("");
+static const char auth_realm_config[] = AUTH_CONFIG(", \"realm\": \"other.example\"");
+
 static const char *ctl_config = test_config; /* what open_ctl loads */
 static uint64_t alice_now = 1000;	     /* when alice's datagrams arrive */
 
@@ -331,9 +343,10 @@ static unsigned invite_to_bob(void)
 	return 0;
 }
 
-/* A response from bob to the INVITE sent[inv], with status and To tag, at
- * time now. */
-static void response_from_bob_at(unsigned inv, int status, const char *to_tag, uint64_t now)
+/* A response from bob to the INVITE sent[inv], with status, To tag and
+ * extra header lines, at time now. */
+static void response_from_bob_with(unsigned inv, int status, const char *to_tag, const char *extra,
+				   uint64_t now)
 {
 	char branch[128], call_id[128], from_tag[128];
 	const struct sip_msg *i = sent_msg(inv);
@@ -350,11 +363,17 @@ static void response_from_bob_at(unsigned inv, int status, const char *to_tag, u
 			 "Call-ID: %s\r\n"
 			 "CSeq: %u INVITE\r\n"
 			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
+			 "%s"
 			 "Content-Length: 0\r\n\r\n",
 			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
-			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num);
+			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num, extra);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
+}
+
+static void response_from_bob_at(unsigned inv, int status, const char *to_tag, uint64_t now)
+{
+	response_from_bob_with(inv, status, to_tag, "", now);
 }
 
 /* The same at 1100. */
@@ -2381,6 +2400,274 @@ static void test_records_of_another_capacity_dropped(void **state)
 }
 
 /* A test run on a controller made from configuration cfg (setup_config). */
+/* ---- digest authentication to the callee (routes[].auth) ------------------ */
+
+/* The caller's INVITE, with credentials of its own for us. */
+static void invite_with_credentials_from_alice(void)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Proxy-Authorization: Digest username=\"alice\", realm=\"sbc\", nonce=\"x\", "
+		   "uri=\"sip:+15551234@127.0.0.1:5060\", response=\"0123\"\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n");
+}
+
+/* The lines of sent[i] with header id. */
+static unsigned count_lines(unsigned i, enum sip_hdr id)
+{
+	const struct sip_msg *x = sent_msg(i);
+	unsigned n = 0;
+	for (uint16_t h = 0; h < x->nhdrs; h++)
+		n += x->hdrs[h].id == id;
+	return n;
+}
+
+/* The value of parameter name="..." (or name=token) in sent[i]'s line id. */
+static void credential_param(unsigned i, enum sip_hdr id, const char *name, char *val, size_t cap)
+{
+	const struct sip_msg *x = sent_msg(i);
+	char line[2048], key[32];
+	val[0] = '\0';
+	for (uint16_t h = 0; h < x->nhdrs; h++)
+		if (x->hdrs[h].id == id) {
+			snprintf(line, sizeof(line), "%.*s", (int)x->hdrs[h].value.len,
+				 sent[i].buf + x->hdrs[h].value.off);
+			snprintf(key, sizeof(key), " %s=", name);
+			const char *p = strstr(line, key);
+			assert_non_null(p);
+			p += strlen(key);
+			bool quoted = *p == '"';
+			p += quoted;
+			size_t n = strcspn(p, quoted ? "\"" : ",");
+			snprintf(val, cap, "%.*s", (int)n, p);
+			return;
+		}
+	fail_msg("no such line in sent datagram %u", i);
+}
+
+static void md5_hex(const char *text, char hex[33])
+{
+	struct md5_ctx ctx;
+	uint8_t d[MD5_DIGEST_SIZE];
+	md5_init(&ctx);
+	md5_update(&ctx, strlen(text), (const uint8_t *)text);
+	md5_digest(&ctx, sizeof(d), d);
+	for (int i = 0; i < MD5_DIGEST_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* sent[i]'s Proxy-Authorization answers nonce in realm "carrier.example"
+ * with trunk7's password and qop auth (RFC 7616 3.4.1, composed here). */
+static void assert_answers(unsigned i, const char *nonce)
+{
+	char uri[256], cnonce[64], nc[16], response[80], a1[64], a2[300], all[512];
+	char ha1[33], ha2[33], want[33];
+	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "uri", uri, sizeof(uri));
+	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "cnonce", cnonce, sizeof(cnonce));
+	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "nc", nc, sizeof(nc));
+	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "response", response, sizeof(response));
+	const struct sip_msg *x = sent_msg(i);
+	assert_true(sip_view_eq(sent[i].buf, x->ruri.whole, uri, strlen(uri)));
+	assert_string_equal(nc, "00000001");
+	assert_true(strlen(cnonce) >= 8);
+	snprintf(a1, sizeof(a1), "trunk7:carrier.example:s3cret");
+	snprintf(a2, sizeof(a2), "INVITE:%s", uri);
+	md5_hex(a1, ha1);
+	md5_hex(a2, ha2);
+	snprintf(all, sizeof(all), "%s:%s:%s:%s:auth:%s", ha1, nonce, nc, cnonce, ha2);
+	md5_hex(all, want);
+	assert_string_equal(response, want);
+}
+
+#define CHALLENGE(nonce, stale)                                                                    \
+	"Proxy-Authenticate: Digest realm=\"carrier.example\", nonce=\"" nonce "\", "              \
+	"qop=\"auth\", algorithm=MD5" stale "\r\n"
+
+static void test_auth_challenge_answered(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_with_credentials_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	/* the caller's credentials were for us, not for the carrier */
+	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), 0);
+	struct sip_view_copy first = invite_ids(inv);
+	unsigned base = nsent;
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base)->cseq.num, 1);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(inv2, base + 1);
+	assert_int_equal(port, 5090); /* the same target */
+	struct sip_view_copy second = invite_ids(inv2);
+	assert_string_equal(second.call_id, first.call_id);
+	assert_string_equal(second.from_tag, first.from_tag);
+	assert_string_not_equal(second.branch, first.branch);
+	assert_int_equal(second.cseq, 2);
+	assert_int_equal(count_lines(inv2, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	assert_int_equal(count_lines(inv2, SIP_HDR_AUTHORIZATION), 0);
+	char v[128];
+	credential_param(inv2, SIP_HDR_PROXY_AUTHORIZATION, "username", v, sizeof(v));
+	assert_string_equal(v, "trunk7");
+	credential_param(inv2, SIP_HDR_PROXY_AUTHORIZATION, "realm", v, sizeof(v));
+	assert_string_equal(v, "carrier.example");
+	assert_answers(inv2, "n0nce1");
+
+	/* nothing reached alice but her 100; bob answers the second INVITE */
+	for (unsigned i = 0; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			assert_int_equal(sent_msg(i)->status, 100);
+	base = nsent;
+	response_from_bob(inv2, 200, "b2");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, 1);
+	assert_int_equal(st.auth_refused, 0);
+	assert_int_equal(st.calls_answered, 1);
+	assert_int_equal(st.failovers, 0);
+	/* leg B is the INVITE that was answered: its CSeq, the same target */
+	assert_int_equal(last_install.legs[SHARD_LEG_B].local_cseq, 2);
+}
+
+/* A second challenge is answered only when it says the nonce was stale; then
+ * a third, or a second that is not stale, means the credentials are wrong:
+ * the caller gets 403, not a challenge it has no answer to. */
+static void test_auth_refused(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("one", ""), 1100);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_answers(inv2, "one");
+	response_from_bob_with(inv2, 407, "b2", CHALLENGE("two", ", stale=true"), 1200);
+	unsigned inv3 = last_invite_sent(&port);
+	assert_int_equal(invite_ids(inv3).cseq, 3);
+	assert_answers(inv3, "two");
+	unsigned base = nsent;
+	response_from_bob_with(inv3, 407, "b3", CHALLENGE("three", ", stale=true"), 1300);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	const struct sip_msg *x = sent_msg(base + 1);
+	assert_int_equal(x->status, 403);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+	assert_int_equal(count_lines(base + 1, SIP_HDR_PROXY_AUTHENTICATE), 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, 2);
+	assert_int_equal(st.auth_refused, 1);
+	assert_int_equal(st.calls_failed, 1);
+	assert_int_equal(ncdrs, 1);
+	assert_int_equal(cdr_int(0, "status"), 403);
+
+	/* a new call: the first challenge is answered, a second one that is not
+	 * stale is refused at once */
+	numbered_invite(2);
+	inv = last_invite_sent(&port);
+	response_from_bob_with(inv, 407, "c1", CHALLENGE("four", ""), 1400);
+	inv2 = last_invite_sent(&port);
+	assert_int_equal(invite_ids(inv2).cseq, 2);
+	base = nsent;
+	response_from_bob_with(inv2, 407, "c2", CHALLENGE("five", ""), 1500);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 403);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, 3);
+	assert_int_equal(st.auth_refused, 2);
+}
+
+/* A challenge in another realm than the route's, or none the route can
+ * answer: 403 at once, no INVITE again. */
+static void test_auth_other_realm(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	unsigned base = nsent;
+	response_from_bob_with(
+	    inv, 401, "b1", "WWW-Authenticate: Digest realm=\"carrier.example\", nonce=\"n\"\r\n",
+	    1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->status, 403);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, 0);
+	assert_int_equal(st.auth_refused, 1);
+
+	/* in the route's realm, but asking for auth-int only */
+	numbered_invite(2);
+	inv = last_invite_sent(&port);
+	base = nsent;
+	response_from_bob_with(inv, 401, "c1",
+			       "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"n\", "
+			       "qop=\"auth-int\"\r\n",
+			       1200);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 403);
+
+	/* a 401 with two challenges: SHA-256 is taken over MD5, in an
+	 * Authorization line */
+	numbered_invite(3);
+	inv = last_invite_sent(&port);
+	base = nsent;
+	response_from_bob_with(inv, 401, "d1",
+			       "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"m\"\r\n"
+			       "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"s\", "
+			       "algorithm=SHA-256\r\n",
+			       1300);
+	assert_int_equal(nsent, base + 2);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(inv2, base + 1);
+	assert_int_equal(count_lines(inv2, SIP_HDR_AUTHORIZATION), 1);
+	assert_int_equal(count_lines(inv2, SIP_HDR_PROXY_AUTHORIZATION), 0);
+	char v[128];
+	credential_param(inv2, SIP_HDR_AUTHORIZATION, "algorithm", v, sizeof(v));
+	assert_string_equal(v, "SHA-256");
+	credential_param(inv2, SIP_HDR_AUTHORIZATION, "nonce", v, sizeof(v));
+	assert_string_equal(v, "s");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, 1);
+	assert_int_equal(st.auth_refused, 2);
+}
+
+/* A route without credentials passes the caller's on and the callee's
+ * challenge back, as before routes[].auth. */
+static void test_auth_without_credentials(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_with_credentials_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	unsigned base = nsent;
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("n", ""), 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 407);
+	assert_int_equal(count_lines(base + 1, SIP_HDR_PROXY_AUTHENTICATE), 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, 0);
+	assert_int_equal(st.auth_refused, 0);
+}
+
 #define WITH_CONFIG(test, cfg)                                                                     \
 	cmocka_unit_test_prestate_setup_teardown(test, setup_config, teardown, (void *)(cfg))
 
@@ -2418,6 +2705,10 @@ int main(void)
 	    WITH_CONFIG(test_round_robin, failover_rr_config),
 	    WITH_CONFIG(test_target_max_cps, cps_config),
 	    WITH_CONFIG(test_rewrite_user, failover_rewrite_config),
+	    WITH_CONFIG(test_auth_challenge_answered, auth_config),
+	    WITH_CONFIG(test_auth_refused, auth_config),
+	    WITH_CONFIG(test_auth_other_realm, auth_realm_config),
+	    WITH_CONFIG(test_auth_without_credentials, test_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_target_calls_after_restart,
 						     setup_config_file, teardown_file,
 						     (void *)limits_config),

@@ -933,6 +933,42 @@ static int rewrite_member(struct cfg_parse *p, const char *path, const char *k, 
 	return -ENOENT;
 }
 
+/* A string sent inside a quoted-string (a digest username or realm): no
+ * control byte, '"' or '\'; not empty when nonempty is set. */
+static int get_quotable(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
+			bool nonempty)
+{
+	char b[80];
+	int rc = get_str(p, path, v, out, cap);
+	if (rc)
+		return rc;
+	if (nonempty && !out[0])
+		return fail(p, path, "must not be empty");
+	for (const char *q = out; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\')
+			return fail(p, path,
+				    "control character, '\"' or '\\' in \"%s\": it is sent "
+				    "inside a quoted string",
+				    shown(out, b, sizeof(b)));
+	return 0;
+}
+
+static int auth_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
+{
+	struct config_auth *a = arg;
+	if (!strcmp(k, "username"))
+		return get_quotable(p, path, v, a->username, sizeof(a->username), true);
+	if (!strcmp(k, "realm") && json_is_null(v)) {
+		a->realm[0] = '\0'; /* as printed: any realm */
+		return 0;
+	}
+	if (!strcmp(k, "realm"))
+		return get_quotable(p, path, v, a->realm, sizeof(a->realm), false);
+	if (!strcmp(k, "password")) /* never printed back: it would end up in logs */
+		return get_str(p, path, v, a->password, sizeof(a->password));
+	return -ENOENT;
+}
+
 static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
@@ -953,6 +989,17 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 		return each_member(p, path, v, match_member, r);
 	if (!strcmp(k, "rewrite"))
 		return each_member(p, path, v, rewrite_member, r);
+	if (!strcmp(k, "auth")) {
+		memset(&r->auth, 0, sizeof(r->auth));
+		if (json_is_null(v))
+			return 0; /* as printed: none */
+		int rc = each_member(p, path, v, auth_member, &r->auth);
+		if (!rc && !r->auth.username[0])
+			return fail(p, path, "missing \"username\"");
+		if (!rc && !json_object_get(v, "password"))
+			return fail(p, path, "missing \"password\"");
+		return rc;
+	}
 	if (!strcmp(k, "target")) {
 		r->ntargets = 0;
 		return route_target(p, path, 0, v);
@@ -1455,6 +1502,12 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "rewrite",
 				    json_pack("{s:i, s:s}", "strip", (int)r->rewrite_strip,
 					      "prefix", r->rewrite_prefix));
+		json_object_set_new(ro, "auth",
+				    !r->auth.username[0]
+					? json_null()
+					: json_pack("{s:s, s:s, s:s?}", "username",
+						    r->auth.username, "password", "(set)", "realm",
+						    r->auth.realm[0] ? r->auth.realm : NULL));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);

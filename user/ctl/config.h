@@ -80,6 +80,13 @@ struct config_route {
 	/* while up, each target is sent an OPTIONS this often, and one that
 	 * answers none within failover_ms is down (0 = never) */
 	uint32_t keepalive_s;
+	/* credentials leg B's INVITE answers a 401 or 407 of a target with
+	 * (digest); username "" = none, the challenge is relayed to the caller */
+	struct config_auth {
+		char username[64];
+		char password[128];
+		char realm[128]; /* "" = any realm; else only this one is answered */
+	} auth;
 	/* a hash of the name and the targets, never 0: a set-up record keeps it,
 	 * so that a reload or restart that changed the route stops its failover */
 	uint32_t tag;

@@ -49,8 +49,11 @@
 #define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
 #define CTL_ID_MAX	  128
 #define CTL_TAG_MAX	  64
-#define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
-#define CTL_CDR_URI_MAX	  200
+/* "Proxy-Authorization: Digest ..." with a SHA-256 response, a nonce and
+ * opaque of a few hundred bytes each */
+#define CTL_CREDENTIALS_MAX 1536
+#define CTL_CDR_MAX	    1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
+#define CTL_CDR_URI_MAX	    200
 
 enum call_state {
 	CALL_FREE = 0,
@@ -102,6 +105,9 @@ struct ctl_call {
 	bool b_rang;
 	bool all_down;	  /* every target was down at the INVITE: each is tried in turn */
 	uint8_t attempts; /* targets the INVITE went to so far */
+	/* challenges of the current target answered with the route's
+	 * credentials (routes[].auth): one, and a second only for a stale nonce */
+	uint8_t auth_tries;
 	uint32_t route_tag;
 	uint32_t failover_ms;
 	uint64_t start_wall_ms;
@@ -145,7 +151,7 @@ struct slot_pool {
  * records from CTL_FILE_HDR on. Records refer to each other by index only.
  */
 #define CTL_FILE_MAGIC	 UINT32_C(0x55544553) /* "SETU" in the file */
-#define CTL_FILE_VERSION 2		      /* 2: failover fields */
+#define CTL_FILE_VERSION 3		      /* 2: failover fields, 3: auth_tries */
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -1358,10 +1364,11 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 /* What record k's INVITE to target t is made of (the user part is the
  * message's own unless the caller sets b.user). */
 static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_call *k,
-				       const struct config_target *t, unsigned max_forwards,
-				       unsigned cseq)
+				       const struct config_route *r, const struct config_target *t,
+				       unsigned max_forwards, unsigned cseq)
 {
 	return (struct setup_leg_b){
+	    .own_credentials = r->auth.username[0] != '\0',
 	    .advertise = c->cfg->advertise,
 	    .target = t->text,
 	    .call_id = k->b_call_id,
@@ -1499,7 +1506,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 
 	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	const struct config_target *t = &r->targets[first];
-	struct setup_leg_b b = leg_b_invite(c, k, t, (unsigned)m->max_forwards - 1, 1);
+	struct setup_leg_b b = leg_b_invite(c, k, r, t, (unsigned)m->max_forwards - 1, 1);
 	b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
 	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
 	if (hl < 0 || n < 0) {
@@ -1516,6 +1523,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->target = (uint8_t)first;
 	k->first = (uint8_t)turn;
 	k->attempts = 1;
+	k->auth_tries = 0;
 	k->all_down = all_down;
 	k->b_rang = false;
 	k->route_tag = r->tag;
@@ -1573,33 +1581,23 @@ static bool fails_over_on(const struct config_route *r, int status)
 	return false;
 }
 
-/* Sends leg B's INVITE on to the route's next target after the current one
- * answered status (0: it sent nothing in failover_ms, or by Timer B), as a
- * new transaction (a branch, a CSeq one higher) in the same leg B call. 0, or
- * -ENOENT when the call does not fail over: the callee rang, the caller
- * cancelled, the call timed out ringing, status is not in the route's
- * failover_on, no target is left, or the route is not the one the call took
- * (changed by a reload); -ENOSPC when the INVITE would not fit. */
-static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t now)
+/* Leg B's INVITE again, to target t of the call's route r (the one it went
+ * to, or the next), as a new transaction (a branch, a CSeq one higher) in the
+ * same leg B call, with credentials (a header line with its CRLF) or none;
+ * Timer A and B start again. 0, or -ENOSPC when the INVITE would not fit
+ * (nothing changed then). */
+static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_route *r,
+			const struct config_target *t, const char *credentials, uint64_t now)
 {
-	const struct config_route *r = call_route(c, k);
 	char old_branch[CTL_TAG_MAX];
 
-	if (!r || k->b_rang || k->cancelled || k->timed_out || k->installed ||
-	    (status && !fails_over_on(r, status)))
-		return -ENOENT;
-	bool all_down = k->all_down;
-	unsigned pos = (k->target + r->ntargets - k->first) % r->ntargets;
-	int next = pick_target(c, k->route, k->first, pos + 1, &all_down, now);
-	if (next < 0)
-		return -ENOENT;
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return -ENOSPC; /* cannot happen: we built it */
-	const struct config_target *t = &r->targets[next];
 	memcpy(old_branch, k->b_branch, sizeof(old_branch));
 	make_branch(c, k);
 	struct setup_leg_b b =
-	    leg_b_invite(c, k, t, c->scratch.max_forwards, c->scratch.cseq.num + 1);
+	    leg_b_invite(c, k, r, t, c->scratch.max_forwards, c->scratch.cseq.num + 1);
+	b.credentials = credentials;
 	int n = setup_build_invite(&c->scratch, &b, c->out, sizeof(c->out));
 	if (n < 0 || (size_t)n > sizeof(k->invite)) {
 		memcpy(k->b_branch, old_branch, sizeof(old_branch));
@@ -1613,14 +1611,44 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	k->ack_len = 0;
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
+	k->state = CALL_CALLING;
+	send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
+	k->t_interval = c->cfg->timers.t1_ms;
+	k->t_next = now + k->t_interval;
+	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+	return 0;
+}
+
+/* Sends leg B's INVITE on to the route's next target after the current one
+ * answered status (0: it sent nothing in failover_ms, or by Timer B), as a
+ * new transaction (a branch, a CSeq one higher) in the same leg B call. 0, or
+ * -ENOENT when the call does not fail over: the callee rang, the caller
+ * cancelled, the call timed out ringing, status is not in the route's
+ * failover_on, no target is left, or the route is not the one the call took
+ * (changed by a reload); -ENOSPC when the INVITE would not fit. */
+static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t now)
+{
+	const struct config_route *r = call_route(c, k);
+
+	if (!r || k->b_rang || k->cancelled || k->timed_out || k->installed ||
+	    (status && !fails_over_on(r, status)))
+		return -ENOENT;
+	bool all_down = k->all_down;
+	unsigned pos = (k->target + r->ntargets - k->first) % r->ntargets;
+	int next = pick_target(c, k->route, k->first, pos + 1, &all_down, now);
+	if (next < 0)
+		return -ENOENT;
+	const struct config_target *t = &r->targets[next];
+	if (invite_again(c, k, r, t, NULL, now) != 0)
+		return -ENOSPC;
 	target_drop(c, k->shard, k->slot);
 	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
 	target_invited(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
+	k->auth_tries = 0;
 	pos = (k->target + r->ntargets - k->first) % r->ntargets;
 	k->failover_ms = pos + 1u < r->ntargets ? r->failover_ms : 0;
-	k->state = CALL_CALLING;
 	cdr_retarget(c, k, t->text);
 	c->st.failovers++;
 	if (status)
@@ -1629,10 +1657,99 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	else
 		log_debug("call %s: nothing from the target, INVITE to %s (target %d of route %s)",
 			  k->a_call_id, t->text, next + 1, r->name);
-	send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
-	k->t_interval = c->cfg->timers.t1_ms;
-	k->t_next = now + k->t_interval;
-	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+	return 0;
+}
+
+/* The challenge of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) the
+ * route's credentials can answer: of the lines with one, the first with
+ * SHA-256, else the first with MD5, in the route's realm when it names one.
+ * 0, or -EACCES with *why set when there is none. */
+static int pick_challenge(const struct config_route *r, const struct sip_msg *m,
+			  struct sip_digest_challenge *out, const char **why)
+{
+	const uint8_t id = m->status == 401 ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
+	bool found = false;
+
+	*why = "no challenge line";
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		struct sip_digest_challenge ch;
+		if (m->hdrs[i].id != id)
+			continue;
+		int rc = sip_digest_challenge_parse(m->buf, m->hdrs[i].value, &ch);
+		if (rc) {
+			if (!found)
+				*why = rc == -ENOTSUP ? "a challenge of a kind not answered "
+							"(scheme, algorithm or qop)"
+						      : "a malformed challenge";
+			continue;
+		}
+		size_t rl = strlen(r->auth.realm);
+		if (rl && !sip_view_eq(m->buf, ch.realm, r->auth.realm, rl)) {
+			if (!found)
+				*why = "a realm other than the route's auth.realm";
+			continue;
+		}
+		if (!found || (ch.alg == SIP_DIGEST_SHA256 && out->alg != SIP_DIGEST_SHA256))
+			*out = ch;
+		found = true;
+	}
+	return found ? 0 : -EACCES;
+}
+
+/* Answers a target's 401 or 407 r to leg B's INVITE with the route's
+ * credentials (routes[].auth): the INVITE again to the same target with an
+ * Authorization (401) or Proxy-Authorization (407) line, nc 1 with a fresh
+ * cnonce. 0; -ENOENT when the route has no credentials or the call is past
+ * asking (as for next_target); -EACCES when the challenge is not one to
+ * answer (logged): a second one for the same target that does not say the
+ * nonce was stale (the credentials were refused), or none the route can
+ * answer; -ENOSPC when the INVITE would not fit. */
+static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+			    uint64_t now)
+{
+	const struct config_route *route = call_route(c, k);
+	struct sip_digest_challenge ch;
+	const char *why = NULL;
+	char cnonce[17], line[CTL_CREDENTIALS_MAX];
+
+	if (!route || !route->auth.username[0] || k->b_rang || k->cancelled || k->timed_out ||
+	    k->installed)
+		return -ENOENT;
+	const struct config_target *t = &route->targets[k->target];
+	int found = pick_challenge(route, r, &ch, &why);
+	if (found == 0)
+		why = k->auth_tries >= (ch.stale ? 2 : 1) ? "the credentials were refused" : NULL;
+	if (why) {
+		log_info("call %s: %d from %s (route %s) not answered: %s", k->a_call_id, r->status,
+			 t->text, route->name, why);
+		c->st.auth_refused++;
+		return -EACCES;
+	}
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
+		return -ENOSPC;
+	snprintf(cnonce, sizeof(cnonce), "%016" PRIx64, ctl_rand(c));
+	const struct sip_digest_creds cr = {
+	    .username = route->auth.username,
+	    .password = route->auth.password,
+	    .method = "INVITE",
+	    .uri = k->invite + c->scratch.ruri.whole.off,
+	    .uri_len = c->scratch.ruri.whole.len,
+	    .cnonce = cnonce,
+	    .nc = 1,
+	};
+	const char *name = r->status == 401 ? "Authorization: " : "Proxy-Authorization: ";
+	size_t nl = strlen(name);
+	memcpy(line, name, nl);
+	int n = sip_digest_answer(r->buf, &ch, &cr, line + nl, sizeof(line) - nl - 2);
+	if (n < 0)
+		return -ENOSPC;
+	memcpy(line + nl + (size_t)n, "\r\n", 3);
+	if (invite_again(c, k, route, t, line, now) != 0)
+		return -ENOSPC;
+	k->auth_tries++;
+	c->st.auth_answered++;
+	log_debug("call %s: %d from %s answered with the credentials of route %s", k->a_call_id,
+		  r->status, t->text, route->name);
 	return 0;
 }
 
@@ -1700,6 +1817,15 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	int an = ack_leg_b(c, k, r, ack, sizeof(ack));
 	if (k->state == CALL_ANSWERED)
 		return;
+	/* a challenge the route has credentials for: the call goes on, as
+	 * though the target had not answered yet */
+	bool refused = false;
+	if (r->status == 401 || r->status == 407) {
+		int arc = answer_challenge(c, k, r, now);
+		if (arc == 0)
+			return;
+		refused = arc != -ENOENT; /* -EACCES, or -ENOSPC: no answer to send */
+	}
 	target_count_final(c, k, r->status);
 	if (next_target(c, k, r->status, now) == 0)
 		return;
@@ -1708,23 +1834,23 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
 	bool timeout = k->timed_out && !k->cancelled;
+	int status = timeout ? 408 : refused ? 403 : r->status;
 	if (timeout)
 		c->st.calls_timeout++;
 	else if (k->cancelled)
 		c->st.calls_cancelled++;
 	else
 		c->st.calls_failed++;
-	cdr_unanswered(c, k,
-		       timeout	      ? "timeout"
-		       : k->cancelled ? "cancelled"
-				      : "failed",
-		       timeout ? 408 : r->status);
+	cdr_unanswered(c, k, timeout ? "timeout" : k->cancelled ? "cancelled" : "failed", status);
 	k->state = CALL_COMPLETED;
-	k->final_status = timeout ? 408 : r->status;
-	int n = timeout
-		    ? setup_local_response(408, k->head, k->head_len, NULL, c->out, sizeof(c->out))
-		    : setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
-					   sizeof(c->out));
+	k->final_status = status;
+	/* a challenge for credentials the caller cannot give (those sipshard
+	 * gave were refused): the caller is told no, not asked */
+	int n =
+	    status != r->status
+		? setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out))
+		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+				       sizeof(c->out));
 	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
 		/* keep the final for Timer G retransmits; the INVITE is no longer needed */
 		memcpy(k->invite, c->out, (size_t)n);
@@ -2210,7 +2336,8 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
 	    !mem_bool_ok(&k->b_rang) || !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 ||
-	    k->cdr_target_at > k->cdr_len || !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
+	    k->auth_tries > 2 || k->cdr_target_at > k->cdr_len ||
+	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||

@@ -94,6 +94,10 @@ struct ctl_stats {
 	uint64_t stale_answers_ended;
 	/* their non-2xx finals, retransmitted there: ACKed again */
 	uint64_t stale_finals_acked;
+	/* 401/407 to leg B's INVITE answered with the route's credentials
+	 * (routes[].auth), and those not answered (credentials refused, no
+	 * challenge the route can answer): the caller gets 403 */
+	uint64_t auth_answered, auth_refused;
 };
 
 struct ctl;

@@ -1199,6 +1199,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "keepalives_missed", cs.keepalives_missed);
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
+	JI(c, "auth_answered", cs.auth_answered);
+	JI(c, "auth_refused", cs.auth_refused);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	targets_json(d, c);

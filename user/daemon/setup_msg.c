@@ -96,6 +96,13 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	spec.prepend_len = via_len;
 	spec.remove =
 	    SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	if (b->own_credentials)
+		spec.remove |=
+		    SIP_HBIT(SIP_HDR_AUTHORIZATION) | SIP_HBIT(SIP_HDR_PROXY_AUTHORIZATION);
+	if (b->credentials) {
+		spec.append = b->credentials;
+		spec.append_len = strlen(b->credentials);
+	}
 	return sip_write(a, &spec, out, cap);
 }
 

@@ -33,11 +33,18 @@ struct setup_leg_b {
 	/* the Request-URI's and To's user part, when not the caller's (a
 	 * route's rewrite); NULL = the Request-URI's and To's own */
 	const char *user;
+	/* the route authenticates leg B itself: the caller's Authorization and
+	 * Proxy-Authorization lines are not passed on (nor those of the INVITE
+	 * rebuilt from); credentials, when not NULL, is the line of ours to send
+	 * (with its CRLF) */
+	bool own_credentials;
+	const char *credentials;
 };
 
 /* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,
  * Call-ID, tags and CSeq; the caller's Via, Route, Record-Route, Contact and
- * Call-ID removed; body and other headers kept. */
+ * Call-ID removed (and its credentials, with own_credentials); body and other
+ * headers kept. */
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
