@@ -392,8 +392,8 @@ struct sip_digest_challenge {
  * Returns 0; -EINVAL when it is not a well-formed Digest challenge (syntax, no
  * realm or nonce, a parameter twice); -ENOTSUP for one this library does not
  * answer: another scheme, an algorithm but MD5 and SHA-256 (the -sess forms
- * too), a qop list without "auth", a backslash escape in realm, nonce or
- * opaque. */
+ * too), a qop list without "auth", a backslash escape or a control byte (a
+ * folded line's CRLF) in realm, nonce or opaque. */
 int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_digest_challenge *ch);
 
 /* The credentials that answer a challenge. username must hold no '"', '\' or

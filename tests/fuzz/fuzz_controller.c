@@ -8,7 +8,8 @@
  * first byte of each datagram picks who sends it (the caller 10.1.1.1, the
  * callee 127.0.0.1:5090 (one of the route's three targets, taken in turn,
  * which calls fail over between after 100 ms of silence or a 5xx; the
- * called user loses a character and gains a 9), or 10.9.9.9, which the
+ * called user loses a character and gains a 9; a 401 or 407 is answered with
+ * the route's credentials), or 10.9.9.9, which the
  * ACL denies), the shard it arrives on, and how far the clock moves before it
  * (timers fire through ctl_on_tick), and whether the workers' command rings
  * are full while it is handled (installs and sends after an install are
@@ -66,7 +67,8 @@ static const char fuzz_config[] =
     "  {\"address\": \"127.0.0.1:5091\","
     "  \"max_calls\": 1},"
     "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"keepalive_s\": 1, \"select\": \"round_robin\","
-    "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"}}]}";
+    "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"},"
+    "  \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"}}]}";
 
 struct fuzz_ctx {
 	struct config cfg;

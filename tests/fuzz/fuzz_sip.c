@@ -12,7 +12,11 @@
  * must parse with the same Call-ID, From tag and CSeq. For a valid message the
  * Call-ID steering scanner (kern/steer.bpf.c's code) finds the parser's
  * Call-ID or none. The parse packed and unpacked (sip_msg_pack, what a
- * worker hands the controller) is the parse. Any violation abort()s.
+ * worker hands the controller) is the parse. Each WWW-Authenticate and
+ * Proxy-Authenticate line is read as a digest challenge; one that is taken
+ * has its views inside the line, and its answer is one NUL-terminated line
+ * with the challenge's realm and nonce, or -ENOSPC for a small buffer. Any
+ * violation abort()s.
  * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
  */
 #include <errno.h>
@@ -233,6 +237,44 @@ static void check_taken_over(const struct sip_msg *in, const char *buf, size_t s
 		die("the parse taken over differs from the parse", NULL, 0);
 }
 
+/* Every digest challenge of m, read and answered. */
+static void check_challenges(const struct sip_msg *m)
+{
+	static const struct sip_digest_creds cr = {
+	    .username = "trunk7",
+	    .password = "s3cret",
+	    .method = "INVITE",
+	    .uri = "sip:+15551234@127.0.0.1:5090",
+	    .uri_len = 28,
+	    .cnonce = "0a4f113b",
+	    .nc = 1,
+	};
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		struct sip_digest_challenge ch;
+		char answer[4096], small[64];
+		if (h->id != SIP_HDR_WWW_AUTHENTICATE && h->id != SIP_HDR_PROXY_AUTHENTICATE)
+			continue;
+		int rc = sip_digest_challenge_parse(m->buf, h->value, &ch);
+		if (rc != 0 && rc != -EINVAL && rc != -ENOTSUP)
+			die("sip_digest_challenge_parse returned an unknown code", NULL, 0);
+		if (rc)
+			continue;
+		const sip_view views[] = {ch.realm, ch.nonce, ch.opaque};
+		for (size_t v = 0; v < 3; v++)
+			if (views[v].off < h->value.off ||
+			    views[v].off + views[v].len > h->value.off + h->value.len)
+				if (v < 2 || ch.has_opaque)
+					die("a challenge view lies outside its line", NULL, 0);
+		int n = sip_digest_answer(m->buf, &ch, &cr, answer, sizeof(answer));
+		if (n < 0 || (size_t)n != strlen(answer) || memchr(answer, '\n', (size_t)n) ||
+		    memchr(answer, '\r', (size_t)n))
+			die("a digest answer is not one line", answer, n < 0 ? 0 : n);
+		if (sip_digest_answer(m->buf, &ch, &cr, small, sizeof(small)) != -ENOSPC)
+			die("a digest answer fitted in 64 bytes", NULL, 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -256,6 +298,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die("body view runs past the datagram", NULL, 0);
 		check_steering(&ctx.in, buf, size);
 		check_rewrites(&ctx.in);
+		check_challenges(&ctx.in);
 	}
 	/* check_rewrites reused ctx.out; the input message is untouched. */
 	if (ctx.in.is_request || rc != 0)

@@ -198,6 +198,8 @@ static void challenge_refused(void **state)
 	    {"Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"", -ENOTSUP},
 	    {"Digest realm=\"a\\\"b\", nonce=\"n\"", -ENOTSUP},
 	    {"Digest realm=\"r\", nonce=\"n\\n\"", -ENOTSUP},
+	    {"Digest realm=\"r\r\n x\", nonce=\"n\"", -ENOTSUP},
+	    {"Digest realm=\"r\", nonce=\"n\", opaque=\"o\tp\"", -ENOTSUP},
 	    {"Digest realm=\"r\"", -EINVAL},
 	    {"Digest nonce=\"n\"", -EINVAL},
 	    {"Digest realm=\"r\", realm=\"s\", nonce=\"n\"", -EINVAL},

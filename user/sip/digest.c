@@ -82,6 +82,17 @@ static bool offers_qop_auth(const char *v, size_t n)
 	return false;
 }
 
+/* A value sent back as it came, inside quotes, and hashed as it is: no
+ * escape (its bytes would differ from the value hashed) and no control byte
+ * (a folded line's CRLF would end our header line). */
+static bool sendable(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '\\' || (unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return false;
+	return true;
+}
+
 /* Sets *seen for name, or says it was set already. */
 static int first_time(bool *seen)
 {
@@ -95,7 +106,7 @@ int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_diges
 {
 	const char *p = buf + value.off, *end = p + value.len;
 	bool realm = false, nonce = false, alg = false, qop = false, opaque = false, stale = false;
-	bool escaped = false;
+	bool unsendable = false;
 
 	memset(ch, 0, sizeof(*ch));
 	ch->alg = SIP_DIGEST_MD5;
@@ -113,21 +124,21 @@ int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_diges
 		if (auth_param_next(&p, end, &ap))
 			return -EINVAL;
 		sip_view v = lex_view(buf, ap.val, ap.val + ap.vlen);
-		bool has_escape = ap.quoted && memchr(ap.val, '\\', ap.vlen);
+		bool odd = !sendable(ap.val, ap.vlen);
 		int rc = 0;
 		if (LEX_TOK_IEQ(ap.name, ap.nlen, "realm")) {
 			rc = first_time(&realm);
 			ch->realm = v;
-			escaped |= has_escape;
+			unsendable |= odd;
 		} else if (LEX_TOK_IEQ(ap.name, ap.nlen, "nonce")) {
 			rc = first_time(&nonce);
 			ch->nonce = v;
-			escaped |= has_escape;
+			unsendable |= odd;
 		} else if (LEX_TOK_IEQ(ap.name, ap.nlen, "opaque")) {
 			rc = first_time(&opaque);
 			ch->opaque = v;
 			ch->has_opaque = true;
-			escaped |= has_escape;
+			unsendable |= odd;
 		} else if (LEX_TOK_IEQ(ap.name, ap.nlen, "algorithm")) {
 			rc = first_time(&alg);
 			if (LEX_TOK_IEQ(ap.val, ap.vlen, "MD5"))
@@ -158,7 +169,7 @@ int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_diges
 		return -EINVAL;
 	if (unsupported)
 		return unsupported;
-	return escaped ? -ENOTSUP : 0;
+	return unsendable ? -ENOTSUP : 0;
 }
 
 /* ---- answering it ---------------------------------------------------------- */
