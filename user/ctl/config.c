@@ -969,6 +969,20 @@ static int auth_member(struct cfg_parse *p, const char *path, const char *k, jso
 	return -ENOENT;
 }
 
+/* Digest credentials (routes[].auth, registrations[].auth); null = none. */
+static int get_auth(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (json_is_null(v))
+		return 0; /* as printed: none */
+	int rc = each_member(p, path, v, auth_member, a);
+	if (!rc && !a->username[0])
+		return fail(p, path, "missing \"username\"");
+	if (!rc && !json_object_get(v, "password"))
+		return fail(p, path, "missing \"password\"");
+	return rc;
+}
+
 static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
@@ -989,17 +1003,8 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 		return each_member(p, path, v, match_member, r);
 	if (!strcmp(k, "rewrite"))
 		return each_member(p, path, v, rewrite_member, r);
-	if (!strcmp(k, "auth")) {
-		memset(&r->auth, 0, sizeof(r->auth));
-		if (json_is_null(v))
-			return 0; /* as printed: none */
-		int rc = each_member(p, path, v, auth_member, &r->auth);
-		if (!rc && !r->auth.username[0])
-			return fail(p, path, "missing \"username\"");
-		if (!rc && !json_object_get(v, "password"))
-			return fail(p, path, "missing \"password\"");
-		return rc;
-	}
+	if (!strcmp(k, "auth"))
+		return get_auth(p, path, v, &r->auth);
 	if (!strcmp(k, "target")) {
 		r->ntargets = 0;
 		return route_target(p, path, 0, v);
@@ -1091,6 +1096,74 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 		}
 	r->tag = route_tag(r);
 	p->c->nroutes = (unsigned)i + 1;
+	return 0;
+}
+
+/* "sip:user@domain": the user as a Request-URI user part may be written
+ * (get_user_part's rules), the domain a host with an optional port. */
+static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
+{
+	char b[80];
+	int rc = get_str(p, path, v, g->aor, sizeof(g->aor));
+	if (rc)
+		return rc;
+	const char *at = strchr(g->aor, '@');
+	bool ok = !strncmp(g->aor, "sip:", 4) && at && at > g->aor + 4 && at[1];
+	for (const char *q = g->aor + 4; ok && *q; q++)
+		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '<' ||
+		    *q == '>' || *q == '"' || *q == ';' || *q == '?' || (q < at && *q == ':') ||
+		    (q > at && *q == '@'))
+			ok = false;
+	if (!ok)
+		return fail(p, path, "expected \"sip:user@domain\", got \"%s\"",
+			    shown(g->aor, b, sizeof(b)));
+	g->aor_user_len = (uint16_t)(at - (g->aor + 4));
+	return 0;
+}
+
+static int registration_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
+			       void *arg)
+{
+	struct config_registration *g = arg;
+	if (!strcmp(k, "name"))
+		return get_quotable(p, path, v, g->name, sizeof(g->name), true);
+	if (!strcmp(k, "registrar"))
+		return target_address(p, path, v, &g->registrar);
+	if (!strcmp(k, "aor"))
+		return get_aor(p, path, v, g);
+	if (!strcmp(k, "auth"))
+		return get_auth(p, path, v, &g->auth);
+	if (!strcmp(k, "expires_s"))
+		return get_uint(p, path, v, 60, 86400, &g->expires_s);
+	if (!strcmp(k, "retry_s"))
+		return get_uint(p, path, v, 1, 3600, &g->retry_s);
+	return -ENOENT;
+}
+
+static int registration(struct cfg_parse *p, const char *path, size_t i, json_t *v)
+{
+	struct config_registration *g = &p->c->registrations[i];
+	char sub[320];
+
+	memset(g, 0, sizeof(*g));
+	g->expires_s = 3600;
+	g->retry_s = 30;
+	int rc = each_member(p, path, v, registration_member, g);
+	if (rc)
+		return rc;
+	if (!json_object_get(v, "registrar"))
+		return fail(p, path, "missing \"registrar\"");
+	if (!json_object_get(v, "aor"))
+		return fail(p, path, "missing \"aor\"");
+	if (!g->name[0])
+		snprintf(g->name, sizeof(g->name), "registration%zu", i);
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(p->c->registrations[j].name, g->name)) {
+			snprintf(sub, sizeof(sub), "%s.name", path);
+			return fail(p, sub, "\"%s\" is already the name of registrations[%zu]",
+				    g->name, j);
+		}
+	p->c->nregistrations = (unsigned)i + 1;
 	return 0;
 }
 
@@ -1201,6 +1274,11 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return get_uint(p, path, v, 0, 86400, &c->dns_refresh_s);
 	if (!strcmp(k, "out_of_dialog"))
 		return each_member(p, path, v, ood_member, NULL);
+	if (!strcmp(k, "registrations")) {
+		c->nregistrations = 0;
+		return each_element(p, path, v, CONFIG_MAX_REGISTRATIONS, "registrations",
+				    registration);
+	}
 	if (!strcmp(k, "routes")) {
 		c->nroutes = 0;
 		int rc = each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", route);
@@ -1209,6 +1287,20 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return rc;
 	}
 	return -ENOENT;
+}
+
+/* One UDP socket family per daemon: an address of the other family could
+ * never be reached, except from a dual-stack [::] socket. */
+static int reachable(struct cfg_parse *p, const char *path, const char *what,
+		     const struct config_target *ct)
+{
+	const struct config *c = p->c;
+	int family = ct->addr.ss_family;
+	if (listen_dual(c) || family == c->listen_addr.ss_family)
+		return 0;
+	return fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
+		    family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
+		    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 }
 
 /* What spans several keys, and values derived from others. */
@@ -1270,22 +1362,27 @@ static int finish(struct cfg_parse *p)
 
 	/* one UDP socket family per daemon: a target of the other family could
 	 * never be reached, except from a dual-stack [::] socket */
-	bool dual = listen_dual(c);
 	int rc = resolve_targets(p);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < c->nroutes; i++)
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
-			int family = c->routes[i].targets[t].addr.ss_family;
-			if (dual || family == c->listen_addr.ss_family)
-				continue;
 			char path[48];
 			target_path(c, i, t, path, sizeof(path));
-			return fail(p, path,
-				    "an %s target cannot be reached from listen \"%s\" (%s)",
-				    family == AF_INET6 ? "IPv6" : "IPv4", c->listen,
-				    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+			rc = reachable(p, path, "target", &c->routes[i].targets[t]);
+			if (rc)
+				return rc;
 		}
+	for (unsigned i = 0; i < c->nregistrations; i++) {
+		struct config_target *ct = &c->registrations[i].registrar;
+		char path[48];
+		snprintf(path, sizeof(path), "registrations[%u].registrar", i);
+		if (ct->by_name && resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)))
+			return fail(p, path, "%s", why);
+		rc = reachable(p, path, "registrar", ct);
+		if (rc)
+			return rc;
+	}
 
 	if (!p->have_mgmt) {
 		int n = snprintf(c->management_socket, sizeof(c->management_socket), "%s/%s",
@@ -1411,6 +1508,15 @@ static json_t *str_or_null(const char *s)
 /* json_object_set_new on a NULL object or value fails cleanly (and frees the
  * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
 /* "IP:port", or the object form when the target has a limit or a weight. */
+/* Credentials as printed: the password never (it would end up in logs). */
+static json_t *auth_json(const struct config_auth *a)
+{
+	if (!a->username[0])
+		return json_null();
+	return json_pack("{s:s, s:s, s:s?}", "username", a->username, "password", "(set)", "realm",
+			 a->realm[0] ? a->realm : NULL);
+}
+
 static json_t *target_json(const struct config_target *t)
 {
 	if (!t->max_calls && !t->max_cps && t->weight == 1)
@@ -1502,15 +1608,23 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ro, "rewrite",
 				    json_pack("{s:i, s:s}", "strip", (int)r->rewrite_strip,
 					      "prefix", r->rewrite_prefix));
-		json_object_set_new(ro, "auth",
-				    !r->auth.username[0]
-					? json_null()
-					: json_pack("{s:s, s:s, s:s?}", "username",
-						    r->auth.username, "password", "(set)", "realm",
-						    r->auth.realm[0] ? r->auth.realm : NULL));
+		json_object_set_new(ro, "auth", auth_json(&r->auth));
 		json_array_append_new(routes, ro);
 	}
 	json_object_set_new(o, "routes", routes);
+	json_t *regs = json_array();
+	for (unsigned i = 0; i < c->nregistrations; i++) {
+		const struct config_registration *g = &c->registrations[i];
+		json_t *ro = json_object();
+		json_object_set_new(ro, "name", json_string(g->name));
+		json_object_set_new(ro, "registrar", json_string(g->registrar.text));
+		json_object_set_new(ro, "aor", json_string(g->aor));
+		json_object_set_new(ro, "auth", auth_json(&g->auth));
+		json_object_set_new(ro, "expires_s", json_integer(g->expires_s));
+		json_object_set_new(ro, "retry_s", json_integer(g->retry_s));
+		json_array_append_new(regs, ro);
+	}
+	json_object_set_new(o, "registrations", regs);
 	json_object_set_new(o, "no_route_status", json_integer(c->no_route_status));
 	json_object_set_new(o, "dns_refresh_s", json_integer(c->dns_refresh_s));
 	for (unsigned i = 0; i < c->nood; i++)

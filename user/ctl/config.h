@@ -21,16 +21,18 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define CONFIG_MAX_ROUTES    64
-#define CONFIG_MAX_ACL_RULES 256
-#define CONFIG_MAX_OOD	     16
-#define CONFIG_STR_MAX	     256
-#define CONFIG_PATH_MAX	     256
-#define CONFIG_SOCK_PATH_MAX 108 /* sizeof(((struct sockaddr_un *)0)->sun_path) */
-#define CONFIG_MAX_WORKERS   64	 /* = SHARD_MAX_WORKERS (sipshard/hash.h) */
-#define CONFIG_MAX_TARGETS   8	 /* per route, tried in order */
-#define CONFIG_MAX_FAILOVER  16	 /* statuses in routes[].failover_on */
-#define CONFIG_TARGET_MAX    64	 /* "[IPv6 with a dotted quad]:65535" is 54 */
+#define CONFIG_MAX_ROUTES	 64
+#define CONFIG_MAX_ACL_RULES	 256
+#define CONFIG_MAX_OOD		 16
+#define CONFIG_STR_MAX		 256
+#define CONFIG_PATH_MAX		 256
+#define CONFIG_SOCK_PATH_MAX	 108 /* sizeof(((struct sockaddr_un *)0)->sun_path) */
+#define CONFIG_MAX_WORKERS	 64  /* = SHARD_MAX_WORKERS (sipshard/hash.h) */
+#define CONFIG_MAX_TARGETS	 8   /* per route, tried in order */
+#define CONFIG_MAX_FAILOVER	 16  /* statuses in routes[].failover_on */
+#define CONFIG_TARGET_MAX	 64  /* "[IPv6 with a dotted quad]:65535" is 54 */
+#define CONFIG_MAX_REGISTRATIONS 16
+#define CONFIG_AOR_MAX		 256 /* "sip:user@domain" of a registration */
 
 struct config_cidr {
 	int family; /* AF_INET or AF_INET6 */
@@ -92,6 +94,18 @@ struct config_route {
 	uint32_t tag;
 };
 
+/* sipshard registering itself with a registrar (a registration-based SIP
+ * trunk: the carrier sends its calls to the Contact registered). */
+struct config_registration {
+	char name[64];
+	struct config_target registrar; /* where the REGISTERs go */
+	char aor[CONFIG_AOR_MAX];	/* "sip:user@domain": To and From */
+	uint16_t aor_user_len;		/* aor + 4: the user part, then '@' and the domain */
+	struct config_auth auth;	/* username "" = none: a challenge fails it */
+	uint32_t expires_s;		/* asked for: 60-86400 */
+	uint32_t retry_s;		/* after a failure: 1-3600 */
+};
+
 struct config_ood {
 	char method[32]; /* case-sensitive, as on the wire */
 	int status;
@@ -136,6 +150,8 @@ struct config {
 	/* targets given by name are resolved again this often (0: only when the
 	 * file is loaded) */
 	uint32_t dns_refresh_s;
+	unsigned nregistrations;
+	struct config_registration registrations[CONFIG_MAX_REGISTRATIONS];
 	unsigned nood;
 	struct config_ood ood[CONFIG_MAX_OOD];
 	int ood_default_status;

@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #include "core/keyhash.h"
+#include "daemon/credentials.h"
+#include "daemon/register.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/wbuf.h"
@@ -49,11 +51,8 @@
 #define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
 #define CTL_ID_MAX	  128
 #define CTL_TAG_MAX	  64
-/* "Proxy-Authorization: Digest ..." with a SHA-256 response, a nonce and
- * opaque of a few hundred bytes each */
-#define CTL_CREDENTIALS_MAX 1536
-#define CTL_CDR_MAX	    1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
-#define CTL_CDR_URI_MAX	    200
+#define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
+#define CTL_CDR_URI_MAX	  200
 
 enum call_state {
 	CALL_FREE = 0,
@@ -254,6 +253,9 @@ struct ctl {
 	/* select round_robin: each target's current weight (rr_first), per
 	 * route of the policy in force */
 	int32_t rr_weight[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
+	/* the registrations of the policy in force (register.h) */
+	struct reg_set regs;
+	struct reg_ops reg_ops;
 };
 
 /* call-ids and tags need uniqueness, not secrecy */
@@ -616,21 +618,6 @@ static void make_branch(struct ctl *c, struct ctl_call *k)
 		 k->gen, (uint32_t)ctl_rand(c));
 }
 
-/* The n (at most 8) hex digits at b as a number, or -1. */
-static int64_t hex_digits(const char *b, size_t n)
-{
-	uint32_t x = 0;
-	for (size_t i = 0; i < n; i++) {
-		int d = b[i] >= '0' && b[i] <= '9'   ? b[i] - '0'
-			: b[i] >= 'a' && b[i] <= 'f' ? b[i] - 'a' + 10
-						     : -1;
-		if (d < 0)
-			return -1;
-		x = x << 4 | (uint32_t)d;
-	}
-	return x;
-}
-
 /* The record in set-up whose index and generation m's top branch carries
  * (make_branch: the random part is not checked here), or NULL. */
 static struct ctl_call *record_of_branch(struct ctl *c, const struct sip_msg *m)
@@ -641,7 +628,7 @@ static struct ctl_call *record_of_branch(struct ctl *c, const struct sip_msg *m)
 	if (m->nvias == 0 || v->branch.len != plen + 24)
 		return NULL;
 	const char *b = m->buf + v->branch.off + plen;
-	int64_t idx = hex_digits(b, 8), gen = hex_digits(b + 8, 8);
+	int64_t idx = relay_hex_digits(b, 8), gen = relay_hex_digits(b + 8, 8);
 	if (idx < 0 || gen < 0 || (uint64_t)idx >= c->ncalls)
 		return NULL;
 	struct ctl_call *k = &c->calls[idx];
@@ -1338,7 +1325,7 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 	if (r->cseq.method_id != SIP_METHOD_OPTIONS || !r->nvias ||
 	    r->vias[0].branch.len != PROBE_BRANCH_LEN)
 		return false;
-	int64_t i = hex_digits(r->buf + r->vias[0].branch.off + plen + 1, 4);
+	int64_t i = relay_hex_digits(r->buf + r->vias[0].branch.off + plen + 1, 4);
 	if (i < 0 || (uint64_t)i >= c->ntargets ||
 	    !(c->targets[i].probe_ms || c->targets[i].keepalive_deadline))
 		return false;
@@ -1660,91 +1647,35 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	return 0;
 }
 
-/* The challenge of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) the
- * route's credentials can answer: of the lines with one, the first with
- * SHA-256, else the first with MD5, in the route's realm when it names one.
- * 0, or -EACCES with *why set when there is none. */
-static int pick_challenge(const struct config_route *r, const struct sip_msg *m,
-			  struct sip_digest_challenge *out, const char **why)
-{
-	const uint8_t id = m->status == 401 ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
-	bool found = false;
-
-	*why = "no challenge line";
-	for (uint16_t i = 0; i < m->nhdrs; i++) {
-		struct sip_digest_challenge ch;
-		if (m->hdrs[i].id != id)
-			continue;
-		int rc = sip_digest_challenge_parse(m->buf, m->hdrs[i].value, &ch);
-		if (rc) {
-			if (!found)
-				*why = rc == -ENOTSUP ? "a challenge of a kind not answered "
-							"(scheme, algorithm or qop)"
-						      : "a malformed challenge";
-			continue;
-		}
-		size_t rl = strlen(r->auth.realm);
-		if (rl && !sip_view_eq(m->buf, ch.realm, r->auth.realm, rl)) {
-			if (!found)
-				*why = "a realm other than the route's auth.realm";
-			continue;
-		}
-		if (!found || (ch.alg == SIP_DIGEST_SHA256 && out->alg != SIP_DIGEST_SHA256))
-			*out = ch;
-		found = true;
-	}
-	return found ? 0 : -EACCES;
-}
-
 /* Answers a target's 401 or 407 r to leg B's INVITE with the route's
- * credentials (routes[].auth): the INVITE again to the same target with an
- * Authorization (401) or Proxy-Authorization (407) line, nc 1 with a fresh
- * cnonce. 0; -ENOENT when the route has no credentials or the call is past
- * asking (as for next_target); -EACCES when the challenge is not one to
- * answer (logged): a second one for the same target that does not say the
- * nonce was stale (the credentials were refused), or none the route can
- * answer; -ENOSPC when the INVITE would not fit. */
+ * credentials (routes[].auth, cred_answer): the INVITE again to the same
+ * target with the line that answers it. 0; -ENOENT when the route has no
+ * credentials or the call is past asking (as for next_target); -EACCES when
+ * the challenge is not one to answer (logged); -ENOSPC when the INVITE would
+ * not fit. */
 static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    uint64_t now)
 {
 	const struct config_route *route = call_route(c, k);
-	struct sip_digest_challenge ch;
 	const char *why = NULL;
-	char cnonce[17], line[CTL_CREDENTIALS_MAX];
+	char line[CRED_LINE_MAX];
 
 	if (!route || !route->auth.username[0] || k->b_rang || k->cancelled || k->timed_out ||
 	    k->installed)
 		return -ENOENT;
 	const struct config_target *t = &route->targets[k->target];
-	int found = pick_challenge(route, r, &ch, &why);
-	if (found == 0)
-		why = k->auth_tries >= (ch.stale ? 2 : 1) ? "the credentials were refused" : NULL;
-	if (why) {
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
+		return -ENOSPC;
+	int n = cred_answer(&route->auth, r, k->auth_tries, "INVITE",
+			    k->invite + c->scratch.ruri.whole.off, c->scratch.ruri.whole.len,
+			    ctl_rand(c), line, sizeof(line), &why);
+	if (n == -EACCES) {
 		log_info("call %s: %d from %s (route %s) not answered: %s", k->a_call_id, r->status,
 			 t->text, route->name, why);
 		c->st.auth_refused++;
 		return -EACCES;
 	}
-	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
-		return -ENOSPC;
-	snprintf(cnonce, sizeof(cnonce), "%016" PRIx64, ctl_rand(c));
-	const struct sip_digest_creds cr = {
-	    .username = route->auth.username,
-	    .password = route->auth.password,
-	    .method = "INVITE",
-	    .uri = k->invite + c->scratch.ruri.whole.off,
-	    .uri_len = c->scratch.ruri.whole.len,
-	    .cnonce = cnonce,
-	    .nc = 1,
-	};
-	const char *name = r->status == 401 ? "Authorization: " : "Proxy-Authorization: ";
-	size_t nl = strlen(name);
-	memcpy(line, name, nl);
-	int n = sip_digest_answer(r->buf, &ch, &cr, line + nl, sizeof(line) - nl - 2);
-	if (n < 0)
-		return -ENOSPC;
-	memcpy(line + nl + (size_t)n, "\r\n", 3);
-	if (invite_again(c, k, route, t, line, now) != 0)
+	if (n < 0 || invite_again(c, k, route, t, line, now) != 0)
 		return -ENOSPC;
 	k->auth_tries++;
 	c->st.auth_answered++;
@@ -1926,7 +1857,8 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
 			return; /* 200 to our CANCEL: the 487 follows */
-		if (!k && (probe_response(c, r, now) || close_left_target(c, r, src, srclen)))
+		if (!k && (probe_response(c, r, now) || close_left_target(c, r, src, srclen) ||
+			   reg_on_response(&c->regs, r, now, &c->reg_ops)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;
@@ -2203,6 +2135,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 	wheel_advance(&c->timers, now, on_call_timer, c);
 	if ((c->probing || c->keeping) && now >= c->targets_due)
 		targets_tick(c, now);
+	if (c->regs.n && now >= c->regs.due)
+		reg_tick(&c->regs, now, &c->reg_ops);
 }
 
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
@@ -2516,10 +2450,36 @@ void ctl_set_draining(struct ctl *c, bool on)
 	c->draining = on;
 }
 
+/* A REGISTER leaves through the first worker's socket, as an OPTIONS does. */
+static void reg_send(void *arg, const char *buf, size_t len, const struct sockaddr *to,
+		     socklen_t tolen)
+{
+	struct ctl *c = arg;
+	c->hooks.send(c->hooks.arg, 0, buf, len, to, tolen);
+}
+
+static uint64_t reg_rand(void *arg)
+{
+	return ctl_rand(arg);
+}
+
+const struct reg_set *ctl_registrations(const struct ctl *c)
+{
+	return &c->regs;
+}
+
+/* The registrations of the policy in force (a reload keeps those unchanged). */
+static void map_registrations(struct ctl *c)
+{
+	reg_configure(&c->regs, policy_config(c->pol), c->cfg->advertise, c->cfg->timers.t1_ms,
+		      c->cfg->timers.t2_ms, &c->reg_ops);
+}
+
 void ctl_set_policy(struct ctl *c, struct policy *pol)
 {
 	c->pol = pol;
 	map_targets(c);
+	map_registrations(c);
 	memset(c->rr_weight, 0, sizeof(c->rr_weight)); /* the routes may be others */
 }
 
@@ -2678,6 +2638,8 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	map_targets(c);
 	c->rng = rng_seed((uint64_t)(uintptr_t)c);
 	c->key_seed = rng_seed(c->rng);
+	c->reg_ops = (struct reg_ops){reg_send, reg_rand, c};
+	map_registrations(c);
 	*out = c;
 	return 0;
 }

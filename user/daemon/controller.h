@@ -171,6 +171,11 @@ void ctl_set_draining(struct ctl *c, bool on);
 /* Swap the policy (reload); the old one is the caller's to free. */
 void ctl_set_policy(struct ctl *c, struct policy *pol);
 
+/* The registrations (registrations[] of the policy in force) and their
+ * state, for statistics: read on the controller's thread. */
+struct reg_set;
+const struct reg_set *ctl_registrations(const struct ctl *c);
+
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st);
 
 /* The targets of the policy in force, each once (routes may share one): the

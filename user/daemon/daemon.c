@@ -22,6 +22,7 @@
 #include "core/rng.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon/register.h"
 #include "net/udp.h"
 #include "steer/steer.h"
 
@@ -393,6 +394,8 @@ static const char *metric_label(const char *key)
 		return "reason";
 	if (!strncmp(key, "target_", 7)) /* target_calls, target_down ... */
 		return "target";
+	if (!strncmp(key, "registration_", 13)) /* registration_registered ... */
+		return "registration";
 	return NULL;
 }
 
@@ -1071,6 +1074,31 @@ static json_t *methods_json(const uint64_t *counts)
  * "target_rejected" and "target_unanswered": a member per target of the
  * policy in force, named by its address; "target_options_rtt_ms": one per
  * target that has answered an OPTIONS (probe or keep-alive). */
+/* Each registration by name: whether it holds a binding, for how long yet,
+ * the last attempt's final status; and the counters of them all. */
+static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
+{
+	const struct reg_set *rs = ctl_registrations(d->ctl);
+	json_t *up = json_object(), *left = json_object(), *last = json_object();
+
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct reg_entry *e = &rs->e[i];
+		bool on = reg_is_registered(e, now);
+		json_object_set_new(up, e->cfg.name, json_boolean(on));
+		JI(left, e->cfg.name, on ? (e->registered_until - now) / 1000 : 0);
+		JI(last, e->cfg.name, e->last_status);
+	}
+	json_object_set_new(c, "registration_registered", up);
+	json_object_set_new(c, "registration_expires_in_s", left);
+	json_object_set_new(c, "registration_last_status", last);
+	JI(c, "registers_sent", rs->st.sent);
+	JI(c, "registers_retransmitted", rs->st.retransmitted);
+	JI(c, "registers_answered_2xx", rs->st.registered);
+	JI(c, "register_attempts_failed", rs->st.failed);
+	JI(c, "register_challenges_answered", rs->st.auth_answered);
+	JI(c, "register_responses_dropped", rs->st.dropped_stale);
+}
+
 static void targets_json(struct daemon *d, json_t *c)
 {
 	struct ctl_target_info t[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];
@@ -1204,6 +1232,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	targets_json(d, c);
+	registrations_json(d, c, clock_mono_ms());
 	json_object_set_new(root, "controller", c);
 
 	json_t *rl = json_object();

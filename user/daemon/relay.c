@@ -27,6 +27,20 @@ bool relay_branch_is_controller(const char *buf, sip_view branch)
 	return branch.len > n && memcmp(buf + branch.off, RELAY_CTL_BRANCH_PREFIX, n) == 0;
 }
 
+int64_t relay_hex_digits(const char *b, size_t n)
+{
+	uint32_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = b[i] >= '0' && b[i] <= '9'   ? b[i] - '0'
+			: b[i] >= 'a' && b[i] <= 'f' ? b[i] - 'a' + 10
+						     : -1;
+		if (d < 0)
+			return -1;
+		x = x << 4 | (uint32_t)d;
+	}
+	return x;
+}
+
 static bool str_eq_view(const char *s, size_t slen, const struct sip_msg *m, sip_view v)
 {
 	return v.len == slen && memcmp(m->buf + v.off, s, slen) == 0;

@@ -121,4 +121,9 @@ bool relay_branch_is_controller(const char *buf, sip_view branch);
 
 #define RELAY_CTL_BRANCH_PREFIX "z9hG4bKsc"
 
+/* The n (at most 8) lower-case hex digits at b as a number, or -1: the
+ * indexes and nonces the controller writes into its branches, read back
+ * without the sign, space or 0x that strtoul would take. */
+int64_t relay_hex_digits(const char *b, size_t n);
+
 #endif

@@ -1,0 +1,403 @@
+/*
+ * test_register.c - registering with a registrar (daemon/register.c, RFC 3261
+ * 10.2 and 17.1.2), driven through reg_tick and reg_on_response with a clock
+ * of its own and the datagrams it sends captured.
+ *
+ * Covers: the REGISTER as sent (Request-URI, To, From, Contact, Expires,
+ * CSeq, branch), Timer E's retransmissions and Timer F's end, a digest
+ * challenge answered (the response checked by tests/common/digest_check.h,
+ * not by the code under test) and the credentials refused, the expiry a 2xx
+ * grants (Contact parameter, Expires header, none, zero), the refresh at
+ * half of it with the same Call-ID and From tag, a 423's Min-Expires, the
+ * retry after a failure, responses to no REGISTER of ours, and what a reload
+ * keeps. Does not cover: the controller's wiring (integration test
+ * register.sh).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/digest_check.h"
+#include "ctl/config.h"
+#include "daemon/log.h"
+#include "daemon/register.h"
+
+#define MAX_SENT 64
+
+static struct config cfg;
+static struct reg_set rs;
+static struct {
+	char buf[REG_REQUEST_MAX];
+	size_t len;
+} sent[MAX_SENT];
+static unsigned nsent;
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static struct sip_msg out, in_msg;
+static char in[4096];
+
+static void hook_send(void *arg, const char *buf, size_t len, const struct sockaddr *to,
+		      socklen_t tolen)
+{
+	(void)arg;
+	(void)to;
+	(void)tolen;
+	assert_true(nsent < MAX_SENT);
+	assert_true(len <= sizeof(sent[0].buf));
+	memcpy(sent[nsent].buf, buf, len);
+	sent[nsent++].len = len;
+}
+
+static uint64_t hook_rand(void *arg)
+{
+	(void)arg;
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static const struct reg_ops ops = {hook_send, hook_rand, NULL};
+
+#define REG_CONFIG(extra)                                                                          \
+	"{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}],"         \
+	" \"registrations\": [{\"name\": \"carrier\", \"registrar\": \"127.0.0.1:5070\","          \
+	" \"aor\": \"sip:acct-4471@trunk.example.net\", \"expires_s\": 600, \"retry_s\": 20" extra \
+	"}]}"
+
+static void load(const char *json)
+{
+	char err[256];
+	if (config_load_string(&cfg, json, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+}
+
+static int setup_with(const char *json)
+{
+	log_set_level(LOG_LVL_ERROR);
+	memset(&rs, 0, sizeof(rs));
+	nsent = 0;
+	load(json);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(*state ? (const char *)*state
+				 : REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", "
+					      "\"password\": \"s3cret\"}"));
+}
+
+static const struct sip_msg *sent_msg(unsigned i)
+{
+	assert_true(i < nsent);
+	if (sip_parse(&out, sent[i].buf, sent[i].len, NULL) != 0)
+		fail_msg("sent datagram %u does not parse:\n%.*s", i, (int)sent[i].len,
+			 sent[i].buf);
+	return &out;
+}
+
+/* The text of line id of sent[i] ("" when absent). */
+static void sent_line(unsigned i, enum sip_hdr id, char *val, size_t cap)
+{
+	const struct sip_msg *x = sent_msg(i);
+	const struct sip_hdr_line *h = sip_find_hdr(x, id);
+	snprintf(val, cap, "%.*s", h ? (int)h->value.len : 0, h ? sent[i].buf + h->value.off : "");
+}
+
+/* A response to sent[i] with status and extra lines, at now; returns what
+ * reg_on_response says. */
+static bool respond(unsigned i, int status, const char *extra, uint64_t now)
+{
+	char via[256], from[256], to[256], cid[128];
+	const struct sip_msg *x = sent_msg(i);
+	snprintf(via, sizeof(via), "%.*s", (int)x->vias[0].whole.len,
+		 sent[i].buf + x->vias[0].whole.off);
+	sent_line(i, SIP_HDR_FROM, from, sizeof(from));
+	sent_line(i, SIP_HDR_TO, to, sizeof(to));
+	sent_line(i, SIP_HDR_CALL_ID, cid, sizeof(cid));
+	int n = snprintf(
+	    in, sizeof(in),
+	    "SIP/2.0 %d %s\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=reg1\r\nCall-ID: %s\r\n"
+	    "CSeq: %u REGISTER\r\n%sContent-Length: 0\r\n\r\n",
+	    status, sip_reason_phrase(status), via, from, to, cid, (unsigned)x->cseq.num, extra);
+	assert_int_equal(sip_parse(&in_msg, in, (size_t)n, NULL), 0);
+	return reg_on_response(&rs, &in_msg, now, &ops);
+}
+
+static void test_register_as_sent(void **state)
+{
+	char v[256];
+	(void)state;
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(reg_tick(&rs, 1000, &ops), 1500);
+	assert_int_equal(nsent, 1);
+	const struct sip_msg *x = sent_msg(0);
+	assert_int_equal(x->method_id, SIP_METHOD_REGISTER);
+	assert_true(sip_view_eq(sent[0].buf, x->ruri.whole, "sip:trunk.example.net", 21));
+	assert_true(
+	    sip_view_eq(sent[0].buf, x->from.uri.whole, "sip:acct-4471@trunk.example.net", 31));
+	assert_true(
+	    sip_view_eq(sent[0].buf, x->to.uri.whole, "sip:acct-4471@trunk.example.net", 31));
+	assert_true(x->from.has_tag);
+	assert_false(x->to.has_tag);
+	assert_int_equal(x->cseq.num, 1);
+	assert_int_equal(x->ncontacts, 1);
+	assert_true(
+	    sip_view_eq(sent[0].buf, x->contacts[0].uri.whole, "sip:acct-4471@127.0.0.1:5060", 28));
+	assert_true(sip_view_eq(sent[0].buf, x->contacts[0].params, "expires=600", 11));
+	sent_line(0, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "600");
+	assert_true(sip_view_eq(sent[0].buf, x->vias[0].host, "127.0.0.1", 9));
+	assert_int_equal(x->vias[0].port, 5060);
+	assert_true(x->vias[0].has_rport);
+	assert_int_equal(x->max_forwards, 70);
+	assert_null(sip_find_hdr(x, SIP_HDR_AUTHORIZATION));
+	assert_int_equal(rs.st.sent, 1);
+	assert_false(reg_is_registered(&rs.e[0], 1000));
+}
+
+/* Timer E: T1, doubling to T2 (500, 1000, 2000, 4000, 4000 ...); Timer F
+ * (64*T1 = 32 s) ends the attempt as a 408, and the next one is retry_s on. */
+static void test_retransmissions_and_timer_f(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	const uint64_t at[] = {500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500};
+	uint64_t t = 0;
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		reg_tick(&rs, at[k] - 1, &ops);
+		assert_int_equal(nsent, 1 + k);
+		t = reg_tick(&rs, at[k], &ops);
+		assert_int_equal(nsent, 2 + k);
+		assert_memory_equal(sent[1 + k].buf, sent[0].buf, sent[0].len);
+	}
+	assert_int_equal(t, 32000);
+	t = reg_tick(&rs, 32000, &ops);
+	assert_int_equal(nsent, 11);
+	assert_int_equal(rs.e[0].last_status, 408);
+	assert_int_equal(rs.st.failed, 1);
+	assert_int_equal(rs.st.retransmitted, 10);
+	assert_int_equal(t, 32000 + 20000);
+	reg_tick(&rs, 51999, &ops);
+	assert_int_equal(nsent, 11);
+	reg_tick(&rs, 52000, &ops);
+	assert_int_equal(nsent, 12);
+	assert_int_equal(sent_msg(11)->cseq.num, 2);
+}
+
+#define CHALLENGE(nonce, stale)                                                                    \
+	"WWW-Authenticate: Digest realm=\"trunk.example.net\", nonce=\"" nonce                     \
+	"\", qop=\"auth\"" stale "\r\n"
+
+/* sent[i] answers nonce with acct-4471's password, for REGISTER. */
+static void assert_credentials(unsigned i, const char *nonce)
+{
+	char line[1024], v[128], cnonce[64], nc[16], want[33];
+	sent_line(i, SIP_HDR_AUTHORIZATION, line, sizeof(line));
+	assert_true(line[0]);
+	test_credential_param(line, "username", v, sizeof(v));
+	assert_string_equal(v, "acct-4471");
+	test_credential_param(line, "uri", v, sizeof(v));
+	assert_string_equal(v, "sip:trunk.example.net");
+	test_credential_param(line, "cnonce", cnonce, sizeof(cnonce));
+	test_credential_param(line, "nc", nc, sizeof(nc));
+	test_digest_response("acct-4471", "trunk.example.net", "s3cret", "REGISTER",
+			     "sip:trunk.example.net", nonce, nc, cnonce, want);
+	test_credential_param(line, "response", v, sizeof(v));
+	assert_string_equal(v, want);
+}
+
+static void test_challenge_registered_refreshed(void **state)
+{
+	char cid[128], cid2[128], tag[128], tag2[128];
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	assert_true(respond(0, 100, "", 50));
+	reg_tick(&rs, 500, &ops); /* proceeding: Timer E is T2 now */
+	assert_int_equal(nsent, 1);
+	assert_true(respond(0, 401, CHALLENGE("abc", ""), 100));
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent_msg(1)->cseq.num, 2);
+	assert_credentials(1, "abc");
+	assert_int_equal(rs.st.auth_answered, 1);
+	/* the 401 again (a retransmission): not the transaction in flight */
+	assert_true(respond(0, 401, CHALLENGE("abc", ""), 120));
+	assert_int_equal(rs.st.dropped_stale, 1);
+	assert_int_equal(nsent, 2);
+	assert_true(respond(1, 200,
+			    "Contact: <sip:other@192.0.2.1>;expires=3000\r\n"
+			    "Contact: <sip:acct-4471@127.0.0.1:5060>;q=0.5;expires=120\r\n",
+			    200));
+	assert_true(reg_is_registered(&rs.e[0], 200));
+	assert_int_equal(rs.e[0].granted_s, 120);
+	assert_int_equal(rs.e[0].last_status, 200);
+	assert_true(reg_is_registered(&rs.e[0], 120199));
+	assert_false(reg_is_registered(&rs.e[0], 120200));
+	/* refreshed at half the time: the same Call-ID and From tag, the next CSeq */
+	assert_int_equal(reg_tick(&rs, 1000, &ops), 60200);
+	reg_tick(&rs, 60199, &ops);
+	assert_int_equal(nsent, 2);
+	reg_tick(&rs, 60200, &ops);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(sent_msg(2)->cseq.num, 3);
+	assert_null(sip_find_hdr(sent_msg(2), SIP_HDR_AUTHORIZATION));
+	sent_line(0, SIP_HDR_CALL_ID, cid, sizeof(cid));
+	sent_line(2, SIP_HDR_CALL_ID, cid2, sizeof(cid2));
+	assert_string_equal(cid, cid2);
+	sent_line(0, SIP_HDR_FROM, tag, sizeof(tag));
+	sent_line(2, SIP_HDR_FROM, tag2, sizeof(tag2));
+	assert_string_equal(tag, tag2);
+	/* the refresh's 200 with an Expires header only */
+	assert_true(respond(2, 200, "Expires: 90\r\n", 60300));
+	assert_int_equal(rs.e[0].granted_s, 90);
+	assert_int_equal(rs.st.registered, 2);
+	assert_int_equal(rs.st.sent, 3);
+}
+
+/* A second challenge that does not say stale: the password is wrong. */
+static void test_credentials_refused(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("one", ""), 10);
+	respond(1, 401, CHALLENGE("two", ", stale=TRUE"), 20);
+	assert_int_equal(nsent, 3);
+	assert_credentials(2, "two");
+	respond(2, 401, CHALLENGE("three", ", stale=TRUE"), 30);
+	assert_int_equal(nsent, 3);
+	assert_false(rs.e[0].in_flight);
+	assert_int_equal(rs.e[0].last_status, 401);
+	assert_int_equal(rs.st.failed, 1);
+	assert_int_equal(rs.st.auth_answered, 2);
+	/* the next attempt, retry_s later, is answered afresh */
+	reg_tick(&rs, 20030, &ops);
+	assert_int_equal(nsent, 4);
+	respond(3, 401, CHALLENGE("four", ""), 20040);
+	assert_int_equal(nsent, 5);
+	respond(4, 403, "", 20050);
+	assert_int_equal(rs.e[0].last_status, 403);
+	assert_int_equal(rs.st.failed, 2);
+}
+
+/* Without credentials a challenge fails the attempt; a 2xx that grants no
+ * time is no binding. */
+static void test_no_credentials_and_no_time(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 407, "Proxy-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n", 10);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(rs.e[0].last_status, 407);
+	reg_tick(&rs, 20010, &ops);
+	assert_int_equal(nsent, 2);
+	respond(1, 200, "Expires: 0\r\n", 20020);
+	assert_false(reg_is_registered(&rs.e[0], 20020));
+	assert_int_equal(rs.st.failed, 2);
+	/* a 2xx that names no expiry: what was asked */
+	reg_tick(&rs, 40020, &ops);
+	respond(2, 200, "", 40030);
+	assert_int_equal(rs.e[0].granted_s, 600);
+}
+
+static void test_interval_too_brief(void **state)
+{
+	char v[32];
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 423, "Min-Expires: 1800\r\n", 10);
+	assert_int_equal(nsent, 2);
+	sent_line(1, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "1800");
+	assert_true(sip_view_eq(sent[1].buf, sent_msg(1)->contacts[0].params, "expires=1800", 12));
+	/* the same again: no loop */
+	respond(1, 423, "Min-Expires: 1800\r\n", 20);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(rs.e[0].last_status, 423);
+	/* the next attempt asks for the configured time again */
+	reg_tick(&rs, 20020, &ops);
+	sent_line(2, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "600");
+}
+
+/* Responses to no REGISTER of ours: another method, another branch. */
+static void test_foreign_responses(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	int n =
+	    snprintf(in, sizeof(in),
+		     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscr00"
+		     "0000000000000000\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
+		     "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(sip_parse(&in_msg, in, (size_t)n, NULL), 0);
+	assert_true(reg_on_response(&rs, &in_msg, 10, &ops)); /* ours in form: counted */
+	assert_int_equal(rs.st.dropped_stale, 1);
+	n = snprintf(in, sizeof(in),
+		     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscr05"
+		     "0000000000000000\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
+		     "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(sip_parse(&in_msg, in, (size_t)n, NULL), 0);
+	assert_true(reg_on_response(&rs, &in_msg, 10, &ops)); /* no entry 5 */
+	assert_int_equal(rs.st.dropped_stale, 2);
+	n = snprintf(in, sizeof(in),
+		     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKother\r\n"
+		     "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
+		     "CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(sip_parse(&in_msg, in, (size_t)n, NULL), 0);
+	assert_false(reg_on_response(&rs, &in_msg, 10, &ops));
+	assert_true(rs.e[0].in_flight);
+}
+
+/* A reload keeps a registration whose settings did not change, binding and
+ * all; one whose settings changed starts again with a new Call-ID. */
+static void test_reload(void **state)
+{
+	char cid[128], cid2[128];
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("abc", ""), 10);
+	respond(1, 200, "Expires: 600\r\n", 20);
+	assert_true(reg_is_registered(&rs.e[0], 30));
+	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}"));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	assert_true(reg_is_registered(&rs.e[0], 30));
+	reg_tick(&rs, 40, &ops);
+	assert_int_equal(nsent, 2);
+	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"n3w\"}"));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	assert_false(reg_is_registered(&rs.e[0], 50));
+	reg_tick(&rs, 50, &ops);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(sent_msg(2)->cseq.num, 1);
+	sent_line(0, SIP_HDR_CALL_ID, cid, sizeof(cid));
+	sent_line(2, SIP_HDR_CALL_ID, cid2, sizeof(cid2));
+	assert_string_not_equal(cid, cid2);
+	/* and without registrations, none are kept */
+	load("{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(reg_tick(&rs, 60, &ops), UINT64_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_register_as_sent, setup),
+	    cmocka_unit_test_setup(test_retransmissions_and_timer_f, setup),
+	    cmocka_unit_test_setup(test_challenge_registered_refreshed, setup),
+	    cmocka_unit_test_setup(test_credentials_refused, setup),
+	    cmocka_unit_test_prestate_setup_teardown(test_no_credentials_and_no_time, setup, NULL,
+						     (void *)REG_CONFIG("")),
+	    cmocka_unit_test_setup(test_interval_too_brief, setup),
+	    cmocka_unit_test_setup(test_foreign_responses, setup),
+	    cmocka_unit_test_setup(test_reload, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

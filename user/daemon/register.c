@@ -1,0 +1,359 @@
+/*
+ * register.c - sipshard registering itself with registrars (see register.h).
+ *
+ * Each registration is one REGISTER dialog-less "call" of its own (RFC 3261
+ * 10.2): a Call-ID and From tag kept for as long as its settings are, a CSeq
+ * that grows by one with each REGISTER, a new branch for each transaction.
+ * An attempt is one REGISTER, plus one more for a digest challenge (two when
+ * the registrar says its nonce was stale) and one for a 423's Min-Expires; it
+ * ends registered (a 2xx) or failed (another final, or nothing by Timer F),
+ * and the next one is due at half the granted expiry, or retry_s later.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/wbuf.h"
+#include "daemon/credentials.h"
+#include "daemon/log.h"
+#include "daemon/register.h"
+#include "daemon/relay.h"
+#include "net/udp.h"
+
+/* prefix, 'r', the entry's index (2 hex digits) and a 64-bit nonce */
+#define REG_BRANCH_LEN (sizeof(RELAY_CTL_BRANCH_PREFIX) - 1 + 1 + 2 + 16)
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void reg_branch(const struct reg_entry *e, unsigned i, char out[REG_BRANCH_LEN + 1])
+{
+	snprintf(out, REG_BRANCH_LEN + 1, RELAY_CTL_BRANCH_PREFIX "r%02x%016" PRIx64, i & 0xffu,
+		 e->nonce);
+}
+
+/* The address of record's domain: what the REGISTER's Request-URI names. */
+static const char *aor_domain(const struct config_registration *g)
+{
+	return g->aor + 4 + g->aor_user_len + 1;
+}
+
+/* "sip:DOMAIN": the Request-URI, into out. */
+static size_t request_uri(const struct config_registration *g, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "sip:%s", aor_domain(g));
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* The REGISTER of entry i's next transaction, with credentials (a header
+ * line) or none, into e->request: a CSeq one higher, a new branch. */
+static int build_register(struct reg_set *rs, unsigned i, const char *credentials,
+			  const struct reg_ops *ops)
+{
+	struct reg_entry *e = &rs->e[i];
+	const struct config_registration *g = &e->cfg;
+	char branch[REG_BRANCH_LEN + 1], ruri[CONFIG_AOR_MAX + 8];
+	struct wbuf w = {e->request, 0, sizeof(e->request), false};
+
+	e->cseq++;
+	e->nonce = ops->rand(ops->arg);
+	reg_branch(e, i, branch);
+	request_uri(g, ruri, sizeof(ruri));
+	wbuf_puts(&w, "REGISTER ");
+	wbuf_puts(&w, ruri);
+	wbuf_puts(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
+	wbuf_puts(&w, rs->advertise);
+	wbuf_puts(&w, ";branch=");
+	wbuf_puts(&w, branch);
+	wbuf_puts(&w, ";rport\r\nMax-Forwards: 70\r\nFrom: <");
+	wbuf_puts(&w, g->aor);
+	wbuf_puts(&w, ">;tag=");
+	wbuf_puts(&w, e->from_tag);
+	wbuf_puts(&w, "\r\nTo: <");
+	wbuf_puts(&w, g->aor);
+	wbuf_puts(&w, ">\r\nCall-ID: ");
+	wbuf_puts(&w, e->call_id);
+	wbuf_puts(&w, "\r\nCSeq: ");
+	wbuf_put_uint(&w, e->cseq);
+	wbuf_puts(&w, " REGISTER\r\nContact: <sip:");
+	wbuf_put(&w, g->aor + 4, g->aor_user_len);
+	wbuf_puts(&w, "@");
+	wbuf_puts(&w, rs->advertise);
+	wbuf_puts(&w, ">;expires=");
+	wbuf_put_uint(&w, e->asked_s);
+	wbuf_puts(&w, "\r\nExpires: ");
+	wbuf_put_uint(&w, e->asked_s);
+	wbuf_puts(&w, "\r\n");
+	if (credentials)
+		wbuf_puts(&w, credentials);
+	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
+	int n = wbuf_result(&w);
+	if (n < 0)
+		return n;
+	e->request_len = (uint16_t)n;
+	return 0;
+}
+
+/* Starts entry i's next transaction (Timer E and F from now); -ENOSPC when
+ * its REGISTER does not fit (the attempt fails). */
+static int send_register(struct reg_set *rs, unsigned i, const char *credentials, uint64_t now,
+			 const struct reg_ops *ops)
+{
+	struct reg_entry *e = &rs->e[i];
+	int rc = build_register(rs, i, credentials, ops);
+	if (rc)
+		return rc;
+	ops->send(ops->arg, e->request, e->request_len,
+		  (const struct sockaddr *)&e->cfg.registrar.addr, e->cfg.registrar.addr_len);
+	e->in_flight = true;
+	e->t_interval = rs->t1_ms;
+	e->t_next = now + rs->t1_ms;
+	e->t_deadline = now + 64ull * rs->t1_ms;
+	rs->st.sent++;
+	return 0;
+}
+
+/* A new attempt: the expiry configured, no challenge answered yet. */
+static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const struct reg_ops *ops)
+{
+	struct reg_entry *e = &rs->e[i];
+	e->asked_s = e->cfg.expires_s;
+	e->auth_tries = 0;
+	if (send_register(rs, i, NULL, now, ops) != 0) {
+		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
+			 REG_REQUEST_MAX);
+		e->next_send = now + e->cfg.retry_s * 1000ull;
+	}
+}
+
+/* The attempt ended without a binding (status, or 408 for none): the next
+ * one is retry_s away. A binding from an earlier attempt lasts until it
+ * expires. */
+static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, const char *why,
+			   uint64_t now)
+{
+	e->in_flight = false;
+	e->last_status = status;
+	e->next_send = now + e->cfg.retry_s * 1000ull;
+	rs->st.failed++;
+	log_warn("registration %s at %s: %d (%s); next attempt in %u s", e->cfg.name,
+		 e->cfg.registrar.text, status, why, e->cfg.retry_s);
+}
+
+/* Delta-seconds at p (digits, up to a year), moving *p past them; false
+ * when there are none or too many. */
+static bool read_seconds(const char **p, const char *end, uint32_t *out)
+{
+	uint64_t v = 0;
+	const char *q = *p;
+	while (q < end && *q >= '0' && *q <= '9' && v <= 86400ull * 365)
+		v = v * 10 + (uint64_t)(*q++ - '0');
+	if (q == *p || v > 86400ull * 365)
+		return false;
+	*out = (uint32_t)v;
+	*p = q;
+	return true;
+}
+
+/* The value of header line h as delta-seconds (Expires, Min-Expires). */
+static bool header_seconds(const struct sip_msg *r, const struct sip_hdr_line *h, uint32_t *out)
+{
+	const char *p = r->buf + h->value.off, *end = p + h->value.len;
+	return read_seconds(&p, end, out) && p == end;
+}
+
+/* The expiry a 2xx granted our Contact: its expires parameter, else the
+ * Expires header, else what was asked (RFC 3261 10.2.4). */
+static uint32_t granted_expiry(const struct reg_set *rs, const struct reg_entry *e,
+			       const struct sip_msg *r)
+{
+	const struct config_registration *g = &e->cfg;
+	char ours[CONFIG_AOR_MAX + 64];
+	int n = snprintf(ours, sizeof(ours), "sip:%.*s@%s", (int)g->aor_user_len, g->aor + 4,
+			 rs->advertise);
+	uint32_t v;
+
+	for (unsigned c = 0; c < r->ncontacts && n > 0 && (size_t)n < sizeof(ours); c++) {
+		const struct sip_addr *a = &r->contacts[c];
+		if (!sip_view_ieq(r->buf, a->uri.whole, ours, (size_t)n))
+			continue;
+		const char *p = r->buf + a->params.off, *end = p + a->params.len;
+		while (p < end) {
+			const char *semi = memchr(p, ';', (size_t)(end - p));
+			const char *pe = semi ? semi : end;
+			if (pe - p > 8 && !strncasecmp(p, "expires=", 8)) {
+				const char *q = p + 8;
+				if (read_seconds(&q, pe, &v))
+					return v;
+			}
+			p = semi ? semi + 1 : end;
+		}
+	}
+	const struct sip_hdr_line *h = sip_find_hdr(r, SIP_HDR_EXPIRES);
+	if (h && header_seconds(r, h, &v))
+		return v;
+	return e->asked_s;
+}
+
+/* A 423's Min-Expires (RFC 3261 10.3 step 7), or 0. */
+static uint32_t min_expires(const struct sip_msg *r)
+{
+	uint32_t v;
+	for (uint16_t i = 0; i < r->nhdrs; i++) {
+		const struct sip_hdr_line *h = &r->hdrs[i];
+		if (h->id == SIP_HDR_OTHER && sip_view_ieq(r->buf, h->name, "Min-Expires", 11))
+			return header_seconds(r, h, &v) ? v : 0;
+	}
+	return 0;
+}
+
+static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip_msg *r,
+		       uint64_t now)
+{
+	uint32_t granted = granted_expiry(rs, e, r);
+	if (granted == 0) {
+		attempt_failed(rs, e, r->status, "the registrar granted no time", now);
+		return;
+	}
+	bool was = reg_is_registered(e, now);
+	e->in_flight = false;
+	e->last_status = r->status;
+	e->granted_s = granted;
+	e->registered_until = now + granted * 1000ull;
+	/* refreshed at half the time, so that a lost attempt and its retry
+	 * still come before the binding lapses */
+	e->next_send = now + (granted > 1 ? granted * 500ull : 1000ull);
+	rs->st.registered++;
+	if (was)
+		log_debug("registration %s: refreshed at %s for %u s", e->cfg.name,
+			  e->cfg.registrar.text, granted);
+	else
+		log_info("registration %s: registered at %s for %u s", e->cfg.name,
+			 e->cfg.registrar.text, granted);
+}
+
+bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
+		     const struct reg_ops *ops)
+{
+	const size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
+	char want[REG_BRANCH_LEN + 1], line[CRED_LINE_MAX], ruri[CONFIG_AOR_MAX + 8];
+	const char *why = NULL;
+
+	if (r->is_request || r->cseq.method_id != SIP_METHOD_REGISTER || !r->nvias ||
+	    r->vias[0].branch.len != REG_BRANCH_LEN)
+		return false;
+	const char *b = r->buf + r->vias[0].branch.off;
+	if (memcmp(b, RELAY_CTL_BRANCH_PREFIX, plen) != 0 || b[plen] != 'r')
+		return false;
+	int64_t i = relay_hex_digits(b + plen + 1, 2);
+	struct reg_entry *e = i >= 0 && (uint64_t)i < rs->n ? &rs->e[i] : NULL;
+	if (e)
+		reg_branch(e, (unsigned)i, want);
+	if (!e || !e->in_flight || memcmp(b, want, REG_BRANCH_LEN) != 0) {
+		rs->st.dropped_stale++; /* a retransmitted final, or a forgery */
+		return true;
+	}
+	if (r->status < 200) {
+		/* Proceeding: retransmissions at T2 (RFC 3261 17.1.2.2) */
+		e->t_interval = rs->t2_ms;
+		e->t_next = now + rs->t2_ms;
+	} else if (r->status < 300) {
+		registered(rs, e, r, now);
+	} else if (r->status == 401 || r->status == 407) {
+		size_t ul = request_uri(&e->cfg, ruri, sizeof(ruri));
+		int n = cred_answer(&e->cfg.auth, r, e->auth_tries, "REGISTER", ruri, ul,
+				    ops->rand(ops->arg), line, sizeof(line), &why);
+		if (n >= 0 && send_register(rs, (unsigned)i, line, now, ops) == 0) {
+			e->auth_tries++;
+			rs->st.auth_answered++;
+		} else {
+			attempt_failed(rs, e, r->status, n >= 0 ? "the answer does not fit" : why,
+				       now);
+		}
+	} else if (r->status == 423 && min_expires(r) > e->asked_s && min_expires(r) <= 86400) {
+		e->asked_s = min_expires(r);
+		e->auth_tries = 0;
+		log_info("registration %s: %s wants at least %u s", e->cfg.name,
+			 e->cfg.registrar.text, e->asked_s);
+		if (send_register(rs, (unsigned)i, NULL, now, ops) != 0)
+			attempt_failed(rs, e, r->status, "the REGISTER does not fit", now);
+	} else {
+		attempt_failed(rs, e, r->status, "refused", now);
+	}
+	rs->due = min_u64(rs->due, e->in_flight ? e->t_next : e->next_send);
+	return true;
+}
+
+uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (unsigned i = 0; i < rs->n; i++) {
+		struct reg_entry *e = &rs->e[i];
+		if (e->in_flight && now >= e->t_deadline) {
+			attempt_failed(rs, e, 408, "no final response by Timer F", now);
+		} else if (e->in_flight && now >= e->t_next) {
+			ops->send(ops->arg, e->request, e->request_len,
+				  (const struct sockaddr *)&e->cfg.registrar.addr,
+				  e->cfg.registrar.addr_len);
+			rs->st.retransmitted++;
+			e->t_interval = min_u64(e->t_interval * 2, rs->t2_ms);
+			e->t_next = now + e->t_interval;
+		}
+		if (!e->in_flight && now >= e->next_send)
+			start_attempt(rs, i, now, ops);
+		due = min_u64(due, e->in_flight ? min_u64(e->t_next, e->t_deadline) : e->next_send);
+	}
+	rs->due = due;
+	return due;
+}
+
+/* Whether entry e registers what g says, so that its binding still holds. */
+static bool same_registration(const struct config_registration *a,
+			      const struct config_registration *g)
+{
+	return !strcmp(a->name, g->name) && a->registrar.addr_len == g->registrar.addr_len &&
+	       !memcmp(&a->registrar.addr, &g->registrar.addr, g->registrar.addr_len) &&
+	       !strcmp(a->aor, g->aor) && !memcmp(&a->auth, &g->auth, sizeof(g->auth)) &&
+	       a->expires_s == g->expires_s;
+}
+
+void reg_configure(struct reg_set *rs, const struct config *cfg, const char *advertise,
+		   uint32_t t1_ms, uint32_t t2_ms, const struct reg_ops *ops)
+{
+	struct reg_entry old[CONFIG_MAX_REGISTRATIONS]; /* 45 KiB, once per reload */
+	unsigned nold = rs->n;
+
+	memcpy(old, rs->e, sizeof(old[0]) * nold);
+	rs->advertise = advertise;
+	rs->t1_ms = t1_ms;
+	rs->t2_ms = t2_ms;
+	rs->n = cfg->nregistrations;
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct config_registration *g = &cfg->registrations[i];
+		struct reg_entry *e = &rs->e[i];
+		unsigned j = 0;
+		while (j < nold && !same_registration(&old[j].cfg, g))
+			j++;
+		if (j < nold) {
+			*e = old[j];
+			e->cfg = *g; /* retry_s may differ */
+			if (j != i && e->in_flight) {
+				/* its branch names its old place: start again */
+				e->in_flight = false;
+				e->next_send = 0;
+			}
+			continue;
+		}
+		memset(e, 0, sizeof(*e));
+		e->cfg = *g;
+		snprintf(e->call_id, sizeof(e->call_id), "%016" PRIx64 "@sipshard",
+			 ops->rand(ops->arg));
+		snprintf(e->from_tag, sizeof(e->from_tag), "%016" PRIx64, ops->rand(ops->arg));
+	}
+	rs->due = 0;
+}

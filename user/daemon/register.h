@@ -1,0 +1,97 @@
+/*
+ * register.h - sipshard registering itself with registrars (RFC 3261 10): a
+ * registration-based SIP trunk, whose carrier sends its calls to the Contact
+ * registered for an address of record.
+ *
+ * Owns: one state per configured registration (config registrations[]): the
+ * REGISTER transaction in flight and its retransmissions (Timer E and F of
+ * RFC 3261 17.1.2), the answer to a digest challenge (credentials.h), a 423's
+ * Min-Expires, the refresh before the binding expires, the retry after a
+ * failure, and what is kept across a reload. Does not own: the socket (the
+ * caller's send hook), where responses come from (the controller hands over
+ * those to a REGISTER), the configuration.
+ *
+ * Single-threaded: the controller's thread runs every call. Nothing is
+ * unregistered when the process stops: a binding outlives a restart, and the
+ * next process registers again at its start.
+ */
+#ifndef SIPSHARD_REGISTER_H
+#define SIPSHARD_REGISTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ctl/config.h"
+#include "sipshard/sip.h"
+
+#define REG_REQUEST_MAX 2048
+
+struct reg_ops {
+	void (*send)(void *arg, const char *buf, size_t len, const struct sockaddr *to,
+		     socklen_t tolen);
+	uint64_t (*rand)(void *arg);
+	void *arg;
+};
+
+struct reg_entry {
+	struct config_registration cfg; /* a copy: the configuration may go at a reload */
+	char call_id[40], from_tag[20];
+	uint32_t cseq;	    /* of the last REGISTER sent */
+	uint64_t nonce;	    /* in the branch of the transaction in flight */
+	bool in_flight;	    /* a REGISTER awaits its final response */
+	uint8_t auth_tries; /* challenges answered in this attempt */
+	uint32_t asked_s;   /* the expiry the REGISTER in flight asks for */
+	int last_status;    /* final status of the last attempt (408: none), 0 = none yet */
+	uint64_t t_next, t_interval, t_deadline; /* in flight: Timer E, Timer F */
+	uint64_t next_send;			 /* not in flight: next attempt */
+	uint64_t registered_until;		 /* 0 = not registered */
+	uint32_t granted_s;			 /* by the last 2xx */
+	uint16_t request_len;
+	char request[REG_REQUEST_MAX]; /* in flight: the REGISTER, for retransmissions */
+};
+
+struct reg_stats {
+	uint64_t sent;		/* REGISTER transactions started */
+	uint64_t retransmitted; /* their retransmissions */
+	uint64_t registered;	/* 2xx received */
+	uint64_t failed;	/* attempts that ended without a binding */
+	uint64_t auth_answered; /* challenges answered */
+	uint64_t dropped_stale; /* responses to no REGISTER in flight */
+};
+
+struct reg_set {
+	struct reg_entry e[CONFIG_MAX_REGISTRATIONS];
+	unsigned n;
+	const char *advertise; /* host:port of Via and Contact */
+	uint32_t t1_ms, t2_ms;
+	uint64_t due; /* reg_tick has nothing to do before then */
+	struct reg_stats st;
+};
+
+/* Takes the registrations of cfg (at the start and at each reload): one that
+ * was there before under its name, with the same registrar, address of
+ * record, credentials and expiry, keeps its state (and its binding); any
+ * other starts afresh and registers at the next tick. advertise and the
+ * timers are the process's. */
+void reg_configure(struct reg_set *rs, const struct config *cfg, const char *advertise,
+		   uint32_t t1_ms, uint32_t t2_ms, const struct reg_ops *ops);
+
+/* Sends what is due at now (new REGISTERs, retransmissions) and gives up
+ * transactions past Timer F. Returns when it next has something to do. */
+uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops);
+
+/* A response whose top Via has a registration's branch: false when r is no
+ * REGISTER's of ours (the caller counts it); otherwise handled, and rs->due
+ * may have moved. */
+bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
+		     const struct reg_ops *ops);
+
+/* True while entry e holds a binding the registrar granted. */
+static inline bool reg_is_registered(const struct reg_entry *e, uint64_t now)
+{
+	return e->registered_until > now;
+}
+
+#endif
