@@ -265,6 +265,41 @@ static void test_route_auth(void **state)
 	assert_round_trip(&cfg);
 }
 
+/* registrations[]: read with their defaults, the registrar by name, printed
+ * without the password and loaded back the same. */
+static void test_registrations(void **state)
+{
+	(void)state;
+	load(&cfg,
+	     "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"registrations\": ["
+	     " {\"name\": \"carrier\", \"registrar\": \"localhost:5070\","
+	     " \"aor\": \"sip:acct-4471@trunk.example.net\", \"expires_s\": 600, \"retry_s\": 9,"
+	     " \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}},"
+	     " {\"registrar\": \"10.0.0.2:5060\", \"aor\": \"sip:+15551234@10.0.0.2\"}]}");
+	assert_int_equal(cfg.nregistrations, 2);
+	const struct config_registration *g = &cfg.registrations[0];
+	assert_string_equal(g->name, "carrier");
+	assert_true(g->registrar.by_name);
+	assert_int_equal(ntohs(((const struct sockaddr_in *)&g->registrar.addr)->sin_port), 5070);
+	assert_int_equal(((const struct sockaddr_in *)&g->registrar.addr)->sin_addr.s_addr,
+			 htonl(INADDR_LOOPBACK));
+	assert_int_equal(g->aor_user_len, 9);
+	assert_int_equal(g->expires_s, 600);
+	assert_int_equal(g->retry_s, 9);
+	assert_string_equal(g->auth.password, "s3cret");
+	g = &cfg.registrations[1];
+	assert_string_equal(g->name, "registration1");
+	assert_int_equal(g->aor_user_len, 9);
+	assert_int_equal(g->expires_s, 3600);
+	assert_int_equal(g->retry_s, 30);
+	assert_string_equal(g->auth.username, "");
+	char *text = config_to_json(&cfg);
+	assert_non_null(text);
+	assert_null(strstr(text, "s3cret"));
+	free(text);
+	assert_round_trip(&cfg);
+}
+
 /* A target may be a host name: resolved at load (here by /etc/hosts) to an
  * address of listen's family, its text kept as written; a name that does
  * not resolve, or two targets of a route at one address, are errors. */
@@ -506,6 +541,39 @@ static const struct bad bad_cases[] = {
      "routes[0].target: port must be 1-65535 in \"localhost:0\""},
     {"{\"routes\": [{\"target\": \"10.0.0.300:5060\"}]}",
      "routes[0].target: \"10.0.0.300\" is not a numeric IPv4 or IPv6 address"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"aor\": \"sip:a@b\"}]}",
+     "registrations[0]: missing \"registrar\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\"}]}",
+     "registrations[0]: missing \"aor\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:@b\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\", got \"sip:@b\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"tel:+15551234\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\", got \"tel:+15551234\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:a@b;x=y\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\", got \"sip:a@b;x=y\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:a@b\", \"expires_s\": 59}]}",
+     "registrations[0].expires_s: expected an integer from 60 to 86400, got 59"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:a@b\", \"retry_s\": 0}]}",
+     "registrations[0].retry_s: expected an integer from 1 to 3600, got 0"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"name\": \"x\", "
+     "\"registrar\": \"10.0.0.1:5060\", \"aor\": \"sip:a@b\"}, {\"name\": \"x\", \"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:c@b\"}]}",
+     "registrations[1].name: \"x\" is already the name of registrations[0]"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"[::1]:5060\", \"aor\": \"sip:a@b\"}]}",
+     "registrations[0].registrar: an IPv6 registrar cannot be reached from listen "
+     "\"127.0.0.1:5060\" (IPv4)"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:a@b\", \"auth\": {\"username\": \"u\"}}]}",
+     "registrations[0].auth: missing \"password\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": {}}",
+     "registrations: expected an array, got an object"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"password\": \"x\"}}]}",
      "routes[0].auth: missing \"username\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\"}}]}",
@@ -657,6 +725,17 @@ static void test_too_many(void **state)
 	assert_int_equal(config_load_string(&cfg, doc, err, sizeof(err)), -EINVAL);
 	/* the five built-in methods count: X11 is the seventeenth */
 	assert_string_equal(err, "out_of_dialog.X11: at most 16 methods (with the defaults)");
+
+	n = (size_t)snprintf(doc, sizeof(doc),
+			     "{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [");
+	for (int i = 0; i <= CONFIG_MAX_REGISTRATIONS; i++)
+		n +=
+		    (size_t)snprintf(doc + n, sizeof(doc) - n,
+				     "%s{\"registrar\": \"10.0.0.1:5060\", \"aor\": \"sip:u%d@b\"}",
+				     i ? ", " : "", i);
+	snprintf(doc + n, sizeof(doc) - n, "]}");
+	assert_int_equal(config_load_string(&cfg, doc, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "registrations: at most 16 registrations, got 17");
 }
 
 /* A failed load leaves the previous configuration exactly as it was. */
@@ -812,6 +891,7 @@ int main(void)
 	    cmocka_unit_test(test_partial_document_keeps_defaults),
 	    cmocka_unit_test(test_route_targets_and_failover),
 	    cmocka_unit_test(test_route_auth),
+	    cmocka_unit_test(test_registrations),
 	    cmocka_unit_test(test_target_names),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
