@@ -9,7 +9,9 @@
  * callee 127.0.0.1:5090 (one of the route's three targets, taken in turn,
  * which calls fail over between after 100 ms of silence or a 5xx; the
  * called user loses a character and gains a 9; a 401 or 407 is answered with
- * the route's credentials), or 10.9.9.9, which the
+ * the route's credentials; its responses also reach the registration, whose
+ * REGISTERs, to 127.0.0.1:5093, are then the last requests sent), or
+ * 10.9.9.9, which the
  * ACL denies), the shard it arrives on, and how far the clock moves before it
  * (timers fire through ctl_on_tick), and whether the workers' command rings
  * are full while it is handled (installs and sends after an install are
@@ -68,7 +70,10 @@ static const char fuzz_config[] =
     "  \"max_calls\": 1},"
     "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"keepalive_s\": 1, \"select\": \"round_robin\","
     "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"},"
-    "  \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"}}]}";
+    "  \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"}}],"
+    " \"registrations\": [{\"name\": \"r\", \"registrar\": \"127.0.0.1:5093\","
+    "  \"aor\": \"sip:acct@trunk.test\", \"expires_s\": 60, \"retry_s\": 1,"
+    "  \"auth\": {\"username\": \"acct\", \"password\": \"s3cret\"}}]}";
 
 struct fuzz_ctx {
 	struct config cfg;

@@ -233,7 +233,9 @@ static void test_challenge_registered_refreshed(void **state)
 	assert_int_equal(nsent, 2);
 	assert_true(respond(1, 200,
 			    "Contact: <sip:other@192.0.2.1>;expires=3000\r\n"
-			    "Contact: <sip:acct-4471@127.0.0.1:5060>;q=0.5;expires=120\r\n",
+			    "Contact: <sip:acct-4471@127.0.0.1:50600>;expires=3000\r\n"
+			    "Contact: <sip:acct-4471@127.0.0.1:5060;transport=udp>;q=0.5 ; "
+			    "expires = 120\r\n",
 			    200));
 	assert_true(reg_is_registered(&rs.e[0], 200));
 	assert_int_equal(rs.e[0].granted_s, 120);

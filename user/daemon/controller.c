@@ -33,13 +33,13 @@
 #include <unistd.h>
 
 #include "core/keyhash.h"
-#include "daemon/credentials.h"
-#include "daemon/register.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/wbuf.h"
 #include "daemon/controller.h"
+#include "daemon/credentials.h"
 #include "daemon/log.h"
+#include "daemon/register.h"
 #include "daemon/relay.h"
 #include "daemon/setup_msg.h"
 #include "net/udp.h"

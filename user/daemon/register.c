@@ -166,6 +166,14 @@ static bool header_seconds(const struct sip_msg *r, const struct sip_hdr_line *h
 	return read_seconds(&p, end, out) && p == end;
 }
 
+/* True when uri is ours (its parameters aside). */
+static bool our_contact(const char *buf, sip_view uri, const char *ours, size_t n)
+{
+	sip_view head = {uri.off, (uint16_t)(uri.len < n ? uri.len : n)};
+	return uri.len >= n && sip_view_ieq(buf, head, ours, n) &&
+	       (uri.len == n || buf[uri.off + n] == ';');
+}
+
 /* The expiry a 2xx granted our Contact: its expires parameter, else the
  * Expires header, else what was asked (RFC 3261 10.2.4). */
 static uint32_t granted_expiry(const struct reg_set *rs, const struct reg_entry *e,
@@ -179,16 +187,25 @@ static uint32_t granted_expiry(const struct reg_set *rs, const struct reg_entry 
 
 	for (unsigned c = 0; c < r->ncontacts && n > 0 && (size_t)n < sizeof(ours); c++) {
 		const struct sip_addr *a = &r->contacts[c];
-		if (!sip_view_ieq(r->buf, a->uri.whole, ours, (size_t)n))
+		if (!our_contact(r->buf, a->uri.whole, ours, (size_t)n))
 			continue;
 		const char *p = r->buf + a->params.off, *end = p + a->params.len;
 		while (p < end) {
 			const char *semi = memchr(p, ';', (size_t)(end - p));
 			const char *pe = semi ? semi : end;
-			if (pe - p > 8 && !strncasecmp(p, "expires=", 8)) {
-				const char *q = p + 8;
-				if (read_seconds(&q, pe, &v))
-					return v;
+			while (p < pe && (*p == ' ' || *p == '\t'))
+				p++;
+			if (pe - p > 8 && !strncasecmp(p, "expires", 7)) {
+				const char *q = p + 7;
+				while (q < pe && (*q == ' ' || *q == '\t'))
+					q++;
+				if (q < pe && *q == '=') {
+					q++;
+					while (q < pe && (*q == ' ' || *q == '\t'))
+						q++;
+					if (read_seconds(&q, pe, &v))
+						return v;
+				}
 			}
 			p = semi ? semi + 1 : end;
 		}
