@@ -100,7 +100,7 @@ check "a bad file: exit 1 and the key path on stderr" \
 check "not JSON: an error that shows the expected form" \
 	grep -q '"ok":false,"error":"expected one JSON object such as' <<<"$(ask 'nonsense')"
 check "unknown command: an error that lists the commands" \
-	grep -q 'unknown command \\"halt\\"; expected stats, targets, disable, enable, config, reload, drain, dialogs, bye, info, message or refer' <<<"$(ask '{"command": "halt"}')"
+	grep -q 'unknown command \\"halt\\"; expected stats, targets, registrations, disable, enable, config, reload, drain, dialogs, bye, info, message or refer' <<<"$(ask '{"command": "halt"}')"
 check "a request over 4096 bytes: an error, not a reset" \
 	grep -q 'request longer than the limit' <<<"$(ask "$(head -c 5000 /dev/zero | tr '\0' x)")"
 python3 - "$SOCK" >"$WORK/idle.out" <<'PY' &

@@ -45,6 +45,11 @@ registered() {
 	return 1
 }
 check "registered once the challenge was answered" registered
+# sipshardctl registrations, while the binding holds
+regs() { "$BUILD/sipshardctl" -s "$WORK/run/sipshardd.sock" registrations; }
+check "sipshardctl registrations: registered, for 4 s at most, the last status 200" \
+	test "$(regs | python3 -c "import json,sys; r=json.load(sys.stdin)[0]; print(r['name'], r['registrar'], r['aor'], r['registered'], 0 < r['expires_in_s'] <= 4, r['last_status'])")" \
+	= "carrier 127.0.0.1:$R_PORT sip:acct-4471@trunk.test True True 200"
 check "the log says for how long" \
 	grep -q "registration carrier: registered at 127.0.0.1:$R_PORT for 4 s" "$WORK/register.log"
 check "the registrar saw both registrations through, its own check of each password" \

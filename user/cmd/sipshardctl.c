@@ -31,6 +31,12 @@ static const char usage_text[] =
     "            on it now, whether new calls skip it as down, the round trip of\n"
     "            its last OPTIONS answered in ms, and its INVITEs: sent, answered\n"
     "            (2xx), rejected, unanswered\n"
+    "  registrations\n"
+    "            each registration in service (registrations[]), as JSON: its\n"
+    "            registrar as written and its address, the address of record,\n"
+    "            whether it is registered and for how many seconds yet, the final\n"
+    "            status of its last attempt (408: none came), whether a REGISTER is\n"
+    "            in flight, and the seconds to its next attempt\n"
     "  disable TARGET, enable TARGET\n"
     "            take a route target out of service, or put it back: new calls skip\n"
     "            a disabled target as a full one (a route with none left answers\n"
@@ -180,11 +186,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	bool with_call_id =
 	    sends || !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
 	if (!with_call_id && !admin && strcmp(cli->command, "stats") &&
-	    strcmp(cli->command, "targets") && strcmp(cli->command, "config") &&
-	    strcmp(cli->command, "reload") && strcmp(cli->command, "drain")) {
+	    strcmp(cli->command, "targets") && strcmp(cli->command, "registrations") &&
+	    strcmp(cli->command, "config") && strcmp(cli->command, "reload") &&
+	    strcmp(cli->command, "drain")) {
 		fprintf(stderr,
-			"sipshardctl: unknown command '%s': expected stats, targets, disable, "
-			"enable, config, reload, drain, dialogs, bye, info, message or refer\n",
+			"sipshardctl: unknown command '%s': expected stats, targets, "
+			"registrations, disable, enable, config, reload, drain, dialogs, bye, "
+			"info, message or refer\n",
 			cli->command);
 		return EXIT_USAGE;
 	}

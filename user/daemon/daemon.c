@@ -332,6 +332,36 @@ static json_t *target_admin_command(struct daemon *d, const json_t *request, boo
 			 "no route of the configuration in service has that target");
 }
 
+/* sipshardctl registrations: each registration of the policy in force, its
+ * registrar (as written and as resolved), address of record, whether it
+ * holds a binding and for how long yet, the last attempt's final status (0
+ * before any, 408 for none), whether a REGISTER is in flight, and when the
+ * next attempt is due. */
+static json_t *registrations_command(struct daemon *d, uint64_t now)
+{
+	const struct reg_set *rs = ctl_registrations(d->ctl);
+	char addr[UDP_ADDR_STRLEN];
+	json_t *all = json_array();
+
+	for (unsigned i = 0; all && i < rs->n; i++) {
+		const struct reg_entry *e = &rs->e[i];
+		bool on = reg_is_registered(e, now);
+		udp_format_addr((const struct sockaddr *)&e->cfg.registrar.addr, addr,
+				sizeof(addr));
+		json_array_append_new(
+		    all, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:I}", "name",
+				   e->cfg.name, "registrar", e->cfg.registrar.text, "address", addr,
+				   "aor", e->cfg.aor, "registered", on, "expires_in_s",
+				   (json_int_t)(on ? (e->registered_until - now) / 1000 : 0),
+				   "last_status", (json_int_t)e->last_status, "registering",
+				   e->in_flight, "next_attempt_in_s",
+				   (json_int_t)(e->in_flight || e->next_send <= now
+						    ? 0
+						    : (e->next_send - now + 999) / 1000)));
+	}
+	return all ? json_pack("{s:o}", "registrations", all) : NULL;
+}
+
 static json_t *mgmt_command(void *arg, const char *command, const json_t *request)
 {
 	struct daemon *d = arg;
@@ -340,6 +370,8 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		return json_pack("{s:o}", "stats", daemon_stats_json(d));
 	if (strcmp(command, "targets") == 0)
 		return targets_command(d);
+	if (strcmp(command, "registrations") == 0)
+		return registrations_command(d, clock_mono_ms());
 	if (strcmp(command, "config") == 0) {
 		/* the policy's copy: what a reload put in service */
 		json_t *c = config_to_object(policy_config(d->pol));
@@ -377,8 +409,8 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 		return dialogs_command(d, command, request, clock_mono_ms());
 	char why[200];
 	snprintf(why, sizeof(why),
-		 "unknown command \"%.40s\"; expected stats, targets, disable, enable, config, "
-		 "reload, drain, dialogs, bye, info, message or refer",
+		 "unknown command \"%.40s\"; expected stats, targets, registrations, disable, "
+		 "enable, config, reload, drain, dialogs, bye, info, message or refer",
 		 command);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
