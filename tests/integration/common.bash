@@ -101,9 +101,10 @@ sipp_uac() {
 		"$@" >"$WORK/uac-$name.out" 2>&1
 }
 
-# sip_target IP PORT CALLIDS UP [OPTIONS_LOG]: a target that answers no
-# INVITE (it notes each one's Call-ID in CALLIDS) and answers OPTIONS 200
-# while the file UP exists (noting each one in OPTIONS_LOG), for 40 s.
+# sip_target IP PORT CALLIDS UP [OPTIONS_LOG [REGISTER_LOG]]: a target that
+# answers no INVITE (it notes each one's Call-ID in CALLIDS) and answers
+# OPTIONS and REGISTER 200 while the file UP exists (noting each one in
+# OPTIONS_LOG or REGISTER_LOG), for 40 s.
 sip_target() {
 	python3 - "$@" <<'PY' &
 import os, re, socket, sys, time
@@ -112,6 +113,7 @@ s.bind((sys.argv[1], int(sys.argv[2])))
 s.settimeout(0.2)
 end = time.monotonic() + 40
 opts = open(sys.argv[5], "w") if len(sys.argv) > 5 else None
+regs = open(sys.argv[6], "w") if len(sys.argv) > 6 else None
 with open(sys.argv[3], "w") as f:
     while time.monotonic() < end:
         try:
@@ -122,10 +124,12 @@ with open(sys.argv[3], "w") as f:
         if data.startswith(b"INVITE ") and m:
             f.write(m.group(1).decode() + "\n")
             f.flush()
-        if data.startswith(b"OPTIONS ") and os.path.exists(sys.argv[4]):
-            if opts:
-                opts.write("OPTIONS\n")
-                opts.flush()
+        answered = data.startswith(b"OPTIONS ") or data.startswith(b"REGISTER ")
+        if answered and os.path.exists(sys.argv[4]):
+            log = opts if data.startswith(b"OPTIONS ") else regs
+            if log:
+                log.write(data.split(b" ", 1)[0].decode() + "\n")
+                log.flush()
             lines = data.split(b"\r\n")
             keep = [l for l in lines if re.match(rb"(?i)(via|from|call-id|cseq):", l)]
             to = [l + b";tag=up" for l in lines if re.match(rb"(?i)to:", l)]

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Route targets given by host name in a running sipshardd: resolved when the
-# configuration loads, and again every dns_refresh_s, so that a target whose
-# name moves to another address is followed (its keep-alives, and new calls,
-# go to the new address), while a name that stops resolving keeps its last
-# address. The daemon runs in a mount namespace of its own, where a hosts
-# file this test writes is bind-mounted on /etc/hosts (needs root).
+# Route targets and a registrar given by host name in a running sipshardd:
+# resolved when the configuration loads, and again every dns_refresh_s, so
+# that a target whose name moves to another address is followed (its
+# keep-alives, and new calls, go to the new address; the registration
+# registers there), while a name that stops resolving keeps its last address.
+# The daemon runs in a mount namespace of its own, where a hosts file this
+# test writes is bind-mounted on /etc/hosts (needs root).
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: a refresh swaps the policy
@@ -33,8 +34,10 @@ SIPSHARDD=$WORK/sipshardd-ns
 
 # the target on both addresses, answering OPTIONS and noting each
 touch "$WORK/up"
-sip_target 127.0.0.1 "$T_PORT" "$WORK/one.callids" "$WORK/up" "$WORK/one.options"
-sip_target 127.0.0.2 "$T_PORT" "$WORK/two.callids" "$WORK/up" "$WORK/two.options"
+sip_target 127.0.0.1 "$T_PORT" "$WORK/one.callids" "$WORK/up" "$WORK/one.options" \
+	"$WORK/one.registers"
+sip_target 127.0.0.2 "$T_PORT" "$WORK/two.callids" "$WORK/up" "$WORK/two.options" \
+	"$WORK/two.registers"
 
 cat >"$WORK/names.json" <<JSON
 {
@@ -42,7 +45,9 @@ cat >"$WORK/names.json" <<JSON
   "workers": 2,
   "run_dir": "$WORK/run",
   "dns_refresh_s": 1,
-  "routes": [ { "name": "trunk", "target": "trunk.test:$T_PORT", "keepalive_s": 1 } ]
+  "routes": [ { "name": "trunk", "target": "trunk.test:$T_PORT", "keepalive_s": 1 } ],
+  "registrations": [ { "name": "reg", "registrar": "trunk.test:$T_PORT",
+                       "aor": "sip:acct@trunk.test", "expires_s": 600 } ]
 }
 JSON
 start_daemon names "$WORK/names.json"
@@ -57,6 +62,7 @@ wait_lines() {
 }
 
 check "the name resolved at the start: keep-alives to 127.0.0.1" wait_lines "$WORK/one.options" 2
+check "and the registration registers there" wait_lines "$WORK/one.registers" 1
 sleep 1.2
 check "the stats name the address" \
 	test "$(json_get "$STATS" 'sorted(j["controller"]["target_calls"])')" = "['127.0.0.1:$T_PORT']"
@@ -64,6 +70,11 @@ check "the stats name the address" \
 # the name moves: within dns_refresh_s the keep-alives follow it
 echo "127.0.0.2 trunk.test" >"$HOSTS"
 check "the name resolved again: keep-alives to 127.0.0.2" wait_lines "$WORK/two.options" 2
+check "the registration follows the registrar's name: it registers at 127.0.0.2" \
+	wait_lines "$WORK/two.registers" 1
+check "the log says the registrar moved" \
+	grep -q "dns_refresh_s: registrar trunk.test:$T_PORT resolves to 127.0.0.2:$T_PORT now (was 127.0.0.1:$T_PORT)" \
+	"$WORK/names.log"
 check "the log says which target moved" \
 	grep -q "dns_refresh_s: target trunk.test:$T_PORT resolves to 127.0.0.2:$T_PORT now (was 127.0.0.1:$T_PORT)" \
 	"$WORK/names.log"

@@ -168,10 +168,11 @@ static void schedule_refresh(struct reload_ctx *x)
 	    names && c->dns_refresh_s ? clock_mono_ms() + 1000ull * c->dns_refresh_s : UINT64_MAX;
 }
 
-/* dns_refresh_s: the target names of the configuration in force resolved
- * again; when one resolves to another address, a policy with it is put in
- * service (the calls of the old address go on there; new ones go to the
- * new). A name that no longer resolves keeps its address, with a warning. */
+/* dns_refresh_s: the target and registrar names of the configuration in
+ * force resolved again; when one resolves to another address, a policy with
+ * it is put in service (the calls of the old address go on there; new ones
+ * go to the new; a registration registers again there). A name that no
+ * longer resolves keeps its address, with a warning. */
 static void refresh_names(struct reload_ctx *x)
 {
 	const struct config_target *changed[8];
@@ -199,8 +200,12 @@ static void refresh_names(struct reload_ctx *x)
 			udp_format_addr((const struct sockaddr *)&old->addr, was, sizeof(was));
 			udp_format_addr((const struct sockaddr *)&changed[i]->addr, now,
 					sizeof(now));
-			log_info("dns_refresh_s: target %s resolves to %s now (was %s)",
-				 changed[i]->text, now, was);
+			bool registrar =
+			    (const void *)changed[i] >= (const void *)next->registrations &&
+			    (const void *)changed[i] <
+				(const void *)(next->registrations + CONFIG_MAX_REGISTRATIONS);
+			log_info("dns_refresh_s: %s %s resolves to %s now (was %s)",
+				 registrar ? "registrar" : "target", changed[i]->text, now, was);
 		}
 		daemon_set_policy(x->d, pol);
 		memcpy(x->current, next, sizeof(*next));

@@ -1459,34 +1459,43 @@ void config_free(struct config *c)
 	(void)c; /* everything is inline today; kept for callers */
 }
 
+/* One target or registrar given by name, resolved again (config_resolve_names). */
+static void resolve_again(const struct config *c, struct config_target *ct,
+			  const struct config_target **changed, size_t cap, int *n, char *err,
+			  size_t errlen)
+{
+	char why[CONFIG_TARGET_MAX + 160];
+	struct sockaddr_storage addr;
+	socklen_t len;
+
+	if (!ct->by_name)
+		return;
+	if (resolve_name(c, ct, &addr, &len, why, sizeof(why)) != 0) {
+		if (errlen && !err[0])
+			snprintf(err, errlen, "%s", why);
+		return;
+	}
+	if (len == ct->addr_len && memcmp(&addr, &ct->addr, len) == 0)
+		return;
+	memcpy(&ct->addr, &addr, sizeof(addr));
+	ct->addr_len = len;
+	if ((size_t)*n < cap)
+		changed[*n] = ct;
+	(*n)++;
+}
+
 int config_resolve_names(struct config *c, const struct config_target **changed, size_t cap,
 			 char *err, size_t errlen)
 {
 	int n = 0;
-	char why[CONFIG_TARGET_MAX + 160];
 
 	if (errlen)
 		err[0] = '\0';
 	for (unsigned i = 0; i < c->nroutes; i++)
-		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
-			struct config_target *ct = &c->routes[i].targets[t];
-			struct sockaddr_storage addr;
-			socklen_t len;
-			if (!ct->by_name)
-				continue;
-			if (resolve_name(c, ct, &addr, &len, why, sizeof(why)) != 0) {
-				if (errlen && !err[0])
-					snprintf(err, errlen, "%s", why);
-				continue;
-			}
-			if (len == ct->addr_len && memcmp(&addr, &ct->addr, len) == 0)
-				continue;
-			memcpy(&ct->addr, &addr, sizeof(addr));
-			ct->addr_len = len;
-			if ((size_t)n < cap)
-				changed[n] = ct;
-			n++;
-		}
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++)
+			resolve_again(c, &c->routes[i].targets[t], changed, cap, &n, err, errlen);
+	for (unsigned i = 0; i < c->nregistrations; i++)
+		resolve_again(c, &c->registrations[i].registrar, changed, cap, &n, err, errlen);
 	return n;
 }
 

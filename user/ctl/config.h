@@ -198,7 +198,7 @@ size_t config_restart_changes(const struct config *running, const struct config 
 			      const char **names, size_t cap);
 void config_keep_restart_keys(struct config *next, const struct config *running);
 
-/* Resolves the targets given by name again (dns_refresh_s), in place: a
+/* Resolves the targets and registrars given by name again (dns_refresh_s), in place: a
  * name that resolves to another address takes it (the target in changed,
  * up to cap of them); a name that no longer resolves keeps its address, and
  * the first such is described in err (one line; "" when every name
