@@ -99,6 +99,66 @@ static void test_invite_rewritten_user(void **state)
 	assert_true(sip_view_eq(out, b.to.uri.whole, "sip:127.0.0.1:5080", 18));
 }
 
+/* The lines of m with header id. */
+static unsigned lines_of(const struct sip_msg *m, enum sip_hdr id)
+{
+	unsigned n = 0;
+	for (uint16_t h = 0; h < m->nhdrs; h++)
+		n += m->hdrs[h].id == id;
+	return n;
+}
+
+/* routes[].auth: the caller's credentials stay with it and ours go in; a
+ * route without credentials passes the caller's on. */
+static void test_invite_credentials(void **state)
+{
+	static const char with_creds[] =
+	    "INVITE sip:bob@sbc.example SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa1\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:alice@10.0.0.1>;tag=at\r\n"
+	    "To: <sip:bob@sbc.example>\r\n"
+	    "Call-ID: c1@10.0.0.1\r\n"
+	    "CSeq: 1 INVITE\r\n"
+	    "Authorization: Digest username=\"alice\", realm=\"sbc\", nonce=\"x\", "
+	    "uri=\"sip:bob@sbc.example\", response=\"00\"\r\n"
+	    "Proxy-Authorization: Digest username=\"alice\", realm=\"edge\", nonce=\"y\", "
+	    "uri=\"sip:bob@sbc.example\", response=\"11\"\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	(void)state;
+	struct setup_leg_b rb = leg_b;
+	parse_ok(&a, with_creds, sizeof(with_creds) - 1);
+	int n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_int_equal(lines_of(&b, SIP_HDR_AUTHORIZATION), 1);
+	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	rb.own_credentials = true;
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_int_equal(lines_of(&b, SIP_HDR_AUTHORIZATION), 0);
+	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 0);
+	rb.credentials = "Proxy-Authorization: Digest username=\"trunk7\", realm=\"c\", "
+			 "nonce=\"n\", uri=\"sip:bob@127.0.0.1:5080\", response=\"22\"\r\n";
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_int_equal(lines_of(&b, SIP_HDR_AUTHORIZATION), 0);
+	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	const struct sip_hdr_line *h = sip_find_hdr(&b, SIP_HDR_PROXY_AUTHORIZATION);
+	assert_true(sip_view_eq(out, h->value, rb.credentials + 21, strlen(rb.credentials) - 23));
+	/* rebuilt from that INVITE (a failover, or the next challenge): ours
+	 * are replaced, never doubled */
+	struct sip_msg again;
+	memcpy(out2, out, (size_t)n);
+	parse_ok(&again, out2, (size_t)n);
+	n = setup_build_invite(&again, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 1);
+}
+
 static void test_relay_response_hides_callee(void **state)
 {
 	(void)state;
@@ -224,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_invite_hides_caller),
 	    cmocka_unit_test(test_invite_rewritten_user),
+	    cmocka_unit_test(test_invite_credentials),
 	    cmocka_unit_test(test_relay_response_hides_callee),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
 	    cmocka_unit_test(test_invite_long_user_parts),
