@@ -293,9 +293,13 @@ inv = uac["by_method"]["INVITE"]["latency_us"]
 if inv["p50"] < 50000:
     bad.append("the 200 came before --answer-delay-ms: %r" % inv)
 # Every REFER gets its NOTIFY; one sent as the uac ends its calls may cross
-# their BYE and go unanswered (abandoned), at most one per uas thread.
+# their BYE and be abandoned (its answer comes after the BYE: a duplicate).
+# A uas leg holds one NOTIFY at a time (uas.c, leg_drop_notify), so at most
+# one per call ended; under CPU contention 4 of 30 were seen, so "one per uas
+# thread" was not a bound.
 n = uas["notify"]
-if n["completed"] + n["abandoned"] != uac["by_method"]["REFER"]["completed"] or n["abandoned"] > 2:
+if (n["completed"] + n["abandoned"] != uac["by_method"]["REFER"]["completed"]
+        or n["abandoned"] > c["ended"]):
     bad.append("NOTIFYs %r vs REFERs %d" % (n, uac["by_method"]["REFER"]["completed"]))
 if not n["sent"] - n["abandoned"] <= uac["peer"]["requests"] <= n["sent"]:
     bad.append("uac saw %d NOTIFYs" % uac["peer"]["requests"])

@@ -20,7 +20,6 @@
 #include "daemon/log.h"
 #include "daemon/register.h"
 #include "daemon/relay.h"
-#include "net/udp.h"
 
 /* prefix, 'r', the entry's index (2 hex digits) and a 64-bit nonce */
 #define REG_BRANCH_LEN (sizeof(RELAY_CTL_BRANCH_PREFIX) - 1 + 1 + 2 + 16)

@@ -75,7 +75,7 @@ static bool offers_qop_auth(const char *v, size_t n)
 		if (LEX_TOK_IEQ(p, (size_t)(q - p), "auth"))
 			return true;
 		p = lex_skip_lws(q, end);
-		if (p < end && *p != ',')
+		if (p >= end || *p != ',')
 			return false;
 		p++;
 	}
