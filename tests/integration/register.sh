@@ -35,16 +35,17 @@ REG_PID=${PIDS[-1]}
 sleep 0.3
 start_daemon register "$WORK/register.json"
 
-# registered: STATS says so (5 s at most)
+# registered STATE SECONDS: until STATS says the registration's binding is
+# STATE (True or False)
 registered() {
-	for _ in $(seq 1 50); do
-		[ "$(json_get "$STATS" 'j["controller"]["registration_registered"]["carrier"]' 2>/dev/null)" = True ] &&
+	for _ in $(seq 1 $(($2 * 10))); do
+		[ "$(json_get "$STATS" 'j["controller"]["registration_registered"]["carrier"]' 2>/dev/null)" = "$1" ] &&
 			return 0
 		sleep 0.1
 	done
 	return 1
 }
-check "registered once the challenge was answered" registered
+check "registered once the challenge was answered" registered True 5
 # sipshardctl registrations, while the binding holds
 regs() { "$BUILD/sipshardctl" -s "$WORK/run/sipshardd.sock" registrations; }
 check "sipshardctl registrations: registered, for 4 s at most, the last status 200" \
@@ -64,15 +65,7 @@ check "stats: 4 REGISTERs sent or more, 2 challenges answered, 2 answers 2xx" \
 run_flow register "a call from the carrier to the registered Contact" uac_wait_bye.xml uas_bye.xml 1 \
 	-s acct-4471
 # the registrar is gone: the refresh is not answered, and the binding lapses
-lapsed() {
-	for _ in $(seq 1 80); do
-		[ "$(json_get "$STATS" 'j["controller"]["registration_registered"]["carrier"]' 2>/dev/null)" = False ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
-check "without the registrar the binding lapses when its 4 s are up" lapsed
+check "without the registrar the binding lapses when its 4 s are up" registered False 8
 # metric_line: the registration's Prometheus line says it is not registered
 metric_line() {
 	python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$M_PORT/metrics', timeout=5).read().decode())" |

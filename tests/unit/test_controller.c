@@ -2462,6 +2462,15 @@ static void assert_answers(unsigned i, const char *nonce)
 	assert_string_equal(response, want);
 }
 
+/* controller.auth_answered and auth_refused */
+static void assert_auth_counts(uint64_t answered, uint64_t refused)
+{
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.auth_answered, answered);
+	assert_int_equal(st.auth_refused, refused);
+}
+
 #define CHALLENGE(nonce, stale)                                                                    \
 	"Proxy-Authenticate: Digest realm=\"carrier.example\", nonce=\"" nonce "\", "              \
 	"qop=\"auth\", algorithm=MD5" stale "\r\n"
@@ -2508,9 +2517,8 @@ static void test_auth_challenge_answered(void **state)
 	assert_int_equal(ninstall, 1);
 	assert_int_equal(sent_msg(nsent - 1)->status, 200);
 	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	assert_auth_counts(1, 0);
 	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.auth_answered, 1);
-	assert_int_equal(st.auth_refused, 0);
 	assert_int_equal(st.calls_answered, 1);
 	assert_int_equal(st.failovers, 0);
 	/* leg B is the INVITE that was answered: its CSeq, the same target */
@@ -2544,9 +2552,8 @@ static void test_auth_refused(void **state)
 	assert_int_equal(x->status, 403);
 	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
 	assert_int_equal(count_lines(base + 1, SIP_HDR_PROXY_AUTHENTICATE), 0);
+	assert_auth_counts(2, 1);
 	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.auth_answered, 2);
-	assert_int_equal(st.auth_refused, 1);
 	assert_int_equal(st.calls_failed, 1);
 	assert_int_equal(ncdrs, 1);
 	assert_int_equal(cdr_int(0, "status"), 403);
@@ -2562,9 +2569,7 @@ static void test_auth_refused(void **state)
 	response_from_bob_with(inv2, 407, "c2", CHALLENGE("five", ""), 1500);
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base + 1)->status, 403);
-	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.auth_answered, 3);
-	assert_int_equal(st.auth_refused, 2);
+	assert_auth_counts(3, 2);
 }
 
 /* A challenge in another realm than the route's, or none the route can
@@ -2572,7 +2577,6 @@ static void test_auth_refused(void **state)
 static void test_auth_other_realm(void **state)
 {
 	uint16_t port;
-	struct ctl_stats st;
 	(void)state;
 
 	invite_from_alice();
@@ -2584,9 +2588,7 @@ static void test_auth_other_realm(void **state)
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
 	assert_int_equal(sent_msg(base + 1)->status, 403);
-	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.auth_answered, 0);
-	assert_int_equal(st.auth_refused, 1);
+	assert_auth_counts(0, 1);
 
 	/* in the route's realm, but asking for auth-int only */
 	numbered_invite(2);
@@ -2619,9 +2621,7 @@ static void test_auth_other_realm(void **state)
 	assert_string_equal(v, "SHA-256");
 	credential_param(inv2, SIP_HDR_AUTHORIZATION, "nonce", v, sizeof(v));
 	assert_string_equal(v, "s");
-	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.auth_answered, 1);
-	assert_int_equal(st.auth_refused, 2);
+	assert_auth_counts(1, 2);
 }
 
 /* A route without credentials passes the caller's on and the callee's
@@ -2629,7 +2629,6 @@ static void test_auth_other_realm(void **state)
 static void test_auth_without_credentials(void **state)
 {
 	uint16_t port;
-	struct ctl_stats st;
 	(void)state;
 
 	invite_with_credentials_from_alice();
@@ -2640,9 +2639,7 @@ static void test_auth_without_credentials(void **state)
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base + 1)->status, 407);
 	assert_int_equal(count_lines(base + 1, SIP_HDR_PROXY_AUTHENTICATE), 1);
-	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.auth_answered, 0);
-	assert_int_equal(st.auth_refused, 0);
+	assert_auth_counts(0, 0);
 }
 
 #define WITH_CONFIG(test, cfg)                                                                     \
