@@ -23,11 +23,16 @@ if ! unshare --mount true 2>/dev/null; then
 	exit 1
 fi
 
-# sipshardd in its own mount namespace, with $HOSTS as /etc/hosts; the exec
-# chain keeps its PID
+# and a resolv.conf naming a DNS server at 127.0.0.99 (none answers there
+# until the slow reload below starts one that never answers)
+RESOLV=$WORK/resolv.conf
+printf 'nameserver 127.0.0.99\noptions timeout:1 attempts:3\n' >"$RESOLV"
+
+# sipshardd in its own mount namespace, with $HOSTS as /etc/hosts and
+# $RESOLV as /etc/resolv.conf; the exec chain keeps its PID
 cat >"$WORK/sipshardd-ns" <<SH
 #!/bin/sh
-exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && exec "\$@"' "$HOSTS" "$PWD/$SIPSHARDD" "\$@"
+exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && mount --bind "\$1" /etc/resolv.conf && shift && exec "\$@"' "$HOSTS" "$RESOLV" "$PWD/$SIPSHARDD" "\$@"
 SH
 chmod +x "$WORK/sipshardd-ns"
 SIPSHARDD=$WORK/sipshardd-ns
@@ -91,5 +96,30 @@ check "a name that no longer resolves keeps its last address" wait_lines "$WORK/
 check "and the log says so" \
 	grep -q "dns_refresh_s: \"trunk.test:$T_PORT\": trunk.test has no IPv4 address (.*); keeping its last address" \
 	"$WORK/names.log"
+
+# sipshardctl reload of a file whose target name waits on a DNS server that
+# never answers (3 tries of 1 s): longer than the 2 s other commands get, so
+# the reload's own outcome must come back, not a time-out
+python3 - <<'PY' &
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.99", 53))
+s.settimeout(0.5)
+end = time.monotonic() + 30
+while time.monotonic() < end:
+    try:
+        s.recvfrom(4096)
+    except socket.timeout:
+        pass
+PY
+PIDS+=($!)
+sleep 0.3
+sed -i "s/trunk.test:$T_PORT\", \"keepalive_s\"/slow.test:$T_PORT\", \"keepalive_s\"/" "$WORK/names.json"
+start=$(date +%s%N)
+"$BUILD/sipshardctl" -s "$WORK/run/sipshardd.sock" reload >"$WORK/slow.out" 2>&1
+rc=$?
+took_ms=$((($(date +%s%N) - start) / 1000000))
+check "a reload waiting on DNS for more than 2 s answers with its outcome (took $took_ms ms)" \
+	bash -c "[ $rc = 1 ] && [ $took_ms -gt 2000 ] && grep -q 'routes\[0\].target: \"slow.test:$T_PORT\": slow.test has no IPv4 address' \"\$1\"" _ "$WORK/slow.out"
 stop_daemon
 check "the daemon stopped cleanly" test -z "$(grep -i 'sanitizer\|leak' "$WORK/names.log")"

@@ -71,7 +71,9 @@ static const char usage_text[] =
     "  -s, --socket PATH   the management socket (default: management_socket of the\n"
     "                      embedded configuration for this user: RUN_DIR/sipshardd.sock)\n"
     "  -c, --config FILE   take management_socket from this configuration file\n"
-    "  -t, --timeout SEC   give up after SEC seconds, 1-3600 (default 5)\n"
+    "  -t, --timeout SEC   give up after SEC seconds, 1-3600 (default 5; for reload\n"
+    "                      35, as the daemon lets a reload that resolves names\n"
+    "                      take 30)\n"
     "  -n, --limit N       dialogs: at most N per worker, 1-100 (default 20)\n"
     "      --to SIDE       info, message: caller or callee\n"
     "      --type TYPE     info, message: the body's Content-Type, such as text/plain\n"
@@ -108,7 +110,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	};
 	int o;
 
-	cli->timeout_s = 5;
+	cli->timeout_s = 0; /* not given: 5 s, or a reload's own (below) */
 	cli->wait_ms = -1;
 	while ((o = getopt_long(argc, argv, "s:c:t:n:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -179,6 +181,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		return EXIT_USAGE;
 	}
 	cli->command = argv[optind++];
+	if (!cli->timeout_s) /* a reload may wait on DNS: MGMT_RELOAD_TIMEOUT_MS */
+		cli->timeout_s = strcmp(cli->command, "reload") ? 5 : 35;
 	int nargs = argc - optind;
 	bool refer = !strcmp(cli->command, "refer");
 	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message") || refer;

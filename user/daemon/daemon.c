@@ -385,7 +385,9 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
 					 "another sipshardctl reload is in progress");
 		/* the main thread reloads on SIGHUP: one path for both */
-		d->reload_ticket = mgmt_defer(d->mgmt);
+		d->reload_ticket = mgmt_defer(d->mgmt, MGMT_RELOAD_TIMEOUT_MS,
+					      "the reload did not finish (it goes on: its outcome "
+					      "will be in the log)");
 		d->reload_waiting = true;
 		atomic_store(&d->reload_requested, true);
 		if (kill(getpid(), SIGHUP) != 0) {

@@ -270,7 +270,7 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 	}
 	p->active = true;
 	p->q = q; /* its call_id is NUL-terminated: read_args copied fewer bytes */
-	p->ticket = mgmt_defer(d->mgmt);
+	p->ticket = mgmt_defer(d->mgmt, MGMT_CLIENT_TIMEOUT_MS, "the workers did not answer");
 	p->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	return MGMT_LATER; /* the workers look at their rings every turn */
 }

@@ -16,9 +16,11 @@
 #include "daemon/mgmt.h"
 
 struct mgmt_client {
-	int fd;	      /* -1: free */
-	bool http;    /* came in on the metrics endpoint */
-	bool waiting; /* its handler answers later (mgmt_defer) */
+	int fd;			 /* -1: free */
+	bool http;		 /* came in on the metrics endpoint */
+	bool waiting;		 /* its handler answers later (mgmt_defer) */
+	const char *waiting_for; /* what did not come, should the deadline pass */
+	uint32_t wait_ms;
 	uint32_t gen; /* changes with every client the slot takes */
 	uint64_t deadline_ms;
 	size_t len;
@@ -34,6 +36,7 @@ struct mgmt {
 	mgmt_metrics_fn metrics;
 	void *arg;
 	struct mgmt_client *answering; /* the client whose handler runs, or NULL */
+	uint64_t now_ms;	       /* of the mgmt_service call running */
 	struct mgmt_client clients[MGMT_MAX_CLIENTS];
 	struct mgmt_stats st;
 };
@@ -269,10 +272,15 @@ static void client_close(struct mgmt_client *c)
 
 json_t mgmt_later_;
 
-uint64_t mgmt_defer(struct mgmt *m)
+uint64_t mgmt_defer(struct mgmt *m, uint32_t wait_ms, const char *waiting_for)
 {
 	struct mgmt_client *c = m->answering;
-	return c ? (uint64_t)c->gen << 32 | (uint64_t)(c - m->clients) : UINT64_MAX;
+	if (!c)
+		return UINT64_MAX;
+	c->deadline_ms = m->now_ms + wait_ms;
+	c->wait_ms = wait_ms;
+	c->waiting_for = waiting_for;
+	return (uint64_t)c->gen << 32 | (uint64_t)(c - m->clients);
 }
 
 /* Sends a response line, counting an error response. Consumes resp. */
@@ -494,6 +502,9 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 
 void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now_ms)
 {
+	char why[200];
+
+	m->now_ms = now_ms;
 	for (int i = MGMT_LISTENERS; i < n; i++) {
 		if (!pfds[i].revents)
 			continue;
@@ -512,8 +523,11 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 	for (int j = 0; j < MGMT_MAX_CLIENTS; j++) {
 		struct mgmt_client *c = &m->clients[j];
 		if (c->fd >= 0 && now_ms >= c->deadline_ms) {
+			if (c->waiting)
+				snprintf(why, sizeof(why), "%s within %u ms", c->waiting_for,
+					 c->wait_ms);
 			refuse(m, c->fd, c->http, 408,
-			       c->waiting ? "the workers did not answer within 2000 ms"
+			       c->waiting ? why
 			       : c->http  ? "no complete request head within 2000 ms"
 					  : "no complete request line within 2000 ms");
 			m->st.dropped++;

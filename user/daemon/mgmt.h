@@ -38,6 +38,9 @@
 #define MGMT_REQUEST_MAX       4096
 #define MGMT_MAX_CLIENTS       8
 #define MGMT_CLIENT_TIMEOUT_MS 2000
+/* How long sipshardctl reload may wait for the main thread's reload, which
+ * may resolve target names (DNS timeouts) */
+#define MGMT_RELOAD_TIMEOUT_MS 30000
 #define MGMT_LISTENERS	       2 /* the Unix socket, the metrics endpoint */
 
 struct mgmt;
@@ -52,8 +55,10 @@ typedef json_t *(*mgmt_handler)(void *arg, const char *command, const json_t *re
 extern json_t mgmt_later_;
 #define MGMT_LATER (&mgmt_later_)
 
-/* Within a handler: a ticket for the client being answered, for mgmt_answer. */
-uint64_t mgmt_defer(struct mgmt *m);
+/* Within a handler: a ticket for the client being answered, for mgmt_answer,
+ * which must come within wait_ms; if it does not, the client is told
+ * "WAITING_FOR within WAIT_MS ms" (408) and closed. */
+uint64_t mgmt_defer(struct mgmt *m, uint32_t wait_ms, const char *waiting_for);
 /* Sends response (always consumed) to the client of ticket and closes it.
  * -ENOENT when that client is gone: its deadline passed, and it was told so. */
 int mgmt_answer(struct mgmt *m, uint64_t ticket, json_t *response);
