@@ -113,7 +113,11 @@ while time.monotonic() < end:
         pass
 PY
 PIDS+=($!)
-sleep 0.3
+# until it listens: before that a query is refused at once, not waited on
+for _ in $(seq 1 50); do
+	ss -Hlun 'src 127.0.0.99:53' 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
 sed -i "s/trunk.test:$T_PORT\", \"keepalive_s\"/slow.test:$T_PORT\", \"keepalive_s\"/" "$WORK/names.json"
 start=$(date +%s%N)
 "$BUILD/sipshardctl" -s "$WORK/run/sipshardd.sock" reload >"$WORK/slow.out" 2>&1

@@ -352,9 +352,9 @@ static json_t *registrations_command(struct daemon *d, uint64_t now)
 		    all, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:I}", "name",
 				   e->cfg.name, "registrar", e->cfg.registrar.text, "address", addr,
 				   "aor", e->cfg.aor, "registered", on, "expires_in_s",
-				   (json_int_t)(on ? (e->registered_until - now) / 1000 : 0),
-				   "last_status", (json_int_t)e->last_status, "registering",
-				   e->in_flight, "next_attempt_in_s",
+				   (json_int_t)reg_expires_in_s(e, now), "last_status",
+				   (json_int_t)e->last_status, "registering", e->in_flight,
+				   "next_attempt_in_s",
 				   (json_int_t)(e->in_flight || e->next_send <= now
 						    ? 0
 						    : (e->next_send - now + 999) / 1000)));
@@ -1104,10 +1104,6 @@ static json_t *methods_json(const uint64_t *counts)
 
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
 
-/* "target_calls", "target_down", "target_invites", "target_answered",
- * "target_rejected" and "target_unanswered": a member per target of the
- * policy in force, named by its address; "target_options_rtt_ms": one per
- * target that has answered an OPTIONS (probe or keep-alive). */
 /* Each registration by name: whether it holds a binding, for how long yet,
  * the last attempt's final status; and the counters of them all. */
 static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
@@ -1119,7 +1115,7 @@ static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
 		const struct reg_entry *e = &rs->e[i];
 		bool on = reg_is_registered(e, now);
 		json_object_set_new(up, e->cfg.name, json_boolean(on));
-		JI(left, e->cfg.name, on ? (e->registered_until - now) / 1000 : 0);
+		JI(left, e->cfg.name, reg_expires_in_s(e, now));
 		JI(last, e->cfg.name, e->last_status);
 	}
 	json_object_set_new(c, "registration_registered", up);
@@ -1133,6 +1129,10 @@ static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
 	JI(c, "register_responses_dropped", rs->st.dropped_stale);
 }
 
+/* "target_calls", "target_down", "target_invites", "target_answered",
+ * "target_rejected" and "target_unanswered": a member per target of the
+ * policy in force, named by its address; "target_options_rtt_ms": one per
+ * target that has answered an OPTIONS (probe or keep-alive). */
 static void targets_json(struct daemon *d, json_t *c)
 {
 	struct ctl_target_info t[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];

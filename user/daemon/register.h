@@ -94,4 +94,10 @@ static inline bool reg_is_registered(const struct reg_entry *e, uint64_t now)
 	return e->registered_until > now;
 }
 
+/* Whole seconds its binding has left (0 when it holds none). */
+static inline uint64_t reg_expires_in_s(const struct reg_entry *e, uint64_t now)
+{
+	return reg_is_registered(e, now) ? (e->registered_until - now) / 1000 : 0;
+}
+
 #endif
