@@ -543,6 +543,9 @@ static const struct bad bad_cases[] = {
      "routes[0].target: \"10.0.0.300\" is not a numeric IPv4 or IPv6 address"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"aor\": \"sip:a@b\"}]}",
      "registrations[0]: missing \"registrar\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"name\": \"a\\tb\", "
+     "\"registrar\": \"10.0.0.1:5060\", \"aor\": \"sip:a@b\"}]}",
+     "registrations[0].name: control character in \"a?b\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"10.0.0.1:5060\"}]}",
      "registrations[0]: missing \"aor\""},

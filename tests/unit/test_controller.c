@@ -2572,6 +2572,21 @@ static void test_auth_refused(void **state)
 	assert_auth_counts(3, 2);
 }
 
+/* Call n's INVITE answered 401 with lines, at now: the 401 is ACKed and
+ * the caller gets 403, no INVITE again. */
+static void challenge_not_answered(int n, const char *lines, uint64_t now)
+{
+	uint16_t port;
+	numbered_invite(n);
+	unsigned inv = last_invite_sent(&port), base = nsent;
+	response_from_bob_with(inv, 401, "x1", lines, now);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	assert_int_equal(sent_msg(base + 1)->status, 403);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+}
+
 /* A challenge in another realm than the route's, or none the route can
  * answer: 403 at once, no INVITE again. */
 static void test_auth_other_realm(void **state)
@@ -2579,33 +2594,19 @@ static void test_auth_other_realm(void **state)
 	uint16_t port;
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = last_invite_sent(&port);
-	unsigned base = nsent;
-	response_from_bob_with(
-	    inv, 401, "b1", "WWW-Authenticate: Digest realm=\"carrier.example\", nonce=\"n\"\r\n",
-	    1100);
-	assert_int_equal(nsent, base + 2);
-	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
-	assert_int_equal(sent_msg(base + 1)->status, 403);
+	challenge_not_answered(
+	    1, "WWW-Authenticate: Digest realm=\"carrier.example\", nonce=\"n\"\r\n", 1100);
 	assert_auth_counts(0, 1);
-
 	/* in the route's realm, but asking for auth-int only */
-	numbered_invite(2);
-	inv = last_invite_sent(&port);
-	base = nsent;
-	response_from_bob_with(inv, 401, "c1",
+	challenge_not_answered(2,
 			       "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"n\", "
 			       "qop=\"auth-int\"\r\n",
 			       1200);
-	assert_int_equal(nsent, base + 2);
-	assert_int_equal(sent_msg(base + 1)->status, 403);
 
 	/* a 401 with two challenges: SHA-256 is taken over MD5, in an
 	 * Authorization line */
 	numbered_invite(3);
-	inv = last_invite_sent(&port);
-	base = nsent;
+	unsigned inv = last_invite_sent(&port), base = nsent;
 	response_from_bob_with(inv, 401, "d1",
 			       "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"m\"\r\n"
 			       "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"s\", "
@@ -2622,6 +2623,17 @@ static void test_auth_other_realm(void **state)
 	credential_param(inv2, SIP_HDR_AUTHORIZATION, "nonce", v, sizeof(v));
 	assert_string_equal(v, "s");
 	assert_auth_counts(1, 2);
+
+	/* an answer longer than a credentials line (a 1500-byte nonce): 403,
+	 * not an INVITE cut short */
+	char lines[1700];
+	memset(lines, 0, sizeof(lines));
+	int n = snprintf(lines, sizeof(lines),
+			 "WWW-Authenticate: Digest realm=\"other.example\", nonce=\"");
+	memset(lines + n, 'n', 1500);
+	strcat(lines, "\"\r\n");
+	challenge_not_answered(4, lines, 1400);
+	assert_auth_counts(1, 3);
 }
 
 /* A route without credentials passes the caller's on and the callee's

@@ -288,6 +288,25 @@ static void test_credentials_refused(void **state)
 	assert_int_equal(rs.st.failed, 2);
 }
 
+/* A challenge whose answer would be longer than a credentials line (a
+ * 1500-byte nonce): the attempt fails, nothing is sent cut short. */
+static void test_answer_too_long(void **state)
+{
+	char lines[1700];
+	(void)state;
+	memset(lines, 0, sizeof(lines));
+	int n = snprintf(lines, sizeof(lines), "WWW-Authenticate: Digest realm=\"r\", nonce=\"");
+	memset(lines + n, 'n', 1500);
+	strcat(lines, "\"\r\n");
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, lines, 10);
+	assert_int_equal(nsent, 1);
+	assert_false(rs.e[0].in_flight);
+	assert_int_equal(rs.e[0].last_status, 401);
+	assert_int_equal(rs.st.failed, 1);
+	assert_int_equal(rs.st.auth_answered, 0);
+}
+
 /* Without credentials a challenge fails the attempt; a 2xx that grants no
  * time is no binding. */
 static void test_no_credentials_and_no_time(void **state)
@@ -395,6 +414,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_retransmissions_and_timer_f, setup),
 	    cmocka_unit_test_setup(test_challenge_registered_refreshed, setup),
 	    cmocka_unit_test_setup(test_credentials_refused, setup),
+	    cmocka_unit_test_setup(test_answer_too_long, setup),
 	    cmocka_unit_test_prestate_setup_teardown(test_no_credentials_and_no_time, setup, NULL,
 						     (void *)REG_CONFIG("")),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),

@@ -969,6 +969,23 @@ static int auth_member(struct cfg_parse *p, const char *path, const char *k, jso
 	return -ENOENT;
 }
 
+/* A route's or a registration's name, for logs, statistics and CDRs: not
+ * empty, no control character. */
+static int get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
+{
+	char b[80];
+	int rc = get_str(p, path, v, out, cap);
+	if (rc)
+		return rc;
+	if (!out[0])
+		return fail(p, path, "must not be empty");
+	for (const char *q = out; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return fail(p, path, "control character in \"%s\"",
+				    shown(out, b, sizeof(b)));
+	return 0;
+}
+
 /* Digest credentials (routes[].auth, registrations[].auth); null = none. */
 static int get_auth(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a)
 {
@@ -986,19 +1003,8 @@ static int get_auth(struct cfg_parse *p, const char *path, json_t *v, struct con
 static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
-	char b[80];
-	if (!strcmp(k, "name")) {
-		int rc = get_str(p, path, v, r->name, sizeof(r->name));
-		if (rc)
-			return rc;
-		if (!r->name[0])
-			return fail(p, path, "must not be empty");
-		for (const char *q = r->name; *q; q++)
-			if ((unsigned char)*q < 0x20 || *q == 0x7f)
-				return fail(p, path, "control character in \"%s\"",
-					    shown(r->name, b, sizeof(b)));
-		return 0;
-	}
+	if (!strcmp(k, "name"))
+		return get_name(p, path, v, r->name, sizeof(r->name));
 	if (!strcmp(k, "match"))
 		return each_member(p, path, v, match_member, r);
 	if (!strcmp(k, "rewrite"))
@@ -1126,7 +1132,7 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 {
 	struct config_registration *g = arg;
 	if (!strcmp(k, "name"))
-		return get_quotable(p, path, v, g->name, sizeof(g->name), true);
+		return get_name(p, path, v, g->name, sizeof(g->name));
 	if (!strcmp(k, "registrar"))
 		return target_address(p, path, v, &g->registrar);
 	if (!strcmp(k, "aor"))

@@ -1651,8 +1651,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
  * credentials (routes[].auth, cred_answer): the INVITE again to the same
  * target with the line that answers it. 0; -ENOENT when the route has no
  * credentials or the call is past asking (as for next_target); -EACCES when
- * the challenge is not one to answer (logged); -ENOSPC when the INVITE would
- * not fit. */
+ * the challenge is not one to answer, -ENOSPC when the answer or the INVITE
+ * would not fit (both logged and counted as refused). */
 static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    uint64_t now)
 {
@@ -1669,14 +1669,16 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 	int n = cred_answer(&route->auth, r, k->auth_tries, "INVITE",
 			    k->invite + c->scratch.ruri.whole.off, c->scratch.ruri.whole.len,
 			    ctl_rand(c), line, sizeof(line), &why);
-	if (n == -EACCES) {
+	if (n >= 0 && invite_again(c, k, route, t, line, now) != 0) {
+		n = -ENOSPC;
+		why = "the INVITE with the answer does not fit";
+	}
+	if (n < 0) {
 		log_info("call %s: %d from %s (route %s) not answered: %s", k->a_call_id, r->status,
 			 t->text, route->name, why);
 		c->st.auth_refused++;
-		return -EACCES;
+		return n;
 	}
-	if (n < 0 || invite_again(c, k, route, t, line, now) != 0)
-		return -ENOSPC;
 	k->auth_tries++;
 	c->st.auth_answered++;
 	log_debug("call %s: %d from %s answered with the credentials of route %s", k->a_call_id,
@@ -1755,7 +1757,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		int arc = answer_challenge(c, k, r, now);
 		if (arc == 0)
 			return;
-		refused = arc != -ENOENT; /* -EACCES, or -ENOSPC: no answer to send */
+		refused = arc != -ENOENT; /* -EACCES or -ENOSPC: no answer sent */
 	}
 	target_count_final(c, k, r->status);
 	if (next_target(c, k, r->status, now) == 0)

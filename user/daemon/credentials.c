@@ -72,6 +72,7 @@ int cred_answer(const struct config_auth *a, const struct sip_msg *m, unsigned t
 	};
 	const char *name = m->status == 401 ? "Authorization: " : "Proxy-Authorization: ";
 	size_t nl = strlen(name);
+	*why = "the answer is longer than a credentials line may be";
 	if (cap < nl + 3)
 		return -ENOSPC;
 	memcpy(out, name, nl);

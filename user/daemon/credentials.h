@@ -29,8 +29,8 @@
  * the first with SHA-256 is taken, else the first with MD5, and only in a's
  * realm when it names one. A second challenge is answered only when it says
  * stale=true (its nonce had expired), once; otherwise the credentials were
- * refused. Returns the line's length, or -EACCES with *why saying why it is
- * not answered, or -ENOSPC when it would not fit in cap.
+ * refused. Returns the line's length, or -EACCES (not answered) or -ENOSPC
+ * (the answer would not fit in cap), with *why saying which.
  */
 int cred_answer(const struct config_auth *a, const struct sip_msg *m, unsigned tries,
 		const char *method, const char *uri, size_t uri_len, uint64_t cnonce_bits,

@@ -97,6 +97,13 @@ static int build_register(struct reg_set *rs, unsigned i, const char *credential
 	return 0;
 }
 
+/* e's REGISTER to its registrar: the first time, or again (Timer E). */
+static void send_request(const struct reg_entry *e, const struct reg_ops *ops)
+{
+	ops->send(ops->arg, e->request, e->request_len,
+		  (const struct sockaddr *)&e->cfg.registrar.addr, e->cfg.registrar.addr_len);
+}
+
 /* Starts entry i's next transaction (Timer E and F from now); -ENOSPC when
  * its REGISTER does not fit (the attempt fails). */
 static int send_register(struct reg_set *rs, unsigned i, const char *credentials, uint64_t now,
@@ -106,8 +113,7 @@ static int send_register(struct reg_set *rs, unsigned i, const char *credentials
 	int rc = build_register(rs, i, credentials, ops);
 	if (rc)
 		return rc;
-	ops->send(ops->arg, e->request, e->request_len,
-		  (const struct sockaddr *)&e->cfg.registrar.addr, e->cfg.registrar.addr_len);
+	send_request(e, ops);
 	e->in_flight = true;
 	e->t_interval = rs->t1_ms;
 	e->t_next = now + rs->t1_ms;
@@ -273,6 +279,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		rs->st.dropped_stale++; /* a retransmitted final, or a forgery */
 		return true;
 	}
+	const uint32_t min = r->status == 423 ? min_expires(r) : 0;
 	if (r->status < 200) {
 		/* Proceeding: retransmissions at T2 (RFC 3261 17.1.2.2) */
 		e->t_interval = rs->t2_ms;
@@ -283,15 +290,18 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		size_t ul = request_uri(&e->cfg, ruri, sizeof(ruri));
 		int n = cred_answer(&e->cfg.auth, r, e->auth_tries, "REGISTER", ruri, ul,
 				    ops->rand(ops->arg), line, sizeof(line), &why);
-		if (n >= 0 && send_register(rs, (unsigned)i, line, now, ops) == 0) {
+		if (n >= 0 && send_register(rs, (unsigned)i, line, now, ops) != 0) {
+			n = -ENOSPC;
+			why = "the REGISTER with the answer does not fit";
+		}
+		if (n < 0) {
+			attempt_failed(rs, e, r->status, why, now);
+		} else {
 			e->auth_tries++;
 			rs->st.auth_answered++;
-		} else {
-			attempt_failed(rs, e, r->status, n >= 0 ? "the answer does not fit" : why,
-				       now);
 		}
-	} else if (r->status == 423 && min_expires(r) > e->asked_s && min_expires(r) <= 86400) {
-		e->asked_s = min_expires(r);
+	} else if (r->status == 423 && min > e->asked_s && min <= 86400) {
+		e->asked_s = min;
 		e->auth_tries = 0;
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,
 			 e->cfg.registrar.text, e->asked_s);
@@ -313,9 +323,7 @@ uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops)
 		if (e->in_flight && now >= e->t_deadline) {
 			attempt_failed(rs, e, 408, "no final response by Timer F", now);
 		} else if (e->in_flight && now >= e->t_next) {
-			ops->send(ops->arg, e->request, e->request_len,
-				  (const struct sockaddr *)&e->cfg.registrar.addr,
-				  e->cfg.registrar.addr_len);
+			send_request(e, ops);
 			rs->st.retransmitted++;
 			e->t_interval = min_u64(e->t_interval * 2, rs->t2_ms);
 			e->t_next = now + e->t_interval;
