@@ -147,9 +147,11 @@ static int hook_send_after_install(void *arg, unsigned shard, const char *buf, s
 	return 0;
 }
 
-static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
+static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d,
+			uint32_t session_expires_s)
 {
 	(void)arg;
+	(void)session_expires_s;
 	if (ctx.ring_full)
 		return -1;
 	if (shard >= NSHARDS || d->slot >= DIALOGS)

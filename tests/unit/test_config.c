@@ -160,8 +160,12 @@ static void test_partial_document_keeps_defaults(void **state)
 	assert_int_equal(cfg.timers.t1_ms, 250);
 	assert_int_equal(cfg.timers.t2_ms, 4000);
 	assert_int_equal(cfg.timers.no_answer_s, 120);
+	assert_true(cfg.timers.session_timer);
 	assert_string_equal(cfg.routes[0].name, "route0");
 	assert_string_equal(cfg.listen, "127.0.0.1:5060");
+	assert_round_trip(&cfg);
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": {\"session_timer\": false}}");
+	assert_false(cfg.timers.session_timer);
 	assert_round_trip(&cfg);
 }
 
@@ -640,6 +644,8 @@ static const struct bad bad_cases[] = {
     {"{\"timers\": {\"t1_ms\": 5}}", "timers.t1_ms: expected an integer from 10 to 60000, got 5"},
     {"{\"timers\": {\"no_answer_s\": 0}}",
      "timers.no_answer_s: expected an integer from 1 to 86400, got 0"},
+    {"{\"timers\": {\"session_timer\": 1}}",
+     "timers.session_timer: expected true or false, got an integer"},
     {"{\"timers\": {\"t1_ms\": 900, \"t2_ms\": 800}}",
      "timers.t2_ms: must not be smaller than timers.t1_ms"},
     {"{\"tx_buffer_size\": 1000}",

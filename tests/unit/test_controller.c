@@ -42,6 +42,7 @@ static struct ctl *ctl;
 static struct sent sent[MAX_SENT];
 static unsigned nsent, ninstall, nrelease;
 static struct shard_dialog last_install;
+static uint32_t last_install_session_s; /* the session interval it came with */
 static struct shard_dialog installs[DIALOGS]; /* every install, in order */
 /* what the hooks were asked, in order: 'I' install, 'S' send, 'A' send after
  * install; ordered_fails makes send_after_install refuse (a full ring) */
@@ -155,13 +156,15 @@ static int hook_send_after_install(void *arg, unsigned shard, const char *buf, s
 	return 0;
 }
 
-static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d)
+static int hook_install(void *arg, unsigned shard, const struct shard_dialog *d,
+			uint32_t session_expires_s)
 {
 	(void)arg;
 	(void)shard;
 	if (install_fails)
 		return -ENOBUFS;
 	last_install = *d;
+	last_install_session_s = session_expires_s;
 	if (ninstall < DIALOGS)
 		installs[ninstall] = *d;
 	ninstall++;
@@ -499,6 +502,35 @@ static void test_answer_leaves_after_its_install(void **state)
 	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.answers_deferred, 0);
+}
+
+/* RFC 4028: the session interval of the callee's 2xx goes with the install
+ * that confirms the call (the worker starts the timer from it); an early
+ * dialog's install, whose 18x may name one too, starts none. */
+static void test_install_carries_session_interval(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 180, "btag", "Session-Expires: 600\r\n", 1100);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(last_install_session_s, 0);
+	response_from_bob_with(inv, 200, "btag", "Session-Expires: 1800;refresher=uac\r\n", 1100);
+	assert_int_equal(ninstall, 2);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(last_install_session_s, 1800);
+	/* and the 2xx goes to the caller with it: the callers' timers agree */
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_int_equal(sent_msg(nsent - 1)->session_expires_secs, 1800);
+
+	/* a 2xx without one: no timer */
+	last_install_session_s = 99;
+	numbered_invite(2);
+	inv = nsent - 1;
+	assert_int_equal(sent_msg(inv)->method_id, SIP_METHOD_INVITE);
+	response_from_bob(inv, 200, "btag2");
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(last_install_session_s, 0);
 }
 
 /* The 18x went to the caller while the worker's ring refused its install:
@@ -2728,6 +2760,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_leaves_after_its_install, setup_ordered,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_install_carries_session_interval, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_final_after_early_dialog_goes_at_once,
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_waits_while_the_ring_is_full, setup_ordered,

@@ -204,29 +204,48 @@ static void test_too_large_keeps_no_transaction(void **state)
 	assert_int_equal(u.txns_used, 1);
 }
 
+/* The callee's answer to the request just relayed to it (its branch and CSeq
+ * read from out_m), with extra header lines, parsed into m. */
+static void resp_from_b(int status, const char *method, const char *extra)
+{
+	static char resp[2048];
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 %d Whatever\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s\r\n"
+			 "From: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "To: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: %u %s\r\n"
+			 "%s"
+			 "Content-Length: 0\r\n\r\n",
+			 status, (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off, b_tag,
+			 out_m.cseq.num, method, extra);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+}
+
+/* A request from the caller relayed, then the callee's answer to it relayed
+ * back; the result of the answer. */
+static struct relay_result exchange(const char *method, unsigned cseq, int status,
+				    const char *extra)
+{
+	struct relay_result res;
+
+	req_from_a(method, cseq, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	resp_from_b(status, method, extra);
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	return res;
+}
+
 static void test_bye_ends_dialog_after_final(void **state)
 {
 	struct relay_result res;
 	(void)state;
 
-	req_from_a("BYE", 20, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
-	parse_out(res.len);
-	char resp[2048];
-	int n = snprintf(resp, sizeof(resp),
-			 "SIP/2.0 200 OK\r\n"
-			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s\r\n"
-			 "From: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
-			 "To: <sip:bob@10.2.2.2>;tag=btag\r\n"
-			 "Call-ID: callB@sipshard\r\n"
-			 "CSeq: %u BYE\r\n"
-			 "Content-Length: 0\r\n\r\n",
-			 (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off, b_tag,
-			 out_m.cseq.num);
-	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
-	relay_response(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
+	res = exchange("BYE", 20, 200, "");
 	assert_true(res.dialog_ended);
 	assert_int_equal(res.ended_slot, SLOT);
 	assert_int_equal(res.ended_gen, GEN);
@@ -251,6 +270,49 @@ static void test_bye_ends_dialog_after_final(void **state)
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.status, 481);
 	assert_int_equal(rc.bye_replayed, 1);
+}
+
+/* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
+ * timer from its Session-Expires (min(32, interval/3) s early), or turns it
+ * off when it names none; other answers and other methods leave it. */
+static void test_session_refresh_sets_timer(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct relay_result res;
+	(void)state;
+
+	assert_non_null(d);
+	assert_int_equal(shard_session_deadline(d), 0);
+	rc.now_ms = d->created_ms + 9500; /* 9.5 s in: counted as 10 */
+	res = exchange("INVITE", 5, 200, "Session-Expires: 90;refresher=uac\r\n");
+	assert_ptr_equal(res.session_refreshed, d);
+	assert_int_equal(shard_session_deadline(d), d->created_ms + (10 + 90 - 30) * 1000);
+
+	/* an UPDATE's 2xx with a longer interval: 32 s early */
+	rc.now_ms = d->created_ms + 20000;
+	res = exchange("UPDATE", 6, 200, "x: 1800\r\n");
+	assert_ptr_equal(res.session_refreshed, d);
+	assert_int_equal(shard_session_deadline(d), d->created_ms + (20 + 1800 - 32) * 1000);
+
+	/* an INFO's 2xx and a re-INVITE's rejection leave it */
+	rc.now_ms = d->created_ms + 30000;
+	res = exchange("INFO", 7, 200, "Session-Expires: 90\r\n");
+	assert_null(res.session_refreshed);
+	res = exchange("INVITE", 8, 488, "Session-Expires: 90\r\n");
+	assert_null(res.session_refreshed);
+	assert_int_equal(shard_session_deadline(d), d->created_ms + (20 + 1800 - 32) * 1000);
+
+	/* a re-INVITE's 2xx without Session-Expires: no timer any more */
+	res = exchange("INVITE", 9, 200, "");
+	assert_ptr_equal(res.session_refreshed, d);
+	assert_int_equal(shard_session_deadline(d), 0);
+
+	/* before the call is confirmed (an UPDATE in the early dialog), the
+	 * INVITE's own 2xx is still to come and starts it */
+	d->state = SHARD_DLG_EARLY;
+	res = exchange("UPDATE", 10, 200, "Session-Expires: 90\r\n");
+	assert_null(res.session_refreshed);
+	assert_int_equal(shard_session_deadline(d), 0);
 }
 
 static void test_request_from_callee(void **state)
@@ -520,6 +582,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
 					    teardown),

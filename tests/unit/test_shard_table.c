@@ -165,6 +165,33 @@ static void assert_same_session(const struct sip_session *x, const struct sip_se
 	}
 }
 
+/* RFC 4028 section 10: the side that does not refresh ends the session
+ * min(32, interval/3) s before the interval is over; whole seconds, never
+ * early; 0 turns the timer off; a huge interval saturates. */
+static void test_session_timer(void **state)
+{
+	struct shard_dialog d = {.created_ms = 5000};
+	(void)state;
+
+	shard_session_timer_start(&d, 5000, 90);
+	assert_int_equal(shard_session_deadline(&d), 5000 + 60 * 1000);
+	shard_session_timer_start(&d, 5001, 90); /* 1 ms in counts as 1 s */
+	assert_int_equal(shard_session_deadline(&d), 5000 + 61 * 1000);
+	shard_session_timer_start(&d, 5000, 1800);
+	assert_int_equal(shard_session_deadline(&d), 5000 + 1768 * 1000);
+	shard_session_timer_start(&d, 5000, 6);
+	assert_int_equal(shard_session_deadline(&d), 5000 + 4 * 1000);
+	shard_session_timer_start(&d, 5000, 2); /* a third is 0 s */
+	assert_int_equal(shard_session_deadline(&d), 5000 + 2 * 1000);
+	shard_session_timer_start(&d, 5000 + 3600000, 0);
+	assert_int_equal(shard_session_deadline(&d), 0);
+	shard_session_timer_start(&d, 5000 + 1000ull * UINT32_MAX, INT32_MAX);
+	assert_int_equal(d.session_expires_at_s, UINT32_MAX);
+	/* a clock behind the record's creation (a re-attached table) */
+	shard_session_timer_start(&d, 1000, 90);
+	assert_int_equal(shard_session_deadline(&d), 5000 + 60 * 1000);
+}
+
 /*
  * The packed install (what the controller sends a worker): a call's record
  * arrives whole in a fraction of its size, over a slot whose last occupant
@@ -186,9 +213,11 @@ static void test_packed_install(void **state)
 	memset(old.legs[SHARD_LEG_A].remote_target, 'x', 200);
 	old.legs[SHARD_LEG_A].remote_target_len = 200;
 	assert_int_equal(shard_dialog_install(&t, &old, 10), 0);
+	shard_session_timer_start(&t.dialogs[3], 10, 90);
 	shard_dialog_free(&t, 3);
 
 	fill_call(&d, 3, 2);
+	d.session_expires_at_s = 77; /* a query's answer carries it */
 	int n = shard_dialog_pack(&d, msg, sizeof(msg));
 	assert_true(n > 0 && (size_t)n < sizeof(struct shard_dialog) / 4);
 	assert_int_equal(shard_dialog_pack(&d, msg, sizeof(msg) - 1), -ENOSPC);
@@ -227,6 +256,7 @@ static void test_packed_install(void **state)
 	assert_memory_equal(&before, &d, offsetof(struct shard_dialog, legs));
 	for (int l = 0; l < 2; l++)
 		assert_same_session(&before.legs[l], &d.legs[l]);
+	assert_int_equal(before.session_expires_at_s, 77);
 
 	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 20, &got), 0);
 	assert_ptr_equal(got, &t.dialogs[3]);
@@ -237,6 +267,15 @@ static void test_packed_install(void **state)
 	assert_int_equal(got->created_ms, 20);
 	for (int l = 0; l < 2; l++)
 		assert_same_session(&got->legs[l], &d.legs[l]);
+	/* the session timer is the worker's: neither the last occupant's nor
+	 * the packed one; an update (the 2xx) leaves the one the worker set */
+	assert_int_equal(got->session_expires_at_s, 0);
+	shard_session_timer_start(got, 1020, 90); /* 1 s in, 60 s of 90 */
+	assert_int_equal(shard_session_deadline(got), 20 + 61 * 1000);
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_dialog_install(&t, &d, 2000), 0);
+	assert_int_equal(got->state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(shard_session_deadline(got), 20 + 61 * 1000);
 	shard_table_close(&t);
 }
 
@@ -928,6 +967,7 @@ int main(void)
 	    cmocka_unit_test(test_dialog_alloc_until_full),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
+	    cmocka_unit_test(test_session_timer),
 	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
 	    cmocka_unit_test(test_dialog_expiry_sweep),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),

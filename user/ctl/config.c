@@ -70,6 +70,7 @@ static void config_defaults(struct config *c)
 	c->timers.dialog_max_s = 86400;
 	c->timers.drain_s = 30;
 	c->timers.no_answer_s = 120;
+	c->timers.session_timer = true;
 	c->limits.max_calls = 1000000;
 	c->limits.retry_after_s = 5;
 	c->limits.rate_sources = 65536;
@@ -636,6 +637,8 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 0, 86400, &c->timers.drain_s);
 	if (!strcmp(k, "no_answer_s"))
 		return get_uint(p, path, v, 1, 86400, &c->timers.no_answer_s);
+	if (!strcmp(k, "session_timer"))
+		return get_bool(p, path, v, &c->timers.session_timer);
 	return -ENOENT;
 }
 
@@ -1576,6 +1579,7 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(tm, "dialog_max_s", json_integer(c->timers.dialog_max_s));
 	json_object_set_new(tm, "drain_s", json_integer(c->timers.drain_s));
 	json_object_set_new(tm, "no_answer_s", json_integer(c->timers.no_answer_s));
+	json_object_set_new(tm, "session_timer", json_boolean(c->timers.session_timer));
 	json_object_set_new(o, "timers", tm);
 	json_object_set_new(lim, "max_calls", json_integer(c->limits.max_calls));
 	json_object_set_new(lim, "calls_per_second_per_source",
@@ -1695,6 +1699,7 @@ static const struct restart_key {
     RESTART_KEY("timers.dialog_max_s", timers.dialog_max_s),
     RESTART_KEY("timers.drain_s", timers.drain_s),
     RESTART_KEY("timers.no_answer_s", timers.no_answer_s),
+    RESTART_KEY("timers.session_timer", timers.session_timer),
 };
 #undef RESTART_KEY
 

@@ -137,6 +137,9 @@ struct config {
 		uint32_t t1_ms, t2_ms, transaction_timeout_ms, dialog_idle_s, dialog_max_s;
 		uint32_t drain_s;     /* SIGTERM: longest wait for calls to end */
 		uint32_t no_answer_s; /* a call ringing this long from its INVITE is given up */
+		/* a call whose session interval (RFC 4028) passes without a
+		 * refresh is ended */
+		bool session_timer;
 	} timers;
 	struct {
 		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s, rate_sources;

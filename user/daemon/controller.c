@@ -489,6 +489,7 @@ static const char *const end_reason_names[CTL_END_COUNT_] = {
     [CTL_END_RELEASED] = "released",	     [CTL_END_BYE_CALLER] = "bye_caller",
     [CTL_END_BYE_CALLEE] = "bye_callee",     [CTL_END_IDLE] = "idle_timeout",
     [CTL_END_MAX_DURATION] = "max_duration", [CTL_END_OPERATOR] = "operator",
+    [CTL_END_SESSION_EXPIRED] = "session_expired",
 };
 
 /* An answered call's record, from what is open and why it ended. */
@@ -1554,7 +1555,8 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 	if (k->slot_gone)
 		return 0; /* its slot may hold another call by now */
 	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
-	int rc = c->hooks.install(c->hooks.arg, k->shard, &k->dlg);
+	int rc = c->hooks.install(c->hooks.arg, k->shard, &k->dlg,
+				  confirmed ? r->session_expires_secs : 0);
 	if (rc == 0)
 		k->installed = true;
 	return rc;
@@ -1984,7 +1986,7 @@ static bool early_install_pending(const struct ctl_call *k)
 
 static void retry_early_install(struct ctl *c, struct ctl_call *k)
 {
-	if (early_install_pending(k) && c->hooks.install(c->hooks.arg, k->shard, &k->dlg) == 0) {
+	if (early_install_pending(k) && c->hooks.install(c->hooks.arg, k->shard, &k->dlg, 0) == 0) {
 		k->installed = true;
 		c->st.early_installs_retried++;
 	}

@@ -21,7 +21,7 @@
  * target, start (the INVITE), answer, end (UTC, ISO 8601 with milliseconds),
  * disposition (answered, failed, cancelled, timeout), status, setup_ms,
  * duration_ms (answer to end), end_reason (bye_caller, bye_callee,
- * idle_timeout, max_duration, released, no_dialog, daemon_stopped).
+ * idle_timeout, max_duration, session_expired, released, no_dialog, daemon_stopped).
  */
 #ifndef SIPSHARD_CONTROLLER_H
 #define SIPSHARD_CONTROLLER_H
@@ -41,8 +41,11 @@ struct ctl_hooks {
 	/* sends a datagram from shard's socket */
 	void (*send)(void *arg, unsigned shard, const char *buf, size_t len,
 		     const struct sockaddr *to, socklen_t tolen);
-	/* tells shard's worker to install (or update) a dialog at dlg->slot */
-	int (*install)(void *arg, unsigned shard, const struct shard_dialog *dlg);
+	/* tells shard's worker to install (or update) a dialog at dlg->slot;
+	 * session_expires_s: the session interval (RFC 4028) that the callee's
+	 * 2xx confirming the call gave it, 0 = none (an early dialog's install) */
+	int (*install)(void *arg, unsigned shard, const struct shard_dialog *dlg,
+		       uint32_t session_expires_s);
 	/* tells shard's worker to free a dialog that was installed early */
 	int (*release)(void *arg, unsigned shard, uint32_t slot, uint32_t gen);
 	/* writes one call detail record: a JSON object and "\n" (NULL: no CDRs) */
@@ -125,6 +128,7 @@ enum ctl_end_reason {
 	CTL_END_IDLE,	      /* no request for timers.dialog_idle_s */
 	CTL_END_MAX_DURATION, /* timers.dialog_max_s reached */
 	CTL_END_OPERATOR,     /* sipshardctl bye */
+	CTL_END_SESSION_EXPIRED, /* no refresh within the session interval (RFC 4028) */
 	CTL_END_COUNT_
 };
 

@@ -108,13 +108,15 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 
 /* The dialog goes packed (shard_dialog_pack): the ring and the worker copy
  * what the call uses, not the whole record. */
-static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dlg)
+static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dlg,
+			uint32_t session_expires_s)
 {
 	char msg[SHARD_DIALOG_PACKED_MAX];
 	int n = shard_dialog_pack(dlg, msg, sizeof(msg));
 	if (n < 0)
 		return n;
-	struct dmsg_hdr h = {.type = DMSG_INSTALL, .len = (uint32_t)n};
+	struct dmsg_hdr h = {
+	    .type = DMSG_INSTALL, .len = (uint32_t)n, .reason = session_expires_s};
 	return daemon_push_cmd(arg, shard, &h, msg, (size_t)n);
 }
 
@@ -1185,6 +1187,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "dialogs_installed", s->dialogs_installed);
 		JI(o, "dialogs_ended", s->dialogs_ended);
 		JI(o, "dialogs_expired", s->dialogs_expired);
+		JI(o, "dialogs_session_expired", s->dialogs_session_expired);
 		JI(o, "dialogs_reattached", s->dialogs_reattached);
 		JI(o, "setups_dropped_at_reattach", s->setups_dropped);
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);

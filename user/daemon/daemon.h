@@ -89,7 +89,8 @@ struct dmsg_hdr {
 	uint32_t type;
 	uint32_t len;	    /* bytes of payload after the header */
 	uint32_t slot, gen; /* DIALOG_ENDED, RELEASE */
-	uint32_t reason;    /* DIALOG_ENDED: enum ctl_end_reason */
+	uint32_t reason;    /* DIALOG_ENDED: enum ctl_end_reason; INSTALL: the
+			     * session interval in s (ctl_hooks.install) */
 	/* DATAGRAM: bytes of the sender's parse after the datagram (sip_msg_pack),
 	 * 0 = none */
 	uint32_t parsed_len;
@@ -129,6 +130,7 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
+	uint64_t dialogs_session_expired; /* of dialogs_expired: no refresh in the session interval */
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
 	uint64_t dialog_queries;      /* DMSG_QUERY scans started (management commands) */
 	/* at start, from a re-attached table: calls taken over, and dialogs

@@ -531,6 +531,13 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	res->dst = (const struct sockaddr *)&back->peer;
 	res->dst_len = back->peer_len;
 	rc->relayed_resp++;
+	if (m->status >= 200 && m->status < 300 && d->state == SHARD_DLG_CONFIRMED &&
+	    (t->method_id == SIP_METHOD_INVITE || t->method_id == SIP_METHOD_UPDATE)) {
+		/* a session refresh (RFC 4028): its 2xx sets the interval, or
+		 * turns the timer off when it names none */
+		shard_session_timer_start(d, rc->now_ms, m->session_expires_secs);
+		res->session_refreshed = d;
+	}
 	if (m->status >= 200) {
 		if (t->method_id == SIP_METHOD_BYE) {
 			res->dialog_ended = true;

@@ -56,6 +56,9 @@ struct relay_result {
 	bool dialog_ended;    /* a BYE's final response passed: dialog freed */
 	uint8_t ended_by_leg; /* SHARD_LEG_A or SHARD_LEG_B: who sent that BYE */
 	uint32_t ended_slot, ended_gen;
+	/* a 2xx to a re-INVITE or UPDATE passed: its dialog's session timer
+	 * (shard_session_timer_start) moved; arm the dialog's deadline again */
+	struct shard_dialog *session_refreshed;
 };
 
 /* Dialogs that a BYE ended lately, one entry per slot modulo RELAY_ENDED_SLOTS:

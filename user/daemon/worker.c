@@ -57,17 +57,30 @@ static int to_controller(struct worker *w, const struct sip_msg *m, const char *
 	return 0;
 }
 
-/* The earlier of the dialog's idle deadline and its maximum-duration deadline;
- * 0 when neither applies. */
+/* The earlier of two deadlines, 0 standing for none. */
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
+static uint64_t max_duration_deadline(const struct worker *w, const struct shard_dialog *d)
+{
+	uint64_t max = w->d->cfg->timers.dialog_max_s * 1000ull;
+	return max ? d->created_ms + max : 0;
+}
+
+static uint64_t session_deadline(const struct worker *w, const struct shard_dialog *d)
+{
+	return w->d->cfg->timers.session_timer ? shard_session_deadline(d) : 0;
+}
+
+/* The earliest of the dialog's idle, maximum-duration and session-timer
+ * deadlines; 0 when none applies. */
 static uint64_t dialog_deadline(const struct worker *w, const struct shard_dialog *d)
 {
 	uint64_t idle = w->d->cfg->timers.dialog_idle_s * 1000ull;
-	uint64_t max = w->d->cfg->timers.dialog_max_s * 1000ull;
 	uint64_t a = idle ? d->last_activity_ms + idle : 0;
-	uint64_t b = max ? d->created_ms + max : 0;
-	if (!a || (b && b < a))
-		return b;
-	return a;
+	return earlier(earlier(a, max_duration_deadline(w, d)), session_deadline(w, d));
 }
 
 static void arm_dialog(struct worker *w, struct shard_dialog *d)
@@ -76,6 +89,15 @@ static void arm_dialog(struct worker *w, struct shard_dialog *d)
 	d->timer = 0;
 	if (when)
 		wheel_add(&w->wheel, when, (uint64_t)d->slot << 32 | d->gen, &d->timer);
+}
+
+/* The dialog's deadline may have come nearer (a session timer started): the
+ * timer armed for a later one is put back. */
+static void arm_dialog_again(struct worker *w, struct shard_dialog *d)
+{
+	if (d->timer)
+		wheel_cancel(&w->wheel, d->timer);
+	arm_dialog(w, d);
 }
 
 void worker_reattach(struct worker *w, uint64_t now)
@@ -303,6 +325,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		net_tx_release(w->io, out);
 		break;
 	}
+	if (res.session_refreshed)
+		arm_dialog_again(w, res.session_refreshed);
 	if (res.dialog_ended) {
 		free_dialog(w, res.ended_slot, res.ended_gen);
 		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1,
@@ -346,11 +370,13 @@ static void drain_commands(struct worker *w)
 		switch (h->type) {
 		case DMSG_INSTALL: {
 			struct shard_dialog *d;
-			if (shard_dialog_install_packed(&w->table, payload, h->len, clock_mono_ms(),
-							&d) == 0) {
+			uint64_t now = clock_mono_ms();
+			if (shard_dialog_install_packed(&w->table, payload, h->len, now, &d) == 0) {
 				w->st.dialogs_installed++;
-				if (!d->timer) /* an update keeps the timer it has */
-					arm_dialog(w, d);
+				/* the 2xx that confirms the call starts its session
+				 * timer (an early dialog's install brings none) */
+				shard_session_timer_start(d, now, h->reason);
+				arm_dialog_again(w, d);
 			}
 			break;
 		}
@@ -531,14 +557,19 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		return;
 	}
 	w->st.dialogs_expired++;
-	uint64_t max = w->d->cfg->timers.dialog_max_s * 1000ull;
-	enum ctl_end_reason why =
-	    max && w->relay.now_ms >= d->created_ms + max ? CTL_END_MAX_DURATION : CTL_END_IDLE;
+	uint64_t max = max_duration_deadline(w, d), session = session_deadline(w, d);
+	enum ctl_end_reason why = CTL_END_IDLE;
 	/* Q.850 cause 102: recovery on timer expiry */
-	end_call(w, d,
-		 why == CTL_END_MAX_DURATION
-		     ? "Q.850;cause=102;text=\"maximum call duration\""
-		     : "Q.850;cause=102;text=\"no requests in the dialog\"");
+	const char *reason = "Q.850;cause=102;text=\"no requests in the dialog\"";
+	if (max && w->relay.now_ms >= max) {
+		why = CTL_END_MAX_DURATION;
+		reason = "Q.850;cause=102;text=\"maximum call duration\"";
+	} else if (session && w->relay.now_ms >= session) {
+		why = CTL_END_SESSION_EXPIRED;
+		w->st.dialogs_session_expired++;
+		reason = "Q.850;cause=102;text=\"session timer expired\"";
+	}
+	end_call(w, d, reason);
 	shard_dialog_free(&w->table, slot);
 	tell_dialog_ended(w, slot, gen + 1, why);
 }

@@ -390,15 +390,21 @@ static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialo
 
 #define DLG_FIXED offsetof(struct shard_dialog, legs)
 
-_Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) <
-		   _Alignof(struct shard_dialog),
+/* after the legs: session_expires_at_s */
+#define DLG_TAIL sizeof(uint32_t)
+
+_Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) ==
+		       DLG_TAIL,
 	       "struct shard_dialog: fields after the legs that shard_dialog_pack does not know");
+_Static_assert(DLG_FIXED + 2 * SESSION_PACKED_MAX + DLG_TAIL <= SHARD_DIALOG_PACKED_MAX,
+	       "a packed dialog must fit SHARD_DIALOG_PACKED_MAX");
 
 void shard_dialog_clear(struct shard_dialog *d)
 {
 	memset(d, 0, DLG_FIXED);
 	sip_session_clear(&d->legs[SHARD_LEG_A]);
 	sip_session_clear(&d->legs[SHARD_LEG_B]);
+	d->session_expires_at_s = 0;
 }
 
 int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
@@ -411,31 +417,37 @@ int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
 	o += DLG_FIXED;
 	o += sip_session_pack(&d->legs[SHARD_LEG_A], o);
 	o += sip_session_pack(&d->legs[SHARD_LEG_B], o);
+	memcpy(o, &d->session_expires_at_s, DLG_TAIL);
+	o += DLG_TAIL;
 	return (int)(o - (char *)out);
 }
 
-/* Checks a packed dialog of len bytes whole and finds where its legs start;
- * 0 or -EINVAL. */
-static int packed_legs(const void *msg, size_t len, const char **leg_a, const char **leg_b)
+/* Checks a packed dialog of len bytes whole and finds where its legs and its
+ * tail start; 0 or -EINVAL. */
+static int packed_legs(const void *msg, size_t len, const char **leg_a, const char **leg_b,
+		       const char **tail)
 {
 	const char *end = (const char *)msg + len;
 
-	if (len < DLG_FIXED)
+	if (len < DLG_FIXED + DLG_TAIL)
 		return -EINVAL;
+	end -= DLG_TAIL;
 	*leg_a = (const char *)msg + DLG_FIXED;
 	*leg_b = sip_session_unpack(NULL, *leg_a, end);
+	*tail = end;
 	return *leg_b && sip_session_unpack(NULL, *leg_b, end) == end ? 0 : -EINVAL;
 }
 
 int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
 {
-	const char *leg_a, *leg_b, *end = (const char *)msg + len;
+	const char *leg_a, *leg_b, *tail;
 
-	if (packed_legs(msg, len, &leg_a, &leg_b) != 0)
+	if (packed_legs(msg, len, &leg_a, &leg_b, &tail) != 0)
 		return -EINVAL;
 	memcpy(d, msg, DLG_FIXED);
-	sip_session_unpack(&d->legs[SHARD_LEG_A], leg_a, end);
-	sip_session_unpack(&d->legs[SHARD_LEG_B], leg_b, end);
+	sip_session_unpack(&d->legs[SHARD_LEG_A], leg_a, tail);
+	sip_session_unpack(&d->legs[SHARD_LEG_B], leg_b, tail);
+	memcpy(&d->session_expires_at_s, tail, DLG_TAIL);
 	return 0;
 }
 
@@ -444,9 +456,9 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 {
 	/* only the fields before the legs are used: the record is not copied */
 	struct shard_dialog head;
-	const char *leg_a, *leg_b, *end = (const char *)msg + len;
+	const char *leg_a, *leg_b, *end;
 
-	if (packed_legs(msg, len, &leg_a, &leg_b) != 0)
+	if (packed_legs(msg, len, &leg_a, &leg_b, &end) != 0)
 		return -EINVAL;
 	memcpy(&head, msg, DLG_FIXED);
 	if (head.slot >= t->hdr->ndialogs || head.state == SHARD_DLG_FREE ||
@@ -460,7 +472,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	 * transactions, counters, its timer); the controller brings the callee's
 	 * side, and leg A's states, which a final response moves (a 2xx:
 	 * ACK_WAIT, offer/answer Stable) and the worker does not. A new dialog
-	 * starts them afresh. */
+	 * starts them afresh. The session timer is the worker's too (the packed
+	 * one is not read): an update leaves it, a new dialog has none. */
 	if (update) {
 		copy_worker_fields(&head, slot);
 	} else {
@@ -481,6 +494,7 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		       sizeof(a->signaling_state));
 	} else {
 		sip_session_unpack(&slot->legs[SHARD_LEG_A], leg_a, end);
+		slot->session_expires_at_s = 0;
 	}
 	sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
 	if (out)
@@ -493,6 +507,19 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 	char msg[SHARD_DIALOG_PACKED_MAX];
 	int n = shard_dialog_pack(d, msg, sizeof(msg));
 	return n < 0 ? n : shard_dialog_install_packed(t, msg, (size_t)n, now_ms, NULL);
+}
+
+void shard_session_timer_start(struct shard_dialog *d, uint64_t now_ms, uint32_t interval_s)
+{
+	if (!interval_s) {
+		d->session_expires_at_s = 0;
+		return;
+	}
+	uint32_t early = interval_s / 3 < 32 ? interval_s / 3 : 32;
+	/* whole seconds after the record's creation, rounded up: never early */
+	uint64_t since = now_ms > d->created_ms ? (now_ms - d->created_ms + 999) / 1000 : 0;
+	uint64_t at = since + (interval_s - early);
+	d->session_expires_at_s = at > UINT32_MAX ? UINT32_MAX : (uint32_t)at;
 }
 
 void shard_dialog_free(struct shard_table *t, uint32_t slot)

@@ -109,6 +109,13 @@ struct shard_dialog {
 	uint16_t sent_status;
 	uint32_t sent_seq;
 	struct sip_session legs[2]; /* [SHARD_LEG_A] caller side, [SHARD_LEG_B] callee side */
+	/* worker's: when the session timer (RFC 4028) of a confirmed call runs
+	 * out, in seconds after created_ms; 0 = none. Set by every 2xx to its
+	 * INVITE, re-INVITE or UPDATE (shard_session_timer_start). It sits where
+	 * the record's trailing padding was: the layout and the tables a
+	 * restart takes over stay the same, and an older file's records read 0
+	 * here (padding never written). */
+	uint32_t session_expires_at_s;
 };
 /* Moves the operator's transfer to state (SHARD_REFER_ACTIVE or _DONE),
  * keeping the leg it went to and what each leg has been sent. */
@@ -145,6 +152,23 @@ static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t c
 _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 		   offsetof(struct shard_dialog, created_ms) == 24,
 	       "the refer fields must stay in what was padding: the table layout is versioned");
+_Static_assert(offsetof(struct shard_dialog, session_expires_at_s) ==
+			   offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) &&
+		   sizeof(struct shard_dialog) ==
+			   offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 4,
+	       "session_expires_at_s must stay in what was padding: the table layout is versioned");
+
+/* The session timer of a call that a 2xx with Session-Expires: interval_s
+ * (0: none, the timer is off) confirmed or refreshed at now_ms: it runs out
+ * min(32, interval/3) seconds before the interval ends, as RFC 4028 section
+ * 10 asks of the side that does not refresh, so that a refresh sent at half
+ * the interval has the rest to arrive. */
+void shard_session_timer_start(struct shard_dialog *d, uint64_t now_ms, uint32_t interval_s);
+/* When d's session timer runs out (monotonic ms), 0 = none. */
+static inline uint64_t shard_session_deadline(const struct shard_dialog *d)
+{
+	return d->session_expires_at_s ? d->created_ms + d->session_expires_at_s * 1000ull : 0;
+}
 
 /* One relayed request: maps its outgoing branch back to where it came from. */
 struct shard_txn {
