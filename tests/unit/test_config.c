@@ -164,7 +164,8 @@ static void test_partial_document_keeps_defaults(void **state)
 	assert_string_equal(cfg.routes[0].name, "route0");
 	assert_string_equal(cfg.listen, "127.0.0.1:5060");
 	assert_round_trip(&cfg);
-	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": {\"session_timer\": false}}");
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": "
+		   "{\"session_timer\": false}}");
 	assert_false(cfg.timers.session_timer);
 	assert_round_trip(&cfg);
 }

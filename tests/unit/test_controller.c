@@ -42,7 +42,7 @@ static struct ctl *ctl;
 static struct sent sent[MAX_SENT];
 static unsigned nsent, ninstall, nrelease;
 static struct shard_dialog last_install;
-static uint32_t last_install_session_s; /* the session interval it came with */
+static uint32_t last_install_session_s;	      /* the session interval it came with */
 static struct shard_dialog installs[DIALOGS]; /* every install, in order */
 /* what the hooks were asked, in order: 'I' install, 'S' send, 'A' send after
  * install; ordered_fails makes send_after_install refuse (a full ring) */

@@ -218,8 +218,8 @@ static void resp_from_b(int status, const char *method, const char *extra)
 			 "CSeq: %u %s\r\n"
 			 "%s"
 			 "Content-Length: 0\r\n\r\n",
-			 status, (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off, b_tag,
-			 out_m.cseq.num, method, extra);
+			 status, (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off,
+			 b_tag, out_m.cseq.num, method, extra);
 	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
 }
 

@@ -439,10 +439,15 @@ static void print_dialogs(const struct cli *cli, const json_t *answer)
 			snprintf(transfer, sizeof(transfer), "  transfer of %s: %s (%s)",
 				 str_member(xfer, "to"), status, str_member(xfer, "state"));
 		}
-		printf("worker %" JSON_INTEGER_FORMAT " %-9s age %.1f s idle %.1f s  caller %s "
+		/* the session timer (RFC 4028): when it runs out unless refreshed */
+		char session[48] = "";
+		if (json_is_integer(json_object_get(dl, "session_expires_in_ms")))
+			snprintf(session, sizeof(session), " session timer %.1f s",
+				 seconds_member(dl, "session_expires_in_ms"));
+		printf("worker %" JSON_INTEGER_FORMAT " %-9s age %.1f s idle %.1f s%s  caller %s "
 		       "(%s)  callee %s (%s)%s%s\n",
 		       json_integer_value(json_object_get(dl, "worker")), str_member(dl, "state"),
-		       seconds_member(dl, "age_ms"), seconds_member(dl, "idle_ms"),
+		       seconds_member(dl, "age_ms"), seconds_member(dl, "idle_ms"), session,
 		       str_member(a, "call_id"), str_member(a, "peer"), str_member(b, "call_id"),
 		       str_member(b, "peer"), last, transfer);
 	}

@@ -486,9 +486,12 @@ static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *
 }
 
 static const char *const end_reason_names[CTL_END_COUNT_] = {
-    [CTL_END_RELEASED] = "released",	     [CTL_END_BYE_CALLER] = "bye_caller",
-    [CTL_END_BYE_CALLEE] = "bye_callee",     [CTL_END_IDLE] = "idle_timeout",
-    [CTL_END_MAX_DURATION] = "max_duration", [CTL_END_OPERATOR] = "operator",
+    [CTL_END_RELEASED] = "released",
+    [CTL_END_BYE_CALLER] = "bye_caller",
+    [CTL_END_BYE_CALLEE] = "bye_callee",
+    [CTL_END_IDLE] = "idle_timeout",
+    [CTL_END_MAX_DURATION] = "max_duration",
+    [CTL_END_OPERATOR] = "operator",
     [CTL_END_SESSION_EXPIRED] = "session_expired",
 };
 

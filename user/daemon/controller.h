@@ -122,12 +122,12 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 void ctl_on_tick(struct ctl *c, uint64_t now_ms);
 /* Why a worker freed a dialog (the end_reason of its CDR). */
 enum ctl_end_reason {
-	CTL_END_RELEASED = 0, /* the controller released it (a call that never answered) */
-	CTL_END_BYE_CALLER,   /* a BYE from leg A completed */
-	CTL_END_BYE_CALLEE,   /* a BYE from leg B completed */
-	CTL_END_IDLE,	      /* no request for timers.dialog_idle_s */
-	CTL_END_MAX_DURATION, /* timers.dialog_max_s reached */
-	CTL_END_OPERATOR,     /* sipshardctl bye */
+	CTL_END_RELEASED = 0,	 /* the controller released it (a call that never answered) */
+	CTL_END_BYE_CALLER,	 /* a BYE from leg A completed */
+	CTL_END_BYE_CALLEE,	 /* a BYE from leg B completed */
+	CTL_END_IDLE,		 /* no request for timers.dialog_idle_s */
+	CTL_END_MAX_DURATION,	 /* timers.dialog_max_s reached */
+	CTL_END_OPERATOR,	 /* sipshardctl bye */
 	CTL_END_SESSION_EXPIRED, /* no refresh within the session interval (RFC 4028) */
 	CTL_END_COUNT_
 };

@@ -115,8 +115,7 @@ static int hook_install(void *arg, unsigned shard, const struct shard_dialog *dl
 	int n = shard_dialog_pack(dlg, msg, sizeof(msg));
 	if (n < 0)
 		return n;
-	struct dmsg_hdr h = {
-	    .type = DMSG_INSTALL, .len = (uint32_t)n, .reason = session_expires_s};
+	struct dmsg_hdr h = {.type = DMSG_INSTALL, .len = (uint32_t)n, .reason = session_expires_s};
 	return daemon_push_cmd(arg, shard, &h, msg, (size_t)n);
 }
 

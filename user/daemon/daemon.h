@@ -130,7 +130,8 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
-	uint64_t dialogs_session_expired; /* of dialogs_expired: no refresh in the session interval */
+	uint64_t
+	    dialogs_session_expired;  /* of dialogs_expired: no refresh in the session interval */
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
 	uint64_t dialog_queries;      /* DMSG_QUERY scans started (management commands) */
 	/* at start, from a re-attached table: calls taken over, and dialogs

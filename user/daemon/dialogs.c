@@ -96,14 +96,13 @@ static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint6
 	json_t *session_left = json_null();
 	if (session)
 		session_left = json_integer(session > now_ms ? (json_int_t)(session - now_ms) : 0);
-	return json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "worker",
-			 (json_int_t)worker, "state",
-			 dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early", "age_ms",
-			 (json_int_t)(now_ms - dl->created_ms), "idle_ms",
-			 (json_int_t)(now_ms - dl->last_activity_ms), "session_expires_in_ms",
-			 session_left, "requests", requests, "last_sent", sent, "transfer", transfer,
-			 "caller", leg_json(&dl->legs[SHARD_LEG_A]), "callee",
-			 leg_json(&dl->legs[SHARD_LEG_B]));
+	return json_pack(
+	    "{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "worker", (json_int_t)worker,
+	    "state", dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early", "age_ms",
+	    (json_int_t)(now_ms - dl->created_ms), "idle_ms",
+	    (json_int_t)(now_ms - dl->last_activity_ms), "session_expires_in_ms", session_left,
+	    "requests", requests, "last_sent", sent, "transfer", transfer, "caller",
+	    leg_json(&dl->legs[SHARD_LEG_A]), "callee", leg_json(&dl->legs[SHARD_LEG_B]));
 }
 
 /* For refer: "target", the URI the side is sent to, into q; NULL or the

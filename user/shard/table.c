@@ -393,8 +393,7 @@ static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialo
 /* after the legs: session_expires_at_s */
 #define DLG_TAIL sizeof(uint32_t)
 
-_Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) ==
-		       DLG_TAIL,
+_Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) == DLG_TAIL,
 	       "struct shard_dialog: fields after the legs that shard_dialog_pack does not know");
 _Static_assert(DLG_FIXED + 2 * SESSION_PACKED_MAX + DLG_TAIL <= SHARD_DIALOG_PACKED_MAX,
 	       "a packed dialog must fit SHARD_DIALOG_PACKED_MAX");

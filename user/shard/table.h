@@ -153,9 +153,9 @@ _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 		   offsetof(struct shard_dialog, created_ms) == 24,
 	       "the refer fields must stay in what was padding: the table layout is versioned");
 _Static_assert(offsetof(struct shard_dialog, session_expires_at_s) ==
-			   offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) &&
+		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) &&
 		   sizeof(struct shard_dialog) ==
-			   offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 4,
+		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 4,
 	       "session_expires_at_s must stay in what was padding: the table layout is versioned");
 
 /* The session timer of a call that a 2xx with Session-Expires: interval_s

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Session timers (RFC 4028) in a running sipshardd, with SIPp on both sides: a
+# call whose callee's 200 says Session-Expires: 6 and that nobody refreshes is
+# ended by sipshard 4 s after the answer (min(32, 6/3) s before the interval
+# ends), with a BYE to each side that says why, a CDR with end_reason
+# session_expired and a counter; a caller that refreshes with a re-INVITE
+# keeps its call past that time (the 200 to the refresh starts the timer
+# again), and sipshardctl dialogs shows the time left; with
+# timers.session_timer false the same unrefreshed call stays up.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: the timer lives in the worker's table
+ASAN_DAEMON=1
+. tests/integration/common.bash
+CTL=$BUILD/sipshardctl
+
+D_PORT=16202
+B_PORT=16206
+SOCK=$WORK/sipshardd.sock
+CDR=$WORK/cdr.jsonl
+
+# cdr_end N: the end_reason of the N-th record (0-based), once it is written
+cdr_end() {
+	for _ in $(seq 1 30); do
+		[ -f "$CDR" ] && [ "$(wc -l <"$CDR")" -gt "$1" ] && break
+		sleep 0.1
+	done
+	python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["end_reason"])' "$CDR" "$1"
+}
+
+write_config "$WORK/st.json" ", \"management_socket\": \"$SOCK\", \"cdr_file\": \"$CDR\""
+start_daemon st "$WORK/st.json"
+
+# ---- a call nobody refreshes -------------------------------------------------
+sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 6
+uas_pid=${PIDS[-1]}
+sleep 0.3
+t0=$(date +%s%N)
+if sipp_uac expired "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"; then
+	ok "not refreshed: the caller gets sipshard's BYE with its Reason and answers it"
+else
+	not_ok "not refreshed: the caller gets sipshard's BYE with its Reason and answers it"
+	tail -5 "$WORK/uac-expired.out" | sed 's/^/#   /'
+fi
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+wait_exit 10 "$uas_pid"
+check "not refreshed: so does the callee" test $? = 0
+# the answer comes at once; the BYE 4 s later (the caller's scenario then waits
+# 500 ms); the wheel's tick and whole seconds may add up to one more
+check "not refreshed: the BYE comes 4 s after the answer, not before (took ${elapsed_ms} ms)" \
+	test "$elapsed_ms" -ge 4000 -a "$elapsed_ms" -lt 6500
+check "not refreshed: both BYEs say why" \
+	test "$(grep -h -c '^Reason: Q.850;cause=102;text="session timer expired"' "$WORK/uac-expired.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+check "not refreshed: the caller was sent the callee's Session-Expires" \
+	grep -q '^Session-Expires: 6;refresher=uac' "$WORK/uac-expired.msg"
+check "not refreshed: end_reason session_expired" test "$(cdr_end 0)" = session_expired
+sleep 1.2 # the stats file is written every second
+check "not refreshed: counted as a session timer expiry" \
+	test "$(json_get "$WORK/st.stats.json" '[sum(w[k] for w in j["workers"]) for k in ("dialogs_expired", "dialogs_session_expired")]')" = "[1, 1]"
+
+# ---- a call refreshed by the caller ------------------------------------------
+rm -f "$WORK/uas-$B_PORT.msg"
+sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 6
+uas_pid=${PIDS[-1]}
+sleep 0.3
+# the refresh 3 s after the answer, the BYE 3 s after that: 6 s in, past the
+# first timer's 4 s, within the refreshed one's
+sipp_uac refreshed "$D_PORT" uac_session_refresh.xml -m 1 -i 127.0.0.1 \
+	-p "$((D_PORT + 2))" -key se 6 -d 3000 &
+uac_pid=$!
+sleep 1.5
+"$CTL" -s "$SOCK" --json dialogs >"$WORK/dialogs.json" 2>&1
+check "refreshed: sipshardctl dialogs shows the session timer's time left (1-4 s)" python3 - "$WORK/dialogs.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+left = [d["session_expires_in_ms"] for d in j["dialogs"]]
+print("# session_expires_in_ms", left)
+sys.exit(0 if len(left) == 1 and 1000 <= left[0] <= 4000 else 1)
+PY
+wait "$uac_pid"
+check "refreshed: the call lives past the first interval and the caller ends it" test $? = 0
+wait_exit 5 "$uas_pid"
+check "refreshed: the callee took the refresh and the caller's BYE" test $? = 0
+check "refreshed: end_reason bye_caller" test "$(cdr_end 1)" = bye_caller
+check "refreshed: no BYE from sipshard" \
+	bash -c '! grep -q "session timer expired" "$1"' _ "$WORK/uas-$B_PORT.msg"
+stop_daemon
+
+# ---- timers.session_timer false ----------------------------------------------
+# an interval of 2 s runs out before the caller's refresh, 3 s in: left alone
+rm -f "$CDR" "$WORK/uas-$B_PORT.msg"
+write_config "$WORK/off.json" ", \"management_socket\": null, \"cdr_file\": \"$CDR\",
+  \"timers\": { \"session_timer\": false }"
+start_daemon off "$WORK/off.json"
+sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 2
+uas_pid=${PIDS[-1]}
+sleep 0.3
+if sipp_uac off "$D_PORT" uac_session_refresh.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))" \
+	-key se 2 -d 3000; then
+	ok "session_timer false: a call past its interval stays up until the caller ends it"
+else
+	not_ok "session_timer false: a call past its interval stays up until the caller ends it"
+	tail -5 "$WORK/uac-off.out" | sed 's/^/#   /'
+fi
+wait_exit 5 "$uas_pid"
+check "session_timer false: end_reason bye_caller" test "$(cdr_end 0)" = bye_caller
+stop_daemon
+for f in st off; do
+	check "no sanitizer report ($f)" \
+		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
+done
