@@ -301,6 +301,10 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 int sip_token_params(const char *buf, sip_view value, const char *name, sip_view *token,
 		     sip_view *param);
 
+/* Whether any header line of this id (Supported, Require, ...: comma-separated
+ * option tags, RFC 3261 section 20) lists tag, compared without case. */
+bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *tag);
+
 /* Views are compared with these helpers. */
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len);
 bool sip_view_ieq(const char *buf, sip_view v, const char *s, size_t len);

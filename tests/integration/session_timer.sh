@@ -6,7 +6,10 @@
 # session_expired and a counter; a caller that refreshes with a re-INVITE
 # keeps its call past that time (the 200 to the refresh starts the timer
 # again), and sipshardctl dialogs shows the time left; with
-# timers.session_timer false the same unrefreshed call stays up.
+# timers.session_timer false the same unrefreshed call stays up. A caller
+# that asks for a timer (Supported: timer) from a callee that does not do
+# them is told its own interval in each 200 (RFC 4028 section 8.2), and
+# sipshard times it.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the timer lives in the worker's table
@@ -15,7 +18,7 @@ ASAN_DAEMON=1
 CTL=$BUILD/sipshardctl
 
 D_PORT=16202
-B_PORT=16206
+B_PORT=16207
 SOCK=$WORK/sipshardd.sock
 CDR=$WORK/cdr.jsonl
 
@@ -26,6 +29,19 @@ cdr_end() {
 		sleep 0.1
 	done
 	python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["end_reason"])' "$CDR" "$1"
+}
+
+# one_call_with_time_left NAME: sipshardctl dialogs lists one call, whose
+# session timer has 1-4 s left
+one_call_with_time_left() {
+	"$CTL" -s "$SOCK" --json dialogs >"$WORK/$1.dialogs.json" 2>&1
+	python3 - "$WORK/$1.dialogs.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+left = [d["session_expires_in_ms"] for d in j["dialogs"]]
+print("# session_expires_in_ms", left)
+sys.exit(0 if len(left) == 1 and 1000 <= left[0] <= 4000 else 1)
+PY
 }
 
 write_config "$WORK/st.json" ", \"management_socket\": \"$SOCK\", \"cdr_file\": \"$CDR\""
@@ -58,32 +74,46 @@ sleep 1.2 # the stats file is written every second
 check "not refreshed: counted as a session timer expiry" \
 	test "$(json_get "$WORK/st.stats.json" '[sum(w[k] for w in j["workers"]) for k in ("dialogs_expired", "dialogs_session_expired")]')" = "[1, 1]"
 
+# refreshed_call NAME LABEL UAS_SCENARIO CALLER_PORT [UAS ARGS...]: a call
+# whose caller asks for 6 s, refreshes it with a re-INVITE 3 s after the
+# answer and sends its BYE 3 s after that: 6 s in, past the first timer's 4 s,
+# within the refreshed one's
+refreshed_call() {
+	local name=$1 label=$2 uas=$3 port=$4
+	shift 4
+	rm -f "$WORK/uas-$B_PORT.msg"
+	sipp_uas "$B_PORT" "$uas" -m 1 "$@"
+	local uas_pid=${PIDS[-1]}
+	sleep 0.3
+	sipp_uac "$name" "$D_PORT" uac_session_refresh.xml -m 1 -i 127.0.0.1 -p "$port" \
+		-key se 6 -d 3000 &
+	local uac_pid=$!
+	sleep 1.5
+	check "$label: sipshardctl dialogs shows the session timer's time left (1-4 s)" \
+		one_call_with_time_left "$name"
+	wait "$uac_pid"
+	check "$label: the call lives past the first interval and the caller ends it" test $? = 0
+	wait_exit 5 "$uas_pid"
+	check "$label: the callee took the refresh and the caller's BYE" test $? = 0
+}
+
 # ---- a call refreshed by the caller ------------------------------------------
-rm -f "$WORK/uas-$B_PORT.msg"
-sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 6
-uas_pid=${PIDS[-1]}
-sleep 0.3
-# the refresh 3 s after the answer, the BYE 3 s after that: 6 s in, past the
-# first timer's 4 s, within the refreshed one's
-sipp_uac refreshed "$D_PORT" uac_session_refresh.xml -m 1 -i 127.0.0.1 \
-	-p "$((D_PORT + 2))" -key se 6 -d 3000 &
-uac_pid=$!
-sleep 1.5
-"$CTL" -s "$SOCK" --json dialogs >"$WORK/dialogs.json" 2>&1
-check "refreshed: sipshardctl dialogs shows the session timer's time left (1-4 s)" python3 - "$WORK/dialogs.json" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-left = [d["session_expires_in_ms"] for d in j["dialogs"]]
-print("# session_expires_in_ms", left)
-sys.exit(0 if len(left) == 1 and 1000 <= left[0] <= 4000 else 1)
-PY
-wait "$uac_pid"
-check "refreshed: the call lives past the first interval and the caller ends it" test $? = 0
-wait_exit 5 "$uas_pid"
-check "refreshed: the callee took the refresh and the caller's BYE" test $? = 0
+refreshed_call refreshed refreshed uas_session_timer.xml "$((D_PORT + 2))" -key se 6
 check "refreshed: end_reason bye_caller" test "$(cdr_end 1)" = bye_caller
 check "refreshed: no BYE from sipshard" \
 	bash -c '! grep -q "session timer expired" "$1"' _ "$WORK/uas-$B_PORT.msg"
+
+# ---- a caller that asks for a timer, a callee that does not do them ---------
+# RFC 4028 section 8.2: each 200 reaches the caller with the interval it
+# asked for, refresher=uac and Require: timer, and sipshard times it
+refreshed_call told "callee without timers" uas_no_timer.xml "$((D_PORT + 4))"
+check "callee without timers: both 200s reach the caller with Require: timer" \
+	test "$(grep -c '^Require: timer' "$WORK/uac-told.msg")" = 2
+check "callee without timers: ... and the caller's interval, refresher=uac" \
+	test "$(grep -c '^Session-Expires: 6;refresher=uac' "$WORK/uac-told.msg")" = 4 # 2 sent, 2 received
+check "callee without timers: the callee is not told what it does not do" \
+	bash -c '! grep -q "^Require: timer" "$1"' _ "$WORK/uas-$B_PORT.msg"
+check "callee without timers: end_reason bye_caller" test "$(cdr_end 2)" = bye_caller
 stop_daemon
 
 # ---- timers.session_timer false ----------------------------------------------

@@ -531,6 +531,32 @@ static void test_install_carries_session_interval(void **state)
 	response_from_bob(inv, 200, "btag2");
 	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
 	assert_int_equal(last_install_session_s, 0);
+	assert_int_equal(sent_msg(nsent - 1)->session_expires.len, 0);
+
+	/* a caller that asks for one and can refresh (Supported: timer), a
+	 * callee that names none: the caller is told its interval, with
+	 * refresher=uac and Require: timer (RFC 4028 section 8.2), and the
+	 * worker times it */
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKst3\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=st3\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: st3@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Supported: timer\r\n"
+		   "Session-Expires: 300\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	inv = nsent - 1;
+	assert_int_equal(sent_msg(inv)->session_expires_secs, 300); /* passed on to bob */
+	response_from_bob(inv, 200, "btag3");
+	assert_int_equal(last_install_session_s, 300);
+	const struct sip_msg *ok = sent_msg(nsent - 1);
+	assert_int_equal(ok->status, 200);
+	assert_true(sip_view_eq(sent[nsent - 1].buf, ok->session_expires, "300;refresher=uac", 17));
+	assert_true(sip_has_option_tag(ok, SIP_HDR_REQUIRE, "timer"));
+	assert_int_equal(ok->ncontacts, 1);
 }
 
 /* The 18x went to the caller while the worker's ring refused its install:

@@ -39,8 +39,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* An in-dialog request from leg A (caller). */
-static size_t req_from_a(const char *method, unsigned cseq, const char *to_tag, int mf)
+/* An in-dialog request from leg A (caller), with extra header lines. */
+static size_t req_from_a_with(const char *method, unsigned cseq, const char *to_tag, int mf,
+			      const char *extra)
 {
 	int n = snprintf(in, sizeof(in),
 			 "%s sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
@@ -51,10 +52,16 @@ static size_t req_from_a(const char *method, unsigned cseq, const char *to_tag, 
 			 "CSeq: %u %s\r\n"
 			 "Max-Forwards: %d\r\n"
 			 "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+			 "%s"
 			 "Content-Length: 5\r\n\r\nhello",
-			 method, cseq, to_tag, cseq, method, mf);
+			 method, cseq, to_tag, cseq, method, mf, extra);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	return (size_t)n;
+}
+
+static size_t req_from_a(const char *method, unsigned cseq, const char *to_tag, int mf)
+{
+	return req_from_a_with(method, cseq, to_tag, mf, "");
 }
 
 static void parse_out(int len)
@@ -223,14 +230,15 @@ static void resp_from_b(int status, const char *method, const char *extra)
 	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
 }
 
-/* A request from the caller relayed, then the callee's answer to it relayed
- * back; the result of the answer. */
-static struct relay_result exchange(const char *method, unsigned cseq, int status,
-				    const char *extra)
+/* A request from the caller (with extra header lines) relayed, then the
+ * callee's answer to it (with its own) relayed back; the result of the
+ * answer. */
+static struct relay_result exchange_with(const char *method, unsigned cseq, const char *req_extra,
+					 int status, const char *extra)
 {
 	struct relay_result res;
 
-	req_from_a(method, cseq, a_tag, 70);
+	req_from_a_with(method, cseq, a_tag, 70, req_extra);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	parse_out(res.len);
@@ -238,6 +246,12 @@ static struct relay_result exchange(const char *method, unsigned cseq, int statu
 	relay_response(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	return res;
+}
+
+static struct relay_result exchange(const char *method, unsigned cseq, int status,
+				    const char *extra)
+{
+	return exchange_with(method, cseq, "", status, extra);
 }
 
 static void test_bye_ends_dialog_after_final(void **state)
@@ -313,6 +327,63 @@ static void test_session_refresh_sets_timer(void **state)
 	res = exchange("UPDATE", 10, 200, "Session-Expires: 90\r\n");
 	assert_null(res.session_refreshed);
 	assert_int_equal(shard_session_deadline(d), 0);
+}
+
+/* RFC 4028 section 8.2: a refresh whose sender asks for an interval and can
+ * refresh (Supported: timer), answered by a 2xx that names none, reaches the
+ * sender with that interval, refresher=uac and Require: timer, and the timer
+ * runs; a 2xx that names one, or a sender that cannot refresh, or
+ * timers.session_timer false, leave the answer as it is. */
+static void test_session_interval_given_to_asker(void **state)
+{
+	static const char asks[] = "Supported: 100rel, timer\r\nSession-Expires: 120\r\n";
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct relay_result res;
+	(void)state;
+
+	rc.session_timer = true;
+	rc.now_ms = d->created_ms;
+	res = exchange_with("INVITE", 5, asks, 200, "");
+	assert_ptr_equal(res.session_refreshed, d);
+	parse_out(res.len);
+	assert_int_equal(out_m.session_expires_secs, 120);
+	assert_true(sip_view_eq(out, out_m.session_expires, "120;refresher=uac", 17));
+	assert_true(sip_has_option_tag(&out_m, SIP_HDR_REQUIRE, "timer"));
+	assert_int_equal(out_m.ncontacts, 0); /* the 2xx had no Contact: none added */
+	assert_int_equal(shard_session_deadline(d), d->created_ms + 88 * 1000);
+
+	/* with a Contact: both */
+	res = exchange_with("UPDATE", 6, asks, 200, "Contact: <sip:bob@10.2.2.2:5080>\r\n");
+	parse_out(res.len);
+	assert_int_equal(out_m.session_expires_secs, 120);
+	assert_int_equal(out_m.ncontacts, 1);
+	assert_true(
+	    sip_view_eq(out, out_m.contacts[0].uri.whole, "sip:sipshard@127.0.0.1:5060", 27));
+
+	/* the answerer's own interval stands, written once */
+	res = exchange_with("INVITE", 7, asks, 200, "Session-Expires: 90;refresher=uas\r\n");
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.session_expires, "90;refresher=uas", 16));
+	assert_null(memmem(out, (size_t)res.len, "Require", 7));
+	assert_int_equal(shard_session_deadline(d), d->created_ms + 60 * 1000);
+
+	/* a sender that cannot refresh (no Supported: timer): no timer */
+	res = exchange_with("INVITE", 8, "Session-Expires: 120\r\n", 200, "");
+	parse_out(res.len);
+	assert_int_equal(out_m.session_expires.len, 0);
+	assert_int_equal(shard_session_deadline(d), 0);
+
+	/* the rejection of a refresh gets nothing */
+	res = exchange_with("INVITE", 9, asks, 491, "");
+	parse_out(res.len);
+	assert_int_equal(out_m.session_expires.len, 0);
+
+	/* timers.session_timer false: the answer goes as it came */
+	rc.session_timer = false;
+	res = exchange_with("INVITE", 10, asks, 200, "");
+	parse_out(res.len);
+	assert_int_equal(out_m.session_expires.len, 0);
+	assert_null(memmem(out, (size_t)res.len, "Require", 7));
 }
 
 static void test_request_from_callee(void **state)
@@ -583,6 +654,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
 					    teardown),

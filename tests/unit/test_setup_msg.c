@@ -176,7 +176,7 @@ static void test_relay_response_hides_callee(void **state)
 	int hl = sip_response_head(&a, "ourAtag", head, sizeof(head));
 	assert_true(hl > 0);
 	parse_ok(&b, ok_b, sizeof(ok_b) - 1);
-	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", out2, sizeof(out2));
+	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, out2, sizeof(out2));
 	assert_true(n > 0);
 	parse_ok(&r, out2, (size_t)n);
 	assert_int_equal(r.status, 200);

@@ -911,6 +911,33 @@ static void test_comma_lists_vs_lines(void **state)
 
 /* ---- Call-ID, From, To -------------------------------------------------- */
 
+/* Option tags (Supported, Require): any line, any place in its comma list,
+ * compact form, case and LWS aside; a tag only part of another is not it. */
+static void test_option_tags(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	must_parse(m, "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+		      "Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1\r\n"
+		      "Max-Forwards: 70\r\n"
+		      "To: <sip:bob@biloxi.example.com>\r\n"
+		      "From: <sip:alice@atlanta.example.com>;tag=88\r\n"
+		      "Call-ID: tags1\r\n"
+		      "CSeq: 1 INVITE\r\n"
+		      "Supported: 100rel, replaces\r\n"
+		      "Require: timers\r\n"
+		      "k:norefersub ,  TIMER \r\n"
+		      "Content-Length: 0\r\n\r\n");
+	assert_true(sip_has_option_tag(m, SIP_HDR_SUPPORTED, "timer"));
+	assert_true(sip_has_option_tag(m, SIP_HDR_SUPPORTED, "100rel"));
+	assert_true(sip_has_option_tag(m, SIP_HDR_SUPPORTED, "replaces"));
+	assert_true(sip_has_option_tag(m, SIP_HDR_SUPPORTED, "norefersub"));
+	assert_false(sip_has_option_tag(m, SIP_HDR_SUPPORTED, "100"));
+	assert_false(sip_has_option_tag(m, SIP_HDR_REQUIRE, "timer"));
+	assert_true(sip_has_option_tag(m, SIP_HDR_REQUIRE, "timers"));
+	assert_false(sip_has_option_tag(m, SIP_HDR_PROXY_REQUIRE, "timer"));
+}
+
 static void test_call_id(void **state)
 {
 	(void)state;
@@ -2151,6 +2178,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_fold_without_header, teardown),
 	    cmocka_unit_test_teardown(test_bad_header_lines, teardown),
 	    cmocka_unit_test_teardown(test_comma_lists_vs_lines, teardown),
+	    cmocka_unit_test_teardown(test_option_tags, teardown),
 	    cmocka_unit_test_teardown(test_call_id, teardown),
 	    cmocka_unit_test_teardown(test_from_to, teardown),
 	    cmocka_unit_test_teardown(test_bad_from_to, teardown),

@@ -77,6 +77,10 @@ struct ctl_call {
 	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
 	uint32_t next_by_a;		   /* chain in the leg-A hash, index + 1 */
 	uint32_t prev_active, next_active; /* active or linger list, index + 1 */
+	/* the session interval the caller asked for and can refresh
+	 * (relay_session_asked): given to it in a 2xx that names none. In what
+	 * was padding (older files hold 0) */
+	uint32_t session_asked_s;
 	uint64_t t_next, t_interval, t_deadline;
 	struct sockaddr_storage a_peer, b_peer;
 	socklen_t a_len, b_len;
@@ -1481,6 +1485,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	k->a_key = key_hash(c, m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
 			    m->from.tag.len);
+	k->session_asked_s = relay_session_asked(m);
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
 	k->state = CALL_CALLING;
@@ -1550,6 +1555,21 @@ static int ack_leg_b(struct ctl *c, struct ctl_call *k, const struct sip_msg *fi
 	return n;
 }
 
+/* The session interval (RFC 4028) of a call that the callee's 2xx r
+ * answers: the one r names; else the one the caller asked for, which
+ * sipshard then tells it (session_told), as a proxy does (RFC 4028 section
+ * 8.2); else 0, none. */
+static uint32_t session_told(const struct ctl *c, const struct ctl_call *k, const struct sip_msg *r)
+{
+	return !r->session_expires.len && c->cfg->timers.session_timer ? k->session_asked_s : 0;
+}
+
+static uint32_t session_interval(const struct ctl *c, const struct ctl_call *k,
+				 const struct sip_msg *r)
+{
+	return r->session_expires.len ? r->session_expires_secs : session_told(c, k, r);
+}
+
 /* Hands the dialog to the worker; returns 0, or negative when its command
  * ring is full (nothing changed there). */
 static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
@@ -1559,7 +1579,7 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 		return 0; /* its slot may hold another call by now */
 	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
 	int rc = c->hooks.install(c->hooks.arg, k->shard, &k->dlg,
-				  confirmed ? r->session_expires_secs : 0);
+				  confirmed ? session_interval(c, k, r) : 0);
 	if (rc == 0)
 		k->installed = true;
 	return rc;
@@ -1707,7 +1727,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		k->b_rang = true;
 		if (r->to.has_tag && !k->installed)
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
-		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
 					     sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 		return;
@@ -1737,8 +1757,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			cdr_answered(c, k, r->status);
 		}
 		/* the 2xx and its retransmissions go to A end to end */
-		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
-					     sizeof(c->out));
+		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise,
+					     session_told(c, k, r), c->out, sizeof(c->out));
 		send_2xx_to_a(c, k, c->out, n);
 		return;
 	}
@@ -1787,7 +1807,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	int n =
 	    status != r->status
 		? setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out))
-		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, c->out,
+		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
 				       sizeof(c->out));
 	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
 		/* keep the final for Timer G retransmits; the INVITE is no longer needed */

@@ -943,6 +943,7 @@ int daemon_start(struct daemon *d)
 		w->relay.table = &w->table;
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
+		w->relay.session_timer = d->cfg->timers.session_timer;
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
 		/* command and event rings hold every dialog's end notice at worst */

@@ -208,6 +208,25 @@ static size_t contact_line(const struct relay_ctx *rc, char *buf, size_t cap)
 	return w.overflow ? 0 : w.len - 1;
 }
 
+uint32_t relay_session_asked(const struct sip_msg *req)
+{
+	if (!req->session_expires.len || !sip_has_option_tag(req, SIP_HDR_SUPPORTED, "timer"))
+		return 0;
+	return req->session_expires_secs;
+}
+
+void relay_put_session_expires(struct wbuf *w, uint32_t secs)
+{
+	wbuf_put(w, "Session-Expires: ", 17);
+	wbuf_put_uint(w, secs);
+	wbuf_puts(w, ";refresher=uac\r\nRequire: timer\r\n");
+}
+
+static bool is_session_refresh(uint8_t method)
+{
+	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE;
+}
+
 /* Writes the request for leg `to` into out. Its new header values are put
  * one after another into one scratch buffer with wbuf rather than snprintf:
  * this runs for every relayed request. */
@@ -431,6 +450,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		t->dialog_gen = gen;
 		t->from_leg = (uint8_t)from_leg;
 		t->method_id = m->method_id;
+		if (is_session_refresh(m->method_id))
+			t->session_asked_s = relay_session_asked(m);
 		t->in_cseq = m->cseq.num;
 		t->out_cseq = ++dst->local_cseq;
 		if (m->method_id == SIP_METHOD_INVITE)
@@ -476,7 +497,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	uint32_t tslot, tgen, extra;
 	struct shard_txn *t = NULL;
 	struct sip_wspec w = {0};
-	char contact[128];
+	char contact[128], appended[200]; /* the Contact and session lines */
 
 	memset(res, 0, sizeof(*res));
 	const struct sip_via *v = &m->vias[0];
@@ -508,9 +529,26 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
 		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		   SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
+	/* a session refresh (RFC 4028) of a confirmed call: its 2xx sets the
+	 * interval, or turns the timer off when it names none and the sender
+	 * did not ask for one it would refresh (else that one, told to it) */
+	bool refresh = m->status >= 200 && m->status < 300 && d->state == SHARD_DLG_CONFIRMED &&
+		       is_session_refresh(t->method_id);
+	uint32_t interval = m->session_expires.len ? m->session_expires_secs : 0;
+	bool tell_asker =
+	    refresh && !m->session_expires.len && t->session_asked_s && rc->session_timer;
+	if (tell_asker)
+		interval = t->session_asked_s;
+	if (m->first[SIP_HDR_CONTACT] || tell_asker) {
+		struct wbuf lines = {appended, 0, sizeof(appended), false};
+		if (m->first[SIP_HDR_CONTACT])
+			wbuf_put(&lines, contact, contact_line(rc, contact, sizeof(contact)));
+		if (tell_asker)
+			relay_put_session_expires(&lines, interval);
+		w.append = appended;
+		w.append_len = lines.overflow ? 0 : lines.len;
+	}
 	if (m->first[SIP_HDR_CONTACT]) {
-		w.append = contact;
-		w.append_len = contact_line(rc, contact, sizeof(contact));
 		/* a 2xx to a target refresh updates the responder's remote target */
 		if (m->status < 300 && is_target_refresh(t->method_id) && m->ncontacts) {
 			const struct sip_uri *u = &m->contacts[0].uri;
@@ -531,11 +569,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	res->dst = (const struct sockaddr *)&back->peer;
 	res->dst_len = back->peer_len;
 	rc->relayed_resp++;
-	if (m->status >= 200 && m->status < 300 && d->state == SHARD_DLG_CONFIRMED &&
-	    (t->method_id == SIP_METHOD_INVITE || t->method_id == SIP_METHOD_UPDATE)) {
-		/* a session refresh (RFC 4028): its 2xx sets the interval, or
-		 * turns the timer off when it names none */
-		shard_session_timer_start(d, rc->now_ms, m->session_expires_secs);
+	if (refresh) {
+		shard_session_timer_start(d, rc->now_ms, interval);
 		res->session_refreshed = d;
 	}
 	if (m->status >= 200) {

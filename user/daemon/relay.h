@@ -81,6 +81,9 @@ struct relay_ctx {
 	struct shard_table *table;
 	uint8_t shard;
 	const char *advertise; /* host:port in our Via and Contact */
+	/* timers.session_timer: a 2xx that leaves a sender's asked-for session
+	 * timer out gets it (RFC 4028 section 8.2) */
+	bool session_timer;
 	uint64_t now_ms;
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
@@ -90,6 +93,16 @@ struct relay_ctx {
 	uint64_t refer_notifies; /* NOTIFYs about the operator's REFER, answered here */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 };
+
+/* The session interval a request asks for and whose refreshes its sender
+ * says it will do: its Session-Expires when it also says Supported: timer
+ * (RFC 4028), else 0. */
+uint32_t relay_session_asked(const struct sip_msg *req);
+/* "Session-Expires: N;refresher=uac" and "Require: timer" lines into w: what
+ * RFC 4028 section 8.2 has a proxy add to a 2xx to a request that asked for
+ * N when the answerer named no interval (it does not do session timers),
+ * so that the asker refreshes and the timer runs. */
+void relay_put_session_expires(struct wbuf *w, uint32_t secs);
 
 /* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,

@@ -107,10 +107,10 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 }
 
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
-			 const char *advertise, char *out, size_t cap)
+			 const char *advertise, uint32_t session_s, char *out, size_t cap)
 {
 	struct sip_wspec spec = {0};
-	char contact[300]; /* an advertise of up to 256 bytes */
+	char contact[360]; /* an advertise of up to 256 bytes, the session lines */
 	struct wbuf w = {contact, 0, sizeof(contact), false};
 
 	spec.prepend = head;
@@ -122,6 +122,8 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 		wbuf_puts(&w, "Contact: ");
 		relay_put_contact(&w, advertise);
 		wbuf_puts(&w, "\r\n");
+		if (session_s)
+			relay_put_session_expires(&w, session_s);
 		if (w.overflow)
 			return -ENOSPC;
 		spec.append = contact;

@@ -49,9 +49,11 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,
- * for 1xx/2xx, our Contact; body kept. */
+ * for 1xx/2xx, our Contact; body kept. session_s (a 2xx's; 0 = none): the
+ * session interval the caller asked for, told to it with refresher=uac and
+ * Require: timer (relay_put_session_expires). */
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
-			 const char *advertise, char *out, size_t cap);
+			 const char *advertise, uint32_t session_s, char *out, size_t cap);
 
 /* A locally generated response to leg A (408, 487, 503 ...): status line, the
  * saved head, optional extra raw header lines, Content-Length: 0. */

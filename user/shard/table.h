@@ -179,12 +179,20 @@ struct shard_txn {
 	uint32_t dialog, dialog_gen;
 	uint32_t in_cseq, out_cseq; /* original CSeq number, and ours on the other leg */
 	uint32_t salt; /* random, set by shard_txn_alloc: put it in the branch, check it back */
+	/* the session interval its sender asked for and said it can refresh
+	 * (Session-Expires with Supported: timer, RFC 4028), 0 = none: given to
+	 * the sender in a 2xx that names none (relay.c). In what was padding, so
+	 * that the table's layout stays the same (shard_txn_alloc zeroes it). */
+	uint32_t session_asked_s;
 	uint64_t created_ms;
 	uint64_t timer;	     /* worker's: wheel handle, 0 = none (the creation list needs none) */
 	uint32_t prev, next; /* creation-order list (index + 1), or free list (next) */
 	uint16_t head_len;
 	char head[SHARD_TXN_HEAD_MAX]; /* the original top Via lines and dialog headers */
 };
+_Static_assert(offsetof(struct shard_txn, session_asked_s) == 28 &&
+		   offsetof(struct shard_txn, created_ms) == 32,
+	       "session_asked_s must stay in what was padding: the table layout is versioned");
 
 /* Start of the mapping. Sizes are recorded so that a file written by a build
  * with another layout is refused instead of misread. */

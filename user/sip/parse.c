@@ -347,6 +347,26 @@ int sip_token_params(const char *buf, sip_view value, const char *name, sip_view
 	return rc < 0 || p != end ? -SIP_ERR_BAD_VALUE : 0;
 }
 
+bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *tag)
+{
+	size_t tlen = strlen(tag);
+
+	for (unsigned i = m->first[id] ? m->first[id] - 1u : m->nhdrs; i < m->nhdrs; i++) {
+		if (m->hdrs[i].id != id)
+			continue;
+		const char *p = m->buf + m->hdrs[i].value.off, *end = p + m->hdrs[i].value.len;
+		while (p < end) {
+			const char *comma = memchr(p, ',', (size_t)(end - p));
+			const char *e = comma ? comma : end;
+			const char *t = lex_skip_lws(p, e);
+			if (lex_ieq(t, (size_t)(lex_trim_right(t, e) - t), tag, tlen))
+				return true;
+			p = comma ? comma + 1 : end;
+		}
+	}
+	return false;
+}
+
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len)
 {
 	return v.len == len && memcmp(buf + v.off, s, len) == 0;
