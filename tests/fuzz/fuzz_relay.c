@@ -12,7 +12,9 @@
  * input picks the output buffer size (a worker's tx_buffer_size), so that the
  * buffer-exhaustion paths run too; its bit 2 puts an operator's REFER on the
  * dialog (to leg A, or leg B with bit 3; CSeq 2), so that NOTIFYs about it are
- * answered here instead of relayed. Datagrams go where the worker would send
+ * answered here instead of relayed; bit 4 turns timers.session_timer on, so
+ * that a 2xx naming no Session-Expires may be given the one its request's
+ * sender asked for. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
  * ours to orig_on_response. Each input starts with one BYE that sipshard sent
@@ -24,6 +26,8 @@
  *         keeps its status and carries the Call-ID of the leg it goes back to;
  *   ANSWER: a response with the status reported, which parses, for a request;
  *   DROP: a reason; every other outcome: no reason;
+ *   a response gains a Session-Expires only as a 2xx, with session_timer
+ *   on, and then it names the interval the dialog's timer was started from;
  *   a NOTIFY answered about the operator's REFER is answered 200 or 500 and
  *   counted, and nothing else is counted so;
  *   after each datagram the table never holds more than the one dialog, and
@@ -104,6 +108,7 @@ static void open_shard(uint8_t selector)
 	ctx.rc.table = &ctx.table;
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
+	ctx.rc.session_timer = (selector & 16) != 0;
 	ctx.branch.len = 0;
 	if (selector & 4) {
 		struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
@@ -196,6 +201,23 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 		die("a drop reason with an outcome other than DROP", NULL, 0);
 }
 
+/* A 2xx relayed with a Session-Expires it did not have (RFC 4028 section
+ * 8.2): only with session_timer on, to a refresh, and the dialog's timer runs
+ * from the interval written. */
+static void check_session_told(const struct sip_msg *m, const struct relay_result *res)
+{
+	const struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
+	if (!d || !ctx.rc.session_timer || m->status < 200 || m->status >= 300 ||
+	    !res->session_refreshed)
+		die("a Session-Expires added where none may be", ctx.outbuf, res->len);
+	if (!sip_has_option_tag(&ctx.out, SIP_HDR_REQUIRE, "timer"))
+		die("a Session-Expires added without Require: timer", ctx.outbuf, res->len);
+	struct shard_dialog want = *d;
+	shard_session_timer_start(&want, ctx.rc.now_ms, ctx.out.session_expires_secs);
+	if (want.session_expires_at_s != d->session_expires_at_s)
+		die("the timer does not run from the interval told", ctx.outbuf, res->len);
+}
+
 static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *relayed)
 {
 	struct relay_result res;
@@ -227,6 +249,9 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 		relay_response(&ctx.rc, m, ctx.outbuf, cap, &res);
 	}
 	check_result(m, &res, cap);
+	if (!m->is_request && res.outcome == RELAY_SEND && !m->session_expires.len &&
+	    ctx.out.session_expires.len)
+		check_session_told(m, &res);
 	if (res.outcome == RELAY_SEND && m->is_request)
 		(*relayed)++;
 	if (res.dialog_ended && shard_dialog_get(&ctx.table, res.ended_slot, res.ended_gen))

@@ -15,7 +15,8 @@
  * worker hands the controller) is the parse. Each WWW-Authenticate and
  * Proxy-Authenticate line is read as a digest challenge; one that is taken
  * has its views inside the line, and its answer is one NUL-terminated line
- * with the challenge's realm and nonce, or -ENOSPC for a small buffer. Any
+ * with the challenge's realm and nonce, or -ENOSPC for a small buffer. An
+ * option tag sip_has_option_tag finds is in a line of its header. Any
  * violation abort()s.
  * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
  */
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/same_parse.h"
 #include "sipshard/hash.h"
@@ -275,6 +277,24 @@ static void check_challenges(const struct sip_msg *m)
 	}
 }
 
+/* An option tag found (sip_has_option_tag) is in a line of that header. */
+static void check_option_tags(const struct sip_msg *m)
+{
+	static const uint8_t ids[] = {SIP_HDR_SUPPORTED, SIP_HDR_REQUIRE};
+	for (size_t k = 0; k < sizeof(ids); k++) {
+		if (!sip_has_option_tag(m, (enum sip_hdr)ids[k], "timer"))
+			continue;
+		bool seen = false;
+		for (uint16_t i = 0; i < m->nhdrs && !seen; i++) {
+			const struct sip_hdr_line *h = &m->hdrs[i];
+			for (uint16_t j = 0; h->id == ids[k] && j + 5 <= h->value.len && !seen; j++)
+				seen = strncasecmp(m->buf + h->value.off + j, "timer", 5) == 0;
+		}
+		if (!seen)
+			die("an option tag found in no line of its header", NULL, 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -299,6 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_steering(&ctx.in, buf, size);
 		check_rewrites(&ctx.in);
 		check_challenges(&ctx.in);
+		check_option_tags(&ctx.in);
 	}
 	/* check_rewrites reused ctx.out; the input message is untouched. */
 	if (ctx.in.is_request || rc != 0)

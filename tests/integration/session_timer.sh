@@ -91,6 +91,8 @@ refreshed_call() {
 	sleep 1.5
 	check "$label: sipshardctl dialogs shows the session timer's time left (1-4 s)" \
 		one_call_with_time_left "$name"
+	check "$label: ... and says so on the call's line" \
+		bash -c '"$1" -s "$2" dialogs | grep -q " session timer [0-9.]* s "' _ "$CTL" "$SOCK"
 	wait "$uac_pid"
 	check "$label: the call lives past the first interval and the caller ends it" test $? = 0
 	wait_exit 5 "$uas_pid"

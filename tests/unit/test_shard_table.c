@@ -523,6 +523,7 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	da->requests[SIP_METHOD_BYE] = 1;
 	da->sent_method = SIP_METHOD_MESSAGE;
 	da->sent_status = 408;
+	shard_session_timer_start(da, 1000, 1800); /* the record's last field */
 	fill_dialog(&d, 42, 3, "def@h");
 	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
 	gen_b = 3;
@@ -535,6 +536,7 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	memcpy(x->head, "Via: SIP/2.0/UDP a\r\n", 20);
 	x->head_len = 20;
 	x->in_cseq = 314;
+	x->session_asked_s = 600;
 	uint32_t salt1 = x->salt;
 
 	/* the same path cannot be attached twice (one writer per shard), nor
@@ -557,12 +559,14 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	assert_int_equal(da->sent_method, SIP_METHOD_MESSAGE);
 	assert_int_equal(da->sent_status, 408);
 	assert_int_equal(da->timer, 0); /* the old wheel is gone */
+	assert_int_equal(shard_session_deadline(da), 1000 + 1768 * 1000);
 	assert_non_null(shard_dialog_get(&t, 42, gen_b));
 	assert_string_equal(shard_dialog_get(&t, 42, gen_b)->legs[0].call_id, "def@h");
 	x = shard_txn_get(&t, (uint32_t)ts[1], tg[1]);
 	assert_non_null(x);
 	assert_int_equal(x->in_cseq, 314);
 	assert_int_equal(x->salt, salt1);
+	assert_int_equal(x->session_asked_s, 600);
 	assert_memory_equal(x->head, "Via: SIP/2.0/UDP a\r\n", 20);
 	shard_table_usage(&t, &u);
 	assert_int_equal(u.dialogs_used, 2);
