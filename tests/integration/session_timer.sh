@@ -6,7 +6,9 @@
 # session_expired and a counter; a caller that refreshes with a re-INVITE
 # keeps its call past that time (the 200 to the refresh starts the timer
 # again), and sipshardctl dialogs shows the time left; with
-# timers.session_timer false the same unrefreshed call stays up. A caller
+# timers.session_timer false the same unrefreshed call stays up. With
+# timers.session_expires_s, the callee of a caller that asks for no timer is
+# asked for one. A caller
 # that asks for a timer (Supported: timer) from a callee that does not do
 # them is told its own interval in each 200 (RFC 4028 section 8.2), and
 # sipshard times it.
@@ -44,7 +46,9 @@ sys.exit(0 if len(left) == 1 and 1000 <= left[0] <= 4000 else 1)
 PY
 }
 
-write_config "$WORK/st.json" ", \"management_socket\": \"$SOCK\", \"cdr_file\": \"$CDR\""
+# the callee is asked for 90 s when the caller asks for nothing
+write_config "$WORK/st.json" ", \"management_socket\": \"$SOCK\", \"cdr_file\": \"$CDR\",
+  \"timers\": { \"session_expires_s\": 90 }"
 start_daemon st "$WORK/st.json"
 
 # ---- a call nobody refreshes -------------------------------------------------
@@ -67,6 +71,8 @@ check "not refreshed: the BYE comes 4 s after the answer, not before (took ${ela
 	test "$elapsed_ms" -ge 4000 -a "$elapsed_ms" -lt 6500
 check "not refreshed: both BYEs say why" \
 	test "$(grep -h -c '^Reason: Q.850;cause=102;text="session timer expired"' "$WORK/uac-expired.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+check "not refreshed: the callee was asked for timers.session_expires_s (the caller asked for none)" \
+	grep -Eq '^Session-Expires: 90[[:space:]]*$' "$WORK/uas-$B_PORT.msg"
 check "not refreshed: the caller was sent the callee's Session-Expires" \
 	grep -q '^Session-Expires: 6;refresher=uac' "$WORK/uac-expired.msg"
 check "not refreshed: end_reason session_expired" test "$(cdr_end 0)" = session_expired
@@ -102,6 +108,8 @@ refreshed_call() {
 # ---- a call refreshed by the caller ------------------------------------------
 refreshed_call refreshed refreshed uas_session_timer.xml "$((D_PORT + 2))" -key se 6
 check "refreshed: end_reason bye_caller" test "$(cdr_end 1)" = bye_caller
+check "refreshed: the callee was asked for the caller's interval, not timers.session_expires_s" \
+	bash -c 'grep -q "^Session-Expires: 6;refresher=uac" "$1" && ! grep -q "^Session-Expires: 90" "$1"' _ "$WORK/uas-$B_PORT.msg"
 check "refreshed: no BYE from sipshard" \
 	bash -c '! grep -q "session timer expired" "$1"' _ "$WORK/uas-$B_PORT.msg"
 

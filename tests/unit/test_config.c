@@ -161,12 +161,14 @@ static void test_partial_document_keeps_defaults(void **state)
 	assert_int_equal(cfg.timers.t2_ms, 4000);
 	assert_int_equal(cfg.timers.no_answer_s, 120);
 	assert_true(cfg.timers.session_timer);
+	assert_int_equal(cfg.timers.session_expires_s, 0);
 	assert_string_equal(cfg.routes[0].name, "route0");
 	assert_string_equal(cfg.listen, "127.0.0.1:5060");
 	assert_round_trip(&cfg);
 	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": "
-		   "{\"session_timer\": false}}");
+		   "{\"session_timer\": false, \"session_expires_s\": 1800}}");
 	assert_false(cfg.timers.session_timer);
+	assert_int_equal(cfg.timers.session_expires_s, 1800);
 	assert_round_trip(&cfg);
 }
 
@@ -647,6 +649,10 @@ static const struct bad bad_cases[] = {
      "timers.no_answer_s: expected an integer from 1 to 86400, got 0"},
     {"{\"timers\": {\"session_timer\": 1}}",
      "timers.session_timer: expected true or false, got an integer"},
+    {"{\"timers\": {\"session_expires_s\": 89}}",
+     "timers.session_expires_s: expected 0 (never) or at least 90 (RFC 4028's Min-SE), got 89"},
+    {"{\"timers\": {\"session_expires_s\": 86401}}",
+     "timers.session_expires_s: expected an integer from 0 to 86400, got 86401"},
     {"{\"timers\": {\"t1_ms\": 900, \"t2_ms\": 800}}",
      "timers.t2_ms: must not be smaller than timers.t1_ms"},
     {"{\"tx_buffer_size\": 1000}",

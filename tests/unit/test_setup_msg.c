@@ -110,16 +110,32 @@ static unsigned lines_of(const struct sip_msg *m, enum sip_hdr id)
 
 /* routes[].auth: the caller's credentials stay with it and ours go in; a
  * route without credentials passes the caller's on. */
+/* The start of a caller's INVITE to sipshard, up to its own header lines. */
+#define INVITE_TO_SBC                                                                              \
+	"INVITE sip:bob@sbc.example SIP/2.0\r\n"                                                   \
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa1\r\n"                                      \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"From: <sip:alice@10.0.0.1>;tag=at\r\n"                                                    \
+	"To: <sip:bob@sbc.example>\r\n"                                                            \
+	"Call-ID: c1@10.0.0.1\r\n"                                                                 \
+	"CSeq: 1 INVITE\r\n"
+
+/* Leg B's INVITE rebuilt from the n bytes of the one in out (a failover, the
+ * answer to a challenge), as the controller does: parsed into again, built
+ * into out and parsed into b; its length. */
+static int build_again(struct sip_msg *again, const struct setup_leg_b *rb, int n)
+{
+	memcpy(out2, out, (size_t)n);
+	parse_ok(again, out2, (size_t)n);
+	n = setup_build_invite(again, rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	return n;
+}
+
 static void test_invite_credentials(void **state)
 {
-	static const char with_creds[] =
-	    "INVITE sip:bob@sbc.example SIP/2.0\r\n"
-	    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa1\r\n"
-	    "Max-Forwards: 70\r\n"
-	    "From: <sip:alice@10.0.0.1>;tag=at\r\n"
-	    "To: <sip:bob@sbc.example>\r\n"
-	    "Call-ID: c1@10.0.0.1\r\n"
-	    "CSeq: 1 INVITE\r\n"
+	static const char with_creds[] = INVITE_TO_SBC
 	    "Authorization: Digest username=\"alice\", realm=\"sbc\", nonce=\"x\", "
 	    "uri=\"sip:bob@sbc.example\", response=\"00\"\r\n"
 	    "Proxy-Authorization: Digest username=\"alice\", realm=\"edge\", nonce=\"y\", "
@@ -151,12 +167,43 @@ static void test_invite_credentials(void **state)
 	/* rebuilt from that INVITE (a failover, or the next challenge): ours
 	 * are replaced, never doubled */
 	struct sip_msg again;
-	memcpy(out2, out, (size_t)n);
-	parse_ok(&again, out2, (size_t)n);
-	n = setup_build_invite(&again, &rb, out, sizeof(out));
+	n = build_again(&again, &rb, n);
+	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 0);
+
+	/* timers.session_expires_s: the callee is asked for a session timer
+	 * beside our credentials; rebuilt, it is not asked twice */
+	rb.session_expires_s = 1800;
+	n = build_again(&again, &rb, n);
+	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
+	assert_int_equal(b.session_expires_secs, 1800);
+	assert_false(sip_has_option_tag(&b, SIP_HDR_SUPPORTED, "timer")); /* the callee refreshes */
+	build_again(&again, &rb, n);
+	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
+}
+
+/* timers.session_expires_s asks the callee only when the caller asked for
+ * nothing: a caller's own interval goes as it is. */
+static void test_invite_session_expires(void **state)
+{
+	static const char asks[] = INVITE_TO_SBC "Supported: timer\r\n"
+						 "Session-Expires: 600;refresher=uac\r\n"
+						 "Content-Length: 0\r\n\r\n";
+	(void)state;
+	struct setup_leg_b rb = leg_b;
+	rb.session_expires_s = 1800;
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int n = setup_build_invite(&a, &rb, out, sizeof(out));
 	assert_true(n > 0);
 	parse_ok(&b, out, (size_t)n);
-	assert_int_equal(lines_of(&b, SIP_HDR_PROXY_AUTHORIZATION), 1);
+	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
+	parse_ok(&a, asks, sizeof(asks) - 1);
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
+	assert_true(sip_view_eq(out, b.session_expires, "600;refresher=uac", 17));
 }
 
 static void test_relay_response_hides_callee(void **state)
@@ -285,6 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_invite_hides_caller),
 	    cmocka_unit_test(test_invite_rewritten_user),
 	    cmocka_unit_test(test_invite_credentials),
+	    cmocka_unit_test(test_invite_session_expires),
 	    cmocka_unit_test(test_relay_response_hides_callee),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
 	    cmocka_unit_test(test_invite_long_user_parts),

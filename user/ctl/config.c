@@ -639,6 +639,15 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 1, 86400, &c->timers.no_answer_s);
 	if (!strcmp(k, "session_timer"))
 		return get_bool(p, path, v, &c->timers.session_timer);
+	if (!strcmp(k, "session_expires_s")) {
+		/* RFC 4028's smallest interval is 90 s: a callee refuses less */
+		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
+			return fail(p, path,
+				    "expected 0 (never) or at least 90 (RFC 4028's Min-SE), got "
+				    "%" JSON_INTEGER_FORMAT,
+				    json_integer_value(v));
+		return get_uint(p, path, v, 0, 86400, &c->timers.session_expires_s);
+	}
 	return -ENOENT;
 }
 
@@ -1580,6 +1589,7 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(tm, "drain_s", json_integer(c->timers.drain_s));
 	json_object_set_new(tm, "no_answer_s", json_integer(c->timers.no_answer_s));
 	json_object_set_new(tm, "session_timer", json_boolean(c->timers.session_timer));
+	json_object_set_new(tm, "session_expires_s", json_integer(c->timers.session_expires_s));
 	json_object_set_new(o, "timers", tm);
 	json_object_set_new(lim, "max_calls", json_integer(c->limits.max_calls));
 	json_object_set_new(lim, "calls_per_second_per_source",
@@ -1700,6 +1710,7 @@ static const struct restart_key {
     RESTART_KEY("timers.drain_s", timers.drain_s),
     RESTART_KEY("timers.no_answer_s", timers.no_answer_s),
     RESTART_KEY("timers.session_timer", timers.session_timer),
+    RESTART_KEY("timers.session_expires_s", timers.session_expires_s),
 };
 #undef RESTART_KEY
 

@@ -140,6 +140,9 @@ struct config {
 		/* a call whose session interval (RFC 4028) passes without a
 		 * refresh is ended */
 		bool session_timer;
+		/* leg B's INVITE asks the callee for this session interval when
+		 * the caller's asks for none (RFC 4028 section 8.1); 0 = never */
+		uint32_t session_expires_s;
 	} timers;
 	struct {
 		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s, rate_sources;

@@ -1371,6 +1371,8 @@ static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_cal
 	    .branch = k->b_branch,
 	    .max_forwards = max_forwards,
 	    .cseq = cseq,
+	    .session_expires_s =
+		c->cfg->timers.session_timer ? c->cfg->timers.session_expires_s : 0,
 	};
 }
 

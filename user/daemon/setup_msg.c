@@ -9,13 +9,15 @@
 #include <string.h>
 
 #include "core/wbuf.h"
+#include "daemon/credentials.h"
 #include "daemon/relay.h"
 #include "daemon/setup_msg.h"
 #include "sip/wput.h"
 
 /* The pieces of leg B's rewritten headers: three URIs (each at most a
- * max_uri user part and a host) and a few short values. */
-#define SETUP_PIECES_MAX 8192
+ * max_uri user part and a host), a few short values and the appended lines
+ * (credentials of up to CRED_LINE_MAX bytes, a Session-Expires). */
+#define SETUP_PIECES_MAX (8192 + CRED_LINE_MAX + 64)
 
 /* "sip:USER@host", or "sip:host" when user is empty; user is `over` when
  * that is not NULL. */
@@ -88,6 +90,15 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	relay_put_contact(&w, b->advertise);
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_CONTACT, at);
 
+	size_t appended = w.len;
+	if (b->credentials)
+		wbuf_puts(&w, b->credentials);
+	if (b->session_expires_s && !a->session_expires.len) {
+		wbuf_puts(&w, "Session-Expires: ");
+		wbuf_put_uint(&w, b->session_expires_s);
+		wbuf_puts(&w, "\r\n");
+	}
+
 	if (w.overflow)
 		return -ENOSPC;
 	spec.ruri = pieces;
@@ -99,10 +110,8 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	if (b->own_credentials)
 		spec.remove |=
 		    SIP_HBIT(SIP_HDR_AUTHORIZATION) | SIP_HBIT(SIP_HDR_PROXY_AUTHORIZATION);
-	if (b->credentials) {
-		spec.append = b->credentials;
-		spec.append_len = strlen(b->credentials);
-	}
+	spec.append = pieces + appended;
+	spec.append_len = w.len - appended;
 	return sip_write(a, &spec, out, cap);
 }
 

@@ -39,12 +39,17 @@ struct setup_leg_b {
 	 * (with its CRLF) */
 	bool own_credentials;
 	const char *credentials;
+	/* when not 0 and the caller's INVITE names no Session-Expires: a
+	 * "Session-Expires: N" line asks the callee for a session timer that
+	 * it refreshes itself (RFC 4028 section 8.1; no Supported: timer of
+	 * ours, so the callee is the refresher) */
+	uint32_t session_expires_s;
 };
 
 /* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,
  * Call-ID, tags and CSeq; the caller's Via, Route, Record-Route, Contact and
  * Call-ID removed (and its credentials, with own_credentials); body and other
- * headers kept. */
+ * headers kept; our credentials and Session-Expires appended. */
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
