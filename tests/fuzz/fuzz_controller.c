@@ -62,6 +62,7 @@ static const char fuzz_config[] =
     " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
     " \"limits\": {\"max_calls\": 5, \"calls_per_second_per_source\": 1000, \"burst\": 4,"
     "  \"retry_after_s\": 5, \"rate_sources\": 16},"
+    " \"timers\": {\"session_expires_s\": 90},"
     " \"acl\": {\"default\": \"allow\", \"rules\": [{\"action\": \"deny\", \"cidr\": "
     "\"10.9.0.0/16\"}]},"
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
