@@ -304,6 +304,10 @@ int sip_token_params(const char *buf, sip_view value, const char *name, sip_view
 /* Whether any header line of this id (Supported, Require, ...: comma-separated
  * option tags, RFC 3261 section 20) lists tag, compared without case. */
 bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *tag);
+/* The delta-seconds (up to 2^31-1) that the first header line of this id
+ * starts with, parameters after it allowed (Min-SE: 1800;x=y): true and *out,
+ * or false when there is no such line or it starts otherwise. */
+bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *out);
 
 /* Views are compared with these helpers. */
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len);

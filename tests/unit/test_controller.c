@@ -122,6 +122,13 @@ static const char limits_config[] =
 	" \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\","                    \
 	" \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"" auth "}}]}"
 static const char auth_config[] = AUTH_CONFIG("");
+/* leg B's INVITE asks the callee for a session timer when the caller asks
+ * for none */
+static const char session_config[] =
+    "{\"listen\": \"127.0.0.1:5060\","
+    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+    " \"timers\": {\"session_expires_s\": 90},"
+    " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
 static const char auth_realm_config[] = AUTH_CONFIG(", \"realm\": \"other.example\"");
 
 static const char *ctl_config = test_config; /* what open_ctl loads */
@@ -2712,6 +2719,61 @@ static void test_auth_without_credentials(void **state)
 	assert_auth_counts(0, 0);
 }
 
+/* timers.session_expires_s: a callee that refuses the interval sipshard asked
+ * it for (422 with Min-SE) is asked again for its Min-SE, once, without the
+ * caller seeing the 422; a second 422, or one to an interval the caller
+ * asked for itself, reaches the caller. */
+static void test_session_interval_raised_on_422(void **state)
+{
+	struct ctl_stats st;
+	uint16_t port;
+	(void)state;
+
+	numbered_invite(1);
+	unsigned inv = last_invite_sent(&port), base = nsent;
+	assert_true(sip_view_eq(sent[inv].buf, out.session_expires, "90", 2));
+	unsigned cseq = out.cseq.num;
+	response_from_bob_with(inv, 422, "x1", "Min-SE: 1800\r\n", 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	const struct sip_msg *again = sent_msg(base + 1);
+	assert_int_equal(again->method_id, SIP_METHOD_INVITE);
+	assert_int_equal(again->cseq.num, cseq + 1);
+	assert_true(sip_view_eq(sent[base + 1].buf, again->session_expires, "1800", 4));
+	uint32_t min_se = 0;
+	assert_true(sip_hdr_delta_seconds(again, SIP_HDR_MIN_SE, &min_se));
+	assert_int_equal(min_se, 1800);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5090);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.session_interval_raised, 1);
+
+	/* refused again: the caller gets the 422 */
+	base = nsent;
+	response_from_bob_with(base - 1, 422, "x2", "Min-SE: 3600\r\n", 1200);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->status, 422);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+
+	/* a caller that asked for its own interval answers its own 422 */
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKse2\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=se2\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: se2@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Session-Expires: 100\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	inv = last_invite_sent(&port);
+	assert_true(sip_view_eq(sent[inv].buf, out.session_expires, "100", 3));
+	base = nsent;
+	response_from_bob_with(inv, 422, "x3", "Min-SE: 1800\r\n", 1300);
+	assert_int_equal(sent_msg(base + 1)->status, 422);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.session_interval_raised, 1);
+}
+
 #define WITH_CONFIG(test, cfg)                                                                     \
 	cmocka_unit_test_prestate_setup_teardown(test, setup_config, teardown, (void *)(cfg))
 
@@ -2732,6 +2794,7 @@ int main(void)
 					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
+	    WITH_CONFIG(test_session_interval_raised_on_422, session_config),
 	    WITH_CONFIG(test_failover_on_status, failover_config),
 	    WITH_CONFIG(test_failover_answered_by_next_target, failover_config),
 	    WITH_CONFIG(test_failover_on_silence, failover_config),

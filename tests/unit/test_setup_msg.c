@@ -204,6 +204,17 @@ static void test_invite_session_expires(void **state)
 	parse_ok(&b, out, (size_t)n);
 	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
 	assert_true(sip_view_eq(out, b.session_expires, "600;refresher=uac", 17));
+
+	/* rebuilt after a 422 with Min-SE: 1800: that interval, said twice */
+	struct sip_msg again;
+	rb.min_se_s = 1800;
+	build_again(&again, &rb, n);
+	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
+	assert_int_equal(lines_of(&b, SIP_HDR_MIN_SE), 1);
+	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
+	uint32_t min_se = 0;
+	assert_true(sip_hdr_delta_seconds(&b, SIP_HDR_MIN_SE, &min_se));
+	assert_int_equal(min_se, 1800);
 }
 
 static void test_relay_response_hides_callee(void **state)

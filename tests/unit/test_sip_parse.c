@@ -938,6 +938,35 @@ static void test_option_tags(void **state)
 	assert_false(sip_has_option_tag(m, SIP_HDR_PROXY_REQUIRE, "timer"));
 }
 
+/* Min-SE and the like: delta-seconds, parameters after it allowed. */
+static void test_hdr_delta_seconds(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	static const char *const values[] = {"1800", "90;x=1", "120 ;y", "",
+					     "abc",  "12a",    "-5",	 "2147483648"};
+	static const int ok[] = {1800, 90, 120, -1, -1, -1, -1, -1};
+	char msg[512];
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(msg, sizeof(msg),
+			 "SIP/2.0 422 Session Interval Too Small\r\n"
+			 "Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1\r\n"
+			 "To: <sip:bob@biloxi.example.com>;tag=9\r\n"
+			 "From: <sip:alice@atlanta.example.com>;tag=88\r\n"
+			 "Call-ID: se1\r\n"
+			 "CSeq: 1 INVITE\r\n"
+			 "Min-SE: %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 values[i]);
+		must_parse(m, msg);
+		uint32_t v = 0;
+		bool got = sip_hdr_delta_seconds(m, SIP_HDR_MIN_SE, &v);
+		if (got != (ok[i] >= 0) || (got && v != (uint32_t)ok[i]))
+			fail_msg("Min-SE: %s read as %d %u", values[i], got, v);
+	}
+	assert_false(sip_hdr_delta_seconds(m, SIP_HDR_SESSION_EXPIRES, &(uint32_t){0}));
+}
+
 static void test_call_id(void **state)
 {
 	(void)state;
@@ -2179,6 +2208,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_bad_header_lines, teardown),
 	    cmocka_unit_test_teardown(test_comma_lists_vs_lines, teardown),
 	    cmocka_unit_test_teardown(test_option_tags, teardown),
+	    cmocka_unit_test_teardown(test_hdr_delta_seconds, teardown),
 	    cmocka_unit_test_teardown(test_call_id, teardown),
 	    cmocka_unit_test_teardown(test_from_to, teardown),
 	    cmocka_unit_test_teardown(test_bad_from_to, teardown),

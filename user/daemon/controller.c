@@ -111,6 +111,10 @@ struct ctl_call {
 	/* challenges of the current target answered with the route's
 	 * credentials (routes[].auth): one, and a second only for a stale nonce */
 	uint8_t auth_tries;
+	/* leg B's Session-Expires is sipshard's (the caller asked for none:
+	 * timers.session_expires_s), and a 422 made it ask for the callee's
+	 * Min-SE (once). In what was padding: older files hold false */
+	bool session_ours, session_raised;
 	uint32_t route_tag;
 	uint32_t failover_ms;
 	uint64_t start_wall_ms;
@@ -1488,6 +1492,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->a_key = key_hash(c, m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
 			    m->from.tag.len);
 	k->session_asked_s = relay_session_asked(m);
+	k->session_ours = !m->session_expires.len && c->cfg->timers.session_timer &&
+			  c->cfg->timers.session_expires_s;
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
 	k->state = CALL_CALLING;
@@ -1597,11 +1603,13 @@ static bool fails_over_on(const struct config_route *r, int status)
 
 /* Leg B's INVITE again, to target t of the call's route r (the one it went
  * to, or the next), as a new transaction (a branch, a CSeq one higher) in the
- * same leg B call, with credentials (a header line with its CRLF) or none;
- * Timer A and B start again. 0, or -ENOSPC when the INVITE would not fit
- * (nothing changed then). */
+ * same leg B call, with credentials (a header line with its CRLF) or none,
+ * and asking for a session interval of min_se_s (0: as before); Timer A and
+ * B start again. 0, or -ENOSPC when the INVITE would not fit (nothing
+ * changed then). */
 static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_route *r,
-			const struct config_target *t, const char *credentials, uint64_t now)
+			const struct config_target *t, const char *credentials, uint32_t min_se_s,
+			uint64_t now)
 {
 	char old_branch[CTL_TAG_MAX];
 
@@ -1612,6 +1620,7 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 	struct setup_leg_b b =
 	    leg_b_invite(c, k, r, t, c->scratch.max_forwards, c->scratch.cseq.num + 1);
 	b.credentials = credentials;
+	b.min_se_s = min_se_s;
 	int n = setup_build_invite(&c->scratch, &b, c->out, sizeof(c->out));
 	if (n < 0 || (size_t)n > sizeof(k->invite)) {
 		memcpy(k->b_branch, old_branch, sizeof(old_branch));
@@ -1653,7 +1662,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	if (next < 0)
 		return -ENOENT;
 	const struct config_target *t = &r->targets[next];
-	if (invite_again(c, k, r, t, NULL, now) != 0)
+	if (invite_again(c, k, r, t, NULL, 0, now) != 0)
 		return -ENOSPC;
 	target_drop(c, k->shard, k->slot);
 	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
@@ -1696,7 +1705,7 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 	int n = cred_answer(&route->auth, r, k->auth_tries, "INVITE",
 			    k->invite + c->scratch.ruri.whole.off, c->scratch.ruri.whole.len,
 			    ctl_rand(c), line, sizeof(line), &why);
-	if (n >= 0 && invite_again(c, k, route, t, line, now) != 0) {
+	if (n >= 0 && invite_again(c, k, route, t, line, 0, now) != 0) {
 		n = -ENOSPC;
 		why = "the INVITE with the answer does not fit";
 	}
@@ -1710,6 +1719,32 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 	c->st.auth_answered++;
 	log_debug("call %s: %d from %s answered with the credentials of route %s", k->a_call_id,
 		  r->status, t->text, route->name);
+	return 0;
+}
+
+/* The callee refused with 422 the session interval sipshard asked it for
+ * (the caller asked for none: timers.session_expires_s): leg B's INVITE goes
+ * to it again asking for its Min-SE (RFC 4028 section 7.4), once; the
+ * credentials of an answered challenge are not sent again (the INVITE is a
+ * new transaction: a challenge to it is answered afresh). 0, or -ENOENT when
+ * the 422 is not sipshard's to answer: it goes to the caller. */
+static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+				  uint64_t now)
+{
+	const struct config_route *route = call_route(c, k);
+	uint32_t min_se;
+
+	if (!route || !k->session_ours || k->session_raised || k->b_rang || k->cancelled ||
+	    k->timed_out || k->installed || !sip_hdr_delta_seconds(r, SIP_HDR_MIN_SE, &min_se) ||
+	    min_se < 90 || min_se > 86400)
+		return -ENOENT;
+	k->session_raised = true;
+	if (invite_again(c, k, route, &route->targets[k->target], NULL, min_se, now) != 0)
+		return -ENOENT;
+	k->auth_tries = 0;
+	c->st.session_interval_raised++;
+	log_debug("call %s: 422 from %s: session interval raised to its Min-SE %u", k->a_call_id,
+		  route->targets[k->target].text, min_se);
 	return 0;
 }
 
@@ -1779,6 +1814,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	/* a challenge the route has credentials for: the call goes on, as
 	 * though the target had not answered yet */
+	if (r->status == 422 && raise_session_interval(c, k, r, now) == 0)
+		return;
 	bool refused = false;
 	if (r->status == 401 || r->status == 407) {
 		int arc = answer_challenge(c, k, r, now);

@@ -101,6 +101,10 @@ struct ctl_stats {
 	 * (routes[].auth), and those not answered (credentials refused, no
 	 * challenge the route can answer): the caller gets 403 */
 	uint64_t auth_answered, auth_refused;
+	/* 422 to leg B's INVITE, whose Session-Expires sipshard had added
+	 * (timers.session_expires_s), answered with an INVITE asking for the
+	 * callee's Min-SE */
+	uint64_t session_interval_raised;
 };
 
 struct ctl;

@@ -1266,6 +1266,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
 	JI(c, "auth_answered", cs.auth_answered);
 	JI(c, "auth_refused", cs.auth_refused);
+	JI(c, "session_interval_raised", cs.session_interval_raised);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
 	targets_json(d, c);

@@ -90,10 +90,17 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	relay_put_contact(&w, b->advertise);
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_CONTACT, at);
 
+	if (b->min_se_s) {
+		at = w.len;
+		wbuf_put_uint(&w, b->min_se_s);
+		spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_SESSION_EXPIRES, at);
+		spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_MIN_SE, at);
+	}
+
 	size_t appended = w.len;
 	if (b->credentials)
 		wbuf_puts(&w, b->credentials);
-	if (b->session_expires_s && !a->session_expires.len) {
+	if (b->session_expires_s && !a->session_expires.len && !b->min_se_s) {
 		wbuf_puts(&w, "Session-Expires: ");
 		wbuf_put_uint(&w, b->session_expires_s);
 		wbuf_puts(&w, "\r\n");

@@ -44,6 +44,10 @@ struct setup_leg_b {
 	 * it refreshes itself (RFC 4028 section 8.1; no Supported: timer of
 	 * ours, so the callee is the refresher) */
 	uint32_t session_expires_s;
+	/* when not 0: the callee refused the interval asked for with 422 and
+	 * this Min-SE: the INVITE rebuilt from the one sent asks for it instead
+	 * (Session-Expires replaced, a Min-SE line added; RFC 4028 section 7.4) */
+	uint32_t min_se_s;
 };
 
 /* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,

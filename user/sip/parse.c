@@ -367,6 +367,16 @@ bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *ta
 	return false;
 }
 
+bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *out)
+{
+	const struct sip_hdr_line *h = sip_find_hdr(m, id);
+	if (!h)
+		return false;
+	const char *p = m->buf + h->value.off, *e = p + h->value.len;
+	const char *q = lex_uint(p, e, INT32_MAX, out);
+	return q && (q == e || *lex_skip_lws(q, e) == ';');
+}
+
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len)
 {
 	return v.len == len && memcmp(buf + v.off, s, len) == 0;
