@@ -124,6 +124,18 @@ check "callee without timers: ... and the caller's interval, refresher=uac" \
 check "callee without timers: the callee is not told what it does not do" \
 	bash -c '! grep -q "^Require: timer" "$1"' _ "$WORK/uas-$B_PORT.msg"
 check "callee without timers: end_reason bye_caller" test "$(cdr_end 2)" = bye_caller
+
+# ---- a callee whose Min-SE is above timers.session_expires_s -----------------
+# its 422 is answered by sipshard (the INVITE again asking for 120 s, which
+# the callee's scenario checks), the caller never sees it
+rm -f "$WORK/uas-$B_PORT.msg"
+run_flow st "callee with Min-SE 120: its 422 answered by sipshard, the call set up and ended by the callee" \
+	uac_wait_bye.xml uas_422_then_bye.xml 1
+check "callee with Min-SE 120: the caller never saw the 422" \
+	bash -c '! grep -q "^SIP/2.0 422" "$1"' _ "$WORK/uac-st-callee with Min-SE 120: its 422 answered by sipshard, the call set up and ended by the callee.msg"
+sleep 1.2 # the stats file is written every second
+check "callee with Min-SE 120: counted" \
+	test "$(json_get "$WORK/st.stats.json" 'j["controller"]["session_interval_raised"]')" = 1
 stop_daemon
 
 # ---- timers.session_timer false ----------------------------------------------
