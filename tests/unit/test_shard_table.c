@@ -399,33 +399,6 @@ static void test_install_keeps_free_list_whole(void **state)
 	shard_table_close(&t);
 }
 
-static void test_dialog_expiry_sweep(void **state)
-{
-	struct shard_table t;
-	struct shard_dialog d;
-	uint32_t slot, gen;
-	(void)state;
-
-	assert_int_equal(shard_table_open(&t, NULL, 32, 8), 0);
-	fill_dialog(&d, 5, 9, "a@h");
-	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
-	assert_int_equal(shard_dialog_expire(&t, 1500, 1000, 0, &slot, &gen), -EAGAIN);
-	assert_int_equal(shard_dialog_expire(&t, 2500, 1000, 0, &slot, &gen), 0);
-	assert_int_equal(slot, 5);
-	assert_int_equal(gen, 9);
-	assert_null(shard_dialog_get(&t, 5, 9));
-	fill_dialog(&d, 7, 1, "b@h");
-	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
-	assert_int_equal(shard_dialog_expire(&t, 3999, 0, 3000, &slot, &gen), -EAGAIN);
-	assert_int_equal(shard_dialog_expire(&t, 4001, 0, 3000, &slot, &gen), 0);
-	assert_int_equal(slot, 7);
-	/* a clock read before the record was stamped does not wrap */
-	fill_dialog(&d, 2, 1, "c@h");
-	assert_int_equal(shard_dialog_install(&t, &d, 5000), 0);
-	assert_int_equal(shard_dialog_expire(&t, 4000, 10, 10, &slot, &gen), -EAGAIN);
-	shard_table_close(&t);
-}
-
 /* ---- transactions ---------------------------------------------------------- */
 
 static void test_txn_alloc_until_full_and_generations(void **state)
@@ -692,9 +665,6 @@ static void test_big_tables_touch_only_used_pages(void **state)
 		assert_true(shard_dialog_alloc(&t, 1, &gen) >= 0);
 		assert_true(shard_txn_alloc(&t, 1, &gen) >= 0);
 	}
-	uint32_t slot;
-	for (int i = 0; i < 300; i++) /* the sweep stays below the high-water mark */
-		assert_int_equal(shard_dialog_expire(&t, 2, 0, 0, &slot, &gen), -EAGAIN);
 	long grown = (rss_pages() - before) * page;
 	assert_true(grown < 8 * 1024 * 1024);
 	shard_table_close(&t);
@@ -973,7 +943,6 @@ int main(void)
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),
 	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
-	    cmocka_unit_test(test_dialog_expiry_sweep),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),

@@ -530,38 +530,6 @@ void shard_dialog_free(struct shard_table *t, uint32_t slot)
 	t->hdr->dialogs_used--;
 }
 
-int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms, uint64_t max_ms,
-			uint32_t *slot, uint32_t *gen)
-{
-	/* a bounded slice per call keeps the worker's loop short */
-	/* only slots below the high-water mark were ever used */
-	uint32_t n = t->hdr->dlg_hwm, budget = n < 256 ? n : 256;
-
-	if (!t->hdr->dialogs_used)
-		return -EAGAIN;
-	for (uint32_t i = 0; i < budget; i++) {
-		uint32_t s = t->hdr->expire_cursor++;
-		if (t->hdr->expire_cursor >= n)
-			t->hdr->expire_cursor = 0;
-		if (s >= n) /* a cursor from a torn write */
-			continue;
-		struct shard_dialog *d = &t->dialogs[s];
-		if (d->state == SHARD_DLG_FREE)
-			continue;
-		/* written as additions: a clock read before the record was stamped
-		 * must not wrap into "long ago" */
-		bool idle = idle_ms && now_ms > d->last_activity_ms + idle_ms;
-		bool old = max_ms && now_ms > d->created_ms + max_ms;
-		if (idle || old) {
-			*slot = s;
-			*gen = d->gen;
-			shard_dialog_free(t, s);
-			return 0;
-		}
-	}
-	return -EAGAIN;
-}
-
 /* ---- transactions --------------------------------------------------------- */
 
 int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)

@@ -11,9 +11,9 @@
  *
  * Expiry: transactions sit on a list in creation order, which is also expiry
  * order since they share one timeout (an exact, O(1) special case of a timing
- * wheel with one delay). Dialogs either expire by a bounded sweep
- * (shard_dialog_expire) or, with per-dialog deadlines, through the timing wheel
- * in wheel.h, whose handle the dialog keeps in `timer`.
+ * wheel with one delay). Dialogs expire through the timing wheel in wheel.h
+ * (each has its own deadlines: idle, maximum duration, session timer), whose
+ * handle the dialog keeps in `timer`.
  *
  * Does not own: SIP, timers themselves (wheel.h), who chooses dialog slots:
  * either the worker takes them with shard_dialog_alloc, or another owner (the
@@ -210,9 +210,9 @@ struct shard_table_hdr {
 	uint32_t dialogs_used, txns_used;
 	uint32_t dialogs_peak, txns_peak;
 	uint64_t dialogs_full, txns_full; /* allocations refused because full */
-	uint32_t expire_cursor;
-	uint32_t reattach_dropped; /* malformed records freed when re-attaching */
-	uint64_t rng;		   /* xorshift state for transaction salts, reseeded at open */
+	uint32_t unused;		  /* was a sweep's cursor; kept for the layout */
+	uint32_t reattach_dropped;	  /* malformed records freed when re-attaching */
+	uint64_t rng; /* xorshift state for transaction salts, reseeded at open */
 };
 
 struct shard_table {
@@ -297,11 +297,6 @@ int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, ui
 /* Returns the slot to the free list (dispose). Cancel its timer first. A free
  * slot or one out of range is ignored. */
 void shard_dialog_free(struct shard_table *t, uint32_t slot);
-/* Finds one dialog idle longer than idle_ms or older than max_ms (0 = no
- * limit), frees it and returns 0 with its slot and generation; -EAGAIN after a
- * bounded scan found none (call again on the next tick). */
-int shard_dialog_expire(struct shard_table *t, uint64_t now_ms, uint64_t idle_ms, uint64_t max_ms,
-			uint32_t *slot, uint32_t *gen);
 
 /* Counts one in-dialog request of this method (enum sip_method). */
 static inline void shard_dialog_count(struct shard_dialog *d, unsigned method)
