@@ -8,7 +8,8 @@
 # again), and sipshardctl dialogs shows the time left; with
 # timers.session_timer false the same unrefreshed call stays up. With
 # timers.session_expires_s, the callee of a caller that asks for no timer is
-# asked for one. A caller
+# asked for one. The timer lives in the dialog record: a process started
+# again after a SIGKILL ends the call when the first would have. A caller
 # that asks for a timer (Supported: timer) from a callee that does not do
 # them is told its own interval in each 200 (RFC 4028 section 8.2), and
 # sipshard times it.
@@ -157,7 +158,37 @@ fi
 wait_exit 5 "$uas_pid"
 check "session_timer false: end_reason bye_caller" test "$(cdr_end 0)" = bye_caller
 stop_daemon
-for f in st off; do
+
+# ---- the timer is in the dialog record: a restart keeps it -------------------
+# SIGKILL 1.5 s after the answer, a new process on the same run_dir: it ends
+# the call when the first one would have, 4 s after the answer
+KEEP_DIALOGS=1
+rm -f "$CDR" "$WORK/uas-$B_PORT.msg"
+write_config "$WORK/kept.json" ", \"management_socket\": null, \"cdr_file\": \"$CDR\""
+start_daemon kept1 "$WORK/kept.json"
+sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 6
+uas_pid=${PIDS[-1]}
+sleep 0.3
+t0=$(date +%s%N)
+sipp_uac kept "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" &
+uac_pid=$!
+sleep 1.5
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+start_daemon kept2 "$WORK/kept.json"
+wait "$uac_pid"
+check "restart: the new process ends the call with the BYE the caller checks" test $? = 0
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+check "restart: at the time the first process would have, 4 s after the answer (took ${elapsed_ms} ms)" \
+	test "$elapsed_ms" -ge 4000 -a "$elapsed_ms" -lt 6500
+wait_exit 5 "$uas_pid"
+check "restart: the callee gets its BYE too" test $? = 0
+check "restart: both BYEs say why" \
+	test "$(grep -h -c '^Reason: Q.850;cause=102;text="session timer expired"' "$WORK/uac-kept.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+check "restart: end_reason session_expired" test "$(cdr_end 0)" = session_expired
+stop_daemon
+KEEP_DIALOGS=
+for f in st off kept2; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done
