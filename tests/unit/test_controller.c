@@ -60,9 +60,14 @@ static struct sip_msg m, out;
 static char in[4096];
 static struct sockaddr_in alice, bob;
 
-static const char test_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+/* The start of each small configuration below: a listen address and
+ * capacities for a few calls. */
+#define SMALL_CONFIG_HEAD                                                                          \
+	"{\"listen\": \"127.0.0.1:5060\","                                                         \
+	" \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": "  \
+	"16},"
+
+static const char test_config[] = SMALL_CONFIG_HEAD
     " \"limits\": {\"max_calls\": 4},"
     " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
     "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
@@ -70,9 +75,7 @@ static const char test_config[] =
 /* A route with three targets (bob on 5090, 5091, 5092), failing over after
  * 1 s of silence or on the default statuses. */
 #define FAILOVER_CONFIG(extra)                                                                     \
-	"{\"listen\": \"127.0.0.1:5060\","                                                         \
-	" \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": "  \
-	"16},"                                                                                     \
+	SMALL_CONFIG_HEAD                                                                          \
 	" \"routes\": [{\"name\": \"trunk\", \"targets\": [\"127.0.0.1:5090\", "                   \
 	"\"127.0.0.1:5091\","                                                                      \
 	"  \"127.0.0.1:5092\"], \"failover_ms\": 1000" extra "}]}"
@@ -89,47 +92,35 @@ static const char keepalive_no_down_config[] =
     FAILOVER_CONFIG(", \"keepalive_s\": 2, \"down_s\": 0");
 /* a target given by name (/etc/hosts: 127.0.0.1) */
 static const char named_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
-    " \"routes\": [{\"name\": \"named\", \"target\": \"localhost:5090\"}]}";
+    SMALL_CONFIG_HEAD " \"routes\": [{\"name\": \"named\", \"target\": \"localhost:5090\"}]}";
 /* round robin with 5090 three times the weight of the others */
 static const char weighted_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
-    " \"routes\": [{\"name\": \"w\", \"select\": \"round_robin\", \"targets\": ["
-    "  {\"address\": \"127.0.0.1:5090\", \"weight\": 3}, \"127.0.0.1:5091\","
-    "  \"127.0.0.1:5092\"]}]}";
+    SMALL_CONFIG_HEAD " \"routes\": [{\"name\": \"w\", \"select\": \"round_robin\", \"targets\": ["
+		      "  {\"address\": \"127.0.0.1:5090\", \"weight\": 3}, \"127.0.0.1:5091\","
+		      "  \"127.0.0.1:5092\"]}]}";
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
 /* 5090 takes 2 INVITEs a second, 5091 any */
-static const char cps_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+static const char cps_config[] = SMALL_CONFIG_HEAD
     " \"routes\": [{\"name\": \"cps\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
     "  \"max_cps\": 2}, \"127.0.0.1:5091\"]}]}";
 /* two targets with limits: 2 calls at once on 5090, 1 on 5091 */
-static const char limits_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
+static const char limits_config[] = SMALL_CONFIG_HEAD
     " \"routes\": [{\"name\": \"lim\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
     "  \"max_calls\": 2}, {\"address\": \"127.0.0.1:5091\", \"max_calls\": 1}]}]}";
 /* One target that asks for credentials: the route has them (auth_config), has
  * them for another realm (auth_realm_config), or has none (test_config). */
 #define AUTH_CONFIG(auth)                                                                          \
-	"{\"listen\": \"127.0.0.1:5060\","                                                         \
-	" \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": "  \
-	"16},"                                                                                     \
+	SMALL_CONFIG_HEAD                                                                          \
 	" \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\","                    \
 	" \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"" auth "}}]}"
 static const char auth_config[] = AUTH_CONFIG("");
+static const char auth_realm_config[] = AUTH_CONFIG(", \"realm\": \"other.example\"");
 /* leg B's INVITE asks the callee for a session timer when the caller asks
  * for none */
 static const char session_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
-    " \"timers\": {\"session_expires_s\": 90},"
-    " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
-static const char auth_realm_config[] = AUTH_CONFIG(", \"realm\": \"other.example\"");
+    SMALL_CONFIG_HEAD " \"timers\": {\"session_expires_s\": 90},"
+		      " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
 
 static const char *ctl_config = test_config; /* what open_ctl loads */
 static uint64_t alice_now = 1000;	     /* when alice's datagrams arrive */
