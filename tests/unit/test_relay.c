@@ -386,6 +386,26 @@ static void test_session_interval_given_to_asker(void **state)
 	assert_null(memmem(out, (size_t)res.len, "Require", 7));
 }
 
+/* Our Contact in a relayed response names the whole advertise, up to its
+ * longest (255 bytes), beside the session lines told to a refresher. */
+static void test_long_advertise_in_contact(void **state)
+{
+	char adv[256];
+	struct relay_result res;
+	(void)state;
+
+	memset(adv, 'a', sizeof(adv) - 8);
+	memcpy(adv + sizeof(adv) - 8, ".x:5060", 8); /* 255 bytes and the NUL */
+	rc.advertise = adv;
+	rc.session_timer = true;
+	res = exchange_with("INVITE", 5, "Supported: timer\r\nSession-Expires: 4294967\r\n", 200,
+			    "Contact: <sip:bob@10.2.2.2:5080>\r\n");
+	parse_out(res.len);
+	assert_int_equal(out_m.ncontacts, 1);
+	assert_int_equal(out_m.contacts[0].uri.host.len, strlen(adv) - 5);
+	assert_int_equal(out_m.session_expires_secs, 4294967);
+}
+
 static void test_request_from_callee(void **state)
 {
 	struct relay_result res;
@@ -655,6 +675,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_advertise_in_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
 					    teardown),

@@ -196,15 +196,22 @@ void relay_put_contact(struct wbuf *w, const char *advertise)
 	wbuf_put(w, ">", 1);
 }
 
-/* The whole header line "Contact: <sip:sipshard@ADVERTISE>\r\n" into buf (cap
- * bytes); its length, 0 when it does not fit. */
+/* The whole header line "Contact: <sip:sipshard@ADVERTISE>\r\n" into w. */
+static void put_contact_line(struct wbuf *w, const char *advertise)
+{
+	wbuf_put(w, "Contact: ", 9);
+	relay_put_contact(w, advertise);
+	wbuf_put(w, "\r\n", 2);
+}
+
+/* The same line into buf (cap bytes), NUL-terminated; its length, 0 when it
+ * does not fit. */
 static size_t contact_line(const struct relay_ctx *rc, char *buf, size_t cap)
 {
 	struct wbuf w = {buf, 0, cap, false};
 
-	wbuf_put(&w, "Contact: ", 9);
-	relay_put_contact(&w, rc->advertise);
-	wbuf_put(&w, "\r\n\0", 3);
+	put_contact_line(&w, rc->advertise);
+	wbuf_put(&w, "", 1);
 	return w.overflow ? 0 : w.len - 1;
 }
 
@@ -497,7 +504,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	uint32_t tslot, tgen, extra;
 	struct shard_txn *t = NULL;
 	struct sip_wspec w = {0};
-	char contact[128], appended[200]; /* the Contact and session lines */
+	/* our Contact (an advertise of up to 256 bytes) and the session lines */
+	char appended[360];
 
 	memset(res, 0, sizeof(*res));
 	const struct sip_via *v = &m->vias[0];
@@ -542,7 +550,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	if (m->first[SIP_HDR_CONTACT] || tell_asker) {
 		struct wbuf lines = {appended, 0, sizeof(appended), false};
 		if (m->first[SIP_HDR_CONTACT])
-			wbuf_put(&lines, contact, contact_line(rc, contact, sizeof(contact)));
+			put_contact_line(&lines, rc->advertise);
 		if (tell_asker)
 			relay_put_session_expires(&lines, interval);
 		w.append = appended;
