@@ -404,6 +404,17 @@ static void test_long_advertise_in_contact(void **state)
 	assert_int_equal(out_m.ncontacts, 1);
 	assert_int_equal(out_m.contacts[0].uri.host.len, strlen(adv) - 5);
 	assert_int_equal(out_m.session_expires_secs, 4294967);
+
+	/* and in a REFER of ours (a transfer by the operator) */
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	const struct relay_req refer = {.method = SIP_METHOD_REFER,
+					.extra = "Refer-To: <sip:carol@10.3.3.3>\r\n"};
+	int n =
+	    relay_write_request(&rc, &d->legs[SHARD_LEG_A], &refer, "z9hG4bKsbx", out, sizeof(out));
+	assert_true(n > 0);
+	parse_out(n);
+	assert_int_equal(out_m.method_id, SIP_METHOD_REFER);
+	assert_int_equal(out_m.contacts[0].uri.host.len, strlen(adv) - 5);
 }
 
 static void test_request_from_callee(void **state)

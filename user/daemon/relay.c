@@ -299,7 +299,7 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 		return -EINVAL;
 	/* a REFER, like every request that may refresh the target, names ours
 	 * (RFC 3515 2: exactly one Contact) */
-	char contact[128] = "";
+	char contact[300] = ""; /* an advertise of up to 255 bytes */
 	if (is_target_refresh(req->method) && !contact_line(rc, contact, sizeof(contact)))
 		return -ENOSPC;
 	int n = snprintf(out, cap,
