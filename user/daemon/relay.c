@@ -241,7 +241,10 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 			 const struct sip_session *to, const char *branch, uint32_t cseq_out,
 			 char *out, size_t cap)
 {
-	char scratch[1024];
+	/* Via and Contact with an advertise of up to 255 bytes, From and To with
+	 * URIs of up to SESSION_URI_MAX and tags of SESSION_TAG_MAX, CSeq with
+	 * its method (a method too long for the rest: -ENOSPC, answered 513) */
+	char scratch[2048];
 	struct wbuf v = {scratch, 0, sizeof(scratch), false};
 	struct sip_wspec w = {0};
 	size_t from, tohdr, cseq, mf, contact;
