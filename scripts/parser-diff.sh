@@ -15,9 +15,13 @@ out=$root/build/parser-diff
 cflags=(-O1 -g -std=c11 -D_GNU_SOURCE -fsanitize=address,fuzzer-no-link -I"$root/include")
 
 rm -rf "$out"
-mkdir -p "$out/ref/sip" "$out/new" "$out/corpus"
+mkdir -p "$out/ref/sip" "$out/ref/core" "$out/new" "$out/corpus"
 for f in $(git -C "$root" ls-tree --name-only "$rev" user/sip/); do
 	git -C "$root" show "$rev:$f" >"$out/ref/sip/$(basename "$f")"
+done
+# the library's headers from user/core (wbuf.h: the writer's bounded buffer)
+for f in $(git -C "$root" ls-tree --name-only "$rev" user/core/ | grep '\.h$'); do
+	git -C "$root" show "$rev:$f" >"$out/ref/core/$(basename "$f")"
 done
 
 # The reference build, its defined symbols renamed ref_*.
@@ -32,7 +36,7 @@ for c in "$root"/user/sip/*.c; do
 	clang "${cflags[@]}" -I"$root/user" -c "$c" -o "$out/new/$(basename "$c").o"
 done
 clang "${cflags[@]/fuzzer-no-link/fuzzer}" "$root/scripts/parser_diff.c" \
-	"$out/ref_renamed.o" "$out"/new/*.o -o "$out/parser_diff"
+	"$out/ref_renamed.o" "$out"/new/*.o -lnettle -o "$out/parser_diff"
 
 cp "$root"/tests/data/corpus/* "$out/corpus/"
 echo "parser-diff: working tree against $rev for ${seconds}s"

@@ -1362,6 +1362,13 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 
 /* What record k's INVITE to target t is made of (the user part is the
  * message's own unless the caller sets b.user). */
+/* The session interval leg B's INVITE asks the callee for when the caller
+ * asks for none (timers.session_expires_s, when session timers are on), or 0. */
+static uint32_t session_asked_of_callee(const struct ctl *c)
+{
+	return c->cfg->timers.session_timer ? c->cfg->timers.session_expires_s : 0;
+}
+
 static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_call *k,
 				       const struct config_route *r, const struct config_target *t,
 				       unsigned max_forwards, unsigned cseq)
@@ -1375,8 +1382,7 @@ static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_cal
 	    .branch = k->b_branch,
 	    .max_forwards = max_forwards,
 	    .cseq = cseq,
-	    .session_expires_s =
-		c->cfg->timers.session_timer ? c->cfg->timers.session_expires_s : 0,
+	    .session_expires_s = session_asked_of_callee(c),
 	};
 }
 
@@ -1492,8 +1498,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->a_key = key_hash(c, m->buf + m->call_id.off, m->call_id.len, m->buf + m->from.tag.off,
 			    m->from.tag.len);
 	k->session_asked_s = relay_session_asked(m);
-	k->session_ours = !m->session_expires.len && c->cfg->timers.session_timer &&
-			  c->cfg->timers.session_expires_s;
+	k->session_ours = !m->session_expires.len && session_asked_of_callee(c);
 	memcpy(&k->a_peer, src, srclen);
 	k->a_len = srclen;
 	k->state = CALL_CALLING;

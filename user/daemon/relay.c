@@ -196,8 +196,7 @@ void relay_put_contact(struct wbuf *w, const char *advertise)
 	wbuf_put(w, ">", 1);
 }
 
-/* The whole header line "Contact: <sip:sipshard@ADVERTISE>\r\n" into w. */
-static void put_contact_line(struct wbuf *w, const char *advertise)
+void relay_put_contact_line(struct wbuf *w, const char *advertise)
 {
 	wbuf_put(w, "Contact: ", 9);
 	relay_put_contact(w, advertise);
@@ -210,7 +209,7 @@ static size_t contact_line(const struct relay_ctx *rc, char *buf, size_t cap)
 {
 	struct wbuf w = {buf, 0, cap, false};
 
-	put_contact_line(&w, rc->advertise);
+	relay_put_contact_line(&w, rc->advertise);
 	wbuf_put(&w, "", 1);
 	return w.overflow ? 0 : w.len - 1;
 }
@@ -553,7 +552,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	if (m->first[SIP_HDR_CONTACT] || tell_asker) {
 		struct wbuf lines = {appended, 0, sizeof(appended), false};
 		if (m->first[SIP_HDR_CONTACT])
-			put_contact_line(&lines, rc->advertise);
+			relay_put_contact_line(&lines, rc->advertise);
 		if (tell_asker)
 			relay_put_session_expires(&lines, interval);
 		w.append = appended;

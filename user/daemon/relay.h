@@ -26,6 +26,8 @@ struct wbuf;
 /* Our Contact's URI in angle brackets, "<sip:sipshard@ADVERTISE>", into w: the
  * one every leg sees, in-dialog and at call set-up. */
 void relay_put_contact(struct wbuf *w, const char *advertise);
+/* The whole header line "Contact: <sip:sipshard@ADVERTISE>\r\n" into w. */
+void relay_put_contact_line(struct wbuf *w, const char *advertise);
 
 /* What the worker must do with a datagram after relay_request/relay_response. */
 enum relay_outcome {

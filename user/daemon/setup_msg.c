@@ -135,9 +135,7 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 		      SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		      SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
 	if (b_resp->status < 300) {
-		wbuf_puts(&w, "Contact: ");
-		relay_put_contact(&w, advertise);
-		wbuf_puts(&w, "\r\n");
+		relay_put_contact_line(&w, advertise);
 		if (session_s)
 			relay_put_session_expires(&w, session_s);
 		if (w.overflow)

@@ -347,6 +347,14 @@ int sip_token_params(const char *buf, sip_view value, const char *name, sip_view
 	return rc < 0 || p != end ? -SIP_ERR_BAD_VALUE : 0;
 }
 
+/* A trimmed value that is delta-seconds (up to 2^31-1), then parameters or
+ * nothing (Session-Expires, Min-SE). */
+static bool delta_seconds(const char *p, const char *e, uint32_t *out)
+{
+	const char *q = lex_uint(p, e, INT32_MAX, out);
+	return q && (q == e || *lex_skip_lws(q, e) == ';');
+}
+
 bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *tag)
 {
 	size_t tlen = strlen(tag);
@@ -372,9 +380,8 @@ bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *o
 	const struct sip_hdr_line *h = sip_find_hdr(m, id);
 	if (!h)
 		return false;
-	const char *p = m->buf + h->value.off, *e = p + h->value.len;
-	const char *q = lex_uint(p, e, INT32_MAX, out);
-	return q && (q == e || *lex_skip_lws(q, e) == ';');
+	const char *p = m->buf + h->value.off;
+	return delta_seconds(p, p + h->value.len, out);
 }
 
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len)
@@ -955,8 +962,7 @@ static inline int parse_header(struct parser *ps, const struct sip_hdr_line *h, 
 	case SIP_HDR_SESSION_EXPIRES: {
 		if (!first)
 			return 0;
-		const char *q = lex_uint(p, e, INT32_MAX, &m->session_expires_secs);
-		if (!q || (q < e && *lex_skip_lws(q, e) != ';'))
+		if (!delta_seconds(p, e, &m->session_expires_secs))
 			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "expected delta-seconds");
 		m->session_expires = h->value;
 		return 0;
