@@ -112,7 +112,7 @@ check "refreshed: end_reason bye_caller" test "$(cdr_end 1)" = bye_caller
 check "refreshed: the callee was asked for the caller's interval, not timers.session_expires_s" \
 	bash -c 'grep -q "^Session-Expires: 6;refresher=uac" "$1" && ! grep -q "^Session-Expires: 90" "$1"' _ "$WORK/uas-$B_PORT.msg"
 check "refreshed: no BYE from sipshard" \
-	bash -c '! grep -q "session timer expired" "$1"' _ "$WORK/uas-$B_PORT.msg"
+	bash -c 'grep -q "^BYE" "$1" && ! grep -q "session timer expired" "$1"' _ "$WORK/uas-$B_PORT.msg"
 
 # ---- a caller that asks for a timer, a callee that does not do them ---------
 # RFC 4028 section 8.2: each 200 reaches the caller with the interval it
@@ -123,7 +123,7 @@ check "callee without timers: both 200s reach the caller with Require: timer" \
 check "callee without timers: ... and the caller's interval, refresher=uac" \
 	test "$(grep -c '^Session-Expires: 6;refresher=uac' "$WORK/uac-told.msg")" = 4 # 2 sent, 2 received
 check "callee without timers: the callee is not told what it does not do" \
-	bash -c '! grep -q "^Require: timer" "$1"' _ "$WORK/uas-$B_PORT.msg"
+	bash -c 'grep -q "^INVITE" "$1" && ! grep -q "^Require: timer" "$1"' _ "$WORK/uas-$B_PORT.msg"
 check "callee without timers: end_reason bye_caller" test "$(cdr_end 2)" = bye_caller
 
 # ---- a callee whose Min-SE is above timers.session_expires_s -----------------
@@ -133,7 +133,7 @@ rm -f "$WORK/uas-$B_PORT.msg"
 run_flow st "callee with Min-SE 120: its 422 answered by sipshard, the call set up and ended by the callee" \
 	uac_wait_bye.xml uas_422_then_bye.xml 1
 check "callee with Min-SE 120: the caller never saw the 422" \
-	bash -c '! grep -q "^SIP/2.0 422" "$1"' _ "$WORK/uac-st-callee with Min-SE 120: its 422 answered by sipshard, the call set up and ended by the callee.msg"
+	bash -c 'grep -q "^SIP/2.0 200" "$1" && ! grep -q "^SIP/2.0 422" "$1"' _ "$WORK/uac-st-callee with Min-SE 120: its 422 answered by sipshard, the call set up and ended by the callee.msg"
 sleep 1.2 # the stats file is written every second
 check "callee with Min-SE 120: counted" \
 	test "$(json_get "$WORK/st.stats.json" 'j["controller"]["session_interval_raised"]')" = 1
