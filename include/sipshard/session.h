@@ -82,6 +82,9 @@ struct session_body {
 	char data[SESSION_BODY_MAX];
 };
 
+#define SESSION_KEEPALIVE_PENDING 0x80
+#define SESSION_KEEPALIVE_MISSED  0x7f
+
 struct sip_session {
 	/* Small, hot fields first: the fast path reads these on every request,
 	 * the long strings after them only when it rewrites a message. */
@@ -91,6 +94,11 @@ struct sip_session {
 	uint8_t session_state;	 /* enum session_state */
 	uint8_t signaling_state; /* enum signaling_state */
 	bool remote_cseq_set;
+	/* worker's: the in-dialog keep-alive of this leg (timers.dialog_keepalive_s):
+	 * SESSION_KEEPALIVE_PENDING while its last OPTIONS is unanswered, and
+	 * in the low bits the rounds it left unanswered in a row. It sits where
+	 * padding was (the shard tables' layout stays the same). */
+	uint8_t keepalive;
 
 	uint32_t local_cseq;		 /* last CSeq we sent on this leg */
 	uint32_t remote_cseq;		 /* last CSeq received on this leg */

@@ -71,6 +71,7 @@ static void config_defaults(struct config *c)
 	c->timers.drain_s = 30;
 	c->timers.no_answer_s = 120;
 	c->timers.session_timer = true;
+	c->timers.dialog_keepalive_misses = 3;
 	c->limits.max_calls = 1000000;
 	c->limits.retry_after_s = 5;
 	c->limits.rate_sources = 65536;
@@ -639,6 +640,10 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 1, 86400, &c->timers.no_answer_s);
 	if (!strcmp(k, "session_timer"))
 		return get_bool(p, path, v, &c->timers.session_timer);
+	if (!strcmp(k, "dialog_keepalive_s"))
+		return get_uint(p, path, v, 0, 86400, &c->timers.dialog_keepalive_s);
+	if (!strcmp(k, "dialog_keepalive_misses"))
+		return get_uint(p, path, v, 1, 100, &c->timers.dialog_keepalive_misses);
 	if (!strcmp(k, "session_expires_s")) {
 		/* RFC 4028's smallest interval is 90 s: a callee refuses less */
 		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
@@ -1589,6 +1594,9 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(tm, "drain_s", json_integer(c->timers.drain_s));
 	json_object_set_new(tm, "no_answer_s", json_integer(c->timers.no_answer_s));
 	json_object_set_new(tm, "session_timer", json_boolean(c->timers.session_timer));
+	json_object_set_new(tm, "dialog_keepalive_s", json_integer(c->timers.dialog_keepalive_s));
+	json_object_set_new(tm, "dialog_keepalive_misses",
+			    json_integer(c->timers.dialog_keepalive_misses));
 	json_object_set_new(tm, "session_expires_s", json_integer(c->timers.session_expires_s));
 	json_object_set_new(o, "timers", tm);
 	json_object_set_new(lim, "max_calls", json_integer(c->limits.max_calls));
@@ -1711,6 +1719,8 @@ static const struct restart_key {
     RESTART_KEY("timers.no_answer_s", timers.no_answer_s),
     RESTART_KEY("timers.session_timer", timers.session_timer),
     RESTART_KEY("timers.session_expires_s", timers.session_expires_s),
+    RESTART_KEY("timers.dialog_keepalive_s", timers.dialog_keepalive_s),
+    RESTART_KEY("timers.dialog_keepalive_misses", timers.dialog_keepalive_misses),
 };
 #undef RESTART_KEY
 

@@ -143,6 +143,10 @@ struct config {
 		/* leg B's INVITE asks the callee for this session interval when
 		 * the caller's asks for none (RFC 4028 section 8.1); 0 = never */
 		uint32_t session_expires_s;
+		/* every confirmed call's legs get an in-dialog OPTIONS when it
+		 * was quiet this long (0 = never); a leg that answers none of
+		 * dialog_keepalive_misses in a row, or 408/481, ends the call */
+		uint32_t dialog_keepalive_s, dialog_keepalive_misses;
 	} timers;
 	struct {
 		uint32_t max_calls, calls_per_second_per_source, burst, retry_after_s, rate_sources;

@@ -501,6 +501,7 @@ static const char *const end_reason_names[CTL_END_COUNT_] = {
     [CTL_END_MAX_DURATION] = "max_duration",
     [CTL_END_OPERATOR] = "operator",
     [CTL_END_SESSION_EXPIRED] = "session_expired",
+    [CTL_END_KEEPALIVE] = "keepalive_failed",
 };
 
 /* An answered call's record, from what is open and why it ended. */

@@ -21,7 +21,8 @@
  * target, start (the INVITE), answer, end (UTC, ISO 8601 with milliseconds),
  * disposition (answered, failed, cancelled, timeout), status, setup_ms,
  * duration_ms (answer to end), end_reason (bye_caller, bye_callee,
- * idle_timeout, max_duration, session_expired, released, no_dialog, daemon_stopped).
+ * idle_timeout, max_duration, operator, session_expired, keepalive_failed, released,
+ * no_dialog, daemon_stopped).
  */
 #ifndef SIPSHARD_CONTROLLER_H
 #define SIPSHARD_CONTROLLER_H
@@ -133,6 +134,7 @@ enum ctl_end_reason {
 	CTL_END_MAX_DURATION,	 /* timers.dialog_max_s reached */
 	CTL_END_OPERATOR,	 /* sipshardctl bye */
 	CTL_END_SESSION_EXPIRED, /* no refresh within the session interval (RFC 4028) */
+	CTL_END_KEEPALIVE,	 /* a leg failed the in-dialog keep-alive */
 	CTL_END_COUNT_
 };
 

@@ -1205,6 +1205,13 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(orig, "overwritten", b->overwritten);
 		JI(orig, "stray_responses", b->stray);
 		json_object_set_new(o, "originated", orig);
+		json_t *ka = json_object();
+		JI(ka, "sent", s->keepalives_sent);
+		JI(ka, "answered", s->keepalives_answered);
+		JI(ka, "missed", s->keepalives_missed);
+		JI(ka, "stray_responses", s->keepalives_stray);
+		JI(ka, "calls_ended", s->dialogs_keepalive_failed);
+		json_object_set_new(o, "keepalive", ka);
 		json_t *drops = json_object();
 		static const char *const why[RELAY_DROP_COUNT_] = {
 		    [RELAY_DROP_ACK_NO_DIALOG] = "ack_no_dialog",

@@ -132,6 +132,11 @@ struct worker_stats {
 	    dialogs_ended, dialogs_expired, txns_expired;
 	uint64_t
 	    dialogs_session_expired;  /* of dialogs_expired: no refresh in the session interval */
+	/* the in-dialog keep-alive (timers.dialog_keepalive_s): OPTIONS sent,
+	 * answered, rounds a leg left unanswered, answers that match no dialog
+	 * of ours, calls ended by it */
+	uint64_t keepalives_sent, keepalives_answered, keepalives_missed, keepalives_stray,
+	    dialogs_keepalive_failed;
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
 	uint64_t dialog_queries;      /* DMSG_QUERY scans started (management commands) */
 	/* at start, from a re-attached table: calls taken over, and dialogs

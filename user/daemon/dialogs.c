@@ -53,7 +53,9 @@ static json_t *leg_json(const struct sip_session *s)
 	char peer[UDP_ADDR_STRLEN];
 
 	udp_format_addr((const struct sockaddr *)&s->peer, peer, sizeof(peer));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
+	/* keepalive_unanswered: OPTIONS of the keep-alive (timers.dialog_keepalive_s)
+	 * unanswered in a row, the last of which may still be on its way */
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
 			 "call_id", ctl_json_text(s->call_id, s->call_id_len), "local_tag",
 			 ctl_json_text(s->local_tag, s->local_tag_len), "remote_tag",
 			 ctl_json_text(s->remote_tag, s->remote_tag_len), "local_uri",
@@ -63,7 +65,7 @@ static json_t *leg_json(const struct sip_session *s)
 			 "session_state", session_state_name(s->session_state), "signaling_state",
 			 signaling_state_name(s->signaling_state), "local_cseq",
 			 (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
-			 "offer", offer_json(&s->offer), "answer", offer_json(&s->answer));
+			 "keepalive_unanswered", (json_int_t)shard_keepalive_behind(s), "offer", offer_json(&s->offer), "answer", offer_json(&s->answer));
 }
 
 /* A dialog record as the operator sees it: leg A is the caller's side. */

@@ -74,13 +74,24 @@ static uint64_t session_deadline(const struct worker *w, const struct shard_dial
 	return w->d->cfg->timers.session_timer ? shard_session_deadline(d) : 0;
 }
 
-/* The earliest of the dialog's idle, maximum-duration and session-timer
- * deadlines; 0 when none applies. */
-static uint64_t dialog_deadline(const struct worker *w, const struct shard_dialog *d)
+/* The earliest of the deadlines that end the dialog: idle, maximum duration
+ * and session timer; 0 when none applies. */
+static uint64_t end_deadline(const struct worker *w, const struct shard_dialog *d)
 {
 	uint64_t idle = w->d->cfg->timers.dialog_idle_s * 1000ull;
 	uint64_t a = idle ? d->last_activity_ms + idle : 0;
 	return earlier(earlier(a, max_duration_deadline(w, d)), session_deadline(w, d));
+}
+
+static uint64_t keepalive_deadline(const struct worker *w, const struct shard_dialog *d)
+{
+	return shard_keepalive_deadline(d, w->d->cfg->timers.dialog_keepalive_s * 1000ull);
+}
+
+/* When the dialog's timer must fire: its end, or its next keep-alive round. */
+static uint64_t dialog_deadline(const struct worker *w, const struct shard_dialog *d)
+{
+	return earlier(end_deadline(w, d), keepalive_deadline(w, d));
 }
 
 static void arm_dialog(struct worker *w, struct shard_dialog *d)
@@ -257,6 +268,110 @@ static void end_call(struct worker *w, struct shard_dialog *d, const char *reaso
 	send_on_leg(w, d, SHARD_LEG_B, &req, 0);
 }
 
+/* Ends a call on the worker's own account: a BYE to each side with reason,
+ * the slot freed, the controller told why (its CDR). */
+static void end_dialog(struct worker *w, struct shard_dialog *d, enum ctl_end_reason why,
+		       const char *reason)
+{
+	uint32_t slot = d->slot, gen = d->gen;
+
+	end_call(w, d, reason);
+	free_dialog(w, slot, gen);
+	tell_dialog_ended(w, slot, gen + 1, why);
+}
+
+/* ---- in-dialog keep-alive (timers.dialog_keepalive_s; shard/table.h) ---- */
+
+/* An OPTIONS on one leg, sent once: the next round is its retransmission.
+ * Its branch leads the answer back to the dialog and the leg. */
+static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
+{
+	struct sip_session *s = &d->legs[leg];
+	struct relay_req req = {.method = SIP_METHOD_OPTIONS};
+	char branch[SHARD_KEEPALIVE_MAX];
+	char *out = net_tx_alloc(w->io);
+
+	/* without a buffer the OPTIONS is lost as on the wire: a round missed */
+	shard_keepalive_sent(d, leg);
+	if (!out) {
+		w->st.tx_no_buffer++;
+		return;
+	}
+	shard_keepalive_encode(branch, sizeof(branch), (uint8_t)w->id, d->slot, d->gen, leg,
+			       s->local_cseq + 1);
+	int n = relay_write_request(&w->relay, s, &req, branch, out, w->d->cfg->tx_buffer_size);
+	if (n < 0) {
+		net_tx_release(w->io, out);
+		w->st.tx_no_buffer++;
+		return;
+	}
+	if (send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len))
+		w->st.keepalives_sent++;
+}
+
+/* A round is due: a leg that left misses_max rounds in a row unanswered ends
+ * the call; otherwise each leg gets its OPTIONS. */
+static void keepalive_round(struct worker *w, struct shard_dialog *d)
+{
+	if (shard_keepalive_round(d, w->d->cfg->timers.dialog_keepalive_misses,
+				  &w->st.keepalives_missed)) {
+		w->st.dialogs_keepalive_failed++;
+		/* Q.850 cause 102: recovery on timer expiry */
+		end_dialog(w, d, CTL_END_KEEPALIVE,
+			   "Q.850;cause=102;text=\"keep-alive not answered\"");
+		return;
+	}
+	send_keepalive(w, d, SHARD_LEG_A);
+	send_keepalive(w, d, SHARD_LEG_B);
+	arm_dialog(w, d);
+}
+
+static bool keepalive_branch(const struct sip_msg *m)
+{
+	size_t n = sizeof(SHARD_KEEPALIVE_PREFIX) - 1;
+	sip_view b = m->vias[0].branch;
+	return b.len > n && memcmp(m->buf + b.off, SHARD_KEEPALIVE_PREFIX, n) == 0;
+}
+
+/* A response whose top Via branch has the keep-alive's prefix: it ends here.
+ * 408 or 481 says the leg's dialog is gone (RFC 3261 12.2.1.2): the call
+ * ends; any other final status says the leg is there. */
+static void keepalive_answered(struct worker *w, const struct sip_msg *m)
+{
+	const struct sip_via *v = &m->vias[0];
+	uint8_t shard;
+	uint32_t slot, gen, cseq;
+	int leg;
+
+	if (shard_keepalive_decode(m->buf + v->branch.off, v->branch.len, &shard, &slot, &gen,
+				   &leg, &cseq) != 0 ||
+	    shard != w->id) {
+		w->st.keepalives_stray++;
+		return;
+	}
+	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
+	const struct sip_session *s = d ? &d->legs[leg] : NULL;
+	if (!d || d->state != SHARD_DLG_CONFIRMED || m->cseq.method_id != SIP_METHOD_OPTIONS ||
+	    m->cseq.num != cseq || m->call_id.len != s->call_id_len ||
+	    memcmp(m->buf + m->call_id.off, s->call_id, s->call_id_len) != 0) {
+		w->st.keepalives_stray++;
+		return;
+	}
+	if (m->status < 200)
+		return;
+	if (m->status == 408 || m->status == 481) {
+		char reason[96];
+		w->st.dialogs_keepalive_failed++;
+		/* Q.850 cause 41: temporary failure */
+		snprintf(reason, sizeof(reason),
+			 "Q.850;cause=41;text=\"keep-alive answered %d\"", m->status);
+		end_dialog(w, d, CTL_END_KEEPALIVE, reason);
+		return;
+	}
+	w->st.keepalives_answered++;
+	shard_keepalive_answered(d, leg, clock_mono_ms());
+}
+
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		       const struct sockaddr *peer, socklen_t peer_len)
 {
@@ -279,6 +394,10 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	    w->d->bucket_owner[shard_bucket_of(
 		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
 		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
+	if (!m->is_request && keepalive_branch(m)) {
+		keepalive_answered(w, m);
+		return;
+	}
 	if (!m->is_request && orig_branch_is_ours(m->buf, m->vias[0].branch)) {
 		/* the answer to a request of ours: ends here */
 		orig_on_response(&w->orig, m, orig_done, w);
@@ -552,8 +671,12 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 	if (!d)
 		return;
 	d->timer = 0; /* this handle has fired */
-	if (w->relay.now_ms < dialog_deadline(w, d)) {
-		arm_dialog(w, d);
+	uint64_t end = end_deadline(w, d), keepalive = keepalive_deadline(w, d);
+	if (!end || w->relay.now_ms < end) {
+		if (keepalive && w->relay.now_ms >= keepalive)
+			keepalive_round(w, d);
+		else
+			arm_dialog(w, d);
 		return;
 	}
 	w->st.dialogs_expired++;
@@ -569,9 +692,7 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		w->st.dialogs_session_expired++;
 		reason = "Q.850;cause=102;text=\"session timer expired\"";
 	}
-	end_call(w, d, reason);
-	shard_dialog_free(&w->table, slot);
-	tell_dialog_ended(w, slot, gen + 1, why);
+	end_dialog(w, d, why, reason);
 }
 
 /* Transactions share one timeout, so the table keeps them in creation order and

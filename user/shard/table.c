@@ -521,6 +521,40 @@ void shard_session_timer_start(struct shard_dialog *d, uint64_t now_ms, uint32_t
 	d->session_expires_at_s = at > UINT32_MAX ? UINT32_MAX : (uint32_t)at;
 }
 
+uint64_t shard_keepalive_deadline(const struct shard_dialog *d, uint64_t every_ms)
+{
+	if (!every_ms || d->state != SHARD_DLG_CONFIRMED)
+		return 0;
+	unsigned a = shard_keepalive_behind(&d->legs[SHARD_LEG_A]);
+	unsigned b = shard_keepalive_behind(&d->legs[SHARD_LEG_B]);
+	return d->last_activity_ms + ((a > b ? a : b) + 1ull) * every_ms;
+}
+
+bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t *missed)
+{
+	bool over = false;
+	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
+		uint8_t *ka = &d->legs[leg].keepalive;
+		unsigned n = *ka & SESSION_KEEPALIVE_MISSED;
+		if (*ka & SESSION_KEEPALIVE_PENDING) {
+			(*missed)++;
+			if (n < SESSION_KEEPALIVE_MISSED)
+				n++;
+		}
+		*ka = (uint8_t)n;
+		if (n >= misses_max)
+			over = true;
+	}
+	return over;
+}
+
+void shard_keepalive_answered(struct shard_dialog *d, int leg, uint64_t now_ms)
+{
+	d->legs[leg].keepalive = 0;
+	if (!d->legs[!leg].keepalive)
+		d->last_activity_ms = now_ms;
+}
+
 void shard_dialog_free(struct shard_table *t, uint32_t slot)
 {
 	if (slot >= t->hdr->ndialogs || t->dialogs[slot].state == SHARD_DLG_FREE)
@@ -619,6 +653,7 @@ int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms
 #define TOK_SEED_TAG	1013904223ULL
 #define TOK_SEED_BRANCH 3266489917ULL /* a tag's digits never pass as a branch's */
 #define TOK_SEED_ORIG	2860486313ULL
+#define TOK_SEED_KEEPALIVE 1597334677ULL
 
 /* hex digit value + 1, 0 for anything else: lower case only, as we write */
 static const uint8_t hexval[256] = {
@@ -729,6 +764,23 @@ int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, 
 	return 0;
 }
 
+/* The branch-like tokens: fields out of a decoded one (extra may be NULL). */
+static int decode_branch_like(const char *s, size_t len, const char *prefix, size_t plen,
+			      uint64_t seed, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+			      uint32_t *extra)
+{
+	struct tok_fields f;
+	int rc = decode(s, len, prefix, plen, seed, &f);
+	if (rc)
+		return rc;
+	*shard = (uint8_t)f.shard;
+	*slot = f.slot;
+	*gen = f.gen;
+	if (extra)
+		*extra = f.salt;
+	return 0;
+}
+
 int shard_branch_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			uint32_t extra)
 {
@@ -740,17 +792,8 @@ int shard_branch_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uin
 int shard_branch_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
 			uint32_t *extra)
 {
-	struct tok_fields f;
-	int rc = decode(s, len, SHARD_BRANCH_PREFIX, sizeof(SHARD_BRANCH_PREFIX) - 1,
-			TOK_SEED_BRANCH, &f);
-	if (rc)
-		return rc;
-	*shard = (uint8_t)f.shard;
-	*slot = f.slot;
-	*gen = f.gen;
-	if (extra)
-		*extra = f.salt;
-	return 0;
+	return decode_branch_like(s, len, SHARD_BRANCH_PREFIX, sizeof(SHARD_BRANCH_PREFIX) - 1,
+				  TOK_SEED_BRANCH, shard, slot, gen, extra);
 }
 
 int shard_orig_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
@@ -764,14 +807,29 @@ int shard_orig_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint3
 int shard_orig_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
 		      uint32_t *extra)
 {
-	struct tok_fields f;
-	int rc =
-	    decode(s, len, SHARD_ORIG_PREFIX, sizeof(SHARD_ORIG_PREFIX) - 1, TOK_SEED_ORIG, &f);
+	return decode_branch_like(s, len, SHARD_ORIG_PREFIX, sizeof(SHARD_ORIG_PREFIX) - 1,
+				  TOK_SEED_ORIG, shard, slot, gen, extra);
+}
+
+/* The leg rides in the slot's top bit: slots stay below 2^24. */
+int shard_keepalive_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
+			   int leg, uint32_t cseq)
+{
+	struct tok_fields f = {shard, slot | (leg == SHARD_LEG_B ? 1u << 31 : 0), gen, cseq};
+	return encode(out, cap, SHARD_KEEPALIVE_PREFIX, sizeof(SHARD_KEEPALIVE_PREFIX) - 1,
+		      TOK_SEED_KEEPALIVE, &f);
+}
+
+int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot,
+			   uint32_t *gen, int *leg, uint32_t *cseq)
+{
+	uint32_t both;
+	int rc = decode_branch_like(s, len, SHARD_KEEPALIVE_PREFIX,
+				    sizeof(SHARD_KEEPALIVE_PREFIX) - 1, TOK_SEED_KEEPALIVE, shard,
+				    &both, gen, cseq);
 	if (rc)
 		return rc;
-	*shard = (uint8_t)f.shard;
-	*slot = f.slot;
-	*gen = f.gen;
-	*extra = f.salt;
+	*slot = both & ~(1u << 31);
+	*leg = both >> 31 ? SHARD_LEG_B : SHARD_LEG_A;
 	return 0;
 }

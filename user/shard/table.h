@@ -56,6 +56,10 @@
 #define SHARD_ORIG_PREFIX "z9hG4bKsb"
 #define SHARD_ORIG_LEN	  (9 + SHARD_TOKEN_DIGITS)
 #define SHARD_ORIG_MAX	  (SHARD_ORIG_LEN + 1)
+/* Branches of the in-dialog OPTIONS of the keep-alive (timers.dialog_keepalive_s). */
+#define SHARD_KEEPALIVE_PREFIX "z9hG4bKsk"
+#define SHARD_KEEPALIVE_LEN    (9 + SHARD_TOKEN_DIGITS)
+#define SHARD_KEEPALIVE_MAX    (SHARD_KEEPALIVE_LEN + 1)
 
 enum shard_dialog_state {
 	SHARD_DLG_FREE = 0,
@@ -149,6 +153,9 @@ static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t c
 	d->refer_cseq = cseq;
 }
 
+_Static_assert(offsetof(struct sip_session, keepalive) == 17 &&
+		   offsetof(struct sip_session, local_cseq) == 20,
+	       "sip_session.keepalive must stay in what was padding: the table layout is versioned");
 _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 		   offsetof(struct shard_dialog, created_ms) == 24,
 	       "the refer fields must stay in what was padding: the table layout is versioned");
@@ -169,6 +176,37 @@ static inline uint64_t shard_session_deadline(const struct shard_dialog *d)
 {
 	return d->session_expires_at_s ? d->created_ms + d->session_expires_at_s * 1000ull : 0;
 }
+
+/* ---- in-dialog keep-alive (timers.dialog_keepalive_s) ----
+ * Each round sends every leg of a confirmed call an OPTIONS, once (a round is
+ * the retransmission of the last); a leg that answers none of misses_max
+ * rounds in a row, or answers 408 or 481 (RFC 3261 12.2.1.2), ends the call.
+ * Rounds come every_ms after the call's last activity, and while a leg is
+ * behind, every every_ms after that; answers from both legs count as
+ * activity. The state is one byte per leg (sip_session.keepalive). */
+
+/* Rounds leg s is behind: those it missed, and the one waiting for its answer. */
+static inline unsigned shard_keepalive_behind(const struct sip_session *s)
+{
+	return (s->keepalive & SESSION_KEEPALIVE_MISSED) +
+	       ((s->keepalive & SESSION_KEEPALIVE_PENDING) ? 1u : 0u);
+}
+/* When d's next round is due (monotonic ms); 0 = none (every_ms 0, or d not
+ * confirmed). */
+uint64_t shard_keepalive_deadline(const struct shard_dialog *d, uint64_t every_ms);
+/* A round is due: each leg whose last OPTIONS is unanswered has missed one
+ * more (added to *missed). True when a leg has now missed misses_max in a
+ * row: the call is over. Otherwise the caller sends each leg its OPTIONS and
+ * notes it (shard_keepalive_sent). */
+bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t *missed);
+static inline void shard_keepalive_sent(struct shard_dialog *d, int leg)
+{
+	d->legs[leg].keepalive |= SESSION_KEEPALIVE_PENDING;
+}
+/* leg answered an OPTIONS of the keep-alive with a status that says it knows
+ * the dialog: it is behind no more, and once neither leg is, the call was
+ * active at now_ms (which also puts timers.dialog_idle_s off). */
+void shard_keepalive_answered(struct shard_dialog *d, int leg, uint64_t now_ms);
 
 /* One relayed request: maps its outgoing branch back to where it came from. */
 struct shard_txn {
@@ -337,5 +375,11 @@ int shard_orig_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint3
 		      uint32_t extra);
 int shard_orig_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
 		      uint32_t *extra);
+/* The same for the OPTIONS of the keep-alive: the dialog's slot and
+ * generation, the leg (SHARD_LEG_A or _B) and the request's CSeq number. */
+int shard_keepalive_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
+			   int leg, uint32_t cseq);
+int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot,
+			   uint32_t *gen, int *leg, uint32_t *cseq);
 
 #endif
