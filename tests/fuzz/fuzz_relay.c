@@ -17,8 +17,10 @@
  * sender asked for. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
- * ours to orig_on_response. Each input starts with one BYE that sipshard sent
- * on leg B (as when policy ends the call); "@BYEBRANCH@" becomes its branch.
+ * ours to orig_on_response, responses with the keep-alive's prefix to
+ * shard_keepalive_match. Each input starts with one BYE that sipshard sent
+ * on leg B (as when policy ends the call), then an OPTIONS of the keep-alive
+ * on leg B; "@BYEBRANCH@" and "@KABRANCH@" become their branches.
  *
  * Checked for every outcome, abort() on violation:
  *   SEND: 0 < len <= cap, a destination, and the output parses; a request
@@ -33,7 +35,9 @@
  *   after each datagram the table never holds more than the one dialog, and
  *   never more transactions than requests relayed; every BYE of ours (first
  *   sent or retransmitted) parses as a BYE on leg B, and the BYE transactions
- *   add up: busy + answered + unanswered + overwritten == sent.
+ *   add up: busy + answered + unanswered + overwritten == sent; a keep-alive
+ *   answer finds the dialog only with leg B's Call-ID and OPTIONS in its
+ *   CSeq, and leaves leg B owing nothing.
  * Does not own: the parser's own properties (fuzz_sip.c), sockets (worker.c).
  */
 #include <stdint.h>
@@ -57,6 +61,7 @@ struct fuzz_ctx {
 	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
 	struct fuzz_token branch;     /* of the last request relayed */
 	struct fuzz_token bye_branch; /* of the BYE we sent on leg B */
+	struct fuzz_token ka_branch;  /* of the keep-alive's OPTIONS on leg B */
 	struct orig_table orig;
 	char dgram[SIP_MAX_DATAGRAM];
 	char outbuf[SIP_MAX_DATAGRAM];
@@ -126,18 +131,53 @@ static void open_shard(uint8_t selector)
 	if (sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
 		die("our BYE does not parse", scratch, (int)strlen(scratch));
 	fuzz_keep(&ctx.bye_branch, scratch, ctx.out.vias[0].branch);
+	/* then a round of the keep-alive's, as the worker sends it */
+	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
+	char branch[SHARD_KEEPALIVE_MAX];
+	shard_keepalive_encode(branch, sizeof(branch), 0, SLOT, GEN, SHARD_LEG_B,
+			       b->local_cseq + 1);
+	if (relay_write_request(&ctx.rc, b, &options, branch, scratch, sizeof(scratch)) <= 0 ||
+	    sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
+		die("our keep-alive OPTIONS does not parse", scratch, (int)strlen(scratch));
+	shard_keepalive_sent(shard_dialog_get(&ctx.table, SLOT, GEN), SHARD_LEG_B);
+	fuzz_keep(&ctx.ka_branch, scratch, ctx.out.vias[0].branch);
+}
+
+/* A response with the keep-alive's branch prefix: it finds the dialog only as
+ * the answer to our OPTIONS on leg B, and is then taken as the worker takes
+ * it (408 and 481 end the call). */
+static void keepalive_answer(const struct sip_msg *m)
+{
+	int leg = -1;
+	struct shard_dialog *d = shard_keepalive_match(&ctx.table, 0, m, &leg);
+	if (!d)
+		return;
+	if (d != shard_dialog_get(&ctx.table, SLOT, GEN) || leg != SHARD_LEG_B ||
+	    m->cseq.method_id != SIP_METHOD_OPTIONS ||
+	    !sip_view_eq(m->buf, m->call_id, "callB@sipshard", 14))
+		die("a keep-alive answer matched what it does not answer", NULL, 0);
+	if (m->status < 200)
+		return;
+	if (m->status == 408 || m->status == 481) {
+		shard_dialog_free(&ctx.table, SLOT);
+		return;
+	}
+	shard_keepalive_answered(d, leg, ctx.rc.now_ms);
+	if (shard_keepalive_behind(&d->legs[SHARD_LEG_B]) != 0)
+		die("an answered keep-alive left its leg behind", NULL, 0);
 }
 
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
-	const struct fuzz_placeholder ph[4] = {
+	const struct fuzz_placeholder ph[5] = {
 	    {"@ATAG@", ctx.a_tag, strlen(ctx.a_tag)},
 	    {"@BTAG@", ctx.b_tag, strlen(ctx.b_tag)},
 	    {"@BYEBRANCH@", ctx.bye_branch.s, ctx.bye_branch.len},
 	    {"@BRANCH@", ctx.branch.s, ctx.branch.len},
+	    {"@KABRANCH@", ctx.ka_branch.s, ctx.ka_branch.len},
 	};
-	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 4);
+	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 5);
 }
 
 static bool out_view_eq(sip_view v, const char *s, size_t len)
@@ -238,6 +278,11 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	} else {
 		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
 			return;
+		if (m->vias[0].branch.len > 9 &&
+		    !memcmp(m->buf + m->vias[0].branch.off, SHARD_KEEPALIVE_PREFIX, 9)) {
+			keepalive_answer(m);
+			return;
+		}
 		if (orig_branch_is_ours(m->buf, m->vias[0].branch)) {
 			orig_on_response(&ctx.orig, m, check_done, NULL);
 			check_bye_counts();

@@ -81,6 +81,16 @@ json_get() {
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
+# cdr_end N: the end_reason (CDR: the daemon's cdr_file) of the N-th record (0-based),
+# once it is written
+cdr_end() {
+	for _ in $(seq 1 30); do
+		[ -f "$CDR" ] && [ "$(wc -l <"$CDR")" -gt "$1" ] && break
+		sleep 0.1
+	done
+	python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["end_reason"])' "$CDR" "$1"
+}
+
 # sipp_uas PORT SCENARIO [ARGS...]: a SIPp callee in the background.
 sipp_uas() {
 	local port=$1 sf=$2

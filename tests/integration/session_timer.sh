@@ -25,15 +25,6 @@ B_PORT=16207
 SOCK=$WORK/sipshardd.sock
 CDR=$WORK/cdr.jsonl
 
-# cdr_end N: the end_reason of the N-th record (0-based), once it is written
-cdr_end() {
-	for _ in $(seq 1 30); do
-		[ -f "$CDR" ] && [ "$(wc -l <"$CDR")" -gt "$1" ] && break
-		sleep 0.1
-	done
-	python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["end_reason"])' "$CDR" "$1"
-}
-
 # one_call_with_time_left NAME: sipshardctl dialogs lists one call, whose
 # session timer has 1-4 s left
 one_call_with_time_left() {

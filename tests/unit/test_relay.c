@@ -254,6 +254,80 @@ static struct relay_result exchange(const char *method, unsigned cseq, int statu
 	return exchange_with(method, cseq, "", status, extra);
 }
 
+/* Copies src to dst with the first "from" replaced by "to"; its length. */
+static size_t edited(const char *src, const char *from, const char *to, char *dst, size_t cap)
+{
+	const char *at = strstr(src, from);
+	assert_non_null(at);
+	int n = snprintf(dst, cap, "%.*s%s%s", (int)(at - src), src, to, at + strlen(from));
+	assert_true(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+/* The answer to an OPTIONS of the keep-alive (timers.dialog_keepalive_s)
+ * leads to its dialog and leg by the branch, and only when it is a response
+ * whose CSeq and Call-ID are that leg's and the token is this shard's. */
+static void test_keepalive_answer_matches(void **state)
+{
+	static char req[2048], resp[2048], bad[2048];
+	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
+	char branch[SHARD_KEEPALIVE_MAX], line[64];
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct sip_session *b = &d->legs[SHARD_LEG_B];
+	int leg = -1;
+	(void)state;
+
+	/* the OPTIONS as the worker writes it, and the callee's answer to it */
+	uint32_t cseq = b->local_cseq + 1;
+	shard_keepalive_encode(branch, sizeof(branch), 0, SLOT, GEN, SHARD_LEG_B, cseq);
+	int n = relay_write_request(&rc, b, &options, branch, req, sizeof(req));
+	assert_true(n > 0);
+	assert_int_equal(sip_parse(&m, req, (size_t)n, NULL), 0);
+	assert_int_equal(m.cseq.num, cseq);
+	assert_null(shard_keepalive_match(&table, 0, &m, &leg)); /* a request */
+	int r = sip_respond(&m, 200, NULL, NULL, NULL, resp, sizeof(resp));
+	assert_true(r > 0);
+	resp[r] = '\0';
+	assert_int_equal(sip_parse(&out_m, resp, (size_t)r, NULL), 0);
+	assert_ptr_equal(shard_keepalive_match(&table, 0, &out_m, &leg), d);
+	assert_int_equal(leg, SHARD_LEG_B);
+	assert_null(shard_keepalive_match(&table, 1, &out_m, &leg)); /* another shard's */
+
+	/* another request's number, another method, the other leg's Call-ID */
+	snprintf(line, sizeof(line), "CSeq: %u OPTIONS", cseq);
+	char other[64];
+	snprintf(other, sizeof(other), "CSeq: %u OPTIONS", cseq + 1);
+	size_t k = edited(resp, line, other, bad, sizeof(bad));
+	assert_int_equal(sip_parse(&out_m, bad, k, NULL), 0);
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+	snprintf(other, sizeof(other), "CSeq: %u INFO", cseq);
+	k = edited(resp, line, other, bad, sizeof(bad));
+	assert_int_equal(sip_parse(&out_m, bad, k, NULL), 0);
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+	k = edited(resp, "Call-ID: callB@sipshard", "Call-ID: callA@host", bad, sizeof(bad));
+	assert_int_equal(sip_parse(&out_m, bad, k, NULL), 0);
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+	/* the same answer with leg A's token: leg A's Call-ID is not this one */
+	char branch_a[SHARD_KEEPALIVE_MAX];
+	shard_keepalive_encode(branch_a, sizeof(branch_a), 0, SLOT, GEN, SHARD_LEG_A, cseq);
+	k = edited(resp, branch, branch_a, bad, sizeof(bad));
+	assert_int_equal(sip_parse(&out_m, bad, k, NULL), 0);
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+	/* a token one digit off */
+	snprintf(bad, sizeof(bad), "%s", resp);
+	char *digit = strstr(bad, branch) + SHARD_KEEPALIVE_LEN - 1;
+	*digit = *digit == '0' ? '1' : '0';
+	assert_int_equal(sip_parse(&out_m, bad, (size_t)r, NULL), 0);
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+	/* an early dialog has no keep-alive; a freed one answers nothing */
+	assert_int_equal(sip_parse(&out_m, resp, (size_t)r, NULL), 0);
+	d->state = SHARD_DLG_EARLY;
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+	d->state = SHARD_DLG_CONFIRMED;
+	shard_dialog_free(&table, SLOT);
+	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
+}
+
 static void test_bye_ends_dialog_after_final(void **state)
 {
 	struct relay_result res;
@@ -688,6 +762,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_advertise_in_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keepalive_answer_matches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,

@@ -193,6 +193,75 @@ static void test_session_timer(void **state)
 }
 
 /*
+ * The in-dialog keep-alive's rounds (timers.dialog_keepalive_s): due a period
+ * after the last activity, one period later for each round a leg is behind;
+ * a leg that misses misses_max in a row ends the call; answers from both legs
+ * count as activity, from one only do not.
+ */
+static void test_keepalive_rounds(void **state)
+{
+	struct shard_dialog d = {.state = SHARD_DLG_CONFIRMED, .last_activity_ms = 10000};
+	uint64_t missed = 0;
+	(void)state;
+
+	assert_int_equal(shard_keepalive_deadline(&d, 0), 0); /* off */
+	d.state = SHARD_DLG_EARLY;
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 0); /* not a call yet */
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 11000);
+
+	/* round 1: nothing owed yet; both legs sent their OPTIONS */
+	assert_false(shard_keepalive_round(&d, 2, &missed));
+	shard_keepalive_sent(&d, SHARD_LEG_A);
+	shard_keepalive_sent(&d, SHARD_LEG_B);
+	assert_int_equal(missed, 0);
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 12000);
+	/* both answer: the call was active then, the next round a period later */
+	shard_keepalive_answered(&d, SHARD_LEG_B, 11020);
+	assert_int_equal(d.last_activity_ms, 10000); /* leg A still owes its answer */
+	shard_keepalive_answered(&d, SHARD_LEG_A, 11030);
+	assert_int_equal(d.last_activity_ms, 11030);
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 12030);
+
+	/* leg B goes silent: one round missed, then the second ends the call */
+	assert_false(shard_keepalive_round(&d, 2, &missed));
+	shard_keepalive_sent(&d, SHARD_LEG_A);
+	shard_keepalive_sent(&d, SHARD_LEG_B);
+	shard_keepalive_answered(&d, SHARD_LEG_A, 12040);
+	assert_int_equal(d.last_activity_ms, 11030);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 1);
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 13030);
+	assert_false(shard_keepalive_round(&d, 2, &missed));
+	assert_int_equal(missed, 1);
+	shard_keepalive_sent(&d, SHARD_LEG_A);
+	shard_keepalive_sent(&d, SHARD_LEG_B);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_A]), 1);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 2);
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 14030); /* never in the past */
+	/* a late answer from leg B puts it right again */
+	shard_keepalive_answered(&d, SHARD_LEG_B, 13500);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 0);
+	assert_int_equal(d.last_activity_ms, 11030); /* leg A owes one */
+	assert_false(shard_keepalive_round(&d, 2, &missed));
+	assert_int_equal(missed, 2);
+	shard_keepalive_sent(&d, SHARD_LEG_A);
+	shard_keepalive_sent(&d, SHARD_LEG_B);
+	/* then nothing from either: the second round missed in a row ends it */
+	assert_true(shard_keepalive_round(&d, 2, &missed));
+	assert_int_equal(missed, 4);
+	/* a leg answering resets only itself */
+	d.legs[SHARD_LEG_A].keepalive = SESSION_KEEPALIVE_PENDING | 5;
+	d.legs[SHARD_LEG_B].keepalive = 0;
+	shard_keepalive_answered(&d, SHARD_LEG_A, 20000);
+	assert_int_equal(d.legs[SHARD_LEG_A].keepalive, 0);
+	assert_int_equal(d.last_activity_ms, 20000);
+	/* the count stops at its field's top: a limit above it still ends calls */
+	d.legs[SHARD_LEG_A].keepalive = SESSION_KEEPALIVE_PENDING | SESSION_KEEPALIVE_MISSED;
+	assert_true(shard_keepalive_round(&d, SESSION_KEEPALIVE_MISSED, &missed));
+	assert_int_equal(d.legs[SHARD_LEG_A].keepalive, SESSION_KEEPALIVE_MISSED);
+}
+
+/*
  * The packed install (what the controller sends a worker): a call's record
  * arrives whole in a fraction of its size, over a slot whose last occupant
  * left longer strings behind; every message cut short, with a length beyond
@@ -701,6 +770,29 @@ static int tag_enc(char *out, size_t cap, uint8_t sh, uint32_t slot, uint32_t ge
 	return shard_tag_encode(out, cap, sh, slot, gen, x);
 }
 
+/* The keep-alive's token with its leg as the slot's top bit, so that the
+ * round trip covers the leg and every slot below 2^31. */
+static int ka_enc(char *out, size_t cap, uint8_t sh, uint32_t slot, uint32_t gen, uint32_t x)
+{
+	return shard_keepalive_encode(out, cap, sh, slot & 0x7fffffff, gen,
+				      slot >> 31 ? SHARD_LEG_B : SHARD_LEG_A, x);
+}
+
+static int ka_dec(const char *s, size_t len, uint8_t *sh, uint32_t *slot, uint32_t *gen,
+		  uint32_t *extra)
+{
+	uint8_t sh2;
+	uint32_t slot2, gen2, extra2;
+	int leg, rc = shard_keepalive_decode(s, len, &sh2, &slot2, &gen2, &leg, &extra2);
+	if (rc)
+		return rc;
+	*sh = sh2;
+	*slot = slot2 | (leg == SHARD_LEG_B ? 1u << 31 : 0);
+	*gen = gen2;
+	*extra = extra2;
+	return 0;
+}
+
 struct kind {
 	const char *name;
 	int (*enc)(char *, size_t, uint8_t, uint32_t, uint32_t, uint32_t);
@@ -713,6 +805,7 @@ static const struct kind kinds[] = {
     {"tag", tag_enc, tag_dec, SHARD_TAG_LEN, "k"},
     {"branch", shard_branch_encode, shard_branch_decode, SHARD_BRANCH_LEN, "z9hG4bK"},
     {"orig", shard_orig_encode, shard_orig_decode, SHARD_ORIG_LEN, "z9hG4bKsb"},
+    {"keepalive", ka_enc, ka_dec, SHARD_KEEPALIVE_LEN, "z9hG4bKsk"},
 };
 
 static void test_tokens_round_trip(void **state)
@@ -742,7 +835,7 @@ static void test_tokens_round_trip(void **state)
 			assert_int_equal(sh, s_in);
 			assert_int_equal(slot, sl);
 			assert_int_equal(gen, g);
-			if (k == 1)
+			if (k != 0)
 				assert_int_equal(extra, x);
 		}
 		/* exactly len + 1 bytes are needed */
@@ -847,6 +940,14 @@ static void test_tokens_reject_mutations(void **state)
 	char o[SHARD_ORIG_MAX];
 	snprintf(o, sizeof(o), "z9hG4bKsb%s", b + 8);
 	assert_int_equal(shard_orig_decode(o, SHARD_ORIG_LEN, &sh, &slot, &gen, &extra), -EINVAL);
+	/* nor one of those behind the keep-alive's prefix */
+	char k[SHARD_KEEPALIVE_MAX];
+	int leg;
+	shard_orig_encode(o, sizeof(o), 1, 2, 3, 4);
+	snprintf(k, sizeof(k), "z9hG4bKsk%s", o + 9);
+	assert_int_equal(
+	    shard_keepalive_decode(k, SHARD_KEEPALIVE_LEN, &sh, &slot, &gen, &leg, &extra),
+	    -EINVAL);
 
 	/* random strings of the right shape: none passes the check (fixed seed,
 	 * so this cannot flake) */
@@ -942,6 +1043,7 @@ int main(void)
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),
+	    cmocka_unit_test(test_keepalive_rounds),
 	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),

@@ -444,12 +444,21 @@ static void print_dialogs(const struct cli *cli, const json_t *answer)
 		if (json_is_integer(json_object_get(dl, "session_expires_in_ms")))
 			snprintf(session, sizeof(session), " session timer %.1f s",
 				 seconds_member(dl, "session_expires_in_ms"));
+		/* the in-dialog keep-alive: rounds a side left unanswered in a row */
+		char keepalive[64] = "";
+		json_int_t ka_a = json_integer_value(json_object_get(a, "keepalive_unanswered"));
+		json_int_t ka_b = json_integer_value(json_object_get(b, "keepalive_unanswered"));
+		if (ka_a || ka_b)
+			snprintf(keepalive, sizeof(keepalive),
+				 "  keep-alive unanswered: caller %" JSON_INTEGER_FORMAT
+				 ", callee %" JSON_INTEGER_FORMAT,
+				 ka_a, ka_b);
 		printf("worker %" JSON_INTEGER_FORMAT " %-9s age %.1f s idle %.1f s%s  caller %s "
-		       "(%s)  callee %s (%s)%s%s\n",
+		       "(%s)  callee %s (%s)%s%s%s\n",
 		       json_integer_value(json_object_get(dl, "worker")), str_member(dl, "state"),
 		       seconds_member(dl, "age_ms"), seconds_member(dl, "idle_ms"), session,
 		       str_member(a, "call_id"), str_member(a, "peer"), str_member(b, "call_id"),
-		       str_member(b, "peer"), last, transfer);
+		       str_member(b, "peer"), last, transfer, keepalive);
 	}
 }
 

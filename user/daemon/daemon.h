@@ -131,7 +131,7 @@ struct worker_stats {
 	    sent, tx_no_buffer, answered_400, answered_513, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
 	uint64_t
-	    dialogs_session_expired;  /* of dialogs_expired: no refresh in the session interval */
+	    dialogs_session_expired; /* of dialogs_expired: no refresh in the session interval */
 	/* the in-dialog keep-alive (timers.dialog_keepalive_s): OPTIONS sent,
 	 * answered, rounds a leg left unanswered, answers that match no dialog
 	 * of ours, calls ended by it */

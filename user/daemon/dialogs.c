@@ -65,7 +65,8 @@ static json_t *leg_json(const struct sip_session *s)
 			 "session_state", session_state_name(s->session_state), "signaling_state",
 			 signaling_state_name(s->signaling_state), "local_cseq",
 			 (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
-			 "keepalive_unanswered", (json_int_t)shard_keepalive_behind(s), "offer", offer_json(&s->offer), "answer", offer_json(&s->answer));
+			 "keepalive_unanswered", (json_int_t)shard_keepalive_behind(s), "offer",
+			 offer_json(&s->offer), "answer", offer_json(&s->answer));
 }
 
 /* A dialog record as the operator sees it: leg A is the caller's side. */

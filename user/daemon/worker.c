@@ -338,22 +338,10 @@ static bool keepalive_branch(const struct sip_msg *m)
  * ends; any other final status says the leg is there. */
 static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 {
-	const struct sip_via *v = &m->vias[0];
-	uint8_t shard;
-	uint32_t slot, gen, cseq;
 	int leg;
+	struct shard_dialog *d = shard_keepalive_match(&w->table, (uint8_t)w->id, m, &leg);
 
-	if (shard_keepalive_decode(m->buf + v->branch.off, v->branch.len, &shard, &slot, &gen,
-				   &leg, &cseq) != 0 ||
-	    shard != w->id) {
-		w->st.keepalives_stray++;
-		return;
-	}
-	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
-	const struct sip_session *s = d ? &d->legs[leg] : NULL;
-	if (!d || d->state != SHARD_DLG_CONFIRMED || m->cseq.method_id != SIP_METHOD_OPTIONS ||
-	    m->cseq.num != cseq || m->call_id.len != s->call_id_len ||
-	    memcmp(m->buf + m->call_id.off, s->call_id, s->call_id_len) != 0) {
+	if (!d) {
 		w->st.keepalives_stray++;
 		return;
 	}
@@ -363,8 +351,8 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 		char reason[96];
 		w->st.dialogs_keepalive_failed++;
 		/* Q.850 cause 41: temporary failure */
-		snprintf(reason, sizeof(reason),
-			 "Q.850;cause=41;text=\"keep-alive answered %d\"", m->status);
+		snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"keep-alive answered %d\"",
+			 m->status);
 		end_dialog(w, d, CTL_END_KEEPALIVE, reason);
 		return;
 	}

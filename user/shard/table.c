@@ -548,6 +548,28 @@ bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t
 	return over;
 }
 
+struct shard_dialog *shard_keepalive_match(struct shard_table *t, uint8_t shard,
+					   const struct sip_msg *m, int *leg)
+{
+	const sip_view b = m->vias[0].branch;
+	uint8_t tok_shard;
+	uint32_t slot, gen, cseq;
+
+	if (m->is_request || !m->nvias ||
+	    shard_keepalive_decode(m->buf + b.off, b.len, &tok_shard, &slot, &gen, leg, &cseq) !=
+		0 ||
+	    tok_shard != shard)
+		return NULL;
+	struct shard_dialog *d = shard_dialog_get(t, slot, gen);
+	if (!d || d->state != SHARD_DLG_CONFIRMED)
+		return NULL;
+	const struct sip_session *s = &d->legs[*leg];
+	if (m->cseq.method_id != SIP_METHOD_OPTIONS || m->cseq.num != cseq ||
+	    !sip_view_eq(m->buf, m->call_id, s->call_id, s->call_id_len))
+		return NULL;
+	return d;
+}
+
 void shard_keepalive_answered(struct shard_dialog *d, int leg, uint64_t now_ms)
 {
 	d->legs[leg].keepalive = 0;
@@ -647,12 +669,12 @@ int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms
  * P is a prime that divides none of d, 16^k, A or B, the check always
  * changes: every one-digit error is caught, and random digits pass with
  * probability 2^-32. Unlike a CRC it needs no serial walk over the digits. */
-#define TOK_P		4294967291ULL
-#define TOK_A		2654435761ULL
-#define TOK_B		2246822519ULL
-#define TOK_SEED_TAG	1013904223ULL
-#define TOK_SEED_BRANCH 3266489917ULL /* a tag's digits never pass as a branch's */
-#define TOK_SEED_ORIG	2860486313ULL
+#define TOK_P		   4294967291ULL
+#define TOK_A		   2654435761ULL
+#define TOK_B		   2246822519ULL
+#define TOK_SEED_TAG	   1013904223ULL
+#define TOK_SEED_BRANCH	   3266489917ULL /* a tag's digits never pass as a branch's */
+#define TOK_SEED_ORIG	   2860486313ULL
 #define TOK_SEED_KEEPALIVE 1597334677ULL
 
 /* hex digit value + 1, 0 for anything else: lower case only, as we write */
@@ -820,13 +842,13 @@ int shard_keepalive_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, 
 		      TOK_SEED_KEEPALIVE, &f);
 }
 
-int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot,
-			   uint32_t *gen, int *leg, uint32_t *cseq)
+int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+			   int *leg, uint32_t *cseq)
 {
 	uint32_t both;
-	int rc = decode_branch_like(s, len, SHARD_KEEPALIVE_PREFIX,
-				    sizeof(SHARD_KEEPALIVE_PREFIX) - 1, TOK_SEED_KEEPALIVE, shard,
-				    &both, gen, cseq);
+	int rc =
+	    decode_branch_like(s, len, SHARD_KEEPALIVE_PREFIX, sizeof(SHARD_KEEPALIVE_PREFIX) - 1,
+			       TOK_SEED_KEEPALIVE, shard, &both, gen, cseq);
 	if (rc)
 		return rc;
 	*slot = both & ~(1u << 31);

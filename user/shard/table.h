@@ -153,9 +153,9 @@ static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t c
 	d->refer_cseq = cseq;
 }
 
-_Static_assert(offsetof(struct sip_session, keepalive) == 17 &&
-		   offsetof(struct sip_session, local_cseq) == 20,
-	       "sip_session.keepalive must stay in what was padding: the table layout is versioned");
+_Static_assert(
+    offsetof(struct sip_session, keepalive) == 17 && offsetof(struct sip_session, local_cseq) == 20,
+    "sip_session.keepalive must stay in what was padding: the table layout is versioned");
 _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 		   offsetof(struct shard_dialog, created_ms) == 24,
 	       "the refer fields must stay in what was padding: the table layout is versioned");
@@ -379,7 +379,13 @@ int shard_orig_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot,
  * generation, the leg (SHARD_LEG_A or _B) and the request's CSeq number. */
 int shard_keepalive_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			   int leg, uint32_t cseq);
-int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot,
-			   uint32_t *gen, int *leg, uint32_t *cseq);
+int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+			   int *leg, uint32_t *cseq);
+/* The dialog and leg (*leg) that a response to an OPTIONS of the keep-alive
+ * is for: its top Via branch is a keep-alive token of shard's leading to a
+ * confirmed dialog, and its CSeq (OPTIONS, the number in the token) and
+ * Call-ID are that leg's. NULL for anything else (a stray or forged answer). */
+struct shard_dialog *shard_keepalive_match(struct shard_table *t, uint8_t shard,
+					   const struct sip_msg *m, int *leg);
 
 #endif

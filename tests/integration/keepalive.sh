@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The in-dialog keep-alive (timers.dialog_keepalive_s) in a running sipshardd,
+# with SIPp on both sides and a round every second: a call whose two sides
+# answer the OPTIONS lives past timers.dialog_idle_s (4 s) until its caller
+# hangs up; a callee that answers 481 has its call ended at once, and one that
+# answers nothing after timers.dialog_keepalive_misses (2) rounds, each with a
+# BYE to both sides whose Reason says why and a CDR with end_reason
+# keepalive_failed; sipshardctl dialogs shows the rounds a leg left
+# unanswered.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: the keep-alive lives in the worker
+ASAN_DAEMON=1
+. tests/integration/common.bash
+CTL=$BUILD/sipshardctl
+
+D_PORT=16210
+B_PORT=16215
+SOCK=$WORK/sipshardd.sock
+CDR=$WORK/cdr.jsonl
+
+# options_in LOG: the OPTIONS requests a SIPp peer received (its message log)
+options_in() {
+	grep -c '^OPTIONS sip:' "$1"
+}
+
+# ms_since T0: milliseconds since a date +%s%N
+ms_since() {
+	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+write_config "$WORK/ka.json" ", \"management_socket\": \"$SOCK\", \"cdr_file\": \"$CDR\",
+  \"timers\": { \"dialog_keepalive_s\": 1, \"dialog_keepalive_misses\": 2, \"dialog_idle_s\": 4 }"
+start_daemon ka "$WORK/ka.json"
+
+# keepalive_call NAME UAS_SCENARIO UAC_SCENARIO CALLER_PORT WHAT [DURING]: one call
+# between SIPp peers, the caller's scenario checked as WHAT; DURING (a
+# function) runs 2.5 s in. Sets ELAPSED_MS, from the caller's start to its end.
+keepalive_call() {
+	local name=$1 uas=$2 uac=$3 port=$4 what=$5 during=${6:-} t0 uas_pid uac_pid
+	rm -f "$WORK/uas-$B_PORT.msg"
+	sipp_uas "$B_PORT" "$uas" -m 1
+	uas_pid=${PIDS[-1]}
+	sleep 0.3
+	t0=$(date +%s%N)
+	sipp_uac "$name" "$D_PORT" "$uac" -m 1 -i 127.0.0.1 -p "$port" &
+	uac_pid=$!
+	if [ -n "$during" ]; then
+		sleep 2.5
+		"$during"
+	fi
+	if wait "$uac_pid"; then
+		ok "$name: $what"
+	else
+		not_ok "$name: $what"
+		tail -5 "$WORK/uac-$name.out" | sed 's/^/#   /'
+	fi
+	ELAPSED_MS=$(ms_since "$t0")
+	wait_exit 10 "$uas_pid"
+	check "$name: the callee's scenario ends well (it gets a BYE and answers it)" test $? = 0
+}
+
+# ---- both sides answer: the call outlives dialog_idle_s ----------------------
+keepalive_call answered uas_keepalive.xml uac_keepalive_bye.xml "$((D_PORT + 1))" \
+	"the caller answers six OPTIONS and hangs up itself"
+# rounds come a second after the call's last activity: six take 6 s, past
+# dialog_idle_s, which would have ended the call had the answers not counted
+check "answered: the call lived 6 rounds, past dialog_idle_s (took ${ELAPSED_MS} ms)" \
+	test "$ELAPSED_MS" -ge 5800 -a "$ELAPSED_MS" -lt 9000
+check "answered: the callee was sent an OPTIONS each round (6)" \
+	test "$(options_in "$WORK/uas-$B_PORT.msg")" = 6
+check "answered: the OPTIONS are in the callee's dialog, with our branch" \
+	grep -q '^Via: SIP/2.0/UDP 127.0.0.1:16210;branch=z9hG4bKsk' "$WORK/uas-$B_PORT.msg"
+check "answered: the BYE the callee got is the caller's (no Reason of ours)" \
+	bash -c 'grep -q "^BYE sip:" "$1" && ! grep -q "^Reason:" "$1"' _ "$WORK/uas-$B_PORT.msg"
+check "answered: end_reason bye_caller" test "$(cdr_end 0)" = bye_caller
+
+# ---- the callee answers 481: the call ends at once ---------------------------
+keepalive_call 481 uas_keepalive_481.xml uac_keepalive_await_bye.xml "$((D_PORT + 2))" \
+	"the caller gets sipshard's BYE with its Reason and answers it"
+# the first round, 1 s after the answer; then the caller's scenario waits 500 ms
+check "481: ended at the first round (took ${ELAPSED_MS} ms)" \
+	test "$ELAPSED_MS" -ge 900 -a "$ELAPSED_MS" -lt 3000
+check "481: the callee was sent one OPTIONS" test "$(options_in "$WORK/uas-$B_PORT.msg")" = 1
+check "481: both BYEs say why" \
+	test "$(grep -h -c '^Reason: Q.850;cause=41;text="keep-alive answered 481"' "$WORK/uac-481.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+check "481: end_reason keepalive_failed" test "$(cdr_end 1)" = keepalive_failed
+
+# ---- the callee answers nothing: ended after 2 rounds missed -----------------
+# rounds at 1 s and 2 s; at 2.5 s the callee has missed one and owes the next
+silent_dialogs() {
+	"$CTL" -s "$SOCK" --json dialogs >"$WORK/silent.dialogs.json" 2>&1
+	"$CTL" -s "$SOCK" dialogs >"$WORK/silent.dialogs.txt" 2>&1
+	check "silent: sipshardctl dialogs shows 2 OPTIONS unanswered by the callee, 0 by the caller" \
+		test "$(json_get "$WORK/silent.dialogs.json" '[(d["caller"]["keepalive_unanswered"], d["callee"]["keepalive_unanswered"]) for d in j["dialogs"]]')" = "[(0, 2)]"
+	check "silent: and its text line says so" \
+		grep -q 'keep-alive unanswered: caller 0, callee 2$' "$WORK/silent.dialogs.txt"
+}
+keepalive_call silent uas_keepalive_silent.xml uac_keepalive_await_bye.xml "$((D_PORT + 3))" \
+	"the caller answers two OPTIONS, then gets sipshard's BYE with its Reason" silent_dialogs
+# the third round finds the second missed; then the caller waits 500 ms
+check "silent: ended at the third round (took ${ELAPSED_MS} ms)" \
+	test "$ELAPSED_MS" -ge 2900 -a "$ELAPSED_MS" -lt 5000
+check "silent: each side was sent two OPTIONS" \
+	test "$(options_in "$WORK/uac-silent.msg") $(options_in "$WORK/uas-$B_PORT.msg")" = "2 2"
+check "silent: both BYEs say why" \
+	test "$(grep -h -c '^Reason: Q.850;cause=102;text="keep-alive not answered"' "$WORK/uac-silent.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+check "silent: end_reason keepalive_failed" test "$(cdr_end 2)" = keepalive_failed
+
+sleep 1.2 # the stats file is written every second
+ka_stat() {
+	json_get "$WORK/ka.stats.json" "sum(w['keepalive']['$1'] for w in j['workers'])"
+}
+check "stats: two calls ended by the keep-alive" test "$(ka_stat calls_ended)" = 2
+check "stats: two rounds missed (the silent callee's)" test "$(ka_stat missed)" = 2
+check "stats: 18 OPTIONS sent (12 + 2 + 4)" test "$(ka_stat sent)" = 18
+check "stats: none counted as idle expiry" \
+	test "$(json_get "$WORK/ka.stats.json" 'sum(w["dialogs_expired"] for w in j["workers"])')" = 0
+stop_daemon
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/ka.log"
