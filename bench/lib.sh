@@ -31,15 +31,16 @@ bench_begin() {
 # bench_daemon BUILD WORKERS [EXTRA]: starts sipshardd BUILD fresh (a new
 # run_dir in WORK, --discard-dialogs) with WORKERS workers routing every call
 # to the callee, EXTRA (JSON members, each followed by a comma) added to its
-# config; sets DAEMON to its pid and waits until it listens (its records are
-# put in memory first: a second or more for a large capacity.setups).
+# config (DAEMON_ARGS: more of its options); sets DAEMON to its pid and waits
+# until it listens (its records are put in memory first: a second or more for
+# a large capacity.setups).
 bench_daemon() {
 	rm -rf "$WORK/run"
 	cat >"$WORK/c.json" <<JSON
 { "listen": "127.0.0.1:$SUT_PORT", "workers": $2, "run_dir": "$WORK/run", ${3:-}
   "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
 JSON
-	"$1" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
+	"$1" -c "$WORK/c.json" --discard-dialogs ${DAEMON_ARGS:-} >"$WORK/d.log" 2>&1 &
 	DAEMON=$!
 	local i
 	for i in $(seq 1 300); do
