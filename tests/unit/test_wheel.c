@@ -221,6 +221,50 @@ static void test_callback_may_add_and_cancel(void **state)
 	wheel_destroy(&w);
 }
 
+/* A callback that re-arms its timer 64 ticks on, the span of level 0: the
+ * timer must wait those 64 ticks, not land in the slot being emptied and fire
+ * again in the same advance (which, re-armed each time, never ended). */
+struct rearm64 {
+	struct wheel *w;
+	uint64_t now;
+	int fired;
+	uint64_t at[4];
+};
+
+static void rearm64_fn(void *arg, uint64_t cookie, wheel_handle h)
+{
+	struct rearm64 *r = arg;
+	wheel_handle again;
+	(void)cookie;
+	(void)h;
+	assert_true(r->fired < 4);
+	r->at[r->fired++] = r->now;
+	/* 64 ticks of 10 ms after this tick, and 63 and 65 for the neighbours */
+	assert_int_equal(wheel_add(r->w, r->now + 640, 1, &again), 0);
+}
+
+static void test_callback_rearms_a_level_apart(void **state)
+{
+	struct wheel w;
+	struct rearm64 r = {.w = &w};
+	(void)state;
+
+	for (uint64_t start = 0; start < 130; start += 7) {
+		assert_int_equal(wheel_init(&w, 4, 10, 0), 0);
+		wheel_handle h;
+		r.fired = 0;
+		assert_int_equal(wheel_add(&w, 100 + start * 10, 1, &h), 0);
+		r.now = 100 + start * 10;
+		assert_int_equal(wheel_advance(&w, r.now, rearm64_fn, &r), 1);
+		r.now += 630;
+		assert_int_equal(wheel_advance(&w, r.now, rearm64_fn, &r), 0);
+		r.now += 10;
+		assert_int_equal(wheel_advance(&w, r.now, rearm64_fn, &r), 1);
+		assert_int_equal(r.at[1] - r.at[0], 640);
+		wheel_destroy(&w);
+	}
+}
+
 static void test_far_timers(void **state)
 {
 	struct wheel w;
@@ -452,6 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_never_early_and_past_times),
 	    cmocka_unit_test(test_cancel_rearm_and_stale_handles),
 	    cmocka_unit_test(test_callback_may_add_and_cancel),
+	    cmocka_unit_test(test_callback_rearms_a_level_apart),
 	    cmocka_unit_test(test_far_timers),
 	    cmocka_unit_test(test_many_timers_bounded),
 	    cmocka_unit_test(test_one_advance_over_a_long_gap),

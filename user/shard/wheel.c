@@ -113,7 +113,12 @@ static void place(struct wheel *w, uint32_t i, uint64_t f)
 
 	if (e < f)
 		e = f; /* already due: the first tick still to run */
-	uint64_t delta = e - f;
+	/* The level by the distance from the tick run last, not from f: added
+	 * while tick cur runs (from a callback), a timer due 64 ticks on would
+	 * go to level 0's slot for cur, the one being emptied, and fire at once,
+	 * 64 ticks early; a callback that re-arms it for the same time would
+	 * then never let the tick end. */
+	uint64_t delta = e - w->cur;
 	if (delta >= WHEEL_SPAN) {
 		/* beyond the top level: park it at the far end; when that slot turns,
 		 * place() runs again with the real expiry */
