@@ -12,6 +12,11 @@
  * (relay_write_request), sockets (the caller sends), the dialog (after a BYE the caller frees it at
  * once: the call is over on sipshard's side whatever the answers say).
  *
+ * Not the in-dialog keep-alive's OPTIONS (worker.c): one per side and round
+ * for every quiet call, they would crowd these slots out, so their state is a
+ * byte in each leg of the dialog record (shard/table.h) and they are never
+ * retransmitted (the next round is).
+ *
  * Bounded: ORIG_SLOTS transactions per worker. When every slot is busy, the
  * oldest transaction gives its slot up (counted as overwritten): its request
  * was sent at least once and stops being retransmitted. No allocation, no

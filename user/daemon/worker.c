@@ -5,7 +5,9 @@
  * workers, then a batch of datagrams from the io layer, then timers), the
  * classification of every datagram, and its defined outcome: relayed,
  * answered (400, 481, 483, 500, 503, 513), handed to the controller or to the
- * owning worker, or dropped on purpose and counted. Does not own: the rewrite
+ * owning worker, or dropped on purpose and counted; the ends of calls on its
+ * own account (idle, maximum duration, session timer, the in-dialog
+ * keep-alive's rounds and answers). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
  */
 #include <errno.h>
@@ -291,7 +293,9 @@ static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
 	char branch[SHARD_KEEPALIVE_MAX];
 	char *out = net_tx_alloc(w->io);
 
-	/* without a buffer the OPTIONS is lost as on the wire: a round missed */
+	/* an OPTIONS that cannot go (no send buffer; or longer than
+	 * tx_buffer_size, possible below 2 KiB with the longest URIs and route
+	 * set, as for a BYE of ours) is lost as on the wire: a round missed */
 	shard_keepalive_sent(d, leg);
 	if (!out) {
 		w->st.tx_no_buffer++;
