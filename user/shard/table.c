@@ -551,12 +551,13 @@ bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t
 struct shard_dialog *shard_keepalive_match(struct shard_table *t, uint8_t shard,
 					   const struct sip_msg *m, int *leg)
 {
-	const sip_view b = m->vias[0].branch;
 	uint8_t tok_shard;
 	uint32_t slot, gen, cseq;
 
-	if (m->is_request || !m->nvias ||
-	    shard_keepalive_decode(m->buf + b.off, b.len, &tok_shard, &slot, &gen, leg, &cseq) !=
+	if (m->is_request || !m->nvias)
+		return NULL;
+	const sip_view b = m->vias[0].branch;
+	if (shard_keepalive_decode(m->buf + b.off, b.len, &tok_shard, &slot, &gen, leg, &cseq) !=
 		0 ||
 	    tok_shard != shard)
 		return NULL;
