@@ -7,14 +7,15 @@
 # datagrams through sipshard ("info": calls/S requests per second, each
 # relayed one way and its 200 the other: 4 datagrams).
 #
-#   bench/keepalive.sh [--build B] [--calls "5000 20000"] [--every S] [--seconds D]
-#                      [--reps N] [--out DIR]
+#   bench/keepalive.sh [--builds "A B ..."] [--calls "5000 20000"] [--every S]
+#                      [--seconds D] [--reps N] [--out DIR]
 #
 # Each run: a fresh daemon (1 worker, run_dir on /dev/shm), sipshard-load uas
 # as the callee, uac sets up the calls at 5000/s and holds them D seconds
-# (sending 1 INFO a second in "quiet" and "keepalive"), then ends them. The
-# three modes take turns within each rep, so that a slow moment of a shared
-# machine falls on all alike. Figures over the hold phase (from 1 s into it
+# (sending 100 INFO a second in "quiet" and "keepalive": the latency a call's
+# own requests see while the keep-alive runs), then ends them. The
+# three modes (and the builds, default build/sipshardd) take turns within each
+# rep, so that a slow moment of a shared machine falls on all alike. Figures over the hold phase (from 1 s into it
 # to 1 s before its end): the daemon's CPU in ms per second, the keep-alive's
 # OPTIONS per second (the daemon's statistics) and how many went unanswered,
 # the INFO rate and its latency. Results: DIR/keepalive.json (a line per run),
@@ -23,27 +24,27 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 OUT=bench/results
-SIPSHARDD=$BUILD/sipshardd
+BUILDS=$BUILD/sipshardd
 CALLS="5000 20000"
 EVERY=2
 SECONDS_=10
 REPS=3
 while [ $# -gt 0 ]; do
 	case $1 in
-	--build) SIPSHARDD=$2; shift ;;
+	--builds) BUILDS=$2; shift ;;
 	--calls) CALLS=$2; shift ;;
 	--every) EVERY=$2; shift ;;
 	--seconds) SECONDS_=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
-	*) echo "keepalive.sh: unknown argument '$1' (expected --build, --calls, --every, --seconds, --reps or --out)" >&2; exit 2 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	*) echo "keepalive.sh: unknown argument '$1' (expected --builds, --calls, --every, --seconds, --reps or --out)" >&2; exit 2 ;;
 	esac
 	shift
 done
 [ "$SECONDS_" -ge 4 ] || { echo "keepalive.sh: --seconds must be at least 4" >&2; exit 2; }
 . bench/lib.sh
-bench_need keepalive.sh "$SIPSHARDD" "$BUILD/sipshard-load"
+bench_need keepalive.sh $BUILDS "$BUILD/sipshard-load"
 bench_begin keepalive
 
 # the daemon's CPU ticks, all threads
@@ -51,13 +52,13 @@ cpu_ticks() {
 	thread_ticks "$1" | awk '{ all += $2 } END { print all }'
 }
 
-# run MODE CALLS REP: one run, its line appended to keepalive.json
+# run BUILD MODE CALLS REP: one run, its line appended to keepalive.json
 run() {
-	local mode=$1 calls=$2 rep=$3 extra="" req_rate=1 c0 c1 s0 s1
+	local build=$1 mode=$2 calls=$3 rep=$4 extra="" req_rate=100 c0 c1
 	[ "$mode" = keepalive ] && extra="\"timers\": { \"dialog_keepalive_s\": $EVERY },"
 	[ "$mode" = info ] && req_rate=$((calls / EVERY))
 	rm -f "$WORK/stats.json"
-	DAEMON_ARGS="--stats-file $WORK/stats.json" bench_daemon "$SIPSHARDD" 1 "$extra"
+	DAEMON_ARGS="--stats-file $WORK/stats.json" bench_daemon "$build" 1 "$extra"
 	local d=$DAEMON setup_s=$(((calls + 4999) / 5000))
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
 		--rate 5000 --duration "$SECONDS_" --req-rate "$req_rate" --window 4096 \
@@ -73,7 +74,7 @@ run() {
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$WORK/s0.json" "$WORK/s1.json" "$mode" "$calls" "$rep" \
-		"$c0" "$c1" "$((SECONDS_ - 2))" "$(getconf CLK_TCK)" >>"$OUT/keepalive.json" <<'PY'
+		"$c0" "$c1" "$((SECONDS_ - 2))" "$(getconf CLK_TCK)" "$build" >>"$OUT/keepalive.json" <<'PY'
 import json, sys
 u = json.load(open(sys.argv[1]))
 s0, s1 = (json.load(open(f)) for f in sys.argv[2:4])
@@ -81,7 +82,7 @@ ka = lambda s, k: sum(w["keepalive"][k] for w in s["workers"])
 secs, hz = float(sys.argv[9]), int(sys.argv[10])
 lat = u["latency_us_by_method"].get("INFO", {})
 print(json.dumps({
-    "mode": sys.argv[4], "calls": int(sys.argv[5]), "rep": int(sys.argv[6]),
+    "build": sys.argv[11], "mode": sys.argv[4], "calls": int(sys.argv[5]), "rep": int(sys.argv[6]),
     "cpu_ms_per_s": (int(sys.argv[8]) - int(sys.argv[7])) / hz / secs * 1000,
     "keepalives_per_s": (ka(s1, "sent") - ka(s0, "sent")) / secs,
     "keepalives_missed": ka(s1, "missed"), "calls_ended_by_keepalive": ka(s1, "calls_ended"),
@@ -94,8 +95,10 @@ PY
 for rep in $(seq 1 "$REPS"); do
 	for calls in $CALLS; do
 		for mode in quiet keepalive info; do
-			run "$mode" "$calls" "$rep"
-			tail -1 "$OUT/keepalive.json"
+			for build in $BUILDS; do
+				run "$build" "$mode" "$calls" "$rep"
+				tail -1 "$OUT/keepalive.json"
+			done
 		done
 	done
 done
@@ -108,12 +111,15 @@ print("established calls held %s s, 1 worker; keepalive: a round every %s s; inf
       " off, calls/%s INFO a second (as many datagrams); median of %d runs" %
       (secs, every, every, max(r["rep"] for r in runs)))
 print()
-print("%-7s %-10s %9s %12s %8s %9s %8s %8s %12s" % ("calls", "mode", "CPU ms/s", "OPTIONS/s",
-      "missed", "INFO/s", "p50 us", "p99 us", "us/datagram"))
-for c in sorted({r["calls"] for r in runs}):
+builds = list(dict.fromkeys(r["build"] for r in runs))
+for b, c in ((b, c) for b in builds for c in sorted({r["calls"] for r in runs})):
+    if c == min(r["calls"] for r in runs):
+        print("\n%s" % b)
+        print("%-7s %-10s %9s %12s %8s %9s %8s %8s %12s" % ("calls", "mode", "CPU ms/s",
+              "OPTIONS/s", "missed", "INFO/s", "p50 us", "p99 us", "us/datagram"))
     med = {}
     for mode in ("quiet", "keepalive", "info"):
-        rs = [r for r in runs if r["calls"] == c and r["mode"] == mode]
+        rs = [r for r in runs if r["build"] == b and r["calls"] == c and r["mode"] == mode]
         m = lambda k: statistics.median(r[k] for r in rs)
         med[mode] = {k: m(k) for k in rs[0] if isinstance(rs[0][k], (int, float))}
     q = med["quiet"]["cpu_ms_per_s"]
