@@ -239,7 +239,7 @@ static void rearm64_fn(void *arg, uint64_t cookie, wheel_handle h)
 	(void)h;
 	assert_true(r->fired < 4);
 	r->at[r->fired++] = r->now;
-	/* 64 ticks of 10 ms after this tick, and 63 and 65 for the neighbours */
+	/* 64 ticks of 10 ms after this one: level 0 spans 64 */
 	assert_int_equal(wheel_add(r->w, r->now + 640, 1, &again), 0);
 }
 
