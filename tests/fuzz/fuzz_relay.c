@@ -278,8 +278,7 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	} else {
 		if (relay_branch_is_controller(m->buf, m->vias[0].branch))
 			return;
-		if (m->vias[0].branch.len > 9 &&
-		    !memcmp(m->buf + m->vias[0].branch.off, SHARD_KEEPALIVE_PREFIX, 9)) {
+		if (shard_keepalive_branch(m->buf, m->vias[0].branch)) {
 			keepalive_answer(m);
 			return;
 		}

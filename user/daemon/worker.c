@@ -330,13 +330,6 @@ static void keepalive_round(struct worker *w, struct shard_dialog *d)
 	arm_dialog(w, d);
 }
 
-static bool keepalive_branch(const struct sip_msg *m)
-{
-	size_t n = sizeof(SHARD_KEEPALIVE_PREFIX) - 1;
-	sip_view b = m->vias[0].branch;
-	return b.len > n && memcmp(m->buf + b.off, SHARD_KEEPALIVE_PREFIX, n) == 0;
-}
-
 /* A response whose top Via branch has the keep-alive's prefix: it ends here.
  * 408 or 481 says the leg's dialog is gone (RFC 3261 12.2.1.2): the call
  * ends; any other final status says the leg is there. */
@@ -386,7 +379,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	    w->d->bucket_owner[shard_bucket_of(
 		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
 		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
-	if (!m->is_request && keepalive_branch(m)) {
+	if (!m->is_request && shard_keepalive_branch(m->buf, m->vias[0].branch)) {
 		keepalive_answered(w, m);
 		return;
 	}

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sipshard/session.h"
 #include "sipshard/sip.h"
@@ -381,6 +382,12 @@ int shard_keepalive_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, 
 			   int leg, uint32_t cseq);
 int shard_keepalive_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
 			   int *leg, uint32_t *cseq);
+/* True when a branch (a response's top Via's) has the keep-alive's prefix. */
+static inline bool shard_keepalive_branch(const char *buf, sip_view branch)
+{
+	size_t n = sizeof(SHARD_KEEPALIVE_PREFIX) - 1;
+	return branch.len > n && memcmp(buf + branch.off, SHARD_KEEPALIVE_PREFIX, n) == 0;
+}
 /* The dialog and leg (*leg) that a response to an OPTIONS of the keep-alive
  * is for: its top Via branch is a keep-alive token of shard's leading to a
  * confirmed dialog, and its CSeq (OPTIONS, the number in the token) and
