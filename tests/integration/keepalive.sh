@@ -7,7 +7,8 @@
 # BYE to both sides whose Reason says why and a CDR with end_reason
 # keepalive_failed; sipshardctl dialogs shows the rounds a leg left
 # unanswered. The 481 case again without BPF steering and io_uring, where the
-# answer may reach another worker than the call's.
+# answer may reach another worker than the call's; the silent case across a
+# SIGKILL and a new process.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the keep-alive lives in the worker
@@ -127,7 +128,27 @@ check "fallback: ended at the first round (took ${ELAPSED_MS} ms)" \
 	test "$ELAPSED_MS" -ge 900 -a "$ELAPSED_MS" -lt 3000
 check "fallback: end_reason keepalive_failed" test "$(cdr_end 3)" = keepalive_failed
 stop_daemon
-for f in ka fallback; do
+# ---- a SIGKILL between rounds: the new process goes on counting ------------
+# the rounds a side left unanswered live in the dialog record: a silent callee
+# whose call is carried over is found dead when the first process would have
+KEEP_DIALOGS=1
+start_daemon kept1 "$WORK/ka.json"
+kill_and_start_again() {
+	sleep 0.1 # 2.6 s in: round 2 went out at 2 s, round 3 is due at 3 s
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	start_daemon kept2 "$WORK/ka.json"
+}
+keepalive_call restart uas_keepalive_silent.xml uac_keepalive_await_bye.xml "$((D_PORT + 1))" \
+	"the caller gets the new process's BYE with its Reason" kill_and_start_again
+check "restart: ended at the third round, as without the restart (took ${ELAPSED_MS} ms)" \
+	test "$ELAPSED_MS" -ge 2900 -a "$ELAPSED_MS" -lt 5000
+check "restart: both BYEs say the callee did not answer" \
+	test "$(grep -h -c '^Reason: Q.850;cause=102;text="keep-alive not answered"' "$WORK/uac-restart.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
+check "restart: end_reason keepalive_failed" test "$(cdr_end 4)" = keepalive_failed
+stop_daemon
+KEEP_DIALOGS=
+for f in ka fallback kept2; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done
