@@ -210,11 +210,11 @@ static void test_keepalive_rounds(void **state)
 	d.state = SHARD_DLG_CONFIRMED;
 	assert_int_equal(shard_keepalive_deadline(&d, 1000), 11000);
 
-	/* round 1: nothing owed yet; both legs sent their OPTIONS */
-	assert_false(shard_keepalive_round(&d, 2, &missed));
-	shard_keepalive_sent(&d, SHARD_LEG_A);
-	shard_keepalive_sent(&d, SHARD_LEG_B);
+	/* round 1: nothing owed yet; both legs are sent their OPTIONS */
+	assert_false(shard_keepalive_round(&d, 2, 11000, 1000, &missed));
 	assert_int_equal(missed, 0);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_A]), 1);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 1);
 	assert_int_equal(shard_keepalive_deadline(&d, 1000), 12000);
 	/* both answer: the call was active then, the next round a period later */
 	shard_keepalive_answered(&d, SHARD_LEG_B, 11020);
@@ -224,31 +224,39 @@ static void test_keepalive_rounds(void **state)
 	assert_int_equal(shard_keepalive_deadline(&d, 1000), 12030);
 
 	/* leg B goes silent: one round missed, then the second ends the call */
-	assert_false(shard_keepalive_round(&d, 2, &missed));
-	shard_keepalive_sent(&d, SHARD_LEG_A);
-	shard_keepalive_sent(&d, SHARD_LEG_B);
+	assert_false(shard_keepalive_round(&d, 2, 12030, 1000, &missed));
 	shard_keepalive_answered(&d, SHARD_LEG_A, 12040);
 	assert_int_equal(d.last_activity_ms, 11030);
 	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 1);
 	assert_int_equal(shard_keepalive_deadline(&d, 1000), 13030);
-	assert_false(shard_keepalive_round(&d, 2, &missed));
+	assert_false(shard_keepalive_round(&d, 2, 13030, 1000, &missed));
 	assert_int_equal(missed, 1);
-	shard_keepalive_sent(&d, SHARD_LEG_A);
-	shard_keepalive_sent(&d, SHARD_LEG_B);
 	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_A]), 1);
 	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 2);
-	assert_int_equal(shard_keepalive_deadline(&d, 1000), 14030); /* never in the past */
-	/* a late answer from leg B puts it right again */
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 14030);
+	/* a late answer from leg B puts it right again; leg A, now the one
+	 * furthest behind, must still get a whole period for this round */
 	shard_keepalive_answered(&d, SHARD_LEG_B, 13500);
 	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), 0);
-	assert_int_equal(d.last_activity_ms, 11030); /* leg A owes one */
-	assert_false(shard_keepalive_round(&d, 2, &missed));
+	assert_int_equal(d.last_activity_ms, 11030);		     /* leg A owes one */
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 13030); /* its timer: 14030 */
+	assert_false(shard_keepalive_round(&d, 2, 14030, 1000, &missed));
 	assert_int_equal(missed, 2);
-	shard_keepalive_sent(&d, SHARD_LEG_A);
-	shard_keepalive_sent(&d, SHARD_LEG_B);
+	assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_A]), 2);
+	assert_int_equal(shard_keepalive_deadline(&d, 1000), 15030); /* not 14030: at once */
 	/* then nothing from either: the second round missed in a row ends it */
-	assert_true(shard_keepalive_round(&d, 2, &missed));
+	assert_true(shard_keepalive_round(&d, 2, 15030, 1000, &missed));
 	assert_int_equal(missed, 4);
+
+	/* a round that comes late (a worker stalled, or a new process after a
+	 * restart): the next is still a whole period after it */
+	struct shard_dialog late = {.state = SHARD_DLG_CONFIRMED, .last_activity_ms = 10000};
+	assert_false(shard_keepalive_round(&late, 3, 25000, 1000, &missed));
+	assert_int_equal(shard_keepalive_deadline(&late, 1000), 26000);
+	assert_false(shard_keepalive_round(&late, 3, 26000, 1000, &missed));
+	assert_int_equal(shard_keepalive_deadline(&late, 1000), 27000);
+	assert_true(late.last_activity_ms <= 26000); /* never ahead of the last round */
+
 	/* a leg answering resets only itself */
 	d.legs[SHARD_LEG_A].keepalive = SESSION_KEEPALIVE_PENDING | 5;
 	d.legs[SHARD_LEG_B].keepalive = 0;
@@ -257,7 +265,7 @@ static void test_keepalive_rounds(void **state)
 	assert_int_equal(d.last_activity_ms, 20000);
 	/* the count stops at its field's top: a limit above it still ends calls */
 	d.legs[SHARD_LEG_A].keepalive = SESSION_KEEPALIVE_PENDING | SESSION_KEEPALIVE_MISSED;
-	assert_true(shard_keepalive_round(&d, SESSION_KEEPALIVE_MISSED, &missed));
+	assert_true(shard_keepalive_round(&d, SESSION_KEEPALIVE_MISSED, 21000, 1000, &missed));
 	assert_int_equal(d.legs[SHARD_LEG_A].keepalive, SESSION_KEEPALIVE_MISSED);
 }
 

@@ -296,7 +296,6 @@ static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
 	/* an OPTIONS that cannot go (no send buffer; or longer than
 	 * tx_buffer_size, possible below 2 KiB with the longest URIs and route
 	 * set, as for a BYE of ours) is lost as on the wire: a round missed */
-	shard_keepalive_sent(d, leg);
 	if (!out) {
 		w->st.tx_no_buffer++;
 		return;
@@ -317,7 +316,8 @@ static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
  * the call; otherwise each leg gets its OPTIONS. */
 static void keepalive_round(struct worker *w, struct shard_dialog *d)
 {
-	if (shard_keepalive_round(d, w->d->cfg->timers.dialog_keepalive_misses,
+	if (shard_keepalive_round(d, w->d->cfg->timers.dialog_keepalive_misses, w->relay.now_ms,
+				  w->d->cfg->timers.dialog_keepalive_s * 1000ull,
 				  &w->st.keepalives_missed)) {
 		w->st.dialogs_keepalive_failed++;
 		/* Q.850 cause 102: recovery on timer expiry */

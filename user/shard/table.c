@@ -530,7 +530,8 @@ uint64_t shard_keepalive_deadline(const struct shard_dialog *d, uint64_t every_m
 	return d->last_activity_ms + ((a > b ? a : b) + 1ull) * every_ms;
 }
 
-bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t *missed)
+bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t now_ms,
+			   uint64_t every_ms, uint64_t *missed)
 {
 	bool over = false;
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
@@ -545,7 +546,17 @@ bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t
 		if (n >= misses_max)
 			over = true;
 	}
-	return over;
+	if (over)
+		return true;
+	shard_keepalive_sent(d, SHARD_LEG_A);
+	shard_keepalive_sent(d, SHARD_LEG_B);
+	/* the schedule is derived from the last activity: moving that on is
+	 * what keeps the next round a period away (it also moves the idle
+	 * deadline on by as much, never more than this round was late) */
+	uint64_t next = shard_keepalive_deadline(d, every_ms);
+	if (next < now_ms + every_ms)
+		d->last_activity_ms += now_ms + every_ms - next;
+	return false;
 }
 
 struct shard_dialog *shard_keepalive_match(struct shard_table *t, uint8_t shard,

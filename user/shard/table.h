@@ -195,11 +195,15 @@ static inline unsigned shard_keepalive_behind(const struct sip_session *s)
 /* When d's next round is due (monotonic ms); 0 = none (every_ms 0, or d not
  * confirmed). */
 uint64_t shard_keepalive_deadline(const struct shard_dialog *d, uint64_t every_ms);
-/* A round is due: each leg whose last OPTIONS is unanswered has missed one
- * more (added to *missed). True when a leg has now missed misses_max in a
- * row: the call is over. Otherwise the caller sends each leg its OPTIONS and
- * notes it (shard_keepalive_sent). */
-bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t *missed);
+/* A round is due at now_ms: each leg whose last OPTIONS is unanswered has
+ * missed one more (added to *missed). True when a leg has now missed
+ * misses_max in a row: the call is over. Otherwise both legs are noted as
+ * sent their OPTIONS (the caller sends them), and the next round is put at
+ * least every_ms away: a round that came late (a stalled or restarted
+ * worker) or a late answer from the leg furthest behind would otherwise let
+ * the next come at once, before anyone could answer this one. */
+bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t now_ms,
+			   uint64_t every_ms, uint64_t *missed);
 static inline void shard_keepalive_sent(struct shard_dialog *d, int leg)
 {
 	d->legs[leg].keepalive |= SESSION_KEEPALIVE_PENDING;
