@@ -85,9 +85,14 @@ static uint64_t end_deadline(const struct worker *w, const struct shard_dialog *
 	return earlier(earlier(a, max_duration_deadline(w, d)), session_deadline(w, d));
 }
 
+static uint64_t keepalive_every_ms(const struct worker *w)
+{
+	return w->d->cfg->timers.dialog_keepalive_s * 1000ull;
+}
+
 static uint64_t keepalive_deadline(const struct worker *w, const struct shard_dialog *d)
 {
-	return shard_keepalive_deadline(d, w->d->cfg->timers.dialog_keepalive_s * 1000ull);
+	return shard_keepalive_deadline(d, keepalive_every_ms(w));
 }
 
 /* When the dialog's timer must fire: its end, or its next keep-alive round. */
@@ -312,17 +317,20 @@ static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
 		w->st.keepalives_sent++;
 }
 
+static void keepalive_failed(struct worker *w, struct shard_dialog *d, const char *reason)
+{
+	w->st.dialogs_keepalive_failed++;
+	end_dialog(w, d, CTL_END_KEEPALIVE, reason);
+}
+
 /* A round is due: a leg that left misses_max rounds in a row unanswered ends
  * the call; otherwise each leg gets its OPTIONS. */
 static void keepalive_round(struct worker *w, struct shard_dialog *d)
 {
 	if (shard_keepalive_round(d, w->d->cfg->timers.dialog_keepalive_misses, w->relay.now_ms,
-				  w->d->cfg->timers.dialog_keepalive_s * 1000ull,
-				  &w->st.keepalives_missed)) {
-		w->st.dialogs_keepalive_failed++;
+				  keepalive_every_ms(w), &w->st.keepalives_missed)) {
 		/* Q.850 cause 102: recovery on timer expiry */
-		end_dialog(w, d, CTL_END_KEEPALIVE,
-			   "Q.850;cause=102;text=\"keep-alive not answered\"");
+		keepalive_failed(w, d, "Q.850;cause=102;text=\"keep-alive not answered\"");
 		return;
 	}
 	send_keepalive(w, d, SHARD_LEG_A);
@@ -346,11 +354,10 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 		return;
 	if (m->status == 408 || m->status == 481) {
 		char reason[96];
-		w->st.dialogs_keepalive_failed++;
 		/* Q.850 cause 41: temporary failure */
 		snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"keep-alive answered %d\"",
 			 m->status);
-		end_dialog(w, d, CTL_END_KEEPALIVE, reason);
+		keepalive_failed(w, d, reason);
 		return;
 	}
 	w->st.keepalives_answered++;
