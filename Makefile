@@ -21,7 +21,7 @@ TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)/gen -MMD -MP -pthread
-LDLIBS  := -Wl,--as-needed -luring -lbpf -lelf -lz -ljansson -lnettle -lpthread -lm
+LDLIBS  := -Wl,--as-needed -luring -lbpf -lelf -lz -ljansson -lnettle -lresolv -lpthread -lm
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC  := $(shell find user -name '*.c' -not -path 'user/cmd/*' | sort)
@@ -118,7 +118,7 @@ FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/da
 	user/daemon/mgmt.c user/core/files.c user/core/mem.c,$(LIB_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h) | $(SKELS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@ -ljansson -lnettle -lbpf -lelf -lz -lm
+	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@ -ljansson -lnettle -lresolv -lbpf -lelf -lz -lm
 
 # The daemon under ASan + UBSan, for the hostile-input integration test.
 $(BUILD)/asan/sipshardd: $(BUILD)/asan/obj/user/cmd/sipshardd.o $(ASAN_LIB)

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(gcc make clang llvm pkg-config bpftool liburing-dev libbpf-dev libjansson-dev
-      libcmocka-dev libosip2-dev nettle-dev sip-tester libclang-rt-14-dev iproute2 procps)
+      libcmocka-dev libosip2-dev nettle-dev sip-tester libclang-rt-14-dev iproute2 procps
+      dnsmasq-base)
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(kamailio gnuplot-nox)
 fi

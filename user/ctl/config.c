@@ -9,10 +9,12 @@
  * never half-applies. Does not own: what the daemon does with the values.
  */
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <resolv.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -775,9 +777,19 @@ static bool name_and_port(const char *s, char *host, size_t cap, bool *port_ok)
 	return strspn(host, "0123456789.") != strlen(host);
 }
 
+/* A name without a port, not a mistyped IPv4 address: its SRV records say
+ * where its SIP servers are (RFC 3263 4.2). */
+static bool is_srv_domain(const char *s)
+{
+	size_t n = strlen(s);
+	return !strchr(s, ':') && is_hostname(s, n) && strspn(s, "0123456789.") != n;
+}
+
 /* A target's address: numeric, or a host name that resolve_targets resolves
- * once listen is known; not a wildcard. */
-static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)
+ * once listen is known (a route target's name without a port: its SRV
+ * records); not a wildcard. */
+static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t,
+			  bool srv_allowed)
 {
 	char why[200], host[CONFIG_TARGET_MAX], b[80];
 	bool port_ok = false;
@@ -785,6 +797,11 @@ static int target_address(struct cfg_parse *p, const char *path, json_t *v, stru
 	if (rc)
 		return rc;
 	if (parse_ipport(t->text, &t->addr, &t->addr_len, why, sizeof(why)) != 0) {
+		if (srv_allowed && is_srv_domain(t->text)) {
+			/* expanded into its SRV records by resolve_targets */
+			memcpy(t->domain, t->text, sizeof(t->domain));
+			return 0;
+		}
 		if (!name_and_port(t->text, host, sizeof(host), &port_ok))
 			return fail(p, path, "%s", why);
 		if (!port_ok)
@@ -849,20 +866,230 @@ static int resolve_name(const struct config *c, const struct config_target *ct,
 	return 0;
 }
 
+static uint32_t route_tag(const struct config_route *r);
+
+/* One SRV record (RFC 2782). */
+struct srv_record {
+	uint16_t priority, weight, port;
+	char target[NS_MAXDNAME];
+};
+
+/* Lower priorities first; of one priority the heavier first, then by name
+ * and port, so that a load of the same records gives the same order. */
+static int srv_record_order(const void *a, const void *b)
+{
+	const struct srv_record *x = a, *y = b;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	int rc = strcmp(x->target, y->target);
+	return rc ? rc : (int)x->port - (int)y->port;
+}
+
+/*
+ * The SRV records of _sip._udp.DOMAIN (at most cap, in srv_record_order),
+ * asked of the system's resolver (/etc/resolv.conf). Returns how many; 0
+ * when the name has none (NXDOMAIN, or no SRV answer: RFC 3263 then takes
+ * its A/AAAA at port 5060); -EAGAIN with why when no server answered.
+ */
+static int srv_lookup(const char *domain, struct srv_record *recs, unsigned cap, char *why,
+		      size_t whycap)
+{
+	char qname[CONFIG_TARGET_MAX + 16];
+	unsigned char answer[NS_PACKETSZ * 4];
+	struct __res_state rs;
+	ns_msg msg;
+	int n = 0;
+
+	snprintf(qname, sizeof(qname), "_sip._udp.%.*s", CONFIG_TARGET_MAX - 1, domain);
+	memset(&rs, 0, sizeof(rs));
+	if (res_ninit(&rs) != 0) {
+		snprintf(why, whycap, "%s: the resolver could not be set up", qname);
+		return -EAGAIN;
+	}
+	int len = res_nquery(&rs, qname, ns_c_in, ns_t_srv, answer, sizeof(answer));
+	int herr = rs.res_h_errno;
+	res_nclose(&rs);
+	if (len < 0) {
+		if (herr == HOST_NOT_FOUND || herr == NO_DATA)
+			return 0;
+		snprintf(why, whycap, "SRV lookup of %s failed (%s)", qname, hstrerror(herr));
+		return -EAGAIN;
+	}
+	if (ns_initparse(answer, len, &msg) != 0) {
+		snprintf(why, whycap, "SRV lookup of %s: the answer cannot be read", qname);
+		return -EAGAIN;
+	}
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && (unsigned)n < cap; i++) {
+		ns_rr rr;
+		if (ns_parserr(&msg, ns_s_an, i, &rr) != 0)
+			break;
+		/* an answer may hold the CNAME that led to the records */
+		if (ns_rr_type(rr) != ns_t_srv || ns_rr_rdlen(rr) < 7)
+			continue;
+		const unsigned char *rd = ns_rr_rdata(rr);
+		struct srv_record *r = &recs[n];
+		r->priority = ns_get16(rd);
+		r->weight = ns_get16(rd + 2);
+		r->port = ns_get16(rd + 4);
+		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 6, r->target,
+			      sizeof(r->target)) < 0)
+			continue;
+		n++;
+	}
+	qsort(recs, (size_t)n, sizeof(*recs), srv_record_order);
+	return n;
+}
+
+/* An address of route r other than target `self` that is addr already. */
+static bool route_has_addr(const struct config_route *r, const struct config_target *self,
+			   const struct sockaddr_storage *addr, socklen_t len)
+{
+	for (unsigned t = 0; t < r->ntargets; t++)
+		if (&r->targets[t] != self && r->targets[t].addr_len == len &&
+		    memcmp(&r->targets[t].addr, addr, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The targets that the name written as target w of route r stands for (RFC
+ * 3263 4.2), into out (at most room): one per SRV record of the name whose
+ * target resolves (resolve_name) to an address the route has no target at
+ * yet, each with w's limits, the record's priority and weight (of a
+ * priority whose records all weigh 0, each 1: RFC 2782 shares them
+ * alike); with no SRV records, the name's own address at port 5060. "."
+ * (no service) and names too long for a target are passed over. Returns
+ * how many, or -EHOSTUNREACH with why.
+ */
+static int srv_targets(const struct config *c, const struct config_route *r,
+		       const struct config_target *w, struct config_target *out, unsigned room,
+		       char *why, size_t whycap)
+{
+	struct srv_record recs[CONFIG_MAX_SRV_RECORDS];
+	char skipped[CONFIG_TARGET_MAX + 160] = "";
+	int nrec = srv_lookup(w->domain, recs, CONFIG_MAX_SRV_RECORDS, why, whycap);
+	unsigned n = 0;
+
+	if (nrec < 0)
+		return -EHOSTUNREACH;
+	if (nrec == 0) {
+		out[0] = *w;
+		snprintf(out[0].text, sizeof(out[0].text), "%s:5060", w->domain);
+		out[0].by_name = true;
+		char a[CONFIG_TARGET_MAX + 160];
+		if (resolve_name(c, &out[0], &out[0].addr, &out[0].addr_len, a, sizeof(a)) != 0) {
+			snprintf(why, whycap, "no SRV records (_sip._udp.%s), and %s", w->domain,
+				 a);
+			return -EHOSTUNREACH;
+		}
+		return 1;
+	}
+	for (int i = 0; i < nrec && n < room; i++) {
+		struct config_target *t = &out[n];
+		*t = *w;
+		if (!strcmp(recs[i].target, ".") || !recs[i].target[0] || !recs[i].port) {
+			snprintf(skipped, sizeof(skipped), "_sip._udp.%s says no SIP over UDP",
+				 w->domain);
+			continue;
+		}
+		if (snprintf(t->text, sizeof(t->text), "%s:%u", recs[i].target, recs[i].port) >=
+		    (int)sizeof(t->text)) {
+			snprintf(skipped, sizeof(skipped), "%.*s...: longer than %zu bytes", 40,
+				 recs[i].target, sizeof(t->text) - 1);
+			continue;
+		}
+		t->by_name = true;
+		t->srv = true;
+		t->srv_priority = recs[i].priority;
+		t->weight = recs[i].weight;
+		if (resolve_name(c, t, &t->addr, &t->addr_len, skipped, sizeof(skipped)) != 0)
+			continue;
+		bool dup = route_has_addr(r, w, &t->addr, t->addr_len);
+		for (unsigned u = 0; u < n && !dup; u++)
+			dup = out[u].addr_len == t->addr_len &&
+			      memcmp(&out[u].addr, &t->addr, t->addr_len) == 0;
+		if (!dup)
+			n++;
+	}
+	if (!n) {
+		snprintf(why, whycap, "no SRV record of _sip._udp.%s can be used%s%s", w->domain,
+			 skipped[0] ? ": " : "", skipped);
+		return -EHOSTUNREACH;
+	}
+	/* a priority whose records all weigh 0 shares its calls alike */
+	for (unsigned t = 0; t < n; t++) {
+		bool all_zero = true;
+		for (unsigned u = 0; u < n; u++)
+			if (out[u].srv_priority == out[t].srv_priority && out[u].weight)
+				all_zero = false;
+		if (all_zero)
+			out[t].weight = 1;
+	}
+	return (int)n;
+}
+
+/* Route i's targets written as names without a port made into the targets
+ * their SRV records name (srv_targets), in place: targets after one move
+ * on. A route holds CONFIG_MAX_TARGETS at most, so the records that would
+ * come past that (the higher priorities, the lighter weights) are not
+ * used; each name keeps room for the targets written after it. */
+static int expand_srv_targets(struct cfg_parse *p, unsigned i)
+{
+	struct config_route *r = &p->c->routes[i];
+	char path[48], why[512];
+	unsigned written = 0;
+
+	for (unsigned t = 0; t < r->ntargets; written++) {
+		if (!r->targets[t].domain[0] || r->targets[t].by_name) {
+			t++;
+			continue;
+		}
+		struct config_target got[CONFIG_MAX_TARGETS];
+		unsigned room = CONFIG_MAX_TARGETS - (r->ntargets - 1);
+		target_path(p->c, i, written, path, sizeof(path));
+		int n = srv_targets(p->c, r, &r->targets[t], got, room, why, sizeof(why));
+		if (n < 0)
+			return fail(p, path, "%s", why);
+		memmove(&r->targets[t + (unsigned)n], &r->targets[t + 1],
+			(r->ntargets - t - 1) * sizeof(r->targets[0]));
+		memcpy(&r->targets[t], got, (unsigned)n * sizeof(got[0]));
+		r->ntargets += (unsigned)n - 1;
+		r->srv |= got[0].srv;
+		t += (unsigned)n;
+	}
+	/* the targets are others than the ones written: a reload that finds
+	 * other records is another route for the calls setting up */
+	r->tag = route_tag(r);
+	return 0;
+}
+
 /* Every target given by name gets its address (resolve_name); then no route
- * may name one address twice. */
+ * may name one address twice; then names without a port become the targets
+ * of their SRV records (expand_srv_targets). */
 static int resolve_targets(struct cfg_parse *p)
 {
 	struct config *c = p->c;
 	char path[48], why[CONFIG_TARGET_MAX + 160], addr[UDP_ADDR_STRLEN];
 
-	for (unsigned i = 0; i < c->nroutes; i++)
+	for (unsigned i = 0; i < c->nroutes; i++) {
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
 			struct config_target *ct = &c->routes[i].targets[t];
 			target_path(c, i, t, path, sizeof(path));
 			if (ct->by_name &&
 			    resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)) != 0)
 				return fail(p, path, "%s", why);
+			if (ct->domain[0]) {
+				/* no address until expand_srv_targets */
+				for (unsigned u = 0; u < t; u++)
+					if (!strcmp(c->routes[i].targets[u].domain, ct->domain))
+						return fail(p, path,
+							    "\"%s\" is already target %u of this "
+							    "route",
+							    ct->text, u);
+				continue;
+			}
 			for (unsigned u = 0; u < t; u++) {
 				const struct config_target *cu = &c->routes[i].targets[u];
 				if (cu->addr_len != ct->addr_len ||
@@ -880,6 +1107,10 @@ static int resolve_targets(struct cfg_parse *p)
 				    ct->text, addr, u, cu->text);
 			}
 		}
+		int rc = expand_srv_targets(p, i);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -887,7 +1118,7 @@ static int target_member(struct cfg_parse *p, const char *path, const char *k, j
 {
 	struct config_target *t = arg;
 	if (!strcmp(k, "address"))
-		return target_address(p, path, v, t);
+		return target_address(p, path, v, t, true);
 	if (!strcmp(k, "max_calls"))
 		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
 	if (!strcmp(k, "max_cps"))
@@ -913,7 +1144,7 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 		if (!rc && !json_object_get(v, "address"))
 			rc = fail(p, path, "missing \"address\"");
 	} else if (json_is_string(v)) {
-		rc = target_address(p, path, v, t);
+		rc = target_address(p, path, v, t, true);
 	} else {
 		rc = fail(p, path,
 			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
@@ -1108,6 +1339,20 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 			return fail(p, sub, "\"%s\" is already the name of routes[%zu]", r->name,
 				    j);
 		}
+	/* a name without a port takes its SRV records' priorities and weights */
+	for (unsigned t = 0; t < r->ntargets; t++) {
+		if (!r->targets[t].domain[0])
+			continue;
+		target_path(p->c, (unsigned)i, t, sub, sizeof(sub) - 8);
+		if (r->round_robin)
+			return fail(p, sub,
+				    "a name without a port is shared out by its SRV records' "
+				    "priorities and weights: not with \"select\": \"round_robin\"");
+		if (r->targets[t].weight != 1) {
+			strcat(sub, ".weight");
+			return fail(p, sub, "a name without a port takes its SRV records' weights");
+		}
+	}
 	/* a weight given to an "order" route would silently do nothing */
 	for (unsigned t = 0; t < r->ntargets && !r->round_robin; t++)
 		if (r->targets[t].weight != 1) {
@@ -1151,7 +1396,7 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 	if (!strcmp(k, "name"))
 		return get_name(p, path, v, g->name, sizeof(g->name));
 	if (!strcmp(k, "registrar"))
-		return target_address(p, path, v, &g->registrar);
+		return target_address(p, path, v, &g->registrar, false);
 	if (!strcmp(k, "aor"))
 		return get_aor(p, path, v, g);
 	if (!strcmp(k, "auth"))
@@ -1551,13 +1796,18 @@ static json_t *auth_json(const struct config_auth *a)
 
 static json_t *target_json(const struct config_target *t)
 {
-	if (!t->max_calls && !t->max_cps && t->weight == 1)
+	if (!t->max_calls && !t->max_cps && t->weight == 1 && !t->domain[0])
 		return json_string(t->text);
 	json_t *o = json_object();
 	json_object_set_new(o, "address", json_string(t->text));
 	json_object_set_new(o, "max_calls", json_integer(t->max_calls));
 	json_object_set_new(o, "max_cps", json_integer(t->max_cps));
 	json_object_set_new(o, "weight", json_integer(t->weight));
+	/* what the load made of a name without a port */
+	if (t->domain[0])
+		json_object_set_new(o, "domain", json_string(t->domain));
+	if (t->srv)
+		json_object_set_new(o, "srv_priority", json_integer(t->srv_priority));
 	return o;
 }
 
@@ -1624,7 +1874,7 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(m, "source",
 				    r->has_source ? cidr_json(&r->source) : json_null());
 		json_object_set_new(ro, "match", m);
-		if (!r->targets_array) {
+		if (!r->targets_array && r->ntargets == 1) {
 			json_object_set_new(ro, "target", target_json(&r->targets[0]));
 		} else {
 			json_t *ts = json_array();

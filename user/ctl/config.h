@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -31,6 +32,7 @@
 #define CONFIG_MAX_TARGETS	 8   /* per route, tried in order */
 #define CONFIG_MAX_FAILOVER	 16  /* statuses in routes[].failover_on */
 #define CONFIG_TARGET_MAX	 64  /* "[IPv6 with a dotted quad]:65535" is 54 */
+#define CONFIG_MAX_SRV_RECORDS	 16  /* of one name, read at a load (the best are used) */
 #define CONFIG_MAX_REGISTRATIONS 16
 #define CONFIG_AOR_MAX		 256 /* "sip:user@domain" of a registration */
 
@@ -59,9 +61,17 @@ struct config_route {
 	uint32_t rewrite_strip;
 	char rewrite_prefix[64];
 	struct config_target {
-		/* "IP:port", "[IPv6]:port" or "name:port" as written */
+		/* "IP:port", "[IPv6]:port" or "name:port" as written; for a target
+		 * from an SRV record, the record's "name:port" */
 		char text[CONFIG_TARGET_MAX];
 		bool by_name; /* text names a host: addr is what it resolved to at load */
+		/* a name written without a port (RFC 3263 4.2): leg B's Request-URI
+		 * and To carry it, and the load makes one target of each of its SRV
+		 * records (_sip._udp.NAME; its A/AAAA at port 5060 when it has none);
+		 * "" for the other targets */
+		char domain[CONFIG_TARGET_MAX];
+		bool srv;	       /* made from an SRV record of domain */
+		uint16_t srv_priority; /* that record's priority */
 		struct sockaddr_storage addr;
 		socklen_t addr_len;
 		/* calls at once to this address, from every route (0 = no limit) */
@@ -69,9 +79,14 @@ struct config_route {
 		/* INVITEs a second to this address, a second's worth at once (0 = no limit) */
 		uint32_t max_cps;
 		/* select round_robin: its share of the route's new calls against the
-		 * other targets' weights (1-1000, 1) */
+		 * other targets' weights (1-1000, 1); a target from an SRV record
+		 * has the record's weight (0-65535), against the others of its tier */
 		uint32_t weight;
 	} targets[CONFIG_MAX_TARGETS];
+	/* some targets come from SRV records: a new call starts at a target of
+	 * the first tier with one that is up (config_same_tier), by weight, and
+	 * goes on to the others in order */
+	bool srv;
 	/* final statuses from a target that make leg B's INVITE go to the next
 	 * one (as a target that never answers does) */
 	unsigned nfailover;
@@ -216,6 +231,15 @@ void config_keep_restart_keys(struct config *next, const struct config *running)
  * or a worker thread. */
 int config_resolve_names(struct config *c, const struct config_target **changed, size_t cap,
 			 char *err, size_t errlen);
+
+/* Targets a and b of one route are in one tier: both made from the SRV
+ * records of one domain with one priority (RFC 2782: tried by weight before
+ * any record of a higher priority). Every other target is a tier alone. */
+static inline bool config_same_tier(const struct config_target *a, const struct config_target *b)
+{
+	return a == b || (a->srv && b->srv && a->srv_priority == b->srv_priority &&
+			  !strcmp(a->domain, b->domain));
+}
 
 /* Where run_dir defaults to for a process with this effective uid:
  * /run/sipshard for root, /tmp/sipshard-UID otherwise. */

@@ -1114,8 +1114,27 @@ static bool target_is_down(struct ctl *c, unsigned route, unsigned t, uint64_t n
 	return s && s->down_until > now;
 }
 
+/* The target at position pos of the order in which a call that started at
+ * target `first` tries route r's: from `first` on, wrapping around; on a
+ * route with SRV targets, `first` and then the others in their order (their
+ * records' priorities), so that a call fails over to its tier's other
+ * records before a higher priority's. target_pos is the inverse. */
+static unsigned target_at(const struct config_route *r, unsigned first, unsigned pos)
+{
+	if (!r->srv)
+		return (first + pos) % r->ntargets;
+	return pos == 0 ? first : pos <= first ? pos - 1 : pos;
+}
+
+static unsigned target_pos(const struct config_route *r, unsigned first, unsigned t)
+{
+	if (!r->srv)
+		return (t + r->ntargets - first) % r->ntargets;
+	return t == first ? 0 : t < first ? t + 1 : t;
+}
+
 /* The first target of the route a call may take, in the order that starts
- * at target `first` and wraps around, from position `from` of that order
+ * at target `first` (target_at), from position `from` of that order
  * on: not full, and not down unless *all_down (which, when it was false and
  * every target not full is down, becomes true at position 0, and the first
  * of those is taken). -1 when each is full. */
@@ -1126,7 +1145,7 @@ static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned f
 	int first_not_full = -1;
 
 	for (unsigned pos = from; pos < r->ntargets; pos++) {
-		unsigned t = (first + pos) % r->ntargets;
+		unsigned t = target_at(r, first, pos);
 		if (target_full(c, route, t, now))
 			continue;
 		if (*all_down || !target_is_down(c, route, t, now))
@@ -1140,14 +1159,16 @@ static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned f
 }
 
 /*
- * select round_robin: the target a new call of the route starts at, by
- * smooth weighted round robin: each target's current weight grows by its
- * weight, the largest (the first of equals) is taken and lowered by the sum
- * of the weights. Targets get calls in proportion to their weights,
- * interleaved rather than in runs (5, 1, 1: a a b a c a a), and with equal
- * weights one after the other. Targets that are down or full take no turn
- * while another can, so that their share goes to all the others, not to the
- * next in line.
+ * The target a new call of the route starts at, by smooth weighted round
+ * robin: each target's current weight grows by its weight, the largest (the
+ * first of equals) is taken and lowered by the sum of the weights. Targets
+ * get calls in proportion to their weights, interleaved rather than in runs
+ * (5, 1, 1: a a b a c a a), and with equal weights one after the other.
+ * Targets that are down or full take no turn while another can, so that
+ * their share goes to all the others, not to the next in line. select
+ * round_robin: every target takes turns; a route with SRV targets: those of
+ * the first tier (config_same_tier) that has one to take (RFC 2782: the
+ * lowest priority, by weight).
  */
 static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now)
 {
@@ -1155,15 +1176,20 @@ static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now)
 	int32_t *cw = c->rr_weight[route];
 	bool usable[CONFIG_MAX_TARGETS];
 	bool any = false;
+	unsigned lead = 0; /* a target of the tier that takes turns (r->srv) */
 
 	for (unsigned t = 0; t < r->ntargets; t++) {
 		usable[t] = !target_full(c, route, t, now) && !target_is_down(c, route, t, now);
+		if (usable[t] && !any)
+			lead = t;
 		any |= usable[t];
 	}
 	int32_t total = 0;
 	unsigned best = CONFIG_MAX_TARGETS;
 	for (unsigned t = 0; t < r->ntargets; t++) {
 		if (any && !usable[t])
+			continue;
+		if (r->srv && !config_same_tier(&r->targets[t], &r->targets[lead]))
 			continue;
 		cw[t] += (int32_t)r->targets[t].weight;
 		total += (int32_t)r->targets[t].weight;
@@ -1377,7 +1403,7 @@ static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_cal
 	return (struct setup_leg_b){
 	    .own_credentials = r->auth.username[0] != '\0',
 	    .advertise = c->cfg->advertise,
-	    .target = t->text,
+	    .target = t->domain[0] ? t->domain : t->text,
 	    .call_id = k->b_call_id,
 	    .from_tag = k->b_from_tag,
 	    .branch = k->b_branch,
@@ -1446,7 +1472,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	/* routes come from the policy's own copy, so that a reload swaps them */
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	unsigned turn = r->round_robin ? rr_first(c, (unsigned)route, now) : 0;
+	unsigned turn = r->round_robin || r->srv ? rr_first(c, (unsigned)route, now) : 0;
 	bool all_down = false;
 	int first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
 	if (first < 0) {
@@ -1663,7 +1689,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	    (status && !fails_over_on(r, status)))
 		return -ENOENT;
 	bool all_down = k->all_down;
-	unsigned pos = (k->target + r->ntargets - k->first) % r->ntargets;
+	unsigned pos = target_pos(r, k->first, k->target);
 	int next = pick_target(c, k->route, k->first, pos + 1, &all_down, now);
 	if (next < 0)
 		return -ENOENT;
@@ -1676,7 +1702,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	k->target = (uint8_t)next;
 	k->attempts++;
 	k->auth_tries = 0;
-	pos = (k->target + r->ntargets - k->first) % r->ntargets;
+	pos = target_pos(r, k->first, k->target);
 	k->failover_ms = pos + 1u < r->ntargets ? r->failover_ms : 0;
 	cdr_retarget(c, k, t->text);
 	c->st.failovers++;

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Route targets given as a name without a port (RFC 3263 4.2): the load makes
+# one target of each SRV record of _sip._udp.NAME, served here by dnsmasq on
+# 127.0.0.98. New calls share the records of the lowest priority by their
+# weights (RFC 2782: 60 and 20 give three calls to one for every one to the
+# other), fail over to the other record of that priority before a record of
+# a higher one, and leg B's Request-URI keeps the name. A name with no SRV
+# records is its own address at port 5060; a record that says no service,
+# "select": "round_robin" with such a name, and a name that resolves to
+# nothing are refused with the key named; a reload when no DNS server answers
+# is refused and the running targets stay. The daemon runs in a mount
+# namespace of its own, where a resolv.conf naming 127.0.0.98 is
+# bind-mounted on /etc/resolv.conf (needs root).
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: the load expands the targets in place
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=16220 # callers at D_PORT+1
+SIP1=16225
+SIP2=16226
+BACKUP=16227
+DNS_IP=127.0.0.98
+STATS=$WORK/srv.stats.json
+CDR=$WORK/cdr.jsonl
+
+if ! command -v dnsmasq >/dev/null; then
+	not_ok "dnsmasq serves the SRV records (package dnsmasq-base: scripts/deps.sh installs it)"
+	exit 1
+fi
+if ! unshare --mount true 2>/dev/null; then
+	not_ok "a mount namespace for the daemon's /etc/resolv.conf (needs root)"
+	exit 1
+fi
+
+# the zone: carrier.test's servers (priority 10: sip1 weight 60, sip2 weight
+# 20; priority 20: backup, weight 0), none.test's "." (no SIP over UDP) and
+# plain.test with an address and no SRV; any other .test name does not exist
+start_dns() {
+	start_bg dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+		--local=/test/ --listen-address=$DNS_IP --bind-interfaces --port=53 \
+		--pid-file= --user=root --log-queries --log-facility="$WORK/dns.log" \
+		--srv-host=_sip._udp.carrier.test,sip1.carrier.test,$SIP1,10,60 \
+		--srv-host=_sip._udp.carrier.test,sip2.carrier.test,$SIP2,10,20 \
+		--srv-host=_sip._udp.carrier.test,backup.carrier.test,$BACKUP,20,0 \
+		--srv-host=_sip._udp.none.test \
+		--host-record=sip1.carrier.test,127.0.0.1 --host-record=sip2.carrier.test,127.0.0.1 \
+		--host-record=backup.carrier.test,127.0.0.1 --host-record=plain.test,127.0.0.1
+	DNS_PID=${PIDS[-1]}
+	for _ in $(seq 1 50); do
+		ss -Hlun "src $DNS_IP and sport = :53" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "dnsmasq answers on $DNS_IP:53" start_dns
+
+RESOLV=$WORK/resolv.conf
+printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"$RESOLV"
+# sipshardd with $RESOLV as /etc/resolv.conf; the exec chain keeps its PID
+cat >"$WORK/sipshardd-ns" <<SH
+#!/bin/sh
+exec unshare --mount sh -c 'mount --bind "\$0" /etc/resolv.conf && exec "\$@"' "$RESOLV" "$PWD/$SIPSHARDD" "\$@"
+SH
+chmod +x "$WORK/sipshardd-ns"
+SIPSHARDD=$WORK/sipshardd-ns
+
+# ---- what a load makes of names without a port ------------------------------
+# check_config NAME ROUTES_JSON: --check-config on a file with these routes,
+# its output in $WORK/NAME.out (and the exit status returned)
+check_config() {
+	cat >"$WORK/$1.json" <<JSON
+{ "listen": "127.0.0.1:$D_PORT", "run_dir": "$WORK/run", "routes": $2 }
+JSON
+	"$SIPSHARDD" -c "$WORK/$1.json" --check-config >"$WORK/$1.out" 2>&1
+}
+check "a name without a port loads" check_config expand \
+	'[ { "name": "trunk", "targets": [ "carrier.test", "127.0.0.1:16228" ] },
+	   { "name": "plain", "match": { "user_prefix": "p" }, "target": "plain.test" } ]'
+check "its SRV records are its targets, by priority then weight, before the one written after it" \
+	test "$(python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print([(t["address"], t["weight"], t.get("srv_priority")) if isinstance(t, dict) else t
+       for t in j["routes"][0]["targets"]])' "$WORK/expand.out")" = \
+	"[('sip1.carrier.test:$SIP1', 60, 10), ('sip2.carrier.test:$SIP2', 20, 10), ('backup.carrier.test:$BACKUP', 1, 20), '127.0.0.1:16228']"
+check "a name with no SRV records is its address at port 5060" \
+	test "$(json_get "$WORK/expand.out" 'j["routes"][1]["target"]["address"], j["routes"][1]["target"].get("srv_priority")')" = \
+	"plain.test:5060 None"
+check "the resolver was asked for _sip._udp.carrier.test SRV" \
+	grep -q "query\[SRV\] _sip._udp.carrier.test" "$WORK/dns.log"
+
+refused() { # NAME ROUTES_JSON EXPECTED_MESSAGE
+	if check_config "$1" "$2"; then
+		echo "# loaded: $(head -c 200 "$WORK/$1.out")"
+		return 1
+	fi
+	grep -qF "$3" "$WORK/$1.out" || {
+		echo "# said: $(cat "$WORK/$1.out")"
+		return 1
+	}
+}
+check "a name whose SRV record says no service is refused, the key named" refused none \
+	'[ { "name": "t", "target": "none.test" } ]' \
+	'routes[0].target: no SRV record of _sip._udp.none.test can be used: _sip._udp.none.test says no SIP over UDP'
+check "a name with neither SRV records nor an address is refused" refused nx \
+	'[ { "name": "t", "targets": [ "127.0.0.1:16228", "nx.test" ] } ]' \
+	'routes[0].targets[1]: no SRV records (_sip._udp.nx.test), and "nx.test:5060": nx.test has no IPv4 address'
+check "select round_robin with a name without a port is refused" refused rr \
+	'[ { "name": "t", "select": "round_robin", "targets": [ "carrier.test" ] } ]' \
+	'routes[0].targets[0]: a name without a port is shared out by its SRV records'
+check "a weight given to a name without a port is refused" refused weight \
+	'[ { "name": "t", "target": { "address": "carrier.test", "weight": 5 } } ]' \
+	'routes[0].target.weight: a name without a port takes its SRV records'
+
+# ---- calls ------------------------------------------------------------------
+cat >"$WORK/srv.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 2,
+  "run_dir": "$WORK/run",
+  "management_socket": "$WORK/srv.sock",
+  "cdr_file": "$CDR",
+  "routes": [ { "name": "trunk", "target": "carrier.test", "failover_on": [503] } ]
+}
+JSON
+start_daemon srv "$WORK/srv.json"
+
+sipp_uas "$SIP1" uas_bye.xml
+UAS1=${PIDS[-1]}
+sipp_uas "$SIP2" uas_bye.xml
+UAS2=${PIDS[-1]}
+sipp_uas "$BACKUP" uas_bye.xml
+sleep 0.3
+
+# calls NAME N: N calls from a SIPp caller, each answered and ended by the callee
+calls() {
+	sipp_uac "$1" "$D_PORT" uac_wait_bye.xml -m "$2" -l 1 -r 20 -i 127.0.0.1 -p $((D_PORT + 1))
+}
+wait_cdrs() {
+	for _ in $(seq 1 50); do
+		[ -f "$CDR" ] && [ "$(wc -l <"$CDR")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# cdr_targets FROM: "target/attempts" of each CDR from the FROM-th on, sorted
+cdr_targets() {
+	python3 -c 'import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2]):]
+print(" ".join(sorted("%s/%d" % (r["target"], r["attempts"]) for r in recs if r["disposition"] == "answered")))' \
+		"$CDR" "$1"
+}
+
+check "8 calls answered" calls weights 8
+wait_cdrs 8
+check "the priority-10 records shared them 60:20 (6 and 2), none went to priority 20" \
+	test "$(cdr_targets 0)" = "$(python3 -c 'import sys
+print(" ".join(["sip1.carrier.test:%s/1" % sys.argv[1]] * 6 + ["sip2.carrier.test:%s/1" % sys.argv[2]] * 2))' $SIP1 $SIP2)"
+sleep 1.1 # the stats file is written every second
+check "the statistics name each record's address" \
+	test "$(json_get "$STATS" 'sorted((k, v) for k, v in j["controller"]["target_invites"].items() if v)')" = \
+	"[('127.0.0.1:$SIP1', 6), ('127.0.0.1:$SIP2', 2)]"
+check "leg B's Request-URI and To carry the name, not the record's" \
+	grep -q "^INVITE sip:callee@carrier.test SIP/2.0" "$WORK/uas-$SIP1.msg"
+check "leg B's To carries the name" grep -q "^To: <sip:callee@carrier.test>" "$WORK/uas-$SIP1.msg"
+
+# sip1 out of service: calls that start there fail over to sip2, its peer of
+# priority 10, not to the backup
+kill "$UAS1"
+wait "$UAS1" 2>/dev/null
+sipp_uas "$SIP1" uas_503.xml
+UAS1=${PIDS[-1]}
+sleep 0.3
+check "4 calls answered with sip1 answering 503" calls sip1_503 4
+wait_cdrs 12
+check "all 4 taken by sip2 (three after sip1's 503), none by the backup" \
+	test "$(cdr_targets 8)" = \
+	"sip2.carrier.test:$SIP2/1 sip2.carrier.test:$SIP2/2 sip2.carrier.test:$SIP2/2 sip2.carrier.test:$SIP2/2"
+
+# both of priority 10 out of service: the backup takes the calls
+kill "$UAS2"
+wait "$UAS2" 2>/dev/null
+sipp_uas "$SIP2" uas_503.xml
+sleep 0.3
+# (the third starts at sip2: it too tries sip1 before the backup)
+check "4 calls answered with both priority-10 records answering 503" calls both_503 4
+wait_cdrs 16
+check "the priority-20 record took them, third in line" \
+	test "$(cdr_targets 12)" = "$(python3 -c 'import sys
+print(" ".join(["backup.carrier.test:%s/3" % sys.argv[1]] * 4))' $BACKUP)"
+
+# ---- a reload with no DNS server answering keeps the running targets ----------
+kill "$DNS_PID"
+wait "$DNS_PID" 2>/dev/null
+if "$BUILD/sipshardctl" -s "$WORK/srv.sock" reload >"$WORK/reload.out" 2>&1; then
+	not_ok "a reload with no DNS server is refused"
+else
+	check "a reload with no DNS server is refused, naming the lookup" \
+		grep -q "routes\[0\].target: SRV lookup of _sip._udp.carrier.test failed" \
+		"$WORK/reload.out"
+fi
+"$BUILD/sipshardctl" -s "$WORK/srv.sock" config >"$WORK/config-after.json" 2>&1
+check "the running targets are still the three records" \
+	test "$(json_get "$WORK/config-after.json" '[t["address"] for t in j["routes"][0]["targets"]]')" = \
+	"['sip1.carrier.test:$SIP1', 'sip2.carrier.test:$SIP2', 'backup.carrier.test:$BACKUP']"
+
+stop_daemon
+check "no sanitizer report" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$WORK/srv.log'"
+[ "$NOT_OK" -eq 0 ]
