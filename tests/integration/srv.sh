@@ -75,18 +75,12 @@ check_config() {
 JSON
 	"$SIPSHARDD" -c "$WORK/$1.json" --check-config >"$WORK/$1.out" 2>&1
 }
-check "a name without a port loads" check_config expand \
-	'[ { "name": "trunk", "targets": [ "carrier.test", "127.0.0.1:16228" ] },
+ROUTES='[ { "name": "trunk", "targets": [ "carrier.test", "127.0.0.1:16228" ] },
 	   { "name": "plain", "match": { "user_prefix": "p" }, "target": "plain.test" } ]'
-check "its SRV records are its targets, by priority then weight, before the one written after it" \
-	test "$(python3 -c 'import json, sys
-j = json.load(open(sys.argv[1]))
-print([(t["address"], t["weight"], t.get("srv_priority")) if isinstance(t, dict) else t
-       for t in j["routes"][0]["targets"]])' "$WORK/expand.out")" = \
-	"[('sip1.carrier.test:$SIP1', 60, 10), ('sip2.carrier.test:$SIP2', 20, 10), ('backup.carrier.test:$BACKUP', 1, 20), '127.0.0.1:16228']"
-check "a name with no SRV records is its address at port 5060" \
-	test "$(json_get "$WORK/expand.out" 'j["routes"][1]["target"]["address"], j["routes"][1]["target"].get("srv_priority")')" = \
-	"plain.test:5060 None"
+check "names without a port load" check_config expand "$ROUTES"
+check "the configuration prints them as written" \
+	test "$(json_get "$WORK/expand.out" '[r.get("targets", r.get("target")) for r in j["routes"]]')" = \
+	"[['carrier.test', '127.0.0.1:16228'], 'plain.test']"
 check "the resolver was asked for _sip._udp.carrier.test SRV" \
 	grep -q "query\[SRV\] _sip._udp.carrier.test" "$WORK/dns.log"
 
@@ -121,10 +115,36 @@ cat >"$WORK/srv.json" <<JSON
   "run_dir": "$WORK/run",
   "management_socket": "$WORK/srv.sock",
   "cdr_file": "$CDR",
-  "routes": [ { "name": "trunk", "target": "carrier.test", "failover_on": [503] } ]
+  "routes": [ { "name": "trunk", "targets": [ "carrier.test", "127.0.0.1:16228" ], "failover_on": [503] },
+              { "name": "plain", "match": { "user_prefix": "p" }, "target": "plain.test" } ]
 }
 JSON
 start_daemon srv "$WORK/srv.json"
+
+# srv_targets: what sipshardctl targets says the routes' targets are (each as
+# its route writes it, with weight, SRV priority and the name it came from)
+srv_targets() {
+	"$BUILD/sipshardctl" -s "$WORK/srv.sock" targets >"$WORK/targets.json" &&
+		python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(sorted((r["route"], r["target"], r["weight"], r.get("srv_priority"), r.get("domain"))
+             for t in j for r in t["routes"]))' "$WORK/targets.json"
+}
+# wait_log TEXT: until the daemon's log holds TEXT (5 s at most)
+wait_log() {
+	for _ in $(seq 1 50); do
+		grep -qF "$1" "$WORK/srv.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "the log says what each name became" \
+	wait_log "route trunk: carrier.test: SRV record sip1.carrier.test:$SIP1 (127.0.0.1:$SIP1), priority 10, weight 60"
+check "and that plain.test has no SRV records" \
+	wait_log "route plain: plain.test: no SRV records: its address, 127.0.0.1:5060"
+# (the log lines come once the management socket is up)
+check "each SRV record of carrier.test is a target with its weight and priority (a priority of weight 0 only: 1); a name with no SRV records is its address at port 5060" \
+	test "$(srv_targets)" = "[('plain', 'plain.test:5060', 1, None, 'plain.test'), ('trunk', '127.0.0.1:16228', 1, None, None), ('trunk', 'backup.carrier.test:$BACKUP', 1, 20, 'carrier.test'), ('trunk', 'sip1.carrier.test:$SIP1', 60, 10, 'carrier.test'), ('trunk', 'sip2.carrier.test:$SIP2', 20, 10, 'carrier.test')]"
 
 sipp_uas "$SIP1" uas_bye.xml
 UAS1=${PIDS[-1]}
@@ -197,13 +217,12 @@ if "$BUILD/sipshardctl" -s "$WORK/srv.sock" reload >"$WORK/reload.out" 2>&1; the
 	not_ok "a reload with no DNS server is refused"
 else
 	check "a reload with no DNS server is refused, naming the lookup" \
-		grep -q "routes\[0\].target: SRV lookup of _sip._udp.carrier.test failed" \
+		grep -q "routes\[0\].targets\[0\]: SRV lookup of _sip._udp.carrier.test failed" \
 		"$WORK/reload.out"
 fi
-"$BUILD/sipshardctl" -s "$WORK/srv.sock" config >"$WORK/config-after.json" 2>&1
 check "the running targets are still the three records" \
-	test "$(json_get "$WORK/config-after.json" '[t["address"] for t in j["routes"][0]["targets"]]')" = \
-	"['sip1.carrier.test:$SIP1', 'sip2.carrier.test:$SIP2', 'backup.carrier.test:$BACKUP']"
+	test "$(srv_targets | grep -o "carrier.test:[0-9]*" | sort | tr '\n' ' ')" = \
+	"carrier.test:$SIP1 carrier.test:$SIP2 carrier.test:$BACKUP "
 
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$WORK/srv.log'"

@@ -500,6 +500,21 @@ static const struct bad bad_cases[] = {
      "routes[0].targets[1]: port must be 1-65535 in \"10.0.0.1:x\""},
     {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"10.0.0.1:1\"]}]}",
      "routes[0].targets[1]: \"10.0.0.1:1\" is already target 0 of this route"},
+    /* a name without a port: its SRV records (found at load, after these checks) */
+    {"{\"routes\": [{\"targets\": [\"carrier.invalid\", \"10.0.0.1:1\", \"Carrier.invalid\"]}]}",
+     "routes[0].targets[2]: \"Carrier.invalid\" is already target 0 of this route"},
+    {"{\"routes\": [{\"select\": \"round_robin\", \"targets\": [\"10.0.0.1:1\", "
+     "\"carrier.invalid\"]}]}",
+     "routes[0].targets[1]: a name without a port is shared out by its SRV records' priorities "
+     "and weights: not with \"select\": \"round_robin\""},
+    {"{\"routes\": [{\"target\": {\"address\": \"carrier.invalid\", \"weight\": 2}}]}",
+     "routes[0].target.weight: a name without a port takes its SRV records' weights"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1\"}]}",
+     "routes[0].target: expected \"IP:port\", got \"10.0.0.1\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"reg.example\", \"aor\": \"sip:a@b\"}]}",
+     "registrations[0].registrar: \"reg.example\" needs a port: SRV records are looked up for "
+     "route targets only"},
     {"{\"routes\": [{\"targets\": [\"[2001:db8::1]:5080\"]}]}",
      "routes[0].targets[0]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
      "(IPv4)"},
@@ -609,8 +624,6 @@ static const struct bad bad_cases[] = {
      "routes[0].keepalive_s: expected an integer from 0 to 3600, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:5060\"}, {\"target\": \"10.0.0.1:0\"}]}",
      "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
-    {"{\"routes\": [{\"target\": \"foo\"}]}",
-     "routes[0].target: expected \"IP:port\", got \"foo\""},
     {"{\"routes\": [{\"target\": \"0.0.0.0:5080\"}]}",
      "routes[0].target: \"0.0.0.0:5080\" is a wildcard address, not a destination"},
     {"{\"routes\": [{\"target\": \"[2001:db8::1]:5080\"}]}",
@@ -806,9 +819,10 @@ static void test_file_errors(void **state)
 	snprintf(want, sizeof(want), "%s:4:7: '}' expected near '\"bpf\"'", path);
 	assert_string_equal(err, want);
 
-	write_file(path, "{\"routes\": [{\"target\": \"10.0.0.1:1\"}, {\"target\": \"foo\"}]}");
+	write_file(path,
+		   "{\"routes\": [{\"target\": \"10.0.0.1:1\"}, {\"target\": \"10.0.0.2\"}]}");
 	assert_int_equal(config_load_file(&cfg, path, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "%s: routes[1].target: expected \"IP:port\", got \"foo\"",
+	snprintf(want, sizeof(want), "%s: routes[1].target: expected \"IP:port\", got \"10.0.0.2\"",
 		 path);
 	assert_string_equal(err, want);
 

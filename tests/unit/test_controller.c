@@ -123,7 +123,9 @@ static const char session_config[] =
 		      " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
 
 static const char *ctl_config = test_config; /* what open_ctl loads */
-static uint64_t alice_now = 1000;	     /* when alice's datagrams arrive */
+/* changes open_ctl makes to the loaded configuration, or NULL */
+static void (*ctl_config_tweak)(struct config *c);
+static uint64_t alice_now = 1000; /* when alice's datagrams arrive */
 
 static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 		      const struct sockaddr *to, socklen_t tolen)
@@ -218,6 +220,8 @@ static int open_ctl(bool with_cdrs, bool ordered)
 	log_set_level(LOG_LVL_ERROR);
 	if (config_load_string(&cfg, ctl_config, err, sizeof(err)) != 0)
 		fail_msg("config: %s", err);
+	if (ctl_config_tweak)
+		ctl_config_tweak(&cfg);
 	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(
 	    ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path[0] ? setups_path : NULL, 0),
@@ -262,6 +266,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	ctl_config = test_config;
+	ctl_config_tweak = NULL;
 	alice_now = 1000;
 	if (ctl)
 		ctl_close(ctl);
@@ -1919,6 +1924,74 @@ static void test_weighted_round_robin(void **state)
 	}
 }
 
+/* Four targets, the first three as the load makes them of the SRV records
+ * of carrier.example (config.c, srv_targets; the records need a DNS
+ * server, which tests/integration/srv.sh has): 5090 and 5091 of priority 10
+ * weighing 3 and 1, 5092 of priority 20; 5093 written after the name. */
+static const char srv_config[] =
+    SMALL_CONFIG_HEAD " \"routes\": [{\"name\": \"srv\", \"failover_ms\": 1000, \"targets\": ["
+		      "  \"127.0.0.1:5090\", \"127.0.0.1:5091\", \"127.0.0.1:5092\","
+		      "  \"127.0.0.1:5093\"]}]}";
+
+static void srv_tweak(struct config *c)
+{
+	static const uint16_t priority[] = {10, 10, 20}, weight[] = {3, 1, 1};
+	struct config_route *r = &c->routes[0];
+	for (unsigned t = 0; t < 3; t++) {
+		struct config_target *ct = &r->targets[t];
+		snprintf(ct->domain, sizeof(ct->domain), "carrier.example");
+		ct->srv = true;
+		ct->srv_priority = priority[t];
+		ct->weight = weight[t];
+	}
+	r->srv = true;
+}
+
+static int setup_srv(void **state)
+{
+	(void)state;
+	ctl_config = srv_config;
+	ctl_config_tweak = srv_tweak;
+	return open_ctl(true, false);
+}
+
+/* A route with SRV targets: new calls start in the first priority, by
+ * weight (3, 1: a a b a), never at the priority-20 record while one of
+ * priority 10 can take them; a call that fails over tries the rest of its
+ * priority first (one that started at 5091 goes on to 5090), then the
+ * priority-20 record, then the target written after the name. Leg B's
+ * Request-URI and To carry the name, not a record's host. */
+static void test_srv_tiers(void **state)
+{
+	static const uint16_t starts[] = {5090, 5090, 5091, 5090};
+	static const uint16_t then[] = {5090, 5092, 5093};
+	uint16_t port;
+	unsigned inv[4];
+	(void)state;
+
+	for (int i = 0; i < 4; i++) {
+		numbered_invite(i + 1);
+		inv[i] = last_invite_sent(&port);
+		assert_int_equal(port, starts[i]);
+	}
+	const struct sip_msg *x = sent_msg(inv[0]);
+	const char want[] = "sip:+15550001@carrier.example";
+	assert_true(sip_view_eq(sent[inv[0]].buf, x->ruri.whole, want, sizeof(want) - 1));
+	x = sent_msg(inv[0]);
+	assert_true(sip_view_eq(sent[inv[0]].buf, x->to.uri.whole, want, sizeof(want) - 1));
+	unsigned next = inv[2];
+	for (int k = 0; k < 3; k++) {
+		response_from_bob(next, 503, "r3");
+		next = last_invite_sent(&port);
+		assert_int_equal(port, then[k]);
+	}
+	unsigned base = nsent;
+	response_from_bob(next, 503, "r3");
+	assert_int_equal(nsent, base + 2); /* the ACK, and the caller's 503 */
+	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(cdr_int(0, "attempts"), 4);
+}
+
 /* routes[].rewrite: leg B's Request-URI and To user lose "+1" and gain
  * "00", once: the INVITE to the next target is not rewritten again, and the
  * dialog's leg B has the rewritten URI. */
@@ -2801,6 +2874,7 @@ int main(void)
 	    WITH_CONFIG(test_target_by_name, named_config),
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),
 	    WITH_CONFIG(test_round_robin, failover_rr_config),
+	    cmocka_unit_test_setup_teardown(test_srv_tiers, setup_srv, teardown),
 	    WITH_CONFIG(test_target_max_cps, cps_config),
 	    WITH_CONFIG(test_rewrite_user, failover_rewrite_config),
 	    WITH_CONFIG(test_auth_challenge_answered, auth_config),

@@ -155,6 +155,28 @@ struct reload_ctx {
 	uint64_t next_refresh_ms;
 };
 
+/* What each route target written as a name without a port became at this
+ * load (its SRV records, or its own address at port 5060), one log line
+ * each: the configuration prints the name as written. */
+static void log_srv_targets(const struct config *c)
+{
+	char addr[UDP_ADDR_STRLEN];
+	for (unsigned i = 0; i < c->nroutes; i++)
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
+			const struct config_target *ct = &c->routes[i].targets[t];
+			if (!ct->domain[0])
+				continue;
+			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
+			if (ct->srv)
+				log_info("route %s: %s: SRV record %s (%s), priority %u, weight %u",
+					 c->routes[i].name, ct->domain, ct->text, addr,
+					 ct->srv_priority, ct->weight);
+			else
+				log_info("route %s: %s: no SRV records: its address, %s",
+					 c->routes[i].name, ct->domain, addr);
+		}
+}
+
 /* The next time target names are resolved again: dns_refresh_s from now,
  * when the configuration in force has any. */
 static void schedule_refresh(struct reload_ctx *x)
@@ -269,6 +291,7 @@ static int reload(struct reload_ctx *x, json_t *report)
 	if (!x->cli->log_level)
 		log_set_level_name(next->log_level); /* validated by the loader */
 	log_info("reloaded %s", file);
+	log_srv_targets(next);
 	daemon_set_policy(x->d, pol);
 	memcpy(x->current, next, sizeof(*next));
 	schedule_refresh(x);
@@ -428,6 +451,7 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s, advertising %s, %u workers", cfg.listen, cfg.advertise,
 		 d.nworkers);
+	log_srv_targets(&cfg);
 	serve_signals(&rctx, &set);
 	log_info("stopping");
 	daemon_stop(&d);

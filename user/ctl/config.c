@@ -797,7 +797,12 @@ static int target_address(struct cfg_parse *p, const char *path, json_t *v, stru
 	if (rc)
 		return rc;
 	if (parse_ipport(t->text, &t->addr, &t->addr_len, why, sizeof(why)) != 0) {
-		if (srv_allowed && is_srv_domain(t->text)) {
+		if (is_srv_domain(t->text)) {
+			if (!srv_allowed)
+				return fail(p, path,
+					    "\"%s\" needs a port: SRV records are looked up for "
+					    "route targets only",
+					    shown(t->text, b, sizeof(b)));
 			/* expanded into its SRV records by resolve_targets */
 			memcpy(t->domain, t->text, sizeof(t->domain));
 			return 0;
@@ -1083,7 +1088,7 @@ static int resolve_targets(struct cfg_parse *p)
 			if (ct->domain[0]) {
 				/* no address until expand_srv_targets */
 				for (unsigned u = 0; u < t; u++)
-					if (!strcmp(c->routes[i].targets[u].domain, ct->domain))
+					if (!strcasecmp(c->routes[i].targets[u].domain, ct->domain))
 						return fail(p, path,
 							    "\"%s\" is already target %u of this "
 							    "route",
@@ -1796,18 +1801,16 @@ static json_t *auth_json(const struct config_auth *a)
 
 static json_t *target_json(const struct config_target *t)
 {
-	if (!t->max_calls && !t->max_cps && t->weight == 1 && !t->domain[0])
-		return json_string(t->text);
+	/* a target made from a name without a port prints as the name */
+	const char *written = t->domain[0] ? t->domain : t->text;
+	uint32_t weight = t->domain[0] ? 1 : t->weight;
+	if (!t->max_calls && !t->max_cps && weight == 1)
+		return json_string(written);
 	json_t *o = json_object();
-	json_object_set_new(o, "address", json_string(t->text));
+	json_object_set_new(o, "address", json_string(written));
 	json_object_set_new(o, "max_calls", json_integer(t->max_calls));
 	json_object_set_new(o, "max_cps", json_integer(t->max_cps));
-	json_object_set_new(o, "weight", json_integer(t->weight));
-	/* what the load made of a name without a port */
-	if (t->domain[0])
-		json_object_set_new(o, "domain", json_string(t->domain));
-	if (t->srv)
-		json_object_set_new(o, "srv_priority", json_integer(t->srv_priority));
+	json_object_set_new(o, "weight", json_integer(weight));
 	return o;
 }
 
@@ -1874,12 +1877,17 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(m, "source",
 				    r->has_source ? cidr_json(&r->source) : json_null());
 		json_object_set_new(ro, "match", m);
-		if (!r->targets_array && r->ntargets == 1) {
-			json_object_set_new(ro, "target", target_json(&r->targets[0]));
-		} else {
-			json_t *ts = json_array();
-			for (unsigned t = 0; t < r->ntargets; t++)
+		/* as written: the targets of one name without a port are the name,
+		 * once (sipshardctl targets and the log show what it became) */
+		json_t *ts = json_array();
+		for (unsigned t = 0; t < r->ntargets; t++)
+			if (!r->targets[t].domain[0] || t == 0 ||
+			    strcmp(r->targets[t - 1].domain, r->targets[t].domain))
 				json_array_append_new(ts, target_json(&r->targets[t]));
+		if (!r->targets_array) {
+			json_object_set(ro, "target", json_array_get(ts, 0));
+			json_decref(ts);
+		} else {
 			json_object_set_new(ro, "targets", ts);
 		}
 		json_t *fo = json_array();

@@ -277,15 +277,23 @@ static json_t *targets_command(struct daemon *d)
 		for (unsigned r = 0; routes && r < pc->nroutes; r++)
 			for (unsigned k = 0; k < pc->routes[r].ntargets; k++) {
 				const struct config_target *ct = &pc->routes[r].targets[k];
-				if (ct->addr_len == t[i].len &&
-				    !memcmp(&ct->addr, &t[i].addr, t[i].len))
-					json_array_append_new(
-					    routes,
-					    json_pack("{s:s, s:s, s:I, s:I, s:I}", "route",
-						      pc->routes[r].name, "target", ct->text,
-						      "max_calls", (json_int_t)ct->max_calls,
-						      "max_cps", (json_int_t)ct->max_cps, "weight",
-						      (json_int_t)ct->weight));
+				if (ct->addr_len != t[i].len ||
+				    memcmp(&ct->addr, &t[i].addr, t[i].len))
+					continue;
+				json_t *ref = json_pack("{s:s, s:s, s:I, s:I, s:I}", "route",
+							pc->routes[r].name, "target", ct->text,
+							"max_calls", (json_int_t)ct->max_calls,
+							"max_cps", (json_int_t)ct->max_cps,
+							"weight", (json_int_t)ct->weight);
+				/* made from a name without a port: the name, and its SRV
+				 * record's priority (null for the name's own address) */
+				if (ref && ct->domain[0]) {
+					json_object_set_new(ref, "domain", json_string(ct->domain));
+					json_object_set_new(ref, "srv_priority",
+							    ct->srv ? json_integer(ct->srv_priority)
+								    : json_null());
+				}
+				json_array_append_new(routes, ref);
 			}
 		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
 		json_array_append_new(
