@@ -7,8 +7,9 @@
 # a higher one, and leg B's Request-URI keeps the name. A name with no SRV
 # records is its own address at port 5060; a record that says no service,
 # "select": "round_robin" with such a name, and a name that resolves to
-# nothing are refused with the key named; a reload when no DNS server answers
-# is refused and the running targets stay. The daemon runs in a mount
+# nothing are refused with the key named. Every dns_refresh_s the records are
+# read again: when they change, the targets follow; when no DNS server
+# answers, the running targets stay, and a reload is refused. The daemon runs in a mount
 # namespace of its own, where a resolv.conf naming 127.0.0.98 is
 # bind-mounted on /etc/resolv.conf (needs root).
 set -u
@@ -21,6 +22,7 @@ D_PORT=16220 # callers at D_PORT+1
 SIP1=16225
 SIP2=16226
 BACKUP=16227
+SIP3=16224 # comes with the records' change
 DNS_IP=127.0.0.98
 STATS=$WORK/srv.stats.json
 CDR=$WORK/cdr.jsonl
@@ -37,15 +39,18 @@ fi
 # the zone: carrier.test's servers (priority 10: sip1 weight 60, sip2 weight
 # 20; priority 20: backup, weight 0), none.test's "." (no SIP over UDP) and
 # plain.test with an address and no SRV; any other .test name does not exist
+# start_dns [RECORD...]: with these SRV records of carrier.test instead
 start_dns() {
+	local records=("$@")
+	[ ${#records[@]} -gt 0 ] || records=(sip1.carrier.test,$SIP1,10,60
+		sip2.carrier.test,$SIP2,10,20 backup.carrier.test,$BACKUP,20,0)
 	start_bg dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
 		--local=/test/ --listen-address=$DNS_IP --bind-interfaces --port=53 \
 		--pid-file= --user=root --log-queries --log-facility="$WORK/dns.log" \
-		--srv-host=_sip._udp.carrier.test,sip1.carrier.test,$SIP1,10,60 \
-		--srv-host=_sip._udp.carrier.test,sip2.carrier.test,$SIP2,10,20 \
-		--srv-host=_sip._udp.carrier.test,backup.carrier.test,$BACKUP,20,0 \
+		"${records[@]/#/--srv-host=_sip._udp.carrier.test,}" \
 		--srv-host=_sip._udp.none.test \
 		--host-record=sip1.carrier.test,127.0.0.1 --host-record=sip2.carrier.test,127.0.0.1 \
+		--host-record=sip3.carrier.test,127.0.0.1 \
 		--host-record=backup.carrier.test,127.0.0.1 --host-record=plain.test,127.0.0.1
 	DNS_PID=${PIDS[-1]}
 	for _ in $(seq 1 50); do
@@ -115,6 +120,7 @@ cat >"$WORK/srv.json" <<JSON
   "run_dir": "$WORK/run",
   "management_socket": "$WORK/srv.sock",
   "cdr_file": "$CDR",
+  "dns_refresh_s": 1,
   "routes": [ { "name": "trunk", "targets": [ "carrier.test", "127.0.0.1:16228" ], "failover_on": [503] },
               { "name": "plain", "match": { "user_prefix": "p" }, "target": "plain.test" } ]
 }
@@ -202,6 +208,7 @@ check "all 4 taken by sip2 (three after sip1's 503), none by the backup" \
 kill "$UAS2"
 wait "$UAS2" 2>/dev/null
 sipp_uas "$SIP2" uas_503.xml
+UAS2=${PIDS[-1]}
 sleep 0.3
 # (the third starts at sip2: it too tries sip1 before the backup)
 check "4 calls answered with both priority-10 records answering 503" calls both_503 4
@@ -210,9 +217,35 @@ check "the priority-20 record took them, third in line" \
 	test "$(cdr_targets 12)" = "$(python3 -c 'import sys
 print(" ".join(["backup.carrier.test:%s/3" % sys.argv[1]] * 4))' $BACKUP)"
 
-# ---- a reload with no DNS server answering keeps the running targets ----------
+# ---- dns_refresh_s: the records change ---------------------------------------
+# sip1 and the backup gone, sip3 (weight 20, as sip2's) come
 kill "$DNS_PID"
 wait "$DNS_PID" 2>/dev/null
+kill "$UAS2"
+wait "$UAS2" 2>/dev/null
+sipp_uas "$SIP2" uas_bye.xml
+UAS2=${PIDS[-1]}
+sipp_uas "$SIP3" uas_bye.xml
+sleep 0.3
+check "dnsmasq answers with other records" start_dns sip2.carrier.test,$SIP2,10,20 \
+	sip3.carrier.test,$SIP3,10,20
+check "within dns_refresh_s the log says route trunk's records changed" \
+	wait_log "dns_refresh_s: route trunk: the SRV records changed: 3 target(s) now"
+check "and what they are now" \
+	wait_log "route trunk: carrier.test: SRV record sip3.carrier.test:$SIP3 (127.0.0.1:$SIP3), priority 10, weight 20"
+check "sipshardctl targets shows the new records" \
+	test "$(srv_targets | grep -o "carrier.test:[0-9]*" | sort | tr '\n' ' ')" = \
+	"carrier.test:$SIP3 carrier.test:$SIP2 "
+check "2 calls answered" calls changed 2
+wait_cdrs 18
+check "one at each of the two records of equal weight" \
+	test "$(cdr_targets 16)" = "sip2.carrier.test:$SIP2/1 sip3.carrier.test:$SIP3/1"
+
+# ---- no DNS server answering: the running targets are kept ---------------------
+kill "$DNS_PID"
+wait "$DNS_PID" 2>/dev/null
+check "a refresh that gets no answer keeps the targets, and says so" \
+	wait_log "dns_refresh_s: routes[0].targets[0]: SRV lookup of _sip._udp.carrier.test failed (Host name lookup failure); keeping its last targets"
 if "$BUILD/sipshardctl" -s "$WORK/srv.sock" reload >"$WORK/reload.out" 2>&1; then
 	not_ok "a reload with no DNS server is refused"
 else
@@ -220,9 +253,9 @@ else
 		grep -q "routes\[0\].targets\[0\]: SRV lookup of _sip._udp.carrier.test failed" \
 		"$WORK/reload.out"
 fi
-check "the running targets are still the three records" \
+check "the running targets are still the two records" \
 	test "$(srv_targets | grep -o "carrier.test:[0-9]*" | sort | tr '\n' ' ')" = \
-	"carrier.test:$SIP1 carrier.test:$SIP2 carrier.test:$BACKUP "
+	"carrier.test:$SIP3 carrier.test:$SIP2 "
 
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$WORK/srv.log'"

@@ -359,6 +359,37 @@ static void test_target_names(void **state)
 	assert_memory_equal(err, want, strlen(want));
 }
 
+/* dns_refresh_s for targets made from a name without a port (the records
+ * themselves need a DNS server: tests/integration/srv.sh): a route whose
+ * lookup fails keeps its targets as they were, and the failure is named;
+ * a route without such a name is not looked at. */
+static void test_srv_refresh_keeps_targets(void **state)
+{
+	(void)state;
+	load(&cfg, "{\"routes\": [{\"name\": \"a\", \"targets\": [\"127.0.0.1:5090\", "
+		   "\"127.0.0.1:5091\", \"127.0.0.1:5092\"]}, {\"name\": \"b\", \"target\": "
+		   "\"127.0.0.1:5093\"}]}");
+	/* the first two as the load makes them of a name's records */
+	struct config_route *r = &cfg.routes[0];
+	for (unsigned t = 0; t < 2; t++) {
+		snprintf(r->targets[t].domain, sizeof(r->targets[t].domain), "carrier.invalid");
+		r->targets[t].srv = true;
+		r->targets[t].srv_priority = (uint16_t)(10 * (t + 1));
+	}
+	r->srv = true;
+	struct config before;
+	memcpy(&before, &cfg, sizeof(before));
+
+	setenv("RES_OPTIONS", "timeout:1 attempts:1", 1);
+	const struct config_route *changed[2] = {NULL, NULL};
+	assert_int_equal(config_refresh_srv(&cfg, changed, 2, err, sizeof(err)), 0);
+	assert_null(changed[0]);
+	const char *want = "routes[0].targets[0]: ";
+	assert_memory_equal(err, want, strlen(want));
+	assert_non_null(strstr(err, "_sip._udp.carrier.invalid"));
+	assert_memory_equal(&cfg, &before, sizeof(before));
+}
+
 static void test_derived_values(void **state)
 {
 	(void)state;
@@ -934,6 +965,7 @@ int main(void)
 	    cmocka_unit_test(test_route_auth),
 	    cmocka_unit_test(test_registrations),
 	    cmocka_unit_test(test_target_names),
+	    cmocka_unit_test(test_srv_refresh_keeps_targets),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),

@@ -205,15 +205,24 @@ static void refresh_names(struct reload_ctx *x)
 	if (!next)
 		return;
 	memcpy(next, x->current, sizeof(*next));
+	const struct config_route *srv_changed[CONFIG_MAX_ROUTES];
+	int m = config_refresh_srv(next, srv_changed, CONFIG_MAX_ROUTES, err, sizeof(err));
+	if (err[0])
+		log_warn("dns_refresh_s: %s; keeping its last targets", err);
 	int n = config_resolve_names(next, changed, 8, err, sizeof(err));
 	if (err[0])
 		log_warn("dns_refresh_s: %s; keeping its last address", err);
 	struct policy *pol = NULL;
-	if (n > 0 && policy_create(&pol, next, pol_err, sizeof(pol_err)) != 0) {
+	if (n + m > 0 && policy_create(&pol, next, pol_err, sizeof(pol_err)) != 0) {
 		log_error("dns_refresh_s: new addresses not put in service: %s", pol_err);
-		n = 0;
+		n = m = 0;
 	}
-	if (n > 0) {
+	for (int i = 0; i < m && i < CONFIG_MAX_ROUTES; i++)
+		log_info("dns_refresh_s: route %s: the SRV records changed: %u target(s) now",
+			 srv_changed[i]->name, srv_changed[i]->ntargets);
+	if (m > 0)
+		log_srv_targets(next);
+	if (n + m > 0) {
 		for (int i = 0; i < n && i < 8; i++) {
 			/* the same target in the configuration it replaces */
 			const struct config_target *old =

@@ -1757,6 +1757,82 @@ static void resolve_again(const struct config *c, struct config_target *ct,
 	(*n)++;
 }
 
+/* Route r's targets as written: each run of targets made from one name
+ * without a port is that name again, not yet looked up. False when r has
+ * no such name. */
+static bool collapse_srv_targets(struct config_route *r)
+{
+	unsigned n = 0;
+	bool any = false;
+
+	for (unsigned t = 0; t < r->ntargets; t++) {
+		const struct config_target *ct = &r->targets[t];
+		struct config_target *prev = n ? &r->targets[n - 1] : NULL;
+		if (ct->domain[0] && prev && !prev->by_name && !strcmp(prev->domain, ct->domain))
+			continue; /* the same name's next record */
+		struct config_target *w = &r->targets[n++];
+		*w = *ct;
+		if (!w->domain[0])
+			continue;
+		memcpy(w->text, w->domain, sizeof(w->text));
+		w->by_name = w->srv = false;
+		w->srv_priority = 0;
+		w->weight = 1;
+		memset(&w->addr, 0, sizeof(w->addr));
+		w->addr_len = 0;
+		any = true;
+	}
+	r->ntargets = n;
+	r->srv = false;
+	return any;
+}
+
+/* The same targets, in the same order, with the same addresses and shares. */
+static bool same_targets(const struct config_route *a, const struct config_route *b)
+{
+	if (a->ntargets != b->ntargets)
+		return false;
+	for (unsigned t = 0; t < a->ntargets; t++) {
+		const struct config_target *x = &a->targets[t], *y = &b->targets[t];
+		if (strcmp(x->text, y->text) || x->weight != y->weight ||
+		    x->srv_priority != y->srv_priority || x->addr_len != y->addr_len ||
+		    memcmp(&x->addr, &y->addr, x->addr_len))
+			return false;
+	}
+	return true;
+}
+
+int config_refresh_srv(struct config *c, const struct config_route **changed, size_t cap, char *err,
+		       size_t errlen)
+{
+	struct config_route was;
+	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
+	char why[512];
+	int n = 0;
+
+	if (errlen)
+		err[0] = '\0';
+	for (unsigned i = 0; i < c->nroutes; i++) {
+		struct config_route *r = &c->routes[i];
+		was = *r;
+		if (!collapse_srv_targets(r))
+			continue;
+		p.err = why;
+		p.errlen = sizeof(why);
+		int rc = expand_srv_targets(&p, i);
+		if (rc == 0 && !same_targets(&was, r)) {
+			if ((size_t)n < cap)
+				changed[n] = r;
+			n++;
+			continue;
+		}
+		if (rc != 0 && errlen && !err[0])
+			snprintf(err, errlen, "%s", why);
+		*r = was; /* unchanged, or kept for want of an answer */
+	}
+	return n;
+}
+
 int config_resolve_names(struct config *c, const struct config_target **changed, size_t cap,
 			 char *err, size_t errlen)
 {

@@ -232,6 +232,20 @@ void config_keep_restart_keys(struct config *next, const struct config *running)
 int config_resolve_names(struct config *c, const struct config_target **changed, size_t cap,
 			 char *err, size_t errlen);
 
+/*
+ * dns_refresh_s for route targets written as names without a port: their
+ * SRV records (and, for a name without any, its address) looked up again. A
+ * route whose targets come out other than before (records added, gone, or
+ * with another priority, weight, port or address) takes the new ones, with
+ * a new tag, and is listed in changed (cap entries at most); one whose
+ * lookup fails keeps its targets, and the first such failure is described
+ * in err ("" when there was none). Returns how many routes changed. May
+ * block, like config_resolve_names; call it first, so that the addresses
+ * that call compares are those of the targets in force.
+ */
+int config_refresh_srv(struct config *c, const struct config_route **changed, size_t cap, char *err,
+		       size_t errlen);
+
 /* Targets a and b of one route are in one tier: both made from the SRV
  * records of one domain with one priority (RFC 2782: tried by weight before
  * any record of a higher priority). Every other target is a tier alone. */
