@@ -902,7 +902,7 @@ static int srv_lookup(const char *domain, struct srv_record *recs, unsigned cap,
 		      size_t whycap)
 {
 	char qname[CONFIG_TARGET_MAX + 16];
-	unsigned char answer[NS_PACKETSZ * 4];
+	unsigned char answer[8192]; /* 16 records with long names, and more */
 	struct __res_state rs;
 	ns_msg msg;
 	int n = 0;
@@ -922,7 +922,8 @@ static int srv_lookup(const char *domain, struct srv_record *recs, unsigned cap,
 		snprintf(why, whycap, "SRV lookup of %s failed (%s)", qname, hstrerror(herr));
 		return -EAGAIN;
 	}
-	if (ns_initparse(answer, len, &msg) != 0) {
+	/* res_nquery gives the whole answer's length, which may exceed the buffer */
+	if (len > (int)sizeof(answer) || ns_initparse(answer, len, &msg) != 0) {
 		snprintf(why, whycap, "SRV lookup of %s: the answer cannot be read", qname);
 		return -EAGAIN;
 	}
