@@ -205,6 +205,31 @@ static void test_invite_session_expires(void **state)
 	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
 	assert_true(sip_view_eq(out, b.session_expires, "600;refresher=uac", 17));
 
+	/* a caller's Min-SE above timers.session_expires_s: the callee is
+	 * asked for the Min-SE (RFC 4028 8.1), and gets the Min-SE line too;
+	 * one below it changes nothing */
+	static const char min_se_a[] = INVITE_TO_SBC "Min-SE: 2400\r\n"
+						     "Content-Length: 0\r\n\r\n";
+	static const char low_min_se_a[] = INVITE_TO_SBC "Min-SE: 90\r\n"
+							 "Content-Length: 0\r\n\r\n";
+	parse_ok(&a, min_se_a, sizeof(min_se_a) - 1);
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_true(sip_view_eq(out, b.session_expires, "2400", 4));
+	uint32_t caller_min_se = 0;
+	assert_true(sip_hdr_delta_seconds(&b, SIP_HDR_MIN_SE, &caller_min_se));
+	assert_int_equal(caller_min_se, 2400);
+	parse_ok(&a, low_min_se_a, sizeof(low_min_se_a) - 1);
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
+	parse_ok(&a, asks, sizeof(asks) - 1);
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+
 	/* rebuilt after a 422 with Min-SE: 1800: that interval, said twice */
 	struct sip_msg again;
 	rb.min_se_s = 1800;

@@ -101,8 +101,13 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	if (b->credentials)
 		wbuf_puts(&w, b->credentials);
 	if (b->session_expires_s && !a->session_expires.len && !b->min_se_s) {
+		/* never below the caller's Min-SE (RFC 4028 section 8.1), which the
+		 * INVITE carries on to the callee */
+		uint32_t min_se = 0, asked = b->session_expires_s;
+		if (sip_hdr_delta_seconds(a, SIP_HDR_MIN_SE, &min_se) && min_se > asked)
+			asked = min_se;
 		wbuf_puts(&w, "Session-Expires: ");
-		wbuf_put_uint(&w, b->session_expires_s);
+		wbuf_put_uint(&w, asked);
 		wbuf_puts(&w, "\r\n");
 	}
 
