@@ -37,8 +37,9 @@ if ! unshare --mount true 2>/dev/null; then
 fi
 
 # the zone: carrier.test's servers (priority 10: sip1 weight 60, sip2 weight
-# 20; priority 20: backup, weight 0), none.test's "." (no SIP over UDP) and
-# plain.test with an address and no SRV; any other .test name does not exist
+# 20; priority 20: backup, weight 0), none.test's "." (no SIP over UDP),
+# long.test's record with a name too long for a target, and plain.test with
+# an address and no SRV; any other .test name does not exist
 # start_dns [RECORD...]: with these SRV records of carrier.test instead
 start_dns() {
 	local records=("$@")
@@ -49,6 +50,7 @@ start_dns() {
 		--pid-file= --user=root --log-queries --log-facility="$WORK/dns.log" \
 		"${records[@]/#/--srv-host=_sip._udp.carrier.test,}" \
 		--srv-host=_sip._udp.none.test \
+		--srv-host=_sip._udp.long.test,a-host-name-much-too-long-for-a-target.of-the-sipshard-test.carrier.test,5060 \
 		--host-record=sip1.carrier.test,127.0.0.1 --host-record=sip2.carrier.test,127.0.0.1 \
 		--host-record=sip3.carrier.test,127.0.0.1 \
 		--host-record=backup.carrier.test,127.0.0.1 --host-record=plain.test,127.0.0.1
@@ -102,6 +104,9 @@ refused() { # NAME ROUTES_JSON EXPECTED_MESSAGE
 check "a name whose SRV record says no service is refused, the key named" refused none \
 	'[ { "name": "t", "target": "none.test" } ]' \
 	'routes[0].target: no SRV record of _sip._udp.none.test can be used: _sip._udp.none.test says no SIP over UDP'
+check "a name whose only record's host:port is too long is refused" refused long \
+	'[ { "name": "t", "target": "long.test" } ]' \
+	"routes[0].target: no SRV record of _sip._udp.long.test can be used: a record's name and port are longer than 63 bytes"
 check "a name with neither SRV records nor an address is refused" refused nx \
 	'[ { "name": "t", "targets": [ "127.0.0.1:16228", "nx.test" ] } ]' \
 	'routes[0].targets[1]: no SRV records (_sip._udp.nx.test), and "nx.test:5060": nx.test has no IPv4 address'

@@ -876,7 +876,8 @@ static uint32_t route_tag(const struct config_route *r);
 /* One SRV record (RFC 2782). */
 struct srv_record {
 	uint16_t priority, weight, port;
-	char target[NS_MAXDNAME];
+	bool too_long;			/* target did not fit: the record cannot be used */
+	char target[CONFIG_TARGET_MAX]; /* as a target's "name:port" must fit */
 };
 
 /* Lower priorities first; of one priority the heavier first, then by name
@@ -939,9 +940,10 @@ static int srv_lookup(const char *domain, struct srv_record *recs, unsigned cap,
 		r->priority = ns_get16(rd);
 		r->weight = ns_get16(rd + 2);
 		r->port = ns_get16(rd + 4);
-		if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 6, r->target,
-			      sizeof(r->target)) < 0)
-			continue;
+		r->too_long = dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 6, r->target,
+					sizeof(r->target)) < 0;
+		if (r->too_long)
+			r->target[0] = '\0';
 		n++;
 	}
 	qsort(recs, (size_t)n, sizeof(*recs), srv_record_order);
@@ -995,15 +997,17 @@ static int srv_targets(const struct config *c, const struct config_route *r,
 	for (int i = 0; i < nrec && n < room; i++) {
 		struct config_target *t = &out[n];
 		*t = *w;
-		if (!strcmp(recs[i].target, ".") || !recs[i].target[0] || !recs[i].port) {
+		if (!recs[i].too_long &&
+		    (!strcmp(recs[i].target, ".") || !recs[i].target[0] || !recs[i].port)) {
 			snprintf(skipped, sizeof(skipped), "_sip._udp.%s says no SIP over UDP",
 				 w->domain);
 			continue;
 		}
-		if (snprintf(t->text, sizeof(t->text), "%s:%u", recs[i].target, recs[i].port) >=
-		    (int)sizeof(t->text)) {
-			snprintf(skipped, sizeof(skipped), "%.*s...: longer than %zu bytes", 40,
-				 recs[i].target, sizeof(t->text) - 1);
+		if (recs[i].too_long || snprintf(t->text, sizeof(t->text), "%s:%u", recs[i].target,
+						 recs[i].port) >= (int)sizeof(t->text)) {
+			snprintf(skipped, sizeof(skipped),
+				 "a record's name and port are longer than %zu bytes",
+				 sizeof(t->text) - 1);
 			continue;
 		}
 		t->by_name = true;

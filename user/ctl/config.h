@@ -32,7 +32,7 @@
 #define CONFIG_MAX_TARGETS	 8   /* per route, tried in order */
 #define CONFIG_MAX_FAILOVER	 16  /* statuses in routes[].failover_on */
 #define CONFIG_TARGET_MAX	 64  /* "[IPv6 with a dotted quad]:65535" is 54 */
-#define CONFIG_MAX_SRV_RECORDS	 16  /* of one name, read at a load (the best are used) */
+#define CONFIG_MAX_SRV_RECORDS	 64  /* of one name, read at a load (the best are used) */
 #define CONFIG_MAX_REGISTRATIONS 16
 #define CONFIG_AOR_MAX		 256 /* "sip:user@domain" of a registration */
 
