@@ -549,6 +549,11 @@ static const struct bad bad_cases[] = {
     {"{\"routes\": [{\"targets\": [\"[2001:db8::1]:5080\"]}]}",
      "routes[0].targets[0]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
      "(IPv4)"},
+    /* named by its index as written, past a name without a port (whose
+     * records would come before it) */
+    {"{\"routes\": [{\"targets\": [\"carrier.invalid\", \"[2001:db8::1]:5080\"]}]}",
+     "routes[0].targets[1]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
+     "(IPv4)"},
     {"{\"routes\": [{\"targets\": [\"10.0.0.1:1\", \"[2001:db8::1]:5080\"]}]}",
      "routes[0].targets[1]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
      "(IPv4)"},

@@ -871,6 +871,20 @@ static int resolve_name(const struct config *c, const struct config_target *ct,
 	return 0;
 }
 
+/* One UDP socket family per daemon: an address of the other family could
+ * never be reached, except from a dual-stack [::] socket. */
+static int reachable(struct cfg_parse *p, const char *path, const char *what,
+		     const struct config_target *ct)
+{
+	const struct config *c = p->c;
+	int family = ct->addr.ss_family;
+	if (listen_dual(c) || family == c->listen_addr.ss_family)
+		return 0;
+	return fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
+		    family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
+		    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+}
+
 static uint32_t route_tag(const struct config_route *r);
 
 /* One SRV record (RFC 2782). */
@@ -1075,9 +1089,10 @@ static int expand_srv_targets(struct cfg_parse *p, unsigned i)
 	return 0;
 }
 
-/* Every target given by name gets its address (resolve_name); then no route
- * may name one address twice; then names without a port become the targets
- * of their SRV records (expand_srv_targets). */
+/* Every target given by name gets its address (resolve_name), and must be
+ * reachable from listen; then no route may name one address twice; then
+ * names without a port become the targets of their SRV records
+ * (expand_srv_targets). */
 static int resolve_targets(struct cfg_parse *p)
 {
 	struct config *c = p->c;
@@ -1090,6 +1105,9 @@ static int resolve_targets(struct cfg_parse *p)
 			if (ct->by_name &&
 			    resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)) != 0)
 				return fail(p, path, "%s", why);
+			/* here, while t is the target's index as written */
+			if (!ct->domain[0] && reachable(p, path, "target", ct) != 0)
+				return -EINVAL;
 			if (ct->domain[0]) {
 				/* no address until expand_srv_targets */
 				for (unsigned u = 0; u < t; u++)
@@ -1567,20 +1585,6 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	return -ENOENT;
 }
 
-/* One UDP socket family per daemon: an address of the other family could
- * never be reached, except from a dual-stack [::] socket. */
-static int reachable(struct cfg_parse *p, const char *path, const char *what,
-		     const struct config_target *ct)
-{
-	const struct config *c = p->c;
-	int family = ct->addr.ss_family;
-	if (listen_dual(c) || family == c->listen_addr.ss_family)
-		return 0;
-	return fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
-		    family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
-		    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
-}
-
 /* What spans several keys, and values derived from others. */
 static int finish(struct cfg_parse *p)
 {
@@ -1638,19 +1642,11 @@ static int finish(struct cfg_parse *p)
 		}
 	}
 
-	/* one UDP socket family per daemon: a target of the other family could
-	 * never be reached, except from a dual-stack [::] socket */
+	/* route targets resolved, checked reachable (one UDP socket family per
+	 * daemon) and made of SRV records; then the registrars */
 	int rc = resolve_targets(p);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < c->nroutes; i++)
-		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
-			char path[48];
-			target_path(c, i, t, path, sizeof(path));
-			rc = reachable(p, path, "target", &c->routes[i].targets[t]);
-			if (rc)
-				return rc;
-		}
 	for (unsigned i = 0; i < c->nregistrations; i++) {
 		struct config_target *ct = &c->registrations[i].registrar;
 		char path[48];
