@@ -9,7 +9,9 @@
 # "select": "round_robin" with such a name, and a name that resolves to
 # nothing are refused with the key named. Every dns_refresh_s the records are
 # read again: when they change, the targets follow; when no DNS server
-# answers, the running targets stay, and a reload is refused. The daemon runs in a mount
+# answers, the running targets stay, and a reload is refused. A registrar
+# given as a name without a port registers at its SRV records in turn: one
+# that gives no answer passes the next attempt to the next record. The daemon runs in a mount
 # namespace of its own, where a resolv.conf naming 127.0.0.98 is
 # bind-mounted on /etc/resolv.conf (needs root).
 set -u
@@ -23,6 +25,8 @@ SIP1=16225
 SIP2=16226
 BACKUP=16227
 SIP3=16224 # comes with the records' change
+REG1=16222 # registrar records: the first never answers
+REG2=16223
 DNS_IP=127.0.0.98
 STATS=$WORK/srv.stats.json
 CDR=$WORK/cdr.jsonl
@@ -53,6 +57,9 @@ start_dns() {
 		--srv-host=_sip._udp.long.test,a-host-name-much-too-long-for-a-target.of-the-sipshard-test.carrier.test,5060 \
 		--host-record=sip1.carrier.test,127.0.0.1 --host-record=sip2.carrier.test,127.0.0.1 \
 		--host-record=sip3.carrier.test,127.0.0.1 \
+		--srv-host=_sip._udp.reg.test,reg1.test,$REG1,10,0 \
+		--srv-host=_sip._udp.reg.test,reg2.test,$REG2,20,0 \
+		--host-record=reg1.test,127.0.0.1 --host-record=reg2.test,127.0.0.1 \
 		--host-record=backup.carrier.test,127.0.0.1 --host-record=plain.test,127.0.0.1
 	DNS_PID=${PIDS[-1]}
 	for _ in $(seq 1 50); do
@@ -264,4 +271,48 @@ check "the running targets are still the two records" \
 
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$WORK/srv.log'"
+
+# ---- a registrar given as a name without a port ---------------------------------
+# reg.test: reg1 (priority 10) never answers, reg2 (priority 20) does; Timer F
+# is 64 x t1_ms, 3.2 s here
+check "dnsmasq answers again" start_dns
+sip_target 127.0.0.1 "$REG1" "$WORK/reg1.callids" "$WORK/reg1.up" "$WORK/reg1.options" \
+	"$WORK/reg1.registers"
+touch "$WORK/reg2.up"
+sip_target 127.0.0.1 "$REG2" "$WORK/reg2.callids" "$WORK/reg2.up" "$WORK/reg2.options" \
+	"$WORK/reg2.registers"
+cat >"$WORK/reg.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 1,
+  "run_dir": "$WORK/run",
+  "management_socket": "$WORK/srv.sock",
+  "timers": { "t1_ms": 50 },
+  "routes": [ { "name": "plain", "target": "127.0.0.1:16228" } ],
+  "registrations": [ { "name": "reg", "registrar": "reg.test", "aor": "sip:acct@reg.test",
+                       "expires_s": 600, "retry_s": 1 } ]
+}
+JSON
+mv "$WORK/srv.log" "$WORK/srv-routes.log" # (kept: the next start writes srv.log)
+start_daemon srv "$WORK/reg.json"
+check "the log says the registrar's records, the first tried first" \
+	wait_log "registration reg: registrar reg.test: SRV record reg1.test:$REG1 (127.0.0.1:$REG1), tried first"
+# wait_registered: until sipshardctl registrations says registered (10 s at most)
+wait_registered() {
+	for _ in $(seq 1 100); do
+		"$BUILD/sipshardctl" -s "$WORK/srv.sock" registrations >"$WORK/regs.json" 2>/dev/null &&
+			[ "$(json_get "$WORK/regs.json" 'j[0]["registered"]')" = True ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "registered, at the second record once the first gave no answer" wait_registered
+check "sipshardctl registrations names the name, the record and its address" \
+	test "$(json_get "$WORK/regs.json" 'j[0]["registrar"], j[0]["registrar_record"], j[0]["address"]')" = \
+	"reg.test reg2.test:$REG2 127.0.0.1:$REG2"
+check "the log says the attempt moved on to the next record" \
+	wait_log "registration reg at reg1.test:$REG1: 408 (no final response by Timer F); next attempt in 1 s, at reg2.test:$REG2"
+check "reg2 got the REGISTER" test "$(wc -l <"$WORK/reg2.registers")" -ge 1
+stop_daemon
+check "no sanitizer report (registrar)" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$WORK/srv.log'"
 [ "$NOT_OK" -eq 0 ]

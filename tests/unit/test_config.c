@@ -381,9 +381,9 @@ static void test_srv_refresh_keeps_targets(void **state)
 	memcpy(&before, &cfg, sizeof(before));
 
 	setenv("RES_OPTIONS", "timeout:1 attempts:1", 1);
-	const struct config_route *changed[2] = {NULL, NULL};
+	struct config_srv_change changed[2] = {{NULL, NULL, 0}, {NULL, NULL, 0}};
 	assert_int_equal(config_refresh_srv(&cfg, changed, 2, err, sizeof(err)), 0);
-	assert_null(changed[0]);
+	assert_null(changed[0].name);
 	const char *want = "routes[0].targets[0]: ";
 	assert_memory_equal(err, want, strlen(want));
 	assert_non_null(strstr(err, "_sip._udp.carrier.invalid"));
@@ -542,10 +542,6 @@ static const struct bad bad_cases[] = {
      "routes[0].target.weight: a name without a port takes its SRV records' weights"},
     {"{\"routes\": [{\"target\": \"10.0.0.1\"}]}",
      "routes[0].target: expected \"IP:port\", got \"10.0.0.1\""},
-    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
-     "\"reg.example\", \"aor\": \"sip:a@b\"}]}",
-     "registrations[0].registrar: \"reg.example\" needs a port: SRV records are looked up for "
-     "route targets only"},
     {"{\"routes\": [{\"targets\": [\"[2001:db8::1]:5080\"]}]}",
      "routes[0].targets[0]: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" "
      "(IPv4)"},

@@ -13,6 +13,8 @@
  * keeps. Does not cover: the controller's wiring (integration test
  * register.sh).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -35,6 +37,7 @@ static struct reg_set rs;
 static struct {
 	char buf[REG_REQUEST_MAX];
 	size_t len;
+	uint16_t port; /* where it went */
 } sent[MAX_SENT];
 static unsigned nsent;
 static uint64_t rng = 0x9e3779b97f4a7c15u;
@@ -45,11 +48,11 @@ static void hook_send(void *arg, const char *buf, size_t len, const struct socka
 		      socklen_t tolen)
 {
 	(void)arg;
-	(void)to;
-	(void)tolen;
 	assert_true(nsent < MAX_SENT);
 	assert_true(len <= sizeof(sent[0].buf));
+	assert_int_equal(tolen, sizeof(struct sockaddr_in));
 	memcpy(sent[nsent].buf, buf, len);
+	sent[nsent].port = ntohs(((const struct sockaddr_in *)(const void *)to)->sin_port);
 	sent[nsent++].len = len;
 }
 
@@ -264,6 +267,54 @@ static void test_challenge_registered_refreshed(void **state)
 }
 
 /* A second challenge that does not say stale: the password is wrong. */
+/* A registrar given as a name without a port: its SRV records (as the load
+ * makes them, config.c; the records themselves need a DNS server:
+ * tests/integration/srv.sh) are tried in turn. An attempt answered 503, or
+ * given up at Timer F, moves the next one to the next record, round the
+ * list; one refused otherwise (403) stays at its record. */
+static void test_registrar_srv_records(void **state)
+{
+	(void)state;
+	struct config_registration *g = &cfg.registrations[0];
+	snprintf(g->registrar.domain, sizeof(g->registrar.domain), "trunk.example.net");
+	for (unsigned t = 0; t < 2; t++) {
+		g->registrar_srv[t] = g->registrar;
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&g->registrar_srv[t].addr;
+		in4->sin_port = htons((uint16_t)(5070 + t));
+		snprintf(g->registrar_srv[t].text, sizeof(g->registrar_srv[t].text),
+			 "sip%u.trunk.example.net:%u", t + 1, 5070 + t);
+		g->registrar_srv[t].srv = true;
+	}
+	g->nregistrar_srv = 2;
+	memset(&rs, 0, sizeof(rs));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+
+	reg_tick(&rs, 0, &ops);
+	assert_int_equal(sent[0].port, 5070);
+	assert_string_equal(reg_registrar(&rs.e[0])->text, "sip1.trunk.example.net:5070");
+	respond(0, 503, "", 10);
+	reg_tick(&rs, 20010, &ops);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent[1].port, 5071);
+	respond(1, 403, "", 20020);
+	reg_tick(&rs, 40020, &ops);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(sent[2].port, 5071);
+	/* Timer F (32 s): on to the first record again */
+	for (uint64_t t = 40020; t <= 40020 + 32000; t += 500)
+		reg_tick(&rs, t, &ops);
+	assert_int_equal(rs.e[0].last_status, 408);
+	unsigned before = nsent;
+	reg_tick(&rs, 40020 + 32000 + 20000, &ops);
+	assert_int_equal(nsent, before + 1);
+	assert_int_equal(sent[before].port, 5070);
+	/* a reload with the same records keeps the place (and the binding) */
+	uint8_t at = rs.e[0].srv_at;
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	assert_int_equal(rs.e[0].srv_at, at);
+	assert_int_equal(rs.e[0].cseq, sent_msg(before)->cseq.num);
+}
+
 static void test_credentials_refused(void **state)
 {
 	(void)state;
@@ -414,6 +465,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_retransmissions_and_timer_f, setup),
 	    cmocka_unit_test_setup(test_challenge_registered_refreshed, setup),
 	    cmocka_unit_test_setup(test_credentials_refused, setup),
+	    cmocka_unit_test_setup(test_registrar_srv_records, setup),
 	    cmocka_unit_test_setup(test_answer_too_long, setup),
 	    cmocka_unit_test_prestate_setup_teardown(test_no_credentials_and_no_time, setup, NULL,
 						     (void *)REG_CONFIG("")),

@@ -175,10 +175,20 @@ static void log_srv_targets(const struct config *c)
 				log_info("route %s: %s: no SRV records: its address, %s",
 					 c->routes[i].name, ct->domain, addr);
 		}
+	for (unsigned i = 0; i < c->nregistrations; i++) {
+		const struct config_registration *g = &c->registrations[i];
+		for (unsigned t = 0; t < g->nregistrar_srv; t++) {
+			const struct config_target *ct = &g->registrar_srv[t];
+			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
+			log_info("registration %s: registrar %s: %s%s (%s)%s", g->name, ct->domain,
+				 ct->srv ? "SRV record " : "no SRV records: ", ct->text, addr,
+				 t == 0 ? ", tried first" : "");
+		}
+	}
 }
 
-/* The next time target names are resolved again: dns_refresh_s from now,
- * when the configuration in force has any. */
+/* The next time target and registrar names are resolved again:
+ * dns_refresh_s from now, when the configuration in force has any. */
 static void schedule_refresh(struct reload_ctx *x)
 {
 	bool names = false;
@@ -186,6 +196,10 @@ static void schedule_refresh(struct reload_ctx *x)
 	for (unsigned i = 0; i < c->nroutes; i++)
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++)
 			names |= c->routes[i].targets[t].by_name;
+	/* registrars too, when no route target has a name */
+	for (unsigned i = 0; i < c->nregistrations; i++)
+		names |= c->registrations[i].registrar.by_name ||
+			 c->registrations[i].registrar.domain[0];
 	x->next_refresh_ms =
 	    names && c->dns_refresh_s ? clock_mono_ms() + 1000ull * c->dns_refresh_s : UINT64_MAX;
 }
@@ -205,8 +219,9 @@ static void refresh_names(struct reload_ctx *x)
 	if (!next)
 		return;
 	memcpy(next, x->current, sizeof(*next));
-	const struct config_route *srv_changed[CONFIG_MAX_ROUTES];
-	int m = config_refresh_srv(next, srv_changed, CONFIG_MAX_ROUTES, err, sizeof(err));
+	struct config_srv_change srv_changed[CONFIG_MAX_ROUTES + CONFIG_MAX_REGISTRATIONS];
+	const size_t srv_cap = sizeof(srv_changed) / sizeof(srv_changed[0]);
+	int m = config_refresh_srv(next, srv_changed, srv_cap, err, sizeof(err));
 	if (err[0])
 		log_warn("dns_refresh_s: %s; keeping its last targets", err);
 	int n = config_resolve_names(next, changed, 8, err, sizeof(err));
@@ -217,9 +232,9 @@ static void refresh_names(struct reload_ctx *x)
 		log_error("dns_refresh_s: new addresses not put in service: %s", pol_err);
 		n = m = 0;
 	}
-	for (int i = 0; i < m && i < CONFIG_MAX_ROUTES; i++)
-		log_info("dns_refresh_s: route %s: the SRV records changed: %u target(s) now",
-			 srv_changed[i]->name, srv_changed[i]->ntargets);
+	for (int i = 0; i < m && (size_t)i < srv_cap; i++)
+		log_info("dns_refresh_s: %s %s: the SRV records changed: %u target(s) now",
+			 srv_changed[i].kind, srv_changed[i].name, srv_changed[i].ntargets);
 	if (m > 0)
 		log_srv_targets(next);
 	if (n + m > 0) {

@@ -788,8 +788,7 @@ static bool is_srv_domain(const char *s)
 /* A target's address: numeric, or a host name that resolve_targets resolves
  * once listen is known (a route target's name without a port: its SRV
  * records); not a wildcard. */
-static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t,
-			  bool srv_allowed)
+static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)
 {
 	char why[200], host[CONFIG_TARGET_MAX], b[80];
 	bool port_ok = false;
@@ -798,12 +797,7 @@ static int target_address(struct cfg_parse *p, const char *path, json_t *v, stru
 		return rc;
 	if (parse_ipport(t->text, &t->addr, &t->addr_len, why, sizeof(why)) != 0) {
 		if (is_srv_domain(t->text)) {
-			if (!srv_allowed)
-				return fail(p, path,
-					    "\"%s\" needs a port: SRV records are looked up for "
-					    "route targets only",
-					    shown(t->text, b, sizeof(b)));
-			/* expanded into its SRV records by resolve_targets */
+			/* made into its SRV records' targets once listen is known */
 			memcpy(t->domain, t->text, sizeof(t->domain));
 			return 0;
 		}
@@ -964,11 +958,12 @@ static int srv_lookup(const char *domain, struct srv_record *recs, unsigned cap,
 	return n;
 }
 
-/* An address of route r other than target `self` that is addr already. */
+/* An address of route r (none when NULL) other than target `self` that is
+ * addr already. */
 static bool route_has_addr(const struct config_route *r, const struct config_target *self,
 			   const struct sockaddr_storage *addr, socklen_t len)
 {
-	for (unsigned t = 0; t < r->ntargets; t++)
+	for (unsigned t = 0; r && t < r->ntargets; t++)
 		if (&r->targets[t] != self && r->targets[t].addr_len == len &&
 		    memcmp(&r->targets[t].addr, addr, len) == 0)
 			return true;
@@ -976,14 +971,13 @@ static bool route_has_addr(const struct config_route *r, const struct config_tar
 }
 
 /*
- * The targets that the name written as target w of route r stands for (RFC
- * 3263 4.2), into out (at most room): one per SRV record of the name whose
- * target resolves (resolve_name) to an address the route has no target at
- * yet, each with w's limits, the record's priority and weight (of a
- * priority whose records all weigh 0, each 1: RFC 2782 shares them
- * alike); with no SRV records, the name's own address at port 5060. "."
- * (no service) and names too long for a target are passed over. Returns
- * how many, or -EHOSTUNREACH with why.
+ * The targets that the name written as target w of route r (NULL for a
+ * registrar) stands for (RFC 3263 4.2), into out (at most room): one per SRV record of the name
+ * whose target resolves (resolve_name) to an address the route has no target at yet, each with w's
+ * limits, the record's priority and weight (of a priority whose records all weigh 0, each 1: RFC
+ * 2782 shares them alike); with no SRV records, the name's own address at port 5060. "." (no
+ * service) and names too long for a target are passed over. Returns how many, or -EHOSTUNREACH with
+ * why.
  */
 static int srv_targets(const struct config *c, const struct config_route *r,
 		       const struct config_target *w, struct config_target *out, unsigned room,
@@ -998,7 +992,14 @@ static int srv_targets(const struct config *c, const struct config_route *r,
 		return -EHOSTUNREACH;
 	if (nrec == 0) {
 		out[0] = *w;
-		snprintf(out[0].text, sizeof(out[0].text), "%s:5060", w->domain);
+		if (snprintf(out[0].text, sizeof(out[0].text), "%.*s:5060",
+			     (int)sizeof(out[0].text) - 1, w->domain) >= (int)sizeof(out[0].text)) {
+			snprintf(why, whycap,
+				 "no SRV records (_sip._udp.%s), and \"%s:5060\" is "
+				 "longer than %zu bytes",
+				 w->domain, w->domain, sizeof(out[0].text) - 1);
+			return -EHOSTUNREACH;
+		}
 		out[0].by_name = true;
 		char a[CONFIG_TARGET_MAX + 160];
 		if (resolve_name(c, &out[0], &out[0].addr, &out[0].addr_len, a, sizeof(a)) != 0) {
@@ -1146,7 +1147,7 @@ static int target_member(struct cfg_parse *p, const char *path, const char *k, j
 {
 	struct config_target *t = arg;
 	if (!strcmp(k, "address"))
-		return target_address(p, path, v, t, true);
+		return target_address(p, path, v, t);
 	if (!strcmp(k, "max_calls"))
 		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
 	if (!strcmp(k, "max_cps"))
@@ -1172,7 +1173,7 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 		if (!rc && !json_object_get(v, "address"))
 			rc = fail(p, path, "missing \"address\"");
 	} else if (json_is_string(v)) {
-		rc = target_address(p, path, v, t, true);
+		rc = target_address(p, path, v, t);
 	} else {
 		rc = fail(p, path,
 			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
@@ -1424,7 +1425,7 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 	if (!strcmp(k, "name"))
 		return get_name(p, path, v, g->name, sizeof(g->name));
 	if (!strcmp(k, "registrar"))
-		return target_address(p, path, v, &g->registrar, false);
+		return target_address(p, path, v, &g->registrar);
 	if (!strcmp(k, "aor"))
 		return get_aor(p, path, v, g);
 	if (!strcmp(k, "auth"))
@@ -1648,9 +1649,18 @@ static int finish(struct cfg_parse *p)
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < c->nregistrations; i++) {
-		struct config_target *ct = &c->registrations[i].registrar;
-		char path[48];
+		struct config_registration *g = &c->registrations[i];
+		struct config_target *ct = &g->registrar;
+		char path[48], swhy[512];
 		snprintf(path, sizeof(path), "registrations[%u].registrar", i);
+		if (ct->domain[0]) {
+			int n = srv_targets(c, NULL, ct, g->registrar_srv, CONFIG_MAX_REGISTRAR_SRV,
+					    swhy, sizeof(swhy));
+			if (n < 0)
+				return fail(p, path, "%s", swhy);
+			g->nregistrar_srv = (unsigned)n;
+			continue;
+		}
 		if (ct->by_name && resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)))
 			return fail(p, path, "%s", why);
 		rc = reachable(p, path, "registrar", ct);
@@ -1789,12 +1799,13 @@ static bool collapse_srv_targets(struct config_route *r)
 }
 
 /* The same targets, in the same order, with the same addresses and shares. */
-static bool same_targets(const struct config_route *a, const struct config_route *b)
+static bool same_targets(const struct config_target *a, unsigned na, const struct config_target *b,
+			 unsigned nb)
 {
-	if (a->ntargets != b->ntargets)
+	if (na != nb)
 		return false;
-	for (unsigned t = 0; t < a->ntargets; t++) {
-		const struct config_target *x = &a->targets[t], *y = &b->targets[t];
+	for (unsigned t = 0; t < na; t++) {
+		const struct config_target *x = &a[t], *y = &b[t];
 		if (strcmp(x->text, y->text) || x->weight != y->weight ||
 		    x->srv_priority != y->srv_priority || x->addr_len != y->addr_len ||
 		    memcmp(&x->addr, &y->addr, x->addr_len))
@@ -1803,12 +1814,20 @@ static bool same_targets(const struct config_route *a, const struct config_route
 	return true;
 }
 
-int config_refresh_srv(struct config *c, const struct config_route **changed, size_t cap, char *err,
+static void note_srv_change(struct config_srv_change *changed, size_t cap, int *n, const char *kind,
+			    const char *name, unsigned ntargets)
+{
+	if ((size_t)*n < cap)
+		changed[*n] = (struct config_srv_change){kind, name, ntargets};
+	(*n)++;
+}
+
+int config_refresh_srv(struct config *c, struct config_srv_change *changed, size_t cap, char *err,
 		       size_t errlen)
 {
 	struct config_route was;
-	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
 	char why[512];
+	struct cfg_parse p = {.c = c, .err = why, .errlen = sizeof(why)};
 	int n = 0;
 
 	if (errlen)
@@ -1818,18 +1837,32 @@ int config_refresh_srv(struct config *c, const struct config_route **changed, si
 		was = *r;
 		if (!collapse_srv_targets(r))
 			continue;
-		p.err = why;
-		p.errlen = sizeof(why);
 		int rc = expand_srv_targets(&p, i);
-		if (rc == 0 && !same_targets(&was, r)) {
-			if ((size_t)n < cap)
-				changed[n] = r;
-			n++;
+		if (rc == 0 && !same_targets(was.targets, was.ntargets, r->targets, r->ntargets)) {
+			note_srv_change(changed, cap, &n, "route", r->name, r->ntargets);
 			continue;
 		}
 		if (rc != 0 && errlen && !err[0])
 			snprintf(err, errlen, "%s", why);
 		*r = was; /* unchanged, or kept for want of an answer */
+	}
+	for (unsigned i = 0; i < c->nregistrations; i++) {
+		struct config_registration *g = &c->registrations[i];
+		struct config_target got[CONFIG_MAX_REGISTRAR_SRV];
+		if (!g->registrar.domain[0])
+			continue;
+		int k = srv_targets(c, NULL, &g->registrar, got, CONFIG_MAX_REGISTRAR_SRV, why,
+				    sizeof(why));
+		if (k < 0) {
+			if (errlen && !err[0])
+				snprintf(err, errlen, "registrations[%u].registrar: %s", i, why);
+			continue;
+		}
+		if (same_targets(g->registrar_srv, g->nregistrar_srv, got, (unsigned)k))
+			continue;
+		memcpy(g->registrar_srv, got, (size_t)k * sizeof(got[0]));
+		g->nregistrar_srv = (unsigned)k;
+		note_srv_change(changed, cap, &n, "registration", g->name, (unsigned)k);
 	}
 	return n;
 }

@@ -34,6 +34,7 @@
 #define CONFIG_TARGET_MAX	 64  /* "[IPv6 with a dotted quad]:65535" is 54 */
 #define CONFIG_MAX_SRV_RECORDS	 64  /* of one name, read at a load (the best are used) */
 #define CONFIG_MAX_REGISTRATIONS 16
+#define CONFIG_MAX_REGISTRAR_SRV 4   /* SRV records a registrar's name may give */
 #define CONFIG_AOR_MAX		 256 /* "sip:user@domain" of a registration */
 
 struct config_cidr {
@@ -114,11 +115,17 @@ struct config_route {
 struct config_registration {
 	char name[64];
 	struct config_target registrar; /* where the REGISTERs go */
-	char aor[CONFIG_AOR_MAX];	/* "sip:user@domain": To and From */
-	uint16_t aor_user_len;		/* aor + 4: the user part, then '@' and the domain */
-	struct config_auth auth;	/* username "" = none: a challenge fails it */
-	uint32_t expires_s;		/* asked for: 60-86400 */
-	uint32_t retry_s;		/* after a failure: 1-3600 */
+	/* registrar written as a name without a port (its domain set): the
+	 * targets of its SRV records (RFC 3263 4.2), best first; an attempt that
+	 * fails for want of an answer or with 5xx moves on to the next one
+	 * (register.c). 0 for a registrar with a port */
+	struct config_target registrar_srv[CONFIG_MAX_REGISTRAR_SRV];
+	unsigned nregistrar_srv;
+	char aor[CONFIG_AOR_MAX]; /* "sip:user@domain": To and From */
+	uint16_t aor_user_len;	  /* aor + 4: the user part, then '@' and the domain */
+	struct config_auth auth;  /* username "" = none: a challenge fails it */
+	uint32_t expires_s;	  /* asked for: 60-86400 */
+	uint32_t retry_s;	  /* after a failure: 1-3600 */
 };
 
 struct config_ood {
@@ -233,17 +240,23 @@ int config_resolve_names(struct config *c, const struct config_target **changed,
 			 char *err, size_t errlen);
 
 /*
- * dns_refresh_s for route targets written as names without a port: their
- * SRV records (and, for a name without any, its address) looked up again. A
- * route whose targets come out other than before (records added, gone, or
- * with another priority, weight, port or address) takes the new ones, with
- * a new tag, and is listed in changed (cap entries at most); one whose
- * lookup fails keeps its targets, and the first such failure is described
- * in err ("" when there was none). Returns how many routes changed. May
+ * dns_refresh_s for route targets and registrars written as names without
+ * a port: their SRV records (and, for a name without any, its address)
+ * looked up again. A route or registration whose targets come out other than
+ * before (records added, gone, or with another priority, weight, port or
+ * address) takes the new ones (a route with a new tag) and is listed in
+ * changed (cap entries at most); one whose lookup fails keeps its targets,
+ * and the first such failure is described in err ("" when there was none).
+ * Returns how many changed. May
  * block, like config_resolve_names; call it first, so that the addresses
  * that call compares are those of the targets in force.
  */
-int config_refresh_srv(struct config *c, const struct config_route **changed, size_t cap, char *err,
+struct config_srv_change {
+	const char *kind;  /* "route" or "registration" */
+	const char *name;  /* its name */
+	unsigned ntargets; /* the targets (or registrar records) it has now */
+};
+int config_refresh_srv(struct config *c, struct config_srv_change *changed, size_t cap, char *err,
 		       size_t errlen);
 
 /* Targets a and b of one route are in one tier: both made from the SRV

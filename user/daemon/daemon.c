@@ -355,18 +355,21 @@ static json_t *registrations_command(struct daemon *d, uint64_t now)
 	for (unsigned i = 0; all && i < rs->n; i++) {
 		const struct reg_entry *e = &rs->e[i];
 		bool on = reg_is_registered(e, now);
-		udp_format_addr((const struct sockaddr *)&e->cfg.registrar.addr, addr,
-				sizeof(addr));
-		json_array_append_new(
-		    all, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:I}", "name",
-				   e->cfg.name, "registrar", e->cfg.registrar.text, "address", addr,
-				   "aor", e->cfg.aor, "registered", on, "expires_in_s",
-				   (json_int_t)reg_expires_in_s(e, now), "last_status",
-				   (json_int_t)e->last_status, "registering", e->in_flight,
-				   "next_attempt_in_s",
-				   (json_int_t)(e->in_flight || e->next_send <= now
-						    ? 0
-						    : (e->next_send - now + 999) / 1000)));
+		const struct config_target *to = reg_registrar(e);
+		udp_format_addr((const struct sockaddr *)&to->addr, addr, sizeof(addr));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:b, s:I}", "name",
+				      e->cfg.name, "registrar", e->cfg.registrar.text, "address",
+				      addr, "aor", e->cfg.aor, "registered", on, "expires_in_s",
+				      (json_int_t)reg_expires_in_s(e, now), "last_status",
+				      (json_int_t)e->last_status, "registering", e->in_flight,
+				      "next_attempt_in_s",
+				      (json_int_t)(e->in_flight || e->next_send <= now
+						       ? 0
+						       : (e->next_send - now + 999) / 1000));
+		/* a registrar by SRV: the record the REGISTERs go to now */
+		if (o && e->cfg.nregistrar_srv)
+			json_object_set_new(o, "registrar_record", json_string(to->text));
+		json_array_append_new(all, o);
 	}
 	return all ? json_pack("{s:o}", "registrations", all) : NULL;
 }

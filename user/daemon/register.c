@@ -100,8 +100,9 @@ static int build_register(struct reg_set *rs, unsigned i, const char *credential
 /* e's REGISTER to its registrar: the first time, or again (Timer E). */
 static void send_request(const struct reg_entry *e, const struct reg_ops *ops)
 {
-	ops->send(ops->arg, e->request, e->request_len,
-		  (const struct sockaddr *)&e->cfg.registrar.addr, e->cfg.registrar.addr_len);
+	const struct config_target *to = reg_registrar(e);
+	ops->send(ops->arg, e->request, e->request_len, (const struct sockaddr *)&to->addr,
+		  to->addr_len);
 }
 
 /* Starts entry i's next transaction (Timer E and F from now); -ENOSPC when
@@ -137,16 +138,24 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 
 /* The attempt ended without a binding (status, or 408 for none): the next
  * one is retry_s away. A binding from an earlier attempt lasts until it
- * expires. */
+ * expires. A registrar by SRV whose record gave no answer or a 5xx is
+ * tried at its next record (RFC 3263 4.3), in the records' order. */
 static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, const char *why,
 			   uint64_t now)
 {
+	const char *at = reg_registrar(e)->text;
 	e->in_flight = false;
 	e->last_status = status;
 	e->next_send = now + e->cfg.retry_s * 1000ull;
 	rs->st.failed++;
-	log_warn("registration %s at %s: %d (%s); next attempt in %u s", e->cfg.name,
-		 e->cfg.registrar.text, status, why, e->cfg.retry_s);
+	if (e->cfg.nregistrar_srv > 1 && (status == 408 || (status >= 500 && status < 600))) {
+		e->srv_at = (uint8_t)((e->srv_at + 1u) % e->cfg.nregistrar_srv);
+		log_warn("registration %s at %s: %d (%s); next attempt in %u s, at %s", e->cfg.name,
+			 at, status, why, e->cfg.retry_s, reg_registrar(e)->text);
+		return;
+	}
+	log_warn("registration %s at %s: %d (%s); next attempt in %u s", e->cfg.name, at, status,
+		 why, e->cfg.retry_s);
 }
 
 /* Delta-seconds at p (digits, up to a year), moving *p past them; false
@@ -252,10 +261,10 @@ static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip
 	rs->st.registered++;
 	if (was)
 		log_debug("registration %s: refreshed at %s for %u s", e->cfg.name,
-			  e->cfg.registrar.text, granted);
+			  reg_registrar(e)->text, granted);
 	else
 		log_info("registration %s: registered at %s for %u s", e->cfg.name,
-			 e->cfg.registrar.text, granted);
+			 reg_registrar(e)->text, granted);
 }
 
 bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
@@ -304,7 +313,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		e->asked_s = min;
 		e->auth_tries = 0;
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,
-			 e->cfg.registrar.text, e->asked_s);
+			 reg_registrar(e)->text, e->asked_s);
 		if (send_register(rs, (unsigned)i, NULL, now, ops) != 0)
 			attempt_failed(rs, e, r->status, "the REGISTER does not fit", now);
 	} else {
@@ -336,14 +345,31 @@ uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops)
 	return due;
 }
 
+static bool same_addr(const struct config_target *a, const struct config_target *b)
+{
+	return a->addr_len == b->addr_len && !memcmp(&a->addr, &b->addr, b->addr_len);
+}
+
+/* The same registrar: the same address, or the same name with the same SRV
+ * records' addresses. */
+static bool same_registrar(const struct config_registration *a, const struct config_registration *g)
+{
+	if (a->nregistrar_srv != g->nregistrar_srv)
+		return false;
+	if (!g->nregistrar_srv)
+		return same_addr(&a->registrar, &g->registrar);
+	for (unsigned t = 0; t < g->nregistrar_srv; t++)
+		if (!same_addr(&a->registrar_srv[t], &g->registrar_srv[t]))
+			return false;
+	return !strcmp(a->registrar.domain, g->registrar.domain);
+}
+
 /* Whether entry e registers what g says, so that its binding still holds. */
 static bool same_registration(const struct config_registration *a,
 			      const struct config_registration *g)
 {
-	return !strcmp(a->name, g->name) && a->registrar.addr_len == g->registrar.addr_len &&
-	       !memcmp(&a->registrar.addr, &g->registrar.addr, g->registrar.addr_len) &&
-	       !strcmp(a->aor, g->aor) && !memcmp(&a->auth, &g->auth, sizeof(g->auth)) &&
-	       a->expires_s == g->expires_s;
+	return !strcmp(a->name, g->name) && same_registrar(a, g) && !strcmp(a->aor, g->aor) &&
+	       !memcmp(&a->auth, &g->auth, sizeof(g->auth)) && a->expires_s == g->expires_s;
 }
 
 void reg_configure(struct reg_set *rs, const struct config *cfg, const char *advertise,

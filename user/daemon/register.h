@@ -48,6 +48,7 @@ struct reg_entry {
 	uint64_t next_send;			 /* not in flight: next attempt */
 	uint64_t registered_until;		 /* 0 = not registered */
 	uint32_t granted_s;			 /* by the last 2xx */
+	uint8_t srv_at; /* registrar by SRV: the record the REGISTERs go to (reg_registrar) */
 	uint16_t request_len;
 	char request[REG_REQUEST_MAX]; /* in flight: the REGISTER, for retransmissions */
 };
@@ -89,6 +90,15 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		     const struct reg_ops *ops);
 
 /* True while entry e holds a binding the registrar granted. */
+/* Where e's REGISTERs go: its registrar, or the SRV record of it that e is
+ * at now (cfg.registrar_srv: an attempt that gets no answer or a 5xx moves
+ * on to the next one). */
+static inline const struct config_target *reg_registrar(const struct reg_entry *e)
+{
+	const struct config_registration *g = &e->cfg;
+	return g->nregistrar_srv ? &g->registrar_srv[e->srv_at % g->nregistrar_srv] : &g->registrar;
+}
+
 static inline bool reg_is_registered(const struct reg_entry *e, uint64_t now)
 {
 	return e->registered_until > now;
