@@ -288,6 +288,7 @@ cat >"$WORK/reg.json" <<JSON
   "run_dir": "$WORK/run",
   "management_socket": "$WORK/srv.sock",
   "timers": { "t1_ms": 50 },
+  "dns_refresh_s": 1,
   "routes": [ { "name": "plain", "target": "127.0.0.1:16228" } ],
   "registrations": [ { "name": "reg", "registrar": "reg.test", "aor": "sip:acct@reg.test",
                        "expires_s": 600, "retry_s": 1 } ]
@@ -313,6 +314,12 @@ check "sipshardctl registrations names the name, the record and its address" \
 check "the log says the attempt moved on to the next record" \
 	wait_log "registration reg at reg1.test:$REG1: 408 (no final response by Timer F); next attempt in 1 s, at reg2.test:$REG2"
 check "reg2 got the REGISTER" test "$(wc -l <"$WORK/reg2.registers")" -ge 1
+# srv_queries: how often dnsmasq was asked for reg.test's records
+srv_queries() { grep -c "query\[SRV\] _sip._udp.reg.test" "$WORK/dns.log"; }
+q0=$(srv_queries)
+sleep 2.2
+check "dns_refresh_s looks the registrar's records up again, with no route target by name ($q0 -> $(srv_queries) queries)" \
+	test "$(srv_queries)" -ge $((q0 + 2))
 stop_daemon
 check "no sanitizer report (registrar)" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$WORK/srv.log'"
 [ "$NOT_OK" -eq 0 ]
