@@ -271,7 +271,7 @@ static void test_challenge_registered_refreshed(void **state)
  * makes them, config.c; the records themselves need a DNS server:
  * tests/integration/srv.sh) are tried in turn. An attempt answered 503, or
  * given up at Timer F, moves the next one to the next record, round the
- * list; one refused otherwise (403) stays at its record. */
+ * list; one refused otherwise (403, 500) stays at its record. */
 static void test_registrar_srv_records(void **state)
 {
 	(void)state;
@@ -300,12 +300,16 @@ static void test_registrar_srv_records(void **state)
 	reg_tick(&rs, 40020, &ops);
 	assert_int_equal(nsent, 3);
 	assert_int_equal(sent[2].port, 5071);
+	respond(2, 500, "", 40030);
+	reg_tick(&rs, 60030, &ops);
+	assert_int_equal(nsent, 4);
+	assert_int_equal(sent[3].port, 5071);
 	/* Timer F (32 s): on to the first record again */
-	for (uint64_t t = 40020; t <= 40020 + 32000; t += 500)
+	for (uint64_t t = 60030; t <= 60030 + 32000; t += 500)
 		reg_tick(&rs, t, &ops);
 	assert_int_equal(rs.e[0].last_status, 408);
 	unsigned before = nsent;
-	reg_tick(&rs, 40020 + 32000 + 20000, &ops);
+	reg_tick(&rs, 60030 + 32000 + 20000, &ops);
 	assert_int_equal(nsent, before + 1);
 	assert_int_equal(sent[before].port, 5070);
 	/* a reload with the same records keeps the place (and the binding) */

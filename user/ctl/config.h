@@ -117,7 +117,7 @@ struct config_registration {
 	struct config_target registrar; /* where the REGISTERs go */
 	/* registrar written as a name without a port (its domain set): the
 	 * targets of its SRV records (RFC 3263 4.2), best first; an attempt that
-	 * fails for want of an answer or with 5xx moves on to the next one
+	 * fails for want of an answer or with 503 moves on to the next one
 	 * (register.c). 0 for a registrar with a port */
 	struct config_target registrar_srv[CONFIG_MAX_REGISTRAR_SRV];
 	unsigned nregistrar_srv;

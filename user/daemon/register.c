@@ -138,8 +138,9 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 
 /* The attempt ended without a binding (status, or 408 for none): the next
  * one is retry_s away. A binding from an earlier attempt lasts until it
- * expires. A registrar by SRV whose record gave no answer or a 5xx is
- * tried at its next record (RFC 3263 4.3), in the records' order. */
+ * expires. A registrar by SRV whose record gave no answer (Timer F) or a
+ * 503 is tried at its next record, in the records' order (RFC 3263 4.3:
+ * the failures that say the server, not the request, is at fault). */
 static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, const char *why,
 			   uint64_t now)
 {
@@ -148,7 +149,7 @@ static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, 
 	e->last_status = status;
 	e->next_send = now + e->cfg.retry_s * 1000ull;
 	rs->st.failed++;
-	if (e->cfg.nregistrar_srv > 1 && (status == 408 || (status >= 500 && status < 600))) {
+	if (e->cfg.nregistrar_srv > 1 && (status == 408 || status == 503)) {
 		e->srv_at = (uint8_t)((e->srv_at + 1u) % e->cfg.nregistrar_srv);
 		log_warn("registration %s at %s: %d (%s); next attempt in %u s, at %s", e->cfg.name,
 			 at, status, why, e->cfg.retry_s, reg_registrar(e)->text);

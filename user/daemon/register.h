@@ -91,7 +91,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 
 /* True while entry e holds a binding the registrar granted. */
 /* Where e's REGISTERs go: its registrar, or the SRV record of it that e is
- * at now (cfg.registrar_srv: an attempt that gets no answer or a 5xx moves
+ * at now (cfg.registrar_srv: an attempt that gets no answer or a 503 moves
  * on to the next one). */
 static inline const struct config_target *reg_registrar(const struct reg_entry *e)
 {
