@@ -190,6 +190,16 @@ print(" ".join(sorted("%s/%d" % (r["target"], r["attempts"]) for r in recs if r[
 		"$CDR" "$1"
 }
 
+# replace_uas PID PORT SCENARIO: the callee at PORT (process PID) replaced by
+# one playing SCENARIO, whose PID is then in NEW_UAS
+replace_uas() {
+	kill "$1"
+	wait "$1" 2>/dev/null
+	sipp_uas "$2" "$3"
+	NEW_UAS=${PIDS[-1]}
+	sleep 0.3
+}
+
 check "8 calls answered" calls weights 8
 wait_cdrs 8
 check "the priority-10 records shared them 60:20 (6 and 2), none went to priority 20" \
@@ -205,11 +215,8 @@ check "leg B's To carries the name" grep -q "^To: <sip:callee@carrier.test>" "$W
 
 # sip1 out of service: calls that start there fail over to sip2, its peer of
 # priority 10, not to the backup
-kill "$UAS1"
-wait "$UAS1" 2>/dev/null
-sipp_uas "$SIP1" uas_503.xml
-UAS1=${PIDS[-1]}
-sleep 0.3
+replace_uas "$UAS1" "$SIP1" uas_503.xml
+UAS1=$NEW_UAS
 check "4 calls answered with sip1 answering 503" calls sip1_503 4
 wait_cdrs 12
 check "all 4 taken by sip2 (three after sip1's 503), none by the backup" \
@@ -217,11 +224,8 @@ check "all 4 taken by sip2 (three after sip1's 503), none by the backup" \
 	"sip2.carrier.test:$SIP2/1 sip2.carrier.test:$SIP2/2 sip2.carrier.test:$SIP2/2 sip2.carrier.test:$SIP2/2"
 
 # both of priority 10 out of service: the backup takes the calls
-kill "$UAS2"
-wait "$UAS2" 2>/dev/null
-sipp_uas "$SIP2" uas_503.xml
-UAS2=${PIDS[-1]}
-sleep 0.3
+replace_uas "$UAS2" "$SIP2" uas_503.xml
+UAS2=$NEW_UAS
 # (the third starts at sip2: it too tries sip1 before the backup)
 check "4 calls answered with both priority-10 records answering 503" calls both_503 4
 wait_cdrs 16
@@ -233,10 +237,7 @@ print(" ".join(["backup.carrier.test:%s/3" % sys.argv[1]] * 4))' $BACKUP)"
 # sip1 and the backup gone, sip3 (weight 20, as sip2's) come
 kill "$DNS_PID"
 wait "$DNS_PID" 2>/dev/null
-kill "$UAS2"
-wait "$UAS2" 2>/dev/null
-sipp_uas "$SIP2" uas_bye.xml
-UAS2=${PIDS[-1]}
+replace_uas "$UAS2" "$SIP2" uas_bye.xml
 sipp_uas "$SIP3" uas_bye.xml
 sleep 0.3
 check "dnsmasq answers with other records" start_dns sip2.carrier.test,$SIP2,10,20 \

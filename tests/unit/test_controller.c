@@ -1863,19 +1863,28 @@ static void test_keepalive_without_down(void **state)
 	assert_int_equal(st.probes_sent, 0);
 }
 
+/* Calls 1 to n, each INVITE (its index in sent[] into inv) going to the
+ * target at ports[i]. */
+static void calls_start_at(const uint16_t *ports, int n, unsigned *inv)
+{
+	uint16_t port;
+	for (int i = 0; i < n; i++) {
+		numbered_invite(i + 1);
+		inv[i] = last_invite_sent(&port);
+		assert_int_equal(port, ports[i]);
+	}
+}
+
 /* select round_robin: each new call starts at the next target, and a call
  * failing over goes round the others from there, each once. */
 static void test_round_robin(void **state)
 {
+	static const uint16_t starts[] = {5090, 5091, 5092, 5090};
 	uint16_t port;
 	unsigned inv[4];
 	(void)state;
 
-	for (int i = 0; i < 4; i++) {
-		numbered_invite(i + 1);
-		inv[i] = last_invite_sent(&port);
-		assert_int_equal(port, 5090 + i % 3);
-	}
+	calls_start_at(starts, 4, inv);
 	/* call 3 started at 5092: on to 5090, then 5091, then its caller gets
 	 * the last 503 */
 	response_from_bob(inv[2], 503, "r3");
@@ -1969,11 +1978,7 @@ static void test_srv_tiers(void **state)
 	unsigned inv[4];
 	(void)state;
 
-	for (int i = 0; i < 4; i++) {
-		numbered_invite(i + 1);
-		inv[i] = last_invite_sent(&port);
-		assert_int_equal(port, starts[i]);
-	}
+	calls_start_at(starts, 4, inv);
 	const struct sip_msg *x = sent_msg(inv[0]);
 	const char want[] = "sip:+15550001@carrier.example";
 	assert_true(sip_view_eq(sent[inv[0]].buf, x->ruri.whole, want, sizeof(want) - 1));

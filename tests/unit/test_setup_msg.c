@@ -185,6 +185,17 @@ static void test_invite_credentials(void **state)
 
 /* timers.session_expires_s asks the callee only when the caller asked for
  * nothing: a caller's own interval goes as it is. */
+/* Leg B's INVITE (into out and b, its length returned) made from the caller's
+ * INVITE msg (parsed into a) with rb. */
+static int build_leg_b(const char *msg, size_t len, const struct setup_leg_b *rb)
+{
+	parse_ok(&a, msg, len);
+	int n = setup_build_invite(&a, rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	return n;
+}
+
 static void test_invite_session_expires(void **state)
 {
 	static const char asks[] = INVITE_TO_SBC "Supported: timer\r\n"
@@ -193,15 +204,9 @@ static void test_invite_session_expires(void **state)
 	(void)state;
 	struct setup_leg_b rb = leg_b;
 	rb.session_expires_s = 1800;
-	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
-	int n = setup_build_invite(&a, &rb, out, sizeof(out));
-	assert_true(n > 0);
-	parse_ok(&b, out, (size_t)n);
+	build_leg_b(invite_a, sizeof(invite_a) - 1, &rb);
 	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
-	parse_ok(&a, asks, sizeof(asks) - 1);
-	n = setup_build_invite(&a, &rb, out, sizeof(out));
-	assert_true(n > 0);
-	parse_ok(&b, out, (size_t)n);
+	int n = build_leg_b(asks, sizeof(asks) - 1, &rb);
 	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
 	assert_true(sip_view_eq(out, b.session_expires, "600;refresher=uac", 17));
 
@@ -212,23 +217,14 @@ static void test_invite_session_expires(void **state)
 						     "Content-Length: 0\r\n\r\n";
 	static const char low_min_se_a[] = INVITE_TO_SBC "Min-SE: 90\r\n"
 							 "Content-Length: 0\r\n\r\n";
-	parse_ok(&a, min_se_a, sizeof(min_se_a) - 1);
-	n = setup_build_invite(&a, &rb, out, sizeof(out));
-	assert_true(n > 0);
-	parse_ok(&b, out, (size_t)n);
+	build_leg_b(min_se_a, sizeof(min_se_a) - 1, &rb);
 	assert_true(sip_view_eq(out, b.session_expires, "2400", 4));
 	uint32_t caller_min_se = 0;
 	assert_true(sip_hdr_delta_seconds(&b, SIP_HDR_MIN_SE, &caller_min_se));
 	assert_int_equal(caller_min_se, 2400);
-	parse_ok(&a, low_min_se_a, sizeof(low_min_se_a) - 1);
-	n = setup_build_invite(&a, &rb, out, sizeof(out));
-	assert_true(n > 0);
-	parse_ok(&b, out, (size_t)n);
+	build_leg_b(low_min_se_a, sizeof(low_min_se_a) - 1, &rb);
 	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
-	parse_ok(&a, asks, sizeof(asks) - 1);
-	n = setup_build_invite(&a, &rb, out, sizeof(out));
-	assert_true(n > 0);
-	parse_ok(&b, out, (size_t)n);
+	n = build_leg_b(asks, sizeof(asks) - 1, &rb);
 
 	/* rebuilt after a 422 with Min-SE: 1800: that interval, said twice */
 	struct sip_msg again;

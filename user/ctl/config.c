@@ -911,7 +911,7 @@ static int srv_lookup(const char *domain, struct srv_record *recs, unsigned cap,
 		      size_t whycap)
 {
 	char qname[CONFIG_TARGET_MAX + 16];
-	unsigned char answer[8192]; /* 16 records with long names, and more */
+	unsigned char answer[8192]; /* CONFIG_MAX_SRV_RECORDS records with long names */
 	struct __res_state rs;
 	ns_msg msg;
 	int n = 0;
