@@ -76,6 +76,15 @@ wait_udp_port() {
 	return 1
 }
 
+# wait_text FILE TEXT: until FILE holds TEXT (a fixed string), 5 s at most.
+wait_text() {
+	for _ in $(seq 1 50); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # json_get FILE EXPR: evaluates a Python expression over the JSON in FILE as `j`.
 json_get() {
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"

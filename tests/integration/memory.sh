@@ -72,13 +72,7 @@ log_figure() { sed -n "s/.*$2.*/\\1/p" "$1" | head -1; }
 
 # wait_memory_log LOG: the port is bound before the pools are made; the two
 # memory lines come once they are
-wait_memory_log() {
-	for _ in $(seq 1 50); do
-		grep -q "dialog tables:" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_memory_log() { wait_text "$1" "dialog tables:"; }
 
 if ! mount -t tmpfs -o huge=advise,size=512m,mode=0700 tmpfs "$HUGEFS" 2>"$WORK/mount.err"; then
 	not_ok "a tmpfs mounted with huge=advise for run_dir: $(cat "$WORK/mount.err")"

@@ -149,13 +149,7 @@ print(sorted((r["route"], r["target"], r["weight"], r.get("srv_priority"), r.get
              for t in j for r in t["routes"]))' "$WORK/targets.json"
 }
 # wait_log TEXT: until the daemon's log holds TEXT (5 s at most)
-wait_log() {
-	for _ in $(seq 1 50); do
-		grep -qF "$1" "$WORK/srv.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_log() { wait_text "$WORK/srv.log" "$1"; }
 check "the log says what each name became" \
 	wait_log "route trunk: carrier.test: SRV record sip1.carrier.test:$SIP1 (127.0.0.1:$SIP1), priority 10, weight 60"
 check "and that plain.test has no SRV records" \
