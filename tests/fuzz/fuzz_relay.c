@@ -14,7 +14,8 @@
  * dialog (to leg A, or leg B with bit 3; CSeq 2), so that NOTIFYs about it are
  * answered here instead of relayed; bit 4 turns timers.session_timer on, so
  * that a 2xx naming no Session-Expires may be given the one its request's
- * sender asked for. Datagrams go where the worker would send
+ * sender asked for; bit 5 sets timers.min_se_s to 1800, so that refreshes
+ * asking for less are refused 422. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
  * ours to orig_on_response, responses with the keep-alive's prefix to
@@ -27,6 +28,8 @@
  *         keeps its method and carries the other leg's Call-ID; a response
  *         keeps its status and carries the Call-ID of the leg it goes back to;
  *   ANSWER: a response with the status reported, which parses, for a request;
+ *   a 422 only to an INVITE or UPDATE that asks for less than min_se_s and
+ *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   DROP: a reason; every other outcome: no reason;
  *   a response gains a Session-Expires only as a 2xx, with session_timer
  *   on, and then it names the interval the dialog's timer was started from;
@@ -114,6 +117,7 @@ static void open_shard(uint8_t selector)
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
 	ctx.rc.session_timer = (selector & 16) != 0;
+	ctx.rc.min_se_s = (selector & 32) ? 1800 : 0;
 	ctx.branch.len = 0;
 	if (selector & 4) {
 		struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
@@ -215,8 +219,14 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 
 static void check_result(const struct sip_msg *m, const struct relay_result *res, size_t cap)
 {
+	bool too_brief = m->is_request &&
+			 (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_UPDATE) &&
+			 relay_session_too_brief(m, ctx.rc.min_se_s);
+	uint32_t min_se = 0;
 	switch (res->outcome) {
 	case RELAY_SEND:
+		if (too_brief)
+			die("a refresh asking for less than min_se_s relayed", NULL, 0);
 		check_send(m, res, cap);
 		break;
 	case RELAY_ANSWER:
@@ -225,6 +235,11 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 		if (sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
 		    ctx.out.is_request || ctx.out.status != res->status)
 			die("answer does not parse as the status reported", ctx.outbuf, res->len);
+		if (res->status == 422 &&
+		    (!too_brief || !sip_hdr_delta_seconds(&ctx.out, SIP_HDR_MIN_SE, &min_se) ||
+		     min_se != ctx.rc.min_se_s))
+			die("a 422 not for a refresh below min_se_s, or without its Min-SE",
+			    ctx.outbuf, res->len);
 		break;
 	case RELAY_DROP:
 		if (res->drop <= RELAY_DROP_NONE || res->drop >= RELAY_DROP_COUNT_)

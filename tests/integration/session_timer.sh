@@ -179,7 +179,17 @@ check "restart: both BYEs say why" \
 check "restart: end_reason session_expired" test "$(cdr_end 0)" = session_expired
 stop_daemon
 KEEP_DIALOGS=
-for f in st off kept2; do
+
+# ---- timers.min_se_s: a caller asking for less is refused 422 --------------
+write_config "$WORK/min_se.json" ", \"timers\": {\"min_se_s\": 120}"
+start_daemon min_se "$WORK/min_se.json"
+probe min_se "an INVITE asking for 90 s, able to refresh, gets 422 with Min-SE: 120" \
+	probe_invite_422.xml
+sleep 1.1 # the stats file is written every second
+check "min_se: counted, and no call set up" \
+	test "$(json_get "$WORK/min_se.stats.json" 'j["controller"]["rejected_session_too_brief"], j["controller"]["invites"] - j["controller"]["rejected_session_too_brief"]')" = "1 0"
+stop_daemon
+for f in st off kept2 min_se; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

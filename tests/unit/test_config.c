@@ -162,16 +162,18 @@ static void test_partial_document_keeps_defaults(void **state)
 	assert_int_equal(cfg.timers.no_answer_s, 120);
 	assert_true(cfg.timers.session_timer);
 	assert_int_equal(cfg.timers.session_expires_s, 0);
+	assert_int_equal(cfg.timers.min_se_s, 0);
 	assert_int_equal(cfg.timers.dialog_keepalive_s, 0);
 	assert_int_equal(cfg.timers.dialog_keepalive_misses, 3);
 	assert_string_equal(cfg.routes[0].name, "route0");
 	assert_string_equal(cfg.listen, "127.0.0.1:5060");
 	assert_round_trip(&cfg);
 	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"timers\": "
-		   "{\"session_timer\": false, \"session_expires_s\": 1800, "
+		   "{\"session_timer\": false, \"session_expires_s\": 1800, \"min_se_s\": 600, "
 		   "\"dialog_keepalive_s\": 30, \"dialog_keepalive_misses\": 4}}");
 	assert_false(cfg.timers.session_timer);
 	assert_int_equal(cfg.timers.session_expires_s, 1800);
+	assert_int_equal(cfg.timers.min_se_s, 600);
 	assert_int_equal(cfg.timers.dialog_keepalive_s, 30);
 	assert_int_equal(cfg.timers.dialog_keepalive_misses, 4);
 	assert_round_trip(&cfg);
@@ -703,6 +705,10 @@ static const struct bad bad_cases[] = {
      "timers.session_expires_s: expected 0 (never) or at least 90 (RFC 4028's Min-SE), got 89"},
     {"{\"timers\": {\"session_expires_s\": 86401}}",
      "timers.session_expires_s: expected an integer from 0 to 86400, got 86401"},
+    {"{\"timers\": {\"min_se_s\": 60}}",
+     "timers.min_se_s: expected 0 (none) or at least 90 (RFC 4028's smallest Min-SE), got 60"},
+    {"{\"timers\": {\"session_expires_s\": 300, \"min_se_s\": 600}}",
+     "timers.session_expires_s: must not be smaller than timers.min_se_s (600)"},
     {"{\"timers\": {\"dialog_keepalive_s\": 86401}}",
      "timers.dialog_keepalive_s: expected an integer from 0 to 86400, got 86401"},
     {"{\"timers\": {\"dialog_keepalive_misses\": 0}}",

@@ -122,6 +122,11 @@ static const char session_config[] =
     SMALL_CONFIG_HEAD " \"timers\": {\"session_expires_s\": 90},"
 		      " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
 
+/* callers must ask for 120 s or more */
+static const char min_se_config[] =
+    SMALL_CONFIG_HEAD " \"timers\": {\"min_se_s\": 120},"
+		      " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
+
 static const char *ctl_config = test_config; /* what open_ctl loads */
 /* changes open_ctl makes to the loaded configuration, or NULL */
 static void (*ctl_config_tweak)(struct config *c);
@@ -2788,6 +2793,51 @@ static void test_auth_without_credentials(void **state)
 	assert_auth_counts(0, 0);
 }
 
+/* An INVITE asking for session_s (with Supported: timer when refresher) from
+ * alice, as call n. */
+static void invite_asking(int n, unsigned session_s, bool refresher)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKse%d\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=se%d\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: se%d@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "%s"
+		   "Session-Expires: %u\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   n, n, n, refresher ? "Supported: timer\r\n" : "", session_s);
+}
+
+/* timers.min_se_s (RFC 4028 section 8.1): an INVITE that asks for less and
+ * can refresh is answered 422 with Min-SE, no leg B; one that cannot
+ * refresh, or asks for enough, goes on to the callee. */
+static void test_session_too_brief_refused(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_asking(1, 90, true);
+	assert_int_equal(nsent, 1);
+	const struct sip_msg *x = sent_msg(0);
+	assert_int_equal(x->status, 422);
+	uint32_t min_se = 0;
+	assert_true(sip_hdr_delta_seconds(x, SIP_HDR_MIN_SE, &min_se));
+	assert_int_equal(min_se, 120);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_session_too_brief, 1);
+	assert_int_equal(st.calls_active, 0);
+
+	invite_asking(2, 90, false);
+	assert_int_equal(sent_msg(nsent - 1)->method_id, SIP_METHOD_INVITE);
+	invite_asking(3, 120, true);
+	assert_int_equal(sent_msg(nsent - 1)->method_id, SIP_METHOD_INVITE);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_session_too_brief, 1);
+}
+
 /* timers.session_expires_s: a callee that refuses the interval sipshard asked
  * it for (422 with Min-SE) is asked again for its Min-SE, once, without the
  * caller seeing the 422; a second 422, or one to an interval the caller
@@ -2864,6 +2914,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
 	    WITH_CONFIG(test_session_interval_raised_on_422, session_config),
+	    WITH_CONFIG(test_session_too_brief_refused, min_se_config),
 	    WITH_CONFIG(test_failover_on_status, failover_config),
 	    WITH_CONFIG(test_failover_answered_by_next_target, failover_config),
 	    WITH_CONFIG(test_failover_on_silence, failover_config),

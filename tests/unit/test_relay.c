@@ -403,6 +403,37 @@ static void test_session_refresh_sets_timer(void **state)
 	assert_int_equal(shard_session_deadline(d), 0);
 }
 
+/* timers.min_se_s (RFC 4028 section 8.1): a re-INVITE or UPDATE that asks
+ * for a shorter interval and can refresh is answered 422 with our Min-SE,
+ * not relayed, and counted; one that cannot refresh (no Supported: timer),
+ * one that asks for the Min-SE itself, and an INFO are relayed. */
+static void test_session_too_brief_refused(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	rc.min_se_s = 120;
+	req_from_a_with("INVITE", 5, a_tag, 70, "Supported: timer\r\nSession-Expires: 90\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 422);
+	parse_out(res.len);
+	uint32_t min_se = 0;
+	assert_true(sip_hdr_delta_seconds(&out_m, SIP_HDR_MIN_SE, &min_se));
+	assert_int_equal(min_se, 120);
+	req_from_a_with("UPDATE", 6, a_tag, 70, "k: timer\r\nx: 100\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 422);
+	assert_int_equal(rc.session_too_brief, 2);
+
+	exchange_with("INVITE", 7, "Session-Expires: 90\r\n", 200, "");
+	exchange_with("INVITE", 8, "Supported: timer\r\nSession-Expires: 120\r\n", 200, "");
+	exchange_with("INFO", 9, "Supported: timer\r\nSession-Expires: 90\r\n", 200, "");
+	assert_int_equal(rc.session_too_brief, 2);
+	rc.min_se_s = 0;
+	exchange_with("INVITE", 10, "Supported: timer\r\nSession-Expires: 90\r\n", 200, "");
+}
+
 /* RFC 4028 section 8.2: a refresh whose sender asks for an interval and can
  * refresh (Supported: timer), answered by a 2xx that names none, reaches the
  * sender with that interval, refresher=uac and Require: timer, and the timer
@@ -760,6 +791,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_too_brief_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_advertise_in_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_answer_matches, setup, teardown),

@@ -357,6 +357,7 @@ static void test_reason_and_err_names(void **state)
 	assert_string_equal(sip_reason_phrase(400), "Bad Request");
 	assert_string_equal(sip_reason_phrase(404), "Not Found");
 	assert_string_equal(sip_reason_phrase(481), "Call/Transaction Does Not Exist");
+	assert_string_equal(sip_reason_phrase(422), "Session Interval Too Small");
 	assert_string_equal(sip_reason_phrase(491), "Request Pending");
 	assert_string_equal(sip_reason_phrase(500), "Server Internal Error");
 	assert_string_equal(sip_reason_phrase(503), "Service Unavailable");

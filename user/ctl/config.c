@@ -646,6 +646,15 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 0, 86400, &c->timers.dialog_keepalive_s);
 	if (!strcmp(k, "dialog_keepalive_misses"))
 		return get_uint(p, path, v, 1, 100, &c->timers.dialog_keepalive_misses);
+	if (!strcmp(k, "min_se_s")) {
+		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
+			return fail(
+			    p, path,
+			    "expected 0 (none) or at least 90 (RFC 4028's smallest Min-SE), "
+			    "got %" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+		return get_uint(p, path, v, 0, 86400, &c->timers.min_se_s);
+	}
 	if (!strcmp(k, "session_expires_s")) {
 		/* RFC 4028's smallest interval is 90 s: a callee refuses less */
 		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
@@ -1599,6 +1608,10 @@ static int finish(struct cfg_parse *p)
 		return fail(p, "routes", "at least one route is required");
 	if (c->timers.t2_ms < c->timers.t1_ms)
 		return fail(p, "timers.t2_ms", "must not be smaller than timers.t1_ms");
+	/* sipshard would ask the callee for what it refuses callers */
+	if (c->timers.session_expires_s && c->timers.session_expires_s < c->timers.min_se_s)
+		return fail(p, "timers.session_expires_s",
+			    "must not be smaller than timers.min_se_s (%u)", c->timers.min_se_s);
 
 	/* advertise: what peers send to, so it must be a host they can reach and
 	 * must be safe to paste into a header line */
@@ -1961,6 +1974,7 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(tm, "dialog_keepalive_misses",
 			    json_integer(c->timers.dialog_keepalive_misses));
 	json_object_set_new(tm, "session_expires_s", json_integer(c->timers.session_expires_s));
+	json_object_set_new(tm, "min_se_s", json_integer(c->timers.min_se_s));
 	json_object_set_new(o, "timers", tm);
 	json_object_set_new(lim, "max_calls", json_integer(c->limits.max_calls));
 	json_object_set_new(lim, "calls_per_second_per_source",
@@ -2087,6 +2101,7 @@ static const struct restart_key {
     RESTART_KEY("timers.no_answer_s", timers.no_answer_s),
     RESTART_KEY("timers.session_timer", timers.session_timer),
     RESTART_KEY("timers.session_expires_s", timers.session_expires_s),
+    RESTART_KEY("timers.min_se_s", timers.min_se_s),
     RESTART_KEY("timers.dialog_keepalive_s", timers.dialog_keepalive_s),
     RESTART_KEY("timers.dialog_keepalive_misses", timers.dialog_keepalive_misses),
 };

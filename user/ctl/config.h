@@ -165,6 +165,10 @@ struct config {
 		/* leg B's INVITE asks the callee for this session interval when
 		 * the caller's asks for none (RFC 4028 section 8.1); 0 = never */
 		uint32_t session_expires_s;
+		/* an INVITE, re-INVITE or UPDATE that asks for a shorter session
+		 * interval, and says it can refresh, is refused 422 with this
+		 * Min-SE (RFC 4028 section 8.1); 0 = none refused */
+		uint32_t min_se_s;
 		/* every confirmed call's legs get an in-dialog OPTIONS when it
 		 * was quiet this long (0 = never); a leg that answers none of
 		 * dialog_keepalive_misses in a row, or 408/481, ends the call */

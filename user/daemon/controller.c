@@ -1462,6 +1462,12 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		answer_stateless(c, shard, m, 483, NULL, src, srclen);
 		return;
 	}
+	if (relay_session_too_brief(m, c->cfg->timers.min_se_s)) {
+		c->st.rejected_session_too_brief++;
+		snprintf(extra, sizeof(extra), "Min-SE: %u\r\n", c->cfg->timers.min_se_s);
+		answer_stateless(c, shard, m, 422, extra, src, srclen);
+		return;
+	}
 	int route = policy_route(c->pol, m->buf + m->ruri.user.off, m->ruri.user.len,
 				 m->buf + m->ruri.host.off, m->ruri.host.len, src);
 	if (route < 0) {

@@ -959,6 +959,7 @@ int daemon_start(struct daemon *d)
 		w->relay.shard = (uint8_t)i;
 		w->relay.advertise = d->cfg->advertise;
 		w->relay.session_timer = d->cfg->timers.session_timer;
+		w->relay.min_se_s = d->cfg->timers.min_se_s;
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
 		/* command and event rings hold every dialog's end notice at worst */
@@ -1208,6 +1209,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
+		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
 		JI(o, "dialog_queries", s->dialog_queries);
@@ -1268,6 +1270,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_no_route", cs.rejected_no_route);
 	JI(c, "rejected_capacity", cs.rejected_capacity);
 	JI(c, "rejected_draining", cs.rejected_draining);
+	JI(c, "rejected_session_too_brief", cs.rejected_session_too_brief);
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "dialogs_ended", cs.dialogs_ended);

@@ -421,6 +421,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		return;
 	}
 
+	if (is_session_refresh(m->method_id) && relay_session_too_brief(m, rc->min_se_s)) {
+		char min_se[32];
+		snprintf(min_se, sizeof(min_se), "Min-SE: %u\r\n", rc->min_se_s);
+		rc->session_too_brief++;
+		answer(rc, m, 422, min_se, out, cap, res);
+		return;
+	}
+
 	/* RFC 3261 12.2.2: a lower CSeq is out of order (500); the same CSeq is a
 	 * retransmission, relayed again through the same transaction. */
 	struct shard_txn *t = NULL;

@@ -86,13 +86,16 @@ struct relay_ctx {
 	/* timers.session_timer: a 2xx that leaves a sender's asked-for session
 	 * timer out gets it (RFC 4028 section 8.2) */
 	bool session_timer;
+	/* timers.min_se_s: a re-INVITE or UPDATE asking for less gets 422 */
+	uint32_t min_se_s;
 	uint64_t now_ms;
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;
-	uint64_t answered[7];	 /* by status class: [4] = 4xx ... */
-	uint64_t bye_replayed;	 /* retransmitted BYEs answered from ended[] */
-	uint64_t refer_notifies; /* NOTIFYs about the operator's REFER, answered here */
+	uint64_t answered[7];	    /* by status class: [4] = 4xx ... */
+	uint64_t bye_replayed;	    /* retransmitted BYEs answered from ended[] */
+	uint64_t refer_notifies;    /* NOTIFYs about the operator's REFER, answered here */
+	uint64_t session_too_brief; /* re-INVITEs and UPDATEs refused 422 (min_se_s) */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 };
 
@@ -100,6 +103,16 @@ struct relay_ctx {
  * says it will do: its Session-Expires when it also says Supported: timer
  * (RFC 4028), else 0. */
 uint32_t relay_session_asked(const struct sip_msg *req);
+
+/* Whether req asks for a session interval below min_se_s (0: none is) and
+ * says it can refresh (relay_session_asked), so that it is refused 422
+ * with Min-SE: min_se_s (RFC 4028 section 8.1; one that cannot refresh is
+ * never refused for it). */
+static inline bool relay_session_too_brief(const struct sip_msg *req, uint32_t min_se_s)
+{
+	uint32_t asked = min_se_s ? relay_session_asked(req) : 0;
+	return asked && asked < min_se_s;
+}
 /* "Session-Expires: N;refresher=uac" and "Require: timer" lines into w: what
  * RFC 4028 section 8.2 has a proxy add to a 2xx to a request that asked for
  * N when the answerer named no interval (it does not do session timers),

@@ -213,6 +213,8 @@ const char *sip_reason_phrase(int status)
 		return "Unsupported Media Type";
 	case 420:
 		return "Bad Extension";
+	case 422:
+		return "Session Interval Too Small"; /* RFC 4028 */
 	case 480:
 		return "Temporarily Unavailable";
 	case 481:
