@@ -99,6 +99,13 @@ struct sip_session {
 	 * in the low bits the rounds it left unanswered in a row. It sits where
 	 * padding was (the shard tables' layout stays the same). */
 	uint8_t keepalive;
+	/* worker's: the CSeq of the last INVITE this leg's peer sent that went
+	 * on to the other leg, as session_cseq_tag gives it (0: not known, as
+	 * in a table written before it was kept). An ACK with another CSeq
+	 * answers a final response sipshard gave itself (a 422, 500 or 503 to
+	 * a re-INVITE): the other leg never saw that INVITE. In what was
+	 * padding (the shard tables' layout stays the same). */
+	uint16_t invite_cseq_tag;
 
 	uint32_t local_cseq;		 /* last CSeq we sent on this leg */
 	uint32_t remote_cseq;		 /* last CSeq received on this leg */
@@ -120,6 +127,12 @@ struct sip_session {
 
 	struct session_body offer, answer;
 };
+
+/* A CSeq number folded into 1..65535 (sip_session.invite_cseq_tag). */
+static inline uint16_t session_cseq_tag(uint32_t cseq)
+{
+	return (uint16_t)(cseq % 65535u + 1u);
+}
 
 const char *session_state_name(enum session_state s);
 const char *signaling_state_name(enum signaling_state s);

@@ -527,6 +527,10 @@ static void test_install_carries_session_interval(void **state)
 	assert_int_equal(ninstall, 2);
 	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
 	assert_int_equal(last_install_session_s, 1800);
+	/* the caller's INVITE CSeq (1), so that the worker tells the ACK of its
+	 * 2xx from that of an answer it gives a re-INVITE itself */
+	assert_int_equal(last_install.legs[SHARD_LEG_A].invite_cseq_tag, session_cseq_tag(1));
+	assert_int_equal(last_install.legs[SHARD_LEG_B].invite_cseq_tag, 0);
 	/* and the 2xx goes to the caller with it: the callers' timers agree */
 	assert_int_equal(sent_msg(nsent - 1)->status, 200);
 	assert_int_equal(sent_msg(nsent - 1)->session_expires_secs, 1800);

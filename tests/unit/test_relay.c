@@ -434,6 +434,41 @@ static void test_session_too_brief_refused(void **state)
 	exchange_with("INVITE", 10, "Supported: timer\r\nSession-Expires: 90\r\n", 200, "");
 }
 
+/* The ACK of a final response given here (a 422 to a re-INVITE) ends here:
+ * leg B never saw that INVITE. The ACK of the 2xx to the last re-INVITE
+ * relayed goes on to leg B, also after it; one from a table written before
+ * the INVITE's CSeq was kept (tag 0) goes on as before. */
+static void test_ack_of_local_answer_absorbed(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct relay_result res;
+	(void)state;
+
+	exchange("INVITE", 5, 200, "");
+	req_from_a("ACK", 5, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	rc.min_se_s = 120;
+	req_from_a_with("INVITE", 6, a_tag, 70, "Supported: timer\r\nSession-Expires: 90\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 422);
+	req_from_a("ACK", 6, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_DROP);
+	assert_int_equal(res.drop, RELAY_DROP_ACK_LOCAL_ANSWER);
+	assert_int_equal(rc.drops[RELAY_DROP_ACK_LOCAL_ANSWER], 1);
+	/* the 2xx's ACK again (a retransmission of it): still leg B's */
+	req_from_a("ACK", 5, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	d->legs[SHARD_LEG_A].invite_cseq_tag = 0;
+	req_from_a("ACK", 6, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
 /* RFC 4028 section 8.2: a refresh whose sender asks for an interval and can
  * refresh (Supported: timer), answered by a 2xx that names none, reaches the
  * sender with that interval, refresher=uac and Require: timer, and the timer
@@ -792,6 +827,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_too_brief_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_of_local_answer_absorbed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_advertise_in_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_answer_matches, setup, teardown),

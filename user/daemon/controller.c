@@ -855,6 +855,7 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	set_route_set(a, m, false);
 	a->remote_cseq = m->cseq.num;
 	a->remote_cseq_set = true;
+	a->invite_cseq_tag = session_cseq_tag(m->cseq.num);
 	a->local_cseq = 0;
 	a->session_state = SESSION_STATE_EARLY;
 	a->signaling_state =

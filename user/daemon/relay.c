@@ -399,6 +399,12 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		return;
 	}
 	if (m->method_id == SIP_METHOD_ACK) {
+		/* the ACK of a 422, 500 or 503 given here: ends here (RFC 3261
+		 * 17.2.1), the other leg knows nothing of its INVITE */
+		if (src->invite_cseq_tag && src->invite_cseq_tag != session_cseq_tag(m->cseq.num)) {
+			drop(rc, RELAY_DROP_ACK_LOCAL_ANSWER, res);
+			return;
+		}
 		/* ACK for a 2xx: its own transaction, no response; CSeq maps to the
 		 * other leg's INVITE number. */
 		char branch[SHARD_BRANCH_MAX];
@@ -471,8 +477,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			t->session_asked_s = relay_session_asked(m);
 		t->in_cseq = m->cseq.num;
 		t->out_cseq = ++dst->local_cseq;
-		if (m->method_id == SIP_METHOD_INVITE)
+		if (m->method_id == SIP_METHOD_INVITE) {
 			dst->invite_cseq = t->out_cseq;
+			src->invite_cseq_tag = session_cseq_tag(m->cseq.num);
+		}
 		src->remote_cseq = m->cseq.num;
 		src->remote_cseq_set = true;
 		src->last_txn = tslot;

@@ -45,6 +45,7 @@ enum relay_drop {
 	RELAY_DROP_LATE_RETRANS,
 	RELAY_DROP_NO_BUFFER,
 	RELAY_DROP_ACK_MAX_FORWARDS, /* an ACK with Max-Forwards 0: no response can say so */
+	RELAY_DROP_ACK_LOCAL_ANSWER, /* the ACK of a final response sipshard gave itself */
 	RELAY_DROP_COUNT_
 };
 

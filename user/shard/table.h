@@ -154,9 +154,11 @@ static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t c
 	d->refer_cseq = cseq;
 }
 
-_Static_assert(
-    offsetof(struct sip_session, keepalive) == 17 && offsetof(struct sip_session, local_cseq) == 20,
-    "sip_session.keepalive must stay in what was padding: the table layout is versioned");
+_Static_assert(offsetof(struct sip_session, keepalive) == 17 &&
+		   offsetof(struct sip_session, invite_cseq_tag) == 18 &&
+		   offsetof(struct sip_session, local_cseq) == 20,
+	       "sip_session.keepalive and invite_cseq_tag must stay in what was padding: the "
+	       "table layout is versioned");
 _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 		   offsetof(struct shard_dialog, created_ms) == 24,
 	       "the refer fields must stay in what was padding: the table layout is versioned");
