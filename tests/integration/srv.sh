@@ -148,6 +148,8 @@ j = json.load(open(sys.argv[1]))
 print(sorted((r["route"], r["target"], r["weight"], r.get("srv_priority"), r.get("domain"))
              for t in j for r in t["routes"]))' "$WORK/targets.json"
 }
+# record_ports: the carrier.test records among the targets, by port
+record_ports() { srv_targets | grep -o "carrier.test:[0-9]*" | sort | tr '\n' ' '; }
 # wait_log TEXT: until the daemon's log holds TEXT (5 s at most)
 wait_log() { wait_text "$WORK/srv.log" "$1"; }
 check "the log says what each name became" \
@@ -241,7 +243,7 @@ check "within dns_refresh_s the log says route trunk's records changed" \
 check "and what they are now" \
 	wait_log "route trunk: carrier.test: SRV record sip3.carrier.test:$SIP3 (127.0.0.1:$SIP3), priority 10, weight 20"
 check "sipshardctl targets shows the new records" \
-	test "$(srv_targets | grep -o "carrier.test:[0-9]*" | sort | tr '\n' ' ')" = \
+	test "$(record_ports)" = \
 	"carrier.test:$SIP3 carrier.test:$SIP2 "
 check "2 calls answered" calls changed 2
 wait_cdrs 18
@@ -261,7 +263,7 @@ else
 		"$WORK/reload.out"
 fi
 check "the running targets are still the two records" \
-	test "$(srv_targets | grep -o "carrier.test:[0-9]*" | sort | tr '\n' ' ')" = \
+	test "$(record_ports)" = \
 	"carrier.test:$SIP3 carrier.test:$SIP2 "
 
 stop_daemon

@@ -407,23 +407,29 @@ static void test_session_refresh_sets_timer(void **state)
  * for a shorter interval and can refresh is answered 422 with our Min-SE,
  * not relayed, and counted; one that cannot refresh (no Supported: timer),
  * one that asks for the Min-SE itself, and an INFO are relayed. */
+/* relay_request's outcome for a request from leg A with extra lines. */
+static struct relay_result from_a(const char *method, unsigned cseq, const char *extra)
+{
+	struct relay_result res;
+	req_from_a_with(method, cseq, a_tag, 70, extra);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	return res;
+}
+
 static void test_session_too_brief_refused(void **state)
 {
 	struct relay_result res;
 	(void)state;
 
 	rc.min_se_s = 120;
-	req_from_a_with("INVITE", 5, a_tag, 70, "Supported: timer\r\nSession-Expires: 90\r\n");
-	relay_request(&rc, &m, out, sizeof(out), &res);
+	res = from_a("INVITE", 5, "Supported: timer\r\nSession-Expires: 90\r\n");
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 422);
 	parse_out(res.len);
 	uint32_t min_se = 0;
 	assert_true(sip_hdr_delta_seconds(&out_m, SIP_HDR_MIN_SE, &min_se));
 	assert_int_equal(min_se, 120);
-	req_from_a_with("UPDATE", 6, a_tag, 70, "k: timer\r\nx: 100\r\n");
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 422);
+	assert_int_equal(from_a("UPDATE", 6, "k: timer\r\nx: 100\r\n").status, 422);
 	assert_int_equal(rc.session_too_brief, 2);
 
 	exchange_with("INVITE", 7, "Session-Expires: 90\r\n", 200, "");
@@ -445,28 +451,20 @@ static void test_ack_of_local_answer_absorbed(void **state)
 	(void)state;
 
 	exchange("INVITE", 5, 200, "");
-	req_from_a("ACK", 5, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(from_a("ACK", 5, "").outcome, RELAY_SEND);
 
 	rc.min_se_s = 120;
-	req_from_a_with("INVITE", 6, a_tag, 70, "Supported: timer\r\nSession-Expires: 90\r\n");
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 422);
-	req_from_a("ACK", 6, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(from_a("INVITE", 6, "Supported: timer\r\nSession-Expires: 90\r\n").status,
+			 422);
+	res = from_a("ACK", 6, "");
 	assert_int_equal(res.outcome, RELAY_DROP);
 	assert_int_equal(res.drop, RELAY_DROP_ACK_LOCAL_ANSWER);
 	assert_int_equal(rc.drops[RELAY_DROP_ACK_LOCAL_ANSWER], 1);
 	/* the 2xx's ACK again (a retransmission of it): still leg B's */
-	req_from_a("ACK", 5, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(from_a("ACK", 5, "").outcome, RELAY_SEND);
 
 	d->legs[SHARD_LEG_A].invite_cseq_tag = 0;
-	req_from_a("ACK", 6, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(from_a("ACK", 6, "").outcome, RELAY_SEND);
 }
 
 /* RFC 4028 section 8.2: a refresh whose sender asks for an interval and can
