@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sip/lex.h"
 #include "sipshard/sip.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -2012,6 +2013,110 @@ static void test_branch_and_tag_spellings(void **state)
 	assert_int_equal(m->vias[0].branch.len, 0);
 }
 
+/*
+ * lex_span_alnum reads sixteen bytes a step, up to a limit that may lie past
+ * the end of the run it is asked for: it must stop where the byte loop over
+ * LEX_HOST stops, for every byte at every place in and around a step, and
+ * never at or past end.
+ */
+static void test_span_alnum_is_host_class(void **state)
+{
+	(void)state;
+	char buf[80];
+	for (int b = 0; b < 256; b++) {
+		for (size_t k = 0; k < 48; k++) {
+			for (size_t i = 0; i < sizeof(buf); i++)
+				buf[i] = "a7Z.-q"[i % 6];
+			buf[k] = (char)b;
+			for (size_t end = 0; end <= 48; end += 1) {
+				const char *want = lex_span(buf, buf + end, LEX_HOST);
+				const char *tight = lex_span_alnum(buf, buf + end, buf + end);
+				const char *wide =
+				    lex_span_alnum(buf, buf + end, buf + sizeof(buf));
+				if (tight != want || wide != want) {
+					print_error(
+					    "byte 0x%02x at %zu, end %zu: byte loop stops at "
+					    "%td, limit end at %td, limit +%zu at %td\n",
+					    b, k, end, want - buf, tight - buf, sizeof(buf) - end,
+					    wide - buf);
+					fail();
+				}
+			}
+		}
+	}
+}
+
+/* value: len bytes of pattern, repeated, with c at k. */
+static void value_with(char *value, size_t len, const char *pattern, size_t k, char c)
+{
+	for (size_t i = 0; i < len; i++)
+		value[i] = pattern[i % strlen(pattern)];
+	value[len] = 0;
+	value[k] = c;
+}
+
+/* A BYE with this Via branch, From tag (";tag=1" when NULL) and Call-ID. */
+static void bye_with(char *buf, size_t cap, const char *branch, const char *tag,
+		     const char *call_id)
+{
+	snprintf(buf, cap,
+		 "BYE sip:b@example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.4;branch=%s\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:a@example.com>;tag=%s\r\n"
+		 "To: <sip:b@example.com>;tag=%s;x=1\r\n"
+		 "Call-ID: %s\r\nCSeq: 1 BYE\r\n\r\n",
+		 branch, tag ? tag : "1", tag ? tag : "2", call_id);
+}
+
+/*
+ * Branches, tags and Call-IDs are read a sixteen-byte step at a time while
+ * letters, digits, '-' and '.' last, then a byte at a time: each byte their
+ * grammar allows (or refuses) must be taken (or refused) wherever it falls,
+ * before, on and after a step's edge.
+ */
+static void test_long_values_any_byte_anywhere(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	static const char pval_extra[] = "!%*_+`'~:"; /* token and ':' (RFC 3261 gen-value) */
+	static const char word_extra[] = "!%*_+`'~()<>:\\\"/[]?{}";
+	static const char refused[] = "@,\"</"; /* not in a branch; some are word bytes */
+	char buf[1024], value[48], call_id[100];
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t k = 0; k < len; k++) {
+			for (const char *c = pval_extra; *c; c++) {
+				value_with(value, len, "z9hG4bK-0.x", k, *c);
+				bye_with(buf, sizeof(buf), value, value, "x1");
+				must_parse(m, buf);
+				assert_view(m, m->vias[0].branch, value);
+				assert_view(m, m->from.tag, value);
+				assert_view(m, m->to.tag, value);
+			}
+			for (const char *c = word_extra; *c; c++) {
+				value_with(value, len, "3c26700e8a.f4b-", k, *c);
+				snprintf(call_id, sizeof(call_id), "%s@%s", value, value);
+				bye_with(buf, sizeof(buf), "z9hG4bK1", NULL, call_id);
+				must_parse(m, buf);
+				assert_view(m, m->call_id, call_id);
+			}
+			for (const char *c = refused; *c; c++) {
+				value_with(value, len, "z9hG4bK-0.x", k, *c);
+				bye_with(buf, sizeof(buf), value, NULL, "x1");
+				expect_err(m, buf, SIP_ERR_BAD_VALUE, SIP_HDR_VIA, "Via");
+				snprintf(call_id, sizeof(call_id), "x%s", value);
+				bye_with(buf, sizeof(buf), "z9hG4bK1", NULL, call_id);
+				if (strchr(word_extra, *c) || (*c == '@' && k + 1 < len)) {
+					/* a word byte, or an '@' with a word after it */
+					must_parse(m, buf);
+					continue;
+				}
+				expect_err(m, buf, SIP_ERR_BAD_VALUE, SIP_HDR_CALL_ID, "Call-ID");
+			}
+		}
+	}
+}
+
 static void test_strerror(void **state)
 {
 	(void)state;
@@ -2188,6 +2293,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_hdr_lookup_compact_forms, teardown),
 	    cmocka_unit_test(test_token_params),
+	    cmocka_unit_test(test_span_alnum_is_host_class),
+	    cmocka_unit_test_teardown(test_long_values_any_byte_anywhere, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_no_false_matches, teardown),
 	    cmocka_unit_test_teardown(test_rack_full_range, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_long_names, teardown),

@@ -605,9 +605,9 @@ static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h, const 
 	if (p == e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "empty Call-ID");
 	/* callid = word [ "@" word ] */
-	const char *q = lex_span(p, e, LEX_WORD);
+	const char *q = lex_span(lex_span_alnum(p, e, ps->end), e, LEX_WORD);
 	if (q < e && *q == '@' && q > p && q + 1 < e)
-		q = lex_span(q + 1, e, LEX_WORD);
+		q = lex_span(lex_span_alnum(q + 1, e, ps->end), e, LEX_WORD);
 	if (q != e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "invalid character in Call-ID");
 	ps->m->call_id = h->value;
@@ -750,7 +750,7 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 	}
 
 	/* the branch first, as nearly every Via has it; a later one still wins */
-	const char *bv, *be = lex_param_fast(p, e, ";branch=", 8, &bv);
+	const char *bv, *be = lex_param_fast(p, e, ps->end, ";branch=", 8, &bv);
 	if (be) {
 		v->branch = lex_view(ps->buf, bv, be);
 		p = be;
@@ -832,7 +832,7 @@ static inline __attribute__((always_inline)) int parse_addr_into(struct parser *
 {
 	if (e - p > ps->lim->max_uri + 1024)
 		return fail_hdr(ps, h, SIP_ERR_URI, "address longer than the limit");
-	int rc = sip_addr_scan(a, ps->buf, p, e);
+	int rc = sip_addr_scan(a, ps->buf, p, e, ps->end);
 	if (rc == -SIP_ERR_URI)
 		return fail_hdr(ps, h, SIP_ERR_URI, "malformed URI");
 	if (rc)

@@ -308,7 +308,8 @@ int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len
 	return stop == end ? 0 : -SIP_ERR_URI;
 }
 
-int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char *end)
+int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char *end,
+		  const char *limit)
 {
 	const char *lt = NULL;
 	int rc;
@@ -370,7 +371,7 @@ int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char
 	struct lex_param prm;
 	p = pstart;
 	/* the tag first, where From and To nearly always have it */
-	const char *tv, *te = lex_param_fast(p, end, ";tag=\0\0", 5, &tv);
+	const char *tv, *te = lex_param_fast(p, end, limit, ";tag=\0\0", 5, &tv);
 	if (te) {
 		a->tag = lex_view(buf, tv, te);
 		a->has_tag = true;
@@ -394,5 +395,7 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 {
 	const char *p = lex_skip_lws(buf + off, buf + off + len);
 
-	return sip_addr_scan(a, buf, p, lex_trim_right(p, buf + off + len));
+	const char *end = lex_trim_right(p, buf + off + len);
+
+	return sip_addr_scan(a, buf, p, end, end);
 }
