@@ -605,9 +605,9 @@ static int parse_call_id(struct parser *ps, const struct sip_hdr_line *h, const 
 	if (p == e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "empty Call-ID");
 	/* callid = word [ "@" word ] */
-	const char *q = lex_span(lex_span_alnum(p, e, ps->end), e, LEX_WORD);
+	const char *q = lex_span_long(p, e, ps->end, LEX_WORD);
 	if (q < e && *q == '@' && q > p && q + 1 < e)
-		q = lex_span(lex_span_alnum(q + 1, e, ps->end), e, LEX_WORD);
+		q = lex_span_long(q + 1, e, ps->end, LEX_WORD);
 	if (q != e)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "invalid character in Call-ID");
 	ps->m->call_id = h->value;
