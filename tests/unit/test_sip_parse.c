@@ -679,6 +679,50 @@ static void test_header_whitespace_and_case(void **state)
 	assert_int_equal(m->content_length, 0);
 }
 
+/*
+ * The value's bounds next to the colon and the line's end, where the parser
+ * takes ": " followed by a byte above SP as the value's start and a byte above
+ * SP before the CRLF as its end without reading the LWS rules: every byte at
+ * or below SP in those places must still take the LWS rules (a fold, HTAB, a
+ * lone SP, nothing at all), known header or not.
+ */
+static void test_value_bounds_at_colon_and_eol(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line, *value;
+	} cases[] = {
+	    {"X-A: v", "v"},	  {"X-A:v", "v"},
+	    {"X-A: ", ""},	  {"X-A:", ""},
+	    {"X-A:  v", "v"},	  {"X-A: \tv", "v"},
+	    {"X-A:\t v", "v"},	  {"X-A: v ", "v"},
+	    {"X-A: v\t", "v"},	  {"X-A: v \t ", "v"},
+	    {"X-A: \r\n v", "v"}, {"X-A: v\r\n w", "v\r\n w"},
+	    {"X-A: v\r\n ", "v"}, {"X-A: !", "!"},
+	    {"X-A: ~ ~", "~ ~"},  {"Subject: \tv w\t", "v w"},
+	    {"Subject:  ", ""},	  {"Subject: s", "s"},
+	};
+	struct sip_msg *m = new_msg();
+	char buf[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(buf, sizeof(buf),
+				 "OPTIONS sip:b@example.com SIP/2.0\r\n"
+				 "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n"
+				 "Max-Forwards: 70\r\n"
+				 "From: <sip:a@example.com>;tag=1\r\n"
+				 "To: <sip:b@example.com>\r\n"
+				 "Call-ID: x1@host\r\n"
+				 "CSeq: 1 OPTIONS\r\n"
+				 "%s\r\n"
+				 "Content-Length: 0\r\n\r\n",
+				 cases[i].line);
+		must_parse_n(m, buf, (size_t)n);
+		assert_int_equal(m->nhdrs, 8);
+		assert_view(m, m->hdrs[6].value, cases[i].value);
+	}
+}
+
 static void test_compact_forms_in_message(void **state)
 {
 	(void)state;
@@ -2310,6 +2354,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_extension_method, teardown),
 	    cmocka_unit_test_teardown(test_header_order_and_lines, teardown),
 	    cmocka_unit_test_teardown(test_header_whitespace_and_case, teardown),
+	    cmocka_unit_test_teardown(test_value_bounds_at_colon_and_eol, teardown),
 	    cmocka_unit_test_teardown(test_compact_forms_in_message, teardown),
 	    cmocka_unit_test_teardown(test_folding, teardown),
 	    cmocka_unit_test_teardown(test_fold_without_header, teardown),

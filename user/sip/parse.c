@@ -979,7 +979,10 @@ static inline const char *line_scan(const char *p, const char *end, bool *comma)
 #if defined(__SSE2__)
 	const __m128i lim = _mm_set1_epi8(0x0E), cm = _mm_set1_epi8(',');
 	__m128i seen = _mm_setzero_si128();
-	while (end - p >= 16) {
+	/* one compare a step: p may take sixteen bytes while it is at or below
+	 * end - 16 (as an address, as in lex_span) */
+	const uintptr_t last = (uintptr_t)end - 16;
+	while ((uintptr_t)p <= last) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 		unsigned ok = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, lim), x));
 		seen = _mm_or_si128(seen, _mm_cmpeq_epi8(x, cm));
@@ -1151,8 +1154,13 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 				      *bad ? "CR without LF" : "NUL byte in a header line");
 			break;
 		}
-		const char *vs = lex_skip_lws(colon + 1, eol);
-		const char *ve = lex_trim_right(vs, eol);
+		/* ": " then a byte above SP starts nearly every value. colon[1] is
+		 * at or before eol (a CR or LF), so when it is SP colon[2] is too. */
+		const char *vs = colon[1] == ' ' && (unsigned char)colon[2] > ' '
+				     ? colon + 2
+				     : lex_skip_lws(colon + 1, eol);
+		/* no LWS byte (SP, HTAB, CR, LF) lies above SP */
+		const char *ve = (unsigned char)eol[-1] > ' ' ? eol : lex_trim_right(vs, eol);
 		h->value = lex_view(buf, vs, ve);
 		h->start = (uint16_t)(line - buf);
 		h->end = (uint16_t)(p - buf);
