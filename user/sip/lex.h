@@ -239,7 +239,10 @@ static inline const char *lex_find_ctl(const char *p, const char *end)
 {
 #if defined(__SSE2__)
 	const __m128i lim = _mm_set1_epi8(0x0E);
-	while (end - p >= 16) {
+	/* one compare a step: p may take sixteen bytes while it is at or below
+	 * end - 16 (as an address: that may lie before the buffer, as in lex_span) */
+	const uintptr_t last = (uintptr_t)end - 16;
+	while ((uintptr_t)p <= last) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 		unsigned ok = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, lim), x));
 		if (ok != 0xFFFF)

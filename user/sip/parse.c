@@ -979,8 +979,7 @@ static inline const char *line_scan(const char *p, const char *end, bool *comma)
 #if defined(__SSE2__)
 	const __m128i lim = _mm_set1_epi8(0x0E), cm = _mm_set1_epi8(',');
 	__m128i seen = _mm_setzero_si128();
-	/* one compare a step: p may take sixteen bytes while it is at or below
-	 * end - 16 (as an address, as in lex_span) */
+	/* one compare a step, as in lex_find_ctl */
 	const uintptr_t last = (uintptr_t)end - 16;
 	while ((uintptr_t)p <= last) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
