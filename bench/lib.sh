@@ -1,5 +1,5 @@
 # bench/lib.sh - shared by the benchmark scripts that run sipshardd builds
-# against sipshard-load (setup_rate.sh, relay_rate.sh): sourced, not run.
+# against sipshard-load (setup_rate.sh, relay_rate.sh, relay_profile.sh): sourced, not run.
 #
 # bench_need NAME FILE...: exits naming the first FILE that is not an
 # executable (NAME: the script, for the message).
@@ -51,6 +51,16 @@ JSON
 	echo "bench: $1 did not start listening:" >&2
 	tail -5 "$WORK/d.log" >&2
 	exit 1
+}
+
+# bench_info_load SECONDS: starts sipshard-load uac against the daemon on
+# SUT_PORT (1000 calls set up at 2000/s, then INFO with 256 outstanding until
+# SECONDS have passed; figures in WORK/uac.json) and sets UAC to its pid. The
+# in-dialog phase begins once the calls are up, about 0.5 s in.
+bench_info_load() {
+	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls 1000 --rate 2000 \
+		--duration "$1" --window 256 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1 &
+	UAC=$!
 }
 
 bench_end() {

@@ -48,16 +48,14 @@ run() {
 	local build=$1 workers=$2 rep=$3 d c0 c1
 	bench_daemon "$build" "$workers"
 	d=$DAEMON
-	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls 1000 --rate 2000 \
-		--duration "$SECONDS_" --window 256 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1 &
-	local uac=$!
+	bench_info_load "$SECONDS_"
 	# the daemon's CPU over the in-dialog phase only, which begins once the
 	# calls are up (0.5 s): from 1 s into it to 1 s before its end
 	sleep 1.5
 	c0=$(cpu_ticks "$d")
 	sleep $((SECONDS_ - 2))
 	c1=$(cpu_ticks "$d")
-	wait "$uac"
+	wait "$UAC"
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$build" "$workers" "$rep" "$c0" "$c1" "$((SECONDS_ - 2))" \

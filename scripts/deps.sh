@@ -7,7 +7,7 @@ pkgs=(gcc make clang llvm pkg-config bpftool liburing-dev libbpf-dev libjansson-
       libcmocka-dev libosip2-dev nettle-dev sip-tester libclang-rt-14-dev iproute2 procps
       dnsmasq-base)
 if [ "${1:-}" = "--bench" ]; then
-	pkgs+=(kamailio gnuplot-nox)
+	pkgs+=(kamailio gnuplot-nox linux-perf)
 fi
 
 missing=()
