@@ -10,6 +10,7 @@
 #
 #   bench/relay_profile.sh [--seconds S] [--out DIR]
 #
+# S: the uac's run (default 8, at least 4; the samples cover S - 2 of it).
 # Results: DIR/relay_profile.txt (default bench/results).
 set -u
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) SECONDS_=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) echo "relay_profile.sh: unknown argument '$1' (expected --seconds or --out)" >&2; exit 2 ;;
 	esac
 	shift
@@ -68,7 +69,7 @@ for pct, k, sym in rows:
 u = json.load(open(sys.argv[1]))
 r = u["requests"]
 print("1 worker, 1000 calls, INFO with 256 outstanding: %.0f requests/s relayed" % r["per_second"])
-print("share of the worker thread'"'"'s cpu-clock samples by part:")
+print("share of the worker thread cpu-clock samples by part:")
 for p, pct in sorted(parts.items(), key=lambda x: -x[1]):
     print("  %-40s %5.1f%%" % (p, pct))
 print("functions at 1% or more:")
