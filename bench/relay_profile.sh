@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$SECONDS_" -ge 4 ] 2>/dev/null || { echo "relay_profile.sh: --seconds needs a whole number, 4 or more" >&2; exit 2; }
 command -v perf >/dev/null || { echo "relay_profile.sh: perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
+mkdir -p "$OUT"
 . bench/lib.sh
 bench_need relay_profile.sh "$BUILD/sipshardd" "$BUILD/sipshard-load"
 bench_begin relay_profile
@@ -41,9 +42,15 @@ bench_info_load "$SECONDS_"
 sleep 1.5
 perf record -q -e cpu-clock -t "$worker" -o "$WORK/perf.data" -- sleep $((SECONDS_ - 2)) \
 	>"$WORK/perf.out" 2>&1
+perf_rc=$?
 wait "$UAC"
 kill -9 "$DAEMON"
 wait "$DAEMON" 2>/dev/null
+if [ "$perf_rc" != 0 ]; then
+	echo "relay_profile.sh: perf record failed (exit $perf_rc); its output:" >&2
+	cat "$WORK/perf.out" >&2
+	exit 1
+fi
 perf report -i "$WORK/perf.data" --stdio --sort sym --percent-limit 0 2>/dev/null |
 	python3 -c '
 import json, re, sys
@@ -68,12 +75,18 @@ for pct, k, sym in rows:
     parts[p] = parts.get(p, 0) + pct
 u = json.load(open(sys.argv[1]))
 r = u["requests"]
-print("1 worker, 1000 calls, INFO with 256 outstanding: %.0f requests/s relayed" % r["per_second"])
-print("share of the worker thread cpu-clock samples by part:")
+if not rows or not r["per_second"]:
+    sys.exit("relay_profile.sh: no samples or no requests relayed; see the uac output in the work directory")
+print("1 worker, 1000 calls, INFO with 256 outstanding: %.0f requests/s relayed, %d timed out"
+      % (r["per_second"], r["timeouts"]))
+print("share of the worker thread\x27s cpu-clock samples by part:")
 for p, pct in sorted(parts.items(), key=lambda x: -x[1]):
     print("  %-40s %5.1f%%" % (p, pct))
 print("functions at 1% or more:")
 for pct, k, sym in rows:
     if pct >= 1:
         print("  %5.1f%%  %s%s" % (pct, "[k] " if k else "", sym))
-' "$WORK/uac.json" | tee "$OUT/relay_profile.txt"
+' "$WORK/uac.json" >"$WORK/profile.txt" || exit 1
+# the results file is replaced only by a run that gave figures
+cp "$WORK/profile.txt" "$OUT/relay_profile.txt"
+cat "$WORK/profile.txt"
