@@ -28,7 +28,6 @@ while [ $# -gt 0 ]; do
 done
 [ "$SECONDS_" -ge 4 ] 2>/dev/null || { echo "relay_profile.sh: --seconds needs a whole number, 4 or more" >&2; exit 2; }
 command -v perf >/dev/null || { echo "relay_profile.sh: perf is missing (Debian: apt-get install linux-perf)" >&2; exit 1; }
-mkdir -p "$OUT"
 . bench/lib.sh
 bench_need relay_profile.sh "$BUILD/sipshardd" "$BUILD/sipshard-load"
 bench_begin relay_profile
@@ -76,7 +75,7 @@ for pct, k, sym in rows:
 u = json.load(open(sys.argv[1]))
 r = u["requests"]
 if not rows or not r["per_second"]:
-    sys.exit("relay_profile.sh: no samples or no requests relayed; see the uac output in the work directory")
+    sys.exit("relay_profile.sh: no samples or no requests relayed; the uac said:")
 print("1 worker, 1000 calls, INFO with 256 outstanding: %.0f requests/s relayed, %d timed out"
       % (r["per_second"], r["timeouts"]))
 print("share of the worker thread\x27s cpu-clock samples by part:")
@@ -86,7 +85,11 @@ print("functions at 1% or more:")
 for pct, k, sym in rows:
     if pct >= 1:
         print("  %5.1f%%  %s%s" % (pct, "[k] " if k else "", sym))
-' "$WORK/uac.json" >"$WORK/profile.txt" || exit 1
+' "$WORK/uac.json" >"$WORK/profile.txt" || {
+	# WORK goes when the script exits: show what the uac printed now
+	tail -n 20 "$WORK/uac.out" >&2
+	exit 1
+}
 # the results file is replaced only by a run that gave figures
 cp "$WORK/profile.txt" "$OUT/relay_profile.txt"
 cat "$WORK/profile.txt"
