@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cli.h"
 #include "sipshard/sip.h"
 
 static const char usage_text[] =
@@ -23,9 +24,13 @@ static const char usage_text[] =
     "                  400 for an invalid request when one can be formed, nothing\n"
     "                  (exit 1) when none can; for a valid request, 200\n"
     "  -s, --stream    the input is a series of datagrams, each written as its\n"
-    "                  length in decimal, a newline, then exactly that many bytes;\n"
-    "                  one output line (JSON, check or response) per datagram\n"
-    "  -p, --pretty    indent the JSON output\n"
+    "                  length (0 to 65535, in decimal) on a line of its own, then\n"
+    "                  exactly that many bytes; blank lines between records are\n"
+    "                  skipped. One output per datagram: a line of JSON or check,\n"
+    "                  or with --respond a record of the same form (the\n"
+    "                  response's length, then the response; 0 when none can be\n"
+    "                  formed), so that the output reads back with --stream\n"
+    "  -p, --pretty    indent the JSON output (a datagram's JSON then spans lines)\n"
     "  -h, --help      print this text\n"
     "\n"
     "Exit status: 0 when every message is valid, 1 when one is invalid, 2 on a\n"
@@ -219,8 +224,14 @@ static int handle(const char *buf, size_t len, const struct parse_opts *opt)
 		if (n < 0) {
 			fprintf(stderr, "sipshard-parse: no response can be formed (%s)\n",
 				rc ? reason : "not a request, or an ACK");
+			if (opt->stream)
+				printf("0\n\n"); /* an empty record keeps outputs in step */
 			return 1;
 		}
+		/* in a stream, each response is a record of the input's form, so
+		 * that the output can be read back with --stream */
+		if (opt->stream)
+			printf("%d\n", n);
 		fwrite(out, 1, (size_t)n, stdout);
 		if (opt->stream)
 			putchar('\n');
@@ -250,25 +261,55 @@ static int read_all(FILE *f, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+/* A record's length line, whose first byte c is read already: a whole
+ * decimal number from 0 to 65535 (no minus sign, no space: scanf would take
+ * "-1" as a huge length), then LF or CRLF. Returns the length, or -1 after saying what
+ * is wrong. */
+static long stream_length(FILE *f, int c)
+{
+	char line[32];
+	long n;
+
+	line[0] = (char)c;
+	line[1] = '\0';
+	if (!fgets(line + 1, sizeof(line) - 1, f) || !strchr(line, '\n')) {
+		if (feof(f))
+			fprintf(stderr, "sipshard-parse: --stream: input ends inside a length "
+					"line\n");
+		else
+			fprintf(stderr,
+				"sipshard-parse: --stream: expected a length then a newline, "
+				"found a line longer than %zu bytes\n",
+				sizeof(line) - 2);
+		return -1;
+	}
+	char *eol = strchr(line, '\n');
+	if (eol > line && eol[-1] == '\r')
+		eol--; /* a CRLF ends the line as well */
+	*eol = '\0';
+	if (cli_long(line, 0, SIP_MAX_DATAGRAM, &n) < 0) {
+		fprintf(stderr,
+			"sipshard-parse: --stream: expected a length from 0 to %d in decimal "
+			"digits, found \"%s\"\n",
+			SIP_MAX_DATAGRAM, line);
+		return -1;
+	}
+	return n;
+}
+
 static int run_stream(FILE *f, const struct parse_opts *opt)
 {
 	static char buf[SIP_MAX_DATAGRAM];
-	unsigned long n;
+	size_t n;
 	int status = 0, c;
 
 	while ((c = fgetc(f)) != EOF) {
 		if (c == '\n' || c == '\r')
 			continue; /* blank lines between records are allowed */
-		ungetc(c, f);
-		if (fscanf(f, "%lu", &n) != 1 || fgetc(f) != '\n') {
-			fprintf(stderr,
-				"sipshard-parse: --stream: expected a length then a newline\n");
+		long len = stream_length(f, c);
+		if (len < 0)
 			return 2;
-		}
-		if (n > sizeof(buf)) {
-			fprintf(stderr, "sipshard-parse: --stream: length %lu exceeds 65535\n", n);
-			return 2;
-		}
+		n = (size_t)len;
 		if (fread(buf, 1, n, f) != n) {
 			fprintf(stderr, "sipshard-parse: --stream: input ends inside a datagram\n");
 			return 2;
@@ -295,11 +336,16 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "crsph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			opt.mode = MODE_CHECK;
+		case 'r': {
+			enum mode want = c == 'c' ? MODE_CHECK : MODE_RESPOND;
+			if (opt.mode != MODE_JSON && opt.mode != want) {
+				fprintf(stderr, "sipshard-parse: --check and --respond exclude "
+						"each other: give one\n");
+				return 2;
+			}
+			opt.mode = want;
 			break;
-		case 'r':
-			opt.mode = MODE_RESPOND;
-			break;
+		}
 		case 's':
 			opt.stream = true;
 			break;
