@@ -478,6 +478,47 @@ static void test_install_keeps_free_list_whole(void **state)
 
 /* ---- transactions ---------------------------------------------------------- */
 
+/* A full table: the oldest record gives way when it has had its final answer
+ * (kept only for retransmissions), never while it waits for one. */
+static void test_txn_full_evicts_oldest_answered(void **state)
+{
+	enum { N = 8 };
+	struct shard_table t;
+	struct shard_table_usage u;
+	uint32_t gens[N], gen;
+	int slots[N];
+	(void)state;
+
+	assert_int_equal(shard_table_open(&t, NULL, 4, N), 0);
+	for (int i = 0; i < N; i++)
+		slots[i] = shard_txn_alloc(&t, 100 + (uint64_t)i, &gens[i]);
+	/* the oldest still waits: refused, nothing evicted */
+	assert_int_equal(shard_txn_alloc(&t, 200, &gen), -ENOSPC);
+	/* answered, but not the oldest: still refused */
+	shard_txn_get(&t, (uint32_t)slots[1], gens[1])->final_class = 2;
+	assert_int_equal(shard_txn_alloc(&t, 200, &gen), -ENOSPC);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.txns_full, 2);
+	assert_int_equal(u.txns_evicted, 0);
+	/* the oldest answered: it gives way, then the next oldest (answered) */
+	shard_txn_get(&t, (uint32_t)slots[0], gens[0])->final_class = 4;
+	int s0 = shard_txn_alloc(&t, 300, &gen);
+	assert_int_equal(s0, slots[0]);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[0], gens[0]));
+	assert_int_equal(shard_txn_get(&t, (uint32_t)s0, gen)->final_class, 0);
+	assert_int_equal(shard_txn_alloc(&t, 300, &gen), slots[1]);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[1], gens[1]));
+	/* slot 2, the oldest now, waits: refused again */
+	assert_int_equal(shard_txn_alloc(&t, 300, &gen), -ENOSPC);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.txns_evicted, 2);
+	assert_int_equal(u.txns_used, N);
+	/* the new ones sit at the young end: expiry takes 2..7 first */
+	assert_int_equal(shard_txn_expire(&t, 250, 0), 0);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[2], gens[2]));
+	shard_table_close(&t);
+}
+
 static void test_txn_alloc_until_full_and_generations(void **state)
 {
 	enum { N = 64 };
@@ -1054,6 +1095,7 @@ int main(void)
 	    cmocka_unit_test(test_keepalive_rounds),
 	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
+	    cmocka_unit_test(test_txn_full_evicts_oldest_answered),
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),

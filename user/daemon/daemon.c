@@ -1211,6 +1211,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
+		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
 		JI(o, "dialog_queries", s->dialog_queries);
 		const struct orig_stats *b = &d->workers[i].orig.st;

@@ -140,13 +140,14 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 		return (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE ||
 		       (s->remote_cseq_set && m->cseq.num <= s->remote_cseq);
 	}
-	uint32_t v = 0;
+	uint64_t v = 0;
 	for (uint16_t i = 0; i < id.len; i++) {
 		unsigned c = (unsigned)(unsigned char)m->buf[id.off + i] - '0';
 		if (c > 9 || i == 10)
 			return false;
 		v = v * 10 + c;
 	}
+	/* ten digits reach past 32 bits: such an id names no REFER of ours */
 	return v == d->refer_cseq;
 }
 
@@ -246,7 +247,7 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	char scratch[2048];
 	struct wbuf v = {scratch, 0, sizeof(scratch), false};
 	struct sip_wspec w = {0};
-	size_t from, tohdr, cseq, mf, contact;
+	size_t from, tohdr, cseq, mf, rack, contact;
 
 	w.ruri = to->remote_target;
 	w.ruri_len = to->remote_target_len;
@@ -274,6 +275,18 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	mf = v.len;
 	/* at least 1: relay_request answered or dropped anything lower */
 	wbuf_put_uint(&v, (uint32_t)(m->max_forwards - 1));
+	rack = v.len;
+	/* RFC 3262 7.2: a PRACK's RAck names the INVITE by its CSeq on the leg
+	 * it is sent on, the INVITE this leg was last sent (the RSeq crosses
+	 * unchanged in the relayed provisional response) */
+	bool with_rack = m->method_id == SIP_METHOD_PRACK && m->has_rack;
+	if (with_rack) {
+		wbuf_put_uint(&v, m->rack.rseq);
+		wbuf_put(&v, " ", 1);
+		wbuf_put_uint(&v, to->invite_cseq);
+		wbuf_put(&v, " ", 1);
+		wput_view(&v, m->buf, m->rack.method);
+	}
 	contact = v.len;
 	bool with_contact = m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id);
 	if (with_contact)
@@ -285,8 +298,11 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	w.replace[2] = (struct sip_replace){SIP_HDR_CALL_ID, to->call_id, to->call_id_len};
 	w.replace[3] = (struct sip_replace){SIP_HDR_CSEQ, scratch + cseq, (uint16_t)(mf - cseq)};
 	w.replace[4] =
-	    (struct sip_replace){SIP_HDR_MAX_FORWARDS, scratch + mf, (uint16_t)(contact - mf)};
+	    (struct sip_replace){SIP_HDR_MAX_FORWARDS, scratch + mf, (uint16_t)(rack - mf)};
 	w.nreplace = 5;
+	if (with_rack)
+		w.replace[w.nreplace++] =
+		    (struct sip_replace){SIP_HDR_RACK, scratch + rack, (uint16_t)(contact - rack)};
 	if (with_contact)
 		w.replace[w.nreplace++] = (struct sip_replace){SIP_HDR_CONTACT, scratch + contact,
 							       (uint16_t)(v.len - contact)};
@@ -408,8 +424,19 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		/* ACK for a 2xx: its own transaction, no response; CSeq maps to the
 		 * other leg's INVITE number. */
 		char branch[SHARD_BRANCH_MAX];
-		shard_branch_encode(branch, sizeof(branch), rc->shard, slot, gen ^ 0x80000000u,
-				    dst->invite_cseq);
+		/* the ACK of a non-2xx final belongs to the INVITE's transaction
+		 * (RFC 3261 17.1.1.3): on the other leg it takes the branch the
+		 * INVITE went with, or that leg's INVITE server transaction never
+		 * matches it (17.2.3) and resends its final until Timer H */
+		const struct shard_txn *it =
+		    shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
+		if (it && it->method_id == SIP_METHOD_INVITE && it->in_cseq == m->cseq.num &&
+		    it->final_class >= 3)
+			shard_branch_encode(branch, sizeof(branch), rc->shard, src->last_txn,
+					    src->last_txn_gen, it->salt);
+		else
+			shard_branch_encode(branch, sizeof(branch), rc->shard, slot,
+					    gen ^ 0x80000000u, dst->invite_cseq);
 		if (dst->session_state == SESSION_STATE_ACK_WAIT)
 			dst->session_state = SESSION_STATE_CONFIRMED;
 		if (src->session_state == SESSION_STATE_ACK_WAIT)
@@ -440,19 +467,45 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	struct shard_txn *t = NULL;
 	uint32_t tslot = 0, tgen = 0;
 	bool fresh = false; /* t allocated for this request */
+	/* what a fresh INVITE changes before it is written, put back if it
+	 * cannot be: the other leg never sees it */
+	uint16_t was_invite_tag = src->invite_cseq_tag;
+	uint32_t was_invite_cseq = dst->invite_cseq;
 	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
 		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
 		return;
 	}
 	if (src->remote_cseq_set && m->cseq.num == src->remote_cseq) {
 		t = shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
-		if (!t || t->in_cseq != m->cseq.num || t->method_id != m->method_id) {
+		if (!t || t->in_cseq != m->cseq.num || t->method_id != m->method_id ||
+		    (t->method_id == SIP_METHOD_INVITE && t->final_class == 2)) {
+			/* an INVITE answered 2xx ends here: its 2xx is the UAS
+			 * core's to send again until the ACK (13.3.1.4), and
+			 * crosses through t */
 			drop(rc, RELAY_DROP_LATE_RETRANS, res);
 			return;
 		}
 		tslot = src->last_txn;
 		tgen = src->last_txn_gen;
 	} else {
+		if (m->method_id == SIP_METHOD_INVITE) {
+			/* RFC 3261 14.2: an INVITE while one this leg was sent is in
+			 * progress is glare (491); one while this leg's previous
+			 * INVITE has no final yet is out of order (500) */
+			const struct shard_txn *theirs =
+			    shard_txn_get(rc->table, dst->last_txn, dst->last_txn_gen);
+			const struct shard_txn *mine =
+			    shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
+			if (theirs && theirs->method_id == SIP_METHOD_INVITE &&
+			    !theirs->final_class) {
+				answer(rc, m, 491, NULL, out, cap, res);
+				return;
+			}
+			if (mine && mine->method_id == SIP_METHOD_INVITE && !mine->final_class) {
+				answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+				return;
+			}
+		}
 		int ts = shard_txn_alloc(rc->table, rc->now_ms, &tgen);
 		if (ts < 0) {
 			answer(rc, m, 503, "Retry-After: 1\r\n", out, cap, res);
@@ -501,8 +554,13 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	if (n < 0) {
 		/* 513 is final: no response can come for a request never sent, so
 		 * the record goes now instead of holding a slot until it expires */
-		if (fresh)
+		if (fresh) {
 			shard_txn_free(rc->table, tslot);
+			/* its ACK then ends here like that of any local answer */
+			src->invite_cseq_tag = was_invite_tag;
+			dst->invite_cseq = was_invite_cseq;
+			dst->local_cseq--;
+		}
 		answer(rc, m, 513, NULL, out, cap, res);
 		return;
 	}
@@ -535,6 +593,12 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	t = shard_txn_get(rc->table, tslot, tgen);
 	if (!t || extra != t->salt) {
+		drop(rc, RELAY_DROP_RESP_STALE, res);
+		return;
+	}
+	/* once answered, only that final again (a retransmission) crosses: a
+	 * late provisional or another final is stale */
+	if (t->final_class && (m->status < 200 || m->status / 100 != t->final_class)) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
@@ -600,7 +664,9 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		res->session_refreshed = d;
 	}
 	if (m->status >= 200) {
-		if (t->method_id == SIP_METHOD_BYE) {
+		/* a BYE challenged (401, 407) is sent again with credentials
+		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */
+		if (t->method_id == SIP_METHOD_BYE && m->status != 401 && m->status != 407) {
 			res->dialog_ended = true;
 			res->ended_by_leg = t->from_leg;
 			res->ended_slot = t->dialog;
@@ -608,7 +674,15 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 			struct relay_ended *e = &rc->ended[t->dialog % RELAY_ENDED_SLOTS];
 			*e = (struct relay_ended){t->dialog, t->dialog_gen, rc->now_ms,
 						  (uint16_t)m->status};
+			/* the dialog goes: ended[] answers the BYE's retransmissions */
+			shard_txn_free(rc->table, tslot);
+		} else {
+			/* kept until it expires (transaction_timeout_ms): a final lost
+			 * on the way back is asked for again by the request's
+			 * retransmission, which must reach the other leg through the
+			 * same branch, and a 2xx to an INVITE is retransmitted until
+			 * its ACK; both would be dropped without the record */
+			t->final_class = (uint8_t)(m->status / 100);
 		}
-		shard_txn_free(rc->table, tslot);
 	}
 }

@@ -220,7 +220,8 @@ static int reattach(struct shard_table *t)
 	for (uint32_t i = h->txn_hwm; i-- > 0;) {
 		struct shard_txn *x = &t->txns[i];
 		if (!mem_bool_ok(&x->used) ||
-		    (x->used && (x->head_len > sizeof(x->head) || x->from_leg > 1))) {
+		    (x->used &&
+		     (x->head_len > sizeof(x->head) || x->from_leg > 1 || x->final_class > 6))) {
 			x->used = false;
 			h->reattach_dropped++;
 		}
@@ -332,6 +333,7 @@ void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)
 	u->txns_peak = h->txns_peak;
 	u->dialogs_full = h->dialogs_full;
 	u->txns_full = h->txns_full;
+	u->txns_evicted = t->txns_evicted;
 	u->reattach_dropped = h->reattach_dropped;
 }
 
@@ -605,6 +607,15 @@ int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)
 	struct shard_table_hdr *h = t->hdr;
 	uint32_t i;
 
+	if (!h->txn_free && h->txn_hwm >= h->ntxns && h->txn_oldest &&
+	    t->txns[h->txn_oldest - 1].final_class) {
+		/* Full: the oldest record, when it has had its final answer, gives
+		 * way. Answered records are kept only for the retransmissions
+		 * that may still come (relay.c), so under load they are kept as
+		 * long as room allows rather than refusing new requests 503. */
+		shard_txn_free(t, h->txn_oldest - 1);
+		t->txns_evicted++;
+	}
 	if (h->txn_free) {
 		i = h->txn_free - 1;
 		h->txn_free = t->txns[i].next;

@@ -221,6 +221,11 @@ struct shard_txn {
 	bool used;
 	uint8_t from_leg;  /* the leg the request came from; the response goes back there */
 	uint8_t method_id; /* enum sip_method of the original request */
+	/* the class of the final response relayed (2 for 2xx ...), 0 while none
+	 * has come: the record stays until it expires, so that retransmissions
+	 * of the request and of its final still cross (RFC 3261 17.2.2, 13.3.1.4).
+	 * In what was padding (shard_txn_alloc zeroes it). */
+	uint8_t final_class;
 	uint32_t dialog, dialog_gen;
 	uint32_t in_cseq, out_cseq; /* original CSeq number, and ours on the other leg */
 	uint32_t salt; /* random, set by shard_txn_alloc: put it in the branch, check it back */
@@ -235,7 +240,9 @@ struct shard_txn {
 	uint16_t head_len;
 	char head[SHARD_TXN_HEAD_MAX]; /* the original top Via lines and dialog headers */
 };
-_Static_assert(offsetof(struct shard_txn, session_asked_s) == 28 &&
+_Static_assert(offsetof(struct shard_txn, final_class) == 7 &&
+		   offsetof(struct shard_txn, dialog) == 8 &&
+		   offsetof(struct shard_txn, session_asked_s) == 28 &&
 		   offsetof(struct shard_txn, created_ms) == 32,
 	       "session_asked_s must stay in what was padding: the table layout is versioned");
 
@@ -265,13 +272,15 @@ struct shard_table {
 	struct shard_dialog *dialogs;
 	struct shard_txn *txns;
 	size_t map_len;
-	int fd; /* -1 for an anonymous mapping */
+	int fd;		       /* -1 for an anonymous mapping */
+	uint64_t txns_evicted; /* answered records that gave way to new ones (this process) */
 };
 
 struct shard_table_usage {
 	uint32_t dialogs_cap, dialogs_used, dialogs_peak;
 	uint32_t txns_cap, txns_used, txns_peak;
 	uint64_t dialogs_full, txns_full;
+	uint64_t txns_evicted;
 	uint32_t reattach_dropped;
 };
 
@@ -354,7 +363,8 @@ static inline void shard_dialog_count(struct shard_dialog *d, unsigned method)
 
 /* Takes a free transaction: returns its slot and sets *gen (new on every
  * allocation) or returns -ENOSPC. used, gen, salt, created_ms are set; the
- * other fields are zero. */
+ * other fields are zero. When every record is taken, the oldest gives way if
+ * it has had its final answer (final_class set; counted in txns_evicted). */
 int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t gen);
 void shard_txn_free(struct shard_table *t, uint32_t slot);
