@@ -98,6 +98,20 @@ check "sipshardctl drain answers with the calls up" \
 	test "$out" = "draining: 0 call(s) up; sipshardd stops when they end, or in 20 s"
 check "with no call up the daemon exits at once" exited_within 2
 check "the drain went through the SIGTERM path" grep -q "drained: every call ended" "$WORK/ctl.log"
+
+# a second sipshardctl drain (a script run twice, an operator checking) is
+# only told the drain is under way: a second SIGTERM would stop at once
+start_daemon ctl2 "$WORK/ctl.json"
+for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+hold_call ctl2
+"$BUILD/sipshardctl" -s "$SOCK" drain >/dev/null
+out=$("$BUILD/sipshardctl" -s "$SOCK" drain)
+check "a second sipshardctl drain says it is already draining, with the call up" \
+	test "$out" = "already draining: 1 call(s) up; sipshardd stops when they end, or in 20 s"
+sleep 0.5
+check "and the daemon still drains, the call up" kill -0 "$DAEMON_PID"
+check "no second signal cut it short" bash -c '! grep -q "cut short" "$1"' _ "$WORK/ctl2.log"
+stop_daemon
 for f in drain short ctl; do
 	check "no sanitizer report ($f)" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

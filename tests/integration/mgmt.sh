@@ -16,13 +16,16 @@ D_PORT=15260
 B1_PORT=15280
 B2_PORT=15290
 M_PORT=15299 # metrics
+R_PORT=15297 # a registrar nobody runs: a registration whose name needs escaping in metrics
 SOCK=$WORK/mgmt/sipshardd.sock # its directory does not exist yet: the daemon makes it
 CFG=$WORK/mgmt.json
 LOG=$WORK/mgmt.log
 
 # with_socket FILE [EXTRA]: write_config plus this test's management socket.
 with_socket() {
-	write_config "$1" ", \"management_socket\": \"$SOCK\", \"metrics_listen\": \"127.0.0.1:$M_PORT\" ${2:-}"
+	write_config "$1" ", \"management_socket\": \"$SOCK\", \"metrics_listen\": \"127.0.0.1:$M_PORT\",
+	\"registrations\": [ { \"name\": \"acme \\\"east\\\" \\\\ 2\", \"registrar\": \"127.0.0.1:$R_PORT\",
+	\"aor\": \"sip:a@127.0.0.1\" } ] ${2:-}"
 }
 
 # exchange ADDR TEXT: sends TEXT (backslash escapes such as \r\n expanded) to
@@ -95,6 +98,26 @@ with_socket "$CFG" ', "limits": { "burst": -1 }'
 rc=$?
 check "a bad file: exit 1 and the key path on stderr" \
 	bash -c "[ $rc = 1 ] && grep -q 'sipshardctl: reload: $CFG: limits.burst' \"\$1\"" _ "$WORK/bad.err"
+# -c reads only the socket from the file: the bad file (the one being edited)
+# still reaches the daemon, which refuses it and says why
+"$CTL" -c "$CFG" reload >"$WORK/bad-c.out" 2>"$WORK/bad-c.err"
+rc=$?
+check "-c with a bad file: the daemon refuses the reload (exit 1, key path)" \
+	bash -c "[ $rc = 1 ] && grep -q 'sipshardctl: reload: $CFG: limits.burst' \"\$1\"" _ "$WORK/bad-c.err"
+check "-c with a bad file: stats still answer" bash -c '"$1" -c "$2" stats >/dev/null' _ "$CTL" "$CFG"
+# a file whose listen moves to IPv6 with an IPv6 target: listen waits for the
+# next start, so the target could not be reached from the socket in service
+with_socket "$WORK/v6.json"
+sed -e "s/127.0.0.1:$D_PORT/[::1]:$D_PORT/" -e "s/127.0.0.1:$B_PORT/[::1]:$B_PORT/" \
+	-e "s/127.0.0.1:$R_PORT/[::1]:$R_PORT/" \
+	"$WORK/v6.json" >"$CFG"
+check "(that file alone is valid)" bash -c '"$1" -c "$2" --check-config >/dev/null' _ "$SIPSHARDD" "$CFG"
+"$CTL" -s "$SOCK" reload >"$WORK/v6.out" 2>"$WORK/v6.err"
+rc=$?
+check "a reload whose targets only the next start's listen reaches is refused, naming the key" \
+	bash -c "[ $rc = 1 ] && grep -q 'routes\[0\].target: an IPv6 target cannot be reached from listen' \"\$1\"" _ "$WORK/v6.err"
+check "and the route in service stays" \
+	test "$("$CTL" -s "$SOCK" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["routes"][0]["target"])')" = "127.0.0.1:$B2_PORT"
 
 # hostile and idle clients
 check "not JSON: an error that shows the expected form" \
@@ -135,7 +158,8 @@ import re, sys
 head, body = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1)
 length = int(re.search(r"Content-Length: (\d+)", head).group(1))
 lines = body.splitlines()
-line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? (-?[0-9.e+]+)$')
+lv = r'"(?:[^"\\\n]|\\["\\n])*"'  # a label value: \\, \" and \n escaped
+line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*=' + lv + r'(,[a-zA-Z_][a-zA-Z0-9_]*=' + lv + r')*\})? (-?[0-9.e+]+)$')
 bad = [l for l in lines if not line_re.match(l)]
 names = [line_re.match(l).group(1) for l in lines if line_re.match(l)]
 grouped = all(names.index(n) + names.count(n) - 1 == len(names) - 1 - names[::-1].index(n) for n in set(names))
@@ -144,12 +168,15 @@ v = {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1]) for l in lines if not l.sta
 print(len(body.encode()) == length, not bad, grouped, len(series) == len(set(series)),
       v.get("sipshard_controller_calls_answered", 0) >= 3,
       v.get('sipshard_totals_relayed_requests{method="INFO"}', 0) >= 3,
-      v.get('sipshard_worker_rx{worker="1"}', -1) >= 0)
+      v.get('sipshard_worker_rx{worker="1"}', -1) >= 0,
+      'sipshard_controller_registration_registered{registration="acme \\"east\\" \\\\ 2"}' in v)
 PY
 check "the body: Content-Length right, every line valid, one group per metric, no series twice" \
 	grep -q '^True True True True' "$WORK/metrics.check"
 check "it counts the calls and INFOs so far, per worker too" \
-	grep -q 'True True True$' "$WORK/metrics.check"
+	grep -q 'True True True True$' "$WORK/metrics.check"
+check "a registration named with a quote and a backslash: its label escaped" \
+	grep -q 'True$' "$WORK/metrics.check"
 check "another path: 404" grep -q '^HTTP/1.1 404' <<<"$(http 'GET / HTTP/1.0\r\n\r\n')"
 check "another method: 405 with Allow: GET" \
 	bash -c "grep -q '^HTTP/1.1 405' <<<\"\$1\" && grep -q '^Allow: GET' <<<\"\$1\"" _ "$(http 'POST /metrics HTTP/1.1\r\n\r\n')"
@@ -187,6 +214,11 @@ check "no daemon: exit 3 and a hint" \
 	bash -c "[ $rc = 3 ] && grep -q 'is sipshardd running' \"\$1\"" _ "$WORK/none.err"
 "$CTL" -s "$SOCK" shutdown 2>/dev/null
 check "an unknown command is a usage error (exit 2)" test $? = 2
+# --check-config checks the command line the service would start with
+"$SIPSHARDD" -c "$CFG" --log-level bogus --check-config >/dev/null 2>"$WORK/loglevel.err"
+rc=$?
+check "--check-config refuses a bad --log-level (exit 2, what was expected)" \
+	bash -c "[ $rc = 2 ] && grep -q \"log-level: expected error, warn, info or debug, got 'bogus'\" \"\$1\"" _ "$WORK/loglevel.err"
 for f in "$WORK/mgmt.log" "$WORK/restarted.log"; do
 	check "no sanitizer report in $(basename "$f")" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$f"

@@ -961,10 +961,70 @@ static void test_restart_keys(void **state)
 	assert_string_equal(next.routes[0].name, "b");
 }
 
+/* CONFIG.md: an absent or null condition always holds; user_prefix once
+ * refused null while domain and source took it. */
+static void test_null_match_conditions(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    config_load_string(&cfg,
+			       "{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"match\": "
+			       "{\"user_prefix\": null, \"domain\": null, \"source\": null}}]}",
+			       err, sizeof(err)),
+	    0);
+	assert_string_equal(cfg.routes[0].user_prefix, "");
+	assert_string_equal(cfg.routes[0].domain, "");
+	assert_false(cfg.routes[0].has_source);
+}
+
+/* sipshardctl -c: only the socket is read, so a file with another error or a
+ * name that does not resolve still leads to the daemon; a file that says
+ * there is no socket, or is not JSON, says so with the key. */
+static void test_management_socket_only(void **state)
+{
+	char dir[] = "/tmp/sipshard-cfg.XXXXXX", path[128], sock[CONFIG_PATH_MAX];
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.json", dir);
+	write_file(path, "{\"management_socket\": \"/tmp/x/s.sock\", \"no_such_key\": 1, "
+			 "\"routes\": [{\"target\": \"trunk.example.invalid:5060\"}]}");
+	assert_int_equal(config_management_socket(path, sock, sizeof(sock), err, sizeof(err)), 0);
+	assert_string_equal(sock, "/tmp/x/s.sock");
+	assert_string_equal(err, "");
+	assert_int_not_equal(config_load_file(&cfg, path, err, sizeof(err)), 0);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/b.json", dir);
+	write_file(path, "{\"run_dir\": \"/tmp/rd\", \"workers\": \"many\"}");
+	assert_int_equal(config_management_socket(path, sock, sizeof(sock), err, sizeof(err)), 0);
+	assert_string_equal(sock, "/tmp/rd/sipshardd.sock");
+	unlink(path);
+
+	static const struct {
+		const char *text, *why;
+	} refused[] = {
+	    {"{\"management_socket\": null}", "x.json: management_socket: null"},
+	    {"{\"management_socket\": 5}", "x.json: management_socket: "},
+	    {"{\"management_socket\": ", "x.json:1:"},
+	};
+	snprintf(path, sizeof(path), "%s/x.json", dir);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		write_file(path, refused[i].text);
+		assert_int_equal(
+		    config_management_socket(path, sock, sizeof(sock), err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, refused[i].why));
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_loads_and_prints),
+	    cmocka_unit_test(test_null_match_conditions),
+	    cmocka_unit_test(test_management_socket_only),
 	    cmocka_unit_test(test_default_run_dir),
 	    cmocka_unit_test(test_example_file_loads),
 	    cmocka_unit_test(test_partial_document_keeps_defaults),

@@ -330,6 +330,19 @@ static void cancel_from_alice(void)
 		   "Content-Length: 0\r\n\r\n");
 }
 
+/* alice ACKs a non-2xx final to the INVITE of invite_from_alice. */
+static void ack_from_alice(void)
+{
+	from_alice("ACK sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>;tag=x\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 ACK\r\n"
+		   "Content-Length: 0\r\n\r\n");
+}
+
 /* An INVITE from alice with Call-ID and From tag numbered n. */
 static void numbered_invite(int n)
 {
@@ -1099,6 +1112,17 @@ static void assert_tick_send(const struct tick_send *got, uint64_t at, int statu
  * 32600, before Timer H frees the record at 33100. */
 static const uint64_t timer_g_at[] = {1600,  2600,  4600,  8600,  12600,
 				      16600, 20600, 24600, 28600, 32600};
+/* Timer E of the no-answer CANCEL sent at 121000, until Timer F at 153000 */
+static const uint64_t cancel_again_at[] = {121500, 122500, 124500, 128500, 132500,
+					   136500, 140500, 144500, 148500, 152500};
+
+static void assert_cancels_again(const struct tick_send *log, const char *b_call_id)
+{
+	for (unsigned i = 0; i < 10; i++) {
+		assert_tick_send(&log[i], cancel_again_at[i], 0, b_call_id, 5090);
+		assert_int_equal(log[i].method, SIP_METHOD_CANCEL);
+	}
+}
 
 /* Leg B's Call-ID in the INVITE the controller sent last. */
 static void last_b_call_id(char *id, size_t cap)
@@ -1142,11 +1166,12 @@ static void test_timers_of_each_state(void **state)
 	}
 	assert_int_equal(a, 6);
 	assert_int_equal(g, 10);
-	assert_int_equal(n, i + 3);
+	assert_int_equal(n, i + 3 + 10);
 	assert_tick_send(&log[i], 33000, 408, "n1@10.1.1.1", 5061); /* Timer B */
 	assert_tick_send(&log[i + 1], 121000, 0, b2, 5090);	    /* no answer */
 	assert_int_equal(log[i + 1].method, SIP_METHOD_CANCEL);
-	assert_tick_send(&log[i + 2], 153000, 408, "n2@10.1.1.1", 5061);
+	assert_cancels_again(&log[i + 2], b2); /* Timer E until bob answers it */
+	assert_tick_send(&log[i + 12], 153000, 408, "n2@10.1.1.1", 5061);
 	assert_int_equal(nrelease, released + 1);
 	assert_int_equal(tick_through(154000, 160000, log, 32), 0);
 
@@ -1196,14 +1221,7 @@ static void test_no_answer_cancels_the_callee(void **state)
 	assert_int_equal(tick_through(121000, 121500, log, 32), 1);
 	assert_int_equal(log[0].at, 121500);
 	assert_int_equal(log[0].status, 408);
-	from_alice("ACK sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
-		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
-		   "Max-Forwards: 70\r\n"
-		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
-		   "To: <sip:+15551234@127.0.0.1>;tag=x\r\n"
-		   "Call-ID: a1@10.1.1.1\r\n"
-		   "CSeq: 1 ACK\r\n"
-		   "Content-Length: 0\r\n\r\n");
+	ack_from_alice();
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.acks_absorbed, 1);
 	assert_int_equal(tick_through(121500, 160000, log, 32), 0);
@@ -2249,13 +2267,14 @@ static void test_timers_run_on_after_restart(void **state)
 	assert_int_equal(restart(), 2);
 	unsigned released = nrelease;
 
-	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 2);
+	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 2 + 10);
 	for (unsigned i = 0; i < 10; i++)
 		assert_tick_send(&log[i], timer_g_at[i], 486, "n3@10.1.1.1", 5061);
 	assert_int_equal(log[10].at, 121000);
 	assert_int_equal(log[10].method, SIP_METHOD_CANCEL);
 	assert_int_equal(log[10].port, 5090);
-	assert_tick_send(&log[11], 153000, 408, "a1@10.1.1.1", 5061);
+	assert_cancels_again(&log[11], log[10].call_id);
+	assert_tick_send(&log[21], 153000, 408, "a1@10.1.1.1", 5061);
 	assert_int_equal(nrelease, released + 1);
 }
 
@@ -2900,6 +2919,291 @@ static void test_session_interval_raised_on_422(void **state)
 #define WITH_CONFIG(test, cfg)                                                                     \
 	cmocka_unit_test_prestate_setup_teardown(test, setup_config, teardown, (void *)(cfg))
 
+/* The CANCEL towards leg B was once sent once and never retransmitted
+ * (RFC 3261 17.1.2.2: a non-INVITE client transaction over UDP resends its
+ * request from T1 doubling up to T2 until a final response or Timer F). */
+static void test_cancel_to_b_is_retransmitted(void **state)
+{
+	struct tick_send log[32];
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing"); /* at 1100 */
+	unsigned base = nsent;
+	cancel_from_alice(); /* at 1000 in the harness clock; 200 to alice, CANCEL to bob */
+	unsigned cancels = 0;
+	for (unsigned i = base; i < nsent; i++)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_CANCEL)
+			cancels++;
+	assert_int_equal(cancels, 1);
+	/* bob's 200 to the CANCEL never comes (the CANCEL was lost): the CANCEL
+	 * must be resent by Timer E (at 1500, 2500, 4500, ...) */
+	unsigned n = tick_through(1100, 33000, log, 32);
+	unsigned resent = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (log[i].method == SIP_METHOD_CANCEL && log[i].port == 5090)
+			resent++;
+	if (resent == 0)
+		fail_msg("CANCEL to leg B never retransmitted in 32 s (%u datagrams sent by "
+			 "ticks); the callee keeps ringing until timers.no_answer_s",
+			 n);
+}
+
+/* RFC 3261 9.1: "If no provisional response has been received,
+ * the CANCEL request MUST NOT be sent". It once was, at once; and as it was
+ * sent once only, a callee that sees it before the INVITE (the first INVITE lost,
+ * the CANCEL answered 481) rings on when Timer A's INVITE reaches it, and
+ * gets no CANCEL until timers.no_answer_s (120 s). */
+static void test_no_cancel_to_b_before_a_provisional(void **state)
+{
+	struct tick_send log[32];
+	(void)state;
+
+	invite_from_alice(); /* at 1000: lost on its way to bob */
+	(void)invite_to_bob();
+	unsigned base = nsent;
+	cancel_from_alice(); /* bob has sent nothing yet */
+	bool early = false;
+	for (unsigned i = base; i < nsent; i++)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_CANCEL)
+			early = true;
+	/* bob answers that CANCEL 481 (no transaction); Timer A's INVITE at 1500
+	 * reaches him and he rings */
+	(void)tick_through(1000, 1500, log, 32);
+	unsigned inv = invite_to_bob();
+	response_from_bob_at(inv, 180, "ring", 1600);
+	unsigned n = tick_through(1600, 60000, log, 32);
+	unsigned later = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (log[i].method == SIP_METHOD_CANCEL && log[i].port == 5090)
+			later++;
+	if (early || !later)
+		fail_msg("CANCEL before any provisional: %s; CANCELs after bob's 180 within "
+			 "58 s: %u",
+			 early ? "sent (RFC 3261 9.1: MUST NOT)" : "not sent", later);
+}
+
+/* An INVITE retransmitted while the call is COMPLETED once got a
+ * locally made final instead of the final that was relayed (and that Timer
+ * G resends): a 407's Proxy-Authenticate (or a 486's Retry-After, a body) is
+ * missing, so a caller whose first 407 was lost cannot authenticate. */
+static void test_retransmitted_invite_gets_the_relayed_final(void **state)
+{
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned base = nsent;
+	response_from_bob_with(inv, 407, "btag",
+			       "Proxy-Authenticate: Digest realm=\"carrier\", nonce=\"abc\"\r\n",
+			       1100);
+	/* ACK to bob, then the 407 to alice, with its challenge */
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 407);
+	assert_non_null(memmem(sent[base + 1].buf, sent[base + 1].len, "Proxy-Authenticate", 18));
+
+	/* alice did not get it: her INVITE again */
+	base = nsent;
+	invite_from_alice();
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 407);
+	if (!memmem(sent[base].buf, sent[base].len, "Proxy-Authenticate", 18))
+		fail_msg("the 407 resent for alice's retransmitted INVITE has no "
+			 "Proxy-Authenticate:\n%.*s",
+			 (int)sent[base].len, sent[base].buf);
+}
+
+/* A 2xx from a second fork (another To tag) after the call was
+ * answered was once relayed to the caller as a retransmission of the first, and
+ * the second callee is never ACKed nor sent a BYE (RFC 3261 13.2.2.4): its
+ * phone stays answered, with nobody on the call, until its own timeout. */
+static void test_second_fork_2xx_acked_and_ended(void **state)
+{
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "fork1");
+	unsigned base = nsent;
+	response_from_bob(inv, 200, "fork2");
+	bool ack = false, bye = false;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (s->is_request && s->method_id == SIP_METHOD_ACK &&
+		    ntohs(sent[i].to.sin_port) == 5090)
+			ack = true;
+		if (s->is_request && s->method_id == SIP_METHOD_BYE &&
+		    ntohs(sent[i].to.sin_port) == 5090)
+			bye = true;
+	}
+	if (!ack || !bye) {
+		fail_msg("2xx of a second fork: ACK %s, BYE %s to it; %u datagram(s) sent, the "
+			 "first: %.*s",
+			 ack ? "sent" : "not sent", bye ? "sent" : "not sent", nsent - base,
+			 nsent > base ? 40 : 0, nsent > base ? sent[base].buf : "");
+	}
+}
+
+/* After a failover on silence (failover_ms), the target left
+ * behind may still ring (its 180 arrives late): it is never sent a CANCEL
+ * (RFC 3261 9.1 once a provisional came), so the callee there keeps ringing
+ * for a call that went elsewhere. The 180 is only counted as an unknown
+ * response. */
+static void test_left_target_ringing_is_cancelled(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	(void)last_invite_sent(&port);
+	assert_int_equal(port, 5091); /* failed over after 1 s of silence */
+	unsigned base = nsent;
+	response_from_bob_at(inv, 180, "late1", 2100); /* the first target rings now */
+	bool cancel = false;
+	struct sip_view_copy old = invite_ids(inv);
+	for (unsigned i = base; i < nsent; i++)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_CANCEL &&
+		    ntohs(sent[i].to.sin_port) == 5090) {
+			/* the old INVITE's transaction: its branch, CSeq, no To tag */
+			assert_true(sip_view_eq(sent[i].buf, out.vias[0].branch, old.branch,
+						strlen(old.branch)));
+			assert_int_equal(out.cseq.num, old.cseq);
+			assert_false(out.to.has_tag);
+			cancel = true;
+		}
+	ctl_get_stats(ctl, &st);
+	if (!cancel)
+		fail_msg("180 from the target left behind: no CANCEL sent to it "
+			 "(dropped_unknown_response %llu)",
+			 (unsigned long long)st.dropped_unknown_response);
+}
+
+/* A call the caller CANCELled whose callee answers nothing is
+ * kept (and counted against max_calls) until timers.no_answer_s + 64*T1,
+ * then counted as calls_timeout with a CDR "timeout"/408: calls_cancelled
+ * and the CDR disagree with what happened. */
+static void test_cancelled_silent_callee_counts_as_cancelled(void **state)
+{
+	struct tick_send log[32];
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing");
+	cancel_from_alice();
+	(void)tick_through(1100, 160000, log, 32);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(ncdrs, 1);
+	if (st.calls_cancelled != 1 || strcmp(cdr_str(0, "disposition"), "cancelled") != 0)
+		fail_msg("cancelled call: calls_cancelled %llu, calls_timeout %llu, CDR "
+			 "disposition \"%s\" status %lld",
+			 (unsigned long long)st.calls_cancelled,
+			 (unsigned long long)st.calls_timeout, cdr_str(0, "disposition"),
+			 (long long)cdr_int(0, "status"));
+}
+
+/* The release of an early dialog (a non-2xx final, or the
+ * no-answer give-up) goes through a ring that may be full; its failure is
+ * ignored and never retried. The worker keeps the early dialog (until
+ * timers.dialog_idle_s, 2 h by default), and with it a dialog slot and a
+ * limits.max_calls place: a burst of such failures under load makes new
+ * calls 503 for hours. */
+static unsigned release_tries;
+static bool release_refused;
+static int refusing_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
+{
+	(void)arg;
+	(void)shard;
+	(void)slot;
+	(void)gen;
+	release_tries++;
+	return release_refused ? -ENOBUFS : 0;
+}
+
+static int setup_refusing_release(void **state)
+{
+	(void)state;
+	open_ctl(false, false);
+	ctl_close(ctl);
+	hooks.release = refusing_release;
+	release_tries = 0;
+	release_refused = true;
+	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, NULL, 0), 0);
+	return 0;
+}
+
+static void test_refused_release_is_retried(void **state)
+{
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 183, "early"); /* early dialog installed */
+	assert_int_equal(ninstall, 1);
+	response_from_bob(inv, 486, "early"); /* release: the ring is full */
+	assert_int_equal(release_tries, 1);
+	ack_from_alice();
+	release_refused = false; /* the ring has room again */
+	for (uint64_t t = 1110; t <= 600000; t += 10)
+		ctl_on_tick(ctl, t);
+	if (release_tries < 2)
+		fail_msg("the early dialog's refused release was never tried again (%u tries "
+			 "in 10 min); calls counted against max_calls: %u",
+			 release_tries, policy_calls(pol));
+}
+
+/* The caller's BYE in the early dialog crossing the callee's 2xx.
+ * The worker forwards the 2xx to the controller, then takes the BYE and
+ * frees the early dialog (its notice queued); the controller, seeing the 2xx
+ * first, sends the install that confirms the dialog, and the worker applies
+ * it to the slot it has just freed: a confirmed call in a slot whose
+ * generation has ended. The notice then gives the slot back to the pool, the
+ * next call gets it, and its install is refused (another generation holds
+ * the slot): that caller's call has no dialog (481s), the zombie call counts
+ * nowhere (calls_active 0, max_calls place free), and when it ends its
+ * notice returns the slot to the pool a second time. */
+static void test_early_bye_crossing_2xx(void **state)
+{
+	struct sent bob_invite;
+	struct ctl_stats st;
+	(void)state;
+
+	struct shard_dialog early = ringing_call("btag", &bob_invite); /* worker has it */
+	unsigned n0 = ninstall;
+	memcpy(&sent[0], &bob_invite, sizeof(bob_invite));
+	nsent = 1;
+	response_from_bob(0, 200, "btag"); /* the controller: install (confirmed) */
+	assert_int_equal(ninstall, n0 + 1);
+	/* the worker: the caller's BYE in the early dialog, before the install */
+	shard_dialog_free(&table, early.slot);
+	/* then the install in its ring */
+	int rc = shard_dialog_install(&table, &installs[n0], 1000);
+	/* the controller: the early dialog's end */
+	ctl_on_dialog_ended(ctl, 0, early.slot, early.gen + 1, CTL_END_BYE_CALLER);
+	ctl_get_stats(ctl, &st);
+
+	/* the next call gets the same slot */
+	numbered_invite(2);
+	unsigned inv2 = last_invite_sent(&(uint16_t){0});
+	unsigned n1 = ninstall;
+	response_from_bob(inv2, 183, "b2");
+	assert_int_equal(ninstall, n1 + 1);
+	int rc2 = shard_dialog_install(&table, &installs[n1], 1000);
+	if (rc == 0 || rc2 != 0)
+		fail_msg("stale confirmed install into the freed slot %u: %s (state %d gen %u); "
+			 "the next call, given slot %u gen %u: install %s; calls_active %llu",
+			 early.slot, rc == 0 ? "accepted" : "refused",
+			 table.dialogs[early.slot].state, table.dialogs[early.slot].gen,
+			 installs[n1].slot, installs[n1].gen, rc2 == 0 ? "applied" : "REFUSED",
+			 (unsigned long long)st.calls_active);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2983,6 +3287,18 @@ int main(void)
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_too_large_for_the_ring_goes_at_once,
 					    setup_ordered, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_to_b_is_retransmitted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_cancel_to_b_before_a_provisional, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_relayed_final, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_second_fork_2xx_acked_and_ended, setup, teardown),
+	    WITH_CONFIG(test_left_target_ringing_is_cancelled, failover_config),
+	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,
+					    setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_release_is_retried, setup_refusing_release,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_early_bye_crossing_2xx, setup_file, teardown_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,18 +260,20 @@ static int socket_path(const struct cli *cli, char *out, size_t cap)
 		snprintf(out, cap, "%s", cli->socket);
 		return 0;
 	}
+	if (cli->config) {
+		/* the socket only: a file being edited (the next reload's) or a name
+		 * that does not resolve now must not keep us from the daemon */
+		rc = config_management_socket(cli->config, out, cap, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "sipshardctl: %s\n", err);
+		return rc ? EXIT_USAGE : 0;
+	}
 	struct config *cfg = malloc(sizeof(*cfg)); /* large: not on the stack */
 	if (!cfg) {
 		fprintf(stderr, "sipshardctl: out of memory\n");
 		return EXIT_USAGE;
 	}
-	rc = cli->config ? config_load_file(cfg, cli->config, err, sizeof(err))
-			 : config_load_default(cfg, err, sizeof(err));
-	if (rc == 0 && !cfg->management_socket[0]) {
-		snprintf(err, sizeof(err), "%s: management_socket is null: the daemon has none",
-			 cli->config);
-		rc = -ENOENT;
-	}
+	rc = config_load_default(cfg, err, sizeof(err));
 	if (rc == 0)
 		snprintf(out, cap, "%s", cfg->management_socket);
 	else
@@ -530,9 +532,11 @@ int main(int argc, char **argv)
 						     : "new calls may take it",
 			       json_integer_value(json_object_get(answer, "calls")));
 		} else if (!strcmp(cli.command, "drain")) {
-			printf("draining: %" JSON_INTEGER_FORMAT
-			       " call(s) up; sipshardd stops when "
+			printf("%s: %" JSON_INTEGER_FORMAT " call(s) up; sipshardd stops when "
 			       "they end, or in %" JSON_INTEGER_FORMAT " s\n",
+			       json_is_true(json_object_get(answer, "already_draining"))
+				   ? "already draining"
+				   : "draining",
 			       json_integer_value(json_object_get(answer, "calls_up")),
 			       json_integer_value(json_object_get(answer, "drain_s")));
 		} else if (!strcmp(cli.command, "dialogs") || !strcmp(cli.command, "bye")) {

@@ -111,6 +111,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->stats_file = optarg;
 			break;
 		case 'l':
+			if (strcmp(optarg, "error") && strcmp(optarg, "warn") &&
+			    strcmp(optarg, "info") && strcmp(optarg, "debug")) {
+				fprintf(stderr,
+					"sipshardd: --log-level: expected error, warn, info or "
+					"debug, got '%s'\n",
+					optarg);
+				return 2;
+			}
 			cli->log_level = optarg;
 			break;
 		case 'D':
@@ -304,6 +312,17 @@ static int reload(struct reload_ctx *x, json_t *report)
 	}
 	json_object_set_new(report, "warnings", warnings);
 	config_keep_restart_keys(next, x->running);
+	/* the targets were checked against the file's listen, which waits for
+	 * the next start: they must be reachable from the one in service */
+	int k = snprintf(err, sizeof(err), "%s: ", file);
+	if (k < 0 || (size_t)k >= sizeof(err))
+		k = 0;
+	if (config_check_reachable(next, err + k, sizeof(err) - (size_t)k) != 0) {
+		size_t e = strlen(err);
+		snprintf(err + e, sizeof(err) - e, "; listen takes effect at the next start");
+		free(next);
+		return reload_refused(x, report, -EINVAL, err);
+	}
 
 	struct policy *pol = NULL;
 	rc = policy_create(&pol, next, err, sizeof(err));

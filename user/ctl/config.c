@@ -109,6 +109,20 @@ __attribute__((format(printf, 3, 4))) static int fail(struct cfg_parse *p, const
 	return -EINVAL;
 }
 
+/* management_socket when the file names none: RUN_DIR/sipshardd.sock. */
+static int default_mgmt_socket(struct cfg_parse *p, struct config *c)
+{
+	int n = snprintf(c->management_socket, sizeof(c->management_socket), "%s/%s",
+			 strcmp(c->run_dir, "/") ? c->run_dir : "", MGMT_SOCKET_NAME);
+	if (n < 0 || (size_t)n >= sizeof(c->management_socket))
+		return fail(p, "management_socket",
+			    "run_dir + \"/" MGMT_SOCKET_NAME "\" is longer than %zu "
+			    "characters, the limit of a Unix socket path; set "
+			    "management_socket explicitly",
+			    sizeof(c->management_socket) - 1);
+	return 0;
+}
+
 /* Copies s for an error message: control and non-ASCII bytes become '?' and a
  * long value is cut with "...", so a message is always one readable line. */
 static const char *shown(const char *s, char *buf, size_t cap)
@@ -743,8 +757,12 @@ static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char 
 static int match_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
-	if (!strcmp(k, "user_prefix"))
+	if (!strcmp(k, "user_prefix")) {
+		r->user_prefix[0] = '\0';
+		if (json_is_null(v)) /* CONFIG.md: a null condition always holds */
+			return 0;
 		return get_user_part(p, path, v, r->user_prefix, sizeof(r->user_prefix));
+	}
 	if (!strcmp(k, "domain")) {
 		char b[80];
 		r->domain[0] = '\0';
@@ -1681,16 +1699,8 @@ static int finish(struct cfg_parse *p)
 			return rc;
 	}
 
-	if (!p->have_mgmt) {
-		int n = snprintf(c->management_socket, sizeof(c->management_socket), "%s/%s",
-				 strcmp(c->run_dir, "/") ? c->run_dir : "", MGMT_SOCKET_NAME);
-		if (n < 0 || (size_t)n >= sizeof(c->management_socket))
-			return fail(p, "management_socket",
-				    "run_dir + \"/" MGMT_SOCKET_NAME "\" is longer than %zu "
-				    "characters, the limit of a Unix socket path; set "
-				    "management_socket explicitly",
-				    sizeof(c->management_socket) - 1);
-	}
+	if (!p->have_mgmt)
+		return default_mgmt_socket(p, c);
 	return 0;
 }
 
@@ -1725,6 +1735,54 @@ int config_load_string(struct config *c, const char *json, char *err, size_t err
 	return rc;
 }
 
+int config_management_socket(const char *path, char *out, size_t cap, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		if (je.line < 1)
+			snprintf(err, errlen, "%s: cannot read: %s", path, je.text);
+		else
+			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return -EINVAL;
+	}
+	struct config *c = malloc(sizeof(*c));
+	if (!c) {
+		json_decref(root);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int n = snprintf(err, errlen, "%s: ", path);
+	if (n < 0 || (size_t)n >= errlen)
+		n = 0;
+	struct cfg_parse p = {.c = c, .err = err + n, .errlen = errlen - (size_t)n};
+	config_defaults(c);
+	json_t *rd = json_object_get(root, "run_dir");
+	json_t *ms = json_object_get(root, "management_socket");
+	int rc = 0;
+	if (!json_is_object(root))
+		rc = fail(&p, "", "expected an object, got %s", type_name(root));
+	if (!rc && rd)
+		rc = get_path(&p, "run_dir", rd, c->run_dir, sizeof(c->run_dir), false);
+	if (!rc && ms) {
+		rc = get_path(&p, "management_socket", ms, c->management_socket,
+			      sizeof(c->management_socket), true);
+		if (!rc && !c->management_socket[0])
+			rc = fail(&p, "management_socket",
+				  "null: the daemon has no management socket");
+	} else if (!rc) {
+		rc = default_mgmt_socket(&p, c);
+	}
+	if (!rc) {
+		snprintf(out, cap, "%s", c->management_socket);
+		if (errlen)
+			err[0] = '\0';
+	}
+	free(c);
+	json_decref(root);
+	return rc;
+}
+
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
 	json_error_t je;
@@ -1744,6 +1802,29 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	if (!rc && errlen)
 		err[0] = '\0';
 	return rc;
+}
+
+int config_check_reachable(const struct config *c, char *err, size_t errlen)
+{
+	struct cfg_parse p = {.c = (struct config *)c, .err = err, .errlen = errlen};
+	char path[64];
+
+	for (unsigned i = 0; i < c->nroutes; i++)
+		for (unsigned t = 0; t < c->routes[i].ntargets; t++) {
+			target_path(c, i, t, path, sizeof(path));
+			if (reachable(&p, path, "target", &c->routes[i].targets[t]) != 0)
+				return -EINVAL;
+		}
+	for (unsigned i = 0; i < c->nregistrations; i++) {
+		const struct config_registration *g = &c->registrations[i];
+		snprintf(path, sizeof(path), "registrations[%u].registrar", i);
+		if (!g->nregistrar_srv && reachable(&p, path, "registrar", &g->registrar) != 0)
+			return -EINVAL;
+		for (unsigned t = 0; t < g->nregistrar_srv; t++)
+			if (reachable(&p, path, "registrar", &g->registrar_srv[t]) != 0)
+				return -EINVAL;
+	}
+	return 0;
 }
 
 int config_load_default(struct config *c, char *err, size_t errlen)

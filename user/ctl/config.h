@@ -210,6 +210,12 @@ extern const char config_default_json[];
 int config_load_default(struct config *c, char *err, size_t errlen);
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 int config_load_string(struct config *c, const char *json, char *err, size_t errlen);
+/* Only the management socket a file's daemon listens on (management_socket,
+ * else RUN_DIR/sipshardd.sock), for sipshardctl: the rest of the file is not
+ * validated and no name is resolved, so that a file being edited, or a DNS
+ * outage, does not keep the operator from the running daemon. 0, or -EINVAL
+ * with "FILE: key: problem" in err. */
+int config_management_socket(const char *path, char *out, size_t cap, char *err, size_t errlen);
 
 /* The effective configuration (every key, defaults filled in) as indented
  * JSON that config_load_string accepts and turns into the same configuration.
@@ -233,6 +239,11 @@ void config_free(struct config *c);
 size_t config_restart_changes(const struct config *running, const struct config *next,
 			      const char **names, size_t cap);
 void config_keep_restart_keys(struct config *next, const struct config *running);
+/* After config_keep_restart_keys: every route target and registrar can be
+ * reached from the listen address the process really has (a file whose new
+ * listen is of another family validated its targets against that one). 0, or
+ * -EINVAL with "key.path: problem" in err. */
+int config_check_reachable(const struct config *c, char *err, size_t errlen);
 
 /* Resolves the targets and registrars given by name again (dns_refresh_s), in place: a
  * name that resolves to another address takes it (the target in changed,

@@ -149,6 +149,10 @@ struct slot_pool {
 	/* by slot: index + 1 of the target its call counts on, or 0; released
 	 * where the call is (policy_call_release) */
 	uint16_t *target_of;
+	/* early dialogs whose release the worker's full ring refused, tried
+	 * again on each tick (slot << 32 | gen; a slot is released once) */
+	uint64_t *releases;
+	uint32_t nreleases;
 };
 
 /*
@@ -708,6 +712,30 @@ static void call_free(struct ctl *c, struct ctl_call *k)
 	k->state = CALL_FREE;
 	k->next_by_a = c->free_head;
 	c->free_head = call_index(c, k) + 1;
+}
+
+/* Tells the worker to free the early dialog of record k; when its ring is
+ * full, the release waits for the next tick (release_retry): a release never
+ * made would hold the slot and a max_calls place until the idle timeout. */
+static void release_dialog(struct ctl *c, const struct ctl_call *k)
+{
+	struct slot_pool *p = &c->pools[k->shard];
+	if (c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen) != 0 &&
+	    p->nreleases < p->cap)
+		p->releases[p->nreleases++] = (uint64_t)k->slot << 32 | k->slot_gen;
+}
+
+static void release_retry(struct ctl *c)
+{
+	for (unsigned s = 0; s < c->nshards; s++) {
+		struct slot_pool *p = &c->pools[s];
+		while (p->nreleases) {
+			uint64_t it = p->releases[p->nreleases - 1];
+			if (c->hooks.release(c->hooks.arg, s, (uint32_t)(it >> 32), (uint32_t)it))
+				break; /* still full */
+			p->nreleases--;
+		}
+	}
 }
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -1440,7 +1468,10 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	if (k) {
 		/* a retransmission: repeat where we are */
 		c->st.invite_retrans++;
-		if (k->state == CALL_COMPLETED)
+		if (k->state == CALL_COMPLETED && k->invite_len)
+			/* the final as relayed (Timer G's): its challenge, Retry-After, body */
+			send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer, k->a_len);
+		else if (k->state == CALL_COMPLETED)
 			respond_a(c, k, k->final_status, NULL);
 		else if (k->state != CALL_ANSWERED)
 			respond_a(c, k, 100, NULL);
@@ -1787,13 +1818,47 @@ static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struc
 	return 0;
 }
 
+static void start_cancel(struct ctl *c, struct ctl_call *k, uint64_t now);
+
+/* A 2xx to leg B's INVITE that the call does not take (a target it failed
+ * over from, a second fork, one after the final): ACKed and ended with a BYE
+ * where it came from (RFC 3261 13.2.2.4), so that its callee is not left
+ * with a call nobody is on. */
+static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
+		    const struct sockaddr *src, socklen_t srclen)
+{
+	static const char *const methods[] = {"ACK", "BYE"};
+	char branch[CTL_TAG_MAX];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
+			 ctl_rand(c));
+		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
+					      sizeof(c->out));
+		send_to(c, k->shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
+	}
+	c->st.stale_answers_ended++;
+}
+
+/* Whether 2xx r is from the callee whose dialog the call holds (the first
+ * 2xx's, or the early dialog's To tag). */
+static bool same_callee(const struct ctl_call *k, const struct sip_msg *r)
+{
+	const struct sip_session *lb = &k->dlg.legs[SHARD_LEG_B];
+	return !r->to.has_tag || !lb->remote_tag_len ||
+	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
+}
+
 /* A response to leg B's INVITE, for its record k. */
 static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
 	if (k->state == CALL_CALLING) {
 		k->state = CALL_PROCEEDING; /* any response stops Timer A */
+		k->t_next = 0;
 		target_answers(c, k, now);
+		if (k->cancelled && !k->timed_out && r->status < 200)
+			start_cancel(c, k, now); /* the CANCEL that waited for it */
 	}
 	if (r->status == 100)
 		return;
@@ -1809,6 +1874,11 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	}
 	if (r->status < 300) {
+		if (r->to.has_tag && (k->state == CALL_COMPLETED ||
+				      (k->state == CALL_ANSWERED && !same_callee(k, r)))) {
+			end_2xx(c, k, r, src, srclen);
+			return;
+		}
 		if (k->state == CALL_COMPLETED)
 			return;
 		if (k->state != CALL_ANSWERED) {
@@ -1867,7 +1937,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	target_drop(c, k->shard, k->slot); /* the target has no call any more */
 	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
-		c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
+		release_dialog(c, k);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
 	bool timeout = k->timed_out && !k->cancelled;
 	int status = timeout ? 408 : refused ? 403 : r->status;
@@ -1920,35 +1990,34 @@ static struct ctl_call *record_left_by(struct ctl *c, const struct sip_msg *r)
 	return k;
 }
 
-/* A final from a target the call has left, sent back to where it came
+/* A response from a target the call has left, sent back to where it came
  * from: a 2xx (a slow answer) gets an ACK and a BYE, so that its callee is
  * not left with a call nobody is on; a non-2xx (retransmitted: our ACK was
- * lost) gets its ACK again, built from the final (the INVITE is gone).
- * Returns false when r is no such final. */
+ * lost) gets its ACK again, built from the final (the INVITE is gone); a
+ * provisional (the target left after failover_ms rings after all) gets a
+ * CANCEL, so that its callee does not ring on. Returns false when r is no
+ * such response. */
 static bool close_left_target(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
 			      socklen_t srclen)
 {
-	char branch[CTL_TAG_MAX];
-	static const char *const methods[] = {"ACK", "BYE"};
 	struct ctl_call *k;
 
-	if (r->status < 200 || (r->status < 300 && !r->to.has_tag) || !(k = record_left_by(c, r)))
+	if ((r->status >= 200 && r->status < 300 && !r->to.has_tag) || !(k = record_left_by(c, r)))
 		return false;
 	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
+	if (r->status < 200) {
+		int n = setup_build_cancel_of_provisional(r, c->out, sizeof(c->out));
+		send_to(c, k->shard, c->out, n, to, srclen);
+		c->st.stale_provisionals_cancelled++;
+		return true;
+	}
 	if (r->status >= 300) {
 		int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, to, srclen);
 		c->st.stale_finals_acked++;
 		return true;
 	}
-	for (int i = 0; i < 2; i++) {
-		snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
-			 ctl_rand(c));
-		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
-					      sizeof(c->out));
-		send_to(c, k->shard, c->out, n, to, srclen);
-	}
-	c->st.stale_answers_ended++;
+	end_2xx(c, k, r, src, srclen);
 	log_info("call %s: a target it failed over from answered %d: ACKed and ended with a BYE",
 		 k->a_call_id, r->status);
 	return true;
@@ -1960,8 +2029,14 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 	struct ctl_call *k = find_by_branch(c, r);
 
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
-		if (k && r->cseq.method_id == SIP_METHOD_CANCEL)
-			return; /* 200 to our CANCEL: the 487 follows */
+		if (k && r->cseq.method_id == SIP_METHOD_CANCEL) {
+			/* 200 to our CANCEL: the 487 follows; no more CANCELs */
+			if (r->status >= 200 && k->state == CALL_PROCEEDING && k->t_next) {
+				k->t_next = 0;
+				call_schedule(c, k, now);
+			}
+			return;
+		}
 		if (!k && (probe_response(c, r, now) || close_left_target(c, r, src, srclen) ||
 			   reg_on_response(&c->regs, r, now, &c->reg_ops)))
 			return;
@@ -1987,8 +2062,22 @@ static void cancel_leg_b(struct ctl *c, struct ctl_call *k)
 	send_to(c, k->shard, cancel, n, &k->b_peer, k->b_len);
 }
 
+/* Leg B's INVITE is given up (the caller's CANCEL, or timers.no_answer_s):
+ * a CANCEL, resent by Timer E (T1 doubling to T2, t_next; 0 once answered)
+ * until leg B answers it or its INVITE, which it has until Timer F (64*T1,
+ * t_deadline); then the call ends without it (call_timer). Only once a
+ * provisional came (RFC 3261 9.1). */
+static void start_cancel(struct ctl *c, struct ctl_call *k, uint64_t now)
+{
+	k->timed_out = true; /* the call ends at t_deadline at the latest */
+	cancel_leg_b(c, k);
+	k->t_interval = c->cfg->timers.t1_ms;
+	k->t_next = now + k->t_interval;
+	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+}
+
 static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
-		      const struct sockaddr *src, socklen_t srclen)
+		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
 	struct ctl_call *k = find_by_a(c, m);
 
@@ -2000,7 +2089,11 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)
 		return;
 	k->cancelled = true;
-	cancel_leg_b(c, k);
+	/* CALLING: no provisional yet, the CANCEL waits for the first one */
+	if (k->state == CALL_PROCEEDING && !k->timed_out) {
+		start_cancel(c, k, now);
+		call_schedule(c, k, now);
+	}
 }
 
 static void on_ack(struct ctl *c, const struct sip_msg *m)
@@ -2034,7 +2127,7 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		on_invite(c, shard, m, src, srclen, now_ms);
 		return;
 	case SIP_METHOD_CANCEL:
-		on_cancel(c, shard, m, src, srclen);
+		on_cancel(c, shard, m, src, srclen, now_ms);
 		return;
 	case SIP_METHOD_ACK:
 		on_ack(c, m);
@@ -2123,7 +2216,10 @@ static uint64_t call_due(const struct ctl *c, const struct ctl_call *k, uint64_t
 	case CALL_CALLING:
 		return min_u64(k->t_next, give_up_due(c, k));
 	case CALL_PROCEEDING:
-		return early_install_pending(k) ? now + 1 : no_answer_due(c, k);
+		if (early_install_pending(k))
+			return now + 1;
+		return k->timed_out && k->t_next ? min_u64(k->t_next, no_answer_due(c, k))
+						 : no_answer_due(c, k);
 	case CALL_COMPLETED:
 		return k->invite_len ? min_u64(k->t_next, k->t_deadline) : k->t_deadline;
 	default:
@@ -2168,9 +2264,15 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 		}
 		if (now >= k->t_deadline) {
 			/* Timer B: the callee never answered */
-			c->st.calls_timeout++;
-			cdr_unanswered(c, k, "timeout", 408);
-			respond_a(c, k, 408, NULL);
+			if (k->cancelled) {
+				c->st.calls_cancelled++;
+				cdr_unanswered(c, k, "cancelled", 487);
+				respond_a(c, k, 487, NULL);
+			} else {
+				c->st.calls_timeout++;
+				cdr_unanswered(c, k, "timeout", 408);
+				respond_a(c, k, 408, NULL);
+			}
 			call_free(c, k);
 		} else if (now >= k->t_next) {
 			/* Timer A: retransmit the INVITE */
@@ -2183,18 +2285,29 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 		if (now >= no_answer_due(c, k) && !k->timed_out) {
 			/* ringing too long: CANCEL leg B; its 487 (invite_response)
 			 * ends the call with a 408 to the caller */
-			k->timed_out = true;
-			cancel_leg_b(c, k);
-			k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+			start_cancel(c, k, now);
 		} else if (now >= no_answer_due(c, k)) {
-			/* leg B answered neither the INVITE nor the CANCEL */
-			c->st.calls_timeout++;
-			cdr_unanswered(c, k, "timeout", 408);
-			respond_a(c, k, 408, NULL);
+			/* leg B answered neither the INVITE nor the CANCEL: the
+			 * caller's CANCEL gets its 487 (RFC 3261 9.2), else 408 */
+			int status = k->cancelled ? 487 : 408;
+			if (k->cancelled)
+				c->st.calls_cancelled++;
+			else
+				c->st.calls_timeout++;
+			cdr_unanswered(c, k, k->cancelled ? "cancelled" : "timeout", status);
+			respond_a(c, k, status, NULL);
 			if (k->installed)
-				c->hooks.release(c->hooks.arg, k->shard, k->slot, k->slot_gen);
+				release_dialog(c, k);
 			call_free(c, k);
 		} else {
+			if (k->timed_out && k->t_next && now >= k->t_next) {
+				/* Timer E: the CANCEL again */
+				cancel_leg_b(c, k);
+				k->t_interval *= 2;
+				if (k->t_interval > c->cfg->timers.t2_ms)
+					k->t_interval = c->cfg->timers.t2_ms;
+				k->t_next = now + k->t_interval;
+			}
 			retry_early_install(c, k);
 		}
 		break;
@@ -2237,6 +2350,7 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 		call_free(c, &c->calls[c->linger.head - 1]);
 
 	c->tick_now = now;
+	release_retry(c);
 	wheel_advance(&c->timers, now, on_call_timer, c);
 	if ((c->probing || c->keeping) && now >= c->targets_due)
 		targets_tick(c, now);
@@ -2728,9 +2842,11 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		p->items = calloc(dialogs_per_shard, sizeof(*p->items));
 		p->holder = calloc(dialogs_per_shard, sizeof(*p->holder));
 		p->target_of = calloc(dialogs_per_shard, sizeof(*p->target_of));
+		p->releases = calloc(dialogs_per_shard, sizeof(*p->releases));
 		if (hooks->cdr)
 			p->cdr = calloc(dialogs_per_shard, sizeof(*p->cdr));
-		if (!p->items || !p->holder || !p->target_of || (hooks->cdr && !p->cdr)) {
+		if (!p->items || !p->holder || !p->target_of || !p->releases ||
+		    (hooks->cdr && !p->cdr)) {
 			ctl_close(c);
 			return -ENOMEM;
 		}
@@ -2781,6 +2897,7 @@ void ctl_close(struct ctl *c)
 			free(p->items);
 			free(p->holder);
 			free(p->target_of);
+			free(p->releases);
 			free(p->cdr);
 		}
 	free(c->pools);

@@ -99,6 +99,9 @@ struct ctl_stats {
 	uint64_t stale_answers_ended;
 	/* their non-2xx finals, retransmitted there: ACKed again */
 	uint64_t stale_finals_acked;
+	/* their provisionals (the INVITE left there after failover_ms rings
+	 * after all): answered with a CANCEL */
+	uint64_t stale_provisionals_cancelled;
 	/* 401/407 to leg B's INVITE answered with the route's credentials
 	 * (routes[].auth), and those not answered (credentials refused, no
 	 * challenge the route can answer): the caller gets 403 */

@@ -412,11 +412,17 @@ static json_t *mgmt_command(void *arg, const char *command, const json_t *reques
 	if (!strcmp(command, "disable") || !strcmp(command, "enable"))
 		return target_admin_command(d, request, !strcmp(command, "disable"));
 	if (strcmp(command, "drain") == 0) {
-		/* the main thread drains on SIGTERM: one path for both */
-		if (kill(getpid(), SIGTERM) != 0)
+		/* the main thread drains on SIGTERM: one path for both. A second
+		 * SIGTERM stops at once, so a drain already under way is only
+		 * reported, never signalled again */
+		bool already = atomic_exchange(&d->draining, true);
+		if (!already && kill(getpid(), SIGTERM) != 0) {
+			atomic_store(&d->draining, false);
 			return json_pack("{s:b, s:s}", "ok", 0, "error", strerror(errno));
-		return json_pack("{s:I, s:I}", "calls_up", (json_int_t)atomic_load(&d->calls_up),
-				 "drain_s", (json_int_t)d->cfg->timers.drain_s);
+		}
+		return json_pack("{s:I, s:I, s:b}", "calls_up",
+				 (json_int_t)atomic_load(&d->calls_up), "drain_s",
+				 (json_int_t)d->cfg->timers.drain_s, "already_draining", already);
 	}
 	if (!strcmp(command, "dialogs") || !strcmp(command, "bye") || !strcmp(command, "info") ||
 	    !strcmp(command, "message") || !strcmp(command, "refer"))
@@ -453,6 +459,23 @@ static void metric_line(FILE *f, const char *name, const char *labels, json_t *v
 		*labels ? "}" : "", x);
 }
 
+/* A label value as the Prometheus text format has it: backslash, double
+ * quote and line feed escaped (a registration's name may hold the first two). */
+static const char *label_value(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *in && n + 3 < cap; in++) {
+		if (*in == '\\' || *in == '"' || *in == '\n') {
+			out[n++] = '\\';
+			out[n++] = *in == '\n' ? 'n' : *in;
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* One line per number in o: names are the member path joined by '_', an
  * array of workers becomes the label worker (their "id" member is that label,
  * not a metric), and the members of a few nested objects become a label
@@ -461,7 +484,7 @@ static void metrics_walk(FILE *f, const char *prefix, const char *labels, json_t
 {
 	const char *key;
 	json_t *v;
-	char name[160], lab[256];
+	char name[160], lab[256], esc[160];
 
 	json_object_foreach(o, key, v)
 	{
@@ -482,7 +505,8 @@ static void metrics_walk(FILE *f, const char *prefix, const char *labels, json_t
 			json_object_foreach(v, k2, v2)
 			{
 				snprintf(lab, sizeof(lab), "%s%s%s=\"%s\"", labels,
-					 *labels ? "," : "", label, k2);
+					 *labels ? "," : "", label,
+					 label_value(k2, esc, sizeof(esc)));
 				metric_line(f, name, lab, v2);
 			}
 		} else if (json_is_object(v)) {
@@ -1291,6 +1315,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "keepalives_missed", cs.keepalives_missed);
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
+	JI(c, "stale_provisionals_cancelled", cs.stale_provisionals_cancelled);
 	JI(c, "auth_answered", cs.auth_answered);
 	JI(c, "auth_refused", cs.auth_refused);
 	JI(c, "session_interval_raised", cs.session_interval_raised);

@@ -25,6 +25,10 @@ struct mgmt_client {
 	uint64_t deadline_ms;
 	size_t len;
 	char buf[MGMT_REQUEST_MAX];
+	/* the part of the answer the socket did not take at once (malloc'd),
+	 * written as the client reads; NULL when none is left */
+	char *out;
+	size_t out_len, out_off;
 };
 
 struct mgmt {
@@ -169,9 +173,11 @@ void mgmt_close(struct mgmt *m)
 
 	if (!m)
 		return;
-	for (int i = 0; i < MGMT_MAX_CLIENTS; i++)
+	for (int i = 0; i < MGMT_MAX_CLIENTS; i++) {
 		if (m->clients[i].fd >= 0)
 			close(m->clients[i].fd);
+		free(m->clients[i].out);
+	}
 	if (m->http_fd >= 0)
 		close(m->http_fd);
 	if (m->fd >= 0) {
@@ -260,6 +266,8 @@ static void refuse(struct mgmt *m, int fd, bool http, int status, const char *wh
 
 static void client_close(struct mgmt_client *c)
 {
+	free(c->out);
+	c->out = NULL;
 	/* closing with unread input resets the connection, and the client would
 	 * lose the answer: read what is already here first (bounded) */
 	char sink[4096];
@@ -283,6 +291,56 @@ uint64_t mgmt_defer(struct mgmt *m, uint32_t wait_ms, const char *waiting_for)
 	return (uint64_t)c->gen << 32 | (uint64_t)(c - m->clients);
 }
 
+/* Writes data[0, len) (malloc'd; taken over) to c without blocking; what the
+ * socket does not take now is kept and written as the client reads
+ * (client_flush), so that an answer larger than the socket buffer (dialogs,
+ * metrics) arrives whole. */
+static void client_write(struct mgmt_client *c, char *data, size_t len)
+{
+	ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		log_debug("management: cannot answer a client: %s", strerror(errno));
+		free(data);
+		return;
+	}
+	size_t done = n > 0 ? (size_t)n : 0;
+	if (done == len) {
+		free(data);
+		return;
+	}
+	c->out = data;
+	c->out_len = len;
+	c->out_off = done;
+}
+
+/* The client has its answer: closed, or left open until the rest of the
+ * answer is written (or the deadline passes). */
+static void client_done(struct mgmt *m, struct mgmt_client *c)
+{
+	if (!c->out) {
+		client_close(c);
+		return;
+	}
+	c->waiting = false;
+	c->deadline_ms = m->now_ms + MGMT_CLIENT_TIMEOUT_MS;
+}
+
+static void client_flush(struct mgmt *m, struct mgmt_client *c)
+{
+	ssize_t n =
+	    send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		m->st.dropped++;
+		client_close(c);
+		return;
+	}
+	c->out_off += (size_t)n;
+	if (c->out_off == c->out_len)
+		client_close(c);
+}
+
 /* Sends a response line, counting an error response. Consumes resp. */
 static void send_response(struct mgmt *m, struct mgmt_client *c, json_t *resp)
 {
@@ -292,8 +350,18 @@ static void send_response(struct mgmt *m, struct mgmt_client *c, json_t *resp)
 		json_object_set_new(resp, "ok", json_true());
 	if (!json_is_true(json_object_get(resp, "ok")))
 		m->st.errors++;
-	send_line(c->fd, resp);
+	char *s = json_dumps(resp, JSON_COMPACT);
 	json_decref(resp);
+	if (!s)
+		return;
+	size_t len = strlen(s);
+	char *line = realloc(s, len + 1); /* the NUL's place takes the newline */
+	if (!line) {
+		free(s);
+		return;
+	}
+	line[len] = '\n';
+	client_write(c, line, len + 1);
 }
 
 int mgmt_answer(struct mgmt *m, uint64_t ticket, json_t *response)
@@ -307,7 +375,7 @@ int mgmt_answer(struct mgmt *m, uint64_t ticket, json_t *response)
 	}
 	send_response(m, c, response);
 	c->waiting = false;
-	client_close(c);
+	client_done(m, c);
 	return 0;
 }
 
@@ -384,7 +452,18 @@ static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 		refuse(m, c->fd, true, 500, "out of memory");
 		return;
 	}
-	send_http(c->fd, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+	size_t blen = strlen(text);
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
+			 "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 blen);
+	char *all = malloc((size_t)n + blen);
+	if (all) {
+		memcpy(all, head, (size_t)n);
+		memcpy(all + n, text, blen);
+		client_write(c, all, (size_t)n + blen);
+	}
 	free(text);
 }
 
@@ -416,7 +495,7 @@ static void client_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 		http_answer(m, c, len);
 	else if (!json_answer(m, c, len))
 		return; /* open until mgmt_answer or the deadline */
-	client_close(c);
+	client_done(m, c);
 }
 
 /* Reads what the client sent; answers once a whole request (or the end of the
@@ -481,6 +560,7 @@ static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 		c->waiting = false;
 		c->gen++;
 		c->len = 0;
+		c->out = NULL;
 		c->deadline_ms = now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	}
 }
@@ -496,7 +576,8 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 	/* a client waiting for its answer has nothing more to say */
 	for (int i = 0; i < MGMT_MAX_CLIENTS && n < cap; i++)
 		if (m->clients[i].fd >= 0 && !m->clients[i].waiting)
-			pfds[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
+			pfds[n++] = (struct pollfd){.fd = m->clients[i].fd,
+						    .events = m->clients[i].out ? POLLOUT : POLLIN};
 	return n;
 }
 
@@ -510,7 +591,10 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 			continue;
 		for (int j = 0; j < MGMT_MAX_CLIENTS; j++)
 			if (m->clients[j].fd == pfds[i].fd) {
-				client_read(m, &m->clients[j]);
+				if (m->clients[j].out)
+					client_flush(m, &m->clients[j]);
+				else
+					client_read(m, &m->clients[j]);
 				break;
 			}
 	}
@@ -522,6 +606,12 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 	}
 	for (int j = 0; j < MGMT_MAX_CLIENTS; j++) {
 		struct mgmt_client *c = &m->clients[j];
+		if (c->fd >= 0 && now_ms >= c->deadline_ms && c->out) {
+			/* it stopped reading its answer: nothing more can be said */
+			m->st.dropped++;
+			client_close(c);
+			continue;
+		}
 		if (c->fd >= 0 && now_ms >= c->deadline_ms) {
 			if (c->waiting)
 				snprintf(why, sizeof(why), "%s within %u ms", c->waiting_for,

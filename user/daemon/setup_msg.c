@@ -185,7 +185,13 @@ static int build_same_txn(const struct sip_msg *inv, const char *method,
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
 	wbuf_puts(&w, "Max-Forwards: 70\r\n");
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_FROM));
-	wput_line(&w, to_src, sip_find_hdr(to_src, SIP_HDR_TO));
+	if (to_src) {
+		wput_line(&w, to_src, sip_find_hdr(to_src, SIP_HDR_TO));
+	} else { /* the INVITE's To, which had no tag */
+		wbuf_puts(&w, "To: <");
+		wput_view(&w, inv->buf, inv->to.uri.whole);
+		wbuf_puts(&w, ">\r\n");
+	}
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_CALL_ID));
 	wbuf_puts(&w, "CSeq: ");
 	wbuf_put_uint(&w, inv->cseq.num);
@@ -204,6 +210,11 @@ int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_re
 int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap)
 {
 	return build_same_txn(final_resp, "ACK", final_resp, out, cap);
+}
+
+int setup_build_cancel_of_provisional(const struct sip_msg *prov, char *out, size_t cap)
+{
+	return build_same_txn(prov, "CANCEL", NULL, out, cap);
 }
 
 int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap)

@@ -81,6 +81,11 @@ int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap);
  * the Request-URI. */
 int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap);
 
+/* A CANCEL from a provisional response alone, once the INVITE it answers is
+ * gone: as setup_build_ack_of_final, with the To URI, without its tag, as
+ * the To (the INVITE's To, RFC 3261 9.1). */
+int setup_build_cancel_of_provisional(const struct sip_msg *prov, char *out, size_t cap);
+
 /* ACK or BYE in the dialog a 2xx to our INVITE set up, from the 2xx alone
  * (RFC 3261 13.2.2.4, 15.1.1): Request-URI the 2xx's Contact (else its To
  * URI), a Via of ours with `branch`, the 2xx's From, To and Call-ID, CSeq

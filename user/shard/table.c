@@ -469,6 +469,12 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	bool update = slot->state != SHARD_DLG_FREE;
 	if (update && slot->gen != head.gen)
 		return -EBUSY;
+	/* a free slot whose dialog of this generation ended: an install that
+	 * crossed that end (a confirming 2xx's with the caller's BYE of the
+	 * early dialog) would hold a slot the controller gives out again.
+	 * Generations handed out after an end are one higher. */
+	if (!update && slot->gen == head.gen && head.gen != 0)
+		return -ESTALE;
 	/* an update keeps what the worker learnt since the install (CSeqs,
 	 * transactions, counters, its timer); the controller brings the callee's
 	 * side, and leg A's states, which a final response moves (a 2xx:

@@ -1,0 +1,161 @@
+/*
+ * test_mgmt.c - the management socket's answers on a real Unix socket: one
+ * larger than the socket buffer reaches a reading client whole, and a client
+ * that stops reading is dropped at its deadline and counted. (The wire
+ * parsers are fuzzed by fuzz_mgmt; the commands by tests/integration/mgmt.sh.)
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/mgmt.h"
+
+/* More than a Unix stream socket's buffer (about 200 KiB) takes at once. */
+#define BLOB (1u << 20)
+
+static char dir[64], path[96];
+
+static json_t *big_handler(void *arg, const char *command, const json_t *request)
+{
+	(void)arg;
+	(void)command;
+	(void)request;
+	char *s = malloc(BLOB + 1);
+	if (!s)
+		return NULL;
+	memset(s, 'x', BLOB);
+	s[BLOB] = '\0';
+	json_t *o = json_pack("{s:s}", "blob", s);
+	free(s);
+	return o;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sipshard-mgmt.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* A client connected to m that has sent {"command": "stats"}. */
+static int stats_client(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	const char req[] = "{\"command\": \"stats\"}\n";
+	assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	return fd;
+}
+
+/* One pass of the controller's loop over m, at time now. */
+static void serve(struct mgmt *m, uint64_t now)
+{
+	struct pollfd p[2 + MGMT_MAX_CLIENTS];
+	int n = mgmt_poll_fds(m, p, 2 + MGMT_MAX_CLIENTS);
+	poll(p, (nfds_t)n, 5);
+	mgmt_service(m, p, n, now);
+}
+
+static void test_large_answer_arrives_whole(void **state)
+{
+	struct mgmt *m;
+	char err[256], buf[65536];
+	(void)state;
+
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
+	int fd = stats_client();
+	size_t got = 0;
+	bool eof = false;
+	for (uint64_t end = now_ms() + 5000; !eof && now_ms() < end;) {
+		serve(m, now_ms());
+		ssize_t r;
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			got += (size_t)r;
+		eof = r == 0;
+	}
+	close(fd);
+	struct mgmt_stats st;
+	mgmt_get_stats(m, &st);
+	mgmt_close(m);
+	assert_true(eof);
+	assert_int_equal(got, strlen("{\"blob\":\"\",\"ok\":true}\n") + BLOB);
+	assert_int_equal(st.dropped, 0);
+}
+
+static void test_client_that_stops_reading_is_dropped(void **state)
+{
+	struct mgmt *m;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
+	int fd = stats_client();
+	uint64_t t = now_ms();
+	for (int i = 0; i < 10; i++)
+		serve(m, t); /* answered: most of it waits for a read that never comes */
+	struct mgmt_stats st;
+	mgmt_get_stats(m, &st);
+	assert_int_equal(st.dropped, 0);
+	serve(m, t + MGMT_CLIENT_TIMEOUT_MS + 1);
+	mgmt_get_stats(m, &st);
+	assert_int_equal(st.dropped, 1);
+	/* what it reads now ends short of the whole answer: the daemon closed */
+	size_t got = 0;
+	char buf[65536];
+	ssize_t r;
+	for (uint64_t end = now_ms() + 2000; now_ms() < end;) {
+		r = read(fd, buf, sizeof(buf));
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+	}
+	assert_true(got < BLOB);
+	close(fd);
+	mgmt_close(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_large_answer_arrives_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_that_stops_reading_is_dropped, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
