@@ -478,45 +478,72 @@ static void test_install_keeps_free_list_whole(void **state)
 
 /* ---- transactions ---------------------------------------------------------- */
 
-/* A full table: the oldest record gives way when it has had its final answer
- * (kept only for retransmissions), never while it waits for one. */
-static void test_txn_full_evicts_oldest_answered(void **state)
+/* A full table: the record answered longest ago gives way (answered ones
+ * are kept only for retransmissions); one still waiting for its answer
+ * never does, wherever it stands. Both lists expire by age, and a re-attach
+ * puts each record back on its own list. */
+static void test_txn_full_evicts_answered_only(void **state)
 {
 	enum { N = 8 };
 	struct shard_table t;
 	struct shard_table_usage u;
 	uint32_t gens[N], gen;
 	int slots[N];
+	char path[64];
 	(void)state;
 
-	assert_int_equal(shard_table_open(&t, NULL, 4, N), 0);
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 4, N), 0);
 	for (int i = 0; i < N; i++)
 		slots[i] = shard_txn_alloc(&t, 100 + (uint64_t)i, &gens[i]);
-	/* the oldest still waits: refused, nothing evicted */
+	/* every one waits: refused, nothing evicted */
 	assert_int_equal(shard_txn_alloc(&t, 200, &gen), -ENOSPC);
-	/* answered, but not the oldest: still refused */
-	shard_txn_get(&t, (uint32_t)slots[1], gens[1])->final_class = 2;
-	assert_int_equal(shard_txn_alloc(&t, 200, &gen), -ENOSPC);
-	shard_table_usage(&t, &u);
-	assert_int_equal(u.txns_full, 2);
-	assert_int_equal(u.txns_evicted, 0);
-	/* the oldest answered: it gives way, then the next oldest (answered) */
-	shard_txn_get(&t, (uint32_t)slots[0], gens[0])->final_class = 4;
-	int s0 = shard_txn_alloc(&t, 300, &gen);
-	assert_int_equal(s0, slots[0]);
-	assert_null(shard_txn_get(&t, (uint32_t)slots[0], gens[0]));
-	assert_int_equal(shard_txn_get(&t, (uint32_t)s0, gen)->final_class, 0);
+	/* 3, then 1, answered; 0, the oldest, still waits (a peer that is gone) */
+	shard_txn_answered(&t, (uint32_t)slots[3], 2);
+	shard_txn_answered(&t, (uint32_t)slots[1], 4);
+	shard_txn_answered(&t, (uint32_t)slots[1], 2); /* once only */
+	assert_int_equal(shard_txn_get(&t, (uint32_t)slots[1], gens[1])->final_class, 4);
+	/* the first answered gives way first */
+	int s3 = shard_txn_alloc(&t, 300, &gen);
+	assert_int_equal(s3, slots[3]);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[3], gens[3]));
+	assert_int_equal(shard_txn_get(&t, (uint32_t)s3, gen)->final_class, 0);
+	/* a new process finds each record on its list (the answered ones in
+	 * creation order: the order of their finals is not kept) */
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 4, N), 0);
 	assert_int_equal(shard_txn_alloc(&t, 300, &gen), slots[1]);
-	assert_null(shard_txn_get(&t, (uint32_t)slots[1], gens[1]));
-	/* slot 2, the oldest now, waits: refused again */
+	assert_non_null(shard_txn_get(&t, (uint32_t)slots[0], gens[0]));
 	assert_int_equal(shard_txn_alloc(&t, 300, &gen), -ENOSPC);
 	shard_table_usage(&t, &u);
-	assert_int_equal(u.txns_evicted, 2);
+	assert_int_equal(u.txns_evicted, 1); /* this process's; txns_full is the table's */
+	assert_int_equal(u.txns_full, 2);
 	assert_int_equal(u.txns_used, N);
-	/* the new ones sit at the young end: expiry takes 2..7 first */
-	assert_int_equal(shard_txn_expire(&t, 250, 0), 0);
-	assert_null(shard_txn_get(&t, (uint32_t)slots[2], gens[2]));
+	/* expiry by age on both lists: at 105 the waiting 0, 2 and 4 (100, 102,
+	 * 104); at 106 the answered 5 (105), not yet the waiting 6 (106) */
+	shard_txn_answered(&t, (uint32_t)slots[5], 2);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(shard_txn_expire(&t, 105, 0), 0);
+	assert_int_equal(shard_txn_expire(&t, 105, 0), -EAGAIN);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[4], gens[4]));
+	assert_int_equal(shard_txn_expire(&t, 106, 0), 0);
+	assert_int_equal(shard_txn_expire(&t, 106, 0), -EAGAIN);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[5], gens[5]));
+	assert_non_null(shard_txn_get(&t, (uint32_t)slots[6], gens[6]));
+	/* freed from the middle of the answered list, then its last one */
+	shard_txn_answered(&t, (uint32_t)slots[6], 2);
+	shard_txn_answered(&t, (uint32_t)slots[7], 2);
+	shard_txn_answered(&t, (uint32_t)s3, 2);
+	shard_txn_free(&t, (uint32_t)slots[7]);
+	shard_txn_free(&t, (uint32_t)s3);
+	assert_int_equal(shard_txn_expire(&t, 107, 0), 0);
+	assert_null(shard_txn_get(&t, (uint32_t)slots[6], gens[6]));
+	while (shard_txn_expire(&t, UINT64_MAX, 0) == 0)
+		;
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.txns_used, 0);
 	shard_table_close(&t);
+	unlink(path);
 }
 
 static void test_txn_alloc_until_full_and_generations(void **state)
@@ -1095,7 +1122,7 @@ int main(void)
 	    cmocka_unit_test(test_keepalive_rounds),
 	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
-	    cmocka_unit_test(test_txn_full_evicts_oldest_answered),
+	    cmocka_unit_test(test_txn_full_evicts_answered_only),
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),

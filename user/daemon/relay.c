@@ -682,7 +682,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 			 * retransmission, which must reach the other leg through the
 			 * same branch, and a 2xx to an INVITE is retransmitted until
 			 * its ACK; both would be dropped without the record */
-			t->final_class = (uint8_t)(m->status / 100);
+			shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
 		}
 	}
 }

@@ -127,6 +127,57 @@ static void txn_append(struct shard_table *t, uint32_t i)
 	h->txn_newest = i + 1;
 }
 
+/* Takes a waiting transaction off the creation-order list. */
+static void txn_unlink_waiting(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+	struct shard_txn *x = &t->txns[i];
+
+	if (x->prev)
+		t->txns[x->prev - 1].next = x->next;
+	else
+		h->txn_oldest = x->next;
+	if (x->next)
+		t->txns[x->next - 1].prev = x->prev;
+	else
+		h->txn_newest = x->prev;
+}
+
+/* The answered list, in the order the finals came: circular, so that one
+ * header field (txn_answered, its oldest) holds it; the oldest's prev is the
+ * newest. */
+static void txn_append_answered(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+	struct shard_txn *x = &t->txns[i];
+
+	if (!h->txn_answered) {
+		x->prev = x->next = i + 1;
+		h->txn_answered = i + 1;
+		return;
+	}
+	struct shard_txn *oldest = &t->txns[h->txn_answered - 1];
+	x->prev = oldest->prev;
+	x->next = h->txn_answered;
+	t->txns[oldest->prev - 1].next = i + 1;
+	oldest->prev = i + 1;
+}
+
+static void txn_unlink_answered(struct shard_table *t, uint32_t i)
+{
+	struct shard_table_hdr *h = t->hdr;
+	struct shard_txn *x = &t->txns[i];
+
+	if (x->next == i + 1) {
+		h->txn_answered = 0;
+		return;
+	}
+	t->txns[x->prev - 1].next = x->next;
+	t->txns[x->next - 1].prev = x->prev;
+	if (h->txn_answered == i + 1)
+		h->txn_answered = x->next;
+}
+
 /* ---- open, re-attach, close ------------------------------------------------ */
 
 static void init_fresh(struct shard_table *t, uint32_t ndialogs, uint32_t ntxns)
@@ -215,7 +266,7 @@ static int reattach(struct shard_table *t)
 	}
 
 	/* transactions: free list, then the used ones again in creation order */
-	h->txn_free = h->txn_oldest = h->txn_newest = 0;
+	h->txn_free = h->txn_oldest = h->txn_newest = h->txn_answered = 0;
 	h->txns_used = 0;
 	for (uint32_t i = h->txn_hwm; i-- > 0;) {
 		struct shard_txn *x = &t->txns[i];
@@ -248,7 +299,11 @@ static int reattach(struct shard_table *t)
 		}
 	qsort(order, n_used, 2 * sizeof(*order), cmp_created);
 	for (uint32_t j = 0; j < n_used; j++) {
-		txn_append(t, (uint32_t)order[2 * j + 1]);
+		uint32_t i = (uint32_t)order[2 * j + 1];
+		if (t->txns[i].final_class)
+			txn_append_answered(t, i);
+		else
+			txn_append(t, i);
 		h->txns_used++;
 	}
 	if (h->txns_used > h->txns_peak)
@@ -613,13 +668,13 @@ int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)
 	struct shard_table_hdr *h = t->hdr;
 	uint32_t i;
 
-	if (!h->txn_free && h->txn_hwm >= h->ntxns && h->txn_oldest &&
-	    t->txns[h->txn_oldest - 1].final_class) {
-		/* Full: the oldest record, when it has had its final answer, gives
-		 * way. Answered records are kept only for the retransmissions
-		 * that may still come (relay.c), so under load they are kept as
-		 * long as room allows rather than refusing new requests 503. */
-		shard_txn_free(t, h->txn_oldest - 1);
+	if (!h->txn_free && h->txn_hwm >= h->ntxns && h->txn_answered) {
+		/* Full: the record answered longest ago gives way. Answered
+		 * records are kept only for the retransmissions that may still
+		 * come (relay.c), so under load they are kept as long as room
+		 * allows rather than refusing new requests 503; one still waiting
+		 * for its answer (a peer that is gone) never gives way. */
+		shard_txn_free(t, h->txn_answered - 1);
 		t->txns_evicted++;
 	}
 	if (h->txn_free) {
@@ -662,14 +717,10 @@ void shard_txn_free(struct shard_table *t, uint32_t slot)
 	if (slot >= h->ntxns || !t->txns[slot].used)
 		return;
 	struct shard_txn *x = &t->txns[slot];
-	if (x->prev)
-		t->txns[x->prev - 1].next = x->next;
+	if (x->final_class)
+		txn_unlink_answered(t, slot);
 	else
-		h->txn_oldest = x->next;
-	if (x->next)
-		t->txns[x->next - 1].prev = x->prev;
-	else
-		h->txn_newest = x->prev;
+		txn_unlink_waiting(t, slot);
 	x->used = false;
 	x->prev = 0;
 	x->next = h->txn_free;
@@ -677,14 +728,26 @@ void shard_txn_free(struct shard_table *t, uint32_t slot)
 	h->txns_used--;
 }
 
+void shard_txn_answered(struct shard_table *t, uint32_t slot, uint8_t final_class)
+{
+	if (slot >= t->hdr->ntxns || !t->txns[slot].used || t->txns[slot].final_class ||
+	    !final_class)
+		return;
+	txn_unlink_waiting(t, slot);
+	t->txns[slot].final_class = final_class;
+	txn_append_answered(t, slot);
+}
+
 int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms)
 {
-	uint32_t oldest = t->hdr->txn_oldest;
+	const uint32_t heads[2] = {t->hdr->txn_oldest, t->hdr->txn_answered};
 
-	if (!oldest || now_ms <= t->txns[oldest - 1].created_ms + timeout_ms)
-		return -EAGAIN;
-	shard_txn_free(t, oldest - 1);
-	return 0;
+	for (int k = 0; k < 2; k++)
+		if (heads[k] && now_ms > t->txns[heads[k] - 1].created_ms + timeout_ms) {
+			shard_txn_free(t, heads[k] - 1);
+			return 0;
+		}
+	return -EAGAIN;
 }
 
 /* ---- tokens ----------------------------------------------------------------- */

@@ -9,11 +9,12 @@
  * tags and Via branches that encode shard, slot and generation (invariant 5),
  * plus random bits and a check so that decoding is cheap and strict on any input.
  *
- * Expiry: transactions sit on a list in creation order, which is also expiry
- * order since they share one timeout (an exact, O(1) special case of a timing
- * wheel with one delay). Dialogs expire through the timing wheel in wheel.h
- * (each has its own deadlines: idle, maximum duration, session timer), whose
- * handle the dialog keeps in `timer`.
+ * Expiry: transactions waiting for their final sit on a list in creation
+ * order, which is also expiry order since they share one timeout (an exact,
+ * O(1) special case of a timing wheel with one delay); answered ones, kept for
+ * retransmissions, on a second list in the order their finals came. Dialogs expire through the
+ * timing wheel in wheel.h (each has its own deadlines: idle, maximum duration, session timer),
+ * whose handle the dialog keeps in `timer`.
  *
  * Does not own: SIP, timers themselves (wheel.h), who chooses dialog slots:
  * either the worker takes them with shard_dialog_alloc, or another owner (the
@@ -236,7 +237,7 @@ struct shard_txn {
 	uint32_t session_asked_s;
 	uint64_t created_ms;
 	uint64_t timer;	     /* worker's: wheel handle, 0 = none (the creation list needs none) */
-	uint32_t prev, next; /* creation-order list (index + 1), or free list (next) */
+	uint32_t prev, next; /* waiting or answered list (index + 1), or free list (next) */
 	uint16_t head_len;
 	char head[SHARD_TXN_HEAD_MAX]; /* the original top Via lines and dialog headers */
 };
@@ -262,9 +263,12 @@ struct shard_table_hdr {
 	uint32_t dialogs_used, txns_used;
 	uint32_t dialogs_peak, txns_peak;
 	uint64_t dialogs_full, txns_full; /* allocations refused because full */
-	uint32_t unused;		  /* was a sweep's cursor; kept for the layout */
-	uint32_t reattach_dropped;	  /* malformed records freed when re-attaching */
-	uint64_t rng; /* xorshift state for transaction salts, reseeded at open */
+	/* answered transactions (a circular list in the order their finals
+	 * came, index + 1 of the oldest, 0 = none); in what was a sweep's
+	 * cursor, so that the layout stays */
+	uint32_t txn_answered;
+	uint32_t reattach_dropped; /* malformed records freed when re-attaching */
+	uint64_t rng;		   /* xorshift state for transaction salts, reseeded at open */
 };
 
 struct shard_table {
@@ -363,13 +367,21 @@ static inline void shard_dialog_count(struct shard_dialog *d, unsigned method)
 
 /* Takes a free transaction: returns its slot and sets *gen (new on every
  * allocation) or returns -ENOSPC. used, gen, salt, created_ms are set; the
- * other fields are zero. When every record is taken, the oldest gives way if
- * it has had its final answer (final_class set; counted in txns_evicted). */
+ * other fields are zero. When every record is taken, the one answered
+ * longest ago gives way (counted in txns_evicted); -ENOSPC only when none is
+ * answered. */
 int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t gen);
 void shard_txn_free(struct shard_table *t, uint32_t slot);
-/* Frees the oldest transaction if older than timeout_ms: 0 when one was freed,
- * -EAGAIN otherwise. */
+/* The final response of slot's request has come (final_class: 2 for 2xx, 3,
+ * 4, 5 or 6): the record moves from the waiting transactions, in creation
+ * order, to the answered ones, in the order their finals come; it stays for
+ * retransmissions until it expires, or gives way when the table is full. */
+void shard_txn_answered(struct shard_table *t, uint32_t slot, uint8_t final_class);
+/* Frees the oldest waiting or the first answered transaction if created more
+ * than timeout_ms ago: 0 when one was freed, -EAGAIN otherwise. (The answered
+ * ones are in the order their finals came, nearly that of creation: one may
+ * wait behind a younger one for a moment longer.) */
 int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms);
 
 /* ---- tokens ---- */
