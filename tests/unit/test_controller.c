@@ -1116,6 +1116,15 @@ static const uint64_t timer_g_at[] = {1600,  2600,  4600,  8600,  12600,
 static const uint64_t cancel_again_at[] = {121500, 122500, 124500, 128500, 132500,
 					   136500, 140500, 144500, 148500, 152500};
 
+/* Timer G: the final made or relayed at `at` again, T1 doubling to T2, until
+ * Timer H (64*T1 after it). */
+static void assert_timer_g(const struct tick_send *log, uint64_t at, int status,
+			   const char *call_id)
+{
+	for (unsigned i = 0; i < 10; i++)
+		assert_tick_send(&log[i], at + timer_g_at[i] - 1100, status, call_id, 5061);
+}
+
 static void assert_cancels_again(const struct tick_send *log, const char *b_call_id)
 {
 	for (unsigned i = 0; i < 10; i++) {
@@ -1136,11 +1145,12 @@ static void last_b_call_id(char *id, size_t cap)
  * Timer B answers 408; Timer G resends a failure to the caller until Timer H;
  * a ringing call is left alone until timers.no_answer_s (120 s) after its
  * INVITE, when leg B gets a CANCEL, and, the callee answering neither, the
- * caller gets 408 64*T1 later and the early dialog is released. Nothing else
- * is sent on any tick. */
+ * caller gets 408 64*T1 later and the early dialog is released. Each 408 made
+ * here is resent by Timer G until Timer H, as a relayed failure is. Nothing
+ * else is sent on any tick. */
 static void test_timers_of_each_state(void **state)
 {
-	struct tick_send log[32];
+	struct tick_send log[48];
 	(void)state;
 
 	char b1[40], b2[40]; /* leg B's Call-IDs of calls 1 and 2 */
@@ -1153,7 +1163,7 @@ static void test_timers_of_each_state(void **state)
 	response_from_bob(nsent - 1, 486, "busy3"); /* at 1100: completed */
 	unsigned released = nrelease;
 
-	unsigned n = tick_through(1100, 154000, log, 32);
+	unsigned n = tick_through(1100, 154000, log, 48);
 	static const uint64_t timer_a_at[] = {1500, 2500, 4500, 8500, 16500, 32500};
 	unsigned a = 0, g = 0, i = 0;
 	while (i < n && log[i].at < 33000) {
@@ -1166,14 +1176,18 @@ static void test_timers_of_each_state(void **state)
 	}
 	assert_int_equal(a, 6);
 	assert_int_equal(g, 10);
-	assert_int_equal(n, i + 3 + 10);
+	assert_int_equal(n, i + 1 + 10 + 1 + 10 + 2);
 	assert_tick_send(&log[i], 33000, 408, "n1@10.1.1.1", 5061); /* Timer B */
-	assert_tick_send(&log[i + 1], 121000, 0, b2, 5090);	    /* no answer */
-	assert_int_equal(log[i + 1].method, SIP_METHOD_CANCEL);
-	assert_cancels_again(&log[i + 2], b2); /* Timer E until bob answers it */
-	assert_tick_send(&log[i + 12], 153000, 408, "n2@10.1.1.1", 5061);
+	assert_timer_g(&log[i + 1], 33000, 408, "n1@10.1.1.1");	    /* until alice ACKs */
+	assert_tick_send(&log[i + 11], 121000, 0, b2, 5090);	    /* no answer */
+	assert_int_equal(log[i + 11].method, SIP_METHOD_CANCEL);
+	assert_cancels_again(&log[i + 12], b2); /* Timer E until bob answers it */
+	assert_tick_send(&log[i + 22], 153000, 408, "n2@10.1.1.1", 5061);
+	assert_tick_send(&log[i + 23], 153500, 408, "n2@10.1.1.1", 5061); /* Timer G */
 	assert_int_equal(nrelease, released + 1);
-	assert_int_equal(tick_through(154000, 160000, log, 32), 0);
+	/* Timer G on until Timer H (185000); then nothing more */
+	assert_int_equal(tick_through(154000, 186000, log, 48), 9);
+	assert_int_equal(tick_through(186000, 200000, log, 48), 0);
 
 	struct ctl_stats st;
 	ctl_get_stats(ctl, &st);
@@ -2267,7 +2281,7 @@ static void test_timers_run_on_after_restart(void **state)
 	assert_int_equal(restart(), 2);
 	unsigned released = nrelease;
 
-	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 2 + 10);
+	assert_int_equal(tick_through(1200, 154000, log, 32), 10 + 2 + 10 + 1);
 	for (unsigned i = 0; i < 10; i++)
 		assert_tick_send(&log[i], timer_g_at[i], 486, "n3@10.1.1.1", 5061);
 	assert_int_equal(log[10].at, 121000);
@@ -2275,6 +2289,7 @@ static void test_timers_run_on_after_restart(void **state)
 	assert_int_equal(log[10].port, 5090);
 	assert_cancels_again(&log[11], log[10].call_id);
 	assert_tick_send(&log[21], 153000, 408, "a1@10.1.1.1", 5061);
+	assert_tick_send(&log[22], 153500, 408, "a1@10.1.1.1", 5061); /* Timer G */
 	assert_int_equal(nrelease, released + 1);
 }
 
@@ -3108,6 +3123,30 @@ static void test_cancelled_silent_callee_counts_as_cancelled(void **state)
 			 (long long)cdr_int(0, "status"));
 }
 
+/* A final made here (the 487 of a call cancelled before leg B said anything,
+ * at Timer B) is resent by Timer G and the caller's ACK ends it, as for a
+ * relayed one; it was once sent once, and the ACK counted unmatched. */
+static void test_local_final_resent_until_acked(void **state)
+{
+	struct tick_send log[8];
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	(void)invite_to_bob();
+	cancel_from_alice(); /* before any provisional: the CANCEL waits */
+	unsigned n = tick_through(32990, 33600, log, 8);
+	assert_int_equal(n, 2);
+	assert_tick_send(&log[0], 33000, 487, "a1@10.1.1.1", 5061); /* Timer B */
+	assert_tick_send(&log[1], 33500, 487, "a1@10.1.1.1", 5061); /* Timer G */
+	ack_from_alice();
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 1);
+	assert_int_equal(st.dropped_unmatched, 0);
+	assert_int_equal(st.calls_cancelled, 1);
+	assert_int_equal(tick_through(33600, 70000, log, 8), 0);
+}
+
 /* The release of an early dialog (a non-2xx final, or the
  * no-answer give-up) goes through a ring that may be full; its failure is
  * ignored and never retried. The worker keeps the early dialog (until
@@ -3296,6 +3335,7 @@ int main(void)
 	    WITH_CONFIG(test_left_target_ringing_is_cancelled, failover_config),
 	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,
 					    setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_local_final_resent_until_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_release_is_retried, setup_refusing_release,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_early_bye_crossing_2xx, setup_file, teardown_file),

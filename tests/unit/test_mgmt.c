@@ -116,6 +116,37 @@ static void test_large_answer_arrives_whole(void **state)
 	assert_int_equal(st.dropped, 0);
 }
 
+/* A client that reads slowly but never stops (32 KiB every 100 ms, so the
+ * 1 MiB answer takes over 3 s): it gets the whole answer; the deadline
+ * counts from its last read, not from the answer's start. */
+static void test_slow_reader_gets_the_whole_answer(void **state)
+{
+	struct mgmt *m;
+	char err[256], buf[32768];
+	(void)state;
+
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
+	int fd = stats_client();
+	size_t got = 0;
+	bool eof = false;
+	uint64_t t = now_ms();
+	for (int step = 0; step < 200 && !eof; step++, t += 100) {
+		serve(m, t);
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r > 0)
+			got += (size_t)r;
+		eof = r == 0;
+	}
+	close(fd);
+	struct mgmt_stats st;
+	mgmt_get_stats(m, &st);
+	mgmt_close(m);
+	assert_true(eof);
+	assert_int_equal(got, strlen("{\"blob\":\"\",\"ok\":true}\n") + BLOB);
+	assert_int_equal(st.dropped, 0);
+}
+
 static void test_client_that_stops_reading_is_dropped(void **state)
 {
 	struct mgmt *m;
@@ -154,6 +185,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_large_answer_arrives_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_reader_gets_the_whole_answer, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_client_that_stops_reading_is_dropped, setup,
 					    teardown),
 	};

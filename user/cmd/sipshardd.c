@@ -111,15 +111,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->stats_file = optarg;
 			break;
 		case 'l':
-			if (strcmp(optarg, "error") && strcmp(optarg, "warn") &&
-			    strcmp(optarg, "info") && strcmp(optarg, "debug")) {
-				fprintf(stderr,
-					"sipshardd: --log-level: expected error, warn, info or "
-					"debug, got '%s'\n",
-					optarg);
-				return 2;
-			}
-			cli->log_level = optarg;
+			cli->log_level =
+			    optarg; /* checked with the file's, before --check-config */
 			break;
 		case 'D':
 			cli->discard_dialogs = true;
@@ -311,15 +304,24 @@ static int reload(struct reload_ctx *x, json_t *report)
 		json_array_append_new(warnings, json_string(w));
 	}
 	json_object_set_new(report, "warnings", warnings);
+	sa_family_t file_family = next->listen_addr.ss_family;
 	config_keep_restart_keys(next, x->running);
-	/* the targets were checked against the file's listen, which waits for
-	 * the next start: they must be reachable from the one in service */
+	/* The targets were resolved and checked for the file's listen, which
+	 * waits for the next start: names are resolved again for the family of
+	 * the one in service (a name with both A and AAAA records then takes
+	 * the one it can reach), and every target must be reachable from it. */
+	if (next->listen_addr.ss_family != file_family) {
+		char why[256];
+		config_resolve_names(next, NULL, 0, why, sizeof(why));
+		config_refresh_srv(next, NULL, 0, why, sizeof(why));
+	}
 	int k = snprintf(err, sizeof(err), "%s: ", file);
 	if (k < 0 || (size_t)k >= sizeof(err))
 		k = 0;
 	if (config_check_reachable(next, err + k, sizeof(err) - (size_t)k) != 0) {
 		size_t e = strlen(err);
 		snprintf(err + e, sizeof(err) - e, "; listen takes effect at the next start");
+		config_free(next);
 		free(next);
 		return reload_refused(x, report, -EINVAL, err);
 	}
@@ -437,6 +439,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	apply_cli(&cfg, &cli);
+	if (log_set_level_name(cli.log_level ? cli.log_level : cfg.log_level) != 0) {
+		/* the file's was checked by the loader: this is the flag's */
+		fprintf(stderr,
+			"sipshardd: --log-level: expected error, warn, info or debug, got '%s'\n",
+			cli.log_level);
+		config_free(&cfg);
+		return 2;
+	}
 	if (cli.check) {
 		char *s = config_to_json(&cfg);
 		if (s)
@@ -444,10 +454,6 @@ int main(int argc, char **argv)
 		free(s);
 		config_free(&cfg);
 		return 0;
-	}
-	if (log_set_level_name(cli.log_level ? cli.log_level : cfg.log_level) != 0) {
-		fprintf(stderr, "sipshardd: --log-level: expected error, warn, info or debug\n");
-		return 2;
 	}
 	if (cfg.log_to_syslog)
 		log_use_syslog();

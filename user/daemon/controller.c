@@ -1820,6 +1820,45 @@ static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struc
 
 static void start_cancel(struct ctl *c, struct ctl_call *k, uint64_t now);
 
+/* The call ends with a final response to the caller that is not a 2xx,
+ * relayed or made here, in c->out (n bytes): sent, and kept for Timer G's
+ * retransmissions until the caller's ACK or Timer H (CALL_COMPLETED, RFC
+ * 3261 17.2.1); the INVITE it replaces in k->invite is no longer needed. */
+static void complete_call(struct ctl *c, struct ctl_call *k, int status, int n, uint64_t now)
+{
+	k->state = CALL_COMPLETED;
+	k->final_status = status;
+	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
+		memcpy(k->invite, c->out, (size_t)n);
+		k->invite_len = (uint16_t)n;
+	} else {
+		k->invite_len = 0;
+	}
+	k->ack_len = 0;
+	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+	k->t_interval = c->cfg->timers.t1_ms;
+	k->t_next = now + k->t_interval;
+	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
+}
+
+/* The call ends here with status to the caller (408 or 487: leg B answered
+ * nothing), counted and written to the CDR; the target has no call any more. */
+static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
+{
+	int status = k->cancelled ? 487 : 408;
+	if (k->cancelled)
+		c->st.calls_cancelled++;
+	else
+		c->st.calls_timeout++;
+	cdr_unanswered(c, k, k->cancelled ? "cancelled" : "timeout", status);
+	target_drop(c, k->shard, k->slot);
+	if (k->installed)
+		release_dialog(c, k);
+	complete_call(
+	    c, k, status,
+	    setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out)), now);
+}
+
 /* A 2xx to leg B's INVITE that the call does not take (a target it failed
  * over from, a second fork, one after the final): ACKed and ended with a BYE
  * where it came from (RFC 3261 13.2.2.4), so that its callee is not left
@@ -1948,8 +1987,6 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	else
 		c->st.calls_failed++;
 	cdr_unanswered(c, k, timeout ? "timeout" : k->cancelled ? "cancelled" : "failed", status);
-	k->state = CALL_COMPLETED;
-	k->final_status = status;
 	/* a challenge for credentials the caller cannot give (those sipshard
 	 * gave were refused): the caller is told no, not asked */
 	int n =
@@ -1957,22 +1994,11 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		? setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out))
 		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
 				       sizeof(c->out));
-	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
-		/* keep the final for Timer G retransmits; the INVITE is no longer needed */
-		memcpy(k->invite, c->out, (size_t)n);
-		k->invite_len = (uint16_t)n;
-	} else {
-		k->invite_len = 0;
-	}
-	k->ack_len = 0;
+	complete_call(c, k, status, n, now);
 	if (an > 0 && (size_t)k->invite_len + (size_t)an <= sizeof(k->invite)) {
 		memcpy(k->invite + k->invite_len, ack, (size_t)an);
 		k->ack_len = (uint16_t)an;
 	}
-	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
-	k->t_interval = c->cfg->timers.t1_ms;
-	k->t_next = now + k->t_interval;
-	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
 }
 
 /* The record in set-up whose leg B call r belongs to, though not to its
@@ -2264,16 +2290,7 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 		}
 		if (now >= k->t_deadline) {
 			/* Timer B: the callee never answered */
-			if (k->cancelled) {
-				c->st.calls_cancelled++;
-				cdr_unanswered(c, k, "cancelled", 487);
-				respond_a(c, k, 487, NULL);
-			} else {
-				c->st.calls_timeout++;
-				cdr_unanswered(c, k, "timeout", 408);
-				respond_a(c, k, 408, NULL);
-			}
-			call_free(c, k);
+			give_up_call(c, k, now);
 		} else if (now >= k->t_next) {
 			/* Timer A: retransmit the INVITE */
 			send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
@@ -2289,16 +2306,7 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 		} else if (now >= no_answer_due(c, k)) {
 			/* leg B answered neither the INVITE nor the CANCEL: the
 			 * caller's CANCEL gets its 487 (RFC 3261 9.2), else 408 */
-			int status = k->cancelled ? 487 : 408;
-			if (k->cancelled)
-				c->st.calls_cancelled++;
-			else
-				c->st.calls_timeout++;
-			cdr_unanswered(c, k, k->cancelled ? "cancelled" : "timeout", status);
-			respond_a(c, k, status, NULL);
-			if (k->installed)
-				release_dialog(c, k);
-			call_free(c, k);
+			give_up_call(c, k, now);
 		} else {
 			if (k->timed_out && k->t_next && now >= k->t_next) {
 				/* Timer E: the CANCEL again */

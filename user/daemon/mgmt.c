@@ -191,19 +191,21 @@ void mgmt_close(struct mgmt *m)
 
 /* ---- clients ------------------------------------------------------------ */
 
-/* Writes response and a newline without blocking; a client that does not read
- * a few kilobytes at once loses the rest (the socket buffer holds far more). */
-static void send_line(int fd, json_t *response)
+/* response and a newline, malloc'd (len set); NULL when out of memory. */
+static char *json_line(json_t *response, size_t *len)
 {
 	char *s = json_dumps(response, JSON_COMPACT);
 	if (!s)
-		return;
-	size_t len = strlen(s);
-	struct iovec iov[2] = {{s, len}, {(void *)"\n", 1}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("management: cannot answer a client: %s", strerror(errno));
-	free(s);
+		return NULL;
+	size_t n = strlen(s);
+	char *line = realloc(s, n + 1); /* the NUL's place takes the newline */
+	if (!line) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	*len = n + 1;
+	return line;
 }
 
 static json_t *error_response(const char *why)
@@ -233,8 +235,9 @@ static const char *http_reason(int status)
 	}
 }
 
-/* An HTTP/1.1 response with a body, after which the connection closes. */
-static void send_http(int fd, int status, const char *ctype, const char *body, size_t blen)
+/* An HTTP/1.1 response with a body, after which the connection closes:
+ * malloc'd (len set), NULL when out of memory. */
+static char *http_message(int status, const char *ctype, const char *body, size_t blen, size_t *len)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head),
@@ -242,24 +245,39 @@ static void send_http(int fd, int status, const char *ctype, const char *body, s
 			 "Connection: close\r\n\r\n",
 			 status, http_reason(status), ctype, blen,
 			 status == 405 ? "Allow: GET\r\n" : "");
-	struct iovec iov[2] = {{head, (size_t)n}, {(void *)body, blen}};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("metrics: cannot answer a client: %s", strerror(errno));
+	char *msg = malloc((size_t)n + blen);
+	if (!msg)
+		return NULL;
+	memcpy(msg, head, (size_t)n);
+	memcpy(msg + n, body, blen);
+	*len = (size_t)n + blen;
+	return msg;
+}
+
+/* A refusal, sent at once and freed: a few hundred bytes, which the socket
+ * takes whole; the client is dropped after it anyway. */
+static void send_now(int fd, char *msg, size_t len)
+{
+	if (msg && send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("management: cannot answer a client: %s", strerror(errno));
+	free(msg);
 }
 
 /* Refuses a request in the client's own format: an HTTP status and a line of
  * text, or a JSON error line. */
 static void refuse(struct mgmt *m, int fd, bool http, int status, const char *why)
 {
+	size_t len = 0;
 	m->st.errors++;
 	if (http) {
 		char body[256];
 		int n = snprintf(body, sizeof(body), "%s\n", why);
-		send_http(fd, status, "text/plain; charset=utf-8", body, (size_t)n);
+		send_now(fd,
+			 http_message(status, "text/plain; charset=utf-8", body, (size_t)n, &len),
+			 len);
 	} else {
 		json_t *e = error_response(why);
-		send_line(fd, e);
+		send_now(fd, json_line(e, &len), len);
 		json_decref(e);
 	}
 }
@@ -297,6 +315,8 @@ uint64_t mgmt_defer(struct mgmt *m, uint32_t wait_ms, const char *waiting_for)
  * metrics) arrives whole. */
 static void client_write(struct mgmt_client *c, char *data, size_t len)
 {
+	if (!data)
+		return; /* out of memory: the client is closed without an answer */
 	ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		log_debug("management: cannot answer a client: %s", strerror(errno));
@@ -337,6 +357,8 @@ static void client_flush(struct mgmt *m, struct mgmt_client *c)
 		return;
 	}
 	c->out_off += (size_t)n;
+	/* dropped when it stops reading, not when a large answer takes long */
+	c->deadline_ms = m->now_ms + MGMT_CLIENT_TIMEOUT_MS;
 	if (c->out_off == c->out_len)
 		client_close(c);
 }
@@ -350,18 +372,10 @@ static void send_response(struct mgmt *m, struct mgmt_client *c, json_t *resp)
 		json_object_set_new(resp, "ok", json_true());
 	if (!json_is_true(json_object_get(resp, "ok")))
 		m->st.errors++;
-	char *s = json_dumps(resp, JSON_COMPACT);
+	size_t len = 0;
+	char *line = json_line(resp, &len);
 	json_decref(resp);
-	if (!s)
-		return;
-	size_t len = strlen(s);
-	char *line = realloc(s, len + 1); /* the NUL's place takes the newline */
-	if (!line) {
-		free(s);
-		return;
-	}
-	line[len] = '\n';
-	client_write(c, line, len + 1);
+	client_write(c, line, len);
 }
 
 int mgmt_answer(struct mgmt *m, uint64_t ticket, json_t *response)
@@ -452,19 +466,11 @@ static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 		refuse(m, c->fd, true, 500, "out of memory");
 		return;
 	}
-	size_t blen = strlen(text);
-	char head[256];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
-			 "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-			 blen);
-	char *all = malloc((size_t)n + blen);
-	if (all) {
-		memcpy(all, head, (size_t)n);
-		memcpy(all + n, text, blen);
-		client_write(c, all, (size_t)n + blen);
-	}
+	size_t mlen = 0;
+	char *msg = http_message(200, "text/plain; version=0.0.4; charset=utf-8", text,
+				 strlen(text), &mlen);
 	free(text);
+	client_write(c, msg, mlen);
 }
 
 size_t mgmt_request_end(const char *buf, size_t len, bool http, bool *found)
