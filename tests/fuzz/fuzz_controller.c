@@ -399,8 +399,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("ctl_open failed", NULL, 0);
 	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
 		one_datagram(dg, len, &now);
-	/* every timer fires: set-ups end in a final answer, a timeout or a dialog */
-	for (int i = 0; i < 8; i++) {
+	/* every timer fires: set-ups end in a final answer, a timeout or a
+	 * dialog. The longest: timers.no_answer_s (120 s), then the CANCEL's
+	 * 64*T1 (32 s), then the caller's final kept for Timer G until Timer H
+	 * (32 s) */
+	for (int i = 0; i < 12; i++) {
 		now += 20000;
 		tick(now);
 	}

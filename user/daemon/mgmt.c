@@ -268,18 +268,18 @@ static void send_now(int fd, char *msg, size_t len)
 static void refuse(struct mgmt *m, int fd, bool http, int status, const char *why)
 {
 	size_t len = 0;
+	char *msg;
 	m->st.errors++;
 	if (http) {
 		char body[256];
 		int n = snprintf(body, sizeof(body), "%s\n", why);
-		send_now(fd,
-			 http_message(status, "text/plain; charset=utf-8", body, (size_t)n, &len),
-			 len);
+		msg = http_message(status, "text/plain; charset=utf-8", body, (size_t)n, &len);
 	} else {
 		json_t *e = error_response(why);
-		send_now(fd, json_line(e, &len), len);
+		msg = json_line(e, &len);
 		json_decref(e);
 	}
+	send_now(fd, msg, len); /* after the call that sets len */
 }
 
 static void client_close(struct mgmt_client *c)
