@@ -1082,7 +1082,8 @@ static void test_overlapping_reinvite_answered_500(void **state)
  * INVITE, so its ACK was not absorbed like the ACK of the other local
  * answers (422/500/503, RELAY_DROP_ACK_LOCAL_ANSWER): it went to the callee
  * as an ACK for an INVITE CSeq the callee never received, and the ACK
- * mapping (dst->invite_cseq) pointed at that phantom INVITE.
+ * mapping (dst->invite_cseq) pointed at that phantom INVITE; and its
+ * Contact had already become the caller's remote target.
  */
 static void test_ack_of_a_513_given_here_ends_here(void **state)
 {
@@ -1100,13 +1101,17 @@ static void test_ack_of_a_513_given_here_ends_here(void **state)
 			 "Call-ID: callA@host\r\n"
 			 "CSeq: 2 INVITE\r\n"
 			 "Max-Forwards: 70\r\n"
-			 "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+			 "Contact: <sip:alice@10.9.9.9:5061>\r\n"
 			 "Content-Length: 0\r\n\r\n",
 			 a_tag);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	relay_request(&rc, &m, out, 300, &res); /* does not fit the send buffer */
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 513);
+	/* nor did its Contact become the caller's remote target */
+	const struct sip_session *a = &shard_dialog_get(&table, SLOT, GEN)->legs[SHARD_LEG_A];
+	assert_int_equal(a->remote_target_len, 23);
+	assert_memory_equal(a->remote_target, "sip:alice@10.1.1.1:5061", 23);
 
 	res = branch_from_a("ACK", 2, 2, "");
 	print_message("ACK of the 513 given here: outcome %d drop %d\n", res.outcome, res.drop);

@@ -538,14 +538,6 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		src->remote_cseq_set = true;
 		src->last_txn = tslot;
 		src->last_txn_gen = tgen;
-		/* a target refresh replaces the sender's remote target */
-		if (is_target_refresh(m->method_id) && m->ncontacts) {
-			const struct sip_uri *u = &m->contacts[0].uri;
-			if (u->whole.len < sizeof(src->remote_target)) {
-				memcpy(src->remote_target, m->buf + u->whole.off, u->whole.len);
-				src->remote_target_len = u->whole.len;
-			}
-		}
 	}
 	char branch[SHARD_BRANCH_MAX];
 	/* the transaction's random salt makes a forged response guess 32 bits */
@@ -563,6 +555,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		}
 		answer(rc, m, 513, NULL, out, cap, res);
 		return;
+	}
+	/* a target refresh replaces the sender's remote target, once relayed */
+	if (fresh && is_target_refresh(m->method_id) && m->ncontacts) {
+		const struct sip_uri *u = &m->contacts[0].uri;
+		if (u->whole.len < sizeof(src->remote_target)) {
+			memcpy(src->remote_target, m->buf + u->whole.off, u->whole.len);
+			src->remote_target_len = u->whole.len;
+		}
 	}
 	res->outcome = RELAY_SEND;
 	res->len = n;
