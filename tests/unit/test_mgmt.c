@@ -67,6 +67,16 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A management socket at path whose every answer is 1 MiB. */
+static struct mgmt *big_answers(void)
+{
+	struct mgmt *m;
+	char err[256];
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
+	return m;
+}
+
 /* A client connected to m that has sent {"command": "stats"}. */
 static int stats_client(void)
 {
@@ -121,12 +131,9 @@ static void read_whole_answer(struct mgmt *m, int fd, size_t chunk, uint64_t ste
 
 static void test_large_answer_arrives_whole(void **state)
 {
-	struct mgmt *m;
-	char err[256];
+	struct mgmt *m = big_answers();
 	(void)state;
 
-	assert_int_equal(mgmt_create(&m, NULL), 0);
-	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
 	read_whole_answer(m, stats_client(), 65536, 0);
 }
 
@@ -135,23 +142,17 @@ static void test_large_answer_arrives_whole(void **state)
  * counts from its last read, not from the answer's start. */
 static void test_slow_reader_gets_the_whole_answer(void **state)
 {
-	struct mgmt *m;
-	char err[256];
+	struct mgmt *m = big_answers();
 	(void)state;
 
-	assert_int_equal(mgmt_create(&m, NULL), 0);
-	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
 	read_whole_answer(m, stats_client(), 32768, 100);
 }
 
 static void test_client_that_stops_reading_is_dropped(void **state)
 {
-	struct mgmt *m;
-	char err[256];
+	struct mgmt *m = big_answers();
 	(void)state;
 
-	assert_int_equal(mgmt_create(&m, NULL), 0);
-	assert_int_equal(mgmt_listen_unix(m, path, big_handler, err, sizeof(err)), 0);
 	int fd = stats_client();
 	uint64_t t = now_ms();
 	for (int i = 0; i < 10; i++)

@@ -73,6 +73,13 @@ static void parse_out(int len)
 	}
 }
 
+/* res is a drop counted under why. */
+static void assert_dropped(struct relay_result res, enum relay_drop why)
+{
+	assert_int_equal(res.outcome, RELAY_DROP);
+	assert_int_equal(res.drop, why);
+}
+
 static void test_request_crosses_to_leg_b(void **state)
 {
 	struct relay_result res;
@@ -136,8 +143,7 @@ static void test_request_crosses_to_leg_b(void **state)
 	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
 		;
 	relay_response(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_RESP_STALE);
+	assert_dropped(res, RELAY_DROP_RESP_STALE);
 }
 
 static void test_bad_requests_get_defined_answers(void **state)
@@ -176,8 +182,7 @@ static void test_bad_requests_get_defined_answers(void **state)
 	 * at 1 it goes out with 0. */
 	req_from_a("ACK", 1, a_tag, 0);
 	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_ACK_MAX_FORWARDS);
+	assert_dropped(res, RELAY_DROP_ACK_MAX_FORWARDS);
 	req_from_a("ACK", 1, a_tag, 1);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
@@ -207,8 +212,7 @@ static void test_too_large_keeps_no_transaction(void **state)
 
 	/* the retransmission finds no record to resend through: a counted drop */
 	relay_request(&rc, &m, out, 300, &res);
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_LATE_RETRANS);
+	assert_dropped(res, RELAY_DROP_LATE_RETRANS);
 
 	/* the next request, with room, goes out */
 	req_from_a("INFO", 3, a_tag, 70);
@@ -464,8 +468,7 @@ static void test_ack_of_local_answer_absorbed(void **state)
 	assert_int_equal(from_a("INVITE", 6, "Supported: timer\r\nSession-Expires: 90\r\n").status,
 			 422);
 	res = from_a("ACK", 6, "");
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_ACK_LOCAL_ANSWER);
+	assert_dropped(res, RELAY_DROP_ACK_LOCAL_ANSWER);
 	assert_int_equal(rc.drops[RELAY_DROP_ACK_LOCAL_ANSWER], 1);
 	/* the 2xx's ACK again (a retransmission of it): still leg B's */
 	assert_int_equal(from_a("ACK", 5, "").outcome, RELAY_SEND);
@@ -899,6 +902,16 @@ static void out_branch(char *branch, size_t cap)
 		 out + out_m.vias[0].branch.off);
 }
 
+/* A request from leg A (branch_from_a) that must be relayed; its branch
+ * toward leg B into branch. */
+static void sent_from_a(const char *method, unsigned cseq, unsigned branch_no, char *branch,
+			size_t cap)
+{
+	struct relay_result res = branch_from_a(method, cseq, branch_no, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(branch, cap);
+}
+
 /*
  * A non-INVITE whose final response is lost on the way to the caller:
  * the caller retransmits it (RFC 3261 17.1.2.2, Timer E) and must get the
@@ -913,9 +926,7 @@ static void test_request_retransmitted_after_its_final_crosses(void **state)
 	struct relay_result res;
 	(void)state;
 
-	res = branch_from_a("INFO", 2, 2, "");
-	assert_int_equal(res.outcome, RELAY_SEND);
-	out_branch(branch, sizeof(branch));
+	sent_from_a("INFO", 2, 2, branch, sizeof(branch));
 	res = answer_from_b(200, branch, out_m.cseq.num, "INFO");
 	assert_int_equal(res.outcome, RELAY_SEND); /* ... and lost on the wire */
 
@@ -934,11 +945,9 @@ static void test_request_retransmitted_after_its_final_crosses(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 	/* but a provisional or another final after it is stale */
 	res = answer_from_b(180, branch, bcseq, "INFO");
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_RESP_STALE);
+	assert_dropped(res, RELAY_DROP_RESP_STALE);
 	res = answer_from_b(500, branch, bcseq, "INFO");
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_RESP_STALE);
+	assert_dropped(res, RELAY_DROP_RESP_STALE);
 }
 
 /*
@@ -953,9 +962,7 @@ static void test_reinvite_2xx_retransmission_crosses(void **state)
 	struct relay_result res;
 	(void)state;
 
-	res = branch_from_a("INVITE", 2, 2, "");
-	assert_int_equal(res.outcome, RELAY_SEND);
-	out_branch(branch, sizeof(branch));
+	sent_from_a("INVITE", 2, 2, branch, sizeof(branch));
 	unsigned bcseq = out_m.cseq.num;
 	res = answer_from_b(200, branch, bcseq, "INVITE");
 	assert_int_equal(res.outcome, RELAY_SEND); /* ... and lost on the wire */
@@ -1005,17 +1012,13 @@ static void test_ack_of_failed_reinvite_takes_its_branch(void **state)
 	struct relay_result res;
 	(void)state;
 
-	res = branch_from_a("INVITE", 2, 2, "");
-	assert_int_equal(res.outcome, RELAY_SEND);
-	out_branch(inv_branch, sizeof(inv_branch));
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
 	unsigned bcseq = out_m.cseq.num;
 	res = answer_from_b(488, inv_branch, bcseq, "INVITE");
 	assert_int_equal(res.outcome, RELAY_SEND);
 
 	/* the caller's ACK of the 488: same branch as its INVITE (z9hG4bKa2) */
-	res = branch_from_a("ACK", 2, 2, "");
-	assert_int_equal(res.outcome, RELAY_SEND);
-	out_branch(ack_branch, sizeof(ack_branch));
+	sent_from_a("ACK", 2, 2, ack_branch, sizeof(ack_branch));
 	print_message("INVITE to leg B branch %s\nACK of its 488 branch   %s\n", inv_branch,
 		      ack_branch);
 	assert_int_equal(out_m.cseq.num, bcseq);
@@ -1056,9 +1059,7 @@ static void test_overlapping_reinvite_answered_500(void **state)
 	struct relay_result res;
 	(void)state;
 
-	res = branch_from_a("INVITE", 2, 2, "");
-	assert_int_equal(res.outcome, RELAY_SEND);
-	out_branch(branch1, sizeof(branch1));
+	sent_from_a("INVITE", 2, 2, branch1, sizeof(branch1));
 	unsigned bcseq1 = out_m.cseq.num;
 
 	res = branch_from_a("INVITE", 3, 3, "");
@@ -1115,8 +1116,7 @@ static void test_ack_of_a_513_given_here_ends_here(void **state)
 
 	res = branch_from_a("ACK", 2, 2, "");
 	print_message("ACK of the 513 given here: outcome %d drop %d\n", res.outcome, res.drop);
-	assert_int_equal(res.outcome, RELAY_DROP);
-	assert_int_equal(res.drop, RELAY_DROP_ACK_LOCAL_ANSWER);
+	assert_dropped(res, RELAY_DROP_ACK_LOCAL_ANSWER);
 }
 
 /*
@@ -1166,9 +1166,7 @@ static void test_challenged_bye_keeps_the_dialog(void **state)
 	struct relay_result res;
 	(void)state;
 
-	res = branch_from_a("BYE", 20, 20, "");
-	assert_int_equal(res.outcome, RELAY_SEND);
-	out_branch(branch, sizeof(branch));
+	sent_from_a("BYE", 20, 20, branch, sizeof(branch));
 	res = answer_from_b(407, branch, out_m.cseq.num, "BYE");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	print_message("407 to the BYE: dialog_ended %d\n", res.dialog_ended);

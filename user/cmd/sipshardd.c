@@ -111,8 +111,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->stats_file = optarg;
 			break;
 		case 'l':
-			cli->log_level =
-			    optarg; /* checked with the file's, before --check-config */
+			/* checked with the file's, before --check-config */
+			cli->log_level = optarg;
 			break;
 		case 'D':
 			cli->discard_dialogs = true;

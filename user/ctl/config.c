@@ -1735,27 +1735,38 @@ int config_load_string(struct config *c, const char *json, char *err, size_t err
 	return rc;
 }
 
-int config_management_socket(const char *path, char *out, size_t cap, char *err, size_t errlen)
+/* The JSON document in the file at path, or NULL with why in err
+ * ("FILE:LINE:COLUMN: problem"). On success err starts with "FILE: " for
+ * what the caller finds wrong next, and *prefix is that prefix's length. */
+static json_t *load_file_root(const char *path, char *err, size_t errlen, size_t *prefix)
 {
 	json_error_t je;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		if (je.line < 1)
+		if (je.line < 1) /* could not open or read; jansson names the file */
 			snprintf(err, errlen, "%s: cannot read: %s", path, je.text);
 		else
 			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-		return -EINVAL;
+		return NULL;
 	}
+	int n = snprintf(err, errlen, "%s: ", path);
+	*prefix = n < 0 || (size_t)n >= errlen ? 0 : (size_t)n;
+	return root;
+}
+
+int config_management_socket(const char *path, char *out, size_t cap, char *err, size_t errlen)
+{
+	size_t n;
+	json_t *root = load_file_root(path, err, errlen, &n);
+	if (!root)
+		return -EINVAL;
 	struct config *c = malloc(sizeof(*c));
 	if (!c) {
 		json_decref(root);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	int n = snprintf(err, errlen, "%s: ", path);
-	if (n < 0 || (size_t)n >= errlen)
-		n = 0;
-	struct cfg_parse p = {.c = c, .err = err + n, .errlen = errlen - (size_t)n};
+	struct cfg_parse p = {.c = c, .err = err + n, .errlen = errlen - n};
 	config_defaults(c);
 	json_t *rd = json_object_get(root, "run_dir");
 	json_t *ms = json_object_get(root, "management_socket");
@@ -1785,19 +1796,11 @@ int config_management_socket(const char *path, char *out, size_t cap, char *err,
 
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		if (je.line < 1) /* could not open or read; jansson names the file */
-			snprintf(err, errlen, "%s: cannot read: %s", path, je.text);
-		else
-			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	size_t n;
+	json_t *root = load_file_root(path, err, errlen, &n);
+	if (!root)
 		return -EINVAL;
-	}
-	int n = snprintf(err, errlen, "%s: ", path);
-	if (n < 0 || (size_t)n >= errlen)
-		n = 0;
-	int rc = load_json(c, root, err + n, errlen - (size_t)n);
+	int rc = load_json(c, root, err + n, errlen - n);
 	json_decref(root);
 	if (!rc && errlen)
 		err[0] = '\0';

@@ -12,9 +12,10 @@
  * Expiry: transactions waiting for their final sit on a list in creation
  * order, which is also expiry order since they share one timeout (an exact,
  * O(1) special case of a timing wheel with one delay); answered ones, kept for
- * retransmissions, on a second list in the order their finals came. Dialogs expire through the
- * timing wheel in wheel.h (each has its own deadlines: idle, maximum duration, session timer),
- * whose handle the dialog keeps in `timer`.
+ * retransmissions, on a second list in the order their finals came. Dialogs
+ * expire through the timing wheel in wheel.h (each has its own deadlines:
+ * idle, maximum duration, session timer), whose handle the dialog keeps in
+ * `timer`.
  *
  * Does not own: SIP, timers themselves (wheel.h), who chooses dialog slots:
  * either the worker takes them with shard_dialog_alloc, or another owner (the
