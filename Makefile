@@ -120,7 +120,8 @@ FUZZ_FLAGS := -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-r
 # policy and the steering scanner; everything but the sockets and threads.
 FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/daemon/relay.c \
 	user/daemon/orig.c \
-	user/daemon/controller.c user/daemon/credentials.c user/daemon/register.c \
+	user/daemon/controller.c user/daemon/credentials.c user/daemon/detached.c \
+	user/daemon/register.c \
 	user/daemon/setup_msg.c user/daemon/log.c user/net/udp.c \
 	user/daemon/mgmt.c user/core/files.c user/core/mem.c,$(LIB_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h) | $(SKELS)

@@ -367,8 +367,9 @@ static unsigned invite_to_bob(void)
 	return 0;
 }
 
-/* A response from bob to the INVITE sent[inv], with status, To tag and
- * extra header lines, at time now. */
+/* A response from bob to the request sent[inv] (an INVITE, unless a test
+ * answers a CANCEL or BYE), with status, To tag and extra header lines, at
+ * time now. */
 static void response_from_bob_with(unsigned inv, int status, const char *to_tag, const char *extra,
 				   uint64_t now)
 {
@@ -385,12 +386,13 @@ static void response_from_bob_with(unsigned inv, int status, const char *to_tag,
 			 "From: <sip:alice@127.0.0.1>;tag=%s\r\n"
 			 "To: <sip:+15551234@127.0.0.1>%s%s\r\n"
 			 "Call-ID: %s\r\n"
-			 "CSeq: %u INVITE\r\n"
+			 "CSeq: %u %.*s\r\n"
 			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
 			 "%s"
 			 "Content-Length: 0\r\n\r\n",
 			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
-			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num, extra);
+			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num,
+			 (int)i->cseq.method.len, sent[inv].buf + i->cseq.method.off, extra);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
 }
@@ -3098,6 +3100,152 @@ static void test_left_target_ringing_is_cancelled(void **state)
 			 (unsigned long long)st.dropped_unknown_response);
 }
 
+/* The first request of method sent at or after base to port, or fails. */
+static unsigned request_sent_to(unsigned base, enum sip_method method, uint16_t port)
+{
+	for (unsigned i = base; i < nsent; i++)
+		if (sent_msg(i)->is_request && out.method_id == method &&
+		    ntohs(sent[i].to.sin_port) == port)
+			return i;
+	fail_msg("no request of method %d sent to port %u", (int)method, port);
+	return 0;
+}
+
+/* Counts the requests of method to port in log (tick_through), checking that
+ * each went out at the next of the times in at[] (n of them). */
+static void assert_resent_at(const struct tick_send *log, unsigned nlog, enum sip_method method,
+			     uint16_t port, const uint64_t *at, unsigned n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < nlog; i++) {
+		if (log[i].status || log[i].method != method || log[i].port != port)
+			continue;
+		if (k >= n || log[i].at != at[k])
+			fail_msg("request %u of method %d to port %u sent at %llu, expected %s%llu",
+				 k, (int)method, port, (unsigned long long)log[i].at,
+				 k >= n ? "none; the last at " : "",
+				 (unsigned long long)at[k < n ? k : n - 1]);
+		k++;
+	}
+	if (k != n)
+		fail_msg("%u request(s) of method %d to port %u, expected %u", k, (int)method, port,
+			 n);
+}
+
+/* bob answers the detached request sent[req] (a CANCEL or BYE to port 5090)
+ * 200 at time at: the answer is absorbed, not an unknown response, and the
+ * request is sent no more. */
+static void assert_answer_ends_it(unsigned req, const char *to_tag, uint64_t at)
+{
+	struct tick_send log[32];
+	struct ctl_stats before, st;
+	enum sip_method method = sent_msg(req)->method_id;
+
+	ctl_get_stats(ctl, &before);
+	response_from_bob_at(req, 200, to_tag, at);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, before.dropped_unknown_response);
+	assert_int_equal(st.stale_requests_answered, before.stale_requests_answered + 1);
+	unsigned n = tick_through(at, at + 40000, log, 32);
+	assert_resent_at(log, n, method, 5090, NULL, 0);
+}
+
+/* Fails over from the silent 5090 to 5091 (at 2000), which sends 100 Trying
+ * (so it neither retransmits nor fails over); then 5090 rings after all at
+ * 2100. Returns the index of the CANCEL the controller sent 5090 for it. */
+static unsigned left_target_rings(unsigned *inv_left)
+{
+	uint16_t port;
+
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob_at(inv2, 100, NULL, 2050);
+	test_addr_in(&bob, "127.0.0.1", 5090);
+	unsigned base = nsent;
+	response_from_bob_at(inv, 180, "late1", 2100);
+	*inv_left = inv;
+	return request_sent_to(base, SIP_METHOD_CANCEL, 5090);
+}
+
+/* That CANCEL was once sent once: lost, the callee left behind rang on for
+ * a call that went elsewhere, and the 200 to it, when it came, was counted
+ * dropped_unknown_response. It is now a transaction of its own (RFC 3261
+ * 17.1.2): Timer E resends it until its 200. */
+static void test_left_target_cancel_resent_until_answered(void **state)
+{
+	struct tick_send log[32];
+	struct ctl_stats st;
+	unsigned inv;
+	(void)state;
+
+	unsigned cancel = left_target_rings(&inv);
+	char first[4096];
+	size_t first_len = sent[cancel].len;
+	memcpy(first, sent[cancel].buf, first_len);
+	unsigned base = nsent;
+	response_from_bob_at(inv, 183, "late1", 2200); /* that CANCEL is on its way */
+	assert_int_equal(nsent, base);
+
+	unsigned n = tick_through(2200, 3700, log, 32);
+	const uint64_t at[] = {2600, 3600}; /* T1, then 2*T1 after it */
+	assert_resent_at(log, n, SIP_METHOD_CANCEL, 5090, at, 2);
+	assert_int_equal(n, 2);
+	ctl_on_tick(ctl, 3710); /* the retransmission is the same request */
+	ctl_on_tick(ctl, 5600);
+	assert_int_equal(sent[nsent - 1].len, first_len);
+	assert_memory_equal(sent[nsent - 1].buf, first, first_len);
+
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_requests_retransmitted, 3);
+	assert_int_equal(st.stale_provisionals_cancelled, 1);
+	assert_answer_ends_it(cancel, "late1", 5700);
+}
+
+/* Unanswered, the CANCEL goes on at T2 until Timer F (64*T1), then stops. */
+static void test_left_target_cancel_ends_at_timer_f(void **state)
+{
+	struct tick_send log[32];
+	struct ctl_stats st;
+	unsigned inv;
+	(void)state;
+
+	(void)left_target_rings(&inv);
+	unsigned n = tick_through(2100, 60000, log, 32);
+	/* T1 = 500 doubling to T2 = 4000 from 2100, until 2100 + 32000 */
+	const uint64_t at[] = {2600, 3600, 5600, 9600, 13600, 17600, 21600, 25600, 29600, 33600};
+	assert_resent_at(log, n, SIP_METHOD_CANCEL, 5090, at, 10);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_requests_unanswered, 1);
+	assert_int_equal(st.stale_requests_answered, 0);
+	assert_int_equal(st.stale_requests_retransmitted, 10);
+}
+
+/* The BYE that ends a second fork's 2xx (test_second_fork_2xx_acked_and_ended)
+ * was sent once: lost, that callee stayed on a call nobody was on. Now it is
+ * resent until answered, and its 200 is no unknown response. */
+static void test_bye_of_a_second_fork_resent_until_answered(void **state)
+{
+	struct tick_send log[32];
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "fork1");
+	unsigned base = nsent;
+	response_from_bob_at(inv, 200, "fork2", 1200);
+	unsigned bye = request_sent_to(base, SIP_METHOD_BYE, 5090);
+	unsigned n = tick_through(1200, 2700, log, 32);
+	const uint64_t at[] = {1700, 2700};
+	assert_resent_at(log, n, SIP_METHOD_BYE, 5090, at, 2);
+
+	assert_answer_ends_it(bye, "fork2", 2800);
+}
+
 /* A call the caller CANCELled whose callee answers nothing is
  * kept (and counted against max_calls) until timers.no_answer_s + 64*T1,
  * then counted as calls_timeout with a CDR "timeout"/408: calls_cancelled
@@ -3333,6 +3481,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_second_fork_2xx_acked_and_ended, setup, teardown),
 	    WITH_CONFIG(test_left_target_ringing_is_cancelled, failover_config),
+	    WITH_CONFIG(test_left_target_cancel_resent_until_answered, failover_config),
+	    WITH_CONFIG(test_left_target_cancel_ends_at_timer_f, failover_config),
+	    cmocka_unit_test_setup_teardown(test_bye_of_a_second_fork_resent_until_answered, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,
 					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_local_final_resent_until_acked, setup, teardown),

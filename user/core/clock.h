@@ -16,4 +16,11 @@ static inline uint64_t clock_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The earlier of two times (or the shorter of two intervals); UINT64_MAX
+ * stands for "never" wherever a due time is kept. */
+static inline uint64_t clock_earlier(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 #endif

@@ -18,6 +18,10 @@
  * calls ringing (walking them all on every pass made 10000 ringing calls cost
  * the controller 5x the CPU per call).
  *
+ * Requests sent for a response that belongs to no record any more (the
+ * CANCEL of a target left after failover that rings, the BYE ending a 2xx
+ * nobody will use) are transactions of their own in detached.c.
+ *
  * With persist_dialogs the records are a file in run_dir, like the workers'
  * dialog tables, and the next process takes up the calls they hold
  * (ctl_restore): a restart drops neither the calls up nor the ones ringing.
@@ -32,12 +36,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/keyhash.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/wbuf.h"
 #include "daemon/controller.h"
 #include "daemon/credentials.h"
+#include "daemon/detached.h"
 #include "daemon/log.h"
 #include "daemon/register.h"
 #include "daemon/relay.h"
@@ -268,6 +274,8 @@ struct ctl {
 	/* the registrations of the policy in force (register.h) */
 	struct reg_set regs;
 	struct reg_ops reg_ops;
+	/* CANCELs and BYEs sent outside any record (close_left_target, end_2xx) */
+	struct detached_set detached;
 };
 
 /* call-ids and tags need uniqueness, not secrecy */
@@ -748,6 +756,23 @@ static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
 			      tolen);
 }
 
+static void detached_send_hook(void *arg, unsigned shard, const char *buf, size_t len,
+			       const struct sockaddr_storage *to, socklen_t tolen)
+{
+	send_to(arg, shard, buf, (int)len, to, tolen);
+}
+
+/* Sends request n bytes of c->out (negative: it could not be built) as a
+ * transaction of its own, retransmitted until answered (detached.h). */
+static void send_detached(struct ctl *c, unsigned shard, int n, const char *branch,
+			  size_t branch_len, enum sip_method method,
+			  const struct sockaddr_storage *to, socklen_t tolen, uint64_t now)
+{
+	if (n > 0)
+		detached_send(&c->detached, c->out, (size_t)n, branch, branch_len, method, shard,
+			      to, tolen, now, detached_send_hook, c);
+}
+
 /* A 2xx for the caller (and each retransmission of it) goes out through the
  * call's worker, after the install (ctl_hooks.send_after_install): it is what
  * lets the caller use the dialog, and a crash between a 2xx sent directly and
@@ -955,15 +980,10 @@ static void retry_after(struct ctl *c, char *buf, size_t cap)
 
 /* ---- targets: calls at once, down -------------------------------------------- */
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
 /* targets_tick has work at `when`. */
 static void targets_due_at(struct ctl *c, uint64_t when)
 {
-	c->targets_due = min_u64(c->targets_due, when);
+	c->targets_due = clock_earlier(c->targets_due, when);
 }
 
 /* Target entry s is up again: no more probes; keep-alives from now on. */
@@ -1374,10 +1394,10 @@ static void targets_tick(struct ctl *c, uint64_t now)
 				c->st.probes_sent++;
 				s->next_probe = now + s->probe_ms;
 			}
-			due = min_u64(due, min_u64(s->next_probe, s->down_until));
+			due = clock_earlier(due, clock_earlier(s->next_probe, s->down_until));
 		} else if (s->keepalive_ms) {
-			due = min_u64(due, s->down_until > now ? s->down_until
-							       : keepalive_tick(c, i, now));
+			due = clock_earlier(due, s->down_until > now ? s->down_until
+								     : keepalive_tick(c, i, now));
 		}
 	}
 	targets_due_at(c, due);
@@ -1864,17 +1884,22 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
  * where it came from (RFC 3261 13.2.2.4), so that its callee is not left
  * with a call nobody is on. */
 static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
-		    const struct sockaddr *src, socklen_t srclen)
+		    const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
 	static const char *const methods[] = {"ACK", "BYE"};
+	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
 	char branch[CTL_TAG_MAX];
 
 	for (int i = 0; i < 2; i++) {
-		snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
-			 ctl_rand(c));
+		int bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
+				  ctl_rand(c));
 		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
 					      sizeof(c->out));
-		send_to(c, k->shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
+		if (i == 0)
+			send_to(c, k->shard, c->out, n, to, srclen);
+		else /* the BYE is a transaction: resent until answered */
+			send_detached(c, k->shard, n, branch, (size_t)bl, SIP_METHOD_BYE, to,
+				      srclen, now);
 	}
 	c->st.stale_answers_ended++;
 }
@@ -1915,7 +1940,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (r->status < 300) {
 		if (r->to.has_tag && (k->state == CALL_COMPLETED ||
 				      (k->state == CALL_ANSWERED && !same_callee(k, r)))) {
-			end_2xx(c, k, r, src, srclen);
+			end_2xx(c, k, r, src, srclen, now);
 			return;
 		}
 		if (k->state == CALL_COMPLETED)
@@ -2024,7 +2049,7 @@ static struct ctl_call *record_left_by(struct ctl *c, const struct sip_msg *r)
  * CANCEL, so that its callee does not ring on. Returns false when r is no
  * such response. */
 static bool close_left_target(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
-			      socklen_t srclen)
+			      socklen_t srclen, uint64_t now)
 {
 	struct ctl_call *k;
 
@@ -2032,8 +2057,12 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		return false;
 	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
 	if (r->status < 200) {
+		const sip_view b = r->vias[0].branch;
+		if (detached_pending(&c->detached, r->buf + b.off, b.len, SIP_METHOD_CANCEL))
+			return true; /* another provisional: that CANCEL is on its way */
 		int n = setup_build_cancel_of_provisional(r, c->out, sizeof(c->out));
-		send_to(c, k->shard, c->out, n, to, srclen);
+		send_detached(c, k->shard, n, r->buf + b.off, b.len, SIP_METHOD_CANCEL, to, srclen,
+			      now);
 		c->st.stale_provisionals_cancelled++;
 		return true;
 	}
@@ -2043,7 +2072,7 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		c->st.stale_finals_acked++;
 		return true;
 	}
-	end_2xx(c, k, r, src, srclen);
+	end_2xx(c, k, r, src, srclen, now);
 	log_info("call %s: a target it failed over from answered %d: ACKed and ended with a BYE",
 		 k->a_call_id, r->status);
 	return true;
@@ -2063,7 +2092,8 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 			}
 			return;
 		}
-		if (!k && (probe_response(c, r, now) || close_left_target(c, r, src, srclen) ||
+		if (!k && (detached_on_response(&c->detached, r, now) ||
+			   probe_response(c, r, now) || close_left_target(c, r, src, srclen, now) ||
 			   reg_on_response(&c->regs, r, now, &c->reg_ops)))
 			return;
 		c->st.dropped_unknown_response++;
@@ -2229,7 +2259,7 @@ static uint64_t give_up_due(const struct ctl *c, const struct ctl_call *k)
 	if (!k->failover_ms)
 		return k->t_deadline;
 	uint64_t sent = k->t_deadline - 64ull * c->cfg->timers.t1_ms;
-	return min_u64(k->t_deadline, sent + k->failover_ms);
+	return clock_earlier(k->t_deadline, sent + k->failover_ms);
 }
 
 /* When record k next needs the controller, or UINT64_MAX for never: Timer A
@@ -2240,14 +2270,14 @@ static uint64_t call_due(const struct ctl *c, const struct ctl_call *k, uint64_t
 {
 	switch (k->state) {
 	case CALL_CALLING:
-		return min_u64(k->t_next, give_up_due(c, k));
+		return clock_earlier(k->t_next, give_up_due(c, k));
 	case CALL_PROCEEDING:
 		if (early_install_pending(k))
 			return now + 1;
-		return k->timed_out && k->t_next ? min_u64(k->t_next, no_answer_due(c, k))
+		return k->timed_out && k->t_next ? clock_earlier(k->t_next, no_answer_due(c, k))
 						 : no_answer_due(c, k);
 	case CALL_COMPLETED:
-		return k->invite_len ? min_u64(k->t_next, k->t_deadline) : k->t_deadline;
+		return k->invite_len ? clock_earlier(k->t_next, k->t_deadline) : k->t_deadline;
 	default:
 		return UINT64_MAX;
 	}
@@ -2364,6 +2394,7 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 		targets_tick(c, now);
 	if (c->regs.n && now >= c->regs.due)
 		reg_tick(&c->regs, now, &c->reg_ops);
+	detached_tick(&c->detached, now, detached_send_hook, c);
 }
 
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
@@ -2713,6 +2744,10 @@ void ctl_set_policy(struct ctl *c, struct policy *pol)
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 {
 	*st = c->st;
+	st->stale_requests_retransmitted = c->detached.st.retransmitted;
+	st->stale_requests_answered = c->detached.st.answered;
+	st->stale_requests_unanswered = c->detached.st.unanswered;
+	st->stale_requests_untracked = c->detached.st.untracked;
 	st->targets_down = 0;
 	for (uint32_t i = 0; i < c->ntargets; i++)
 		st->targets_down += c->targets[i].named && c->targets[i].down_until > c->tick_now;
@@ -2822,6 +2857,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	c->fd = -1;
 	c->ncalls = cfg->capacity.setups;
 	c->nby_a = c->ncalls * 2 + 1;
+	detached_init(&c->detached, cfg->timers.t1_ms, cfg->timers.t2_ms);
 	int rc = map_records(c, setups_path);
 	if (rc) {
 		ctl_close(c);

@@ -102,6 +102,11 @@ struct ctl_stats {
 	/* their provisionals (the INVITE left there after failover_ms rings
 	 * after all): answered with a CANCEL */
 	uint64_t stale_provisionals_cancelled;
+	/* the CANCELs and BYEs above are transactions of their own (detached.h):
+	 * retransmissions sent, those answered, those that reached Timer F
+	 * unanswered, and those sent once untracked (a full table) */
+	uint64_t stale_requests_retransmitted, stale_requests_answered, stale_requests_unanswered,
+	    stale_requests_untracked;
 	/* 401/407 to leg B's INVITE answered with the route's credentials
 	 * (routes[].auth), and those not answered (credentials refused, no
 	 * challenge the route can answer): the caller gets 403 */

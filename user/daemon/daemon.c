@@ -1316,6 +1316,10 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
 	JI(c, "stale_provisionals_cancelled", cs.stale_provisionals_cancelled);
+	JI(c, "stale_requests_retransmitted", cs.stale_requests_retransmitted);
+	JI(c, "stale_requests_answered", cs.stale_requests_answered);
+	JI(c, "stale_requests_unanswered", cs.stale_requests_unanswered);
+	JI(c, "stale_requests_untracked", cs.stale_requests_untracked);
 	JI(c, "auth_answered", cs.auth_answered);
 	JI(c, "auth_refused", cs.auth_refused);
 	JI(c, "session_interval_raised", cs.session_interval_raised);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/wbuf.h"
 #include "daemon/credentials.h"
 #include "daemon/log.h"
@@ -23,11 +24,6 @@
 
 /* prefix, 'r', the entry's index (2 hex digits) and a 64-bit nonce */
 #define REG_BRANCH_LEN (sizeof(RELAY_CTL_BRANCH_PREFIX) - 1 + 1 + 2 + 16)
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
 
 static void reg_branch(const struct reg_entry *e, unsigned i, char out[REG_BRANCH_LEN + 1])
 {
@@ -320,7 +316,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 	} else {
 		attempt_failed(rs, e, r->status, "refused", now);
 	}
-	rs->due = min_u64(rs->due, e->in_flight ? e->t_next : e->next_send);
+	rs->due = clock_earlier(rs->due, e->in_flight ? e->t_next : e->next_send);
 	return true;
 }
 
@@ -335,12 +331,13 @@ uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops)
 		} else if (e->in_flight && now >= e->t_next) {
 			send_request(e, ops);
 			rs->st.retransmitted++;
-			e->t_interval = min_u64(e->t_interval * 2, rs->t2_ms);
+			e->t_interval = clock_earlier(e->t_interval * 2, rs->t2_ms);
 			e->t_next = now + e->t_interval;
 		}
 		if (!e->in_flight && now >= e->next_send)
 			start_attempt(rs, i, now, ops);
-		due = min_u64(due, e->in_flight ? min_u64(e->t_next, e->t_deadline) : e->next_send);
+		due = clock_earlier(due, e->in_flight ? clock_earlier(e->t_next, e->t_deadline)
+						      : e->next_send);
 	}
 	rs->due = due;
 	return due;

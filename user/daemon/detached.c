@@ -1,0 +1,125 @@
+/*
+ * detached.c - the controller's stand-alone non-INVITE client transactions
+ * (see detached.h). The table is small and such requests are rare (they
+ * follow failovers and forked answers), so each tick and each response scans
+ * it; due keeps a tick with nothing to do from even that.
+ */
+#include <string.h>
+
+#include "core/clock.h"
+#include "daemon/detached.h"
+
+void detached_init(struct detached_set *s, uint32_t t1_ms, uint32_t t2_ms)
+{
+	memset(s, 0, sizeof(*s));
+	s->t1_ms = t1_ms;
+	s->t2_ms = t2_ms;
+	s->due = UINT64_MAX;
+}
+
+static struct detached_txn *free_entry(struct detached_set *s)
+{
+	for (unsigned i = 0; i < DETACHED_MAX; i++)
+		if (!s->t[i].live)
+			return &s->t[i];
+	return NULL;
+}
+
+void detached_send(struct detached_set *s, const char *request, size_t len, const char *branch,
+		   size_t branch_len, enum sip_method method_id, unsigned shard,
+		   const struct sockaddr_storage *to, socklen_t tolen, uint64_t now,
+		   detached_send_fn send, void *arg)
+{
+	struct detached_txn *t = free_entry(s);
+
+	send(arg, shard, request, len, to, tolen);
+	if (!t || len > sizeof(t->request) || branch_len > sizeof(t->branch) ||
+	    tolen > sizeof(t->peer)) {
+		s->st.untracked++;
+		return;
+	}
+	t->live = true;
+	t->method_id = (uint8_t)method_id;
+	t->shard = (uint8_t)shard;
+	t->branch_len = (uint8_t)branch_len;
+	memcpy(t->branch, branch, branch_len);
+	memcpy(&t->peer, to, tolen);
+	t->peer_len = tolen;
+	t->len = (uint16_t)len;
+	memcpy(t->request, request, len);
+	t->t_interval = s->t1_ms;
+	t->t_next = now + s->t1_ms;
+	t->t_deadline = now + 64ull * s->t1_ms;
+	s->live++;
+	s->st.started++;
+	s->due = clock_earlier(s->due, t->t_next);
+}
+
+static void end_txn(struct detached_set *s, struct detached_txn *t)
+{
+	t->live = false;
+	s->live--;
+}
+
+static struct detached_txn *find_txn(struct detached_set *s, const char *branch, size_t len,
+				     unsigned method_id)
+{
+	for (unsigned i = 0; i < DETACHED_MAX && s->live; i++) {
+		struct detached_txn *t = &s->t[i];
+		if (t->live && t->method_id == method_id && t->branch_len == len &&
+		    memcmp(t->branch, branch, len) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+bool detached_pending(struct detached_set *s, const char *branch, size_t branch_len,
+		      enum sip_method method_id)
+{
+	return find_txn(s, branch, branch_len, method_id) != NULL;
+}
+
+bool detached_on_response(struct detached_set *s, const struct sip_msg *r, uint64_t now)
+{
+	if (r->nvias == 0)
+		return false;
+	struct detached_txn *t =
+	    find_txn(s, r->buf + r->vias[0].branch.off, r->vias[0].branch.len, r->cseq.method_id);
+	if (!t)
+		return false;
+	if (r->status >= 200) {
+		end_txn(s, t);
+		s->st.answered++;
+	} else {
+		/* Proceeding: retransmissions at T2 (RFC 3261 17.1.2.2) */
+		t->t_interval = s->t2_ms;
+		t->t_next = now + s->t2_ms;
+	}
+	return true;
+}
+
+void detached_tick(struct detached_set *s, uint64_t now, detached_send_fn send, void *arg)
+{
+	uint64_t due = UINT64_MAX;
+
+	if (now < s->due)
+		return;
+	for (unsigned i = 0; i < DETACHED_MAX && s->live; i++) {
+		struct detached_txn *t = &s->t[i];
+		if (!t->live)
+			continue;
+		if (now >= t->t_deadline) {
+			end_txn(s, t);
+			s->st.unanswered++;
+			continue;
+		}
+		if (now >= t->t_next) {
+			send(arg, t->shard, t->request, t->len, &t->peer, t->peer_len);
+			s->st.retransmitted++;
+			t->t_interval = clock_earlier(t->t_interval * 2, s->t2_ms);
+			t->t_next = now + t->t_interval;
+		}
+		due = clock_earlier(due, clock_earlier(t->t_next, t->t_deadline));
+	}
+	s->due = due;
+}
