@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +145,48 @@ static void test_a_failed_write_counts_each_record_lost(void **state)
 	assert_int_equal(x->f.errors, 3);
 }
 
+/* A write cut short (the file size limit here; a disk that fills up in the
+ * middle of a record does the same): the part of the record that went out
+ * stays in the file without its newline. Once writes succeed again, the next
+ * record must start a line of its own, not be glued to that part (a line no
+ * reader can parse, counted as written). */
+static void test_a_record_after_a_cut_one_starts_its_own_line(void **state)
+{
+	struct fixture *x = *state;
+	char err[256];
+	struct rlimit old, lim;
+	assert_int_equal(cdr_open(&x->f, x->path, err, sizeof(err)), 0);
+	append(&x->f, "{\"n\":1}\n");
+	cdr_flush(&x->f);
+	assert_int_equal(x->f.written, 1);
+
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 8 + 5; /* record 1, then 5 bytes of record 2 */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	append(&x->f, "{\"n\":2,\"pad\":\"xxxxxxxxxxxxxxxx\"}\n");
+	cdr_flush(&x->f);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+	assert_int_equal(x->f.written, 1);
+	assert_int_equal(x->f.errors, 1);
+
+	append(&x->f, "{\"n\":3}\n");
+	cdr_flush(&x->f);
+	assert_int_equal(x->f.written, 2);
+	const char *t = file_text(x->path);
+	/* every line of the file but the cut one is a record whole */
+	const char *last = strrchr(t, '\n');
+	assert_non_null(last);
+	const char *line = last;
+	while (line > t && line[-1] != '\n')
+		line--;
+	assert_memory_equal(line, "{\"n\":3}\n", 8);
+	assert_int_equal(last - line, 7);
+	assert_memory_equal(t, "{\"n\":1}\n", 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +196,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_failed_write_counts_each_record_lost, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_record_after_a_cut_one_starts_its_own_line,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,7 @@ int cdr_reopen(struct cdr_file *f)
 	}
 	close(f->fd);
 	f->fd = fd;
+	f->torn = false; /* a new file: whatever was cut is in the old one */
 	return 0;
 }
 
@@ -75,6 +76,21 @@ void cdr_flush(struct cdr_file *f)
 {
 	const char *p = f->buf, *end = f->buf + f->used;
 
+	/* an earlier write left part of a record in the file: end that line
+	 * first, or the next record would be glued to it (a line no reader can
+	 * parse, though counted written) */
+	while (f->torn && p < end) {
+		errno = EBADF;
+		ssize_t n = f->fd >= 0 ? write(f->fd, "\n", 1) : -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1) {
+			count_lost(f, p, end, n < 0 ? strerror(errno) : "short write");
+			f->used = 0;
+			return;
+		}
+		f->torn = false;
+	}
 	while (p < end) {
 		errno = EBADF; /* when closed */
 		ssize_t n = f->fd >= 0 ? write(f->fd, p, (size_t)(end - p)) : -1;
@@ -85,6 +101,8 @@ void cdr_flush(struct cdr_file *f)
 			const char *from = p;
 			while (from > f->buf && from[-1] != '\n')
 				from--;
+			if (from < p)
+				f->torn = true; /* part of that record went out */
 			count_lost(f, from, end, n < 0 ? strerror(errno) : "short write");
 			break;
 		}

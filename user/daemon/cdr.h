@@ -13,6 +13,7 @@
 #ifndef SIPSHARD_CDR_H
 #define SIPSHARD_CDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct cdr_file {
 	uint64_t written, errors; /* records written, records lost */
 	uint64_t last_error_log_ms;
 	size_t used; /* bytes queued in buf: whole records */
+	/* the file ends in part of a record (a write cut short): the next
+	 * write starts a new line first, so that records stay one per line */
+	bool torn;
 	char buf[CDR_BUF_SIZE];
 };
 
