@@ -130,7 +130,7 @@ static void open_shard(uint8_t selector)
 	static const struct relay_req bye = {.method = SIP_METHOD_BYE,
 					     .extra = "Reason: SIP;text=\"fuzz\"\r\n"};
 	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, 1, ctx.rc.now_ms, scratch, sizeof(scratch),
-		       check_bye, NULL) != 0)
+		       check_bye, check_done, NULL) != 0)
 		die("orig_start failed", NULL, 0);
 	if (sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
 		die("our BYE does not parse", scratch, (int)strlen(scratch));

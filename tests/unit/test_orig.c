@@ -105,7 +105,7 @@ static void start(int which, uint64_t now)
 {
 	char scratch[ORIG_MAX];
 	assert_int_equal(orig_start(&byes, &rc, leg(which), &BYE, 0, now, scratch, sizeof(scratch),
-				    capture, NULL),
+				    capture, record_done, NULL),
 			 0);
 }
 
@@ -211,7 +211,7 @@ static void test_info_carries_its_body(void **state)
 	uint32_t cseq_b = leg(SHARD_LEG_B)->local_cseq;
 
 	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 77, 1000, scratch,
-				    sizeof(scratch), capture, NULL),
+				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	parse_sent();
 	assert_int_equal(m.method_id, SIP_METHOD_INFO);
@@ -240,7 +240,7 @@ static void test_info_carries_its_body(void **state)
 	/* a method without a name is refused before anything is taken */
 	info.method = SIP_METHOD_OTHER;
 	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 0, 1000, scratch,
-				    sizeof(scratch), capture, NULL),
+				    sizeof(scratch), capture, record_done, NULL),
 			 -EINVAL);
 	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, cseq_b + 1);
 	assert_int_equal(byes.st.sent, 1);
@@ -257,7 +257,7 @@ static void test_refer_names_target_and_contact(void **state)
 	uint32_t cseq_a = leg(SHARD_LEG_A)->local_cseq;
 
 	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &refer, 78, 1000, scratch,
-				    sizeof(scratch), capture, NULL),
+				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	parse_sent();
 	assert_int_equal(m.method_id, SIP_METHOD_REFER);
@@ -273,7 +273,7 @@ static void test_refer_names_target_and_contact(void **state)
 
 	struct relay_req info = {.method = SIP_METHOD_INFO};
 	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &info, 79, 1000, scratch,
-				    sizeof(scratch), capture, NULL),
+				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	parse_sent();
 	assert_int_equal(m.ncontacts, 0);
@@ -409,9 +409,15 @@ static void test_oldest_gives_its_slot_up_when_full(void **state)
 		start(SHARD_LEG_B, 1000);
 	assert_int_equal(byes.busy, ORIG_SLOTS);
 	assert_int_equal(byes.st.overwritten, 0);
+	assert_int_equal(done.count, 0);
 	start(SHARD_LEG_B, 1000);
 	assert_int_equal(byes.busy, ORIG_SLOTS);
 	assert_int_equal(byes.st.overwritten, 1);
+	/* its sender hears that it ended, as at Timer F: an operator's INFO
+	 * or REFER once kept no outcome for ever */
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.method, SIP_METHOD_BYE);
+	assert_int_equal(done.status, 408);
 
 	/* the first BYE's answer now finds its slot taken by another */
 	memcpy(sent.last, first.data, first.len);
@@ -426,7 +432,7 @@ static void test_too_long_for_the_buffer_is_not_sent(void **state)
 	(void)state;
 	char small[64];
 	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, 0, 1000, small,
-				    sizeof(small), capture, NULL),
+				    sizeof(small), capture, record_done, NULL),
 			 -ENOSPC);
 	assert_int_equal(sent.count, 0);
 	assert_int_equal(byes.busy, 0);

@@ -41,7 +41,7 @@ static void finish(struct orig_table *t, struct orig_txn *o)
 
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
 	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
-	       size_t cap, orig_send_fn send, void *arg)
+	       size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
 {
 	uint32_t index = t->next, gen = t->gen_seed + 1, salt = next_salt(t);
 	struct orig_txn *o = &t->out[index];
@@ -52,9 +52,13 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	if (n < 0)
 		return n;
 	if (o->busy) {
-		/* every slot is busy: the oldest transaction gives its slot up */
+		/* every slot is busy: the oldest transaction gives its slot up,
+		 * and its sender hears so, as at Timer F (else an operator's INFO
+		 * or REFER would show no outcome for ever) */
 		t->st.overwritten++;
 		finish(t, o);
+		if (done)
+			done(arg, o->cookie, o->method, 408);
 	}
 	t->gen_seed = gen;
 	t->next = (index + 1) % ORIG_SLOTS;

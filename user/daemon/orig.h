@@ -78,8 +78,9 @@ struct orig_table {
 typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 			     socklen_t dst_len);
 /* A transaction ended: its final status, or 408 when Timer F gave it up (RFC
- * 3261 8.1.3.1); cookie is what orig_start was given. Not called for one that
- * gave its slot up to a newer request. */
+ * 3261 8.1.3.1) or when it gave its slot up to a newer request (it then
+ * stops waiting as at Timer F, only sooner); cookie is what orig_start was
+ * given. */
 typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, int status);
 
 /* An empty table for shard's worker: seed (random) starts the generations and
@@ -88,11 +89,13 @@ void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_m
 
 /* Sends req on leg s of a dialog: writes it (relay_write_request) into scratch
  * (cap bytes), keeps it in a transaction slot with cookie and sends it
- * through send. Returns 0, or -ENOSPC when it does not fit cap bytes (the
- * leg's strings or the body are too long), in which case nothing is sent. */
+ * through send; the oldest transaction, when it must give its slot up, ends
+ * through done (408). Returns 0, or -ENOSPC when it does not fit cap bytes
+ * (the leg's strings or the body are too long), in which case nothing is
+ * sent. */
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
 	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
-	       size_t cap, orig_send_fn send, void *arg);
+	       size_t cap, orig_send_fn send, orig_done_fn done, void *arg);
 
 /* True when a response's top Via branch is one of our requests'. */
 bool orig_branch_is_ours(const char *buf, sip_view branch);

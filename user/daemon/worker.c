@@ -252,7 +252,7 @@ static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
 	char scratch[ORIG_MAX + ORIG_BODY_MAX];
 
 	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, cookie, w->relay.now_ms, scratch,
-		       sizeof(scratch), send_orig, w) == 0)
+		       sizeof(scratch), send_orig, orig_done, w) == 0)
 		return true;
 	log_warn("worker %u: dialog %u: %s for leg %c does not fit %zu bytes; not sent", w->id,
 		 d->slot, sip_method_name((enum sip_method)req->method),
