@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "core/mem.h"
+#include "core/clock.h"
 #include "shard/table.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -721,6 +722,39 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	assert_int_equal(mem_file_remove(path), -ENOENT);
 }
 
+/* A table kept across a reboot (run_dir on a disk) holds times of the old
+ * boot's monotonic clock, which restarts near 0: a transaction of that boot
+ * must expire by this clock, not hold every newer one behind it (only the
+ * oldest is looked at) until this boot's clock catches up. */
+static void test_reattach_after_reboot_txns_expire(void **state)
+{
+	struct shard_table t;
+	char path[64];
+	uint32_t g_old, g_new;
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 4, 16), 0);
+	/* the old boot had been up 30 days more than this one has */
+	uint64_t before = clock_mono_ms() + 30ull * 86400 * 1000;
+	int s_old = shard_txn_alloc(&t, before, &g_old);
+	assert_true(s_old >= 0);
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 4, 16), 0);
+	uint64_t now = clock_mono_ms();
+	int s_new = shard_txn_alloc(&t, now, &g_new); /* never answered: a peer gone */
+	assert_true(s_new >= 0);
+	/* 32 s later both are past the transaction timeout */
+	uint64_t later = now + 32000;
+	assert_int_equal(shard_txn_expire(&t, later, 32000 - 1), 0);
+	assert_int_equal(shard_txn_expire(&t, later, 32000 - 1), 0);
+	assert_null(shard_txn_get(&t, (uint32_t)s_new, g_new));
+	assert_null(shard_txn_get(&t, (uint32_t)s_old, g_old));
+	shard_table_close(&t);
+	unlink(path);
+}
+
 static void test_reattach_drops_malformed_records(void **state)
 {
 	struct shard_table t;
@@ -1126,6 +1160,7 @@ int main(void)
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
+	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
 	    cmocka_unit_test(test_open_rejects_bad_arguments),
 	    cmocka_unit_test(test_big_tables_touch_only_used_pages),
 	    cmocka_unit_test(test_tokens_round_trip),

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "shard/table.h"
@@ -268,6 +269,12 @@ static int reattach(struct shard_table *t)
 	/* transactions: free list, then the used ones again in creation order */
 	h->txn_free = h->txn_oldest = h->txn_newest = h->txn_answered = 0;
 	h->txns_used = 0;
+	/* CLOCK_MONOTONIC restarts at boot: a file kept across one holds times
+	 * from another clock. A transaction from the future would sit at the head
+	 * of its list, and expiry, which looks at the head only, would free none
+	 * behind it until this boot's clock caught up (days): its timeout runs
+	 * from now instead (the worker does the same for dialogs). */
+	const uint64_t now = clock_mono_ms();
 	for (uint32_t i = h->txn_hwm; i-- > 0;) {
 		struct shard_txn *x = &t->txns[i];
 		if (!mem_bool_ok(&x->used) ||
@@ -278,6 +285,8 @@ static int reattach(struct shard_table *t)
 		}
 		if (x->used) {
 			x->timer = 0;
+			if (x->created_ms > now)
+				x->created_ms = now;
 			n_used++;
 		} else {
 			x->prev = 0;
