@@ -11,6 +11,7 @@
 #   tests/unit/test_NAME.c       -> build/tests/test_NAME and build/asan/tests/test_NAME
 #   tests/fuzz/fuzz_NAME.c       -> build/fuzz/fuzz_NAME (clang, libFuzzer + ASan; seeds in
 #                                   tests/data/NAME_corpus, else tests/data/corpus)
+#   tests/integration/NAME.c     -> build/tools/NAME (fixtures the integration scripts run)
 
 BUILD   ?= build
 CC      ?= gcc
@@ -31,6 +32,7 @@ LOAD_SRC := $(wildcard bench/load/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRC := $(wildcard tests/integration/*.c)
 
 LIB      := $(BUILD)/libsipshard.a
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -44,6 +46,7 @@ BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+TOOLS    := $(TOOL_SRC:tests/integration/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format install clean
 # Keep intermediate objects (test and BPF objects) so that rebuilds stay incremental.
@@ -53,7 +56,7 @@ all: deps
 	@$(MAKE) --no-print-directory build-all
 
 .PHONY: build-all
-build-all: $(PROGS) $(LOAD) $(BENCHES) $(UNITS)
+build-all: $(PROGS) $(LOAD) $(BENCHES) $(UNITS) $(TOOLS)
 
 deps:
 	@scripts/deps.sh
@@ -109,6 +112,10 @@ $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/integration/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_LIB)
 	@mkdir -p $(@D)

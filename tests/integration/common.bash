@@ -196,7 +196,8 @@ stop_daemon() {
 }
 
 # wait_exit SECONDS PID: waits for a background process, killing it at the
-# deadline; returns its exit status.
+# deadline (SIGTERM, then SIGKILL: one that hangs while stopping must fail the
+# check, not hang the suite); returns its exit status.
 wait_exit() {
 	local i
 	for i in $(seq 1 $(($1 * 10))); do
@@ -204,6 +205,11 @@ wait_exit() {
 		sleep 0.1
 	done
 	kill "$2" 2>/dev/null
+	for i in $(seq 1 10); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$2" 2>/dev/null
 	wait "$2"
 }
 

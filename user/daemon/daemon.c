@@ -993,13 +993,19 @@ int daemon_start(struct daemon *d)
 		w->handoff_in = calloc(d->nworkers, sizeof(*w->handoff_in));
 		if (!w->cmd || !w->evt || !w->handoff_in)
 			return -ENOMEM;
-		for (unsigned j = 0; j < d->nworkers && !d->bpf_steering; j++)
+		/* with steering too: a datagram the program could not place
+		 * (handle_sip) is passed on */
+		for (unsigned j = 0; j < d->nworkers; j++)
 			if (j != i && !(w->handoff_in[j] = ring_new(1024)))
 				return -ENOMEM;
 		struct net_io_config nc = {
 		    .fd = w->fd,
 		    .nbufs = 4096,
-		    .buf_size = 2048,
+		    /* RFC 3261 18.1.1: a UDP request may be larger than 2 KiB (an
+		     * INVITE with video and ICE lines often is); DMSG_DATA_MAX is the
+		     * most any path beyond here takes. Larger ones are counted
+		     * (drops.too_large) */
+		    .buf_size = DMSG_DATA_MAX,
 		    .ntx = 4096,
 		    .tx_size = d->cfg->tx_buffer_size,
 		    .no_uring = !d->cfg->io_uring,
@@ -1270,6 +1276,11 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(drops, "tx_no_buffer", s->tx_no_buffer);
 		JI(drops, "handoff_ring_full", s->handoff_drop);
 		JI(drops, "controller_ring_full", s->ctl_ring_full);
+		if (d->workers[i].io) {
+			struct net_io_stats ns;
+			net_io_get_stats(d->workers[i].io, &ns);
+			JI(drops, "too_large", ns.rx_truncated);
+		}
 		json_object_set_new(o, "drops", drops);
 		json_object_set_new(o, "relayed_requests",
 				    methods_json(d->workers[i].relay.relayed_req));

@@ -162,9 +162,15 @@ static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen
 	    .type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen, .reason = (uint32_t)why};
 
 	w->st.dialogs_ended++;
-	/* the controller's ring is sized to hold every slot: cannot be full for long */
-	while (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0)
+	/* a full ring empties as the controller drains it (4096 slots: many calls
+	 * ending in one tick fill it); once the daemon stops, the controller is
+	 * gone and never will, so the notice is lost as in a kill, which the
+	 * next start handles (the record is free already) */
+	while (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0) {
+		if (atomic_load_explicit(&w->d->stop, memory_order_relaxed))
+			return;
 		sched_yield();
+	}
 	w->evt_pushed = true;
 }
 
@@ -364,8 +370,21 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
+/* Passes a datagram to the worker that owns its Call-ID (invariant 1); a full
+ * ring, or a datagram too big for one, is a counted drop. */
+static void hand_to(struct worker *w, unsigned owner, const char *data, uint32_t len,
+		    const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
+	dmsg_set_peer(&h, peer, peer_len);
+	if (len > DMSG_DATA_MAX ||
+	    ring_push(w->d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
+		w->st.handoff_drop++;
+}
+
+/* handed: another worker passed it on (it is not passed on again). */
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
-		       const struct sockaddr *peer, socklen_t peer_len)
+		       const struct sockaddr *peer, socklen_t peer_len, bool handed)
 {
 	struct sip_msg *m = &w->msg;
 	struct relay_result res;
@@ -382,10 +401,21 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		}
 		return;
 	}
-	if (w->d->bpf_steering && w->d->nworkers > 1 &&
-	    w->d->bucket_owner[shard_bucket_of(
-		shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))] != w->id)
-		w->st.rx_foreign++; /* the kernel put it on the wrong worker: should stay 0 */
+	/* The steering scanner (BPF, or handed_off without it) looks at the first
+	 * STEER_SCAN_MAX bytes and does not follow a folded Call-ID, which the
+	 * parser does: a datagram it could not place is passed on here, by the
+	 * Call-ID the parser found, or the owner's dialog would get 481. */
+	if (w->d->nworkers > 1) {
+		unsigned owner = w->d->bucket_owner[shard_bucket_of(
+		    shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))];
+		if (owner != w->id) {
+			w->st.rx_foreign++;
+			if (!handed) {
+				hand_to(w, owner, data, len, peer, peer_len);
+				return;
+			}
+		}
+	}
 	if (!m->is_request && shard_keepalive_branch(m->buf, m->vias[0].branch)) {
 		keepalive_answered(w, m);
 		return;
@@ -463,11 +493,7 @@ static bool handed_off(struct worker *w, const char *data, uint32_t len,
 	if (owner == w->id)
 		return false;
 	w->st.rx_foreign++;
-	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
-	dmsg_set_peer(&h, peer, peer_len);
-	if (len > DMSG_DATA_MAX ||
-	    ring_push(d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
-		w->st.handoff_drop++;
+	hand_to(w, owner, data, len, peer, peer_len);
 	return true;
 }
 
@@ -533,7 +559,7 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	w->st.rx++;
 	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len))
 		return;
-	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len);
+	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, false);
 }
 
 static void on_handoff(void *arg, unsigned from, const void *hdr, const void *payload)
@@ -543,7 +569,7 @@ static void on_handoff(void *arg, unsigned from, const void *hdr, const void *pa
 	(void)from;
 
 	w->st.handoff_in++;
-	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len);
+	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len, true);
 }
 
 /* Datagrams other workers received for this one's calls, HANDOFF_TURN of each

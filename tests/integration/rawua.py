@@ -1,0 +1,104 @@
+"""A caller and a callee on raw UDP sockets, for the checks SIPp cannot make:
+requests from many source ports, header lines written in unusual but valid
+ways (a folded Call-ID). Loopback only. Used by workers.sh."""
+import random
+import re
+import select
+import socket
+import time
+
+
+def header(msg, name):
+    m = re.search(r"^%s\s*:\s*(.*?)\r\n" % re.escape(name), msg, re.M | re.I)
+    return m.group(1) if m else None
+
+
+def status(msg):
+    m = re.match(r"SIP/2.0 (\d+)", msg or "")
+    return int(m.group(1)) if m else 0
+
+
+def recv(sock, timeout):
+    r, _, _ = select.select([sock], [], [], timeout)
+    if not r:
+        return None
+    return sock.recvfrom(65535)[0].decode("latin-1")
+
+
+def udp(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    return s
+
+
+class Callee:
+    """Answers every request but ACK 200, and notes what it got."""
+
+    def __init__(self, port):
+        self.sock, self.port, self.got = udp(port), port, []
+
+    def pump(self, seconds):
+        end = time.time() + seconds
+        while time.time() < end:
+            r, _, _ = select.select([self.sock], [], [], max(0.0, end - time.time()))
+            if not r:
+                break
+            data, addr = self.sock.recvfrom(65535)
+            msg = data.decode("latin-1")
+            if msg.startswith("SIP/2.0"):
+                continue
+            self.got.append(msg)
+            if msg.startswith("ACK "):
+                continue
+            to = header(msg, "To")
+            if ";tag=" not in to:
+                to += ";tag=callee%d" % random.randrange(1 << 30)
+            vias = "".join(re.findall(r"^Via\s*:.*?\r\n", msg, re.M | re.I))
+            self.sock.sendto(("SIP/2.0 200 OK\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
+                              "CSeq: %s\r\nContact: <sip:callee@127.0.0.1:%d>\r\n"
+                              "Content-Length: 0\r\n\r\n"
+                              % (vias, header(msg, "From"), to, header(msg, "Call-ID"),
+                                 header(msg, "CSeq"), self.port)).encode(), addr)
+
+    def count(self, method):
+        return sum(1 for m in self.got if m.startswith(method + " "))
+
+
+class Caller:
+    """One call to the daemon at dport: INVITE, ACK, then requests in it."""
+
+    def __init__(self, port, dport):
+        self.sock, self.port, self.dport, self.cseq = udp(port), port, dport, 1
+        self.call_id = "raw-%d@127.0.0.1" % random.randrange(1 << 30)
+        self.from_tag = "caller%d" % random.randrange(1 << 30)
+        self.to = None
+
+    def request(self, method, cseq, call_id_line=None, via_port=None):
+        return ("%s sip:callee@127.0.0.1:%d SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%d\r\n"
+                "From: <sip:caller@127.0.0.1:%d>;tag=%s\r\nTo: %s\r\n%sCSeq: %d %s\r\n"
+                "Contact: <sip:caller@127.0.0.1:%d>\r\nMax-Forwards: 70\r\n"
+                "Content-Length: 0\r\n\r\n"
+                % (method, self.dport, via_port or self.port, method.lower(),
+                   random.randrange(1 << 30), self.port, self.from_tag,
+                   self.to or "<sip:callee@127.0.0.1:%d>" % self.dport,
+                   call_id_line or "Call-ID: %s\r\n" % self.call_id, cseq, method, self.port))
+
+    def call(self, callee):
+        """INVITE until a final, ACK a 2xx; returns the final status (0: none in 4 s)."""
+        self.sock.sendto(self.request("INVITE", 1).encode(), ("127.0.0.1", self.dport))
+        end = time.time() + 4
+        while time.time() < end:
+            callee.pump(0.05)
+            msg = recv(self.sock, 0.05)
+            if status(msg) >= 200:
+                self.to = header(msg, "To")
+                if status(msg) < 300:
+                    self.sock.sendto(self.request("ACK", 1).encode(), ("127.0.0.1", self.dport))
+                    callee.pump(0.1)
+                return status(msg)
+        return 0
+
+    def next_cseq(self):
+        self.cseq += 1
+        return self.cseq
