@@ -64,7 +64,11 @@ bench_info_load() {
 }
 
 bench_end() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	# every process started in the background and still running: the callee,
+	# and the daemon and the uac when the script is stopped during a run (a
+	# `wait` for a daemon still up would never return)
+	local p
+	for p in "${PIDS[@]}" $(jobs -p); do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$WORK"
 }

@@ -13,8 +13,9 @@
 #   bench/setup_burst.sh [--out DIR] [--rates "5000 10000 15000"] [--reps N]
 #
 # Each burst: 2 workers, sipshard-load uas as the callee, uac sets up 2*RATE
-# calls at RATE per second one second after the daemon started, holds them 1 s,
-# ends them. Results: DIR/setup_burst.json (every run), DIR/setup_burst.txt
+# calls at RATE per second one second after the daemon started, holds them 1 s
+# (--req-rate 1: one or two INFO, not the default mix at its peak rate, whose
+# relaying would add its page faults to the burst's), ends them. Results: DIR/setup_burst.json (every run), DIR/setup_burst.txt
 # (the table: median of the runs).
 set -u
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--rates) RATES=$2; shift ;;
 	--reps) REPS=$2; shift ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "setup_burst.sh: unknown argument '$1' (expected --out DIR, --rates LIST or --reps N)" >&2; exit 2 ;;
 	esac
 	shift
@@ -82,7 +83,7 @@ JSON
 	sleep 1
 	f0=$(awk '{print $10}' "/proc/$d/stat")
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls $((rate * 2)) \
-		--rate "$rate" --duration 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
+		--rate "$rate" --duration 1 --req-rate 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
 	f1=$(awk '{print $10}' "/proc/$d/stat")
 	kill -9 "$d"
 	wait "$d" 2>/dev/null

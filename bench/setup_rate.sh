@@ -12,7 +12,9 @@
 # take turns (a slow moment of a shared machine falls on all alike). Each run:
 # a fresh daemon (2 workers, run_dir on /dev/shm), sipshard-load uas as the
 # callee, uac sets up RATE*S calls at RATE per second, holds them 1 s and ends
-# them. --ring MS: the callee answers MS after its 180 (default 0), so that up
+# them (held: --req-rate 1, one or two INFO in that second; sipshard-load's
+# default mix would send INFO at its peak rate, whose relaying the workers'
+# CPU per call would then count). --ring MS: the callee answers MS after its 180 (default 0), so that up
 # to RATE*MS/1000 calls (at most all RATE*S) ring at once; --setups N: the
 # daemon's capacity.setups (default its own, 16384), which bounds them.
 # --cdr: the daemon writes call detail records (to a file on /dev/shm), and
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
 	--setups) SETUPS=$2; shift ;;
 	--cdr) CDR=1 ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "setup_rate.sh: unknown argument '$1' (expected --builds, --rates, --seconds, --reps, --ring, --setups, --cdr or --out)" >&2; exit 2 ;;
 	esac
 	shift
@@ -74,7 +76,7 @@ run() {
 	t0=$(ctl_ticks "$d")
 	w0=$(worker_ticks "$d")
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
-		--rate "$rate" --duration 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
+		--rate "$rate" --duration 1 --req-rate 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
 	t1=$(ctl_ticks "$d")
 	w1=$(worker_ticks "$d")
 	"$BUILD/sipshardctl" -s "$WORK/ctl.sock" stats >"$WORK/stats.json" 2>/dev/null

@@ -6,7 +6,8 @@
  * Owns, per worker thread: its source sockets (one net_io each), the call
  * table (one slot per call, used once), the transaction table, the RFC 3261
  * client transaction timers over UDP (A/E retransmissions from T1 doubling,
- * non-INVITE capped at T2, B/F timeout at 64*T1) and the per-phase pacing.
+ * non-INVITE capped at T2, B/F timeout at 64*T1, an INVITE that rang given
+ * up after 181 s) and the per-phase pacing.
  * Does not own: message text (msg.c), counting layout (stats.c), the command
  * line and the output (main.c).
  *
@@ -46,8 +47,13 @@
 #define ROUTE_MAX     512
 #define NCLASSES      LOAD_RT_CLASSES
 #define L_TIMEOUT     NCLASSES
-#define NLISTS	      (NCLASSES + 1)
-#define START_BURST   512 /* call starts per loop pass, so receiving keeps up */
+/* An INVITE that got a provisional is no longer given up at Timer B (RFC 3261
+ * 17.1.1.2: B runs in the Calling state only): it waits for its final as long
+ * as a proxy's Timer C (16.6: more than 3 minutes) would let it ring. */
+#define L_RINGING   (NCLASSES + 1)
+#define RINGING_NS  (181 * 1000000000ull)
+#define NLISTS	    (NCLASSES + 2)
+#define START_BURST 512 /* call starts per loop pass, so receiving keeps up */
 
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
@@ -411,6 +417,10 @@ static void call_over(struct uac *u, uint32_t ci)
 static bool call_restart(struct uac *u, uint32_t ci)
 {
 	struct uac_call *c = &u->calls[ci];
+	if (c->terminal) { /* its last call ended by the peer's BYE mid-transaction */
+		c->terminal = false;
+		u->terminal--;
+	}
 	c->gen++;
 	c->cseq = 1;
 	c->sdp_ver = 1;
@@ -597,6 +607,8 @@ static void fire_timers(struct uac *u)
 
 	while ((id = tl_due(u->lists, u->nodes, L_TIMEOUT, u->now)) != TL_NIL)
 		tx_timeout(u, id / 2);
+	while ((id = tl_due(u->lists, u->nodes, L_RINGING, u->now)) != TL_NIL)
+		tx_timeout(u, id / 2);
 	for (int k = 0; k < NCLASSES; k++) {
 		while ((id = tl_due(u->lists, u->nodes, k, u->now)) != TL_NIL) {
 			uint32_t t = id / 2;
@@ -683,8 +695,16 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 		   m->body.len > 0;
 	respond(u, s, m, 200, sdp, p);
 	if (m->method_id == SIP_METHOD_BYE) {
+		/* the dialog is over: its slot may wait in the idle ring, where
+		 * drive() passes over it (or, with --requests-per-call in the mix
+		 * phase and nothing in flight, sets a new call up in it) */
 		u->x.c->peer_byes++;
-		set_terminal(u, c, C_DONE);
+		if (u->x.cfg->requests_per_call && u->phase == P_MIX && c->tx == TL_NIL) {
+			u->up--;
+			c->state = C_IDLE;
+		} else {
+			set_terminal(u, c, C_DONE);
+		}
 	}
 }
 
@@ -785,9 +805,12 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 	if (status < 200) {
 		if (x->state == TX_CALLING) {
 			x->state = TX_PROCEEDING;
-			/* 17.1.1.2: an INVITE is no longer retransmitted after a 1xx */
-			if (x->method == LM_INVITE || x->method == LM_REINVITE)
+			/* 17.1.1.2: an INVITE is no longer retransmitted after a 1xx,
+			 * and Timer B no longer runs: it may ring */
+			if (x->method == LM_INVITE || x->method == LM_REINVITE) {
 				tl_cancel(u->lists, u->nodes, 2 * t);
+				tl_arm(u->lists, u->nodes, L_RINGING, 2 * t + 1, u->now);
+			}
 		}
 		return;
 	}
@@ -894,6 +917,8 @@ static uint64_t drive(struct uac *u)
 				}
 				uint32_t ci = idle_pop(u);
 				struct uac_call *c = &u->calls[ci];
+				if (c->state == C_DONE || c->state == C_FAILED)
+					continue;	  /* ended by the peer's BYE while idle */
 				if (c->state == C_IDLE) { /* --requests-per-call: a new call */
 					if (!call_restart(u, ci)) {
 						idle_push(u, ci);
@@ -918,6 +943,8 @@ static uint64_t drive(struct uac *u)
 	if (u->phase == P_BYE) {
 		while (u->out_win < u->window_t && u->idle_count) {
 			uint32_t ci = idle_pop(u);
+			if (u->calls[ci].state == C_DONE || u->calls[ci].state == C_FAILED)
+				continue; /* ended by the peer's BYE while idle */
 			/* no dialog on the far side to end: --echo, or a slot whose
 			 * call ended in the mix phase and was not set up again */
 			if (u->x.cfg->echo || u->calls[ci].state == C_IDLE) {
@@ -1060,6 +1087,7 @@ static int uac_setup(void *state)
 	tl_init_nodes(u->nodes, u->ntx * 2);
 	u->kcap = load_rt_lists(u->lists, cfg);
 	tl_init_list(&u->lists[L_TIMEOUT], 64 * (uint64_t)cfg->t1_ms * 1000000);
+	tl_init_list(&u->lists[L_RINGING], RINGING_NS);
 
 	u->nmix = cfg->nmix;
 	for (unsigned i = 0; i < cfg->nmix; i++) {

@@ -458,4 +458,86 @@ t "503 then 2xx: the call counts as failed" check_json x "$WORK/late2xx-uac.json
 need(j["calls"]["failed"] == 1 and j["calls"]["established"] == 0, "calls %r" % j["calls"])
 '
 
+# ---- 9. a call that rings longer than Timer B ---------------------------------------
+# Timer B runs only until the first provisional (RFC 3261 17.1.1.2). With T1 =
+# 20 ms (Timer B 1.28 s) and the callee answering 2 s after its 180, the uac
+# used to give every call up as a setup timeout and leave its 2xx unACKed.
+start_uas ringing --answer-delay-ms 2000 --t1-ms 20
+uac --target "127.0.0.1:$UAS_PORT" --calls 5 --rate 100 --duration 0.5 --t1-ms 20 --quiet \
+	--json "$WORK/ringing-uac.json" >"$WORK/ringing-uac.out" 2>&1
+ringing_rc=$?
+sleep 0.3
+stop "$UAS_PID"
+t "ringing: a call answered after Timer B is set up, ACKed and ended" \
+	python3 - "$WORK/ringing-uac.json" "$WORK/ringing.json" "$ringing_rc" <<'PY'
+import json, sys
+c, s = (json.load(open(p)) for p in sys.argv[1:3])
+ok = (c["calls"]["established"] == 5 and c["calls"]["ended"] == 5 and
+      c["requests"]["timeouts"] == 0 and s["acks"]["received"] == 5 and sys.argv[3] == "0")
+if not ok:
+    print("# uac exit %s, calls %r, timeouts %d; uas ACKs %d" % (sys.argv[3], c["calls"],
+          c["requests"]["timeouts"], s["acks"]["received"]))
+sys.exit(0 if ok else 1)
+PY
+
+# ---- 10. the callee hangs up --------------------------------------------------------
+# A callee that sends BYE during the mix ends its dialog: the uac must send
+# nothing more in it (it used to go on with INFOs, count the 481s as errors and
+# the call as lost, and exit 1).
+python3 - "$UAS_PORT" >"$WORK/hangup.out" 2>&1 <<'PY' &
+import sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import header, udp
+import select
+s = udp(int(sys.argv[1]))
+def answer(msg, code, peer):
+    vias = "".join(l + "\r\n" for l in msg.split("\r\n") if l.startswith("Via:"))
+    s.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s;tag=callee1\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+              "Contact: <sip:callee@127.0.0.1:%s>\r\nContent-Length: 0\r\n\r\n"
+              % (code, vias, header(msg, "From"), header(msg, "To").split(";tag=")[0],
+                 header(msg, "Call-ID"), header(msg, "CSeq"), sys.argv[1])).encode(), peer)
+invite, bye_answered, after = None, False, []
+end = time.time() + 6
+while time.time() < end:
+    if not select.select([s], [], [], 0.05)[0]:
+        continue
+    data, peer = s.recvfrom(65535)
+    msg = data.decode("latin-1")
+    method = msg.split(" ", 1)[0]
+    if msg.startswith("SIP/2.0 200") and "BYE" in header(msg, "CSeq"):
+        bye_answered = True
+    elif msg.startswith("SIP/2.0") or method == "ACK":
+        continue
+    elif bye_answered:
+        after.append(method)
+        answer(msg, "481 Call/Transaction Does Not Exist", peer)
+    elif method == "INVITE":
+        invite = msg
+        answer(msg, "200 OK", peer)
+    else:
+        answer(msg, "200 OK", peer)
+        if method == "INFO" and invite:
+            s.sendto(("BYE sip:load@%s:%d SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 127.0.0.1:%s;branch=z9hG4bKhangup1\r\n"
+                      "Max-Forwards: 70\r\nFrom: %s;tag=callee1\r\nTo: %s\r\nCall-ID: %s\r\n"
+                      "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
+                      % (peer[0], peer[1], sys.argv[1], header(invite, "To"),
+                         header(invite, "From"), header(invite, "Call-ID"))).encode(), peer)
+            invite = None
+print("after the BYE: %s" % (",".join(after) or "nothing"))
+PY
+HANGUP=$!
+sleep 0.3
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 1 --rate 10 --duration 1.5 --req-rate 20 \
+	--mix INFO:100 --t1-ms 50 --quiet --json "$WORK/hangup-uac.json" >"$WORK/hangup-uac.out" 2>&1
+hangup_rc=$?
+wait "$HANGUP"
+t "hangup: nothing is sent in a dialog after the callee's BYE" \
+	test "$(cat "$WORK/hangup.out")" = "after the BYE: nothing"
+t "hangup: the uac counts no error for it and exits 0" \
+	check_json x "$WORK/hangup-uac.json" "
+need($hangup_rc == 0 and j['errors']['total'] == 0 and j['calls']['lost'] == 0,
+     'exit $hangup_rc, errors %r, calls %r' % (j['errors'], j['calls']))
+"
+
 [ "$FAILED" -eq 0 ]
