@@ -3,7 +3,8 @@
  *
  * Owns: starting and stopping the workers and the controller, the SPSC rings
  * that connect them (worker -> controller events, controller -> worker
- * commands, worker -> worker handoffs when the BPF program is not steering)
+ * commands, worker -> worker handoffs: without the BPF program, or for a
+ * datagram whose Call-ID it could not read)
  * and the eventfds that wake each side when the other has pushed (a worker's
  * is part of its io wait: net_io_set_wake),
  * the shard table files in run_dir and taking over the calls a previous
@@ -156,8 +157,13 @@ struct worker {
 	struct ring *cmd;	  /* controller -> this worker */
 	struct ring *evt;	  /* this worker -> controller */
 	struct ring **handoff_in; /* [from worker] -> this worker */
-	int wake_fd;		  /* eventfd: the controller pushed commands */
+	int wake_fd;		  /* eventfd: the controller (or, with BPF steering, a worker
+				   * that handed it a datagram) has work for it */
 	bool evt_pushed;	  /* wake the controller at the end of the batch */
+	/* with BPF steering, the workers handed a datagram in this batch (bit
+	 * per worker, SHARD_MAX_WORKERS is 64): woken at the end of the batch,
+	 * as they poll on a 10 ms timeout */
+	uint64_t handed_to;
 	uint64_t next_expire_ms;
 	struct wheel wheel; /* dialog deadlines (idle and maximum duration) */
 	struct sip_msg msg;

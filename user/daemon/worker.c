@@ -380,6 +380,19 @@ static void hand_to(struct worker *w, unsigned owner, const char *data, uint32_t
 	if (len > DMSG_DATA_MAX ||
 	    ring_push(w->d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
 		w->st.handoff_drop++;
+	else if (w->d->bpf_steering)
+		w->handed_to |= 1ull << owner; /* it waits 10 ms for datagrams: wake it */
+}
+
+/* Wakes the workers this batch handed a datagram to (hand_to). */
+static void wake_handed(struct worker *w)
+{
+	for (uint64_t m = w->handed_to; m; m &= m - 1) {
+		uint64_t one = 1;
+		if (write(w->d->workers[__builtin_ctzll(m)].wake_fd, &one, sizeof(one)) < 0)
+			(void)0; /* it also polls on a timeout */
+	}
+	w->handed_to = 0;
 }
 
 /* handed: another worker passed it on (it is not passed on again). */
@@ -746,6 +759,8 @@ void *worker_main(void *arg)
 			log_warn("worker %u: receive failed: %s", w->id, strerror(-n));
 		expire(w, clock_mono_ms());
 		net_io_flush(w->io);
+		if (w->handed_to)
+			wake_handed(w);
 		if (w->evt_pushed) {
 			uint64_t one = 1;
 			w->evt_pushed = false;
