@@ -572,7 +572,11 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 		break;
 	default:
 	in_dialog:
-		if (status == 481 || status == 408) {
+		if (c->state == C_DONE) {
+			/* ended by the peer's BYE while this request was out: not
+			 * lost; with --requests-per-call its slot is set up again */
+			call_over(u, ci);
+		} else if (status == 481 || status == 408) {
 			u->x.c->calls_lost++;
 			set_terminal(u, c, C_FAILED);
 		} else {
@@ -801,7 +805,11 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		u->x.c->mismatched++;
 		return;
 	}
-	load_count_code(u->x.c, (enum load_method)x->method, status);
+	/* the peer ended the dialog with a BYE while this request was out: a 481
+	 * (or 408) to it crossed that BYE and is no failure of the peer */
+	if (!(u->calls[ci].state == C_DONE && x->method != LM_INVITE &&
+	      (status == 481 || status == 408)))
+		load_count_code(u->x.c, (enum load_method)x->method, status);
 	if (status < 200) {
 		if (x->state == TX_CALLING) {
 			x->state = TX_PROCEEDING;
