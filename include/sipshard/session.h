@@ -134,6 +134,21 @@ static inline uint16_t session_cseq_tag(uint32_t cseq)
 	return (uint16_t)(cseq % 65535u + 1u);
 }
 
+/* A session description came from the peer of leg x, the other leg being y
+ * (RFC 3264 with RFC 3261 13.2.1): the answer when x had an offer of ours
+ * open (have-local-offer), and both legs are stable; else a new offer, which
+ * x has from its peer and y from us. */
+static inline void session_sdp_from_peer(struct sip_session *x, struct sip_session *y)
+{
+	if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER) {
+		x->signaling_state = SIGNALING_STATE_STABLE;
+		y->signaling_state = SIGNALING_STATE_STABLE;
+	} else {
+		x->signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
+		y->signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
+	}
+}
+
 const char *session_state_name(enum session_state s);
 const char *signaling_state_name(enum signaling_state s);
 

@@ -49,6 +49,18 @@ for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 		check "$mode: userspace handoff carried the other worker's datagrams" \
 			test "$(json_get "$stats" '0 < sum(w["rx_foreign"] for w in j["workers"]) == sum(w["handoff_in"] for w in j["workers"])')" = True
 	fi
+	# every counter of struct ctl_stats is in the statistics (some were
+	# counted but never shown, dropped_unknown_response among them)
+	check "$mode: the statistics show each controller counter" python3 - "$stats" <<'PY'
+import json, re, sys
+h = open("user/daemon/controller.h").read()
+body = re.sub(r"/\*.*?\*/", "", h[h.index("struct ctl_stats {"):], count=0, flags=re.S)
+fields = re.findall(r"\b([a-z_0-9]+)\s*[,;]", body[:body.index("};")])
+shown = json.load(open(sys.argv[1]))["controller"]
+missing = [f for f in fields if f not in shown]
+print("# not shown: %s" % missing if missing else "# %d counters shown" % len(fields))
+sys.exit(1 if missing or len(fields) < 40 else 0)
+PY
 	stop_daemon
 	grep -q "AddressSanitizer\|runtime error" "$WORK/$mode.log" && not_ok "$mode: sanitizer report" || true
 done

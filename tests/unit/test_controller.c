@@ -368,10 +368,10 @@ static unsigned invite_to_bob(void)
 }
 
 /* A response from bob to the request sent[inv] (an INVITE, unless a test
- * answers a CANCEL or BYE), with status, To tag and extra header lines, at
- * time now. */
-static void response_from_bob_with(unsigned inv, int status, const char *to_tag, const char *extra,
-				   uint64_t now)
+ * answers a CANCEL or BYE), with status, To tag, extra header lines and a
+ * body (NULL: none), at time now. */
+static void response_from_bob_body(unsigned inv, int status, const char *to_tag, const char *extra,
+				   const char *body, uint64_t now)
 {
 	char branch[128], call_id[128], from_tag[128];
 	const struct sip_msg *i = sent_msg(inv);
@@ -389,12 +389,19 @@ static void response_from_bob_with(unsigned inv, int status, const char *to_tag,
 			 "CSeq: %u %.*s\r\n"
 			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
 			 "%s"
-			 "Content-Length: 0\r\n\r\n",
+			 "Content-Length: %zu\r\n\r\n%s",
 			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
 			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num,
-			 (int)i->cseq.method.len, sent[inv].buf + i->cseq.method.off, extra);
+			 (int)i->cseq.method.len, sent[inv].buf + i->cseq.method.off, extra,
+			 body ? strlen(body) : 0, body ? body : "");
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
+}
+
+static void response_from_bob_with(unsigned inv, int status, const char *to_tag, const char *extra,
+				   uint64_t now)
+{
+	response_from_bob_body(inv, status, to_tag, extra, NULL, now);
 }
 
 static void response_from_bob_at(unsigned inv, int status, const char *to_tag, uint64_t now)
@@ -1034,6 +1041,62 @@ static void worker_applies(unsigned from)
 {
 	for (unsigned i = from; i < ninstall && i < DIALOGS; i++)
 		assert_int_equal(shard_dialog_install(&table, &installs[i], 1000), 0);
+}
+
+/*
+ * RFC 3261 14.1: no INVITE in a dialog while another INVITE transaction is
+ * in progress in it; a UAS that receives one before it sent the final to the
+ * first answers 500 with Retry-After (14.2). The caller's re-INVITE in the
+ * early dialog was relayed to the callee instead, and the worker took its
+ * CSeq (2) as the caller's last INVITE: the ACK (CSeq 1) of the callee's 2xx
+ * to the call's INVITE was then dropped as the ACK of an answer given here
+ * (ack_of_local_answer), and the callee, never ACKed, ended the call after
+ * 64*T1 (13.3.1.4).
+ */
+static void test_reinvite_in_early_dialog_refused(void **state)
+{
+	struct sent bob_invite;
+	struct relay_result res;
+	struct relay_ctx wrc = {
+	    .table = &table, .shard = 0, .advertise = "127.0.0.1:5060", .now_ms = 1100};
+	static char wout[SIP_MAX_DATAGRAM], win[2048];
+	static struct sip_msg wm;
+	(void)state;
+
+	struct shard_dialog early = ringing_call("btag", &bob_invite);
+	const struct sip_session *a = &early.legs[SHARD_LEG_A];
+	static const char *const reqs[] = {"INVITE", "ACK"};
+	for (int i = 0; i < 2; i++) {
+		unsigned cseq = i ? 1 : 2;
+		int n = snprintf(win, sizeof(win),
+				 "%s sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+				 "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKr%d\r\n"
+				 "Max-Forwards: 70\r\n"
+				 "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+				 "To: <sip:+15551234@127.0.0.1>;tag=%.*s\r\n"
+				 "Call-ID: a1@10.1.1.1\r\n"
+				 "CSeq: %u %s\r\n"
+				 "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+				 "Content-Length: 0\r\n\r\n",
+				 reqs[i], i, (int)a->local_tag_len, a->local_tag, cseq, reqs[i]);
+		assert_int_equal(sip_parse(&wm, win, (size_t)n, NULL), 0);
+		relay_request(&wrc, &wm, wout, sizeof(wout), &res);
+		if (i == 0) {
+			if (res.outcome != RELAY_ANSWER || res.status != 500)
+				fail_msg("re-INVITE in the early dialog: outcome %d status %d, "
+					 "not answered 500",
+					 res.outcome, res.status);
+			/* bob answers the call's INVITE; the worker confirms it */
+			unsigned n0 = ninstall;
+			memcpy(&sent[0], &bob_invite, sizeof(bob_invite));
+			nsent = 1;
+			response_from_bob(0, 200, "btag");
+			worker_applies(n0);
+		} else if (res.outcome != RELAY_SEND) {
+			fail_msg("ACK of the 2xx: outcome %d (drop %d), not relayed", res.outcome,
+				 res.drop);
+		}
+	}
 }
 
 /* A restart as the daemon makes it: the controller stops (its records stay in
@@ -3100,6 +3163,23 @@ static void test_left_target_ringing_is_cancelled(void **state)
 			 (unsigned long long)st.dropped_unknown_response);
 }
 
+/* A provisional after the call's answer has nothing left to do: it once
+ * went uncounted (DESIGN.md invariant 4). */
+static void test_provisional_after_the_answer_is_a_counted_drop(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "btag");
+	unsigned n = nsent;
+	response_from_bob_at(inv, 180, "btag", 1200);
+	assert_int_equal(nsent, n);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals, 1);
+}
+
 /* The first request of method sent at or after base to port, or fails. */
 static unsigned request_sent_to(unsigned base, enum sip_method method, uint16_t port)
 {
@@ -3391,6 +3471,247 @@ static void test_early_bye_crossing_2xx(void **state)
 			 (unsigned long long)st.calls_active);
 }
 
+/* ---- the early dialog: requests in it, then the 2xx ------------------------ */
+
+static struct relay_ctx early_rc; /* the worker's relay on `table` */
+static char relay_out[SIP_MAX_DATAGRAM];
+static struct sip_msg relay_m, relay_out_m;
+static char relay_in[4096];
+
+/* alice's request in the dialog whose leg A is `a` (our tag a->local_tag),
+ * relayed by the worker; the result, the relayed request parsed into
+ * relay_out_m when sent. */
+static struct relay_result alice_in_dialog(const struct sip_session *a, const char *method,
+					   unsigned cseq, const char *extra, const char *body)
+{
+	struct relay_result res;
+	int n =
+	    snprintf(relay_in, sizeof(relay_in),
+		     "%s sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKe%s%u\r\n"
+		     "Max-Forwards: 70\r\n"
+		     "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		     "To: <sip:+15551234@127.0.0.1>;tag=%.*s\r\n"
+		     "Call-ID: a1@10.1.1.1\r\n"
+		     "CSeq: %u %s\r\n"
+		     "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		     "%s%s"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     method, method, cseq, (int)a->local_tag_len, a->local_tag, cseq, method, extra,
+		     body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
+	assert_int_equal(sip_parse(&relay_m, relay_in, (size_t)n, NULL), 0);
+	early_rc.table = &table;
+	early_rc.shard = 0;
+	early_rc.advertise = "127.0.0.1:5060";
+	early_rc.now_ms = 1100;
+	relay_request(&early_rc, &relay_m, relay_out, sizeof(relay_out), &res);
+	if (res.outcome == RELAY_SEND)
+		assert_int_equal(sip_parse(&relay_out_m, relay_out, (size_t)res.len, NULL), 0);
+	return res;
+}
+
+/*
+ * RFC 3261 12.2.1.1: the CSeq of each request in a dialog is higher than the
+ * last one's. The caller's PRACK (RFC 3262) and UPDATE (RFC 3311) in the
+ * early dialog took CSeqs 2 and 3 of leg B's space (its INVITE had 1); the
+ * install that confirmed the call (the callee's 2xx) brought the controller's
+ * leg B, whose CSeq was still the INVITE's, over the worker's, so the
+ * caller's BYE went to the callee with CSeq 2: lower than the UPDATE's, a
+ * 500 (RFC 3261 12.2.2), and the callee kept a call the caller had left.
+ */
+static void test_early_requests_keep_leg_b_cseq_at_the_2xx(void **state)
+{
+	struct sent bob_invite;
+	struct relay_result res;
+	(void)state;
+
+	struct shard_dialog early = ringing_call("btag", &bob_invite);
+	const struct sip_session *a = &early.legs[SHARD_LEG_A];
+	uint32_t invite_cseq = early.legs[SHARD_LEG_B].invite_cseq;
+
+	res = alice_in_dialog(a, "PRACK", 2, "RAck: 1 1 INVITE\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(relay_out_m.cseq.num, invite_cseq + 1);
+	res = alice_in_dialog(a, "UPDATE", 3, "", "v=0\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	uint32_t last_to_bob = relay_out_m.cseq.num;
+	assert_int_equal(last_to_bob, invite_cseq + 2);
+
+	/* bob answers the INVITE: the controller installs the confirmed call */
+	unsigned n0 = ninstall;
+	memcpy(&sent[0], &bob_invite, sizeof(bob_invite));
+	nsent = 1;
+	response_from_bob(0, 200, "btag");
+	assert_int_equal(ninstall, n0 + 1);
+	worker_applies(n0);
+
+	res = alice_in_dialog(a, "BYE", 4, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	if (relay_out_m.cseq.num <= last_to_bob)
+		fail_msg("BYE to bob with CSeq %u after the UPDATE's %u in the early dialog",
+			 relay_out_m.cseq.num, last_to_bob);
+}
+
+/* ---- offer/answer (RFC 3264, 3261 13.2.1, 3262) in the session model ------- */
+
+static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 10.9.9.9\r\ns=-\r\nc=IN IP4 10.9.9.9\r\n"
+			  "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+/* alice's INVITE, with an offer or without */
+static void invite_from_alice_sdp(bool offer)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Supported: 100rel\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "%s"
+		   "Content-Length: %zu\r\n\r\n%s",
+		   offer ? "Content-Type: application/sdp\r\n" : "", offer ? strlen(sdp) : 0,
+		   offer ? sdp : "");
+}
+
+/* bob's response to sent[inv] with To tag btag, extra lines and an offer or answer or none */
+static void bob_answers_sdp(unsigned inv, int status, const char *extra, bool body)
+{
+	char b[3000];
+	snprintf(b, sizeof(b), "%s%s", extra, body ? "Content-Type: application/sdp\r\n" : "");
+	response_from_bob_body(inv, status, "btag", b, body ? sdp : NULL, 1100);
+}
+
+static void assert_signaling(const struct shard_dialog *d, enum signaling_state a,
+			     enum signaling_state b, const char *when)
+{
+	uint8_t sa = d->legs[SHARD_LEG_A].signaling_state,
+		sb = d->legs[SHARD_LEG_B].signaling_state;
+	if (sa != a || sb != b)
+		fail_msg("%s: leg A %s, leg B %s; expected %s and %s", when,
+			 signaling_state_name(sa), signaling_state_name(sb),
+			 signaling_state_name(a), signaling_state_name(b));
+}
+
+/*
+ * The offer in the INVITE, the answer in a reliable 183 (RFC 3262: the
+ * callee's early media), the 2xx without a body (RFC 3261 13.2.1: the answer
+ * was given once). The early dialog and the confirmed one were installed
+ * with the offer still open (have-remote-offer on the caller's side,
+ * have-local-offer on the callee's), for the whole call.
+ */
+static void test_answer_in_reliable_18x_makes_the_session_stable(void **state)
+{
+	(void)state;
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	assert_int_equal(sent_msg(inv)->body.len, strlen(sdp));
+	bob_answers_sdp(inv, 183, "Require: 100rel\r\nRSeq: 1\r\n", true);
+	assert_int_equal(ninstall, 1);
+	assert_signaling(&last_install, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			 "answer in a reliable 183");
+	bob_answers_sdp(inv, 200, "", false);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_signaling(&last_install, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			 "2xx after the answer in a reliable 183");
+}
+
+/* An unreliable 183's body is no answer (RFC 6337 3.1.1): the 2xx's is. */
+static void test_unreliable_18x_sdp_is_no_answer(void **state)
+{
+	(void)state;
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	bob_answers_sdp(inv, 183, "", true);
+	assert_signaling(&last_install, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			 SIGNALING_STATE_HAVE_LOCAL_OFFER, "unreliable 183 with SDP");
+	bob_answers_sdp(inv, 200, "", true);
+	assert_signaling(&last_install, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			 "2xx with the answer");
+}
+
+/*
+ * An INVITE without an offer: the callee's 2xx carries the offer and the
+ * caller's ACK the answer (RFC 3261 13.2.1). The call was installed Stable
+ * at the 2xx, before any answer: the caller's side has a local offer (ours,
+ * relayed) and the callee's a remote one until the ACK.
+ */
+static void test_offer_in_2xx_waits_for_the_ack(void **state)
+{
+	(void)state;
+	invite_from_alice_sdp(false);
+	unsigned inv = invite_to_bob();
+	bob_answers_sdp(inv, 200, "", true);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_signaling(&last_install, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			 SIGNALING_STATE_HAVE_REMOTE_OFFER, "offer in the 2xx");
+}
+
+/*
+ * Forking with reliable provisionals (RFC 3262): two forks of leg B's
+ * INVITE ring, each with a reliable 18x and RSeq 1 (each UAS numbers its
+ * own). The caller holds one early dialog (our To tag), the first fork's:
+ * the second fork's 18x reached it in that dialog with the same CSeq and
+ * RSeq, a retransmission to the caller, which PRACKs nothing (RFC 3262 4);
+ * any PRACK it sends goes to the first fork's dialog. The second fork was
+ * never PRACKed, resent its 18x for 64*T1 and gave its INVITE up (5xx): a
+ * callee picked up on that phone was never reached. Its reliable
+ * provisional is sipshard's to PRACK, in that fork's early dialog.
+ */
+static void test_second_fork_reliable_18x_is_pracked_here(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", "Require: 100rel\r\nRSeq: 1\r\n", 1100);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(sent_msg(nsent - 1)->status, 183);
+	assert_int_equal(out.rseq, 1);
+
+	unsigned before = nsent;
+	response_from_bob_with(inv, 180, "fork2", "Require: 100rel\r\nRSeq: 1\r\n", 1200);
+	bool pracked = false, relayed_reliably = false;
+	for (unsigned i = before; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (s->is_request && s->method_id == SIP_METHOD_PRACK &&
+		    ntohs(sent[i].to.sin_port) == 5090 &&
+		    sip_view_eq(sent[i].buf, s->to.tag, "fork2", 5) && s->has_rack &&
+		    s->rack.rseq == 1 && s->rack.cseq == sent_msg(inv)->cseq.num)
+			pracked = true;
+		else if (!s->is_request && ntohs(sent[i].to.sin_port) == 5061 && s->rseq)
+			relayed_reliably = true;
+	}
+	if (!pracked || relayed_reliably)
+		fail_msg("second fork's reliable 180: %s PRACKed, %s relayed to the caller's one "
+			 "early dialog with RSeq 1 again",
+			 pracked ? "" : "not", relayed_reliably ? "" : "not");
+	/* its 200 to our PRACK ends that transaction; nothing goes to the caller */
+	unsigned prack = nsent - 1;
+	assert_int_equal(sent_msg(prack)->method_id, SIP_METHOD_PRACK);
+	uint32_t first_cseq = out.cseq.num;
+	unsigned n = nsent;
+	response_from_bob_with(prack, 200, "fork2", "", 1300);
+	assert_int_equal(nsent, n);
+
+	/* its next reliable provisional gets a PRACK of its own, with a higher
+	 * CSeq (RFC 3261 12.2.1.1: one CSeq twice is out of order there) */
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 2\r\n", 1400);
+	assert_int_equal(nsent, n + 1);
+	const struct sip_msg *second = sent_msg(n);
+	assert_int_equal(second->method_id, SIP_METHOD_PRACK);
+	assert_int_equal(second->rack.rseq, 2);
+	if (second->cseq.num <= first_cseq)
+		fail_msg("second PRACK to the fork with CSeq %u after %u", second->cseq.num,
+			 first_cseq);
+	/* a retransmission of it while that PRACK is resent: no second one */
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 2\r\n", 1450);
+	assert_int_equal(nsent, n + 1);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3485,12 +3806,24 @@ int main(void)
 	    WITH_CONFIG(test_left_target_cancel_ends_at_timer_f, failover_config),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_second_fork_resent_until_answered, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_provisional_after_the_answer_is_a_counted_drop,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,
 					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_local_final_resent_until_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_release_is_retried, setup_refusing_release,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reinvite_in_early_dialog_refused, setup_file,
+					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_early_bye_crossing_2xx, setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_early_requests_keep_leg_b_cseq_at_the_2xx,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_answer_in_reliable_18x_makes_the_session_stable,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unreliable_18x_sdp_is_no_answer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offer_in_2xx_waits_for_the_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1181,9 +1181,29 @@ static void test_challenged_bye_keeps_the_dialog(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 }
 
+/* An INVITE without an offer: the 2xx brought the callee's offer and the
+ * caller's ACK brings the answer (RFC 3261 13.2.1): both legs are stable
+ * once it is relayed. They stayed with the offer open for the whole call. */
+static void test_ack_with_the_answer_makes_the_session_stable(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct relay_result res;
+	(void)state;
+
+	d->legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
+	d->legs[SHARD_LEG_B].signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
+	req_from_a("ACK", 1, a_tag, 70); /* with a body */
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(d->legs[SHARD_LEG_A].signaling_state, SIGNALING_STATE_STABLE);
+	assert_int_equal(d->legs[SHARD_LEG_B].signaling_state, SIGNALING_STATE_STABLE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),

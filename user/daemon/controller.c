@@ -939,14 +939,22 @@ static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			&r->contacts[0].uri);
 	set_route_set(lb, r, true);
 	set_peer(lb, src, srclen);
+	/* Offer/answer of the INVITE (RFC 3261 13.2.1, RFC 3262 5): a body in
+	 * a 2xx or a reliable provisional is the answer to the INVITE's offer,
+	 * or the offer of an INVITE that had none; once the answer came, the
+	 * bodies of later responses to that INVITE are ignored, as is one that
+	 * comes while the callee's own offer (an earlier reliable 18x) waits
+	 * for the caller's answer in a PRACK. An unreliable 18x's body is a
+	 * preview, no answer (RFC 6337 3.1.1). */
+	bool reliable = confirmed || (r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel"));
+	if (r->body.len && reliable &&
+	    (lb->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
+	     lb->signaling_state == SIGNALING_STATE_INITIAL))
+		session_sdp_from_peer(lb, a);
 	if (confirmed) {
 		d->state = SHARD_DLG_CONFIRMED;
 		a->session_state = SESSION_STATE_ACK_WAIT;
 		lb->session_state = SESSION_STATE_ACK_WAIT;
-		if (r->body.len) {
-			a->signaling_state = SIGNALING_STATE_STABLE;
-			lb->signaling_state = SIGNALING_STATE_STABLE;
-		}
 	}
 }
 
@@ -1927,9 +1935,36 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (r->status == 100)
 		return;
 	if (r->status < 200) {
-		if (k->state != CALL_PROCEEDING)
+		if (k->state != CALL_PROCEEDING) {
+			c->st.late_provisionals++; /* the call has its final: nothing to ring */
 			return;
+		}
 		k->b_rang = true;
+		if (r->to.has_tag && k->installed && !same_callee(k, r) && r->rseq &&
+		    sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel")) {
+			/* a reliable provisional of another fork: the caller's one
+			 * early dialog (and RSeq space) is the first fork's, where it
+			 * would look like a retransmission and its PRACK would go to
+			 * the first fork. Acknowledged here, in its own early dialog,
+			 * so that this fork goes on ringing (RFC 3262 3) and may still
+			 * answer; the caller is not told twice that it rings.
+			 * A retransmission of it gets the same PRACK (one branch
+			 * per fork and RSeq), or none while that one is resent. */
+			char branch[CTL_TAG_MAX];
+			uint32_t h = key_hash(c, r->buf + r->to.tag.off, r->to.tag.len, k->b_branch,
+					      strlen(k->b_branch));
+			int bl = snprintf(branch, sizeof(branch),
+					  RELAY_CTL_BRANCH_PREFIX "p%08" PRIx32 "%08" PRIx32, h,
+					  r->rseq);
+			if (detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK))
+				return;
+			int pn =
+			    setup_build_prack(r, c->cfg->advertise, branch, c->out, sizeof(c->out));
+			send_detached(c, k->shard, pn, branch, (size_t)bl, SIP_METHOD_PRACK,
+				      (const struct sockaddr_storage *)src, srclen, now);
+			c->st.fork_provisionals_pracked++;
+			return;
+		}
 		if (r->to.has_tag && !k->installed)
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,

@@ -102,6 +102,12 @@ struct ctl_stats {
 	/* their provisionals (the INVITE left there after failover_ms rings
 	 * after all): answered with a CANCEL */
 	uint64_t stale_provisionals_cancelled;
+	/* reliable provisionals (RFC 3262) of a fork other than the one the
+	 * caller's early dialog stands for: PRACKed here, not relayed */
+	uint64_t fork_provisionals_pracked;
+	/* provisionals to leg B's INVITE once the call had its final (or its
+	 * answer): dropped */
+	uint64_t late_provisionals;
 	/* the CANCELs and BYEs above are transactions of their own (detached.h):
 	 * retransmissions sent, those answered, those that reached Timer F
 	 * unanswered, and those sent once untracked (a full table) */

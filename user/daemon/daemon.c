@@ -1307,9 +1307,14 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_no_route", cs.rejected_no_route);
 	JI(c, "rejected_capacity", cs.rejected_capacity);
 	JI(c, "rejected_draining", cs.rejected_draining);
+	JI(c, "rejected_loop", cs.rejected_loop);
 	JI(c, "rejected_session_too_brief", cs.rejected_session_too_brief);
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
+	JI(c, "invite_retrans", cs.invite_retrans);
+	JI(c, "acks_absorbed", cs.acks_absorbed);
+	JI(c, "dropped_unknown_response", cs.dropped_unknown_response);
+	JI(c, "dropped_unmatched", cs.dropped_unmatched);
 	JI(c, "dialogs_ended", cs.dialogs_ended);
 	JI(c, "cdrs", cs.cdrs);
 	JI(c, "linger_evicted", cs.linger_evicted);
@@ -1327,6 +1332,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
 	JI(c, "stale_provisionals_cancelled", cs.stale_provisionals_cancelled);
+	JI(c, "fork_provisionals_pracked", cs.fork_provisionals_pracked);
+	JI(c, "late_provisionals", cs.late_provisionals);
 	JI(c, "stale_requests_retransmitted", cs.stale_requests_retransmitted);
 	JI(c, "stale_requests_answered", cs.stale_requests_answered);
 	JI(c, "stale_requests_unanswered", cs.stale_requests_unanswered);

@@ -441,6 +441,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			dst->session_state = SESSION_STATE_CONFIRMED;
 		if (src->session_state == SESSION_STATE_ACK_WAIT)
 			src->session_state = SESSION_STATE_CONFIRMED;
+		/* the answer to an offer in a 2xx (RFC 3261 13.2.1) */
+		if (m->body.len && src->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER)
+			session_sdp_from_peer(src, dst);
 		int n = build_request(rc, m, dst, branch, dst->invite_cseq, out, cap);
 		if (n < 0) {
 			drop(rc, RELAY_DROP_NO_BUFFER, res);
@@ -496,6 +499,17 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			    shard_txn_get(rc->table, dst->last_txn, dst->last_txn_gen);
 			const struct shard_txn *mine =
 			    shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
+			/* in an early dialog the call's own INVITE has no final
+			 * yet (14.1): the caller's is out of order (500), the
+			 * callee's crosses ours (491); relayed, the ACK of the
+			 * call's 2xx would no longer match the caller's INVITE */
+			if (d->state == SHARD_DLG_EARLY) {
+				if (from_leg == SHARD_LEG_A)
+					answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+				else
+					answer(rc, m, 491, NULL, out, cap, res);
+				return;
+			}
 			if (theirs && theirs->method_id == SIP_METHOD_INVITE &&
 			    !theirs->final_class) {
 				answer(rc, m, 491, NULL, out, cap, res);

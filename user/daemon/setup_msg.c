@@ -222,27 +222,55 @@ int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap)
 	return build_same_txn(invite, "CANCEL", invite, out, cap);
 }
 
+/* A request of ours in the dialog (early or confirmed) that response r made,
+ * from r alone, up to its CSeq line: Request-URI r's Contact (else its To
+ * URI), a Via of ours with `branch`, r's From, To and Call-ID. */
+static void put_request_in_dialog_of(struct wbuf *w, const struct sip_msg *r, const char *method,
+				     uint32_t cseq, const char *advertise, const char *branch)
+{
+	wbuf_puts(w, method);
+	wbuf_puts(w, " ");
+	wput_view(w, r->buf, r->ncontacts ? r->contacts[0].uri.whole : r->to.uri.whole);
+	wbuf_puts(w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
+	wbuf_puts(w, advertise);
+	wbuf_puts(w, ";branch=");
+	wbuf_puts(w, branch);
+	wbuf_puts(w, ";rport\r\nMax-Forwards: 70\r\n");
+	wput_line(w, r, sip_find_hdr(r, SIP_HDR_FROM));
+	wput_line(w, r, sip_find_hdr(r, SIP_HDR_TO));
+	wput_line(w, r, sip_find_hdr(r, SIP_HDR_CALL_ID));
+	wbuf_puts(w, "CSeq: ");
+	wbuf_put_uint(w, cseq);
+	wbuf_puts(w, " ");
+	wbuf_puts(w, method);
+	wbuf_puts(w, "\r\n");
+}
+
 int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const char *advertise,
 			  const char *branch, char *out, size_t cap)
 {
 	struct wbuf w = {out, 0, cap, false};
-	bool bye = !strcmp(method, "BYE");
+	uint32_t cseq = ok->cseq.num + (strcmp(method, "BYE") ? 0u : 1u);
 
-	wbuf_puts(&w, method);
+	put_request_in_dialog_of(&w, ok, method, cseq, advertise, branch);
+	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
+	return wbuf_result(&w);
+}
+
+int setup_build_prack(const struct sip_msg *prov, const char *advertise, const char *branch,
+		      char *out, size_t cap)
+{
+	struct wbuf w = {out, 0, cap, false};
+	/* one PRACK per reliable provisional, each with a higher CSeq (RFC 3261
+	 * 12.2.1.1) and no state kept: a fork's RSeqs go up by one from a random
+	 * start (RFC 3262 3), so their low 30 bits do too, but at a wrap */
+	uint32_t cseq = prov->cseq.num + 1u + (prov->rseq & 0x3fffffffu);
+
+	put_request_in_dialog_of(&w, prov, "PRACK", cseq, advertise, branch);
+	wbuf_puts(&w, "RAck: ");
+	wbuf_put_uint(&w, prov->rseq);
 	wbuf_puts(&w, " ");
-	wput_view(&w, ok->buf, ok->ncontacts ? ok->contacts[0].uri.whole : ok->to.uri.whole);
-	wbuf_puts(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
-	wbuf_puts(&w, advertise);
-	wbuf_puts(&w, ";branch=");
-	wbuf_puts(&w, branch);
-	wbuf_puts(&w, ";rport\r\nMax-Forwards: 70\r\n");
-	wput_line(&w, ok, sip_find_hdr(ok, SIP_HDR_FROM));
-	wput_line(&w, ok, sip_find_hdr(ok, SIP_HDR_TO));
-	wput_line(&w, ok, sip_find_hdr(ok, SIP_HDR_CALL_ID));
-	wbuf_puts(&w, "CSeq: ");
-	wbuf_put_uint(&w, ok->cseq.num + (bye ? 1u : 0u));
-	wbuf_puts(&w, " ");
-	wbuf_puts(&w, method);
-	wbuf_puts(&w, "\r\nContent-Length: 0\r\n\r\n");
+	wbuf_put_uint(&w, prov->cseq.num);
+	wbuf_puts(&w, " INVITE\r\nContent-Length: 0\r\n\r\n");
 	return wbuf_result(&w);
 }

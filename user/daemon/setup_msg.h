@@ -94,4 +94,13 @@ int setup_build_cancel_of_provisional(const struct sip_msg *prov, char *out, siz
 int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const char *advertise,
 			  const char *branch, char *out, size_t cap);
 
+/* A PRACK (RFC 3262 7.1) of reliable provisional prov, in the early dialog
+ * it made, built from it alone as setup_build_after_2xx builds a BYE: CSeq
+ * above the INVITE's by one plus the low 30 bits of its RSeq (a later
+ * reliable provisional of the same fork gets a higher one), RAck its RSeq
+ * and the INVITE's CSeq. For the 18x of a fork that the caller's one early
+ * dialog does not stand for. */
+int setup_build_prack(const struct sip_msg *prov, const char *advertise, const char *branch,
+		      char *out, size_t cap);
+
 #endif

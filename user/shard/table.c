@@ -516,6 +516,32 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
 	return 0;
 }
 
+/* Leg B of a dialog the worker holds, updated from the controller's packed
+ * copy (the 2xx that confirms an early dialog). Leg B's CSeq space is the
+ * worker's too by then: a PRACK or UPDATE it relayed in the early dialog
+ * took CSeqs above the INVITE's, which the controller's copy still has (RFC
+ * 3261 12.2.1.1: the next request must go higher); so are the callee's own
+ * requests it saw (remote_cseq, last_txn: when the 2xx comes from the same
+ * callee, not from another fork with a CSeq space of its own) and the
+ * keep-alive. */
+static void update_leg_b(struct sip_session *b, const char *packed, const char *end)
+{
+	const struct sip_session was = *b;
+
+	sip_session_unpack(b, packed, end);
+	if (was.local_cseq > b->local_cseq)
+		b->local_cseq = was.local_cseq;
+	if (was.remote_cseq_set && was.remote_tag_len == b->remote_tag_len &&
+	    memcmp(was.remote_tag, b->remote_tag, was.remote_tag_len) == 0) {
+		b->remote_cseq = was.remote_cseq;
+		b->remote_cseq_set = true;
+		b->last_txn = was.last_txn;
+		b->last_txn_gen = was.last_txn_gen;
+		b->invite_cseq_tag = was.invite_cseq_tag;
+	}
+	b->keepalive = was.keepalive;
+}
+
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
 				struct shard_dialog **out)
 {
@@ -567,7 +593,10 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		sip_session_unpack(&slot->legs[SHARD_LEG_A], leg_a, end);
 		slot->session_expires_at_s = 0;
 	}
-	sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
+	if (update)
+		update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end);
+	else
+		sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
 	if (out)
 		*out = slot;
 	return 0;
