@@ -19,8 +19,11 @@
 #ifndef SIP_MAX_HEADERS
 #define SIP_MAX_HEADERS 1024
 #endif
+/* Every Via a request can gather: its sender's and one for each of the 70 hops
+ * that the usual Max-Forwards allows (RFC 3261 8.1.1.6), rounded up to a
+ * multiple of 8. RFC 4475 3.1.1.7 (longreq) has 34. */
 #ifndef SIP_MAX_VIAS
-#define SIP_MAX_VIAS 32
+#define SIP_MAX_VIAS 72
 #endif
 #ifndef SIP_MAX_ROUTES
 #define SIP_MAX_ROUTES 16

@@ -1323,6 +1323,43 @@ static void test_bad_vias(void **state)
 	}
 }
 
+/*
+ * RFC 4475 3.1.1.7 (longreq) is a well-formed request with 34 Via values, each
+ * on a line of its own under every spelling of the name; RFC 3261 lets a
+ * request gather one Via per hop of its Max-Forwards (70 by default). All of
+ * them are kept, in order.
+ */
+static void test_many_vias(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	static const char *const names[] = {"Via: ", "v: ", "V: ", "ViA: ", "V :  ", "Via  : "};
+	static char buf[8192];
+	size_t n = (size_t)snprintf(buf, sizeof(buf),
+				    "INVITE sip:user@example.com SIP/2.0\r\n"
+				    "To: sip:user@example.com\r\n"
+				    "From: sip:caller@example.net;tag=1\r\n"
+				    "Call-ID: longreq.vias\r\n"
+				    "CSeq: 3882340 INVITE\r\n");
+	for (int i = 33; i >= 1; i--)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "%sSIP/2.0/TCP sip%d.example.com\r\n", names[i % 6], i);
+	snprintf(buf + n, sizeof(buf) - n,
+		 "Via: SIP/2.0/TCP host.example.com;received=192.0.2.5;branch=z9hG4bKlong\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "l: 0\r\n\r\n");
+	must_parse(m, buf);
+	assert_int_equal(m->nvias, 34);
+	for (int i = 0; i < m->nvias; i++) {
+		char host[32];
+		snprintf(host, sizeof(host), i < 33 ? "sip%d.example.com" : "host.example.com",
+			 33 - i);
+		assert_view(m, m->vias[i].host, host);
+		assert_view(m, m->vias[i].branch, i < 33 ? "" : "z9hG4bKlong");
+	}
+	assert_int_equal(m->nhdrs, 4 + 34 + 2);
+}
+
 static void test_too_many_values(void **state)
 {
 	(void)state;
@@ -1341,7 +1378,9 @@ static void test_too_many_values(void **state)
 		if (!extra) {
 			must_parse(m, buf);
 			assert_int_equal(m->nvias, SIP_MAX_VIAS);
-			assert_view(m, m->vias[SIP_MAX_VIAS - 1].host, "h31.example.com");
+			char last[32];
+			snprintf(last, sizeof(last), "h%d.example.com", SIP_MAX_VIAS - 1);
+			assert_view(m, m->vias[SIP_MAX_VIAS - 1].host, last);
 		} else {
 			expect_err(m, buf, SIP_ERR_TOO_MANY_VALUES, SIP_HDR_VIA, "Via");
 		}
@@ -1986,6 +2025,102 @@ static void test_nul_bytes(void **state)
 	assert_memory_equal(m->buf + m->body.off, "a\0b\0\0\r\n", 7);
 }
 
+/*
+ * RFC 3261 25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F), so a NUL is
+ * legal as the byte a quoted-pair escapes inside a quoted-string (RFC 4475
+ * 3.1.1.2, intmeth: To: "BEL:\<07> NUL:\<00> DEL:\<7F>" <sip:...>). Anywhere
+ * else in a header line it is not: outside the quotes, unescaped inside them,
+ * after a '\' outside quotes, and in headers whose grammar has no quoted-string
+ * (Call-ID, where '"' and '\' are plain word bytes; an unknown header).
+ */
+static void test_nul_in_quoted_pair(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+#define QP_HEAD                                                                                    \
+	"OPTIONS sip:b@example.com SIP/2.0\r\n"                                                    \
+	"Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n"                                           \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"From: <sip:a@example.com>;tag=1\r\n"                                                      \
+	"CSeq: 1 OPTIONS\r\n"
+	static const char ok_to[] =
+	    QP_HEAD "Call-ID: qp1\r\n"
+		    "To: \"BEL:\\\a NUL:\\\0 DEL:\\\x7f\" <sip:b@example.com>\r\n"
+		    "Content-Length: 0\r\n\r\n";
+	must_parse_n(m, ok_to, sizeof(ok_to) - 1);
+	assert_int_equal(m->to.display.len, 20);
+	assert_memory_equal(m->buf + m->to.display.off, "BEL:\\\a NUL:\\\0 DEL:\\\x7f", 20);
+	assert_view(m, m->to.uri.host, "example.com");
+
+	/* folded, in a Contact parameter's quoted value, after an escaped '"' */
+	static const char ok_contact[] = QP_HEAD "Call-ID: qp2\r\n"
+						 "To: <sip:b@example.com>\r\n"
+						 "Contact: \"a\\\"\r\n \\\0\" <sip:c@example.com>"
+						 ";x=\"\\\0\"\r\n"
+						 "Content-Length: 0\r\n\r\n";
+	must_parse_n(m, ok_contact, sizeof(ok_contact) - 1);
+	assert_int_equal(m->ncontacts, 1);
+	assert_view(m, m->contacts[0].uri.host, "example.com");
+
+	static const char bare[] = QP_HEAD "Call-ID: qp3\r\n"
+					   "To: \"a\0\" <sip:b@example.com>\r\n"
+					   "Content-Length: 0\r\n\r\n";
+	expect_err_n(m, bare, sizeof(bare) - 1, NULL, SIP_ERR_HEADER_SYNTAX, SIP_HDR_TO, "NUL");
+
+	static const char unquoted[] = QP_HEAD "Call-ID: qp4\r\n"
+					       "To: a\\\0 <sip:b@example.com>\r\n"
+					       "Content-Length: 0\r\n\r\n";
+	expect_err_n(m, unquoted, sizeof(unquoted) - 1, NULL, SIP_ERR_HEADER_SYNTAX, SIP_HDR_TO,
+		     "NUL");
+
+	/* '\"' does not close the string, so the NUL after it is unescaped */
+	static const char after_esc[] = QP_HEAD "Call-ID: qp5\r\n"
+						"To: \"a\\\"\0\" <sip:b@example.com>\r\n"
+						"Content-Length: 0\r\n\r\n";
+	expect_err_n(m, after_esc, sizeof(after_esc) - 1, NULL, SIP_ERR_HEADER_SYNTAX, SIP_HDR_TO,
+		     "NUL");
+
+	/* a legal NUL does not hide a CR without LF later in the line */
+	static const char lone_cr[] = QP_HEAD "Call-ID: qp6\r\n"
+					      "To: \"\\\0\" <sip:b@example.com>;x=1\ry\r\n"
+					      "Content-Length: 0\r\n\r\n";
+	expect_err_n(m, lone_cr, sizeof(lone_cr) - 1, NULL, SIP_ERR_HEADER_SYNTAX, SIP_HDR_TO,
+		     "CR without LF");
+
+	/* nor in a tag or a branch, which are tokens, even written quoted */
+#define QP_PARAMS(branch, tag, call_id)                                                            \
+	"OPTIONS sip:b@example.com SIP/2.0\r\n"                                                    \
+	"Via: SIP/2.0/UDP 192.0.2.4;branch" branch "\r\n"                                          \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"From: <sip:a@example.com>;tag=" tag "\r\n"                                                \
+	"CSeq: 1 OPTIONS\r\nCall-ID: " call_id "\r\n"                                              \
+	"To: <sip:b@example.com>\r\nContent-Length: 0\r\n\r\n"
+	static const char tag[] = QP_PARAMS("=z9hG4bK1", "\"a\\\0b\"", "qp8");
+	expect_err_n(m, tag, sizeof(tag) - 1, NULL, SIP_ERR_BAD_VALUE, SIP_HDR_FROM, "From");
+	static const char branch[] = QP_PARAMS("=\"z9hG4bK\\\0\"", "1", "qp9");
+	expect_err_n(m, branch, sizeof(branch) - 1, NULL, SIP_ERR_BAD_VALUE, SIP_HDR_VIA, "Via");
+	/* and a branch without a value is no NUL (the check once read through a
+	 * NULL value: fuzz_sip's UBSan build) */
+	static const char bare_branch[] = QP_PARAMS("", "1", "qp10");
+	must_parse_n(m, bare_branch, sizeof(bare_branch) - 1);
+	assert_int_equal(m->vias[0].branch.len, 0);
+#undef QP_PARAMS
+
+	static const char callid[] = QP_HEAD "Call-ID: \"\\\0\"@x\r\n"
+					     "To: <sip:b@example.com>\r\n"
+					     "Content-Length: 0\r\n\r\n";
+	expect_err_n(m, callid, sizeof(callid) - 1, NULL, SIP_ERR_HEADER_SYNTAX, SIP_HDR_CALL_ID,
+		     "Call-ID");
+
+	static const char unknown[] = QP_HEAD "Call-ID: qp7\r\n"
+					      "To: <sip:b@example.com>\r\n"
+					      "X-Name: \"\\\0\" <sip:c@example.com>\r\n"
+					      "Content-Length: 0\r\n\r\n";
+	expect_err_n(m, unknown, sizeof(unknown) - 1, NULL, SIP_ERR_HEADER_SYNTAX, SIP_HDR_OTHER,
+		     "X-Name");
+#undef QP_HEAD
+}
+
 /* ---- sip_strerror ------------------------------------------------------- */
 
 /*
@@ -2368,6 +2503,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_cseq, teardown),
 	    cmocka_unit_test_teardown(test_via_fields, teardown),
 	    cmocka_unit_test_teardown(test_bad_vias, teardown),
+	    cmocka_unit_test_teardown(test_many_vias, teardown),
 	    cmocka_unit_test_teardown(test_too_many_values, teardown),
 	    cmocka_unit_test_teardown(test_max_forwards, teardown),
 	    cmocka_unit_test_teardown(test_content_length_and_type, teardown),
@@ -2383,6 +2519,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_duplicate_headers, teardown),
 	    cmocka_unit_test_teardown(test_missing_headers, teardown),
 	    cmocka_unit_test_teardown(test_nul_bytes, teardown),
+	    cmocka_unit_test_teardown(test_nul_in_quoted_pair, teardown),
 	    cmocka_unit_test_teardown(test_branch_and_tag_spellings, teardown),
 	    cmocka_unit_test_teardown(test_strerror, teardown),
 	    cmocka_unit_test_teardown(test_truncated_everywhere, teardown),

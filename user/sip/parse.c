@@ -774,8 +774,13 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 			}
 			break;
 		case 6:
-			if (LEX_TOK_IEQ(prm.name, 6, "branch"))
+			if (LEX_TOK_IEQ(prm.name, 6, "branch")) {
+				/* a token; quoted, no NUL (see sip_addr_scan's tag) */
+				if (prm.val && memchr(prm.val, '\0', prm.vlen))
+					return fail_hdr(ps, h, SIP_ERR_BAD_VALUE,
+							"NUL in the branch");
 				v->branch = val;
+			}
 			break;
 		case 8:
 			if (LEX_TOK_IEQ(prm.name, 8, "received"))
@@ -878,6 +883,43 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 		return fail_hdr(ps, h, SIP_ERR_TOO_MANY_VALUES,
 				"more Contact values than the limit");
 	return parse_addr_into(ps, h, &m->contacts[m->ncontacts++], p, e);
+}
+
+/* Headers whose values RFC 3261 (25.1) and its extensions write with
+ * quoted-string: name-addr display names, gen-value and auth-param values,
+ * warn-text. Only in these may a NUL appear, and only as the byte a
+ * quoted-pair escapes (RFC 4475 3.1.1.2). */
+#define QUOTED_STRING_HDRS                                                                         \
+	(SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) | SIP_HBIT(SIP_HDR_CONTACT) |               \
+	 SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_REFER_TO) |   \
+	 SIP_HBIT(SIP_HDR_REFERRED_BY) | SIP_HBIT(SIP_HDR_ACCEPT_CONTACT) |                        \
+	 SIP_HBIT(SIP_HDR_REJECT_CONTACT) | SIP_HBIT(SIP_HDR_VIA) |                                \
+	 SIP_HBIT(SIP_HDR_CONTENT_TYPE) | SIP_HBIT(SIP_HDR_ACCEPT) | SIP_HBIT(SIP_HDR_EVENT) |     \
+	 SIP_HBIT(SIP_HDR_SESSION_EXPIRES) | SIP_HBIT(SIP_HDR_MIN_SE) |                            \
+	 SIP_HBIT(SIP_HDR_RETRY_AFTER) | SIP_HBIT(SIP_HDR_WARNING) |                               \
+	 SIP_HBIT(SIP_HDR_AUTHORIZATION) | SIP_HBIT(SIP_HDR_PROXY_AUTHORIZATION) |                 \
+	 SIP_HBIT(SIP_HDR_WWW_AUTHENTICATE) | SIP_HBIT(SIP_HDR_PROXY_AUTHENTICATE))
+
+/*
+ * The first byte of the value [p, e) of a logical header line that it may not
+ * hold: a CR not followed by LF, or a NUL other than the byte a quoted-pair
+ * escapes inside a quoted-string (quoted-pair = "\" (%x00-09 / %x0B-0C /
+ * %x0E-7F)); NULL when there is none. e is the line's final CR or LF, so p[1]
+ * can be read. Slow: only for lines of a QUOTED_STRING_HDRS id holding a NUL.
+ */
+static const char *quoted_line_bad_byte(const char *p, const char *e)
+{
+	bool quoted = false;
+
+	for (; p < e; p++) {
+		if (*p == '\0' || (*p == '\r' && p[1] != '\n'))
+			return p;
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '\\' && quoted && p + 1 < e && p[1] != '\r' && p[1] != '\n')
+			p++; /* the escaped byte, a NUL included */
+	}
+	return NULL;
 }
 
 /* Headers that may appear once only (RFC 3261 7.3.1 and 20). */
@@ -1147,6 +1189,9 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 				      "header line longer than the limit");
 			break;
 		}
+		if (__builtin_expect(bad != NULL, 0) && *bad == '\0' &&
+		    (QUOTED_STRING_HDRS >> id & 1))
+			bad = quoted_line_bad_byte(colon + 1, eol);
 		if (__builtin_expect(bad != NULL, 0)) {
 			drop_value_error(ps, values);
 			rc = fail_hdr(ps, h, SIP_ERR_HEADER_SYNTAX,

@@ -379,6 +379,11 @@ int sip_addr_scan(struct sip_addr *a, const char *buf, const char *p, const char
 	}
 	while ((rc = lex_param_next(&p, end, &prm)) > 0) {
 		if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "tag")) {
+			/* a token (RFC 3261 25.1); quoted, as some write it, it may
+			 * not hold the NUL a quoted-pair allows: tags are compared
+			 * and kept as C strings further on */
+			if (memchr(prm.val, '\0', prm.vlen))
+				return -SIP_ERR_BAD_VALUE;
 			a->tag = lex_view(buf, prm.val, prm.val + prm.vlen);
 			a->has_tag = true;
 		}
