@@ -381,6 +381,10 @@ int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, 
 /* True when m is a request (even an invalid one) with Via, From, To, Call-ID and
  * CSeq lines present, so that a response can be formed; never for ACK. */
 bool sip_can_respond(const struct sip_msg *m);
+/* The status a request that failed to parse is answered with: 505 (Version Not
+ * Supported) for a SIP version other than 2.0, 400 for anything else (RFC
+ * 3261 21.5.6, 21.4.1; RFC 4475 3.1.2.16). */
+int sip_error_status(const struct sip_msg *m);
 /* Standard reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
 const char *sip_reason_phrase(int status);
 

@@ -109,11 +109,16 @@ for name in (b"Via:", b"Call-ID:", b"CSeq:", b"From:"):
     want = [l for l in lines if l.startswith(name)]
     assert want and all(w + b"\r\n" in out for w in want), name
 EOF' _ "$WORK" "$D/bye.sip"
-run r400 -r "$D/bad_version.sip"
+run r400 -r "$D/bad_cseq_overflow.sip"
 check "--respond to an invalid request: 400 with the reason and a To tag, exit 1" \
 	bash -c '[ "$(cat "$1/r400.rc")" = 1 ] &&
-		head -1 "$1/r400.out" | grep -q "^SIP/2.0 400 request line must end with SIP/2.0" &&
-		grep -q "^To: .*;tag=" "$1/r400.out" && grep -q "^Call-ID: ver-1" "$1/r400.out"' _ "$WORK"
+		head -1 "$1/r400.out" | grep -q "^SIP/2.0 400 CSeq: sequence number must be" &&
+		grep -q "^To: .*;tag=" "$1/r400.out"' _ "$WORK"
+run r505 -r "$D/bad_version.sip"
+check "--respond to a request of another SIP version: 505 (RFC 4475 3.1.2.16), exit 1" \
+	bash -c '[ "$(cat "$1/r505.rc")" = 1 ] &&
+		head -1 "$1/r505.out" | grep -q "^SIP/2.0 505 request line must end with SIP/2.0" &&
+		grep -q "^To: .*;tag=" "$1/r505.out" && grep -q "^Call-ID: ver-1" "$1/r505.out"' _ "$WORK"
 run rnone -r "$D/200_bye.sip"
 check "--respond to a response prints nothing, says why and exits 1" \
 	bash -c '[ "$(cat "$1/rnone.rc")" = 1 ] && [ ! -s "$1/rnone.out" ] &&
@@ -138,7 +143,7 @@ check "--stream JSON: a line of JSON per datagram, the same as each alone" \
 		done >"$1/alone.out"; cmp -s "$1/alone.out" "$1/sjson.out"' _ "$WORK" "$P" "$D"
 run sresp -s -r "$WORK/records"
 run sresp_back -s -c "$WORK/sresp.out"
-check "--stream --respond writes records that read back: 200, 400, 200 and an empty one" \
+check "--stream --respond writes records that read back: 200, 505, 200 and an empty one" \
 	bash -c '[ "$(cat "$1/sresp.rc")" = 1 ] && [ "$(cat "$1/sresp_back.rc")" = 1 ] &&
 		[ "$(grep -c "^SIP/2.0 " "$1/sresp.out")" = 3 ] &&
 		[ "$(sed -n 4p "$1/sresp_back.out")" = "invalid: too short to be a SIP message" ] &&

@@ -1164,7 +1164,7 @@ static const struct torture cases[] = {
      "should answer 400",
      M(trws_msg),
      false,
-     SIP_ERR_VERSION,
+     SIP_ERR_START_LINE,
      SIP_HDR_OTHER,
      {0}},
     {"escruri",

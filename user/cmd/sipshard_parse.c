@@ -219,7 +219,8 @@ static int handle(const char *buf, size_t len, const struct parse_opts *opt)
 	case MODE_RESPOND: {
 		int n = -EINVAL;
 		if (m.is_request && sip_can_respond(&m))
-			n = rc ? sip_respond(&m, 400, reason, "sipshard400", NULL, out, sizeof(out))
+			n = rc ? sip_respond(&m, sip_error_status(&m), reason, "sipshard400", NULL,
+					     out, sizeof(out))
 			       : sip_respond(&m, 200, NULL, "sipshard200", NULL, out, sizeof(out));
 		if (n < 0) {
 			fprintf(stderr, "sipshard-parse: no response can be formed (%s)\n",

@@ -1230,6 +1230,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "sent", s->sent);
 		JI(o, "sent_for_controller", s->sent_for_controller);
 		JI(o, "answered_400", s->answered_400);
+		JI(o, "answered_505", s->answered_505);
 		JI(o, "dialogs_installed", s->dialogs_installed);
 		JI(o, "dialogs_ended", s->dialogs_ended);
 		JI(o, "dialogs_expired", s->dialogs_expired);

@@ -406,9 +406,13 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	if (sip_parse(m, data, len, NULL) != 0) {
 		w->st.rx_bad++;
 		if (sip_can_respond(m)) {
+			int status = sip_error_status(m);
 			sip_strerror(m, why, sizeof(why));
-			w->st.answered_400++;
-			answer_here(w, m, 400, why, peer, peer_len);
+			if (status == 505)
+				w->st.answered_505++;
+			else
+				w->st.answered_400++;
+			answer_here(w, m, status, why, peer, peer_len);
 		} else {
 			w->st.dropped_unparsable++;
 		}

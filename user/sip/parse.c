@@ -559,11 +559,15 @@ static int parse_request_line(struct parser *ps, const char *p, const char *eol)
 		return fail(ps, SIP_ERR_URI, "Request-URI too long");
 	p++;
 	const char *v = sip_version(p, eol, &bad);
-	if (!v || v != eol)
-		return fail(ps,
-			    (bad || (eol - p >= 3 && lex_ieq(p, 3, "SIP", 3))) ? SIP_ERR_VERSION
-									       : SIP_ERR_START_LINE,
+	/* another version (SIP/3.0, SIP/2.00) is answered 505
+	 * (sip_error_status); SIP/2.0 with anything but digits after it (RFC
+	 * 4475 3.1.2.10: spaces) is a malformed line, 400 */
+	if (!v || v != eol) {
+		bool version = v ? lex_is((unsigned char)*v, LEX_DIGIT)
+				 : bad || (eol - p >= 3 && lex_ieq(p, 3, "SIP", 3));
+		return fail(ps, version ? SIP_ERR_VERSION : SIP_ERR_START_LINE,
 			    "request line must end with SIP/2.0");
+	}
 	return 0;
 }
 

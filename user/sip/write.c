@@ -248,6 +248,11 @@ const char *sip_reason_phrase(int status)
 	}
 }
 
+int sip_error_status(const struct sip_msg *m)
+{
+	return m->err == SIP_ERR_VERSION ? 505 : 400;
+}
+
 bool sip_can_respond(const struct sip_msg *m)
 {
 	return m->is_request && m->method.len > 0 && m->method_id != SIP_METHOD_ACK &&
