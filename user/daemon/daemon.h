@@ -129,8 +129,8 @@ struct ctl_batch {
 /* Per-worker counters, written by the worker only, read racily for stats. */
 struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
-	    sent, tx_no_buffer, answered_400, answered_505, answered_513, dropped_unparsable,
-	    dialogs_installed, dialogs_ended, dialogs_expired, txns_expired;
+	    sent, tx_no_buffer, answered_400, answered_505, dropped_unparsable, dialogs_installed,
+	    dialogs_ended, dialogs_expired, txns_expired;
 	uint64_t
 	    dialogs_session_expired; /* of dialogs_expired: no refresh in the session interval */
 	/* the in-dialog keep-alive (timers.dialog_keepalive_s): OPTIONS sent,

@@ -445,13 +445,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	bool in_dialog =
 	    m->is_request ? m->to.has_tag : !relay_branch_is_controller(m->buf, m->vias[0].branch);
 	if (!in_dialog || (m->is_request && (m->method_id == SIP_METHOD_CANCEL))) {
-		if (len > DMSG_DATA_MAX) {
-			if (m->is_request) {
-				w->st.answered_513++;
-				answer_here(w, m, 513, NULL, peer, peer_len);
-			}
-			return;
-		}
+		/* it fits a ring slot: receive buffers are DMSG_DATA_MAX bytes */
 		if (to_controller(w, m, data, len, peer, peer_len) != 0 && m->is_request &&
 		    m->method_id != SIP_METHOD_ACK)
 			answer_here(w, m, 503, NULL, peer, peer_len);
