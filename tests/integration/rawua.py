@@ -102,3 +102,54 @@ class Caller:
     def next_cseq(self):
         self.cseq += 1
         return self.cseq
+
+
+
+def hangup_callee(port, crossing, seconds):
+    """A callee that answers a call and hangs up at the caller's first INFO:
+    after answering it 200 (crossing False), or with its BYE sent first and
+    the INFO then answered 481, as if it crossed that BYE (crossing True).
+    Once its BYE is answered, answers 481 to anything and returns the methods
+    of those requests (a correct caller sends none)."""
+    s = udp(port)
+
+    def answer(msg, code, peer):
+        vias = "".join(l + "\r\n" for l in msg.split("\r\n") if l.startswith("Via:"))
+        s.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s;tag=callee1\r\nCall-ID: %s\r\n"
+                  "CSeq: %s\r\nContact: <sip:callee@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n"
+                  % (code, vias, header(msg, "From"), header(msg, "To").split(";tag=")[0],
+                     header(msg, "Call-ID"), header(msg, "CSeq"), port)).encode(), peer)
+
+    invite, bye_answered, after = None, False, []
+    end = time.time() + seconds
+    while time.time() < end:
+        if not select.select([s], [], [], 0.05)[0]:
+            continue
+        data, peer = s.recvfrom(65535)
+        msg = data.decode("latin-1")
+        method = msg.split(" ", 1)[0]
+        if msg.startswith("SIP/2.0 200") and "BYE" in header(msg, "CSeq"):
+            bye_answered = True
+        elif msg.startswith("SIP/2.0") or method == "ACK":
+            continue
+        elif bye_answered:
+            after.append(method)
+            answer(msg, "481 Call/Transaction Does Not Exist", peer)
+        elif method != "INFO" or not invite:
+            if method == "INVITE":
+                invite = msg
+            answer(msg, "200 OK", peer)
+        else:
+            if not crossing:
+                answer(msg, "200 OK", peer)
+            s.sendto(("BYE sip:load@%s:%d SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKhangup1\r\n"
+                      "Max-Forwards: 70\r\nFrom: %s;tag=callee1\r\nTo: %s\r\nCall-ID: %s\r\n"
+                      "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
+                      % (peer[0], peer[1], port, header(invite, "To"), header(invite, "From"),
+                         header(invite, "Call-ID"))).encode(), peer)
+            if crossing:
+                time.sleep(0.02)  # the INFO crossed that BYE
+                answer(msg, "481 Call/Transaction Does Not Exist", peer)
+            invite = None
+    return after
