@@ -876,9 +876,10 @@ static struct relay_result request_from_b(const char *method, unsigned cseq)
 	return res;
 }
 
-/* Leg B's answer to the request whose relayed copy had this branch and CSeq. */
-static struct relay_result answer_from_b(int status, const char *branch, unsigned cseq,
-					 const char *method)
+/* Leg B's answer, with a body (maybe empty), to the request whose relayed
+ * copy had this branch and CSeq. */
+static struct relay_result answer_from_b_body(int status, const char *branch, unsigned cseq,
+					      const char *method, const char *body)
 {
 	struct relay_result res;
 	int n = snprintf(resp_in, sizeof(resp_in),
@@ -889,11 +890,17 @@ static struct relay_result answer_from_b(int status, const char *branch, unsigne
 			 "Call-ID: callB@sipshard\r\n"
 			 "CSeq: %u %s\r\n"
 			 "Contact: <sip:bob@10.2.2.2:5080>\r\n"
-			 "Content-Length: 0\r\n\r\n",
-			 status, branch, b_tag, cseq, method);
+			 "Content-Length: %zu\r\n\r\n%s",
+			 status, branch, b_tag, cseq, method, strlen(body), body);
 	assert_int_equal(sip_parse(&m, resp_in, (size_t)n, NULL), 0);
 	relay_response(&rc, &m, out, sizeof(out), &res);
 	return res;
+}
+
+static struct relay_result answer_from_b(int status, const char *branch, unsigned cseq,
+					 const char *method)
+{
+	return answer_from_b_body(status, branch, cseq, method, "");
 }
 
 static void out_branch(char *branch, size_t cap)
@@ -1199,11 +1206,88 @@ static void test_ack_with_the_answer_makes_the_session_stable(void **state)
 	assert_int_equal(d->legs[SHARD_LEG_B].signaling_state, SIGNALING_STATE_STABLE);
 }
 
+static void assert_offer_answer(enum signaling_state a, enum signaling_state b, const char *when)
+{
+	const struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	if (d->legs[SHARD_LEG_A].signaling_state != a || d->legs[SHARD_LEG_B].signaling_state != b)
+		fail_msg("%s: leg A %s, leg B %s; expected %s and %s", when,
+			 signaling_state_name(d->legs[SHARD_LEG_A].signaling_state),
+			 signaling_state_name(d->legs[SHARD_LEG_B].signaling_state),
+			 signaling_state_name(a), signaling_state_name(b));
+}
+
+/* The caller's offer in the request that carries it, the relayed request out,
+ * its branch into branch. */
+static void offer_from_a(const char *method, unsigned cseq, char *branch, size_t cap)
+{
+	struct relay_result res = from_a(method, cseq, ""); /* with a body */
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	out_branch(branch, cap);
+}
+
+/*
+ * Offer/answer in a confirmed dialog (RFC 3264, RFC 6337) as the session
+ * model shows it: DESIGN.md promised it for re-INVITE, UPDATE and PRACK, and
+ * the worker tracked only the answer an ACK carries. An offer in a request
+ * leaves the sender's leg have-remote-offer and the other have-local-offer;
+ * the answer in its 2xx makes both stable; a retransmission of either changes
+ * nothing; a failure rejects the offer; an INFO's body is none of it.
+ */
+static void test_offer_answer_in_the_dialog(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	d->legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_STABLE;
+	d->legs[SHARD_LEG_B].signaling_state = SIGNALING_STATE_STABLE;
+	offer_from_a("INVITE", 2, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "re-INVITE with an offer");
+	res = from_a("INVITE", 2, ""); /* its retransmission */
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "the re-INVITE again");
+	res = answer_from_b_body(200, branch, bcseq, "INVITE", "v=0\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "2xx with the answer");
+	res = answer_from_b_body(200, branch, bcseq, "INVITE", "v=0\r\n"); /* retransmitted */
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "the 2xx again");
+	res = from_a("ACK", 2, "Content-Type: text/plain\r\n"); /* a body in the ACK: no offer */
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "ACK after the answer");
+
+	/* an UPDATE's offer refused: the session stays as it was */
+	offer_from_a("UPDATE", 3, branch, sizeof(branch));
+	res = answer_from_b(488, branch, out_m.cseq.num, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "UPDATE answered 488");
+
+	/* an INFO's body is no session description */
+	res = from_a("INFO", 4, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "INFO with a body");
+
+	/* a re-INVITE without an offer: the 2xx makes it, the ACK answers */
+	sent_from_a("INVITE", 5, 5, branch, sizeof(branch));
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "offerless re-INVITE");
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "INVITE", "v=0\r\n");
+	assert_offer_answer(SIGNALING_STATE_HAVE_LOCAL_OFFER, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			    "offer in the 2xx");
+	res = from_a("ACK", 5, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "answer in the ACK");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),

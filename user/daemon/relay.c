@@ -234,6 +234,33 @@ static bool is_session_refresh(uint8_t method)
 	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE;
 }
 
+/* Whether a body of this method (or of a final response to it) is an offer or
+ * an answer of the session model's offer/answer state (RFC 3264, RFC 6337):
+ * INVITE, UPDATE and PRACK, in a confirmed dialog. The early dialog's are the
+ * controller's (its install at the 2xx sets both legs' states); an INFO's or
+ * MESSAGE's body is no session description. */
+static bool carries_session(const struct shard_dialog *d, uint8_t method)
+{
+	return d->state == SHARD_DLG_CONFIRMED &&
+	       (is_session_refresh(method) || method == SIP_METHOD_PRACK);
+}
+
+/* The first final response m to a request that carries_session, from leg
+ * resp to leg back: its body is the answer to the request's offer, or the
+ * offer of a request that had none (its ACK answers it); a failure rejects
+ * an offer the request made (RFC 3264 5: the session stays as it was). */
+static void final_offer_answer(const struct sip_msg *m, struct sip_session *resp,
+			       struct sip_session *back)
+{
+	if (m->status < 300 && m->body.len) {
+		session_sdp_from_peer(resp, back);
+	} else if (m->status >= 300 && resp->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER &&
+		   back->signaling_state == SIGNALING_STATE_HAVE_REMOTE_OFFER) {
+		resp->signaling_state = SIGNALING_STATE_STABLE;
+		back->signaling_state = SIGNALING_STATE_STABLE;
+	}
+}
+
 /* Writes the request for leg `to` into out. Its new header values are put
  * one after another into one scratch buffer with wbuf rather than snprintf:
  * this runs for every relayed request. */
@@ -570,6 +597,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		answer(rc, m, 513, NULL, out, cap, res);
 		return;
 	}
+	/* an offer or answer in the request (RFC 3264; not its retransmission) */
+	if (fresh && m->body.len && carries_session(d, m->method_id))
+		session_sdp_from_peer(src, dst);
 	/* a target refresh replaces the sender's remote target, once relayed */
 	if (fresh && is_target_refresh(m->method_id) && m->ncontacts) {
 		const struct sip_uri *u = &m->contacts[0].uri;
@@ -677,6 +707,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		shard_session_timer_start(d, rc->now_ms, interval);
 		res->session_refreshed = d;
 	}
+	if (m->status >= 200 && !t->final_class && carries_session(d, t->method_id))
+		final_offer_answer(m, resp_leg, back);
 	if (m->status >= 200) {
 		/* a BYE challenged (401, 407) is sent again with credentials
 		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */
