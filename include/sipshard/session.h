@@ -149,6 +149,18 @@ static inline void session_sdp_from_peer(struct sip_session *x, struct sip_sessi
 	}
 }
 
+/* The offer leg x had from us (have-local-offer), leg y's from its peer,
+ * refused by x's peer (a failure to the request that made it, RFC 3264 5):
+ * the session stays as it was. */
+static inline void session_offer_rejected(struct sip_session *x, struct sip_session *y)
+{
+	if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER &&
+	    y->signaling_state == SIGNALING_STATE_HAVE_REMOTE_OFFER) {
+		x->signaling_state = SIGNALING_STATE_STABLE;
+		y->signaling_state = SIGNALING_STATE_STABLE;
+	}
+}
+
 const char *session_state_name(enum session_state s);
 const char *signaling_state_name(enum signaling_state s);
 

@@ -324,28 +324,24 @@ static void test_invalid_requests_get_400(void **state)
 
 	/* another SIP version: 505 (RFC 3261 21.5.6, RFC 4475 3.1.2.16), not 400;
 	 * SIP/2.0 with spaces after it is a malformed line (3.1.2.10): 400 */
-	static const char other_version[] = "OPTIONS sip:bob@biloxi.example.com SIP/7.0\r\n"
-					    "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK6\r\n"
-					    "Max-Forwards: 70\r\n"
-					    "From: <sip:a@example.com>;tag=1\r\n"
-					    "To: <sip:bob@biloxi.example.com>\r\n"
-					    "Call-ID: ver7\r\n"
-					    "CSeq: 6 OPTIONS\r\n"
-					    "\r\n";
+#define VERSION_REQ(version, call_id)                                                              \
+	"OPTIONS sip:bob@biloxi.example.com " version "\r\n"                                       \
+	"Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK6\r\n"                                           \
+	"Max-Forwards: 70\r\n"                                                                     \
+	"From: <sip:a@example.com>;tag=1\r\n"                                                      \
+	"To: <sip:bob@biloxi.example.com>\r\n"                                                     \
+	"Call-ID: " call_id "\r\n"                                                                 \
+	"CSeq: 6 OPTIONS\r\n"                                                                      \
+	"\r\n"
+	static const char other_version[] = VERSION_REQ("SIP/7.0", "ver7");
 	parse_req(&f->req, other_version, sizeof(other_version) - 1, -SIP_ERR_VERSION);
 	assert_true(sip_can_respond(&f->req));
 	assert_int_equal(sip_error_status(&f->req), 505);
 	respond_and_check(f, 505, NULL, "e0", NULL);
-	static const char trailing_sp[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0  \r\n"
-					  "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK6\r\n"
-					  "Max-Forwards: 70\r\n"
-					  "From: <sip:a@example.com>;tag=1\r\n"
-					  "To: <sip:bob@biloxi.example.com>\r\n"
-					  "Call-ID: ver8\r\n"
-					  "CSeq: 6 OPTIONS\r\n"
-					  "\r\n";
+	static const char trailing_sp[] = VERSION_REQ("SIP/2.0  ", "ver8");
 	parse_req(&f->req, trailing_sp, sizeof(trailing_sp) - 1, -SIP_ERR_START_LINE);
 	assert_int_equal(sip_error_status(&f->req), 400);
+#undef VERSION_REQ
 
 	static const char no_max_forwards[] = "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
 					      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK8\r\n"

@@ -927,6 +927,12 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	leg_b_target(lb, m, b, dst, dstlen);
 }
 
+/* A provisional sent reliably (RFC 3262 3): with RSeq and Require: 100rel. */
+static bool is_reliable_provisional(const struct sip_msg *r)
+{
+	return r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel");
+}
+
 /* The callee's side from its 1xx (early) or 2xx (confirmed). */
 static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			      const struct sockaddr *src, socklen_t srclen, bool confirmed)
@@ -946,7 +952,7 @@ static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 	 * comes while the callee's own offer (an earlier reliable 18x) waits
 	 * for the caller's answer in a PRACK. An unreliable 18x's body is a
 	 * preview, no answer (RFC 6337 3.1.1). */
-	bool reliable = confirmed || (r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel"));
+	bool reliable = confirmed || is_reliable_provisional(r);
 	if (r->body.len && reliable &&
 	    (lb->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
 	     lb->signaling_state == SIGNALING_STATE_INITIAL))
@@ -1940,8 +1946,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		}
 		k->b_rang = true;
-		if (r->to.has_tag && k->installed && !same_callee(k, r) && r->rseq &&
-		    sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel")) {
+		if (r->to.has_tag && k->installed && !same_callee(k, r) &&
+		    is_reliable_provisional(r)) {
 			/* a reliable provisional of another fork: the caller's one
 			 * early dialog (and RSeq space) is the first fork's, where it
 			 * would look like a retransmission and its PRACK would go to

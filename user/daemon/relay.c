@@ -252,13 +252,10 @@ static bool carries_session(const struct shard_dialog *d, uint8_t method)
 static void final_offer_answer(const struct sip_msg *m, struct sip_session *resp,
 			       struct sip_session *back)
 {
-	if (m->status < 300 && m->body.len) {
+	if (m->status < 300 && m->body.len)
 		session_sdp_from_peer(resp, back);
-	} else if (m->status >= 300 && resp->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER &&
-		   back->signaling_state == SIGNALING_STATE_HAVE_REMOTE_OFFER) {
-		resp->signaling_state = SIGNALING_STATE_STABLE;
-		back->signaling_state = SIGNALING_STATE_STABLE;
-	}
+	else if (m->status >= 300)
+		session_offer_rejected(resp, back);
 }
 
 /* Writes the request for leg `to` into out. Its new header values are put

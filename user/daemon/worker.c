@@ -395,9 +395,11 @@ static void wake_handed(struct worker *w)
 	w->handed_to = 0;
 }
 
-/* handed: another worker passed it on (it is not passed on again). */
+/* placed: known to be on the worker that owns its Call-ID (another worker
+ * passed it on, or the userspace scanner found that Call-ID here), so the
+ * parsed Call-ID need not be looked up again. */
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
-		       const struct sockaddr *peer, socklen_t peer_len, bool handed)
+		       const struct sockaddr *peer, socklen_t peer_len, bool placed)
 {
 	struct sip_msg *m = &w->msg;
 	struct relay_result res;
@@ -422,15 +424,13 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	 * STEER_SCAN_MAX bytes and does not follow a folded Call-ID, which the
 	 * parser does: a datagram it could not place is passed on here, by the
 	 * Call-ID the parser found, or the owner's dialog would get 481. */
-	if (w->d->nworkers > 1) {
+	if (!placed && w->d->nworkers > 1) {
 		unsigned owner = w->d->bucket_owner[shard_bucket_of(
 		    shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))];
 		if (owner != w->id) {
 			w->st.rx_foreign++;
-			if (!handed) {
-				hand_to(w, owner, data, len, peer, peer_len);
-				return;
-			}
+			hand_to(w, owner, data, len, peer, peer_len);
+			return;
 		}
 	}
 	if (!m->is_request && shard_keepalive_branch(m->buf, m->vias[0].branch)) {
@@ -488,21 +488,26 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 }
 
 /* Without BPF steering, a datagram may land on a worker that does not own its
- * Call-ID: pass it to the owner (invariant 6). */
+ * Call-ID: pass it to the owner (invariant 6). *placed: the scanner found the
+ * Call-ID and this worker owns it (the scanner never names a Call-ID other
+ * than the parser's: fuzz_sip checks it). */
 static bool handed_off(struct worker *w, const char *data, uint32_t len,
-		       const struct sockaddr *peer, socklen_t peer_len)
+		       const struct sockaddr *peer, socklen_t peer_len, bool *placed)
 {
 	struct daemon *d = w->d;
 	int found;
 
+	*placed = false;
 	if (d->bpf_steering || d->nworkers == 1)
 		return false;
 	unsigned bucket = steer_bucket_of_datagram(data, len, &found);
 	if (!found)
 		return false;
 	unsigned owner = d->bucket_owner[bucket];
-	if (owner == w->id)
+	if (owner == w->id) {
+		*placed = true;
 		return false;
+	}
 	w->st.rx_foreign++;
 	hand_to(w, owner, data, len, peer, peer_len);
 	return true;
@@ -568,9 +573,10 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	 * push would find no dialog. One atomic load when the ring is empty. */
 	drain_commands(w);
 	w->st.rx++;
-	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len))
+	bool placed;
+	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, &placed))
 		return;
-	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, false);
+	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, placed);
 }
 
 static void on_handoff(void *arg, unsigned from, const void *hdr, const void *payload)
