@@ -73,20 +73,22 @@ class Caller:
         self.from_tag = "caller%d" % random.randrange(1 << 30)
         self.to = None
 
-    def request(self, method, cseq, call_id_line=None, via_port=None):
+    def request(self, method, cseq, call_id_line=None, via_port=None, sdp=""):
         return ("%s sip:callee@127.0.0.1:%d SIP/2.0\r\n"
                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%d\r\n"
                 "From: <sip:caller@127.0.0.1:%d>;tag=%s\r\nTo: %s\r\n%sCSeq: %d %s\r\n"
                 "Contact: <sip:caller@127.0.0.1:%d>\r\nMax-Forwards: 70\r\n"
-                "Content-Length: 0\r\n\r\n"
+                "%sContent-Length: %d\r\n\r\n%s"
                 % (method, self.dport, via_port or self.port, method.lower(),
                    random.randrange(1 << 30), self.port, self.from_tag,
                    self.to or "<sip:callee@127.0.0.1:%d>" % self.dport,
-                   call_id_line or "Call-ID: %s\r\n" % self.call_id, cseq, method, self.port))
+                   call_id_line or "Call-ID: %s\r\n" % self.call_id, cseq, method, self.port,
+                   "Content-Type: application/sdp\r\n" if sdp else "", len(sdp), sdp))
 
-    def call(self, callee):
-        """INVITE until a final, ACK a 2xx; returns the final status (0: none in 4 s)."""
-        self.sock.sendto(self.request("INVITE", 1).encode(), ("127.0.0.1", self.dport))
+    def call(self, callee, sdp=""):
+        """INVITE (with sdp as its body) until a final, ACK a 2xx; returns the
+        final status (0: none in 4 s)."""
+        self.sock.sendto(self.request("INVITE", 1, sdp=sdp).encode(), ("127.0.0.1", self.dport))
         end = time.time() + 4
         while time.time() < end:
             callee.pump(0.05)

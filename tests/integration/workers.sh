@@ -20,6 +20,30 @@ write_config "$WORK/main.json"
 start_daemon big "$WORK/main.json"
 run_flow big "an INVITE of 3.9 KB is answered and its call completes" \
 	uac_big_sdp_info_bye.xml uas_info_bye.xml 1
+# Leg B's copy of an INVITE had 4096 bytes of room: this 7.6 KB one (video
+# and ICE candidates) was answered 513.
+out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller
+dport, bport, aport = map(int, sys.argv[1:])
+callee, caller = Callee(bport), Caller(aport, dport)
+sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+sdp += "m=video 40000 RTP/AVP 96\r\n"
+i = 0
+while len(sdp) < 7300:
+    sdp += "a=candidate:%d 1 UDP 2130706431 192.0.2.%d %d typ host\r\n" % (i, i % 250 + 1, 40000 + 2 * i)
+    i += 1
+size = len(caller.request("INVITE", 1, sdp=sdp))
+final = caller.call(callee, sdp)
+got = [m for m in callee.got if m.startswith("INVITE ")]
+whole = len(got) == 1 and got[0].endswith("\r\n\r\n" + sdp)
+print("size %d final %d whole %s" % (size // 100, final, whole))
+PY
+)
+echo "# $out"
+check "big: an INVITE of 7.6 KB reaches the callee whole and is answered 200" \
+	test "$out" = "size 76 final 200 whole True"
 python3 - "$D_PORT" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -29,8 +29,11 @@
 
 enum { MAX_SENT = 32, DIALOGS = 16 };
 
+/* room for the largest datagram a worker takes (8192 bytes) */
+enum { DATAGRAM_ROOM = 8200 };
+
 struct sent {
-	char buf[4096];
+	char buf[DATAGRAM_ROOM];
 	size_t len;
 	struct sockaddr_in to;
 	bool after_install; /* through send_after_install */
@@ -57,7 +60,7 @@ static void note_event(char e)
 	events[nevents] = '\0';
 }
 static struct sip_msg m, out;
-static char in[4096];
+static char in[DATAGRAM_ROOM];
 static struct sockaddr_in alice, bob;
 
 /* The start of each small configuration below: a listen address and
@@ -428,6 +431,59 @@ static void test_invite_reaches_bob_with_a_salted_branch(void **state)
 	/* topology hidden: nothing of alice's Call-ID or address goes to bob */
 	assert_null(memmem(sent[inv].buf, sent[inv].len, "a1@10.1.1.1", 11));
 	assert_null(memmem(sent[inv].buf, sent[inv].len, "10.1.1.1", 8));
+}
+
+/* An INVITE from alice of exactly len bytes: short headers (Call-ID, tag and
+ * branch ending in call, a digit), the rest SDP. */
+static void invite_of_size(size_t len, char call)
+{
+	static const char head[] = "INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKbig0\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "From: <sip:a@10.1.1.1>;tag=t0\r\n"
+				   "To: <sip:+15551234@127.0.0.1>\r\n"
+				   "Call-ID: c0\r\n"
+				   "CSeq: 1 INVITE\r\n"
+				   "Content-Type: application/sdp\r\n"
+				   "Content-Length: 0000\r\n\r\n";
+	size_t hlen = sizeof(head) - 1, body = len - hlen;
+	assert_true(len > hlen && len <= sizeof(in) && body <= 9999);
+	memcpy(in, head, hlen);
+	char digits[5];
+	snprintf(digits, sizeof(digits), "%04zu", body);
+	memcpy(strstr(in, "Length: ") + 8, digits, 4);
+	strstr(in, "big0")[3] = call;
+	strstr(in, "tag=t0")[5] = call;
+	strstr(in, "ID: c0")[5] = call;
+	for (size_t i = 0; i < body; i++) /* lines of 64 bytes, as an SDP's */
+		in[hlen + i] = i % 64 == 63 ? '\n' : (i % 64 == 62 ? '\r' : 'a');
+	assert_int_equal(sip_parse(&m, in, len, NULL), 0);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&alice, sizeof(alice), alice_now);
+}
+
+/* An INVITE of 7 KB (a WebRTC gateway's offer: ICE candidates, video) was
+ * answered 513: leg B's copy had 4096 bytes of room. Every INVITE a worker
+ * takes (up to 8192 bytes) now goes to leg B when its copy fits; the copy of
+ * an 8192-byte INVITE with short Call-ID, tag and branch does not (leg B's
+ * are longer), and is answered 513 and counted. */
+static void test_large_invite_reaches_bob_and_an_oversized_copy_gets_513(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_of_size(7000, '1');
+	unsigned inv = invite_to_bob();
+	const struct sip_msg *i = sent_msg(inv);
+	assert_int_equal(i->content_length, 7000 - (strstr(in, "\r\n\r\n") + 4 - in));
+	assert_memory_equal(sent[inv].buf + i->body.off, strstr(in, "\r\n\r\n") + 4, i->body.len);
+
+	nsent = 0;
+	invite_of_size(8192, '2');
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent_msg(0)->status, 513);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_too_large, 1);
+	assert_int_equal(st.rejected_capacity, 0);
+	assert_int_equal(st.calls_active, 1); /* the first call only: no record held */
 }
 
 /* Found by fuzz_controller: the final's retransmission was ACKed with an ACK
@@ -3793,6 +3849,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_waits_for_the_next_retransmission,
 					    setup_ordered, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_large_invite_reaches_bob_and_an_oversized_copy_gets_513, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_too_large_for_the_ring_goes_at_once,
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_to_b_is_retransmitted, setup, teardown),

@@ -53,7 +53,10 @@
 #include "sipshard/hash.h"
 #include "steer/steer.h"
 
-#define CTL_INVITE_MAX	  4096
+/* Leg B's INVITE as sent: as large as any datagram a worker receives
+ * (DMSG_DATA_MAX), so that an INVITE a WebRTC gateway fills with ICE
+ * candidates and video codecs (4-8 KiB) is not refused 513 by its copy. */
+#define CTL_INVITE_MAX	  8192
 #define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
 #define CTL_ID_MAX	  128
 #define CTL_TAG_MAX	  64
@@ -168,7 +171,7 @@ struct slot_pool {
  * records from CTL_FILE_HDR on. Records refer to each other by index only.
  */
 #define CTL_FILE_MAGIC	 UINT32_C(0x55544553) /* "SETU" in the file */
-#define CTL_FILE_VERSION 3		      /* 2: failover fields, 3: auth_tries */
+#define CTL_FILE_VERSION 4 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE */
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -1619,7 +1622,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
 	if (hl < 0 || n < 0) {
 		call_free(c, k);
-		c->st.rejected_capacity++;
+		c->st.rejected_too_large++;
 		answer_stateless(c, shard, m, 513, NULL, src, srclen);
 		return;
 	}
@@ -2952,7 +2955,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 
 /* The free records' memory back to the system: the file stays in run_dir
  * after the process, and a daemon stopped for good would otherwise keep the
- * whole pool (253 MiB by default) in tmpfs until the next boot. The records
+ * whole pool (318 MiB by default) in tmpfs until the next boot. The records
  * in use stay for the next run. */
 static void release_free_records(struct ctl *c)
 {

@@ -68,6 +68,9 @@ struct ctl_stats {
 	uint64_t rejected_acl, rejected_rate, rejected_limit, rejected_no_route, rejected_capacity,
 	    rejected_loop, rejected_draining;
 	uint64_t rejected_session_too_brief; /* 422: a session interval below timers.min_se_s */
+	/* 513: leg B's INVITE (or the caller's Via, From, To, Call-ID and CSeq
+	 * lines kept for its responses) would not fit its record */
+	uint64_t rejected_too_large;
 	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
 	    invite_retrans;
 	uint64_t calls_active, dialogs_ended, cdrs;

@@ -1310,6 +1310,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_draining", cs.rejected_draining);
 	JI(c, "rejected_loop", cs.rejected_loop);
 	JI(c, "rejected_session_too_brief", cs.rejected_session_too_brief);
+	JI(c, "rejected_too_large", cs.rejected_too_large);
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "invite_retrans", cs.invite_retrans);
