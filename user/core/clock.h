@@ -23,4 +23,12 @@ static inline uint64_t clock_earlier(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* Milliseconds from then to now, 0 when then is later: a time another
+ * thread took after the reader took now (a worker's last activity read by
+ * the controller) is not a negative age. */
+static inline uint64_t clock_since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
 #endif

@@ -283,6 +283,10 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 			uint64_t now_ms);
 void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,
 		      const void *payload, uint64_t now_ms);
+/* A dialog record as the operator sees it (leg A is the caller's side), at
+ * now_ms of the controller's clock: the worker may have touched the record
+ * after that moment, so ages are never negative. */
+json_t *dialogs_dialog_json(unsigned worker, const struct shard_dialog *dl, uint64_t now_ms);
 /* A worker's DMSG_SENT_FINAL. */
 void dialogs_on_final(struct daemon *d, unsigned worker, const struct dmsg_hdr *h);
 /* Each turn of the controller loop: lists the dialogs once more for a command

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "net/udp.h"
@@ -69,8 +70,7 @@ static json_t *leg_json(const struct sip_session *s)
 			 offer_json(&s->offer), "answer", offer_json(&s->answer));
 }
 
-/* A dialog record as the operator sees it: leg A is the caller's side. */
-static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint64_t now_ms)
+json_t *dialogs_dialog_json(unsigned worker, const struct shard_dialog *dl, uint64_t now_ms)
 {
 	json_t *requests = json_object();
 
@@ -98,13 +98,13 @@ static json_t *dialog_json(unsigned worker, const struct shard_dialog *dl, uint6
 	uint64_t session = shard_session_deadline(dl);
 	json_t *session_left = json_null();
 	if (session)
-		session_left = json_integer(session > now_ms ? (json_int_t)(session - now_ms) : 0);
+		session_left = json_integer((json_int_t)clock_since(session, now_ms));
 	return json_pack(
 	    "{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "worker", (json_int_t)worker,
 	    "state", dl->state == SHARD_DLG_CONFIRMED ? "confirmed" : "early", "age_ms",
-	    (json_int_t)(now_ms - dl->created_ms), "idle_ms",
-	    (json_int_t)(now_ms - dl->last_activity_ms), "session_expires_in_ms", session_left,
-	    "requests", requests, "last_sent", sent, "transfer", transfer, "caller",
+	    (json_int_t)clock_since(now_ms, dl->created_ms), "idle_ms",
+	    (json_int_t)clock_since(now_ms, dl->last_activity_ms), "session_expires_in_ms",
+	    session_left, "requests", requests, "last_sent", sent, "transfer", transfer, "caller",
 	    leg_json(&dl->legs[SHARD_LEG_A]), "callee", leg_json(&dl->legs[SHARD_LEG_B]));
 }
 
@@ -364,7 +364,7 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 			p->status =
 			    (!p->status || p->status == dl->sent_status) ? dl->sent_status : -1;
 		}
-		json_t *o = dialog_json(worker, dl, now_ms);
+		json_t *o = dialogs_dialog_json(worker, dl, now_ms);
 		if (o)
 			json_array_append_new(p->dialogs, o);
 		return;

@@ -617,7 +617,7 @@ void shard_session_timer_start(struct shard_dialog *d, uint64_t now_ms, uint32_t
 	}
 	uint32_t early = interval_s / 3 < 32 ? interval_s / 3 : 32;
 	/* whole seconds after the record's creation, rounded up: never early */
-	uint64_t since = now_ms > d->created_ms ? (now_ms - d->created_ms + 999) / 1000 : 0;
+	uint64_t since = (clock_since(now_ms, d->created_ms) + 999) / 1000;
 	uint64_t at = since + (interval_s - early);
 	d->session_expires_at_s = at > UINT32_MAX ? UINT32_MAX : (uint32_t)at;
 }

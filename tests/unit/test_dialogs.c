@@ -1,0 +1,68 @@
+/*
+ * test_dialogs.c - a dialog record as sipshardctl dialogs shows it
+ * (dialogs_dialog_json): its ages from the controller's clock. The commands
+ * themselves run against a daemon in tests/integration/dialogs.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "daemon/daemon.h"
+
+static json_int_t member(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static void test_ages_from_the_controller_clock(void **state)
+{
+	struct shard_dialog d;
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.state = SHARD_DLG_CONFIRMED;
+	d.created_ms = 10000;
+	d.last_activity_ms = 15000;
+	json_t *o = dialogs_dialog_json(1, &d, 17500);
+	assert_non_null(o);
+	assert_int_equal(member(o, "worker"), 1);
+	assert_int_equal(member(o, "age_ms"), 7500);
+	assert_int_equal(member(o, "idle_ms"), 2500);
+	assert_true(json_is_null(json_object_get(o, "session_expires_in_ms")));
+	json_decref(o);
+}
+
+/* The controller takes its clock at the start of its pass; a worker that
+ * relayed a request after that moment gave the record a later activity
+ * time, and the listing showed idle_ms -3 (an unsigned difference printed
+ * as a signed one). */
+static void test_activity_after_the_controller_clock_is_idle_0(void **state)
+{
+	struct shard_dialog d;
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.state = SHARD_DLG_EARLY;
+	d.created_ms = 20003;
+	d.last_activity_ms = 20003;
+	json_t *o = dialogs_dialog_json(0, &d, 20000);
+	assert_non_null(o);
+	assert_int_equal(member(o, "age_ms"), 0);
+	assert_int_equal(member(o, "idle_ms"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "early");
+	json_decref(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ages_from_the_controller_clock),
+	    cmocka_unit_test(test_activity_after_the_controller_clock_is_idle_0),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
