@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "ctl/config.h"
+#include "sipshard/sip.h"
 
 /* Large structs: static, so that tests do not grow the stack by 100 KiB. */
 static struct config cfg, cfg2;
@@ -584,8 +585,8 @@ static const struct bad bad_cases[] = {
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"down_s\": -1}]}",
      "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"prefix\": \"00 44\"}}]}",
-     "routes[0].rewrite.prefix: expected the start of a Request-URI user (no spaces, '@', ':', "
-     "'<', '>' or '\"'), got \"00 44\""},
+     "routes[0].rewrite.prefix: expected the start of a Request-URI user: letters, digits, "
+     "-_.!~*'()&=+$,;?/ and %XX escapes (RFC 3261 25.1; '#' is %23), got \"00 44\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"strip\": 65}}]}",
      "routes[0].rewrite.strip: expected an integer from 0 to 64, got 65"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"add\": \"1\"}}]}",
@@ -668,8 +669,8 @@ static const struct bad bad_cases[] = {
     {"{\"routes\": [{\"name\": \"\", \"target\": \"10.0.0.1:1\"}]}",
      "routes[0].name: must not be empty"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": \"a b\"}}]}",
-     "routes[0].match.user_prefix: expected the start of a Request-URI user (no spaces, '@', "
-     "':', '<', '>' or '\"'), got \"a b\""},
+     "routes[0].match.user_prefix: expected the start of a Request-URI user: letters, "
+     "digits, -_.!~*'()&=+$,;?/ and %XX escapes (RFC 3261 25.1; '#' is %23), got \"a b\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"domain\": \"-bad.example\"}}]}",
      "routes[0].match.domain: expected a host name or IP address such as \"example.com\", got "
      "\"-bad.example\""},
@@ -1019,6 +1020,62 @@ static void test_management_socket_only(void **state)
 	rmdir(dir);
 }
 
+/* user_prefix and rewrite.prefix are pieces of a Request-URI user (RFC 3261
+ * 25.1: unreserved, user-unreserved and %HH escapes). A rewrite.prefix
+ * outside that grammar makes every leg B INVITE of the route malformed (a
+ * strict callee, sipshard itself included, refuses it), and a user_prefix
+ * outside it can never match a Request-URI that parses: both are load errors
+ * that name the key. A user_prefix may end inside an escape ("%2" matches
+ * "%2B..." and "%23..."); a rewrite prefix is sent, so its escapes are whole. */
+static void test_user_parts_are_uri_users(void **state)
+{
+	static const char *const good[] = {"0", "+44", "*31%23", "%2B", "a-b_c.!~*'()&=+$,;?/"};
+	static const struct {
+		const char *key, *value, *why;
+	} bad[] = {
+	    {"rewrite", "#31#", "routes[0].rewrite.prefix: expected the start of a Request-URI "
+				"user: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes (RFC "
+				"3261 25.1; '#' is %23), got \"#31#\""},
+	    {"rewrite", "00%", "routes[0].rewrite.prefix: "},
+	    {"rewrite", "%2", "routes[0].rewrite.prefix: "},
+	    {"rewrite", "%G1", "routes[0].rewrite.prefix: "},
+	    {"rewrite", "[1]", "routes[0].rewrite.prefix: "},
+	    {"match", "#", "routes[0].match.user_prefix: "},
+	    {"match", "9%2G", "routes[0].match.user_prefix: "},
+	    {"match", "a\\\\b", "routes[0].match.user_prefix: "},
+	};
+	char doc[256], uri[128];
+	struct sip_uri u;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(doc, sizeof(doc),
+			 "{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": "
+			 "\"%s\"}, \"rewrite\": {\"prefix\": \"%s\"}}]}",
+			 good[i], good[i]);
+		load(&cfg, doc);
+		/* what leg B's Request-URI would be: it must parse */
+		snprintf(uri, sizeof(uri), "sip:%s0044@example.com", cfg.routes[0].rewrite_prefix);
+		memset(&u, 0, sizeof(u));
+		if (sip_parse_uri(&u, uri, 0, (uint16_t)strlen(uri)) != 0)
+			fail_msg("%s: not a SIP URI", uri);
+	}
+	/* a user_prefix may stop inside an escape */
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": "
+		   "\"*31%2\"}}]}");
+	assert_string_equal(cfg.routes[0].user_prefix, "*31%2");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bool rw = !strcmp(bad[i].key, "rewrite");
+		snprintf(doc, sizeof(doc),
+			 "{\"routes\": [{\"target\": \"10.0.0.1:1\", \"%s\": {\"%s\": \"%s\"}}]}",
+			 bad[i].key, rw ? "prefix" : "user_prefix", bad[i].value);
+		if (config_load_string(&cfg, doc, err, sizeof(err)) != -EINVAL)
+			fail_msg("%s: accepted", doc);
+		if (strncmp(err, bad[i].why, strlen(bad[i].why)) != 0)
+			fail_msg("%s:\n got      %s\n expected %s", doc, err, bad[i].why);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1041,6 +1098,7 @@ int main(void)
 	    cmocka_unit_test(test_short_error_buffer),
 	    cmocka_unit_test(test_cidr_helpers),
 	    cmocka_unit_test(test_restart_keys),
+	    cmocka_unit_test(test_user_parts_are_uri_users),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

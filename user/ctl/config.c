@@ -736,21 +736,40 @@ static int acl_member(struct cfg_parse *p, const char *path, const char *k, json
 	return -ENOENT;
 }
 
-/* A piece of a Request-URI's user part: printable, no space, '@', ':', '<',
- * '>' or '"'. */
-static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
+/* A byte a Request-URI user may hold as it is (RFC 3261 25.1: unreserved,
+ * user-unreserved); any other is written as a %HH escape. */
+static bool is_user_char(unsigned char ch)
+{
+	return isalnum(ch) || (ch && strchr("-_.!~*'()&=+$,;?/", ch));
+}
+
+/* A piece of a Request-URI's user part (RFC 3261 25.1), for a match
+ * (user_prefix) or to be sent (rewrite.prefix). Anything else would make
+ * leg B's Request-URI malformed, or a prefix that no Request-URI that parses
+ * can start with: '#' is %23 on the wire. A prefix to match may end inside an
+ * escape ("%2" for "%2B..." and "%23..."); one to send must not
+ * (whole_escapes), since the called number's digits would complete it. */
+static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
+			 bool whole_escapes)
 {
 	char b[80];
 	int rc = get_str(p, path, v, out, cap);
 	if (rc)
 		return rc;
-	for (const char *q = out; *q; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '@' ||
-		    *q == ':' || *q == '<' || *q == '>' || *q == '"')
-			return fail(p, path,
-				    "expected the start of a Request-URI user (no spaces, "
-				    "'@', ':', '<', '>' or '\"'), got \"%s\"",
-				    shown(out, b, sizeof(b)));
+	for (const unsigned char *q = (const unsigned char *)out; *q; q++) {
+		if (is_user_char(*q))
+			continue;
+		if (*q == '%' && ((isxdigit(q[1]) && isxdigit(q[2])) ||
+				  (!whole_escapes && (!q[1] || (isxdigit(q[1]) && !q[2]))))) {
+			q += q[1] ? (q[2] ? 2 : 1) : 0;
+			continue;
+		}
+		return fail(p, path,
+			    "expected the start of a Request-URI user: letters, digits, "
+			    "-_.!~*'()&=+$,;?/ and %%XX escapes (RFC 3261 25.1; '#' is %%23), "
+			    "got \"%s\"",
+			    shown(out, b, sizeof(b)));
+	}
 	return 0;
 }
 
@@ -761,7 +780,7 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 		r->user_prefix[0] = '\0';
 		if (json_is_null(v)) /* CONFIG.md: a null condition always holds */
 			return 0;
-		return get_user_part(p, path, v, r->user_prefix, sizeof(r->user_prefix));
+		return get_user_part(p, path, v, r->user_prefix, sizeof(r->user_prefix), false);
 	}
 	if (!strcmp(k, "domain")) {
 		char b[80];
@@ -1233,7 +1252,8 @@ static int rewrite_member(struct cfg_parse *p, const char *path, const char *k, 
 	if (!strcmp(k, "strip"))
 		return get_uint(p, path, v, 0, 64, &r->rewrite_strip);
 	if (!strcmp(k, "prefix"))
-		return get_user_part(p, path, v, r->rewrite_prefix, sizeof(r->rewrite_prefix));
+		return get_user_part(p, path, v, r->rewrite_prefix, sizeof(r->rewrite_prefix),
+				     true);
 	return -ENOENT;
 }
 
