@@ -42,7 +42,8 @@ static const char usage_text[] =
     "  -h, --help             print this text\n"
     "\n"
     "The management socket (config key management_socket) answers sipshardctl:\n"
-    "stats, config, reload, drain.\n"
+    "stats, targets, registrations, disable, enable, config, reload, drain, dialogs,\n"
+    "bye, info, message and refer (sipshardctl --help).\n"
     "\n"
     "Signals: SIGTERM drains: new INVITEs and OPTIONS get 503 while the calls that are\n"
     "up go on, and the daemon stops when the last one ends or timers.drain_s (30 s)\n"
@@ -55,8 +56,12 @@ static const char usage_text[] =
     "Restarts: with persist_dialogs (the default), each worker's dialogs live in a file\n"
     "in run_dir (shard-N.tbl), so a daemon that is killed or stopped with SIGINT and\n"
     "started again with the same workers and capacity keeps relaying the calls that\n"
-    "were up; calls still setting up are dropped. A start that cannot take a file\n"
-    "over (other capacities, fewer workers) stops with an error naming it.\n";
+    "were up, and the calls still setting up go on (run_dir/setups.tbl; one written\n"
+    "for another capacity.setups is dropped with a warning). A start that cannot take\n"
+    "a file over (other capacities, fewer workers) stops with an error naming it.\n"
+    "\n"
+    "Exit status: 0 stopped; 1 the configuration was refused or the daemon could not\n"
+    "start (the error is printed); 2 bad usage.\n";
 
 struct cli {
 	const char *config;
