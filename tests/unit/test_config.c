@@ -1076,6 +1076,62 @@ static void test_user_parts_are_uri_users(void **state)
 	}
 }
 
+/* The whole text of a file of the repository (tests run from its top). */
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	static char buf[1 << 18];
+	size_t n;
+
+	if (!f)
+		fail_msg("cannot open %s", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* CONFIG.md, "Reloading": every key a reload keeps at its running value (and
+ * logs as taking effect at the next start) is in the list of such keys, so
+ * that an operator who changes it knows a restart is needed. */
+static void test_config_md_lists_restart_keys(void **state)
+{
+	static struct config running, next;
+	const char *names[64];
+	(void)state;
+
+	load(&running, "{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	/* every key that shapes the process, each changed */
+	load(&next, "{\"listen\": \"127.0.0.1:5070\", \"advertise\": \"sbc.example.com\","
+		    " \"workers\": 3, \"bpf\": false, \"io_uring\": false, \"log_target\": \"syslog\","
+		    " \"tx_buffer_size\": 4000, \"management_socket\": \"/tmp/m.sock\","
+		    " \"run_dir\": \"/tmp/rd\", \"persist_dialogs\": false, \"cdr_file\": \"/tmp/c\","
+		    " \"metrics_listen\": \"127.0.0.1:9464\", \"capacity\": {\"setups\": 100},"
+		    " \"timers\": {\"t1_ms\": 250},"
+		    " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	size_t n = config_restart_changes(&running, &next, names, 64);
+	assert_true(n >= 12);
+	const char *md = read_text("examples/CONFIG.md");
+	const char *from = strstr(md, "Keys that shape the process keep their running values");
+	assert_non_null(from);
+	const char *to = strstr(from, "Command-line");
+	assert_non_null(to);
+	for (size_t i = 0; i < n; i++) {
+		char quoted[64];
+		if (!strncmp(names[i], "capacity.", 9))
+			snprintf(quoted, sizeof(quoted), "`capacity.*`");
+		else if (!strncmp(names[i], "timers.", 7))
+			snprintf(quoted, sizeof(quoted), "`timers.*`");
+		else
+			snprintf(quoted, sizeof(quoted), "`%s`", names[i]);
+		const char *at = strstr(from, quoted);
+		if (!at || at > to)
+			fail_msg("CONFIG.md, Reloading: %s is kept until the next start but not "
+				 "listed",
+				 quoted);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1099,6 +1155,7 @@ int main(void)
 	    cmocka_unit_test(test_cidr_helpers),
 	    cmocka_unit_test(test_restart_keys),
 	    cmocka_unit_test(test_user_parts_are_uri_users),
+	    cmocka_unit_test(test_config_md_lists_restart_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
