@@ -2191,6 +2191,43 @@ static void test_rewrite_user(void **state)
 	assert_string_equal(cdr_str(0, "request_uri"), "sip:+15551234@127.0.0.1:5060");
 }
 
+/* routes[].rewrite.strip counts characters, and an escape (%HH, RFC 3261
+ * 19.1.2) is one: "+1" off "%2B15551234" leaves "5551234", not the half
+ * escape "B15551234" (another number, sent on without a word). A user with
+ * fewer characters than strip loses them all. */
+static void test_rewrite_strip_counts_an_escape_once(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	from_alice("INVITE sip:%%2B15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKesc1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=esc1\r\n"
+		   "To: <sip:%%2B15551234@127.0.0.1>\r\n"
+		   "Call-ID: esc1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	unsigned inv = last_invite_sent(&port);
+	const struct sip_msg *x = sent_msg(inv);
+	if (!sip_view_eq(sent[inv].buf, x->ruri.whole, "sip:005551234@127.0.0.1:5090", 28))
+		fail_msg("leg B's Request-URI is %.*s", (int)x->ruri.whole.len,
+			 sent[inv].buf + x->ruri.whole.off);
+	assert_true(sip_view_eq(sent[inv].buf, x->ruri.user, "005551234", 9));
+
+	from_alice("INVITE sip:%%2B@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKesc2\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=esc2\r\n"
+		   "To: <sip:%%2B@127.0.0.1>\r\n"
+		   "Call-ID: esc2@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	inv = last_invite_sent(&port);
+	x = sent_msg(inv);
+	assert_true(sip_view_eq(sent[inv].buf, x->ruri.user, "00", 2));
+}
+
 /* ctl_set_target_disabled (sipshardctl disable): new calls skip a disabled
  * target, a route with none left answers 503, and enabling it brings it
  * back; only targets of the policy in force can be named. */
@@ -3805,6 +3842,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_srv_tiers, setup_srv, teardown),
 	    WITH_CONFIG(test_target_max_cps, cps_config),
 	    WITH_CONFIG(test_rewrite_user, failover_rewrite_config),
+	    WITH_CONFIG(test_rewrite_strip_counts_an_escape_once, failover_rewrite_config),
 	    WITH_CONFIG(test_auth_challenge_answered, auth_config),
 	    WITH_CONFIG(test_auth_refused, auth_config),
 	    WITH_CONFIG(test_auth_other_realm, auth_realm_config),

@@ -1481,16 +1481,21 @@ static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_cal
 
 /* Leg B's user part under route r's rewrite (its first rewrite_strip
  * characters of the Request-URI user removed, rewrite_prefix in front), in
- * out; NULL when the route rewrites nothing. Failover rebuilds leg B's
- * INVITE from the one sent, which already has it. */
+ * out; NULL when the route rewrites nothing. An escape ("%2B", "%23") is one
+ * character (RFC 3261 19.1.2): cutting it in half would send another number
+ * ("B..."). Failover rebuilds leg B's INVITE from the one sent, which
+ * already has it. */
 static const char *rewrite_user(const struct config_route *r, const struct sip_msg *m, char *out,
 				size_t cap)
 {
 	if (!r->rewrite_strip && !r->rewrite_prefix[0])
 		return NULL;
 	sip_view u = m->ruri.user;
-	size_t skip = r->rewrite_strip < u.len ? r->rewrite_strip : u.len;
-	snprintf(out, cap, "%s%.*s", r->rewrite_prefix, (int)(u.len - skip), m->buf + u.off + skip);
+	const char *p = m->buf + u.off;
+	size_t skip = 0;
+	for (uint32_t n = 0; n < r->rewrite_strip && skip < u.len; n++)
+		skip += p[skip] == '%' && u.len - skip >= 3 ? 3 : 1; /* the parser checked %HH */
+	snprintf(out, cap, "%s%.*s", r->rewrite_prefix, (int)(u.len - skip), p + skip);
 	return out;
 }
 
