@@ -590,6 +590,40 @@ static void test_answer_leaves_after_its_install(void **state)
 	assert_int_equal(st.answers_deferred, 0);
 }
 
+/* RFC 3261 12.1.1: the caller's Record-Route comes back in the responses
+ * that set its dialog up (the 18x with a tag and the 2xx), in order, so that
+ * the proxies that record-routed stay on the caller's route set; they are the
+ * caller's own topology, and never reach bob. */
+static void test_caller_record_route_in_its_dialog_responses(void **state)
+{
+	(void)state;
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.9:5070;branch=z9hG4bKedge\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 69\r\n"
+		   "Record-Route: <sip:10.1.1.9:5070;lr>\r\n"
+		   "Record-Route: <sip:10.1.1.8;lr>, <sip:10.1.1.7;lr>\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	unsigned inv = invite_to_bob();
+	assert_null(memmem(sent[inv].buf, sent[inv].len, "10.1.1.", 7));
+	static const int statuses[] = {180, 200};
+	for (unsigned k = 0; k < 2; k++) {
+		response_from_bob(inv, statuses[k], "btag");
+		const struct sip_msg *r = sent_msg(nsent - 1);
+		assert_int_equal(r->status, statuses[k]);
+		assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+		assert_int_equal(r->nrecord_routes, 3);
+		assert_true(sip_view_eq(r->buf, r->record_routes[0].uri.whole, "sip:10.1.1.9:5070;lr",
+					20));
+		assert_true(sip_view_eq(r->buf, r->record_routes[2].uri.whole, "sip:10.1.1.7;lr", 15));
+	}
+}
+
 /* RFC 4028: the session interval of the callee's 2xx goes with the install
  * that confirms the call (the worker starts the timer from it); an early
  * dialog's install, whose 18x may name one too, starts none. */
@@ -3877,6 +3911,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_early_install_retried_on_tick, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_caller_record_route_in_its_dialog_responses, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_leaves_after_its_install, setup_ordered,
 					    teardown),

@@ -1620,7 +1620,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	    shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
 	make_b_call_id(c, k, bucket);
 
-	int hl = sip_response_head(m, k->a_tag, k->head, sizeof(k->head));
+	int hl = setup_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	const struct config_target *t = &r->targets[first];
 	struct setup_leg_b b = leg_b_invite(c, k, r, t, (unsigned)m->max_forwards - 1, 1);
 	b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));

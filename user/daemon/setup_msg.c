@@ -127,6 +127,21 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	return sip_write(a, &spec, out, cap);
 }
 
+int setup_response_head(const struct sip_msg *a, const char *to_tag, char *out, size_t cap)
+{
+	int n = sip_response_head(a, to_tag, out, cap);
+	if (n < 0)
+		return n;
+	struct wbuf w = {out, (size_t)n, cap, false};
+	/* RFC 3261 12.1.1: the responses that set the caller's dialog up carry
+	 * its Record-Route as it came, or the proxies that record-routed fall
+	 * off the caller's route set. Its own topology: leg B never sees it. */
+	for (uint16_t i = 0; i < a->nhdrs; i++)
+		if (a->hdrs[i].id == SIP_HDR_RECORD_ROUTE)
+			wput_line(&w, a, &a->hdrs[i]);
+	return wbuf_result(&w);
+}
+
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
 			 const char *advertise, uint32_t session_s, char *out, size_t cap)
 {

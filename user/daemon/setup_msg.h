@@ -17,8 +17,8 @@
 #include "sipshard/sip.h"
 
 /* Bound of the saved "response head" of leg A: its Via lines, From, To (with
- * our tag), Call-ID and CSeq lines (sip_response_head), replayed on every
- * response to leg A. */
+ * our tag), Call-ID, CSeq and Record-Route lines (setup_response_head),
+ * replayed on every response to leg A. */
 #define SETUP_HEAD_MAX 2048
 
 /* What leg B's INVITE is made of. Strings are NUL-terminated. */
@@ -55,6 +55,13 @@ struct setup_leg_b {
  * Call-ID removed (and its credentials, with own_credentials); body and other
  * headers kept; our credentials and Session-Expires appended. */
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
+
+/* The head of every response to leg A (SETUP_HEAD_MAX bytes at most):
+ * sip_response_head's lines of the caller's INVITE a, with to_tag, and its
+ * Record-Route lines, in order (RFC 3261 12.1.1: the 18x and 2xx that set
+ * the dialog up copy them; the other responses carry them unused).
+ * Returns length or -ENOSPC / -EINVAL. */
+int setup_response_head(const struct sip_msg *a, const char *to_tag, char *out, size_t cap);
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,
