@@ -222,6 +222,32 @@ static void test_too_large_keeps_no_transaction(void **state)
 	assert_int_equal(u.txns_used, 1);
 }
 
+/* A BYE from a caller behind a few proxies (seven Via lines of the length
+ * Kamailio or OpenSIPS write, with received and rport), 1.2 KB in all, well
+ * under any MTU: relayed, not answered 513 with the callee's side left up
+ * until timers.dialog_idle_s (the caller takes any final to a BYE as the end,
+ * RFC 3261 15.1.1). */
+static void test_bye_through_proxies_is_relayed(void **state)
+{
+	struct relay_result res;
+	char vias[1200] = "";
+	(void)state;
+
+	for (int i = 0; i < 7; i++) {
+		char line[160];
+		snprintf(line, sizeof(line),
+			 "Via: SIP/2.0/UDP 10.1.1.%d:5060;branch=z9hG4bK3a5d.7c8e5f1d0e6f9e2a"
+			 "3b4c5d6e7f8a9b%02d.0;i=1a2b3c;received=203.0.113.5;rport=5060\r\n",
+			 10 + i, i);
+		strcat(vias, line);
+	}
+	size_t n = req_from_a_with("BYE", 2, a_tag, 70, vias);
+	assert_true(n < 1300);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
 /* The callee's answer to the request just relayed to it (its branch and CSeq
  * read from out_m), with extra header lines, parsed into m. */
 static void resp_from_b(int status, const char *method, const char *extra)
@@ -804,7 +830,7 @@ static void test_notify_from_the_other_leg_is_relayed(void **state)
 static void test_long_extension_method(void **state)
 {
 	struct relay_result res;
-	char method[1001];
+	char method[1901];
 	(void)state;
 
 	memset(method, 'X', sizeof(method) - 1);
@@ -817,7 +843,7 @@ static void test_long_extension_method(void **state)
 	assert_true(sip_view_eq(out, out_m.method, method, 60));
 
 	method[60] = 'X';
-	method[1000] = '\0';
+	method[1900] = '\0';
 	req_from_a(method, 3, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
@@ -1289,6 +1315,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_is_relayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
