@@ -55,6 +55,32 @@ check "big: a 9 KB datagram is a counted drop (drops.too_large)" \
 	test "$(json_get "$WORK/big.stats.json" 'sum(w["drops"]["too_large"] for w in j["workers"])')" = 1
 stop_daemon
 
+# ---- an answer larger than a send buffer ------------------------------------
+# A malformed OPTIONS (Max-Forwards: abc) whose To is 1700 bytes: its 400
+# copies that To and cannot fit tx_buffer_size 1500. It was counted in
+# answered_400 though nothing left.
+write_config "$WORK/small_tx.json" ', "tx_buffer_size": 1500'
+start_daemon small_tx "$WORK/small_tx.json"
+got=$(python3 - "$D_PORT" "$A_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+from rawua import recv, status, udp
+dport, aport = map(int, sys.argv[1:])
+s = udp(aport)
+s.sendto(("OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n"
+          "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKbad400\r\n"
+          "Max-Forwards: abc\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\n"
+          "To: <sip:bob@127.0.0.1;x=%s>\r\n"
+          "Call-ID: bad400\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+          % (aport, "y" * 1700)).encode(), ("127.0.0.1", dport))
+print(status(recv(s, 1.0)))
+PY
+)
+sleep 1.2 # a stats write
+check "small_tx: a 400 too large to send is no answer ($got) but a counted drop (drops.no_buffer, not answered_400)" \
+	test "$got $(json_get "$WORK/small_tx.stats.json" 'sum(w["answered_400"] for w in j["workers"]), sum(w["drops"]["no_buffer"] for w in j["workers"])')" = "0 0 1"
+stop_daemon
+
 # ---- Call-IDs the steering cannot read ------------------------------------
 # A folded Call-ID is valid SIP (RFC 3261 7.3.1), but neither the kernel's
 # scanner nor the userspace one follows it: the worker the kernel chose by

@@ -174,19 +174,23 @@ static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen
 	w->evt_pushed = true;
 }
 
-static void answer_here(struct worker *w, const struct sip_msg *m, int status, const char *reason,
+/* True when the answer went to the send queue; otherwise the datagram is
+ * counted as dropped here (tx_no_buffer, or no_buffer for an answer larger
+ * than tx_buffer_size: the request's Via, From and To lines are copied). */
+static bool answer_here(struct worker *w, const struct sip_msg *m, int status, const char *reason,
 			const struct sockaddr *peer, socklen_t peer_len)
 {
 	char *out = net_tx_alloc(w->io);
 	if (!out) {
 		w->st.tx_no_buffer++;
-		return;
+		return false;
 	}
 	int n = sip_respond(m, status, reason, "sipshard-sl", NULL, out, w->d->cfg->tx_buffer_size);
 	if (n > 0)
-		send_tx(w, out, n, peer, peer_len);
-	else
-		net_tx_release(w->io, out);
+		return send_tx(w, out, n, peer, peer_len);
+	net_tx_release(w->io, out);
+	w->relay.drops[RELAY_DROP_NO_BUFFER]++;
+	return false;
 }
 
 /* Sends a copy of bytes held elsewhere; without a send buffer it is lost like
@@ -410,11 +414,12 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		if (sip_can_respond(m)) {
 			int status = sip_error_status(m);
 			sip_strerror(m, why, sizeof(why));
+			if (!answer_here(w, m, status, why, peer, peer_len))
+				return;
 			if (status == 505)
 				w->st.answered_505++;
 			else
 				w->st.answered_400++;
-			answer_here(w, m, status, why, peer, peer_len);
 		} else {
 			w->st.dropped_unparsable++;
 		}
@@ -448,7 +453,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		/* it fits a ring slot: receive buffers are DMSG_DATA_MAX bytes */
 		if (to_controller(w, m, data, len, peer, peer_len) != 0 && m->is_request &&
 		    m->method_id != SIP_METHOD_ACK)
-			answer_here(w, m, 503, NULL, peer, peer_len);
+			(void)answer_here(w, m, 503, NULL, peer, peer_len);
 		return;
 	}
 
