@@ -1111,6 +1111,72 @@ static void test_overlapping_reinvite_answered_500(void **state)
 }
 
 /*
+ * Two requests of the caller overlap (an INFO, then another before the
+ * first's final: RFC 3261 forbids only two INVITEs at once, 14.1). The
+ * first one's final is lost on the way back, or the first one itself on the
+ * way to the callee: the caller retransmits it (Timer E, 17.1.2.2). A
+ * retransmission belongs to its server transaction (17.2.2) and never meets
+ * the dialog's CSeq check (12.2.2), but the relay found only the leg's last
+ * transaction and answered 500: one lost datagram failed a DTMF digit.
+ */
+static void test_retransmission_of_an_older_request_crosses(void **state)
+{
+	char branch2[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INFO", 2, 2, branch2, sizeof(branch2));
+	unsigned bcseq2 = out_m.cseq.num;
+	res = branch_from_a("INFO", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	/* the INFO 2 again: through its own transaction, not answered 500 */
+	res = branch_from_a("INFO", 2, 2, "");
+	print_message("retransmitted INFO 2 after INFO 3: outcome %d status %d\n", res.outcome,
+		      res.status);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	char again[128];
+	out_branch(again, sizeof(again));
+	assert_string_equal(again, branch2);
+	assert_int_equal(out_m.cseq.num, bcseq2);
+	/* and its final, once more, reaches the caller */
+	res = answer_from_b(200, branch2, bcseq2, "INFO");
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	/* a request really out of order (a CSeq never seen) is still 500 */
+	res = branch_from_a("INFO", 1, 1, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+}
+
+/*
+ * The same for the ACK of a non-2xx final to a re-INVITE (17.1.1.3: it takes
+ * the INVITE's branch) when the caller sent an INFO while the re-INVITE was
+ * pending: the ACK went to the callee with another branch, which its INVITE
+ * server transaction does not match (17.2.3), so it resent its 488 until
+ * Timer H and reported a transaction failure.
+ */
+static void test_ack_of_failed_reinvite_after_another_request(void **state)
+{
+	char inv_branch[128], ack_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = branch_from_a("INFO", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = answer_from_b(488, inv_branch, bcseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	sent_from_a("ACK", 2, 2, ack_branch, sizeof(ack_branch));
+	print_message("INVITE to leg B branch %s\nACK of its 488 branch   %s\n", inv_branch,
+		      ack_branch);
+	assert_int_equal(out_m.cseq.num, bcseq);
+	assert_string_equal(ack_branch, inv_branch);
+}
+
+/*
  * A re-INVITE too large to relay is answered 513 here, and leg B never
  * sees it. Its CSeq was once left recorded as the leg's last relayed
  * INVITE, so its ACK was not absorbed like the ACK of the other local
@@ -1344,6 +1410,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_takes_its_branch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_glare_answered_491, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_after_another_request,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlapping_reinvite_answered_500, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,

@@ -386,6 +386,32 @@ static uint16_t ended_by_bye(const struct relay_ctx *rc, uint32_t slot, uint32_t
 	return e->status;
 }
 
+static struct relay_recent *recent_entry(struct relay_ctx *rc, uint32_t slot, int leg,
+					 uint32_t cseq)
+{
+	uint32_t h = (slot * 2u + (uint32_t)leg) * 0x9e3779b1u ^ cseq * 0x85ebca6bu;
+	return &rc->recent[(h ^ h >> 16) % RELAY_RECENT_SLOTS];
+}
+
+/* The transaction through which leg from_leg of dialog slot/gen sent a
+ * request with this CSeq and method, when its record is still kept: the
+ * leg's last, or one of the recent ones; NULL otherwise. */
+static struct shard_txn *txn_of_request(struct relay_ctx *rc, const struct sip_session *src,
+					uint32_t slot, uint32_t gen, int from_leg, uint32_t cseq,
+					uint8_t method)
+{
+	struct shard_txn *t = shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
+
+	if (!t || t->in_cseq != cseq || t->method_id != method) {
+		const struct relay_recent *r = recent_entry(rc, slot, from_leg, cseq);
+		t = shard_txn_get(rc->table, r->txn, r->txn_gen);
+	}
+	if (!t || t->dialog != slot || t->dialog_gen != gen || t->from_leg != from_leg ||
+	    t->in_cseq != cseq || t->method_id != method)
+		return NULL;
+	return t;
+}
+
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res)
 {
@@ -452,12 +478,11 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		 * (RFC 3261 17.1.1.3): on the other leg it takes the branch the
 		 * INVITE went with, or that leg's INVITE server transaction never
 		 * matches it (17.2.3) and resends its final until Timer H */
-		const struct shard_txn *it =
-		    shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
-		if (it && it->method_id == SIP_METHOD_INVITE && it->in_cseq == m->cseq.num &&
-		    it->final_class >= 3)
-			shard_branch_encode(branch, sizeof(branch), rc->shard, src->last_txn,
-					    src->last_txn_gen, it->salt);
+		const struct shard_txn *it = txn_of_request(rc, src, slot, gen, from_leg,
+							    m->cseq.num, SIP_METHOD_INVITE);
+		if (it && it->final_class >= 3)
+			shard_branch_encode(branch, sizeof(branch), rc->shard,
+					    (uint32_t)(it - rc->table->txns), it->gen, it->salt);
 		else
 			shard_branch_encode(branch, sizeof(branch), rc->shard, slot,
 					    gen ^ 0x80000000u, dst->invite_cseq);
@@ -498,22 +523,24 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	 * cannot be: the other leg never sees it */
 	uint16_t was_invite_tag = src->invite_cseq_tag;
 	uint32_t was_invite_cseq = dst->invite_cseq;
-	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
-		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
-		return;
-	}
-	if (src->remote_cseq_set && m->cseq.num == src->remote_cseq) {
-		t = shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
-		if (!t || t->in_cseq != m->cseq.num || t->method_id != m->method_id ||
-		    (t->method_id == SIP_METHOD_INVITE && t->final_class == 2)) {
+	if (src->remote_cseq_set && m->cseq.num <= src->remote_cseq) {
+		/* a retransmission belongs to its transaction (17.2.2), the
+		 * leg's last or an older one still kept, and never meets the
+		 * check of 12.2.2 */
+		t = txn_of_request(rc, src, slot, gen, from_leg, m->cseq.num, m->method_id);
+		if (!t && m->cseq.num < src->remote_cseq) {
+			answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+			return;
+		}
+		if (!t || (t->method_id == SIP_METHOD_INVITE && t->final_class == 2)) {
 			/* an INVITE answered 2xx ends here: its 2xx is the UAS
 			 * core's to send again until the ACK (13.3.1.4), and
 			 * crosses through t */
 			drop(rc, RELAY_DROP_LATE_RETRANS, res);
 			return;
 		}
-		tslot = src->last_txn;
-		tgen = src->last_txn_gen;
+		tslot = (uint32_t)(t - rc->table->txns);
+		tgen = t->gen;
 	} else {
 		if (m->method_id == SIP_METHOD_INVITE) {
 			/* RFC 3261 14.2: an INVITE while one this leg was sent is in
@@ -576,6 +603,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		src->remote_cseq_set = true;
 		src->last_txn = tslot;
 		src->last_txn_gen = tgen;
+		*recent_entry(rc, slot, from_leg, m->cseq.num) = (struct relay_recent){tslot, tgen};
 	}
 	char branch[SHARD_BRANCH_MAX];
 	/* the transaction's random salt makes a forged response guess 32 bits */

@@ -78,6 +78,19 @@ struct relay_ended {
 	uint16_t status; /* the BYE's final; 0 = entry unused */
 };
 
+/* The transactions of the requests relayed lately, one entry per hash of
+ * dialog slot, leg and CSeq modulo RELAY_RECENT_SLOTS: a leg's retransmission
+ * of a request that is no longer its last (an INFO sent again after the
+ * next one went out, the ACK of a re-INVITE's failure after an INFO) finds
+ * its transaction here (RFC 3261 17.2.2, 17.1.1.3) instead of being taken
+ * for a request out of order. An entry is trusted only once the record it
+ * names matches the request; one taken over by another request leaves the
+ * older one to the CSeq check (500), as before. */
+#define RELAY_RECENT_SLOTS 4096
+struct relay_recent {
+	uint32_t txn, txn_gen;
+};
+
 /* Per-worker relay context: the shard's table plus what is written into every
  * relayed message. */
 struct relay_ctx {
@@ -98,6 +111,7 @@ struct relay_ctx {
 	uint64_t refer_notifies;    /* NOTIFYs about the operator's REFER, answered here */
 	uint64_t session_too_brief; /* re-INVITEs and UPDATEs refused 422 (min_se_s) */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
+	struct relay_recent recent[RELAY_RECENT_SLOTS];
 };
 
 /* The session interval a request asks for and whose refreshes its sender
