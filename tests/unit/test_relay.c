@@ -1177,6 +1177,58 @@ static void test_ack_of_failed_reinvite_after_another_request(void **state)
 }
 
 /*
+ * A CANCEL of a re-INVITE (RFC 3261 9.1: its To has the dialog's tag, its
+ * branch and CSeq number are the INVITE's). The worker once handed every
+ * CANCEL to the controller, which knows calls, not re-INVITEs: the caller's
+ * got 200 (or 481 after the call's record went) and the callee's 481, and
+ * the other side was never sent a CANCEL, so the INVITE rang on. Here: the
+ * callee gets a CANCEL its INVITE server transaction matches (same branch
+ * and CSeq number as the INVITE it was sent), the canceller 200; the
+ * callee's 200 to that CANCEL ends here (it has the INVITE's branch and
+ * must not pass for the INVITE's 2xx), its 487 crosses.
+ */
+static void test_cancel_of_reinvite_crosses(void **state)
+{
+	char inv_branch[128], cancel_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = answer_from_b(180, inv_branch, bcseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	res = branch_from_a("CANCEL", 2, 2, "");
+	print_message("CANCEL of the re-INVITE: outcome %d drop %d status %d\n", res.outcome,
+		      res.drop, res.status);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.answer_200);
+	assert_int_equal(out_m.method_id, SIP_METHOD_CANCEL);
+	out_branch(cancel_branch, sizeof(cancel_branch));
+	assert_string_equal(cancel_branch, inv_branch);
+	assert_int_equal(out_m.cseq.num, bcseq);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_CANCEL);
+	assert_true(sip_view_eq(out, out_m.call_id, "callB@sipshard", 14));
+	assert_true(sip_view_eq(out, out_m.to.tag, "btag", 4));
+
+	res = answer_from_b(200, inv_branch, bcseq, "CANCEL");
+	assert_dropped(res, RELAY_DROP_CANCEL_ANSWER);
+	res = answer_from_b(487, inv_branch, bcseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 487);
+	assert_true(sip_view_eq(out, out_m.vias[0].branch, "z9hG4bKa2", 9));
+
+	/* after the INVITE's final the CANCEL has no effect: 200 here */
+	res = branch_from_a("CANCEL", 2, 2, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	/* one for no INVITE relayed here is the controller's (481 there) */
+	res = branch_from_a("CANCEL", 7, 7, "");
+	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
+}
+
+/*
  * A re-INVITE too large to relay is answered 513 here, and leg B never
  * sees it. Its CSeq was once left recorded as the leg's last relayed
  * INVITE, so its ACK was not absorbed like the ACK of the other local
@@ -1410,6 +1462,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_takes_its_branch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_glare_answered_491, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_after_another_request,

@@ -1270,6 +1270,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		    [RELAY_DROP_NO_BUFFER] = "no_buffer",
 		    [RELAY_DROP_ACK_MAX_FORWARDS] = "ack_max_forwards",
 		    [RELAY_DROP_ACK_LOCAL_ANSWER] = "ack_of_local_answer",
+		    [RELAY_DROP_CANCEL_ANSWER] = "cancel_answered",
 		};
 		for (int k = 1; k < RELAY_DROP_COUNT_; k++)
 			JI(drops, why[k], d->workers[i].relay.drops[k]);

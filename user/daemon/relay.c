@@ -412,6 +412,50 @@ static struct shard_txn *txn_of_request(struct relay_ctx *rc, const struct sip_s
 	return t;
 }
 
+/*
+ * A CANCEL in a dialog, from leg from_leg (src) of dialog slot/gen: it
+ * cancels a re-INVITE that leg sent (RFC 3261 9.1). While that INVITE waits
+ * for its final, the other leg (dst) is sent a CANCEL with the branch, CSeq
+ * number, Request-URI, tags and route the INVITE went with, so that its
+ * INVITE server transaction matches it (9.2) and answers 487, which crosses
+ * back as any final; the worker answers the sender's CANCEL 200. Once the
+ * INVITE has its final, the CANCEL has no effect: 200. One that names no
+ * INVITE relayed here goes to the controller, as before (the call's own
+ * INVITE is the controller's; it answers 481 for anything else).
+ */
+static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
+			 const struct sip_session *src, const struct sip_session *dst,
+			 uint32_t slot, uint32_t gen, int from_leg, char *out, size_t cap,
+			 struct relay_result *res)
+{
+	const struct shard_txn *t =
+	    txn_of_request(rc, src, slot, gen, from_leg, m->cseq.num, SIP_METHOD_INVITE);
+	if (!t) {
+		res->outcome = RELAY_TO_CONTROLLER;
+		return;
+	}
+	if (t->final_class) {
+		answer(rc, m, 200, NULL, out, cap, res);
+		return;
+	}
+	char branch[SHARD_BRANCH_MAX];
+	shard_branch_encode(branch, sizeof(branch), rc->shard, (uint32_t)(t - rc->table->txns),
+			    t->gen, t->salt);
+	int n = build_request(rc, m, dst, branch, t->out_cseq, out, cap);
+	if (n < 0) {
+		/* like a lost datagram: the sender sends its CANCEL again */
+		drop(rc, RELAY_DROP_NO_BUFFER, res);
+		return;
+	}
+	res->outcome = RELAY_SEND;
+	res->len = n;
+	res->dst = (const struct sockaddr *)&dst->peer;
+	res->dst_len = dst->peer_len;
+	res->answer_200 = true;
+	rc->answered[2]++;
+	rc->relayed_req[SIP_METHOD_CANCEL]++;
+}
+
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res)
 {
@@ -460,6 +504,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	d->last_activity_ms = rc->now_ms;
 
+	if (m->method_id == SIP_METHOD_CANCEL) {
+		relay_cancel(rc, m, src, dst, slot, gen, from_leg, out, cap, res);
+		return;
+	}
 	if (is_refer_notify(d, from_leg, m)) {
 		answer_refer_notify(rc, d, src, m, out, cap, res);
 		return;
@@ -663,6 +711,12 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	t = shard_txn_get(rc->table, tslot, tgen);
 	if (!t || extra != t->salt) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
+		return;
+	}
+	/* the answer to the CANCEL of a re-INVITE (relay_cancel) has the
+	 * INVITE's branch: it ends here, the INVITE's final follows */
+	if (m->cseq.method_id == SIP_METHOD_CANCEL && t->method_id == SIP_METHOD_INVITE) {
+		drop(rc, RELAY_DROP_CANCEL_ANSWER, res);
 		return;
 	}
 	/* once answered, only that final again (a retransmission) crosses: a

@@ -46,6 +46,7 @@ enum relay_drop {
 	RELAY_DROP_NO_BUFFER,
 	RELAY_DROP_ACK_MAX_FORWARDS, /* an ACK with Max-Forwards 0: no response can say so */
 	RELAY_DROP_ACK_LOCAL_ANSWER, /* the ACK of a final response sipshard gave itself */
+	RELAY_DROP_CANCEL_ANSWER,    /* the answer to a CANCEL of ours: ends here */
 	RELAY_DROP_COUNT_
 };
 
@@ -59,6 +60,9 @@ struct relay_result {
 	bool dialog_ended;    /* a BYE's final response passed: dialog freed */
 	uint8_t ended_by_leg; /* SHARD_LEG_A or SHARD_LEG_B: who sent that BYE */
 	uint32_t ended_slot, ended_gen;
+	/* with RELAY_SEND of a CANCEL of a re-INVITE to the other leg: the
+	 * worker also answers the CANCEL 200 to its sender (RFC 3261 9.2) */
+	bool answer_200;
 	/* a 2xx to a re-INVITE or UPDATE passed: its dialog's session timer
 	 * (shard_session_timer_start) moved; arm the dialog's deadline again */
 	struct shard_dialog *session_refreshed;

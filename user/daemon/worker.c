@@ -449,7 +449,9 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	}
 	bool in_dialog =
 	    m->is_request ? m->to.has_tag : !relay_branch_is_controller(m->buf, m->vias[0].branch);
-	if (!in_dialog || (m->is_request && (m->method_id == SIP_METHOD_CANCEL))) {
+	/* a CANCEL with a To-tag is for a request in a dialog (a re-INVITE,
+	 * RFC 3261 9.1: its To is that request's); the call's INVITE has none */
+	if (!in_dialog) {
 		/* it fits a ring slot: receive buffers are DMSG_DATA_MAX bytes */
 		if (to_controller(w, m, data, len, peer, peer_len) != 0 && m->is_request &&
 		    m->method_id != SIP_METHOD_ACK)
@@ -470,6 +472,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	switch (res.outcome) {
 	case RELAY_SEND:
 		send_tx(w, out, res.len, res.dst, res.dst_len);
+		if (res.answer_200)
+			answer_here(w, m, 200, NULL, peer, peer_len);
 		break;
 	case RELAY_ANSWER:
 		send_tx(w, out, res.len, peer, peer_len);
