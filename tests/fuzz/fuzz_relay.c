@@ -282,8 +282,9 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	if (sip_parse(m, ctx.dgram, n, NULL) != 0)
 		return; /* the worker answers 400 or drops: fuzz_sip's ground */
 	if (m->is_request) {
-		if (!m->to.has_tag || m->method_id == SIP_METHOD_CANCEL)
-			return; /* the controller's */
+		if (!m->to.has_tag)
+			return; /* the controller's (a CANCEL with a To-tag is a re-INVITE's: here)
+				 */
 		uint64_t notifies = ctx.rc.refer_notifies;
 		relay_request(&ctx.rc, m, ctx.outbuf, cap, &res);
 		if (ctx.rc.refer_notifies != notifies &&

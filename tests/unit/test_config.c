@@ -1033,9 +1033,10 @@ static void test_user_parts_are_uri_users(void **state)
 	static const struct {
 		const char *key, *value, *why;
 	} bad[] = {
-	    {"rewrite", "#31#", "routes[0].rewrite.prefix: expected the start of a Request-URI "
-				"user: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes (RFC "
-				"3261 25.1; '#' is %23), got \"#31#\""},
+	    {"rewrite", "#31#",
+	     "routes[0].rewrite.prefix: expected the start of a Request-URI "
+	     "user: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes (RFC "
+	     "3261 25.1; '#' is %23), got \"#31#\""},
 	    {"rewrite", "00%", "routes[0].rewrite.prefix: "},
 	    {"rewrite", "%2", "routes[0].rewrite.prefix: "},
 	    {"rewrite", "%G1", "routes[0].rewrite.prefix: "},
@@ -1102,13 +1103,14 @@ static void test_config_md_lists_restart_keys(void **state)
 
 	load(&running, "{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
 	/* every key that shapes the process, each changed */
-	load(&next, "{\"listen\": \"127.0.0.1:5070\", \"advertise\": \"sbc.example.com\","
-		    " \"workers\": 3, \"bpf\": false, \"io_uring\": false, \"log_target\": \"syslog\","
-		    " \"tx_buffer_size\": 4000, \"management_socket\": \"/tmp/m.sock\","
-		    " \"run_dir\": \"/tmp/rd\", \"persist_dialogs\": false, \"cdr_file\": \"/tmp/c\","
-		    " \"metrics_listen\": \"127.0.0.1:9464\", \"capacity\": {\"setups\": 100},"
-		    " \"timers\": {\"t1_ms\": 250},"
-		    " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	load(&next,
+	     "{\"listen\": \"127.0.0.1:5070\", \"advertise\": \"sbc.example.com\","
+	     " \"workers\": 3, \"bpf\": false, \"io_uring\": false, \"log_target\": \"syslog\","
+	     " \"tx_buffer_size\": 4000, \"management_socket\": \"/tmp/m.sock\","
+	     " \"run_dir\": \"/tmp/rd\", \"persist_dialogs\": false, \"cdr_file\": \"/tmp/c\","
+	     " \"metrics_listen\": \"127.0.0.1:9464\", \"capacity\": {\"setups\": 100},"
+	     " \"timers\": {\"t1_ms\": 250},"
+	     " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
 	size_t n = config_restart_changes(&running, &next, names, 64);
 	assert_true(n >= 12);
 	const char *md = read_text("examples/CONFIG.md");

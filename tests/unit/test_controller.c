@@ -618,9 +618,10 @@ static void test_caller_record_route_in_its_dialog_responses(void **state)
 		assert_int_equal(r->status, statuses[k]);
 		assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
 		assert_int_equal(r->nrecord_routes, 3);
-		assert_true(sip_view_eq(r->buf, r->record_routes[0].uri.whole, "sip:10.1.1.9:5070;lr",
-					20));
-		assert_true(sip_view_eq(r->buf, r->record_routes[2].uri.whole, "sip:10.1.1.7;lr", 15));
+		assert_true(
+		    sip_view_eq(r->buf, r->record_routes[0].uri.whole, "sip:10.1.1.9:5070;lr", 20));
+		assert_true(
+		    sip_view_eq(r->buf, r->record_routes[2].uri.whole, "sip:10.1.1.7;lr", 15));
 	}
 }
 

@@ -526,8 +526,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		 * (RFC 3261 17.1.1.3): on the other leg it takes the branch the
 		 * INVITE went with, or that leg's INVITE server transaction never
 		 * matches it (17.2.3) and resends its final until Timer H */
-		const struct shard_txn *it = txn_of_request(rc, src, slot, gen, from_leg,
-							    m->cseq.num, SIP_METHOD_INVITE);
+		const struct shard_txn *it =
+		    txn_of_request(rc, src, slot, gen, from_leg, m->cseq.num, SIP_METHOD_INVITE);
 		if (it && it->final_class >= 3)
 			shard_branch_encode(branch, sizeof(branch), rc->shard,
 					    (uint32_t)(it - rc->table->txns), it->gen, it->salt);

@@ -42,7 +42,7 @@
  * caller's INVITE may take (SETUP_HEAD_MAX), or a call set up through a chain
  * of proxies could not be ended by the caller's BYE through the same chain
  * (answered 513, the callee left up). */
-#define SHARD_TXN_HEAD_MAX  2048
+#define SHARD_TXN_HEAD_MAX 2048
 
 /* Tokens: a prefix, then 34 lower-case hex digits: shard (2), slot (8) and
  * generation (8), XOR-masked by a function of the salt so that neighbouring

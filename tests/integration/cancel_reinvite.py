@@ -2,8 +2,9 @@
 """A CANCEL of a re-INVITE (RFC 3261 9.1, 9.2) sent by the caller, then one
 by the callee. The other side must get a CANCEL for the INVITE it was sent
 (same branch, its own CSeq) and the canceller a 200 for its CANCEL, then the
-487. Usage: repro/cancel_reinvite.py SIPSHARDD_PORT (the daemon routes every
-call to 127.0.0.1:PORT+2; the caller is PORT+1). Exit 0 when all is right."""
+487. Usage: cancel_reinvite.py SIPSHARDD_PORT (the daemon routes every call
+to 127.0.0.1:PORT+2; the caller is PORT+1). Used by cancel.sh; prints what
+each side got and PASS or FAIL, and exits 0 when all is right."""
 import re
 import socket
 import select
