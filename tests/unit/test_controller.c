@@ -3840,6 +3840,25 @@ static void test_second_fork_reliable_18x_is_pracked_here(void **state)
 	assert_int_equal(st.dropped_unknown_response, 0);
 }
 
+/* A 3xx from the callee reaches the caller with its Contact (RFC 3261 8.1.3.4,
+ * 21.3: the addresses to try): the relay stripped every Contact of a final
+ * and added ours only to a 2xx, so the caller got a redirect to nowhere. */
+static void test_redirect_keeps_its_contact(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned base = nsent;
+	response_from_bob(inv, 302, "btag"); /* Contact: <sip:bob@127.0.0.1:5090> */
+	assert_int_equal(nsent, base + 2);	/* the ACK to bob, the 302 to alice */
+	const struct sip_msg *r = sent_msg(base + 1);
+	assert_int_equal(r->status, 302);
+	if (r->ncontacts != 1)
+		fail_msg("302 relayed with %u Contacts:\n%.*s", r->ncontacts, (int)sent[base + 1].len,
+			 sent[base + 1].buf);
+	assert_non_null(memmem(sent[base + 1].buf, sent[base + 1].len, "sip:bob@127.0.0.1:5090", 22));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3957,6 +3976,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_offer_in_2xx_waits_for_the_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

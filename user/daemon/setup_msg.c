@@ -153,7 +153,12 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 	spec.prepend_len = head_len;
 	spec.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
 		      SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
-		      SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
+		      SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	/* a 3xx's Contacts are where the caller is to try next (RFC 3261
+	 * 8.1.3.4, 21.3), not the callee's address: without them the
+	 * redirect says nothing */
+	if (b_resp->status < 300 || b_resp->status >= 400)
+		spec.remove |= SIP_HBIT(SIP_HDR_CONTACT);
 	if (b_resp->status < 300) {
 		relay_put_contact_line(&w, advertise);
 		if (session_s)

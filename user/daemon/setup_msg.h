@@ -65,7 +65,8 @@ int setup_response_head(const struct sip_msg *a, const char *to_tag, char *out, 
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,
- * for 1xx/2xx, our Contact; body kept. session_s (a 2xx's; 0 = none): the
+ * for 1xx/2xx, our Contact (a 3xx keeps its Contacts: the redirect's
+ * targets); body kept. session_s (a 2xx's; 0 = none): the
  * session interval the caller asked for, told to it with refresher=uac and
  * Require: timer (relay_put_session_expires). */
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
