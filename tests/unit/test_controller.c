@@ -3859,6 +3859,27 @@ static void test_redirect_keeps_its_contact(void **state)
 	assert_non_null(memmem(sent[base + 1].buf, sent[base + 1].len, "sip:bob@127.0.0.1:5090", 22));
 }
 
+/* A retransmission of the INVITE while the callee rings gets the last
+ * provisional relayed (RFC 3261 17.2.1: "the most recent provisional
+ * response that was received from the TU MUST be passed to the transport
+ * layer for retransmission"), not 100: a 180 or 183 lost on the way to the
+ * caller was never sent again, and with the 100 the caller stops asking. */
+static void test_retransmitted_invite_gets_the_last_provisional(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	unsigned base = nsent;
+	invite_from_alice();
+	assert_int_equal(nsent, base + 1);
+	const struct sip_msg *r = sent_msg(base);
+	if (r->status != 180)
+		fail_msg("retransmitted INVITE after the 180 answered %d", r->status);
+	/* with the caller's tag for the dialog the 180 made */
+	assert_true(r->to.has_tag);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3977,6 +3998,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_last_provisional,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,7 +101,11 @@ struct ctl_call {
 	char b_from_tag[CTL_TAG_MAX];
 	char b_branch[CTL_TAG_MAX];
 	uint16_t head_len, invite_len;
-	uint16_t ack_len; /* CALL_COMPLETED: bytes of our ACK to B after the final in invite */
+	/* bytes in invite after its first invite_len: while calling or
+	 * proceeding, the last provisional relayed to A (what a retransmitted
+	 * INVITE gets, RFC 3261 17.2.1; 0 = none, a 100 is sent); once
+	 * completed, our ACK to B after the final */
+	uint16_t tail_len;
 	uint16_t cdr_len; /* bytes of cdr, 0 = no CDR for this call */
 	uint16_t cdr_target_at; /* where ,"target": starts in cdr (rewritten on failover) */
 	/* Failover: leg B's INVITE went to targets[target] of routes[route] of
@@ -128,7 +132,8 @@ struct ctl_call {
 	uint32_t failover_ms;
 	uint64_t start_wall_ms;
 	char head[SETUP_HEAD_MAX];
-	/* leg B's INVITE as sent, until a non-2xx final: then the final relayed to A
+	/* leg B's INVITE as sent, followed by the last provisional relayed to A
+	 * when both fit, until a non-2xx final: then the final relayed to A
 	 * (resent by Timer G) followed by the ACK sent to B (resent for each
 	 * retransmission of the final), when both fit */
 	char invite[CTL_INVITE_MAX];
@@ -1515,6 +1520,11 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			send_to(c, k->shard, k->invite, k->invite_len, &k->a_peer, k->a_len);
 		else if (k->state == CALL_COMPLETED)
 			respond_a(c, k, k->final_status, NULL);
+		else if (k->state != CALL_ANSWERED && k->tail_len)
+			/* the last provisional (RFC 3261 17.2.1): a 180 or 183
+			 * lost on the way is sent again, with its To tag */
+			send_to(c, k->shard, k->invite + k->invite_len, k->tail_len, &k->a_peer,
+				k->a_len);
 		else if (k->state != CALL_ANSWERED)
 			respond_a(c, k, 100, NULL);
 		return;
@@ -1743,7 +1753,7 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 		     t->addr_len);
 	memcpy(k->invite, c->out, (size_t)n);
 	k->invite_len = (uint16_t)n;
-	k->ack_len = 0;
+	k->tail_len = 0;
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
 	k->state = CALL_CALLING;
@@ -1876,7 +1886,7 @@ static void complete_call(struct ctl *c, struct ctl_call *k, int status, int n, 
 	} else {
 		k->invite_len = 0;
 	}
-	k->ack_len = 0;
+	k->tail_len = 0;
 	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
@@ -1984,6 +1994,13 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
 					     sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
+		/* kept for the caller's retransmitted INVITE; one that does not
+		 * fit leaves none (a 100 then), never an older one */
+		k->tail_len = 0;
+		if (n > 0 && (size_t)k->invite_len + (size_t)n <= sizeof(k->invite)) {
+			memcpy(k->invite + k->invite_len, c->out, (size_t)n);
+			k->tail_len = (uint16_t)n;
+		}
 		return;
 	}
 	if (r->status < 300) {
@@ -2026,8 +2043,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (k->state == CALL_COMPLETED) {
 		/* a retransmission of the final: the same ACK again; the INVITE
 		 * it was built from is gone */
-		if (k->ack_len)
-			send_to(c, k->shard, k->invite + k->invite_len, k->ack_len, &k->b_peer,
+		if (k->tail_len)
+			send_to(c, k->shard, k->invite + k->invite_len, k->tail_len, &k->b_peer,
 				k->b_len);
 		return;
 	}
@@ -2071,7 +2088,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	complete_call(c, k, status, n, now);
 	if (an > 0 && (size_t)k->invite_len + (size_t)an <= sizeof(k->invite)) {
 		memcpy(k->invite + k->invite_len, ack, (size_t)an);
-		k->ack_len = (uint16_t)an;
+		k->tail_len = (uint16_t)an;
 	}
 }
 
@@ -2514,12 +2531,16 @@ static bool record_texts_ok(struct ctl *c, const struct ctl_call *k)
 		    !sip_view_eq(i->buf, i->from.tag, k->b_from_tag, strlen(k->b_from_tag)) ||
 		    !sip_view_eq(i->buf, i->vias[0].branch, k->b_branch, strlen(k->b_branch)))
 			return false;
+		if (k->tail_len &&
+		    (sip_parse(&c->scratch, k->invite + k->invite_len, k->tail_len, NULL) != 0 ||
+		     c->scratch.is_request || c->scratch.status >= 200))
+			return false;
 	} else {
 		if (k->invite_len && (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0 ||
 				      c->scratch.is_request))
 			return false;
-		if (k->ack_len &&
-		    (sip_parse(&c->scratch, k->invite + k->invite_len, k->ack_len, NULL) != 0 ||
+		if (k->tail_len &&
+		    (sip_parse(&c->scratch, k->invite + k->invite_len, k->tail_len, NULL) != 0 ||
 		     c->scratch.method_id != SIP_METHOD_ACK))
 			return false;
 	}
@@ -2583,7 +2604,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
 	    !text_ok(k->b_branch, sizeof(k->b_branch)) || k->head_len > sizeof(k->head) ||
-	    (size_t)k->invite_len + k->ack_len > sizeof(k->invite) || k->cdr_len > sizeof(k->cdr) ||
+	    (size_t)k->invite_len + k->tail_len > sizeof(k->invite) || k->cdr_len > sizeof(k->cdr) ||
 	    !peer_ok(&k->a_peer, k->a_len) || !peer_ok(&k->b_peer, k->b_len) ||
 	    k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen || !shard_dialog_ok(&k->dlg) ||
 	    !record_texts_ok(c, k))
