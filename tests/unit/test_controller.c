@@ -3880,6 +3880,71 @@ static void test_retransmitted_invite_gets_the_last_provisional(void **state)
 	assert_true(r->to.has_tag);
 }
 
+/* alice's INVITE with Call-ID a1 and From tag atag (invite_from_alice's),
+ * but with its own branch and CSeq. */
+static void invite_from_alice_txn(const char *branch, unsigned cseq)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=%s\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: %u INVITE\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   branch, cseq);
+}
+
+/* An INVITE with the Call-ID and From tag of a call the controller still
+ * has a record of, but another transaction (RFC 3261 17.2.3: another
+ * branch, a higher CSeq), is no retransmission of it. The caller's new
+ * INVITE after a 407 whose ACK was lost got that 407 again (with the
+ * old CSeq, which its new transaction cannot take); an INVITE that reuses
+ * the Call-ID of a call that was just answered and hung up was swallowed,
+ * unanswered, for the 8 s the record lingers; the same request reaching
+ * sipshard twice by two branches (a merged request, 8.2.2.2) got 100 and
+ * then nothing, instead of 482. */
+static void test_new_transaction_is_no_retransmission(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	/* a 407 relayed, its ACK lost, the INVITE again with credentials */
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 407, "btag");
+	unsigned base = nsent;
+	invite_from_alice_txn("z9hG4bKinv2", 2);
+	if (nsent < base + 2 || sent_msg(base)->status != 100)
+		fail_msg("INVITE of a new transaction after a 407 answered %d",
+			 nsent > base ? sent_msg(base)->status : 0);
+	inv = base + 1;
+	assert_int_equal(sent_msg(inv)->method_id, SIP_METHOD_INVITE);
+
+	/* answered, hung up, and the Call-ID at once again for a new call */
+	response_from_bob(inv, 200, "btag2");
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
+	base = nsent;
+	invite_from_alice_txn("z9hG4bKinv3", 4);
+	if (nsent < base + 2)
+		fail_msg("INVITE reusing the Call-ID of an ended call: %u datagrams sent",
+			 nsent - base);
+	assert_int_equal(sent_msg(base)->status, 100);
+	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_INVITE);
+
+	/* the same request by another branch: 482; its retransmission: 100 */
+	base = nsent;
+	invite_from_alice_txn("z9hG4bKmerged", 4);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 482);
+	invite_from_alice_txn("z9hG4bKinv3", 4);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 100);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.invite_retrans, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4000,6 +4065,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_last_provisional,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_transaction_is_no_retransmission, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

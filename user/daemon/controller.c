@@ -1504,6 +1504,31 @@ static const char *rewrite_user(const struct config_route *r, const struct sip_m
 	return out;
 }
 
+/* How INVITE m, with the Call-ID and From tag of record k, stands to the
+ * caller's INVITE that k holds (RFC 3261 17.2.3: its top Via branch, kept in
+ * k's response head, and CSeq). */
+enum invite_txn { INVITE_SAME, INVITE_MERGED, INVITE_OTHER };
+static enum invite_txn invite_txn_of(struct ctl *c, const struct ctl_call *k,
+				     const struct sip_msg *m)
+{
+	const struct sip_msg *h = &c->scratch;
+	static const char cookie[] = "z9hG4bK";
+
+	if (m->cseq.num != k->dlg.legs[SHARD_LEG_A].remote_cseq)
+		return INVITE_OTHER;
+	/* a branch without the RFC 3261 cookie names no transaction: the
+	 * same Call-ID, From tag and CSeq are a retransmission (RFC 2543) */
+	int n = setup_local_response(100, k->head, k->head_len, NULL, c->out, sizeof(c->out));
+	if (n <= 0 || sip_parse(&c->scratch, c->out, (size_t)n, NULL) != 0 || !h->nvias ||
+	    !m->nvias || m->vias[0].branch.len < sizeof(cookie) - 1 ||
+	    memcmp(m->buf + m->vias[0].branch.off, cookie, sizeof(cookie) - 1) != 0)
+		return INVITE_SAME;
+	return sip_view_eq(m->buf, m->vias[0].branch, h->buf + h->vias[0].branch.off,
+			   h->vias[0].branch.len)
+		   ? INVITE_SAME
+		   : INVITE_MERGED;
+}
+
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
@@ -1512,6 +1537,31 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 
 	c->st.invites++;
 	k = find_by_a(c, m);
+	enum invite_txn txn = k ? invite_txn_of(c, k, m) : INVITE_SAME;
+	if (k && txn == INVITE_MERGED) {
+		/* the same request by another path (RFC 3261 8.2.2.2) */
+		c->st.rejected_loop++;
+		answer_stateless(c, shard, m, 482, NULL, src, srclen);
+		return;
+	}
+	if (k && txn == INVITE_OTHER &&
+	    (k->state == CALL_CALLING || k->state == CALL_PROCEEDING)) {
+		/* a second INVITE while the first has no final (as RFC 3261
+		 * 14.2 has it for a dialog): 500 with Retry-After */
+		c->st.rejected_loop++;
+		retry_after(c, extra, sizeof(extra));
+		answer_stateless(c, shard, m, 500, extra, src, srclen);
+		return;
+	}
+	if (k && txn == INVITE_OTHER) {
+		/* a new transaction once the last one had its final (the INVITE
+		 * again after a 401/407 whose ACK was lost, a Call-ID reused
+		 * after an answered call): the caller is done with that one,
+		 * and so is its record (an answered call's dialog is the
+		 * worker's) */
+		call_free(c, k);
+		k = NULL;
+	}
 	if (k) {
 		/* a retransmission: repeat where we are */
 		c->st.invite_retrans++;
