@@ -3945,6 +3945,29 @@ static void test_new_transaction_is_no_retransmission(void **state)
 	assert_int_equal(st.invite_retrans, 1);
 }
 
+/* The 200 to the caller's CANCEL carries the To tag of the responses to
+ * its INVITE (RFC 3261 9.2: "SHOULD be the same"); it had a tag made up
+ * for it. */
+static void test_cancel_200_has_the_invite_to_tag(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	const struct sip_msg *trying = sent_msg(0);
+	assert_int_equal(trying->status, 100);
+	char tag[128];
+	snprintf(tag, sizeof(tag), "%.*s", trying->to.tag.len, sent[0].buf + trying->to.tag.off);
+	response_from_bob(inv, 180, "btag");
+	unsigned base = nsent;
+	cancel_from_alice();
+	const struct sip_msg *ok = sent_msg(base);
+	assert_int_equal(ok->status, 200);
+	assert_int_equal(ok->cseq.method_id, SIP_METHOD_CANCEL);
+	if (!sip_view_eq(ok->buf, ok->to.tag, tag, strlen(tag)))
+		fail_msg("200 to CANCEL with To tag %.*s, the INVITE's is %s", ok->to.tag.len,
+			 ok->buf + ok->to.tag.off, tag);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4067,6 +4090,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_transaction_is_no_retransmission, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_200_has_the_invite_to_tag, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2257,7 +2257,10 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		answer_stateless(c, shard, m, 481, NULL, src, srclen);
 		return;
 	}
-	answer_stateless(c, shard, m, 200, NULL, src, srclen);
+	/* with the To tag of the INVITE's responses (RFC 3261 9.2) */
+	int n = sip_respond(m, 200, NULL, k->a_tag, NULL, c->out, sizeof(c->out));
+	if (n > 0)
+		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)
 		return;
 	k->cancelled = true;
