@@ -3850,13 +3850,14 @@ static void test_redirect_keeps_its_contact(void **state)
 	unsigned inv = invite_to_bob();
 	unsigned base = nsent;
 	response_from_bob(inv, 302, "btag"); /* Contact: <sip:bob@127.0.0.1:5090> */
-	assert_int_equal(nsent, base + 2);	/* the ACK to bob, the 302 to alice */
+	assert_int_equal(nsent, base + 2);   /* the ACK to bob, the 302 to alice */
 	const struct sip_msg *r = sent_msg(base + 1);
 	assert_int_equal(r->status, 302);
 	if (r->ncontacts != 1)
-		fail_msg("302 relayed with %u Contacts:\n%.*s", r->ncontacts, (int)sent[base + 1].len,
-			 sent[base + 1].buf);
-	assert_non_null(memmem(sent[base + 1].buf, sent[base + 1].len, "sip:bob@127.0.0.1:5090", 22));
+		fail_msg("302 relayed with %u Contacts:\n%.*s", r->ncontacts,
+			 (int)sent[base + 1].len, sent[base + 1].buf);
+	assert_non_null(
+	    memmem(sent[base + 1].buf, sent[base + 1].len, "sip:bob@127.0.0.1:5090", 22));
 }
 
 /* A retransmission of the INVITE while the callee rings gets the last

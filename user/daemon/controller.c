@@ -106,7 +106,7 @@ struct ctl_call {
 	 * INVITE gets, RFC 3261 17.2.1; 0 = none, a 100 is sent); once
 	 * completed, our ACK to B after the final */
 	uint16_t tail_len;
-	uint16_t cdr_len; /* bytes of cdr, 0 = no CDR for this call */
+	uint16_t cdr_len;	/* bytes of cdr, 0 = no CDR for this call */
 	uint16_t cdr_target_at; /* where ,"target": starts in cdr (rewritten on failover) */
 	/* Failover: leg B's INVITE went to targets[target] of routes[route] of
 	 * the policy, whose tag was route_tag then (a reload or restart that
@@ -1544,8 +1544,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		answer_stateless(c, shard, m, 482, NULL, src, srclen);
 		return;
 	}
-	if (k && txn == INVITE_OTHER &&
-	    (k->state == CALL_CALLING || k->state == CALL_PROCEEDING)) {
+	if (k && txn == INVITE_OTHER && (k->state == CALL_CALLING || k->state == CALL_PROCEEDING)) {
 		/* a second INVITE while the first has no final (as RFC 3261
 		 * 14.2 has it for a dialog): 500 with Retry-After */
 		c->st.rejected_loop++;
@@ -2657,10 +2656,10 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
 	    !text_ok(k->b_branch, sizeof(k->b_branch)) || k->head_len > sizeof(k->head) ||
-	    (size_t)k->invite_len + k->tail_len > sizeof(k->invite) || k->cdr_len > sizeof(k->cdr) ||
-	    !peer_ok(&k->a_peer, k->a_len) || !peer_ok(&k->b_peer, k->b_len) ||
-	    k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen || !shard_dialog_ok(&k->dlg) ||
-	    !record_texts_ok(c, k))
+	    (size_t)k->invite_len + k->tail_len > sizeof(k->invite) ||
+	    k->cdr_len > sizeof(k->cdr) || !peer_ok(&k->a_peer, k->a_len) ||
+	    !peer_ok(&k->b_peer, k->b_len) || k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen ||
+	    !shard_dialog_ok(&k->dlg) || !record_texts_ok(c, k))
 		return false;
 
 	const struct shard_table *t = tables ? tables[k->shard] : NULL;
