@@ -319,6 +319,17 @@ static void test_rate_extremes(void **state)
 	assert_int_equal(admitted, 5);
 	policy_destroy(p);
 
+	/* 4000 a second with a burst of 2, offered 8 a millisecond by a caller
+	 * whose clock counts milliseconds (the controller's): 4000 admitted
+	 * in a second, not 2 each millisecond (2000) */
+	p = make("\"limits\": {\"calls_per_second_per_source\": 4000, \"burst\": 2}");
+	admitted = 0;
+	for (uint64_t ms = 0; ms < 1000; ms++)
+		for (int i = 0; i < 8; i++)
+			admitted += take(p, "10.0.0.1", 100 * S + ms * MS) == 0;
+	assert_in_range(admitted, 4000, 4001);
+	policy_destroy(p);
+
 	/* no rate: always admitted, no table */
 	p = make("");
 	struct policy_rate_stats st;

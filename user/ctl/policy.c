@@ -33,6 +33,7 @@
 
 #define RATE_PROBES 16
 #define NS_PER_S    1000000000ull
+#define NS_PER_MS   1000000ull
 
 struct addr_key {
 	uint64_t w[2];
@@ -157,6 +158,13 @@ int policy_create(struct policy **out, const struct config *cfg, char *err, size
 		p->probes = p->nrate < RATE_PROBES ? p->nrate : RATE_PROBES;
 		p->interval_ns = NS_PER_S / rate; /* >= 1000 ns: rate <= 10^6 */
 		p->tau_ns = (uint64_t)(burst - 1) * p->interval_ns;
+		/* The controller reads its clock in whole milliseconds, so every
+		 * INVITE of one millisecond arrives at the same instant: a burst
+		 * below one millisecond's calls would admit only the burst each
+		 * millisecond (rate 4000, burst 2: 2000 a second). It is raised
+		 * to that; the rate over time is the same. */
+		if (p->interval_ns < NS_PER_MS && p->tau_ns < NS_PER_MS - p->interval_ns)
+			p->tau_ns = NS_PER_MS - p->interval_ns;
 		p->rs.capacity = p->nrate;
 		p->seed[0] = rng_seed((uint64_t)(uintptr_t)p);
 		p->seed[1] = rng_seed(p->seed[0]);
