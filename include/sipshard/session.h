@@ -17,8 +17,11 @@
  *   remoteTarget        |
  * sessionState          | session_state (enum session_state)
  * signalingState        | signaling_state (enum signaling_state)
- * offer, answer         | offer, answer: kept up to a configured size no larger
- *                       | than SESSION_BODY_MAX; len 0 means "undefined"
+ * offer, answer         | offer, answer: the last session description of each
+ *                       | kind, kept up to SESSION_BODY_MAX bytes (a build
+ *                       | setting); len 0 means "undefined" (with dropped set:
+ *                       | it was larger). Both legs keep the same bodies:
+ *                       | sipshard passes them on as they came
  * bye/info/invite/...   | relayed by the worker. bye, info and message are
  *                       | also sent by the worker that owns the dialog, when
  *                       | policy or the operator asks (user/daemon/orig.c):
@@ -27,7 +30,8 @@
  * dispose               | the dialog slot is freed (shard_dialog_free)
  *
  * As in SIP.js, `offer` is meaningful while signaling_state is neither Initial
- * nor Closed, and `answer` while it is Stable.
+ * nor Closed, and `answer` while it is Stable. An offer refused (a failure to
+ * the request that made it) leaves no offer and the last answer.
  */
 #ifndef SIPSHARD_SESSION_H
 #define SIPSHARD_SESSION_H
@@ -48,8 +52,8 @@
 #define SESSION_URI_MAX	      256
 #define SESSION_ROUTE_SET_MAX 512
 #define SESSION_BODY_TYPE_MAX 64 /* Content-Type of a kept body */
-/* Largest offer or answer body kept per leg. The configured limit may be
- * lower; a larger body is relayed as usual but not kept (len stays 0 and
+/* Largest offer or answer body kept per leg (session_body_set may be given
+ * a lower limit); a larger body is relayed as usual but not kept (len stays 0 and
  * `dropped` is set). 1024 holds a typical audio or audio+video SDP and keeps
  * a whole dialog record under the 8 KiB the controller -> worker ring carries. */
 #ifndef SESSION_BODY_MAX
@@ -134,30 +138,71 @@ static inline uint16_t session_cseq_tag(uint32_t cseq)
 	return (uint16_t)(cseq % 65535u + 1u);
 }
 
-/* A session description came from the peer of leg x, the other leg being y
- * (RFC 3264 with RFC 3261 13.2.1): the answer when x had an offer of ours
- * open (have-local-offer), and both legs are stable; else a new offer, which
- * x has from its peer and y from us. */
-static inline void session_sdp_from_peer(struct sip_session *x, struct sip_session *y)
+/* Keeps a body of n bytes with its Content-Type if it fits both limit (the
+ * caller's) and SESSION_BODY_MAX; otherwise forgets the previous one and
+ * marks it dropped. Returns true when kept. */
+static inline bool session_body_set(struct session_body *b, const char *type, size_t type_len,
+				    const char *data, size_t n, size_t limit)
 {
+	if (limit > SESSION_BODY_MAX)
+		limit = SESSION_BODY_MAX;
+	if (n == 0 || n > limit || type_len > SESSION_BODY_TYPE_MAX) {
+		b->len = 0;
+		b->type_len = 0;
+		b->dropped = n != 0;
+		return false;
+	}
+	memcpy(b->type, type, type_len);
+	memcpy(b->data, data, n);
+	b->type_len = (uint8_t)type_len;
+	b->len = (uint16_t)n;
+	b->dropped = 0;
+	return true;
+}
+
+static inline void session_body_clear(struct session_body *b)
+{
+	b->len = 0;
+	b->type_len = 0;
+	b->dropped = 0;
+}
+
+/* A session description (sdp, n bytes, of Content-Type type) came from the
+ * peer of leg x, the other leg being y (RFC 3264 with RFC 3261 13.2.1): the
+ * answer when x had an offer of ours open (have-local-offer), and both legs
+ * are stable; else a new offer, which x has from its peer and y from us.
+ * Both legs keep it as their answer or offer: sipshard passes it on as it
+ * came. */
+static inline void session_sdp_from_peer(struct sip_session *x, struct sip_session *y,
+					 const char *type, size_t type_len, const char *sdp,
+					 size_t n)
+{
+	struct session_body *kept_x, *kept_y;
+
 	if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER) {
 		x->signaling_state = SIGNALING_STATE_STABLE;
 		y->signaling_state = SIGNALING_STATE_STABLE;
+		kept_x = &x->answer, kept_y = &y->answer;
 	} else {
 		x->signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
 		y->signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
+		kept_x = &x->offer, kept_y = &y->offer;
 	}
+	session_body_set(kept_x, type, type_len, sdp, n, SESSION_BODY_MAX);
+	session_body_set(kept_y, type, type_len, sdp, n, SESSION_BODY_MAX);
 }
 
 /* The offer leg x had from us (have-local-offer), leg y's from its peer,
  * refused by x's peer (a failure to the request that made it, RFC 3264 5):
- * the session stays as it was. */
+ * the session stays as it was, and the refused offer is no one's. */
 static inline void session_offer_rejected(struct sip_session *x, struct sip_session *y)
 {
 	if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER &&
 	    y->signaling_state == SIGNALING_STATE_HAVE_REMOTE_OFFER) {
 		x->signaling_state = SIGNALING_STATE_STABLE;
 		y->signaling_state = SIGNALING_STATE_STABLE;
+		session_body_clear(&x->offer);
+		session_body_clear(&y->offer);
 	}
 }
 
@@ -197,34 +242,5 @@ const char *sip_session_unpack(struct sip_session *s, const char *p, const char 
  * each string's NUL and each body's header are left as they were, which is
  * what makes it cheaper than a memset of the 3792 bytes. */
 void sip_session_clear(struct sip_session *s);
-
-/* Keeps a body of n bytes with its Content-Type if it fits both limit (the
- * configured size) and SESSION_BODY_MAX; otherwise forgets the previous one and
- * marks it dropped. Returns true when kept. */
-static inline bool session_body_set(struct session_body *b, const char *type, size_t type_len,
-				    const char *data, size_t n, size_t limit)
-{
-	if (limit > SESSION_BODY_MAX)
-		limit = SESSION_BODY_MAX;
-	if (n == 0 || n > limit || type_len > SESSION_BODY_TYPE_MAX) {
-		b->len = 0;
-		b->type_len = 0;
-		b->dropped = n != 0;
-		return false;
-	}
-	memcpy(b->type, type, type_len);
-	memcpy(b->data, data, n);
-	b->type_len = (uint8_t)type_len;
-	b->len = (uint16_t)n;
-	b->dropped = 0;
-	return true;
-}
-
-static inline void session_body_clear(struct session_body *b)
-{
-	b->len = 0;
-	b->type_len = 0;
-	b->dropped = 0;
-}
 
 #endif

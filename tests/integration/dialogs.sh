@@ -48,6 +48,9 @@ check "dialogs: two calls up, both listed" \
 	test "$(json_get "$WORK/list.json" 'j["ok"], j["dialogs_up"], j["matched"], len(j["dialogs"])')" = "True 2 2 2"
 check "dialogs: each with both legs, confirmed, the caller's Call-ID on leg A" \
 	test "$(json_get "$WORK/list.json" 'sorted((d["state"], d["caller"]["session_state"], d["callee"]["peer"], d["caller"]["call_id"].startswith("1-")) for d in j["dialogs"])')" = "[('confirmed', 'Confirmed', '127.0.0.1:$B_PORT', True), ('confirmed', 'Confirmed', '127.0.0.1:$((B_PORT + 1))', True)]"
+# the session model's offer and answer were never filled: null for every call
+check "dialogs: the caller's SDP as each leg's offer, the callee's as its answer, both stable" \
+	test "$(json_get "$WORK/list.json" '[(d[s]["signaling_state"], d[s]["offer"]["type"], "o=caller " in d[s]["offer"]["body"], "o=callee " in d[s]["answer"]["body"], d[s]["answer"]["bytes"] == len(d[s]["answer"]["body"])) for d in j["dialogs"] if d["callee"]["peer"].endswith(":'$B_PORT'") for s in ("caller", "callee")]')" = "[('Stable', 'application/sdp', True, True, True), ('Stable', 'application/sdp', True, True, True)]"
 ended_id=$(json_get "$WORK/list.json" '[d["caller"]["call_id"] for d in j["dialogs"] if d["callee"]["peer"].endswith(":'$B_PORT'")][0]')
 ended_b=$(json_get "$WORK/list.json" '[d["callee"]["call_id"] for d in j["dialogs"] if d["callee"]["peer"].endswith(":'$B_PORT'")][0]')
 "$CTL" -s "$SOCK" --json dialogs "$ended_b" >"$WORK/one.json"

@@ -3722,6 +3722,24 @@ static void assert_signaling(const struct shard_dialog *d, enum signaling_state 
 			 signaling_state_name(a), signaling_state_name(b));
 }
 
+/* Both legs of d keep the test's SDP (application/sdp) as their offer and
+ * answer, or no body where false. */
+static void assert_bodies(const struct shard_dialog *d, bool offer, bool answer, const char *when)
+{
+	for (int leg = 0; leg < 2; leg++) {
+		const struct session_body *b[2] = {&d->legs[leg].offer, &d->legs[leg].answer};
+		bool want[2] = {offer, answer};
+		for (int i = 0; i < 2; i++) {
+			bool kept = b[i]->len == strlen(sdp) &&
+				    !memcmp(b[i]->data, sdp, b[i]->len) && b[i]->type_len == 15 &&
+				    !memcmp(b[i]->type, "application/sdp", 15);
+			if (want[i] ? !kept : b[i]->len != 0)
+				fail_msg("%s: leg %c's %s has %u bytes", when, leg ? 'B' : 'A',
+					 i ? "answer" : "offer", b[i]->len);
+		}
+	}
+}
+
 /*
  * The offer in the INVITE, the answer in a reliable 183 (RFC 3262: the
  * callee's early media), the 2xx without a body (RFC 3261 13.2.1: the answer
@@ -3757,6 +3775,7 @@ static void test_unreliable_18x_sdp_is_no_answer(void **state)
 	bob_answers_sdp(inv, 200, "", true);
 	assert_signaling(&last_install, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
 			 "2xx with the answer");
+	assert_bodies(&last_install, true, true, "2xx with the answer");
 }
 
 /*
@@ -3774,6 +3793,7 @@ static void test_offer_in_2xx_waits_for_the_ack(void **state)
 	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
 	assert_signaling(&last_install, SIGNALING_STATE_HAVE_LOCAL_OFFER,
 			 SIGNALING_STATE_HAVE_REMOTE_OFFER, "offer in the 2xx");
+	assert_bodies(&last_install, true, false, "offer in the 2xx");
 }
 
 /*

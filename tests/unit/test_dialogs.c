@@ -1,6 +1,7 @@
 /*
  * test_dialogs.c - a dialog record as sipshardctl dialogs shows it
- * (dialogs_dialog_json): its ages from the controller's clock. The commands
+ * (dialogs_dialog_json): its ages from the controller's clock, its
+ * offer and answer. The commands
  * themselves run against a daemon in tests/integration/dialogs.sh.
  */
 #include <setjmp.h>
@@ -58,11 +59,35 @@ static void test_activity_after_the_controller_clock_is_idle_0(void **state)
 	json_decref(o);
 }
 
+/* The session bodies as text: the network's bytes other than printable
+ * ASCII, CR, LF and tab as '?'; one too large to keep says so. */
+static void test_offer_and_answer_shown(void **state)
+{
+	static struct shard_dialog d; /* 15 KiB */
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_true(session_body_set(&d.legs[SHARD_LEG_A].offer, "application/sdp", 15,
+				     "v=0\r\n\x01\xff", 7, SESSION_BODY_MAX));
+	assert_false(session_body_set(&d.legs[SHARD_LEG_A].answer, "application/sdp", 15, "x",
+				      SESSION_BODY_MAX + 1, SESSION_BODY_MAX));
+	json_t *o = dialogs_dialog_json(0, &d, 1);
+	const json_t *caller = json_object_get(o, "caller");
+	const json_t *offer = json_object_get(caller, "offer");
+	assert_string_equal(json_string_value(json_object_get(offer, "type")), "application/sdp");
+	assert_int_equal(member(offer, "bytes"), 7);
+	assert_string_equal(json_string_value(json_object_get(offer, "body")), "v=0\r\n??");
+	assert_true(json_is_true(json_object_get(json_object_get(caller, "answer"), "dropped")));
+	assert_true(json_is_null(json_object_get(json_object_get(o, "callee"), "offer")));
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ages_from_the_controller_clock),
 	    cmocka_unit_test(test_activity_after_the_controller_clock_is_idle_0),
+	    cmocka_unit_test(test_offer_and_answer_shown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

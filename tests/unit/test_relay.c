@@ -1360,6 +1360,23 @@ static void assert_offer_answer(enum signaling_state a, enum signaling_state b, 
 			 signaling_state_name(a), signaling_state_name(b));
 }
 
+/* Both legs keep offer and answer (NULL: none) as their session bodies. */
+static void assert_bodies(const char *offer, const char *answer, const char *when)
+{
+	const struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	for (int leg = 0; leg < 2; leg++) {
+		const struct session_body *o = &d->legs[leg].offer, *a = &d->legs[leg].answer;
+		if (o->len != (offer ? strlen(offer) : 0) ||
+		    (offer && memcmp(o->data, offer, o->len)) ||
+		    a->len != (answer ? strlen(answer) : 0) ||
+		    (answer && memcmp(a->data, answer, a->len)))
+			fail_msg("%s: leg %c offer \"%.*s\", answer \"%.*s\"; expected \"%s\" and "
+				 "\"%s\"",
+				 when, leg ? 'B' : 'A', (int)o->len, o->data, (int)a->len, a->data,
+				 offer ? offer : "", answer ? answer : "");
+	}
+}
+
 /* The caller's offer in the request that carries it, the relayed request out,
  * its branch into branch. */
 static void offer_from_a(const char *method, unsigned cseq, char *branch, size_t cap)
@@ -1391,6 +1408,7 @@ static void test_offer_answer_in_the_dialog(void **state)
 	unsigned bcseq = out_m.cseq.num;
 	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
 			    "re-INVITE with an offer");
+	assert_bodies("hello", NULL, "re-INVITE with an offer");
 	res = from_a("INVITE", 2, ""); /* its retransmission */
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
@@ -1398,6 +1416,7 @@ static void test_offer_answer_in_the_dialog(void **state)
 	res = answer_from_b_body(200, branch, bcseq, "INVITE", "v=0\r\n");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "2xx with the answer");
+	assert_bodies("hello", "v=0\r\n", "2xx with the answer");
 	res = answer_from_b_body(200, branch, bcseq, "INVITE", "v=0\r\n"); /* retransmitted */
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "the 2xx again");
@@ -1409,11 +1428,13 @@ static void test_offer_answer_in_the_dialog(void **state)
 	res = answer_from_b(488, branch, out_m.cseq.num, "UPDATE");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "UPDATE answered 488");
+	assert_bodies(NULL, "v=0\r\n", "UPDATE answered 488: its offer is no one's");
 
 	/* an INFO's body is no session description */
 	res = from_a("INFO", 4, "");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "INFO with a body");
+	assert_bodies(NULL, "v=0\r\n", "INFO with a body");
 
 	/* a re-INVITE without an offer: the 2xx makes it, the ACK answers */
 	sent_from_a("INVITE", 5, 5, branch, sizeof(branch));
@@ -1424,6 +1445,7 @@ static void test_offer_answer_in_the_dialog(void **state)
 	res = from_a("ACK", 5, "");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "answer in the ACK");
+	assert_bodies("v=0\r\n", "hello", "answer in the ACK");
 }
 
 int main(void)

@@ -350,10 +350,22 @@ static void test_packed_install(void **state)
 	assert_int_equal(got->session_expires_at_s, 0);
 	shard_session_timer_start(got, 1020, 90); /* 1 s in, 60 s of 90 */
 	assert_int_equal(shard_session_deadline(got), 20 + 61 * 1000);
+	/* the update (the 2xx) brings leg A's states and its offer and answer
+	 * (the 2xx's answer was lost: the caller's side kept none), not the
+	 * CSeqs the worker took since */
+	got->legs[SHARD_LEG_A].local_cseq = 9;
 	d.state = SHARD_DLG_CONFIRMED;
+	d.legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_STABLE;
+	assert_true(session_body_set(&d.legs[SHARD_LEG_A].answer, "application/sdp", 15,
+				     "v=0\r\no=callee\r\n", 16, SESSION_BODY_MAX));
 	assert_int_equal(shard_dialog_install(&t, &d, 2000), 0);
 	assert_int_equal(got->state, SHARD_DLG_CONFIRMED);
 	assert_int_equal(shard_session_deadline(got), 20 + 61 * 1000);
+	assert_int_equal(got->legs[SHARD_LEG_A].signaling_state, SIGNALING_STATE_STABLE);
+	assert_int_equal(got->legs[SHARD_LEG_A].answer.len, 16);
+	assert_memory_equal(got->legs[SHARD_LEG_A].answer.data, "v=0\r\no=callee\r\n", 16);
+	assert_int_equal(got->legs[SHARD_LEG_A].offer.len, d.legs[SHARD_LEG_A].offer.len);
+	assert_int_equal(got->legs[SHARD_LEG_A].local_cseq, 9);
 	shard_table_close(&t);
 }
 

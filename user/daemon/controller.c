@@ -919,8 +919,7 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	a->invite_cseq_tag = session_cseq_tag(m->cseq.num);
 	a->local_cseq = 0;
 	a->session_state = SESSION_STATE_EARLY;
-	a->signaling_state =
-	    m->body.len ? SIGNALING_STATE_HAVE_REMOTE_OFFER : SIGNALING_STATE_INITIAL;
+	a->signaling_state = SIGNALING_STATE_INITIAL;
 	set_peer(a, src, srclen);
 
 	SESSION_SET(lb, call_id, b->call_id, strlen(b->call_id));
@@ -930,8 +929,9 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 		     fu->user.len ? "@" : "", b->advertise);
 	SESSION_SET(lb, local_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
 	lb->session_state = SESSION_STATE_EARLY;
-	lb->signaling_state =
-	    m->body.len ? SIGNALING_STATE_HAVE_LOCAL_OFFER : SIGNALING_STATE_INITIAL;
+	lb->signaling_state = SIGNALING_STATE_INITIAL;
+	if (m->body.len) /* the INVITE's offer (RFC 3261 13.2.1) */
+		relay_sdp_from_peer(m, a, lb);
 	leg_b_target(lb, m, b, dst, dstlen);
 }
 
@@ -964,7 +964,7 @@ static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 	if (r->body.len && reliable &&
 	    (lb->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
 	     lb->signaling_state == SIGNALING_STATE_INITIAL))
-		session_sdp_from_peer(lb, a);
+		relay_sdp_from_peer(r, lb, a);
 	if (confirmed) {
 		d->state = SHARD_DLG_CONFIRMED;
 		a->session_state = SESSION_STATE_ACK_WAIT;

@@ -41,12 +41,24 @@ static json_t *error(const char *why)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
 
+/* An offer or answer of the session model: its Content-Type, size and text
+ * (bytes other than printable ASCII, CR, LF and tab shown as '?': every byte
+ * came from the network, and JSON needs valid UTF-8); null for none, and
+ * {"dropped": true} for one larger than SESSION_BODY_MAX, not kept. */
 static json_t *offer_json(const struct session_body *b)
 {
+	char text[SESSION_BODY_MAX];
+
 	if (!b->len)
-		return json_null();
-	return json_pack("{s:o, s:I}", "type", ctl_json_text(b->type, b->type_len), "bytes",
-			 (json_int_t)b->len);
+		return b->dropped ? json_pack("{s:b}", "dropped", 1) : json_null();
+	for (size_t i = 0; i < b->len; i++) {
+		unsigned char ch = (unsigned char)b->data[i];
+		text[i] = (ch >= 0x20 && ch < 0x7f) || ch == '\r' || ch == '\n' || ch == '\t'
+			      ? (char)ch
+			      : '?';
+	}
+	return json_pack("{s:o, s:I, s:o}", "type", ctl_json_text(b->type, b->type_len), "bytes",
+			 (json_int_t)b->len, "body", json_stringn(text, b->len));
 }
 
 static json_t *leg_json(const struct sip_session *s)

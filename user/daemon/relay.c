@@ -253,7 +253,7 @@ static void final_offer_answer(const struct sip_msg *m, struct sip_session *resp
 			       struct sip_session *back)
 {
 	if (m->status < 300 && m->body.len)
-		session_sdp_from_peer(resp, back);
+		relay_sdp_from_peer(m, resp, back);
 	else if (m->status >= 300)
 		session_offer_rejected(resp, back);
 }
@@ -540,7 +540,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			src->session_state = SESSION_STATE_CONFIRMED;
 		/* the answer to an offer in a 2xx (RFC 3261 13.2.1) */
 		if (m->body.len && src->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER)
-			session_sdp_from_peer(src, dst);
+			relay_sdp_from_peer(m, src, dst);
 		int n = build_request(rc, m, dst, branch, dst->invite_cseq, out, cap);
 		if (n < 0) {
 			drop(rc, RELAY_DROP_NO_BUFFER, res);
@@ -672,7 +672,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	/* an offer or answer in the request (RFC 3264; not its retransmission) */
 	if (fresh && m->body.len && carries_session(d, m->method_id))
-		session_sdp_from_peer(src, dst);
+		relay_sdp_from_peer(m, src, dst);
 	/* a target refresh replaces the sender's remote target, once relayed */
 	if (fresh && is_target_refresh(m->method_id) && m->ncontacts) {
 		const struct sip_uri *u = &m->contacts[0].uri;

@@ -584,11 +584,15 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	head.last_activity_ms = now_ms;
 	memcpy(slot, &head, DLG_FIXED);
 	if (update) {
+		/* leg A's states and its offer and answer (the 2xx's answer is
+		 * the controller's news); the rest of leg A is the worker's */
+		static _Thread_local struct sip_session from;
 		struct sip_session *a = &slot->legs[SHARD_LEG_A];
-		memcpy(&a->session_state, leg_a + offsetof(struct sip_session, session_state),
-		       sizeof(a->session_state));
-		memcpy(&a->signaling_state, leg_a + offsetof(struct sip_session, signaling_state),
-		       sizeof(a->signaling_state));
+		sip_session_unpack(&from, leg_a, end);
+		a->session_state = from.session_state;
+		a->signaling_state = from.signaling_state;
+		a->offer = from.offer;
+		a->answer = from.answer;
 	} else {
 		sip_session_unpack(&slot->legs[SHARD_LEG_A], leg_a, end);
 		slot->session_expires_at_s = 0;
