@@ -427,6 +427,36 @@ static void test_oldest_gives_its_slot_up_when_full(void **state)
 	assert_int_equal(byes.busy, ORIG_SLOTS);
 }
 
+/* One request left waiting while 512 later ones were answered at once: the
+ * table is nowhere near full (two busy), so no transaction may give its slot
+ * up; the one waiting is still retransmitted and its answer still ends it. */
+static void test_free_slots_are_taken_before_a_busy_one(void **state)
+{
+	(void)state;
+	start_first(SHARD_LEG_A);
+	for (unsigned i = 0; i < ORIG_SLOTS; i++) {
+		start(SHARD_LEG_B, 1000);
+		respond(200, "BYE");
+	}
+	assert_int_equal(byes.busy, 1);
+	assert_int_equal(byes.st.overwritten, 0);
+	assert_int_equal(done.count, ORIG_SLOTS);
+	assert_int_equal(done.status, 200);
+
+	/* the first is still retransmitted (Timer E) ... */
+	unsigned before = sent.count;
+	orig_tick(&byes, 1500, capture, record_done, NULL);
+	assert_int_equal(sent.count, before + 1);
+	assert_memory_equal(sent.last, first.data, first.len);
+	/* ... and its answer ends it, not as a stray */
+	memcpy(sent.last, first.data, first.len);
+	sent.last_len = first.len;
+	respond(200, "BYE");
+	assert_int_equal(byes.st.stray, 0);
+	assert_int_equal(byes.busy, 0);
+	assert_int_equal(done.count, ORIG_SLOTS + 1);
+}
+
 static void test_too_long_for_the_buffer_is_not_sent(void **state)
 {
 	(void)state;
@@ -450,6 +480,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gives_up_after_timer_f, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_responses_that_match_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oldest_gives_its_slot_up_when_full, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_free_slots_are_taken_before_a_busy_one, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_too_long_for_the_buffer_is_not_sent, setup,
 					    teardown),

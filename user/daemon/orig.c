@@ -39,11 +39,29 @@ static void finish(struct orig_table *t, struct orig_txn *o)
 	t->busy--;
 }
 
+/* The slot the next request takes: the first free one from t->next on; only
+ * when every slot is busy, the oldest transaction's (the earliest Timer F).
+ * Taking t->next whatever its state would end a transaction still within
+ * Timer F whenever ORIG_SLOTS requests followed it, however few are busy. */
+static uint32_t pick_slot(const struct orig_table *t)
+{
+	uint32_t oldest = t->next;
+
+	for (uint32_t k = 0; k < ORIG_SLOTS; k++) {
+		uint32_t i = (t->next + k) % ORIG_SLOTS;
+		if (!t->out[i].busy)
+			return i;
+		if (t->out[i].deadline_ms < t->out[oldest].deadline_ms)
+			oldest = i;
+	}
+	return oldest;
+}
+
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
 	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
 	       size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
 {
-	uint32_t index = t->next, gen = t->gen_seed + 1, salt = next_salt(t);
+	uint32_t index = pick_slot(t), gen = t->gen_seed + 1, salt = next_salt(t);
 	struct orig_txn *o = &t->out[index];
 	char branch[SHARD_ORIG_MAX];
 

@@ -64,7 +64,7 @@ struct orig_stats {
 };
 
 struct orig_table {
-	uint32_t next;	   /* the slot the next request takes (oldest first) */
+	uint32_t next;	   /* where the search for a free slot starts */
 	uint32_t busy;	   /* transactions waiting for a final response */
 	uint32_t gen_seed; /* generations start from a random value */
 	uint64_t rng;	   /* rng_next state for the salts */
