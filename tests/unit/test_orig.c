@@ -33,7 +33,7 @@ static const struct relay_req BYE = {
 /* What send_fn was given: the last datagram and how many in all. */
 static struct {
 	unsigned count;
-	char last[ORIG_MAX];
+	char last[ORIG_MAX + ORIG_BODY_MAX]; /* the worker's scratch */
 	size_t last_len;
 	uint16_t last_port;
 } sent;
@@ -457,6 +457,52 @@ static void test_free_slots_are_taken_before_a_busy_one(void **state)
 	assert_int_equal(done.count, ORIG_SLOTS + 1);
 }
 
+/* The operator's MESSAGE with the largest body it may have (ORIG_BODY_MAX), on
+ * a leg with a long route set and remote target, as the worker writes it
+ * (scratch of ORIG_MAX + ORIG_BODY_MAX bytes): over UDP it is retransmitted
+ * (Timer E) like any request of ours, not sent once and left to Timer F. */
+static void test_largest_body_is_retransmitted(void **state)
+{
+	(void)state;
+	static char body[ORIG_BODY_MAX];
+	char scratch[ORIG_MAX + ORIG_BODY_MAX];
+	struct sip_session *b = leg(SHARD_LEG_B);
+
+	memset(body, 'x', sizeof(body));
+	struct relay_req msg = {.method = SIP_METHOD_MESSAGE,
+				.ctype = "text/plain",
+				.body = body,
+				.body_len = sizeof(body)};
+	/* four proxies on the way, and a Contact with parameters */
+	b->route_set_len = 0;
+	for (int i = 0; i < 4; i++)
+		b->route_set_len += (uint16_t)snprintf(
+		    b->route_set + b->route_set_len, sizeof(b->route_set) - b->route_set_len,
+		    "Route: <sip:edge-proxy-%d.core.carrier.example.net:5060;transport=udp;lr;"
+		    "ftag=a1b2c3d4e5f6a7b8;did=0f1.2a3b4c5d;nat=yes>\r\n",
+		    i);
+	b->remote_target_len =
+	    (uint16_t)snprintf(b->remote_target, sizeof(b->remote_target),
+			       "sip:+15551234567@203.0.113.50:5060;transport=udp;user=phone;"
+			       "x-carrier-session=7d1e0c9b3a2f4e5d6c7b8a9f0e1d2c3b;"
+			       "x-route-context=4f3e2d1c0b0a09080706050403020100aabbccddeeff;"
+			       "x-trunk-group=tg-0042-east");
+	b->remote_uri_len = (uint16_t)snprintf(b->remote_uri, sizeof(b->remote_uri),
+					       "sip:+15551234567@carrier.example.net;user=phone");
+	assert_int_equal(orig_start(&byes, &rc, b, &msg, 80, 1000, scratch, sizeof(scratch),
+				    capture, record_done, NULL),
+			 0);
+	assert_true(sent.last_len > ORIG_MAX);
+	size_t len = sent.last_len;
+	orig_tick(&byes, 1500, capture, record_done, NULL);
+	assert_int_equal(sent.count, 2);
+	assert_int_equal(sent.last_len, len);
+	assert_int_equal(byes.st.retransmitted, 1);
+	respond(200, "MESSAGE");
+	assert_int_equal(done.status, 200);
+	assert_int_equal(byes.busy, 0);
+}
+
 static void test_too_long_for_the_buffer_is_not_sent(void **state)
 {
 	(void)state;
@@ -483,6 +529,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_free_slots_are_taken_before_a_busy_one, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_largest_body_is_retransmitted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_long_for_the_buffer_is_not_sent, setup,
 					    teardown),
 	};

@@ -35,8 +35,13 @@
 #include "sipshard/sip.h"
 
 #define ORIG_SLOTS    512
-#define ORIG_MAX      2048 /* a request that does not fit is sent once, not kept */
+#define ORIG_MAX      2048 /* a request of ours without a body fits */
 #define ORIG_BODY_MAX 1024 /* body of an info or message from the operator */
+/* Kept for retransmission: whatever the worker writes (its scratch is this
+ * size), so that an operator's MESSAGE with a full body on a call with a long
+ * route set is retransmitted too; a request that does not fit (a caller with
+ * a larger scratch) is sent once, not kept. */
+#define ORIG_KEEP_MAX (ORIG_MAX + ORIG_BODY_MAX)
 
 struct orig_txn {
 	uint32_t gen;	 /* changes with every use of the slot */
@@ -51,7 +56,7 @@ struct orig_txn {
 	uint64_t deadline_ms; /* Timer F */
 	struct sockaddr_in6 peer;
 	socklen_t peer_len;
-	char data[ORIG_MAX];
+	char data[ORIG_KEEP_MAX];
 };
 
 struct orig_stats {

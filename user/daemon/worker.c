@@ -259,7 +259,7 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
 			const struct relay_req *req, uint64_t cookie)
 {
-	char scratch[ORIG_MAX + ORIG_BODY_MAX];
+	char scratch[ORIG_KEEP_MAX];
 
 	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, cookie, w->relay.now_ms, scratch,
 		       sizeof(scratch), send_orig, orig_done, w) == 0)
