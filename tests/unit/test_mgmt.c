@@ -3,8 +3,11 @@
  * larger than the socket buffer reaches a reading client whole, and a client
  * that stops reading is dropped at its deadline and counted. (The wire
  * parsers are fuzzed by fuzz_mgmt; the commands by tests/integration/mgmt.sh.)
+ * Clients of the metrics endpoint cannot take the slots of the Unix socket.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -179,6 +182,62 @@ static void test_client_that_stops_reading_is_dropped(void **state)
 	mgmt_close(m);
 }
 
+static json_t *small_handler(void *arg, const char *command, const json_t *request)
+{
+	(void)arg;
+	(void)command;
+	(void)request;
+	return json_pack("{s:i}", "answer", 42);
+}
+
+static char *no_metrics(void *arg)
+{
+	(void)arg;
+	return strdup("sipshard_x 1\n");
+}
+
+/* MGMT_MAX_CLIENTS connections to the metrics endpoint that send nothing (a
+ * scraper stuck, or anyone on the network that reaches it) leave the Unix
+ * socket's operator a slot: sipshardctl still gets its answer. */
+static void test_metrics_clients_leave_the_unix_socket_room(void **state)
+{
+	struct mgmt *m;
+	char err[256];
+	(void)state;
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, small_handler, err, sizeof(err)), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(31591)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(mgmt_listen_metrics(m, (struct sockaddr *)&sa, sizeof(sa),
+					     "127.0.0.1:31591", no_metrics, err, sizeof(err)),
+			 0);
+	int idle[MGMT_MAX_CLIENTS];
+	for (int i = 0; i < MGMT_MAX_CLIENTS; i++) {
+		idle[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(connect(idle[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	uint64_t t = now_ms();
+	for (int i = 0; i < 5; i++)
+		serve(m, t);
+	int fd = stats_client();
+	char buf[256];
+	size_t got = 0;
+	for (int i = 0; i < 50 && !memchr(buf, '\n', got); i++) {
+		serve(m, t);
+		ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0)
+			break;
+	}
+	buf[got] = '\0';
+	close(fd);
+	for (int i = 0; i < MGMT_MAX_CLIENTS; i++)
+		close(idle[i]);
+	mgmt_close(m);
+	assert_non_null(strstr(buf, "\"answer\":42"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +246,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_client_that_stops_reading_is_dropped, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_metrics_clients_leave_the_unix_socket_room,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,9 +552,15 @@ static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 			return;
 		}
 		struct mgmt_client *c = NULL;
-		for (int i = 0; i < MGMT_MAX_CLIENTS && !c; i++)
-			if (m->clients[i].fd < 0)
+		int http_clients = 0;
+		for (int i = 0; i < MGMT_MAX_CLIENTS; i++) {
+			if (m->clients[i].fd < 0 && !c)
 				c = &m->clients[i];
+			else if (m->clients[i].fd >= 0 && m->clients[i].http)
+				http_clients++;
+		}
+		if (http && http_clients >= MGMT_HTTP_MAX_CLIENTS)
+			c = NULL; /* the rest are kept for the Unix socket */
 		if (!c) {
 			refuse(m, fd, http, 503, "busy: too many clients waiting; try again");
 			close(fd);

@@ -40,6 +40,10 @@
 
 #define MGMT_REQUEST_MAX       4096
 #define MGMT_MAX_CLIENTS       8
+/* Of those, the metrics endpoint's at most: whoever reaches it over the
+ * network must not take every slot and lock sipshardctl out of the Unix
+ * socket (which only the daemon's user can reach). */
+#define MGMT_HTTP_MAX_CLIENTS  (MGMT_MAX_CLIENTS / 2)
 #define MGMT_CLIENT_TIMEOUT_MS 2000
 /* How long sipshardctl reload may wait for the main thread's reload, which
  * may resolve target names (DNS timeouts) */
