@@ -147,6 +147,9 @@ struct cdr_open {
 	char *line; /* JSON up to "answer", without its closing brace; NULL = none */
 	uint32_t gen;
 	uint64_t start_wall_ms, answer_wall_ms;
+	/* CLOCK_MONOTONIC at the answer: the duration is measured on it, as the
+	 * wall clock may be stepped (NTP) while the call is up */
+	uint64_t answer_mono_ms;
 	int status;
 };
 
@@ -317,6 +320,13 @@ static uint64_t wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* b - a, or 0 when the wall clock was stepped back between them: a CDR's
+ * times never run backwards, and no duration wraps to 2^64 - x. */
+static uint64_t ms_since(uint64_t a, uint64_t b)
+{
+	return b > a ? b - a : 0;
 }
 
 /* "2026-12-01T23:59:59.123Z". The part up to the seconds is formatted again
@@ -506,11 +516,11 @@ static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *
 	char end[32];
 	if (!c->hooks.cdr || !k->cdr_len)
 		return;
-	uint64_t now = wall_ms();
-	iso_time(&c->clock, now, end);
+	uint64_t setup = ms_since(k->start_wall_ms, wall_ms());
+	iso_time(&c->clock, k->start_wall_ms + setup, end);
 	cdr_write(c, k->cdr, k->cdr_len,
 		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%d,\"setup_ms\":%" PRIu64, end,
-		  disposition, status, now - k->start_wall_ms);
+		  disposition, status, setup);
 }
 
 static const char *const end_reason_names[CTL_END_COUNT_] = {
@@ -528,13 +538,14 @@ static const char *const end_reason_names[CTL_END_COUNT_] = {
 static void cdr_close_open(struct ctl *c, struct cdr_open *e, const char *why)
 {
 	char end[32];
-	uint64_t now = wall_ms();
-	iso_time(&c->clock, now, end);
+	/* the end is the answer plus the duration, so that end - answer is
+	 * duration_ms whatever the wall clock did meanwhile */
+	uint64_t duration = ms_since(e->answer_mono_ms, clock_mono_ms());
+	iso_time(&c->clock, e->answer_wall_ms + duration, end);
 	cdr_write(c, e->line, strlen(e->line),
 		  ",\"end\":\"%s\",\"disposition\":\"answered\",\"status\":%d,\"setup_ms\":%" PRIu64
 		  ",\"duration_ms\":%" PRIu64 ",\"end_reason\":\"%s\"",
-		  end, e->status, e->answer_wall_ms - e->start_wall_ms, now - e->answer_wall_ms,
-		  why);
+		  end, e->status, e->answer_wall_ms - e->start_wall_ms, duration, why);
 	free(e->line);
 	e->line = NULL;
 }
@@ -546,7 +557,11 @@ static void cdr_answered(struct ctl *c, const struct ctl_call *k, int status)
 	char answer[32];
 	if (!c->hooks.cdr || !k->cdr_len)
 		return;
-	struct cdr_open tmp = {NULL, k->slot_gen, k->start_wall_ms, wall_ms(), status};
+	/* an answer that reads before the start (the clock stepped back) is
+	 * written at the start: setup_ms 0, never 2^64 - x */
+	uint64_t answer_wall = k->start_wall_ms + ms_since(k->start_wall_ms, wall_ms());
+	struct cdr_open tmp = {NULL, k->slot_gen, k->start_wall_ms, answer_wall, clock_mono_ms(),
+			       status};
 	iso_time(&c->clock, tmp.answer_wall_ms, answer);
 	size_t cap = (size_t)k->cdr_len + 48;
 	tmp.line = malloc(cap);
@@ -2786,7 +2801,7 @@ static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint6
 		return;
 	}
 	s[len - 1] = '\0'; /* the closing brace comes when the call ends */
-	p->cdr[d->slot] = (struct cdr_open){s, d->gen, now, now, 200};
+	p->cdr[d->slot] = (struct cdr_open){s, d->gen, now, now, now_mono_ms, 200};
 }
 
 uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, uint64_t now_mono_ms)
