@@ -34,7 +34,22 @@ void *worker_main(void *arg);
 
 /* Sends what the controller queued for shard's socket: one sendmmsg for the
  * lot (a datagram the socket refuses is dropped, as a lost datagram would be:
- * SIP retransmits). */
+ * SIP retransmits). Each refusal is counted (controller.send_refused) and
+ * logged once a second at most with its destination: a route target the
+ * kernel will not send to would otherwise show only as calls timing out. */
+static void ctl_send_refused(struct daemon *d, const struct sockaddr *to, int e)
+{
+	uint64_t now = clock_mono_ms();
+	d->ctl_send_refused++;
+	if (now - d->ctl_send_refused_log_ms >= 1000) {
+		char addr[UDP_ADDR_STRLEN];
+		d->ctl_send_refused_log_ms = now;
+		udp_format_addr(to, addr, sizeof(addr));
+		log_warn("controller: cannot send to %s: %s (%" PRIu64 " datagrams refused so far)",
+			 addr, strerror(e), d->ctl_send_refused);
+	}
+}
+
 static void ctl_flush(struct daemon *d, unsigned shard)
 {
 	struct ctl_batch *b = &d->ctl_out[shard];
@@ -43,8 +58,7 @@ static void ctl_flush(struct daemon *d, unsigned shard)
 	while (done < b->n) {
 		int n = sendmmsg(d->workers[shard].fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
 		if (n <= 0) {
-			log_debug("controller send failed: %s",
-				  n < 0 ? strerror(errno) : "none sent");
+			ctl_send_refused(d, b->msgs[done].msg_hdr.msg_name, n < 0 ? errno : EIO);
 			done++; /* skip the one refused */
 			continue;
 		}
@@ -91,7 +105,7 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 	if (len > CTL_BATCH_DATA || tolen > sizeof(b->to[0])) {
 		ctl_flush(d, shard); /* keep the order */
 		if (sendto(d->workers[shard].fd, buf, len, MSG_DONTWAIT, to, tolen) < 0)
-			log_debug("controller send failed: %s", strerror(errno));
+			ctl_send_refused(d, to, errno);
 		return;
 	}
 	if (b->n == CTL_BATCH_MAX)
@@ -1282,6 +1296,16 @@ json_t *daemon_stats_json(struct daemon *d)
 			struct net_io_stats ns;
 			net_io_get_stats(d->workers[i].io, &ns);
 			JI(drops, "too_large", ns.rx_truncated);
+			/* a datagram the kernel refused to send (no route, a
+			 * broadcast or unusable address in a Contact, EPERM from a
+			 * firewall): counted in sent, but it never left */
+			JI(drops, "send_refused", ns.tx_errors);
+			json_t *io = json_object();
+			/* io_uring ran out of receive buffers: the kernel dropped
+			 * or held datagrams meanwhile */
+			JI(io, "receive_buffers_exhausted", ns.rx_enobufs);
+			JI(io, "receive_errors", ns.rx_errors);
+			json_object_set_new(o, "io", io);
 		}
 		json_object_set_new(o, "drops", drops);
 		json_object_set_new(o, "relayed_requests",
@@ -1346,6 +1370,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "session_interval_raised", cs.session_interval_raised);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
+	JI(c, "send_refused", d->ctl_send_refused);
 	targets_json(d, c);
 	registrations_json(d, c, clock_mono_ms());
 	json_object_set_new(root, "controller", c);
