@@ -3,7 +3,8 @@
 # WebRTC gateway's SDP), a datagram larger than any receive buffer,
 # in-dialog requests whose Call-ID the steering cannot read (folded onto a
 # continuation line), with the BPF program and without, and a stop while a
-# worker waits for room on its ring to the controller.
+# worker waits for room on its ring to the controller; a datagram the kernel
+# refuses to send.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -79,6 +80,28 @@ PY
 sleep 1.2 # a stats write
 check "small_tx: a 400 too large to send is no answer ($got) but a counted drop (drops.no_buffer, not answered_400)" \
 	test "$got $(json_get "$WORK/small_tx.stats.json" 'sum(w["answered_400"] for w in j["workers"]), sum(w["drops"]["no_buffer"] for w in j["workers"])')" = "0 0 1"
+stop_daemon
+
+# ---- a destination the kernel refuses -------------------------------------
+# Leg B's INVITE to a target the kernel will not send to (a broadcast
+# address: EACCES) was dropped with a debug line only: the route showed as
+# calls timing out, nothing said why.
+sed 's/"127.0.0.1:'"$B_PORT"'"/"255.255.255.255:'"$B_PORT"'"/' "$WORK/main.json" >"$WORK/refused.json"
+start_daemon refused "$WORK/refused.json"
+python3 - "$D_PORT" "$A_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+from rawua import Caller, recv
+dport, aport = map(int, sys.argv[1:])
+c = Caller(aport, dport)
+c.sock.sendto(c.request("INVITE", 1).encode(), ("127.0.0.1", dport))
+recv(c.sock, 1.0)
+PY
+sleep 1.2 # a stats write
+check "refused: leg B's INVITE the kernel refused is counted (controller.send_refused)" \
+	test "$(json_get "$WORK/refused.stats.json" 'j["controller"]["send_refused"] >= 1')" = True
+check "refused: and logged with its destination" \
+	grep -q "cannot send to 255.255.255.255:$B_PORT" "$WORK/refused.log"
 stop_daemon
 
 # ---- Call-IDs the steering cannot read ------------------------------------

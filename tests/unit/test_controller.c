@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -856,6 +858,52 @@ static void test_cdr_answered_call(void **state)
 	/* a second report for the same slot (another generation) writes nothing */
 	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 2, CTL_END_IDLE);
 	assert_int_equal(ncdrs, 1);
+}
+
+/* Added to CLOCK_REALTIME for the code under test: the wall clock stepped
+ * (NTP) while a call is up. This definition takes the place of libc's for
+ * the controller linked into this test. */
+static int64_t wall_step_ms;
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int rc = (int)syscall(SYS_clock_gettime, id, ts);
+	if (rc == 0 && id == CLOCK_REALTIME && wall_step_ms) {
+		int64_t ns =
+		    (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + wall_step_ms * 1000000;
+		ts->tv_sec = ns / 1000000000;
+		ts->tv_nsec = ns % 1000000000;
+	}
+	return rc;
+}
+
+/* The wall clock stepped back 5 s while the call was up: the CDR said
+ * duration_ms 18446744073709546616 and an end before its answer. Durations
+ * are measured on the monotonic clock, the end is the answer plus the
+ * duration, and an answer that reads before the start is the start. */
+static void test_cdr_wall_clock_stepped_back(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "btag");
+	wall_step_ms = -5000;
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLEE);
+	assert_int_equal(ncdrs, 1);
+	assert_true(strcmp(cdr_str(0, "start"), cdr_str(0, "answer")) <= 0);
+	assert_true(strcmp(cdr_str(0, "answer"), cdr_str(0, "end")) <= 0);
+	assert_in_range(cdr_int(0, "duration_ms"), 0, 1000);
+
+	/* stepped back between the INVITE and its answer: set-up 0, not 2^64 - x */
+	wall_step_ms = 0;
+	nsent = 0;
+	numbered_invite(2);
+	inv = invite_to_bob();
+	wall_step_ms = -5000;
+	response_from_bob(inv, 486, "btag2");
+	wall_step_ms = 0;
+	assert_int_equal(ncdrs, 2);
+	assert_in_range(cdr_int(1, "setup_ms"), 0, 1000);
 }
 
 static void test_cdr_unanswered_calls(void **state)
@@ -4000,6 +4048,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_answered_call, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_wall_clock_stepped_back, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_members_escaped_as_jansson_writes_them,

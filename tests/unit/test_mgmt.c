@@ -246,8 +246,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_client_that_stops_reading_is_dropped, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_metrics_clients_leave_the_unix_socket_room,
-					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_metrics_clients_leave_the_unix_socket_room, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,13 +322,6 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* b - a, or 0 when the wall clock was stepped back between them: a CDR's
- * times never run backwards, and no duration wraps to 2^64 - x. */
-static uint64_t ms_since(uint64_t a, uint64_t b)
-{
-	return b > a ? b - a : 0;
-}
-
 /* "2026-12-01T23:59:59.123Z". The part up to the seconds is formatted again
  * only when the second changes: gmtime_r and strftime, three times a call,
  * took 1.4% of the controller's samples at 10000 calls/s. */
@@ -516,7 +509,9 @@ static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *
 	char end[32];
 	if (!c->hooks.cdr || !k->cdr_len)
 		return;
-	uint64_t setup = ms_since(k->start_wall_ms, wall_ms());
+	/* 0 when the wall clock was stepped back meanwhile: a CDR's times never
+	 * run backwards, and no duration wraps to 2^64 - x */
+	uint64_t setup = clock_since(wall_ms(), k->start_wall_ms);
 	iso_time(&c->clock, k->start_wall_ms + setup, end);
 	cdr_write(c, k->cdr, k->cdr_len,
 		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%d,\"setup_ms\":%" PRIu64, end,
@@ -540,7 +535,7 @@ static void cdr_close_open(struct ctl *c, struct cdr_open *e, const char *why)
 	char end[32];
 	/* the end is the answer plus the duration, so that end - answer is
 	 * duration_ms whatever the wall clock did meanwhile */
-	uint64_t duration = ms_since(e->answer_mono_ms, clock_mono_ms());
+	uint64_t duration = clock_since(clock_mono_ms(), e->answer_mono_ms);
 	iso_time(&c->clock, e->answer_wall_ms + duration, end);
 	cdr_write(c, e->line, strlen(e->line),
 		  ",\"end\":\"%s\",\"disposition\":\"answered\",\"status\":%d,\"setup_ms\":%" PRIu64
@@ -559,9 +554,9 @@ static void cdr_answered(struct ctl *c, const struct ctl_call *k, int status)
 		return;
 	/* an answer that reads before the start (the clock stepped back) is
 	 * written at the start: setup_ms 0, never 2^64 - x */
-	uint64_t answer_wall = k->start_wall_ms + ms_since(k->start_wall_ms, wall_ms());
-	struct cdr_open tmp = {NULL, k->slot_gen, k->start_wall_ms, answer_wall, clock_mono_ms(),
-			       status};
+	uint64_t answer_wall = k->start_wall_ms + clock_since(wall_ms(), k->start_wall_ms);
+	struct cdr_open tmp = {NULL,	    k->slot_gen,     k->start_wall_ms,
+			       answer_wall, clock_mono_ms(), status};
 	iso_time(&c->clock, tmp.answer_wall_ms, answer);
 	size_t cap = (size_t)k->cdr_len + 48;
 	tmp.line = malloc(cap);

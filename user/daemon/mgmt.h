@@ -38,8 +38,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define MGMT_REQUEST_MAX       4096
-#define MGMT_MAX_CLIENTS       8
+#define MGMT_REQUEST_MAX 4096
+#define MGMT_MAX_CLIENTS 8
 /* Of those, the metrics endpoint's at most: whoever reaches it over the
  * network must not take every slot and lock sipshardctl out of the Unix
  * socket (which only the daemon's user can reach). */
