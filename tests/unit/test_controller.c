@@ -4037,6 +4037,115 @@ static void test_cancel_200_has_the_invite_to_tag(void **state)
 			 ok->buf + ok->to.tag.off, tag);
 }
 
+/* Found auditing what a hostile peer can guess: the tags of the controller's
+ * stateless answers were the low 32 bits of xorshift64* outputs, the state
+ * times an odd constant, so three OPTIONS answers gave the whole state (its
+ * low 32 bits are linear over GF(2) in the seed) and with it the "random"
+ * part of every later leg B branch: a forged 486 then ended a call ringing
+ * elsewhere (repro/predict_branch.py). Three tags must not predict the next
+ * outputs. */
+enum { XS_BITS = 64 };
+static uint64_t xs_step(uint64_t x)
+{
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	return x;
+}
+
+/* The seed of an xorshift64* whose outputs 1, 2, 3 after it have these low
+ * 32 bits, or 0 when no seed has. */
+static uint64_t xs_solve(const uint32_t low[3])
+{
+	const uint64_t mult = UINT64_C(2685821657736338717);
+	uint32_t inv = 1; /* the inverse of mult mod 2^32, by Newton's steps */
+	for (int i = 0; i < 5; i++)
+		inv *= 2 - (uint32_t)mult * inv;
+	uint64_t sym[XS_BITS], piv_m[XS_BITS] = {0};
+	int piv_b[XS_BITS] = {0};
+	for (int i = 0; i < XS_BITS; i++)
+		sym[i] = UINT64_C(1) << i;
+	for (int o = 0; o < 3; o++) {
+		uint64_t t[XS_BITS];
+		/* one step on the symbolic state: bit i of the state is the
+		 * XOR of the seed bits in sym[i] */
+		for (int i = 0; i < XS_BITS; i++)
+			t[i] = sym[i] ^ (i + 12 < XS_BITS ? sym[i + 12] : 0);
+		for (int i = XS_BITS; i-- > 0;)
+			t[i] ^= i >= 25 ? t[i - 25] : 0;
+		for (int i = 0; i < XS_BITS; i++)
+			sym[i] = t[i] ^ (i + 27 < XS_BITS ? t[i + 27] : 0);
+		uint32_t state_low = low[o] * inv;
+		for (int i = 0; i < 32; i++) {
+			uint64_t r = sym[i];
+			int b = state_low >> i & 1;
+			for (int k = XS_BITS; k-- > 0;)
+				if (r >> k & 1 && piv_m[k]) {
+					r ^= piv_m[k];
+					b ^= piv_b[k];
+				}
+			if (!r) {
+				if (b)
+					return 0;
+				continue;
+			}
+			int k = 63 - __builtin_clzll(r);
+			piv_m[k] = r;
+			piv_b[k] = b;
+		}
+	}
+	uint64_t seed = 0;
+	for (int k = 0; k < XS_BITS; k++) {
+		if (!piv_m[k])
+			return 0;
+		int b = piv_b[k];
+		for (int j = 0; j < k; j++)
+			if (piv_m[k] >> j & 1)
+				b ^= (int)(seed >> j & 1);
+		seed |= (uint64_t)b << k;
+	}
+	return seed;
+}
+
+static void test_answers_do_not_predict_branches(void **state)
+{
+	(void)state;
+	uint32_t tags[4];
+	for (unsigned i = 0; i < 4; i++) {
+		nsent = 0;
+		from_alice("OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\n"
+			   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKopt%u\r\n"
+			   "Max-Forwards: 70\r\n"
+			   "From: <sip:alice@10.1.1.1>;tag=otag%u\r\n"
+			   "To: <sip:127.0.0.1>\r\n"
+			   "Call-ID: o%u@10.1.1.1\r\n"
+			   "CSeq: 1 OPTIONS\r\n"
+			   "Content-Length: 0\r\n\r\n",
+			   i, i, i);
+		const struct sip_msg *r = sent_msg(0);
+		assert_int_equal(r->status, 200);
+		assert_int_equal(r->to.tag.len, 10);
+		tags[i] = (uint32_t)strtoul(r->buf + r->to.tag.off + 2, NULL, 16);
+	}
+	/* the next outputs, if the generator were the one the tags show */
+	uint64_t x = xs_solve(tags), predicted[9];
+	for (int i = 0; i < 3; i++)
+		x = xs_step(x);
+	for (int i = 0; i < 9; i++) {
+		x = xs_step(x);
+		predicted[i] = (x * UINT64_C(2685821657736338717)) & 0xffffffffu;
+	}
+	assert_int_not_equal(predicted[0], tags[3]);
+	nsent = 0;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	const struct sip_msg *b = sent_msg(inv);
+	uint32_t rnd = (uint32_t)strtoul(b->buf + b->vias[0].branch.off + b->vias[0].branch.len - 8,
+					 NULL, 16);
+	for (int i = 1; i < 9; i++)
+		assert_int_not_equal(predicted[i], rnd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4161,6 +4270,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_new_transaction_is_no_retransmission, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_200_has_the_invite_to_tag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_answers_do_not_predict_branches, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /*
  * rng.h - the one pseudo-random generator of sipshard (xorshift64*).
  *
- * Owns: the step and the seed. Used for what must not repeat and should not
- * be guessable by an off-path peer: transaction salts, leg-B Call-IDs and
- * tags, the load generator's mixes. Not for secrets: it is not cryptographic.
- * Each user keeps its own state (a context field), so nothing here is shared.
+ * Owns: the step and the seed, and rng_secure. xorshift64* is for what must
+ * not repeat but may be guessed (the load generator's mixes, test data); it
+ * must not make what an off-path peer would have to guess (branches, tags,
+ * Call-IDs, salts): each output is its state times an odd constant, so the
+ * low 32 bits of three outputs (a tag "ss%08x") are linear over GF(2) in the
+ * state and give it whole, and with it every later output. Those come from
+ * rng_secure. Each xorshift user keeps its own state (a context field).
  */
 #ifndef SIPSHARD_RNG_H
 #define SIPSHARD_RNG_H
@@ -37,6 +40,31 @@ static inline uint64_t rng_seed(uint64_t salt)
 		    salt;
 	}
 	return s ? s : UINT64_C(0x9e3779b97f4a7c15);
+}
+
+/* A number an off-path peer cannot predict from the others it sees: the
+ * kernel's generator (getrandom, ChaCha20), read RNG_SECURE_WORDS at a time
+ * into a pool of the calling thread, so one system call serves 32 draws
+ * (a call set-up takes about 5). Before the kernel's pool is ready (early
+ * boot) xorshift64* seeded by rng_seed stands in, as it did for everything,
+ * and getrandom is asked again at the next refill. */
+#define RNG_SECURE_WORDS 32 /* 256 bytes: getrandom never returns fewer */
+static inline uint64_t rng_secure(void)
+{
+	static _Thread_local uint64_t pool[RNG_SECURE_WORDS];
+	static _Thread_local unsigned left;
+	static _Thread_local uint64_t fallback;
+
+	if (!left) {
+		if (getrandom(pool, sizeof(pool), GRND_NONBLOCK) != (ssize_t)sizeof(pool)) {
+			if (!fallback)
+				fallback = rng_seed((uint64_t)(uintptr_t)&left);
+			for (unsigned i = 0; i < RNG_SECURE_WORDS; i++)
+				pool[i] = rng_next(&fallback);
+		}
+		left = RNG_SECURE_WORDS;
+	}
+	return pool[--left];
 }
 
 #endif

@@ -289,10 +289,13 @@ struct ctl {
 	struct detached_set detached;
 };
 
-/* call-ids and tags need uniqueness, not secrecy */
+/* Call-IDs, tags and branches: a forged response or request must guess
+ * them, so they must not follow from the ones a peer sees (an OPTIONS
+ * answer's tag, its own call's): rng_secure, not the xorshift state. */
 static uint64_t ctl_rand(struct ctl *c)
 {
-	return rng_next(&c->rng);
+	(void)c;
+	return rng_secure();
 }
 
 /* The leg-A index's key of a Call-ID and From tag, both the caller's choice:

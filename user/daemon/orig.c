@@ -28,9 +28,12 @@ bool orig_branch_is_ours(const char *buf, sip_view branch)
 	return branch.len > n && memcmp(buf + branch.off, SHARD_ORIG_PREFIX, n) == 0;
 }
 
+/* seen by the peer in each branch: rng_secure, so that one cannot predict
+ * the next (t->rng is no longer drawn from) */
 static uint32_t next_salt(struct orig_table *t)
 {
-	return (uint32_t)(rng_next(&t->rng) >> 32);
+	(void)t;
+	return (uint32_t)rng_secure();
 }
 
 static void finish(struct orig_table *t, struct orig_txn *o)

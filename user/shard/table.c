@@ -49,11 +49,13 @@ size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns)
 	return layout(ndialogs, ntxns, &a, &b);
 }
 
-/* Transaction salts need to be unpredictable to an off-path peer, not
- * cryptographic; the state is seeded again at each open. */
+/* Transaction salts must not follow from the ones a peer sees in the
+ * branches relayed to it (rng_secure). h->rng, the xorshift state they came
+ * from, is still seeded at open: kept for the file's layout. */
 static uint32_t next_rand(struct shard_table_hdr *h)
 {
-	return (uint32_t)(rng_next(&h->rng) >> 32);
+	(void)h;
+	return (uint32_t)rng_secure();
 }
 
 static void seed_rand(struct shard_table_hdr *h)
