@@ -4146,6 +4146,85 @@ static void test_answers_do_not_predict_branches(void **state)
 		assert_int_not_equal(predicted[i], rnd);
 }
 
+/* Found auditing what a hostile peer can hold: a call refused by its callee
+ * keeps its record, its dialog slot and its place under limits.max_calls
+ * until the caller's ACK or Timer H (32 s). INVITEs from addresses that never
+ * ACK (spoofed; repro/completed_hold.py) filled every record that way and
+ * every other caller got 503 for 32 s. The oldest such record now gives way. */
+static const char refusing_config[] = SMALL_CONFIG_HEAD
+    " \"limits\": {\"max_calls\": 8},"
+    " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
+
+/* forgets the CDRs written so far (the hook keeps only MAX_CDRS) */
+static void drop_cdrs(void)
+{
+	for (unsigned i = 0; i < ncdrs; i++)
+		json_decref(cdrs[i]);
+	ncdrs = 0;
+}
+
+static void test_unacked_finals_give_way_to_new_calls(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	/* 8 calls (max_calls) refused 486, their 486s never ACKed */
+	for (int n = 0; n < 8; n++) {
+		nsent = 0;
+		numbered_invite(n);
+		unsigned inv = invite_to_bob();
+		response_from_bob(inv, 486, "btag");
+		assert_int_equal(sent_msg(nsent - 1)->status, 486);
+		drop_cdrs();
+	}
+	nsent = 0;
+	numbered_invite(8);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_limit, 0);
+	assert_int_equal(st.completed_evicted, 1);
+	(void)invite_to_bob();
+	/* the first call's record went: its late ACK is a counted drop */
+	from_alice("ACK sip:+15550000@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKn0\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=t0\r\n"
+		   "To: <sip:+15550000@127.0.0.1>;tag=btag\r\n"
+		   "Call-ID: n0@10.1.1.1\r\n"
+		   "CSeq: 1 ACK\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unmatched, 1);
+	/* the second one's ACK still ends its record */
+	from_alice("ACK sip:+15550001@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKn1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=t1\r\n"
+		   "To: <sip:+15550001@127.0.0.1>;tag=btag\r\n"
+		   "Call-ID: n1@10.1.1.1\r\n"
+		   "CSeq: 1 ACK\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 1);
+	/* 16 records (capacity.setups) refused and never ACKed: the next
+	 * INVITE still finds one */
+	for (int n = 9; n < 40; n++) {
+		nsent = 0;
+		numbered_invite(n);
+		response_from_bob(invite_to_bob(), 486, "btag");
+		drop_cdrs();
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_limit, 0);
+	assert_int_equal(st.rejected_capacity, 0);
+	/* Timer H frees the rest as before (the call of INVITE 8, never
+	 * answered, after its Timer B and then its 408's Timer H) */
+	for (uint64_t t = alice_now; t <= alice_now + 128 * 500 + 2000; t += 500) {
+		nsent = 0;
+		ctl_on_tick(ctl, t);
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4271,6 +4350,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_200_has_the_invite_to_tag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answers_do_not_predict_branches, setup, teardown),
+	    WITH_CONFIG(test_unacked_finals_give_way_to_new_calls, refusing_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

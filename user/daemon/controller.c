@@ -257,6 +257,10 @@ struct ctl {
 	wheel_handle *timer_of;	 /* by record index */
 	uint64_t tick_now;	 /* the time ctl_on_tick runs the wheel for */
 	struct call_list linger; /* CALL_ANSWERED records, oldest first */
+	/* CALL_COMPLETED records (a non-2xx final sent, waiting for the ACK),
+	 * oldest first: a new INVITE that finds no free record or no place
+	 * under limits.max_calls takes the oldest one's (evict_completed) */
+	struct call_list completed;
 	uint32_t *by_a;		 /* hash buckets, index + 1 */
 	uint32_t nby_a;
 	struct slot_pool *pools;
@@ -735,6 +739,8 @@ static void call_free(struct ctl *c, struct ctl_call *k)
 	}
 	if (k->state == CALL_ANSWERED)
 		list_unlink(c, &c->linger, k);
+	else if (k->state == CALL_COMPLETED)
+		list_unlink(c, &c->completed, k);
 	wheel_cancel(&c->timers, c->timer_of[call_index(c, k)]);
 	c->timer_of[call_index(c, k)] = WHEEL_NO_TIMER;
 	by_a_unlink(c, k);
@@ -1542,6 +1548,24 @@ static enum invite_txn invite_txn_of(struct ctl *c, const struct ctl_call *k,
 		   : INVITE_MERGED;
 }
 
+/* Frees the oldest record whose call has its non-2xx final and waits only
+ * for the caller's ACK (Timer G and H, RFC 3261 17.2.1): a new call matters
+ * more than resending a final that may already have arrived. Such a record
+ * keeps its place under limits.max_calls and its dialog slot until Timer H
+ * (64*T1, 32 s), so INVITEs from addresses that never ACK (spoofed ones; a
+ * target that refuses at once) filled capacity.setups or max_calls at
+ * capacity/32 s each and refused every other caller 503. The caller's late
+ * ACK is then a counted drop (dropped_unmatched); its INVITE sent again, a
+ * new call. False: there is none. */
+static bool evict_completed(struct ctl *c)
+{
+	if (!c->completed.head)
+		return false;
+	call_free(c, &c->calls[c->completed.head - 1]);
+	c->st.completed_evicted++;
+	return true;
+}
+
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
@@ -1640,7 +1664,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		answer_stateless(c, shard, m, 503, extra, src, srclen);
 		return;
 	}
-	if (policy_call_admit(c->pol) != 0) {
+	if (policy_call_admit(c->pol) != 0 &&
+	    (!evict_completed(c) || policy_call_admit(c->pol) != 0)) {
 		c->st.rejected_limit++;
 		retry_after(c, extra, sizeof(extra));
 		answer_stateless(c, shard, m, 503, extra, src, srclen);
@@ -1652,6 +1677,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		c->st.linger_evicted++;
 		k = call_alloc(c);
 	}
+	if (!k && evict_completed(c))
+		k = call_alloc(c);
 	if (!k || !reserve_slot(c, k, shard)) {
 		if (k) {
 			k->next_by_a = c->free_head;
@@ -1940,6 +1967,8 @@ static void start_cancel(struct ctl *c, struct ctl_call *k, uint64_t now);
  * 3261 17.2.1); the INVITE it replaces in k->invite is no longer needed. */
 static void complete_call(struct ctl *c, struct ctl_call *k, int status, int n, uint64_t now)
 {
+	if (k->state != CALL_COMPLETED)
+		list_append(c, &c->completed, k);
 	k->state = CALL_COMPLETED;
 	k->final_status = status;
 	if (n > 0 && (size_t)n <= sizeof(k->invite)) {
@@ -2720,10 +2749,13 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	/* the linger list in index order, not answer order: for the first
 	 * CTL_ANSWER_LINGER ms a record may wait behind a later one, and the
 	 * one a new INVITE evicts may not be the oldest */
-	if (k->state == CALL_ANSWERED)
+	if (k->state == CALL_ANSWERED) {
 		list_append(c, &c->linger, k);
-	else
-		call_schedule(c, k, now);
+		return true;
+	}
+	if (k->state == CALL_COMPLETED)
+		list_append(c, &c->completed, k);
+	call_schedule(c, k, now);
 	return true;
 }
 

@@ -78,6 +78,9 @@ struct ctl_stats {
 	    invite_retrans;
 	uint64_t calls_active, dialogs_ended, cdrs;
 	uint64_t linger_evicted; /* answered records freed early for a new INVITE */
+	/* records of calls refused or failed, waiting for the caller's ACK,
+	 * freed early for a new INVITE (evict_completed) */
+	uint64_t completed_evicted;
 	/* 2xx responses not taken, or not sent to the caller, because the
 	 * worker's command ring was full; the callee's retransmission is taken
 	 * (see ctl_hooks.send_after_install) */

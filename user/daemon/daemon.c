@@ -1345,6 +1345,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "dialogs_ended", cs.dialogs_ended);
 	JI(c, "cdrs", cs.cdrs);
 	JI(c, "linger_evicted", cs.linger_evicted);
+	JI(c, "completed_evicted", cs.completed_evicted);
 	JI(c, "answers_deferred", cs.answers_deferred);
 	JI(c, "early_installs_retried", cs.early_installs_retried);
 	JI(c, "failovers", cs.failovers);
