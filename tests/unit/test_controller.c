@@ -4140,8 +4140,8 @@ static void test_answers_do_not_predict_branches(void **state)
 	invite_from_alice();
 	unsigned inv = invite_to_bob();
 	const struct sip_msg *b = sent_msg(inv);
-	uint32_t rnd = (uint32_t)strtoul(b->buf + b->vias[0].branch.off + b->vias[0].branch.len - 8,
-					 NULL, 16);
+	uint32_t rnd =
+	    (uint32_t)strtoul(b->buf + b->vias[0].branch.off + b->vias[0].branch.len - 8, NULL, 16);
 	for (int i = 1; i < 9; i++)
 		assert_int_not_equal(predicted[i], rnd);
 }
@@ -4151,9 +4151,9 @@ static void test_answers_do_not_predict_branches(void **state)
  * until the caller's ACK or Timer H (32 s). INVITEs from addresses that never
  * ACK (spoofed; repro/completed_hold.py) filled every record that way and
  * every other caller got 503 for 32 s. The oldest such record now gives way. */
-static const char refusing_config[] = SMALL_CONFIG_HEAD
-    " \"limits\": {\"max_calls\": 8},"
-    " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
+static const char refusing_config[] =
+    SMALL_CONFIG_HEAD " \"limits\": {\"max_calls\": 8},"
+		      " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
 
 /* forgets the CDRs written so far (the hook keeps only MAX_CDRS) */
 static void drop_cdrs(void)

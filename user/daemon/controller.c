@@ -261,7 +261,7 @@ struct ctl {
 	 * oldest first: a new INVITE that finds no free record or no place
 	 * under limits.max_calls takes the oldest one's (evict_completed) */
 	struct call_list completed;
-	uint32_t *by_a;		 /* hash buckets, index + 1 */
+	uint32_t *by_a; /* hash buckets, index + 1 */
 	uint32_t nby_a;
 	struct slot_pool *pools;
 	uint64_t rng;
