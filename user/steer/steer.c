@@ -108,7 +108,16 @@ int steer_open(struct steer_ctx **out, char *err, size_t errlen)
 		if (rc == -EPERM || rc == -EACCES)
 			fail(s, rc,
 			     "steer: loading the sk_reuseport program needs CAP_BPF and "
-			     "CAP_NET_ADMIN (or root)");
+			     "CAP_PERFMON (or root)");
+		else if (rc == -E2BIG)
+			/* Without CAP_PERFMON the verifier also walks every
+			 * speculative path (Spectre v1 checks) and gives up on
+			 * this program at its 1M instruction limit: say so, as
+			 * "Argument list too long" does not point at the cause. */
+			fail(s, rc,
+			     "steer: the kernel's verifier gave up on the sk_reuseport "
+			     "program (too many paths): it needs CAP_PERFMON beside CAP_BPF "
+			     "(or root) to check it");
 		else
 			fail(s, rc,
 			     "steer: the kernel refused the sk_reuseport program or its maps "
