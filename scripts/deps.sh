@@ -3,9 +3,11 @@
 # Idempotent: when everything is present it only runs dpkg queries.
 set -euo pipefail
 
+# python3: scripts/demo.sh and the integration tests read statistics and send
+# raw datagrams with it (not in a minimal Debian 12)
 pkgs=(gcc make clang llvm pkg-config bpftool liburing-dev libbpf-dev libjansson-dev
       libcmocka-dev libosip2-dev nettle-dev sip-tester libclang-rt-14-dev iproute2 procps
-      dnsmasq-base)
+      dnsmasq-base python3)
 if [ "${1:-}" = "--bench" ]; then
 	pkgs+=(kamailio gnuplot-nox linux-perf)
 fi
