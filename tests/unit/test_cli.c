@@ -31,6 +31,8 @@ static void test_long(void **state)
 	    {"2 ", 1, 64, -EINVAL, 0},
 	    {"-1", 0, 9, -EINVAL, 0},
 	    {"-0", 0, 9, -EINVAL, 0},
+	    {"+5", 0, 9, -EINVAL, 0}, /* a sign, as "-5" is (sipshard-parse --stream) */
+	    {"+5", -9, 9, -EINVAL, 0},
 	    {"-5", -9, 9, 0, -5},
 	    {"007", 0, 9, 0, 7},
 	    {"1.5", 0, 9, -EINVAL, 0},

@@ -11,7 +11,10 @@ int cli_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 
-	if (!*s || isspace((unsigned char)*s) || (lo >= 0 && *s == '-'))
+	/* strtol takes a leading '+' too; a length or a count written "+5" is
+	 * not a decimal number as the programs promise, so it is refused like
+	 * cli_u64 refuses it */
+	if (!*s || isspace((unsigned char)*s) || *s == '+' || (lo >= 0 && *s == '-'))
 		return -EINVAL;
 	errno = 0;
 	long v = strtol(s, &end, 10);
