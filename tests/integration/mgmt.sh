@@ -230,5 +230,11 @@ missing=$(grep -o 'command, "[a-z]*")' user/daemon/daemon.c | cut -d'"' -f2 | so
 	while read -r c; do tr -s ' \n' '  ' <"$WORK/help.out" | grep -q "[ :,]$c[,. ]" || echo "$c"; done)
 check "sipshardd --help names every command the socket answers (missing: ${missing:-none})" \
 	test -z "$missing"
+# and the README's wire format, which named 6 of them
+wire=$(sed -n '/The commands and their members:/,/The daemon serves it/p' README.md | tr -s ' \n' '  ')
+missing=$(grep -o 'command, "[a-z]*")' user/daemon/daemon.c | cut -d'"' -f2 | sort -u |
+	while read -r c; do echo "$wire" | grep -q "\`$c\`" || echo "$c"; done)
+check "README's wire format names every command the socket answers (missing: ${missing:-none})" \
+	test -z "$missing"
 check "sipshardd --help: calls setting up go on across a restart; exit statuses given" \
 	bash -c '! grep -q "setting up are dropped" "$1" && grep -q "Exit status" "$1"' _ "$WORK/help.out"
