@@ -4,7 +4,8 @@
  * Owns: the loop (commands from the controller first, then handoffs from other
  * workers, then a batch of datagrams from the io layer, then timers), the
  * classification of every datagram, and its defined outcome: relayed,
- * answered (400, 481, 483, 500, 503, 513), handed to the controller or to the
+ * answered (200 to a CANCEL and to a NOTIFY of our REFER, 400, 422, 481, 483, 491,
+ * 500, 503, 505, 513), handed to the controller or to the
  * owning worker, or dropped on purpose and counted; the ends of calls on its
  * own account (idle, maximum duration, session timer, the in-dialog
  * keep-alive's rounds and answers). Does not own: the rewrite
