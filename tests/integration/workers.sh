@@ -149,6 +149,20 @@ PY
 	stop_daemon
 done
 
+# ---- the capabilities the steering program needs ---------------------------
+# The README named CAP_BPF and CAP_NET_ADMIN: with those the kernel refuses
+# the program (E2BIG: without CAP_PERFMON its checker stops at 1M
+# instructions) and the log did not say which capability was missing.
+for caps in bpf,+perfmon bpf,+net_admin; do
+	timeout -s INT 3 setpriv --inh-caps=-all --bounding-set=-all,+$caps -- \
+		"$SIPSHARDD" -c "$WORK/main.json" --discard-dialogs >/dev/null 2>"$WORK/caps-$caps.log"
+done
+check "caps: CAP_BPF and CAP_PERFMON attach the steering program (as the README says)" \
+	grep -q "BPF steering attached" "$WORK/caps-bpf,+perfmon.log"
+check "caps: without CAP_PERFMON the log names it" \
+	grep -q "CAP_PERFMON" "$WORK/caps-bpf,+net_admin.log"
+check "caps: the README names that set" grep -q "CAP_BPF and CAP_PERFMON" README.md
+
 # ---- a stop while ending more calls than the controller's ring holds -------
 # 30000 calls idle since long before this start: the first tick ends them all,
 # one notice each on a ring of 4096 to the controller. SIGINT then stopped
