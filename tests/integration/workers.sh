@@ -45,6 +45,31 @@ PY
 echo "# $out"
 check "big: an INVITE of 7.6 KB reaches the callee whole and is answered 200" \
 	test "$out" = "size 76 final 200 whole True"
+# A BYE through a chain of proxies (seven more Vias): its lines did not fit
+# the record its response is written from; answered 513, the caller hung up
+# and the callee stayed up until the idle timer.
+out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller, recv, status
+dport, bport, aport = map(int, sys.argv[1:])
+callee, caller = Callee(bport), Caller(aport + 20, dport)
+if caller.call(callee) != 200:
+    print("no call"); sys.exit()
+bye = caller.request("BYE", caller.next_cseq())
+first_via_end = bye.index("\r\n", bye.index("Via:")) + 2
+vias = "".join("Via: SIP/2.0/UDP 10.1.1.%d:5060;branch=z9hG4bK3a5d.7c8e5f1d0e6f9e2a3b4c5d6e7f8a9b%02d.0"
+               ";i=1a2b3c;received=203.0.113.5;rport=5060\r\n" % (10 + i, i) for i in range(7))
+bye = bye[:first_via_end] + vias + bye[first_via_end:]
+caller.sock.sendto(bye.encode(), ("127.0.0.1", dport))
+answer = recv(caller.sock, 1.0)
+callee.pump(0.5)
+print("size %d answer %d callee got BYE %d" % (len(bye) // 100, status(answer), callee.count("BYE")))
+PY
+)
+echo "# $out"
+check "big: a BYE through seven proxies is answered 200 and the callee gets a BYE" \
+	test "$out" = "size 12 answer 200 callee got BYE 1"
 python3 - "$D_PORT" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -222,12 +222,15 @@ static void test_too_large_keeps_no_transaction(void **state)
 	assert_int_equal(u.txns_used, 1);
 }
 
-/* A BYE from a caller behind a few proxies (seven Via lines of the length
- * Kamailio or OpenSIPS write, with received and rport), 1.2 KB in all, well
- * under any MTU: relayed, not answered 513 with the callee's side left up
- * until timers.dialog_idle_s (the caller takes any final to a BYE as the end,
- * RFC 3261 15.1.1). */
-static void test_bye_through_proxies_is_relayed(void **state)
+/* A BYE through the chain of proxies the call came through (seven Vias,
+ * 1.2 KB of Via, From, To, Call-ID and CSeq lines) does not fit the
+ * transaction record its response would be written from. It was answered
+ * 513, which the caller takes as the call's end (RFC 3261 15.1.1), and the
+ * callee stayed up until the idle timer. It is answered 200 here and ends
+ * the dialog; the worker sends the callee a BYE of its own (bye_other_leg).
+ * Its retransmission gets the same 200 from ended[]. An INFO through the
+ * same chain still gets 513. */
+static void test_bye_through_proxies_ends_the_call(void **state)
 {
 	struct relay_result res;
 	char vias[1200] = "";
@@ -241,11 +244,31 @@ static void test_bye_through_proxies_is_relayed(void **state)
 			 10 + i, i);
 		strcat(vias, line);
 	}
-	size_t n = req_from_a_with("BYE", 2, a_tag, 70, vias);
+	size_t n = req_from_a_with("INFO", 2, a_tag, 70, vias);
 	assert_true(n < 1300);
 	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 0);
-	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 513);
+	assert_false(res.dialog_ended);
+
+	req_from_a_with("BYE", 3, a_tag, 70, vias);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_true(res.dialog_ended && res.bye_other_leg);
+	assert_int_equal(res.ended_by_leg, SHARD_LEG_A);
+	assert_int_equal(res.ended_slot, SLOT);
+	assert_int_equal(res.ended_gen, GEN);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 200);
+	assert_int_equal(out_m.nvias, 8); /* every Via of the BYE, as sent */
+	/* the worker frees the dialog; the BYE again gets its 200 */
+	shard_dialog_free(&table, SLOT);
+	req_from_a_with("BYE", 3, a_tag, 70, vias);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_false(res.dialog_ended);
 }
 
 /* The callee's answer to the request just relayed to it (its branch and CSeq
@@ -1455,7 +1478,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_is_relayed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_ends_the_call, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),

@@ -456,6 +456,27 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	rc->relayed_req[SIP_METHOD_CANCEL]++;
 }
 
+/* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
+ * not fit the record its response would be written from: answered 200 here,
+ * as a B2BUA may answer it, and the dialog ends; the worker sends the other
+ * leg a BYE of its own (bye_other_leg). A 513 instead left the other leg up
+ * until the idle timer, the caller having taken it as the call's end (RFC
+ * 3261 15.1.1). ended[] answers its retransmissions. */
+static void bye_answered_here(struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot,
+			      uint32_t gen, int from_leg, char *out, size_t cap,
+			      struct relay_result *res)
+{
+	answer(rc, m, 200, NULL, out, cap, res);
+	if (res->outcome != RELAY_ANSWER)
+		return;
+	res->dialog_ended = true;
+	res->bye_other_leg = true;
+	res->ended_by_leg = (uint8_t)from_leg;
+	res->ended_slot = slot;
+	res->ended_gen = gen;
+	rc->ended[slot % RELAY_ENDED_SLOTS] = (struct relay_ended){slot, gen, rc->now_ms, 200};
+}
+
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res)
 {
@@ -631,7 +652,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		int hl = sip_response_head(m, NULL, t->head, sizeof(t->head));
 		if (hl < 0) {
 			shard_txn_free(rc->table, tslot);
-			answer(rc, m, 513, NULL, out, cap, res);
+			if (m->method_id == SIP_METHOD_BYE)
+				bye_answered_here(rc, m, slot, gen, from_leg, out, cap, res);
+			else
+				answer(rc, m, 513, NULL, out, cap, res);
 			return;
 		}
 		t->head_len = (uint16_t)hl;

@@ -60,6 +60,10 @@ struct relay_result {
 	bool dialog_ended;    /* a BYE's final response passed: dialog freed */
 	uint8_t ended_by_leg; /* SHARD_LEG_A or SHARD_LEG_B: who sent that BYE */
 	uint32_t ended_slot, ended_gen;
+	/* with dialog_ended and RELAY_ANSWER 200: a BYE sipshard answered
+	 * itself (its header lines did not fit a transaction record); the
+	 * worker ends the other leg with a BYE of its own */
+	bool bye_other_leg;
 	/* with RELAY_SEND of a CANCEL of a re-INVITE to the other leg: the
 	 * worker also answers the CANCEL 200 to its sender (RFC 3261 9.2) */
 	bool answer_200;

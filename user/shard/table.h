@@ -38,11 +38,13 @@
 
 #define SHARD_TABLE_MAGIC   0x73697073686172ULL /* "sipshar" */
 #define SHARD_TABLE_VERSION 3
-/* The original Via/From/To/Call-ID/CSeq lines: as many as the head of the
- * caller's INVITE may take (SETUP_HEAD_MAX), or a call set up through a chain
- * of proxies could not be ended by the caller's BYE through the same chain
- * (answered 513, the callee left up). */
-#define SHARD_TXN_HEAD_MAX 2048
+/* The original Via/From/To/Call-ID/CSeq lines, written back into the
+ * response: about five Vias with the rest. A request whose lines are longer
+ * (a chain of proxies) is answered 513, but for a BYE, which sipshard
+ * answers 200 itself, ending the other leg with a BYE of its own (relay.c).
+ * 2048 bytes here cost 12% of the relayed requests a second with 2 workers
+ * (bench/results/relay_rate_txn_head.txt): every record is touched in turn. */
+#define SHARD_TXN_HEAD_MAX 1024
 
 /* Tokens: a prefix, then 34 lower-case hex digits: shard (2), slot (8) and
  * generation (8), XOR-masked by a function of the salt so that neighbouring
