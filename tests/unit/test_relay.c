@@ -408,8 +408,12 @@ static void test_bye_ends_dialog_after_final(void **state)
 	parse_out(res.len);
 	assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
 	assert_int_equal(rc.bye_replayed, 1);
-	/* anything else for the ended dialog is 481 */
+	/* anything else for the ended dialog is 481, a new BYE (another
+	 * CSeq) too: it was given the old 200 (RFC 3261 15.1.2) */
 	req_from_a("INFO", 21, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	req_from_a("BYE", 22, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.status, 481);
 	/* and so is the BYE once that time has passed */

@@ -375,12 +375,14 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 	return (int)len;
 }
 
-/* The final of the BYE that ended dialog slot/gen lately, or 0. */
-static uint16_t ended_by_bye(const struct relay_ctx *rc, uint32_t slot, uint32_t gen)
+/* The final of the BYE with this CSeq that ended dialog slot/gen lately, or
+ * 0: a retransmission of that BYE. A new BYE (another CSeq) to the ended
+ * dialog is for no dialog: 481 (RFC 3261 15.1.2). */
+static uint16_t ended_by_bye(const struct relay_ctx *rc, uint32_t slot, uint32_t gen, uint32_t cseq)
 {
 	const struct relay_ended *e = &rc->ended[slot % RELAY_ENDED_SLOTS];
 
-	if (!e->status || e->slot != slot || e->gen != gen ||
+	if (!e->status || e->slot != slot || e->gen != gen || e->cseq != cseq ||
 	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
 		return 0;
 	return e->status;
@@ -474,7 +476,8 @@ static void bye_answered_here(struct relay_ctx *rc, const struct sip_msg *m, uin
 	res->ended_by_leg = (uint8_t)from_leg;
 	res->ended_slot = slot;
 	res->ended_gen = gen;
-	rc->ended[slot % RELAY_ENDED_SLOTS] = (struct relay_ended){slot, gen, rc->now_ms, 200};
+	rc->ended[slot % RELAY_ENDED_SLOTS] =
+	    (struct relay_ended){slot, gen, rc->now_ms, m->cseq.num, 200};
 }
 
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
@@ -501,7 +504,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			return;
 		}
 		uint16_t final = (ours && !d && m->method_id == SIP_METHOD_BYE)
-				     ? ended_by_bye(rc, slot, gen)
+				     ? ended_by_bye(rc, slot, gen, m->cseq.num)
 				     : 0;
 		if (final) {
 			rc->bye_replayed++;
@@ -821,7 +824,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 			res->ended_slot = t->dialog;
 			res->ended_gen = t->dialog_gen;
 			struct relay_ended *e = &rc->ended[t->dialog % RELAY_ENDED_SLOTS];
-			*e = (struct relay_ended){t->dialog, t->dialog_gen, rc->now_ms,
+			*e = (struct relay_ended){t->dialog, t->dialog_gen, rc->now_ms, t->in_cseq,
 						  (uint16_t)m->status};
 			/* the dialog goes: ended[] answers the BYE's retransmissions */
 			shard_txn_free(rc->table, tslot);

@@ -83,6 +83,7 @@ struct relay_result {
 struct relay_ended {
 	uint32_t slot, gen;
 	uint64_t at_ms;
+	uint32_t cseq;	 /* the BYE's, as its sender numbered it: only it is replayed */
 	uint16_t status; /* the BYE's final; 0 = entry unused */
 };
 
