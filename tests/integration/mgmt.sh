@@ -153,11 +153,11 @@ check "stats count requests, errors and dropped clients" \
 http 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >"$WORK/metrics.out"
 check "GET /metrics: 200, the text format's content type" \
 	bash -c "head -1 \"\$1\" | grep -q '^HTTP/1.1 200 OK' && grep -qi '^Content-Type: text/plain; version=0.0.4' \"\$1\"" _ "$WORK/metrics.out"
-python3 - "$WORK/metrics.out" >"$WORK/metrics.check" <<'PY'
+python3 - "$WORK/metrics.out" >"$WORK/metrics.check" 2>"$WORK/metrics.types" <<'PY'
 import re, sys
 head, body = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1)
 length = int(re.search(r"Content-Length: (\d+)", head).group(1))
-lines = body.splitlines()
+lines = [l for l in body.splitlines() if not l.startswith("# TYPE ")]
 lv = r'"(?:[^"\\\n]|\\["\\n])*"'  # a label value: \\, \" and \n escaped
 line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*=' + lv + r'(,[a-zA-Z_][a-zA-Z0-9_]*=' + lv + r')*\})? (-?[0-9.e+]+)$')
 bad = [l for l in lines if not line_re.match(l)]
@@ -170,6 +170,21 @@ print(len(body.encode()) == length, not bad, grouped, len(series) == len(set(ser
       v.get('sipshard_totals_relayed_requests{method="INFO"}', 0) >= 3,
       v.get('sipshard_worker_rx{worker="1"}', -1) >= 0,
       'sipshard_controller_registration_registered{registration="acme \\"east\\" \\\\ 2"}' in v)
+# each group opens with its TYPE line, once: gauges for what goes down too
+types, prev, expect, ordered = {}, None, None, True
+for l in body.splitlines():
+    if l.startswith("# TYPE "):
+        _, _, n, t = l.split(" ")
+        types.setdefault(n, []).append(t)
+        expect = n
+    else:
+        n = re.split(r"[{ ]", l, maxsplit=1)[0]
+        ordered = ordered and (n == prev or n == expect)
+        prev, expect = n, None
+print("typed", ordered and all(len(t) == 1 for t in types.values()) and set(types) == set(names),
+      types.get("sipshard_controller_calls_active") == ["gauge"],
+      types.get("sipshard_controller_calls_answered") == ["counter"],
+      types.get("sipshard_io_info") == ["gauge"], file=sys.stderr)
 PY
 check "the body: Content-Length right, every line valid, one group per metric, no series twice" \
 	grep -q '^True True True True' "$WORK/metrics.check"
@@ -177,6 +192,10 @@ check "it counts the calls and INFOs so far, per worker too" \
 	grep -q 'True True True True$' "$WORK/metrics.check"
 check "a registration named with a quote and a backslash: its label escaped" \
 	grep -q 'True$' "$WORK/metrics.check"
+# there were no TYPE lines: every metric untyped, a gauge (calls_active)
+# not to be told from a counter
+check "a TYPE line opens each metric's group: gauge or counter as the value moves" \
+	grep -qx 'typed True True True True' "$WORK/metrics.types"
 check "another path: 404" grep -q '^HTTP/1.1 404' <<<"$(http 'GET / HTTP/1.0\r\n\r\n')"
 check "another method: 405 with Allow: GET" \
 	bash -c "grep -q '^HTTP/1.1 405' <<<\"\$1\" && grep -q '^Allow: GET' <<<\"\$1\"" _ "$(http 'POST /metrics HTTP/1.1\r\n\r\n')"

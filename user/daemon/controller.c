@@ -1696,6 +1696,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		k->installed = false;
 		k->state = CALL_CALLING;
 		call_free(c, k);
+		c->st.rejected_too_large++;
 		answer_stateless(c, shard, m, 400,
 				 "Warning: 399 sipshard \"Call-ID or tag too long\"\r\n", src,
 				 srclen);

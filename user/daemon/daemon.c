@@ -560,15 +560,43 @@ static int metric_row_cmp(const void *a, const void *b)
 	return c;
 }
 
+/* Whether a metric (its name without "sipshard_") goes up and down, a gauge
+ * in the text format's TYPE line; every other one counts up from the start. */
+static bool metric_is_gauge(const char *name, size_t len)
+{
+	static const char *const gauges[] = {
+	    "controller_calls_active",
+	    "controller_targets_down",
+	    "controller_target_calls",
+	    "controller_target_down",
+	    "controller_target_disabled",
+	    "controller_target_options_rtt_ms",
+	    "controller_registration_registered",
+	    "controller_registration_expires_in_s",
+	    "controller_registration_last_status",
+	    "draining",
+	    "steering_attached",
+	};
+	if (len >= 5 && !memcmp(name + len - 5, "_info", 5))
+		return true;
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		if (strlen(gauges[i]) == len && !memcmp(gauges[i], name, len))
+			return true;
+	return false;
+}
+
 /* The text format wants every line of one metric in one group: sorts the
- * lines by metric name, keeping their order within a name. */
+ * lines by metric name, keeping their order within a name, and puts a TYPE
+ * line before each group (a metric without one is untyped: a gauge could not
+ * be told from a counter). */
+#define METRIC_TYPE_LINE_MAX 192 /* "# TYPE " + a name of at most 160 + " counter\n" */
 static char *metrics_group(char *text, size_t len)
 {
 	size_t n = 0, cap = 64;
 	struct metric_row *rows = malloc(cap * sizeof(*rows));
-	char *out = malloc(len + 1);
+	char *out = NULL;
 
-	for (char *p = text; rows && out && p < text + len;) {
+	for (char *p = text; rows && p < text + len;) {
 		char *nl = memchr(p, '\n', (size_t)(text + len - p));
 		if (!nl)
 			break;
@@ -587,6 +615,7 @@ static char *metrics_group(char *text, size_t len)
 		n++;
 		p = nl + 1;
 	}
+	out = rows ? malloc(len + 1 + n * METRIC_TYPE_LINE_MAX) : NULL;
 	if (!rows || !out) {
 		free(rows);
 		free(out);
@@ -595,8 +624,18 @@ static char *metrics_group(char *text, size_t len)
 	qsort(rows, n, sizeof(*rows), metric_row_cmp);
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(rows[i].line);
-		memcpy(out + o, rows[i].line, l);
+		const struct metric_row *r = &rows[i];
+		if ((i == 0 || r->name_len != rows[i - 1].name_len ||
+		     memcmp(r->line, rows[i - 1].line, r->name_len) != 0) &&
+		    r->name_len < METRIC_TYPE_LINE_MAX - 17) {
+			const size_t skip = strlen("sipshard_");
+			bool gauge = r->name_len > skip &&
+				     metric_is_gauge(r->line + skip, r->name_len - skip);
+			o += (size_t)sprintf(out + o, "# TYPE %.*s %s\n", (int)r->name_len, r->line,
+					     gauge ? "gauge" : "counter");
+		}
+		size_t l = strlen(r->line);
+		memcpy(out + o, r->line, l);
 		out[o + l] = '\n';
 		o += l + 1;
 	}
@@ -1257,6 +1296,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
+		JI(o, "transactions_expired", s->txns_expired);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
 		JI(o, "dialog_queries", s->dialog_queries);
 		const struct orig_stats *b = &d->workers[i].orig.st;
