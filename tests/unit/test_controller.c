@@ -4225,6 +4225,44 @@ static void test_unacked_finals_give_way_to_new_calls(void **state)
 	assert_int_equal(st.calls_active, 0);
 }
 
+/* The record that gives way for a place under limits.max_calls must be one
+ * that holds a place: a call refused after it rang (its early dialog
+ * installed, then released by the worker) already gave its place back, and
+ * evicting it left the new INVITE refused 503 while a later refused call,
+ * never installed, still held one. */
+static const char two_calls_config[] =
+    SMALL_CONFIG_HEAD " \"limits\": {\"max_calls\": 2},"
+		      " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
+
+static void test_completed_eviction_frees_a_place(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	/* call 0 rings (early dialog installed), is refused; the worker frees
+	 * its early dialog and gives its place back */
+	nsent = 0;
+	numbered_invite(0);
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	response_from_bob(inv, 486, "btag");
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_RELEASED);
+	/* call 1 refused at once: holds its place until its ACK */
+	nsent = 0;
+	numbered_invite(1);
+	response_from_bob(invite_to_bob(), 486, "btag");
+	/* call 2 rings: max_calls is reached */
+	nsent = 0;
+	numbered_invite(2);
+	response_from_bob(invite_to_bob(), 180, "btag2");
+	nsent = 0;
+	numbered_invite(3);
+	ctl_get_stats(ctl, &st);
+	if (st.rejected_limit)
+		fail_msg("INVITE refused 503 though call 1 waits only for its ACK "
+			 "(%llu records evicted)", (unsigned long long)st.completed_evicted);
+	(void)invite_to_bob();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4263,6 +4301,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_srv_tiers, setup_srv, teardown),
 	    WITH_CONFIG(test_target_max_cps, cps_config),
 	    WITH_CONFIG(test_rewrite_user, failover_rewrite_config),
+	    WITH_CONFIG(test_completed_eviction_frees_a_place, two_calls_config),
 	    WITH_CONFIG(test_rewrite_strip_counts_an_escape_once, failover_rewrite_config),
 	    WITH_CONFIG(test_auth_challenge_answered, auth_config),
 	    WITH_CONFIG(test_auth_refused, auth_config),

@@ -1556,12 +1556,17 @@ static enum invite_txn invite_txn_of(struct ctl *c, const struct ctl_call *k,
  * target that refuses at once) filled capacity.setups or max_calls at
  * capacity/32 s each and refused every other caller 503. The caller's late
  * ACK is then a counted drop (dropped_unmatched); its INVITE sent again, a
- * new call. False: there is none. */
-static bool evict_completed(struct ctl *c)
+ * new call. With place, only one that still holds a max_calls place (never
+ * installed: an installed one gave its place back with its early dialog, or
+ * will when the worker's release comes). False: there is none. */
+static bool evict_completed(struct ctl *c, bool place)
 {
-	if (!c->completed.head)
+	uint32_t i = c->completed.head;
+	while (i && place && (c->calls[i - 1].installed || c->calls[i - 1].slot_gone))
+		i = c->calls[i - 1].next_active;
+	if (!i)
 		return false;
-	call_free(c, &c->calls[c->completed.head - 1]);
+	call_free(c, &c->calls[i - 1]);
 	c->st.completed_evicted++;
 	return true;
 }
@@ -1665,7 +1670,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		return;
 	}
 	if (policy_call_admit(c->pol) != 0 &&
-	    (!evict_completed(c) || policy_call_admit(c->pol) != 0)) {
+	    (!evict_completed(c, true) || policy_call_admit(c->pol) != 0)) {
 		c->st.rejected_limit++;
 		retry_after(c, extra, sizeof(extra));
 		answer_stateless(c, shard, m, 503, extra, src, srclen);
@@ -1677,7 +1682,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		c->st.linger_evicted++;
 		k = call_alloc(c);
 	}
-	if (!k && evict_completed(c))
+	if (!k && evict_completed(c, false))
 		k = call_alloc(c);
 	if (!k || !reserve_slot(c, k, shard)) {
 		if (k) {
