@@ -264,7 +264,6 @@ struct ctl {
 	uint32_t *by_a; /* hash buckets, index + 1 */
 	uint32_t nby_a;
 	struct slot_pool *pools;
-	uint64_t rng;
 	uint64_t key_seed; /* key_hash's */
 	bool draining;	   /* new calls are answered 503 */
 	struct ctl_stats st;
@@ -3074,8 +3073,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		p->count = dialogs_per_shard;
 	}
 	map_targets(c);
-	c->rng = rng_seed((uint64_t)(uintptr_t)c);
-	c->key_seed = rng_seed(c->rng);
+	c->key_seed = rng_seed((uint64_t)(uintptr_t)c);
 	c->reg_ops = (struct reg_ops){reg_send, reg_rand, c};
 	map_registrations(c);
 	*out = c;

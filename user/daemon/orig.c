@@ -17,7 +17,6 @@ void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_m
 	memset(t, 0, sizeof(*t));
 	t->shard = shard;
 	t->gen_seed = (uint32_t)seed;
-	t->rng = seed ? seed : 1;
 	t->t1_ms = t1_ms;
 	t->t2_ms = t2_ms;
 }
@@ -29,7 +28,7 @@ bool orig_branch_is_ours(const char *buf, sip_view branch)
 }
 
 /* seen by the peer in each branch: rng_secure, so that one cannot predict
- * the next (t->rng is no longer drawn from) */
+ * the next */
 static uint32_t next_salt(struct orig_table *t)
 {
 	(void)t;

@@ -72,7 +72,6 @@ struct orig_table {
 	uint32_t next;	   /* where the search for a free slot starts */
 	uint32_t busy;	   /* transactions waiting for a final response */
 	uint32_t gen_seed; /* generations start from a random value */
-	uint64_t rng;	   /* rng_next state for the salts */
 	uint32_t t1_ms, t2_ms;
 	uint8_t shard; /* written into every branch, checked back */
 	struct orig_stats st;

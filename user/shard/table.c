@@ -51,16 +51,11 @@ size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns)
 
 /* Transaction salts must not follow from the ones a peer sees in the
  * branches relayed to it (rng_secure). h->rng, the xorshift state they came
- * from, is still seeded at open: kept for the file's layout. */
+ * from, is no longer used; the field stays for the file's layout. */
 static uint32_t next_rand(struct shard_table_hdr *h)
 {
 	(void)h;
 	return (uint32_t)rng_secure();
-}
-
-static void seed_rand(struct shard_table_hdr *h)
-{
-	h->rng = rng_seed((uint64_t)(uintptr_t)h);
 }
 
 /* ---- free lists ------------------------------------------------------------ */
@@ -373,7 +368,6 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 			return rc;
 		}
 	}
-	seed_rand(t->hdr);
 	return 0;
 }
 
