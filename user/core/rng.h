@@ -12,13 +12,9 @@
 #ifndef SIPSHARD_RNG_H
 #define SIPSHARD_RNG_H
 
-#include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#include <nettle/chacha.h>
 
 /* The next number; the state must not be 0 (rng_seed never returns 0). */
 static inline uint64_t rng_next(uint64_t *state)
@@ -48,39 +44,13 @@ static inline uint64_t rng_seed(uint64_t salt)
 
 /* A number an off-path peer cannot predict from the others it sees: the
  * keystream of ChaCha20 (nettle) under a key from the kernel's generator,
- * made RNG_SECURE_WORDS at a time into a pool of the calling thread. No
+ * made RNG_SECURE_WORDS at a time into a pool of the calling thread
+ * (user/core/rng.c: one pool per thread, not one per file that calls it). No
  * system call after the first: the workers draw a salt for each relayed
  * transaction. Before the kernel's pool is ready (early boot) the key comes
  * from xorshift64* seeded by rng_seed, and getrandom is asked again at each
  * refill until it answers. */
 #define RNG_SECURE_WORDS 64 /* 512 bytes of keystream: 8 ChaCha blocks */
-static inline uint64_t rng_secure(void)
-{
-	static _Thread_local struct chacha_ctx ctx;
-	static _Thread_local uint64_t pool[RNG_SECURE_WORDS];
-	static _Thread_local unsigned left;
-	static _Thread_local bool keyed;
-	static _Thread_local uint64_t fallback;
-
-	if (!left) {
-		if (!keyed) {
-			uint64_t key[CHACHA_KEY_SIZE / 8];
-			static const uint8_t nonce[CHACHA_NONCE_SIZE];
-			keyed = getrandom(key, sizeof(key), GRND_NONBLOCK) == (ssize_t)sizeof(key);
-			if (!keyed) {
-				if (!fallback)
-					fallback = rng_seed((uint64_t)(uintptr_t)&left);
-				for (unsigned i = 0; i < CHACHA_KEY_SIZE / 8; i++)
-					key[i] = rng_next(&fallback);
-			}
-			chacha_set_key(&ctx, (const uint8_t *)key);
-			chacha_set_nonce(&ctx, nonce);
-		}
-		memset(pool, 0, sizeof(pool));
-		chacha_crypt(&ctx, sizeof(pool), (uint8_t *)pool, (const uint8_t *)pool);
-		left = RNG_SECURE_WORDS;
-	}
-	return pool[--left];
-}
+uint64_t rng_secure(void);
 
 #endif
