@@ -4259,7 +4259,8 @@ static void test_completed_eviction_frees_a_place(void **state)
 	ctl_get_stats(ctl, &st);
 	if (st.rejected_limit)
 		fail_msg("INVITE refused 503 though call 1 waits only for its ACK "
-			 "(%llu records evicted)", (unsigned long long)st.completed_evicted);
+			 "(%llu records evicted)",
+			 (unsigned long long)st.completed_evicted);
 	(void)invite_to_bob();
 }
 

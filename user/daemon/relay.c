@@ -75,6 +75,15 @@ static void answer(struct relay_ctx *rc, const struct sip_msg *m, int status, co
 	rc->answered[status / 100]++;
 }
 
+/* out[0..n) goes to the peer of leg to. */
+static void send_to_leg(struct relay_result *res, const struct sip_session *to, int n)
+{
+	res->outcome = RELAY_SEND;
+	res->len = n;
+	res->dst = (const struct sockaddr *)&to->peer;
+	res->dst_len = to->peer_len;
+}
+
 static void drop(struct relay_ctx *rc, enum relay_drop why, struct relay_result *res)
 {
 	res->outcome = RELAY_DROP;
@@ -449,10 +458,7 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
 		return;
 	}
-	res->outcome = RELAY_SEND;
-	res->len = n;
-	res->dst = (const struct sockaddr *)&dst->peer;
-	res->dst_len = dst->peer_len;
+	send_to_leg(res, dst, n);
 	res->answer_200 = true;
 	rc->answered[2]++;
 	rc->relayed_req[SIP_METHOD_CANCEL]++;
@@ -570,10 +576,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			drop(rc, RELAY_DROP_NO_BUFFER, res);
 			return;
 		}
-		res->outcome = RELAY_SEND;
-		res->len = n;
-		res->dst = (const struct sockaddr *)&dst->peer;
-		res->dst_len = dst->peer_len;
+		send_to_leg(res, dst, n);
 		rc->relayed_req[SIP_METHOD_ACK]++;
 		return;
 	}
@@ -708,10 +711,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			src->remote_target_len = u->whole.len;
 		}
 	}
-	res->outcome = RELAY_SEND;
-	res->len = n;
-	res->dst = (const struct sockaddr *)&dst->peer;
-	res->dst_len = dst->peer_len;
+	send_to_leg(res, dst, n);
 	rc->relayed_req[m->method_id]++;
 	if (m->method_id == SIP_METHOD_REFER)
 		shard_refer_relayed(d, !from_leg);
@@ -804,10 +804,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
 		return;
 	}
-	res->outcome = RELAY_SEND;
-	res->len = n;
-	res->dst = (const struct sockaddr *)&back->peer;
-	res->dst_len = back->peer_len;
+	send_to_leg(res, back, n);
 	rc->relayed_resp++;
 	if (refresh) {
 		shard_session_timer_start(d, rc->now_ms, interval);
