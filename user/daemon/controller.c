@@ -39,7 +39,7 @@
 #include "core/clock.h"
 #include "core/keyhash.h"
 #include "core/mem.h"
-#include "core/rng.h"
+#include "core/rng.h" /* rng_secure: Call-IDs, tags, branches a forger must guess */
 #include "core/wbuf.h"
 #include "daemon/controller.h"
 #include "daemon/credentials.h"
@@ -291,15 +291,6 @@ struct ctl {
 	/* CANCELs and BYEs sent outside any record (close_left_target, end_2xx) */
 	struct detached_set detached;
 };
-
-/* Call-IDs, tags and branches: a forged response or request must guess
- * them, so they must not follow from the ones a peer sees (an OPTIONS
- * answer's tag, its own call's): rng_secure, not the xorshift state. */
-static uint64_t ctl_rand(struct ctl *c)
-{
-	(void)c;
-	return rng_secure();
-}
 
 /* The leg-A index's key of a Call-ID and From tag, both the caller's choice:
  * keyed per process (core/keyhash.h), so that a caller cannot pick Call-IDs
@@ -664,7 +655,7 @@ static void make_branch(struct ctl *c, struct ctl_call *k)
 {
 	snprintf(k->b_branch, sizeof(k->b_branch),
 		 RELAY_CTL_BRANCH_PREFIX "%08" PRIx32 "%08" PRIx32 "%08" PRIx32, call_index(c, k),
-		 k->gen, (uint32_t)ctl_rand(c));
+		 k->gen, (uint32_t)rng_secure());
 }
 
 /* The record in set-up whose index and generation m's top branch carries
@@ -833,7 +824,7 @@ static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg
 			     const char *extra, const struct sockaddr *src, socklen_t srclen)
 {
 	char tag[24];
-	snprintf(tag, sizeof(tag), "ss%08" PRIx64, ctl_rand(c) & 0xffffffffu);
+	snprintf(tag, sizeof(tag), "ss%08" PRIx64, rng_secure() & 0xffffffffu);
 	int n = sip_respond(m, status, NULL, tag, extra, c->out, sizeof(c->out));
 	if (n > 0)
 		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
@@ -993,10 +984,10 @@ static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 /* ---- INVITE from leg A ------------------------------------------------------ */
 
 /* Picks leg B's Call-ID so that it hashes into leg A's bucket (invariant 1). */
-static void make_b_call_id(struct ctl *c, struct ctl_call *k, uint32_t bucket)
+static void make_b_call_id(struct ctl_call *k, uint32_t bucket)
 {
 	/* cannot fail: a bucket from shard_bucket_of, a constant suffix that fits */
-	(void)steer_callid_for_bucket(k->b_call_id, sizeof(k->b_call_id), ctl_rand(c), bucket,
+	(void)steer_callid_for_bucket(k->b_call_id, sizeof(k->b_call_id), rng_secure(), bucket,
 				      "@sipshard");
 }
 
@@ -1364,7 +1355,7 @@ static void probe_send(struct ctl *c, uint32_t i, uint64_t now)
 	char addr[UDP_ADDR_STRLEN], branch[PROBE_BRANCH_LEN + 1], buf[1024];
 	struct wbuf w = {buf, 0, sizeof(buf), false};
 
-	s->probe_nonce = ctl_rand(c);
+	s->probe_nonce = rng_secure();
 	probe_branch(c, i, branch);
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	wbuf_puts(&w, "OPTIONS sip:");
@@ -1716,13 +1707,13 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	by_a_link(c, k);
 
 	shard_tag_encode(k->a_tag, sizeof(k->a_tag), (uint8_t)shard, k->slot, k->slot_gen,
-			 (uint32_t)ctl_rand(c));
+			 (uint32_t)rng_secure());
 	shard_tag_encode(k->b_from_tag, sizeof(k->b_from_tag), (uint8_t)shard, k->slot, k->slot_gen,
-			 (uint32_t)ctl_rand(c));
+			 (uint32_t)rng_secure());
 	make_branch(c, k);
 	uint32_t bucket =
 	    shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
-	make_b_call_id(c, k, bucket);
+	make_b_call_id(k, bucket);
 
 	int hl = setup_response_head(m, k->a_tag, k->head, sizeof(k->head));
 	const struct config_target *t = &r->targets[first];
@@ -1920,7 +1911,7 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 		return -ENOSPC;
 	int n = cred_answer(&route->auth, r, k->auth_tries, "INVITE",
 			    k->invite + c->scratch.ruri.whole.off, c->scratch.ruri.whole.len,
-			    ctl_rand(c), line, sizeof(line), &why);
+			    rng_secure(), line, sizeof(line), &why);
 	if (n >= 0 && invite_again(c, k, route, t, line, 0, now) != 0) {
 		n = -ENOSPC;
 		why = "the INVITE with the answer does not fit";
@@ -2020,7 +2011,7 @@ static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_ms
 
 	for (int i = 0; i < 2; i++) {
 		int bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
-				  ctl_rand(c));
+				  rng_secure());
 		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
 					      sizeof(c->out));
 		if (i == 0)
@@ -2890,7 +2881,8 @@ static void reg_send(void *arg, const char *buf, size_t len, const struct sockad
 
 static uint64_t reg_rand(void *arg)
 {
-	return ctl_rand(arg);
+	(void)arg;
+	return rng_secure();
 }
 
 const struct reg_set *ctl_registrations(const struct ctl *c)

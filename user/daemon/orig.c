@@ -27,14 +27,6 @@ bool orig_branch_is_ours(const char *buf, sip_view branch)
 	return branch.len > n && memcmp(buf + branch.off, SHARD_ORIG_PREFIX, n) == 0;
 }
 
-/* seen by the peer in each branch: rng_secure, so that one cannot predict
- * the next */
-static uint32_t next_salt(struct orig_table *t)
-{
-	(void)t;
-	return (uint32_t)rng_secure();
-}
-
 static void finish(struct orig_table *t, struct orig_txn *o)
 {
 	o->busy = false;
@@ -63,7 +55,8 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
 	       size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
 {
-	uint32_t index = pick_slot(t), gen = t->gen_seed + 1, salt = next_salt(t);
+	uint32_t index = pick_slot(t), gen = t->gen_seed + 1,
+		 salt = (uint32_t)rng_secure(); /* in the branch: unpredictable */
 	struct orig_txn *o = &t->out[index];
 	char branch[SHARD_ORIG_MAX];
 

@@ -464,6 +464,20 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	rc->relayed_req[SIP_METHOD_CANCEL]++;
 }
 
+/* A BYE of leg from_leg with this CSeq and final status ends dialog slot/gen:
+ * the worker frees it (res), and ended[] answers the BYE's retransmissions
+ * for RELAY_ENDED_LINGER_MS (ended_by_bye). */
+static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res, uint32_t slot,
+			   uint32_t gen, int from_leg, uint32_t cseq, int status)
+{
+	res->dialog_ended = true;
+	res->ended_by_leg = (uint8_t)from_leg;
+	res->ended_slot = slot;
+	res->ended_gen = gen;
+	rc->ended[slot % RELAY_ENDED_SLOTS] =
+	    (struct relay_ended){slot, gen, rc->now_ms, cseq, (uint16_t)status};
+}
+
 /* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
  * not fit the record its response would be written from: answered 200 here,
  * as a B2BUA may answer it, and the dialog ends; the worker sends the other
@@ -477,13 +491,8 @@ static void bye_answered_here(struct relay_ctx *rc, const struct sip_msg *m, uin
 	answer(rc, m, 200, NULL, out, cap, res);
 	if (res->outcome != RELAY_ANSWER)
 		return;
-	res->dialog_ended = true;
+	ended_by_a_bye(rc, res, slot, gen, from_leg, m->cseq.num, 200);
 	res->bye_other_leg = true;
-	res->ended_by_leg = (uint8_t)from_leg;
-	res->ended_slot = slot;
-	res->ended_gen = gen;
-	rc->ended[slot % RELAY_ENDED_SLOTS] =
-	    (struct relay_ended){slot, gen, rc->now_ms, m->cseq.num, 200};
 }
 
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
@@ -816,14 +825,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		/* a BYE challenged (401, 407) is sent again with credentials
 		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */
 		if (t->method_id == SIP_METHOD_BYE && m->status != 401 && m->status != 407) {
-			res->dialog_ended = true;
-			res->ended_by_leg = t->from_leg;
-			res->ended_slot = t->dialog;
-			res->ended_gen = t->dialog_gen;
-			struct relay_ended *e = &rc->ended[t->dialog % RELAY_ENDED_SLOTS];
-			*e = (struct relay_ended){t->dialog, t->dialog_gen, rc->now_ms, t->in_cseq,
-						  (uint16_t)m->status};
-			/* the dialog goes: ended[] answers the BYE's retransmissions */
+			ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, t->from_leg, t->in_cseq,
+				       m->status);
 			shard_txn_free(rc->table, tslot);
 		} else {
 			/* kept until it expires (transaction_timeout_ms): a final lost

@@ -490,12 +490,14 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	if (res.session_refreshed)
 		arm_dialog_again(w, res.session_refreshed);
 	if (res.dialog_ended) {
-		struct shard_dialog *d = shard_dialog_get(&w->table, res.ended_slot, res.ended_gen);
-		struct relay_req bye = {.method = SIP_METHOD_BYE};
-		if (res.bye_other_leg && d)
-			send_on_leg(w, d,
-				    res.ended_by_leg == SHARD_LEG_A ? SHARD_LEG_B : SHARD_LEG_A,
-				    &bye, 0);
+		if (res.bye_other_leg) {
+			/* the BYE was answered here: the other leg is ended by ours */
+			struct shard_dialog *d =
+			    shard_dialog_get(&w->table, res.ended_slot, res.ended_gen);
+			struct relay_req bye = {.method = SIP_METHOD_BYE};
+			if (d)
+				send_on_leg(w, d, !res.ended_by_leg, &bye, 0);
+		}
 		free_dialog(w, res.ended_slot, res.ended_gen);
 		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1,
 				  res.ended_by_leg == SHARD_LEG_A ? CTL_END_BYE_CALLER

@@ -49,15 +49,6 @@ size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns)
 	return layout(ndialogs, ntxns, &a, &b);
 }
 
-/* Transaction salts must not follow from the ones a peer sees in the
- * branches relayed to it (rng_secure). h->rng, the xorshift state they came
- * from, is no longer used; the field stays for the file's layout. */
-static uint32_t next_rand(struct shard_table_hdr *h)
-{
-	(void)h;
-	return (uint32_t)rng_secure();
-}
-
 /* ---- free lists ------------------------------------------------------------ */
 
 static void dlg_push_free(struct shard_table *t, uint32_t i)
@@ -730,7 +721,10 @@ int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)
 	memset(x, 0, offsetof(struct shard_txn, head));
 	x->gen = g;
 	x->used = true;
-	x->salt = next_rand(h);
+	/* must not follow from the salts a peer sees in the branches relayed
+	 * to it: rng_secure (h->rng, the xorshift state they came from, stays
+	 * in the header for the file's layout) */
+	x->salt = (uint32_t)rng_secure();
 	x->created_ms = now_ms;
 	txn_append(t, i);
 	h->txns_used++;
