@@ -382,6 +382,30 @@ static void test_no_credentials_and_no_time(void **state)
 	assert_int_equal(rs.e[0].granted_s, 600);
 }
 
+/* A refresh whose 2xx grants our Contact no time (expires=0: the registrar
+ * removed the binding, RFC 3261 10.2.4 and 10.3 step 7) leaves no binding:
+ * the one the earlier attempt got is gone at the registrar, and calls to the
+ * Contact stop, so sipshardctl registrations must not say registered. */
+static void test_refresh_granted_no_time(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("abc", ""), 10);
+	respond(1, 200, "Expires: 600\r\n", 20);
+	assert_true(reg_is_registered(&rs.e[0], 30));
+	reg_tick(&rs, 300020, &ops); /* the refresh, at half the time */
+	assert_int_equal(nsent, 3);
+	respond(2, 200, "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=0\r\n", 300030);
+	assert_int_equal(rs.st.failed, 1);
+	assert_false(reg_is_registered(&rs.e[0], 300040));
+	assert_int_equal(reg_expires_in_s(&rs.e[0], 300040), 0);
+	/* and the next attempt comes retry_s later */
+	reg_tick(&rs, 320029, &ops);
+	assert_int_equal(nsent, 3);
+	reg_tick(&rs, 320030, &ops);
+	assert_int_equal(nsent, 4);
+}
+
 static void test_interval_too_brief(void **state)
 {
 	char v[32];
@@ -473,6 +497,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_answer_too_long, setup),
 	    cmocka_unit_test_prestate_setup_teardown(test_no_credentials_and_no_time, setup, NULL,
 						     (void *)REG_CONFIG("")),
+	    cmocka_unit_test_setup(test_refresh_granted_no_time, setup),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),

@@ -244,6 +244,10 @@ static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip
 {
 	uint32_t granted = granted_expiry(rs, e, r);
 	if (granted == 0) {
+		/* the registrar holds no binding of ours now (RFC 3261 10.2.4: the
+		 * 2xx lists the bindings in force): one from an earlier attempt is
+		 * gone too, and calls to the Contact with it */
+		e->registered_until = 0;
 		attempt_failed(rs, e, r->status, "the registrar granted no time", now);
 		return;
 	}
