@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -886,6 +888,45 @@ static int prepare_run_dir(struct daemon *d)
 	return rc;
 }
 
+/*
+ * The files of run_dir are sparse: a dialog slot's pages are taken when a
+ * call first uses it. On a file system without room for them (a tmpfs such
+ * as /run is sized at a share of memory) the write to such a page raises
+ * SIGBUS, and the process dies under load, then again after each restart
+ * on the same tables. So the start is refused unless the file system can
+ * hold what the files may still take.
+ */
+static int check_run_dir_room(const struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	uint64_t more = 0, size = 0;
+	struct statvfs vfs;
+	struct stat st;
+
+	for (unsigned i = 0; i <= d->nworkers; i++) {
+		int rc = i < d->nworkers ? shard_file(d, i, path, sizeof(path))
+					 : setups_file(d, path, sizeof(path));
+		if (rc || stat(path, &st) != 0)
+			continue;
+		uint64_t held = (uint64_t)st.st_blocks * 512;
+		size += (uint64_t)st.st_size;
+		if ((uint64_t)st.st_size > held)
+			more += (uint64_t)st.st_size - held;
+	}
+	if (statvfs(d->cfg->run_dir, &vfs) != 0)
+		return 0; /* nothing to compare with: as before */
+	uint64_t room = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (more <= room)
+		return 0;
+	log_error("run_dir %s: %" PRIu64 " MiB free, but its files (%" PRIu64
+		  " MiB, sparse) may take %" PRIu64 " MiB more as calls arrive, and a call "
+		  "written to a page the file system cannot hold kills the process (SIGBUS): "
+		  "give it more room, or lower capacity.dialogs_per_shard and "
+		  "capacity.transactions_per_shard, or set persist_dialogs to false",
+		  d->cfg->run_dir, room >> 20, size >> 20, more >> 20);
+	return -ENOSPC;
+}
+
 static const char *eligible_word(int rc)
 {
 	return rc > 0 ? "yes" : rc == 0 ? "no" : "unknown";
@@ -1093,6 +1134,11 @@ int daemon_start(struct daemon *d)
 	rc = open_controller(d, &hooks);
 	if (rc)
 		return rc;
+	if (d->cfg->persist_dialogs) {
+		rc = check_run_dir_room(d);
+		if (rc)
+			return rc;
+	}
 	log_memory(d);
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
