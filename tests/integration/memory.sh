@@ -180,3 +180,23 @@ if [ -n "$mode" ] && echo never >"$THP" 2>/dev/null; then
 else
 	not_ok "transparent_hugepage set to never for the fallback (needs root and a kernel with it)"
 fi
+
+# ---- run_dir on a tmpfs too small for what its sparse tables may take -------
+# The tables take their pages as calls arrive; on a tmpfs without room the
+# write to such a page killed the daemon with SIGBUS under load (and again
+# after each restart). The start is refused instead, saying why.
+SMALLFS=$(mktemp -d /tmp/sipshard-smallfs.XXXXXX)
+if mount -t tmpfs -o size=1m,mode=0700 tmpfs "$SMALLFS" 2>"$WORK/mount-small.err"; then
+	config "$WORK/small.json" "$SMALLFS/run"
+	timeout 10 "$SIPSHARDD" -c "$WORK/small.json" --discard-dialogs --no-bpf \
+		2>"$WORK/small.log" >/dev/null
+	rc=$?
+	check "run_dir on a 1 MiB tmpfs: the start is refused (exit status $rc; 1 wanted, not a signal or a daemon that runs)" \
+		test "$rc" = 1
+	check "run_dir on a 1 MiB tmpfs: the log names run_dir and the room its files may take" \
+		grep -q "run_dir $SMALLFS/run: [0-9]* MiB free, but its files ([0-9]* MiB, sparse) may take [0-9]* MiB more" "$WORK/small.log"
+	umount "$SMALLFS"
+else
+	not_ok "a 1 MiB tmpfs mounted for run_dir ($(cat "$WORK/mount-small.err"))"
+fi
+rmdir "$SMALLFS"

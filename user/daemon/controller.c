@@ -2960,9 +2960,14 @@ void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)
 
 /* Maps the records: anonymous, or the file at path with what the last run
  * left in it (c->restore_pending). A file of another layout is dropped. */
+size_t ctl_records_bytes(uint32_t setups)
+{
+	return CTL_FILE_HDR + (size_t)setups * sizeof(struct ctl_call);
+}
+
 static int map_records(struct ctl *c, const char *path)
 {
-	size_t len = CTL_FILE_HDR + (size_t)c->ncalls * sizeof(*c->calls);
+	size_t len = ctl_records_bytes(c->ncalls);
 	bool fresh = true;
 	int rc;
 

@@ -244,6 +244,9 @@ struct ctl_pool {
 	size_t record_bytes;
 };
 void ctl_get_pool(const struct ctl *c, struct ctl_pool *out);
+/* Bytes of the set-up records' mapping (RUN_DIR/setups.tbl) for that many
+ * records, so that run_dir's room can be checked before it is mapped. */
+size_t ctl_records_bytes(uint32_t setups);
 
 /* Network bytes as a JSON string, as the CDRs write them: printable ASCII
  * kept, any other byte '?', at most 200 bytes. */

@@ -888,30 +888,45 @@ static int prepare_run_dir(struct daemon *d)
 	return rc;
 }
 
+/* What the file at path may still take of its file system once it is
+ * size bytes: its size less the blocks it holds, when it has that size
+ * already (a restart's file), else all of it. */
+static uint64_t file_room_needed(const char *path, size_t size)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || (uint64_t)st.st_size != size)
+		return size;
+	uint64_t held = (uint64_t)st.st_blocks * 512;
+	return held < size ? size - held : 0;
+}
+
 /*
  * The files of run_dir are sparse: a dialog slot's pages are taken when a
- * call first uses it. On a file system without room for them (a tmpfs such
- * as /run is sized at a share of memory) the write to such a page raises
- * SIGBUS, and the process dies under load, then again after each restart
- * on the same tables. So the start is refused unless the file system can
- * hold what the files may still take.
+ * call first uses it, the set-up records' at the start. On a file system
+ * without room for them (a tmpfs such as /run is sized at a share of
+ * memory) the write to such a page raises SIGBUS, and the process dies at
+ * its start or under load, then again after each restart on the same
+ * tables. So the start is refused, before any file is mapped, unless the
+ * file system can hold what the files may take.
  */
 static int check_run_dir_room(const struct daemon *d)
 {
 	char path[CONFIG_PATH_MAX + 32];
+	size_t table = shard_table_bytes(d->cfg->capacity.dialogs_per_shard,
+					 d->cfg->capacity.transactions_per_shard);
+	size_t records = ctl_records_bytes(d->cfg->capacity.setups);
 	uint64_t more = 0, size = 0;
 	struct statvfs vfs;
-	struct stat st;
 
 	for (unsigned i = 0; i <= d->nworkers; i++) {
+		size_t want = i < d->nworkers ? table : records;
 		int rc = i < d->nworkers ? shard_file(d, i, path, sizeof(path))
 					 : setups_file(d, path, sizeof(path));
-		if (rc || stat(path, &st) != 0)
-			continue;
-		uint64_t held = (uint64_t)st.st_blocks * 512;
-		size += (uint64_t)st.st_size;
-		if ((uint64_t)st.st_size > held)
-			more += (uint64_t)st.st_size - held;
+		if (rc)
+			return rc;
+		size += want;
+		more += file_room_needed(path, want);
 	}
 	if (statvfs(d->cfg->run_dir, &vfs) != 0)
 		return 0; /* nothing to compare with: as before */
@@ -921,7 +936,7 @@ static int check_run_dir_room(const struct daemon *d)
 	log_error("run_dir %s: %" PRIu64 " MiB free, but its files (%" PRIu64
 		  " MiB, sparse) may take %" PRIu64 " MiB more as calls arrive, and a call "
 		  "written to a page the file system cannot hold kills the process (SIGBUS): "
-		  "give it more room, or lower capacity.dialogs_per_shard and "
+		  "give it more room, or lower capacity.setups, capacity.dialogs_per_shard and "
 		  "capacity.transactions_per_shard, or set persist_dialogs to false",
 		  d->cfg->run_dir, room >> 20, size >> 20, more >> 20);
 	return -ENOSPC;
@@ -1054,6 +1069,8 @@ int daemon_start(struct daemon *d)
 	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
 	if (d->cfg->persist_dialogs) {
 		rc = prepare_run_dir(d);
+		if (!rc)
+			rc = check_run_dir_room(d);
 		if (rc)
 			return rc;
 	}
@@ -1134,11 +1151,6 @@ int daemon_start(struct daemon *d)
 	rc = open_controller(d, &hooks);
 	if (rc)
 		return rc;
-	if (d->cfg->persist_dialogs) {
-		rc = check_run_dir_room(d);
-		if (rc)
-			return rc;
-	}
 	log_memory(d);
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
