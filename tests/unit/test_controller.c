@@ -435,6 +435,42 @@ static void test_invite_reaches_bob_with_a_salted_branch(void **state)
 	assert_null(memmem(sent[inv].buf, sent[inv].len, "10.1.1.1", 8));
 }
 
+/* alice's INVITE with Max-Forwards mf, Call-ID and tags ending in n. */
+static void invite_with_max_forwards(int mf, int n)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKmf%d\r\n"
+		   "Max-Forwards: %d\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=mf%d\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: mf%d@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   n, mf, n, n);
+}
+
+/* RFC 3261 16.3 item 3: only an INVITE with Max-Forwards 0 is refused (483,
+ * counted in rejected_loop); 1 reaches leg B with 0 (16.6 item 3). */
+static void test_max_forwards_one_reaches_leg_b(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_with_max_forwards(0, 1);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent_msg(0)->status, 483);
+	assert_int_equal(ntohs(sent[0].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_loop, 1);
+
+	invite_with_max_forwards(1, 2);
+	unsigned inv = invite_to_bob();
+	assert_int_equal(sent_msg(inv)->max_forwards, 0);
+	assert_int_equal(ntohs(sent[inv].to.sin_port), 5090);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_loop, 1);
+}
+
 /* An INVITE from alice of exactly len bytes: short headers (Call-ID, tag and
  * branch ending in call, a digit), the rest SDP. */
 static void invite_of_size(size_t len, char call)
@@ -4267,6 +4303,7 @@ static void test_completed_eviction_frees_a_place(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_max_forwards_one_reaches_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invite_reaches_bob_with_a_salted_branch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_final_gets_the_same_ack, setup,

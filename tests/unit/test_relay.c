@@ -172,10 +172,17 @@ static void test_bad_requests_get_defined_answers(void **state)
 	parse_out(res.len);
 	assert_int_equal(out_m.status, 481);
 
-	/* Max-Forwards that would reach zero: 483 */
+	/* Max-Forwards 0: 483 (RFC 3261 16.3 item 3); 1 is relayed with 0 (16.6
+	 * item 3), not refused because the copy would carry 0 */
+	req_from_a("INFO", 10, a_tag, 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 483);
 	req_from_a("INFO", 10, a_tag, 1);
 	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 483);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.max_forwards, 0);
 
 	/* Found by fuzz_relay: an ACK with Max-Forwards 0 went out with
 	 * "Max-Forwards: -1", which nothing parses. It is dropped and counted;

@@ -1622,7 +1622,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		answer_stateless(c, shard, m, 403, NULL, src, srclen);
 		return;
 	}
-	if (m->max_forwards <= 1) {
+	/* RFC 3261 16.3 item 3: only 0 is not forwarded; leg B's INVITE carries
+	 * one less (16.6 item 3), 0 for a 1 */
+	if (m->max_forwards <= 0) {
 		c->st.rejected_loop++;
 		answer_stateless(c, shard, m, 483, NULL, src, srclen);
 		return;

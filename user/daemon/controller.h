@@ -67,7 +67,7 @@ struct ctl_stats {
 	uint64_t invites, calls_answered, calls_failed, calls_cancelled, calls_timeout;
 	uint64_t rejected_acl, rejected_rate, rejected_limit, rejected_no_route, rejected_capacity,
 	    rejected_loop, rejected_draining;
-	/* rejected_loop: 483 (Max-Forwards), 482 (the INVITE of a call in set-up
+	/* rejected_loop: 483 (Max-Forwards 0), 482 (the INVITE of a call in set-up
 	 * by another branch: a merged request), 500 (another INVITE with its
 	 * Call-ID and From tag before its final) */
 	uint64_t rejected_session_too_brief; /* 422: a session interval below timers.min_se_s */

@@ -306,7 +306,7 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	wbuf_put(&v, " ", 1);
 	wput_view(&v, m->buf, m->cseq.method);
 	mf = v.len;
-	/* at least 1: relay_request answered or dropped anything lower */
+	/* at least 0: relay_request answered or dropped anything lower */
 	wbuf_put_uint(&v, (uint32_t)(m->max_forwards - 1));
 	rack = v.len;
 	/* RFC 3262 7.2: a PRACK's RAck names the INVITE by its CSeq on the leg
@@ -532,13 +532,13 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	struct sip_session *src = &d->legs[from_leg];
 	struct sip_session *dst = &d->legs[!from_leg];
 
-	if (m->max_forwards <= 1 && m->method_id != SIP_METHOD_ACK) {
-		answer(rc, m, 483, NULL, out, cap, res);
-		return;
-	}
-	/* RFC 3261 16.3: not forwarded at 0, and an ACK gets no 483 */
+	/* RFC 3261 16.3 item 3: not forwarded at 0 (483, but an ACK gets no
+	 * response); 1 goes on with 0 (16.6 item 3) */
 	if (m->max_forwards <= 0) {
-		drop(rc, RELAY_DROP_ACK_MAX_FORWARDS, res);
+		if (m->method_id == SIP_METHOD_ACK)
+			drop(rc, RELAY_DROP_ACK_MAX_FORWARDS, res);
+		else
+			answer(rc, m, 483, NULL, out, cap, res);
 		return;
 	}
 	d->last_activity_ms = rc->now_ms;
