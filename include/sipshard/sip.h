@@ -87,6 +87,7 @@ enum sip_hdr {
 	SIP_HDR_PROXY_AUTHENTICATE,
 	SIP_HDR_SERVER,
 	SIP_HDR_WARNING,
+	SIP_HDR_TIMESTAMP,   /* copied into a 100 (Trying), RFC 3261 8.2.6.1 */
 	SIP_HDR_EVENT_COUNT_ /* number of ids; keep last */
 };
 #define SIP_HDR_COUNT SIP_HDR_EVENT_COUNT_
@@ -367,12 +368,18 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 
 /* ---- stateless responses (RFC 3261 8.2.6) ----------------------------------
  * Copies every Via line, From, To (adding ";tag=<to_tag>" when it has none and
- * status > 100), Call-ID and CSeq from the request; adds `extra` raw header
+ * status > 100), Call-ID and CSeq from the request, and for a 100 its
+ * Timestamp (RFC 3261 8.2.6.1, sip_timestamp_line); adds `extra` raw header
  * lines (e.g. "Retry-After: 5\r\n") and Content-Length: 0. reason NULL picks
  * the standard phrase. Works on a request that failed to parse as long as
  * sip_can_respond() says so. Returns length or -ENOSPC / -EINVAL. */
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
 		const char *extra, char *out, size_t cap);
+/* The Timestamp line of req as it came, CRLF included, NUL-terminated in out:
+ * what a 100 (Trying) to req carries (RFC 3261 8.2.6.1), for a 100 made from
+ * a saved head (sip_response_head) as extra. Returns its length, or 0 (out
+ * "") when req has none or it does not fit cap with its NUL. */
+int sip_timestamp_line(const struct sip_msg *req, char *out, size_t cap);
 /* The header lines sip_respond copies from req (every Via line, From, To with
  * ";tag=<to_tag>" added when it has none and to_tag is not NULL, Call-ID,
  * CSeq), alone: for a response made later, when req is gone (the controller

@@ -471,6 +471,54 @@ static void test_max_forwards_one_reaches_leg_b(void **state)
 	assert_int_equal(st.rejected_loop, 1);
 }
 
+/* alice's INVITE with a Timestamp line of value ts. */
+static void invite_with_timestamp(const char *ts)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKts1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=ts1\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Timestamp: %s\r\n"
+		   "Call-ID: ts1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   ts);
+}
+
+/* RFC 3261 8.2.6.1: the 100 (Trying) to alice's INVITE carries its Timestamp,
+ * and the 100 to a retransmission of it that retransmission's; the INVITE
+ * to bob carries it on as any other line, and his 180 reaches alice without
+ * one added. */
+static void test_trying_carries_the_timestamp(void **state)
+{
+	(void)state;
+
+	invite_with_timestamp("1.5");
+	assert_int_equal(nsent, 2);
+	const struct sip_msg *t = sent_msg(0);
+	assert_int_equal(t->status, 100);
+	assert_int_equal(ntohs(sent[0].to.sin_port), 5061);
+	const struct sip_hdr_line *ts = sip_find_hdr(t, SIP_HDR_TIMESTAMP);
+	assert_non_null(ts);
+	assert_true(sip_view_eq(sent[0].buf, ts->value, "1.5", 3));
+	unsigned inv = invite_to_bob();
+	assert_non_null(sip_find_hdr(sent_msg(inv), SIP_HDR_TIMESTAMP));
+
+	invite_with_timestamp("2.75 0.1"); /* the retransmission */
+	assert_int_equal(nsent, 3);
+	t = sent_msg(2);
+	assert_int_equal(t->status, 100);
+	ts = sip_find_hdr(t, SIP_HDR_TIMESTAMP);
+	assert_non_null(ts);
+	assert_true(sip_view_eq(sent[2].buf, ts->value, "2.75 0.1", 8));
+
+	response_from_bob(inv, 180, "r1");
+	t = sent_msg(nsent - 1);
+	assert_int_equal(t->status, 180);
+	assert_null(sip_find_hdr(t, SIP_HDR_TIMESTAMP));
+}
+
 /* An INVITE from alice of exactly len bytes: short headers (Call-ID, tag and
  * branch ending in call, a digit), the rest SDP. */
 static void invite_of_size(size_t len, char call)
@@ -4304,6 +4352,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_max_forwards_one_reaches_leg_b, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trying_carries_the_timestamp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invite_reaches_bob_with_a_salted_branch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_final_gets_the_same_ack, setup,

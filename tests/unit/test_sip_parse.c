@@ -301,6 +301,7 @@ static void test_hdr_lookup_long_names(void **state)
 	    {"Proxy-Authenticate", SIP_HDR_PROXY_AUTHENTICATE},
 	    {"Server", SIP_HDR_SERVER},
 	    {"Warning", SIP_HDR_WARNING},
+	    {"Timestamp", SIP_HDR_TIMESTAMP},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char buf[64];

@@ -6,9 +6,10 @@
  * valid requests and from invalid requests that sip_can_respond() accepts; every
  * Via copied in order (own lines, shared lines, compact form), From, To, Call-ID
  * and CSeq copied, the To tag added when absent and kept when present, no tag on
- * 100, Content-Length: 0 and no body, custom and standard reason phrases; that
- * each response parses as a valid response with the right status; refusals (ACK,
- * responses, requests missing what a response needs); and buffer exhaustion.
+ * 100, the request's Timestamp in a 100 only (RFC 3261 8.2.6.1), Content-Length: 0
+ * and no body, custom and standard reason phrases; that each response parses as
+ * a valid response with the right status; refusals (ACK, responses, requests
+ * missing what a response needs); and buffer exhaustion.
  * Does not cover: which status the daemon picks (that is the worker's policy).
  */
 #include <stdarg.h>
@@ -168,6 +169,48 @@ static int respond_and_check(struct fixture *f, int status, const char *reason, 
 	assert_null(sip_find_hdr(r, SIP_HDR_CONTENT_TYPE));
 	assert_null(sip_find_hdr(r, SIP_HDR_MAX_FORWARDS));
 	return n;
+}
+
+/* RFC 3261 8.2.6.1: a 100 (Trying) carries the request's Timestamp as it
+ * came (the name as written, the delay included); no other status does. */
+static void test_100_copies_timestamp(void **state)
+{
+	struct fixture *f = *state;
+	static const char with_ts[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+				      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKts1\r\n"
+				      "Max-Forwards: 70\r\n"
+				      "From: <sip:alice@atlanta.example.com>;tag=88\r\n"
+				      "To: <sip:bob@biloxi.example.com>\r\n"
+				      "timestamp: 54.30 0.5\r\n"
+				      "Call-ID: ts1@192.0.2.4\r\n"
+				      "CSeq: 1 INVITE\r\n"
+				      "Content-Length: 0\r\n"
+				      "\r\n";
+	char line[64];
+
+	parse_req(&f->req, with_ts, sizeof(with_ts) - 1, 0);
+	int n = respond_and_check(f, 100, NULL, "x", NULL);
+	assert_non_null(memmem(f->out, (size_t)n, "\r\ntimestamp: 54.30 0.5\r\n", 24));
+	const struct sip_hdr_line *ts = sip_find_hdr(&f->resp, SIP_HDR_TIMESTAMP);
+	assert_non_null(ts);
+	assert_true(view_is(&f->resp, ts->value, "54.30 0.5"));
+	n = respond_and_check(f, 180, NULL, "x", NULL);
+	assert_null(memmem(f->out, (size_t)n, "54.30", 5));
+	n = respond_and_check(f, 200, NULL, "x", NULL);
+	assert_null(memmem(f->out, (size_t)n, "54.30", 5));
+
+	/* the line alone, for a 100 made from a saved head */
+	assert_int_equal(sip_timestamp_line(&f->req, line, sizeof(line)), 22);
+	assert_string_equal(line, "timestamp: 54.30 0.5\r\n");
+	assert_int_equal(sip_timestamp_line(&f->req, line, 22), 0); /* no room: none */
+	assert_string_equal(line, "");
+
+	/* none in the request: none in the 100 */
+	parse_req(&f->req, invite, sizeof(invite) - 1, 0);
+	n = respond_and_check(f, 100, NULL, NULL, NULL);
+	assert_null(sip_find_hdr(&f->resp, SIP_HDR_TIMESTAMP));
+	assert_int_equal(sip_timestamp_line(&f->req, line, sizeof(line)), 0);
+	assert_string_equal(line, "");
 }
 
 static void test_503_retry_after(void **state)
@@ -553,6 +596,7 @@ static void test_enospc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_100_copies_timestamp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_503_retry_after, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_standard_statuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_reason_and_extras, setup, teardown),

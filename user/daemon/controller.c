@@ -836,6 +836,16 @@ static void respond_a(struct ctl *c, struct ctl_call *k, int status, const char 
 	send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 }
 
+/* The 100 (Trying) to the caller's INVITE m (the first, or a retransmission
+ * before any provisional), with m's Timestamp (RFC 3261 8.2.6.1): the head
+ * kept in k has none, each INVITE brings its own. */
+static void trying_to_a(struct ctl *c, struct ctl_call *k, const struct sip_msg *m)
+{
+	char ts[128]; /* "Timestamp: 1*DIGIT [.*DIGIT] [delay]"; a longer one is not copied */
+	int n = sip_timestamp_line(m, ts, sizeof(ts));
+	respond_a(c, k, 100, n > 0 ? ts : NULL);
+}
+
 /* ---- the dialog record the worker will hold ---------------------------- */
 
 static void set_uri(char *field, uint16_t *len, size_t cap, const struct sip_msg *m,
@@ -1607,7 +1617,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			send_to(c, k->shard, k->invite + k->invite_len, k->tail_len, &k->a_peer,
 				k->a_len);
 		else if (k->state != CALL_ANSWERED)
-			respond_a(c, k, 100, NULL);
+			trying_to_a(c, k, m);
 		return;
 	}
 	if (c->draining) {
@@ -1749,7 +1759,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->dlg.gen = k->slot_gen;
 	cdr_begin(c, k, m, r);
 
-	respond_a(c, k, 100, NULL);
+	trying_to_a(c, k, m);
 	send_to(c, k->shard, k->invite, n, &k->b_peer, k->b_len);
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;

@@ -84,6 +84,7 @@ static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
     [SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", "proxy-authenticate", 18},
     [SIP_HDR_SERVER] = {"Server", "server", 6},
     [SIP_HDR_WARNING] = {"Warning", "warning", 7},
+    [SIP_HDR_TIMESTAMP] = {"Timestamp", "timestamp", 9},
 };
 
 /*
@@ -92,7 +93,7 @@ static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
  * slot is then compared in full. HDR_KEY builds that word from characters, so
  * the slots below are computed by the compiler; two names in one slot would be
  * an "initialized field overwritten" error (-Woverride-init, part of -Wextra).
- * The multiplier is one of many odd numbers that separate these 40 names.
+ * The multiplier is one of many odd numbers that separate these 41 names.
  */
 #define HDR_KEY(a, b, c, d, e, f, g, h)                                                            \
 	((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 |          \
@@ -142,6 +143,7 @@ static const uint8_t hdr_slots[128] = {
     [HDR_HASH(18, 'p', 'r', 'o', 'x', 'y', '-', 'a', 'u')] = SIP_HDR_PROXY_AUTHENTICATE,
     [HDR_HASH(6, 's', 'e', 'r', 'v', 'e', 'r', 0, 0)] = SIP_HDR_SERVER,
     [HDR_HASH(7, 'w', 'a', 'r', 'n', 'i', 'n', 'g', 0)] = SIP_HDR_WARNING,
+    [HDR_HASH(9, 't', 'i', 'm', 'e', 's', 't', 'a', 'm')] = SIP_HDR_TIMESTAMP,
 };
 
 /* Compact forms, indexed by lower-case letter. */

@@ -1,7 +1,7 @@
 /*
  * write.c - builds outgoing datagrams from parsed messages: the one-pass
  * rewriting writer (sip_write) and stateless responses (sip_respond, RFC 3261
- * section 8.2.6).
+ * section 8.2.6, with the request's Timestamp in a 100: sip_timestamp_line).
  *
  * Owns: output layout, Content-Length recomputation, bounds of the caller's
  * buffer. Does not own: deciding what to rewrite (the worker and controller do).
@@ -323,6 +323,21 @@ int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, 
 	return wbuf_result(&w);
 }
 
+int sip_timestamp_line(const struct sip_msg *req, char *out, size_t cap)
+{
+	const struct sip_hdr_line *ts = sip_find_hdr(req, SIP_HDR_TIMESTAMP);
+	struct wbuf w = {out, 0, cap ? cap - 1 : 0, false};
+
+	if (!cap)
+		return 0;
+	if (ts)
+		wput_line(&w, req, ts);
+	int n = wbuf_result(&w);
+	n = n < 0 ? 0 : n; /* a line too long for out: none rather than a cut one */
+	out[n] = '\0';
+	return n;
+}
+
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
 		const char *extra, char *out, size_t cap)
 {
@@ -337,6 +352,9 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 	wbuf_put(&w, "\r\n", 2);
 
 	response_head(&w, req, status > 100 ? to_tag : NULL);
+	const struct sip_hdr_line *ts = sip_find_hdr(req, SIP_HDR_TIMESTAMP);
+	if (status == 100 && ts) /* RFC 3261 8.2.6.1 */
+		wput_line(&w, req, ts);
 	if (extra)
 		wbuf_puts(&w, extra);
 	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
