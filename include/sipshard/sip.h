@@ -309,8 +309,9 @@ int sip_token_params(const char *buf, sip_view value, const char *name, sip_view
  * option tags, RFC 3261 section 20) lists tag, compared without case. */
 bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *tag);
 /* The delta-seconds (up to 2^31-1) that the first header line of this id
- * starts with, parameters after it allowed (Min-SE: 1800;x=y): true and *out,
- * or false when there is no such line or it starts otherwise. */
+ * starts with, parameters after it allowed (Min-SE: 1800;x=y), and for
+ * Retry-After a comment too (Retry-After: 120 (in a meeting);duration=60):
+ * true and *out, or false when there is no such line or it starts otherwise. */
 bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *out);
 
 /* Views are compared with these helpers. */

@@ -103,6 +103,8 @@ static const char weighted_config[] =
     SMALL_CONFIG_HEAD " \"routes\": [{\"name\": \"w\", \"select\": \"round_robin\", \"targets\": ["
 		      "  {\"address\": \"127.0.0.1:5090\", \"weight\": 3}, \"127.0.0.1:5091\","
 		      "  \"127.0.0.1:5092\"]}]}";
+/* the same, failing over on 408 only */
+static const char failover_408_config[] = FAILOVER_CONFIG(", \"failover_on\": [408]");
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
 /* 5090 takes 2 INVITEs a second, 5091 any */
@@ -2190,6 +2192,191 @@ static void test_keepalive_without_down(void **state)
 	assert_int_equal(st.targets_marked_down, 0);
 	assert_int_equal(st.targets_down, 0);
 	assert_int_equal(st.probes_sent, 0);
+}
+
+/* ctl_get_targets' entry for 127.0.0.1:port, as of the last tick. */
+static struct ctl_target_info target_info(uint16_t port)
+{
+	struct ctl_target_info ti[8];
+	size_t n = ctl_get_targets(ctl, ti, 8);
+	for (size_t i = 0; i < n && i < 8; i++)
+		if (ntohs(((const struct sockaddr_in *)&ti[i].addr)->sin_port) == port)
+			return ti[i];
+	fail_msg("no target on port %u", port);
+	return ti[0];
+}
+
+/* Ticks from `from` to `to` every 10 ms, forgetting what each tick sent;
+ * returns how many OPTIONS went to port. */
+static unsigned options_sent_to(uint64_t from, uint64_t to, uint16_t port)
+{
+	unsigned n = 0;
+	for (uint64_t t = from; t <= to; t += 10) {
+		unsigned base = nsent;
+		ctl_on_tick(ctl, t);
+		for (unsigned i = base; i < nsent; i++)
+			n += sent_msg(i)->method_id == SIP_METHOD_OPTIONS &&
+			     ntohs(sent[i].to.sin_port) == port;
+		nsent = base;
+	}
+	return n;
+}
+
+/* RFC 3261 21.5.4, RFC 3263 4.3: a target that answers 503 with Retry-After
+ * is out of service for that long: new calls skip it as a down one (not
+ * counted as found silent), it gets no OPTIONS meanwhile, its answer to a
+ * call still in flight there does not end it early, and after it the next
+ * call tries it again. */
+static void test_503_retry_after_takes_target_out(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* both to 5090 at 1000 */
+	unsigned inv1 = last_invite_sent(&port);
+	numbered_invite(3);
+	unsigned inv3 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	response_from_bob_at(inv3, 100, NULL, 1050);
+	response_from_bob_with(inv1, 503, "r1", "Retry-After: 60\r\n", 1100);
+	unsigned inv1b = last_invite_sent(&port);
+	assert_int_equal(port, 5091); /* failed over as before */
+	response_from_bob_at(inv1b, 100, NULL, 1150);
+	ctl_on_tick(ctl, 1160);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 1);
+	assert_int_equal(st.targets_down, 1);
+	assert_int_equal(st.targets_marked_down, 0);
+	struct ctl_target_info ti = target_info(5090);
+	assert_true(ti.down);
+	assert_int_equal(ti.retry_after_s, 60); /* 59.94 s left, rounded up */
+
+	/* 5090 rings for call 3, sent before its 503: still out */
+	response_from_bob_at(inv3, 180, "c3", 1200);
+	ctl_on_tick(ctl, 1210);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 1);
+	alice_now = 1300;
+	numbered_invite(2);
+	response_from_bob_at(last_invite_sent(&port), 100, NULL, 1310);
+	assert_int_equal(port, 5091);
+
+	/* no OPTIONS to it while it is out; back when the 60 s are over */
+	assert_int_equal(options_sent_to(1320, 61090, 5090), 0);
+	alice_now = 61090;
+	numbered_invite(4);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	alice_now = 61100;
+	numbered_invite(5);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	ctl_on_tick(ctl, 61110);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 0);
+	assert_int_equal(target_info(5090).retry_after_s, 0);
+}
+
+/* Retry-After 0, or none: the target stays in use (a 503 in failover_on
+ * still sends the call on); a comment and parameters after the seconds are
+ * read past; more than 300 s is taken as 300. */
+static void test_503_retry_after_bounds(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1);
+	response_from_bob(last_invite_sent(&port), 503, "r1");
+	assert_int_equal(last_invite_sent(&port), nsent - 1);
+	assert_int_equal(port, 5091);
+	numbered_invite(2);
+	response_from_bob_with(last_invite_sent(&port), 503, "r2", "Retry-After: 0\r\n", 1100);
+	ctl_on_tick(ctl, 1110);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 0);
+	assert_int_equal(st.targets_down, 0);
+	numbered_invite(3);
+	unsigned inv3 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+
+	response_from_bob_with(inv3, 503, "r3", "Retry-After: 18000 (maintenance);duration=60\r\n",
+			       1200);
+	ctl_on_tick(ctl, 1200);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 1);
+	assert_int_equal(st.targets_down, 1);
+	assert_int_equal(target_info(5090).retry_after_s, 300);
+	alice_now = 1200 + 299990;
+	numbered_invite(4);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	alice_now = 1200 + 300000;
+	numbered_invite(5);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+}
+
+/* A route whose failover_on leaves 503 out: the 503 goes to the caller, and
+ * its target is out for the Retry-After all the same. */
+static void test_503_retry_after_without_failover(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1);
+	unsigned base = nsent;
+	response_from_bob_with(last_invite_sent(&port), 503, "r1", "Retry-After: 10\r\n", 1100);
+	assert_int_equal(nsent, base + 2); /* the ACK, the 503 to alice */
+	assert_int_equal(sent_msg(base + 1)->status, 503);
+	ctl_on_tick(ctl, 1110);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 0);
+	assert_int_equal(st.targets_retry_after, 1);
+	numbered_invite(2);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+}
+
+/* A target down for silence and probed: a 503 with Retry-After from it (to a
+ * call that was there before) keeps it out until the Retry-After is over,
+ * even when it answers the OPTIONS sent before; no probe goes to it until
+ * then. */
+static void test_503_retry_after_outlasts_a_probe_answer(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* 5090 at 1000: silent, down at 2000 */
+	alice_now = 1500;
+	numbered_invite(2); /* to 5090 too; its 100 keeps it in flight */
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	response_from_bob_at(inv2, 100, NULL, 1600);
+	for (uint64_t t = 1010; t < 7000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned probe = nsent;
+	ctl_on_tick(ctl, 7000);
+	assert_int_equal(nsent, probe + 1);
+	assert_int_equal(sent_msg(probe)->method_id, SIP_METHOD_OPTIONS);
+	assert_int_equal(ntohs(sent[probe].to.sin_port), 5090);
+
+	response_from_bob_with(inv2, 503, "b2", "Retry-After: 60\r\n", 7100);
+	target_answers_sent(probe, 200, false, 7200);
+	ctl_on_tick(ctl, 7210);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 2); /* 5091 too, silent since 3000 */
+	assert_true(target_info(5090).down);
+	assert_int_equal(options_sent_to(7220, 67090, 5090), 0);
+	assert_true(target_info(5090).down);
+	/* over at 67100, and its down time for silence (until 32000) long
+	 * over: up, without a probe */
+	assert_int_equal(options_sent_to(67100, 67100, 5090), 0);
+	assert_false(target_info(5090).down);
+	assert_int_equal(target_info(5090).retry_after_s, 0);
 }
 
 /* Calls 1 to n, each INVITE (its index in sent[] into inv) going to the
@@ -4381,6 +4568,10 @@ int main(void)
 	    WITH_CONFIG(test_stale_answer_ended, failover_config),
 	    WITH_CONFIG(test_keepalive_finds_target_down, failover_keepalive_config),
 	    WITH_CONFIG(test_keepalive_without_down, keepalive_no_down_config),
+	    WITH_CONFIG(test_503_retry_after_takes_target_out, failover_config),
+	    WITH_CONFIG(test_503_retry_after_bounds, failover_config),
+	    WITH_CONFIG(test_503_retry_after_without_failover, failover_408_config),
+	    WITH_CONFIG(test_503_retry_after_outlasts_a_probe_answer, failover_config),
 	    WITH_CONFIG(test_target_disabled, failover_config),
 	    WITH_CONFIG(test_target_by_name, named_config),
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),

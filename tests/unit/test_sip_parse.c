@@ -985,7 +985,8 @@ static void test_option_tags(void **state)
 	assert_false(sip_has_option_tag(m, SIP_HDR_PROXY_REQUIRE, "timer"));
 }
 
-/* Min-SE and the like: delta-seconds, parameters after it allowed. */
+/* Min-SE and the like: delta-seconds, parameters after it allowed; a
+ * Retry-After's comment too. */
 static void test_hdr_delta_seconds(void **state)
 {
 	(void)state;
@@ -1012,6 +1013,33 @@ static void test_hdr_delta_seconds(void **state)
 			fail_msg("Min-SE: %s read as %d %u", values[i], got, v);
 	}
 	assert_false(sip_hdr_delta_seconds(m, SIP_HDR_SESSION_EXPIRES, &(uint32_t){0}));
+
+	/* Retry-After alone may have a comment after its seconds (RFC 3261 20.33:
+	 * delta-seconds [ comment ] *( SEMI retry-param )) */
+	static const char *const retry[] = {"120 (I'm in a meeting)", "60;duration=10",
+					    "18000 (off) ;duration=3600", "(5)", "5x"};
+	static const int retry_ok[] = {120, 60, 18000, -1, -1};
+	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++) {
+		snprintf(msg, sizeof(msg),
+			 "SIP/2.0 503 Service Unavailable\r\n"
+			 "Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1\r\n"
+			 "To: <sip:bob@biloxi.example.com>;tag=9\r\n"
+			 "From: <sip:alice@atlanta.example.com>;tag=88\r\n"
+			 "Call-ID: ra1\r\n"
+			 "CSeq: 1 INVITE\r\n"
+			 "Retry-After: %s\r\n"
+			 "Min-SE: %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 retry[i], retry[i]);
+		must_parse(m, msg);
+		uint32_t v = 0;
+		bool got = sip_hdr_delta_seconds(m, SIP_HDR_RETRY_AFTER, &v);
+		if (got != (retry_ok[i] >= 0) || (got && v != (uint32_t)retry_ok[i]))
+			fail_msg("Retry-After: %s read as %d %u", retry[i], got, v);
+		/* not for another header */
+		if (strchr(retry[i], '('))
+			assert_false(sip_hdr_delta_seconds(m, SIP_HDR_MIN_SE, &v));
+	}
 }
 
 static void test_call_id(void **state)

@@ -23,6 +23,12 @@ static inline uint64_t clock_earlier(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* The later of two times (a time out of service extended, never shortened). */
+static inline uint64_t clock_later(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* Milliseconds from then to now, 0 when then is later: a time another
  * thread took after the reader took now (a worker's last activity read by
  * the controller) is not a negative age. */

@@ -62,6 +62,11 @@
 #define CTL_TAG_MAX	  64
 #define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
 #define CTL_CDR_URI_MAX	  200
+/* The longest a 503's Retry-After takes a target out of service: a server
+ * asking for hours (maintenance) is tried again after 5 minutes, the next
+ * 503 taking it out again, so that a wrong value cannot keep a route's
+ * capacity away for long */
+#define CTL_RETRY_AFTER_MAX_S 300
 
 enum call_state {
 	CALL_FREE = 0,
@@ -198,7 +203,8 @@ struct iso_clock {
  * What the controller knows of each target address, whichever routes name
  * it: the calls counting on it (for targets[].max_calls) and until when it
  * is down (sent nothing to an INVITE for failover_ms: new calls skip it for
- * routes[].down_s, unless every target of their route is down), and the
+ * routes[].down_s, unless every target of their route is down; or answered
+ * 503 with Retry-After: skipped that long, CTL_RETRY_AFTER_MAX_S at most), and the
  * OPTIONS it sends it: probes while down, keep-alives while up (routes[].
  * keepalive_s), one walk over the entries when one is due. Entries are
  * made for the targets of the policy in force (map_targets), kept across
@@ -214,6 +220,10 @@ struct target_state {
 	uint32_t calls;	     /* dialog slots counting on it (slot_pool.target_of) */
 	bool disabled;	     /* by the operator (ctl_set_target_disabled): full */
 	uint64_t down_until; /* monotonic ms; up when not after now */
+	/* monotonic ms: out of service until then because it answered 503 with
+	 * Retry-After (target_retry_after); down_until is at least this, and
+	 * no answer ends it sooner */
+	uint64_t held_until;
 	/* targets[].max_cps as a cell rate: the theoretical arrival time of
 	 * the next INVITE, in monotonic us (GCRA, a second's worth of burst) */
 	uint64_t cps_tat_us;
@@ -1031,6 +1041,7 @@ static void targets_due_at(struct ctl *c, uint64_t when)
 static void target_up(struct ctl *c, struct target_state *s)
 {
 	s->down_until = 0;
+	s->held_until = 0;
 	if (s->probe_ms) {
 		s->probe_ms = 0;
 		c->probing--;
@@ -1055,13 +1066,13 @@ static void target_down(struct ctl *c, struct target_state *s, const struct conf
 		log_warn("target %s sent nothing to %s: new calls of route %s skip it for %u s",
 			 addr, what, r->name, r->down_s);
 	}
-	s->down_until = now + 1000ull * r->down_s;
+	s->down_until = clock_later(now + 1000ull * r->down_s, s->held_until);
 	s->keepalive_deadline = 0;
 	targets_due_at(c, s->down_until);
 	if (r->probe_s && !s->probe_ms) {
 		c->probing++;
 		s->probe_ms = 1000u * r->probe_s;
-		s->next_probe = now + s->probe_ms;
+		s->next_probe = clock_later(now + s->probe_ms, s->held_until);
 		targets_due_at(c, s->next_probe);
 	}
 }
@@ -1339,11 +1350,49 @@ static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now
 	struct target_state *s = call_target(c, k);
 	char addr[UDP_ADDR_STRLEN];
 
-	if (!s || s->down_until <= now)
-		return;
+	if (!s || s->down_until <= now || s->held_until > now)
+		return; /* up, or its Retry-After is not over */
 	target_up(c, s);
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	log_info("target %s answers again", addr);
+}
+
+/*
+ * Record k's target answered its INVITE with 503 r. With a Retry-After of N
+ * seconds (RFC 3261 21.5.4, RFC 3263 4.3: send it nothing for that long) it
+ * is out of service for N s, CTL_RETRY_AFTER_MAX_S at most, whatever the
+ * route's failover_on and down_s: new calls skip it as a down one. Unlike a
+ * silent target's down time, no answer ends it sooner (a server that asks
+ * for time usually still answers OPTIONS, and the calls it had), and it gets
+ * no OPTIONS meanwhile (a probe of an earlier down time waits for its end).
+ * A 503 without Retry-After, or with 0, changes nothing.
+ */
+static void target_retry_after(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
+			       uint64_t now)
+{
+	struct target_state *s = call_target(c, k);
+	char addr[UDP_ADDR_STRLEN];
+	uint32_t asked, secs;
+
+	if (!s || r->status != 503 || !sip_hdr_delta_seconds(r, SIP_HDR_RETRY_AFTER, &asked) ||
+	    !asked)
+		return;
+	secs = asked < CTL_RETRY_AFTER_MAX_S ? asked : CTL_RETRY_AFTER_MAX_S;
+	c->st.targets_retry_after++;
+	if (s->held_until <= now) {
+		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
+		log_warn("target %s answered 503 with Retry-After %" PRIu32
+			 ": new calls skip it for %" PRIu32 " s",
+			 addr, asked, secs);
+	}
+	/* the longest it asked for: every 503 that comes now answers an
+	 * INVITE sent before the first */
+	s->held_until = clock_later(s->held_until, now + 1000ull * secs);
+	s->down_until = clock_later(s->down_until, s->held_until);
+	s->keepalive_deadline = 0;
+	if (s->probe_ms)
+		s->next_probe = clock_later(s->next_probe, s->held_until);
+	targets_due_at(c, s->down_until);
 }
 
 /* The branch of the last probe of target entry i: our prefix, 'p', the
@@ -1470,8 +1519,10 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 		c->st.keepalives_answered++;
 		return true;
 	}
-	target_up(c, s);
 	c->st.probes_answered++;
+	if (s->held_until > now)
+		return true; /* sent before its 503: down until its Retry-After is over */
+	target_up(c, s);
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	log_info("target %s answers OPTIONS (%d): back in use", addr, r->status);
 	return true;
@@ -2161,6 +2212,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		refused = arc != -ENOENT; /* -EACCES or -ENOSPC: no answer sent */
 	}
+	target_retry_after(c, k, r, now);
 	target_count_final(c, k, r->status);
 	if (next_target(c, k, r->status, now) == 0)
 		return;
@@ -2940,6 +2992,13 @@ int ctl_set_target_disabled(struct ctl *c, const struct sockaddr *addr, socklen_
 	return 0;
 }
 
+/* The seconds, rounded up, left at now of the time target t is out of
+ * service for a 503's Retry-After; 0 when none. */
+static uint32_t retry_after_left(const struct target_state *t, uint64_t now)
+{
+	return t->held_until > now ? (uint32_t)((t->held_until - now + 999) / 1000) : 0;
+}
+
 size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap)
 {
 	size_t n = 0;
@@ -2952,6 +3011,8 @@ size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t 
 							  .len = t->len,
 							  .calls = t->calls,
 							  .down = t->down_until > c->tick_now,
+							  .retry_after_s =
+							      retry_after_left(t, c->tick_now),
 							  .rtt_ms = t->rtt_ms,
 							  .invites = t->invites,
 							  .answered = t->answered,

@@ -94,8 +94,13 @@ struct ctl_stats {
 	uint64_t setups_restored, setups_malformed;
 	/* leg B INVITEs sent on to a route's next target (routes[].targets) */
 	uint64_t failovers;
-	/* targets found silent (routes[].down_s), and how many new calls skip now */
+	/* targets found silent (routes[].down_s), and how many new calls skip now
+	 * (found silent, or out for a Retry-After) */
 	uint64_t targets_marked_down, targets_down;
+	/* 503s with Retry-After from a target to leg B's INVITE, each of which
+	 * took the target out of service for that long (RFC 3261 21.5.4, RFC
+	 * 3263 4.3; at most CTL_RETRY_AFTER_MAX_S) */
+	uint64_t targets_retry_after;
 	/* INVITEs answered 503 because every target of their route was full
 	 * (targets[].max_calls, max_cps) or disabled */
 	uint64_t rejected_target_full;
@@ -220,6 +225,9 @@ struct ctl_target_info {
 	socklen_t len;
 	uint32_t calls;
 	bool down;
+	/* seconds left (rounded up) of the time a 503 with Retry-After took it
+	 * out of service for; 0 when none */
+	uint32_t retry_after_s;
 	/* the round trip of its last OPTIONS answered, in ms; -1 before any */
 	int32_t rtt_ms;
 	/* INVITEs sent to it, and how many it answered 2xx, rejected (another

@@ -278,7 +278,8 @@ static void ctl_send_reload_answer(struct daemon *d)
 /* sipshardctl targets: each target of the policy in force once, with the
  * routes that name it (as each writes it, and the max_calls, max_cps and
  * weight each gives it), the
- * calls on it now, whether new calls skip it as down, the round trip of its
+ * calls on it now, whether new calls skip it as down (and the seconds left
+ * of a 503's Retry-After, retry_after_s), the round trip of its
  * last OPTIONS answered (null before any), and how its INVITEs ended. */
 static json_t *targets_command(struct daemon *d)
 {
@@ -314,9 +315,10 @@ static json_t *targets_command(struct daemon *d)
 		udp_format_addr((const struct sockaddr *)&t[i].addr, addr, sizeof(addr));
 		json_array_append_new(
 		    all,
-		    json_pack("{s:s, s:o*, s:I, s:b, s:b, s:o*, s:I, s:I, s:I, s:I}", "address",
-			      addr, "routes", routes, "calls", (json_int_t)t[i].calls, "down",
-			      t[i].down, "disabled", t[i].disabled, "options_rtt_ms",
+		    json_pack("{s:s, s:o*, s:I, s:b, s:I, s:b, s:o*, s:I, s:I, s:I, s:I}",
+			      "address", addr, "routes", routes, "calls", (json_int_t)t[i].calls,
+			      "down", t[i].down, "retry_after_s", (json_int_t)t[i].retry_after_s,
+			      "disabled", t[i].disabled, "options_rtt_ms",
 			      t[i].rtt_ms >= 0 ? json_integer(t[i].rtt_ms) : json_null(), "invites",
 			      (json_int_t)t[i].invites, "answered", (json_int_t)t[i].answered,
 			      "rejected", (json_int_t)t[i].rejected, "unanswered",
@@ -1448,6 +1450,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "early_installs_retried", cs.early_installs_retried);
 	JI(c, "failovers", cs.failovers);
 	JI(c, "targets_marked_down", cs.targets_marked_down);
+	JI(c, "targets_retry_after", cs.targets_retry_after);
 	JI(c, "targets_down", cs.targets_down);
 	JI(c, "rejected_target_full", cs.rejected_target_full);
 	JI(c, "probes_sent", cs.probes_sent);

@@ -382,8 +382,14 @@ bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *o
 	const struct sip_hdr_line *h = sip_find_hdr(m, id);
 	if (!h)
 		return false;
-	const char *p = m->buf + h->value.off;
-	return delta_seconds(p, p + h->value.len, out);
+	const char *p = m->buf + h->value.off, *e = p + h->value.len;
+	if (id != SIP_HDR_RETRY_AFTER)
+		return delta_seconds(p, e, out);
+	/* RFC 3261 20.33: delta-seconds [ comment ] *( SEMI retry-param ) */
+	const char *q = lex_uint(p, e, INT32_MAX, out);
+	if (q)
+		q = lex_skip_lws(q, e);
+	return q && (q == e || *q == ';' || *q == '(');
 }
 
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len)
