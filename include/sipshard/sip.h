@@ -88,6 +88,8 @@ enum sip_hdr {
 	SIP_HDR_SERVER,
 	SIP_HDR_WARNING,
 	SIP_HDR_TIMESTAMP,   /* copied into a 100 (Trying), RFC 3261 8.2.6.1 */
+	SIP_HDR_REPLACES,    /* RFC 3891 */
+	SIP_HDR_JOIN,	     /* RFC 3911 */
 	SIP_HDR_EVENT_COUNT_ /* number of ids; keep last */
 };
 #define SIP_HDR_COUNT SIP_HDR_EVENT_COUNT_
@@ -304,6 +306,24 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
  * parameters. */
 int sip_token_params(const char *buf, sip_view value, const char *name, sip_view *token,
 		     sip_view *param);
+
+/* A Replaces (RFC 3891 6.1) or Join (RFC 3911 7.1) value: the Call-ID, the
+ * to-tag and from-tag parameters (each exactly once), whether early-only is
+ * given, and `params`, everything after the Call-ID (its first ';' included),
+ * for a rewrite that keeps the other parameters. */
+struct sip_dialog_ref {
+	sip_view call_id, to_tag, from_tag, params;
+	bool early_only;
+};
+/* Reads such a value (a view into buf): 0, or -SIP_ERR_BAD_VALUE when it is
+ * not a Call-ID followed by parameters, or a tag is missing or given twice. */
+int sip_dialog_ref_parse(const char *buf, sip_view value, struct sip_dialog_ref *r);
+/* The value r was read from (in buf) naming another dialog: call_id, then
+ * ";to-tag=" to_tag and ";from-tag=" from_tag (NUL-terminated strings), then
+ * r's other parameters as written (early-only, extensions), in order.
+ * Returns the length written into out (NUL-terminated), or -ENOSPC. */
+int sip_dialog_ref_write(const char *buf, const struct sip_dialog_ref *r, const char *call_id,
+			 const char *to_tag, const char *from_tag, char *out, size_t cap);
 
 /* Whether any header line of this id (Supported, Require, ...: comma-separated
  * option tags, RFC 3261 section 20) lists tag, compared without case. */

@@ -16,6 +16,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -2474,6 +2475,42 @@ static void test_rack_full_range(void **state)
 
 /* A token with parameters (Event, Subscription-State): LWS around ';' and '=',
  * a parameter without a value, names without case, and what is not one. */
+/* Replaces (RFC 3891 6.1) and Join (RFC 3911 7.1) values: the Call-ID with
+ * its '@', both tags exactly once, early-only, other parameters kept by the
+ * rewrite. */
+static void test_dialog_ref(void **state)
+{
+	(void)state;
+	struct sip_dialog_ref r;
+	char out[128];
+	static const char v[] = "98732@sip.example.com ;from-tag=r33th4x0r; to-tag=ff87ff;"
+				"early-only;x=\"1;2\"";
+	assert_int_equal(sip_dialog_ref_parse(v, (sip_view){0, sizeof(v) - 1}, &r), 0);
+	assert_true(sip_view_eq(v, r.call_id, "98732@sip.example.com", 21));
+	assert_true(sip_view_eq(v, r.to_tag, "ff87ff", 6));
+	assert_true(sip_view_eq(v, r.from_tag, "r33th4x0r", 9));
+	assert_true(r.early_only);
+	assert_int_equal(sip_dialog_ref_write(v, &r, "c@h", "t", "f", out, sizeof(out)),
+			 (int)strlen("c@h;to-tag=t;from-tag=f;early-only;x=\"1;2\""));
+	assert_string_equal(out, "c@h;to-tag=t;from-tag=f;early-only;x=\"1;2\"");
+	assert_int_equal(sip_dialog_ref_write(v, &r, "c@h", "t", "f", out, 10), -ENOSPC);
+	static const char *const bad[] = {
+	    "",
+	    "abc;to-tag=1",			/* no from-tag */
+	    "abc;to-tag=1;from-tag=2;to-tag=3", /* a tag twice */
+	    "abc@;to-tag=1;from-tag=2",		/* nothing after '@' */
+	    ";to-tag=1;from-tag=2",		/* no Call-ID */
+	    "abc;to-tag=1;from-tag=2 junk",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    sip_dialog_ref_parse(bad[i], (sip_view){0, (uint16_t)strlen(bad[i])}, &r),
+		    -SIP_ERR_BAD_VALUE);
+	/* the parser knows the names: the worker looks them up in m->first */
+	assert_int_equal(sip_hdr_lookup("replaces", 8), SIP_HDR_REPLACES);
+	assert_int_equal(sip_hdr_lookup("JOIN", 4), SIP_HDR_JOIN);
+}
+
 static void test_token_params(void **state)
 {
 	(void)state;
@@ -2501,6 +2538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_hdr_lookup_compact_forms, teardown),
 	    cmocka_unit_test(test_token_params),
+	    cmocka_unit_test(test_dialog_ref),
 	    cmocka_unit_test(test_span_alnum_is_host_class),
 	    cmocka_unit_test_teardown(test_long_values_any_byte_anywhere, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_no_false_matches, teardown),

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/wbuf.h"
 #include "sip/lex.h"
 
 const struct sip_limits sip_default_limits = {
@@ -33,7 +34,7 @@ const struct sip_limits sip_default_limits = {
     .max_datagram = SIP_MAX_DATAGRAM,
 };
 
-/* Canonical long names by id (RFC 3261 7.3.3, 3515, 3841, 3891, 4028, 4474, 6665),
+/* Canonical long names by id (RFC 3261 7.3.3, 3515, 3841, 3891, 3911, 4028, 4474, 6665),
  * as written and in lower case, zero-padded so that they are read a word at a
  * time. */
 struct hdr_def {
@@ -85,6 +86,8 @@ static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
     [SIP_HDR_SERVER] = {"Server", "server", 6},
     [SIP_HDR_WARNING] = {"Warning", "warning", 7},
     [SIP_HDR_TIMESTAMP] = {"Timestamp", "timestamp", 9},
+    [SIP_HDR_REPLACES] = {"Replaces", "replaces", 8},
+    [SIP_HDR_JOIN] = {"Join", "join", 4},
 };
 
 /*
@@ -93,13 +96,13 @@ static const struct hdr_def hdr_defs[SIP_HDR_COUNT] = {
  * slot is then compared in full. HDR_KEY builds that word from characters, so
  * the slots below are computed by the compiler; two names in one slot would be
  * an "initialized field overwritten" error (-Woverride-init, part of -Wextra).
- * The multiplier is one of many odd numbers that separate these 41 names.
+ * The multiplier is one of many odd numbers that separate these 43 names.
  */
 #define HDR_KEY(a, b, c, d, e, f, g, h)                                                            \
 	((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 |          \
 	 (uint64_t)(e) << 32 | (uint64_t)(f) << 40 | (uint64_t)(g) << 48 | (uint64_t)(h) << 56)
 #define HDR_HASH_KEY(key, len)                                                                     \
-	((((uint64_t)(key) ^ (uint64_t)(len)) * UINT64_C(0x7de576f103a50e39)) >> 57)
+	((((uint64_t)(key) ^ (uint64_t)(len)) * UINT64_C(0xa6e31b4866748f47)) >> 57)
 #define HDR_HASH(len, ...) HDR_HASH_KEY(HDR_KEY(__VA_ARGS__), len)
 
 static const uint8_t hdr_slots[128] = {
@@ -144,6 +147,8 @@ static const uint8_t hdr_slots[128] = {
     [HDR_HASH(6, 's', 'e', 'r', 'v', 'e', 'r', 0, 0)] = SIP_HDR_SERVER,
     [HDR_HASH(7, 'w', 'a', 'r', 'n', 'i', 'n', 'g', 0)] = SIP_HDR_WARNING,
     [HDR_HASH(9, 't', 'i', 'm', 'e', 's', 't', 'a', 'm')] = SIP_HDR_TIMESTAMP,
+    [HDR_HASH(8, 'r', 'e', 'p', 'l', 'a', 'c', 'e', 's')] = SIP_HDR_REPLACES,
+    [HDR_HASH(4, 'j', 'o', 'i', 'n', 0, 0, 0, 0)] = SIP_HDR_JOIN,
 };
 
 /* Compact forms, indexed by lower-case letter. */
@@ -347,6 +352,61 @@ int sip_token_params(const char *buf, sip_view value, const char *name, sip_view
 		if (name && prm.val && lex_ieq(prm.name, prm.nlen, name, strlen(name)))
 			*param = lex_view(buf, prm.val, prm.val + prm.vlen);
 	return rc < 0 || p != end ? -SIP_ERR_BAD_VALUE : 0;
+}
+
+int sip_dialog_ref_parse(const char *buf, sip_view value, struct sip_dialog_ref *r)
+{
+	const char *p = buf + value.off, *end = p + value.len, *t = p;
+	struct lex_param prm;
+	int rc, to = 0, from = 0;
+
+	/* callid = word [ "@" word ] (RFC 3261 25.1) */
+	p = lex_span(p, end, LEX_WORD);
+	if (p < end && *p == '@')
+		p = lex_span(p + 1, end, LEX_WORD);
+	if (p == t || (p[-1] == '@'))
+		return -SIP_ERR_BAD_VALUE;
+	*r = (struct sip_dialog_ref){.call_id = lex_view(buf, t, p)};
+	r->params = lex_view(buf, p, end);
+	while ((rc = lex_param_next(&p, end, &prm)) > 0) {
+		if (LEX_TOK_IEQ(prm.name, prm.nlen, "early-only")) {
+			r->early_only = true;
+		} else if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "to-tag")) {
+			r->to_tag = lex_view(buf, prm.val, prm.val + prm.vlen);
+			to++;
+		} else if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "from-tag")) {
+			r->from_tag = lex_view(buf, prm.val, prm.val + prm.vlen);
+			from++;
+		}
+	}
+	return rc < 0 || p != end || to != 1 || from != 1 ? -SIP_ERR_BAD_VALUE : 0;
+}
+
+int sip_dialog_ref_write(const char *buf, const struct sip_dialog_ref *r, const char *call_id,
+			 const char *to_tag, const char *from_tag, char *out, size_t cap)
+{
+	const char *p = buf + r->params.off, *end = p + r->params.len;
+	struct lex_param prm;
+	struct wbuf w = {out, 0, cap, false};
+
+	wbuf_puts(&w, call_id);
+	wbuf_puts(&w, ";to-tag=");
+	wbuf_puts(&w, to_tag);
+	wbuf_puts(&w, ";from-tag=");
+	wbuf_puts(&w, from_tag);
+	while (lex_param_next(&p, end, &prm) > 0) {
+		if (prm.val && (LEX_TOK_IEQ(prm.name, prm.nlen, "to-tag") ||
+				LEX_TOK_IEQ(prm.name, prm.nlen, "from-tag")))
+			continue;
+		wbuf_put(&w, ";", 1);
+		wbuf_put(&w, prm.name, prm.nlen);
+		if (prm.val) {
+			wbuf_put(&w, "=", 1);
+			wbuf_put(&w, prm.val, prm.vlen);
+		}
+	}
+	wbuf_put(&w, "", 1);
+	return w.overflow ? -ENOSPC : (int)w.len - 1;
 }
 
 /* A trimmed value that is delta-seconds (up to 2^31-1), then parameters or
