@@ -914,6 +914,134 @@ static void assert_iso_time(const char *s)
 
 /* An answered call's record comes when the worker ends its dialog, with who
  * ended it; nothing is written before. */
+/* ---- INVITE with Replaces or Join (RFC 3891, 3911) ------------------------- */
+
+/* Leg Y of a dialog a worker holds, as the worker hands it over: carol's
+ * side of a call through sipshard, behind one proxy. */
+static struct sip_session leg_y;
+
+static void make_leg_y(void)
+{
+	static const char call_id[] = "ycall@10.9.9.9", ours[] = "kourtagony",
+			  theirs[] = "carol-tag", uri[] = "sip:carol@10.9.9.9",
+			  target[] = "sip:carol@10.9.9.9:5070;transport=udp",
+			  route[] = "Route: <sip:10.9.9.1;lr>\r\n";
+	struct sockaddr_in carol;
+
+	memset(&leg_y, 0, sizeof(leg_y));
+	SESSION_SET(&leg_y, call_id, call_id, sizeof(call_id) - 1);
+	SESSION_SET(&leg_y, local_tag, ours, sizeof(ours) - 1);
+	SESSION_SET(&leg_y, remote_tag, theirs, sizeof(theirs) - 1);
+	SESSION_SET(&leg_y, remote_uri, uri, sizeof(uri) - 1);
+	SESSION_SET(&leg_y, remote_target, target, sizeof(target) - 1);
+	SESSION_SET(&leg_y, route_set, route, sizeof(route) - 1);
+	test_addr_in(&carol, "10.9.9.1", 5070);
+	memcpy(&leg_y.peer, &carol, sizeof(carol));
+	leg_y.peer_len = sizeof(carol);
+}
+
+/* alice's INVITE with header line hdr (a Replaces or Join naming the dialog
+ * whose other leg is leg_y, as the worker found it). */
+static void replacing_invite_from_alice(const char *hdr)
+{
+	int n = snprintf(in, sizeof(in),
+			 "INVITE sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKrep1\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "To: <sip:sipshard@127.0.0.1>\r\n"
+			 "Call-ID: r1@10.1.1.1\r\n"
+			 "CSeq: 1 INVITE\r\n"
+			 "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+			 "%s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 hdr);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	ctl_on_replacing_invite(ctl, 0, &m, &leg_y, (const struct sockaddr *)&alice, sizeof(alice),
+				alice_now);
+}
+
+/* The value of sent INVITE inv's header line id, NUL-terminated. */
+static const char *sent_hdr(unsigned inv, enum sip_hdr id)
+{
+	static char v[512];
+	const struct sip_msg *i = sent_msg(inv);
+	const struct sip_hdr_line *h = sip_find_hdr(i, id);
+	if (!h)
+		return "";
+	snprintf(v, sizeof(v), "%.*s", h->value.len, sent[inv].buf + h->value.off);
+	return v;
+}
+
+/* The new call goes to the party of the replaced dialog's other leg, by
+ * that leg's target, route set and address, with the Replaces naming that
+ * leg's dialog as its party knows it (RFC 3891 3: to-tag its own tag,
+ * from-tag ours), its other parameters kept; no route is chosen, and the
+ * CDR says where the call went. */
+static void test_replacing_invite_goes_to_the_other_leg(void **state)
+{
+	(void)state;
+	make_leg_y();
+	replacing_invite_from_alice(
+	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag;early-only;x=\"a;b\"");
+	unsigned inv = invite_to_bob();
+	const struct sip_msg *i = sent_msg(inv);
+	assert_string_equal(inet_ntoa(sent[inv].to.sin_addr), "10.9.9.1");
+	assert_int_equal(ntohs(sent[inv].to.sin_port), 5070);
+	assert_int_equal(i->ruri.whole.len, strlen(leg_y.remote_target));
+	assert_memory_equal(sent[inv].buf + i->ruri.whole.off, leg_y.remote_target,
+			    i->ruri.whole.len);
+	assert_string_equal(sent_hdr(inv, SIP_HDR_ROUTE), "<sip:10.9.9.1;lr>");
+	assert_string_equal(sent_hdr(inv, SIP_HDR_TO), "<sip:carol@10.9.9.9>");
+	assert_string_equal(
+	    sent_hdr(inv, SIP_HDR_REPLACES),
+	    "ycall@10.9.9.9;to-tag=carol-tag;from-tag=kourtagony;early-only;x=\"a;b\"");
+	/* topology hidden as for any call: nothing of alice's dialog or of the
+	 * dialog as the other side knew it */
+	assert_null(memmem(sent[inv].buf, sent[inv].len, "r1@10.1.1.1", 11));
+	assert_null(memmem(sent[inv].buf, sent[inv].len, "p1call", 6));
+	assert_null(memmem(sent[inv].buf, sent[inv].len, "kshardtag", 9));
+	/* the dialog the worker gets: leg B with carol's target, at her address */
+	response_from_bob(inv, 200, "newtag");
+	assert_int_equal(ninstall, 1);
+	const struct sip_session *lb = &last_install.legs[SHARD_LEG_B];
+	assert_string_equal(lb->remote_uri, "sip:carol@10.9.9.9");
+	assert_string_equal(lb->remote_target, "sip:bob@127.0.0.1:5090"); /* the 2xx's Contact */
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLEE);
+	assert_int_equal(ncdrs, 1);
+	assert_true(json_is_null(json_object_get(cdrs[0], "route")));
+	assert_string_equal(cdr_str(0, "target"), "10.9.9.1:5070");
+	assert_string_equal(cdr_str(0, "disposition"), "answered");
+}
+
+/* A Join is rewritten the same way (RFC 3911 7.1 has the same tags). */
+static void test_joining_invite_names_the_other_leg(void **state)
+{
+	(void)state;
+	make_leg_y();
+	leg_y.route_set_len = 0;
+	leg_y.route_set[0] = '\0';
+	replacing_invite_from_alice("Join: p1call@10.2.2.2;from-tag=p1tag;to-tag=kshardtag");
+	unsigned inv = invite_to_bob();
+	assert_string_equal(sent_hdr(inv, SIP_HDR_JOIN),
+			    "ycall@10.9.9.9;to-tag=carol-tag;from-tag=kourtagony");
+	assert_null(sip_find_hdr(sent_msg(inv), SIP_HDR_ROUTE));
+	assert_null(sip_find_hdr(sent_msg(inv), SIP_HDR_REPLACES));
+}
+
+/* Policy still applies: while draining, 503 and nothing to the other leg. */
+static void test_replacing_invite_refused_while_draining(void **state)
+{
+	(void)state;
+	make_leg_y();
+	ctl_set_draining(ctl, true);
+	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	assert_int_equal(nsent, 1);
+	assert_false(sent_msg(0)->is_request);
+	assert_int_equal(out.status, 503);
+	assert_string_equal(inet_ntoa(sent[0].to.sin_addr), "10.1.1.1");
+}
+
 static void test_cdr_answered_call(void **state)
 {
 	(void)state;
@@ -4548,6 +4676,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_answered_call, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_replacing_invite_goes_to_the_other_leg, setup_cdr,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_joining_invite_names_the_other_leg, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_replacing_invite_refused_while_draining, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_wall_clock_stepped_back, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_unanswered_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_cancelled_call, setup_cdr, teardown),

@@ -438,11 +438,12 @@ static void cdr_put_target(struct wbuf *w, const struct ctl_call *k, const char 
 }
 
 /* The members known when the INVITE goes to leg B, kept in k->cdr: the
- * object without its closing brace. */
+ * object without its closing brace. r: the route taken; NULL for a call that
+ * replaces or joins a dialog: "route" null, "target" the address it went to. */
 static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,
 		      const struct config_route *r)
 {
-	char src[UDP_ADDR_STRLEN], start[32];
+	char src[UDP_ADDR_STRLEN], dst[UDP_ADDR_STRLEN], start[32];
 
 	k->cdr_len = 0;
 	if (!c->hooks.cdr)
@@ -457,9 +458,15 @@ static void cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m
 	cdr_put_view(c, &w, "to", m, m->to.uri.whole);
 	cdr_put_view(c, &w, "request_uri", m, m->ruri.whole);
 	cdr_put_ours(&w, "source", src);
-	cdr_put_cstr(c, &w, "route", r->name);
+	if (r) {
+		cdr_put_cstr(c, &w, "route", r->name);
+	} else {
+		cdr_put_key(&w, "route");
+		wbuf_puts(&w, "null");
+		udp_format_addr((const struct sockaddr *)&k->b_peer, dst, sizeof(dst));
+	}
 	k->cdr_target_at = (uint16_t)(w.len + 1);
-	cdr_put_target(&w, k, r->targets[k->target].text, start);
+	cdr_put_target(&w, k, r ? r->targets[k->target].text : dst, start);
 	if (w.overflow) {
 		log_warn("CDR of call %s not kept: too long", k->a_call_id);
 		return;
@@ -907,10 +914,17 @@ static void leg_b_target(struct sip_session *lb, const struct sip_msg *m,
 	char uri[SESSION_URI_MAX];
 	const struct sip_uri *tu = &m->to.uri;
 	int ulen = b->user ? (int)strlen(b->user) : (int)tu->user.len;
-	int n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", ulen,
-			 b->user ? b->user : m->buf + tu->user.off, ulen ? "@" : "", b->target);
-	SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
-	SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	if (b->ruri) {
+		/* the party of the dialog replaced or joined, where it is */
+		SESSION_SET(lb, remote_uri, b->to_uri, strlen(b->to_uri));
+		SESSION_SET(lb, remote_target, b->ruri, strlen(b->ruri));
+	} else {
+		int n =
+		    snprintf(uri, sizeof(uri), "sip:%.*s%s%s", ulen,
+			     b->user ? b->user : m->buf + tu->user.off, ulen ? "@" : "", b->target);
+		SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+		SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	}
 	lb->local_cseq = b->cseq;
 	lb->invite_cseq = b->cseq;
 	set_peer(lb, dst, dstlen);
@@ -1622,10 +1636,49 @@ static bool evict_completed(struct ctl *c, bool place)
 	return true;
 }
 
+/* Leg B's INVITE of a call that replaces or joins the dialog whose other leg
+ * is y (ctl_on_replacing_invite): to y's party, as a request in y's dialog
+ * would go, naming y's dialog in the Replaces or Join value kept in ref
+ * (cap bytes). */
+static struct setup_leg_b leg_b_replacing(const struct ctl *c, const struct ctl_call *k,
+					  const struct sip_msg *m, const struct sip_session *y,
+					  char *ref, size_t cap)
+{
+	const struct sip_hdr_line *h = sip_find_hdr(m, SIP_HDR_REPLACES);
+	uint8_t id = h ? SIP_HDR_REPLACES : SIP_HDR_JOIN;
+	struct sip_dialog_ref r;
+
+	if (!h)
+		h = sip_find_hdr(m, SIP_HDR_JOIN);
+	/* RFC 3891 3: the recipient compares the to-tag with its local tag, the
+	 * from-tag with its remote tag; y's party's local tag is y's remote one */
+	if (!h || sip_dialog_ref_parse(m->buf, h->value, &r) != 0 ||
+	    sip_dialog_ref_write(m->buf, &r, y->call_id, y->remote_tag, y->local_tag, ref, cap) < 0)
+		ref[0] = '\0'; /* parameters too long for ref: on_invite answers 513 */
+	return (struct setup_leg_b){
+	    .advertise = c->cfg->advertise,
+	    .call_id = k->b_call_id,
+	    .from_tag = k->b_from_tag,
+	    .branch = k->b_branch,
+	    .max_forwards = (unsigned)m->max_forwards - 1,
+	    .cseq = 1,
+	    .session_expires_s = session_asked_of_callee(c),
+	    .ruri = y->remote_target,
+	    .to_uri = y->remote_uri,
+	    .route_set = y->route_set,
+	    .dialog_ref = ref,
+	    .dialog_ref_hdr = id,
+	};
+}
+
+/* An INVITE without To-tag; y: the other leg of the dialog its Replaces or
+ * Join names (ctl_on_replacing_invite), or NULL. */
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
-		      const struct sockaddr *src, socklen_t srclen, uint64_t now)
+		      const struct sip_session *y, const struct sockaddr *src, socklen_t srclen,
+		      uint64_t now)
 {
 	char extra[64];
+	char ref[SESSION_CALL_ID_MAX + 2 * SESSION_TAG_MAX + 512];
 	struct ctl_call *k;
 
 	c->st.invites++;
@@ -1696,25 +1749,32 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		answer_stateless(c, shard, m, 422, extra, src, srclen);
 		return;
 	}
-	int route = policy_route(c->pol, m->buf + m->ruri.user.off, m->ruri.user.len,
-				 m->buf + m->ruri.host.off, m->ruri.host.len, src);
-	if (route < 0) {
-		c->st.rejected_no_route++;
-		answer_stateless(c, shard, m, policy_config(c->pol)->no_route_status, NULL, src,
-				 srclen);
-		return;
-	}
-	/* routes come from the policy's own copy, so that a reload swaps them */
-	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	unsigned turn = r->round_robin || r->srv ? rr_first(c, (unsigned)route, now) : 0;
+	/* a call replacing or joining a dialog goes where that dialog goes: no
+	 * route, no target of one */
+	int route = -1, first = 0;
+	const struct config_route *r = NULL;
+	unsigned turn = 0;
 	bool all_down = false;
-	int first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
-	if (first < 0) {
-		/* every target of the route is full (max_calls or max_cps) */
-		c->st.rejected_target_full++;
-		retry_after(c, extra, sizeof(extra));
-		answer_stateless(c, shard, m, 503, extra, src, srclen);
-		return;
+	if (!y) {
+		route = policy_route(c->pol, m->buf + m->ruri.user.off, m->ruri.user.len,
+				     m->buf + m->ruri.host.off, m->ruri.host.len, src);
+		if (route < 0) {
+			c->st.rejected_no_route++;
+			answer_stateless(c, shard, m, policy_config(c->pol)->no_route_status, NULL,
+					 src, srclen);
+			return;
+		}
+		/* routes come from the policy's own copy, so that a reload swaps them */
+		r = &policy_config(c->pol)->routes[route];
+		turn = r->round_robin || r->srv ? rr_first(c, (unsigned)route, now) : 0;
+		first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
+		if (first < 0) {
+			/* every target of the route is full (max_calls or max_cps) */
+			c->st.rejected_target_full++;
+			retry_after(c, extra, sizeof(extra));
+			answer_stateless(c, shard, m, 503, extra, src, srclen);
+			return;
+		}
 	}
 	if (policy_rate_take(c->pol, src, now * 1000000ull) != 0) {
 		c->st.rejected_rate++;
@@ -1779,10 +1839,17 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	make_b_call_id(k, bucket);
 
 	int hl = setup_response_head(m, k->a_tag, k->head, sizeof(k->head));
-	const struct config_target *t = &r->targets[first];
-	struct setup_leg_b b = leg_b_invite(c, k, r, t, (unsigned)m->max_forwards - 1, 1);
-	b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
-	int n = hl < 0 ? hl : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
+	const struct config_target *t = r ? &r->targets[first] : NULL;
+	struct setup_leg_b b;
+	if (r) {
+		b = leg_b_invite(c, k, r, t, (unsigned)m->max_forwards - 1, 1);
+		b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
+	} else {
+		b = leg_b_replacing(c, k, m, y, ref, sizeof(ref));
+	}
+	int n = hl < 0			 ? hl
+		: !r && !b.dialog_ref[0] ? -ENOSPC
+					 : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
 	if (hl < 0 || n < 0) {
 		call_free(c, k);
 		c->st.rejected_too_large++;
@@ -1791,21 +1858,30 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	k->head_len = (uint16_t)hl;
 	k->invite_len = (uint16_t)n;
-	memcpy(&k->b_peer, &t->addr, t->addr_len);
-	k->b_len = t->addr_len;
-	k->route = (uint8_t)route;
+	if (t) {
+		memcpy(&k->b_peer, &t->addr, t->addr_len);
+		k->b_len = t->addr_len;
+	} else {
+		memcpy(&k->b_peer, &y->peer, y->peer_len);
+		k->b_len = y->peer_len;
+	}
+	/* no route (UINT8_MAX names none: call_route finds none, so the call
+	 * neither fails over nor answers challenges with a route's credentials) */
+	k->route = r ? (uint8_t)route : UINT8_MAX;
 	k->target = (uint8_t)first;
 	k->first = (uint8_t)turn;
 	k->attempts = 1;
 	k->auth_tries = 0;
 	k->all_down = all_down;
 	k->b_rang = false;
-	k->route_tag = r->tag;
-	k->failover_ms = r->ntargets > 1 ? r->failover_ms : 0;
-	target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
-	target_invited(c, (unsigned)route, (unsigned)first, now);
-	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b, (const struct sockaddr *)&t->addr,
-			   t->addr_len);
+	k->route_tag = r ? r->tag : 0;
+	k->failover_ms = r && r->ntargets > 1 ? r->failover_ms : 0;
+	if (r) {
+		target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
+		target_invited(c, (unsigned)route, (unsigned)first, now);
+	}
+	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b,
+			   (const struct sockaddr *)&k->b_peer, k->b_len);
 	k->dlg.slot = k->slot;
 	k->dlg.gen = k->slot_gen;
 	cdr_begin(c, k, m, r);
@@ -2400,7 +2476,7 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			answer_stateless(c, shard, m, 481, NULL, src, srclen);
 			return;
 		}
-		on_invite(c, shard, m, src, srclen, now_ms);
+		on_invite(c, shard, m, NULL, src, srclen, now_ms);
 		return;
 	case SIP_METHOD_CANCEL:
 		on_cancel(c, shard, m, src, srclen, now_ms);
@@ -2441,6 +2517,18 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	answer_stateless(c, shard, m, status,
 			 status == 405 ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n" : NULL, src,
 			 srclen);
+}
+
+void ctl_on_replacing_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
+			     const struct sip_session *y, const struct sockaddr *src,
+			     socklen_t srclen, uint64_t now_ms)
+{
+	if (!m->is_request || m->method_id != SIP_METHOD_INVITE || m->to.has_tag ||
+	    !y->remote_target_len || !y->peer_len) {
+		ctl_on_datagram(c, shard, m, src, srclen, now_ms);
+		return;
+	}
+	on_invite(c, shard, m, y, src, srclen, now_ms);
 }
 
 /* The caller may hold an early dialog that no worker does: its 18x went out

@@ -1,7 +1,9 @@
 /*
  * controller.h - the controller: out-of-dialog requests, policy, call setup.
  *
- * Owns: ACL, rate and call limits, routes (through ctl/policy), the INVITE
+ * Owns: ACL, rate and call limits, routes (through ctl/policy), where a call
+ * that replaces or joins a dialog of ours goes (its other leg's party, which
+ * the worker holding it names: it cannot read the tables itself), the INVITE
  * server transaction towards leg A and the INVITE client transaction towards
  * leg B with RFC 3261 timers (A/B on leg B, G/H for non-2xx finals on leg A),
  * CANCEL, choosing leg B's Call-ID in leg A's bucket, reserving dialog slots
@@ -17,12 +19,12 @@
  * failed, cancelled or timed-out call at its final response, an answered one
  * when its dialog ends (the worker says why), or when the controller closes.
  * Members: call_id, leg_b_call_id, from, to, request_uri (URIs as sent, at
- * most 200 bytes, bytes outside printable ASCII as '?'), source, route,
- * target, start (the INVITE), answer, end (UTC, ISO 8601 with milliseconds),
- * disposition (answered, failed, cancelled, timeout), status, setup_ms,
- * duration_ms (answer to end), end_reason (bye_caller, bye_callee,
- * idle_timeout, max_duration, operator, session_expired, keepalive_failed, released,
- * no_dialog, daemon_stopped).
+ * most 200 bytes, bytes outside printable ASCII as '?'), source, route (null
+ * for a call that replaces or joins one of ours: ctl_on_replacing_invite),
+ * target (the address leg B's INVITE went to), start (the INVITE), answer, end (UTC, ISO 8601 with
+ * milliseconds), disposition (answered, failed, cancelled, timeout), status, setup_ms, duration_ms
+ * (answer to end), end_reason (bye_caller, bye_callee, idle_timeout, max_duration, operator,
+ * session_expired, keepalive_failed, released, no_dialog, daemon_stopped).
  */
 #ifndef SIPSHARD_CONTROLLER_H
 #define SIPSHARD_CONTROLLER_H
@@ -153,6 +155,23 @@ void ctl_close(struct ctl *c);
 /* One datagram a worker handed over (already parsed by the caller into m). */
 void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms);
+/*
+ * An INVITE without To-tag whose Replaces (RFC 3891) or Join (RFC 3911)
+ * header names leg X of a dialog a worker holds, as X's party knows it (the
+ * worker's lookup, worker.c); y is that dialog's other leg. The new call goes
+ * to y's party, as a request in y's dialog would: Request-URI y's remote
+ * target, y's route set as Route, To y's remote URI, sent to y's peer, with
+ * the header naming y's dialog as that party knows it (Call-ID y's, to-tag
+ * its own tag, y's remote tag; from-tag ours, y's local tag; the other
+ * parameters kept, early-only too). No route is chosen and none fails over;
+ * draining, ACL, rate and limits.max_calls apply as to any INVITE. The CDR's
+ * route is null and its target y's peer address. shard: the worker that
+ * owns m's Call-ID, where the new call's dialog goes (not the one that
+ * looked the named dialog up).
+ */
+void ctl_on_replacing_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
+			     const struct sip_session *y, const struct sockaddr *src,
+			     socklen_t srclen, uint64_t now_ms);
 /* Timers: call at least every 10 ms. */
 void ctl_on_tick(struct ctl *c, uint64_t now_ms);
 /* Why a worker freed a dialog (the end_reason of its CDR). */

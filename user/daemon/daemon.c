@@ -183,12 +183,22 @@ static void ctl_on_event(void *arg, unsigned worker, const void *hdr, const void
 	if (h->type == DMSG_DATAGRAM) {
 		/* the worker's parse when it came along: the same result as parsing
 		 * the datagram again, for a fraction of the cost */
-		const char *data = payload;
-		int rc = h->parsed_len ? sip_msg_unpack(&d->ctl_msg, data, h->len, data + h->len,
-							h->parsed_len)
-				       : sip_parse(&d->ctl_msg, data, h->len, NULL);
-		if (rc == 0)
-			ctl_on_datagram(d->ctl, worker, &d->ctl_msg,
+		const char *data = payload, *parse = data + h->len + h->replaced_len;
+		int rc = h->parsed_len
+			     ? sip_msg_unpack(&d->ctl_msg, data, h->len, parse, h->parsed_len)
+			     : sip_parse(&d->ctl_msg, data, h->len, NULL);
+		/* an INVITE with Replaces or Join comes from the worker holding
+		 * the dialog it names; its call is its home worker's */
+		unsigned home = h->home ? h->home - 1 : worker;
+		if (rc != 0 || home >= d->nworkers)
+			return;
+		if (h->replaced_len &&
+		    sip_session_unpack(&d->ctl_replaced, data + h->len, parse) == parse)
+			ctl_on_replacing_invite(d->ctl, home, &d->ctl_msg, &d->ctl_replaced,
+						(const struct sockaddr *)&h->peer, h->peer_len,
+						x->now);
+		else
+			ctl_on_datagram(d->ctl, home, &d->ctl_msg,
 					(const struct sockaddr *)&h->peer, h->peer_len, x->now);
 	} else if (h->type == DMSG_DIALOG_ENDED) {
 		ctl_on_dialog_ended(d->ctl, worker, h->slot, h->gen,
@@ -1350,6 +1360,10 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "dialogs_session_expired", s->dialogs_session_expired);
 		JI(o, "dialogs_reattached", s->dialogs_reattached);
 		JI(o, "setups_dropped_at_reattach", s->setups_dropped);
+		JI(o, "replaces_handed", s->replaces_handed);
+		JI(o, "replaces_matched", s->replaces_matched);
+		JI(o, "replaces_unmatched", s->replaces_unmatched);
+		JI(o, "replaces_refused", s->replaces_refused);
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);

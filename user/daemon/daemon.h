@@ -4,7 +4,8 @@
  * Owns: starting and stopping the workers and the controller, the SPSC rings
  * that connect them (worker -> controller events, controller -> worker
  * commands, worker -> worker handoffs: without the BPF program, or for a
- * datagram whose Call-ID it could not read)
+ * datagram whose Call-ID it could not read, and an INVITE with Replaces or
+ * Join for the worker holding the dialog it names, flagged with its home)
  * and the eventfds that wake each side when the other has pushed (a worker's
  * is part of its io wait: net_io_set_wake),
  * the shard table files in run_dir and taking over the calls a previous
@@ -97,6 +98,14 @@ struct dmsg_hdr {
 	uint32_t parsed_len;
 	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
 	socklen_t peer_len;
+	/* DATAGRAM, an INVITE whose Replaces or Join names a dialog (RFC 3891,
+	 * 3911; worker.c): home is 1 + the worker that owns the INVITE's own
+	 * Call-ID, where the new call belongs, when that worker handed it to
+	 * the one holding the dialog named (0: the sender owns it);
+	 * replaced_len, to the controller: bytes of the named dialog's other
+	 * leg (sip_session_pack, without bodies) after the datagram and before
+	 * the parse, when the header matched one of its legs (0: none) */
+	uint32_t home, replaced_len;
 };
 /* The payload follows the header in a ring slot; a dialog record in it needs
  * 8-byte alignment. */
@@ -144,6 +153,13 @@ struct worker_stats {
 	 * freed because they were still setting up (their set-up was the old
 	 * process's controller's) */
 	uint64_t dialogs_reattached, setups_dropped;
+	/* INVITEs with Replaces or Join (RFC 3891, 3911): handed to the worker
+	 * holding the dialog named, passed to the controller with the dialog's
+	 * other leg (matched), passed on as they are (naming no dialog of
+	 * ours), answered here (400: more than one such header; 481: an early
+	 * dialog it may not name; 403: sent by the party the new call would
+	 * go to) */
+	uint64_t replaces_handed, replaces_matched, replaces_unmatched, replaces_refused;
 };
 
 struct worker {
@@ -258,6 +274,8 @@ struct daemon {
 	const char *stats_file;
 	bool discard_dialogs; /* --discard-dialogs: remove the shard files first */
 	struct sip_msg ctl_msg;
+	struct sip_session
+	    ctl_replaced; /* the leg an INVITE's Replaces or Join names the other of */
 	struct dlg_pending query;
 };
 

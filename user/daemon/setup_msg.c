@@ -48,7 +48,10 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	struct sip_wspec spec = {0};
 	size_t at;
 
-	put_sip_uri(&w, a, a->ruri.user, b->user, b->target);
+	if (b->ruri)
+		wbuf_puts(&w, b->ruri);
+	else
+		put_sip_uri(&w, a, a->ruri.user, b->user, b->target);
 	size_t ruri_len = w.len;
 
 	at = w.len;
@@ -57,6 +60,8 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	wbuf_puts(&w, ";branch=");
 	wbuf_puts(&w, b->branch);
 	wbuf_puts(&w, ";rport\r\n");
+	if (b->ruri)
+		wbuf_puts(&w, b->route_set); /* the dialog's other leg's (RFC 3261 12.2.1.1) */
 	size_t via = at, via_len = w.len - at;
 
 	/* From keeps the caller's user part but names our host: the callee sees
@@ -70,9 +75,16 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 
 	at = w.len;
 	wbuf_puts(&w, "<");
-	put_sip_uri(&w, a, a->to.uri.user, b->user, b->target);
+	if (b->ruri)
+		wbuf_puts(&w, b->to_uri);
+	else
+		put_sip_uri(&w, a, a->to.uri.user, b->user, b->target);
 	wbuf_puts(&w, ">");
 	spec.replace[spec.nreplace++] = piece(&w, SIP_HDR_TO, at);
+
+	if (b->ruri)
+		spec.replace[spec.nreplace++] = (struct sip_replace){
+		    b->dialog_ref_hdr, b->dialog_ref, (uint16_t)strlen(b->dialog_ref)};
 
 	spec.replace[spec.nreplace++] =
 	    (struct sip_replace){SIP_HDR_CALL_ID, b->call_id, (uint16_t)strlen(b->call_id)};

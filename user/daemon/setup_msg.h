@@ -4,7 +4,8 @@
  * hop-by-hop ACK and the CANCEL towards leg B.
  *
  * Owns: topology hiding at call setup (nothing of the caller's Via, Contact,
- * Record-Route or Call-ID reaches the callee, and the reverse). Does not own:
+ * Record-Route or Call-ID reaches the callee, and the reverse; a Replaces or
+ * Join naming a dialog of ours is written as its other leg's party knows it). Does not own:
  * transaction state or timers (controller.c), in-dialog relay (relay.c).
  * Pure functions: parsed messages and strings in, bytes out, -ENOSPC when the
  * output does not fit.
@@ -48,12 +49,23 @@ struct setup_leg_b {
 	 * this Min-SE: the INVITE rebuilt from the one sent asks for it instead
 	 * (Session-Expires replaced, a Min-SE line added; RFC 4028 section 7.4) */
 	uint32_t min_se_s;
+	/* a call that replaces or joins a dialog of ours (RFC 3891, 3911: the
+	 * controller's ctl_on_replacing_invite) goes where that dialog's other
+	 * leg goes, not to a route's target: when ruri is not NULL, it is the
+	 * Request-URI and to_uri the To URI (target and user unused),
+	 * route_set the Route line ("Route: <a>,<b>\r\n", or ""), and
+	 * dialog_ref the value of the Replaces or Join line (the caller's
+	 * header's id, dialog_ref_hdr) that names that leg's dialog */
+	const char *ruri, *to_uri, *route_set, *dialog_ref;
+	uint8_t dialog_ref_hdr;
 };
 
-/* Leg B's INVITE from leg A's: Request-URI sip:USER@target, our Via, Contact,
- * Call-ID, tags and CSeq; the caller's Via, Route, Record-Route, Contact and
- * Call-ID removed (and its credentials, with own_credentials); body and other
- * headers kept; our credentials and Session-Expires appended. */
+/* Leg B's INVITE from leg A's: Request-URI sip:USER@target (or b->ruri), our
+ * Via, Contact, Call-ID, tags and CSeq; the caller's Via, Route, Record-Route,
+ * Contact and Call-ID removed (and its credentials, with own_credentials);
+ * with b->ruri, b->route_set after our Via and the Replaces or Join value
+ * replaced; body and other headers kept; our credentials and
+ * Session-Expires appended. */
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
 
 /* The head of every response to leg A (SETUP_HEAD_MAX bytes at most):

@@ -4,9 +4,12 @@
  * Owns: the loop (commands from the controller first, then handoffs from other
  * workers, then a batch of datagrams from the io layer, then timers), the
  * classification of every datagram, and its defined outcome: relayed,
- * answered (200 to a CANCEL and to a NOTIFY of our REFER, 400, 422, 481, 483, 491,
- * 500, 503, 505, 513), handed to the controller or to the
- * owning worker, or dropped on purpose and counted; the ends of calls on its
+ * answered (200 to a CANCEL and to a NOTIFY of our REFER, 400, 403, 422, 481, 483,
+ * 491, 500, 503, 505, 513), handed to the controller or to the
+ * owning worker, or dropped on purpose and counted; the lookup of the dialog
+ * an INVITE's Replaces or Join names (RFC 3891, 3911), on the worker that
+ * holds it, for the controller (only INVITEs without To-tag that carry such a
+ * header take that path: in-dialog traffic pays nothing for it); the ends of calls on its
  * own account (idle, maximum duration, session timer, the in-dialog
  * keep-alive's rounds and answers). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
@@ -37,20 +40,30 @@ static bool send_tx(struct worker *w, char *buf, int len, const struct sockaddr 
  * in the ring's slot: the controller takes the parse over instead of parsing
  * the datagram again (a parse that does not fit beside it is left out, and the
  * controller parses). A full ring is answered 503 by the caller (the
- * controller is overloaded: shed new work cheaply). */
-static int to_controller(struct worker *w, const struct sip_msg *m, const char *data, uint32_t len,
-			 const struct sockaddr *peer, socklen_t peer_len)
+ * controller is overloaded: shed new work cheaply). home: the worker that
+ * owns the datagram's Call-ID (this one but for an INVITE with Replaces or
+ * Join handed here); replaced: the packed session that goes with such an
+ * INVITE, or NULL. */
+static int to_controller_for(struct worker *w, const struct sip_msg *m, const char *data,
+			     uint32_t len, const struct sockaddr *peer, socklen_t peer_len,
+			     unsigned home, const char *replaced, uint32_t replaced_len)
 {
-	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM,
+			     .len = len,
+			     .home = home != w->id ? home + 1 : 0,
+			     .replaced_len = replaced_len};
 	char *slot = ring_reserve(w->evt);
 
-	if (!slot || sizeof(h) + len > w->evt->slot_size) {
+	if (!slot || sizeof(h) + len + replaced_len > w->evt->slot_size) {
 		w->st.ctl_ring_full++;
 		return -ENOBUFS;
 	}
 	dmsg_set_peer(&h, peer, peer_len);
 	char *payload = slot + sizeof(h);
 	memcpy(payload, data, len);
+	if (replaced_len)
+		memcpy(payload + len, replaced, replaced_len);
+	len += replaced_len;
 	int n = sip_msg_pack(m, payload + len, w->evt->slot_size - sizeof(h) - len);
 	h.parsed_len = n > 0 ? (uint32_t)n : 0;
 	memcpy(slot, &h, sizeof(h));
@@ -58,6 +71,12 @@ static int to_controller(struct worker *w, const struct sip_msg *m, const char *
 	w->st.to_controller++;
 	w->evt_pushed = true;
 	return 0;
+}
+
+static int to_controller(struct worker *w, const struct sip_msg *m, const char *data, uint32_t len,
+			 const struct sockaddr *peer, socklen_t peer_len)
+{
+	return to_controller_for(w, m, data, len, peer, peer_len, w->id, NULL, 0);
 }
 
 /* The earlier of two deadlines, 0 standing for none. */
@@ -375,12 +394,14 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
-/* Passes a datagram to the worker that owns its Call-ID (invariant 1); a full
- * ring, or a datagram too big for one, is a counted drop. */
+/* Passes a datagram to the worker that owns its Call-ID (invariant 1), or an
+ * INVITE with Replaces or Join to the worker that holds the dialog named
+ * (home: 1 + this worker, which owns the INVITE's Call-ID; 0 otherwise); a
+ * full ring, or a datagram too big for one, is a counted drop. */
 static void hand_to(struct worker *w, unsigned owner, const char *data, uint32_t len,
-		    const struct sockaddr *peer, socklen_t peer_len)
+		    const struct sockaddr *peer, socklen_t peer_len, uint32_t home)
 {
-	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len};
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = len, .home = home};
 	dmsg_set_peer(&h, peer, peer_len);
 	if (len > DMSG_DATA_MAX ||
 	    ring_push(w->d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
@@ -400,11 +421,137 @@ static void wake_handed(struct worker *w)
 	w->handed_to = 0;
 }
 
+/* ---- INVITE with Replaces or Join (RFC 3891, 3911) ---------------------------
+ * A new call that names a dialog sipshard holds, by one of its legs (X) as
+ * its party knows it, is meant for the party of the other leg (Y): sipshard
+ * is not the party the header names. The worker that holds the dialog (the
+ * owner of its Call-ID's bucket, which is rarely the owner of the INVITE's)
+ * looks it up and hands the INVITE to the controller with leg Y, packed; the
+ * controller sends the new call to Y's party with the header naming Y's
+ * dialog. The INVITE goes there as a handoff flagged with its home (the
+ * worker that owns its own Call-ID, where the controller places the new
+ * call), and from there to the controller: a retransmission takes the same
+ * path, and the controller finds the call by its Call-ID and From tag as
+ * usual. */
+
+/* The leg of d that ref names as its party knows it (RFC 3891 3: the to-tag
+ * is compared to our local tag, the from-tag to the remote tag), or -1. */
+static int leg_named(const struct shard_dialog *d, const char *buf,
+		     const struct sip_dialog_ref *ref)
+{
+	for (int i = SHARD_LEG_A; i <= SHARD_LEG_B; i++) {
+		const struct sip_session *s = &d->legs[i];
+		if (sip_view_eq(buf, ref->call_id, s->call_id, s->call_id_len) &&
+		    sip_view_eq(buf, ref->to_tag, s->local_tag, s->local_tag_len) &&
+		    sip_view_eq(buf, ref->from_tag, s->remote_tag, s->remote_tag_len))
+			return i;
+	}
+	return -1;
+}
+
+/* Header lines of m with Replaces or Join. */
+static unsigned dialog_ref_lines(const struct sip_msg *m)
+{
+	unsigned n = 0;
+	for (uint16_t i = 0; i < m->nhdrs; i++)
+		n += m->hdrs[i].id == SIP_HDR_REPLACES || m->hdrs[i].id == SIP_HDR_JOIN;
+	return n;
+}
+
+static void answer_replacing(struct worker *w, const struct sip_msg *m, int status,
+			     const char *reason, const struct sockaddr *peer, socklen_t peer_len)
+{
+	w->st.replaces_refused++;
+	(void)answer_here(w, m, status, reason, peer, peer_len);
+}
+
+/* An INVITE without To-tag with a Replaces or Join header (m parsed from
+ * data), on the worker home (the owner of its Call-ID) or handed from there. */
+static void replacing_invite(struct worker *w, const struct sip_msg *m, const char *data,
+			     uint32_t len, const struct sockaddr *peer, socklen_t peer_len,
+			     unsigned home)
+{
+	const struct sip_hdr_line *h = sip_find_hdr(m, SIP_HDR_REPLACES);
+	bool join = !h;
+	struct sip_dialog_ref ref;
+
+	/* RFC 3891 3 and RFC 3911 3: one such header, never both */
+	if (dialog_ref_lines(m) > 1) {
+		answer_replacing(w, m, 400, "Bad Request (more than one Replaces or Join)", peer,
+				 peer_len);
+		return;
+	}
+	if (join)
+		h = sip_find_hdr(m, SIP_HDR_JOIN);
+	if (sip_dialog_ref_parse(m->buf, h->value, &ref) != 0)
+		goto unchanged;
+	unsigned owner = w->d->nworkers > 1 ? w->d->bucket_owner[shard_bucket_of(shard_hash_callid(
+						  m->buf + ref.call_id.off, ref.call_id.len))]
+					    : w->id;
+	if (owner != w->id && home == w->id) {
+		w->st.replaces_handed++;
+		hand_to(w, owner, data, len, peer, peer_len, home + 1);
+		return;
+	}
+	uint8_t shard;
+	uint32_t slot, gen;
+	struct shard_dialog *d = NULL;
+	if (shard_tag_decode(m->buf + ref.to_tag.off, ref.to_tag.len, &shard, &slot, &gen) == 0 &&
+	    shard == w->id)
+		d = shard_dialog_get(&w->table, slot, gen);
+	int x = d && (d->state == SHARD_DLG_EARLY || d->state == SHARD_DLG_CONFIRMED)
+		    ? leg_named(d, m->buf, &ref)
+		    : -1;
+	if (x < 0)
+		goto unchanged;
+	/* RFC 3891 3: an early dialog is replaced only at the UA that
+	 * initiated it; of an early call sipshard initiated leg B alone (leg A's
+	 * party is asked to replace leg A, which it initiated). A Join names a
+	 * confirmed call: an early one is the controller's to set up. */
+	if (d->state == SHARD_DLG_EARLY && (join || x == SHARD_LEG_A)) {
+		answer_replacing(w, m, 481, NULL, peer, peer_len);
+		return;
+	}
+	const struct sip_session *y = &d->legs[!x];
+	/* Sent by the party of leg Y itself (its address and its Contact): the
+	 * new call would go back to its sender, to replace (or join) its own
+	 * call with sipshard by a call with itself. RFC 3891 3 and RFC 3911 3
+	 * have the UAS check that the sender may replace or join the dialog,
+	 * and the party the new call goes to never may: 403. The party of leg
+	 * X is the one whose place is taken, which is allowed; a third party
+	 * behind the same address as Y's (a trunk) has another Contact. */
+	if (peer_len == y->peer_len && memcmp(peer, &y->peer, peer_len) == 0 && m->ncontacts &&
+	    sip_view_eq(m->buf, m->contacts[0].uri.whole, y->remote_target, y->remote_target_len)) {
+		answer_replacing(w, m, 403, "Forbidden (names the sender's own call)", peer,
+				 peer_len);
+		return;
+	}
+	/* leg Y without its bodies: the controller needs where the party is
+	 * and what it calls the dialog */
+	struct sip_session lean = *y;
+	char packed[SESSION_PACKED_MAX];
+	session_body_clear(&lean.offer);
+	session_body_clear(&lean.answer);
+	size_t n = sip_session_pack(&lean, packed);
+	if (to_controller_for(w, m, data, len, peer, peer_len, home, packed, (uint32_t)n) != 0) {
+		(void)answer_here(w, m, 503, NULL, peer, peer_len);
+		return;
+	}
+	w->st.replaces_matched++;
+	return;
+unchanged:
+	w->st.replaces_unmatched++;
+	if (to_controller_for(w, m, data, len, peer, peer_len, home, NULL, 0) != 0)
+		(void)answer_here(w, m, 503, NULL, peer, peer_len);
+}
+
 /* placed: known to be on the worker that owns its Call-ID (another worker
  * passed it on, or the userspace scanner found that Call-ID here), so the
- * parsed Call-ID need not be looked up again. */
+ * parsed Call-ID need not be looked up again; home: the worker that owns it
+ * (this one, but for an INVITE with Replaces or Join handed here for the
+ * dialog it names). */
 static void handle_sip(struct worker *w, const char *data, uint32_t len,
-		       const struct sockaddr *peer, socklen_t peer_len, bool placed)
+		       const struct sockaddr *peer, socklen_t peer_len, bool placed, unsigned home)
 {
 	struct sip_msg *m = &w->msg;
 	struct relay_result res;
@@ -435,7 +582,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		    shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))];
 		if (owner != w->id) {
 			w->st.rx_foreign++;
-			hand_to(w, owner, data, len, peer, peer_len);
+			hand_to(w, owner, data, len, peer, peer_len, 0);
 			return;
 		}
 	}
@@ -453,6 +600,11 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	/* a CANCEL with a To-tag is for a request in a dialog (a re-INVITE,
 	 * RFC 3261 9.1: its To is that request's); the call's INVITE has none */
 	if (!in_dialog) {
+		if (m->is_request && m->method_id == SIP_METHOD_INVITE &&
+		    (m->first[SIP_HDR_REPLACES] || m->first[SIP_HDR_JOIN])) {
+			replacing_invite(w, m, data, len, peer, peer_len, home);
+			return;
+		}
 		/* it fits a ring slot: receive buffers are DMSG_DATA_MAX bytes */
 		if (to_controller(w, m, data, len, peer, peer_len) != 0 && m->is_request &&
 		    m->method_id != SIP_METHOD_ACK)
@@ -527,7 +679,7 @@ static bool handed_off(struct worker *w, const char *data, uint32_t len,
 		return false;
 	}
 	w->st.rx_foreign++;
-	hand_to(w, owner, data, len, peer, peer_len);
+	hand_to(w, owner, data, len, peer, peer_len, 0);
 	return true;
 }
 
@@ -594,7 +746,7 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	bool placed;
 	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, &placed))
 		return;
-	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, placed);
+	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, placed, w->id);
 }
 
 static void on_handoff(void *arg, unsigned from, const void *hdr, const void *payload)
@@ -604,7 +756,8 @@ static void on_handoff(void *arg, unsigned from, const void *hdr, const void *pa
 	(void)from;
 
 	w->st.handoff_in++;
-	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len, true);
+	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len, true,
+		   h->home ? h->home - 1 : w->id);
 }
 
 /* Datagrams other workers received for this one's calls, HANDOFF_TURN of each
