@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# An attended transfer through a running sipshardd (RFC 3891 Replaces): P1
+# holds call 1 with X and call 2 with Y; X's INVITE with Replaces naming
+# call 2 as P1 knows it must reach Y, from sipshard, with Replaces naming call
+# 2 as Y knows it, and Y's BYE of call 2 then reaches P1; Y naming its own
+# call gets 403, two Replaces lines 400 (transfer.py). Two
+# workers, the transfer's Call-ID on the other worker than call 2's: the
+# worker that receives it hands it to the one holding call 2. With BPF
+# steering and without.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/common.bash
+
+D_PORT=16400 # sipshardd; P1 is 16401, Y 16402, X 16403
+CDR=$WORK/transfer.cdr
+
+cat >"$WORK/transfer.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 2,
+  "log_level": "info",
+  "run_dir": "$WORK/run",
+  "cdr_file": "$CDR",
+  "management_socket": null,
+  "routes": [
+    { "name": "x", "match": { "user_prefix": "x" }, "target": "127.0.0.1:$((D_PORT + 3))" },
+    { "name": "y", "match": { "user_prefix": "" }, "target": "127.0.0.1:$((D_PORT + 2))" }
+  ]
+}
+JSON
+for mode in bpf nobpf; do
+	flags=()
+	[ "$mode" = nobpf ] && flags+=(--no-bpf)
+	rm -f "$CDR"
+	start_daemon "$mode" "$WORK/transfer.json" "${flags[@]}"
+	python3 tests/integration/transfer.py "$D_PORT" 2 >"$WORK/$mode.out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$WORK/$mode.out"
+	check "$mode: Y gets the transfer's INVITE with Replaces naming call 2 as it knows it, its BYE reaches P1; 403 when Y names its own call, 400 for two Replaces" \
+		test "$rc" = 0
+	sleep 1.2 # a stats write
+	check "$mode: the INVITE was handed to the worker holding call 2 and matched (replaces_handed, replaces_matched)" \
+		test "$(json_get "$WORK/$mode.stats.json" 'sum(w["replaces_handed"] for w in j["workers"]) >= 1 and sum(w["replaces_matched"] for w in j["workers"]) == 1')" = True
+	check "$mode: the transfer's CDR has no route and Y's address as its target" \
+		python3 -c 'import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if any(r["route"] is None and r["target"] == sys.argv[2] for r in rs) else 1)' \
+		"$CDR" "127.0.0.1:$((D_PORT + 2))"
+	stop_daemon
+done
