@@ -206,6 +206,14 @@ static inline void session_offer_rejected(struct sip_session *x, struct sip_sess
 	}
 }
 
+/* Whether leg s has had an answer (kept, or too large to keep): the first
+ * offer/answer exchange, the one of the call's INVITE, is done. A refused
+ * later offer leaves the last answer (session_offer_rejected). */
+static inline bool session_answered(const struct sip_session *s)
+{
+	return s->answer.len || s->answer.dropped;
+}
+
 const char *session_state_name(enum session_state s);
 const char *signaling_state_name(enum signaling_state s);
 

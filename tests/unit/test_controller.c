@@ -27,6 +27,7 @@
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
+#include "daemon/daemon.h"
 #include "daemon/log.h"
 
 enum { MAX_SENT = 32, DIALOGS = 16 };
@@ -4243,6 +4244,106 @@ static void test_offer_in_2xx_waits_for_the_ack(void **state)
 	assert_bodies(&last_install, true, false, "offer in the 2xx");
 }
 
+/* bob's final (with a body, or none when body is "") to the request the worker
+ * relayed to him last (relay_out_m), through the worker's relay. */
+static struct relay_result bob_answers_relayed(int status, const char *body)
+{
+	static char resp[2048];
+	static struct sip_msg rm;
+	struct relay_result res;
+	const struct sip_msg *r = &relay_out_m;
+	int n =
+	    snprintf(resp, sizeof(resp),
+		     "SIP/2.0 %d %s\r\n"
+		     "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
+		     "From: <sip:alice@127.0.0.1>;tag=%.*s\r\n"
+		     "To: <sip:+15551234@127.0.0.1>;tag=btag\r\n"
+		     "Call-ID: %.*s\r\n"
+		     "CSeq: %u %.*s\r\n"
+		     "%s"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     status, sip_reason_phrase(status), (int)r->vias[0].branch.len,
+		     relay_out + r->vias[0].branch.off, (int)r->from.tag.len,
+		     relay_out + r->from.tag.off, (int)r->call_id.len, relay_out + r->call_id.off,
+		     (unsigned)r->cseq.num, (int)r->cseq.method.len, relay_out + r->cseq.method.off,
+		     body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
+	assert_int_equal(sip_parse(&rm, resp, (size_t)n, NULL), 0);
+	relay_response(&early_rc, &rm, relay_out, sizeof(relay_out), &res);
+	return res;
+}
+
+/* Both legs of the worker's record d keep offer and answer, and are stable. */
+static void assert_kept(const struct shard_dialog *d, const char *offer, const char *answer,
+			const char *when)
+{
+	assert_signaling(d, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, when);
+	for (int leg = 0; leg < 2; leg++) {
+		const struct session_body *o = &d->legs[leg].offer, *a = &d->legs[leg].answer;
+		if (o->len != strlen(offer) || memcmp(o->data, offer, o->len) ||
+		    a->len != strlen(answer) || memcmp(a->data, answer, a->len))
+			fail_msg("%s: leg %c offer \"%.*s\", answer \"%.*s\"; expected \"%s\" and "
+				 "\"%s\"",
+				 when, leg ? 'B' : 'A', (int)o->len, o->data, (int)a->len, a->data,
+				 offer, answer);
+	}
+}
+
+/*
+ * The reliable 183 answers the INVITE's offer; the caller offers again in
+ * its PRACK (RFC 3262 5, RFC 6337 2.2) and the callee answers in the PRACK's
+ * 2xx; the 2xx to the INVITE has no body (the answer was given). The worker
+ * relays the PRACK in the early dialog and left the session model at the
+ * 183's answer; the confirming install then brought the controller's copy
+ * (the 183's exchange) over whatever the worker had. Now the worker tracks
+ * the PRACK's exchange, and the install keeps it; the listing shows it.
+ */
+static void test_prack_offer_in_early_dialog_survives_the_2xx(void **state)
+{
+	static const char offer2[] = "v=0\r\no=alice 2 2 IN IP4 10.1.1.1\r\n";
+	static const char answer2[] = "v=0\r\no=bob 2 2 IN IP4 10.9.9.9\r\n";
+	struct relay_result res;
+	(void)state;
+
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	struct sent bob_invite = sent[inv];
+	bob_answers_sdp(inv, 183, "Require: 100rel\r\nRSeq: 1\r\n", true);
+	assert_int_equal(ninstall, 1);
+	worker_applies(0);
+	struct shard_dialog early = installs[0];
+	struct shard_dialog *d = shard_dialog_get(&table, early.slot, early.gen);
+	assert_non_null(d);
+	assert_kept(d, sdp, sdp, "reliable 183 with the answer");
+
+	res = alice_in_dialog(&early.legs[SHARD_LEG_A], "PRACK", 2, "RAck: 1 1 INVITE\r\n", offer2);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_signaling(d, SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			 "offer in the PRACK");
+	res = bob_answers_relayed(200, answer2);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_kept(d, offer2, answer2, "answer in the PRACK's 2xx");
+
+	/* bob answers the INVITE without a body; the worker confirms the call */
+	unsigned n0 = ninstall;
+	memcpy(&sent[0], &bob_invite, sizeof(bob_invite));
+	nsent = 1;
+	bob_answers_sdp(0, 200, "", false);
+	assert_int_equal(ninstall, n0 + 1);
+	worker_applies(n0);
+	assert_int_equal(d->state, SHARD_DLG_CONFIRMED);
+	assert_kept(d, offer2, answer2, "2xx without a body after the PRACK's exchange");
+
+	json_t *o = dialogs_dialog_json(0, d, 2000);
+	const json_t *callee = json_object_get(o, "callee");
+	assert_string_equal(json_string_value(json_object_get(callee, "signaling_state")),
+			    signaling_state_name(SIGNALING_STATE_STABLE));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(callee, "answer"), "body")), answer2);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(callee, "offer"), "body")), offer2);
+	json_decref(o);
+}
+
 /*
  * Forking with reliable provisionals (RFC 3262): two forks of leg B's
  * INVITE ring, each with a reliable 18x and RSeq 1 (each UAS numbers its
@@ -4792,6 +4893,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unreliable_18x_sdp_is_no_answer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_in_2xx_waits_for_the_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prack_offer_in_early_dialog_survives_the_2xx,
+					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),

@@ -1482,12 +1482,67 @@ static void test_offer_answer_in_the_dialog(void **state)
 	assert_bodies("v=0\r\n", "hello", "answer in the ACK");
 }
 
+/*
+ * Offer/answer in an early dialog (RFC 3262 5, RFC 6337 2.2, RFC 3311 5.1):
+ * the reliable 183 had the answer ("v=1"), then the caller offers again in
+ * its PRACK and the callee answers in the PRACK's 2xx; then the same with an
+ * UPDATE, and an UPDATE's offer refused. The worker relays both in the
+ * early dialog, and tracked them only once the call was confirmed: the
+ * session model stayed at the 183's answer.
+ */
+static void test_offer_answer_in_the_early_dialog(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	d->state = SHARD_DLG_EARLY;
+	for (int leg = 0; leg < 2; leg++) {
+		struct sip_session *s = &d->legs[leg];
+		s->session_state = SESSION_STATE_EARLY;
+		s->signaling_state = SIGNALING_STATE_STABLE;
+		session_body_set(&s->offer, "", 0, "v=9\r\n", 5, SESSION_BODY_MAX);
+		session_body_set(&s->answer, "", 0, "v=1\r\n", 5, SESSION_BODY_MAX);
+	}
+	res = from_a("PRACK", 2, "RAck: 1 1 INVITE\r\n"); /* with a body */
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	out_branch(branch, sizeof(branch));
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "offer in the PRACK");
+	assert_bodies("hello", "v=1\r\n", "offer in the PRACK");
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "PRACK", "v=0\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "answer in the PRACK's 2xx");
+	assert_bodies("hello", "v=0\r\n", "answer in the PRACK's 2xx");
+
+	/* an UPDATE's offer in the early dialog, answered, then one refused */
+	offer_from_a("UPDATE", 3, branch, sizeof(branch));
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "offer in an early UPDATE");
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "UPDATE", "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "answer in the early UPDATE's 2xx");
+	assert_bodies("hello", "v=2\r\n", "answer in the early UPDATE's 2xx");
+	offer_from_a("UPDATE", 4, branch, sizeof(branch));
+	res = answer_from_b(488, branch, out_m.cseq.num, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "early UPDATE answered 488");
+	assert_bodies(NULL, "v=2\r\n", "early UPDATE answered 488");
+	assert_int_equal(d->state, SHARD_DLG_EARLY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_early_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_ends_the_call, setup,
 					    teardown),

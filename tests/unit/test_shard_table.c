@@ -351,9 +351,11 @@ static void test_packed_install(void **state)
 	shard_session_timer_start(got, 1020, 90); /* 1 s in, 60 s of 90 */
 	assert_int_equal(shard_session_deadline(got), 20 + 61 * 1000);
 	/* the update (the 2xx) brings leg A's states and its offer and answer
-	 * (the 2xx's answer was lost: the caller's side kept none), not the
-	 * CSeqs the worker took since */
+	 * while the worker's copy waits for the INVITE's answer (none kept),
+	 * not the CSeqs the worker took since */
 	got->legs[SHARD_LEG_A].local_cseq = 9;
+	session_body_clear(&got->legs[SHARD_LEG_A].answer);
+	session_body_clear(&got->legs[SHARD_LEG_B].answer);
 	d.state = SHARD_DLG_CONFIRMED;
 	d.legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_STABLE;
 	assert_true(session_body_set(&d.legs[SHARD_LEG_A].answer, "application/sdp", 15,
@@ -366,6 +368,21 @@ static void test_packed_install(void **state)
 	assert_memory_equal(got->legs[SHARD_LEG_A].answer.data, "v=0\r\no=callee\r\n", 16);
 	assert_int_equal(got->legs[SHARD_LEG_A].offer.len, d.legs[SHARD_LEG_A].offer.len);
 	assert_int_equal(got->legs[SHARD_LEG_A].local_cseq, 9);
+	/* once the worker's copy has an answer, what the early dialog's PRACK or
+	 * UPDATE set since is the worker's: an update leaves both legs' */
+	for (int l = 0; l < 2; l++) {
+		got->legs[l].signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER - l;
+		assert_true(session_body_set(&got->legs[l].offer, "application/sdp", 15,
+					     "v=0\r\no=prack\r\n", 15, SESSION_BODY_MAX));
+	}
+	assert_int_equal(shard_dialog_install(&t, &d, 2100), 0);
+	for (int l = 0; l < 2; l++) {
+		assert_int_equal(got->legs[l].signaling_state,
+				 SIGNALING_STATE_HAVE_REMOTE_OFFER - l);
+		assert_int_equal(got->legs[l].offer.len, 15);
+		assert_memory_equal(got->legs[l].offer.data, "v=0\r\no=prack\r\n", 15);
+	}
+	assert_int_equal(got->legs[SHARD_LEG_A].answer.len, 16);
 	shard_table_close(&t);
 }
 

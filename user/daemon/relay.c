@@ -245,13 +245,16 @@ static bool is_session_refresh(uint8_t method)
 
 /* Whether a body of this method (or of a final response to it) is an offer or
  * an answer of the session model's offer/answer state (RFC 3264, RFC 6337):
- * INVITE, UPDATE and PRACK, in a confirmed dialog. The early dialog's are the
- * controller's (its install at the 2xx sets both legs' states); an INFO's or
- * MESSAGE's body is no session description. */
-static bool carries_session(const struct shard_dialog *d, uint8_t method)
+ * INVITE, UPDATE and PRACK. In an early dialog too: a PRACK may carry an
+ * offer when the reliable 18x had the answer, or the answer to the 18x's
+ * offer (RFC 3262 5, RFC 6337 2.2), an UPDATE an offer (RFC 3311 5.1), their
+ * 2xx the answer. The call's own INVITE and its responses are the
+ * controller's (a re-INVITE in an early dialog is refused before this); its
+ * install at the 2xx keeps what these set (shard_dialog_install_packed). An
+ * INFO's or MESSAGE's body is no session description. */
+static bool carries_session(uint8_t method)
 {
-	return d->state == SHARD_DLG_CONFIRMED &&
-	       (is_session_refresh(method) || method == SIP_METHOD_PRACK);
+	return is_session_refresh(method) || method == SIP_METHOD_PRACK;
 }
 
 /* The first final response m to a request that carries_session, from leg
@@ -710,7 +713,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		return;
 	}
 	/* an offer or answer in the request (RFC 3264; not its retransmission) */
-	if (fresh && m->body.len && carries_session(d, m->method_id))
+	if (fresh && m->body.len && carries_session(m->method_id))
 		relay_sdp_from_peer(m, src, dst);
 	/* a target refresh replaces the sender's remote target, once relayed */
 	if (fresh && is_target_refresh(m->method_id) && m->ncontacts) {
@@ -819,7 +822,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		shard_session_timer_start(d, rc->now_ms, interval);
 		res->session_refreshed = d;
 	}
-	if (m->status >= 200 && !t->final_class && carries_session(d, t->method_id))
+	if (m->status >= 200 && !t->final_class && carries_session(t->method_id))
 		final_offer_answer(m, resp_leg, back);
 	if (m->status >= 200) {
 		/* a BYE challenged (401, 407) is sent again with credentials

@@ -509,13 +509,20 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
  * took CSeqs above the INVITE's, which the controller's copy still has (RFC
  * 3261 12.2.1.1: the next request must go higher); so are the callee's own
  * requests it saw (remote_cseq, last_txn: when the 2xx comes from the same
- * callee, not from another fork with a CSeq space of its own) and the
- * keep-alive. */
-static void update_leg_b(struct sip_session *b, const char *packed, const char *end)
+ * callee, not from another fork with a CSeq space of its own), the
+ * keep-alive, and with keep_offer_answer the offer/answer state
+ * (take_offer_answer). */
+static void update_leg_b(struct sip_session *b, const char *packed, const char *end,
+			 bool keep_offer_answer)
 {
 	const struct sip_session was = *b;
 
 	sip_session_unpack(b, packed, end);
+	if (keep_offer_answer) {
+		b->signaling_state = was.signaling_state;
+		b->offer = was.offer;
+		b->answer = was.answer;
+	}
 	if (was.local_cseq > b->local_cseq)
 		b->local_cseq = was.local_cseq;
 	if (was.remote_cseq_set && was.remote_tag_len == b->remote_tag_len &&
@@ -555,7 +562,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	/* an update keeps what the worker learnt since the install (CSeqs,
 	 * transactions, counters, its timer); the controller brings the callee's
 	 * side, and leg A's states, which a final response moves (a 2xx:
-	 * ACK_WAIT, offer/answer Stable) and the worker does not. A new dialog
+	 * ACK_WAIT, offer/answer Stable; see keep_offer_answer) and the worker
+	 * does not. A new dialog
 	 * starts them afresh. The session timer is the worker's too (the packed
 	 * one is not read): an update leaves it, a new dialog has none. */
 	if (update) {
@@ -570,6 +578,13 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	head.free_prev = head.free_next = 0;
 	head.last_activity_ms = now_ms;
 	memcpy(slot, &head, DLG_FIXED);
+	/* The controller's offer/answer is news only while the worker's copy
+	 * waits for the INVITE's own exchange (no answer yet): the controller
+	 * sees the call's INVITE and its responses, the worker the PRACKs and
+	 * UPDATEs of the early dialog, which may offer and answer only once
+	 * that exchange is done (RFC 3262 5, RFC 3311 5.1). After it, the
+	 * controller's copy has nothing newer, and taking it would undo them. */
+	bool keep_offer_answer = update && session_answered(&slot->legs[SHARD_LEG_B]);
 	if (update) {
 		/* leg A's states and its offer and answer (the 2xx's answer is
 		 * the controller's news); the rest of leg A is the worker's */
@@ -577,15 +592,17 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		struct sip_session *a = &slot->legs[SHARD_LEG_A];
 		sip_session_unpack(&from, leg_a, end);
 		a->session_state = from.session_state;
-		a->signaling_state = from.signaling_state;
-		a->offer = from.offer;
-		a->answer = from.answer;
+		if (!keep_offer_answer) {
+			a->signaling_state = from.signaling_state;
+			a->offer = from.offer;
+			a->answer = from.answer;
+		}
 	} else {
 		sip_session_unpack(&slot->legs[SHARD_LEG_A], leg_a, end);
 		slot->session_expires_at_s = 0;
 	}
 	if (update)
-		update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end);
+		update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end, keep_offer_answer);
 	else
 		sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
 	if (out)

@@ -350,10 +350,12 @@ int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap);
 int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len);
 /* Installs or updates the packed dialog of len bytes at its slot; *out (when
  * not NULL) is then its record. An update keeps leg A but for its session
- * and signaling states (the callee's final response moves them), the
- * creation time, timer, counters and last sent request (the worker's since
- * the install). -EINVAL for a message cut short or with a length beyond its
- * field, a slot out of range or a FREE state; -EBUSY when the slot holds
+ * and signaling states and its offer and answer (the callee's final response
+ * moves them), the creation time, timer, counters and last sent request (the
+ * worker's since the install); both legs' signaling states, offers and
+ * answers are the worker's once its copy has an answer (session_answered:
+ * the PRACKs and UPDATEs of the early dialog moved them since). -EINVAL for a message cut short or
+ * with a length beyond its field, a slot out of range or a FREE state; -EBUSY when the slot holds
  * another generation. Nothing is written when it fails. */
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
 				struct shard_dialog **out);
