@@ -4345,6 +4345,37 @@ static void test_prack_offer_in_early_dialog_survives_the_2xx(void **state)
 }
 
 /*
+ * The early dialog installed at an unreliable 180; the answer came later in
+ * a reliable 183 (RFC 3262). The controller took a later 18x to nothing, so
+ * the worker's copy kept the offer open and took the callee's first UPDATE
+ * offer in the early dialog (RFC 3311 5.1) for the INVITE's answer. The 183's
+ * answer now reaches the worker as an update of the early dialog.
+ */
+static void test_answer_in_a_later_reliable_18x_reaches_the_worker(void **state)
+{
+	(void)state;
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	bob_answers_sdp(inv, 180, "", false);
+	assert_int_equal(ninstall, 1);
+	worker_applies(0);
+	struct shard_dialog *d = shard_dialog_get(&table, installs[0].slot, installs[0].gen);
+	assert_non_null(d);
+	assert_signaling(d, SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			 "180 without a body");
+	bob_answers_sdp(inv, 183, "Require: 100rel\r\nRSeq: 1\r\n", true);
+	worker_applies(1);
+	assert_signaling(d, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			 "the worker's copy after the reliable 183 with the answer");
+	assert_kept(d, sdp, sdp, "the worker's copy after the reliable 183 with the answer");
+	assert_int_equal(d->state, SHARD_DLG_EARLY);
+	/* its retransmission changes nothing: no install */
+	unsigned n = ninstall;
+	bob_answers_sdp(inv, 183, "Require: 100rel\r\nRSeq: 1\r\n", true);
+	assert_int_equal(ninstall, n);
+}
+
+/*
  * Forking with reliable provisionals (RFC 3262): two forks of leg B's
  * INVITE ring, each with a reliable 18x and RSeq 1 (each UAS numbers its
  * own). The caller holds one early dialog (our To tag), the first fork's:
@@ -4894,6 +4925,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unreliable_18x_sdp_is_no_answer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_in_2xx_waits_for_the_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prack_offer_in_early_dialog_survives_the_2xx,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_answer_in_a_later_reliable_18x_reaches_the_worker,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
 					    teardown),

@@ -984,6 +984,22 @@ static bool is_reliable_provisional(const struct sip_msg *r)
 	return r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel");
 }
 
+/* Offer/answer of the INVITE (RFC 3261 13.2.1, RFC 3262 5): a body in a 2xx
+ * or a reliable provisional r is the answer to the INVITE's offer, or the
+ * offer of an INVITE that had none; once the answer came, the bodies of
+ * later responses to that INVITE are ignored, as is one that comes while the
+ * callee's own offer (an earlier reliable 18x) waits for the caller's answer
+ * in a PRACK. An unreliable 18x's body is a preview, no answer (RFC 6337
+ * 3.1.1). */
+static bool invite_sdp_in(const struct shard_dialog *d, const struct sip_msg *r, bool confirmed)
+{
+	const struct sip_session *lb = &d->legs[SHARD_LEG_B];
+
+	return r->body.len && (confirmed || is_reliable_provisional(r)) &&
+	       (lb->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
+		lb->signaling_state == SIGNALING_STATE_INITIAL);
+}
+
 /* The callee's side from its 1xx (early) or 2xx (confirmed). */
 static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			      const struct sockaddr *src, socklen_t srclen, bool confirmed)
@@ -996,17 +1012,7 @@ static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			&r->contacts[0].uri);
 	set_route_set(lb, r, true);
 	set_peer(lb, src, srclen);
-	/* Offer/answer of the INVITE (RFC 3261 13.2.1, RFC 3262 5): a body in
-	 * a 2xx or a reliable provisional is the answer to the INVITE's offer,
-	 * or the offer of an INVITE that had none; once the answer came, the
-	 * bodies of later responses to that INVITE are ignored, as is one that
-	 * comes while the callee's own offer (an earlier reliable 18x) waits
-	 * for the caller's answer in a PRACK. An unreliable 18x's body is a
-	 * preview, no answer (RFC 6337 3.1.1). */
-	bool reliable = confirmed || is_reliable_provisional(r);
-	if (r->body.len && reliable &&
-	    (lb->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
-	     lb->signaling_state == SIGNALING_STATE_INITIAL))
+	if (invite_sdp_in(d, r, confirmed))
 		relay_sdp_from_peer(r, lb, a);
 	if (confirmed) {
 		d->state = SHARD_DLG_CONFIRMED;
@@ -2217,6 +2223,13 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		if (r->to.has_tag && !k->installed)
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
+		else if (r->to.has_tag && same_callee(k, r) && invite_sdp_in(&k->dlg, r, false))
+			/* the answer (or offer) in a reliable 18x after the one
+			 * that installed the early dialog: the worker's copy
+			 * learns it, or it would take the early dialog's PRACKs
+			 * and UPDATEs as answering the INVITE's offer. A full
+			 * ring leaves it to the 2xx's install. */
+			(void)install(c, k, r, src, srclen, false);
 		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
 					     sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
