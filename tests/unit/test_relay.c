@@ -700,6 +700,69 @@ static void refer_from_b(unsigned cseq)
 	assert_int_equal(res.outcome, RELAY_SEND);
 }
 
+/*
+ * Timer N (RFC 6665 4.1.2.4, RFC 3515 2.4.4): the operator's REFER accepted
+ * (202) at 1.7 s and no NOTIFY: the transfer stayed "active" for ever. Its
+ * deadline is 64*T1 after the end of the second the 202 came in (refer_status
+ * holds that second, read against the clock even after it wraps past 2^16
+ * seconds); then it is done with 408, and a NOTIFY about it, with id or
+ * without (ours was that leg's first REFER), gets 481 and changes nothing.
+ * A NOTIFY before the deadline stops the timer; one that overtook the 202
+ * keeps it from starting.
+ */
+static void test_transfer_without_notify_fails_at_timer_n(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	struct shard_dialog *d = refer_sent_to_a();
+	assert_int_equal(shard_refer_deadline(d, 1700, 32000), 0);
+	shard_refer_accepted(d, 1700);
+	assert_true(d->refer & SHARD_REFER_TIMER_N);
+	assert_int_equal(shard_refer_status(d), 0); /* shown as none yet */
+	assert_int_equal(shard_refer_deadline(d, 1700, 32000), 2000 + 32000);
+	assert_int_equal(shard_refer_deadline(d, 33999, 32000), 2000 + 32000);
+	/* the same second of the clock 2^16 s later */
+	uint64_t later = 65536000ull * 3;
+	shard_refer_accepted(d, later + 1700);
+	assert_int_equal(shard_refer_deadline(d, later + 40000, 32000), later + 2000 + 32000);
+	shard_refer_timed_out(d);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_DONE);
+	assert_int_equal(shard_refer_status(d), SHARD_REFER_TIMED_OUT);
+	assert_int_equal(shard_refer_deadline(d, later + 40000, 32000), 0);
+	assert_true(shard_refer_failed(d));
+
+	notify_from_a(2, "refer;id=5", "active", "SIP/2.0 200 OK\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	notify_from_a(3, "refer", "terminated", "SIP/2.0 200 OK\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	assert_int_equal(shard_refer_status(d), SHARD_REFER_TIMED_OUT);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_DONE);
+
+	/* a new transfer: its first NOTIFY stops Timer N, with its status */
+	shard_refer_start(d, SHARD_LEG_A, 6);
+	shard_refer_accepted(d, 5000);
+	notify_from_a(4, "refer;id=6", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(shard_refer_deadline(d, 6000, 32000), 0);
+	assert_int_equal(shard_refer_status(d), 100);
+	assert_false(shard_refer_failed(d));
+
+	/* a NOTIFY that overtook the 202: no Timer N */
+	shard_refer_start(d, SHARD_LEG_A, 7);
+	notify_from_a(5, "refer;id=7", "active", "");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 200);
+	shard_refer_accepted(d, 9000);
+	assert_int_equal(shard_refer_deadline(d, 9000, 32000), 0);
+	assert_int_equal(shard_refer_status(d), 0);
+}
+
 /* The callee's REFER reached the caller first: the caller names the
  * subscription of the operator's later REFER by id (RFC 3515 2.4.6), so a
  * NOTIFY without id is about the callee's and crosses, even while the
@@ -1558,6 +1621,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_long_extension_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_answer_matches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_transfer_without_notify_fails_at_timer_n, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
 					    teardown),

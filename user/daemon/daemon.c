@@ -1372,6 +1372,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "transactions_expired", s->txns_expired);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
+		JI(o, "transfers_timed_out", s->transfers_timed_out);
 		JI(o, "dialog_queries", s->dialog_queries);
 		const struct orig_stats *b = &d->workers[i].orig.st;
 		json_t *orig = json_object();

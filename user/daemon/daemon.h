@@ -149,6 +149,9 @@ struct worker_stats {
 	    dialogs_keepalive_failed;
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
 	uint64_t dialog_queries;      /* DMSG_QUERY scans started (management commands) */
+	/* the operator's transfers failed by Timer N: no NOTIFY within 64*T1 of
+	 * the REFER's 2xx */
+	uint64_t transfers_timed_out;
 	/* at start, from a re-attached table: calls taken over, and dialogs
 	 * freed because they were still setting up (their set-up was the old
 	 * process's controller's) */

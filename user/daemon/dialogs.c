@@ -105,7 +105,8 @@ json_t *dialogs_dialog_json(unsigned worker, const struct shard_dialog *dl, uint
 		    "{s:s, s:s, s:o}", "to", (dl->refer & SHARD_REFER_LEG_B) ? "callee" : "caller",
 		    "state",
 		    (dl->refer & SHARD_REFER_STATE) == SHARD_REFER_DONE ? "done" : "active",
-		    "status", dl->refer_status ? json_integer(dl->refer_status) : json_null());
+		    "status",
+		    shard_refer_status(dl) ? json_integer(shard_refer_status(dl)) : json_null());
 	/* the session timer (RFC 4028) the last 2xx to an INVITE or UPDATE set */
 	uint64_t session = shard_session_deadline(dl);
 	json_t *session_left = json_null();

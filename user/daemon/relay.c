@@ -11,7 +11,7 @@
  * One kind of in-dialog request is not relayed: a NOTIFY about a REFER that
  * sipshard sent for the operator (a transfer) belongs to sipshard's own
  * subscription (RFC 3515 2.4.4), so it is answered here and its progress kept
- * on the dialog.
+ * on the dialog (481 once Timer N gave that subscription up, worker.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -142,11 +142,13 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	if (!id.len) {
 		/* Once the transfer is done, only a retransmission (a CSeq not
 		 * above that leg's last) is still ours: a newer NOTIFY without id
-		 * is about a REFER relayed later, against the RFC but not ours. */
+		 * is about a REFER relayed later, against the RFC but not ours.
+		 * After Timer N, ours is the subscription given up (481). */
 		if (d->refer & SHARD_REFER_NOT_FIRST)
 			return false;
 		const struct sip_session *s = &d->legs[from_leg];
 		return (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE ||
+		       shard_refer_failed(d) ||
 		       (s->remote_cseq_set && m->cseq.num <= s->remote_cseq);
 	}
 	uint64_t v = 0;
@@ -160,7 +162,10 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	return v == d->refer_cseq;
 }
 
-/* Answers a NOTIFY about the operator's REFER and keeps what it says. */
+/* Answers a NOTIFY about the operator's REFER and keeps what it says. One
+ * that comes after Timer N gave the subscription up (no NOTIFY within 64*T1
+ * of the 2xx, worker.c) is for a subscription that no longer exists: 481
+ * (RFC 6665 4.1.3), and the transfer stays failed. */
 static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 				struct sip_session *src, const struct sip_msg *m, char *out,
 				size_t cap, struct relay_result *res)
@@ -168,12 +173,12 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 	/* the sender's CSeq space is the one relayed requests use (RFC 3261 12.2.2) */
 	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
 		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+	} else if (shard_refer_failed(d)) {
+		answer(rc, m, 481, NULL, out, cap, res);
 	} else {
 		src->remote_cseq = m->cseq.num;
 		src->remote_cseq_set = true;
-		uint16_t st = sipfrag_status(m);
-		if (st)
-			d->refer_status = st;
+		shard_refer_notified(d, sipfrag_status(m));
 		if (subscription_terminated(m))
 			shard_refer_set(d, SHARD_REFER_DONE);
 		answer(rc, m, 200, NULL, out, cap, res);

@@ -11,7 +11,8 @@
  * holds it, for the controller (only INVITEs without To-tag that carry such a
  * header take that path: in-dialog traffic pays nothing for it); the ends of calls on its
  * own account (idle, maximum duration, session timer, the in-dialog
- * keep-alive's rounds and answers). Does not own: the rewrite
+ * keep-alive's rounds and answers), and the Timer N of the operator's
+ * transfer (no NOTIFY within 64*T1 of its REFER's 2xx). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
  */
 #include <errno.h>
@@ -115,10 +116,19 @@ static uint64_t keepalive_deadline(const struct worker *w, const struct shard_di
 	return shard_keepalive_deadline(d, keepalive_every_ms(w));
 }
 
-/* When the dialog's timer must fire: its end, or its next keep-alive round. */
+/* Timer N of the operator's transfer (RFC 6665 4.1.2.4): 64*T1 after the
+ * REFER's 2xx, while no NOTIFY came; 0 when it does not run. */
+static uint64_t transfer_deadline(const struct worker *w, const struct shard_dialog *d)
+{
+	return shard_refer_deadline(d, w->relay.now_ms, 64ull * w->d->cfg->timers.t1_ms);
+}
+
+/* When the dialog's timer must fire: its end, its next keep-alive round, or
+ * its transfer's Timer N. */
 static uint64_t dialog_deadline(const struct worker *w, const struct shard_dialog *d)
 {
-	return earlier(end_deadline(w, d), keepalive_deadline(w, d));
+	return earlier(earlier(end_deadline(w, d), keepalive_deadline(w, d)),
+		       transfer_deadline(w, d));
 }
 
 static void arm_dialog(struct worker *w, struct shard_dialog *d)
@@ -142,6 +152,7 @@ void worker_reattach(struct worker *w, uint64_t now)
 {
 	struct shard_table *t = &w->table;
 
+	w->relay.now_ms = now; /* a transfer's Timer N is read against it */
 	for (uint32_t i = 0; i < t->hdr->dlg_hwm; i++) {
 		struct shard_dialog *dl = &t->dialogs[i];
 		if (dl->state == SHARD_DLG_FREE)
@@ -259,9 +270,15 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
 	if (d && d->sent_method == method && (d->sent_seq & 0xff) == ((cookie >> 24) & 0xff)) {
 		d->sent_status = (uint16_t)status;
-		/* a refused REFER made no subscription: no NOTIFY is ours to take */
-		if (method == SIP_METHOD_REFER && status >= 300)
+		/* a refused REFER made no subscription: no NOTIFY is ours to take;
+		 * an accepted one starts Timer N, within which a NOTIFY must come */
+		if (method == SIP_METHOD_REFER && status >= 300) {
 			shard_refer_set(d, SHARD_REFER_DONE);
+		} else if (method == SIP_METHOD_REFER && status >= 200) {
+			w->relay.now_ms = clock_mono_ms();
+			shard_refer_accepted(d, w->relay.now_ms);
+			arm_dialog_again(w, d);
+		}
 		/* the management command may be waiting for it; with the ring full
 		 * it waits out its time and still lists the status kept here */
 		struct dmsg_hdr h = {.type = DMSG_SENT_FINAL,
@@ -877,6 +894,13 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 	if (!d)
 		return;
 	d->timer = 0; /* this handle has fired */
+	uint64_t transfer = transfer_deadline(w, d);
+	if (transfer && w->relay.now_ms >= transfer) {
+		/* no NOTIFY within Timer N: the subscription, and with it the
+		 * transfer, has failed (RFC 6665 4.1.2.4) */
+		shard_refer_timed_out(d);
+		w->st.transfers_timed_out++;
+	}
 	uint64_t end = end_deadline(w, d), keepalive = keepalive_deadline(w, d);
 	if (!end || w->relay.now_ms < end) {
 		if (keepalive && w->relay.now_ms >= keepalive)

@@ -82,28 +82,41 @@ enum { SHARD_LEG_A = 0, SHARD_LEG_B = 1 };
 
 /* shard_dialog.refer: a transfer the operator asked for (a REFER of ours, RFC
  * 3515) and the implicit subscription it made; the leg it went to in bit 2.
- * The upper bits remember which legs have been sent a REFER at all, relayed or
+ * Bits 4 and 5 remember which legs have been sent a REFER at all, relayed or
  * ours: a UA names the subscription of every REFER but the first it receives
  * in a dialog by an Event id (RFC 3515 2.4.6), so a NOTIFY without id is about
  * ours only when ours was that leg's first. Tables written before these bits
- * existed hold 0 there: no REFER seen, the rule those builds applied. */
+ * existed hold 0 there: no REFER seen, the rule those builds applied.
+ *
+ * Timer N (RFC 6665 4.1.2.4; the REFER's subscription is implicit, RFC 3515
+ * 2.4.4): once the REFER is accepted (2xx), a NOTIFY must come within 64*T1,
+ * or the subscription has failed. While it runs (SHARD_REFER_TIMER_N) no
+ * NOTIFY has come, so refer_status, which holds the last NOTIFY's status,
+ * holds instead the second of the monotonic clock (modulo 2^16) in which the
+ * 2xx came: no field of the record is free for it. The transfer then ends
+ * DONE with refer_status 408 and no NOTIFY seen. */
 enum {
 	SHARD_REFER_NONE = 0,
 	SHARD_REFER_ACTIVE = 1, /* sent; NOTIFYs from that leg are answered here */
-	SHARD_REFER_DONE = 2,	/* refused, or the last NOTIFY said terminated */
+	SHARD_REFER_DONE = 2,	/* refused, Timer N ran out, or the last NOTIFY said terminated */
 	SHARD_REFER_STATE = 3,	/* mask of the two above */
 	SHARD_REFER_LEG_B = 4,
 	SHARD_REFER_NOT_FIRST = 8, /* that leg had been sent a REFER before ours */
 	SHARD_REFER_SENT_A = 16,   /* leg A has been sent a REFER */
 	SHARD_REFER_SENT_B = 32,   /* leg B has been sent a REFER */
+	SHARD_REFER_NOTIFIED = 64, /* a NOTIFY about ours came */
+	SHARD_REFER_TIMER_N = 128, /* accepted, no NOTIFY yet: refer_status is Timer N's start */
 };
+/* refer_status of a transfer whose Timer N ran out (RFC 6665 4.1.2.4) */
+#define SHARD_REFER_TIMED_OUT 408
 
 /* One call: leg A (caller side) and leg B (callee side). */
 struct shard_dialog {
 	uint32_t slot, gen; /* where the record lives, and its generation */
 	uint8_t state;	    /* enum shard_dialog_state */
 	/* worker's: the operator's transfer (SHARD_REFER_*), the status code of
-	 * the sipfrag of the last NOTIFY about it (0: none yet), and the CSeq of
+	 * the sipfrag of the last NOTIFY about it (0: none yet; Timer N's start
+	 * while that runs, read through shard_refer_status), and the CSeq of
 	 * the REFER (a NOTIFY's Event id). These fields sit where padding was, so
 	 * that the record's layout, and the tables a restart takes over, stay
 	 * the same (the asserts below the struct). */
@@ -160,6 +173,66 @@ static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t c
 			     ((sent & bit) ? SHARD_REFER_NOT_FIRST : 0));
 	d->refer_status = 0;
 	d->refer_cseq = cseq;
+}
+
+/* The operator's REFER was accepted (a 2xx) at now_ms: Timer N starts, unless
+ * a NOTIFY overtook the 2xx or the transfer is no longer active. */
+static inline void shard_refer_accepted(struct shard_dialog *d, uint64_t now_ms)
+{
+	if ((d->refer & SHARD_REFER_STATE) != SHARD_REFER_ACTIVE ||
+	    (d->refer & SHARD_REFER_NOTIFIED))
+		return;
+	d->refer |= SHARD_REFER_TIMER_N;
+	d->refer_status = (uint16_t)(now_ms / 1000);
+}
+
+/* When d's Timer N runs out (monotonic ms; 0 = it does not run), timer_n_ms
+ * (64*T1) after the 2xx, seen at now_ms: the 2xx came in the latest second
+ * not after now_ms whose low 16 bits refer_status holds, right for any
+ * timer_n_ms below 18 hours. Counted from the end of that second: never
+ * early, at most a second late. */
+static inline uint64_t shard_refer_deadline(const struct shard_dialog *d, uint64_t now_ms,
+					    uint64_t timer_n_ms)
+{
+	if (!(d->refer & SHARD_REFER_TIMER_N))
+		return 0;
+	uint64_t now_s = now_ms / 1000;
+	uint16_t ago = (uint16_t)(now_s - d->refer_status);
+	uint64_t at_s = now_s >= ago ? now_s - ago : 0;
+	return (at_s + 1) * 1000 + timer_n_ms;
+}
+
+/* Timer N ran out: the transfer has failed (DONE, SHARD_REFER_TIMED_OUT). */
+static inline void shard_refer_timed_out(struct shard_dialog *d)
+{
+	d->refer =
+	    (uint8_t)((d->refer & ~(SHARD_REFER_STATE | SHARD_REFER_TIMER_N)) | SHARD_REFER_DONE);
+	d->refer_status = SHARD_REFER_TIMED_OUT;
+}
+
+/* Whether the transfer ended as Timer N ran out, no NOTIFY having come: the
+ * subscription is gone (a NOTIFY about it gets 481, RFC 6665 4.1.3). */
+static inline bool shard_refer_failed(const struct shard_dialog *d)
+{
+	return (d->refer & (SHARD_REFER_STATE | SHARD_REFER_NOTIFIED)) == SHARD_REFER_DONE &&
+	       d->refer_status == SHARD_REFER_TIMED_OUT;
+}
+
+/* A NOTIFY about the operator's REFER came, whose sipfrag says status (0:
+ * none): Timer N stops; the status is kept. */
+static inline void shard_refer_notified(struct shard_dialog *d, uint16_t status)
+{
+	if (d->refer & SHARD_REFER_TIMER_N)
+		d->refer_status = 0;
+	d->refer = (uint8_t)((d->refer & ~SHARD_REFER_TIMER_N) | SHARD_REFER_NOTIFIED);
+	if (status)
+		d->refer_status = status;
+}
+
+/* refer_status as the transfer's status: 0 while Timer N holds its start there. */
+static inline uint16_t shard_refer_status(const struct shard_dialog *d)
+{
+	return (d->refer & SHARD_REFER_TIMER_N) ? 0 : d->refer_status;
 }
 
 _Static_assert(offsetof(struct sip_session, keepalive) == 17 &&
