@@ -16,7 +16,9 @@
  * Proxy-Authenticate line is read as a digest challenge; one that is taken
  * has its views inside the line, and its answer is one NUL-terminated line
  * with the challenge's realm and nonce, or -ENOSPC for a small buffer. An
- * option tag sip_has_option_tag finds is in a line of its header. Any
+ * option tag sip_has_option_tag finds is in a line of its header. A
+ * Replaces or Join value read and rewritten naming another dialog reads
+ * back as that dialog (check_dialog_refs). Any
  * violation abort()s.
  * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
  */
@@ -295,6 +297,37 @@ static void check_option_tags(const struct sip_msg *m)
 	}
 }
 
+static bool view_inside(sip_view v, sip_view line)
+{
+	return v.off >= line.off && v.off + v.len <= line.off + line.len;
+}
+
+/* Each Replaces and Join line that sip_dialog_ref_parse takes has its views
+ * inside the line, and sip_dialog_ref_write naming another dialog gives a
+ * value that reads back as that dialog, early-only kept. */
+static void check_dialog_refs(const struct sip_msg *m)
+{
+	static char out[SIP_MAX_DATAGRAM + 64];
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		struct sip_dialog_ref r, back;
+		if ((h->id != SIP_HDR_REPLACES && h->id != SIP_HDR_JOIN) ||
+		    sip_dialog_ref_parse(m->buf, h->value, &r) != 0)
+			continue;
+		if (!view_inside(r.call_id, h->value) || !view_inside(r.to_tag, h->value) ||
+		    !view_inside(r.from_tag, h->value) || !view_inside(r.params, h->value))
+			die("a Replaces or Join view outside its line", NULL, 0);
+		int n = sip_dialog_ref_write(m->buf, &r, "c1@h", "tt", "ft", out, sizeof(out));
+		if (n < 0 || out[n] != '\0')
+			die("a Replaces or Join value not written", NULL, 0);
+		if (sip_dialog_ref_parse(out, (sip_view){0, (uint16_t)n}, &back) != 0 ||
+		    !sip_view_eq(out, back.call_id, "c1@h", 4) ||
+		    !sip_view_eq(out, back.to_tag, "tt", 2) ||
+		    !sip_view_eq(out, back.from_tag, "ft", 2) || back.early_only != r.early_only)
+			die("a rewritten Replaces or Join does not read back", out, n);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -320,6 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_rewrites(&ctx.in);
 		check_challenges(&ctx.in);
 		check_option_tags(&ctx.in);
+		check_dialog_refs(&ctx.in);
 	}
 	/* check_rewrites reused ctx.out; the input message is untouched. */
 	if (ctx.in.is_request || rc != 0)
