@@ -15,7 +15,9 @@
  * ACL denies), the shard it arrives on, and how far the clock moves before it
  * (timers fire through ctl_on_tick), and whether the workers' command rings
  * are full while it is handled (installs and sends after an install are
- * refused); a value of 0xFF instead ends every installed dialog, as a worker
+ * refused), and whether an INVITE with Replaces or Join comes as the worker
+ * holding the dialog it names passes it (ctl_on_replacing_invite, with a leg
+ * of the first dialog installed); a value of 0xFF instead ends every installed dialog, as a worker
  * reports a completed BYE, and 0xFE restarts the controller as the daemon
  * does after a crash: the records stay in their file, the rest of the
  * datagram is written over them as (2-byte offset, byte) pairs (a process
@@ -308,6 +310,21 @@ static void restart(const uint8_t *junk, size_t len, uint64_t now)
 	}
 }
 
+/* For an INVITE without To-tag that carries Replaces or Join: a leg of the
+ * first dialog installed, as the worker that holds it would pass it with
+ * the INVITE (ctl_on_replacing_invite), or NULL. */
+static const struct sip_session *replaced_leg(const struct sip_msg *m, unsigned leg)
+{
+	if (!m->is_request || m->method_id != SIP_METHOD_INVITE || m->to.has_tag ||
+	    !(m->first[SIP_HDR_REPLACES] || m->first[SIP_HDR_JOIN]))
+		return NULL;
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (unsigned i = 0; i < DIALOGS; i++)
+			if (ctx.installed[s][i])
+				return &ctx.dialogs[s][i].legs[leg & 1];
+	return NULL;
+}
+
 static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 {
 	static const uint64_t steps_ms[4] = {0, 150, 2000, 40000};
@@ -333,8 +350,13 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 		fprintf(stderr, "t=%llu from peer %u: %.*s\n", (unsigned long long)*now,
 			(sel & 3) % 3, (int)strcspn(ctx.dgram, "\r"), ctx.dgram);
 	ctx.ring_full = (sel & 0x20) != 0;
-	ctl_on_datagram(ctx.ctl, (sel >> 4) & 1, &ctx.in, (const struct sockaddr *)peer,
-			sizeof(*peer), *now);
+	const struct sip_session *y = (sel & 0x40) ? replaced_leg(&ctx.in, sel >> 7) : NULL;
+	if (y)
+		ctl_on_replacing_invite(ctx.ctl, (sel >> 4) & 1, &ctx.in, y,
+					(const struct sockaddr *)peer, sizeof(*peer), *now);
+	else
+		ctl_on_datagram(ctx.ctl, (sel >> 4) & 1, &ctx.in, (const struct sockaddr *)peer,
+				sizeof(*peer), *now);
 	ctx.ring_full = false;
 	report_ended();
 }
