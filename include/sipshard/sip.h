@@ -429,6 +429,11 @@ struct sip_digest_challenge {
 	uint8_t alg;   /* enum sip_digest_alg: MD5 when algorithm is absent */
 	bool qop_auth; /* qop offered, "auth" among its values */
 	bool stale;    /* stale=true: the nonce, not the credentials, was refused */
+	/* with -ENOTSUP: the scheme, algorithm and qop would do, but realm,
+	 * nonce or opaque holds a byte that cannot be sent back as it came (a
+	 * backslash escape, a control byte), so that a caller can say which of
+	 * the two it refused */
+	bool unsendable;
 };
 
 /* Reads a WWW-Authenticate or Proxy-Authenticate value (a view into buf).
@@ -436,7 +441,8 @@ struct sip_digest_challenge {
  * realm or nonce, a parameter twice); -ENOTSUP for one this library does not
  * answer: another scheme, an algorithm but MD5 and SHA-256 (the -sess forms
  * too), a qop list without "auth", a backslash escape or a control byte (a
- * folded line's CRLF) in realm, nonce or opaque. */
+ * folded line's CRLF) in realm, nonce or opaque (the last two alone set
+ * ch->unsendable). */
 int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_digest_challenge *ch);
 
 /* The credentials that answer a challenge. username must hold no '"', '\' or

@@ -6,7 +6,8 @@
  * Covers: the REGISTER as sent (Request-URI, To, From, Contact, Expires,
  * CSeq, branch), Timer E's retransmissions and Timer F's end, a digest
  * challenge answered (the response checked by tests/common/digest_check.h,
- * not by the code under test) and the credentials refused, the expiry a 2xx
+ * not by the code under test) and the credentials refused, the reason a
+ * challenge was refused as logged, the expiry a 2xx
  * grants (Contact parameter, Expires header, none, zero), the refresh at
  * half of it with the same Call-ID and From tag, a 423's Min-Expires, the
  * retry after a failure, responses to no REGISTER of ours, and what a reload
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/digest_check.h"
 #include "ctl/config.h"
@@ -343,6 +345,60 @@ static void test_credentials_refused(void **state)
 	assert_int_equal(rs.st.failed, 2);
 }
 
+/* stderr, with what is written to it from now on going to a file (the log
+ * lines), until read_log. */
+static int saved_stderr = -1;
+static FILE *log_file;
+
+static void capture_log(void)
+{
+	fflush(stderr);
+	log_file = tmpfile();
+	assert_non_null(log_file);
+	saved_stderr = dup(STDERR_FILENO);
+	assert_true(saved_stderr >= 0);
+	assert_true(dup2(fileno(log_file), STDERR_FILENO) >= 0);
+}
+
+static void read_log(char *text, size_t cap)
+{
+	fflush(stderr);
+	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+	close(saved_stderr);
+	rewind(log_file);
+	size_t n = fread(text, 1, cap - 1, log_file);
+	text[n] = '\0';
+	fclose(log_file);
+}
+
+/* A challenge refused for a backslash escape in its nonce, or for its
+ * algorithm: the log line says which. */
+static void test_refusal_reason_logged(void **state)
+{
+	char text[2048];
+	(void)state;
+	log_set_level(LOG_LVL_WARN);
+	capture_log();
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, "WWW-Authenticate: Digest realm=\"r\", nonce=\"a\\\"b\"\r\n", 10);
+	reg_tick(&rs, 20010, &ops);
+	respond(1, 401, "WWW-Authenticate: Digest realm=\"r\", nonce=\"n\", algorithm=MD5-sess\r\n",
+		20020);
+	read_log(text, sizeof(text));
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(rs.st.failed, 2);
+	const char *first = strstr(text, "401 (");
+	assert_non_null(first);
+	const char *second = strstr(first + 1, "401 (");
+	assert_non_null(second);
+	if (!strstr(first, "backslash escape") || strstr(first, "backslash escape") > second ||
+	    strstr(first, "scheme, algorithm or qop") < second)
+		fail_msg("the escape's refusal is not logged as such:\n%s", text);
+	if (!strstr(second, "scheme, algorithm or qop"))
+		fail_msg("the algorithm's refusal is not logged as such:\n%s", text);
+}
+
 /* A challenge whose answer would be longer than a credentials line (a
  * 1500-byte nonce): the attempt fails, nothing is sent cut short. */
 static void test_answer_too_long(void **state)
@@ -499,6 +555,7 @@ int main(void)
 						     (void *)REG_CONFIG("")),
 	    cmocka_unit_test_setup(test_refresh_granted_no_time, setup),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),
+	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),
 	};

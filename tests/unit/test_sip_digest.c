@@ -7,7 +7,8 @@
  * computed outside this project), challenge syntax (case, spacing, token and
  * quoted values, qop lists, stale, unknown parameters) and what is refused:
  * another scheme, unsupported algorithms and qop, escapes, missing or repeated
- * parameters, bad syntax, every prefix of a challenge, output too small.
+ * parameters, bad syntax, every prefix of a challenge, output too small; and
+ * which of the two kinds of -ENOTSUP a refusal was (unsendable).
  * Every challenge is read from a heap buffer of exactly its size, so that the
  * ASan build catches reads past its end.
  */
@@ -224,6 +225,42 @@ static void challenge_refused(void **state)
 	}
 }
 
+/* A refusal says whether the challenge asked for something not answered
+ * (scheme, algorithm, qop) or held bytes that cannot be sent back as they
+ * came (an escape, a control byte): still -ENOTSUP both, and the first when
+ * both hold. */
+static void refusal_kind(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		bool unsendable;
+	} cases[] = {
+	    {"Basic realm=\"a\\\"b\"", false},
+	    {"Digest realm=\"r\", nonce=\"n\", algorithm=MD5-sess", false},
+	    {"Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"", false},
+	    {"Digest realm=\"a\\\"b\", nonce=\"n\", algorithm=SHA-512-256", false},
+	    {"Digest realm=\"a\\\"b\", nonce=\"n\"", true},
+	    {"Digest realm=\"r\", nonce=\"n\\n\"", true},
+	    {"Digest realm=\"r\r\n x\", nonce=\"n\"", true},
+	    {"Digest realm=\"r\", nonce=\"n\", opaque=\"o\tp\"", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sip_digest_challenge ch;
+		char *copy;
+		assert_int_equal(parse(cases[i].text, &ch, &copy), -ENOTSUP);
+		if (ch.unsendable != cases[i].unsendable)
+			fail_msg("%s: unsendable %d", cases[i].text, ch.unsendable);
+		free(copy);
+	}
+	/* and a challenge taken says nothing of the kind */
+	struct sip_digest_challenge ch;
+	char *copy;
+	assert_int_equal(parse("Digest realm=\"r\", nonce=\"n\"", &ch, &copy), 0);
+	assert_false(ch.unsendable);
+	free(copy);
+}
+
 /* Every prefix of a challenge is read within its bytes, and none but the
  * whole is taken with its opaque. */
 static void every_prefix(void **state)
@@ -273,6 +310,7 @@ int main(void)
 	    cmocka_unit_test(rfc7616_sha256_example), cmocka_unit_test(without_qop),
 	    cmocka_unit_test(challenge_fields),	      cmocka_unit_test(challenge_refused),
 	    cmocka_unit_test(every_prefix),	      cmocka_unit_test(answer_bounds),
+	    cmocka_unit_test(refusal_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

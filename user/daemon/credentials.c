@@ -26,9 +26,12 @@ static int pick_challenge(const struct config_auth *a, const struct sip_msg *m,
 		int rc = sip_digest_challenge_parse(m->buf, m->hdrs[i].value, &ch);
 		if (rc) {
 			if (!found)
-				*why = rc == -ENOTSUP ? "a challenge of a kind not answered "
-							"(scheme, algorithm or qop)"
-						      : "a malformed challenge";
+				*why = rc != -ENOTSUP ? "a malformed challenge"
+				       : ch.unsendable
+					   ? "a challenge whose realm, nonce or opaque holds a "
+					     "backslash escape or a control byte"
+					   : "a challenge of a kind not answered "
+					     "(scheme, algorithm or qop)";
 			continue;
 		}
 		if (rl && !sip_view_eq(m->buf, ch.realm, a->realm, rl)) {

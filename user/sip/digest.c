@@ -4,7 +4,7 @@
  *
  * Owns: reading a WWW-Authenticate / Proxy-Authenticate challenge into views
  * and writing the credentials that answer it. Does not own: which challenge to
- * answer or how often (controller.c), the hashes themselves (nettle).
+ * answer or how often (daemon/credentials.c), the hashes themselves (nettle).
  *
  * Only what a callee may ask of sipshard's INVITE is answered: MD5 and SHA-256,
  * with qop "auth" or without qop. A challenge asking for anything else is
@@ -169,6 +169,7 @@ int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_diges
 		return -EINVAL;
 	if (unsupported)
 		return unsupported;
+	ch->unsendable = unsendable;
 	return unsendable ? -ENOTSUP : 0;
 }
 
