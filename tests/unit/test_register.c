@@ -9,10 +9,9 @@
  * not by the code under test) and the credentials refused, the reason a
  * challenge was refused as logged, the expiry a 2xx
  * grants (Contact parameter, Expires header, none, zero), the refresh at
- * half of it with the same Call-ID and From tag, a 423's Min-Expires, the
- * retry after a failure, responses to no REGISTER of ours, and what a reload
- * keeps. Does not cover: the controller's wiring (integration test
- * register.sh).
+ * half of it with the same Call-ID and From tag, a 423's Min-Expires and the
+ * refreshes that keep asking for it, the retry after a failure, responses to no REGISTER of ours,
+ * and what a reload keeps. Does not cover: the controller's wiring (integration test register.sh).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -476,10 +475,61 @@ static void test_interval_too_brief(void **state)
 	respond(1, 423, "Min-Expires: 1800\r\n", 20);
 	assert_int_equal(nsent, 2);
 	assert_int_equal(rs.e[0].last_status, 423);
-	/* the next attempt asks for the configured time again */
+	/* the next attempt asks for the registrar's Min-Expires at once (RFC
+	 * 3261 10.2.8), not for expires_s, which it refused (this test asserted
+	 * 600 before: each refresh met the 423 again) */
 	reg_tick(&rs, 20020, &ops);
 	sent_line(2, SIP_HDR_EXPIRES, v, sizeof(v));
-	assert_string_equal(v, "600");
+	assert_string_equal(v, "1800");
+}
+
+/* A registrar that challenges and wants at least 1800 s: the first attempt
+ * learns both (4 REGISTERs); each refresh then costs one challenge and its
+ * answer (2), not another 423 and challenge (4). A reload that keeps the
+ * registration keeps what it learnt; one that changes it starts afresh. */
+static void test_min_expires_remembered(void **state)
+{
+	char v[32];
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("a", ""), 10);
+	respond(1, 423, "Min-Expires: 1800\r\n", 20);
+	assert_int_equal(nsent, 3);
+	respond(2, 401, CHALLENGE("b", ""), 30);
+	assert_credentials(3, "b");
+	sent_line(3, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "1800");
+	respond(3, 200, "Expires: 1800\r\n", 40);
+	assert_true(reg_is_registered(&rs.e[0], 50));
+	/* the refresh, at half the time */
+	reg_tick(&rs, 900040, &ops);
+	assert_int_equal(nsent, 5);
+	sent_line(4, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "1800");
+	respond(4, 401, CHALLENGE("c", ""), 900050);
+	assert_int_equal(nsent, 6);
+	assert_credentials(5, "c");
+	sent_line(5, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "1800");
+	respond(5, 200, "Expires: 1800\r\n", 900060);
+	assert_int_equal(nsent, 6);
+	assert_int_equal(rs.st.registered, 2);
+	/* a reload that changes nothing: still 1800 */
+	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}"));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_tick(&rs, 1800060, &ops);
+	assert_int_equal(nsent, 7);
+	sent_line(6, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "1800");
+	/* another expires_s: a registration of its own, which asks for it */
+	load("{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}],"
+	     " \"registrations\": [{\"name\": \"carrier\", \"registrar\": \"127.0.0.1:5070\","
+	     " \"aor\": \"sip:acct-4471@trunk.example.net\", \"expires_s\": 3600}]}");
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_tick(&rs, 1800070, &ops);
+	assert_int_equal(nsent, 8);
+	sent_line(7, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "3600");
 }
 
 /* Responses to no REGISTER of ours: another method, another branch. */
@@ -555,6 +605,7 @@ int main(void)
 						     (void *)REG_CONFIG("")),
 	    cmocka_unit_test_setup(test_refresh_granted_no_time, setup),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),
+	    cmocka_unit_test_setup(test_min_expires_remembered, setup),
 	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),

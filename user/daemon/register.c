@@ -7,7 +7,10 @@
  * An attempt is one REGISTER, plus one more for a digest challenge (two when
  * the registrar says its nonce was stale) and one for a 423's Min-Expires; it
  * ends registered (a 2xx) or failed (another final, or nothing by Timer F),
- * and the next one is due at half the granted expiry, or retry_s later.
+ * and the next one is due at half the granted expiry, or retry_s later. The
+ * Min-Expires of a 423 is remembered: the refreshes ask for it at once,
+ * instead of meeting the 423 (and, with a registrar that challenges, its 401)
+ * each time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -123,7 +126,8 @@ static int send_register(struct reg_set *rs, unsigned i, const char *credentials
 static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const struct reg_ops *ops)
 {
 	struct reg_entry *e = &rs->e[i];
-	e->asked_s = e->cfg.expires_s;
+	/* RFC 3261 10.2.8: what the registrar said it takes at least */
+	e->asked_s = e->cfg.expires_s > e->min_expires_s ? e->cfg.expires_s : e->min_expires_s;
 	e->auth_tries = 0;
 	if (send_register(rs, i, NULL, now, ops) != 0) {
 		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
@@ -312,6 +316,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		}
 	} else if (r->status == 423 && min > e->asked_s && min <= 86400) {
 		e->asked_s = min;
+		e->min_expires_s = min;
 		e->auth_tries = 0;
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,
 			 reg_registrar(e)->text, e->asked_s);

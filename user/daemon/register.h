@@ -6,10 +6,10 @@
  * Owns: one state per configured registration (config registrations[]): the
  * REGISTER transaction in flight and its retransmissions (Timer E and F of
  * RFC 3261 17.1.2), the answer to a digest challenge (credentials.h), a 423's
- * Min-Expires, the refresh before the binding expires, the retry after a
- * failure, and what is kept across a reload. Does not own: the socket (the
- * caller's send hook), where responses come from (the controller hands over
- * those to a REGISTER), the configuration.
+ * Min-Expires (remembered for the refreshes), the refresh before the binding
+ * expires, the retry after a failure, and what is kept across a reload. Does
+ * not own: the socket (the caller's send hook), where responses come from
+ * (the controller hands over those to a REGISTER), the configuration.
  *
  * Single-threaded: the controller's thread runs every call. Nothing is
  * unregistered when the process stops: a binding outlives a restart, and the
@@ -43,7 +43,11 @@ struct reg_entry {
 	bool in_flight;	    /* a REGISTER awaits its final response */
 	uint8_t auth_tries; /* challenges answered in this attempt */
 	uint32_t asked_s;   /* the expiry the REGISTER in flight asks for */
-	int last_status;    /* final status of the last attempt (408: none), 0 = none yet */
+	/* the registrar's Min-Expires (its last 423), 0 = none: each attempt
+	 * asks for at least this much, for as long as the registration is kept
+	 * (a reload that changes it starts afresh) */
+	uint32_t min_expires_s;
+	int last_status; /* final status of the last attempt (408: none), 0 = none yet */
 	uint64_t t_next, t_interval, t_deadline; /* in flight: Timer E, Timer F */
 	uint64_t next_send;			 /* not in flight: next attempt */
 	uint64_t registered_until;		 /* 0 = not registered */
