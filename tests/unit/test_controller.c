@@ -3262,22 +3262,34 @@ static void credential_param(unsigned i, enum sip_hdr id, const char *name, char
 	fail_msg("no such line in sent datagram %u", i);
 }
 
+/* sent[i]'s line id (the one of its kind) answers nonce in realm with
+ * trunk7's password, qop auth and nonce-count want_nc. */
+static void assert_answer_line(unsigned i, enum sip_hdr id, const char *realm, const char *nonce,
+			       const char *want_nc)
+{
+	char uri[256], cnonce[64], nc[16], response[80], v[128], want[33];
+	assert_int_equal(count_lines(i, id), 1);
+	credential_param(i, id, "realm", v, sizeof(v));
+	assert_string_equal(v, realm);
+	credential_param(i, id, "nonce", v, sizeof(v));
+	assert_string_equal(v, nonce);
+	credential_param(i, id, "uri", uri, sizeof(uri));
+	credential_param(i, id, "cnonce", cnonce, sizeof(cnonce));
+	credential_param(i, id, "nc", nc, sizeof(nc));
+	credential_param(i, id, "response", response, sizeof(response));
+	const struct sip_msg *x = sent_msg(i);
+	assert_true(sip_view_eq(sent[i].buf, x->ruri.whole, uri, strlen(uri)));
+	assert_string_equal(nc, want_nc);
+	assert_true(strlen(cnonce) >= 8);
+	test_digest_response("trunk7", realm, "s3cret", "INVITE", uri, nonce, nc, cnonce, want);
+	assert_string_equal(response, want);
+}
+
 /* sent[i]'s Proxy-Authorization answers nonce in realm "carrier.example"
  * with trunk7's password and qop auth. */
 static void assert_answers(unsigned i, const char *nonce)
 {
-	char uri[256], cnonce[64], nc[16], response[80], want[33];
-	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "uri", uri, sizeof(uri));
-	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "cnonce", cnonce, sizeof(cnonce));
-	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "nc", nc, sizeof(nc));
-	credential_param(i, SIP_HDR_PROXY_AUTHORIZATION, "response", response, sizeof(response));
-	const struct sip_msg *x = sent_msg(i);
-	assert_true(sip_view_eq(sent[i].buf, x->ruri.whole, uri, strlen(uri)));
-	assert_string_equal(nc, "00000001");
-	assert_true(strlen(cnonce) >= 8);
-	test_digest_response("trunk7", "carrier.example", "s3cret", "INVITE", uri, nonce, nc,
-			     cnonce, want);
-	assert_string_equal(response, want);
+	assert_answer_line(i, SIP_HDR_PROXY_AUTHORIZATION, "carrier.example", nonce, "00000001");
 }
 
 /* controller.auth_answered and auth_refused */
@@ -3388,6 +3400,113 @@ static void test_auth_refused(void **state)
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base + 1)->status, 403);
 	assert_auth_counts(3, 2);
+}
+
+#define CALLEE_CHALLENGE(nonce, stale)                                                             \
+	"WWW-Authenticate: Digest realm=\"callee.example\", nonce=\"" nonce "\", "                 \
+	"qop=\"auth\"" stale "\r\n"
+
+/* The carrier's proxy answers 407, the callee behind it 401 (RFC 3261 22.3):
+ * the third INVITE carries both answers, the proxy's again (its nonce, the
+ * next nc), and the call goes on to its 2xx. The other way round too. */
+static void test_auth_proxy_then_callee(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("p1", ""), 1100);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_answers(inv2, "p1");
+	assert_int_equal(count_lines(inv2, SIP_HDR_AUTHORIZATION), 0);
+	unsigned base = nsent;
+	response_from_bob_with(inv2, 401, "b2", CALLEE_CHALLENGE("c1", ""), 1200);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	unsigned inv3 = last_invite_sent(&port);
+	assert_int_equal(inv3, base + 1);
+	assert_int_equal(port, 5090);
+	assert_int_equal(invite_ids(inv3).cseq, 3);
+	assert_answer_line(inv3, SIP_HDR_PROXY_AUTHORIZATION, "carrier.example", "p1", "00000002");
+	assert_answer_line(inv3, SIP_HDR_AUTHORIZATION, "callee.example", "c1", "00000001");
+	response_from_bob(inv3, 200, "b3");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_auth_counts(2, 0);
+
+	/* the callee's 401 first, then the proxy's 407 */
+	numbered_invite(2);
+	inv = last_invite_sent(&port);
+	response_from_bob_with(inv, 401, "c1", CALLEE_CHALLENGE("c2", ""), 1300);
+	inv2 = last_invite_sent(&port);
+	assert_answer_line(inv2, SIP_HDR_AUTHORIZATION, "callee.example", "c2", "00000001");
+	response_from_bob_with(inv2, 407, "c2", CHALLENGE("p2", ""), 1400);
+	inv3 = last_invite_sent(&port);
+	assert_int_equal(invite_ids(inv3).cseq, 3);
+	assert_answer_line(inv3, SIP_HDR_AUTHORIZATION, "callee.example", "c2", "00000002");
+	assert_answer_line(inv3, SIP_HDR_PROXY_AUTHORIZATION, "carrier.example", "p2", "00000001");
+	assert_auth_counts(4, 0);
+}
+
+/* Where chained challenges end: the callee's realm again without stale is a
+ * refusal (403), as is a third realm; stale gets a new answer once, the
+ * proxy's line kept. */
+static void test_auth_chain_ends(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = last_invite_sent(&port);
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("p1", ""), 1100);
+	response_from_bob_with(last_invite_sent(&port), 401, "b2", CALLEE_CHALLENGE("c1", ""),
+			       1200);
+	response_from_bob_with(last_invite_sent(&port), 401, "b3",
+			       CALLEE_CHALLENGE("c2", ", stale=true"), 1300);
+	unsigned inv4 = last_invite_sent(&port);
+	assert_int_equal(invite_ids(inv4).cseq, 4);
+	assert_answer_line(inv4, SIP_HDR_PROXY_AUTHORIZATION, "carrier.example", "p1", "00000003");
+	assert_answer_line(inv4, SIP_HDR_AUTHORIZATION, "callee.example", "c2", "00000001");
+	unsigned base = nsent;
+	response_from_bob_with(inv4, 401, "b4", CALLEE_CHALLENGE("c3", ""), 1400);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 403);
+	assert_auth_counts(3, 1);
+
+	/* a third realm after two */
+	numbered_invite(2);
+	inv = last_invite_sent(&port);
+	response_from_bob_with(inv, 407, "c1", CHALLENGE("p2", ""), 1500);
+	response_from_bob_with(last_invite_sent(&port), 401, "c2", CALLEE_CHALLENGE("c4", ""),
+			       1600);
+	base = nsent;
+	response_from_bob_with(last_invite_sent(&port), 407, "c3",
+			       "Proxy-Authenticate: Digest realm=\"edge.example\", nonce=\"e\"\r\n",
+			       1700);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base + 1)->status, 403);
+	assert_auth_counts(5, 2);
+}
+
+/* The challenges answered are part of the set-up record: after a restart,
+ * the callee's 401 still gets both answers. */
+static void test_auth_chain_after_restart(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	invite_from_alice();
+	response_from_bob_with(last_invite_sent(&port), 407, "b1", CHALLENGE("p1", ""), 1100);
+	struct sent second = sent[last_invite_sent(&port)];
+	assert_int_equal(restart(), 1);
+	/* bob's 401 to the INVITE the last process sent */
+	sent[0] = second;
+	nsent = 1;
+	response_from_bob_with(0, 401, "b2", CALLEE_CHALLENGE("c1", ""), 1300);
+	unsigned inv3 = last_invite_sent(&port);
+	assert_answer_line(inv3, SIP_HDR_PROXY_AUTHORIZATION, "carrier.example", "p1", "00000002");
+	assert_answer_line(inv3, SIP_HDR_AUTHORIZATION, "callee.example", "c1", "00000001");
 }
 
 /* Call n's INVITE answered 401 with lines, at now: the 401 is ACKed and
@@ -4849,6 +4968,11 @@ int main(void)
 	    WITH_CONFIG(test_rewrite_strip_counts_an_escape_once, failover_rewrite_config),
 	    WITH_CONFIG(test_auth_challenge_answered, auth_config),
 	    WITH_CONFIG(test_auth_refused, auth_config),
+	    WITH_CONFIG(test_auth_proxy_then_callee, auth_config),
+	    WITH_CONFIG(test_auth_chain_ends, auth_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_auth_chain_after_restart,
+						     setup_config_file, teardown_file,
+						     (void *)auth_config),
 	    WITH_CONFIG(test_auth_other_realm, auth_realm_config),
 	    WITH_CONFIG(test_auth_without_credentials, test_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_target_calls_after_restart,

@@ -6,12 +6,14 @@
  * Covers: the REGISTER as sent (Request-URI, To, From, Contact, Expires,
  * CSeq, branch), Timer E's retransmissions and Timer F's end, a digest
  * challenge answered (the response checked by tests/common/digest_check.h,
- * not by the code under test) and the credentials refused, the reason a
- * challenge was refused as logged, the expiry a 2xx
- * grants (Contact parameter, Expires header, none, zero), the refresh at
- * half of it with the same Call-ID and From tag, a 423's Min-Expires and the
- * refreshes that keep asking for it, the retry after a failure, responses to no REGISTER of ours,
- * and what a reload keeps. Does not cover: the controller's wiring (integration test register.sh).
+ * not by the code under test) and the credentials refused, a proxy's 407
+ * and the registrar's 401 answered in one REGISTER (either order) and where
+ * such chains end, the reason a challenge was refused as logged, the expiry
+ * a 2xx grants (Contact parameter, Expires header, none, zero), the refresh
+ * at half of it with the same Call-ID and From tag, a 423's Min-Expires and
+ * the refreshes that keep asking for it, the retry after a failure, responses to no REGISTER of
+ * ours, and what a reload keeps. Does not cover: the controller's wiring (integration test
+ * register.sh).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -200,22 +202,46 @@ static void test_retransmissions_and_timer_f(void **state)
 	"WWW-Authenticate: Digest realm=\"trunk.example.net\", nonce=\"" nonce                     \
 	"\", qop=\"auth\"" stale "\r\n"
 
-/* sent[i] answers nonce with acct-4471's password, for REGISTER. */
-static void assert_credentials(unsigned i, const char *nonce)
+/* The lines of sent[i] with header id. */
+static unsigned count_lines(unsigned i, enum sip_hdr id)
+{
+	const struct sip_msg *x = sent_msg(i);
+	unsigned n = 0;
+	for (uint16_t h = 0; h < x->nhdrs; h++)
+		n += x->hdrs[h].id == id;
+	return n;
+}
+
+/* sent[i]'s line id (one of its kind) answers nonce of realm with
+ * acct-4471's password, for REGISTER, with nonce-count nc. */
+static void assert_answer(unsigned i, enum sip_hdr id, const char *realm, const char *nonce,
+			  const char *want_nc)
 {
 	char line[1024], v[128], cnonce[64], nc[16], want[33];
-	sent_line(i, SIP_HDR_AUTHORIZATION, line, sizeof(line));
+	assert_int_equal(count_lines(i, id), 1);
+	sent_line(i, id, line, sizeof(line));
 	assert_true(line[0]);
 	test_credential_param(line, "username", v, sizeof(v));
 	assert_string_equal(v, "acct-4471");
+	test_credential_param(line, "realm", v, sizeof(v));
+	assert_string_equal(v, realm);
+	test_credential_param(line, "nonce", v, sizeof(v));
+	assert_string_equal(v, nonce);
 	test_credential_param(line, "uri", v, sizeof(v));
 	assert_string_equal(v, "sip:trunk.example.net");
 	test_credential_param(line, "cnonce", cnonce, sizeof(cnonce));
 	test_credential_param(line, "nc", nc, sizeof(nc));
-	test_digest_response("acct-4471", "trunk.example.net", "s3cret", "REGISTER",
-			     "sip:trunk.example.net", nonce, nc, cnonce, want);
+	assert_string_equal(nc, want_nc);
+	test_digest_response("acct-4471", realm, "s3cret", "REGISTER", "sip:trunk.example.net",
+			     nonce, nc, cnonce, want);
 	test_credential_param(line, "response", v, sizeof(v));
 	assert_string_equal(v, want);
+}
+
+/* sent[i] answers the registrar's nonce with acct-4471's password. */
+static void assert_credentials(unsigned i, const char *nonce)
+{
+	assert_answer(i, SIP_HDR_AUTHORIZATION, "trunk.example.net", nonce, "00000001");
 }
 
 static void test_challenge_registered_refreshed(void **state)
@@ -342,6 +368,91 @@ static void test_credentials_refused(void **state)
 	respond(4, 403, "", 20050);
 	assert_int_equal(rs.e[0].last_status, 403);
 	assert_int_equal(rs.st.failed, 2);
+}
+
+#define PROXY_CHALLENGE(realm, nonce, stale)                                                       \
+	"Proxy-Authenticate: Digest realm=\"" realm "\", nonce=\"" nonce "\", qop=\"auth\"" stale  \
+	"\r\n"
+
+/* An outbound proxy's 407, then the registrar's 401 behind it (RFC 3261
+ * 22.3): the second REGISTER carries the proxy's answer, the third both, the
+ * proxy's with its nonce-count one higher; then, the other way round, a 401
+ * and the proxy's 407. */
+static void test_proxy_then_registrar_challenge(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 407, PROXY_CHALLENGE("proxy.example.net", "p1", ""), 10);
+	assert_int_equal(nsent, 2);
+	assert_answer(1, SIP_HDR_PROXY_AUTHORIZATION, "proxy.example.net", "p1", "00000001");
+	assert_int_equal(count_lines(1, SIP_HDR_AUTHORIZATION), 0);
+	respond(1, 401, CHALLENGE("r1", ""), 20);
+	assert_int_equal(nsent, 3);
+	assert_true(rs.e[0].in_flight);
+	assert_int_equal(sent_msg(2)->cseq.num, 3);
+	assert_answer(2, SIP_HDR_PROXY_AUTHORIZATION, "proxy.example.net", "p1", "00000002");
+	assert_answer(2, SIP_HDR_AUTHORIZATION, "trunk.example.net", "r1", "00000001");
+	respond(2, 200, "Expires: 600\r\n", 30);
+	assert_true(reg_is_registered(&rs.e[0], 40));
+	assert_int_equal(rs.st.auth_answered, 2);
+	assert_int_equal(rs.st.failed, 0);
+
+	/* the refresh: the registrar first, then the proxy */
+	reg_tick(&rs, 300030, &ops);
+	assert_int_equal(nsent, 4);
+	respond(3, 401, CHALLENGE("r2", ""), 300040);
+	assert_credentials(4, "r2");
+	respond(4, 407, PROXY_CHALLENGE("proxy.example.net", "p2", ""), 300050);
+	assert_int_equal(nsent, 6);
+	assert_answer(5, SIP_HDR_AUTHORIZATION, "trunk.example.net", "r2", "00000002");
+	assert_answer(5, SIP_HDR_PROXY_AUTHORIZATION, "proxy.example.net", "p2", "00000001");
+	respond(5, 200, "Expires: 600\r\n", 300060);
+	assert_int_equal(rs.st.registered, 2);
+}
+
+/* Chained challenges end: the same realm again without stale is a refusal
+ * (the registrar's, with the proxy's answer kept, or the proxy's); stale
+ * gets one new answer with the other line kept; a third kind or realm is not
+ * answered, so a server cannot keep one attempt going. */
+static void test_chained_challenges_end(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 407, PROXY_CHALLENGE("proxy.example.net", "p1", ""), 10);
+	respond(1, 401, CHALLENGE("r1", ""), 20);
+	respond(2, 401, CHALLENGE("r2", ", stale=true"), 30);
+	assert_int_equal(nsent, 4);
+	assert_answer(3, SIP_HDR_PROXY_AUTHORIZATION, "proxy.example.net", "p1", "00000003");
+	assert_answer(3, SIP_HDR_AUTHORIZATION, "trunk.example.net", "r2", "00000001");
+	respond(3, 401, CHALLENGE("r3", ", stale=true"), 40);
+	assert_int_equal(nsent, 4);
+	assert_false(rs.e[0].in_flight);
+	assert_int_equal(rs.e[0].last_status, 401);
+	assert_int_equal(rs.st.failed, 1);
+	assert_int_equal(rs.st.auth_answered, 3);
+
+	/* the proxy refusing, after the registrar's challenge */
+	reg_tick(&rs, 20040, &ops);
+	assert_int_equal(nsent, 5);
+	respond(4, 407, PROXY_CHALLENGE("proxy.example.net", "p2", ""), 20050);
+	respond(5, 401, CHALLENGE("r4", ""), 20060);
+	assert_int_equal(nsent, 7);
+	respond(6, 407, PROXY_CHALLENGE("proxy.example.net", "p3", ""), 20070);
+	assert_int_equal(nsent, 7);
+	assert_int_equal(rs.e[0].last_status, 407);
+	assert_int_equal(rs.st.failed, 2);
+
+	/* a third realm */
+	reg_tick(&rs, 40070, &ops);
+	assert_int_equal(nsent, 8);
+	respond(7, 407, PROXY_CHALLENGE("proxy.example.net", "p4", ""), 40080);
+	respond(8, 401, CHALLENGE("r5", ""), 40090);
+	assert_int_equal(nsent, 10);
+	respond(9, 407, PROXY_CHALLENGE("edge.example.net", "e1", ""), 40100);
+	assert_int_equal(nsent, 10);
+	assert_int_equal(rs.e[0].last_status, 407);
+	assert_int_equal(rs.st.failed, 3);
+	assert_int_equal(rs.st.auth_answered, 3 + 2 + 2);
 }
 
 /* stderr, with what is written to it from now on going to a file (the log
@@ -606,6 +717,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_refresh_granted_no_time, setup),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),
 	    cmocka_unit_test_setup(test_min_expires_remembered, setup),
+	    cmocka_unit_test_setup(test_proxy_then_registrar_challenge, setup),
+	    cmocka_unit_test_setup(test_chained_challenges_end, setup),
 	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),

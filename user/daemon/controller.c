@@ -126,9 +126,12 @@ struct ctl_call {
 	bool b_rang;
 	bool all_down;	  /* every target was down at the INVITE: each is tried in turn */
 	uint8_t attempts; /* targets the INVITE went to so far */
-	/* challenges of the current target answered with the route's
-	 * credentials (routes[].auth): one, and a second only for a stale nonce */
-	uint8_t auth_tries;
+	/* challenges to the INVITE in flight answered with the route's
+	 * credentials (routes[].auth): one per kind and realm, two at most (a
+	 * proxy's 407 and the callee's 401 behind it), each again only for a
+	 * stale nonce. Where auth_tries and a byte of padding were: the record
+	 * keeps its size */
+	struct cred_state creds;
 	/* leg B's Session-Expires is sipshard's (the caller asked for none:
 	 * timers.session_expires_s), and a 422 made it ask for the callee's
 	 * Min-SE (once). In what was padding: older files hold false */
@@ -184,7 +187,7 @@ struct slot_pool {
  * records from CTL_FILE_HDR on. Records refer to each other by index only.
  */
 #define CTL_FILE_MAGIC	 UINT32_C(0x55544553) /* "SETU" in the file */
-#define CTL_FILE_VERSION 4 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE */
+#define CTL_FILE_VERSION 5 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds */
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -1877,7 +1880,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->target = (uint8_t)first;
 	k->first = (uint8_t)turn;
 	k->attempts = 1;
-	k->auth_tries = 0;
+	k->creds = (struct cred_state){0};
 	k->all_down = all_down;
 	k->b_rang = false;
 	k->route_tag = r ? r->tag : 0;
@@ -2021,7 +2024,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	target_invited(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
-	k->auth_tries = 0;
+	k->creds = (struct cred_state){0};
 	pos = target_pos(r, k->first, k->target);
 	k->failover_ms = pos + 1u < r->ntargets ? r->failover_ms : 0;
 	cdr_retarget(c, k, t->text);
@@ -2037,7 +2040,9 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 
 /* Answers a target's 401 or 407 r to leg B's INVITE with the route's
  * credentials (routes[].auth, cred_answer): the INVITE again to the same
- * target with the line that answers it. 0; -ENOENT when the route has no
+ * target with the line that answers it, and the lines of the challenges of
+ * other kinds or realms it answered before (a proxy's 407, then the
+ * callee's 401: RFC 3261 22.3). 0; -ENOENT when the route has no
  * credentials or the call is past asking (as for next_target); -EACCES when
  * the challenge is not one to answer, -ENOSPC when the answer or the INVITE
  * would not fit (both logged and counted as refused). */
@@ -2046,7 +2051,7 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 {
 	const struct config_route *route = call_route(c, k);
 	const char *why = NULL;
-	char line[CRED_LINE_MAX];
+	char lines[CRED_LINES_MAX];
 
 	if (!route || !route->auth.username[0] || k->b_rang || k->cancelled || k->timed_out ||
 	    k->installed)
@@ -2054,10 +2059,12 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 	const struct config_target *t = &route->targets[k->target];
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return -ENOSPC;
-	int n = cred_answer(&route->auth, r, k->auth_tries, "INVITE",
-			    k->invite + c->scratch.ruri.whole.off, c->scratch.ruri.whole.len,
-			    rng_secure(), line, sizeof(line), &why);
-	if (n >= 0 && invite_again(c, k, route, t, line, 0, now) != 0) {
+	/* the INVITE as sent holds the lines of the challenges answered so far */
+	const struct cred_request rq = {"INVITE", k->invite + c->scratch.ruri.whole.off,
+					c->scratch.ruri.whole.len, k->invite, k->invite_len};
+	struct cred_state creds = k->creds;
+	int n = cred_answer(&route->auth, r, &rq, &creds, rng_secure(), lines, sizeof(lines), &why);
+	if (n >= 0 && invite_again(c, k, route, t, lines, 0, now) != 0) {
 		n = -ENOSPC;
 		why = "the INVITE with the answer does not fit";
 	}
@@ -2067,7 +2074,7 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 		c->st.auth_refused++;
 		return n;
 	}
-	k->auth_tries++;
+	k->creds = creds;
 	c->st.auth_answered++;
 	log_debug("call %s: %d from %s answered with the credentials of route %s", k->a_call_id,
 		  r->status, t->text, route->name);
@@ -2093,7 +2100,7 @@ static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struc
 	k->session_raised = true;
 	if (invite_again(c, k, route, &route->targets[k->target], NULL, min_se, now) != 0)
 		return -ENOENT;
-	k->auth_tries = 0;
+	k->creds = (struct cred_state){0};
 	c->st.session_interval_raised++;
 	log_debug("call %s: 422 from %s: session interval raised to its Min-SE %u", k->a_call_id,
 		  route->targets[k->target].text, min_se);
@@ -2853,7 +2860,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
 	    !mem_bool_ok(&k->b_rang) || !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 ||
-	    k->auth_tries > 2 || k->cdr_target_at > k->cdr_len ||
+	    !cred_state_ok(&k->creds) || k->cdr_target_at > k->cdr_len ||
 	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||

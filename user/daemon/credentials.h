@@ -4,13 +4,15 @@
  * REGISTER).
  *
  * Owns: which challenge of a response the credentials answer, when a second
- * challenge is answered, and the header line that answers it. Does not own:
- * the digest itself (sip/digest.c), resending the request (controller.c,
- * register.c).
+ * challenge is answered, the challenges a request answered so far (one per
+ * kind and realm: a proxy's and the server's behind it) and the header lines
+ * that answer them. Does not own: the digest itself (sip/digest.c), resending
+ * the request (controller.c, register.c).
  */
 #ifndef SIPSHARD_CREDENTIALS_H
 #define SIPSHARD_CREDENTIALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,19 +23,64 @@
  * opaque of a few hundred bytes each, and its CRLF */
 #define CRED_LINE_MAX 1536
 
+/* Different challenges answered for one request at most: a proxy's 407 and
+ * the 401 of the registrar or callee behind it (RFC 3261 22.3), or two
+ * proxies'. A bound, so that a server that challenges again in a new realm
+ * each time cannot keep the request going. */
+#define CRED_CHALLENGES_MAX 2
+
+/* The credentials lines of a request: one per challenge answered */
+#define CRED_LINES_MAX (CRED_CHALLENGES_MAX * CRED_LINE_MAX)
+
+/* One challenge answered: its kind (401 or 407) and realm are those of the
+ * line at the same place in the request as sent (cred_answer). A byte, so
+ * that the state takes the place of the one-byte count of answers the
+ * controller's set-up records had. */
+struct cred_answered {
+	uint8_t tries : 2; /* times answered afresh: 1, 2 after a stale nonce; 0 = none */
+	uint8_t proxy : 1; /* a 407's, answered by Proxy-Authorization; else a 401's */
+	uint8_t nc : 5;	   /* requests its nonce was sent in so far (qop's nonce-count) */
+};
+
+/* The challenges a request answered so far, in the order of its lines: the
+ * first entries with tries (all zero: none). Kept in the controller's set-up
+ * records (setups.tbl): a change of its layout is a new CTL_FILE_VERSION. */
+struct cred_state {
+	struct cred_answered a[CRED_CHALLENGES_MAX];
+};
+
+/* The request a challenge came for. */
+struct cred_request {
+	const char *method; /* "INVITE", "REGISTER" */
+	const char *uri;    /* its Request-URI, as sent */
+	size_t uri_len;
+	/* the request as last sent: its credentials lines, written here, are
+	 * those of the state given to cred_answer (and no others) */
+	const char *sent;
+	size_t sent_len;
+};
+
+/* False for a state no cred_answer left (a record read back torn). */
+bool cred_state_ok(const struct cred_state *s);
+
 /*
- * The line that answers 401 or 407 m to a request (method, sent to uri) with
- * credentials a, for the tries-th challenge of the same request to the same
- * peer (0 for the first): an Authorization line for a 401, Proxy-Authorization
- * for a 407, with nc 1 and cnonce made of cnonce_bits. Of several challenges,
- * the first with SHA-256 is taken, else the first with MD5, and only in a's
- * realm when it names one. A second challenge is answered only when it says
- * stale=true (its nonce had expired), once; otherwise the credentials were
- * refused. Returns the line's length, or -EACCES (not answered) or -ENOSPC
- * (the answer would not fit in cap), with *why saying which.
+ * The lines that answer 401 or 407 m to request rq with credentials a, given
+ * the challenges *st answered so far (none at first): an Authorization line
+ * for a 401, Proxy-Authorization for a 407, with nc 1 and a cnonce made of
+ * cnonce_bits; and the line of each other challenge answered before, sent
+ * again in its place with its nonce and the next nc (RFC 3261 22.3: a UAC
+ * keeps the credentials of the realms it has answered). Of several
+ * challenges in m, the first with SHA-256 is taken, else the first with MD5,
+ * and only in a's realm when it names one. A challenge of a kind and realm
+ * answered before is answered again only when it says stale=true (its nonce
+ * had expired), once; otherwise the credentials were refused. One of another
+ * kind or realm is answered too, up to CRED_CHALLENGES_MAX in all. Returns
+ * the lines' length (each at most CRED_LINE_MAX) with *st updated, or -EACCES
+ * (not answered) or -ENOSPC (the answer would not fit in cap) with *st as it
+ * was, and *why saying which.
  */
-int cred_answer(const struct config_auth *a, const struct sip_msg *m, unsigned tries,
-		const char *method, const char *uri, size_t uri_len, uint64_t cnonce_bits,
-		char *out, size_t cap, const char **why);
+int cred_answer(const struct config_auth *a, const struct sip_msg *m, const struct cred_request *rq,
+		struct cred_state *st, uint64_t cnonce_bits, char *out, size_t cap,
+		const char **why);
 
 #endif

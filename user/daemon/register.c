@@ -4,13 +4,14 @@
  * Each registration is one REGISTER dialog-less "call" of its own (RFC 3261
  * 10.2): a Call-ID and From tag kept for as long as its settings are, a CSeq
  * that grows by one with each REGISTER, a new branch for each transaction.
- * An attempt is one REGISTER, plus one more for a digest challenge (two when
- * the registrar says its nonce was stale) and one for a 423's Min-Expires; it
- * ends registered (a 2xx) or failed (another final, or nothing by Timer F),
- * and the next one is due at half the granted expiry, or retry_s later. The
- * Min-Expires of a 423 is remembered: the refreshes ask for it at once,
- * instead of meeting the 423 (and, with a registrar that challenges, its 401)
- * each time.
+ * An attempt is one REGISTER, plus one more for each digest challenge (one
+ * more when a challenger says its nonce was stale; an outbound proxy's 407
+ * and then the registrar's 401 are both answered, each later REGISTER
+ * carrying both lines) and one for a 423's Min-Expires; it ends registered (a
+ * 2xx) or failed (another final, or nothing by Timer F), and the next one is
+ * due at half the granted expiry, or retry_s later. The Min-Expires of a 423
+ * is remembered: the refreshes ask for it at once, instead of meeting the
+ * 423 (and, with a registrar that challenges, its 401) each time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -128,7 +129,7 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 	struct reg_entry *e = &rs->e[i];
 	/* RFC 3261 10.2.8: what the registrar said it takes at least */
 	e->asked_s = e->cfg.expires_s > e->min_expires_s ? e->cfg.expires_s : e->min_expires_s;
-	e->auth_tries = 0;
+	e->creds = (struct cred_state){0};
 	if (send_register(rs, i, NULL, now, ops) != 0) {
 		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
 			 REG_REQUEST_MAX);
@@ -276,7 +277,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		     const struct reg_ops *ops)
 {
 	const size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
-	char want[REG_BRANCH_LEN + 1], line[CRED_LINE_MAX], ruri[CONFIG_AOR_MAX + 8];
+	char want[REG_BRANCH_LEN + 1], lines[CRED_LINES_MAX], ruri[CONFIG_AOR_MAX + 8];
 	const char *why = NULL;
 
 	if (r->is_request || r->cseq.method_id != SIP_METHOD_REGISTER || !r->nvias ||
@@ -302,22 +303,27 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		registered(rs, e, r, now);
 	} else if (r->status == 401 || r->status == 407) {
 		size_t ul = request_uri(&e->cfg, ruri, sizeof(ruri));
-		int n = cred_answer(&e->cfg.auth, r, e->auth_tries, "REGISTER", ruri, ul,
-				    ops->rand(ops->arg), line, sizeof(line), &why);
-		if (n >= 0 && send_register(rs, (unsigned)i, line, now, ops) != 0) {
+		/* read from the REGISTER as sent, before the next is built over it */
+		const struct cred_request rq = {"REGISTER", ruri, ul, e->request, e->request_len};
+		struct cred_state creds = e->creds;
+		int n = cred_answer(&e->cfg.auth, r, &rq, &creds, ops->rand(ops->arg), lines,
+				    sizeof(lines), &why);
+		if (n >= 0 && send_register(rs, (unsigned)i, lines, now, ops) != 0) {
 			n = -ENOSPC;
 			why = "the REGISTER with the answer does not fit";
 		}
 		if (n < 0) {
 			attempt_failed(rs, e, r->status, why, now);
 		} else {
-			e->auth_tries++;
+			e->creds = creds;
 			rs->st.auth_answered++;
 		}
 	} else if (r->status == 423 && min > e->asked_s && min <= 86400) {
 		e->asked_s = min;
 		e->min_expires_s = min;
-		e->auth_tries = 0;
+		/* a new REGISTER without credentials: its challenges, if any,
+		 * are answered afresh */
+		e->creds = (struct cred_state){0};
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,
 			 reg_registrar(e)->text, e->asked_s);
 		if (send_register(rs, (unsigned)i, NULL, now, ops) != 0)

@@ -5,11 +5,13 @@
  *
  * Owns: one state per configured registration (config registrations[]): the
  * REGISTER transaction in flight and its retransmissions (Timer E and F of
- * RFC 3261 17.1.2), the answer to a digest challenge (credentials.h), a 423's
- * Min-Expires (remembered for the refreshes), the refresh before the binding
- * expires, the retry after a failure, and what is kept across a reload. Does
- * not own: the socket (the caller's send hook), where responses come from
- * (the controller hands over those to a REGISTER), the configuration.
+ * RFC 3261 17.1.2), the answers to digest challenges (credentials.h: a
+ * proxy's 407 and the registrar's 401 behind it, both kept in the REGISTERs
+ * that follow), a 423's Min-Expires (remembered for the refreshes), the
+ * refresh before the binding expires, the retry after a failure, and what is
+ * kept across a reload. Does not own: the socket (the caller's send hook),
+ * where responses come from (the controller hands over those to a
+ * REGISTER), the configuration.
  *
  * Single-threaded: the controller's thread runs every call. Nothing is
  * unregistered when the process stops: a binding outlives a restart, and the
@@ -24,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "ctl/config.h"
+#include "daemon/credentials.h"
 #include "sipshard/sip.h"
 
 #define REG_REQUEST_MAX 2048
@@ -38,11 +41,11 @@ struct reg_ops {
 struct reg_entry {
 	struct config_registration cfg; /* a copy: the configuration may go at a reload */
 	char call_id[40], from_tag[20];
-	uint32_t cseq;	    /* of the last REGISTER sent */
-	uint64_t nonce;	    /* in the branch of the transaction in flight */
-	bool in_flight;	    /* a REGISTER awaits its final response */
-	uint8_t auth_tries; /* challenges answered in this attempt */
-	uint32_t asked_s;   /* the expiry the REGISTER in flight asks for */
+	uint32_t cseq;		 /* of the last REGISTER sent */
+	uint64_t nonce;		 /* in the branch of the transaction in flight */
+	bool in_flight;		 /* a REGISTER awaits its final response */
+	struct cred_state creds; /* the challenges the REGISTER in flight answers */
+	uint32_t asked_s;	 /* the expiry the REGISTER in flight asks for */
 	/* the registrar's Min-Expires (its last 423), 0 = none: each attempt
 	 * asks for at least this much, for as long as the registration is kept
 	 * (a reload that changes it starts afresh) */

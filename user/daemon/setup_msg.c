@@ -16,8 +16,8 @@
 
 /* The pieces of leg B's rewritten headers: three URIs (each at most a
  * max_uri user part and a host), a few short values and the appended lines
- * (credentials of up to CRED_LINE_MAX bytes, a Session-Expires). */
-#define SETUP_PIECES_MAX (8192 + CRED_LINE_MAX + 64)
+ * (credentials lines of up to CRED_LINES_MAX bytes, a Session-Expires). */
+#define SETUP_PIECES_MAX (8192 + CRED_LINES_MAX + 64)
 
 /* "sip:USER@host", or "sip:host" when user is empty; user is `over` when
  * that is not NULL. */

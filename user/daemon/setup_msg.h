@@ -36,8 +36,8 @@ struct setup_leg_b {
 	const char *user;
 	/* the route authenticates leg B itself: the caller's Authorization and
 	 * Proxy-Authorization lines are not passed on (nor those of the INVITE
-	 * rebuilt from); credentials, when not NULL, is the line of ours to send
-	 * (with its CRLF) */
+	 * rebuilt from); credentials, when not NULL, are the lines of ours to
+	 * send (with their CRLFs) */
 	bool own_credentials;
 	const char *credentials;
 	/* when not 0 and the caller's INVITE names no Session-Expires: a
