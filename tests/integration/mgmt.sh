@@ -278,5 +278,21 @@ missing=$(grep -o 'command, "[a-z]*")' user/daemon/daemon.c | cut -d'"' -f2 | so
 	while read -r c; do echo "$wire" | grep -q "\`$c\`" || echo "$c"; done)
 check "README's wire format names every command the socket answers (missing: ${missing:-none})" \
 	test -z "$missing"
+# the README's list of integration tests lacked three of them (cancel.sh,
+# transfer.sh, transfer_timeout.sh), and the ports they take
+tests_text=$(sed -n '/and the integration tests:/,/run one suite at a time/p' README.md | tr -s ' \n' '  ')
+missing=$(for f in tests/integration/*.sh; do
+	b=$(basename "$f")
+	echo "$tests_text" | grep -q "\`$b\`" || echo "$b"
+done)
+check "README's list of integration tests names every script (missing: ${missing:-none})" \
+	test -z "$missing"
+outside=$(grep -ohE '\b1[5-6][0-9]{3}\b' tests/integration/*.sh tests/integration/*.py | sort -un |
+	while read -r p; do
+		echo "$tests_text" | grep -oE '[0-9]{5}-[0-9]{5}' | awk -F- -v p="$p" \
+			'p >= $1 && p <= $2 { f = 1 } END { exit !f }' || echo "$p"
+	done)
+check "README's port ranges hold every port the integration tests use (outside: ${outside:-none})" \
+	test -z "$outside"
 check "sipshardd --help: calls setting up go on across a restart; exit statuses given" \
 	bash -c '! grep -q "setting up are dropped" "$1" && grep -q "Exit status" "$1"' _ "$WORK/help.out"
