@@ -771,25 +771,6 @@ static int open_worker_sockets(struct daemon *d)
 	return 0;
 }
 
-/* Datagrams that came between binding the sockets and attaching the steering
- * program were spread by the kernel's own hash, so most of a call's may sit on
- * a worker that does not hold it (with steering on there is no handoff: it
- * would answer 481). Nothing has been read yet: they are dropped, as if they
- * had come a moment before the port was open, and their senders retransmit.
- * Found restarting under load: retransmitted INFOs of carried calls got 481. */
-static void drop_unsteered(struct daemon *d)
-{
-	char buf[64];
-
-	for (unsigned i = 0; i < d->nworkers; i++)
-		while (recv(d->workers[i].fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0)
-			d->dropped_before_steering++;
-	if (d->dropped_before_steering)
-		log_info("dropped %" PRIu64 " datagrams that came before steering was attached "
-			 "(their senders retransmit)",
-			 d->dropped_before_steering);
-}
-
 static void try_bpf(struct daemon *d)
 {
 	char err[256];
@@ -817,8 +798,11 @@ static void try_bpf(struct daemon *d)
 		return;
 	}
 	d->bpf_steering = true;
+	/* Datagrams that came between binding the sockets and attaching were
+	 * spread by the kernel's own hash; they are not dropped: a worker that
+	 * does not own one passes it on by its parsed Call-ID (handle_sip), as
+	 * it does any datagram the program could not place. */
 	log_info("BPF steering attached: %u workers, %u buckets", d->nworkers, SHARD_NBUCKETS);
-	drop_unsteered(d);
 }
 
 /* The file of shard i's tables: RUN_DIR/shard-I.tbl. */
@@ -1515,7 +1499,6 @@ json_t *daemon_stats_json(struct daemon *d)
 
 	json_t *st = json_object();
 	json_object_set_new(st, "attached", json_boolean(d->bpf_steering));
-	JI(st, "dropped_before_attach", d->dropped_before_steering);
 	if (d->steer) {
 		struct steer_counters sc;
 		if (steer_read_counters(d->steer, &sc) == 0) {

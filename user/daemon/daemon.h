@@ -267,7 +267,6 @@ struct daemon {
 	pthread_t ctl_thread;
 	int ctl_wake_fd; /* eventfd: workers -> controller */
 	bool bpf_steering;
-	uint64_t dropped_before_steering; /* at start, see drop_unsteered */
 	/* the controller's datagrams the socket refused (ctl_flush), and when
 	 * that was last logged; controller thread only */
 	uint64_t ctl_send_refused, ctl_send_refused_log_ms;
