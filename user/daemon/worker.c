@@ -772,6 +772,11 @@ static void on_handoff(void *arg, unsigned from, const void *hdr, const void *pa
 	const struct dmsg_hdr *h = hdr;
 	(void)from;
 
+	/* As on_datagram: the controller sends an 18x directly once its early
+	 * dialog's install is on this worker's ring, and the caller's PRACK or
+	 * UPDATE may reach another worker and come here while this one is still
+	 * draining handoffs: without the install applied it would get 481. */
+	drain_commands(w);
 	w->st.handoff_in++;
 	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len, true,
 		   h->home ? h->home - 1 : w->id);
