@@ -83,10 +83,14 @@ uint64_t load_hist_percentile(const struct load_hist *h, double p)
 		return h->min_ns;
 	if (p >= 100)
 		return h->max_ns;
-	/* rank = ceil(p/100 * count), at least 1 */
+	/* rank = ceil(p/100 * count), at least 1. p/100 * count in doubles may
+	 * land a rounding error above a whole number (99.9 over 1000 samples:
+	 * 999.0000000000001), whose ceiling would be one rank too far (p99.9 of
+	 * 1000 samples would be their maximum): a fraction below 1e-9 is such an
+	 * error, not a part of a rank. */
 	double r = p / 100.0 * (double)h->count;
 	uint64_t rank = (uint64_t)r;
-	if ((double)rank < r)
+	if (r - (double)rank > 1e-9 * (r > 1 ? r : 1))
 		rank++;
 	if (rank < 1)
 		rank = 1;

@@ -86,6 +86,36 @@ static void test_exact_small(void **state)
 	free(h);
 }
 
+/* The nearest rank of p over n samples is ceil(p/100 * n) in exact
+ * arithmetic. p/100 * n in doubles can land just above a whole number (99.9
+ * over 1000 samples gives 999.0000000000001), and its ceiling is then one rank
+ * too far: p99.9 of 1000 samples was their maximum. Values below 256 ns have a
+ * bucket each, so the rank taken shows in the value returned. */
+static void test_rank_exact(void **state)
+{
+	(void)state;
+	static const struct {
+		double p;
+		uint64_t n, want;
+	} cases[] = {
+	    {99.9, 1000, 999}, {99.9, 2000, 1998}, {99.9, 3000, 2997},
+	    {99, 100, 99},     {90, 10, 9},	   {50, 2, 1},
+	    {99.9, 200, 200}, /* ceil(199.8) */
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		/* ranks below the wanted one at 10 ns, it at 20 ns, above at 30 ns */
+		struct load_hist *h = new_hist();
+		for (uint64_t i = 1; i <= cases[k].n; i++)
+			load_hist_record(h, i < cases[k].want ? 10 : i == cases[k].want ? 20 : 30);
+		if (load_hist_percentile(h, cases[k].p) != 20)
+			fail_msg("p%g of %llu samples: got the value of rank %s, want rank %llu",
+				 cases[k].p, (unsigned long long)cases[k].n,
+				 load_hist_percentile(h, cases[k].p) == 30 ? "above" : "below",
+				 (unsigned long long)cases[k].want);
+		free(h);
+	}
+}
+
 /* Uniform 1 us .. 100 ms: every percentile within 1% of the true one. */
 static void test_uniform(void **state)
 {
@@ -292,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buckets),	 cmocka_unit_test(test_exact_small),
+	    cmocka_unit_test(test_rank_exact),
 	    cmocka_unit_test(test_uniform),	 cmocka_unit_test(test_bimodal),
 	    cmocka_unit_test(test_clamp),	 cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_merge),	 cmocka_unit_test(test_counters),
