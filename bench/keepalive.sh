@@ -57,7 +57,7 @@ run() {
 	local build=$1 mode=$2 calls=$3 rep=$4 extra="" req_rate=100 c0 c1
 	[ "$mode" = keepalive ] && extra="\"timers\": { \"dialog_keepalive_s\": $EVERY },"
 	[ "$mode" = info ] && req_rate=$((calls / EVERY))
-	rm -f "$WORK/stats.json"
+	rm -f "$WORK/stats.json" "$WORK/uac.json"
 	DAEMON_ARGS="--stats-file $WORK/stats.json" bench_daemon "$build" 1 "$extra"
 	local d=$DAEMON setup_s=$(((calls + 4999) / 5000))
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
@@ -71,6 +71,7 @@ run() {
 	c1=$(cpu_ticks "$d")
 	cp "$WORK/stats.json" "$WORK/s1.json"
 	wait "$uac"
+	bench_uac_done $?
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$WORK/s0.json" "$WORK/s1.json" "$mode" "$calls" "$rep" \

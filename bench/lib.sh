@@ -58,9 +58,25 @@ JSON
 # SECONDS have passed; figures in WORK/uac.json) and sets UAC to its pid. The
 # in-dialog phase begins once the calls are up, about 0.5 s in.
 bench_info_load() {
+	rm -f "$WORK/uac.json"
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls 1000 --rate 2000 \
 		--duration "$1" --window 256 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1 &
 	UAC=$!
+}
+
+# bench_uac_done RC: after a sipshard-load uac run (its exit status RC, its
+# figures in WORK/uac.json, removed before it started, its output in
+# WORK/uac.out), exits the script saying why when the run has no figures of
+# its own: exit 2 (a usage or setup error, such as a port in use), a signal,
+# or no JSON written. Without this the next step read the JSON an earlier run
+# left in WORK and reported it as this run's. Exit 1 (errors above
+# --max-errors: timeouts, 503s) is a run with figures, the very ones a rate
+# the daemon cannot hold gives.
+bench_uac_done() {
+	[ "$1" -le 1 ] && [ -s "$WORK/uac.json" ] && return 0
+	echo "bench: sipshard-load uac failed (exit $1): this run has no figures; it said:" >&2
+	tail -n 20 "$WORK/uac.out" >&2
+	exit 1
 }
 
 bench_end() {

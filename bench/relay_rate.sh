@@ -56,6 +56,7 @@ run() {
 	sleep $((SECONDS_ - 2))
 	c1=$(cpu_ticks "$d")
 	wait "$UAC"
+	bench_uac_done $?
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$build" "$workers" "$rep" "$c0" "$c1" "$((SECONDS_ - 2))" \

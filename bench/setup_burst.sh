@@ -82,8 +82,16 @@ JSON
 	d=$!
 	sleep 1
 	f0=$(awk '{print $10}' "/proc/$d/stat")
+	rm -f "$WORK/uac.json"
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls $((rate * 2)) \
 		--rate "$rate" --duration 1 --req-rate 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
+	local rc=$?
+	# exit 2 or no JSON: no figures of this burst (an earlier one's would be read)
+	if [ "$rc" -gt 1 ] || ! [ -s "$WORK/uac.json" ]; then
+		echo "setup_burst.sh: sipshard-load uac failed (exit $rc); it said:" >&2
+		tail -n 20 "$WORK/uac.out" >&2
+		exit 1
+	fi
 	f1=$(awk '{print $10}' "/proc/$d/stat")
 	kill -9 "$d"
 	wait "$d" 2>/dev/null

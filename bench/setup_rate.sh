@@ -75,11 +75,19 @@ run() {
 	d=$DAEMON
 	t0=$(ctl_ticks "$d")
 	w0=$(worker_ticks "$d")
+	rm -f "$WORK/uac.json"
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls "$calls" \
 		--rate "$rate" --duration 1 --req-rate 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
+	bench_uac_done $?
 	t1=$(ctl_ticks "$d")
 	w1=$(worker_ticks "$d")
-	"$BUILD/sipshardctl" -s "$WORK/ctl.sock" stats >"$WORK/stats.json" 2>/dev/null
+	"$BUILD/sipshardctl" -s "$WORK/ctl.sock" stats >"$WORK/stats.json" 2>&1 || {
+		# the daemon is gone (a crash) or does not answer: no figures
+		echo "setup_rate.sh: sipshardctl stats failed against $build:" >&2
+		cat "$WORK/stats.json" >&2
+		tail -n 5 "$WORK/d.log" >&2
+		exit 1
+	}
 	local cdrs=0
 	[ -f "$WORK/cdr.jsonl" ] && cdrs=$(wc -l <"$WORK/cdr.jsonl")
 	kill -9 "$d"
