@@ -12,20 +12,34 @@ bench_need() {
 }
 #
 # bench_begin NAME: makes WORK (a directory on /dev/shm, as run_dir is on a
-# tmpfs in production), sets SUT_PORT and CALLEE_PORT, starts sipshard-load
-# uas as the callee on CALLEE_PORT (CALLEE_ARGS: more of its options), and
-# arranges that everything started and WORK go when the script exits. Needs
-# BUILD and OUT.
+# tmpfs in production), sets SUT_PORT and CALLEE_PORT (5060 and 5080 unless
+# the environment names others: on a shared machine they may be taken),
+# starts sipshard-load uas as the callee on CALLEE_PORT (CALLEE_ARGS: more of
+# its options) and waits until it listens there, and arranges that everything
+# started and WORK go when the script exits. Needs BUILD and OUT.
 bench_begin() {
 	mkdir -p "$OUT"
-	SUT_PORT=5060
-	CALLEE_PORT=5080
+	SUT_PORT=${SUT_PORT:-5060}
+	CALLEE_PORT=${CALLEE_PORT:-5080}
 	WORK=$(mktemp -d "/dev/shm/sipshard-$1.XXXXXX")
 	PIDS=()
 	trap bench_end EXIT
 	"$BUILD/sipshard-load" --role uas --local "127.0.0.1:$CALLEE_PORT" --duration 0 \
 		${CALLEE_ARGS:-} >"$WORK/uas.out" 2>&1 &
-	PIDS+=($!)
+	CALLEE=$!
+	PIDS+=($CALLEE)
+	# a callee that cannot bind (the port held by another process) exits 2 at
+	# once: without it every run would time out, or measure that process
+	local i
+	for i in $(seq 1 100); do
+		ss -Hlunp "sport = :$CALLEE_PORT" 2>/dev/null | grep -q "pid=$CALLEE," && return 0
+		kill -0 "$CALLEE" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench: the callee (sipshard-load uas) is not listening on 127.0.0.1:$CALLEE_PORT" \
+		"(CALLEE_PORT= picks another port):" >&2
+	tail -n 5 "$WORK/uas.out" >&2
+	exit 1
 }
 
 # bench_daemon BUILD WORKERS [EXTRA]: starts sipshardd BUILD fresh (a new
@@ -68,11 +82,16 @@ bench_info_load() {
 # figures in WORK/uac.json, removed before it started, its output in
 # WORK/uac.out), exits the script saying why when the run has no figures of
 # its own: exit 2 (a usage or setup error, such as a port in use), a signal,
-# or no JSON written. Without this the next step read the JSON an earlier run
-# left in WORK and reported it as this run's. Exit 1 (errors above
-# --max-errors: timeouts, 503s) is a run with figures, the very ones a rate
-# the daemon cannot hold gives.
+# or no JSON written; or when the callee stopped. Without this the next step
+# read the JSON an earlier run left in WORK and reported it as this run's.
+# Exit 1 (errors above --max-errors: timeouts, 503s) is a run with figures,
+# the very ones a rate the daemon cannot hold gives.
 bench_uac_done() {
+	if ! kill -0 "$CALLEE" 2>/dev/null; then
+		echo "bench: the callee (sipshard-load uas) stopped during the run; it said:" >&2
+		tail -n 5 "$WORK/uas.out" >&2
+		exit 1
+	fi
 	[ "$1" -le 1 ] && [ -s "$WORK/uac.json" ] && return 0
 	echo "bench: sipshard-load uac failed (exit $1): this run has no figures; it said:" >&2
 	tail -n 20 "$WORK/uac.out" >&2

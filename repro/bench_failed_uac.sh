@@ -24,7 +24,14 @@ echo '{"workers": [{"drops": {"controller_ring_full": 0}}]}'
 SH
 cat >"$T/build/sipshard-load" <<SH
 #!/usr/bin/env bash
-case " \$* " in *" --role uas "*) exec sleep 30 ;; esac
+case " \$* " in *" --role uas "*)
+	# listen as a callee would, only on a port of this audit's range (the
+	# scripts before CALLEE_PORT= was honoured pass 5080: not bound here)
+	port=\$(echo "\$*" | sed -n 's/.*--local 127.0.0.1:\([0-9]*\).*/\1/p')
+	[ "\$port" -ge 33000 ] && [ "\$port" -le 33999 ] &&
+		exec python3 -c "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', \$port)); time.sleep(30)"
+	exec sleep 30 ;;
+esac
 n=\$(cat "$T/n" 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n >"$T/n"
 json=; while [ \$# -gt 0 ]; do [ "\$1" = --json ] && json=\$2; shift; done
 if [ \$n -ge 2 ]; then
@@ -42,7 +49,7 @@ chmod +x "$T/build/"*
 fail=0
 
 rm -f "$T/n"
-BUILD=$T/build bench/setup_rate.sh --rates 100 --reps 2 --seconds 1 --out "$T/out" \
+BUILD=$T/build SUT_PORT=33060 CALLEE_PORT=33080 bench/setup_rate.sh --rates 100 --reps 2 --seconds 1 --out "$T/out" \
 	>"$T/setup_rate.out" 2>&1
 echo "setup_rate.sh exit $?; its lines:"
 cat "$T/out/setup_rate.json"
@@ -52,7 +59,7 @@ if grep -q '"rep": 2' "$T/out/setup_rate.json"; then
 fi
 
 rm -f "$T/n"
-BUILD=$T/build bench/relay_rate.sh --workers 1 --reps 2 --seconds 3 --out "$T/out" \
+BUILD=$T/build SUT_PORT=33060 CALLEE_PORT=33080 bench/relay_rate.sh --workers 1 --reps 2 --seconds 3 --out "$T/out" \
 	>"$T/relay_rate.out" 2>&1
 echo "relay_rate.sh exit $?; its lines:"
 cat "$T/out/relay_rate.json"
