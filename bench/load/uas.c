@@ -1,7 +1,8 @@
 /*
  * uas.c - the called side of sipshard-load: answers INVITEs (100, 180, then
  * 200 with an SDP answer after --answer-delay-ms, or 486/603 for a
- * --reject-share of them), answers every in-dialog request, sends the NOTIFY
+ * --reject-share of them, or 487 when CANCELled before the delayed 200),
+ * answers every in-dialog request, sends the NOTIFY
  * a REFER calls for, and forgets a call after its BYE.
  *
  * Owns, per worker thread: one socket (SO_REUSEPORT with --threads > 1), the
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "load.h"
 #include "msg.h"
@@ -469,6 +471,72 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	send_final_stored(u, li, m, p, 200, true, LM_INVITE);
 }
 
+/* Rewrites the stored 200 of an L_EARLY leg into a 487 to the same INVITE:
+ * the status line replaced, the SDP and the lines that go with it (Content-
+ * Type, Content-Length) and the Record-Route a 2xx carries dropped; Via, From,
+ * To (with our tag), Call-ID, CSeq and Contact stay as the INVITE had them.
+ * Built from the 200 rather than from the CANCEL, whose Via is only the top
+ * one of the INVITE's (RFC 3261 9.1). False when the text is not as we wrote
+ * it. */
+static bool pend_to_487(struct uas_pend *pd)
+{
+	static const char status[] = "SIP/2.0 487 Request Terminated\r\n";
+	static const char tail[] = "Content-Length: 0\r\n\r\n";
+	static const char *const drop[] = {"Content-Type:", "Content-Length:", "Record-Route:"};
+	char out[LOAD_TX_SIZE];
+	const char *p = pd->data, *end = pd->data + pd->len;
+	const char *eol = memmem(p, pd->len, "\r\n", 2);
+	if (!eol)
+		return false;
+	size_t n = sizeof(status) - 1;
+	memcpy(out, status, n);
+	for (p = eol + 2; p < end;) {
+		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (!eol)
+			return false;
+		size_t len = (size_t)(eol - p) + 2;
+		if (len == 2) /* the empty line: the body follows */
+			break;
+		bool keep = true;
+		for (size_t i = 0; keep && i < sizeof(drop) / sizeof(drop[0]); i++)
+			keep = strncasecmp(p, drop[i], strlen(drop[i])) != 0;
+		if (keep) {
+			if (n + len + sizeof(tail) > sizeof(out))
+				return false;
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p = eol + 2;
+	}
+	memcpy(out + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	memcpy(pd->data, out, n);
+	pd->len = (uint32_t)n;
+	return true;
+}
+
+/* A CANCEL while the leg rings (--answer-delay-ms): RFC 3261 9.2, the INVITE
+ * gets a 487 at once instead of its delayed 200, stored and retransmitted
+ * until its ACK (17.2.1) as any rejection. */
+static void cancel_ringing(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	tl_cancel(u->lists, u->nodes, 2 * li); /* the delayed 200's timer */
+	if (!pend_to_487(&u->pend[l->resp_pend])) {
+		u->x.c->send_errors++;
+		return; /* the 200 stays due: a call answered, as before */
+	}
+	l->rejected = true;
+	l->invite_status = 487;
+	l->state = L_WAIT_ACK;
+	u->x.c->m[LM_INVITE].completed++;
+	send_pend(u, l, l->resp_pend);
+	u->x.c->responses_sent++;
+	load_count_code(u->x.c, LM_INVITE, 487);
+	l->resp_t0 = u->now;
+	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
+}
+
 /* The delayed 200 of an L_EARLY leg is due. */
 static void answer_now(struct uas *u, uint32_t li)
 {
@@ -621,12 +689,15 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 		on_new_invite(u, m, p);
 		break;
 	case SIP_METHOD_CANCEL: {
-		/* our answers are immediate or already stored: the 200 stands */
+		/* an answered INVITE stays answered; one still ringing
+		 * (--answer-delay-ms) gets 487 after the CANCEL's 200 */
 		u->x.c->cancels++;
 		u->x.c->m[LM_CANCEL].sent++;
 		u->x.c->m[LM_CANCEL].completed++;
 		uint32_t li = leg_find(u, m, NULL);
 		reply(u, m, p, li, li == TL_NIL ? 481 : 200, false, LM_CANCEL);
+		if (li != TL_NIL && u->legs[li].state == L_EARLY)
+			cancel_ringing(u, li);
 		break;
 	}
 	case SIP_METHOD_OPTIONS:
