@@ -465,6 +465,15 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 			   "needs a specific address (it goes into Via and Contact)");
 	if (parse_mix(cfg, mix))
 		return -EINVAL;
+	/* the file is written at the end: a path that cannot be written is said
+	 * now, not after a run whose figures it would lose. Opened for append so
+	 * that an existing file is left as it is until then. */
+	if (cfg->json_path) {
+		FILE *f = fopen(cfg->json_path, "a");
+		if (!f)
+			return bad("json", cfg->json_path, strerror(errno));
+		fclose(f);
+	}
 	if (cfg->role == LOAD_ROLE_UAC && cfg->calls < cfg->threads)
 		cfg->threads = (unsigned)cfg->calls;
 	return 0;
