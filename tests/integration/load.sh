@@ -509,4 +509,66 @@ need($rc == 0 and j['errors']['total'] == 0 and j['calls']['lost'] == 0,
 hangup_case hangup False
 hangup_case crossing True
 
+# ---- the uas and a CANCEL while it rings ----------------------------------
+# With --answer-delay-ms the CANCEL got its 200 and the INVITE the delayed 200
+# anyway (RFC 3261 9.2: 487 at once): the daemon's timers.no_answer_s CANCEL,
+# load-tested with this callee, met a call answered after its CANCEL.
+start_uas cancel_ringing --answer-delay-ms 2000
+out=$(python3 - "$UAS_PORT" "$UAC_PORT" <<'PY'
+import re, socket, sys, time
+uas, me = map(int, sys.argv[1:])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", me))
+s.settimeout(0.1)
+def req(method, to_tag="", body=""):
+    return ("%s sip:service@127.0.0.1:%d SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKcancel1\r\nMax-Forwards: 70\r\n"
+            "From: <sip:load@127.0.0.1:%d>;tag=f1\r\nTo: <sip:service@127.0.0.1:%d>%s\r\n"
+            "Call-ID: cancel-ringing-1@127.0.0.1\r\nCSeq: 1 %s\r\n"
+            "Contact: <sip:load@127.0.0.1:%d>\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (method, uas, me, me, uas, to_tag, method, me,
+               "Content-Type: application/sdp\r\n" if body else "", len(body), body)).encode()
+got = []
+def pump(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            d = s.recv(65535).decode("latin-1")
+        except socket.timeout:
+            continue
+        got.append((time.time(), re.match(r"SIP/2.0 (\d+)", d).group(1),
+                    re.search(r"^CSeq:\s*\d+\s+(\w+)", d, re.M).group(1)))
+sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n"
+s.sendto(req("INVITE", body=sdp), ("127.0.0.1", uas))
+pump(0.3)
+t0 = time.time()
+s.sendto(req("CANCEL"), ("127.0.0.1", uas))
+pump(2.3)
+finals = [(t, st) for t, st, m in got if m == "INVITE" and int(st) >= 200]
+cancel = [st for _, st, m in got if m == "CANCEL"]
+if finals and finals[0][1] == "487":
+    s.sendto(req("ACK", ";tag=x"), ("127.0.0.1", uas))
+print("cancel %s invite %s within_1s %s" % (cancel[:1], finals[0][1] if finals else None,
+                                          bool(finals) and finals[0][0] - t0 < 1.0))
+PY
+)
+t "uas: a CANCEL while it rings gets 200, the INVITE 487 at once ($out)" \
+	test "$out" = "cancel ['200'] invite 487 within_1s True"
+stop "$UAS_PID"
+
+# ---- a --json path that cannot be written ---------------------------------
+# It was found only at the end of the run (exit 2, the figures lost): now a
+# usage error before any call. Here the run would take 6.4 s (one INVITE to a
+# silent port, 64*T1 of 100 ms).
+t0=$(date +%s%N)
+timeout 20 "$LOAD" --role uac --target "127.0.0.1:$PROXY_PORT" --local "127.0.0.1:$UAC_PORT" \
+	--sources 1 --calls 1 --duration 0 --t1-ms 100 --t2-ms 100 --quiet \
+	--json "$WORK/no-such-dir/run.json" >/dev/null 2>"$WORK/json_unwritable.err"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+t "uac: an unwritable --json is a usage error before the run (exit $rc after $ms ms)" \
+	test "$rc" = 2 -a "$ms" -lt 1000
+t "uac: and says which path and why" \
+	grep -q -- "--json $WORK/no-such-dir/run.json: No such file or directory" "$WORK/json_unwritable.err"
+
 [ "$FAILED" -eq 0 ]

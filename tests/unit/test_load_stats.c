@@ -98,9 +98,8 @@ static void test_rank_exact(void **state)
 		double p;
 		uint64_t n, want;
 	} cases[] = {
-	    {99.9, 1000, 999}, {99.9, 2000, 1998}, {99.9, 3000, 2997},
-	    {99, 100, 99},     {90, 10, 9},	   {50, 2, 1},
-	    {99.9, 200, 200}, /* ceil(199.8) */
+	    {99.9, 1000, 999}, {99.9, 2000, 1998}, {99.9, 3000, 2997}, {99, 100, 99},
+	    {90, 10, 9},       {50, 2, 1},	   {99.9, 200, 200}, /* ceil(199.8) */
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		/* ranks below the wanted one at 10 ns, it at 20 ns, above at 30 ns */
@@ -321,12 +320,12 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buckets),	 cmocka_unit_test(test_exact_small),
-	    cmocka_unit_test(test_rank_exact),
-	    cmocka_unit_test(test_uniform),	 cmocka_unit_test(test_bimodal),
-	    cmocka_unit_test(test_clamp),	 cmocka_unit_test(test_empty),
-	    cmocka_unit_test(test_merge),	 cmocka_unit_test(test_counters),
-	    cmocka_unit_test(test_method_names), cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_buckets),    cmocka_unit_test(test_exact_small),
+	    cmocka_unit_test(test_rank_exact), cmocka_unit_test(test_uniform),
+	    cmocka_unit_test(test_bimodal),    cmocka_unit_test(test_clamp),
+	    cmocka_unit_test(test_empty),      cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_counters),   cmocka_unit_test(test_method_names),
+	    cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The bench scripts never report a figure from a run that failed. Stub
+# programs stand in for sipshardd, sipshardctl and sipshard-load (BUILD=
+# points the scripts at them; only the stub callee binds a socket):
+#   1. a uac that fails on its second run (exit 2, "cannot bind", no JSON):
+#      setup_rate.sh and relay_rate.sh kept the first run's JSON in their
+#      work dir and reported it again as the second run's figures;
+#   2. a callee that cannot bind its port (exit 2 at once): the scripts never
+#      looked, and reported the calls that failed against nothing as the
+#      build's figures.
+# Prints "ok NAME" / "not ok NAME".
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/common.bash
+
+SUT_PORT=16480
+CALLEE_PORT=16481
+STUBS=$WORK/stubs
+mkdir -p "$STUBS"
+
+cat >"$STUBS/sipshardd" <<'SH'
+#!/usr/bin/env bash
+echo "listening on (stub)"
+exec sleep 30
+SH
+cat >"$STUBS/sipshardctl" <<'SH'
+#!/usr/bin/env bash
+echo '{"workers": [{"drops": {"controller_ring_full": 0}}]}'
+SH
+# stub_load MODE: sipshard-load whose callee listens on its --local port
+# (MODE uac_fails_second) or cannot bind (MODE callee_down); its uac writes
+# 100 of 100 calls set up, except as MODE says
+stub_load() {
+	cat >"$STUBS/sipshard-load" <<SH
+#!/usr/bin/env bash
+mode=$1
+case " \$* " in *" --role uas "*)
+	if [ \$mode = callee_down ]; then
+		echo "sipshard-load: thread 0: cannot bind: Address already in use" >&2
+		exit 2
+	fi
+	port=\$(echo "\$*" | sed -n 's/.*--local 127.0.0.1:\([0-9]*\).*/\1/p')
+	exec python3 -c "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', \$port)); time.sleep(30)" ;;
+esac
+n=\$(cat "$STUBS/n" 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n >"$STUBS/n"
+json=; while [ \$# -gt 0 ]; do [ "\$1" = --json ] && json=\$2; shift; done
+if [ \$mode = uac_fails_second ] && [ \$n -ge 2 ]; then
+	echo "sipshard-load: thread 0: cannot bind 127.0.0.1:0: Address already in use" >&2
+	exit 2
+fi
+established=100; [ \$mode = callee_down ] && established=0
+cat >"\$json" <<J
+{"calls": {"attempted": 100, "established": \$established},
+ "latency_us_by_method": {"INVITE": {"p50": 100, "p99": 200}, "INFO": {"p50": 50, "p99": 90}},
+ "requests": {"per_second": 1000, "timeouts": 0}}
+J
+[ \$mode = callee_down ] && exit 1
+exit 0
+SH
+	chmod +x "$STUBS"/*
+	rm -f "$STUBS/n"
+}
+
+stub_load uac_fails_second
+BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/setup_rate.sh --rates 100 --reps 2 \
+	--seconds 1 --out "$WORK/setup" >"$WORK/setup_rate.out" 2>&1
+rc=$?
+check "setup_rate.sh: a uac that failed ends the script (exit $rc) with its message" \
+	bash -c '[ "$1" != 0 ] && grep -q "cannot bind" "$2"' _ "$rc" "$WORK/setup_rate.out"
+check "setup_rate.sh: no figure for the run whose uac failed" \
+	bash -c '! grep -q "\"rep\": 2" "$1"' _ "$WORK/setup/setup_rate.json"
+
+stub_load uac_fails_second
+BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/relay_rate.sh --workers 1 --reps 2 \
+	--seconds 3 --out "$WORK/relay" >"$WORK/relay_rate.out" 2>&1
+rc=$?
+check "relay_rate.sh: a uac that failed ends the script (exit $rc) with its message" \
+	bash -c '[ "$1" != 0 ] && grep -q "cannot bind" "$2"' _ "$rc" "$WORK/relay_rate.out"
+check "relay_rate.sh: no figure for the run whose uac failed" \
+	bash -c '! grep -q "\"rep\": 2" "$1"' _ "$WORK/relay/relay_rate.json"
+
+stub_load callee_down
+BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/setup_rate.sh --rates 100 --reps 1 \
+	--seconds 1 --out "$WORK/down" >"$WORK/down.out" 2>&1
+rc=$?
+check "setup_rate.sh: a callee that could not bind ends the script (exit $rc) with its message" \
+	bash -c '[ "$1" != 0 ] && grep -q "cannot bind" "$2"' _ "$rc" "$WORK/down.out"
+check "setup_rate.sh: and no figure is written" test ! -s "$WORK/down/setup_rate.json"
+
+pkill -f "$STUBS/" 2>/dev/null
+[ "$NOT_OK" -eq 0 ]
