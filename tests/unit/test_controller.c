@@ -1043,6 +1043,44 @@ static void test_replacing_invite_refused_while_draining(void **state)
 	assert_string_equal(inet_ntoa(sent[0].to.sin_addr), "10.1.1.1");
 }
 
+/* The request sent last to leg B with this method (a CANCEL, an ACK). */
+static unsigned last_sent_request(int method)
+{
+	for (unsigned i = nsent; i-- > 0;)
+		if (sent_msg(i)->is_request && out.method_id == method)
+			return i;
+	fail_msg("no such request sent");
+	return 0;
+}
+
+/* The CANCEL of a call that replaces a dialog carries the route set its
+ * INVITE did (RFC 3261 9.1: "If the request being cancelled contains a Route
+ * header field, the CANCEL request MUST include that Route header field's
+ * values"), and so does the ACK of a non-2xx final (17.1.1.3). */
+static void test_replacing_invite_cancel_and_ack_keep_its_route(void **state)
+{
+	(void)state;
+	make_leg_y();
+	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "newtag");
+	from_alice("CANCEL sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKrep1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:sipshard@127.0.0.1>\r\n"
+		   "Call-ID: r1@10.1.1.1\r\n"
+		   "CSeq: 1 CANCEL\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	unsigned cancel = last_sent_request(SIP_METHOD_CANCEL);
+	assert_string_equal(inet_ntoa(sent[cancel].to.sin_addr), "10.9.9.1");
+	assert_string_equal(sent_hdr(cancel, SIP_HDR_ROUTE), "<sip:10.9.9.1;lr>");
+	response_from_bob(inv, 487, "newtag");
+	unsigned ack = last_sent_request(SIP_METHOD_ACK);
+	assert_string_equal(inet_ntoa(sent[ack].to.sin_addr), "10.9.9.1");
+	assert_string_equal(sent_hdr(ack, SIP_HDR_ROUTE), "<sip:10.9.9.1;lr>");
+}
+
 static void test_cdr_answered_call(void **state)
 {
 	(void)state;
@@ -4931,6 +4969,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_joining_invite_names_the_other_leg, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_replacing_invite_cancel_and_ack_keep_its_route,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replacing_invite_refused_while_draining, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_wall_clock_stepped_back, setup_cdr, teardown),

@@ -200,8 +200,8 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
 	return wbuf_result(&w);
 }
 
-/* ACK and CANCEL share the INVITE's Request-URI, top Via, From, Call-ID and CSeq
- * number (RFC 3261 9.1, 17.1.1.3). inv may be the final response itself
+/* ACK and CANCEL share the INVITE's Request-URI, top Via, Route lines, From,
+ * Call-ID and CSeq number (RFC 3261 9.1, 17.1.1.3). inv may be the final response itself
  * when the INVITE is gone: its Via, From, Call-ID and CSeq are the INVITE's,
  * and its To URI stands for the Request-URI (servers match the ACK by the
  * branch, 17.2.3). */
@@ -215,6 +215,13 @@ static int build_same_txn(const struct sip_msg *inv, const char *method,
 	wput_view(&w, inv->buf, inv->is_request ? inv->ruri.whole : inv->to.uri.whole);
 	wbuf_puts(&w, " SIP/2.0\r\n");
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
+	/* an INVITE sent by a route set (one that replaces or joins a dialog
+	 * of ours) has its CANCEL and its non-2xx ACK carry it too (RFC 3261
+	 * 9.1, 17.1.1.3): the proxies on it see the same route */
+	if (inv->is_request)
+		for (uint16_t i = 0; i < inv->nhdrs; i++)
+			if (inv->hdrs[i].id == SIP_HDR_ROUTE)
+				wput_line(&w, inv, &inv->hdrs[i]);
 	wbuf_puts(&w, "Max-Forwards: 70\r\n");
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_FROM));
 	if (to_src) {
