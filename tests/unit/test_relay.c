@@ -1599,6 +1599,34 @@ static void test_offer_answer_in_the_early_dialog(void **state)
 	assert_int_equal(d->state, SHARD_DLG_EARLY);
 }
 
+/* A PRACK (or UPDATE) without a body makes no offer: its failure rejects
+ * none (RFC 3264 5 speaks of the offer the failed request made). While the
+ * INVITE's offer waits for its answer in the early dialog (a reliable 180
+ * without one), a refused bodiless PRACK must leave that offer open: the
+ * worker took it for the PRACK's and dropped it. */
+static void test_refused_bodiless_prack_keeps_the_invite_offer(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	/* as the controller installs it: the INVITE's offer, no answer yet */
+	d->state = SHARD_DLG_EARLY;
+	d->legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
+	d->legs[SHARD_LEG_B].signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
+	for (int leg = 0; leg < 2; leg++) {
+		d->legs[leg].session_state = SESSION_STATE_EARLY;
+		session_body_set(&d->legs[leg].offer, "", 0, "v=9\r\n", 5, SESSION_BODY_MAX);
+	}
+	sent_from_a("PRACK", 2, 7, branch, sizeof(branch));
+	res = answer_from_b(481, branch, out_m.cseq.num, "PRACK");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "bodiless PRACK refused");
+	assert_bodies("v=9\r\n", NULL, "bodiless PRACK refused");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1606,6 +1634,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_early_dialog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_bodiless_prack_keeps_the_invite_offer,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_ends_the_call, setup,
 					    teardown),

@@ -271,7 +271,11 @@ static void final_offer_answer(const struct sip_msg *m, struct sip_session *resp
 {
 	if (m->status < 300 && m->body.len)
 		relay_sdp_from_peer(m, resp, back);
-	else if (m->status >= 300)
+	else if (m->status >= 300 && session_answered(resp))
+		/* before the first answer the one offer open is the INVITE's
+		 * (a PRACK or UPDATE of the early dialog may offer only after
+		 * it, RFC 3262 5, RFC 3311 5.1): a PRACK or UPDATE refused then
+		 * made none, and that offer stays open */
 		session_offer_rejected(resp, back);
 }
 
