@@ -383,6 +383,20 @@ static void test_packed_install(void **state)
 		assert_memory_equal(got->legs[l].offer.data, "v=0\r\no=prack\r\n", 15);
 	}
 	assert_int_equal(got->legs[SHARD_LEG_A].answer.len, 16);
+	/* but a 2xx from another fork (another to-tag than the early dialog's)
+	 * confirms another dialog: the offer/answer of the first fork's early
+	 * dialog (its PRACK or UPDATE offer still open) is not that one's, and
+	 * the controller's copy is taken, as for the CSeqs (update_leg_b) */
+	assert_true(SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, "fork2", 5));
+	assert_int_equal(shard_dialog_install(&t, &d, 2200), 0);
+	assert_string_equal(got->legs[SHARD_LEG_B].remote_tag, "fork2");
+	for (int l = 0; l < 2; l++) {
+		assert_int_equal(got->legs[l].signaling_state, d.legs[l].signaling_state);
+		assert_int_equal(got->legs[l].offer.len, d.legs[l].offer.len);
+		assert_memory_equal(got->legs[l].offer.data, d.legs[l].offer.data,
+				    d.legs[l].offer.len);
+		assert_int_equal(got->legs[l].answer.len, d.legs[l].answer.len);
+	}
 	shard_table_close(&t);
 }
 

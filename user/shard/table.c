@@ -510,14 +510,19 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
  * 3261 12.2.1.1: the next request must go higher); so are the callee's own
  * requests it saw (remote_cseq, last_txn: when the 2xx comes from the same
  * callee, not from another fork with a CSeq space of its own), the
- * keep-alive, and with keep_offer_answer the offer/answer state
- * (take_offer_answer). */
-static void update_leg_b(struct sip_session *b, const char *packed, const char *end,
+ * keep-alive, and with keep_offer_answer the offer/answer state, again only
+ * from the same callee (another fork's early dialog and the offers its PRACKs
+ * and UPDATEs made are not the dialog the 2xx confirms). Returns whether the
+ * offer/answer state was kept. */
+static bool update_leg_b(struct sip_session *b, const char *packed, const char *end,
 			 bool keep_offer_answer)
 {
 	const struct sip_session was = *b;
 
 	sip_session_unpack(b, packed, end);
+	bool same_callee = was.remote_tag_len == b->remote_tag_len &&
+			   memcmp(was.remote_tag, b->remote_tag, was.remote_tag_len) == 0;
+	keep_offer_answer = keep_offer_answer && same_callee;
 	if (keep_offer_answer) {
 		b->signaling_state = was.signaling_state;
 		b->offer = was.offer;
@@ -525,8 +530,7 @@ static void update_leg_b(struct sip_session *b, const char *packed, const char *
 	}
 	if (was.local_cseq > b->local_cseq)
 		b->local_cseq = was.local_cseq;
-	if (was.remote_cseq_set && was.remote_tag_len == b->remote_tag_len &&
-	    memcmp(was.remote_tag, b->remote_tag, was.remote_tag_len) == 0) {
+	if (was.remote_cseq_set && same_callee) {
 		b->remote_cseq = was.remote_cseq;
 		b->remote_cseq_set = true;
 		b->last_txn = was.last_txn;
@@ -534,6 +538,7 @@ static void update_leg_b(struct sip_session *b, const char *packed, const char *
 		b->invite_cseq_tag = was.invite_cseq_tag;
 	}
 	b->keepalive = was.keepalive;
+	return keep_offer_answer;
 }
 
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
@@ -586,6 +591,10 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	 * controller's copy has nothing newer, and taking it would undo them. */
 	bool keep_offer_answer = update && session_answered(&slot->legs[SHARD_LEG_B]);
 	if (update) {
+		/* leg B first: whether the 2xx comes from the callee of the
+		 * early dialog decides whether leg A keeps its offer/answer too */
+		keep_offer_answer =
+		    update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end, keep_offer_answer);
 		/* leg A's states and its offer and answer (the 2xx's answer is
 		 * the controller's news); the rest of leg A is the worker's */
 		static _Thread_local struct sip_session from;
@@ -599,12 +608,9 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		}
 	} else {
 		sip_session_unpack(&slot->legs[SHARD_LEG_A], leg_a, end);
+		sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
 		slot->session_expires_at_s = 0;
 	}
-	if (update)
-		update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end, keep_offer_answer);
-	else
-		sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
 	if (out)
 		*out = slot;
 	return 0;

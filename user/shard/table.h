@@ -427,7 +427,8 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len);
  * moves them), the creation time, timer, counters and last sent request (the
  * worker's since the install); both legs' signaling states, offers and
  * answers are the worker's once its copy has an answer (session_answered:
- * the PRACKs and UPDATEs of the early dialog moved them since). -EINVAL for a message cut short or
+ * the PRACKs and UPDATEs of the early dialog moved them since) and leg B's
+ * remote tag is the same (not a 2xx from another fork). -EINVAL for a message cut short or
  * with a length beyond its field, a slot out of range or a FREE state; -EBUSY when the slot holds
  * another generation. Nothing is written when it fails. */
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
