@@ -2868,6 +2868,35 @@ static void test_target_calls_after_restart(void **state)
 	assert_int_equal(target_calls(5090), 1);
 }
 
+/* A call that replaces a dialog goes to the other leg's party, not to a
+ * route's target, and counts on none (k->route names none), even when that
+ * party sits at a target's address; a restart keeps it so: the record taken
+ * up does not count on the target either, so that its 503 with Retry-After
+ * does not take the target out after a restart when it did not before. */
+static void test_replacing_call_counts_on_no_target_after_restart(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	make_leg_y();
+	test_addr_in((struct sockaddr_in *)&leg_y.peer, "127.0.0.1", 5090);
+	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	unsigned inv = invite_to_bob();
+	assert_int_equal(ntohs(sent[inv].to.sin_port), 5090);
+	assert_int_equal(target_calls(5090), 0);
+	struct sent first = sent[inv];
+
+	assert_int_equal(restart(), 1);
+	assert_int_equal(target_calls(5090), 0);
+	sent[0] = first;
+	nsent = 1;
+	response_from_bob_with(0, 503, "r1", "Retry-After: 60\r\n", 1300);
+	ctl_on_tick(ctl, 1310);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 0);
+	assert_false(target_info(5090).down);
+}
+
 /* A call that has not reached a target that answers fails over as before
  * after a restart: the record keeps its route, target and the route's tag. */
 static void test_failover_after_restart(void **state)
@@ -5020,6 +5049,9 @@ int main(void)
 						     (void *)limits_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_failover_after_restart, setup_config_file,
 						     teardown_file, (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(test_replacing_call_counts_on_no_target_after_restart,
+						     setup_config_file, teardown_file,
+						     (void *)failover_config),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),

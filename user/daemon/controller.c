@@ -2904,7 +2904,10 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		k->installed = early;
 		c->st.calls_active++;
 		policy_call_carry(c->pol);
-		target_take(c, k->shard, k->slot, target_find(c, &k->b_peer, k->b_len));
+		/* a call that replaces or joins a dialog went to that
+		 * dialog's party, no route's target (on_invite): none */
+		if (k->route != UINT8_MAX)
+			target_take(c, k->shard, k->slot, target_find(c, &k->b_peer, k->b_len));
 	}
 	/* CLOCK_MONOTONIC restarts at boot: times from a file kept across one */
 	if (k->t_next > now + longest || k->t_deadline > now + longest) {
