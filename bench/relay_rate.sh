@@ -13,6 +13,11 @@
 # run: a fresh daemon (run_dir on /dev/shm), sipshard-load uas as the callee,
 # uac sets up 1000 calls, then sends INFO with 256 outstanding for S seconds.
 # Results: DIR/relay_rate.json (a line per run), DIR/relay_rate.txt (medians).
+# Environment (bench/lib.sh): DAEMON_ARGS, more options for every daemon
+# (DAEMON_ARGS=--no-bpf measures the handoff between workers over rings: the
+# kernel spreads the datagrams and a worker passes on those of the others'
+# calls); SUT_PORT and CALLEE_PORT, the daemon's and the callee's UDP ports
+# (5060, 5080).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -28,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--seconds) SECONDS_=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "relay_rate.sh: unknown argument '$1' (expected --builds, --workers, --seconds, --reps or --out)" >&2; exit 2 ;;
 	esac
 	shift
