@@ -735,6 +735,49 @@ static struct ring *ring_new(unsigned slots)
 	return r;
 }
 
+uint32_t daemon_handoff_slots(unsigned nworkers)
+{
+	uint32_t share, slots = DAEMON_HANDOFF_MIN_SLOTS;
+
+	if (nworkers < 2)
+		return 0;
+	/* rounded down to a power of two (ring_create would round up past the
+	 * budget) */
+	share = DAEMON_HANDOFF_BUDGET_SLOTS / (nworkers - 1);
+	while (slots * 2 <= share)
+		slots *= 2;
+	return slots;
+}
+
+int daemon_open_handoffs(struct daemon *d)
+{
+	uint32_t slots = daemon_handoff_slots(d->nworkers);
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		w->handoff_in = calloc(d->nworkers, sizeof(*w->handoff_in));
+		if (!w->handoff_in)
+			return -ENOMEM;
+		/* with steering too: a datagram the program could not place
+		 * (handle_sip) is passed on */
+		for (unsigned j = 0; j < d->nworkers; j++)
+			if (j != i && !(w->handoff_in[j] = ring_new(slots)))
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+void daemon_close_handoffs(struct daemon *d)
+{
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		for (unsigned j = 0; w->handoff_in && j < d->nworkers; j++)
+			ring_destroy(w->handoff_in[j]);
+		free(w->handoff_in);
+		w->handoff_in = NULL;
+	}
+}
+
 static int open_worker_sockets(struct daemon *d)
 {
 	/* SO_REUSEPORT would let a second sipshardd (or anything else of the same
@@ -966,6 +1009,15 @@ static void log_memory(struct daemon *d)
 	log_info("dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
 		 d->nworkers, t->map_len >> 20, in, where, eligible_word(tables),
 		 tables == 0 && file ? " (" HUGE_HOW ")" : "");
+	if (d->nworkers > 1) {
+		uint32_t slots = daemon_handoff_slots(d->nworkers);
+		size_t rings = (size_t)d->nworkers * (d->nworkers - 1);
+		size_t ring_bytes = (size_t)slots * d->workers[0].handoff_in[1]->slot_size;
+		log_info("handoff rings: %zu (one from each worker to each other) x %u slots of "
+			 "%zu KiB, %zu MiB, taken as datagrams are handed over",
+			 rings, slots, (size_t)d->workers[0].handoff_in[1]->slot_size >> 10,
+			 (rings * ring_bytes) >> 20);
+	}
 #undef HUGE_HOW
 }
 
@@ -1062,6 +1114,9 @@ int daemon_start(struct daemon *d)
 	if (d->ctl_wake_fd < 0)
 		return -errno;
 
+	rc = daemon_open_handoffs(d);
+	if (rc)
+		return rc;
 	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
 	if (d->cfg->persist_dialogs) {
 		rc = prepare_run_dir(d);
@@ -1097,14 +1152,8 @@ int daemon_start(struct daemon *d)
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);
 		d->evts[i] = w->evt;
-		w->handoff_in = calloc(d->nworkers, sizeof(*w->handoff_in));
-		if (!w->cmd || !w->evt || !w->handoff_in)
+		if (!w->cmd || !w->evt)
 			return -ENOMEM;
-		/* with steering too: a datagram the program could not place
-		 * (handle_sip) is passed on */
-		for (unsigned j = 0; j < d->nworkers; j++)
-			if (j != i && !(w->handoff_in[j] = ring_new(1024)))
-				return -ENOMEM;
 		struct net_io_config nc = {
 		    .fd = w->fd,
 		    .nbufs = 4096,
@@ -1223,12 +1272,10 @@ void daemon_stop(struct daemon *d)
 			close(w->wake_fd);
 		ring_destroy(w->cmd);
 		ring_destroy(w->evt);
-		for (unsigned j = 0; w->handoff_in && j < d->nworkers; j++)
-			ring_destroy(w->handoff_in[j]);
-		free(w->handoff_in);
 		shard_table_close(&w->table);
 		wheel_destroy(&w->wheel);
 	}
+	daemon_close_handoffs(d);
 	if (d->steer)
 		steer_close(d->steer);
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)

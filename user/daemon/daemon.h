@@ -5,7 +5,8 @@
  * that connect them (worker -> controller events, controller -> worker
  * commands, worker -> worker handoffs: without the BPF program, or for a
  * datagram whose Call-ID it could not read, and an INVITE with Replaces or
- * Join for the worker holding the dialog it names, flagged with its home)
+ * Join for the worker holding the dialog it names, flagged with its home;
+ * a worker's handoff rings share one budget of slots)
  * and the eventfds that wake each side when the other has pushed (a worker's
  * is part of its io wait: net_io_set_wake),
  * the shard table files in run_dir and taking over the calls a previous
@@ -198,6 +199,26 @@ struct worker {
  * woken at the end of the pass. Returns 0 or -ENOBUFS (ring full). */
 int daemon_push_cmd(struct daemon *d, unsigned shard, const struct dmsg_hdr *h, const void *payload,
 		    size_t len);
+
+/* Worker -> worker handoff rings: each worker has one from every other
+ * (SPSC: no locks on the fast path), n * (n - 1) in all, so their memory
+ * would grow with the square of the workers at a fixed size (slots of 8256
+ * bytes: 1024 each took 451 MiB for 8 workers, 32 GiB for 64). A worker's rings
+ * share DAEMON_HANDOFF_BUDGET_SLOTS instead (its one ring with 2 workers
+ * keeps the 1024 slots it had), each at least DAEMON_HANDOFF_MIN_SLOTS, so
+ * that a producer's short burst still fits: 8 workers take 56 MiB, 64 take
+ * 508 MiB (SHARD_MAX_WORKERS). A full ring is a counted drop
+ * (handoff_drop). */
+#define DAEMON_HANDOFF_BUDGET_SLOTS 1024u
+#define DAEMON_HANDOFF_MIN_SLOTS    16u
+
+/* Slots of each handoff ring for nworkers workers: the largest power of two
+ * within the budget's share, or the floor; 0 below 2 workers. */
+uint32_t daemon_handoff_slots(unsigned nworkers);
+/* Makes every worker's handoff_in (d->workers and d->nworkers set). 0 or
+ * -ENOMEM; daemon_close_handoffs frees what was made either way. */
+int daemon_open_handoffs(struct daemon *d);
+void daemon_close_handoffs(struct daemon *d);
 
 /* After its table was re-attached and ctl_restore ran, before its thread
  * starts: frees the early dialogs whose calls are no longer setting up (no
