@@ -1,9 +1,12 @@
 /*
  * test_handoff.c - the rings between workers (daemon.h): their memory stays
  * bounded as the workers grow (each worker's rings share one budget, each
- * keeps a floor, 2 workers keep 1024 slots).
+ * keeps a floor, 2 workers keep 1024 slots), and one drain of a worker's
+ * handoffs stops at WORKER_HANDOFF_DRAIN_MAX, leaving the rest for the next
+ * turns with none lost, while a producer keeps its ring busy.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,11 +107,98 @@ static void test_memory_grows_with_the_workers_not_their_square(void **state)
 	assert_int_equal(daemon_handoff_slots(1), 0);
 }
 
+/* A worker set up for its handoff drain alone: the datagrams pushed are not
+ * SIP, so each is a counted drop (dropped_unparsable) without the socket or
+ * the table. */
+static struct daemon *drain_daemon(unsigned nworkers)
+{
+	struct daemon *d = new_daemon(nworkers);
+	assert_int_equal(daemon_open_handoffs(d), 0);
+	assert_int_equal(ring_create(&d->workers[0].cmd, 16, 64), 0);
+	return d;
+}
+
+static int hand(struct daemon *d, unsigned from, unsigned to)
+{
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = 1};
+	return ring_push(d->workers[to].handoff_in[from], &h, sizeof(h), "x", 1);
+}
+
+static void test_one_drain_stops_at_its_bound(void **state)
+{
+	(void)state;
+	struct daemon *d = drain_daemon(3);
+	struct worker *w = &d->workers[0];
+	unsigned turns = 0;
+
+	for (unsigned i = 0; i < 200; i++)
+		assert_int_equal(hand(d, 1, 0), 0);
+	for (unsigned i = 0; i < 150; i++)
+		assert_int_equal(hand(d, 2, 0), 0);
+	assert_int_equal(worker_drain_handoffs(w), WORKER_HANDOFF_DRAIN_MAX);
+	assert_int_equal(w->st.handoff_in, WORKER_HANDOFF_DRAIN_MAX);
+	/* the rest stays for the next turns, both rings served */
+	assert_int_equal(ring_count(w->handoff_in[1]) + ring_count(w->handoff_in[2]),
+			 350 - WORKER_HANDOFF_DRAIN_MAX);
+	assert_true(ring_count(w->handoff_in[1]) < 200 && ring_count(w->handoff_in[2]) < 150);
+	uint32_t n;
+	while ((n = worker_drain_handoffs(w)) != 0) {
+		assert_true(n <= WORKER_HANDOFF_DRAIN_MAX);
+		turns++;
+	}
+	assert_int_equal(turns, 5); /* 286 left: 4 x 64 and 30 */
+	assert_int_equal(w->st.handoff_in, 350);
+	assert_int_equal(w->st.dropped_unparsable, 350);
+	free_daemon(d);
+}
+
+/* A producer thread that keeps the ring from worker 1 busy: every drain ends
+ * at the bound (the worker goes back to its socket and timers), and every
+ * datagram pushed is handled once. */
+struct producer {
+	struct daemon *d;
+	unsigned total;
+	_Atomic unsigned pushed;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	while (atomic_load(&p->pushed) < p->total)
+		if (hand(p->d, 1, 0) == 0)
+			atomic_fetch_add(&p->pushed, 1);
+	return NULL;
+}
+
+static void test_busy_producer_lets_the_loop_turn(void **state)
+{
+	(void)state;
+	struct daemon *d = drain_daemon(2);
+	struct worker *w = &d->workers[0];
+	struct producer p = {.d = d, .total = 200000};
+	pthread_t t;
+	uint64_t taken = 0;
+
+	assert_int_equal(pthread_create(&t, NULL, produce, &p), 0);
+	while (taken < p.total) {
+		uint32_t n = worker_drain_handoffs(w);
+		assert_true(n <= WORKER_HANDOFF_DRAIN_MAX);
+		taken += n;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(worker_drain_handoffs(w), 0);
+	assert_int_equal(w->st.handoff_in, p.total);
+	assert_int_equal(w->st.dropped_unparsable, p.total);
+	free_daemon(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_workers_keep_their_ring),
 	    cmocka_unit_test(test_memory_grows_with_the_workers_not_their_square),
+	    cmocka_unit_test(test_one_drain_stops_at_its_bound),
+	    cmocka_unit_test(test_busy_producer_lets_the_loop_turn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,6 +220,18 @@ uint32_t daemon_handoff_slots(unsigned nworkers);
 int daemon_open_handoffs(struct daemon *d);
 void daemon_close_handoffs(struct daemon *d);
 
+/* At most this many handoffs a turn of a worker's loop, as many as one
+ * recvmmsg batch (NET_MMSG_BATCH): without a bound, a worker that kept a
+ * ring busy kept its owner from its own socket and timers for as long as it
+ * kept up. What is left stays in the rings for the next turn, which then
+ * polls the socket without waiting. */
+#define WORKER_HANDOFF_DRAIN_MAX 64u
+
+/* Handles the datagrams other workers handed this one (at most
+ * WORKER_HANDOFF_DRAIN_MAX, taking the rings in turns); returns how many.
+ * Worker thread. */
+uint32_t worker_drain_handoffs(struct worker *w);
+
 /* After its table was re-attached and ctl_restore ran, before its thread
  * starts: frees the early dialogs whose calls are no longer setting up (no
  * set-up record holds them: ctl_keeps_dialog) and arms the timers of the

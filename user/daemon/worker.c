@@ -1,8 +1,9 @@
 /*
  * worker.c - one fast-path worker thread per shard.
  *
- * Owns: the loop (commands from the controller first, then handoffs from other
- * workers, then a batch of datagrams from the io layer, then timers), the
+ * Owns: the loop (commands from the controller first, then at most
+ * WORKER_HANDOFF_DRAIN_MAX handoffs from other workers, then a batch of
+ * datagrams from the io layer, then timers), the
  * classification of every datagram, and its defined outcome: relayed,
  * answered (200 to a CANCEL and to a NOTIFY of our REFER, 400, 403, 422, 481, 483,
  * 491, 500, 503, 505, 513), handed to the controller or to the
@@ -783,14 +784,14 @@ static void on_handoff(void *arg, unsigned from, const void *hdr, const void *pa
 }
 
 /* Datagrams other workers received for this one's calls, HANDOFF_TURN of each
- * worker's ring at a time (ring_drain_fair), until all are empty: one worker
- * flooded by a single trunk does not hold up the others' handoffs. */
+ * worker's ring at a time (ring_drain_fair): one worker flooded by a single
+ * trunk does not hold up the others' handoffs. */
 #define HANDOFF_TURN 32
 
-static void drain_handoffs(struct worker *w)
+uint32_t worker_drain_handoffs(struct worker *w)
 {
-	ring_drain_fair(w->handoff_in, w->d->nworkers, sizeof(struct dmsg_hdr), HANDOFF_TURN,
-			UINT32_MAX, on_handoff, w);
+	return ring_drain_fair(w->handoff_in, w->d->nworkers, sizeof(struct dmsg_hdr), HANDOFF_TURN,
+			       WORKER_HANDOFF_DRAIN_MAX, on_handoff, w);
 }
 
 /* ---- management queries (dialogs.c asks) ------------------------------------ */
@@ -957,8 +958,11 @@ void *worker_main(void *arg)
 		drain_commands(w);
 		if (w->query_active)
 			query_step(w);
-		drain_handoffs(w);
-		int n = net_io_poll(w->io, timeout, on_datagram, w);
+		/* a drain cut short by its bound left handoffs in the rings: the
+		 * poll must not wait for datagrams (nor for a wake the producer
+		 * gave before this drain) while they do */
+		bool more = worker_drain_handoffs(w) == WORKER_HANDOFF_DRAIN_MAX;
+		int n = net_io_poll(w->io, more ? 0 : timeout, on_datagram, w);
 		if (n < 0 && n != -EINTR && n != -ETIME && n != -EAGAIN)
 			log_warn("worker %u: receive failed: %s", w->id, strerror(-n));
 		expire(w, clock_mono_ms());
