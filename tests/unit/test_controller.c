@@ -5049,9 +5049,9 @@ int main(void)
 						     (void *)limits_config),
 	    cmocka_unit_test_prestate_setup_teardown(test_failover_after_restart, setup_config_file,
 						     teardown_file, (void *)failover_config),
-	    cmocka_unit_test_prestate_setup_teardown(test_replacing_call_counts_on_no_target_after_restart,
-						     setup_config_file, teardown_file,
-						     (void *)failover_config),
+	    cmocka_unit_test_prestate_setup_teardown(
+		test_replacing_call_counts_on_no_target_after_restart, setup_config_file,
+		teardown_file, (void *)failover_config),
 	    cmocka_unit_test_setup_teardown(test_adopt_carried_calls, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),

@@ -220,12 +220,15 @@ uint32_t daemon_handoff_slots(unsigned nworkers);
 int daemon_open_handoffs(struct daemon *d);
 void daemon_close_handoffs(struct daemon *d);
 
-/* At most this many handoffs a turn of a worker's loop, as many as one
- * recvmmsg batch (NET_MMSG_BATCH): without a bound, a worker that kept a
- * ring busy kept its owner from its own socket and timers for as long as it
- * kept up. What is left stays in the rings for the next turn, which then
- * polls the socket without waiting. */
-#define WORKER_HANDOFF_DRAIN_MAX 64u
+/* At most this many handoffs a turn of a worker's loop: without a bound, a
+ * worker that kept a ring busy kept its owner from its own socket and timers
+ * for as long as it kept up. The bound is what the worker's rings hold
+ * together, not a recvmmsg batch: a turn of io_uring receives hands up to
+ * thousands of datagrams on, and a drain of 64 a turn filled the rings (their
+ * datagrams dropped, handoff_drop) behind a worker busy with its own socket.
+ * What is left stays in the rings for the next turn, which then polls the
+ * socket without waiting. */
+#define WORKER_HANDOFF_DRAIN_MAX DAEMON_HANDOFF_BUDGET_SLOTS
 
 /* Handles the datagrams other workers handed this one (at most
  * WORKER_HANDOFF_DRAIN_MAX, taking the rings in turns); returns how many.
