@@ -316,7 +316,8 @@ struct sip_dialog_ref {
 	bool early_only;
 };
 /* Reads such a value (a view into buf): 0, or -SIP_ERR_BAD_VALUE when it is
- * not a Call-ID followed by parameters, or a tag is missing or given twice. */
+ * not a Call-ID followed by parameters, or a tag is missing, given twice or
+ * given without a value. */
 int sip_dialog_ref_parse(const char *buf, sip_view value, struct sip_dialog_ref *r);
 /* The value r was read from (in buf) naming another dialog: call_id, then
  * ";to-tag=" to_tag and ";from-tag=" from_tag (NUL-terminated strings), then

@@ -2501,6 +2501,8 @@ static void test_dialog_ref(void **state)
 	    "abc@;to-tag=1;from-tag=2",		/* nothing after '@' */
 	    ";to-tag=1;from-tag=2",		/* no Call-ID */
 	    "abc;to-tag=1;from-tag=2 junk",
+	    "abc;to-tag=1;from-tag=2;to-tag", /* a tag without a value */
+	    "abc;to-tag=1;From-Tag;from-tag=2",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(

@@ -369,14 +369,22 @@ int sip_dialog_ref_parse(const char *buf, sip_view value, struct sip_dialog_ref 
 	*r = (struct sip_dialog_ref){.call_id = lex_view(buf, t, p)};
 	r->params = lex_view(buf, p, end);
 	while ((rc = lex_param_next(&p, end, &prm)) > 0) {
+		bool is_to = LEX_TOK_IEQ(prm.name, prm.nlen, "to-tag");
 		if (LEX_TOK_IEQ(prm.name, prm.nlen, "early-only")) {
 			r->early_only = true;
-		} else if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "to-tag")) {
-			r->to_tag = lex_view(buf, prm.val, prm.val + prm.vlen);
-			to++;
-		} else if (prm.val && LEX_TOK_IEQ(prm.name, prm.nlen, "from-tag")) {
-			r->from_tag = lex_view(buf, prm.val, prm.val + prm.vlen);
-			from++;
+		} else if (is_to || LEX_TOK_IEQ(prm.name, prm.nlen, "from-tag")) {
+			/* to-tag EQUAL token, from-tag EQUAL token: a tag without a value
+			 * makes the header malformed, and taking it for an extension
+			 * would let the rewrite send a second to-tag or from-tag on. */
+			if (!prm.val)
+				return -SIP_ERR_BAD_VALUE;
+			if (is_to) {
+				r->to_tag = lex_view(buf, prm.val, prm.val + prm.vlen);
+				to++;
+			} else {
+				r->from_tag = lex_view(buf, prm.val, prm.val + prm.vlen);
+				from++;
+			}
 		}
 	}
 	return rc < 0 || p != end || to != 1 || from != 1 ? -SIP_ERR_BAD_VALUE : 0;
@@ -395,8 +403,9 @@ int sip_dialog_ref_write(const char *buf, const struct sip_dialog_ref *r, const 
 	wbuf_puts(&w, ";from-tag=");
 	wbuf_puts(&w, from_tag);
 	while (lex_param_next(&p, end, &prm) > 0) {
-		if (prm.val && (LEX_TOK_IEQ(prm.name, prm.nlen, "to-tag") ||
-				LEX_TOK_IEQ(prm.name, prm.nlen, "from-tag")))
+		/* by name: the parse took one of each, with a value */
+		if (LEX_TOK_IEQ(prm.name, prm.nlen, "to-tag") ||
+		    LEX_TOK_IEQ(prm.name, prm.nlen, "from-tag"))
 			continue;
 		wbuf_put(&w, ";", 1);
 		wbuf_put(&w, prm.name, prm.nlen);
