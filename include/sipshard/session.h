@@ -172,14 +172,15 @@ static inline void session_body_clear(struct session_body *b)
  * answer when x had an offer of ours open (have-local-offer), and both legs
  * are stable; else a new offer, which x has from its peer and y from us.
  * Both legs keep it as their answer or offer: sipshard passes it on as it
- * came. */
-static inline void session_sdp_from_peer(struct sip_session *x, struct sip_session *y,
+ * came. Returns true when it was an offer. */
+static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_session *y,
 					 const char *type, size_t type_len, const char *sdp,
 					 size_t n)
 {
 	struct session_body *kept_x, *kept_y;
+	bool offer = x->signaling_state != SIGNALING_STATE_HAVE_LOCAL_OFFER;
 
-	if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER) {
+	if (!offer) {
 		x->signaling_state = SIGNALING_STATE_STABLE;
 		y->signaling_state = SIGNALING_STATE_STABLE;
 		kept_x = &x->answer, kept_y = &y->answer;
@@ -190,6 +191,7 @@ static inline void session_sdp_from_peer(struct sip_session *x, struct sip_sessi
 	}
 	session_body_set(kept_x, type, type_len, sdp, n, SESSION_BODY_MAX);
 	session_body_set(kept_y, type, type_len, sdp, n, SESSION_BODY_MAX);
+	return offer;
 }
 
 /* The offer leg x had from us (have-local-offer), leg y's from its peer,

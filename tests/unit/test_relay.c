@@ -1627,6 +1627,42 @@ static void test_refused_bodiless_prack_keeps_the_invite_offer(void **state)
 	assert_bodies("v=9\r\n", NULL, "bodiless PRACK refused");
 }
 
+/* The same while an UPDATE's offer is open in the early dialog (the 183 had
+ * the INVITE's answer, the caller offers again in an UPDATE): a bodiless
+ * PRACK refused then rejects nothing, and the UPDATE's 2xx answers its
+ * offer. The worker rejected the open offer, the UPDATE's, at the PRACK's
+ * 481, and took the UPDATE's answer for a new offer. */
+static void test_refused_bodiless_prack_keeps_the_update_offer(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char update_branch[128], prack_branch[128];
+	unsigned update_cseq;
+	struct relay_result res;
+	(void)state;
+
+	d->state = SHARD_DLG_EARLY;
+	for (int leg = 0; leg < 2; leg++) {
+		struct sip_session *s = &d->legs[leg];
+		s->session_state = SESSION_STATE_EARLY;
+		s->signaling_state = SIGNALING_STATE_STABLE;
+		session_body_set(&s->offer, "", 0, "v=9\r\n", 5, SESSION_BODY_MAX);
+		session_body_set(&s->answer, "", 0, "v=1\r\n", 5, SESSION_BODY_MAX);
+	}
+	offer_from_a("UPDATE", 2, update_branch, sizeof(update_branch));
+	update_cseq = out_m.cseq.num;
+	sent_from_a("PRACK", 3, 7, prack_branch, sizeof(prack_branch));
+	res = answer_from_b(481, prack_branch, out_m.cseq.num, "PRACK");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "bodiless PRACK refused while an UPDATE offers");
+	assert_bodies("hello", "v=1\r\n", "bodiless PRACK refused while an UPDATE offers");
+	res = answer_from_b_body(200, update_branch, update_cseq, "UPDATE", "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "answer in the early UPDATE's 2xx");
+	assert_bodies("hello", "v=2\r\n", "answer in the early UPDATE's 2xx");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1635,6 +1671,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_early_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_bodiless_prack_keeps_the_invite_offer,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_bodiless_prack_keeps_the_update_offer,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_ends_the_call, setup,

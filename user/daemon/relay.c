@@ -262,20 +262,19 @@ static bool carries_session(uint8_t method)
 	return is_session_refresh(method) || method == SIP_METHOD_PRACK;
 }
 
-/* The first final response m to a request that carries_session, from leg
+/* The first final response m to request t that carries_session, from leg
  * resp to leg back: its body is the answer to the request's offer, or the
  * offer of a request that had none (its ACK answers it); a failure rejects
- * an offer the request made (RFC 3264 5: the session stays as it was). */
-static void final_offer_answer(const struct sip_msg *m, struct sip_session *resp,
-			       struct sip_session *back)
+ * the offer the request made, and only that one (RFC 3264 5: the session
+ * stays as it was). A request without one (a bodiless PRACK, an answer in
+ * a PRACK) rejects none when it fails: the offer open then, the INVITE's
+ * or an UPDATE's, waits for its own answer. */
+static void final_offer_answer(const struct sip_msg *m, const struct shard_txn *t,
+			       struct sip_session *resp, struct sip_session *back)
 {
 	if (m->status < 300 && m->body.len)
 		relay_sdp_from_peer(m, resp, back);
-	else if (m->status >= 300 && session_answered(resp))
-		/* before the first answer the one offer open is the INVITE's
-		 * (a PRACK or UPDATE of the early dialog may offer only after
-		 * it, RFC 3262 5, RFC 3311 5.1): a PRACK or UPDATE refused then
-		 * made none, and that offer stays open */
+	else if (m->status >= 300 && (t->leg & SHARD_TXN_OFFER))
 		session_offer_rejected(resp, back);
 }
 
@@ -429,7 +428,7 @@ static struct shard_txn *txn_of_request(struct relay_ctx *rc, const struct sip_s
 		const struct relay_recent *r = recent_entry(rc, slot, from_leg, cseq);
 		t = shard_txn_get(rc->table, r->txn, r->txn_gen);
 	}
-	if (!t || t->dialog != slot || t->dialog_gen != gen || t->from_leg != from_leg ||
+	if (!t || t->dialog != slot || t->dialog_gen != gen || shard_txn_from_leg(t) != from_leg ||
 	    t->in_cseq != cseq || t->method_id != method)
 		return NULL;
 	return t;
@@ -688,7 +687,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		t->head_len = (uint16_t)hl;
 		t->dialog = slot;
 		t->dialog_gen = gen;
-		t->from_leg = (uint8_t)from_leg;
+		t->leg = (uint8_t)from_leg;
 		t->method_id = m->method_id;
 		if (is_session_refresh(m->method_id))
 			t->session_asked_s = relay_session_asked(m);
@@ -722,8 +721,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		return;
 	}
 	/* an offer or answer in the request (RFC 3264; not its retransmission) */
-	if (fresh && m->body.len && carries_session(m->method_id))
-		relay_sdp_from_peer(m, src, dst);
+	if (fresh && m->body.len && carries_session(m->method_id) &&
+	    relay_sdp_from_peer(m, src, dst))
+		t->leg |= SHARD_TXN_OFFER;
 	/* a target refresh replaces the sender's remote target, once relayed */
 	if (fresh && is_target_refresh(m->method_id) && m->ncontacts) {
 		const struct sip_uri *u = &m->contacts[0].uri;
@@ -778,8 +778,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
-	struct sip_session *back = &d->legs[t->from_leg];
-	struct sip_session *resp_leg = &d->legs[!t->from_leg];
+	struct sip_session *back = &d->legs[shard_txn_from_leg(t)];
+	struct sip_session *resp_leg = &d->legs[!shard_txn_from_leg(t)];
 	if (!str_eq_view(resp_leg->call_id, resp_leg->call_id_len, m, m->call_id)) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
@@ -832,13 +832,13 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		res->session_refreshed = d;
 	}
 	if (m->status >= 200 && !t->final_class && carries_session(t->method_id))
-		final_offer_answer(m, resp_leg, back);
+		final_offer_answer(m, t, resp_leg, back);
 	if (m->status >= 200) {
 		/* a BYE challenged (401, 407) is sent again with credentials
 		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */
 		if (t->method_id == SIP_METHOD_BYE && m->status != 401 && m->status != 407) {
-			ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, t->from_leg, t->in_cseq,
-				       m->status);
+			ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, shard_txn_from_leg(t),
+				       t->in_cseq, m->status);
 			shard_txn_free(rc->table, tslot);
 		} else {
 			/* kept until it expires (transaction_timeout_ms): a final lost

@@ -144,12 +144,13 @@ static inline bool relay_session_too_brief(const struct sip_msg *req, uint32_t m
 void relay_put_session_expires(struct wbuf *w, uint32_t secs);
 
 /* m's body is a session description from the peer of leg x, the other leg
- * being y: session_sdp_from_peer with m's Content-Type and body. */
-static inline void relay_sdp_from_peer(const struct sip_msg *m, struct sip_session *x,
+ * being y: session_sdp_from_peer with m's Content-Type and body (true: it
+ * was an offer). */
+static inline bool relay_sdp_from_peer(const struct sip_msg *m, struct sip_session *x,
 				       struct sip_session *y)
 {
-	session_sdp_from_peer(x, y, sip_ptr(m->buf, m->content_type), m->content_type.len,
-			      sip_ptr(m->buf, m->body), m->body.len);
+	return session_sdp_from_peer(x, y, sip_ptr(m->buf, m->content_type), m->content_type.len,
+				     sip_ptr(m->buf, m->body), m->body.len);
 }
 
 /* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */

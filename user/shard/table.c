@@ -267,7 +267,8 @@ static int reattach(struct shard_table *t)
 		struct shard_txn *x = &t->txns[i];
 		if (!mem_bool_ok(&x->used) ||
 		    (x->used &&
-		     (x->head_len > sizeof(x->head) || x->from_leg > 1 || x->final_class > 6))) {
+		     (x->head_len > sizeof(x->head) ||
+		      (x->leg & ~(SHARD_TXN_LEG | SHARD_TXN_OFFER)) || x->final_class > 6))) {
 			x->used = false;
 			h->reattach_dropped++;
 		}

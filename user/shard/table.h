@@ -300,7 +300,13 @@ void shard_keepalive_answered(struct shard_dialog *d, int leg, uint64_t now_ms);
 struct shard_txn {
 	uint32_t gen;
 	bool used;
-	uint8_t from_leg;  /* the leg the request came from; the response goes back there */
+	/* SHARD_TXN_LEG: the leg the request came from (the response goes back
+	 * there, shard_txn_from_leg); SHARD_TXN_OFFER: the request carried an
+	 * offer (RFC 3264), which a failure rejects, and the only one it does
+	 * (relay.c). The flag is in spare bits of what held the leg alone, so
+	 * that the table's layout stays the same; 0 in older tables: a failure
+	 * to a request in flight across the upgrade rejects no offer. */
+	uint8_t leg;
 	uint8_t method_id; /* enum sip_method of the original request */
 	/* the class of the final response relayed (2 for 2xx ...), 0 while none
 	 * has come: the record stays until it expires, so that retransmissions
@@ -321,11 +327,20 @@ struct shard_txn {
 	uint16_t head_len;
 	char head[SHARD_TXN_HEAD_MAX]; /* the original top Via lines and dialog headers */
 };
-_Static_assert(offsetof(struct shard_txn, final_class) == 7 &&
+#define SHARD_TXN_LEG	0x01
+#define SHARD_TXN_OFFER 0x02
+_Static_assert(offsetof(struct shard_txn, leg) == 5 &&
+		   offsetof(struct shard_txn, final_class) == 7 &&
 		   offsetof(struct shard_txn, dialog) == 8 &&
 		   offsetof(struct shard_txn, session_asked_s) == 28 &&
 		   offsetof(struct shard_txn, created_ms) == 32,
 	       "session_asked_s must stay in what was padding: the table layout is versioned");
+
+/* The leg (SHARD_LEG_A or SHARD_LEG_B) transaction t's request came from. */
+static inline int shard_txn_from_leg(const struct shard_txn *t)
+{
+	return t->leg & SHARD_TXN_LEG;
+}
 
 /* Start of the mapping. Sizes are recorded so that a file written by a build
  * with another layout is refused instead of misread. */
