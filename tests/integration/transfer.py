@@ -6,8 +6,12 @@ REFER told it). Y must get, from sipshard, an INVITE whose Replaces names
 call 2 as Y knows it (its Call-ID, to-tag Y's own tag, from-tag sipshard's),
 and once Y accepts and ends call 2 with a BYE, P1 gets that BYE. Before
 that, Y naming its own call (its address and Contact) gets 403 and two
-Replaces lines 400; after it, a Replaces naming no dialog of ours must reach
-Y unchanged, by the route.
+Replaces lines 400, and one of nearly 8 KiB 513 (too large to go to the
+controller with call 2's leg: not 503, which says the controller is
+overloaded); a Replaces naming call 2 with a second to-tag without a value
+is malformed (RFC 3891 6.1) and reaches Y unchanged, by the route; after
+the transfer, a Replaces naming no dialog of ours must reach Y unchanged,
+by the route.
 Usage: transfer.py SIPSHARDD_PORT NWORKERS (P1 is PORT+1, Y PORT+2, X
 PORT+3; the daemon routes user "x..." to X and any other to Y). Prints what
 each side got and PASS or FAIL; exits 0 when all is right."""
@@ -131,6 +135,35 @@ got = refused(x, X_PORT, call_id_on(NW - 1, "two"),
               "Replaces: %s\r\nReplaces: %s\r\n" % (replaces, replaces))
 print("two Replaces got %d" % got)
 ok = ok and got == 400
+# nearly 8 KiB (every datagram up to 8192 bytes is taken): it cannot reach
+# the controller with call 2's leg beside it, which is its size, not load
+pad = "X-Pad: %s\r\n"
+big_cid = call_id_on(NW - 1, "big")
+size = len(request("INVITE", "sip:sipshard@127.0.0.1:%d" % D, X_PORT, big_cid,
+                   "t" + big_cid[:4], "<sip:sipshard@127.0.0.1>", 1,
+                   "Replaces: %s\r\n%s" % (replaces, pad % "")))
+got = refused(x, X_PORT, big_cid,
+              "Replaces: %s\r\n%s" % (replaces, pad % ("p" * (8180 - size))))
+print("an INVITE of 8180 bytes with Replaces naming call 2 got %d" % got)
+ok = ok and got == 513
+# a second to-tag without a value (to-tag EQUAL token): malformed, so not
+# matched, and it crosses by the route with the header as it came
+bad = replaces + ";to-tag"
+bad_cid = call_id_on(NW - 1, "bad")
+x.sendto(request("INVITE", "sip:yuser@127.0.0.1:%d" % D, X_PORT, bad_cid, "xtagb",
+                 "<sip:yuser@127.0.0.1>", 1, "Replaces: %s\r\n" % bad), dest)
+binv = wait(y, lambda m: m.startswith("INVITE ") and header(m, "Call-ID") != y_cid
+            and ";tag=" not in header(m, "To"))
+print("a Replaces with a valueless to-tag reached Y as %s"
+      % (header(binv, "Replaces") if binv else None))
+ok = ok and binv is not None and header(binv, "Replaces") == bad
+if binv:
+    answer(y, binv, "486 Busy Here", "ytagb", Y_PORT)
+    fin = wait(x, lambda m: status(m) == 486 and header(m, "Call-ID") == bad_cid)
+    ok = ok and fin is not None
+    if fin:
+        x.sendto(request("ACK", "sip:yuser@127.0.0.1:%d" % D, X_PORT, bad_cid, "xtagb",
+                         header(fin, "To"), 1), dest)
 
 # X's INVITE (the REFER from P1 named sipshard's Contact with this Replaces)
 x.sendto(request("INVITE", "sip:sipshard@127.0.0.1:%d" % D, X_PORT, c3, "xtag3",

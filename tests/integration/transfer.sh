@@ -3,7 +3,10 @@
 # holds call 1 with X and call 2 with Y; X's INVITE with Replaces naming
 # call 2 as P1 knows it must reach Y, from sipshard, with Replaces naming call
 # 2 as Y knows it, and Y's BYE of call 2 then reaches P1; Y naming its own
-# call gets 403, two Replaces lines 400 (transfer.py). Two
+# call gets 403, two Replaces lines 400, one too large to go to the
+# controller with call 2's leg 513 (controller.rejected_too_large, not
+# controller_ring_full), one with a valueless to-tag crosses unchanged
+# (transfer.py). Two
 # workers, the transfer's Call-ID on the other worker than call 2's: the
 # worker that receives it hands it to the one holding call 2. With BPF
 # steering and without.
@@ -36,11 +39,13 @@ for mode in bpf nobpf; do
 	python3 tests/integration/transfer.py "$D_PORT" 2 >"$WORK/$mode.out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$WORK/$mode.out"
-	check "$mode: Y gets the transfer's INVITE with Replaces naming call 2 as it knows it, its BYE reaches P1; 403 when Y names its own call, 400 for two Replaces" \
+	check "$mode: Y gets the transfer's INVITE with Replaces naming call 2 as it knows it, its BYE reaches P1; 403 when Y names its own call, 400 for two Replaces, 513 for one of 8180 bytes, a valueless to-tag unchanged" \
 		test "$rc" = 0
 	sleep 1.2 # a stats write
 	check "$mode: the INVITE was handed to the worker holding call 2 and matched (replaces_handed, replaces_matched)" \
 		test "$(json_get "$WORK/$mode.stats.json" 'sum(w["replaces_handed"] for w in j["workers"]) >= 1 and sum(w["replaces_matched"] for w in j["workers"]) == 1')" = True
+	check "$mode: the INVITE too large beside call 2's leg counted as too large, not as a full ring (controller.rejected_too_large)" \
+		test "$(json_get "$WORK/$mode.stats.json" 'j["controller"]["rejected_too_large"] == 1 and sum(w["drops"]["controller_ring_full"] for w in j["workers"]) == 0')" = True
 	check "$mode: the transfer's CDR has no route and Y's address as its target" \
 		python3 -c 'import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]

@@ -1370,6 +1370,7 @@ json_t *daemon_stats_json(struct daemon *d)
 {
 	json_t *root = json_object(), *ws = json_array(), *tot = json_object();
 	uint64_t relayed[SIP_METHOD_COUNT_] = {0};
+	uint64_t too_large = 0; /* the workers' part of controller.rejected_too_large */
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		const struct worker_stats *s = &d->workers[i].st;
@@ -1395,6 +1396,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "replaces_matched", s->replaces_matched);
 		JI(o, "replaces_unmatched", s->replaces_unmatched);
 		JI(o, "replaces_refused", s->replaces_refused);
+		too_large += s->rejected_too_large;
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
@@ -1481,7 +1483,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_draining", cs.rejected_draining);
 	JI(c, "rejected_loop", cs.rejected_loop);
 	JI(c, "rejected_session_too_brief", cs.rejected_session_too_brief);
-	JI(c, "rejected_too_large", cs.rejected_too_large);
+	JI(c, "rejected_too_large", cs.rejected_too_large + too_large);
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
 	JI(c, "invite_retrans", cs.invite_retrans);

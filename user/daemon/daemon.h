@@ -164,6 +164,10 @@ struct worker_stats {
 	 * dialog it may not name; 403: sent by the party the new call would
 	 * go to) */
 	uint64_t replaces_handed, replaces_matched, replaces_unmatched, replaces_refused;
+	/* of replaces_refused: a matched INVITE too large to go to the
+	 * controller with the dialog's leg beside it (513); reported in
+	 * controller.rejected_too_large with the controller's own 513s */
+	uint64_t rejected_too_large;
 };
 
 struct worker {

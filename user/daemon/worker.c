@@ -41,11 +41,14 @@ static bool send_tx(struct worker *w, char *buf, int len, const struct sockaddr 
 /* Hands a datagram to the controller with m, the worker's parse of it, built
  * in the ring's slot: the controller takes the parse over instead of parsing
  * the datagram again (a parse that does not fit beside it is left out, and the
- * controller parses). A full ring is answered 503 by the caller (the
- * controller is overloaded: shed new work cheaply). home: the worker that
- * owns the datagram's Call-ID (this one but for an INVITE with Replaces or
- * Join handed here); replaced: the packed session that goes with such an
- * INVITE, or NULL. */
+ * controller parses). A full ring (-ENOBUFS) is answered 503 by the caller
+ * (the controller is overloaded: shed new work cheaply). home: the worker
+ * that owns the datagram's Call-ID (this one but for an INVITE with Replaces
+ * or Join handed here); replaced: the packed session that goes with such an
+ * INVITE, or NULL. A datagram of up to DMSG_DATA_MAX bytes always fits a
+ * slot alone; with a packed session it may not (-EMSGSIZE): that is the
+ * message's size, not the controller's load, and the caller answers it as
+ * too large. */
 static int to_controller_for(struct worker *w, const struct sip_msg *m, const char *data,
 			     uint32_t len, const struct sockaddr *peer, socklen_t peer_len,
 			     unsigned home, const char *replaced, uint32_t replaced_len)
@@ -54,9 +57,10 @@ static int to_controller_for(struct worker *w, const struct sip_msg *m, const ch
 			     .len = len,
 			     .home = home != w->id ? home + 1 : 0,
 			     .replaced_len = replaced_len};
+	if (sizeof(h) + len + replaced_len > w->evt->slot_size)
+		return -EMSGSIZE;
 	char *slot = ring_reserve(w->evt);
-
-	if (!slot || sizeof(h) + len + replaced_len > w->evt->slot_size) {
+	if (!slot) {
 		w->st.ctl_ring_full++;
 		return -ENOBUFS;
 	}
@@ -551,7 +555,15 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 	session_body_clear(&lean.offer);
 	session_body_clear(&lean.answer);
 	size_t n = sip_session_pack(&lean, packed);
-	if (to_controller_for(w, m, data, len, peer, peer_len, home, packed, (uint32_t)n) != 0) {
+	int rc = to_controller_for(w, m, data, len, peer, peer_len, home, packed, (uint32_t)n);
+	if (rc == -EMSGSIZE) {
+		/* as the controller answers an INVITE whose copy for leg B
+		 * would not fit a datagram, and counted with those */
+		w->st.rejected_too_large++;
+		answer_replacing(w, m, 513, NULL, peer, peer_len);
+		return;
+	}
+	if (rc != 0) {
 		(void)answer_here(w, m, 503, NULL, peer, peer_len);
 		return;
 	}
