@@ -102,7 +102,8 @@ static const char usage[] =
     "Timers and output:\n"
     "  --t1-ms MS             RFC 3261 T1 (default 500); timeout is 64*T1 (an INVITE\n"
     "                         that got a provisional: 181 s, as a proxy's Timer C)\n"
-    "  --t2-ms MS             RFC 3261 T2 (default 4000)\n"
+    "  --t2-ms MS             RFC 3261 T2 (default 4000), not below T1: a --t1-ms\n"
+    "                         above 4000 needs --t2-ms too\n"
     "  --json FILE            write every figure and the run's parameters as JSON\n"
     "  --quiet                no progress line on stderr\n"
     "  -h, --help             this text\n"
@@ -274,7 +275,7 @@ static int parse_mix(struct load_cfg *cfg, const char *s)
 static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 {
 	const char *local = NULL, *target = NULL, *mix = "INFO:100";
-	bool dur_set = false, sources_set = false;
+	bool dur_set = false, sources_set = false, t2_set = false;
 	int o;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -400,6 +401,7 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 			break;
 		case O_T2:
 			rc = parse_uint("t2-ms", optarg, 1, 600000, &cfg->t2_ms);
+			t2_set = true;
 			break;
 		case O_JSON:
 			cfg->json_path = optarg;
@@ -431,7 +433,11 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 		return -EINVAL;
 	}
 	if (cfg->t2_ms < cfg->t1_ms) {
-		fprintf(stderr, "sipshard-load: --t2-ms must not be below --t1-ms\n");
+		/* with --t1-ms alone the T2 in the way is the default one: name it,
+		 * or the message blames a flag that was never given */
+		fprintf(stderr, "sipshard-load: --t1-ms %u is above --t2-ms (%u%s): %s\n",
+			cfg->t1_ms, cfg->t2_ms, t2_set ? "" : " by default",
+			t2_set ? "T2 must not be below T1" : "give --t2-ms too");
 		return -EINVAL;
 	}
 	if (!dur_set && cfg->role != LOAD_ROLE_UAC)

@@ -333,6 +333,11 @@ need(j["errors"]["setup_failures"] == 4 and j["exit"]["status"] == 1, "errors %r
 "$LOAD" --role uac --mix BOGUS:1 >/dev/null 2>"$WORK/usage.err"
 t "exit: a usage error gives 2 and says what is wrong" \
 	sh -c "test $? -eq 2 && grep -q 'mix BOGUS:1' '$WORK/usage.err'"
+# --t1-ms alone above T2's default: the message used to blame --t2-ms, never
+# given, without saying that it is 4000 unless given
+"$LOAD" --role uac --t1-ms 5000 >/dev/null 2>"$WORK/t1_above_t2.err"
+t "exit: --t1-ms above the default T2 gives 2 and names that default" \
+	sh -c "test $? -eq 2 && grep -q -- '--t1-ms 5000 is above --t2-ms (4000 by default): give --t2-ms too' '$WORK/t1_above_t2.err'"
 "$LOAD" --help >"$WORK/help.out"
 t "help: documents every flag" sh -c "
 	for f in role local target threads sources no-uring calls rate duration mix req-rate \
