@@ -1,7 +1,8 @@
 /*
  * uas.c - the called side of sipshard-load: answers INVITEs (100, 180, then
  * 200 with an SDP answer after --answer-delay-ms, or 486/603 for a
- * --reject-share of them, or 487 when CANCELled before the delayed 200),
+ * --reject-share of them, or 487 when CANCELled, or ended by a BYE in the
+ * early dialog, before the delayed 200),
  * answers every in-dialog request, sends the NOTIFY
  * a REFER calls for, and forgets a call after its BYE.
  *
@@ -515,17 +516,19 @@ static bool pend_to_487(struct uas_pend *pd)
 	return true;
 }
 
-/* A CANCEL while the leg rings (--answer-delay-ms): RFC 3261 9.2, the INVITE
- * gets a 487 at once instead of its delayed 200, stored and retransmitted
- * until its ACK (17.2.1) as any rejection. */
-static void cancel_ringing(struct uas *u, uint32_t li)
+/* A CANCEL (RFC 3261 9.2) or a BYE in the early dialog (15.1.2) while the
+ * leg rings (--answer-delay-ms): the INVITE gets a 487 at once instead of its
+ * delayed 200, stored and retransmitted until its ACK (17.2.1) as any
+ * rejection. False when the stored 200 could not be rewritten: it stays due,
+ * a call answered, as before. */
+static bool cancel_ringing(struct uas *u, uint32_t li)
 {
 	struct uas_leg *l = &u->legs[li];
-	tl_cancel(u->lists, u->nodes, 2 * li); /* the delayed 200's timer */
 	if (!pend_to_487(&u->pend[l->resp_pend])) {
 		u->x.c->send_errors++;
-		return; /* the 200 stays due: a call answered, as before */
+		return false;
 	}
+	tl_cancel(u->lists, u->nodes, 2 * li); /* the delayed 200's timer */
 	l->rejected = true;
 	l->invite_status = 487;
 	l->state = L_WAIT_ACK;
@@ -535,6 +538,7 @@ static void cancel_ringing(struct uas *u, uint32_t li)
 	load_count_code(u->x.c, LM_INVITE, 487);
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
+	return true;
 }
 
 /* The delayed 200 of an L_EARLY leg is due. */
@@ -661,6 +665,11 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 		break;
 	case LM_BYE:
 		reply(u, m, p, li, 200, false, meth);
+		/* in the early dialog the INVITE still waits for its final: it
+		 * was left with none (RFC 3261 15.1.2: 487); the leg lingers
+		 * once that 487 is ACKed, and a repeated BYE gets 200 again */
+		if (l->state == L_EARLY && cancel_ringing(u, li))
+			break;
 		leg_linger(u, li);
 		break;
 	case LM_REFER:

@@ -514,24 +514,28 @@ need($rc == 0 and j['errors']['total'] == 0 and j['calls']['lost'] == 0,
 hangup_case hangup False
 hangup_case crossing True
 
-# ---- the uas and a CANCEL while it rings ----------------------------------
+# ---- the uas and a CANCEL, or a BYE, while it rings -----------------------
 # With --answer-delay-ms the CANCEL got its 200 and the INVITE the delayed 200
 # anyway (RFC 3261 9.2: 487 at once): the daemon's timers.no_answer_s CANCEL,
-# load-tested with this callee, met a call answered after its CANCEL.
-start_uas cancel_ringing --answer-delay-ms 2000
-out=$(python3 - "$UAS_PORT" "$UAC_PORT" <<'PY'
+# load-tested with this callee, met a call answered after its CANCEL. A BYE in
+# the early dialog (to the 180's To tag) got its 200 and the INVITE no final
+# response at all (RFC 3261 15.1.2: the INVITE is still answered, 487).
+# ringing_case METHOD: prints what METHOD (CANCEL or BYE) and the INVITE got.
+ringing_case() {
+	python3 - "$UAS_PORT" "$UAC_PORT" "$1" <<'PY'
 import re, socket, sys, time
-uas, me = map(int, sys.argv[1:])
+uas, me = map(int, sys.argv[1:3])
+how = sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", me))
 s.settimeout(0.1)
-def req(method, to_tag="", body=""):
+def req(method, to_tag="", body="", cseq=1, branch="z9hG4bKcancel1"):
     return ("%s sip:service@127.0.0.1:%d SIP/2.0\r\n"
-            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKcancel1\r\nMax-Forwards: 70\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s\r\nMax-Forwards: 70\r\n"
             "From: <sip:load@127.0.0.1:%d>;tag=f1\r\nTo: <sip:service@127.0.0.1:%d>%s\r\n"
-            "Call-ID: cancel-ringing-1@127.0.0.1\r\nCSeq: 1 %s\r\n"
+            "Call-ID: ringing-%s-1@127.0.0.1\r\nCSeq: %d %s\r\n"
             "Contact: <sip:load@127.0.0.1:%d>\r\n%sContent-Length: %d\r\n\r\n%s"
-            % (method, uas, me, me, uas, to_tag, method, me,
+            % (method, uas, me, branch, me, uas, to_tag, how, cseq, method, me,
                "Content-Type: application/sdp\r\n" if body else "", len(body), body)).encode()
 got = []
 def pump(seconds):
@@ -541,24 +545,36 @@ def pump(seconds):
             d = s.recv(65535).decode("latin-1")
         except socket.timeout:
             continue
+        tag = re.search(r"^To:.*;tag=([^;\s]+)", d, re.M)
         got.append((time.time(), re.match(r"SIP/2.0 (\d+)", d).group(1),
-                    re.search(r"^CSeq:\s*\d+\s+(\w+)", d, re.M).group(1)))
+                    re.search(r"^CSeq:\s*\d+\s+(\w+)", d, re.M).group(1),
+                    tag.group(1) if tag else ""))
 sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n"
 s.sendto(req("INVITE", body=sdp), ("127.0.0.1", uas))
 pump(0.3)
 t0 = time.time()
-s.sendto(req("CANCEL"), ("127.0.0.1", uas))
+if how == "CANCEL":
+    s.sendto(req("CANCEL"), ("127.0.0.1", uas))
+else:
+    ringing = [tag for _, st, m, tag in got if m == "INVITE" and st == "180"]
+    s.sendto(req("BYE", ";tag=" + (ringing[0] if ringing else "none"), cseq=2,
+                 branch="z9hG4bKbye1"), ("127.0.0.1", uas))
 pump(2.3)
-finals = [(t, st) for t, st, m in got if m == "INVITE" and int(st) >= 200]
-cancel = [st for _, st, m in got if m == "CANCEL"]
+finals = [(t, st) for t, st, m, _ in got if m == "INVITE" and int(st) >= 200]
+answer = [st for _, st, m, _ in got if m == how]
 if finals and finals[0][1] == "487":
     s.sendto(req("ACK", ";tag=x"), ("127.0.0.1", uas))
-print("cancel %s invite %s within_1s %s" % (cancel[:1], finals[0][1] if finals else None,
-                                          bool(finals) and finals[0][0] - t0 < 1.0))
+print("%s %s invite %s within_1s %s" % (how.lower(), answer[:1], finals[0][1] if finals else None,
+                                      bool(finals) and finals[0][0] - t0 < 1.0))
 PY
-)
+}
+start_uas cancel_ringing --answer-delay-ms 2000
+out=$(ringing_case CANCEL)
 t "uas: a CANCEL while it rings gets 200, the INVITE 487 at once ($out)" \
 	test "$out" = "cancel ['200'] invite 487 within_1s True"
+out=$(ringing_case BYE)
+t "uas: a BYE while it rings gets 200, the INVITE 487 at once ($out)" \
+	test "$out" = "bye ['200'] invite 487 within_1s True"
 stop "$UAS_PID"
 
 # ---- a --json path that cannot be written ---------------------------------
