@@ -11,7 +11,9 @@
 # their path in the results. For every rep and worker count the builds take
 # turns, so that a slow moment of a shared machine falls on all alike. Each
 # run: a fresh daemon (run_dir on /dev/shm), sipshard-load uas as the callee,
-# uac sets up 1000 calls, then sends INFO with 256 outstanding for S seconds.
+# uac sets up 1000 calls, then sends INFO with 256 outstanding for S seconds
+# (a whole number, 3 or more: the daemon's CPU is read from 1.5 s into the run
+# to 0.5 s before its end, S - 2 seconds; default 8).
 # Results: DIR/relay_rate.json (a line per run), DIR/relay_rate.txt (medians).
 # Environment (bench/lib.sh): DAEMON_ARGS, more options for every daemon
 # (DAEMON_ARGS=--no-bpf measures the handoff between workers over rings: the
@@ -33,11 +35,15 @@ while [ $# -gt 0 ]; do
 	--seconds) SECONDS_=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "relay_rate.sh: unknown argument '$1' (expected --builds, --workers, --seconds, --reps or --out)" >&2; exit 2 ;;
 	esac
 	shift
 done
+# a shorter run leaves no time between the two CPU readings: its figure was a
+# division by zero that ended the script with no line written
+[ "$SECONDS_" -ge 3 ] 2>/dev/null ||
+	{ echo "relay_rate.sh: --seconds needs a whole number, 3 or more (not '$SECONDS_')" >&2; exit 2; }
 . bench/lib.sh
 bench_need relay_rate.sh $BUILDS "$BUILD/sipshard-load"
 bench_begin relay

@@ -79,6 +79,16 @@ check "relay_rate.sh: a uac that failed ends the script (exit $rc) with its mess
 check "relay_rate.sh: no figure for the run whose uac failed" \
 	bash -c '! grep -q "\"rep\": 2" "$1"' _ "$WORK/relay/relay_rate.json"
 
+# 3. relay_rate.sh --seconds 2 (or less) left no time between its two CPU
+#    readings: a ZeroDivisionError, and no line written for the run
+stub_load uac_fails_second
+BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/relay_rate.sh --workers 1 --reps 1 \
+	--seconds 2 --out "$WORK/short" >"$WORK/short.out" 2>&1
+rc=$?
+check "relay_rate.sh: --seconds 2 is refused up front (exit $rc), saying what is accepted" \
+	bash -c '[ "$1" = 2 ] && grep -q "seconds needs a whole number, 3 or more" "$2" && ! grep -q Traceback "$2"' \
+	_ "$rc" "$WORK/short.out"
+
 stub_load callee_down
 BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/setup_rate.sh --rates 100 --reps 1 \
 	--seconds 1 --out "$WORK/down" >"$WORK/down.out" 2>&1
