@@ -9,7 +9,12 @@
 # sipshard-load (uac) against sipshard-load (uas) as the callee.
 #
 #   bench/compare.sh [--quick] [--out DIR]
-# Results: DIR/results.json, DIR/*.png and *.svg (gnuplot), DIR/table.md.
+# Results: DIR/results.json, DIR/*.png and *.svg (gnuplot), DIR/table.md, from
+# the per-run files DIR/NAME.json (and NAME.txt, NAME.progress). A run reports
+# only what it measured: it first removes the per-run files an earlier run left
+# in DIR (a --quick run after a full one reported the full run's 100k and 1M
+# scaling points as its own). SUT_PORT and CALLEE_PORT (5060, 5080) name other
+# ports when those are taken.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -19,18 +24,25 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--out) OUT=$2; shift ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown argument '$1' (expected --quick or --out DIR)" >&2; exit 2 ;;
 	esac
 	shift
 done
 mkdir -p "$OUT"
+# every per-run file this script writes, under any name a run of it (full or
+# --quick) gives: report.py reads whichever are there
+for name in echo sipshard-1w-bpf sipshard-2w-bpf sipshard-2w-nobpf sipshard-2w-bpf-trunk \
+	kamailio-dialog kamailio-nodialog; do
+	rm -f "$OUT/$name.json" "$OUT/$name.txt" "$OUT/$name.progress"
+done
+rm -f "$OUT"/scale-[0-9]*.json "$OUT"/scale-[0-9]*.txt "$OUT"/scale-[0-9]*.progress
 LOAD=$BUILD/sipshard-load
 DURATION=${DURATION:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
 CALLS=${CALLS:-$([ $QUICK = 1 ] && echo 200 || echo 1000)}
 WINDOW=${WINDOW:-256}
-SUT_PORT=5060
-CALLEE_PORT=5080
+SUT_PORT=${SUT_PORT:-5060}
+CALLEE_PORT=${CALLEE_PORT:-5080}
 PIDS=()
 # sipshardd's shard table files, apart from any installed daemon's; every start
 # below takes --discard-dialogs, as each run begins with no calls

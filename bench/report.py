@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Turns the comparison suite's per-run JSON (sipshard-load --json) into one
-results.json, a markdown table and gnuplot plots (PNG and SVG).
+results.json, a markdown table and gnuplot plots (PNG and SVG). It reports
+every per-run file it finds in DIR: compare.sh removes those of earlier runs
+before it measures, so that they are this run's only.
 
     bench/report.py DIR
 """

@@ -7,7 +7,11 @@
 #      work dir and reported it again as the second run's figures;
 #   2. a callee that cannot bind its port (exit 2 at once): the scripts never
 #      looked, and reported the calls that failed against nothing as the
-#      build's figures.
+#      build's figures;
+#   3. relay_rate.sh --seconds 2: a ZeroDivisionError, no line written (now
+#      refused before the run, saying what it accepts);
+#   4. compare.sh --quick into a directory that held a full run: the report
+#      mixed the old run's files (scale-100000, scale-1000000) into the new one.
 # Prints "ok NAME" / "not ok NAME".
 set -u
 cd "$(dirname "$0")/../.."
@@ -96,6 +100,57 @@ rc=$?
 check "setup_rate.sh: a callee that could not bind ends the script (exit $rc) with its message" \
 	bash -c '[ "$1" != 0 ] && grep -q "cannot bind" "$2"' _ "$rc" "$WORK/down.out"
 check "setup_rate.sh: and no figure is written" test ! -s "$WORK/down/setup_rate.json"
+
+# 4. compare.sh --quick into a directory a full run left: stubs for every
+# program it runs (kamailio and gnuplot on PATH); the systems under test and
+# the callee bind their port, as compare.sh waits for it, and stop on SIGINT
+CSTUBS=$WORK/cstubs
+mkdir -p "$CSTUBS" "$WORK/compare"
+cat >"$CSTUBS/bind" <<'SH'
+#!/usr/bin/env bash
+exec python3 -c 'import signal, socket, sys, time
+for n in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(n, lambda *a: sys.exit(0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+time.sleep(60)' "$1"
+SH
+for p in sipshardd udp_echo kamailio; do
+	printf '#!/usr/bin/env bash
+exec "%s/bind" "$SUT_PORT"
+' "$CSTUBS" >"$CSTUBS/$p"
+done
+printf '#!/usr/bin/env bash
+cat >/dev/null
+' >"$CSTUBS/gnuplot"
+cat >"$CSTUBS/sipshard-load" <<SH
+#!/usr/bin/env bash
+case " \$* " in *" --role uas "*) exec "$CSTUBS/bind" "\$CALLEE_PORT" ;; esac
+calls=0; json=
+while [ \$# -gt 0 ]; do
+	case \$1 in --calls) calls=\$2 ;; --json) json=\$2 ;; esac
+	shift
+done
+echo "[1s] mix 1000 req/s" >&2
+echo '{"params": {"calls": '\$calls'}, "requests": {"per_second": 1000, "completed": 3000},
+ "latency_us": {"p50": 100, "p99": 200}, "errors": {"total": 0}}' >"\$json"
+SH
+chmod +x "$CSTUBS"/*
+for n in 100000 1000000; do # what a full run left
+	echo '{"params": {"calls": '$n'}, "requests": {"per_second": 500, "completed": 1500},
+ "latency_us": {"p50": 100, "p99": 200}, "errors": {"total": 0}}' >"$WORK/compare/scale-$n.json"
+done
+PATH=$CSTUBS:$PATH BUILD=$CSTUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT \
+	timeout 120 bench/compare.sh --quick --out "$WORK/compare" >"$WORK/compare.out" 2>&1
+rc=$?
+check "compare.sh --quick (stubs) runs to its report (exit $rc)" \
+	bash -c '[ "$1" = 0 ] && [ -s "$2" ]' _ "$rc" "$WORK/compare/table.md"
+check "compare.sh --quick after a full run reports only what it measured (scale 1000, 10000)" \
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+calls = [s["calls"] for s in r["scaling"]]
+print("# scaling points: %r" % calls)
+sys.exit(0 if calls == [1000, 10000] else 1)' "$WORK/compare/results.json"
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
