@@ -187,8 +187,10 @@ stop_daemon
 # the moment the sockets are bound, before the steering program is attached,
 # and the kernel spreads those by its own hash. With steering there is no
 # handoff, so one on the worker that does not own its Call-ID was relayed or
-# answered there (481 for a carried call). The daemon now drops what came
-# before the attach; nothing any worker handles was put on the wrong one.
+# answered there (481 for a carried call). The daemon then dropped what came
+# before the attach; now a worker passes a datagram whose Call-ID another owns
+# to that worker (handle_sip, with steering too), so nothing is dropped and
+# each is handled by its owner.
 python3 - "$D_PORT" <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -210,10 +212,12 @@ sleep 0.5
 start_daemon blasted "$WORK/r.json"
 wait "$BLASTER"
 sleep 1.2 # a stats write after the last datagram
-check "start under traffic: steering attached, and every datagram handled by its owner" \
-	test "$(jstat "$WORK/blasted.stats.json" 'j["steering"]["attached"] and sum(w["rx"] for w in j["workers"]) > 100 and sum(w["rx_foreign"] for w in j["workers"])')" = 0
-check "start under traffic: what came before the attach was dropped and counted" \
-	grep -q "datagrams that came before steering was attached" "$WORK/blasted.log"
+# A burst larger than the owner's ring (1024 slots) is cut there: the rest is
+# a counted drop (handoff_drop), as for any full ring.
+check "start under traffic: steering attached, and every datagram on another worker than its owner handed to the owner or, its ring full, counted" \
+	test "$(jstat "$WORK/blasted.stats.json" 'j["steering"]["attached"] and sum(w["rx"] for w in j["workers"]) > 100 and sum(w["rx_foreign"] for w in j["workers"]) == sum(w["handoff_in"] + w["handoff_drop"] for w in j["workers"])')" = True
+check "start under traffic: what came before the attach on another worker than its owner was handed over (rx_foreign > 0), not dropped" \
+	test "$(jstat "$WORK/blasted.stats.json" 'sum(w["rx_foreign"] for w in j["workers"]) > 0')" = True
 stop_daemon
 
 # ---- starts that cannot take the files over ---------------------------------
