@@ -352,9 +352,11 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 	wbuf_put(&w, "\r\n", 2);
 
 	response_head(&w, req, status > 100 ? to_tag : NULL);
-	const struct sip_hdr_line *ts = sip_find_hdr(req, SIP_HDR_TIMESTAMP);
-	if (status == 100 && ts) /* RFC 3261 8.2.6.1 */
-		wput_line(&w, req, ts);
+	if (status == 100) { /* RFC 3261 8.2.6.1 */
+		const struct sip_hdr_line *ts = sip_find_hdr(req, SIP_HDR_TIMESTAMP);
+		if (ts)
+			wput_line(&w, req, ts);
+	}
 	if (extra)
 		wbuf_puts(&w, extra);
 	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
