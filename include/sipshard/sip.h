@@ -338,6 +338,9 @@ bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *o
 /* Views are compared with these helpers. */
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len);
 bool sip_view_ieq(const char *buf, sip_view v, const char *s, size_t len);
+/* How many header lines of m have this id (a header that must come once,
+ * such as Replaces, RFC 3891 3, is checked with it). */
+unsigned sip_hdr_lines(const struct sip_msg *m, enum sip_hdr id);
 /* The 1-based index of the first header line with this id, or 0. */
 static inline const struct sip_hdr_line *sip_find_hdr(const struct sip_msg *m, enum sip_hdr id)
 {

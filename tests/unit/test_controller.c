@@ -3306,11 +3306,7 @@ static void invite_with_credentials_from_alice(void)
 /* The lines of sent[i] with header id. */
 static unsigned count_lines(unsigned i, enum sip_hdr id)
 {
-	const struct sip_msg *x = sent_msg(i);
-	unsigned n = 0;
-	for (uint16_t h = 0; h < x->nhdrs; h++)
-		n += x->hdrs[h].id == id;
-	return n;
+	return sip_hdr_lines(sent_msg(i), id);
 }
 
 /* The value of parameter name in sent[i]'s line id. */

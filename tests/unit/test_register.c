@@ -205,11 +205,7 @@ static void test_retransmissions_and_timer_f(void **state)
 /* The lines of sent[i] with header id. */
 static unsigned count_lines(unsigned i, enum sip_hdr id)
 {
-	const struct sip_msg *x = sent_msg(i);
-	unsigned n = 0;
-	for (uint16_t h = 0; h < x->nhdrs; h++)
-		n += x->hdrs[h].id == id;
-	return n;
+	return sip_hdr_lines(sent_msg(i), id);
 }
 
 /* sent[i]'s line id (one of its kind) answers nonce of realm with

@@ -988,6 +988,30 @@ static void test_option_tags(void **state)
 
 /* Min-SE and the like: delta-seconds, parameters after it allowed; a
  * Retry-After's comment too. */
+/* sip_hdr_lines counts the lines of one id wherever they stand, and none for
+ * an id the message lacks. */
+static void test_hdr_lines(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	must_parse(m, "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+		      "Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1\r\n"
+		      "Replaces: a@h;to-tag=1;from-tag=2\r\n"
+		      "Max-Forwards: 70\r\n"
+		      "To: <sip:bob@biloxi.example.com>\r\n"
+		      "From: <sip:alice@atlanta.example.com>;tag=88\r\n"
+		      "Call-ID: hl1\r\n"
+		      "CSeq: 1 INVITE\r\n"
+		      "Via: SIP/2.0/UDP p2.example.com;branch=z9hG4bK2, SIP/2.0/UDP "
+		      "p3.example.com;branch=z9hG4bK3\r\n"
+		      "Replaces: b@h;to-tag=3;from-tag=4\r\n"
+		      "Content-Length: 0\r\n\r\n");
+	assert_int_equal(sip_hdr_lines(m, SIP_HDR_REPLACES), 2);
+	assert_int_equal(sip_hdr_lines(m, SIP_HDR_VIA), 2); /* lines, not values */
+	assert_int_equal(sip_hdr_lines(m, SIP_HDR_CALL_ID), 1);
+	assert_int_equal(sip_hdr_lines(m, SIP_HDR_JOIN), 0);
+}
+
 static void test_hdr_delta_seconds(void **state)
 {
 	(void)state;
@@ -2565,6 +2589,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_bad_header_lines, teardown),
 	    cmocka_unit_test_teardown(test_comma_lists_vs_lines, teardown),
 	    cmocka_unit_test_teardown(test_option_tags, teardown),
+	    cmocka_unit_test_teardown(test_hdr_lines, teardown),
 	    cmocka_unit_test_teardown(test_hdr_delta_seconds, teardown),
 	    cmocka_unit_test_teardown(test_call_id, teardown),
 	    cmocka_unit_test_teardown(test_from_to, teardown),

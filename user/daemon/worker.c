@@ -471,15 +471,6 @@ static int leg_named(const struct shard_dialog *d, const char *buf,
 	return -1;
 }
 
-/* Header lines of m with Replaces or Join. */
-static unsigned dialog_ref_lines(const struct sip_msg *m)
-{
-	unsigned n = 0;
-	for (uint16_t i = 0; i < m->nhdrs; i++)
-		n += m->hdrs[i].id == SIP_HDR_REPLACES || m->hdrs[i].id == SIP_HDR_JOIN;
-	return n;
-}
-
 static void answer_replacing(struct worker *w, const struct sip_msg *m, int status,
 			     const char *reason, const struct sockaddr *peer, socklen_t peer_len)
 {
@@ -498,7 +489,7 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 	struct sip_dialog_ref ref;
 
 	/* RFC 3891 3 and RFC 3911 3: one such header, never both */
-	if (dialog_ref_lines(m) > 1) {
+	if (sip_hdr_lines(m, SIP_HDR_REPLACES) + sip_hdr_lines(m, SIP_HDR_JOIN) > 1) {
 		answer_replacing(w, m, 400, "Bad Request (more than one Replaces or Join)", peer,
 				 peer_len);
 		return;

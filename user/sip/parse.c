@@ -461,6 +461,14 @@ bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *o
 	return q && (q == e || *q == ';' || *q == '(');
 }
 
+unsigned sip_hdr_lines(const struct sip_msg *m, enum sip_hdr id)
+{
+	unsigned n = 0;
+	for (uint16_t i = m->first[id] ? m->first[id] - 1 : m->nhdrs; i < m->nhdrs; i++)
+		n += m->hdrs[i].id == id;
+	return n;
+}
+
 bool sip_view_eq(const char *buf, sip_view v, const char *s, size_t len)
 {
 	return v.len == len && memcmp(buf + v.off, s, len) == 0;
