@@ -4,8 +4,9 @@
 # line) is an outbound proxy with a registrar and a callee behind it. A
 # request without the proxy's credentials gets 407 (realm proxy.test), one
 # without the server's 401 (realm trunk.test); a REGISTER asking for less
-# than 1800 s gets 423 with Min-Expires 1800, and one that passes gets 4 s,
-# so that the refresh comes 2 s later. The refresh must ask for 1800 at once
+# than 1800 s gets 423 with Min-Expires 1800 (the next REGISTER must keep
+# both answers), and one that passes gets 4 s, so that the refresh comes 2 s
+# later. The refresh must ask for 1800 at once
 # and carry both lines after the 407 and the 401; a call on the route with
 # auth must reach the callee with both.
 set -u
@@ -123,12 +124,16 @@ registered_at() {
 	return 1
 }
 check "registered through the proxy's 407, the registrar's 401 and its 423" registered_at 5 1
-# the first attempt: 407, 401, 423 (with both lines), 407, 401, 200
+# the first attempt: 407, 401, 423 (with both lines), 200 (both lines again,
+# each with the next nc: RFC 3261 22.3; before, the REGISTER after the 423
+# went without them and met the 407 and the 401 again)
 check "the REGISTER after the 401 carried both answers, the proxy's with nc 2" \
 	grep -q '^REGISTER 3 -> 423 expires=600 proxy_nc=00000002 server_nc=00000001' "$PEER_LOG"
+check "the REGISTER after the 423 kept both answers, each with the next nc" \
+	grep -q '^REGISTER 4 -> 200 expires=1800 proxy_nc=00000003 server_nc=00000002' "$PEER_LOG"
 check "the refresh registered too" registered_at 6 2
 # refresh: REGISTER (1800) 407, 401, 200: three transactions, no 423
-refresh_lines() { awk '/^REGISTER/ {n++} n > 6' "$PEER_LOG" | grep '^REGISTER' | head -3 | cut -d' ' -f4-; }
+refresh_lines() { awk '/^REGISTER/ {n++} n > 4' "$PEER_LOG" | grep '^REGISTER' | head -3 | cut -d' ' -f4-; }
 check "the refresh asked for 1800 at once, and met no 423" \
 	test "$(refresh_lines | tr '\n' '|')" = "407 expires=1800 proxy_nc=- server_nc=-|401 expires=1800 proxy_nc=00000001 server_nc=-|200 expires=1800 proxy_nc=00000002 server_nc=00000001|"
 

@@ -591,9 +591,10 @@ static void test_interval_too_brief(void **state)
 }
 
 /* A registrar that challenges and wants at least 1800 s: the first attempt
- * learns both (4 REGISTERs); each refresh then costs one challenge and its
- * answer (2), not another 423 and challenge (4). A reload that keeps the
- * registration keeps what it learnt; one that changes it starts afresh. */
+ * learns both (3 REGISTERs: the one after the 423 keeps its credentials);
+ * each refresh then costs one challenge and its answer (2), not another 423
+ * and challenge (4). A reload that keeps the registration keeps what it
+ * learnt; one that changes it starts afresh. */
 static void test_min_expires_remembered(void **state)
 {
 	char v[32];
@@ -602,31 +603,33 @@ static void test_min_expires_remembered(void **state)
 	respond(0, 401, CHALLENGE("a", ""), 10);
 	respond(1, 423, "Min-Expires: 1800\r\n", 20);
 	assert_int_equal(nsent, 3);
-	respond(2, 401, CHALLENGE("b", ""), 30);
-	assert_credentials(3, "b");
-	sent_line(3, SIP_HDR_EXPIRES, v, sizeof(v));
+	/* RFC 3261 22.3: the credentials go again, with the next nonce-count
+	 * (this REGISTER went without them, and met the 401 again) */
+	assert_answer(2, SIP_HDR_AUTHORIZATION, "trunk.example.net", "a", "00000002");
+	sent_line(2, SIP_HDR_EXPIRES, v, sizeof(v));
 	assert_string_equal(v, "1800");
-	respond(3, 200, "Expires: 1800\r\n", 40);
+	respond(2, 200, "Expires: 1800\r\n", 40);
+	assert_int_equal(nsent, 3);
 	assert_true(reg_is_registered(&rs.e[0], 50));
 	/* the refresh, at half the time */
 	reg_tick(&rs, 900040, &ops);
+	assert_int_equal(nsent, 4);
+	sent_line(3, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "1800");
+	respond(3, 401, CHALLENGE("c", ""), 900050);
 	assert_int_equal(nsent, 5);
+	assert_credentials(4, "c");
 	sent_line(4, SIP_HDR_EXPIRES, v, sizeof(v));
 	assert_string_equal(v, "1800");
-	respond(4, 401, CHALLENGE("c", ""), 900050);
-	assert_int_equal(nsent, 6);
-	assert_credentials(5, "c");
-	sent_line(5, SIP_HDR_EXPIRES, v, sizeof(v));
-	assert_string_equal(v, "1800");
-	respond(5, 200, "Expires: 1800\r\n", 900060);
-	assert_int_equal(nsent, 6);
+	respond(4, 200, "Expires: 1800\r\n", 900060);
+	assert_int_equal(nsent, 5);
 	assert_int_equal(rs.st.registered, 2);
 	/* a reload that changes nothing: still 1800 */
 	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}"));
 	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
 	reg_tick(&rs, 1800060, &ops);
-	assert_int_equal(nsent, 7);
-	sent_line(6, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_int_equal(nsent, 6);
+	sent_line(5, SIP_HDR_EXPIRES, v, sizeof(v));
 	assert_string_equal(v, "1800");
 	/* another expires_s: a registration of its own, which asks for it */
 	load("{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}],"
@@ -634,9 +637,52 @@ static void test_min_expires_remembered(void **state)
 	     " \"aor\": \"sip:acct-4471@trunk.example.net\", \"expires_s\": 3600}]}");
 	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
 	reg_tick(&rs, 1800070, &ops);
-	assert_int_equal(nsent, 8);
-	sent_line(7, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_int_equal(nsent, 7);
+	sent_line(6, SIP_HDR_EXPIRES, v, sizeof(v));
 	assert_string_equal(v, "3600");
+}
+
+/* A registrar that takes each nonce once: the REGISTER after the 423 that
+ * repeats the credentials meets a 401 without stale=true for the same realm,
+ * which is answered afresh (its new nonce, nc 1), not taken as the
+ * credentials refused. A second such 401 to that fresh answer is a refusal. */
+static void test_repeated_credentials_refused_nonce(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("a", ""), 10);
+	respond(1, 423, "Min-Expires: 1800\r\n", 20);
+	assert_answer(2, SIP_HDR_AUTHORIZATION, "trunk.example.net", "a", "00000002");
+	respond(2, 401, CHALLENGE("b", ""), 30);
+	assert_int_equal(nsent, 4);
+	assert_credentials(3, "b");
+	respond(3, 200, "Expires: 1800\r\n", 40);
+	assert_true(reg_is_registered(&rs.e[0], 50));
+	assert_int_equal(rs.st.failed, 0);
+	/* the refresh: a fresh 401, then one refusing its answer */
+	reg_tick(&rs, 900040, &ops);
+	respond(4, 401, CHALLENGE("c", ""), 900050);
+	assert_credentials(5, "c");
+	respond(5, 401, CHALLENGE("d", ""), 900060);
+	assert_int_equal(nsent, 6);
+	assert_int_equal(rs.st.failed, 1);
+	assert_int_equal(rs.e[0].last_status, 401);
+}
+
+/* After a 423, a REGISTER whose 407 and 401 were both answered sends both
+ * lines again, each with the next nonce-count. */
+static void test_min_expires_keeps_both_lines(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 407, PROXY_CHALLENGE("proxy.example.net", "p", ""), 10);
+	respond(1, 401, CHALLENGE("s", ""), 20);
+	respond(2, 423, "Min-Expires: 1800\r\n", 30);
+	assert_int_equal(nsent, 4);
+	assert_answer(3, SIP_HDR_PROXY_AUTHORIZATION, "proxy.example.net", "p", "00000003");
+	assert_answer(3, SIP_HDR_AUTHORIZATION, "trunk.example.net", "s", "00000002");
+	respond(3, 200, "Expires: 1800\r\n", 40);
+	assert_true(reg_is_registered(&rs.e[0], 50));
 }
 
 /* Responses to no REGISTER of ours: another method, another branch. */
@@ -715,6 +761,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_min_expires_remembered, setup),
 	    cmocka_unit_test_setup(test_proxy_then_registrar_challenge, setup),
 	    cmocka_unit_test_setup(test_chained_challenges_end, setup),
+	    cmocka_unit_test_setup(test_repeated_credentials_refused_nonce, setup),
+	    cmocka_unit_test_setup(test_min_expires_keeps_both_lines, setup),
 	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),

@@ -148,6 +148,49 @@ bool cred_state_ok(const struct cred_state *s)
 	return true;
 }
 
+/* Reads back the lines of the challenges st answered from the request as
+ * sent into had: 0, or -EACCES with *why. */
+static int read_answered(const struct cred_request *rq, const struct cred_state *st, unsigned n,
+			 struct sip_digest_challenge had[CRED_CHALLENGES_MAX], const char **why)
+{
+	for (unsigned i = 0; i < n; i++) {
+		bool p;
+		sip_view v;
+		if (!sent_line(rq, i, &p, &v) || p != st->a[i].proxy ||
+		    sip_digest_challenge_parse(rq->sent, v, &had[i]) != 0) {
+			*why = "the credentials sent before are not in the request";
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
+/* The lines of the n challenges of *next, each with its nc raised: the one
+ * at fresh (if below n) answers ch of m, the others their line in the request
+ * as sent (had). Returns their length, or -ENOSPC with *why. */
+static int put_lines(const struct config_auth *a, const struct cred_request *rq,
+		     struct cred_state *next, unsigned n, unsigned fresh, const struct sip_msg *m,
+		     const struct sip_digest_challenge *ch, const struct sip_digest_challenge *had,
+		     uint64_t cnonce_bits, char *out, size_t cap, const char **why)
+{
+	size_t len = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct cred_answered *e = &next->a[i];
+		const bool is_fresh = i == fresh;
+		e->nc++;
+		/* a cnonce of each line's own, all of them from the caller's bits */
+		int k = put_line(
+		    a, rq, e->proxy, is_fresh ? m->buf : rq->sent, is_fresh ? ch : &had[i], e->nc,
+		    cnonce_bits + i * UINT64_C(0x9e3779b97f4a7c15), out + len, cap - len);
+		if (k < 0) {
+			*why = "the answer is longer than a credentials line may be";
+			return -ENOSPC;
+		}
+		len += (size_t)k;
+	}
+	return (int)len;
+}
+
 int cred_answer(const struct config_auth *a, const struct sip_msg *m, const struct cred_request *rq,
 		struct cred_state *st, uint64_t cnonce_bits, char *out, size_t cap,
 		const char **why)
@@ -164,15 +207,8 @@ int cred_answer(const struct config_auth *a, const struct sip_msg *m, const stru
 	}
 	if (pick_challenge(a, m, &ch, why) != 0)
 		return -EACCES;
-	for (unsigned i = 0; i < had_n; i++) {
-		bool p;
-		sip_view v;
-		if (!sent_line(rq, i, &p, &v) || p != st->a[i].proxy ||
-		    sip_digest_challenge_parse(rq->sent, v, &had[i]) != 0) {
-			*why = "the credentials sent before are not in the request";
-			return -EACCES;
-		}
-	}
+	if (read_answered(rq, st, had_n, had, why) != 0)
+		return -EACCES;
 	for (at = 0; at < had_n; at++)
 		if (st->a[at].proxy == proxy && had[at].realm.len == ch.realm.len &&
 		    !memcmp(rq->sent + had[at].realm.off, m->buf + ch.realm.off, ch.realm.len))
@@ -192,21 +228,32 @@ int cred_answer(const struct config_auth *a, const struct sip_msg *m, const stru
 	} else {
 		next.a[n_next++] = (struct cred_answered){.tries = 1, .proxy = proxy};
 	}
-	size_t len = 0;
-	for (unsigned i = 0; i < n_next; i++) {
-		struct cred_answered *e = &next.a[i];
-		const bool fresh = i == at;
-		e->nc++;
-		/* a cnonce of each line's own, all of them from the caller's bits */
-		int n = put_line(a, rq, e->proxy, fresh ? m->buf : rq->sent, fresh ? &ch : &had[i],
-				 e->nc, cnonce_bits + i * UINT64_C(0x9e3779b97f4a7c15), out + len,
-				 cap - len);
-		if (n < 0) {
-			*why = "the answer is longer than a credentials line may be";
-			return -ENOSPC;
-		}
-		len += (size_t)n;
-	}
+	int len = put_lines(a, rq, &next, n_next, at, m, &ch, had, cnonce_bits, out, cap, why);
+	if (len < 0)
+		return len;
 	*st = next;
-	return (int)len;
+	return len;
+}
+
+int cred_repeat(const struct config_auth *a, const struct cred_request *rq, struct cred_state *st,
+		uint64_t cnonce_bits, char *out, size_t cap, const char **why)
+{
+	struct sip_digest_challenge had[CRED_CHALLENGES_MAX];
+	struct cred_state next = *st;
+	const unsigned n = answered(st);
+
+	if (read_answered(rq, st, n, had, why) != 0)
+		return -EACCES;
+	/* nc counts to 31: a line sent that often is not repeated again */
+	for (unsigned i = 0; i < n; i++)
+		if (st->a[i].nc >= 31) {
+			*why = "the nonce was sent too often";
+			return -EACCES;
+		}
+	int len = put_lines(a, rq, &next, n, CRED_CHALLENGES_MAX, NULL, NULL, had, cnonce_bits, out,
+			    cap, why);
+	if (len < 0)
+		return len;
+	*st = next;
+	return len;
 }

@@ -83,4 +83,15 @@ int cred_answer(const struct config_auth *a, const struct sip_msg *m, const stru
 		struct cred_state *st, uint64_t cnonce_bits, char *out, size_t cap,
 		const char **why);
 
+/*
+ * The lines of every challenge *st answered, read back from the request as
+ * sent (rq), each sent again with its nonce and the next nc, for the next
+ * request of the same series when no new challenge came (RFC 3261 22.3: a
+ * REGISTER sent again after a 423 keeps its credentials). Returns their
+ * length (0 when none was answered) with *st updated, or -EACCES / -ENOSPC
+ * with *st as it was and *why saying which.
+ */
+int cred_repeat(const struct config_auth *a, const struct cred_request *rq, struct cred_state *st,
+		uint64_t cnonce_bits, char *out, size_t cap, const char **why);
+
 #endif

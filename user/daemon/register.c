@@ -7,11 +7,13 @@
  * An attempt is one REGISTER, plus one more for each digest challenge (one
  * more when a challenger says its nonce was stale; an outbound proxy's 407
  * and then the registrar's 401 are both answered, each later REGISTER
- * carrying both lines) and one for a 423's Min-Expires; it ends registered (a
- * 2xx) or failed (another final, or nothing by Timer F), and the next one is
- * due at half the granted expiry, or retry_s later. The Min-Expires of a 423
- * is remembered: the refreshes ask for it at once, instead of meeting the
- * 423 (and, with a registrar that challenges, its 401) each time.
+ * carrying both lines) and one for a 423's Min-Expires, which carries the
+ * credentials lines of the REGISTER refused again (the next nonce-count); it
+ * ends registered (a 2xx) or failed (another final, or nothing by Timer F),
+ * and the next one is due at half the granted expiry, or retry_s later. The
+ * Min-Expires of a 423 is remembered: the refreshes ask for it at once,
+ * instead of meeting the 423 (and, with a registrar that challenges, its
+ * 401) each time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -130,6 +132,7 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 	/* RFC 3261 10.2.8: what the registrar said it takes at least */
 	e->asked_s = e->cfg.expires_s > e->min_expires_s ? e->cfg.expires_s : e->min_expires_s;
 	e->creds = (struct cred_state){0};
+	e->creds_repeated = false;
 	if (send_register(rs, i, NULL, now, ops) != 0) {
 		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
 			 REG_REQUEST_MAX);
@@ -308,6 +311,14 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		struct cred_state creds = e->creds;
 		int n = cred_answer(&e->cfg.auth, r, &rq, &creds, ops->rand(ops->arg), lines,
 				    sizeof(lines), &why);
+		if (n == -EACCES && e->creds_repeated) {
+			/* a server that takes a nonce once refuses it sent again
+			 * without saying stale=true: answered afresh, as a
+			 * REGISTER without credentials would have been */
+			creds = (struct cred_state){0};
+			n = cred_answer(&e->cfg.auth, r, &rq, &creds, ops->rand(ops->arg), lines,
+					sizeof(lines), &why);
+		}
 		if (n >= 0 && send_register(rs, (unsigned)i, lines, now, ops) != 0) {
 			n = -ENOSPC;
 			why = "the REGISTER with the answer does not fit";
@@ -316,18 +327,32 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			attempt_failed(rs, e, r->status, why, now);
 		} else {
 			e->creds = creds;
+			e->creds_repeated = false;
 			rs->st.auth_answered++;
 		}
 	} else if (r->status == 423 && min > e->asked_s && min <= 86400) {
 		e->asked_s = min;
 		e->min_expires_s = min;
-		/* a new REGISTER without credentials: its challenges, if any,
-		 * are answered afresh */
-		e->creds = (struct cred_state){0};
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,
 			 reg_registrar(e)->text, e->asked_s);
-		if (send_register(rs, (unsigned)i, NULL, now, ops) != 0)
+		/* the credentials the refused REGISTER carried go again, each with
+		 * the next nc (RFC 3261 22.3), so that the challenges it answered
+		 * are not met again; none when they cannot be read back */
+		size_t ul = request_uri(&e->cfg, ruri, sizeof(ruri));
+		const struct cred_request rq = {"REGISTER", ruri, ul, e->request, e->request_len};
+		struct cred_state creds = e->creds;
+		int n = cred_repeat(&e->cfg.auth, &rq, &creds, ops->rand(ops->arg), lines,
+				    sizeof(lines), &why);
+		if (n < 0) {
+			creds = (struct cred_state){0};
+			n = 0;
+		}
+		if (send_register(rs, (unsigned)i, n > 0 ? lines : NULL, now, ops) != 0) {
 			attempt_failed(rs, e, r->status, "the REGISTER does not fit", now);
+		} else {
+			e->creds = creds;
+			e->creds_repeated = n > 0;
+		}
 	} else {
 		attempt_failed(rs, e, r->status, "refused", now);
 	}

@@ -45,7 +45,11 @@ struct reg_entry {
 	uint64_t nonce;		 /* in the branch of the transaction in flight */
 	bool in_flight;		 /* a REGISTER awaits its final response */
 	struct cred_state creds; /* the challenges the REGISTER in flight answers */
-	uint32_t asked_s;	 /* the expiry the REGISTER in flight asks for */
+	/* the REGISTER in flight repeats credentials no new challenge asked for
+	 * (after a 423): a challenge to it may be the server refusing a nonce
+	 * used again, so it is answered afresh when it cannot be otherwise */
+	bool creds_repeated;
+	uint32_t asked_s; /* the expiry the REGISTER in flight asks for */
 	/* the registrar's Min-Expires (its last 423), 0 = none: each attempt
 	 * asks for at least this much, for as long as the registration is kept
 	 * (a reload that changes it starts afresh) */
