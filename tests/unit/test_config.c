@@ -683,6 +683,13 @@ static const struct bad bad_cases[] = {
     {"{\"advertise\": \"2001:db8::1\"}",
      "advertise: expected \"host\" or \"host:port\" (an IPv6 address in brackets), got "
      "\"2001:db8::1\""},
+    /* a wildcard is where sipshardd listens, not an address a peer can send to */
+    {"{\"advertise\": \"0.0.0.0\"}",
+     "advertise: \"0.0.0.0\" is a wildcard address: peers cannot send to it (give the "
+     "address or name they reach this host at)"},
+    {"{\"listen\": \"[::]:5060\", \"advertise\": \"[::]:5070\"}",
+     "advertise: \"[::]\" is a wildcard address: peers cannot send to it (give the "
+     "address or name they reach this host at)"},
     {"{\"advertise\": \"sbc.example.com:0\"}",
      "advertise: expected \"host\" or \"host:port\" (an IPv6 address in brackets), got "
      "\"sbc.example.com:0\""},

@@ -1684,6 +1684,16 @@ static int finish(struct cfg_parse *p)
 				    "expected \"host\" or \"host:port\" (an IPv6 address in "
 				    "brackets), got \"%s\"",
 				    shown(s, b, sizeof(b)));
+		/* it goes into Via, Contact and From for peers to send to: a
+		 * wildcard there sends their responses and requests nowhere */
+		struct in6_addr a6;
+		if (!strcmp(host, "0.0.0.0") ||
+		    (host[0] == '[' && sscanf(host, "[%45[^]]", b) == 1 &&
+		     inet_pton(AF_INET6, b, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6)))
+			return fail(p, "advertise",
+				    "\"%s\" is a wildcard address: peers cannot send to it (give "
+				    "the address or name they reach this host at)",
+				    host);
 		if (!port_s) {
 			/* without a port, peers would use 5060, whatever we listen on */
 			size_t n = strlen(c->advertise);
