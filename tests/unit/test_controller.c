@@ -1346,6 +1346,32 @@ static void test_draining_refuses_new_calls_only(void **state)
 	assert_int_equal(sent_msg(before)->status, 200);
 }
 
+/* out_of_dialog.OPTIONS set to 405: CONFIG.md says a 405 carries an Allow
+ * header, as RFC 3261 8.2.1 requires of every 405; the OPTIONS answer had
+ * one only for a 200. */
+static const char options_405_config[] =
+    SMALL_CONFIG_HEAD " \"out_of_dialog\": {\"OPTIONS\": 405},"
+		      " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
+
+static void test_options_405_carries_allow(void **state)
+{
+	(void)state;
+	from_alice("OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKopt405\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=otag\r\n"
+		   "To: <sip:127.0.0.1>\r\n"
+		   "Call-ID: o405@10.1.1.1\r\n"
+		   "CSeq: 1 OPTIONS\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent_msg(0)->status, 405);
+	const struct sip_hdr_line *allow = sip_find_hdr(&out, SIP_HDR_ALLOW);
+	assert_non_null(allow);
+	/* the method it refuses is not among those it says it allows */
+	assert_null(memmem(out.buf + allow->value.off, allow->value.len, "OPTIONS", 7));
+}
+
 /* Found measuring set-up rates: answered calls keep their record a few seconds
  * for 2xx retransmissions, and at a few thousand calls per second those
  * records filled capacity.setups, so new INVITEs got 503 (rejected_capacity)
@@ -5072,6 +5098,7 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_early_install_retried_on_tick, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
+	    WITH_CONFIG(test_options_405_carries_allow, options_405_config),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_caller_record_route_in_its_dialog_responses, setup,

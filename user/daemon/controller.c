@@ -2515,12 +2515,15 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 				answer_stateless(c, shard, m, 503, extra, src, srclen);
 				return;
 			}
+			/* a 405 must say what is allowed (RFC 3261 8.2.1), and an
+			 * operator may answer OPTIONS so (out_of_dialog.OPTIONS) */
 			answer_stateless(c, shard, m, st,
 					 st == 200
 					     ? "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, "
 					       "MESSAGE, NOTIFY, PRACK, REFER, UPDATE\r\n"
 					       "Accept: application/sdp\r\n"
-					     : NULL,
+					 : st == 405 ? "Allow: INVITE, ACK, CANCEL, BYE\r\n"
+						     : NULL,
 					 src, srclen);
 			return;
 		}
