@@ -28,9 +28,10 @@
 static const char usage_text[] =
     "usage: udp_echo [--addr IP:PORT] [--threads N] [--no-uring]\n"
     "Echoes every datagram back to its sender until SIGINT/SIGTERM.\n"
-    "  --addr IP:PORT   listen address (default 127.0.0.1:5070; port 0 picks one)\n"
-    "  --threads N      sockets and threads in one SO_REUSEPORT group (1-64, default 1)\n"
-    "  --no-uring       recvmmsg/sendmmsg instead of io_uring\n";
+    "  -a, --addr IP:PORT  listen address (default 127.0.0.1:5070; port 0 picks one)\n"
+    "  -t, --threads N     sockets and threads in one SO_REUSEPORT group (1-64, default 1)\n"
+    "      --no-uring      recvmmsg/sendmmsg instead of io_uring\n"
+    "  -h, --help          print this text\n";
 
 static volatile sig_atomic_t stop;
 
