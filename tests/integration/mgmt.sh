@@ -296,3 +296,26 @@ check "README's port ranges hold every port the integration tests use (outside: 
 	test -z "$outside"
 check "sipshardd --help: calls setting up go on across a restart; exit statuses given" \
 	bash -c '! grep -q "setting up are dropped" "$1" && grep -q "Exit status" "$1"' _ "$WORK/help.out"
+# every option a program takes is in its --help: udp_echo's left out -a, -t
+# and -h (the long options are read from each source's struct option table,
+# the short ones from its getopt string)
+missing=$(python3 - <<'PY'
+import re, subprocess
+progs = {"build/sipshardd": "user/cmd/sipshardd.c", "build/sipshardctl": "user/cmd/sipshardctl.c",
+         "build/sipshard-parse": "user/cmd/sipshard_parse.c", "build/sipshard-load": "bench/load/main.c",
+         "build/parse_bench": "bench/parse_bench.c", "build/udp_echo": "bench/udp_echo.c"}
+missing = []
+for prog, src in progs.items():
+    text = open(src).read()
+    longs = re.findall(r'\{"([a-z0-9-]+)",\s*(?:no|required|optional)_argument', text)
+    shorts = "".join(re.findall(r'getopt_long\([^"]*"([^"]*)"', text)).replace(":", "")
+    r = subprocess.run([prog, "--help"], capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    missing += ["%s:--%s" % (prog, o) for o in longs if not re.search(r"--%s\b" % re.escape(o), out)]
+    missing += ["%s:-%s" % (prog, o) for o in shorts if not re.search(r"(^|[\s,\[])-%s\b" % o, out)]
+    if not longs:
+        missing.append("%s: no options read from %s" % (prog, src))
+print(" ".join(missing))
+PY
+)
+check "every program's --help names each option it takes (missing: ${missing:-none})" test -z "$missing"
