@@ -604,6 +604,52 @@ static void test_retransmitted_final_gets_the_same_ack(void **state)
 	assert_null(memmem(sent[before + 2].buf, sent[before + 2].len, "a1@10.1.1.1", 11));
 }
 
+/* Leg B's INVITE client transaction ACKs each retransmission of the
+ * callee's non-2xx final for Timer D, 32 s at least over UDP (RFC 3261
+ * 17.1.1.2): our ACK may be lost after alice ACKed her copy of the final and
+ * the record was freed. That retransmission was dropped as unknown, and the
+ * callee resent its final unACKed until its Timer H. A 2xx of a record gone
+ * is not ACKed so (nor ended): it is an answered call's, the worker's. */
+static void test_final_retransmitted_after_the_record_left_is_acked(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned before = nsent;
+	response_from_bob(inv, 486, "btag");
+	assert_int_equal(nsent, before + 2);
+	char first_ack[DATAGRAM_ROOM];
+	size_t first_len = sent[before].len;
+	memcpy(first_ack, sent[before].buf, first_len);
+	ack_from_alice(); /* the record leaves */
+
+	response_from_bob(inv, 486, "btag");
+	assert_int_equal(nsent, before + 3);
+	const struct sip_msg *ack = sent_msg(before + 2);
+	assert_int_equal(ack->method_id, SIP_METHOD_ACK);
+	assert_int_equal(ntohs(sent[before + 2].to.sin_port), 5090);
+	/* the same transaction: branch, Call-ID, tags and CSeq of the first ACK */
+	struct sip_msg first;
+	assert_int_equal(sip_parse(&first, first_ack, first_len, NULL), 0);
+	assert_true(sip_view_eq(sent[before + 2].buf, ack->vias[0].branch,
+				first_ack + first.vias[0].branch.off, first.vias[0].branch.len));
+	assert_true(sip_view_eq(sent[before + 2].buf, ack->call_id, first_ack + first.call_id.off,
+				first.call_id.len));
+	assert_true(sip_view_eq(sent[before + 2].buf, ack->to.tag, "btag", 4));
+	assert_int_equal(ack->cseq.num, first.cseq.num);
+	assert_int_equal(ack->cseq.method_id, SIP_METHOD_ACK);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_finals_acked, 1);
+	assert_int_equal(st.dropped_unknown_response, 0);
+
+	/* a response whose branch is not one of ours, or a 2xx: nothing */
+	response_from_bob(inv, 200, "btag");
+	assert_int_equal(nsent, before + 3);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, 1);
+}
+
 /* Found by fuzz_controller: an early dialog that the worker ended during set-up
  * (a BYE from the caller, or expiry) was released again when the set-up
  * failed, and its slot and call-limit place were returned twice. */
@@ -5012,6 +5058,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_final_gets_the_same_ack, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_final_retransmitted_after_the_record_left_is_acked,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_early_dialog_ended_during_setup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,
 					    setup, teardown),

@@ -2391,8 +2391,38 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 	return true;
 }
 
-static void on_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
-			socklen_t srclen, uint64_t now)
+/* A non-2xx final to a leg B INVITE of ours whose record is gone (the
+ * caller ACKed its copy of the final, or Timer H or an eviction freed it),
+ * sent again by the callee because our ACK was lost: leg B's INVITE client
+ * transaction ACKs each retransmission of its final for Timer D, 32 s at
+ * least over UDP (RFC 3261 17.1.1.2), longer than the record lives, and the
+ * callee's server transaction resends it until then (17.2.1). The ACK is
+ * built from the final alone, as for a target left. Only a branch of the
+ * form make_branch writes is so answered, and never a 2xx: one that comes
+ * after its record left is an answered call's, whose dialog is the
+ * worker's. Returns false when r is no such response. */
+static bool ack_final_of_gone_call(struct ctl *c, unsigned shard, const struct sip_msg *r,
+				   const struct sockaddr *src, socklen_t srclen)
+{
+	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
+
+	if (r->status < 300 || r->cseq.method_id != SIP_METHOD_INVITE || !r->nvias ||
+	    !r->to.has_tag)
+		return false;
+	const sip_view b = r->vias[0].branch;
+	const char *p = r->buf + b.off;
+	if (b.len != plen + 24 || memcmp(p, RELAY_CTL_BRANCH_PREFIX, plen) != 0 ||
+	    relay_hex_digits(p + plen, 8) < 0 || relay_hex_digits(p + plen + 8, 8) < 0 ||
+	    relay_hex_digits(p + plen + 16, 8) < 0)
+		return false;
+	int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
+	send_to(c, shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
+	c->st.stale_finals_acked++;
+	return true;
+}
+
+static void on_response(struct ctl *c, unsigned shard, const struct sip_msg *r,
+			const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
 	struct ctl_call *k = find_by_branch(c, r);
 
@@ -2407,7 +2437,8 @@ static void on_response(struct ctl *c, const struct sip_msg *r, const struct soc
 		}
 		if (!k && (detached_on_response(&c->detached, r, now) ||
 			   probe_response(c, r, now) || close_left_target(c, r, src, srclen, now) ||
-			   reg_on_response(&c->regs, r, now, &c->reg_ops)))
+			   reg_on_response(&c->regs, r, now, &c->reg_ops) ||
+			   ack_final_of_gone_call(c, shard, r, src, srclen)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;
@@ -2486,7 +2517,7 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms)
 {
 	if (!m->is_request) {
-		on_response(c, m, src, srclen, now_ms);
+		on_response(c, shard, m, src, srclen, now_ms);
 		return;
 	}
 	switch (m->method_id) {
