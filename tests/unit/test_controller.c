@@ -4750,6 +4750,43 @@ static void invite_from_alice_txn(const char *branch, unsigned cseq)
 		   branch, cseq);
 }
 
+/* The ACK of a 482 answered to a merged copy of the caller's INVITE (the
+ * same request by another branch, RFC 3261 8.2.2.2) is not the ACK of the
+ * call's own final: it freed the record, so the caller's INVITE resent
+ * (its final lost) found no call and became a new one, and the final went
+ * unresent. Only an ACK with the INVITE's branch ends the record (17.2.3). */
+static void test_ack_of_a_482_keeps_the_call(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice_txn("z9hG4bKinv1", 1);
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 486, "btag");
+	unsigned base = nsent;
+	invite_from_alice_txn("z9hG4bKmerged", 1);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 482);
+	from_alice("ACK sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKmerged\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>;tag=ss1\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 ACK\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 0);
+	/* the caller's INVITE again: its final again, no new call */
+	base = nsent;
+	invite_from_alice_txn("z9hG4bKinv1", 1);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 486);
+	ack_from_alice();
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 1);
+}
+
 /* An INVITE with the Call-ID and From tag of a call the controller still
  * has a record of, but another transaction (RFC 3261 17.2.3: another
  * branch, a higher CSeq), is no retransmission of it. The caller's new
@@ -5200,6 +5237,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_last_provisional,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_of_a_482_keeps_the_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_transaction_is_no_retransmission, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_200_has_the_invite_to_tag, setup, teardown),

@@ -1597,9 +1597,10 @@ static const char *rewrite_user(const struct config_route *r, const struct sip_m
 	return out;
 }
 
-/* How INVITE m, with the Call-ID and From tag of record k, stands to the
- * caller's INVITE that k holds (RFC 3261 17.2.3: its top Via branch, kept in
- * k's response head, and CSeq). */
+/* How INVITE m (or the ACK of a non-2xx final, which has its INVITE's
+ * branch and CSeq number, RFC 3261 17.1.1.3), with the Call-ID and From tag
+ * of record k, stands to the caller's INVITE that k holds (17.2.3: its top
+ * Via branch, kept in k's response head, and CSeq). */
 enum invite_txn { INVITE_SAME, INVITE_MERGED, INVITE_OTHER };
 static enum invite_txn invite_txn_of(struct ctl *c, const struct ctl_call *k,
 				     const struct sip_msg *m)
@@ -2503,7 +2504,10 @@ static void on_ack(struct ctl *c, const struct sip_msg *m)
 {
 	struct ctl_call *k = find_by_a(c, m);
 
-	if (k && k->state == CALL_COMPLETED) {
+	/* only the ACK of the final k sent ends it: that of a 482 answered to
+	 * a merged copy of the INVITE (another branch) left the call waiting
+	 * for its own, unACKed final resent by Timer G to no record */
+	if (k && k->state == CALL_COMPLETED && invite_txn_of(c, k, m) == INVITE_SAME) {
 		c->st.acks_absorbed++;
 		call_free(c, k);
 		return;
