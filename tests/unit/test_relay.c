@@ -1429,6 +1429,62 @@ static void test_challenged_bye_keeps_the_dialog(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 }
 
+/*
+ * A BYE the other side never answers (its phone lost power): the sender's
+ * client transaction times out, and for it the call is over (RFC 3261
+ * 15.1.1). The relay once forgot the transaction at
+ * timers.transaction_timeout_ms and kept the dialog up until the idle timer
+ * (2 h by default): a CDR with end_reason idle_timeout and those hours in
+ * duration_ms, a slot and a max_calls place held meanwhile. Its expiry now
+ * ends the dialog as the BYE's final would; an INFO nobody answers, or a
+ * BYE that was challenged, ends nothing.
+ */
+static void test_unanswered_bye_ends_the_dialog(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	const uint64_t timeout = 32000, t0 = rc.now_ms;
+	sent_from_a("INFO", 19, 19, branch, sizeof(branch));
+	rc.now_ms = t0 + timeout + 1;
+	assert_int_equal(relay_expire(&rc, timeout, &res), 0);
+	assert_false(res.dialog_ended);
+	assert_non_null(shard_dialog_get(&table, SLOT, GEN));
+
+	sent_from_a("BYE", 20, 20, branch, sizeof(branch));
+	rc.now_ms += timeout;
+	assert_int_equal(relay_expire(&rc, timeout, &res), -EAGAIN);
+	assert_false(res.dialog_ended);
+	rc.now_ms++;
+	assert_int_equal(relay_expire(&rc, timeout, &res), 0);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_by_leg, SHARD_LEG_A);
+	assert_int_equal(res.ended_slot, SLOT);
+	assert_int_equal(res.ended_gen, GEN);
+	assert_int_equal(relay_expire(&rc, timeout, &res), -EAGAIN);
+	shard_dialog_free(&table, SLOT); /* as the worker does */
+	/* the BYE once more, late: 408, what its transaction came to */
+	res = branch_from_a("BYE", 20, 20, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 408);
+}
+
+static void test_challenged_bye_expiring_keeps_the_dialog(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("BYE", 20, 20, branch, sizeof(branch));
+	res = answer_from_b(407, branch, out_m.cseq.num, "BYE");
+	assert_false(res.dialog_ended);
+	rc.now_ms += 32001;
+	assert_int_equal(relay_expire(&rc, 32000, &res), 0);
+	assert_false(res.dialog_ended);
+	assert_non_null(shard_dialog_get(&table, SLOT, GEN));
+}
+
 /* An INVITE without an offer: the 2xx brought the callee's offer and the
  * caller's ACK brings the answer (RFC 3261 13.2.1): both legs are stable
  * once it is relayed. They stayed with the offer open for the whole call. */
@@ -1682,6 +1738,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unanswered_bye_ends_the_dialog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_challenged_bye_expiring_keeps_the_dialog, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_too_brief_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_local_answer_absorbed, setup, teardown),

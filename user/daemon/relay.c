@@ -850,3 +850,21 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		}
 	}
 }
+
+int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	int slot = shard_txn_expired(rc->table, rc->now_ms, timeout_ms);
+	if (slot < 0)
+		return slot;
+	const struct shard_txn *t = &rc->table->txns[slot];
+	/* the other leg never answered the BYE (its phone is gone): the sender
+	 * has ended the call, and the dialog would otherwise stay up until the
+	 * idle timer, its CDR then saying idle_timeout with that much added */
+	if (t->method_id == SIP_METHOD_BYE && !t->final_class &&
+	    shard_dialog_get(rc->table, t->dialog, t->dialog_gen))
+		ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, shard_txn_from_leg(t), t->in_cseq,
+			       408);
+	shard_txn_free(rc->table, (uint32_t)slot);
+	return 0;
+}

@@ -161,6 +161,13 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		    struct relay_result *res);
 
+/* Forgets one transaction created more than timeout_ms before rc->now_ms
+ * (shard_txn_expire): 0, or -EAGAIN when none is due. A BYE that never had
+ * a final response ends its dialog as one answered would (res->dialog_ended,
+ * its sender in ended_by_leg; its retransmissions get 408): its sender took
+ * the call as over when its transaction timed out (RFC 3261 15.1.1). */
+int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result *res);
+
 /* An in-dialog request that sipshard itself sends on a leg. */
 struct relay_req {
 	uint8_t method;	   /* enum sip_method: BYE, INFO, MESSAGE, REFER */

@@ -339,6 +339,24 @@ static void end_dialog(struct worker *w, struct shard_dialog *d, enum ctl_end_re
 	tell_dialog_ended(w, slot, gen + 1, why);
 }
 
+/* A BYE ended a dialog (relay_result.dialog_ended): its slot is freed and
+ * the controller told who hung up. */
+static void ended_by_bye(struct worker *w, const struct relay_result *res)
+{
+	if (res->bye_other_leg) {
+		/* the BYE was answered here: the other leg is ended by ours */
+		struct shard_dialog *d =
+		    shard_dialog_get(&w->table, res->ended_slot, res->ended_gen);
+		struct relay_req bye = {.method = SIP_METHOD_BYE};
+		if (d)
+			send_on_leg(w, d, !res->ended_by_leg, &bye, 0);
+	}
+	free_dialog(w, res->ended_slot, res->ended_gen);
+	tell_dialog_ended(w, res->ended_slot, res->ended_gen + 1,
+			  res->ended_by_leg == SHARD_LEG_A ? CTL_END_BYE_CALLER
+							   : CTL_END_BYE_CALLEE);
+}
+
 /* ---- in-dialog keep-alive (timers.dialog_keepalive_s; shard/table.h) ---- */
 
 /* An OPTIONS on one leg, sent once: the next round is its retransmission.
@@ -662,20 +680,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	}
 	if (res.session_refreshed)
 		arm_dialog_again(w, res.session_refreshed);
-	if (res.dialog_ended) {
-		if (res.bye_other_leg) {
-			/* the BYE was answered here: the other leg is ended by ours */
-			struct shard_dialog *d =
-			    shard_dialog_get(&w->table, res.ended_slot, res.ended_gen);
-			struct relay_req bye = {.method = SIP_METHOD_BYE};
-			if (d)
-				send_on_leg(w, d, !res.ended_by_leg, &bye, 0);
-		}
-		free_dialog(w, res.ended_slot, res.ended_gen);
-		tell_dialog_ended(w, res.ended_slot, res.ended_gen + 1,
-				  res.ended_by_leg == SHARD_LEG_A ? CTL_END_BYE_CALLER
-								  : CTL_END_BYE_CALLEE);
-	}
+	if (res.dialog_ended)
+		ended_by_bye(w, &res);
 }
 
 /* Without BPF steering, a datagram may land on a worker that does not own its
@@ -944,9 +950,13 @@ static void expire(struct worker *w, uint64_t now)
 	if (now < w->next_expire_ms)
 		return;
 	w->next_expire_ms = now + EXPIRE_TICK_MS;
-	while (shard_txn_expire(&w->table, now, w->d->cfg->timers.transaction_timeout_ms) == 0)
-		w->st.txns_expired++;
 	w->relay.now_ms = now;
+	struct relay_result res;
+	while (relay_expire(&w->relay, w->d->cfg->timers.transaction_timeout_ms, &res) == 0) {
+		w->st.txns_expired++;
+		if (res.dialog_ended)
+			ended_by_bye(w, &res);
+	}
 	wheel_advance(&w->wheel, now, on_dialog_timer, w);
 	orig_tick(&w->orig, now, send_orig, orig_done, w);
 }

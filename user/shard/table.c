@@ -794,16 +794,23 @@ void shard_txn_answered(struct shard_table *t, uint32_t slot, uint8_t final_clas
 	txn_append_answered(t, slot);
 }
 
-int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms)
+int shard_txn_expired(const struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms)
 {
 	const uint32_t heads[2] = {t->hdr->txn_oldest, t->hdr->txn_answered};
 
 	for (int k = 0; k < 2; k++)
-		if (heads[k] && now_ms > t->txns[heads[k] - 1].created_ms + timeout_ms) {
-			shard_txn_free(t, heads[k] - 1);
-			return 0;
-		}
+		if (heads[k] && now_ms > t->txns[heads[k] - 1].created_ms + timeout_ms)
+			return (int)(heads[k] - 1);
 	return -EAGAIN;
+}
+
+int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms)
+{
+	int slot = shard_txn_expired(t, now_ms, timeout_ms);
+	if (slot < 0)
+		return slot;
+	shard_txn_free(t, (uint32_t)slot);
+	return 0;
 }
 
 /* ---- tokens ----------------------------------------------------------------- */

@@ -481,6 +481,9 @@ void shard_txn_answered(struct shard_table *t, uint32_t slot, uint8_t final_clas
  * ones are in the order their finals came, nearly that of creation: one may
  * wait behind a younger one for a moment longer.) */
 int shard_txn_expire(struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms);
+/* The slot of the transaction shard_txn_expire would free now (it stays),
+ * or -EAGAIN. */
+int shard_txn_expired(const struct shard_table *t, uint64_t now_ms, uint64_t timeout_ms);
 
 /* ---- tokens ---- */
 
