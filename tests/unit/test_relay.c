@@ -537,6 +537,57 @@ static void test_ack_of_local_answer_absorbed(void **state)
 	assert_int_equal(from_a("ACK", 6, "").outcome, RELAY_SEND);
 }
 
+/* A request from the callee (leg B), with extra header lines. */
+static struct relay_result from_b(const char *method, unsigned cseq, const char *extra)
+{
+	struct relay_result res;
+	int n = snprintf(in, sizeof(in),
+			 "%s sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKb%u\r\n"
+			 "From: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Contact: <sip:bob@10.2.2.2:5080>\r\n"
+			 "%s"
+			 "Content-Length: 0\r\n\r\n",
+			 method, cseq, b_tag, cseq, method, extra);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	if (res.outcome == RELAY_SEND || res.outcome == RELAY_ANSWER)
+		parse_out(res.len);
+	return res;
+}
+
+/* The callee's first re-INVITE refused here (422: its interval is below
+ * timers.min_se_s; or 491, 500) and its ACK: the caller never saw that
+ * INVITE, nor any INVITE from sipshard. The callee had sent no INVITE
+ * through sipshard, so the check on the INVITE's CSeq (invite_cseq_tag 0,
+ * "not known") let the ACK through: the caller got an ACK for an INVITE
+ * that does not exist, with CSeq 0. */
+static void test_ack_of_local_answer_to_callee_absorbed(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	rc.min_se_s = 120;
+	res = from_b("INVITE", 2, "Supported: timer\r\nSession-Expires: 90\r\n");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 422);
+	res = from_b("ACK", 2, "");
+	if (res.outcome == RELAY_SEND)
+		print_message("the ACK of the 422 went to the caller:\n%.*s", res.len, out);
+	assert_dropped(res, RELAY_DROP_ACK_LOCAL_ANSWER);
+
+	/* a re-INVITE from the callee that crosses: its ACK goes on */
+	res = from_b("INVITE", 3, "Supported: timer\r\nSession-Expires: 120\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	uint32_t invite_cseq = out_m.cseq.num; /* leg A's space */
+	assert_int_equal(from_b("ACK", 3, "").outcome, RELAY_SEND);
+	assert_int_equal(out_m.cseq.num, invite_cseq);
+}
+
 /* RFC 4028 section 8.2: a refresh whose sender asks for an interval and can
  * refresh (Supported: timer), answered by a 2xx that names none, reaches the
  * sender with that interval, refresher=uac and Require: timer, and the timer
@@ -1739,6 +1790,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unanswered_bye_ends_the_dialog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_of_local_answer_to_callee_absorbed, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_challenged_bye_expiring_keeps_the_dialog, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),

@@ -569,6 +569,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			drop(rc, RELAY_DROP_ACK_LOCAL_ANSWER, res);
 			return;
 		}
+		/* nor when the other leg was never sent an INVITE: the callee's
+		 * first re-INVITE answered here (its invite_cseq_tag is still 0)
+		 * would have its ACK reach the caller with CSeq 0, for an INVITE
+		 * the caller never saw */
+		if (!dst->invite_cseq) {
+			drop(rc, RELAY_DROP_ACK_LOCAL_ANSWER, res);
+			return;
+		}
 		/* ACK for a 2xx: its own transaction, no response; CSeq maps to the
 		 * other leg's INVITE number. */
 		char branch[SHARD_BRANCH_MAX];
