@@ -107,6 +107,34 @@ check "an idle dialog: end_reason idle_timeout" \
 	test "$(cdr_field 0 'r["end_reason"]')" = idle_timeout
 stop_daemon
 
+# a BYE the callee never answers (it is gone): the caller's BYE transaction
+# times out, which ends the call for it (RFC 3261 15.1.1), and so it does for
+# sipshard when that BYE's transaction expires (transaction_timeout_ms), not
+# at dialog_idle_s as an idle call with the idle time in its duration
+rm -f "$CDR"
+write_config "$WORK/byelost.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
+  \"timers\": { \"transaction_timeout_ms\": 1000, \"dialog_idle_s\": 6 }"
+start_daemon byelost "$WORK/byelost.json"
+python3 - "$D_PORT" "$B_PORT" <<'PY' >"$WORK/byelost.out" 2>&1
+import sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+d_port, b_port = int(sys.argv[1]), int(sys.argv[2])
+callee = rawua.Callee(b_port)
+caller = rawua.Caller(d_port + 4, d_port)
+assert caller.call(callee) == 200
+# the callee reads nothing more; the caller sends its BYE and resends it
+bye = caller.request("BYE", caller.next_cseq()).encode()
+for _ in range(4):
+    caller.sock.sendto(bye, ("127.0.0.1", d_port))
+    time.sleep(0.5)
+PY
+check "the call with an unanswered BYE was set up" test $? = 0
+wait_lines 1
+check "an unanswered BYE: end_reason bye_caller, within 3 s (not idle_timeout at 6 s)" \
+	test "$(cdr_field 0 'r["end_reason"], r["duration_ms"] < 3000')" = "bye_caller True"
+stop_daemon
+
 # maximum duration: sipshard ends the call itself, with a BYE on each leg that
 # gives the reason; each side checks the Reason header and answers 200
 rm -f "$CDR"
@@ -139,7 +167,7 @@ write_config "$WORK/bad.json" ", \"cdr_file\": \"$WORK/missing/dir/cdr.jsonl\", 
 rc=$?
 check "an unopenable cdr_file: exit 1, the key and path in the log" \
 	bash -c "[ $rc = 1 ] && grep -q 'cdr_file $WORK/missing/dir/cdr.jsonl: cannot create $WORK/missing/dir: No such file or directory' \"\$1\"" _ "$WORK/bad.log"
-for f in cdr idle maxdur; do
+for f in cdr idle byelost maxdur; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done
