@@ -731,8 +731,8 @@ static struct shard_dialog *refer_sent_to_a(void)
 	return d;
 }
 
-/* A REFER from leg B (callee) to leg A, relayed. */
-static void refer_from_b(unsigned cseq)
+/* A REFER from leg B (callee) to leg A, relayed: its length in out. */
+static int refer_from_b(unsigned cseq)
 {
 	struct relay_result res;
 	int n = snprintf(in, sizeof(in),
@@ -749,6 +749,7 @@ static void refer_from_b(unsigned cseq)
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
+	return res.len;
 }
 
 /*
@@ -971,6 +972,67 @@ static void test_notify_from_the_other_leg_is_relayed(void **state)
 	notify_from_a(2, "dialog", "active", "");
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
+/*
+ * RFC 3515 2.4.6: the NOTIFYs of a REFER's subscription name it by Event id
+ * with the REFER's CSeq as its recipient got it. The callee's REFER (its
+ * CSeq 40) reached the caller as our CSeq there, so the caller's NOTIFYs
+ * name that one: they reached the callee with it unchanged, an id it never
+ * sent (its UA answers 481 and the transfer's progress is lost). They cross
+ * with the callee's 40, the callee's SUBSCRIBE about it the other way, and
+ * an id of no REFER relayed is left as it came.
+ */
+static void test_relayed_refer_notify_id_maps_across(void **state)
+{
+	struct relay_result res;
+	char ev[64];
+	(void)state;
+
+	parse_out(refer_from_b(40));
+	uint32_t ours = out_m.cseq.num; /* the REFER's CSeq on leg A */
+	assert_int_not_equal(ours, 40);
+
+	snprintf(ev, sizeof(ev), "refer;id=%u;x=1", ours);
+	notify_from_a(2, ev, "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.call_id, "callB@sipshard", 14));
+	assert_true(sip_view_eq(out, out_m.event, "refer;id=40;x=1", 15));
+	/* its retransmission the same */
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.event, "refer;id=40;x=1", 15));
+
+	/* an id of no REFER relayed crosses unchanged */
+	notify_from_a(3, "refer;id=77", "active", "SIP/2.0 180 Ringing\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.event, "refer;id=77", 11));
+
+	/* the callee refreshes its subscription: the caller's number for it */
+	int n = snprintf(in, sizeof(in),
+			 "SUBSCRIBE sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKcs41\r\n"
+			 "From: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: 41 SUBSCRIBE\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Event: refer;id=40\r\n"
+			 "Expires: 60\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 b_tag);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	snprintf(ev, sizeof(ev), "refer;id=%u", ours);
+	assert_true(sip_view_eq(out, out_m.event, ev, strlen(ev)));
+	assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
 }
 
 /* An extension method longer than the old 48-byte CSeq buffer crosses with
@@ -1831,6 +1893,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_event_id_past_32_bits_names_no_refer, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_challenged_bye_keeps_the_dialog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relayed_refer_notify_id_maps_across, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -278,12 +278,66 @@ static void final_offer_answer(const struct sip_msg *m, const struct shard_txn *
 		session_offer_rejected(resp, back);
 }
 
+/* An Event id to write with another number (build_request). */
+struct event_id {
+	sip_view id; /* the id parameter's value in the Event; len 0: none to change */
+	uint32_t to;
+};
+
+/* The digits of v as a number, or -1 when v is not 1 to 10 digits within 32
+ * bits. */
+static int64_t view_u32(const char *buf, sip_view v)
+{
+	uint64_t x = 0;
+
+	if (!v.len || v.len > 10)
+		return -1;
+	for (uint16_t i = 0; i < v.len; i++) {
+		unsigned c = (unsigned)(unsigned char)buf[v.off + i] - '0';
+		if (c > 9)
+			return -1;
+		x = x * 10 + c;
+	}
+	return x <= UINT32_MAX ? (int64_t)x : -1;
+}
+
+/*
+ * A request of the subscription of the REFER one side sent the other (the
+ * last relayed, d->refer_fwd_*) names it by Event id with the REFER's CSeq
+ * (RFC 3515 2.4.6), which differs between the legs: the NOTIFYs from the leg
+ * it went to carry our CSeq there, and its sender knows the REFER by its own
+ * (a NOTIFY with another id is for no subscription of its: 481 and the
+ * transfer's progress is lost); a SUBSCRIBE from the sender (refreshing or
+ * ending it) the other way round. Fills *ev when m, from leg from_leg, is
+ * one such; its id then crosses mapped.
+ */
+static void refer_event_id(const struct shard_dialog *d, int from_leg, const struct sip_msg *m,
+			   struct event_id *ev)
+{
+	sip_view package, id;
+
+	ev->id.len = 0;
+	if (!d->refer_fwd_out ||
+	    (m->method_id != SIP_METHOD_NOTIFY && m->method_id != SIP_METHOD_SUBSCRIBE) ||
+	    sip_token_params(m->buf, m->event, "id", &package, &id) != 0 ||
+	    !sip_view_ieq(m->buf, package, "refer", 5))
+		return;
+	int went_to = (d->refer_fwd_out & SHARD_REFER_FWD_LEG_B) ? SHARD_LEG_B : SHARD_LEG_A;
+	uint32_t ours = d->refer_fwd_out & ~SHARD_REFER_FWD_LEG_B;
+	int64_t v = view_u32(m->buf, id);
+	if (m->method_id == SIP_METHOD_NOTIFY && from_leg == went_to && v == ours)
+		*ev = (struct event_id){id, d->refer_fwd_in};
+	else if (m->method_id == SIP_METHOD_SUBSCRIBE && from_leg != went_to &&
+		 v == d->refer_fwd_in)
+		*ev = (struct event_id){id, ours};
+}
+
 /* Writes the request for leg `to` into out. Its new header values are put
  * one after another into one scratch buffer with wbuf rather than snprintf:
  * this runs for every relayed request. */
 static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 			 const struct sip_session *to, const char *branch, uint32_t cseq_out,
-			 char *out, size_t cap)
+			 const struct event_id *ev, char *out, size_t cap)
 {
 	/* Via and Contact with an advertise of up to 255 bytes, From and To with
 	 * URIs of up to SESSION_URI_MAX and tags of SESSION_TAG_MAX, CSeq with
@@ -335,6 +389,15 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	bool with_contact = m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id);
 	if (with_contact)
 		relay_put_contact(&v, rc->advertise);
+	size_t event = v.len;
+	bool with_event = ev && ev->id.len;
+	if (with_event) {
+		/* the Event as it came, but for its id's number */
+		wbuf_put(&v, m->buf + m->event.off, (size_t)(ev->id.off - m->event.off));
+		wbuf_put_uint(&v, ev->to);
+		wbuf_put(&v, m->buf + ev->id.off + ev->id.len,
+			 (size_t)(m->event.off + m->event.len - (ev->id.off + ev->id.len)));
+	}
 	if (v.overflow)
 		return -ENOSPC;
 	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, scratch + from, (uint16_t)(tohdr - from)};
@@ -349,7 +412,10 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 		    (struct sip_replace){SIP_HDR_RACK, scratch + rack, (uint16_t)(contact - rack)};
 	if (with_contact)
 		w.replace[w.nreplace++] = (struct sip_replace){SIP_HDR_CONTACT, scratch + contact,
-							       (uint16_t)(v.len - contact)};
+							       (uint16_t)(event - contact)};
+	if (with_event)
+		w.replace[w.nreplace++] =
+		    (struct sip_replace){SIP_HDR_EVENT, scratch + event, (uint16_t)(v.len - event)};
 	return sip_write(m, &w, out, cap);
 }
 
@@ -463,7 +529,7 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	char branch[SHARD_BRANCH_MAX];
 	shard_branch_encode(branch, sizeof(branch), rc->shard, (uint32_t)(t - rc->table->txns),
 			    t->gen, t->salt);
-	int n = build_request(rc, m, dst, branch, t->out_cseq, out, cap);
+	int n = build_request(rc, m, dst, branch, t->out_cseq, NULL, out, cap);
 	if (n < 0) {
 		/* like a lost datagram: the sender sends its CANCEL again */
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
@@ -599,7 +665,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		/* the answer to an offer in a 2xx (RFC 3261 13.2.1) */
 		if (m->body.len && src->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER)
 			relay_sdp_from_peer(m, src, dst);
-		int n = build_request(rc, m, dst, branch, dst->invite_cseq, out, cap);
+		int n = build_request(rc, m, dst, branch, dst->invite_cseq, NULL, out, cap);
 		if (n < 0) {
 			drop(rc, RELAY_DROP_NO_BUFFER, res);
 			return;
@@ -714,7 +780,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	char branch[SHARD_BRANCH_MAX];
 	/* the transaction's random salt makes a forged response guess 32 bits */
 	shard_branch_encode(branch, sizeof(branch), rc->shard, tslot, tgen, t->salt);
-	int n = build_request(rc, m, dst, branch, t->out_cseq, out, cap);
+	struct event_id ev;
+	refer_event_id(d, from_leg, m, &ev);
+	int n = build_request(rc, m, dst, branch, t->out_cseq, &ev, out, cap);
 	if (n < 0) {
 		/* 513 is final: no response can come for a request never sent, so
 		 * the record goes now instead of holding a slot until it expires */
@@ -742,8 +810,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	send_to_leg(res, dst, n);
 	rc->relayed_req[m->method_id]++;
-	if (m->method_id == SIP_METHOD_REFER)
-		shard_refer_relayed(d, !from_leg);
+	if (fresh && m->method_id == SIP_METHOD_REFER)
+		shard_refer_relayed(d, !from_leg, t->out_cseq, t->in_cseq);
 }
 
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,

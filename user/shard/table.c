@@ -440,6 +440,8 @@ static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialo
 	to->refer = from->refer;
 	to->refer_status = from->refer_status;
 	to->refer_cseq = from->refer_cseq;
+	to->refer_fwd_out = from->refer_fwd_out;
+	to->refer_fwd_in = from->refer_fwd_in;
 }
 
 #define DLG_FIXED offsetof(struct shard_dialog, legs)
@@ -581,7 +583,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		take_free_slot(t, head.slot);
 		dlg_count_used(t->hdr);
 	}
-	head.free_prev = head.free_next = 0;
+	/* the free links are not: a used slot holds the worker's
+	 * refer_fwd_* there, which copy_worker_fields set */
 	head.last_activity_ms = now_ms;
 	memcpy(slot, &head, DLG_FIXED);
 	/* The controller's offer/answer is news only while the worker's copy

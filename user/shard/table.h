@@ -122,7 +122,27 @@ struct shard_dialog {
 	 * the same (the asserts below the struct). */
 	uint8_t refer;
 	uint16_t refer_status;
-	uint32_t free_prev, free_next; /* table's: free list links (index + 1, 0 = none) */
+	union {
+		/* table's, while the slot is FREE: free list links (index + 1,
+		 * 0 = none) */
+		struct {
+			uint32_t free_prev, free_next;
+		};
+		/* worker's, while it holds a call: the last REFER one side sent
+		 * the other, relayed (shard_refer_relayed), as CSeq numbers on
+		 * each leg. A NOTIFY of its subscription names it by Event id
+		 * with the CSeq its recipient got (RFC 3515 2.4.6), which its
+		 * sender never sent: relay.c maps the id across. refer_fwd_out
+		 * is ours on the leg it went to, SHARD_REFER_FWD_LEG_B set when
+		 * that is leg B (0 = none: sipshard's CSeqs start at 1);
+		 * refer_fwd_in the sender's. In what held the free links, which
+		 * a used slot does not need: the layout stays the same, and a
+		 * table written before reads 0 there (links are cleared when a
+		 * slot is taken). */
+		struct {
+			uint32_t refer_fwd_out, refer_fwd_in;
+		};
+	};
 	uint32_t refer_cseq;
 	uint64_t created_ms, last_activity_ms;
 	uint64_t timer; /* worker's: wheel handle of this dialog's deadline, 0 = none */
@@ -155,11 +175,17 @@ static inline uint8_t shard_refer_sent_bit(int leg)
 	return leg == SHARD_LEG_B ? SHARD_REFER_SENT_B : SHARD_REFER_SENT_A;
 }
 
-/* A REFER was relayed to leg: a NOTIFY without id from it is no longer about
- * a later REFER of ours. */
-static inline void shard_refer_relayed(struct shard_dialog *d, int leg)
+#define SHARD_REFER_FWD_LEG_B 0x80000000u
+
+/* A REFER was relayed to leg, as CSeq out there, the sender's being in: a
+ * NOTIFY without id from it is no longer about a later REFER of ours, and
+ * the Event ids of its subscription map between out and in. */
+static inline void shard_refer_relayed(struct shard_dialog *d, int leg, uint32_t out, uint32_t in)
 {
 	d->refer |= shard_refer_sent_bit(leg);
+	d->refer_fwd_out =
+	    (out & ~SHARD_REFER_FWD_LEG_B) | (leg == SHARD_LEG_B ? SHARD_REFER_FWD_LEG_B : 0);
+	d->refer_fwd_in = in;
 }
 
 /* The operator's REFER went to leg as CSeq cseq: the transfer is active. */
