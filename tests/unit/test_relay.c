@@ -1156,6 +1156,34 @@ static void sent_from_a(const char *method, unsigned cseq, unsigned branch_no, c
 }
 
 /*
+ * A 3xx to an in-dialog request names in its Contacts where to send it
+ * instead (RFC 3261 8.1.3.4, 21.3): they reached the caller replaced by
+ * sipshard's own, so the caller's retry came back to sipshard, out of any
+ * dialog, and the redirect was lost. They cross as they came, as the
+ * controller keeps them at set-up; a 2xx or 4xx still names us.
+ */
+static void test_redirect_to_an_in_dialog_request_keeps_its_contacts(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("MESSAGE", 2, 2, branch, sizeof(branch));
+	res = answer_from_b(302, branch, out_m.cseq.num, "MESSAGE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.ncontacts, 1);
+	assert_true(sip_view_eq(out, out_m.contacts[0].uri.whole, "sip:bob@10.2.2.2:5080", 21));
+	assert_null(memmem(out, (size_t)res.len, "sip:sipshard@", 13));
+
+	sent_from_a("MESSAGE", 3, 3, branch, sizeof(branch));
+	res = answer_from_b(404, branch, out_m.cseq.num, "MESSAGE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_null(memmem(out, (size_t)res.len, "10.2.2.2", 8));
+}
+
+/*
  * A non-INVITE whose final response is lost on the way to the caller:
  * the caller retransmits it (RFC 3261 17.1.2.2, Timer E) and must get the
  * final again (the callee's server transaction, in Completed, resends it on
@@ -1895,6 +1923,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_challenged_bye_keeps_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relayed_refer_notify_id_maps_across, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_redirect_to_an_in_dialog_request_keeps_its_contacts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -865,7 +865,16 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	w.prepend_len = t->head_len;
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
 		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
-		   SIP_HBIT(SIP_HDR_RECORD_ROUTE) | SIP_HBIT(SIP_HDR_CONTACT);
+		   SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	/* a 3xx's Contacts are where the sender is to try next (RFC 3261
+	 * 8.1.3.4, 21.3), not the responder's address: they cross as they
+	 * came, as the controller keeps them at call set-up
+	 * (setup_relay_response); ours instead would send the retry back
+	 * here, out of any dialog */
+	bool redirect = m->status >= 300 && m->status < 400;
+	bool our_contact = m->first[SIP_HDR_CONTACT] && !redirect;
+	if (!redirect)
+		w.remove |= SIP_HBIT(SIP_HDR_CONTACT);
 	/* a session refresh (RFC 4028) of a confirmed call: its 2xx sets the
 	 * interval, or turns the timer off when it names none and the sender
 	 * did not ask for one it would refresh (else that one, told to it) */
@@ -876,9 +885,9 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	    refresh && !m->session_expires.len && t->session_asked_s && rc->session_timer;
 	if (tell_asker)
 		interval = t->session_asked_s;
-	if (m->first[SIP_HDR_CONTACT] || tell_asker) {
+	if (our_contact || tell_asker) {
 		struct wbuf lines = {appended, 0, sizeof(appended), false};
-		if (m->first[SIP_HDR_CONTACT])
+		if (our_contact)
 			relay_put_contact_line(&lines, rc->advertise);
 		if (tell_asker)
 			relay_put_session_expires(&lines, interval);
