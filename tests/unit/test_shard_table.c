@@ -3,7 +3,9 @@
  * counted, freeing and reusing a slot changes its generation so old tokens
  * stop matching, installing at a chosen slot keeps the free list whole, a
  * file-backed table closed and reopened keeps its dialogs and transactions
- * (and drops malformed records), and the token decoders round-trip every
+ * (and drops malformed records), a long-head pool gives its slots only to
+ * the transactions that ask and takes them back wherever they are freed or
+ * are lost at a re-attach, and the token decoders round-trip every
  * value and reject every one-byte mutation, wrong length and stray byte.
  */
 #include <errno.h>
@@ -765,6 +767,195 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	assert_int_equal(mem_file_remove(path), -ENOENT);
 }
 
+/* The long-head pool: a slot only for a transaction that asks, given back
+ * wherever the transaction is freed (free, expiry, eviction), none when every
+ * slot is taken or there is no pool. */
+static void test_long_heads_alloc_free_full(void **state)
+{
+	enum { NTXN = 16, NHEADS = 3 };
+	struct shard_table t;
+	struct shard_table_usage u;
+	uint32_t g[NTXN];
+	int s[NTXN];
+	char *room[NHEADS];
+	(void)state;
+
+	/* no pool: every long head is refused */
+	assert_int_equal(shard_table_open(&t, NULL, 4, NTXN), 0);
+	s[0] = shard_txn_alloc(&t, 10, &g[0]);
+	assert_null(shard_txn_long_head(&t, (uint32_t)s[0]));
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_cap, 0);
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open_heads(&t, NULL, NULL, 4, NTXN, NHEADS), 0);
+	for (int i = 0; i < 5; i++)
+		s[i] = shard_txn_alloc(&t, 10 + (uint64_t)i, &g[i]);
+	for (int i = 0; i < NHEADS; i++) {
+		room[i] = shard_txn_long_head(&t, (uint32_t)s[i]);
+		assert_non_null(room[i]);
+		for (int j = 0; j < i; j++)
+			assert_ptr_not_equal(room[i], room[j]);
+		memset(room[i], 'a' + i, SHARD_HEAD_SLOT_MAX); /* the whole slot is its own */
+		struct shard_txn *x = shard_txn_get(&t, (uint32_t)s[i], g[i]);
+		assert_int_equal(x->head_len, SHARD_HEAD_SLOT_MAX);
+		x->head_len = 5000;
+		assert_ptr_equal(shard_txn_head(&t, x), room[i]);
+		/* asked again, the same slot */
+		assert_ptr_equal(shard_txn_long_head(&t, (uint32_t)s[i]), room[i]);
+	}
+	/* full */
+	assert_null(shard_txn_long_head(&t, (uint32_t)s[3]));
+	assert_int_equal(shard_txn_get(&t, (uint32_t)s[3], g[3])->head_len, 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_cap, NHEADS);
+	assert_int_equal(u.heads_used, NHEADS);
+	assert_int_equal(u.heads_peak, NHEADS);
+	/* an inline head stays in its record */
+	struct shard_txn *x3 = shard_txn_get(&t, (uint32_t)s[3], g[3]);
+	x3->head_len = 20;
+	assert_ptr_equal(shard_txn_head(&t, x3), x3->head);
+	/* a slot not in use gets none */
+	assert_null(shard_txn_long_head(&t, NTXN - 1));
+	assert_null(shard_txn_long_head(&t, NTXN + 5));
+
+	/* freed with its transaction: the next one takes it */
+	shard_txn_free(&t, (uint32_t)s[1]);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_used, NHEADS - 1);
+	assert_ptr_equal(shard_txn_long_head(&t, (uint32_t)s[4]), room[1]);
+	shard_txn_get(&t, (uint32_t)s[4], g[4])->head_len = 4000;
+	/* the record freed and taken again has an inline head: it holds no slot */
+	uint32_t g1;
+	assert_int_equal(shard_txn_alloc(&t, 20, &g1), s[1]);
+	assert_int_equal(shard_txn_get(&t, (uint32_t)s[1], g1)->head_len, 0);
+	shard_txn_free(&t, (uint32_t)s[1]);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_used, NHEADS);
+
+	/* expiry frees the oldest (s[0], created at 10) and its slot */
+	assert_int_equal(shard_txn_expire(&t, 1000, 100), 0);
+	assert_null(shard_txn_get(&t, (uint32_t)s[0], g[0]));
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_used, NHEADS - 1);
+	assert_ptr_equal(shard_txn_long_head(&t, (uint32_t)s[3]), room[0]);
+	shard_txn_get(&t, (uint32_t)s[3], g[3])->head_len = 2000;
+
+	/* eviction: with every record taken, the answered one gives way, and
+	 * its slot with it */
+	shard_txn_answered(&t, (uint32_t)s[2], 2);
+	uint32_t gx;
+	while (shard_txn_get(&t, (uint32_t)s[2], g[2]) && shard_txn_alloc(&t, 30, &gx) >= 0)
+		;
+	assert_null(shard_txn_get(&t, (uint32_t)s[2], g[2]));
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_used, NHEADS - 1);
+	assert_int_equal(u.heads_peak, NHEADS);
+	shard_table_close(&t);
+}
+
+/* A long head kept in RUN_DIR's pool file is taken over with its table; a
+ * slot and a transaction that do not name each other (a process killed
+ * between the two writes, a slot lost) free what is left; a pool file of
+ * another size is made anew, its transactions dropped as malformed; a build
+ * without the pool (shard_table_open) drops them the same way. */
+static void test_long_heads_reattach(void **state)
+{
+	struct shard_table t;
+	struct shard_table_usage u;
+	char path[64], heads[80];
+	uint32_t g[4];
+	int s[4];
+	char *room;
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	snprintf(heads, sizeof(heads), "%s.heads", path);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 4), 0);
+	assert_false(t.heads_renewed);
+	for (int i = 0; i < 4; i++)
+		s[i] = shard_txn_alloc(&t, 10, &g[i]);
+	/* s[0]: a long head, whole */
+	room = shard_txn_long_head(&t, (uint32_t)s[0]);
+	for (int i = 0; i < 3000; i++)
+		room[i] = (char)('A' + i % 26);
+	shard_txn_get(&t, (uint32_t)s[0], g[0])->head_len = 3000;
+	/* s[1]: the slot was taken, the length never written */
+	assert_non_null(shard_txn_long_head(&t, (uint32_t)s[1]));
+	shard_txn_get(&t, (uint32_t)s[1], g[1])->head_len = 0;
+	/* s[2]: names a slot that names another transaction */
+	assert_non_null(shard_txn_long_head(&t, (uint32_t)s[2]));
+	t.head_meta[2].txn_gen++;
+	/* s[3]: names a slot past the pool */
+	struct shard_txn *x3 = shard_txn_get(&t, (uint32_t)s[3], g[3]);
+	uint32_t far = 77;
+	memcpy(x3->head, &far, sizeof(far));
+	x3->head_len = 1500;
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 4), 0);
+	assert_false(t.heads_renewed);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.reattach_dropped, 2); /* s[2], s[3] */
+	assert_int_equal(u.txns_used, 2);
+	assert_int_equal(u.heads_used, 1);
+	struct shard_txn *x0 = shard_txn_get(&t, (uint32_t)s[0], g[0]);
+	assert_non_null(x0);
+	assert_int_equal(x0->head_len, 3000);
+	const char *h = shard_txn_head(&t, x0);
+	for (int i = 0; i < 3000; i++)
+		assert_int_equal(h[i], 'A' + i % 26);
+	assert_non_null(shard_txn_get(&t, (uint32_t)s[1], g[1]));
+	/* the three slots left are free again */
+	for (int i = 0; i < 3; i++) {
+		uint32_t gi;
+		int si = shard_txn_alloc(&t, 20, &gi);
+		assert_non_null(shard_txn_long_head(&t, (uint32_t)si));
+		shard_txn_get(&t, (uint32_t)si, gi)->head_len = 2000;
+	}
+	uint32_t gl;
+	int sl = shard_txn_alloc(&t, 20, &gl);
+	assert_null(shard_txn_long_head(&t, (uint32_t)sl));
+	shard_txn_free(&t, (uint32_t)sl);
+	shard_table_close(&t);
+
+	/* another capacity.long_heads_per_shard: the pool is made anew */
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 2), 0);
+	assert_true(t.heads_renewed);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_cap, 2);
+	assert_int_equal(u.heads_used, 0);
+	assert_int_equal(u.txns_used, 1); /* s[1], whose head was inline */
+	assert_int_equal(u.reattach_dropped, 2 + 4);
+	room = shard_txn_long_head(&t, (uint32_t)s[1]);
+	assert_non_null(room);
+	shard_txn_get(&t, (uint32_t)s[1], g[1])->head_len = 1200;
+	shard_table_close(&t);
+
+	/* the same file with the same size and a foreign header: anew too */
+	int fd = open(heads, O_RDWR);
+	assert_true(fd >= 0);
+	uint64_t junk = 0x1122334455667788ull;
+	assert_int_equal(pwrite(fd, &junk, sizeof(junk), 0), sizeof(junk));
+	close(fd);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 2), 0);
+	assert_true(t.heads_renewed);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.txns_used, 0);
+	sl = shard_txn_alloc(&t, 30, &gl);
+	assert_non_null(shard_txn_long_head(&t, (uint32_t)sl));
+	shard_txn_get(&t, (uint32_t)sl, gl)->head_len = 1300;
+	shard_table_close(&t);
+
+	/* the table alone, as a build without the pool takes it over */
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.txns_used, 0);
+	shard_table_close(&t);
+	unlink(path);
+	unlink(heads);
+}
+
 /* A table kept across a reboot (run_dir on a disk) holds times of the old
  * boot's monotonic clock, which restarts near 0: a transaction of that boot
  * must expire by this clock, not hold every newer one behind it (only the
@@ -1204,6 +1395,8 @@ int main(void)
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
 	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
+	    cmocka_unit_test(test_long_heads_alloc_free_full),
+	    cmocka_unit_test(test_long_heads_reattach),
 	    cmocka_unit_test(test_open_rejects_bad_arguments),
 	    cmocka_unit_test(test_big_tables_touch_only_used_pages),
 	    cmocka_unit_test(test_tokens_round_trip),

@@ -49,6 +49,22 @@ size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns)
 	return layout(ndialogs, ntxns, &a, &b);
 }
 
+/* The long-head pool: header, the slots' owners, then the buffers, page
+ * aligned so that a head of a few KiB takes only the pages it is written to. */
+static size_t heads_layout(uint32_t nheads, size_t *meta_off, size_t *buf_off)
+{
+	*meta_off = align_up(sizeof(struct shard_heads_hdr));
+	*buf_off =
+	    (*meta_off + (size_t)nheads * sizeof(struct shard_head_meta) + 4095) & ~(size_t)4095;
+	return *buf_off + (size_t)nheads * SHARD_HEAD_SLOT_MAX;
+}
+
+size_t shard_heads_bytes(uint32_t nheads)
+{
+	size_t a, b;
+	return nheads ? heads_layout(nheads, &a, &b) : 0;
+}
+
 /* ---- free lists ------------------------------------------------------------ */
 
 static void dlg_push_free(struct shard_table *t, uint32_t i)
@@ -217,6 +233,50 @@ bool shard_dialog_ok(const struct shard_dialog *d)
 	       session_ok(&d->legs[1]);
 }
 
+/* The long-head slot that transaction i's record names, when that slot names
+ * the transaction back (index and generation); -1 otherwise: an inline head,
+ * no pool, a slot lost with a pool file made anew, or half an update. */
+static int64_t head_slot_of(const struct shard_table *t, uint32_t i)
+{
+	const struct shard_txn *x = &t->txns[i];
+	uint32_t n;
+
+	if (!t->heads || x->head_len <= SHARD_TXN_HEAD_MAX || x->head_len > SHARD_HEAD_SLOT_MAX)
+		return -1;
+	memcpy(&n, x->head, sizeof(n));
+	if (n >= t->heads->hwm || n >= t->heads->nslots)
+		return -1;
+	const struct shard_head_meta *s = &t->head_meta[n];
+	return s->txn == i + 1 && s->txn_gen == x->gen ? (int64_t)n : -1;
+}
+
+/* After the transactions are re-attached: a slot stays taken only while a
+ * transaction in use names it and it names that transaction; every other
+ * slot joins the free list. */
+static void heads_reattach(struct shard_table *t)
+{
+	struct shard_heads_hdr *h = t->heads;
+
+	if (!h)
+		return;
+	if (h->hwm > h->nslots)
+		h->hwm = h->nslots;
+	h->free = h->used = 0;
+	for (uint32_t n = h->hwm; n-- > 0;) {
+		struct shard_head_meta *s = &t->head_meta[n];
+		uint32_t i = s->txn - 1;
+		if (s->txn && i < t->hdr->txn_hwm && t->txns[i].used && head_slot_of(t, i) == n) {
+			h->used++;
+			continue;
+		}
+		s->txn = 0;
+		s->next = h->free;
+		h->free = n + 1;
+	}
+	if (h->used > h->peak)
+		h->peak = h->used;
+}
+
 static int cmp_created(const void *a, const void *b)
 {
 	const uint64_t *x = a, *y = b;
@@ -267,7 +327,7 @@ static int reattach(struct shard_table *t)
 		struct shard_txn *x = &t->txns[i];
 		if (!mem_bool_ok(&x->used) ||
 		    (x->used &&
-		     (x->head_len > sizeof(x->head) ||
+		     ((x->head_len > sizeof(x->head) && head_slot_of(t, i) < 0) ||
 		      (x->leg & ~(SHARD_TXN_LEG | SHARD_TXN_OFFER)) || x->final_class > 6))) {
 			x->used = false;
 			h->reattach_dropped++;
@@ -320,7 +380,68 @@ static bool layout_matches(const struct shard_table *t, uint32_t ndialogs, uint3
 	       h->txn_size == sizeof(struct shard_txn) && h->map_len == t->map_len;
 }
 
+static bool heads_layout_matches(const struct shard_table *t, uint32_t nheads)
+{
+	const struct shard_heads_hdr *h = t->heads;
+	return h->magic == SHARD_HEADS_MAGIC && h->version == SHARD_HEADS_VERSION &&
+	       h->nslots == nheads && h->hdr_size == sizeof(struct shard_heads_hdr) &&
+	       h->meta_size == sizeof(struct shard_head_meta) && h->map_len == t->heads_len;
+}
+
+/* Maps the long-head pool. Its slots hold only heads of transactions in
+ * flight (seconds), so a file of another layout (another capacity) is made
+ * anew rather than stopping the start: the transactions whose heads it held
+ * are freed at re-attach, their responses dropped, as a lost datagram. */
+static int heads_open(struct shard_table *t, const char *path, uint32_t nheads)
+{
+	size_t meta_off, buf_off, len = heads_layout(nheads, &meta_off, &buf_off);
+	bool fresh = true;
+	void *mem;
+	int rc;
+
+	if (path) {
+		rc = mem_file_map(path, len, &mem, &t->heads_fd, &fresh);
+		if (rc == -EINVAL) { /* another size */
+			t->heads_renewed = true;
+			rc = mem_file_remove(path);
+			if (!rc)
+				rc = mem_file_map(path, len, &mem, &t->heads_fd, &fresh);
+		}
+		if (rc)
+			return rc;
+	} else {
+		mem = mem_pool_alloc(len);
+		if (!mem)
+			return -errno;
+	}
+	t->heads = mem;
+	t->heads_len = len;
+	t->head_meta = (struct shard_head_meta *)((char *)mem + meta_off);
+	t->head_bufs = (char *)mem + buf_off;
+	if (!fresh && !heads_layout_matches(t, nheads)) {
+		/* the buffers are read only up to what an owner wrote */
+		memset(mem, 0, buf_off);
+		t->heads_renewed = fresh = true;
+	}
+	if (fresh) {
+		struct shard_heads_hdr *h = t->heads;
+		h->magic = SHARD_HEADS_MAGIC;
+		h->version = SHARD_HEADS_VERSION;
+		h->nslots = nheads;
+		h->hdr_size = sizeof(struct shard_heads_hdr);
+		h->meta_size = sizeof(struct shard_head_meta);
+		h->map_len = len;
+	}
+	return 0;
+}
+
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns)
+{
+	return shard_table_open_heads(t, path, NULL, ndialogs, ntxns, 0);
+}
+
+int shard_table_open_heads(struct shard_table *t, const char *path, const char *heads_path,
+			   uint32_t ndialogs, uint32_t ntxns, uint32_t nheads)
 {
 	size_t dlg_off, txn_off, len;
 	bool fresh = true;
@@ -328,9 +449,10 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->fd = t->heads_fd = -1;
 	/* index + 1 must fit in 32 bits */
-	if (ndialogs == 0 || ntxns == 0 || ndialogs == UINT32_MAX || ntxns == UINT32_MAX)
+	if (ndialogs == 0 || ntxns == 0 || ndialogs == UINT32_MAX || ntxns == UINT32_MAX ||
+	    nheads == UINT32_MAX)
 		return -EINVAL;
 	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
 	if (path) {
@@ -347,19 +469,20 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
 	t->hdr = mem;
 	t->dialogs = (struct shard_dialog *)((char *)mem + dlg_off);
 	t->txns = (struct shard_txn *)((char *)mem + txn_off);
-	if (fresh) {
-		init_fresh(t, ndialogs, ntxns);
-	} else {
-		if (!layout_matches(t, ndialogs, ntxns)) {
-			shard_table_close(t);
-			return -EINVAL;
-		}
-		rc = reattach(t);
-		if (rc) {
-			shard_table_close(t);
-			return rc;
-		}
+	if (!fresh && !layout_matches(t, ndialogs, ntxns)) {
+		shard_table_close(t);
+		return -EINVAL;
 	}
+	rc = nheads ? heads_open(t, heads_path, nheads) : 0;
+	if (!rc && fresh)
+		init_fresh(t, ndialogs, ntxns);
+	else if (!rc)
+		rc = reattach(t);
+	if (rc) {
+		shard_table_close(t);
+		return rc;
+	}
+	heads_reattach(t);
 	return 0;
 }
 
@@ -369,8 +492,12 @@ void shard_table_close(struct shard_table *t)
 		munmap(t->hdr, t->map_len);
 	if (t->fd >= 0)
 		close(t->fd); /* also drops the lock */
+	if (t->heads)
+		munmap(t->heads, t->heads_len);
+	if (t->heads_fd >= 0)
+		close(t->heads_fd);
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->fd = t->heads_fd = -1;
 }
 
 void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)
@@ -387,6 +514,9 @@ void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)
 	u->txns_full = h->txns_full;
 	u->txns_evicted = t->txns_evicted;
 	u->reattach_dropped = h->reattach_dropped;
+	u->heads_cap = t->heads ? t->heads->nslots : 0;
+	u->heads_used = t->heads ? t->heads->used : 0;
+	u->heads_peak = t->heads ? t->heads->peak : 0;
 }
 
 /* ---- dialogs -------------------------------------------------------------- */
@@ -769,6 +899,49 @@ struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t g
 	return (x->used && x->gen == gen) ? x : NULL;
 }
 
+/* Transaction slot's long-head slot goes back to the pool's free list. */
+static void head_give_back(struct shard_table *t, uint32_t slot)
+{
+	struct shard_heads_hdr *h = t->heads;
+	uint32_t n;
+
+	memcpy(&n, t->txns[slot].head, sizeof(n));
+	if (!h || n >= h->hwm || t->head_meta[n].txn != slot + 1)
+		return;
+	t->head_meta[n].txn = 0;
+	t->head_meta[n].next = h->free;
+	h->free = n + 1;
+	h->used--;
+}
+
+char *shard_txn_long_head(struct shard_table *t, uint32_t slot)
+{
+	struct shard_heads_hdr *h = t->heads;
+	uint32_t n;
+
+	if (!h || slot >= t->hdr->ntxns || !t->txns[slot].used)
+		return NULL;
+	struct shard_txn *x = &t->txns[slot];
+	if (x->head_len > SHARD_TXN_HEAD_MAX)
+		return (char *)shard_txn_head(t, x); /* it has one */
+	if (h->free) {
+		n = h->free - 1;
+		h->free = t->head_meta[n].next;
+	} else if (h->hwm < h->nslots) {
+		n = h->hwm++;
+	} else {
+		return NULL;
+	}
+	/* the slot names its owner before the owner names it: a process
+	 * killed between the two leaves a slot that re-attach frees */
+	t->head_meta[n] = (struct shard_head_meta){slot + 1, x->gen, 0, 0};
+	memcpy(x->head, &n, sizeof(n));
+	x->head_len = SHARD_HEAD_SLOT_MAX;
+	if (++h->used > h->peak)
+		h->peak = h->used;
+	return t->head_bufs + (size_t)n * SHARD_HEAD_SLOT_MAX;
+}
+
 void shard_txn_free(struct shard_table *t, uint32_t slot)
 {
 	struct shard_table_hdr *h = t->hdr;
@@ -780,6 +953,10 @@ void shard_txn_free(struct shard_table *t, uint32_t slot)
 		txn_unlink_answered(t, slot);
 	else
 		txn_unlink_waiting(t, slot);
+	/* head_len stays: shard_txn_alloc clears it, and re-attach reads only
+	 * the records in use */
+	if (x->head_len > SHARD_TXN_HEAD_MAX)
+		head_give_back(t, slot);
 	x->used = false;
 	x->prev = 0;
 	x->next = h->txn_free;

@@ -5,7 +5,9 @@
  * holding a header, the dialog array and the transaction array, with free
  * lists threaded through the records by index; records refer to each other by
  * index, never by pointer, so a new process can re-attach the file and keep
- * routing (DESIGN.md invariant 7). Owns the tokens sipshard generates: To/From
+ * routing (DESIGN.md invariant 7). Beside it, the shard's long-head pool (a
+ * second mapping, a second file): the response lines of the few transactions
+ * whose lines do not fit their record. Owns the tokens sipshard generates: To/From
  * tags and Via branches that encode shard, slot and generation (invariant 5),
  * plus random bits and a check so that decoding is cheap and strict on any input.
  *
@@ -39,12 +41,17 @@
 #define SHARD_TABLE_MAGIC   0x73697073686172ULL /* "sipshar" */
 #define SHARD_TABLE_VERSION 3
 /* The original Via/From/To/Call-ID/CSeq lines, written back into the
- * response: about five Vias with the rest. A request whose lines are longer
- * (a chain of proxies) is answered 513, but for a BYE, which sipshard
- * answers 200 itself, ending the other leg with a BYE of its own (relay.c).
- * 2048 bytes here cost 12% of the relayed requests a second with 2 workers
- * (bench/results/relay_rate_txn_head.txt): every record is touched in turn. */
+ * response: about five Vias with the rest. 2048 bytes here cost 12% of the
+ * relayed requests a second with 2 workers
+ * (bench/results/relay_rate_txn_head.txt): every record is touched in turn.
+ * So longer lines (a chain of proxies, long IMS Vias) go to a slot of the
+ * shard's long-head pool instead (below, "long heads"); a request whose lines
+ * find that pool full is answered 513, but for a BYE, which sipshard answers
+ * 200 itself, ending the other leg with a BYE of its own (relay.c). */
 #define SHARD_TXN_HEAD_MAX 1024
+/* A slot of the long-head pool: the lines of any datagram a worker takes
+ * (DMSG_DATA_MAX, daemon.h asserts it fits). */
+#define SHARD_HEAD_SLOT_MAX 8192
 
 /* Tokens: a prefix, then 34 lower-case hex digits: shard (2), slot (8) and
  * generation (8), XOR-masked by a function of the salt so that neighbouring
@@ -350,8 +357,13 @@ struct shard_txn {
 	uint64_t created_ms;
 	uint64_t timer;	     /* worker's: wheel handle, 0 = none (the creation list needs none) */
 	uint32_t prev, next; /* waiting or answered list (index + 1), or free list (next) */
+	/* the length of the original Via lines and dialog headers; up to
+	 * SHARD_TXN_HEAD_MAX they are in head, longer ones in the long-head
+	 * pool slot whose index head's first 4 bytes hold (shard_txn_head):
+	 * the record's layout, and the tables a restart takes over, stay the
+	 * same (a build before the pool dropped such a record at re-attach) */
 	uint16_t head_len;
-	char head[SHARD_TXN_HEAD_MAX]; /* the original top Via lines and dialog headers */
+	char head[SHARD_TXN_HEAD_MAX];
 };
 #define SHARD_TXN_LEG	0x01
 #define SHARD_TXN_OFFER 0x02
@@ -392,6 +404,34 @@ struct shard_table_hdr {
 	uint64_t rng;		   /* xorshift state for transaction salts, reseeded at open */
 };
 
+/*
+ * Long heads: a pool of SHARD_HEAD_SLOT_MAX-byte slots per shard, in a mapping
+ * of its own (a file beside the tables', so that a restart takes over the
+ * transactions whose heads are there, and the tables' file keeps its layout),
+ * taken only by a transaction whose head does not fit its record and given
+ * back wherever the transaction is freed (its final, expiry, eviction,
+ * re-attach). Each slot names its owner (transaction index + 1 and
+ * generation) and the owner names the slot: a re-attach keeps only the pairs
+ * that agree, and frees every other slot (a process killed between the two
+ * writes leaks nothing). The buffers are page aligned: a head takes the pages
+ * it is written to only.
+ */
+#define SHARD_HEADS_MAGIC   0x7369707368656164ULL /* "sipshead" */
+#define SHARD_HEADS_VERSION 1
+struct shard_heads_hdr {
+	uint64_t magic;
+	uint32_t version, nslots, hdr_size, meta_size;
+	uint64_t map_len;
+	uint32_t free,
+	    hwm; /* free list head (index + 1, 0 = none); slots never used start at hwm */
+	uint32_t used, peak;
+};
+struct shard_head_meta {
+	uint32_t txn, txn_gen; /* owner: transaction index + 1 (0 = free) and its generation */
+	uint32_t next;	       /* free list (index + 1, 0 = none) */
+	uint32_t spare;
+};
+
 struct shard_table {
 	struct shard_table_hdr *hdr;
 	struct shard_dialog *dialogs;
@@ -399,6 +439,13 @@ struct shard_table {
 	size_t map_len;
 	int fd;		       /* -1 for an anonymous mapping */
 	uint64_t txns_evicted; /* answered records that gave way to new ones (this process) */
+	/* the long-head pool: NULL when it has no slots (every long head is refused) */
+	struct shard_heads_hdr *heads;
+	struct shard_head_meta *head_meta;
+	char *head_bufs; /* nslots * SHARD_HEAD_SLOT_MAX */
+	size_t heads_len;
+	int heads_fd;	    /* -1 for an anonymous mapping or none */
+	bool heads_renewed; /* its file had another layout: made anew at open */
 };
 
 struct shard_table_usage {
@@ -407,6 +454,7 @@ struct shard_table_usage {
 	uint64_t dialogs_full, txns_full;
 	uint64_t txns_evicted;
 	uint32_t reattach_dropped;
+	uint32_t heads_cap, heads_used, heads_peak; /* the long-head pool */
 };
 
 /* Maps the tables: a file at path, created or re-attached, or anonymous when
@@ -418,6 +466,12 @@ struct shard_table_usage {
  * Returns 0 or a negative errno (-EINVAL: zero capacities or a file whose
  * layout does not match). */
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns);
+/* shard_table_open with a long-head pool of nheads slots (0: none), in the
+ * file at heads_path (created or re-attached; one of another layout is made
+ * anew, heads_renewed, and the transactions whose heads it held are freed as
+ * malformed) or anonymous when heads_path is NULL. */
+int shard_table_open_heads(struct shard_table *t, const char *path, const char *heads_path,
+			   uint32_t ndialogs, uint32_t ntxns, uint32_t nheads);
 /* Whether a dialog record another process wrote (a re-attached table, a
  * set-up record's dialog) is well formed: states and methods in range, every
  * length within its buffer. */
@@ -429,6 +483,8 @@ void shard_table_close(struct shard_table *t);
 size_t shard_dialog_bytes(void);
 size_t shard_txn_bytes(void);
 size_t shard_table_bytes(uint32_t ndialogs, uint32_t ntxns);
+/* Bytes of a long-head pool of nheads slots (0 for none). */
+size_t shard_heads_bytes(uint32_t nheads);
 
 void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u);
 
@@ -496,7 +552,24 @@ static inline void shard_dialog_count(struct shard_dialog *d, unsigned method)
  * answered. */
 int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t gen);
+/* Frees the record, and its long-head slot if it has one. */
 void shard_txn_free(struct shard_table *t, uint32_t slot);
+/* Room for the head of transaction slot (taken, head_len 0) that does not fit
+ * its record: a long-head slot of SHARD_HEAD_SLOT_MAX bytes, now the
+ * transaction's until it is freed, its head_len set to SHARD_HEAD_SLOT_MAX;
+ * the caller sets the length it wrote there (above SHARD_TXN_HEAD_MAX), or
+ * frees the transaction. NULL when the pool has no free slot. */
+char *shard_txn_long_head(struct shard_table *t, uint32_t slot);
+/* Where x's head (head_len bytes) is: its record or its long-head slot. */
+static inline const char *shard_txn_head(const struct shard_table *t, const struct shard_txn *x)
+{
+	uint32_t n;
+
+	if (x->head_len <= SHARD_TXN_HEAD_MAX)
+		return x->head;
+	memcpy(&n, x->head, sizeof(n));
+	return t->head_bufs + (size_t)n * SHARD_HEAD_SLOT_MAX;
+}
 /* The final response of slot's request has come (final_class: 2 for 2xx, 3,
  * 4, 5 or 6): the record moves from the waiting transactions, in creation
  * order, to the answered ones, in the order their finals come; it stays for
