@@ -59,14 +59,18 @@ static inline int relay_dialog_install(struct shard_table *t, uint32_t slot, uin
 	return shard_dialog_install(t, &d, now_ms);
 }
 
-/* The unit tests' shard: a table of 64 dialogs and 64 transactions holding the
+/* Slots of the fixture's long-head pool. */
+#define RELAY_DIALOG_HEADS 4
+
+/* The unit tests' shard: a table of 64 dialogs and 64 transactions, with a
+ * long-head pool of RELAY_DIALOG_HEADS slots, holding the
  * dialog at slot/gen (our tags written into a_tag and b_tag, SHARD_TAG_MAX
  * bytes each), and a relay context on it as shard 0's worker would have it,
  * advertising 127.0.0.1:5060, at 1000 ms. Returns 0 or the failing step's code. */
 static inline int relay_dialog_fixture(struct shard_table *t, struct relay_ctx *rc, char *a_tag,
 				       char *b_tag, uint32_t slot, uint32_t gen)
 {
-	int rc_open = shard_table_open(t, NULL, 64, 64);
+	int rc_open = shard_table_open_heads(t, NULL, NULL, 64, 64, RELAY_DIALOG_HEADS);
 	if (rc_open)
 		return rc_open;
 	shard_tag_encode(a_tag, SHARD_TAG_MAX, 0, slot, gen, 0x1111);

@@ -35,8 +35,9 @@
  *   on, and then it names the interval the dialog's timer was started from;
  *   a NOTIFY answered about the operator's REFER is answered 200 or 500 and
  *   counted, and nothing else is counted so;
- *   after each datagram the table never holds more than the one dialog, and
- *   never more transactions than requests relayed; every BYE of ours (first
+ *   after each datagram the table never holds more than the one dialog,
+ *   never more transactions than requests relayed, and never more long-head
+ *   slots than transactions; every BYE of ours (first
  *   sent or retransmitted) parses as a BYE on leg B, and the BYE transactions
  *   add up: busy + answered + unanswered + overwritten == sent; a keep-alive
  *   answer finds the dialog only with leg B's Call-ID and OPTIONS in its
@@ -108,8 +109,9 @@ static void check_bye_counts(void)
 /* A fresh table with the one confirmed dialog, as the controller installs it. */
 static void open_shard(uint8_t selector)
 {
-	if (shard_table_open(&ctx.table, NULL, 4, 16) != 0)
-		die("shard_table_open failed", NULL, 0);
+	/* two long-head slots: a third long head in flight meets a full pool */
+	if (shard_table_open_heads(&ctx.table, NULL, NULL, 4, 16, 2) != 0)
+		die("shard_table_open_heads failed", NULL, 0);
 	if (relay_dialog_install(&ctx.table, SLOT, GEN, ctx.a_tag, ctx.b_tag, 1000) != 0)
 		die("shard_dialog_install failed", NULL, 0);
 	memset(&ctx.rc, 0, sizeof(ctx.rc));
@@ -319,7 +321,7 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 
 	struct shard_table_usage u;
 	shard_table_usage(&ctx.table, &u);
-	if (u.dialogs_used > 1 || u.txns_used > *relayed)
+	if (u.dialogs_used > 1 || u.txns_used > *relayed || u.heads_used > u.txns_used)
 		die("table holds more than it was given", NULL, 0);
 	ctx.rc.now_ms += 10;
 }

@@ -396,6 +396,19 @@ static void test_srv_refresh_keeps_targets(void **state)
 static void test_derived_values(void **state)
 {
 	(void)state;
+	/* the long-head pool follows capacity.transactions_per_shard unless given */
+	load(&cfg, "{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	assert_int_equal(cfg.capacity.long_heads_per_shard, 1024);
+	load(&cfg, "{\"capacity\": {\"transactions_per_shard\": 100}, \"routes\": [{\"target\": "
+		   "\"127.0.0.1:5080\"}]}");
+	assert_int_equal(cfg.capacity.long_heads_per_shard, 2);
+	assert_round_trip(&cfg);
+	load(&cfg, "{\"capacity\": {\"transactions_per_shard\": 100, \"long_heads_per_shard\": 0},"
+		   " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
+	assert_int_equal(cfg.capacity.long_heads_per_shard, 0);
+	load(&cfg, "{\"capacity\": {\"long_heads_per_shard\": 65536}, \"routes\": [{\"target\": "
+		   "\"127.0.0.1:5080\"}]}");
+	assert_int_equal(cfg.capacity.long_heads_per_shard, 65536);
 	/* advertise without a port takes the listen port, not SIP's 5060 */
 	load(&cfg, "{\"listen\": \"127.0.0.1:15060\", \"advertise\": \"SBC.example.com\","
 		   " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
@@ -704,6 +717,11 @@ static const struct bad bad_cases[] = {
      "limits.rate_sources: expected an integer from 16 to 1048576, got 8"},
     {"{\"capacity\": {\"dialogs_per_shard\": 0}}",
      "capacity.dialogs_per_shard: expected an integer from 16 to 16777216, got 0"},
+    {"{\"capacity\": {\"long_heads_per_shard\": -1}}",
+     "capacity.long_heads_per_shard: expected an integer from 0 to 16777216, got -1"},
+    {"{\"capacity\": {\"transactions_per_shard\": 100, \"long_heads_per_shard\": 101}}",
+     "capacity.long_heads_per_shard: must not exceed capacity.transactions_per_shard (100): a "
+     "transaction keeps one long head at most"},
     {"{\"timers\": {\"t1_ms\": 5}}", "timers.t1_ms: expected an integer from 10 to 60000, got 5"},
     {"{\"timers\": {\"no_answer_s\": 0}}",
      "timers.no_answer_s: expected an integer from 1 to 86400, got 0"},

@@ -229,36 +229,53 @@ static void test_too_large_keeps_no_transaction(void **state)
 	assert_int_equal(u.txns_used, 1);
 }
 
-/* A BYE through the chain of proxies the call came through (seven Vias,
- * 1.2 KB of Via, From, To, Call-ID and CSeq lines) does not fit the
- * transaction record its response would be written from. It was answered
- * 513, which the caller takes as the call's end (RFC 3261 15.1.1), and the
- * callee stayed up until the idle timer. It is answered 200 here and ends
- * the dialog; the worker sends the callee a BYE of its own (bye_other_leg).
- * Its retransmission gets the same 200 from ended[]. An INFO through the
- * same chain still gets 513. */
-static void test_bye_through_proxies_ends_the_call(void **state)
+/* Seven Via lines as a chain of proxies adds them (0.9 KB), into vias. */
+static void proxy_vias(char *vias, size_t cap)
 {
-	struct relay_result res;
-	char vias[1200] = "";
-	(void)state;
-
+	vias[0] = '\0';
 	for (int i = 0; i < 7; i++) {
 		char line[160];
 		snprintf(line, sizeof(line),
 			 "Via: SIP/2.0/UDP 10.1.1.%d:5060;branch=z9hG4bK3a5d.7c8e5f1d0e6f9e2a"
 			 "3b4c5d6e7f8a9b%02d.0;i=1a2b3c;received=203.0.113.5;rport=5060\r\n",
 			 10 + i, i);
+		assert_true(strlen(vias) + strlen(line) < cap);
 		strcat(vias, line);
 	}
-	size_t n = req_from_a_with("INFO", 2, a_tag, 70, vias);
+}
+
+/* A BYE through the chain of proxies the call came through (seven Vias,
+ * 1.2 KB of Via, From, To, Call-ID and CSeq lines) does not fit the
+ * transaction record its response would be written from, and when every
+ * slot of the long-head pool is taken it finds no room either. It was
+ * answered 513, which the caller takes as the call's end (RFC 3261 15.1.1),
+ * and the callee stayed up until the idle timer. It is answered 200 here and
+ * ends the dialog; the worker sends the callee a BYE of its own
+ * (bye_other_leg). Its retransmission gets the same 200 from ended[]. An
+ * INFO through the same chain then gets 513; both are counted
+ * (long_head_full). */
+static void test_bye_through_proxies_ends_the_call(void **state)
+{
+	struct relay_result res;
+	char vias[1200];
+	(void)state;
+
+	proxy_vias(vias, sizeof(vias));
+	/* requests whose answers have not come yet take every slot */
+	for (unsigned i = 0; i < RELAY_DIALOG_HEADS; i++) {
+		req_from_a_with("INFO", 2 + i, a_tag, 70, vias);
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+	}
+	size_t n = req_from_a_with("INFO", 2 + RELAY_DIALOG_HEADS, a_tag, 70, vias);
 	assert_true(n < 1300);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 513);
 	assert_false(res.dialog_ended);
+	assert_int_equal(rc.long_head_full, 1);
 
-	req_from_a_with("BYE", 3, a_tag, 70, vias);
+	req_from_a_with("BYE", 3 + RELAY_DIALOG_HEADS, a_tag, 70, vias);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 200);
@@ -269,9 +286,10 @@ static void test_bye_through_proxies_ends_the_call(void **state)
 	parse_out(res.len);
 	assert_int_equal(out_m.status, 200);
 	assert_int_equal(out_m.nvias, 8); /* every Via of the BYE, as sent */
+	assert_int_equal(rc.long_head_full, 2);
 	/* the worker frees the dialog; the BYE again gets its 200 */
 	shard_dialog_free(&table, SLOT);
-	req_from_a_with("BYE", 3, a_tag, 70, vias);
+	req_from_a_with("BYE", 3 + RELAY_DIALOG_HEADS, a_tag, 70, vias);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 200);
@@ -329,6 +347,70 @@ static size_t edited(const char *src, const char *from, const char *to, char *ds
 	int n = snprintf(dst, cap, "%.*s%s%s", (int)(at - src), src, to, at + strlen(from));
 	assert_true(n > 0 && (size_t)n < cap);
 	return (size_t)n;
+}
+
+/* Requests through a chain of proxies (seven Vias over the caller's, 1.1 KB
+ * of Via, From, To, Call-ID and CSeq lines: more than a transaction record
+ * holds) cross to the callee, and its answers come back
+ * with every Via of the request byte for byte, in order: a session refresh
+ * (re-INVITE, UPDATE) answered 513 instead dropped the call at its
+ * Session-Expires. The line is kept in a slot of the long-head pool until
+ * the record goes. */
+static void test_long_head_crosses_back(void **state)
+{
+	struct relay_result res;
+	struct shard_table_usage u;
+	char vias[1200], sent[1400];
+	(void)state;
+
+	proxy_vias(vias, sizeof(vias));
+	const char *methods[] = {"INVITE", "INFO"};
+	for (unsigned k = 0; k < 2; k++) {
+		req_from_a_with(methods[k], 2 + k, a_tag, 70, vias);
+		/* the Via lines the caller sent, in their order */
+		const char *first = strstr(in, "Via: ");
+		const char *after = strstr(first, "\r\n") + 2;
+		snprintf(sent, sizeof(sent), "%.*s%s", (int)(after - first), first, vias);
+		assert_true(strlen(sent) > 900);
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		parse_out(res.len);
+		assert_int_equal(out_m.nvias, 1); /* only ours goes to the callee */
+		assert_int_equal(out_m.method_id, m.method_id);
+		shard_table_usage(&table, &u);
+		assert_int_equal(u.heads_used, k + 1);
+		/* the callee's 200, then the same 200 again (a retransmission) */
+		resp_from_b(200, methods[k], "");
+		for (int again = 0; again < 2; again++) {
+			relay_response(&rc, &m, out, sizeof(out), &res);
+			assert_int_equal(res.outcome, RELAY_SEND);
+			assert_ptr_equal(
+			    res.dst,
+			    (const struct sockaddr *)&table.dialogs[SLOT].legs[SHARD_LEG_A].peer);
+			char *back = memmem(out, (size_t)res.len, "Via: ", 5);
+			assert_non_null(back);
+			assert_memory_equal(back, sent, strlen(sent));
+			struct sip_msg back_m;
+			assert_int_equal(sip_parse(&back_m, out, (size_t)res.len, NULL), 0);
+			assert_int_equal(back_m.nvias, 8);
+			assert_int_equal(back_m.status, 200);
+			assert_int_equal(back_m.cseq.num, 2 + k);
+		}
+		if (k == 0) { /* the ACK of the re-INVITE's 2xx */
+			req_from_a("ACK", 2, a_tag, 70);
+			relay_request(&rc, &m, out, sizeof(out), &res);
+			assert_int_equal(res.outcome, RELAY_SEND);
+		}
+	}
+	assert_int_equal(rc.long_head_full, 0);
+	/* the answered records keep their slots for retransmissions, and give
+	 * them back when they expire */
+	shard_table_usage(&table, &u);
+	assert_int_equal(u.heads_used, 2);
+	while (shard_txn_expire(&table, 1000000, 32000) == 0)
+		;
+	shard_table_usage(&table, &u);
+	assert_int_equal(u.heads_used, 0);
 }
 
 /* The answer to an OPTIONS of the keep-alive (timers.dialog_keepalive_s)
@@ -1872,6 +1954,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_bodiless_prack_keeps_the_update_offer,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_crosses_to_leg_b, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_head_crosses_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_through_proxies_ends_the_call, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),

@@ -4,7 +4,8 @@
  * Owns: turning one JSON document into a struct config, or an error that
  * names the key path. Values start from config_defaults(); the document then
  * overrides what it names; finish() checks what spans several keys and fills
- * in derived values (advertise, management_socket). Everything is parsed into
+ * in derived values (advertise, management_socket,
+ * capacity.long_heads_per_shard). Everything is parsed into
  * a scratch copy that replaces the caller's only on success, so a bad reload
  * never half-applies. Does not own: what the daemon does with the values.
  */
@@ -65,6 +66,7 @@ static void config_defaults(struct config *c)
 	c->capacity.dialogs_per_shard = 65536;
 	c->capacity.transactions_per_shard = 65536;
 	c->capacity.setups = 16384;
+	c->capacity.long_heads_per_shard = 1024; /* finish(): transactions_per_shard / 64 */
 	c->timers.t1_ms = 500;
 	c->timers.t2_ms = 4000;
 	c->timers.transaction_timeout_ms = 32000;
@@ -93,6 +95,7 @@ struct cfg_parse {
 	size_t errlen;
 	/* keys whose absence means "derive from another key" */
 	bool have_listen, have_advertise, have_mgmt;
+	bool have_long_heads;	    /* capacity.long_heads_per_shard given */
 	struct config_route *route; /* the route whose arrays are being read */
 };
 
@@ -633,6 +636,10 @@ static int capacity_member(struct cfg_parse *p, const char *path, const char *k,
 		return get_uint(p, path, v, 16, 1u << 24, &c->capacity.transactions_per_shard);
 	if (!strcmp(k, "setups"))
 		return get_uint(p, path, v, 16, 1u << 20, &c->capacity.setups);
+	if (!strcmp(k, "long_heads_per_shard")) {
+		p->have_long_heads = true;
+		return get_uint(p, path, v, 0, 1u << 24, &c->capacity.long_heads_per_shard);
+	}
 	return -ENOENT;
 }
 
@@ -1646,6 +1653,14 @@ static int finish(struct cfg_parse *p)
 		return fail(p, "routes", "at least one route is required");
 	if (c->timers.t2_ms < c->timers.t1_ms)
 		return fail(p, "timers.t2_ms", "must not be smaller than timers.t1_ms");
+	/* a transaction holds one long head at most: more slots are never used */
+	if (!p->have_long_heads)
+		c->capacity.long_heads_per_shard = (c->capacity.transactions_per_shard + 63) / 64;
+	else if (c->capacity.long_heads_per_shard > c->capacity.transactions_per_shard)
+		return fail(p, "capacity.long_heads_per_shard",
+			    "must not exceed capacity.transactions_per_shard (%u): a transaction "
+			    "keeps one long head at most",
+			    c->capacity.transactions_per_shard);
 	/* sipshard would ask the callee for what it refuses callers */
 	if (c->timers.session_expires_s && c->timers.session_expires_s < c->timers.min_se_s)
 		return fail(p, "timers.session_expires_s",
@@ -2074,6 +2089,8 @@ json_t *config_to_object(const struct config *c)
 	json_object_set_new(cap, "transactions_per_shard",
 			    json_integer(c->capacity.transactions_per_shard));
 	json_object_set_new(cap, "setups", json_integer(c->capacity.setups));
+	json_object_set_new(cap, "long_heads_per_shard",
+			    json_integer(c->capacity.long_heads_per_shard));
 	json_object_set_new(o, "capacity", cap);
 	json_object_set_new(tm, "t1_ms", json_integer(c->timers.t1_ms));
 	json_object_set_new(tm, "t2_ms", json_integer(c->timers.t2_ms));
@@ -2206,6 +2223,7 @@ static const struct restart_key {
     RESTART_KEY("capacity.dialogs_per_shard", capacity.dialogs_per_shard),
     RESTART_KEY("capacity.transactions_per_shard", capacity.transactions_per_shard),
     RESTART_KEY("capacity.setups", capacity.setups),
+    RESTART_KEY("capacity.long_heads_per_shard", capacity.long_heads_per_shard),
     RESTART_KEY("timers.t1_ms", timers.t1_ms),
     RESTART_KEY("timers.t2_ms", timers.t2_ms),
     RESTART_KEY("timers.transaction_timeout_ms", timers.transaction_timeout_ms),

@@ -154,6 +154,9 @@ struct config {
 	socklen_t metrics_addr_len;
 	struct {
 		uint32_t dialogs_per_shard, transactions_per_shard, setups;
+		/* slots of each worker's long-head pool (shard/table.h): 0 = none;
+		 * unset, transactions_per_shard / 64 rounded up */
+		uint32_t long_heads_per_shard;
 	} capacity;
 	struct {
 		uint32_t t1_ms, t2_ms, transaction_timeout_ms, dialog_idle_s, dialog_max_s;

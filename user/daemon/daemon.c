@@ -855,6 +855,13 @@ static int shard_file(const struct daemon *d, unsigned i, char *out, size_t cap)
 	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
 }
 
+/* Shard i's long-head pool (shard/table.h): RUN_DIR/shard-I.heads. */
+static int heads_file(const struct daemon *d, unsigned i, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/shard-%u.heads", d->cfg->run_dir, i);
+	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+}
+
 /* The controller's set-up records: RUN_DIR/setups.tbl. */
 static int setups_file(const struct daemon *d, char *out, size_t cap)
 {
@@ -902,6 +909,19 @@ static int prepare_run_dir(struct daemon *d)
 	while ((e = readdir(dir))) {
 		unsigned n;
 		int end = 0;
+		/* a long-head pool holds only the heads of its table's
+		 * transactions: it goes with them, and alone is harmless (a
+		 * start frees its slots) */
+		if (d->discard_dialogs && sscanf(e->d_name, "shard-%u.heads%n", &n, &end) == 1 &&
+		    !e->d_name[end] && heads_file(d, n, path, sizeof(path)) == 0 &&
+		    strcmp(strrchr(path, '/') + 1, e->d_name) == 0) {
+			rc = discard_file(path,
+					  "the responses its transactions wait for are dropped");
+			if (rc)
+				break;
+			continue;
+		}
+		end = 0;
 		/* only the names shard_file makes ("shard-01.tbl" is someone else's) */
 		if (sscanf(e->d_name, "shard-%u.tbl%n", &n, &end) != 1 || e->d_name[end] ||
 		    shard_file(d, n, path, sizeof(path)) != 0 ||
@@ -954,16 +974,23 @@ static int check_run_dir_room(const struct daemon *d)
 	char path[CONFIG_PATH_MAX + 32];
 	size_t table = shard_table_bytes(d->cfg->capacity.dialogs_per_shard,
 					 d->cfg->capacity.transactions_per_shard);
+	size_t heads = shard_heads_bytes(d->cfg->capacity.long_heads_per_shard);
 	size_t records = ctl_records_bytes(d->cfg->capacity.setups);
 	uint64_t more = 0, size = 0;
 	struct statvfs vfs;
 
-	for (unsigned i = 0; i <= d->nworkers; i++) {
-		size_t want = i < d->nworkers ? table : records;
-		int rc = i < d->nworkers ? shard_file(d, i, path, sizeof(path))
-					 : setups_file(d, path, sizeof(path));
+	/* each worker's tables and long-head pool, then the set-up records */
+	for (unsigned i = 0; i <= 2 * d->nworkers; i++) {
+		unsigned w = i / 2;
+		bool pool = i < 2 * d->nworkers && i % 2;
+		size_t want = w == d->nworkers ? records : pool ? heads : table;
+		int rc = w == d->nworkers ? setups_file(d, path, sizeof(path))
+			 : pool		  ? heads_file(d, w, path, sizeof(path))
+					  : shard_file(d, w, path, sizeof(path));
 		if (rc)
 			return rc;
+		if (!want)
+			continue; /* no pool: no file */
 		size += want;
 		more += file_room_needed(path, want);
 	}
@@ -975,8 +1002,9 @@ static int check_run_dir_room(const struct daemon *d)
 	log_error("run_dir %s: %" PRIu64 " MiB free, but its files (%" PRIu64
 		  " MiB, sparse) may take %" PRIu64 " MiB more as calls arrive, and a call "
 		  "written to a page the file system cannot hold kills the process (SIGBUS): "
-		  "give it more room, or lower capacity.setups, capacity.dialogs_per_shard and "
-		  "capacity.transactions_per_shard, or set persist_dialogs to false",
+		  "give it more room, or lower capacity.setups, capacity.dialogs_per_shard, "
+		  "capacity.transactions_per_shard and capacity.long_heads_per_shard, or set "
+		  "persist_dialogs to false",
 		  d->cfg->run_dir, room >> 20, size >> 20, more >> 20);
 	return -ENOSPC;
 }
@@ -1009,6 +1037,11 @@ static void log_memory(struct daemon *d)
 	log_info("dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
 		 d->nworkers, t->map_len >> 20, in, where, eligible_word(tables),
 		 tables == 0 && file ? " (" HUGE_HOW ")" : "");
+	if (t->heads)
+		log_info("long-head pools: %u x %u slots of %u KiB (%zu MiB) %s%s, taken only by "
+			 "requests whose response lines exceed %u bytes",
+			 d->nworkers, t->heads->nslots, SHARD_HEAD_SLOT_MAX >> 10,
+			 t->heads_len >> 20, in, where, SHARD_TXN_HEAD_MAX);
 	if (d->nworkers > 1) {
 		uint32_t slots = daemon_handoff_slots(d->nworkers);
 		size_t rings = (size_t)d->nworkers * (d->nworkers - 1);
@@ -1025,17 +1058,26 @@ static void log_memory(struct daemon *d)
  * what to do about a file that cannot be re-attached. */
 static int open_shard_table(struct daemon *d, struct worker *w)
 {
-	char path[CONFIG_PATH_MAX + 32] = "";
+	char path[CONFIG_PATH_MAX + 32] = "", heads[CONFIG_PATH_MAX + 32] = "";
 	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
 	uint32_t ntxn = d->cfg->capacity.transactions_per_shard;
+	uint32_t nheads = d->cfg->capacity.long_heads_per_shard;
 	bool file = d->cfg->persist_dialogs;
 	int rc = file ? shard_file(d, w->id, path, sizeof(path)) : 0;
 
+	if (!rc && file)
+		rc = heads_file(d, w->id, heads, sizeof(heads));
 	if (!rc)
-		rc = shard_table_open(&w->table, file ? path : NULL, ndlg, ntxn);
+		rc = shard_table_open_heads(&w->table, file ? path : NULL, file ? heads : NULL,
+					    ndlg, ntxn, nheads);
 	if (!rc) {
 		struct shard_table_usage u;
 		shard_table_usage(&w->table, &u);
+		if (w->table.heads_renewed)
+			log_warn("shard %u: %s was written for another "
+				 "capacity.long_heads_per_shard or build: made anew, the "
+				 "transactions whose response lines it held are dropped",
+				 w->id, heads);
 		if (u.reattach_dropped)
 			log_warn("shard %u: %u malformed records in %s freed", w->id,
 				 u.reattach_dropped, path);
@@ -1401,6 +1443,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);
+		JI(o, "long_head_full", d->workers[i].relay.long_head_full);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "transactions_expired", s->txns_expired);

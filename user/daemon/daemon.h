@@ -44,6 +44,8 @@
 #define DMSG_DATA_MAX 8192
 _Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
 	       "a dialog record must fit one ring message");
+/* the response lines kept from any datagram a worker takes fit a long-head slot */
+_Static_assert(DMSG_DATA_MAX <= SHARD_HEAD_SLOT_MAX, "a long head must fit its pool slot");
 
 enum dmsg_type {
 	DMSG_DATAGRAM = 1, /* worker -> controller, or worker -> worker (handoff) */

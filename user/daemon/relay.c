@@ -6,7 +6,9 @@
  * which leg it came from, and the other leg is where it goes. Each relayed
  * request takes a transaction slot whose index and generation are encoded in
  * the branch of our Via, so that the response finds its way back in O(1) and
- * gets the original Via lines, From, To, Call-ID and CSeq back.
+ * gets the original Via lines, From, To, Call-ID and CSeq back: kept in the
+ * transaction's record, or, longer than it holds, in a slot of the shard's
+ * long-head pool (shard/table.h).
  *
  * One kind of in-dialog request is not relayed: a NOTIFY about a REFER that
  * sipshard sent for the operator (a transfer) belongs to sipshard's own
@@ -556,7 +558,8 @@ static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res, uint3
 }
 
 /* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
- * not fit the record its response would be written from: answered 200 here,
+ * not fit the record its response would be written from, and find the
+ * long-head pool full: answered 200 here,
  * as a B2BUA may answer it, and the dialog ends; the worker sends the other
  * leg a BYE of its own (bye_other_leg). A 513 instead left the other leg up
  * until the idle timer, the caller having taken it as the call's end (RFC
@@ -748,8 +751,17 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		tslot = (uint32_t)ts;
 		fresh = true;
 		t = shard_txn_get(rc->table, tslot, tgen);
-		/* the response goes back with these lines (no tag: To is tagged) */
+		/* the response goes back with these lines (no tag: To is tagged);
+		 * lines too long for the record (a chain of proxies) take a slot
+		 * of the long-head pool, which a full pool refuses */
 		int hl = sip_response_head(m, NULL, t->head, sizeof(t->head));
+		if (hl == -ENOSPC) {
+			char *room = shard_txn_long_head(rc->table, tslot);
+			if (room)
+				hl = sip_response_head(m, NULL, room, SHARD_HEAD_SLOT_MAX);
+			else
+				rc->long_head_full++;
+		}
 		if (hl < 0) {
 			shard_txn_free(rc->table, tslot);
 			if (m->method_id == SIP_METHOD_BYE)
@@ -861,7 +873,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		return;
 	}
 	d->last_activity_ms = rc->now_ms;
-	w.prepend = t->head;
+	w.prepend = shard_txn_head(rc->table, t);
 	w.prepend_len = t->head_len;
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
 		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |

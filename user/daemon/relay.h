@@ -119,6 +119,10 @@ struct relay_ctx {
 	uint64_t bye_replayed;	    /* retransmitted BYEs answered from ended[] */
 	uint64_t refer_notifies;    /* NOTIFYs about the operator's REFER, answered here */
 	uint64_t session_too_brief; /* re-INVITEs and UPDATEs refused 422 (min_se_s) */
+	/* requests whose response lines needed a slot of the long-head pool
+	 * (capacity.long_heads_per_shard) when every one was taken: 513, a BYE
+	 * 200 and a BYE to the other leg */
+	uint64_t long_head_full;
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
 };
