@@ -9,8 +9,9 @@ Usage: long_head.py SIPSHARDD_PORT PHASE STATE_FILE. The daemon routes every
 call to 127.0.0.1:PORT+2; the caller is PORT+1. Its long-head pool has 4
 slots and transactions last 4 s (long_head.sh). Phases:
   calls   a call; a re-INVITE, an INFO and an INFO from the callee, each
-          with long Vias, crossing both ways; a fifth long request while
-          four slots are held: 513; after the slots expire, a BYE with long
+          with long Vias, crossing both ways; with every slot taken, the
+          answered ones give theirs way; a long request while four slots are
+          held unanswered: 513; after the slots expire, a BYE with long
           Vias relayed and answered.
   hold    a call, and an INFO with long Vias that reaches the callee, which
           does not answer yet; what the callee got goes to STATE_FILE.
@@ -163,10 +164,17 @@ if PHASE == "calls":
         a.sendto(caller.request("INFO", 4, held_vias), DEST)
         held, hpeer = wait_for(b, lambda m: m.startswith("INFO "))
         check("INFO 4 (long) reaches the callee, which holds it", held)
-        # the pool is full: 513
-        a.sendto(caller.request("INFO", 5, long_vias(A_PORT, "full")), DEST)
+        # every slot taken: the three answered give theirs way, one each,
+        # to three more the callee holds
+        for cseq in (5, 6, 7):
+            a.sendto(caller.request("INFO", cseq, long_vias(A_PORT, "more%d" % cseq)), DEST)
+            more, _ = wait_for(b, lambda m: m.startswith("INFO "))
+            check("INFO %d (long), the pool full of answered ones: it reaches the callee"
+                  % cseq, more and header(more, "CSeq"))
+        # all four held unanswered: 513
+        a.sendto(caller.request("INFO", 8, long_vias(A_PORT, "full")), DEST)
         full, _ = wait_for(a, lambda m: m.startswith("SIP/2.0"))
-        check("INFO 5 (long) while every slot is taken: 513 (%s)" %
+        check("INFO 8 (long) while every slot is held unanswered: 513 (%s)" %
               (full or "nothing").split("\r\n")[0], full and status(full) == 513)
         check("  and the callee never sees it",
               not [m for m, _ in recv_all(b, 0.3) if m.startswith("INFO ")])
@@ -177,7 +185,7 @@ if PHASE == "calls":
                   back and vias_of(back) == held_vias)
         # the records and their slots go at the transaction timeout (4 s)
         time.sleep(4.5)
-        cross(caller, b, "BYE", 6, "bye")
+        cross(caller, b, "BYE", 9, "bye")
 elif PHASE == "hold":
     caller, callee, bpeer = set_up(a, b, 2)
     check("call set up", caller)

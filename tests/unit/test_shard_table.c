@@ -804,7 +804,7 @@ static void test_long_heads_alloc_free_full(void **state)
 		/* asked again, the same slot */
 		assert_ptr_equal(shard_txn_long_head(&t, (uint32_t)s[i]), room[i]);
 	}
-	/* full */
+	/* full, none answered: nothing gives way */
 	assert_null(shard_txn_long_head(&t, (uint32_t)s[3]));
 	assert_int_equal(shard_txn_get(&t, (uint32_t)s[3], g[3])->head_len, 0);
 	shard_table_usage(&t, &u);
@@ -851,6 +851,45 @@ static void test_long_heads_alloc_free_full(void **state)
 	shard_table_usage(&t, &u);
 	assert_int_equal(u.heads_used, NHEADS - 1);
 	assert_int_equal(u.heads_peak, NHEADS);
+	shard_table_close(&t);
+}
+
+/* With every slot taken, the transaction answered longest ago that holds
+ * one gives it way (it is kept only for retransmissions); answered ones with
+ * inline heads and unanswered ones keep theirs. Before, a peer whose every
+ * request had long lines got 513 until the answered ones expired. */
+static void test_long_heads_answered_give_way(void **state)
+{
+	enum { NTXN = 16, NHEADS = 2 };
+	struct shard_table t;
+	struct shard_table_usage u;
+	uint32_t g[6];
+	int s[6];
+	(void)state;
+
+	assert_int_equal(shard_table_open_heads(&t, NULL, NULL, 4, NTXN, NHEADS), 0);
+	for (int i = 0; i < 6; i++)
+		s[i] = shard_txn_alloc(&t, 10 + (uint64_t)i, &g[i]);
+	/* s[0] answered with an inline head, s[1] and s[2] hold the slots */
+	shard_txn_get(&t, (uint32_t)s[0], g[0])->head_len = 100;
+	shard_txn_answered(&t, (uint32_t)s[0], 2);
+	char *r1 = shard_txn_long_head(&t, (uint32_t)s[1]);
+	char *r2 = shard_txn_long_head(&t, (uint32_t)s[2]);
+	assert_non_null(r1);
+	assert_non_null(r2);
+	/* none holding a slot is answered: full */
+	assert_null(shard_txn_long_head(&t, (uint32_t)s[3]));
+	/* s[2] answered: it gives its slot to s[3]; s[0] keeps its record */
+	shard_txn_answered(&t, (uint32_t)s[2], 2);
+	assert_ptr_equal(shard_txn_long_head(&t, (uint32_t)s[3]), r2);
+	assert_null(shard_txn_get(&t, (uint32_t)s[2], g[2]));
+	assert_non_null(shard_txn_get(&t, (uint32_t)s[0], g[0]));
+	assert_non_null(shard_txn_get(&t, (uint32_t)s[1], g[1]));
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_used, NHEADS);
+	assert_int_equal(u.heads_evicted, 1);
+	/* s[1] and s[3] unanswered: full again */
+	assert_null(shard_txn_long_head(&t, (uint32_t)s[4]));
 	shard_table_close(&t);
 }
 
@@ -1396,6 +1435,7 @@ int main(void)
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
 	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
 	    cmocka_unit_test(test_long_heads_alloc_free_full),
+	    cmocka_unit_test(test_long_heads_answered_give_way),
 	    cmocka_unit_test(test_long_heads_reattach),
 	    cmocka_unit_test(test_open_rejects_bad_arguments),
 	    cmocka_unit_test(test_big_tables_touch_only_used_pages),

@@ -1444,6 +1444,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);
 		JI(o, "long_head_full", d->workers[i].relay.long_head_full);
+		JI(o, "long_heads_evicted", d->workers[i].table.heads_evicted);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "transactions_expired", s->txns_expired);

@@ -517,6 +517,7 @@ void shard_table_usage(const struct shard_table *t, struct shard_table_usage *u)
 	u->heads_cap = t->heads ? t->heads->nslots : 0;
 	u->heads_used = t->heads ? t->heads->used : 0;
 	u->heads_peak = t->heads ? t->heads->peak : 0;
+	u->heads_evicted = t->heads_evicted;
 }
 
 /* ---- dialogs -------------------------------------------------------------- */
@@ -914,6 +915,30 @@ static void head_give_back(struct shard_table *t, uint32_t slot)
 	h->used--;
 }
 
+/* With every long-head slot taken: the transaction answered longest ago
+ * that holds one gives it way, as a full table's answered records do
+ * (shard_txn_alloc): it is kept only for retransmissions, and a peer whose
+ * every request has long lines (a chain of proxies) would otherwise get 513
+ * for as long as the answered ones wait to expire. The walk is bounded:
+ * among that many answered records with inline heads, none gives way. */
+#define SHARD_HEAD_EVICT_SCAN 64
+static bool long_head_evict(struct shard_table *t)
+{
+	uint32_t first = t->hdr->txn_answered, i = first;
+
+	for (int k = 0; i && k < SHARD_HEAD_EVICT_SCAN; k++) {
+		if (t->txns[i - 1].head_len > SHARD_TXN_HEAD_MAX) {
+			shard_txn_free(t, i - 1);
+			t->heads_evicted++;
+			return true;
+		}
+		i = t->txns[i - 1].next;
+		if (i == first)
+			break;
+	}
+	return false;
+}
+
 char *shard_txn_long_head(struct shard_table *t, uint32_t slot)
 {
 	struct shard_heads_hdr *h = t->heads;
@@ -924,6 +949,8 @@ char *shard_txn_long_head(struct shard_table *t, uint32_t slot)
 	struct shard_txn *x = &t->txns[slot];
 	if (x->head_len > SHARD_TXN_HEAD_MAX)
 		return (char *)shard_txn_head(t, x); /* it has one */
+	if (!h->free && h->hwm >= h->nslots)
+		long_head_evict(t);
 	if (h->free) {
 		n = h->free - 1;
 		h->free = t->head_meta[n].next;

@@ -437,8 +437,9 @@ struct shard_table {
 	struct shard_dialog *dialogs;
 	struct shard_txn *txns;
 	size_t map_len;
-	int fd;		       /* -1 for an anonymous mapping */
-	uint64_t txns_evicted; /* answered records that gave way to new ones (this process) */
+	int fd;			/* -1 for an anonymous mapping */
+	uint64_t txns_evicted;	/* answered records that gave way to new ones (this process) */
+	uint64_t heads_evicted; /* of them, those that gave a long-head slot way (this process) */
 	/* the long-head pool: NULL when it has no slots (every long head is refused) */
 	struct shard_heads_hdr *heads;
 	struct shard_head_meta *head_meta;
@@ -455,6 +456,7 @@ struct shard_table_usage {
 	uint64_t txns_evicted;
 	uint32_t reattach_dropped;
 	uint32_t heads_cap, heads_used, heads_peak; /* the long-head pool */
+	uint64_t heads_evicted; /* answered records that gave their slot to a new one */
 };
 
 /* Maps the tables: a file at path, created or re-attached, or anonymous when
