@@ -28,6 +28,10 @@
  *         keeps its method and carries the other leg's Call-ID; a response
  *         keeps its status and carries the Call-ID of the leg it goes back to;
  *   ANSWER: a response with the status reported, which parses, for a request;
+ *   for a response, only the ACK of a final to an INVITE once the dialog has
+ *   ended, with that final's CSeq number and Call-ID;
+ *   a dialog that ends answers its open requests as the worker does
+ *   (relay_end_pending): each answer parses as a 487, or a 200 to a BYE;
  *   a 422 only to an INVITE or UPDATE that asks for less than min_se_s and
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   DROP: a reason; every other outcome: no reason;
@@ -149,6 +153,29 @@ static void open_shard(uint8_t selector)
 	fuzz_keep(&ctx.ka_branch, scratch, ctx.out.vias[0].branch);
 }
 
+/* Frees the dialog as the worker does: its open requests answered first. */
+static void end_dialog(size_t cap)
+{
+	struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
+	if (!d)
+		return;
+	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
+		int n, left = RELAY_PENDING_LOOKBACK + 1;
+		while ((n = relay_end_pending(&ctx.rc, d, leg, ctx.outbuf, cap)) != 0) {
+			if (n > 0 && (sip_parse(&ctx.out, ctx.outbuf, (size_t)n, NULL) != 0 ||
+				      ctx.out.is_request ||
+				      (ctx.out.status != 487 &&
+				       !(ctx.out.status == 200 &&
+					 ctx.out.cseq.method_id == SIP_METHOD_BYE))))
+				die("an open request answered other than 487 (200 to a BYE)",
+				    ctx.outbuf, n);
+			if (--left < 0)
+				die("more open requests answered than a leg can have", NULL, 0);
+		}
+	}
+	shard_dialog_free(&ctx.table, SLOT);
+}
+
 /* A response with the keep-alive's branch prefix: it finds the dialog only as
  * the answer to our OPTIONS on leg B, and is then taken as the worker takes
  * it (408 and 481 end the call). */
@@ -165,7 +192,7 @@ static void keepalive_answer(const struct sip_msg *m)
 	if (m->status < 200)
 		return;
 	if (m->status == 408 || m->status == 481) {
-		shard_dialog_free(&ctx.table, SLOT);
+		end_dialog(SIP_MAX_DATAGRAM);
 		return;
 	}
 	shard_keepalive_answered(d, leg, ctx.rc.now_ms);
@@ -232,8 +259,22 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 		check_send(m, res, cap);
 		break;
 	case RELAY_ANSWER:
-		if (!m->is_request || res->len <= 0 || (size_t)res->len > cap)
-			die("ANSWER to a response, or of a bad length", NULL, 0);
+		if (res->len <= 0 || (size_t)res->len > cap)
+			die("ANSWER of a bad length", NULL, 0);
+		if (!m->is_request) {
+			if (res->status || m->status < 200 ||
+			    m->cseq.method_id != SIP_METHOD_INVITE ||
+			    shard_dialog_get(&ctx.table, SLOT, GEN) ||
+			    sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
+			    ctx.out.method_id != SIP_METHOD_ACK ||
+			    ctx.out.cseq.num != m->cseq.num ||
+			    !sip_view_eq(ctx.outbuf, ctx.out.call_id, m->buf + m->call_id.off,
+					 m->call_id.len))
+				die("ANSWER to a response other than the ACK of a late INVITE "
+				    "final",
+				    ctx.outbuf, res->len);
+			break;
+		}
 		if (sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
 		    ctx.out.is_request || ctx.out.status != res->status)
 			die("answer does not parse as the status reported", ctx.outbuf, res->len);
@@ -316,8 +357,8 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 		check_session_told(m, &res);
 	if (res.outcome == RELAY_SEND && m->is_request)
 		(*relayed)++;
-	if (res.dialog_ended && shard_dialog_get(&ctx.table, res.ended_slot, res.ended_gen))
-		shard_dialog_free(&ctx.table, res.ended_slot); /* as the worker does */
+	if (res.dialog_ended && res.ended_slot == SLOT && res.ended_gen == GEN)
+		end_dialog(cap); /* as the worker does */
 
 	struct shard_table_usage u;
 	shard_table_usage(&ctx.table, &u);

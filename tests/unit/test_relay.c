@@ -1942,6 +1942,285 @@ static void test_refused_bodiless_prack_keeps_the_update_offer(void **state)
 	assert_bodies("hello", "v=2\r\n", "answer in the early UPDATE's 2xx");
 }
 
+/* ---- requests still open when their dialog ends ---- */
+
+/* As the worker ends dialog SLOT (worker.c free_dialog): each leg's open
+ * requests are answered (relay_end_pending), then the record is freed. The
+ * answers for leg A are parsed one after another into out_m; how many. */
+static int end_dialog_like_the_worker(int *b_answers)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	int a = 0, b = 0, n;
+
+	assert_non_null(d);
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_B, out, sizeof(out))) > 0)
+		b++;
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out))) > 0) {
+		parse_out(n);
+		a++;
+	}
+	assert_int_equal(n, 0);
+	shard_dialog_free(&table, SLOT);
+	if (b_answers)
+		*b_answers = b;
+	return a;
+}
+
+/* res is the ACK of leg B's final `status` to the re-INVITE sent to it as
+ * CSeq bcseq with inv_branch, sent back where that final came from. */
+static void assert_late_final_acked(struct relay_result res, int status, const char *inv_branch,
+				    unsigned bcseq)
+{
+	char branch[128];
+
+	print_message("late %d to the re-INVITE: outcome %d drop %d\n", status, res.outcome,
+		      res.drop);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	parse_out(res.len);
+	assert_true(out_m.is_request);
+	assert_int_equal(out_m.method_id, SIP_METHOD_ACK);
+	assert_int_equal(out_m.cseq.num, bcseq);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_ACK);
+	assert_true(sip_view_eq(out, out_m.call_id, "callB@sipshard", 14));
+	assert_true(sip_view_eq(out, out_m.to.tag, "btag", 4));
+	assert_true(sip_view_eq(out, out_m.from.tag, b_tag, strlen(b_tag)));
+	out_branch(branch, sizeof(branch));
+	if (status < 300) {
+		/* 13.2.2.4: a transaction of its own, to the 2xx's Contact */
+		assert_true(sip_view_eq(out, out_m.ruri.whole, "sip:bob@10.2.2.2:5080", 21));
+		assert_string_not_equal(branch, inv_branch);
+	} else {
+		/* 17.1.1.3: the INVITE's transaction, its branch */
+		assert_string_equal(branch, inv_branch);
+	}
+	/* nothing of leg A's reaches leg B */
+	assert_null(memmem(out, (size_t)res.len, "10.1.1", 6));
+	assert_null(memmem(out, (size_t)res.len, "callA", 5));
+}
+
+/*
+ * The operator ends a call (sipshardctl bye) while the caller's re-INVITE
+ * waits for the callee's final. The caller, whose INVITE sipshard serves,
+ * gets 487 for it (RFC 3261 15.1.2), and the callee's 200 that comes after
+ * the end is ACKed by sipshard, the re-INVITE's UAC on leg B (13.2.2.4), each
+ * time it is sent again, and not relayed. It was dropped as stale, never
+ * ACKed: the callee resent it for 64*T1, and the caller got no final.
+ */
+static void test_late_2xx_after_the_operators_bye_is_acked(void **state)
+{
+	char inv_branch[128], first_ack[SIP_MAX_DATAGRAM];
+	struct relay_result res;
+	int b_answers;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	int a_answers = end_dialog_like_the_worker(&b_answers);
+	print_message("answers at the end: leg A %d, leg B %d\n", a_answers, b_answers);
+	assert_int_equal(a_answers, 1);
+	assert_int_equal(b_answers, 0);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.num, 2);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_INVITE);
+	assert_true(sip_view_eq(out, out_m.vias[0].branch, "z9hG4bKa2", 9));
+	assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
+	assert_int_equal(rc.pending_ended, 1);
+
+	res = answer_from_b(200, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 200, inv_branch, bcseq);
+	memcpy(first_ack, out, (size_t)res.len);
+	int first_len = res.len;
+	/* the callee sends the 2xx again (13.3.1.4): the same ACK again */
+	res = answer_from_b(200, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 200, inv_branch, bcseq);
+	assert_int_equal(res.len, first_len);
+	assert_memory_equal(out, first_ack, (size_t)first_len);
+	assert_int_equal(rc.late_finals_acked, 2);
+	assert_int_equal(rc.relayed_resp, 0);
+}
+
+/*
+ * The caller's BYE while its own re-INVITE waits for the callee's final;
+ * the callee answers the BYE, then the re-INVITE 200. The 200 is ACKed
+ * here, and the caller's re-INVITE, still open when the BYE ended the
+ * dialog, was answered 487 then.
+ */
+static void test_late_2xx_after_the_callers_bye_is_acked(void **state)
+{
+	char inv_branch[128], bye_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	sent_from_a("BYE", 3, 3, bye_branch, sizeof(bye_branch));
+	res = answer_from_b(200, bye_branch, out_m.cseq.num, "BYE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	assert_int_equal(end_dialog_like_the_worker(NULL), 1);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.num, 2);
+
+	res = answer_from_b(200, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 200, inv_branch, bcseq);
+}
+
+/* Leg A's answer, through sipshard's Via branch, to the request from leg B
+ * that was relayed to it as CSeq cseq. */
+static struct relay_result answer_from_a(int status, const char *branch, unsigned cseq,
+					 const char *method)
+{
+	struct relay_result res;
+	int n = snprintf(resp_in, sizeof(resp_in),
+			 "SIP/2.0 %d Whatever\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%s;rport\r\n"
+			 "From: <sip:bob@sbc>;tag=%s\r\n"
+			 "To: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 status, branch, a_tag, cseq, method);
+	assert_int_equal(sip_parse(&m, resp_in, (size_t)n, NULL), 0);
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	return res;
+}
+
+/*
+ * The callee's BYE while the caller's re-INVITE waits for the callee's
+ * final. The callee answers the re-INVITE 487 (15.1.2): before the caller
+ * has answered the BYE, the 487 crosses as any final; after, the caller
+ * already had 487 from sipshard at the end, and the callee's is ACKed here
+ * with the INVITE's branch (17.1.1.3), or the callee resends it until
+ * Timer H. A 200 instead of the 487 is ACKed likewise.
+ */
+static void test_late_final_after_the_callees_bye(void **state)
+{
+	char inv_branch[128], bye_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	/* 487 while the dialog is up: relayed */
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = request_from_b("BYE", 10);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(bye_branch, sizeof(bye_branch));
+	unsigned a_bye_cseq = out_m.cseq.num;
+	res = answer_from_b(487, inv_branch, bcseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 487);
+	res = answer_from_a(200, bye_branch, a_bye_cseq, "BYE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	/* answered already: nothing left open */
+	assert_int_equal(end_dialog_like_the_worker(NULL), 0);
+	/* the 487 again, the caller's ACK having been lost with the dialog */
+	res = answer_from_b(487, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 487, inv_branch, bcseq);
+}
+
+static void test_late_2xx_after_the_callees_bye(void **state)
+{
+	char inv_branch[128], bye_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = request_from_b("BYE", 10);
+	out_branch(bye_branch, sizeof(bye_branch));
+	res = answer_from_a(200, bye_branch, out_m.cseq.num, "BYE");
+	assert_true(res.dialog_ended);
+	assert_int_equal(end_dialog_like_the_worker(NULL), 1);
+	assert_int_equal(out_m.status, 487);
+	res = answer_from_b(200, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 200, inv_branch, bcseq);
+	res = answer_from_b(487, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 487, inv_branch, bcseq);
+}
+
+/*
+ * The callee's 200 to the re-INVITE crossed while the call was up, but the
+ * caller's ACK comes after the end (it goes to the controller: no dialog).
+ * The callee resends the 200 (13.3.1.4): sipshard ACKs it now.
+ */
+static void test_2xx_unacked_at_the_end_is_acked_when_resent(void **state)
+{
+	char inv_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = answer_from_b(200, inv_branch, bcseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(end_dialog_like_the_worker(NULL), 0); /* it has its final */
+	res = answer_from_b(200, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 200, inv_branch, bcseq);
+}
+
+/*
+ * An INFO, and an UPDATE, still open when the dialog ends: their senders
+ * get 487 (15.1.2), also one that is not the sender's last request (its
+ * BYE came after it), and a pending BYE 200; the callee's finals after the
+ * end cannot cross (the dialog held the caller's address) and are dropped
+ * under their own name, as is a late provisional. They were counted as
+ * stale, like a forged or doubled response.
+ */
+static void test_late_non_invite_finals_are_counted(void **state)
+{
+	char info_branch[128], update_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INFO", 2, 2, info_branch, sizeof(info_branch));
+	unsigned info_cseq = out_m.cseq.num;
+	sent_from_a("UPDATE", 3, 3, update_branch, sizeof(update_branch));
+	unsigned update_cseq = out_m.cseq.num;
+	res = branch_from_a("BYE", 4, 4, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	/* the operator's end crosses that BYE: all three are answered */
+	assert_int_equal(end_dialog_like_the_worker(NULL), 3);
+	assert_int_equal(rc.pending_ended, 3);
+
+	res = answer_from_b(200, info_branch, info_cseq, "INFO");
+	print_message("late 200 to an INFO: outcome %d drop %d\n", res.outcome, res.drop);
+	assert_dropped(res, RELAY_DROP_RESP_DIALOG_ENDED);
+	res = answer_from_b(500, update_branch, update_cseq, "UPDATE");
+	assert_dropped(res, RELAY_DROP_RESP_DIALOG_ENDED);
+	assert_int_equal(rc.drops[RELAY_DROP_RESP_DIALOG_ENDED], 2);
+	assert_int_equal(rc.drops[RELAY_DROP_RESP_STALE], 0);
+}
+
+/* The answers at the end, one by one: INFO 487, then a BYE 200. */
+static void test_open_requests_answered_at_the_end(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INFO", 2, 2, branch, sizeof(branch));
+	res = branch_from_a("BYE", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out));
+	assert_true(n > 0);
+	parse_out(n);
+	assert_int_equal(out_m.status, 200);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_BYE);
+	n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out));
+	assert_true(n > 0);
+	parse_out(n);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_INFO);
+	assert_int_equal(relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out)), 0);
+	/* a provisional to that INFO after the end */
+	shard_dialog_free(&table, SLOT);
+	res = answer_from_b(100, branch, 1, "INFO");
+	assert_dropped(res, RELAY_DROP_RESP_DIALOG_ENDED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2008,6 +2287,18 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_redirect_to_an_in_dialog_request_keeps_its_contacts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_2xx_after_the_operators_bye_is_acked, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_late_2xx_after_the_callers_bye_is_acked, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_late_final_after_the_callees_bye, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_2xx_after_the_callees_bye, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_2xx_unacked_at_the_end_is_acked_when_resent, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_late_non_invite_finals_are_counted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_open_requests_answered_at_the_end, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

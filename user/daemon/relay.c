@@ -14,6 +14,13 @@
  * sipshard sent for the operator (a transfer) belongs to sipshard's own
  * subscription (RFC 3515 2.4.4), so it is answered here and its progress kept
  * on the dialog (481 once Timer N gave that subscription up, worker.c).
+ *
+ * A dialog can end while requests in it still wait for their finals (a BYE
+ * crossing a re-INVITE, the operator's BYE): their senders are answered here
+ * (relay_end_pending), and a final that comes after the end is no longer
+ * relayed, since the dialog held its sender's address, but a final to an
+ * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
+ * (RFC 3261 13.2.2.4, 17.1.1.3; late_response).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +28,7 @@
 
 #include "core/wbuf.h"
 #include "daemon/relay.h"
+#include "daemon/setup_msg.h"
 #include "sip/wput.h"
 
 bool relay_branch_is_controller(const char *buf, sip_view branch)
@@ -575,6 +583,53 @@ static void bye_answered_here(struct relay_ctx *rc, const struct sip_msg *m, uin
 	res->bye_other_leg = true;
 }
 
+/* The transaction of the request with this CSeq that leg `leg` of d sent and
+ * that still waits for its final, or NULL. */
+static struct shard_txn *waiting_txn(struct relay_ctx *rc, const struct shard_dialog *d, int leg,
+				     uint32_t cseq)
+{
+	const struct sip_session *s = &d->legs[leg];
+	struct shard_txn *t = shard_txn_get(rc->table, s->last_txn, s->last_txn_gen);
+
+	if (!t || t->in_cseq != cseq) {
+		const struct relay_recent *r = recent_entry(rc, d->slot, leg, cseq);
+		t = shard_txn_get(rc->table, r->txn, r->txn_gen);
+	}
+	if (!t || t->dialog != d->slot || t->dialog_gen != d->gen || shard_txn_from_leg(t) != leg ||
+	    t->in_cseq != cseq || t->final_class)
+		return NULL;
+	return t;
+}
+
+int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap)
+{
+	const struct sip_session *s = &d->legs[leg];
+	struct shard_txn *t = NULL;
+
+	if (!s->remote_cseq_set)
+		return 0;
+	for (uint32_t k = 0; !t && k < RELAY_PENDING_LOOKBACK && k <= s->remote_cseq; k++)
+		t = waiting_txn(rc, d, leg, s->remote_cseq - k);
+	if (!t && s->invite_cseq_tag) {
+		/* the last INVITE's CSeq: the highest not above the leg's last
+		 * whose session_cseq_tag is the one kept */
+		uint32_t back =
+		    (session_cseq_tag(s->remote_cseq) + 65535u - s->invite_cseq_tag) % 65535u;
+		if (back <= s->remote_cseq)
+			t = waiting_txn(rc, d, leg, s->remote_cseq - back);
+	}
+	if (!t)
+		return 0;
+	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
+	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
+	int n = setup_local_response(status, t->head, t->head_len, NULL, out, cap);
+	if (n < 0)
+		return -ENOSPC;
+	rc->pending_ended++;
+	rc->answered[status / 100]++;
+	return n;
+}
+
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res)
 {
@@ -826,6 +881,47 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		shard_refer_relayed(d, !from_leg, t->out_cseq, t->in_cseq);
 }
 
+/* A response to transaction t (at tslot) of a dialog that has ended. Its
+ * sender had its answer when the dialog ended (relay_end_pending) and its
+ * address went with the dialog: nothing crosses. But the UAC of an INVITE
+ * ACKs every final (RFC 3261 13.2.2.4: a 2xx, even after its BYE; 17.1.1.3:
+ * a non-2xx, hop by hop), or the callee resends it for 64*T1 and may take
+ * the call for failed: the ACK is built from the final alone, as the
+ * controller ACKs a stale final at set-up (setup_msg.h), and goes back where
+ * the final came from, the hop the re-INVITE went to. The dialog's route set
+ * and remote target are gone with it; the 2xx's Contact is the remote target
+ * a re-INVITE's 2xx refreshes, and its Record-Route is not made a Route: a
+ * dialog's route set is fixed at its creation (12.2.1.2), and the hop the
+ * ACK goes to routes it by its Request-URI. A 2xx's ACK takes the branch
+ * the ACK of the dialog's last re-INVITE would have, so that each
+ * retransmission of the 2xx gets the same ACK again. */
+static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct shard_txn *t,
+			  uint32_t tslot, char *out, size_t cap, struct relay_result *res)
+{
+	if (t->method_id != SIP_METHOD_INVITE || m->status < 200 ||
+	    m->cseq.method_id != SIP_METHOD_INVITE || m->cseq.num != t->out_cseq) {
+		drop(rc, RELAY_DROP_RESP_DIALOG_ENDED, res);
+		return;
+	}
+	int n;
+	if (m->status < 300) {
+		char branch[SHARD_BRANCH_MAX];
+		shard_branch_encode(branch, sizeof(branch), rc->shard, t->dialog,
+				    t->dialog_gen ^ 0x80000000u, t->out_cseq);
+		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
+	} else {
+		n = setup_build_ack_of_final(m, out, cap);
+	}
+	if (n < 0) {
+		drop(rc, RELAY_DROP_NO_BUFFER, res);
+		return;
+	}
+	res->outcome = RELAY_ANSWER;
+	res->len = n;
+	rc->late_finals_acked++;
+	shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
+}
+
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		    struct relay_result *res)
 {
@@ -855,14 +951,18 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		drop(rc, RELAY_DROP_CANCEL_ANSWER, res);
 		return;
 	}
+	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
+	if (!d) {
+		late_response(rc, m, t, tslot, out, cap, res);
+		return;
+	}
 	/* once answered, only that final again (a retransmission) crosses: a
 	 * late provisional or another final is stale */
 	if (t->final_class && (m->status < 200 || m->status / 100 != t->final_class)) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
-	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
-	if (!d || m->cseq.num != t->out_cseq) {
+	if (m->cseq.num != t->out_cseq) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}

@@ -5,9 +5,11 @@
  * Owns: the B2BUA mapping rules of RFC 3261 section 12.2 (Request-URI from the
  * remote target, Route from the route set, Call-ID, tags and CSeq in the other
  * leg's space, our Via and Contact, Max-Forwards), CSeq checks, transaction
- * records that map a relayed request's branch back to its origin, and dialog
- * teardown after BYE. Does not own: sockets (worker.c), dialog creation
- * (controller.c), table memory (shard/table.c).
+ * records that map a relayed request's branch back to its origin, dialog
+ * teardown after BYE, the answers to requests still open when a dialog ends
+ * and the ACKs of the finals to re-INVITEs that come after that end. Does
+ * not own: sockets (worker.c), dialog creation (controller.c), table memory
+ * (shard/table.c).
  *
  * Everything here runs on the worker that owns the shard: single writer, no
  * locks, no allocation; output goes into a caller buffer.
@@ -31,8 +33,10 @@ void relay_put_contact_line(struct wbuf *w, const char *advertise);
 
 /* What the worker must do with a datagram after relay_request/relay_response. */
 enum relay_outcome {
-	RELAY_SEND,	     /* send out[0..len) to *dst */
-	RELAY_ANSWER,	     /* send the stateless response in out to the datagram's source */
+	RELAY_SEND, /* send out[0..len) to *dst */
+	/* send out to the datagram's source: a stateless response, or the
+	 * ACK of a final to a re-INVITE whose dialog has ended (status 0) */
+	RELAY_ANSWER,
 	RELAY_DROP,	     /* dropped on purpose; reason says why */
 	RELAY_TO_CONTROLLER, /* not ours: hand to the controller */
 };
@@ -47,6 +51,9 @@ enum relay_drop {
 	RELAY_DROP_ACK_MAX_FORWARDS, /* an ACK with Max-Forwards 0: no response can say so */
 	RELAY_DROP_ACK_LOCAL_ANSWER, /* the ACK of a final response sipshard gave itself */
 	RELAY_DROP_CANCEL_ANSWER,    /* the answer to a CANCEL of ours: ends here */
+	/* a provisional, or a final to a non-INVITE, whose dialog has ended:
+	 * its sender was answered 487 when it ended (relay_end_pending) */
+	RELAY_DROP_RESP_DIALOG_ENDED,
 	RELAY_DROP_COUNT_
 };
 
@@ -123,6 +130,8 @@ struct relay_ctx {
 	 * (capacity.long_heads_per_shard) when every one was taken: 513, a BYE
 	 * 200 and a BYE to the other leg */
 	uint64_t long_head_full;
+	uint64_t pending_ended;	    /* requests answered 487 as their dialog ended */
+	uint64_t late_finals_acked; /* finals to re-INVITEs whose dialog had ended, ACKed here */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
 };
@@ -171,6 +180,24 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
  * its sender in ended_by_leg; its retransmissions get 408): its sender took
  * the call as over when its transaction timed out (RFC 3261 15.1.1). */
 int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result *res);
+
+/*
+ * A dialog ends (a BYE's final passed, the operator, a timer) while requests
+ * of its legs still wait for their final: sipshard, the UAS of each (a
+ * B2BUA), answers them 487 (RFC 3261 15.1.2), since their finals can no
+ * longer cross (the dialog held the sender's address). Writes the 487 for
+ * the next such request of leg `leg` of d into out and takes it as answered
+ * (a BYE gets 200: the end it asked for came): returns its length, to be
+ * sent to that leg's peer; 0 when none is left; -ENOSPC when it does not
+ * fit (that request is given up: its sender times it out). Looks at the
+ * leg's last RELAY_PENDING_LOOKBACK CSeqs (in-dialog CSeqs go up by one,
+ * 12.2.1.1) and its last INVITE, so that ending a call costs no walk over
+ * the table. A late final from the other leg then ends in relay_response: a
+ * final to an INVITE is ACKed there, as its UAC must (13.2.2.4, 17.1.1.3),
+ * anything else is a counted drop (RELAY_DROP_RESP_DIALOG_ENDED).
+ */
+#define RELAY_PENDING_LOOKBACK 4
+int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap);
 
 /* An in-dialog request that sipshard itself sends on a leg. */
 struct relay_req {
