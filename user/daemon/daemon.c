@@ -1446,6 +1446,8 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "long_head_full", d->workers[i].relay.long_head_full);
 		JI(o, "long_heads_evicted", d->workers[i].table.heads_evicted);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
+		JI(o, "pending_ended", d->workers[i].relay.pending_ended);
+		JI(o, "late_finals_acked", d->workers[i].relay.late_finals_acked);
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "transactions_expired", s->txns_expired);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
@@ -1477,6 +1479,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		    [RELAY_DROP_ACK_MAX_FORWARDS] = "ack_max_forwards",
 		    [RELAY_DROP_ACK_LOCAL_ANSWER] = "ack_of_local_answer",
 		    [RELAY_DROP_CANCEL_ANSWER] = "cancel_answered",
+		    [RELAY_DROP_RESP_DIALOG_ENDED] = "response_dialog_ended",
 		};
 		for (int k = 1; k < RELAY_DROP_COUNT_; k++)
 			JI(drops, why[k], d->workers[i].relay.drops[k]);

@@ -6,13 +6,15 @@
  * datagrams from the io layer, then timers), the
  * classification of every datagram, and its defined outcome: relayed,
  * answered (200 to a CANCEL and to a NOTIFY of our REFER, 400, 403, 422, 481, 483,
- * 491, 500, 503, 505, 513), handed to the controller or to the
+ * 491, 500, 503, 505, 513; an ACK to a re-INVITE's final that comes after
+ * its call ended), handed to the controller or to the
  * owning worker, or dropped on purpose and counted; the lookup of the dialog
  * an INVITE's Replaces or Join names (RFC 3891, 3911), on the worker that
  * holds it, for the controller (only INVITEs without To-tag that carry such a
  * header take that path: in-dialog traffic pays nothing for it); the ends of calls on its
  * own account (idle, maximum duration, session timer, the in-dialog
- * keep-alive's rounds and answers), and the Timer N of the operator's
+ * keep-alive's rounds and answers; whatever ends a call, the 487s to the
+ * requests still open in it, relay_end_pending), and the Timer N of the operator's
  * transfer (no NOTIFY within 64*T1 of its REFER's 2xx). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
  */
@@ -180,12 +182,42 @@ void worker_reattach(struct worker *w, uint64_t now)
 	}
 }
 
-/* Frees a dialog the worker holds: its timer first, then the slot. */
+/* d ends: the requests of each leg still waiting for their finals are
+ * answered here (relay_end_pending), to the leg's peer. One whose answer
+ * finds no send buffer is lost as on the wire (tx_no_buffer): its
+ * retransmission then gets 481. */
+static void end_pending(struct worker *w, struct shard_dialog *d)
+{
+	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
+		const struct sip_session *s = &d->legs[leg];
+		for (int i = 0; i <= RELAY_PENDING_LOOKBACK; i++) {
+			char *out = net_tx_alloc(w->io);
+			if (!out) {
+				w->st.tx_no_buffer++;
+				return;
+			}
+			int n =
+			    relay_end_pending(&w->relay, d, leg, out, w->d->cfg->tx_buffer_size);
+			if (n <= 0)
+				net_tx_release(w->io, out);
+			if (n == 0)
+				break;
+			if (n < 0)
+				w->relay.drops[RELAY_DROP_NO_BUFFER]++;
+			else
+				send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len);
+		}
+	}
+}
+
+/* Frees a dialog the worker holds: its timer first, then the slot; requests
+ * still open in it get their answers first. */
 static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
 {
 	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
 	if (!d)
 		return;
+	end_pending(w, d);
 	if (d->timer)
 		wheel_cancel(&w->wheel, d->timer);
 	shard_dialog_free(&w->table, slot);
@@ -322,6 +354,8 @@ static void end_call(struct worker *w, struct shard_dialog *d, const char *reaso
 
 	if (d->state != SHARD_DLG_CONFIRMED)
 		return;
+	/* a side whose re-INVITE is open learns its fate before the BYE */
+	end_pending(w, d);
 	snprintf(extra, sizeof(extra), "Reason: %s\r\n", reason);
 	send_on_leg(w, d, SHARD_LEG_A, &req, 0);
 	send_on_leg(w, d, SHARD_LEG_B, &req, 0);
