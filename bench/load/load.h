@@ -64,12 +64,14 @@ struct load_cfg {
 };
 
 /* One worker thread. main.c owns the array; the worker writes only `stats`
- * (and `backend`, `done`, `mix_seconds` before it returns). */
+ * (and `backend`, `done`, `mix_seconds` before it returns). `fd` passes to
+ * the worker, which closes it. */
 struct load_worker {
 	unsigned index;
 	const struct load_cfg *cfg;
 	const atomic_int *stop; /* 1: wind down (BYE everything), 2: quit now */
 	struct load_stats *stats;
+	int fd;		     /* a uas of several threads: its socket, bound by main.c; else -1 */
 	const char *backend; /* "io_uring" or "recvmmsg", set by the worker */
 	double mix_seconds;  /* uac: length of its mix window; uas: its run time */
 	int rc;		     /* 0, or a negative errno from setup */

@@ -779,6 +779,23 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The uas's threads share no calls, so each must get every datagram of
+	 * the calls its socket took first: the group is bound here, whole, before
+	 * any thread runs (udp_socket_bind_group). Bound thread by thread, a
+	 * sender that started while the first was alone had its flow moved to
+	 * another thread when the next one bound: its ACKs and in-dialog
+	 * requests went to a thread without the call (481, lost calls). */
+	int group[LOAD_MAX_THREADS];
+	bool grouped = cfg.role == LOAD_ROLE_UAS && cfg.threads > 1;
+	if (grouped) {
+		int rc = udp_socket_bind_group(&cfg.local, cfg.local_len, group, cfg.threads);
+		if (rc) {
+			fprintf(stderr, "sipshard-load: cannot bind %s: %s\n", cfg.local_s,
+				strerror(-rc));
+			return 2;
+		}
+	}
+
 	struct runner *rs = calloc(cfg.threads, sizeof(*rs));
 	struct load_stats *stats = calloc(cfg.threads + 1, sizeof(*stats));
 	if (!rs || !stats) {
@@ -795,11 +812,14 @@ int main(int argc, char **argv)
 		rs[i].w.stop = &g_stop;
 		rs[i].w.stats = &stats[i];
 		rs[i].w.backend = "none";
+		rs[i].w.fd = grouped ? group[i] : -1;
 		atomic_init(&rs[i].w.ready, 0);
 		atomic_init(&rs[i].done, 0);
 		if (pthread_create(&rs[i].tid, NULL, run_worker, &rs[i]) != 0) {
 			fprintf(stderr, "sipshard-load: cannot start thread %u\n", i);
 			atomic_store(&g_stop, 2);
+			for (unsigned j = i; grouped && j < cfg.threads; j++)
+				close(group[j]);
 			cfg.threads = i;
 			break;
 		}

@@ -6,7 +6,9 @@
  * answers every in-dialog request, sends the NOTIFY
  * a REFER calls for, and forgets a call after its BYE.
  *
- * Owns, per worker thread: one socket (SO_REUSEPORT with --threads > 1), the
+ * Owns, per worker thread: one socket (with --threads > 1 one of a SO_REUSEPORT
+ * group that main.c binds whole before any thread runs: a thread knows only
+ * the calls whose datagrams its socket gets), the
  * leg table (preallocated slots, an open-addressing index keyed by Call-ID
  * and the peer's tag, backward-shift deletion so no tombstones build up),
  * a pool of stored datagrams for what must be retransmitted (final responses

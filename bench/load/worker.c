@@ -17,7 +17,7 @@
 int load_ep_open(struct load_ep *e, struct load_worker *w, const struct sockaddr_storage *a,
 		 socklen_t alen, bool reuseport, unsigned ntx)
 {
-	e->fd = udp_socket_bind(a, alen, reuseport);
+	e->fd = w->fd >= 0 ? w->fd : udp_socket_bind(a, alen, reuseport);
 	if (e->fd < 0) {
 		char as[64];
 		int rc = e->fd;

@@ -50,8 +50,9 @@ struct load_ep {
 	bool queued; /* sends queued since the last flush */
 };
 
-/* Binds a (SO_REUSEPORT when reuseport) and opens its io with ntx send
- * buffers; sets w->backend. Returns 0, or a negative errno with w->err said. */
+/* Binds a (SO_REUSEPORT when reuseport), or takes w->fd when main.c bound
+ * it, and opens its io with ntx send buffers; sets w->backend. Returns 0, or
+ * a negative errno with w->err said. */
 int load_ep_open(struct load_ep *e, struct load_worker *w, const struct sockaddr_storage *a,
 		 socklen_t alen, bool reuseport, unsigned ntx);
 /* Adds the io counters to w, closes the io and the socket (what is open of them). */

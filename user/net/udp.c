@@ -5,6 +5,7 @@
  * Does not own: what is sent or received on the sockets.
  */
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -155,8 +156,13 @@ static void size_buffers(int fd)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reuseport)
+/* held: a filter that drops every datagram is attached before the bind, so
+ * that the socket takes none until udp_socket_release detaches it. */
+static int bind_socket(const struct sockaddr_storage *addr, socklen_t len, bool reuseport,
+		       bool held)
 {
+	static struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	static const struct sock_fprog drop = {1, drop_all};
 	int one = 1, e;
 
 	if (!addr || (addr->ss_family != AF_INET && addr->ss_family != AF_INET6))
@@ -166,6 +172,8 @@ int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reu
 		return -errno;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		goto fail;
+	if (held && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) != 0)
+		goto fail;
 	size_buffers(fd);
 	if (bind(fd, (const struct sockaddr *)addr, len) != 0)
 		goto fail;
@@ -174,6 +182,59 @@ fail:
 	e = -errno;
 	close(fd);
 	return e;
+}
+
+int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reuseport)
+{
+	return bind_socket(addr, len, reuseport, false);
+}
+
+int udp_socket_bind_held(const struct sockaddr_storage *addr, socklen_t len)
+{
+	return bind_socket(addr, len, true, true);
+}
+
+int udp_socket_release(int fd)
+{
+	int dummy = 0;
+	return setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof(dummy)) ? -errno : 0;
+}
+
+int udp_socket_bind_group(const struct sockaddr_storage *addr, socklen_t len, int *fds, unsigned n)
+{
+	struct sockaddr_storage a;
+	socklen_t alen = len;
+	unsigned i;
+	int rc = 0;
+
+	if (!n || n > UDP_GROUP_MAX || !addr || len > sizeof(a))
+		return -EINVAL;
+	memcpy(&a, addr, len);
+	for (i = 0; i < n; i++) {
+		fds[i] = udp_socket_bind_held(&a, len);
+		if (fds[i] < 0) {
+			rc = fds[i];
+			goto fail;
+		}
+		/* port 0: the others join the port the first was given */
+		if (i == 0 && getsockname(fds[0], (struct sockaddr *)&a, &alen) != 0) {
+			rc = -errno;
+			i++;
+			goto fail;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		rc = udp_socket_release(fds[i]);
+		if (rc) {
+			i = n;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	while (i--)
+		close(fds[i]);
+	return rc;
 }
 
 int udp_bound_port(int fd)
