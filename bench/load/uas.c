@@ -19,7 +19,9 @@
  * Retransmitted requests (same CSeq as the last one of the leg) are answered
  * again with a response rebuilt from the retransmission itself and counted
  * apart, so that "received" per method counts each request once. After a BYE
- * the leg lingers for 64*T1 to answer a retransmitted BYE with 200 again.
+ * the leg lingers for 64*T1 to answer a retransmitted BYE with 200 again;
+ * any other request in it, or in a call whose INVITE got a non-2xx final
+ * (which leaves no dialog, early or not), gets 481.
  * In-dialog requests and responses go back to the address the request came
  * from (symmetric, as to a trunk), not to the Contact.
  */
@@ -64,7 +66,8 @@ struct uas_leg {
 	uint16_t route_len;
 	uint8_t state; /* enum leg_state */
 	uint8_t callid_len, rtag_len;
-	bool rejected;
+	bool rejected; /* the INVITE's final is not a 2xx: no dialog stays */
+	bool bye;      /* rcseq is the BYE that ended the call */
 	socklen_t peer_len;
 	struct sockaddr_in6 peer;
 	char callid[CALLID_MAX];
@@ -418,6 +421,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	l->lcseq = 0;
 	l->resp_pend = l->notify_pend = TL_NIL;
 	l->rejected = false;
+	l->bye = false;
 	l->callid_len = (uint8_t)m->call_id.len;
 	memcpy(l->callid, m->buf + m->call_id.off, m->call_id.len);
 	l->rtag_len = (uint8_t)m->from.tag.len;
@@ -622,8 +626,14 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 		return;
 	}
 	struct uas_leg *l = &u->legs[li];
-	if (l->state == L_LINGER) {
-		if (meth == LM_BYE && m->cseq.num == l->rcseq) {
+	/* No dialog left: the BYE ended it (L_LINGER), or the INVITE got a
+	 * non-2xx final, which ends the early dialog of its 180 (RFC 3261
+	 * 12.1, 15.1.2: after a CANCEL, a BYE in the early dialog, or a
+	 * rejection) while the leg still waits for that final's ACK. A new
+	 * request matches no dialog (12.2.2: 481); only a repeat of the BYE
+	 * that ended the call gets that BYE's 200 again. */
+	if (l->state == L_LINGER || l->rejected) {
+		if (meth == LM_BYE && l->bye && m->cseq.num == l->rcseq) {
 			u->x.c->m[LM_BYE].retrans++;
 			reply(u, m, p, li, 200, false, LM_BYE);
 		} else {
@@ -666,6 +676,7 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 		send_final_stored(u, li, m, p, 200, true, meth);
 		break;
 	case LM_BYE:
+		l->bye = true;
 		reply(u, m, p, li, 200, false, meth);
 		/* in the early dialog the INVITE still waits for its final: it
 		 * was left with none (RFC 3261 15.1.2: 487); the leg lingers
