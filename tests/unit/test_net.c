@@ -625,6 +625,26 @@ static void refused_send(bool no_uring)
 	fx_close(&f);
 }
 
+/* Datagrams the kernel drops at the socket's full receive queue (the caller
+ * fell behind) are counted: each one sent is received or in rx_socket_drops. */
+static void socket_drops(bool no_uring)
+{
+	struct fx f;
+	struct net_io_stats st;
+	int small = 4096; /* the kernel's floor, doubled: a few datagrams */
+
+	fx_open(&f, no_uring, 64, 1024, 4, 1024);
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	send_seq(&f, 0, 200, 500);
+	for (int i = 0; i < 20; i++)
+		net_io_poll(f.io, 5, on_pkt, &f);
+	net_io_get_stats(f.io, &st);
+	assert_true(st.rx_socket_drops > 0);
+	assert_int_equal(st.rx, f.got);
+	assert_int_equal(st.rx + st.rx_socket_drops, 200);
+	fx_close(&f);
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -834,6 +854,18 @@ static void test_refused_send_mmsg(void **state)
 {
 	(void)state;
 	refused_send(true);
+}
+
+static void test_socket_drops_uring(void **state)
+{
+	(void)state;
+	socket_drops(false);
+}
+
+static void test_socket_drops_mmsg(void **state)
+{
+	(void)state;
+	socket_drops(true);
 }
 
 static void test_send_without_receive_uring(void **state)
@@ -1046,6 +1078,7 @@ int main(void)
 	    BOTH(buffer_exhaustion),
 	    BOTH(tx_pool),
 	    BOTH(refused_send),
+	    BOTH(socket_drops),
 	    BOTH(send_without_receive),
 	    BOTH(busy_poll),
 	    BOTH(wake),

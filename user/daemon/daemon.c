@@ -1491,6 +1491,10 @@ json_t *daemon_stats_json(struct daemon *d)
 			struct net_io_stats ns;
 			net_io_get_stats(d->workers[i].io, &ns);
 			JI(drops, "too_large", ns.rx_truncated);
+			/* the worker fell behind and the kernel dropped them at
+			 * its socket's full receive queue: never read, so in no
+			 * other counter */
+			JI(drops, "socket_queue_full", ns.rx_socket_drops);
 			/* a datagram the kernel refused to send (no route, a
 			 * broadcast or unusable address in a Contact, EPERM from a
 			 * firewall): counted in sent, but it never left */

@@ -6,6 +6,7 @@
  * backends, io_uring.c and io_mmsg.c).
  */
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,5 +190,14 @@ void net_tx_consume(struct net_io *io, uint32_t done)
 
 void net_io_get_stats(const struct net_io *io, struct net_io_stats *st)
 {
+	uint32_t mem[SK_MEMINFO_VARS] = {0};
+	socklen_t len = sizeof(mem);
+
 	*st = io->st;
+	/* Datagrams the kernel drops at a full receive queue never reach a
+	 * receive, so no counter of ours sees them: the socket's own drop count
+	 * does (a 32-bit counter in the kernel). Safe from any thread. */
+	if (getsockopt(io->cfg.fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(mem[0]))
+		st->rx_socket_drops = mem[SK_MEMINFO_DROPS];
 }
