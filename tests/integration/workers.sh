@@ -47,7 +47,8 @@ check "big: an INVITE of 7.6 KB reaches the callee whole and is answered 200" \
 	test "$out" = "size 76 final 200 whole True"
 # A BYE through a chain of proxies (seven more Vias): its lines did not fit
 # the record its response is written from; answered 513, the caller hung up
-# and the callee stayed up until the idle timer.
+# and the callee stayed up until the idle timer. Now they go to the worker's
+# long-head pool: relayed, and the callee's 200 comes back with every Via.
 out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
@@ -62,14 +63,16 @@ vias = "".join("Via: SIP/2.0/UDP 10.1.1.%d:5060;branch=z9hG4bK3a5d.7c8e5f1d0e6f9
                ";i=1a2b3c;received=203.0.113.5;rport=5060\r\n" % (10 + i, i) for i in range(7))
 bye = bye[:first_via_end] + vias + bye[first_via_end:]
 caller.sock.sendto(bye.encode(), ("127.0.0.1", dport))
-answer = recv(caller.sock, 1.0)
 callee.pump(0.5)
-print("size %d answer %d callee got BYE %d" % (len(bye) // 100, status(answer), callee.count("BYE")))
+answer = recv(caller.sock, 1.0)
+vias_back = answer.count("\r\nVia: ") if answer else 0
+print("size %d answer %d callee got BYE %d vias back %d" %
+      (len(bye) // 100, status(answer), callee.count("BYE"), vias_back))
 PY
 )
 echo "# $out"
-check "big: a BYE through seven proxies is answered 200 and the callee gets a BYE" \
-	test "$out" = "size 12 answer 200 callee got BYE 1"
+check "big: a BYE through seven proxies reaches the callee, whose 200 comes back with its eight Vias" \
+	test "$out" = "size 12 answer 200 callee got BYE 1 vias back 8"
 python3 - "$D_PORT" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
