@@ -62,18 +62,18 @@ struct net_io_config {
 };
 
 struct net_io_stats {
-	uint64_t rx;		/* datagrams handed to the callback */
-	uint64_t rx_truncated;	/* larger than buf_size: dropped */
-	uint64_t rx_enobufs;	/* io_uring ran out of receive buffers (the kernel
-				   dropped or held datagrams meanwhile) */
-	uint64_t rearms;	/* multishot receive started again after it ended */
-	uint64_t rx_errors;	/* receive errors other than the above */
+	uint64_t rx;		  /* datagrams handed to the callback */
+	uint64_t rx_truncated;	  /* larger than buf_size: dropped */
+	uint64_t rx_enobufs;	  /* io_uring ran out of receive buffers (the kernel
+				     dropped or held datagrams meanwhile) */
+	uint64_t rearms;	  /* multishot receive started again after it ended */
+	uint64_t rx_errors;	  /* receive errors other than the above */
 	uint64_t rx_socket_drops; /* datagrams the kernel dropped at the socket,
 				     its receive queue full (the caller fell
 				     behind), before any receive saw them */
-	uint64_t tx;		/* datagrams the kernel accepted */
-	uint64_t tx_errors;	/* sends the kernel refused (bad address, too big...) */
-	uint64_t tx_pool_empty; /* net_tx_alloc found no free buffer */
+	uint64_t tx;		  /* datagrams the kernel accepted */
+	uint64_t tx_errors;	  /* sends the kernel refused (bad address, too big...) */
+	uint64_t tx_pool_empty;	  /* net_tx_alloc found no free buffer */
 };
 
 struct net_io;

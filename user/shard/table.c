@@ -388,6 +388,18 @@ static bool heads_layout_matches(const struct shard_table *t, uint32_t nheads)
 	       h->meta_size == sizeof(struct shard_head_meta) && h->map_len == t->heads_len;
 }
 
+/* Maps len bytes: the file at path (created, or re-attached: *fresh false),
+ * or anonymous memory when path is NULL, whose pages are touched only as
+ * records are used. */
+static int map_region(const char *path, size_t len, void **mem, int *fd, bool *fresh)
+{
+	if (path)
+		return mem_file_map(path, len, mem, fd, fresh);
+	*fresh = true;
+	*mem = mem_pool_alloc(len);
+	return *mem ? 0 : -errno;
+}
+
 /* Maps the long-head pool. Its slots hold only heads of transactions in
  * flight (seconds), so a file of another layout (another capacity) is made
  * anew rather than stopping the start: the transactions whose heads it held
@@ -399,21 +411,15 @@ static int heads_open(struct shard_table *t, const char *path, uint32_t nheads)
 	void *mem;
 	int rc;
 
-	if (path) {
-		rc = mem_file_map(path, len, &mem, &t->heads_fd, &fresh);
-		if (rc == -EINVAL) { /* another size */
-			t->heads_renewed = true;
-			rc = mem_file_remove(path);
-			if (!rc)
-				rc = mem_file_map(path, len, &mem, &t->heads_fd, &fresh);
-		}
-		if (rc)
-			return rc;
-	} else {
-		mem = mem_pool_alloc(len);
-		if (!mem)
-			return -errno;
+	rc = map_region(path, len, &mem, &t->heads_fd, &fresh);
+	if (rc == -EINVAL && path) { /* another size */
+		t->heads_renewed = true;
+		rc = mem_file_remove(path);
+		if (!rc)
+			rc = map_region(path, len, &mem, &t->heads_fd, &fresh);
 	}
+	if (rc)
+		return rc;
 	t->heads = mem;
 	t->heads_len = len;
 	t->head_meta = (struct shard_head_meta *)((char *)mem + meta_off);
@@ -455,16 +461,9 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	    nheads == UINT32_MAX)
 		return -EINVAL;
 	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
-	if (path) {
-		rc = mem_file_map(path, len, &mem, &t->fd, &fresh);
-		if (rc)
-			return rc;
-	} else {
-		/* pages are touched only as slots are used */
-		mem = mem_pool_alloc(len);
-		if (!mem)
-			return -errno;
-	}
+	rc = map_region(path, len, &mem, &t->fd, &fresh);
+	if (rc)
+		return rc;
 	t->map_len = len;
 	t->hdr = mem;
 	t->dialogs = (struct shard_dialog *)((char *)mem + dlg_off);
