@@ -2193,6 +2193,45 @@ static void test_late_non_invite_finals_are_counted(void **state)
 	assert_int_equal(rc.drops[RELAY_DROP_RESP_STALE], 0);
 }
 
+/*
+ * A re-INVITE through a chain of proxies (its response lines in a slot of
+ * the long-head pool) still open when the operator ends the call: its 487
+ * goes back with every Via the caller sent, as its 200 would have. It was
+ * written from the record's first bytes (the slot's number) for the pool's
+ * length: a 487 that did not parse, or that carried the bytes of the
+ * records after it.
+ */
+static void test_long_head_request_open_at_the_end(void **state)
+{
+	struct relay_result res;
+	char vias[1200], sent[1400];
+	(void)state;
+
+	proxy_vias(vias, sizeof(vias));
+	req_from_a_with("INVITE", 2, a_tag, 70, vias);
+	const char *first = strstr(in, "Via: ");
+	const char *after = strstr(first, "\r\n") + 2;
+	snprintf(sent, sizeof(sent), "%.*s%s", (int)(after - first), first, vias);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out));
+	assert_true(n > 0);
+	struct sip_msg back_m;
+	char why[200];
+	if (sip_parse(&back_m, out, (size_t)n, NULL) != 0) {
+		sip_strerror(&back_m, why, sizeof(why));
+		fail_msg("the 487 does not parse: %s", why);
+	}
+	assert_int_equal(back_m.status, 487);
+	assert_int_equal(back_m.nvias, 8);
+	assert_int_equal(back_m.cseq.num, 2);
+	assert_int_equal(back_m.cseq.method_id, SIP_METHOD_INVITE);
+	char *v = memmem(out, (size_t)n, "Via: ", 5);
+	assert_non_null(v);
+	assert_memory_equal(v, sent, strlen(sent));
+}
+
 /* The answers at the end, one by one: INFO 487, then a BYE 200. */
 static void test_open_requests_answered_at_the_end(void **state)
 {
@@ -2294,6 +2333,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_late_final_after_the_callees_bye, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_2xx_after_the_callees_bye, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_unacked_at_the_end_is_acked_when_resent, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_long_head_request_open_at_the_end, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_late_non_invite_finals_are_counted, setup,
 					    teardown),

@@ -622,7 +622,10 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
 	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
-	int n = setup_local_response(status, t->head, t->head_len, NULL, out, cap);
+	/* the lines may be in the long-head pool: the record then holds
+	 * only the slot's number */
+	int n = setup_local_response(status, shard_txn_head(rc->table, t), t->head_len, NULL, out,
+				     cap);
 	if (n < 0)
 		return -ENOSPC;
 	rc->pending_ended++;
