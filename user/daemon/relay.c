@@ -132,6 +132,23 @@ static bool subscription_terminated(const struct sip_msg *m)
 	return false;
 }
 
+/* The digits of v as a number, or -1 when v is not 1 to 10 digits within 32
+ * bits. */
+static int64_t view_u32(const char *buf, sip_view v)
+{
+	uint64_t x = 0;
+
+	if (!v.len || v.len > 10)
+		return -1;
+	for (uint16_t i = 0; i < v.len; i++) {
+		unsigned c = (unsigned)(unsigned char)buf[v.off + i] - '0';
+		if (c > 9)
+			return -1;
+		x = x * 10 + c;
+	}
+	return x <= UINT32_MAX ? (int64_t)x : -1;
+}
+
 /*
  * True when m, from leg from_leg of d, is a NOTIFY about the operator's REFER:
  * that REFER went to this leg, and the Event is refer with the REFER's CSeq
@@ -161,15 +178,8 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 		       shard_refer_failed(d) ||
 		       (s->remote_cseq_set && m->cseq.num <= s->remote_cseq);
 	}
-	uint64_t v = 0;
-	for (uint16_t i = 0; i < id.len; i++) {
-		unsigned c = (unsigned)(unsigned char)m->buf[id.off + i] - '0';
-		if (c > 9 || i == 10)
-			return false;
-		v = v * 10 + c;
-	}
-	/* ten digits reach past 32 bits: such an id names no REFER of ours */
-	return v == d->refer_cseq;
+	/* an id past 32 bits names no REFER of ours */
+	return view_u32(m->buf, id) == (int64_t)d->refer_cseq;
 }
 
 /* Answers a NOTIFY about the operator's REFER and keeps what it says. One
@@ -293,23 +303,6 @@ struct event_id {
 	sip_view id; /* the id parameter's value in the Event; len 0: none to change */
 	uint32_t to;
 };
-
-/* The digits of v as a number, or -1 when v is not 1 to 10 digits within 32
- * bits. */
-static int64_t view_u32(const char *buf, sip_view v)
-{
-	uint64_t x = 0;
-
-	if (!v.len || v.len > 10)
-		return -1;
-	for (uint16_t i = 0; i < v.len; i++) {
-		unsigned c = (unsigned)(unsigned char)buf[v.off + i] - '0';
-		if (c > 9)
-			return -1;
-		x = x * 10 + c;
-	}
-	return x <= UINT32_MAX ? (int64_t)x : -1;
-}
 
 /*
  * A request of the subscription of the REFER one side sent the other (the

@@ -439,7 +439,10 @@ struct shard_table {
 	size_t map_len;
 	int fd;			/* -1 for an anonymous mapping */
 	uint64_t txns_evicted;	/* answered records that gave way to new ones (this process) */
-	uint64_t heads_evicted; /* of them, those that gave a long-head slot way (this process) */
+	/* answered records that gave their long-head slot to a new request's
+	 * long head (this process; not in txns_evicted, whose records gave way
+	 * to a new record) */
+	uint64_t heads_evicted;
 	/* the long-head pool: NULL when it has no slots (every long head is refused) */
 	struct shard_heads_hdr *heads;
 	struct shard_head_meta *head_meta;
