@@ -648,6 +648,16 @@ static void test_final_retransmitted_after_the_record_left_is_acked(void **state
 	assert_int_equal(nsent, before + 3);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.dropped_unknown_response, 1);
+	/* nor the final from an address that is no route target: the ACK
+	 * would go where the sender of a forged one chose */
+	in_port_t port = bob.sin_port;
+	bob.sin_port = htons(6666);
+	response_from_bob(inv, 486, "btag");
+	bob.sin_port = port;
+	assert_int_equal(nsent, before + 3);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, 2);
+	assert_int_equal(st.stale_finals_acked, 1);
 }
 
 /* Found by fuzz_controller: an early dialog that the worker ended during set-up

@@ -2401,14 +2401,16 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
  * built from the final alone, as for a target left. Only a branch of the
  * form make_branch writes is so answered, and never a 2xx: one that comes
  * after its record left is an answered call's, whose dialog is the
- * worker's. Returns false when r is no such response. */
+ * worker's. Nor one from an address that is no route target: with the
+ * record gone nothing ties the branch to a peer, and anyone could have the
+ * ACK sent where they like. Returns false when r is no such response. */
 static bool ack_final_of_gone_call(struct ctl *c, unsigned shard, const struct sip_msg *r,
 				   const struct sockaddr *src, socklen_t srclen)
 {
 	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
 
 	if (r->status < 300 || r->cseq.method_id != SIP_METHOD_INVITE || !r->nvias ||
-	    !r->to.has_tag)
+	    !r->to.has_tag || target_find(c, src, srclen) == CTL_NO_TARGET)
 		return false;
 	const sip_view b = r->vias[0].branch;
 	const char *p = r->buf + b.off;

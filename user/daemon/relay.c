@@ -617,8 +617,8 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
-	int n = setup_local_response(status, shard_txn_head(rc->table, t), t->head_len, NULL, out,
-				     cap);
+	int n =
+	    setup_local_response(status, shard_txn_head(rc->table, t), t->head_len, NULL, out, cap);
 	if (n < 0)
 		return -ENOSPC;
 	rc->pending_ended++;
