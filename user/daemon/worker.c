@@ -194,7 +194,7 @@ static void end_pending(struct worker *w, struct shard_dialog *d)
 			char *out = net_tx_alloc(w->io);
 			if (!out) {
 				w->st.tx_no_buffer++;
-				return;
+				break; /* the other leg's may still find one */
 			}
 			int n =
 			    relay_end_pending(&w->relay, d, leg, out, w->d->cfg->tx_buffer_size);
