@@ -323,6 +323,38 @@ static void test_to_tag(void **state)
 	parse_req(&f->req, addr_spec, sizeof(addr_spec) - 1, 0);
 	respond_and_check(f, 400, NULL, "z9", NULL);
 	assert_true(view_is(&f->resp, f->resp.to.tag, "z9"));
+
+	/* ";tag=" inside a quoted parameter value (gen-value = quoted-string, RFC
+	 * 3261 25.1) is not a tag: the response must still add one (8.2.6.2), here
+	 * and in the saved head a 180/200 is made from. */
+	static const char qtag[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK8\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "From: <sip:a@example.com>;tag=1\r\n"
+				   "To: <sip:bob@biloxi.example.com>;x=\"y;tag=z\"\r\n"
+				   "Call-ID: tt4\r\n"
+				   "CSeq: 1 INVITE\r\n"
+				   "\r\n";
+	parse_req(&f->req, qtag, sizeof(qtag) - 1, 0);
+	assert_false(f->req.to.has_tag);
+	respond_and_check(f, 486, NULL, "qt", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "qt"));
+	int n = sip_response_head(&f->req, "qt", f->out, sizeof(f->out));
+	assert_true(n > 0);
+	assert_non_null(
+	    strstr(f->out, "To: <sip:bob@biloxi.example.com>;x=\"y;tag=z\";tag=qt\r\n"));
+	/* the same To in a request that failed on another line is read textually */
+	static const char qtag_bad[] = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+				       "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK9\r\n"
+				       "Max-Forwards: 70x\r\n"
+				       "From: <sip:a@example.com>;tag=1\r\n"
+				       "To: <sip:bob@biloxi.example.com>;x=\"y;tag=z\"\r\n"
+				       "Call-ID: tt5\r\n"
+				       "CSeq: 1 INVITE\r\n"
+				       "\r\n";
+	parse_req(&f->req, qtag_bad, sizeof(qtag_bad) - 1, -SIP_ERR_BAD_VALUE);
+	respond_and_check(f, 400, NULL, "qb", NULL);
+	assert_true(view_is(&f->resp, f->resp.to.tag, "qb"));
 }
 
 /* Compact forms and folded lines in the request; Vias on one line. */

@@ -260,30 +260,45 @@ bool sip_can_respond(const struct sip_msg *m)
 	       m->first[SIP_HDR_CALL_ID] && m->first[SIP_HDR_CSEQ];
 }
 
-/* True when a To value already carries a tag parameter. Textual, so that it
- * also works on a request whose To failed to parse: skips a quoted display
- * name, then looks at each ;parameter after the URI for exactly "tag". */
+/* True when a To value already carries a tag parameter. A To that parsed
+ * says so itself; one that did not (a request that failed on this or an
+ * earlier line) is read textually: skips a quoted display name, then looks at
+ * each ;parameter after the URI for exactly "tag", passing over quoted
+ * parameter values, whose bytes (x="a;tag=b") are no parameter of their own. */
 static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 {
 	const char *p = m->buf + h->value.off, *e = p + h->value.len;
 
 	if (m->to.has_tag)
 		return true;
+	if (m->err == SIP_OK)
+		return false; /* a valid request: its To parsed without a tag */
 	p = lex_skip_lws(p, e);
 	if (p < e && *p == '"') {
 		p = lex_quoted(p, e);
 		if (!p)
 			return false;
 	}
+	if (p >= e)
+		return false;
 	const char *gt = memchr(p, '<', (size_t)(e - p)) ? memchr(p, '>', (size_t)(e - p)) : NULL;
 	if (gt)
 		p = gt + 1;
-	while ((p = memchr(p, ';', (size_t)(e - p))) != NULL) {
-		p = lex_skip_lws(p + 1, e);
+	while (p < e) {
+		if (*p == '"') {
+			p = lex_quoted(p, e);
+			if (!p)
+				return false;
+			continue;
+		}
+		if (*p++ != ';')
+			continue;
+		p = lex_skip_lws(p, e);
 		const char *n = p;
 		while (p < e && lex_is((unsigned char)*p, LEX_TOKEN))
 			p++;
-		if (lex_ieq(n, (size_t)(p - n), "tag", 3) && *lex_skip_lws(p, e) == '=')
+		if (lex_ieq(n, (size_t)(p - n), "tag", 3) && (p = lex_skip_lws(p, e)) < e &&
+		    *p == '=')
 			return true;
 	}
 	return false;
