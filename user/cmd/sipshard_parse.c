@@ -17,7 +17,8 @@
 
 static const char usage_text[] =
     "usage: sipshard-parse [OPTIONS] [FILE]\n"
-    "Reads one SIP message from FILE (or standard input) and prints it as JSON.\n"
+    "Reads one SIP message from FILE (or standard input) and prints it as JSON\n"
+    "(a byte that is not part of valid UTF-8 is shown as U+FFFD).\n"
     "\n"
     "  -c, --check     print only 'valid' or 'invalid: REASON'\n"
     "  -r, --respond   print the stateless response the library would send:\n"
@@ -44,9 +45,69 @@ struct parse_opts {
 	bool pretty;
 };
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF), or 0 when s does not start one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* A JSON string holds UTF-8 only, and jansson refuses anything else (NULL,
+ * and json_object_set_new then leaves the key out without a word). SIP
+ * peers send Latin-1 display names and header values, which the parser
+ * takes: each byte that starts no well-formed UTF-8 sequence becomes U+FFFD,
+ * so that the field is there and the rest of it readable. */
 static json_t *jview(const char *buf, sip_view v)
 {
-	return json_stringn(buf + v.off, v.len);
+	const unsigned char *s = (const unsigned char *)buf + v.off;
+	json_t *j = json_stringn((const char *)s, v.len);
+
+	if (j)
+		return j;
+	char *out = malloc((size_t)v.len * 3 + 1), *o = out;
+	if (!out)
+		return json_string("");
+	for (size_t i = 0; i < v.len;) {
+		size_t n = utf8_seq(s + i, v.len - i);
+		if (n) {
+			memcpy(o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
+	}
+	j = json_stringn(out, (size_t)(o - out));
+	free(out);
+	return j ? j : json_string("");
 }
 
 /* Adds key: view when the view is not empty. */
