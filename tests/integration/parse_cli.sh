@@ -189,4 +189,16 @@ run max -s -c "$WORK/max"
 check "--stream takes a 65535-byte datagram" \
 	bash -c '[ "$(cat "$1/max.rc")" != 2 ] && [ "$(wc -l <"$1/max.out")" = 1 ]' _ "$WORK"
 
+# a value that is not UTF-8 (a Latin-1 "e acute", which the parser accepts) is
+# in the JSON with U+FFFD for each bad byte: jansson refused it, and the key
+# was left out without a word (a header with a name and no value)
+printf 'INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: "Ren\xe9" <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nSubject: caf\xe9 \xc3\xa9\r\nContent-Length: 0\r\n\r\n' >"$WORK/latin1.sip"
+check "values that are not UTF-8 are in the JSON, each bad byte as U+FFFD" \
+	bash -c '"$1" "$2" | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+subj = [h for h in j[\"headers\"] if h[\"name\"] == \"Subject\"][0]
+frm = [h for h in j[\"headers\"] if h[\"name\"] == \"From\"][0]
+sys.exit(not (subj.get(\"value\") == \"caf\ufffd \u00e9\" and \"value\" in frm and j[\"from\"].get(\"display\") == \"Ren\ufffd\"))"' _ "$P" "$WORK/latin1.sip"
+
 [ "$NOT_OK" -eq 0 ]
