@@ -175,6 +175,28 @@ static void check_rewrites(const struct sip_msg *in)
 		die("sip_write one byte short did not return -ENOSPC", NULL, 0);
 }
 
+/* The response in ctx.buf (n bytes, parsed into ctx.out) to request in, valid
+ * or not, keeps its framing: it starts with in's Via lines, byte for byte and
+ * in order, and has one To line (a tag taken from a quoted parameter value
+ * once left a response without one). */
+static void check_response_frame(const struct sip_msg *in, int n)
+{
+	uint16_t k = 0;
+	for (uint16_t i = 0; i < in->nhdrs; i++) {
+		const struct sip_hdr_line *h = &in->hdrs[i];
+		if (h->id != SIP_HDR_VIA)
+			continue;
+		if (k >= ctx.out.nhdrs)
+			die("response lost a Via line", ctx.buf, n);
+		const struct sip_hdr_line *o = &ctx.out.hdrs[k++];
+		if (o->end - o->start != h->end - h->start ||
+		    memcmp(ctx.buf + o->start, in->buf + h->start, (size_t)(h->end - h->start)))
+			die("a Via line changed or moved in the response", ctx.buf, n);
+	}
+	if (sip_hdr_lines(&ctx.out, SIP_HDR_TO) != 1)
+		die("response has no To line or more than one", ctx.buf, n);
+}
+
 static void check_respond(const struct sip_msg *in, int valid)
 {
 	if (!sip_can_respond(in))
@@ -191,6 +213,7 @@ static void check_respond(const struct sip_msg *in, int valid)
 		if (n <= 0)
 			die("sip_respond failed on a request sip_can_respond accepted", NULL, 0);
 		int rc = sip_parse(&ctx.out, ctx.buf, (size_t)n, NULL);
+		check_response_frame(in, n);
 		if (!valid)
 			continue; /* an invalid request may hand on an invalid line */
 		if (rc != 0 && n <= SIP_MAX_DATAGRAM)
