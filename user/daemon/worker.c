@@ -295,6 +295,17 @@ static uint64_t sent_cookie(const struct shard_dialog *d)
 	return (uint64_t)d->gen << 32 | (uint64_t)(d->sent_seq & 0xff) << 24 | d->slot;
 }
 
+/* The final status of what the operator sent into d, for the management
+ * command that may be waiting for it; with the ring full it waits out its
+ * time and still lists the status kept on the dialog. */
+static void tell_sent_final(struct worker *w, const struct shard_dialog *d, int status)
+{
+	struct dmsg_hdr h = {
+	    .type = DMSG_SENT_FINAL, .slot = d->slot, .gen = d->gen, .reason = (uint32_t)status};
+	if (ring_push(w->evt, &h, sizeof(h), NULL, 0) == 0)
+		w->evt_pushed = true;
+}
+
 /* orig_done_fn: the final status of a request of ours, kept on its dialog
  * when the dialog is still there and sent nothing newer since. */
 static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
@@ -316,14 +327,7 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 			shard_refer_accepted(d, w->relay.now_ms);
 			arm_dialog_again(w, d);
 		}
-		/* the management command may be waiting for it; with the ring full
-		 * it waits out its time and still lists the status kept here */
-		struct dmsg_hdr h = {.type = DMSG_SENT_FINAL,
-				     .slot = d->slot,
-				     .gen = d->gen,
-				     .reason = (uint32_t)status};
-		if (ring_push(w->evt, &h, sizeof(h), NULL, 0) == 0)
-			w->evt_pushed = true;
+		tell_sent_final(w, d, status);
 	}
 }
 
@@ -334,13 +338,19 @@ static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
 			const struct relay_req *req, uint64_t cookie)
 {
 	char scratch[ORIG_KEEP_MAX];
+	/* written to fit a send buffer too: one larger than tx_buffer_size
+	 * would be dropped by send_copy at every transmission, while the
+	 * transaction counted it sent and retransmitted until Timer F */
+	size_t cap = w->d->cfg->tx_buffer_size < sizeof(scratch) ? w->d->cfg->tx_buffer_size
+								   : sizeof(scratch);
 
 	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, cookie, w->relay.now_ms, scratch,
-		       sizeof(scratch), send_orig, orig_done, w) == 0)
+		       cap, send_orig, orig_done, w) == 0)
 		return true;
-	log_warn("worker %u: dialog %u: %s for leg %c does not fit %zu bytes; not sent", w->id,
-		 d->slot, sip_method_name((enum sip_method)req->method),
-		 leg == SHARD_LEG_A ? 'A' : 'B', sizeof(scratch));
+	log_warn("worker %u: dialog %u: %s for leg %c does not fit %zu bytes "
+		 "(tx_buffer_size %u); not sent",
+		 w->id, d->slot, sip_method_name((enum sip_method)req->method),
+		 leg == SHARD_LEG_A ? 'A' : 'B', cap, (unsigned)w->d->cfg->tx_buffer_size);
 	return false;
 }
 
@@ -901,13 +911,18 @@ static void query_step(struct worker *w)
 			}
 			w->relay.now_ms = clock_mono_ms();
 			d->sent_seq++;
-			if (send_on_leg(w, d, q->leg, &req, sent_cookie(d))) {
-				d->sent_method = q->method;
-				d->sent_leg = q->leg;
-				d->sent_status = 0;
-				if (q->method == SIP_METHOD_REFER) {
-					shard_refer_start(d, q->leg, d->legs[q->leg].local_cseq);
-				}
+			bool sent = send_on_leg(w, d, q->leg, &req, sent_cookie(d));
+			d->sent_method = q->method;
+			d->sent_leg = q->leg;
+			d->sent_status = 0;
+			if (sent && q->method == SIP_METHOD_REFER) {
+				shard_refer_start(d, q->leg, d->legs[q->leg].local_cseq);
+			} else if (!sent) {
+				/* too large for a datagram (logged): 513, as a relayed
+				 * request that does not fit is answered, rather than
+				 * an operator told it went and waiting for nothing */
+				d->sent_status = 513;
+				tell_sent_final(w, d, 513);
 			}
 		}
 		if (w->query.kind == DLG_QUERY_BYE) {
