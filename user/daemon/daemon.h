@@ -55,7 +55,8 @@ enum dmsg_type {
 	DMSG_QUERY,	   /* controller -> worker: a dlg_query (slot: its id) */
 	DMSG_QUERY_DIALOG, /* worker -> controller: a dialog the query matched */
 	DMSG_QUERY_DONE,   /* worker -> controller: the scan ended (slot: id, gen:
-			    * dialogs in use, reason: dialogs matched) */
+			    * dialogs in use, reason: dialogs matched, home: early
+			    * dialogs a bye or send skipped) */
 	DMSG_SEND,	   /* controller -> worker: send the payload to peer once the
 			    * commands before it are applied (the 2xx that makes the
 			    * caller use a dialog leaves only after its INSTALL) */
@@ -199,6 +200,7 @@ struct worker {
 	struct dlg_query query;
 	bool query_active;
 	uint32_t query_id, query_cursor, query_matched, query_sent;
+	uint32_t query_early; /* bye and sends: early dialogs with the Call-ID, skipped */
 };
 
 /* Controller thread: pushes a command onto shard's ring and has the worker
@@ -260,6 +262,7 @@ struct dlg_pending {
 	uint64_t deadline_ms; /* after it, a new command may take over */
 	unsigned workers_left;
 	uint64_t used, matched;
+	uint64_t early; /* bye and sends: calls with the Call-ID still being set up */
 	json_t *dialogs; /* the array of the dialogs reported */
 	/* SEND, once the request is out: the workers report each final status
 	 * (DMSG_SENT_FINAL) of a dialog it went into (targets); when all are in,

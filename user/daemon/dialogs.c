@@ -255,7 +255,7 @@ static bool push_query(struct daemon *d, const struct dlg_query *q)
 			return false;
 		}
 	p->workers_left = d->nworkers;
-	p->used = p->matched = p->answered = 0;
+	p->used = p->matched = p->early = p->answered = 0;
 	p->status = 0;
 	return true;
 }
@@ -336,8 +336,15 @@ static void finish(struct daemon *d, uint64_t now_ms)
 	if (p->q.kind == DLG_QUERY_SEND && p->sent) {
 		resp = send_answer(p);
 	} else if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
-		char why[SESSION_CALL_ID_MAX + 80];
-		snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"", p->q.call_id);
+		char why[SESSION_CALL_ID_MAX + 200];
+		if (p->early)
+			snprintf(why, sizeof(why),
+				 "the call with Call-ID \"%s\" is still being set up (dialogs lists "
+				 "it early): %s acts on answered calls only",
+				 p->q.call_id, p->q.kind == DLG_QUERY_BYE ? "bye" : "a request sent");
+		else
+			snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"",
+				 p->q.call_id);
 		json_decref(p->dialogs);
 		resp = error(why);
 	} else if (p->q.kind == DLG_QUERY_BYE) {
@@ -386,6 +393,7 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 		return;
 	p->used += h->gen;
 	p->matched += h->reason;
+	p->early += h->home;
 	if (--p->workers_left == 0)
 		finish(d, now_ms);
 }

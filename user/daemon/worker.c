@@ -795,6 +795,7 @@ static void drain_commands(struct worker *w)
 				w->query_active = true;
 				w->st.dialog_queries++;
 				w->query_cursor = w->query_matched = w->query_sent = 0;
+				w->query_early = 0;
 			}
 			break;
 		default:
@@ -849,14 +850,8 @@ uint32_t worker_drain_handoffs(struct worker *w)
 
 /* ---- management queries (dialogs.c asks) ------------------------------------ */
 
-static bool query_matches(const struct worker *w, const struct shard_dialog *d)
+static bool query_call_id_matches(const struct dlg_query *q, const struct shard_dialog *d)
 {
-	const struct dlg_query *q = &w->query;
-
-	if (d->state != SHARD_DLG_EARLY && d->state != SHARD_DLG_CONFIRMED)
-		return false;
-	if (q->kind != DLG_QUERY_LIST && d->state != SHARD_DLG_CONFIRMED)
-		return false; /* set-up is the controller's: it cancels, not BYE */
 	if (!q->call_id_len)
 		return true;
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++)
@@ -864,6 +859,23 @@ static bool query_matches(const struct worker *w, const struct shard_dialog *d)
 		    memcmp(d->legs[leg].call_id, q->call_id, q->call_id_len) == 0)
 			return true;
 	return false;
+}
+
+static bool query_matches(struct worker *w, const struct shard_dialog *d)
+{
+	const struct dlg_query *q = &w->query;
+
+	if (d->state != SHARD_DLG_EARLY && d->state != SHARD_DLG_CONFIRMED)
+		return false;
+	if (q->kind != DLG_QUERY_LIST && d->state != SHARD_DLG_CONFIRMED) {
+		/* set-up is the controller's: it cancels, not BYE. Counted, so
+		 * that the operator hears the call rings rather than that there
+		 * is none (dialogs lists it) */
+		if (query_call_id_matches(q, d))
+			w->query_early++;
+		return false;
+	}
+	return query_call_id_matches(q, d);
 }
 
 /* Looks at the next DLG_QUERY_STEP slots of the table for the query; reports
@@ -939,6 +951,7 @@ static void query_step(struct worker *w)
 	h.len = 0;
 	h.gen = w->table.hdr->dialogs_used;
 	h.reason = w->query_matched;
+	h.home = w->query_early;
 	if (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0)
 		return;
 	w->evt_pushed = true;
