@@ -1,13 +1,15 @@
 /*
  * test_dialogs.c - a dialog record as sipshardctl dialogs shows it
  * (dialogs_dialog_json): its ages from the controller's clock, its
- * offer and answer. The commands
+ * offer and answer; a command no worker may be given (a full ring) reaches
+ * none. The commands
  * themselves run against a daemon in tests/integration/dialogs.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -82,12 +84,51 @@ static void test_offer_and_answer_shown(void **state)
 	json_decref(o);
 }
 
+/* A bye (or info, message, refer) that one worker's full command ring
+ * refuses is answered "busy: try again": no worker may have been given it,
+ * or those that were would end (or send into) their calls while the operator
+ * is told nothing happened, and the retry would send it twice. */
+static void test_busy_command_reaches_no_worker(void **state)
+{
+	(void)state;
+	struct daemon *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	d->nworkers = 2;
+	d->workers = calloc(2, sizeof(*d->workers));
+	d->ctl_out = calloc(2, sizeof(*d->ctl_out));
+	assert_non_null(d->workers);
+	assert_non_null(d->ctl_out);
+	for (unsigned i = 0; i < 2; i++) {
+		d->workers[i].id = i;
+		d->workers[i].d = d;
+		assert_int_equal(ring_create(&d->workers[i].cmd, 4, sizeof(struct dmsg_hdr) + sizeof(struct dlg_query)), 0);
+	}
+	struct dmsg_hdr filler = {.type = DMSG_RELEASE};
+	while (daemon_push_cmd(d, 1, &filler, NULL, 0) == 0)
+		;
+	json_t *req = json_pack("{s:s, s:s}", "command", "bye", "call_id", "call-1@x");
+	json_t *resp = dialogs_command(d, "bye", req, 1000);
+	assert_non_null(resp);
+	assert_ptr_not_equal(resp, MGMT_LATER);
+	assert_non_null(strstr(json_string_value(json_object_get(resp, "error")), "busy"));
+	assert_int_equal(ring_count(d->workers[0].cmd), 0);
+	assert_false(d->query.active);
+	json_decref(resp);
+	json_decref(req);
+	for (unsigned i = 0; i < 2; i++)
+		ring_destroy(d->workers[i].cmd);
+	free(d->ctl_out);
+	free(d->workers);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ages_from_the_controller_clock),
 	    cmocka_unit_test(test_activity_after_the_controller_clock_is_idle_0),
 	    cmocka_unit_test(test_offer_and_answer_shown),
+	    cmocka_unit_test(test_busy_command_reaches_no_worker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -242,13 +242,19 @@ static json_t *read_args(const char *command, const json_t *request, struct dlg_
 	return q->kind == DLG_QUERY_SEND ? read_send_args(command, request, q) : NULL;
 }
 
-/* Sends q to every worker under a new id; false when a ring is full (the
- * workers that got it answer a query nobody waits for: ignored). */
+/* Sends q to every worker under a new id; false, with no worker given it,
+ * when a ring is full. Checked first: a bye or a send that reached some
+ * workers would end or send into their calls while the operator is told
+ * "busy", and done twice when the operator tries again. Only this thread
+ * fills the rings, so one with room now still has it at the push. */
 static bool push_query(struct daemon *d, const struct dlg_query *q)
 {
 	struct dlg_pending *p = &d->query;
 	struct dmsg_hdr h = {.type = DMSG_QUERY, .len = sizeof(*q), .slot = ++p->id};
 
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (ring_count(d->workers[i].cmd) >= d->workers[i].cmd->nslots)
+			return false;
 	for (unsigned i = 0; i < d->nworkers; i++)
 		if (daemon_push_cmd(d, i, &h, q, sizeof(*q)) != 0) {
 			p->id++;
