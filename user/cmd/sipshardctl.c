@@ -308,13 +308,16 @@ static int exchange(const char *path, long timeout_s, const json_t *request, jso
 	size_t n = req ? strlen(req) : 0;
 	if (req)
 		req[n++] = '\n'; /* over the NUL: the line ends the request */
-	if (!req || send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n) {
+	if (!req || (send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n && errno != EPIPE &&
+		     errno != ECONNRESET)) {
 		fprintf(stderr, "sipshardctl: %s: cannot send: %s\n", path,
 			req ? strerror(errno) : "out of memory");
 		free(req);
 		close(fd);
 		return EXIT_UNREACHED;
 	}
+	/* a daemon with no room for us answers "busy" and closes before it
+	 * reads: that answer, already here, is read below all the same */
 	free(req);
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);

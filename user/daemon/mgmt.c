@@ -282,16 +282,22 @@ static void refuse(struct mgmt *m, int fd, bool http, int status, const char *wh
 	send_now(fd, msg, len); /* after the call that sets len */
 }
 
+/* Closing with unread input resets the connection, and the client would
+ * lose the answer written before: what is already here is read first
+ * (bounded; fd is non-blocking). */
+static void drain_close(int fd)
+{
+	char sink[4096];
+	for (int i = 0; i < 16 && read(fd, sink, sizeof(sink)) > 0; i++)
+		;
+	close(fd);
+}
+
 static void client_close(struct mgmt_client *c)
 {
 	free(c->out);
 	c->out = NULL;
-	/* closing with unread input resets the connection, and the client would
-	 * lose the answer: read what is already here first (bounded) */
-	char sink[4096];
-	for (int i = 0; i < 16 && read(c->fd, sink, sizeof(sink)) > 0; i++)
-		;
-	close(c->fd);
+	drain_close(c->fd);
 	c->fd = -1;
 	c->len = 0;
 }
@@ -563,7 +569,7 @@ static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 			c = NULL; /* the rest are kept for the Unix socket */
 		if (!c) {
 			refuse(m, fd, http, 503, "busy: too many clients waiting; try again");
-			close(fd);
+			drain_close(fd); /* its request came with it, mostly */
 			m->st.dropped++;
 			continue;
 		}
