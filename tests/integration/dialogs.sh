@@ -176,6 +176,34 @@ check "info --wait 0 to an unknown Call-ID: exit 1 and the reason" \
 rc=$?
 check "bye of an unknown Call-ID: exit 1 and the reason" \
 	bash -c "[ $rc = 1 ] && grep -q 'no call in progress has Call-ID \"no-such-call@nowhere\"' \"\$1\"" _ "$WORK/nosuch.err"
+# a call that rings (the callee's 180 has a To tag: an early dialog) and is
+# never answered: dialogs lists it early, and bye says the call is being set
+# up (it answered 'no call in progress', as for a Call-ID of no call)
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/early.out" 2>&1 <<'PY'
+import re, subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cs = rawua.udp(b_port)
+caller = rawua.Caller(d_port + 3, d_port)
+caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", d_port))
+inv, end = None, time.time() + 3
+while time.time() < end and not inv:
+    m = rawua.recv(cs, 0.1)
+    inv = m if m and m.startswith("INVITE") else None
+vias = "".join(re.findall(r"^Via\s*:.*?\r\n", inv, re.M | re.I))
+cs.sendto(("SIP/2.0 180 Ringing\r\n%sFrom: %s\r\nTo: %s;tag=ring1\r\nCall-ID: %s\r\n"
+           "CSeq: %s\r\nContact: <sip:callee@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n"
+           % (vias, rawua.header(inv, "From"), rawua.header(inv, "To"),
+              rawua.header(inv, "Call-ID"), rawua.header(inv, "CSeq"), b_port)).encode(),
+          ("127.0.0.1", d_port))
+time.sleep(0.3)
+listed = subprocess.run([ctl, "-s", sock, "dialogs", caller.call_id], capture_output=True, text=True)
+bye = subprocess.run([ctl, "-s", sock, "bye", caller.call_id], capture_output=True, text=True)
+print("listed early %s; bye exit %d: %s" % (" early " in listed.stdout, bye.returncode, bye.stderr.strip()))
+PY
+check "bye of a call that rings: exit 1, saying it is still being set up" \
+	grep -q '^listed early True; bye exit 1: .*still being set up' "$WORK/early.out"
 "$CTL" -s "$SOCK" bye 2>/dev/null
 check "bye without a Call-ID is a usage error (exit 2)" test $? = 2
 "$CTL" -s "$SOCK" --limit 0 dialogs 2>/dev/null
@@ -185,3 +213,36 @@ check "the daemon refuses a limit out of range, naming the key" \
 stop_daemon
 kill "$kept_uas" 2>/dev/null
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/dialogs.log"
+
+# An operator's MESSAGE larger than a send buffer (tx_buffer_size 1500; a
+# long route set and Call-ID, a 1024-byte body): it is not sent, and the
+# command says 513 at once. It was counted sent and retransmitted, each copy
+# dropped, and the command waited for a final that could not come.
+sed -e "s/\"log_level\": \"info\",/\"log_level\": \"info\", \"tx_buffer_size\": 1500,/" \
+	-e "s#\"cdr_file\": \"$CDR\",##" "$WORK/dialogs.json" >"$WORK/txbuf.json"
+start_daemon txbuf "$WORK/txbuf.json" --no-bpf
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/txbuf.out" 2>&1 <<'PY'
+import json, subprocess, sys
+sys.path.insert(0, "tests/integration")
+import rawua
+d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+callee, caller = rawua.Callee(b_port), rawua.Caller(d_port + 4, d_port)
+caller.call_id = "c" * 100 + "@127.0.0.1"
+plain = caller.request
+rr = "Record-Route: <sip:%s@127.0.0.1:%d;lr>\r\n" % ("p" * 260, b_port + 9)
+caller.request = lambda *a, **k: plain(*a, **k).replace("Max-Forwards", rr + "Max-Forwards", 1)
+assert caller.call(callee) == 200
+r = subprocess.run([ctl, "-s", sock, "message", caller.call_id, "--to", "caller", "--type",
+                    "text/plain", "--body", "x" * 1024, "--wait", "1500"], capture_output=True, text=True)
+got = rawua.recv(caller.sock, 0.5)
+st = json.loads(subprocess.run([ctl, "-s", sock, "--json", "stats"], capture_output=True,
+                               text=True).stdout)["stats"]
+sent = sum(w["originated"]["sent"] for w in st["workers"])
+print("answer %s; caller got a MESSAGE %s; originated sent %d" %
+      (r.stdout.strip().rsplit(": ", 1)[-1], bool(got and got.startswith("MESSAGE")), sent))
+PY
+check "a MESSAGE larger than tx_buffer_size: not sent, the command answered 513" \
+	grep -q '^answer 513; caller got a MESSAGE False; originated sent 0' "$WORK/txbuf.out"
+check "the log says it does not fit" grep -q 'does not fit' "$WORK/txbuf.log"
+stop_daemon
+check "no sanitizer report (tx_buffer_size)" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/txbuf.log"

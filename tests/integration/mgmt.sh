@@ -146,6 +146,24 @@ wait "$idle_pid"
 check "the ninth idle client is answered busy" grep -q '"error":"busy' "$WORK/idle.out"
 check "an idle client is answered and dropped after 2 s" \
 	grep -q 'no complete request line within 2000 ms.* True$' "$WORK/idle.out"
+# sipshardctl while eight clients wait: the busy answer reaches it (exit 1);
+# the daemon closed the socket with the request unread, which reset it, and
+# sipshardctl said "Connection reset by peer" or "Broken pipe" (exit 3, as
+# for no daemon at all)
+python3 - "$SOCK" "$CTL" >"$WORK/busy.out" <<'PY'
+import socket, subprocess, sys, time
+idle = []
+for _ in range(8):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    idle.append(s)
+time.sleep(0.1)
+for _ in range(3):
+    r = subprocess.run([sys.argv[2], "-s", sys.argv[1], "stats"], capture_output=True, text=True)
+    print(r.returncode, "busy" in r.stderr, r.stderr.strip())
+PY
+check "sipshardctl with eight clients waiting gets the busy answer (exit 1), three times of three" \
+	test "$(grep -c '^1 True' "$WORK/busy.out")" = 3
 check "stats count requests, errors and dropped clients" \
 	test "$("$CTL" -s "$SOCK" stats | python3 -c 'import json,sys; m=json.load(sys.stdin)["management"]; print(m["errors"] >= 4 and m["dropped"] >= 10)')" = True
 

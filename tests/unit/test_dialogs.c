@@ -101,7 +101,9 @@ static void test_busy_command_reaches_no_worker(void **state)
 	for (unsigned i = 0; i < 2; i++) {
 		d->workers[i].id = i;
 		d->workers[i].d = d;
-		assert_int_equal(ring_create(&d->workers[i].cmd, 4, sizeof(struct dmsg_hdr) + sizeof(struct dlg_query)), 0);
+		assert_int_equal(ring_create(&d->workers[i].cmd, 4,
+					     sizeof(struct dmsg_hdr) + sizeof(struct dlg_query)),
+				 0);
 	}
 	struct dmsg_hdr filler = {.type = DMSG_RELEASE};
 	while (daemon_push_cmd(d, 1, &filler, NULL, 0) == 0)

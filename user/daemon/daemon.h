@@ -262,7 +262,7 @@ struct dlg_pending {
 	uint64_t deadline_ms; /* after it, a new command may take over */
 	unsigned workers_left;
 	uint64_t used, matched;
-	uint64_t early; /* bye and sends: calls with the Call-ID still being set up */
+	uint64_t early;	 /* bye and sends: calls with the Call-ID still being set up */
 	json_t *dialogs; /* the array of the dialogs reported */
 	/* SEND, once the request is out: the workers report each final status
 	 * (DMSG_SENT_FINAL) of a dialog it went into (targets); when all are in,

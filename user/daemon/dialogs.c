@@ -344,10 +344,11 @@ static void finish(struct daemon *d, uint64_t now_ms)
 	} else if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 200];
 		if (p->early)
-			snprintf(why, sizeof(why),
-				 "the call with Call-ID \"%s\" is still being set up (dialogs lists "
-				 "it early): %s acts on answered calls only",
-				 p->q.call_id, p->q.kind == DLG_QUERY_BYE ? "bye" : "a request sent");
+			snprintf(
+			    why, sizeof(why),
+			    "the call with Call-ID \"%s\" is still being set up (dialogs lists "
+			    "it early): %s acts on answered calls only",
+			    p->q.call_id, p->q.kind == DLG_QUERY_BYE ? "bye" : "a request sent");
 		else
 			snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"",
 				 p->q.call_id);

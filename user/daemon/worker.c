@@ -342,7 +342,7 @@ static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
 	 * would be dropped by send_copy at every transmission, while the
 	 * transaction counted it sent and retransmitted until Timer F */
 	size_t cap = w->d->cfg->tx_buffer_size < sizeof(scratch) ? w->d->cfg->tx_buffer_size
-								   : sizeof(scratch);
+								 : sizeof(scratch);
 
 	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, cookie, w->relay.now_ms, scratch,
 		       cap, send_orig, orig_done, w) == 0)
