@@ -180,6 +180,11 @@ static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_sessi
 	struct session_body *kept_x, *kept_y;
 	bool offer = x->signaling_state != SIGNALING_STATE_HAVE_LOCAL_OFFER;
 
+	/* a BYE ended the session (session_terminate): nothing is negotiated */
+	if (x->signaling_state == SIGNALING_STATE_CLOSED ||
+	    y->signaling_state == SIGNALING_STATE_CLOSED)
+		return false;
+
 	if (!offer) {
 		x->signaling_state = SIGNALING_STATE_STABLE;
 		y->signaling_state = SIGNALING_STATE_STABLE;
@@ -206,6 +211,16 @@ static inline void session_offer_rejected(struct sip_session *x, struct sip_sess
 		session_body_clear(&x->offer);
 		session_body_clear(&y->offer);
 	}
+}
+
+/* Leg s's session is over (a BYE was sent or received on it, RFC 3261
+ * 15.1.1, 15.1.2), as SIP.js's dispose leaves it: Terminated, offer/answer
+ * Closed. Its record stays until the BYE's final; the last offer and answer
+ * stay in it for the listing. */
+static inline void session_terminate(struct sip_session *s)
+{
+	s->session_state = SESSION_STATE_TERMINATED;
+	s->signaling_state = SIGNALING_STATE_CLOSED;
 }
 
 /* Whether leg s has had an answer (kept, or too large to keep): the first

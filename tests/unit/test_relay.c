@@ -1942,6 +1942,41 @@ static void test_refused_bodiless_prack_keeps_the_update_offer(void **state)
 	assert_bodies("hello", "v=2\r\n", "answer in the early UPDATE's 2xx");
 }
 
+/*
+ * A BYE relayed ends the session on both legs (RFC 3261 15.1.1: its sender
+ * takes the session as terminated once the BYE is sent; 15.1.2: so does its
+ * receiver; SIP.js Session: Terminated, signalling Closed): the record stays
+ * until the BYE's final (up to timers.transaction_timeout_ms when the other
+ * side does not answer), and meanwhile sipshardctl dialogs showed the call
+ * Confirmed and Stable, as if still up. A body after it is no offer.
+ */
+static void test_bye_terminates_both_legs(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	for (int leg = 0; leg < 2; leg++) {
+		d->legs[leg].session_state = SESSION_STATE_CONFIRMED;
+		d->legs[leg].signaling_state = SIGNALING_STATE_STABLE;
+	}
+	sent_from_a("BYE", 20, 20, branch, sizeof(branch));
+	for (int leg = 0; leg < 2; leg++) {
+		if (d->legs[leg].session_state != SESSION_STATE_TERMINATED ||
+		    d->legs[leg].signaling_state != SIGNALING_STATE_CLOSED)
+			fail_msg("BYE relayed: leg %c %s/%s; expected Terminated/Closed",
+				 leg ? 'B' : 'A', session_state_name(d->legs[leg].session_state),
+				 signaling_state_name(d->legs[leg].signaling_state));
+	}
+	/* a session description crossing the BYE is no new offer */
+	assert_false(session_sdp_from_peer(&d->legs[SHARD_LEG_B], &d->legs[SHARD_LEG_A], "", 0,
+					   "v=0\r\n", 5));
+	assert_offer_answer(SIGNALING_STATE_CLOSED, SIGNALING_STATE_CLOSED, "SDP after the BYE");
+	res = answer_from_b(200, branch, out_m.cseq.num, "BYE");
+	assert_true(res.dialog_ended);
+}
+
 /* ---- requests still open when their dialog ends ---- */
 
 /* As the worker ends dialog SLOT (worker.c free_dialog): each leg's open
@@ -2310,6 +2345,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_takes_its_branch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_glare_answered_491, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,
 					    teardown),

@@ -873,6 +873,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	send_to_leg(res, dst, n);
 	rc->relayed_req[m->method_id]++;
+	/* its sender took the session as over when it sent the BYE, and the
+	 * other side does on receiving it (RFC 3261 15.1.1, 15.1.2): the record
+	 * waits for the BYE's final (transaction_timeout_ms at most), and
+	 * `dialogs` must not show the call as up meanwhile */
+	if (fresh && m->method_id == SIP_METHOD_BYE) {
+		session_terminate(src);
+		session_terminate(dst);
+	}
 	if (fresh && m->method_id == SIP_METHOD_REFER)
 		shard_refer_relayed(d, !from_leg, t->out_cseq, t->in_cseq);
 }
