@@ -21,7 +21,11 @@
  *                       | kind, kept up to SESSION_BODY_MAX bytes (a build
  *                       | setting); len 0 means "undefined" (with dropped set:
  *                       | it was larger). Both legs keep the same bodies:
- *                       | sipshard passes them on as they came
+ *                       | sipshard passes them on as they came. While an
+ *                       | offer is open the answer is undefined
+ *                       | (session_answer_shown), and the have-local-offer
+ *                       | leg's answer slot keeps the offer in force before
+ *                       | it (the rollback SIP.js keeps apart)
  * bye/info/invite/...   | relayed by the worker. bye, info and message are
  *                       | also sent by the worker that owns the dialog, when
  *                       | policy or the operator asks (user/daemon/orig.c):
@@ -31,7 +35,15 @@
  *
  * As in SIP.js, `offer` is meaningful while signaling_state is neither Initial
  * nor Closed, and `answer` while it is Stable. An offer refused (a failure to
- * the request that made it) leaves no offer and the last answer.
+ * the request that made it) brings back the offer and answer in force before
+ * it (RFC 3261 14.1: "as if no re-INVITE had been issued"; RFC 3311 5.1).
+ * The record has no room for a third body (struct shard_dialog must fit
+ * DMSG_DATA_MAX), but its four slots only ever hold two distinct bodies: in
+ * Stable both legs' offers are the same, and so are their answers. While an
+ * offer is open the answer slot of the have-local-offer leg holds the offer
+ * in force before it (session_sdp_from_peer), the other leg's the answer
+ * then in force; an answer overwrites both, a rejection puts them back
+ * (session_offer_rejected).
  */
 #ifndef SIPSHARD_SESSION_H
 #define SIPSHARD_SESSION_H
@@ -167,12 +179,42 @@ static inline void session_body_clear(struct session_body *b)
 	b->dropped = 0;
 }
 
+/* Copies body src into dst: its header and the bytes it uses. */
+static inline void session_body_copy(struct session_body *dst, const struct session_body *src)
+{
+	if (dst == src)
+		return;
+	dst->len = src->len;
+	dst->type_len = src->type_len;
+	dst->dropped = src->dropped;
+	memcpy(dst->type, src->type, src->type_len);
+	memcpy(dst->data, src->data, src->len);
+}
+
+/* Whether leg s has an offer open (have-local-offer or have-remote-offer). */
+static inline bool session_offer_open(const struct sip_session *s)
+{
+	return s->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
+	       s->signaling_state == SIGNALING_STATE_HAVE_REMOTE_OFFER;
+}
+
+/* The answer of leg s as SIP.js has it, or NULL: none while an offer is open
+ * (on the have-local-offer leg the slot holds the offer to go back to). A
+ * Closed leg's is the last answer (session_terminate saw to it). */
+static inline const struct session_body *session_answer_shown(const struct sip_session *s)
+{
+	return session_offer_open(s) ? NULL : &s->answer;
+}
+
 /* A session description (sdp, n bytes, of Content-Type type) came from the
  * peer of leg x, the other leg being y (RFC 3264 with RFC 3261 13.2.1): the
  * answer when x had an offer of ours open (have-local-offer), and both legs
  * are stable; else a new offer, which x has from its peer and y from us.
  * Both legs keep it as their answer or offer: sipshard passes it on as it
- * came. Returns true when it was an offer. */
+ * came. A new offer made from Initial or Stable first stashes the offer in
+ * force (none from Initial) in y's answer slot, for a rejection to bring
+ * back; a second offer from the same side while one is open keeps the stash
+ * it finds. Returns true when it was an offer. */
 static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_session *y,
 					 const char *type, size_t type_len, const char *sdp,
 					 size_t n)
@@ -190,6 +232,9 @@ static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_sessi
 		y->signaling_state = SIGNALING_STATE_STABLE;
 		kept_x = &x->answer, kept_y = &y->answer;
 	} else {
+		/* x open here is have-remote-offer: y already has the stash */
+		if (!session_offer_open(x))
+			session_body_copy(&y->answer, &y->offer);
 		x->signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
 		y->signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
 		kept_x = &x->offer, kept_y = &y->offer;
@@ -200,32 +245,45 @@ static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_sessi
 }
 
 /* The offer leg x had from us (have-local-offer), leg y's from its peer,
- * refused by x's peer (a failure to the request that made it, RFC 3264 5):
- * the session stays as it was, and the refused offer is no one's. */
+ * refused by x's peer (a failure to the request that made it, RFC 3264 5,
+ * RFC 3261 14.1, RFC 3311 5.1): the session stays as it was before it, so
+ * both legs get back the offer in force then (x's answer slot) and the
+ * answer (y's, which the offer left alone), and the state it had: Stable,
+ * or Initial when no offer was in force (none had been made). */
 static inline void session_offer_rejected(struct sip_session *x, struct sip_session *y)
 {
 	if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER &&
 	    y->signaling_state == SIGNALING_STATE_HAVE_REMOTE_OFFER) {
-		x->signaling_state = SIGNALING_STATE_STABLE;
-		y->signaling_state = SIGNALING_STATE_STABLE;
-		session_body_clear(&x->offer);
-		session_body_clear(&y->offer);
+		bool none = !x->answer.len && !x->answer.dropped;
+		x->signaling_state = none ? SIGNALING_STATE_INITIAL : SIGNALING_STATE_STABLE;
+		y->signaling_state = x->signaling_state;
+		session_body_copy(&x->offer, &x->answer);
+		session_body_copy(&y->offer, &x->answer);
+		session_body_copy(&x->answer, &y->answer);
 	}
 }
 
 /* Leg s's session is over (a BYE was sent or received on it, RFC 3261
  * 15.1.1, 15.1.2), as SIP.js's dispose leaves it: Terminated, offer/answer
  * Closed. Its record stays until the BYE's final; the last offer and answer
- * stay in it for the listing. */
+ * stay in it for the listing, and no answer when an offer was open (as
+ * session_answer_shown had it: on the have-local-offer leg the slot held the
+ * stash, which Closed would show as an answer). */
 static inline void session_terminate(struct sip_session *s)
 {
+	if (session_offer_open(s))
+		session_body_clear(&s->answer);
 	s->session_state = SESSION_STATE_TERMINATED;
 	s->signaling_state = SIGNALING_STATE_CLOSED;
 }
 
 /* Whether leg s has had an answer (kept, or too large to keep): the first
- * offer/answer exchange, the one of the call's INVITE, is done. A refused
- * later offer leaves the last answer (session_offer_rejected). */
+ * offer/answer exchange, the one of the call's INVITE, is done. Also while a
+ * later offer is open: the have-local-offer leg's slot then holds the offer
+ * in force, which an exchange made, and the other leg's the answer; while
+ * the first is open both are empty (the stash of Initial is no offer). A
+ * refused offer brings back the last answer (session_offer_rejected). A leg
+ * terminated with an offer open has none. */
 static inline bool session_answered(const struct sip_session *s)
 {
 	return s->answer.len || s->answer.dropped;

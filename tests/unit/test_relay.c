@@ -1736,12 +1736,17 @@ static void assert_offer_answer(enum signaling_state a, enum signaling_state b, 
 			 signaling_state_name(a), signaling_state_name(b));
 }
 
-/* Both legs keep offer and answer (NULL: none) as their session bodies. */
+/* Both legs have offer and answer (NULL: none) as `sipshardctl dialogs`
+ * shows them (session_answer_shown: no answer while an offer is open). */
 static void assert_bodies(const char *offer, const char *answer, const char *when)
 {
+	static const struct session_body none;
 	const struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
 	for (int leg = 0; leg < 2; leg++) {
-		const struct session_body *o = &d->legs[leg].offer, *a = &d->legs[leg].answer;
+		const struct session_body *o = &d->legs[leg].offer;
+		const struct session_body *a = session_answer_shown(&d->legs[leg]);
+		if (!a)
+			a = &none;
 		if (o->len != (offer ? strlen(offer) : 0) ||
 		    (offer && memcmp(o->data, offer, o->len)) ||
 		    a->len != (answer ? strlen(answer) : 0) ||
@@ -1804,13 +1809,13 @@ static void test_offer_answer_in_the_dialog(void **state)
 	res = answer_from_b(488, branch, out_m.cseq.num, "UPDATE");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "UPDATE answered 488");
-	assert_bodies(NULL, "v=0\r\n", "UPDATE answered 488: its offer is no one's");
+	assert_bodies("hello", "v=0\r\n", "UPDATE answered 488: the offer and answer before it");
 
 	/* an INFO's body is no session description */
 	res = from_a("INFO", 4, "");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "INFO with a body");
-	assert_bodies(NULL, "v=0\r\n", "INFO with a body");
+	assert_bodies("hello", "v=0\r\n", "INFO with a body");
 
 	/* a re-INVITE without an offer: the 2xx makes it, the ACK answers */
 	sent_from_a("INVITE", 5, 5, branch, sizeof(branch));
@@ -1853,7 +1858,7 @@ static void test_offer_answer_in_the_early_dialog(void **state)
 	out_branch(branch, sizeof(branch));
 	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
 			    "offer in the PRACK");
-	assert_bodies("hello", "v=1\r\n", "offer in the PRACK");
+	assert_bodies("hello", NULL, "offer in the PRACK");
 	res = answer_from_b_body(200, branch, out_m.cseq.num, "PRACK", "v=0\r\n");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
@@ -1874,7 +1879,7 @@ static void test_offer_answer_in_the_early_dialog(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
 			    "early UPDATE answered 488");
-	assert_bodies(NULL, "v=2\r\n", "early UPDATE answered 488");
+	assert_bodies("hello", "v=2\r\n", "early UPDATE answered 488");
 	assert_int_equal(d->state, SHARD_DLG_EARLY);
 }
 
@@ -1934,12 +1939,178 @@ static void test_refused_bodiless_prack_keeps_the_update_offer(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
 			    "bodiless PRACK refused while an UPDATE offers");
-	assert_bodies("hello", "v=1\r\n", "bodiless PRACK refused while an UPDATE offers");
+	assert_bodies("hello", NULL, "bodiless PRACK refused while an UPDATE offers");
 	res = answer_from_b_body(200, update_branch, update_cseq, "UPDATE", "v=2\r\n");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
 			    "answer in the early UPDATE's 2xx");
 	assert_bodies("hello", "v=2\r\n", "answer in the early UPDATE's 2xx");
+}
+
+/* Both legs as after an exchange of offer "v=9" and answer "v=1", in
+ * dialog state st. */
+static void stable_with(enum shard_dialog_state st)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	d->state = st;
+	for (int leg = 0; leg < 2; leg++) {
+		struct sip_session *s = &d->legs[leg];
+		s->signaling_state = SIGNALING_STATE_STABLE;
+		session_body_set(&s->offer, "", 0, "v=9\r\n", 5, SESSION_BODY_MAX);
+		session_body_set(&s->answer, "", 0, "v=1\r\n", 5, SESSION_BODY_MAX);
+	}
+}
+
+/* The callee's offer "v=3" in a request (leg B to A), relayed; the branch
+ * and CSeq it went to leg A with into branch and *cseq. */
+static void offer_from_b(const char *method, unsigned bcseq, char *branch, size_t cap,
+			 unsigned *cseq)
+{
+	struct relay_result res;
+	int n = snprintf(in, sizeof(in),
+			 "%s sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKb%u\r\n"
+			 "From: <sip:bob@10.2.2.2>;tag=btag\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Contact: <sip:bob@10.2.2.2:5080>\r\n"
+			 "Content-Type: application/sdp\r\n"
+			 "Content-Length: 5\r\n\r\nv=3\r\n",
+			 method, bcseq, b_tag, bcseq, method);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	out_branch(branch, cap);
+	*cseq = out_m.cseq.num;
+}
+
+static struct relay_result answer_from_a(int status, const char *branch, unsigned cseq,
+					 const char *method);
+
+/*
+ * A re-INVITE's or UPDATE's offer refused (488, 491): "the session
+ * parameters remain unchanged, as if no re-INVITE had been issued" (RFC 3261
+ * 14.1; RFC 3311 5.1 for UPDATE), and SIP.js rolls back to the offer and
+ * answer in force. Both legs went Stable with no offer and the last answer:
+ * the offer in force before the refused one was lost. From either side; a
+ * later offer and answer are kept as usual.
+ */
+static void test_refused_offer_from_a_brings_back_the_session(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("INVITE", 2, branch, sizeof(branch));
+	assert_bodies("hello", NULL, "re-INVITE with an offer");
+	res = answer_from_b(488, branch, out_m.cseq.num, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "re-INVITE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "re-INVITE refused");
+	from_a("ACK", 2, "");
+
+	offer_from_a("UPDATE", 3, branch, sizeof(branch));
+	res = answer_from_b(491, branch, out_m.cseq.num, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "UPDATE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "UPDATE refused");
+
+	offer_from_a("UPDATE", 4, branch, sizeof(branch));
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "UPDATE", "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "UPDATE answered");
+	assert_bodies("hello", "v=2\r\n", "UPDATE answered");
+}
+
+static void test_refused_offer_from_b_brings_back_the_session(void **state)
+{
+	char branch[128];
+	unsigned cseq;
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_b("INVITE", 2, branch, sizeof(branch), &cseq);
+	assert_offer_answer(SIGNALING_STATE_HAVE_LOCAL_OFFER, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			    "re-INVITE with the callee's offer");
+	assert_bodies("v=3\r\n", NULL, "re-INVITE with the callee's offer");
+	res = answer_from_a(488, branch, cseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "re-INVITE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "the callee's re-INVITE refused");
+
+	offer_from_b("UPDATE", 3, branch, sizeof(branch), &cseq);
+	res = answer_from_a(491, branch, cseq, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "UPDATE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "the callee's UPDATE refused");
+}
+
+/* The same in an early dialog: the caller's UPDATE refused, then the
+ * callee's. */
+static void test_refused_early_update_brings_back_the_session(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128];
+	unsigned cseq;
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_EARLY);
+	offer_from_a("UPDATE", 2, branch, sizeof(branch));
+	res = answer_from_b(488, branch, out_m.cseq.num, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "early UPDATE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "the caller's early UPDATE refused");
+	offer_from_b("UPDATE", 2, branch, sizeof(branch), &cseq);
+	res = answer_from_a(488, branch, cseq, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "early UPDATE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "the callee's early UPDATE refused");
+	/* the first exchange stays done (the install at the 2xx keeps these) */
+	assert_true(session_answered(&d->legs[SHARD_LEG_B]));
+	assert_int_equal(d->state, SHARD_DLG_EARLY);
+}
+
+/* An offer refused when none was made before it (an INVITE and 2xx without
+ * bodies): as if it had not been made, no offer, no answer, and Initial, so
+ * that the next offer is read as the first. */
+static void test_refused_first_offer_leaves_none(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	offer_from_a("UPDATE", 2, branch, sizeof(branch));
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "the first offer");
+	res = answer_from_b(488, branch, out_m.cseq.num, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_INITIAL, SIGNALING_STATE_INITIAL,
+			    "the first offer refused");
+	assert_bodies(NULL, NULL, "the first offer refused");
+	assert_false(session_answered(&d->legs[SHARD_LEG_A]));
+	assert_false(session_answered(&d->legs[SHARD_LEG_B]));
+}
+
+/* A BYE while an offer is open: the listing of the Closed legs shows that
+ * offer and no answer (SIP.js has none then); it showed the offer in force
+ * before it as leg B's answer. */
+static void test_bye_with_an_offer_open_shows_no_answer(void **state)
+{
+	char branch[128];
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("UPDATE", 2, branch, sizeof(branch));
+	sent_from_a("BYE", 3, 3, branch, sizeof(branch));
+	assert_offer_answer(SIGNALING_STATE_CLOSED, SIGNALING_STATE_CLOSED, "BYE");
+	assert_bodies("hello", NULL, "BYE while an UPDATE offers");
 }
 
 /*
@@ -2345,6 +2516,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_takes_its_branch, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_glare_answered_491, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_offer_from_a_brings_back_the_session,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_offer_from_b_brings_back_the_session,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_early_update_brings_back_the_session,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_first_offer_leaves_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_with_an_offer_open_shows_no_answer, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,

@@ -722,7 +722,10 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	 * sees the call's INVITE and its responses, the worker the PRACKs and
 	 * UPDATEs of the early dialog, which may offer and answer only once
 	 * that exchange is done (RFC 3262 5, RFC 3311 5.1). After it, the
-	 * controller's copy has nothing newer, and taking it would undo them. */
+	 * controller's copy has nothing newer, and taking it would undo them.
+	 * Both legs' or neither: while an offer is open, the have-local-offer
+	 * leg's answer slot holds the offer to go back to and the other's the
+	 * answer (session.h), which only the pair of one copy has. */
 	bool keep_offer_answer = update && session_answered(&slot->legs[SHARD_LEG_B]);
 	if (update) {
 		/* leg B first: whether the 2xx comes from the callee of the
