@@ -84,6 +84,43 @@ static void test_offer_and_answer_shown(void **state)
 	json_decref(o);
 }
 
+/* While an offer is open neither leg has an answer (SIP.js has none then):
+ * the have-local-offer leg's answer slot holds the offer to go back to if
+ * it is refused, which must not show as an answer; once stable the answer
+ * shows again. */
+static void test_no_answer_while_an_offer_is_open(void **state)
+{
+	static struct shard_dialog d; /* 15 KiB */
+	struct sip_session *a = &d.legs[SHARD_LEG_A], *b = &d.legs[SHARD_LEG_B];
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_true(session_sdp_from_peer(a, b, "application/sdp", 15, "v=0 o", 5));
+	assert_false(session_sdp_from_peer(b, a, "application/sdp", 15, "v=0 a", 5));
+	assert_true(session_sdp_from_peer(a, b, "application/sdp", 15, "v=0 p", 5));
+	json_t *o = dialogs_dialog_json(0, &d, 1);
+	for (int i = 0; i < 2; i++) {
+		const json_t *leg = json_object_get(o, i ? "callee" : "caller");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(leg, "offer"), "body")),
+		    "v=0 p");
+		assert_true(json_is_null(json_object_get(leg, "answer")));
+	}
+	json_decref(o);
+	session_offer_rejected(b, a);
+	o = dialogs_dialog_json(0, &d, 1);
+	for (int i = 0; i < 2; i++) {
+		const json_t *leg = json_object_get(o, i ? "callee" : "caller");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(leg, "offer"), "body")),
+		    "v=0 o");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(leg, "answer"), "body")),
+		    "v=0 a");
+	}
+	json_decref(o);
+}
+
 /* A bye (or info, message, refer) that one worker's full command ring
  * refuses is answered "busy: try again": no worker may have been given it,
  * or those that were would end (or send into) their calls while the operator
@@ -130,6 +167,7 @@ int main(void)
 	    cmocka_unit_test(test_ages_from_the_controller_clock),
 	    cmocka_unit_test(test_activity_after_the_controller_clock_is_idle_0),
 	    cmocka_unit_test(test_offer_and_answer_shown),
+	    cmocka_unit_test(test_no_answer_while_an_offer_is_open),
 	    cmocka_unit_test(test_busy_command_reaches_no_worker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,11 +44,14 @@ static json_t *error(const char *why)
 /* An offer or answer of the session model: its Content-Type, size and text
  * (bytes other than printable ASCII, CR, LF and tab shown as '?': every byte
  * came from the network, and JSON needs valid UTF-8); null for none, and
- * {"dropped": true} for one larger than SESSION_BODY_MAX, not kept. */
+ * {"dropped": true} for one larger than SESSION_BODY_MAX, not kept; b NULL
+ * (session_answer_shown: an offer is open) is none too. */
 static json_t *offer_json(const struct session_body *b)
 {
 	char text[SESSION_BODY_MAX];
 
+	if (!b)
+		return json_null();
 	if (!b->len)
 		return b->dropped ? json_pack("{s:b}", "dropped", 1) : json_null();
 	for (size_t i = 0; i < b->len; i++) {
@@ -79,7 +82,7 @@ static json_t *leg_json(const struct sip_session *s)
 			 signaling_state_name(s->signaling_state), "local_cseq",
 			 (json_int_t)s->local_cseq, "remote_cseq", (json_int_t)s->remote_cseq,
 			 "keepalive_unanswered", (json_int_t)shard_keepalive_behind(s), "offer",
-			 offer_json(&s->offer), "answer", offer_json(&s->answer));
+			 offer_json(&s->offer), "answer", offer_json(session_answer_shown(s)));
 }
 
 json_t *dialogs_dialog_json(unsigned worker, const struct shard_dialog *dl, uint64_t now_ms)
