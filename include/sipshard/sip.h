@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Compile-time capacities of struct sip_msg; runtime limits can only lower them. */
 #ifndef SIP_MAX_HEADERS
@@ -400,6 +401,16 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
  * sip_can_respond() says so. Returns length or -ENOSPC / -EINVAL. */
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
 		const char *extra, char *out, size_t cap);
+/* sip_respond for a request that came from src (srclen bytes; NULL: as
+ * sip_respond): the top via-parm goes back as RFC 3261 18.2.1 and RFC 3581
+ * section 4 say, with ";received=<src IP>" (IPv6 without brackets) added
+ * when its sent-by host is not src's address or it has rport (a received
+ * with another value gets src's), and a valueless rport given src's port
+ * ("rport=5062"). The rest of that Via line and every other Via line go
+ * as they came. */
+int sip_respond_from(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
+		     const char *extra, const struct sockaddr *src, socklen_t srclen, char *out,
+		     size_t cap);
 /* The Timestamp line of req as it came, CRLF included, NUL-terminated in out:
  * what a 100 (Trying) to req carries (RFC 3261 8.2.6.1), for a 100 made from
  * a saved head (sip_response_head) as extra. Returns its length, or 0 (out
@@ -410,6 +421,10 @@ int sip_timestamp_line(const struct sip_msg *req, char *out, size_t cap);
  * CSeq), alone: for a response made later, when req is gone (the controller
  * keeps them while a call sets up). Returns length or -ENOSPC / -EINVAL. */
 int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap);
+/* sip_response_head with the top Via as sip_respond_from writes it for a
+ * request from src. */
+int sip_response_head_from(const struct sip_msg *req, const char *to_tag,
+			   const struct sockaddr *src, socklen_t srclen, char *out, size_t cap);
 /* True when m is a request (even an invalid one) with Via, From, To, Call-ID and
  * CSeq lines present, so that a response can be formed; never for ACK. */
 bool sip_can_respond(const struct sip_msg *m);

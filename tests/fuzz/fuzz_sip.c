@@ -9,7 +9,10 @@
  * again with the same Call-ID, From/To tags and CSeq (number and method), and
  * the expected Via count and body. For every request that sip_can_respond()
  * accepts, sip_respond must form a response; for a valid request that response
- * must parse with the same Call-ID, From tag and CSeq. For a valid message the
+ * must parse with the same Call-ID, From tag and CSeq, and (sip_respond_from,
+ * from an IPv4 or an IPv6 source) keep every Via line byte for byte but the
+ * top via-parm, which keeps all but its received and rport values
+ * (check_top_via). For a valid message the
  * Call-ID steering scanner (kern/steer.bpf.c's code) finds the parser's
  * Call-ID or none. The parse packed and unpacked (sip_msg_pack, what a
  * worker hands the controller) is the parse. Each WWW-Authenticate and
@@ -33,7 +36,11 @@
 #include "../common/same_parse.h"
 #include "sipshard/hash.h"
 #include "sipshard/sip.h"
+#include "sip/lex.h"
 #include "steer/steer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 /* Everything large lives here, not on the fuzzer's stack. */
 struct fuzz_ctx {
@@ -175,11 +182,106 @@ static void check_rewrites(const struct sip_msg *in)
 		die("sip_write one byte short did not return -ENOSPC", NULL, 0);
 }
 
+/* The via-parm [p, e) less its received parameters and rport's value, into
+ * out (cap bytes): what a response's top via-parm keeps of the request's. Its
+ * parameters start after its sent-by host, which ends host_end bytes in (an
+ * IPv6 reference may hold a ';').
+ * Returns the length, or -1 when it does not read as parameters. */
+static int via_kept(const char *p, size_t host_end, const char *e, char *out, size_t cap)
+{
+	size_t n = 0;
+	const char *semi = memchr(p + host_end, ';', (size_t)(e - p - (ptrdiff_t)host_end));
+	const char *q = semi ? semi : e;
+	struct lex_param prm;
+	int rc;
+
+#define KEEP(a, b)                                                                                 \
+	do {                                                                                       \
+		if (n + (size_t)((b) - (a)) > cap)                                                 \
+			return -1;                                                                 \
+		memcpy(out + n, (a), (size_t)((b) - (a)));                                         \
+		n += (size_t)((b) - (a));                                                          \
+	} while (0)
+	KEEP(p, q);
+	if (!semi)
+		return (int)n;
+	const char *at = q;
+	while ((rc = lex_param_next(&q, e, &prm)) > 0) {
+		if (lex_ieq(prm.name, prm.nlen, "rport", 5))
+			KEEP(at, prm.name + prm.nlen);
+		else if (!lex_ieq(prm.name, prm.nlen, "received", 8))
+			KEEP(at, q);
+		at = q;
+	}
+	if (rc < 0)
+		return -1;
+	KEEP(at, e);
+#undef KEEP
+	return (int)n;
+}
+
+static char kept_in[SIP_MAX_DATAGRAM], kept_out[SIP_MAX_DATAGRAM + 256];
+
+/* The response's top Via line o to in (from src, text ip, port) is in's top
+ * line with only its top via-parm's received and rport values changed; for a
+ * response that parsed, that via-parm has received=ip when in's sent-by is
+ * not the source or it asked rport, and rport=port for a valueless rport. */
+static void check_top_via(const struct sip_msg *in, const struct sip_hdr_line *o, int n,
+			  const char *ip, int family, uint16_t port)
+{
+	const struct sip_via *v = &in->vias[0];
+	const struct sip_hdr_line *h = &in->hdrs[v->line];
+	size_t pre = (size_t)(v->whole.off - h->start);
+	size_t suf = (size_t)(h->end - (v->whole.off + v->whole.len));
+	size_t olen = (size_t)(o->end - o->start);
+	const char *ol = ctx.buf + o->start;
+
+	if (olen < pre + suf || memcmp(ol, in->buf + h->start, pre) ||
+	    memcmp(ol + olen - suf, in->buf + v->whole.off + v->whole.len, suf))
+		die("the top Via line changed outside its top via-parm", ctx.buf, n);
+	const char *ws = sip_ptr(in->buf, v->whole);
+	size_t host_end = (size_t)(v->host.off + v->host.len - v->whole.off);
+	if (olen < pre + suf + host_end)
+		die("the top via-parm lost its sent-by", ctx.buf, n);
+	int a = via_kept(ws, host_end, ws + v->whole.len, kept_in, sizeof(kept_in));
+	int b = via_kept(ol + pre, host_end, ol + olen - suf, kept_out, sizeof(kept_out));
+	if (a < 0 || b != a || memcmp(kept_in, kept_out, (size_t)a))
+		die("the top via-parm changed other than in received and rport", ctx.buf, n);
+	if (ctx.out.err != SIP_OK || !ctx.out.nvias)
+		return;
+	const struct sip_via *r = &ctx.out.vias[0];
+	char host[64];
+	unsigned char bin[16], src[16];
+	size_t hl = v->host.len;
+	const char *hp = sip_ptr(in->buf, v->host);
+	if (hl >= 2 && hp[0] == '[') {
+		hp++;
+		hl -= 2;
+	}
+	bool same = false;
+	if (hl < sizeof(host)) {
+		memcpy(host, hp, hl);
+		host[hl] = '\0';
+		same = inet_pton(family, host, bin) == 1 && inet_pton(family, ip, src) == 1 &&
+		       !memcmp(bin, src, family == AF_INET ? 4 : 16);
+	}
+	if ((v->has_rport || !same) && !sip_view_eq(ctx.out.buf, r->received, ip, strlen(ip)))
+		die("the top Via lacks received=<source>", ctx.buf, n);
+	if (!v->has_rport || v->rport.len)
+		return;
+	char ps[8];
+	int pl = snprintf(ps, sizeof(ps), "%u", (unsigned)port);
+	if (!sip_view_eq(ctx.out.buf, r->rport, ps, (size_t)pl))
+		die("the top Via's valueless rport was not filled", ctx.buf, n);
+}
+
 /* The response in ctx.buf (n bytes, parsed into ctx.out) to request in, valid
  * or not, keeps its framing: it starts with in's Via lines, byte for byte and
- * in order, and has one To line (a tag taken from a quoted parameter value
- * once left a response without one). */
-static void check_response_frame(const struct sip_msg *in, int n)
+ * in order but the top one from a source (check_top_via), and has one To line
+ * (a tag taken from a quoted parameter value once left a response without
+ * one). */
+static void check_response_frame(const struct sip_msg *in, int n, const char *ip, int family,
+				 uint16_t port)
 {
 	uint16_t k = 0;
 	for (uint16_t i = 0; i < in->nhdrs; i++) {
@@ -189,6 +291,10 @@ static void check_response_frame(const struct sip_msg *in, int n)
 		if (k >= ctx.out.nhdrs)
 			die("response lost a Via line", ctx.buf, n);
 		const struct sip_hdr_line *o = &ctx.out.hdrs[k++];
+		if (in->nvias && i == in->vias[0].line) {
+			check_top_via(in, o, n, ip, family, port);
+			continue;
+		}
 		if (o->end - o->start != h->end - h->start ||
 		    memcmp(ctx.buf + o->start, in->buf + h->start, (size_t)(h->end - h->start)))
 			die("a Via line changed or moved in the response", ctx.buf, n);
@@ -205,15 +311,28 @@ static void check_respond(const struct sip_msg *in, int valid)
 		die("sip_can_respond accepted an ACK", NULL, 0);
 	static const int statuses[] = {400, 481, 503};
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
-		int n = sip_respond(in, statuses[i], NULL, "fuzztag",
-				    statuses[i] == 503 ? "Retry-After: 5\r\n" : NULL, ctx.buf,
-				    sizeof(ctx.buf));
+		/* from 192.0.2.1:5062, or [2001:db8::1]:5063 for the 481 */
+		struct sockaddr_in s4 = {.sin_family = AF_INET,
+					 .sin_port = htons(5062),
+					 .sin_addr.s_addr = htonl(0xc0000201)};
+		struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,
+					  .sin6_port = htons(5063),
+					  .sin6_addr.s6_addr = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
+		bool v6 = statuses[i] == 481;
+		const struct sockaddr *src =
+		    v6 ? (const struct sockaddr *)&s6 : (const struct sockaddr *)&s4;
+		int n = sip_respond_from(in, statuses[i], NULL, "fuzztag",
+					 statuses[i] == 503 ? "Retry-After: 5\r\n" : NULL, src,
+					 v6 ? sizeof(s6) : sizeof(s4), ctx.buf, sizeof(ctx.buf));
 		if (n == -ENOSPC)
 			continue;
 		if (n <= 0)
 			die("sip_respond failed on a request sip_can_respond accepted", NULL, 0);
 		int rc = sip_parse(&ctx.out, ctx.buf, (size_t)n, NULL);
-		check_response_frame(in, n);
+		if (rc != 0)
+			ctx.out.nvias = 0; /* check_top_via reads only a parsed response's */
+		check_response_frame(in, n, v6 ? "2001:db8::1" : "192.0.2.1",
+				     v6 ? AF_INET6 : AF_INET, v6 ? 5063 : 5062);
 		if (!valid)
 			continue; /* an invalid request may hand on an invalid line */
 		if (rc != 0 && n <= SIP_MAX_DATAGRAM)

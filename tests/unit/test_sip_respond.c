@@ -9,7 +9,12 @@
  * 100, the request's Timestamp in a 100 only (RFC 3261 8.2.6.1), Content-Length: 0
  * and no body, custom and standard reason phrases; that each response parses as
  * a valid response with the right status; refusals (ACK, responses, requests
- * missing what a response needs); and buffer exhaustion.
+ * missing what a response needs); and buffer exhaustion. With the request's
+ * source (sip_respond_from, sip_response_head_from): received= added to the top
+ * via-parm when its sent-by is not the source or it has rport, not when equal;
+ * a valueless rport filled (odd case, LWS around ';' and '='); a second value
+ * on the top Via line and the other Via lines kept byte for byte; an IPv6
+ * source without brackets; -ENOSPC for a small buffer.
  * Does not cover: which status the daemon picks (that is the worker's policy).
  */
 #include <stdarg.h>
@@ -17,6 +22,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -625,6 +633,165 @@ static void test_enospc(void **state)
 	}
 }
 
+/* ---- the top Via of a response to a request from a known source ---------- */
+
+static const char *const via_tail = "Max-Forwards: 70\r\n"
+				    "From: <sip:a@example.com>;tag=f1\r\n"
+				    "To: <sip:b@example.com>\r\n"
+				    "Call-ID: via-src-1\r\n"
+				    "CSeq: 1 OPTIONS\r\n"
+				    "Content-Length: 0\r\n"
+				    "\r\n";
+
+static struct sockaddr_in v4(const char *ip, uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	return a;
+}
+
+/* Responds (200) to "OPTIONS ... <via_lines> <via_tail>" from src and checks
+ * the response's Via lines are want_vias, byte for byte; returns its length. */
+static int via_from(struct fixture *f, const char *via_lines, const struct sockaddr *src,
+		    socklen_t srclen, const char *want_vias)
+{
+	static char req[2048];
+	int len = snprintf(req, sizeof(req), "OPTIONS sip:b@example.com SIP/2.0\r\n%s%s", via_lines,
+			   via_tail);
+	parse_req(&f->req, req, (size_t)len, 0);
+	int n =
+	    sip_respond_from(&f->req, 200, NULL, "t", NULL, src, srclen, f->out, sizeof(f->out));
+	if (n <= 0)
+		fail_msg("sip_respond_from returned %d", n);
+	const char *vias = strstr(f->out, "\r\n") + 2;
+	const char *from = strstr(f->out, "\r\nFrom:");
+	assert_non_null(from);
+	size_t vlen = (size_t)(from + 2 - vias);
+	if (vlen != strlen(want_vias) || memcmp(vias, want_vias, vlen))
+		fail_msg("Via lines:\n%.*s\nwant:\n%s", (int)vlen, vias, want_vias);
+	assert_int_equal(sip_parse(&f->resp, f->out, (size_t)n, NULL), 0);
+	/* the head alone says the same */
+	char head[2048];
+	int h = sip_response_head_from(&f->req, "t", src, srclen, head, sizeof(head));
+	assert_true(h > 0 && (size_t)h >= vlen);
+	assert_memory_equal(head, vias, vlen);
+	return n;
+}
+
+static void test_received_when_sent_by_differs(void **state)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa1\r\n", sa, sizeof(a),
+		 "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa1;received=127.0.0.1\r\n");
+	/* a domain name is never the source */
+	via_from(*state, "Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bKa2\r\n", sa, sizeof(a),
+		 "Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bKa2;received=127.0.0.1\r\n");
+	/* a received with another value gets the source's; one with it stays */
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5;received=10.9.9.9;branch=z9hG4bKa3\r\n", sa,
+		 sizeof(a), "Via: SIP/2.0/UDP 10.0.0.5;received=127.0.0.1;branch=z9hG4bKa3\r\n");
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa4;received=127.0.0.1\r\n", sa,
+		 sizeof(a), "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa4;received=127.0.0.1\r\n");
+}
+
+static void test_no_received_when_sent_by_is_source(void **state)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const char *via = "Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKb1\r\n";
+	via_from(*state, via, (const struct sockaddr *)&a, sizeof(a), via);
+	/* and without a source, nothing changes at all */
+	via = "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKb2;rport\r\n";
+	via_from(*state, via, NULL, 0, via);
+}
+
+static void test_rport_filled(void **state)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	/* rport asks for received even when sent-by is the source */
+	via_from(
+	    *state, "Via: SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bKc1\r\n", sa, sizeof(a),
+	    "Via: SIP/2.0/UDP 127.0.0.1:5060;rport=5062;branch=z9hG4bKc1;received=127.0.0.1\r\n");
+	via_from(
+	    *state, "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKc2;rport\r\n", sa, sizeof(a),
+	    "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKc2;rport=5062;received=127.0.0.1\r\n");
+	/* an rport with a value is left as it came */
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5;rport=7;branch=z9hG4bKc3\r\n", sa, sizeof(a),
+		 "Via: SIP/2.0/UDP 10.0.0.5;rport=7;branch=z9hG4bKc3;received=127.0.0.1\r\n");
+}
+
+static void test_rport_lws_and_case(void **state)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	via_from(
+	    *state, "Via: SIP/2.0/UDP 10.0.0.5:5060 ; RPort ;branch=z9hG4bKd1\r\n", sa, sizeof(a),
+	    "Via: SIP/2.0/UDP 10.0.0.5:5060 ; RPort=5062 ;branch=z9hG4bKd1;received=127.0.0.1\r\n");
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5 ;branch=z9hG4bKd2; rPORT\r\n", sa, sizeof(a),
+		 "Via: SIP/2.0/UDP 10.0.0.5 ;branch=z9hG4bKd2; rPORT=5062;received=127.0.0.1\r\n");
+	/* a RECEIVED in another case with LWS around '=' is the one replaced */
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5;ReCeived = 10.1.1.1;rport\r\n", sa, sizeof(a),
+		 "Via: SIP/2.0/UDP 10.0.0.5;ReCeived = 127.0.0.1;rport=5062\r\n");
+}
+
+static void test_top_line_with_two_values(void **state)
+{
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	via_from(*state,
+		 "Via: SIP/2.0/UDP 10.0.0.5;rport;branch=z9hG4bKe1 , SIP/2.0/UDP "
+		 "10.0.0.6;rport;branch=z9hG4bKe0\r\n"
+		 "v: SIP/2.0/UDP 10.0.0.7;rport;branch=z9hG4bKe9\r\n",
+		 (const struct sockaddr *)&a, sizeof(a),
+		 "Via: SIP/2.0/UDP 10.0.0.5;rport=5062;branch=z9hG4bKe1;received=127.0.0.1 , "
+		 "SIP/2.0/UDP 10.0.0.6;rport;branch=z9hG4bKe0\r\n"
+		 "v: SIP/2.0/UDP 10.0.0.7;rport;branch=z9hG4bKe9\r\n");
+}
+
+static void test_ipv6_source(void **state)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(5070)};
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::9", &a.sin6_addr), 1);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	via_from(*state, "Via: SIP/2.0/UDP [2001:db8::1]:5060;rport;branch=z9hG4bKg1\r\n", sa,
+		 sizeof(a),
+		 "Via: SIP/2.0/UDP "
+		 "[2001:db8::1]:5060;rport=5070;branch=z9hG4bKg1;received=2001:db8::9\r\n");
+	/* the same address in another spelling is the source */
+	const char *same = "Via: SIP/2.0/UDP [2001:DB8:0::9]:5060;branch=z9hG4bKg2\r\n";
+	via_from(*state, same, sa, sizeof(a), same);
+	/* an IPv4-mapped source is its IPv4 address */
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr), 1);
+	const char *v4same = "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKg3\r\n";
+	via_from(*state, v4same, sa, sizeof(a), v4same);
+	via_from(*state, "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKg4\r\n", sa, sizeof(a),
+		 "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKg4;received=127.0.0.1\r\n");
+}
+
+static void test_from_enospc(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	int need = via_from(
+	    f, "Via: SIP/2.0/UDP 10.0.0.5;rport;branch=z9hG4bKh1\r\n", sa, sizeof(a),
+	    "Via: SIP/2.0/UDP 10.0.0.5;rport=5062;branch=z9hG4bKh1;received=127.0.0.1\r\n");
+	char out[1024];
+	for (size_t cap = 0; cap < (size_t)need; cap++) {
+		memset(out, 0x3C, sizeof(out));
+		int rc = sip_respond_from(&f->req, 200, NULL, "t", NULL, sa, sizeof(a), out, cap);
+		if (rc != -ENOSPC)
+			fail_msg("cap %zu of %d: returned %d, want -ENOSPC", cap, need, rc);
+		for (size_t i = cap; i < sizeof(out); i++)
+			if (out[i] != 0x3C)
+				fail_msg("cap %zu: byte %zu written past cap", cap, i);
+	}
+	int h = sip_response_head_from(&f->req, "t", sa, sizeof(a), out, sizeof(out));
+	assert_true(h > 0);
+	assert_int_equal(sip_response_head_from(&f->req, "t", sa, sizeof(a), out, (size_t)h - 1),
+			 -ENOSPC);
+	assert_int_equal(sip_response_head_from(&f->req, "t", sa, sizeof(a), out, (size_t)h), h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +805,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_response_head, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_received_when_sent_by_differs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_received_when_sent_by_is_source, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rport_filled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rport_lws_and_case, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_top_line_with_two_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_from_enospc, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

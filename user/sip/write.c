@@ -7,7 +7,9 @@
  * buffer. Does not own: deciding what to rewrite (the worker and controller do).
  * Never writes past the capacity it is given; never allocates.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -304,14 +306,143 @@ static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 	return false;
 }
 
+/* The source address as text for received= (RFC 3261 25.1: an IPv6 address
+ * without brackets; an IPv4-mapped one as the IPv4 address it is) and the
+ * bytes a sent-by host is compared with. False for no usable source. */
+struct src_addr {
+	int family;
+	unsigned char addr[16];
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+};
+
+static bool src_addr_of(const struct sockaddr *sa, socklen_t len, struct src_addr *s)
+{
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+		s->family = AF_INET;
+		memcpy(s->addr, &v4->sin_addr, 4);
+		s->port = ntohs(v4->sin_port);
+	} else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+		s->port = ntohs(v6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+			s->family = AF_INET;
+			memcpy(s->addr, v6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			s->family = AF_INET6;
+			memcpy(s->addr, &v6->sin6_addr, 16);
+		}
+	} else {
+		return false;
+	}
+	return inet_ntop(s->family, s->addr, s->ip, sizeof(s->ip)) != NULL;
+}
+
+/* Whether text [p, p+n) (a sent-by host, IPv6 in brackets, or a received
+ * value, IPv6 bare) is the address of s. A domain name never is. */
+static bool host_is_src(const char *p, size_t n, const struct src_addr *s)
+{
+	char tmp[INET6_ADDRSTRLEN + 2];
+	unsigned char a[16];
+
+	if (n >= 2 && p[0] == '[' && p[n - 1] == ']') {
+		p++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	if (s->family == AF_INET)
+		return inet_pton(AF_INET, tmp, a) == 1 && memcmp(a, s->addr, 4) == 0;
+	return inet_pton(AF_INET6, tmp, a) == 1 && memcmp(a, s->addr, 16) == 0;
+}
+
+/* One change to the top via-parm: bytes [at, skip) are replaced by text. */
+struct via_edit {
+	const char *at, *skip;
+	const char *pre; /* ";received=" or "=" or "" */
+	const char *text;
+};
+
+/* The top Via line of req as RFC 3261 18.2.1 and RFC 3581 4 have a server
+ * send it back: received=<source IP> when the sent-by host is not the source
+ * or rport was asked, and a valueless rport filled with the source port.
+ * Only the top via-parm changes; the rest of the line goes as it came. */
+static void put_top_via(struct wbuf *w, const struct sip_msg *req, const struct src_addr *s)
+{
+	const struct sip_via *v = &req->vias[0];
+	const struct sip_hdr_line *h = &req->hdrs[v->line];
+	const char *ws = req->buf + v->whole.off, *we = ws + v->whole.len;
+	char port[8];
+	struct via_edit ed[2];
+	int ne = 0;
+
+	snprintf(port, sizeof(port), "%u", (unsigned)s->port);
+	bool want_received =
+	    v->has_rport || !host_is_src(sip_ptr(req->buf, v->host), v->host.len, s);
+	/* the parameters start at the first ';' after the sent-by host (the
+	 * parser takes anything up to ']' as an IPv6 reference, ';' too) */
+	const char *hend = sip_ptr(req->buf, v->host) + v->host.len;
+	const char *p = memchr(hend, ';', (size_t)(we - hend));
+	const char *rcv_name = NULL, *rcv_val = NULL, *rcv_end = NULL, *rport_end = NULL;
+	struct lex_param prm;
+	while (p && lex_param_next(&p, we, &prm) > 0) {
+		const char *end = prm.val ? prm.val + prm.vlen : prm.name + prm.nlen;
+		if (lex_ieq(prm.name, prm.nlen, "received", 8)) {
+			rcv_name = prm.name + prm.nlen;
+			rcv_val = prm.val;
+			rcv_end = end;
+		} else if (lex_ieq(prm.name, prm.nlen, "rport", 5) && !prm.val) {
+			rport_end = prm.name + prm.nlen;
+		}
+	}
+	if (rport_end && v->has_rport && !v->rport.len)
+		ed[ne++] = (struct via_edit){rport_end, rport_end, "=", port};
+	if (want_received) {
+		if (!rcv_name)
+			ed[ne++] = (struct via_edit){we, we, ";received=", s->ip};
+		else if (!rcv_val) /* a valueless received: give it the value */
+			ed[ne++] = (struct via_edit){rcv_name, rcv_end, "=", s->ip};
+		else if (!host_is_src(rcv_val, (size_t)(rcv_end - rcv_val), s))
+			ed[ne++] = (struct via_edit){rcv_val, rcv_end, "", s->ip};
+	}
+	if (ne == 2 && ed[1].at < ed[0].at) {
+		struct via_edit t = ed[0];
+		ed[0] = ed[1];
+		ed[1] = t;
+	}
+	const char *q = req->buf + h->start;
+	for (int i = 0; i < ne; i++) {
+		wbuf_put(w, q, (size_t)(ed[i].at - q));
+		wbuf_puts(w, ed[i].pre);
+		wbuf_puts(w, ed[i].text);
+		q = ed[i].skip;
+	}
+	wbuf_put(w, q, (size_t)(req->buf + h->end - q));
+}
+
 /* Every Via line, From, To (with ";tag=to_tag" added when to_tag is set and To
  * has none), Call-ID and CSeq of req, as sip_respond and sip_response_head
- * write them. */
-static void response_head(struct wbuf *w, const struct sip_msg *req, const char *to_tag)
+ * write them; with a source s, the top Via as put_top_via writes it. */
+static void response_head(struct wbuf *w, const struct sip_msg *req, const char *to_tag,
+			  const struct src_addr *s)
 {
-	for (uint16_t i = 0; i < req->nhdrs; i++)
-		if (req->hdrs[i].id == SIP_HDR_VIA)
+	/* a request that failed to parse before its first Via value goes back
+	 * as it came: there is no via-parm to add to */
+	int top = s && req->nvias ? req->vias[0].line : -1;
+
+	for (uint16_t i = 0; i < req->nhdrs; i++) {
+		if (req->hdrs[i].id != SIP_HDR_VIA)
+			continue;
+		if (i == top)
+			put_top_via(w, req, s);
+		else
 			wput_line(w, req, &req->hdrs[i]);
+	}
 	wput_line(w, req, sip_find_hdr(req, SIP_HDR_FROM));
 	const struct sip_hdr_line *to = sip_find_hdr(req, SIP_HDR_TO);
 	if (to_tag && *to_tag && !to_has_tag(req, to)) {
@@ -328,14 +459,21 @@ static void response_head(struct wbuf *w, const struct sip_msg *req, const char 
 	wput_line(w, req, sip_find_hdr(req, SIP_HDR_CSEQ));
 }
 
-int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap)
+int sip_response_head_from(const struct sip_msg *req, const char *to_tag,
+			   const struct sockaddr *src, socklen_t srclen, char *out, size_t cap)
 {
 	struct wbuf w = {out, 0, cap, false};
+	struct src_addr s;
 
 	if (!sip_can_respond(req))
 		return -EINVAL;
-	response_head(&w, req, to_tag);
+	response_head(&w, req, to_tag, src_addr_of(src, srclen, &s) ? &s : NULL);
 	return wbuf_result(&w);
+}
+
+int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap)
+{
+	return sip_response_head_from(req, to_tag, NULL, 0, out, cap);
 }
 
 int sip_timestamp_line(const struct sip_msg *req, char *out, size_t cap)
@@ -353,10 +491,12 @@ int sip_timestamp_line(const struct sip_msg *req, char *out, size_t cap)
 	return n;
 }
 
-int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
-		const char *extra, char *out, size_t cap)
+int sip_respond_from(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
+		     const char *extra, const struct sockaddr *src, socklen_t srclen, char *out,
+		     size_t cap)
 {
 	struct wbuf w = {out, 0, cap, false};
+	struct src_addr s;
 	char line[64];
 
 	if (status < 100 || status > 699 || !sip_can_respond(req))
@@ -366,7 +506,8 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 	wbuf_puts(&w, reason ? reason : sip_reason_phrase(status));
 	wbuf_put(&w, "\r\n", 2);
 
-	response_head(&w, req, status > 100 ? to_tag : NULL);
+	response_head(&w, req, status > 100 ? to_tag : NULL,
+		      src_addr_of(src, srclen, &s) ? &s : NULL);
 	if (status == 100) { /* RFC 3261 8.2.6.1 */
 		const struct sip_hdr_line *ts = sip_find_hdr(req, SIP_HDR_TIMESTAMP);
 		if (ts)
@@ -376,4 +517,10 @@ int sip_respond(const struct sip_msg *req, int status, const char *reason, const
 		wbuf_puts(&w, extra);
 	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
 	return wbuf_result(&w);
+}
+
+int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
+		const char *extra, char *out, size_t cap)
+{
+	return sip_respond_from(req, status, reason, to_tag, extra, NULL, 0, out, cap);
 }
