@@ -2,7 +2,8 @@
  * test_relay.c - the in-dialog fast path on a real shard table: requests cross
  * to the other leg rewritten into its space, responses find their way back,
  * every bad input gets its defined answer, and the NOTIFYs about a REFER of
- * sipshard's own (the operator's transfer) are answered, not relayed.
+ * sipshard's own (the operator's transfer) are answered, not relayed; the
+ * responses to a request carry received and rport in its top Via.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -2466,9 +2467,82 @@ static void test_open_requests_answered_at_the_end(void **state)
 	assert_dropped(res, RELAY_DROP_RESP_DIALOG_ENDED);
 }
 
+/* RFC 3261 18.2.1, RFC 3581 4: the response to a request from leg A goes
+ * back with received=<A's address> and rport=<A's port> in the top Via when
+ * the Via's sent-by is not where the request came from and it asked rport,
+ * whether the callee's response is relayed (the kept head, written as the
+ * request arrived) or the request is answered here. */
+static void test_response_via_received_rport(void **state)
+{
+	struct relay_result res;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(40123)};
+	(void)state;
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	rc.src = (const struct sockaddr *)&a;
+	rc.src_len = sizeof(a);
+	int n = snprintf(in, sizeof(in),
+			 "INFO sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bKr1\r\n"
+			 "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "To: <sip:bob@sbc>;tag=%s\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: 2 INFO\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 a_tag);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	rc.src = NULL; /* the response comes from leg B: nothing of A's is needed */
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_null(memmem(out, (size_t)res.len, "received=", 9)); /* A's Via stays here */
+	char resp[2048];
+	n = snprintf(resp, sizeof(resp),
+		     "SIP/2.0 200 OK\r\n"
+		     "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport\r\n"
+		     "From: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+		     "To: <sip:bob@10.2.2.2>;tag=btag\r\n"
+		     "Call-ID: callB@sipshard\r\n"
+		     "CSeq: 2 INFO\r\n"
+		     "Content-Length: 0\r\n\r\n",
+		     (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off, b_tag);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 200);
+	static const char via[] =
+	    "Via: SIP/2.0/UDP 10.0.0.5:5060;rport=40123;branch=z9hG4bKr1;received=127.0.0.1\r\n";
+	assert_non_null(memmem(out, (size_t)res.len, via, sizeof(via) - 1));
+	assert_true(sip_view_eq(out, out_m.vias[0].received, "127.0.0.1", 9));
+	assert_true(sip_view_eq(out, out_m.vias[0].rport, "40123", 5));
+
+	/* a request answered here (481: no such dialog) says the same */
+	rc.src = (const struct sockaddr *)&a;
+	n = snprintf(in, sizeof(in),
+		     "INFO sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bKr2\r\n"
+		     "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		     "To: <sip:bob@sbc>;tag=nosuchtag\r\n"
+		     "Call-ID: callA@host\r\n"
+		     "CSeq: 3 INFO\r\n"
+		     "Max-Forwards: 70\r\n"
+		     "Content-Length: 0\r\n\r\n");
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	rc.src = NULL;
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	static const char via2[] =
+	    "Via: SIP/2.0/UDP 10.0.0.5:5060;rport=40123;branch=z9hG4bKr2;received=127.0.0.1\r\n";
+	assert_non_null(memmem(out, (size_t)res.len, via2, sizeof(via2) - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_response_via_received_rport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),

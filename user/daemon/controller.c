@@ -845,7 +845,7 @@ static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg
 {
 	char tag[24];
 	snprintf(tag, sizeof(tag), "ss%08" PRIx64, rng_secure() & 0xffffffffu);
-	int n = sip_respond(m, status, NULL, tag, extra, c->out, sizeof(c->out));
+	int n = sip_respond_from(m, status, NULL, tag, extra, src, srclen, c->out, sizeof(c->out));
 	if (n > 0)
 		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
 }
@@ -1848,7 +1848,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	    shard_bucket_of(shard_hash_callid(k->a_call_id, (uint32_t)strlen(k->a_call_id)));
 	make_b_call_id(k, bucket);
 
-	int hl = setup_response_head(m, k->a_tag, k->head, sizeof(k->head));
+	int hl = setup_response_head(m, k->a_tag, src, srclen, k->head, sizeof(k->head));
 	const struct config_target *t = r ? &r->targets[first] : NULL;
 	struct setup_leg_b b;
 	if (r) {
@@ -2489,7 +2489,7 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		return;
 	}
 	/* with the To tag of the INVITE's responses (RFC 3261 9.2) */
-	int n = sip_respond(m, 200, NULL, k->a_tag, NULL, c->out, sizeof(c->out));
+	int n = sip_respond_from(m, 200, NULL, k->a_tag, NULL, src, srclen, c->out, sizeof(c->out));
 	if (n > 0)
 		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)

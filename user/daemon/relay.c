@@ -72,7 +72,7 @@ static int leg_of_request(const struct shard_dialog *d, const struct sip_msg *m)
 static void answer(struct relay_ctx *rc, const struct sip_msg *m, int status, const char *extra,
 		   char *out, size_t cap, struct relay_result *res)
 {
-	int n = sip_respond(m, status, NULL, NULL, extra, out, cap);
+	int n = sip_respond_from(m, status, NULL, NULL, extra, rc->src, rc->src_len, out, cap);
 	if (n < 0) {
 		res->outcome = RELAY_DROP;
 		res->drop = RELAY_DROP_NO_BUFFER;
@@ -805,11 +805,13 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		/* the response goes back with these lines (no tag: To is tagged);
 		 * lines too long for the record (a chain of proxies) take a slot
 		 * of the long-head pool, which a full pool refuses */
-		int hl = sip_response_head(m, NULL, t->head, sizeof(t->head));
+		int hl =
+		    sip_response_head_from(m, NULL, rc->src, rc->src_len, t->head, sizeof(t->head));
 		if (hl == -ENOSPC) {
 			char *room = shard_txn_long_head(rc->table, tslot);
 			if (room)
-				hl = sip_response_head(m, NULL, room, SHARD_HEAD_SLOT_MAX);
+				hl = sip_response_head_from(m, NULL, rc->src, rc->src_len, room,
+							    SHARD_HEAD_SLOT_MAX);
 			else
 				rc->long_head_full++;
 		}

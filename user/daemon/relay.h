@@ -119,6 +119,11 @@ struct relay_ctx {
 	/* timers.min_se_s: a re-INVITE or UPDATE asking for less gets 422 */
 	uint32_t min_se_s;
 	uint64_t now_ms;
+	/* where the datagram being handled came from (NULL: unknown), for the
+	 * received and rport of the top Via of the responses to a request
+	 * (RFC 3261 18.2.1, RFC 3581 4); the worker sets it per datagram */
+	const struct sockaddr *src;
+	socklen_t src_len;
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;

@@ -139,9 +139,10 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	return sip_write(a, &spec, out, cap);
 }
 
-int setup_response_head(const struct sip_msg *a, const char *to_tag, char *out, size_t cap)
+int setup_response_head(const struct sip_msg *a, const char *to_tag, const struct sockaddr *src,
+			socklen_t srclen, char *out, size_t cap)
 {
-	int n = sip_response_head(a, to_tag, out, cap);
+	int n = sip_response_head_from(a, to_tag, src, srclen, out, cap);
 	if (n < 0)
 		return n;
 	struct wbuf w = {out, (size_t)n, cap, false};

@@ -69,11 +69,13 @@ struct setup_leg_b {
 int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, char *out, size_t cap);
 
 /* The head of every response to leg A (SETUP_HEAD_MAX bytes at most):
- * sip_response_head's lines of the caller's INVITE a, with to_tag, and its
- * Record-Route lines, in order (RFC 3261 12.1.1: the 18x and 2xx that set
+ * sip_response_head_from's lines of the caller's INVITE a from src (its top
+ * Via with received and rport, RFC 3261 18.2.1, RFC 3581), with to_tag, and
+ * its Record-Route lines, in order (RFC 3261 12.1.1: the 18x and 2xx that set
  * the dialog up copy them; the other responses carry them unused).
  * Returns length or -ENOSPC / -EINVAL. */
-int setup_response_head(const struct sip_msg *a, const char *to_tag, char *out, size_t cap);
+int setup_response_head(const struct sip_msg *a, const char *to_tag, const struct sockaddr *src,
+			socklen_t srclen, char *out, size_t cap);
 
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,

@@ -253,7 +253,8 @@ static bool answer_here(struct worker *w, const struct sip_msg *m, int status, c
 		w->st.tx_no_buffer++;
 		return false;
 	}
-	int n = sip_respond(m, status, reason, "sipshard-sl", NULL, out, w->d->cfg->tx_buffer_size);
+	int n = sip_respond_from(m, status, reason, "sipshard-sl", NULL, peer, peer_len, out,
+				 w->d->cfg->tx_buffer_size);
 	if (n > 0)
 		return send_tx(w, out, n, peer, peer_len);
 	net_tx_release(w->io, out);
@@ -701,10 +702,13 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		return;
 	}
 	w->relay.now_ms = clock_mono_ms();
+	w->relay.src = peer;
+	w->relay.src_len = peer_len;
 	if (m->is_request)
 		relay_request(&w->relay, m, out, w->d->cfg->tx_buffer_size, &res);
 	else
 		relay_response(&w->relay, m, out, w->d->cfg->tx_buffer_size, &res);
+	w->relay.src = NULL; /* the datagram's address lives no longer */
 	switch (res.outcome) {
 	case RELAY_SEND:
 		send_tx(w, out, res.len, res.dst, res.dst_len);
