@@ -6,8 +6,9 @@
  * which leg it came from, and the other leg is where it goes. Each relayed
  * request takes a transaction slot whose index and generation are encoded in
  * the branch of our Via, so that the response finds its way back in O(1) and
- * gets the original Via lines, From, To, Call-ID and CSeq back: kept in the
- * transaction's record, or, longer than it holds, in a slot of the shard's
+ * gets the original Via lines (the top one with received and rport from the
+ * request's source, relay_ctx.src), From, To, Call-ID and CSeq back: kept in
+ * the transaction's record, or, longer than it holds, in a slot of the shard's
  * long-head pool (shard/table.h).
  *
  * One kind of in-dialog request is not relayed: a NOTIFY about a REFER that

@@ -1,7 +1,9 @@
 /*
  * write.c - builds outgoing datagrams from parsed messages: the one-pass
  * rewriting writer (sip_write) and stateless responses (sip_respond, RFC 3261
- * section 8.2.6, with the request's Timestamp in a 100: sip_timestamp_line).
+ * section 8.2.6, with the request's Timestamp in a 100: sip_timestamp_line;
+ * sip_respond_from with the request's source in the top Via's received and
+ * rport, RFC 3261 18.2.1, RFC 3581 section 4).
  *
  * Owns: output layout, Content-Length recomputation, bounds of the caller's
  * buffer. Does not own: deciding what to rewrite (the worker and controller do).
