@@ -308,13 +308,12 @@ static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 	return false;
 }
 
-/* The source address as text for received= (RFC 3261 25.1: an IPv6 address
- * without brackets; an IPv4-mapped one as the IPv4 address it is) and the
- * bytes a sent-by host is compared with. False for no usable source. */
+/* The source address: the bytes a sent-by host is compared with, written as
+ * text for received= only when one is added (RFC 3261 25.1: an IPv6 address
+ * without brackets; an IPv4-mapped one as the IPv4 address it is). */
 struct src_addr {
 	int family;
 	unsigned char addr[16];
-	char ip[INET6_ADDRSTRLEN];
 	uint16_t port;
 };
 
@@ -340,7 +339,7 @@ static bool src_addr_of(const struct sockaddr *sa, socklen_t len, struct src_add
 	} else {
 		return false;
 	}
-	return inet_ntop(s->family, s->addr, s->ip, sizeof(s->ip)) != NULL;
+	return true;
 }
 
 /* Whether text [p, p+n) (a sent-by host, IPv6 in brackets, or a received
@@ -383,7 +382,6 @@ static void put_top_via(struct wbuf *w, const struct sip_msg *req, const struct 
 	struct via_edit ed[2];
 	int ne = 0;
 
-	snprintf(port, sizeof(port), "%u", (unsigned)s->port);
 	bool want_received =
 	    v->has_rport || !host_is_src(sip_ptr(req->buf, v->host), v->host.len, s);
 	/* the parameters start at the first ';' after the sent-by host (the
@@ -402,15 +400,22 @@ static void put_top_via(struct wbuf *w, const struct sip_msg *req, const struct 
 			rport_end = prm.name + prm.nlen;
 		}
 	}
-	if (rport_end && v->has_rport && !v->rport.len)
+	/* the text of the port and address only for the edits that need them:
+	 * most peers' sent-by is the address they send from, and ask no rport */
+	if (rport_end && v->has_rport && !v->rport.len) {
+		snprintf(port, sizeof(port), "%u", (unsigned)s->port);
 		ed[ne++] = (struct via_edit){rport_end, rport_end, "=", port};
+	}
+	char ip[INET6_ADDRSTRLEN];
+	if (want_received && !inet_ntop(s->family, s->addr, ip, sizeof(ip)))
+		want_received = false;
 	if (want_received) {
 		if (!rcv_name)
-			ed[ne++] = (struct via_edit){we, we, ";received=", s->ip};
+			ed[ne++] = (struct via_edit){we, we, ";received=", ip};
 		else if (!rcv_val) /* a valueless received: give it the value */
-			ed[ne++] = (struct via_edit){rcv_name, rcv_end, "=", s->ip};
+			ed[ne++] = (struct via_edit){rcv_name, rcv_end, "=", ip};
 		else if (!host_is_src(rcv_val, (size_t)(rcv_end - rcv_val), s))
-			ed[ne++] = (struct via_edit){rcv_val, rcv_end, "", s->ip};
+			ed[ne++] = (struct via_edit){rcv_val, rcv_end, "", ip};
 	}
 	if (ne == 2 && ed[1].at < ed[0].at) {
 		struct via_edit t = ed[0];
