@@ -6,45 +6,14 @@ by the callee. The other side must get a CANCEL for the INVITE it was sent
 to 127.0.0.1:PORT+2; the caller is PORT+1). Used by cancel.sh; prints what
 each side got and PASS or FAIL, and exits 0 when all is right."""
 import re
-import socket
-import select
 import sys
 import time
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from rawua import header as hdr, recv_all, respond, udp  # noqa: E402
+
 D = int(sys.argv[1])
 A_PORT, B_PORT = D + 1, D + 2
-
-
-def udp(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", port))
-    return s
-
-
-def hdr(msg, name):
-    m = re.search(r"^%s\s*:\s*(.*?)\r\n" % re.escape(name), msg, re.M | re.I)
-    return m.group(1) if m else None
-
-
-def recv_all(sock, t):
-    got, end = [], time.time() + t
-    while True:
-        r, _, _ = select.select([sock], [], [], max(0, end - time.time()))
-        if not r:
-            return got
-        data, peer = sock.recvfrom(65535)
-        got.append((data.decode("latin-1"), peer))
-
-
-def respond(sock, req, peer, code, totag=None, extra=""):
-    vias = "".join(l + "\r\n" for l in req.split("\r\n") if l.lower().startswith("via:"))
-    to = hdr(req, "To")
-    if totag and ";tag=" not in to:
-        to += ";tag=" + totag
-    sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n%s"
-                 "Content-Length: 0\r\n\r\n" % (code, vias, hdr(req, "From"), to,
-                                                hdr(req, "Call-ID"), hdr(req, "CSeq"),
-                                                extra)).encode(), peer)
 
 
 a, b = udp(A_PORT), udp(B_PORT)

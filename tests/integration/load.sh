@@ -38,29 +38,7 @@ if [ ! -x "$LOAD" ]; then
 	exit 1
 fi
 
-# start_uas NAME [ARGS...]: a uas on UAS_PORT writing $WORK/NAME.json at exit
-start_uas() {
-	local name=$1
-	shift
-	start_bg "$LOAD" --role uas --local "127.0.0.1:$UAS_PORT" --quiet \
-		--json "$WORK/$name.json" "$@" >"$WORK/$name.out" 2>&1
-	UAS_PID=${PIDS[-1]}
-	wait_udp_port "$UAS_PORT"
-}
-
-# stop PID: SIGTERM, then wait (up to 5 s) so that its JSON is written. Fails
-# when the process had to be killed.
-stop() {
-	kill -TERM "$1" 2>/dev/null
-	for _ in $(seq 1 50); do
-		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	echo "# pid $1 ignored SIGTERM"
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 1
-}
+. tests/integration/load.bash
 
 stop_all() {
 	local rc=0 p

@@ -23,25 +23,7 @@ if [ ! -x "$LOAD" ]; then
 	exit 1
 fi
 
-# start_uas NAME [ARGS...]: a uas on UAS_PORT writing $WORK/NAME.json at exit
-start_uas() {
-	local name=$1
-	shift
-	start_bg "$LOAD" --role uas --local "127.0.0.1:$UAS_PORT" --quiet \
-		--json "$WORK/$name.json" "$@" >"$WORK/$name.out" 2>&1
-	UAS_PID=${PIDS[-1]}
-	wait_udp_port "$UAS_PORT"
-}
-
-# stop_uas: SIGTERM and wait, so that its JSON is written
-stop_uas() {
-	kill -TERM "$UAS_PID" 2>/dev/null
-	for _ in $(seq 1 50); do
-		kill -0 "$UAS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$UAS_PID" 2>/dev/null
-}
+. tests/integration/load.bash
 
 # caller CASE: plays CASE against the uas and prints what each request got,
 # as "WHAT STATUS" pairs (None: no final response within 1.5 s).
@@ -142,7 +124,7 @@ check "early BYE: a repeat of the BYE gets 200 again, before the ACK and after (
 out=$(caller cancel)
 check "CANCEL: 200 and 487, then a BYE to the 180's tag gets 481 ($out)" \
 	test "$out" = "cancel 200 invite 487 bye 481"
-stop_uas
+stop "$UAS_PID"
 check "the uas counts each 481 as a request for no dialog, each repeated BYE apart" \
 	python3 - "$WORK/early.json" <<'PY'
 import json, sys
@@ -159,6 +141,6 @@ start_uas rejected --reject-share 1
 out=$(caller rejected)
 check "rejected: the 486's To tag names no dialog: INFO and BYE get 481 ($out)" \
 	test "$out" = "invite 486 info 481 bye 481"
-stop_uas
+stop "$UAS_PID"
 
 [ "$NOT_OK" -eq 0 ]

@@ -21,12 +21,11 @@ slots and transactions last 4 s (long_head.sh). Phases:
 Prints what each side got and PASS or FAIL; exits 0 when all is right."""
 import json
 import re
-import select
 import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from rawua import header, status, udp  # noqa: E402
+from rawua import header, recv_all, respond, status, udp, vias_of  # noqa: E402
 
 D, PHASE, STATE = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 A_PORT, B_PORT = D + 1, D + 2
@@ -40,16 +39,6 @@ def check(what, cond):
     ok = ok and bool(cond)
 
 
-def recv_all(sock, t):
-    got, end = [], time.time() + t
-    while True:
-        r, _, _ = select.select([sock], [], [], max(0, end - time.time()))
-        if not r:
-            return got
-        data, peer = sock.recvfrom(65535)
-        got.append((data.decode("latin-1"), peer))
-
-
 def wait_for(sock, pred, t=2.0):
     """The first message pred accepts within t seconds, or (None, None)."""
     end = time.time() + t
@@ -58,10 +47,6 @@ def wait_for(sock, pred, t=2.0):
             if pred(m):
                 return m, p
     return None, None
-
-
-def vias_of(msg):
-    return "".join(l + "\r\n" for l in msg.split("\r\n") if l.lower().startswith("via:"))
 
 
 def long_vias(port, tag):
@@ -81,16 +66,6 @@ def vias_back(vias, port):
     sender's Via with received and its rport filled (RFC 3261 18.2.1, RFC
     3581 4), the seven others byte for byte."""
     return vias.replace(";rport\r\n", ";rport=%d;received=127.0.0.1\r\n" % port, 1)
-
-
-def respond(sock, req, peer, code, totag=None, extra=""):
-    to = header(req, "To")
-    if totag and ";tag=" not in to:
-        to += ";tag=" + totag
-    sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n%s"
-                 "Content-Length: 0\r\n\r\n" % (code, vias_of(req), header(req, "From"), to,
-                                                header(req, "Call-ID"), header(req, "CSeq"),
-                                                extra)).encode(), peer)
 
 
 class Side:

@@ -1,6 +1,7 @@
 """A caller and a callee on raw UDP sockets, for the checks SIPp cannot make:
 requests from many source ports, header lines written in unusual but valid
-ways (a folded Call-ID). Loopback only. Used by workers.sh."""
+ways (a folded Call-ID). Loopback only. Used by workers.sh and the scripts
+of other integration tests."""
 import random
 import re
 import select
@@ -23,6 +24,34 @@ def recv(sock, timeout):
     if not r:
         return None
     return sock.recvfrom(65535)[0].decode("latin-1")
+
+
+def vias_of(msg):
+    """Every Via line of msg, in order, with its CRLF."""
+    return "".join(l + "\r\n" for l in msg.split("\r\n") if l.lower().startswith("via:"))
+
+
+def recv_all(sock, t):
+    """Every datagram sock gets within t seconds, as (text, peer) pairs."""
+    got, end = [], time.time() + t
+    while True:
+        r, _, _ = select.select([sock], [], [], max(0, end - time.time()))
+        if not r:
+            return got
+        data, peer = sock.recvfrom(65535)
+        got.append((data.decode("latin-1"), peer))
+
+
+def respond(sock, req, peer, code, totag=None, extra=""):
+    """The response code (e.g. "200 OK") to request req, sent to peer: its Vias,
+    From, To (with ;tag=totag when it has none), Call-ID and CSeq, then extra."""
+    to = header(req, "To")
+    if totag and ";tag=" not in to:
+        to += ";tag=" + totag
+    sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n%s"
+                 "Content-Length: 0\r\n\r\n" % (code, vias_of(req), header(req, "From"), to,
+                                                header(req, "Call-ID"), header(req, "CSeq"),
+                                                extra)).encode(), peer)
 
 
 def udp(port):
