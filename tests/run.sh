@@ -49,29 +49,59 @@ fuzz_seeds() {
 	local d=tests/data/${1#fuzz_}_corpus
 	[ -d "$d" ] && echo "$d" || echo tests/data/corpus
 }
-if want fuzz; then
-	for f in "$BUILD"/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
-		name=$(basename "$f")
-		# FUZZ_CORPUS_DIR keeps what the fuzzer learns (make fuzz); else a temp dir
-		if [ -n "${FUZZ_CORPUS_DIR:-}" ]; then
-			work=$FUZZ_CORPUS_DIR/$name
-			mkdir -p "$work"
-		else
-			work=$(mktemp -d)
-		fi
-		log=$log_dir/fuzz-$name.log
-		seeds=$(fuzz_seeds "$name")
-		if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -max_len=65535 -timeout=10 \
-			-artifact_prefix="$work/" "$work" "$seeds" >"$log" 2>&1; then
-			passed=$((passed + 1))
-			printf '%-6s %-40s ok (%s)\n' fuzz "$name" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
-		else
-			failed=$((failed + 1))
+# One fuzzer: runs FUZZ_SMOKE_SECONDS and writes its outcome line to $1.out
+# (its log to the test-logs folder), so that several can run side by side.
+run_fuzzer() {
+	local f=$1 name work log seeds
+	name=$(basename "$f")
+	# FUZZ_CORPUS_DIR keeps what the fuzzer learns (make fuzz); else a temp dir
+	if [ -n "${FUZZ_CORPUS_DIR:-}" ]; then
+		work=$FUZZ_CORPUS_DIR/$name
+		mkdir -p "$work"
+	else
+		work=$(mktemp -d)
+	fi
+	log=$log_dir/fuzz-$name.log
+	seeds=$(fuzz_seeds "$name")
+	if "$f" -max_total_time="$FUZZ_SMOKE_SECONDS" -max_len=65535 -timeout=10 \
+		-artifact_prefix="$work/" "$work" "$seeds" >"$log" 2>&1; then
+		printf '%-6s %-40s ok (%s)\n' fuzz "$name" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)" >"$log.out"
+	else
+		{
 			printf '%-6s %-40s FAILED, see %s\n' fuzz "$name" "$log"
 			tail -30 "$log" | sed 's/^/    /'
+		} >"$log.out"
+	fi
+	[ -n "${FUZZ_CORPUS_DIR:-}" ] || rm -rf "$work"
+}
+if want fuzz; then
+	# Each fuzzer is one process busy on one CPU for its whole time, so as many
+	# run at once as there are CPUs: the suite waits for each for less, and each
+	# still gets its full FUZZ_SMOKE_SECONDS.
+	lanes=$(nproc 2>/dev/null || echo 1)
+	running=0
+	fuzzers=()
+	for f in "$BUILD"/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		fuzzers+=("$f")
+		rm -f "$log_dir/fuzz-$(basename "$f").log.out"
+		run_fuzzer "$f" &
+		running=$((running + 1))
+		if [ "$running" -ge "$lanes" ]; then
+			wait -n
+			running=$((running - 1))
 		fi
-		[ -n "${FUZZ_CORPUS_DIR:-}" ] || rm -rf "$work"
+	done
+	wait
+	for f in "${fuzzers[@]}"; do
+		out=$log_dir/fuzz-$(basename "$f").log.out
+		if [ -f "$out" ] && head -1 "$out" | grep -q ' ok ('; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+		cat "$out" 2>/dev/null || printf '%-6s %-40s FAILED, no outcome\n' fuzz "$(basename "$f")"
+		rm -f "$out"
 	done
 fi
 if want integration; then
