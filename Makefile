@@ -48,12 +48,16 @@ ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOLS    := $(TOOL_SRC:tests/integration/%.c=$(BUILD)/tools/%)
 
+# Builds run one job per CPU unless the command line says how many (-jN).
+JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
+PAR     := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+
 .PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format install clean
 # Keep intermediate objects (test and BPF objects) so that rebuilds stay incremental.
 .SECONDARY:
 
 all: deps
-	@$(MAKE) --no-print-directory build-all
+	@$(MAKE) --no-print-directory $(PAR) build-all
 
 .PHONY: build-all
 build-all: $(PROGS) $(LOAD) $(BENCHES) $(UNITS) $(TOOLS)
@@ -144,7 +148,7 @@ asan: $(ASAN_UNITS) $(BUILD)/asan/sipshardd
 
 # Builds everything, then runs every suite; the last line sums them.
 test: deps
-	@$(MAKE) --no-print-directory build-all asan $(FUZZERS)
+	@$(MAKE) --no-print-directory $(PAR) build-all asan $(FUZZERS)
 	@tests/run.sh
 
 # Runs each fuzzer for FUZZ_SECONDS (default 300) from its seed corpus
