@@ -11,7 +11,8 @@
  * such chains end, the reason a challenge was refused as logged, the expiry
  * a 2xx grants (Contact parameter, Expires header, none, zero), the refresh
  * at half of it with the same Call-ID and From tag, a 423's Min-Expires and
- * the refreshes that keep asking for it, the retry after a failure, responses to no REGISTER of
+ * the refreshes that keep asking for it, the retry after a failure (and the
+ * Retry-After that lengthens it), responses to no REGISTER of
  * ours, and what a reload keeps. Does not cover: the controller's wiring (integration test
  * register.sh).
  */
@@ -685,6 +686,40 @@ static void test_min_expires_keeps_both_lines(void **state)
 	assert_true(reg_is_registered(&rs.e[0], 50));
 }
 
+/* A registrar that is overloaded or down for maintenance says for how long
+ * with Retry-After (RFC 3261 21.5.4, 20.33): the next attempt waits that
+ * long (retry_s when it says less, 3600 s at most) instead of coming back
+ * every retry_s. A failure without it keeps retry_s. */
+static void test_retry_after_honoured(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 503, "Retry-After: 120 (maintenance)\r\n", 10);
+	assert_int_equal(rs.st.failed, 1);
+	reg_tick(&rs, 20010, &ops); /* retry_s (20 s) later: too early */
+	assert_int_equal(nsent, 1);
+	reg_tick(&rs, 120009, &ops);
+	assert_int_equal(nsent, 1);
+	reg_tick(&rs, 120010, &ops);
+	assert_int_equal(nsent, 2);
+	/* a 500 asking for less than retry_s: retry_s */
+	respond(1, 500, "Retry-After: 5\r\n", 120020);
+	reg_tick(&rs, 140019, &ops);
+	assert_int_equal(nsent, 2);
+	reg_tick(&rs, 140020, &ops);
+	assert_int_equal(nsent, 3);
+	/* a day: an hour at most */
+	respond(2, 503, "Retry-After: 86400\r\n", 140030);
+	reg_tick(&rs, 140030 + 3600000 - 1, &ops);
+	assert_int_equal(nsent, 3);
+	reg_tick(&rs, 140030 + 3600000, &ops);
+	assert_int_equal(nsent, 4);
+	/* none: retry_s */
+	respond(3, 503, "", 3740040);
+	reg_tick(&rs, 3760040, &ops);
+	assert_int_equal(nsent, 5);
+}
+
 /* Responses to no REGISTER of ours: another method, another branch. */
 static void test_foreign_responses(void **state)
 {
@@ -766,6 +801,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),
+	    cmocka_unit_test_setup(test_retry_after_honoured, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,27 +140,41 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 	}
 }
 
+/* The longest Retry-After a failed attempt waits for: retry_s's own maximum,
+ * so that a registrar that asks for days is still tried again within the
+ * hour. */
+#define REG_RETRY_AFTER_MAX_S 3600
+
 /* The attempt ended without a binding (status, or 408 for none): the next
- * one is retry_s away. A binding from an earlier attempt lasts until it
- * expires. A registrar by SRV whose record gave no answer (Timer F) or a
- * 503 is tried at its next record, in the records' order (RFC 3263 4.3:
- * the failures that say the server, not the request, is at fault). */
+ * one is retry_s away, or retry_after_s (the response's Retry-After, 0 for
+ * none) when that is longer: the registrar said when it can serve again
+ * (RFC 3261 21.5.4, 20.33), and coming back every retry_s meanwhile only
+ * adds to the load of one overloaded or in maintenance. A binding from an
+ * earlier attempt lasts until it expires. A registrar by SRV whose record
+ * gave no answer (Timer F) or a 503 is tried at its next record, in the
+ * records' order, retry_s later (RFC 3263 4.3: the failures that say the
+ * server, not the request, is at fault; the Retry-After was that server's). */
 static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, const char *why,
-			   uint64_t now)
+			   uint32_t retry_after_s, uint64_t now)
 {
 	const char *at = reg_registrar(e)->text;
+	const bool moves = e->cfg.nregistrar_srv > 1 && (status == 408 || status == 503);
+	uint32_t wait_s = e->cfg.retry_s;
+	if (!moves && retry_after_s > wait_s)
+		wait_s = retry_after_s < REG_RETRY_AFTER_MAX_S ? retry_after_s
+							       : REG_RETRY_AFTER_MAX_S;
 	e->in_flight = false;
 	e->last_status = status;
-	e->next_send = now + e->cfg.retry_s * 1000ull;
+	e->next_send = now + wait_s * 1000ull;
 	rs->st.failed++;
-	if (e->cfg.nregistrar_srv > 1 && (status == 408 || status == 503)) {
+	if (moves) {
 		e->srv_at = (uint8_t)((e->srv_at + 1u) % e->cfg.nregistrar_srv);
 		log_warn("registration %s at %s: %d (%s); next attempt in %u s, at %s", e->cfg.name,
-			 at, status, why, e->cfg.retry_s, reg_registrar(e)->text);
+			 at, status, why, wait_s, reg_registrar(e)->text);
 		return;
 	}
-	log_warn("registration %s at %s: %d (%s); next attempt in %u s", e->cfg.name, at, status,
-		 why, e->cfg.retry_s);
+	log_warn("registration %s at %s: %d (%s); next attempt in %u s%s", e->cfg.name, at,
+		 status, why, wait_s, wait_s > e->cfg.retry_s ? " (its Retry-After)" : "");
 }
 
 /* Delta-seconds at p (digits, up to a year), moving *p past them; false
@@ -256,7 +270,7 @@ static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip
 		 * 2xx lists the bindings in force): one from an earlier attempt is
 		 * gone too, and calls to the Contact with it */
 		e->registered_until = 0;
-		attempt_failed(rs, e, r->status, "the registrar granted no time", now);
+		attempt_failed(rs, e, r->status, "the registrar granted no time", 0, now);
 		return;
 	}
 	bool was = reg_is_registered(e, now);
@@ -324,7 +338,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			why = "the REGISTER with the answer does not fit";
 		}
 		if (n < 0) {
-			attempt_failed(rs, e, r->status, why, now);
+			attempt_failed(rs, e, r->status, why, 0, now);
 		} else {
 			e->creds = creds;
 			e->creds_repeated = false;
@@ -348,13 +362,16 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			n = 0;
 		}
 		if (send_register(rs, (unsigned)i, n > 0 ? lines : NULL, now, ops) != 0) {
-			attempt_failed(rs, e, r->status, "the REGISTER does not fit", now);
+			attempt_failed(rs, e, r->status, "the REGISTER does not fit", 0, now);
 		} else {
 			e->creds = creds;
 			e->creds_repeated = n > 0;
 		}
 	} else {
-		attempt_failed(rs, e, r->status, "refused", now);
+		uint32_t retry_after = 0;
+		if (!sip_hdr_delta_seconds(r, SIP_HDR_RETRY_AFTER, &retry_after))
+			retry_after = 0;
+		attempt_failed(rs, e, r->status, "refused", retry_after, now);
 	}
 	rs->due = clock_earlier(rs->due, e->in_flight ? e->t_next : e->next_send);
 	return true;
@@ -367,7 +384,7 @@ uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops)
 	for (unsigned i = 0; i < rs->n; i++) {
 		struct reg_entry *e = &rs->e[i];
 		if (e->in_flight && now >= e->t_deadline) {
-			attempt_failed(rs, e, 408, "no final response by Timer F", now);
+			attempt_failed(rs, e, 408, "no final response by Timer F", 0, now);
 		} else if (e->in_flight && now >= e->t_next) {
 			send_request(e, ops);
 			rs->st.retransmitted++;
