@@ -1767,12 +1767,61 @@ static int load_json(struct config *out, json_t *root, char *err, size_t errlen)
 	return rc;
 }
 
+/* The key of a secret: a document that holds it is not quoted in errors. */
+static const char password_key[] = "\"password\"";
+
+/* Whether the file at path holds needle (true when it cannot be read: the
+ * caller then shows less, never more). */
+static bool file_holds(const char *path, const char *needle)
+{
+	const size_t nl = strlen(needle);
+	char buf[4096];
+	size_t keep = 0;
+	bool found = false;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	for (;;) {
+		size_t n = fread(buf + keep, 1, sizeof(buf) - keep, f);
+		if (!n)
+			break;
+		n += keep;
+		if (memmem(buf, n, needle, nl)) {
+			found = true;
+			break;
+		}
+		/* a needle cut by the buffer's end is found in the next round */
+		keep = n < nl - 1 ? n : nl - 1;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
+/* jansson's syntax error ("PROBLEM near 'TEXT'"). TEXT is the document's
+ * own bytes where the parse stopped: in a file with credentials they may be
+ * the password (a raw backslash or tab in it, or no quotes), and the error
+ * goes to the log, to sipshardctl reload and to --check-config, which never
+ * show a password. Such a file's errors keep the problem, line and column
+ * only. */
+static const char *syntax_error(const json_error_t *je, bool secret, char *buf, size_t cap)
+{
+	const char *near = strstr(je->text, " near '");
+	if (!secret || !near)
+		return je->text;
+	snprintf(buf, cap, "%.*s (the text there is not shown: the file holds a password)",
+		 (int)(near - je->text), je->text);
+	return buf;
+}
+
 int config_load_string(struct config *c, const char *json, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+		char text[JSON_ERROR_TEXT_LENGTH + 80];
+		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column,
+			 syntax_error(&je, strstr(json, password_key) != NULL, text, sizeof(text)));
 		return -EINVAL;
 	}
 	int rc = load_json(c, root, err, errlen);
@@ -1790,8 +1839,12 @@ static json_t *load_file_root(const char *path, char *err, size_t errlen, size_t
 	if (!root) {
 		if (je.line < 1) /* could not open or read; jansson names the file */
 			snprintf(err, errlen, "%s: cannot read: %s", path, je.text);
-		else
-			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		else {
+			char text[JSON_ERROR_TEXT_LENGTH + 80];
+			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
+				 syntax_error(&je, file_holds(path, password_key), text,
+					      sizeof(text)));
+		}
 		return NULL;
 	}
 	int n = snprintf(err, errlen, "%s: ", path);
