@@ -253,6 +253,9 @@ struct sip_msg {
 	struct sip_via vias[SIP_MAX_VIAS];
 	struct sip_addr routes[SIP_MAX_ROUTES];
 	struct sip_addr record_routes[SIP_MAX_ROUTES];
+	/* the first SIP_MAX_CONTACTS: a request with more is refused, a
+	 * response's past them are checked and not kept (a REGISTER's 2xx lists
+	 * every binding of the address of record) */
 	struct sip_addr contacts[SIP_MAX_CONTACTS];
 };
 

@@ -720,6 +720,39 @@ static void test_retry_after_honoured(void **state)
 	assert_int_equal(nsent, 5);
 }
 
+/* The 2xx of a REGISTER lists every binding of the address of record (RFC
+ * 3261 10.3 step 8): other devices or SBC nodes registered with it make it
+ * list more Contacts than a message keeps (SIP_MAX_CONTACTS). Such a 2xx
+ * still registers: it was refused whole by the parser, so the REGISTER
+ * looked unanswered, met Timer F and was logged as a 408 while the registrar
+ * had granted it every time. */
+static void test_many_bindings_listed(void **state)
+{
+	char extra[1024];
+	size_t n = 0;
+	(void)state;
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+			      "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=120\r\n");
+	for (unsigned c = 0; c < SIP_MAX_CONTACTS + 4; c++)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+				      "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
+	reg_tick(&rs, 0, &ops);
+	respond(0, 200, extra, 10);
+	assert_true(reg_is_registered(&rs.e[0], 20));
+	assert_int_equal(rs.e[0].granted_s, 120);
+	/* ours past the ones kept: the Expires header, else what was asked */
+	reg_tick(&rs, 60010, &ops);
+	n = 0;
+	for (unsigned c = 0; c < SIP_MAX_CONTACTS + 1; c++)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
+				      "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
+	snprintf(extra + n, sizeof(extra) - n,
+		 "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=90\r\nExpires: 90\r\n");
+	respond(1, 200, extra, 60020);
+	assert_int_equal(rs.e[0].granted_s, 90);
+	assert_int_equal(rs.st.registered, 2);
+}
+
 /* Responses to no REGISTER of ours: another method, another branch. */
 static void test_foreign_responses(void **state)
 {
@@ -802,6 +835,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),
 	    cmocka_unit_test_setup(test_retry_after_honoured, setup),
+	    cmocka_unit_test_setup(test_many_bindings_listed, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,7 +208,9 @@ static bool our_contact(const char *buf, sip_view uri, const char *ours, size_t 
 }
 
 /* The expiry a 2xx granted our Contact: its expires parameter, else the
- * Expires header, else what was asked (RFC 3261 10.2.4). */
+ * Expires header, else what was asked (RFC 3261 10.2.4). Only the first
+ * SIP_MAX_CONTACTS bindings listed are kept by the parser: ours past them
+ * takes the Expires header or what was asked. */
 static uint32_t granted_expiry(const struct reg_set *rs, const struct reg_entry *e,
 			       const struct sip_msg *r)
 {

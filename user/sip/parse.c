@@ -968,9 +968,19 @@ static int parse_contact_value(struct parser *ps, const struct sip_hdr_line *h, 
 	}
 	if (m->contact_star)
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "'*' must be the only Contact");
-	if (m->ncontacts >= SIP_MAX_CONTACTS)
-		return fail_hdr(ps, h, SIP_ERR_TOO_MANY_VALUES,
-				"more Contact values than the limit");
+	if (m->ncontacts >= SIP_MAX_CONTACTS) {
+		if (m->is_request)
+			return fail_hdr(ps, h, SIP_ERR_TOO_MANY_VALUES,
+					"more Contact values than the limit");
+		/* a response may list more than a message keeps: a REGISTER's 2xx
+		 * names every binding of the address of record (RFC 3261 10.3 step
+		 * 8), a 3xx every alternative. Refusing it whole would leave the
+		 * transaction unanswered (a registration failing at Timer F that
+		 * the registrar granted); those past the limit are checked, not
+		 * kept, and the response is relayed as it came. */
+		struct sip_addr spare;
+		return parse_addr_into(ps, h, &spare, p, e);
+	}
 	return parse_addr_into(ps, h, &m->contacts[m->ncontacts++], p, e);
 }
 
