@@ -311,6 +311,12 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 int sip_token_params(const char *buf, sip_view value, const char *name, sip_view *token,
 		     sip_view *param);
 
+/* Whether a Reason value (RFC 3326 2) is well formed: one or more
+ * protocol *(;param) separated by commas, each cause parameter 1*DIGIT and
+ * each text parameter a quoted-string, and no control byte (a folded value
+ * is refused too). For a value taken from one message into another. */
+bool sip_reason_ok(const char *buf, sip_view value);
+
 /* A Replaces (RFC 3891 6.1) or Join (RFC 3911 7.1) value: the Call-ID, the
  * to-tag and from-tag parameters (each exactly once), whether early-only is
  * given, and `params`, everything after the Call-ID (its first ';' included),

@@ -302,11 +302,151 @@ static void test_local_response_and_ack_cancel(void **state)
 	assert_true(sip_view_eq(out2, ack->to.tag, "busytag", 7));
 	assert_true(sip_view_eq(out2, ack->vias[0].branch, "z9hG4bKscB1", 11));
 	assert_int_equal(ack->cseq.num, 1);
-	m = setup_build_cancel(&b, out2, sizeof(out2));
+	m = setup_build_cancel(&b, NULL, 0, out2, sizeof(out2));
 	parse_ok(ack, out2, (size_t)m);
 	assert_int_equal(ack->method_id, SIP_METHOD_CANCEL);
 	assert_false(ack->to.has_tag);
 	assert_true(sip_view_eq(out2, ack->vias[0].branch, "z9hG4bKscB1", 11));
+}
+
+/* A CANCEL from alice with these header lines before its Content-Length. */
+static void parse_cancel_with(struct sip_msg *m, char *buf, size_t cap, const char *lines)
+{
+	int n = snprintf(buf, cap,
+			 "CANCEL sip:bob@sbc.example.com SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 192.0.2.10:5061;branch=z9hG4bKcaller1\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:alice@192.0.2.10>;tag=atag1\r\n"
+			 "To: <sip:bob@sbc.example.com>\r\n"
+			 "Call-ID: callerid-123@192.0.2.10\r\n"
+			 "CSeq: 7 CANCEL\r\n"
+			 "%s"
+			 "Content-Length: 0\r\n\r\n",
+			 lines);
+	assert_true(n > 0 && (size_t)n < cap);
+	parse_ok(m, buf, (size_t)n);
+}
+
+static char cancel_a[4096];
+
+/* Leg B's CANCEL carries the caller's Reason lines, in order, after its
+ * CSeq, whatever case or spacing the caller wrote the name in; with none it
+ * has none. */
+static void test_cancel_reasons(void **state)
+{
+	(void)state;
+	char reasons[SETUP_REASON_MAX];
+	unsigned dropped = 0;
+
+	parse_cancel_with(&r, cancel_a, sizeof(cancel_a),
+			  "reason:SIP ;cause=200 ;text=\"Call completed elsewhere\"\r\n"
+			  "User-Agent: x\r\n"
+			  "REASON: Q.850;cause=16, SIP;cause=480;ext\r\n");
+	size_t rl = setup_cancel_reasons(&r, reasons, sizeof(reasons), &dropped);
+	static const char want[] = "Reason: SIP ;cause=200 ;text=\"Call completed elsewhere\"\r\n"
+				   "Reason: Q.850;cause=16, SIP;cause=480;ext\r\n";
+	assert_int_equal(dropped, 0);
+	assert_int_equal(rl, sizeof(want) - 1);
+	assert_memory_equal(reasons, want, rl);
+
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int n = setup_build_invite(&a, &leg_b, out, sizeof(out));
+	parse_ok(&b, out, (size_t)n);
+	int m = setup_build_cancel(&b, reasons, rl, out2, sizeof(out2));
+	assert_true(m > 0);
+	parse_ok(&r, out2, (size_t)m);
+	assert_int_equal(r.method_id, SIP_METHOD_CANCEL);
+	assert_int_equal(r.cseq.num, 1);
+	assert_non_null(memmem(out2, (size_t)m, "CANCEL\r\nReason: SIP ;cause=200", 30));
+	/* read back from the CANCEL as they went in */
+	char back[SETUP_REASON_MAX];
+	assert_int_equal(setup_cancel_reasons(&r, back, sizeof(back), &dropped), rl);
+	assert_memory_equal(back, reasons, rl);
+
+	/* no Reason: none, and the CANCEL as before */
+	parse_cancel_with(&r, cancel_a, sizeof(cancel_a), "");
+	assert_int_equal(setup_cancel_reasons(&r, reasons, sizeof(reasons), &dropped), 0);
+	int plain = setup_build_cancel(&b, NULL, 0, out2, sizeof(out2));
+	assert_true(plain > 0);
+	assert_null(memmem(out2, (size_t)plain, "Reason", 6));
+	assert_int_equal(setup_build_cancel(&b, reasons, 0, out2, sizeof(out2)), plain);
+	assert_int_equal(setup_build_cancel(&b, want, sizeof(want) - 1, out2, (size_t)plain + 20),
+			 -ENOSPC);
+	assert_int_equal(dropped, 0);
+}
+
+/* Lines beyond SETUP_REASON_MAX bytes are left out whole, each counted; a
+ * later one that still fits goes. */
+static void test_cancel_reasons_oversize(void **state)
+{
+	(void)state;
+	char lines[1024], reasons[SETUP_REASON_MAX + 64];
+	unsigned dropped = 0;
+	char text[300];
+
+	memset(text, 'a', sizeof(text));
+	/* 8 + 20 + 200 + 1 + 2 = 231 bytes written: fits alone */
+	int n = snprintf(lines, sizeof(lines),
+			 "Reason: SIP;cause=200;text=\"%.200s\"\r\n"
+			 "Reason: Q.850;cause=16;text=\"%.40s\"\r\n"
+			 "Reason: Q.850;cause=31\r\n"
+			 "Reason: SIP;cause=200;text=\"%.260s\"\r\n",
+			 text, text, text);
+	assert_true(n > 0 && (size_t)n < sizeof(lines));
+	parse_cancel_with(&r, cancel_a, sizeof(cancel_a), lines);
+	memset(reasons, 'z', sizeof(reasons));
+	size_t rl = setup_cancel_reasons(&r, reasons, sizeof(reasons), &dropped);
+	assert_true(rl <= SETUP_REASON_MAX);
+	assert_int_equal(dropped, 2); /* the Q.850 with its 40-byte text, and the 300-byte one */
+	assert_int_equal(rl, 231 + 24);
+	assert_memory_equal(reasons + 231, "Reason: Q.850;cause=31\r\n", 24);
+	assert_int_equal(reasons[rl], 'z'); /* nothing cut short written past them */
+
+	/* a smaller buffer bounds it too */
+	dropped = 0;
+	assert_int_equal(setup_cancel_reasons(&r, reasons, 30, &dropped), 24);
+	assert_int_equal(dropped, 3);
+}
+
+/* Values that are not what RFC 3326 says a Reason is do not reach the
+ * callee; the parser's own rules drop whole messages, these are lines it
+ * takes as extension headers. */
+static void test_cancel_reasons_hostile(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "Reason: SIP;cause=2x0\r\n",
+	    "Reason: SIP;cause=\r\n",
+	    "Reason: SIP;cause\r\n",
+	    "Reason: SIP;text=unquoted\r\n",
+	    "Reason: SIP;text=\"open\r\n",
+	    "Reason: ;cause=1\r\n",
+	    "Reason: SIP;cause=200 junk\r\n",
+	    "Reason: SIP;cause=200,\r\n",
+	    "Reason: SIP;cause=200,,Q.850\r\n",
+	    "Reason: SIP;;cause=200\r\n",
+	    "Reason: SIP;cause=200\r\n <folded>\r\n",
+	    "Reason: SIP;cause=200;text=\"a\x7f\"\r\n",
+	    "Reason: SIP;cause=200;text=\"a\tb\"\r\n\tQ.850\r\n",
+	    "Reason: \"SIP\"\r\n",
+	};
+	char reasons[SETUP_REASON_MAX];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unsigned dropped = 0;
+		parse_cancel_with(&r, cancel_a, sizeof(cancel_a), bad[i]);
+		size_t rl = setup_cancel_reasons(&r, reasons, sizeof(reasons), &dropped);
+		if (rl || dropped != 1)
+			fail_msg("kept %zu bytes, dropped %u of: %s", rl, dropped, bad[i]);
+	}
+	/* the good one beside a bad one goes */
+	unsigned dropped = 0;
+	parse_cancel_with(
+	    &r, cancel_a, sizeof(cancel_a),
+	    "Reason: SIP;text=\"x\";cause=1a\r\nReason: SIP;cause=487;x=\"\\\"q\"\r\n");
+	assert_int_equal(setup_cancel_reasons(&r, reasons, sizeof(reasons), &dropped), 31);
+	assert_memory_equal(reasons, "Reason: SIP;cause=487;x=\"\\\"q\"\r\n", 31);
+	assert_int_equal(dropped, 1);
 }
 
 /* An INVITE whose From and To user parts are `user`, its Request-URI's ruri_user. */
@@ -367,6 +507,9 @@ int main(void)
 	    cmocka_unit_test(test_invite_session_expires),
 	    cmocka_unit_test(test_relay_response_hides_callee),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
+	    cmocka_unit_test(test_cancel_reasons),
+	    cmocka_unit_test(test_cancel_reasons_oversize),
+	    cmocka_unit_test(test_cancel_reasons_hostile),
 	    cmocka_unit_test(test_invite_long_user_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2461,7 +2461,7 @@ static void cancel_leg_b(struct ctl *c, struct ctl_call *k)
 
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return;
-	int n = setup_build_cancel(&c->scratch, cancel, sizeof(cancel));
+	int n = setup_build_cancel(&c->scratch, NULL, 0, cancel, sizeof(cancel));
 	send_to(c, k->shard, cancel, n, &k->b_peer, k->b_len);
 }
 

@@ -207,7 +207,8 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
  * and its To URI stands for the Request-URI (servers match the ACK by the
  * branch, 17.2.3). */
 static int build_same_txn(const struct sip_msg *inv, const char *method,
-			  const struct sip_msg *to_src, char *out, size_t cap)
+			  const struct sip_msg *to_src, const char *extra, size_t extra_len,
+			  char *out, size_t cap)
 {
 	struct wbuf w = {out, 0, cap, false};
 
@@ -237,29 +238,57 @@ static int build_same_txn(const struct sip_msg *inv, const char *method,
 	wbuf_put_uint(&w, inv->cseq.num);
 	wbuf_puts(&w, " ");
 	wbuf_puts(&w, method);
-	wbuf_puts(&w, "\r\nContent-Length: 0\r\n\r\n");
+	wbuf_puts(&w, "\r\n");
+	if (extra_len)
+		wbuf_put(&w, extra, extra_len);
+	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
 	return wbuf_result(&w);
 }
 
 int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_resp, char *out,
 		    size_t cap)
 {
-	return build_same_txn(invite, "ACK", final_resp, out, cap);
+	return build_same_txn(invite, "ACK", final_resp, NULL, 0, out, cap);
 }
 
 int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap)
 {
-	return build_same_txn(final_resp, "ACK", final_resp, out, cap);
+	return build_same_txn(final_resp, "ACK", final_resp, NULL, 0, out, cap);
 }
 
 int setup_build_cancel_of_provisional(const struct sip_msg *prov, char *out, size_t cap)
 {
-	return build_same_txn(prov, "CANCEL", NULL, out, cap);
+	return build_same_txn(prov, "CANCEL", NULL, NULL, 0, out, cap);
 }
 
-int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap)
+int setup_build_cancel(const struct sip_msg *invite, const char *reasons, size_t reasons_len,
+		       char *out, size_t cap)
 {
-	return build_same_txn(invite, "CANCEL", invite, out, cap);
+	return build_same_txn(invite, "CANCEL", invite, reasons, reasons ? reasons_len : 0, out,
+			      cap);
+}
+
+size_t setup_cancel_reasons(const struct sip_msg *m, char *out, size_t cap, unsigned *dropped)
+{
+	struct wbuf w = {out, 0, cap < SETUP_REASON_MAX ? cap : SETUP_REASON_MAX, false};
+	static const char name[] = "Reason: ";
+
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		if (h->id != SIP_HDR_OTHER || !sip_view_ieq(m->buf, h->name, "Reason", 6))
+			continue;
+		/* the value comes from the network and goes to the callee: only
+		 * one that reads as RFC 3326 says, and whole or not at all */
+		size_t need = sizeof(name) - 1 + h->value.len + 2;
+		if (!sip_reason_ok(m->buf, h->value) || need > w.cap - w.len) {
+			(*dropped)++;
+			continue;
+		}
+		wbuf_put(&w, name, sizeof(name) - 1);
+		wput_view(&w, m->buf, h->value);
+		wbuf_put(&w, "\r\n", 2);
+	}
+	return w.len;
 }
 
 /* A request of ours in the dialog (early or confirmed) that response r made,

@@ -5,7 +5,9 @@
  *
  * Owns: topology hiding at call setup (nothing of the caller's Via, Contact,
  * Record-Route or Call-ID reaches the callee, and the reverse; a Replaces or
- * Join naming a dialog of ours is written as its other leg's party knows it). Does not own:
+ * Join naming a dialog of ours is written as its other leg's party knows it),
+ * and which of the caller's CANCEL's Reason lines leg B's CANCEL carries
+ * (RFC 3326: the callee's phone learns the call was answered elsewhere). Does not own:
  * transaction state or timers (controller.c), in-dialog relay (relay.c).
  * Pure functions: parsed messages and strings in, bytes out, -ENOSPC when the
  * output does not fit.
@@ -93,10 +95,26 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
 
 /* ACK (for a non-2xx final) or CANCEL for leg B's INVITE, built from the INVITE
  * as sent (re-parsed) and, for ACK, the To of the final response (RFC 3261
- * 17.1.1.3 and 9.1). */
+ * 17.1.1.3 and 9.1). The CANCEL carries reasons (reasons_len bytes of
+ * "Reason: ...\r\n" lines, setup_cancel_reasons; NULL or 0 = none) after
+ * its CSeq: why the call is given up (RFC 3326), the same on every
+ * retransmission of it. */
 int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_resp, char *out,
 		    size_t cap);
-int setup_build_cancel(const struct sip_msg *invite, char *out, size_t cap);
+int setup_build_cancel(const struct sip_msg *invite, const char *reasons, size_t reasons_len,
+		       char *out, size_t cap);
+
+/* Bound of the Reason lines a caller's CANCEL passes on to leg B's: room for
+ * the usual pair (a SIP cause and a Q.850 one, with their texts). */
+#define SETUP_REASON_MAX 256
+
+/* The Reason lines of m (the caller's CANCEL) that go on to leg B's CANCEL,
+ * into out (cap bytes, at most SETUP_REASON_MAX are used): each one whose
+ * value is well formed (sip_reason_ok) and fits whole in what is left, in
+ * order, written "Reason: VALUE\r\n". A line that is malformed or does not
+ * fit is left out whole, never cut, and counted in *dropped.
+ * Returns the bytes written (0: none). */
+size_t setup_cancel_reasons(const struct sip_msg *m, char *out, size_t cap, unsigned *dropped);
 
 /* The same ACK from the non-2xx final alone, once the INVITE it answers is
  * gone: the final's Via, From, To, Call-ID and CSeq number, its To URI as

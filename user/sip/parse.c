@@ -354,6 +354,46 @@ int sip_token_params(const char *buf, sip_view value, const char *name, sip_view
 	return rc < 0 || p != end ? -SIP_ERR_BAD_VALUE : 0;
 }
 
+bool sip_reason_ok(const char *buf, sip_view value)
+{
+	const char *p = buf + value.off, *end = p + value.len;
+	struct lex_param prm;
+	int rc;
+
+	/* no control byte anywhere (so no fold, which the copy would carry as
+	 * it came): a value that passed here is written on one line as read */
+	for (const char *q = p; q < end; q++)
+		if ((unsigned char)*q < 0x20 ? *q != '\t' : *q == 0x7f)
+			return false;
+	for (;;) {
+		const char *t = p;
+		p = lex_span(p, end, LEX_TOKEN);
+		if (p == t)
+			return false;
+		while ((rc = lex_param_next(&p, end, &prm)) > 0) {
+			/* protocol-cause = "cause" EQUAL 1*DIGIT, reason-text =
+			 * "text" EQUAL quoted-string (RFC 3326 2); other
+			 * parameters are generic-params, as the lexer read them */
+			if (LEX_TOK_IEQ(prm.name, prm.nlen, "cause") &&
+			    (!prm.val || lex_span(prm.val, prm.val + prm.vlen, LEX_DIGIT) !=
+					     prm.val + prm.vlen))
+				return false;
+			if (LEX_TOK_IEQ(prm.name, prm.nlen, "text") &&
+			    (!prm.val || *prm.val != '"'))
+				return false;
+		}
+		if (rc < 0)
+			return false;
+		if (p == end)
+			return true;
+		if (*p != ',')
+			return false;
+		p++;
+		if (p < end && lex_lws_char(*p))
+			p = lex_skip_lws_slow(p, end);
+	}
+}
+
 int sip_dialog_ref_parse(const char *buf, sip_view value, struct sip_dialog_ref *r)
 {
 	const char *p = buf + value.off, *end = p + value.len, *t = p;
