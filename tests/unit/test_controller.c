@@ -3904,6 +3904,151 @@ static void test_no_cancel_to_b_before_a_provisional(void **state)
 			 early ? "sent (RFC 3261 9.1: MUST NOT)" : "not sent", later);
 }
 
+/* ---- the caller's CANCEL Reason (RFC 3326) ------------------------------- */
+
+/* A SIP and a Q.850 cause, as a hunt group or forking proxy sends when another
+ * phone answered: what leg B's CANCEL must carry, byte for byte. */
+static const char completed_elsewhere[] =
+    "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
+    "Reason: Q.850;cause=26;text=\"non-selected user clearing\"\r\n";
+
+/* alice CANCELs the INVITE of invite_from_alice, with extra header lines. */
+static void cancel_from_alice_with(const char *extra)
+{
+	from_alice("CANCEL sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 CANCEL\r\n"
+		   "%s"
+		   "Content-Length: 0\r\n\r\n",
+		   extra);
+}
+
+/* The index of the last CANCEL sent to bob at or after from; fails when none. */
+static unsigned cancel_to_bob_since(unsigned from)
+{
+	for (unsigned i = nsent; i-- > from;)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_CANCEL &&
+		    ntohs(sent[i].to.sin_port) == 5090)
+			return i;
+	fail_msg("no CANCEL sent to bob");
+	return 0;
+}
+
+static bool sent_has(unsigned i, const char *s)
+{
+	return memmem(sent[i].buf, sent[i].len, s, strlen(s)) != NULL;
+}
+
+/* Ticks at `at` and returns the CANCEL it resent to bob (Timer E), whole. */
+static struct sent timer_e_cancel(uint64_t at)
+{
+	unsigned base = nsent;
+	ctl_on_tick(ctl, at);
+	struct sent got = sent[cancel_to_bob_since(base)];
+	nsent = base;
+	return got;
+}
+
+/* The caller's Reason lines reach the callee's CANCEL in order, and every
+ * Timer E retransmission of it is the same datagram; a malformed one is
+ * left out and counted; a second CANCEL from the caller (another Reason)
+ * changes nothing of a CANCEL already on its way. */
+static void test_cancel_reason_reaches_callee(void **state)
+{
+	struct ctl_stats st;
+	char extra[512];
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing");
+	unsigned base = nsent;
+	snprintf(extra, sizeof(extra), "%.*sReason: SIP;cause=2x0;text=\"evil\"\r\n%s",
+		 (int)strcspn(completed_elsewhere, "\n") + 1, completed_elsewhere,
+		 strchr(completed_elsewhere, '\n') + 1);
+	cancel_from_alice_with(extra);
+	unsigned i = cancel_to_bob_since(base);
+	if (!sent_has(i, completed_elsewhere))
+		fail_msg("bob's CANCEL lacks alice's Reason lines:\n%.*s", (int)sent[i].len,
+			 sent[i].buf);
+	assert_false(sent_has(i, "evil"));
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.cancel_reasons_dropped, 1);
+	struct sent first = sent[i];
+
+	struct sent again = timer_e_cancel(1500);
+	assert_int_equal(again.len, first.len);
+	assert_memory_equal(again.buf, first.buf, first.len);
+	cancel_from_alice_with("Reason: SIP;cause=486\r\n");
+	again = timer_e_cancel(2500);
+	assert_int_equal(again.len, first.len);
+	assert_memory_equal(again.buf, first.buf, first.len);
+}
+
+/* A CANCEL without Reason gives a CANCEL without one. */
+static void test_cancel_without_reason_has_none(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing");
+	unsigned base = nsent;
+	cancel_from_alice();
+	assert_false(sent_has(cancel_to_bob_since(base), "Reason"));
+}
+
+/* A CANCEL that comes before any provisional waits for one (RFC 3261 9.1),
+ * and its Reason with it. */
+static void test_cancel_reason_waits_for_a_provisional(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	cancel_from_alice_with(completed_elsewhere);
+	unsigned base = nsent;
+	response_from_bob(inv, 180, "ringing");
+	assert_true(sent_has(cancel_to_bob_since(base), completed_elsewhere));
+}
+
+/* The same across a restart: the Reason is in the record's file. */
+static void test_cancel_reason_after_restart(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	struct sent bob_invite = sent[invite_to_bob()];
+	cancel_from_alice_with(completed_elsewhere);
+	assert_int_equal(restart(), 1);
+	sent[0] = bob_invite;
+	nsent = 1;
+	response_from_bob(0, 180, "ringing");
+	assert_true(sent_has(cancel_to_bob_since(1), completed_elsewhere));
+}
+
+/* The CANCEL of timers.no_answer_s says why: the 408 the caller gets. */
+static void test_no_answer_cancel_has_a_reason(void **state)
+{
+	(void)state;
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing");
+	unsigned base = nsent;
+	for (uint64_t t = 1110; t <= 121000 && nsent == base; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned i = cancel_to_bob_since(base);
+	assert_true(sent_has(i, "\r\nReason: SIP;cause=408;text=\"Request Timeout\"\r\n"));
+	/* alice's CANCEL now ends the call with a 487, but does not change
+	 * the CANCEL on its way */
+	struct sent first = sent[i];
+	cancel_from_alice_with(completed_elsewhere);
+	struct sent again = timer_e_cancel(121500);
+	assert_int_equal(again.len, first.len);
+	assert_memory_equal(again.buf, first.buf, first.len);
+}
+
 /* An INVITE retransmitted while the call is COMPLETED once got a
  * locally made final instead of the final that was relayed (and that Timer
  * G resends): a 407's Proxy-Authenticate (or a 486's Retry-After, a body) is
@@ -5173,6 +5318,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ringing_call_answered_after_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_cancel_after_restart, setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_cancel_reason_after_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_cancel_reason_reaches_callee, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_without_reason_has_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_reason_waits_for_a_provisional, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_no_answer_cancel_has_a_reason, setup, teardown),
+
 	    cmocka_unit_test_setup_teardown(test_timers_run_on_after_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_timers_of_each_state, setup, teardown),

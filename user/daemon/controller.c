@@ -18,6 +18,11 @@
  * calls ringing (walking them all on every pass made 10000 ringing calls cost
  * the controller 5x the CPU per call).
  *
+ * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
+ * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
+ * are kept in the record, as the CANCEL may have to wait for a provisional
+ * and Timer E resends it (each time the same).
+ *
  * Requests sent for a response that belongs to no record any more (the
  * CANCEL of a target left after failover that rings, the BYE ending a 2xx
  * nobody will use) are transactions of their own in detached.c.
@@ -67,6 +72,9 @@
  * 503 taking it out again, so that a wrong value cannot keep a route's
  * capacity away for long */
 #define CTL_RETRY_AFTER_MAX_S 300
+/* The Reason of the CANCEL sent at timers.no_answer_s: the status the caller
+ * gets for it */
+#define CTL_NO_ANSWER_REASON "Reason: SIP;cause=408;text=\"Request Timeout\"\r\n"
 
 enum call_state {
 	CALL_FREE = 0,
@@ -139,6 +147,12 @@ struct ctl_call {
 	uint32_t route_tag;
 	uint32_t failover_ms;
 	uint64_t start_wall_ms;
+	/* why leg B's INVITE is given up, for its CANCEL and each Timer E
+	 * retransmission of it: the caller's CANCEL's Reason lines
+	 * (setup_cancel_reasons), or ours at timers.no_answer_s; set before the
+	 * first CANCEL goes, never after (one CANCEL transaction, one text) */
+	uint16_t reason_len;
+	char reason[SETUP_REASON_MAX];
 	char head[SETUP_HEAD_MAX];
 	/* leg B's INVITE as sent, followed by the last provisional relayed to A
 	 * when both fit, until a non-2xx final: then the final relayed to A
@@ -186,8 +200,9 @@ struct slot_pool {
  * are taken up again by the next one (ctl_restore): this header, then the
  * records from CTL_FILE_HDR on. Records refer to each other by index only.
  */
-#define CTL_FILE_MAGIC	 UINT32_C(0x55544553) /* "SETU" in the file */
-#define CTL_FILE_VERSION 5 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds */
+#define CTL_FILE_MAGIC UINT32_C(0x55544553) /* "SETU" in the file */
+/* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason */
+#define CTL_FILE_VERSION 6
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -2454,14 +2469,15 @@ static void on_response(struct ctl *c, unsigned shard, const struct sip_msg *r,
 
 /* ---- CANCEL and ACK from leg A ------------------------------------------ */
 
-/* A CANCEL for leg B's INVITE, built from the INVITE as sent (RFC 3261 9.1). */
+/* A CANCEL for leg B's INVITE, built from the INVITE as sent (RFC 3261 9.1),
+ * with the record's Reason lines. */
 static void cancel_leg_b(struct ctl *c, struct ctl_call *k)
 {
 	char cancel[CTL_INVITE_MAX];
 
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return;
-	int n = setup_build_cancel(&c->scratch, NULL, 0, cancel, sizeof(cancel));
+	int n = setup_build_cancel(&c->scratch, k->reason, k->reason_len, cancel, sizeof(cancel));
 	send_to(c, k->shard, cancel, n, &k->b_peer, k->b_len);
 }
 
@@ -2494,6 +2510,16 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)
 		return;
+	/* the first CANCEL's Reason (RFC 3326: "call completed elsewhere" keeps
+	 * the callee's phone from showing a missed call); not once a CANCEL of
+	 * ours (timers.no_answer_s) is on its way with its own, nor from a
+	 * retransmission */
+	if (!k->cancelled && !k->timed_out) {
+		unsigned dropped = 0;
+		k->reason_len =
+		    (uint16_t)setup_cancel_reasons(m, k->reason, sizeof(k->reason), &dropped);
+		c->st.cancel_reasons_dropped += dropped;
+	}
 	k->cancelled = true;
 	/* CALLING: no provisional yet, the CANCEL waits for the first one */
 	if (k->state == CALL_PROCEEDING && !k->timed_out) {
@@ -2699,7 +2725,14 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 	case CALL_PROCEEDING:
 		if (now >= no_answer_due(c, k) && !k->timed_out) {
 			/* ringing too long: CANCEL leg B; its 487 (invite_response)
-			 * ends the call with a 408 to the caller */
+			 * ends the call with a 408 to the caller, and the CANCEL
+			 * says so (RFC 3326), as a proxy's Timer C would (RFC 3261
+			 * 16.8) */
+			if (!k->cancelled) {
+				memcpy(k->reason, CTL_NO_ANSWER_REASON,
+				       sizeof(CTL_NO_ANSWER_REASON) - 1);
+				k->reason_len = sizeof(CTL_NO_ANSWER_REASON) - 1;
+			}
 			start_cancel(c, k, now);
 		} else if (now >= no_answer_due(c, k)) {
 			/* leg B answered neither the INVITE nor the CANCEL: the
@@ -2817,6 +2850,21 @@ static bool peer_ok(const struct sockaddr_storage *ss, socklen_t len)
  * billing system keys on (call_id, start). A record torn by a kill in the
  * middle of writing it could hold anything.
  */
+/* Whether the Reason lines of k, in leg B's CANCEL built from the INVITE
+ * parsed in c->scratch, are read back from it as they are, every one: the
+ * callee gets what setup_cancel_reasons would have let through. */
+static bool record_reason_ok(struct ctl *c, const struct ctl_call *k)
+{
+	char back[SETUP_REASON_MAX];
+	unsigned dropped = 0;
+
+	int n = setup_build_cancel(&c->scratch, k->reason, k->reason_len, c->out, sizeof(c->out));
+	if (n <= 0 || sip_parse(&c->scratch, c->out, (size_t)n, NULL) != 0)
+		return false;
+	size_t b = setup_cancel_reasons(&c->scratch, back, sizeof(back), &dropped);
+	return !dropped && b == k->reason_len && memcmp(back, k->reason, b) == 0;
+}
+
 static bool record_texts_ok(struct ctl *c, const struct ctl_call *k)
 {
 	int n = setup_local_response(100, k->head, k->head_len, NULL, c->out, sizeof(c->out));
@@ -2832,6 +2880,8 @@ static bool record_texts_ok(struct ctl *c, const struct ctl_call *k)
 		    !sip_view_eq(i->buf, i->call_id, k->b_call_id, strlen(k->b_call_id)) ||
 		    !sip_view_eq(i->buf, i->from.tag, k->b_from_tag, strlen(k->b_from_tag)) ||
 		    !sip_view_eq(i->buf, i->vias[0].branch, k->b_branch, strlen(k->b_branch)))
+			return false;
+		if (k->reason_len && !record_reason_ok(c, k))
 			return false;
 		if (k->tail_len &&
 		    (sip_parse(&c->scratch, k->invite + k->invite_len, k->tail_len, NULL) != 0 ||
@@ -2907,9 +2957,10 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
 	    !text_ok(k->b_branch, sizeof(k->b_branch)) || k->head_len > sizeof(k->head) ||
 	    (size_t)k->invite_len + k->tail_len > sizeof(k->invite) ||
-	    k->cdr_len > sizeof(k->cdr) || !peer_ok(&k->a_peer, k->a_len) ||
-	    !peer_ok(&k->b_peer, k->b_len) || k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen ||
-	    !shard_dialog_ok(&k->dlg) || !record_texts_ok(c, k))
+	    k->cdr_len > sizeof(k->cdr) || k->reason_len > sizeof(k->reason) ||
+	    !peer_ok(&k->a_peer, k->a_len) || !peer_ok(&k->b_peer, k->b_len) ||
+	    k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen || !shard_dialog_ok(&k->dlg) ||
+	    !record_texts_ok(c, k))
 		return false;
 
 	const struct shard_table *t = tables ? tables[k->shard] : NULL;

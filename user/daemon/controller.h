@@ -119,6 +119,9 @@ struct ctl_stats {
 	/* their provisionals (the INVITE left there after failover_ms rings
 	 * after all): answered with a CANCEL */
 	uint64_t stale_provisionals_cancelled;
+	/* Reason lines of callers' CANCELs not passed on to leg B's CANCEL:
+	 * malformed, or beyond SETUP_REASON_MAX bytes of them (left out whole) */
+	uint64_t cancel_reasons_dropped;
 	/* reliable provisionals (RFC 3262) of a fork other than the one the
 	 * caller's early dialog stands for: PRACKed here, not relayed */
 	uint64_t fork_provisionals_pracked;

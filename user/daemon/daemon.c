@@ -1560,6 +1560,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "stale_answers_ended", cs.stale_answers_ended);
 	JI(c, "stale_finals_acked", cs.stale_finals_acked);
 	JI(c, "stale_provisionals_cancelled", cs.stale_provisionals_cancelled);
+	JI(c, "cancel_reasons_dropped", cs.cancel_reasons_dropped);
 	JI(c, "fork_provisionals_pracked", cs.fork_provisionals_pracked);
 	JI(c, "late_provisionals", cs.late_provisionals);
 	JI(c, "stale_requests_retransmitted", cs.stale_requests_retransmitted);
