@@ -4049,6 +4049,39 @@ static void test_no_answer_cancel_has_a_reason(void **state)
 	assert_memory_equal(again.buf, first.buf, first.len);
 }
 
+/* A record whose CANCEL Reason lines were torn (here a cause no longer
+ * digits) would send the callee what no caller could have: freed as
+ * malformed, as its other texts are. */
+static void test_record_reason_torn(void **state)
+{
+	struct ctl_stats st;
+	struct ctl_pool pool;
+	(void)state;
+
+	invite_from_alice();
+	(void)invite_to_bob();
+	cancel_from_alice_with(completed_elsewhere); /* kept: no provisional yet */
+	ctl_get_pool(ctl, &pool);
+	ctl_close(ctl);
+	ctl = NULL;
+	int fd = open(setups_path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat sb;
+	assert_int_equal(fstat(fd, &sb), 0);
+	static char rec[1 << 16];
+	off_t first = sb.st_size - (off_t)pool.records * (off_t)pool.record_bytes;
+	size_t n = pool.record_bytes < sizeof(rec) ? pool.record_bytes : sizeof(rec);
+	assert_int_equal(pread(fd, rec, n, first), (ssize_t)n);
+	char *at = memmem(rec, n, "cause=26", 8);
+	assert_non_null(at);
+	at[7] = 'x';
+	assert_int_equal(pwrite(fd, rec, n, first), (ssize_t)n);
+	close(fd);
+	assert_int_equal(reopen(), 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.setups_malformed, 1);
+}
+
 /* An INVITE retransmitted while the call is COMPLETED once got a
  * locally made final instead of the final that was relayed (and that Timer
  * G resends): a 407's Proxy-Authenticate (or a 486's Retry-After, a body) is
@@ -5320,6 +5353,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cancel_after_restart, setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_after_restart, setup_file,
 					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_record_reason_torn, setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_reaches_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_without_reason_has_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_waits_for_a_provisional, setup,
