@@ -734,8 +734,9 @@ static void test_many_bindings_listed(void **state)
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n,
 			      "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=120\r\n");
 	for (unsigned c = 0; c < SIP_MAX_CONTACTS + 4; c++)
-		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
-				      "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
+		n +=
+		    (size_t)snprintf(extra + n, sizeof(extra) - n,
+				     "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
 	reg_tick(&rs, 0, &ops);
 	respond(0, 200, extra, 10);
 	assert_true(reg_is_registered(&rs.e[0], 20));
@@ -744,8 +745,9 @@ static void test_many_bindings_listed(void **state)
 	reg_tick(&rs, 60010, &ops);
 	n = 0;
 	for (unsigned c = 0; c < SIP_MAX_CONTACTS + 1; c++)
-		n += (size_t)snprintf(extra + n, sizeof(extra) - n,
-				      "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
+		n +=
+		    (size_t)snprintf(extra + n, sizeof(extra) - n,
+				     "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
 	snprintf(extra + n, sizeof(extra) - n,
 		 "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=90\r\nExpires: 90\r\n");
 	respond(1, 200, extra, 60020);

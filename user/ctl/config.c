@@ -1841,9 +1841,9 @@ static json_t *load_file_root(const char *path, char *err, size_t errlen, size_t
 			snprintf(err, errlen, "%s: cannot read: %s", path, je.text);
 		else {
 			char text[JSON_ERROR_TEXT_LENGTH + 80];
-			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
-				 syntax_error(&je, file_holds(path, password_key), text,
-					      sizeof(text)));
+			snprintf(
+			    err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
+			    syntax_error(&je, file_holds(path, password_key), text, sizeof(text)));
 		}
 		return NULL;
 	}

@@ -3254,8 +3254,10 @@ static int map_records(struct ctl *c, const char *path)
 	} else {
 		rc = mem_file_map(path, len, &c->map, &c->fd, &fresh);
 		if (rc == -EINVAL) {
-			log_warn("%s was written for another capacity.setups: the calls it held in "
-				 "set-up are dropped",
+			/* the length alone cannot tell which changed: the count, or
+			 * the record's layout in another build */
+			log_warn("%s was written for another capacity.setups or by another build "
+				 "of sipshardd: the calls it held in set-up are dropped",
 				 path);
 			rc = mem_file_remove(path);
 			if (!rc)

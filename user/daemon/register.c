@@ -161,8 +161,8 @@ static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, 
 	const bool moves = e->cfg.nregistrar_srv > 1 && (status == 408 || status == 503);
 	uint32_t wait_s = e->cfg.retry_s;
 	if (!moves && retry_after_s > wait_s)
-		wait_s = retry_after_s < REG_RETRY_AFTER_MAX_S ? retry_after_s
-							       : REG_RETRY_AFTER_MAX_S;
+		wait_s =
+		    retry_after_s < REG_RETRY_AFTER_MAX_S ? retry_after_s : REG_RETRY_AFTER_MAX_S;
 	e->in_flight = false;
 	e->last_status = status;
 	e->next_send = now + wait_s * 1000ull;
@@ -173,8 +173,8 @@ static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, 
 			 at, status, why, wait_s, reg_registrar(e)->text);
 		return;
 	}
-	log_warn("registration %s at %s: %d (%s); next attempt in %u s%s", e->cfg.name, at,
-		 status, why, wait_s, wait_s > e->cfg.retry_s ? " (its Retry-After)" : "");
+	log_warn("registration %s at %s: %d (%s); next attempt in %u s%s", e->cfg.name, at, status,
+		 why, wait_s, wait_s > e->cfg.retry_s ? " (its Retry-After)" : "");
 }
 
 /* Delta-seconds at p (digits, up to a year), moving *p past them; false
