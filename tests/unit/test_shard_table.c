@@ -290,6 +290,7 @@ static void test_packed_install(void **state)
 	assert_int_equal(shard_table_open(&t, NULL, 8, 8), 0);
 	/* the slot's last occupant: longer strings, then freed */
 	fill_call(&old, 3, 1);
+	old.auth_key = 0x99; /* its route's credentials: not the next call's */
 	memset(old.legs[SHARD_LEG_A].remote_target, 'x', 200);
 	old.legs[SHARD_LEG_A].remote_target_len = 200;
 	assert_int_equal(shard_dialog_install(&t, &old, 10), 0);
@@ -298,6 +299,7 @@ static void test_packed_install(void **state)
 
 	fill_call(&d, 3, 2);
 	d.session_expires_at_s = 77; /* a query's answer carries it */
+	d.auth_key = 0x5151;	     /* the controller's, for the worker */
 	int n = shard_dialog_pack(&d, msg, sizeof(msg));
 	assert_true(n > 0 && (size_t)n < sizeof(struct shard_dialog) / 4);
 	assert_int_equal(shard_dialog_pack(&d, msg, sizeof(msg) - 1), -ENOSPC);
@@ -337,6 +339,7 @@ static void test_packed_install(void **state)
 	for (int l = 0; l < 2; l++)
 		assert_same_session(&before.legs[l], &d.legs[l]);
 	assert_int_equal(before.session_expires_at_s, 77);
+	assert_int_equal(before.auth_key, 0x5151);
 
 	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 20, &got), 0);
 	assert_ptr_equal(got, &t.dialogs[3]);
@@ -345,6 +348,7 @@ static void test_packed_install(void **state)
 	assert_int_equal(got->refer_cseq, 0); /* the worker's, afresh */
 	assert_int_equal(got->requests[SIP_METHOD_INFO], 0);
 	assert_int_equal(got->created_ms, 20);
+	assert_int_equal(got->auth_key, 0x5151); /* the controller's, installed */
 	for (int l = 0; l < 2; l++)
 		assert_same_session(&got->legs[l], &d.legs[l]);
 	/* the session timer is the worker's: neither the last occupant's nor

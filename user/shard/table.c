@@ -576,8 +576,9 @@ static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialo
 
 #define DLG_FIXED offsetof(struct shard_dialog, legs)
 
-/* after the legs: session_expires_at_s */
-#define DLG_TAIL sizeof(uint32_t)
+/* after the legs: session_expires_at_s, auth_key (and the record's
+ * trailing padding, which a packed dialog carries too) */
+#define DLG_TAIL (sizeof(struct shard_dialog) - offsetof(struct shard_dialog, session_expires_at_s))
 
 _Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) == DLG_TAIL,
 	       "struct shard_dialog: fields after the legs that shard_dialog_pack does not know");
@@ -590,6 +591,7 @@ void shard_dialog_clear(struct shard_dialog *d)
 	sip_session_clear(&d->legs[SHARD_LEG_A]);
 	sip_session_clear(&d->legs[SHARD_LEG_B]);
 	d->session_expires_at_s = 0;
+	d->auth_key = 0;
 }
 
 int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
@@ -748,6 +750,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		sip_session_unpack(&slot->legs[SHARD_LEG_B], leg_b, end);
 		slot->session_expires_at_s = 0;
 	}
+	/* the controller's, on an install and an update alike */
+	memcpy(&slot->auth_key, end + sizeof(uint32_t), sizeof(slot->auth_key));
 	if (out)
 		*out = slot;
 	return 0;

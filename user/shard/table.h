@@ -39,7 +39,7 @@
 #include "sipshard/sip.h"
 
 #define SHARD_TABLE_MAGIC   0x73697073686172ULL /* "sipshar" */
-#define SHARD_TABLE_VERSION 3
+#define SHARD_TABLE_VERSION 4			/* 4: shard_dialog.auth_key */
 /* The original Via/From/To/Call-ID/CSeq lines, written back into the
  * response: about five Vias with the rest. 2048 bytes here cost 12% of the
  * relayed requests a second with 2 workers
@@ -169,6 +169,13 @@ struct shard_dialog {
 	 * restart takes over stay the same, and an older file's records read 0
 	 * here (padding never written). */
 	uint32_t session_expires_at_s;
+	/* the controller's: which credentials answer a 401 or 407 to a request
+	 * sipshard itself sends on leg B (cred_route_key of the call's route,
+	 * whose routes[].auth the controller hands every worker: orig.h); 0 =
+	 * none. After the legs with the session timer, so that a packed dialog
+	 * carries it in its tail; it made the record 8 bytes longer
+	 * (SHARD_TABLE_VERSION 4), 4 of them padding after it. */
+	uint32_t auth_key;
 };
 /* Moves the operator's transfer to state (SHARD_REFER_ACTIVE or _DONE),
  * keeping the leg it went to and what each leg has been sent. */
@@ -278,9 +285,12 @@ _Static_assert(offsetof(struct shard_dialog, free_prev) == 12 &&
 	       "the refer fields must stay in what was padding: the table layout is versioned");
 _Static_assert(offsetof(struct shard_dialog, session_expires_at_s) ==
 		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) &&
+		   offsetof(struct shard_dialog, auth_key) ==
+		       offsetof(struct shard_dialog, session_expires_at_s) + 4 &&
 		   sizeof(struct shard_dialog) ==
-		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 4,
-	       "session_expires_at_s must stay in what was padding: the table layout is versioned");
+		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 12,
+	       "the tail of struct shard_dialog is session_expires_at_s, auth_key and 4 bytes of "
+	       "padding (room for a later field): the table layout is versioned");
 
 /* The session timer of a call that a 2xx with Session-Expires: interval_s
  * (0: none, the timer is off) confirmed or refreshed at now_ms: it runs out
@@ -508,7 +518,7 @@ struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint
  * the controller): the fields before the legs
  * as they are, then each leg packed (sip_session_pack): 1740 bytes for a
  * call with usual URIs and SDP bodies of 300 and 250 bytes each way, instead
- * of the 7704 of struct shard_dialog, which each install and its update
+ * of the 7712 of struct shard_dialog, which each install and its update
  * copied into the worker's ring, out of it and around the record. Native
  * layout, for one build's threads only.
  */
