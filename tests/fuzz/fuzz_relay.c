@@ -21,7 +21,9 @@
  * ours to orig_on_response, responses with the keep-alive's prefix to
  * shard_keepalive_match. Each input starts with one BYE that sipshard sent
  * on leg B (as when policy ends the call), then an OPTIONS of the keep-alive
- * on leg B; "@BYEBRANCH@" and "@KABRANCH@" become their branches.
+ * on leg B; "@BYEBRANCH@" and "@KABRANCH@" become their branches. The
+ * BYE's route has credentials: a 401 or 407 to it that they answer sends
+ * the BYE again (check_bye), as a new transaction.
  *
  * Checked for every outcome, abort() on violation:
  *   SEND: 0 < len <= cap, a destination, and the output parses; a request
@@ -42,7 +44,8 @@
  *   after each datagram the table never holds more than the one dialog,
  *   never more transactions than requests relayed, and never more long-head
  *   slots than transactions; every BYE of ours (first
- *   sent or retransmitted) parses as a BYE on leg B, and the BYE transactions
+ *   sent, retransmitted, or sent again answering a challenge) parses as a
+ *   BYE on leg B, and the BYE transactions
  *   add up: busy + answered + unanswered + overwritten == sent; a keep-alive
  *   answer finds the dialog only with leg B's Call-ID and OPTIONS in its
  *   CSeq, and leaves leg B owing nothing.
@@ -135,8 +138,11 @@ static void open_shard(uint8_t selector)
 	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
 	static const struct relay_req bye = {.method = SIP_METHOD_BYE,
 					     .extra = "Reason: SIP;text=\"fuzz\"\r\n"};
-	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, 1, ctx.rc.now_ms, scratch, sizeof(scratch),
-		       check_bye, check_done, NULL) != 0)
+	static const struct orig_cred cred = {.key = 7, .auth = {"alice", "secret", ""}};
+	const struct orig_dlg dlg = {SLOT, GEN, SHARD_LEG_B, cred.key};
+	orig_set_creds(&ctx.orig, 0, 1, &cred);
+	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, &dlg, 1, ctx.rc.now_ms, scratch,
+		       sizeof(scratch), check_bye, check_done, NULL) != 0)
 		die("orig_start failed", NULL, 0);
 	if (sip_parse(&ctx.out, scratch, strlen(scratch), NULL) != 0)
 		die("our BYE does not parse", scratch, (int)strlen(scratch));
@@ -342,7 +348,8 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 			return;
 		}
 		if (orig_branch_is_ours(m->buf, m->vias[0].branch)) {
-			orig_on_response(&ctx.orig, m, check_done, NULL);
+			orig_on_response(&ctx.orig, m, ctx.rc.now_ms,
+					 &(struct orig_io){check_bye, check_done, NULL, NULL});
 			check_bye_counts();
 			ctx.rc.now_ms += 700; /* past Timer E: retransmit what is still open */
 			orig_tick(&ctx.orig, ctx.rc.now_ms, check_bye, check_done, NULL);

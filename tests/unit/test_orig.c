@@ -2,7 +2,9 @@
  * test_orig.c - in-dialog requests that sipshard sends itself (daemon/orig.c,
  * relay_write_request): what each leg's BYE says, an INFO with its body,
  * Timer E retransmissions, Timer F, responses that end a transaction or do
- * not, and the bound on outstanding transactions.
+ * not, the bound on outstanding transactions, and a 401 or 407 to a request
+ * on leg B answered with the route's credentials (the digest checked by
+ * tests/common/digest_check.h, not by the code under test).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "../common/digest_check.h"
 #include "../common/relay_dialog.h"
 #include "daemon/orig.h"
 
@@ -104,8 +107,8 @@ static void parse_sent(void)
 static void start(int which, uint64_t now)
 {
 	char scratch[ORIG_MAX];
-	assert_int_equal(orig_start(&byes, &rc, leg(which), &BYE, 0, now, scratch, sizeof(scratch),
-				    capture, record_done, NULL),
+	assert_int_equal(orig_start(&byes, &rc, leg(which), &BYE, NULL, 0, now, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 }
 
@@ -135,7 +138,7 @@ static void respond(int status, const char *method)
 	memcpy(branch, m.buf + m.vias[0].branch.off, len);
 	parse_response(status, branch, len, method);
 	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
-	orig_on_response(&byes, &m, record_done, NULL);
+	orig_on_response(&byes, &m, 0, &(struct orig_io){capture, record_done, NULL, NULL});
 }
 
 /* The first datagram sent, kept while more go out. */
@@ -210,7 +213,7 @@ static void test_info_carries_its_body(void **state)
 	char scratch[ORIG_MAX];
 	uint32_t cseq_b = leg(SHARD_LEG_B)->local_cseq;
 
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 77, 1000, scratch,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, NULL, 77, 1000, scratch,
 				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	parse_sent();
@@ -239,7 +242,7 @@ static void test_info_carries_its_body(void **state)
 
 	/* a method without a name is refused before anything is taken */
 	info.method = SIP_METHOD_OTHER;
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, 0, 1000, scratch,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, NULL, 0, 1000, scratch,
 				    sizeof(scratch), capture, record_done, NULL),
 			 -EINVAL);
 	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, cseq_b + 1);
@@ -256,7 +259,7 @@ static void test_refer_names_target_and_contact(void **state)
 	char scratch[ORIG_MAX];
 	uint32_t cseq_a = leg(SHARD_LEG_A)->local_cseq;
 
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &refer, 78, 1000, scratch,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &refer, NULL, 78, 1000, scratch,
 				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	parse_sent();
@@ -272,7 +275,7 @@ static void test_refer_names_target_and_contact(void **state)
 	assert_int_equal(done.status, 202);
 
 	struct relay_req info = {.method = SIP_METHOD_INFO};
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &info, 79, 1000, scratch,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &info, NULL, 79, 1000, scratch,
 				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	parse_sent();
@@ -307,7 +310,7 @@ static void test_retransmits_until_final(void **state)
 	assert_int_equal(sent.count, 6);
 
 	/* the 200 again (retransmitted by the peer) finds no transaction */
-	orig_on_response(&byes, &m, NULL, NULL);
+	orig_on_response(&byes, &m, 0, NULL);
 	assert_int_equal(byes.st.stray, 1);
 	assert_int_equal(byes.st.answered, 1);
 }
@@ -374,7 +377,7 @@ static void test_responses_that_match_nothing(void **state)
 	shard_orig_encode(other[3], SHARD_ORIG_MAX, 0, slot, gen, salt ^ 1);
 	for (int i = 0; i < 4; i++) {
 		parse_response(200, other[i], strlen(other[i]), "BYE");
-		orig_on_response(&byes, &m, NULL, NULL);
+		orig_on_response(&byes, &m, 0, NULL);
 	}
 	/* and no token at all: the prefix only, one digit changed (the check
 	 * catches it), upper case */
@@ -387,7 +390,7 @@ static void test_responses_that_match_nothing(void **state)
 	const char *bad[] = {SHARD_ORIG_PREFIX, digit, upper};
 	for (int i = 0; i < 3; i++) {
 		parse_response(200, bad[i], strlen(bad[i]), "BYE");
-		orig_on_response(&byes, &m, NULL, NULL);
+		orig_on_response(&byes, &m, 0, NULL);
 	}
 	assert_int_equal(byes.st.stray, 7);
 	/* the right branch, but a final for another method */
@@ -489,7 +492,7 @@ static void test_largest_body_is_retransmitted(void **state)
 			       "x-trunk-group=tg-0042-east");
 	b->remote_uri_len = (uint16_t)snprintf(b->remote_uri, sizeof(b->remote_uri),
 					       "sip:+15551234567@carrier.example.net;user=phone");
-	assert_int_equal(orig_start(&byes, &rc, b, &msg, 80, 1000, scratch, sizeof(scratch),
+	assert_int_equal(orig_start(&byes, &rc, b, &msg, NULL, 80, 1000, scratch, sizeof(scratch),
 				    capture, record_done, NULL),
 			 0);
 	assert_true(sent.last_len > ORIG_MAX);
@@ -507,12 +510,318 @@ static void test_too_long_for_the_buffer_is_not_sent(void **state)
 {
 	(void)state;
 	char small[64];
-	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, 0, 1000, small,
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, NULL, 0, 1000, small,
 				    sizeof(small), capture, record_done, NULL),
 			 -ENOSPC);
 	assert_int_equal(sent.count, 0);
 	assert_int_equal(byes.busy, 0);
 	assert_int_equal(leg(SHARD_LEG_A)->local_cseq, 0); /* no CSeq taken */
+}
+
+/* ---- challenges to requests of ours (RFC 3261 22.2) ---------------------- */
+
+static const struct orig_cred CARRIER = {.key = 0x5151, .auth = {"trunk7", "s3cret", ""}};
+
+/* orig_cseq_fn as the worker's: the leg's next while the dialog lives. */
+static uint32_t next_cseq(void *arg, const struct orig_dlg *dlg, uint32_t challenged)
+{
+	(void)arg;
+	struct shard_dialog *d = shard_dialog_get(&table, dlg->slot, dlg->gen);
+	if (!d)
+		return challenged + 1;
+	return ++d->legs[dlg->leg].local_cseq;
+}
+
+static const struct orig_io IO = {capture, record_done, next_cseq, NULL};
+
+static struct orig_dlg dlg_b(uint32_t key)
+{
+	return (struct orig_dlg){SLOT, GEN, SHARD_LEG_B, key};
+}
+
+/* req on leg B of the dialog with the carrier's credentials. */
+static void start_b(const struct relay_req *req, uint64_t cookie, uint32_t key)
+{
+	char scratch[ORIG_KEEP_MAX];
+	const struct orig_dlg dlg = dlg_b(key);
+	orig_set_creds(&byes, 0, 1, &CARRIER);
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), req, &dlg, cookie, 1000, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
+			 0);
+}
+
+/* The challenge status (401 or 407) with realm and nonce to a request with
+ * this branch, CSeq and method, parsed into m. */
+static void parse_challenge_to(int status, const char *realm, const char *nonce, const char *branch,
+			       uint32_t cseq, const char *method)
+{
+	static char resp[2048];
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 %d Unauthorized\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%s;rport\r\n"
+			 "From: <sip:x@y>;tag=1\r\n"
+			 "To: <sip:x@y>;tag=2\r\n"
+			 "Call-ID: c\r\n"
+			 "CSeq: %u %s\r\n"
+			 "%s: Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", algorithm=MD5\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 status, branch, cseq, method,
+			 status == 407 ? "Proxy-Authenticate" : "WWW-Authenticate", realm, nonce);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+}
+
+/* The same to what was sent last. */
+static void parse_challenge(int status, const char *realm, const char *nonce)
+{
+	static char branch[64], method[16];
+	parse_sent();
+	snprintf(branch, sizeof(branch), "%.*s", (int)m.vias[0].branch.len,
+		 m.buf + m.vias[0].branch.off);
+	snprintf(method, sizeof(method), "%s", sip_method_name((enum sip_method)m.cseq.method_id));
+	parse_challenge_to(status, realm, nonce, branch, m.cseq.num, method);
+}
+
+static void challenge(int status, const char *realm, const char *nonce)
+{
+	parse_challenge(status, realm, nonce);
+	orig_on_response(&byes, &m, 2000, &IO);
+}
+
+/* The value of the want-th line named name in what was sent last, as a string. */
+static bool sent_header(const char *name, unsigned want, char *out, size_t cap)
+{
+	parse_sent();
+	for (uint16_t i = 0; i < m.nhdrs; i++)
+		if (sip_view_eq(m.buf, m.hdrs[i].name, name, strlen(name)) && want-- == 0) {
+			snprintf(out, cap, "%.*s", (int)m.hdrs[i].value.len,
+				 m.buf + m.hdrs[i].value.off);
+			return true;
+		}
+	return false;
+}
+
+/* The credentials line at want of name in what was sent last answers realm
+ * and nonce for method and uri with the carrier's credentials. */
+static void assert_answers(const char *name, unsigned want, const char *method, const char *uri,
+			   const char *realm, const char *nonce)
+{
+	char v[1024], got[128], nc[16], cnonce[64], expect[33];
+	assert_true(sent_header(name, want, v, sizeof(v)));
+	test_credential_param(v, "username", got, sizeof(got));
+	assert_string_equal(got, "trunk7");
+	test_credential_param(v, "realm", got, sizeof(got));
+	assert_string_equal(got, realm);
+	test_credential_param(v, "nonce", got, sizeof(got));
+	assert_string_equal(got, nonce);
+	test_credential_param(v, "uri", got, sizeof(got));
+	assert_string_equal(got, uri);
+	test_credential_param(v, "nc", nc, sizeof(nc));
+	test_credential_param(v, "cnonce", cnonce, sizeof(cnonce));
+	test_digest_response("trunk7", realm, "s3cret", method, uri, nonce, nc, cnonce, expect);
+	test_credential_param(v, "response", got, sizeof(got));
+	assert_string_equal(got, expect);
+}
+
+static unsigned count_lines(const char *name)
+{
+	char v[1024];
+	unsigned n = 0;
+	while (sent_header(name, n, v, sizeof(v)))
+		n++;
+	return n;
+}
+
+static void test_challenged_bye_goes_again_with_credentials(void **state)
+{
+	(void)state;
+	char reason[200];
+	start_b(&BYE, 0, CARRIER.key);
+	parse_sent();
+	uint32_t cseq = m.cseq.num;
+	char branch1[64];
+	snprintf(branch1, sizeof(branch1), "%.*s", (int)m.vias[0].branch.len,
+		 m.buf + m.vias[0].branch.off);
+	/* the dialog a BYE of ours ended is gone when the challenge comes */
+	shard_dialog_free(&table, SLOT);
+
+	challenge(407, "carrier.example", "n0nce-407");
+	assert_int_equal(sent.count, 2);
+	assert_int_equal(done.count, 0); /* the retry's final is the outcome */
+	parse_sent();
+	assert_int_equal(m.method_id, SIP_METHOD_BYE);
+	assert_int_equal(m.cseq.num, cseq + 1);
+	assert_int_equal(m.cseq.method_id, SIP_METHOD_BYE);
+	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
+	assert_false(sip_view_eq(m.buf, m.vias[0].branch, branch1, strlen(branch1)));
+	assert_view(m.call_id, "callB@sipshard");
+	assert_true(sent_header("Reason", 0, reason, sizeof(reason)));
+	assert_string_equal(reason, REASON);
+	assert_answers("Proxy-Authorization", 0, "BYE", "sip:bob@10.2.2.2:5080", "carrier.example",
+		       "n0nce-407");
+	assert_int_equal(count_lines("Authorization"), 0);
+	assert_int_equal(byes.st.challenges_answered, 1);
+	assert_int_equal(byes.busy, 1);
+
+	/* retransmitted as any request of ours (Timer E), credentials and all */
+	char retry[ORIG_KEEP_MAX];
+	size_t retry_len = sent.last_len;
+	memcpy(retry, sent.last, retry_len);
+	orig_tick(&byes, 2000 + 500, capture, record_done, NULL);
+	assert_int_equal(sent.count, 3);
+	assert_int_equal(sent.last_len, retry_len);
+	assert_memory_equal(sent.last, retry, retry_len);
+
+	/* a copy of the challenge is for the transaction that ended */
+	parse_challenge_to(407, "carrier.example", "n0nce-407", branch1, cseq, "BYE");
+	orig_on_response(&byes, &m, 2000, &IO);
+	assert_int_equal(byes.st.stray, 1);
+	assert_int_equal(sent.count, 3);
+
+	respond(200, "BYE");
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.status, 200);
+	assert_int_equal(byes.busy, 0);
+	assert_int_equal(byes.st.sent, byes.st.answered);
+}
+
+static void test_second_challenge_of_a_kind_is_final(void **state)
+{
+	(void)state;
+	start_b(&BYE, 0, CARRIER.key);
+	challenge(407, "carrier.example", "first");
+	assert_int_equal(sent.count, 2);
+	challenge(407, "carrier.example", "second"); /* no stale=true: refused */
+	assert_int_equal(sent.count, 2);
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.status, 407);
+	assert_int_equal(byes.st.challenges_answered, 1);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_REFUSED], 1);
+	assert_int_equal(byes.busy, 0);
+}
+
+static void test_proxy_then_server_both_answered(void **state)
+{
+	(void)state;
+	start_b(&BYE, 0, CARRIER.key);
+	challenge(407, "proxy.example", "p1");
+	challenge(401, "carrier.example", "s1");
+	assert_int_equal(sent.count, 3);
+	assert_int_equal(byes.st.challenges_answered, 2);
+	/* the proxy's line again (its nc counts on) and the server's: one each */
+	assert_int_equal(count_lines("Proxy-Authorization"), 1);
+	assert_int_equal(count_lines("Authorization"), 1);
+	assert_answers("Proxy-Authorization", 0, "BYE", "sip:bob@10.2.2.2:5080", "proxy.example",
+		       "p1");
+	assert_answers("Authorization", 0, "BYE", "sip:bob@10.2.2.2:5080", "carrier.example", "s1");
+	char nc[16], v[1024];
+	assert_true(sent_header("Proxy-Authorization", 0, v, sizeof(v)));
+	test_credential_param(v, "nc", nc, sizeof(nc));
+	assert_string_equal(nc, "00000002");
+	assert_int_equal(done.count, 0);
+}
+
+static void test_retry_takes_the_legs_next_cseq(void **state)
+{
+	(void)state;
+	static const char body[] = "hello";
+	struct relay_req msg = {.method = SIP_METHOD_MESSAGE,
+				.ctype = "text/plain",
+				.body = body,
+				.body_len = sizeof(body) - 1};
+	start_b(&msg, 81, CARRIER.key);
+	uint32_t sent_as = leg(SHARD_LEG_B)->local_cseq;
+	/* a request relayed to leg B meanwhile took the next CSeq */
+	leg(SHARD_LEG_B)->local_cseq++;
+	challenge(401, "carrier.example", "n1");
+	parse_sent();
+	assert_int_equal(m.cseq.num, sent_as + 2);
+	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, sent_as + 2); /* taken: never reused */
+	assert_int_equal(m.body.len, sizeof(body) - 1);
+	assert_true(sip_view_eq(m.buf, m.body, body, sizeof(body) - 1));
+	assert_answers("Authorization", 0, "MESSAGE", "sip:bob@10.2.2.2:5080", "carrier.example",
+		       "n1");
+	respond(202, "MESSAGE");
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.cookie, 81);
+	assert_int_equal(done.status, 202);
+}
+
+static void test_challenges_not_answered(void **state)
+{
+	(void)state;
+	/* no credentials: a request without a dialog's key, and one whose route
+	 * has none (now) */
+	char scratch[ORIG_MAX];
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &BYE, NULL, 0, 1000, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
+			 0);
+	challenge(401, "carrier.example", "n");
+	assert_int_equal(done.status, 401);
+	start_b(&BYE, 0, 0x7777);
+	challenge(407, "carrier.example", "n");
+	assert_int_equal(done.status, 407);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 2);
+
+	/* another realm than the route's auth.realm */
+	struct orig_cred only = CARRIER;
+	snprintf(only.auth.realm, sizeof(only.auth.realm), "carrier.example");
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 1, &only);
+	challenge(401, "elsewhere.example", "n");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_UNANSWERABLE], 1);
+
+	/* credentials taken away by a reload (count 0) */
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 0, NULL);
+	challenge(401, "carrier.example", "n");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 3);
+	assert_int_equal(byes.st.challenges_answered, 0);
+	assert_int_equal(sent.count, 4); /* none sent again */
+	assert_int_equal(byes.busy, 0);
+}
+
+static void test_keepalive_options_answered(void **state)
+{
+	(void)state;
+	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
+	char scratch[ORIG_KEEP_MAX];
+	const struct orig_dlg dlg = dlg_b(CARRIER.key);
+	orig_set_creds(&byes, 0, 1, &CARRIER);
+
+	/* the keep-alive's OPTIONS, sent outside these transactions */
+	relay_write_request(&rc, leg(SHARD_LEG_B), &options, "z9hG4bKskx", scratch,
+			    sizeof(scratch));
+	uint32_t ka_cseq = leg(SHARD_LEG_B)->local_cseq;
+	capture(NULL, scratch, strlen(scratch), (const struct sockaddr *)&leg(SHARD_LEG_B)->peer,
+		leg(SHARD_LEG_B)->peer_len);
+	parse_challenge(401, "carrier.example", "ka");
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_B), &options, &dlg, &m,
+					      2000, scratch, sizeof(scratch), capture, record_done,
+					      NULL),
+			 0);
+	assert_int_equal(sent.count, 2);
+	parse_sent();
+	assert_int_equal(m.method_id, SIP_METHOD_OPTIONS);
+	assert_int_equal(m.cseq.num, ka_cseq + 1);
+	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
+	assert_answers("Authorization", 0, "OPTIONS", "sip:bob@10.2.2.2:5080", "carrier.example",
+		       "ka");
+	assert_int_equal(byes.st.challenges_answered, 1);
+	/* its own challenge again is final */
+	challenge(401, "carrier.example", "ka2");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_REFUSED], 1);
+
+	/* leg A's has no credentials to answer with */
+	const struct orig_dlg a = {SLOT, GEN, SHARD_LEG_A, 0};
+	parse_challenge(401, "carrier.example", "ka");
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_A), &options, &a, &m, 2000,
+					      scratch, sizeof(scratch), capture, record_done, NULL),
+			 -EACCES);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 1);
+	assert_int_equal(sent.count, 2);
 }
 
 int main(void)
@@ -532,6 +841,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_largest_body_is_retransmitted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_long_for_the_buffer_is_not_sent, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_challenged_bye_goes_again_with_credentials, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_second_challenge_of_a_kind_is_final, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_proxy_then_server_both_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_takes_the_legs_next_cseq, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_challenges_not_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keepalive_options_answered, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

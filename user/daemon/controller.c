@@ -201,7 +201,8 @@ struct slot_pool {
  * records from CTL_FILE_HDR on. Records refer to each other by index only.
  */
 #define CTL_FILE_MAGIC UINT32_C(0x55544553) /* "SETU" in the file */
-/* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason */
+/* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
+ * and the dialog record's auth_key */
 #define CTL_FILE_VERSION 6
 #define CTL_FILE_HDR	 4096
 
@@ -1909,6 +1910,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			   (const struct sockaddr *)&k->b_peer, k->b_len);
 	k->dlg.slot = k->slot;
 	k->dlg.gen = k->slot_gen;
+	/* the worker answers a challenge to its own requests on leg B with
+	 * the route's credentials, which it knows by this key (orig.h) */
+	k->dlg.auth_key = r ? cred_route_key(r->name) : 0;
 	cdr_begin(c, k, m, r);
 
 	trying_to_a(c, k, m);

@@ -13,7 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/keyhash.h"
 #include "daemon/credentials.h"
+
+const char cred_why_refused[] = "the credentials were refused";
+
+uint32_t cred_route_key(const char *name)
+{
+	uint64_t h = keyhash_bytes(UINT64_C(0x73697073686175), name, strlen(name));
+	uint32_t k = (uint32_t)(h ^ h >> 32);
+	return k ? k : 1;
+}
 
 static const char auth_name[] = "Authorization: ";
 static const char proxy_name[] = "Proxy-Authorization: ";
@@ -217,7 +227,7 @@ int cred_answer(const struct config_auth *a, const struct sip_msg *m, const stru
 		/* the same server again: stale=true says only the nonce was
 		 * refused (RFC 7616 3.3); without it, the credentials were */
 		if (!ch.stale || st->a[at].tries >= 2) {
-			*why = "the credentials were refused";
+			*why = cred_why_refused;
 			return -EACCES;
 		}
 		next.a[at].tries++;

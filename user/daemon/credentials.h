@@ -1,13 +1,14 @@
 /*
  * credentials.h - sipshard answering a 401 or 407 with configured digest
- * credentials (routes[].auth for leg B's INVITE, registrations[].auth for
- * REGISTER).
+ * credentials (routes[].auth for leg B's INVITE and the in-dialog requests
+ * sipshard sends on leg B, registrations[].auth for REGISTER).
  *
  * Owns: which challenge of a response the credentials answer, when a second
  * challenge is answered, the challenges a request answered so far (one per
  * kind and realm: a proxy's and the server's behind it) and the header lines
- * that answer them. Does not own: the digest itself (sip/digest.c), resending
- * the request (controller.c, register.c).
+ * that answer them, and the key that names a route's credentials to the
+ * workers (cred_route_key). Does not own: the digest itself (sip/digest.c),
+ * resending the request (controller.c, register.c, orig.c).
  */
 #ifndef SIPSHARD_CREDENTIALS_H
 #define SIPSHARD_CREDENTIALS_H
@@ -59,6 +60,18 @@ struct cred_request {
 	const char *sent;
 	size_t sent_len;
 };
+
+/* The key of route name's credentials: kept in each of its calls' dialog
+ * records (shard_dialog.auth_key) and in the workers' copies of the routes'
+ * credentials (orig.h), never 0. A hash of the name only, with a fixed seed:
+ * it must be the same after a restart (the records live in RUN_DIR), and a
+ * reload that changes a route's password or targets but not its name keeps
+ * its calls' credentials current. */
+uint32_t cred_route_key(const char *name);
+
+/* The *why of cred_answer when a challenge of a kind and realm answered
+ * before comes again without stale=true: the credentials were refused. */
+extern const char cred_why_refused[];
 
 /* False for a state no cred_answer left (a record read back torn). */
 bool cred_state_ok(const struct cred_state *s);

@@ -219,6 +219,34 @@ static bool ctl_drain(struct daemon *d, uint64_t now)
 			       CTL_DRAIN_PASS, ctl_on_event, &x) == CTL_DRAIN_PASS;
 }
 
+/* Each worker whose copy of the routes' credentials is stale gets the
+ * policy's (orig.h: a worker may not read the policy, which a reload frees):
+ * one DMSG_CREDS per route, with or without auth (a route without has an
+ * empty username, so that a call of it finds none), in order; a ring too
+ * full for them all is tried again at the next pass, from the first. */
+static void push_creds(struct daemon *d)
+{
+	const struct config *c = policy_config(d->pol);
+	uint32_t n = c->nroutes < ORIG_CREDS_MAX ? c->nroutes : ORIG_CREDS_MAX;
+
+	for (uint64_t m = d->creds_stale; m; m &= m - 1) {
+		unsigned w = (unsigned)__builtin_ctzll(m);
+		bool all = true;
+		struct dmsg_hdr h = {.type = DMSG_CREDS, .gen = n};
+		if (n == 0)
+			all = daemon_push_cmd(d, w, &h, NULL, 0) == 0;
+		for (uint32_t i = 0; i < n && all; i++) {
+			struct orig_cred e = {.key = cred_route_key(c->routes[i].name),
+					      .auth = c->routes[i].auth};
+			h.slot = i;
+			h.len = sizeof(e);
+			all = daemon_push_cmd(d, w, &h, &e, sizeof(e)) == 0;
+		}
+		if (all)
+			d->creds_stale &= ~(1ull << w);
+	}
+}
+
 /* A policy from daemon_set_policy, put into service between two batches. */
 static void ctl_take_policy(struct daemon *d, uint64_t now_ms)
 {
@@ -230,6 +258,7 @@ static void ctl_take_policy(struct daemon *d, uint64_t now_ms)
 	ctl_set_policy(d->ctl, next);
 	policy_destroy(d->pol);
 	d->pol = next;
+	d->creds_stale = d->nworkers >= 64 ? ~0ull : (1ull << d->nworkers) - 1;
 	/* a reload is when log rotation expects files to be opened again */
 	if (cdr_reopen(&d->cdr) == 0 && d->cdr.fd >= 0)
 		log_info("cdr_file %s opened again", d->cdr.path);
@@ -708,6 +737,7 @@ static void *controller_main(void *arg)
 			ctl_send_reload_answer(d);
 		}
 		ctl_take_policy(d, now);
+		push_creds(d);
 		ctl_set_draining(d->ctl, atomic_load(&d->draining));
 		backlog = ctl_drain(d, now);
 		ctl_on_tick(d->ctl, now);
@@ -1142,6 +1172,8 @@ int daemon_start(struct daemon *d)
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	d->ctl_out = calloc(d->nworkers, sizeof(*d->ctl_out));
 	d->evts = calloc(d->nworkers, sizeof(*d->evts));
+	/* the controller's first pass gives every worker the credentials */
+	d->creds_stale = d->nworkers >= 64 ? ~0ull : (1ull << d->nworkers) - 1;
 	if (!d->workers || !d->ctl_out || !d->evts)
 		return -ENOMEM;
 	for (unsigned i = 0; i < d->nworkers; i++)
@@ -1190,6 +1222,7 @@ int daemon_start(struct daemon *d)
 		w->relay.min_se_s = d->cfg->timers.min_se_s;
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
+		w->orig.tx_cap = d->cfg->tx_buffer_size;
 		/* command and event rings hold every dialog's end notice at worst */
 		w->cmd = ring_new(1024);
 		w->evt = ring_new(4096);
@@ -1461,6 +1494,11 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(orig, "unanswered", b->unanswered);
 		JI(orig, "overwritten", b->overwritten);
 		JI(orig, "stray_responses", b->stray);
+		JI(orig, "challenges_answered", b->challenges_answered);
+		JI(orig, "challenges_no_credentials",
+		   b->challenges_refused[ORIG_AUTH_NO_CREDENTIALS]);
+		JI(orig, "challenges_unanswerable", b->challenges_refused[ORIG_AUTH_UNANSWERABLE]);
+		JI(orig, "challenges_refused", b->challenges_refused[ORIG_AUTH_REFUSED]);
 		json_object_set_new(o, "originated", orig);
 		json_t *ka = json_object();
 		JI(ka, "sent", s->keepalives_sent);

@@ -62,6 +62,8 @@ enum dmsg_type {
 			    * caller use a dialog leaves only after its INSTALL) */
 	DMSG_SENT_FINAL,   /* worker -> controller: the final status of what the
 			    * operator sent into dialog slot/gen (reason: status) */
+	DMSG_CREDS,	   /* controller -> worker: entry slot of the gen routes'
+			    * credentials (struct orig_cred; none: len 0) */
 };
 
 /* The management commands on dialogs (dialogs.c): which ones a worker looks
@@ -320,6 +322,10 @@ struct daemon {
 	_Atomic bool stop;
 	const char *stats_file;
 	bool discard_dialogs; /* --discard-dialogs: remove the shard files first */
+	/* controller thread: the workers whose copy of the routes'
+	 * credentials is older than the policy (bit per worker): sent again at
+	 * each pass until their rings take it (daemon.c, push_creds) */
+	uint64_t creds_stale;
 	struct sip_msg ctl_msg;
 	struct sip_session
 	    ctl_replaced; /* the leg an INVITE's Replaces or Join names the other of */

@@ -5,11 +5,19 @@
  * the branch of our Via as a shard token, so that a response finds its
  * transaction in O(1), a response to an earlier use of the slot is told apart,
  * and a forged one must guess 32 bits.
+ *
+ * A retry that answers a challenge is the datagram kept, edited: the branch
+ * (of a fixed length) and the CSeq number replaced, and the credentials lines
+ * put at the end of the header section, where a later retry (a challenge of
+ * another kind or realm: RFC 3261 22.3) finds and replaces them. The dialog
+ * a BYE of ours ended is gone by then, so the request is not written anew.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/rng.h"
+#include "daemon/log.h"
 #include "daemon/orig.h"
 
 void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_ms, uint32_t t2_ms)
@@ -19,6 +27,85 @@ void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_m
 	t->gen_seed = (uint32_t)seed;
 	t->t1_ms = t1_ms;
 	t->t2_ms = t2_ms;
+	t->tx_cap = ORIG_KEEP_MAX;
+}
+
+void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count, const struct orig_cred *c)
+{
+	if (count > ORIG_CREDS_MAX)
+		count = ORIG_CREDS_MAX;
+	if (c && index < count) {
+		struct orig_cred *e = &t->creds[index];
+		*e = *c;
+		/* from another thread's copy: its strings end where ours do */
+		e->auth.username[sizeof(e->auth.username) - 1] = '\0';
+		e->auth.password[sizeof(e->auth.password) - 1] = '\0';
+		e->auth.realm[sizeof(e->auth.realm) - 1] = '\0';
+	}
+	t->ncreds = count;
+}
+
+static const struct config_auth *creds_of(const struct orig_table *t, uint32_t key)
+{
+	for (uint32_t i = 0; key && i < t->ncreds; i++)
+		if (t->creds[i].key == key && t->creds[i].auth.username[0])
+			return &t->creds[i].auth;
+	return NULL;
+}
+
+/* A 401 or 407 (status) to our method not answered, for why (detail: the
+ * words of cred_answer): counted, and logged the first time for each why, so
+ * that a carrier that challenges every call's BYE says so once, not per call
+ * (the counters go on). */
+static void refused(struct orig_table *t, enum orig_auth_refusal why, int status, uint8_t method,
+		    const char *detail)
+{
+	static const char *const what[ORIG_AUTH_REFUSAL_COUNT_] = {
+	    [ORIG_AUTH_NO_CREDENTIALS] = "no credentials for it (leg A, or a route without auth)",
+	    [ORIG_AUTH_UNANSWERABLE] = "not one the route's credentials answer",
+	    [ORIG_AUTH_REFUSED] = "a second challenge of a kind and realm answered",
+	};
+	t->st.challenges_refused[why]++;
+	if (t->refusals_logged & (1u << why))
+		return;
+	t->refusals_logged |= (uint8_t)(1u << why);
+	log_warn("worker %u: %d to our %s not answered: %s%s%s (logged once a kind; "
+		 "originated.challenges_*)",
+		 (unsigned)t->shard, status, sip_method_name((enum sip_method)method), what[why],
+		 detail ? ": " : "", detail ? detail : "");
+}
+
+/* The lines that answer challenge m to the request sent (len bytes, the
+ * lines of *st's challenges in it) with dlg's credentials, into out: their
+ * length with *st updated, or -EACCES (counted and logged). */
+static int answer_lines(struct orig_table *t, const struct orig_dlg *dlg, const struct sip_msg *m,
+			uint8_t method, const char *sent, size_t len, struct cred_state *st,
+			char *out, size_t cap)
+{
+	const struct config_auth *a = dlg ? creds_of(t, dlg->auth_key) : NULL;
+	const char *why = NULL;
+
+	if (!a) {
+		refused(t, ORIG_AUTH_NO_CREDENTIALS, m->status, method, NULL);
+		return -EACCES;
+	}
+	/* the Request-URI, as sent: between the method and the version */
+	const char *sp = memchr(sent, ' ', len), *uri = sp ? sp + 1 : NULL;
+	const char *eol = uri ? memchr(uri, '\r', len - (size_t)(uri - sent)) : NULL;
+	const char *ver = eol ? memrchr(uri, ' ', (size_t)(eol - uri)) : NULL;
+	if (!ver) {
+		refused(t, ORIG_AUTH_UNANSWERABLE, m->status, method, "no Request-URI");
+		return -EACCES;
+	}
+	const struct cred_request rq = {sip_method_name((enum sip_method)method), uri,
+					(size_t)(ver - uri), sent, len};
+	int n = cred_answer(a, m, &rq, st, rng_secure(), out, cap, &why);
+	if (n < 0) {
+		refused(t, why == cred_why_refused ? ORIG_AUTH_REFUSED : ORIG_AUTH_UNANSWERABLE,
+			m->status, method, why);
+		return -EACCES;
+	}
+	return n;
 }
 
 bool orig_branch_is_ours(const char *buf, sip_view branch)
@@ -51,19 +138,15 @@ static uint32_t pick_slot(const struct orig_table *t)
 	return oldest;
 }
 
-int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
-	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
-	       size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
+/* Keeps scratch (n bytes, written with the branch of slot index, gen and
+ * salt) as transaction index and sends it. */
+static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32_t salt,
+		      const struct sockaddr_in6 *peer, socklen_t peer_len, uint8_t method,
+		      const struct orig_dlg *dlg, uint64_t cookie, uint64_t now_ms,
+		      const char *scratch, int n, orig_send_fn send, orig_done_fn done, void *arg)
 {
-	uint32_t index = pick_slot(t), gen = t->gen_seed + 1,
-		 salt = (uint32_t)rng_secure(); /* in the branch: unpredictable */
 	struct orig_txn *o = &t->out[index];
-	char branch[SHARD_ORIG_MAX];
 
-	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
-	int n = relay_write_request(rc, s, req, branch, scratch, cap);
-	if (n < 0)
-		return n;
 	if (o->busy) {
 		/* every slot is busy: the oldest transaction gives its slot up,
 		 * and its sender hears so, as at Timer F (else an operator's INFO
@@ -77,15 +160,18 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	t->next = (index + 1) % ORIG_SLOTS;
 	o->gen = gen;
 	o->salt = salt;
-	o->method = req->method;
+	o->method = method;
 	o->cookie = cookie;
 	o->busy = true;
 	o->proceeding = false;
 	o->interval_ms = t->t1_ms;
 	o->next_ms = now_ms + t->t1_ms;
 	o->deadline_ms = now_ms + 64ull * t->t1_ms; /* Timer F */
-	memcpy(&o->peer, &s->peer, sizeof(o->peer));
-	o->peer_len = s->peer_len;
+	memcpy(&o->peer, peer, sizeof(o->peer));
+	o->peer_len = peer_len;
+	o->auth_off = 0;
+	o->cred = (struct cred_state){0};
+	o->dlg = dlg ? *dlg : (struct orig_dlg){0};
 	/* kept for retransmission when it fits; sent once either way */
 	o->len = (size_t)n <= sizeof(o->data) ? (uint16_t)n : 0;
 	if (o->len)
@@ -93,10 +179,164 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	t->busy++;
 	t->st.sent++;
 	send(arg, scratch, (size_t)n, (const struct sockaddr *)&o->peer, o->peer_len);
+}
+
+/* Where the blank line that ends the header section of buf (len bytes)
+ * starts, or 0. */
+static size_t header_end(const char *buf, size_t len)
+{
+	const char *e = memmem(buf, len, "\r\n\r\n", 4);
+	return e ? (size_t)(e - buf) + 2 : 0;
+}
+
+int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
+	       const struct relay_req *req, const struct orig_dlg *dlg, uint64_t cookie,
+	       uint64_t now_ms, char *scratch, size_t cap, orig_send_fn send, orig_done_fn done,
+	       void *arg)
+{
+	uint32_t index = pick_slot(t), gen = t->gen_seed + 1,
+		 salt = (uint32_t)rng_secure(); /* in the branch: unpredictable */
+	char branch[SHARD_ORIG_MAX];
+
+	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
+	int n = relay_write_request(rc, s, req, branch, scratch, cap);
+	if (n < 0)
+		return n;
+	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, dlg, cookie, now_ms,
+		  scratch, n, send, done, arg);
 	return 0;
 }
 
-void orig_on_response(struct orig_table *t, const struct sip_msg *m, orig_done_fn done, void *arg)
+int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
+			 const struct relay_req *req, const struct orig_dlg *dlg,
+			 const struct sip_msg *challenge, uint64_t now_ms, char *scratch,
+			 size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
+{
+	uint32_t index = pick_slot(t), gen = t->gen_seed + 1, salt = (uint32_t)rng_secure();
+	char branch[SHARD_ORIG_MAX], lines[CRED_LINES_MAX];
+	struct cred_state st = {0};
+
+	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
+	int n = relay_write_request(rc, s, req, branch, scratch, cap);
+	if (n < 0)
+		return n;
+	/* the request as first sent had no credentials lines: none are read
+	 * back, so this copy of it stands for it */
+	int k = answer_lines(t, dlg, challenge, req->method, scratch, (size_t)n, &st, lines,
+			     sizeof(lines));
+	if (k < 0)
+		return k;
+	size_t at = header_end(scratch, (size_t)n);
+	if (!at || (size_t)n + (size_t)k > cap || (size_t)n + (size_t)k > t->tx_cap) {
+		refused(t, ORIG_AUTH_UNANSWERABLE, challenge->status, req->method,
+			"the request with the answer does not fit");
+		return -ENOSPC;
+	}
+	memmove(scratch + at + k, scratch + at, (size_t)n - at);
+	memcpy(scratch + at, lines, (size_t)k);
+	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, dlg, 0, now_ms, scratch,
+		  n + k, send, done, arg);
+	struct orig_txn *o = &t->out[index];
+	o->auth_off = (uint16_t)at;
+	o->cred = st;
+	t->st.challenges_answered++;
+	return 0;
+}
+
+/* o's request again into out (cap bytes) as a new transaction's: branch in
+ * place of its own, CSeq number cseq, lines (k bytes) in place of the
+ * credentials lines it had. Its length (*auth_off: where the lines start), or
+ * -ENOSPC. */
+static int write_retry(const struct orig_txn *o, const char *branch, uint32_t cseq,
+		       const char *lines, size_t k, char *out, size_t cap, uint16_t *auth_off)
+{
+	static const char bkey[] = ";branch=" SHARD_ORIG_PREFIX, ckey[] = "\r\nCSeq: ";
+	const char *d = o->data;
+	size_t len = o->len, end = header_end(d, len);
+	const char *b = memmem(d, end, bkey, sizeof(bkey) - 1);
+	const char *c = memmem(d, end, ckey, sizeof(ckey) - 1);
+	if (!end || !b || !c || b > c)
+		return -ENOSPC;
+	size_t br = (size_t)(b - d) + 8, cs = (size_t)(c - d) + sizeof(ckey) - 1, ce = cs;
+	while (ce < end && d[ce] >= '0' && d[ce] <= '9')
+		ce++;
+	/* our lines are the header section's last (auth_off); else it ends there */
+	size_t base = o->auth_off && o->auth_off <= end ? o->auth_off : end;
+	char num[11];
+	int nl = snprintf(num, sizeof(num), "%u", cseq);
+	size_t total = len - (ce - cs) + (size_t)nl - (end - base) + k;
+	if (br + SHARD_ORIG_LEN > cs || ce == cs || ce > base || total > cap)
+		return -ENOSPC;
+	char *p = out;
+	memcpy(p, d, br);
+	p += br;
+	memcpy(p, branch, SHARD_ORIG_LEN);
+	p += SHARD_ORIG_LEN;
+	memcpy(p, d + br + SHARD_ORIG_LEN, cs - br - SHARD_ORIG_LEN);
+	p += cs - br - SHARD_ORIG_LEN;
+	memcpy(p, num, (size_t)nl);
+	p += nl;
+	memcpy(p, d + ce, base - ce);
+	p += base - ce;
+	*auth_off = (uint16_t)(p - out);
+	memcpy(p, lines, k);
+	p += k;
+	memcpy(p, d + end, len - end);
+	p += len - end;
+	return (int)(p - out);
+}
+
+/* A 401 or 407 m ended transaction o: its request again with the lines that
+ * answer it, as a new transaction in the same slot. False when it is not
+ * answered (counted): m is then o's outcome. */
+static bool answer_challenge(struct orig_table *t, struct orig_txn *o, const struct sip_msg *m,
+			     uint64_t now_ms, const struct orig_io *io)
+{
+	char lines[CRED_LINES_MAX], out[ORIG_KEEP_MAX], branch[SHARD_ORIG_MAX];
+	struct cred_state st = o->cred;
+
+	if (!o->dlg.auth_key) {
+		refused(t, ORIG_AUTH_NO_CREDENTIALS, m->status, o->method, NULL);
+		return false;
+	}
+	if (!o->len) {
+		refused(t, ORIG_AUTH_UNANSWERABLE, m->status, o->method,
+			"the request was too long to keep");
+		return false;
+	}
+	int k = answer_lines(t, &o->dlg, m, o->method, o->data, o->len, &st, lines, sizeof(lines));
+	if (k < 0)
+		return false;
+	uint32_t index = (uint32_t)(o - t->out), gen = t->gen_seed + 1,
+		 salt = (uint32_t)rng_secure();
+	uint32_t cseq = io->cseq ? io->cseq(io->arg, &o->dlg, m->cseq.num) : m->cseq.num + 1;
+	uint16_t auth_off;
+	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
+	size_t cap = t->tx_cap < sizeof(out) ? t->tx_cap : sizeof(out);
+	int n = write_retry(o, branch, cseq, lines, (size_t)k, out, cap, &auth_off);
+	if (n < 0) {
+		refused(t, ORIG_AUTH_UNANSWERABLE, m->status, o->method,
+			"the request with the answer does not fit");
+		return false;
+	}
+	/* the challenged transaction ended; the retry is a new one, which a
+	 * late copy of the challenge (the old generation) no longer matches */
+	struct orig_dlg dlg = o->dlg;
+	struct sockaddr_in6 peer = o->peer;
+	uint64_t cookie = o->cookie;
+	uint8_t method = o->method;
+	t->st.answered++;
+	finish(t, o);
+	take_slot(t, index, gen, salt, &peer, o->peer_len, method, &dlg, cookie, now_ms, out, n,
+		  io->send, io->done, io->arg);
+	o->auth_off = auth_off;
+	o->cred = st;
+	t->st.challenges_answered++;
+	return true;
+}
+
+void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t now_ms,
+		      const struct orig_io *io)
 {
 	uint32_t index, gen, salt;
 	uint8_t shard;
@@ -117,10 +357,13 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, orig_done_f
 		o->proceeding = true;
 		return;
 	}
+	if ((m->status == 401 || m->status == 407) && io && io->send &&
+	    answer_challenge(t, o, m, now_ms, io))
+		return;
 	t->st.answered++;
 	finish(t, o);
-	if (done)
-		done(arg, o->cookie, o->method, m->status);
+	if (io && io->done)
+		io->done(io->arg, o->cookie, o->method, m->status);
 }
 
 void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,

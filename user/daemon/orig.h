@@ -1,21 +1,41 @@
 /*
  * orig.h - in-dialog requests that sipshard itself sends on a leg: the session
  * model's bye() when policy or the operator ends a call (timers.dialog_max_s,
- * timers.dialog_idle_s, sipshardctl bye), and info() and message() from the
- * operator (sipshardctl info, message).
+ * timers.dialog_idle_s, the session timer, the keep-alive, sipshardctl bye),
+ * and info(), message() and refer() from the operator (sipshardctl info,
+ * message, refer).
  *
  * Owns: one worker's client transactions for them (RFC 3261 17.1.2, non-INVITE
  * over UDP): the datagram kept for retransmission, Timer E (500 ms doubling to
  * 4 s; 4 s once a provisional response came: timers.t1_ms and t2_ms), Timer F
  * (64*T1, then given up), and matching a response to its request by the branch
- * of our Via (a shard token: shard_orig_encode) and the method. Does not own: writing the request
- * (relay_write_request), sockets (the caller sends), the dialog (after a BYE the caller frees it at
- * once: the call is over on sipshard's side whatever the answers say).
+ * of our Via (a shard token: shard_orig_encode) and the method. And answering
+ * a 401 or 407 to such a request on leg B with the credentials of the call's
+ * route (RFC 3261 8.1.3.5, 22.2; cred_answer): the request again, from the
+ * datagram kept, as a new transaction (a new branch, Timer E and F afresh)
+ * with the next CSeq of the leg and the credentials lines; once per kind and
+ * realm of challenge (a second is final), the worker's copy of the routes'
+ * credentials (orig_set_creds) holding what answers them. Does not own:
+ * writing the request (relay_write_request), the digest (credentials.c,
+ * sip/digest.c), sockets (the caller sends), the dialog (after a BYE the
+ * caller frees it at once: the call is over on sipshard's side whatever the
+ * answers say; a retry's CSeq comes from the caller, orig_cseq_fn).
+ *
+ * Credentials on the fast path: the controller owns the policy and its
+ * routes; a worker must not read them (a reload frees them under it). So the
+ * controller hands each worker a copy of every route's auth, keyed by
+ * cred_route_key of the route's name, at start and at each reload (DMSG_CREDS,
+ * over the command ring, in order with the installs), and each dialog record
+ * keeps its route's key (shard_dialog.auth_key). A worker looks a key up only
+ * when a challenge comes: no allocation, lock or system call. A dialog
+ * re-attached after a restart keeps its key and finds its route's credentials
+ * in the new process's copy, as a reload that keeps the route's name does.
  *
  * Not the in-dialog keep-alive's OPTIONS (worker.c): one per side and round
  * for every quiet call, they would crowd these slots out, so their state is a
  * byte in each leg of the dialog record (shard/table.h) and they are never
- * retransmitted (the next round is).
+ * retransmitted (the next round is). Only the OPTIONS that answers a
+ * challenge to one takes a slot here (orig_start_answering).
  *
  * Bounded: ORIG_SLOTS transactions per worker. When every slot is busy, the
  * oldest transaction gives its slot up (counted as overwritten): its request
@@ -30,6 +50,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "daemon/credentials.h"
 #include "daemon/relay.h"
 #include "shard/table.h"
 #include "sipshard/sip.h"
@@ -43,6 +64,30 @@
  * a larger scratch) is sent once, not kept. */
 #define ORIG_KEEP_MAX (ORIG_MAX + ORIG_BODY_MAX)
 
+/* The dialog a request of ours goes into. */
+struct orig_dlg {
+	uint32_t slot, gen; /* while it lives, a retry takes its leg's next CSeq */
+	uint8_t leg;	    /* SHARD_LEG_A or SHARD_LEG_B */
+	/* the credentials that answer a 401 or 407 (shard_dialog.auth_key for
+	 * leg B, 0 for leg A: the route's credentials are the callee side's) */
+	uint32_t auth_key;
+};
+
+/* A route's credentials as a worker keeps them. */
+struct orig_cred {
+	uint32_t key; /* cred_route_key of its name */
+	struct config_auth auth;
+};
+#define ORIG_CREDS_MAX CONFIG_MAX_ROUTES
+
+/* Why a 401 or 407 to a request of ours went unanswered. */
+enum orig_auth_refusal {
+	ORIG_AUTH_NO_CREDENTIALS, /* leg A, or a call whose route has no auth (now) */
+	ORIG_AUTH_UNANSWERABLE,	  /* another realm, a kind not answered, no room */
+	ORIG_AUTH_REFUSED,	  /* a kind and realm answered before came again */
+	ORIG_AUTH_REFUSAL_COUNT_
+};
+
 struct orig_txn {
 	uint32_t gen;	 /* changes with every use of the slot */
 	uint32_t salt;	 /* random, in the branch: a forged answer must guess it */
@@ -51,6 +96,11 @@ struct orig_txn {
 	uint8_t method;	 /* enum sip_method: a response must be for it */
 	uint64_t cookie; /* the caller's, given back with the outcome */
 	uint16_t len;	 /* bytes in data; 0 when the request did not fit */
+	/* where the credentials lines start in data (at the end of the header
+	 * section; 0: none), and the challenges they answer */
+	uint16_t auth_off;
+	struct cred_state cred;
+	struct orig_dlg dlg;
 	uint32_t interval_ms;
 	uint64_t next_ms;     /* next retransmission */
 	uint64_t deadline_ms; /* Timer F */
@@ -60,12 +110,14 @@ struct orig_txn {
 };
 
 struct orig_stats {
-	uint64_t sent;		/* requests sent (first transmissions) */
-	uint64_t retransmitted; /* retransmissions */
-	uint64_t answered;	/* final responses that ended a transaction */
-	uint64_t unanswered;	/* transactions given up after Timer F */
-	uint64_t overwritten;	/* transactions that gave their slot up while busy */
-	uint64_t stray;		/* responses with our prefix that match no busy transaction */
+	uint64_t sent;		      /* requests sent (first transmissions) */
+	uint64_t retransmitted;	      /* retransmissions */
+	uint64_t answered;	      /* final responses that ended a transaction */
+	uint64_t unanswered;	      /* transactions given up after Timer F */
+	uint64_t overwritten;	      /* transactions that gave their slot up while busy */
+	uint64_t stray;		      /* responses with our prefix that match no busy transaction */
+	uint64_t challenges_answered; /* 401s and 407s answered by a retry */
+	uint64_t challenges_refused[ORIG_AUTH_REFUSAL_COUNT_]; /* not answered, by why */
 };
 
 struct orig_table {
@@ -73,8 +125,12 @@ struct orig_table {
 	uint32_t busy;	   /* transactions waiting for a final response */
 	uint32_t gen_seed; /* generations start from a random value */
 	uint32_t t1_ms, t2_ms;
-	uint8_t shard; /* written into every branch, checked back */
+	uint8_t shard;		 /* written into every branch, checked back */
+	uint8_t refusals_logged; /* bit per enum orig_auth_refusal: logged once */
+	uint32_t tx_cap;	 /* a retry longer than this would not leave: not sent */
 	struct orig_stats st;
+	uint32_t ncreds;
+	struct orig_cred creds[ORIG_CREDS_MAX];
 	struct orig_txn out[ORIG_SLOTS];
 };
 
@@ -87,28 +143,68 @@ typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struc
  * given. */
 typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, int status);
 
+/* The CSeq number a retry of a request of ours into dlg takes, the one
+ * challenged being challenged: the leg's next while the dialog lives (which it
+ * then takes, so that no later request of the leg reuses it), else
+ * challenged + 1. */
+typedef uint32_t (*orig_cseq_fn)(void *arg, const struct orig_dlg *dlg, uint32_t challenged);
+
+/* What orig_on_response may do: send a retry, end a transaction, number a
+ * retry (done and cseq may be NULL: nobody told; challenged + 1). */
+struct orig_io {
+	orig_send_fn send;
+	orig_done_fn done;
+	orig_cseq_fn cseq;
+	void *arg;
+};
+
 /* An empty table for shard's worker: seed (random) starts the generations and
- * salts; t1_ms and t2_ms are timers.t1_ms and t2_ms. */
+ * salts; t1_ms and t2_ms are timers.t1_ms and t2_ms. No credentials; retries
+ * up to ORIG_KEEP_MAX bytes (tx_cap). */
 void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_ms, uint32_t t2_ms);
 
-/* Sends req on leg s of a dialog: writes it (relay_write_request) into scratch
- * (cap bytes), keeps it in a transaction slot with cookie and sends it
- * through send; the oldest transaction, when it must give its slot up, ends
- * through done (408). Returns 0, or -ENOSPC when it does not fit cap bytes
- * (the leg's strings or the body are too long), in which case nothing is
- * sent. */
+/* The worker's copy of the routes' credentials (DMSG_CREDS): entry index of
+ * count is c (NULL: none, as for count 0); entries at and above count are
+ * dropped. The controller sends index 0 to count - 1 in order after every
+ * change; a challenge between two of them finds the entries there then. */
+void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count,
+		    const struct orig_cred *c);
+
+/* Sends req on leg s of dialog dlg (NULL: a challenge to it is final): writes
+ * it (relay_write_request) into scratch (cap bytes), keeps it in a
+ * transaction slot with cookie and sends it through send; the oldest
+ * transaction, when it must give its slot up, ends through done (408).
+ * Returns 0, or -ENOSPC when it does not fit cap bytes (the leg's strings or
+ * the body are too long), in which case nothing is sent. */
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
-	       const struct relay_req *req, uint64_t cookie, uint64_t now_ms, char *scratch,
-	       size_t cap, orig_send_fn send, orig_done_fn done, void *arg);
+	       const struct relay_req *req, const struct orig_dlg *dlg, uint64_t cookie,
+	       uint64_t now_ms, char *scratch, size_t cap, orig_send_fn send, orig_done_fn done,
+	       void *arg);
+
+/* orig_start of req (sent before, outside these transactions: the
+ * keep-alive's OPTIONS) with the lines that answer challenge, the 401 or 407
+ * that came to it, with dlg's credentials. -EACCES when it is not answered
+ * (counted and logged once as orig_on_response does), -ENOSPC as orig_start;
+ * nothing is sent then. */
+int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
+			 const struct relay_req *req, const struct orig_dlg *dlg,
+			 const struct sip_msg *challenge, uint64_t now_ms, char *scratch,
+			 size_t cap, orig_send_fn send, orig_done_fn done, void *arg);
 
 /* True when a response's top Via branch is one of our requests'. */
 bool orig_branch_is_ours(const char *buf, sip_view branch);
 
 /* A response whose branch orig_branch_is_ours: a final one ends its
  * transaction, a provisional one slows its retransmissions to T2. A response
- * that matches no busy transaction is counted as stray. done (may be NULL)
- * hears of a transaction that ended. */
-void orig_on_response(struct orig_table *t, const struct sip_msg *m, orig_done_fn done, void *arg);
+ * that matches no busy transaction is counted as stray. A 401 or 407 to a
+ * request on leg B whose dialog's route has credentials that answer it is
+ * answered: the request goes again at now_ms (io->send) with the credentials
+ * lines and the CSeq io->cseq gives, as a new transaction in the slot, and
+ * io->done hears nothing yet; any other final, and a challenge not answered
+ * (counted by why, the first of each kind logged), goes to io->done (which
+ * may be NULL). */
+void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t now_ms,
+		      const struct orig_io *io);
 
 /* Retransmits what is due and gives up what Timer F ended (telling done, which
  * may be NULL); cheap when no request is outstanding. */

@@ -13,9 +13,11 @@
  * holds it, for the controller (only INVITEs without To-tag that carry such a
  * header take that path: in-dialog traffic pays nothing for it); the ends of calls on its
  * own account (idle, maximum duration, session timer, the in-dialog
- * keep-alive's rounds and answers; whatever ends a call, the 487s to the
+ * keep-alive's rounds and answers, and the OPTIONS again with the route's
+ * credentials when a callee challenges one; whatever ends a call, the 487s to the
  * requests still open in it, relay_end_pending), and the Timer N of the operator's
- * transfer (no NOTIFY within 64*T1 of its REFER's 2xx). Does not own: the rewrite
+ * transfer (no NOTIFY within 64*T1 of its REFER's 2xx), and its copy of the
+ * routes' credentials (DMSG_CREDS; orig.h says why a copy). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
  */
 #include <errno.h>
@@ -332,12 +334,45 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 	}
 }
 
+/* orig_cseq_fn: a retry with credentials takes the leg's next CSeq while
+ * the dialog lives, so that no later request of ours or relayed one reuses
+ * it (relay.c numbers leg B's from local_cseq too); a BYE's dialog is gone. */
+static uint32_t orig_next_cseq(void *arg, const struct orig_dlg *dlg, uint32_t challenged)
+{
+	struct worker *w = arg;
+	struct shard_dialog *d = shard_dialog_get(&w->table, dlg->slot, dlg->gen);
+
+	if (!d || dlg->leg > SHARD_LEG_B)
+		return challenged + 1;
+	struct sip_session *s = &d->legs[dlg->leg];
+	if (s->local_cseq < challenged)
+		s->local_cseq = challenged;
+	uint32_t next = ++s->local_cseq;
+	/* the operator's REFER, sent again: its subscription's NOTIFYs name
+	 * the CSeq that was accepted (RFC 3515 2.4.6) */
+	if ((d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE && d->refer_cseq == challenged &&
+	    !!(d->refer & SHARD_REFER_LEG_B) == (dlg->leg == SHARD_LEG_B))
+		d->refer_cseq = next;
+	return next;
+}
+
+/* The dialog and credentials a request of ours on leg of d goes with: the
+ * route's (d->auth_key) on leg B, the callee side, only. */
+static struct orig_dlg orig_dlg_of(const struct shard_dialog *d, int leg)
+{
+	return (struct orig_dlg){.slot = d->slot,
+				 .gen = d->gen,
+				 .leg = (uint8_t)leg,
+				 .auth_key = leg == SHARD_LEG_B ? d->auth_key : 0};
+}
+
 /* Sends req on one leg of d (the session's bye(), info(), message()), with the
  * cookie its outcome comes back with; false when it does not fit a datagram,
  * which is logged. */
 static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
 			const struct relay_req *req, uint64_t cookie)
 {
+	const struct orig_dlg dlg = orig_dlg_of(d, leg);
 	char scratch[ORIG_KEEP_MAX];
 	/* written to fit a send buffer too: one larger than tx_buffer_size
 	 * would be dropped by send_copy at every transmission, while the
@@ -345,8 +380,8 @@ static bool send_on_leg(struct worker *w, struct shard_dialog *d, int leg,
 	size_t cap = w->d->cfg->tx_buffer_size < sizeof(scratch) ? w->d->cfg->tx_buffer_size
 								 : sizeof(scratch);
 
-	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, cookie, w->relay.now_ms, scratch,
-		       cap, send_orig, orig_done, w) == 0)
+	if (orig_start(&w->orig, &w->relay, &d->legs[leg], req, &dlg, cookie, w->relay.now_ms,
+		       scratch, cap, send_orig, orig_done, w) == 0)
 		return true;
 	log_warn("worker %u: dialog %u: %s for leg %c does not fit %zu bytes "
 		 "(tx_buffer_size %u); not sent",
@@ -453,6 +488,23 @@ static void keepalive_round(struct worker *w, struct shard_dialog *d)
 	arm_dialog(w, d);
 }
 
+/* A 401 or 407 to a keep-alive OPTIONS: the leg is there (the round counts
+ * as answered), but a carrier that challenges it may count an unanswered
+ * challenge against the call, so on leg B the OPTIONS goes again with the
+ * route's credentials, as a transaction of ours (orig.h). */
+static void keepalive_challenged(struct worker *w, struct shard_dialog *d, int leg,
+				 const struct sip_msg *m)
+{
+	char scratch[ORIG_KEEP_MAX];
+	const struct relay_req req = {.method = SIP_METHOD_OPTIONS};
+	const struct orig_dlg dlg = orig_dlg_of(d, leg);
+	size_t cap = w->d->cfg->tx_buffer_size < sizeof(scratch) ? w->d->cfg->tx_buffer_size
+								 : sizeof(scratch);
+
+	(void)orig_start_answering(&w->orig, &w->relay, &d->legs[leg], &req, &dlg, m,
+				   clock_mono_ms(), scratch, cap, send_orig, orig_done, w);
+}
+
 /* A response whose top Via branch has the keep-alive's prefix: it ends here.
  * 408 or 481 says the leg's dialog is gone (RFC 3261 12.2.1.2): the call
  * ends; any other final status says the leg is there. */
@@ -467,6 +519,10 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 	}
 	if (m->status < 200)
 		return;
+	/* a copy of a challenge answered already finds the round over */
+	if ((m->status == 401 || m->status == 407) &&
+	    (d->legs[leg].keepalive & SESSION_KEEPALIVE_PENDING))
+		keepalive_challenged(w, d, leg, m);
 	if (m->status == 408 || m->status == 481) {
 		char reason[96];
 		/* Q.850 cause 41: temporary failure */
@@ -676,7 +732,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	}
 	if (!m->is_request && orig_branch_is_ours(m->buf, m->vias[0].branch)) {
 		/* the answer to a request of ours: ends here */
-		orig_on_response(&w->orig, m, orig_done, w);
+		const struct orig_io io = {send_orig, orig_done, orig_next_cseq, w};
+		orig_on_response(&w->orig, m, clock_mono_ms(), &io);
 		return;
 	}
 	bool in_dialog =
@@ -789,6 +846,11 @@ static void drain_commands(struct worker *w)
 				free_dialog(w, h->slot, h->gen);
 				tell_dialog_ended(w, h->slot, h->gen + 1, CTL_END_RELEASED);
 			}
+			break;
+		case DMSG_CREDS:
+			/* a route's credentials (orig.h): index slot of gen */
+			orig_set_creds(&w->orig, h->slot, h->gen,
+				       h->len == sizeof(struct orig_cred) ? payload : NULL);
 			break;
 		case DMSG_QUERY:
 			/* a newer query replaces one not finished: the controller has
