@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# A callee (a carrier) that challenges the in-dialog requests sipshard itself
+# sends on leg B, through a running sipshardd whose route has credentials
+# (routes[].auth), with raw UDP caller and callee (rawua.py), T1 50 ms:
+#  1. the keep-alive's OPTIONS (timers.dialog_keepalive_s) answered 401: the
+#     OPTIONS goes again with an Authorization line and a higher CSeq;
+#  2. the BYE of `sipshardctl bye` answered 407: the BYE goes again with a
+#     Proxy-Authorization line and a higher CSeq than any before it on leg B,
+#     and once its 200 came nothing more is sent; the call has its CDR;
+#  3. a second call whose retried BYE is challenged again: final, no third
+#     BYE, counted and logged.
+# The digest responses are checked here with hashlib, not with sipshard's
+# code. Before, such challenges ended the transaction: the carrier kept the
+# call up.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/common.bash
+CTL=$BUILD/sipshardctl
+
+D_PORT=16510 # sipshardd; the caller is 16511, the callee 16512 (16513 unused)
+B_PORT=16512
+SOCK=$WORK/sipshardd.sock
+CDR=$WORK/cdr.jsonl
+
+cat >"$WORK/orig_auth.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT", "workers": 1, "log_level": "info",
+  "management_socket": "$SOCK", "run_dir": "$WORK/run", "persist_dialogs": false,
+  "cdr_file": "$CDR",
+  "capacity": { "setups": 64, "dialogs_per_shard": 64, "transactions_per_shard": 64 },
+  "timers": { "t1_ms": 50, "dialog_keepalive_s": 1, "dialog_keepalive_misses": 5 },
+  "routes": [ { "name": "carrier", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT",
+                "auth": { "username": "trunk7", "password": "s3cret", "realm": "carrier.test" } } ]
+}
+JSON
+start_daemon orig_auth "$WORK/orig_auth.json"
+
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/orig_auth.out" 2>&1 <<'PY'
+import hashlib, json, re, subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller, header, recv, respond
+
+dport, bport, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+D = ("127.0.0.1", dport)
+callee = Callee(bport)
+USER, PASSWORD, REALM = "trunk7", "s3cret", "carrier.test"
+res = {}
+
+
+def md5(s):
+    return hashlib.md5(s.encode()).hexdigest()
+
+
+def params(value):
+    """The parameters of a Digest credentials value, unquoted."""
+    return {k: v1 or v2 for k, v1, v2 in
+            re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]+))', value.split(" ", 1)[1])}
+
+
+def digest_ok(req, name, method, nonce):
+    """req carries one line name answering realm REALM and nonce with the
+    route's credentials (RFC 7616, MD5, qop auth), for its Request-URI."""
+    lines = [l for l in req.split("\r\n") if l.lower().startswith(name.lower() + ":")]
+    if len(lines) != 1:
+        print("%d %s lines" % (len(lines), name))
+        return False
+    p = params(lines[0].split(":", 1)[1].strip())
+    uri = req.split(" ")[1]
+    ha1 = md5("%s:%s:%s" % (USER, REALM, PASSWORD))
+    ha2 = md5("%s:%s" % (method, uri))
+    want = md5("%s:%s:%s:%s:auth:%s" % (ha1, nonce, p.get("nc"), p.get("cnonce"), ha2))
+    print("%s: %s (want response %s)" % (name, p, want))
+    return (p.get("username") == USER and p.get("realm") == REALM and p.get("nonce") == nonce
+            and p.get("uri") == uri and p.get("qop") == "auth" and p.get("response") == want)
+
+
+def cseq(req):
+    return int(header(req, "CSeq").split()[0])
+
+
+def next_request(s, method, seconds, after=None):
+    """The next request method that s gets within seconds, but for copies of
+    after (retransmissions of a request answered: its Via); requests of other
+    methods on the way get 200 (the other leg's keep-alive, say)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        msg = recv(s, max(0.0, end - time.time()))
+        if msg is None:
+            break
+        if msg.startswith("SIP/2.0") or msg.startswith("ACK "):
+            continue
+        if after and header(msg, "Via") == header(after, "Via"):
+            continue
+        if msg.startswith(method + " "):
+            return msg
+        respond(s, msg, D, "200 OK")
+    return None
+
+
+def keep_caller_quiet(a, seconds):
+    """The caller answers what it gets (its keep-alive OPTIONS, our BYE) 200."""
+    end = time.time() + seconds
+    while time.time() < end:
+        msg = recv(a.sock, max(0.0, end - time.time()))
+        if msg and not msg.startswith("SIP/2.0") and not msg.startswith("ACK "):
+            respond(a.sock, msg, D, "200 OK")
+
+
+def ctl_bye(call_id):
+    return subprocess.run([ctl, "-s", sock, "bye", call_id], capture_output=True,
+                          text=True).returncode
+
+
+def challenge(req, code, nonce):
+    hdr = "Proxy-Authenticate" if code.startswith("407") else "WWW-Authenticate"
+    respond(callee.sock, req, D, code,
+            extra='%s: Digest realm="%s", nonce="%s", qop="auth", algorithm=MD5, '
+            'opaque="op-%s"\r\n' % (hdr, REALM, nonce, nonce))
+
+
+# ---- call 1 -----------------------------------------------------------------
+a = Caller(dport + 1, dport)
+res["call1"] = a.call(callee)
+callee.got = []
+
+# 1. the keep-alive's OPTIONS to the callee, challenged 401
+ka = next_request(callee.sock, "OPTIONS", 3)
+keep_caller_quiet(a, 0.05)
+res["ka_sent"] = ka is not None
+if ka:
+    challenge(ka, "401 Unauthorized", "ka-nonce")
+    ka2 = next_request(callee.sock, "OPTIONS", 1, ka)
+    res["ka_again"] = ka2 is not None
+    if ka2:
+        res["ka_digest"] = digest_ok(ka2, "Authorization", "OPTIONS", "ka-nonce")
+        res["ka_higher_cseq"] = cseq(ka2) > cseq(ka)
+        respond(callee.sock, ka2, D, "200 OK")
+        ka_cseq = cseq(ka2)
+keep_caller_quiet(a, 0.1)
+
+# 2. the operator's BYE, challenged 407 on leg B
+res["ctl_bye"] = ctl_bye(a.call_id)
+bye = next_request(callee.sock, "BYE", 2)
+keep_caller_quiet(a, 0.05)
+res["bye_sent"] = bye is not None
+if bye:
+    res["bye_after_ka"] = cseq(bye) > ka_cseq if res.get("ka_again") else False
+    challenge(bye, "407 Proxy Authentication Required", "bye-nonce")
+    bye2 = next_request(callee.sock, "BYE", 1, bye)
+    res["bye_again"] = bye2 is not None
+    if bye2:
+        res["bye_digest"] = digest_ok(bye2, "Proxy-Authorization", "BYE", "bye-nonce")
+        res["bye_higher_cseq"] = cseq(bye2) > cseq(bye)
+        res["bye_new_branch"] = header(bye2, "Via") != header(bye, "Via")
+        respond(callee.sock, bye2, D, "200 OK")
+        # T1 is 50 ms: a retransmission would come within 0.6 s
+        res["nothing_after_200"] = next_request(callee.sock, "BYE", 0.6, bye) is None
+
+# ---- call 2: the retry challenged again -------------------------------------
+a.sock.close()
+b = Caller(dport + 1, dport)
+res["call2"] = b.call(callee)
+res["ctl_bye2"] = ctl_bye(b.call_id)
+bye = next_request(callee.sock, "BYE", 2)
+keep_caller_quiet(b, 0.05)
+if bye:
+    challenge(bye, "407 Proxy Authentication Required", "n1")
+    bye2 = next_request(callee.sock, "BYE", 1, bye)
+    res["call2_bye_again"] = bye2 is not None
+    if bye2:
+        challenge(bye2, "407 Proxy Authentication Required", "n2")
+        # copies of the first BYE or of the second may still come, no third
+        third = next_request(callee.sock, "BYE", 0.6, bye)
+        while third and header(third, "Via") == header(bye2, "Via"):
+            third = next_request(callee.sock, "BYE", 0.6, bye)
+        res["call2_no_third"] = third is None
+print(json.dumps(res))
+PY
+rc=$?
+sed 's/^/# /' "$WORK/orig_auth.out"
+R=$(tail -1 "$WORK/orig_auth.out")
+r() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2]))' "$R" "$1" 2>/dev/null; }
+check "the script ran" test "$rc" = 0
+check "two calls up through the route with auth" test "$(r call1)/$(r call2)" = "200/200"
+check "keep-alive OPTIONS answered 401 by the callee goes again" test "$(r ka_again)" = True
+check "the OPTIONS again carries a correct Authorization (hashlib)" test "$(r ka_digest)" = True
+check "the OPTIONS again has a higher CSeq" test "$(r ka_higher_cseq)" = True
+check "sipshardctl bye: the BYE to the callee" test "$(r ctl_bye)/$(r bye_sent)" = "0/True"
+check "the BYE takes a CSeq above the answered OPTIONS'" test "$(r bye_after_ka)" = True
+check "the BYE answered 407 goes again" test "$(r bye_again)" = True
+check "the BYE again carries a correct Proxy-Authorization (hashlib)" test "$(r bye_digest)" = True
+check "the BYE again has a higher CSeq and a new branch" \
+	test "$(r bye_higher_cseq)/$(r bye_new_branch)" = "True/True"
+check "after its 200, no more BYEs" test "$(r nothing_after_200)" = True
+check "the call's CDR: ended by the operator" test "$(cdr_end 0)" = operator
+check "call 2: its BYE again, challenged again: no third BYE" \
+	test "$(r call2_bye_again)/$(r call2_no_third)" = "True/True"
+check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
+sleep 1.2 # a stats write
+ORIG='j["workers"][0]["originated"]'
+check "originated.challenges_answered 3, challenges_refused 1" \
+	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'])")" = "(3, 1)"
+check "the log says once why a challenge was not answered" \
+	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
+stop_daemon
