@@ -3498,6 +3498,9 @@ static void test_auth_challenge_answered(void **state)
 	assert_int_equal(st.failovers, 0);
 	/* leg B is the INVITE that was answered: its CSeq, the same target */
 	assert_int_equal(last_install.legs[SHARD_LEG_B].local_cseq, 2);
+	/* the worker answers challenges to its own requests on leg B with the
+	 * credentials of the route it knows by this key */
+	assert_int_equal(last_install.auth_key, cred_route_key("carrier"));
 }
 
 /* A second challenge is answered only when it says the nonce was stale; then
