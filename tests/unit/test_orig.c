@@ -782,6 +782,36 @@ static void test_challenges_not_answered(void **state)
 	assert_int_equal(byes.busy, 0);
 }
 
+/* Two routes whose names hash to one key (cred_route_key): a challenge to a
+ * call of either is answered with neither's credentials, since the wrong
+ * pick would send one carrier's password to another. A route without auth
+ * sharing the key counts too. */
+static void test_shared_key_gives_no_credentials(void **state)
+{
+	(void)state;
+	struct orig_cred other = CARRIER, plain = {.key = CARRIER.key};
+	snprintf(other.auth.username, sizeof(other.auth.username), "other-account");
+	start_b(&BYE, 0, CARRIER.key); /* sets CARRIER alone */
+	orig_set_creds(&byes, 0, 2, &CARRIER);
+	orig_set_creds(&byes, 1, 2, &other);
+	challenge(401, "carrier.example", "n");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 1);
+
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 2, &CARRIER);
+	orig_set_creds(&byes, 1, 2, &plain);
+	challenge(401, "carrier.example", "n");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 2);
+	assert_int_equal(byes.st.challenges_answered, 0);
+
+	/* the key alone again: answered */
+	start_b(&BYE, 0, CARRIER.key);
+	challenge(401, "carrier.example", "n");
+	assert_int_equal(byes.st.challenges_answered, 1);
+}
+
 static void test_keepalive_options_answered(void **state)
 {
 	(void)state;
@@ -849,6 +879,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retry_takes_the_legs_next_cseq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_challenges_not_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_options_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shared_key_gives_no_credentials, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

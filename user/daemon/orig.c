@@ -45,12 +45,22 @@ void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count, const 
 	t->ncreds = count;
 }
 
+/* The credentials of the route whose key is key. Keys are hashes of route
+ * names: two routes whose names share one (never seen, but possible) give
+ * neither's, since the wrong pick would send one carrier's password to
+ * another. Only a challenge pays the walk over every entry. */
 static const struct config_auth *creds_of(const struct orig_table *t, uint32_t key)
 {
-	for (uint32_t i = 0; key && i < t->ncreds; i++)
-		if (t->creds[i].key == key && t->creds[i].auth.username[0])
-			return &t->creds[i].auth;
-	return NULL;
+	const struct orig_cred *found = NULL;
+
+	for (uint32_t i = 0; key && i < t->ncreds; i++) {
+		if (t->creds[i].key != key)
+			continue;
+		if (found)
+			return NULL;
+		found = &t->creds[i];
+	}
+	return found && found->auth.username[0] ? &found->auth : NULL;
 }
 
 /* A 401 or 407 (status) to our method not answered, for why (detail: the
