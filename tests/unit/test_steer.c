@@ -25,7 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sipshard/hash.h"
@@ -819,6 +823,50 @@ static void test_attach_errors(void **state)
 	steer_close(s);
 }
 
+/* With CAP_BPF but neither CAP_PERFMON nor CAP_SYS_ADMIN (a unit that grants
+ * CAP_BPF alone), the kernel's verifier walks the program's speculative paths
+ * for about 12 s of kernel time and gives up (E2BIG): steer_open must say so
+ * at once instead, or the daemon's start (and so a restart with calls up)
+ * waits that long before it listens. The child drops both capabilities from
+ * its effective set and times steer_open. */
+static void test_open_without_perfmon_is_quick(void **state)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	int status;
+
+	(void)state;
+	assert_int_equal(syscall(SYS_capget, &hdr, data), 0);
+	if (!(data[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32))) &&
+	    !(data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32)))) {
+		print_message("SKIP: no CAP_BPF here\n");
+		skip();
+	}
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct steer_ctx *s = NULL;
+		struct timespec a, b;
+		char err[256];
+
+		data[CAP_PERFMON / 32].effective &= ~(1u << (CAP_PERFMON % 32));
+		data[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+		data[CAP_BPF / 32].effective |= 1u << (CAP_BPF % 32);
+		if (syscall(SYS_capset, &hdr, data) != 0)
+			_exit(3);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rc = steer_open(&s, err, sizeof(err));
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+		fprintf(stderr, "steer_open without CAP_PERFMON: %d after %ld ms (%s)\n", rc, ms,
+			err);
+		_exit(rc < 0 && strstr(err, "CAP_PERFMON") && ms < 1000 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +883,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_agrees_with_userspace),
 	    cmocka_unit_test(test_kernel_detach),
 	    cmocka_unit_test(test_attach_errors),
+	    cmocka_unit_test(test_open_without_perfmon_is_quick),
 	};
 
 	seed_rng();

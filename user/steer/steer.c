@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -66,6 +69,33 @@ static int neg_errno(int rc)
 	return errno > 0 ? -errno : -EIO;
 }
 
+/* Whether the kernel's verifier will take the program: without CAP_PERFMON
+ * (or CAP_SYS_ADMIN, which stands for it, and for CAP_BPF before 5.8) it also
+ * walks every speculative path (Spectre v1 checks) and gives up at its 1M
+ * instruction limit, after 8 to 12 s of kernel time on a 2-core host, during
+ * which the daemon's sockets are bound and nobody reads them. Booted with
+ * mitigations=off the kernel skips those checks, so the load is tried.
+ * A capget that fails says nothing: the load is tried too. */
+static bool verifier_would_give_up(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	char cmdline[4096] = "";
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return false;
+	if ((data[CAP_PERFMON / 32].effective & (1u << (CAP_PERFMON % 32))) ||
+	    (data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))))
+		return false;
+	FILE *f = fopen("/proc/cmdline", "r");
+	if (f) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = '\0';
+		fclose(f);
+	}
+	return !strstr(cmdline, "mitigations=off");
+}
+
 int steer_open(struct steer_ctx **out, char *err, size_t errlen)
 {
 	struct steer_ctx *s;
@@ -93,6 +123,13 @@ int steer_open(struct steer_ctx **out, char *err, size_t errlen)
 	s->pcpu_last = calloc((size_t)s->ncpus, sizeof(*s->pcpu_last));
 	if (!s->pcpu_u64 || !s->pcpu_last) {
 		rc = fail(s, -ENOMEM, "steer: per-CPU buffers");
+		goto out_fail;
+	}
+	if (verifier_would_give_up()) {
+		rc = fail(s, -EPERM,
+			  "steer: not loading the sk_reuseport program: it needs CAP_PERFMON "
+			  "beside CAP_BPF (or root); without it the kernel's verifier spends "
+			  "seconds on it and gives up");
 		goto out_fail;
 	}
 	errno = 0;

@@ -37,8 +37,9 @@ struct steer_counters {
 
 /* Loads the program and its maps into the kernel; nothing is attached yet.
  * On failure *out is NULL, the return is a negative errno (-EPERM without
- * CAP_BPF, -E2BIG with CAP_BPF but without CAP_PERFMON) and, if err is not
- * NULL, err holds why. */
+ * CAP_BPF, or without CAP_PERFMON, which is checked before the kernel's
+ * verifier is asked: it would spend seconds and give up with -E2BIG) and, if
+ * err is not NULL, err holds why. */
 int steer_open(struct steer_ctx **out, char *err, size_t errlen);
 
 /* Puts fds[i] (a bound SO_REUSEPORT UDP socket of one group) in worker slot
