@@ -102,7 +102,8 @@ struct dmsg_hdr {
 	/* DATAGRAM: bytes of the sender's parse after the datagram (sip_msg_pack),
 	 * 0 = none */
 	uint32_t parsed_len;
-	struct sockaddr_in6 peer; /* DATAGRAM: the sender (IPv4 is stored mapped) */
+	struct sockaddr_in6 peer; /* DATAGRAM: the sender as it came (a sockaddr_in for IPv4:
+				     peer_len says which) */
 	socklen_t peer_len;
 	/* DATAGRAM, an INVITE whose Replaces or Join names a dialog (RFC 3891,
 	 * 3911; worker.c): home is 1 + the worker that owns the INVITE's own
