@@ -70,6 +70,7 @@ struct uac_call {
 	uint8_t src;
 	uint8_t rtag_len;
 	bool has_peer_cseq, terminal;
+	bool peer_bye; /* the peer's BYE (CSeq peer_cseq) ended this incarnation */
 	uint16_t target_len, route_len;
 	char rtag[RTAG_MAX];
 	char target[TARGET_MAX]; /* Request-URI of in-dialog requests */
@@ -429,6 +430,7 @@ static bool call_restart(struct uac *u, uint32_t ci)
 	c->route_len = 0;
 	c->target_len = 0;
 	c->has_peer_cseq = false;
+	c->peer_bye = false;
 	c->state = C_INVITING;
 	if (tx_start(u, ci, LM_INVITE) == TL_NIL) {
 		c->gen--;
@@ -682,6 +684,19 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
 	char ltag[LTAG_LEN];
 	struct uac_call *c = ci >= 0 ? &u->calls[ci] : NULL;
+	/* A repeat of the BYE with which the peer ended a call of ours: our 200
+	 * was lost, and its UAC resends the BYE until it has one (RFC 3261
+	 * 17.1.2.2). A server transaction answers a retransmission with the same
+	 * final (17.2.2), so it gets 200 again and counts as a retransmission, not
+	 * as a request for no call (481, an error of the run). With
+	 * --requests-per-call the slot may hold a new call by then: the Call-ID of
+	 * an earlier incarnation (-2) can name only a call that is over. */
+	if (m->method_id == SIP_METHOD_BYE &&
+	    (ci == -2 || (c && c->peer_bye && m->cseq.num == c->peer_cseq))) {
+		u->x.c->peer_retrans++;
+		respond(u, s, m, 200, false, p);
+		return;
+	}
 	if (c)
 		make_ltag(u, (uint32_t)ci, ltag);
 	if (!c || !c->rtag_len || !m->to.has_tag || m->to.tag.len != LTAG_LEN ||
@@ -703,6 +718,7 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 		 * drive() passes over it (or, with --requests-per-call in the mix
 		 * phase and nothing in flight, sets a new call up in it) */
 		u->x.c->peer_byes++;
+		c->peer_bye = true;
 		if (u->x.cfg->requests_per_call && u->phase == P_MIX && c->tx == TL_NIL) {
 			u->up--;
 			c->state = C_IDLE;
