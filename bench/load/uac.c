@@ -112,6 +112,7 @@ struct uac {
 
 	enum phase phase;
 	uint64_t now, t_start, t_mix0, t_mix_end;
+	uint64_t last_rx; /* when the last datagram arrived */
 	uint64_t started, terminal, up;
 	uint64_t invites_out, out_win, out_all;
 	uint64_t mix_issued;
@@ -761,7 +762,7 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 	struct uac *u = s->u;
 	struct sip_msg *m = &u->msg;
 
-	u->now = load_now_ns();
+	u->now = u->last_rx = load_now_ns();
 	if (sip_parse(m, p->data, p->len, NULL) != 0) {
 		u->x.c->malformed++;
 		return;
@@ -965,7 +966,13 @@ static uint64_t drive(struct uac *u)
 		}
 	}
 	if (u->phase == P_BYE) {
-		while (u->out_win < u->window_t && u->idle_count) {
+		/* A peer that has sent nothing for 64*T1, a BYE's whole life (Timer
+		 * F), is gone: the window would let it time out W BYEs at a time,
+		 * 64*T1 for each W calls (1000 calls, W 64: 8.5 minutes), and the
+		 * run would not end. The BYEs left go out at once and time out
+		 * together, each still counted. */
+		bool peer_gone = u->now - u->last_rx >= u->lists[L_TIMEOUT].ival_ns;
+		while ((u->out_win < u->window_t || peer_gone) && u->idle_count) {
 			uint32_t ci = idle_pop(u);
 			if (u->calls[ci].state == C_DONE || u->calls[ci].state == C_FAILED)
 				continue; /* ended by the peer's BYE while idle */
