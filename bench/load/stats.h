@@ -123,7 +123,7 @@ struct load_counters {
 	uint64_t answers_delayed, rejects;
 	uint64_t notify_sent, notify_completed, notify_retrans, notify_timeouts;
 	uint64_t notify_duplicates, notify_abandoned; /* abandoned: the dialog ended first */
-	uint64_t bad_requests;			      /* answered 400 */
+	uint64_t bad_requests; /* well-formed, answered 400 (malformed ones: `malformed`) */
 
 	/* drop-proxy: [0] client to server, [1] server to client */
 	uint64_t fwd_requests[2], fwd_responses[2], dropped_requests[2], dropped_responses[2];

@@ -770,11 +770,11 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 
 	u->now = load_now_ns();
 	if (sip_parse(m, p->data, p->len, NULL) != 0) {
+		/* one error: counted here only, not in bad_requests too (the
+		 * errors' total adds both, and one bad datagram made two) */
 		u->x.c->malformed++;
-		if (m->is_request && sip_can_respond(m)) {
-			u->x.c->bad_requests++;
+		if (m->is_request && sip_can_respond(m))
 			reply(u, m, p, TL_NIL, 400, false, LM_OTHER);
-		}
 		return;
 	}
 	if (m->is_request)
