@@ -916,7 +916,9 @@ static uint64_t drive(struct uac *u)
 			if (burst == START_BURST || next < u->now)
 				next = u->now;
 		} else if (!u->invites_out) {
-			if (u->x.cfg->duration > 0)
+			/* with no call up (every set-up failed) the mix would send
+			 * nothing for --duration: the run goes on to its end */
+			if (u->x.cfg->duration > 0 && u->up)
 				enter_mix(u);
 			else
 				enter_bye(u);
