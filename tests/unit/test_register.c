@@ -13,8 +13,11 @@
  * at half of it with the same Call-ID and From tag, a 423's Min-Expires and
  * the refreshes that keep asking for it, the retry after a failure (and the
  * Retry-After that lengthens it), responses to no REGISTER of
- * ours, and what a reload keeps. Does not cover: the controller's wiring (integration test
- * register.sh).
+ * ours, what a reload keeps, and the unregistering (Expires: 0) of the
+ * bindings a reload removes or points elsewhere: answered, challenged,
+ * refused, unanswered, never registered, brought back meanwhile, bounded.
+ * Does not cover: the controller's wiring (integration tests register.sh,
+ * register_reload.sh).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -90,7 +93,7 @@ static int setup_with(const char *json)
 	memset(&rs, 0, sizeof(rs));
 	nsent = 0;
 	load(json);
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	return 0;
 }
 
@@ -311,7 +314,7 @@ static void test_registrar_srv_records(void **state)
 	}
 	g->nregistrar_srv = 2;
 	memset(&rs, 0, sizeof(rs));
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 
 	reg_tick(&rs, 0, &ops);
 	assert_int_equal(sent[0].port, 5070);
@@ -338,7 +341,7 @@ static void test_registrar_srv_records(void **state)
 	assert_int_equal(sent[before].port, 5070);
 	/* a reload with the same records keeps the place (and the binding) */
 	uint8_t at = rs.e[0].srv_at;
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	assert_int_equal(rs.e[0].srv_at, at);
 	assert_int_equal(rs.e[0].cseq, sent_msg(before)->cseq.num);
 }
@@ -472,10 +475,25 @@ static void read_log(char *text, size_t cap)
 	fflush(stderr);
 	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
 	close(saved_stderr);
+	saved_stderr = -1;
 	rewind(log_file);
 	size_t n = fread(text, 1, cap - 1, log_file);
 	text[n] = '\0';
 	fclose(log_file);
+}
+
+/* After a test that failed while the log went to a file: stderr back, and
+ * what went to the file (the failure's message among it) written there. */
+static int end_capture(void **state)
+{
+	char text[4096];
+	(void)state;
+	if (saved_stderr >= 0) {
+		read_log(text, sizeof(text));
+		fputs(text, stderr);
+	}
+	log_set_level(LOG_LVL_ERROR);
+	return 0;
 }
 
 /* A challenge refused for a backslash escape in its nonce, or for its
@@ -627,7 +645,7 @@ static void test_min_expires_remembered(void **state)
 	assert_int_equal(rs.st.registered, 2);
 	/* a reload that changes nothing: still 1800 */
 	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}"));
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	reg_tick(&rs, 1800060, &ops);
 	assert_int_equal(nsent, 6);
 	sent_line(5, SIP_HDR_EXPIRES, v, sizeof(v));
@@ -636,7 +654,7 @@ static void test_min_expires_remembered(void **state)
 	load("{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}],"
 	     " \"registrations\": [{\"name\": \"carrier\", \"registrar\": \"127.0.0.1:5070\","
 	     " \"aor\": \"sip:acct-4471@trunk.example.net\", \"expires_s\": 3600}]}");
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	reg_tick(&rs, 1800070, &ops);
 	assert_int_equal(nsent, 7);
 	sent_line(6, SIP_HDR_EXPIRES, v, sizeof(v));
@@ -795,12 +813,12 @@ static void test_reload(void **state)
 	respond(1, 200, "Expires: 600\r\n", 20);
 	assert_true(reg_is_registered(&rs.e[0], 30));
 	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}"));
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	assert_true(reg_is_registered(&rs.e[0], 30));
 	reg_tick(&rs, 40, &ops);
 	assert_int_equal(nsent, 2);
 	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"n3w\"}"));
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	assert_false(reg_is_registered(&rs.e[0], 50));
 	reg_tick(&rs, 50, &ops);
 	assert_int_equal(nsent, 3);
@@ -810,9 +828,285 @@ static void test_reload(void **state)
 	assert_string_not_equal(cid, cid2);
 	/* and without registrations, none are kept */
 	load("{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
-	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, &ops);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	assert_int_equal(rs.n, 0);
 	assert_int_equal(reg_tick(&rs, 60, &ops), UINT64_MAX);
+}
+
+/* A registration of name at registrar with aor (and extra members), alone. */
+#define REG_AT(name, registrar, aor, extra)                                                        \
+	"{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}],"         \
+	" \"registrations\": [{\"name\": \"" name "\", \"registrar\": \"" registrar "\","          \
+	" \"aor\": \"" aor "\", \"expires_s\": 600, \"retry_s\": 20" extra "}]}"
+#define AUTH		 ", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\"}"
+#define NO_REGISTRATIONS "{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}"
+
+/* The configuration json in service at now, as a reload does it. */
+static void reload_at(const char *json, uint64_t now)
+{
+	load(json);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, now, &ops);
+}
+
+/* Registers entry 0: challenged (sent[0]), answered (sent[1]), granted 600 s
+ * at 20. */
+static void register_entry0(void)
+{
+	reg_tick(&rs, 0, &ops);
+	assert_true(respond(0, 401, CHALLENGE("abc", ""), 10));
+	assert_true(respond(1, 200, "Expires: 600\r\n", 20));
+	assert_true(reg_is_registered(&rs.e[0], 30));
+	assert_int_equal(nsent, 2);
+}
+
+/* sent[i] unregisters what sent[of] registered, to port: its Call-ID, From
+ * tag, To and Contact, CSeq cseq, asking for 0 s (RFC 3261 10.2.2). */
+static void assert_unregister(unsigned i, unsigned of, uint32_t cseq, uint16_t port)
+{
+	char a[256], b[256];
+	const char *lines[] = {"Call-ID", "From", "To"};
+	const enum sip_hdr ids[] = {SIP_HDR_CALL_ID, SIP_HDR_FROM, SIP_HDR_TO};
+	for (unsigned k = 0; k < 3; k++) {
+		sent_line(of, ids[k], a, sizeof(a));
+		sent_line(i, ids[k], b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			fail_msg("%s: %s, not %s", lines[k], b, a);
+	}
+	assert_int_equal(sent[i].port, port);
+	const struct sip_msg *x = sent_msg(i);
+	assert_int_equal(x->method_id, SIP_METHOD_REGISTER);
+	assert_int_equal(x->cseq.num, cseq);
+	assert_int_equal(x->ncontacts, 1);
+	assert_true(
+	    sip_view_eq(sent[i].buf, x->contacts[0].uri.whole, "sip:acct-4471@127.0.0.1:5060", 28));
+	assert_true(sip_view_eq(sent[i].buf, x->contacts[0].params, "expires=0", 9));
+	sent_line(i, SIP_HDR_EXPIRES, a, sizeof(a));
+	assert_string_equal(a, "0");
+}
+
+/* A registration that a reload removes while it holds its binding sends
+ * one REGISTER more, in its Call-ID, asking for 0 s, retransmitted by Timer
+ * E until its 2xx; then nothing more is sent. */
+static void test_unregister_removed(void **state)
+{
+	char text[2048];
+	(void)state;
+	register_entry0();
+	log_set_level(LOG_LVL_INFO);
+	capture_log();
+	reload_at(NO_REGISTRATIONS, 1000);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(nsent, 3); /* at once */
+	assert_unregister(2, 1, 3, 5070);
+	assert_null(sip_find_hdr(sent_msg(2), SIP_HDR_AUTHORIZATION));
+	assert_int_equal(rs.st.unreg_started, 1);
+	assert_int_equal(reg_tick(&rs, 1000, &ops), 1500);
+	reg_tick(&rs, 1500, &ops); /* Timer E */
+	assert_int_equal(nsent, 4);
+	assert_memory_equal(sent[3].buf, sent[2].buf, sent[2].len);
+	assert_true(respond(2, 200, "", 1600));
+	read_log(text, sizeof(text));
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(rs.st.unreg_done, 1);
+	assert_int_equal(rs.st.unreg_failed, 0);
+	assert_int_equal(rs.st.registered, 1); /* the 2xx granted no binding */
+	if (!strstr(text, "registration carrier: unregistered from 127.0.0.1:5070"))
+		fail_msg("the log does not say so:\n%s", text);
+	assert_int_equal(reg_tick(&rs, 1700, &ops), UINT64_MAX);
+	reg_tick(&rs, 40000, &ops);
+	assert_int_equal(nsent, 4);
+	/* its 2xx again: no REGISTER in flight */
+	assert_true(respond(2, 200, "", 1800));
+	assert_int_equal(rs.st.dropped_stale, 1);
+}
+
+/* A reload that points a registration at another registrar, or gives it
+ * another address of record, unregisters the binding at the registrar that
+ * holds it, and registers anew; one that changes its credentials, expiry or
+ * name only leaves the binding to the new registration's REGISTERs, which
+ * update it. */
+static void test_unregister_repointed(void **state)
+{
+	(void)state;
+	register_entry0();
+	/* the password: the same binding */
+	reload_at(REG_AT("carrier", "127.0.0.1:5070", "sip:acct-4471@trunk.example.net",
+			 ", \"auth\": {\"username\": \"acct-4471\", \"password\": \"n3w\"}"),
+		  100);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(rs.st.unreg_started, 0);
+	reg_tick(&rs, 100, &ops);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(sent[2].port, 5070);
+	assert_true(respond(2, 200, "Expires: 600\r\n", 110));
+	/* another registrar: the old one is told, the new one asked */
+	reload_at(REG_AT("carrier", "127.0.0.1:5071", "sip:acct-4471@trunk.example.net", AUTH),
+		  200);
+	assert_int_equal(nsent, 4);
+	assert_unregister(3, 2, 2, 5070);
+	assert_int_equal(rs.st.unreg_started, 1);
+	reg_tick(&rs, 200, &ops);
+	assert_int_equal(nsent, 5);
+	assert_int_equal(sent[4].port, 5071);
+	assert_int_equal(sent_msg(4)->cseq.num, 1);
+	assert_int_equal(sip_find_hdr(sent_msg(4), SIP_HDR_EXPIRES)->value.len, 3);
+	assert_true(respond(3, 200, "", 210));
+	assert_true(respond(4, 200, "Expires: 600\r\n", 220));
+	assert_int_equal(rs.st.unreg_done, 1);
+	assert_true(reg_is_registered(&rs.e[0], 230));
+	/* another address of record at that registrar, and another name */
+	reload_at(REG_AT("other", "127.0.0.1:5071", "sip:acct-9@trunk.example.net", AUTH), 300);
+	assert_int_equal(nsent, 6);
+	assert_unregister(5, 4, 2, 5071);
+	assert_int_equal(rs.st.unreg_started, 2);
+	/* the registrar's name written as its address: the same binding */
+	reg_tick(&rs, 300, &ops);
+	assert_int_equal(nsent, 7);
+	assert_true(respond(6, 200, "Expires: 600\r\n", 310));
+	reload_at(REG_AT("other", "localhost:5071", "sip:acct-9@trunk.example.net", AUTH), 400);
+	assert_int_equal(nsent, 7);
+	assert_int_equal(rs.st.unreg_started, 2);
+}
+
+/* The unregistering REGISTER challenged: answered with the credentials of
+ * the registration as it was, in the next CSeq, still asking for 0 s; the
+ * 2xx ends it. A second challenge (or Timer F) ends it unregistered not. */
+static void test_unregister_challenged(void **state)
+{
+	char text[2048];
+	(void)state;
+	register_entry0();
+	reload_at(NO_REGISTRATIONS, 1000);
+	assert_int_equal(nsent, 3);
+	assert_true(respond(2, 401, CHALLENGE("def", ""), 1010));
+	assert_int_equal(nsent, 4);
+	assert_unregister(3, 1, 4, 5070);
+	assert_credentials(3, "def");
+	assert_int_equal(rs.st.auth_answered, 2);
+	assert_true(respond(3, 200, "", 1020));
+	assert_int_equal(rs.st.unreg_done, 1);
+	assert_int_equal(reg_tick(&rs, 1030, &ops), UINT64_MAX);
+
+	/* again, and the answer refused: given up, the binding left to lapse */
+	memset(&rs, 0, sizeof(rs));
+	nsent = 0;
+	reload_at(REG_CONFIG(AUTH), 0);
+	register_entry0();
+	log_set_level(LOG_LVL_WARN);
+	capture_log();
+	reload_at(NO_REGISTRATIONS, 1000);
+	assert_true(respond(2, 401, CHALLENGE("def", ""), 1010));
+	assert_true(respond(3, 401, CHALLENGE("ghi", ""), 1020));
+	read_log(text, sizeof(text));
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(nsent, 4);
+	assert_int_equal(rs.st.unreg_failed, 1);
+	assert_int_equal(rs.st.unreg_done, 0);
+	assert_int_equal(rs.st.failed, 0); /* no registration attempt failed */
+	if (!strstr(text, "registration carrier: not unregistered from 127.0.0.1:5070: 401 ("))
+		fail_msg("the log does not say so:\n%s", text);
+	assert_int_equal(reg_tick(&rs, 1030, &ops), UINT64_MAX);
+
+	/* and no answer at all: Timer F (32 s), nothing tried again */
+	reload_at(REG_CONFIG(AUTH), 2000);
+	reg_tick(&rs, 2000, &ops);
+	assert_true(respond(4, 200, "Expires: 600\r\n", 2010));
+	reload_at(NO_REGISTRATIONS, 3000);
+	assert_int_equal(nsent, 6);
+	for (uint64_t t = 3000; t < 3000 + 32000; t += 500)
+		reg_tick(&rs, t, &ops);
+	assert_true(rs.leaving[0].in_flight);
+	assert_int_equal(reg_tick(&rs, 35000, &ops), UINT64_MAX);
+	assert_int_equal(rs.st.unreg_failed, 2);
+	assert_int_equal(rs.leaving[0].last_status, 200); /* the registration's, untouched */
+	unsigned before = nsent;
+	reg_tick(&rs, 100000, &ops);
+	assert_int_equal(nsent, before);
+}
+
+/* A registration removed before any 2xx (or after its binding lapsed) has
+ * nothing to unregister: it goes without a word to the registrar. */
+static void test_unregister_never_registered(void **state)
+{
+	char text[2048];
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	assert_true(respond(0, 403, "", 10));
+	log_set_level(LOG_LVL_INFO);
+	capture_log();
+	reload_at(NO_REGISTRATIONS, 100);
+	read_log(text, sizeof(text));
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(rs.st.unreg_started, 0);
+	assert_int_equal(reg_tick(&rs, 100, &ops), UINT64_MAX);
+	if (!strstr(text, "registration carrier: removed; it holds no binding at 127.0.0.1:5070, "
+			  "nothing to unregister"))
+		fail_msg("the log does not say so:\n%s", text);
+	/* a binding that lapsed is none either */
+	reload_at(REG_CONFIG(AUTH), 200);
+	reg_tick(&rs, 200, &ops);
+	assert_true(respond(1, 200, "Expires: 60\r\n", 210));
+	reload_at(NO_REGISTRATIONS, 210 + 60000);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(rs.st.unreg_started, 0);
+}
+
+/* A reload that brings back a registration while it unregisters stops the
+ * unregistering (it would undo the new binding), and registers in its
+ * Call-ID with a higher CSeq. A reload that leaves it out again meanwhile
+ * does not touch it. */
+static void test_unregister_undone(void **state)
+{
+	char cid[128], cid2[128];
+	(void)state;
+	register_entry0();
+	reload_at(NO_REGISTRATIONS, 1000);
+	assert_int_equal(nsent, 3);
+	reload_at(NO_REGISTRATIONS, 1100); /* again: no second REGISTER */
+	assert_int_equal(nsent, 3);
+	reload_at(REG_CONFIG(AUTH), 1200);
+	assert_false(rs.leaving[0].in_flight);
+	assert_int_equal(rs.st.unreg_superseded, 1);
+	reg_tick(&rs, 1200, &ops);
+	assert_int_equal(nsent, 4);
+	sent_line(0, SIP_HDR_CALL_ID, cid, sizeof(cid));
+	sent_line(3, SIP_HDR_CALL_ID, cid2, sizeof(cid2));
+	assert_string_equal(cid, cid2);
+	assert_int_equal(sent_msg(3)->cseq.num, 4);
+	/* the unregistering's late 200: no longer waited for */
+	assert_true(respond(2, 200, "", 1210));
+	assert_int_equal(rs.st.dropped_stale, 1);
+	assert_int_equal(rs.st.unreg_done, 0);
+	assert_true(respond(3, 200, "Expires: 600\r\n", 1220));
+	assert_true(reg_is_registered(&rs.e[0], 1230));
+}
+
+/* At most REG_LEAVING_MAX unregister at once: one more gives up the one
+ * that started first. */
+static void test_unregister_bounded(void **state)
+{
+	char json[512], name[16], reg[32];
+	(void)state;
+	for (unsigned k = 0; k <= REG_LEAVING_MAX; k++) {
+		snprintf(name, sizeof(name), "r%u", k);
+		snprintf(reg, sizeof(reg), "127.0.0.1:%u", 6000 + k);
+		snprintf(
+		    json, sizeof(json),
+		    "{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": "
+		    "\"127.0.0.1:5080\"}], \"registrations\": [{\"name\": \"%s\", \"registrar\": "
+		    "\"%s\", \"aor\": \"sip:a%u@trunk.example.net\"}]}",
+		    name, reg, k);
+		reload_at(json, 10 * k);
+		reg_tick(&rs, 10 * k, &ops);
+		assert_true(respond(nsent - 1, 200, "", 10 * k + 1));
+	}
+	reload_at(NO_REGISTRATIONS, 1000);
+	assert_int_equal(rs.st.unreg_started, REG_LEAVING_MAX + 1);
+	assert_int_equal(rs.st.unreg_failed, 1);
+	for (unsigned k = 0; k < REG_LEAVING_MAX; k++)
+		assert_true(rs.leaving[k].in_flight);
+	assert_string_equal(rs.leaving[0].cfg.name, "r16");
 }
 
 int main(void)
@@ -838,6 +1132,12 @@ int main(void)
 	    cmocka_unit_test_setup(test_reload, setup),
 	    cmocka_unit_test_setup(test_retry_after_honoured, setup),
 	    cmocka_unit_test_setup(test_many_bindings_listed, setup),
+	    cmocka_unit_test_setup_teardown(test_unregister_removed, setup, end_capture),
+	    cmocka_unit_test_setup_teardown(test_unregister_repointed, setup, end_capture),
+	    cmocka_unit_test_setup_teardown(test_unregister_challenged, setup, end_capture),
+	    cmocka_unit_test_setup_teardown(test_unregister_never_registered, setup, end_capture),
+	    cmocka_unit_test_setup_teardown(test_unregister_undone, setup, end_capture),
+	    cmocka_unit_test_setup_teardown(test_unregister_bounded, setup, end_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2797,7 +2797,8 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 	wheel_advance(&c->timers, now, on_call_timer, c);
 	if ((c->probing || c->keeping) && now >= c->targets_due)
 		targets_tick(c, now);
-	if (c->regs.n && now >= c->regs.due)
+	/* with no registration left, some may still be unregistering */
+	if (now >= c->regs.due)
 		reg_tick(&c->regs, now, &c->reg_ops);
 	detached_tick(&c->detached, now, detached_send_hook, c);
 }
@@ -3160,11 +3161,12 @@ const struct reg_set *ctl_registrations(const struct ctl *c)
 	return &c->regs;
 }
 
-/* The registrations of the policy in force (a reload keeps those unchanged). */
+/* The registrations of the policy in force (a reload keeps those unchanged,
+ * and unregisters the bindings of those it removes or points elsewhere). */
 static void map_registrations(struct ctl *c)
 {
 	reg_configure(&c->regs, policy_config(c->pol), c->cfg->advertise, c->cfg->timers.t1_ms,
-		      c->cfg->timers.t2_ms, &c->reg_ops);
+		      c->cfg->timers.t2_ms, clock_mono_ms(), &c->reg_ops);
 }
 
 void ctl_set_policy(struct ctl *c, struct policy *pol)

@@ -14,6 +14,14 @@
  * Min-Expires of a 423 is remembered: the refreshes ask for it at once,
  * instead of meeting the 423 (and, with a registrar that challenges, its
  * 401) each time.
+ *
+ * A binding whose registration a reload removed, or pointed at another
+ * registrar or address of record, is unregistered (RFC 3261 10.2.2): its
+ * state moves to a leaving slot, which sends one more REGISTER of its
+ * Call-ID, asking for 0 s, to the registrar (the SRV record) that granted
+ * the binding, answers challenges as an attempt does, and ends at the first
+ * final or Timer F. It is not retried: the binding lapses at its expiry
+ * anyway.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,12 +58,23 @@ static size_t request_uri(const struct config_registration *g, char *out, size_t
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* The REGISTER of entry i's next transaction, with credentials (a header
- * line) or none, into e->request: a CSeq one higher, a new branch. */
-static int build_register(struct reg_set *rs, unsigned i, const char *credentials,
-			  const struct reg_ops *ops)
+/* The entry whose branch has index i (reg_branch): rs->e[i], or
+ * rs->leaving[i - REG_LEAVING_INDEX]; NULL for none. */
+static struct reg_entry *entry_at(struct reg_set *rs, int64_t i)
 {
-	struct reg_entry *e = &rs->e[i];
+	if (i >= 0 && (uint64_t)i < rs->n)
+		return &rs->e[i];
+	if (i >= REG_LEAVING_INDEX && (uint64_t)i < REG_LEAVING_INDEX + REG_LEAVING_MAX)
+		return &rs->leaving[i - REG_LEAVING_INDEX];
+	return NULL;
+}
+
+/* The REGISTER of e's next transaction (i: its index, entry_at), with
+ * credentials (a header line) or none, into e->request: a CSeq one higher,
+ * a new branch. */
+static int build_register(struct reg_set *rs, struct reg_entry *e, unsigned i,
+			  const char *credentials, const struct reg_ops *ops)
+{
 	const struct config_registration *g = &e->cfg;
 	char branch[REG_BRANCH_LEN + 1], ruri[CONFIG_AOR_MAX + 8];
 	struct wbuf w = {e->request, 0, sizeof(e->request), false};
@@ -107,13 +126,12 @@ static void send_request(const struct reg_entry *e, const struct reg_ops *ops)
 		  to->addr_len);
 }
 
-/* Starts entry i's next transaction (Timer E and F from now); -ENOSPC when
- * its REGISTER does not fit (the attempt fails). */
-static int send_register(struct reg_set *rs, unsigned i, const char *credentials, uint64_t now,
-			 const struct reg_ops *ops)
+/* Starts e's next transaction (i: its index; Timer E and F from now);
+ * -ENOSPC when its REGISTER does not fit (the attempt fails). */
+static int send_register(struct reg_set *rs, struct reg_entry *e, unsigned i,
+			 const char *credentials, uint64_t now, const struct reg_ops *ops)
 {
-	struct reg_entry *e = &rs->e[i];
-	int rc = build_register(rs, i, credentials, ops);
+	int rc = build_register(rs, e, i, credentials, ops);
 	if (rc)
 		return rc;
 	send_request(e, ops);
@@ -133,11 +151,36 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 	e->asked_s = e->cfg.expires_s > e->min_expires_s ? e->cfg.expires_s : e->min_expires_s;
 	e->creds = (struct cred_state){0};
 	e->creds_repeated = false;
-	if (send_register(rs, i, NULL, now, ops) != 0) {
+	if (send_register(rs, e, i, NULL, now, ops) != 0) {
 		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
 			 REG_REQUEST_MAX);
 		e->next_send = now + e->cfg.retry_s * 1000ull;
 	}
+}
+
+/* A leaving entry's REGISTER got its final (status; 408 for none by Timer
+ * F), or why it could not go on (status 0: it was not sent, or its slot is
+ * wanted): the slot is free again. Nothing is tried again: the binding
+ * lapses at its expiry whatever happens. */
+static void leave_ended(struct reg_set *rs, struct reg_entry *e, int status, const char *why,
+			uint64_t now)
+{
+	const char *at = reg_registrar(e)->text;
+	e->in_flight = false;
+	if (status >= 200 && status < 300) {
+		rs->st.unreg_done++;
+		log_info("registration %s: unregistered from %s", e->cfg.name, at);
+		return;
+	}
+	rs->st.unreg_failed++;
+	if (status)
+		log_warn("registration %s: not unregistered from %s: %d (%s); its binding lapses "
+			 "in %" PRIu64 " s",
+			 e->cfg.name, at, status, why, reg_expires_in_s(e, now));
+	else
+		log_warn("registration %s: not unregistered from %s: %s; its binding lapses in "
+			 "%" PRIu64 " s",
+			 e->cfg.name, at, why, reg_expires_in_s(e, now));
 }
 
 /* The longest Retry-After a failed attempt waits for: retry_s's own maximum,
@@ -158,6 +201,10 @@ static void attempt_failed(struct reg_set *rs, struct reg_entry *e, int status, 
 			   uint32_t retry_after_s, uint64_t now)
 {
 	const char *at = reg_registrar(e)->text;
+	if (e->leaving) {
+		leave_ended(rs, e, status, why, now);
+		return;
+	}
 	const bool moves = e->cfg.nregistrar_srv > 1 && (status == 408 || status == 503);
 	uint32_t wait_s = e->cfg.retry_s;
 	if (!moves && retry_after_s > wait_s)
@@ -280,6 +327,7 @@ static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip
 	e->last_status = r->status;
 	e->granted_s = granted;
 	e->registered_until = now + granted * 1000ull;
+	e->bound_srv = e->srv_at;
 	/* refreshed at half the time, so that a lost attempt and its retry
 	 * still come before the binding lapses */
 	e->next_send = now + (granted > 1 ? granted * 500ull : 1000ull);
@@ -306,7 +354,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 	if (memcmp(b, RELAY_CTL_BRANCH_PREFIX, plen) != 0 || b[plen] != 'r')
 		return false;
 	int64_t i = relay_hex_digits(b + plen + 1, 2);
-	struct reg_entry *e = i >= 0 && (uint64_t)i < rs->n ? &rs->e[i] : NULL;
+	struct reg_entry *e = entry_at(rs, i);
 	if (e)
 		reg_branch(e, (unsigned)i, want);
 	if (!e || !e->in_flight || memcmp(b, want, REG_BRANCH_LEN) != 0) {
@@ -318,6 +366,8 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		/* Proceeding: retransmissions at T2 (RFC 3261 17.1.2.2) */
 		e->t_interval = rs->t2_ms;
 		e->t_next = now + rs->t2_ms;
+	} else if (r->status < 300 && e->leaving) {
+		leave_ended(rs, e, r->status, "", now);
 	} else if (r->status < 300) {
 		registered(rs, e, r, now);
 	} else if (r->status == 401 || r->status == 407) {
@@ -335,7 +385,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			n = cred_answer(&e->cfg.auth, r, &rq, &creds, ops->rand(ops->arg), lines,
 					sizeof(lines), &why);
 		}
-		if (n >= 0 && send_register(rs, (unsigned)i, lines, now, ops) != 0) {
+		if (n >= 0 && send_register(rs, e, (unsigned)i, lines, now, ops) != 0) {
 			n = -ENOSPC;
 			why = "the REGISTER with the answer does not fit";
 		}
@@ -346,7 +396,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			e->creds_repeated = false;
 			rs->st.auth_answered++;
 		}
-	} else if (r->status == 423 && min > e->asked_s && min <= 86400) {
+	} else if (r->status == 423 && !e->leaving && min > e->asked_s && min <= 86400) {
 		e->asked_s = min;
 		e->min_expires_s = min;
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,
@@ -363,7 +413,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			creds = (struct cred_state){0};
 			n = 0;
 		}
-		if (send_register(rs, (unsigned)i, n > 0 ? lines : NULL, now, ops) != 0) {
+		if (send_register(rs, e, (unsigned)i, n > 0 ? lines : NULL, now, ops) != 0) {
 			attempt_failed(rs, e, r->status, "the REGISTER does not fit", 0, now);
 		} else {
 			e->creds = creds;
@@ -375,24 +425,41 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			retry_after = 0;
 		attempt_failed(rs, e, r->status, "refused", retry_after, now);
 	}
-	rs->due = clock_earlier(rs->due, e->in_flight ? e->t_next : e->next_send);
+	if (e->in_flight || !e->leaving)
+		rs->due = clock_earlier(rs->due, e->in_flight ? e->t_next : e->next_send);
 	return true;
+}
+
+/* e's transaction in flight at now: given up at Timer F, or sent again
+ * when Timer E is due. */
+static void transaction_tick(struct reg_set *rs, struct reg_entry *e, uint64_t now,
+			     const struct reg_ops *ops)
+{
+	if (now >= e->t_deadline) {
+		attempt_failed(rs, e, 408, "no final response by Timer F", 0, now);
+	} else if (now >= e->t_next) {
+		send_request(e, ops);
+		rs->st.retransmitted++;
+		e->t_interval = clock_earlier(e->t_interval * 2, rs->t2_ms);
+		e->t_next = now + e->t_interval;
+	}
 }
 
 uint64_t reg_tick(struct reg_set *rs, uint64_t now, const struct reg_ops *ops)
 {
 	uint64_t due = UINT64_MAX;
 
+	for (unsigned k = 0; k < REG_LEAVING_MAX; k++) {
+		struct reg_entry *e = &rs->leaving[k];
+		if (e->in_flight)
+			transaction_tick(rs, e, now, ops);
+		if (e->in_flight)
+			due = clock_earlier(due, clock_earlier(e->t_next, e->t_deadline));
+	}
 	for (unsigned i = 0; i < rs->n; i++) {
 		struct reg_entry *e = &rs->e[i];
-		if (e->in_flight && now >= e->t_deadline) {
-			attempt_failed(rs, e, 408, "no final response by Timer F", 0, now);
-		} else if (e->in_flight && now >= e->t_next) {
-			send_request(e, ops);
-			rs->st.retransmitted++;
-			e->t_interval = clock_earlier(e->t_interval * 2, rs->t2_ms);
-			e->t_next = now + e->t_interval;
-		}
+		if (e->in_flight)
+			transaction_tick(rs, e, now, ops);
 		if (!e->in_flight && now >= e->next_send)
 			start_attempt(rs, i, now, ops);
 		due = clock_earlier(due, e->in_flight ? clock_earlier(e->t_next, e->t_deadline)
@@ -429,10 +496,79 @@ static bool same_registration(const struct config_registration *a,
 	       !memcmp(&a->auth, &g->auth, sizeof(g->auth)) && a->expires_s == g->expires_s;
 }
 
+/* Where e's binding is: the registrar, or the SRV record whose 2xx gave it
+ * (an attempt may have moved on to the next one since). */
+static const struct config_target *bound_registrar(const struct reg_entry *e)
+{
+	const struct config_registration *g = &e->cfg;
+	return g->nregistrar_srv ? &g->registrar_srv[e->bound_srv % g->nregistrar_srv]
+				 : &g->registrar;
+}
+
+/* Whether a registration of g takes over the binding e holds, or held: the
+ * same address of record (and so the same Contact: its user at advertise, a
+ * restart key), at the same registrar as written (a name that resolves
+ * elsewhere now is still that registrar), or at the address e's binding is
+ * at. Its REGISTER updates that binding (RFC 3261 10.3 step 7): an
+ * unregistering of e sent beside it would remove it instead. */
+static bool same_binding(const struct reg_entry *e, const struct config_registration *g)
+{
+	if (strcmp(e->cfg.aor, g->aor) != 0)
+		return false;
+	if (!strcmp(e->cfg.registrar.text, g->registrar.text))
+		return true;
+	const struct config_target *at = bound_registrar(e);
+	if (!g->nregistrar_srv)
+		return same_addr(at, &g->registrar);
+	for (unsigned t = 0; t < g->nregistrar_srv; t++)
+		if (same_addr(at, &g->registrar_srv[t]))
+			return true;
+	return false;
+}
+
+/* Old entry e, which no registration of the new configuration keeps or takes
+ * over, at now: its binding is unregistered in a leaving slot (the oldest
+ * one given up when none is free), or there is none to. */
+static void leave(struct reg_set *rs, const struct reg_entry *e, uint64_t now,
+		  const struct reg_ops *ops)
+{
+	if (!reg_is_registered(e, now)) {
+		log_info("registration %s: removed; it holds no binding at %s, nothing to "
+			 "unregister",
+			 e->cfg.name, reg_registrar(e)->text);
+		return;
+	}
+	unsigned k = 0, oldest = 0;
+	while (k < REG_LEAVING_MAX && rs->leaving[k].in_flight) {
+		if (rs->leaving[k].t_deadline < rs->leaving[oldest].t_deadline)
+			oldest = k;
+		k++;
+	}
+	if (k == REG_LEAVING_MAX) {
+		k = oldest;
+		leave_ended(rs, &rs->leaving[k], 0, "too many unregistering at once", now);
+	}
+	struct reg_entry *l = &rs->leaving[k];
+	*l = *e;
+	l->leaving = true;
+	l->in_flight = false;
+	l->srv_at = l->bound_srv; /* where the binding is */
+	l->asked_s = 0;
+	l->creds = (struct cred_state){0};
+	l->creds_repeated = false;
+	rs->st.unreg_started++;
+	if (send_register(rs, l, REG_LEAVING_INDEX + k, NULL, now, ops) != 0)
+		leave_ended(rs, l, 0, "the REGISTER does not fit", now);
+	else
+		log_info("registration %s: removed; unregistering from %s", l->cfg.name,
+			 reg_registrar(l)->text);
+}
+
 void reg_configure(struct reg_set *rs, const struct config *cfg, const char *advertise,
-		   uint32_t t1_ms, uint32_t t2_ms, const struct reg_ops *ops)
+		   uint32_t t1_ms, uint32_t t2_ms, uint64_t now, const struct reg_ops *ops)
 {
 	struct reg_entry old[CONFIG_MAX_REGISTRATIONS]; /* 45 KiB, once per reload */
+	bool kept[CONFIG_MAX_REGISTRATIONS] = {false};
 	unsigned nold = rs->n;
 
 	memcpy(old, rs->e, sizeof(old[0]) * nold);
@@ -444,10 +580,11 @@ void reg_configure(struct reg_set *rs, const struct config *cfg, const char *adv
 		const struct config_registration *g = &cfg->registrations[i];
 		struct reg_entry *e = &rs->e[i];
 		unsigned j = 0;
-		while (j < nold && !same_registration(&old[j].cfg, g))
+		while (j < nold && (kept[j] || !same_registration(&old[j].cfg, g)))
 			j++;
 		if (j < nold) {
 			*e = old[j];
+			kept[j] = true;
 			e->cfg = *g; /* retry_s may differ */
 			if (j != i && e->in_flight) {
 				/* its branch names its old place: start again */
@@ -458,9 +595,36 @@ void reg_configure(struct reg_set *rs, const struct config *cfg, const char *adv
 		}
 		memset(e, 0, sizeof(*e));
 		e->cfg = *g;
+		unsigned k = 0;
+		while (k < REG_LEAVING_MAX &&
+		       !(rs->leaving[k].in_flight && same_binding(&rs->leaving[k], g)))
+			k++;
+		if (k < REG_LEAVING_MAX) {
+			/* registered again while it unregisters (a reload undone): the
+			 * unregistering stops, and the REGISTERs go on in its Call-ID
+			 * with higher CSeqs, so that the registrar takes them after it
+			 * (RFC 3261 10.3 step 7) should it come late */
+			struct reg_entry *l = &rs->leaving[k];
+			l->in_flight = false;
+			rs->st.unreg_superseded++;
+			log_info("registration %s: unregistering from %s stopped: registration %s "
+				 "registers it again",
+				 l->cfg.name, reg_registrar(l)->text, g->name);
+			memcpy(e->call_id, l->call_id, sizeof(e->call_id));
+			memcpy(e->from_tag, l->from_tag, sizeof(e->from_tag));
+			e->cseq = l->cseq;
+			continue;
+		}
 		snprintf(e->call_id, sizeof(e->call_id), "%016" PRIx64 "@sipshard",
 			 ops->rand(ops->arg));
 		snprintf(e->from_tag, sizeof(e->from_tag), "%016" PRIx64, ops->rand(ops->arg));
+	}
+	for (unsigned j = 0; j < nold; j++) {
+		unsigned i = 0;
+		while (!kept[j] && i < rs->n && !same_binding(&old[j], &cfg->registrations[i]))
+			i++;
+		if (!kept[j] && i == rs->n)
+			leave(rs, &old[j], now, ops);
 	}
 	rs->due = 0;
 }
