@@ -402,15 +402,18 @@ static json_t *target_admin_command(struct daemon *d, const json_t *request, boo
  * registrar (as written and as resolved), address of record, whether it
  * holds a binding and for how long yet, the last attempt's final status (0
  * before any, 408 for none), whether a REGISTER is in flight, and when the
- * next attempt is due. */
+ * next attempt is due; then each one a reload removed (or pointed
+ * elsewhere) whose binding is being unregistered, "unregistering" true. */
 static json_t *registrations_command(struct daemon *d, uint64_t now)
 {
 	const struct reg_set *rs = ctl_registrations(d->ctl);
 	char addr[UDP_ADDR_STRLEN];
 	json_t *all = json_array();
 
-	for (unsigned i = 0; all && i < rs->n; i++) {
-		const struct reg_entry *e = &rs->e[i];
+	for (unsigned i = 0; all && i < rs->n + REG_LEAVING_MAX; i++) {
+		const struct reg_entry *e = i < rs->n ? &rs->e[i] : &rs->leaving[i - rs->n];
+		if (i >= rs->n && !e->in_flight)
+			continue; /* a free slot */
 		bool on = reg_is_registered(e, now);
 		const struct config_target *to = reg_registrar(e);
 		udp_format_addr((const struct sockaddr *)&to->addr, addr, sizeof(addr));
@@ -423,6 +426,8 @@ static json_t *registrations_command(struct daemon *d, uint64_t now)
 				      (json_int_t)(e->in_flight || e->next_send <= now
 						       ? 0
 						       : (e->next_send - now + 999) / 1000));
+		if (o)
+			json_object_set_new(o, "unregistering", json_boolean(e->leaving));
 		/* a registrar by SRV: the record the REGISTERs go to now */
 		if (o && e->cfg.nregistrar_srv)
 			json_object_set_new(o, "registrar_record", json_string(to->text));
@@ -1404,6 +1409,10 @@ static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
 	JI(c, "register_attempts_failed", rs->st.failed);
 	JI(c, "register_challenges_answered", rs->st.auth_answered);
 	JI(c, "register_responses_dropped", rs->st.dropped_stale);
+	JI(c, "unregisters_started", rs->st.unreg_started);
+	JI(c, "unregisters_answered_2xx", rs->st.unreg_done);
+	JI(c, "unregisters_failed", rs->st.unreg_failed);
+	JI(c, "unregisters_superseded", rs->st.unreg_superseded);
 }
 
 /* "target_calls", "target_down", "target_invites", "target_answered",
