@@ -364,8 +364,10 @@ static inline const struct sip_hdr_line *sip_find_hdr(const struct sip_msg *m, e
  *               start line replaced when start_line is set;
  *   prepend:    raw header lines (each ending in CRLF) right after the start line;
  *   headers:    every original line in order, except lines whose id is in
- *               `remove`, except the first strip_vias Via values (a line that
- *               loses only some of its values is rewritten with the rest), and
+ *               `remove`, except extension header lines (SIP_HDR_OTHER) whose
+ *               name is in `remove_named`, except the first strip_vias Via
+ *               values (a line that loses only some of its values is
+ *               rewritten with the rest), and
  *               with lines of a `replace` id written as "Name: value" once at
  *               the place of the first such line (appended when absent);
  *   append:     raw header lines before Content-Length;
@@ -376,6 +378,39 @@ struct sip_replace {
 	uint8_t id; /* enum sip_hdr, not SIP_HDR_OTHER */
 	const char *value;
 	uint16_t len;
+};
+
+/* Header names to leave out that have no id of their own (extension
+ * headers, SIP_HDR_OTHER; a known header is left out by its bit in
+ * sip_wspec.remove, which covers its compact form too): each compared with
+ * a line's name without case. Bounded, so that the writer's check of an
+ * extension line stays a short loop over fixed arrays. */
+#define SIP_NAMES_MAX 32
+#define SIP_NAME_MAX  64 /* bytes of one name, its NUL included */
+struct sip_names {
+	uint8_t n;
+	uint8_t len[SIP_NAMES_MAX];
+	/* bit L set: some name is L bytes long, so that a line whose name has
+	 * another length is passed over with one test */
+	uint64_t lens;
+	char name[SIP_NAMES_MAX][SIP_NAME_MAX];
+};
+/* Adds a name of len bytes, a token (RFC 3261 25.1, as every header name
+ * the parser takes), to s (a zeroed struct is an empty list): 0, or -ENOSPC
+ * when s holds SIP_NAMES_MAX names, -EINVAL for a name of 0 or SIP_NAME_MAX
+ * bytes or more. */
+int sip_names_add(struct sip_names *s, const char *name, size_t len);
+/* Whether the name of len bytes at name (a token) is one of s's, ASCII case
+ * ignored. */
+bool sip_names_has(const struct sip_names *s, const char *name, size_t len);
+
+/* What a B2BUA leaves out of every message it relays from one leg to the
+ * other (sipshard's strip_headers): known headers as SIP_HBIT bits, and
+ * extension headers by name (NULL when there are none, so that a rewrite
+ * without them looks no name up). */
+struct sip_strip {
+	uint64_t ids;
+	const struct sip_names *named;
 };
 
 #define SIP_WSPEC_MAX_REPLACE 12
@@ -389,6 +424,9 @@ struct sip_wspec {
 	const char *append;
 	size_t append_len;
 	uint64_t remove; /* SIP_HBIT(id) mask */
+	/* NULL, or extension headers to leave out by name: only lines of
+	 * SIP_HDR_OTHER are looked up, and only when this is set */
+	const struct sip_names *remove_named;
 	uint16_t strip_vias;
 	uint8_t nreplace;
 	struct sip_replace replace[SIP_WSPEC_MAX_REPLACE];
@@ -396,6 +434,15 @@ struct sip_wspec {
 	const char *body;
 	size_t body_len;
 };
+
+/* Adds what s leaves out (NULL: nothing) to the lines spec removes. */
+static inline void sip_wspec_strip(struct sip_wspec *spec, const struct sip_strip *s)
+{
+	if (s) {
+		spec->remove |= s->ids;
+		spec->remove_named = s->named;
+	}
+}
 
 /* Returns the length written, or -ENOSPC when out is too small (nothing useful is
  * left in out then), or -EINVAL for a bad spec. Never writes past cap. */

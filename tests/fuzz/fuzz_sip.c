@@ -4,7 +4,8 @@
  * Owns: the properties every datagram must keep. Parse it; if it is valid,
  * (1) sip_write with a zeroed spec must give back the message byte for byte (up
  * to the end of its body), (2) sip_write with a spec that rewrites the
- * Request-URI, replaces headers that carry no identity, strips a Via, prepends
+ * Request-URI, replaces headers that carry no identity, removes some by id
+ * and some by name, strips a Via, prepends
  * a Via, appends a line and replaces the body must give a message that parses
  * again with the same Call-ID, From/To tags and CSeq (number and method), and
  * the expected Via count and body. For every request that sip_can_respond()
@@ -140,6 +141,12 @@ static void check_rewrites(const struct sip_msg *in)
 	spec.append = "X-Fuzz: 1\r\n";
 	spec.append_len = 11;
 	spec.remove = SIP_HBIT(SIP_HDR_USER_AGENT) | SIP_HBIT(SIP_HDR_SERVER);
+	static struct sip_names named;
+	if (!named.n &&
+	    (sip_names_add(&named, "X-Internal-Route", 16) != 0 ||
+	     sip_names_add(&named, "P-Site", 6) != 0 || sip_names_add(&named, "a1", 2) != 0))
+		die("sip_names_add failed", NULL, 0);
+	spec.remove_named = &named;
 	spec.nreplace = 3;
 	spec.replace[0] = (struct sip_replace){SIP_HDR_SUBJECT, "fuzzed", 6};
 	spec.replace[1] = (struct sip_replace){SIP_HDR_MAX_FORWARDS, "69", 2};

@@ -3,7 +3,8 @@
  *
  * Covers: byte-identical round trips of realistic messages with a zeroed spec;
  * Request-URI and start-line replacement; removing headers by mask; replacing a
- * header's value (and inserting it when absent); stripping the top 1 and 2 Vias
+ * header's value (and inserting it when absent); removing extension headers by
+ * name (remove_named, sip_wspec_strip); stripping the top 1 and 2 Vias
  * whether they sit on their own lines, share a line, or are folded; prepending
  * and appending raw lines; replacing the body with Content-Length recomputed
  * (long and compact forms); that every output parses again with the same
@@ -611,6 +612,90 @@ static void test_remove_by_mask(void **state)
 	assert_enospc(&f->in, &spec);
 }
 
+/* Extension lines by name (remove_named): compared without case, folded
+ * lines whole, only lines of no known id (a known header named there stays:
+ * it goes by remove), and a name that is only the start of another's is not
+ * it; sip_wspec_strip adds a strip set's bits and names. */
+static void test_remove_named(void **state)
+{
+	struct fixture *f = *state;
+	static const char in[] = "INFO sip:bob@biloxi.example.com SIP/2.0\r\n"
+				 "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK1\r\n"
+				 "X-Internal-Route: core-7\r\n"
+				 "To: Bob <sip:bob@biloxi.example.com>;tag=b\r\n"
+				 "From: Alice <sip:alice@atlanta.example.com>;tag=a\r\n"
+				 "x-internal-route: folded\r\n"
+				 " over two lines\r\n"
+				 "X-Internal-Routes: kept: another name\r\n"
+				 "Call-ID: rn1@pc33.atlanta.example.com\r\n"
+				 "Max-Forwards: 70\r\n"
+				 "User-Agent: phone/1.0\r\n"
+				 "CSeq: 2 INFO\r\n"
+				 "P-Site: berlin-3\r\n"
+				 "Content-Length: 0\r\n"
+				 "\r\n";
+	static const char want[] = "INFO sip:bob@biloxi.example.com SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK1\r\n"
+				   "To: Bob <sip:bob@biloxi.example.com>;tag=b\r\n"
+				   "From: Alice <sip:alice@atlanta.example.com>;tag=a\r\n"
+				   "X-Internal-Routes: kept: another name\r\n"
+				   "Call-ID: rn1@pc33.atlanta.example.com\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "User-Agent: phone/1.0\r\n"
+				   "CSeq: 2 INFO\r\n"
+				   "Content-Length: 0\r\n"
+				   "\r\n";
+	static struct sip_names names;
+	struct sip_wspec spec;
+	memset(&names, 0, sizeof(names));
+	assert_int_equal(sip_names_add(&names, "X-INTERNAL-ROUTE", 16), 0);
+	assert_int_equal(sip_names_add(&names, "p-site", 6), 0);
+	assert_int_equal(sip_names_add(&names, "User-Agent", 10), 0);
+	assert_int_equal(names.n, 3);
+	memset(&spec, 0, sizeof(spec));
+	spec.remove_named = &names;
+	must_parse(&f->in, in, sizeof(in) - 1);
+	int n = must_write(&f->in, &spec, f->buf, sizeof(f->buf));
+	assert_bytes(f->buf, n, want);
+	assert_same_identity(&f->in, f->buf, n, &f->out);
+	assert_enospc(&f->in, &spec);
+
+	/* a strip set: its bits and its names, both; NULL adds nothing */
+	static const char want_strip[] =
+	    "INFO sip:bob@biloxi.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK1\r\n"
+	    "To: Bob <sip:bob@biloxi.example.com>;tag=b\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=a\r\n"
+	    "X-Internal-Routes: kept: another name\r\n"
+	    "Call-ID: rn1@pc33.atlanta.example.com\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "CSeq: 2 INFO\r\n"
+	    "Content-Length: 0\r\n"
+	    "\r\n";
+	struct sip_strip set = {SIP_HBIT(SIP_HDR_USER_AGENT), &names};
+	memset(&spec, 0, sizeof(spec));
+	sip_wspec_strip(&spec, NULL);
+	assert_true(spec.remove == 0 && !spec.remove_named);
+	sip_wspec_strip(&spec, &set);
+	n = must_write(&f->in, &spec, f->buf, sizeof(f->buf));
+	assert_bytes(f->buf, n, want_strip);
+
+	/* no names: byte-identical */
+	static struct sip_names empty;
+	memset(&spec, 0, sizeof(spec));
+	spec.remove_named = &empty;
+	n = must_write(&f->in, &spec, f->buf, sizeof(f->buf));
+	assert_bytes(f->buf, n, in);
+
+	/* the list's bounds */
+	assert_int_equal(sip_names_add(&empty, "", 0), -EINVAL);
+	assert_int_equal(sip_names_add(&empty, "X", SIP_NAME_MAX), -EINVAL);
+	assert_false(sip_names_has(&names, "X", SIP_NAME_MAX + 10));
+	for (int i = names.n; i < SIP_NAMES_MAX; i++)
+		assert_int_equal(sip_names_add(&names, "X-More", 6), 0);
+	assert_int_equal(sip_names_add(&names, "X-More", 6), -ENOSPC);
+}
+
 static void test_replace_value(void **state)
 {
 	struct fixture *f = *state;
@@ -1180,6 +1265,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ruri_rewrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_line_replace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_by_mask, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replace_value, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replace_multi_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replace_inserts_when_absent, setup, teardown),

@@ -6,7 +6,8 @@
  * rport, RFC 3261 18.2.1, RFC 3581 section 4).
  *
  * Owns: output layout, Content-Length recomputation, bounds of the caller's
- * buffer. Does not own: deciding what to rewrite (the worker and controller do).
+ * buffer, the match of extension header names a rewrite leaves out
+ * (sip_names_has). Does not own: deciding what to rewrite (the worker and controller do).
  * Never writes past the capacity it is given; never allocates.
  */
 #include <arpa/inet.h>
@@ -74,6 +75,33 @@ static void put_via_line(struct wbuf *w, const struct sip_msg *m, uint16_t line,
 	wbuf_put(w, "\r\n", 2);
 }
 
+int sip_names_add(struct sip_names *s, const char *name, size_t len)
+{
+	if (!len || len >= SIP_NAME_MAX)
+		return -EINVAL;
+	if (s->n >= SIP_NAMES_MAX)
+		return -ENOSPC;
+	memcpy(s->name[s->n], name, len);
+	s->name[s->n][len] = '\0';
+	s->len[s->n++] = (uint8_t)len;
+	s->lens |= UINT64_C(1) << len;
+	return 0;
+}
+
+/* Both the names of a list and those of parsed header lines are tokens, and
+ * OR 0x20 maps no token character onto another's but for a letter's case:
+ * compared a word at a time (lex_tok_ieq). */
+bool sip_names_has(const struct sip_names *s, const char *name, size_t len)
+{
+	/* most extension lines of a message are named by none of the list */
+	if (len >= SIP_NAME_MAX || !(s->lens & (UINT64_C(1) << len)))
+		return false;
+	for (uint8_t i = 0; i < s->n && i < SIP_NAMES_MAX; i++)
+		if (s->len[i] == len && lex_tok_ieq(name, len, s->name[i], len))
+			return true;
+	return false;
+}
+
 int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, size_t cap)
 {
 	static const struct sip_wspec none;
@@ -125,6 +153,10 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
 		const struct sip_replace *r;
 
 		if (h->id && (spec->remove & SIP_HBIT(h->id)))
+			continue;
+		/* only extension lines pay for a name list, and only when given */
+		if (!h->id && spec->remove_named &&
+		    sip_names_has(spec->remove_named, m->buf + h->name.off, h->name.len))
 			continue;
 		if (h->id && (r = find_replace(spec, h->id)) != NULL) {
 			if (!(replaced_done & SIP_HBIT(h->id)))
