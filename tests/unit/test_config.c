@@ -150,6 +150,8 @@ static void test_example_file_loads(void **state)
 	assert_int_equal(cfg.nood, 6);
 	assert_string_equal(cfg.ood[5].method, "NOTIFY");
 	assert_int_equal(cfg.ood[5].status, 481);
+	assert_int_equal(cfg.strip_headers.n, 3);
+	assert_int_equal(cfg.strip_headers.other.n, 1);
 	assert_round_trip(&cfg);
 }
 
@@ -760,6 +762,38 @@ static const struct bad bad_cases[] = {
      "case-sensitive)"},
     {"{\"out_of_dialog\": {\"RE GISTER\": 403}}",
      "out_of_dialog.RE GISTER: expected a method name (a SIP token)"},
+    /* strip_headers: names sipshard needs (long, compact, any case), names
+     * that are no token, one header twice (by its other form too) */
+    {"{\"strip_headers\": \"User-Agent\"}", "strip_headers: expected an array, got a string"},
+    {"{\"strip_headers\": [\"Server\", \"Via\"]}",
+     "strip_headers[1]: sipshard needs \"Via\" to relay calls: it cannot be stripped "
+     "(examples/CONFIG.md, strip_headers)"},
+    {"{\"strip_headers\": [\"i\"]}",
+     "strip_headers[0]: sipshard needs \"i\" to relay calls: it cannot be stripped "
+     "(examples/CONFIG.md, strip_headers)"},
+    {"{\"strip_headers\": [\"content-disposition\"]}",
+     "strip_headers[0]: sipshard needs \"content-disposition\" to relay calls: it cannot be "
+     "stripped (examples/CONFIG.md, strip_headers)"},
+    {"{\"strip_headers\": [\"SUBSCRIPTION-STATE\"]}",
+     "strip_headers[0]: sipshard needs \"SUBSCRIPTION-STATE\" to relay calls: it cannot be "
+     "stripped (examples/CONFIG.md, strip_headers)"},
+    {"{\"strip_headers\": [\"Proxy-Authorization\"]}",
+     "strip_headers[0]: sipshard needs \"Proxy-Authorization\" to relay calls: it cannot be "
+     "stripped (examples/CONFIG.md, strip_headers)"},
+    {"{\"strip_headers\": [\"\"]}",
+     "strip_headers[0]: expected a header name (a SIP token), got \"\""},
+    {"{\"strip_headers\": [\"User-Agent:\"]}",
+     "strip_headers[0]: expected a header name (a SIP token), got \"User-Agent:\""},
+    {"{\"strip_headers\": [null]}", "strip_headers[0]: expected a header name, got null"},
+    {"{\"strip_headers\": [\"X-01234567890123456789012345678901234567890123456789012345678901\"]}",
+     "strip_headers[0]: longer than 63 characters"},
+    {"{\"strip_headers\": [\"User-Agent\", \"Server\", \"user-agent\"]}",
+     "strip_headers[2]: \"user-agent\" is already named by strip_headers[0] (\"User-Agent\")"},
+    {"{\"strip_headers\": [\"Subject\", \"s\"]}",
+     "strip_headers[1]: \"s\" is already named by strip_headers[0] (\"Subject\")"},
+    {"{\"strip_headers\": [\"X-Internal-Route\", \"x-internal-route\"]}",
+     "strip_headers[1]: \"x-internal-route\" is already named by strip_headers[0] "
+     "(\"X-Internal-Route\")"},
     /* paths */
     {"{\"run_dir\": \"run/sipshard\"}", "run_dir: expected an absolute path, got \"run/sipshard\""},
     {"{\"cdr_file\": \"/var/log/a\\u0001b\"}", "cdr_file: control character in \"/var/log/a?b\""},
@@ -840,6 +874,73 @@ static void test_too_many(void **state)
 	snprintf(doc + n, sizeof(doc) - n, "]}");
 	assert_int_equal(config_load_string(&cfg, doc, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "registrations: at most 16 registrations, got 17");
+}
+
+/* strip_headers: a known name (long or compact form, any case) becomes its
+ * header's bit, an extension header's name goes on the list the writer
+ * compares, both printed as written; up to CONFIG_MAX_STRIP_HEADERS of them;
+ * and a reload keeps the running value (the workers read it at start). */
+static void test_strip_headers(void **state)
+{
+	static char doc[4096];
+	static struct config running;
+	const char *names[4];
+	(void)state;
+
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}]}");
+	assert_int_equal(cfg.strip_headers.n, 0);
+	struct sip_strip none = config_strip_set(&cfg);
+	assert_true(none.ids == 0);
+	assert_null(none.named); /* so that a relay looks no name up */
+	json_t *j = printed(&cfg);
+	assert_int_equal(json_array_size(json_object_get(j, "strip_headers")), 0);
+	json_decref(j);
+
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"strip_headers\": "
+		   "[\"User-Agent\", \"server\", \"s\", \"X-Internal-Route\", \"P-Foo\"]}");
+	assert_int_equal(cfg.strip_headers.n, 5);
+	assert_true(
+	    cfg.strip_headers.known ==
+	    (SIP_HBIT(SIP_HDR_USER_AGENT) | SIP_HBIT(SIP_HDR_SERVER) | SIP_HBIT(SIP_HDR_SUBJECT)));
+	assert_int_equal(cfg.strip_headers.other.n, 2);
+	assert_true(sip_names_has(&cfg.strip_headers.other, "x-internal-route", 16));
+	assert_true(sip_names_has(&cfg.strip_headers.other, "P-FOO", 5));
+	assert_false(sip_names_has(&cfg.strip_headers.other, "P-Fo", 4));
+	assert_false(sip_names_has(&cfg.strip_headers.other, "User-Agent", 10));
+	struct sip_strip set = config_strip_set(&cfg);
+	assert_true(set.ids == cfg.strip_headers.known);
+	assert_ptr_equal(set.named, &cfg.strip_headers.other);
+	j = printed(&cfg);
+	json_t *a = json_object_get(j, "strip_headers");
+	assert_int_equal(json_array_size(a), 5);
+	assert_string_equal(json_string_value(json_array_get(a, 1)), "server");
+	assert_string_equal(json_string_value(json_array_get(a, 2)), "s");
+	assert_string_equal(json_string_value(json_array_get(a, 3)), "X-Internal-Route");
+	json_decref(j);
+	assert_round_trip(&cfg);
+
+	/* the bound: all of them, one more is refused */
+	size_t n = (size_t)snprintf(doc, sizeof(doc),
+				    "{\"routes\": [{\"target\": \"10.0.0.1:1\"}], "
+				    "\"strip_headers\": [");
+	for (int i = 0; i < CONFIG_MAX_STRIP_HEADERS; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"X-%d\"", i ? ", " : "", i);
+	snprintf(doc + n, sizeof(doc) - n, "]}");
+	load(&cfg, doc);
+	assert_int_equal(cfg.strip_headers.other.n, CONFIG_MAX_STRIP_HEADERS);
+	snprintf(doc + n, sizeof(doc) - n, ", \"Server\"]}");
+	assert_int_equal(config_load_string(&cfg, doc, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "strip_headers: at most 32 header names, got 33");
+
+	/* a restart-only key: reported, and kept as it runs */
+	load(&running, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}]}");
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"strip_headers\": "
+		   "[\"User-Agent\", \"X-Internal-Route\"]}");
+	assert_int_equal(config_restart_changes(&running, &cfg, names, 4), 1);
+	assert_string_equal(names[0], "strip_headers");
+	config_keep_restart_keys(&cfg, &running);
+	assert_int_equal(cfg.strip_headers.n, 0);
+	assert_null(config_strip_set(&cfg).named);
 }
 
 /* A failed load leaves the previous configuration exactly as it was. */
@@ -1169,7 +1270,7 @@ static void test_config_md_lists_restart_keys(void **state)
 	     " \"tx_buffer_size\": 4000, \"management_socket\": \"/tmp/m.sock\","
 	     " \"run_dir\": \"/tmp/rd\", \"persist_dialogs\": false, \"cdr_file\": \"/tmp/c\","
 	     " \"metrics_listen\": \"127.0.0.1:9464\", \"capacity\": {\"setups\": 100},"
-	     " \"timers\": {\"t1_ms\": 250},"
+	     " \"timers\": {\"t1_ms\": 250}, \"strip_headers\": [\"User-Agent\"],"
 	     " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
 	size_t n = config_restart_changes(&running, &next, names, 64);
 	assert_true(n >= 12);
@@ -1211,6 +1312,7 @@ int main(void)
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),
+	    cmocka_unit_test(test_strip_headers),
 	    cmocka_unit_test(test_failed_load_changes_nothing),
 	    cmocka_unit_test(test_file_errors),
 	    cmocka_unit_test(test_syntax_error_hides_password),

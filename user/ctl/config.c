@@ -1553,6 +1553,80 @@ static int ood_member(struct cfg_parse *p, const char *path, const char *k, json
 	return rc;
 }
 
+/* Header fields sipshard needs on the messages it relays, which
+ * strip_headers may not name (examples/CONFIG.md gives the reasons): those
+ * it rewrites or adds on each leg (Via, From, To, Call-ID, CSeq,
+ * Max-Forwards, Contact, Route, Record-Route, RAck, Event, Session-Expires,
+ * Min-SE, Replaces, Join, a route's Authorization and Proxy-Authorization),
+ * those it reads to keep a call's state or that carry a feature it relays
+ * end to end (RSeq, Require, Supported, Refer-To, Subscription-State, the
+ * challenges WWW-Authenticate and Proxy-Authenticate), and every Content-*
+ * field: the body crosses, so what describes it must. */
+static const uint64_t strip_refused_ids =
+    SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
+    SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) | SIP_HBIT(SIP_HDR_MAX_FORWARDS) |
+    SIP_HBIT(SIP_HDR_CONTACT) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE) |
+    SIP_HBIT(SIP_HDR_CONTENT_LENGTH) | SIP_HBIT(SIP_HDR_CONTENT_TYPE) |
+    SIP_HBIT(SIP_HDR_CONTENT_ENCODING) | SIP_HBIT(SIP_HDR_RSEQ) | SIP_HBIT(SIP_HDR_RACK) |
+    SIP_HBIT(SIP_HDR_EVENT) | SIP_HBIT(SIP_HDR_REFER_TO) | SIP_HBIT(SIP_HDR_REPLACES) |
+    SIP_HBIT(SIP_HDR_JOIN) | SIP_HBIT(SIP_HDR_SESSION_EXPIRES) | SIP_HBIT(SIP_HDR_MIN_SE) |
+    SIP_HBIT(SIP_HDR_REQUIRE) | SIP_HBIT(SIP_HDR_SUPPORTED) | SIP_HBIT(SIP_HDR_AUTHORIZATION) |
+    SIP_HBIT(SIP_HDR_PROXY_AUTHORIZATION) | SIP_HBIT(SIP_HDR_WWW_AUTHENTICATE) |
+    SIP_HBIT(SIP_HDR_PROXY_AUTHENTICATE);
+
+static bool strip_refused(const char *name, size_t len, enum sip_hdr id)
+{
+	static const char subscription_state[] = "Subscription-State";
+	if (id != SIP_HDR_OTHER)
+		return (strip_refused_ids & SIP_HBIT(id)) != 0;
+	return (len == sizeof(subscription_state) - 1 && !strcasecmp(name, subscription_state)) ||
+	       (len >= 8 && !strncasecmp(name, "Content-", 8));
+}
+
+/* One entry of strip_headers: a header field name (RFC 3261 25.1: a token),
+ * its long or compact form for a header sipshard knows, named once. */
+static int strip_header(struct cfg_parse *p, const char *path, size_t i, json_t *v)
+{
+	struct config_strip *st = &p->c->strip_headers;
+	char b[80];
+	(void)i;
+
+	if (!json_is_string(v))
+		return fail(p, path, "expected a header name, got %s", type_name(v));
+	const char *name = json_string_value(v);
+	size_t len = json_string_length(v);
+	bool token = len > 0;
+	for (size_t k = 0; k < len && token; k++)
+		token =
+		    isalnum((unsigned char)name[k]) || (name[k] && strchr("-.!%*_+`'~", name[k]));
+	if (!token)
+		return fail(p, path, "expected a header name (a SIP token), got \"%s\"",
+			    shown(name, b, sizeof(b)));
+	if (len >= SIP_NAME_MAX)
+		return fail(p, path, "longer than %d characters", SIP_NAME_MAX - 1);
+	enum sip_hdr id = sip_hdr_lookup(name, len);
+	if (strip_refused(name, len, id))
+		return fail(p, path,
+			    "sipshard needs \"%s\" to relay calls: it cannot be stripped "
+			    "(examples/CONFIG.md, strip_headers)",
+			    name);
+	for (unsigned k = 0; k < st->n; k++) {
+		const char *w = st->written[k];
+		if (id != SIP_HDR_OTHER ? sip_hdr_lookup(w, strlen(w)) == id : !strcasecmp(w, name))
+			return fail(p, path,
+				    "\"%s\" is already named by strip_headers[%u] (\"%s\")", name,
+				    k, w);
+	}
+	memcpy(st->written[st->n], name, len + 1);
+	st->n++;
+	if (id != SIP_HDR_OTHER) {
+		st->known |= SIP_HBIT(id);
+		return 0;
+	}
+	/* cannot fail: the name is 1 to 63 bytes and the list as long as the key's */
+	return sip_names_add(&st->other, name, len) == 0 ? 0 : fail(p, path, "too many names");
+}
+
 static int top_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config *c = p->c;
@@ -1625,6 +1699,11 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return get_uint(p, path, v, 0, 86400, &c->dns_refresh_s);
 	if (!strcmp(k, "out_of_dialog"))
 		return each_member(p, path, v, ood_member, NULL);
+	if (!strcmp(k, "strip_headers")) {
+		memset(&c->strip_headers, 0, sizeof(c->strip_headers));
+		return each_element(p, path, v, CONFIG_MAX_STRIP_HEADERS, "header names",
+				    strip_header);
+	}
 	if (!strcmp(k, "registrations")) {
 		c->nregistrations = 0;
 		return each_element(p, path, v, CONFIG_MAX_REGISTRATIONS, "registrations",
@@ -2234,6 +2313,10 @@ json_t *config_to_object(const struct config *c)
 		json_object_set_new(ood, c->ood[i].method, json_integer(c->ood[i].status));
 	json_object_set_new(ood, "default", json_integer(c->ood_default_status));
 	json_object_set_new(o, "out_of_dialog", ood);
+	json_t *strip = json_array();
+	for (unsigned i = 0; i < c->strip_headers.n; i++)
+		json_array_append_new(strip, json_string(c->strip_headers.written[i]));
+	json_object_set_new(o, "strip_headers", strip);
 	return o;
 }
 
@@ -2289,6 +2372,7 @@ static const struct restart_key {
     RESTART_KEY("timers.min_se_s", timers.min_se_s),
     RESTART_KEY("timers.dialog_keepalive_s", timers.dialog_keepalive_s),
     RESTART_KEY("timers.dialog_keepalive_misses", timers.dialog_keepalive_misses),
+    RESTART_KEY("strip_headers", strip_headers),
 };
 #undef RESTART_KEY
 

@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "sipshard/sip.h"
+
 #define CONFIG_MAX_ROUTES	 64
 #define CONFIG_MAX_ACL_RULES	 256
 #define CONFIG_MAX_OOD		 16
@@ -36,6 +38,7 @@
 #define CONFIG_MAX_REGISTRATIONS 16
 #define CONFIG_MAX_REGISTRAR_SRV 4   /* SRV records a registrar's name may give */
 #define CONFIG_AOR_MAX		 256 /* "sip:user@domain" of a registration */
+#define CONFIG_MAX_STRIP_HEADERS SIP_NAMES_MAX
 
 struct config_cidr {
 	int family; /* AF_INET or AF_INET6 */
@@ -194,7 +197,26 @@ struct config {
 	unsigned nood;
 	struct config_ood ood[CONFIG_MAX_OOD];
 	int ood_default_status;
+	/* header fields that never cross from one leg to the other (topology
+	 * hiding): leg B's INVITE, the responses relayed to the caller, and
+	 * the in-dialog requests and responses the workers relay. Read by the
+	 * workers from the configuration the process started with: a reload
+	 * keeps the running value (config_keep_restart_keys). */
+	struct config_strip {
+		unsigned n;
+		char written[CONFIG_MAX_STRIP_HEADERS][SIP_NAME_MAX]; /* as written, in order */
+		uint64_t known;		/* SIP_HBIT of those with an id (compact forms too) */
+		struct sip_names other; /* the extension headers (SIP_HDR_OTHER) */
+	} strip_headers;
 };
+
+/* strip_headers as the writer takes it (sip_wspec_strip); its names point
+ * into c, which must outlive it. */
+static inline struct sip_strip config_strip_set(const struct config *c)
+{
+	return (struct sip_strip){c->strip_headers.known,
+				  c->strip_headers.other.n ? &c->strip_headers.other : NULL};
+}
 
 /* The embedded default: listen 127.0.0.1:5060, every call to 127.0.0.1:5080.
  * Everything else takes the per-key defaults of examples/CONFIG.md. */
@@ -233,11 +255,13 @@ void config_free(struct config *c);
 /*
  * A reload applies what the policy decides (acl, routes, no_route_status,
  * out_of_dialog, limits) and log_level. The other keys shape the running
- * process (its socket, threads, tables, timers, files) and take effect at
- * the next start only. config_restart_changes writes to names (up to cap of
- * them) the key paths of those whose values differ between running and next,
- * and returns how many differ; config_keep_restart_keys copies their running
- * values into next, so that next describes the process as it will run.
+ * process (its socket, threads, tables, timers, files, and strip_headers,
+ * which the workers read from the configuration they started with) and
+ * take effect at the next start only. config_restart_changes writes to
+ * names (up to cap of them) the key paths of those whose values differ
+ * between running and next, and returns how many differ;
+ * config_keep_restart_keys copies their running values into next, so that
+ * next describes the process as it will run.
  */
 size_t config_restart_changes(const struct config *running, const struct config *next,
 			      const char **names, size_t cap);
