@@ -15,7 +15,8 @@
  * answered here instead of relayed; bit 4 turns timers.session_timer on, so
  * that a 2xx naming no Session-Expires may be given the one its request's
  * sender asked for; bit 5 sets timers.min_se_s to 1800, so that refreshes
- * asking for less are refused 422. Datagrams go where the worker would send
+ * asking for less are refused 422; bit 6 sets strip_headers (User-Agent,
+ * Server, X-Internal-Route, P-Site). Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
  * ours to orig_on_response, responses with the keep-alive's prefix to
@@ -37,6 +38,7 @@
  *   a 422 only to an INVITE or UPDATE that asks for less than min_se_s and
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   DROP: a reason; every other outcome: no reason;
+ *   no datagram relayed holds a line of a field strip_headers names;
  *   a response gains a Session-Expires only as a 2xx, with session_timer
  *   on, and then it names the interval the dialog's timer was started from;
  *   a NOTIFY answered about the operator's REFER is answered 200 or 500 and
@@ -127,6 +129,14 @@ static void open_shard(uint8_t selector)
 	ctx.rc.now_ms = 1000;
 	ctx.rc.session_timer = (selector & 16) != 0;
 	ctx.rc.min_se_s = (selector & 32) ? 1800 : 0;
+	if (selector & 64) {
+		static struct sip_names named;
+		if (!named.n && (sip_names_add(&named, "X-Internal-Route", 16) != 0 ||
+				 sip_names_add(&named, "P-Site", 6) != 0))
+			die("sip_names_add failed", NULL, 0);
+		ctx.rc.strip = (struct sip_strip){
+		    SIP_HBIT(SIP_HDR_USER_AGENT) | SIP_HBIT(SIP_HDR_SERVER), &named};
+	}
 	ctx.branch.len = 0;
 	if (selector & 4) {
 		struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
@@ -232,6 +242,14 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 		die("relayed datagram does not parse", ctx.outbuf, res->len);
 	if (ctx.out.is_request != m->is_request)
 		die("relayed datagram changed kind", ctx.outbuf, res->len);
+	for (uint16_t i = 0; i < ctx.out.nhdrs; i++) {
+		const struct sip_hdr_line *h = &ctx.out.hdrs[i];
+		if (h->id ? (ctx.rc.strip.ids & SIP_HBIT(h->id)) != 0
+			  : ctx.rc.strip.named &&
+				sip_names_has(ctx.rc.strip.named, ctx.outbuf + h->name.off,
+					      h->name.len))
+			die("a field strip_headers names crossed", ctx.outbuf, res->len);
+	}
 	if (m->is_request) {
 		if (!out_view_eq(ctx.out.method, m->buf + m->method.off, m->method.len))
 			die("relayed request changed method", ctx.outbuf, res->len);

@@ -3,7 +3,8 @@
  * to the other leg rewritten into its space, responses find their way back,
  * every bad input gets its defined answer, and the NOTIFYs about a REFER of
  * sipshard's own (the operator's transfer) are answered, not relayed; the
- * responses to a request carry received and rport in its top Via.
+ * responses to a request carry received and rport in its top Via; the
+ * fields strip_headers names cross neither way.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -2539,10 +2540,94 @@ static void test_response_via_received_rport(void **state)
 	assert_non_null(memmem(out, (size_t)res.len, via2, sizeof(via2) - 1));
 }
 
+/* Whether the message relayed (res.len bytes of out) holds text. */
+static bool relayed_has(struct relay_result res, const char *text)
+{
+	return memmem(out, (size_t)res.len, text, strlen(text)) != NULL;
+}
+
+/*
+ * strip_headers (rc.strip): the fields it names do not cross, in requests
+ * either way nor in the responses relayed back: a known one (User-Agent,
+ * Server, Subject by its compact form) by its id, an extension one by its
+ * name, case ignored; every other line crosses. With none named (the
+ * default), they all cross, as before.
+ */
+static void test_strip_headers(void **state)
+{
+	static struct sip_names named;
+	static const char req_lines[] = "User-Agent: phone-a/1.0\r\n"
+					"X-Internal-Route: core-7\r\n"
+					"s: urgent\r\n"
+					"X-Keep: 1\r\n";
+	static const char resp_lines[] = "Server: pbx-b/2.0\r\n"
+					 "x-internal-route: edge-1\r\n"
+					 "X-Keep: 2\r\n";
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	if (!named.n)
+		assert_int_equal(sip_names_add(&named, "X-Internal-Route", 16), 0);
+	for (int strip = 0; strip < 2; strip++) {
+		rc.strip = strip ? (struct sip_strip){SIP_HBIT(SIP_HDR_USER_AGENT) |
+							  SIP_HBIT(SIP_HDR_SERVER) |
+							  SIP_HBIT(SIP_HDR_SUBJECT),
+						      &named}
+				 : (struct sip_strip){0, NULL};
+		unsigned cseq = 2 + 2 * (unsigned)strip;
+		/* the caller's INFO to the callee, and the callee's 200 back */
+		req_from_a_with("INFO", cseq, a_tag, 70, req_lines);
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		parse_out(res.len);
+		assert_int_equal(relayed_has(res, "User-Agent: phone-a"), !strip);
+		assert_int_equal(relayed_has(res, "X-Internal-Route: core-7"), !strip);
+		assert_int_equal(relayed_has(res, "s: urgent"), !strip);
+		assert_true(relayed_has(res, "X-Keep: 1\r\n"));
+		assert_int_equal(out_m.body.len, 5);
+		resp_from_b(200, "INFO", resp_lines);
+		relay_response(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		parse_out(res.len);
+		assert_int_equal(out_m.status, 200);
+		assert_int_equal(relayed_has(res, "Server: pbx-b"), !strip);
+		assert_int_equal(relayed_has(res, "x-internal-route: edge-1"), !strip);
+		assert_true(relayed_has(res, "X-Keep: 2\r\n"));
+
+		/* the callee's INFO to the caller, and the caller's 200 back */
+		res = from_b("INFO", 1 + (unsigned)strip, req_lines);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		assert_int_equal(relayed_has(res, "User-Agent: phone-a"), !strip);
+		assert_int_equal(relayed_has(res, "X-Internal-Route"), !strip);
+		assert_true(relayed_has(res, "X-Keep: 1\r\n"));
+		out_branch(branch, sizeof(branch));
+		int n = snprintf(resp_in, sizeof(resp_in),
+				 "SIP/2.0 200 OK\r\n"
+				 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%s;rport\r\n"
+				 "From: <sip:bob@sbc>;tag=%s\r\n"
+				 "To: <sip:alice@10.1.1.1>;tag=atag\r\n"
+				 "Call-ID: callA@host\r\n"
+				 "CSeq: %u INFO\r\n"
+				 "%s"
+				 "Content-Length: 0\r\n\r\n",
+				 branch, a_tag, out_m.cseq.num, resp_lines);
+		assert_int_equal(sip_parse(&m, resp_in, (size_t)n, NULL), 0);
+		relay_response(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		parse_out(res.len);
+		assert_int_equal(relayed_has(res, "Server: pbx-b"), !strip);
+		assert_int_equal(relayed_has(res, "x-internal-route"), !strip);
+		assert_true(relayed_has(res, "X-Keep: 2\r\n"));
+	}
+	rc.strip = (struct sip_strip){0, NULL};
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_response_via_received_rport, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strip_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),

@@ -1,6 +1,6 @@
 /*
  * test_setup_msg.c - the controller's call-setup datagrams hide each leg's
- * topology and stay valid SIP.
+ * topology (the fields strip_headers names too) and stay valid SIP.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -255,7 +255,8 @@ static void test_relay_response_hides_callee(void **state)
 	int hl = sip_response_head(&a, "ourAtag", head, sizeof(head));
 	assert_true(hl > 0);
 	parse_ok(&b, ok_b, sizeof(ok_b) - 1);
-	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, out2, sizeof(out2));
+	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, NULL, out2,
+				     sizeof(out2));
 	assert_true(n > 0);
 	parse_ok(&r, out2, (size_t)n);
 	assert_int_equal(r.status, 200);
@@ -270,6 +271,79 @@ static void test_relay_response_hides_callee(void **state)
 	assert_int_equal(r.cseq.num, 7);
 	assert_int_equal(r.ncontacts, 1);
 	assert_true(sip_view_eq(out2, r.contacts[0].uri.host, "127.0.0.1", 9));
+}
+
+/* strip_headers at call set-up: leg B's INVITE (built again from the one
+ * sent, too) and each response relayed to the caller leave out the fields it
+ * names, known ones by id and extension ones by name, case ignored; the rest
+ * crosses; without it (NULL) they all cross. */
+static void test_strip_headers(void **state)
+{
+	static const char invite[] = "INVITE sip:bob@sbc.example.com SIP/2.0\r\n"
+				     "Via: SIP/2.0/UDP 192.0.2.10:5061;branch=z9hG4bKcaller1\r\n"
+				     "Max-Forwards: 70\r\n"
+				     "From: <sip:alice@192.0.2.10:5061>;tag=atag1\r\n"
+				     "To: <sip:bob@sbc.example.com>\r\n"
+				     "Call-ID: callerid-123@192.0.2.10\r\n"
+				     "CSeq: 7 INVITE\r\n"
+				     "User-Agent: phone-a/1.0\r\n"
+				     "x-internal-route: core-7\r\n"
+				     "X-Keep: 1\r\n"
+				     "Contact: <sip:alice@192.0.2.10:5061>\r\n"
+				     "Content-Length: 0\r\n\r\n";
+	static const char ringing[] = "SIP/2.0 180 Ringing\r\n"
+				      "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+				      "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+				      "To: <sip:bob@127.0.0.1:5080>;tag=calleetag\r\n"
+				      "Call-ID: legb-abc\r\n"
+				      "CSeq: 1 INVITE\r\n"
+				      "Server: pbx-b/2.0\r\n"
+				      "X-Internal-Route: edge-1\r\n"
+				      "X-Keep: 2\r\n"
+				      "Content-Length: 0\r\n\r\n";
+	static struct sip_names named;
+	const struct sip_strip strip = {SIP_HBIT(SIP_HDR_USER_AGENT) | SIP_HBIT(SIP_HDR_SERVER),
+					&named};
+	struct setup_leg_b rb = leg_b;
+	char head[SETUP_HEAD_MAX];
+	(void)state;
+
+	if (!named.n)
+		assert_int_equal(sip_names_add(&named, "X-Internal-Route", 16), 0);
+
+	parse_ok(&a, invite, sizeof(invite) - 1);
+	int n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	assert_non_null(memmem(out, (size_t)n, "User-Agent: phone-a", 19));
+	assert_non_null(memmem(out, (size_t)n, "x-internal-route", 16));
+	rb.strip = &strip;
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_null(memmem(out, (size_t)n, "User-Agent", 10));
+	assert_null(memmem(out, (size_t)n, "internal-route", 14));
+	assert_non_null(memmem(out, (size_t)n, "X-Keep: 1\r\n", 11));
+	struct sip_msg again;
+	n = build_again(&again, &rb, n);
+	assert_null(memmem(out, (size_t)n, "User-Agent", 10));
+	assert_non_null(memmem(out, (size_t)n, "X-Keep: 1\r\n", 11));
+
+	parse_ok(&a, invite, sizeof(invite) - 1);
+	int hl = sip_response_head(&a, "ourAtag", head, sizeof(head));
+	assert_true(hl > 0);
+	parse_ok(&b, ringing, sizeof(ringing) - 1);
+	n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, NULL, out2,
+				 sizeof(out2));
+	assert_non_null(memmem(out2, (size_t)n, "Server: pbx-b", 13));
+	assert_non_null(memmem(out2, (size_t)n, "X-Internal-Route: edge-1", 24));
+	n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, &strip, out2,
+				 sizeof(out2));
+	assert_true(n > 0);
+	parse_ok(&r, out2, (size_t)n);
+	assert_int_equal(r.status, 180);
+	assert_null(memmem(out2, (size_t)n, "Server", 6));
+	assert_null(memmem(out2, (size_t)n, "Internal-Route", 14));
+	assert_non_null(memmem(out2, (size_t)n, "X-Keep: 2\r\n", 11));
 }
 
 static void test_local_response_and_ack_cancel(void **state)
@@ -506,6 +580,7 @@ int main(void)
 	    cmocka_unit_test(test_invite_credentials),
 	    cmocka_unit_test(test_invite_session_expires),
 	    cmocka_unit_test(test_relay_response_hides_callee),
+	    cmocka_unit_test(test_strip_headers),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
 	    cmocka_unit_test(test_cancel_reasons),
 	    cmocka_unit_test(test_cancel_reasons_oversize),

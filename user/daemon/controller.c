@@ -271,6 +271,9 @@ struct target_state {
 
 struct ctl {
 	const struct config *cfg;
+	/* strip_headers: the fields leg B's INVITE and the responses relayed to
+	 * the caller leave out (the running configuration's: a reload keeps it) */
+	struct sip_strip strip;
 	struct policy *pol;
 	struct ctl_hooks hooks;
 	unsigned nshards;
@@ -1590,6 +1593,7 @@ static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_cal
 	    .max_forwards = max_forwards,
 	    .cseq = cseq,
 	    .session_expires_s = session_asked_of_callee(c),
+	    .strip = &c->strip,
 	};
 }
 
@@ -1694,6 +1698,7 @@ static struct setup_leg_b leg_b_replacing(const struct ctl *c, const struct ctl_
 	    .route_set = y->route_set,
 	    .dialog_ref = ref,
 	    .dialog_ref_hdr = id,
+	    .strip = &c->strip,
 	};
 }
 
@@ -2257,8 +2262,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * and UPDATEs as answering the INVITE's offer. A full
 			 * ring leaves it to the 2xx's install. */
 			(void)install(c, k, r, src, srclen, false);
-		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
-					     sizeof(c->out));
+		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0,
+					     &c->strip, c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 		/* kept for the caller's retransmitted INVITE; one that does not
 		 * fit leaves none (a 100 then), never an older one */
@@ -2299,8 +2304,9 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			cdr_answered(c, k, r->status);
 		}
 		/* the 2xx and its retransmissions go to A end to end */
-		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise,
-					     session_told(c, k, r), c->out, sizeof(c->out));
+		int n =
+		    setup_relay_response(r, k->head, k->head_len, c->cfg->advertise,
+					 session_told(c, k, r), &c->strip, c->out, sizeof(c->out));
 		send_2xx_to_a(c, k, c->out, n);
 		return;
 	}
@@ -2350,8 +2356,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	int n =
 	    status != r->status
 		? setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out))
-		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, c->out,
-				       sizeof(c->out));
+		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, &c->strip,
+				       c->out, sizeof(c->out));
 	complete_call(c, k, status, n, now);
 	if (an > 0 && (size_t)k->invite_len + (size_t)an <= sizeof(k->invite)) {
 		memcpy(k->invite + k->invite_len, ack, (size_t)an);
@@ -3303,6 +3309,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	if (!c)
 		return -ENOMEM;
 	c->cfg = cfg;
+	c->strip = config_strip_set(cfg);
 	c->pol = pol;
 	c->hooks = *hooks;
 	c->nshards = nshards;

@@ -1225,6 +1225,7 @@ int daemon_start(struct daemon *d)
 		w->relay.advertise = d->cfg->advertise;
 		w->relay.session_timer = d->cfg->timers.session_timer;
 		w->relay.min_se_s = d->cfg->timers.min_se_s;
+		w->relay.strip = config_strip_set(d->cfg);
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
 		w->orig.tx_cap = d->cfg->tx_buffer_size;

@@ -366,6 +366,7 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 		w.append_len = to->route_set_len;
 	}
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_ROUTE) | SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	sip_wspec_strip(&w, &rc->strip);
 	from = v.len;
 	put_name_addr(&v, to->local_uri, to->local_uri_len, to->local_tag, to->local_tag_len);
 	tohdr = v.len;
@@ -985,6 +986,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	w.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
 		   SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		   SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	sip_wspec_strip(&w, &rc->strip);
 	/* a 3xx's Contacts are where the sender is to try next (RFC 3261
 	 * 8.1.3.4, 21.3), not the responder's address: they cross as they
 	 * came, as the controller keeps them at call set-up

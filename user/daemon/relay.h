@@ -4,7 +4,8 @@
  *
  * Owns: the B2BUA mapping rules of RFC 3261 section 12.2 (Request-URI from the
  * remote target, Route from the route set, Call-ID, tags and CSeq in the other
- * leg's space, our Via and Contact, Max-Forwards), CSeq checks, transaction
+ * leg's space, our Via and Contact, Max-Forwards; the header fields of
+ * strip_headers left out), CSeq checks, transaction
  * records that map a relayed request's branch back to its origin, dialog
  * teardown after BYE, the answers to requests still open when a dialog ends
  * and the ACKs of the finals to re-INVITEs that come after that end. Does
@@ -118,6 +119,9 @@ struct relay_ctx {
 	bool session_timer;
 	/* timers.min_se_s: a re-INVITE or UPDATE asking for less gets 422 */
 	uint32_t min_se_s;
+	/* strip_headers: the header fields no relayed request or response
+	 * carries across (config_strip_set) */
+	struct sip_strip strip;
 	uint64_t now_ms;
 	/* where the datagram being handled came from (NULL: unknown), for the
 	 * received and rport of the top Via of the responses to a request

@@ -134,6 +134,7 @@ int setup_build_invite(const struct sip_msg *a, const struct setup_leg_b *b, cha
 	if (b->own_credentials)
 		spec.remove |=
 		    SIP_HBIT(SIP_HDR_AUTHORIZATION) | SIP_HBIT(SIP_HDR_PROXY_AUTHORIZATION);
+	sip_wspec_strip(&spec, b->strip);
 	spec.append = pieces + appended;
 	spec.append_len = w.len - appended;
 	return sip_write(a, &spec, out, cap);
@@ -156,7 +157,8 @@ int setup_response_head(const struct sip_msg *a, const char *to_tag, const struc
 }
 
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
-			 const char *advertise, uint32_t session_s, char *out, size_t cap)
+			 const char *advertise, uint32_t session_s, const struct sip_strip *strip,
+			 char *out, size_t cap)
 {
 	struct sip_wspec spec = {0};
 	char contact[360]; /* an advertise of up to 256 bytes, the session lines */
@@ -167,6 +169,7 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 	spec.remove = SIP_HBIT(SIP_HDR_VIA) | SIP_HBIT(SIP_HDR_FROM) | SIP_HBIT(SIP_HDR_TO) |
 		      SIP_HBIT(SIP_HDR_CALL_ID) | SIP_HBIT(SIP_HDR_CSEQ) |
 		      SIP_HBIT(SIP_HDR_RECORD_ROUTE);
+	sip_wspec_strip(&spec, strip);
 	/* a 3xx's Contacts are where the caller is to try next (RFC 3261
 	 * 8.1.3.4, 21.3), not the callee's address: without them the
 	 * redirect says nothing */

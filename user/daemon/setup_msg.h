@@ -4,10 +4,11 @@
  * hop-by-hop ACK and the CANCEL towards leg B.
  *
  * Owns: topology hiding at call setup (nothing of the caller's Via, Contact,
- * Record-Route or Call-ID reaches the callee, and the reverse; a Replaces or
- * Join naming a dialog of ours is written as its other leg's party knows it),
- * and which of the caller's CANCEL's Reason lines leg B's CANCEL carries
- * (RFC 3326: the callee's phone learns the call was answered elsewhere). Does not own:
+ * Record-Route or Call-ID reaches the callee, and the reverse, nor the header
+ * fields strip_headers names; a Replaces or Join naming a dialog of ours is
+ * written as its other leg's party knows it), and which of the caller's
+ * CANCEL's Reason lines leg B's CANCEL carries (RFC 3326: the callee's phone
+ * learns the call was answered elsewhere). Does not own:
  * transaction state or timers (controller.c), in-dialog relay (relay.c).
  * Pure functions: parsed messages and strings in, bytes out, -ENOSPC when the
  * output does not fit.
@@ -60,11 +61,15 @@ struct setup_leg_b {
 	 * header's id, dialog_ref_hdr) that names that leg's dialog */
 	const char *ruri, *to_uri, *route_set, *dialog_ref;
 	uint8_t dialog_ref_hdr;
+	/* strip_headers: the caller's header fields that do not cross (NULL:
+	 * none is left out) */
+	const struct sip_strip *strip;
 };
 
 /* Leg B's INVITE from leg A's: Request-URI sip:USER@target (or b->ruri), our
  * Via, Contact, Call-ID, tags and CSeq; the caller's Via, Route, Record-Route,
- * Contact and Call-ID removed (and its credentials, with own_credentials);
+ * Contact and Call-ID removed (and its credentials, with own_credentials, and
+ * the fields of b->strip);
  * with b->ruri, b->route_set after our Via and the Replaces or Join value
  * replaced; body and other headers kept; our credentials and
  * Session-Expires appended. */
@@ -82,11 +87,13 @@ int setup_response_head(const struct sip_msg *a, const char *to_tag, const struc
 /* A response to leg A from leg B's response: status line kept, B's Via, From,
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,
  * for 1xx/2xx, our Contact (a 3xx keeps its Contacts: the redirect's
- * targets); body kept. session_s (a 2xx's; 0 = none): the
+ * targets); the fields of strip (strip_headers; NULL: none) left out; body
+ * kept. session_s (a 2xx's; 0 = none): the
  * session interval the caller asked for, told to it with refresher=uac and
  * Require: timer (relay_put_session_expires). */
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
-			 const char *advertise, uint32_t session_s, char *out, size_t cap);
+			 const char *advertise, uint32_t session_s, const struct sip_strip *strip,
+			 char *out, size_t cap);
 
 /* A locally generated response to leg A (408, 487, 503 ...): status line, the
  * saved head, optional extra raw header lines, Content-Length: 0. */
