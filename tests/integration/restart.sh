@@ -238,6 +238,8 @@ refused "other capacities" "shard-0.tbl was written with other capacities.*--dis
 	-c "$WORK/small.json"
 refused "fewer workers than the files" "shard-1.tbl holds the calls of shard 1, but this run has 1 workers" \
 	-c "$WORK/r.json" --workers 1
+refused "more workers than the files" "holds the tables of 2 workers, but this run has 3" \
+	-c "$WORK/r.json" --workers 3
 
 start_daemon holder "$WORK/r.json"
 HOLDER=$DAEMON_PID

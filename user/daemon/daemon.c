@@ -924,6 +924,9 @@ static int discard_file(const char *path, const char *lost)
  * calls (DESIGN.md invariant 7). run_dir must be this user's and no one
  * else's to write. A file of a shard this run will not have (fewer workers
  * than before) stops the start, as its calls would be dropped without a word;
+ * so do files of fewer shards than this run has (more workers than before):
+ * a call's datagrams go to the owner of its Call-ID's bucket, bucket % workers,
+ * which would then mostly be a worker whose table does not hold it (481).
  * --discard-dialogs removes every shard file first.
  */
 static int prepare_run_dir(struct daemon *d)
@@ -941,6 +944,7 @@ static int prepare_run_dir(struct daemon *d)
 		return rc;
 	}
 	struct dirent *e;
+	unsigned files = 0; /* 1 + the highest shard with a file */
 	while ((e = readdir(dir))) {
 		unsigned n;
 		int end = 0;
@@ -974,9 +978,19 @@ static int prepare_run_dir(struct daemon *d)
 			    path, n, d->nworkers, n + 1);
 			rc = -EEXIST;
 			break;
+		} else if (n + 1 > files) {
+			files = n + 1;
 		}
 	}
 	closedir(dir);
+	if (!rc && !d->discard_dialogs && files && files < d->nworkers) {
+		log_error("%s holds the tables of %u workers, but this run has %u: a call's "
+			  "datagrams would reach another worker than the one holding it (481); "
+			  "start with %u workers to keep relaying them, or with "
+			  "--discard-dialogs to drop them",
+			  d->cfg->run_dir, files, d->nworkers, files);
+		rc = -EEXIST;
+	}
 	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0)
 		rc = discard_file(path, "its calls in set-up are dropped");
 	return rc;
