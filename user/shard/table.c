@@ -300,6 +300,10 @@ static int reattach(struct shard_table *t)
 		h->txn_hwm = h->ntxns;
 	h->dlg_free = 0;
 	h->dialogs_used = 0;
+	/* what this start frees, which the daemon logs as such: the count of an
+	 * earlier start, kept in the file, would be logged again at every start
+	 * after it, as if the tables were found torn each time */
+	h->reattach_dropped = 0;
 	for (uint32_t i = h->dlg_hwm; i-- > 0;) {
 		struct shard_dialog *d = &t->dialogs[i];
 		if (d->state != SHARD_DLG_FREE && (d->slot != i || !shard_dialog_ok(d))) {

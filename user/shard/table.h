@@ -410,7 +410,7 @@ struct shard_table_hdr {
 	 * came, index + 1 of the oldest, 0 = none); in what was a sweep's
 	 * cursor, so that the layout stays */
 	uint32_t txn_answered;
-	uint32_t reattach_dropped; /* malformed records freed when re-attaching */
+	uint32_t reattach_dropped; /* malformed records freed by the last re-attach */
 	uint64_t rng;		   /* xorshift state for transaction salts, reseeded at open */
 };
 
