@@ -996,6 +996,47 @@ static int prepare_run_dir(struct daemon *d)
 	return rc;
 }
 
+/*
+ * persist_dialogs false: the files a run with it on left in run_dir (after a
+ * SIGKILL, a crash, a SIGINT with calls up) are removed. This run answers 481
+ * to their calls, so they end meanwhile; kept, they would hold their tmpfs
+ * memory (setups.tbl is wholly in memory) for as long as this run lasts, and
+ * a later start with persist_dialogs on would take those calls up long after
+ * they ended, sending BYEs to their peers when their timers ran out. A file
+ * another sipshardd holds is its own and stays.
+ */
+static void drop_persisted(const struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	DIR *dir = opendir(d->cfg->run_dir);
+	if (!dir)
+		return; /* none: nothing left */
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		unsigned n;
+		int end = 0, rc = -ENOENT;
+		if (strcmp(e->d_name, "setups.tbl") == 0)
+			rc = setups_file(d, path, sizeof(path));
+		else if (sscanf(e->d_name, "shard-%u.tbl%n", &n, &end) == 1 && !e->d_name[end])
+			rc = shard_file(d, n, path, sizeof(path));
+		else if ((end = 0, sscanf(e->d_name, "shard-%u.heads%n", &n, &end) == 1) &&
+			 !e->d_name[end])
+			rc = heads_file(d, n, path, sizeof(path));
+		/* only the names this build makes ("shard-01.tbl" is someone else's) */
+		if (rc || strcmp(strrchr(path, '/') + 1, e->d_name) != 0)
+			continue;
+		rc = mem_file_remove(path);
+		if (!rc)
+			log_warn("persist_dialogs is false: removed %s, which a run with it on left "
+				 "(the calls it held are not relayed by this run)",
+				 path);
+		else if (rc != -ENOENT)
+			log_info("persist_dialogs is false: left %s as it is: %s", path,
+				 rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+	}
+	closedir(dir);
+}
+
 /* What the file at path may still take of its file system once it is
  * size bytes: its size less the blocks it holds, when it has that size
  * already (a restart's file), else all of it. */
@@ -1217,6 +1258,8 @@ int daemon_start(struct daemon *d)
 			rc = check_run_dir_room(d);
 		if (rc)
 			return rc;
+	} else {
+		drop_persisted(d);
 	}
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];
