@@ -270,6 +270,19 @@ check "--discard-dialogs: the set-up records too" \
 	grep -q "removed .*setups.tbl (--discard-dialogs)" "$WORK/discard.log"
 stop_daemon
 
+# persist_dialogs false on a run_dir that a run with it on left files in:
+# they are removed, each named in the log (they held tmpfs memory, and a
+# later start with it on would have taken up calls long over)
+write_config "$WORK/leftover.json" ', "management_socket": null, "persist_dialogs": false'
+check "persist_dialogs false: the files of the run before are there to remove" \
+	test -s "$RUN/shard-0.tbl" -a -s "$RUN/setups.tbl"
+start_daemon leftover "$WORK/leftover.json"
+stop_daemon
+check "persist_dialogs false: removed the files a run with it on left, naming each" \
+	test "$(grep -c 'persist_dialogs is false: removed .*\(shard-[01].tbl\|setups.tbl\)' "$WORK/leftover.log")" = 3
+check "persist_dialogs false: no shard file or set-up records file left" \
+	test ! -e "$RUN/shard-0.tbl" -a ! -e "$RUN/shard-1.tbl" -a ! -e "$RUN/setups.tbl"
+
 # persist_dialogs false: anonymous tables, nothing in run_dir
 write_config "$WORK/anon.json" ', "management_socket": null, "persist_dialogs": false'
 sed -i "s|\"run_dir\": \"$RUN\"|\"run_dir\": \"$WORK/anon-run\"|" "$WORK/anon.json"
@@ -294,6 +307,6 @@ check "a start finding the port held waits for it, saying so" \
 run_flow late "calls once the port came free" uac_info_bye.xml uas_info_bye.xml 2
 stop_daemon
 
-for f in killed-1 killed-2 stopped-1 stopped-2 ringing-2 cancel-2 other-2 holder discard anon late; do
+for f in killed-1 killed-2 stopped-1 stopped-2 ringing-2 cancel-2 other-2 holder discard leftover anon late; do
 	check "no sanitizer report ($f)" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

@@ -968,7 +968,7 @@ static void test_long_heads_reattach(void **state)
 	shard_table_usage(&t, &u);
 	assert_int_equal(u.heads_cap, 2);
 	assert_int_equal(u.heads_used, 0);
-	assert_int_equal(u.txns_used, 1); /* s[1], whose head was inline */
+	assert_int_equal(u.txns_used, 1);	 /* s[1], whose head was inline */
 	assert_int_equal(u.reattach_dropped, 4); /* this start's: s[0] and the 3 taken since */
 	room = shard_txn_long_head(&t, (uint32_t)s[1]);
 	assert_non_null(room);

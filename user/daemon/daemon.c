@@ -1027,9 +1027,10 @@ static void drop_persisted(const struct daemon *d)
 			continue;
 		rc = mem_file_remove(path);
 		if (!rc)
-			log_warn("persist_dialogs is false: removed %s, which a run with it on left "
-				 "(the calls it held are not relayed by this run)",
-				 path);
+			log_warn(
+			    "persist_dialogs is false: removed %s, which a run with it on left "
+			    "(the calls it held are not relayed by this run)",
+			    path);
 		else if (rc != -ENOENT)
 			log_info("persist_dialogs is false: left %s as it is: %s", path,
 				 rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
