@@ -3277,14 +3277,42 @@ static void test_malformed_record_freed_at_restart(void **state)
 	invite_to_bob();
 }
 
+/* Closes the controller, writes c over the byte at of the first copy of
+ * needle in the first record of its setups.tbl (a record torn by a kill),
+ * opens it again and expects that record freed as malformed. */
+static void tear_first_record_and_reopen(const char *needle, size_t at, char c)
+{
+	struct ctl_pool pool;
+	struct ctl_stats st;
+	struct stat sb;
+	static char rec[1 << 16];
+
+	ctl_get_pool(ctl, &pool);
+	ctl_close(ctl);
+	ctl = NULL;
+	int fd = open(setups_path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	off_t first = sb.st_size - (off_t)pool.records * (off_t)pool.record_bytes;
+	size_t n = pool.record_bytes < sizeof(rec) ? pool.record_bytes : sizeof(rec);
+	assert_int_equal(pread(fd, rec, n, first), (ssize_t)n);
+	char *found = memmem(rec, n, needle, strlen(needle));
+	assert_non_null(found);
+	assert_true(at < strlen(needle));
+	found[at] = c;
+	assert_int_equal(pwrite(fd, rec, n, first), (ssize_t)n);
+	close(fd);
+	assert_int_equal(reopen(), 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.setups_malformed, 1);
+}
+
 /* Found by fuzz_controller: a record whose leg B Call-ID field was cut
  * ("...@" left of "...@sipshard") while its INVITE stayed whole was taken
  * up, and a failover then sent an INVITE with that Call-ID, which does not
  * parse. A record whose identifiers are not its INVITE's is malformed. */
 static void test_record_ids_not_its_invite(void **state)
 {
-	struct ctl_stats st;
-	struct ctl_pool pool;
 	uint16_t port;
 	char cid[64];
 	(void)state;
@@ -3293,27 +3321,11 @@ static void test_record_ids_not_its_invite(void **state)
 	const struct sip_msg *x = sent_msg(last_invite_sent(&port));
 	snprintf(cid, sizeof(cid), "%.*s", (int)x->call_id.len,
 		 sent[nsent - 1].buf + x->call_id.off);
-	ctl_get_pool(ctl, &pool);
-	ctl_close(ctl);
-	ctl = NULL;
-	int fd = open(setups_path, O_RDWR);
-	assert_true(fd >= 0);
-	struct stat sb;
-	assert_int_equal(fstat(fd, &sb), 0);
-	static char rec[1 << 16];
-	off_t first = sb.st_size - (off_t)pool.records * (off_t)pool.record_bytes;
-	size_t n = pool.record_bytes < sizeof(rec) ? pool.record_bytes : sizeof(rec);
-	assert_int_equal(pread(fd, rec, n, first), (ssize_t)n);
-	/* the first copy in the record is the field (it comes before the INVITE) */
-	char *at = memmem(rec, n, cid, strlen(cid));
+	/* the first copy in the record is the field (it comes before the INVITE):
+	 * cut after its '@' */
+	const char *at = strchr(cid, '@');
 	assert_non_null(at);
-	char *cut = strchr(at, '@') + 1;
-	*cut = '\0';
-	assert_int_equal(pwrite(fd, rec, n, first), (ssize_t)n);
-	close(fd);
-	assert_int_equal(reopen(), 0);
-	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.setups_malformed, 1);
+	tear_first_record_and_reopen(cid, (size_t)(at + 1 - cid), '\0');
 }
 
 /* A controller that stops gives back the memory of its free records (a file
@@ -4057,32 +4069,12 @@ static void test_no_answer_cancel_has_a_reason(void **state)
  * malformed, as its other texts are. */
 static void test_record_reason_torn(void **state)
 {
-	struct ctl_stats st;
-	struct ctl_pool pool;
 	(void)state;
 
 	invite_from_alice();
 	(void)invite_to_bob();
 	cancel_from_alice_with(completed_elsewhere); /* kept: no provisional yet */
-	ctl_get_pool(ctl, &pool);
-	ctl_close(ctl);
-	ctl = NULL;
-	int fd = open(setups_path, O_RDWR);
-	assert_true(fd >= 0);
-	struct stat sb;
-	assert_int_equal(fstat(fd, &sb), 0);
-	static char rec[1 << 16];
-	off_t first = sb.st_size - (off_t)pool.records * (off_t)pool.record_bytes;
-	size_t n = pool.record_bytes < sizeof(rec) ? pool.record_bytes : sizeof(rec);
-	assert_int_equal(pread(fd, rec, n, first), (ssize_t)n);
-	char *at = memmem(rec, n, "cause=26", 8);
-	assert_non_null(at);
-	at[7] = 'x';
-	assert_int_equal(pwrite(fd, rec, n, first), (ssize_t)n);
-	close(fd);
-	assert_int_equal(reopen(), 0);
-	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.setups_malformed, 1);
+	tear_first_record_and_reopen("cause=26", 7, 'x');
 }
 
 /* An INVITE retransmitted while the call is COMPLETED once got a
