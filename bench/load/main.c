@@ -51,8 +51,9 @@ static const char usage[] =
     "  uas         answers INVITE with 100, 180, 200 + SDP (or 486/603), every in-dialog\n"
     "              request with 200 (REFER: 202 then a NOTIFY), BYE with 200; 481 for\n"
     "              unknown dialogs; a CANCEL, or a BYE in the early dialog, before the\n"
-    "              200 (--answer-delay-ms): 200, then 487 to the INVITE. Runs until\n"
-    "              SIGINT/SIGTERM or --duration\n"
+    "              200 (--answer-delay-ms): 200, then 487 to the INVITE; a 2xx not\n"
+    "              ACKed within 64*T1: the call ended with a BYE of its own (JSON\n"
+    "              own_byes). Runs until SIGINT/SIGTERM or --duration\n"
     "  drop-proxy  relays UDP between a client (--local) and --target, dropping every\n"
     "              --drop-every'th request (both directions)\n"
     "\n"
@@ -590,6 +591,11 @@ static void print_uas(const struct load_cfg *cfg, const struct load_stats *s, co
 	       (unsigned long long)c->notify_sent, (unsigned long long)c->notify_completed,
 	       (unsigned long long)c->notify_retrans, (unsigned long long)c->notify_timeouts,
 	       (unsigned long long)c->notify_abandoned);
+	printf("own BYE  sent %llu  answered %llu (>= 300: %llu)  retransmissions %llu  timeouts "
+	       "%llu\n",
+	       (unsigned long long)c->byes_sent, (unsigned long long)c->byes_answered,
+	       (unsigned long long)c->byes_failed, (unsigned long long)c->byes_retrans,
+	       (unsigned long long)c->byes_timeouts);
 	printf("errors   %llu (max %llu): %s  [malformed %llu, unknown dialog %llu, out of order "
 	       "%llu]\n",
 	       (unsigned long long)errors, (unsigned long long)cfg->max_errors,

@@ -179,6 +179,35 @@ int msg_response(const struct sip_msg *req, const struct msg_resp *r, char *out,
 	return w.overflow ? -ENOSPC : (int)w.len;
 }
 
+/* Request line to Route of a request the uas sends in the dialog of dlg (a
+ * request of the peer's, or our response to one: either has the peer's From
+ * and our To with its tag): From = dlg's To, To = dlg's From. */
+static void put_dialog_head(struct wbuf *w, const char *method, const struct sip_msg *dlg,
+			    const struct sip_hdr_line *from, const struct sip_hdr_line *to,
+			    struct msg_str ruri, struct msg_str local, struct msg_str branch,
+			    uint32_t cseq, struct msg_str route)
+{
+	wbuf_puts(w, method);
+	wbuf_puts(w, " ");
+	put_str(w, ruri);
+	wbuf_puts(w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
+	put_str(w, local);
+	wbuf_puts(w, ";branch=");
+	put_str(w, branch);
+	wbuf_puts(w, ";rport\r\nMax-Forwards: 70\r\nFrom: ");
+	put_str(w, msg_view(dlg, to->value));
+	wbuf_puts(w, "\r\nTo: ");
+	put_str(w, msg_view(dlg, from->value));
+	wbuf_puts(w, "\r\nCall-ID: ");
+	put_str(w, msg_view(dlg, dlg->call_id));
+	wbuf_puts(w, "\r\nCSeq: ");
+	wbuf_put_uint(w, cseq);
+	wbuf_puts(w, " ");
+	wbuf_puts(w, method);
+	wbuf_puts(w, "\r\n");
+	put_str(w, route);
+}
+
 int msg_notify(const struct sip_msg *refer, struct msg_str local, struct msg_str branch,
 	       uint32_t cseq, struct msg_str route, char *out, size_t cap)
 {
@@ -191,22 +220,7 @@ int msg_notify(const struct sip_msg *refer, struct msg_str local, struct msg_str
 		return -EINVAL;
 	struct msg_str ruri = refer->ncontacts ? msg_view(refer, refer->contacts[0].uri.whole)
 					       : msg_view(refer, refer->from.uri.whole);
-	wbuf_puts(&w, "NOTIFY ");
-	put_str(&w, ruri);
-	wbuf_puts(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
-	put_str(&w, local);
-	wbuf_puts(&w, ";branch=");
-	put_str(&w, branch);
-	wbuf_puts(&w, ";rport\r\nMax-Forwards: 70\r\nFrom: ");
-	put_str(&w, msg_view(refer, to->value));
-	wbuf_puts(&w, "\r\nTo: ");
-	put_str(&w, msg_view(refer, from->value));
-	wbuf_puts(&w, "\r\nCall-ID: ");
-	put_str(&w, msg_view(refer, refer->call_id));
-	wbuf_puts(&w, "\r\nCSeq: ");
-	wbuf_put_uint(&w, cseq);
-	wbuf_puts(&w, " NOTIFY\r\n");
-	put_str(&w, route);
+	put_dialog_head(&w, "NOTIFY", refer, from, to, ruri, local, branch, cseq, route);
 	wbuf_puts(&w, "Contact: <sip:uas@");
 	put_str(&w, local);
 	wbuf_puts(&w, ">\r\nEvent: refer\r\nSubscription-State: terminated;reason=noresource\r\n"
@@ -214,5 +228,19 @@ int msg_notify(const struct sip_msg *refer, struct msg_str local, struct msg_str
 	wbuf_put_uint(&w, sizeof(frag) - 1);
 	wbuf_puts(&w, "\r\n\r\n");
 	wbuf_puts(&w, frag);
+	return w.overflow ? -ENOSPC : (int)w.len;
+}
+
+int msg_bye(const struct sip_msg *ok, struct msg_str ruri, struct msg_str local,
+	    struct msg_str branch, uint32_t cseq, struct msg_str route, char *out, size_t cap)
+{
+	struct wbuf w = {out, 0, cap, false};
+	const struct sip_hdr_line *from = sip_find_hdr(ok, SIP_HDR_FROM);
+	const struct sip_hdr_line *to = sip_find_hdr(ok, SIP_HDR_TO);
+
+	if (!from || !to || !ruri.len)
+		return -EINVAL;
+	put_dialog_head(&w, "BYE", ok, from, to, ruri, local, branch, cseq, route);
+	wbuf_puts(&w, "User-Agent: sipshard-load\r\nContent-Length: 0\r\n\r\n");
 	return w.overflow ? -ENOSPC : (int)w.len;
 }

@@ -1,6 +1,7 @@
 /*
  * msg.h - the SIP text sipshard-load sends: requests of the uac, responses of
- * both roles, the NOTIFY a uas sends after a REFER, and their bodies.
+ * both roles, the NOTIFY a uas sends after a REFER and the BYE it sends for a
+ * 2xx never ACKed, and their bodies.
  *
  * Owns: the layout of every message and body we generate, written straight
  * into a send buffer without allocating. Does not own: which message to send
@@ -79,6 +80,14 @@ int msg_response(const struct sip_msg *req, const struct msg_resp *r, char *out,
  * route: "Route: ...\r\n" or len 0. Returns the length or -ENOSPC. */
 int msg_notify(const struct sip_msg *refer, struct msg_str local, struct msg_str branch,
 	       uint32_t cseq, struct msg_str route, char *out, size_t cap);
+
+/* The BYE with which a uas ends a call whose 2xx was never ACKed (RFC 3261
+ * 13.3.1.4, 14.2), from that stored 2xx `ok` as parsed: Request-URI = ruri
+ * (the remote target, the INVITE's Contact), From = the 2xx's To (our tag),
+ * To = its From, its Call-ID, CSeq `cseq` BYE, then route ("Route: ...\r\n"
+ * or len 0). Returns the length or -ENOSPC / -EINVAL. */
+int msg_bye(const struct sip_msg *ok, struct msg_str ruri, struct msg_str local,
+	    struct msg_str branch, uint32_t cseq, struct msg_str route, char *out, size_t cap);
 
 /* The value of a header line of a parsed message as a string. */
 static inline struct msg_str msg_view(const struct sip_msg *m, sip_view v)

@@ -444,6 +444,15 @@ static json_t *uas_json(const struct load_stats *s, double seconds)
 	set_u(nt, "abandoned", c->notify_abandoned);
 	json_object_set_new(root, "notify", nt);
 
+	json_t *ob = json_object();
+	set_u(ob, "sent", c->byes_sent);
+	set_u(ob, "answered", c->byes_answered);
+	set_u(ob, "failed", c->byes_failed);
+	set_u(ob, "retransmissions", c->byes_retrans);
+	set_u(ob, "timeouts", c->byes_timeouts);
+	set_u(ob, "duplicate_responses", c->byes_duplicates);
+	json_object_set_new(root, "own_byes", ob);
+
 	json_t *send = json_object();
 	set_u(send, "pool_empty", c->tx_pool_empty);
 	set_u(send, "pending_pool_empty", c->pending_pool_empty);

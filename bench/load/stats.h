@@ -123,6 +123,11 @@ struct load_counters {
 	uint64_t answers_delayed, rejects;
 	uint64_t notify_sent, notify_completed, notify_retrans, notify_timeouts;
 	uint64_t notify_duplicates, notify_abandoned; /* abandoned: the dialog ended first */
+	/* our BYEs, each for a 2xx whose ACK timed out (no error of their own:
+	 * the ACK timeout is); failed: a final >= 300 (481: the peer had no
+	 * dialog either); duplicates: a final after the first, or late */
+	uint64_t byes_sent, byes_answered, byes_failed, byes_retrans, byes_timeouts;
+	uint64_t byes_duplicates;
 	uint64_t bad_requests; /* well-formed, answered 400 (malformed ones: `malformed`) */
 
 	/* drop-proxy: [0] client to server, [1] server to client */

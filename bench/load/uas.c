@@ -4,7 +4,10 @@
  * --reject-share of them, or 487 when CANCELled, or ended by a BYE in the
  * early dialog, before the delayed 200),
  * answers every in-dialog request, sends the NOTIFY
- * a REFER calls for, and forgets a call after its BYE.
+ * a REFER calls for, and forgets a call after its BYE. A 2xx to an INVITE
+ * whose ACK never comes (64*T1) ends its call with a BYE of our own (RFC 3261
+ * 13.3.1.4, 14.2), and the call is forgotten once that BYE has its final
+ * response or times out.
  *
  * Owns, per worker thread: one socket (with --threads > 1 one of a SO_REUSEPORT
  * group that main.c binds whole before any thread runs: a thread knows only
@@ -13,7 +16,8 @@
  * and the peer's tag, backward-shift deletion so no tombstones build up),
  * a pool of stored datagrams for what must be retransmitted (final responses
  * to INVITEs until their ACK, RFC 3261 13.3.1.4 and 17.2.1; our NOTIFYs until
- * their response, 17.1.2.2), and the timers for all of that. Does not own:
+ * their response, 17.1.2.2; our BYEs the same), and the timers for all of
+ * that. Does not own:
  * message text (msg.c), counting layout (stats.c), output (main.c).
  *
  * Retransmitted requests (same CSeq as the last one of the leg) are answered
@@ -41,6 +45,7 @@
 #define LTAG_LEN    19 /* sTTSSSSSSSSGGGGGGGG */
 #define NBRANCH_LEN 34 /* z9hG4bKsTTSSSSSSSSGGGGGGGGQQQQQQQQ */
 #define ROUTE_MAX   512
+#define TARGET_MAX  256 /* the remote target kept with a stored 2xx */
 #define NCLASSES    LOAD_RT_CLASSES
 #define LST_ANSWER  NCLASSES
 #define LST_LINGER  (NCLASSES + 1)
@@ -52,6 +57,7 @@ enum leg_state {
 	L_WAIT_ACK, /* final response to an INVITE sent, retransmitted until ACK */
 	L_CONFIRMED,
 	L_LINGER, /* after BYE (or a rejection's ACK): absorbs retransmissions */
+	L_BYE,	  /* our BYE for a 2xx never ACKed, retransmitted until its final */
 };
 
 struct uas_leg {
@@ -60,8 +66,8 @@ struct uas_leg {
 	uint32_t gen;
 	uint32_t rcseq;			 /* CSeq of the peer's last new request */
 	uint32_t invite_cseq;		 /* CSeq of the INVITE whose final response awaits ACK */
-	uint32_t lcseq;			 /* our CSeq (NOTIFY) */
-	uint32_t resp_pend, notify_pend; /* stored datagrams, or TL_NIL */
+	uint32_t lcseq;			 /* our CSeq (NOTIFY, BYE) */
+	uint32_t resp_pend, notify_pend; /* stored datagrams (resp: or our BYE), or TL_NIL */
 	uint16_t invite_status; /* final status of the initial INVITE (for its retransmissions) */
 	uint16_t route_len;
 	uint8_t state; /* enum leg_state */
@@ -76,7 +82,9 @@ struct uas_leg {
 
 struct uas_pend {
 	uint32_t len;
+	uint16_t target_len; /* a 2xx: the Request-URI of the BYE if no ACK comes */
 	char data[LOAD_TX_SIZE];
+	char target[TARGET_MAX]; /* touched only for a stored 2xx */
 };
 
 struct uas {
@@ -95,7 +103,7 @@ struct uas {
 	uint32_t index_mask;
 	struct uas_pend *pend;
 	uint32_t npend, *pend_free, pend_nfree;
-	struct tl_node *nodes; /* 2 per leg: response, NOTIFY */
+	struct tl_node *nodes; /* 2 per leg: response (or our BYE), NOTIFY */
 	struct tl_list lists[NLISTS];
 	unsigned kcap;
 	uint64_t t1_ns;
@@ -195,6 +203,19 @@ static void pend_put(struct uas *u, uint32_t *p)
 	}
 }
 
+/* Keeps with a stored 2xx the remote target (RFC 3261 12.1.1: the request's
+ * Contact, its From URI when it has none) for the BYE that ends the call if
+ * the ACK never comes. One too long for the store is left empty: that BYE
+ * then fails to build (send.errors). */
+static void pend_note_target(struct uas *u, uint32_t pe, const struct sip_msg *m)
+{
+	struct uas_pend *pd = &u->pend[pe];
+	struct msg_str t =
+	    m->ncontacts ? msg_view(m, m->contacts[0].uri.whole) : msg_view(m, m->from.uri.whole);
+	pd->target_len = t.len <= sizeof(pd->target) ? (uint16_t)t.len : 0;
+	memcpy(pd->target, t.p, pd->target_len);
+}
+
 static void send_raw(struct uas *u, const char *data, uint32_t len, const struct sockaddr *to,
 		     socklen_t tolen)
 {
@@ -287,6 +308,8 @@ static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 		return;
 	}
 	u->pend[pe].len = (uint32_t)n;
+	if (status < 300)
+		pend_note_target(u, pe, m);
 	l->resp_pend = pe;
 	l->state = L_WAIT_ACK;
 	l->invite_cseq = m->cseq.num;
@@ -315,10 +338,16 @@ static void leg_drop_notify(struct uas *u, uint32_t li)
 	pend_put(u, &l->notify_pend);
 }
 
+/* Whether the leg counts as a call up (`active`): not once it is over. */
+static bool leg_active(const struct uas_leg *l)
+{
+	return l->state != L_FREE && l->state != L_LINGER && l->state != L_BYE;
+}
+
 static void leg_free(struct uas *u, uint32_t li)
 {
 	struct uas_leg *l = &u->legs[li];
-	if (l->state != L_LINGER && l->state != L_FREE)
+	if (leg_active(l))
 		u->active--;
 	leg_stop_resp(u, li);
 	leg_drop_notify(u, li);
@@ -330,7 +359,7 @@ static void leg_free(struct uas *u, uint32_t li)
 static void leg_linger(struct uas *u, uint32_t li)
 {
 	struct uas_leg *l = &u->legs[li];
-	if (l->state != L_LINGER)
+	if (leg_active(l))
 		u->active--;
 	leg_stop_resp(u, li);
 	leg_drop_notify(u, li);
@@ -387,7 +416,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 
 	if (li != TL_NIL) {
 		struct uas_leg *l = &u->legs[li];
-		if (m->cseq.num != l->rcseq || l->state == L_LINGER) {
+		if (m->cseq.num != l->rcseq || l->state == L_LINGER || l->state == L_BYE) {
 			u->x.c->out_of_order++;
 			reply(u, m, p, TL_NIL, 500, false, LM_INVITE);
 			return;
@@ -463,6 +492,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 			int n = build_resp(u, m, li, 200, true, u->pend[pe].data, LOAD_TX_SIZE);
 			if (n > 0) {
 				u->pend[pe].len = (uint32_t)n;
+				pend_note_target(u, pe, m);
 				l->resp_pend = pe;
 				l->invite_cseq = m->cseq.num;
 				l->state = L_EARLY;
@@ -579,6 +609,18 @@ static void on_ack(struct uas *u, const struct sip_msg *m)
 		l->state = L_CONFIRMED;
 }
 
+/* The branch of our request with CSeq l->lcseq in leg li: on_response finds
+ * the leg and the request from it. */
+static void make_nbranch(const struct uas *u, uint32_t li, char out[NBRANCH_LEN])
+{
+	const struct uas_leg *l = &u->legs[li];
+	memcpy(out, "z9hG4bKs", 8);
+	memcpy(out + 8, u->x.th_hex, 2);
+	load_put_hex(out + 10, li, 8);
+	load_put_hex(out + 18, l->gen, 8);
+	load_put_hex(out + 26, l->lcseq, 8);
+}
+
 static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
 {
 	struct uas_leg *l = &u->legs[li];
@@ -589,11 +631,7 @@ static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
 	if (pe == TL_NIL)
 		return;
 	l->lcseq++;
-	memcpy(branch, "z9hG4bKs", 8);
-	memcpy(branch + 8, u->x.th_hex, 2);
-	load_put_hex(branch + 10, li, 8);
-	load_put_hex(branch + 18, l->gen, 8);
-	load_put_hex(branch + 26, l->lcseq, 8);
+	make_nbranch(u, li, branch);
 	struct msg_str route = {u->routes + (size_t)li * ROUTE_MAX, l->route_len};
 	int n = msg_notify(refer, (struct msg_str){u->ep.local, u->ep.local_len},
 			   (struct msg_str){branch, NBRANCH_LEN}, l->lcseq, route, u->pend[pe].data,
@@ -609,6 +647,46 @@ static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
 	send_pend(u, l, pe);
 	u->x.c->notify_sent++;
 	tl_arm(u->lists, u->nodes, 0, 2 * li + 1, u->now);
+}
+
+/* The ACK of our 2xx did not come within 64*T1: the dialog is confirmed,
+ * but the session SHOULD end with a BYE (RFC 3261 13.3.1.4; 14.2 for a
+ * re-INVITE's 2xx). Kept as it was, the call held its slot here and its
+ * dialog in the SBC until the run ended. The BYE is built from the stored 2xx
+ * (its From and To swapped, the remote target noted with it) and takes that
+ * 2xx's store and timer; it is retransmitted as our NOTIFY is (17.1.2.2), and
+ * the leg is freed at its final response or timeout. */
+static void send_bye(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	struct uas_pend *pd = &u->pend[l->resp_pend];
+	char out[LOAD_TX_SIZE], branch[NBRANCH_LEN];
+
+	leg_drop_notify(u, li); /* a REFER's NOTIFY still going: the dialog ends */
+	tl_cancel(u->lists, u->nodes, 2 * li);
+	u->active--;
+	l->state = L_BYE;
+	int n = -EINVAL;
+	if (sip_parse(&u->msg, pd->data, pd->len, NULL) == 0) {
+		l->lcseq++;
+		make_nbranch(u, li, branch);
+		struct msg_str route = {u->routes + (size_t)li * ROUTE_MAX, l->route_len};
+		n = msg_bye(&u->msg, (struct msg_str){pd->target, pd->target_len},
+			    (struct msg_str){u->ep.local, u->ep.local_len},
+			    (struct msg_str){branch, NBRANCH_LEN}, l->lcseq, route, out,
+			    sizeof(out));
+	}
+	if (n < 0) {
+		u->x.c->send_errors++;
+		leg_free(u, li);
+		return;
+	}
+	memcpy(pd->data, out, (size_t)n);
+	pd->len = (uint32_t)n;
+	l->resp_t0 = u->now;
+	send_pend(u, l, l->resp_pend);
+	u->x.c->byes_sent++;
+	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 }
 
 static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct net_pkt *p)
@@ -629,12 +707,20 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	/* No dialog left: the BYE ended it (L_LINGER), or the INVITE got a
 	 * non-2xx final, which ends the early dialog of its 180 (RFC 3261
 	 * 12.1, 15.1.2: after a CANCEL, a BYE in the early dialog, or a
-	 * rejection) while the leg still waits for that final's ACK. A new
-	 * request matches no dialog (12.2.2: 481); only a repeat of the BYE
-	 * that ended the call gets that BYE's 200 again. */
-	if (l->state == L_LINGER || l->rejected) {
+	 * rejection) while the leg still waits for that final's ACK, or our
+	 * own BYE is ending it (L_BYE). A new request matches no dialog
+	 * (12.2.2: 481); only a repeat of the BYE that ended the call gets
+	 * that BYE's 200 again, and a BYE of the peer's that crossed ours gets
+	 * 200 (both end the same dialog). */
+	if (l->state == L_LINGER || l->state == L_BYE || l->rejected) {
 		if (meth == LM_BYE && l->bye && m->cseq.num == l->rcseq) {
 			u->x.c->m[LM_BYE].retrans++;
+			reply(u, m, p, li, 200, false, LM_BYE);
+		} else if (meth == LM_BYE && l->state == L_BYE && m->cseq.num > l->rcseq) {
+			l->bye = true;
+			l->rcseq = m->cseq.num;
+			u->x.c->m[LM_BYE].sent++;
+			u->x.c->m[LM_BYE].completed++;
 			reply(u, m, p, li, 200, false, LM_BYE);
 		} else {
 			u->x.c->unknown_dialog++;
@@ -735,7 +821,7 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 	}
 }
 
-/* A response: only to our NOTIFYs. */
+/* A response: only to our NOTIFYs and BYEs. */
 static void on_response(struct uas *u, const struct sip_msg *m)
 {
 	uint64_t li, gen, cseq;
@@ -751,6 +837,21 @@ static void on_response(struct uas *u, const struct sip_msg *m)
 		return;
 	}
 	struct uas_leg *l = &u->legs[li];
+	if (m->cseq.method_id == SIP_METHOD_BYE) {
+		/* our BYE's final after an earlier one (our retransmission
+		 * crossed it), or after the timeout: the leg is gone */
+		if (l->gen != gen || l->state != L_BYE || l->lcseq != cseq) {
+			u->x.c->byes_duplicates++;
+			return;
+		}
+		if (m->status < 200)
+			return;
+		u->x.c->byes_answered++;
+		if (m->status >= 300) /* 481: the peer has no dialog either */
+			u->x.c->byes_failed++;
+		leg_free(u, (uint32_t)li);
+		return;
+	}
 	if (l->gen != gen || l->notify_pend == TL_NIL || l->lcseq != cseq ||
 	    m->cseq.method_id != SIP_METHOD_NOTIFY) {
 		u->x.c->notify_duplicates++;
@@ -805,13 +906,15 @@ static void fire_timers(struct uas *u)
 					u->x.c->notify_timeouts++;
 					tl_cancel(u->lists, u->nodes, id);
 					pend_put(u, &l->notify_pend);
+				} else if (l->state == L_BYE) {
+					u->x.c->byes_timeouts++;
+					leg_free(u, li);
 				} else {
 					u->x.c->ack_timeouts++;
-					leg_stop_resp(u, li);
 					if (l->rejected)
 						leg_linger(u, li);
 					else
-						l->state = L_CONFIRMED;
+						send_bye(u, li);
 				}
 				continue;
 			}
@@ -819,6 +922,8 @@ static void fire_timers(struct uas *u)
 			send_pend(u, l, pe);
 			if (notify)
 				u->x.c->notify_retrans++;
+			else if (l->state == L_BYE)
+				u->x.c->byes_retrans++;
 			else
 				u->x.c->responses_resent++;
 			unsigned next = (unsigned)k + 1 < u->kcap ? (unsigned)k + 1 : u->kcap;

@@ -317,6 +317,37 @@ static void test_json(void **state)
 	free(s);
 }
 
+/* The uas's own BYEs (for a 2xx whose ACK timed out) have their JSON object;
+ * their timeouts are no error of their own: the ACK timeout was one. */
+static void test_uas_own_byes(void **state)
+{
+	(void)state;
+	struct load_stats *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	load_stats_init(s);
+	s->c.ack_timeouts = 3;
+	s->c.byes_sent = 3;
+	s->c.byes_answered = 2;
+	s->c.byes_failed = 1;
+	s->c.byes_retrans = 5;
+	s->c.byes_timeouts = 1;
+	s->c.byes_duplicates = 4;
+	assert_int_equal(load_uas_errors(&s->c), 3);
+	json_t *j = load_stats_json(s, "uas", 1.0);
+	json_t *b = json_object_get(j, "own_byes");
+	assert_non_null(b);
+	assert_int_equal(json_integer_value(json_object_get(b, "sent")), 3);
+	assert_int_equal(json_integer_value(json_object_get(b, "answered")), 2);
+	assert_int_equal(json_integer_value(json_object_get(b, "failed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "retransmissions")), 5);
+	assert_int_equal(json_integer_value(json_object_get(b, "timeouts")), 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "duplicate_responses")), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "errors"), "total")),
+			 3);
+	json_decref(j);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,7 +356,7 @@ int main(void)
 	    cmocka_unit_test(test_bimodal),    cmocka_unit_test(test_clamp),
 	    cmocka_unit_test(test_empty),      cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_counters),   cmocka_unit_test(test_method_names),
-	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_json),       cmocka_unit_test(test_uas_own_byes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
