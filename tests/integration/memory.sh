@@ -194,7 +194,7 @@ if mount -t tmpfs -o size=1m,mode=0700 tmpfs "$SMALLFS" 2>"$WORK/mount-small.err
 	check "run_dir on a 1 MiB tmpfs: the start is refused (exit status $rc; 1 wanted, not a signal or a daemon that runs)" \
 		test "$rc" = 1
 	check "run_dir on a 1 MiB tmpfs: the log names run_dir and the room its files may take" \
-		grep -q "run_dir $SMALLFS/run: [0-9]* MiB free, but its files ([0-9]* MiB, sparse) may take [0-9]* MiB more" "$WORK/small.log"
+		grep -q "run_dir $SMALLFS/run: [0-9]* MiB free, but its files ([0-9]* MiB, sparse: [0-9]* workers x [0-9]* MiB, and [0-9]* MiB of set-up records) may take [0-9]* MiB more" "$WORK/small.log"
 	umount "$SMALLFS"
 else
 	not_ok "a 1 MiB tmpfs mounted for run_dir ($(cat "$WORK/mount-small.err"))"

@@ -1090,13 +1090,17 @@ static int check_run_dir_room(const struct daemon *d)
 	uint64_t room = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (more <= room)
 		return 0;
+	/* the files grow with the workers: with "workers": 0 (one per CPU) a
+	 * run_dir sized on a smaller host is refused here, so name that lever */
 	log_error("run_dir %s: %" PRIu64 " MiB free, but its files (%" PRIu64
-		  " MiB, sparse) may take %" PRIu64 " MiB more as calls arrive, and a call "
+		  " MiB, sparse: %u workers x %zu MiB, and %zu MiB of set-up records) may "
+		  "take %" PRIu64 " MiB more as calls arrive, and a call "
 		  "written to a page the file system cannot hold kills the process (SIGBUS): "
-		  "give it more room, or lower capacity.setups, capacity.dialogs_per_shard, "
-		  "capacity.transactions_per_shard and capacity.long_heads_per_shard, or set "
-		  "persist_dialogs to false",
-		  d->cfg->run_dir, room >> 20, size >> 20, more >> 20);
+		  "give it more room, or run fewer workers, or lower capacity.setups, "
+		  "capacity.dialogs_per_shard, capacity.transactions_per_shard and "
+		  "capacity.long_heads_per_shard, or set persist_dialogs to false",
+		  d->cfg->run_dir, room >> 20, size >> 20, d->nworkers, (table + heads) >> 20,
+		  records >> 20, more >> 20);
 	return -ENOSPC;
 }
 
