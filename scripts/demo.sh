@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The main job, on the embedded default: sipshardd listening on 127.0.0.1:5060
-# routes every call to a local callee on 127.0.0.1:5080; a caller places calls
-# through it, each with three INFOs and a BYE. Shows live counters each second
-# and a summary, then stops everything it started.
+# The main job, on the embedded default's addresses: sipshardd listening on
+# 127.0.0.1:5060 routes every call to a local callee on 127.0.0.1:5080; a
+# caller places calls through it, each with three INFOs and a BYE. Shows live
+# counters each second and a summary, then stops everything it started.
 #   CALLS=300 RATE=100 scripts/demo.sh
+# SUT_PORT, CALLEE_PORT and CALLER_PORT (5060, 5080, 5061) name other ports
+# when those are taken.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CALLS=${CALLS:-300}
 RATE=${RATE:-100}
+SUT_PORT=${SUT_PORT:-5060}
+CALLEE_PORT=${CALLEE_PORT:-5080}
+CALLER_PORT=${CALLER_PORT:-5061}
 WORK=$(mktemp -d /tmp/sipshard-demo.XXXXXX)
 STATS=$WORK/stats.json
 PIDS=()
@@ -20,23 +25,43 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for port in 5060 5080 5061; do
+for port in $SUT_PORT $CALLEE_PORT $CALLER_PORT; do
 	if ss -Hlun "sport = :$port" | grep -q .; then
 		echo "demo: UDP port $port on this machine is in use; stop what holds it first" >&2
 		exit 1
 	fi
 done
 
-echo "== starting sipshardd on the embedded default (127.0.0.1:5060 -> 127.0.0.1:5080)"
-"$BUILD/sipshardd" --stats-file "$STATS" 2>"$WORK/sipshardd.log" &
+# The embedded default, but with the tables in memory and run_dir here: with
+# persist_dialogs its files need room for every call of the default capacities
+# (558 MiB a worker and 322 MiB) in /run/sipshard, which Debian sizes at 10% of
+# memory, so a start on a host of less than about 14 GiB was refused; and the
+# demo neither takes up nor leaves calls in a real daemon's run_dir.
+cat >"$WORK/demo.json" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "run_dir": "$WORK/run", "persist_dialogs": false,
+  "routes": [ { "name": "local-callee", "target": "127.0.0.1:$CALLEE_PORT" } ] }
+JSON
+echo "== starting sipshardd on the embedded default (127.0.0.1:$SUT_PORT -> 127.0.0.1:$CALLEE_PORT)"
+"$BUILD/sipshardd" -c "$WORK/demo.json" --stats-file "$STATS" 2>"$WORK/sipshardd.log" &
+DAEMON=$!
+PIDS+=($DAEMON)
+sipp -sf tests/sipp/uas_info_bye.xml -i 127.0.0.1 -p "$CALLEE_PORT" -nostdin >/dev/null 2>&1 &
 PIDS+=($!)
-sipp -sf tests/sipp/uas_info_bye.xml -i 127.0.0.1 -p 5080 -nostdin >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do [ -f "$STATS" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do
+	[ -f "$STATS" ] && break
+	kill -0 "$DAEMON" 2>/dev/null || break
+	sleep 0.1
+done
 sed 's/^/   /' "$WORK/sipshardd.log"
+if [ ! -f "$STATS" ]; then
+	# without this the calls went to no one for a minute, each second's
+	# counters a Python traceback
+	echo "demo: sipshardd did not start (its log above)" >&2
+	exit 1
+fi
 
 echo "== placing $CALLS calls at $RATE calls/s, each: INVITE, ACK, 3 x INFO, BYE"
-sipp 127.0.0.1:5060 -sf tests/sipp/uac_info_bye.xml -s callee -i 127.0.0.1 -p 5061 \
+sipp "127.0.0.1:$SUT_PORT" -sf tests/sipp/uac_info_bye.xml -s callee -i 127.0.0.1 -p "$CALLER_PORT" \
 	-m "$CALLS" -r "$RATE" -l "$CALLS" -nostdin -timeout 60 >"$WORK/uac.out" 2>&1 &
 UAC=$!
 PIDS+=($UAC)
