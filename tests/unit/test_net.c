@@ -108,6 +108,36 @@ static void test_parse_addr(void **state)
 	assert_int_equal(udp_parse_addr("nope", &ss, &len, NULL, 0), -EINVAL);
 }
 
+/* A dual-stack "[::]" socket gives IPv4 peers as ::ffff:a.b.c.d: the worker
+ * takes them as the IPv4 address (the configuration's IPv4 targets, CDRs);
+ * any other IPv6 address, and an IPv4 one, stay as they are. */
+static void test_addr_unmap(void **state)
+{
+	struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(5090)};
+	struct sockaddr_in v4, untouched;
+	char text[UDP_ADDR_STRLEN];
+	(void)state;
+
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.7", &v6.sin6_addr), 1);
+	assert_true(udp_addr_unmap((const struct sockaddr *)&v6, sizeof(v6), &v4));
+	udp_format_addr((const struct sockaddr *)&v4, text, sizeof(text));
+	assert_string_equal(text, "192.0.2.7:5090");
+	/* too short for a sockaddr_in6: not read */
+	assert_false(udp_addr_unmap((const struct sockaddr *)&v6, sizeof(v6) - 1, &v4));
+
+	memset(&untouched, 0xa5, sizeof(untouched));
+	v4 = untouched;
+	assert_int_equal(inet_pton(AF_INET6, "::1", &v6.sin6_addr), 1);
+	assert_false(udp_addr_unmap((const struct sockaddr *)&v6, sizeof(v6), &v4));
+	/* ::a.b.c.d (IPv4-compatible, deprecated) is an IPv6 address */
+	assert_int_equal(inet_pton(AF_INET6, "::192.0.2.7", &v6.sin6_addr), 1);
+	assert_false(udp_addr_unmap((const struct sockaddr *)&v6, sizeof(v6), &v4));
+	struct sockaddr_in plain = {.sin_family = AF_INET, .sin_port = htons(1)};
+	assert_false(udp_addr_unmap((const struct sockaddr *)&plain, sizeof(plain), &v4));
+	assert_false(udp_addr_unmap(NULL, 0, &v4));
+	assert_memory_equal(&v4, &untouched, sizeof(v4));
+}
+
 static void test_socket_bind(void **state)
 {
 	struct sockaddr_storage ss;
@@ -1068,6 +1098,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_addr),
+	    cmocka_unit_test(test_addr_unmap),
 	    cmocka_unit_test(test_socket_bind),
 	    cmocka_unit_test(test_socket_bind_held),
 	    cmocka_unit_test(test_socket_bind_group),

@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "net/udp.h"
 #include "steer/steer.h"
 
 /* Sends bytes already written in a tx buffer; false when the io refused them. */
@@ -881,10 +882,23 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	 * push would find no dialog. One atomic load when the ring is empty. */
 	drain_commands(w);
 	w->st.rx++;
+	/* A dual-stack "[::]" socket gives an IPv4 peer as ::ffff:a.b.c.d. Taken
+	 * as the IPv4 address it is, as the configuration names IPv4 targets:
+	 * otherwise a response from such a target matched none (the resent
+	 * final of a call gone was not ACKed, calls carried over a restart were
+	 * counted on no target), and CDRs and dialogs showed the mapped form.
+	 * Sending to an AF_INET address on a dual-stack socket works. */
+	const struct sockaddr *peer = pkt->peer;
+	socklen_t peer_len = pkt->peer_len;
+	struct sockaddr_in v4;
+	if (udp_addr_unmap(peer, peer_len, &v4)) {
+		peer = (const struct sockaddr *)&v4;
+		peer_len = sizeof(v4);
+	}
 	bool placed;
-	if (handed_off(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, &placed))
+	if (handed_off(w, pkt->data, pkt->len, peer, peer_len, &placed))
 		return;
-	handle_sip(w, pkt->data, pkt->len, pkt->peer, pkt->peer_len, placed, w->id);
+	handle_sip(w, pkt->data, pkt->len, peer, peer_len, placed, w->id);
 }
 
 static void on_handoff(void *arg, unsigned from, const void *hdr, const void *payload)

@@ -143,6 +143,20 @@ void udp_format_addr(const struct sockaddr *sa, char *out, size_t cap)
 	}
 }
 
+bool udp_addr_unmap(const struct sockaddr *sa, socklen_t len, struct sockaddr_in *v4)
+{
+	if (!sa || sa->sa_family != AF_INET6 || len < (socklen_t)sizeof(struct sockaddr_in6))
+		return false;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+	if (!IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+		return false;
+	memset(v4, 0, sizeof(*v4));
+	v4->sin_family = AF_INET;
+	v4->sin_port = v6->sin6_port;
+	memcpy(&v4->sin_addr, v6->sin6_addr.s6_addr + 12, 4);
+	return true;
+}
+
 /* Big buffers absorb bursts while a worker is busy with a batch. FORCE
  * passes net.core.[rw]mem_max but needs CAP_NET_ADMIN; without it the plain
  * option gives as much as the limit allows. Neither failing is fatal. */

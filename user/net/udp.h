@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 /* Room for the longest text udp_format_addr writes. */
@@ -28,6 +29,10 @@ int udp_parse_addr(const char *s, struct sockaddr_storage *out, socklen_t *len, 
 /* Formats an address as "IP:PORT" or "[IPv6]:PORT" ("?" for other families);
  * always NUL-terminates when cap > 0. */
 void udp_format_addr(const struct sockaddr *sa, char *out, size_t cap);
+/* When sa is an IPv4-mapped IPv6 address (::ffff:a.b.c.d: what a dual-stack
+ * "[::]" socket reports for an IPv4 peer), the sockaddr_in it stands for,
+ * into *v4, and true; otherwise false and *v4 untouched. */
+bool udp_addr_unmap(const struct sockaddr *sa, socklen_t len, struct sockaddr_in *v4);
 /* A bound, non-blocking, close-on-exec UDP socket with UDP_SOCKET_BUFFER-sized
  * receive and send buffers (SO_RCVBUFFORCE when privileged, else as much as
  * net.core.rmem_max allows), in a SO_REUSEPORT group when reuseport. Returns
