@@ -138,6 +138,46 @@ static void test_addr_unmap(void **state)
 	assert_memory_equal(&v4, &untouched, sizeof(v4));
 }
 
+/* A socket bound to [::] is dual-stack whatever net.ipv6.bindv6only: an
+ * IPv4 datagram reaches it, from ::ffff:127.0.0.1. (The sysctl is the
+ * host's: repro/v6/dual_bindv6only.sh runs the daemon with it set in a
+ * network namespace of its own.) */
+static void test_socket_bind_dual_stack(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int v6only = 1;
+	socklen_t olen = sizeof(v6only);
+	(void)state;
+
+	assert_int_equal(udp_parse_addr("[::]:0", &ss, &len, NULL, 0), 0);
+	int fd = udp_socket_bind(&ss, len, false);
+	if (fd == -EAFNOSUPPORT) {
+		skip(); /* no IPv6 on this host */
+		return;
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen), 0);
+	assert_int_equal(v6only, 0);
+	int port = udp_bound_port(fd);
+	assert_true(port > 0);
+	int c = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(sendto(c, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	struct sockaddr_storage from;
+	socklen_t flen = sizeof(from);
+	char b;
+	assert_int_equal(recvfrom(fd, &b, 1, 0, (struct sockaddr *)&from, &flen), 1);
+	struct sockaddr_in v4;
+	assert_true(udp_addr_unmap((const struct sockaddr *)&from, flen, &v4));
+	assert_int_equal(ntohl(v4.sin_addr.s_addr), INADDR_LOOPBACK);
+	close(c);
+	close(fd);
+}
+
 static void test_socket_bind(void **state)
 {
 	struct sockaddr_storage ss;
@@ -1100,6 +1140,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_addr_unmap),
 	    cmocka_unit_test(test_socket_bind),
+	    cmocka_unit_test(test_socket_bind_dual_stack),
 	    cmocka_unit_test(test_socket_bind_held),
 	    cmocka_unit_test(test_socket_bind_group),
 	    cmocka_unit_test(test_open_checks),

@@ -188,6 +188,14 @@ static int bind_socket(const struct sockaddr_storage *addr, socklen_t len, bool 
 		goto fail;
 	if (held && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) != 0)
 		goto fail;
+	/* "[::]" is dual-stack (IPv4 peers as ::ffff:a.b.c.d) whatever the
+	 * host's net.ipv6.bindv6only says: with it 1 (some distributions and
+	 * hardened hosts), IPv4 peers got nothing and IPv4 targets were never
+	 * reached (ENETUNREACH), though the configuration took them */
+	int zero = 0;
+	if (addr->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0)
+		goto fail;
 	size_buffers(fd);
 	if (bind(fd, (const struct sockaddr *)addr, len) != 0)
 		goto fail;
