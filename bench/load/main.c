@@ -58,10 +58,12 @@ static const char usage[] =
     "              --drop-every'th request (both directions)\n"
     "\n"
     "Addresses and threads:\n"
-    "  --local IP:PORT        uac: first source port (0: ephemeral; default 127.0.0.1:0);\n"
-    "                         uas: where to listen (default 127.0.0.1:5080); drop-proxy:\n"
+    "  --local IP:PORT        uac: first source port (0: ephemeral; default 127.0.0.1:0,\n"
+    "                         [::1]:0 with an IPv6 --target); uas: where to listen\n"
+    "                         (default 127.0.0.1:5080); drop-proxy:\n"
     "                         where clients send\n"
-    "  --target IP:PORT       uac / drop-proxy: where to send (default 127.0.0.1:5060)\n"
+    "  --target IP:PORT       uac / drop-proxy: where to send (default 127.0.0.1:5060,\n"
+    "                         [::1]:5060 with an IPv6 --local)\n"
     "  --threads N            worker threads, each with its own sockets and io (default 1)\n"
     "  --sources K            uac: source sockets per thread on consecutive ports from\n"
     "                         --local (1 mimics a trunk: one IP:port) (default 4)\n"
@@ -451,18 +453,25 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 		fprintf(stderr, "sipshard-load: --sources applies to --role uac only\n");
 		return -EINVAL;
 	}
+	/* an address left out defaults to loopback in the family of the one
+	 * given: "--role uas --local [::1]:5080" alone, or "--target [::1]:5060"
+	 * alone, was refused, the IPv4 default of the other differing */
+	bool v6 = (local && local[0] == '[') || (!local && target && target[0] == '[');
 	if (!local)
-		local = cfg->role == LOAD_ROLE_UAS ? "127.0.0.1:5080" : "127.0.0.1:0";
+		local = cfg->role == LOAD_ROLE_UAS ? (v6 ? "[::1]:5080" : "127.0.0.1:5080")
+						   : (v6 ? "[::1]:0" : "127.0.0.1:0");
 	if (!target)
-		target = "127.0.0.1:5060";
+		target = v6 ? "[::1]:5060" : "127.0.0.1:5060";
 	if (parse_addr("local", local, &cfg->local, &cfg->local_len, cfg->local_s,
 		       sizeof(cfg->local_s)) ||
 	    parse_addr("target", target, &cfg->target, &cfg->target_len, cfg->target_s,
 		       sizeof(cfg->target_s)))
 		return -EINVAL;
-	if (cfg->local.ss_family != cfg->target.ss_family)
+	/* the uas sends only to the addresses requests come from */
+	if (cfg->role != LOAD_ROLE_UAS && cfg->local.ss_family != cfg->target.ss_family)
 		return bad("local", local, "must be of the same address family as --target");
-	if (cfg->role == LOAD_ROLE_PROXY && !strcmp(local, "127.0.0.1:0"))
+	if (cfg->role == LOAD_ROLE_PROXY &&
+	    (!strcmp(local, "127.0.0.1:0") || !strcmp(local, "[::1]:0")))
 		return bad("local", local, "the drop-proxy needs a port to listen on");
 	/* our Via, From and Contact carry the local address: it must be one */
 	static const unsigned char zero6[16];
