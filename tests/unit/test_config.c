@@ -532,6 +532,19 @@ static const struct bad bad_cases[] = {
      "listen: an IPv6 address needs brackets: expected \"[IPv6]:port\", got \"::1:5060\""},
     {"{\"listen\": \"[::1]\"}", "listen: expected \"[IPv6]:port\", got \"[::1]\""},
     {"{\"listen\": \"[::g]:5060\"}", "listen: \"::g\" is not a numeric IPv6 address"},
+    /* a zone: said so, not "not a numeric IPv6 address" */
+    {"{\"listen\": \"[fe80::1%lo]:5060\"}",
+     "listen: \"fe80::1%lo\": scope ids (a link-local address with %zone) are not supported; "
+     "give a global or unique-local IPv6 address"},
+    {"{\"listen\": \"[::1]:5060\", \"routes\": [{\"target\": \"[fe80::1%2]:5060\"}]}",
+     "routes[0].target: \"fe80::1%2\": scope ids (a link-local address with %zone) are not "
+     "supported; give a global or unique-local IPv6 address"},
+    {"{\"listen\": \"[::1]:5060\", \"metrics_listen\": \"[fe80::1%lo]:9100\"}",
+     "metrics_listen: \"fe80::1%lo\": scope ids (a link-local address with %zone) are not "
+     "supported; give a global or unique-local IPv6 address"},
+    {"{\"listen\": \"[::1]:5060\", \"advertise\": \"[fe80::1%lo]:5060\"}",
+     "advertise: \"[fe80::1%lo]:5060\": scope ids (a link-local address with %zone) are not "
+     "supported; give a global or unique-local IPv6 address"},
     {"{\"listen\": \"0.0.0.0:5060\"}",
      "advertise: required when listen is a wildcard address (\"0.0.0.0:5060\")"},
     {"{\"routes\": []}", "routes: at least one route is required"},

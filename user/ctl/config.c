@@ -281,6 +281,15 @@ static int parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *l
 			hlen = sizeof(host) - 1;
 		memcpy(host, s + 1, hlen);
 		host[hlen] = '\0';
+		/* no zone is parsed (no sin6_scope_id kept): "not a numeric
+		 * address" sent operators looking at a numeric one */
+		if (strchr(host, '%')) {
+			snprintf(why, cap,
+				 "\"%s\": scope ids (a link-local address with %%zone) are not "
+				 "supported; give a global or unique-local IPv6 address",
+				 shown(host, b, sizeof(b)));
+			return -EINVAL;
+		}
 		if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) != 1) {
 			snprintf(why, cap, "\"%s\" is not a numeric IPv6 address",
 				 shown(host, b, sizeof(b)));
@@ -1773,6 +1782,11 @@ static int finish(struct cfg_parse *p)
 			port_s = hend + 1;
 		ok = ok && normalize_host(s, (size_t)(hend - s), host, sizeof(host)) &&
 		     (!port_s || parse_port(port_s, &port));
+		if (!ok && s[0] == '[' && memchr(s, '%', (size_t)(hend - s)))
+			return fail(p, "advertise",
+				    "\"%s\": scope ids (a link-local address with %%zone) are "
+				    "not supported; give a global or unique-local IPv6 address",
+				    shown(s, b, sizeof(b)));
 		if (!ok)
 			return fail(p, "advertise",
 				    "expected \"host\" or \"host:port\" (an IPv6 address in "
