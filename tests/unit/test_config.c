@@ -364,6 +364,37 @@ static void test_target_names(void **state)
 	assert_memory_equal(err, want, strlen(want));
 }
 
+/* sipshardctl disable|enable TARGET: an address in any spelling of it finds
+ * the target ("[0::1]:5080" is "[::1]:5080", which a comparison of the text
+ * missed), a name only as written, and nothing else. */
+static void test_target_named(void **state)
+{
+	(void)state;
+
+	load(&cfg, "{\"listen\": \"[::1]:5060\", \"routes\": [{\"targets\": "
+		   "[\"[::1]:5080\", \"[2001:db8::1]:5080\"]}]}");
+	const struct config_target *t = cfg.routes[0].targets;
+	assert_true(config_target_named(&t[0], "[::1]:5080"));
+	assert_true(config_target_named(&t[0], "[0::1]:5080"));
+	assert_true(config_target_named(&t[0], "[0:0:0:0:0:0:0:1]:5080"));
+	assert_true(config_target_named(&t[1], "[2001:DB8:0::1]:5080"));
+	assert_false(config_target_named(&t[0], "[::1]:5081"));
+	assert_false(config_target_named(&t[0], "[2001:db8::1]:5080"));
+	assert_false(config_target_named(&t[0], "127.0.0.1:5080"));
+	assert_false(config_target_named(&t[0], "[::1]"));
+	assert_false(config_target_named(&t[0], ""));
+
+	load(&cfg, "{\"routes\": [{\"targets\": [\"localhost:5090\", \"127.0.0.2:5091\"]}]}");
+	t = cfg.routes[0].targets;
+	assert_true(config_target_named(&t[0], "localhost:5090"));
+	assert_true(config_target_named(&t[0], "127.0.0.1:5090")); /* what it resolved to */
+	assert_false(config_target_named(&t[0], "localhost:5091"));
+	assert_false(config_target_named(&t[0], "LOCALHOST:5090")); /* a name as written */
+	assert_true(config_target_named(&t[1], "127.0.0.2:5091"));
+	assert_false(config_target_named(&t[1], "127.0.0.2:5090"));
+	assert_false(config_target_named(&t[1], "[::ffff:127.0.0.2]:5091"));
+}
+
 /* dns_refresh_s for targets made from a name without a port (the records
  * themselves need a DNS server: tests/integration/srv.sh): a route whose
  * lookup fails keeps its targets as they were, and the failure is named;
@@ -1321,6 +1352,7 @@ int main(void)
 	    cmocka_unit_test(test_route_auth),
 	    cmocka_unit_test(test_registrations),
 	    cmocka_unit_test(test_target_names),
+	    cmocka_unit_test(test_target_named),
 	    cmocka_unit_test(test_srv_refresh_keeps_targets),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),

@@ -7,7 +7,8 @@
  * in derived values (advertise, management_socket,
  * capacity.long_heads_per_shard). Everything is parsed into
  * a scratch copy that replaces the caller's only on success, so a bad reload
- * never half-applies. Does not own: what the daemon does with the values.
+ * never half-applies; which target an operator's text names. Does not own:
+ * what the daemon does with the values.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -874,6 +875,21 @@ static int target_address(struct cfg_parse *p, const char *path, json_t *v, stru
 	if (addr_is_wildcard(&t->addr))
 		return fail(p, path, "\"%s\" is a wildcard address, not a destination", t->text);
 	return 0;
+}
+
+bool config_target_named(const struct config_target *t, const char *text)
+{
+	struct sockaddr_storage a;
+	socklen_t len;
+	char why[200];
+
+	if (!strcmp(text, t->text))
+		return true;
+	/* both parsed into zeroed storage (getaddrinfo's for a name fills no
+	 * more), so equal addresses are equal bytes, as the controller finds
+	 * its targets */
+	return parse_ipport(text, &a, &len, why, sizeof(why)) == 0 && len == t->addr_len &&
+	       !memcmp(&a, &t->addr, len);
 }
 
 /* The key of target t of route i, as the document has it. */

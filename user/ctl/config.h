@@ -4,7 +4,8 @@
  *
  * Owns: the configuration model, defaults, validation (unknown keys and bad
  * values are errors that name the key's path), printing the effective
- * configuration. Does not own: applying policy (policy.h), creating the run
+ * configuration, which target an address or name written by an operator
+ * stands for (config_target_named). Does not own: applying policy (policy.h), creating the run
  * directory or the management socket, or any other use of the values. Every
  * key is documented in examples/CONFIG.md; keep the two in step.
  *
@@ -309,6 +310,12 @@ static inline bool config_same_tier(const struct config_target *a, const struct 
 	return a == b || (a->srv && b->srv && a->srv_priority == b->srv_priority &&
 			  !strcmp(a->domain, b->domain));
 }
+
+/* Target t is the one text names, as an operator writes it (sipshardctl
+ * disable|enable): text is an "IP:port" or "[IPv6]:port" of t's address, in
+ * any spelling of it ("[0::1]:5080" is "[::1]:5080"), or t's text as written
+ * (a name with its port is compared as a name). */
+bool config_target_named(const struct config_target *t, const char *text);
 
 /* Where run_dir defaults to for a process with this effective uid:
  * /run/sipshard for root, /tmp/sipshard-UID otherwise. */

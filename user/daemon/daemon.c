@@ -366,8 +366,9 @@ static json_t *targets_command(struct daemon *d)
 	return all ? json_pack("{s:o}", "targets", all) : NULL;
 }
 
-/* sipshardctl disable|enable TARGET: TARGET as a route writes it (an
- * address or a name) or as sipshardctl targets shows it (the address). */
+/* sipshardctl disable|enable TARGET: TARGET as a route writes it (a name
+ * is matched as text) or the target's address in any spelling, as
+ * sipshardctl targets shows it or not ("[0::1]:5080" is "[::1]:5080"). */
 static json_t *target_admin_command(struct daemon *d, const json_t *request, bool disable)
 {
 	const char *want = json_string_value(json_object_get(request, "target"));
@@ -381,9 +382,9 @@ static json_t *target_admin_command(struct daemon *d, const json_t *request, boo
 	for (unsigned r = 0; r < pc->nroutes; r++)
 		for (unsigned t = 0; t < pc->routes[r].ntargets; t++) {
 			const struct config_target *ct = &pc->routes[r].targets[t];
-			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
-			if (strcmp(want, ct->text) && strcmp(want, addr))
+			if (!config_target_named(ct, want))
 				continue;
+			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
 			if (ctl_set_target_disabled(d->ctl, (const struct sockaddr *)&ct->addr,
 						    ct->addr_len, disable, &calls) != 0)
 				continue;
