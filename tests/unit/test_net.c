@@ -162,7 +162,8 @@ static void test_socket_bind_dual_stack(void **state)
 	int port = udp_bound_port(fd);
 	assert_true(port > 0);
 	int c = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	assert_int_equal(sendto(c, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
