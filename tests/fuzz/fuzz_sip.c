@@ -22,7 +22,12 @@
  * with the challenge's realm and nonce, or -ENOSPC for a small buffer. An
  * option tag sip_has_option_tag finds is in a line of its header. A
  * Replaces or Join value read and rewritten naming another dialog reads
- * back as that dialog (check_dialog_refs). Any
+ * back as that dialog (check_dialog_refs). Every address taken (From, To,
+ * Contact, Route, Record-Route, Refer-To) and the Request-URI read the same
+ * alone (sip_parse_addr, sip_parse_uri: check_addrs). The Reason lines a
+ * CANCEL passes on make a CANCEL that parses with them (check_reasons); the
+ * Timestamp a 100 copies is the request's line; delta-seconds read are the
+ * value's digits; the steering bucket is the parsed Call-ID's. Any
  * violation abort()s.
  * Does not own: the library itself (user/sip/), unit tests (tests/unit/).
  */
@@ -35,6 +40,7 @@
 #include <strings.h>
 
 #include "../common/same_parse.h"
+#include "daemon/setup_msg.h"
 #include "sipshard/hash.h"
 #include "sipshard/sip.h"
 #include "sip/lex.h"
@@ -374,6 +380,12 @@ static void check_steering(const struct sip_msg *m, const char *buf, size_t size
 	if (steer_callid_hash(buf, size, &h) &&
 	    h != shard_hash_callid(buf + m->call_id.off, m->call_id.len))
 		die("the steering scanner and the parser disagree on the Call-ID", buf, (int)size);
+	int found = -1;
+	unsigned b = steer_bucket_of_datagram(buf, size, &found);
+	if (found != steer_callid_hash(buf, size, NULL) ||
+	    (found &&
+	     b != shard_bucket_of(shard_hash_callid(buf + m->call_id.off, m->call_id.len))))
+		die("the steering bucket is not the parsed Call-ID's", buf, (int)size);
 }
 
 /* The parse handed to another thread (sip_msg_pack/unpack, what a worker
@@ -477,6 +489,139 @@ static void check_dialog_refs(const struct sip_msg *m)
 	}
 }
 
+/* Two URI parses of the same bytes agree on every view. */
+static bool same_uri(const struct sip_uri *a, const struct sip_uri *b)
+{
+	return !memcmp(&a->whole, &b->whole, sizeof(a->whole)) && a->scheme == b->scheme &&
+	       a->host_type == b->host_type && a->port == b->port && a->lr == b->lr &&
+	       !memcmp(&a->user, &b->user, sizeof(a->user)) &&
+	       !memcmp(&a->host, &b->host, sizeof(a->host)) &&
+	       !memcmp(&a->params, &b->params, sizeof(a->params)) &&
+	       !memcmp(&a->headers, &b->headers, sizeof(a->headers)) &&
+	       !memcmp(&a->transport, &b->transport, sizeof(a->transport));
+}
+
+/* An address the parser took reads the same alone (sip_parse_addr on its
+ * bytes), and its URI alone (sip_parse_uri: what a Contact, a Record-Route or
+ * a To is written back as, a Request-URI or a Route) parses as within it. */
+static void check_addr(const struct sip_msg *m, const struct sip_addr *a, const char *what)
+{
+	struct sip_addr b;
+	struct sip_uri u;
+
+	if (sip_parse_addr(&b, m->buf, a->whole.off, a->whole.len) != 0)
+		die(what, m->buf, (int)m->len);
+	if (!same_uri(&a->uri, &b.uri) || a->has_tag != b.has_tag ||
+	    !view_same(m, a->tag, m, b.tag) || !view_same(m, a->display, m, b.display) ||
+	    !view_same(m, a->params, m, b.params))
+		die(what, m->buf, (int)m->len);
+	if (sip_parse_uri(&u, m->buf, a->uri.whole.off, a->uri.whole.len) != 0 ||
+	    !same_uri(&a->uri, &u))
+		die(what, m->buf, (int)m->len);
+}
+
+static void check_addrs(const struct sip_msg *m)
+{
+	struct sip_uri u;
+
+	if (m->is_request &&
+	    (sip_parse_uri(&u, m->buf, m->ruri.whole.off, m->ruri.whole.len) != 0 ||
+	     !same_uri(&m->ruri, &u)))
+		die("the Request-URI reads otherwise alone", m->buf, (int)m->len);
+	check_addr(m, &m->from, "the From address reads otherwise alone");
+	check_addr(m, &m->to, "the To address reads otherwise alone");
+	for (unsigned i = 0; i < m->ncontacts; i++)
+		check_addr(m, &m->contacts[i], "a Contact address reads otherwise alone");
+	for (unsigned i = 0; i < m->nroutes; i++)
+		check_addr(m, &m->routes[i], "a Route address reads otherwise alone");
+	for (unsigned i = 0; i < m->nrecord_routes; i++)
+		check_addr(m, &m->record_routes[i], "a Record-Route address reads otherwise alone");
+	if (m->refer_to.len)
+		check_addr(m, &m->refer_to_addr, "the Refer-To address reads otherwise alone");
+}
+
+/* The Reason lines a caller's CANCEL passes on (setup_cancel_reasons, each
+ * value sip_reason_ok took, RFC 3326) are whole lines: leg B's CANCEL built
+ * with them parses and holds each one's value byte for byte; every Reason
+ * line is passed on or counted dropped. */
+static void check_reasons(const struct sip_msg *m)
+{
+	static const char invite[] = "INVITE sip:b@127.0.0.1:5090 SIP/2.0\r\n"
+				     "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKr1\r\n"
+				     "Max-Forwards: 70\r\nFrom: <sip:a@h>;tag=1\r\n"
+				     "To: <sip:b@h>\r\nCall-ID: r1@h\r\nCSeq: 1 INVITE\r\n"
+				     "Content-Length: 0\r\n\r\n";
+	static struct sip_msg inv;
+	char reasons[SETUP_REASON_MAX], cancel[1024];
+	unsigned dropped = 0, lines = 0, kept = 0;
+
+	for (uint16_t i = 0; i < m->nhdrs; i++)
+		lines += m->hdrs[i].id == SIP_HDR_OTHER &&
+			 sip_view_ieq(m->buf, m->hdrs[i].name, "Reason", 6);
+	if (!lines)
+		return;
+	if (!inv.len && sip_parse(&inv, invite, sizeof(invite) - 1, NULL) != 0)
+		die("the fixed INVITE does not parse", NULL, 0);
+	size_t n = setup_cancel_reasons(m, reasons, sizeof(reasons), &dropped);
+	int c = setup_build_cancel(&inv, reasons, n, cancel, sizeof(cancel));
+	if (c <= 0 || sip_parse(&ctx.out, cancel, (size_t)c, NULL) != 0)
+		die("a CANCEL with the Reason lines passed on does not parse", cancel, c);
+	for (uint16_t i = 0, j = 0; i < ctx.out.nhdrs; i++) {
+		const struct sip_hdr_line *o = &ctx.out.hdrs[i];
+		if (o->id != SIP_HDR_OTHER || !sip_view_ieq(cancel, o->name, "Reason", 6))
+			continue;
+		kept++;
+		/* a later Reason line of m than the last one passed on, taken
+		 * (sip_reason_ok) and as it came; those between were dropped */
+		for (; j < m->nhdrs; j++) {
+			const struct sip_hdr_line *h = &m->hdrs[j];
+			if (h->id == SIP_HDR_OTHER && sip_view_ieq(m->buf, h->name, "Reason", 6) &&
+			    view_same(m, h->value, &ctx.out, o->value))
+				break;
+		}
+		if (j == m->nhdrs || !sip_reason_ok(m->buf, m->hdrs[j].value))
+			die("a Reason value passed on reads otherwise", cancel, c);
+		j++;
+	}
+	if (kept + dropped != lines)
+		die("Reason lines neither passed on nor counted dropped", cancel, c);
+}
+
+/* The Timestamp line a 100 copies (RFC 3261 8.2.6.1) is the request's, whole. */
+static void check_timestamp(const struct sip_msg *m)
+{
+	char line[256];
+	const struct sip_hdr_line *ts = sip_find_hdr(m, SIP_HDR_TIMESTAMP);
+	int n = sip_timestamp_line(m, line, sizeof(line));
+	if (n < 0 || line[n] != '\0' || (!ts && n) ||
+	    (n && ((size_t)n != (size_t)(ts->end - ts->start) ||
+		   memcmp(line, m->buf + ts->start, (size_t)n))))
+		die("the Timestamp line to copy is not the request's", line, n);
+}
+
+/* The numbers sip_hdr_delta_seconds reads (Session-Expires, Min-SE,
+ * Retry-After) are the value's leading digits; for Session-Expires, the
+ * parser's own reading. */
+static void check_delta_seconds(const struct sip_msg *m)
+{
+	static const uint8_t ids[] = {SIP_HDR_SESSION_EXPIRES, SIP_HDR_MIN_SE, SIP_HDR_RETRY_AFTER};
+	for (size_t k = 0; k < sizeof(ids); k++) {
+		uint32_t v = 0;
+		const struct sip_hdr_line *h = sip_find_hdr(m, (enum sip_hdr)ids[k]);
+		bool ok = sip_hdr_delta_seconds(m, (enum sip_hdr)ids[k], &v);
+		if (ids[k] == SIP_HDR_SESSION_EXPIRES && h && (!ok || v != m->session_expires_secs))
+			die("Session-Expires read two ways disagrees", NULL, 0);
+		if (!ok)
+			continue;
+		uint64_t x = 0;
+		const char *p = m->buf + h->value.off, *e = p + h->value.len;
+		while (p < e && *p >= '0' && *p <= '9')
+			x = x * 10 + (uint64_t)(*p++ - '0');
+		if (x != v || v > INT32_MAX)
+			die("delta-seconds read is not the value's digits", NULL, 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -503,6 +648,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_challenges(&ctx.in);
 		check_option_tags(&ctx.in);
 		check_dialog_refs(&ctx.in);
+		check_addrs(&ctx.in);
+		check_reasons(&ctx.in);
+		check_timestamp(&ctx.in);
+		check_delta_seconds(&ctx.in);
 	}
 	/* check_rewrites reused ctx.out; the input message is untouched. */
 	if (ctx.in.is_request || rc != 0)
