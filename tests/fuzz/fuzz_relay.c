@@ -37,6 +37,8 @@
  *   (relay_end_pending): each answer parses as a 487, or a 200 to a BYE;
  *   a 422 only to an INVITE or UPDATE that asks for less than min_se_s and
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
+ *   a relayed request's Event differs from the sender's only in its id's
+ *   number (the REFER's CSeq mapped between the legs);
  *   DROP: a reason; every other outcome: no reason;
  *   no datagram relayed holds a line of a field strip_headers names;
  *   a response gains a Session-Expires only as a 2xx, with session_timer
@@ -234,6 +236,31 @@ static bool out_view_eq(sip_view v, const char *s, size_t len)
 	return sip_view_eq(ctx.outbuf, v, s, len);
 }
 
+/* A relayed request's Event (RFC 6665 8.2.1) crosses as it came but for
+ * the number of its id, which names a REFER by its CSeq on the leg it goes
+ * to (RFC 3515 2.4.6, refer_event_id): the bytes around the id are the
+ * sender's. */
+static void check_event_id(const struct sip_msg *m, int n)
+{
+	sip_view pkg, id, opkg, oid;
+
+	if (!m->event.len || sip_token_params(m->buf, m->event, "id", &pkg, &id) != 0)
+		return;
+	if (!ctx.out.event.len ||
+	    sip_token_params(ctx.outbuf, ctx.out.event, "id", &opkg, &oid) != 0)
+		die("a relayed request lost its Event or its package", ctx.outbuf, n);
+	size_t pre = id.len ? (size_t)(id.off - m->event.off) : m->event.len;
+	size_t opre = oid.len ? (size_t)(oid.off - ctx.out.event.off) : ctx.out.event.len;
+	size_t suf = id.len ? (size_t)(m->event.off + m->event.len - id.off - id.len) : 0;
+	size_t osuf =
+	    oid.len ? (size_t)(ctx.out.event.off + ctx.out.event.len - oid.off - oid.len) : 0;
+	if (pre != opre || suf != osuf || !id.len != !oid.len ||
+	    memcmp(m->buf + m->event.off, ctx.outbuf + ctx.out.event.off, pre) ||
+	    memcmp(m->buf + m->event.off + m->event.len - suf,
+		   ctx.outbuf + ctx.out.event.off + ctx.out.event.len - suf, suf))
+		die("a relayed Event changed other than in its id's number", ctx.outbuf, n);
+}
+
 static void check_send(const struct sip_msg *m, const struct relay_result *res, size_t cap)
 {
 	if (res->len <= 0 || (size_t)res->len > cap || !res->dst || !res->dst_len)
@@ -259,6 +286,7 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 		if (sip_view_eq(m->buf, m->call_id, ctx.outbuf + ctx.out.call_id.off,
 				ctx.out.call_id.len))
 			die("relayed request kept the sender's Call-ID", ctx.outbuf, res->len);
+		check_event_id(m, res->len);
 		/* remember our branch so that a later response can answer it */
 		fuzz_keep(&ctx.branch, ctx.outbuf, ctx.out.vias[0].branch);
 	} else {
