@@ -293,6 +293,10 @@ static void test_packed_install(void **state)
 	old.auth_key = 0x99; /* its route's credentials: not the next call's */
 	memset(old.legs[SHARD_LEG_A].remote_target, 'x', 200);
 	old.legs[SHARD_LEG_A].remote_target_len = 200;
+	char uri[SHARD_CDR_URI_MAX + 50];
+	memset(uri, 'u', sizeof(uri));
+	shard_cdr_set(&old.cdr, "an-older-route-with-a-long-name", uri, sizeof(uri), 4);
+	assert_int_equal(old.cdr.request_uri_len, SHARD_CDR_URI_MAX); /* cut, as CDRs cut */
 	assert_int_equal(shard_dialog_install(&t, &old, 10), 0);
 	shard_session_timer_start(&t.dialogs[3], 10, 90);
 	shard_dialog_free(&t, 3);
@@ -300,6 +304,7 @@ static void test_packed_install(void **state)
 	fill_call(&d, 3, 2);
 	d.session_expires_at_s = 77; /* a query's answer carries it */
 	d.auth_key = 0x5151;	     /* the controller's, for the worker */
+	shard_cdr_set(&d.cdr, "carrier", "sip:+4420@sbc", 13, 1); /* for a restart's CDR */
 	int n = shard_dialog_pack(&d, msg, sizeof(msg));
 	assert_true(n > 0 && (size_t)n < sizeof(struct shard_dialog) / 4);
 	assert_int_equal(shard_dialog_pack(&d, msg, sizeof(msg) - 1), -ENOSPC);
@@ -329,6 +334,18 @@ static void test_packed_install(void **state)
 	assert_int_equal(was, a->offer.len);
 	memcpy(bad + offer, &huge, sizeof(huge));
 	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
+	/* the CDR's members, last: their lengths, then their bytes */
+	size_t cdr = (size_t)n - offsetof(struct shard_dialog_cdr, route) - 7 - 13;
+	memcpy(bad, msg, (size_t)n);
+	assert_int_equal(bad[cdr + offsetof(struct shard_dialog_cdr, route_len)], 7);
+	bad[cdr + offsetof(struct shard_dialog_cdr, route_len)] = SHARD_CDR_ROUTE_MAX;
+	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
+	memcpy(bad, msg, (size_t)n);
+	bad[cdr + offsetof(struct shard_dialog_cdr, request_uri_len)] = SHARD_CDR_URI_MAX + 1;
+	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
+	memcpy(bad, msg, (size_t)n);
+	bad[cdr + offsetof(struct shard_dialog_cdr, request_uri_len)] = 12; /* a byte left over */
+	assert_int_equal(shard_dialog_install_packed(&t, bad, (size_t)n, 20, NULL), -EINVAL);
 	assert_memory_equal(&t.dialogs[3], &before, sizeof(before));
 
 	/* what a query's answer is unpacked into: a record left dirty by another */
@@ -340,6 +357,9 @@ static void test_packed_install(void **state)
 		assert_same_session(&before.legs[l], &d.legs[l]);
 	assert_int_equal(before.session_expires_at_s, 77);
 	assert_int_equal(before.auth_key, 0x5151);
+	assert_string_equal(before.cdr.route, "carrier");
+	assert_string_equal(before.cdr.request_uri, "sip:+4420@sbc");
+	assert_int_equal(before.cdr.attempts, 1);
 
 	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 20, &got), 0);
 	assert_ptr_equal(got, &t.dialogs[3]);
@@ -349,6 +369,12 @@ static void test_packed_install(void **state)
 	assert_int_equal(got->requests[SIP_METHOD_INFO], 0);
 	assert_int_equal(got->created_ms, 20);
 	assert_int_equal(got->auth_key, 0x5151); /* the controller's, installed */
+	/* so are the CDR's members, over the last occupant's longer ones */
+	assert_string_equal(got->cdr.route, "carrier");
+	assert_int_equal(got->cdr.route_len, 7);
+	assert_string_equal(got->cdr.request_uri, "sip:+4420@sbc");
+	assert_int_equal(got->cdr.request_uri_len, 13);
+	assert_int_equal(got->cdr.attempts, 1);
 	for (int l = 0; l < 2; l++)
 		assert_same_session(&got->legs[l], &d.legs[l]);
 	/* the session timer is the worker's: neither the last occupant's nor
@@ -366,8 +392,11 @@ static void test_packed_install(void **state)
 	d.legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_STABLE;
 	assert_true(session_body_set(&d.legs[SHARD_LEG_A].answer, "application/sdp", 15,
 				     "v=0\r\no=callee\r\n", 16, SESSION_BODY_MAX));
+	d.cdr.attempts = 2; /* the 2xx came from the second target */
 	assert_int_equal(shard_dialog_install(&t, &d, 2000), 0);
 	assert_int_equal(got->state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(got->cdr.attempts, 2);
+	assert_string_equal(got->cdr.route, "carrier");
 	assert_int_equal(shard_session_deadline(got), 20 + 61 * 1000);
 	assert_int_equal(got->legs[SHARD_LEG_A].signaling_state, SIGNALING_STATE_STABLE);
 	assert_int_equal(got->legs[SHARD_LEG_A].answer.len, 16);
@@ -415,6 +444,7 @@ static void test_clear_is_zero_to_every_reader(void **state)
 	(void)state;
 
 	fill_call(&d, 3, 2);
+	shard_cdr_set(&d.cdr, "route", "sip:x@y", 7, 2);
 	shard_dialog_clear(&d);
 	assert_memory_equal(&d, &zero, offsetof(struct shard_dialog, legs));
 	for (int l = 0; l < 2; l++)
@@ -691,7 +721,8 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	da->requests[SIP_METHOD_BYE] = 1;
 	da->sent_method = SIP_METHOD_MESSAGE;
 	da->sent_status = 408;
-	shard_session_timer_start(da, 1000, 1800); /* the record's last field */
+	shard_session_timer_start(da, 1000, 1800);
+	shard_cdr_set(&da->cdr, "trunk", "sip:+15551234@sbc", 17, 3); /* the record's last field */
 	fill_dialog(&d, 42, 3, "def@h");
 	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
 	gen_b = 3;
@@ -728,6 +759,9 @@ static void test_file_backed_reopen_keeps_dialogs(void **state)
 	assert_int_equal(da->sent_status, 408);
 	assert_int_equal(da->timer, 0); /* the old wheel is gone */
 	assert_int_equal(shard_session_deadline(da), 1000 + 1768 * 1000);
+	assert_string_equal(da->cdr.route, "trunk");
+	assert_string_equal(da->cdr.request_uri, "sip:+15551234@sbc");
+	assert_int_equal(da->cdr.attempts, 3);
 	assert_non_null(shard_dialog_get(&t, 42, gen_b));
 	assert_string_equal(shard_dialog_get(&t, 42, gen_b)->legs[0].call_id, "def@h");
 	x = shard_txn_get(&t, (uint32_t)ts[1], tg[1]);
@@ -1037,13 +1071,13 @@ static void test_reattach_drops_malformed_records(void **state)
 	struct shard_table t;
 	struct shard_table_usage u;
 	char path[64];
-	uint32_t g[5];
-	int s[5];
+	uint32_t g[7];
+	int s[7];
 	(void)state;
 
 	temp_path(path, sizeof(path));
 	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 7; i++) {
 		s[i] = shard_dialog_alloc(&t, 10, &g[i]);
 		assert_true(SESSION_SET(&t.dialogs[s[i]].legs[0], call_id, "c@h", 3));
 	}
@@ -1052,6 +1086,8 @@ static void test_reattach_drops_malformed_records(void **state)
 	t.dialogs[s[1]].legs[1].offer.len = SESSION_BODY_MAX + 1;
 	t.dialogs[s[2]].slot = 7;
 	t.dialogs[s[4]].sent_leg = 7; /* a leg no call has */
+	t.dialogs[s[5]].cdr.route_len = SHARD_CDR_ROUTE_MAX;
+	t.dialogs[s[6]].cdr.request_uri_len = SHARD_CDR_URI_MAX + 1;
 	uint32_t tg;
 	int x = shard_txn_alloc(&t, 10, &tg);
 	t.txns[x].head_len = SHARD_TXN_HEAD_MAX + 1;
@@ -1066,7 +1102,7 @@ static void test_reattach_drops_malformed_records(void **state)
 
 	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
 	shard_table_usage(&t, &u);
-	assert_int_equal(u.reattach_dropped, 6);
+	assert_int_equal(u.reattach_dropped, 8);
 	assert_int_equal(u.dialogs_used, 1);
 	assert_int_equal(u.txns_used, 0);
 	assert_non_null(shard_dialog_get(&t, (uint32_t)s[3], g[3]));

@@ -66,7 +66,9 @@
 #define CTL_ID_MAX	  128
 #define CTL_TAG_MAX	  64
 #define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
-#define CTL_CDR_URI_MAX	  200
+#define CTL_CDR_URI_MAX	  SHARD_CDR_URI_MAX /* the dialog record keeps the Request-URI as cut */
+_Static_assert(sizeof(((struct config_route *)0)->name) <= SHARD_CDR_ROUTE_MAX,
+	       "a route's name fits the dialog record's, whole: its CDR names it");
 /* The longest a 503's Retry-After takes a target out of service: a server
  * asking for hours (maintenance) is tried again after 5 minutes, the next
  * 503 taking it out again, so that a wrong value cannot keep a route's
@@ -202,8 +204,8 @@ struct slot_pool {
  */
 #define CTL_FILE_MAGIC UINT32_C(0x55544553) /* "SETU" in the file */
 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
- * and the dialog record's auth_key */
-#define CTL_FILE_VERSION 6
+ * and the dialog record's auth_key, 7: the dialog record's cdr */
+#define CTL_FILE_VERSION 7
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {

@@ -230,7 +230,8 @@ bool shard_dialog_ok(const struct shard_dialog *d)
 {
 	return d->state < SHARD_DLG_STATE_COUNT_ && d->sent_leg <= 1 &&
 	       d->sent_method < SIP_METHOD_COUNT_ && session_ok(&d->legs[0]) &&
-	       session_ok(&d->legs[1]);
+	       session_ok(&d->legs[1]) && d->cdr.route_len < SHARD_CDR_ROUTE_MAX &&
+	       d->cdr.request_uri_len <= SHARD_CDR_URI_MAX;
 }
 
 /* The long-head slot that transaction i's record names, when that slot names
@@ -580,14 +581,55 @@ static void copy_worker_fields(struct shard_dialog *to, const struct shard_dialo
 
 #define DLG_FIXED offsetof(struct shard_dialog, legs)
 
-/* after the legs: session_expires_at_s, auth_key (and the record's
- * trailing padding, which a packed dialog carries too) */
-#define DLG_TAIL (sizeof(struct shard_dialog) - offsetof(struct shard_dialog, session_expires_at_s))
+/* after the legs: session_expires_at_s and auth_key as they are, then the
+ * CDR's members (cdr) as their three lengths and the bytes each uses */
+#define DLG_TAIL                                                                                   \
+	(offsetof(struct shard_dialog, cdr) - offsetof(struct shard_dialog, session_expires_at_s))
+#define DLG_CDR_HEAD offsetof(struct shard_dialog_cdr, route)
+#define DLG_CDR_MAX  (DLG_CDR_HEAD + SHARD_CDR_ROUTE_MAX - 1 + SHARD_CDR_URI_MAX)
 
-_Static_assert(sizeof(struct shard_dialog) - DLG_FIXED - 2 * sizeof(struct sip_session) == DLG_TAIL,
+_Static_assert(offsetof(struct shard_dialog, session_expires_at_s) ==
+		       DLG_FIXED + 2 * sizeof(struct sip_session) &&
+		   sizeof(struct shard_dialog) - offsetof(struct shard_dialog, cdr) -
+			   sizeof(struct shard_dialog_cdr) <
+		       8,
 	       "struct shard_dialog: fields after the legs that shard_dialog_pack does not know");
-_Static_assert(DLG_FIXED + 2 * SESSION_PACKED_MAX + DLG_TAIL <= SHARD_DIALOG_PACKED_MAX,
+_Static_assert(DLG_FIXED + 2 * SESSION_PACKED_MAX + DLG_TAIL + DLG_CDR_MAX <=
+		   SHARD_DIALOG_PACKED_MAX,
 	       "a packed dialog must fit SHARD_DIALOG_PACKED_MAX");
+
+/* Writes c packed at o: its lengths, then the bytes used. */
+static size_t cdr_pack(const struct shard_dialog_cdr *c, char *o)
+{
+	memcpy(o, c, DLG_CDR_HEAD);
+	memcpy(o + DLG_CDR_HEAD, c->route, c->route_len);
+	memcpy(o + DLG_CDR_HEAD + c->route_len, c->request_uri, c->request_uri_len);
+	return DLG_CDR_HEAD + c->route_len + c->request_uri_len;
+}
+
+/* Reads a packed cdr that ends at end into c (strings NUL-terminated), or
+ * only checks it when c is NULL: 0, or -EINVAL for lengths beyond their
+ * fields or other than end - p bytes. */
+static int cdr_unpack(struct shard_dialog_cdr *c, const char *p, const char *end)
+{
+	struct shard_dialog_cdr h;
+
+	if (end - p < (ptrdiff_t)DLG_CDR_HEAD)
+		return -EINVAL;
+	memcpy(&h, p, DLG_CDR_HEAD);
+	if (h.route_len >= SHARD_CDR_ROUTE_MAX || h.request_uri_len > SHARD_CDR_URI_MAX ||
+	    end - p != (ptrdiff_t)(DLG_CDR_HEAD + h.route_len + h.request_uri_len))
+		return -EINVAL;
+	if (!c)
+		return 0;
+	memcpy(c, &h, DLG_CDR_HEAD);
+	p += DLG_CDR_HEAD;
+	memcpy(c->route, p, h.route_len);
+	c->route[h.route_len] = '\0';
+	memcpy(c->request_uri, p + h.route_len, h.request_uri_len);
+	c->request_uri[h.request_uri_len] = '\0';
+	return 0;
+}
 
 void shard_dialog_clear(struct shard_dialog *d)
 {
@@ -596,6 +638,7 @@ void shard_dialog_clear(struct shard_dialog *d)
 	sip_session_clear(&d->legs[SHARD_LEG_B]);
 	d->session_expires_at_s = 0;
 	d->auth_key = 0;
+	shard_cdr_set(&d->cdr, NULL, "", 0, 0);
 }
 
 int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
@@ -610,23 +653,27 @@ int shard_dialog_pack(const struct shard_dialog *d, void *out, size_t cap)
 	o += sip_session_pack(&d->legs[SHARD_LEG_B], o);
 	memcpy(o, &d->session_expires_at_s, DLG_TAIL);
 	o += DLG_TAIL;
+	o += cdr_pack(&d->cdr, o);
 	return (int)(o - (char *)out);
 }
 
 /* Checks a packed dialog of len bytes whole and finds where its legs and its
- * tail start; 0 or -EINVAL. */
+ * tail start (the tail's DLG_TAIL bytes, then its packed cdr up to the end);
+ * 0 or -EINVAL. */
 static int packed_legs(const void *msg, size_t len, const char **leg_a, const char **leg_b,
 		       const char **tail)
 {
 	const char *end = (const char *)msg + len;
 
-	if (len < DLG_FIXED + DLG_TAIL)
+	if (len < DLG_FIXED + DLG_TAIL + DLG_CDR_HEAD)
 		return -EINVAL;
-	end -= DLG_TAIL;
 	*leg_a = (const char *)msg + DLG_FIXED;
 	*leg_b = sip_session_unpack(NULL, *leg_a, end);
-	*tail = end;
-	return *leg_b && sip_session_unpack(NULL, *leg_b, end) == end ? 0 : -EINVAL;
+	*tail = *leg_b ? sip_session_unpack(NULL, *leg_b, end) : NULL;
+	return *tail && end - *tail >= (ptrdiff_t)DLG_TAIL &&
+		       cdr_unpack(NULL, *tail + DLG_TAIL, end) == 0
+		   ? 0
+		   : -EINVAL;
 }
 
 int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
@@ -639,6 +686,7 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len)
 	sip_session_unpack(&d->legs[SHARD_LEG_A], leg_a, tail);
 	sip_session_unpack(&d->legs[SHARD_LEG_B], leg_b, tail);
 	memcpy(&d->session_expires_at_s, tail, DLG_TAIL);
+	cdr_unpack(&d->cdr, tail + DLG_TAIL, (const char *)msg + len);
 	return 0;
 }
 
@@ -756,6 +804,7 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	}
 	/* the controller's, on an install and an update alike */
 	memcpy(&slot->auth_key, end + sizeof(uint32_t), sizeof(slot->auth_key));
+	cdr_unpack(&slot->cdr, end + DLG_TAIL, (const char *)msg + len);
 	if (out)
 		*out = slot;
 	return 0;

@@ -38,8 +38,9 @@
 #include "sipshard/session.h"
 #include "sipshard/sip.h"
 
-#define SHARD_TABLE_MAGIC   0x73697073686172ULL /* "sipshar" */
-#define SHARD_TABLE_VERSION 4			/* 4: shard_dialog.auth_key */
+#define SHARD_TABLE_MAGIC 0x73697073686172ULL /* "sipshar" */
+/* 4: shard_dialog.auth_key, 5: shard_dialog.cdr */
+#define SHARD_TABLE_VERSION 5
 /* The original Via/From/To/Call-ID/CSeq lines, written back into the
  * response: about five Vias with the rest. 2048 bytes here cost 12% of the
  * relayed requests a second with 2 workers
@@ -117,6 +118,41 @@ enum {
 /* refer_status of a transfer whose Timer N ran out (RFC 6665 4.1.2.4) */
 #define SHARD_REFER_TIMED_OUT 408
 
+/* What a call's CDR names that its legs do not hold (controller.c writes the
+ * CDR): kept with the dialog, so that the CDR of a call carried over a
+ * restart has the members of one that was not. The controller's, set at the
+ * INVITE and on each failover, and carried by every install (the bytes
+ * used only). 268 bytes, read only when a restart takes the call over: the
+ * record grew by 264 (4 were padding) to 7976, 3.4%. */
+#define SHARD_CDR_ROUTE_MAX 64	/* a route's name (config routes[].name), NUL included */
+#define SHARD_CDR_URI_MAX   200 /* a CDR cuts each URI at 200 bytes */
+struct shard_dialog_cdr {
+	uint8_t attempts;	 /* targets leg B's INVITE went to (0: not known) */
+	uint8_t route_len;	 /* 0: no route (a call that replaced or joined a dialog) */
+	uint8_t request_uri_len; /* the caller's Request-URI, its first bytes */
+	char route[SHARD_CDR_ROUTE_MAX];
+	char request_uri[SHARD_CDR_URI_MAX + 1];
+};
+_Static_assert(sizeof(struct shard_dialog_cdr) == 268,
+	       "struct shard_dialog_cdr is in the table's layout: change SHARD_TABLE_VERSION");
+
+/* Sets what c names: route (NULL: none) and the Request-URI, each cut to
+ * its field (the CDR cuts URIs there too), and the attempts so far. */
+static inline void shard_cdr_set(struct shard_dialog_cdr *c, const char *route, const char *ruri,
+				 size_t ruri_len, unsigned attempts)
+{
+	size_t n = route ? strnlen(route, SHARD_CDR_ROUTE_MAX - 1) : 0;
+
+	memcpy(c->route, route ? route : "", n);
+	c->route[n] = '\0';
+	c->route_len = (uint8_t)n;
+	n = ruri_len < SHARD_CDR_URI_MAX ? ruri_len : SHARD_CDR_URI_MAX;
+	memcpy(c->request_uri, ruri, n);
+	c->request_uri[n] = '\0';
+	c->request_uri_len = (uint8_t)n;
+	c->attempts = attempts > UINT8_MAX ? UINT8_MAX : (uint8_t)attempts;
+}
+
 /* One call: leg A (caller side) and leg B (callee side). */
 struct shard_dialog {
 	uint32_t slot, gen; /* where the record lives, and its generation */
@@ -176,6 +212,11 @@ struct shard_dialog {
 	 * carries it in its tail; it made the record 8 bytes longer
 	 * (SHARD_TABLE_VERSION 4), 4 of them padding after it. */
 	uint32_t auth_key;
+	/* the controller's: the CDR's members the legs do not hold. Last, where
+	 * the fast path never reads; a packed dialog carries the bytes used
+	 * only. It made the record 264 bytes longer (SHARD_TABLE_VERSION 5):
+	 * 268, in the 4 of padding there were and 264 more. */
+	struct shard_dialog_cdr cdr;
 };
 /* Moves the operator's transfer to state (SHARD_REFER_ACTIVE or _DONE),
  * keeping the leg it went to and what each leg has been sent. */
@@ -287,10 +328,12 @@ _Static_assert(offsetof(struct shard_dialog, session_expires_at_s) ==
 		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) &&
 		   offsetof(struct shard_dialog, auth_key) ==
 		       offsetof(struct shard_dialog, session_expires_at_s) + 4 &&
+		   offsetof(struct shard_dialog, cdr) ==
+		       offsetof(struct shard_dialog, auth_key) + 4 &&
 		   sizeof(struct shard_dialog) ==
-		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 12,
-	       "the tail of struct shard_dialog is session_expires_at_s, auth_key and 4 bytes of "
-	       "padding (room for a later field): the table layout is versioned");
+		       offsetof(struct shard_dialog, legs) + 2 * sizeof(struct sip_session) + 276,
+	       "the tail of struct shard_dialog is session_expires_at_s, auth_key and cdr, with no "
+	       "padding: the table layout is versioned");
 
 /* The session timer of a call that a 2xx with Session-Expires: interval_s
  * (0: none, the timer is off) confirmed or refreshed at now_ms: it runs out
@@ -518,7 +561,7 @@ struct shard_dialog *shard_dialog_get(struct shard_table *t, uint32_t slot, uint
  * the controller): the fields before the legs
  * as they are, then each leg packed (sip_session_pack): 1740 bytes for a
  * call with usual URIs and SDP bodies of 300 and 250 bytes each way, instead
- * of the 7712 of struct shard_dialog, which each install and its update
+ * of the 7976 of struct shard_dialog, which each install and its update
  * copied into the worker's ring, out of it and around the record. Native
  * layout, for one build's threads only.
  */
