@@ -2,7 +2,8 @@
 # Dialogs survive the process (DESIGN.md invariant 7): a sipshardd killed with
 # SIGKILL, or stopped with SIGINT, and started again on the same run_dir keeps
 # relaying the calls that were up, both ways, and their CDRs account for the
-# time each process carried them. New calls after the restart take fresh
+# time each process carried them, with the members an ordinary CDR has
+# (Request-URI, route, attempts). New calls after the restart take fresh
 # slots. Calls still ringing are taken up too, from the set-up records. A
 # start that cannot take the files over says why and stops; one with
 # --discard-dialogs starts empty; persist_dialogs false leaves no file.
@@ -83,6 +84,8 @@ check "killed: $CALLS CDRs of the carried calls, ended by the caller's BYE" \
 	test "$(cdr_count 'r.get("carried_over") and r["end_reason"] == "bye_caller" and r["disposition"] == "answered"')" = "$CALLS"
 check "killed: they name both Call-IDs, the caller's From and where the call began" \
 	test "$(cdr_count 'r.get("carried_over") and r["call_id"] != r["leg_b_call_id"] and r["from"].startswith("sip:caller@") and r["call_start"] < r["start"] <= r["end"]')" = "$CALLS"
+check "killed: and the caller's Request-URI, the route and the attempts, as an ordinary CDR" \
+	test "$(cdr_count "r.get('carried_over') and r.get('request_uri') == 'sip:callee@127.0.0.1:$D_PORT' and r.get('route') == 'callee' and r.get('attempts') == 1")" = "$CALLS"
 
 # new calls after the restart: fresh slots, generations above the old ones
 run_flow restart "new calls after the restart" uac_info_bye.xml uas_info_bye.xml 4
@@ -96,6 +99,9 @@ check "stopped: the first process wrote each call's part up to its stop" \
 	test "$(cdr_count 'r["end_reason"] == "daemon_stopped" and not r.get("carried_over")')" = "$CALLS"
 check "stopped: the second wrote the rest" \
 	test "$(cdr_count 'r.get("carried_over") and r["end_reason"] == "bye_caller"')" = "$CALLS"
+# what billing joins on: each carried record names what the first one did
+check "stopped: each carried CDR has the members of the call's first, the same" \
+	test "$(cdr_count 'r.get("carried_over") and (lambda r: sum(1 for o in rs if not o.get("carried_over") and all(k in r and o[k] == r[k] for k in ("call_id", "leg_b_call_id", "from", "to", "request_uri", "source", "route", "target", "attempts")))) (r) == 1')" = "$CALLS"
 stop_daemon
 
 # ---- calls still setting up --------------------------------------------------

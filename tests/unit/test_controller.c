@@ -1030,6 +1030,39 @@ static const char *sent_hdr(unsigned inv, enum sip_hdr id)
 	return v;
 }
 
+/* The dialog the worker got last (last_install), re-attached by a new
+ * process: adopted, then ended by the caller's BYE. Its CDR, carried_over,
+ * is record ncdrs - 1; the members a carried CDR names that the last
+ * ordinary one (record ordinary) names too must be the same, but "target"
+ * when with_target is false: the carried CDR's is the callee's address as
+ * the dialog has it (leg B's peer), not where the INVITE went. */
+static void assert_carried_cdr_names_the_same(unsigned ordinary, bool with_target)
+{
+	static const char *const members[] = {"call_id", "leg_b_call_id", "from",
+					      "to",	 "request_uri",	  "source",
+					      "route",	 "target",	  "attempts"};
+	struct shard_table t;
+
+	assert_int_equal(shard_table_open(&t, NULL, DIALOGS, 32), 0);
+	struct shard_dialog d = last_install;
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
+	assert_int_equal(ctl_adopt(ctl, 0, &t, 4000), 1);
+	ctl_on_dialog_ended(ctl, 0, d.slot, d.gen + 1, CTL_END_BYE_CALLER);
+	unsigned carried = ncdrs - 1;
+	assert_true(carried > ordinary);
+	assert_true(json_is_true(json_object_get(cdrs[carried], "carried_over")));
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		if (!with_target && !strcmp(members[i], "target"))
+			continue;
+		json_t *want = json_object_get(cdrs[ordinary], members[i]);
+		json_t *got = json_object_get(cdrs[carried], members[i]);
+		if (!want || !got || !json_equal(want, got))
+			fail_msg("carried CDR's \"%s\" differs from the call's", members[i]);
+	}
+	shard_table_close(&t);
+}
+
 /* The new call goes to the party of the replaced dialog's other leg, by
  * that leg's target, route set and address, with the Replaces naming that
  * leg's dialog as its party knows it (RFC 3891 3: to-tag its own tag,
@@ -1069,6 +1102,9 @@ static void test_replacing_invite_goes_to_the_other_leg(void **state)
 	assert_true(json_is_null(json_object_get(cdrs[0], "route")));
 	assert_string_equal(cdr_str(0, "target"), "10.9.9.1:5070");
 	assert_string_equal(cdr_str(0, "disposition"), "answered");
+	/* "route" null after a restart too */
+	assert_int_equal(last_install.cdr.route_len, 0);
+	assert_carried_cdr_names_the_same(0, false);
 }
 
 /* A Join is rewritten the same way (RFC 3911 7.1 has the same tags). */
@@ -1167,6 +1203,11 @@ static void test_cdr_answered_call(void **state)
 	/* a second report for the same slot (another generation) writes nothing */
 	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 2, CTL_END_IDLE);
 	assert_int_equal(ncdrs, 1);
+	/* the dialog record keeps what a carried call's CDR names */
+	assert_string_equal(last_install.cdr.route, "b");
+	assert_string_equal(last_install.cdr.request_uri, "sip:+15551234@127.0.0.1:5060");
+	assert_int_equal(last_install.cdr.attempts, 1);
+	assert_carried_cdr_names_the_same(0, true);
 }
 
 /* Added to CLOCK_REALTIME for the code under test: the wall clock stepped
@@ -1934,6 +1975,13 @@ static void test_failover_answered_by_next_target(void **state)
 	response_from_bob(inv2, 200, "b2"); /* a retransmission counts once */
 	assert_target_counts(5091, 1, 1, 0, 0);
 	assert_target_counts(5092, 0, 0, 0, 0);
+	/* the dialog keeps the attempts, for the CDR of a restart */
+	assert_int_equal(last_install.cdr.attempts, 2);
+	assert_string_equal(last_install.cdr.route, "trunk");
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLEE);
+	assert_int_equal(ncdrs, 1);
+	assert_int_equal(cdr_int(0, "attempts"), 2);
+	assert_carried_cdr_names_the_same(0, true);
 }
 
 /* A target that sends nothing is given up after failover_ms (Timer A

@@ -1920,6 +1920,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	/* the worker answers a challenge to its own requests on leg B with
 	 * the route's credentials, which it knows by this key (orig.h) */
 	k->dlg.auth_key = r ? cred_route_key(r->name) : 0;
+	/* what the CDR names besides the legs, for the one a restart writes */
+	shard_cdr_set(&k->dlg.cdr, r ? r->name : NULL, m->buf + m->ruri.whole.off,
+		      m->ruri.whole.len, k->attempts);
 	cdr_begin(c, k, m, r);
 
 	trying_to_a(c, k, m);
@@ -2051,6 +2054,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	target_invited(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
+	k->dlg.cdr.attempts = k->attempts;
 	k->creds = (struct cred_state){0};
 	pos = target_pos(r, k->first, k->target);
 	k->failover_ms = pos + 1u < r->ntargets ? r->failover_ms : 0;
@@ -3071,7 +3075,8 @@ bool ctl_keeps_dialog(const struct ctl *c, unsigned shard, const struct shard_di
 	return k->installed && k->slot_gen == d->gen;
 }
 
-/* The CDR of a call carried over a restart: what its dialog record holds,
+/* The CDR of a call carried over a restart: what its dialog record holds
+ * (the legs, and the members cdr_begin wrote that they do not hold),
  * opened now (the part of the call this process carries). */
 static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint64_t now_mono_ms)
 {
@@ -3090,8 +3095,14 @@ static void cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint6
 	json_object_set_new(o, "leg_b_call_id", ctl_json_text(b->call_id, b->call_id_len));
 	json_object_set_new(o, "from", ctl_json_text(a->remote_uri, a->remote_uri_len));
 	json_object_set_new(o, "to", ctl_json_text(a->local_uri, a->local_uri_len));
+	json_object_set_new(o, "request_uri",
+			    ctl_json_text(d->cdr.request_uri, d->cdr.request_uri_len));
 	json_object_set_new(o, "source", json_string(src));
+	json_object_set_new(o, "route",
+			    d->cdr.route_len ? ctl_json_text(d->cdr.route, d->cdr.route_len)
+					     : json_null());
 	json_object_set_new(o, "target", json_string(dst));
+	json_object_set_new(o, "attempts", json_integer(d->cdr.attempts));
 	json_object_set_new(o, "carried_over", json_true());
 	json_object_set_new(o, "call_start", json_string(begun));
 	json_object_set_new(o, "start", json_string(now_text));

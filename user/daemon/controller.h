@@ -197,7 +197,9 @@ enum ctl_end_reason {
  * ctl_restore took up, whose slots stay theirs). Their slots leave the pool, every free slot goes
  * back with a generation above the one it had, the calls count as active (and against
  * limits.max_calls), and each gets a CDR that opens now and is written when
- * the worker ends its dialog, with "carried_over": true: the process before
+ * the worker ends its dialog, with "carried_over": true and the members the
+ * first record had (the dialog record's cdr keeps those the legs do not
+ * hold: the Request-URI, route, attempts): the process before
  * wrote the part of the call it carried ("daemon_stopped") when it stopped
  * cleanly. Returns the number of calls taken over.
  */
