@@ -4,7 +4,9 @@
 # relaying the calls that were up, both ways, and their CDRs account for the
 # time each process carried them, with the members an ordinary CDR has
 # (Request-URI, route, attempts). New calls after the restart take fresh
-# slots. Calls still ringing are taken up too, from the set-up records. A
+# slots. Calls still ringing are taken up too, from the set-up records. An
+# operator's INFO still waiting for its final at a kill shows "lost" after
+# it, not waiting for ever. A
 # start that cannot take the files over says why and stops; one with
 # --discard-dialogs starts empty; persist_dialogs false leaves no file.
 set -u
@@ -102,6 +104,91 @@ check "stopped: the second wrote the rest" \
 # what billing joins on: each carried record names what the first one did
 check "stopped: each carried CDR has the members of the call's first, the same" \
 	test "$(cdr_count 'r.get("carried_over") and (lambda r: sum(1 for o in rs if not o.get("carried_over") and all(k in r and o[k] == r[k] for k in ("call_id", "leg_b_call_id", "from", "to", "request_uri", "source", "route", "target", "attempts")))) (r) == 1')" = "$CALLS"
+stop_daemon
+
+# ---- the operator's request waiting at a restart -----------------------------
+# An INFO the callee never answers: its transaction lived in the killed
+# process's memory, so the next one shows it "lost" (SHARD_SENT_LOST) rather
+# than waiting for ever, and the call goes on.
+LOST_SOCK=$WORK/ctl.sock
+write_config "$WORK/lost.json" ", \"management_socket\": \"$LOST_SOCK\""
+# ctl ARGS...: sipshardctl on the lost runs' socket, once it answers (a
+# killed process leaves its socket file behind)
+ctl() {
+	for _ in $(seq 1 30); do
+		"$BUILD/sipshardctl" -s "$LOST_SOCK" "$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_daemon lost-1 "$WORK/lost.json"
+# a caller and a callee that answers all but INFO; the caller's BYE goes
+# once told to (the file $4 is there), and the exit status says it got 200
+python3 - "$D_PORT" "$B_PORT" "$WORK/lost.id" "$WORK/lost.go" >"$WORK/lost-ua.out" 2>&1 <<'PY' &
+import os, sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+dport, bport, idfile, gofile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+class Callee:
+    def __init__(self):
+        self.sock, self.infos = rawua.udp(bport), 0
+
+    def pump(self, seconds):
+        for msg, peer in rawua.recv_all(self.sock, seconds):
+            if msg.startswith("SIP/2.0") or msg.startswith("ACK "):
+                continue
+            if msg.startswith("INFO "):
+                self.infos += 1  # never answered
+                continue
+            rawua.respond(self.sock, msg, peer, "200 OK", "callee1",
+                          "Contact: <sip:callee@127.0.0.1:%d>\r\n" % bport)
+
+callee = Callee()
+c = rawua.Caller(dport + 3, dport)
+if c.call(callee) != 200:
+    sys.exit("the call was not answered")
+open(idfile, "w").write(c.call_id)
+end = time.time() + 30
+while not os.path.exists(gofile) and time.time() < end:
+    callee.pump(0.1)
+c.sock.sendto(c.request("BYE", c.next_cseq()).encode(), ("127.0.0.1", dport))
+end = time.time() + 3
+while time.time() < end:
+    callee.pump(0.05)
+    msg = rawua.recv(c.sock, 0.05)
+    if msg and "BYE" in (rawua.header(msg, "CSeq") or "") and rawua.status(msg) >= 200:
+        print("BYE", rawua.status(msg), "INFOs", callee.infos)
+        sys.exit(0 if rawua.status(msg) == 200 and callee.infos else 1)
+sys.exit("no final to the BYE")
+PY
+LOST_UA=$!
+PIDS+=("$LOST_UA")
+for _ in $(seq 1 50); do
+	[ -s "$WORK/lost.id" ] && break
+	sleep 0.1
+done
+LOST_ID=$(cat "$WORK/lost.id" 2>/dev/null)
+ctl info "$LOST_ID" --to callee --type text/plain --body "hello" --wait 0 >"$WORK/lost-info.txt"
+sleep 0.3
+ctl --json dialogs "$LOST_ID" >"$WORK/lost-1.json"
+check "lost: the operator's INFO to a callee that never answers it waits (status null)" \
+	test "$(json_get "$WORK/lost-1.json" 'j["dialogs"][0]["last_sent"]')" = "{'method': 'INFO', 'to': 'callee', 'status': None}"
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+start_daemon lost-2 "$WORK/lost.json"
+ctl --json dialogs "$LOST_ID" >"$WORK/lost-2.json"
+check "lost: after the restart it is lost, not waiting for ever" \
+	test "$(json_get "$WORK/lost-2.json" 'j["dialogs"][0]["last_sent"]')" = "{'method': 'INFO', 'to': 'callee', 'status': 'lost'}"
+ctl dialogs "$LOST_ID" >"$WORK/lost-2.txt"
+check "lost: and the call's line says so" grep -q "sent INFO to callee: lost" "$WORK/lost-2.txt"
+touch "$WORK/lost.go"
+if wait "$LOST_UA"; then
+	ok "lost: the call went on: the caller's BYE through the new process answered 200"
+else
+	not_ok "lost: the call went on: the caller's BYE through the new process answered 200"
+	sed 's/^/#   /' "$WORK/lost-ua.out"
+fi
 stop_daemon
 
 # ---- calls still setting up --------------------------------------------------
@@ -313,6 +400,6 @@ check "a start finding the port held waits for it, saying so" \
 run_flow late "calls once the port came free" uac_info_bye.xml uas_info_bye.xml 2
 stop_daemon
 
-for f in killed-1 killed-2 stopped-1 stopped-2 ringing-2 cancel-2 other-2 holder discard leftover anon late; do
+for f in killed-1 killed-2 stopped-1 stopped-2 lost-1 lost-2 ringing-2 cancel-2 other-2 holder discard leftover anon late; do
 	check "no sanitizer report ($f)" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

@@ -1,9 +1,9 @@
 /*
  * test_dialogs.c - a dialog record as sipshardctl dialogs shows it
  * (dialogs_dialog_json): its ages from the controller's clock, its
- * offer and answer; a command no worker may be given (a full ring) reaches
- * none. The commands
- * themselves run against a daemon in tests/integration/dialogs.sh.
+ * offer and answer, the status of the last request the operator sent; a command no worker may be
+ * given (a full ring) reaches none. The commands themselves run against a daemon in
+ * tests/integration/dialogs.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +59,37 @@ static void test_activity_after_the_controller_clock_is_idle_0(void **state)
 	assert_int_equal(member(o, "idle_ms"), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "state")), "early");
 	json_decref(o);
+}
+
+/* The last request the operator sent: its final status, null while it
+ * waits, and "lost" when a restart came before it (SHARD_SENT_LOST). */
+static void test_last_sent_status(void **state)
+{
+	static const struct {
+		uint16_t sent_status;
+		const char *want; /* the status as JSON */
+	} cases[] = {{0, "null"}, {200, "200"}, {408, "408"}, {SHARD_SENT_LOST, "\"lost\""}};
+	struct shard_dialog d;
+	(void)state;
+
+	memset(&d, 0, sizeof(d));
+	d.state = SHARD_DLG_CONFIRMED;
+	json_t *o = dialogs_dialog_json(0, &d, 1);
+	assert_true(json_is_null(json_object_get(o, "last_sent"))); /* none sent */
+	json_decref(o);
+	d.sent_method = SIP_METHOD_MESSAGE;
+	d.sent_leg = SHARD_LEG_B;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		d.sent_status = cases[i].sent_status;
+		o = dialogs_dialog_json(0, &d, 1);
+		const json_t *sent = json_object_get(o, "last_sent");
+		assert_string_equal(json_string_value(json_object_get(sent, "method")), "MESSAGE");
+		assert_string_equal(json_string_value(json_object_get(sent, "to")), "callee");
+		char *got = json_dumps(json_object_get(sent, "status"), JSON_ENCODE_ANY);
+		assert_string_equal(got, cases[i].want);
+		free(got);
+		json_decref(o);
+	}
 }
 
 /* The session bodies as text: the network's bytes other than printable
@@ -167,6 +198,7 @@ int main(void)
 	    cmocka_unit_test(test_ages_from_the_controller_clock),
 	    cmocka_unit_test(test_activity_after_the_controller_clock_is_idle_0),
 	    cmocka_unit_test(test_offer_and_answer_shown),
+	    cmocka_unit_test(test_last_sent_status),
 	    cmocka_unit_test(test_no_answer_while_an_offer_is_open),
 	    cmocka_unit_test(test_busy_command_reaches_no_worker),
 	};

@@ -1126,6 +1126,81 @@ static void test_reattach_drops_malformed_records(void **state)
 	unlink(path);
 }
 
+/* The operator's requests still waiting for their finals when the process
+ * stopped: their transactions went with it (orig.c), so a re-attach says
+ * they are lost instead of leaving them waiting for ever; a REFER's
+ * transfer then starts its Timer N, so that it ends too when no NOTIFY
+ * comes. Finals that came, and a transfer a NOTIFY reached, stay. */
+static void test_reattach_resolves_requests_sent_before(void **state)
+{
+	enum { INFO_WAITING, MESSAGE_ANSWERED, REFER_WAITING, REFER_NOTIFIED, NOTHING_SENT, N };
+	struct shard_table t;
+	char path[64];
+	uint32_t g[N];
+	int s[N];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	for (int i = 0; i < N; i++) {
+		s[i] = shard_dialog_alloc(&t, 10, &g[i]);
+		assert_true(s[i] >= 0);
+		t.dialogs[s[i]].state = SHARD_DLG_CONFIRMED;
+	}
+	struct shard_dialog *d = &t.dialogs[s[INFO_WAITING]];
+	d->sent_method = SIP_METHOD_INFO;
+	d->sent_leg = SHARD_LEG_B;
+	d->sent_seq = 4;
+	d = &t.dialogs[s[MESSAGE_ANSWERED]];
+	d->sent_method = SIP_METHOD_MESSAGE;
+	d->sent_status = 200;
+	d = &t.dialogs[s[REFER_WAITING]];
+	d->sent_method = SIP_METHOD_REFER;
+	shard_refer_start(d, SHARD_LEG_A, 7);
+	d = &t.dialogs[s[REFER_NOTIFIED]];
+	d->sent_method = SIP_METHOD_REFER;
+	shard_refer_start(d, SHARD_LEG_B, 3);
+	shard_refer_notified(d, 100); /* its NOTIFY overtook the 2xx */
+	shard_table_close(&t);
+
+	uint64_t before = clock_mono_ms();
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	const struct shard_dialog *info =
+	    shard_dialog_get(&t, (uint32_t)s[INFO_WAITING], g[INFO_WAITING]);
+	assert_non_null(info);
+	assert_int_equal(info->sent_status, SHARD_SENT_LOST);
+	assert_int_equal(info->sent_method, SIP_METHOD_INFO); /* what it was, kept */
+	assert_int_equal(info->sent_leg, SHARD_LEG_B);
+	assert_int_equal(info->sent_seq, 4);
+	assert_int_equal(t.dialogs[s[MESSAGE_ANSWERED]].sent_status, 200);
+	assert_int_equal(t.dialogs[s[NOTHING_SENT]].sent_method, 0);
+	assert_int_equal(t.dialogs[s[NOTHING_SENT]].sent_status, 0);
+	/* the REFER: lost, its transfer still active, with Timer N from the
+	 * re-attach (64*T1 = 32 s here) */
+	const struct shard_dialog *refer = &t.dialogs[s[REFER_WAITING]];
+	assert_int_equal(refer->sent_status, SHARD_SENT_LOST);
+	assert_int_equal(refer->refer & SHARD_REFER_STATE, SHARD_REFER_ACTIVE);
+	assert_true(refer->refer & SHARD_REFER_TIMER_N);
+	uint64_t now = clock_mono_ms();
+	uint64_t at = shard_refer_deadline(refer, now, 32000);
+	assert_true(at >= before + 32000 && at <= now + 33000);
+	assert_int_equal(shard_refer_status(refer), 0); /* "status": null, no NOTIFY yet */
+	/* one a NOTIFY reached: lost too, its transfer as the NOTIFY left it */
+	refer = &t.dialogs[s[REFER_NOTIFIED]];
+	assert_int_equal(refer->sent_status, SHARD_SENT_LOST);
+	assert_false(refer->refer & SHARD_REFER_TIMER_N);
+	assert_int_equal(shard_refer_status(refer), 100);
+	shard_table_close(&t);
+
+	/* a later start finds nothing more to resolve: all stays */
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	assert_int_equal(t.dialogs[s[INFO_WAITING]].sent_status, SHARD_SENT_LOST);
+	assert_int_equal(t.dialogs[s[MESSAGE_ANSWERED]].sent_status, 200);
+	assert_int_equal(t.dialogs[s[NOTHING_SENT]].sent_status, 0);
+	shard_table_close(&t);
+	unlink(path);
+}
+
 static void test_open_rejects_bad_arguments(void **state)
 {
 	struct shard_table t;
@@ -1481,6 +1556,7 @@ int main(void)
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
+	    cmocka_unit_test(test_reattach_resolves_requests_sent_before),
 	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
 	    cmocka_unit_test(test_long_heads_alloc_free_full),
 	    cmocka_unit_test(test_long_heads_answered_give_way),

@@ -384,13 +384,16 @@ static double seconds_member(const json_t *o, const char *key)
 	return (double)json_integer_value(json_object_get(o, key)) / 1000.0;
 }
 
-/* o's "status" member as text: the number, or none when it is null. */
+/* o's "status" member as text: the number, a word ("lost": a restart came
+ * before the final), or none when it is null. */
 static void status_text(const json_t *o, const char *none, char *out, size_t cap)
 {
 	const json_t *st = json_object_get(o, "status");
 
 	if (json_is_integer(st))
 		snprintf(out, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(st));
+	else if (json_is_string(st))
+		snprintf(out, cap, "%s", json_string_value(st));
 	else
 		snprintf(out, cap, "%s", none);
 }

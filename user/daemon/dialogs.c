@@ -13,10 +13,12 @@
  *
  * The workers hold the dialogs and are their only writers, so the controller
  * asks instead of reading their tables. The final status of what the
- * operator sent is kept on its dialog by the worker (last_sent), which also
- * tells the controller (DMSG_SENT_FINAL); once every dialog the request went
- * into has reported, or the wait is over, the dialogs are listed once more
- * for the answer, so that a wait costs the workers no scans of their tables.
+ * operator sent is kept on its dialog by the worker (last_sent; "lost" for
+ * one a restart caught waiting, which the re-attach marks: shard/table.h),
+ * which also tells the controller (DMSG_SENT_FINAL); once every dialog the
+ * request went into has reported, or the wait is over, the dialogs are
+ * listed once more for the answer, so that a wait costs the workers no
+ * scans of their tables.
  * One command runs at a time; a second
  * one while the first waits is refused with "busy", unless the first is past
  * its deadline (the management client was told it timed out by then).
@@ -94,13 +96,16 @@ json_t *dialogs_dialog_json(unsigned worker, const struct shard_dialog *dl, uint
 			json_object_set_new(requests,
 					    i ? sip_method_name((enum sip_method)i) : "other",
 					    json_integer((json_int_t)dl->requests[i]));
-	/* the last request the operator sent into it, and its answer (null: none yet) */
+	/* the last request the operator sent into it, and its answer (null: none
+	 * yet; "lost": a restart came first, and none will be kept) */
 	json_t *sent = json_null();
 	if (dl->sent_method)
 		sent = json_pack("{s:s, s:s, s:o}", "method",
 				 sip_method_name((enum sip_method)dl->sent_method), "to",
 				 dl->sent_leg == SHARD_LEG_A ? "caller" : "callee", "status",
-				 dl->sent_status ? json_integer(dl->sent_status) : json_null());
+				 dl->sent_status == SHARD_SENT_LOST ? json_string("lost")
+				 : dl->sent_status		    ? json_integer(dl->sent_status)
+								    : json_null());
 	/* the operator's transfer: the status line of the last NOTIFY about it */
 	json_t *transfer = json_null();
 	if (dl->refer & SHARD_REFER_STATE)

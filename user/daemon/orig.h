@@ -37,6 +37,11 @@
  * retransmitted (the next round is). Only the OPTIONS that answers a
  * challenge to one takes a slot here (orig_start_answering).
  *
+ * In this process's memory only: a restart loses the transactions in
+ * flight, and the re-attach of the dialog tables marks the operator's
+ * request a dialog still waited on as lost (SHARD_SENT_LOST, shard/table.h);
+ * a final that comes for it later matches nothing here (stray).
+ *
  * Bounded: ORIG_SLOTS transactions per worker. When every slot is busy, the
  * oldest transaction gives its slot up (counted as overwritten): its request
  * was sent at least once and stops being retransmitted. No allocation, no

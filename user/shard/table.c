@@ -284,6 +284,21 @@ static int cmp_created(const void *a, const void *b)
 	return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
 }
 
+/* d's request of the operator that waited for its final when its process
+ * stopped: its transaction (orig.c) went with that process, so no final will
+ * be kept and Timer F will not give it up; it is lost, said so, rather than
+ * shown waiting for ever. A transfer whose REFER it was waits for a NOTIFY
+ * no longer than after a 2xx (Timer N from now, RFC 6665 4.1.2.4): a UA
+ * that accepted it sends one, one that refused it none. */
+static void sent_lost(struct shard_dialog *d, uint64_t now_ms)
+{
+	if (!d->sent_method || d->sent_status)
+		return;
+	d->sent_status = SHARD_SENT_LOST;
+	if (d->sent_method == SIP_METHOD_REFER)
+		shard_refer_accepted(d, now_ms);
+}
+
 /* A re-attached file is trusted only as far as each record is well formed.
  * The old process may have been killed in the middle of an update, so the
  * lists and counters are derived again from the records' own state, and a
@@ -305,6 +320,7 @@ static int reattach(struct shard_table *t)
 	 * earlier start, kept in the file, would be logged again at every start
 	 * after it, as if the tables were found torn each time */
 	h->reattach_dropped = 0;
+	const uint64_t now = clock_mono_ms();
 	for (uint32_t i = h->dlg_hwm; i-- > 0;) {
 		struct shard_dialog *d = &t->dialogs[i];
 		if (d->state != SHARD_DLG_FREE && (d->slot != i || !shard_dialog_ok(d))) {
@@ -315,6 +331,7 @@ static int reattach(struct shard_table *t)
 			dlg_push_free(t, i);
 		} else {
 			d->timer = 0; /* it named a node of the old process's wheel */
+			sent_lost(d, now);
 			dlg_count_used(h);
 		}
 	}
@@ -327,7 +344,6 @@ static int reattach(struct shard_table *t)
 	 * of its list, and expiry, which looks at the head only, would free none
 	 * behind it until this boot's clock caught up (days): its timeout runs
 	 * from now instead (the worker does the same for dialogs). */
-	const uint64_t now = clock_mono_ms();
 	for (uint32_t i = h->txn_hwm; i-- > 0;) {
 		struct shard_txn *x = &t->txns[i];
 		if (!mem_bool_ok(&x->used) ||

@@ -115,6 +115,13 @@ enum {
 	SHARD_REFER_NOTIFIED = 64, /* a NOTIFY about ours came */
 	SHARD_REFER_TIMER_N = 128, /* accepted, no NOTIFY yet: refer_status is Timer N's start */
 };
+/* shard_dialog.sent_status of a request whose transaction was lost with the
+ * process that sent it: its transactions live in that process's memory only
+ * (daemon/orig.c), so a restart while it waited for its final leaves no one
+ * to take the final (a late one is a stray response) or to give it up at
+ * Timer F. Not a SIP status (they start at 100). */
+#define SHARD_SENT_LOST 1
+
 /* refer_status of a transfer whose Timer N ran out (RFC 6665 4.1.2.4) */
 #define SHARD_REFER_TIMED_OUT 408
 
@@ -190,10 +197,11 @@ struct shard_dialog {
 	uint64_t created_ms, last_activity_ms;
 	uint64_t timer; /* worker's: wheel handle of this dialog's deadline, 0 = none */
 	uint32_t requests[SIP_METHOD_COUNT_]; /* in-dialog requests relayed, by method */
-	/* worker's: the last request sipshard itself sent into the call (info or
-	 * message from the operator): its method (0: none yet), the leg it went
-	 * to, a count that ties the answer to it, and its final status (0 while
-	 * waiting, 408 when Timer F gave it up) */
+	/* worker's: the last request sipshard itself sent into the call (info,
+	 * message or refer from the operator): its method (0: none yet), the leg
+	 * it went to, a count that ties the answer to it, and its final status
+	 * (0 while waiting, 408 when Timer F gave it up, SHARD_SENT_LOST when a
+	 * restart came while it waited) */
 	uint8_t sent_method, sent_leg;
 	uint16_t sent_status;
 	uint32_t sent_seq;
@@ -518,11 +526,15 @@ struct shard_table_usage {
 /* Maps the tables: a file at path, created or re-attached, or anonymous when
  * path is NULL. Re-attaching checks the layout, frees records that are not
  * well formed, rebuilds free lists and counters from the records (so that a
- * process killed half way through an update leaves nothing inconsistent) and
- * clears timer handles (they belonged to the old process's wheel). The file
- * is locked: a second open of it fails with -EBUSY until the first is closed.
- * Returns 0 or a negative errno (-EINVAL: zero capacities or a file whose
- * layout does not match). */
+ * process killed half way through an update leaves nothing inconsistent),
+ * clears timer handles (they belonged to the old process's wheel) and
+ * resolves what waited on the old process's memory: the operator's request
+ * still waiting for its final gets sent_status SHARD_SENT_LOST, and when it
+ * was a transfer's REFER, the transfer's Timer N starts (as if accepted: a
+ * NOTIFY still comes in time, or the transfer ends as Timer N runs out, not
+ * stays active for ever). The file is locked: a second open of it fails
+ * with -EBUSY until the first is closed. Returns 0 or a negative errno
+ * (-EINVAL: zero capacities or a file whose layout does not match). */
 int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs, uint32_t ntxns);
 /* shard_table_open with a long-head pool of nheads slots (0: none), in the
  * file at heads_path (created or re-attached; one of another layout is made
