@@ -2257,6 +2257,43 @@ static void test_target_max_calls(void **state)
 	assert_int_equal(target_calls(5091), 1);
 }
 
+/* A caller may end an early dialog with a BYE (RFC 3261 15): the worker
+ * frees the slot and reports it, which gives the call's place on its target
+ * back, and the pool hands the slot to the next INVITE. The callee's final
+ * to the first call (a 487 after the BYE, or a 503 with Retry-After) must
+ * then leave the new call's count and target alone: it took the next
+ * call's place off 5090, which then carried more than its max_calls. */
+static void test_final_after_early_bye_leaves_the_next_call_alone(void **state)
+{
+	uint16_t port;
+	(void)state;
+
+	numbered_invite(1);
+	unsigned inv1 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	response_from_bob(inv1, 180, "l1");
+	assert_int_equal(ninstall, 1);
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
+	assert_int_equal(target_calls(5090), 0);
+
+	numbered_invite(2); /* takes the slot call 1 had */
+	assert_int_equal(last_invite_sent(&port) > inv1, true);
+	assert_int_equal(port, 5090);
+	assert_int_equal(target_calls(5090), 1);
+
+	/* call 1's callee ends its INVITE, asking for a pause: call 2 still
+	 * counts on 5090, and 5090 is out of service (call 1 was there) */
+	response_from_bob_with(inv1, 503, "l1", "Retry-After: 60\r\n", 1100);
+	assert_int_equal(target_calls(5090), 1);
+	numbered_invite(3);
+	assert_int_equal(target_calls(5090), 1);
+	assert_int_equal(target_calls(5091), 1);
+	/* 5090's max_calls (2) holds: a fourth call finds the route full */
+	numbered_invite(4);
+	numbered_invite(5);
+	assert_true(target_calls(5090) <= 2);
+}
+
 /* The target answers sent[i] (a request) with status, as sip_respond does;
  * with forge, the branch's last character is changed first (a forged
  * answer). */
@@ -5356,6 +5393,7 @@ int main(void)
 	    WITH_CONFIG(test_silent_target_skipped, failover_config),
 	    WITH_CONFIG(test_all_targets_down, failover_long_down_config),
 	    WITH_CONFIG(test_target_max_calls, limits_config),
+	    WITH_CONFIG(test_final_after_early_bye_leaves_the_next_call_alone, limits_config),
 	    WITH_CONFIG(test_down_target_probed, failover_config),
 	    WITH_CONFIG(test_stale_answer_ended, failover_config),
 	    WITH_CONFIG(test_keepalive_finds_target_down, failover_keepalive_config),

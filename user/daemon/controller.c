@@ -1355,11 +1355,29 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
 	return &pc->routes[k->route];
 }
 
-/* The entry record k's call counts on, or NULL. */
+/* The entry record k's call counts on, or NULL. Once the worker gave its
+ * slot back (slot_gone: the caller ended the early dialog with a BYE, RFC
+ * 3261 15, or it expired), the slot's count was dropped and the slot may be
+ * another call's: the target is then the one its route names, for what its
+ * final says of it (a 503's Retry-After, the answer counts). */
 static struct target_state *call_target(struct ctl *c, const struct ctl_call *k)
 {
+	if (k->slot_gone) {
+		uint16_t i = call_route(c, k) ? c->target_of_route[k->route][k->target]
+					       : CTL_NO_TARGET;
+		return i == CTL_NO_TARGET ? NULL : &c->targets[i];
+	}
 	uint16_t i = c->pools[k->shard].target_of[k->slot];
 	return i ? &c->targets[i - 1] : NULL;
+}
+
+/* Record k's call leaves its target: its slot's count dropped, unless the
+ * worker gave the slot back already (ctl_on_dialog_ended dropped it then,
+ * and the slot may count another call by now). */
+static void call_target_drop(struct ctl *c, const struct ctl_call *k)
+{
+	if (!k->slot_gone)
+		target_drop(c, k->shard, k->slot);
 }
 
 /* Record k's target sent nothing to its INVITE for failover_ms, or until
@@ -2049,8 +2067,9 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	const struct config_target *t = &r->targets[next];
 	if (invite_again(c, k, r, t, NULL, 0, now) != 0)
 		return -ENOSPC;
-	target_drop(c, k->shard, k->slot);
-	target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
+	call_target_drop(c, k);
+	if (!k->slot_gone)
+		target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
 	target_invited(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
@@ -2173,7 +2192,7 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 	else
 		c->st.calls_timeout++;
 	cdr_unanswered(c, k, k->cancelled ? "cancelled" : "timeout", status);
-	target_drop(c, k->shard, k->slot);
+	call_target_drop(c, k);
 	if (k->installed)
 		release_dialog(c, k);
 	complete_call(
@@ -2344,7 +2363,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	target_count_final(c, k, r->status);
 	if (next_target(c, k, r->status, now) == 0)
 		return;
-	target_drop(c, k->shard, k->slot); /* the target has no call any more */
+	call_target_drop(c, k); /* the target has no call any more */
 	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
 		release_dialog(c, k);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
