@@ -2783,6 +2783,40 @@ static void test_weighted_round_robin(void **state)
 	}
 }
 
+/* Two targets sharing calls in turn, for a source allowed one call a second. */
+static const char rr_rate_config[] =
+    SMALL_CONFIG_HEAD " \"limits\": {\"calls_per_second_per_source\": 1},"
+		      " \"routes\": [{\"name\": \"rr\", \"select\": \"round_robin\","
+		      "  \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\"]}]}";
+
+/* A call that policy refuses after its route was chosen (over its source's
+ * rate, limits.max_calls, no room) goes nowhere, so it takes no turn: a
+ * source sending twice its rate had every other INVITE refused, each
+ * refused one taking 5091's turn, and every call it was allowed went to
+ * 5090. */
+static void test_refused_call_takes_no_turn(void **state)
+{
+	static const uint16_t want[] = {5090, 5091, 5090};
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	for (int i = 0; i < 6; i++) {
+		alice_now = 1000 + 500 * (uint64_t)i;
+		unsigned base = nsent;
+		numbered_invite(i + 1);
+		if (i % 2) { /* half a second after the last: over the rate */
+			assert_int_equal(nsent, base + 1);
+			assert_int_equal(sent_msg(base)->status, 503);
+			continue;
+		}
+		last_invite_sent(&port);
+		assert_int_equal(port, want[i / 2]);
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_rate, 3);
+}
+
 /* Four targets, the first three as the load makes them of the SRV records
  * of carrier.example (config.c, srv_targets; the records need a DNS
  * server, which tests/integration/srv.sh has): 5090 and 5091 of priority 10
@@ -5393,6 +5427,7 @@ int main(void)
 	    WITH_CONFIG(test_silent_target_skipped, failover_config),
 	    WITH_CONFIG(test_all_targets_down, failover_long_down_config),
 	    WITH_CONFIG(test_target_max_calls, limits_config),
+	    WITH_CONFIG(test_refused_call_takes_no_turn, rr_rate_config),
 	    WITH_CONFIG(test_final_after_early_bye_leaves_the_next_call_alone, limits_config),
 	    WITH_CONFIG(test_down_target_probed, failover_config),
 	    WITH_CONFIG(test_stale_answer_ended, failover_config),

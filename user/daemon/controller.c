@@ -1313,12 +1313,16 @@ static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned f
  * their share goes to all the others, not to the next in line. select
  * round_robin: every target takes turns; a route with SRV targets: those of
  * the first tier (config_same_tier) that has one to take (RFC 2782: the
- * lowest priority, by weight).
+ * lowest priority, by weight). The turn is worked out in cw, a copy of
+ * the route's current weights, which the caller puts back into c->rr_weight
+ * only once the call goes out (rr_commit): a call that policy then refuses
+ * (the source over its rate, limits.max_calls) takes no turn, or a source
+ * refused every other INVITE would send every call it may make to one target.
  */
-static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now)
+static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now,
+			 int32_t cw[CONFIG_MAX_TARGETS])
 {
 	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	int32_t *cw = c->rr_weight[route];
 	bool usable[CONFIG_MAX_TARGETS];
 	bool any = false;
 	unsigned lead = 0; /* a target of the tier that takes turns (r->srv) */
@@ -1343,6 +1347,12 @@ static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now)
 	}
 	cw[best] -= total;
 	return best;
+}
+
+/* The turn rr_first worked out in cw is taken: the call went to the route. */
+static void rr_commit(struct ctl *c, unsigned route, const int32_t cw[CONFIG_MAX_TARGETS])
+{
+	memcpy(c->rr_weight[route], cw, sizeof(c->rr_weight[route]));
 }
 
 /* The route record k took, or NULL when it is gone or not the same any more
@@ -1805,7 +1815,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int route = -1, first = 0;
 	const struct config_route *r = NULL;
 	unsigned turn = 0;
-	bool all_down = false;
+	bool all_down = false, rr = false;
+	int32_t rr_next[CONFIG_MAX_TARGETS];
 	if (!y) {
 		route = policy_route(c->pol, m->buf + m->ruri.user.off, m->ruri.user.len,
 				     m->buf + m->ruri.host.off, m->ruri.host.len, src);
@@ -1817,7 +1828,11 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		}
 		/* routes come from the policy's own copy, so that a reload swaps them */
 		r = &policy_config(c->pol)->routes[route];
-		turn = r->round_robin || r->srv ? rr_first(c, (unsigned)route, now) : 0;
+		rr = r->round_robin || r->srv;
+		if (rr) {
+			memcpy(rr_next, c->rr_weight[route], sizeof(rr_next));
+			turn = rr_first(c, (unsigned)route, now, rr_next);
+		}
 		first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
 		if (first < 0) {
 			/* every target of the route is full (max_calls or max_cps) */
@@ -1928,6 +1943,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->route_tag = r ? r->tag : 0;
 	k->failover_ms = r && r->ntargets > 1 ? r->failover_ms : 0;
 	if (r) {
+		if (rr)
+			rr_commit(c, (unsigned)route, rr_next);
 		target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
 		target_invited(c, (unsigned)route, (unsigned)first, now);
 	}
