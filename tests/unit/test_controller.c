@@ -4123,6 +4123,32 @@ static void test_cancel_reason_reaches_callee(void **state)
 	assert_memory_equal(again.buf, first.buf, first.len);
 }
 
+/* strip_headers naming Reason: the caller's Reason lines are header fields
+ * of leg A that must not reach leg B, in its CANCEL as in anything relayed;
+ * sipshard's own Reason (timers.no_answer_s) is not the caller's and stays. */
+static const char strip_reason_config[] = SMALL_CONFIG_HEAD
+    " \"strip_headers\": [\"reason\"],"
+    " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
+    "  \"source\": null}, \"target\": \"127.0.0.1:5090\"}]}";
+
+static void test_cancel_reason_stripped(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "ringing");
+	unsigned base = nsent;
+	cancel_from_alice_with(completed_elsewhere);
+	unsigned i = cancel_to_bob_since(base);
+	if (sent_has(i, "Reason"))
+		fail_msg("strip_headers names Reason, yet bob's CANCEL carries alice's:\n%.*s",
+			 (int)sent[i].len, sent[i].buf);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.cancel_reasons_dropped, 0);
+}
+
 /* A CANCEL without Reason gives a CANCEL without one. */
 static void test_cancel_without_reason_has_none(void **state)
 {
@@ -5471,6 +5497,7 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_record_reason_torn, setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_reaches_callee, setup, teardown),
+	    WITH_CONFIG(test_cancel_reason_stripped, strip_reason_config),
 	    cmocka_unit_test_setup_teardown(test_cancel_without_reason_has_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_waits_for_a_provisional, setup,
 					    teardown),

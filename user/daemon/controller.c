@@ -276,6 +276,9 @@ struct ctl {
 	/* strip_headers: the fields leg B's INVITE and the responses relayed to
 	 * the caller leave out (the running configuration's: a reload keeps it) */
 	struct sip_strip strip;
+	/* strip_headers names Reason: the caller's CANCEL's Reason lines are
+	 * a leg A field like any other, and do not reach leg B's CANCEL */
+	bool strip_reason;
 	struct policy *pol;
 	struct ctl_hooks hooks;
 	unsigned nshards;
@@ -2565,8 +2568,8 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	/* the first CANCEL's Reason (RFC 3326: "call completed elsewhere" keeps
 	 * the callee's phone from showing a missed call); not once a CANCEL of
 	 * ours (timers.no_answer_s) is on its way with its own, nor from a
-	 * retransmission */
-	if (!k->cancelled && !k->timed_out) {
+	 * retransmission; none when strip_headers names Reason */
+	if (!k->cancelled && !k->timed_out && !c->strip_reason) {
 		unsigned dropped = 0;
 		k->reason_len =
 		    (uint16_t)setup_cancel_reasons(m, k->reason, sizeof(k->reason), &dropped);
@@ -3359,6 +3362,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		return -ENOMEM;
 	c->cfg = cfg;
 	c->strip = config_strip_set(cfg);
+	c->strip_reason = c->strip.named && sip_names_has(c->strip.named, "Reason", 6);
 	c->pol = pol;
 	c->hooks = *hooks;
 	c->nshards = nshards;
