@@ -140,7 +140,7 @@ static void test_addr_unmap(void **state)
 
 /* A socket bound to [::] is dual-stack whatever net.ipv6.bindv6only: an
  * IPv4 datagram reaches it, from ::ffff:127.0.0.1. (The sysctl is the
- * host's: repro/v6/dual_bindv6only.sh runs the daemon with it set in a
+ * host's: tests/integration/ipv6.sh runs the daemon with it set in a
  * network namespace of its own.) */
 static void test_socket_bind_dual_stack(void **state)
 {
