@@ -222,8 +222,9 @@ static bool ctl_drain(struct daemon *d, uint64_t now)
 /* Each worker whose copy of the routes' credentials is stale gets the
  * policy's (orig.h: a worker may not read the policy, which a reload frees):
  * one DMSG_CREDS per route, with or without auth (a route without has an
- * empty username, so that a call of it finds none), in order; a ring too
- * full for them all is tried again at the next pass, from the first. */
+ * empty username, so that a call of it finds none), in order, only into a
+ * ring with twice their number free; a ring too full for them all is tried
+ * again at the next pass, from the first. */
 static void push_creds(struct daemon *d)
 {
 	const struct config *c = policy_config(d->pol);
@@ -231,6 +232,12 @@ static void push_creds(struct daemon *d)
 
 	for (uint64_t m = d->creds_stale; m; m &= m - 1) {
 		unsigned w = (unsigned)__builtin_ctzll(m);
+		struct ring *cmd = d->workers[w].cmd;
+		/* a worker that is behind gets them later: they would take the
+		 * room its INSTALL and SEND messages need, and a push cut short
+		 * starts again from the first entry at the next pass */
+		if (cmd->nslots - ring_count(cmd) <= 2 * n)
+			continue;
 		bool all = true;
 		struct dmsg_hdr h = {.type = DMSG_CREDS, .gen = n};
 		if (n == 0)
