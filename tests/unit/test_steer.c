@@ -860,7 +860,19 @@ static void test_open_without_perfmon_is_quick(void **state)
 		long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 		fprintf(stderr, "steer_open without CAP_PERFMON: %d after %ld ms (%s)\n", rc, ms,
 			err);
-		_exit(rc < 0 && strstr(err, "CAP_PERFMON") && ms < 1000 ? 0 : 1);
+		/* booted with mitigations=off the verifier skips the speculative
+		 * paths: the load is tried and may be taken, quickly too */
+		char cmdline[4096] = "";
+		FILE *f = fopen("/proc/cmdline", "r");
+		if (f) {
+			if (!fgets(cmdline, sizeof(cmdline), f))
+				cmdline[0] = '\0';
+			fclose(f);
+		}
+		bool tried = strstr(cmdline, "mitigations=off") != NULL;
+		if (rc == 0)
+			steer_close(s);
+		_exit(ms < 1000 && (tried || (rc < 0 && strstr(err, "CAP_PERFMON"))) ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));

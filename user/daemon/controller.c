@@ -1376,8 +1376,8 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
 static struct target_state *call_target(struct ctl *c, const struct ctl_call *k)
 {
 	if (k->slot_gone) {
-		uint16_t i = call_route(c, k) ? c->target_of_route[k->route][k->target]
-					       : CTL_NO_TARGET;
+		uint16_t i =
+		    call_route(c, k) ? c->target_of_route[k->route][k->target] : CTL_NO_TARGET;
 		return i == CTL_NO_TARGET ? NULL : &c->targets[i];
 	}
 	uint16_t i = c->pools[k->shard].target_of[k->slot];
@@ -2384,7 +2384,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (next_target(c, k, r->status, now) == 0)
 		return;
 	call_target_drop(c, k); /* the target has no call any more */
-	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
+	if (k->installed)	/* the worker frees it and reports through ctl_on_dialog_ended */
 		release_dialog(c, k);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
 	bool timeout = k->timed_out && !k->cancelled;
