@@ -293,6 +293,9 @@ const char *sip_hdr_name(enum sip_hdr id);
 enum sip_hdr sip_hdr_lookup(const char *name, size_t len);
 /* Method id for a method token (case-sensitive per RFC 3261). */
 enum sip_method sip_method_lookup(const char *s, size_t len);
+/* Whether the len bytes at s are a token (RFC 3261 25.1: one or more of
+ * alphanum and -.!%*_+`'~), as a method or a header name must be. */
+bool sip_is_token(const char *s, size_t len);
 const char *sip_method_name(enum sip_method id); /* NULL for OTHER */
 
 /* Parses a URI (used by the message parser, exposed for tests and routing).

@@ -332,6 +332,22 @@ static void test_hdr_lookup_long_names(void **state)
 	assert_int_equal(sip_hdr_lookup("Via", 1), SIP_HDR_VIA);
 }
 
+/* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
+ * "+" / "`" / "'" / "~"); what config.c checks method and header names by */
+static void test_is_token(void **state)
+{
+	(void)state;
+	assert_true(sip_is_token("X-Internal-Route", 16));
+	assert_true(sip_is_token("a.b!c%d*e_f+g`h'i~9", 19));
+	assert_false(sip_is_token("", 0));
+	assert_false(sip_is_token("X Route", 7));
+	assert_false(sip_is_token("X:", 2));
+	assert_false(sip_is_token("X\"", 2));
+	assert_false(sip_is_token("a\0b", 3));
+	assert_false(sip_is_token("caf\xc3\xa9", 5));
+	assert_true(sip_is_token("abc;", 3)); /* only the len bytes count */
+}
+
 static void test_method_lookup(void **state)
 {
 	(void)state;
@@ -2565,6 +2581,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_hdr_lookup_compact_forms, teardown),
 	    cmocka_unit_test(test_token_params),
 	    cmocka_unit_test(test_dialog_ref),
+	    cmocka_unit_test(test_is_token),
 	    cmocka_unit_test(test_span_alnum_is_host_class),
 	    cmocka_unit_test_teardown(test_long_values_any_byte_anywhere, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_no_false_matches, teardown),

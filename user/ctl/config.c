@@ -1555,15 +1555,13 @@ static int ood_member(struct cfg_parse *p, const char *path, const char *k, json
 	if (!k[0] || strlen(k) >= sizeof(c->ood[0].method))
 		return fail(p, path, "expected a method name of 1 to %zu characters",
 			    sizeof(c->ood[0].method) - 1);
-	for (const char *q = k; *q; q++) {
+	if (!sip_is_token(k, strlen(k)))
+		return fail(p, path, "expected a method name (a SIP token)");
+	for (const char *q = k; *q; q++)
 		if (islower((unsigned char)*q))
 			return fail(p, path,
 				    "expected a method name in upper case (SIP methods "
 				    "are case-sensitive)");
-		if (!isupper((unsigned char)*q) && !isdigit((unsigned char)*q) &&
-		    !strchr("-.!%*_+`'~", *q))
-			return fail(p, path, "expected a method name (a SIP token)");
-	}
 	if (!strcmp(k, "INVITE") || !strcmp(k, "ACK") || !strcmp(k, "CANCEL"))
 		return fail(p, path, "not a method policy can answer");
 	for (unsigned i = 0; i < c->nood; i++)
@@ -1620,11 +1618,7 @@ static int strip_header(struct cfg_parse *p, const char *path, size_t i, json_t 
 		return fail(p, path, "expected a header name, got %s", type_name(v));
 	const char *name = json_string_value(v);
 	size_t len = json_string_length(v);
-	bool token = len > 0;
-	for (size_t k = 0; k < len && token; k++)
-		token =
-		    isalnum((unsigned char)name[k]) || (name[k] && strchr("-.!%*_+`'~", name[k]));
-	if (!token)
+	if (!sip_is_token(name, len))
 		return fail(p, path, "expected a header name (a SIP token), got \"%s\"",
 			    shown(name, b, sizeof(b)));
 	if (len >= SIP_NAME_MAX)

@@ -289,6 +289,11 @@ static const char *const method_names[SIP_METHOD_COUNT_] = {
     [SIP_METHOD_UPDATE] = "UPDATE",   [SIP_METHOD_PUBLISH] = "PUBLISH",
 };
 
+bool sip_is_token(const char *s, size_t len)
+{
+	return len > 0 && lex_span(s, s + len, LEX_TOKEN) == s + len;
+}
+
 enum sip_method sip_method_lookup(const char *s, size_t len)
 {
 /* memcmp with a constant length compiles to one or two word compares. */
