@@ -58,12 +58,17 @@ static struct {
 	unsigned count;
 	uint64_t cookie;
 	uint8_t method;
+	uint8_t leg;
+	uint32_t cseq;
 	int status;
 } done;
 
-static void record_done(void *arg, uint64_t cookie, uint8_t method, int status)
+static void record_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
+			int status)
 {
 	(void)arg;
+	done.leg = leg;
+	done.cseq = cseq;
 	done.count++;
 	done.cookie = cookie;
 	done.method = method;
@@ -273,6 +278,10 @@ static void test_refer_names_target_and_contact(void **state)
 	respond(202, "REFER");
 	assert_int_equal(done.method, SIP_METHOD_REFER);
 	assert_int_equal(done.status, 202);
+	/* the leg and CSeq that name the transfer the REFER's outcome is for
+	 * (worker.c), whatever the operator sent into the call since */
+	assert_int_equal(done.leg, SHARD_LEG_A);
+	assert_int_equal(done.cseq, cseq_a + 1);
 
 	struct relay_req info = {.method = SIP_METHOD_INFO};
 	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &info, NULL, 79, 1000, scratch,

@@ -152,7 +152,7 @@ static uint32_t pick_slot(const struct orig_table *t)
  * salt) as transaction index and sends it. */
 static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32_t salt,
 		      const struct sockaddr_in6 *peer, socklen_t peer_len, uint8_t method,
-		      const struct orig_dlg *dlg, uint64_t cookie, uint64_t now_ms,
+		      uint32_t cseq, const struct orig_dlg *dlg, uint64_t cookie, uint64_t now_ms,
 		      const char *scratch, int n, orig_send_fn send, orig_done_fn done, void *arg)
 {
 	struct orig_txn *o = &t->out[index];
@@ -164,13 +164,14 @@ static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32
 		t->st.overwritten++;
 		finish(t, o);
 		if (done)
-			done(arg, o->cookie, o->method, 408);
+			done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408);
 	}
 	t->gen_seed = gen;
 	t->next = (index + 1) % ORIG_SLOTS;
 	o->gen = gen;
 	o->salt = salt;
 	o->method = method;
+	o->cseq = cseq;
 	o->cookie = cookie;
 	o->busy = true;
 	o->proceeding = false;
@@ -212,8 +213,8 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 	int n = relay_write_request(rc, s, req, branch, scratch, cap);
 	if (n < 0)
 		return n;
-	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, dlg, cookie, now_ms,
-		  scratch, n, send, done, arg);
+	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, s->local_cseq, dlg,
+		  cookie, now_ms, scratch, n, send, done, arg);
 	return 0;
 }
 
@@ -244,8 +245,8 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 	}
 	memmove(scratch + at + k, scratch + at, (size_t)n - at);
 	memcpy(scratch + at, lines, (size_t)k);
-	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, dlg, 0, now_ms, scratch,
-		  n + k, send, done, arg);
+	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, s->local_cseq, dlg, 0,
+		  now_ms, scratch, n + k, send, done, arg);
 	struct orig_txn *o = &t->out[index];
 	o->auth_off = (uint16_t)at;
 	o->cred = st;
@@ -337,8 +338,8 @@ static bool answer_challenge(struct orig_table *t, struct orig_txn *o, const str
 	uint8_t method = o->method;
 	t->st.answered++;
 	finish(t, o);
-	take_slot(t, index, gen, salt, &peer, o->peer_len, method, &dlg, cookie, now_ms, out, n,
-		  io->send, io->done, io->arg);
+	take_slot(t, index, gen, salt, &peer, o->peer_len, method, cseq, &dlg, cookie, now_ms, out,
+		  n, io->send, io->done, io->arg);
 	o->auth_off = auth_off;
 	o->cred = st;
 	t->st.challenges_answered++;
@@ -373,7 +374,7 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 	t->st.answered++;
 	finish(t, o);
 	if (io && io->done)
-		io->done(io->arg, o->cookie, o->method, m->status);
+		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status);
 }
 
 void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,
@@ -389,7 +390,7 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_do
 			t->st.unanswered++;
 			finish(t, o);
 			if (done)
-				done(arg, o->cookie, o->method, 408);
+				done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408);
 			continue;
 		}
 		if (o->len) {

@@ -99,6 +99,7 @@ struct orig_txn {
 	bool busy;	 /* waiting for a final response */
 	bool proceeding; /* a provisional response came: retransmit every T2 */
 	uint8_t method;	 /* enum sip_method: a response must be for it */
+	uint32_t cseq;	 /* the request's CSeq number, told to done with its outcome */
 	uint64_t cookie; /* the caller's, given back with the outcome */
 	uint16_t len;	 /* bytes in data; 0 when the request did not fit */
 	/* where the credentials lines start in data (at the end of the header
@@ -145,8 +146,11 @@ typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struc
 /* A transaction ended: its final status, or 408 when Timer F gave it up (RFC
  * 3261 8.1.3.1) or when it gave its slot up to a newer request (it then
  * stops waiting as at Timer F, only sooner); cookie is what orig_start was
- * given. */
-typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, int status);
+ * given, leg and cseq the leg (orig_dlg) and CSeq number the request went
+ * with (a retry's, when a challenge was answered): a REFER's outcome is its
+ * transfer's, named by them, whatever was sent into the call since. */
+typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, uint8_t leg,
+			     uint32_t cseq, int status);
 
 /* The CSeq number a retry of a request of ours into dlg takes, the one
  * challenged being challenged: the leg's next while the dialog lives (which it

@@ -311,8 +311,14 @@ static void tell_sent_final(struct worker *w, const struct shard_dialog *d, int 
 }
 
 /* orig_done_fn: the final status of a request of ours, kept on its dialog
- * when the dialog is still there and sent nothing newer since. */
-static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
+ * when the dialog is still there and sent nothing newer since. A REFER's
+ * outcome is also its transfer's (the REFER named by leg and CSeq), even
+ * when the operator sent an INFO or MESSAGE into the call meanwhile (a
+ * `refer --wait 0`, or a final later than the wait): else a refused REFER
+ * left the transfer active and an accepted one never started Timer N, for
+ * the rest of the call, and that side's NOTIFYs without id were taken. */
+static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
+		      int status)
 {
 	struct worker *w = arg;
 
@@ -320,17 +326,23 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, int status)
 		return;
 	struct shard_dialog *d =
 	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
-	if (d && d->sent_method == method && (d->sent_seq & 0xff) == ((cookie >> 24) & 0xff)) {
-		d->sent_status = (uint16_t)status;
+	if (!d)
+		return;
+	if (method == SIP_METHOD_REFER &&
+	    (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE && d->refer_cseq == cseq &&
+	    !!(d->refer & SHARD_REFER_LEG_B) == (leg == SHARD_LEG_B)) {
 		/* a refused REFER made no subscription: no NOTIFY is ours to take;
 		 * an accepted one starts Timer N, within which a NOTIFY must come */
-		if (method == SIP_METHOD_REFER && status >= 300) {
+		if (status >= 300) {
 			shard_refer_set(d, SHARD_REFER_DONE);
-		} else if (method == SIP_METHOD_REFER && status >= 200) {
+		} else if (status >= 200) {
 			w->relay.now_ms = clock_mono_ms();
 			shard_refer_accepted(d, w->relay.now_ms);
 			arm_dialog_again(w, d);
 		}
+	}
+	if (d->sent_method == method && (d->sent_seq & 0xff) == ((cookie >> 24) & 0xff)) {
+		d->sent_status = (uint16_t)status;
 		tell_sent_final(w, d, status);
 	}
 }
