@@ -1133,7 +1133,15 @@ static void test_reattach_drops_malformed_records(void **state)
  * comes. Finals that came, and a transfer a NOTIFY reached, stay. */
 static void test_reattach_resolves_requests_sent_before(void **state)
 {
-	enum { INFO_WAITING, MESSAGE_ANSWERED, REFER_WAITING, REFER_NOTIFIED, NOTHING_SENT, N };
+	enum {
+		INFO_WAITING,
+		MESSAGE_ANSWERED,
+		REFER_WAITING,
+		REFER_NOTIFIED,
+		NOTHING_SENT,
+		REFER_THEN_INFO,
+		N
+	};
 	struct shard_table t;
 	char path[64];
 	uint32_t g[N];
@@ -1161,6 +1169,11 @@ static void test_reattach_resolves_requests_sent_before(void **state)
 	d->sent_method = SIP_METHOD_REFER;
 	shard_refer_start(d, SHARD_LEG_B, 3);
 	shard_refer_notified(d, 100); /* its NOTIFY overtook the 2xx */
+	/* a REFER still waiting when the operator sent an INFO (answered) */
+	d = &t.dialogs[s[REFER_THEN_INFO]];
+	shard_refer_start(d, SHARD_LEG_A, 5);
+	d->sent_method = SIP_METHOD_INFO;
+	d->sent_status = 200;
 	shard_table_close(&t);
 
 	uint64_t before = clock_mono_ms();
@@ -1190,6 +1203,12 @@ static void test_reattach_resolves_requests_sent_before(void **state)
 	assert_int_equal(refer->sent_status, SHARD_SENT_LOST);
 	assert_false(refer->refer & SHARD_REFER_TIMER_N);
 	assert_int_equal(shard_refer_status(refer), 100);
+	/* a REFER without its final, an INFO sent after it: its transfer's
+	 * Timer N starts too, or it is shown active for the rest of the call */
+	refer = &t.dialogs[s[REFER_THEN_INFO]];
+	assert_int_equal(refer->sent_status, 200);
+	assert_int_equal(refer->refer & SHARD_REFER_STATE, SHARD_REFER_ACTIVE);
+	assert_true(refer->refer & SHARD_REFER_TIMER_N);
 	shard_table_close(&t);
 
 	/* a later start finds nothing more to resolve: all stays */

@@ -287,16 +287,20 @@ static int cmp_created(const void *a, const void *b)
 /* d's request of the operator that waited for its final when its process
  * stopped: its transaction (orig.c) went with that process, so no final will
  * be kept and Timer F will not give it up; it is lost, said so, rather than
- * shown waiting for ever. A transfer whose REFER it was waits for a NOTIFY
- * no longer than after a 2xx (Timer N from now, RFC 6665 4.1.2.4): a UA
- * that accepted it sends one, one that refused it none. */
+ * shown waiting for ever. A transfer whose REFER had no final waits for a
+ * NOTIFY no longer than after a 2xx (Timer N from now, RFC 6665 4.1.2.4): a
+ * UA that accepted it sends one, one that refused it none. */
 static void sent_lost(struct shard_dialog *d, uint64_t now_ms)
 {
+	/* the transfer's REFER had no final (a 2xx starts Timer N, a refusal
+	 * ends it, a NOTIFY marks it), whatever the operator sent into the
+	 * call after it (an INFO, a MESSAGE): else it stayed active for good */
+	if ((d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE &&
+	    !(d->refer & (SHARD_REFER_NOTIFIED | SHARD_REFER_TIMER_N)))
+		shard_refer_accepted(d, now_ms);
 	if (!d->sent_method || d->sent_status)
 		return;
 	d->sent_status = SHARD_SENT_LOST;
-	if (d->sent_method == SIP_METHOD_REFER)
-		shard_refer_accepted(d, now_ms);
 }
 
 /* A re-attached file is trusted only as far as each record is well formed.
