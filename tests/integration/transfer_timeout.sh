@@ -129,4 +129,59 @@ check "no NOTIFY reached the callee" test "$(get 'j["callee_notifies"]')" = "0"
 sleep 1.2 # a stats write
 check "stats: transfers_timed_out 1" \
 	test "$(json_get "$WORK/transfer.stats.json" 'sum(w["transfers_timed_out"] for w in j["workers"])')" = "1"
+# The REFER's final coming after another request the operator sent into the
+# call (refer --wait 0, then info): a 403 still ends the transfer, a 202
+# still starts Timer N. The outcome was taken only while the REFER was the
+# last request sent, so the transfer stayed "active" for the whole call (and
+# that side's NOTIFYs without id were still answered by sipshard).
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" "$T1_MS" >"$WORK/after_info.out" 2>&1 <<'PY'
+import json, subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller, header, recv
+
+dport, bport, ctl, sock, t1 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+callee = Callee(bport)
+
+def ctl_run(*args):
+    return subprocess.run([ctl, "-s", sock] + list(args), capture_output=True, text=True).stdout
+
+def answer(caller, req, code):
+    vias = "".join(l + "\r\n" for l in req.split("\r\n") if l.lower().startswith("via:"))
+    caller.sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+                        "Content-Length: 0\r\n\r\n"
+                        % (code, vias, header(req, "From"), header(req, "To"),
+                           header(req, "Call-ID"), header(req, "CSeq"))).encode(),
+                       ("127.0.0.1", dport))
+
+out = {}
+for final in ("403 Forbidden", "202 Accepted"):
+    caller = Caller(dport + 3, dport)
+    if caller.call(callee) != 200:
+        out[final[:3]] = "no call"
+        caller.sock.close()
+        continue
+    ctl_run("refer", caller.call_id, "--to", "caller", "--target", "sip:desk@example.net",
+            "--wait", "0")
+    refer, end = None, time.time() + 2
+    while not refer and time.time() < end:
+        m = recv(caller.sock, 0.1)
+        if m and m.startswith("REFER "):
+            refer = m
+    ctl_run("info", caller.call_id, "--to", "callee", "--type", "application/dtmf-relay",
+            "--body", "Signal=5", "--wait", "0")
+    callee.pump(0.3)
+    if refer:
+        answer(caller, refer, final)
+    time.sleep(64 * t1 / 1000 + 1.5 if final.startswith("202") else 0.3)
+    d = json.loads(ctl_run("--json", "dialogs", caller.call_id))["dialogs"]
+    out[final[:3]] = d[0]["transfer"] if d else "no call"
+    caller.sock.close()
+print(json.dumps(out))
+PY
+sed 's/^/# /' "$WORK/after_info.out"
+A=$(tail -1 "$WORK/after_info.out")
+check "a REFER refused 403 after the operator's INFO went into the call: the transfer is done (no NOTIFY, so no status)" \
+	test "$(python3 -c 'import json,sys; t=json.loads(sys.argv[1])["403"]; print(t["state"], t["status"])' "$A" 2>/dev/null)" = "done None"
+check "a REFER accepted 202 after the operator's INFO, no NOTIFY: Timer N ends it, done with 408" \
+	test "$(python3 -c 'import json,sys; t=json.loads(sys.argv[1])["202"]; print(t["state"], t["status"])' "$A" 2>/dev/null)" = "done 408"
 stop_daemon
