@@ -61,10 +61,11 @@ static struct {
 	uint8_t leg;
 	uint32_t cseq;
 	int status;
+	bool heard;
 } done;
 
 static void record_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
-			int status)
+			int status, bool heard)
 {
 	(void)arg;
 	done.leg = leg;
@@ -73,6 +74,7 @@ static void record_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg,
 	done.cookie = cookie;
 	done.method = method;
 	done.status = status;
+	done.heard = heard;
 }
 
 static int setup(void **state)
@@ -355,6 +357,7 @@ static void test_gives_up_after_timer_f(void **state)
 	assert_int_equal(done.count, 1);
 	assert_int_equal(done.method, SIP_METHOD_BYE);
 	assert_int_equal(done.status, 408);
+	assert_false(done.heard);
 	/* 500, 1000, 2000, then every 4 s up to 32 s after the first */
 	assert_int_equal(byes.st.retransmitted, 10);
 	unsigned before = sent.count;
@@ -821,6 +824,9 @@ static void test_shared_key_gives_no_credentials(void **state)
 	assert_int_equal(byes.st.challenges_answered, 1);
 }
 
+/* what the worker gives a keep-alive's OPTIONS again (any non-zero value) */
+#define KA_COOKIE 0x0000000701000005ull
+
 static void test_keepalive_options_answered(void **state)
 {
 	(void)state;
@@ -837,8 +843,8 @@ static void test_keepalive_options_answered(void **state)
 		leg(SHARD_LEG_B)->peer_len);
 	parse_challenge(401, "carrier.example", "ka");
 	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_B), &options, &dlg, &m,
-					      2000, scratch, sizeof(scratch), capture, record_done,
-					      NULL),
+					      KA_COOKIE, 2000, scratch, sizeof(scratch), capture,
+					      record_done, NULL),
 			 0);
 	assert_int_equal(sent.count, 2);
 	parse_sent();
@@ -848,19 +854,80 @@ static void test_keepalive_options_answered(void **state)
 	assert_answers("Authorization", 0, "OPTIONS", "sip:bob@10.2.2.2:5080", "carrier.example",
 		       "ka");
 	assert_int_equal(byes.st.challenges_answered, 1);
-	/* its own challenge again is final */
+	/* its own challenge again is final, and comes back with the
+	 * keep-alive's cookie: the worker counts it for the round */
 	challenge(401, "carrier.example", "ka2");
 	assert_int_equal(done.status, 401);
+	assert_int_equal(done.cookie, KA_COOKIE);
+	assert_int_equal(done.method, SIP_METHOD_OPTIONS);
+	assert_true(done.heard);
 	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_REFUSED], 1);
 
-	/* leg A's has no credentials to answer with */
+	/* leg A's has no credentials to answer with: nothing written, its
+	 * CSeq not taken */
 	const struct orig_dlg a = {SLOT, GEN, SHARD_LEG_A, 0};
+	uint32_t a_cseq = leg(SHARD_LEG_A)->local_cseq;
 	parse_challenge(401, "carrier.example", "ka");
-	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_A), &options, &a, &m, 2000,
-					      scratch, sizeof(scratch), capture, record_done, NULL),
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_A), &options, &a, &m,
+					      KA_COOKIE, 2000, scratch, sizeof(scratch), capture,
+					      record_done, NULL),
 			 -EACCES);
 	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 1);
 	assert_int_equal(sent.count, 2);
+	assert_int_equal(leg(SHARD_LEG_A)->local_cseq, a_cseq);
+	/* nor on leg B of a route without auth */
+	const struct orig_dlg none = dlg_b(0);
+	uint32_t b_cseq = leg(SHARD_LEG_B)->local_cseq;
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_B), &options, &none, &m,
+					      KA_COOKIE, 2000, scratch, sizeof(scratch), capture,
+					      record_done, NULL),
+			 -EACCES);
+	assert_int_equal(leg(SHARD_LEG_B)->local_cseq, b_cseq);
+	assert_int_equal(sent.count, 2);
+}
+
+/* The keep-alive's OPTIONS again with credentials, answered 481: the final
+ * comes back with its cookie, heard (the worker ends the call); one nobody
+ * answers is given up as 408 not heard (the rounds count silence). */
+static void test_keepalive_retry_final_comes_back(void **state)
+{
+	(void)state;
+	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
+	char scratch[ORIG_KEEP_MAX];
+	const struct orig_dlg dlg = dlg_b(CARRIER.key);
+	orig_set_creds(&byes, 0, 1, &CARRIER);
+
+	relay_write_request(&rc, leg(SHARD_LEG_B), &options, "z9hG4bKskx", scratch,
+			    sizeof(scratch));
+	capture(NULL, scratch, strlen(scratch), (const struct sockaddr *)&leg(SHARD_LEG_B)->peer,
+		leg(SHARD_LEG_B)->peer_len);
+	parse_challenge(407, "carrier.example", "ka");
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_B), &options, &dlg, &m,
+					      KA_COOKIE, 2000, scratch, sizeof(scratch), capture,
+					      record_done, NULL),
+			 0);
+	respond(481, "OPTIONS");
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.cookie, KA_COOKIE);
+	assert_int_equal(done.method, SIP_METHOD_OPTIONS);
+	assert_int_equal(done.status, 481);
+	assert_true(done.heard);
+
+	relay_write_request(&rc, leg(SHARD_LEG_B), &options, "z9hG4bKsky", scratch,
+			    sizeof(scratch));
+	capture(NULL, scratch, strlen(scratch), (const struct sockaddr *)&leg(SHARD_LEG_B)->peer,
+		leg(SHARD_LEG_B)->peer_len);
+	parse_challenge(407, "carrier.example", "ka");
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_B), &options, &dlg, &m,
+					      KA_COOKIE + 1, 3000, scratch, sizeof(scratch),
+					      capture, record_done, NULL),
+			 0);
+	for (uint64_t t = 3000; t <= 3000 + 64 * 500 + 100; t += 10)
+		orig_tick(&byes, t, capture, record_done, NULL);
+	assert_int_equal(done.count, 2);
+	assert_int_equal(done.cookie, KA_COOKIE + 1);
+	assert_int_equal(done.status, 408);
+	assert_false(done.heard);
 }
 
 int main(void)
@@ -888,6 +955,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retry_takes_the_legs_next_cseq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_challenges_not_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_options_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keepalive_retry_final_comes_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_key_gives_no_credentials, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,7 +164,7 @@ static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32
 		t->st.overwritten++;
 		finish(t, o);
 		if (done)
-			done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408);
+			done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, false);
 	}
 	t->gen_seed = gen;
 	t->next = (index + 1) % ORIG_SLOTS;
@@ -220,13 +220,19 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 
 int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
 			 const struct relay_req *req, const struct orig_dlg *dlg,
-			 const struct sip_msg *challenge, uint64_t now_ms, char *scratch,
-			 size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
+			 const struct sip_msg *challenge, uint64_t cookie, uint64_t now_ms,
+			 char *scratch, size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
 {
 	uint32_t index = pick_slot(t), gen = t->gen_seed + 1, salt = (uint32_t)rng_secure();
 	char branch[SHARD_ORIG_MAX], lines[CRED_LINES_MAX];
 	struct cred_state st = {0};
 
+	/* writing the request takes the leg's next CSeq: a leg with nothing to
+	 * answer with (leg A, a route without auth) keeps it */
+	if (!dlg || !creds_of(t, dlg->auth_key)) {
+		refused(t, ORIG_AUTH_NO_CREDENTIALS, challenge->status, req->method, NULL);
+		return -EACCES;
+	}
 	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
 	int n = relay_write_request(rc, s, req, branch, scratch, cap);
 	if (n < 0)
@@ -245,8 +251,8 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 	}
 	memmove(scratch + at + k, scratch + at, (size_t)n - at);
 	memcpy(scratch + at, lines, (size_t)k);
-	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, s->local_cseq, dlg, 0,
-		  now_ms, scratch, n + k, send, done, arg);
+	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, s->local_cseq, dlg,
+		  cookie, now_ms, scratch, n + k, send, done, arg);
 	struct orig_txn *o = &t->out[index];
 	o->auth_off = (uint16_t)at;
 	o->cred = st;
@@ -374,7 +380,7 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 	t->st.answered++;
 	finish(t, o);
 	if (io && io->done)
-		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status);
+		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status, true);
 }
 
 void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,
@@ -390,7 +396,7 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_do
 			t->st.unanswered++;
 			finish(t, o);
 			if (done)
-				done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408);
+				done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, false);
 			continue;
 		}
 		if (o->len) {

@@ -35,7 +35,8 @@
  * for every quiet call, they would crowd these slots out, so their state is a
  * byte in each leg of the dialog record (shard/table.h) and they are never
  * retransmitted (the next round is). Only the OPTIONS that answers a
- * challenge to one takes a slot here (orig_start_answering).
+ * challenge to one takes a slot here (orig_start_answering), its final going
+ * back to the keep-alive with the cookie the worker gave it.
  *
  * In this process's memory only: a restart loses the transactions in
  * flight, and the re-attach of the dialog tables marks the operator's
@@ -145,12 +146,14 @@ typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struc
 			     socklen_t dst_len);
 /* A transaction ended: its final status, or 408 when Timer F gave it up (RFC
  * 3261 8.1.3.1) or when it gave its slot up to a newer request (it then
- * stops waiting as at Timer F, only sooner); cookie is what orig_start was
- * given, leg and cseq the leg (orig_dlg) and CSeq number the request went
- * with (a retry's, when a challenge was answered): a REFER's outcome is its
- * transfer's, named by them, whatever was sent into the call since. */
-typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, uint8_t leg,
-			     uint32_t cseq, int status);
+ * stops waiting as at Timer F, only sooner); heard is false for those two,
+ * where no response came (the keep-alive tells a side that answered 408 from
+ * one that stayed silent); cookie is what orig_start was given, leg and cseq
+ * the leg (orig_dlg) and CSeq number the request went with (a retry's, when
+ * a challenge was answered): a REFER's outcome is its transfer's, named by
+ * them, whatever was sent into the call since. */
+typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
+			     int status, bool heard);
 
 /* The CSeq number a retry of a request of ours into dlg takes, the one
  * challenged being challenged: the leg's next while the dialog lives (which it
@@ -192,13 +195,16 @@ int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s
 
 /* orig_start of req (sent before, outside these transactions: the
  * keep-alive's OPTIONS) with the lines that answer challenge, the 401 or 407
- * that came to it, with dlg's credentials. -EACCES when it is not answered
- * (counted and logged once as orig_on_response does), -ENOSPC as orig_start;
- * nothing is sent then. */
+ * that came to it, with dlg's credentials; its final comes back through done
+ * with cookie. -EACCES when it is not answered (counted and logged once as
+ * orig_on_response does), -ENOSPC as orig_start; nothing is sent then, and
+ * without credentials for dlg nothing is written either: the leg's CSeq is
+ * not taken. */
 int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
 			 const struct relay_req *req, const struct orig_dlg *dlg,
-			 const struct sip_msg *challenge, uint64_t now_ms, char *scratch,
-			 size_t cap, orig_send_fn send, orig_done_fn done, void *arg);
+			 const struct sip_msg *challenge, uint64_t cookie, uint64_t now_ms,
+			 char *scratch, size_t cap, orig_send_fn send, orig_done_fn done,
+			 void *arg);
 
 /* True when a response's top Via branch is one of our requests'. */
 bool orig_branch_is_ours(const char *buf, sip_view branch);

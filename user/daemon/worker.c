@@ -14,7 +14,8 @@
  * header take that path: in-dialog traffic pays nothing for it); the ends of calls on its
  * own account (idle, maximum duration, session timer, the in-dialog
  * keep-alive's rounds and answers, and the OPTIONS again with the route's
- * credentials when a callee challenges one; whatever ends a call, the 487s to the
+ * credentials when a callee challenges one, whose final counts as the
+ * first's would; whatever ends a call, the 487s to the
  * requests still open in it, relay_end_pending), and the Timer N of the operator's
  * transfer (no NOTIFY within 64*T1 of its REFER's 2xx), and its copy of the
  * routes' credentials (DMSG_CREDS; orig.h says why a copy). Does not own: the rewrite
@@ -310,27 +311,34 @@ static void tell_sent_final(struct worker *w, const struct shard_dialog *d, int 
 		w->evt_pushed = true;
 }
 
+static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, bool heard);
+
 /* orig_done_fn: the final status of a request of ours, kept on its dialog
- * when the dialog is still there and sent nothing newer since. A REFER's
+ * when the dialog is still there and sent nothing newer since; the
+ * keep-alive's OPTIONS again with credentials (the only OPTIONS among them:
+ * the operator sends INFO, MESSAGE and REFER) has its own outcome. A REFER's
  * outcome is also its transfer's (the REFER named by leg and CSeq), even
  * when the operator sent an INFO or MESSAGE into the call meanwhile (a
  * `refer --wait 0`, or a final later than the wait): else a refused REFER
  * left the transfer active and an accepted one never started Timer N, for
  * the rest of the call, and that side's NOTIFYs without id were taken. */
 static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
-		      int status)
+		      int status, bool heard)
 {
 	struct worker *w = arg;
 
 	if (!cookie)
 		return;
+	if (method == SIP_METHOD_OPTIONS) {
+		keepalive_retry_done(w, cookie, status, heard);
+		return;
+	}
 	struct shard_dialog *d =
 	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
 	if (!d)
 		return;
-	if (method == SIP_METHOD_REFER &&
-	    (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE && d->refer_cseq == cseq &&
-	    !!(d->refer & SHARD_REFER_LEG_B) == (leg == SHARD_LEG_B)) {
+	if (method == SIP_METHOD_REFER && (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE &&
+	    d->refer_cseq == cseq && !!(d->refer & SHARD_REFER_LEG_B) == (leg == SHARD_LEG_B)) {
 		/* a refused REFER made no subscription: no NOTIFY is ours to take;
 		 * an accepted one starts Timer N, within which a NOTIFY must come */
 		if (status >= 300) {
@@ -486,6 +494,23 @@ static void keepalive_failed(struct worker *w, struct shard_dialog *d, const cha
 	end_dialog(w, d, CTL_END_KEEPALIVE, reason);
 }
 
+/* A final status to a keep-alive OPTIONS on leg of d, or to the OPTIONS
+ * again with credentials: 408 or 481 says the leg's dialog is gone (RFC 3261
+ * 12.2.1.2): the call ends; any other says the leg is there. */
+static void keepalive_final(struct worker *w, struct shard_dialog *d, int leg, int status)
+{
+	if (status == 408 || status == 481) {
+		char reason[96];
+		/* Q.850 cause 41: temporary failure */
+		snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"keep-alive answered %d\"",
+			 status);
+		keepalive_failed(w, d, reason);
+		return;
+	}
+	w->st.keepalives_answered++;
+	shard_keepalive_answered(d, leg, clock_mono_ms());
+}
+
 /* A round is due: a leg that left misses_max rounds in a row unanswered ends
  * the call; otherwise each leg gets its OPTIONS. */
 static void keepalive_round(struct worker *w, struct shard_dialog *d)
@@ -501,10 +526,35 @@ static void keepalive_round(struct worker *w, struct shard_dialog *d)
 	arm_dialog(w, d);
 }
 
+/* The cookie the OPTIONS again with credentials on leg of d comes back
+ * with: as sent_cookie, the leg in place of sent_seq's byte (orig_done knows
+ * it by its method). */
+static uint64_t keepalive_cookie(const struct shard_dialog *d, int leg)
+{
+	return (uint64_t)d->gen << 32 | (uint64_t)leg << 24 | d->slot;
+}
+
+/* The final of the OPTIONS again with credentials counts as one to the
+ * OPTIONS it answers for would: behind a proxy that challenges every
+ * OPTIONS, it is the only answer from the leg's side. Timer F or a slot
+ * given up (no response heard) ends nothing: the challenge counted the
+ * round already, and silence is what the rounds count. */
+static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, bool heard)
+{
+	int leg = (int)((cookie >> 24) & 0xff);
+	struct shard_dialog *d =
+	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
+
+	if (!d || !heard || leg > SHARD_LEG_B)
+		return;
+	keepalive_final(w, d, leg, status);
+}
+
 /* A 401 or 407 to a keep-alive OPTIONS: the leg is there (the round counts
  * as answered), but a carrier that challenges it may count an unanswered
  * challenge against the call, so on leg B the OPTIONS goes again with the
- * route's credentials, as a transaction of ours (orig.h). */
+ * route's credentials, as a transaction of ours (orig.h) whose final counts
+ * as one to the first would (keepalive_retry_done). */
 static void keepalive_challenged(struct worker *w, struct shard_dialog *d, int leg,
 				 const struct sip_msg *m)
 {
@@ -515,12 +565,12 @@ static void keepalive_challenged(struct worker *w, struct shard_dialog *d, int l
 								 : sizeof(scratch);
 
 	(void)orig_start_answering(&w->orig, &w->relay, &d->legs[leg], &req, &dlg, m,
-				   clock_mono_ms(), scratch, cap, send_orig, orig_done, w);
+				   keepalive_cookie(d, leg), clock_mono_ms(), scratch, cap,
+				   send_orig, orig_done, w);
 }
 
-/* A response whose top Via branch has the keep-alive's prefix: it ends here.
- * 408 or 481 says the leg's dialog is gone (RFC 3261 12.2.1.2): the call
- * ends; any other final status says the leg is there. */
+/* A response whose top Via branch has the keep-alive's prefix: it ends here
+ * (keepalive_final). */
 static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 {
 	int leg;
@@ -536,16 +586,7 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 	if ((m->status == 401 || m->status == 407) &&
 	    (d->legs[leg].keepalive & SESSION_KEEPALIVE_PENDING))
 		keepalive_challenged(w, d, leg, m);
-	if (m->status == 408 || m->status == 481) {
-		char reason[96];
-		/* Q.850 cause 41: temporary failure */
-		snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"keep-alive answered %d\"",
-			 m->status);
-		keepalive_failed(w, d, reason);
-		return;
-	}
-	w->st.keepalives_answered++;
-	shard_keepalive_answered(d, leg, clock_mono_ms());
+	keepalive_final(w, d, leg, m->status);
 }
 
 /* Passes a datagram to the worker that owns its Call-ID (invariant 1), or an
