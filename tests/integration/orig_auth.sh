@@ -8,10 +8,15 @@
 #     Proxy-Authorization line and a higher CSeq than any before it on leg B,
 #     and once its 200 came nothing more is sent; the call has its CDR;
 #  3. a second call whose retried BYE is challenged again: final, no third
-#     BYE, counted and logged.
+#     BYE, counted and logged;
+#  4. a third call whose keep-alive OPTIONS again (challenged 401) is
+#     answered 481: the call ends (BYE, CDR keepalive_failed), as a 481 to
+#     the first OPTIONS would end it; the caller's OPTIONS of that round,
+#     challenged too, uses up no CSeq of leg A (no credentials there).
 # The digest responses are checked here with hashlib, not with sipshard's
 # code. Before, such challenges ended the transaction: the carrier kept the
-# call up.
+# call up; and the final of the OPTIONS again was dropped, so a 481 to it
+# ended nothing.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -174,6 +179,33 @@ if bye:
         while third and header(third, "Via") == header(bye2, "Via"):
             third = next_request(callee.sock, "BYE", 0.6, bye)
         res["call2_no_third"] = third is None
+
+# ---- call 3: the keep-alive's OPTIONS again answered 481 --------------------
+b.sock.close()
+c = Caller(dport + 1, dport)
+res["call3"] = c.call(callee)
+ka = next_request(callee.sock, "OPTIONS", 3)
+# the caller's OPTIONS of the round, challenged: leg A has no credentials
+ka_a = next_request(c.sock, "OPTIONS", 1)
+if ka_a:
+    respond(c.sock, ka_a, D, "401 Unauthorized",
+            extra='WWW-Authenticate: Digest realm="phone", nonce="a1", algorithm=MD5\r\n')
+if ka:
+    challenge(ka, "401 Unauthorized", "ka3")
+    ka2 = next_request(callee.sock, "OPTIONS", 1, ka)
+    res["ka3_again"] = ka2 is not None
+    if ka2:
+        respond(callee.sock, ka2, D, "481 Call/Transaction Does Not Exist")
+        bye = next_request(callee.sock, "BYE", 0.8, ka2)
+        res["ka481_bye"] = bye is not None
+        if bye:
+            res["ka481_reason"] = header(bye, "Reason")
+            respond(callee.sock, bye, D, "200 OK")
+# the next request to the caller (the BYE) takes the CSeq after its OPTIONS'
+nxt = next_request(c.sock, "BYE", 1) if ka_a else None
+res["leg_a_cseq_kept"] = bool(nxt) and cseq(nxt) == cseq(ka_a) + 1
+if nxt:
+    respond(c.sock, nxt, D, "200 OK")
 print(json.dumps(res))
 PY
 rc=$?
@@ -195,11 +227,18 @@ check "after its 200, no more BYEs" test "$(r nothing_after_200)" = True
 check "the call's CDR: ended by the operator" test "$(cdr_end 0)" = operator
 check "call 2: its BYE again, challenged again: no third BYE" \
 	test "$(r call2_bye_again)/$(r call2_no_third)" = "True/True"
+check "call 3: the keep-alive's OPTIONS again, answered 481: the BYE to the callee" \
+	test "$(r call3)/$(r ka3_again)/$(r ka481_bye)" = "200/True/True"
+check "its Reason says the keep-alive was answered 481" \
+	test "$(r ka481_reason)" = 'Q.850;cause=41;text="keep-alive answered 481"'
+check "call 3's CDR: keepalive_failed" test "$(cdr_end 2)" = keepalive_failed
+check "a challenged OPTIONS to the caller uses up no CSeq of leg A" \
+	test "$(r leg_a_cseq_kept)" = True
 check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
 sleep 1.2 # a stats write
 ORIG='j["workers"][0]["originated"]'
-check "originated.challenges_answered 3, challenges_refused 1" \
-	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'])")" = "(3, 1)"
+check "originated.challenges_answered 4, challenges_refused 1" \
+	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'])")" = "(4, 1)"
 check "the log says once why a challenge was not answered" \
 	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
 stop_daemon
