@@ -351,6 +351,12 @@ json_t *daemon_stats_json(struct daemon *d);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
 int daemon_write_stats(struct daemon *d, const char *path);
 
+/* commands.c, controller thread: the management socket's handler
+ * (mgmt_handler; arg is the daemon). Answers every command (an error naming
+ * the known ones for any other), or MGMT_LATER for reload and the commands
+ * on dialogs, which answer through mgmt_answer. */
+json_t *commands_handle(void *arg, const char *command, const json_t *request);
+
 /* dialogs.c, controller thread: the management commands "dialogs", "bye",
  * "info" and "message" (they answer later, through mgmt_answer), and the
  * workers' replies. */
