@@ -51,6 +51,7 @@
 
 #include "../common/fuzz_exchange.h"
 #include "../common/addr.h"
+#include "../common/fuzz_config.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
@@ -58,25 +59,6 @@
 #include "daemon/relay.h"
 
 enum { NSHARDS = 2, DIALOGS = 16, MAX_DATAGRAMS = 6 };
-
-static const char fuzz_config[] =
-    "{\"listen\": \"127.0.0.1:5060\","
-    " \"capacity\": {\"dialogs_per_shard\": 16, \"transactions_per_shard\": 32, \"setups\": 16},"
-    " \"limits\": {\"max_calls\": 5, \"calls_per_second_per_source\": 1000, \"burst\": 4,"
-    "  \"retry_after_s\": 5, \"rate_sources\": 16},"
-    " \"timers\": {\"session_expires_s\": 90},"
-    " \"acl\": {\"default\": \"allow\", \"rules\": [{\"action\": \"deny\", \"cidr\": "
-    "\"10.9.0.0/16\"}]},"
-    " \"routes\": [{\"name\": \"b\", \"match\": {\"user_prefix\": \"\", \"domain\": null,"
-    "  \"source\": null}, \"targets\": [{\"address\": \"127.0.0.1:5090\", \"max_cps\": 2},"
-    "  {\"address\": \"127.0.0.1:5091\","
-    "  \"max_calls\": 1},"
-    "  \"127.0.0.1:5092\"], \"failover_ms\": 100, \"keepalive_s\": 1, \"select\": \"round_robin\","
-    "  \"rewrite\": {\"strip\": 1, \"prefix\": \"9\"},"
-    "  \"auth\": {\"username\": \"trunk7\", \"password\": \"s3cret\"}}],"
-    " \"registrations\": [{\"name\": \"r\", \"registrar\": \"127.0.0.1:5093\","
-    "  \"aor\": \"sip:acct@trunk.test\", \"expires_s\": 60, \"retry_s\": 1,"
-    "  \"auth\": {\"username\": \"acct\", \"password\": \"s3cret\"}}]}";
 
 struct fuzz_ctx {
 	struct config cfg;
@@ -385,7 +367,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	ctx.trace = getenv("FUZZ_TRACE") != NULL;
 	log_set_level(ctx.trace ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
-	if (config_load_string(&ctx.cfg, fuzz_config, err, sizeof(err)) != 0) {
+	if (config_load_string(&ctx.cfg, fuzz_daemon_config, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_controller: config: %s\n", err);
 		abort();
 	}
