@@ -135,9 +135,17 @@ FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/da
 	user/daemon/register.c \
 	user/daemon/setup_msg.c user/daemon/log.c user/net/udp.c \
 	user/daemon/mgmt.c user/core/files.c user/core/mem.c,$(LIB_SRC))
+# fuzz_mgmt also serves the management commands for a daemon that never
+# started (commands.c, dialogs.c, daemon.c's statistics): the code that would
+# start its threads and sockets comes along unused, and liburing with it.
+FUZZ_DAEMON_SRC := $(filter user/daemon/daemon.c user/daemon/commands.c user/daemon/dialogs.c \
+	user/daemon/worker.c user/daemon/cdr.c user/core/ring.c user/net/io%,$(LIB_SRC))
+$(BUILD)/fuzz/fuzz_mgmt: FUZZ_EXTRA_SRC := $(FUZZ_DAEMON_SRC)
+$(BUILD)/fuzz/fuzz_mgmt: FUZZ_EXTRA_LIBS := -luring -lpthread
+$(BUILD)/fuzz/fuzz_mgmt: $(FUZZ_DAEMON_SRC)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h user/*/*.h tests/common/*.h) | $(SKELS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) -o $@ -ljansson -lnettle -lresolv -lbpf -lelf -lz -lm
+	$(CLANG) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRC) $(FUZZ_EXTRA_SRC) -o $@ -ljansson -lnettle -lresolv -lbpf -lelf -lz -lm $(FUZZ_EXTRA_LIBS)
 
 # The daemon under ASan + UBSan, for the hostile-input integration test.
 $(BUILD)/asan/sipshardd: $(BUILD)/asan/obj/user/cmd/sipshardd.o $(ASAN_LIB)
