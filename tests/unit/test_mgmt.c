@@ -4,6 +4,7 @@
  * that stops reading is dropped at its deadline and counted. (The wire
  * parsers are fuzzed by fuzz_mgmt; the commands by tests/integration/mgmt.sh.)
  * Clients of the metrics endpoint cannot take the slots of the Unix socket.
+ * A refused request's error quotes none of its control bytes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,17 +81,23 @@ static struct mgmt *big_answers(void)
 	return m;
 }
 
-/* A client connected to m that has sent {"command": "stats"}. */
-static int stats_client(void)
+/* A client connected to m that has sent req[0, len). */
+static int client_sending(const char *req, size_t len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	const char req[] = "{\"command\": \"stats\"}\n";
-	assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
 	return fd;
+}
+
+/* A client connected to m that has sent {"command": "stats"}. */
+static int stats_client(void)
+{
+	const char req[] = "{\"command\": \"stats\"}\n";
+	return client_sending(req, sizeof(req) - 1);
 }
 
 /* One pass of the controller's loop over m, at time now. */
@@ -238,6 +245,43 @@ static void test_metrics_clients_leave_the_unix_socket_room(void **state)
 	assert_non_null(strstr(buf, "\"answer\":42"));
 }
 
+/* A request that is not JSON is told why in one line of text: the parser's
+ * message quotes the bytes near the mistake, and a control byte among them
+ * (an escape sequence, a tab, a carriage return) reached sipshardctl's
+ * terminal as it came (found by fuzz_mgmt). */
+static void test_refusal_quotes_no_control_byte(void **state)
+{
+	struct mgmt *m;
+	char err[256], buf[512];
+	size_t got = 0;
+	(void)state;
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, small_handler, err, sizeof(err)), 0);
+	const char req[] = "{\x1b[2J\r\t}\n";
+	int fd = client_sending(req, sizeof(req) - 1);
+	uint64_t t = now_ms();
+	for (int i = 0; i < 50; i++) {
+		serve(m, t);
+		ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0)
+			break;
+	}
+	close(fd);
+	mgmt_close(m);
+	json_error_t jerr;
+	json_t *resp = json_loadb(buf, got, 0, &jerr);
+	assert_non_null(resp);
+	assert_true(json_is_false(json_object_get(resp, "ok")));
+	const char *why = json_string_value(json_object_get(resp, "error"));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "expected one JSON object"));
+	for (const char *p = why; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+	json_decref(resp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +292,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_clients_leave_the_unix_socket_room, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_quotes_no_control_byte, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -410,9 +410,14 @@ static bool json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 	char why[256];
 
 	if (!req || !json_is_object(req)) {
-		snprintf(why, sizeof(why),
-			 "expected one JSON object such as {\"command\": \"stats\"}%s%s",
-			 req ? "" : ": ", req ? "" : jerr.text);
+		int n = snprintf(why, sizeof(why),
+				 "expected one JSON object such as {\"command\": \"stats\"}%s%s",
+				 req ? "" : ": ", req ? "" : jerr.text);
+		/* the parser quotes the request near the mistake: a control byte
+		 * of it would reach the operator's terminal as it came */
+		for (int i = 0; i < n && i < (int)sizeof(why) - 1; i++)
+			if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+				why[i] = '?';
 		resp = error_response(why);
 	} else if (json_unpack(req, "{s:s}", "command", &command) != 0) {
 		resp = error_response("expected a \"command\" member holding a string");

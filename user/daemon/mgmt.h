@@ -13,7 +13,8 @@
  * line of at most MGMT_REQUEST_MAX bytes ending in "\n", such as
  * {"command": "stats"}; the daemon writes one response, a JSON object on one
  * line, and closes. Every response holds "ok": true or false; a false one
- * holds "error", a sentence for the operator. A client that sends no complete
+ * holds "error", a sentence for the operator (where it quotes a request that
+ * is not JSON, its control bytes show as '?'). A client that sends no complete
  * line within MGMT_CLIENT_TIMEOUT_MS, or more than MGMT_REQUEST_MAX bytes, is
  * answered an error (when it can be) and dropped; above MGMT_MAX_CLIENTS
  * waiting clients a new one is answered "busy". An answer larger than the
