@@ -204,10 +204,15 @@ json_t *commands_handle(void *arg, const char *command, const json_t *request)
 	if (!strcmp(command, "dialogs") || !strcmp(command, "bye") || !strcmp(command, "info") ||
 	    !strcmp(command, "message") || !strcmp(command, "refer"))
 		return dialogs_command(d, command, request, clock_mono_ms());
+	/* the name as printable text: cut at 40 bytes, a name could end inside
+	 * a UTF-8 character (a response jansson refuses to build), and a control
+	 * byte would reach the operator's terminal as it came */
+	json_t *name = ctl_json_text(command, strnlen(command, 40));
 	char why[200];
 	snprintf(why, sizeof(why),
-		 "unknown command \"%.40s\"; expected stats, targets, registrations, disable, "
+		 "unknown command \"%s\"; expected stats, targets, registrations, disable, "
 		 "enable, config, reload, drain, dialogs, bye, info, message or refer",
-		 command);
+		 name ? json_string_value(name) : "");
+	json_decref(name);
 	return json_pack("{s:b, s:s}", "ok", 0, "error", why);
 }
