@@ -2,7 +2,8 @@
  * test_dialogs.c - a dialog record as sipshardctl dialogs shows it
  * (dialogs_dialog_json): its ages from the controller's clock, its
  * offer and answer, the status of the last request the operator sent; a command no worker may be
- * given (a full ring) reaches none. The commands themselves run against a daemon in
+ * given (a full ring) reaches none; a Call-ID with a control byte is refused. The
+ * commands themselves run against a daemon in
  * tests/integration/dialogs.sh.
  */
 #include <setjmp.h>
@@ -192,6 +193,28 @@ static void test_busy_command_reaches_no_worker(void **state)
 	free(d);
 }
 
+/* A Call-ID with a control byte (JSON lets the request hold one; SIP has
+ * none) is refused as an argument: it was looked for, and the answer that no
+ * call has it quoted it, and it reached sipshardctl's terminal as it came
+ * (found by fuzz_mgmt). */
+static void test_call_id_with_a_control_byte_is_refused(void **state)
+{
+	static struct daemon d;
+	(void)state;
+	assert_int_equal(mgmt_create(&d.mgmt, &d), 0);
+	json_t *req = json_pack("{s:s, s:s}", "command", "bye", "call_id", "a\x1b[2Jb");
+	json_t *resp = dialogs_command(&d, "bye", req, 1000);
+	assert_non_null(resp);
+	assert_ptr_not_equal(resp, MGMT_LATER);
+	const char *why = json_string_value(json_object_get(resp, "error"));
+	assert_non_null(why);
+	assert_true(strncmp(why, "call_id: ", 9) == 0);
+	assert_false(d.query.active);
+	json_decref(resp);
+	json_decref(req);
+	mgmt_close(d.mgmt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +224,7 @@ int main(void)
 	    cmocka_unit_test(test_last_sent_status),
 	    cmocka_unit_test(test_no_answer_while_an_offer_is_open),
 	    cmocka_unit_test(test_busy_command_reaches_no_worker),
+	    cmocka_unit_test(test_call_id_with_a_control_byte_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,9 +225,15 @@ static json_t *read_args(const char *command, const json_t *request, struct dlg_
 
 	if (cid && !json_is_string(cid))
 		return error("call_id: expected a string");
-	if (cid &&
-	    (json_string_length(cid) == 0 || json_string_length(cid) >= sizeof(q->call_id))) {
-		snprintf(why, sizeof(why), "call_id: expected 1 to %zu bytes",
+	/* a SIP Call-ID holds no control byte: one with it names no call, and
+	 * the answer that none has it would quote it to the operator's terminal */
+	bool printable = true;
+	for (size_t i = 0; cid && i < json_string_length(cid); i++)
+		printable &= (unsigned char)json_string_value(cid)[i] >= 0x20 &&
+			     json_string_value(cid)[i] != 0x7f;
+	if (cid && (json_string_length(cid) == 0 || json_string_length(cid) >= sizeof(q->call_id) ||
+		    !printable)) {
+		snprintf(why, sizeof(why), "call_id: expected 1 to %zu bytes without control bytes",
 			 sizeof(q->call_id) - 1);
 		return error(why);
 	}
