@@ -29,19 +29,14 @@ start_daemon transfer "$WORK/transfer.json"
 python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" "$T1_MS" >"$WORK/transfer.out" 2>&1 <<'PY'
 import json, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Callee, Caller, header, recv, status
+from rawua import Callee, Caller, header, recv, respond, status
 
 dport, bport, ctl, sock, t1 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 callee = Callee(bport)
 
 
 def answer(caller, req, code):
-    vias = "".join(l + "\r\n" for l in req.split("\r\n") if l.lower().startswith("via:"))
-    caller.sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-                        "Content-Length: 0\r\n\r\n"
-                        % (code, vias, header(req, "From"), header(req, "To"),
-                           header(req, "Call-ID"), header(req, "CSeq"))).encode(),
-                       ("127.0.0.1", dport))
+    respond(caller.sock, req, ("127.0.0.1", dport), code)
 
 
 def transfer(caller):
@@ -137,7 +132,7 @@ check "stats: transfers_timed_out 1" \
 python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" "$T1_MS" >"$WORK/after_info.out" 2>&1 <<'PY'
 import json, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Callee, Caller, header, recv
+from rawua import Callee, Caller, recv, respond
 
 dport, bport, ctl, sock, t1 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 callee = Callee(bport)
@@ -146,12 +141,7 @@ def ctl_run(*args):
     return subprocess.run([ctl, "-s", sock] + list(args), capture_output=True, text=True).stdout
 
 def answer(caller, req, code):
-    vias = "".join(l + "\r\n" for l in req.split("\r\n") if l.lower().startswith("via:"))
-    caller.sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-                        "Content-Length: 0\r\n\r\n"
-                        % (code, vias, header(req, "From"), header(req, "To"),
-                           header(req, "Call-ID"), header(req, "CSeq"))).encode(),
-                       ("127.0.0.1", dport))
+    respond(caller.sock, req, ("127.0.0.1", dport), code)
 
 out = {}
 for final in ("403 Forbidden", "202 Accepted"):
