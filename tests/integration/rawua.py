@@ -26,6 +26,21 @@ def recv(sock, timeout):
     return sock.recvfrom(65535)[0].decode("latin-1")
 
 
+def recv_first(sock, want, t):
+    """The first message within t seconds for which want(msg) holds, with its
+    sender, skipping the others; (None, None) when none came."""
+    end = time.time() + t
+    while True:
+        left = end - time.time()
+        r, _, _ = select.select([sock], [], [], max(left, 0))
+        if not r:
+            return None, None
+        data, peer = sock.recvfrom(65535)
+        msg = data.decode("latin-1")
+        if want(msg):
+            return msg, peer
+
+
 def vias_of(msg):
     """Every Via line of msg, in order, with its CRLF."""
     return "".join(l + "\r\n" for l in msg.split("\r\n") if l.lower().startswith("via:"))

@@ -33,7 +33,7 @@ call() {
 	python3 - "$D_PORT" >"$1" 2>&1 <<'PY'
 import sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import header as hdr, recv_all, respond, udp
+from rawua import header as hdr, recv_first, respond, udp
 
 D = int(sys.argv[1])
 a, b = udp(D + 1), udp(D + 2)
@@ -51,11 +51,11 @@ def note(what, msg):
     print("%s: %s" % (what, " ".join(h for h in NAMES if hdr(msg, h) is not None) or "-"))
 
 
-def first(sock, start, t=1.0):
-    for m, p in recv_all(sock, t):
-        if m.startswith(start):
-            return m, p
-    return None, None
+def first(sock, start, method=None, t=2.0):
+    """The first message that starts with start (a response: to method),
+    returned as soon as it comes: a retransmission of another is skipped."""
+    return recv_first(sock, lambda m: m.startswith(start) and
+                      (method is None or hdr(m, "CSeq").split()[-1] == method), t)
 
 
 def a_req(method, cseq, to):
@@ -75,9 +75,9 @@ note("INVITE at the callee", inv)
 if inv is None:
     sys.exit(1)
 respond(b, inv, bpeer, "180 Ringing", "btag1", contact_b + B_LINES)
-note("180 at the caller", first(a, "SIP/2.0 180")[0])
+note("180 at the caller", first(a, "SIP/2.0 180", "INVITE")[0])
 respond(b, inv, bpeer, "200 OK", "btag1", contact_b + B_LINES)
-ok200 = first(a, "SIP/2.0 200")[0]
+ok200 = first(a, "SIP/2.0 200", "INVITE")[0]
 note("200 (INVITE) at the caller", ok200)
 if ok200 is None:
     sys.exit(1)
@@ -91,7 +91,7 @@ for method, cseq in (("INFO", 2), ("BYE", 3)):
     if req is None:
         continue
     respond(b, req, bpeer, "200 OK", None, B_LINES)
-    note("200 (%s) at the caller" % method, first(a, "SIP/2.0 200")[0])
+    note("200 (%s) at the caller" % method, first(a, "SIP/2.0 200", method)[0])
 PY
 }
 
