@@ -278,7 +278,19 @@ static void check_top_via(const struct sip_msg *in, const struct sip_hdr_line *o
 		same = inet_pton(family, host, bin) == 1 && inet_pton(family, ip, src) == 1 &&
 		       !memcmp(bin, src, family == AF_INET ? 4 : 16);
 	}
-	if ((v->has_rport || !same) && !sip_view_eq(ctx.out.buf, r->received, ip, strlen(ip)))
+	/* the address, not its text: a received that names the source already
+	 * (2001:dB8::1 for 2001:db8::1) is kept as it came */
+	char rtext[64];
+	unsigned char rbin[16];
+	bool received_src = r->received.len < sizeof(rtext);
+	if (received_src) {
+		memcpy(rtext, ctx.out.buf + r->received.off, r->received.len);
+		rtext[r->received.len] = '\0';
+		received_src = inet_pton(family, rtext, rbin) == 1 &&
+			       inet_pton(family, ip, src) == 1 &&
+			       !memcmp(rbin, src, family == AF_INET ? 4 : 16);
+	}
+	if ((v->has_rport || !same) && !received_src)
 		die("the top Via lacks received=<source>", ctx.buf, n);
 	if (!v->has_rport || v->rport.len)
 		return;
