@@ -200,17 +200,30 @@ static size_t header_end(const char *buf, size_t len)
 	return e ? (size_t)(e - buf) + 2 : 0;
 }
 
+/* A new transaction's slot (*index), generation and salt, and req written
+ * into scratch with the branch they make: its length, or what
+ * relay_write_request returned. Nothing is taken yet (take_slot does). */
+static int write_new(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
+		     const struct relay_req *req, char *scratch, size_t cap, uint32_t *index,
+		     uint32_t *gen, uint32_t *salt)
+{
+	char branch[SHARD_ORIG_MAX];
+
+	*index = pick_slot(t);
+	*gen = t->gen_seed + 1;
+	*salt = (uint32_t)rng_secure(); /* in the branch: unpredictable */
+	shard_orig_encode(branch, sizeof(branch), t->shard, *index, *gen, *salt);
+	return relay_write_request(rc, s, req, branch, scratch, cap);
+}
+
 int orig_start(struct orig_table *t, struct relay_ctx *rc, struct sip_session *s,
 	       const struct relay_req *req, const struct orig_dlg *dlg, uint64_t cookie,
 	       uint64_t now_ms, char *scratch, size_t cap, orig_send_fn send, orig_done_fn done,
 	       void *arg)
 {
-	uint32_t index = pick_slot(t), gen = t->gen_seed + 1,
-		 salt = (uint32_t)rng_secure(); /* in the branch: unpredictable */
-	char branch[SHARD_ORIG_MAX];
+	uint32_t index, gen, salt;
+	int n = write_new(t, rc, s, req, scratch, cap, &index, &gen, &salt);
 
-	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
-	int n = relay_write_request(rc, s, req, branch, scratch, cap);
 	if (n < 0)
 		return n;
 	take_slot(t, index, gen, salt, &s->peer, s->peer_len, req->method, s->local_cseq, dlg,
@@ -223,8 +236,8 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 			 const struct sip_msg *challenge, uint64_t cookie, uint64_t now_ms,
 			 char *scratch, size_t cap, orig_send_fn send, orig_done_fn done, void *arg)
 {
-	uint32_t index = pick_slot(t), gen = t->gen_seed + 1, salt = (uint32_t)rng_secure();
-	char branch[SHARD_ORIG_MAX], lines[CRED_LINES_MAX];
+	uint32_t index, gen, salt;
+	char lines[CRED_LINES_MAX];
 	struct cred_state st = {0};
 
 	/* writing the request takes the leg's next CSeq: a leg with nothing to
@@ -233,8 +246,7 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 		refused(t, ORIG_AUTH_NO_CREDENTIALS, challenge->status, req->method, NULL);
 		return -EACCES;
 	}
-	shard_orig_encode(branch, sizeof(branch), t->shard, index, gen, salt);
-	int n = relay_write_request(rc, s, req, branch, scratch, cap);
+	int n = write_new(t, rc, s, req, scratch, cap, &index, &gen, &salt);
 	if (n < 0)
 		return n;
 	/* the request as first sent had no credentials lines: none are read
