@@ -104,23 +104,64 @@ if want fuzz; then
 		rm -f "$out"
 	done
 fi
-if want integration; then
-	for s in tests/integration/*.sh; do
-		[ -f "$s" ] || continue
-		log=$log_dir/integration-$(basename "$s" .sh).log
-		bash "$s" >"$log" 2>&1
-		rc=$?
-		p=$(grep -c '^ok ' "$log")
-		f=$(grep -c '^not ok ' "$log")
-		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-		passed=$((passed + p))
-		failed=$((failed + f))
-		printf '%-6s %-40s %4d passed %4d failed\n' integ "$(basename "$s")" "$p" "$f"
+# One integration script: its log to the test-logs folder and its outcome
+# ("P F", then the lines to show on failure) to $log.out.
+run_integration() {
+	local s=$1 log p f rc
+	log=$log_dir/integration-$(basename "$s" .sh).log
+	bash "$s" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	{
+		echo "$p $f"
 		if [ "$f" -ne 0 ]; then
 			grep -E '^not ok|^#' "$log" | sed '/^# logs of this run kept/,$d' | head -30 |
 				sed 's/^/    /'
 			sed -n '/^# logs of this run kept/,$p' "$log" | head -150 | sed 's/^/    /'
 		fi
+	} >"$log.out"
+}
+if want integration; then
+	# Most scripts spend their time waiting on timers and peers, not on a CPU,
+	# and each has its own ports and work folder, so INTEG_LANES of them run
+	# side by side (default: one per CPU). A script whose figures need the
+	# machine to itself says "# run-alone" in its first lines and runs with no
+	# other beside it.
+	lanes=${INTEG_LANES:-$(nproc 2>/dev/null || echo 1)}
+	scripts=()
+	running=0
+	for s in tests/integration/*.sh; do
+		[ -f "$s" ] || continue
+		scripts+=("$s")
+		rm -f "$log_dir/integration-$(basename "$s" .sh).log.out"
+		if head -30 "$s" | grep -q '^# run-alone'; then
+			wait
+			running=0
+			run_integration "$s"
+			continue
+		fi
+		run_integration "$s" &
+		running=$((running + 1))
+		if [ "$running" -ge "$lanes" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+	for s in "${scripts[@]}"; do
+		out=$log_dir/integration-$(basename "$s" .sh).log.out
+		if [ -f "$out" ]; then
+			read -r p f <"$out"
+		else
+			p=0 f=1
+		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		printf '%-6s %-40s %4d passed %4d failed\n' integ "$(basename "$s")" "$p" "$f"
+		[ -f "$out" ] && tail -n +2 "$out"
+		rm -f "$out"
 	done
 fi
 echo "$passed passed, $failed failed"

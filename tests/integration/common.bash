@@ -100,13 +100,16 @@ cdr_end() {
 	python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["end_reason"])' "$CDR" "$1"
 }
 
-# sipp_uas PORT SCENARIO [ARGS...]: a SIPp callee in the background.
+# sipp_uas PORT SCENARIO [ARGS...]: a SIPp callee in the background, back
+# once its port is bound (a busy machine can take longer than any fixed
+# sleep to start it, and a request sent before is lost).
 sipp_uas() {
 	local port=$1 sf=$2
 	shift 2
 	start_bg sipp -sf "tests/sipp/$sf" -i 127.0.0.1 -p "$port" -nostdin \
 		-trace_err -trace_msg -message_file "$WORK/uas-$port.msg" \
 		-error_file "$WORK/uas-$port.err" "$@" >"$WORK/uas-$port.out" 2>&1
+	wait_udp_port "$port"
 }
 
 # sipp_uac NAME TARGET_PORT SCENARIO [ARGS...]: runs a SIPp caller to completion;

@@ -162,7 +162,7 @@ while True:
 PY
 python3 "$WORK/ua481.py" "$((B_PORT + 1))" &
 ua481=$!
-sleep 0.3
+wait_udp_port "$((B_PORT + 1))"
 "$CTL" -s "$SOCK" info "$kept_id" --to callee --type text/plain --body x >"$WORK/refused.txt"
 check "info refused by the peer: exit 0, its final status 481 printed" \
 	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: 481' \"\$1\"" _ "$WORK/refused.txt"

@@ -2,6 +2,7 @@
 # Hostile input: thousands of random and mutated datagrams at a running
 # sipshardd; afterwards it must still be alive, still complete calls, have
 # counted the garbage, and have left no dialog or setup behind.
+# run-alone: thousands of datagrams at the sanitizer build keep a CPU busy
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build of the daemon when there is one: a hostile datagram that

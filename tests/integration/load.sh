@@ -15,6 +15,7 @@
 #   7. calls that come and go (--requests-per-call): each call ends after its
 #      K requests, a new one takes its place, both sides agree on the count.
 # Prints "ok NAME" / "not ok NAME"; exits non-zero when any check failed.
+# run-alone: the load tool keeps both CPUs busy
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -431,7 +432,7 @@ except socket.timeout:
     pass
 PY
 LATE=$!
-sleep 0.3
+wait_udp_port "$UAS_PORT"
 uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 1 --rate 10 --duration 0.1 --quiet \
 	--max-errors 10 --json "$WORK/late2xx-uac.json" >"$WORK/late2xx-uac.txt" 2>&1
 wait "$LATE"

@@ -6,6 +6,7 @@
 # callee and a 408 towards the caller; hundreds of calls ringing at once are
 # each answered when their callee answers, none times out and none is
 # answered early.
+# run-alone: Timer A's gaps are checked to tens of milliseconds
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the timers are the controller's state

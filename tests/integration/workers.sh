@@ -5,6 +5,7 @@
 # continuation line), with the BPF program and without, and a stop while a
 # worker waits for room on its ring to the controller; a datagram the kernel
 # refuses to send.
+# run-alone: 30000 calls end at once; a neighbour would slow it past its waits
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
