@@ -12,11 +12,16 @@
 #  4. a third call whose keep-alive OPTIONS again (challenged 401) is
 #     answered 481: the call ends (BYE, CDR keepalive_failed), as a 481 to
 #     the first OPTIONS would end it; the caller's OPTIONS of that round,
-#     challenged too, uses up no CSeq of leg A (no credentials there).
+#     challenged too, uses up no CSeq of leg A (no credentials there);
+#  5. a fourth call whose callee challenges every keep-alive OPTIONS and never
+#     answers the OPTIONS again: each one lost at Timer F is a round missed,
+#     and dialog_keepalive_misses of them end the call (BYE, Reason
+#     "keep-alive not answered", CDR keepalive_failed).
 # The digest responses are checked here with hashlib, not with sipshard's
 # code. Before, such challenges ended the transaction: the carrier kept the
 # call up; and the final of the OPTIONS again was dropped, so a 481 to it
-# ended nothing.
+# ended nothing; and an OPTIONS again that got no answer ended nothing, so a
+# proxy that challenged each round kept a call to a dead phone up for good.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -206,6 +211,36 @@ nxt = next_request(c.sock, "BYE", 1) if ka_a else None
 res["leg_a_cseq_kept"] = bool(nxt) and cseq(nxt) == cseq(ka_a) + 1
 if nxt:
     respond(c.sock, nxt, D, "200 OK")
+
+# ---- call 4: each round's OPTIONS challenged, the OPTIONS again unanswered --
+# (a proxy that challenges every OPTIONS in front of a phone that is gone):
+# each OPTIONS again lost at Timer F (3.2 s) is a round missed, and the fifth
+# ends the call at the next round
+c.sock.close()
+d4 = Caller(dport + 1, dport)
+res["call4"] = d4.call(callee)
+t_up = time.time()
+retries, bye4 = set(), None
+while time.time() < t_up + 20 and not bye4:
+    for s4 in (callee.sock, d4.sock):
+        msg = recv(s4, 0.05)
+        if not msg or msg.startswith("SIP/2.0") or msg.startswith("ACK "):
+            continue
+        if s4 is d4.sock:
+            respond(s4, msg, D, "200 OK")  # the caller answers all it gets
+        elif msg.startswith("OPTIONS ") and header(msg, "Authorization"):
+            retries.add(header(msg, "Via"))  # never answered
+        elif msg.startswith("OPTIONS "):
+            challenge(msg, "401 Unauthorized", "ka4")
+        elif msg.startswith("BYE "):
+            bye4 = msg
+            respond(s4, msg, D, "200 OK")
+res["call4_retries"] = len(retries)
+res["call4_bye"] = bye4 is not None
+res["call4_after_s"] = round(time.time() - t_up, 1)
+if bye4:
+    res["call4_reason"] = header(bye4, "Reason")
+    keep_caller_quiet(d4, 0.3)  # the BYE to the caller
 print(json.dumps(res))
 PY
 rc=$?
@@ -234,11 +269,16 @@ check "its Reason says the keep-alive was answered 481" \
 check "call 3's CDR: keepalive_failed" test "$(cdr_end 2)" = keepalive_failed
 check "a challenged OPTIONS to the caller uses up no CSeq of leg A" \
 	test "$(r leg_a_cseq_kept)" = True
+check "call 4: a callee whose proxy challenges every OPTIONS and then sends nothing: the BYE after 5 OPTIONS again went unanswered (after $(r call4_after_s) s, $(r call4_retries) of them)" \
+	python3 -c 'import sys; sys.exit(not (sys.argv[1] == "200/True" and int(sys.argv[2]) >= 5))' "$(r call4)/$(r call4_bye)" "$(r call4_retries)"
+check "its Reason says the keep-alive was not answered" \
+	test "$(r call4_reason)" = 'Q.850;cause=102;text="keep-alive not answered"'
+check "call 4's CDR: keepalive_failed" test "$(cdr_end 3)" = keepalive_failed
 check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
 sleep 1.2 # a stats write
 ORIG='j["workers"][0]["originated"]'
-check "originated.challenges_answered 4, challenges_refused 1" \
-	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'])")" = "(4, 1)"
+check "originated.challenges_answered 4 and one per OPTIONS again of call 4, challenges_refused 1" \
+	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'])")" = "($((4 + $(r call4_retries))), 1)"
 check "the log says once why a challenge was not answered" \
 	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
 stop_daemon

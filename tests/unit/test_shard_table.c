@@ -273,6 +273,45 @@ static void test_keepalive_rounds(void **state)
 }
 
 /*
+ * A leg whose OPTIONS is challenged and goes again with credentials: the
+ * round no longer waits (a copy of the challenge finds it over), the rounds
+ * it missed before stay counted, and an OPTIONS again lost at Timer F is a
+ * round missed, so that a proxy challenging each round in front of a phone
+ * that is gone does not keep the call up for good.
+ */
+static void test_keepalive_challenged_retry_lost(void **state)
+{
+	struct shard_dialog d = {.state = SHARD_DLG_CONFIRMED, .last_activity_ms = 10000};
+	uint64_t missed = 0;
+	(void)state;
+
+	for (int round = 1; round <= 3; round++) {
+		uint64_t now = 10000 + 1000ull * (uint64_t)round;
+		assert_false(shard_keepalive_round(&d, 3, now, 1000, &missed));
+		shard_keepalive_answered(&d, SHARD_LEG_A, now + 10);
+		/* leg B's proxy challenges: the round is over for leg B... */
+		shard_keepalive_challenged(&d, SHARD_LEG_B);
+		assert_false(d.legs[SHARD_LEG_B].keepalive & SESSION_KEEPALIVE_PENDING);
+		assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), round - 1);
+		/* ...and its OPTIONS again gets nothing: one more missed */
+		shard_keepalive_retry_lost(&d, SHARD_LEG_B);
+		assert_int_equal(shard_keepalive_behind(&d.legs[SHARD_LEG_B]), round);
+	}
+	assert_int_equal(missed, 0); /* no round found a leg waiting */
+	/* three lost: the next round ends the call */
+	assert_true(shard_keepalive_round(&d, 3, 14000, 1000, &missed));
+
+	/* an OPTIONS again that is answered puts the leg right */
+	d.legs[SHARD_LEG_B].keepalive = 2;
+	shard_keepalive_answered(&d, SHARD_LEG_B, 15000);
+	assert_int_equal(d.legs[SHARD_LEG_B].keepalive, 0);
+	/* the count stops at its field's top, the waiting bit untouched */
+	d.legs[SHARD_LEG_B].keepalive = SESSION_KEEPALIVE_MISSED;
+	shard_keepalive_retry_lost(&d, SHARD_LEG_B);
+	assert_int_equal(d.legs[SHARD_LEG_B].keepalive, SESSION_KEEPALIVE_MISSED);
+}
+
+/*
  * The packed install (what the controller sends a worker): a call's record
  * arrives whole in a fraction of its size, over a slot whose last occupant
  * left longer strings behind; every message cut short, with a length beyond
@@ -1569,6 +1608,7 @@ int main(void)
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),
 	    cmocka_unit_test(test_keepalive_rounds),
+	    cmocka_unit_test(test_keepalive_challenged_retry_lost),
 	    cmocka_unit_test(test_clear_is_zero_to_every_reader),
 	    cmocka_unit_test(test_txn_alloc_until_full_and_generations),
 	    cmocka_unit_test(test_txn_full_evicts_answered_only),

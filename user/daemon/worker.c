@@ -537,26 +537,33 @@ static uint64_t keepalive_cookie(const struct shard_dialog *d, int leg)
 /* The final of the OPTIONS again with credentials counts as one to the
  * OPTIONS it answers for would: behind a proxy that challenges every
  * OPTIONS, it is the only answer from the leg's side. Timer F or a slot
- * given up (no response heard) ends nothing: the challenge counted the
- * round already, and silence is what the rounds count. */
+ * given up (no response heard) makes its round one the leg left unanswered:
+ * a proxy that challenges each round's OPTIONS while the phone behind it is
+ * gone would otherwise keep the call up for good. */
 static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, bool heard)
 {
 	int leg = (int)((cookie >> 24) & 0xff);
 	struct shard_dialog *d =
 	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
 
-	if (!d || !heard || leg > SHARD_LEG_B)
+	if (!d || leg > SHARD_LEG_B || d->state != SHARD_DLG_CONFIRMED)
 		return;
+	if (!heard) {
+		w->st.keepalives_missed++;
+		shard_keepalive_retry_lost(d, leg);
+		return;
+	}
 	keepalive_final(w, d, leg, status);
 }
 
-/* A 401 or 407 to a keep-alive OPTIONS: the leg is there (the round counts
- * as answered), but a carrier that challenges it may count an unanswered
- * challenge against the call, so on leg B the OPTIONS goes again with the
- * route's credentials, as a transaction of ours (orig.h) whose final counts
- * as one to the first would (keepalive_retry_done). */
-static void keepalive_challenged(struct worker *w, struct shard_dialog *d, int leg,
-				 const struct sip_msg *m)
+/* A 401 or 407 to a keep-alive OPTIONS: the leg's side is there, but a
+ * carrier that challenges it may count an unanswered challenge against the
+ * call, so on leg B the OPTIONS goes again with the route's credentials, as a
+ * transaction of ours (orig.h) whose final counts as one to the first would
+ * (keepalive_retry_done). Returns 0 when it went; otherwise (no credentials,
+ * as on leg A, or none that fit) the challenge is the leg's answer. */
+static int keepalive_challenged(struct worker *w, struct shard_dialog *d, int leg,
+				const struct sip_msg *m)
 {
 	char scratch[ORIG_KEEP_MAX];
 	const struct relay_req req = {.method = SIP_METHOD_OPTIONS};
@@ -564,9 +571,9 @@ static void keepalive_challenged(struct worker *w, struct shard_dialog *d, int l
 	size_t cap = w->d->cfg->tx_buffer_size < sizeof(scratch) ? w->d->cfg->tx_buffer_size
 								 : sizeof(scratch);
 
-	(void)orig_start_answering(&w->orig, &w->relay, &d->legs[leg], &req, &dlg, m,
-				   keepalive_cookie(d, leg), clock_mono_ms(), scratch, cap,
-				   send_orig, orig_done, w);
+	return orig_start_answering(&w->orig, &w->relay, &d->legs[leg], &req, &dlg, m,
+				    keepalive_cookie(d, leg), clock_mono_ms(), scratch, cap,
+				    send_orig, orig_done, w);
 }
 
 /* A response whose top Via branch has the keep-alive's prefix: it ends here
@@ -584,8 +591,11 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 		return;
 	/* a copy of a challenge answered already finds the round over */
 	if ((m->status == 401 || m->status == 407) &&
-	    (d->legs[leg].keepalive & SESSION_KEEPALIVE_PENDING))
-		keepalive_challenged(w, d, leg, m);
+	    (d->legs[leg].keepalive & SESSION_KEEPALIVE_PENDING) &&
+	    keepalive_challenged(w, d, leg, m) == 0) {
+		shard_keepalive_challenged(d, leg); /* the OPTIONS again answers */
+		return;
+	}
 	keepalive_final(w, d, leg, m->status);
 }
 

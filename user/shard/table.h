@@ -385,6 +385,24 @@ static inline void shard_keepalive_sent(struct shard_dialog *d, int leg)
 {
 	d->legs[leg].keepalive |= SESSION_KEEPALIVE_PENDING;
 }
+/* leg's OPTIONS of the keep-alive was challenged and goes again with
+ * credentials: the round is no longer waiting (a copy of the challenge finds
+ * it over), and the rounds missed before it stay counted until the OPTIONS
+ * again is answered (shard_keepalive_answered) or given up
+ * (shard_keepalive_retry_lost). */
+static inline void shard_keepalive_challenged(struct shard_dialog *d, int leg)
+{
+	d->legs[leg].keepalive &= (uint8_t)~SESSION_KEEPALIVE_PENDING;
+}
+/* leg's OPTIONS again with credentials got no answer (Timer F): the round
+ * it answered for is one the leg left unanswered after all, counted as the
+ * next round would count it (saturating). */
+static inline void shard_keepalive_retry_lost(struct shard_dialog *d, int leg)
+{
+	uint8_t *ka = &d->legs[leg].keepalive;
+	if ((*ka & SESSION_KEEPALIVE_MISSED) < SESSION_KEEPALIVE_MISSED)
+		(*ka)++;
+}
 /* leg answered an OPTIONS of the keep-alive with a status that says it knows
  * the dialog: it is behind no more, and once neither leg is, the call was
  * active at now_ms (which also puts timers.dialog_idle_s off). */
