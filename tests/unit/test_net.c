@@ -313,6 +313,7 @@ struct fx {
 	unsigned bad_peer; /* peer is not the client socket */
 	uint32_t last_len;
 	bool echo;
+	unsigned echoes;    /* copies sent back per datagram; 0: one */
 	unsigned echo_fail; /* no tx buffer or queue refused */
 };
 
@@ -433,14 +434,16 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 	f->next_seq = seq + 1;
 	if (!f->echo)
 		return;
-	char *b = net_tx_alloc(f->io);
-	if (!b) {
-		f->echo_fail++;
-		return;
+	for (unsigned k = 0; k < (f->echoes ? f->echoes : 1); k++) {
+		char *b = net_tx_alloc(f->io);
+		if (!b) {
+			f->echo_fail++;
+			continue;
+		}
+		memcpy(b, p->data, p->len);
+		if (net_tx_queue(f->io, b, p->len, p->peer, p->peer_len) != 0)
+			f->echo_fail++;
 	}
-	memcpy(b, p->data, p->len);
-	if (net_tx_queue(f->io, b, p->len, p->peer, p->peer_len) != 0)
-		f->echo_fail++;
 }
 
 /* Polls until the callback has seen `want` datagrams in total, or ~2 s. */
@@ -963,6 +966,60 @@ static void test_busy_poll_mmsg(void **state)
 	busy_poll(true);
 }
 
+/* Datagrams the client received, whatever their content, within ~1 s of quiet. */
+static unsigned client_count(struct fx *f)
+{
+	static char buf[2048];
+	struct pollfd p = {.fd = f->cli, .events = POLLIN};
+	unsigned got = 0;
+
+	while (poll(&p, 1, 200) > 0)
+		while (recv(f->cli, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+			got++;
+	return got;
+}
+
+/* A backlog larger than the send pool, each datagram answered with `echoes`
+ * sends (a worker answers a CANCEL with a 200 and relays it: two): every
+ * send finds a buffer, as long as the kernel takes the sends. The buffers of
+ * sends already done must come back before the next datagrams are handled,
+ * and the sends of a pass must be able to leave while the pass goes on. */
+static void reply_burst(bool no_uring, unsigned echoes, unsigned n)
+{
+	struct fx f;
+	struct net_io_stats st;
+
+	fx_open(&f, no_uring, 256, 512, 256, 512);
+	f.echo = true;
+	f.echoes = echoes;
+	send_seq(&f, 0, n, 64);
+	pump(&f, n);
+	settle_tx(&f, (uint64_t)n * echoes);
+	assert_int_equal(f.got, n);
+	assert_int_equal(f.bad_seq, 0);
+	net_io_get_stats(f.io, &st);
+	if (f.echo_fail)
+		fail_msg("%u of %u sends found no buffer (tx_pool_empty %llu)", f.echo_fail,
+			 n * echoes, (unsigned long long)st.tx_pool_empty);
+	assert_int_equal(st.tx, n * echoes);
+	assert_int_equal(client_count(&f), n * echoes);
+	fx_close(&f);
+}
+
+static void test_reply_burst_uring(void **state)
+{
+	(void)state;
+	reply_burst(false, 1, 2000);
+	reply_burst(false, 2, 256);
+}
+
+static void test_reply_burst_mmsg(void **state)
+{
+	(void)state;
+	reply_burst(true, 1, 2000);
+	reply_burst(true, 2, 256);
+}
+
 struct waker {
 	int fd;
 	int64_t when; /* when it wrote */
@@ -1155,6 +1212,7 @@ int main(void)
 	    BOTH(send_without_receive),
 	    BOTH(busy_poll),
 	    BOTH(wake),
+	    BOTH(reply_burst),
 	    BOTH(receive_work_on_poller),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

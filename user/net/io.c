@@ -47,7 +47,8 @@ int net_io_open(struct net_io **out, const struct net_io_config *cfg)
 	io->tx = calloc(cfg->ntx, sizeof(*io->tx));
 	io->tx_free = calloc(cfg->ntx, sizeof(*io->tx_free));
 	io->tx_queued = calloc(cfg->ntx, sizeof(*io->tx_queued));
-	if (!io->tx_mem || !io->tx || !io->tx_free || !io->tx_queued) {
+	io->mm_tx = calloc(NET_MMSG_BATCH, sizeof(*io->mm_tx));
+	if (!io->tx_mem || !io->tx || !io->tx_free || !io->tx_queued || !io->mm_tx) {
 		net_io_close(io);
 		return -ENOMEM;
 	}
@@ -80,6 +81,7 @@ void net_io_close(struct net_io *io)
 	free(io->tx);
 	free(io->tx_free);
 	free(io->tx_queued);
+	free(io->mm_tx);
 	free(io);
 }
 
@@ -113,6 +115,14 @@ int net_io_flush(struct net_io *io)
 
 char *net_tx_alloc(struct net_io *io)
 {
+	/* Every buffer is queued or in flight: a pass of datagrams that each
+	 * take a send or two (a CANCEL: its 200 and its relay) used up the pool
+	 * while its sends waited for the end of the pass. Sent now, with
+	 * sendmmsg, the queued ones give their buffers back at once; io_uring
+	 * would hand them back only after the pass, and this datagram's answer
+	 * would be lost though the kernel could take it. */
+	if (!io->tx_nfree && io->tx_nqueued)
+		(void)net_mmsg_flush(io);
 	if (!io->tx_nfree) {
 		io->st.tx_pool_empty++;
 		return NULL;

@@ -99,8 +99,11 @@ const char *net_io_backend(const struct net_io *io);
  * net_io_poll. */
 int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
 
-/* A send buffer of tx_size bytes, or NULL when all are queued or in flight
- * (counted in tx_pool_empty; the caller counts its own drop). Each buffer
+/* A send buffer of tx_size bytes, or NULL when all are in flight (counted in
+ * tx_pool_empty; the caller counts its own drop). When all are queued or in
+ * flight, the queued sends leave at once (sendmmsg, on either backend) to
+ * free their buffers, so a pass whose datagrams each take more than one send
+ * does not run the pool dry. Each buffer
  * goes back through net_tx_queue or net_tx_release, exactly once. */
 char *net_tx_alloc(struct net_io *io);
 /* Gives back a buffer that will not be sent. A pointer that is not a buffer
@@ -109,8 +112,8 @@ void net_tx_release(struct net_io *io, char *buf);
 /* Queues len bytes of buf for sending to `to` (AF_INET or AF_INET6; tolen may
  * be larger than the address, e.g. sizeof(struct sockaddr_storage)). The io
  * owns buf from here, whatever the result: it returns to the pool once the
- * kernel is done with it. Nothing is sent before net_io_flush or the end of a
- * net_io_poll. Returns 0, -EINVAL (len > tx_size or buf is not held from
+ * kernel is done with it. Nothing is sent before net_io_flush, the end of a
+ * net_io_poll, or a net_tx_alloc that finds no free buffer. Returns 0, -EINVAL (len > tx_size or buf is not held from
  * net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);

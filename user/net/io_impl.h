@@ -46,6 +46,7 @@ struct net_io {
 	uint32_t *tx_queued; /* FIFO of slots queued and not yet given to the kernel */
 	uint32_t tx_nqueued;
 	uint32_t tx_inflight; /* io_uring: sends submitted and not reaped */
+	struct mmsghdr *mm_tx; /* NET_MMSG_BATCH: net_mmsg_flush, on either backend */
 
 	/* net_io_set_wake: -1 when none */
 	int wake_fd;
@@ -69,7 +70,6 @@ struct net_io {
 	struct mmsghdr *mm_rx;
 	struct iovec *mm_iov;
 	struct sockaddr_in6 *mm_names;
-	struct mmsghdr *mm_tx;
 };
 
 int net_uring_open(struct net_io *io);
@@ -81,6 +81,8 @@ int net_uring_arm_wake(struct net_io *io);
 int net_mmsg_open(struct net_io *io);
 void net_mmsg_close(struct net_io *io);
 int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
+/* Sends the queued datagrams now with sendmmsg, their buffers back in the
+ * pool on return; on io_uring too, when the pool runs dry in a pass. */
 int net_mmsg_flush(struct net_io *io);
 
 /* A send slot goes back to the free stack. Every caller has checked the

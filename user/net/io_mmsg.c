@@ -26,8 +26,7 @@ int net_mmsg_open(struct net_io *io)
 	io->mm_rx = calloc(NET_MMSG_BATCH, sizeof(*io->mm_rx));
 	io->mm_iov = calloc(NET_MMSG_BATCH, sizeof(*io->mm_iov));
 	io->mm_names = calloc(NET_MMSG_BATCH, sizeof(*io->mm_names));
-	io->mm_tx = calloc(NET_MMSG_BATCH, sizeof(*io->mm_tx));
-	if (!io->mm_mem || !io->mm_rx || !io->mm_iov || !io->mm_names || !io->mm_tx) {
+	if (!io->mm_mem || !io->mm_rx || !io->mm_iov || !io->mm_names) {
 		net_mmsg_close(io);
 		return -ENOMEM;
 	}
@@ -47,12 +46,10 @@ void net_mmsg_close(struct net_io *io)
 	free(io->mm_rx);
 	free(io->mm_iov);
 	free(io->mm_names);
-	free(io->mm_tx);
 	io->mm_mem = NULL;
 	io->mm_rx = NULL;
 	io->mm_iov = NULL;
 	io->mm_names = NULL;
-	io->mm_tx = NULL;
 }
 
 int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)

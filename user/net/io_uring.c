@@ -314,6 +314,17 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
 	int err = 0;
 
+	/* Send completions first: their buffers return to the pool before this
+	 * pass's callbacks ask for one. In CQ order they come after the
+	 * receives the kernel posted while the last pass was still handling
+	 * its batch, whose callbacks then found every buffer taken by sends
+	 * long done. No send is submitted during the pass (net_tx_alloc sends
+	 * with sendmmsg), so the loop below has none left to see. */
+	for (unsigned h = head; h != tail; h++) {
+		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
+		if (cqe->user_data < io->cfg.ntx)
+			on_send(io, cqe);
+	}
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
 		if (cqe->user_data == UD_RECV) {
@@ -324,8 +335,6 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 			io->wake_armed = false; /* read: the wake is consumed */
 			if (cqe->res < 0 && cqe->res != -ECANCELED && cqe->res != -EINTR)
 				io->wake_fd = -1; /* a read that fails at once would spin: stop */
-		} else if (cqe->user_data != UD_CANCEL) {
-			on_send(io, cqe);
 		}
 	}
 	io_uring_cq_advance(&io->ring, tail - head);
