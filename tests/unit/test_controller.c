@@ -5021,6 +5021,42 @@ static void test_second_fork_reliable_18x_is_pracked_here(void **state)
 	assert_int_equal(st.dropped_unknown_response, 0);
 }
 
+/*
+ * RFC 3261 12.2.2: a UAS answers 500 to a request in a dialog whose CSeq is
+ * lower than the last it got there. The PRACK sipshard sends a second fork's
+ * reliable provisional (RFC 3262) takes CSeq INVITE + 1 + RSeq in that fork's
+ * early dialog, and RSeq starts anywhere up to 2^31 - 1; when that fork then
+ * answered, the dialog the worker got kept leg B's CSeq at the INVITE's, so
+ * the caller's BYE reached the callee with CSeq 2, below the PRACK's: a 500,
+ * and the callee stayed in a call the caller had left.
+ */
+static void test_fork_answering_after_our_prack_gets_a_higher_cseq(void **state)
+{
+	struct sent bob_invite;
+	struct relay_result res;
+	(void)state;
+
+	struct shard_dialog early = ringing_call("fork1", &bob_invite);
+	const struct sip_session *a = &early.legs[SHARD_LEG_A];
+	memcpy(&sent[0], &bob_invite, sizeof(bob_invite));
+	nsent = 1;
+	response_from_bob_with(0, 180, "fork2", "Require: 100rel\r\nRSeq: 5000\r\n", 1200);
+	assert_int_equal(nsent, 2);
+	const struct sip_msg *prack = sent_msg(1);
+	assert_int_equal(prack->method_id, SIP_METHOD_PRACK);
+	uint32_t prack_cseq = prack->cseq.num;
+
+	unsigned n0 = ninstall;
+	response_from_bob(0, 200, "fork2");
+	assert_int_equal(ninstall, n0 + 1);
+	worker_applies(n0);
+
+	res = alice_in_dialog(a, "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	if (relay_out_m.cseq.num <= prack_cseq)
+		fail_msg("BYE to the fork that answered with CSeq %u after our PRACK's %u there",
+			 relay_out_m.cseq.num, prack_cseq);
+}
 /* A 3xx from the callee reaches the caller with its Contact (RFC 3261 8.1.3.4,
  * 21.3: the addresses to try): the relay stripped every Contact of a final
  * and added ours only to a 2xx, so the caller got a redirect to nowhere. */
@@ -5574,6 +5610,8 @@ int main(void)
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_fork_answering_after_our_prack_gets_a_higher_cseq,
+					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_last_provisional,
 					    setup, teardown),

@@ -2293,6 +2293,14 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 				return;
 			int pn =
 			    setup_build_prack(r, c->cfg->advertise, branch, c->out, sizeof(c->out));
+			/* that fork may answer and be the call's dialog: the
+			 * worker's requests there go on above this PRACK's
+			 * CSeq (RFC 3261 12.2.2: a lower one gets 500, so the
+			 * caller's BYE would not end it); a gap is allowed */
+			struct sip_session *lb = &k->dlg.legs[SHARD_LEG_B];
+			uint32_t pc = setup_prack_cseq(r);
+			if (pn > 0 && pc > lb->local_cseq)
+				lb->local_cseq = pc;
 			send_detached(c, k->shard, pn, branch, (size_t)bl, SIP_METHOD_PRACK,
 				      (const struct sockaddr_storage *)src, srclen, now);
 			c->st.fork_provisionals_pracked++;

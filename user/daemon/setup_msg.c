@@ -329,6 +329,11 @@ int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const ch
 	return wbuf_result(&w);
 }
 
+uint32_t setup_prack_cseq(const struct sip_msg *prov)
+{
+	return prov->cseq.num + 1u + (prov->rseq & 0x3fffffffu);
+}
+
 int setup_build_prack(const struct sip_msg *prov, const char *advertise, const char *branch,
 		      char *out, size_t cap)
 {
@@ -336,7 +341,7 @@ int setup_build_prack(const struct sip_msg *prov, const char *advertise, const c
 	/* one PRACK per reliable provisional, each with a higher CSeq (RFC 3261
 	 * 12.2.1.1) and no state kept: a fork's RSeqs go up by one from a random
 	 * start (RFC 3262 3), so their low 30 bits do too, but at a wrap */
-	uint32_t cseq = prov->cseq.num + 1u + (prov->rseq & 0x3fffffffu);
+	uint32_t cseq = setup_prack_cseq(prov);
 
 	put_request_in_dialog_of(&w, prov, "PRACK", cseq, advertise, branch);
 	wbuf_puts(&w, "RAck: ");

@@ -17,6 +17,7 @@
 #define SIPSHARD_SETUP_MSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sipshard/sip.h"
 
@@ -149,5 +150,8 @@ int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const ch
  * dialog does not stand for. */
 int setup_build_prack(const struct sip_msg *prov, const char *advertise, const char *branch,
 		      char *out, size_t cap);
+/* The CSeq of setup_build_prack's PRACK of prov: the fork that answers
+ * after it must get a higher one in that dialog (RFC 3261 12.2.2). */
+uint32_t setup_prack_cseq(const struct sip_msg *prov);
 
 #endif
