@@ -5151,6 +5151,56 @@ static void test_ack_of_a_482_keeps_the_call(void **state)
 	assert_int_equal(st.acks_absorbed, 1);
 }
 
+/*
+ * RFC 3261 9.2: a CANCEL matches the INVITE whose server transaction it
+ * would match (17.2.3: its top Via branch, and CSeq number); one that
+ * matches none gets 481. The CANCEL of a merged copy of the INVITE (another
+ * branch, answered 482: a forking proxy that sent both copies here cancels
+ * the copy whose 482 it has not seen yet) was taken by Call-ID and From tag
+ * alone for the call's own: the 200 said it had cancelled something, and
+ * the call ringing on the first branch was cancelled at the callee.
+ */
+static void test_cancel_of_a_merged_copy_keeps_the_call(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice_txn("z9hG4bKinv1", 1);
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	unsigned base = nsent;
+	invite_from_alice_txn("z9hG4bKmerged", 1);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 482);
+	base = nsent;
+	from_alice("CANCEL sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKmerged\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:+15551234@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 CANCEL\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	bool cancelled_bob = false;
+	int answer = 0;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (s->is_request && s->method_id == SIP_METHOD_CANCEL)
+			cancelled_bob = true;
+		else if (!s->is_request)
+			answer = s->status;
+	}
+	if (cancelled_bob || answer != 481)
+		fail_msg("CANCEL of the merged copy: answered %d, bob's INVITE %s", answer,
+			 cancelled_bob ? "CANCELLED" : "left ringing");
+	/* the call's own CANCEL still cancels it */
+	base = nsent;
+	cancel_from_alice();
+	assert_int_equal(sent_msg(base)->status, 200);
+	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_CANCEL);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_cancelled, 0);
+}
 /* An INVITE with the Call-ID and From tag of a call the controller still
  * has a record of, but another transaction (RFC 3261 17.2.3: another
  * branch, a higher CSeq), is no retransmission of it. The caller's new
@@ -5616,6 +5666,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_last_provisional,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_482_keeps_the_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_of_a_merged_copy_keeps_the_call, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_new_transaction_is_no_retransmission, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_200_has_the_invite_to_tag, setup, teardown),

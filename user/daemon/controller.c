@@ -2563,7 +2563,10 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 {
 	struct ctl_call *k = find_by_a(c, m);
 
-	if (!k) {
+	/* only the CANCEL of the INVITE k holds (RFC 3261 9.2, by 17.2.3: its
+	 * branch and CSeq number): that of a merged copy answered 482, or of
+	 * another transaction, matches none and must not end this call */
+	if (!k || invite_txn_of(c, k, m) != INVITE_SAME) {
 		answer_stateless(c, shard, m, 481, NULL, src, srclen);
 		return;
 	}
