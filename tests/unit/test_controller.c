@@ -5057,6 +5057,35 @@ static void test_fork_answering_after_our_prack_gets_a_higher_cseq(void **state)
 		fail_msg("BYE to the fork that answered with CSeq %u after our PRACK's %u there",
 			 relay_out_m.cseq.num, prack_cseq);
 }
+
+/*
+ * RFC 3261 17.1.1.2: leg B's INVITE client transaction ACKs every non-2xx
+ * final, and each retransmission of it. A callee that answered only after
+ * sipshard had ended the call itself (Timer B: a 408 to the caller; or 64*T1
+ * after an unanswered CANCEL: a 487) got no ACK while the call's record
+ * waited for the caller's ACK, and so resent its final until its Timer H;
+ * once the record had left, the same final was ACKed
+ * (ack_final_of_gone_call).
+ */
+static void test_final_after_a_local_final_is_acked(void **state)
+{
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	for (uint64_t t = 1010; t <= 33000; t += 10)
+		ctl_on_tick(ctl, t); /* Timer B: 408 to alice */
+	assert_int_equal(sent_msg(nsent - 1)->status, 408);
+	unsigned base = nsent;
+	response_from_bob_at(inv, 486, "late", 33100);
+	bool acked = false;
+	for (unsigned i = base; i < nsent; i++)
+		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_ACK &&
+		    ntohs(sent[i].to.sin_port) == 5090)
+			acked = true;
+	if (!acked)
+		fail_msg("bob's 486 after the call's 408 not ACKed (%u sent)", nsent - base);
+}
 /* A 3xx from the callee reaches the caller with its Contact (RFC 3261 8.1.3.4,
  * 21.3: the addresses to try): the relay stripped every Contact of a final
  * and added ours only to a 2xx, so the caller got a redirect to nowhere. */
@@ -5662,6 +5691,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_answering_after_our_prack_gets_a_higher_cseq,
 					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_final_after_a_local_final_is_acked, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_invite_gets_the_last_provisional,
 					    setup, teardown),

@@ -2368,9 +2368,18 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (k->state == CALL_COMPLETED) {
 		/* a retransmission of the final: the same ACK again; the INVITE
 		 * it was built from is gone */
-		if (k->tail_len)
+		if (k->tail_len) {
 			send_to(c, k->shard, k->invite + k->invite_len, k->tail_len, &k->b_peer,
 				k->b_len);
+			return;
+		}
+		/* none kept: the call ended here first (Timer B, or a CANCEL
+		 * left unanswered) and this is leg B's first final, late; it
+		 * is ACKed all the same (17.1.1.2), built from it alone as
+		 * once the record has left (ack_final_of_gone_call) */
+		int n = setup_build_ack_of_final(r, ack, sizeof(ack));
+		send_to(c, k->shard, ack, n, &k->b_peer, k->b_len);
+		c->st.stale_finals_acked++;
 		return;
 	}
 	int an = ack_leg_b(c, k, r, ack, sizeof(ack));
