@@ -225,6 +225,25 @@ static void test_routes_first_match(void **state)
 	policy_destroy(p);
 }
 
+/* An IPv6 reference in a Request-URI names the address, whatever its text:
+ * "[2001:db8::1]" and "[2001:db8:0:0:0:0:0:1]" are one host (RFC 5954
+ * section 4, updating RFC 3261 19.1.4), so a route's domain written one way
+ * matches a peer that writes the other. */
+static void test_route_domain_ipv6_by_address(void **state)
+{
+	(void)state;
+	struct policy *p = make("\"routes\": ["
+				"{\"match\": {\"domain\": \"2001:DB8::1\"}, \"target\": \"10.0.0.1:1\"},"
+				"{\"target\": \"10.0.0.1:2\"}]");
+	assert_int_equal(route(p, "7", "[2001:db8::1]", "203.0.113.1"), 0);
+	assert_int_equal(route(p, "7", "[2001:db8:0:0:0:0:0:1]", "203.0.113.1"), 0);
+	assert_int_equal(route(p, "7", "[2001:0db8::0001]", "203.0.113.1"), 0);
+	assert_int_equal(route(p, "7", "[2001:db8::2]", "203.0.113.1"), 1);
+	assert_int_equal(route(p, "7", "[2001:db8::1", "203.0.113.1"), 1);
+	assert_int_equal(route(p, "7", "2001:db8::1", "203.0.113.1"), 1);
+	policy_destroy(p);
+}
+
 /* The policy keeps its own copy: the caller's config may change or go. */
 static void test_policy_owns_its_config(void **state)
 {
@@ -526,6 +545,7 @@ int main(void)
 	    cmocka_unit_test(test_acl_ipv4),
 	    cmocka_unit_test(test_acl_ipv6),
 	    cmocka_unit_test(test_routes_first_match),
+	    cmocka_unit_test(test_route_domain_ipv6_by_address),
 	    cmocka_unit_test(test_policy_owns_its_config),
 	    cmocka_unit_test(test_rate_burst_then_refill),
 	    cmocka_unit_test(test_rate_extremes),

@@ -21,6 +21,7 @@
  * the least debt. The hash is keyed per policy so that senders cannot choose
  * addresses that crowd one window.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -52,6 +53,9 @@ struct rate_entry {
 struct route_match {
 	uint32_t plen, dlen; /* user_prefix and domain lengths */
 	bool has_source;
+	/* domain is an IPv6 reference: compared by address, not text */
+	bool domain_v6;
+	struct in6_addr v6;
 	struct net_rule source;
 };
 
@@ -114,6 +118,20 @@ static bool net_match(const struct net_rule *r, const struct addr_key *k)
 	       ((k->w[1] & r->mask.w[1]) == r->net.w[1]);
 }
 
+/* The address of "[IPv6]" (a URI's IPv6 reference), or false for any other
+ * host. Its text may be written many ways ("[2001:db8::1]",
+ * "[2001:DB8:0:0:0:0:0:1]"), all one host (RFC 5954 section 4). */
+static bool ipv6_reference(const char *h, size_t n, struct in6_addr *out)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	if (n < 3 || n - 2 >= sizeof(tmp) || h[0] != '[' || h[n - 1] != ']')
+		return false;
+	memcpy(tmp, h + 1, n - 2);
+	tmp[n - 2] = '\0';
+	return inet_pton(AF_INET6, tmp, out) == 1;
+}
+
 /* The keyed words (core/keyhash.h): an attacker who cannot see the seed
  * cannot aim at one probe window. */
 static uint32_t rate_slot(const struct policy *p, const struct addr_key *k)
@@ -147,6 +165,8 @@ int policy_create(struct policy **out, const struct config *cfg, char *err, size
 		const struct config_route *r = &cfg->routes[i];
 		p->routes[i].plen = (uint32_t)strnlen(r->user_prefix, sizeof(r->user_prefix));
 		p->routes[i].dlen = (uint32_t)strnlen(r->domain, sizeof(r->domain));
+		p->routes[i].domain_v6 = ipv6_reference(r->domain, p->routes[i].dlen,
+							&p->routes[i].v6);
 		p->routes[i].has_source = r->has_source;
 		if (r->has_source)
 			net_rule_of(&r->source, true, &p->routes[i].source);
@@ -232,8 +252,14 @@ int policy_route(const struct policy *p, const char *user, size_t ulen, const ch
 		/* length checks first: user or host may be NULL with length 0 */
 		if (m->plen && (m->plen > ulen || memcmp(user, r->user_prefix, m->plen) != 0))
 			continue;
-		if (m->dlen && (m->dlen != hlen || !ascii_case_equal(r->domain, host, hlen)))
+		if (m->domain_v6) {
+			struct in6_addr a;
+			if (!ipv6_reference(host, hlen, &a) || memcmp(&a, &m->v6, sizeof(a)) != 0)
+				continue;
+		} else if (m->dlen &&
+			   (m->dlen != hlen || !ascii_case_equal(r->domain, host, hlen))) {
 			continue;
+		}
 		if (m->has_source && (!have_src || !net_match(&m->source, &k)))
 			continue;
 		return (int)i;
