@@ -689,6 +689,11 @@ static const struct bad bad_cases[] = {
      "\"registrar\": \"10.0.0.1:5060\", \"aor\": \"sip:a@b\"}, {\"name\": \"x\", \"registrar\": "
      "\"10.0.0.1:5060\", \"aor\": \"sip:c@b\"}]}",
      "registrations[1].name: \"x\" is already the name of registrations[0]"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"name\": "
+     "\"registration1\", \"registrar\": \"10.0.0.1:5060\", \"aor\": \"sip:a@b\"}, "
+     "{\"registrar\": \"10.0.0.1:5060\", \"aor\": \"sip:c@b\"}]}",
+     "registrations[1]: its default name \"registration1\" is already the name of "
+     "registrations[0]: give either a \"name\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"[::1]:5060\", \"aor\": \"sip:a@b\"}]}",
      "registrations[0].registrar: an IPv6 registrar cannot be reached from listen "
@@ -725,6 +730,11 @@ static const struct bad bad_cases[] = {
     {"{\"routes\": [{\"name\": \"a\", \"target\": \"10.0.0.1:1\"}, {\"name\": \"a\", "
      "\"target\": \"10.0.0.1:2\"}]}",
      "routes[1].name: \"a\" is already the name of routes[0]"},
+    /* a route without a name takes "routeN": the clash is with that, not a key */
+    {"{\"routes\": [{\"name\": \"route1\", \"target\": \"10.0.0.1:1\"}, {\"target\": "
+     "\"10.0.0.1:2\"}]}",
+     "routes[1]: its default name \"route1\" is already the name of routes[0]: give either "
+     "a \"name\""},
     {"{\"routes\": [{\"name\": \"\", \"target\": \"10.0.0.1:1\"}]}",
      "routes[0].name: must not be empty"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": \"a b\"}}]}",

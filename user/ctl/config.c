@@ -1417,6 +1417,23 @@ static uint32_t route_tag(const struct config_route *r)
 	return h ? h : 1;
 }
 
+/* Entry v at path (routes[i] or registrations[i]) has name, already the name
+ * of what[j]. One that wrote no "name" has the default "routeN" or
+ * "registrationN", which an earlier entry may have been given: the message
+ * then names the entry, not a key the document does not have. */
+static int name_taken(struct cfg_parse *p, const char *path, json_t *v, const char *name,
+		      const char *what, size_t j)
+{
+	char sub[320];
+	if (!json_object_get(v, "name"))
+		return fail(p, path,
+			    "its default name \"%s\" is already the name of %s[%zu]: give either "
+			    "a \"name\"",
+			    name, what, j);
+	snprintf(sub, sizeof(sub), "%s.name", path);
+	return fail(p, sub, "\"%s\" is already the name of %s[%zu]", name, what, j);
+}
+
 static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
 	struct config_route *r = &p->c->routes[i];
@@ -1442,11 +1459,8 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 		snprintf(r->name, sizeof(r->name), "route%zu", i);
 	/* names appear in logs, CDRs and statistics: two alike would mislead */
 	for (size_t j = 0; j < i; j++)
-		if (!strcmp(p->c->routes[j].name, r->name)) {
-			snprintf(sub, sizeof(sub), "%s.name", path);
-			return fail(p, sub, "\"%s\" is already the name of routes[%zu]", r->name,
-				    j);
-		}
+		if (!strcmp(p->c->routes[j].name, r->name))
+			return name_taken(p, path, v, r->name, "routes", j);
 	/* a name without a port takes its SRV records' priorities and weights */
 	for (unsigned t = 0; t < r->ntargets; t++) {
 		if (!r->targets[t].domain[0])
@@ -1519,7 +1533,6 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 static int registration(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
 	struct config_registration *g = &p->c->registrations[i];
-	char sub[320];
 
 	memset(g, 0, sizeof(*g));
 	g->expires_s = 3600;
@@ -1534,11 +1547,8 @@ static int registration(struct cfg_parse *p, const char *path, size_t i, json_t 
 	if (!g->name[0])
 		snprintf(g->name, sizeof(g->name), "registration%zu", i);
 	for (size_t j = 0; j < i; j++)
-		if (!strcmp(p->c->registrations[j].name, g->name)) {
-			snprintf(sub, sizeof(sub), "%s.name", path);
-			return fail(p, sub, "\"%s\" is already the name of registrations[%zu]",
-				    g->name, j);
-		}
+		if (!strcmp(p->c->registrations[j].name, g->name))
+			return name_taken(p, path, v, g->name, "registrations", j);
 	p->c->nregistrations = (unsigned)i + 1;
 	return 0;
 }
