@@ -1965,8 +1965,7 @@ static void stable_with(enum shard_dialog_state st)
 
 /* The callee's offer "v=3" in a request (leg B to A), relayed; the branch
  * and CSeq it went to leg A with into branch and *cseq. */
-static void offer_from_b(const char *method, unsigned bcseq, char *branch, size_t cap,
-			 unsigned *cseq)
+static struct relay_result request_with_offer_from_b(const char *method, unsigned bcseq)
 {
 	struct relay_result res;
 	int n = snprintf(in, sizeof(in),
@@ -1983,6 +1982,13 @@ static void offer_from_b(const char *method, unsigned bcseq, char *branch, size_
 			 method, bcseq, b_tag, bcseq, method);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	relay_request(&rc, &m, out, sizeof(out), &res);
+	return res;
+}
+
+static void offer_from_b(const char *method, unsigned bcseq, char *branch, size_t cap,
+			 unsigned *cseq)
+{
+	struct relay_result res = request_with_offer_from_b(method, bcseq);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	parse_out(res.len);
 	out_branch(branch, cap);
@@ -2076,6 +2082,59 @@ static void test_refused_early_update_brings_back_the_session(void **state)
 	/* the first exchange stays done (the install at the 2xx keeps these) */
 	assert_true(session_answered(&d->legs[SHARD_LEG_B]));
 	assert_int_equal(d->state, SHARD_DLG_EARLY);
+}
+
+/*
+ * Glare of offers in a confirmed call (RFC 3311 5.2; RFC 3264 4: no new
+ * offer before the last one has its answer). The caller's UPDATE offer
+ * "hello" is on its way to the callee when the callee's own UPDATE offer
+ * "v=3" comes: sipshard, the callee's UAS with an offer of its own open on
+ * that leg, must answer it 491. It was relayed, and its body taken for the
+ * answer to the caller's offer: both legs Stable with "v=3" as the answer,
+ * and the callee's 491 to the caller's UPDATE then rejected nothing, so the
+ * session model kept an exchange that never happened. The same for a
+ * re-INVITE offer crossing an UPDATE's, and a caller's second offer before
+ * its first has its answer (500, RFC 3311 5.2).
+ */
+static void test_crossing_offers_answered_491(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("UPDATE", 2, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = request_with_offer_from_b("UPDATE", 2);
+	const struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	print_message("callee's UPDATE offer crossing the caller's: outcome %d status %d, "
+		      "then leg A %s, leg B %s\n",
+		      res.outcome, res.status,
+		      signaling_state_name(d->legs[SHARD_LEG_A].signaling_state),
+		      signaling_state_name(d->legs[SHARD_LEG_B].signaling_state));
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 491);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "crossing UPDATE offers");
+	assert_bodies("hello", NULL, "crossing UPDATE offers");
+	res = request_with_offer_from_b("INVITE", 3);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 491);
+	res = from_a("UPDATE", 3, ""); /* the caller's second offer */
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "offers refused while one is open");
+	/* the callee refuses the caller's offer as glare too (it had one out) */
+	res = answer_from_b(491, branch, bcseq, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "both refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "both refused");
+	/* the callee tries again: an offer as usual */
+	res = request_with_offer_from_b("UPDATE", 4);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_HAVE_LOCAL_OFFER, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			    "the callee's offer after the glare");
 }
 
 /* An offer refused when none was made before it (an INVITE and 2xx without
@@ -2682,6 +2741,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_early_update_brings_back_the_session,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_first_offer_leaves_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crossing_offers_answered_491, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_with_an_offer_open_shows_no_answer, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),

@@ -628,6 +628,30 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	return n;
 }
 
+/* Whether the offer open on leg s of d (session_offer_open) was made by a
+ * request that still waits for its final: 491 when it came from the other
+ * leg (s has it from us: have-local-offer), 500 when from s's own peer;
+ * else 0. Only a request in progress is trusted: an offer left open by a
+ * peer that broke the rules (a 2xx without the answer) must not get every
+ * later offer of the call refused. */
+static int offer_in_progress(struct relay_ctx *rc, const struct shard_dialog *d,
+			     const struct sip_session *s)
+{
+	int leg = (int)(s - d->legs);
+	bool local = s->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER;
+
+	if (!session_offer_open(s))
+		return 0;
+	/* the offer's sender is the other leg's peer when s has it from us */
+	const struct sip_session *by = local ? &d->legs[!leg] : s;
+	const struct shard_txn *t = shard_txn_get(rc->table, by->last_txn, by->last_txn_gen);
+	if (!t || t->dialog != d->slot || t->dialog_gen != d->gen ||
+	    shard_txn_from_leg(t) != (local ? !leg : leg) || !(t->leg & SHARD_TXN_OFFER) ||
+	    t->final_class)
+		return 0;
+	return local ? 491 : 500;
+}
+
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res)
 {
@@ -795,6 +819,24 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 				answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
 				return;
 			}
+		}
+		/* an offer while the request that made the open one waits for
+		 * its final (RFC 3264 4: no new offer before the last has its
+		 * answer): the other side's crossing it is glare, 491, and the
+		 * sender's second one gets 500 with Retry-After (RFC 3311 5.2;
+		 * RFC 3261 14.2 for INVITEs). Relayed, its body was taken for
+		 * the answer to the open offer (the 491 to that offer then
+		 * rejected nothing): the session model kept an exchange that
+		 * never happened and read the next answer as an offer. A
+		 * PRACK's body may be the answer to a reliable 18x's offer
+		 * (RFC 3262 5): not refused here. */
+		int busy = m->body.len && is_session_refresh(m->method_id)
+			       ? offer_in_progress(rc, d, src)
+			       : 0;
+		if (busy) {
+			answer(rc, m, busy, busy == 500 ? "Retry-After: 1\r\n" : NULL, out, cap,
+			       res);
+			return;
 		}
 		int ts = shard_txn_alloc(rc->table, rc->now_ms, &tgen);
 		if (ts < 0) {
