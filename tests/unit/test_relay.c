@@ -2137,6 +2137,40 @@ static void test_crossing_offers_answered_491(void **state)
 			    "the callee's offer after the glare");
 }
 
+/*
+ * An offer whose request never gets a final (the callee's phone went away,
+ * or answered somewhere else): its transaction expires
+ * (timers.transaction_timeout_ms), and no final can cross after it. A
+ * timeout is a failure (RFC 3261 8.1.3.1: 408) and rejects the offer like
+ * any (14.1, RFC 3311 5.1). The legs stayed have-remote-offer and
+ * have-local-offer for the rest of the call, `dialogs` showed no answer, and
+ * the callee's next offer was taken for the answer to the dead one.
+ */
+static void test_expired_offer_brings_back_the_session(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	const uint64_t timeout = 32000;
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("UPDATE", 2, branch, sizeof(branch));
+	rc.now_ms += timeout + 1;
+	assert_int_equal(relay_expire(&rc, timeout, &res), 0);
+	assert_false(res.dialog_ended);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "the offer's transaction expired");
+	assert_bodies("v=9\r\n", "v=1\r\n", "the offer's transaction expired");
+	/* answered, then expired: nothing changes */
+	offer_from_a("UPDATE", 3, branch, sizeof(branch));
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "UPDATE", "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	rc.now_ms += timeout + 1;
+	assert_int_equal(relay_expire(&rc, timeout, &res), 0);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "answered, expired");
+	assert_bodies("hello", "v=2\r\n", "answered, expired");
+}
+
 /* An offer refused when none was made before it (an INVITE and 2xx without
  * bodies): as if it had not been made, no offer, no answer, and Initial, so
  * that the next offer is read as the first. */
@@ -2742,6 +2776,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_first_offer_leaves_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crossing_offers_answered_491, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expired_offer_brings_back_the_session, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_with_an_offer_open_shows_no_answer, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),

@@ -1113,6 +1113,15 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	    shard_dialog_get(rc->table, t->dialog, t->dialog_gen))
 		ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, shard_txn_from_leg(t), t->in_cseq,
 			       408);
+	/* nor the request that made an offer: a timeout is a failure (RFC
+	 * 3261 8.1.3.1, as a 408) and rejects it (14.1, RFC 3311 5.1), and no
+	 * final crosses after this. Left open, the legs showed the offer for
+	 * the rest of the call and the other side's next offer was read as
+	 * its answer. */
+	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
+	if ((t->leg & SHARD_TXN_OFFER) && !t->final_class && d)
+		session_offer_rejected(&d->legs[!shard_txn_from_leg(t)],
+				       &d->legs[shard_txn_from_leg(t)]);
 	shard_txn_free(rc->table, (uint32_t)slot);
 	return 0;
 }
