@@ -1555,14 +1555,37 @@ json_t *daemon_stats_json(struct daemon *d)
 	return root;
 }
 
+int daemon_write_json_file(const json_t *doc, const char *path, bool *failing)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	errno = EIO; /* json_dump_file fails through stdio, which sets errno */
+	int rc = json_dump_file(doc, tmp, JSON_INDENT(1)) == 0 ? 0 : -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc) {
+		/* the copy cut short would hold the room the next write needs (a
+		 * full disk), and stay beside the file after the daemon */
+		unlink(tmp);
+		/* once, not every second: the file keeps the last whole document,
+		 * so a reader cannot tell it stopped changing */
+		if (!*failing)
+			log_error("--stats-file %s: cannot write it, it keeps the statistics of "
+				  "the last write that succeeded: %s",
+				  path, strerror(-rc));
+		*failing = true;
+		return rc;
+	}
+	if (*failing)
+		log_info("--stats-file %s: written again", path);
+	*failing = false;
+	return 0;
+}
+
 int daemon_write_stats(struct daemon *d, const char *path)
 {
 	json_t *root = daemon_stats_json(d);
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int rc = json_dump_file(root, tmp, JSON_INDENT(1));
+	int rc = daemon_write_json_file(root, path, &d->stats_failing);
 	json_decref(root);
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
 	return rc;
 }

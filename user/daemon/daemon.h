@@ -322,6 +322,7 @@ struct daemon {
 	uint32_t bucket_owner[SHARD_NBUCKETS];
 	_Atomic bool stop;
 	const char *stats_file;
+	bool stats_failing; /* the last write of stats_file failed (logged once) */
 	bool discard_dialogs; /* --discard-dialogs: remove the shard files first */
 	/* controller thread: the workers whose copy of the routes'
 	 * credentials is older than the policy (bit per worker): sent again at
@@ -350,6 +351,9 @@ void daemon_reload_answer(struct daemon *d, bool requested, json_t *report);
 json_t *daemon_stats_json(struct daemon *d);
 /* Writes the statistics snapshot as JSON (jansson) to path (atomically). */
 int daemon_write_stats(struct daemon *d, const char *path);
+/* daemon_write_stats's writer: doc to path.tmp, renamed to path. 0, or a
+ * negative errno; *failing says whether the last write failed. */
+int daemon_write_json_file(const json_t *doc, const char *path, bool *failing);
 
 /* commands.c, controller thread: the management socket's handler
  * (mgmt_handler; arg is the daemon). Answers every command (an error naming
