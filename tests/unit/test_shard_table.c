@@ -1600,6 +1600,34 @@ static void test_session_record(void **state)
 	assert_string_equal(session_state_name((enum session_state)99), "?");
 }
 
+/* A start that cannot map the long-head pool (here a directory in its
+ * place; a file of another user's, mode 0600, does the same) must say so of
+ * that file: the daemon named shard-N.tbl with the pool's error ("Is a
+ * directory"), sending the operator to a file that is fine. */
+static void test_a_pool_that_cannot_be_opened_is_told_apart(void **state)
+{
+	struct shard_table t;
+	char path[64], heads[80];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	snprintf(heads, sizeof(heads), "%s.heads", path);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 2), 0);
+	shard_table_close(&t);
+	assert_int_equal(unlink(heads), 0);
+	assert_int_equal(mkdir(heads, 0700), 0);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 2), -EISDIR);
+	assert_true(t.heads_failed);
+	assert_int_equal(rmdir(heads), 0);
+
+	/* the table's own failure is the table's: a file cut short */
+	assert_int_equal(truncate(path, 4096), 0);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 2), -EINVAL);
+	assert_false(t.heads_failed);
+	unlink(path);
+	unlink(heads);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1626,6 +1654,7 @@ int main(void)
 	    cmocka_unit_test(test_tokens_reject_mutations),
 	    cmocka_unit_test(test_tokens_lead_to_live_slots_only),
 	    cmocka_unit_test(test_session_record),
+	    cmocka_unit_test(test_a_pool_that_cannot_be_opened_is_told_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1000,7 +1000,13 @@ static int open_shard_table(struct daemon *d, struct worker *w)
 				 u.reattach_dropped, path);
 		return 0;
 	}
-	if (file && rc == -EINVAL)
+	if (file && w->table.heads_failed)
+		/* the table is fine: its long-head pool is not (a file of another
+		 * user's, a directory in its place) */
+		log_error("shard %u: cannot map its long-head pool %s (%u slots): %s", w->id,
+			  heads, nheads,
+			  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+	else if (file && rc == -EINVAL)
 		log_error(
 		    "shard %u: %s was written with other capacities "
 		    "(capacity.dialogs_per_shard, capacity.transactions_per_shard) or by "

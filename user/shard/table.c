@@ -498,12 +498,14 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 		return -EINVAL;
 	}
 	rc = nheads ? heads_open(t, heads_path, nheads) : 0;
+	bool heads_failed = rc != 0;
 	if (!rc && fresh)
 		init_fresh(t, ndialogs, ntxns);
 	else if (!rc)
 		rc = reattach(t);
 	if (rc) {
 		shard_table_close(t);
+		t->heads_failed = heads_failed; /* after the close, which clears t */
 		return rc;
 	}
 	heads_reattach(t);

@@ -529,6 +529,9 @@ struct shard_table {
 	size_t heads_len;
 	int heads_fd;	    /* -1 for an anonymous mapping or none */
 	bool heads_renewed; /* its file had another layout: made anew at open */
+	/* set by a failed shard_table_open_heads when heads_path, not path,
+	 * could not be mapped: the error is that file's */
+	bool heads_failed;
 };
 
 struct shard_table_usage {
