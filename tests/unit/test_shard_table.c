@@ -1628,6 +1628,30 @@ static void test_a_pool_that_cannot_be_opened_is_told_apart(void **state)
 	unlink(heads);
 }
 
+/* A first start whose long-head pool could not be opened made the table's
+ * file at its full size but never wrote its header: once the pool was put
+ * right, every start refused that file as "written with other capacities or
+ * by another build", though it never held a call. */
+static void test_a_first_start_that_failed_leaves_a_table_the_next_takes(void **state)
+{
+	struct shard_table t;
+	char path[64], heads[80];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	snprintf(heads, sizeof(heads), "%s.heads", path);
+	assert_int_equal(mkdir(heads, 0700), 0);
+	assert_true(shard_table_open_heads(&t, path, heads, 4, 8, 2) < 0);
+	assert_int_equal(rmdir(heads), 0);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 2), 0);
+	struct shard_table_usage u;
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.dialogs_used, 0);
+	shard_table_close(&t);
+	unlink(path);
+	unlink(heads);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1655,6 +1679,7 @@ int main(void)
 	    cmocka_unit_test(test_tokens_lead_to_live_slots_only),
 	    cmocka_unit_test(test_session_record),
 	    cmocka_unit_test(test_a_pool_that_cannot_be_opened_is_told_apart),
+	    cmocka_unit_test(test_a_first_start_that_failed_leaves_a_table_the_next_takes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

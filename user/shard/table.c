@@ -497,11 +497,14 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 		shard_table_close(t);
 		return -EINVAL;
 	}
+	/* a new file gets its header before anything else can fail: one left
+	 * without it (the pool below could not be opened) would be refused at
+	 * every later start as a file of other capacities */
+	if (fresh)
+		init_fresh(t, ndialogs, ntxns);
 	rc = nheads ? heads_open(t, heads_path, nheads) : 0;
 	bool heads_failed = rc != 0;
-	if (!rc && fresh)
-		init_fresh(t, ndialogs, ntxns);
-	else if (!rc)
+	if (!rc && !fresh)
 		rc = reattach(t);
 	if (rc) {
 		shard_table_close(t);
