@@ -232,9 +232,10 @@ static void test_routes_first_match(void **state)
 static void test_route_domain_ipv6_by_address(void **state)
 {
 	(void)state;
-	struct policy *p = make("\"routes\": ["
-				"{\"match\": {\"domain\": \"2001:DB8::1\"}, \"target\": \"10.0.0.1:1\"},"
-				"{\"target\": \"10.0.0.1:2\"}]");
+	struct policy *p =
+	    make("\"routes\": ["
+		 "{\"match\": {\"domain\": \"2001:DB8::1\"}, \"target\": \"10.0.0.1:1\"},"
+		 "{\"target\": \"10.0.0.1:2\"}]");
 	assert_int_equal(route(p, "7", "[2001:db8::1]", "203.0.113.1"), 0);
 	assert_int_equal(route(p, "7", "[2001:db8:0:0:0:0:0:1]", "203.0.113.1"), 0);
 	assert_int_equal(route(p, "7", "[2001:0db8::0001]", "203.0.113.1"), 0);

@@ -165,8 +165,8 @@ int policy_create(struct policy **out, const struct config *cfg, char *err, size
 		const struct config_route *r = &cfg->routes[i];
 		p->routes[i].plen = (uint32_t)strnlen(r->user_prefix, sizeof(r->user_prefix));
 		p->routes[i].dlen = (uint32_t)strnlen(r->domain, sizeof(r->domain));
-		p->routes[i].domain_v6 = ipv6_reference(r->domain, p->routes[i].dlen,
-							&p->routes[i].v6);
+		p->routes[i].domain_v6 =
+		    ipv6_reference(r->domain, p->routes[i].dlen, &p->routes[i].v6);
 		p->routes[i].has_source = r->has_source;
 		if (r->has_source)
 			net_rule_of(&r->source, true, &p->routes[i].source);

@@ -1003,9 +1003,8 @@ static int open_shard_table(struct daemon *d, struct worker *w)
 	if (file && w->table.heads_failed)
 		/* the table is fine: its long-head pool is not (a file of another
 		 * user's, a directory in its place) */
-		log_error("shard %u: cannot map its long-head pool %s (%u slots): %s", w->id,
-			  heads, nheads,
-			  rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+		log_error("shard %u: cannot map its long-head pool %s (%u slots): %s", w->id, heads,
+			  nheads, rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
 	else if (file && rc == -EINVAL)
 		log_error(
 		    "shard %u: %s was written with other capacities "
@@ -1566,7 +1565,7 @@ int daemon_write_json_file(const json_t *doc, const char *path, bool *failing)
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	errno = EIO; /* json_dump_file fails through stdio, which sets errno */
-	int rc = json_dump_file(doc, tmp, JSON_INDENT(1)) == 0 ? 0 : -errno;
+	int rc = json_dump_file(doc, tmp, JSON_INDENT(1)) == 0 ? 0 : errno ? -errno : -EIO;
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc) {

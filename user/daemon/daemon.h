@@ -322,7 +322,7 @@ struct daemon {
 	uint32_t bucket_owner[SHARD_NBUCKETS];
 	_Atomic bool stop;
 	const char *stats_file;
-	bool stats_failing; /* the last write of stats_file failed (logged once) */
+	bool stats_failing;   /* the last write of stats_file failed (logged once) */
 	bool discard_dialogs; /* --discard-dialogs: remove the shard files first */
 	/* controller thread: the workers whose copy of the routes'
 	 * credentials is older than the policy (bit per worker): sent again at

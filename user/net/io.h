@@ -113,8 +113,8 @@ void net_tx_release(struct net_io *io, char *buf);
  * be larger than the address, e.g. sizeof(struct sockaddr_storage)). The io
  * owns buf from here, whatever the result: it returns to the pool once the
  * kernel is done with it. Nothing is sent before net_io_flush, the end of a
- * net_io_poll, or a net_tx_alloc that finds no free buffer. Returns 0, -EINVAL (len > tx_size or buf is not held from
- * net_tx_alloc) or -EAFNOSUPPORT. */
+ * net_io_poll, or a net_tx_alloc that finds no free buffer. Returns 0, -EINVAL (len > tx_size or
+ * buf is not held from net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);
 /* Makes fd end a net_io_poll wait as soon as it becomes readable, so that

@@ -45,7 +45,7 @@ struct net_io {
 	uint32_t tx_nfree;
 	uint32_t *tx_queued; /* FIFO of slots queued and not yet given to the kernel */
 	uint32_t tx_nqueued;
-	uint32_t tx_inflight; /* io_uring: sends submitted and not reaped */
+	uint32_t tx_inflight;  /* io_uring: sends submitted and not reaped */
 	struct mmsghdr *mm_tx; /* NET_MMSG_BATCH: net_mmsg_flush, on either backend */
 
 	/* net_io_set_wake: -1 when none */
