@@ -517,7 +517,8 @@ static void test_bye_ends_dialog_after_final(void **state)
 
 /* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
  * timer from its Session-Expires (min(32, interval/3) s early), or turns it
- * off when it names none; other answers and other methods leave it. */
+ * off when it names none; its retransmissions, other answers and other
+ * methods leave it. */
 static void test_session_refresh_sets_timer(void **state)
 {
 	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
@@ -529,6 +530,13 @@ static void test_session_refresh_sets_timer(void **state)
 	rc.now_ms = d->created_ms + 9500; /* 9.5 s in: counted as 10 */
 	res = exchange("INVITE", 5, 200, "Session-Expires: 90;refresher=uac\r\n");
 	assert_ptr_equal(res.session_refreshed, d);
+	assert_int_equal(shard_session_deadline(d), d->created_ms + (10 + 90 - 30) * 1000);
+	/* the 2xx again, 5 s later (the ACK was lost): relayed, and the timer
+	 * runs from the refresh, not from each copy (RFC 4028 10: from the 2xx) */
+	rc.now_ms = d->created_ms + 14500;
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_null(res.session_refreshed);
 	assert_int_equal(shard_session_deadline(d), d->created_ms + (10 + 90 - 30) * 1000);
 
 	/* an UPDATE's 2xx with a longer interval: 32 s early */

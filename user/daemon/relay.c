@@ -1075,7 +1075,9 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	send_to_leg(res, back, n);
 	rc->relayed_resp++;
-	if (refresh) {
+	/* the first 2xx starts the interval (RFC 4028 10); its copies, sent
+	 * until the ACK comes (up to 64*T1), would each put the end later */
+	if (refresh && !t->final_class) {
 		shard_session_timer_start(d, rc->now_ms, interval);
 		res->session_refreshed = d;
 	}
