@@ -16,7 +16,12 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include "daemon/daemon.h"
+#include "net/udp.h"
 
 static struct daemon *new_daemon(unsigned nworkers)
 {
@@ -190,6 +195,57 @@ static void test_busy_producer_lets_the_loop_turn(void **state)
 	free_daemon(d);
 }
 
+/* A 2xx the controller sends through the call's worker after its install
+ * (DMSG_SEND) may be up to DMSG_DATA_MAX bytes, while tx_buffer_size may be
+ * as low as 1500: a 2xx with video or ICE lines longer than the send
+ * buffers must still leave (it was dropped as tx_no_buffer at every
+ * retransmission, and the caller never got the call's answer). Ports from
+ * the 16560-16563 range of this test host. */
+static void test_controller_send_larger_than_a_send_buffer_leaves(void **state)
+{
+	(void)state;
+	struct daemon *d = drain_daemon(2);
+	struct worker *w = &d->workers[0];
+	struct config cfg = {.tx_buffer_size = 1500};
+	struct sockaddr_storage a, b;
+	socklen_t alen, blen;
+	char err[128];
+
+	d->cfg = &cfg;
+	assert_int_equal(udp_parse_addr("127.0.0.1:16562", &a, &alen, err, sizeof(err)), 0);
+	assert_int_equal(udp_parse_addr("127.0.0.1:16563", &b, &blen, err, sizeof(err)), 0);
+	w->fd = udp_socket_bind(&a, alen, false);
+	int peer = udp_socket_bind(&b, blen, false);
+	assert_true(w->fd >= 0 && peer >= 0);
+	struct net_io_config nc = {
+	    .fd = w->fd, .nbufs = 8, .buf_size = DMSG_DATA_MAX, .ntx = 8, .tx_size = 1500};
+	assert_int_equal(net_io_open(&w->io, &nc), 0);
+	ring_destroy(w->cmd);
+	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr) + DMSG_DATA_MAX), 0);
+
+	static char big[3000];
+	memset(big, 'v', sizeof(big));
+	struct dmsg_hdr h = {.type = DMSG_SEND, .len = sizeof(big)};
+	dmsg_set_peer(&h, (const struct sockaddr *)&b, blen);
+	assert_int_equal(ring_push(w->cmd, &h, sizeof(h), big, sizeof(big)), 0);
+	/* a handoff has the worker apply its commands first */
+	assert_int_equal(hand(d, 1, 0), 0);
+	assert_int_equal(worker_drain_handoffs(w), 1);
+	net_io_flush(w->io);
+
+	struct pollfd pfd = {.fd = peer, .events = POLLIN};
+	char got[4096];
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(recv(peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)sizeof(big));
+	assert_int_equal(w->st.sent_for_controller, 1);
+	assert_int_equal(w->st.tx_no_buffer, 0);
+
+	net_io_close(w->io);
+	close(w->fd);
+	close(peer);
+	free_daemon(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +253,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_grows_with_the_workers_not_their_square),
 	    cmocka_unit_test(test_one_drain_stops_at_its_bound),
 	    cmocka_unit_test(test_busy_producer_lets_the_loop_turn),
+	    cmocka_unit_test(test_controller_send_larger_than_a_send_buffer_leaves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

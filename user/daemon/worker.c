@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,6 +283,28 @@ static bool send_copy(struct worker *w, const char *buf, size_t len, const struc
 	}
 	memcpy(out, buf, len);
 	return send_tx(w, out, (int)len, dst, dst_len);
+}
+
+/* A datagram the controller sends through this worker once the commands
+ * before it are applied (DMSG_SEND: the 2xx that lets the caller use its
+ * dialog). It may be up to DMSG_DATA_MAX bytes while the send buffers are
+ * tx_buffer_size (1500 at least): one larger (a 2xx with video or ICE
+ * lines) leaves with a plain sendto after what is queued, as the
+ * controller's own large datagrams do; else it was dropped at every
+ * retransmission and the caller never got the call's answer. A refusal is
+ * counted with the datagrams this worker could not send. */
+static bool send_for_controller(struct worker *w, const char *buf, size_t len,
+				const struct sockaddr *dst, socklen_t dst_len)
+{
+	if (len <= w->d->cfg->tx_buffer_size)
+		return send_copy(w, buf, len, dst, dst_len);
+	(void)net_io_flush(w->io); /* keep the order of what is queued */
+	if (sendto(w->fd, buf, len, MSG_DONTWAIT, dst, dst_len) < 0) {
+		w->st.tx_no_buffer++;
+		return false;
+	}
+	w->st.sent++;
+	return true;
 }
 
 /* orig_send_fn: a request of ours, first sent or retransmitted (Timer E). */
@@ -901,8 +924,8 @@ static void drain_commands(struct worker *w)
 		}
 		case DMSG_SEND:
 			/* after the INSTALL before it: the dialog is in the table */
-			if (send_copy(w, payload, h->len, (const struct sockaddr *)&h->peer,
-				      h->peer_len))
+			if (send_for_controller(w, payload, h->len,
+						(const struct sockaddr *)&h->peer, h->peer_len))
 				w->st.sent_for_controller++;
 			break;
 		case DMSG_RELEASE:
