@@ -1021,6 +1021,69 @@ static void test_notify_about_our_refer_is_answered_here(void **state)
 	assert_int_equal(rc.refer_notifies, 4);
 }
 
+/*
+ * A NOTIFY about the operator's REFER is answered here, with no transaction
+ * record: its retransmission (our 200 lost) that comes after the same side's
+ * next request (a re-INVITE to hold, an INFO) has a CSeq below the leg's
+ * last and got 500, which ends the notifier's NOTIFY transaction with a
+ * failure (RFC 3261 17.2.2: a retransmission gets the final again). It is
+ * answered as before, and changes nothing; a NOTIFY of that CSeq never
+ * answered is still out of order (12.2.2).
+ */
+static void test_notify_retransmitted_after_the_next_request(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	struct shard_dialog *d = refer_sent_to_a();
+	notify_from_a(3, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+
+	/* the caller's INFO crosses meanwhile */
+	req_from_a("INFO", 4, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	/* the NOTIFY again, as it was: 200 again, not 500 */
+	notify_from_a(3, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	if (res.status != 200)
+		fail_msg("a retransmitted NOTIFY about our REFER got %d, want 200", res.status);
+	parse_out(res.len);
+	assert_int_equal(out_m.cseq.num, 3);
+
+	/* the last NOTIFY says done (the notifier sent it once the first had
+	 * its final, RFC 6665 4.2.2): its retransmission after the caller's
+	 * next request is answered 200 too */
+	notify_from_a(5, "refer", "terminated", "SIP/2.0 200 OK\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_DONE);
+	req_from_a("INFO", 6, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	notify_from_a(5, "refer", "terminated", "SIP/2.0 200 OK\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	/* a stray copy of the first, after that: changes nothing */
+	notify_from_a(3, "refer", "active", "SIP/2.0 100 Trying\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(d->refer_status, 200);
+	assert_int_equal(d->refer & SHARD_REFER_STATE, SHARD_REFER_DONE);
+
+	/* a NOTIFY with a CSeq never answered, below the last: out of order */
+	notify_from_a(2, "refer;id=5", "active", "SIP/2.0 180 Ringing\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+	assert_int_equal(d->refer_status, 200);
+}
+
 /* A refused REFER makes no subscription: a NOTIFY without id that follows
  * is about something else, and crosses. */
 static void test_notify_after_a_refused_refer_is_relayed(void **state)
@@ -2760,6 +2823,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_after_a_refused_refer_is_relayed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_transfer_without_notify_fails_at_timer_n, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_retransmitted_after_the_next_request, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
 					    teardown),

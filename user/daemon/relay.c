@@ -191,9 +191,18 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 				struct sip_session *src, const struct sip_msg *m, char *out,
 				size_t cap, struct relay_result *res)
 {
-	/* the sender's CSeq space is the one relayed requests use (RFC 3261 12.2.2) */
+	struct relay_notified *e = &rc->notified[d->slot % RELAY_NOTIFIED_SLOTS];
+	int leg = (int)(src - d->legs);
+
+	/* the sender's CSeq space is the one relayed requests use (RFC 3261
+	 * 12.2.2); but a NOTIFY answered here before is a retransmission, which
+	 * gets its answer again and changes nothing (17.2.2) */
 	if (src->remote_cseq_set && m->cseq.num < src->remote_cseq) {
-		answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
+		if (e->status && e->slot == d->slot && e->gen == d->gen && e->leg == leg &&
+		    e->cseq == m->cseq.num)
+			answer(rc, m, e->status, NULL, out, cap, res);
+		else
+			answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
 	} else if (shard_refer_failed(d)) {
 		answer(rc, m, 481, NULL, out, cap, res);
 	} else {
@@ -204,6 +213,9 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 			shard_refer_set(d, SHARD_REFER_DONE);
 		answer(rc, m, 200, NULL, out, cap, res);
 	}
+	if (res->outcome == RELAY_ANSWER && res->status != 500)
+		*e = (struct relay_notified){d->slot, d->gen, m->cseq.num, (uint8_t)leg,
+					     (uint16_t)res->status};
 	if (res->outcome == RELAY_ANSWER)
 		rc->refer_notifies++;
 }

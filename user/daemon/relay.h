@@ -108,6 +108,19 @@ struct relay_recent {
 	uint32_t txn, txn_gen;
 };
 
+/* The NOTIFYs about the operator's REFER answered here lately, one entry per
+ * dialog slot modulo RELAY_NOTIFIED_SLOTS: they have no transaction record,
+ * so a retransmission that comes after its sender's next request (our answer
+ * lost, a re-INVITE or INFO sent meanwhile) is told apart from a NOTIFY out
+ * of order by this and answered again (RFC 3261 17.2.2), not 500. */
+#define RELAY_NOTIFIED_SLOTS 1024
+struct relay_notified {
+	uint32_t slot, gen;
+	uint32_t cseq;	 /* the NOTIFY's, as its sender numbered it */
+	uint8_t leg;	 /* its sender's */
+	uint16_t status; /* what it was answered; 0 = entry unused */
+};
+
 /* Per-worker relay context: the shard's table plus what is written into every
  * relayed message. */
 struct relay_ctx {
@@ -143,6 +156,7 @@ struct relay_ctx {
 	uint64_t late_finals_acked; /* finals to re-INVITEs whose dialog had ended, ACKed here */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
+	struct relay_notified notified[RELAY_NOTIFIED_SLOTS];
 };
 
 /* The session interval a request asks for and whose refreshes its sender
