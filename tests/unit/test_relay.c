@@ -1084,6 +1084,43 @@ static void test_notify_retransmitted_after_the_next_request(void **state)
 	assert_int_equal(d->refer_status, 200);
 }
 
+/*
+ * A NOTIFY is a target refresh request (relay.c's is_target_refresh; RFC
+ * 3261 12.2.2: its Contact replaces the sender's remote target). One about
+ * the operator's REFER, answered here, left the target as it was, while the
+ * same NOTIFY relayed would have moved it: the next request to that side
+ * (the callee's BYE, ours) went to the address it had left.
+ */
+static void test_notify_about_our_refer_refreshes_the_target(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	refer_sent_to_a();
+	int n = snprintf(in, sizeof(in),
+			 "NOTIFY sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKnc3\r\n"
+			 "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "To: <sip:bob@sbc>;tag=%s\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: 3 NOTIFY\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Contact: <sip:alice@10.9.9.9:5070>\r\n"
+			 "Event: refer\r\n"
+			 "Subscription-State: active\r\n"
+			 "Content-Type: message/sipfrag\r\n"
+			 "Content-Length: 20\r\n\r\nSIP/2.0 100 Trying\r\n",
+			 a_tag);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	const struct sip_session *a = &shard_dialog_get(&table, SLOT, GEN)->legs[SHARD_LEG_A];
+	if (a->remote_target_len != 23 || memcmp(a->remote_target, "sip:alice@10.9.9.9:5070", 23))
+		fail_msg("caller's remote target is %.*s, want sip:alice@10.9.9.9:5070",
+			 (int)a->remote_target_len, a->remote_target);
+}
+
 /* A refused REFER makes no subscription: a NOTIFY without id that follows
  * is about something else, and crosses. */
 static void test_notify_after_a_refused_refer_is_relayed(void **state)
@@ -2825,6 +2862,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_transfer_without_notify_fails_at_timer_n, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_retransmitted_after_the_next_request, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_refreshes_the_target, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_about_our_refer_is_answered_here, setup,
 					    teardown),

@@ -208,6 +208,14 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 	} else {
 		src->remote_cseq = m->cseq.num;
 		src->remote_cseq_set = true;
+		/* a NOTIFY is a target refresh (RFC 3261 12.2.2), answered here
+		 * or relayed: the sender's next request from us goes to its
+		 * Contact */
+		if (m->ncontacts && m->contacts[0].uri.whole.len < sizeof(src->remote_target)) {
+			const sip_view u = m->contacts[0].uri.whole;
+			memcpy(src->remote_target, m->buf + u.off, u.len);
+			src->remote_target_len = u.len;
+		}
 		shard_refer_notified(d, sipfrag_status(m));
 		if (subscription_terminated(m))
 			shard_refer_set(d, SHARD_REFER_DONE);
