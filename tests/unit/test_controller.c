@@ -466,12 +466,27 @@ static void test_max_forwards_one_reaches_leg_b(void **state)
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.rejected_loop, 1);
 
+	/* the same INVITE again: a stateless answer gives it the same To tag
+	 * (RFC 3261 8.2.7); another INVITE gets another */
+	invite_with_max_forwards(0, 1);
+	invite_with_max_forwards(0, 3);
+	assert_int_equal(nsent, 3);
+	const struct sip_msg *first = sent_msg(0);
+	char tag0[64];
+	assert_true(first->to.tag.len > 0 && first->to.tag.len < sizeof(tag0));
+	memcpy(tag0, sent[0].buf + first->to.tag.off, first->to.tag.len);
+	size_t tag0_len = first->to.tag.len;
+	const struct sip_msg *again = sent_msg(1);
+	assert_true(sip_view_eq(sent[1].buf, again->to.tag, tag0, tag0_len));
+	const struct sip_msg *other = sent_msg(2);
+	assert_false(sip_view_eq(sent[2].buf, other->to.tag, tag0, tag0_len));
+
 	invite_with_max_forwards(1, 2);
 	unsigned inv = invite_to_bob();
 	assert_int_equal(sent_msg(inv)->max_forwards, 0);
 	assert_int_equal(ntohs(sent[inv].to.sin_port), 5090);
 	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.rejected_loop, 1);
+	assert_int_equal(st.rejected_loop, 3);
 }
 
 /* alice's INVITE with a Timestamp line of value ts. */

@@ -858,8 +858,8 @@ static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, in
 			c->st.answers_deferred++;
 			return;
 		}
-		/* larger than a ring message (workers take at most 2 KiB, so no
-		 * relayed response is): sent at once, never held back for good */
+		/* larger than a ring message (DMSG_DATA_MAX): sent at once from
+		 * here, never held back for good */
 	}
 	send_to(c, k->shard, buf, len, &k->a_peer, k->a_len);
 }
@@ -867,8 +867,14 @@ static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, in
 static void answer_stateless(struct ctl *c, unsigned shard, const struct sip_msg *m, int status,
 			     const char *extra, const struct sockaddr *src, socklen_t srclen)
 {
+	/* the same request gets the same tag each time it comes (RFC 3261
+	 * 8.2.7: a stateless UAS keeps no state to remember one by), another
+	 * request another: keyed by its Call-ID and top Via branch, which the
+	 * sender cannot aim at another's */
 	char tag[24];
-	snprintf(tag, sizeof(tag), "ss%08" PRIx64, rng_secure() & 0xffffffffu);
+	sip_view br = m->nvias ? m->vias[0].branch : (sip_view){0, 0};
+	snprintf(tag, sizeof(tag), "ss%08" PRIx32,
+		 key_hash(c, m->buf + m->call_id.off, m->call_id.len, m->buf + br.off, br.len));
 	int n = sip_respond_from(m, status, NULL, tag, extra, src, srclen, c->out, sizeof(c->out));
 	if (n > 0)
 		c->hooks.send(c->hooks.arg, shard, c->out, (size_t)n, src, srclen);
