@@ -90,6 +90,18 @@ json_get() {
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
+# wait_json FILE EXPR WANT: until json_get FILE EXPR prints WANT, 5 s at most:
+# for the stats file, written every second, where a fixed sleep is outrun
+# by a busy machine.
+wait_json() {
+	for _ in $(seq 1 50); do
+		[ "$(json_get "$1" "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "# $1: $2 is $(json_get "$1" "$2" 2>&1 | tail -1), not $3"
+	return 1
+}
+
 # cdr_end N: the end_reason (CDR: the daemon's cdr_file) of the N-th record (0-based),
 # once it is written
 cdr_end() {
