@@ -485,7 +485,10 @@ int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, 
 int sip_response_head_from(const struct sip_msg *req, const char *to_tag,
 			   const struct sockaddr *src, socklen_t srclen, char *out, size_t cap);
 /* True when m is a request (even an invalid one) with Via, From, To, Call-ID and
- * CSeq lines present, so that a response can be formed; never for ACK. */
+ * CSeq lines present, so that a response can be formed; never for ACK, nor for
+ * a request whose header lines were not all indexed (a line without name and
+ * colon, too long, past max_headers, holding a NUL ...), which may hold a Via
+ * the response would lack (RFC 3261 8.2.6.2). */
 bool sip_can_respond(const struct sip_msg *m);
 /* The status a request that failed to parse is answered with: 505 (Version Not
  * Supported) for a SIP version other than 2.0, 400 for anything else (RFC

@@ -484,6 +484,83 @@ static void test_invalid_requests_get_400(void **state)
 	assert_memory_equal(f->out + n - 4, "\r\n\r\n", 4);
 }
 
+/* RFC 3261 8.2.6.2: a response carries every Via of the request, in order. A
+ * request whose header lines stopped being indexed at a line the parser could
+ * not take (no name and colon, one past the limit of lines, too long, a NUL,
+ * an unterminated last line) may hold Via lines past it, or that line may be a
+ * damaged Via: a 400 with the Vias before it only would go up a path that is
+ * not the request's. None is formed (the worker counts a drop); one whose
+ * lines were all indexed still gets its 400. */
+static void test_no_answer_when_a_via_may_be_missing(void **state)
+{
+	struct fixture *f = *state;
+#define HEAD                                                                                       \
+	"OPTIONS sip:b@example.com SIP/2.0\r\n"                                                    \
+	"From: <sip:a@example.com>;tag=1\r\n"                                                      \
+	"To: <sip:b@example.com>\r\n"                                                              \
+	"Call-ID: partial-vias\r\n"                                                                \
+	"CSeq: 1 OPTIONS\r\n"                                                                      \
+	"Via: SIP/2.0/UDP 1.1.1.1;branch=z9hG4bK1\r\n"                                             \
+	"Max-Forwards: 70\r\n"
+#define VIA2 "Via: SIP/2.0/UDP 2.2.2.2;branch=z9hG4bK2\r\n"
+	static const char bad_line[] = HEAD "Bad line\r\n" VIA2 "Content-Length: 0\r\n\r\n";
+	static const char via_no_colon[] = HEAD "Via SIP/2.0/UDP 2.2.2.2;branch=z9hG4bK2\r\n"
+						"Content-Length: 0\r\n\r\n";
+	static const char nul_line[] = HEAD "X-A: a\0b\r\n" VIA2 "Content-Length: 0\r\n\r\n";
+	static const char lone_cr[] = HEAD "\rX-A: a\r\n" VIA2 "Content-Length: 0\r\n\r\n";
+	static const char unterminated_via[] = HEAD "Via: SIP/2.0/UDP 2.2.2.2;branch=z9hG4bK2";
+	static const struct {
+		const char *msg;
+		size_t len;
+	} refused[] = {
+	    {bad_line, sizeof(bad_line) - 1},
+	    {via_no_colon, sizeof(via_no_colon) - 1},
+	    {nul_line, sizeof(nul_line) - 1},
+	    {lone_cr, sizeof(lone_cr) - 1},
+	    {unterminated_via, sizeof(unterminated_via) - 1},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_not_equal(sip_parse(&f->req, refused[i].msg, refused[i].len, NULL), 0);
+		if (sip_can_respond(&f->req))
+			fail_msg("message %zu: a response could be formed with %u of its Via "
+				 "lines",
+				 i, (unsigned)sip_hdr_lines(&f->req, SIP_HDR_VIA));
+		assert_int_equal(sip_respond(&f->req, 400, NULL, "x", NULL, f->out, sizeof(f->out)),
+				 -EINVAL);
+	}
+
+	/* a line longer than the limit, and a line past the limit of lines */
+	struct sip_limits lim = sip_default_limits;
+	lim.max_line = 64;
+	static const char long_line[] =
+	    HEAD "X-Long: 0123456789012345678901234567890123456789012345678901234567890123456789\r\n" VIA2
+		 "Content-Length: 0\r\n\r\n";
+	assert_int_equal(sip_parse(&f->req, long_line, sizeof(long_line) - 1, &lim),
+			 -SIP_ERR_LINE_TOO_LONG);
+	assert_false(sip_can_respond(&f->req));
+	lim = sip_default_limits;
+	lim.max_headers = 6;
+	static const char many[] = HEAD VIA2 "Content-Length: 0\r\n\r\n";
+	assert_int_equal(sip_parse(&f->req, many, sizeof(many) - 1, &lim),
+			 -SIP_ERR_TOO_MANY_HEADERS);
+	assert_false(sip_can_respond(&f->req));
+
+	/* every line indexed: answered, both Vias in order. Without the empty
+	 * line (RFC 4475 3.1.2.15's baddn.dat ends so) ... */
+	static const char no_empty_line[] = HEAD VIA2 "Content-Length: 0\r\n";
+	parse_req(&f->req, no_empty_line, sizeof(no_empty_line) - 1, -SIP_ERR_HEADER_SYNTAX);
+	assert_true(sip_can_respond(&f->req));
+	respond_and_check(f, 400, NULL, "e6", NULL);
+	assert_int_equal(f->resp.nvias, 2);
+	/* ... and with a duplicate line (the structure is whole) */
+	static const char bad_value[] = HEAD VIA2 "Max-Forwards: 1\r\n\r\n";
+	parse_req(&f->req, bad_value, sizeof(bad_value) - 1, -SIP_ERR_DUPLICATE_HEADER);
+	respond_and_check(f, 400, NULL, "e7", NULL);
+	assert_int_equal(f->resp.nvias, 2);
+#undef VIA2
+#undef HEAD
+}
+
 static void test_refusals(void **state)
 {
 	struct fixture *f = *state;
@@ -803,6 +880,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_compact_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_requests_get_400, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_answer_when_a_via_may_be_missing, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_response_head, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_received_when_sent_by_differs, setup, teardown),

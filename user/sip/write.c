@@ -289,11 +289,28 @@ int sip_error_status(const struct sip_msg *m)
 	return m->err == SIP_ERR_VERSION ? 505 : 400;
 }
 
+/* True when every header line of m was indexed: up to the empty line, or, for
+ * a datagram without one, up to its last byte. The parser stops indexing at a
+ * line it cannot take (no name and colon, past max_headers or max_line, a NUL,
+ * a CR without LF, an unterminated last line); the lines after it, or that
+ * line itself (a "Via" without its colon), may be Vias of the request. */
+static bool headers_whole(const struct sip_msg *m)
+{
+	if (m->headers_end)
+		return true;
+	uint32_t last = m->nhdrs ? m->hdrs[m->nhdrs - 1].end : m->start_end;
+	return last == m->len;
+}
+
 bool sip_can_respond(const struct sip_msg *m)
 {
+	/* RFC 3261 8.2.6.2: the response carries the request's Via values, all of
+	 * them in order, and goes back along them; one with the Vias before a
+	 * damaged line only would reach an upstream hop without its own Via, so
+	 * none is formed then (the caller counts a drop) */
 	return m->is_request && m->method.len > 0 && m->method_id != SIP_METHOD_ACK &&
 	       m->first[SIP_HDR_VIA] && m->first[SIP_HDR_FROM] && m->first[SIP_HDR_TO] &&
-	       m->first[SIP_HDR_CALL_ID] && m->first[SIP_HDR_CSEQ];
+	       m->first[SIP_HDR_CALL_ID] && m->first[SIP_HDR_CSEQ] && headers_whole(m);
 }
 
 /* True when a To value already carries a tag parameter. A To that parsed
