@@ -844,6 +844,48 @@ static void test_ipv6_source(void **state)
 		 "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKg4;received=127.0.0.1\r\n");
 }
 
+/* RFC 3261 18.2.1 and RFC 3581 4 hold for every response, a 400 or 505 to a
+ * request that failed too: received= and the rport value go into the top Via
+ * even when the request failed before its first Via line was reached (on its
+ * start line, or on a value above it). */
+static void test_received_when_failed_before_the_via(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	static const char *const heads[] = {
+	    "OPTIONS sip:b@example.com SIP/7.0\r\nMax-Forwards: 70\r\n",
+	    "OPTIONS sip:b@example.com SIP/2.0\r\nMax-Forwards: lots\r\n",
+	};
+	static const int want_status[] = {505, 400};
+	static char req[1024];
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		int len = snprintf(req, sizeof(req),
+				   "%sVia: SIP/2.0/UDP 10.0.0.5;rport;branch=z9hG4bKf%zu\r\n"
+				   "From: <sip:a@example.com>;tag=f1\r\n"
+				   "To: <sip:b@example.com>\r\n"
+				   "Call-ID: failed-before-via\r\n"
+				   "CSeq: 1 OPTIONS\r\n"
+				   "\r\n",
+				   heads[i], i);
+		assert_int_not_equal(sip_parse(&f->req, req, (size_t)len, NULL), 0);
+		assert_true(sip_can_respond(&f->req));
+		int status = sip_error_status(&f->req);
+		assert_int_equal(status, want_status[i]);
+		int n = sip_respond_from(&f->req, status, NULL, "t", NULL, sa, sizeof(a), f->out,
+					 sizeof(f->out));
+		assert_true(n > 0);
+		char want[128];
+		snprintf(want, sizeof(want),
+			 "\r\nVia: SIP/2.0/UDP "
+			 "10.0.0.5;rport=5062;branch=z9hG4bKf%zu;received=127.0.0.1\r\n",
+			 i);
+		if (!memmem(f->out, (size_t)n, want, strlen(want)))
+			fail_msg("case %zu: no received/rport in\n%.*s", i, n, f->out);
+	}
+}
+
 static void test_from_enospc(void **state)
 {
 	struct fixture *f = *state;
@@ -892,6 +934,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_top_line_with_two_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_from_enospc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_received_when_failed_before_the_via, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1361,6 +1361,13 @@ static int parse_headers(struct parser *ps, const char *p, const char **body_sta
 			if (reading)
 				reading = parse_header(ps, h, (uint16_t)(nh - 1), id, vs, ve, comma,
 						       first) == 0;
+			else if (id == SIP_HDR_VIA && first)
+				/* but for the top Via, which the 400 or 505 to a
+				 * failed request gets received= and rport in (RFC
+				 * 3261 18.2.1, RFC 3581 4); m->err is set, so its own
+				 * error is not recorded */
+				(void)parse_header(ps, h, (uint16_t)(nh - 1), id, vs, ve, comma,
+						   first);
 		}
 	}
 	m->nhdrs = nh;
