@@ -533,7 +533,8 @@ static void test_no_answer_when_a_via_may_be_missing(void **state)
 	struct sip_limits lim = sip_default_limits;
 	lim.max_line = 64;
 	static const char long_line[] =
-	    HEAD "X-Long: 0123456789012345678901234567890123456789012345678901234567890123456789\r\n" VIA2
+	    HEAD "X-Long: "
+		 "0123456789012345678901234567890123456789012345678901234567890123456789\r\n" VIA2
 		 "Content-Length: 0\r\n\r\n";
 	assert_int_equal(sip_parse(&f->req, long_line, sizeof(long_line) - 1, &lim),
 			 -SIP_ERR_LINE_TOO_LONG);
