@@ -4,7 +4,8 @@
  * that stops reading is dropped at its deadline and counted. (The wire
  * parsers are fuzzed by fuzz_mgmt; the commands by tests/integration/mgmt.sh.)
  * Clients of the metrics endpoint cannot take the slots of the Unix socket.
- * A refused request's error quotes none of its control bytes.
+ * A refused request's error quotes none of its control bytes. A listener
+ * whose accept finds no descriptor is not polled again at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -282,6 +284,55 @@ static void test_refusal_quotes_no_control_byte(void **state)
 	json_decref(resp);
 }
 
+/* With no descriptor left (RLIMIT_NOFILE reached, or the system's file table
+ * full), accept fails and the client stays in the listener's backlog: the
+ * listener stays readable, and offered to poll again it woke the controller
+ * thread at once, every pass, which spun (75% of a core) writing "accept: Too
+ * many open files" some 250000 times a second to the log. It is left out of
+ * poll for a while instead, and the client is answered once descriptors are
+ * free again. */
+static void test_accept_without_descriptors_does_not_spin(void **state)
+{
+	struct mgmt *m;
+	char err[256], buf[256];
+	struct rlimit saved, low;
+	size_t got = 0;
+	(void)state;
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, small_handler, err, sizeof(err)), 0);
+	int fd = stats_client();
+	/* every descriptor below the lowest free one is taken: a limit there
+	 * leaves accept none */
+	int lowest = dup(0);
+	assert_true(lowest >= 0);
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	uint64_t t = now_ms();
+	serve(m, t); /* accept fails: EMFILE */
+	struct pollfd p[2 + MGMT_MAX_CLIENTS];
+	int n = mgmt_poll_fds(m, p, 2 + MGMT_MAX_CLIENTS);
+	int ready = poll(p, (nfds_t)n, 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(ready, 0); /* nothing to do: the loop must sleep */
+	/* descriptors free again: the client in the backlog gets its answer */
+	for (int i = 0; i < 50 && !memchr(buf, '\n', got); i++) {
+		t += 100;
+		serve(m, t);
+		ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0)
+			break;
+	}
+	buf[got] = '\0';
+	close(fd);
+	mgmt_close(m);
+	assert_non_null(strstr(buf, "\"answer\":42"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +344,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_metrics_clients_leave_the_unix_socket_room, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_refusal_quotes_no_control_byte, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_without_descriptors_does_not_spin, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

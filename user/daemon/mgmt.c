@@ -41,6 +41,10 @@ struct mgmt {
 	void *arg;
 	struct mgmt_client *answering; /* the client whose handler runs, or NULL */
 	uint64_t now_ms;	       /* of the mgmt_service call running */
+	/* per listener (0: the Unix socket, 1: the metrics endpoint): until
+	 * when it is left out of poll after an accept found no descriptor or
+	 * memory; 0 when it is polled */
+	uint64_t accept_paused_until[MGMT_LISTENERS];
 	struct mgmt_client clients[MGMT_MAX_CLIENTS];
 	struct mgmt_stats st;
 };
@@ -557,9 +561,17 @@ static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("%s: accept: %s", http ? "metrics endpoint" : m->path,
-					 strerror(errno));
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return;
+			/* no descriptor (EMFILE, ENFILE) or memory: the client stays
+			 * in the backlog and the listener readable; polled again at
+			 * once, it would wake this thread every pass, which would
+			 * spin and log this line as fast as it can. It rests a while:
+			 * the client waits in the backlog meanwhile */
+			m->accept_paused_until[http] = now_ms + MGMT_ACCEPT_PAUSE_MS;
+			log_warn("%s: accept: %s; not accepting for %d ms",
+				 http ? "metrics endpoint" : m->path, strerror(errno),
+				 MGMT_ACCEPT_PAUSE_MS);
 			return;
 		}
 		struct mgmt_client *c = NULL;
@@ -594,8 +606,12 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 
 	if (cap < MGMT_LISTENERS)
 		return 0;
-	pfds[n++] = (struct pollfd){.fd = m->fd, .events = POLLIN};
-	pfds[n++] = (struct pollfd){.fd = m->http_fd, .events = POLLIN};
+	/* a listener resting after a failed accept is left out (fd -1) until
+	 * the mgmt_service pass that finds its time up */
+	pfds[n++] = (struct pollfd){
+	    .fd = m->now_ms < m->accept_paused_until[0] ? -1 : m->fd, .events = POLLIN};
+	pfds[n++] = (struct pollfd){
+	    .fd = m->now_ms < m->accept_paused_until[1] ? -1 : m->http_fd, .events = POLLIN};
 	/* a client waiting for its answer has nothing more to say */
 	for (int i = 0; i < MGMT_MAX_CLIENTS && n < cap; i++)
 		if (m->clients[i].fd >= 0 && !m->clients[i].waiting)
@@ -622,9 +638,9 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 			}
 	}
 	if (n >= MGMT_LISTENERS) {
-		if (m->fd >= 0 && (pfds[0].revents & POLLIN))
+		if (m->fd >= 0 && pfds[0].fd >= 0 && (pfds[0].revents & POLLIN))
 			accept_clients(m, m->fd, false, now_ms);
-		if (m->http_fd >= 0 && (pfds[1].revents & POLLIN))
+		if (m->http_fd >= 0 && pfds[1].fd >= 0 && (pfds[1].revents & POLLIN))
 			accept_clients(m, m->http_fd, true, now_ms);
 	}
 	for (int j = 0; j < MGMT_MAX_CLIENTS; j++) {

@@ -50,6 +50,9 @@
  * may resolve target names (DNS timeouts) */
 #define MGMT_RELOAD_TIMEOUT_MS 30000
 #define MGMT_LISTENERS	       2 /* the Unix socket, the metrics endpoint */
+/* How long a listener is not polled after its accept found no descriptor
+ * (RLIMIT_NOFILE) or memory: its clients wait in the backlog meanwhile */
+#define MGMT_ACCEPT_PAUSE_MS 1000
 
 struct mgmt;
 
@@ -87,8 +90,9 @@ int mgmt_listen_metrics(struct mgmt *m, const struct sockaddr *addr, socklen_t a
 void mgmt_close(struct mgmt *m);
 
 /* Fills pfds (at most cap, at least 2) with the descriptors to poll for input:
- * the two listeners (fd -1 when absent, which poll skips), then each waiting
- * client. Returns how many. */
+ * the two listeners (fd -1 when absent, or for MGMT_ACCEPT_PAUSE_MS after an
+ * accept found no descriptor; poll skips it), then each waiting client.
+ * Returns how many. */
 int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap);
 /* Accepts, reads and answers what the poll found ready (pfds, n as filled by
  * mgmt_poll_fds, revents set), and drops clients past their deadline. */
