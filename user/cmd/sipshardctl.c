@@ -18,6 +18,7 @@
 
 #include "core/cli.h"
 #include "ctl/config.h"
+#include "daemon/orig.h" /* ORIG_BODY_MAX */
 
 static const char usage_text[] =
     "usage: sipshardctl [OPTIONS] COMMAND\n"
@@ -227,6 +228,21 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	if (sends && (!cli->to || (strcmp(cli->to, "caller") && strcmp(cli->to, "callee")))) {
 		fprintf(stderr, "sipshardctl: %s: expected --to caller or --to callee\n",
 			cli->command);
+		return EXIT_USAGE;
+	}
+	/* what the daemon would refuse is bad usage, told here (exit 2, and
+	 * without a daemon to ask) rather than sent and refused (exit 1) */
+	if (sends && !refer && (cli->body || !strcmp(cli->command, "message")) &&
+	    (!cli->body || !*cli->body || !cli->ctype)) {
+		fprintf(stderr,
+			"sipshardctl: %s: expected --type TYPE and --body TEXT together%s\n",
+			cli->command,
+			strcmp(cli->command, "message") ? "" : " (a MESSAGE carries a body)");
+		return EXIT_USAGE;
+	}
+	if (cli->body && strlen(cli->body) > ORIG_BODY_MAX) {
+		fprintf(stderr, "sipshardctl: --body: expected at most %d bytes, got %zu\n",
+			ORIG_BODY_MAX, strlen(cli->body));
 		return EXIT_USAGE;
 	}
 	if (!sends && (cli->to || cli->ctype || cli->body || cli->wait_ms >= 0)) {
