@@ -333,6 +333,25 @@ static void test_accept_without_descriptors_does_not_spin(void **state)
 	assert_non_null(strstr(buf, "\"answer\":42"));
 }
 
+/* metrics_listen on an address this host does not have: the error said
+ * "Cannot assign requested address", which does not tell the operator that
+ * the address is not one of this host's (TEST-NET-1, RFC 5737, is no one's). */
+static void test_metrics_listen_elsewhere_says_why(void **state)
+{
+	struct mgmt *m;
+	char err[256] = "";
+	(void)state;
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(16578)};
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.1", &sa.sin_addr), 1);
+	int rc = mgmt_listen_metrics(m, (struct sockaddr *)&sa, sizeof(sa), "192.0.2.1:16578",
+				     no_metrics, err, sizeof(err));
+	mgmt_close(m);
+	assert_int_equal(rc, -EADDRNOTAVAIL);
+	if (!strstr(err, "192.0.2.1:16578") || !strstr(err, "not an address of this host"))
+		fail_msg("error: %s", err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +365,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refusal_quotes_no_control_byte, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accept_without_descriptors_does_not_spin, setup,
 					    teardown),
+	    cmocka_unit_test(test_metrics_listen_elsewhere_says_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

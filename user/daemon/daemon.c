@@ -656,7 +656,7 @@ static int open_worker_sockets(struct daemon *d)
 	}
 	if (probe < 0) {
 		log_error("cannot bind %s: %s%s", d->cfg->listen, strerror(-probe),
-			  probe == -EADDRINUSE ? " (another process holds this UDP port)" : "");
+			  mgmt_bind_hint(probe, "UDP"));
 		return probe;
 	}
 	close(probe);

@@ -51,6 +51,24 @@ struct mgmt {
 
 /* ---- creating the socket ------------------------------------------------ */
 
+/* What a bind's error means to the operator: "Cannot assign requested
+ * address" does not say that the address is not one of this host's. */
+const char *mgmt_bind_hint(int rc, const char *proto)
+{
+	switch (rc) {
+	case -EADDRINUSE:
+		return !strcmp(proto, "TCP") ? " (another process holds this TCP port)"
+					     : " (another process holds this UDP port)";
+	case -EADDRNOTAVAIL:
+		return " (not an address of this host: give one of its interfaces' addresses, "
+		       "or 0.0.0.0 / [::])";
+	case -EACCES:
+		return " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)";
+	default:
+		return "";
+	}
+}
+
 /* A file already at path: a socket nobody answers on is left over from a
  * daemon that died, and is removed; one that answers belongs to a running
  * daemon, which keeps it. */
@@ -161,7 +179,7 @@ int mgmt_listen_metrics(struct mgmt *m, const struct sockaddr *addr, socklen_t a
 	    bind(fd, addr, addr_len) != 0 || listen(fd, 16) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "metrics_listen %s: %s%s", name, strerror(-rc),
-			 rc == -EADDRINUSE ? " (another process holds this TCP port)" : "");
+			 mgmt_bind_hint(rc, "TCP"));
 		if (fd >= 0)
 			close(fd);
 		return rc;

@@ -83,6 +83,9 @@ int mgmt_create(struct mgmt **out, void *arg);
  * that names the path and the problem. */
 int mgmt_listen_unix(struct mgmt *m, const char *path, mgmt_handler handler, char *err,
 		     size_t errlen);
+/* After a bind's error rc (negative errno) of a proto ("UDP", "TCP")
+ * socket: what it means to the operator, " (...)", or "". */
+const char *mgmt_bind_hint(int rc, const char *proto);
 /* Listens for HTTP scrapes at addr (name: as configured, for messages). */
 int mgmt_listen_metrics(struct mgmt *m, const struct sockaddr *addr, socklen_t addr_len,
 			const char *name, mgmt_metrics_fn metrics, char *err, size_t errlen);
