@@ -3013,6 +3013,30 @@ static void test_target_disabled(void **state)
 	assert_int_equal(port, 5090);
 }
 
+/* A target silent for failover_ms with no other target to go to (the others
+ * disabled, full or down) keeps the call until Timer B: its one INVITE left
+ * unanswered counts once in target_unanswered, and it is found silent (marked
+ * down, logged) once, not again at Timer B. */
+static void test_silent_last_target_counted_once(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	disable_target(5091, true, 0);
+	disable_target(5092, true, 0);
+	numbered_invite(1); /* at 1000, to 5090: failover_ms at 2000, Timer B at 33000 */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	for (uint64_t t = 1010; t <= 33000; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_timeout, 1);
+	assert_int_equal(st.failovers, 0);
+	assert_int_equal(st.targets_marked_down, 1);
+	assert_target_counts(5090, 1, 0, 0, 1);
+}
+
 /* A target given by name: leg B's INVITE goes to the address the name
  * resolved to, its Request-URI and To name the host as written, and the
  * CDR's target is the name. */
@@ -5594,6 +5618,7 @@ int main(void)
 	    WITH_CONFIG(test_503_retry_after_without_failover, failover_408_config),
 	    WITH_CONFIG(test_503_retry_after_outlasts_a_probe_answer, failover_config),
 	    WITH_CONFIG(test_target_disabled, failover_config),
+	    WITH_CONFIG(test_silent_last_target_counted_once, failover_config),
 	    WITH_CONFIG(test_target_by_name, named_config),
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),
 	    WITH_CONFIG(test_round_robin, failover_rr_config),

@@ -97,6 +97,11 @@ struct ctl_call {
 	 * final ends the call with a 408 to the caller (in what was padding, so
 	 * that the records' file keeps its layout: older files hold false) */
 	bool timed_out;
+	/* the target of the INVITE in flight was found silent (target_silent)
+	 * at failover_ms with no other target to go to: it keeps the call until
+	 * Timer B, and that one INVITE is not counted or marked down twice. In
+	 * what was padding (older files hold false) */
+	bool silence_noted;
 	int final_status;
 	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
 	uint32_t next_by_a;		   /* chain in the leg-A hash, index + 1 */
@@ -1402,11 +1407,14 @@ static void call_target_drop(struct ctl *c, const struct ctl_call *k)
 /* Record k's target sent nothing to its INVITE for failover_ms, or until
  * Timer B: down for its route's down_s, when the route has another target
  * to send new calls to. */
-static void target_silent(struct ctl *c, const struct ctl_call *k, uint64_t now)
+static void target_silent(struct ctl *c, struct ctl_call *k, uint64_t now)
 {
 	const struct config_route *r = call_route(c, k);
 	struct target_state *s = call_target(c, k);
 
+	if (k->silence_noted)
+		return; /* at failover_ms, this INVITE still in flight: once is its count */
+	k->silence_noted = true;
 	if (s)
 		s->unanswered++;
 	if (r && s && r->ntargets >= 2 && r->down_s)
@@ -2064,6 +2072,7 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 	memcpy(&k->b_peer, &t->addr, t->addr_len);
 	k->b_len = t->addr_len;
 	k->state = CALL_CALLING;
+	k->silence_noted = false; /* a new INVITE transaction */
 	send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
 	k->t_interval = c->cfg->timers.t1_ms;
 	k->t_next = now + k->t_interval;
@@ -3031,9 +3040,9 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
-	    !mem_bool_ok(&k->b_rang) || !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 ||
-	    !cred_state_ok(&k->creds) || k->cdr_target_at > k->cdr_len ||
-	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
+	    !mem_bool_ok(&k->silence_noted) || !mem_bool_ok(&k->b_rang) ||
+	    !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 || !cred_state_ok(&k->creds) ||
+	    k->cdr_target_at > k->cdr_len || !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||
