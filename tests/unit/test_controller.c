@@ -2627,6 +2627,39 @@ static void test_503_retry_after_takes_target_out(void **state)
 	assert_int_equal(target_info(5090).retry_after_s, 0);
 }
 
+/* RFC 3263 4.3: a target the call left after failover_ms of silence that
+ * then answers 503 with Retry-After (an overloaded server, late) is out of
+ * service for that time as any other: not only for down_s, and not brought
+ * back by the answer to a probe meanwhile. */
+static void test_left_target_503_retry_after(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* to 5090 at 1000 */
+	unsigned inv1 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091); /* left after failover_ms */
+	unsigned base = nsent;
+	response_from_bob_with(inv1, 503, "r1", "Retry-After: 120\r\n", 2500);
+	assert_int_equal(nsent, base + 1); /* ACKed, as before */
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	ctl_on_tick(ctl, 2510);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 1);
+	assert_int_equal(target_info(5090).retry_after_s, 120);
+	/* no probe meanwhile, and still out after down_s (30 s) */
+	assert_int_equal(options_sent_to(2520, 40000, 5090), 0);
+	alice_now = 40000;
+	numbered_invite(2);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+}
+
 /* Retry-After 0, or none: the target stays in use (a 503 in failover_on
  * still sends the call on); a comment and parameters after the seconds are
  * read past; more than 300 s is taken as 300. */
@@ -5618,6 +5651,7 @@ int main(void)
 	    WITH_CONFIG(test_503_retry_after_without_failover, failover_408_config),
 	    WITH_CONFIG(test_503_retry_after_outlasts_a_probe_answer, failover_config),
 	    WITH_CONFIG(test_target_disabled, failover_config),
+	    WITH_CONFIG(test_left_target_503_retry_after, failover_config),
 	    WITH_CONFIG(test_silent_last_target_counted_once, failover_config),
 	    WITH_CONFIG(test_target_by_name, named_config),
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),

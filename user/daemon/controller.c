@@ -1447,7 +1447,8 @@ static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now
 }
 
 /*
- * Record k's target answered its INVITE with 503 r. With a Retry-After of N
+ * Target entry s answered an INVITE with 503 r (a call's target, or one the
+ * call left after failover: close_left_target). With a Retry-After of N
  * seconds (RFC 3261 21.5.4, RFC 3263 4.3: send it nothing for that long) it
  * is out of service for N s, CTL_RETRY_AFTER_MAX_S at most, whatever the
  * route's failover_on and down_s: new calls skip it as a down one. Unlike a
@@ -1456,10 +1457,9 @@ static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now
  * no OPTIONS meanwhile (a probe of an earlier down time waits for its end).
  * A 503 without Retry-After, or with 0, changes nothing.
  */
-static void target_retry_after(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
-			       uint64_t now)
+static void target_hold(struct ctl *c, struct target_state *s, const struct sip_msg *r,
+			uint64_t now)
 {
-	struct target_state *s = call_target(c, k);
 	char addr[UDP_ADDR_STRLEN];
 	uint32_t asked, secs;
 
@@ -1482,6 +1482,12 @@ static void target_retry_after(struct ctl *c, const struct ctl_call *k, const st
 	if (s->probe_ms)
 		s->next_probe = clock_later(s->next_probe, s->held_until);
 	targets_due_at(c, s->down_until);
+}
+
+static void target_retry_after(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
+			       uint64_t now)
+{
+	target_hold(c, call_target(c, k), r, now);
 }
 
 /* The branch of the last probe of target entry i: our prefix, 'p', the
@@ -2486,6 +2492,12 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, to, srclen);
 		c->st.stale_finals_acked++;
+		/* a server that answers late with 503 and Retry-After asks for
+		 * no requests for that long all the same (RFC 3263 4.3): found
+		 * silent, it would be back after down_s, or at a probe's answer */
+		uint32_t i = target_find(c, src, srclen);
+		if (i != CTL_NO_TARGET)
+			target_hold(c, &c->targets[i], r, now);
 		return true;
 	}
 	end_2xx(c, k, r, src, srclen, now);
