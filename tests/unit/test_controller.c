@@ -2660,6 +2660,66 @@ static void test_left_target_503_retry_after(void **state)
 	assert_int_equal(port, 5091);
 }
 
+/* RFC 3263 4.3: an OPTIONS answered 503 with Retry-After asks, as an
+ * INVITE's would, for no requests for that long: a keep-alive so answered
+ * takes its target out for that time, and a probe so answered does not
+ * bring a down target back before it. */
+static void options_answered_503(unsigned i, uint64_t now)
+{
+	static char copy[4096];
+	memcpy(copy, sent[i].buf, sent[i].len);
+	assert_int_equal(sip_parse(&out, copy, sent[i].len, NULL), 0);
+	int n = sip_respond(&out, 503, NULL, "t", "Retry-After: 60\r\n", in, sizeof(in));
+	assert_true(n > 0);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
+}
+
+static void test_options_503_retry_after(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	ctl_on_tick(ctl, 1000); /* a keep-alive to each target */
+	assert_int_equal(nsent, 3);
+	assert_int_equal(ntohs(sent[0].to.sin_port), 5090);
+	options_answered_503(0, 1050);
+	ctl_on_tick(ctl, 1060);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 1);
+	assert_true(target_info(5090).down);
+	alice_now = 1100;
+	numbered_invite(1);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+}
+
+/* The same for a probe of a target found silent: still down after it. */
+static void test_probe_503_retry_after(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* 5090 at 1000: silent, down at 2000, probed at 7000 */
+	for (uint64_t t = 1010; t < 7000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned base = nsent;
+	ctl_on_tick(ctl, 7000);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_OPTIONS);
+	options_answered_503(base, 7100);
+	ctl_on_tick(ctl, 7110);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_retry_after, 1);
+	assert_int_equal(target_info(5090).retry_after_s, 60);
+	alice_now = 7200;
+	numbered_invite(2);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5092); /* 5091 is down too: silent to call 1 since 2000 */
+}
+
 /* Retry-After 0, or none: the target stays in use (a 503 in failover_on
  * still sends the call on); a comment and parameters after the seconds are
  * read past; more than 300 s is taken as 300. */
@@ -5651,6 +5711,8 @@ int main(void)
 	    WITH_CONFIG(test_503_retry_after_without_failover, failover_408_config),
 	    WITH_CONFIG(test_503_retry_after_outlasts_a_probe_answer, failover_config),
 	    WITH_CONFIG(test_target_disabled, failover_config),
+	    WITH_CONFIG(test_options_503_retry_after, failover_keepalive_config),
+	    WITH_CONFIG(test_probe_503_retry_after, failover_config),
 	    WITH_CONFIG(test_left_target_503_retry_after, failover_config),
 	    WITH_CONFIG(test_silent_last_target_counted_once, failover_config),
 	    WITH_CONFIG(test_target_by_name, named_config),

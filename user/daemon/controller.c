@@ -1608,7 +1608,10 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 		return false;
 	uint64_t rtt = now > s->options_sent ? now - s->options_sent : 0;
 	s->rtt_ms = rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
-	if (!s->probe_ms) { /* a keep-alive's: still up */
+	/* a 503 with Retry-After asks for no requests for that long, an
+	 * OPTIONS as much as an INVITE (RFC 3263 4.3): out of service then */
+	target_hold(c, s, r, now);
+	if (!s->probe_ms) { /* a keep-alive's: still up, unless it asked for time */
 		s->keepalive_deadline = 0;
 		targets_due_at(c, s->next_keepalive);
 		c->st.keepalives_answered++;
@@ -1616,7 +1619,8 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 	}
 	c->st.probes_answered++;
 	if (s->held_until > now)
-		return true; /* sent before its 503: down until its Retry-After is over */
+		return true; /* a 503's (this one's, or an INVITE's): down until its Retry-After is
+				over */
 	target_up(c, s);
 	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
 	log_info("target %s answers OPTIONS (%d): back in use", addr, r->status);
