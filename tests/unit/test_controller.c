@@ -2956,6 +2956,35 @@ static int setup_srv(void **state)
 	return open_ctl(true, false);
 }
 
+/* RFC 2782: of one priority, records of weight 0 "should have a very small
+ * chance of being selected" when others weigh more (its selection gives one
+ * the chance of weight 1: a random number of 0 picks it); here 5090 weighs
+ * 4 and 5091 0, each of priority 10. */
+static void srv_zero_weight_tweak(struct config *c)
+{
+	static const uint16_t weight[] = {4, 0, 1};
+	srv_tweak(c);
+	for (unsigned t = 0; t < 3; t++)
+		c->routes[0].targets[t].weight = weight[t];
+}
+
+static int setup_srv_zero_weight(void **state)
+{
+	(void)state;
+	ctl_config = srv_config;
+	ctl_config_tweak = srv_zero_weight_tweak;
+	return open_ctl(true, false);
+}
+
+static void test_srv_zero_weight_gets_a_share(void **state)
+{
+	static const uint16_t starts[] = {5090, 5090, 5091, 5090, 5090};
+	unsigned inv[5];
+	(void)state;
+
+	calls_start_at(starts, 5, inv);
+}
+
 /* A route with SRV targets: new calls start in the first priority, by
  * weight (3, 1: a a b a), never at the priority-20 record while one of
  * priority 10 can take them; a call that fails over tries the rest of its
@@ -5719,6 +5748,8 @@ int main(void)
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),
 	    WITH_CONFIG(test_round_robin, failover_rr_config),
 	    cmocka_unit_test_setup_teardown(test_srv_tiers, setup_srv, teardown),
+	    cmocka_unit_test_setup_teardown(test_srv_zero_weight_gets_a_share,
+					    setup_srv_zero_weight, teardown),
 	    WITH_CONFIG(test_target_max_cps, cps_config),
 	    WITH_CONFIG(test_rewrite_user, failover_rewrite_config),
 	    WITH_CONFIG(test_completed_eviction_frees_a_place, two_calls_config),

@@ -1327,11 +1327,12 @@ static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned f
  * their share goes to all the others, not to the next in line. select
  * round_robin: every target takes turns; a route with SRV targets: those of
  * the first tier (config_same_tier) that has one to take (RFC 2782: the
- * lowest priority, by weight). The turn is worked out in cw, a copy of
- * the route's current weights, which the caller puts back into c->rr_weight
- * only once the call goes out (rr_commit): a call that policy then refuses
- * (the source over its rate, limits.max_calls) takes no turn, or a source
- * refused every other INVITE would send every call it may make to one target.
+ * lowest priority, by weight, a record of weight 0 as though of 1). The
+ * turn is worked out in cw, a copy of the route's current weights, which
+ * the caller puts back into c->rr_weight only once the call goes out
+ * (rr_commit): a call that policy then refuses (the source over its rate,
+ * limits.max_calls) takes no turn, or a source refused every other INVITE
+ * would send every call it may make to one target.
  */
 static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now,
 			 int32_t cw[CONFIG_MAX_TARGETS])
@@ -1354,8 +1355,12 @@ static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now,
 			continue;
 		if (r->srv && !config_same_tier(&r->targets[t], &r->targets[lead]))
 			continue;
-		cw[t] += (int32_t)r->targets[t].weight;
-		total += (int32_t)r->targets[t].weight;
+		/* an SRV record of weight 0 among heavier ones: RFC 2782 gives it
+		 * "a very small chance", a random number of 0, as weight 1 would
+		 * have (with 0, it would never be chosen while another is up) */
+		int32_t w = r->targets[t].weight ? (int32_t)r->targets[t].weight : 1;
+		cw[t] += w;
+		total += w;
 		if (best == CONFIG_MAX_TARGETS || cw[t] > cw[best])
 			best = t;
 	}
