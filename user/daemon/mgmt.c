@@ -626,10 +626,10 @@ int mgmt_poll_fds(const struct mgmt *m, struct pollfd *pfds, int cap)
 		return 0;
 	/* a listener resting after a failed accept is left out (fd -1) until
 	 * the mgmt_service pass that finds its time up */
-	pfds[n++] = (struct pollfd){
-	    .fd = m->now_ms < m->accept_paused_until[0] ? -1 : m->fd, .events = POLLIN};
-	pfds[n++] = (struct pollfd){
-	    .fd = m->now_ms < m->accept_paused_until[1] ? -1 : m->http_fd, .events = POLLIN};
+	pfds[n++] = (struct pollfd){.fd = m->now_ms < m->accept_paused_until[0] ? -1 : m->fd,
+				    .events = POLLIN};
+	pfds[n++] = (struct pollfd){.fd = m->now_ms < m->accept_paused_until[1] ? -1 : m->http_fd,
+				    .events = POLLIN};
 	/* a client waiting for its answer has nothing more to say */
 	for (int i = 0; i < MGMT_MAX_CLIENTS && n < cap; i++)
 		if (m->clients[i].fd >= 0 && !m->clients[i].waiting)
