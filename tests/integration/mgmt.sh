@@ -251,6 +251,17 @@ check "no daemon: exit 3 and a hint" \
 	bash -c "[ $rc = 3 ] && grep -q 'is sipshardd running' \"\$1\"" _ "$WORK/none.err"
 "$CTL" -s "$SOCK" shutdown 2>/dev/null
 check "an unknown command is a usage error (exit 2)" test $? = 2
+# an info or message the daemon could only refuse is bad usage, told without
+# a daemon (exit 2); before, it was sent and refused (1), or no daemon (3)
+ctl_rc() {
+	"$CTL" -s "$SOCK" "$@" >/dev/null 2>&1
+	echo $?
+}
+big_body=$(head -c 1025 /dev/zero | tr '\0' x)
+check "info --body without --type, message without --body or --type, a body over 1024 bytes: exit 2" \
+	test "$(ctl_rc info CID --to caller --body hello) $(ctl_rc message CID --to callee --type text/plain) $(ctl_rc message CID --to callee --body hi) $(ctl_rc message CID --to callee --type text/plain --body "$big_body")" = "2 2 2 2"
+check "info without a body and message with both are sent (exit 3: no daemon)" \
+	test "$(ctl_rc info CID --to caller) $(ctl_rc message CID --to callee --type text/plain --body hi)" = "3 3"
 # --check-config checks the command line the service would start with
 "$SIPSHARDD" -c "$CFG" --log-level bogus --check-config >/dev/null 2>"$WORK/loglevel.err"
 rc=$?
