@@ -97,8 +97,19 @@ check "dialogs: the call's line shows the transfer" grep -q "  transfer of calle
 check "refer to a target that is no URI: exit 1, the key named" \
 	bash -c "[ $? = 1 ] && grep -q 'target: expected the URI to transfer to' \"\$1\"" _ "$WORK/badtarget.err"
 "$CTL" -s "$SOCK" message "$ended_id" --to callee --type text/plain 2>"$WORK/nobody.err"
-check "message without a body: exit 1, the daemon says why" \
-	bash -c "[ $? = 1 ] && grep -q 'expected a \"body\"' \"\$1\"" _ "$WORK/nobody.err"
+check "message without a body: sipshardctl says it is bad usage (exit 2), naming --body" \
+	bash -c "[ $? = 2 ] && grep -q -- '--body' \"\$1\"" _ "$WORK/nobody.err"
+# the daemon refuses it too, from a client that sends it
+python3 - "$SOCK" "$ended_id" >"$WORK/nobody.json" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"command": "message", "call_id": sys.argv[2], "to": "callee",
+                       "type": "text/plain"}) + "\n").encode())
+print(s.makefile().readline().strip())
+PY
+check "message without a body on the socket: the daemon says why" \
+	python3 -c 'import json, sys; j = json.loads(open(sys.argv[1]).read()); sys.exit(not (j["ok"] is False and "expected a \"body\"" in j["error"]))' "$WORK/nobody.json"
 "$CTL" -s "$SOCK" info "$ended_id" --to caller --type "bad
 type" --body x 2>"$WORK/badtype.err"
 check "a Content-Type with a line break: exit 1, the key named" \
