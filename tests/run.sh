@@ -44,6 +44,28 @@ fi
 if want asan; then
 	for t in "$BUILD"/asan/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" asan; done
 fi
+# in_lanes N FN ITEM...: FN ITEM for every item, N at once, each writing its
+# own outcome file; an item (a script) that says "# run-alone" in its first
+# lines runs with none beside it.
+in_lanes() {
+	local lanes=$1 fn=$2 item running=0
+	shift 2
+	for item in "$@"; do
+		if head -30 "$item" 2>/dev/null | grep -aq '^# run-alone'; then
+			wait
+			running=0
+			"$fn" "$item"
+			continue
+		fi
+		"$fn" "$item" &
+		running=$((running + 1))
+		if [ "$running" -ge "$lanes" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+}
 # Seeds of fuzz_NAME: tests/data/NAME_corpus when it exists, else the parser's.
 fuzz_seeds() {
 	local d=tests/data/${1#fuzz_}_corpus
@@ -78,21 +100,13 @@ if want fuzz; then
 	# Each fuzzer is one process busy on one CPU for its whole time, so as many
 	# run at once as there are CPUs: the suite waits for each for less, and each
 	# still gets its full FUZZ_SMOKE_SECONDS.
-	lanes=$(nproc 2>/dev/null || echo 1)
-	running=0
 	fuzzers=()
 	for f in "$BUILD"/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
 		fuzzers+=("$f")
 		rm -f "$log_dir/fuzz-$(basename "$f").log.out"
-		run_fuzzer "$f" &
-		running=$((running + 1))
-		if [ "$running" -ge "$lanes" ]; then
-			wait -n
-			running=$((running - 1))
-		fi
 	done
-	wait
+	in_lanes "$(nproc 2>/dev/null || echo 1)" run_fuzzer "${fuzzers[@]}"
 	for f in "${fuzzers[@]}"; do
 		out=$log_dir/fuzz-$(basename "$f").log.out
 		if [ -f "$out" ] && head -1 "$out" | grep -q ' ok ('; then
@@ -129,27 +143,13 @@ if want integration; then
 	# side by side (default: one per CPU). A script whose figures need the
 	# machine to itself says "# run-alone" in its first lines and runs with no
 	# other beside it.
-	lanes=${INTEG_LANES:-$(nproc 2>/dev/null || echo 1)}
 	scripts=()
-	running=0
 	for s in tests/integration/*.sh; do
 		[ -f "$s" ] || continue
 		scripts+=("$s")
 		rm -f "$log_dir/integration-$(basename "$s" .sh).log.out"
-		if head -30 "$s" | grep -q '^# run-alone'; then
-			wait
-			running=0
-			run_integration "$s"
-			continue
-		fi
-		run_integration "$s" &
-		running=$((running + 1))
-		if [ "$running" -ge "$lanes" ]; then
-			wait -n
-			running=$((running - 1))
-		fi
 	done
-	wait
+	in_lanes "${INTEG_LANES:-$(nproc 2>/dev/null || echo 1)}" run_integration "${scripts[@]}"
 	for s in "${scripts[@]}"; do
 		out=$log_dir/integration-$(basename "$s" .sh).log.out
 		if [ -f "$out" ]; then
