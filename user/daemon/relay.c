@@ -183,6 +183,18 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	return view_u32(m->buf, id) == (int64_t)d->refer_cseq;
 }
 
+/* A target refresh (RFC 3261 12.2.1.2, 12.2.2): m's first Contact becomes
+ * leg s's remote target, where requests to its peer go from now on; one
+ * longer than the record keeps (or none) leaves the old one. */
+static void take_remote_target(struct sip_session *s, const struct sip_msg *m)
+{
+	if (!m->ncontacts || m->contacts[0].uri.whole.len >= sizeof(s->remote_target))
+		return;
+	const sip_view u = m->contacts[0].uri.whole;
+	memcpy(s->remote_target, m->buf + u.off, u.len);
+	s->remote_target_len = u.len;
+}
+
 /* Answers a NOTIFY about the operator's REFER and keeps what it says. One
  * that comes after Timer N gave the subscription up (no NOTIFY within 64*T1
  * of the 2xx, worker.c) is for a subscription that no longer exists: 481
@@ -211,11 +223,7 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		/* a NOTIFY is a target refresh (RFC 3261 12.2.2), answered here
 		 * or relayed: the sender's next request from us goes to its
 		 * Contact */
-		if (m->ncontacts && m->contacts[0].uri.whole.len < sizeof(src->remote_target)) {
-			const sip_view u = m->contacts[0].uri.whole;
-			memcpy(src->remote_target, m->buf + u.off, u.len);
-			src->remote_target_len = u.len;
-		}
+		take_remote_target(src, m);
 		shard_refer_notified(d, sipfrag_status(m));
 		if (subscription_terminated(m))
 			shard_refer_set(d, SHARD_REFER_DONE);
@@ -930,13 +938,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	    relay_sdp_from_peer(m, src, dst))
 		t->leg |= SHARD_TXN_OFFER;
 	/* a target refresh replaces the sender's remote target, once relayed */
-	if (fresh && is_target_refresh(m->method_id) && m->ncontacts) {
-		const struct sip_uri *u = &m->contacts[0].uri;
-		if (u->whole.len < sizeof(src->remote_target)) {
-			memcpy(src->remote_target, m->buf + u->whole.off, u->whole.len);
-			src->remote_target_len = u->whole.len;
-		}
-	}
+	if (fresh && is_target_refresh(m->method_id))
+		take_remote_target(src, m);
 	send_to_leg(res, dst, n);
 	rc->relayed_req[m->method_id]++;
 	/* its sender took the session as over when it sent the BYE, and the
@@ -1077,17 +1080,9 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		w.append = appended;
 		w.append_len = lines.overflow ? 0 : lines.len;
 	}
-	if (m->first[SIP_HDR_CONTACT]) {
-		/* a 2xx to a target refresh updates the responder's remote target */
-		if (m->status < 300 && is_target_refresh(t->method_id) && m->ncontacts) {
-			const struct sip_uri *u = &m->contacts[0].uri;
-			if (u->whole.len < sizeof(resp_leg->remote_target)) {
-				memcpy(resp_leg->remote_target, m->buf + u->whole.off,
-				       u->whole.len);
-				resp_leg->remote_target_len = u->whole.len;
-			}
-		}
-	}
+	/* a 2xx to a target refresh updates the responder's remote target */
+	if (m->status < 300 && is_target_refresh(t->method_id))
+		take_remote_target(resp_leg, m);
 	int n = sip_write(m, &w, out, cap);
 	if (n < 0) {
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
@@ -1131,8 +1126,8 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	/* the other leg never answered the BYE (its phone is gone): the sender
 	 * has ended the call, and the dialog would otherwise stay up until the
 	 * idle timer, its CDR then saying idle_timeout with that much added */
-	if (t->method_id == SIP_METHOD_BYE && !t->final_class &&
-	    shard_dialog_get(rc->table, t->dialog, t->dialog_gen))
+	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
+	if (t->method_id == SIP_METHOD_BYE && !t->final_class && d)
 		ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, shard_txn_from_leg(t), t->in_cseq,
 			       408);
 	/* nor the request that made an offer: a timeout is a failure (RFC
@@ -1140,7 +1135,6 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * final crosses after this. Left open, the legs showed the offer for
 	 * the rest of the call and the other side's next offer was read as
 	 * its answer. */
-	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
 	if ((t->leg & SHARD_TXN_OFFER) && !t->final_class && d)
 		session_offer_rejected(&d->legs[!shard_txn_from_leg(t)],
 				       &d->legs[shard_txn_from_leg(t)]);
