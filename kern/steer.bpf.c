@@ -10,7 +10,8 @@
  * what happens when no socket is selected: every path returns SK_PASS, so a
  * datagram the program cannot place gets the kernel's default reuseport
  * choice and the worker hands it over in userspace (invariant 6). Nothing is
- * ever dropped here.
+ * ever dropped here (an empty datagram is counted here and dropped by the
+ * chosen socket's filter, user/net/udp.c).
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -115,6 +116,10 @@ int steer_select(struct sk_reuseport_md *ctx)
 		return SK_PASS;
 	}
 	payload = ctx->len;
+	if (payload <= STEER_UDP_HDR) {
+		record(STEER_CNT_EMPTY, 0, 0, 0);
+		return SK_PASS;
+	}
 	if (payload < STEER_UDP_HDR + STEER_MIN_PAYLOAD) {
 		record(STEER_CNT_TOO_SHORT, 0, 0, 0);
 		return SK_PASS;

@@ -62,6 +62,8 @@ enum steer_counter {
 				  * the worker's slot, bad table): default choice */
 	STEER_CNT_NOT_UDP,	 /* not a UDP datagram: default choice */
 	STEER_CNT_LOAD_FAILED,	 /* bpf_skb_load_bytes failed: default choice */
+	STEER_CNT_EMPTY,	 /* no payload at all: default choice, and the
+				  * socket's filter drops it (user/net/udp.c) */
 	STEER_CNT_NR
 };
 

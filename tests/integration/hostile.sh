@@ -71,6 +71,34 @@ check "garbage counted as malformed" \
 check "forged dialogs answered 481" \
 	test "$(json_get "$WORK/stats.json" 'sum(w["answered_4xx"] for w in j["workers"]) > 0')" = True
 check "no call left active" test "$(json_get "$WORK/stats.json" 'j["controller"]["calls_active"]')" = 0
+# Empty datagrams (no payload): the sockets' filter drops each in the kernel,
+# where io_uring's receive would have stopped at every one; the socket's drop
+# count has them, and the steering program counts them apart
+out=$(python3 - "$WORK/stats.json" "$D_PORT" <<'PY'
+import json, socket, sys, time
+stats, port = sys.argv[1], int(sys.argv[2])
+N = 5000
+def totals():
+    j = json.load(open(stats))
+    w = j["workers"]
+    return (sum(x["rx"] for x in w), sum(x["drops"]["socket_queue_full"] for x in w),
+            j["steering"].get("empty", 0), j["steering"]["attached"])
+rx0, sock0, empty0, _ = totals()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(N):
+    s.sendto(b"", ("127.0.0.1", port))
+    if i % 500 == 0:
+        time.sleep(0.01) # no queue overflow: only the filter drops
+time.sleep(2.2) # the stats file is written every second
+rx, sock, empty, attached = totals()
+ok = rx == rx0 and sock - sock0 == N and (not attached or empty - empty0 == N)
+print("sent %d received %d socket_drops %d steering_empty %d attached %s %s" %
+      (N, rx - rx0, sock - sock0, empty - empty0, attached, "ok" if ok else "wrong"))
+PY
+)
+echo "# $out"
+check "empty datagrams are dropped at the socket and counted (socket_queue_full, steering.empty)" \
+	test "${out##* }" = ok
 # A worker that falls behind (paused here): the kernel drops what its full
 # socket queue cannot hold, which no counter of ours saw; each datagram sent
 # must now be received (rx) or counted (drops.socket_queue_full)

@@ -1546,6 +1546,7 @@ json_t *daemon_stats_json(struct daemon *d)
 			JI(st, "select_failed", sc.reason[STEER_CNT_SELECT_FAILED]);
 			JI(st, "not_udp", sc.reason[STEER_CNT_NOT_UDP]);
 			JI(st, "load_failed", sc.reason[STEER_CNT_LOAD_FAILED]);
+			JI(st, "empty", sc.reason[STEER_CNT_EMPTY]);
 			json_t *pw = json_array();
 			for (unsigned i = 0; i < d->nworkers; i++)
 				json_array_append_new(pw, json_integer((json_int_t)sc.worker[i]));

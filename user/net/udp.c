@@ -170,13 +170,36 @@ static void size_buffers(int fd)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-/* held: a filter that drops every datagram is attached before the bind, so
- * that the socket takes none until udp_socket_release detaches it. */
+/*
+ * Socket filters (classic BPF: no privilege needed). A filter returns how many
+ * bytes of the datagram to keep, 0 dropping it; for UDP it runs with the UDP
+ * header at the start, so the datagram's length is 8 + its payload.
+ *
+ * drop_empty: drops datagrams with no payload. Such a datagram carries
+ * nothing to answer, and io_uring's multishot recvmsg takes its 0 bytes for
+ * the end of the stream and stops (a re-arm each: a flood of empty datagrams,
+ * the cheapest to send, would cut every poll's batch to one datagram). The
+ * kernel counts them as the socket's drops (SO_MEMINFO), with those of a full
+ * receive queue.
+ * drop_all: a held socket takes nothing until udp_socket_release.
+ */
+static struct sock_filter drop_empty_insns[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 8, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+};
+static const struct sock_fprog drop_empty = {4, drop_empty_insns};
+static struct sock_filter drop_all_insns[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+static const struct sock_fprog drop_all = {1, drop_all_insns};
+
+/* held: drop_all is attached before the bind, so that the socket takes no
+ * datagram until udp_socket_release swaps it for drop_empty; otherwise
+ * drop_empty from before the bind. */
 static int bind_socket(const struct sockaddr_storage *addr, socklen_t len, bool reuseport,
 		       bool held)
 {
-	static struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
-	static const struct sock_fprog drop = {1, drop_all};
+	const struct sock_fprog *filter = held ? &drop_all : &drop_empty;
 	int one = 1, e;
 
 	if (!addr || (addr->ss_family != AF_INET && addr->ss_family != AF_INET6))
@@ -186,7 +209,7 @@ static int bind_socket(const struct sockaddr_storage *addr, socklen_t len, bool 
 		return -errno;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
 		goto fail;
-	if (held && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop, sizeof(drop)) != 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, filter, sizeof(*filter)) != 0)
 		goto fail;
 	/* "[::]" is dual-stack (IPv4 peers as ::ffff:a.b.c.d) whatever the
 	 * host's net.ipv6.bindv6only says: with it 1 (some distributions and
@@ -218,8 +241,9 @@ int udp_socket_bind_held(const struct sockaddr_storage *addr, socklen_t len)
 
 int udp_socket_release(int fd)
 {
-	int dummy = 0;
-	return setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof(dummy)) ? -errno : 0;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop_empty, sizeof(drop_empty))
+		   ? -errno
+		   : 0;
 }
 
 int udp_socket_bind_group(const struct sockaddr_storage *addr, socklen_t len, int *fds, unsigned n)

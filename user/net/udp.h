@@ -35,8 +35,9 @@ void udp_format_addr(const struct sockaddr *sa, char *out, size_t cap);
 bool udp_addr_unmap(const struct sockaddr *sa, socklen_t len, struct sockaddr_in *v4);
 /* A bound, non-blocking, close-on-exec UDP socket with UDP_SOCKET_BUFFER-sized
  * receive and send buffers (SO_RCVBUFFORCE when privileged, else as much as
- * net.core.rmem_max allows), in a SO_REUSEPORT group when reuseport. Returns
- * the fd or a negative errno. */
+ * net.core.rmem_max allows), in a SO_REUSEPORT group when reuseport, whose
+ * socket filter drops datagrams with no payload (counted by the kernel among
+ * the socket's drops, SO_MEMINFO). Returns the fd or a negative errno. */
 int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reuseport);
 /* n sockets (1..UDP_GROUP_MAX) bound to one address in a SO_REUSEPORT group,
  * each as udp_socket_bind makes it, into fds[0..n-1]. The kernel picks a
@@ -53,7 +54,7 @@ int udp_socket_bind(const struct sockaddr_storage *addr, socklen_t len, bool reu
 int udp_socket_bind_group(const struct sockaddr_storage *addr, socklen_t len, int *fds, unsigned n);
 /* udp_socket_bind_group's steps: a socket as udp_socket_bind(addr, len, true)
  * makes it that drops every datagram until udp_socket_release (0 or a
- * negative errno) lets them in. */
+ * negative errno) lets them in (all but the empty ones). */
 int udp_socket_bind_held(const struct sockaddr_storage *addr, socklen_t len);
 int udp_socket_release(int fd);
 /* The port a socket is bound to (host order), or a negative errno. */
