@@ -7,8 +7,8 @@
  * format (odd: HTTP). mgmt_request_end finds a request only within the bytes
  * given, finds the same one however many bytes follow it (the stream may
  * arrive in pieces, or with more behind), and finds none in any shorter
- * prefix; an HTTP head gets 200, 400, 404 or 405, and 200 only for a GET of
- * /metrics on an HTTP/1.x request line.
+ * prefix; an HTTP head gets 200, 400, 404 or 405, and 200 only for a GET or
+ * HEAD of /metrics on an HTTP/1.x request line (head_only for a HEAD).
  * A first byte with its top bit set makes the rest a configuration document
  * (what an operator writes, and what sipshardctl reload loads): it loads or
  * is refused with one line in err that leaves the configuration as it was;
@@ -802,12 +802,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t e3 = mgmt_request_end(buf, len, http, &f2);
 		check(f2 && e3 == end, "request end not stable");
 		if (http) {
-			int st = mgmt_http_status(buf, end);
+			bool head_only;
+			int st = mgmt_http_status(buf, end, &head_only);
 			check(st == 200 || st == 400 || st == 404 || st == 405, "unknown status");
+			check(head_only == (st != 400 && end >= 5 && memcmp(buf, "HEAD ", 5) == 0),
+			      "head_only for something else than a HEAD request line");
 			if (st == 200)
-				check(end >= 22 && memcmp(buf, "GET /metrics", 12) == 0 &&
-					  memmem(buf, end, " HTTP/1.", 8) != NULL,
-				      "200 for something else than GET /metrics");
+				check((end >= 22 && memcmp(buf, "GET /metrics", 12) == 0 &&
+				       memmem(buf, end, " HTTP/1.", 8) != NULL) ||
+					  (end >= 23 && memcmp(buf, "HEAD /metrics", 13) == 0 &&
+					   memmem(buf, end, " HTTP/1.", 8) != NULL),
+				      "200 for something else than GET or HEAD /metrics");
 		}
 	}
 	free(buf);

@@ -175,7 +175,7 @@ python3 - "$WORK/metrics.out" >"$WORK/metrics.check" 2>"$WORK/metrics.types" <<'
 import re, sys
 head, body = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1)
 length = int(re.search(r"Content-Length: (\d+)", head).group(1))
-lines = [l for l in body.splitlines() if not l.startswith("# TYPE ")]
+lines = [l for l in body.splitlines() if not l.startswith(("# TYPE ", "# HELP "))]
 lv = r'"(?:[^"\\\n]|\\["\\n])*"'  # a label value: \\, \" and \n escaped
 line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*=' + lv + r'(,[a-zA-Z_][a-zA-Z0-9_]*=' + lv + r')*\})? (-?[0-9.e+]+)$')
 bad = [l for l in lines if not line_re.match(l)]
@@ -191,6 +191,8 @@ print(len(body.encode()) == length, not bad, grouped, len(series) == len(set(ser
 # each group opens with its TYPE line, once: gauges for what goes down too
 types, prev, expect, ordered = {}, None, None, True
 for l in body.splitlines():
+    if l.startswith("# HELP "):
+        continue
     if l.startswith("# TYPE "):
         _, _, n, t = l.split(" ")
         types.setdefault(n, []).append(t)
@@ -214,9 +216,56 @@ check "a registration named with a quote and a backslash: its label escaped" \
 # not to be told from a counter
 check "a TYPE line opens each metric's group: gauge or counter as the value moves" \
 	grep -qx 'typed True True True True' "$WORK/metrics.types"
+# there were no HELP lines. The text format (0.0.4) wants one HELP and one
+# TYPE per family, before its samples (here: HELP, TYPE, then every sample
+# of the family together); a HELP's text escapes backslash as \\ and line
+# feed as \n, and no other
+python3 - "$WORK/metrics.out" >"$WORK/metrics.help" <<'PY'
+import itertools, re, sys
+head, body = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1)
+seq, bad = [], []
+for l in body.split("\n")[:-1]:
+    m = re.fullmatch(r"# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)", l)
+    if m:
+        seq.append((m.group(2), m.group(1), m.group(3)))
+        if m.group(1) == "HELP" and not re.fullmatch(r"(?:[^\\\n]|\\\\|\\n)+", m.group(3)):
+            bad.append(l)  # empty, or a backslash that escapes neither \\ nor n
+    elif l.startswith("#"):
+        bad.append(l)
+    else:
+        seq.append((re.split(r"[{ ]", l, maxsplit=1)[0], "sample", None))
+runs = [(n, [k for _, k, _ in g]) for n, g in itertools.groupby(seq, key=lambda e: e[0])]
+names = [n for n, _ in runs]
+shaped = all(k[:2] == ["HELP", "TYPE"] and len(k) > 2 and set(k[2:]) == {"sample"} for _, k in runs)
+# the fallback for a family the table does not describe
+fallback = [n for n, k, t in seq if k == "HELP" and "no description" in t]
+print(not bad, shaped, len(names) == len(set(names)), not fallback, len(names) > 100)
+for l in bad + fallback:
+    print("#", l)
+PY
+check "each metric family: one HELP, one TYPE, then its samples; each HELP valid and the family's own" \
+	grep -qx 'True True True True True' "$WORK/metrics.help"
 check "another path: 404" grep -q '^HTTP/1.1 404' <<<"$(http 'GET / HTTP/1.0\r\n\r\n')"
-check "another method: 405 with Allow: GET" \
-	bash -c "grep -q '^HTTP/1.1 405' <<<\"\$1\" && grep -q '^Allow: GET' <<<\"\$1\"" _ "$(http 'POST /metrics HTTP/1.1\r\n\r\n')"
+# HEAD was answered 405: it is answered as GET is, without the body (RFC
+# 9110 9.3.1, 9.3.2: the same header fields, Content-Length the GET's)
+http 'HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >"$WORK/head.out"
+check "HEAD /metrics: 200, the GET's Content-Type and a Content-Length, no body" \
+	python3 - "$WORK/head.out" "$WORK/metrics.out" <<'PY'
+import re, sys
+head, body = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1)
+get = open(sys.argv[2], newline="").read().split("\r\n\r\n", 1)[0]
+field = lambda h, n: re.search(r"(?im)^" + n + r": *(.*?)\r?$", h).group(1)
+length = int(field(head, "Content-Length"))
+# the counters moved between the two (management.requests): a length near the GET's
+sys.exit(not (head.startswith("HTTP/1.1 200 OK\r\n") and body == "" and
+              field(head, "Content-Type") == field(get, "Content-Type") and
+              abs(length - int(field(get, "Content-Length"))) < 64))
+PY
+http 'HEAD / HTTP/1.1\r\n\r\n' >"$WORK/head404.out"
+check "HEAD of another path: 404 without a body" \
+	python3 -c 'import sys; h, b = open(sys.argv[1], newline="").read().split("\r\n\r\n", 1); sys.exit(not (h.startswith("HTTP/1.1 404 ") and b == ""))' "$WORK/head404.out"
+check "another method: 405 with Allow: GET, HEAD" \
+	bash -c "grep -q '^HTTP/1.1 405' <<<\"\$1\" && grep -q '^Allow: GET, HEAD' <<<\"\$1\"" _ "$(http 'POST /metrics HTTP/1.1\r\n\r\n')"
 check "not HTTP: 400" grep -q '^HTTP/1.1 400' <<<"$(http 'hello\n\n')"
 check "a head over 4096 bytes: 431" \
 	grep -q '^HTTP/1.1 431' <<<"$(http "GET /metrics HTTP/1.1\r\nX: $(head -c 5000 /dev/zero | tr '\0' x)\r\n\r\n")"

@@ -258,22 +258,33 @@ static const char *http_reason(int status)
 }
 
 /* An HTTP/1.1 response with a body, after which the connection closes:
- * malloc'd (len set), NULL when out of memory. */
-static char *http_message(int status, const char *ctype, const char *body, size_t blen, size_t *len)
+ * malloc'd (len set), NULL when out of memory. To a HEAD (head_only) the
+ * same header fields, Content-Length the body's, and no body (RFC 9110
+ * 9.3.2, 8.6). */
+static char *http_message(int status, const char *ctype, const char *body, size_t blen,
+			  bool head_only, size_t *len)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 			 "Connection: close\r\n\r\n",
 			 status, http_reason(status), ctype, blen,
-			 status == 405 ? "Allow: GET\r\n" : "");
-	char *msg = malloc((size_t)n + blen);
+			 status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	size_t send_len = head_only ? 0 : blen;
+	char *msg = malloc((size_t)n + send_len);
 	if (!msg)
 		return NULL;
 	memcpy(msg, head, (size_t)n);
-	memcpy(msg + n, body, blen);
-	*len = (size_t)n + blen;
+	memcpy(msg + n, body, send_len);
+	*len = (size_t)n + send_len;
 	return msg;
+}
+
+/* Whether the request received so far (buf, len bytes) is a HEAD: its
+ * answer, a refusal too, has no body. */
+static bool http_is_head(const char *buf, size_t len)
+{
+	return len >= 5 && !memcmp(buf, "HEAD ", 5);
 }
 
 /* A refusal, sent at once and freed: a few hundred bytes, which the socket
@@ -286,8 +297,8 @@ static void send_now(int fd, char *msg, size_t len)
 }
 
 /* Refuses a request in the client's own format: an HTTP status and a line of
- * text, or a JSON error line. */
-static void refuse(struct mgmt *m, int fd, bool http, int status, const char *why)
+ * text (none to a HEAD), or a JSON error line. */
+static void refuse(struct mgmt *m, int fd, bool http, bool head_only, int status, const char *why)
 {
 	size_t len = 0;
 	char *msg;
@@ -295,7 +306,8 @@ static void refuse(struct mgmt *m, int fd, bool http, int status, const char *wh
 	if (http) {
 		char body[256];
 		int n = snprintf(body, sizeof(body), "%s\n", why);
-		msg = http_message(status, "text/plain; charset=utf-8", body, (size_t)n, &len);
+		msg = http_message(status, "text/plain; charset=utf-8", body, (size_t)n, head_only,
+				   &len);
 	} else {
 		json_t *e = error_response(why);
 		msg = json_line(e, &len);
@@ -459,17 +471,19 @@ static bool json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 }
 
 /* Answers the HTTP request whose head is c->buf[0, len). */
-int mgmt_http_status(const char *head, size_t len)
+int mgmt_http_status(const char *head, size_t len, bool *head_only)
 {
 	const char *p = head, *end = head + len;
 	const char *sp1 = memchr(p, ' ', len);
 	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
 	const char *eol = memchr(p, '\n', len);
 
+	*head_only = false;
 	if (!sp1 || !sp2 || !eol || sp2 > eol || eol - sp2 < 9 ||
 	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0)
 		return 400;
-	if (sp1 - p != 3 || memcmp(p, "GET", 3) != 0)
+	*head_only = sp1 - p == 4 && memcmp(p, "HEAD", 4) == 0;
+	if (!*head_only && (sp1 - p != 3 || memcmp(p, "GET", 3) != 0))
 		return 405;
 	size_t tlen = (size_t)(sp2 - sp1 - 1);
 	const char *target = sp1 + 1;
@@ -481,27 +495,30 @@ int mgmt_http_status(const char *head, size_t len)
 
 static void http_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 {
-	switch (mgmt_http_status(c->buf, len)) {
+	bool head_only;
+
+	switch (mgmt_http_status(c->buf, len, &head_only)) {
 	case 400:
-		refuse(m, c->fd, true, 400, "expected an HTTP/1.x request line");
+		refuse(m, c->fd, true, false, 400, "expected an HTTP/1.x request line");
 		return;
 	case 405:
-		refuse(m, c->fd, true, 405, "only GET is served");
+		refuse(m, c->fd, true, false, 405, "only GET and HEAD are served");
 		return;
 	case 404:
-		refuse(m, c->fd, true, 404, "not found: the metrics are at /metrics");
+		refuse(m, c->fd, true, head_only, 404, "not found: the metrics are at /metrics");
 		return;
 	default:
 		break;
 	}
+	/* a HEAD gets the GET's Content-Length: the text is made all the same */
 	char *text = m->metrics(m->arg);
 	if (!text) {
-		refuse(m, c->fd, true, 500, "out of memory");
+		refuse(m, c->fd, true, head_only, 500, "out of memory");
 		return;
 	}
 	size_t mlen = 0;
 	char *msg = http_message(200, "text/plain; version=0.0.4; charset=utf-8", text,
-				 strlen(text), &mlen);
+				 strlen(text), head_only, &mlen);
 	free(text);
 	client_write(c, msg, mlen);
 }
@@ -566,7 +583,7 @@ static void client_read(struct mgmt *m, struct mgmt_client *c)
 		}
 		if (c->len == sizeof(c->buf)) {
 			m->st.requests++;
-			refuse(m, c->fd, c->http, 431,
+			refuse(m, c->fd, c->http, c->http && http_is_head(c->buf, c->len), 431,
 			       "request longer than the limit (4096 bytes)");
 			client_close(c);
 			return;
@@ -603,7 +620,8 @@ static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 		if (http && http_clients >= MGMT_HTTP_MAX_CLIENTS)
 			c = NULL; /* the rest are kept for the Unix socket */
 		if (!c) {
-			refuse(m, fd, http, 503, "busy: too many clients waiting; try again");
+			refuse(m, fd, http, false, 503,
+			       "busy: too many clients waiting; try again");
 			drain_close(fd); /* its request came with it, mostly */
 			m->st.dropped++;
 			continue;
@@ -673,7 +691,7 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
 			if (c->waiting)
 				snprintf(why, sizeof(why), "%s within %u ms", c->waiting_for,
 					 c->wait_ms);
-			refuse(m, c->fd, c->http, 408,
+			refuse(m, c->fd, c->http, c->http && http_is_head(c->buf, c->len), 408,
 			       c->waiting ? why
 			       : c->http  ? "no complete request head within 2000 ms"
 					  : "no complete request line within 2000 ms");

@@ -25,9 +25,11 @@
  *
  * Metrics: HTTP/1.0 or 1.1, one request per connection: GET /metrics is
  * answered 200 with the metrics handler's text (Content-Type text/plain;
- * version=0.0.4), any other path 404, another method 405, a request that is
- * not HTTP 400, one whose head does not arrive whole within the deadline or
- * the size limit 408 or 431; then the connection is closed.
+ * version=0.0.4), HEAD /metrics as GET without the body (the same header
+ * fields, Content-Length the GET's: RFC 9110 9.3.2), any other path 404,
+ * another method 405 (Allow: GET, HEAD), a request that is not HTTP 400, one
+ * whose head does not arrive whole within the deadline or the size limit 408
+ * or 431; then the connection is closed. No answer to a HEAD has a body.
  */
 #ifndef SIPSHARD_MGMT_H
 #define SIPSHARD_MGMT_H
@@ -105,10 +107,11 @@ void mgmt_service(struct mgmt *m, const struct pollfd *pfds, int n, uint64_t now
  * in buf[0, len) as received so far, whether a whole request is in (*found)
  * and its length without the terminator (a line on the Unix socket; for HTTP
  * the head up to its empty line, the last line's LF included).
- * mgmt_http_status: the status a complete head gets: 200 (GET /metrics),
- * 400, 404 or 405. */
+ * mgmt_http_status: the status a complete head gets: 200 (GET or HEAD
+ * /metrics), 400, 404 or 405; *head_only whether its answer has no body (a
+ * HEAD request line). */
 size_t mgmt_request_end(const char *buf, size_t len, bool http, bool *found);
-int mgmt_http_status(const char *head, size_t len);
+int mgmt_http_status(const char *head, size_t len, bool *head_only);
 
 /* Requests answered and clients dropped, for the statistics. */
 struct mgmt_stats {
