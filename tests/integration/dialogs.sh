@@ -156,6 +156,16 @@ check "info to a side that does not answer: exit 0, 'none within 300 ms', after 
 "$CTL" -s "$SOCK" --json info "$kept_id" --to callee --wait 0 >"$WORK/nowait.json"
 check "info --wait 0: answered once sent, status null" \
 	test "$(json_get "$WORK/nowait.json" 'j["sent"], j["status"], j["answered"]')" = "1 None 0"
+# -t 1 with --wait 1500: sipshardctl gave up on the daemon after 1 s, while
+# the daemon still waited as told, and said "no answer in time", exit 3 (no
+# daemon reached) for an INFO that had gone out. -t is the time the daemon
+# may take on top of the wait the operator asks for.
+t0=$(date +%s%N)
+"$CTL" -s "$SOCK" -t 1 info "$kept_id" --to callee --wait 1500 >"$WORK/t1.txt" 2>"$WORK/t1.err"
+rc=$?
+t1=$(date +%s%N)
+check "-t 1 with --wait 1500: exit 0 and 'none within 1500 ms' after the 1.5 s wait" \
+	bash -c "[ $rc = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: none within 1500 ms' \"\$1\" && [ $(((t1 - t0) / 1000000)) -ge 1500 ]" _ "$WORK/t1.txt"
 
 # in its place a UA that knows no such dialog: the refusal is the status shown
 cat >"$WORK/ua481.py" <<'PY'

@@ -18,6 +18,7 @@
 
 #include "core/cli.h"
 #include "ctl/config.h"
+#include "daemon/mgmt.h" /* MGMT_WAIT_DEFAULT_MS, MGMT_WAIT_MAX_MS */
 #include "daemon/orig.h" /* ORIG_BODY_MAX */
 
 static const char usage_text[] =
@@ -82,7 +83,8 @@ static const char usage_text[] =
     "  -c, --config FILE   take management_socket from this configuration file\n"
     "  -t, --timeout SEC   give up after SEC seconds, 1-3600 (default 5; for reload\n"
     "                      35, as the daemon lets a reload that resolves names\n"
-    "                      take 30)\n"
+    "                      take 30); info, message and refer wait their --wait\n"
+    "                      on top of it, as the daemon answers after that wait\n"
     "  -n, --limit N       dialogs: at most N per worker, 1-100 (default 20)\n"
     "      --to SIDE       info, message: caller or callee\n"
     "      --type TYPE     info, message: the body's Content-Type, such as text/plain\n"
@@ -97,6 +99,9 @@ static const char usage_text[] =
     "Exit status: 0 done; 1 the daemon refused (its reason is printed); 2 bad usage\n"
     "or configuration; 3 no daemon reached (no socket, refused, or no answer in time).\n";
 
+_Static_assert(MGMT_WAIT_DEFAULT_MS == 1000 && MGMT_WAIT_MAX_MS == 1500,
+	       "the usage text says --wait 0-1500, default 1000");
+
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHED = 3 };
 
 struct cli {
@@ -106,6 +111,7 @@ struct cli {
 	const char *target;		/* refer */
 	long timeout_s, limit, wait_ms; /* wait_ms: -1 when not given */
 	bool json;
+	bool sends; /* info, message, refer: the answer comes after the wait */
 };
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
@@ -165,12 +171,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->target = optarg;
 			break;
 		case 'W':
-			if (cli_long(optarg, 0, 1500, &cli->wait_ms)) {
-				fprintf(
-				    stderr,
-				    "sipshardctl: --wait: expected milliseconds from 0 to 1500, "
-				    "got '%s'\n",
-				    optarg);
+			if (cli_long(optarg, 0, MGMT_WAIT_MAX_MS, &cli->wait_ms)) {
+				fprintf(stderr,
+					"sipshardctl: --wait: expected milliseconds from 0 to %d, "
+					"got '%s'\n",
+					MGMT_WAIT_MAX_MS, optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -196,6 +201,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	int nargs = argc - optind;
 	bool refer = !strcmp(cli->command, "refer");
 	bool sends = !strcmp(cli->command, "info") || !strcmp(cli->command, "message") || refer;
+	cli->sends = sends;
 	bool admin = !strcmp(cli->command, "disable") || !strcmp(cli->command, "enable");
 	bool with_call_id =
 	    sends || !strcmp(cli->command, "dialogs") || !strcmp(cli->command, "bye");
@@ -303,11 +309,19 @@ static int socket_path(const struct cli *cli, char *out, size_t cap)
 	return rc ? EXIT_USAGE : 0;
 }
 
-/* Sends the request and reads the whole answer (the daemon closes after it). */
-static int exchange(const char *path, long timeout_s, const json_t *request, json_t **answer)
+/* The wait for the final status the operator asks the daemon for (--wait,
+ * or the daemon's default): info, message and refer only. */
+static long send_wait_ms(const struct cli *cli)
+{
+	return !cli->sends ? 0 : cli->wait_ms < 0 ? MGMT_WAIT_DEFAULT_MS : cli->wait_ms;
+}
+
+/* Sends the request and reads the whole answer (the daemon closes after it),
+ * giving up timeout_ms after the last byte came. */
+static int exchange(const char *path, long timeout_ms, const json_t *request, json_t **answer)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = timeout_s};
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000};
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "sipshardctl: %s: longer than a Unix socket path may be\n", path);
@@ -353,8 +367,13 @@ static int exchange(const char *path, long timeout_s, const json_t *request, jso
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "sipshardctl: %s: %s\n", path,
-				errno == EAGAIN ? "no answer in time" : strerror(errno));
+			if (errno == EAGAIN)
+				fprintf(stderr,
+					"sipshardctl: %s: no answer within %ld ms (the request was "
+					"sent: the daemon may have acted on it)\n",
+					path, timeout_ms);
+			else
+				fprintf(stderr, "sipshardctl: %s: %s\n", path, strerror(errno));
 			free(buf);
 			close(fd);
 			return EXIT_UNREACHED;
@@ -425,8 +444,7 @@ static void print_sent(const struct cli *cli, const json_t *answer)
 	if (cli->wait_ms == 0)
 		snprintf(none, sizeof(none), "not waited for");
 	else if (!answered)
-		snprintf(none, sizeof(none), "none within %ld ms",
-			 cli->wait_ms < 0 ? 1000 : cli->wait_ms);
+		snprintf(none, sizeof(none), "none within %ld ms", send_wait_ms(cli));
 	else if (answered < sent)
 		snprintf(none, sizeof(none),
 			 "from %" JSON_INTEGER_FORMAT " call(s) only (see --json)", answered);
@@ -531,7 +549,10 @@ int main(int argc, char **argv)
 		json_decref(request);
 		return EXIT_USAGE;
 	}
-	rc = exchange(path, cli.timeout_s, request, &answer);
+	/* -t is what the daemon may take on top of the wait asked of it: with
+	 * -t 1 --wait 1500 the answer, due after 1.5 s, came after sipshardctl
+	 * had given up and said no daemon was reached (exit 3), the INFO sent */
+	rc = exchange(path, cli.timeout_s * 1000 + send_wait_ms(&cli), request, &answer);
 	json_decref(request);
 	if (rc)
 		return rc;

@@ -33,10 +33,11 @@
 
 #define DIALOGS_LIMIT_DEFAULT 20
 #define DIALOGS_LIMIT_MAX     100 /* per worker: each is a ring message */
-/* info and message wait this long for the final status unless told otherwise;
- * at most WAIT_MAX_MS, so that the answer beats the client's deadline */
-#define DIALOGS_WAIT_DEFAULT_MS 1000
-#define DIALOGS_WAIT_MAX_MS	1500
+/* info, message and refer wait this long for the final status unless told
+ * otherwise; at most WAIT_MAX_MS, so that the answer beats the client's
+ * deadline (mgmt.h) */
+#define DIALOGS_WAIT_DEFAULT_MS MGMT_WAIT_DEFAULT_MS
+#define DIALOGS_WAIT_MAX_MS	MGMT_WAIT_MAX_MS
 
 static json_t *error(const char *why)
 {

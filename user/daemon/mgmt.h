@@ -51,7 +51,12 @@
 /* How long sipshardctl reload may wait for the main thread's reload, which
  * may resolve target names (DNS timeouts) */
 #define MGMT_RELOAD_TIMEOUT_MS 30000
-#define MGMT_LISTENERS	       2 /* the Unix socket, the metrics endpoint */
+/* "wait_ms" of info, message and refer (dialogs.c): how long the answer
+ * waits for the final status of what was sent unless told, and at most, so
+ * that it comes before the client's deadline (MGMT_CLIENT_TIMEOUT_MS) */
+#define MGMT_WAIT_DEFAULT_MS 1000
+#define MGMT_WAIT_MAX_MS     1500
+#define MGMT_LISTENERS	     2 /* the Unix socket, the metrics endpoint */
 /* How long a listener is not polled after its accept found no descriptor
  * (RLIMIT_NOFILE) or memory: its clients wait in the backlog meanwhile */
 #define MGMT_ACCEPT_PAUSE_MS 1000
