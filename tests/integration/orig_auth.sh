@@ -16,7 +16,12 @@
 #  5. a fourth call whose callee challenges every keep-alive OPTIONS and never
 #     answers the OPTIONS again: each one lost at Timer F is a round missed,
 #     and dialog_keepalive_misses of them end the call (BYE, Reason
-#     "keep-alive not answered", CDR keepalive_failed).
+#     "keep-alive not answered", CDR keepalive_failed);
+#  6. a fifth call, then `sipshardctl reload` of the file with the route
+#     renamed (same target, same auth): the BYE of `sipshardctl bye`,
+#     answered 407, goes again with the credentials. The call found its
+#     route's credentials by the route's name only, and after the rename
+#     had none: the challenge was final and the carrier kept the call up.
 # The digest responses are checked here with hashlib, not with sipshard's
 # code. Before, such challenges ended the transaction: the carrier kept the
 # call up; and the final of the OPTIONS again was dropped, so a 481 to it
@@ -45,12 +50,12 @@ cat >"$WORK/orig_auth.json" <<JSON
 JSON
 start_daemon orig_auth "$WORK/orig_auth.json"
 
-python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/orig_auth.out" 2>&1 <<'PY'
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" "$WORK/orig_auth.json" >"$WORK/orig_auth.out" 2>&1 <<'PY'
 import hashlib, json, re, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
 from rawua import Callee, Caller, header, recv, respond
 
-dport, bport, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+dport, bport, ctl, sock, cfg = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 D = ("127.0.0.1", dport)
 callee = Callee(bport)
 USER, PASSWORD, REALM = "trunk7", "s3cret", "carrier.test"
@@ -241,6 +246,28 @@ res["call4_after_s"] = round(time.time() - t_up, 1)
 if bye4:
     res["call4_reason"] = header(bye4, "Reason")
     keep_caller_quiet(d4, 0.3)  # the BYE to the caller
+
+# ---- call 5: the route renamed by a reload while the call is up -------------
+d4.sock.close()
+e = Caller(dport + 1, dport)
+res["call5"] = e.call(callee)
+conf = json.load(open(cfg))
+conf["routes"][0]["name"] = "carrier-east"
+json.dump(conf, open(cfg, "w"))
+r = subprocess.run([ctl, "-s", sock, "reload"], capture_output=True, text=True)
+res["renamed"] = r.returncode == 0 and subprocess.run(
+    [ctl, "-s", sock, "--json", "config"], capture_output=True,
+    text=True).stdout.count('"carrier-east"') == 1
+res["ctl_bye5"] = ctl_bye(e.call_id)
+bye = next_request(callee.sock, "BYE", 2)
+keep_caller_quiet(e, 0.05)
+if bye:
+    challenge(bye, "407 Proxy Authentication Required", "renamed-nonce")
+    bye2 = next_request(callee.sock, "BYE", 1, bye)
+    res["call5_bye_again"] = bye2 is not None
+    if bye2:
+        res["call5_digest"] = digest_ok(bye2, "Proxy-Authorization", "BYE", "renamed-nonce")
+        respond(callee.sock, bye2, D, "200 OK")
 print(json.dumps(res))
 PY
 rc=$?
@@ -274,11 +301,16 @@ check "call 4: a callee whose proxy challenges every OPTIONS and then sends noth
 check "its Reason says the keep-alive was not answered" \
 	test "$(r call4_reason)" = 'Q.850;cause=102;text="keep-alive not answered"'
 check "call 4's CDR: keepalive_failed" test "$(cdr_end 3)" = keepalive_failed
+check "call 5: up, then a reload renames its route (same target and auth)" \
+	test "$(r call5)/$(r renamed)/$(r ctl_bye5)" = "200/True/0"
+check "call 5: its BYE answered 407 goes again with a correct Proxy-Authorization" \
+	test "$(r call5_bye_again)/$(r call5_digest)" = "True/True"
+check "call 5's CDR: ended by the operator" test "$(cdr_end 4)" = operator
 check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
 sleep 1.2 # a stats write
 ORIG='j["workers"][0]["originated"]'
-check "originated.challenges_answered 4 and one per OPTIONS again of call 4, challenges_refused 1" \
-	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'])")" = "($((4 + $(r call4_retries))), 1)"
+check "originated.challenges_answered 5 and one per OPTIONS again of call 4, challenges_refused 1, challenges_no_credentials 1 (call 3's caller)" \
+	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'])")" = "($((5 + $(r call4_retries))), 1, 1)"
 check "the log says once why a challenge was not answered" \
 	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
 stop_daemon

@@ -827,6 +827,102 @@ static void test_shared_key_gives_no_credentials(void **state)
 /* what the worker gives a keep-alive's OPTIONS again (any non-zero value) */
 #define KA_COOKIE 0x0000000701000005ull
 
+/* cred with a target at ip:port. */
+static struct orig_cred with_target(struct orig_cred cred, const char *ip, uint16_t port)
+{
+	test_addr_in((struct sockaddr_in *)&cred.targets[cred.ntargets].addr, ip, port);
+	cred.targets[cred.ntargets++].len = sizeof(struct sockaddr_in);
+	return cred;
+}
+
+/* A reload renamed the call's route: no entry has its key any more. The
+ * routes that send to leg B's peer (10.2.2.2:5080) answer for it when they
+ * have one set of credentials between them. Before, the call had none left:
+ * a carrier that challenged its BYE kept the call up. */
+static void test_renamed_route_answers_by_target(void **state)
+{
+	(void)state;
+	/* the route as renamed: another key, the same target and credentials */
+	struct orig_cred renamed = with_target(CARRIER, "10.2.2.2", 5080);
+	renamed.key = 0x6262;
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 1, &renamed);
+	challenge(407, "carrier.example", "n1");
+	assert_int_equal(sent.count, 2);
+	assert_answers("Proxy-Authorization", 0, "BYE", "sip:bob@10.2.2.2:5080", "carrier.example",
+		       "n1");
+	respond(200, "BYE");
+
+	/* the keep-alive's OPTIONS too (orig_start_answering) */
+	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
+	char scratch[ORIG_KEEP_MAX];
+	const struct orig_dlg dlg = dlg_b(CARRIER.key);
+	relay_write_request(&rc, leg(SHARD_LEG_B), &options, "z9hG4bKskx", scratch,
+			    sizeof(scratch));
+	capture(NULL, scratch, strlen(scratch), (const struct sockaddr *)&leg(SHARD_LEG_B)->peer,
+		leg(SHARD_LEG_B)->peer_len);
+	parse_challenge(401, "carrier.example", "ka");
+	assert_int_equal(orig_start_answering(&byes, &rc, leg(SHARD_LEG_B), &options, &dlg, &m,
+					      KA_COOKIE, 2000, scratch, sizeof(scratch), capture,
+					      record_done, NULL),
+			 0);
+	assert_answers("Authorization", 0, "OPTIONS", "sip:bob@10.2.2.2:5080", "carrier.example",
+		       "ka");
+	respond(200, "OPTIONS");
+	assert_int_equal(byes.st.challenges_answered, 2);
+
+	/* a second route to that target with the same credentials, and one
+	 * without auth: still answered */
+	struct orig_cred twin = renamed,
+			 plain = with_target((struct orig_cred){.key = 0x7373}, "10.2.2.2", 5080);
+	twin.key = 0x6363;
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 3, &renamed);
+	orig_set_creds(&byes, 1, 3, &plain);
+	orig_set_creds(&byes, 2, 3, &twin);
+	challenge(401, "carrier.example", "n2");
+	assert_int_equal(byes.st.challenges_answered, 3);
+	respond(200, "BYE");
+
+	/* routes to that target with other credentials: neither's */
+	struct orig_cred other = renamed;
+	other.key = 0x6464;
+	snprintf(other.auth.username, sizeof(other.auth.username), "other-account");
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 2, &renamed);
+	orig_set_creds(&byes, 1, 2, &other);
+	challenge(401, "carrier.example", "n3");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 1);
+
+	/* the route's target at another port, or the call's key 0 (leg A, a
+	 * call without a route): none */
+	struct orig_cred elsewhere = with_target(CARRIER, "10.2.2.2", 5081);
+	elsewhere.key = 0x6262;
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 1, &elsewhere);
+	challenge(401, "carrier.example", "n4");
+	assert_int_equal(done.status, 401);
+	start_b(&BYE, 0, 0);
+	orig_set_creds(&byes, 0, 1, &renamed);
+	challenge(401, "carrier.example", "n5");
+	assert_int_equal(done.status, 401);
+	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 3);
+
+	/* a route that has the key still wins over the target's */
+	struct orig_cred kept = CARRIER;
+	snprintf(kept.auth.username, sizeof(kept.auth.username), "kept-account");
+	start_b(&BYE, 0, CARRIER.key);
+	orig_set_creds(&byes, 0, 2, &renamed);
+	orig_set_creds(&byes, 1, 2, &kept);
+	challenge(401, "carrier.example", "n6");
+	char v[1024], user[64];
+	assert_true(sent_header("Authorization", 0, v, sizeof(v)));
+	test_credential_param(v, "username", user, sizeof(user));
+	assert_string_equal(user, "kept-account");
+	assert_int_equal(byes.st.challenges_answered, 4);
+}
+
 static void test_keepalive_options_answered(void **state)
 {
 	(void)state;
@@ -957,6 +1053,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_keepalive_options_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_retry_final_comes_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_key_gives_no_credentials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renamed_route_answers_by_target, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

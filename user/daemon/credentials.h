@@ -66,7 +66,8 @@ struct cred_request {
  * credentials (orig.h), never 0. A hash of the name only, with a fixed seed:
  * it must be the same after a restart (the records live in RUN_DIR), and a
  * reload that changes a route's password or targets but not its name keeps
- * its calls' credentials current. */
+ * its calls' credentials current. (A call whose key no route has any more,
+ * its route renamed or removed, is matched by its target: orig.h.) */
 uint32_t cred_route_key(const char *name);
 
 /* The *why of cred_answer when a challenge of a kind and realm answered

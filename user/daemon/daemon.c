@@ -223,7 +223,8 @@ static bool ctl_drain(struct daemon *d, uint64_t now)
 /* Each worker whose copy of the routes' credentials is stale gets the
  * policy's (orig.h: a worker may not read the policy, which a reload frees):
  * one DMSG_CREDS per route, with or without auth (a route without has an
- * empty username, so that a call of it finds none), in order, only into a
+ * empty username, so that a call of it finds none), with its targets'
+ * addresses (for a call whose route a reload renamed), in order, only into a
  * ring with twice their number free; a ring too full for them all is tried
  * again at the next pass, from the first. */
 static void push_creds(struct daemon *d)
@@ -244,8 +245,16 @@ static void push_creds(struct daemon *d)
 		if (n == 0)
 			all = daemon_push_cmd(d, w, &h, NULL, 0) == 0;
 		for (uint32_t i = 0; i < n && all; i++) {
-			struct orig_cred e = {.key = cred_route_key(c->routes[i].name),
-					      .auth = c->routes[i].auth};
+			const struct config_route *r = &c->routes[i];
+			struct orig_cred e = {.key = cred_route_key(r->name), .auth = r->auth};
+			for (unsigned k = 0; k < r->ntargets && k < CONFIG_MAX_TARGETS; k++) {
+				struct orig_cred_target *ot = &e.targets[e.ntargets];
+				if (r->targets[k].addr_len > sizeof(ot->addr))
+					continue;
+				memcpy(&ot->addr, &r->targets[k].addr, r->targets[k].addr_len);
+				ot->len = r->targets[k].addr_len;
+				e.ntargets++;
+			}
 			h.slot = i;
 			h.len = sizeof(e);
 			all = daemon_push_cmd(d, w, &h, &e, sizeof(e)) == 0;

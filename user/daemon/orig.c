@@ -37,19 +37,43 @@ void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count, const 
 	if (c && index < count) {
 		struct orig_cred *e = &t->creds[index];
 		*e = *c;
-		/* from another thread's copy: its strings end where ours do */
+		/* from another thread's copy: its strings end where ours do, and
+		 * its counts stay within their arrays */
 		e->auth.username[sizeof(e->auth.username) - 1] = '\0';
 		e->auth.password[sizeof(e->auth.password) - 1] = '\0';
 		e->auth.realm[sizeof(e->auth.realm) - 1] = '\0';
+		if (e->ntargets > CONFIG_MAX_TARGETS)
+			e->ntargets = CONFIG_MAX_TARGETS;
+		for (uint32_t i = 0; i < e->ntargets; i++)
+			if (e->targets[i].len > sizeof(e->targets[i].addr))
+				e->targets[i].len = 0;
 	}
 	t->ncreds = count;
 }
 
-/* The credentials of the route whose key is key. Keys are hashes of route
- * names: two routes whose names share one (never seen, but possible) give
- * neither's, since the wrong pick would send one carrier's password to
- * another. Only a challenge pays the walk over every entry. */
-static const struct config_auth *creds_of(const struct orig_table *t, uint32_t key)
+static bool sends_to(const struct orig_cred *e, const struct sockaddr_in6 *peer, socklen_t len)
+{
+	for (uint32_t i = 0; i < e->ntargets; i++)
+		if (e->targets[i].len == len && !memcmp(&e->targets[i].addr, peer, len))
+			return true;
+	return false;
+}
+
+static bool same_auth(const struct config_auth *a, const struct config_auth *b)
+{
+	return !strcmp(a->username, b->username) && !strcmp(a->password, b->password) &&
+	       !strcmp(a->realm, b->realm);
+}
+
+/* The credentials of the route whose key is key, for a request to peer
+ * (len bytes). Keys are hashes of route names: two routes whose names share
+ * one (never seen, but possible) give neither's, since the wrong pick would
+ * send one carrier's password to another. A key no route has any more (its
+ * route renamed or removed: orig.h) gives the credentials of the routes with
+ * a target at peer, when they agree. Only a challenge pays the walk over
+ * every entry. */
+static const struct config_auth *creds_of(const struct orig_table *t, uint32_t key,
+					  const struct sockaddr_in6 *peer, socklen_t len)
 {
 	const struct orig_cred *found = NULL;
 
@@ -60,7 +84,17 @@ static const struct config_auth *creds_of(const struct orig_table *t, uint32_t k
 			return NULL;
 		found = &t->creds[i];
 	}
-	return found && found->auth.username[0] ? &found->auth : NULL;
+	if (found || !key || !peer)
+		return found && found->auth.username[0] ? &found->auth : NULL;
+	for (uint32_t i = 0; i < t->ncreds; i++) {
+		const struct orig_cred *e = &t->creds[i];
+		if (!e->auth.username[0] || !sends_to(e, peer, len))
+			continue;
+		if (found && !same_auth(&found->auth, &e->auth))
+			return NULL;
+		found = e;
+	}
+	return found ? &found->auth : NULL;
 }
 
 /* A 401 or 407 (status) to our method not answered, for why (detail: the
@@ -71,7 +105,9 @@ static void refused(struct orig_table *t, enum orig_auth_refusal why, int status
 		    const char *detail)
 {
 	static const char *const what[ORIG_AUTH_REFUSAL_COUNT_] = {
-	    [ORIG_AUTH_NO_CREDENTIALS] = "no credentials for it (leg A, or a route without auth)",
+	    [ORIG_AUTH_NO_CREDENTIALS] =
+		"no credentials for it (leg A, a route without auth, or a route renamed or "
+		"removed whose target no route in service gives one set of credentials)",
 	    [ORIG_AUTH_UNANSWERABLE] = "not one the route's credentials answer",
 	    [ORIG_AUTH_REFUSED] = "a second challenge of a kind and realm answered",
 	};
@@ -85,14 +121,15 @@ static void refused(struct orig_table *t, enum orig_auth_refusal why, int status
 		 detail ? ": " : "", detail ? detail : "");
 }
 
-/* The lines that answer challenge m to the request sent (len bytes, the
- * lines of *st's challenges in it) with dlg's credentials, into out: their
- * length with *st updated, or -EACCES (counted and logged). */
-static int answer_lines(struct orig_table *t, const struct orig_dlg *dlg, const struct sip_msg *m,
-			uint8_t method, const char *sent, size_t len, struct cred_state *st,
-			char *out, size_t cap)
+/* The lines that answer challenge m to the request sent to peer (len bytes,
+ * the lines of *st's challenges in it) with dlg's credentials, into out:
+ * their length with *st updated, or -EACCES (counted and logged). */
+static int answer_lines(struct orig_table *t, const struct orig_dlg *dlg,
+			const struct sockaddr_in6 *peer, socklen_t peer_len,
+			const struct sip_msg *m, uint8_t method, const char *sent, size_t len,
+			struct cred_state *st, char *out, size_t cap)
 {
-	const struct config_auth *a = dlg ? creds_of(t, dlg->auth_key) : NULL;
+	const struct config_auth *a = dlg ? creds_of(t, dlg->auth_key, peer, peer_len) : NULL;
 	const char *why = NULL;
 
 	if (!a) {
@@ -242,7 +279,7 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 
 	/* writing the request takes the leg's next CSeq: a leg with nothing to
 	 * answer with (leg A, a route without auth) keeps it */
-	if (!dlg || !creds_of(t, dlg->auth_key)) {
+	if (!dlg || !creds_of(t, dlg->auth_key, &s->peer, s->peer_len)) {
 		refused(t, ORIG_AUTH_NO_CREDENTIALS, challenge->status, req->method, NULL);
 		return -EACCES;
 	}
@@ -251,8 +288,8 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 		return n;
 	/* the request as first sent had no credentials lines: none are read
 	 * back, so this copy of it stands for it */
-	int k = answer_lines(t, dlg, challenge, req->method, scratch, (size_t)n, &st, lines,
-			     sizeof(lines));
+	int k = answer_lines(t, dlg, &s->peer, s->peer_len, challenge, req->method, scratch,
+			     (size_t)n, &st, lines, sizeof(lines));
 	if (k < 0)
 		return k;
 	size_t at = header_end(scratch, (size_t)n);
@@ -333,7 +370,8 @@ static bool answer_challenge(struct orig_table *t, struct orig_txn *o, const str
 			"the request was too long to keep");
 		return false;
 	}
-	int k = answer_lines(t, &o->dlg, m, o->method, o->data, o->len, &st, lines, sizeof(lines));
+	int k = answer_lines(t, &o->dlg, &o->peer, o->peer_len, m, o->method, o->data, o->len, &st,
+			     lines, sizeof(lines));
 	if (k < 0)
 		return false;
 	uint32_t index = (uint32_t)(o - t->out), gen = t->gen_seed + 1,

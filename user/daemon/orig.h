@@ -23,13 +23,21 @@
  *
  * Credentials on the fast path: the controller owns the policy and its
  * routes; a worker must not read them (a reload frees them under it). So the
- * controller hands each worker a copy of every route's auth, keyed by
- * cred_route_key of the route's name, at start and at each reload (DMSG_CREDS,
- * over the command ring, in order with the installs), and each dialog record
- * keeps its route's key (shard_dialog.auth_key). A worker looks a key up only
- * when a challenge comes: no allocation, lock or system call. A dialog
- * re-attached after a restart keeps its key and finds its route's credentials
- * in the new process's copy, as a reload that keeps the route's name does.
+ * controller hands each worker a copy of every route's auth and its targets'
+ * addresses, keyed by cred_route_key of the route's name, at start and at
+ * each reload (DMSG_CREDS, over the command ring, in order with the
+ * installs), and each dialog record keeps its route's key
+ * (shard_dialog.auth_key). A worker looks a key up only when a challenge
+ * comes: no allocation, lock or system call. A dialog re-attached after a
+ * restart keeps its key and finds its route's credentials in the new
+ * process's copy, as a reload that keeps the route's name does. When no
+ * route in service has the key any more (a reload or a restart renamed or
+ * removed the route), the call answers with the credentials of the routes
+ * in service that have a target at the address the request goes to (leg B's
+ * peer, where the callee answered from), if they have one set of
+ * credentials between them: a renamed route's calls keep theirs, and no
+ * carrier is sent credentials that no route sends it. Routes whose
+ * credentials differ give none, as two routes sharing a key do.
  *
  * Not the in-dialog keep-alive's OPTIONS (worker.c): one per side and round
  * for every quiet call, they would crowd these slots out, so their state is a
@@ -83,14 +91,24 @@ struct orig_dlg {
 struct orig_cred {
 	uint32_t key; /* cred_route_key of its name */
 	struct config_auth auth;
+	/* its targets' addresses (config_target.addr), for the calls whose
+	 * route no entry names any more */
+	uint32_t ntargets;
+	struct orig_cred_target {
+		struct sockaddr_in6 addr; /* an AF_INET one in its first bytes */
+		socklen_t len;
+	} targets[CONFIG_MAX_TARGETS];
 };
 #define ORIG_CREDS_MAX CONFIG_MAX_ROUTES
 
 /* Why a 401 or 407 to a request of ours went unanswered. */
 enum orig_auth_refusal {
-	ORIG_AUTH_NO_CREDENTIALS, /* leg A, or a call whose route has no auth (now) */
-	ORIG_AUTH_UNANSWERABLE,	  /* another realm, a kind not answered, no room */
-	ORIG_AUTH_REFUSED,	  /* a kind and realm answered before came again */
+	/* leg A, a call whose route has no auth (now), or whose route was renamed
+	 * or removed and whose peer no route with auth (or several that differ)
+	 * has as a target */
+	ORIG_AUTH_NO_CREDENTIALS,
+	ORIG_AUTH_UNANSWERABLE, /* another realm, a kind not answered, no room */
+	ORIG_AUTH_REFUSED,	/* a kind and realm answered before came again */
 	ORIG_AUTH_REFUSAL_COUNT_
 };
 
