@@ -161,6 +161,8 @@ const struct metrics_row metrics_rows[] = {
     {"reloads_applied", C, "Configuration reloads put in service."},
     {"reloads_failed", C, "Configuration reloads refused, the running configuration kept."},
     {"steering_attached", G, "1 while the BPF steering program is attached, else 0."},
+    {"steering_empty", C,
+     "Datagrams with no payload, left to the kernel's choice; the socket's filter drops them."},
     {"steering_load_failed", C,
      "Datagrams the steering program could not read, left to the kernel's choice."},
     {"steering_no_callid", C,
