@@ -11,10 +11,10 @@
  * such chains end, the reason a challenge was refused as logged, the expiry
  * a 2xx grants (Contact parameter, Expires header, none, zero), the refresh
  * at half of it with the same Call-ID and From tag, a 423's Min-Expires and
- * the refreshes that keep asking for it, the retry after a failure (and the
- * Retry-After that lengthens it), responses to no REGISTER of
- * ours, what a reload keeps, and the unregistering (Expires: 0) of the
- * bindings a reload removes or points elsewhere: answered, challenged,
+ * the refreshes that keep asking for it (two 423s an attempt), the retry
+ * after a failure (and the Retry-After that lengthens it), responses to no
+ * REGISTER of ours, what a reload keeps, and the unregistering (Expires: 0)
+ * of the bindings a reload removes or points elsewhere: answered, challenged,
  * refused, unanswered, never registered, brought back meanwhile, bounded.
  * Does not cover: the controller's wiring (integration tests register.sh,
  * register_reload.sh).
@@ -609,6 +609,51 @@ static void test_interval_too_brief(void **state)
 	assert_string_equal(v, "1800");
 }
 
+/* A registrar whose every 423 asks for a little more (Min-Expires one
+ * second above the last) is asked again twice in an attempt, not until its
+ * Min-Expires reaches a day: each 423 was answered at once by another
+ * REGISTER, with the credentials repeated at the next nonce-count, so one
+ * attempt went on for tens of thousands of REGISTERs without a pause (42
+ * here, for the 40 423s this test sends, where it asserts 4), and a
+ * challenge that came after the 30th repeat wrapped the line's 5-bit
+ * nonce-count to nc=00000000 (RFC 7616 3.4: it starts at 1 and grows). The
+ * third 423 fails the attempt; its Min-Expires is what the next one, retry_s
+ * later, asks for. */
+static void test_min_expires_raised_twice_an_attempt(void **state)
+{
+	char v[32], ex[64], line[1024], nc[16];
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("a", ""), 10);
+	for (unsigned k = 0; k < 40 && rs.e[0].in_flight; k++) {
+		unsigned before = nsent;
+		snprintf(ex, sizeof(ex), "Min-Expires: %u\r\n", 601 + k);
+		respond(nsent - 1, 423, ex, 20 + k);
+		for (unsigned i = before; i < nsent; i++) {
+			sent_line(i, SIP_HDR_AUTHORIZATION, line, sizeof(line));
+			test_credential_param(line, "nc", nc, sizeof(nc));
+			assert_string_not_equal(nc, "00000000");
+		}
+	}
+	/* the REGISTER without credentials, its answer, two with a Min-Expires */
+	assert_int_equal(nsent, 4);
+	assert_false(rs.e[0].in_flight);
+	assert_int_equal(rs.st.failed, 1);
+	assert_int_equal(rs.e[0].last_status, 423);
+	reg_tick(&rs, 20021, &ops); /* retry_s after the third 423 */
+	assert_int_equal(nsent, 4);
+	reg_tick(&rs, 20022, &ops);
+	assert_int_equal(nsent, 5);
+	sent_line(4, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "603");
+	/* a new attempt: two again */
+	respond(4, 423, "Min-Expires: 700\r\n", 20030);
+	respond(5, 423, "Min-Expires: 800\r\n", 20040);
+	assert_int_equal(nsent, 7);
+	respond(6, 200, "Expires: 800\r\n", 20050);
+	assert_true(reg_is_registered(&rs.e[0], 20060));
+}
+
 /* A registrar that challenges and wants at least 1800 s: the first attempt
  * learns both (3 REGISTERs: the one after the 423 keeps its credentials);
  * each refresh then costs one challenge and its answer (2), not another 423
@@ -1123,6 +1168,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_refresh_granted_no_time, setup),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),
 	    cmocka_unit_test_setup(test_min_expires_remembered, setup),
+	    cmocka_unit_test_setup(test_min_expires_raised_twice_an_attempt, setup),
 	    cmocka_unit_test_setup(test_proxy_then_registrar_challenge, setup),
 	    cmocka_unit_test_setup(test_chained_challenges_end, setup),
 	    cmocka_unit_test_setup(test_repeated_credentials_refused_nonce, setup),

@@ -8,7 +8,8 @@
  * more when a challenger says its nonce was stale; an outbound proxy's 407
  * and then the registrar's 401 are both answered, each later REGISTER
  * carrying both lines) and one for a 423's Min-Expires, which carries the
- * credentials lines of the REGISTER refused again (the next nonce-count); it
+ * credentials lines of the REGISTER refused again (the next nonce-count),
+ * for two 423s at most (REG_RAISES_MAX: a third fails the attempt); it
  * ends registered (a 2xx) or failed (another final, or nothing by Timer F),
  * and the next one is due at half the granted expiry, or retry_s later. The
  * Min-Expires of a 423 is remembered: the refreshes ask for it at once,
@@ -151,6 +152,7 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 	e->asked_s = e->cfg.expires_s > e->min_expires_s ? e->cfg.expires_s : e->min_expires_s;
 	e->creds = (struct cred_state){0};
 	e->creds_repeated = false;
+	e->raised = 0;
 	if (send_register(rs, e, i, NULL, now, ops) != 0) {
 		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
 			 REG_REQUEST_MAX);
@@ -396,7 +398,13 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 			e->creds_repeated = false;
 			rs->st.auth_answered++;
 		}
+	} else if (r->status == 423 && !e->leaving && min > e->asked_s && min <= 86400 &&
+		   e->raised >= REG_RAISES_MAX) {
+		/* remembered: the next attempt, retry_s later, asks for it */
+		e->min_expires_s = min;
+		attempt_failed(rs, e, r->status, "a third 423 in the attempt", 0, now);
 	} else if (r->status == 423 && !e->leaving && min > e->asked_s && min <= 86400) {
+		e->raised++;
 		e->asked_s = min;
 		e->min_expires_s = min;
 		log_info("registration %s: %s wants at least %u s", e->cfg.name,

@@ -33,6 +33,12 @@
 
 #define REG_REQUEST_MAX 2048
 
+/* 423s an attempt asks again after, each with its Min-Expires: a registrar's
+ * and one more (a registrar of a farm that wants more than the first); the
+ * next fails the attempt, so that a registrar whose Min-Expires grows at
+ * each 423 cannot keep one going, a REGISTER per 423 with no pause */
+#define REG_RAISES_MAX 2
+
 /* Registrations unregistering at once: a reload removes at most
  * CONFIG_MAX_REGISTRATIONS; one that comes while earlier ones are still at
  * it (Timer F: 64*T1) gives up the oldest for a new one when all are taken. */
@@ -63,6 +69,7 @@ struct reg_entry {
 	 * used again, so it is answered afresh when it cannot be otherwise */
 	bool creds_repeated;
 	uint32_t asked_s; /* the expiry the REGISTER in flight asks for */
+	uint8_t raised;	  /* 423s the attempt in flight asked again after (REG_RAISES_MAX) */
 	/* the registrar's Min-Expires (its last 423), 0 = none: each attempt
 	 * asks for at least this much, for as long as the registration is kept
 	 * (a reload that changes it starts afresh) */
