@@ -101,8 +101,12 @@ ring_full = sum(w["drops"]["controller_ring_full"] for w in st["workers"])
 ctl = int(sys.argv[3]) / int(sys.argv[7])
 est = u["calls"]["established"]
 inv = u["latency_us_by_method"].get("INVITE", {})
+# the rate the INVITEs went out at: below RATE, the uac could not offer it and
+# the figures are those of a lower rate (an older sipshard-load: no figure)
+offered = u.get("pacing", {}).get("setup", {}).get("offered_per_second")
 print(json.dumps({"build": sys.argv[4], "rate": int(sys.argv[5]), "rep": int(sys.argv[6]),
                   "attempted": u["calls"]["attempted"], "established": est,
+                  "offered_per_s": offered,
                   "invite_p50_ms": inv.get("p50", 0) / 1000, "invite_p99_ms": inv.get("p99", 0) / 1000,
                   "controller_cpu_ms": 1000.0 * ctl, "controller_ring_full": ring_full,
                   "cdrs": int(sys.argv[8]),
@@ -127,20 +131,23 @@ builds = list(dict.fromkeys(r["build"] for r in runs))
 rates = sorted({r["rate"] for r in runs})
 print("fresh sipshardd, 2 workers: RATE new calls per second for %s s, answered %s ms after"
       " the 180, held 1 s, then BYE" % (sys.argv[2], sys.argv[3]))
-print("median of %d runs; share set up, INVITE p50 / p99 ms, controller thread CPU ms per 1000 calls"
+print("median of %d runs; the rate the INVITEs went out at, share set up, INVITE p50 / p99 ms,"
+      " controller thread CPU ms per 1000 calls"
       " attempted, the workers' together, set-ups refused on a full controller ring, CDR lines"
       " written (--cdr)"
       % max(r["rep"] for r in runs))
 print()
-print("%-8s %-40s %8s %9s %9s %10s %10s %10s %8s" % (
-    "rate/s", "build", "set up", "p50 ms", "p99 ms", "ctl ms/1k", "wrk ms/1k", "ring full",
+print("%-8s %-40s %9s %8s %9s %9s %10s %10s %10s %8s" % (
+    "rate/s", "build", "offered/s", "set up", "p50 ms", "p99 ms", "ctl ms/1k", "wrk ms/1k", "ring full",
     "CDRs"))
 for rate in rates:
     for b in builds:
         rs = [r for r in runs if r["build"] == b and r["rate"] == rate]
         med = lambda f: statistics.median(f(r) for r in rs)
-        print("%-8d %-40s %7.1f%% %9.1f %9.1f %10.1f %10.1f %10s %8d" % (
-            rate, b, med(lambda r: 100.0 * r["established"] / r["attempted"]),
+        off = [r["offered_per_s"] for r in rs if r.get("offered_per_s") is not None]
+        print("%-8d %-40s %9s %7.1f%% %9.1f %9.1f %10.1f %10.1f %10s %8d" % (
+            rate, b, "%.0f" % statistics.median(off) if off else "-",
+            med(lambda r: 100.0 * r["established"] / r["attempted"]),
             med(lambda r: r["invite_p50_ms"]), med(lambda r: r["invite_p99_ms"]),
             med(lambda r: 1000.0 * r["controller_cpu_ms"] / r["attempted"]),
             med(lambda r: 1000.0 * r.get("workers_cpu_ms", 0) / r["attempted"]),

@@ -64,7 +64,7 @@ struct load_cfg {
 };
 
 /* One worker thread. main.c owns the array; the worker writes only `stats`
- * (and `backend`, `done`, `mix_seconds` before it returns). `fd` passes to
+ * (and `backend`, `done`, `mix_seconds`, `setup_*_ns`). `fd` passes to
  * the worker, which closes it. */
 struct load_worker {
 	unsigned index;
@@ -74,7 +74,8 @@ struct load_worker {
 	int fd;		     /* a uas of several threads: its socket, bound by main.c; else -1 */
 	const char *backend; /* "io_uring" or "recvmmsg", set by the worker */
 	double mix_seconds;  /* uac: length of its mix window; uas: its run time */
-	int rc;		     /* 0, or a negative errno from setup */
+	uint64_t setup_first_ns, setup_last_ns; /* uac: its first and last set-up INVITE sent */
+	int rc;					/* 0, or a negative errno from setup */
 	char err[160];
 	_Atomic int ready; /* sockets bound: 1; setup failed: -1 */
 	uint64_t io_rx, io_tx, io_tx_errors, io_truncated, io_enobufs, io_pool_empty;

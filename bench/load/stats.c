@@ -162,6 +162,9 @@ void load_stats_init(struct load_stats *s)
 	for (int m = 0; m < LM_COUNT; m++)
 		load_hist_init(&s->lat[m]);
 	load_hist_init(&s->lat_mix);
+	load_hist_init(&s->lat_mix_sched);
+	load_hist_init(&s->lag_setup);
+	load_hist_init(&s->lag_mix);
 	atomic_init(&s->live.calls_up, 0);
 	atomic_init(&s->live.completed, 0);
 	atomic_init(&s->live.outstanding, 0);
@@ -186,6 +189,9 @@ void load_stats_merge(struct load_stats *dst, const struct load_stats *src)
 	for (int m = 0; m < LM_COUNT; m++)
 		load_hist_merge(&dst->lat[m], &src->lat[m]);
 	load_hist_merge(&dst->lat_mix, &src->lat_mix);
+	load_hist_merge(&dst->lat_mix_sched, &src->lat_mix_sched);
+	load_hist_merge(&dst->lag_setup, &src->lag_setup);
+	load_hist_merge(&dst->lag_mix, &src->lag_mix);
 }
 
 void load_count_code(struct load_counters *c, enum load_method m, int status)
@@ -381,6 +387,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	json_object_set_new(root, "errors", err);
 
 	json_object_set_new(root, "latency_us", load_hist_json(&s->lat_mix));
+	json_object_set_new(root, "latency_us_from_schedule", load_hist_json(&s->lat_mix_sched));
 	json_object_set_new(root, "latency_us_by_method", latm);
 	return root;
 }
@@ -493,6 +500,40 @@ static json_t *proxy_json(const struct load_stats *s)
 	set_u(err, "truncated", c->truncated);
 	json_object_set_new(root, "errors", err);
 	return root;
+}
+
+bool load_pace_short(double asked, double achieved)
+{
+	return asked > 0 && achieved < asked * (1.0 - LOAD_PACE_SHORT);
+}
+
+json_t *load_pacing_json(const struct load_stats *s, double rate, double setup_s, double offered,
+			 double req_rate, double mix_s)
+{
+	const struct load_counters *c = &s->c;
+	json_t *setup = json_object();
+	json_object_set_new(setup, "asked_per_second", json_real(rate));
+	set_u(setup, "invites", c->setup_invites);
+	json_object_set_new(setup, "seconds", json_real(setup_s));
+	json_object_set_new(setup, "offered_per_second", json_real(offered));
+	/* one INVITE, or all in the same instant, give no rate to judge */
+	json_object_set_new(setup, "short",
+			    json_boolean(setup_s > 0 && load_pace_short(rate, offered)));
+	json_object_set_new(setup, "lag_us", load_hist_json(&s->lag_setup));
+
+	double issued = mix_s > 0 ? (double)c->mix_issued / mix_s : 0.0;
+	json_t *mix = json_object();
+	json_object_set_new(mix, "asked_per_second", json_real(req_rate));
+	set_u(mix, "issued", c->mix_issued);
+	json_object_set_new(mix, "issued_per_second", json_real(issued));
+	json_object_set_new(mix, "short",
+			    json_boolean(mix_s > 0 && load_pace_short(req_rate, issued)));
+	json_object_set_new(mix, "lag_us", load_hist_json(&s->lag_mix));
+
+	json_t *o = json_object();
+	json_object_set_new(o, "setup", setup);
+	json_object_set_new(o, "mix", mix);
+	return o;
 }
 
 json_t *load_stats_json(const struct load_stats *s, const char *role, double mix_seconds)

@@ -111,7 +111,10 @@ struct load_counters {
 	uint64_t mix_completed;	       /* in-dialog transactions completed inside the mix window */
 	uint64_t mix_setups_completed; /* INVITEs completed inside it (--requests-per-call) */
 	uint64_t mix_calls_completed;  /* calls ended by a 2xx to BYE inside it (same) */
-	uint64_t setup_timeouts;       /* INVITE timeouts (also in m[LM_INVITE].timeouts) */
+	uint64_t mix_issued; /* in-dialog transactions started in the mix (--req-rate paces them) */
+	uint64_t
+	    setup_invites; /* dialog-creating INVITEs of the set-up phase (--rate paces them) */
+	uint64_t setup_timeouts; /* INVITE timeouts (also in m[LM_INVITE].timeouts) */
 
 	/* both */
 	uint64_t responses_sent, tx_pool_empty, send_errors;
@@ -139,10 +142,20 @@ struct load_live {
 	_Atomic uint64_t calls_up, completed, outstanding, errors, retrans, phase;
 };
 
+/* Latency is measured from a request's first send (the service time). A paced
+ * request (an INVITE of the set-up phase at --rate, an in-dialog request of
+ * the mix at --req-rate) also has the time it was due: when the uac falls
+ * behind its schedule (a window full of requests a stalled peer holds, no call
+ * idle, its own CPU) the requests it could not send on time are sent late, and
+ * their service time leaves out the wait (coordinated omission). `lag_*` is
+ * how late each paced request went out; `lat_mix_sched` the mix's latency from
+ * the time each request was due (equal to lat_mix when the mix is not paced). */
 struct load_stats {
 	struct load_counters c;
-	struct load_hist lat[LM_COUNT]; /* first send to final response, per kind */
-	struct load_hist lat_mix;	/* in-dialog transactions of the mix window */
+	struct load_hist lat[LM_COUNT];	     /* first send to final response, per kind */
+	struct load_hist lat_mix;	     /* in-dialog transactions of the mix window */
+	struct load_hist lat_mix_sched;	     /* the same from the time each was due */
+	struct load_hist lag_setup, lag_mix; /* send time minus due time of paced sends */
 	struct load_live live;
 };
 
@@ -175,6 +188,18 @@ uint64_t load_uac_errors(const struct load_counters *c);
 uint64_t load_uas_errors(const struct load_counters *c);
 /* In-dialog final responses >= 300 (the uac's "failed_responses"). */
 uint64_t load_uac_failed_responses(const struct load_counters *c);
+
+/* A paced phase: the rate asked (0: not paced), the rate achieved, and whether
+ * that fell short of the asked one by more than LOAD_PACE_SHORT. */
+#define LOAD_PACE_SHORT 0.05
+bool load_pace_short(double asked, double achieved);
+/* The uac's "pacing" object: {"setup": {"asked_per_second", "invites",
+ * "seconds", "offered_per_second", "short", "lag_us"}, "mix":
+ * {"asked_per_second", "issued", "issued_per_second", "short", "lag_us"}}.
+ * setup_s: from the first set-up INVITE sent to the last; offered: the rate
+ * they went out at over that time; mix_s: the mix window. */
+json_t *load_pacing_json(const struct load_stats *s, double rate, double setup_s, double offered,
+			 double req_rate, double mix_s);
 
 /* JSON of the counters for a role ("uac", "uas", "drop-proxy"): the objects
  * "calls", "requests", "by_method", "responses", "unexpected", "errors",

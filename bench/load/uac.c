@@ -77,7 +77,8 @@ struct uac_call {
 };
 
 struct uac_tx {
-	uint64_t t0; /* first send */
+	uint64_t t0;	/* first send */
+	uint64_t t_due; /* when it was due: t0, or earlier for a paced request sent late */
 	uint32_t gen, call, cseq;
 	uint16_t retrans;
 	uint8_t method; /* enum load_method */
@@ -354,7 +355,7 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 		if (m == LM_REINVITE || m == LM_UPDATE)
 			c->sdp_ver++;
 	}
-	x->t0 = u->now;
+	x->t0 = x->t_due = u->now;
 	if (!send_tx(u, t)) {
 		/* no send buffer: undo, try again on a later pass */
 		if (m != LM_INVITE) {
@@ -521,8 +522,10 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	uint64_t lat = u->now - x->t0;
 
 	load_hist_record(&u->x.st->lat[meth], lat);
-	if (x->in_mix)
+	if (x->in_mix) {
 		load_hist_record(&u->x.st->lat_mix, lat);
+		load_hist_record(&u->x.st->lat_mix_sched, u->now - x->t_due);
+	}
 	bool in_window = u->phase == P_MIX && u->now <= u->t_mix_end;
 	if (in_window && meth != LM_INVITE)
 		u->x.c->mix_completed++;
@@ -868,6 +871,22 @@ static void enter_mix(struct uac *u)
 	u->mix_issued = 0;
 }
 
+/* Transaction t, just started, is the n-th (from 0) of a schedule of `rate`
+ * a second from t0 (rate 0: not paced, due when sent): records in lag how
+ * late it went out, and takes the time it was due as the start of its latency
+ * from schedule (stats.h: coordinated omission). */
+static void paced(struct uac *u, struct load_hist *lag, uint64_t t0, uint64_t n, double rate,
+		  uint32_t t)
+{
+	if (rate <= 0)
+		return;
+	uint64_t due = t0 + (uint64_t)((double)n / rate * 1e9);
+	if (due > u->now)
+		due = u->now; /* the rounding of the schedule, not an early send */
+	load_hist_record(lag, u->now - due);
+	u->tx[t].t_due = due;
+}
+
 /* Starts due work; returns the time of the next paced event (or UINT64_MAX). */
 static uint64_t drive(struct uac *u)
 {
@@ -905,6 +924,10 @@ static uint64_t drive(struct uac *u)
 				c->state = C_IDLE;
 				break;
 			}
+			paced(u, &u->x.st->lag_setup, u->t_start, u->started, u->rate_t, c->tx);
+			if (!u->x.c->setup_invites++)
+				u->x.w->setup_first_ns = u->now;
+			u->x.w->setup_last_ns = u->now;
 			u->x.c->calls_attempted++;
 			u->started++;
 			burst++;
@@ -963,7 +986,10 @@ static uint64_t drive(struct uac *u)
 				}
 				if (m != LM_BYE)
 					c->reqs++;
+				paced(u, &u->x.st->lag_mix, u->t_mix0, u->mix_issued, u->req_rate_t,
+				      c->tx);
 				u->mix_issued++;
+				u->x.c->mix_issued++;
 			}
 		}
 	}

@@ -348,6 +348,55 @@ static void test_uas_own_byes(void **state)
 	free(s);
 }
 
+/* The pacing figures: asked against achieved, flagged short past 5%, and how
+ * late paced sends went out; the stats merge carries the lag histograms and
+ * the latency from when due. */
+static void test_pacing(void **state)
+{
+	(void)state;
+	assert_false(load_pace_short(1000, 960));
+	assert_true(load_pace_short(1000, 940));
+	assert_false(load_pace_short(0, 10)); /* not paced: nothing asked */
+
+	struct load_stats *s = calloc(2, sizeof(*s));
+	assert_non_null(s);
+	load_stats_init(&s[0]);
+	load_stats_init(&s[1]);
+	s[1].c.setup_invites = 100;
+	s[1].c.mix_issued = 300;
+	for (int i = 1; i <= 100; i++) {
+		load_hist_record(&s[1].lag_setup, (uint64_t)i * US);
+		load_hist_record(&s[1].lag_mix, (uint64_t)i * MS);
+		load_hist_record(&s[1].lat_mix_sched, (uint64_t)i * MS);
+	}
+	load_stats_merge(&s[0], &s[1]);
+	assert_int_equal(s[0].lag_setup.count, 100);
+	assert_int_equal(s[0].lag_mix.max_ns, 100 * MS);
+	assert_int_equal(s[0].lat_mix_sched.count, 100);
+
+	json_t *j = load_pacing_json(&s[0], 500, 0.198, 500.0, 200, 2.0);
+	json_t *su = json_object_get(j, "setup"), *mx = json_object_get(j, "mix");
+	assert_int_equal(json_integer_value(json_object_get(su, "invites")), 100);
+	assert_true(json_is_false(json_object_get(su, "short")));
+	assert_true(json_real_value(json_object_get(json_object_get(su, "lag_us"), "max")) ==
+		    100.0);
+	assert_int_equal(json_integer_value(json_object_get(mx, "issued")), 300);
+	assert_true(json_real_value(json_object_get(mx, "issued_per_second")) == 150.0);
+	assert_true(json_is_true(json_object_get(mx, "short"))); /* 150 of 200 asked */
+	json_decref(j);
+	/* no span to judge (one INVITE), an open-loop mix: never short */
+	j = load_pacing_json(&s[0], 500, 0, 0, 0, 2.0);
+	assert_true(json_is_false(json_object_get(json_object_get(j, "setup"), "short")));
+	assert_true(json_is_false(json_object_get(json_object_get(j, "mix"), "short")));
+	json_decref(j);
+	j = load_stats_json(&s[0], "uac", 2.0);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(j, "latency_us_from_schedule"), "count")),
+			 100);
+	json_decref(j);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_empty),      cmocka_unit_test(test_merge),
 	    cmocka_unit_test(test_counters),   cmocka_unit_test(test_method_names),
 	    cmocka_unit_test(test_json),       cmocka_unit_test(test_uas_own_byes),
+	    cmocka_unit_test(test_pacing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
