@@ -115,6 +115,7 @@ struct uas {
 };
 
 static void leg_linger(struct uas *u, uint32_t li);
+static void leg_free(struct uas *u, uint32_t li);
 
 /* ---- the leg table ----------------------------------------------------------- */
 
@@ -288,8 +289,13 @@ static void reply(struct uas *u, const struct sip_msg *m, const struct net_pkt *
 
 /* Stores a final response to an INVITE for retransmission until its ACK, sends
  * it and arms the retransmission timer (13.3.1.4 for 2xx, 17.2.1 otherwise).
- * Without a free store the response still goes out once. */
-static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *m,
+ * Without a free store the response still goes out once. False when it cannot
+ * be written (larger than a send buffer: an INVITE with many or long Vias):
+ * nothing goes out (send.errors), and a leg the INVITE had just created is
+ * freed, as no call can come of it (it used to keep its slot for the run,
+ * in the L_FREE state no timer frees, and answer nothing to the INVITE's
+ * retransmissions: enough such INVITEs filled the table, 503 to every call). */
+static bool send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *m,
 			      const struct net_pkt *p, int status, bool sdp, enum load_method meth)
 {
 	struct uas_leg *l = &u->legs[li];
@@ -299,13 +305,17 @@ static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 		l->state = L_CONFIRMED;
 		if (l->rejected)
 			leg_linger(u, li);
-		return;
+		return true;
 	}
 	int n = build_resp(u, m, li, status, sdp, u->pend[pe].data, LOAD_TX_SIZE);
 	if (n < 0) {
 		pend_put(u, &pe);
 		u->x.c->send_errors++;
-		return;
+		if (l->state == L_FREE) { /* the INVITE's leg, counted as a call up */
+			u->active--;
+			leg_free(u, li);
+		}
+		return false;
 	}
 	u->pend[pe].len = (uint32_t)n;
 	if (status < 300)
@@ -318,6 +328,7 @@ static void send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 	load_count_code(u->x.c, meth, status);
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
+	return true;
 }
 
 /* ---- legs -------------------------------------------------------------------------- */
@@ -481,8 +492,8 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	if (st != 200) {
 		l->rejected = true;
 		u->x.c->rejects++;
-		u->x.c->m[LM_INVITE].completed++;
-		send_final_stored(u, li, m, p, st, false, LM_INVITE);
+		if (send_final_stored(u, li, m, p, st, false, LM_INVITE))
+			u->x.c->m[LM_INVITE].completed++;
 		return;
 	}
 	reply(u, m, p, li, 180, false, LM_INVITE);
@@ -504,8 +515,8 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 		}
 		/* no store for the delayed answer: answer now */
 	}
-	u->x.c->m[LM_INVITE].completed++;
-	send_final_stored(u, li, m, p, 200, true, LM_INVITE);
+	if (send_final_stored(u, li, m, p, 200, true, LM_INVITE))
+		u->x.c->m[LM_INVITE].completed++;
 }
 
 /* Rewrites the stored 200 of an L_EARLY leg into a 487 to the same INVITE:

@@ -7,7 +7,9 @@
 #      CSeq, while the 487 still waits for its ACK, got 200 and is 481; a
 #      repeat of the BYE still gets 200; after the ACK the same;
 #   2. a CANCEL while the call rings: a BYE to the 180's To tag gets 481;
-#   3. a rejected call (486): a request with the 486's To tag gets 481.
+#   3. a rejected call (486): a request with the 486's To tag gets 481;
+#   4. INVITEs whose responses do not fit a send buffer (2.5 KB of Via) keep
+#      no slot in the table: a call after them is answered 200, not 503.
 # Ports: the uas on 16498, the caller on 16499 (LOAD_UAS_PORT and
 # LOAD_UAS_PEER_PORT name others). Prints "ok NAME" / "not ok NAME".
 set -u
@@ -142,5 +144,48 @@ out=$(caller rejected)
 check "rejected: the 486's To tag names no dialog: INFO and BYE get 481 ($out)" \
 	test "$out" = "invite 486 info 481 bye 481"
 stop "$UAS_PID"
+
+# ---- 4. INVITEs no response fits ------------------------------------------------
+# The leg each created was left in the table for the run, in a state no timer
+# frees: 20 of them filled a table of 16 and every later call got 503.
+start_uas big --max-calls 16
+out=$(python3 - "$UAS_PORT" "$PEER_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+import rawua
+uas, me = int(sys.argv[1]), int(sys.argv[2])
+s = rawua.udp(me)
+sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+       "m=audio 10000 RTP/AVP 0\r\n")
+def invite(i, vias):
+    more = "".join("Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\r\n" % (k, "x" * 120)
+                   for k in range(vias))
+    s.sendto(("INVITE sip:service@127.0.0.1:%d SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKbig%d\r\n%sMax-Forwards: 70\r\n"
+              "From: <sip:a@127.0.0.1>;tag=f%d\r\nTo: <sip:service@127.0.0.1>\r\n"
+              "Call-ID: big-%d@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+              "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s"
+              % (uas, me, i, more, i, i, me, len(sdp), sdp)).encode(), ("127.0.0.1", uas))
+for i in range(20):
+    invite(i, 14)  # 2.5 KB of Via: no response to it fits a 2 KB send buffer
+rawua.recv_all(s, 0.5)
+invite(100, 0)
+m, _ = rawua.recv_first(s, lambda m: rawua.status(m) >= 200, 1.5)
+print("next_call %s" % rawua.status(m))
+PY
+)
+stop "$UAS_PID"
+check "big: INVITEs whose responses cannot be written keep no slot: the next call gets 200 ($out)" \
+	test "$out" = "next_call 200"
+check "big: they are not counted answered, each is a send error" \
+	python3 - "$WORK/big.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+inv = j["by_method"]["INVITE"]
+ok = inv["received"] == 21 and inv["answered"] == 1 and j["send"]["errors"] >= 20
+if not ok:
+    print("# INVITE %r, send %r" % (inv, j["send"]))
+sys.exit(0 if ok else 1)
+PY
 
 [ "$NOT_OK" -eq 0 ]
