@@ -1922,7 +1922,8 @@ static void test_failover_on_status(void **state)
 	assert_int_equal(st.stale_finals_acked, 1);
 	assert_int_equal(st.dropped_unknown_response, 0);
 
-	/* 500 from the second, 503 from the third: alice gets the 503 */
+	/* 500 from the second, 503 from the third: alice gets it as 500 (RFC
+	 * 3261 16.7 item 6), and so does the CDR */
 	response_from_bob(inv2, 500, "b2");
 	unsigned inv3 = last_invite_sent(&port);
 	assert_int_equal(port, 5092);
@@ -1932,16 +1933,17 @@ static void test_failover_on_status(void **state)
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
 	assert_int_equal(ntohs(sent[base].to.sin_port), 5092);
-	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(sent_msg(base + 1)->status, 500);
 	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.failovers, 2);
 	assert_int_equal(st.calls_failed, 1);
+	assert_int_equal(st.target_503_sent_as_500, 1);
 	assert_int_equal(ncdrs, 1);
 	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5092");
 	assert_int_equal(cdr_int(0, "attempts"), 3);
 	assert_string_equal(cdr_str(0, "route"), "trunk");
-	assert_int_equal(cdr_int(0, "status"), 503);
+	assert_int_equal(cdr_int(0, "status"), 500);
 	assert_iso_time(cdr_str(0, "start"));
 }
 
@@ -2065,12 +2067,12 @@ static void test_no_failover(void **state)
 	char err[256];
 	(void)state;
 
-	/* rang, then 503: relayed */
+	/* rang, then 503: relayed, as 500 */
 	numbered_invite(1);
 	unsigned inv = last_invite_sent(&port);
 	response_from_bob(inv, 180, "r1");
 	response_from_bob(inv, 503, "r1");
-	assert_int_equal(sent_msg(nsent - 1)->status, 503);
+	assert_int_equal(sent_msg(nsent - 1)->status, 500);
 	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
 
 	/* 486 is not in the default failover_on */
@@ -2103,7 +2105,7 @@ static void test_no_failover(void **state)
 	policy_destroy(pol);
 	pol = np;
 	response_from_bob(inv, 503, "r4");
-	assert_int_equal(sent_msg(nsent - 1)->status, 503);
+	assert_int_equal(sent_msg(nsent - 1)->status, 500);
 	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
 	/* and a call made after the reload takes the new route's second target */
 	numbered_invite(5);
@@ -2254,11 +2256,11 @@ static void test_target_max_calls(void **state)
 	assert_int_equal(target_calls(5090), 1);
 
 	/* call 5 gets 503 at 5090 while 5091 is full: no failover, the 503
-	 * goes to alice, and 5090 is back to none */
+	 * goes to alice (as 500), and 5090 is back to none */
 	base = nsent;
 	response_from_bob(inv5, 503, "l5");
-	assert_int_equal(nsent, base + 2); /* the ACK, the 503 to alice */
-	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(nsent, base + 2); /* the ACK, the 500 to alice */
+	assert_int_equal(sent_msg(base + 1)->status, 500);
 	assert_int_equal(target_calls(5090), 0);
 
 	/* call 3 fails: a call fails over from 5090 to the free 5091 */
@@ -2760,8 +2762,10 @@ static void test_503_retry_after_bounds(void **state)
 	assert_int_equal(port, 5090);
 }
 
-/* A route whose failover_on leaves 503 out: the 503 goes to the caller, and
- * its target is out for the Retry-After all the same. */
+/* A route whose failover_on leaves 503 out: the 503 goes to the caller, as
+ * "500 Server Internal Error" without its Retry-After (RFC 3261 16.7 item 6:
+ * a 503 from us would take sipshard out, not the target) but with the rest
+ * of it, and its target is out for the Retry-After all the same. */
 static void test_503_retry_after_without_failover(void **state)
 {
 	uint16_t port;
@@ -2770,13 +2774,20 @@ static void test_503_retry_after_without_failover(void **state)
 
 	numbered_invite(1);
 	unsigned base = nsent;
-	response_from_bob_with(last_invite_sent(&port), 503, "r1", "Retry-After: 10\r\n", 1100);
-	assert_int_equal(nsent, base + 2); /* the ACK, the 503 to alice */
-	assert_int_equal(sent_msg(base + 1)->status, 503);
+	response_from_bob_with(last_invite_sent(&port), 503, "r1",
+			       "Retry-After: 10\r\nReason: Q.850;cause=42\r\n", 1100);
+	assert_int_equal(nsent, base + 2); /* the ACK, the 500 to alice */
+	const struct sip_msg *got = sent_msg(base + 1);
+	assert_int_equal(got->status, 500);
+	assert_true(sip_view_eq(got->buf, got->reason, "Server Internal Error", 21));
+	assert_null(sip_find_hdr(got, SIP_HDR_RETRY_AFTER));
+	assert_non_null(memmem(got->buf, sent[base + 1].len, "\r\nReason: Q.850;cause=42\r\n", 26));
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
 	ctl_on_tick(ctl, 1110);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.failovers, 0);
 	assert_int_equal(st.targets_retry_after, 1);
+	assert_int_equal(st.target_503_sent_as_500, 1);
 	numbered_invite(2);
 	last_invite_sent(&port);
 	assert_int_equal(port, 5091);
@@ -2844,7 +2855,7 @@ static void test_round_robin(void **state)
 
 	calls_start_at(starts, 4, inv);
 	/* call 3 started at 5092: on to 5090, then 5091, then its caller gets
-	 * the last 503 */
+	 * the last 503, as 500 */
 	response_from_bob(inv[2], 503, "r3");
 	unsigned next = last_invite_sent(&port);
 	assert_int_equal(port, 5090);
@@ -2854,7 +2865,7 @@ static void test_round_robin(void **state)
 	unsigned base = nsent;
 	response_from_bob(next, 503, "r3");
 	assert_int_equal(nsent, base + 2);
-	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(sent_msg(base + 1)->status, 500);
 	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
 	assert_int_equal(cdr_int(0, "attempts"), 3);
 	assert_string_equal(cdr_str(0, "target"), "127.0.0.1:5091");
@@ -3013,8 +3024,8 @@ static void test_srv_tiers(void **state)
 	}
 	unsigned base = nsent;
 	response_from_bob(next, 503, "r3");
-	assert_int_equal(nsent, base + 2); /* the ACK, and the caller's 503 */
-	assert_int_equal(sent_msg(base + 1)->status, 503);
+	assert_int_equal(nsent, base + 2); /* the ACK, and the caller's 503 as 500 */
+	assert_int_equal(sent_msg(base + 1)->status, 500);
 	assert_int_equal(cdr_int(0, "attempts"), 4);
 }
 

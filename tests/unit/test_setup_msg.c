@@ -273,6 +273,63 @@ static void test_relay_response_hides_callee(void **state)
 	assert_true(sip_view_eq(out2, r.contacts[0].uri.host, "127.0.0.1", 9));
 }
 
+/* A target's 503 relayed to the caller is a 500 without the Retry-After
+ * (RFC 3261 16.7 item 6), the rest of it as any final relayed: its Reason,
+ * Warning and body cross, the callee's lines do not. A 500 with a
+ * Retry-After keeps it: only the 503 speaks of the server. */
+static void test_relay_response_503_as_500(void **state)
+{
+	(void)state;
+	static const char busy_b[] = "SIP/2.0 503 Service Unavailable\r\n"
+				     "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+				     "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+				     "To: <sip:bob@127.0.0.1:5080>;tag=calleetag\r\n"
+				     "Call-ID: legb-abc\r\n"
+				     "CSeq: 1 INVITE\r\n"
+				     "Retry-After: 60 (overloaded);duration=30\r\n"
+				     "Reason: Q.850;cause=42\r\n"
+				     "Warning: 399 pbx-b \"full\"\r\n"
+				     "Content-Type: text/plain\r\n"
+				     "Content-Length: 4\r\n\r\nfull";
+	char head[SETUP_HEAD_MAX];
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int hl = sip_response_head(&a, "ourAtag", head, sizeof(head));
+	assert_true(hl > 0);
+	parse_ok(&b, busy_b, sizeof(busy_b) - 1);
+	int n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, NULL, out2,
+				     sizeof(out2));
+	assert_true(n > 0);
+	parse_ok(&r, out2, (size_t)n);
+	assert_int_equal(r.status, 500);
+	assert_true(sip_view_eq(out2, r.reason, "Server Internal Error", 21));
+	assert_null(sip_find_hdr(&r, SIP_HDR_RETRY_AFTER));
+	assert_null(memmem(out2, (size_t)n, "overloaded", 10));
+	assert_non_null(memmem(out2, (size_t)n, "\r\nReason: Q.850;cause=42\r\n", 26));
+	assert_non_null(memmem(out2, (size_t)n, "\r\nWarning: 399 pbx-b \"full\"\r\n", 29));
+	assert_true(sip_view_eq(out2, r.body, "full", 4));
+	assert_null(memmem(out2, (size_t)n, "calleetag", 9));
+	assert_true(sip_view_eq(out2, r.to.tag, "ourAtag", 7));
+	assert_true(sip_view_eq(out2, r.vias[0].branch, "z9hG4bKcaller1", 14));
+
+	/* a 500 of the target's own goes as it came, Retry-After and all */
+	static const char err_b[] = "SIP/2.0 500 Oops\r\n"
+				    "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+				    "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+				    "To: <sip:bob@127.0.0.1:5080>;tag=calleetag\r\n"
+				    "Call-ID: legb-abc\r\n"
+				    "CSeq: 1 INVITE\r\n"
+				    "Retry-After: 5\r\n"
+				    "Content-Length: 0\r\n\r\n";
+	parse_ok(&b, err_b, sizeof(err_b) - 1);
+	n = setup_relay_response(&b, head, (size_t)hl, "127.0.0.1:5060", 0, NULL, out2,
+				 sizeof(out2));
+	assert_true(n > 0);
+	parse_ok(&r, out2, (size_t)n);
+	assert_int_equal(r.status, 500);
+	assert_true(sip_view_eq(out2, r.reason, "Oops", 4));
+	assert_non_null(sip_find_hdr(&r, SIP_HDR_RETRY_AFTER));
+}
+
 /* strip_headers at call set-up: leg B's INVITE (built again from the one
  * sent, too) and each response relayed to the caller leave out the fields it
  * names, known ones by id and extension ones by name, case ignored; the rest
@@ -580,6 +637,7 @@ int main(void)
 	    cmocka_unit_test(test_invite_credentials),
 	    cmocka_unit_test(test_invite_session_expires),
 	    cmocka_unit_test(test_relay_response_hides_callee),
+	    cmocka_unit_test(test_relay_response_503_as_500),
 	    cmocka_unit_test(test_strip_headers),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
 	    cmocka_unit_test(test_cancel_reasons),

@@ -2436,6 +2436,13 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
 	bool timeout = k->timed_out && !k->cancelled;
 	int status = timeout ? 408 : refused ? 403 : r->status;
+	/* the target's 503 goes as 500 (setup_relay_response, RFC 3261 16.7
+	 * item 6): the caller and the CDR get 500 */
+	bool sent_as_500 = status == 503;
+	if (sent_as_500) {
+		status = 500;
+		c->st.target_503_sent_as_500++;
+	}
 	if (timeout)
 		c->st.calls_timeout++;
 	else if (k->cancelled)
@@ -2446,7 +2453,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	/* a challenge for credentials the caller cannot give (those sipshard
 	 * gave were refused): the caller is told no, not asked */
 	int n =
-	    status != r->status
+	    status != r->status && !sent_as_500
 		? setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out))
 		: setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0, &c->strip,
 				       c->out, sizeof(c->out));

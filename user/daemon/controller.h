@@ -103,6 +103,10 @@ struct ctl_stats {
 	 * took the target out of service for that long (RFC 3261 21.5.4, RFC
 	 * 3263 4.3; at most CTL_RETRY_AFTER_MAX_S) */
 	uint64_t targets_retry_after;
+	/* a target's 503 to leg B's INVITE that ended the call (no target left
+	 * to fail over to, or 503 not in failover_on): the caller got 500
+	 * instead, without the Retry-After (RFC 3261 16.7 item 6) */
+	uint64_t target_503_sent_as_500;
 	/* INVITEs answered 503 because every target of their route was full
 	 * (targets[].max_calls, max_cps) or disabled */
 	uint64_t rejected_target_full;

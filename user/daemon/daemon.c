@@ -1286,6 +1286,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "failovers", cs.failovers);
 	JI(c, "targets_marked_down", cs.targets_marked_down);
 	JI(c, "targets_retry_after", cs.targets_retry_after);
+	JI(c, "target_503_sent_as_500", cs.target_503_sent_as_500);
 	JI(c, "targets_down", cs.targets_down);
 	JI(c, "rejected_target_full", cs.rejected_target_full);
 	JI(c, "probes_sent", cs.probes_sent);

@@ -89,7 +89,9 @@ int setup_response_head(const struct sip_msg *a, const char *to_tag, const struc
  * To, Call-ID, CSeq, Contact and Record-Route replaced by the saved head and,
  * for 1xx/2xx, our Contact (a 3xx keeps its Contacts: the redirect's
  * targets); the fields of strip (strip_headers; NULL: none) left out; body
- * kept. session_s (a 2xx's; 0 = none): the
+ * kept. A 503 goes as "500 Server Internal Error" without its Retry-After
+ * (RFC 3261 16.7 item 6: upstream, a 503 would say that sipshard itself is
+ * unavailable), the rest of it as any final. session_s (a 2xx's; 0 = none): the
  * session interval the caller asked for, told to it with refresher=uac and
  * Require: timer (relay_put_session_expires). */
 int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t head_len,
