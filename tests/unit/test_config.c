@@ -426,6 +426,56 @@ static void test_srv_refresh_keeps_targets(void **state)
 	assert_memory_equal(&cfg, &before, sizeof(before));
 }
 
+/* config_in_service: what a refresh (dns_refresh_s) puts in service. A route
+ * keeps one target per address, the first in order (a refresh can move a
+ * name onto another target's address; a load refuses that); a route that
+ * loses any gets a new tag, the others keep theirs. The configuration given
+ * keeps every target. */
+static void test_in_service(void **state)
+{
+	static struct config out, before;
+	struct config_left_out left[4];
+	(void)state;
+
+	load(&cfg, "{\"routes\": [{\"name\": \"a\", \"targets\": [\"localhost:5090\", "
+		   "\"127.0.0.2:5090\", \"127.0.0.3:5090\"]}, {\"name\": \"b\", \"target\": "
+		   "\"127.0.0.1:5093\"}, {\"name\": \"c\", \"targets\": [\"127.0.0.1:5094\", "
+		   "\"127.0.0.1:5095\"]}]}");
+	/* a's third moved onto its first's address (localhost: 127.0.0.1) */
+	struct config_target *a = cfg.routes[0].targets;
+	memcpy(&a[2].addr, &a[0].addr, sizeof(a[2].addr));
+	/* c's second moved onto b's address: another route's, no matter */
+	struct config_target *c1 = &cfg.routes[2].targets[1];
+	memcpy(&c1->addr, &cfg.routes[1].targets[0].addr, sizeof(c1->addr));
+	memcpy(&before, &cfg, sizeof(before));
+
+	assert_int_equal(config_in_service(&cfg, &out, left, 4), 1);
+	assert_memory_equal(&cfg, &before, sizeof(before));
+	assert_int_equal(out.routes[0].ntargets, 2);
+	assert_string_equal(out.routes[0].targets[0].text, "localhost:5090");
+	assert_string_equal(out.routes[0].targets[1].text, "127.0.0.2:5090");
+	assert_int_not_equal(out.routes[0].tag, cfg.routes[0].tag);
+	assert_ptr_equal(left[0].route, &cfg.routes[0]);
+	assert_ptr_equal(left[0].target, &a[2]);
+	assert_ptr_equal(left[0].same, &a[0]);
+	assert_int_equal(out.routes[1].ntargets, 1);
+	assert_int_equal(out.routes[1].tag, cfg.routes[1].tag);
+	assert_int_equal(out.routes[2].ntargets, 2);
+	assert_int_equal(out.routes[2].tag, cfg.routes[2].tag);
+
+	/* a short list still counts them all */
+	memcpy(&a[1].addr, &a[0].addr, sizeof(a[1].addr));
+	assert_int_equal(config_in_service(&cfg, &out, left, 1), 2);
+	assert_ptr_equal(left[0].target, &a[1]);
+	assert_int_equal(out.routes[0].ntargets, 1);
+
+	/* two names whose addresses no longer clash: both in service again */
+	load(&cfg, "{\"routes\": [{\"targets\": [\"localhost:5090\", \"127.0.0.2:5090\"]}]}");
+	assert_int_equal(config_in_service(&cfg, &out, NULL, 0), 0);
+	assert_int_equal(out.routes[0].ntargets, 2);
+	assert_int_equal(out.routes[0].tag, cfg.routes[0].tag);
+}
+
 static void test_derived_values(void **state)
 {
 	(void)state;
@@ -1364,6 +1414,7 @@ int main(void)
 	    cmocka_unit_test(test_target_names),
 	    cmocka_unit_test(test_target_named),
 	    cmocka_unit_test(test_srv_refresh_keeps_targets),
+	    cmocka_unit_test(test_in_service),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),

@@ -2762,6 +2762,60 @@ static void test_503_retry_after_bounds(void **state)
 	assert_int_equal(port, 5090);
 }
 
+/* dns_refresh_s: a policy made of what a refresh put in service
+ * (config_in_service). A route that lost a target at the address of an
+ * earlier one fails over to the next other address, not to the same one
+ * again; a call in set-up when the route changed does not fail over (its
+ * tag is another). */
+static void test_refreshed_routes(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	char err[256];
+	static struct config next, svc;
+	struct policy *np;
+	(void)state;
+
+	numbered_invite(1); /* in set-up at 5090 across the change */
+	unsigned inv1 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	/* route trunk: 5091 moved onto 5090's address */
+	assert_int_equal(config_load_string(&next,
+					    SMALL_CONFIG_HEAD
+					    " \"routes\": [{\"name\": \"trunk\", \"targets\": "
+					    "[\"127.0.0.1:5090\", \"127.0.0.1:5091\", "
+					    "\"127.0.0.1:5092\"]}]}",
+					    err, sizeof(err)),
+			 0);
+	struct config_target *moved = &next.routes[0].targets[1];
+	memcpy(&moved->addr, &next.routes[0].targets[0].addr, sizeof(moved->addr));
+	struct config_left_out left[4];
+	assert_int_equal(config_in_service(&next, &svc, left, 4), 1);
+	assert_int_equal(svc.routes[0].ntargets, 2);
+	assert_int_equal(policy_create(&np, &svc, err, sizeof(err)), 0);
+	policy_inherit(np, pol, 0);
+	ctl_set_policy(ctl, np);
+	policy_destroy(pol);
+	pol = np;
+
+	/* 5090's 503 sends the call on to 5092, 5090 only once */
+	numbered_invite(2);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	response_from_bob(last_invite_sent(&port), 503, "m2");
+	last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+	/* the call from before the change: its 503 ends it (no failover) */
+	unsigned base = nsent;
+	response_from_bob(inv1, 503, "m1");
+	assert_int_equal(nsent, base + 2); /* the ACK, the 500 to alice */
+	assert_int_equal(sent_msg(base + 1)->status, 500);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 1);
+	config_free(&next);
+	config_free(&svc);
+}
+
 /* A route whose failover_on leaves 503 out: the 503 goes to the caller, as
  * "500 Server Internal Error" without its Retry-After (RFC 3261 16.7 item 6:
  * a 503 from us would take sipshard out, not the target) but with the rest
@@ -5749,6 +5803,7 @@ int main(void)
 	    WITH_CONFIG(test_503_retry_after_takes_target_out, failover_config),
 	    WITH_CONFIG(test_503_retry_after_bounds, failover_config),
 	    WITH_CONFIG(test_503_retry_after_without_failover, failover_408_config),
+	    WITH_CONFIG(test_refreshed_routes, failover_config),
 	    WITH_CONFIG(test_503_retry_after_outlasts_a_probe_answer, failover_config),
 	    WITH_CONFIG(test_target_disabled, failover_config),
 	    WITH_CONFIG(test_options_503_retry_after, failover_keepalive_config),

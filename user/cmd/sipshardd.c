@@ -212,11 +212,64 @@ static void schedule_refresh(struct reload_ctx *x)
 	    names && c->dns_refresh_s ? clock_mono_ms() + 1000ull * c->dns_refresh_s : UINT64_MAX;
 }
 
+/* The targets a policy leaves out (config_in_service) of some route. */
+struct left_out {
+	struct config_left_out e[CONFIG_MAX_ROUTES * CONFIG_MAX_TARGETS];
+	int n;
+};
+
+/* What of configuration c (x->current's, as loaded or refreshed) goes into
+ * service (config_in_service), as a configuration of its own (NULL: out of
+ * memory), and what it leaves out, in *left. */
+static struct config *in_service(const struct config *c, struct left_out *left)
+{
+	struct config *svc = malloc(sizeof(*svc));
+	left->n = 0;
+	if (svc)
+		left->n = config_in_service(c, svc, left->e, sizeof(left->e) / sizeof(left->e[0]));
+	return svc;
+}
+
+/* Each target left out for being at the address of an earlier one of its
+ * route, logged (prefixed with what found it). */
+static void say_left_out(const struct left_out *left, const char *what)
+{
+	char addr[UDP_ADDR_STRLEN];
+	for (int i = 0; i < left->n && (size_t)i < sizeof(left->e) / sizeof(left->e[0]); i++) {
+		const struct config_left_out *e = &left->e[i];
+		udp_format_addr((const struct sockaddr *)&e->target->addr, addr, sizeof(addr));
+		log_warn("%s: route %s: target %s is at %s, as target %s before it is: not used "
+			 "while so (one target per address)",
+			 what, e->route->name, e->target->text, addr, e->same->text);
+	}
+}
+
+/* policy_create of what of c goes into service (in_service); what it left
+ * out is logged. */
+static int policy_in_service(struct policy **pol, const struct config *c, const char *what,
+			     char *err, size_t errlen)
+{
+	struct left_out left;
+	struct config *svc = in_service(c, &left);
+	if (!svc) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = policy_create(pol, svc, err, errlen);
+	if (rc == 0)
+		say_left_out(&left, what);
+	config_free(svc);
+	free(svc);
+	return rc;
+}
+
 /* dns_refresh_s: the target and registrar names of the configuration in
  * force resolved again; when one resolves to another address, a policy with
  * it is put in service (the calls of the old address go on there; new ones
  * go to the new; a registration registers again there). A name that no
- * longer resolves keeps its address, with a warning. */
+ * longer resolves keeps its address, with a warning. Two targets of a route
+ * at one address: the first in order is used, the other left out with a
+ * warning at each refresh while so (in_service). */
 static void refresh_names(struct reload_ctx *x)
 {
 	const struct config_target *changed[8];
@@ -235,10 +288,21 @@ static void refresh_names(struct reload_ctx *x)
 	int n = config_resolve_names(next, changed, 8, err, sizeof(err));
 	if (err[0])
 		log_warn("dns_refresh_s: %s; keeping its last address", err);
+	/* what goes into service; what it leaves out is said below, at each
+	 * refresh while so, whether or not anything changed now */
+	struct left_out left;
+	struct config *svc = in_service(next, &left);
 	struct policy *pol = NULL;
-	if (n + m > 0 && policy_create(&pol, next, pol_err, sizeof(pol_err)) != 0) {
-		log_error("dns_refresh_s: new addresses not put in service: %s", pol_err);
+	bool in_force = true; /* next is the configuration in service */
+	if (n + m > 0 && (!svc || policy_create(&pol, svc, pol_err, sizeof(pol_err)) != 0)) {
+		log_error("dns_refresh_s: new addresses not put in service: %s",
+			  svc ? pol_err : "out of memory");
 		n = m = 0;
+		in_force = false;
+	}
+	if (svc) {
+		config_free(svc);
+		free(svc);
 	}
 	for (int i = 0; i < m && (size_t)i < srv_cap; i++)
 		log_info("dns_refresh_s: %s %s: the SRV records changed: %u target(s) now",
@@ -264,6 +328,8 @@ static void refresh_names(struct reload_ctx *x)
 		daemon_set_policy(x->d, pol);
 		memcpy(x->current, next, sizeof(*next));
 	}
+	if (in_force)
+		say_left_out(&left, "dns_refresh_s");
 	free(next);
 }
 
@@ -334,7 +400,7 @@ static int reload(struct reload_ctx *x, json_t *report)
 	}
 
 	struct policy *pol = NULL;
-	rc = policy_create(&pol, next, err, sizeof(err));
+	rc = policy_in_service(&pol, next, "reload", err, sizeof(err));
 	if (rc) {
 		config_free(next);
 		free(next);

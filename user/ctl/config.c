@@ -1050,10 +1050,11 @@ static bool route_has_addr(const struct config_route *r, const struct config_tar
 
 /*
  * The targets that the name written as target w of route r (NULL for a
- * registrar) stands for (RFC 3263 4.2), into out (at most room): one per SRV record of the name
- * whose target resolves (resolve_name) to an address the route has no target at yet, each with w's
- * limits, the record's priority and weight (of a priority whose records all weigh 0, each 1: RFC
- * 2782 shares them alike); with no SRV records, the name's own address at port 5060. "." (no
+ * registrar, or for a refresh, where config_in_service keeps one target per
+ * address instead) stands for (RFC 3263 4.2), into out (at most room): one per SRV record of the
+ * name whose target resolves (resolve_name) to an address the route has no target at yet, each with
+ * w's limits, the record's priority and weight (of a priority whose records all weigh 0, each 1:
+ * RFC 2782 shares them alike); with no SRV records, the name's own address at port 5060. "." (no
  * service) and names too long for a target are passed over. Returns how many, or -EHOSTUNREACH with
  * why.
  */
@@ -1137,8 +1138,10 @@ static int srv_targets(const struct config *c, const struct config_route *r,
  * their SRV records name (srv_targets), in place: targets after one move
  * on. A route holds CONFIG_MAX_TARGETS at most, so the records that would
  * come past that (the higher priorities, the lighter weights) are not
- * used; each name keeps room for the targets written after it. */
-static int expand_srv_targets(struct cfg_parse *p, unsigned i)
+ * used; each name keeps room for the targets written after it. A refresh
+ * (dns_refresh_s) leaves a record at the address of another target of the
+ * route to config_in_service. */
+static int expand_srv_targets(struct cfg_parse *p, unsigned i, bool refresh)
 {
 	struct config_route *r = &p->c->routes[i];
 	char path[48], why[512];
@@ -1152,7 +1155,8 @@ static int expand_srv_targets(struct cfg_parse *p, unsigned i)
 		struct config_target got[CONFIG_MAX_TARGETS];
 		unsigned room = CONFIG_MAX_TARGETS - (r->ntargets - 1);
 		target_path(p->c, i, written, path, sizeof(path));
-		int n = srv_targets(p->c, r, &r->targets[t], got, room, why, sizeof(why));
+		int n = srv_targets(p->c, refresh ? NULL : r, &r->targets[t], got, room, why,
+				    sizeof(why));
 		if (n < 0)
 			return fail(p, path, "%s", why);
 		memmove(&r->targets[t + (unsigned)n], &r->targets[t + 1],
@@ -1214,7 +1218,7 @@ static int resolve_targets(struct cfg_parse *p)
 				    ct->text, addr, u, cu->text);
 			}
 		}
-		int rc = expand_srv_targets(p, i);
+		int rc = expand_srv_targets(p, i, false);
 		if (rc)
 			return rc;
 	}
@@ -2145,7 +2149,7 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
 		was = *r;
 		if (!collapse_srv_targets(r))
 			continue;
-		int rc = expand_srv_targets(&p, i);
+		int rc = expand_srv_targets(&p, i, true);
 		if (rc == 0 && !same_targets(was.targets, was.ntargets, r->targets, r->ntargets)) {
 			note_srv_change(changed, cap, &n, "route", r->name, r->ntargets);
 			continue;
@@ -2187,6 +2191,42 @@ int config_resolve_names(struct config *c, const struct config_target **changed,
 			resolve_again(c, &c->routes[i].targets[t], changed, cap, &n, err, errlen);
 	for (unsigned i = 0; i < c->nregistrations; i++)
 		resolve_again(c, &c->registrations[i].registrar, changed, cap, &n, err, errlen);
+	return n;
+}
+
+int config_in_service(const struct config *c, struct config *out, struct config_left_out *left,
+		      size_t cap)
+{
+	int n = 0;
+
+	memcpy(out, c, sizeof(*out));
+	for (unsigned i = 0; i < out->nroutes; i++) {
+		const struct config_route *from = &c->routes[i];
+		struct config_route *r = &out->routes[i];
+		const struct config_target *kept_from[CONFIG_MAX_TARGETS];
+		unsigned kept = 0;
+		r->srv = false;
+		for (unsigned t = 0; t < from->ntargets; t++) {
+			const struct config_target *ct = &from->targets[t], *same = NULL;
+			for (unsigned u = 0; u < kept && !same; u++)
+				if (kept_from[u]->addr_len == ct->addr_len &&
+				    !memcmp(&kept_from[u]->addr, &ct->addr, ct->addr_len))
+					same = kept_from[u];
+			if (same) {
+				if ((size_t)n < cap)
+					left[n] = (struct config_left_out){from, ct, same};
+				n++;
+				continue;
+			}
+			kept_from[kept] = ct;
+			r->targets[kept++] = *ct;
+			r->srv |= ct->srv;
+		}
+		if (kept == from->ntargets)
+			continue;
+		r->ntargets = kept;
+		r->tag = route_tag(r);
+	}
 	return n;
 }
 

@@ -302,6 +302,24 @@ struct config_srv_change {
 int config_refresh_srv(struct config *c, struct config_srv_change *changed, size_t cap, char *err,
 		       size_t errlen);
 
+/*
+ * What of c (as config_refresh_srv and config_resolve_names left it) goes into
+ * service, into out: c with each route's targets but those at the address
+ * of an earlier target of the route (the first in order is kept: a load
+ * would refuse the second; a refresh moved a name there). A route that
+ * loses any gets a new tag (its calls setting up stop failing over). Each
+ * target left out is listed in left (cap entries at most; pointers into c),
+ * same naming the earlier target at its address; returns how many there
+ * are. c keeps them all, so that the next refresh looks their names up
+ * again.
+ */
+struct config_left_out {
+	const struct config_route *route;
+	const struct config_target *target, *same;
+};
+int config_in_service(const struct config *c, struct config *out, struct config_left_out *left,
+		      size_t cap);
+
 /* Targets a and b of one route are in one tier: both made from the SRV
  * records of one domain with one priority (RFC 2782: tried by weight before
  * any record of a higher priority). Every other target is a tier alone. */
