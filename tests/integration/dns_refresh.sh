@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # What a dns_refresh_s puts in service when the names of a route's targets
-# resolve to something a load would not take: two targets of one route at
-# one address (a name moved onto another target's). The first in order is
-# used, the other is left out with a warning at each refresh while so, and
-# comes back when its name moves away; a call then fails over to no address
-# twice. The daemon runs in a mount namespace of its own, with a hosts file
-# of this test's bind-mounted on /etc/hosts (needs root).
+# resolve to something a load would not take:
+# - two targets of one route at one address (a name moved onto another
+#   target's): the first in order is used, the other is left out with a
+#   warning at each refresh while so, and comes back when its name moves
+#   away; a call then fails over to no address twice;
+# - a name without a port whose SRV records all become "." (RFC 2782: no
+#   SIP over UDP there): its targets are taken out, with a warning naming
+#   the records, so that a route of that name alone answers 503 (sipshardd's
+#   own) and one with another target sends its calls there; when records
+#   come back, so do the targets.
+# The daemon runs in a mount namespace of its own, with a hosts file and a
+# resolv.conf of this test's bind-mounted on /etc/hosts and
+# /etc/resolv.conf, the latter naming dnsmasq on 127.0.0.97 (needs root).
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: a refresh rebuilds the policy
@@ -14,22 +21,54 @@ ASAN_DAEMON=1
 
 D_PORT=16590 # the callers are at D_PORT+2
 T_PORT=16593 # route dup's targets one.test and two.test, at this port
+SIP1=16594   # carrier.test's SRV record, sip1.carrier.test
+BACKUP=16595 # route srvb's target after the name
+DNS_IP=127.0.0.97
 STATS=$WORK/dns_refresh.stats.json
 HOSTS=$WORK/hosts
 LOG=$WORK/dns_refresh.log
 
+if ! command -v dnsmasq >/dev/null; then
+	not_ok "dnsmasq serves the SRV records (package dnsmasq-base: scripts/deps.sh installs it)"
+	exit 1
+fi
 if ! unshare --mount true 2>/dev/null; then
-	not_ok "a mount namespace for the daemon's /etc/hosts (needs root)"
+	not_ok "a mount namespace for the daemon's /etc/hosts and /etc/resolv.conf (needs root)"
 	exit 1
 fi
 
-printf '127.0.0.1 one.test\n127.0.0.2 two.test\n' >"$HOSTS"
+printf '127.0.0.1 one.test sip1.carrier.test\n127.0.0.2 two.test\n' >"$HOSTS"
+RESOLV=$WORK/resolv.conf
+printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"$RESOLV"
 cat >"$WORK/sipshardd-ns" <<SH
 #!/bin/sh
-exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && exec "\$@"' "$HOSTS" "$PWD/$SIPSHARDD" "\$@"
+exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && mount --bind "\$1" /etc/resolv.conf && shift && exec "\$@"' "$HOSTS" "$RESOLV" "$PWD/$SIPSHARDD" "\$@"
 SH
 chmod +x "$WORK/sipshardd-ns"
 SIPSHARDD=$WORK/sipshardd-ns
+
+# start_dns [RECORD]: carrier.test's SRV record sip1.carrier.test:$SIP1, or
+# the one given ("": a record with no target, which dnsmasq serves as ".")
+start_dns() {
+	local rec=${1-sip1.carrier.test,$SIP1,10,10}
+	start_bg dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+		--local=/test/ --listen-address=$DNS_IP --bind-interfaces --port=53 \
+		--pid-file= --user=root --log-queries --log-facility="$WORK/dns.log" \
+		"--srv-host=_sip._udp.carrier.test${rec:+,$rec}"
+	DNS_PID=${PIDS[-1]}
+	for _ in $(seq 1 50); do
+		ss -Hlun "src $DNS_IP and sport = :53" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# restart_dns [RECORD]: dnsmasq again, with that record
+restart_dns() {
+	kill "$DNS_PID"
+	wait "$DNS_PID" 2>/dev/null
+	start_dns "$@"
+}
+check "dnsmasq answers on $DNS_IP:53" start_dns
 
 # responder PORT STATUS: a target on 127.0.0.1:PORT that answers each INVITE
 # STATUS and notes its Call-ID and CSeq number in $WORK/PORT.invites, for 150 s
@@ -55,6 +94,8 @@ PY
 	wait_udp_port "$1"
 }
 responder "$T_PORT" "503 Service Unavailable"
+responder "$SIP1" "486 Busy Here"
+responder "$BACKUP" "486 Busy Here"
 
 # call USER: an INVITE to USER from D_PORT+2; prints the final status, and
 # "retry-after" when the final has one (the final is ACKed); then, for each
@@ -62,11 +103,11 @@ responder "$T_PORT" "503 Service Unavailable"
 declare -A INV
 call() {
 	local p before=()
-	for p in "$T_PORT"; do before+=("$(wc -l <"$WORK/$p.invites")"); done
+	for p in "$T_PORT" "$SIP1" "$BACKUP"; do before+=("$(wc -l <"$WORK/$p.invites")"); done
 	CALLED=$(call_raw "$1")
 	sleep 0.2 # an INVITE sent on after the final would show
 	local i=0
-	for p in "$T_PORT"; do
+	for p in "$T_PORT" "$SIP1" "$BACKUP"; do
 		INV[$p]=$(($(wc -l <"$WORK/$p.invites") - before[i]))
 		i=$((i + 1))
 	done
@@ -114,7 +155,10 @@ cat >"$WORK/dns_refresh.json" <<JSON
   "dns_refresh_s": 1,
   "routes": [
     { "name": "dup", "match": { "user_prefix": "dup" }, "failover_on": [503],
-      "targets": [ "one.test:$T_PORT", "two.test:$T_PORT" ] }
+      "targets": [ "one.test:$T_PORT", "two.test:$T_PORT" ] },
+    { "name": "srvb", "match": { "user_prefix": "srvb" },
+      "targets": [ "carrier.test", "127.0.0.1:$BACKUP" ] },
+    { "name": "srv", "match": { "user_prefix": "srv" }, "target": "carrier.test" }
   ]
 }
 JSON
@@ -125,7 +169,7 @@ check "the daemon took the configuration" wait_text "$LOG" "listening on 127.0.0
 check "at the start one.test and two.test are two addresses" \
 	test "$(routes_at 127.0.0.1:$T_PORT) $(routes_at 127.0.0.2:$T_PORT)" = \
 	"[('dup', 'one.test:$T_PORT')] [('dup', 'two.test:$T_PORT')]"
-printf '127.0.0.1 one.test two.test\n' >"$HOSTS"
+printf '127.0.0.1 one.test two.test sip1.carrier.test\n' >"$HOSTS"
 check "within dns_refresh_s two.test follows its name onto one.test's address" \
 	wait_text "$LOG" "dns_refresh_s: target two.test:$T_PORT resolves to 127.0.0.1:$T_PORT now (was 127.0.0.2:$T_PORT)"
 check "the log says the second is not used, naming the first" \
@@ -140,12 +184,40 @@ sleep 2.2
 n1=$(grep -c "route dup: target two.test:$T_PORT is at" "$LOG")
 check "the warning comes again at each refresh while so ($n0, then $n1 after 2.2 s)" \
 	test "$n1" -ge $((n0 + 1)) -a "$n1" -le $((n0 + 3))
-printf '127.0.0.1 one.test\n127.0.0.2 two.test\n' >"$HOSTS"
+printf '127.0.0.1 one.test sip1.carrier.test\n127.0.0.2 two.test\n' >"$HOSTS"
 check "when two.test moves away it is back in service" \
 	wait_text "$LOG" "dns_refresh_s: target two.test:$T_PORT resolves to 127.0.0.2:$T_PORT now (was 127.0.0.1:$T_PORT)"
 check "sipshardctl targets: both addresses again" \
 	test "$(routes_at 127.0.0.1:$T_PORT) $(routes_at 127.0.0.2:$T_PORT)" = \
 	"[('dup', 'one.test:$T_PORT')] [('dup', 'two.test:$T_PORT')]"
+
+# ---- SRV records that become "." ---------------------------------------------
+call srv1
+check "at the start route srv's calls go to the SRV record ($CALLED)" \
+	test "${INV[$SIP1]} $CALLED" = "1 486 "
+check "dnsmasq answers with a \".\" record" restart_dns ""
+check "within dns_refresh_s the log says why route srv lost its targets" \
+	wait_text "$LOG" "dns_refresh_s: route srv: _sip._udp.carrier.test says no SIP over UDP (its SRV records are all \".\", RFC 2782): its targets are out of service; 0 target(s) now"
+check "and route srvb, which keeps its other target" \
+	wait_text "$LOG" "dns_refresh_s: route srvb: _sip._udp.carrier.test says no SIP over UDP (its SRV records are all \".\", RFC 2782): its targets are out of service; 1 target(s) now"
+check "sipshardctl targets: no route names the record's address" \
+	test "$(routes_at 127.0.0.1:$SIP1)" = "[]"
+call srv2
+check "a call of route srv gets sipshardd's 503 with Retry-After ($CALLED), no target an INVITE" \
+	test "$CALLED ${INV[$SIP1]} ${INV[$BACKUP]}" = "503 retry-after 0 0"
+check "counted in controller.rejected_no_target" \
+	wait_json "$STATS" 'j["controller"]["rejected_no_target"], j["controller"]["rejected_target_full"]' "1 0"
+call srvb1
+check "a call of route srvb goes to its other target ($CALLED)" \
+	test "${INV[$BACKUP]} ${INV[$SIP1]} $CALLED" = "1 0 486 "
+check "dnsmasq answers with the record again" restart_dns
+check "within dns_refresh_s route srv has its target back" \
+	wait_text "$LOG" "dns_refresh_s: route srv: the SRV records changed: 1 target(s) now"
+check "sipshardctl targets: both routes name the record again" \
+	test "$(routes_at 127.0.0.1:$SIP1)" = "[('srv', 'sip1.carrier.test:$SIP1'), ('srvb', 'sip1.carrier.test:$SIP1')]"
+call srv3
+check "route srv's calls go to the record again ($CALLED)" \
+	test "${INV[$SIP1]} $CALLED" = "1 486 "
 
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error' '$LOG'"

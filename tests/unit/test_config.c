@@ -417,7 +417,7 @@ static void test_srv_refresh_keeps_targets(void **state)
 	memcpy(&before, &cfg, sizeof(before));
 
 	setenv("RES_OPTIONS", "timeout:1 attempts:1", 1);
-	struct config_srv_change changed[2] = {{NULL, NULL, 0}, {NULL, NULL, 0}};
+	struct config_srv_change changed[2] = {{NULL, NULL, 0, NULL}, {NULL, NULL, 0, NULL}};
 	assert_int_equal(config_refresh_srv(&cfg, changed, 2, err, sizeof(err)), 0);
 	assert_null(changed[0].name);
 	const char *want = "routes[0].targets[0]: ";
@@ -474,6 +474,58 @@ static void test_in_service(void **state)
 	assert_int_equal(config_in_service(&cfg, &out, NULL, 0), 0);
 	assert_int_equal(out.routes[0].ntargets, 2);
 	assert_int_equal(out.routes[0].tag, cfg.routes[0].tag);
+}
+
+/* config_in_service and a name whose SRV records said "." at the last
+ * refresh (no_service: the entry holds the name, no address): none of it
+ * goes into service, and it is listed without an earlier target; a route
+ * left with none gets a new tag and prints as "targets": [] (sipshardctl
+ * config shows what is in service). The configuration given keeps it. */
+static void test_in_service_no_service(void **state)
+{
+	static struct config out, before;
+	struct config_left_out left[4];
+	(void)state;
+
+	load(&cfg, "{\"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5093\"}, "
+		   "{\"name\": \"c\", \"targets\": [\"127.0.0.1:5094\", \"127.0.0.1:5095\"]}]}");
+	struct config_target *dot = &cfg.routes[1].targets[1];
+	snprintf(dot->domain, sizeof(dot->domain), "carrier.invalid");
+	memcpy(dot->text, dot->domain, sizeof(dot->text));
+	dot->no_service = true;
+	memset(&dot->addr, 0, sizeof(dot->addr));
+	dot->addr_len = 0;
+	memcpy(&before, &cfg, sizeof(before));
+
+	assert_int_equal(config_in_service(&cfg, &out, left, 4), 1);
+	assert_memory_equal(&cfg, &before, sizeof(before));
+	assert_int_equal(out.routes[1].ntargets, 1);
+	assert_string_equal(out.routes[1].targets[0].text, "127.0.0.1:5094");
+	assert_int_not_equal(out.routes[1].tag, cfg.routes[1].tag);
+	assert_ptr_equal(left[0].route, &cfg.routes[1]);
+	assert_ptr_equal(left[0].target, dot);
+	assert_null(left[0].same);
+	assert_int_equal(out.routes[0].tag, cfg.routes[0].tag);
+
+	/* route b of one such name: none in service */
+	cfg.routes[0].targets[0] = *dot;
+	assert_int_equal(config_in_service(&cfg, &out, left, 4), 2);
+	assert_int_equal(out.routes[0].ntargets, 0);
+	assert_int_not_equal(out.routes[0].tag, cfg.routes[0].tag);
+	assert_ptr_equal(left[0].target, &cfg.routes[0].targets[0]);
+	json_t *o = config_to_object(&out);
+	assert_non_null(o);
+	json_t *r0 = json_array_get(json_object_get(o, "routes"), 0);
+	assert_null(json_object_get(r0, "target"));
+	assert_non_null(json_object_get(r0, "targets"));
+	assert_int_equal(json_array_size(json_object_get(r0, "targets")), 0);
+	json_decref(o);
+	/* printed as written, the configuration names it */
+	o = config_to_object(&cfg);
+	assert_non_null(o);
+	r0 = json_array_get(json_object_get(o, "routes"), 0);
+	assert_string_equal(json_string_value(json_object_get(r0, "target")), "carrier.invalid");
+	json_decref(o);
 }
 
 static void test_derived_values(void **state)
@@ -1415,6 +1467,7 @@ int main(void)
 	    cmocka_unit_test(test_target_named),
 	    cmocka_unit_test(test_srv_refresh_keeps_targets),
 	    cmocka_unit_test(test_in_service),
+	    cmocka_unit_test(test_in_service_no_service),
 	    cmocka_unit_test(test_derived_values),
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),

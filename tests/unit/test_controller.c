@@ -2816,6 +2816,59 @@ static void test_refreshed_routes(void **state)
 	config_free(&svc);
 }
 
+/* dns_refresh_s: a route a refresh left without a target in service (its
+ * SRV records all say ".": config_in_service) answers its INVITEs 503 with
+ * Retry-After, counted apart from a route whose targets are full, and sends
+ * nothing on leg B; the call in set-up on it when that came neither fails
+ * over nor breaks (its tag is another). */
+static void test_route_without_targets(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	char err[256];
+	static struct config next, svc;
+	struct policy *np;
+	(void)state;
+
+	numbered_invite(1); /* in set-up at 5090 across the change */
+	unsigned inv1 = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	assert_int_equal(config_load_string(&next, failover_config, err, sizeof(err)), 0);
+	for (unsigned t = 0; t < next.routes[0].ntargets; t++) {
+		struct config_target *none = &next.routes[0].targets[t];
+		snprintf(none->domain, sizeof(none->domain), "none.example");
+		memcpy(none->text, none->domain, sizeof(none->text));
+		none->no_service = true;
+		none->addr_len = 0;
+	}
+	assert_int_equal(config_in_service(&next, &svc, NULL, 0), 3);
+	assert_int_equal(svc.routes[0].ntargets, 0);
+	assert_int_equal(policy_create(&np, &svc, err, sizeof(err)), 0);
+	policy_inherit(np, pol, 0);
+	ctl_set_policy(ctl, np);
+	policy_destroy(pol);
+	pol = np;
+
+	unsigned base = nsent;
+	numbered_invite(2);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 503);
+	assert_non_null(sip_find_hdr(sent_msg(base), SIP_HDR_RETRY_AFTER));
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_no_target, 1);
+	assert_int_equal(st.rejected_target_full, 0);
+	/* the call from before: its 503 ends it, as 500 */
+	base = nsent;
+	response_from_bob(inv1, 503, "m1");
+	assert_int_equal(nsent, base + 2); /* the ACK, the 500 to alice */
+	assert_int_equal(sent_msg(base + 1)->status, 500);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 0);
+	config_free(&next);
+	config_free(&svc);
+}
+
 /* A route whose failover_on leaves 503 out: the 503 goes to the caller, as
  * "500 Server Internal Error" without its Retry-After (RFC 3261 16.7 item 6:
  * a 503 from us would take sipshard out, not the target) but with the rest
@@ -5804,6 +5857,7 @@ int main(void)
 	    WITH_CONFIG(test_503_retry_after_bounds, failover_config),
 	    WITH_CONFIG(test_503_retry_after_without_failover, failover_408_config),
 	    WITH_CONFIG(test_refreshed_routes, failover_config),
+	    WITH_CONFIG(test_route_without_targets, failover_config),
 	    WITH_CONFIG(test_503_retry_after_outlasts_a_probe_answer, failover_config),
 	    WITH_CONFIG(test_target_disabled, failover_config),
 	    WITH_CONFIG(test_options_503_retry_after, failover_keepalive_config),

@@ -175,7 +175,11 @@ static void log_srv_targets(const struct config *c)
 			if (!ct->domain[0])
 				continue;
 			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
-			if (ct->srv)
+			if (ct->no_service)
+				log_info("route %s: %s: its SRV records say \".\" (no SIP over UDP "
+					 "there): no target of it in service",
+					 c->routes[i].name, ct->domain);
+			else if (ct->srv)
 				log_info("route %s: %s: SRV record %s (%s), priority %u, weight %u",
 					 c->routes[i].name, ct->domain, ct->text, addr,
 					 ct->srv_priority, ct->weight);
@@ -203,7 +207,10 @@ static void schedule_refresh(struct reload_ctx *x)
 	const struct config *c = x->current;
 	for (unsigned i = 0; i < c->nroutes; i++)
 		for (unsigned t = 0; t < c->routes[i].ntargets; t++)
-			names |= c->routes[i].targets[t].by_name;
+			/* a name whose records say "." has no address, and waits
+			 * for records again */
+			names |=
+			    c->routes[i].targets[t].by_name || c->routes[i].targets[t].no_service;
 	/* registrars too, when no route target has a name */
 	for (unsigned i = 0; i < c->nregistrations; i++)
 		names |= c->registrations[i].registrar.by_name ||
@@ -231,12 +238,15 @@ static struct config *in_service(const struct config *c, struct left_out *left)
 }
 
 /* Each target left out for being at the address of an earlier one of its
- * route, logged (prefixed with what found it). */
+ * route, logged (prefixed with what found it); those of a name whose SRV
+ * records say "." were said when they changed. */
 static void say_left_out(const struct left_out *left, const char *what)
 {
 	char addr[UDP_ADDR_STRLEN];
 	for (int i = 0; i < left->n && (size_t)i < sizeof(left->e) / sizeof(left->e[0]); i++) {
 		const struct config_left_out *e = &left->e[i];
+		if (!e->same)
+			continue;
 		udp_format_addr((const struct sockaddr *)&e->target->addr, addr, sizeof(addr));
 		log_warn("%s: route %s: target %s is at %s, as target %s before it is: not used "
 			 "while so (one target per address)",
@@ -269,7 +279,8 @@ static int policy_in_service(struct policy **pol, const struct config *c, const 
  * go to the new; a registration registers again there). A name that no
  * longer resolves keeps its address, with a warning. Two targets of a route
  * at one address: the first in order is used, the other left out with a
- * warning at each refresh while so (in_service). */
+ * warning at each refresh while so; a name whose SRV records say "." has
+ * its targets out of service until they come back (policy_in_service). */
 static void refresh_names(struct reload_ctx *x)
 {
 	const struct config_target *changed[8];
@@ -304,9 +315,17 @@ static void refresh_names(struct reload_ctx *x)
 		config_free(svc);
 		free(svc);
 	}
-	for (int i = 0; i < m && (size_t)i < srv_cap; i++)
-		log_info("dns_refresh_s: %s %s: the SRV records changed: %u target(s) now",
-			 srv_changed[i].kind, srv_changed[i].name, srv_changed[i].ntargets);
+	for (int i = 0; i < m && (size_t)i < srv_cap; i++) {
+		if (srv_changed[i].no_service)
+			log_warn("dns_refresh_s: %s %s: _sip._udp.%s says no SIP over UDP (its "
+				 "SRV records are all \".\", RFC 2782): its targets are out of "
+				 "service; %u target(s) now",
+				 srv_changed[i].kind, srv_changed[i].name,
+				 srv_changed[i].no_service, srv_changed[i].ntargets);
+		else
+			log_info("dns_refresh_s: %s %s: the SRV records changed: %u target(s) now",
+				 srv_changed[i].kind, srv_changed[i].name, srv_changed[i].ntargets);
+	}
 	if (m > 0)
 		log_srv_targets(next);
 	if (n + m > 0) {

@@ -1056,7 +1056,8 @@ static bool route_has_addr(const struct config_route *r, const struct config_tar
  * w's limits, the record's priority and weight (of a priority whose records all weigh 0, each 1:
  * RFC 2782 shares them alike); with no SRV records, the name's own address at port 5060. "." (no
  * service) and names too long for a target are passed over. Returns how many, or -EHOSTUNREACH with
- * why.
+ * why; -ENOENT (why says so) when every record is "." (RFC 2782: the service is decidedly not
+ * available at this domain).
  */
 static int srv_targets(const struct config *c, const struct config_route *r,
 		       const struct config_target *w, struct config_target *out, unsigned room,
@@ -1065,7 +1066,7 @@ static int srv_targets(const struct config *c, const struct config_route *r,
 	struct srv_record recs[CONFIG_MAX_SRV_RECORDS];
 	char skipped[CONFIG_TARGET_MAX + 160] = "";
 	int nrec = srv_lookup(w->domain, recs, CONFIG_MAX_SRV_RECORDS, why, whycap);
-	unsigned n = 0;
+	unsigned n = 0, dots = 0;
 
 	if (nrec < 0)
 		return -EHOSTUNREACH;
@@ -1095,6 +1096,7 @@ static int srv_targets(const struct config *c, const struct config_route *r,
 		    (!strcmp(recs[i].target, ".") || !recs[i].target[0] || !recs[i].port)) {
 			snprintf(skipped, sizeof(skipped), "_sip._udp.%s says no SIP over UDP",
 				 w->domain);
+			dots++;
 			continue;
 		}
 		if (recs[i].too_long || snprintf(t->text, sizeof(t->text), "%s:%u", recs[i].target,
@@ -1120,7 +1122,7 @@ static int srv_targets(const struct config *c, const struct config_route *r,
 	if (!n) {
 		snprintf(why, whycap, "no SRV record of _sip._udp.%s can be used%s%s", w->domain,
 			 skipped[0] ? ": " : "", skipped);
-		return -EHOSTUNREACH;
+		return dots == (unsigned)nrec ? -ENOENT : -EHOSTUNREACH;
 	}
 	/* a priority whose records all weigh 0 shares its calls alike */
 	for (unsigned t = 0; t < n; t++) {
@@ -1140,7 +1142,8 @@ static int srv_targets(const struct config *c, const struct config_route *r,
  * come past that (the higher priorities, the lighter weights) are not
  * used; each name keeps room for the targets written after it. A refresh
  * (dns_refresh_s) leaves a record at the address of another target of the
- * route to config_in_service. */
+ * route to config_in_service, and a name whose records all say "." there as
+ * it is, marked no_service (the load refuses it). */
 static int expand_srv_targets(struct cfg_parse *p, unsigned i, bool refresh)
 {
 	struct config_route *r = &p->c->routes[i];
@@ -1157,6 +1160,11 @@ static int expand_srv_targets(struct cfg_parse *p, unsigned i, bool refresh)
 		target_path(p->c, i, written, path, sizeof(path));
 		int n = srv_targets(p->c, refresh ? NULL : r, &r->targets[t], got, room, why,
 				    sizeof(why));
+		if (n == -ENOENT && refresh) {
+			got[0] = r->targets[t];
+			got[0].no_service = true;
+			n = 1;
+		}
 		if (n < 0)
 			return fail(p, path, "%s", why);
 		memmove(&r->targets[t + (unsigned)n], &r->targets[t + 1],
@@ -2098,7 +2106,7 @@ static bool collapse_srv_targets(struct config_route *r)
 		if (!w->domain[0])
 			continue;
 		memcpy(w->text, w->domain, sizeof(w->text));
-		w->by_name = w->srv = false;
+		w->by_name = w->srv = w->no_service = false;
 		w->srv_priority = 0;
 		w->weight = 1;
 		memset(&w->addr, 0, sizeof(w->addr));
@@ -2127,10 +2135,10 @@ static bool same_targets(const struct config_target *a, unsigned na, const struc
 }
 
 static void note_srv_change(struct config_srv_change *changed, size_t cap, int *n, const char *kind,
-			    const char *name, unsigned ntargets)
+			    const char *name, unsigned ntargets, const char *no_service)
 {
 	if ((size_t)*n < cap)
-		changed[*n] = (struct config_srv_change){kind, name, ntargets};
+		changed[*n] = (struct config_srv_change){kind, name, ntargets, no_service};
 	(*n)++;
 }
 
@@ -2151,7 +2159,14 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
 			continue;
 		int rc = expand_srv_targets(&p, i, true);
 		if (rc == 0 && !same_targets(was.targets, was.ntargets, r->targets, r->ntargets)) {
-			note_srv_change(changed, cap, &n, "route", r->name, r->ntargets);
+			const char *none = NULL;
+			unsigned in_service = 0;
+			for (unsigned t = 0; t < r->ntargets; t++) {
+				if (r->targets[t].no_service && !none)
+					none = r->targets[t].domain;
+				in_service += !r->targets[t].no_service;
+			}
+			note_srv_change(changed, cap, &n, "route", r->name, in_service, none);
 			continue;
 		}
 		if (rc != 0 && errlen && !err[0])
@@ -2174,7 +2189,7 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
 			continue;
 		memcpy(g->registrar_srv, got, (size_t)k * sizeof(got[0]));
 		g->nregistrar_srv = (unsigned)k;
-		note_srv_change(changed, cap, &n, "registration", g->name, (unsigned)k);
+		note_srv_change(changed, cap, &n, "registration", g->name, (unsigned)k, NULL);
 	}
 	return n;
 }
@@ -2208,11 +2223,11 @@ int config_in_service(const struct config *c, struct config *out, struct config_
 		r->srv = false;
 		for (unsigned t = 0; t < from->ntargets; t++) {
 			const struct config_target *ct = &from->targets[t], *same = NULL;
-			for (unsigned u = 0; u < kept && !same; u++)
+			for (unsigned u = 0; u < kept && !same && !ct->no_service; u++)
 				if (kept_from[u]->addr_len == ct->addr_len &&
 				    !memcmp(&kept_from[u]->addr, &ct->addr, ct->addr_len))
 					same = kept_from[u];
-			if (same) {
+			if (ct->no_service || same) {
 				if ((size_t)n < cap)
 					left[n] = (struct config_left_out){from, ct, same};
 				n++;
@@ -2345,10 +2360,10 @@ json_t *config_to_object(const struct config *c)
 			if (!r->targets[t].domain[0] || t == 0 ||
 			    strcmp(r->targets[t - 1].domain, r->targets[t].domain))
 				json_array_append_new(ts, target_json(&r->targets[t]));
-		if (!r->targets_array) {
+		if (!r->targets_array && json_array_size(ts)) {
 			json_object_set(ro, "target", json_array_get(ts, 0));
 			json_decref(ts);
-		} else {
+		} else { /* (none: a route config_in_service left without any) */
 			json_object_set_new(ro, "targets", ts);
 		}
 		json_t *fo = json_array();

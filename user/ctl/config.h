@@ -58,7 +58,9 @@ struct config_route {
 	char domain[128];     /* "" = any host; an IPv6 host is kept in brackets */
 	bool has_source;
 	struct config_cidr source;
-	unsigned ntargets;  /* 1 to CONFIG_MAX_TARGETS */
+	/* 1 to CONFIG_MAX_TARGETS; 0 in a policy whose route a refresh left
+	 * without a target in service (config_in_service) */
+	unsigned ntargets;
 	bool targets_array; /* written as "targets" (not "target"): for error paths */
 	bool round_robin;   /* select "round_robin": each call starts one target on */
 	/* leg B's Request-URI (and To) user: its first rewrite_strip characters
@@ -75,7 +77,13 @@ struct config_route {
 		 * records (_sip._udp.NAME; its A/AAAA at port 5060 when it has none);
 		 * "" for the other targets */
 		char domain[CONFIG_TARGET_MAX];
-		bool srv;	       /* made from an SRV record of domain */
+		bool srv; /* made from an SRV record of domain */
+		/* domain's SRV records all said "." at the last dns_refresh_s
+		 * (RFC 2782: no SIP over UDP there; a load refuses it): this
+		 * entry stands for the name (text is the name, no address), so
+		 * that the next refresh looks it up again, and
+		 * config_in_service leaves it out */
+		bool no_service;
 		uint16_t srv_priority; /* that record's priority */
 		struct sockaddr_storage addr;
 		socklen_t addr_len;
@@ -298,6 +306,9 @@ struct config_srv_change {
 	const char *kind;  /* "route" or "registration" */
 	const char *name;  /* its name */
 	unsigned ntargets; /* the targets (or registrar records) it has now */
+	/* a name of the route whose SRV records all say "." now (its targets
+	 * are out of service: no_service); NULL when none does */
+	const char *no_service;
 };
 int config_refresh_srv(struct config *c, struct config_srv_change *changed, size_t cap, char *err,
 		       size_t errlen);
@@ -306,12 +317,13 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
  * What of c (as config_refresh_srv and config_resolve_names left it) goes into
  * service, into out: c with each route's targets but those at the address
  * of an earlier target of the route (the first in order is kept: a load
- * would refuse the second; a refresh moved a name there). A route that
- * loses any gets a new tag (its calls setting up stop failing over). Each
- * target left out is listed in left (cap entries at most; pointers into c),
- * same naming the earlier target at its address; returns how many there
- * are. c keeps them all, so that the next refresh looks their names up
- * again.
+ * would refuse the second; a refresh moved a name there) and those standing
+ * for a name whose SRV records say "." (no_service). A route that loses
+ * any gets a new tag (its calls setting up stop failing over), and may be
+ * left with none (its new calls get 503). Each target left out is listed in
+ * left (cap entries at most; pointers into c), same naming the earlier
+ * target at its address (NULL for no_service); returns how many there are.
+ * c keeps them all, so that the next refresh looks their names up again.
  */
 struct config_left_out {
 	const struct config_route *route;

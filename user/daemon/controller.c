@@ -1379,7 +1379,8 @@ static void rr_commit(struct ctl *c, unsigned route, const int32_t cw[CONFIG_MAX
 static const struct config_route *call_route(const struct ctl *c, const struct ctl_call *k)
 {
 	const struct config *pc = policy_config(c->pol);
-	if (k->route >= pc->nroutes || pc->routes[k->route].tag != k->route_tag)
+	if (k->route >= pc->nroutes || pc->routes[k->route].tag != k->route_tag ||
+	    k->target >= pc->routes[k->route].ntargets)
 		return NULL;
 	return &pc->routes[k->route];
 }
@@ -1860,6 +1861,14 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		}
 		/* routes come from the policy's own copy, so that a reload swaps them */
 		r = &policy_config(c->pol)->routes[route];
+		if (!r->ntargets) {
+			/* a refresh left it none in service: its SRV records say
+			 * "." (config_in_service) */
+			c->st.rejected_no_target++;
+			retry_after(c, extra, sizeof(extra));
+			answer_stateless(c, shard, m, 503, extra, src, srclen);
+			return;
+		}
 		rr = r->round_robin || r->srv;
 		if (rr) {
 			memcpy(rr_next, c->rr_weight[route], sizeof(rr_next));

@@ -110,6 +110,9 @@ struct ctl_stats {
 	/* INVITEs answered 503 because every target of their route was full
 	 * (targets[].max_calls, max_cps) or disabled */
 	uint64_t rejected_target_full;
+	/* INVITEs answered 503 because their route had no target in service:
+	 * a dns_refresh_s found its SRV records all "." (config_in_service) */
+	uint64_t rejected_no_target;
 	/* OPTIONS sent to targets that are down (routes[].probe_s), and answered */
 	uint64_t probes_sent, probes_answered;
 	/* OPTIONS sent to targets that are up (routes[].keepalive_s), answered,

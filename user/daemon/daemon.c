@@ -1289,6 +1289,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "target_503_sent_as_500", cs.target_503_sent_as_500);
 	JI(c, "targets_down", cs.targets_down);
 	JI(c, "rejected_target_full", cs.rejected_target_full);
+	JI(c, "rejected_no_target", cs.rejected_no_target);
 	JI(c, "probes_sent", cs.probes_sent);
 	JI(c, "probes_answered", cs.probes_answered);
 	JI(c, "keepalives_sent", cs.keepalives_sent);
