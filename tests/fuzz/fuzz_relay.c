@@ -104,13 +104,13 @@ static void check_bye(void *arg, const char *buf, size_t len, const struct socka
 
 /* orig_done_fn: our one BYE ends once, with a final status or 408 (no answer). */
 static void check_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
-		       int status, bool heard)
+		       int status, const struct sip_msg *resp)
 {
 	(void)arg;
 	(void)leg;
 	(void)cseq;
 	if (cookie != 1 || method != SIP_METHOD_BYE || status < 200 || status > 699 ||
-	    (!heard && status != 408))
+	    (!resp && status != 408) || (resp && resp->status != status))
 		die("a BYE of ours ended with an impossible outcome", NULL, 0);
 }
 

@@ -61,11 +61,12 @@ static struct {
 	uint8_t leg;
 	uint32_t cseq;
 	int status;
-	bool heard;
+	bool heard;	  /* a response ended it (it came with the final) */
+	char contact[64]; /* that response's first Contact URI, "" for none */
 } done;
 
 static void record_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
-			int status, bool heard)
+			int status, const struct sip_msg *resp)
 {
 	(void)arg;
 	done.leg = leg;
@@ -74,7 +75,12 @@ static void record_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg,
 	done.cookie = cookie;
 	done.method = method;
 	done.status = status;
-	done.heard = heard;
+	done.heard = resp != NULL;
+	done.contact[0] = '\0';
+	if (resp && resp->ncontacts)
+		snprintf(done.contact, sizeof(done.contact), "%.*s",
+			 (int)resp->contacts[0].uri.whole.len,
+			 resp->buf + resp->contacts[0].uri.whole.off);
 }
 
 static int setup(void **state)
@@ -1026,6 +1032,51 @@ static void test_keepalive_retry_final_comes_back(void **state)
 	assert_false(done.heard);
 }
 
+/* The final that ends a request of ours comes to done with its status: the
+ * worker takes a REFER's 2xx Contact as the leg's new remote target (RFC
+ * 3261 12.2.1.2), which it could not while done had the status alone (the
+ * leg kept sending to where the side no longer was). */
+static void test_final_comes_to_done_with_its_contact(void **state)
+{
+	(void)state;
+	static const struct relay_req refer = {.method = SIP_METHOD_REFER,
+					       .extra = "Refer-To: <sip:desk@example.net>\r\n"};
+	static char resp[1024];
+	char scratch[ORIG_MAX], branch[64];
+
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &refer, NULL, 7, 1000, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
+			 0);
+	parse_sent();
+	snprintf(branch, sizeof(branch), "%.*s", (int)m.vias[0].branch.len,
+		 m.buf + m.vias[0].branch.off);
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 202 Accepted\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%s\r\n"
+			 "From: <sip:x@y>;tag=1\r\nTo: <sip:x@y>;tag=2\r\nCall-ID: c\r\n"
+			 "CSeq: %u REFER\r\n"
+			 "Contact: <sip:moved@10.9.9.9:5070>\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 branch, (unsigned)m.cseq.num);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+	orig_on_response(&byes, &m, 1100, &(struct orig_io){capture, record_done, NULL, NULL});
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.status, 202);
+	assert_int_equal(done.method, SIP_METHOD_REFER);
+	assert_int_equal(done.cookie, 7);
+	assert_true(done.heard);
+	assert_string_equal(done.contact, "sip:moved@10.9.9.9:5070");
+
+	/* one given up (Timer F) comes with none */
+	start(SHARD_LEG_A, 2000);
+	for (uint64_t t = 2000; t <= 2000 + 64 * 500 + 100; t += 100)
+		orig_tick(&byes, t, capture, record_done, NULL);
+	assert_int_equal(done.count, 2);
+	assert_int_equal(done.status, 408);
+	assert_false(done.heard);
+	assert_string_equal(done.contact, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1052,6 +1103,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_challenges_not_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_options_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_retry_final_comes_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_final_comes_to_done_with_its_contact, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_key_gives_no_credentials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renamed_route_answers_by_target, setup, teardown),
 	};

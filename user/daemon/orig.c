@@ -201,7 +201,7 @@ static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32
 		t->st.overwritten++;
 		finish(t, o);
 		if (done)
-			done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, false);
+			done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, NULL);
 	}
 	t->gen_seed = gen;
 	t->next = (index + 1) % ORIG_SLOTS;
@@ -430,7 +430,7 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 	t->st.answered++;
 	finish(t, o);
 	if (io && io->done)
-		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status, true);
+		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status, m);
 }
 
 void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,
@@ -446,7 +446,7 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_do
 			t->st.unanswered++;
 			finish(t, o);
 			if (done)
-				done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, false);
+				done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, NULL);
 			continue;
 		}
 		if (o->len) {

@@ -164,14 +164,16 @@ typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struc
 			     socklen_t dst_len);
 /* A transaction ended: its final status, or 408 when Timer F gave it up (RFC
  * 3261 8.1.3.1) or when it gave its slot up to a newer request (it then
- * stops waiting as at Timer F, only sooner); heard is false for those two,
- * where no response came (the keep-alive tells a side that answered 408 from
- * one that stayed silent); cookie is what orig_start was given, leg and cseq
- * the leg (orig_dlg) and CSeq number the request went with (a retry's, when
- * a challenge was answered): a REFER's outcome is its transfer's, named by
- * them, whatever was sent into the call since. */
+ * stops waiting as at Timer F, only sooner); resp is the final response
+ * that ended it, NULL for those two, where no response came (the keep-alive
+ * tells a side that answered 408 from one that stayed silent; a 2xx to a
+ * REFER, a target refresh, brings the side's new remote target in its
+ * Contact: RFC 3261 12.2.1.2); cookie is what orig_start was given, leg and
+ * cseq the leg (orig_dlg) and CSeq number the request went with (a retry's,
+ * when a challenge was answered): a REFER's outcome is its transfer's, named
+ * by them, whatever was sent into the call since. */
 typedef void (*orig_done_fn)(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
-			     int status, bool heard);
+			     int status, const struct sip_msg *resp);
 
 /* The CSeq number a retry of a request of ours into dlg takes, the one
  * challenged being challenged: the leg's next while the dialog lives (which it

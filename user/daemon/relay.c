@@ -183,10 +183,7 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	return view_u32(m->buf, id) == (int64_t)d->refer_cseq;
 }
 
-/* A target refresh (RFC 3261 12.2.1.2, 12.2.2): m's first Contact becomes
- * leg s's remote target, where requests to its peer go from now on; one
- * longer than the record keeps (or none) leaves the old one. */
-static void take_remote_target(struct sip_session *s, const struct sip_msg *m)
+void relay_take_remote_target(struct sip_session *s, const struct sip_msg *m)
 {
 	if (!m->ncontacts || m->contacts[0].uri.whole.len >= sizeof(s->remote_target))
 		return;
@@ -223,7 +220,7 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		/* a NOTIFY is a target refresh (RFC 3261 12.2.2), answered here
 		 * or relayed: the sender's next request from us goes to its
 		 * Contact */
-		take_remote_target(src, m);
+		relay_take_remote_target(src, m);
 		shard_refer_notified(d, sipfrag_status(m));
 		if (subscription_terminated(m))
 			shard_refer_set(d, SHARD_REFER_DONE);
@@ -236,7 +233,7 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		rc->refer_notifies++;
 }
 
-static bool is_target_refresh(uint8_t method)
+bool relay_is_target_refresh(uint8_t method)
 {
 	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE ||
 	       method == SIP_METHOD_NOTIFY || method == SIP_METHOD_REFER ||
@@ -419,7 +416,7 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 		wput_view(&v, m->buf, m->rack.method);
 	}
 	contact = v.len;
-	bool with_contact = m->first[SIP_HDR_CONTACT] || is_target_refresh(m->method_id);
+	bool with_contact = m->first[SIP_HDR_CONTACT] || relay_is_target_refresh(m->method_id);
 	if (with_contact)
 		relay_put_contact(&v, rc->advertise);
 	size_t event = v.len;
@@ -461,7 +458,7 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 	/* a REFER, like every request that may refresh the target, names ours
 	 * (RFC 3515 2: exactly one Contact) */
 	char contact[300] = ""; /* an advertise of up to 255 bytes */
-	if (is_target_refresh(req->method) && !contact_line(rc, contact, sizeof(contact)))
+	if (relay_is_target_refresh(req->method) && !contact_line(rc, contact, sizeof(contact)))
 		return -ENOSPC;
 	int n = snprintf(out, cap,
 			 "%s %.*s SIP/2.0\r\n"
@@ -938,8 +935,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	    relay_sdp_from_peer(m, src, dst))
 		t->leg |= SHARD_TXN_OFFER;
 	/* a target refresh replaces the sender's remote target, once relayed */
-	if (fresh && is_target_refresh(m->method_id))
-		take_remote_target(src, m);
+	if (fresh && relay_is_target_refresh(m->method_id))
+		relay_take_remote_target(src, m);
 	send_to_leg(res, dst, n);
 	rc->relayed_req[m->method_id]++;
 	/* its sender took the session as over when it sent the BYE, and the
@@ -1081,8 +1078,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		w.append_len = lines.overflow ? 0 : lines.len;
 	}
 	/* a 2xx to a target refresh updates the responder's remote target */
-	if (m->status < 300 && is_target_refresh(t->method_id))
-		take_remote_target(resp_leg, m);
+	if (m->status < 300 && relay_is_target_refresh(t->method_id))
+		relay_take_remote_target(resp_leg, m);
 	int n = sip_write(m, &w, out, cap);
 	if (n < 0) {
 		drop(rc, RELAY_DROP_NO_BUFFER, res);

@@ -189,6 +189,21 @@ static inline bool relay_sdp_from_peer(const struct sip_msg *m, struct sip_sessi
 				     sip_ptr(m->buf, m->body), m->body.len);
 }
 
+/* Whether method is a target refresh request: one whose 2xx, and which
+ * itself, replace the remote target of the dialog it is sent in by their
+ * Contact (RFC 3261 12.2.1.2, 12.2.2). INVITE (re-INVITE, RFC 3261 12.2),
+ * UPDATE (RFC 3311 5.1), SUBSCRIBE and NOTIFY (RFC 6665 3.1, 3.2), and
+ * REFER, which creates a subscription as a SUBSCRIBE does, implicitly (RFC
+ * 3515 2.4.4). */
+bool relay_is_target_refresh(uint8_t method);
+
+/* A target refresh (RFC 3261 12.2.1.2, 12.2.2): m's first Contact becomes
+ * leg s's remote target, where requests to its peer go from now on; one
+ * longer than the record keeps (or none) leaves the old one. For a relayed
+ * request and the 2xx to it (relay.c), and the 2xx to a REFER of sipshard's
+ * own (worker.c). */
+void relay_take_remote_target(struct sip_session *s, const struct sip_msg *m);
+
 /* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		   struct relay_result *res);

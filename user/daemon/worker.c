@@ -344,22 +344,28 @@ static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, 
  * when the operator sent an INFO or MESSAGE into the call meanwhile (a
  * `refer --wait 0`, or a final later than the wait): else a refused REFER
  * left the transfer active and an accepted one never started Timer N, for
- * the rest of the call, and that side's NOTIFYs without id were taken. */
+ * the rest of the call, and that side's NOTIFYs without id were taken. A 2xx
+ * to a REFER, a target refresh, makes its Contact the leg's remote target
+ * (RFC 3261 12.2.1.2), as the 2xx to a relayed one does in relay.c: else the
+ * next request to that side went where it no longer is. */
 static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
-		      int status, bool heard)
+		      int status, const struct sip_msg *resp)
 {
 	struct worker *w = arg;
 
 	if (!cookie)
 		return;
 	if (method == SIP_METHOD_OPTIONS) {
-		keepalive_retry_done(w, cookie, status, heard);
+		keepalive_retry_done(w, cookie, status, resp != NULL);
 		return;
 	}
 	struct shard_dialog *d =
 	    shard_dialog_get(&w->table, (uint32_t)cookie & 0xffffff, (uint32_t)(cookie >> 32));
 	if (!d)
 		return;
+	if (resp && status >= 200 && status < 300 && leg <= SHARD_LEG_B &&
+	    relay_is_target_refresh(method))
+		relay_take_remote_target(&d->legs[leg], resp);
 	if (method == SIP_METHOD_REFER && (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE &&
 	    d->refer_cseq == cseq && !!(d->refer & SHARD_REFER_LEG_B) == (leg == SHARD_LEG_B)) {
 		/* a refused REFER made no subscription: no NOTIFY is ours to take;

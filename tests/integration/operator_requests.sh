@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The operator's requests into a call (sipshardctl refer, info, message)
+# against a running sipshardd, raw UDP caller and callee (rawua.py):
+#  1. refer: the caller accepts the REFER with a 202 whose Contact names a new
+#     address; a REFER is a target refresh (it makes a subscription as a
+#     SUBSCRIBE does, RFC 3515 2.4.4, and a SUBSCRIBE is one, RFC 6665 3.1),
+#     so that Contact becomes the caller leg's remote target (RFC 3261 12.2.1.2)
+#     and dialogs shows it; the next request sent to the caller, the
+#     operator's INFO, carries it as its Request-URI. It stayed the old one.
+set -u
+cd "$(dirname "$0")/../.."
+# the sanitizer build when there is one: the commands run on the controller
+# thread, the requests on the workers
+ASAN_DAEMON=1
+. tests/integration/common.bash
+CTL=$BUILD/sipshardctl
+
+D_PORT=16600 # sipshardd; the callee 16602, the caller 16601;
+B_PORT=16602 # the caller's new address (its 202's Contact) 16603
+SOCK=$WORK/sipshardd.sock
+
+cat >"$WORK/operator.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT", "workers": 2, "log_level": "info",
+  "management_socket": "$SOCK", "run_dir": "$WORK/run", "persist_dialogs": false,
+  "capacity": { "setups": 64, "dialogs_per_shard": 64, "transactions_per_shard": 64 },
+  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT" } ]
+}
+JSON
+start_daemon operator "$WORK/operator.json" --no-bpf
+
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/operator.out" 2>&1 <<'PY'
+import json, subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller, header, recv, respond
+
+dport, bport, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+D = ("127.0.0.1", dport)
+callee = Callee(bport)
+res = {}
+
+
+def command(*args):
+    return subprocess.Popen([ctl, "-s", sock] + list(args), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def leg(caller, side):
+    out = subprocess.run([ctl, "-s", sock, "--json", "dialogs", caller.call_id],
+                         capture_output=True, text=True).stdout
+    d = json.loads(out)["dialogs"]
+    return d[0][side] if d else None
+
+
+# 1. the caller's 202 to the REFER names a new Contact
+moved = "sip:moved@127.0.0.1:%d" % (dport + 3)
+caller = Caller(dport + 1, dport)
+res["call"] = caller.call(callee)
+res["target_before"] = leg(caller, "caller")["remote_target"]
+cmd = command("refer", caller.call_id, "--to", "caller", "--target", "sip:desk@example.net")
+while cmd.poll() is None:
+    msg = recv(caller.sock, 0.05)
+    if msg and msg.startswith("REFER "):
+        respond(caller.sock, msg, D, "202 Accepted", extra="Contact: <%s>\r\n" % moved)
+    callee.pump(0.01)
+res["refer"] = cmd.stdout.read().strip().rsplit(": ", 1)[-1]
+res["target_after"] = leg(caller, "caller")["remote_target"]
+cmd = command("info", caller.call_id, "--to", "caller", "--type", "application/dtmf-relay",
+              "--body", "Signal=5")
+info_uri = None
+while cmd.poll() is None:
+    msg = recv(caller.sock, 0.05)
+    if msg and msg.startswith("INFO "):
+        info_uri = msg.split(" ")[1]
+        respond(caller.sock, msg, D, "200 OK")
+res["info_ruri"] = info_uri
+res["info"] = cmd.stdout.read().strip().rsplit(": ", 1)[-1]
+
+print(json.dumps(res))
+PY
+rc=$?
+sed 's/^/# /' "$WORK/operator.out"
+echo "$(tail -1 "$WORK/operator.out")" >"$WORK/res.json"
+get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+
+check "the helper ran" test "$rc" = 0
+check "a call up through sipshardd" test "$(get 'j["call"]')" = "200"
+check "refer: the caller accepted it, 202" test "$(get 'j["refer"]')" = "202"
+check "the 202's Contact is the caller leg's remote target (RFC 3261 12.2.1.2: a REFER is a target refresh)" \
+	test "$(get 'j["target_before"] != j["target_after"], j["target_after"]')" = "True sip:moved@127.0.0.1:$((D_PORT + 3))"
+check "the operator's next request to the caller goes to it (its Request-URI), answered 200" \
+	test "$(get 'j["info_ruri"], j["info"]')" = "sip:moved@127.0.0.1:$((D_PORT + 3)) 200"
+stop_daemon
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/operator.log"
