@@ -7,6 +7,11 @@
 #     so that Contact becomes the caller leg's remote target (RFC 3261 12.2.1.2)
 #     and dialogs shows it; the next request sent to the caller, the
 #     operator's INFO, carries it as its Request-URI. It stayed the old one.
+#  2. info (--json) and message (text) to a callee that does not answer them,
+#     the call ended by the caller's BYE meanwhile: the command says the call
+#     ended ("status": "call_ended", "ended": 1; "the call ended before a
+#     final status came"), as soon as it did. It said "none within 1500 ms",
+#     as for a peer that never answered, once the wait was over.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the commands run on the controller
@@ -15,7 +20,7 @@ ASAN_DAEMON=1
 . tests/integration/common.bash
 CTL=$BUILD/sipshardctl
 
-D_PORT=16600 # sipshardd; the callee 16602, the caller 16601;
+D_PORT=16600 # sipshardd; the callee 16602, the callers 16601, 16604, 16605;
 B_PORT=16602 # the caller's new address (its 202's Contact) 16603
 SOCK=$WORK/sipshardd.sock
 
@@ -76,6 +81,42 @@ while cmd.poll() is None:
 res["info_ruri"] = info_uri
 res["info"] = cmd.stdout.read().strip().rsplit(": ", 1)[-1]
 
+
+# 2. the call ends while the operator's request waits for its final
+def ended_while_waiting(port, args):
+    """A call; the operator's request (args) to its callee, which does not
+    answer it; the caller hangs up. The command's output and how long it
+    took (ms)."""
+    c = Caller(port, dport)
+    if c.call(callee) != 200:
+        return "no call", 0
+    t0 = time.time()
+    cmd = command(*[a if a != "CALL" else c.call_id for a in args])
+    bye_sent = False
+    while cmd.poll() is None:
+        msg = recv(callee.sock, 0.05)
+        if msg and msg.startswith("BYE "):
+            respond(callee.sock, msg, D, "200 OK")
+        elif msg and msg.split(" ")[0] in ("INFO", "MESSAGE") and not bye_sent:
+            # not answered: the caller hangs up instead
+            c.sock.sendto(c.request("BYE", c.next_cseq()).encode(), D)
+            bye_sent = True
+    took = int((time.time() - t0) * 1000)
+    c.sock.close()
+    return cmd.stdout.read().strip(), took
+
+
+out, res["info_took_ms"] = ended_while_waiting(
+    dport + 4, ["--json", "info", "CALL", "--to", "callee", "--wait", "1500"])
+try:
+    j = json.loads(out)
+    res["info_ended"] = [j["sent"], j["status"], j["answered"], j.get("ended")]
+except ValueError:
+    res["info_ended"] = out
+out, res["message_took_ms"] = ended_while_waiting(
+    dport + 5, ["message", "CALL", "--to", "callee", "--type", "text/plain", "--body", "hi",
+                "--wait", "1500"])
+res["message_ended"] = out.rsplit(": ", 1)[-1]
 print(json.dumps(res))
 PY
 rc=$?
@@ -90,5 +131,11 @@ check "the 202's Contact is the caller leg's remote target (RFC 3261 12.2.1.2: a
 	test "$(get 'j["target_before"] != j["target_after"], j["target_after"]')" = "True sip:moved@127.0.0.1:$((D_PORT + 3))"
 check "the operator's next request to the caller goes to it (its Request-URI), answered 200" \
 	test "$(get 'j["info_ruri"], j["info"]')" = "sip:moved@127.0.0.1:$((D_PORT + 3)) 200"
+check "info --json whose call ends while it waits: status call_ended, ended 1, answered 0" \
+	test "$(get 'j["info_ended"]')" = "[1, 'call_ended', 0, 1]"
+check "it answers when the call ends, not when the wait of 1500 ms is over" \
+	test "$(get 'j["info_took_ms"] < 1300')" = "True"
+check "message (text) whose call ends while it waits: the call ended before a final status came" \
+	test "$(get 'j["message_ended"]')" = "none, the call ended before a final status came"
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/operator.log"

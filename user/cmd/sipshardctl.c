@@ -70,7 +70,8 @@ static const char usage_text[] =
     "            send an INFO (RFC 6086) or a MESSAGE (RFC 3428) in that call to one\n"
     "            side, with the body TEXT of Content-Type TYPE (at most 1024 bytes), and\n"
     "            print the final status of the request (200, 415, 481, 408 when it went\n"
-    "            unanswered...), or that none came within --wait\n"
+    "            unanswered...), or that none came within --wait, or that the call\n"
+    "            ended before one came\n"
     "  refer CALL-ID --to caller|callee --target URI\n"
     "            transfer that side of the call to URI: a REFER (RFC 3515) with\n"
     "            Refer-To: <URI>; prints its final status (202: accepted); the side's\n"
@@ -451,6 +452,8 @@ static void print_sent(const struct cli *cli, const json_t *answer)
 	else
 		snprintf(none, sizeof(none), "not the same for every call (see --json)");
 	status_text(answer, none, status, sizeof(status));
+	if (!strcmp(status, "call_ended"))
+		snprintf(status, sizeof(status), "none, the call ended before a final status came");
 	printf("sent %s to the %s of %" JSON_INTEGER_FORMAT " call(s) with Call-ID %s: %s\n",
 	       str_member(answer, "method"), cli->to, sent, cli->call_id, status);
 }

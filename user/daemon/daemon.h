@@ -61,7 +61,8 @@ enum dmsg_type {
 			    * commands before it are applied (the 2xx that makes the
 			    * caller use a dialog leaves only after its INSTALL) */
 	DMSG_SENT_FINAL,   /* worker -> controller: the final status of what the
-			    * operator sent into dialog slot/gen (reason: status) */
+			    * operator sent into dialog slot/gen (reason: status,
+			    * or DLG_SENT_CALL_ENDED) */
 	DMSG_CREDS,	   /* controller -> worker: entry slot of the gen routes'
 			    * credentials (struct orig_cred; none: len 0) */
 };
@@ -256,6 +257,12 @@ void worker_reattach(struct worker *w, uint64_t now);
 /* info, message, refer: the dialogs whose final status is waited for; a
  * Call-ID names one call, so more is rare: those end the wait at wait_ms */
 #define DLG_TARGETS_MAX 16
+/* DMSG_SENT_FINAL's reason when the dialog ended (a BYE from either side, a
+ * timer) while the operator's request in it waited for its final: none will
+ * be kept (the dialog is freed), so the command says the call ended instead
+ * of waiting out its time for nothing. Not a SIP status (they start at 100),
+ * nor SHARD_SENT_LOST. */
+#define DLG_SENT_CALL_ENDED 2
 
 struct dlg_pending {
 	bool active;
@@ -279,6 +286,7 @@ struct dlg_pending {
 		unsigned worker;
 		uint32_t slot, gen;
 	} targets[DLG_TARGETS_MAX];
+	unsigned ended;		    /* targets whose call ended before their final */
 	uint64_t answered;	    /* of the last listing: with a final status */
 	int status;		    /* their status when all agree, else -1 */
 	struct shard_dialog dialog; /* the one being reported, unpacked */

@@ -318,20 +318,28 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 }
 
 /* The answer to info, message or refer: how many dialogs it went into and, from the
- * last listing, their final status (null while any has none). */
+ * last listing, their final status (null while any has none); "call_ended"
+ * when every call it went into ended before its final came (the workers
+ * said so: DLG_SENT_CALL_ENDED), "ended" counting those. */
 static json_t *send_answer(const struct dlg_pending *p)
 {
 	const char *method = sip_method_name((enum sip_method)p->q.method);
 	bool all = p->answered && p->answered >= p->sent && p->status > 0;
+	bool ended = !p->answered && p->ended && p->ended >= p->sent;
 
 	log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"; final "
-		 "status %d",
+		 "status %d%s",
 		 method, p->q.leg == SHARD_LEG_A ? "caller" : "callee", (unsigned long long)p->sent,
-		 p->q.call_id, all ? p->status : 0);
-	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:o}", "sent", (json_int_t)p->sent, "method",
-			 method, "to", p->q.leg == SHARD_LEG_A ? "caller" : "callee", "status",
-			 all ? json_integer(p->status) : json_null(), "answered",
-			 (json_int_t)p->answered, "dialogs", p->dialogs);
+		 p->q.call_id, all ? p->status : 0,
+		 ended ? " (the call ended before a final status came)" : "");
+	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:I, s:o}", "sent", (json_int_t)p->sent,
+			 "method", method, "to", p->q.leg == SHARD_LEG_A ? "caller" : "callee",
+			 "status",
+			 all	 ? json_integer(p->status)
+			 : ended ? json_string("call_ended")
+				 : json_null(),
+			 "answered", (json_int_t)p->answered, "ended", (json_int_t)p->ended,
+			 "dialogs", p->dialogs);
 }
 
 /* Every worker has answered: the response goes to the management client, or,
@@ -431,6 +439,8 @@ void dialogs_on_final(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 		    p->targets[i].gen == h->gen) {
 			p->targets[i] = p->targets[--p->ntargets]; /* one final each */
 			p->finals++;
+			if (h->reason == DLG_SENT_CALL_ENDED)
+				p->ended++;
 			return;
 		}
 }

@@ -215,14 +215,30 @@ static void end_pending(struct worker *w, struct shard_dialog *d)
 	}
 }
 
+/* The final status of what the operator sent into d (or
+ * DLG_SENT_CALL_ENDED), for the management command that may be waiting for
+ * it; with the ring full it waits out its time and still lists the status
+ * kept on the dialog. */
+static void tell_sent_final(struct worker *w, const struct shard_dialog *d, int status)
+{
+	struct dmsg_hdr h = {
+	    .type = DMSG_SENT_FINAL, .slot = d->slot, .gen = d->gen, .reason = (uint32_t)status};
+	if (ring_push(w->evt, &h, sizeof(h), NULL, 0) == 0)
+		w->evt_pushed = true;
+}
+
 /* Frees a dialog the worker holds: its timer first, then the slot; requests
- * still open in it get their answers first. */
+ * still open in it get their answers first, and a management command
+ * waiting for the final of the operator's request in it hears that the call
+ * ended (no final will be kept on it now). */
 static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
 {
 	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
 	if (!d)
 		return;
 	end_pending(w, d);
+	if (d->sent_method && !d->sent_status)
+		tell_sent_final(w, d, DLG_SENT_CALL_ENDED);
 	if (d->timer)
 		wheel_cancel(&w->wheel, d->timer);
 	shard_dialog_free(&w->table, slot);
@@ -321,17 +337,6 @@ static void send_orig(void *arg, const char *buf, size_t len, const struct socka
 static uint64_t sent_cookie(const struct shard_dialog *d)
 {
 	return (uint64_t)d->gen << 32 | (uint64_t)(d->sent_seq & 0xff) << 24 | d->slot;
-}
-
-/* The final status of what the operator sent into d, for the management
- * command that may be waiting for it; with the ring full it waits out its
- * time and still lists the status kept on the dialog. */
-static void tell_sent_final(struct worker *w, const struct shard_dialog *d, int status)
-{
-	struct dmsg_hdr h = {
-	    .type = DMSG_SENT_FINAL, .slot = d->slot, .gen = d->gen, .reason = (uint32_t)status};
-	if (ring_push(w->evt, &h, sizeof(h), NULL, 0) == 0)
-		w->evt_pushed = true;
 }
 
 static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, bool heard);
