@@ -4628,6 +4628,225 @@ static unsigned request_sent_to(unsigned base, enum sip_method method, uint16_t 
 	return 0;
 }
 
+/* A call to a bob who sends nothing until Timer B (33000: the caller gets
+ * 408); the ids and Request-URI of leg B's INVITE (sent[*inv]). */
+static struct sip_view_copy given_up_at_timer_b(unsigned *inv, char *ruri, size_t cap)
+{
+	struct tick_send log[16];
+
+	invite_from_alice(); /* at 1000 */
+	*inv = invite_to_bob();
+	const struct sip_msg *x = sent_msg(*inv);
+	snprintf(ruri, cap, "%.*s", (int)x->ruri.whole.len, sent[*inv].buf + x->ruri.whole.off);
+	struct sip_view_copy ids = invite_ids(*inv);
+	unsigned n = tick_through(1000, 33000, log, 16);
+	assert_int_equal(n, 7); /* Timer A six times, then the 408 */
+	assert_tick_send(&log[6], 33000, 408, "a1@10.1.1.1", 5061);
+	return ids;
+}
+
+/* sent[i] is the CANCEL of the INVITE whose ids and Request-URI these are
+ * (RFC 3261 9.1: its branch, Call-ID, From, CSeq number, Request-URI, and
+ * the To without the tag of any response), to bob, saying why. */
+static void assert_cancel_of(unsigned i, const struct sip_view_copy *ids, const char *ruri,
+			     const char *reason)
+{
+	const struct sip_msg *x = sent_msg(i);
+	assert_int_equal(x->method_id, SIP_METHOD_CANCEL);
+	assert_int_equal(ntohs(sent[i].to.sin_port), 5090);
+	assert_true(sip_view_eq(sent[i].buf, x->vias[0].branch, ids->branch, strlen(ids->branch)));
+	assert_true(sip_view_eq(sent[i].buf, x->call_id, ids->call_id, strlen(ids->call_id)));
+	assert_true(sip_view_eq(sent[i].buf, x->from.tag, ids->from_tag, strlen(ids->from_tag)));
+	assert_true(sip_view_eq(sent[i].buf, x->ruri.whole, ruri, strlen(ruri)));
+	assert_int_equal(x->cseq.num, ids->cseq);
+	assert_int_equal(x->cseq.method_id, SIP_METHOD_CANCEL);
+	assert_false(x->to.has_tag);
+	assert_int_equal(x->nvias, 1);
+	if (!memmem(sent[i].buf, sent[i].len, reason, strlen(reason)))
+		fail_msg("the CANCEL lacks \"%s\":\n%.*s", reason, (int)sent[i].len, sent[i].buf);
+}
+
+/* Timer B gave leg B's INVITE up and the caller ACKed its 408 (the record is
+ * gone); then bob rings after all. RFC 3261 9.1: a CANCEL may only go once a
+ * provisional came, so a UAC that wanted to cancel sends it then. It got
+ * none: bob rang on until his own timeout, then answered 200 to nobody. Now
+ * the 180 gets the CANCEL of that INVITE (a transaction of its own, resent
+ * until answered; one only, whatever provisionals follow), a 2xx that
+ * crossed it is ACKed and ended with a BYE (once: its retransmissions get
+ * the ACK again), and 64*T1 after Timer B the INVITE is forgotten. A 100
+ * alone says nobody rings yet: nothing is sent for it. */
+static void test_ringing_after_timer_b_is_cancelled(void **state)
+{
+	struct tick_send log[16];
+	struct ctl_stats st, before;
+	unsigned inv;
+	char ruri[128];
+	(void)state;
+
+	struct sip_view_copy ids = given_up_at_timer_b(&inv, ruri, sizeof(ruri));
+	ack_from_alice();
+	ctl_get_stats(ctl, &before);
+	assert_int_equal(before.acks_absorbed, 1);
+
+	unsigned base = nsent;
+	response_from_bob_at(inv, 100, NULL, 33900);
+	assert_int_equal(nsent, base);
+	response_from_bob_at(inv, 180, "late", 34000);
+	assert_int_equal(nsent, base + 1);
+	unsigned cancel = base;
+	assert_cancel_of(cancel, &ids, ruri, "Reason: SIP;cause=408");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals_cancelled, 1);
+	assert_int_equal(st.dropped_unknown_response, before.dropped_unknown_response);
+
+	base = nsent;
+	response_from_bob_at(inv, 183, "late", 34050); /* that CANCEL is on its way */
+	assert_int_equal(nsent, base);
+	unsigned n = tick_through(34050, 34500, log, 16); /* Timer E: T1 after it */
+	assert_int_equal(n, 1);
+	assert_int_equal(log[0].method, SIP_METHOD_CANCEL);
+	assert_int_equal(log[0].port, 5090);
+	response_from_bob_at(cancel, 200, "late", 34600);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_requests_answered, before.stale_requests_answered + 1);
+	assert_int_equal(tick_through(34600, 40000, log, 16), 0);
+
+	/* bob's 200 crossed the CANCEL */
+	base = nsent;
+	response_from_bob_at(inv, 200, "late", 40000);
+	assert_int_equal(nsent, base + 2);
+	const struct sip_msg *x = sent_msg(base);
+	assert_int_equal(x->method_id, SIP_METHOD_ACK);
+	assert_int_equal(x->cseq.num, ids.cseq);
+	assert_true(sip_view_eq(sent[base].buf, x->to.tag, "late", 4));
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
+	x = sent_msg(base + 1);
+	assert_int_equal(x->method_id, SIP_METHOD_BYE);
+	assert_true(sip_view_eq(sent[base + 1].buf, x->to.tag, "late", 4));
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5090);
+	base = nsent;
+	response_from_bob_at(inv, 200, "late", 40500); /* not ACKed yet, he says */
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+	assert_int_equal(st.late_provisionals_cancelled, 1);
+	assert_int_equal(ninstall, 0);
+
+	/* 64*T1 after Timer B: forgotten, an unknown response like any */
+	base = nsent;
+	response_from_bob_at(inv, 180, "late", 33000 + 32000);
+	assert_int_equal(nsent, base);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, before.dropped_unknown_response + 1);
+}
+
+/* The same while the caller has not ACKed its 408 yet (the record waits for
+ * it, Timer G): the 180 was counted as late and dropped. */
+static void test_ringing_after_timer_b_before_the_ack_is_cancelled(void **state)
+{
+	struct ctl_stats st;
+	unsigned inv;
+	char ruri[128];
+	(void)state;
+
+	struct sip_view_copy ids = given_up_at_timer_b(&inv, ruri, sizeof(ruri));
+	unsigned base = nsent;
+	response_from_bob_at(inv, 180, "late", 33100);
+	assert_int_equal(nsent, base + 1);
+	assert_cancel_of(base, &ids, ruri, "Reason: SIP;cause=408");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals_cancelled, 1);
+	base = nsent;
+	response_from_bob_at(inv, 180, "late", 33200);
+	assert_int_equal(nsent, base);
+
+	/* a 2xx crossing it: ACK and BYE, and the caller still gets the 408 */
+	response_from_bob_at(inv, 200, "late", 33300);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_BYE);
+	assert_int_equal(ninstall, 0);
+	ack_from_alice();
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 1);
+}
+
+/* The caller CANCELs before bob sent anything, so the CANCEL waits for a
+ * provisional (RFC 3261 9.1), and none comes by Timer B (the caller gets
+ * 487). A 180 after that gets the CANCEL with the caller's Reason. */
+static void test_cancel_waiting_past_timer_b_goes_at_the_provisional(void **state)
+{
+	struct tick_send log[16];
+	unsigned inv;
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	inv = invite_to_bob();
+	struct sip_view_copy ids = invite_ids(inv);
+	const struct sip_msg *x = sent_msg(inv);
+	char ruri[128];
+	snprintf(ruri, sizeof(ruri), "%.*s", (int)x->ruri.whole.len,
+		 sent[inv].buf + x->ruri.whole.off);
+	cancel_from_alice_with("Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
+	unsigned n = tick_through(1100, 33000, log, 16);
+	assert_int_equal(n, 7);
+	assert_tick_send(&log[6], 33000, 487, "a1@10.1.1.1", 5061);
+	ack_from_alice();
+	unsigned base = nsent;
+	response_from_bob_at(inv, 180, "late", 34000);
+	assert_int_equal(nsent, base + 1);
+	assert_cancel_of(base, &ids, ruri,
+			 "Reason: SIP;cause=200;text=\"Call completed elsewhere\"");
+}
+
+/* The same once the call's record is gone (answered at the next target, it
+ * lingered CTL_ANSWER_LINGER, 8 s): the 180 of the target left behind was
+ * an unknown response, and its callee rang on. It gets the CANCEL of the
+ * INVITE left there, kept since the failover (no Reason: the call went on
+ * elsewhere), once; a 2xx from it is ACKed and ended with a BYE. */
+static void test_left_target_ringing_after_the_record_left_is_cancelled(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice(); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	struct sip_view_copy ids = invite_ids(inv);
+	const struct sip_msg *x = sent_msg(inv);
+	char ruri[128];
+	snprintf(ruri, sizeof(ruri), "%.*s", (int)x->ruri.whole.len,
+		 sent[inv].buf + x->ruri.whole.off);
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv2 = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob_at(inv2, 200, "b2", 2100);
+	assert_int_equal(ninstall, 1);
+	for (uint64_t t = 2110; t <= 12000; t += 10)
+		ctl_on_tick(ctl, t); /* the record leaves the linger list */
+	test_addr_in(&bob, "127.0.0.1", 5090);
+	unsigned base = nsent;
+	response_from_bob_at(inv, 180, "late1", 12100);
+	assert_int_equal(nsent, base + 1);
+	assert_cancel_of(base, &ids, ruri, "CSeq: 1 CANCEL");
+	assert_null(memmem(sent[base].buf, sent[base].len, "Reason", 6));
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals_cancelled, 1);
+	assert_int_equal(st.dropped_unknown_response, 0);
+	base = nsent;
+	response_from_bob_at(inv, 183, "late1", 12200);
+	assert_int_equal(nsent, base);
+	response_from_bob_at(inv, 200, "late1", 12300);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_BYE);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5090);
+	assert_int_equal(ninstall, 1);
+}
+
 /* Counts the requests of method to port in log (tick_through), checking that
  * each went out at the next of the times in at[] (n of them). */
 static void assert_resent_at(const struct tick_send *log, unsigned nlog, enum sip_method method,
@@ -5950,10 +6169,18 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_second_fork_2xx_acked_and_ended, setup, teardown),
 	    WITH_CONFIG(test_left_target_ringing_is_cancelled, failover_config),
+	    WITH_CONFIG(test_left_target_ringing_after_the_record_left_is_cancelled,
+			failover_config),
 	    WITH_CONFIG(test_left_target_cancel_resent_until_answered, failover_config),
 	    WITH_CONFIG(test_left_target_cancel_ends_at_timer_f, failover_config),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_second_fork_resent_until_answered, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ringing_after_timer_b_is_cancelled, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ringing_after_timer_b_before_the_ack_is_cancelled,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_cancel_waiting_past_timer_b_goes_at_the_provisional, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provisional_after_the_answer_is_a_counted_drop,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,

@@ -276,6 +276,39 @@ struct target_state {
 	uint64_t invites, answered, rejected, unanswered;
 };
 
+/*
+ * Leg B INVITEs sipshard gave up on itself while their callee had sent no
+ * final: at Timer B (the caller got 408, or 487 when its CANCEL waited for a
+ * provisional that never came), at the Timer F of a CANCEL of ours left
+ * unanswered, or at failover_ms of silence (the call went on at another
+ * target). Such a callee may still ring. RFC 3261 9.1 lets a CANCEL go only
+ * once a provisional came, so a UAC that wanted to cancel sends it then:
+ * each entry keeps that CANCEL, built from the INVITE as sent (its Reason
+ * lines: the caller's, or ours at Timer B), and where the INVITE went, for
+ * 64*T1 after the end, by when the INVITE's retransmissions (and with them
+ * the callee's reasons to answer) are long over; the call's record may be
+ * gone much sooner (the caller ACKs its 408 at once). A 2xx that comes is
+ * ACKed and ended with a BYE. In this process's memory only, a ring of
+ * CTL_GIVEN_UP_MAX: a newer end takes the oldest entry, counted when that
+ * one had time left (given_up_forgotten); looked at only for responses that
+ * no record's current INVITE takes.
+ */
+#define CTL_GIVEN_UP_MAX	512
+#define CTL_GIVEN_UP_CANCEL_MAX 1536
+struct given_up {
+	uint64_t until;	  /* monotonic ms: forgotten then (0: unused) */
+	uint8_t shard;	  /* whose socket sends to its callee */
+	bool cancel_sent; /* one CANCEL, resent by Timer E (detached.h) */
+	bool bye_sent;	  /* one BYE; each copy of the 2xx gets its ACK */
+	uint8_t branch_len;
+	char branch[CTL_TAG_MAX]; /* the INVITE's */
+	uint32_t ids;		  /* key_hash of its Call-ID and From tag */
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint16_t cancel_len; /* 0: it did not fit: built from the provisional */
+	char cancel[CTL_GIVEN_UP_CANCEL_MAX];
+};
+
 struct ctl {
 	const struct config *cfg;
 	/* strip_headers: the fields leg B's INVITE and the responses relayed to
@@ -332,6 +365,14 @@ struct ctl {
 	struct reg_ops reg_ops;
 	/* CANCELs and BYEs sent outside any record (close_left_target, end_2xx) */
 	struct detached_set detached;
+	/* leg B INVITEs given up (given_up_commit): the next entry to take, and
+	 * the latest time any is kept until (none is looked at after it) */
+	uint32_t given_up_next;
+	uint64_t given_up_until;
+	struct given_up given_up[CTL_GIVEN_UP_MAX];
+	/* one written before the INVITE is replaced, kept once it is
+	 * (given_up_commit: a failover that happens) */
+	struct given_up given_up_staged;
 };
 
 /* The leg-A index's key of a Call-ID and From tag, both the caller's choice:
@@ -2241,10 +2282,148 @@ static void complete_call(struct ctl *c, struct ctl_call *k, int status, int n, 
 	k->t_deadline = now + 64ull * c->cfg->timers.t1_ms;
 }
 
+/* Leg B's INVITE that k holds, to be given up with no final from its callee
+ * (struct given_up), and its CANCEL (reasons_len bytes of Reason lines, or
+ * none), written aside: before k->invite is replaced. */
+static void given_up_stage(struct ctl *c, const struct ctl_call *k, const char *reasons,
+			   size_t reasons_len)
+{
+	struct given_up *g = &c->given_up_staged;
+	size_t blen = strlen(k->b_branch);
+
+	g->until = 0;
+	if (blen > sizeof(g->branch) || k->b_len > sizeof(g->peer))
+		return; /* cannot happen: make_branch, a target's address */
+	g->shard = k->shard;
+	g->cancel_sent = g->bye_sent = false;
+	g->branch_len = (uint8_t)blen;
+	memcpy(g->branch, k->b_branch, blen);
+	g->ids =
+	    key_hash(c, k->b_call_id, strlen(k->b_call_id), k->b_from_tag, strlen(k->b_from_tag));
+	memcpy(&g->peer, &k->b_peer, k->b_len);
+	g->peer_len = k->b_len;
+	int n = sip_parse(&c->scratch, k->invite, k->invite_len, NULL) == 0
+		    ? setup_build_cancel(&c->scratch, reasons, reasons_len, g->cancel,
+					 sizeof(g->cancel))
+		    : -1;
+	g->cancel_len = n > 0 ? (uint16_t)n : 0;
+	g->until = 1; /* written, not kept yet: given_up_commit sets the time */
+}
+
+/* The INVITE given_up_stage wrote is given up at now: kept for 64*T1, in
+ * the place of the oldest entry. */
+static void given_up_commit(struct ctl *c, uint64_t now)
+{
+	struct given_up *g = &c->given_up[c->given_up_next];
+
+	if (!c->given_up_staged.until)
+		return;
+	if (g->until > now)
+		c->st.given_up_forgotten++;
+	c->given_up_next = (c->given_up_next + 1) % CTL_GIVEN_UP_MAX;
+	*g = c->given_up_staged;
+	c->given_up_staged.until = 0;
+	g->until = now + 64ull * c->cfg->timers.t1_ms;
+	if (g->until > c->given_up_until)
+		c->given_up_until = g->until;
+}
+
+/* The entry of the given-up INVITE that r, from src, answers: its branch,
+ * Call-ID and From tag, from where the INVITE went; NULL for none. */
+static struct given_up *given_up_find(struct ctl *c, const struct sip_msg *r,
+				      const struct sockaddr *src, socklen_t srclen, uint64_t now)
+{
+	if (now >= c->given_up_until || !r->nvias || r->cseq.method_id != SIP_METHOD_INVITE)
+		return NULL;
+	const sip_view b = r->vias[0].branch;
+	for (uint32_t i = 0; i < CTL_GIVEN_UP_MAX; i++) {
+		struct given_up *g = &c->given_up[i];
+		if (g->until > now && g->branch_len == b.len &&
+		    memcmp(g->branch, r->buf + b.off, b.len) == 0 && g->peer_len == srclen &&
+		    memcmp(&g->peer, src, srclen) == 0)
+			return g->ids == key_hash(c, r->buf + r->call_id.off, r->call_id.len,
+						  r->buf + r->from.tag.off, r->from.tag.len)
+				   ? g
+				   : NULL;
+	}
+	return NULL;
+}
+
+/* The ACK of 2xx r to leg B's INVITE, and with bye a BYE after it (a
+ * transaction of its own), to `to`: what the INVITE's UAC owes a 2xx it does
+ * not take (RFC 3261 13.2.2.4), so that its callee is not left with a call
+ * nobody is on. */
+static void ack_and_bye(struct ctl *c, unsigned shard, const struct sip_msg *r,
+			const struct sockaddr_storage *to, socklen_t tolen, bool bye, uint64_t now)
+{
+	static const char *const methods[] = {"ACK", "BYE"};
+	char branch[CTL_TAG_MAX];
+
+	for (int i = 0; i < (bye ? 2 : 1); i++) {
+		int bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
+				  rng_secure());
+		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
+					      sizeof(c->out));
+		if (i == 0)
+			send_to(c, shard, c->out, n, to, tolen);
+		else /* the BYE is a transaction: resent until answered */
+			send_detached(c, shard, n, branch, (size_t)bl, SIP_METHOD_BYE, to, tolen,
+				      now);
+	}
+}
+
+/* A response r from src to a leg B INVITE given up (struct given_up): a
+ * provisional but 100 gets the INVITE's CANCEL, the first one (the others
+ * find it on its way), and a 2xx the ACK, with a BYE after the first; a 100
+ * is a counted drop, nobody rings yet. False when r answers no such INVITE,
+ * or is a non-2xx final (ACKed where the record, or ack_final_of_gone_call,
+ * takes it). */
+static bool given_up_response(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
+			      socklen_t srclen, uint64_t now)
+{
+	struct given_up *g;
+
+	if (r->status >= 300 || (r->status >= 200 && !r->to.has_tag) ||
+	    !(g = given_up_find(c, r, src, srclen, now)))
+		return false;
+	if (r->status >= 200) {
+		ack_and_bye(c, g->shard, r, &g->peer, g->peer_len, !g->bye_sent, now);
+		if (!g->bye_sent)
+			c->st.stale_answers_ended++;
+		g->bye_sent = true;
+		return true;
+	}
+	if (r->status == 100 || g->cancel_sent) {
+		c->st.late_provisionals++;
+		return true;
+	}
+	g->cancel_sent = true;
+	const char *req = g->cancel;
+	int n = g->cancel_len;
+	if (!n) {
+		n = setup_build_cancel_of_provisional(r, c->out, sizeof(c->out));
+		req = c->out;
+	}
+	if (n > 0)
+		detached_send(&c->detached, req, (size_t)n, g->branch, g->branch_len,
+			      SIP_METHOD_CANCEL, g->shard, &g->peer, g->peer_len, now,
+			      detached_send_hook, c);
+	c->st.late_provisionals_cancelled++;
+	log_debug("a callee rang after its INVITE was given up: CANCEL sent");
+	return true;
+}
+
 /* The call ends here with status to the caller (408 or 487: leg B answered
- * nothing), counted and written to the CDR; the target has no call any more. */
+ * nothing), counted and written to the CDR; the target has no call any more.
+ * Leg B's INVITE is kept as given up, with its CANCEL: the caller's Reason
+ * lines, or (Timer B) ours, the 408 the caller got. */
 static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 {
+	if (k->reason_len || k->cancelled)
+		given_up_stage(c, k, k->reason, k->reason_len);
+	else
+		given_up_stage(c, k, CTL_NO_ANSWER_REASON, sizeof(CTL_NO_ANSWER_REASON) - 1);
+	given_up_commit(c, now);
 	int status = k->cancelled ? 487 : 408;
 	if (k->cancelled)
 		c->st.calls_cancelled++;
@@ -2266,21 +2445,7 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
 		    const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
-	static const char *const methods[] = {"ACK", "BYE"};
-	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
-	char branch[CTL_TAG_MAX];
-
-	for (int i = 0; i < 2; i++) {
-		int bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
-				  rng_secure());
-		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
-					      sizeof(c->out));
-		if (i == 0)
-			send_to(c, k->shard, c->out, n, to, srclen);
-		else /* the BYE is a transaction: resent until answered */
-			send_detached(c, k->shard, n, branch, (size_t)bl, SIP_METHOD_BYE, to,
-				      srclen, now);
-	}
+	ack_and_bye(c, k->shard, r, (const struct sockaddr_storage *)src, srclen, true, now);
 	c->st.stale_answers_ended++;
 }
 
@@ -2308,7 +2473,11 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	if (r->status < 200) {
 		if (k->state != CALL_PROCEEDING) {
-			c->st.late_provisionals++; /* the call has its final: nothing to ring */
+			/* the call has its final: nothing to ring, but a callee
+			 * whose INVITE was given up (Timer B) gets its CANCEL */
+			if (k->state != CALL_COMPLETED ||
+			    !given_up_response(c, r, src, srclen, now))
+				c->st.late_provisionals++;
 			return;
 		}
 		k->b_rang = true;
@@ -2367,6 +2536,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	}
 	if (r->status < 300) {
+		if (k->state == CALL_COMPLETED && given_up_response(c, r, src, srclen, now))
+			return;
 		if (r->to.has_tag && (k->state == CALL_COMPLETED ||
 				      (k->state == CALL_ANSWERED && !same_callee(k, r)))) {
 			end_2xx(c, k, r, src, srclen, now);
@@ -2503,6 +2674,8 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 	if ((r->status >= 200 && r->status < 300 && !r->to.has_tag) || !(k = record_left_by(c, r)))
 		return false;
 	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
+	/* the INVITE left, kept as given up for when the record is gone */
+	struct given_up *g = given_up_find(c, r, src, srclen, now);
 	if (r->status < 200) {
 		const sip_view b = r->vias[0].branch;
 		if (detached_pending(&c->detached, r->buf + b.off, b.len, SIP_METHOD_CANCEL))
@@ -2511,6 +2684,8 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		send_detached(c, k->shard, n, r->buf + b.off, b.len, SIP_METHOD_CANCEL, to, srclen,
 			      now);
 		c->st.stale_provisionals_cancelled++;
+		if (g)
+			g->cancel_sent = true;
 		return true;
 	}
 	if (r->status >= 300) {
@@ -2526,6 +2701,8 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		return true;
 	}
 	end_2xx(c, k, r, src, srclen, now);
+	if (g)
+		g->bye_sent = true;
 	log_info("call %s: a target it failed over from answered %d: ACKed and ended with a BYE",
 		 k->a_call_id, r->status);
 	return true;
@@ -2579,6 +2756,7 @@ static void on_response(struct ctl *c, unsigned shard, const struct sip_msg *r,
 		}
 		if (!k && (detached_on_response(&c->detached, r, now) ||
 			   probe_response(c, r, now) || close_left_target(c, r, src, srclen, now) ||
+			   given_up_response(c, r, src, srclen, now) ||
 			   reg_on_response(&c->regs, r, now, &c->reg_ops) ||
 			   ack_final_of_gone_call(c, shard, r, src, srclen)))
 			return;
@@ -2829,8 +3007,13 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 	case CALL_CALLING:
 		if (now >= give_up_due(c, k)) {
 			target_silent(c, k, now);
-			if (next_target(c, k, 0, now) == 0)
+			/* the INVITE left behind is given up: kept, with its
+			 * CANCEL (no Reason: the call goes on elsewhere) */
+			given_up_stage(c, k, NULL, 0);
+			if (next_target(c, k, 0, now) == 0) {
+				given_up_commit(c, now);
 				break;
+			}
 			if (now < k->t_deadline) {
 				/* no failover after all (every later target down
 				 * or full, or a reload changed the route): this

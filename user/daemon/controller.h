@@ -135,6 +135,14 @@ struct ctl_stats {
 	/* provisionals to leg B's INVITE once the call had its final (or its
 	 * answer): dropped */
 	uint64_t late_provisionals;
+	/* provisionals (but 100) to a leg B INVITE sipshard had given up on
+	 * itself (Timer B; its CANCEL unanswered by Timer F; its target left at
+	 * failover_ms and the call's record gone since): answered with a CANCEL
+	 * of that INVITE, which could not go before a provisional came (RFC 3261
+	 * 9.1); and such INVITEs forgotten within 64*T1 of their end because
+	 * CTL_GIVEN_UP_MAX newer ones came (a provisional of theirs is then an
+	 * unknown response) */
+	uint64_t late_provisionals_cancelled, given_up_forgotten;
 	/* the CANCELs and BYEs above are transactions of their own (detached.h):
 	 * retransmissions sent, those answered, those that reached Timer F
 	 * unanswered, and those sent once untracked (a full table) */

@@ -1301,6 +1301,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "cancel_reasons_dropped", cs.cancel_reasons_dropped);
 	JI(c, "fork_provisionals_pracked", cs.fork_provisionals_pracked);
 	JI(c, "late_provisionals", cs.late_provisionals);
+	JI(c, "late_provisionals_cancelled", cs.late_provisionals_cancelled);
+	JI(c, "given_up_forgotten", cs.given_up_forgotten);
 	JI(c, "stale_requests_retransmitted", cs.stale_requests_retransmitted);
 	JI(c, "stale_requests_answered", cs.stale_requests_answered);
 	JI(c, "stale_requests_unanswered", cs.stale_requests_unanswered);
