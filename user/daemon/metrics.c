@@ -57,6 +57,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_fork_provisionals_pracked", C,
      "Reliable provisionals of a fork other than the caller's early dialog: PRACKed here, not "
      "relayed."},
+    {"controller_given_up_forgotten", C,
+     "INVITEs given up here forgotten before 64*T1, their place in the ring of 512 taken."},
     {"controller_invite_retrans", C, "Retransmitted INVITEs of calls setting up."},
     {"controller_invites", C,
      "INVITEs without a To tag taken by the controller, retransmissions and refused ones "
@@ -69,6 +71,8 @@ const struct metrics_row metrics_rows[] = {
      "OPTIONS sent to targets that are up (routes[].keepalive_s)."},
     {"controller_late_provisionals", C,
      "Provisionals to leg B's INVITE after the call had its final: dropped."},
+    {"controller_late_provisionals_cancelled", C,
+     "Callees that rang after their INVITE was given up here, sent the CANCEL of it."},
     {"controller_linger_evicted", C, "Records of answered calls freed early for a new INVITE."},
     {"controller_ood_answered", C,
      "Requests outside a dialog other than INVITE, ACK, CANCEL and OPTIONS, answered as "
@@ -99,6 +103,8 @@ const struct metrics_row metrics_rows[] = {
      "INVITEs refused as a loop or a merged request (483, 482), or as a second INVITE before "
      "the first's final (500)."},
     {"controller_rejected_no_route", C, "INVITEs no route matched, answered no_route_status."},
+    {"controller_rejected_no_target", C,
+     "INVITEs answered 503 because their route had no target in service (SRV records \".\")."},
     {"controller_rejected_rate", C,
      "INVITEs answered 503 because their source was over its rate (limits)."},
     {"controller_rejected_session_too_brief", C,
@@ -130,6 +136,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_stale_requests_untracked", C,
      "CANCELs and BYEs to targets a call had failed over from, sent once untracked (a full "
      "table)."},
+    {"controller_target_503_sent_as_500", C,
+     "Targets' 503s that ended a call, sent to the caller as 500 (RFC 3261 16.7)."},
     {"controller_target_answered", C, "INVITEs the target answered 2xx."},
     {"controller_target_calls", G, "Calls on the target now."},
     {"controller_target_disabled", G,
