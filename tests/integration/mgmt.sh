@@ -243,6 +243,7 @@ print(not bad, shaped, len(names) == len(set(names)), not fallback, len(names) >
 for l in bad + fallback:
     print("#", l)
 PY
+sed 's/^/# /' "$WORK/metrics.help" # the verdicts, and the lines at fault
 check "each metric family: one HELP, one TYPE, then its samples; each HELP valid and the family's own" \
 	grep -qx 'True True True True True' "$WORK/metrics.help"
 check "another path: 404" grep -q '^HTTP/1.1 404' <<<"$(http 'GET / HTTP/1.0\r\n\r\n')"
