@@ -44,9 +44,8 @@ check "the caller never saw a 401" \
 	test "$(grep -c '^SIP/2.0 401' "$WORK/uac-good.msg" "$WORK/uac-bad.msg" | awk -F: '{s+=$2} END {print s}')" = 0
 check "the INVITEs carried an Authorization line for trunk7" \
 	grep -q 'Authorization: Digest username="trunk7", realm="carrier.test"' "$WORK/uas-$B_PORT.msg"
-sleep 1.2
 check "stats: 4 challenges answered, 1 refused" \
-	test "$(json_get "$STATS" '(j["controller"]["auth_answered"], j["controller"]["auth_refused"])')" = "(4, 1)"
+	wait_json "$STATS" '(j["controller"]["auth_answered"], j["controller"]["auth_refused"])' "(4, 1)"
 check "the log says why the last challenge was not answered" \
 	grep -q "401 from 127.0.0.1:$B_PORT (route bad) not answered: the credentials were refused" \
 	"$WORK/auth.log"

@@ -175,8 +175,7 @@ for mode in bpf nobpf; do
 		if [ "$res" = 1 ]; then ok "$mode: $name"; else not_ok "$mode: $name"; fi
 	done < <(grep '^R [01] ' "$WORK/$mode.peers")
 	check "$mode: every check ran" test "$(grep -c '^R [01] ' "$WORK/$mode.peers")" = 12
-	sleep 1.2 # a stats write
 	check "$mode: the malformed Reason line is counted (controller.cancel_reasons_dropped)" \
-		test "$(json_get "$WORK/$mode.stats.json" 'j["controller"]["cancel_reasons_dropped"]')" = 1
+		wait_json "$WORK/$mode.stats.json" 'j["controller"]["cancel_reasons_dropped"]' 1
 	stop_daemon
 done

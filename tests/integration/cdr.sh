@@ -85,9 +85,8 @@ sipp_uas "$B_PORT" uas_no_bye.xml -m 1
 uas_pid=${PIDS[-1]}
 sleep 0.3
 sipp_uac cdr-held "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"
-sleep 1.2
 check "stats count the records written" \
-	test "$(json_get "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"], j["cdr_file"]["lost"]')" = "5 5 0"
+	wait_json "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"], j["cdr_file"]["lost"]' "5 5 0"
 stop_daemon
 kill "$uas_pid" 2>/dev/null
 wait "$uas_pid" 2>/dev/null
@@ -152,13 +151,13 @@ else
 fi
 wait_exit 10 "$uas_pid"
 check "maximum duration: so does the callee" test $? = 0
-wait_lines 1 && sleep 1.2
+wait_lines 1
 check "maximum duration: both BYEs say why" \
 	test "$(grep -h -c '^Reason: Q.850;cause=102;text="maximum call duration"' "$WORK/uac-maxdur.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
 check "maximum duration: end_reason max_duration" \
 	test "$(cdr_field 0 'r["end_reason"]')" = max_duration
 check "maximum duration: two BYEs sent and both answered, none retransmitted" \
-	test "$(json_get "$WORK/maxdur.stats.json" '[sum(w["originated"][k] for w in j["workers"]) for k in ("sent", "answered", "retransmitted", "unanswered", "stray_responses")]')" = "[2, 2, 0, 0, 0]"
+	wait_json "$WORK/maxdur.stats.json" '[sum(w["originated"][k] for w in j["workers"]) for k in ("sent", "answered", "retransmitted", "unanswered", "stray_responses")]' "[2, 2, 0, 0, 0]"
 stop_daemon
 
 # a file that cannot be opened stops the start, naming the key
