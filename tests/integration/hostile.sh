@@ -65,12 +65,16 @@ check "a second daemon on the same port refuses to start (exit 1), saying why" \
 sipp_uas "$B_PORT" uas_info_bye.xml -m 5
 sleep 0.3
 check "calls still complete afterwards" sipp_uac after "$D_PORT" uac_info_bye.xml -m 5 -r 50 -i 127.0.0.1 -p 16061
-sleep 1.2
+# the stats file is written every second: each check waits for a write that
+# has what it looks for; "no call left active" for one that has the five
+# calls above answered (a write from before them has no call active either),
+# which the counts below then start from
 check "garbage counted as malformed" \
-	test "$(json_get "$WORK/stats.json" 'sum(w["rx_bad"] for w in j["workers"]) > 1000')" = True
+	wait_json "$WORK/stats.json" 'sum(w["rx_bad"] for w in j["workers"]) > 1000' True
 check "forged dialogs answered 481" \
-	test "$(json_get "$WORK/stats.json" 'sum(w["answered_4xx"] for w in j["workers"]) > 0')" = True
-check "no call left active" test "$(json_get "$WORK/stats.json" 'j["controller"]["calls_active"]')" = 0
+	wait_json "$WORK/stats.json" 'sum(w["answered_4xx"] for w in j["workers"]) > 0' True
+check "no call left active" \
+	wait_json "$WORK/stats.json" 'j["controller"]["calls_answered"], j["controller"]["calls_active"]' "5 0"
 # Empty datagrams (no payload): the sockets' filter drops each in the kernel,
 # where io_uring's receive would have stopped at every one; the socket's drop
 # count has them, and the steering program counts them apart
@@ -89,9 +93,14 @@ for i in range(N):
     s.sendto(b"", ("127.0.0.1", port))
     if i % 500 == 0:
         time.sleep(0.01) # no queue overflow: only the filter drops
-time.sleep(2.2) # the stats file is written every second
-rx, sock, empty, attached = totals()
-ok = rx == rx0 and sock - sock0 == N and (not attached or empty - empty0 == N)
+# the stats file is written every second: until a write has them all, 5 s at most
+end = time.monotonic() + 5
+while True:
+    rx, sock, empty, attached = totals()
+    ok = rx == rx0 and sock - sock0 == N and (not attached or empty - empty0 == N)
+    if ok or time.monotonic() > end:
+        break
+    time.sleep(0.1)
 print("sent %d received %d socket_drops %d steering_empty %d attached %s %s" %
       (N, rx - rx0, sock - sock0, empty - empty0, attached, "ok" if ok else "wrong"))
 PY
@@ -118,8 +127,13 @@ try:
         s.sendto(b"not sip " * 125, ("127.0.0.1", port))
 finally:
     os.kill(pid, signal.SIGCONT)
-time.sleep(2.2) # the stats file is written every second
-rx, sock = totals()
+# the stats file is written every second: until a write has them all, 5 s at most
+end = time.monotonic() + 5
+while True:
+    rx, sock = totals()
+    if sock - sock0 > 0 and rx - rx0 + sock - sock0 == N or time.monotonic() > end:
+        break
+    time.sleep(0.1)
 print("sent %d received %d queue_full %d %s" % (N, rx - rx0, sock - sock0,
       "ok" if sock - sock0 > 0 and rx - rx0 + sock - sock0 == N else "lost"))
 PY

@@ -109,15 +109,17 @@ check "silent: both BYEs say why" \
 	test "$(grep -h -c '^Reason: Q.850;cause=102;text="keep-alive not answered"' "$WORK/uac-silent.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
 check "silent: end_reason keepalive_failed" test "$(cdr_end 2)" = keepalive_failed
 
-sleep 1.2 # the stats file is written every second
+# ka_stat NAME WANT: until the stats file (written every second) says
+# keepalive.NAME, summed over the workers, is WANT. The first check waits for
+# the write that has both calls ended; the zero after it reads that or a later one.
 ka_stat() {
-	json_get "$WORK/ka.stats.json" "sum(w['keepalive']['$1'] for w in j['workers'])"
+	wait_json "$WORK/ka.stats.json" "sum(w['keepalive']['$1'] for w in j['workers'])" "$2"
 }
-check "stats: two calls ended by the keep-alive" test "$(ka_stat calls_ended)" = 2
-check "stats: two rounds missed (the silent callee's)" test "$(ka_stat missed)" = 2
-check "stats: 18 OPTIONS sent (12 + 2 + 4)" test "$(ka_stat sent)" = 18
+check "stats: two calls ended by the keep-alive" ka_stat calls_ended 2
+check "stats: two rounds missed (the silent callee's)" ka_stat missed 2
+check "stats: 18 OPTIONS sent (12 + 2 + 4)" ka_stat sent 18
 check "stats: none counted as idle expiry" \
-	test "$(json_get "$WORK/ka.stats.json" 'sum(w["dialogs_expired"] for w in j["workers"])')" = 0
+	wait_json "$WORK/ka.stats.json" 'sum(w["dialogs_expired"] for w in j["workers"])' 0
 stop_daemon
 
 # ---- without BPF steering and io_uring: answers handed to the owning worker --

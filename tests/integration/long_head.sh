@@ -27,11 +27,10 @@ rc=$?
 sed 's/^/# /' "$WORK/calls.out"
 check "a re-INVITE, INFOs both ways and a BYE with 8 long Vias cross, their answers back with every Via; answered ones give their slots way; one while four are held unanswered: 513" \
 	test "$rc" = 0
-sleep 1.2 # a stats write
 check "the 513 for a full pool is counted (long_head_full)" \
-	test "$(json_get "$WORK/calls.stats.json" 'sum(w["long_head_full"] for w in j["workers"])')" = 1
+	wait_json "$WORK/calls.stats.json" 'sum(w["long_head_full"] for w in j["workers"])' 1
 check "the three answered that gave their slots way are counted (long_heads_evicted)" \
-	test "$(json_get "$WORK/calls.stats.json" 'sum(w["long_heads_evicted"] for w in j["workers"])')" = 3
+	wait_json "$WORK/calls.stats.json" 'sum(w["long_heads_evicted"] for w in j["workers"])' 3
 check "the start logs the pools, and each worker has its pool file in run_dir" \
 	bash -c "grep -q 'long-head pools: 2 x 4 slots of 8 KiB' '$WORK/calls.log' &&
 		test -f '$WORK/run/shard-0.heads' && test -f '$WORK/run/shard-1.heads'"

@@ -307,10 +307,9 @@ check "call 5: its BYE answered 407 goes again with a correct Proxy-Authorizatio
 	test "$(r call5_bye_again)/$(r call5_digest)" = "True/True"
 check "call 5's CDR: ended by the operator" test "$(cdr_end 4)" = operator
 check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
-sleep 1.2 # a stats write
 ORIG='j["workers"][0]["originated"]'
 check "originated.challenges_answered 5 and one per OPTIONS again of call 4, challenges_refused 1, challenges_no_credentials 1 (call 3's caller)" \
-	test "$(json_get "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'])")" = "($((5 + $(r call4_retries))), 1, 1)"
+	wait_json "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'])" "($((5 + $(r call4_retries))), 1, 1)"
 check "the log says once why a challenge was not answered" \
 	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
 stop_daemon
