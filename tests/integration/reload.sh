@@ -34,12 +34,6 @@ hup() {
 	wait_log "$1" -e 'policy in service' -e 'reload refused'
 }
 
-# stats_after_write EXPR: EXPR over the stats file once it was written again.
-stats_after_write() {
-	sleep 1.2
-	json_get "$STATS" "$1"
-}
-
 B_PORT=$B1_PORT
 write_config "$CFG"
 start_daemon reload "$CFG"
@@ -54,7 +48,7 @@ check "reload logged with the file name" grep -q "reloaded $CFG" "$LOG"
 run_flow reload "after a reload, calls follow the new route" uac_info_bye.xml uas_info_bye.xml 2
 probe reload "after a reload, the new ACL rule answers 403" probe_invite_403.xml -i 127.0.0.2
 check "stats count one applied reload" \
-	test "$(stats_after_write 'j["reloads"]["applied"], j["reloads"]["failed"]')" = "1 0"
+	wait_json "$STATS" 'j["reloads"]["applied"], j["reloads"]["failed"]' "1 0"
 
 # A file that fails to load changes nothing, and the log names the key.
 cp "$CFG" "$WORK/good.json"
@@ -66,7 +60,7 @@ run_flow reload "after a refused reload, calls still follow the last good route"
 	uac_info_bye.xml uas_info_bye.xml 1
 probe reload "after a refused reload, the ACL rule still answers 403" probe_invite_403.xml -i 127.0.0.2
 check "stats count the failed reload" \
-	test "$(stats_after_write 'j["reloads"]["applied"], j["reloads"]["failed"]')" = "1 1"
+	wait_json "$STATS" 'j["reloads"]["applied"], j["reloads"]["failed"]' "1 1"
 
 # A key that shapes the process is logged and keeps its running value.
 sed "s/127.0.0.1:$D_PORT/127.0.0.1:$((D_PORT + 5))/" "$WORK/good.json" >"$CFG"

@@ -68,9 +68,8 @@ check "not refreshed: the callee was asked for timers.session_expires_s (the cal
 check "not refreshed: the caller was sent the callee's Session-Expires" \
 	grep -q '^Session-Expires: 6;refresher=uac' "$WORK/uac-expired.msg"
 check "not refreshed: end_reason session_expired" test "$(cdr_end 0)" = session_expired
-sleep 1.2 # the stats file is written every second
 check "not refreshed: counted as a session timer expiry" \
-	test "$(json_get "$WORK/st.stats.json" '[sum(w[k] for w in j["workers"]) for k in ("dialogs_expired", "dialogs_session_expired")]')" = "[1, 1]"
+	wait_json "$WORK/st.stats.json" '[sum(w[k] for w in j["workers"]) for k in ("dialogs_expired", "dialogs_session_expired")]' "[1, 1]"
 
 # refreshed_call NAME LABEL UAS_SCENARIO CALLER_PORT [UAS ARGS...]: a call
 # whose caller asks for 6 s, refreshes it with a re-INVITE 3 s after the
@@ -125,9 +124,8 @@ run_flow st "callee with Min-SE 120: its 422 answered by sipshard, the call set 
 	uac_wait_bye.xml uas_422_then_bye.xml 1
 check "callee with Min-SE 120: the caller never saw the 422" \
 	bash -c 'grep -q "^SIP/2.0 200" "$1" && ! grep -q "^SIP/2.0 422" "$1"' _ "$WORK/uac-st-callee with Min-SE 120: its 422 answered by sipshard, the call set up and ended by the callee.msg"
-sleep 1.2 # the stats file is written every second
 check "callee with Min-SE 120: counted" \
-	test "$(json_get "$WORK/st.stats.json" 'j["controller"]["session_interval_raised"]')" = 1
+	wait_json "$WORK/st.stats.json" 'j["controller"]["session_interval_raised"]' 1
 stop_daemon
 
 # ---- timers.session_timer false ----------------------------------------------

@@ -121,9 +121,8 @@ check "a NOTIFY about it after Timer N: 481, the transfer stays failed" \
 check "a transfer whose first NOTIFY came in time: active past Timer N, its status shown" \
 	test "$(get 'j["notify2"], j["notified_after_timer_n"]')" = "200 {'to': 'caller', 'state': 'active', 'status': 100}"
 check "no NOTIFY reached the callee" test "$(get 'j["callee_notifies"]')" = "0"
-sleep 1.2 # a stats write
 check "stats: transfers_timed_out 1" \
-	test "$(json_get "$WORK/transfer.stats.json" 'sum(w["transfers_timed_out"] for w in j["workers"])')" = "1"
+	wait_json "$WORK/transfer.stats.json" 'sum(w["transfers_timed_out"] for w in j["workers"])' "1"
 # The REFER's final coming after another request the operator sent into the
 # call (refer --wait 0, then info): a 403 still ends the transfer, a 202
 # still starts Timer N. The outcome was taken only while the REFER was the
