@@ -67,13 +67,43 @@ check() {
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
-# wait_udp_port PORT: waits until something is bound to 127.0.0.1:PORT/udp.
+# wait_udp_port PORT [ADDR]: waits until something is bound to PORT/udp (on
+# ADDR when given), 5 s at most.
 wait_udp_port() {
+	local filter="sport = :$1"
+	[ -n "${2:-}" ] && filter="src $2 and $filter"
 	for _ in $(seq 1 50); do
-		ss -Hlun "sport = :$1" 2>/dev/null | grep -q . && return 0
+		ss -Hlun "$filter" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# daemon_in_namespace HOSTS RESOLV: from now on SIPSHARDD runs in a mount
+# namespace of its own, where the file HOSTS is /etc/hosts and RESOLV is
+# /etc/resolv.conf ("" leaves that one as it is), so that a test gives it its
+# own names and DNS server; the exec chain keeps its PID. Without a mount
+# namespace (needs root): not ok, and the script ends.
+daemon_in_namespace() {
+	if ! unshare --mount true 2>/dev/null; then
+		not_ok "a mount namespace for the daemon's /etc/hosts and /etc/resolv.conf (needs root)"
+		exit 1
+	fi
+	local hosts=${1:-/etc/hosts} resolv=${2:-/etc/resolv.conf}
+	cat >"$WORK/sipshardd-ns" <<SH
+#!/bin/sh
+exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && mount --bind "\$1" /etc/resolv.conf && shift && exec "\$@"' "$hosts" "$resolv" "$PWD/$SIPSHARDD" "\$@"
+SH
+	chmod +x "$WORK/sipshardd-ns"
+	SIPSHARDD=$WORK/sipshardd-ns
+}
+
+# need_dnsmasq: dnsmasq is there to serve a test's records, or not ok, and
+# the script ends.
+need_dnsmasq() {
+	command -v dnsmasq >/dev/null && return 0
+	not_ok "dnsmasq serves the SRV records (package dnsmasq-base: scripts/deps.sh installs it)"
+	exit 1
 }
 
 # wait_text FILE TEXT: until FILE holds TEXT (a fixed string), 5 s at most.

@@ -28,24 +28,11 @@ STATS=$WORK/dns_refresh.stats.json
 HOSTS=$WORK/hosts
 LOG=$WORK/dns_refresh.log
 
-if ! command -v dnsmasq >/dev/null; then
-	not_ok "dnsmasq serves the SRV records (package dnsmasq-base: scripts/deps.sh installs it)"
-	exit 1
-fi
-if ! unshare --mount true 2>/dev/null; then
-	not_ok "a mount namespace for the daemon's /etc/hosts and /etc/resolv.conf (needs root)"
-	exit 1
-fi
-
+need_dnsmasq
 printf '127.0.0.1 one.test sip1.carrier.test\n127.0.0.2 two.test\n' >"$HOSTS"
 RESOLV=$WORK/resolv.conf
 printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"$RESOLV"
-cat >"$WORK/sipshardd-ns" <<SH
-#!/bin/sh
-exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && mount --bind "\$1" /etc/resolv.conf && shift && exec "\$@"' "$HOSTS" "$RESOLV" "$PWD/$SIPSHARDD" "\$@"
-SH
-chmod +x "$WORK/sipshardd-ns"
-SIPSHARDD=$WORK/sipshardd-ns
+daemon_in_namespace "$HOSTS" "$RESOLV"
 
 # start_dns [RECORD]: carrier.test's SRV record sip1.carrier.test:$SIP1, or
 # the one given ("": a record with no target, which dnsmasq serves as ".")
@@ -56,11 +43,7 @@ start_dns() {
 		--pid-file= --user=root --log-queries --log-facility="$WORK/dns.log" \
 		"--srv-host=_sip._udp.carrier.test${rec:+,$rec}"
 	DNS_PID=${PIDS[-1]}
-	for _ in $(seq 1 50); do
-		ss -Hlun "src $DNS_IP and sport = :53" 2>/dev/null | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_udp_port 53 "$DNS_IP"
 }
 # restart_dns [RECORD]: dnsmasq again, with that record
 restart_dns() {

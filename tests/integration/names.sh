@@ -18,24 +18,11 @@ STATS=$WORK/names.stats.json
 HOSTS=$WORK/hosts
 echo "127.0.0.1 trunk.test" >"$HOSTS"
 
-if ! unshare --mount true 2>/dev/null; then
-	not_ok "a mount namespace for the daemon's /etc/hosts (needs root)"
-	exit 1
-fi
-
 # and a resolv.conf naming a DNS server at 127.0.0.99 (none answers there
 # until the slow reload below starts one that never answers)
 RESOLV=$WORK/resolv.conf
 printf 'nameserver 127.0.0.99\noptions timeout:1 attempts:3\n' >"$RESOLV"
-
-# sipshardd in its own mount namespace, with $HOSTS as /etc/hosts and
-# $RESOLV as /etc/resolv.conf; the exec chain keeps its PID
-cat >"$WORK/sipshardd-ns" <<SH
-#!/bin/sh
-exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && mount --bind "\$1" /etc/resolv.conf && shift && exec "\$@"' "$HOSTS" "$RESOLV" "$PWD/$SIPSHARDD" "\$@"
-SH
-chmod +x "$WORK/sipshardd-ns"
-SIPSHARDD=$WORK/sipshardd-ns
+daemon_in_namespace "$HOSTS" "$RESOLV"
 
 # the target on both addresses, answering OPTIONS and noting each
 touch "$WORK/up"
@@ -114,10 +101,7 @@ while time.monotonic() < end:
 PY
 PIDS+=($!)
 # until it listens: before that a query is refused at once, not waited on
-for _ in $(seq 1 50); do
-	ss -Hlun 'src 127.0.0.99:53' 2>/dev/null | grep -q . && break
-	sleep 0.1
-done
+wait_udp_port 53 127.0.0.99
 sed -i "s/trunk.test:$T_PORT\", \"keepalive_s\"/slow.test:$T_PORT\", \"keepalive_s\"/" "$WORK/names.json"
 start=$(date +%s%N)
 "$BUILD/sipshardctl" -s "$WORK/run/sipshardd.sock" reload >"$WORK/slow.out" 2>&1

@@ -31,14 +31,10 @@ DNS_IP=127.0.0.98
 STATS=$WORK/srv.stats.json
 CDR=$WORK/cdr.jsonl
 
-if ! command -v dnsmasq >/dev/null; then
-	not_ok "dnsmasq serves the SRV records (package dnsmasq-base: scripts/deps.sh installs it)"
-	exit 1
-fi
-if ! unshare --mount true 2>/dev/null; then
-	not_ok "a mount namespace for the daemon's /etc/resolv.conf (needs root)"
-	exit 1
-fi
+need_dnsmasq
+RESOLV=$WORK/resolv.conf
+printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"$RESOLV"
+daemon_in_namespace "" "$RESOLV"
 
 # the zone: carrier.test's servers (priority 10: sip1 weight 60, sip2 weight
 # 20; priority 20: backup, weight 0), none.test's "." (no SIP over UDP),
@@ -62,23 +58,9 @@ start_dns() {
 		--host-record=reg1.test,127.0.0.1 --host-record=reg2.test,127.0.0.1 \
 		--host-record=backup.carrier.test,127.0.0.1 --host-record=plain.test,127.0.0.1
 	DNS_PID=${PIDS[-1]}
-	for _ in $(seq 1 50); do
-		ss -Hlun "src $DNS_IP and sport = :53" 2>/dev/null | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_udp_port 53 "$DNS_IP"
 }
 check "dnsmasq answers on $DNS_IP:53" start_dns
-
-RESOLV=$WORK/resolv.conf
-printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_IP" >"$RESOLV"
-# sipshardd with $RESOLV as /etc/resolv.conf; the exec chain keeps its PID
-cat >"$WORK/sipshardd-ns" <<SH
-#!/bin/sh
-exec unshare --mount sh -c 'mount --bind "\$0" /etc/resolv.conf && exec "\$@"' "$RESOLV" "$PWD/$SIPSHARDD" "\$@"
-SH
-chmod +x "$WORK/sipshardd-ns"
-SIPSHARDD=$WORK/sipshardd-ns
 
 # ---- what a load makes of names without a port ------------------------------
 # check_config NAME ROUTES_JSON: --check-config on a file with these routes,
