@@ -2748,6 +2748,42 @@ static bool relayed_has(struct relay_result res, const char *text)
 }
 
 /*
+ * A 503 to an in-dialog request goes to its sender as 500 without the
+ * Retry-After (RFC 3261 16.7 item 6), as the target's 503 to leg B's INVITE
+ * does at set-up; the rest crosses as any final. From sipshard, a 503 would
+ * say sipshard is unavailable: a proxy in front that honours it would send
+ * it nothing for the Retry-After's time. It was relayed as it came.
+ */
+static void test_503_relayed_as_500(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	uint64_t before = rc.resp_503_as_500;
+	sent_from_a("INFO", 2, 2, branch, sizeof(branch));
+	resp_from_b(503, "INFO", "Retry-After: 60\r\nReason: Q.850;cause=34\r\n");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 500);
+	assert_true(sip_view_eq(out, out_m.reason, "Server Internal Error", 21));
+	assert_false(relayed_has(res, "Retry-After"));
+	assert_true(relayed_has(res, "Reason: Q.850;cause=34\r\n"));
+	assert_int_equal(rc.resp_503_as_500, before + 1);
+
+	/* another 5xx crosses as it came */
+	sent_from_a("INFO", 3, 3, branch, sizeof(branch));
+	resp_from_b(504, "INFO", "Retry-After: 5\r\n");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 504);
+	assert_true(relayed_has(res, "Retry-After: 5\r\n"));
+	assert_int_equal(rc.resp_503_as_500, before + 1);
+}
+
+/*
  * strip_headers (rc.strip): the fields it names do not cross, in requests
  * either way nor in the responses relayed back: a known one (User-Agent,
  * Server, Subject by its compact form) by its id, an extension one by its
@@ -2828,6 +2864,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_response_via_received_rport, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_503_relayed_as_500, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strip_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),

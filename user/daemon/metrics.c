@@ -244,6 +244,8 @@ const struct metrics_row metrics_rows[] = {
     {"worker_replaces_refused", C, "INVITEs with Replaces or Join answered by the worker."},
     {"worker_replaces_unmatched", C,
      "INVITEs with Replaces or Join that name no dialog here, passed on as they are."},
+    {"worker_responses_503_sent_as_500", C,
+     "In-dialog 503s relayed to the other side as 500 (RFC 3261 16.7)."},
     {"worker_rx", C, "Datagrams received."},
     {"worker_rx_bad", C, "Datagrams that did not parse as SIP."},
     {"worker_rx_foreign", C, "Datagrams of another worker's calls, passed to it."},

@@ -257,6 +257,18 @@ void relay_put_contact(struct wbuf *w, const char *advertise)
 	wbuf_put(w, ">", 1);
 }
 
+bool relay_503_as_500(struct sip_wspec *w, int status)
+{
+	static const char line[] = "SIP/2.0 500 Server Internal Error";
+
+	if (status != 503)
+		return false;
+	w->start_line = line;
+	w->start_line_len = sizeof(line) - 1;
+	w->remove |= SIP_HBIT(SIP_HDR_RETRY_AFTER);
+	return true;
+}
+
 void relay_put_contact_line(struct wbuf *w, const char *advertise)
 {
 	wbuf_put(w, "Contact: ", 9);
@@ -1080,6 +1092,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	/* a 2xx to a target refresh updates the responder's remote target */
 	if (m->status < 300 && relay_is_target_refresh(t->method_id))
 		relay_take_remote_target(resp_leg, m);
+	bool as_500 = relay_503_as_500(&w, m->status);
 	int n = sip_write(m, &w, out, cap);
 	if (n < 0) {
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
@@ -1087,6 +1100,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	send_to_leg(res, back, n);
 	rc->relayed_resp++;
+	rc->resp_503_as_500 += as_500;
 	/* the first 2xx starts the interval (RFC 4028 10); its copies, sent
 	 * until the ACK comes (up to 64*T1), would each put the end later */
 	if (refresh && !t->final_class) {

@@ -31,6 +31,13 @@ struct wbuf;
 void relay_put_contact(struct wbuf *w, const char *advertise);
 /* The whole header line "Contact: <sip:sipshard@ADVERTISE>\r\n" into w. */
 void relay_put_contact_line(struct wbuf *w, const char *advertise);
+/* A response of status relayed to the other side: a 503 goes as 500 without
+ * its Retry-After (w's start line and removals set), and true is returned.
+ * A 503 speaks of the server that sends it: from sipshard, upstream, it
+ * would say sipshard is unavailable, and a proxy in front that honours it
+ * (and its Retry-After) would send it no request at all, not just none for
+ * that peer (RFC 3261 16.7 item 6, 21.5.4). At call set-up and in a dialog. */
+bool relay_503_as_500(struct sip_wspec *w, int status);
 
 /* What the worker must do with a datagram after relay_request/relay_response. */
 enum relay_outcome {
@@ -144,6 +151,7 @@ struct relay_ctx {
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;
+	uint64_t resp_503_as_500;   /* of relayed_resp: 503s sent on as 500 */
 	uint64_t answered[7];	    /* by status class: [4] = 4xx ... */
 	uint64_t bye_replayed;	    /* retransmitted BYEs answered from ended[] */
 	uint64_t refer_notifies;    /* NOTIFYs about the operator's REFER, answered here */

@@ -175,16 +175,8 @@ int setup_relay_response(const struct sip_msg *b_resp, const char *head, size_t 
 	 * redirect says nothing */
 	if (b_resp->status < 300 || b_resp->status >= 400)
 		spec.remove |= SIP_HBIT(SIP_HDR_CONTACT);
-	/* a 503 speaks of the server that sends it: upstream, from us, it
-	 * would say sipshard is unavailable, and a proxy that honours it (and
-	 * its Retry-After) would send it no call at all, not just none of
-	 * this target's. RFC 3261 16.7 item 6: sent on as 500 */
-	if (b_resp->status == 503) {
-		static const char line[] = "SIP/2.0 500 Server Internal Error";
-		spec.start_line = line;
-		spec.start_line_len = sizeof(line) - 1;
-		spec.remove |= SIP_HBIT(SIP_HDR_RETRY_AFTER);
-	}
+	/* a target's 503: the caller gets 500 */
+	relay_503_as_500(&spec, b_resp->status);
 	if (b_resp->status < 300) {
 		relay_put_contact_line(&w, advertise);
 		if (session_s)
