@@ -3576,6 +3576,38 @@ static void test_early_install_lost_at_restart(void **state)
 	assert_int_equal(st.early_installs_retried, 1);
 }
 
+/* The kill came while the worker wrote the early dialog's install into its
+ * table: the re-attach frees the half-written record, which names no slot
+ * (SHARD_SLOT_WRITING). That is no
+ * dialog the worker ended in this generation: the new process pushes the
+ * install again, as one lost in the ring, and the worker takes it. Before,
+ * the record's generation on a free slot read as an ended dialog: the call
+ * went on without its early dialog (the caller's PRACK or UPDATE got 481). */
+static void test_early_install_half_written_at_restart(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 183, "btag");
+	assert_int_equal(ninstall, 1);
+	struct shard_dialog early = installs[0];
+	worker_applies(0);
+	/* what the re-attach leaves of it (shard/table.c, reattach) */
+	shard_dialog_free(&table, early.slot);
+	table.dialogs[early.slot].slot = SHARD_SLOT_WRITING;
+
+	assert_int_equal(restart(), 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 1);
+	ctl_on_tick(ctl, 1300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, early.slot);
+	assert_int_equal(installs[0].gen, early.gen);
+	worker_applies(0);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[early.slot]));
+}
+
 /* The worker ended a dialog whose record was still kept (an answered call's
  * BYE within the linger, an early dialog's BYE from the caller), and the
  * notice was lost in the ring at the kill. The new process must not hold the
@@ -6139,6 +6171,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_free_records_released_at_close, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_early_install_lost_at_restart, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_early_install_half_written_at_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_dialogs_ended_before_restart, setup_file,
 					    teardown_file),

@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1652,6 +1655,136 @@ static void test_a_first_start_that_failed_leaves_a_table_the_next_takes(void **
 	unlink(heads);
 }
 
+/* ---- installs a SIGKILL catches half way --------------------------------- */
+
+/* The dialog gen of slot s, made so that each part of the record says which
+ * gen wrote it: the early one, or the confirmed one (leg B's target). */
+static void torn_dialog(struct shard_dialog *d, uint32_t s, uint32_t gen, bool confirmed)
+{
+	char a[32], b[32], target[32], body[SESSION_BODY_MAX];
+	int n = snprintf(a, sizeof(a), "a%u", gen), m = snprintf(b, sizeof(b), "b%u", gen);
+	int k = snprintf(target, sizeof(target), "sip:%c%u@h", confirmed ? 'u' : 't', gen);
+
+	fill_dialog(d, s, gen, a);
+	d->state = confirmed ? SHARD_DLG_CONFIRMED : SHARD_DLG_EARLY;
+	assert_true(SESSION_SET(&d->legs[SHARD_LEG_B], call_id, b, (size_t)m));
+	assert_true(SESSION_SET(&d->legs[SHARD_LEG_B], remote_target, target, (size_t)k));
+	memset(body, 'A' + (int)(gen % 26), sizeof(body));
+	for (int l = 0; l < 2; l++) {
+		assert_true(SESSION_SET(&d->legs[l], remote_uri, a, (size_t)n));
+		assert_true(session_body_set(&d->legs[l].offer, "application/sdp", 15, body,
+					     sizeof(body), SESSION_BODY_MAX));
+		assert_true(session_body_set(&d->legs[l].answer, "application/sdp", 15, body,
+					     sizeof(body), SESSION_BODY_MAX));
+	}
+}
+
+/* Whether the used record d is all of one install: the one its generation
+ * and state name. */
+static bool torn_whole(const struct shard_dialog *d)
+{
+	struct shard_dialog want;
+	torn_dialog(&want, d->slot, d->gen, d->state == SHARD_DLG_CONFIRMED);
+	for (int l = 0; l < 2; l++) {
+		const struct sip_session *x = &d->legs[l], *y = &want.legs[l];
+		if (strcmp(x->call_id, y->call_id) || strcmp(x->remote_uri, y->remote_uri) ||
+		    x->offer.len != y->offer.len ||
+		    memcmp(x->offer.data, y->offer.data, y->offer.len) ||
+		    x->answer.len != y->answer.len ||
+		    memcmp(x->answer.data, y->answer.data, y->answer.len))
+			return false;
+	}
+	return strcmp(d->legs[SHARD_LEG_B].remote_target, want.legs[SHARD_LEG_B].remote_target) ==
+	       0;
+}
+
+/* A worker killed (SIGKILL) while it installs a dialog in a slot that held
+ * another call left a record whose state and generation were the new call's
+ * and whose legs were still the old call's, or an early dialog marked
+ * confirmed with the early leg B: re-attached as the new call, it relayed
+ * that call's requests to the old call's peers. Here a child installs,
+ * confirms and frees dialogs in a few slots of a file table until it is
+ * killed at a random moment; each re-attach must find every record whole or
+ * free, and the install the kill caught must go in again (not be taken for
+ * one of a generation that ended, -ESTALE). */
+static void test_install_killed_half_way_is_not_reattached(void **state)
+{
+	enum { SLOTS = 4, KILLS = 300 };
+	struct shard_table t;
+	char path[64];
+	/* what the child is doing, for the parent to check after the kill */
+	struct progress {
+		volatile uint32_t ready, slot, gen, phase; /* 1: installing, 2: confirming */
+	} *pr = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned torn = 0, dropped = 0;
+	(void)state;
+
+	assert_true(pr != MAP_FAILED);
+	temp_path(path, sizeof(path));
+	for (int kill_no = 0; kill_no < KILLS; kill_no++) {
+		pr->ready = 0;
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct shard_dialog d;
+			if (shard_table_open(&t, path, 64, 8) != 0)
+				_exit(2);
+			for (uint32_t n = 0;; n++) {
+				uint32_t s = n % SLOTS, gen = t.dialogs[s].gen + 1;
+				pr->slot = s;
+				pr->gen = gen;
+				torn_dialog(&d, s, gen, false);
+				pr->phase = 1;
+				if (shard_dialog_install(&t, &d, 10) != 0)
+					_exit(3);
+				torn_dialog(&d, s, gen, true);
+				pr->phase = 2;
+				if (shard_dialog_install(&t, &d, 10) != 0)
+					_exit(4);
+				pr->phase = 0;
+				shard_dialog_free(&t, s);
+				pr->ready = 1;
+			}
+		}
+		while (!pr->ready)
+			usleep(50);
+		usleep(rnd32() % 400);
+		kill(pid, SIGKILL);
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFSIGNALED(st));
+
+		assert_int_equal(shard_table_open(&t, path, 64, 8), 0);
+		struct shard_table_usage u;
+		shard_table_usage(&t, &u);
+		dropped += u.reattach_dropped;
+		for (uint32_t s = 0; s < SLOTS; s++) {
+			const struct shard_dialog *d = &t.dialogs[s];
+			if (d->state != SHARD_DLG_FREE && !torn_whole(d)) {
+				torn++;
+				print_message("kill %d: slot %u gen %u state %u holds another "
+					      "install's legs\n",
+					      kill_no, s, d->gen, d->state);
+			}
+		}
+		/* the controller, taking the call up, installs it again */
+		if (pr->phase == 1) {
+			struct shard_dialog d;
+			torn_dialog(&d, pr->slot, pr->gen, false);
+			assert_int_equal(shard_dialog_install(&t, &d, 10), 0);
+			assert_true(torn_whole(shard_dialog_get(&t, pr->slot, pr->gen)));
+		}
+		/* the next child starts on free slots */
+		for (uint32_t s = 0; s < SLOTS; s++)
+			shard_dialog_free(&t, s);
+		shard_table_close(&t);
+	}
+	print_message("%d kills, %u records freed as half written\n", KILLS, dropped);
+	assert_int_equal(torn, 0);
+	munmap(pr, 4096);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1680,6 +1813,7 @@ int main(void)
 	    cmocka_unit_test(test_session_record),
 	    cmocka_unit_test(test_a_pool_that_cannot_be_opened_is_told_apart),
 	    cmocka_unit_test(test_a_first_start_that_failed_leaves_a_table_the_next_takes),
+	    cmocka_unit_test(test_install_killed_half_way_is_not_reattached),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

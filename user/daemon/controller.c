@@ -3279,8 +3279,11 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	bool early = d && d->state == SHARD_DLG_EARLY && d->gen == k->slot_gen;
 	bool up = d && d->state == SHARD_DLG_CONFIRMED && d->gen == k->slot_gen;
 	/* pools hand out a slot's generation + 1, so only an install of this
-	 * record can have left the slot free in this generation */
-	bool ended = d && d->state == SHARD_DLG_FREE && d->gen == k->slot_gen;
+	 * record can have left the slot free in this generation; freed by its
+	 * worker, not half written at the kill or freed at the re-attach (the
+	 * install of it is then tried again, as one lost in the ring) */
+	bool ended = d && d->state == SHARD_DLG_FREE && d->gen == k->slot_gen &&
+		     shard_dialog_committed(d, k->slot);
 	if (k->slot_gone || ended) {
 		k->installed = false;
 		k->slot_gone = true;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +330,10 @@ static int reattach(struct shard_table *t)
 		struct shard_dialog *d = &t->dialogs[i];
 		if (d->state != SHARD_DLG_FREE && (d->slot != i || !shard_dialog_ok(d))) {
 			d->state = SHARD_DLG_FREE;
+			/* no worker ended this generation: an install of it
+			 * again (the controller's, of a call it took up) is no
+			 * stale one (shard_dialog_committed) */
+			d->slot = SHARD_SLOT_WRITING;
 			h->reattach_dropped++;
 		}
 		if (d->state == SHARD_DLG_FREE) {
@@ -774,7 +779,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	 * crossed that end (a confirming 2xx's with the caller's BYE of the
 	 * early dialog) would hold a slot the controller gives out again.
 	 * Generations handed out after an end are one higher. */
-	if (!update && slot->gen == head.gen && head.gen != 0)
+	if (!update && slot->gen == head.gen && head.gen != 0 &&
+	    shard_dialog_committed(slot, head.slot))
 		return -ESTALE;
 	/* an update keeps what the worker learnt since the install (CSeqs,
 	 * transactions, counters, its timer); the controller brings the callee's
@@ -795,6 +801,16 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	/* the free links are not: a used slot holds the worker's
 	 * refer_fwd_* there, which copy_worker_fields set */
 	head.last_activity_ms = now_ms;
+	/* The record is written in place, in a file a SIGKILL may leave half
+	 * written: its state and generation, then legs that are still those of
+	 * the call the slot held before (or of the early dialog), would be
+	 * re-attached as this call. So the slot field, which re-attach requires
+	 * to name the record's index, is made not to while the record is
+	 * written and set last: a record caught half way is freed there as
+	 * malformed (and its generation stays unused, dialog_committed). */
+	slot->slot = SHARD_SLOT_WRITING;
+	atomic_signal_fence(memory_order_seq_cst);
+	head.slot = SHARD_SLOT_WRITING;
 	memcpy(slot, &head, DLG_FIXED);
 	/* The controller's offer/answer is news only while the worker's copy
 	 * waits for the INVITE's own exchange (no answer yet): the controller
@@ -830,6 +846,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	/* the controller's, on an install and an update alike */
 	memcpy(&slot->auth_key, end + sizeof(uint32_t), sizeof(slot->auth_key));
 	cdr_unpack(&slot->cdr, end + DLG_TAIL, (const char *)msg + len);
+	atomic_signal_fence(memory_order_seq_cst);
+	slot->slot = (uint32_t)(slot - t->dialogs); /* committed */
 	if (out)
 		*out = slot;
 	return 0;

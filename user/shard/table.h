@@ -563,6 +563,17 @@ int shard_table_open(struct shard_table *t, const char *path, uint32_t ndialogs,
  * malformed) or anonymous when heads_path is NULL. */
 int shard_table_open_heads(struct shard_table *t, const char *path, const char *heads_path,
 			   uint32_t ndialogs, uint32_t ntxns, uint32_t nheads);
+/* The slot field of a record while shard_dialog_install_packed writes it:
+ * set last to the record's index, so that a record a SIGKILL caught half
+ * written names no slot, and re-attach frees it as malformed. */
+#define SHARD_SLOT_WRITING UINT32_MAX
+/* Whether d, the record at index slot, was written whole: by an install that
+ * finished, or freed by its worker (a generation that ended), not half
+ * written at a kill nor freed at a re-attach. */
+static inline bool shard_dialog_committed(const struct shard_dialog *d, uint32_t slot)
+{
+	return d->slot == slot;
+}
 /* Whether a dialog record another process wrote (a re-attached table, a
  * set-up record's dialog) is well formed: states and methods in range, every
  * length within its buffer. */
