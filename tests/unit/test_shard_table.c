@@ -1655,6 +1655,36 @@ static void test_a_first_start_that_failed_leaves_a_table_the_next_takes(void **
 	unlink(heads);
 }
 
+/* mem_file_map makes the file at its full size before it maps it and the
+ * header is written: a start that failed to map it (ENOMEM under a limit on
+ * address space) or was killed in between left a file of zeros, which every
+ * later start refused as "written with other capacities or by another
+ * build", though it never held a call. */
+static void test_a_file_whose_header_was_never_written_is_taken(void **state)
+{
+	struct shard_table t;
+	char path[64];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)shard_table_bytes(4, 8)), 0);
+	close(fd);
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	uint32_t gen;
+	assert_true(shard_dialog_alloc(&t, 10, &gen) >= 0);
+	shard_table_close(&t);
+	/* the header it has now is checked as any other */
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	struct shard_table_usage u;
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.dialogs_used, 1);
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 4, 9), -EINVAL);
+	unlink(path);
+}
+
 /* ---- installs a SIGKILL catches half way --------------------------------- */
 
 /* The dialog gen of slot s, made so that each part of the record says which
@@ -1814,6 +1844,7 @@ int main(void)
 	    cmocka_unit_test(test_a_pool_that_cannot_be_opened_is_told_apart),
 	    cmocka_unit_test(test_a_first_start_that_failed_leaves_a_table_the_next_takes),
 	    cmocka_unit_test(test_install_killed_half_way_is_not_reattached),
+	    cmocka_unit_test(test_a_file_whose_header_was_never_written_is_taken),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

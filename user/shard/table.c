@@ -410,6 +410,12 @@ static bool layout_matches(const struct shard_table *t, uint32_t ndialogs, uint3
 	       h->txn_size == sizeof(struct shard_txn) && h->map_len == t->map_len;
 }
 
+static bool header_unwritten(const struct shard_table *t)
+{
+	static const struct shard_table_hdr zero;
+	return memcmp(t->hdr, &zero, sizeof(zero)) == 0;
+}
+
 static bool heads_layout_matches(const struct shard_table *t, uint32_t nheads)
 {
 	const struct shard_heads_hdr *h = t->heads;
@@ -498,6 +504,11 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	t->hdr = mem;
 	t->dialogs = (struct shard_dialog *)((char *)mem + dlg_off);
 	t->txns = (struct shard_txn *)((char *)mem + txn_off);
+	/* a file made at its size whose header was never written (the start
+	 * that made it failed to map it, or was killed, in between) never held
+	 * a record: records are written only after the header */
+	if (!fresh && header_unwritten(t))
+		fresh = true;
 	if (!fresh && !layout_matches(t, ndialogs, ntxns)) {
 		shard_table_close(t);
 		return -EINVAL;
