@@ -5589,6 +5589,94 @@ static void test_fork_answering_after_our_prack_gets_a_higher_cseq(void **state)
 }
 
 /*
+ * Forking (RFC 3261 13.2.2.4, RFC 3262): the first fork answered the
+ * INVITE's offer in a reliable 183 (the early dialog the worker holds), then
+ * a second fork (another To tag) answered the call with a 2xx carrying an
+ * answer of its own. The session the call has is the second fork's: the
+ * offer/answer the early dialog had is another dialog's. The controller's
+ * copy kept the first fork's answer (Stable: the 2xx's body was taken for
+ * no answer), so the worker's dialog and `sipshardctl dialogs` showed the
+ * first fork's SDP for the call the second fork answered.
+ */
+static void test_answering_fork_brings_its_own_session(void **state)
+{
+	static const char answer1[] = "v=0\r\no=fork1 1 1 IN IP4 10.9.9.1\r\n";
+	static const char answer2[] = "v=0\r\no=fork2 1 1 IN IP4 10.9.9.2\r\n";
+	static const char sdp_type[] = "Content-Type: application/sdp\r\n";
+	char extra[256];
+	(void)state;
+
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	snprintf(extra, sizeof(extra), "Require: 100rel\r\nRSeq: 1\r\n%s", sdp_type);
+	response_from_bob_body(inv, 183, "fork1", extra, answer1, 1100);
+	assert_int_equal(ninstall, 1);
+	worker_applies(0);
+	struct shard_dialog *d = shard_dialog_get(&table, installs[0].slot, installs[0].gen);
+	assert_non_null(d);
+	assert_kept(d, sdp, answer1, "the first fork's reliable 183");
+
+	unsigned n0 = ninstall;
+	response_from_bob_body(inv, 200, "fork2", sdp_type, answer2, 1200);
+	assert_int_equal(ninstall, n0 + 1);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_kept(&last_install, sdp, answer2, "the controller's copy at the second fork's 2xx");
+	worker_applies(n0);
+	assert_kept(d, sdp, answer2, "the worker's dialog after the second fork's 2xx");
+}
+
+/* A second fork's 2xx without a body (its answer came in a reliable 18x
+ * sipshard PRACKed, which the record never kept) leaves the session as it
+ * was, Stable: an offer left open would take the callee's next offer for
+ * its answer. */
+static void test_bodiless_2xx_of_another_fork_leaves_the_session_stable(void **state)
+{
+	static const char answer1[] = "v=0\r\no=fork1 1 1 IN IP4 10.9.9.1\r\n";
+	(void)state;
+
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	response_from_bob_body(inv, 183, "fork1",
+			       "Require: 100rel\r\nRSeq: 1\r\nContent-Type: application/sdp\r\n",
+			       answer1, 1100);
+	response_from_bob_body(inv, 200, "fork2", "", NULL, 1200);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_signaling(&last_install, SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			 "a second fork's 2xx without a body");
+}
+
+/*
+ * The same with an INVITE without an offer: the first fork offered in its
+ * reliable 183, the second fork's 2xx makes an offer of its own, which the
+ * caller answers in its ACK (RFC 3261 13.2.1). The call waits for that
+ * answer; the first fork's offer is no part of it.
+ */
+static void test_answering_fork_offer_replaces_the_first_forks(void **state)
+{
+	static const char offer1[] = "v=0\r\no=fork1 1 1 IN IP4 10.9.9.1\r\n";
+	static const char offer2[] = "v=0\r\no=fork2 1 1 IN IP4 10.9.9.2\r\n";
+	static const char sdp_type[] = "Content-Type: application/sdp\r\n";
+	char extra[256];
+	(void)state;
+
+	invite_from_alice_sdp(false);
+	unsigned inv = invite_to_bob();
+	snprintf(extra, sizeof(extra), "Require: 100rel\r\nRSeq: 1\r\n%s", sdp_type);
+	response_from_bob_body(inv, 183, "fork1", extra, offer1, 1100);
+	assert_int_equal(ninstall, 1);
+	response_from_bob_body(inv, 200, "fork2", sdp_type, offer2, 1200);
+	assert_int_equal(ninstall, 2);
+	assert_signaling(&last_install, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			 SIGNALING_STATE_HAVE_REMOTE_OFFER, "the second fork's offer in its 2xx");
+	for (int leg = 0; leg < 2; leg++) {
+		const struct session_body *o = &last_install.legs[leg].offer;
+		if (o->len != strlen(offer2) || memcmp(o->data, offer2, o->len))
+			fail_msg("leg %c's offer is \"%.*s\", not the second fork's",
+				 leg ? 'B' : 'A', (int)o->len, o->data);
+	}
+}
+
+/*
  * RFC 3261 17.1.1.2: leg B's INVITE client transaction ACKs every non-2xx
  * final, and each retransmission of it. A callee that answered only after
  * sipshard had ended the call itself (Timer B: a 408 to the caller; or 64*T1
@@ -6239,6 +6327,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_answering_after_our_prack_gets_a_higher_cseq,
 					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_answering_fork_brings_its_own_session, setup_file,
+					    teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_answering_fork_offer_replaces_the_first_forks,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_final_after_a_local_final_is_acked, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_redirect_keeps_its_contact, setup, teardown),

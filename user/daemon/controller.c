@@ -2080,6 +2080,43 @@ static uint32_t session_interval(const struct ctl *c, const struct ctl_call *k,
 	return r->session_expires.len ? r->session_expires_secs : session_told(c, k, r);
 }
 
+/* Whether 2xx r is from the callee whose dialog the call holds (the first
+ * 2xx's, or the early dialog's To tag). */
+static bool same_callee(const struct ctl_call *k, const struct sip_msg *r)
+{
+	const struct sip_session *lb = &k->dlg.legs[SHARD_LEG_B];
+	return !r->to.has_tag || !lb->remote_tag_len ||
+	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
+}
+
+/* The 2xx r answers the call from another fork than the one whose early
+ * dialog k->dlg holds (another To tag, RFC 3261 13.2.2.4): the offer/answer
+ * the early dialog had (a reliable 18x's answer or offer, RFC 3262 5) is
+ * that fork's, no part of the session r confirms. Both legs go back to what
+ * leg B's INVITE left (its offer, or none), for r's body to answer or offer
+ * (dialog_set_callee); the worker takes the pair, as it does another fork's
+ * (shard_dialog_install_packed). A 2xx without a body is left the state it
+ * finds: that fork answered (or offered) in a reliable 18x of its own,
+ * PRACKed here and unknown to the record, and an offer left open would have
+ * the callee's next offer taken for its answer. */
+static void forget_other_fork_session(struct ctl *c, struct ctl_call *k, const struct sip_msg *r)
+{
+	struct sip_session *a = &k->dlg.legs[SHARD_LEG_A], *lb = &k->dlg.legs[SHARD_LEG_B];
+
+	if (!r->body.len || same_callee(k, r))
+		return;
+	struct sip_session *legs[] = {a, lb};
+	for (size_t i = 0; i < 2; i++) {
+		legs[i]->signaling_state = SIGNALING_STATE_INITIAL;
+		session_body_clear(&legs[i]->offer);
+		session_body_clear(&legs[i]->answer);
+	}
+	/* k->invite is leg B's INVITE while the call sets up; its body is the
+	 * caller's, as it came */
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) == 0 && c->scratch.body.len)
+		relay_sdp_from_peer(&c->scratch, a, lb);
+}
+
 /* Hands the dialog to the worker; returns 0, or negative when its command
  * ring is full (nothing changed there). */
 static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
@@ -2087,6 +2124,8 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 {
 	if (k->slot_gone)
 		return 0; /* its slot may hold another call by now */
+	if (confirmed)
+		forget_other_fork_session(c, k, r);
 	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
 	int rc = c->hooks.install(c->hooks.arg, k->shard, &k->dlg,
 				  confirmed ? session_interval(c, k, r) : 0);
@@ -2447,15 +2486,6 @@ static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_ms
 {
 	ack_and_bye(c, k->shard, r, (const struct sockaddr_storage *)src, srclen, true, now);
 	c->st.stale_answers_ended++;
-}
-
-/* Whether 2xx r is from the callee whose dialog the call holds (the first
- * 2xx's, or the early dialog's To tag). */
-static bool same_callee(const struct ctl_call *k, const struct sip_msg *r)
-{
-	const struct sip_session *lb = &k->dlg.legs[SHARD_LEG_B];
-	return !r->to.has_tag || !lb->remote_tag_len ||
-	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
 }
 
 /* A response to leg B's INVITE, for its record k. */
