@@ -5014,6 +5014,36 @@ static void test_bye_of_a_second_fork_resent_until_answered(void **state)
 	assert_answer_ends_it(bye, "fork2", 2800);
 }
 
+/* The second fork's 2xx sent again (our ACK of it was lost, RFC 3261
+ * 13.3.1.4): ACKed again, but its call is being ended already. Each copy
+ * got a BYE of its own (a new branch, the same CSeq: 500 or 481 from the
+ * callee), and was counted again in stale_answers_ended. */
+static void test_second_fork_2xx_retransmitted_gets_one_bye(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "fork1");
+	unsigned base = nsent;
+	response_from_bob_at(inv, 200, "fork2", 1200);
+	response_from_bob_at(inv, 200, "fork2", 1700);
+	unsigned acks = 0, byes = 0;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (s->is_request && ntohs(sent[i].to.sin_port) == 5090) {
+			acks += s->method_id == SIP_METHOD_ACK;
+			byes += s->method_id == SIP_METHOD_BYE;
+		}
+	}
+	ctl_get_stats(ctl, &st);
+	if (acks != 2 || byes != 1 || st.stale_answers_ended != 1)
+		fail_msg("second fork's 2xx twice: %u ACK(s), %u BYE(s), stale_answers_ended %llu"
+			 "; expected 2, 1, 1",
+			 acks, byes, (unsigned long long)st.stale_answers_ended);
+}
+
 /* A call the caller CANCELled whose callee answers nothing is
  * kept (and counted against max_calls) until timers.no_answer_s + 64*T1,
  * then counted as calls_timeout with a CDR "timeout"/408: calls_cancelled
@@ -6295,6 +6325,8 @@ int main(void)
 			failover_config),
 	    WITH_CONFIG(test_left_target_cancel_resent_until_answered, failover_config),
 	    WITH_CONFIG(test_left_target_cancel_ends_at_timer_f, failover_config),
+	    cmocka_unit_test_setup_teardown(test_second_fork_2xx_retransmitted_gets_one_bye, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_second_fork_resent_until_answered, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_after_timer_b_is_cancelled, setup,

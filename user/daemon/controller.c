@@ -2391,24 +2391,31 @@ static struct given_up *given_up_find(struct ctl *c, const struct sip_msg *r,
 /* The ACK of 2xx r to leg B's INVITE, and with bye a BYE after it (a
  * transaction of its own), to `to`: what the INVITE's UAC owes a 2xx it does
  * not take (RFC 3261 13.2.2.4), so that its callee is not left with a call
- * nobody is on. */
-static void ack_and_bye(struct ctl *c, unsigned shard, const struct sip_msg *r,
+ * nobody is on. The BYE's branch is the dialog's (keyed hash of r's Call-ID
+ * and tags): a retransmission of r (our ACK was lost, 13.3.1.4) while that
+ * BYE is resent gets the ACK alone. Returns whether a BYE went. */
+static bool ack_and_bye(struct ctl *c, unsigned shard, const struct sip_msg *r,
 			const struct sockaddr_storage *to, socklen_t tolen, bool bye, uint64_t now)
 {
-	static const char *const methods[] = {"ACK", "BYE"};
 	char branch[CTL_TAG_MAX];
 
-	for (int i = 0; i < (bye ? 2 : 1); i++) {
-		int bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64,
-				  rng_secure());
-		int n = setup_build_after_2xx(r, methods[i], c->cfg->advertise, branch, c->out,
-					      sizeof(c->out));
-		if (i == 0)
-			send_to(c, shard, c->out, n, to, tolen);
-		else /* the BYE is a transaction: resent until answered */
-			send_detached(c, shard, n, branch, (size_t)bl, SIP_METHOD_BYE, to, tolen,
-				      now);
-	}
+	int bl =
+	    snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64, rng_secure());
+	int n = setup_build_after_2xx(r, "ACK", c->cfg->advertise, branch, c->out, sizeof(c->out));
+	send_to(c, shard, c->out, n, to, tolen);
+	if (!bye)
+		return false;
+	uint32_t ids = key_hash(c, r->buf + r->call_id.off, r->call_id.len, r->buf + r->to.tag.off,
+				r->to.tag.len);
+	uint32_t from = key_hash(c, r->buf + r->from.tag.off, r->from.tag.len, "", 0);
+	bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%08" PRIx32 "%08" PRIx32,
+		      ids, from);
+	if (detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_BYE))
+		return false;
+	n = setup_build_after_2xx(r, "BYE", c->cfg->advertise, branch, c->out, sizeof(c->out));
+	/* the BYE is a transaction: resent until answered */
+	send_detached(c, shard, n, branch, (size_t)bl, SIP_METHOD_BYE, to, tolen, now);
+	return true;
 }
 
 /* A response r from src to a leg B INVITE given up (struct given_up): a
@@ -2484,8 +2491,8 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
 		    const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
-	ack_and_bye(c, k->shard, r, (const struct sockaddr_storage *)src, srclen, true, now);
-	c->st.stale_answers_ended++;
+	if (ack_and_bye(c, k->shard, r, (const struct sockaddr_storage *)src, srclen, true, now))
+		c->st.stale_answers_ended++;
 }
 
 /* A response to leg B's INVITE, for its record k. */
