@@ -629,6 +629,54 @@ static void test_invite_long_user_parts(void **state)
 	}
 }
 
+/* The requests the controller makes in a dialog a response of leg B's
+ * INVITE made (the ACK and BYE of a 2xx it does not take, the PRACK of
+ * another fork's reliable provisional) follow that dialog's route set: the
+ * response's Record-Route in reverse order (RFC 3261 12.1.2, 12.2.1.1). A
+ * forking proxy record-routes; without its Route a request it gets names
+ * only the callee's Contact. */
+static void test_requests_in_dialog_follow_its_route_set(void **state)
+{
+	static const char resp[] =
+	    "SIP/2.0 183 Session Progress\r\n"
+	    "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+	    "Record-Route: <sip:p2.example.com;lr>\r\n"
+	    "Record-Route: <sip:p1.example.com;lr>,<sip:p0.example.com;lr>\r\n"
+	    "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+	    "To: <sip:bob@127.0.0.1:5080>;tag=fork2\r\n"
+	    "Call-ID: legb-abc\r\n"
+	    "CSeq: 1 INVITE\r\n"
+	    "Require: 100rel\r\n"
+	    "RSeq: 9\r\n"
+	    "Contact: <sip:bob@192.0.2.50:5080>\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	static const char *const methods[] = {"ACK", "BYE", "PRACK"};
+	struct sip_msg q;
+	(void)state;
+
+	parse_ok(&r, resp, sizeof(resp) - 1);
+	for (int i = 0; i < 3; i++) {
+		int n = i < 2
+			    ? setup_build_after_2xx(&r, methods[i], "127.0.0.1:5060", "z9hG4bKx",
+						    out, sizeof(out))
+			    : setup_build_prack(&r, "127.0.0.1:5060", "z9hG4bKx", out, sizeof(out));
+		assert_true(n > 0);
+		parse_ok(&q, out, (size_t)n);
+		const char *want[] = {"sip:p0.example.com;lr", "sip:p1.example.com;lr",
+				      "sip:p2.example.com;lr"};
+		if (q.nroutes != 3)
+			fail_msg("%s with %u Route entries, not the 3 of the route set:\n%.*s",
+				 methods[i], q.nroutes, n, out);
+		for (int j = 0; j < 3; j++)
+			if (q.routes[j].uri.whole.len != strlen(want[j]) ||
+			    memcmp(out + q.routes[j].uri.whole.off, want[j], strlen(want[j])))
+				fail_msg("%s: Route %d is %.*s, not %s", methods[i], j,
+					 (int)q.routes[j].uri.whole.len,
+					 out + q.routes[j].uri.whole.off, want[j]);
+		assert_memory_equal(out + q.ruri.whole.off, "sip:bob@192.0.2.50:5080", 23);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +692,7 @@ int main(void)
 	    cmocka_unit_test(test_cancel_reasons_oversize),
 	    cmocka_unit_test(test_cancel_reasons_hostile),
 	    cmocka_unit_test(test_invite_long_user_parts),
+	    cmocka_unit_test(test_requests_in_dialog_follow_its_route_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

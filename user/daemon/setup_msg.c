@@ -298,7 +298,9 @@ size_t setup_cancel_reasons(const struct sip_msg *m, char *out, size_t cap, unsi
 
 /* A request of ours in the dialog (early or confirmed) that response r made,
  * from r alone, up to its CSeq line: Request-URI r's Contact (else its To
- * URI), a Via of ours with `branch`, r's From, To and Call-ID. */
+ * URI), a Via of ours with `branch`, the dialog's route set (r's
+ * Record-Route in reverse order, RFC 3261 12.1.2, 12.2.1.1), r's From, To
+ * and Call-ID. */
 static void put_request_in_dialog_of(struct wbuf *w, const struct sip_msg *r, const char *method,
 				     uint32_t cseq, const char *advertise, const char *branch)
 {
@@ -310,6 +312,11 @@ static void put_request_in_dialog_of(struct wbuf *w, const struct sip_msg *r, co
 	wbuf_puts(w, ";branch=");
 	wbuf_puts(w, branch);
 	wbuf_puts(w, ";rport\r\nMax-Forwards: 70\r\n");
+	for (uint8_t i = 0; i < r->nrecord_routes; i++) {
+		wbuf_puts(w, i ? ",<" : "Route: <");
+		wput_view(w, r->buf, r->record_routes[r->nrecord_routes - 1 - i].uri.whole);
+		wbuf_puts(w, i + 1 < r->nrecord_routes ? ">" : ">\r\n");
+	}
 	wput_line(w, r, sip_find_hdr(r, SIP_HDR_FROM));
 	wput_line(w, r, sip_find_hdr(r, SIP_HDR_TO));
 	wput_line(w, r, sip_find_hdr(r, SIP_HDR_CALL_ID));
