@@ -106,8 +106,8 @@ static void refused(struct orig_table *t, enum orig_auth_refusal why, int status
 {
 	static const char *const what[ORIG_AUTH_REFUSAL_COUNT_] = {
 	    [ORIG_AUTH_NO_CREDENTIALS] =
-		"no credentials for it (leg A, a route without auth, or a route renamed or "
-		"removed whose target no route in service gives one set of credentials)",
+		("no credentials for it (leg A, a route without auth, or a route renamed or "
+		 "removed whose target no route in service gives one set of credentials)"),
 	    [ORIG_AUTH_UNANSWERABLE] = "not one the route's credentials answer",
 	    [ORIG_AUTH_REFUSED] = "a second challenge of a kind and realm answered",
 	};
