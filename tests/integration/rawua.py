@@ -107,6 +107,15 @@ class Callee:
     def count(self, method):
         return sum(1 for m in self.got if m.startswith(method + " "))
 
+    def pump_until(self, method, n, seconds=3.0):
+        """Answers what comes until n requests of method came (or seconds
+        passed): on a busy machine the daemon may take longer than any fixed
+        pump to pass one on."""
+        end = time.time() + seconds
+        while self.count(method) < n and time.time() < end:
+            self.pump(min(0.05, max(0.0, end - time.time())))
+        return self.count(method) >= n
+
 
 class Caller:
     """One call to the daemon at dport: INVITE, ACK, then requests in it."""

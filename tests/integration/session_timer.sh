@@ -183,8 +183,10 @@ write_config "$WORK/min_se.json" ", \"timers\": {\"min_se_s\": 120}"
 start_daemon min_se "$WORK/min_se.json"
 probe min_se "an INVITE asking for 90 s, able to refresh, gets 422 with Min-SE: 120" \
 	probe_invite_422.xml
+# at least 1: a 422 that comes after the caller's T1 meets a retransmission
+# of the INVITE, answered (and counted) again, as any stateless answer
 check "min_se: counted, and no call set up" \
-	wait_json "$WORK/min_se.stats.json" 'j["controller"]["rejected_session_too_brief"], j["controller"]["invites"] - j["controller"]["rejected_session_too_brief"]' "1 0"
+	wait_json "$WORK/min_se.stats.json" 'j["controller"]["rejected_session_too_brief"] >= 1, j["controller"]["invites"] - j["controller"]["rejected_session_too_brief"]' "True 0"
 stop_daemon
 for f in st off kept2 min_se; do
 	check "no sanitizer report ($f)" \

@@ -64,8 +64,8 @@ vias = "".join("Via: SIP/2.0/UDP 10.1.1.%d:5060;branch=z9hG4bK3a5d.7c8e5f1d0e6f9
                ";i=1a2b3c;received=203.0.113.5;rport=5060\r\n" % (10 + i, i) for i in range(7))
 bye = bye[:first_via_end] + vias + bye[first_via_end:]
 caller.sock.sendto(bye.encode(), ("127.0.0.1", dport))
-callee.pump(0.5)
-answer = recv(caller.sock, 1.0)
+callee.pump_until("BYE", 1)
+answer = recv(caller.sock, 3.0)
 vias_back = answer.count("\r\nVia: ") if answer else 0
 print("size %d answer %d callee got BYE %d vias back %d" %
       (len(bye) // 100, status(answer), callee.count("BYE"), vias_back))
@@ -154,10 +154,10 @@ for i in range(16):  # from 16 source ports: the kernel spreads them over both w
     cseq = caller.next_cseq()
     folded = "Call-ID:\r\n  %s\r\n" % caller.call_id
     s.sendto(caller.request("INFO", cseq, folded, aport + 1 + i).encode(), ("127.0.0.1", dport))
-    callee.pump(0.1)
+    callee.pump_until("INFO", i + 1)
     # the answer goes to the caller's latched address; a 481 from the worker
     # without the call would come to this port
-    answer = recv(caller.sock, 1.0)
+    answer = recv(caller.sock, 3.0)
     stray = recv(s, 0.05)
     answers.append(status(answer) if answer and "CSeq: %d INFO" % cseq in answer else 0)
     if stray:
