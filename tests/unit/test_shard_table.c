@@ -1685,6 +1685,35 @@ static void test_a_file_whose_header_was_never_written_is_taken(void **state)
 	unlink(path);
 }
 
+/* The same for the long-head pool: a pool file of zeros at its size was
+ * made anew with the warning for a pool "written for another
+ * capacity.long_heads_per_shard or build" (heads_renewed), which it was not. */
+static void test_a_pool_whose_header_was_never_written_is_new(void **state)
+{
+	struct shard_table t;
+	char path[64], heads[80];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	snprintf(heads, sizeof(heads), "%s.heads", path);
+	int fd = open(heads, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)shard_heads_bytes(4)), 0);
+	close(fd);
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 4), 0);
+	assert_false(t.heads_renewed);
+	struct shard_table_usage u;
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.heads_cap, 4);
+	shard_table_close(&t);
+	/* and its header is written: the next open takes it as it is */
+	assert_int_equal(shard_table_open_heads(&t, path, heads, 4, 8, 4), 0);
+	assert_false(t.heads_renewed);
+	shard_table_close(&t);
+	unlink(path);
+	unlink(heads);
+}
+
 /* ---- installs a SIGKILL catches half way --------------------------------- */
 
 /* The dialog gen of slot s, made so that each part of the record says which
@@ -1845,6 +1874,7 @@ int main(void)
 	    cmocka_unit_test(test_a_first_start_that_failed_leaves_a_table_the_next_takes),
 	    cmocka_unit_test(test_install_killed_half_way_is_not_reattached),
 	    cmocka_unit_test(test_a_file_whose_header_was_never_written_is_taken),
+	    cmocka_unit_test(test_a_pool_whose_header_was_never_written_is_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

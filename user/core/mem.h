@@ -53,6 +53,20 @@ void mem_file_release(int fd, size_t off, size_t len);
  * mem_file_map takes): 0, -EBUSY, or another negative errno. */
 int mem_file_remove(const char *path);
 
+/* Whether len bytes at p are all zero. A mem_file_map file is made at its
+ * full size before its header is written: one whose header reads as zeros
+ * was left by a start that stopped (failed to map it, was killed) in
+ * between, and as its records are written only after the header, it never
+ * held any: it is as new as one mem_file_map has just made. */
+static inline bool mem_zero(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 /* Whether a bool in such a file holds 0 or 1: another process, perhaps
  * killed mid-write or of another build, wrote it, and any other byte read
  * as a bool is undefined behaviour. */

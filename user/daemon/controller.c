@@ -3636,6 +3636,9 @@ static int map_records(struct ctl *c, const char *path)
 	struct ctl_file_hdr *h = c->map;
 	const struct ctl_file_hdr want = {CTL_FILE_MAGIC, CTL_FILE_VERSION,	   c->ncalls,
 					  sizeof(*h),	  sizeof(struct ctl_call), len};
+	/* a header never written (mem_zero): a new file, which held no call */
+	if (!fresh && mem_zero(h, sizeof(*h)))
+		fresh = true;
 	if (!fresh && memcmp(h, &want, sizeof(want)) != 0) {
 		log_warn("%s was written by another build of sipshardd: the calls it held in "
 			 "set-up are dropped",

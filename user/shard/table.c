@@ -412,8 +412,7 @@ static bool layout_matches(const struct shard_table *t, uint32_t ndialogs, uint3
 
 static bool header_unwritten(const struct shard_table *t)
 {
-	static const struct shard_table_hdr zero;
-	return memcmp(t->hdr, &zero, sizeof(zero)) == 0;
+	return mem_zero(t->hdr, sizeof(*t->hdr));
 }
 
 static bool heads_layout_matches(const struct shard_table *t, uint32_t nheads)
@@ -460,6 +459,9 @@ static int heads_open(struct shard_table *t, const char *path, uint32_t nheads)
 	t->heads_len = len;
 	t->head_meta = (struct shard_head_meta *)((char *)mem + meta_off);
 	t->head_bufs = (char *)mem + buf_off;
+	/* a header never written (mem_zero): a new pool, not another layout */
+	if (!fresh && mem_zero(t->heads, sizeof(*t->heads)))
+		fresh = true;
 	if (!fresh && !heads_layout_matches(t, nheads)) {
 		/* the buffers are read only up to what an owner wrote */
 		memset(mem, 0, buf_off);
