@@ -10,6 +10,9 @@
 # tables, and the answer still reaches the caller. These requests were all
 # answered 513 (a BYE: 200 here), and a session refresh so answered dropped
 # the call at its Session-Expires.
+# A pool file the run never opens (a shard it does not have; every one with
+# long_heads_per_shard 0) is removed at the start with an info line: it was
+# kept, holding its tmpfs memory for good.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -59,6 +62,26 @@ KEEP_DIALOGS=1 start_daemon other "$WORK/other.json"
 sleep 0.3
 check "a pool file of another capacity.long_heads_per_shard is made anew, saying so" \
 	grep -q 'shard-0.heads was written for another capacity.long_heads_per_shard' "$WORK/other.log"
+stop_daemon
+
+# pool files this configuration never opens are removed at the start, saying
+# so (kept, each held its tmpfs memory for good): that of a shard the run
+# does not have (2 workers here), then all of them with long_heads_per_shard 0
+truncate -s "$(stat -c %s "$WORK/run/shard-1.heads")" "$WORK/run/shard-5.heads"
+KEEP_DIALOGS=1 start_daemon unused "$WORK/other.json"
+wait_text "$WORK/unused.log" 'long-head pools: 2 x 2 slots'
+check "the pool file of a shard the run does not have is removed, with an info line; the others stay" \
+	bash -c "grep -q 'removed $WORK/run/shard-5.heads: the long-head pool of shard 5, which this run (2 workers) does not have' '$WORK/unused.log' &&
+		test ! -e '$WORK/run/shard-5.heads' && test -f '$WORK/run/shard-0.heads' && test -f '$WORK/run/shard-1.heads'"
+stop_daemon
+write_config "$WORK/nopool.json" ', "management_socket": null,
+  "capacity": { "transactions_per_shard": 64, "long_heads_per_shard": 0 }'
+KEEP_DIALOGS=1 start_daemon nopool "$WORK/nopool.json"
+wait_text "$WORK/nopool.log" 'dialog tables: 2 x'
+check "with long_heads_per_shard 0 the pool files are removed, an info line each; the tables stay" \
+	bash -c "test \$(grep -c 'heads: capacity.long_heads_per_shard is 0, so no long-head pool is used' '$WORK/nopool.log') = 2 &&
+		test ! -e '$WORK/run/shard-0.heads' && test ! -e '$WORK/run/shard-1.heads' &&
+		test -f '$WORK/run/shard-0.tbl' && test -f '$WORK/run/shard-1.tbl'"
 stop_daemon
 
 # refused at load, naming the key

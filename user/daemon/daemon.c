@@ -540,6 +540,49 @@ static int discard_file(const char *path, const char *lost)
 }
 
 /*
+ * The long-head pools (RUN_DIR/shard-N.heads) this run will never open:
+ * every one when capacity.long_heads_per_shard is 0, else those of shards it
+ * does not have (more workers before; the start refuses a table of such a
+ * shard, so only a pool without its table comes here). A pool holds only
+ * the heads of its table's transactions in flight (seconds), which a table
+ * opened without its pool treats as lost; kept, the file would hold its
+ * tmpfs memory for as long as it stays. Removed with an info line; one
+ * another sipshardd holds stays.
+ */
+static void drop_unused_pools(const struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	bool none = d->cfg->capacity.long_heads_per_shard == 0;
+	DIR *dir = opendir(d->cfg->run_dir);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		unsigned n;
+		int end = 0;
+		/* only the names heads_file makes ("shard-01.heads" is someone else's) */
+		if (sscanf(e->d_name, "shard-%u.heads%n", &n, &end) != 1 || e->d_name[end] ||
+		    heads_file(d, n, path, sizeof(path)) != 0 ||
+		    strcmp(strrchr(path, '/') + 1, e->d_name) != 0 || (!none && n < d->nworkers))
+			continue;
+		int rc = mem_file_remove(path);
+		if (!rc && none)
+			log_info("removed %s: capacity.long_heads_per_shard is 0, so no long-head "
+				 "pool is used (the responses its transactions waited for, if any, "
+				 "are dropped)",
+				 path);
+		else if (!rc)
+			log_info("removed %s: the long-head pool of shard %u, which this run (%u "
+				 "workers) does not have",
+				 path, n, d->nworkers);
+		else if (rc != -ENOENT)
+			log_warn("%s is not used by this run, but cannot be removed: %s", path,
+				 rc == -EBUSY ? "in use by another sipshardd" : strerror(-rc));
+	}
+	closedir(dir);
+}
+
+/*
  * With persist_dialogs, shard i's tables live in RUN_DIR/shard-I.tbl, so that
  * a daemon killed and started again re-attaches them and keeps relaying its
  * calls (DESIGN.md invariant 7). run_dir must be this user's and no one
@@ -548,7 +591,8 @@ static int discard_file(const char *path, const char *lost)
  * so do files of fewer shards than this run has (more workers than before):
  * a call's datagrams go to the owner of its Call-ID's bucket, bucket % workers,
  * which would then mostly be a worker whose table does not hold it (481).
- * --discard-dialogs removes every shard file first.
+ * --discard-dialogs removes every shard file first. A start that goes on
+ * removes the long-head pools it will not use (drop_unused_pools).
  */
 static int prepare_run_dir(struct daemon *d)
 {
@@ -614,6 +658,8 @@ static int prepare_run_dir(struct daemon *d)
 	}
 	if (!rc && d->discard_dialogs && setups_file(d, path, sizeof(path)) == 0)
 		rc = discard_file(path, "its calls in set-up are dropped");
+	if (!rc)
+		drop_unused_pools(d);
 	return rc;
 }
 
