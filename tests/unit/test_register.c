@@ -496,6 +496,59 @@ static int end_capture(void **state)
 	return 0;
 }
 
+/* A registrar by SRV whose records a dns_refresh_s found all "." (RFC 2782:
+ * config.c leaves one entry standing for the name, no_service, without an
+ * address): each attempt fails without a REGISTER, logged with the reason,
+ * and again retry_s later (before: the REGISTER went to an address of
+ * length 0); when records come back (the refresh's new configuration) it
+ * registers at once. */
+static void test_registrar_srv_no_service(void **state)
+{
+	char text[4096];
+	(void)state;
+	struct config_registration *g = &cfg.registrations[0];
+	struct config_target *t = &g->registrar_srv[0];
+	snprintf(g->registrar.domain, sizeof(g->registrar.domain), "trunk.example.net");
+	*t = g->registrar;
+	memcpy(t->text, g->registrar.domain, sizeof(t->text));
+	memset(&t->addr, 0, sizeof(t->addr));
+	t->addr_len = 0;
+	t->no_service = true;
+	g->nregistrar_srv = 1;
+	memset(&rs, 0, sizeof(rs));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
+
+	log_set_level(LOG_LVL_WARN);
+	capture_log();
+	assert_int_equal(reg_tick(&rs, 0, &ops), 20000);
+	reg_tick(&rs, 10000, &ops);
+	read_log(text, sizeof(text));
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(nsent, 0);
+	assert_false(rs.e[0].in_flight);
+	assert_int_equal(rs.st.sent, 0);
+	assert_int_equal(rs.st.failed, 1);
+	if (!strstr(text, "registration carrier: no REGISTER sent: _sip._udp.trunk.example.net "
+			  "says no SIP over UDP (its SRV records are all \".\", RFC 2782); next "
+			  "attempt in 20 s"))
+		fail_msg("the log does not say so:\n%s", text);
+	reg_tick(&rs, 20000, &ops);
+	assert_int_equal(nsent, 0);
+	assert_int_equal(rs.st.failed, 2);
+
+	/* records again: registered at once, at the record */
+	*t = g->registrar;
+	snprintf(t->text, sizeof(t->text), "sip1.trunk.example.net:5071");
+	((struct sockaddr_in *)&t->addr)->sin_port = htons(5071);
+	t->srv = true;
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 21000, &ops);
+	reg_tick(&rs, 21000, &ops);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].port, 5071);
+	assert_true(respond(0, 200, "Expires: 600\r\n", 21010));
+	assert_true(reg_is_registered(&rs.e[0], 21010));
+}
+
 /* A challenge refused for a backslash escape in its nonce, or for its
  * algorithm: the log line says which. */
 static void test_refusal_reason_logged(void **state)
@@ -1162,6 +1215,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_challenge_registered_refreshed, setup),
 	    cmocka_unit_test_setup(test_credentials_refused, setup),
 	    cmocka_unit_test_setup(test_registrar_srv_records, setup),
+	    cmocka_unit_test_setup_teardown(test_registrar_srv_no_service, setup, end_capture),
 	    cmocka_unit_test_setup(test_answer_too_long, setup),
 	    cmocka_unit_test_prestate_setup_teardown(test_no_credentials_and_no_time, setup, NULL,
 						     (void *)REG_CONFIG("")),

@@ -191,6 +191,12 @@ static void log_srv_targets(const struct config *c)
 		const struct config_registration *g = &c->registrations[i];
 		for (unsigned t = 0; t < g->nregistrar_srv; t++) {
 			const struct config_target *ct = &g->registrar_srv[t];
+			if (ct->no_service) {
+				log_info("registration %s: registrar %s: its SRV records say \".\" "
+					 "(no SIP over UDP there): no REGISTER sent",
+					 g->name, ct->domain);
+				continue;
+			}
 			udp_format_addr((const struct sockaddr *)&ct->addr, addr, sizeof(addr));
 			log_info("registration %s: registrar %s: %s%s (%s)%s", g->name, ct->domain,
 				 ct->srv ? "SRV record " : "no SRV records: ", ct->text, addr,
@@ -316,7 +322,13 @@ static void refresh_names(struct reload_ctx *x)
 		free(svc);
 	}
 	for (int i = 0; i < m && (size_t)i < srv_cap; i++) {
-		if (srv_changed[i].no_service)
+		bool reg = !strcmp(srv_changed[i].kind, "registration");
+		if (srv_changed[i].no_service && reg)
+			log_warn("dns_refresh_s: registration %s: _sip._udp.%s says no SIP over "
+				 "UDP (its SRV records are all \".\", RFC 2782): no REGISTER is "
+				 "sent until records come back",
+				 srv_changed[i].name, srv_changed[i].no_service);
+		else if (srv_changed[i].no_service)
 			log_warn("dns_refresh_s: %s %s: _sip._udp.%s says no SIP over UDP (its "
 				 "SRV records are all \".\", RFC 2782): its targets are out of "
 				 "service; %u target(s) now",

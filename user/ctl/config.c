@@ -950,7 +950,8 @@ static int reachable(struct cfg_parse *p, const char *path, const char *what,
 {
 	const struct config *c = p->c;
 	int family = ct->addr.ss_family;
-	if (listen_dual(c) || family == c->listen_addr.ss_family)
+	/* a name whose SRV records say "." has no address to reach (no_service) */
+	if (ct->no_service || listen_dual(c) || family == c->listen_addr.ss_family)
 		return 0;
 	return fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
 		    family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
@@ -2180,6 +2181,19 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
 			continue;
 		int k = srv_targets(c, NULL, &g->registrar, got, CONFIG_MAX_REGISTRAR_SRV, why,
 				    sizeof(why));
+		bool none = k == -ENOENT;
+		if (none) {
+			/* all "." (RFC 2782): one entry that stands for the name,
+			 * as a route's target gets (expand_srv_targets), so that
+			 * the attempts fail until records come back */
+			got[0] = g->registrar;
+			got[0].by_name = got[0].srv = false;
+			got[0].no_service = true;
+			memcpy(got[0].text, got[0].domain, sizeof(got[0].text));
+			memset(&got[0].addr, 0, sizeof(got[0].addr));
+			got[0].addr_len = 0;
+			k = 1;
+		}
 		if (k < 0) {
 			if (errlen && !err[0])
 				snprintf(err, errlen, "registrations[%u].registrar: %s", i, why);
@@ -2189,7 +2203,8 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
 			continue;
 		memcpy(g->registrar_srv, got, (size_t)k * sizeof(got[0]));
 		g->nregistrar_srv = (unsigned)k;
-		note_srv_change(changed, cap, &n, "registration", g->name, (unsigned)k, NULL);
+		note_srv_change(changed, cap, &n, "registration", g->name, none ? 0 : (unsigned)k,
+				none ? g->registrar.domain : NULL);
 	}
 	return n;
 }

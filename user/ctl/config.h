@@ -130,7 +130,10 @@ struct config_registration {
 	/* registrar written as a name without a port (its domain set): the
 	 * targets of its SRV records (RFC 3263 4.2), best first; an attempt that
 	 * fails for want of an answer or with 503 moves on to the next one
-	 * (register.c). 0 for a registrar with a port */
+	 * (register.c). 0 for a registrar with a port. A dns_refresh_s that
+	 * finds the records all "." (RFC 2782) leaves one entry standing for
+	 * the name, no_service (no address): the attempts fail until records
+	 * come back (a load refuses such a name) */
 	struct config_target registrar_srv[CONFIG_MAX_REGISTRAR_SRV];
 	unsigned nregistrar_srv;
 	char aor[CONFIG_AOR_MAX]; /* "sip:user@domain": To and From */
@@ -306,8 +309,9 @@ struct config_srv_change {
 	const char *kind;  /* "route" or "registration" */
 	const char *name;  /* its name */
 	unsigned ntargets; /* the targets (or registrar records) it has now */
-	/* a name of the route whose SRV records all say "." now (its targets
-	 * are out of service: no_service); NULL when none does */
+	/* a name of the route, or the registrar, whose SRV records all say "."
+	 * now (its targets are out of service: no_service; a registration's
+	 * ntargets is then 0); NULL when none does */
 	const char *no_service;
 };
 int config_refresh_srv(struct config *c, struct config_srv_change *changed, size_t cap, char *err,

@@ -143,9 +143,15 @@ static json_t *registrations_command(struct daemon *d, uint64_t now)
 						       : (e->next_send - now + 999) / 1000));
 		if (o)
 			json_object_set_new(o, "unregistering", json_boolean(e->leaving));
-		/* a registrar by SRV: the record the REGISTERs go to now */
+		/* a registrar by SRV: the record the REGISTERs go to now; none
+		 * (null, and "no_service") while its records all say "." */
 		if (o && e->cfg.nregistrar_srv)
-			json_object_set_new(o, "registrar_record", json_string(to->text));
+			json_object_set_new(o, "registrar_record",
+					    to->no_service ? json_null() : json_string(to->text));
+		if (o && to->no_service) {
+			json_object_set_new(o, "address", json_null());
+			json_object_set_new(o, "no_service", json_true());
+		}
 		json_array_append_new(all, o);
 	}
 	return all ? json_pack("{s:o}", "registrations", all) : NULL;

@@ -153,6 +153,21 @@ static void start_attempt(struct reg_set *rs, unsigned i, uint64_t now, const st
 	e->creds = (struct cred_state){0};
 	e->creds_repeated = false;
 	e->raised = 0;
+	const struct config_target *at = reg_registrar(e);
+	if (at->no_service) {
+		/* a dns_refresh_s found the registrar's SRV records all "."
+		 * (RFC 2782: the service is decidedly not available there):
+		 * there is nowhere to send to. Tried again retry_s later; the
+		 * refresh that finds records again configures the registration
+		 * anew, which then registers at once. */
+		e->last_status = 0;
+		e->next_send = now + e->cfg.retry_s * 1000ull;
+		rs->st.failed++;
+		log_warn("registration %s: no REGISTER sent: _sip._udp.%s says no SIP over UDP "
+			 "(its SRV records are all \".\", RFC 2782); next attempt in %u s",
+			 e->cfg.name, at->domain, e->cfg.retry_s);
+		return;
+	}
 	if (send_register(rs, e, i, NULL, now, ops) != 0) {
 		log_warn("registration %s: the REGISTER does not fit in %d bytes", e->cfg.name,
 			 REG_REQUEST_MAX);

@@ -139,7 +139,9 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 
 /* Where e's REGISTERs go: its registrar, or the SRV record of it that e is
  * at now (cfg.registrar_srv: an attempt that gets no answer or a 503 moves
- * on to the next one). */
+ * on to the next one). A registrar whose SRV records a dns_refresh_s found
+ * all "." has one entry, no_service, with no address: each attempt then
+ * fails without a REGISTER, logged, until a refresh finds records again. */
 static inline const struct config_target *reg_registrar(const struct reg_entry *e)
 {
 	const struct config_registration *g = &e->cfg;
