@@ -4380,8 +4380,8 @@ static void test_no_cancel_to_b_before_a_provisional(void **state)
 	for (unsigned i = base; i < nsent; i++)
 		if (sent_msg(i)->is_request && out.method_id == SIP_METHOD_CANCEL)
 			early = true;
-	/* bob answers that CANCEL 481 (no transaction); Timer A's INVITE at 1500
-	 * reaches him and he rings */
+	/* bob would answer that CANCEL 481 (no transaction); the INVITE,
+	 * delayed, reaches him after it and he rings */
 	(void)tick_through(1000, 1500, log, 32);
 	unsigned inv = invite_to_bob();
 	response_from_bob_at(inv, 180, "ring", 1600);
@@ -4532,18 +4532,18 @@ static void test_cancel_reason_waits_for_a_provisional(void **state)
 	assert_true(sent_has(cancel_to_bob_since(base), completed_elsewhere));
 }
 
-/* The same across a restart: the Reason is in the record's file. */
+/* The same across a restart: the Reason is in the record's file, and
+ * Timer E's CANCEL of the new process carries it. */
 static void test_cancel_reason_after_restart(void **state)
 {
 	(void)state;
 	invite_from_alice();
-	struct sent bob_invite = sent[invite_to_bob()];
+	response_from_bob(invite_to_bob(), 180, "ringing");
 	cancel_from_alice_with(completed_elsewhere);
 	assert_int_equal(restart(), 1);
-	sent[0] = bob_invite;
-	nsent = 1;
-	response_from_bob(0, 180, "ringing");
-	assert_true(sent_has(cancel_to_bob_since(1), completed_elsewhere));
+	struct sent again = timer_e_cancel(1500);
+	assert_non_null(
+	    memmem(again.buf, again.len, completed_elsewhere, strlen(completed_elsewhere)));
 }
 
 /* The CANCEL of timers.no_answer_s says why: the 408 the caller gets. */
@@ -4575,8 +4575,8 @@ static void test_record_reason_torn(void **state)
 	(void)state;
 
 	invite_from_alice();
-	(void)invite_to_bob();
-	cancel_from_alice_with(completed_elsewhere); /* kept: no provisional yet */
+	response_from_bob(invite_to_bob(), 180, "ringing");
+	cancel_from_alice_with(completed_elsewhere); /* kept for Timer E */
 	tear_first_record_and_reopen("cause=26", 7, 'x');
 }
 
@@ -4851,32 +4851,72 @@ static void test_ringing_after_timer_b_before_the_ack_is_cancelled(void **state)
 	assert_int_equal(st.acks_absorbed, 1);
 }
 
-/* The caller CANCELs before bob sent anything, so the CANCEL waits for a
- * provisional (RFC 3261 9.1), and none comes by Timer B (the caller gets
- * 487). A 180 after that gets the CANCEL with the caller's Reason. */
-static void test_cancel_waiting_past_timer_b_goes_at_the_provisional(void **state)
+/* The caller CANCELs before bob sent anything. Leg B's CANCEL must wait
+ * for a provisional (RFC 3261 9.1), and the caller's 487 once waited with
+ * it: 32 s (Timer B) when none came. sipshard is the caller's UAS (9.2):
+ * 200 and 487 at once, no Timer A after that, the call counted and written
+ * cancelled; a 180 after it (the record still waits for the caller's ACK)
+ * gets the CANCEL with the caller's Reason, once, and a 200 that crossed it
+ * (the record gone) ACK and BYE. */
+static void test_cancel_before_a_provisional_is_answered_at_once(void **state)
 {
+	static const char reason[] = "Reason: SIP;cause=200;text=\"Call completed elsewhere\"";
+	char extra[128];
 	struct tick_send log[16];
-	unsigned inv;
+	struct ctl_stats st;
 	(void)state;
 
 	invite_from_alice(); /* at 1000 */
-	inv = invite_to_bob();
+	unsigned inv = invite_to_bob();
 	struct sip_view_copy ids = invite_ids(inv);
 	const struct sip_msg *x = sent_msg(inv);
 	char ruri[128];
 	snprintf(ruri, sizeof(ruri), "%.*s", (int)x->ruri.whole.len,
 		 sent[inv].buf + x->ruri.whole.off);
-	cancel_from_alice_with("Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
-	unsigned n = tick_through(1100, 33000, log, 16);
-	assert_int_equal(n, 7);
-	assert_tick_send(&log[6], 33000, 487, "a1@10.1.1.1", 5061);
-	ack_from_alice();
 	unsigned base = nsent;
-	response_from_bob_at(inv, 180, "late", 34000);
+	snprintf(extra, sizeof(extra), "%s\r\n", reason);
+	cancel_from_alice_with(extra);
+	if (nsent != base + 2 || sent_msg(base + 1)->status != 487)
+		fail_msg("CANCEL before any provisional: %u datagram(s) at once, the last %.*s; "
+			 "the caller waits for its 487 until Timer B",
+			 nsent - base, nsent > base ? 24 : 0,
+			 nsent > base ? sent[nsent - 1].buf : "");
+	assert_int_equal(sent_msg(base)->status, 200);
+	assert_int_equal(out.cseq.method_id, SIP_METHOD_CANCEL);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5061);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_cancelled, 1);
+	assert_int_equal(ncdrs, 1);
+	assert_string_equal(cdr_str(0, "disposition"), "cancelled");
+	assert_int_equal(cdr_int(0, "status"), 487);
+	/* Timer G's 487 at 1500, and no INVITE to bob again (Timer A) */
+	unsigned n = tick_through(1000, 1600, log, 16);
+	assert_int_equal(n, 1);
+	assert_tick_send(&log[0], 1500, 487, "a1@10.1.1.1", 5061);
+
+	base = nsent;
+	response_from_bob_at(inv, 180, "late", 1700);
 	assert_int_equal(nsent, base + 1);
-	assert_cancel_of(base, &ids, ruri,
-			 "Reason: SIP;cause=200;text=\"Call completed elsewhere\"");
+	assert_cancel_of(base, &ids, ruri, reason);
+	response_from_bob_at(inv, 180, "late", 1750); /* that CANCEL is on its way */
+	assert_int_equal(nsent, base + 1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals_cancelled, 1);
+
+	ack_from_alice();
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.acks_absorbed, 1);
+	base = nsent;
+	response_from_bob_at(inv, 200, "late", 1800);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_BYE);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5090);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(ncdrs, 1);
 }
 
 /* The same once the call's record is gone (answered at the next target, it
@@ -5117,7 +5157,7 @@ static void test_cancelled_silent_callee_counts_as_cancelled(void **state)
 }
 
 /* A final made here (the 487 of a call cancelled before leg B said anything,
- * at Timer B) is resent by Timer G and the caller's ACK ends it, as for a
+ * at once) is resent by Timer G and the caller's ACK ends it, as for a
  * relayed one; it was once sent once, and the ACK counted unmatched. */
 static void test_local_final_resent_until_acked(void **state)
 {
@@ -5127,17 +5167,17 @@ static void test_local_final_resent_until_acked(void **state)
 
 	invite_from_alice(); /* at 1000 */
 	(void)invite_to_bob();
-	cancel_from_alice(); /* before any provisional: the CANCEL waits */
-	unsigned n = tick_through(32990, 33600, log, 8);
-	assert_int_equal(n, 2);
-	assert_tick_send(&log[0], 33000, 487, "a1@10.1.1.1", 5061); /* Timer B */
-	assert_tick_send(&log[1], 33500, 487, "a1@10.1.1.1", 5061); /* Timer G */
+	cancel_from_alice(); /* before any provisional: 487 at once */
+	assert_int_equal(sent_msg(nsent - 1)->status, 487);
+	unsigned n = tick_through(1000, 1600, log, 8);
+	assert_int_equal(n, 1);
+	assert_tick_send(&log[0], 1500, 487, "a1@10.1.1.1", 5061); /* Timer G */
 	ack_from_alice();
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.acks_absorbed, 1);
 	assert_int_equal(st.dropped_unmatched, 0);
 	assert_int_equal(st.calls_cancelled, 1);
-	assert_int_equal(tick_through(33600, 70000, log, 8), 0);
+	assert_int_equal(tick_through(1600, 70000, log, 8), 0);
 }
 
 /* The release of an early dialog (a non-2xx final, or the
@@ -6383,8 +6423,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_after_timer_b_before_the_ack_is_cancelled,
 					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_cancel_waiting_past_timer_b_goes_at_the_provisional, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_before_a_provisional_is_answered_at_once,
+					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_provisional_after_the_answer_is_a_counted_drop,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,

@@ -278,20 +278,20 @@ struct target_state {
 
 /*
  * Leg B INVITEs sipshard gave up on itself while their callee had sent no
- * final: at Timer B (the caller got 408, or 487 when its CANCEL waited for a
- * provisional that never came), at the Timer F of a CANCEL of ours left
- * unanswered, or at failover_ms of silence (the call went on at another
- * target). Such a callee may still ring. RFC 3261 9.1 lets a CANCEL go only
- * once a provisional came, so a UAC that wanted to cancel sends it then:
- * each entry keeps that CANCEL, built from the INVITE as sent (its Reason
- * lines: the caller's, or ours at Timer B), and where the INVITE went, for
- * 64*T1 after the end, by when the INVITE's retransmissions (and with them
- * the callee's reasons to answer) are long over; the call's record may be
- * gone much sooner (the caller ACKs its 408 at once). A 2xx that comes is
- * ACKed and ended with a BYE. In this process's memory only, a ring of
- * CTL_GIVEN_UP_MAX: a newer end takes the oldest entry, counted when that
- * one had time left (given_up_forgotten); looked at only for responses that
- * no record's current INVITE takes.
+ * final: at the caller's CANCEL before any provisional (the caller got its
+ * 487 at once, RFC 3261 9.2), at Timer B (the caller got 408), at the
+ * Timer F of a CANCEL of ours left unanswered, or at failover_ms of silence
+ * (the call went on at another target). Such a callee may still ring. RFC
+ * 3261 9.1 lets a CANCEL go only once a provisional came, so a UAC that
+ * wanted to cancel sends it then: each entry keeps that CANCEL, built from
+ * the INVITE as sent (its Reason lines: the caller's, or ours at Timer B),
+ * and where the INVITE went, for 64*T1 after the end, by when the INVITE's
+ * retransmissions (and with them the callee's reasons to answer) are long
+ * over; the call's record may be gone much sooner (the caller ACKs its 408
+ * or 487 at once). A 2xx that comes is ACKed and ended with a BYE. In this
+ * process's memory only, a ring of CTL_GIVEN_UP_MAX: a newer end takes the
+ * oldest entry, counted when that one had time left (given_up_forgotten);
+ * looked at only for responses that no record's current INVITE takes.
  */
 #define CTL_GIVEN_UP_MAX	512
 #define CTL_GIVEN_UP_CANCEL_MAX 1536
@@ -2503,8 +2503,11 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		k->state = CALL_PROCEEDING; /* any response stops Timer A */
 		k->t_next = 0;
 		target_answers(c, k, now);
+		/* the CANCEL that waited for it: only in a record restored from
+		 * a process that kept a CANCEL before any provisional waiting
+		 * here (on_cancel now gives such an INVITE up at once) */
 		if (k->cancelled && !k->timed_out && r->status < 200)
-			start_cancel(c, k, now); /* the CANCEL that waited for it */
+			start_cancel(c, k, now);
 	}
 	if (r->status == 100)
 		return;
@@ -2863,8 +2866,16 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		c->st.cancel_reasons_dropped += dropped;
 	}
 	k->cancelled = true;
-	/* CALLING: no provisional yet, the CANCEL waits for the first one */
-	if (k->state == CALL_PROCEEDING && !k->timed_out) {
+	if (k->state == CALL_CALLING) {
+		/* no provisional yet: leg B's CANCEL may not go (RFC 3261 9.1),
+		 * but the caller need not wait for one (9.2: its UAS answers the
+		 * INVITE 487 at once). Leg B's INVITE is given up, with its
+		 * CANCEL and the caller's Reason, for a provisional to send it
+		 * at (given_up_response; a 2xx gets ACK and BYE); its Timer A
+		 * stops with the record's INVITE: the call is over */
+		give_up_call(c, k, now);
+		call_schedule(c, k, now);
+	} else if (!k->timed_out) {
 		start_cancel(c, k, now);
 		call_schedule(c, k, now);
 	}
