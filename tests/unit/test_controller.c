@@ -4966,6 +4966,110 @@ static void test_left_target_ringing_after_the_record_left_is_cancelled(void **s
 	assert_int_equal(ninstall, 1);
 }
 
+/* alice's INVITE of invite_from_alice (its Call-ID, From tag, branch: her
+ * CANCEL and ACK match it) from from_user to to_user, whose Request-URI
+ * user (+15551234) is not its To user, as a phone that dials a number
+ * while the To names the person does. */
+static void invite_from_alice_as(const char *from_user, const char *to_user)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:%s@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:%s@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   from_user, to_user);
+}
+
+/* bob's response to leg B's INVITE sent[inv] with its To as it came, as a
+ * callee writes it (RFC 3261 8.2.6.2), and to_tag, at now. */
+static void echoing_response_from_bob(unsigned inv, int status, const char *to_tag, uint64_t now)
+{
+	char branch[128], call_id[128], from_tag[128], to[512];
+	const struct sip_msg *i = sent_msg(inv);
+	snprintf(branch, sizeof(branch), "%.*s", i->vias[0].branch.len,
+		 sent[inv].buf + i->vias[0].branch.off);
+	snprintf(call_id, sizeof(call_id), "%.*s", i->call_id.len, sent[inv].buf + i->call_id.off);
+	snprintf(from_tag, sizeof(from_tag), "%.*s", i->from.tag.len,
+		 sent[inv].buf + i->from.tag.off);
+	unsigned cseq = (unsigned)i->cseq.num;
+	snprintf(to, sizeof(to), "%s", sent_hdr(inv, SIP_HDR_TO));
+	int n = snprintf(in, sizeof(in),
+			 "SIP/2.0 %d %s\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%s\r\n"
+			 "From: <sip:alice@127.0.0.1>;tag=%s\r\n"
+			 "To: %s;tag=%s\r\n"
+			 "Call-ID: %s\r\n"
+			 "CSeq: %u INVITE\r\n"
+			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 status, sip_reason_phrase(status), branch, from_tag, to, to_tag, call_id,
+			 cseq);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
+}
+
+/* leg B's INVITE sent[inv]: its ids, and its Request-URI in ruri; fails
+ * when that is its To URI (the case these tests are about). */
+static struct sip_view_copy ids_and_ruri(unsigned inv, char *ruri, size_t cap)
+{
+	struct sip_view_copy ids = invite_ids(inv);
+	const struct sip_msg *x = sent_msg(inv);
+	snprintf(ruri, cap, "%.*s", (int)x->ruri.whole.len, sent[inv].buf + x->ruri.whole.off);
+	assert_false(sip_view_eq(sent[inv].buf, x->to.uri.whole, ruri, strlen(ruri)));
+	return ids;
+}
+
+/* The CANCEL of a target left after failover_ms that rings once took its
+ * Request-URI from the 180's To URI: RFC 3261 9.1 wants the INVITE's,
+ * which is not that when the Request-URI user is not the To user. It is the
+ * INVITE's own, kept since the failover. */
+static void test_left_target_cancel_has_the_invite_request_uri(void **state)
+{
+	uint16_t port;
+	char ruri[128];
+	(void)state;
+
+	invite_from_alice_as("alice", "bob");
+	unsigned inv = invite_to_bob();
+	struct sip_view_copy ids = ids_and_ruri(inv, ruri, sizeof(ruri));
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	(void)last_invite_sent(&port);
+	assert_int_equal(port, 5091); /* failed over after 1 s of silence */
+	unsigned base = nsent;
+	echoing_response_from_bob(inv, 180, "late1", 2100);
+	unsigned cancel = request_sent_to(base, SIP_METHOD_CANCEL, 5090);
+	assert_cancel_of(cancel, &ids, ruri, "CSeq: 1 CANCEL");
+}
+
+/* The same for a given-up INVITE whose CANCEL is too long to keep (a From
+ * user of 1500 bytes; the entry keeps 1536): built from the provisional,
+ * it once had the To URI as its Request-URI. The entry keeps the INVITE's
+ * Request-URI instead. */
+static void test_given_up_cancel_too_long_to_keep_has_the_invite_request_uri(void **state)
+{
+	static char user[1501];
+	struct tick_send log[16];
+	char ruri[128];
+	(void)state;
+
+	memset(user, 'a', sizeof(user) - 1);
+	invite_from_alice_as(user, "bob"); /* at 1000 */
+	unsigned inv = invite_to_bob();
+	struct sip_view_copy ids = ids_and_ruri(inv, ruri, sizeof(ruri));
+	unsigned n = tick_through(1000, 33000, log, 16);
+	assert_int_equal(n, 7); /* Timer A six times, then the 408 (Timer B) */
+	assert_tick_send(&log[6], 33000, 408, "a1@10.1.1.1", 5061);
+	unsigned base = nsent;
+	echoing_response_from_bob(inv, 180, "late", 33100);
+	assert_int_equal(nsent, base + 1);
+	assert_cancel_of(base, &ids, ruri, "CSeq: 1 CANCEL");
+}
+
 /* Counts the requests of method to port in log (tick_through), checking that
  * each went out at the next of the times in at[] (n of them). */
 static void assert_resent_at(const struct tick_send *log, unsigned nlog, enum sip_method method,
@@ -6425,6 +6529,9 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_before_a_provisional_is_answered_at_once,
 					    setup_cdr, teardown),
+	    WITH_CONFIG(test_left_target_cancel_has_the_invite_request_uri, failover_config),
+	    cmocka_unit_test_setup_teardown(
+		test_given_up_cancel_too_long_to_keep_has_the_invite_request_uri, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_provisional_after_the_answer_is_a_counted_drop,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancelled_silent_callee_counts_as_cancelled,

@@ -305,7 +305,11 @@ struct given_up {
 	uint32_t ids;		  /* key_hash of its Call-ID and From tag */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	uint16_t cancel_len; /* 0: it did not fit: built from the provisional */
+	/* the CANCEL, cancel_len bytes; 0 when it did not fit: then the
+	 * INVITE's Request-URI, ruri_len bytes (0: that did not fit either),
+	 * and the CANCEL is built from the provisional with it (RFC 3261 9.1:
+	 * the CANCEL's Request-URI is the INVITE's) */
+	uint16_t cancel_len, ruri_len;
 	char cancel[CTL_GIVEN_UP_CANCEL_MAX];
 };
 
@@ -2341,11 +2345,18 @@ static void given_up_stage(struct ctl *c, const struct ctl_call *k, const char *
 	    key_hash(c, k->b_call_id, strlen(k->b_call_id), k->b_from_tag, strlen(k->b_from_tag));
 	memcpy(&g->peer, &k->b_peer, k->b_len);
 	g->peer_len = k->b_len;
-	int n = sip_parse(&c->scratch, k->invite, k->invite_len, NULL) == 0
-		    ? setup_build_cancel(&c->scratch, reasons, reasons_len, g->cancel,
-					 sizeof(g->cancel))
-		    : -1;
-	g->cancel_len = n > 0 ? (uint16_t)n : 0;
+	g->cancel_len = g->ruri_len = 0;
+	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) == 0) {
+		int n = setup_build_cancel(&c->scratch, reasons, reasons_len, g->cancel,
+					   sizeof(g->cancel));
+		const sip_view u = c->scratch.ruri.whole;
+		if (n > 0) {
+			g->cancel_len = (uint16_t)n;
+		} else if (u.len <= sizeof(g->cancel)) {
+			memcpy(g->cancel, k->invite + u.off, u.len);
+			g->ruri_len = u.len;
+		}
+	}
 	g->until = 1; /* written, not kept yet: given_up_commit sets the time */
 }
 
@@ -2418,6 +2429,29 @@ static bool ack_and_bye(struct ctl *c, unsigned shard, const struct sip_msg *r,
 	return true;
 }
 
+/* The CANCEL of given-up INVITE g, for provisional r of its callee: sent to
+ * where the INVITE went, a transaction of its own (detached.h). The one
+ * kept, else built from r with the INVITE's Request-URI; false when neither
+ * could be (a Request-URI too long to keep: nothing RFC 3261 9.1 allows). */
+static bool given_up_cancel(struct ctl *c, struct given_up *g, const struct sip_msg *r,
+			    uint64_t now)
+{
+	const char *req = g->cancel;
+	int n = g->cancel_len;
+
+	g->cancel_sent = true; /* one CANCEL, or none */
+	if (!n) {
+		n = setup_build_cancel_of_provisional(r, g->cancel, g->ruri_len, c->out,
+						      sizeof(c->out));
+		req = c->out;
+	}
+	if (n <= 0)
+		return false;
+	detached_send(&c->detached, req, (size_t)n, g->branch, g->branch_len, SIP_METHOD_CANCEL,
+		      g->shard, &g->peer, g->peer_len, now, detached_send_hook, c);
+	return true;
+}
+
 /* A response r from src to a leg B INVITE given up (struct given_up): a
  * provisional but 100 gets the INVITE's CANCEL, the first one (the others
  * find it on its way), and a 2xx the ACK, with a BYE after the first; a 100
@@ -2439,21 +2473,10 @@ static bool given_up_response(struct ctl *c, const struct sip_msg *r, const stru
 		g->bye_sent = true;
 		return true;
 	}
-	if (r->status == 100 || g->cancel_sent) {
+	if (r->status == 100 || g->cancel_sent || !given_up_cancel(c, g, r, now)) {
 		c->st.late_provisionals++;
 		return true;
 	}
-	g->cancel_sent = true;
-	const char *req = g->cancel;
-	int n = g->cancel_len;
-	if (!n) {
-		n = setup_build_cancel_of_provisional(r, c->out, sizeof(c->out));
-		req = c->out;
-	}
-	if (n > 0)
-		detached_send(&c->detached, req, (size_t)n, g->branch, g->branch_len,
-			      SIP_METHOD_CANCEL, g->shard, &g->peer, g->peer_len, now,
-			      detached_send_hook, c);
 	c->st.late_provisionals_cancelled++;
 	log_debug("a callee rang after its INVITE was given up: CANCEL sent");
 	return true;
@@ -2703,9 +2726,9 @@ static struct ctl_call *record_left_by(struct ctl *c, const struct sip_msg *r)
  * from: a 2xx (a slow answer) gets an ACK and a BYE, so that its callee is
  * not left with a call nobody is on; a non-2xx (retransmitted: our ACK was
  * lost) gets its ACK again, built from the final (the INVITE is gone); a
- * provisional (the target left after failover_ms rings after all) gets a
- * CANCEL, so that its callee does not ring on. Returns false when r is no
- * such response. */
+ * provisional (the target left after failover_ms rings after all) gets the
+ * CANCEL of the INVITE given up there (given_up_cancel), so that its callee
+ * does not ring on. Returns false when r is no such response. */
 static bool close_left_target(struct ctl *c, const struct sip_msg *r, const struct sockaddr *src,
 			      socklen_t srclen, uint64_t now)
 {
@@ -2717,15 +2740,15 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 	/* the INVITE left, kept as given up for when the record is gone */
 	struct given_up *g = given_up_find(c, r, src, srclen, now);
 	if (r->status < 200) {
-		const sip_view b = r->vias[0].branch;
-		if (detached_pending(&c->detached, r->buf + b.off, b.len, SIP_METHOD_CANCEL))
-			return true; /* another provisional: that CANCEL is on its way */
-		int n = setup_build_cancel_of_provisional(r, c->out, sizeof(c->out));
-		send_detached(c, k->shard, n, r->buf + b.off, b.len, SIP_METHOD_CANCEL, to, srclen,
-			      now);
+		/* its CANCEL, the INVITE's own (RFC 3261 9.1: its Request-URI).
+		 * None without the entry: the INVITE left had its final (a
+		 * failover on status, a challenge answered), so a CANCEL would
+		 * do nothing, or its entry was forgotten (given_up_forgotten) */
+		if (!g || g->cancel_sent || !given_up_cancel(c, g, r, now)) {
+			c->st.late_provisionals++;
+			return true;
+		}
 		c->st.stale_provisionals_cancelled++;
-		if (g)
-			g->cancel_sent = true;
 		return true;
 	}
 	if (r->status >= 300) {

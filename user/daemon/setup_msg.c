@@ -207,19 +207,25 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
 }
 
 /* ACK and CANCEL share the INVITE's Request-URI, top Via, Route lines, From,
- * Call-ID and CSeq number (RFC 3261 9.1, 17.1.1.3). inv may be the final response itself
- * when the INVITE is gone: its Via, From, Call-ID and CSeq are the INVITE's,
- * and its To URI stands for the Request-URI (servers match the ACK by the
- * branch, 17.2.3). */
+ * Call-ID and CSeq number (RFC 3261 9.1, 17.1.1.3). inv may be a response to
+ * it when the INVITE is gone: its Via, From, Call-ID and CSeq are the
+ * INVITE's; the Request-URI is then ruri (ruri_len bytes) when not NULL,
+ * else its To URI stands for it (servers match the ACK by the branch,
+ * 17.2.3). */
 static int build_same_txn(const struct sip_msg *inv, const char *method,
-			  const struct sip_msg *to_src, const char *extra, size_t extra_len,
-			  char *out, size_t cap)
+			  const struct sip_msg *to_src, const char *ruri, size_t ruri_len,
+			  const char *extra, size_t extra_len, char *out, size_t cap)
 {
 	struct wbuf w = {out, 0, cap, false};
 
 	wbuf_puts(&w, method);
 	wbuf_puts(&w, " ");
-	wput_view(&w, inv->buf, inv->is_request ? inv->ruri.whole : inv->to.uri.whole);
+	if (inv->is_request)
+		wput_view(&w, inv->buf, inv->ruri.whole);
+	else if (ruri)
+		wbuf_put(&w, ruri, ruri_len);
+	else
+		wput_view(&w, inv->buf, inv->to.uri.whole);
 	wbuf_puts(&w, " SIP/2.0\r\n");
 	wput_line(&w, inv, sip_find_hdr(inv, SIP_HDR_VIA));
 	/* an INVITE sent by a route set (one that replaces or joins a dialog
@@ -253,24 +259,27 @@ static int build_same_txn(const struct sip_msg *inv, const char *method,
 int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_resp, char *out,
 		    size_t cap)
 {
-	return build_same_txn(invite, "ACK", final_resp, NULL, 0, out, cap);
+	return build_same_txn(invite, "ACK", final_resp, NULL, 0, NULL, 0, out, cap);
 }
 
 int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap)
 {
-	return build_same_txn(final_resp, "ACK", final_resp, NULL, 0, out, cap);
+	return build_same_txn(final_resp, "ACK", final_resp, NULL, 0, NULL, 0, out, cap);
 }
 
-int setup_build_cancel_of_provisional(const struct sip_msg *prov, char *out, size_t cap)
+int setup_build_cancel_of_provisional(const struct sip_msg *prov, const char *ruri, size_t ruri_len,
+				      char *out, size_t cap)
 {
-	return build_same_txn(prov, "CANCEL", NULL, NULL, 0, out, cap);
+	if (prov->is_request || !ruri_len)
+		return -EINVAL;
+	return build_same_txn(prov, "CANCEL", NULL, ruri, ruri_len, NULL, 0, out, cap);
 }
 
 int setup_build_cancel(const struct sip_msg *invite, const char *reasons, size_t reasons_len,
 		       char *out, size_t cap)
 {
-	return build_same_txn(invite, "CANCEL", invite, reasons, reasons ? reasons_len : 0, out,
-			      cap);
+	return build_same_txn(invite, "CANCEL", invite, NULL, 0, reasons, reasons ? reasons_len : 0,
+			      out, cap);
 }
 
 size_t setup_cancel_reasons(const struct sip_msg *m, char *out, size_t cap, unsigned *dropped)

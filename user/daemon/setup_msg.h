@@ -131,10 +131,14 @@ size_t setup_cancel_reasons(const struct sip_msg *m, char *out, size_t cap, unsi
  * the Request-URI. */
 int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap);
 
-/* A CANCEL from a provisional response alone, once the INVITE it answers is
- * gone: as setup_build_ack_of_final, with the To URI, without its tag, as
- * the To (the INVITE's To, RFC 3261 9.1). */
-int setup_build_cancel_of_provisional(const struct sip_msg *prov, char *out, size_t cap);
+/* A CANCEL from a provisional response to leg B's INVITE once that INVITE
+ * is gone, and ruri (ruri_len bytes), the INVITE's Request-URI, which the
+ * CANCEL's must equal (RFC 3261 9.1; the To URI is not it when the
+ * Request-URI user is not the To user): the provisional's Via, From,
+ * Call-ID and CSeq number, its To URI without the tag as the To (the
+ * INVITE's To). -EINVAL without a Request-URI. */
+int setup_build_cancel_of_provisional(const struct sip_msg *prov, const char *ruri, size_t ruri_len,
+				      char *out, size_t cap);
 
 /* ACK or BYE in the dialog a 2xx to our INVITE set up, from the 2xx alone
  * (RFC 3261 13.2.2.4, 15.1.1): Request-URI the 2xx's Contact (else its To
