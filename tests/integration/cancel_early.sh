@@ -37,29 +37,14 @@ start_daemon early "$WORK/early.json"
 python3 - "$D_PORT" "$B_PORT" "$B2_PORT" "$LEFT_PORT" >"$WORK/early.out" 2>&1 <<'PY'
 import json, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Caller, header, recv, recv_first, respond, status, udp, vias_of
+from rawua import (Caller, branch, drain, header, recv, recv_first, recv_request, respond,
+                   ruri, status, udp, vias_of)
 
 dport, bport, b2port, lport = (int(a) for a in sys.argv[1:5])
 D = ("127.0.0.1", dport)
 callee, callee2, left_callee = udp(bport), udp(b2port), udp(lport)
 REASON = 'SIP;cause=200;text="Call completed elsewhere"'
 res = {}
-
-
-def branch(msg):
-    return header(msg, "Via").split("branch=")[1].split(";")[0]
-
-
-def ruri(msg):
-    return msg.split(" ")[1]
-
-
-def gets(sock, method, t):
-    return recv_first(sock, lambda m: m.startswith(method + " "), t)[0]
-
-
-def drain(sock, t):
-    return [m for m in iter(lambda: recv(sock, t), None)]
 
 
 def ack_of(caller, invite, final):
@@ -74,7 +59,7 @@ caller = Caller(dport + 1, dport)
 caller.to = "<sip:someone@127.0.0.1:%d>" % dport  # not the Request-URI's user
 invite_a = caller.request("INVITE", 1)
 caller.sock.sendto(invite_a.encode(), D)
-invite = gets(callee, "INVITE", 2)
+invite = recv_request(callee, "INVITE", 2)
 res["ruri_not_to"] = bool(invite) and ("<%s>" % ruri(invite)) != header(invite, "To")
 cancel_a = (invite_a.replace("INVITE sip:", "CANCEL sip:", 1)
             .replace("CSeq: 1 INVITE", "CSeq: 1 CANCEL")
@@ -98,7 +83,7 @@ res["invites_after_cancel"] = sum(1 for m in drain(callee, 0.4) if m.startswith(
 # the callee rings after all
 respond(callee, invite, D, "180 Ringing", totag="late",
         extra="Contact: <sip:callee@127.0.0.1:%d>\r\n" % bport)
-cancel = gets(callee, "CANCEL", 1)
+cancel = recv_request(callee, "CANCEL", 1)
 res["cancel"] = bool(cancel)
 if cancel:
     res["cancel_of_invite"] = [branch(cancel) == branch(invite), ruri(cancel) == ruri(invite),
@@ -125,8 +110,8 @@ caller2 = Caller(dport + 4, dport)
 caller2.to = "<sip:someone@127.0.0.1:%d>" % dport
 invite2_a = caller2.request("INVITE", 1).replace("INVITE sip:callee@", "INVITE sip:leftcallee@", 1)
 caller2.sock.sendto(invite2_a.encode(), D)
-left = gets(left_callee, "INVITE", 2)
-now_at = gets(callee2, "INVITE", 2)  # after 400 ms of silence
+left = recv_request(left_callee, "INVITE", 2)
+now_at = recv_request(callee2, "INVITE", 2)  # after 400 ms of silence
 res["failed_over"] = bool(left) and bool(now_at)
 if now_at:
     respond(callee2, now_at, D, "100 Trying")
@@ -134,7 +119,7 @@ if left:
     drain(left_callee, 0.1)
     respond(left_callee, left, D, "180 Ringing", totag="left",
             extra="Contact: <sip:callee@127.0.0.1:%d>\r\n" % lport)
-    c2 = gets(left_callee, "CANCEL", 1)
+    c2 = recv_request(left_callee, "CANCEL", 1)
     res["left_cancel"] = bool(c2)
     if c2:
         res["left_cancel_of_invite"] = [branch(c2) == branch(left), ruri(c2) == ruri(left),
@@ -150,9 +135,7 @@ if fin2:
 print(json.dumps(res))
 PY
 rc=$?
-sed 's/^/# /' "$WORK/early.out"
-echo "$(tail -1 "$WORK/early.out")" >"$WORK/res.json"
-get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+take_result "$WORK/early.out"
 
 check "the helper ran" test "$rc" = 0
 check "leg B's Request-URI is not its To URI (the caller's Request-URI user is not its To user)" \

@@ -120,6 +120,14 @@ json_get() {
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
+# take_result OUT: a raw-UA scenario's output file OUT, shown as comments,
+# whose last line is its JSON result; get EXPR then reads that result (as j).
+take_result() {
+	sed 's/^/# /' "$1"
+	tail -1 "$1" >"$WORK/res.json"
+}
+get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+
 # wait_json FILE EXPR WANT: until json_get FILE EXPR prints WANT, 5 s at most:
 # for the stats file, written every second, where a fixed sleep is outrun
 # by a busy machine.

@@ -193,9 +193,7 @@ a.sock.close()
 print(json.dumps(res))
 PY
 rc=$?
-sed 's/^/# /' "$WORK/late.out"
-tail -1 "$WORK/late.out" >"$WORK/res.json"
-get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+take_result "$WORK/late.out"
 
 check "the helper ran" test "$rc" = 0
 check "five calls up through sipshardd" \

@@ -32,7 +32,7 @@ start_daemon late "$WORK/late.json"
 python3 - "$D_PORT" "$B_PORT" >"$WORK/late.out" 2>&1 <<'PY'
 import json, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Caller, header, recv, recv_first, respond, status, udp, vias_of
+from rawua import Caller, branch, drain, header, recv, recv_request, respond, status, udp, vias_of
 
 dport, bport = int(sys.argv[1]), int(sys.argv[2])
 D = ("127.0.0.1", dport)
@@ -41,18 +41,10 @@ caller = Caller(dport + 1, dport)
 res = {}
 
 
-def branch(msg):
-    return header(msg, "Via").split("branch=")[1].split(";")[0]
-
-
-def callee_gets(method, t):
-    return recv_first(callee, lambda m: m.startswith(method + " "), t)[0]
-
-
 # the call: the callee keeps quiet until Timer B (64*T1 = 3.2 s)
 invite_a = caller.request("INVITE", 1)
 caller.sock.sendto(invite_a.encode(), D)
-invite = callee_gets("INVITE", 2)
+invite = recv_request(callee, "INVITE", 2)
 final, end = None, time.time() + 6
 while not final and time.time() < end:
     m = recv(caller.sock, 0.2)
@@ -71,7 +63,7 @@ while recv(callee, 0.05):  # the INVITE's copies (Timer A)
 # it rings after all
 respond(callee, invite, D, "180 Ringing", totag="late",
         extra="Contact: <sip:callee@127.0.0.1:%d>\r\n" % bport)
-cancel = callee_gets("CANCEL", 1)
+cancel = recv_request(callee, "CANCEL", 1)
 res["cancel"] = bool(cancel)
 if cancel:
     res["cancel_same_txn"] = [branch(cancel) == branch(invite),
@@ -82,7 +74,7 @@ if cancel:
                               header(cancel, "CSeq").split()[0] == header(invite, "CSeq").split()[0]]
     res["cancel_reason"] = header(cancel, "Reason")
     respond(callee, invite, D, "183 Session Progress", totag="late")
-    again = callee_gets("CANCEL", 0.3)  # Timer E, T1 after it: the same CANCEL
+    again = recv_request(callee, "CANCEL", 0.3)  # Timer E, T1 after it: the same CANCEL
     res["cancel_again_same"] = again == cancel
     respond(callee, cancel, D, "200 OK", totag="late")
     time.sleep(0.2)
@@ -106,13 +98,11 @@ while time.time() < end:
     if m and not m.startswith("SIP/2.0"):
         got.append(m.split(" ")[0])
 res["after_200_again"] = got
-res["caller_heard"] = [status(m) for m in iter(lambda: recv(caller.sock, 0.2), None)]
+res["caller_heard"] = [status(m) for m in drain(caller.sock, 0.2)]
 print(json.dumps(res))
 PY
 rc=$?
-sed 's/^/# /' "$WORK/late.out"
-echo "$(tail -1 "$WORK/late.out")" >"$WORK/res.json"
-get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+take_result "$WORK/late.out"
 
 check "the helper ran" test "$rc" = 0
 check "the caller gets 408 at Timer B" test "$(get 'j["caller_final"]')" = "408"

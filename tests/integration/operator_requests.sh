@@ -120,9 +120,7 @@ res["message_ended"] = out.rsplit(": ", 1)[-1]
 print(json.dumps(res))
 PY
 rc=$?
-sed 's/^/# /' "$WORK/operator.out"
-echo "$(tail -1 "$WORK/operator.out")" >"$WORK/res.json"
-get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+take_result "$WORK/operator.out"
 
 check "the helper ran" test "$rc" = 0
 check "a call up through sipshardd" test "$(get 'j["call"]')" = "200"

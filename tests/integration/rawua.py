@@ -41,6 +41,27 @@ def recv_first(sock, want, t):
             return msg, peer
 
 
+def branch(msg):
+    """The branch of msg's top Via."""
+    return header(msg, "Via").split("branch=")[1].split(";")[0]
+
+
+def ruri(msg):
+    """A request's Request-URI."""
+    return msg.split(" ")[1]
+
+
+def recv_request(sock, method, t):
+    """The first request of method within t seconds, the rest skipped; None
+    when none came."""
+    return recv_first(sock, lambda m: m.startswith(method + " "), t)[0]
+
+
+def drain(sock, t):
+    """Every datagram sock gets until none comes for t seconds."""
+    return [m for m in iter(lambda: recv(sock, t), None)]
+
+
 def vias_of(msg):
     """Every Via line of msg, in order, with its CRLF."""
     return "".join(l + "\r\n" for l in msg.split("\r\n") if l.lower().startswith("via:"))

@@ -103,10 +103,7 @@ res["callee_notifies"] = callee.count("NOTIFY")
 print(json.dumps(res))
 PY
 rc=$?
-sed 's/^/# /' "$WORK/transfer.out"
-R=$(tail -1 "$WORK/transfer.out")
-echo "$R" >"$WORK/res.json"
-get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
+take_result "$WORK/transfer.out"
 
 check "the helper ran" test "$rc" = 0
 check "two calls up through sipshardd" test "$(get 'j["call"], j["call2"]')" = "200 200"
