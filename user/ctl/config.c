@@ -1137,6 +1137,21 @@ static int srv_targets(const struct config *c, const struct config_route *r,
 	return (int)n;
 }
 
+/* The one entry that stands for named's domain while its SRV records all
+ * say "." at a refresh (no_service): the name as its text, no address, so
+ * that a route leaves it out of service and a registration sends nothing,
+ * until a later refresh finds records again. */
+static struct config_target no_service_entry(const struct config_target *named)
+{
+	struct config_target e = *named;
+	e.by_name = e.srv = false;
+	e.no_service = true;
+	memcpy(e.text, e.domain, sizeof(e.text));
+	memset(&e.addr, 0, sizeof(e.addr));
+	e.addr_len = 0;
+	return e;
+}
+
 /* Route i's targets written as names without a port made into the targets
  * their SRV records name (srv_targets), in place: targets after one move
  * on. A route holds CONFIG_MAX_TARGETS at most, so the records that would
@@ -1162,8 +1177,7 @@ static int expand_srv_targets(struct cfg_parse *p, unsigned i, bool refresh)
 		int n = srv_targets(p->c, refresh ? NULL : r, &r->targets[t], got, room, why,
 				    sizeof(why));
 		if (n == -ENOENT && refresh) {
-			got[0] = r->targets[t];
-			got[0].no_service = true;
+			got[0] = no_service_entry(&r->targets[t]);
 			n = 1;
 		}
 		if (n < 0)
@@ -2186,12 +2200,7 @@ int config_refresh_srv(struct config *c, struct config_srv_change *changed, size
 			/* all "." (RFC 2782): one entry that stands for the name,
 			 * as a route's target gets (expand_srv_targets), so that
 			 * the attempts fail until records come back */
-			got[0] = g->registrar;
-			got[0].by_name = got[0].srv = false;
-			got[0].no_service = true;
-			memcpy(got[0].text, got[0].domain, sizeof(got[0].text));
-			memset(&got[0].addr, 0, sizeof(got[0].addr));
-			got[0].addr_len = 0;
+			got[0] = no_service_entry(&g->registrar);
 			k = 1;
 		}
 		if (k < 0) {

@@ -410,11 +410,6 @@ static bool layout_matches(const struct shard_table *t, uint32_t ndialogs, uint3
 	       h->txn_size == sizeof(struct shard_txn) && h->map_len == t->map_len;
 }
 
-static bool header_unwritten(const struct shard_table *t)
-{
-	return mem_zero(t->hdr, sizeof(*t->hdr));
-}
-
 static bool heads_layout_matches(const struct shard_table *t, uint32_t nheads)
 {
 	const struct shard_heads_hdr *h = t->heads;
@@ -509,7 +504,7 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	/* a file made at its size whose header was never written (the start
 	 * that made it failed to map it, or was killed, in between) never held
 	 * a record: records are written only after the header */
-	if (!fresh && header_unwritten(t))
+	if (!fresh && mem_zero(t->hdr, sizeof(*t->hdr)))
 		fresh = true;
 	if (!fresh && !layout_matches(t, ndialogs, ntxns)) {
 		shard_table_close(t);
