@@ -78,8 +78,10 @@ static const char usage[] =
     "                         INFO MESSAGE REINVITE UPDATE NOTIFY OPTIONS PRACK REFER\n"
     "  --req-rate R           in-dialog requests per second (default 0: open loop at\n"
     "                         maximum, bounded by --window)\n"
-    "  --window W             outstanding in-dialog and BYE transactions at most (default 64);\n"
-    "                         a peer silent for 64*T1 gets the BYEs left at once\n"
+    "  --window W             outstanding in-dialog and BYE transactions at most, in total\n"
+    "                         over all threads (default 64): split among --threads, so it\n"
+    "                         must be at least --threads; a peer silent for 64*T1 gets the\n"
+    "                         BYEs left at once\n"
     "  --requests-per-call K  in the mix phase, end each call with BYE after K in-dialog\n"
     "                         requests and set up a new call in its place, so that --calls\n"
     "                         stay established (default 0: calls last the whole run)\n"
@@ -92,7 +94,8 @@ static const char usage[] =
     "                         unexpected datagrams, >= 300 to in-dialog requests, 3xx/5xx to\n"
     "                         INVITE; uas errors: malformed or truncated datagrams, 400\n"
     "                         sent, responses to no transaction, 481 sent, out-of-order,\n"
-    "                         table full, ACK/NOTIFY timeouts\n"
+    "                         table full, ACK/NOTIFY timeouts, send errors (an answer\n"
+    "                         that could not be written or queued)\n"
     "\n"
     "uas:\n"
     "  --answer-delay-ms MS   delay between 180 and 200 (default 0)\n"
@@ -502,6 +505,17 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 	}
 	if (cfg->role == LOAD_ROLE_UAC && cfg->calls < cfg->threads)
 		cfg->threads = (unsigned)cfg->calls;
+	/* --window is the run's total, split over the threads (uac.c): each
+	 * needs one at least, or a thread given none took one of its own and
+	 * --window 1 --threads 2 let 2 requests be outstanding */
+	if (cfg->role == LOAD_ROLE_UAC && cfg->window < cfg->threads) {
+		fprintf(stderr,
+			"sipshard-load: --window %u is below --threads %u: the window is the "
+			"total over all threads, split among them, and each needs 1 at least "
+			"(give --window %u or more, or fewer --threads)\n",
+			cfg->window, cfg->threads, cfg->threads);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -543,11 +557,11 @@ static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, co
 	printf("sipshard-load uac  %s -> %s  threads %u  sources %u  %s\n", cfg->local_s,
 	       cfg->target_s, cfg->threads, cfg->sources, backend);
 	printf("calls    attempted %llu  established %llu  rejected %llu  failed %llu  ended %llu"
-	       "  lost %llu  ended-by-peer %llu\n",
+	       "  lost %llu  ended-by-peer %llu  late-answers %llu\n",
 	       (unsigned long long)c->calls_attempted, (unsigned long long)c->calls_established,
 	       (unsigned long long)c->calls_rejected, (unsigned long long)c->calls_failed,
 	       (unsigned long long)c->calls_ended, (unsigned long long)c->calls_lost,
-	       (unsigned long long)c->peer_byes);
+	       (unsigned long long)c->peer_byes, (unsigned long long)c->calls_late_answers);
 	printf("mix      %.2f s  %llu in-dialog transactions completed  %.1f/s  (%s)\n", mix_s,
 	       (unsigned long long)c->mix_completed,
 	       mix_s > 0 ? (double)c->mix_completed / mix_s : 0.0, cfg->mix_s);

@@ -242,7 +242,7 @@ uint64_t load_uas_errors(const struct load_counters *c)
 {
 	return c->malformed + c->truncated + c->unknown_transaction + c->unknown_dialog +
 	       c->out_of_order + c->legs_table_full + c->ack_timeouts + c->notify_timeouts +
-	       c->bad_requests;
+	       c->bad_requests + c->send_errors;
 }
 
 /* ---- JSON --------------------------------------------------------------------- */
@@ -316,6 +316,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	set_u(calls, "ended", c->calls_ended);
 	set_u(calls, "lost", c->calls_lost);
 	set_u(calls, "ended_by_peer", c->peer_byes);
+	set_u(calls, "late_answers", c->calls_late_answers);
 	set_u(calls, "mix_completed", c->mix_calls_completed);
 	json_object_set_new(
 	    calls, "per_second",
@@ -477,6 +478,7 @@ static json_t *uas_json(const struct load_stats *s, double seconds)
 	set_u(err, "table_full", c->legs_table_full);
 	set_u(err, "ack_timeouts", c->ack_timeouts);
 	set_u(err, "notify_timeouts", c->notify_timeouts);
+	set_u(err, "send_errors", c->send_errors);
 	json_object_set_new(root, "errors", err);
 	return root;
 }

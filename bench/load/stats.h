@@ -97,6 +97,9 @@ struct load_counters {
 	/* uac: calls */
 	uint64_t calls_attempted, calls_established, calls_rejected, calls_failed;
 	uint64_t calls_ended, calls_lost, peer_byes;
+	/* 2xx to an INVITE that had timed out (RFC 3261 13.2.2.4: ACKed all
+	 * the same, then ended with a BYE); neither established nor ended */
+	uint64_t calls_late_answers;
 	/* uac: what did not belong */
 	uint64_t unknown_transaction; /* response whose branch is not ours */
 	uint64_t malformed;	      /* sip_parse failed */
@@ -183,7 +186,10 @@ void load_count_code(struct load_counters *c, enum load_method m, int status);
  * rejections (the uas's --reject-share), not errors. */
 uint64_t load_uac_errors(const struct load_counters *c);
 /* uas: malformed, responses to no transaction of ours, unknown dialog,
- * out-of-order, table full, ACK and NOTIFY timeouts. An ACK for no leg is
+ * out-of-order, table full, ACK and NOTIFY timeouts, and send errors (a
+ * response or request of ours that could not be written or queued: its
+ * request went unanswered; a send buffer missing, send.pool_empty, is the
+ * generator's own limit and no error). An ACK for no leg is
  * counted (acks.unmatched) but is no error: it answers a stateless 4xx/5xx. */
 uint64_t load_uas_errors(const struct load_counters *c);
 /* In-dialog final responses >= 300 (the uac's "failed_responses"). */

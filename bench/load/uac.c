@@ -58,6 +58,10 @@
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
 enum call_state { C_IDLE = 0, C_INVITING, C_UP, C_DONE, C_FAILED };
+/* An INVITE that timed out may still be answered: a 2xx to it is ACKed
+ * (RFC 3261 13.2.2.4) and the call it set up in the callee, which the run
+ * counted failed, is ended with a BYE (calls.late_answers). */
+enum call_late { LATE_NONE = 0, LATE_TIMED_OUT, LATE_BYE };
 enum tx_state { TX_FREE = 0, TX_CALLING, TX_PROCEEDING };
 enum phase { P_SETUP = 1, P_MIX, P_BYE, P_DONE };
 
@@ -71,6 +75,7 @@ struct uac_call {
 	uint8_t rtag_len;
 	bool has_peer_cseq, terminal;
 	bool peer_bye; /* the peer's BYE (CSeq peer_cseq) ended this incarnation */
+	uint8_t late;  /* enum call_late */
 	uint16_t target_len, route_len;
 	char rtag[RTAG_MAX];
 	char target[TARGET_MAX]; /* Request-URI of in-dialog requests */
@@ -433,6 +438,7 @@ static bool call_restart(struct uac *u, uint32_t ci)
 	c->target_len = 0;
 	c->has_peer_cseq = false;
 	c->peer_bye = false;
+	c->late = LATE_NONE;
 	c->state = C_INVITING;
 	if (tx_start(u, ci, LM_INVITE) == TL_NIL) {
 		c->gen--;
@@ -526,7 +532,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 		load_hist_record(&u->x.st->lat_mix, lat);
 		load_hist_record(&u->x.st->lat_mix_sched, u->now - x->t_due);
 	}
-	bool in_window = u->phase == P_MIX && u->now <= u->t_mix_end;
+	bool in_window = u->phase == P_MIX && u->now <= u->t_mix_end && c->late != LATE_BYE;
 	if (in_window && meth != LM_INVITE)
 		u->x.c->mix_completed++;
 	else if (in_window)
@@ -570,6 +576,8 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 		}
 		goto in_dialog;
 	case LM_BYE:
+		if (c->late == LATE_BYE) /* a late answer's: the call stays failed */
+			break;
 		if (ok)
 			u->x.c->calls_ended++;
 		if (ok && in_window)
@@ -603,9 +611,11 @@ static void tx_timeout(struct uac *u, uint32_t t)
 	if (meth == LM_INVITE) {
 		u->x.c->setup_timeouts++;
 		u->x.c->calls_failed++;
+		u->calls[ci].late = LATE_TIMED_OUT;
 		set_terminal(u, &u->calls[ci], C_FAILED);
 	} else if (meth == LM_BYE) {
-		call_over(u, ci);
+		if (u->calls[ci].late != LATE_BYE)
+			call_over(u, ci);
 	} else {
 		call_idle(u, ci);
 	}
@@ -640,6 +650,37 @@ static void fire_timers(struct uac *u)
 }
 
 /* ---- receiving -------------------------------------------------------------- */
+
+/* A 2xx to call ci's INVITE after that INVITE timed out (a callee or proxy
+ * slower than 64*T1, or its 2xx retransmitted past our Timer B). The callee
+ * holds a dialog and retransmits its 2xx until an ACK comes (13.3.1.4), so it
+ * is ACKed as any 2xx (13.2.2.4), and the call, counted failed at the
+ * timeout, is ended with a BYE at once (13.2.2.4: a UAC that does not want
+ * the session sends BYE after the ACK). It counts as a late answer, not as
+ * an established call, and its BYE's final not as a call ended. Before, the
+ * 2xx was taken for a repeat and left unACKed: the callee gave up on it at
+ * 64*T1, and an SBC in between kept the dialog until then. */
+static void late_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
+{
+	struct uac_call *c = &u->calls[ci];
+	if (!save_dialog(u, ci, m)) {
+		/* as a first 2xx we cannot hold a dialog for: not ACKed */
+		c->rtag_len = 0;
+		c->route_len = 0;
+		c->target_len = 0;
+		u->x.c->mismatched++;
+		return;
+	}
+	c->late = LATE_BYE;
+	u->x.c->calls_late_answers++;
+	send_ack(u, ci, c->invite_cseq, true, true, 0, 0);
+	u->x.c->acks_sent++;
+	uint32_t t = tx_start(u, ci, LM_BYE);
+	if (t != TL_NIL)
+		u->tx[t].in_mix = false; /* no request of the mix */
+	/* else no send buffer (send.pool_empty): the callee's dialog stays,
+	 * ACKed, until its own session ends it */
+}
 
 static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, int status, bool sdp,
 		    const struct net_pkt *p)
@@ -795,11 +836,16 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 	if (x->gen != gen || x->state == TX_FREE) {
 		/* a repeat of a final response (ours went missing, or the peer's
 		 * 2xx retransmission crossed our ACK), or a late provisional */
+		struct uac_call *c = &u->calls[ci];
+		if (status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
+		    c->late == LATE_TIMED_OUT && m->cseq.num == c->invite_cseq && !u->x.cfg->echo) {
+			late_answer(u, (uint32_t)ci, m);
+			return;
+		}
 		if (x->gen == gen)
 			u->x.c->duplicate_responses++;
 		else
 			u->x.c->late_responses++;
-		struct uac_call *c = &u->calls[ci];
 		if (status >= 200 && m->cseq.method_id == SIP_METHOD_INVITE && !u->x.cfg->echo) {
 			bool initial = m->cseq.num == c->invite_cseq;
 			if (status >= 300) {
@@ -1116,9 +1162,10 @@ static int uac_setup(void *state)
 	u->rng = cfg->seed * 0x9E3779B97F4A7C15ull + u->x.th + 1;
 
 	share(cfg->calls, cfg->threads, u->x.th, &u->ncalls);
-	uint64_t win;
-	share(cfg->window, cfg->threads, u->x.th, &win);
-	u->window_t = win ? win : 1;
+	/* --window is the total over threads: main.c refuses one below
+	 * --threads, so every share is 1 at least (a share of 0 taken as 1
+	 * let --window 1 --threads 2 have 2 requests outstanding) */
+	share(cfg->window, cfg->threads, u->x.th, &u->window_t);
 	u->rate_t = cfg->rate / cfg->threads;
 	u->req_rate_t = cfg->req_rate / cfg->threads;
 	if (u->ncalls == 0)

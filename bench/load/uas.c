@@ -217,26 +217,29 @@ static void pend_note_target(struct uas *u, uint32_t pe, const struct sip_msg *m
 	memcpy(pd->target, t.p, pd->target_len);
 }
 
-static void send_raw(struct uas *u, const char *data, uint32_t len, const struct sockaddr *to,
+/* Queues a copy of data for `to`; false when it did not go out (no send
+ * buffer: tx_pool_empty; refused: send_errors). */
+static bool send_raw(struct uas *u, const char *data, uint32_t len, const struct sockaddr *to,
 		     socklen_t tolen)
 {
 	char *buf = net_tx_alloc(u->ep.io);
 	if (!buf) {
 		u->x.c->tx_pool_empty++;
-		return;
+		return false;
 	}
 	memcpy(buf, data, len);
 	if (net_tx_queue(u->ep.io, buf, len, to, tolen) != 0) {
 		u->x.c->send_errors++;
-		return;
+		return false;
 	}
 	u->ep.queued = true;
+	return true;
 }
 
-static void send_pend(struct uas *u, struct uas_leg *l, uint32_t p)
+static bool send_pend(struct uas *u, struct uas_leg *l, uint32_t p)
 {
-	send_raw(u, u->pend[p].data, u->pend[p].len, (const struct sockaddr *)&l->peer,
-		 l->peer_len);
+	return send_raw(u, u->pend[p].data, u->pend[p].len, (const struct sockaddr *)&l->peer,
+			l->peer_len);
 }
 
 /* ---- responses ------------------------------------------------------------------- */
@@ -261,37 +264,44 @@ static int build_resp(struct uas *u, const struct sip_msg *m, uint32_t li, int s
 	return msg_response(m, &r, out, cap);
 }
 
-/* Sends a response to the address the request came from and counts it. */
-static void reply(struct uas *u, const struct sip_msg *m, const struct net_pkt *p, uint32_t li,
+/* Sends a response to the address the request came from and counts it.
+ * False when none went out: a request that cannot have one (sip_can_respond),
+ * no send buffer (tx_pool_empty), a response larger than a send buffer (an
+ * INFO with many or long Vias) or one the io refused (send_errors). The
+ * callers count a request answered only when this is true. */
+static bool reply(struct uas *u, const struct sip_msg *m, const struct net_pkt *p, uint32_t li,
 		  int status, bool sdp, enum load_method meth)
 {
 	if (!sip_can_respond(m))
-		return;
+		return false;
 	char *buf = net_tx_alloc(u->ep.io);
 	if (!buf) {
 		u->x.c->tx_pool_empty++;
-		return;
+		return false;
 	}
 	int n = build_resp(u, m, li, status, sdp, buf, LOAD_TX_SIZE);
 	if (n < 0) {
 		net_tx_release(u->ep.io, buf);
 		u->x.c->send_errors++;
-		return;
+		return false;
 	}
 	if (net_tx_queue(u->ep.io, buf, (uint32_t)n, p->peer, p->peer_len) != 0) {
 		u->x.c->send_errors++;
-		return;
+		return false;
 	}
 	u->ep.queued = true;
 	u->x.c->responses_sent++;
 	load_count_code(u->x.c, meth, status);
+	return true;
 }
 
 /* Stores a final response to an INVITE for retransmission until its ACK, sends
  * it and arms the retransmission timer (13.3.1.4 for 2xx, 17.2.1 otherwise).
- * Without a free store the response still goes out once. False when it cannot
- * be written (larger than a send buffer: an INVITE with many or long Vias):
- * nothing goes out (send.errors), and a leg the INVITE had just created is
+ * Without a free store the response still goes out once. True when it went
+ * out now (the caller counts the request answered then); false when it did
+ * not: a stored one waits for its retransmission timer, and one that cannot
+ * be written (larger than a send buffer: an INVITE with many or long Vias)
+ * never goes out (send.errors), and a leg the INVITE had just created is
  * freed, as no call can come of it (it used to keep its slot for the run,
  * in the L_FREE state no timer frees, and answer nothing to the INVITE's
  * retransmissions: enough such INVITEs filled the table, 503 to every call). */
@@ -301,11 +311,11 @@ static bool send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 	struct uas_leg *l = &u->legs[li];
 	uint32_t pe = pend_get(u);
 	if (pe == TL_NIL) {
-		reply(u, m, p, li, status, sdp, meth);
+		bool sent = reply(u, m, p, li, status, sdp, meth);
 		l->state = L_CONFIRMED;
 		if (l->rejected)
 			leg_linger(u, li);
-		return true;
+		return sent;
 	}
 	int n = build_resp(u, m, li, status, sdp, u->pend[pe].data, LOAD_TX_SIZE);
 	if (n < 0) {
@@ -323,12 +333,14 @@ static bool send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 	l->resp_pend = pe;
 	l->state = L_WAIT_ACK;
 	l->invite_cseq = m->cseq.num;
-	send_pend(u, l, pe);
-	u->x.c->responses_sent++;
-	load_count_code(u->x.c, meth, status);
+	bool sent = send_pend(u, l, pe);
+	if (sent) {
+		u->x.c->responses_sent++;
+		load_count_code(u->x.c, meth, status);
+	}
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
-	return true;
+	return sent;
 }
 
 /* ---- legs -------------------------------------------------------------------------- */
@@ -437,8 +449,8 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 		if (l->state == L_EARLY)
 			reply(u, m, p, li, 180, false, LM_INVITE);
 		else if (l->resp_pend != TL_NIL) {
-			send_pend(u, l, l->resp_pend);
-			u->x.c->responses_resent++;
+			if (send_pend(u, l, l->resp_pend))
+				u->x.c->responses_resent++;
 		} else
 			reply(u, m, p, li, l->invite_status, l->invite_status == 200, LM_INVITE);
 		return;
@@ -579,10 +591,11 @@ static bool cancel_ringing(struct uas *u, uint32_t li)
 	l->rejected = true;
 	l->invite_status = 487;
 	l->state = L_WAIT_ACK;
-	u->x.c->m[LM_INVITE].completed++;
-	send_pend(u, l, l->resp_pend);
-	u->x.c->responses_sent++;
-	load_count_code(u->x.c, LM_INVITE, 487);
+	if (send_pend(u, l, l->resp_pend)) {
+		u->x.c->m[LM_INVITE].completed++;
+		u->x.c->responses_sent++;
+		load_count_code(u->x.c, LM_INVITE, 487);
+	}
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 	return true;
@@ -593,10 +606,11 @@ static void answer_now(struct uas *u, uint32_t li)
 {
 	struct uas_leg *l = &u->legs[li];
 	l->state = L_WAIT_ACK;
-	send_pend(u, l, l->resp_pend);
-	u->x.c->responses_sent++;
-	load_count_code(u->x.c, LM_INVITE, 200);
-	u->x.c->m[LM_INVITE].completed++;
+	if (send_pend(u, l, l->resp_pend)) {
+		u->x.c->responses_sent++;
+		load_count_code(u->x.c, LM_INVITE, 200);
+		u->x.c->m[LM_INVITE].completed++;
+	}
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 }
@@ -731,8 +745,8 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 			l->bye = true;
 			l->rcseq = m->cseq.num;
 			u->x.c->m[LM_BYE].sent++;
-			u->x.c->m[LM_BYE].completed++;
-			reply(u, m, p, li, 200, false, LM_BYE);
+			if (reply(u, m, p, li, 200, false, LM_BYE))
+				u->x.c->m[LM_BYE].completed++;
 		} else {
 			u->x.c->unknown_dialog++;
 			reply(u, m, p, TL_NIL, 481, false, meth);
@@ -744,8 +758,8 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	if (m->cseq.num == l->rcseq) { /* retransmission: answer the same again */
 		u->x.c->m[meth].retrans++;
 		if (meth == LM_REINVITE && l->resp_pend != TL_NIL) {
-			send_pend(u, l, l->resp_pend);
-			u->x.c->responses_resent++;
+			if (send_pend(u, l, l->resp_pend))
+				u->x.c->responses_resent++;
 		} else
 			reply(u, m, p, li, status, sdp, meth);
 		return;
@@ -757,7 +771,8 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	}
 	l->rcseq = m->cseq.num;
 	u->x.c->m[meth].sent++;
-	u->x.c->m[meth].completed++;
+	/* answered (`completed`) counts the answers that went out, below */
+	bool sent;
 	/* a newer request means the peer has our 2xx even if its ACK got lost */
 	if (l->state == L_WAIT_ACK && !l->rejected) {
 		leg_stop_resp(u, li);
@@ -770,11 +785,11 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	}
 	switch (meth) {
 	case LM_REINVITE:
-		send_final_stored(u, li, m, p, 200, true, meth);
+		sent = send_final_stored(u, li, m, p, 200, true, meth);
 		break;
 	case LM_BYE:
 		l->bye = true;
-		reply(u, m, p, li, 200, false, meth);
+		sent = reply(u, m, p, li, 200, false, meth);
 		/* in the early dialog the INVITE still waits for its final: it
 		 * was left with none (RFC 3261 15.1.2: 487); the leg lingers
 		 * once that 487 is ACKed, and a repeated BYE gets 200 again */
@@ -783,13 +798,15 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 		leg_linger(u, li);
 		break;
 	case LM_REFER:
-		reply(u, m, p, li, 202, false, meth);
+		sent = reply(u, m, p, li, 202, false, meth);
 		send_notify(u, li, m);
 		break;
 	default:
-		reply(u, m, p, li, status, sdp, meth);
+		sent = reply(u, m, p, li, status, sdp, meth);
 		break;
 	}
+	if (sent)
+		u->x.c->m[meth].completed++;
 }
 
 static void on_request(struct uas *u, const struct sip_msg *m, const struct net_pkt *p)
@@ -812,9 +829,9 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 		 * (--answer-delay-ms) gets 487 after the CANCEL's 200 */
 		u->x.c->cancels++;
 		u->x.c->m[LM_CANCEL].sent++;
-		u->x.c->m[LM_CANCEL].completed++;
 		uint32_t li = leg_find(u, m, NULL);
-		reply(u, m, p, li, li == TL_NIL ? 481 : 200, false, LM_CANCEL);
+		if (reply(u, m, p, li, li == TL_NIL ? 481 : 200, false, LM_CANCEL))
+			u->x.c->m[LM_CANCEL].completed++;
 		if (li != TL_NIL && u->legs[li].state == L_EARLY)
 			cancel_ringing(u, li);
 		break;
@@ -822,8 +839,8 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 	case SIP_METHOD_OPTIONS:
 	case SIP_METHOD_MESSAGE:
 		u->x.c->m[meth].sent++;
-		u->x.c->m[meth].completed++;
-		reply(u, m, p, TL_NIL, 200, false, meth);
+		if (reply(u, m, p, TL_NIL, 200, false, meth))
+			u->x.c->m[meth].completed++;
 		break;
 	default:
 		u->x.c->unknown_dialog++;
@@ -930,8 +947,11 @@ static void fire_timers(struct uas *u)
 				continue;
 			}
 			uint32_t pe = notify ? l->notify_pend : l->resp_pend;
-			send_pend(u, l, pe);
-			if (notify)
+			/* one that does not go out is as a lost datagram: the
+			 * next interval sends it again */
+			if (!send_pend(u, l, pe))
+				;
+			else if (notify)
 				u->x.c->notify_retrans++;
 			else if (l->state == L_BYE)
 				u->x.c->byes_retrans++;

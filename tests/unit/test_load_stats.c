@@ -348,6 +348,28 @@ static void test_uas_own_byes(void **state)
 	free(s);
 }
 
+/* A response the uas could not send (too large for a send buffer, refused by
+ * the io) left its request unanswered: an error in the total and in the JSON
+ * (send.errors was counted, but the total left it out, so --max-errors did
+ * not see it); a send buffer missing is the generator's limit, no error. */
+static void test_uas_send_errors(void **state)
+{
+	(void)state;
+	struct load_stats *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	load_stats_init(s);
+	s->c.send_errors = 2;
+	s->c.tx_pool_empty = 5;
+	s->c.out_of_order = 1;
+	assert_int_equal(load_uas_errors(&s->c), 3);
+	json_t *j = load_stats_json(s, "uas", 1.0);
+	json_t *err = json_object_get(j, "errors");
+	assert_int_equal(json_integer_value(json_object_get(err, "total")), 3);
+	assert_int_equal(json_integer_value(json_object_get(err, "send_errors")), 2);
+	json_decref(j);
+	free(s);
+}
+
 /* The pacing figures: asked against achieved, flagged short past 5%, and how
  * late paced sends went out; the stats merge carries the lag histograms and
  * the latency from when due. */
@@ -400,12 +422,19 @@ static void test_pacing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buckets),    cmocka_unit_test(test_exact_small),
-	    cmocka_unit_test(test_rank_exact), cmocka_unit_test(test_uniform),
-	    cmocka_unit_test(test_bimodal),    cmocka_unit_test(test_clamp),
-	    cmocka_unit_test(test_empty),      cmocka_unit_test(test_merge),
-	    cmocka_unit_test(test_counters),   cmocka_unit_test(test_method_names),
-	    cmocka_unit_test(test_json),       cmocka_unit_test(test_uas_own_byes),
+	    cmocka_unit_test(test_buckets),
+	    cmocka_unit_test(test_exact_small),
+	    cmocka_unit_test(test_rank_exact),
+	    cmocka_unit_test(test_uniform),
+	    cmocka_unit_test(test_bimodal),
+	    cmocka_unit_test(test_clamp),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_counters),
+	    cmocka_unit_test(test_method_names),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_uas_own_byes),
+	    cmocka_unit_test(test_uas_send_errors),
 	    cmocka_unit_test(test_pacing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# sipshard-load: what it counts when a send fails, what it does with a late
+# 2xx, and its --window over threads, against raw UDP peers (rawua.py), with
+# T1 = 10 ms so that every 64*T1 is 0.64 s:
+#   1. uas: an in-dialog request whose answer cannot be sent (an INFO whose
+#      Vias make the 200 larger than a send buffer) is not counted answered,
+#      and the failed send is an error of the run (errors.total, send_errors);
+#   2. uac: a 2xx to an INVITE that had timed out is ACKed (RFC 3261
+#      13.2.2.4) and its call ended with a BYE, and counted as a late
+#      answer, not as a call established or ended;
+#   3. uac: --window is the total over --threads: one below it is refused
+#      with a message that says so; one equal to it runs.
+# Ports: 16800 (the uas or the raw callee), 16801 (the uac or the raw caller);
+# LOAD_LATE_PORT names another first port. BUILD (or LOAD) names the build.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/common.bash
+
+LOAD=${LOAD:-$BUILD/sipshard-load}
+A=${LOAD_LATE_PORT:-16800}
+B=$((A + 1))
+UAS_PORT=$A
+T=(--t1-ms 10 --t2-ms 40)
+
+if [ ! -x "$LOAD" ]; then
+	not_ok "sipshard-load is built ($LOAD)"
+	exit 1
+fi
+echo "# sipshard-load: $LOAD"
+
+. tests/integration/load.bash
+
+# ---- 1. uas: an answer that cannot be sent ------------------------------------------
+cat >"$WORK/big_via.py" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+import rawua
+
+uas, me = int(sys.argv[1]), int(sys.argv[2])
+s = rawua.udp(me)
+dst = ("127.0.0.1", uas)
+head = ("sip:service@127.0.0.1:%d SIP/2.0\r\n" % uas)
+
+
+def request(method, cseq, totag="", vias=None):
+    vias = vias or ["SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%d" % (me, method.lower(), cseq)]
+    s.sendto(("%s %s" % (method, head) +
+              "".join("Via: %s\r\n" % v for v in vias) +
+              "Max-Forwards: 70\r\nFrom: <sip:load@127.0.0.1:%d>;tag=c1\r\n"
+              "To: <sip:service@127.0.0.1:%d>%s\r\nCall-ID: bigvia-1\r\nCSeq: %d %s\r\n"
+              "Contact: <sip:load@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n"
+              % (me, uas, totag, cseq, method, me)).encode(), dst)
+
+
+def final(t):
+    while True:
+        m = rawua.recv(s, t)
+        if m is None or (m.startswith("SIP/2.0") and rawua.status(m) >= 200):
+            return m
+
+
+request("INVITE", 1)
+ok = final(2)
+tag = rawua.header(ok, "To").split(";tag=")[1] if ok else ""
+request("ACK", 1, ";tag=" + tag)
+request("INFO", 2, ";tag=" + tag)
+small = final(2)
+# 6 Vias of 400 bytes: a 2.6 kB request (a receive buffer takes 8 kB) whose
+# 200 repeats them, more than a 2 kB send buffer holds
+big = ["SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKbig%d;x=%s" % (me, i, "v" * 360) for i in range(6)]
+request("INFO", 3, ";tag=" + tag, big)
+large = final(1)
+print("invite %s small %s large %s" % (rawua.status(ok) if ok else None,
+                                       rawua.status(small) if small else None,
+                                       rawua.status(large) if large else None))
+PY
+start_uas big_via "${T[@]}"
+out=$(python3 "$WORK/big_via.py" "$A" "$B")
+stop "$UAS_PID"
+check "uas: the call is up, an INFO answered, the INFO whose 200 cannot be written gets none ($out)" \
+	test "$out" = "invite 200 small 200 large None"
+check "uas: that INFO is received but not answered, and its failed send is in the errors' total" \
+	python3 - "$WORK/big_via.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+info = j["by_method"]["INFO"]
+err = j["errors"]
+got = (info["received"], info["answered"], j["send"]["errors"], err.get("send_errors"),
+       err["total"])
+print("# INFO received/answered, send errors, errors' send_errors and total:", got)
+sys.exit(0 if got == (2, 1, 1, 1, 1) else 1)
+PY
+
+# ---- 2. uac: a 2xx after the INVITE's timeout ---------------------------------------
+# Two calls at --rate 1: the first INVITE is left unanswered past its 64*T1
+# (0.64 s) and answered 200 at 0.9 s; the second (at 1 s) is answered at once.
+cat >"$WORK/late_200.py" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+
+me, uac, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = rawua.udp(me)
+peer = ("127.0.0.1", uac)
+contact = "Contact: <sip:callee@127.0.0.1:%d>\r\n" % me
+first_cid = None
+first_inv = None
+late_at = None
+after_late = []  # what came for the first call once its 200 went out
+end = time.time() + 5
+while time.time() < end:
+    t = 0.05 if late_at is None and first_inv else end - time.time()
+    m = rawua.recv(s, max(0.01, t))
+    if first_inv and late_at is None and time.time() - first_at >= 0.9:
+        rawua.respond(s, first_inv, peer, "200 OK", totag="late1", extra=contact)
+        late_at = time.time()
+    if m is None or m.startswith("SIP/2.0"):
+        continue
+    method = m.split(" ", 1)[0]
+    cid = rawua.header(m, "Call-ID")
+    if first_cid is None and method == "INVITE":
+        first_cid, first_inv, first_at = cid, m, time.time()
+    if cid == first_cid:
+        if late_at is not None and method != "INVITE":
+            after_late.append("%s(%s)" % (method, rawua.header(m, "CSeq")))
+            if method == "BYE":
+                rawua.respond(s, m, peer, "200 OK")
+        continue
+    if method == "INVITE":
+        rawua.respond(s, m, peer, "200 OK", totag="ok2", extra=contact)
+    elif method != "ACK":
+        rawua.respond(s, m, peer, "200 OK")
+        if method == "BYE":
+            end = min(end, time.time() + 0.3)
+open(out, "w").write(" ".join(after_late) + "\n")
+PY
+start_bg python3 "$WORK/late_200.py" "$A" "$B" "$WORK/late_200.out"
+peer=${PIDS[-1]}
+wait_udp_port "$A"
+timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
+	--target "127.0.0.1:$A" --calls 2 --rate 1 --duration 0.5 --req-rate 0.001 "${T[@]}" \
+	--max-errors 1 --json "$WORK/late_200.json" >"$WORK/late_200.uac" 2>&1
+rc=$?
+wait_exit 6 "$peer"
+seen=$(cat "$WORK/late_200.out" 2>/dev/null)
+check "uac: the 2xx that came after its INVITE timed out is ACKed, then the call ended with BYE ($seen; exit $rc)" \
+	test "$seen" = "ACK(1 ACK) BYE(2 BYE)" -a "$rc" = 0
+check "uac: counted as a late answer, not as established or ended; the timeout is the one error" \
+	python3 - "$WORK/late_200.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+c = j["calls"]
+got = (c["attempted"], c["established"], c["failed"], c["ended"], c.get("late_answers"),
+       j["by_method"]["BYE"]["completed"], j["errors"]["total"],
+       j["repeats"]["duplicate_responses"] + j["repeats"]["late_responses"])
+print("# attempted, established, failed, ended, late answers, BYEs completed, errors, repeats:", got)
+sys.exit(0 if got == (2, 1, 1, 1, 1, 2, 1, 0) else 1)
+PY
+
+# ---- 3. uac: --window over --threads ------------------------------------------------
+timeout -k 1 10 "$LOAD" --role uac --quiet --target "127.0.0.1:$A" --calls 4 --threads 2 \
+	--window 1 --duration 0 "${T[@]}" >"$WORK/win.out" 2>&1
+rc=$?
+check "uac: --window 1 with --threads 2 is refused (exit $rc), the message says the window is the total: $(head -c 200 "$WORK/win.out")" \
+	grep -q -- "--window 1 is below --threads 2: the window is the total over all threads" "$WORK/win.out"
+test "$rc" = 2 || not_ok "uac: --window below --threads exits 2 (exit $rc)"
+start_uas win "${T[@]}"
+timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
+	--target "127.0.0.1:$A" --calls 4 --threads 2 --window 2 --duration 0.3 "${T[@]}" \
+	--json "$WORK/win_uac.json" >"$WORK/win_uac.out" 2>&1
+rc=$?
+stop "$UAS_PID"
+check "uac: --window 2 with --threads 2 runs, no error (exit $rc)" test "$rc" = 0
+
+[ "$NOT_OK" -eq 0 ]
