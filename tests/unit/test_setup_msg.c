@@ -440,6 +440,70 @@ static void test_local_response_and_ack_cancel(void **state)
 	assert_true(sip_view_eq(out2, ack->vias[0].branch, "z9hG4bKscB1", 11));
 }
 
+/* The ACK of a non-2xx final to leg B's INVITE has that INVITE's
+ * Request-URI and Route lines (RFC 3261 17.1.1.3), not the final's To URI,
+ * when built once the INVITE is gone: from the INVITE's CANCEL kept (the
+ * controller's given-up INVITEs), or from the final with the INVITE's
+ * Request-URI. The To URI stood for the Request-URI before. */
+static void test_ack_of_final_takes_invites_request_uri(void **state)
+{
+	(void)state;
+	struct setup_leg_b rb = leg_b;
+	rb.ruri = "sip:bob@192.0.2.77:5090;transport=udp";
+	rb.to_uri = "sip:bob@sbc.example.com";
+	rb.route_set = "Route: <sip:192.0.2.5;lr>,<sip:192.0.2.6;lr>\r\n";
+	rb.dialog_ref = "legb-other;to-tag=t2;from-tag=f2";
+	rb.dialog_ref_hdr = SIP_HDR_REPLACES;
+	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
+	int n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	static const char busy[] =
+	    "SIP/2.0 486 Busy Here\r\n"
+	    "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKscB1;rport\r\n"
+	    "From: <sip:alice@127.0.0.1:5060>;tag=ftagB\r\n"
+	    "To: <sip:bob@sbc.example.com>;tag=busytag\r\n"
+	    "Call-ID: legb-abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	parse_ok(&r, busy, sizeof(busy) - 1);
+	char inv_ruri[128];
+	assert_true(b.ruri.whole.len < sizeof(inv_ruri));
+	memcpy(inv_ruri, out + b.ruri.whole.off, b.ruri.whole.len);
+	inv_ruri[b.ruri.whole.len] = '\0';
+	assert_string_equal(inv_ruri, rb.ruri);
+
+	/* from the CANCEL kept */
+	static char cancel[4096], ack[4096];
+	int cn = setup_build_cancel(&b, "Reason: SIP;cause=408\r\n", 23, cancel, sizeof(cancel));
+	assert_true(cn > 0);
+	static struct sip_msg cm, am;
+	parse_ok(&cm, cancel, (size_t)cn);
+	int m = setup_build_ack(&cm, &r, ack, sizeof(ack));
+	assert_true(m > 0);
+	parse_ok(&am, ack, (size_t)m);
+	assert_int_equal(am.method_id, SIP_METHOD_ACK);
+	assert_true(sip_view_eq(ack, am.ruri.whole, inv_ruri, strlen(inv_ruri)));
+	assert_non_null(
+	    memmem(ack, (size_t)m, "Route: <sip:192.0.2.5;lr>,<sip:192.0.2.6;lr>\r\n", 46));
+	assert_null(memmem(ack, (size_t)m, "Reason", 6));
+	assert_true(sip_view_eq(ack, am.to.tag, "busytag", 7));
+	assert_true(sip_view_eq(ack, am.vias[0].branch, "z9hG4bKscB1", 11));
+	assert_int_equal(am.cseq.num, 1);
+	assert_int_equal(am.cseq.method_id, SIP_METHOD_ACK);
+
+	/* from the final and the INVITE's Request-URI */
+	m = setup_build_ack_of_final(&r, inv_ruri, strlen(inv_ruri), ack, sizeof(ack));
+	assert_true(m > 0);
+	parse_ok(&am, ack, (size_t)m);
+	assert_true(sip_view_eq(ack, am.ruri.whole, inv_ruri, strlen(inv_ruri)));
+	assert_true(sip_view_eq(ack, am.to.tag, "busytag", 7));
+	assert_true(sip_view_eq(ack, am.vias[0].branch, "z9hG4bKscB1", 11));
+	/* none known: the To URI stands for it */
+	m = setup_build_ack_of_final(&r, NULL, 0, ack, sizeof(ack));
+	assert_true(m > 0);
+	parse_ok(&am, ack, (size_t)m);
+	assert_true(sip_view_eq(ack, am.ruri.whole, "sip:bob@sbc.example.com", 23));
+}
+
 /* A CANCEL from alice with these header lines before its Content-Length. */
 static void parse_cancel_with(struct sip_msg *m, char *buf, size_t cap, const char *lines)
 {
@@ -688,6 +752,7 @@ int main(void)
 	    cmocka_unit_test(test_relay_response_503_as_500),
 	    cmocka_unit_test(test_strip_headers),
 	    cmocka_unit_test(test_local_response_and_ack_cancel),
+	    cmocka_unit_test(test_ack_of_final_takes_invites_request_uri),
 	    cmocka_unit_test(test_cancel_reasons),
 	    cmocka_unit_test(test_cancel_reasons_oversize),
 	    cmocka_unit_test(test_cancel_reasons_hostile),

@@ -2452,6 +2452,19 @@ static bool given_up_cancel(struct ctl *c, struct given_up *g, const struct sip_
 	return true;
 }
 
+/* The ACK of non-2xx final r to leg B's INVITE given up as g (NULL: none
+ * found), into out: from g's CANCEL, which has the INVITE's Request-URI,
+ * Via, Route lines, From, Call-ID and CSeq number (RFC 3261 17.1.1.3: the
+ * ACK's Request-URI and Route set are the INVITE's), else with the
+ * INVITE's Request-URI kept, else from r alone (setup_msg.h). */
+static int ack_of_given_up(struct ctl *c, const struct given_up *g, const struct sip_msg *r,
+			   char *out, size_t cap)
+{
+	if (g && g->cancel_len && sip_parse(&c->scratch, g->cancel, g->cancel_len, NULL) == 0)
+		return setup_build_ack(&c->scratch, r, out, cap);
+	return setup_build_ack_of_final(r, g ? g->cancel : NULL, g ? g->ruri_len : 0, out, cap);
+}
+
 /* A response r from src to a leg B INVITE given up (struct given_up): a
  * provisional but 100 gets the INVITE's CANCEL, the first one (the others
  * find it on its way), and a 2xx the ACK, with a BYE after the first; a 100
@@ -2648,9 +2661,10 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		/* none kept: the call ended here first (Timer B, or a CANCEL
 		 * left unanswered) and this is leg B's first final, late; it
-		 * is ACKed all the same (17.1.1.2), built from it alone as
-		 * once the record has left (ack_final_of_gone_call) */
-		int n = setup_build_ack_of_final(r, ack, sizeof(ack));
+		 * is ACKed all the same (17.1.1.2), from the INVITE given up
+		 * then, as once the record has left (ack_final_of_gone_call) */
+		const struct given_up *g = given_up_find(c, r, src, srclen, now);
+		int n = ack_of_given_up(c, g, r, ack, sizeof(ack));
 		send_to(c, k->shard, ack, n, &k->b_peer, k->b_len);
 		c->st.stale_finals_acked++;
 		return;
@@ -2725,7 +2739,8 @@ static struct ctl_call *record_left_by(struct ctl *c, const struct sip_msg *r)
 /* A response from a target the call has left, sent back to where it came
  * from: a 2xx (a slow answer) gets an ACK and a BYE, so that its callee is
  * not left with a call nobody is on; a non-2xx (retransmitted: our ACK was
- * lost) gets its ACK again, built from the final (the INVITE is gone); a
+ * lost, or the first from a target left after failover_ms) gets its ACK,
+ * with the INVITE's Request-URI and Route lines (ack_of_given_up); a
  * provisional (the target left after failover_ms rings after all) gets the
  * CANCEL of the INVITE given up there (given_up_cancel), so that its callee
  * does not ring on. Returns false when r is no such response. */
@@ -2752,7 +2767,7 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		return true;
 	}
 	if (r->status >= 300) {
-		int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
+		int n = ack_of_given_up(c, g, r, c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, to, srclen);
 		c->st.stale_finals_acked++;
 		/* a server that answers late with 503 and Retry-After asks for
@@ -2777,14 +2792,16 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
  * transaction ACKs each retransmission of its final for Timer D, 32 s at
  * least over UDP (RFC 3261 17.1.1.2), longer than the record lives, and the
  * callee's server transaction resends it until then (17.2.1). The ACK is
- * built from the final alone, as for a target left. Only a branch of the
+ * built as for a target left (ack_of_given_up: from the INVITE's CANCEL
+ * while the INVITE is kept as given up, else from the final alone, the
+ * record with its INVITE being gone). Only a branch of the
  * form make_branch writes is so answered, and never a 2xx: one that comes
  * after its record left is an answered call's, whose dialog is the
  * worker's. Nor one from an address that is no route target: with the
  * record gone nothing ties the branch to a peer, and anyone could have the
  * ACK sent where they like. Returns false when r is no such response. */
 static bool ack_final_of_gone_call(struct ctl *c, unsigned shard, const struct sip_msg *r,
-				   const struct sockaddr *src, socklen_t srclen)
+				   const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
 	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
 
@@ -2797,7 +2814,8 @@ static bool ack_final_of_gone_call(struct ctl *c, unsigned shard, const struct s
 	    relay_hex_digits(p + plen, 8) < 0 || relay_hex_digits(p + plen + 8, 8) < 0 ||
 	    relay_hex_digits(p + plen + 16, 8) < 0)
 		return false;
-	int n = setup_build_ack_of_final(r, c->out, sizeof(c->out));
+	int n =
+	    ack_of_given_up(c, given_up_find(c, r, src, srclen, now), r, c->out, sizeof(c->out));
 	send_to(c, shard, c->out, n, (const struct sockaddr_storage *)src, srclen);
 	c->st.stale_finals_acked++;
 	return true;
@@ -2821,7 +2839,7 @@ static void on_response(struct ctl *c, unsigned shard, const struct sip_msg *r,
 			   probe_response(c, r, now) || close_left_target(c, r, src, srclen, now) ||
 			   given_up_response(c, r, src, srclen, now) ||
 			   reg_on_response(&c->regs, r, now, &c->reg_ops) ||
-			   ack_final_of_gone_call(c, shard, r, src, srclen)))
+			   ack_final_of_gone_call(c, shard, r, src, srclen, now)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;

@@ -992,7 +992,7 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 				    t->dialog_gen ^ 0x80000000u, t->out_cseq);
 		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
 	} else {
-		n = setup_build_ack_of_final(m, out, cap);
+		n = setup_build_ack_of_final(m, NULL, 0, out, cap);
 	}
 	if (n < 0) {
 		drop(rc, RELAY_DROP_NO_BUFFER, res);

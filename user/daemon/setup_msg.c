@@ -262,9 +262,11 @@ int setup_build_ack(const struct sip_msg *invite, const struct sip_msg *final_re
 	return build_same_txn(invite, "ACK", final_resp, NULL, 0, NULL, 0, out, cap);
 }
 
-int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap)
+int setup_build_ack_of_final(const struct sip_msg *final_resp, const char *ruri, size_t ruri_len,
+			     char *out, size_t cap)
 {
-	return build_same_txn(final_resp, "ACK", final_resp, NULL, 0, NULL, 0, out, cap);
+	return build_same_txn(final_resp, "ACK", final_resp, ruri_len ? ruri : NULL, ruri_len, NULL,
+			      0, out, cap);
 }
 
 int setup_build_cancel_of_provisional(const struct sip_msg *prov, const char *ruri, size_t ruri_len,

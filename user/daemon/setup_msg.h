@@ -104,7 +104,8 @@ int setup_local_response(int status, const char *head, size_t head_len, const ch
 			 char *out, size_t cap);
 
 /* ACK (for a non-2xx final) or CANCEL for leg B's INVITE, built from the INVITE
- * as sent (re-parsed) and, for ACK, the To of the final response (RFC 3261
+ * as sent (re-parsed; for ACK, the INVITE's CANCEL as built here will do, it
+ * has the same lines) and, for ACK, the To of the final response (RFC 3261
  * 17.1.1.3 and 9.1). The CANCEL carries reasons (reasons_len bytes of
  * "Reason: ...\r\n" lines, setup_cancel_reasons; NULL or 0 = none) after
  * its CSeq: why the call is given up (RFC 3326), the same on every
@@ -127,9 +128,17 @@ int setup_build_cancel(const struct sip_msg *invite, const char *reasons, size_t
 size_t setup_cancel_reasons(const struct sip_msg *m, char *out, size_t cap, unsigned *dropped);
 
 /* The same ACK from the non-2xx final alone, once the INVITE it answers is
- * gone: the final's Via, From, To, Call-ID and CSeq number, its To URI as
- * the Request-URI. */
-int setup_build_ack_of_final(const struct sip_msg *final_resp, char *out, size_t cap);
+ * gone: the final's Via, From, To, Call-ID and CSeq number, and ruri
+ * (ruri_len bytes), the INVITE's Request-URI, which the ACK's must equal
+ * (RFC 3261 17.1.1.3). When the INVITE is known no more (ruri NULL: the
+ * set-up record, or the dialog of a re-INVITE, is gone), its To URI stands
+ * for it: the server matches the ACK by its branch (17.2.3) and a proxy on
+ * the way routes it by that URI, not always as the INVITE went. Where the
+ * INVITE's CANCEL is kept (it has the INVITE's Request-URI, Via, Route
+ * lines, From, Call-ID and CSeq number: 9.1), setup_build_ack of that
+ * CANCEL and the final is the exact ACK, Route lines included. */
+int setup_build_ack_of_final(const struct sip_msg *final_resp, const char *ruri, size_t ruri_len,
+			     char *out, size_t cap);
 
 /* A CANCEL from a provisional response to leg B's INVITE once that INVITE
  * is gone, and ruri (ruri_len bytes), the INVITE's Request-URI, which the
