@@ -11,7 +11,10 @@
 #     the call ended by the caller's BYE meanwhile: the command says the call
 #     ended ("status": "call_ended", "ended": 1; "the call ended before a
 #     final status came"), as soon as it did. It said "none within 1500 ms",
-#     as for a peer that never answered, once the wait was over.
+#     as for a peer that never answered, once the wait was over. And the
+#     request is resent no more once the call ended (Timer E would resend it
+#     at 0.5 and 1.5 s): it was, until Timer F, to a callee whose dialog is
+#     gone.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the commands run on the controller
@@ -85,8 +88,9 @@ res["info"] = cmd.stdout.read().strip().rsplit(": ", 1)[-1]
 # 2. the call ends while the operator's request waits for its final
 def ended_while_waiting(port, args):
     """A call; the operator's request (args) to its callee, which does not
-    answer it; the caller hangs up. The command's output and how long it
-    took (ms)."""
+    answer it; the caller hangs up. The command's output, how long it took
+    (ms), and how many times the callee got the request again in the 2 s
+    after the answer."""
     c = Caller(port, dport)
     if c.call(callee) != 200:
         return "no call", 0
@@ -102,18 +106,25 @@ def ended_while_waiting(port, args):
             c.sock.sendto(c.request("BYE", c.next_cseq()).encode(), D)
             bye_sent = True
     took = int((time.time() - t0) * 1000)
+    again, end = 0, time.time() + 2
+    while time.time() < end:
+        msg = recv(callee.sock, 0.1)
+        if msg and msg.startswith("BYE "):
+            respond(callee.sock, msg, D, "200 OK")
+        elif msg and msg.split(" ")[0] in ("INFO", "MESSAGE"):
+            again += 1
     c.sock.close()
-    return cmd.stdout.read().strip(), took
+    return cmd.stdout.read().strip(), took, again
 
 
-out, res["info_took_ms"] = ended_while_waiting(
+out, res["info_took_ms"], res["info_resent"] = ended_while_waiting(
     dport + 4, ["--json", "info", "CALL", "--to", "callee", "--wait", "1500"])
 try:
     j = json.loads(out)
     res["info_ended"] = [j["sent"], j["status"], j["answered"], j.get("ended")]
 except ValueError:
     res["info_ended"] = out
-out, res["message_took_ms"] = ended_while_waiting(
+out, res["message_took_ms"], res["message_resent"] = ended_while_waiting(
     dport + 5, ["message", "CALL", "--to", "callee", "--type", "text/plain", "--body", "hi",
                 "--wait", "1500"])
 res["message_ended"] = out.rsplit(": ", 1)[-1]
@@ -135,5 +146,7 @@ check "it answers when the call ends, not when the wait of 1500 ms is over" \
 	test "$(get 'j["info_took_ms"] < 1300')" = "True"
 check "message (text) whose call ends while it waits: the call ended before a final status came" \
 	test "$(get 'j["message_ended"]')" = "none, the call ended before a final status came"
+check "the INFO and the MESSAGE are not resent once their call ended (no Timer E after the end)" \
+	test "$(get 'j["info_resent"], j["message_resent"]')" = "0 0"
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/operator.log"

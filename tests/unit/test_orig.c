@@ -332,6 +332,57 @@ static void test_retransmits_until_final(void **state)
 	assert_int_equal(byes.st.answered, 1);
 }
 
+/* The operator's INFO in a call that then ends (the worker frees its
+ * dialog) is resent no more, nor told to done (its command heard
+ * "call_ended" from the worker); the BYE that ended a dialog goes on until
+ * answered, and a request of another dialog is left alone. The INFO was
+ * resent until Timer F. */
+static void test_request_stops_when_its_dialog_ends(void **state)
+{
+	(void)state;
+	static const char body[] = "hi";
+	const struct relay_req info = {
+	    .method = SIP_METHOD_INFO, .ctype = "text/plain", .body = body, .body_len = 2};
+	const struct orig_dlg dlg = {.slot = SLOT, .gen = GEN, .leg = SHARD_LEG_B};
+	const struct orig_dlg other = {.slot = SLOT + 1, .gen = GEN, .leg = SHARD_LEG_B};
+	char scratch[ORIG_MAX];
+
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, &dlg, 77, 1000, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
+			 0);
+	static char info_sent[ORIG_MAX];
+	memcpy(info_sent, sent.last, sent.last_len);
+	size_t info_len = sent.last_len;
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_A), &BYE, &dlg, 0, 1000, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
+			 0);
+	assert_int_equal(orig_start(&byes, &rc, leg(SHARD_LEG_B), &info, &other, 78, 1000, scratch,
+				    sizeof(scratch), capture, record_done, NULL),
+			 0);
+	assert_int_equal(byes.busy, 3);
+	/* another generation of the slot is another dialog */
+	assert_int_equal(orig_end_dialog(&byes, SLOT, GEN + 1), 0);
+	assert_int_equal(orig_end_dialog(&byes, SLOT, GEN), 1);
+	assert_int_equal(byes.st.call_ended, 1);
+	assert_int_equal(byes.busy, 2);
+	assert_int_equal(done.count, 0);
+
+	/* Timer E: the BYE and the other dialog's INFO, not this INFO */
+	sent.count = 0;
+	orig_tick(&byes, 1500, capture, record_done, NULL);
+	assert_int_equal(sent.count, 2);
+	orig_tick(&byes, 1000 + 64 * 500, capture, record_done, NULL);
+	assert_int_equal(done.count, 2); /* Timer F of those two only */
+	assert_int_equal(byes.st.unanswered, 2);
+
+	/* the INFO's final, late, matches nothing */
+	memcpy(sent.last, info_sent, info_len);
+	sent.last_len = info_len;
+	respond(481, "INFO");
+	assert_int_equal(byes.st.stray, 1);
+	assert_int_equal(done.count, 2);
+}
+
 static void test_provisional_slows_to_t2(void **state)
 {
 	(void)state;
@@ -1084,6 +1135,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refer_names_target_and_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_info_carries_its_body, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmits_until_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_stops_when_its_dialog_ends, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_provisional_slows_to_t2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gives_up_after_timer_f, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_responses_that_match_nothing, setup, teardown),

@@ -1238,6 +1238,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(orig, "answered", b->answered);
 		JI(orig, "unanswered", b->unanswered);
 		JI(orig, "overwritten", b->overwritten);
+		JI(orig, "call_ended", b->call_ended);
 		JI(orig, "stray_responses", b->stray);
 		JI(orig, "challenges_answered", b->challenges_answered);
 		JI(orig, "challenges_no_credentials",

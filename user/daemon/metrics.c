@@ -216,6 +216,9 @@ const struct metrics_row metrics_rows[] = {
      "(capacity.long_heads_per_shard)."},
     {"worker_long_heads_evicted", C, "Long-head slots of answered requests given to new ones."},
     {"worker_originated_answered", C, "Requests sipshard sent itself in calls that got a final."},
+    {"worker_originated_call_ended", C,
+     "Requests sipshard sent itself (the operator's info, message, refer) no longer resent "
+     "once their call ended."},
     {"worker_originated_challenges_answered", C,
      "Challenges to requests sipshard sent itself, answered with the route's auth."},
     {"worker_originated_challenges_no_credentials", C,

@@ -433,6 +433,22 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status, m);
 }
 
+unsigned orig_end_dialog(struct orig_table *t, uint32_t slot, uint32_t gen)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < ORIG_SLOTS && t->busy; i++) {
+		struct orig_txn *o = &t->out[i];
+		if (!o->busy || o->method == SIP_METHOD_BYE || o->dlg.slot != slot ||
+		    o->dlg.gen != gen || o->dlg.leg > SHARD_LEG_B)
+			continue;
+		finish(t, o);
+		n++;
+	}
+	t->st.call_ended += n;
+	return n;
+}
+
 void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_done_fn done,
 	       void *arg)
 {

@@ -140,6 +140,7 @@ struct orig_stats {
 	uint64_t answered;	      /* final responses that ended a transaction */
 	uint64_t unanswered;	      /* transactions given up after Timer F */
 	uint64_t overwritten;	      /* transactions that gave their slot up while busy */
+	uint64_t call_ended;	      /* stopped because their dialog ended (orig_end_dialog) */
 	uint64_t stray;		      /* responses with our prefix that match no busy transaction */
 	uint64_t challenges_answered; /* 401s and 407s answered by a retry */
 	uint64_t challenges_refused[ORIG_AUTH_REFUSAL_COUNT_]; /* not answered, by why */
@@ -240,6 +241,18 @@ bool orig_branch_is_ours(const char *buf, sip_view branch);
  * may be NULL). */
 void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t now_ms,
 		      const struct orig_io *io);
+
+/* Dialog slot, gen ended (freed): its requests still waiting for a final,
+ * but a BYE (which ends dialogs: its dialog is freed as it leaves, and it is
+ * resent until answered), are no longer retransmitted, and their slots are
+ * free. The operator's INFO, MESSAGE or REFER into a call that then ended
+ * was resent until Timer F, to a peer that answers 481 at best; its command
+ * has its answer already ("call_ended": the worker tells it as the dialog is
+ * freed), and done hears nothing of them. A final that comes for one later
+ * is stray. Returns how many were stopped (counted in call_ended). A scan of
+ * the slots: the worker calls it only for a dialog with a request of the
+ * operator's waiting. */
+unsigned orig_end_dialog(struct orig_table *t, uint32_t slot, uint32_t gen);
 
 /* Retransmits what is due and gives up what Timer F ended (telling done, which
  * may be NULL); cheap when no request is outstanding. */
