@@ -608,6 +608,7 @@ static void reset_daemon(void)
 		dmn.ctl_out[w].cmd_pushed = false;
 	}
 	json_decref(d->query.dialogs);
+	free(d->query.targets); /* the dialogs the last info waited for */
 	uint32_t id = d->query.id;
 	memset(&d->query, 0, sizeof(d->query));
 	d->query.id = id;

@@ -215,6 +215,184 @@ static void test_call_id_with_a_control_byte_is_refused(void **state)
 	mgmt_close(d.mgmt);
 }
 
+/* A daemon of two workers with command rings, and a management socket
+ * with no client (the answers go nowhere; the counts stay in d->query). */
+static struct daemon *two_workers(void)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	d->nworkers = 2;
+	d->workers = calloc(2, sizeof(*d->workers));
+	d->ctl_out = calloc(2, sizeof(*d->ctl_out));
+	assert_non_null(d->workers);
+	assert_non_null(d->ctl_out);
+	for (unsigned i = 0; i < 2; i++) {
+		d->workers[i].id = i;
+		d->workers[i].d = d;
+		assert_int_equal(ring_create(&d->workers[i].cmd, 4,
+					     sizeof(struct dmsg_hdr) + sizeof(struct dlg_query)),
+				 0);
+	}
+	assert_int_equal(mgmt_create(&d->mgmt, d), 0);
+	return d;
+}
+
+static void free_workers(struct daemon *d)
+{
+	json_decref(d->query.dialogs);
+	free(d->query.targets);
+	mgmt_close(d->mgmt);
+	for (unsigned i = 0; i < 2; i++)
+		ring_destroy(d->workers[i].cmd);
+	free(d->ctl_out);
+	free(d->workers);
+	free(d);
+}
+
+/* The workers take the query pushed last; its id. */
+static uint32_t take_query(struct daemon *d)
+{
+	uint32_t id = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		const void *h, *payload;
+		assert_int_equal(
+		    ring_peek(d->workers[i].cmd, &h, sizeof(struct dmsg_hdr), &payload), 0);
+		id = ((const struct dmsg_hdr *)h)->slot;
+		ring_pop(d->workers[i].cmd);
+	}
+	return id;
+}
+
+/* Worker w reports dialog slot (generation 1), with sent_status. */
+static void report(struct daemon *d, unsigned w, uint32_t id, uint32_t slot, uint16_t sent_status)
+{
+	static struct shard_dialog dl;
+	static char packed[sizeof(dl) + 64];
+	memset(&dl, 0, sizeof(dl));
+	dl.state = SHARD_DLG_CONFIRMED;
+	dl.slot = slot;
+	dl.gen = 1;
+	dl.sent_method = SIP_METHOD_INFO;
+	dl.sent_leg = SHARD_LEG_B;
+	dl.sent_status = sent_status;
+	int n = shard_dialog_pack(&dl, packed, sizeof(packed));
+	assert_true(n > 0);
+	struct dmsg_hdr h = {.type = DMSG_QUERY_DIALOG, .len = (uint32_t)n, .slot = id};
+	dialogs_on_reply(d, w, &h, packed, 1000);
+}
+
+static void done(struct daemon *d, unsigned w, uint32_t id, uint32_t matched)
+{
+	struct dmsg_hdr h = {.type = DMSG_QUERY_DONE, .slot = id, .reason = matched};
+	dialogs_on_reply(d, w, &h, NULL, 1000);
+}
+
+static void final(struct daemon *d, unsigned w, uint32_t slot, int status)
+{
+	struct dmsg_hdr h = {
+	    .type = DMSG_SENT_FINAL, .slot = slot, .gen = 1, .reason = (uint32_t)status};
+	dialogs_on_final(d, w, &h);
+}
+
+/* An info into n calls (all on worker 0) of one Call-ID, waiting 1000 ms:
+ * the id of the listing query once the request is out. */
+static uint32_t info_into(struct daemon *d, uint32_t n)
+{
+	json_t *req = json_pack("{s:s, s:s, s:s, s:i}", "command", "info", "call_id", "reused@x",
+				"to", "callee", "wait_ms", 1000);
+	json_t *resp = dialogs_command(d, "info", req, 1000);
+	assert_ptr_equal(resp, MGMT_LATER);
+	json_decref(req);
+	uint32_t id = take_query(d);
+	for (uint32_t i = 0; i < n; i++)
+		report(d, 0, id, i, 0);
+	done(d, 0, id, n);
+	done(d, 1, id, 0);
+	assert_true(d->query.awaiting);
+	assert_int_equal(d->query.sent, n);
+	return id;
+}
+
+/* The calls that ended while an info waited are counted, each of them, for
+ * any number of calls the request went into: the count stopped at 16 (the
+ * dialogs waited for were kept in an array of 16), and the answer waited
+ * out its time and said none. */
+static void test_every_call_ended_is_counted(void **state)
+{
+	(void)state;
+	struct daemon *d = two_workers();
+	info_into(d, 40);
+	for (uint32_t i = 0; i < 40; i++)
+		final(d, 0, i, DLG_SENT_CALL_ENDED);
+	assert_int_equal(d->query.ended, 40);
+	assert_int_equal(d->query.finals, 40);
+	/* every one is in: the listing for the answer goes at once */
+	dialogs_tick(d, 1001);
+	assert_true(d->query.listing);
+	uint32_t id = take_query(d);
+	done(d, 0, id, 0);
+	done(d, 1, id, 0);
+	assert_false(d->query.active);
+	assert_int_equal(d->query.answered, 0);
+	assert_int_equal(d->query.ended, 40);
+	free_workers(d);
+}
+
+/* A final that comes after its worker listed the call, and a call that
+ * ends then, while another worker still lists: the answer counts them (the
+ * final's status is the answer's). It counted the finals of the listing
+ * only, and said none. */
+static void test_final_during_the_listing_counts(void **state)
+{
+	(void)state;
+	struct daemon *d = two_workers();
+	json_t *req = json_pack("{s:s, s:s, s:s, s:i}", "command", "info", "call_id", "reused@x",
+				"to", "callee", "wait_ms", 1000);
+	assert_ptr_equal(dialogs_command(d, "info", req, 1000), MGMT_LATER);
+	json_decref(req);
+	uint32_t id = take_query(d);
+	report(d, 0, id, 3, 0);
+	report(d, 1, id, 5, 0);
+	done(d, 0, id, 1);
+	done(d, 1, id, 1);
+	assert_int_equal(d->query.sent, 2);
+	/* the wait is over: the listing */
+	dialogs_tick(d, 2000);
+	assert_true(d->query.listing);
+	id = take_query(d);
+	report(d, 0, id, 3, 0); /* worker 0 lists its call, no final yet */
+	done(d, 0, id, 1);
+	final(d, 0, 3, 200);		     /* then the final comes */
+	final(d, 1, 5, DLG_SENT_CALL_ENDED); /* worker 1's call ends */
+	done(d, 1, id, 0);
+	assert_false(d->query.active);
+	assert_int_equal(d->query.answered, 1);
+	assert_int_equal(d->query.ended, 1);
+	assert_int_equal(d->query.status, 200);
+
+	/* a status whose report a full ring lost counts from the listing, once */
+	req = json_pack("{s:s, s:s, s:s, s:i}", "command", "info", "call_id", "reused@x", "to",
+			"callee", "wait_ms", 1000);
+	assert_ptr_equal(dialogs_command(d, "info", req, 3000), MGMT_LATER);
+	json_decref(req);
+	id = take_query(d);
+	report(d, 0, id, 3, 0);
+	report(d, 0, id, 4, 0);
+	done(d, 0, id, 2);
+	done(d, 1, id, 0);
+	final(d, 0, 4, 486);
+	dialogs_tick(d, 4000);
+	id = take_query(d);
+	report(d, 0, id, 3, 486); /* its report lost */
+	report(d, 0, id, 4, 486); /* counted already */
+	done(d, 0, id, 2);
+	done(d, 1, id, 0);
+	assert_false(d->query.active);
+	assert_int_equal(d->query.answered, 2);
+	assert_int_equal(d->query.status, 486);
+	free_workers(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +403,8 @@ int main(void)
 	    cmocka_unit_test(test_no_answer_while_an_offer_is_open),
 	    cmocka_unit_test(test_busy_command_reaches_no_worker),
 	    cmocka_unit_test(test_call_id_with_a_control_byte_is_refused),
+	    cmocka_unit_test(test_every_call_ended_is_counted),
+	    cmocka_unit_test(test_final_during_the_listing_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

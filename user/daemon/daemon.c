@@ -1078,6 +1078,8 @@ void daemon_stop(struct daemon *d)
 	mgmt_close(d->mgmt);
 	json_decref(d->query.dialogs); /* a dialogs command cut short */
 	d->query.dialogs = NULL;
+	free(d->query.targets);
+	d->query.targets = NULL;
 	d->mgmt = NULL;
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
 		struct worker *w = &d->workers[i];

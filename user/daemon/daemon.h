@@ -254,9 +254,11 @@ uint32_t worker_drain_handoffs(struct worker *w);
 void worker_reattach(struct worker *w, uint64_t now);
 
 /* The command on dialogs waiting for the workers (controller thread). */
-/* info, message, refer: the dialogs whose final status is waited for; a
- * Call-ID names one call, so more is rare: those end the wait at wait_ms */
-#define DLG_TARGETS_MAX 16
+/* info, message, refer: room for the dialogs whose final status is waited
+ * for, at first; a Call-ID names one call, so more is rare (calls that reuse
+ * one): the array grows on the controller thread for as many as the request
+ * went into */
+#define DLG_TARGETS_FIRST 16
 /* DMSG_SENT_FINAL's reason when the dialog ended (a BYE from either side, a
  * timer) while the operator's request in it waited for its final: none will
  * be kept (the dialog is freed), so the command says the call ended instead
@@ -277,17 +279,23 @@ struct dlg_pending {
 	/* SEND, once the request is out: the workers report each final status
 	 * (DMSG_SENT_FINAL) of a dialog it went into (targets); when all are in,
 	 * or at wait_until_ms, the dialogs are listed once more (a LIST query by
-	 * the same Call-ID, `listing`) and that listing is the answer */
+	 * the same Call-ID, `listing`) for the answer. Each target counts once,
+	 * as answered or ended, when its report comes, or, for one whose report
+	 * a full ring lost, when the listing shows its status: a final or an end
+	 * reported while the listing was on (after its worker had listed the
+	 * call) counts too */
 	bool awaiting, listing;
 	uint64_t sent; /* dialogs the request went into */
 	uint64_t wait_until_ms;
-	unsigned ntargets, finals;
+	uint64_t ntargets, finals;
+	uint64_t targets_cap; /* of targets (malloc'd, kept from command to command) */
 	struct dlg_target {
 		unsigned worker;
 		uint32_t slot, gen;
-	} targets[DLG_TARGETS_MAX];
-	unsigned ended;		    /* targets whose call ended before their final */
-	uint64_t answered;	    /* of the last listing: with a final status */
+	} * targets;
+	uint64_t untracked;	    /* dialogs no room in targets could be made for */
+	uint64_t ended;		    /* targets whose call ended before their final */
+	uint64_t answered;	    /* targets with a final status */
 	int status;		    /* their status when all agree, else -1 */
 	struct shard_dialog dialog; /* the one being reported, unpacked */
 };

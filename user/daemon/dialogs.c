@@ -24,6 +24,7 @@
  * its deadline (the management client was told it timed out by then).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -276,8 +277,7 @@ static bool push_query(struct daemon *d, const struct dlg_query *q)
 			return false;
 		}
 	p->workers_left = d->nworkers;
-	p->used = p->matched = p->early = p->answered = 0;
-	p->status = 0;
+	p->used = p->matched = p->early = 0;
 	return true;
 }
 
@@ -300,8 +300,12 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 		json_decref(p->dialogs); /* timed out: its late replies are ignored */
 
 	uint32_t id = p->id; /* replies to an earlier query carry an older id */
+	struct dlg_target *targets = p->targets;
+	uint64_t targets_cap = p->targets_cap;
 	memset(p, 0, sizeof(*p));
 	p->id = id;
+	p->targets = targets;
+	p->targets_cap = targets_cap;
 	p->dialogs = json_array();
 	if (!p->dialogs)
 		return NULL;
@@ -317,14 +321,16 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 	return MGMT_LATER; /* the workers look at their rings every turn */
 }
 
-/* The answer to info, message or refer: how many dialogs it went into and, from the
- * last listing, their final status (null while any has none); "call_ended"
- * when every call it went into ended before its final came (the workers
- * said so: DLG_SENT_CALL_ENDED), "ended" counting those. */
+/* The answer to info, message or refer: how many dialogs it went into,
+ * how many had their final status ("answered") and how many calls ended
+ * before theirs came (the workers said so: DLG_SENT_CALL_ENDED; "ended"),
+ * and the status: the one final status of those answered once every dialog
+ * is answered or ended, "call_ended" when every call ended, else null (one
+ * still waiting, or finals that differ). */
 static json_t *send_answer(const struct dlg_pending *p)
 {
 	const char *method = sip_method_name((enum sip_method)p->q.method);
-	bool all = p->answered && p->answered >= p->sent && p->status > 0;
+	bool all = p->answered && p->answered + p->ended >= p->sent && p->status > 0;
 	bool ended = !p->answered && p->ended && p->ended >= p->sent;
 
 	log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"; final "
@@ -393,6 +399,47 @@ static void finish(struct daemon *d, uint64_t now_ms)
 		log_debug("management: the client of a dialogs command left before its answer");
 }
 
+/* Dialog slot, gen of worker, one the request went into, is waited for:
+ * false when there is no room to keep it (counted as untracked: its final
+ * is not waited for, the wait runs to its end). */
+static bool target_add(struct dlg_pending *p, unsigned worker, uint32_t slot, uint32_t gen)
+{
+	if (p->ntargets == p->targets_cap) {
+		uint64_t cap = p->targets_cap ? 2 * p->targets_cap : DLG_TARGETS_FIRST;
+		struct dlg_target *t = realloc(p->targets, cap * sizeof(*t));
+		if (!t) {
+			p->untracked++;
+			return false;
+		}
+		p->targets = t;
+		p->targets_cap = cap;
+	}
+	p->targets[p->ntargets++] = (struct dlg_target){worker, slot, gen};
+	return true;
+}
+
+/* The final status (or DLG_SENT_CALL_ENDED) of target slot, gen of worker,
+ * counted once: answered (its status merged into p->status) or ended. False
+ * when it is no target waited for (counted before, or none). */
+static bool target_final(struct dlg_pending *p, unsigned worker, uint32_t slot, uint32_t gen,
+			 int status)
+{
+	for (uint64_t i = 0; i < p->ntargets; i++)
+		if (p->targets[i].worker == worker && p->targets[i].slot == slot &&
+		    p->targets[i].gen == gen) {
+			p->targets[i] = p->targets[--p->ntargets]; /* one final each */
+			p->finals++;
+			if (status == DLG_SENT_CALL_ENDED) {
+				p->ended++;
+			} else {
+				p->answered++;
+				p->status = (!p->status || p->status == status) ? status : -1;
+			}
+			return true;
+		}
+	return false;
+}
+
 void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *h,
 		      const void *payload, uint64_t now_ms)
 {
@@ -406,14 +453,12 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 			return; /* cannot happen: the worker packed it */
 		/* the send's own report, made before the request left: whose final
 		 * status to wait for */
-		if (p->q.kind == DLG_QUERY_SEND && !p->awaiting && p->ntargets < DLG_TARGETS_MAX)
-			p->targets[p->ntargets++] = (struct dlg_target){worker, dl->slot, dl->gen};
+		if (p->q.kind == DLG_QUERY_SEND && !p->awaiting)
+			target_add(p, worker, dl->slot, dl->gen);
+		/* a status whose report was lost (a full ring) */
 		if (p->listing && dl->sent_method == p->q.method && dl->sent_leg == p->q.leg &&
-		    dl->sent_status) {
-			p->answered++;
-			p->status =
-			    (!p->status || p->status == dl->sent_status) ? dl->sent_status : -1;
-		}
+		    dl->sent_status)
+			target_final(p, worker, dl->slot, dl->gen, dl->sent_status);
 		json_t *o = dialogs_dialog_json(worker, dl, now_ms);
 		if (o)
 			json_array_append_new(p->dialogs, o);
@@ -434,15 +479,7 @@ void dialogs_on_final(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 
 	if (!p->active || p->q.kind != DLG_QUERY_SEND)
 		return;
-	for (unsigned i = 0; i < p->ntargets; i++)
-		if (p->targets[i].worker == worker && p->targets[i].slot == h->slot &&
-		    p->targets[i].gen == h->gen) {
-			p->targets[i] = p->targets[--p->ntargets]; /* one final each */
-			p->finals++;
-			if (h->reason == DLG_SENT_CALL_ENDED)
-				p->ended++;
-			return;
-		}
+	target_final(p, worker, h->slot, h->gen, (int)h->reason);
 }
 
 void dialogs_tick(struct daemon *d, uint64_t now_ms)
