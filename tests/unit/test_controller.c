@@ -5708,16 +5708,29 @@ static void test_answer_in_a_later_reliable_18x_reaches_the_worker(void **state)
 	assert_int_equal(ninstall, n);
 }
 
+/* Forks f2, f3 and f4 of leg B's INVITE sent[inv] ring (unreliable 180s):
+ * with the first fork's, the most early dialogs toward the caller a call
+ * has (CTL_FORKS_MAX), each installed. */
+static void three_more_forks_ring(unsigned inv)
+{
+	static const char *const tags[] = {"f2", "f3", "f4"};
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned n = ninstall;
+		response_from_bob_at(inv, 180, tags[i], 1150);
+		assert_int_equal(ninstall, n + 1);
+	}
+}
+
 /*
- * Forking with reliable provisionals (RFC 3262): two forks of leg B's
- * INVITE ring, each with a reliable 18x and RSeq 1 (each UAS numbers its
- * own). The caller holds one early dialog (our To tag), the first fork's:
- * the second fork's 18x reached it in that dialog with the same CSeq and
- * RSeq, a retransmission to the caller, which PRACKs nothing (RFC 3262 4);
- * any PRACK it sends goes to the first fork's dialog. The second fork was
- * never PRACKed, resent its 18x for 64*T1 and gave its INVITE up (5xx): a
- * callee picked up on that phone was never reached. Its reliable
- * provisional is sipshard's to PRACK, in that fork's early dialog.
+ * Forking with reliable provisionals (RFC 3262), beyond the early dialogs a
+ * call gives the caller (CTL_FORKS_MAX, one per fork): a fifth fork rings
+ * with a reliable 18x and RSeq 1 (each UAS numbers its own). Relayed in the
+ * first fork's early dialog, it would reach the caller there with the same
+ * CSeq and RSeq, a retransmission, which it PRACKs not (RFC 3262 4): that
+ * fork, never PRACKed, would resend its 18x for 64*T1 and give its INVITE
+ * up (5xx), and a callee picked up on that phone would never be reached. Its
+ * reliable provisional is sipshard's to PRACK, in that fork's early dialog;
+ * the refusal is counted.
  */
 static void test_second_fork_reliable_18x_is_pracked_here(void **state)
 {
@@ -5728,9 +5741,12 @@ static void test_second_fork_reliable_18x_is_pracked_here(void **state)
 	assert_int_equal(ninstall, 1);
 	assert_int_equal(sent_msg(nsent - 1)->status, 183);
 	assert_int_equal(out.rseq, 1);
+	three_more_forks_ring(inv);
 
 	unsigned before = nsent;
+	unsigned installs_before = ninstall;
 	response_from_bob_with(inv, 180, "fork2", "Require: 100rel\r\nRSeq: 1\r\n", 1200);
+	assert_int_equal(ninstall, installs_before);
 	bool pracked = false, relayed_reliably = false;
 	for (unsigned i = before; i < nsent; i++) {
 		const struct sip_msg *s = sent_msg(i);
@@ -5770,6 +5786,8 @@ static void test_second_fork_reliable_18x_is_pracked_here(void **state)
 	struct ctl_stats st;
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.dropped_unknown_response, 0);
+	assert_int_equal(st.fork_dialogs, 3);
+	assert_true(st.forks_refused >= 1);
 }
 
 /*
@@ -5791,9 +5809,12 @@ static void test_fork_answering_after_our_prack_gets_a_higher_cseq(void **state)
 	const struct sip_session *a = &early.legs[SHARD_LEG_A];
 	memcpy(&sent[0], &bob_invite, sizeof(bob_invite));
 	nsent = 1;
+	/* a fork beyond the call's early dialogs: PRACKed here */
+	three_more_forks_ring(0);
+	unsigned before = nsent;
 	response_from_bob_with(0, 180, "fork2", "Require: 100rel\r\nRSeq: 5000\r\n", 1200);
-	assert_int_equal(nsent, 2);
-	const struct sip_msg *prack = sent_msg(1);
+	assert_int_equal(nsent, before + 1);
+	const struct sip_msg *prack = sent_msg(before);
 	assert_int_equal(prack->method_id, SIP_METHOD_PRACK);
 	uint32_t prack_cseq = prack->cseq.num;
 
@@ -5807,6 +5828,140 @@ static void test_fork_answering_after_our_prack_gets_a_higher_cseq(void **state)
 	if (relay_out_m.cseq.num <= prack_cseq)
 		fail_msg("BYE to the fork that answered with CSeq %u after our PRACK's %u there",
 			 relay_out_m.cseq.num, prack_cseq);
+}
+
+/* The To tag of sent datagram i, as a string. */
+static void sent_to_tag(unsigned i, char *tag, size_t cap)
+{
+	const struct sip_msg *s = sent_msg(i);
+	snprintf(tag, cap, "%.*s", (int)s->to.tag.len, sent[i].buf + s->to.tag.off);
+}
+
+/*
+ * Forking (RFC 3261 12.1, 13.2.2.4; RFC 3262): two forks of leg B's INVITE
+ * ring with reliable 183s, each with an answer of its own. A B2BUA that
+ * forwards forking gives the caller an early dialog per fork, under a To
+ * tag of its own, with that fork's SDP, where the caller PRACKs each 183
+ * and the PRACK reaches that fork. sipshard held one early dialog toward
+ * the caller, the first fork's: the second fork's 183 was PRACKed by
+ * sipshard itself and not relayed, so its SDP never reached the caller, and
+ * when that fork answered (with or without a body) the call went on with
+ * the first fork's tag and, without a body, the first fork's answer.
+ */
+static void fork_answers(bool body_in_2xx)
+{
+	static const char answer1[] = "v=0\r\no=fork1 1 1 IN IP4 10.9.9.1\r\n";
+	static const char answer2[] = "v=0\r\no=fork2 1 1 IN IP4 10.9.9.2\r\n";
+	static const char reliable[] =
+	    "Require: 100rel\r\nRSeq: 1\r\nContent-Type: application/sdp\r\n";
+	char tag1[64], tag2[64], tag_2xx[64];
+	struct relay_result res;
+
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	response_from_bob_body(inv, 183, "fork1", reliable, answer1, 1100);
+	assert_int_equal(ninstall, 1);
+	worker_applies(0);
+	sent_to_tag(nsent - 1, tag1, sizeof(tag1));
+
+	unsigned before = nsent;
+	response_from_bob_body(inv, 183, "fork2", reliable, answer2, 1200);
+	/* relayed to the caller, reliably, with its SDP, under a tag of its own */
+	bool relayed = false;
+	for (unsigned i = before; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (s->is_request)
+			fail_msg("second fork's reliable 183: %.*s sent (PRACKed here?)",
+				 (int)s->method.len, sent[i].buf + s->method.off);
+		if (ntohs(sent[i].to.sin_port) == 5061 && s->status == 183 && s->rseq == 1 &&
+		    s->body.len == strlen(answer2) &&
+		    !memcmp(sent[i].buf + s->body.off, answer2, s->body.len)) {
+			relayed = true;
+			sent_to_tag(i, tag2, sizeof(tag2));
+		}
+	}
+	if (!relayed)
+		fail_msg("second fork's reliable 183 with its SDP not relayed to the caller");
+	if (!strcmp(tag1, tag2))
+		fail_msg("both forks' 183s reached the caller in one early dialog (tag %s)", tag1);
+	/* the worker holds that early dialog, in a slot of its own */
+	assert_int_equal(ninstall, 2);
+	assert_int_not_equal(installs[1].slot, installs[0].slot);
+	assert_int_equal(installs[1].state, SHARD_DLG_EARLY);
+	const struct sip_session *a1 = &installs[0].legs[SHARD_LEG_A];
+	const struct sip_session *a2 = &installs[1].legs[SHARD_LEG_A];
+	assert_int_equal(a2->local_tag_len, strlen(tag2));
+	assert_memory_equal(a2->local_tag, tag2, a2->local_tag_len);
+	worker_applies(1);
+
+	/* the caller's PRACK of each 183 reaches that fork */
+	res = alice_in_dialog(a2, "PRACK", 2, "RAck: 1 1 INVITE\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	if (!sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork2", 5))
+		fail_msg("the PRACK of the second fork's 183 went to %.*s",
+			 (int)relay_out_m.to.tag.len, relay_out_m.buf + relay_out_m.to.tag.off);
+	uint32_t prack2_cseq = relay_out_m.cseq.num;
+	res = alice_in_dialog(a1, "PRACK", 3, "RAck: 1 1 INVITE\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	if (!sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork1", 5))
+		fail_msg("the PRACK of the first fork's 183 went to %.*s",
+			 (int)relay_out_m.to.tag.len, relay_out_m.buf + relay_out_m.to.tag.off);
+
+	/* the second fork answers: the call's dialog is that fork's early one */
+	unsigned n0 = ninstall, r0 = nrelease;
+	before = nsent;
+	response_from_bob_body(inv, 200, "fork2",
+			       body_in_2xx ? "Content-Type: application/sdp\r\n" : "",
+			       body_in_2xx ? answer2 : NULL, 1300);
+	assert_int_equal(ninstall, n0 + 1);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(last_install.slot, installs[0].slot);
+	assert_int_equal(nrelease, r0 + 1); /* the second fork's early dialog */
+	bool answered = false;
+	for (unsigned i = before; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (!s->is_request && s->status == 200 && ntohs(sent[i].to.sin_port) == 5061) {
+			answered = true;
+			sent_to_tag(i, tag_2xx, sizeof(tag_2xx));
+		}
+	}
+	assert_true(answered);
+	if (strcmp(tag_2xx, tag2))
+		fail_msg("the second fork's 2xx reached the caller with tag %s, not its 183s' %s",
+			 tag_2xx, tag2);
+	worker_applies(n0);
+	struct shard_dialog *d = shard_dialog_get(&table, installs[0].slot, installs[0].gen);
+	assert_non_null(d);
+	assert_int_equal(d->state, SHARD_DLG_CONFIRMED);
+	assert_kept(d, sdp, answer2, "the call the second fork answered");
+	const struct sip_session *lb = &d->legs[SHARD_LEG_B];
+	assert_int_equal(lb->remote_tag_len, 5);
+	assert_memory_equal(lb->remote_tag, "fork2", 5);
+
+	/* the caller's BYE under that tag reaches the second fork, above its PRACK */
+	res = alice_in_dialog(a2, "BYE", 4, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork2", 5));
+	if (relay_out_m.cseq.num <= prack2_cseq)
+		fail_msg("BYE to the second fork with CSeq %u after the PRACK's %u",
+			 relay_out_m.cseq.num, prack2_cseq);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.fork_dialogs, 1);
+	assert_int_equal(st.forks_refused, 0);
+	assert_int_equal(st.fork_provisionals_pracked, 0);
+}
+
+static void test_second_fork_answers_with_a_body_in_its_own_dialog(void **state)
+{
+	(void)state;
+	fork_answers(true);
+}
+
+static void test_second_fork_answers_without_a_body_in_its_own_dialog(void **state)
+{
+	(void)state;
+	fork_answers(false);
 }
 
 /*
@@ -6558,6 +6713,11 @@ int main(void)
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_answering_fork_brings_its_own_session, setup_file,
 					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_second_fork_answers_with_a_body_in_its_own_dialog,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_second_fork_answers_without_a_body_in_its_own_dialog, setup_file,
+		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answering_fork_offer_replaces_the_first_forks,

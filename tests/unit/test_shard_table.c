@@ -1844,10 +1844,65 @@ static void test_install_killed_half_way_is_not_reattached(void **state)
 	unlink(path);
 }
 
+/* A fork's caller-side tag (controller.c) names the call's slot and
+ * generation, as any tag of ours does, and leads to the fork's early dialog
+ * only when that dialog is early and holds that very tag as leg A's own: a
+ * tag of the call itself, another fork's, or one whose salt names a slot
+ * out of range or a confirmed dialog leads nowhere. */
+static void test_fork_tag_names_the_call_and_its_fork(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog d;
+	char tag[SHARD_TAG_MAX], own[SHARD_TAG_MAX], other[SHARD_TAG_MAX];
+	uint8_t shard;
+	uint32_t slot, gen;
+	(void)state;
+
+	assert_int_equal(shard_table_open(&t, NULL, 8, 8), 0);
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 2, 1, 7, 5, 0xabcdef12u),
+			 SHARD_TAG_LEN);
+	assert_int_equal(shard_tag_decode(tag, strlen(tag), &shard, &slot, &gen), 0);
+	assert_int_equal(shard, 2);
+	assert_int_equal(slot, 1);
+	assert_int_equal(gen, 7);
+	assert_int_equal(shard_fork_tag_encode(other, sizeof(other), 2, 1, 7, 5, 0x12345678u),
+			 SHARD_TAG_LEN);
+	assert_int_equal(shard_tag_encode(own, sizeof(own), 2, 1, 7, 0x00000006u), SHARD_TAG_LEN);
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 2, 1, 7, 1u << 24, 0), -EINVAL);
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 2, 1, 7, 5, 0xabcdef12u),
+			 SHARD_TAG_LEN);
+
+	/* nothing in slot 5 yet */
+	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
+	memset(&d, 0, sizeof(d));
+	d.slot = 5;
+	d.gen = 3;
+	d.state = SHARD_DLG_EARLY;
+	SESSION_SET(&d.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
+	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
+	struct shard_dialog *f = shard_dialog_of_fork_tag(&t, tag, strlen(tag));
+	assert_non_null(f);
+	assert_int_equal(f->slot, 5);
+	/* another fork's tag naming the same slot, a tag of the call's own whose
+	 * salt names slot 5 too, a cut tag */
+	assert_null(shard_dialog_of_fork_tag(&t, other, strlen(other)));
+	assert_null(shard_dialog_of_fork_tag(&t, own, strlen(own)));
+	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag) - 1));
+	/* a confirmed dialog is no fork's early one */
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
+	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
+	/* a slot beyond the table */
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 2, 1, 7, 8, 0), SHARD_TAG_LEN);
+	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
+	shard_table_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dialog_alloc_until_full),
+	    cmocka_unit_test(test_fork_tag_names_the_call_and_its_fork),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),

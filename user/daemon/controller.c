@@ -18,6 +18,20 @@
  * calls ringing (walking them all on every pass made 10000 ringing calls cost
  * the controller 5x the CPU per call).
  *
+ * A callee side that forks (another To tag in a provisional, RFC 3261
+ * 13.2.2.4) gives the caller an early dialog per fork, each under a To tag
+ * of ours (RFC 3261 12.1): the first fork's is the call's own, in its slot;
+ * each other fork's (struct ctl_fork, up to CTL_FORKS_MAX per call) names
+ * the call's slot too and, in its salt, a slot of its own where the worker
+ * holds that fork's early dialog (shard_fork_tag_encode), so that the
+ * caller's PRACKs (RFC 3262) and UPDATEs under it reach that fork, with its
+ * SDP relayed. The 2xx of a fork takes that fork's early dialog into the
+ * call's slot (the worker merges it, shard_dialog_install_packed) and goes
+ * to the caller under that fork's tag; every fork's slot is then released.
+ * A fork refused one (the limit, no free slot, a full ring; counted) is
+ * handled in the first fork's early dialog, its reliable provisionals
+ * PRACKed here.
+ *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
  * are kept in the record, as the CANCEL may have to wait for a provisional
@@ -67,6 +81,10 @@
 #define CTL_TAG_MAX	  64
 #define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
 #define CTL_CDR_URI_MAX	  SHARD_CDR_URI_MAX /* the dialog record keeps the Request-URI as cut */
+/* Early dialogs toward the caller per call, one per fork of leg B (each To
+ * tag of the callee side): the first fork's in the call's own slot, and up
+ * to CTL_FORKS_MAX - 1 more, each in a slot of its own (struct ctl_fork) */
+#define CTL_FORKS_MAX 4
 _Static_assert(sizeof(((struct config_route *)0)->name) <= SHARD_CDR_ROUTE_MAX,
 	       "a route's name fits the dialog record's, whole: its CDR names it");
 /* The longest a 503's Retry-After takes a target out of service: a server
@@ -84,6 +102,20 @@ enum call_state {
 	CALL_PROCEEDING, /* a provisional came back */
 	CALL_ANSWERED,	 /* 2xx relayed; lingering for retransmissions */
 	CALL_COMPLETED,	 /* non-2xx final relayed to A; waiting for A's ACK */
+};
+
+/* A fork of leg B other than the first (another To tag from the callee
+ * side, RFC 3261 13.2.2.4): the caller is given an early dialog of its own
+ * for it, under a To tag of its own (shard_fork_tag_encode), held by the
+ * worker in a slot of its own, so that its reliable provisionals are the
+ * caller's to PRACK (RFC 3262) and its SDP reaches the caller. When a fork
+ * answers, the call's slot takes that fork's dialog (the worker merges it:
+ * shard_dialog_install_packed) and every fork's slot is released. */
+struct ctl_fork {
+	uint32_t slot, gen;	 /* its early dialog's, in the call's shard */
+	bool gone;		 /* its early dialog ended (a BYE, expiry): slot back */
+	char a_tag[CTL_TAG_MAX]; /* ours toward the caller */
+	char b_tag[CTL_TAG_MAX]; /* the callee's */
 };
 
 struct ctl_call {
@@ -160,6 +192,10 @@ struct ctl_call {
 	 * first CANCEL goes, never after (one CANCEL transaction, one text) */
 	uint16_t reason_len;
 	char reason[SETUP_REASON_MAX];
+	/* the forks of leg B with an early dialog of their own; not carried
+	 * over a restart (their early dialogs are dropped: ctl_restore) */
+	uint8_t nforks;
+	struct ctl_fork forks[CTL_FORKS_MAX - 1];
 	char head[SETUP_HEAD_MAX];
 	/* leg B's INVITE as sent, followed by the last provisional relayed to A
 	 * when both fit, until a non-2xx final: then the final relayed to A
@@ -199,6 +235,10 @@ struct slot_pool {
 	 * again on each tick (slot << 32 | gen; a slot is released once) */
 	uint64_t *releases;
 	uint32_t nreleases;
+	/* by slot: index + 1 of the record whose fork's early dialog it holds
+	 * (struct ctl_fork), until the worker reports its end: such a slot
+	 * counts no call */
+	uint32_t *fork_of;
 };
 
 /*
@@ -209,8 +249,8 @@ struct slot_pool {
  */
 #define CTL_FILE_MAGIC UINT32_C(0x55544553) /* "SETU" in the file */
 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
- * and the dialog record's auth_key, 7: the dialog record's cdr */
-#define CTL_FILE_VERSION 7
+ * and the dialog record's auth_key, 7: the dialog record's cdr, 8: forks */
+#define CTL_FILE_VERSION 8
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -348,9 +388,11 @@ struct ctl {
 	struct ctl_stats st;
 	char out[SIP_MAX_DATAGRAM];
 	char cdr_line[CTL_CDR_MAX + 512];
-	json_t *cdr_text;	/* cdr_put_member's string value */
-	struct iso_clock clock; /* CDR times */
-	struct sip_msg scratch; /* re-parses of our own INVITE */
+	json_t *cdr_text;		/* cdr_put_member's string value */
+	struct iso_clock clock;		/* CDR times */
+	struct sip_msg scratch;		/* re-parses of our own INVITE */
+	struct shard_dialog fork_dlg;	/* a fork's early dialog, as it is installed */
+	char fork_head[SETUP_HEAD_MAX]; /* a record's head under a fork's tag */
 	/* leg B's user part under a route's rewrite: its prefix and a
 	 * Request-URI user of up to max_uri (a uint16_t) */
 	char rewritten[sizeof(((struct config_route *)0)->rewrite_prefix) + UINT16_MAX + 1];
@@ -803,12 +845,15 @@ static void target_drop(struct ctl *c, unsigned shard, uint32_t slot)
 	p->target_of[slot] = 0;
 }
 
+static void forks_end(struct ctl *c, struct ctl_call *k);
+
 /* Frees a setup record. A slot the worker holds (installed) comes back later
  * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
 static void call_free(struct ctl *c, struct ctl_call *k)
 {
 	struct slot_pool *p = &c->pools[k->shard];
 
+	forks_end(c, k);
 	if (p->holder[k->slot] == call_index(c, k) + 1)
 		p->holder[k->slot] = 0;
 	if (!k->installed && !k->slot_gone) {
@@ -2093,22 +2138,12 @@ static bool same_callee(const struct ctl_call *k, const struct sip_msg *r)
 	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
 }
 
-/* The 2xx r answers the call from another fork than the one whose early
- * dialog k->dlg holds (another To tag, RFC 3261 13.2.2.4): the offer/answer
- * the early dialog had (a reliable 18x's answer or offer, RFC 3262 5) is
- * that fork's, no part of the session r confirms. Both legs go back to what
- * leg B's INVITE left (its offer, or none), for r's body to answer or offer
- * (dialog_set_callee); the worker takes the pair, as it does another fork's
- * (shard_dialog_install_packed). A 2xx without a body is left the state it
- * finds: that fork answered (or offered) in a reliable 18x of its own,
- * PRACKed here and unknown to the record, and an offer left open would have
- * the callee's next offer taken for its answer. */
-static void forget_other_fork_session(struct ctl *c, struct ctl_call *k, const struct sip_msg *r)
+/* Both legs of d back to the offer/answer leg B's INVITE left (its offer,
+ * or none): for the early dialog of another fork than the first, and for
+ * the call answered by one (forget_other_fork_session). */
+static void session_from_invite(struct ctl *c, const struct ctl_call *k, struct shard_dialog *d)
 {
-	struct sip_session *a = &k->dlg.legs[SHARD_LEG_A], *lb = &k->dlg.legs[SHARD_LEG_B];
-
-	if (!r->body.len || same_callee(k, r))
-		return;
+	struct sip_session *a = &d->legs[SHARD_LEG_A], *lb = &d->legs[SHARD_LEG_B];
 	struct sip_session *legs[] = {a, lb};
 	for (size_t i = 0; i < 2; i++) {
 		legs[i]->signaling_state = SIGNALING_STATE_INITIAL;
@@ -2119,6 +2154,25 @@ static void forget_other_fork_session(struct ctl *c, struct ctl_call *k, const s
 	 * caller's, as it came */
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) == 0 && c->scratch.body.len)
 		relay_sdp_from_peer(&c->scratch, a, lb);
+}
+
+/* The 2xx r answers the call from another fork than the one whose early
+ * dialog k->dlg holds (another To tag, RFC 3261 13.2.2.4): the offer/answer
+ * the early dialog had (a reliable 18x's answer or offer, RFC 3262 5) is
+ * that fork's, no part of the session r confirms. Both legs go back to what
+ * leg B's INVITE left, for r's body to answer or offer (dialog_set_callee);
+ * the worker takes the pair, as it does another fork's
+ * (shard_dialog_install_packed), unless that fork's own early dialog, which
+ * the worker merges into the call's, has an answer already (from its
+ * reliable 18x and PRACKs). A 2xx without a body from a fork with no early
+ * dialog of its own (refused one: forks_refused) is left the state it
+ * finds: that fork answered (or offered) in a reliable 18x PRACKed here and
+ * unknown to the record, and an offer left open would have the callee's
+ * next offer taken for its answer. */
+static void forget_other_fork_session(struct ctl *c, struct ctl_call *k, const struct sip_msg *r)
+{
+	if (r->body.len && !same_callee(k, r))
+		session_from_invite(c, k, &k->dlg);
 }
 
 /* Hands the dialog to the worker; returns 0, or negative when its command
@@ -2136,6 +2190,146 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 	if (rc == 0)
 		k->installed = true;
 	return rc;
+}
+
+/* ---- forks of leg B ----------------------------------------------------------- */
+
+/* The fork of k whose callee To tag r has (struct ctl_fork), or NULL. */
+static struct ctl_fork *fork_of_response(struct ctl_call *k, const struct sip_msg *r)
+{
+	for (unsigned i = 0; i < k->nforks; i++)
+		if (r->to.has_tag &&
+		    sip_view_eq(r->buf, r->to.tag, k->forks[i].b_tag, strlen(k->forks[i].b_tag)))
+			return &k->forks[i];
+	return NULL;
+}
+
+/* Installs (or updates) fork f's early dialog from its provisional r: the
+ * call's dialog as leg B's INVITE left it, under f's tag toward the caller,
+ * with r's callee side. 0, or negative when the worker's ring is full. */
+static int fork_install(struct ctl *c, struct ctl_call *k, const struct ctl_fork *f,
+			const struct sip_msg *r, const struct sockaddr *src, socklen_t srclen)
+{
+	struct shard_dialog *d = &c->fork_dlg;
+
+	memcpy(d, &k->dlg, sizeof(*d));
+	d->slot = f->slot;
+	d->gen = f->gen;
+	d->state = SHARD_DLG_EARLY;
+	SESSION_SET(&d->legs[SHARD_LEG_A], local_tag, f->a_tag, strlen(f->a_tag));
+	d->legs[SHARD_LEG_B].remote_tag_len = 0;
+	session_from_invite(c, k, d);
+	dialog_set_callee(d, r, src, srclen, false);
+	return c->hooks.install(c->hooks.arg, k->shard, d, 0);
+}
+
+/* A new fork of leg B (r's To tag is none the call knows): an early dialog
+ * of its own toward the caller, in a slot of the call's shard. NULL when
+ * refused (counted and logged): the call has CTL_FORKS_MAX already, the
+ * shard has no free slot, a tag does not fit, or the worker's ring is full. */
+static struct ctl_fork *fork_add(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+				 const struct sockaddr *src, socklen_t srclen)
+{
+	struct slot_pool *p = &c->pools[k->shard];
+	const char *why = NULL;
+
+	if (k->nforks >= CTL_FORKS_MAX - 1)
+		why = "the call has its most forks";
+	else if (!r->to.has_tag || r->to.tag.len >= CTL_TAG_MAX)
+		why = "its To tag is too long";
+	else if (!p->count)
+		why = "no free dialog slot";
+	if (!why) {
+		struct ctl_fork *f = &k->forks[k->nforks];
+		uint64_t it = p->items[p->count - 1];
+		*f = (struct ctl_fork){.slot = (uint32_t)(it >> 32), .gen = (uint32_t)it};
+		memcpy(f->b_tag, r->buf + r->to.tag.off, r->to.tag.len);
+		f->b_tag[r->to.tag.len] = '\0';
+		if (shard_fork_tag_encode(f->a_tag, sizeof(f->a_tag), k->shard, k->slot,
+					  k->slot_gen, f->slot, (uint32_t)rng_secure()) < 0)
+			why = "its slot cannot be named in a tag";
+		else if (fork_install(c, k, f, r, src, srclen) != 0)
+			why = "the worker's ring is full";
+		if (!why) {
+			p->count--;
+			p->fork_of[f->slot] = call_index(c, k) + 1;
+			k->nforks++;
+			c->st.fork_dialogs++;
+			return f;
+		}
+	}
+	c->st.forks_refused++;
+	log_info("call %s: a fork of leg B (To tag %.*s) has no early dialog of its own toward "
+		 "the caller (%s): its provisionals go as the first fork's",
+		 k->a_call_id, (int)(r->to.tag.len < 64 ? r->to.tag.len : 64),
+		 r->buf + r->to.tag.off, why);
+	return NULL;
+}
+
+/* The early dialogs of k's forks are over (a fork answered the call, or the
+ * call ended): each one still up is released; its slot comes back through
+ * ctl_on_dialog_ended (fork_of). */
+static void forks_end(struct ctl *c, struct ctl_call *k)
+{
+	struct slot_pool *p = &c->pools[k->shard];
+	for (unsigned i = 0; i < k->nforks; i++) {
+		const struct ctl_fork *f = &k->forks[i];
+		if (f->gone)
+			continue;
+		if (c->hooks.release(c->hooks.arg, k->shard, f->slot, f->gen) != 0 &&
+		    p->nreleases < p->cap)
+			p->releases[p->nreleases++] = (uint64_t)f->slot << 32 | f->gen;
+	}
+	k->nforks = 0;
+}
+
+/* The 2xx r answers the call (install, confirmed). From a fork with an
+ * early dialog of its own, the call's dialog toward the caller is that
+ * one: k's tag toward the caller becomes the fork's, in its saved head too
+ * (the 2xx and its retransmissions go under it), and the call's slot takes
+ * that fork's early dialog (the worker merges it, with the CSeqs and
+ * offer/answer of the PRACKs and UPDATEs it relayed there); the session
+ * starts again from the INVITE's offer, for r's body or that early dialog's
+ * answer. Every fork's early dialog is then released. 0, or negative when
+ * the worker's ring is full: nothing changed then. */
+static int answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+			    const struct sockaddr *src, socklen_t srclen)
+{
+	const struct ctl_fork *f = same_callee(k, r) ? NULL : fork_of_response(k, r);
+	char tag[CTL_TAG_MAX];
+	size_t n = strlen(k->a_tag);
+	char *at = f ? memmem(k->head, k->head_len, k->a_tag, n) : NULL;
+
+	if (at && strlen(f->a_tag) == n) {
+		memcpy(&c->fork_dlg, &k->dlg, sizeof(k->dlg)); /* back, if the ring is full */
+		memcpy(tag, k->a_tag, n + 1);
+		memcpy(at, f->a_tag, n);
+		memcpy(k->a_tag, f->a_tag, n + 1);
+		SESSION_SET(&k->dlg.legs[SHARD_LEG_A], local_tag, f->a_tag, n);
+		session_from_invite(c, k, &k->dlg);
+	}
+	int rc = install(c, k, r, src, srclen, true);
+	if (rc != 0 && at && strlen(f->a_tag) == n) {
+		memcpy(at, tag, n);
+		memcpy(k->a_tag, tag, n + 1);
+		memcpy(&k->dlg, &c->fork_dlg, sizeof(k->dlg));
+	}
+	if (rc == 0)
+		forks_end(c, k);
+	return rc;
+}
+
+/* k's saved head toward the caller under tag (as long as k->a_tag, as
+ * every tag of ours is), into c->fork_head; k->head when it cannot be. */
+static const char *head_with_tag(struct ctl *c, const struct ctl_call *k, const char *tag)
+{
+	size_t n = strlen(k->a_tag);
+	const char *at = memmem(k->head, k->head_len, k->a_tag, n);
+	if (!at || strlen(tag) != n)
+		return k->head;
+	memcpy(c->fork_head, k->head, k->head_len);
+	memcpy(c->fork_head + (at - k->head), tag, n);
+	return c->fork_head;
 }
 
 static bool fails_over_on(const struct config_route *r, int status)
@@ -2515,6 +2709,7 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 	call_target_drop(c, k);
 	if (k->installed)
 		release_dialog(c, k);
+	forks_end(c, k);
 	complete_call(
 	    c, k, status,
 	    setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out)), now);
@@ -2557,13 +2752,36 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		}
 		k->b_rang = true;
-		if (r->to.has_tag && k->installed && !same_callee(k, r) &&
+		const char *head = k->head;
+		if (r->to.has_tag && k->installed && !same_callee(k, r)) {
+			/* another fork (RFC 3261 13.2.2.4): relayed in an early
+			 * dialog of its own toward the caller, under its tag, where
+			 * the caller PRACKs its reliable provisionals (the worker
+			 * relays them to it) and gets its SDP. The answer (or
+			 * offer) of a reliable 18x after its first one goes to the
+			 * worker's copy as for the first fork (below); a full ring
+			 * leaves it to the 2xx. A fork whose early dialog ended
+			 * (the caller's BYE, expiry) gets nothing more relayed. */
+			struct ctl_fork *f = fork_of_response(k, r);
+			if (f && f->gone) {
+				c->st.late_provisionals++;
+				return;
+			}
+			if (f && r->body.len && is_reliable_provisional(r))
+				(void)fork_install(c, k, f, r, src, srclen);
+			else if (!f)
+				f = fork_add(c, k, r, src, srclen);
+			if (f)
+				head = head_with_tag(c, k, f->a_tag);
+		}
+		if (head == k->head && r->to.has_tag && k->installed && !same_callee(k, r) &&
 		    is_reliable_provisional(r)) {
-			/* a reliable provisional of another fork: the caller's one
-			 * early dialog (and RSeq space) is the first fork's, where it
-			 * would look like a retransmission and its PRACK would go to
-			 * the first fork. Acknowledged here, in its own early dialog,
-			 * so that this fork goes on ringing (RFC 3262 3) and may still
+			/* a reliable provisional of a fork refused an early dialog
+			 * of its own (fork_add): the caller's early dialog (and
+			 * RSeq space) is the first fork's, where it would look like
+			 * a retransmission and its PRACK would go to the first
+			 * fork. Acknowledged here, in its own early dialog, so
+			 * that this fork goes on ringing (RFC 3262 3) and may still
 			 * answer; the caller is not told twice that it rings.
 			 * A retransmission of it gets the same PRACK (one branch
 			 * per fork and RSeq), or none while that one is resent. */
@@ -2599,8 +2817,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * and UPDATEs as answering the INVITE's offer. A full
 			 * ring leaves it to the 2xx's install. */
 			(void)install(c, k, r, src, srclen, false);
-		int n = setup_relay_response(r, k->head, k->head_len, c->cfg->advertise, 0,
-					     &c->strip, c->out, sizeof(c->out));
+		int n = setup_relay_response(r, head, k->head_len, c->cfg->advertise, 0, &c->strip,
+					     c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
 		/* kept for the caller's retransmitted INVITE; one that does not
 		 * fit leaves none (a 100 then), never an older one */
@@ -2622,7 +2840,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		if (k->state == CALL_COMPLETED)
 			return;
 		if (k->state != CALL_ANSWERED) {
-			if (install(c, k, r, src, srclen, true) != 0) {
+			if (answer_from_fork(c, k, r, src, srclen) != 0) {
 				/* the worker's ring is full: relaying this 2xx would
 				 * give the caller a dialog nobody holds. The callee
 				 * sends it again until it is ACKed (RFC 3261
@@ -2690,6 +2908,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	call_target_drop(c, k); /* the target has no call any more */
 	if (k->installed)	/* the worker frees it and reports through ctl_on_dialog_ended */
 		release_dialog(c, k);
+	forks_end(c, k);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
 	bool timeout = k->timed_out && !k->cancelled;
 	int status = timeout ? 408 : refused ? 403 : r->status;
@@ -3206,6 +3425,18 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 	if (shard >= c->nshards)
 		return;
 	p = &c->pools[shard];
+	if (slot < p->cap && p->fork_of[slot]) {
+		/* a fork's early dialog (struct ctl_fork): no call of its own */
+		struct ctl_call *k = &c->calls[p->fork_of[slot] - 1];
+		for (unsigned i = 0; i < k->nforks; i++)
+			if (k->forks[i].slot == slot && k->forks[i].gen + 1 == next_gen)
+				k->forks[i].gone = true;
+		p->fork_of[slot] = 0;
+		if (p->count < p->cap)
+			p->items[p->count++] = (uint64_t)slot << 32 | next_gen;
+		c->st.fork_dialogs_ended++;
+		return;
+	}
 	if (p->cdr && slot < p->cap && p->cdr[slot].line && p->cdr[slot].gen + 1 == next_gen)
 		cdr_close_open(c, &p->cdr[slot],
 			       (unsigned)why < CTL_END_COUNT_ ? end_reason_names[why] : "released");
@@ -3346,6 +3577,9 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING && k->state != CALL_ANSWERED &&
 	    k->state != CALL_COMPLETED)
 		return false;
+	/* the forks' early dialogs are not carried over: no record holds
+	 * their slots (ctl_keeps_dialog), which worker_reattach frees */
+	k->nforks = 0;
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
@@ -3749,9 +3983,10 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		p->holder = calloc(dialogs_per_shard, sizeof(*p->holder));
 		p->target_of = calloc(dialogs_per_shard, sizeof(*p->target_of));
 		p->releases = calloc(dialogs_per_shard, sizeof(*p->releases));
+		p->fork_of = calloc(dialogs_per_shard, sizeof(*p->fork_of));
 		if (hooks->cdr)
 			p->cdr = calloc(dialogs_per_shard, sizeof(*p->cdr));
-		if (!p->items || !p->holder || !p->target_of || !p->releases ||
+		if (!p->items || !p->holder || !p->target_of || !p->releases || !p->fork_of ||
 		    (hooks->cdr && !p->cdr)) {
 			ctl_close(c);
 			return -ENOMEM;
@@ -3801,6 +4036,7 @@ void ctl_close(struct ctl *c)
 					cdr_close_open(c, &p->cdr[i], "daemon_stopped");
 			free(p->items);
 			free(p->holder);
+			free(p->fork_of);
 			free(p->target_of);
 			free(p->releases);
 			free(p->cdr);

@@ -132,6 +132,15 @@ struct ctl_stats {
 	/* reliable provisionals (RFC 3262) of a fork other than the one the
 	 * caller's early dialog stands for: PRACKed here, not relayed */
 	uint64_t fork_provisionals_pracked;
+	/* forks of leg B other than the first given an early dialog of their
+	 * own toward the caller (a To tag of ours each); refused one (beyond
+	 * CTL_FORKS_MAX per call, no free slot, a full ring): handled as
+	 * before, in the first fork's early dialog (its reliable provisionals
+	 * PRACKed here, counted above); fork early dialogs ended by their
+	 * worker (a release once another fork answered, a BYE, expiry) */
+	uint64_t fork_dialogs;
+	uint64_t forks_refused;
+	uint64_t fork_dialogs_ended;
 	/* provisionals to leg B's INVITE once the call had its final (or its
 	 * answer): dropped */
 	uint64_t late_provisionals;

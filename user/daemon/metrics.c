@@ -54,9 +54,17 @@ const struct metrics_row metrics_rows[] = {
      "Early dialogs pushed to their worker again (a full ring refused the install, or a "
      "restart lost it)."},
     {"controller_failovers", C, "Leg B INVITEs sent on to the route's next target."},
+    {"controller_fork_dialogs", C,
+     "Forks of leg B other than the first given an early dialog of their own toward the "
+     "caller."},
+    {"controller_fork_dialogs_ended", C,
+     "Early dialogs of forks other than the first ended by their worker."},
     {"controller_fork_provisionals_pracked", C,
-     "Reliable provisionals of a fork other than the caller's early dialog: PRACKed here, not "
+     "Reliable provisionals of a fork refused an early dialog of its own: PRACKed here, not "
      "relayed."},
+    {"controller_forks_refused", C,
+     "Forks of leg B refused an early dialog of their own (per-call limit, no free slot, full "
+     "ring): handled in the first fork's."},
     {"controller_given_up_forgotten", C,
      "INVITEs given up here forgotten before 64*T1, their place in the ring of 512 taken."},
     {"controller_invite_retrans", C, "Retransmitted INVITEs of calls setting up."},

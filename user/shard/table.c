@@ -766,6 +766,33 @@ static bool update_leg_b(struct sip_session *b, const char *packed, const char *
 	return keep_offer_answer;
 }
 
+/* An update whose leg A has another local tag than the slot's: the 2xx of
+ * a fork other than the first answers the call (controller.c), and the
+ * dialog toward the caller is the one that fork's early dialog had, under
+ * that tag. Both legs are taken from that early dialog, where the worker
+ * relayed the fork's PRACKs and UPDATEs (the CSeqs of each side, the
+ * offer/answer they made); the controller releases it after. A fork that
+ * had no early dialog of its own leaves leg A the controller's copy: the
+ * caller's CSeq space in that dialog starts from its INVITE's. */
+static void take_fork_dialog(struct shard_table *t, struct shard_dialog *slot, const char *leg_a,
+			     const char *end)
+{
+	static _Thread_local struct sip_session from;
+	struct sip_session *a = &slot->legs[SHARD_LEG_A];
+
+	sip_session_unpack(&from, leg_a, end);
+	if (from.local_tag_len == a->local_tag_len &&
+	    memcmp(from.local_tag, a->local_tag, a->local_tag_len) == 0)
+		return;
+	struct shard_dialog *f = shard_dialog_of_fork_tag(t, from.local_tag, from.local_tag_len);
+	if (f && f != slot) {
+		slot->legs[SHARD_LEG_A] = f->legs[SHARD_LEG_A];
+		slot->legs[SHARD_LEG_B] = f->legs[SHARD_LEG_B];
+	} else {
+		*a = from;
+	}
+}
+
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
 				struct shard_dialog **out)
 {
@@ -829,6 +856,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	 * Both legs' or neither: while an offer is open, the have-local-offer
 	 * leg's answer slot holds the offer to go back to and the other's the
 	 * answer (session.h), which only the pair of one copy has. */
+	if (update)
+		take_fork_dialog(t, slot, leg_a, end);
 	bool keep_offer_answer = update && session_answered(&slot->legs[SHARD_LEG_B]);
 	if (update) {
 		/* leg B first: whether the 2xx comes from the callee of the
@@ -1256,6 +1285,32 @@ int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, 
 	*slot = f.slot;
 	*gen = f.gen;
 	return 0;
+}
+
+int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
+			  uint32_t fork_slot, uint32_t random)
+{
+	const uint32_t mask = (1u << SHARD_FORK_SLOT_BITS) - 1;
+	if (fork_slot >= mask)
+		return -EINVAL;
+	struct tok_fields f = {shard, slot, gen, (random & ~mask) | (fork_slot + 1)};
+	return encode(out, cap, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f);
+}
+
+struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len)
+{
+	struct tok_fields f;
+	if (decode(s, len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f) != 0)
+		return NULL;
+	uint32_t fork = f.salt & ((1u << SHARD_FORK_SLOT_BITS) - 1);
+	if (!fork || fork - 1 >= t->hdr->ndialogs || fork - 1 == f.slot)
+		return NULL;
+	struct shard_dialog *d = &t->dialogs[fork - 1];
+	const struct sip_session *a = &d->legs[SHARD_LEG_A];
+	return d->state == SHARD_DLG_EARLY && a->local_tag_len == len &&
+		       memcmp(a->local_tag, s, len) == 0
+		   ? d
+		   : NULL;
 }
 
 /* The branch-like tokens: fields out of a decoded one (extra may be NULL). */

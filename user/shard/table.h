@@ -627,7 +627,10 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len);
  * worker's since the install); both legs' signaling states, offers and
  * answers are the worker's once its copy has an answer (session_answered:
  * the PRACKs and UPDATEs of the early dialog moved them since) and leg B's
- * remote tag is the same (not a 2xx from another fork). -EINVAL for a message cut short or
+ * remote tag is the same (not a 2xx from another fork). An update whose leg A
+ * has another local tag (another fork answered the call: controller.c)
+ * first takes both legs from that fork's early dialog, when one holds that
+ * tag (shard_dialog_of_fork_tag), or leg A whole from msg. -EINVAL for a message cut short or
  * with a length beyond its field, a slot out of range or a FREE state; -EBUSY when the slot holds
  * another generation. Nothing is written when it fails. */
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
@@ -696,6 +699,21 @@ int shard_txn_expired(const struct shard_table *t, uint64_t now_ms, uint64_t tim
 int shard_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 		     uint32_t salt);
 int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen);
+/* The caller-side To tag of a forked call's early dialog other than the
+ * first fork's (controller.c: RFC 3261 12.1, 13.2.2.4, one early dialog
+ * toward the caller per fork of leg B): it names the call's slot and
+ * generation, as the call's own tag does, so that the call's requests and
+ * those of its callee find the slot the confirmed dialog will be in; its
+ * salt names the slot that holds the fork's early dialog meanwhile
+ * (fork_slot + 1 in its low 24 bits: slots stay below 2^24), with random
+ * bits above them. */
+#define SHARD_FORK_SLOT_BITS 24
+int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
+			  uint32_t fork_slot, uint32_t random);
+/* The early dialog of t that tag s (len bytes; one of this shard's tags)
+ * names in its salt as a fork's (shard_fork_tag_encode), when that dialog's
+ * leg A has this very tag as its own: NULL for any other tag. */
+struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len);
 int shard_branch_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			uint32_t extra);
 int shard_branch_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
