@@ -183,13 +183,13 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	return view_u32(m->buf, id) == (int64_t)d->refer_cseq;
 }
 
-void relay_take_remote_target(struct sip_session *s, const struct sip_msg *m)
+void relay_take_remote_target(struct shard_table *t, struct shard_dialog *d, int leg,
+			      const struct sip_msg *m)
 {
-	if (!m->ncontacts || m->contacts[0].uri.whole.len >= sizeof(s->remote_target))
+	if (!m->ncontacts)
 		return;
 	const sip_view u = m->contacts[0].uri.whole;
-	memcpy(s->remote_target, m->buf + u.off, u.len);
-	s->remote_target_len = u.len;
+	shard_leg_set_target(t, d, leg, m->buf + u.off, u.len);
 }
 
 /* Answers a NOTIFY about the operator's REFER and keeps what it says. One
@@ -220,10 +220,13 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		/* a NOTIFY is a target refresh (RFC 3261 12.2.2), answered here
 		 * or relayed: the sender's next request from us goes to its
 		 * Contact */
-		relay_take_remote_target(src, m);
+		relay_take_remote_target(rc->table, d, leg, m);
+		/* the transfer's state and status agree (table.h) */
+		shard_dialog_write_begin(d);
 		shard_refer_notified(d, sipfrag_status(m));
 		if (subscription_terminated(m))
 			shard_refer_set(d, SHARD_REFER_DONE);
+		shard_dialog_write_end(rc->table, d);
 		answer(rc, m, 200, NULL, out, cap, res);
 	}
 	if (res->outcome == RELAY_ANSWER && res->status != 500)
@@ -327,13 +330,17 @@ static bool carries_session(uint8_t method)
  * stays as it was). A request without one (a bodiless PRACK, an answer in
  * a PRACK) rejects none when it fails: the offer open then, the INVITE's
  * or an UPDATE's, waits for its own answer. */
-static void final_offer_answer(const struct sip_msg *m, const struct shard_txn *t,
+static void final_offer_answer(struct relay_ctx *rc, struct shard_dialog *d,
+			       const struct sip_msg *m, const struct shard_txn *t,
 			       struct sip_session *resp, struct sip_session *back)
 {
+	/* bodies and both legs' states agree: written as an install is (table.h) */
+	shard_dialog_write_begin(d);
 	if (m->status < 300 && m->body.len)
 		relay_sdp_from_peer(m, resp, back);
 	else if (m->status >= 300 && (t->leg & SHARD_TXN_OFFER))
 		session_offer_rejected(resp, back);
+	shard_dialog_write_end(rc->table, d);
 }
 
 /* An Event id to write with another number (build_request). */
@@ -788,6 +795,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		else
 			shard_branch_encode(branch, sizeof(branch), rc->shard, slot,
 					    gen ^ 0x80000000u, dst->invite_cseq);
+		/* the legs' states, bodies and offer/answer states agree:
+		 * written as an install is (table.h) */
+		shard_dialog_write_begin(d);
 		if (dst->session_state == SESSION_STATE_ACK_WAIT)
 			dst->session_state = SESSION_STATE_CONFIRMED;
 		if (src->session_state == SESSION_STATE_ACK_WAIT)
@@ -795,6 +805,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		/* the answer to an offer in a 2xx (RFC 3261 13.2.1) */
 		if (m->body.len && src->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER)
 			relay_sdp_from_peer(m, src, dst);
+		shard_dialog_write_end(rc->table, d);
 		int n = build_request(rc, m, dst, branch, dst->invite_cseq, NULL, out, cap);
 		if (n < 0) {
 			drop(rc, RELAY_DROP_NO_BUFFER, res);
@@ -925,15 +936,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (is_session_refresh(m->method_id))
 			t->session_asked_s = relay_session_asked(m);
 		t->in_cseq = m->cseq.num;
-		t->out_cseq = ++dst->local_cseq;
-		if (m->method_id == SIP_METHOD_INVITE) {
-			dst->invite_cseq = t->out_cseq;
-			src->invite_cseq_tag = session_cseq_tag(m->cseq.num);
-		}
-		src->remote_cseq = m->cseq.num;
-		src->remote_cseq_set = true;
-		src->last_txn = tslot;
-		src->last_txn_gen = tgen;
+		/* written so that a SIGKILL cannot tear them (table.h) */
+		t->out_cseq =
+		    shard_leg_take_request(rc->table, d, from_leg, m->cseq.num,
+					   m->method_id == SIP_METHOD_INVITE, tslot, tgen);
 		*recent_entry(rc, slot, from_leg, m->cseq.num) = (struct relay_recent){tslot, tgen};
 	}
 	char branch[SHARD_BRANCH_MAX];
@@ -948,20 +954,27 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (fresh) {
 			shard_txn_free(rc->table, tslot);
 			/* its ACK then ends here like that of any local answer */
+			shard_dialog_write_begin(d);
 			src->invite_cseq_tag = was_invite_tag;
 			dst->invite_cseq = was_invite_cseq;
 			dst->local_cseq--;
+			shard_dialog_write_end(rc->table, d);
 		}
 		answer(rc, m, 513, NULL, out, cap, res);
 		return;
 	}
 	/* an offer or answer in the request (RFC 3264; not its retransmission) */
-	if (fresh && m->body.len && carries_session(m->method_id) &&
-	    relay_sdp_from_peer(m, src, dst))
-		t->leg |= SHARD_TXN_OFFER;
+	if (fresh && m->body.len && carries_session(m->method_id)) {
+		/* bodies and both legs' states agree (table.h) */
+		shard_dialog_write_begin(d);
+		bool offer = relay_sdp_from_peer(m, src, dst);
+		shard_dialog_write_end(rc->table, d);
+		if (offer)
+			t->leg |= SHARD_TXN_OFFER;
+	}
 	/* a target refresh replaces the sender's remote target, once relayed */
 	if (fresh && relay_is_target_refresh(m->method_id))
-		relay_take_remote_target(src, m);
+		relay_take_remote_target(rc->table, d, from_leg, m);
 	send_to_leg(res, dst, n);
 	rc->relayed_req[m->method_id]++;
 	/* its sender took the session as over when it sent the BYE, and the
@@ -969,8 +982,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	 * waits for the BYE's final (transaction_timeout_ms at most), and
 	 * `dialogs` must not show the call as up meanwhile */
 	if (fresh && m->method_id == SIP_METHOD_BYE) {
+		shard_dialog_write_begin(d);
 		session_terminate(src);
 		session_terminate(dst);
+		shard_dialog_write_end(rc->table, d);
 	}
 	if (fresh && m->method_id == SIP_METHOD_REFER)
 		shard_refer_relayed(d, !from_leg, t->out_cseq, t->in_cseq);
@@ -1104,7 +1119,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	/* a 2xx to a target refresh updates the responder's remote target */
 	if (m->status < 300 && relay_is_target_refresh(t->method_id))
-		relay_take_remote_target(resp_leg, m);
+		relay_take_remote_target(rc->table, d, !shard_txn_from_leg(t), m);
 	bool as_500 = relay_503_as_500(&w, m->status);
 	int n = sip_write(m, &w, out, cap);
 	if (n < 0) {
@@ -1121,7 +1136,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		res->session_refreshed = d;
 	}
 	if (m->status >= 200 && !t->final_class && carries_session(t->method_id))
-		final_offer_answer(m, t, resp_leg, back);
+		final_offer_answer(rc, d, m, t, resp_leg, back);
 	if (m->status >= 200) {
 		/* a BYE challenged (401, 407) is sent again with credentials
 		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */
@@ -1159,9 +1174,12 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * final crosses after this. Left open, the legs showed the offer for
 	 * the rest of the call and the other side's next offer was read as
 	 * its answer. */
-	if ((t->leg & SHARD_TXN_OFFER) && !t->final_class && d)
+	if ((t->leg & SHARD_TXN_OFFER) && !t->final_class && d) {
+		shard_dialog_write_begin(d);
 		session_offer_rejected(&d->legs[!shard_txn_from_leg(t)],
 				       &d->legs[shard_txn_from_leg(t)]);
+		shard_dialog_write_end(rc->table, d);
+	}
 	shard_txn_free(rc->table, (uint32_t)slot);
 	return 0;
 }

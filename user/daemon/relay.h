@@ -206,11 +206,13 @@ static inline bool relay_sdp_from_peer(const struct sip_msg *m, struct sip_sessi
 bool relay_is_target_refresh(uint8_t method);
 
 /* A target refresh (RFC 3261 12.2.1.2, 12.2.2): m's first Contact becomes
- * leg s's remote target, where requests to its peer go from now on; one
- * longer than the record keeps (or none) leaves the old one. For a relayed
- * request and the 2xx to it (relay.c), and the 2xx to a REFER of sipshard's
- * own (worker.c). */
-void relay_take_remote_target(struct sip_session *s, const struct sip_msg *m);
+ * the remote target of leg `leg` of d (a dialog of table t), where requests
+ * to its peer go from now on; one longer than the record keeps (or none)
+ * leaves the old one. For a relayed request and the 2xx to it (relay.c), and
+ * the 2xx to a REFER of sipshard's own (worker.c). Safe across a SIGKILL
+ * (shard_leg_set_target). */
+void relay_take_remote_target(struct shard_table *t, struct shard_dialog *d, int leg,
+			      const struct sip_msg *m);
 
 /* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,

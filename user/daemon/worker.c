@@ -374,7 +374,7 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, u
 		return;
 	if (resp && status >= 200 && status < 300 && leg <= SHARD_LEG_B &&
 	    relay_is_target_refresh(method))
-		relay_take_remote_target(&d->legs[leg], resp);
+		relay_take_remote_target(&w->table, d, leg, resp);
 	if (method == SIP_METHOD_REFER && (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE &&
 	    d->refer_cseq == cseq && !!(d->refer & SHARD_REFER_LEG_B) == (leg == SHARD_LEG_B)) {
 		/* a refused REFER made no subscription: no NOTIFY is ours to take;
@@ -1105,9 +1105,12 @@ static void query_step(struct worker *w)
 			w->relay.now_ms = clock_mono_ms();
 			d->sent_seq++;
 			bool sent = send_on_leg(w, d, q->leg, &req, sent_cookie(d));
+			/* what was sent and its status agree (table.h) */
+			shard_dialog_write_begin(d);
 			d->sent_method = q->method;
 			d->sent_leg = q->leg;
 			d->sent_status = 0;
+			shard_dialog_write_end(&w->table, d);
 			if (sent && q->method == SIP_METHOD_REFER) {
 				shard_refer_start(d, q->leg, d->legs[q->leg].local_cseq);
 			} else if (!sent) {

@@ -30,6 +30,7 @@
 #ifndef SIPSHARD_SHARD_TABLE_H
 #define SIPSHARD_SHARD_TABLE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -574,6 +575,80 @@ static inline bool shard_dialog_committed(const struct shard_dialog *d, uint32_t
 {
 	return d->slot == slot;
 }
+/* ---- in-place updates of a kept dialog ----
+ * The worker updates a dialog it holds in place, in a file a SIGKILL may
+ * leave half written, and a restart re-attaches what it finds. Fields that
+ * must agree are written so that a kill at any store leaves them consistent
+ * (where no order of stores can: bytes and their length, a CSeq and its
+ * transaction, offer/answer pairs) as an install is: between shard_dialog_write_begin
+ * and _end the slot field names no slot, so that re-attach frees a record a
+ * kill caught there (reattach_dropped) rather than take it up torn. Two
+ * plain stores and compiler barriers (a killed process loses no store its
+ * CPU made; only the compiler could move them): no lock, no system call.
+ * Not nested, and nothing in between reads d->slot. */
+static inline void shard_dialog_write_begin(struct shard_dialog *d)
+{
+	d->slot = SHARD_SLOT_WRITING;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+static inline void shard_dialog_write_end(const struct shard_table *t, struct shard_dialog *d)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	d->slot = (uint32_t)(d - t->dialogs);
+}
+/* A target refresh (RFC 3261 12.2.1.2, 12.2.2): uri (len bytes) becomes
+ * leg's remote target in d. Nothing is written when it is the one kept (the
+ * usual re-INVITE); one that does not fit the field (len >= its size) leaves
+ * the old one. */
+static inline void shard_leg_set_target(struct shard_table *t, struct shard_dialog *d, int leg,
+					const char *uri, size_t len)
+{
+	struct sip_session *s = &d->legs[leg];
+	if (len >= sizeof(s->remote_target) ||
+	    (len == s->remote_target_len && !memcmp(s->remote_target, uri, len)))
+		return;
+	/* bytes and length: no order of stores keeps them whole (the old
+	 * length over the new bytes named another URI), so a kill here frees
+	 * the record at re-attach, as one in an install does */
+	shard_dialog_write_begin(d);
+	memcpy(s->remote_target, uri, len);
+	s->remote_target[len] = '\0';
+	s->remote_target_len = (uint16_t)len;
+	shard_dialog_write_end(t, d);
+}
+
+/* A new request with CSeq in_cseq came on leg from_leg of d (a dialog of
+ * t) and goes to the other leg through transaction tslot/tgen: the other
+ * leg's local CSeq moves on (and its INVITE CSeq, with the sender's INVITE
+ * tag, for an INVITE), and the sender's last CSeq and transaction are this
+ * request's. Returns the CSeq it goes out with. Written between
+ * shard_dialog_write_begin and _end: the sender's CSeq and its transaction
+ * must agree, and no order of stores keeps them so. */
+static inline uint32_t shard_leg_take_request(struct shard_table *t, struct shard_dialog *d,
+					      int from_leg, uint32_t in_cseq, bool invite,
+					      uint32_t tslot, uint32_t tgen)
+{
+	struct sip_session *src = &d->legs[from_leg], *dst = &d->legs[!from_leg];
+	/* No order of these stores is safe: the sender's CSeq before its
+	 * transaction left the request known with another's transaction (its
+	 * retransmission dropped as late, for ever), and after it an INVITE
+	 * whose own orphaned transaction made its retransmission out of order
+	 * (500); a transaction's slot and generation, half written, named
+	 * another. So they are written as an install is. */
+	shard_dialog_write_begin(d);
+	uint32_t out = ++dst->local_cseq;
+	if (invite) {
+		dst->invite_cseq = out;
+		src->invite_cseq_tag = session_cseq_tag(in_cseq);
+	}
+	src->last_txn = tslot;
+	src->last_txn_gen = tgen;
+	src->remote_cseq = in_cseq;
+	src->remote_cseq_set = true;
+	shard_dialog_write_end(t, d);
+	return out;
+}
+
 /* Whether a dialog record another process wrote (a re-attached table, a
  * set-up record's dialog) is well formed: states and methods in range, every
  * length within its buffer. */
