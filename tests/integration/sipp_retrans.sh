@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The SIPp callees the other scripts run take a retransmitted INVITE in their
+# stride, as a UAS must (RFC 3261 13.3.1.4, 17.2.1): on a loaded host
+# sipshardd's Timer A may resend leg B's INVITE before the callee's 180 has
+# reached it, and the retransmission then reaches the callee after its 200,
+# before the ACK. uas_bye.xml (failover.sh, callpath.sh ...) aborted such a
+# call as an unexpected message, and the script's checks after it failed
+# (failover.sh: 7 at once, under a load of 3). A raw caller (rawua.py) sends
+# the INVITE, its retransmission after the 200 or at once after the INVITE,
+# then the ACK, and answers the callee's BYE: the call must succeed.
+# Ports: 16803 (the SIPp callee), 16804 (the raw caller); SIPP_RETRANS_PORT
+# names another first port.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/common.bash
+
+UAS=${SIPP_RETRANS_PORT:-16803}
+ME=$((UAS + 1))
+
+cat >"$WORK/caller.py" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+
+uas, me, when = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = rawua.udp(me)
+dst = ("127.0.0.1", uas)
+inv = ("INVITE sip:callee@127.0.0.1:%d SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKretrans%s\r\nMax-Forwards: 70\r\n"
+       "From: <sip:caller@127.0.0.1:%d>;tag=c1\r\nTo: <sip:callee@127.0.0.1:%d>\r\n"
+       "Call-ID: retrans-%s-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@127.0.0.1:%d>\r\n"
+       "Content-Length: 0\r\n\r\n" % (uas, me, when, me, uas, when, int(time.time()), me))
+s.sendto(inv.encode(), dst)
+if when == "at_once":
+    s.sendto(inv.encode(), dst)
+got = []
+ok = None
+end = time.time() + 2
+while ok is None and time.time() < end:
+    m = rawua.recv(s, end - time.time())
+    if m and m.startswith("SIP/2.0"):
+        got.append(str(rawua.status(m)))
+        if rawua.status(m) == 200:
+            ok = m
+if ok is None:
+    print("no 200 (%s)" % " ".join(got))
+    sys.exit(0)
+if when == "after_200":
+    time.sleep(0.1)
+    s.sendto(inv.encode(), dst)
+    time.sleep(0.1)
+to = rawua.header(ok, "To")
+s.sendto(inv.replace("INVITE sip:", "ACK sip:", 1).replace("1 INVITE", "1 ACK")
+         .replace("To: <sip:callee@127.0.0.1:%d>" % uas, "To: " + to).encode(), dst)
+bye = rawua.recv_request(s, "BYE", 3)
+if bye:
+    rawua.respond(s, bye, dst, "200 OK")
+print("bye %s" % ("yes" if bye else "no"))
+PY
+
+for when in after_200 at_once; do
+	start_bg sipp -sf tests/sipp/uas_bye.xml -i 127.0.0.1 -p "$UAS" -nostdin -m 1 \
+		-trace_err -error_file "$WORK/uas-$when.err" >"$WORK/uas-$when.out" 2>&1
+	pid=${PIDS[-1]}
+	wait_udp_port "$UAS"
+	out=$(python3 "$WORK/caller.py" "$UAS" "$ME" "$when")
+	wait_exit 5 "$pid"
+	rc=$?
+	aborted=$(grep -c "Aborting call" "$WORK/uas-$when.err" 2>/dev/null)
+	check "uas_bye.xml: an INVITE retransmitted ($when) does not abort the call: SIPp exits 0 (exit $rc, $out, aborted ${aborted:-0})" \
+		test "$rc" = 0 -a "$out" = "bye yes"
+done
+
+[ "$NOT_OK" -eq 0 ]
