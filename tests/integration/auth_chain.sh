@@ -8,7 +8,11 @@
 # both answers), and one that passes gets 4 s, so that the refresh comes 2 s
 # later. The refresh must ask for 1800 at once
 # and carry both lines after the 407 and the 401; a call on the route with
-# auth must reach the callee with both.
+# auth must reach the callee with both. A call to "both" meets a 407 that
+# carries the proxy's challenge and the server's WWW-Authenticate together
+# (RFC 3261 16.7 item 7: a proxy puts a forked 401's challenges in its 407):
+# its next INVITE must answer both (22.3), and be answered 200, where it
+# answered the proxy's alone and met the 401 a round trip later.
 set -u
 cd "$(dirname "$0")/../.."
 ASAN_DAEMON=1
@@ -95,6 +99,9 @@ while time.monotonic() < end:
     expires = hdr(msg, "Expires")
     if method == "BYE":
         code, extra = "200 OK", ""
+    elif msg.startswith("INVITE sip:both@") and (pnc is None or snc is None):
+        code, extra = "407 Proxy Authentication Required", \
+            challenge("Proxy-Authenticate", "proxy.test") + challenge("WWW-Authenticate", "trunk.test")
     elif pnc is None:
         code, extra = "407 Proxy Authentication Required", challenge("Proxy-Authenticate", "proxy.test")
     elif snc is None:
@@ -139,14 +146,17 @@ check "the refresh asked for 1800 at once, and met no 423" \
 
 # a call on the route with auth: 407, 401, then 200 with both lines
 call() {
-	python3 - "$D_PORT" <<'PY'
+	python3 - "$D_PORT" "${1:-callee}" <<'PY'
 import sys, time
 sys.path.insert(0, "tests/integration")
 import rawua
 class Nobody:
     def pump(self, seconds):
         time.sleep(seconds)
-c = rawua.Caller(int(sys.argv[1]) + 1, int(sys.argv[1]))
+class To(rawua.Caller):
+    def request(self, *args, **kw):
+        return super().request(*args, **kw).replace("sip:callee@", "sip:%s@" % sys.argv[2], 1)
+c = To(int(sys.argv[1]) + 1, int(sys.argv[1]))
 st = c.call(Nobody())
 if st == 200:
     c.sock.sendto(c.request("BYE", c.next_cseq()).encode(), ("127.0.0.1", c.dport))
@@ -157,10 +167,13 @@ PY
 check "a call on the route with auth is answered" call
 check "its INVITE after the 401 carried both answers" \
 	grep -q '^INVITE 3 -> 200 expires=- proxy_nc=00000002 server_nc=00000001' "$PEER_LOG"
+check "a call whose 407 carries WWW-Authenticate too is answered" call both
+check "its second INVITE answered both challenges of that 407 at once, and got 200" \
+	grep -q '^INVITE 2 -> 200 expires=- proxy_nc=00000001 server_nc=00000001' "$PEER_LOG"
 # the zeros in a stats write that has the call's end (dialogs_ended), not in
 # one from before it
 check "stats: no call failed, no challenge refused" \
-	wait_json "$STATS" '(j["controller"]["dialogs_ended"], j["controller"]["auth_refused"], j["controller"]["register_attempts_failed"])' "(1, 0, 0)"
+	wait_json "$STATS" '(j["controller"]["dialogs_ended"], j["controller"]["auth_refused"], j["controller"]["register_attempts_failed"])' "(2, 0, 0)"
 stop_daemon
 check "the daemon stopped cleanly" test -z "$(grep -i 'sanitizer\|leak' "$WORK/auth_chain.log")"
 echo "# peer log:"

@@ -28,41 +28,22 @@ uint32_t cred_route_key(const char *name)
 static const char auth_name[] = "Authorization: ";
 static const char proxy_name[] = "Proxy-Authorization: ";
 
-/* The challenge of 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) m
- * that a can answer: 0, or -EACCES with *why. */
-static int pick_challenge(const struct config_auth *a, const struct sip_msg *m,
-			  struct sip_digest_challenge *out, const char **why)
+/* Why challenge line value of m was passed over, or NULL when it is one
+ * that a answers, read into ch. */
+static const char *unusable(const struct config_auth *a, const struct sip_msg *m, sip_view value,
+			    struct sip_digest_challenge *ch)
 {
-	const uint8_t id = m->status == 401 ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
+	int rc = sip_digest_challenge_parse(m->buf, value, ch);
+	if (rc)
+		return rc != -ENOTSUP ? "a malformed challenge"
+		       : ch->unsendable
+			   ? "a challenge whose realm, nonce or opaque holds a backslash escape or "
+			     "a control byte"
+			   : "a challenge of a kind not answered (scheme, algorithm or qop)";
 	size_t rl = strlen(a->realm);
-	bool found = false;
-
-	*why = "no challenge line";
-	for (uint16_t i = 0; i < m->nhdrs; i++) {
-		struct sip_digest_challenge ch;
-		if (m->hdrs[i].id != id)
-			continue;
-		int rc = sip_digest_challenge_parse(m->buf, m->hdrs[i].value, &ch);
-		if (rc) {
-			if (!found)
-				*why = rc != -ENOTSUP ? "a malformed challenge"
-				       : ch.unsendable
-					   ? "a challenge whose realm, nonce or opaque holds a "
-					     "backslash escape or a control byte"
-					   : "a challenge of a kind not answered "
-					     "(scheme, algorithm or qop)";
-			continue;
-		}
-		if (rl && !sip_view_eq(m->buf, ch.realm, a->realm, rl)) {
-			if (!found)
-				*why = "a realm other than the configured auth.realm";
-			continue;
-		}
-		if (!found || (ch.alg == SIP_DIGEST_SHA256 && out->alg != SIP_DIGEST_SHA256))
-			*out = ch;
-		found = true;
-	}
-	return found ? 0 : -EACCES;
+	if (rl && !sip_view_eq(m->buf, ch->realm, a->realm, rl))
+		return "a realm other than the configured auth.realm";
+	return NULL;
 }
 
 static bool starts_with(const char *p, size_t n, const char *s, size_t sn)
@@ -176,22 +157,23 @@ static int read_answered(const struct cred_request *rq, const struct cred_state 
 }
 
 /* The lines of the n challenges of *next, each with its nc raised: the one
- * at fresh (if below n) answers ch of m, the others their line in the request
- * as sent (had). Returns their length, or -ENOSPC with *why. */
+ * at i answers fresh[i] of m when that is not NULL, else its line in the
+ * request as sent (had[i]). Returns their length, or -ENOSPC with *why. */
 static int put_lines(const struct config_auth *a, const struct cred_request *rq,
-		     struct cred_state *next, unsigned n, unsigned fresh, const struct sip_msg *m,
-		     const struct sip_digest_challenge *ch, const struct sip_digest_challenge *had,
-		     uint64_t cnonce_bits, char *out, size_t cap, const char **why)
+		     struct cred_state *next, unsigned n, const struct sip_msg *m,
+		     const struct sip_digest_challenge *const fresh[CRED_CHALLENGES_MAX],
+		     const struct sip_digest_challenge *had, uint64_t cnonce_bits, char *out,
+		     size_t cap, const char **why)
 {
 	size_t len = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct cred_answered *e = &next->a[i];
-		const bool is_fresh = i == fresh;
+		const bool is_fresh = fresh && fresh[i];
 		e->nc++;
 		/* a cnonce of each line's own, all of them from the caller's bits */
 		int k = put_line(
-		    a, rq, e->proxy, is_fresh ? m->buf : rq->sent, is_fresh ? ch : &had[i], e->nc,
-		    cnonce_bits + i * UINT64_C(0x9e3779b97f4a7c15), out + len, cap - len);
+		    a, rq, e->proxy, is_fresh ? m->buf : rq->sent, is_fresh ? fresh[i] : &had[i],
+		    e->nc, cnonce_bits + i * UINT64_C(0x9e3779b97f4a7c15), out + len, cap - len);
 		if (k < 0) {
 			*why = "the answer is longer than a credentials line may be";
 			return -ENOSPC;
@@ -201,44 +183,96 @@ static int put_lines(const struct config_auth *a, const struct cred_request *rq,
 	return (int)len;
 }
 
+/* The realm of entry i of the challenges being answered: a fresh one's in
+ * m, else the one answered before, in the request as sent. */
+static bool same_realm(const struct cred_request *rq, const struct sip_msg *m,
+		       const struct sip_digest_challenge *fresh,
+		       const struct sip_digest_challenge *had,
+		       const struct sip_digest_challenge *ch)
+{
+	const char *buf = fresh ? m->buf : rq->sent;
+	const sip_view r = fresh ? fresh->realm : had->realm;
+	return r.len == ch->realm.len && !memcmp(buf + r.off, m->buf + ch->realm.off, r.len);
+}
+
 int cred_answer(const struct config_auth *a, const struct sip_msg *m, const struct cred_request *rq,
 		struct cred_state *st, uint64_t cnonce_bits, char *out, size_t cap,
 		const char **why)
 {
-	struct sip_digest_challenge ch, had[CRED_CHALLENGES_MAX];
+	struct sip_digest_challenge had[CRED_CHALLENGES_MAX], ch[CRED_CHALLENGES_MAX], c;
+	const struct sip_digest_challenge *fresh[CRED_CHALLENGES_MAX] = {NULL};
 	struct cred_state next = *st;
-	const bool proxy = m->status == 407;
 	const unsigned had_n = answered(st);
-	unsigned at, n_next = had_n;
+	unsigned n_next = had_n;
+	/* why challenges were passed over: a refusal says the most */
+	const char *passed = NULL;
+	bool refused = false;
 
 	if (!a->username[0]) {
 		*why = "no credentials configured";
 		return -EACCES;
 	}
-	if (pick_challenge(a, m, &ch, why) != 0)
-		return -EACCES;
 	if (read_answered(rq, st, had_n, had, why) != 0)
 		return -EACCES;
-	for (at = 0; at < had_n; at++)
-		if (st->a[at].proxy == proxy && had[at].realm.len == ch.realm.len &&
-		    !memcmp(rq->sent + had[at].realm.off, m->buf + ch.realm.off, ch.realm.len))
-			break;
-	if (at < had_n) {
-		/* the same server again: stale=true says only the nonce was
-		 * refused (RFC 7616 3.3); without it, the credentials were */
-		if (!ch.stale || st->a[at].tries >= 2) {
-			*why = cred_why_refused;
-			return -EACCES;
+	/* the challenges of the response's own kind first, then those of the
+	 * other kind a proxy put with them (RFC 3261 16.7 item 7: a 407 may
+	 * carry the WWW-Authenticate of a 401 forked beside it) */
+	const bool first_proxy = m->status == 407;
+	for (unsigned pass = 0; pass < 2; pass++) {
+		const bool proxy = pass == 0 ? first_proxy : !first_proxy;
+		const uint8_t id = proxy ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE;
+		for (uint16_t h = 0; h < m->nhdrs; h++) {
+			if (m->hdrs[h].id != id)
+				continue;
+			const char *no = unusable(a, m, m->hdrs[h].value, &c);
+			if (no) {
+				passed = no;
+				continue;
+			}
+			unsigned at = 0;
+			while (at < n_next && (next.a[at].proxy != proxy ||
+					       !same_realm(rq, m, fresh[at], &had[at], &c)))
+				at++;
+			if (at < n_next && fresh[at]) {
+				/* a realm taken in this response already: SHA-256
+				 * rather than MD5 when it offers both */
+				if (c.alg == SIP_DIGEST_SHA256 &&
+				    fresh[at]->alg != SIP_DIGEST_SHA256 && (at >= had_n || c.stale))
+					ch[at] = c;
+			} else if (at < n_next) {
+				/* answered before: stale=true says only the nonce
+				 * was refused (RFC 7616 3.3), once; without it, the
+				 * credentials were, and this one is not answered
+				 * again (another in the response may be new) */
+				if (!c.stale || st->a[at].tries >= 2) {
+					refused = true;
+					continue;
+				}
+				next.a[at].tries++;
+				next.a[at].nc = 0;
+				ch[at] = c;
+				fresh[at] = &ch[at];
+			} else if (n_next >= CRED_CHALLENGES_MAX) {
+				passed = "a challenge of yet another kind or realm (two are "
+					 "answered per request)";
+			} else {
+				/* a kind and realm not answered yet (RFC 7235 4.1, RFC
+				 * 3261 22.3: each realm the response names) */
+				next.a[n_next] = (struct cred_answered){.tries = 1, .proxy = proxy};
+				ch[n_next] = c;
+				fresh[n_next] = &ch[n_next];
+				n_next++;
+			}
 		}
-		next.a[at].tries++;
-		next.a[at].nc = 0;
-	} else if (had_n >= CRED_CHALLENGES_MAX) {
-		*why = "a challenge of yet another kind or realm (two are answered per request)";
-		return -EACCES;
-	} else {
-		next.a[n_next++] = (struct cred_answered){.tries = 1, .proxy = proxy};
 	}
-	int len = put_lines(a, rq, &next, n_next, at, m, &ch, had, cnonce_bits, out, cap, why);
+	bool any = false;
+	for (unsigned i = 0; i < n_next; i++)
+		any = any || fresh[i];
+	if (!any) {
+		*why = refused ? cred_why_refused : passed ? passed : "no challenge line";
+		return -EACCES;
+	}
+	int len = put_lines(a, rq, &next, n_next, m, fresh, had, cnonce_bits, out, cap, why);
 	if (len < 0)
 		return len;
 	*st = next;
@@ -260,8 +294,7 @@ int cred_repeat(const struct config_auth *a, const struct cred_request *rq, stru
 			*why = "the nonce was sent too often";
 			return -EACCES;
 		}
-	int len = put_lines(a, rq, &next, n, CRED_CHALLENGES_MAX, NULL, NULL, had, cnonce_bits, out,
-			    cap, why);
+	int len = put_lines(a, rq, &next, n, NULL, NULL, had, cnonce_bits, out, cap, why);
 	if (len < 0)
 		return len;
 	*st = next;

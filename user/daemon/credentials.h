@@ -83,12 +83,18 @@ bool cred_state_ok(const struct cred_state *s);
  * for a 401, Proxy-Authorization for a 407, with nc 1 and a cnonce made of
  * cnonce_bits; and the line of each other challenge answered before, sent
  * again in its place with its nonce and the next nc (RFC 3261 22.3: a UAC
- * keeps the credentials of the realms it has answered). Of several
- * challenges in m, the first with SHA-256 is taken, else the first with MD5,
- * and only in a's realm when it names one. A challenge of a kind and realm
- * answered before is answered again only when it says stale=true (its nonce
- * had expired), once; otherwise the credentials were refused. One of another
- * kind or realm is answered too, up to CRED_CHALLENGES_MAX in all. Returns
+ * keeps the credentials of the realms it has answered). Every challenge in m
+ * counts (RFC 7235 4.1), those of m's own kind first, then those of the
+ * other kind a proxy put with them (a 407 carrying a forked 401's
+ * WWW-Authenticate, RFC 3261 16.7 item 7: both answered in one request),
+ * only in a's realm when it names one; of one kind and realm, SHA-256 is
+ * taken over MD5. A challenge of a kind and realm answered before is
+ * answered again only when it says stale=true (its nonce had expired),
+ * once; otherwise the credentials were refused, and it is passed over (a
+ * new realm beside it is still answered). Each of another kind or realm is
+ * answered, up to CRED_CHALLENGES_MAX in all. -EACCES when none of m's
+ * challenges is answered (*why cred_why_refused when one was refused).
+ * Returns
  * the lines' length (each at most CRED_LINE_MAX) with *st updated, or -EACCES
  * (not answered) or -ENOSPC (the answer would not fit in cap) with *st as it
  * was, and *why saying which.
