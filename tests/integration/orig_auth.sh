@@ -22,6 +22,11 @@
 #     answered 407, goes again with the credentials. The call found its
 #     route's credentials by the route's name only, and after the rename
 #     had none: the challenge was final and the carrier kept the call up.
+#  7. a sixth call whose keep-alive OPTIONS again (challenged 401) is still
+#     unanswered when the caller hangs up: it is resent no more (counted in
+#     originated.call_ended), as the operator's request in a call that ends;
+#     so are call 4's still going when call 4 ended. Before, they went on
+#     until Timer F, and call 4's reached the callee during call 6.
 # The digest responses are checked here with hashlib, not with sipshard's
 # code. Before, such challenges ended the transaction: the carrier kept the
 # call up; and the final of the OPTIONS again was dropped, so a 481 to it
@@ -268,6 +273,34 @@ if bye:
     if bye2:
         res["call5_digest"] = digest_ok(bye2, "Proxy-Authorization", "BYE", "renamed-nonce")
         respond(callee.sock, bye2, D, "200 OK")
+# ---- call 6: the keep-alive's OPTIONS again in flight when the call ends ---
+# (challenged 401, the OPTIONS again never answered, then the caller hangs
+# up): it is resent no more once the dialog is freed. Before, only the
+# operator's request was stopped there (orig_end_dialog), and the OPTIONS
+# again went on to Timer F (3.2 s) into a call that was over.
+e.sock.close()
+f6 = Caller(dport + 1, dport)
+res["call6"] = f6.call(callee)
+ka = next_request(callee.sock, "OPTIONS", 3)
+keep_caller_quiet(f6, 0.05)
+if ka:
+    challenge(ka, "401 Unauthorized", "ka6")
+    ka2 = next_request(callee.sock, "OPTIONS", 1, ka)
+    res["call6_again"] = ka2 is not None and bool(header(ka2, "Authorization"))
+    if ka2:
+        f6.sock.sendto(f6.request("BYE", f6.next_cseq()).encode(), D)
+        bye = next_request(callee.sock, "BYE", 1, ka2)
+        res["call6_bye"] = bye is not None
+        if bye:
+            respond(callee.sock, bye, D, "200 OK")
+            keep_caller_quiet(f6, 0.2)  # the 200 to the caller's BYE
+            # T1 50 ms: copies 0.1, 0.2, 0.4 s apart would come within 1 s
+            copies, end = 0, time.time() + 1
+            while time.time() < end:
+                msg = recv(callee.sock, max(0.0, end - time.time()))
+                if msg and header(msg, "Via") == header(ka2, "Via"):
+                    copies += 1
+            res["call6_copies_after_end"] = copies
 print(json.dumps(res))
 PY
 rc=$?
@@ -306,10 +339,16 @@ check "call 5: up, then a reload renames its route (same target and auth)" \
 check "call 5: its BYE answered 407 goes again with a correct Proxy-Authorization" \
 	test "$(r call5_bye_again)/$(r call5_digest)" = "True/True"
 check "call 5's CDR: ended by the operator" test "$(cdr_end 4)" = operator
+check "call 6: its keep-alive OPTIONS again (challenged 401, unanswered) when the caller's BYE ends the call" \
+	test "$(r call6)/$(r call6_again)/$(r call6_bye)" = "200/True/True"
+check "call 6: the OPTIONS again is resent no more once the call ended ($(r call6_copies_after_end) copies in 1 s after)" \
+	test "$(r call6_copies_after_end)" = 0
 check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
 ORIG='j["workers"][0]["originated"]'
-check "originated.challenges_answered 5 and one per OPTIONS again of call 4, challenges_refused 1, challenges_no_credentials 1 (call 3's caller)" \
-	wait_json "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'])" "($((5 + $(r call4_retries))), 1, 1)"
+# every OPTIONS again of call 4 was lost at Timer F (unanswered) or still
+# going when call 4 ended, and then stopped (call_ended), as call 6's was
+check "originated.challenges_answered 6 and one per OPTIONS again of call 4, challenges_refused 1, challenges_no_credentials 1 (call 3's caller); call_ended + unanswered: one per OPTIONS again of call 4, and call 6's" \
+	wait_json "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'], $ORIG['call_ended'] + $ORIG['unanswered'])" "($((6 + $(r call4_retries))), 1, 1, $((1 + $(r call4_retries))))"
 check "the log says once why a challenge was not answered" \
 	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
 stop_daemon

@@ -360,11 +360,13 @@ static void test_request_stops_when_its_dialog_ends(void **state)
 				    sizeof(scratch), capture, record_done, NULL),
 			 0);
 	assert_int_equal(byes.busy, 3);
+	assert_int_equal(byes.busy_in_dialog, 2); /* the INFOs, not the BYE */
 	/* another generation of the slot is another dialog */
 	assert_int_equal(orig_end_dialog(&byes, SLOT, GEN + 1), 0);
 	assert_int_equal(orig_end_dialog(&byes, SLOT, GEN), 1);
 	assert_int_equal(byes.st.call_ended, 1);
 	assert_int_equal(byes.busy, 2);
+	assert_int_equal(byes.busy_in_dialog, 1);
 	assert_int_equal(done.count, 0);
 
 	/* Timer E: the BYE and the other dialog's INFO, not this INFO */
@@ -374,6 +376,9 @@ static void test_request_stops_when_its_dialog_ends(void **state)
 	orig_tick(&byes, 1000 + 64 * 500, capture, record_done, NULL);
 	assert_int_equal(done.count, 2); /* Timer F of those two only */
 	assert_int_equal(byes.st.unanswered, 2);
+	assert_int_equal(byes.busy_in_dialog, 0);
+	/* none left: a dialog freed now costs no scan, and stops nothing */
+	assert_int_equal(orig_end_dialog(&byes, SLOT + 1, GEN), 0);
 
 	/* the INFO's final, late, matches nothing */
 	memcpy(sent.last, info_sent, info_len);

@@ -161,10 +161,19 @@ bool orig_branch_is_ours(const char *buf, sip_view branch)
 	return branch.len > n && memcmp(buf + branch.off, SHARD_ORIG_PREFIX, n) == 0;
 }
 
+/* Whether the end of its dialog stops o (orig_end_dialog): a BYE of ours
+ * goes on, as it ends the call on the far side. */
+static bool ends_with_dialog(const struct orig_txn *o)
+{
+	return o->method != SIP_METHOD_BYE && o->dlg.leg <= SHARD_LEG_B;
+}
+
 static void finish(struct orig_table *t, struct orig_txn *o)
 {
 	o->busy = false;
 	t->busy--;
+	if (ends_with_dialog(o))
+		t->busy_in_dialog--;
 }
 
 /* The slot the next request takes: the first free one from t->next on; only
@@ -225,6 +234,8 @@ static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32
 	if (o->len)
 		memcpy(o->data, scratch, (size_t)n);
 	t->busy++;
+	if (ends_with_dialog(o))
+		t->busy_in_dialog++;
 	t->st.sent++;
 	send(arg, scratch, (size_t)n, (const struct sockaddr *)&o->peer, o->peer_len);
 }
@@ -437,10 +448,9 @@ unsigned orig_end_dialog(struct orig_table *t, uint32_t slot, uint32_t gen)
 {
 	unsigned n = 0;
 
-	for (uint32_t i = 0; i < ORIG_SLOTS && t->busy; i++) {
+	for (uint32_t i = 0; i < ORIG_SLOTS && t->busy_in_dialog; i++) {
 		struct orig_txn *o = &t->out[i];
-		if (!o->busy || o->method == SIP_METHOD_BYE || o->dlg.slot != slot ||
-		    o->dlg.gen != gen || o->dlg.leg > SHARD_LEG_B)
+		if (!o->busy || !ends_with_dialog(o) || o->dlg.slot != slot || o->dlg.gen != gen)
 			continue;
 		finish(t, o);
 		n++;

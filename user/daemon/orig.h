@@ -147,8 +147,11 @@ struct orig_stats {
 };
 
 struct orig_table {
-	uint32_t next;	   /* where the search for a free slot starts */
-	uint32_t busy;	   /* transactions waiting for a final response */
+	uint32_t next; /* where the search for a free slot starts */
+	uint32_t busy; /* transactions waiting for a final response */
+	/* those of them orig_end_dialog stops (in a dialog, not a BYE): a
+	 * dialog freed while there are none costs no search */
+	uint32_t busy_in_dialog;
 	uint32_t gen_seed; /* generations start from a random value */
 	uint32_t t1_ms, t2_ms;
 	uint8_t shard;		 /* written into every branch, checked back */
@@ -245,13 +248,14 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 /* Dialog slot, gen ended (freed): its requests still waiting for a final,
  * but a BYE (which ends dialogs: its dialog is freed as it leaves, and it is
  * resent until answered), are no longer retransmitted, and their slots are
- * free. The operator's INFO, MESSAGE or REFER into a call that then ended
- * was resent until Timer F, to a peer that answers 481 at best; its command
- * has its answer already ("call_ended": the worker tells it as the dialog is
+ * free. The operator's INFO, MESSAGE or REFER, or the keep-alive's OPTIONS
+ * again with credentials, into a call that then ended was resent until
+ * Timer F, to a peer that answers 481 at best; the operator's command has
+ * its answer already ("call_ended": the worker tells it as the dialog is
  * freed), and done hears nothing of them. A final that comes for one later
- * is stray. Returns how many were stopped (counted in call_ended). A scan of
- * the slots: the worker calls it only for a dialog with a request of the
- * operator's waiting. */
+ * is stray. Returns how many were stopped (counted in call_ended). The worker
+ * calls it for every dialog it frees: a scan of the slots only while one
+ * such request is busy (busy_in_dialog), else nothing. */
 unsigned orig_end_dialog(struct orig_table *t, uint32_t slot, uint32_t gen);
 
 /* Retransmits what is due and gives up what Timer F ended (telling done, which

@@ -228,21 +228,22 @@ static void tell_sent_final(struct worker *w, const struct shard_dialog *d, int 
 }
 
 /* Frees a dialog the worker holds: its timer first, then the slot; requests
- * still open in it get their answers first, and a management command
- * waiting for the final of the operator's request in it hears that the call
- * ended (no final will be kept on it now), and that request is resent no
- * more (orig_end_dialog). */
+ * still open in it get their answers first; every request of ours in it but
+ * a BYE is resent no more (orig_end_dialog: the operator's, an earlier one
+ * of the operator's still open, the keep-alive's OPTIONS again with
+ * credentials), and a management command waiting for the final of the
+ * operator's request in it hears that the call ended (no final will be kept
+ * on it now). */
 static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
 {
 	struct shard_dialog *d = shard_dialog_get(&w->table, slot, gen);
 	if (!d)
 		return;
 	end_pending(w, d);
-	if (d->sent_method && !d->sent_status) {
-		/* the operator's request is not resent into a call that is over */
-		orig_end_dialog(&w->orig, slot, gen);
+	/* not resent into a call that is over */
+	orig_end_dialog(&w->orig, slot, gen);
+	if (d->sent_method && !d->sent_status)
 		tell_sent_final(w, d, DLG_SENT_CALL_ENDED);
-	}
 	if (d->timer)
 		wheel_cancel(&w->wheel, d->timer);
 	shard_dialog_free(&w->table, slot);
