@@ -393,6 +393,31 @@ static void test_final_during_the_listing_counts(void **state)
 	free_workers(d);
 }
 
+/* A dialog whose final could not be waited for (target_add found no memory
+ * to grow its array) is in the answer, "untracked": the answer waited out
+ * --wait, and said nothing of why. */
+static void test_untracked_in_the_answer(void **state)
+{
+	(void)state;
+	static struct dlg_pending p;
+	memset(&p, 0, sizeof(p));
+	p.q.kind = DLG_QUERY_SEND;
+	p.q.method = SIP_METHOD_INFO;
+	p.q.leg = SHARD_LEG_B;
+	p.sent = 3;
+	p.answered = 1;
+	p.status = 200;
+	p.untracked = 2;
+	p.dialogs = json_array();
+	json_t *a = dialogs_send_answer(&p);
+	assert_non_null(a);
+	assert_int_equal(member(a, "sent"), 3);
+	assert_int_equal(member(a, "answered"), 1);
+	assert_int_equal(member(a, "untracked"), 2);
+	assert_true(json_is_null(json_object_get(a, "status"))); /* 2 not in */
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_call_id_with_a_control_byte_is_refused),
 	    cmocka_unit_test(test_every_call_ended_is_counted),
 	    cmocka_unit_test(test_final_during_the_listing_counts),
+	    cmocka_unit_test(test_untracked_in_the_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -439,11 +439,17 @@ static void print_sent(const struct cli *cli, const json_t *answer)
 {
 	json_int_t sent = json_integer_value(json_object_get(answer, "sent"));
 	json_int_t answered = json_integer_value(json_object_get(answer, "answered"));
-	char none[64], status[64];
+	json_int_t untracked = json_integer_value(json_object_get(answer, "untracked"));
+	char none[128], status[128];
 
 	/* why there is no one final status to print, when there is none */
 	if (cli->wait_ms == 0)
 		snprintf(none, sizeof(none), "not waited for");
+	else if (!answered && untracked)
+		snprintf(none, sizeof(none),
+			 "none within %ld ms (%" JSON_INTEGER_FORMAT
+			 " call(s) not waited for: the daemon was out of memory)",
+			 send_wait_ms(cli), untracked);
 	else if (!answered)
 		snprintf(none, sizeof(none), "none within %ld ms", send_wait_ms(cli));
 	else if (answered < sent)

@@ -388,6 +388,9 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
  * now_ms of the controller's clock: the worker may have touched the record
  * after that moment, so ages are never negative. */
 json_t *dialogs_dialog_json(unsigned worker, const struct shard_dialog *dl, uint64_t now_ms);
+/* The answer to an info, message or refer command p waited for (its
+ * members: README, sipshardctl); it takes over p->dialogs' reference. */
+json_t *dialogs_send_answer(const struct dlg_pending *p);
 /* A worker's DMSG_SENT_FINAL. */
 void dialogs_on_final(struct daemon *d, unsigned worker, const struct dmsg_hdr *h);
 /* Each turn of the controller loop: lists the dialogs once more for a command

@@ -324,28 +324,31 @@ json_t *dialogs_command(struct daemon *d, const char *command, const json_t *req
 /* The answer to info, message or refer: how many dialogs it went into,
  * how many had their final status ("answered") and how many calls ended
  * before theirs came (the workers said so: DLG_SENT_CALL_ENDED; "ended"),
- * and the status: the one final status of those answered once every dialog
- * is answered or ended, "call_ended" when every call ended, else null (one
- * still waiting, or finals that differ). */
-static json_t *send_answer(const struct dlg_pending *p)
+ * how many it could not wait for (no memory to note them, target_add:
+ * "untracked", so that an answer that waited out its time with none says
+ * why), and the status: the one final status of those answered once every
+ * dialog is answered or ended, "call_ended" when every call ended, else null
+ * (one still waiting, or finals that differ). */
+json_t *dialogs_send_answer(const struct dlg_pending *p)
 {
 	const char *method = sip_method_name((enum sip_method)p->q.method);
 	bool all = p->answered && p->answered + p->ended >= p->sent && p->status > 0;
 	bool ended = !p->answered && p->ended && p->ended >= p->sent;
 
 	log_info("management: sent %s to the %s of %llu call(s) with Call-ID \"%s\"; final "
-		 "status %d%s",
+		 "status %d%s%s",
 		 method, p->q.leg == SHARD_LEG_A ? "caller" : "callee", (unsigned long long)p->sent,
 		 p->q.call_id, all ? p->status : 0,
-		 ended ? " (the call ended before a final status came)" : "");
-	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:I, s:o}", "sent", (json_int_t)p->sent,
+		 ended ? " (the call ended before a final status came)" : "",
+		 p->untracked ? " (some finals not waited for: out of memory)" : "");
+	return json_pack("{s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:o}", "sent", (json_int_t)p->sent,
 			 "method", method, "to", p->q.leg == SHARD_LEG_A ? "caller" : "callee",
 			 "status",
 			 all	 ? json_integer(p->status)
 			 : ended ? json_string("call_ended")
 				 : json_null(),
 			 "answered", (json_int_t)p->answered, "ended", (json_int_t)p->ended,
-			 "dialogs", p->dialogs);
+			 "untracked", (json_int_t)p->untracked, "dialogs", p->dialogs);
 }
 
 /* Every worker has answered: the response goes to the management client, or,
@@ -369,7 +372,7 @@ static void finish(struct daemon *d, uint64_t now_ms)
 	}
 
 	if (p->q.kind == DLG_QUERY_SEND && p->sent) {
-		resp = send_answer(p);
+		resp = dialogs_send_answer(p);
 	} else if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 200];
 		if (p->early)
