@@ -58,10 +58,12 @@
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
 enum call_state { C_IDLE = 0, C_INVITING, C_UP, C_DONE, C_FAILED };
-/* An INVITE that timed out may still be answered: a 2xx to it is ACKed
- * (RFC 3261 13.2.2.4) and the call it set up in the callee, which the run
- * counted failed, is ended with a BYE (calls.late_answers). */
-enum call_late { LATE_NONE = 0, LATE_TIMED_OUT, LATE_BYE };
+/* An INVITE that timed out, or that had a non-2xx final (a 503 from a proxy,
+ * or one fork's rejection: a forking proxy forwards every 2xx even after a
+ * final, RFC 3261 16.7 item 5), may still be answered: a 2xx to it is ACKed
+ * (13.2.2.4) and the call it set up in the callee, which the run counted
+ * failed, is ended with a BYE (calls.late_answers). */
+enum call_late { LATE_NONE = 0, LATE_OPEN, LATE_BYE };
 enum tx_state { TX_FREE = 0, TX_CALLING, TX_PROCEEDING };
 enum phase { P_SETUP = 1, P_MIX, P_BYE, P_DONE };
 
@@ -284,7 +286,7 @@ static bool send_tx(struct uac *u, uint32_t t)
  * hop, 17.1.1.3). initial: the ACK belongs to the dialog-creating INVITE, so
  * its Request-URI and Route are the INVITE's. */
 static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool initial,
-		     uint32_t tslot, uint32_t tgen)
+		     uint32_t tslot, uint32_t tgen, const struct sip_msg *final)
 {
 	struct uac_call *c = &u->calls[ci];
 	struct uac_src *s = &u->src[c->src];
@@ -301,6 +303,11 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 		r.ruri = r.to_uri;
 		r.route.len = 0;
 	}
+	/* the ACK of a non-2xx carries that response's To (17.1.1.3): a repeat
+	 * of a 503 after a late 2xx (whose tag the call now holds) too */
+	if (!is2xx && final)
+		r.rtag =
+		    final->to.has_tag ? msg_view(final, final->to.tag) : (struct msg_str){NULL, 0};
 	if (is2xx)
 		make_branch(u, 'a', ci, cseq, branch);
 	else
@@ -544,7 +551,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	switch (meth) {
 	case LM_INVITE:
 		if (ok && (u->x.cfg->echo || save_dialog(u, ci, m))) {
-			send_ack(u, ci, cseq, true, true, t, gen);
+			send_ack(u, ci, cseq, true, true, t, gen, m);
 			u->x.c->acks_sent++;
 			u->x.c->calls_established++;
 			c->state = C_UP;
@@ -560,18 +567,19 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 			if (m->to.has_tag &&
 			    copy_str(c->rtag, RTAG_MAX, m->buf + m->to.tag.off, m->to.tag.len))
 				c->rtag_len = (uint8_t)m->to.tag.len;
-			send_ack(u, ci, cseq, false, true, t, gen);
+			send_ack(u, ci, cseq, false, true, t, gen, m);
 			u->x.c->acks_sent++;
 			if (status / 100 == 4 || status / 100 == 6)
 				u->x.c->calls_rejected++;
 			else
 				u->x.c->calls_failed++;
+			c->late = LATE_OPEN; /* a 2xx may still follow (16.7 item 5) */
 			set_terminal(u, c, C_FAILED);
 		}
 		break;
 	case LM_REINVITE:
 		if (!u->x.cfg->echo) {
-			send_ack(u, ci, cseq, ok, false, t, gen);
+			send_ack(u, ci, cseq, ok, false, t, gen, m);
 			u->x.c->acks_sent++;
 		}
 		goto in_dialog;
@@ -611,7 +619,7 @@ static void tx_timeout(struct uac *u, uint32_t t)
 	if (meth == LM_INVITE) {
 		u->x.c->setup_timeouts++;
 		u->x.c->calls_failed++;
-		u->calls[ci].late = LATE_TIMED_OUT;
+		u->calls[ci].late = LATE_OPEN;
 		set_terminal(u, &u->calls[ci], C_FAILED);
 	} else if (meth == LM_BYE) {
 		if (u->calls[ci].late != LATE_BYE)
@@ -652,14 +660,18 @@ static void fire_timers(struct uac *u)
 /* ---- receiving -------------------------------------------------------------- */
 
 /* A 2xx to call ci's INVITE after that INVITE timed out (a callee or proxy
- * slower than 64*T1, or its 2xx retransmitted past our Timer B). The callee
+ * slower than 64*T1, or its 2xx retransmitted past our Timer B), or after
+ * its non-2xx final (an overloaded proxy's 503 to a retransmission while the
+ * first copy reached the callee; a forking proxy forwards every 2xx, even
+ * after it forwarded a final: RFC 3261 16.7 item 5). The callee
  * holds a dialog and retransmits its 2xx until an ACK comes (13.3.1.4), so it
  * is ACKed as any 2xx (13.2.2.4), and the call, counted failed at the
  * timeout, is ended with a BYE at once (13.2.2.4: a UAC that does not want
  * the session sends BYE after the ACK). It counts as a late answer, not as
  * an established call, and its BYE's final not as a call ended. Before, the
  * 2xx was taken for a repeat and left unACKed: the callee gave up on it at
- * 64*T1, and an SBC in between kept the dialog until then. */
+ * 64*T1, and an SBC in between kept the dialog until then (after a non-2xx
+ * final too, until this was extended to it). */
 static void late_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
 {
 	struct uac_call *c = &u->calls[ci];
@@ -673,7 +685,7 @@ static void late_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
 	}
 	c->late = LATE_BYE;
 	u->x.c->calls_late_answers++;
-	send_ack(u, ci, c->invite_cseq, true, true, 0, 0);
+	send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m);
 	u->x.c->acks_sent++;
 	uint32_t t = tx_start(u, ci, LM_BYE);
 	if (t != TL_NIL)
@@ -838,7 +850,7 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		 * 2xx retransmission crossed our ACK), or a late provisional */
 		struct uac_call *c = &u->calls[ci];
 		if (status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
-		    c->late == LATE_TIMED_OUT && m->cseq.num == c->invite_cseq && !u->x.cfg->echo) {
+		    c->late == LATE_OPEN && m->cseq.num == c->invite_cseq && !u->x.cfg->echo) {
 			late_answer(u, (uint32_t)ci, m);
 			return;
 		}
@@ -851,16 +863,13 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 			if (status >= 300) {
 				/* 17.1.1.2: each repeat of a non-2xx final gets the ACK
 				 * again, on the INVITE's branch (the one in this Via) */
-				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen);
+				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen, m);
 				u->x.c->reacks_sent++;
 			} else if (c->rtag_len && c->target_len) {
-				/* a dialog of ours: ACK the 2xx again. A call that
-				 * failed first (a 503 from an overloaded proxy, then
-				 * the 2xx of the same INVITE) has no dialog to ACK
-				 * in: left unACKed, as a first 2xx we cannot hold
-				 * (an ACK built from the failed call went out with
-				 * no Request-URI) */
-				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0);
+				/* a dialog of ours (or of a late answer, LATE_BYE):
+				 * ACK the 2xx again. The first 2xx after a non-2xx
+				 * final or a timeout is a late answer, above */
+				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0, m);
 				u->x.c->reacks_sent++;
 			}
 		}
