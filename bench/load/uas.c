@@ -74,6 +74,12 @@ struct uas_leg {
 	uint8_t callid_len, rtag_len;
 	bool rejected; /* the INVITE's final is not a 2xx: no dialog stays */
 	bool bye;      /* rcseq is the BYE that ended the call */
+	/* a stored datagram whose first send failed (no send buffer): counted
+	 * when a retransmission takes it out (resend_resp, resend_notify), as
+	 * the first send would have been */
+	bool resp_unsent, notify_unsent;
+	uint8_t resp_meth;    /* the stored final's request (enum load_method) */
+	uint16_t resp_status; /* and its status */
 	socklen_t peer_len;
 	struct sockaddr_in6 peer;
 	char callid[CALLID_MAX];
@@ -333,14 +339,42 @@ static bool send_final_stored(struct uas *u, uint32_t li, const struct sip_msg *
 	l->resp_pend = pe;
 	l->state = L_WAIT_ACK;
 	l->invite_cseq = m->cseq.num;
+	l->resp_meth = (uint8_t)meth;
+	l->resp_status = (uint16_t)status;
 	bool sent = send_pend(u, l, pe);
 	if (sent) {
 		u->x.c->responses_sent++;
 		load_count_code(u->x.c, meth, status);
 	}
+	l->resp_unsent = !sent;
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 	return sent;
+}
+
+/* Sends leg li's stored final (or our BYE, L_BYE) again. One whose first
+ * send failed is counted now as that send would have been: the final as a
+ * response sent and its request answered (`completed`), the BYE as sent; it
+ * used to count nowhere though the peer had it. RESEND_FIRST when it went
+ * out for the first time, RESEND_AGAIN when again (a retransmission),
+ * RESEND_NONE when it did not. */
+enum { RESEND_NONE = 0, RESEND_FIRST, RESEND_AGAIN };
+static int resend_resp(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	if (!send_pend(u, l, l->resp_pend))
+		return RESEND_NONE;
+	if (!l->resp_unsent)
+		return RESEND_AGAIN;
+	l->resp_unsent = false;
+	if (l->state == L_BYE) {
+		u->x.c->byes_sent++;
+	} else {
+		u->x.c->responses_sent++;
+		load_count_code(u->x.c, (enum load_method)l->resp_meth, l->resp_status);
+		u->x.c->m[l->resp_meth].completed++;
+	}
+	return RESEND_FIRST;
 }
 
 /* ---- legs -------------------------------------------------------------------------- */
@@ -349,6 +383,7 @@ static void leg_stop_resp(struct uas *u, uint32_t li)
 {
 	tl_cancel(u->lists, u->nodes, 2 * li);
 	pend_put(u, &u->legs[li].resp_pend);
+	u->legs[li].resp_unsent = false;
 }
 
 /* Stops a NOTIFY still waiting for its response: the dialog ended first. */
@@ -359,6 +394,7 @@ static void leg_drop_notify(struct uas *u, uint32_t li)
 	if (l->notify_pend != TL_NIL)
 		u->x.c->notify_abandoned++;
 	pend_put(u, &l->notify_pend);
+	l->notify_unsent = false;
 }
 
 /* Whether the leg counts as a call up (`active`): not once it is over. */
@@ -449,7 +485,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 		if (l->state == L_EARLY)
 			reply(u, m, p, li, 180, false, LM_INVITE);
 		else if (l->resp_pend != TL_NIL) {
-			if (send_pend(u, l, l->resp_pend))
+			if (resend_resp(u, li) == RESEND_AGAIN)
 				u->x.c->responses_resent++;
 		} else
 			reply(u, m, p, li, l->invite_status, l->invite_status == 200, LM_INVITE);
@@ -472,6 +508,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	l->invite_cseq = m->cseq.num;
 	l->lcseq = 0;
 	l->resp_pend = l->notify_pend = TL_NIL;
+	l->resp_unsent = l->notify_unsent = false;
 	l->rejected = false;
 	l->bye = false;
 	l->callid_len = (uint8_t)m->call_id.len;
@@ -591,11 +628,10 @@ static bool cancel_ringing(struct uas *u, uint32_t li)
 	l->rejected = true;
 	l->invite_status = 487;
 	l->state = L_WAIT_ACK;
-	if (send_pend(u, l, l->resp_pend)) {
-		u->x.c->m[LM_INVITE].completed++;
-		u->x.c->responses_sent++;
-		load_count_code(u->x.c, LM_INVITE, 487);
-	}
+	l->resp_meth = LM_INVITE;
+	l->resp_status = 487;
+	l->resp_unsent = true;
+	resend_resp(u, li); /* its first send, counted when it goes */
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 	return true;
@@ -606,11 +642,10 @@ static void answer_now(struct uas *u, uint32_t li)
 {
 	struct uas_leg *l = &u->legs[li];
 	l->state = L_WAIT_ACK;
-	if (send_pend(u, l, l->resp_pend)) {
-		u->x.c->responses_sent++;
-		load_count_code(u->x.c, LM_INVITE, 200);
-		u->x.c->m[LM_INVITE].completed++;
-	}
+	l->resp_meth = LM_INVITE;
+	l->resp_status = 200;
+	l->resp_unsent = true;
+	resend_resp(u, li); /* its first send, counted when it goes */
 	l->resp_t0 = u->now;
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 }
@@ -646,6 +681,21 @@ static void make_nbranch(const struct uas *u, uint32_t li, char out[NBRANCH_LEN]
 	load_put_hex(out + 26, l->lcseq, 8);
 }
 
+/* Sends leg li's NOTIFY (again); one whose first send failed is counted
+ * sent when a retransmission takes it out (it was counted sent at once).
+ * As resend_resp. */
+static int resend_notify(struct uas *u, uint32_t li)
+{
+	struct uas_leg *l = &u->legs[li];
+	if (!send_pend(u, l, l->notify_pend))
+		return RESEND_NONE;
+	if (!l->notify_unsent)
+		return RESEND_AGAIN;
+	l->notify_unsent = false;
+	u->x.c->notify_sent++;
+	return RESEND_FIRST;
+}
+
 static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
 {
 	struct uas_leg *l = &u->legs[li];
@@ -669,8 +719,8 @@ static void send_notify(struct uas *u, uint32_t li, const struct sip_msg *refer)
 	u->pend[pe].len = (uint32_t)n;
 	l->notify_pend = pe;
 	l->notify_t0 = u->now;
-	send_pend(u, l, pe);
-	u->x.c->notify_sent++;
+	l->notify_unsent = true;
+	resend_notify(u, li); /* its first send, counted when it goes */
 	tl_arm(u->lists, u->nodes, 0, 2 * li + 1, u->now);
 }
 
@@ -709,8 +759,8 @@ static void send_bye(struct uas *u, uint32_t li)
 	memcpy(pd->data, out, (size_t)n);
 	pd->len = (uint32_t)n;
 	l->resp_t0 = u->now;
-	send_pend(u, l, l->resp_pend);
-	u->x.c->byes_sent++;
+	l->resp_unsent = true;
+	resend_resp(u, li); /* its first send, counted when it goes (L_BYE) */
 	tl_arm(u->lists, u->nodes, 0, 2 * li, u->now);
 }
 
@@ -758,7 +808,7 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	if (m->cseq.num == l->rcseq) { /* retransmission: answer the same again */
 		u->x.c->m[meth].retrans++;
 		if (meth == LM_REINVITE && l->resp_pend != TL_NIL) {
-			if (send_pend(u, l, l->resp_pend))
+			if (resend_resp(u, li) == RESEND_AGAIN)
 				u->x.c->responses_resent++;
 		} else
 			reply(u, m, p, li, status, sdp, meth);
@@ -946,10 +996,10 @@ static void fire_timers(struct uas *u)
 				}
 				continue;
 			}
-			uint32_t pe = notify ? l->notify_pend : l->resp_pend;
 			/* one that does not go out is as a lost datagram: the
-			 * next interval sends it again */
-			if (!send_pend(u, l, pe))
+			 * next interval sends it again; one going out for the
+			 * first time is counted as sent, not as a retransmission */
+			if ((notify ? resend_notify(u, li) : resend_resp(u, li)) != RESEND_AGAIN)
 				;
 			else if (notify)
 				u->x.c->notify_retrans++;
