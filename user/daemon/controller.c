@@ -64,6 +64,7 @@
 #include "daemon/credentials.h"
 #include "daemon/detached.h"
 #include "daemon/log.h"
+#include "daemon/orig.h" /* orig_creds_find: a changed route's calls' credentials */
 #include "daemon/register.h"
 #include "daemon/relay.h"
 #include "daemon/setup_msg.h"
@@ -401,6 +402,11 @@ struct ctl {
 	uint32_t keeping;     /* entries with keepalive_ms set */
 	uint64_t targets_due; /* targets_tick has nothing to do before */
 	struct target_state targets[CTL_TARGETS_MAX];
+	/* the credentials of the routes of the policy in force, as the workers
+	 * have them (orig_cred_of_route), for the calls whose route a reload or
+	 * restart changed (call_auth) */
+	uint32_t ncreds;
+	struct orig_cred creds[ORIG_CREDS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
 	/* select round_robin: each target's current weight (rr_first), per
@@ -1475,16 +1481,32 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
 	return &pc->routes[k->route];
 }
 
+/* The credentials that answer a challenge to record k's leg B INVITE, or
+ * NULL: its route's while the route is the one the call took; once a reload
+ * or restart renamed the route or changed its targets, those of the route
+ * now of its name, or else of the routes with a target at the INVITE's peer
+ * when they agree (orig_creds_find: what the workers answer the challenges
+ * to sipshard's in-dialog requests of such a call with). */
+static const struct config_auth *call_auth(const struct ctl *c, const struct ctl_call *k)
+{
+	const struct config_route *r = call_route(c, k);
+	if (r)
+		return r->auth.username[0] ? &r->auth : NULL;
+	if (k->route == UINT8_MAX)
+		return NULL; /* it took no route (a call that replaces a dialog) */
+	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len);
+}
+
 /* The entry record k's call counts on, or NULL. Once the worker gave its
  * slot back (slot_gone: the caller ended the early dialog with a BYE, RFC
  * 3261 15, or it expired), the slot's count was dropped and the slot may be
- * another call's: the target is then the one its route names, for what its
- * final says of it (a 503's Retry-After, the answer counts). */
+ * another call's: the target is then the entry of the address its INVITE
+ * went to (whatever a reload did to its route), for what its final says of
+ * it (a 503's Retry-After, the answer counts). */
 static struct target_state *call_target(struct ctl *c, const struct ctl_call *k)
 {
 	if (k->slot_gone) {
-		uint16_t i =
-		    call_route(c, k) ? c->target_of_route[k->route][k->target] : CTL_NO_TARGET;
+		uint32_t i = target_find(c, &k->b_peer, k->b_len);
 		return i == CTL_NO_TARGET ? NULL : &c->targets[i];
 	}
 	uint16_t i = c->pools[k->shard].target_of[k->slot];
@@ -1723,8 +1745,6 @@ static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
 	return true;
 }
 
-/* What record k's INVITE to target t is made of (the user part is the
- * message's own unless the caller sets b.user). */
 /* The session interval leg B's INVITE asks the callee for when the caller
  * asks for none (timers.session_expires_s, when session timers are on), or 0. */
 static uint32_t session_asked_of_callee(const struct ctl *c)
@@ -1732,14 +1752,19 @@ static uint32_t session_asked_of_callee(const struct ctl *c)
 	return c->cfg->timers.session_timer ? c->cfg->timers.session_expires_s : 0;
 }
 
+/* What record k's INVITE to target t of route r is made of (the user part
+ * is the message's own unless the caller sets b.user; r NULL: no
+ * credentials of the route's, t NULL: the caller sets b.target). */
 static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_call *k,
 				       const struct config_route *r, const struct config_target *t,
 				       unsigned max_forwards, unsigned cseq)
 {
 	return (struct setup_leg_b){
-	    .own_credentials = r->auth.username[0] != '\0',
+	    .own_credentials = r && r->auth.username[0] != '\0',
 	    .advertise = c->cfg->advertise,
-	    .target = t->domain[0] ? t->domain : t->text,
+	    .target = !t	     ? NULL
+		      : t->domain[0] ? t->domain
+				     : t->text,
 	    .call_id = k->b_call_id,
 	    .from_tag = k->b_from_tag,
 	    .branch = k->b_branch,
@@ -2344,20 +2369,35 @@ static bool fails_over_on(const struct config_route *r, int status)
  * to, or the next), as a new transaction (a branch, a CSeq one higher) in the
  * same leg B call, with credentials (a header line with its CRLF) or none,
  * and asking for a session interval of min_se_s (0: as before); Timer A and
- * B start again. 0, or -ENOSPC when the INVITE would not fit (nothing
- * changed then). */
+ * B start again. r and t NULL (a reload or restart changed the call's
+ * route): to the same peer and Request-URI host as before, credentials
+ * making the INVITE's own ones replace any sent before. 0, or -ENOSPC when
+ * the INVITE would not fit (nothing changed then). */
 static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_route *r,
 			const struct config_target *t, const char *credentials, uint32_t min_se_s,
 			uint64_t now)
 {
 	char old_branch[CTL_TAG_MAX];
+	char host[sizeof(((struct config_target *)0)->text) + 8];
 
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return -ENOSPC; /* cannot happen: we built it */
-	memcpy(old_branch, k->b_branch, sizeof(old_branch));
-	make_branch(c, k);
 	struct setup_leg_b b =
 	    leg_b_invite(c, k, r, t, c->scratch.max_forwards, c->scratch.cseq.num + 1);
+	if (!t) {
+		/* the host and port the route's target gave the Request-URI */
+		const struct sip_uri *u = &c->scratch.ruri;
+		int n = snprintf(host, sizeof(host), "%.*s", (int)u->host.len,
+				 c->scratch.buf + u->host.off);
+		if (n > 0 && (size_t)n < sizeof(host) && u->port)
+			n += snprintf(host + n, sizeof(host) - (size_t)n, ":%u", u->port);
+		if (n <= 0 || (size_t)n >= sizeof(host))
+			return -ENOSPC;
+		b.target = host;
+		b.own_credentials = credentials || k->creds.a[0].tries;
+	}
+	memcpy(old_branch, k->b_branch, sizeof(old_branch));
+	make_branch(c, k);
 	b.credentials = credentials;
 	b.min_se_s = min_se_s;
 	int n = setup_build_invite(&c->scratch, &b, c->out, sizeof(c->out));
@@ -2366,13 +2406,15 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 		return -ENOSPC;
 	}
 	/* before the copy: the views of scratch are into the old INVITE */
-	leg_b_target(&k->dlg.legs[SHARD_LEG_B], &c->scratch, &b, (const struct sockaddr *)&t->addr,
-		     t->addr_len);
+	if (t) {
+		memcpy(&k->b_peer, &t->addr, t->addr_len);
+		k->b_len = t->addr_len;
+	}
+	leg_b_target(&k->dlg.legs[SHARD_LEG_B], &c->scratch, &b,
+		     (const struct sockaddr *)&k->b_peer, k->b_len);
 	memcpy(k->invite, c->out, (size_t)n);
 	k->invite_len = (uint16_t)n;
 	k->tail_len = 0;
-	memcpy(&k->b_peer, &t->addr, t->addr_len);
-	k->b_len = t->addr_len;
 	k->state = CALL_CALLING;
 	k->silence_noted = false; /* a new INVITE transaction */
 	send_to(c, k->shard, k->invite, k->invite_len, &k->b_peer, k->b_len);
@@ -2388,7 +2430,12 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
  * -ENOENT when the call does not fail over: the callee rang, the caller
  * cancelled, the call timed out ringing, status is not in the route's
  * failover_on, no target is left, or the route is not the one the call took
- * (changed by a reload); -ENOSPC when the INVITE would not fit. */
+ * (a reload or restart renamed it or changed its targets: the call's place
+ * in the list, the target it started at, all_down, belong to the old list,
+ * and going on by the new one could send the INVITE again to a target that
+ * refused it, or to the one it is at; a renamed route has none of its name.
+ * The call stays at the target it is at, whose final the caller gets);
+ * -ENOSPC when the INVITE would not fit. */
 static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t now)
 {
 	const struct config_route *r = call_route(c, k);
@@ -2426,10 +2473,11 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 }
 
 /* Answers a target's 401 or 407 r to leg B's INVITE with the route's
- * credentials (routes[].auth, cred_answer): the INVITE again to the same
- * target with the line that answers it, and the lines of the challenges of
- * other kinds or realms it answered before (a proxy's 407, then the
- * callee's 401: RFC 3261 22.3). 0; -ENOENT when the route has no
+ * credentials (routes[].auth, cred_answer; those call_auth finds once a
+ * reload changed the route: the call rang across it): the INVITE again to
+ * the same target with the line that answers it, and the lines of the
+ * challenges of other kinds or realms it answered before (a proxy's 407,
+ * then the callee's 401: RFC 3261 22.3). 0; -ENOENT when there are no
  * credentials or the call is past asking (as for next_target); -EACCES when
  * the challenge is not one to answer, -ENOSPC when the answer or the INVITE
  * would not fit (both logged and counted as refused). */
@@ -2437,34 +2485,35 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 			    uint64_t now)
 {
 	const struct config_route *route = call_route(c, k);
+	const struct config_auth *auth = call_auth(c, k);
 	const char *why = NULL;
-	char lines[CRED_LINES_MAX];
+	char lines[CRED_LINES_MAX], peer[UDP_ADDR_STRLEN];
 
-	if (!route || !route->auth.username[0] || k->b_rang || k->cancelled || k->timed_out ||
-	    k->installed)
+	if (!auth || k->b_rang || k->cancelled || k->timed_out || k->installed)
 		return -ENOENT;
-	const struct config_target *t = &route->targets[k->target];
+	const struct config_target *t = route ? &route->targets[k->target] : NULL;
+	udp_format_addr((const struct sockaddr *)&k->b_peer, peer, sizeof(peer));
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return -ENOSPC;
 	/* the INVITE as sent holds the lines of the challenges answered so far */
 	const struct cred_request rq = {"INVITE", k->invite + c->scratch.ruri.whole.off,
 					c->scratch.ruri.whole.len, k->invite, k->invite_len};
 	struct cred_state creds = k->creds;
-	int n = cred_answer(&route->auth, r, &rq, &creds, rng_secure(), lines, sizeof(lines), &why);
+	int n = cred_answer(auth, r, &rq, &creds, rng_secure(), lines, sizeof(lines), &why);
 	if (n >= 0 && invite_again(c, k, route, t, lines, 0, now) != 0) {
 		n = -ENOSPC;
 		why = "the INVITE with the answer does not fit";
 	}
 	if (n < 0) {
 		log_info("call %s: %d from %s (route %s) not answered: %s", k->a_call_id, r->status,
-			 t->text, route->name, why);
+			 peer, route ? route->name : "changed by a reload", why);
 		c->st.auth_refused++;
 		return n;
 	}
 	k->creds = creds;
 	c->st.auth_answered++;
 	log_debug("call %s: %d from %s answered with the credentials of route %s", k->a_call_id,
-		  r->status, t->text, route->name);
+		  r->status, peer, route ? route->name : "now of its name or at its target");
 	return 0;
 }
 
@@ -2480,17 +2529,20 @@ static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struc
 	const struct config_route *route = call_route(c, k);
 	uint32_t min_se;
 
-	if (!route || !k->session_ours || k->session_raised || k->b_rang || k->cancelled ||
-	    k->timed_out || k->installed || !sip_hdr_delta_seconds(r, SIP_HDR_MIN_SE, &min_se) ||
-	    min_se < 90 || min_se > 86400)
+	/* a call that took no route (one that replaces a dialog) went with
+	 * that dialog's Route set, which an INVITE rebuilt for a target lacks */
+	if ((!route && k->route == UINT8_MAX) || !k->session_ours || k->session_raised ||
+	    k->b_rang || k->cancelled || k->timed_out || k->installed ||
+	    !sip_hdr_delta_seconds(r, SIP_HDR_MIN_SE, &min_se) || min_se < 90 || min_se > 86400)
 		return -ENOENT;
 	k->session_raised = true;
-	if (invite_again(c, k, route, &route->targets[k->target], NULL, min_se, now) != 0)
+	/* the same target, also when a reload changed the call's route */
+	if (invite_again(c, k, route, route ? &route->targets[k->target] : NULL, NULL, min_se,
+			 now) != 0)
 		return -ENOENT;
 	k->creds = (struct cred_state){0};
 	c->st.session_interval_raised++;
-	log_debug("call %s: 422 from %s: session interval raised to its Min-SE %u", k->a_call_id,
-		  route->targets[k->target].text, min_se);
+	log_debug("call %s: 422: session interval raised to its Min-SE %u", k->a_call_id, min_se);
 	return 0;
 }
 
@@ -3808,10 +3860,21 @@ static void map_registrations(struct ctl *c)
 		      c->cfg->timers.t2_ms, clock_mono_ms(), &c->reg_ops);
 }
 
+/* The controller's copy of the routes' credentials (call_auth). */
+static void map_creds(struct ctl *c)
+{
+	const struct config *pc = policy_config(c->pol);
+
+	c->ncreds = pc->nroutes < ORIG_CREDS_MAX ? pc->nroutes : ORIG_CREDS_MAX;
+	for (uint32_t i = 0; i < c->ncreds; i++)
+		orig_cred_of_route(&pc->routes[i], &c->creds[i]);
+}
+
 void ctl_set_policy(struct ctl *c, struct policy *pol)
 {
 	c->pol = pol;
 	map_targets(c);
+	map_creds(c);
 	map_registrations(c);
 	memset(c->rr_weight, 0, sizeof(c->rr_weight)); /* the routes may be others */
 }
@@ -3998,6 +4061,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 		p->count = dialogs_per_shard;
 	}
 	map_targets(c);
+	map_creds(c);
 	c->key_seed = rng_seed((uint64_t)(uintptr_t)c);
 	c->reg_ops = (struct reg_ops){reg_send, reg_rand, c};
 	map_registrations(c);

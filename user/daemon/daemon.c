@@ -246,15 +246,8 @@ static void push_creds(struct daemon *d)
 			all = daemon_push_cmd(d, w, &h, NULL, 0) == 0;
 		for (uint32_t i = 0; i < n && all; i++) {
 			const struct config_route *r = &c->routes[i];
-			struct orig_cred e = {.key = cred_route_key(r->name), .auth = r->auth};
-			for (unsigned k = 0; k < r->ntargets && k < CONFIG_MAX_TARGETS; k++) {
-				struct orig_cred_target *ot = &e.targets[e.ntargets];
-				if (r->targets[k].addr_len > sizeof(ot->addr))
-					continue;
-				memcpy(&ot->addr, &r->targets[k].addr, r->targets[k].addr_len);
-				ot->len = r->targets[k].addr_len;
-				e.ntargets++;
-			}
+			struct orig_cred e;
+			orig_cred_of_route(r, &e);
 			h.slot = i;
 			h.len = sizeof(e);
 			all = daemon_push_cmd(d, w, &h, &e, sizeof(e)) == 0;

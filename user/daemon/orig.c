@@ -51,7 +51,7 @@ void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count, const 
 	t->ncreds = count;
 }
 
-static bool sends_to(const struct orig_cred *e, const struct sockaddr_in6 *peer, socklen_t len)
+static bool sends_to(const struct orig_cred *e, const void *peer, socklen_t len)
 {
 	for (uint32_t i = 0; i < e->ntargets; i++)
 		if (e->targets[i].len == len && !memcmp(&e->targets[i].addr, peer, len))
@@ -65,29 +65,41 @@ static bool same_auth(const struct config_auth *a, const struct config_auth *b)
 	       !strcmp(a->realm, b->realm);
 }
 
-/* The credentials of the route whose key is key, for a request to peer
- * (len bytes). Keys are hashes of route names: two routes whose names share
- * one (never seen, but possible) give neither's, since the wrong pick would
- * send one carrier's password to another. A key no route has any more (its
- * route renamed or removed: orig.h) gives the credentials of the routes with
- * a target at peer, when they agree. Only a challenge pays the walk over
- * every entry. */
-static const struct config_auth *creds_of(const struct orig_table *t, uint32_t key,
-					  const struct sockaddr_in6 *peer, socklen_t len)
+void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
+{
+	memset(e, 0, sizeof(*e)); /* sent whole over the command ring */
+	e->key = cred_route_key(r->name);
+	e->auth = r->auth;
+	for (unsigned k = 0; k < r->ntargets && k < CONFIG_MAX_TARGETS; k++) {
+		struct orig_cred_target *ot = &e->targets[e->ntargets];
+		if (r->targets[k].addr_len > sizeof(ot->addr))
+			continue;
+		memcpy(&ot->addr, &r->targets[k].addr, r->targets[k].addr_len);
+		ot->len = r->targets[k].addr_len;
+		e->ntargets++;
+	}
+}
+
+/* Keys are hashes of route names: two routes whose names share one (never
+ * seen, but possible) give neither's, since the wrong pick would send one
+ * carrier's password to another. Only a challenge pays the walk over every
+ * entry. */
+const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t n, uint32_t key,
+					  const void *peer, socklen_t len)
 {
 	const struct orig_cred *found = NULL;
 
-	for (uint32_t i = 0; key && i < t->ncreds; i++) {
-		if (t->creds[i].key != key)
+	for (uint32_t i = 0; key && i < n; i++) {
+		if (creds[i].key != key)
 			continue;
 		if (found)
 			return NULL;
-		found = &t->creds[i];
+		found = &creds[i];
 	}
 	if (found || !key || !peer)
 		return found && found->auth.username[0] ? &found->auth : NULL;
-	for (uint32_t i = 0; i < t->ncreds; i++) {
-		const struct orig_cred *e = &t->creds[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct orig_cred *e = &creds[i];
 		if (!e->auth.username[0] || !sends_to(e, peer, len))
 			continue;
 		if (found && !same_auth(&found->auth, &e->auth))
@@ -129,7 +141,8 @@ static int answer_lines(struct orig_table *t, const struct orig_dlg *dlg,
 			const struct sip_msg *m, uint8_t method, const char *sent, size_t len,
 			struct cred_state *st, char *out, size_t cap)
 {
-	const struct config_auth *a = dlg ? creds_of(t, dlg->auth_key, peer, peer_len) : NULL;
+	const struct config_auth *a =
+	    dlg ? orig_creds_find(t->creds, t->ncreds, dlg->auth_key, peer, peer_len) : NULL;
 	const char *why = NULL;
 
 	if (!a) {
@@ -290,7 +303,7 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 
 	/* writing the request takes the leg's next CSeq: a leg with nothing to
 	 * answer with (leg A, a route without auth) keeps it */
-	if (!dlg || !creds_of(t, dlg->auth_key, &s->peer, s->peer_len)) {
+	if (!dlg || !orig_creds_find(t->creds, t->ncreds, dlg->auth_key, &s->peer, s->peer_len)) {
 		refused(t, ORIG_AUTH_NO_CREDENTIALS, challenge->status, req->method, NULL);
 		return -EACCES;
 	}

@@ -206,6 +206,19 @@ void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_m
 void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count,
 		    const struct orig_cred *c);
 
+/* Route r's credentials and its targets' addresses as an entry of the
+ * workers' copy (and of the controller's: ctl_set_policy). */
+void orig_cred_of_route(const struct config_route *r, struct orig_cred *e);
+
+/* The credentials of the route whose key is key among the count entries of
+ * creds, for a request to peer (len bytes; NULL: by key only); NULL when
+ * none answer. A key no entry has any more (its route renamed or removed)
+ * gives the credentials of the routes with a target at peer, when they
+ * agree. The workers' lookup for the in-dialog requests of sipshard, and the
+ * controller's for leg B's INVITE of a call whose route a reload changed. */
+const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t count,
+					  uint32_t key, const void *peer, socklen_t len);
+
 /* Sends req on leg s of dialog dlg (NULL: a challenge to it is final): writes
  * it (relay_write_request) into scratch (cap bytes), keeps it in a
  * transaction slot with cookie and sends it through send; the oldest
