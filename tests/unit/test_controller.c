@@ -4745,6 +4745,53 @@ static void assert_cancel_of(unsigned i, const struct sip_view_copy *ids, const 
 		fail_msg("the CANCEL lacks \"%s\":\n%.*s", reason, (int)sent[i].len, sent[i].buf);
 }
 
+/* The ring of given-up INVITEs is in setups.tbl with the records: Timer B
+ * gave leg B's INVITE up and the caller ACKed its 408 (no record is left),
+ * then the process restarts; bob's late 180 still gets the CANCEL of that
+ * INVITE, and a 2xx that crosses it its ACK and BYE. Before, the ring was
+ * in the stopped process's memory only: the 180 was dropped as unknown and
+ * bob rang on. A ring whose entries all ran out is given back at close. */
+static void test_given_up_kept_across_restart(void **state)
+{
+	struct ctl_stats st;
+	unsigned inv;
+	char ruri[128], err[256];
+	(void)state;
+
+	struct sip_view_copy ids = given_up_at_timer_b(&inv, ruri, sizeof(ruri));
+	ack_from_alice();
+	ctl_close(ctl);
+	policy_destroy(pol);
+	assert_int_equal(policy_create(&pol, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(ctl_open(&ctl, &cfg, pol, 1, DIALOGS, &hooks, setups_path, 33500), 0);
+	const struct shard_table *tables[] = {&table};
+	assert_int_equal(ctl_restore(ctl, tables, 33500), 0);
+	ctl_adopt(ctl, 0, &table, 33500);
+
+	unsigned base = nsent;
+	response_from_bob_at(inv, 180, "late", 34000);
+	assert_int_equal(nsent, base + 1);
+	assert_cancel_of(base, &ids, ruri, "Reason: SIP;cause=408");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals_cancelled, 1);
+	assert_int_equal(st.dropped_unknown_response, 0);
+	base = nsent;
+	response_from_bob_at(inv, 200, "late", 34100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_BYE);
+
+	/* 64*T1 after Timer B the entry is forgotten: a ring with nothing
+	 * left is not kept in the file */
+	static struct tick_send log[64]; /* the CANCEL's and BYE's Timer E */
+	tick_through(34100, 66000, log, 64);
+	struct stat sb;
+	ctl_close(ctl);
+	ctl = NULL;
+	assert_int_equal(stat(setups_path, &sb), 0);
+	assert_true((size_t)sb.st_blocks * 512 <= 4 * 4096);
+}
+
 /* Timer B gave leg B's INVITE up and the caller ACKed its 408 (the record is
  * gone); then bob rings after all. RFC 3261 9.1: a CANCEL may only go once a
  * provisional came, so a UAC that wanted to cancel sends it then. It got
@@ -6613,6 +6660,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_after_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_record_reason_torn, setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_given_up_kept_across_restart, setup_file,
+					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_cancel_reason_reaches_callee, setup, teardown),
 	    WITH_CONFIG(test_cancel_reason_stripped, strip_reason_config),
 	    cmocka_unit_test_setup_teardown(test_cancel_without_reason_has_none, setup, teardown),

@@ -48,6 +48,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h> /* atomic_signal_fence: the given-up ring's write marker */
+#include <stddef.h>
 #include <jansson.h>
 #include <time.h>
 #include <stdio.h>
@@ -246,12 +248,15 @@ struct slot_pool {
  * With persist_dialogs the records live in RUN_DIR/setups.tbl, as the dialog
  * tables do in theirs, so that calls still setting up when the process stops
  * are taken up again by the next one (ctl_restore): this header, then the
- * records from CTL_FILE_HDR on. Records refer to each other by index only.
+ * ring of given-up INVITEs from CTL_FILE_HDR on (struct given_up_ring), then
+ * the records from CTL_RECORDS_AT on. Records refer to each other by index
+ * only.
  */
 #define CTL_FILE_MAGIC UINT32_C(0x55544553) /* "SETU" in the file */
 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
- * and the dialog record's auth_key, 7: the dialog record's cdr, 8: forks */
-#define CTL_FILE_VERSION 8
+ * and the dialog record's auth_key, 7: the dialog record's cdr, 8: forks, 9: the
+ * given-up INVITEs' ring before the records */
+#define CTL_FILE_VERSION 9
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -329,10 +334,18 @@ struct target_state {
  * and where the INVITE went, for 64*T1 after the end, by when the INVITE's
  * retransmissions (and with them the callee's reasons to answer) are long
  * over; the call's record may be gone much sooner (the caller ACKs its 408
- * or 487 at once). A 2xx that comes is ACKed and ended with a BYE. In this
- * process's memory only, a ring of CTL_GIVEN_UP_MAX: a newer end takes the
+ * or 487 at once). A 2xx that comes is ACKed and ended with a BYE. A ring
+ * of CTL_GIVEN_UP_MAX: a newer end takes the
  * oldest entry, counted when that one had time left (given_up_forgotten);
  * looked at only for responses that no record's current INVITE takes.
+ * With persist_dialogs the ring is in setups.tbl too (struct given_up_ring,
+ * between the header and the records), so that a late provisional to an
+ * INVITE given up before a restart still gets its CANCEL; the entries'
+ * times are CLOCK_MONOTONIC ms, the next process's clock (one beyond 64*T1
+ * of it, as after a reboot with run_dir on a disk, is dropped:
+ * given_up_check). An entry is written with until 0 (unused) and until set
+ * last, as a dialog record's slot is (SHARD_SLOT_WRITING): one a kill caught
+ * half way is unused, not matched torn.
  */
 #define CTL_GIVEN_UP_MAX	512
 #define CTL_GIVEN_UP_CANCEL_MAX 1536
@@ -353,6 +366,19 @@ struct given_up {
 	uint16_t cancel_len, ruri_len;
 	char cancel[CTL_GIVEN_UP_CANCEL_MAX];
 };
+
+/* The ring of given-up INVITEs, in the records' file (or memory). */
+struct given_up_ring {
+	/* keys each entry's ids (given_up_ids): the ring's own, kept with it,
+	 * so that a restart still matches its entries; never 0 once mapped */
+	uint64_t seed;
+	uint64_t until; /* the latest until of any entry: none is looked at after */
+	uint32_t next;	/* the entry given_up_commit takes next */
+	struct given_up e[CTL_GIVEN_UP_MAX];
+};
+/* Where the records start in the file: after the header and the ring */
+#define CTL_RING_BYTES ((sizeof(struct given_up_ring) + 4095) / 4096 * 4096)
+#define CTL_RECORDS_AT (CTL_FILE_HDR + CTL_RING_BYTES)
 
 struct ctl {
 	const struct config *cfg;
@@ -417,11 +443,9 @@ struct ctl {
 	struct reg_ops reg_ops;
 	/* CANCELs and BYEs sent outside any record (close_left_target, end_2xx) */
 	struct detached_set detached;
-	/* leg B INVITEs given up (given_up_commit): the next entry to take, and
-	 * the latest time any is kept until (none is looked at after it) */
-	uint32_t given_up_next;
-	uint64_t given_up_until;
-	struct given_up given_up[CTL_GIVEN_UP_MAX];
+	/* leg B INVITEs given up (given_up_commit), in the map: after the
+	 * header, before the records */
+	struct given_up_ring *gu;
 	/* one written before the INVITE is replaced, kept once it is
 	 * (given_up_commit: a failover that happens) */
 	struct given_up given_up_staged;
@@ -2574,6 +2598,14 @@ static void complete_call(struct ctl *c, struct ctl_call *k, int status, int n, 
 /* Leg B's INVITE that k holds, to be given up with no final from its callee
  * (struct given_up), and its CANCEL (reasons_len bytes of Reason lines, or
  * none), written aside: before k->invite is replaced. */
+/* An entry's key of a Call-ID and From tag: keyed by the ring's seed, which
+ * the records' file keeps, not the process's (key_hash). */
+static uint32_t given_up_ids(const struct ctl *c, const char *a, size_t alen, const char *b,
+			     size_t blen)
+{
+	return (uint32_t)keyhash_bytes(keyhash_bytes(c->gu->seed, a, alen), b, blen);
+}
+
 static void given_up_stage(struct ctl *c, const struct ctl_call *k, const char *reasons,
 			   size_t reasons_len)
 {
@@ -2587,8 +2619,8 @@ static void given_up_stage(struct ctl *c, const struct ctl_call *k, const char *
 	g->cancel_sent = g->bye_sent = false;
 	g->branch_len = (uint8_t)blen;
 	memcpy(g->branch, k->b_branch, blen);
-	g->ids =
-	    key_hash(c, k->b_call_id, strlen(k->b_call_id), k->b_from_tag, strlen(k->b_from_tag));
+	g->ids = given_up_ids(c, k->b_call_id, strlen(k->b_call_id), k->b_from_tag,
+			      strlen(k->b_from_tag));
 	memcpy(&g->peer, &k->b_peer, k->b_len);
 	g->peer_len = k->b_len;
 	g->cancel_len = g->ruri_len = 0;
@@ -2610,18 +2642,24 @@ static void given_up_stage(struct ctl *c, const struct ctl_call *k, const char *
  * the place of the oldest entry. */
 static void given_up_commit(struct ctl *c, uint64_t now)
 {
-	struct given_up *g = &c->given_up[c->given_up_next];
+	struct given_up_ring *gu = c->gu;
+	struct given_up *g = &gu->e[gu->next % CTL_GIVEN_UP_MAX];
+	const size_t at = offsetof(struct given_up, until) + sizeof(g->until);
 
 	if (!c->given_up_staged.until)
 		return;
 	if (g->until > now)
 		c->st.given_up_forgotten++;
-	c->given_up_next = (c->given_up_next + 1) % CTL_GIVEN_UP_MAX;
-	*g = c->given_up_staged;
+	gu->next = (gu->next + 1) % CTL_GIVEN_UP_MAX;
+	/* unused while written, until set last (a kill half way: unused) */
+	g->until = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy((char *)g + at, (const char *)&c->given_up_staged + at, sizeof(*g) - at);
+	atomic_signal_fence(memory_order_seq_cst);
 	c->given_up_staged.until = 0;
 	g->until = now + 64ull * c->cfg->timers.t1_ms;
-	if (g->until > c->given_up_until)
-		c->given_up_until = g->until;
+	if (g->until > gu->until)
+		gu->until = g->until;
 }
 
 /* The entry of the given-up INVITE that r, from src, answers: its branch,
@@ -2629,16 +2667,16 @@ static void given_up_commit(struct ctl *c, uint64_t now)
 static struct given_up *given_up_find(struct ctl *c, const struct sip_msg *r,
 				      const struct sockaddr *src, socklen_t srclen, uint64_t now)
 {
-	if (now >= c->given_up_until || !r->nvias || r->cseq.method_id != SIP_METHOD_INVITE)
+	if (now >= c->gu->until || !r->nvias || r->cseq.method_id != SIP_METHOD_INVITE)
 		return NULL;
 	const sip_view b = r->vias[0].branch;
 	for (uint32_t i = 0; i < CTL_GIVEN_UP_MAX; i++) {
-		struct given_up *g = &c->given_up[i];
+		struct given_up *g = &c->gu->e[i];
 		if (g->until > now && g->branch_len == b.len &&
 		    memcmp(g->branch, r->buf + b.off, b.len) == 0 && g->peer_len == srclen &&
 		    memcmp(&g->peer, src, srclen) == 0)
-			return g->ids == key_hash(c, r->buf + r->call_id.off, r->call_id.len,
-						  r->buf + r->from.tag.off, r->from.tag.len)
+			return g->ids == given_up_ids(c, r->buf + r->call_id.off, r->call_id.len,
+						      r->buf + r->from.tag.off, r->from.tag.len)
 				   ? g
 				   : NULL;
 	}
@@ -3710,6 +3748,37 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	return true;
 }
 
+/* The given-up ring the last run left: an entry that is not one
+ * given_up_commit wrote whole (a file damaged otherwise: the write marker
+ * leaves none half written), or kept beyond 64*T1 from now, is dropped; the
+ * latest time kept is that of the entries left. */
+static void given_up_check(struct ctl *c, uint64_t now)
+{
+	struct given_up_ring *gu = c->gu;
+	uint32_t dropped = 0;
+
+	gu->until = 0;
+	gu->next %= CTL_GIVEN_UP_MAX;
+	for (uint32_t i = 0; i < CTL_GIVEN_UP_MAX; i++) {
+		struct given_up *g = &gu->e[i];
+		if (!g->until)
+			continue;
+		if (g->until > now + 64ull * c->cfg->timers.t1_ms || g->shard >= c->nshards ||
+		    !mem_bool_ok(&g->cancel_sent) || !mem_bool_ok(&g->bye_sent) ||
+		    g->branch_len > sizeof(g->branch) || g->peer_len > sizeof(g->peer) ||
+		    g->cancel_len > sizeof(g->cancel) || g->ruri_len > sizeof(g->cancel)) {
+			memset(g, 0, sizeof(*g));
+			dropped++;
+			continue;
+		}
+		if (g->until > gu->until)
+			gu->until = g->until;
+	}
+	if (dropped)
+		log_warn("%u malformed entries of given-up INVITEs in the set-up records dropped",
+			 dropped);
+}
+
 uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uint64_t now_mono_ms)
 {
 	uint32_t setting_up = 0;
@@ -3717,6 +3786,7 @@ uint32_t ctl_restore(struct ctl *c, const struct shard_table *const *tables, uin
 	if (!c->restore_pending)
 		return 0;
 	c->restore_pending = false;
+	given_up_check(c, now_mono_ms);
 	c->free_head = 0;
 	/* from the top, so that the free list hands out low records first */
 	for (uint32_t i = c->ncalls; i-- > 0;) {
@@ -3945,7 +4015,7 @@ void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)
  * left in it (c->restore_pending). A file of another layout is dropped. */
 size_t ctl_records_bytes(uint32_t setups)
 {
-	return CTL_FILE_HDR + (size_t)setups * sizeof(struct ctl_call);
+	return CTL_RECORDS_AT + (size_t)setups * sizeof(struct ctl_call);
 }
 
 static int map_records(struct ctl *c, const char *path)
@@ -3978,7 +4048,8 @@ static int map_records(struct ctl *c, const char *path)
 		}
 	}
 	c->map_len = len;
-	c->calls = (struct ctl_call *)(void *)((char *)c->map + CTL_FILE_HDR);
+	c->gu = (struct given_up_ring *)(void *)((char *)c->map + CTL_FILE_HDR);
+	c->calls = (struct ctl_call *)(void *)((char *)c->map + CTL_RECORDS_AT);
 	/* in memory before the first INVITE: a fresh daemon that faulted its
 	 * records in during a burst of new calls lost some of them to 503s */
 	mem_pool_populate(c->map, len);
@@ -3997,6 +4068,9 @@ static int map_records(struct ctl *c, const char *path)
 	}
 	*h = want;
 	c->restore_pending = !fresh;
+	c->gu->until = 0; /* none looked at before ctl_restore checked them */
+	if (!c->gu->seed)
+		c->gu->seed = rng_secure() | 1;
 	return 0;
 }
 
@@ -4082,7 +4156,7 @@ static void release_free_records(struct ctl *c)
 			j++;
 			continue;
 		}
-		mem_file_release(c->fd, CTL_FILE_HDR + (size_t)i * sizeof(*c->calls),
+		mem_file_release(c->fd, CTL_RECORDS_AT + (size_t)i * sizeof(*c->calls),
 				 (size_t)(j - i) * sizeof(*c->calls));
 	}
 }
@@ -4106,9 +4180,12 @@ void ctl_close(struct ctl *c)
 			free(p->cdr);
 		}
 	free(c->pools);
-	/* a file's records stay for the next run: calls still setting up */
+	/* a file's records stay for the next run: calls still setting up; the
+	 * given-up ring too while an entry of it has time left */
 	if (c->fd >= 0 && c->calls)
 		release_free_records(c);
+	if (c->fd >= 0 && c->gu && c->gu->until <= c->tick_now)
+		mem_file_release(c->fd, CTL_FILE_HDR, CTL_RING_BYTES);
 	mem_pool_free(c->map, c->map_len);
 	if (c->fd >= 0)
 		close(c->fd);
