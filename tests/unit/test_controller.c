@@ -6011,6 +6011,98 @@ static void test_second_fork_answers_without_a_body_in_its_own_dialog(void **sta
 	fork_answers(false);
 }
 
+/* bob's request from fork from_tag in the early dialog whose leg B is b (our
+ * From tag toward bob, b->local_tag, as its To tag), relayed by the worker:
+ * the result, the relayed request parsed into relay_out_m when sent. */
+static struct relay_result bob_in_dialog(const struct sip_session *b, const char *from_tag,
+					 const char *method, unsigned cseq, const char *body)
+{
+	struct relay_result res;
+	int n = snprintf(relay_in, sizeof(relay_in),
+			 "%s sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5062;branch=z9hG4bKb%s%s%u\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:+15551234@10.2.2.2>;tag=%s\r\n"
+			 "To: <sip:alice@127.0.0.1>;tag=%.*s\r\n"
+			 "Call-ID: %.*s\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Contact: <sip:bob@10.2.2.2:5062>\r\n"
+			 "%s"
+			 "Content-Length: %zu\r\n\r\n%s",
+			 method, from_tag, method, cseq, from_tag, (int)b->local_tag_len,
+			 b->local_tag, (int)b->call_id_len, b->call_id, cseq, method,
+			 body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
+	assert_int_equal(sip_parse(&relay_m, relay_in, (size_t)n, NULL), 0);
+	early_rc.table = &table;
+	early_rc.shard = 0;
+	early_rc.advertise = "127.0.0.1:5060";
+	early_rc.now_ms = 1100;
+	relay_request(&early_rc, &relay_m, relay_out, sizeof(relay_out), &res);
+	if (res.outcome == RELAY_SEND)
+		assert_int_equal(sip_parse(&relay_out_m, relay_out, (size_t)res.len, NULL), 0);
+	return res;
+}
+
+/*
+ * The callee's own requests in a fork's early dialog (RFC 3311: an UPDATE
+ * may be sent by the UAS in an early dialog; RFC 3261 12.2.2, an INFO too)
+ * reach the caller in that fork's early dialog, under that fork's tag of
+ * ours. Their To tag is leg B's From tag, one for every fork, naming the
+ * call's slot (the first fork's early dialog): a second fork's UPDATE and
+ * INFO got 481 there.
+ */
+static void test_second_fork_callee_requests_reach_the_caller_in_its_dialog(void **state)
+{
+	static const char answer1[] = "v=0\r\no=fork1 1 1 IN IP4 10.9.9.1\r\n";
+	static const char answer2[] = "v=0\r\no=fork2 1 1 IN IP4 10.9.9.2\r\n";
+	static const char offer2[] = "v=0\r\no=fork2 1 2 IN IP4 10.9.9.2\r\n";
+	static const char reliable[] =
+	    "Require: 100rel\r\nRSeq: 1\r\nContent-Type: application/sdp\r\n";
+	char tag1[64], tag2[64];
+	struct relay_result res;
+	(void)state;
+
+	invite_from_alice_sdp(true);
+	unsigned inv = invite_to_bob();
+	response_from_bob_body(inv, 183, "fork1", reliable, answer1, 1100);
+	assert_int_equal(ninstall, 1);
+	worker_applies(0);
+	sent_to_tag(nsent - 1, tag1, sizeof(tag1));
+	response_from_bob_body(inv, 183, "fork2", reliable, answer2, 1200);
+	assert_int_equal(ninstall, 2);
+	worker_applies(1);
+	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
+	assert_string_not_equal(tag1, tag2);
+	const struct sip_session *b2 = &installs[1].legs[SHARD_LEG_B];
+
+	/* fork 2's UPDATE with a new offer, then its INFO: to the caller under
+	 * fork 2's tag */
+	static const char *const methods[] = {"UPDATE", "INFO"};
+	for (unsigned i = 0; i < 2; i++) {
+		res = bob_in_dialog(b2, "fork2", methods[i], 10 + i, i ? "" : offer2);
+		if (res.outcome != RELAY_SEND)
+			fail_msg(
+			    "fork 2's %s in its early dialog: outcome %d status %d (not relayed)",
+			    methods[i], res.outcome, res.status);
+		const struct sip_msg *o = &relay_out_m;
+		assert_true(o->is_request);
+		if (!sip_view_eq(relay_out, o->from.tag, tag2, strlen(tag2)))
+			fail_msg("fork 2's %s reached the caller with From tag %.*s, not %s",
+				 methods[i], (int)o->from.tag.len, relay_out + o->from.tag.off,
+				 tag2);
+		assert_true(sip_view_eq(relay_out, o->to.tag, "atag", 4));
+		assert_true(sip_view_eq(relay_out, o->call_id, "a1@10.1.1.1", 11));
+	}
+	/* the first fork's own goes on under the call's tag */
+	res = bob_in_dialog(&installs[0].legs[SHARD_LEG_B], "fork1", "INFO", 20, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(relay_out, relay_out_m.from.tag, tag1, strlen(tag1)));
+	/* a tag no fork has: 481 as before */
+	res = bob_in_dialog(b2, "fork9", "INFO", 21, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+}
+
 /*
  * Forking (RFC 3261 13.2.2.4, RFC 3262): the first fork answered the
  * INVITE's offer in a reliable 183 (the early dialog the worker holds), then
@@ -6766,6 +6858,9 @@ int main(void)
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_second_fork_answers_without_a_body_in_its_own_dialog, setup_file,
+		teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_second_fork_callee_requests_reach_the_caller_in_its_dialog, setup_file,
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),

@@ -1899,6 +1899,89 @@ static void test_fork_tag_names_the_call_and_its_fork(void **state)
 	shard_table_close(&t);
 }
 
+/* A fork's early dialog, for the table's fork index: in slot fork, of the
+ * call in slot call (generation 7), with the callee's To tag b_tag. */
+static void install_fork(struct shard_table *t, uint32_t call, uint32_t fork, const char *b_tag)
+{
+	struct shard_dialog d;
+	char tag[SHARD_TAG_MAX];
+
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 0, call, 7, fork, 0x5a000000u),
+			 SHARD_TAG_LEN);
+	memset(&d, 0, sizeof(d));
+	d.slot = fork;
+	d.gen = 3;
+	d.state = SHARD_DLG_EARLY;
+	SESSION_SET(&d.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
+	SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, b_tag, strlen(b_tag));
+	assert_int_equal(shard_dialog_install(t, &d, 1000), 0);
+}
+
+/* The callee's requests in a fork's early dialog name the call's slot (leg
+ * B's From tag is one for all forks) and the fork by their From tag:
+ * shard_dialog_of_fork_callee finds the fork's early dialog among the
+ * call's forks, not another call's, nor a freed one, and again after a
+ * re-attach (the index is in the process's memory). */
+static void test_fork_found_by_the_callee_tag(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog call, other;
+	char path[64];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	memset(&call, 0, sizeof(call));
+	call.slot = 1;
+	call.gen = 7;
+	call.state = SHARD_DLG_EARLY;
+	SESSION_SET(&call.legs[SHARD_LEG_B], remote_tag, "fork1", 5);
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	other = call;
+	other.slot = 2;
+	assert_int_equal(shard_dialog_install(&t, &other, 1000), 0);
+	install_fork(&t, 1, 5, "fork2");
+	install_fork(&t, 1, 9, "fork3");
+	install_fork(&t, 2, 6, "fork2"); /* the other call's */
+
+	struct shard_dialog *f = shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork2", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 5);
+	f = shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork3", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 9);
+	f = shard_dialog_of_fork_callee(&t, &t.dialogs[2], "fork2", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 6);
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[2], "fork3", 5));
+	assert_null(
+	    shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork1", 5)); /* the call's own */
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork", 4));
+
+	/* a fork freed leaves its call's other forks found */
+	shard_dialog_free(&t, 5);
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork2", 5));
+	f = shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork3", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 9);
+
+	/* re-attached by the next process */
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	f = shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork3", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 9);
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork2", 5));
+
+	/* the call's slot freed and taken by a new call: none of the old forks */
+	shard_dialog_free(&t, 1);
+	call.gen = 8;
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork3", 5));
+	shard_table_close(&t);
+	unlink(path);
+}
+
 /* The remote targets the update test moves between: of different lengths,
  * and two of one length that differ in their bytes. */
 static const char *const kill_targets[] = {
@@ -2061,6 +2144,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dialog_alloc_until_full),
 	    cmocka_unit_test(test_fork_tag_names_the_call_and_its_fork),
+	    cmocka_unit_test(test_fork_found_by_the_callee_tag),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),

@@ -25,7 +25,9 @@
  * the call's slot too and, in its salt, a slot of its own where the worker
  * holds that fork's early dialog (shard_fork_tag_encode), so that the
  * caller's PRACKs (RFC 3262) and UPDATEs under it reach that fork, with its
- * SDP relayed. The 2xx of a fork takes that fork's early dialog into the
+ * SDP relayed, and that fork's own UPDATEs and INFOs reach the caller under
+ * it (the worker finds the fork by its To tag among the call's forks:
+ * shard_dialog_of_fork_callee). The 2xx of a fork takes that fork's early dialog into the
  * call's slot (the worker merges it, shard_dialog_install_packed) and goes
  * to the caller under that fork's tag; every fork's slot is then released.
  * A fork refused one (the limit, no free slot, a full ring; counted) is

@@ -716,14 +716,22 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	if (from_leg < 0 && d && d->state == SHARD_DLG_EARLY) {
 		/* the caller's request in the early dialog of another fork of
 		 * leg B than the first, under that fork's tag (controller.c):
-		 * that fork's early dialog, in a slot of its own */
+		 * that fork's early dialog, in a slot of its own; */
 		struct shard_dialog *f =
 		    shard_dialog_of_fork_tag(rc->table, m->buf + m->to.tag.off, m->to.tag.len);
-		if (f && leg_of_request(f, m) == SHARD_LEG_A) {
+		/* the callee's (UPDATE, INFO: RFC 3311, 3261 12.2.2) in that
+		 * early dialog: its To tag, leg B's From tag, is the same for
+		 * every fork and names the call's slot; its From tag, the
+		 * fork's, leads to that fork's early dialog */
+		if (!f && m->from.has_tag)
+			f = shard_dialog_of_fork_callee(rc->table, d, m->buf + m->from.tag.off,
+							m->from.tag.len);
+		int leg = f ? leg_of_request(f, m) : -1;
+		if (leg >= 0) {
 			d = f;
 			slot = f->slot;
 			gen = f->gen;
-			from_leg = SHARD_LEG_A;
+			from_leg = leg;
 		}
 	}
 	if (from_leg < 0) {

@@ -119,6 +119,43 @@ static void dlg_count_used(struct shard_table_hdr *h)
 }
 
 /* Appends a used transaction to the creation-order list. */
+/* ---- forks' early dialogs (struct shard_table's fork_prev, fork_next) ---- */
+
+static uint32_t fork_call_slot(const struct shard_table *t, const struct shard_dialog *d);
+
+/* Slot i out of the list it is in, as a fork or as a call: a call's forks
+ * left without it are a list of their own until each is freed. */
+static void fork_unlink(struct shard_table *t, uint32_t i)
+{
+	if (!t->fork_next)
+		return;
+	uint32_t p = t->fork_prev[i], n = t->fork_next[i];
+	if (p)
+		t->fork_next[p - 1] = n;
+	if (n)
+		t->fork_prev[n - 1] = p;
+	t->fork_prev[i] = t->fork_next[i] = 0;
+}
+
+/* The dialog in slot i, when it is the early dialog of a fork (its leg A
+ * tag is a fork's, naming another slot as the call's and this one as the
+ * fork's: shard_fork_tag_encode), joins the list of its call's slot. */
+static void fork_link(struct shard_table *t, uint32_t i)
+{
+	if (!t->fork_next)
+		return;
+	uint32_t call = fork_call_slot(t, &t->dialogs[i]);
+	if (!call)
+		return;
+	fork_unlink(t, i);
+	uint32_t n = t->fork_next[call - 1];
+	t->fork_next[i] = n;
+	t->fork_prev[i] = call;
+	if (n)
+		t->fork_prev[n - 1] = i + 1;
+	t->fork_next[call - 1] = i + 1;
+}
+
 static void txn_append(struct shard_table *t, uint32_t i)
 {
 	struct shard_table_hdr *h = t->hdr;
@@ -342,6 +379,8 @@ static int reattach(struct shard_table *t)
 			d->timer = 0; /* it named a node of the old process's wheel */
 			sent_lost(d, now);
 			dlg_count_used(h);
+			if (d->state == SHARD_DLG_EARLY)
+				fork_link(t, i);
 		}
 	}
 
@@ -494,9 +533,19 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	    nheads == UINT32_MAX)
 		return -EINVAL;
 	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
+	t->fork_prev = calloc(ndialogs, sizeof(*t->fork_prev));
+	t->fork_next = calloc(ndialogs, sizeof(*t->fork_next));
+	if (!t->fork_prev || !t->fork_next) {
+		shard_table_close(t);
+		return -ENOMEM;
+	}
 	rc = map_region(path, len, &mem, &t->fd, &fresh);
-	if (rc)
+	if (rc) {
+		free(t->fork_prev);
+		free(t->fork_next);
+		t->fork_prev = t->fork_next = NULL;
 		return rc;
+	}
 	t->map_len = len;
 	t->hdr = mem;
 	t->dialogs = (struct shard_dialog *)((char *)mem + dlg_off);
@@ -530,6 +579,8 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 
 void shard_table_close(struct shard_table *t)
 {
+	free(t->fork_prev);
+	free(t->fork_next);
 	if (t->hdr)
 		munmap(t->hdr, t->map_len);
 	if (t->fd >= 0)
@@ -832,6 +883,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 		head.created_ms = now_ms;
 		take_free_slot(t, head.slot);
 		dlg_count_used(t->hdr);
+		/* the call's forks, and a fork's call: none from the slot's last */
+		fork_unlink(t, head.slot);
 	}
 	/* the free links are not: a used slot holds the worker's
 	 * refer_fwd_* there, which copy_worker_fields set */
@@ -885,6 +938,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	cdr_unpack(&slot->cdr, end + DLG_TAIL, (const char *)msg + len);
 	atomic_signal_fence(memory_order_seq_cst);
 	slot->slot = (uint32_t)(slot - t->dialogs); /* committed */
+	if (!update && slot->state == SHARD_DLG_EARLY)
+		fork_link(t, slot->slot);
 	if (out)
 		*out = slot;
 	return 0;
@@ -985,6 +1040,7 @@ void shard_dialog_free(struct shard_table *t, uint32_t slot)
 	t->dialogs[slot].state = SHARD_DLG_FREE;
 	dlg_push_free(t, slot);
 	t->hdr->dialogs_used--;
+	fork_unlink(t, slot);
 }
 
 /* ---- transactions --------------------------------------------------------- */
@@ -1311,6 +1367,39 @@ struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char 
 		       memcmp(a->local_tag, s, len) == 0
 		   ? d
 		   : NULL;
+}
+
+/* index + 1 of the call's slot when d, in its own slot, is the early dialog
+ * of one of its forks (shard_fork_tag_encode); 0 for any other dialog */
+static uint32_t fork_call_slot(const struct shard_table *t, const struct shard_dialog *d)
+{
+	const struct sip_session *a = &d->legs[SHARD_LEG_A];
+	struct tok_fields f;
+	if (decode(a->local_tag, a->local_tag_len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1,
+		   TOK_SEED_TAG, &f) != 0)
+		return 0;
+	uint32_t fork = f.salt & ((1u << SHARD_FORK_SLOT_BITS) - 1);
+	return fork - 1 == d->slot && f.slot != d->slot && f.slot < t->hdr->ndialogs ? f.slot + 1
+										     : 0;
+}
+
+struct shard_dialog *shard_dialog_of_fork_callee(struct shard_table *t,
+						 const struct shard_dialog *call, const char *tag,
+						 size_t len)
+{
+	if (!t->fork_next || call->slot >= t->hdr->ndialogs)
+		return NULL;
+	/* a few forks a call (the controller's CTL_FORKS_MAX); the bound only
+	 * keeps a walk finite whatever the lists hold */
+	uint32_t i = t->fork_next[call->slot];
+	for (unsigned n = 0; i && n < 64; n++, i = t->fork_next[i - 1]) {
+		struct shard_dialog *f = &t->dialogs[i - 1];
+		const struct sip_session *b = &f->legs[SHARD_LEG_B];
+		if (f->state == SHARD_DLG_EARLY && b->remote_tag_len == len &&
+		    memcmp(b->remote_tag, tag, len) == 0)
+			return f;
+	}
+	return NULL;
 }
 
 /* The branch-like tokens: fields out of a decoded one (extra may be NULL). */

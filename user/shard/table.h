@@ -533,6 +533,17 @@ struct shard_table {
 	/* set by a failed shard_table_open_heads when heads_path, not path,
 	 * could not be mapped: the error is that file's */
 	bool heads_failed;
+	/* The early dialogs of a forked call's forks other than the first
+	 * (controller.c), by slot: a list from the call's slot through each
+	 * fork's slot (index + 1, 0 = none), so that the callee's requests in
+	 * a fork's early dialog, which name the call's slot (their To tag is
+	 * leg B's From tag, one for every fork), find that fork's
+	 * (shard_dialog_of_fork_callee). In this process's memory, not the
+	 * mapping: linked by the install of a fork's dialog, unlinked by
+	 * shard_dialog_free, rebuilt by a re-attach; the record's layout, and
+	 * the tables a restart takes over, stay the same. NULL when it could
+	 * not be had (no index: such requests are not found). */
+	uint32_t *fork_prev, *fork_next;
 };
 
 struct shard_table_usage {
@@ -789,6 +800,14 @@ int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, u
  * names in its salt as a fork's (shard_fork_tag_encode), when that dialog's
  * leg A has this very tag as its own: NULL for any other tag. */
 struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len);
+/* The early dialog of a fork of call (an early dialog in its own slot)
+ * whose callee To tag, leg B's remote tag, is tag (len bytes): the fork a
+ * request of the callee's with that From tag comes from (RFC 3261 12.2.2,
+ * RFC 3311). NULL when none of call's forks has it. Walks the call's forks
+ * only (at most a few, struct shard_table's fork_next). */
+struct shard_dialog *shard_dialog_of_fork_callee(struct shard_table *t,
+						 const struct shard_dialog *call, const char *tag,
+						 size_t len);
 int shard_branch_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			uint32_t extra);
 int shard_branch_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
