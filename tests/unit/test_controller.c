@@ -6104,6 +6104,85 @@ static void test_second_fork_callee_requests_reach_the_caller_in_its_dialog(void
 }
 
 /*
+ * A fork's 2xx once its early dialog ended (the caller's BYE in it, RFC
+ * 3261 15, or its expiry: the worker freed it): the caller holds no dialog
+ * under that fork's tag any more, so the 2xx is not relayed; as the UAC side
+ * of leg B sipshard ACKs it and ends it with a BYE (RFC 3261 13.2.2.4), and
+ * the call goes on ringing on its other forks. It was relayed under the
+ * ended fork's tag, the call's dialog then the controller's copy, and the
+ * call taken as answered: a later 2xx of the first fork was ended instead.
+ */
+static void test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	char tag1[64], tag2[64], tag_2xx[64];
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	sent_to_tag(nsent - 1, tag1, sizeof(tag1));
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	assert_int_equal(ninstall, 2);
+	worker_applies(1);
+	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
+	const struct shard_dialog fork2 = installs[1];
+
+	/* the caller ends fork 2's early dialog; the worker frees it */
+	struct relay_result res = alice_in_dialog(&fork2.legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	shard_dialog_free(&table, fork2.slot);
+	ctl_on_dialog_ended(ctl, 0, fork2.slot, fork2.gen + 1, CTL_END_BYE_CALLER);
+
+	/* fork 2 answers all the same: ACK and BYE to it, nothing to the caller */
+	struct ctl_stats st0, st;
+	ctl_get_stats(ctl, &st0);
+	unsigned base = nsent, n0 = ninstall;
+	response_from_bob_at(inv, 200, "fork2", 1300);
+	bool ack = false, bye = false;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("the 2xx of a fork whose early dialog ended reached the caller: "
+				 "%.60s",
+				 sent[i].buf);
+		if (s->is_request && s->method_id == SIP_METHOD_ACK &&
+		    sip_view_eq(sent[i].buf, s->to.tag, "fork2", 5))
+			ack = true;
+		if (s->is_request && s->method_id == SIP_METHOD_BYE &&
+		    sip_view_eq(sent[i].buf, s->to.tag, "fork2", 5))
+			bye = true;
+	}
+	if (!ack || !bye)
+		fail_msg("2xx of an ended fork: ACK %s, BYE %s", ack ? "sent" : "not sent",
+			 bye ? "sent" : "not sent");
+	assert_int_equal(ninstall, n0); /* the call is not confirmed with it */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended + 1);
+	assert_int_equal(st.calls_answered, st0.calls_answered);
+
+	/* the first fork answers the call, under the call's own tag */
+	base = nsent;
+	response_from_bob_at(inv, 200, "fork1", 1400);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	bool answered = false;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (!s->is_request && s->status == 200 && ntohs(sent[i].to.sin_port) == 5061) {
+			answered = true;
+			sent_to_tag(i, tag_2xx, sizeof(tag_2xx));
+		}
+		if (s->is_request && s->method_id == SIP_METHOD_BYE)
+			fail_msg("the first fork's 2xx ended with a BYE");
+	}
+	assert_true(answered);
+	assert_string_equal(tag_2xx, tag1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_answered, st0.calls_answered + 1);
+}
+
+/*
  * Forking (RFC 3261 13.2.2.4, RFC 3262): the first fork answered the
  * INVITE's offer in a reliable 183 (the early dialog the worker holds), then
  * a second fork (another To tag) answered the call with a 2xx carrying an
@@ -6861,6 +6940,9 @@ int main(void)
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_second_fork_callee_requests_reach_the_caller_in_its_dialog, setup_file,
+		teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended, setup_file,
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),

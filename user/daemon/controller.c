@@ -30,6 +30,9 @@
  * shard_dialog_of_fork_callee). The 2xx of a fork takes that fork's early dialog into the
  * call's slot (the worker merges it, shard_dialog_install_packed) and goes
  * to the caller under that fork's tag; every fork's slot is then released.
+ * The 2xx of a fork whose early dialog ended (the caller's BYE in it,
+ * expiry) confirms nothing the caller holds: ACKed and ended with a BYE
+ * (RFC 3261 13.2.2.4), not relayed, while the call rings on.
  * A fork refused one (the limit, no free slot, a full ring; counted) is
  * handled in the first fork's early dialog, its reliable provisionals
  * PRACKed here.
@@ -2931,6 +2934,16 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		if (k->state == CALL_COMPLETED)
 			return;
+		const struct ctl_fork *ended =
+		    k->state != CALL_ANSWERED && !same_callee(k, r) ? fork_of_response(k, r) : NULL;
+		if (ended && ended->gone) {
+			/* a fork whose early dialog ended (the caller's BYE in it,
+			 * expiry): the caller holds no dialog under its tag to
+			 * confirm. ACKed and ended as the UAC side of leg B (RFC
+			 * 3261 13.2.2.4), not relayed; the call rings on */
+			end_2xx(c, k, r, src, srclen, now);
+			return;
+		}
 		if (k->state != CALL_ANSWERED) {
 			if (answer_from_fork(c, k, r, src, srclen) != 0) {
 				/* the worker's ring is full: relaying this 2xx would
