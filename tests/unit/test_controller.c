@@ -6183,6 +6183,112 @@ static void test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended(void *
 }
 
 /*
+ * A restart while a call rings on two forks, each in an early dialog of
+ * its own toward the caller: the second fork's is taken up with the call's
+ * set-up record, as the call's own is. It was dropped at the re-attach:
+ * the caller's PRACK of that fork's 183 got 481, its slot went back to the
+ * pool (counted as a call carried over), and that fork's 2xx came to the
+ * caller under the first fork's tag, the dialog the PRACK had moved gone.
+ */
+static void test_fork_early_dialog_carried_over_a_restart(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	char tag2[64], tag_2xx[64];
+	struct ctl_stats st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	assert_int_equal(ninstall, 2);
+	worker_applies(1);
+	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
+	const struct shard_dialog call = installs[0], fork2 = installs[1];
+	struct sent bob_invite = sent[inv];
+
+	assert_int_equal(restart(), 1);
+	if (table.dialogs[fork2.slot].state != SHARD_DLG_EARLY)
+		fail_msg("the second fork's early dialog was dropped at the restart");
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[fork2.slot]));
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 1);
+
+	/* the caller's PRACK in it reaches the second fork */
+	struct relay_result res =
+	    alice_in_dialog(&fork2.legs[SHARD_LEG_A], "PRACK", 2, "RAck: 1 1 INVITE\r\n", "");
+	if (res.outcome != RELAY_SEND)
+		fail_msg("PRACK in the second fork's early dialog after the restart: outcome %d "
+			 "status %d",
+			 res.outcome, res.status);
+	assert_true(sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork2", 5));
+	uint32_t prack_cseq = relay_out_m.cseq.num;
+	/* the callee's own request in it reaches the caller */
+	res = bob_in_dialog(&fork2.legs[SHARD_LEG_B], "fork2", "INFO", 5, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(relay_out, relay_out_m.from.tag, tag2, strlen(tag2)));
+
+	/* the second fork answers: under its tag, the call's dialog its own */
+	sent[0] = bob_invite;
+	nsent = 1;
+	unsigned r0 = nrelease;
+	response_from_bob_at(0, 200, "fork2", 1300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, call.slot);
+	assert_int_equal(installs[0].state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(nrelease, r0 + 1); /* the second fork's early dialog */
+	bool answered = false;
+	for (unsigned i = 1; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (!s->is_request && s->status == 200 && ntohs(sent[i].to.sin_port) == 5061) {
+			answered = true;
+			sent_to_tag(i, tag_2xx, sizeof(tag_2xx));
+		}
+	}
+	assert_true(answered);
+	assert_string_equal(tag_2xx, tag2);
+	worker_applies(0);
+	res = alice_in_dialog(&fork2.legs[SHARD_LEG_A], "BYE", 3, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork2", 5));
+	if (relay_out_m.cseq.num <= prack_cseq)
+		fail_msg("BYE to the second fork with CSeq %u after the PRACK's %u",
+			 relay_out_m.cseq.num, prack_cseq);
+}
+
+/* A fork whose early dialog the worker had ended before the restart (its
+ * notice lost with the process: the slot free in the fork's generation)
+ * is taken up as ended: its 2xx is ACKed and ended, not relayed. */
+static void test_fork_ended_before_a_restart_stays_ended(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	worker_applies(1);
+	const struct shard_dialog fork2 = installs[1];
+	struct sent bob_invite = sent[inv];
+	shard_dialog_free(&table, fork2.slot); /* the notice never came */
+
+	assert_int_equal(restart(), 1);
+	sent[0] = bob_invite;
+	nsent = 1;
+	response_from_bob_at(0, 200, "fork2", 1300);
+	assert_int_equal(ninstall, 0);
+	for (unsigned i = 1; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("the 2xx of a fork ended before the restart reached the caller");
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+}
+
+/*
  * Forking (RFC 3261 13.2.2.4, RFC 3262): the first fork answered the
  * INVITE's offer in a reliable 183 (the early dialog the worker holds), then
  * a second fork (another To tag) answered the call with a 2xx carrying an
@@ -6944,6 +7050,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended, setup_file,
 		teardown_file),
+	    cmocka_unit_test_setup_teardown(test_fork_early_dialog_carried_over_a_restart,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_fork_ended_before_a_restart_stays_ended,
+					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answering_fork_offer_replaces_the_first_forks,

@@ -33,6 +33,8 @@
  * The 2xx of a fork whose early dialog ended (the caller's BYE in it,
  * expiry) confirms nothing the caller holds: ACKed and ended with a BYE
  * (RFC 3261 13.2.2.4), not relayed, while the call rings on.
+ * A restart takes the forks' early dialogs up with their call's record
+ * (restore_forks).
  * A fork refused one (the limit, no free slot, a full ring; counted) is
  * handled in the first fork's early dialog, its reliable provisionals
  * PRACKed here.
@@ -200,8 +202,8 @@ struct ctl_call {
 	 * first CANCEL goes, never after (one CANCEL transaction, one text) */
 	uint16_t reason_len;
 	char reason[SETUP_REASON_MAX];
-	/* the forks of leg B with an early dialog of their own; not carried
-	 * over a restart (their early dialogs are dropped: ctl_restore) */
+	/* the forks of leg B with an early dialog of their own; carried over
+	 * a restart with the record (restore_forks) */
 	uint8_t nforks;
 	struct ctl_fork forks[CTL_FORKS_MAX - 1];
 	char head[SETUP_HEAD_MAX];
@@ -3657,6 +3659,56 @@ static bool restore_slot(struct ctl *c, struct ctl_call *k)
 }
 
 /*
+ * The forks of k, a call still setting up, as the last run left them: each
+ * whose early dialog the worker's table still holds (early, in the fork's
+ * generation, under the fork's tag) keeps its slot (fork_of: the worker
+ * keeps that dialog, ctl_keeps_dialog, and the pool does not hand the slot
+ * out, ctl_adopt), so that the caller's PRACK or UPDATE in it, the callee's
+ * requests in it and the fork's 2xx go on as before the restart. One ended
+ * (in the record, or free in its generation in the table: the worker's
+ * notice lost with the process) stays, ended, so that its 2xx is ended, not
+ * relayed. Any other (its install lost in the ring, a field torn, a slot
+ * claimed twice) is forgotten: that fork's next provisional gives it an
+ * early dialog again, under a new tag, and its 2xx answers the call under
+ * the call's own tag.
+ */
+static void restore_forks(struct ctl *c, struct ctl_call *k, const struct shard_table *t)
+{
+	struct slot_pool *p = &c->pools[k->shard];
+	unsigned n = 0;
+
+	if (k->nforks > CTL_FORKS_MAX - 1)
+		k->nforks = 0;
+	for (unsigned i = 0; i < k->nforks; i++) {
+		struct ctl_fork *f = &k->forks[i];
+		if (!mem_bool_ok(&f->gone) || !text_ok(f->a_tag, sizeof(f->a_tag)) ||
+		    !text_ok(f->b_tag, sizeof(f->b_tag)))
+			continue;
+		if (!f->gone) {
+			const struct shard_dialog *d =
+			    t && f->slot < t->hdr->dlg_hwm && f->slot < p->cap && f->slot != k->slot
+				? &t->dialogs[f->slot]
+				: NULL;
+			const struct sip_session *a = d ? &d->legs[SHARD_LEG_A] : NULL;
+			if (d && d->state == SHARD_DLG_EARLY && d->gen == f->gen &&
+			    a->local_tag_len == strlen(f->a_tag) &&
+			    memcmp(a->local_tag, f->a_tag, a->local_tag_len) == 0 &&
+			    !p->holder[f->slot] && !p->fork_of[f->slot])
+				p->fork_of[f->slot] = call_index(c, k) + 1;
+			else if (d && d->state == SHARD_DLG_FREE && d->gen == f->gen &&
+				 shard_dialog_committed(d, f->slot))
+				f->gone = true;
+			else
+				continue;
+		}
+		if (n != i)
+			k->forks[n] = *f;
+		n++;
+	}
+	k->nforks = (uint8_t)n;
+}
+
+/*
  * Takes up record k as the last run left it, or returns false to free it as
  * malformed: the process may have been killed in the middle of writing it.
  * What the worker got is read from its table, not from k->installed: the
@@ -3682,9 +3734,6 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING && k->state != CALL_ANSWERED &&
 	    k->state != CALL_COMPLETED)
 		return false;
-	/* the forks' early dialogs are not carried over: no record holds
-	 * their slots (ctl_keeps_dialog), which worker_reattach frees */
-	k->nforks = 0;
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
 	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
@@ -3742,6 +3791,13 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		if (k->route != UINT8_MAX)
 			target_take(c, k->shard, k->slot, target_find(c, &k->b_peer, k->b_len));
 	}
+	/* the forks' early dialogs go on while the call sets up; those of a
+	 * call answered or over were released (a release lost in the ring:
+	 * no record holds the slot, ctl_keeps_dialog, worker_reattach frees) */
+	if (k->state == CALL_CALLING || k->state == CALL_PROCEEDING)
+		restore_forks(c, k, t);
+	else
+		k->nforks = 0;
 	/* CLOCK_MONOTONIC restarts at boot: times from a file kept across one */
 	if (k->t_next > now + longest || k->t_deadline > now + longest) {
 		k->t_next = now;
@@ -3825,10 +3881,21 @@ bool ctl_keeps_dialog(const struct ctl *c, unsigned shard, const struct shard_di
 {
 	if (d->state == SHARD_DLG_CONFIRMED)
 		return true;
-	if (d->state != SHARD_DLG_EARLY || shard >= c->nshards || d->slot >= c->pools[shard].cap ||
-	    !c->pools[shard].holder[d->slot])
+	if (d->state != SHARD_DLG_EARLY || shard >= c->nshards || d->slot >= c->pools[shard].cap)
 		return false;
-	const struct ctl_call *k = &c->calls[c->pools[shard].holder[d->slot] - 1];
+	const struct slot_pool *p = &c->pools[shard];
+	if (p->fork_of[d->slot]) {
+		/* a fork's early dialog, taken up with its call (restore_forks) */
+		const struct ctl_call *k = &c->calls[p->fork_of[d->slot] - 1];
+		for (unsigned i = 0; i < k->nforks; i++)
+			if (k->forks[i].slot == d->slot && k->forks[i].gen == d->gen &&
+			    !k->forks[i].gone)
+				return true;
+		return false;
+	}
+	if (!p->holder[d->slot])
+		return false;
+	const struct ctl_call *k = &c->calls[p->holder[d->slot] - 1];
 	return k->installed && k->slot_gen == d->gen;
 }
 
@@ -3893,6 +3960,8 @@ uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, u
 		const struct shard_dialog *d = i < n ? &t->dialogs[i] : NULL;
 		if (p->holder[i] && !(d && d->state == SHARD_DLG_CONFIRMED))
 			continue; /* a call still setting up (ctl_restore) */
+		if (p->fork_of[i])
+			continue; /* a fork's early dialog, with its call (restore_forks) */
 		if (!d || d->state == SHARD_DLG_FREE) {
 			/* a generation never used in this slot before */
 			p->items[p->count++] = (uint64_t)i << 32 | ((d ? d->gen : 0) + 1);
