@@ -1,7 +1,15 @@
 # load.bash - what the scripts that run sipshard-load share (load.sh,
-# load_uas.sh): starting its uas and stopping a run so that its JSON is
-# written. Sourced after common.bash, with LOAD (the program), UAS_PORT and
-# WORK set.
+# load_uas.sh, load_edges.sh, load_late.sh, load_pacing.sh): the program
+# (LOAD, by default the build's), the check that it is built, starting its uas
+# and stopping a run so that its JSON is written. Sourced after common.bash,
+# with UAS_PORT and WORK set.
+
+LOAD=${LOAD:-$BUILD/sipshard-load}
+if [ ! -x "$LOAD" ]; then
+	not_ok "sipshard-load is built ($LOAD)"
+	exit 1
+fi
+echo "# sipshard-load: $LOAD"
 
 # start_uas NAME [ARGS...]: a uas on UAS_PORT writing $WORK/NAME.json at exit
 start_uas() {

@@ -20,7 +20,6 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
 
-LOAD=${LOAD:-$BUILD/sipshard-load}
 # ports in 20000-29999, spread by pid so that parallel runs do not collide
 BASE=$((20000 + ($$ % 900) * 10))
 UAS_PORT=$BASE
@@ -33,11 +32,6 @@ t() { # NAME COMMAND... : ok/not ok, remembering failures
 	shift
 	if "$@"; then ok "$name"; else not_ok "$name"; FAILED=$((FAILED + 1)); fi
 }
-
-if [ ! -x "$LOAD" ]; then
-	not_ok "sipshard-load is built ($LOAD)"
-	exit 1
-fi
 
 . tests/integration/load.bash
 

@@ -16,17 +16,10 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
 
-LOAD=${LOAD:-$BUILD/sipshard-load}
 A=${LOAD_EDGES_PORT:-16518}
 B=$((A + 1))
 UAS_PORT=$A
 T=(--t1-ms 10 --t2-ms 40)
-
-if [ ! -x "$LOAD" ]; then
-	not_ok "sipshard-load is built ($LOAD)"
-	exit 1
-fi
-echo "# sipshard-load: $LOAD"
 
 . tests/integration/load.bash
 

@@ -15,16 +15,9 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
 
-LOAD=${LOAD:-$BUILD/sipshard-load}
 A=${LOAD_PACING_PORT:-16648}
 B=$((A + 1))
 UAS_PORT=$A
-
-if [ ! -x "$LOAD" ]; then
-	not_ok "sipshard-load is built ($LOAD)"
-	exit 1
-fi
-echo "# sipshard-load: $LOAD"
 
 . tests/integration/load.bash
 

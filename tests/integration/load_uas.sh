@@ -16,14 +16,8 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
 
-LOAD=${LOAD:-$BUILD/sipshard-load}
 UAS_PORT=${LOAD_UAS_PORT:-16498}
 PEER_PORT=${LOAD_UAS_PEER_PORT:-16499}
-
-if [ ! -x "$LOAD" ]; then
-	not_ok "sipshard-load is built ($LOAD)"
-	exit 1
-fi
 
 . tests/integration/load.bash
 
