@@ -897,6 +897,44 @@ static struct orig_cred with_target(struct orig_cred cred, const char *ip, uint1
 	return cred;
 }
 
+/* orig_creds_find for leg B's INVITE of a call whose route a reload changed
+ * (key_at_peer, the controller's call_auth): the route of the call's name
+ * answers only while it still has a target at the INVITE's peer. Route
+ * "trunk" moved from carrier X (10.7.7.1) to carrier Y (10.7.7.2) with Y's
+ * account, and route "x" now sends to X with X's: X's challenge to the
+ * INVITE sent before the reload is answered with X's account, never Y's.
+ * Before, the name alone chose, and Y's password answered X's nonce. The
+ * workers' in-dialog lookup (key_at_peer false) still goes by the name: a
+ * callee's remote target need not be any route's target. */
+static void test_changed_route_answers_only_at_its_targets(void **state)
+{
+	(void)state;
+	struct sockaddr_in x, y, z;
+	test_addr_in(&x, "10.7.7.1", 5060);
+	test_addr_in(&y, "10.7.7.2", 5060);
+	test_addr_in(&z, "10.7.7.3", 5060);
+	struct orig_cred creds[2] = {
+	    with_target((struct orig_cred){.key = 0x7171, .auth = {"carrier-y", "y-pass", ""}},
+			"10.7.7.2", 5060),
+	    with_target((struct orig_cred){.key = 0x7272, .auth = {"carrier-x", "x-pass", ""}},
+			"10.7.7.1", 5060),
+	};
+	const struct config_auth *a;
+
+	a = orig_creds_find(creds, 2, 0x7171, &x, sizeof(x), true);
+	assert_non_null(a);
+	assert_string_equal(a->username, "carrier-x");
+	a = orig_creds_find(creds, 2, 0x7171, &y, sizeof(y), true);
+	assert_non_null(a);
+	assert_string_equal(a->username, "carrier-y");
+	/* no route sends to the peer: none */
+	assert_null(orig_creds_find(creds, 2, 0x7171, &z, sizeof(z), true));
+	/* in a dialog: the route of its name */
+	a = orig_creds_find(creds, 2, 0x7171, &x, sizeof(x), false);
+	assert_non_null(a);
+	assert_string_equal(a->username, "carrier-y");
+}
+
 /* A reload renamed the call's route: no entry has its key any more. The
  * routes that send to leg B's peer (10.2.2.2:5080) answer for it when they
  * have one set of credentials between them. Before, the call had none left:
@@ -1165,6 +1203,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_key_gives_no_credentials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renamed_route_answers_by_target, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changed_route_answers_only_at_its_targets, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

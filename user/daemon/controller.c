@@ -1515,9 +1515,9 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
 /* The credentials that answer a challenge to record k's leg B INVITE, or
  * NULL: its route's while the route is the one the call took; once a reload
  * or restart renamed the route or changed its targets, those of the route
- * now of its name, or else of the routes with a target at the INVITE's peer
- * when they agree (orig_creds_find: what the workers answer the challenges
- * to sipshard's in-dialog requests of such a call with). */
+ * now of its name when it still has a target at the INVITE's peer, or else
+ * of the routes with a target there when they agree (orig_creds_find: what the workers answer the
+ * challenges to sipshard's in-dialog requests of such a call with). */
 static const struct config_auth *call_auth(const struct ctl *c, const struct ctl_call *k)
 {
 	const struct config_route *r = call_route(c, k);
@@ -1525,7 +1525,7 @@ static const struct config_auth *call_auth(const struct ctl *c, const struct ctl
 		return r->auth.username[0] ? &r->auth : NULL;
 	if (k->route == UINT8_MAX)
 		return NULL; /* it took no route (a call that replaces a dialog) */
-	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len);
+	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len, true);
 }
 
 /* The entry record k's call counts on, or NULL. Once the worker gave its

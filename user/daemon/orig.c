@@ -85,7 +85,7 @@ void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
  * carrier's password to another. Only a challenge pays the walk over every
  * entry. */
 const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t n, uint32_t key,
-					  const void *peer, socklen_t len)
+					  const void *peer, socklen_t len, bool key_at_peer)
 {
 	const struct orig_cred *found = NULL;
 
@@ -96,7 +96,10 @@ const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_
 			return NULL;
 		found = &creds[i];
 	}
-	if (found || !key || !peer)
+	/* a route whose targets a reload changed is another carrier's now */
+	if (found && key_at_peer && peer && !sends_to(found, peer, len))
+		found = NULL;
+	else if (found || !key || !peer)
 		return found && found->auth.username[0] ? &found->auth : NULL;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct orig_cred *e = &creds[i];
@@ -142,7 +145,7 @@ static int answer_lines(struct orig_table *t, const struct orig_dlg *dlg,
 			struct cred_state *st, char *out, size_t cap)
 {
 	const struct config_auth *a =
-	    dlg ? orig_creds_find(t->creds, t->ncreds, dlg->auth_key, peer, peer_len) : NULL;
+	    dlg ? orig_creds_find(t->creds, t->ncreds, dlg->auth_key, peer, peer_len, false) : NULL;
 	const char *why = NULL;
 
 	if (!a) {
@@ -303,7 +306,8 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 
 	/* writing the request takes the leg's next CSeq: a leg with nothing to
 	 * answer with (leg A, a route without auth) keeps it */
-	if (!dlg || !orig_creds_find(t->creds, t->ncreds, dlg->auth_key, &s->peer, s->peer_len)) {
+	if (!dlg ||
+	    !orig_creds_find(t->creds, t->ncreds, dlg->auth_key, &s->peer, s->peer_len, false)) {
 		refused(t, ORIG_AUTH_NO_CREDENTIALS, challenge->status, req->method, NULL);
 		return -EACCES;
 	}

@@ -214,10 +214,16 @@ void orig_cred_of_route(const struct config_route *r, struct orig_cred *e);
  * creds, for a request to peer (len bytes; NULL: by key only); NULL when
  * none answer. A key no entry has any more (its route renamed or removed)
  * gives the credentials of the routes with a target at peer, when they
- * agree. The workers' lookup for the in-dialog requests of sipshard, and the
- * controller's for leg B's INVITE of a call whose route a reload changed. */
+ * agree; so does, with key_at_peer, a key whose route has no target at peer
+ * any more (its targets changed). The workers' lookup for the in-dialog
+ * requests of sipshard (key_at_peer false: those go to the callee's remote
+ * target, which need not be a route's target), and the controller's for leg
+ * B's INVITE of a call whose route a reload changed (true: that INVITE went
+ * to a target of the route, and a route that no longer has it may name
+ * another carrier, whose credentials must not answer this one). */
 const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t count,
-					  uint32_t key, const void *peer, socklen_t len);
+					  uint32_t key, const void *peer, socklen_t len,
+					  bool key_at_peer);
 
 /* Sends req on leg s of dialog dlg (NULL: a challenge to it is final): writes
  * it (relay_write_request) into scratch (cap bytes), keeps it in a
