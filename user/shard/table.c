@@ -825,22 +825,20 @@ static bool update_leg_b(struct sip_session *b, const char *packed, const char *
  * offer/answer they made); the controller releases it after. A fork that
  * had no early dialog of its own leaves leg A the controller's copy: the
  * caller's CSeq space in that dialog starts from its INVITE's. */
-static void take_fork_dialog(struct shard_table *t, struct shard_dialog *slot, const char *leg_a,
-			     const char *end)
+static void take_fork_dialog(struct shard_table *t, struct shard_dialog *slot,
+			     const struct sip_session *from)
 {
-	static _Thread_local struct sip_session from;
 	struct sip_session *a = &slot->legs[SHARD_LEG_A];
 
-	sip_session_unpack(&from, leg_a, end);
-	if (from.local_tag_len == a->local_tag_len &&
-	    memcmp(from.local_tag, a->local_tag, a->local_tag_len) == 0)
+	if (from->local_tag_len == a->local_tag_len &&
+	    memcmp(from->local_tag, a->local_tag, a->local_tag_len) == 0)
 		return;
-	struct shard_dialog *f = shard_dialog_of_fork_tag(t, from.local_tag, from.local_tag_len);
+	struct shard_dialog *f = shard_dialog_of_fork_tag(t, from->local_tag, from->local_tag_len);
 	if (f && f != slot) {
 		slot->legs[SHARD_LEG_A] = f->legs[SHARD_LEG_A];
 		slot->legs[SHARD_LEG_B] = f->legs[SHARD_LEG_B];
 	} else {
-		*a = from;
+		*a = *from;
 	}
 }
 
@@ -909,19 +907,18 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	 * Both legs' or neither: while an offer is open, the have-local-offer
 	 * leg's answer slot holds the offer to go back to and the other's the
 	 * answer (session.h), which only the pair of one copy has. */
-	if (update)
-		take_fork_dialog(t, slot, leg_a, end);
-	bool keep_offer_answer = update && session_answered(&slot->legs[SHARD_LEG_B]);
 	if (update) {
+		/* the controller's leg A, unpacked once (3.8 KiB: not on the stack) */
+		static _Thread_local struct sip_session from;
+		sip_session_unpack(&from, leg_a, end);
+		take_fork_dialog(t, slot, &from);
 		/* leg B first: whether the 2xx comes from the callee of the
 		 * early dialog decides whether leg A keeps its offer/answer too */
-		keep_offer_answer =
-		    update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end, keep_offer_answer);
+		bool keep_offer_answer = update_leg_b(&slot->legs[SHARD_LEG_B], leg_b, end,
+						      session_answered(&slot->legs[SHARD_LEG_B]));
 		/* leg A's states and its offer and answer (the 2xx's answer is
 		 * the controller's news); the rest of leg A is the worker's */
-		static _Thread_local struct sip_session from;
 		struct sip_session *a = &slot->legs[SHARD_LEG_A];
-		sip_session_unpack(&from, leg_a, end);
 		a->session_state = from.session_state;
 		if (!keep_offer_answer) {
 			a->signaling_state = from.signaling_state;
