@@ -3277,6 +3277,86 @@ static void test_silent_last_target_counted_once(void **state)
 	assert_target_counts(5090, 1, 0, 0, 1);
 }
 
+/* The policy in force replaced by the routes of json, as a reload does. */
+static void reload_routes(const char *json)
+{
+	static struct config next;
+	struct policy *np;
+	char err[256];
+	assert_int_equal(config_load_string(&next, json, err, sizeof(err)), 0);
+	assert_int_equal(policy_create(&np, &next, err, sizeof(err)), 0);
+	policy_inherit(np, pol, 0);
+	ctl_set_policy(ctl, np);
+	policy_destroy(pol);
+	pol = np;
+}
+
+static bool target_down_now(uint16_t port)
+{
+	struct ctl_target_info ti[8];
+	size_t n = ctl_get_targets(ctl, ti, 8);
+	for (size_t i = 0; i < n && i < 8; i++)
+		if (ntohs(((const struct sockaddr_in *)&ti[i].addr)->sin_port) == port)
+			return ti[i].down;
+	fail_msg("no target on port %u", port);
+	return false;
+}
+
+/*
+ * A call whose route a reload changed (its targets here) and whose target
+ * then stays silent for failover_ms: counted unanswered, and that target is
+ * down for the down_s of a route of the new policy that lists it among two
+ * or more (the first such, in order: not "solo", which lists it alone), so
+ * that new calls skip it. It was counted but never marked down (the check
+ * needed the call's route as it was).
+ */
+static void test_silent_target_of_a_reloaded_route_marked_down(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1); /* at 1000, to 5090: failover_ms at 2000 */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	reload_routes(
+	    "{\"routes\": [{\"name\": \"solo\", \"match\": {\"user_prefix\": \"+9\"},"
+	    " \"target\": \"127.0.0.1:5090\"},"
+	    " {\"name\": \"trunk\", \"targets\": [\"127.0.0.1:5093\", \"127.0.0.1:5090\"],"
+	    " \"down_s\": 300}]}");
+	for (uint64_t t = 1010; t <= 2100; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_marked_down, 1);
+	assert_true(target_down_now(5090));
+	assert_target_counts(5090, 1, 0, 0, 1);
+	/* still down after the default down_s (30 s): trunk's 300 s */
+	ctl_on_tick(ctl, 40000);
+	assert_true(target_down_now(5090));
+}
+
+/* The same with no route of the new policy listing that target among two
+ * or more: counted unanswered, not down (new calls have nowhere else). */
+static void test_silent_target_of_a_reloaded_route_alone_not_down(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1);
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	reload_routes("{\"routes\": [{\"name\": \"solo\", \"target\": \"127.0.0.1:5090\"},"
+		      " {\"name\": \"other\", \"match\": {\"user_prefix\": \"+9\"}, \"targets\":"
+		      " [\"127.0.0.1:5091\", \"127.0.0.1:5092\"]}]}");
+	for (uint64_t t = 1010; t <= 2100; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_marked_down, 0);
+	assert_false(target_down_now(5090));
+	assert_target_counts(5090, 1, 0, 0, 1);
+}
+
 /* A target given by name: leg B's INVITE goes to the address the name
  * resolved to, its Request-URI and To name the host as written, and the
  * CDR's target is the name. */
@@ -6903,6 +6983,8 @@ int main(void)
 	    WITH_CONFIG(test_probe_503_retry_after, failover_config),
 	    WITH_CONFIG(test_left_target_503_retry_after, failover_config),
 	    WITH_CONFIG(test_silent_last_target_counted_once, failover_config),
+	    WITH_CONFIG(test_silent_target_of_a_reloaded_route_marked_down, failover_config),
+	    WITH_CONFIG(test_silent_target_of_a_reloaded_route_alone_not_down, failover_config),
 	    WITH_CONFIG(test_target_by_name, named_config),
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),
 	    WITH_CONFIG(test_round_robin, failover_rr_config),

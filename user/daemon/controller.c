@@ -1553,9 +1553,28 @@ static void call_target_drop(struct ctl *c, const struct ctl_call *k)
 		target_drop(c, k->shard, k->slot);
 }
 
+/* A route of the policy in force that lists target entry i among two or
+ * more targets and marks a silent target down (down_s), the first in the
+ * configuration's order; NULL when none does. */
+static const struct config_route *route_listing(const struct ctl *c, uint32_t i)
+{
+	const struct config *pc = policy_config(c->pol);
+	for (unsigned r = 0; r < pc->nroutes; r++) {
+		if (pc->routes[r].ntargets < 2 || !pc->routes[r].down_s)
+			continue;
+		for (unsigned t = 0; t < pc->routes[r].ntargets; t++)
+			if (c->target_of_route[r][t] == i)
+				return &pc->routes[r];
+	}
+	return NULL;
+}
+
 /* Record k's target sent nothing to its INVITE for failover_ms, or until
  * Timer B: down for its route's down_s, when the route has another target
- * to send new calls to. */
+ * to send new calls to. A call whose route a reload or restart changed
+ * (call_route NULL) marks its target's entry (call_target: by its address
+ * once its slot is gone) down for the down_s of a route that lists that
+ * entry now among two or more (route_listing), when one does. */
 static void target_silent(struct ctl *c, struct ctl_call *k, uint64_t now)
 {
 	const struct config_route *r = call_route(c, k);
@@ -1566,6 +1585,8 @@ static void target_silent(struct ctl *c, struct ctl_call *k, uint64_t now)
 	k->silence_noted = true;
 	if (s)
 		s->unanswered++;
+	if (!r && s)
+		r = route_listing(c, (uint32_t)(s - c->targets));
 	if (r && s && r->ntargets >= 2 && r->down_s)
 		target_down(c, s, r, "an INVITE", now);
 }
