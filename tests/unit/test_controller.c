@@ -705,19 +705,69 @@ static void test_early_dialog_ended_during_setup(void **state)
 	assert_int_not_equal(policy_call_admit(pol), 0);
 }
 
+/*
+ * The callee's 2xx after the caller ended the call's early dialog with a BYE
+ * (RFC 3261 15; the worker freed it): the caller holds no dialog under that
+ * tag to confirm, so the 2xx is not relayed; as the UAC side of leg B
+ * sipshard ACKs it and ends it with a BYE (13.2.2.4), as for another fork's,
+ * and, no other fork ringing, the caller's INVITE gets the 487 its callee
+ * would have sent for that BYE (15.1.2), counted as the callee's would be.
+ * The slot (maybe another call's by now) is left alone. The 2xx went to the
+ * caller with no dialog behind it ("relayed, no dialog").
+ */
 static void test_2xx_after_early_dialog_ended_installs_nothing(void **state)
 {
+	struct ctl_stats st0, st;
 	(void)state;
 	invite_from_alice();
 	unsigned inv = invite_to_bob();
 	response_from_bob(inv, 180, "btag");
 	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
+	ctl_get_stats(ctl, &st0);
 	unsigned before = nsent;
 	response_from_bob(inv, 200, "btag");
-	/* relayed to alice, but the slot (maybe another call's by now) is left alone */
 	assert_int_equal(ninstall, 1);
+	bool ack = false, bye = false;
+	int to_alice = 0;
+	for (unsigned i = before; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (ntohs(sent[i].to.sin_port) == 5061) {
+			if (s->is_request || s->status != 487)
+				fail_msg(
+				    "the 2xx after the caller's early BYE: %.60s to the caller",
+				    sent[i].buf);
+			to_alice++;
+		} else if (s->is_request && s->method_id == SIP_METHOD_ACK &&
+			   sip_view_eq(sent[i].buf, s->to.tag, "btag", 4)) {
+			ack = true;
+		} else if (s->is_request && s->method_id == SIP_METHOD_BYE &&
+			   sip_view_eq(sent[i].buf, s->to.tag, "btag", 4)) {
+			bye = true;
+		}
+	}
+	if (!ack || !bye || to_alice != 1)
+		fail_msg("2xx after the early dialog ended: ACK %d, BYE %d, 487s to the caller %d",
+			 ack, bye, to_alice);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended + 1);
+	assert_int_equal(st.calls_answered, st0.calls_answered);
+	assert_int_equal(st.calls_failed, st0.calls_failed + 1);
+	assert_int_equal(st.calls_active, 0);
+
+	/* bob sends his 2xx again (the ACK crossed it): the ACK alone, nothing
+	 * to alice, not counted again */
+	before = nsent;
+	response_from_bob(inv, 200, "btag");
+	for (unsigned i = before; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (ntohs(sent[i].to.sin_port) == 5061 || !s->is_request ||
+		    s->method_id != SIP_METHOD_ACK)
+			fail_msg("the 2xx sent again: %.60s", sent[i].buf);
+	}
 	assert_int_equal(nsent, before + 1);
-	assert_int_equal(sent_msg(before)->status, 200);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended + 1);
+	assert_int_equal(ninstall, 1);
 }
 
 /* DESIGN.md invariant 7: the 2xx that lets the caller use a dialog leaves
@@ -3722,14 +3772,21 @@ static void test_dialogs_ended_before_restart(void **state)
 	assert_int_equal(policy_calls(pol), 0);
 
 	/* nothing is installed again, by a tick or by the callee's 2xx, which
-	 * is relayed so that the caller ends leg B */
+	 * is ACKed and ended with a BYE (the caller holds no dialog to confirm),
+	 * the caller's INVITE answered 487 */
 	ctl_on_tick(ctl, 1300);
 	assert_int_equal(ninstall, 0);
 	sent[0] = inv2;
 	nsent = 1;
 	response_from_bob(0, 200, "b2");
 	assert_int_equal(ninstall, 0);
-	assert_int_equal(sent_msg(1)->status, 200);
+	unsigned finals = 0;
+	for (unsigned i = 1; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061) {
+			assert_int_equal(sent_msg(i)->status, 487);
+			finals++;
+		}
+	assert_int_equal(finals, 1);
 
 	/* the slots serve new calls, and no 408 ever follows */
 	unsigned n = nsent;
@@ -6263,6 +6320,69 @@ static void test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended(void *
 }
 
 /*
+ * The same for the first fork (the call's own early dialog) while a second
+ * fork still rings in one of its own: the first fork's 2xx after the
+ * caller's BYE in its early dialog is ACKed and ended, nothing reaches the
+ * caller (no 2xx, no final: its INVITE may still be answered by the second
+ * fork), and the call rings on. It was relayed to the caller with no
+ * dialog behind it.
+ */
+static void test_first_fork_2xx_after_its_early_dialog_ended_rings_on(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	const struct shard_dialog fork1 = installs[0];
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	assert_int_equal(ninstall, 2);
+	worker_applies(1);
+
+	/* the caller ends fork 1's early dialog, the call's own */
+	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	shard_dialog_free(&table, fork1.slot);
+	ctl_on_dialog_ended(ctl, 0, fork1.slot, fork1.gen + 1, CTL_END_BYE_CALLER);
+
+	struct ctl_stats st0, st;
+	ctl_get_stats(ctl, &st0);
+	unsigned base = nsent, n0 = ninstall;
+	response_from_bob_at(inv, 200, "fork1", 1300);
+	bool ack = false, bye = false;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("the first fork's 2xx after its early dialog ended: %.60s to "
+				 "the caller",
+				 sent[i].buf);
+		if (s->is_request && s->method_id == SIP_METHOD_ACK &&
+		    sip_view_eq(sent[i].buf, s->to.tag, "fork1", 5))
+			ack = true;
+		if (s->is_request && s->method_id == SIP_METHOD_BYE &&
+		    sip_view_eq(sent[i].buf, s->to.tag, "fork1", 5))
+			bye = true;
+	}
+	if (!ack || !bye)
+		fail_msg("2xx of the ended first fork: ACK %s, BYE %s", ack ? "sent" : "not sent",
+			 bye ? "sent" : "not sent");
+	assert_int_equal(ninstall, n0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended + 1);
+	assert_int_equal(st.calls_answered, st0.calls_answered);
+	assert_int_equal(st.calls_failed, st0.calls_failed);
+
+	/* the second fork still rings: its 180 reaches the caller */
+	base = nsent;
+	response_from_bob_at(inv, 180, "fork2", 1400);
+	assert_int_equal(nsent, base + 1);
+	assert_int_equal(sent_msg(base)->status, 180);
+	assert_int_equal(ntohs(sent[base].to.sin_port), 5061);
+}
+
+/*
  * A restart while a call rings on two forks, each in an early dialog of
  * its own toward the caller: the second fork's is taken up with the call's
  * set-up record, as the call's own is. It was dropped at the re-attach:
@@ -7131,6 +7251,9 @@ int main(void)
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended, setup_file,
+		teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_first_fork_2xx_after_its_early_dialog_ended_rings_on, setup_file,
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_early_dialog_carried_over_a_restart,
 					    setup_file, teardown_file),

@@ -32,7 +32,10 @@
  * to the caller under that fork's tag; every fork's slot is then released.
  * The 2xx of a fork whose early dialog ended (the caller's BYE in it,
  * expiry) confirms nothing the caller holds: ACKed and ended with a BYE
- * (RFC 3261 13.2.2.4), not relayed, while the call rings on.
+ * (RFC 3261 13.2.2.4), not relayed, while the call rings on; so is the
+ * first fork's once the call's own early dialog ended (slot_gone), and with
+ * no other fork ringing the caller's INVITE then gets 487 (RFC 3261 15.1.2:
+ * end_after_early_dialog).
  * A restart takes the forks' early dialogs up with their call's record
  * (restore_forks).
  * A fork refused one (the limit, no free slot, a full ring; counted) is
@@ -2844,6 +2847,42 @@ static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_ms
 		c->st.stale_answers_ended++;
 }
 
+/* Whether a fork of k other than the first still rings in an early dialog
+ * of its own toward the caller. */
+static bool forks_ringing(const struct ctl_call *k)
+{
+	for (unsigned i = 0; i < k->nforks; i++)
+		if (!k->forks[i].gone)
+			return true;
+	return false;
+}
+
+/* The first fork answered (2xx r, ended by end_2xx) after the caller's early
+ * dialog with it, the call's own, had ended (the caller's BYE in it, RFC
+ * 3261 15, or its expiry), and no other fork rings: the caller's INVITE
+ * gets the final its callee would have sent for that BYE, 487 (15.1.2), or
+ * 408 once sipshard had given the call up (no_answer_s), counted and
+ * written to the CDR as that final from the callee would have been. */
+static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+				   uint64_t now)
+{
+	bool timeout = k->timed_out && !k->cancelled;
+	int status = timeout ? 408 : 487;
+	target_count_final(c, k, r->status);
+	call_target_drop(c, k);
+	forks_end(c, k);
+	if (timeout)
+		c->st.calls_timeout++;
+	else if (k->cancelled)
+		c->st.calls_cancelled++;
+	else
+		c->st.calls_failed++;
+	cdr_unanswered(c, k, timeout ? "timeout" : k->cancelled ? "cancelled" : "failed", status);
+	complete_call(
+	    c, k, status,
+	    setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out)), now);
+}
+
 /* A response to leg B's INVITE, for its record k. */
 static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    const struct sockaddr *src, socklen_t srclen, uint64_t now)
@@ -2967,6 +3006,18 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			end_2xx(c, k, r, src, srclen, now);
 			return;
 		}
+		if (k->slot_gone && k->state != CALL_ANSWERED && r->to.has_tag &&
+		    same_callee(k, r)) {
+			/* the first fork's, whose early dialog (the call's own)
+			 * ended (the caller's BYE in it, RFC 3261 15, expiry):
+			 * as for another fork's, ACKed and ended, not relayed
+			 * (13.2.2.4); the caller's INVITE gets its final here
+			 * unless another fork still rings in an early dialog */
+			end_2xx(c, k, r, src, srclen, now);
+			if (!forks_ringing(k))
+				end_after_early_dialog(c, k, r, now);
+			return;
+		}
 		if (k->state != CALL_ANSWERED) {
 			if (answer_from_fork(c, k, r, src, srclen) != 0) {
 				/* the worker's ring is full: relaying this 2xx would
@@ -2975,11 +3026,6 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 				 * 13.3.1.4), and the next one tries again. */
 				c->st.answers_deferred++;
 				return;
-			}
-			if (k->slot_gone) {
-				/* the caller ended the early dialog (a BYE crossed this
-				 * 2xx): relay the 2xx and let the caller end leg B */
-				log_debug("2xx after the early dialog ended: relayed, no dialog");
 			}
 			k->state = CALL_ANSWERED;
 			target_count_final(c, k, r->status);

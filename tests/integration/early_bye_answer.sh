@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The callee's 200 after the caller ended the call's early dialog with a BYE
+# (RFC 3261 15), through a running sipshardd, raw UDP caller and callee: the
+# callee gets the ACK and a BYE for it (13.2.2.4), and the caller, which
+# holds no dialog to confirm, gets 487 for its INVITE (15.1.2), not the 200
+# (it was relayed with no dialog behind it, and the callee's 200 went on
+# unACKed). A second call, whose callee forks: the first fork's 200 after
+# the caller's BYE in that fork's early dialog is ACKed and ended, and the
+# call rings on: the second fork's 180 still reaches the caller.
+# Ports: sipshardd 16840, the callers 16841 and 16843, the callee 16842.
+set -u
+cd "$(dirname "$0")/../.."
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=16840
+B_PORT=16842
+write_config "$WORK/eb.json"
+start_daemon eb "$WORK/eb.json"
+
+python3 - "$D_PORT" "$B_PORT" >"$WORK/eb.out" 2>&1 <<'PY'
+import json, sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import Caller, header, recv_first, status, udp, vias_of
+
+dport, bport = int(sys.argv[1]), int(sys.argv[2])
+D = ("127.0.0.1", dport)
+callee = udp(bport)
+r = {}
+
+
+def response(req, code, totag):
+    to = header(req, "To")
+    if ";tag=" not in to:
+        to += ";tag=" + totag
+    return ("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+            "Contact: <sip:%s@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n"
+            % (code, vias_of(req), header(req, "From"), to, header(req, "Call-ID"),
+               header(req, "CSeq"), totag, bport)).encode()
+
+
+def tag_of(value):
+    return value.split(";tag=")[1].split(";")[0] if value and ";tag=" in value else None
+
+
+def ring(c, forks):
+    c.sock.sendto(c.request("INVITE", 1).encode(), D)
+    inv, _ = recv_first(callee, lambda m: m.startswith("INVITE "), 2)
+    got = {}
+    for f in forks:
+        callee.sendto(response(inv, "180 Ringing", f), D)
+        got[f], _ = recv_first(c.sock, lambda m: status(m) == 180, 2)
+    return inv, got
+
+
+def early_bye(c, ringing, fork):
+    """The caller's BYE in the early dialog of ringing (a 180); the callee
+    answers it 200 as fork."""
+    c.to = header(ringing, "To")
+    c.sock.sendto(c.request("BYE", 2).encode(), D)
+    bye, peer = recv_first(callee, lambda x: x.startswith("BYE "), 2)
+    if bye:
+        callee.sendto(response(bye, "200 OK", fork), peer)
+        recv_first(c.sock, lambda x: status(x) == 200 and "BYE" in (header(x, "CSeq") or ""), 2)
+    time.sleep(0.3)  # the worker's end of that early dialog reaches the controller
+    return tag_of(header(bye, "To")) if bye else None
+
+
+def answer_after(c, inv, fork):
+    """fork's 200 to leg B's INVITE: what the callee got for it (ACK, BYE,
+    answering the BYE) and what the caller got."""
+    callee.sendto(response(inv, "200 OK", fork), D)
+    seen, to_caller = [], []
+    end = time.time() + 1.5
+    while time.time() < end:
+        m, peer = recv_first(callee, lambda x: x.startswith("ACK ") or x.startswith("BYE "), 0.1)
+        if m:
+            seen.append((m.split(" ")[0], tag_of(header(m, "To"))))
+            if m.startswith("BYE "):
+                callee.sendto(response(m, "200 OK", fork), peer)
+        a, _ = recv_first(c.sock, lambda x: status(x) >= 100, 0.05)
+        if a:
+            to_caller.append(status(a))
+            if status(a) >= 300:
+                c.to = header(a, "To")
+                c.sock.sendto(c.request("ACK", 1).encode(), D)
+    return sorted(set(seen)), sorted(set(to_caller))
+
+
+# ---- call 1: one callee ---------------------------------------------------
+c = Caller(dport + 1, dport)
+inv, got = ring(c, ["b1"])
+r["early_bye_to"] = early_bye(c, got["b1"], "b1")
+r["got"], r["to_caller"] = answer_after(c, inv, "b1")
+c.sock.close()
+
+# ---- call 2: two forks, the first one's early dialog ended -----------------
+c = Caller(dport + 3, dport)
+inv, got = ring(c, ["f1", "f2"])
+r["fork_early_bye_to"] = early_bye(c, got["f1"], "f1")
+r["fork_got"], r["fork_to_caller"] = answer_after(c, inv, "f1")
+callee.sendto(response(inv, "180 Ringing", "f2"), D)
+m, _ = recv_first(c.sock, lambda x: status(x) == 180, 2)
+r["f2_rings"] = m is not None
+print(json.dumps(r))
+PY
+rc=$?
+take_result "$WORK/eb.out"
+
+check "the helper ran" test "$rc" = 0
+check "the caller's BYE in the early dialog reaches the callee" test "$(get 'j["early_bye_to"]')" = "b1"
+check "the callee's 200 after it: ACKed and ended with a BYE" \
+	test "$(get 'j["got"]')" = "[['ACK', 'b1'], ['BYE', 'b1']]"
+check "the callee's 200 after it: the caller gets 487, not the 200" \
+	test "$(get 'j["to_caller"]')" = "[487]"
+check "forking: the caller's BYE in the first fork's early dialog reaches it" \
+	test "$(get 'j["fork_early_bye_to"]')" = "f1"
+check "forking: the first fork's 200 after it: ACKed and ended with a BYE" \
+	test "$(get 'j["fork_got"]')" = "[['ACK', 'f1'], ['BYE', 'f1']]"
+check "forking: nothing of it reaches the caller" test "$(get 'j["fork_to_caller"]')" = "[]"
+check "forking: the call rings on (the second fork's 180 reaches the caller)" \
+	test "$(get 'j["f2_rings"]')" = "True"
+check "stats: the two 2xx ended, one call failed (487)" \
+	wait_json "$WORK/eb.stats.json" \
+	'j["controller"]["stale_answers_ended"], j["controller"]["calls_failed"]' "2 1"
+stop_daemon
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/eb.log"
