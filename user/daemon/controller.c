@@ -2372,15 +2372,24 @@ static void forks_end(struct ctl *c, struct ctl_call *k)
  * starts again from the INVITE's offer, for r's body or that early dialog's
  * answer. Every fork's early dialog is then released. 0, or negative when
  * the worker's ring is full: nothing changed then. */
+/* Where k's tag toward the caller stands in its saved head, when tag (as
+ * long as k->a_tag, as every tag of ours is) can take its place; NULL when
+ * it cannot. */
+static char *head_tag_at(struct ctl_call *k, const char *tag)
+{
+	size_t n = strlen(k->a_tag);
+	return strlen(tag) == n ? memmem(k->head, k->head_len, k->a_tag, n) : NULL;
+}
+
 static int answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    const struct sockaddr *src, socklen_t srclen)
 {
 	const struct ctl_fork *f = same_callee(k, r) ? NULL : fork_of_response(k, r);
 	char tag[CTL_TAG_MAX];
 	size_t n = strlen(k->a_tag);
-	char *at = f ? memmem(k->head, k->head_len, k->a_tag, n) : NULL;
+	char *at = f ? head_tag_at(k, f->a_tag) : NULL;
 
-	if (at && strlen(f->a_tag) == n) {
+	if (at) {
 		memcpy(&c->fork_dlg, &k->dlg, sizeof(k->dlg)); /* back, if the ring is full */
 		memcpy(tag, k->a_tag, n + 1);
 		memcpy(at, f->a_tag, n);
@@ -2389,7 +2398,7 @@ static int answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_
 		session_from_invite(c, k, &k->dlg);
 	}
 	int rc = install(c, k, r, src, srclen, true);
-	if (rc != 0 && at && strlen(f->a_tag) == n) {
+	if (rc != 0 && at) {
 		memcpy(at, tag, n);
 		memcpy(k->a_tag, tag, n + 1);
 		memcpy(&k->dlg, &c->fork_dlg, sizeof(k->dlg));
@@ -2399,16 +2408,15 @@ static int answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_
 	return rc;
 }
 
-/* k's saved head toward the caller under tag (as long as k->a_tag, as
- * every tag of ours is), into c->fork_head; k->head when it cannot be. */
-static const char *head_with_tag(struct ctl *c, const struct ctl_call *k, const char *tag)
+/* k's saved head toward the caller under tag, into c->fork_head; k->head
+ * when it cannot be (head_tag_at). */
+static const char *head_with_tag(struct ctl *c, struct ctl_call *k, const char *tag)
 {
-	size_t n = strlen(k->a_tag);
-	const char *at = memmem(k->head, k->head_len, k->a_tag, n);
-	if (!at || strlen(tag) != n)
+	const char *at = head_tag_at(k, tag);
+	if (!at)
 		return k->head;
 	memcpy(c->fork_head, k->head, k->head_len);
-	memcpy(c->fork_head + (at - k->head), tag, n);
+	memcpy(c->fork_head + (at - k->head), tag, strlen(tag));
 	return c->fork_head;
 }
 
