@@ -18,6 +18,7 @@
  *   From tag lTTCCCCCCCC
  *   branch   z9hG4bKlTTSSSSSSSSGGGGGGGG          (transaction slot, generation)
  *   ACK      z9hG4bKaTTCCCCCCCCQQQQQQQQ          (call, CSeq: ACK is no transaction)
+ *   ACK      z9hG4bKfTTFFFFFFFFNNNNNNNN          (of another fork's 2xx: its record, serial)
  * A call has at most one transaction in flight, so CSeq numbers reach the
  * peer in order and a re-INVITE never meets another INVITE (no 491 by design).
  * Everything is sent to --target (the next hop, as a trunk would); the route
@@ -27,6 +28,13 @@
  * With --requests-per-call K the mix phase ends each call with BYE after K
  * in-dialog requests and sets up a new call in the same slot (a new Call-ID),
  * so that --calls stay established at once while calls come and go.
+ *
+ * A 2xx to a call's INVITE from another fork than the one the call took (a
+ * forking proxy forwards every 2xx, RFC 3261 16.7 item 5) is a dialog of its
+ * own (13.2.2.4): it is ACKed with its To tag to its Contact and ended with a
+ * BYE in it, both built from a fork record (FORK_MAX a thread) that holds its
+ * dialog while that BYE is out, then stays until reused so that a repeat of
+ * that 2xx is ACKed again rather than ended twice.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +62,7 @@
 #define RINGING_NS  (181 * 1000000000ull)
 #define NLISTS	    (NCLASSES + 2)
 #define START_BURST 512 /* call starts per loop pass, so receiving keeps up */
+#define FORK_MAX    64	/* other forks' dialogs whose BYE is out at once, a thread */
 
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
@@ -92,6 +101,21 @@ struct uac_tx {
 	uint8_t state;	/* enum tx_state */
 	uint8_t klass;	/* current retransmission interval class */
 	bool in_mix;
+	uint8_t fork; /* a fork's BYE: its record + 1 (0: a request of the call) */
+};
+
+/* The dialog of another fork's 2xx to a call's INVITE (fork_answer). */
+struct uac_fork {
+	uint32_t call, gen; /* the call slot and its incarnation (the Call-ID) */
+	uint32_t seq;	    /* serial of this dialog in the thread: its ACK's branch */
+	uint32_t cseq;	    /* its BYE's */
+	uint32_t tx;	    /* its BYE in flight, or TL_NIL */
+	bool used;
+	uint8_t rtag_len;
+	uint16_t target_len, route_len;
+	char rtag[RTAG_MAX];
+	char target[TARGET_MAX];
+	char route[ROUTE_MAX];
 };
 
 struct uac;
@@ -111,7 +135,9 @@ struct uac {
 	uint64_t ncalls;
 	struct uac_tx *tx;
 	uint32_t ntx, *tx_free, tx_nfree;
-	struct tl_node *nodes; /* 2 per transaction: retransmission, timeout */
+	struct tl_node *nodes;	/* 2 per transaction: retransmission, timeout */
+	struct uac_fork *forks; /* FORK_MAX */
+	uint32_t fork_next, fork_seq;
 	struct tl_list lists[NLISTS];
 	unsigned kcap; /* non-INVITE class cap: T1 << kcap <= T2 */
 
@@ -144,7 +170,7 @@ struct uac {
 
 /* ---- tokens --------------------------------------------------------------- */
 
-static void make_callid(const struct uac *u, uint32_t call, char out[CALLID_LEN])
+static void make_callid(const struct uac *u, uint32_t call, uint32_t gen, char out[CALLID_LEN])
 {
 	memcpy(out, u->nonce_hex, 8);
 	out[8] = '-';
@@ -152,21 +178,23 @@ static void make_callid(const struct uac *u, uint32_t call, char out[CALLID_LEN]
 	out[11] = '-';
 	load_put_hex(out + 12, call, 8);
 	out[20] = '-';
-	load_put_hex(out + 21, u->calls[call].gen, 8);
+	load_put_hex(out + 21, gen, 8);
 	memcpy(out + 29, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1);
 }
 
 /* The call a Call-ID of ours names; -2 when it names an earlier incarnation
- * of the call's slot, -1 when it is not ours. */
-static int64_t parse_callid(const struct uac *u, const char *p, size_t len)
+ * of the call's slot, -1 when it is not ours. *gen: the incarnation it names
+ * (when ours). */
+static int64_t parse_callid(const struct uac *u, const char *p, size_t len, uint32_t *gen)
 {
-	uint64_t call, gen;
+	uint64_t call, g;
 	if (len != CALLID_LEN || memcmp(p, u->nonce_hex, 8) || p[8] != '-' ||
 	    memcmp(p + 9, u->x.th_hex, 2) || p[11] != '-' || p[20] != '-' ||
 	    memcmp(p + 29, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1) ||
-	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls || !load_get_hex(p + 21, 8, &gen))
+	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls || !load_get_hex(p + 21, 8, &g))
 		return -1;
-	return gen == u->calls[call].gen ? (int64_t)call : -2;
+	*gen = (uint32_t)g;
+	return g == u->calls[call].gen ? (int64_t)call : -2;
 }
 
 static void make_ltag(const struct uac *u, uint32_t call, char out[LTAG_LEN])
@@ -228,7 +256,7 @@ static void req_base(struct uac *u, uint32_t ci, struct msg_req *r, char *callid
 	struct uac_call *c = &u->calls[ci];
 	struct uac_src *s = &u->src[c->src];
 
-	make_callid(u, ci, callid);
+	make_callid(u, ci, c->gen, callid);
 	make_ltag(u, ci, ltag);
 	memset(r, 0, sizeof(*r));
 	r->local = (struct msg_str){s->ep.local, s->ep.local_len};
@@ -252,6 +280,17 @@ static void req_base(struct uac *u, uint32_t ci, struct msg_req *r, char *callid
 	}
 }
 
+/* Puts fork f's dialog in r in place of its call's: the Call-ID of the
+ * call's incarnation it answered (the slot may hold a new one since), its To
+ * tag, remote target and route set. */
+static void fork_req(const struct uac *u, const struct uac_fork *f, struct msg_req *r, char *callid)
+{
+	make_callid(u, f->call, f->gen, callid);
+	r->rtag = (struct msg_str){f->rtag, f->rtag_len};
+	r->ruri = (struct msg_str){f->target, f->target_len};
+	r->route = (struct msg_str){f->route, f->route_len};
+}
+
 /* Builds transaction t's request into a fresh buffer and queues it. The same
  * call state gives the same bytes: that is what makes it a retransmission. */
 static bool send_tx(struct uac *u, uint32_t t)
@@ -268,6 +307,8 @@ static bool send_tx(struct uac *u, uint32_t t)
 		return false;
 	}
 	req_base(u, x->call, &r, callid, ltag);
+	if (x->fork)
+		fork_req(u, &u->forks[x->fork - 1], &r, callid);
 	if (x->method == LM_INVITE) { /* the dialog-creating INVITE: no dialog yet */
 		r.rtag.len = 0;
 		r.route.len = 0;
@@ -284,9 +325,11 @@ static bool send_tx(struct uac *u, uint32_t t)
 /* ACK for a final response to an INVITE with CSeq cseq: a new branch for a
  * 2xx (end to end, RFC 3261 13.2.2.4), the INVITE's branch otherwise (hop by
  * hop, 17.1.1.3). initial: the ACK belongs to the dialog-creating INVITE, so
- * its Request-URI and Route are the INVITE's. */
+ * its Request-URI and Route are the INVITE's. f: the 2xx is another fork's,
+ * ACKed in that fork's dialog (13.2.2.4), on a branch of its own. */
 static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool initial,
-		     uint32_t tslot, uint32_t tgen, const struct sip_msg *final)
+		     uint32_t tslot, uint32_t tgen, const struct sip_msg *final,
+		     const struct uac_fork *f)
 {
 	struct uac_call *c = &u->calls[ci];
 	struct uac_src *s = &u->src[c->src];
@@ -299,6 +342,8 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 		return;
 	}
 	req_base(u, ci, &r, callid, ltag);
+	if (f)
+		fork_req(u, f, &r, callid);
 	if (initial && !is2xx) {
 		r.ruri = r.to_uri;
 		r.route.len = 0;
@@ -308,7 +353,9 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 	if (!is2xx && final)
 		r.rtag =
 		    final->to.has_tag ? msg_view(final, final->to.tag) : (struct msg_str){NULL, 0};
-	if (is2xx)
+	if (f)
+		make_branch(u, 'f', (uint32_t)(f - u->forks), f->seq, branch);
+	else if (is2xx)
 		make_branch(u, 'a', ci, cseq, branch);
 	else
 		make_branch(u, 'l', tslot, tgen, branch);
@@ -359,6 +406,7 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 	x->state = TX_CALLING;
 	x->klass = 0;
 	x->retrans = 0;
+	x->fork = 0;
 	x->in_mix = u->phase == P_MIX && m != LM_INVITE;
 	if (m == LM_INVITE) {
 		x->cseq = c->invite_cseq = c->cseq;
@@ -398,12 +446,49 @@ static void tx_free(struct uac *u, uint32_t t)
 	tl_cancel(u->lists, u->nodes, 2 * t + 1);
 	x->state = TX_FREE; /* gen stays, so a repeat of the final response is known */
 	u->tx_free[u->tx_nfree++] = t;
-	u->calls[x->call].tx = TL_NIL;
 	u->out_all--;
+	if (x->fork) { /* a fork's BYE: no request of its call, out of the window */
+		u->forks[x->fork - 1].tx = TL_NIL;
+		return;
+	}
+	u->calls[x->call].tx = TL_NIL;
 	if (x->method == LM_INVITE)
 		u->invites_out--;
 	else
 		u->out_win--;
+}
+
+/* Starts the BYE of fork f's dialog: a transaction of its own, beside its
+ * call's (which may have one in flight), in no window; false when no
+ * transaction slot or send buffer is free. */
+static bool fork_bye_start(struct uac *u, struct uac_fork *f)
+{
+	if (!u->tx_nfree)
+		return false;
+	uint32_t t = u->tx_free[--u->tx_nfree];
+	struct uac_tx *x = &u->tx[t];
+
+	x->gen++;
+	x->call = f->call;
+	x->method = LM_BYE;
+	x->state = TX_CALLING;
+	x->klass = 0;
+	x->retrans = 0;
+	x->in_mix = false;
+	x->fork = (uint8_t)(f - u->forks + 1);
+	x->cseq = f->cseq;
+	x->t0 = x->t_due = u->now;
+	if (!send_tx(u, t)) {
+		x->state = TX_FREE;
+		u->tx_free[u->tx_nfree++] = t;
+		return false;
+	}
+	f->tx = t;
+	tl_arm(u->lists, u->nodes, 0, 2 * t, u->now);
+	tl_arm(u->lists, u->nodes, L_TIMEOUT, 2 * t + 1, u->now);
+	u->x.c->m[LM_BYE].sent++;
+	u->out_all++;
+	return true;
 }
 
 /* After an in-dialog transaction: back in the rotation unless the call ended. */
@@ -464,30 +549,36 @@ static bool copy_str(char *dst, size_t cap, const char *src, size_t len)
 	return true;
 }
 
+/* Where save_dialog puts a dialog: a call's, or a fork's. */
+struct dlg_store {
+	char *rtag, *target, *route; /* RTAG_MAX, TARGET_MAX, ROUTE_MAX */
+	uint8_t *rtag_len;
+	uint16_t *target_len, *route_len;
+};
+
 /* Remembers the dialog a 2xx to the INVITE established: the remote tag, the
  * remote target (Contact) and the route set (Record-Route, reversed). With a
  * strict first route (no ;lr) the Request-URI is that route and the remote
  * target goes last in Route (RFC 3261 12.2.1.1). False when something does not
  * fit our fixed storage. */
-static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
+static bool save_dialog_in(const struct uac *u, const struct dlg_store *d, const struct sip_msg *m)
 {
-	struct uac_call *c = &u->calls[ci];
 	const char *b = m->buf;
 
 	if (!m->to.has_tag || !m->to.tag.len ||
-	    !copy_str(c->rtag, RTAG_MAX, b + m->to.tag.off, m->to.tag.len))
+	    !copy_str(d->rtag, RTAG_MAX, b + m->to.tag.off, m->to.tag.len))
 		return false;
-	c->rtag_len = (uint8_t)m->to.tag.len;
+	*d->rtag_len = (uint8_t)m->to.tag.len;
 	struct msg_str target = m->ncontacts ? msg_view(m, m->contacts[0].uri.whole)
 					     : (struct msg_str){u->to_uri, u->to_uri_len};
-	c->route_len = 0;
+	*d->route_len = 0;
 	if (!m->nrecord_routes) {
-		if (!copy_str(c->target, TARGET_MAX, target.p, target.len))
+		if (!copy_str(d->target, TARGET_MAX, target.p, target.len))
 			return false;
-		c->target_len = (uint16_t)target.len;
+		*d->target_len = (uint16_t)target.len;
 		return true;
 	}
-	char *route = u->routes + (size_t)ci * ROUTE_MAX;
+	char *route = d->route;
 	struct wbuf w = {route, 0, ROUTE_MAX, false};
 	int last = m->nrecord_routes - 1;
 	const struct sip_addr *first = &m->record_routes[last];
@@ -495,14 +586,14 @@ static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
 	int from = last;
 	if (strict) { /* the first route becomes the Request-URI */
 		struct msg_str r = msg_view(m, first->uri.whole);
-		if (!copy_str(c->target, TARGET_MAX, r.p, r.len))
+		if (!copy_str(d->target, TARGET_MAX, r.p, r.len))
 			return false;
-		c->target_len = (uint16_t)r.len;
+		*d->target_len = (uint16_t)r.len;
 		from = last - 1;
 	} else {
-		if (!copy_str(c->target, TARGET_MAX, target.p, target.len))
+		if (!copy_str(d->target, TARGET_MAX, target.p, target.len))
 			return false;
-		c->target_len = (uint16_t)target.len;
+		*d->target_len = (uint16_t)target.len;
 	}
 	bool any = false;
 	for (int i = from; i >= 0; i--) {
@@ -521,8 +612,16 @@ static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
 		wbuf_puts(&w, "\r\n");
 	if (w.overflow)
 		return false;
-	c->route_len = (uint16_t)w.len;
+	*d->route_len = (uint16_t)w.len;
 	return true;
+}
+
+static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
+{
+	struct uac_call *c = &u->calls[ci];
+	struct dlg_store d = {c->rtag,	    c->target,	    u->routes + (size_t)ci * ROUTE_MAX,
+			      &c->rtag_len, &c->target_len, &c->route_len};
+	return save_dialog_in(u, &d, m);
 }
 
 /* A final response to an active transaction. */
@@ -535,6 +634,11 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	uint64_t lat = u->now - x->t0;
 
 	load_hist_record(&u->x.st->lat[meth], lat);
+	if (x->fork) { /* a fork's BYE (fork_answer): nothing of its call's */
+		u->x.c->m[meth].completed++;
+		tx_free(u, t);
+		return;
+	}
 	if (x->in_mix) {
 		load_hist_record(&u->x.st->lat_mix, lat);
 		load_hist_record(&u->x.st->lat_mix_sched, u->now - x->t_due);
@@ -551,7 +655,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 	switch (meth) {
 	case LM_INVITE:
 		if (ok && (u->x.cfg->echo || save_dialog(u, ci, m))) {
-			send_ack(u, ci, cseq, true, true, t, gen, m);
+			send_ack(u, ci, cseq, true, true, t, gen, m, NULL);
 			u->x.c->acks_sent++;
 			u->x.c->calls_established++;
 			c->state = C_UP;
@@ -567,7 +671,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 			if (m->to.has_tag &&
 			    copy_str(c->rtag, RTAG_MAX, m->buf + m->to.tag.off, m->to.tag.len))
 				c->rtag_len = (uint8_t)m->to.tag.len;
-			send_ack(u, ci, cseq, false, true, t, gen, m);
+			send_ack(u, ci, cseq, false, true, t, gen, m, NULL);
 			u->x.c->acks_sent++;
 			if (status / 100 == 4 || status / 100 == 6)
 				u->x.c->calls_rejected++;
@@ -579,7 +683,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 		break;
 	case LM_REINVITE:
 		if (!u->x.cfg->echo) {
-			send_ack(u, ci, cseq, ok, false, t, gen, m);
+			send_ack(u, ci, cseq, ok, false, t, gen, m, NULL);
 			u->x.c->acks_sent++;
 		}
 		goto in_dialog;
@@ -615,7 +719,10 @@ static void tx_timeout(struct uac *u, uint32_t t)
 	enum load_method meth = (enum load_method)x->method;
 
 	u->x.c->m[meth].timeouts++;
+	bool fork = x->fork;
 	tx_free(u, t);
+	if (fork)
+		return;
 	if (meth == LM_INVITE) {
 		u->x.c->setup_timeouts++;
 		u->x.c->calls_failed++;
@@ -685,13 +792,90 @@ static void late_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
 	}
 	c->late = LATE_BYE;
 	u->x.c->calls_late_answers++;
-	send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m);
+	send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m, NULL);
 	u->x.c->acks_sent++;
 	uint32_t t = tx_start(u, ci, LM_BYE);
 	if (t != TL_NIL)
 		u->tx[t].in_mix = false; /* no request of the mix */
 	/* else no send buffer (send.pool_empty): the callee's dialog stays,
 	 * ACKed, until its own session ends it */
+}
+
+/* The record of call ci's (incarnation gen) fork whose 2xx m is, by its To
+ * tag; NULL when none is. */
+static struct uac_fork *fork_find(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
+{
+	struct msg_str tag = msg_view(m, m->to.tag);
+	for (uint32_t i = 0; i < FORK_MAX; i++) {
+		struct uac_fork *f = &u->forks[i];
+		if (f->used && f->call == ci && f->gen == gen && f->rtag_len == tag.len &&
+		    !memcmp(f->rtag, tag.p, tag.len))
+			return f;
+	}
+	return NULL;
+}
+
+/* A record for a new fork's dialog: the next in turn whose BYE is not out
+ * (an ended fork's is reused, the oldest first); NULL when every one has its
+ * BYE out. */
+static struct uac_fork *fork_take(struct uac *u)
+{
+	for (uint32_t k = 0; k < FORK_MAX; k++) {
+		uint32_t i = (u->fork_next + k) % FORK_MAX;
+		if (u->forks[i].tx == TL_NIL) {
+			u->fork_next = (i + 1) % FORK_MAX;
+			return &u->forks[i];
+		}
+	}
+	return NULL;
+}
+
+/* A 2xx to call ci's INVITE with another To tag than the dialog the call
+ * took: another fork's answer (a forking proxy forwards every 2xx, RFC 3261
+ * 16.7 item 5), a dialog of its own. It is ACKed in that dialog (13.2.2.4:
+ * its To tag, to its Contact, by its route set) and ended with a BYE in it,
+ * counted as a late answer (calls.late_answers): the call goes on in the
+ * dialog it took. Before, it was ACKed with the call's To tag and
+ * Request-URI: the other fork never had its ACK, resent its 2xx until 64*T1
+ * and held the dialog until then (and an SBC in between with it). A repeat
+ * of it (our ACK lost, or crossing it) is ACKed again from its record. One
+ * whose dialog does not fit our storage, or that comes while every record's
+ * BYE is out, is counted mismatched and not ACKed, as a first 2xx we cannot
+ * hold a dialog for. */
+static void fork_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
+{
+	struct uac_call *c = &u->calls[ci];
+	struct uac_fork *f = fork_find(u, ci, c->gen, m);
+	if (f) {
+		u->x.c->duplicate_responses++;
+		send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m, f);
+		u->x.c->reacks_sent++;
+		return;
+	}
+	f = fork_take(u);
+	if (!f) {
+		u->x.c->mismatched++;
+		return;
+	}
+	struct dlg_store d = {f->rtag,	    f->target,	    f->route,
+			      &f->rtag_len, &f->target_len, &f->route_len};
+	f->used = false; /* until its dialog is in */
+	if (!save_dialog_in(u, &d, m)) {
+		u->x.c->mismatched++;
+		return;
+	}
+	f->used = true;
+	f->call = ci;
+	f->gen = c->gen;
+	f->seq = ++u->fork_seq;
+	f->cseq = c->invite_cseq + 1; /* above the INVITE's, the dialog's only one */
+	u->x.c->calls_late_answers++;
+	send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m, f);
+	u->x.c->acks_sent++;
+	/* false only with no send buffer (counted, send.pool_empty: a slot is
+	 * always free, ntx counts one a record): the fork's dialog stays,
+	 * ACKed, until its own session ends it */
+	(void)fork_bye_start(u, f);
 }
 
 static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, int status, bool sdp,
@@ -738,7 +922,8 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 {
 	if (m->method_id == SIP_METHOD_ACK)
 		return; /* for a 2xx we sent to a peer's INVITE: nothing to do */
-	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
+	uint32_t cgen;
+	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len, &cgen);
 	char ltag[LTAG_LEN];
 	struct uac_call *c = ci >= 0 ? &u->calls[ci] : NULL;
 	/* A repeat of the BYE with which the peer ended a call of ours: our 200
@@ -835,8 +1020,13 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		u->x.c->unknown_transaction++;
 		return;
 	}
-	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len);
-	if (ci == -2) { /* a repeat for a call that ended since; its slot lives on */
+	uint32_t cgen = 0;
+	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len, &cgen);
+	struct uac_tx *x = &u->tx[t];
+	if (ci == -2 && x->gen == gen && x->state != TX_FREE && x->fork &&
+	    u->forks[x->fork - 1].gen == cgen)
+		ci = x->call; /* a fork's BYE, whose call's slot holds a new call since */
+	if (ci == -2) {	      /* a repeat for a call that ended since; its slot lives on */
 		u->x.c->late_responses++;
 		return;
 	}
@@ -844,11 +1034,20 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		u->x.c->mismatched++;
 		return;
 	}
-	struct uac_tx *x = &u->tx[t];
 	if (x->gen != gen || x->state == TX_FREE) {
 		/* a repeat of a final response (ours went missing, or the peer's
 		 * 2xx retransmission crossed our ACK), or a late provisional */
 		struct uac_call *c = &u->calls[ci];
+		/* a 2xx with another To tag than the call's dialog (a 2xx's, not
+		 * the tag of a non-2xx final: LATE_OPEN) is another fork's */
+		if (status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
+		    m->cseq.num == c->invite_cseq && !u->x.cfg->echo && c->late != LATE_OPEN &&
+		    c->target_len && m->to.has_tag &&
+		    (m->to.tag.len != c->rtag_len ||
+		     memcmp(m->buf + m->to.tag.off, c->rtag, c->rtag_len))) {
+			fork_answer(u, (uint32_t)ci, m);
+			return;
+		}
 		if (status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
 		    c->late == LATE_OPEN && m->cseq.num == c->invite_cseq && !u->x.cfg->echo) {
 			late_answer(u, (uint32_t)ci, m);
@@ -863,13 +1062,17 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 			if (status >= 300) {
 				/* 17.1.1.2: each repeat of a non-2xx final gets the ACK
 				 * again, on the INVITE's branch (the one in this Via) */
-				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen, m);
+				send_ack(u, (uint32_t)ci, m->cseq.num, false, initial, t, gen, m,
+					 NULL);
 				u->x.c->reacks_sent++;
 			} else if (c->rtag_len && c->target_len) {
 				/* a dialog of ours (or of a late answer, LATE_BYE):
 				 * ACK the 2xx again. The first 2xx after a non-2xx
-				 * final or a timeout is a late answer, above */
-				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0, m);
+				 * final or a timeout is a late answer, and one of
+				 * another fork (another To tag) a dialog of its own,
+				 * above */
+				send_ack(u, (uint32_t)ci, m->cseq.num, true, initial, 0, 0, m,
+					 NULL);
 				u->x.c->reacks_sent++;
 			}
 		}
@@ -1179,26 +1382,31 @@ static int uac_setup(void *state)
 	u->req_rate_t = cfg->req_rate / cfg->threads;
 	if (u->ncalls == 0)
 		return 0;
-	if (u->ncalls > 0xffffffffu - 1) {
+	if (u->ncalls > 0xffffffffu - 1 - FORK_MAX) {
 		snprintf(w->err, sizeof(w->err), "too many calls per thread");
 		return -EINVAL;
 	}
 
-	/* one transaction per call at most, so ncalls slots always suffice */
-	u->ntx = (uint32_t)u->ncalls + 1;
+	/* one transaction per call at most, so ncalls slots always suffice,
+	 * and one for each fork record's BYE */
+	u->ntx = (uint32_t)u->ncalls + 1 + FORK_MAX;
 	u->calls = calloc(u->ncalls, sizeof(*u->calls));
 	u->routes = calloc(u->ncalls, ROUTE_MAX);
 	u->idle = calloc(u->ncalls, sizeof(*u->idle));
 	u->tx = calloc(u->ntx, sizeof(*u->tx));
 	u->tx_free = calloc(u->ntx, sizeof(*u->tx_free));
 	u->nodes = calloc((size_t)u->ntx * 2, sizeof(*u->nodes));
-	if (!u->calls || !u->routes || !u->idle || !u->tx || !u->tx_free || !u->nodes) {
+	u->forks = calloc(FORK_MAX, sizeof(*u->forks));
+	if (!u->calls || !u->routes || !u->idle || !u->tx || !u->tx_free || !u->nodes ||
+	    !u->forks) {
 		snprintf(w->err, sizeof(w->err), "out of memory for %llu calls",
 			 (unsigned long long)u->ncalls);
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < u->ntx; i++)
 		u->tx_free[u->tx_nfree++] = u->ntx - 1 - i;
+	for (uint32_t i = 0; i < FORK_MAX; i++)
+		u->forks[i].tx = TL_NIL;
 	tl_init_nodes(u->nodes, u->ntx * 2);
 	u->kcap = load_rt_lists(u->lists, cfg);
 	tl_init_list(&u->lists[L_TIMEOUT], 64 * (uint64_t)cfg->t1_ms * 1000000);
@@ -1229,6 +1437,7 @@ static void uac_teardown(void *state)
 	free(u->tx);
 	free(u->tx_free);
 	free(u->nodes);
+	free(u->forks);
 }
 
 static void uac_loop(void *state)

@@ -9,7 +9,11 @@
 #      13.2.2.4) and its call ended with a BYE, and counted as a late
 #      answer, not as a call established or ended;
 #   3. uac: --window is the total over --threads: one below it is refused
-#      with a message that says so; one equal to it runs.
+#      with a message that says so; one equal to it runs;
+#   4. uac: a 2xx of a second fork (another To tag) after the call took the
+#      first is ACKed in its own dialog (its To tag, to its Contact, RFC 3261
+#      13.2.2.4) and ended with a BYE in it, a repeat of it ACKed again, and
+#      it counts as a late answer; the call goes on in the first fork's dialog.
 # Ports: 16800 (the uas or the raw callee), 16801 (the uac or the raw caller);
 # LOAD_LATE_PORT names another first port. BUILD (or LOAD) names the build.
 set -u
@@ -164,5 +168,70 @@ timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
 rc=$?
 stop "$UAS_PID"
 check "uac: --window 2 with --threads 2 runs, no error (exit $rc)" test "$rc" = 0
+
+# ---- 4. uac: the 2xx of a second fork ----------------------------------------------
+# A raw callee (a forking proxy's two forks in one) answers the INVITE 200 with
+# To tag fork1 (Contact fork1) and at once 200 with To tag fork2 (Contact
+# fork2); once fork2's 200 has its ACK it sends that 200 again (a repeat that
+# crossed the ACK). Every request that comes is listed as METHOD user-of-the-
+# Request-URI To-tag CSeq; the BYEs get 200. The uac used to ACK fork2's 200
+# with fork1's tag and Request-URI, so fork2 never had its ACK nor a BYE.
+cat >"$WORK/forks.py" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+
+me, uac, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = rawua.udp(me)
+peer = ("127.0.0.1", uac)
+contact = "Contact: <sip:{}@127.0.0.1:%d>\r\n" % me
+seen = []
+ok2 = None
+repeated = False
+end = time.time() + 5
+while time.time() < end:
+    m = rawua.recv(s, end - time.time())
+    if m is None or m.startswith("SIP/2.0"):
+        continue
+    method = m.split(" ", 1)[0]
+    user = rawua.ruri(m).split("@")[0].replace("sip:", "")
+    to = rawua.header(m, "To")
+    tag = to.split(";tag=")[1] if ";tag=" in to else "-"
+    if method != "INVITE":
+        seen.append("%s %s %s %s" % (method, user, tag, rawua.header(m, "CSeq").split()[0]))
+    if method == "INVITE":
+        rawua.respond(s, m, peer, "200 OK", totag="fork1", extra=contact.format("fork1"))
+        ok2 = m
+        rawua.respond(s, m, peer, "200 OK", totag="fork2", extra=contact.format("fork2"))
+    elif method == "ACK" and tag == "fork2" and not repeated:
+        repeated = True
+        rawua.respond(s, ok2, peer, "200 OK", totag="fork2", extra=contact.format("fork2"))
+    elif method != "ACK":
+        rawua.respond(s, m, peer, "200 OK")
+        end = min(end, time.time() + 0.5)
+open(out, "w").write("|".join(sorted(seen)) + "\n")
+PY
+start_bg python3 "$WORK/forks.py" "$A" "$B" "$WORK/forks.out"
+peer=${PIDS[-1]}
+wait_udp_port "$A"
+timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
+	--target "127.0.0.1:$A" --calls 1 --rate 10 --duration 0 "${T[@]}" \
+	--max-errors 1 --json "$WORK/forks.json" >"$WORK/forks.uac" 2>&1
+rc=$?
+wait_exit 6 "$peer"
+seen=$(cat "$WORK/forks.out" 2>/dev/null)
+check "uac: fork1's 200 ACKed and its call ended with BYE in its dialog; fork2's 200 ACKed in fork2's (twice: its repeat) and ended with a BYE there ($seen; exit $rc)" \
+	test "$seen" = "ACK fork1 fork1 1|ACK fork2 fork2 1|ACK fork2 fork2 1|BYE fork1 fork1 2|BYE fork2 fork2 2" -a "$rc" = 0
+check "uac: fork2's answer counts as a late answer, its repeat as a duplicate ACKed again; the call as established and ended; no error" \
+	python3 - "$WORK/forks.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+c = j["calls"]
+got = (c["attempted"], c["established"], c["failed"], c["ended"], c.get("late_answers"),
+       j["by_method"]["BYE"]["sent"], j["by_method"]["BYE"]["completed"], j["acks"]["sent"],
+       j["acks"]["resent"], j["repeats"]["duplicate_responses"], j["errors"]["total"])
+print("# attempted, established, failed, ended, late answers, BYEs sent/completed, ACKs sent/resent, duplicates, errors:", got)
+sys.exit(0 if got == (1, 1, 0, 1, 1, 2, 2, 2, 1, 1, 0) else 1)
+PY
 
 [ "$NOT_OK" -eq 0 ]
