@@ -147,6 +147,10 @@ struct uac {
 	enum phase phase;
 	uint64_t now, t_start, t_mix0, t_mix_end;
 	uint64_t last_rx; /* when the last datagram arrived */
+	/* the run does not end before: 4*T1 after the last non-2xx final to an
+	 * INVITE, for a 2xx a forking proxy forwards after it (RFC 3261 16.7
+	 * item 5) to be ACKed and ended, not left to its callee's Timer H */
+	uint64_t linger_until;
 	uint64_t started, terminal, up;
 	uint64_t invites_out, out_win, out_all;
 	uint64_t mix_issued;
@@ -678,6 +682,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 			else
 				u->x.c->calls_failed++;
 			c->late = LATE_OPEN; /* a 2xx may still follow (16.7 item 5) */
+			u->linger_until = u->now + 4 * (uint64_t)u->x.cfg->t1_ms * 1000000;
 			set_terminal(u, c, C_FAILED);
 		}
 		break;
@@ -1274,8 +1279,12 @@ static uint64_t drive(struct uac *u)
 				break;
 			}
 		}
-		if (u->terminal == u->started && !u->out_all)
-			u->phase = P_DONE;
+		if (u->terminal == u->started && !u->out_all) {
+			if (u->now >= u->linger_until)
+				u->phase = P_DONE;
+			else if (u->linger_until < next)
+				next = u->linger_until;
+		}
 	}
 	return next;
 }
