@@ -691,6 +691,20 @@ static void cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *
 		  disposition, status, setup);
 }
 
+/* A call that ended before any 2xx, as the caller was told status: counted
+ * by why (Timer B or no_answer_s, the caller's CANCEL, else a failure) and
+ * its CDR written. */
+static void call_unanswered(struct ctl *c, const struct ctl_call *k, bool timeout, int status)
+{
+	if (timeout)
+		c->st.calls_timeout++;
+	else if (k->cancelled)
+		c->st.calls_cancelled++;
+	else
+		c->st.calls_failed++;
+	cdr_unanswered(c, k, timeout ? "timeout" : k->cancelled ? "cancelled" : "failed", status);
+}
+
 static const char *const end_reason_names[CTL_END_COUNT_] = {
     [CTL_END_RELEASED] = "released",
     [CTL_END_BYE_CALLER] = "bye_caller",
@@ -2830,11 +2844,7 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 		given_up_stage(c, k, CTL_NO_ANSWER_REASON, sizeof(CTL_NO_ANSWER_REASON) - 1);
 	given_up_commit(c, now);
 	int status = k->cancelled ? 487 : 408;
-	if (k->cancelled)
-		c->st.calls_cancelled++;
-	else
-		c->st.calls_timeout++;
-	cdr_unanswered(c, k, k->cancelled ? "cancelled" : "timeout", status);
+	call_unanswered(c, k, !k->cancelled, status);
 	call_target_drop(c, k);
 	if (k->installed)
 		release_dialog(c, k);
@@ -2879,13 +2889,7 @@ static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const stru
 	target_count_final(c, k, r->status);
 	call_target_drop(c, k);
 	forks_end(c, k);
-	if (timeout)
-		c->st.calls_timeout++;
-	else if (k->cancelled)
-		c->st.calls_cancelled++;
-	else
-		c->st.calls_failed++;
-	cdr_unanswered(c, k, timeout ? "timeout" : k->cancelled ? "cancelled" : "failed", status);
+	call_unanswered(c, k, timeout, status);
 	complete_call(
 	    c, k, status,
 	    setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out)), now);
@@ -3101,13 +3105,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		status = 500;
 		c->st.target_503_sent_as_500++;
 	}
-	if (timeout)
-		c->st.calls_timeout++;
-	else if (k->cancelled)
-		c->st.calls_cancelled++;
-	else
-		c->st.calls_failed++;
-	cdr_unanswered(c, k, timeout ? "timeout" : k->cancelled ? "cancelled" : "failed", status);
+	call_unanswered(c, k, timeout, status);
 	/* a challenge for credentials the caller cannot give (those sipshard
 	 * gave were refused): the caller is told no, not asked */
 	int n =
