@@ -6240,6 +6240,30 @@ static void test_second_fork_callee_requests_reach_the_caller_in_its_dialog(void
 	assert_int_equal(res.status, 481);
 }
 
+/* Of what the controller sent from base on: an ACK and a BYE to the 2xx of
+ * the fork with To tag tag, and nothing to the caller (port 5061). */
+static void assert_2xx_acked_and_ended(unsigned base, const char *tag)
+{
+	bool ack = false, bye = false;
+	size_t n = strlen(tag);
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("the 2xx of fork %s, whose early dialog ended, reached the "
+				 "caller: %.60s",
+				 tag, sent[i].buf);
+		if (s->is_request && s->method_id == SIP_METHOD_ACK &&
+		    sip_view_eq(sent[i].buf, s->to.tag, tag, n))
+			ack = true;
+		if (s->is_request && s->method_id == SIP_METHOD_BYE &&
+		    sip_view_eq(sent[i].buf, s->to.tag, tag, n))
+			bye = true;
+	}
+	if (!ack || !bye)
+		fail_msg("2xx of fork %s: ACK %s, BYE %s", tag, ack ? "sent" : "not sent",
+			 bye ? "sent" : "not sent");
+}
+
 /*
  * A fork's 2xx once its early dialog ended (the caller's BYE in it, RFC
  * 3261 15, or its expiry: the worker freed it): the caller holds no dialog
@@ -6277,23 +6301,7 @@ static void test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended(void *
 	ctl_get_stats(ctl, &st0);
 	unsigned base = nsent, n0 = ninstall;
 	response_from_bob_at(inv, 200, "fork2", 1300);
-	bool ack = false, bye = false;
-	for (unsigned i = base; i < nsent; i++) {
-		const struct sip_msg *s = sent_msg(i);
-		if (ntohs(sent[i].to.sin_port) == 5061)
-			fail_msg("the 2xx of a fork whose early dialog ended reached the caller: "
-				 "%.60s",
-				 sent[i].buf);
-		if (s->is_request && s->method_id == SIP_METHOD_ACK &&
-		    sip_view_eq(sent[i].buf, s->to.tag, "fork2", 5))
-			ack = true;
-		if (s->is_request && s->method_id == SIP_METHOD_BYE &&
-		    sip_view_eq(sent[i].buf, s->to.tag, "fork2", 5))
-			bye = true;
-	}
-	if (!ack || !bye)
-		fail_msg("2xx of an ended fork: ACK %s, BYE %s", ack ? "sent" : "not sent",
-			 bye ? "sent" : "not sent");
+	assert_2xx_acked_and_ended(base, "fork2");
 	assert_int_equal(ninstall, n0); /* the call is not confirmed with it */
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended + 1);
@@ -6351,23 +6359,7 @@ static void test_first_fork_2xx_after_its_early_dialog_ended_rings_on(void **sta
 	ctl_get_stats(ctl, &st0);
 	unsigned base = nsent, n0 = ninstall;
 	response_from_bob_at(inv, 200, "fork1", 1300);
-	bool ack = false, bye = false;
-	for (unsigned i = base; i < nsent; i++) {
-		const struct sip_msg *s = sent_msg(i);
-		if (ntohs(sent[i].to.sin_port) == 5061)
-			fail_msg("the first fork's 2xx after its early dialog ended: %.60s to "
-				 "the caller",
-				 sent[i].buf);
-		if (s->is_request && s->method_id == SIP_METHOD_ACK &&
-		    sip_view_eq(sent[i].buf, s->to.tag, "fork1", 5))
-			ack = true;
-		if (s->is_request && s->method_id == SIP_METHOD_BYE &&
-		    sip_view_eq(sent[i].buf, s->to.tag, "fork1", 5))
-			bye = true;
-	}
-	if (!ack || !bye)
-		fail_msg("2xx of the ended first fork: ACK %s, BYE %s", ack ? "sent" : "not sent",
-			 bye ? "sent" : "not sent");
+	assert_2xx_acked_and_ended(base, "fork1");
 	assert_int_equal(ninstall, n0);
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended + 1);
