@@ -5571,13 +5571,29 @@ static char relay_out[SIP_MAX_DATAGRAM];
 static struct sip_msg relay_m, relay_out_m;
 static char relay_in[4096];
 
+/* The n bytes in relay_in, a request in the early dialog, through the
+ * worker's relay as it stands at 1100 ms; a request it sends on is parsed
+ * into relay_out_m. */
+static struct relay_result relay_early_request(int n)
+{
+	struct relay_result res;
+	assert_int_equal(sip_parse(&relay_m, relay_in, (size_t)n, NULL), 0);
+	early_rc.table = &table;
+	early_rc.shard = 0;
+	early_rc.advertise = "127.0.0.1:5060";
+	early_rc.now_ms = 1100;
+	relay_request(&early_rc, &relay_m, relay_out, sizeof(relay_out), &res);
+	if (res.outcome == RELAY_SEND)
+		assert_int_equal(sip_parse(&relay_out_m, relay_out, (size_t)res.len, NULL), 0);
+	return res;
+}
+
 /* alice's request in the dialog whose leg A is `a` (our tag a->local_tag),
  * relayed by the worker; the result, the relayed request parsed into
  * relay_out_m when sent. */
 static struct relay_result alice_in_dialog(const struct sip_session *a, const char *method,
 					   unsigned cseq, const char *extra, const char *body)
 {
-	struct relay_result res;
 	int n =
 	    snprintf(relay_in, sizeof(relay_in),
 		     "%s sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
@@ -5592,15 +5608,7 @@ static struct relay_result alice_in_dialog(const struct sip_session *a, const ch
 		     "Content-Length: %zu\r\n\r\n%s",
 		     method, method, cseq, (int)a->local_tag_len, a->local_tag, cseq, method, extra,
 		     body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
-	assert_int_equal(sip_parse(&relay_m, relay_in, (size_t)n, NULL), 0);
-	early_rc.table = &table;
-	early_rc.shard = 0;
-	early_rc.advertise = "127.0.0.1:5060";
-	early_rc.now_ms = 1100;
-	relay_request(&early_rc, &relay_m, relay_out, sizeof(relay_out), &res);
-	if (res.outcome == RELAY_SEND)
-		assert_int_equal(sip_parse(&relay_out_m, relay_out, (size_t)res.len, NULL), 0);
-	return res;
+	return relay_early_request(n);
 }
 
 /*
@@ -6154,7 +6162,6 @@ static void test_second_fork_answers_without_a_body_in_its_own_dialog(void **sta
 static struct relay_result bob_in_dialog(const struct sip_session *b, const char *from_tag,
 					 const char *method, unsigned cseq, const char *body)
 {
-	struct relay_result res;
 	int n = snprintf(relay_in, sizeof(relay_in),
 			 "%s sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP 10.2.2.2:5062;branch=z9hG4bKb%s%s%u\r\n"
@@ -6169,15 +6176,7 @@ static struct relay_result bob_in_dialog(const struct sip_session *b, const char
 			 method, from_tag, method, cseq, from_tag, (int)b->local_tag_len,
 			 b->local_tag, (int)b->call_id_len, b->call_id, cseq, method,
 			 body[0] ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
-	assert_int_equal(sip_parse(&relay_m, relay_in, (size_t)n, NULL), 0);
-	early_rc.table = &table;
-	early_rc.shard = 0;
-	early_rc.advertise = "127.0.0.1:5060";
-	early_rc.now_ms = 1100;
-	relay_request(&early_rc, &relay_m, relay_out, sizeof(relay_out), &res);
-	if (res.outcome == RELAY_SEND)
-		assert_int_equal(sip_parse(&relay_out_m, relay_out, (size_t)res.len, NULL), 0);
-	return res;
+	return relay_early_request(n);
 }
 
 /*
