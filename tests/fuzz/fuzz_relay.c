@@ -42,7 +42,8 @@
  *   DROP: a reason; every other outcome: no reason;
  *   no datagram relayed holds a line of a field strip_headers names;
  *   a response gains a Session-Expires only as a 2xx, with session_timer
- *   on, and then it names the interval the dialog's timer was started from;
+ *   on, and then it names the interval the dialog's timer was started from
+ *   (or, for a copy of a 2xx already relayed, leaves that timer as it was);
  *   a NOTIFY answered about the operator's REFER is answered 200 or 500 and
  *   counted, and nothing else is counted so;
  *   after each datagram the table never holds more than the one dialog,
@@ -355,17 +356,37 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 		die("a drop reason with an outcome other than DROP", NULL, 0);
 }
 
+/* Whether the response's transaction had its final already: the response
+ * is then a copy of that final, sent again by its sender. */
+static bool answered_before(const struct sip_msg *m)
+{
+	uint8_t shard;
+	uint32_t slot, gen, extra;
+	if (shard_branch_decode(m->buf + m->vias[0].branch.off, m->vias[0].branch.len, &shard,
+				&slot, &gen, &extra) != 0)
+		return false;
+	const struct shard_txn *t = shard_txn_get(&ctx.table, slot, gen);
+	return t && t->salt == extra && t->final_class;
+}
+
 /* A 2xx relayed with a Session-Expires it did not have (RFC 4028 section
  * 8.2): only with session_timer on, to a refresh, and the dialog's timer runs
- * from the interval written. */
-static void check_session_told(const struct sip_msg *m, const struct relay_result *res)
+ * from the interval written. A copy of that 2xx carries it again and leaves
+ * the timer where the first put it (deadline_before). */
+static void check_session_told(const struct sip_msg *m, const struct relay_result *res, bool copy,
+			       uint64_t deadline_before)
 {
 	const struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
 	if (!d || !ctx.rc.session_timer || m->status < 200 || m->status >= 300 ||
-	    !res->session_refreshed)
+	    (!res->session_refreshed && !copy))
 		die("a Session-Expires added where none may be", ctx.outbuf, res->len);
 	if (!sip_has_option_tag(&ctx.out, SIP_HDR_REQUIRE, "timer"))
 		die("a Session-Expires added without Require: timer", ctx.outbuf, res->len);
+	if (copy) {
+		if (res->session_refreshed || shard_session_deadline(d) != deadline_before)
+			die("a copy of a 2xx moved the session timer", ctx.outbuf, res->len);
+		return;
+	}
 	struct shard_dialog want = *d;
 	shard_session_timer_start(&want, ctx.rc.now_ms, ctx.out.session_expires_secs);
 	if (want.session_expires_at_s != d->session_expires_at_s)
@@ -377,6 +398,8 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	struct relay_result res;
 	size_t n = expand(src, len);
 	struct sip_msg *m = &ctx.in;
+	bool copy = false;
+	uint64_t deadline_before = 0;
 
 	if (sip_parse(m, ctx.dgram, n, NULL) != 0)
 		return; /* the worker answers 400 or drops: fuzz_sip's ground */
@@ -406,12 +429,15 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 			check_bye_counts();
 			return;
 		}
+		copy = answered_before(m);
+		const struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
+		deadline_before = d ? shard_session_deadline(d) : 0;
 		relay_response(&ctx.rc, m, ctx.outbuf, cap, &res);
 	}
 	check_result(m, &res, cap);
 	if (!m->is_request && res.outcome == RELAY_SEND && !m->session_expires.len &&
 	    ctx.out.session_expires.len)
-		check_session_told(m, &res);
+		check_session_told(m, &res, copy, deadline_before);
 	if (res.outcome == RELAY_SEND && m->is_request)
 		(*relayed)++;
 	if (res.dialog_ended && res.ended_slot == SLOT && res.ended_gen == GEN)

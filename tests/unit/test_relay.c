@@ -737,6 +737,36 @@ static void test_session_interval_given_to_asker(void **state)
 	assert_null(memmem(out, (size_t)res.len, "Require", 7));
 }
 
+/* A 2xx to a refresh sent again by the callee (it has no ACK yet, or lost
+ * ours) reaches the asker as the first did, with the interval it was told,
+ * and the timer keeps the end the first set (RFC 4028 10: the first 2xx
+ * starts it). fuzz_relay's check took such a copy for a Session-Expires added
+ * where none may be. */
+static void test_session_interval_told_again_on_2xx_retransmission(void **state)
+{
+	static const char asks[] = "Supported: timer\r\nSession-Expires: 120\r\n";
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct relay_result res;
+	(void)state;
+
+	rc.session_timer = true;
+	rc.now_ms = d->created_ms;
+	res = exchange_with("INVITE", 5, asks, 200, "");
+	assert_ptr_equal(res.session_refreshed, d);
+	uint64_t deadline = shard_session_deadline(d);
+	assert_int_equal(deadline, d->created_ms + 88 * 1000);
+
+	/* m still holds the callee's 200: the same bytes again, 500 ms on */
+	rc.now_ms += 500;
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_null(res.session_refreshed);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.session_expires, "120;refresher=uac", 17));
+	assert_true(sip_has_option_tag(&out_m, SIP_HDR_REQUIRE, "timer"));
+	assert_int_equal(shard_session_deadline(d), deadline);
+}
+
 /* Our Contact in a relayed response names the whole advertise, up to its
  * longest (255 bytes), beside the session lines told to a refresher. */
 static void test_long_advertise_in_contact(void **state)
@@ -2889,6 +2919,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_challenged_bye_expiring_keeps_the_dialog, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_session_interval_given_to_asker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_interval_told_again_on_2xx_retransmission,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_too_brief_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_local_answer_absorbed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_advertise_in_contact, setup, teardown),
