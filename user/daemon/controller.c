@@ -32,10 +32,10 @@
  * to the caller under that fork's tag; every fork's slot is then released.
  * The 2xx of a fork whose early dialog ended (the caller's BYE in it,
  * expiry) confirms nothing the caller holds: ACKed and ended with a BYE
- * (RFC 3261 13.2.2.4), not relayed, while the call rings on; so is the
- * first fork's once the call's own early dialog ended (slot_gone), and with
- * no other fork ringing the caller's INVITE then gets 487 (RFC 3261 15.1.2:
- * end_after_early_dialog).
+ * (RFC 3261 13.2.2.4), not relayed; so is the first fork's once the call's
+ * own early dialog ended (slot_gone). Either is leg B's final (a forking
+ * proxy cancels its other branches, RFC 3261 16.7), so the caller's INVITE
+ * then gets 487 (15.1.2: end_after_early_dialog).
  * A restart takes the forks' early dialogs up with their call's record
  * (restore_forks).
  * A fork refused one (the limit, no free slot, a full ring; counted) is
@@ -2867,20 +2867,17 @@ static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_ms
 
 /* Whether a fork of k other than the first still rings in an early dialog
  * of its own toward the caller. */
-static bool forks_ringing(const struct ctl_call *k)
-{
-	for (unsigned i = 0; i < k->nforks; i++)
-		if (!k->forks[i].gone)
-			return true;
-	return false;
-}
-
-/* The first fork answered (2xx r, ended by end_2xx) after the caller's early
- * dialog with it, the call's own, had ended (the caller's BYE in it, RFC
- * 3261 15, or its expiry), and no other fork rings: the caller's INVITE
- * gets the final its callee would have sent for that BYE, 487 (15.1.2), or
- * 408 once sipshard had given the call up (no_answer_s), counted and
- * written to the CDR as that final from the callee would have been. */
+/* A fork answered (2xx r, ended by end_2xx) after the caller's early dialog
+ * with it had ended (the caller's BYE in it, RFC 3261 15, or its expiry). A
+ * 2xx is leg B's final: a forking proxy forwards no other final after it
+ * but another 2xx, and cancels its other branches (RFC 3261 16.7 steps 5
+ * and 10), whose 487s it keeps; the call would ring on until no_answer_s
+ * for nothing. The caller's INVITE gets the final its callee would have
+ * sent for that BYE, 487 (15.1.2), or 408 once sipshard had given the call
+ * up (no_answer_s), counted and written to the CDR as that final from the
+ * callee would have been; the 2xx counts as its target's answer. Another
+ * fork's 2xx sent at the same moment finds the call ended, and is ended as
+ * a second answer is. */
 static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 				   uint64_t now)
 {
@@ -2888,6 +2885,8 @@ static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const stru
 	int status = timeout ? 408 : 487;
 	target_count_final(c, k, r->status);
 	call_target_drop(c, k);
+	if (k->installed) /* the call's own early dialog, when another fork's ended */
+		release_dialog(c, k);
 	forks_end(c, k);
 	call_unanswered(c, k, timeout, status);
 	complete_call(
@@ -3010,24 +3009,15 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		const struct ctl_fork *ended =
 		    k->state != CALL_ANSWERED && !same_callee(k, r) ? fork_of_response(k, r) : NULL;
-		if (ended && ended->gone) {
+		if ((ended && ended->gone) || (k->slot_gone && k->state != CALL_ANSWERED &&
+					       r->to.has_tag && same_callee(k, r))) {
 			/* a fork whose early dialog ended (the caller's BYE in it,
-			 * expiry): the caller holds no dialog under its tag to
-			 * confirm. ACKed and ended as the UAC side of leg B (RFC
-			 * 3261 13.2.2.4), not relayed; the call rings on */
+			 * expiry), the first fork's (the call's own) included: the
+			 * caller holds no dialog under its tag to confirm. ACKed
+			 * and ended as the UAC side of leg B (RFC 3261 13.2.2.4),
+			 * not relayed, and the caller's INVITE gets its final */
 			end_2xx(c, k, r, src, srclen, now);
-			return;
-		}
-		if (k->slot_gone && k->state != CALL_ANSWERED && r->to.has_tag &&
-		    same_callee(k, r)) {
-			/* the first fork's, whose early dialog (the call's own)
-			 * ended (the caller's BYE in it, RFC 3261 15, expiry):
-			 * as for another fork's, ACKed and ended, not relayed
-			 * (13.2.2.4); the caller's INVITE gets its final here
-			 * unless another fork still rings in an early dialog */
-			end_2xx(c, k, r, src, srclen, now);
-			if (!forks_ringing(k))
-				end_after_early_dialog(c, k, r, now);
+			end_after_early_dialog(c, k, r, now);
 			return;
 		}
 		if (k->state != CALL_ANSWERED) {
