@@ -9,7 +9,10 @@
 # caller gets 487 there too: a 2xx is leg B's final, after which a forking
 # proxy cancels its other forks and sends no other final (RFC 3261 16.7), so
 # the call rang on until no_answer_s; the second fork's 180 after it reaches
-# the caller no more.
+# the caller no more. A third call: the caller ends the first fork's early
+# dialog and the second fork answers: the call is that fork's, the caller's
+# ACK and BYE reaching it (the call's slot was freed with the first fork's
+# early dialog, and the 200 reached the caller with no dialog behind it).
 # Ports: sipshardd 16840, the callers 16841 and 16843, the callee 16842.
 set -u
 cd "$(dirname "$0")/../.."
@@ -105,6 +108,30 @@ r["fork_got"], r["fork_to_caller"] = answer_after(c, inv, "f1")
 callee.sendto(response(inv, "180 Ringing", "f2"), D)
 m, _ = recv_first(c.sock, lambda x: status(x) == 180, 0.5)
 r["f2_rings"] = m is not None
+c.sock.close()
+
+# ---- call 3: two forks, the first one's early dialog ended, the second answers
+c = Caller(dport + 1, dport)
+inv, got = ring(c, ["g1", "g2"])
+r["kept_early_bye_to"] = early_bye(c, got["g1"], "g1")
+callee.sendto(response(inv, "200 OK", "g2"), D)
+ok, _ = recv_first(c.sock, lambda x: status(x) == 200 and "INVITE" in (header(x, "CSeq") or ""), 2)
+r["kept_answered_under_g2"] = ok is not None and tag_of(header(ok, "To")) == tag_of(
+    header(got["g2"], "To"))
+seen = []
+if ok:
+    c.to = header(ok, "To")
+    c.sock.sendto(c.request("ACK", 1).encode(), D)
+    m, _ = recv_first(callee, lambda x: x.startswith("ACK "), 2)
+    seen.append(("ACK", tag_of(header(m, "To")) if m else None))
+    c.sock.sendto(c.request("BYE", 3).encode(), D)
+    m, peer = recv_first(callee, lambda x: x.startswith("BYE "), 2)
+    seen.append(("BYE", tag_of(header(m, "To")) if m else None))
+    if m:
+        callee.sendto(response(m, "200 OK", "g2"), peer)
+        m, _ = recv_first(c.sock, lambda x: status(x) == 200 and "BYE" in (header(x, "CSeq") or ""), 2)
+        seen.append(("200", m is not None))
+r["kept_in_dialog"] = seen
 print(json.dumps(r))
 PY
 rc=$?
@@ -124,8 +151,14 @@ check "forking: the caller gets 487, not the 200" \
 	test "$(get 'j["fork_to_caller"]')" = "[487]"
 check "forking: the second fork's 180 after it does not reach the caller" \
 	test "$(get 'j["f2_rings"]')" = "False"
-check "stats: the two 2xx ended, two calls failed (487)" \
+check "forking, the second fork answering: the caller's BYE in the first fork's early dialog reaches it" \
+	test "$(get 'j["kept_early_bye_to"]')" = "g1"
+check "forking: the second fork's 200 after it reaches the caller under that fork's tag" \
+	test "$(get 'j["kept_answered_under_g2"]')" = "True"
+check "forking: the caller's ACK and BYE reach the second fork, and the BYE's 200 comes back" \
+	test "$(get 'j["kept_in_dialog"]')" = "[['ACK', 'g2'], ['BYE', 'g2'], ['200', True]]"
+check "stats: the two 2xx ended, two calls failed (487), one answered, two slots kept for a fork" \
 	wait_json "$WORK/eb.stats.json" \
-	'j["controller"]["stale_answers_ended"], j["controller"]["calls_failed"]' "2 2"
+	'j["controller"]["stale_answers_ended"], j["controller"]["calls_failed"], j["controller"]["calls_answered"], j["controller"]["first_forks_ended"]' "2 2 1 2"
 stop_daemon
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/eb.log"

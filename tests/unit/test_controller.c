@@ -6382,6 +6382,127 @@ static void test_first_fork_2xx_after_its_early_dialog_ended_ends_the_call(void 
 }
 
 /*
+ * The caller ends the first fork's early dialog (the call's own) with a BYE
+ * while a second fork rings in an early dialog of its own, and the second
+ * fork answers: the worker keeps the call's slot for it (its tags emptied,
+ * shard_dialog_retire_first_fork) and tells the controller, so the 2xx
+ * confirms the call there, under the second fork's tag, and the caller's
+ * ACK and BYE reach that fork. The worker freed the slot: the 2xx reached
+ * the caller with no dialog behind it, its ACK and BYE answered 481. The
+ * first fork's requests and provisionals get nothing relayed after it.
+ */
+static void test_second_fork_answers_after_first_forks_early_dialog_ended(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	char tag2[64], tag_2xx[64];
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	const struct shard_dialog fork1 = installs[0];
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	assert_int_equal(ninstall, 2);
+	worker_applies(1);
+	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
+
+	/* the caller ends fork 1's early dialog; another fork has one of its
+	 * own, so the worker keeps the slot (worker.c, keep_for_forks) */
+	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(shard_dialog_has_forks(&table, fork1.slot));
+	assert_false(shard_dialog_has_forks(&table, installs[1].slot));
+	struct shard_dialog *x = shard_dialog_get(&table, fork1.slot, fork1.gen);
+	assert_non_null(x);
+	shard_dialog_retire_first_fork(&table, x);
+	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
+
+	/* fork 1's INFO and the caller's INFO there: 481 */
+	res = bob_in_dialog(&fork1.legs[SHARD_LEG_B], "fork1", "INFO", 20, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "INFO", 3, "", "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	/* fork 1's 180 after it: nothing to the caller, nothing installed */
+	unsigned base = nsent, n0 = ninstall;
+	response_from_bob_at(inv, 180, "fork1", 1250);
+	assert_int_equal(nsent, base);
+	assert_int_equal(ninstall, n0);
+
+	/* fork 2 answers: the call is confirmed in the kept slot */
+	struct ctl_stats st0, st;
+	ctl_get_stats(ctl, &st0);
+	base = nsent;
+	response_from_bob_at(inv, 200, "fork2", 1300);
+	assert_int_equal(ninstall, n0 + 1);
+	assert_int_equal(last_install.slot, fork1.slot);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	bool answered = false;
+	for (unsigned i = base; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (!s->is_request && s->status == 200 && ntohs(sent[i].to.sin_port) == 5061) {
+			answered = true;
+			sent_to_tag(i, tag_2xx, sizeof(tag_2xx));
+		}
+		if (s->is_request && s->method_id == SIP_METHOD_BYE)
+			fail_msg("the second fork's 2xx ended with a BYE");
+	}
+	assert_true(answered);
+	assert_string_equal(tag_2xx, tag2);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_answered, st0.calls_answered + 1);
+	worker_applies(n0);
+	const struct shard_dialog *d = shard_dialog_get(&table, fork1.slot, fork1.gen);
+	assert_non_null(d);
+	assert_int_equal(d->state, SHARD_DLG_CONFIRMED);
+
+	/* the caller's ACK and BYE under fork 2's tag reach fork 2 */
+	res = alice_in_dialog(&d->legs[SHARD_LEG_A], "ACK", 1, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork2", 5));
+	res = alice_in_dialog(&d->legs[SHARD_LEG_A], "BYE", 4, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(relay_out_m.buf, relay_out_m.to.tag, "fork2", 5));
+}
+
+/*
+ * The same with the first fork answering after its early dialog ended, the
+ * slot kept for the second: ACKed and ended, 487 to the caller, and the
+ * kept slot released with fork 2's (it was relayed under the call's tag,
+ * whose early dialog the caller had ended).
+ */
+static void test_first_fork_2xx_in_kept_slot_ends_the_call(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	const struct shard_dialog fork1 = installs[0];
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	worker_applies(1);
+	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
+	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
+
+	struct ctl_stats st0, st;
+	ctl_get_stats(ctl, &st0);
+	unsigned base = nsent, n0 = ninstall, r0 = nrelease;
+	response_from_bob_at(inv, 200, "fork1", 1300);
+	assert_2xx_acked_and_ended(base, "fork1");
+	assert_int_equal(ninstall, n0);
+	assert_int_equal(nrelease, r0 + 2); /* the kept slot and fork 2's */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_failed, st0.calls_failed + 1);
+	assert_int_equal(st.first_forks_ended, 1);
+}
+
+/*
  * A restart while a call rings on two forks, each in an early dialog of
  * its own toward the caller: the second fork's is taken up with the call's
  * set-up record, as the call's own is. It was dropped at the re-attach:
@@ -7253,6 +7374,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_first_fork_2xx_after_its_early_dialog_ended_ends_the_call, setup_file,
 		teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_second_fork_answers_after_first_forks_early_dialog_ended, setup_file,
+		teardown_file),
+	    cmocka_unit_test_setup_teardown(test_first_fork_2xx_in_kept_slot_ends_the_call,
+					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_early_dialog_carried_over_a_restart,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_ended_before_a_restart_stays_ended,

@@ -137,6 +137,10 @@ struct ctl_call {
 	uint8_t shard;
 	bool installed; /* the worker holds the dialog */
 	bool slot_gone; /* the worker ended the early dialog: slot back in the pool */
+	/* the caller's early dialog with the first fork ended (a BYE) while
+	 * another fork rang in one of its own: the worker keeps the slot for
+	 * that fork's 2xx (ctl_on_first_fork_ended) */
+	bool first_fork_ended;
 	bool cancelled;
 	/* no final within timers.no_answer_s: leg B was sent a CANCEL, and its
 	 * final ends the call with a 408 to the caller (in what was padding, so
@@ -266,7 +270,7 @@ struct slot_pool {
 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
  * and the dialog record's auth_key, 7: the dialog record's cdr, 8: forks, 9: the
  * given-up INVITEs' ring before the records */
-#define CTL_FILE_VERSION 9
+#define CTL_FILE_VERSION 10
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -2920,6 +2924,12 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		}
 		k->b_rang = true;
+		if (k->first_fork_ended && r->to.has_tag && same_callee(k, r)) {
+			/* the first fork's, whose early dialog the caller ended:
+			 * nothing more relayed in it, nor installed again */
+			c->st.late_provisionals++;
+			return;
+		}
 		const char *head = k->head;
 		if (r->to.has_tag && k->installed && !same_callee(k, r)) {
 			/* another fork (RFC 3261 13.2.2.4): relayed in an early
@@ -3007,10 +3017,18 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		if (k->state == CALL_COMPLETED)
 			return;
-		const struct ctl_fork *ended =
+		const struct ctl_fork *f =
 		    k->state != CALL_ANSWERED && !same_callee(k, r) ? fork_of_response(k, r) : NULL;
-		if ((ended && ended->gone) || (k->slot_gone && k->state != CALL_ANSWERED &&
-					       r->to.has_tag && same_callee(k, r))) {
+		/* the call's own early dialog ended: with its slot
+		 * (slot_gone: expiry, or a BYE while no other fork had one of
+		 * its own) no 2xx has a dialog to confirm; kept for the other
+		 * forks (first_fork_ended), the 2xx of one of them still has,
+		 * not the first fork's, nor that of a fork refused an early
+		 * dialog of its own, which rang in the call's */
+		bool own_ended =
+		    k->state != CALL_ANSWERED && r->to.has_tag &&
+		    (k->slot_gone || (k->first_fork_ended && (same_callee(k, r) || !f)));
+		if ((f && f->gone) || own_ended) {
 			/* a fork whose early dialog ended (the caller's BYE in it,
 			 * expiry), the first fork's (the call's own) included: the
 			 * caller holds no dialog under its tag to confirm. ACKed
@@ -3630,6 +3648,17 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 		target_drop(c, shard, slot);
 }
 
+void ctl_on_first_fork_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen)
+{
+	if (shard >= c->nshards || slot >= c->pools[shard].cap || !c->pools[shard].holder[slot])
+		return;
+	struct ctl_call *k = &c->calls[c->pools[shard].holder[slot] - 1];
+	if (k->installed && k->slot_gen == gen && k->state != CALL_ANSWERED) {
+		k->first_fork_ended = true;
+		c->st.first_forks_ended++;
+	}
+}
+
 /* ---- records left by the last run ------------------------------------------ */
 
 static bool text_ok(const char *s, size_t cap)
@@ -3799,10 +3828,11 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		return false;
 	if (k->shard >= c->nshards || k->slot >= c->pools[k->shard].cap ||
 	    !mem_bool_ok(&k->installed) || !mem_bool_ok(&k->slot_gone) ||
-	    !mem_bool_ok(&k->cancelled) || !mem_bool_ok(&k->timed_out) ||
-	    !mem_bool_ok(&k->silence_noted) || !mem_bool_ok(&k->b_rang) ||
-	    !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 || !cred_state_ok(&k->creds) ||
-	    k->cdr_target_at > k->cdr_len || !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
+	    !mem_bool_ok(&k->first_fork_ended) || !mem_bool_ok(&k->cancelled) ||
+	    !mem_bool_ok(&k->timed_out) || !mem_bool_ok(&k->silence_noted) ||
+	    !mem_bool_ok(&k->b_rang) || !mem_bool_ok(&k->all_down) || k->failover_ms > 600000 ||
+	    !cred_state_ok(&k->creds) || k->cdr_target_at > k->cdr_len ||
+	    !text_ok(k->a_call_id, sizeof(k->a_call_id)) ||
 	    !text_ok(k->a_from_tag, sizeof(k->a_from_tag)) ||
 	    !text_ok(k->a_tag, sizeof(k->a_tag)) || !text_ok(k->b_call_id, sizeof(k->b_call_id)) ||
 	    !text_ok(k->b_from_tag, sizeof(k->b_from_tag)) ||

@@ -141,6 +141,9 @@ struct ctl_stats {
 	uint64_t fork_dialogs;
 	uint64_t forks_refused;
 	uint64_t fork_dialogs_ended;
+	/* the call's own early dialog (the first fork's) ended by a BYE while
+	 * another fork rang in one of its own: its slot kept for that fork */
+	uint64_t first_forks_ended;
 	/* provisionals to leg B's INVITE once the call had its final (or its
 	 * answer): dropped */
 	uint64_t late_provisionals;
@@ -253,6 +256,11 @@ bool ctl_keeps_dialog(const struct ctl *c, unsigned shard, const struct shard_di
 /* A worker freed a dialog: slot back to the pool, and the call's CDR written. */
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,
 			 enum ctl_end_reason why);
+/* The worker kept the call's early dialog in slot/gen, the first fork's,
+ * which a BYE ended while another fork rings in an early dialog of its own
+ * (shard_dialog_retire_first_fork): the first fork's 2xx is ended, another
+ * fork's confirms the call in that slot. */
+void ctl_on_first_fork_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen);
 /* While draining, new INVITEs and OPTIONS are answered 503 with Retry-After;
  * calls already set up or setting up go on. */
 void ctl_set_draining(struct ctl *c, bool on);

@@ -204,6 +204,8 @@ static void ctl_on_event(void *arg, unsigned worker, const void *hdr, const void
 	} else if (h->type == DMSG_DIALOG_ENDED) {
 		ctl_on_dialog_ended(d->ctl, worker, h->slot, h->gen,
 				    (enum ctl_end_reason)h->reason);
+	} else if (h->type == DMSG_FIRST_FORK_ENDED) {
+		ctl_on_first_fork_ended(d->ctl, worker, h->slot, h->gen);
 	} else if (h->type == DMSG_QUERY_DIALOG || h->type == DMSG_QUERY_DONE) {
 		dialogs_on_reply(d, worker, h, payload, x->now);
 	} else if (h->type == DMSG_SENT_FINAL) {
@@ -1346,6 +1348,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "fork_dialogs", cs.fork_dialogs);
 	JI(c, "forks_refused", cs.forks_refused);
 	JI(c, "fork_dialogs_ended", cs.fork_dialogs_ended);
+	JI(c, "first_forks_ended", cs.first_forks_ended);
 	JI(c, "late_provisionals", cs.late_provisionals);
 	JI(c, "late_provisionals_cancelled", cs.late_provisionals_cancelled);
 	JI(c, "given_up_forgotten", cs.given_up_forgotten);

@@ -48,23 +48,25 @@ _Static_assert(sizeof(struct shard_dialog) <= DMSG_DATA_MAX,
 _Static_assert(DMSG_DATA_MAX <= SHARD_HEAD_SLOT_MAX, "a long head must fit its pool slot");
 
 enum dmsg_type {
-	DMSG_DATAGRAM = 1, /* worker -> controller, or worker -> worker (handoff) */
-	DMSG_DIALOG_ENDED, /* worker -> controller: slot free again */
-	DMSG_INSTALL,	   /* controller -> worker: install or update a dialog, packed */
-	DMSG_RELEASE,	   /* controller -> worker: free a dialog set up early */
-	DMSG_QUERY,	   /* controller -> worker: a dlg_query (slot: its id) */
-	DMSG_QUERY_DIALOG, /* worker -> controller: a dialog the query matched */
-	DMSG_QUERY_DONE,   /* worker -> controller: the scan ended (slot: id, gen:
-			    * dialogs in use, reason: dialogs matched, home: early
-			    * dialogs a bye or send skipped) */
-	DMSG_SEND,	   /* controller -> worker: send the payload to peer once the
-			    * commands before it are applied (the 2xx that makes the
-			    * caller use a dialog leaves only after its INSTALL) */
-	DMSG_SENT_FINAL,   /* worker -> controller: the final status of what the
-			    * operator sent into dialog slot/gen (reason: status,
-			    * or DLG_SENT_CALL_ENDED) */
-	DMSG_CREDS,	   /* controller -> worker: entry slot of the gen routes'
-			    * credentials (struct orig_cred; none: len 0) */
+	DMSG_DATAGRAM = 1,     /* worker -> controller, or worker -> worker (handoff) */
+	DMSG_DIALOG_ENDED,     /* worker -> controller: slot free again */
+	DMSG_INSTALL,	       /* controller -> worker: install or update a dialog, packed */
+	DMSG_RELEASE,	       /* controller -> worker: free a dialog set up early */
+	DMSG_QUERY,	       /* controller -> worker: a dlg_query (slot: its id) */
+	DMSG_QUERY_DIALOG,     /* worker -> controller: a dialog the query matched */
+	DMSG_QUERY_DONE,       /* worker -> controller: the scan ended (slot: id, gen:
+				* dialogs in use, reason: dialogs matched, home: early
+				* dialogs a bye or send skipped) */
+	DMSG_SEND,	       /* controller -> worker: send the payload to peer once the
+				* commands before it are applied (the 2xx that makes the
+				* caller use a dialog leaves only after its INSTALL) */
+	DMSG_SENT_FINAL,       /* worker -> controller: the final status of what the
+				* operator sent into dialog slot/gen (reason: status,
+				* or DLG_SENT_CALL_ENDED) */
+	DMSG_CREDS,	       /* controller -> worker: entry slot of the gen routes'
+				* credentials (struct orig_cred; none: len 0) */
+	DMSG_FIRST_FORK_ENDED, /* worker -> controller: the call's early dialog in
+				* slot/gen ended while other forks ring; kept */
 };
 
 /* The management commands on dialogs (dialogs.c): which ones a worker looks

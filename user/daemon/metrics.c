@@ -54,6 +54,9 @@ const struct metrics_row metrics_rows[] = {
      "Early dialogs pushed to their worker again (a full ring refused the install, or a "
      "restart lost it)."},
     {"controller_failovers", C, "Leg B INVITEs sent on to the route's next target."},
+    {"controller_first_forks_ended", C,
+     "Calls whose first fork's early dialog a BYE ended while another fork rang: the "
+     "call's slot kept for that fork."},
     {"controller_fork_dialogs", C,
      "Forks of leg B other than the first given an early dialog of their own toward the "
      "caller."},

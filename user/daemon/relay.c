@@ -740,7 +740,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			res->outcome = RELAY_TO_CONTROLLER;
 			return;
 		}
-		uint16_t final = (ours && !d && m->method_id == SIP_METHOD_BYE)
+		/* a BYE's retransmission after it ended its dialog: freed, or
+		 * kept for the call's other forks with its tags emptied
+		 * (shard_dialog_retire_first_fork) */
+		uint16_t final = (ours && m->method_id == SIP_METHOD_BYE)
 				     ? ended_by_bye(rc, slot, gen, m->cseq.num)
 				     : 0;
 		if (final) {

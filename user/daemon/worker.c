@@ -249,6 +249,21 @@ static void free_dialog(struct worker *w, uint32_t slot, uint32_t gen)
 	shard_dialog_free(&w->table, slot);
 }
 
+/* A notice about a dialog to the controller, which must not be lost while
+ * the daemon runs: a full ring empties as the controller drains it (4096
+ * slots: many calls ending in one tick fill it); once the daemon stops, the
+ * controller is gone and never will, so the notice is lost as in a kill,
+ * which the next start handles (the record is free, or kept, already). */
+static void tell_controller(struct worker *w, const struct dmsg_hdr *h)
+{
+	while (ring_push(w->evt, h, sizeof(*h), NULL, 0) != 0) {
+		if (atomic_load_explicit(&w->d->stop, memory_order_relaxed))
+			return;
+		sched_yield();
+	}
+	w->evt_pushed = true;
+}
+
 static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen,
 			      enum ctl_end_reason why)
 {
@@ -256,16 +271,7 @@ static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen
 	    .type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen, .reason = (uint32_t)why};
 
 	w->st.dialogs_ended++;
-	/* a full ring empties as the controller drains it (4096 slots: many calls
-	 * ending in one tick fill it); once the daemon stops, the controller is
-	 * gone and never will, so the notice is lost as in a kill, which the
-	 * next start handles (the record is free already) */
-	while (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0) {
-		if (atomic_load_explicit(&w->d->stop, memory_order_relaxed))
-			return;
-		sched_yield();
-	}
-	w->evt_pushed = true;
+	tell_controller(w, &h);
 }
 
 /* True when the answer went to the send queue; otherwise the datagram is
@@ -479,6 +485,24 @@ static void end_dialog(struct worker *w, struct shard_dialog *d, enum ctl_end_re
 	tell_dialog_ended(w, slot, gen + 1, why);
 }
 
+/* The call's own early dialog d (the first fork's) ended by a BYE while
+ * another fork of leg B rings in an early dialog of its own: freed, the
+ * call would have no slot for that fork's 2xx to confirm, which then
+ * reached the caller with no dialog behind it. The slot stays the call's
+ * with the first fork's tags emptied (shard_dialog_retire_first_fork); what
+ * was open in it is answered and no longer resent, as at a free, and the
+ * controller is told, so that the first fork's own 2xx is ended, not
+ * relayed. The controller releases the slot when the call ends unanswered. */
+static void keep_for_forks(struct worker *w, struct shard_dialog *d)
+{
+	struct dmsg_hdr h = {.type = DMSG_FIRST_FORK_ENDED, .slot = d->slot, .gen = d->gen};
+
+	end_pending(w, d);
+	orig_end_dialog(&w->orig, d->slot, d->gen);
+	shard_dialog_retire_first_fork(&w->table, d);
+	tell_controller(w, &h);
+}
+
 /* A BYE ended a dialog (relay_result.dialog_ended): its slot is freed and
  * the controller told who hung up. */
 static void ended_by_bye(struct worker *w, const struct relay_result *res)
@@ -490,6 +514,11 @@ static void ended_by_bye(struct worker *w, const struct relay_result *res)
 		struct relay_req bye = {.method = SIP_METHOD_BYE};
 		if (d)
 			send_on_leg(w, d, !res->ended_by_leg, &bye, 0);
+	}
+	struct shard_dialog *d = shard_dialog_get(&w->table, res->ended_slot, res->ended_gen);
+	if (d && d->state == SHARD_DLG_EARLY && shard_dialog_has_forks(&w->table, d->slot)) {
+		keep_for_forks(w, d);
+		return;
 	}
 	free_dialog(w, res->ended_slot, res->ended_gen);
 	tell_dialog_ended(w, res->ended_slot, res->ended_gen + 1,

@@ -1380,6 +1380,23 @@ static uint32_t fork_call_slot(const struct shard_table *t, const struct shard_d
 										     : 0;
 }
 
+bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot)
+{
+	/* a fork heads a list of its own once its call's slot is freed */
+	return t->fork_next && slot < t->hdr->ndialogs && t->fork_next[slot] != 0 &&
+	       !fork_call_slot(t, &t->dialogs[slot]);
+}
+
+void shard_dialog_retire_first_fork(struct shard_table *t, struct shard_dialog *d)
+{
+	shard_dialog_write_begin(d);
+	d->legs[SHARD_LEG_A].local_tag_len = 0;
+	d->legs[SHARD_LEG_A].local_tag[0] = '\0';
+	d->legs[SHARD_LEG_B].remote_tag_len = 0;
+	d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
+	shard_dialog_write_end(t, d);
+}
+
 struct shard_dialog *shard_dialog_of_fork_callee(struct shard_table *t,
 						 const struct shard_dialog *call, const char *tag,
 						 size_t len)

@@ -800,6 +800,17 @@ int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, u
  * names in its salt as a fork's (shard_fork_tag_encode), when that dialog's
  * leg A has this very tag as its own: NULL for any other tag. */
 struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len);
+/* Whether another fork of the call in slot holds an early dialog of its own
+ * (linked to the call's slot). */
+bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot);
+/* The call's own early dialog d (the first fork's) ended by a BYE while
+ * other forks ring in early dialogs of their own: the slot stays the call's,
+ * for the 2xx of one of them to confirm (shard_dialog_install_packed takes
+ * that fork's legs into it, its leg A tag being another), and the forks stay
+ * found through it; no request is matched to the first fork's any more, as
+ * its tags (leg A's local, leg B's remote) are emptied. Written between
+ * shard_dialog_write_begin and _end. */
+void shard_dialog_retire_first_fork(struct shard_table *t, struct shard_dialog *d);
 /* The early dialog of a fork of call (an early dialog in its own slot)
  * whose callee To tag, leg B's remote tag, is tag (len bytes): the fork a
  * request of the callee's with that From tag comes from (RFC 3261 12.2.2,
