@@ -14,7 +14,10 @@
 #    all the same: the callee gets ACK and BYE, and the caller 487, not the
 #    200 (it reached the caller under the ended fork's tag): a 2xx is leg B's
 #    final, after which a forking proxy cancels its other forks (RFC 3261
-#    16.7); the other fork's 200 sent at the same moment is ended too.
+#    16.7); the other fork's 200 sent at the same moment is ended too;
+#  - a call whose first fork's early dialog the caller ended while the second
+#    rang, before the kill: after the start, the second fork's 200 answers
+#    it under that fork's tag, the caller's ACK and BYE reaching that fork.
 set -u
 cd "$(dirname "$0")/../.."
 ASAN_DAEMON=1
@@ -142,6 +145,17 @@ r["ring_two_tags"] = None not in tags.values() and tags["f1"] != tags["f2"]
 r["prack_f1"] = prack(c, inv_a, got["f1"], 2)
 r["info_f2"] = callee_request_reaches_caller(c, inv, "f2", "INFO", 1, tags["f2"])
 r["info_f1"] = callee_request_reaches_caller(c, inv, "f1", "INFO", 1, tags["f1"])
+# ---- call K: the caller ends fork 1's early dialog while fork 2 rings; the
+# worker keeps the call's slot for fork 2 across the restart
+ck = Caller(dport + 3, dport)
+inv_k, inv_ka, got_k = ring(ck, False)
+ck.to = header(got_k["f1"], "To")
+ck.sock.sendto(ck.request("BYE", 2).encode(), D)
+bye, peer = recv_first(callee, lambda x: x.startswith("BYE "), 2)
+r["kept_early_bye_to"] = tag_of(h(bye, "To"))
+if bye:
+    callee.sendto(response(bye, "200 OK", "f1"), peer)
+    recv_first(ck.sock, lambda x: status(x) == 200 and "BYE" in (h(x, "CSeq") or ""), 2)
 time.sleep(0.3)
 open(os.path.join(work, "killnow"), "w").close()
 end = time.time() + 15
@@ -165,6 +179,24 @@ if bye:
     callee.sendto(response(bye, "200 OK", "f2"), peer)
     recv_first(c.sock, lambda x: status(x) == 200 and "BYE" in (h(x, "CSeq") or ""), 2)
 c.sock.close()
+
+# ---- call K after the restart: fork 2 answers in the kept slot -------------
+callee.sendto(response(inv_k, "200 OK", "f2"), D)
+ok, _ = recv_first(ck.sock, lambda x: status(x) == 200 and "INVITE" in (h(x, "CSeq") or ""), 2)
+r["kept_answered_under_f2"] = ok is not None and tag_of(h(ok, "To")) == tag_of(h(got_k["f2"], "To"))
+seen = []
+if ok:
+    ck.to = header(ok, "To")
+    ck.sock.sendto(ck.request("ACK", 1).encode(), D)
+    m, _ = recv_first(callee, lambda x: x.startswith("ACK "), 2)
+    seen.append(("ACK", tag_of(h(m, "To"))))
+    ck.sock.sendto(ck.request("BYE", 3).encode(), D)
+    m, peer = recv_first(callee, lambda x: x.startswith("BYE "), 2)
+    seen.append(("BYE", tag_of(h(m, "To"))))
+    if m:
+        callee.sendto(response(m, "200 OK", "f2"), peer)
+r["kept_in_dialog"] = seen
+ck.sock.close()
 
 # ---- call 2: the caller ends the second fork's early dialog, which answers --
 c = Caller(dport + 3, dport)
@@ -240,7 +272,13 @@ check "after it: fork 2's 200 reaches the caller under fork 2's tag" \
 check "after it: the caller's BYE reaches fork 2" test "$(get 'j["bye_to"]')" = "f2"
 check "the new process took the ringing call and fork 2's early dialog up" \
 	wait_json "$WORK/fr-2.stats.json" \
-	'j["controller"]["setups_restored"], sum(w["setups_dropped_at_reattach"] for w in j["workers"])' "1 0"
+	'j["controller"]["setups_restored"], sum(w["setups_dropped_at_reattach"] for w in j["workers"])' "2 0"
+check "a call whose first fork's early dialog the caller ended before the kill: the BYE reached fork 1" \
+	test "$(get 'j["kept_early_bye_to"]')" = "f1"
+check "after the start: its second fork's 200 reaches the caller under that fork's tag" \
+	test "$(get 'j["kept_answered_under_f2"]')" = "True"
+check "after the start: the caller's ACK and BYE reach its second fork" \
+	test "$(get 'j["kept_in_dialog"]')" = "[['ACK', 'f2'], ['BYE', 'f2']]"
 check "the caller's BYE in fork 2's early dialog reaches fork 2" test "$(get 'j["early_bye_to"]')" = "f2"
 check "fork 2's 200 after that: ACKed and ended with a BYE" \
 	test "$(get 'j["ended_fork_2xx_got"]')" = "[['ACK', 'f2'], ['BYE', 'f2']]"
