@@ -6577,6 +6577,41 @@ static void test_fork_early_dialog_carried_over_a_restart(void **state)
 			 relay_out_m.cseq.num, prack_cseq);
 }
 
+/* The worker kept the call's slot for a second fork (the caller's BYE in
+ * the first fork's early dialog) and the process was killed before its
+ * notice reached the controller: the restart reads it from the record (the
+ * first fork's tag emptied), so the first fork's 2xx is ended and the
+ * caller gets 487. It was taken for the first fork's early dialog: its 183
+ * installed that dialog again and its 2xx answered the call under a tag
+ * whose early dialog the caller had ended. */
+static void test_kept_slot_notice_lost_at_a_restart(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	const struct shard_dialog fork1 = installs[0];
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	worker_applies(1);
+	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
+	struct sent bob_invite = sent[inv];
+
+	assert_int_equal(restart(), 1); /* the notice never came */
+	sent[0] = bob_invite;
+	nsent = 1;
+	response_from_bob_at(0, 183, "fork1", 1250);
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(nsent, 1);
+	response_from_bob_at(0, 200, "fork1", 1300);
+	assert_int_equal(ninstall, 0);
+	assert_2xx_acked_and_ended(1, "fork1");
+}
+
 /* A fork whose early dialog the worker had ended before the restart (its
  * notice lost with the process: the slot free in the fork's generation)
  * is taken up as ended: its 2xx is ACKed and ended, not relayed, and the
@@ -7381,6 +7416,8 @@ int main(void)
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_early_dialog_carried_over_a_restart,
 					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_kept_slot_notice_lost_at_a_restart, setup_file,
+					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_ended_before_a_restart_stays_ended,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(

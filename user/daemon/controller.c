@@ -3877,6 +3877,11 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		if (k->state == CALL_ANSWERED)
 			k->state = CALL_PROCEEDING;
 		k->installed = early;
+		/* the worker kept the slot for the other forks and its notice
+		 * (DMSG_FIRST_FORK_ENDED) was lost with the process: the first
+		 * fork's tag is gone from the record (keep_for_forks) */
+		if (early && !d->legs[SHARD_LEG_A].local_tag_len)
+			k->first_fork_ended = true;
 		c->st.calls_active++;
 		policy_call_carry(c->pol);
 		/* a call that replaces or joins a dialog went to that
