@@ -619,6 +619,10 @@ static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, co
 	       (unsigned long long)c->duplicate_responses, (unsigned long long)c->late_responses,
 	       (unsigned long long)c->acks_sent, (unsigned long long)c->reacks_sent,
 	       (unsigned long long)c->peer_requests, (unsigned long long)c->peer_retrans);
+	if (c->late_byes_no_buffer || c->late_byes_no_slot)
+		printf("late-byes   unsent: no send buffer %llu  no fork record %llu\n",
+		       (unsigned long long)c->late_byes_no_buffer,
+		       (unsigned long long)c->late_byes_no_slot);
 	printf("errors      %llu (max %llu): %s\n", (unsigned long long)errors,
 	       (unsigned long long)cfg->max_errors, errors > cfg->max_errors ? "FAIL" : "ok");
 }

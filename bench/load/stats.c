@@ -235,7 +235,7 @@ static uint64_t uac_setup_failures(const struct load_counters *c)
 uint64_t load_uac_errors(const struct load_counters *c)
 {
 	return sum_timeouts(c) + uac_unexpected(c) + load_uac_failed_responses(c) +
-	       uac_setup_failures(c);
+	       uac_setup_failures(c) + c->late_byes_no_buffer + c->late_byes_no_slot;
 }
 
 uint64_t load_uas_errors(const struct load_counters *c)
@@ -385,6 +385,8 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	set_u(err, "unexpected", uac_unexpected(c));
 	set_u(err, "failed_responses", load_uac_failed_responses(c));
 	set_u(err, "setup_failures", uac_setup_failures(c));
+	set_u(err, "late_byes_no_buffer", c->late_byes_no_buffer);
+	set_u(err, "late_byes_no_slot", c->late_byes_no_slot);
 	json_object_set_new(root, "errors", err);
 
 	json_object_set_new(root, "latency_us", load_hist_json(&s->lat_mix));

@@ -100,6 +100,10 @@ struct load_counters {
 	/* 2xx to an INVITE that had timed out (RFC 3261 13.2.2.4: ACKed all
 	 * the same, then ended with a BYE); neither established nor ended */
 	uint64_t calls_late_answers;
+	/* the BYE of a late answer or of another fork's 2xx that could not be
+	 * sent (an error: the callee holds the dialog, ACKed): no send buffer
+	 * until its Timer F; no fork record free (FORK_MAX with their BYE out) */
+	uint64_t late_byes_no_buffer, late_byes_no_slot;
 	/* uac: what did not belong */
 	uint64_t unknown_transaction; /* response whose branch is not ours */
 	uint64_t malformed;	      /* sip_parse failed */
@@ -182,7 +186,8 @@ void load_count_code(struct load_counters *c, enum load_method m, int status);
 /* What the uac counts as errors: timeouts, unexpected datagrams (unknown
  * transaction, malformed, mismatched, truncated, requests for no call), final
  * responses >= 300 to in-dialog requests (BYE included), >= 500 to the
- * dialog-creating INVITE, and calls lost to 481. 4xx/6xx to an INVITE are
+ * dialog-creating INVITE, calls lost to 481, and the BYEs of late answers that
+ * could not be sent (late_byes_no_buffer, late_byes_no_slot). 4xx/6xx to an INVITE are
  * rejections (the uas's --reject-share), not errors. */
 uint64_t load_uac_errors(const struct load_counters *c);
 /* uas: malformed, responses to no transaction of ours, unknown dialog,

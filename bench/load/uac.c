@@ -101,6 +101,9 @@ struct uac_tx {
 	uint8_t state;	/* enum tx_state */
 	uint8_t klass;	/* current retransmission interval class */
 	bool in_mix;
+	/* its first send found no send buffer (tx_open keep): the retransmission
+	 * timer sends it, counted sent then, and its Timer F runs from then */
+	bool unsent;
 	uint8_t fork; /* a fork's BYE: its record + 1 (0: a request of the call) */
 };
 
@@ -110,6 +113,7 @@ struct uac_fork {
 	uint32_t seq;	    /* serial of this dialog in the thread: its ACK's branch */
 	uint32_t cseq;	    /* its BYE's */
 	uint32_t tx;	    /* its BYE in flight, or TL_NIL */
+	uint32_t rec;	    /* its index in the thread's records; FORK_MAX: on the stack */
 	bool used;
 	uint8_t rtag_len;
 	uint16_t target_len, route_len;
@@ -358,7 +362,7 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 		r.rtag =
 		    final->to.has_tag ? msg_view(final, final->to.tag) : (struct msg_str){NULL, 0};
 	if (f)
-		make_branch(u, 'f', (uint32_t)(f - u->forks), f->seq, branch);
+		make_branch(u, 'f', f->rec, f->seq, branch);
 	else if (is2xx)
 		make_branch(u, 'a', ci, cseq, branch);
 	else
@@ -396,7 +400,16 @@ static void set_terminal(struct uac *u, struct uac_call *c, enum call_state s)
 	}
 }
 
-static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
+/* Takes a transaction slot for a request m of call ci and sends it. f: the
+ * BYE of fork f's dialog (fork_answer), beside its call's transaction (which
+ * may be in flight), in no window. A first send that finds no send buffer
+ * undoes it all (TL_NIL: drive() tries again on a later pass), unless keep:
+ * then the transaction stays, unsent, and its retransmission timer sends it
+ * (fire_timers), counted sent when it goes. keep is for what nothing would
+ * try again: a late answer's BYE and a fork's, whose dialog the callee holds,
+ * ACKed, until a BYE comes. TL_NIL too when no slot is free. */
+static uint32_t tx_open(struct uac *u, uint32_t ci, enum load_method m, struct uac_fork *f,
+			bool keep)
 {
 	if (!u->tx_nfree)
 		return TL_NIL;
@@ -410,9 +423,11 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 	x->state = TX_CALLING;
 	x->klass = 0;
 	x->retrans = 0;
-	x->fork = 0;
-	x->in_mix = u->phase == P_MIX && m != LM_INVITE;
-	if (m == LM_INVITE) {
+	x->fork = f ? (uint8_t)(f->rec + 1) : 0;
+	x->in_mix = !f && u->phase == P_MIX && m != LM_INVITE;
+	if (f) {
+		x->cseq = f->cseq;
+	} else if (m == LM_INVITE) {
 		x->cseq = c->invite_cseq = c->cseq;
 	} else {
 		x->cseq = ++c->cseq;
@@ -420,9 +435,10 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 			c->sdp_ver++;
 	}
 	x->t0 = x->t_due = u->now;
-	if (!send_tx(u, t)) {
+	x->unsent = !send_tx(u, t);
+	if (x->unsent && !keep) {
 		/* no send buffer: undo, try again on a later pass */
-		if (m != LM_INVITE) {
+		if (!f && m != LM_INVITE) {
 			c->cseq--;
 			if (m == LM_REINVITE || m == LM_UPDATE)
 				c->sdp_ver--;
@@ -431,16 +447,26 @@ static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
 		u->tx_free[u->tx_nfree++] = t;
 		return TL_NIL;
 	}
-	c->tx = t;
 	tl_arm(u->lists, u->nodes, 0, 2 * t, u->now);
 	tl_arm(u->lists, u->nodes, L_TIMEOUT, 2 * t + 1, u->now);
-	u->x.c->m[m].sent++;
+	if (!x->unsent)
+		u->x.c->m[m].sent++;
 	u->out_all++;
+	if (f) {
+		f->tx = t;
+		return t;
+	}
+	c->tx = t;
 	if (m == LM_INVITE)
 		u->invites_out++;
 	else
 		u->out_win++;
 	return t;
+}
+
+static uint32_t tx_start(struct uac *u, uint32_t ci, enum load_method m)
+{
+	return tx_open(u, ci, m, NULL, false);
 }
 
 static void tx_free(struct uac *u, uint32_t t)
@@ -460,39 +486,6 @@ static void tx_free(struct uac *u, uint32_t t)
 		u->invites_out--;
 	else
 		u->out_win--;
-}
-
-/* Starts the BYE of fork f's dialog: a transaction of its own, beside its
- * call's (which may have one in flight), in no window; false when no
- * transaction slot or send buffer is free. */
-static bool fork_bye_start(struct uac *u, struct uac_fork *f)
-{
-	if (!u->tx_nfree)
-		return false;
-	uint32_t t = u->tx_free[--u->tx_nfree];
-	struct uac_tx *x = &u->tx[t];
-
-	x->gen++;
-	x->call = f->call;
-	x->method = LM_BYE;
-	x->state = TX_CALLING;
-	x->klass = 0;
-	x->retrans = 0;
-	x->in_mix = false;
-	x->fork = (uint8_t)(f - u->forks + 1);
-	x->cseq = f->cseq;
-	x->t0 = x->t_due = u->now;
-	if (!send_tx(u, t)) {
-		x->state = TX_FREE;
-		u->tx_free[u->tx_nfree++] = t;
-		return false;
-	}
-	f->tx = t;
-	tl_arm(u->lists, u->nodes, 0, 2 * t, u->now);
-	tl_arm(u->lists, u->nodes, L_TIMEOUT, 2 * t + 1, u->now);
-	u->x.c->m[LM_BYE].sent++;
-	u->out_all++;
-	return true;
 }
 
 /* After an in-dialog transaction: back in the rotation unless the call ended. */
@@ -723,7 +716,10 @@ static void tx_timeout(struct uac *u, uint32_t t)
 	uint32_t ci = x->call;
 	enum load_method meth = (enum load_method)x->method;
 
-	u->x.c->m[meth].timeouts++;
+	if (x->unsent) /* a late answer's or fork's BYE no send buffer took out */
+		u->x.c->late_byes_no_buffer++;
+	else
+		u->x.c->m[meth].timeouts++;
 	bool fork = x->fork;
 	tx_free(u, t);
 	if (fork)
@@ -753,6 +749,19 @@ static void fire_timers(struct uac *u)
 		while ((id = tl_due(u->lists, u->nodes, k, u->now)) != TL_NIL) {
 			uint32_t t = id / 2;
 			struct uac_tx *x = &u->tx[t];
+			if (x->unsent) {
+				/* its first send, which found no send buffer: sent
+				 * and counted now, its Timer F from now; else again
+				 * at the next T1, until its Timer F (tx_timeout) */
+				if (send_tx(u, t)) {
+					x->unsent = false;
+					x->t0 = x->t_due = u->now;
+					u->x.c->m[x->method].sent++;
+					tl_arm(u->lists, u->nodes, L_TIMEOUT, 2 * t + 1, u->now);
+				}
+				tl_arm(u->lists, u->nodes, 0, id, u->now);
+				continue;
+			}
 			x->retrans++;
 			u->x.c->m[x->method].retrans++;
 			send_tx(u, t); /* a missing buffer is like a lost datagram */
@@ -799,11 +808,14 @@ static void late_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
 	u->x.c->calls_late_answers++;
 	send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m, NULL);
 	u->x.c->acks_sent++;
-	uint32_t t = tx_start(u, ci, LM_BYE);
+	/* kept when no send buffer is free: it goes at T1 (fire_timers), or
+	 * counts late_byes_no_buffer at its Timer F. A slot is always free:
+	 * the call has no transaction in flight */
+	uint32_t t = tx_open(u, ci, LM_BYE, NULL, true);
 	if (t != TL_NIL)
 		u->tx[t].in_mix = false; /* no request of the mix */
-	/* else no send buffer (send.pool_empty): the callee's dialog stays,
-	 * ACKed, until its own session ends it */
+	else
+		u->x.c->late_byes_no_slot++;
 }
 
 /* The record of call ci's (incarnation gen) fork whose 2xx m is, by its To
@@ -843,24 +855,31 @@ static struct uac_fork *fork_take(struct uac *u)
  * dialog it took. Before, it was ACKed with the call's To tag and
  * Request-URI: the other fork never had its ACK, resent its 2xx until 64*T1
  * and held the dialog until then (and an SBC in between with it). A repeat
- * of it (our ACK lost, or crossing it) is ACKed again from its record. One
- * whose dialog does not fit our storage, or that comes while every record's
- * BYE is out, is counted mismatched and not ACKed, as a first 2xx we cannot
+ * of it (our ACK lost, or crossing it) is ACKed again from its record. gen:
+ * the incarnation of the call's slot the 2xx answers (on_pkt: the slot may
+ * hold a new call since). One that comes while every record's BYE is out is
+ * ACKed all the same and its BYE, which cannot go, is an error
+ * (late_byes_no_slot; each copy of it counts); one whose dialog does not fit
+ * our storage is counted mismatched and not ACKed, as a first 2xx we cannot
  * hold a dialog for. */
-static void fork_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
+static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
 {
-	struct uac_call *c = &u->calls[ci];
-	struct uac_fork *f = fork_find(u, ci, c->gen, m);
+	struct uac_fork *f = fork_find(u, ci, gen, m);
 	if (f) {
 		u->x.c->duplicate_responses++;
-		send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m, f);
+		send_ack(u, ci, m->cseq.num, true, true, 0, 0, m, f);
 		u->x.c->reacks_sent++;
 		return;
 	}
+	/* every record's BYE out: the 2xx is ACKed all the same from one on
+	 * the stack (13.2.2.4), and its BYE counted as one that cannot go */
+	struct uac_fork spare;
 	f = fork_take(u);
-	if (!f) {
-		u->x.c->mismatched++;
-		return;
+	bool kept = f != NULL;
+	if (!kept) {
+		f = &spare;
+		f->rec = FORK_MAX;
+		f->tx = TL_NIL;
 	}
 	struct dlg_store d = {f->rtag,	    f->target,	    f->route,
 			      &f->rtag_len, &f->target_len, &f->route_len};
@@ -869,18 +888,19 @@ static void fork_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
 		u->x.c->mismatched++;
 		return;
 	}
-	f->used = true;
+	f->used = kept;
 	f->call = ci;
-	f->gen = c->gen;
+	f->gen = gen;
 	f->seq = ++u->fork_seq;
-	f->cseq = c->invite_cseq + 1; /* above the INVITE's, the dialog's only one */
+	f->cseq = m->cseq.num + 1; /* above the INVITE's, the dialog's only one */
 	u->x.c->calls_late_answers++;
-	send_ack(u, ci, c->invite_cseq, true, true, 0, 0, m, f);
+	send_ack(u, ci, m->cseq.num, true, true, 0, 0, m, f);
 	u->x.c->acks_sent++;
-	/* false only with no send buffer (counted, send.pool_empty: a slot is
-	 * always free, ntx counts one a record): the fork's dialog stays,
-	 * ACKed, until its own session ends it */
-	(void)fork_bye_start(u, f);
+	/* kept when no send buffer is free: it goes at T1, or counts
+	 * late_byes_no_buffer at its Timer F. A slot is always free: ntx counts
+	 * one a record */
+	if (!kept || tx_open(u, ci, LM_BYE, f, true) == TL_NIL)
+		u->x.c->late_byes_no_slot++;
 }
 
 static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, int status, bool sdp,
@@ -1050,7 +1070,7 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		    c->target_len && m->to.has_tag &&
 		    (m->to.tag.len != c->rtag_len ||
 		     memcmp(m->buf + m->to.tag.off, c->rtag, c->rtag_len))) {
-			fork_answer(u, (uint32_t)ci, m);
+			fork_answer(u, (uint32_t)ci, c->gen, m);
 			return;
 		}
 		if (status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
@@ -1414,8 +1434,10 @@ static int uac_setup(void *state)
 	}
 	for (uint32_t i = 0; i < u->ntx; i++)
 		u->tx_free[u->tx_nfree++] = u->ntx - 1 - i;
-	for (uint32_t i = 0; i < FORK_MAX; i++)
+	for (uint32_t i = 0; i < FORK_MAX; i++) {
 		u->forks[i].tx = TL_NIL;
+		u->forks[i].rec = i;
+	}
 	tl_init_nodes(u->nodes, u->ntx * 2);
 	u->kcap = load_rt_lists(u->lists, cfg);
 	tl_init_list(&u->lists[L_TIMEOUT], 64 * (uint64_t)cfg->t1_ms * 1000000);

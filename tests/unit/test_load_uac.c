@@ -1,0 +1,338 @@
+/*
+ * test_load_uac.c - sipshard-load's caller (bench/load/uac.c) does not lose
+ * the BYE of a dialog it did not want: a 2xx after its INVITE had a non-2xx
+ * final (a late answer), or from a second fork, is ACKed (RFC 3261 13.2.2.4)
+ * and ended with a BYE; a BYE whose first send finds no send buffer goes at
+ * its retransmission timer, counted sent then, and one that cannot go at all
+ * (no buffer until its Timer F, no fork record free) is an error by its
+ * reason. Before, such a BYE was dropped: the callee kept the dialog, ACKed,
+ * and nothing counted it; and a fork's 2xx while every record's BYE was out
+ * was not even ACKed.
+ *
+ * uac.c lives with sipshard-load, outside the library, so it is compiled
+ * into this test directly (with msg.c, stats.c and worker.c), its send
+ * buffers taken through a wrapper that refuses one on demand (the pool
+ * empty). Real sockets on 127.0.0.1: the uac on 16862, the callee (this
+ * test) on 16863.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/io.h"
+
+/* The send buffers the next allocations get: `pass` more go through, then
+ * `refuse` are refused (NULL, as with the pool empty). */
+struct alloc_plan {
+	int pass, refuse;
+};
+static struct alloc_plan plan;
+
+static char *planned_tx_alloc(struct net_io *io)
+{
+	if (plan.pass > 0) {
+		plan.pass--;
+	} else if (plan.refuse > 0) {
+		plan.refuse--;
+		return NULL;
+	}
+	return net_tx_alloc(io);
+}
+#define net_tx_alloc planned_tx_alloc
+
+#include "../../bench/load/msg.c"
+#include "../../bench/load/stats.c"
+#include "../../bench/load/worker.c"
+#include "../../bench/load/uac.c"
+
+#define UAC_PORT 16862
+#define ME_PORT	 16863
+#define T1_MS	 10
+
+static struct load_cfg cfg;
+static struct load_worker worker;
+static struct load_stats *stats;
+static struct uac *u;
+static int me = -1;
+static struct sockaddr_in me_addr;
+
+/* What the callee got, oldest first. */
+#define INBOX_MAX 512
+static char inbox[INBOX_MAX][2048];
+static int ninbox;
+
+static void set_addr(struct sockaddr_storage *ss, socklen_t *len, int port)
+{
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*len = sizeof(*a);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.role = LOAD_ROLE_UAC;
+	set_addr(&cfg.local, &cfg.local_len, UAC_PORT);
+	set_addr(&cfg.target, &cfg.target_len, ME_PORT);
+	snprintf(cfg.local_s, sizeof(cfg.local_s), "127.0.0.1:%d", UAC_PORT);
+	snprintf(cfg.target_s, sizeof(cfg.target_s), "127.0.0.1:%d", ME_PORT);
+	cfg.threads = 1;
+	cfg.sources = 1;
+	cfg.calls = 1;
+	cfg.window = 1;
+	cfg.mix[0] = (struct load_mix_entry){LM_INFO, 1};
+	cfg.nmix = 1;
+	cfg.t1_ms = T1_MS;
+	cfg.t2_ms = 4 * T1_MS;
+	cfg.no_uring = true; /* sends leave at the flush: nothing in flight */
+	snprintf(cfg.to_user, sizeof(cfg.to_user), "service");
+	snprintf(cfg.from_user, sizeof(cfg.from_user), "load");
+	cfg.seed = 1;
+	cfg.nonce = 0x5eed;
+	stats = calloc(1, sizeof(*stats));
+	assert_non_null(stats);
+	load_stats_init(stats);
+	memset(&worker, 0, sizeof(worker));
+	worker.cfg = &cfg;
+	worker.stats = stats;
+	worker.fd = -1;
+	u = calloc(1, sizeof(*u));
+	assert_non_null(u);
+	u->x.w = &worker;
+	u->x.cfg = &cfg;
+	u->x.st = stats;
+	u->x.c = &stats->c;
+	load_put_hex(u->x.th_hex, 0, 2);
+	assert_int_equal(uac_setup(u), 0);
+
+	me = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(me >= 0);
+	memset(&me_addr, 0, sizeof(me_addr));
+	me_addr.sin_family = AF_INET;
+	me_addr.sin_port = htons(ME_PORT);
+	me_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(me, (struct sockaddr *)&me_addr, sizeof(me_addr)), 0);
+	plan = (struct alloc_plan){0, 0};
+	ninbox = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	uac_teardown(u);
+	free(u);
+	free(stats);
+	close(me);
+	return 0;
+}
+
+/* Takes in what reached the callee. */
+static void pull(void)
+{
+	ssize_t len;
+	while (ninbox < INBOX_MAX &&
+	       (len = recv(me, inbox[ninbox], sizeof(inbox[0]) - 1, MSG_DONTWAIT)) >= 0) {
+		inbox[ninbox][len] = '\0';
+		ninbox++;
+	}
+}
+
+/* How many datagrams the callee got that start with `start` and hold `has`
+ * (NULL: any); *last: the last of them. */
+static int got(const char *start, const char *has, const char **last)
+{
+	int n = 0;
+	pull();
+	for (int i = 0; i < ninbox; i++)
+		if (!strncmp(inbox[i], start, strlen(start)) && (!has || strstr(inbox[i], has))) {
+			n++;
+			if (last)
+				*last = inbox[i];
+		}
+	return n;
+}
+
+/* The value of header `name` of msg, into out. */
+static void header_of(const char *msg, const char *name, char *out, size_t cap)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "\r\n%s: ", name);
+	const char *p = strstr(msg, key);
+	assert_non_null(p);
+	p += strlen(key);
+	const char *e = strstr(p, "\r\n");
+	assert_non_null(e);
+	snprintf(out, cap, "%.*s", (int)(e - p), p);
+}
+
+/* Hands the uac the response `code` to request req, as its socket would: To
+ * with ;tag=totag (when it has none and totag), Contact <sip:totag@us>. */
+static void answer(const char *req, const char *code, const char *totag)
+{
+	char via[512], from[256], to[256], cid[128], cseq[64], resp[2048];
+	header_of(req, "Via", via, sizeof(via));
+	header_of(req, "From", from, sizeof(from));
+	header_of(req, "To", to, sizeof(to));
+	header_of(req, "Call-ID", cid, sizeof(cid));
+	header_of(req, "CSeq", cseq, sizeof(cseq));
+	bool tagged = strstr(to, ";tag=") != NULL;
+	snprintf(resp, sizeof(resp),
+		 "SIP/2.0 %s\r\nVia: %s\r\nFrom: %s\r\nTo: %s%s%s\r\nCall-ID: %s\r\n"
+		 "CSeq: %s\r\nContact: <sip:%s@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n",
+		 code, via, from, to,
+		 tagged || !totag ? "" : ";tag=", tagged || !totag ? "" : totag, cid, cseq,
+		 totag ? totag : "callee", ME_PORT);
+	struct net_pkt p = {resp, (uint32_t)strlen(resp), (const struct sockaddr *)&me_addr,
+			    sizeof(me_addr)};
+	on_pkt(&u->src[0], &p);
+	flush_all(u);
+}
+
+/* The uac's timers, ms (and a bit) later. */
+static void later(unsigned ms)
+{
+	usleep(ms * 1000 + 1000);
+	u->now = load_now_ns();
+	fire_timers(u);
+	flush_all(u);
+}
+
+/* Starts the call: its INVITE, as the callee got it. */
+static const char *invite(void)
+{
+	const char *inv = NULL;
+	u->now = u->t_start = load_now_ns();
+	u->phase = P_SETUP;
+	drive(u);
+	flush_all(u);
+	assert_int_equal(got("INVITE ", NULL, &inv), 1);
+	return inv;
+}
+
+/* The call's INVITE answered 200 by fork1 (ACKed), then 200 by fork2 whose
+ * ACK goes and whose BYE is refused `refuse` send buffers. */
+static const char *two_forks(int refuse)
+{
+	const char *inv = invite();
+	answer(inv, "200 OK", "fork1");
+	assert_int_equal(got("ACK ", "tag=fork1", NULL), 1);
+	assert_int_equal(stats->c.calls_established, 1);
+	plan = (struct alloc_plan){1, refuse};
+	answer(inv, "200 OK", "fork2");
+	assert_int_equal(got("ACK sip:fork2@", "tag=fork2", NULL), 1);
+	return inv;
+}
+
+/* A 2xx after the INVITE's 503: ACKed, and its BYE, refused a send buffer at
+ * first, goes at T1 to the late answer's Contact, counted sent then. */
+static void test_late_answer_bye_goes_at_t1(void **state)
+{
+	(void)state;
+	const char *inv = invite(), *bye = NULL;
+	answer(inv, "503 Service Unavailable", "proxy");
+	assert_int_equal(got("ACK ", "tag=proxy", NULL), 1);
+	assert_int_equal(stats->c.calls_failed, 1);
+
+	plan = (struct alloc_plan){1, 1}; /* its ACK goes, its BYE finds no buffer */
+	answer(inv, "200 OK", "late1");
+	assert_int_equal(got("ACK sip:late1@", "tag=late1", NULL), 1);
+	assert_int_equal(stats->c.calls_late_answers, 1);
+	assert_int_equal(got("BYE ", NULL, NULL), 0);
+	assert_int_equal(stats->c.m[LM_BYE].sent, 0);
+
+	later(T1_MS);
+	assert_int_equal(got("BYE sip:late1@", "tag=late1", &bye), 1);
+	assert_int_equal(stats->c.m[LM_BYE].sent, 1);
+	assert_int_equal(stats->c.m[LM_BYE].retrans, 0);
+	answer(bye, "200 OK", NULL);
+	assert_int_equal(stats->c.m[LM_BYE].completed, 1);
+	assert_int_equal(u->out_all, 0);
+	/* the 503 is the run's one error */
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+}
+
+/* A second fork's 2xx: ACKed in its dialog, its BYE, refused a send buffer
+ * at first, goes at T1 in that dialog; the next copy is a retransmission. */
+static void test_fork_bye_goes_at_t1(void **state)
+{
+	(void)state;
+	const char *bye = NULL;
+	two_forks(1);
+	assert_int_equal(stats->c.calls_late_answers, 1);
+	assert_int_equal(got("BYE ", NULL, NULL), 0);
+
+	later(T1_MS);
+	assert_int_equal(got("BYE sip:fork2@", "tag=fork2", NULL), 1);
+	assert_int_equal(stats->c.m[LM_BYE].sent, 1);
+	assert_int_equal(stats->c.m[LM_BYE].retrans, 0);
+	later(T1_MS);
+	assert_int_equal(got("BYE sip:fork2@", "tag=fork2", &bye), 2);
+	assert_int_equal(stats->c.m[LM_BYE].retrans, 1);
+	answer(bye, "200 OK", NULL);
+	assert_int_equal(stats->c.m[LM_BYE].completed, 1);
+	assert_int_equal(load_uac_errors(&stats->c), 0);
+}
+
+/* A fork's BYE that finds no send buffer until its Timer F (64*T1): never
+ * sent, not a timeout of a BYE sent, an error of its own. */
+static void test_fork_bye_without_buffer_is_an_error(void **state)
+{
+	(void)state;
+	two_forks(1000000);
+	for (int i = 0; i < 70 && u->out_all; i++)
+		later(T1_MS);
+	plan = (struct alloc_plan){0, 0};
+	assert_int_equal(u->out_all, 0);
+	assert_int_equal(got("BYE ", NULL, NULL), 0);
+	assert_int_equal(stats->c.m[LM_BYE].sent, 0);
+	assert_int_equal(stats->c.m[LM_BYE].timeouts, 0);
+	assert_int_equal(stats->c.late_byes_no_buffer, 1);
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+}
+
+/* With every fork record's BYE out (FORK_MAX forks answered, their BYEs
+ * unanswered), one more fork's 2xx is still ACKed in its dialog; its BYE,
+ * which no record can carry, is an error of its own. */
+static void test_fork_without_record_is_acked(void **state)
+{
+	(void)state;
+	const char *inv = invite();
+	char tag[16];
+	answer(inv, "200 OK", "fork1");
+	for (int i = 0; i < FORK_MAX; i++) {
+		snprintf(tag, sizeof(tag), "many%d", i);
+		answer(inv, "200 OK", tag);
+	}
+	assert_int_equal(got("BYE ", "tag=many", NULL), FORK_MAX);
+	answer(inv, "200 OK", "spare");
+	assert_int_equal(got("ACK sip:spare@", "tag=spare", NULL), 1);
+	assert_int_equal(got("BYE ", "tag=spare", NULL), 0);
+	assert_int_equal(stats->c.calls_late_answers, FORK_MAX + 1);
+	assert_int_equal(stats->c.late_byes_no_slot, 1);
+	assert_int_equal(stats->c.mismatched, 0);
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_late_answer_bye_goes_at_t1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fork_bye_goes_at_t1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fork_bye_without_buffer_is_an_error, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_fork_without_record_is_acked, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
