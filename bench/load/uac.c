@@ -1109,9 +1109,12 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		return;
 	}
 	/* the peer ended the dialog with a BYE while this request was out: a 481
-	 * (or 408) to it crossed that BYE and is no failure of the peer */
-	if (!(u->calls[ci].state == C_DONE && x->method != LM_INVITE &&
-	      (status == 481 || status == 408)))
+	 * (or 408) to it crossed that BYE and is no failure of the peer. Not so
+	 * a fork's BYE: it is of another dialog than the call's (whose slot may
+	 * hold a new call since), and its final counts whatever the call's state
+	 * (before, a 481 to it after the call ended counted nowhere) */
+	if (x->fork || !(u->calls[ci].state == C_DONE && x->method != LM_INVITE &&
+			 (status == 481 || status == 408)))
 		load_count_code(u->x.c, (enum load_method)x->method, status);
 	if (status < 200) {
 		if (x->state == TX_CALLING) {

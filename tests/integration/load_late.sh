@@ -13,7 +13,10 @@
 #   4. uac: a 2xx of a second fork (another To tag) after the call took the
 #      first is ACKed in its own dialog (its To tag, to its Contact, RFC 3261
 #      13.2.2.4) and ended with a BYE in it, a repeat of it ACKed again, and
-#      it counts as a late answer; the call goes on in the first fork's dialog.
+#      it counts as a late answer; the call goes on in the first fork's dialog;
+#   5. uac: the final to a fork's BYE that comes after --requests-per-call
+#      reused the call's slot (or after the run's last call ended) completes
+#      that BYE and counts as its own (a 481 is an error).
 # Ports: 16800 (the uas or the raw callee), 16801 (the uac or the raw caller);
 # LOAD_LATE_PORT names another first port. BUILD (or LOAD) names the build.
 set -u
@@ -233,5 +236,88 @@ got = (c["attempted"], c["established"], c["failed"], c["ended"], c.get("late_an
 print("# attempted, established, failed, ended, late answers, BYEs sent/completed, ACKs sent/resent, duplicates, errors:", got)
 sys.exit(0 if got == (1, 1, 0, 1, 1, 2, 2, 2, 1, 1, 0) else 1)
 PY
+
+# ---- 5. uac: the final to a fork's BYE after the call's slot was reused ----------------
+# With --requests-per-call 1 the call's slot takes a new call (a new Call-ID)
+# after its INFO and BYE. A raw callee answers the first INVITE 200 from fork1
+# and from fork2 and holds fork2's BYE: in run "reuse" it answers that BYE 200
+# once the slot's next INVITE came, in run "end" 481 at 1 s, once the run's
+# last call ended. The final is the fork's BYE's, counted as such, whatever
+# the call the slot holds by then: before, the 481 went uncounted when that
+# call had ended (the exemption of a request the peer's own BYE crossed).
+# T1 = 50 ms here, so that the held BYE's Timer F (3.2 s) outlasts the wait.
+cat >"$WORK/fork_bye_reuse.py" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+
+me, uac, mode, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = rawua.udp(me)
+peer = ("127.0.0.1", uac)
+contact = "Contact: <sip:{}@127.0.0.1:%d>\r\n" % me
+first_cid, first_at, fork_bye, answered = None, None, None, None
+cids = []
+end = time.time() + 8
+while time.time() < end:
+    m = rawua.recv(s, 0.02)
+    if fork_bye and not answered:
+        if mode == "reuse" and len(cids) > 1:
+            answered = "200 after INVITE %d" % len(cids)
+            rawua.respond(s, fork_bye, peer, "200 OK")
+        elif mode == "end" and time.time() - first_at >= 1.0:
+            answered = "481 at 1 s"
+            rawua.respond(s, fork_bye, peer, "481 Call/Transaction Does Not Exist")
+        if answered:
+            end = time.time() + 0.5
+    if m is None or m.startswith("SIP/2.0"):
+        continue
+    method = m.split(" ", 1)[0]
+    cid = rawua.header(m, "Call-ID")
+    to = rawua.header(m, "To")
+    tag = to.split(";tag=")[1] if ";tag=" in to else None
+    if method == "INVITE":
+        if cid not in cids:
+            cids.append(cid)
+        if first_cid is None:
+            first_cid, first_at = cid, time.time()
+        if cid == first_cid:
+            rawua.respond(s, m, peer, "200 OK", totag="fork1", extra=contact.format("fork1"))
+            rawua.respond(s, m, peer, "200 OK", totag="fork2", extra=contact.format("fork2"))
+        else:
+            rawua.respond(s, m, peer, "200 OK", totag="c%d" % len(cids),
+                          extra=contact.format("callee"))
+    elif method == "BYE" and tag == "fork2":
+        fork_bye = m  # held: its retransmissions too
+    elif method != "ACK":
+        rawua.respond(s, m, peer, "200 OK")
+open(out, "w").write("%s; calls %d\n" % (answered, len(cids)))
+PY
+for run in reuse end; do
+	start_bg python3 "$WORK/fork_bye_reuse.py" "$A" "$B" "$run" "$WORK/fork_bye_$run.out"
+	peer=${PIDS[-1]}
+	wait_udp_port "$A"
+	timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
+		--target "127.0.0.1:$A" --calls 1 --requests-per-call 1 --duration 0.5 \
+		--req-rate 20 --t1-ms 50 --t2-ms 200 --max-errors 1 \
+		--json "$WORK/fork_bye_$run.json" >"$WORK/fork_bye_$run.uac" 2>&1
+	rc=$?
+	wait_exit 10 "$peer"
+	seen=$(cat "$WORK/fork_bye_$run.out" 2>/dev/null)
+	check "uac ($run): fork2's BYE answered after its call's slot took another call ($seen; exit $rc)" \
+		test "${seen%%;*}" = "$([ $run = reuse ] && echo "200 after INVITE 2" || echo "481 at 1 s")" -a "$rc" = 0
+	check "uac ($run): that final completes the fork's BYE and is counted as its own: no BYE outstanding, no repeat, no mismatch; the 481 (run end) is the one error" \
+		python3 - "$WORK/fork_bye_$run.json" "$run" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+bye = j["by_method"]["BYE"]
+got = (j["calls"]["late_answers"], bye["sent"] - bye["completed"], bye["timeouts"],
+       bye["responses"]["4xx"], j["unexpected"]["total"],
+       j["repeats"]["late_responses"] + j["repeats"]["duplicate_responses"],
+       j["errors"]["failed_responses"], j["errors"]["total"])
+print("# late answers, BYEs not completed, BYE timeouts, BYE 4xx, unexpected, repeats, failed responses, errors:", got)
+want = (1, 0, 0, 0, 0, 0, 0, 0) if sys.argv[2] == "reuse" else (1, 0, 0, 1, 0, 0, 1, 1)
+sys.exit(0 if got == want else 1)
+PY
+done
 
 [ "$NOT_OK" -eq 0 ]
