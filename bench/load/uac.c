@@ -34,13 +34,18 @@
  * own (13.2.2.4): it is ACKed with its To tag to its Contact and ended with a
  * BYE in it, both built from a fork record (FORK_MAX a thread) that holds its
  * dialog while that BYE is out, then stays until reused so that a repeat of
- * that 2xx is ACKed again rather than ended twice.
+ * that 2xx is ACKed again rather than ended twice. So too when the 2xx comes
+ * after --requests-per-call gave the call's slot to a new call (its Call-ID
+ * names an earlier incarnation: earlier_answer), where a repeat of the 2xx
+ * the call took is known by prev_tag and only ACKed again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/keyhash.h"
 
 #include "load.h"
 #include "msg.h"
@@ -63,6 +68,7 @@
 #define NLISTS	    (NCLASSES + 2)
 #define START_BURST 512 /* call starts per loop pass, so receiving keeps up */
 #define FORK_MAX    64	/* other forks' dialogs whose BYE is out at once, a thread */
+#define INVITE_CSEQ 1	/* the CSeq of every call's dialog-creating INVITE */
 
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
@@ -87,6 +93,9 @@ struct uac_call {
 	bool has_peer_cseq, terminal;
 	bool peer_bye; /* the peer's BYE (CSeq peer_cseq) ended this incarnation */
 	uint8_t late;  /* enum call_late */
+	/* the hash of the To tag of the dialog the slot's previous incarnation
+	 * took (tag_hash; --requests-per-call), to know a repeat of its 2xx */
+	uint64_t prev_tag;
 	uint16_t target_len, route_len;
 	char rtag[RTAG_MAX];
 	char target[TARGET_MAX]; /* Request-URI of in-dialog requests */
@@ -191,9 +200,10 @@ static void make_callid(const struct uac *u, uint32_t call, uint32_t gen, char o
 }
 
 /* The call a Call-ID of ours names; -2 when it names an earlier incarnation
- * of the call's slot, -1 when it is not ours. *gen: the incarnation it names
- * (when ours). */
-static int64_t parse_callid(const struct uac *u, const char *p, size_t len, uint32_t *gen)
+ * of the call's slot, -1 when it is not ours. *slot, *gen: the call's slot
+ * and the incarnation it names (when ours). */
+static int64_t parse_callid(const struct uac *u, const char *p, size_t len, uint32_t *slot,
+			    uint32_t *gen)
 {
 	uint64_t call, g;
 	if (len != CALLID_LEN || memcmp(p, u->nonce_hex, 8) || p[8] != '-' ||
@@ -201,8 +211,15 @@ static int64_t parse_callid(const struct uac *u, const char *p, size_t len, uint
 	    memcmp(p + 29, CALLID_SUFFIX, sizeof(CALLID_SUFFIX) - 1) ||
 	    !load_get_hex(p + 12, 8, &call) || call >= u->ncalls || !load_get_hex(p + 21, 8, &g))
 		return -1;
+	*slot = (uint32_t)call;
 	*gen = (uint32_t)g;
 	return g == u->calls[call].gen ? (int64_t)call : -2;
+}
+
+/* A To tag as prev_tag holds it. */
+static uint64_t tag_hash(const struct uac *u, const char *tag, size_t len)
+{
+	return keyhash_bytes(u->x.cfg->nonce, tag, len);
 }
 
 static void make_ltag(const struct uac *u, uint32_t call, char out[LTAG_LEN])
@@ -518,8 +535,10 @@ static bool call_restart(struct uac *u, uint32_t ci)
 		c->terminal = false;
 		u->terminal--;
 	}
+	if (c->rtag_len) /* else a retry of this restart: it is in already */
+		c->prev_tag = tag_hash(u, c->rtag, c->rtag_len);
 	c->gen++;
-	c->cseq = 1;
+	c->cseq = INVITE_CSEQ;
 	c->sdp_ver = 1;
 	c->reqs = 0;
 	c->rtag_len = 0;
@@ -903,6 +922,45 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 		u->x.c->late_byes_no_slot++;
 }
 
+/* A 2xx to the INVITE of an earlier call in slot ci (incarnation gen), which
+ * --requests-per-call has since ended and replaced (on_pkt: its Call-ID names
+ * an earlier incarnation). A 2xx is always ACKed (RFC 3261 13.2.2.4), and the
+ * dialog ended when unwanted. A repeat of the 2xx that call took (its To tag,
+ * the one prev_tag holds, of the incarnation just before: our ACK was lost
+ * and the callee resends it) is ACKed again in that dialog, which our BYE
+ * ended, and counted a late response as before. Any other (a second fork's,
+ * that a forking proxy forwarded late; or a repeat of one) is a dialog of its
+ * own, ACKed and ended with a BYE as fork_answer does for the slot's current
+ * call. Before, every such 2xx was counted a late response and left unACKed:
+ * the callee resent it until 64*T1 and held a call nobody was on (an SBC in
+ * between with it). A repeat of the 2xx of an incarnation before the previous
+ * one is taken for a fork's: its BYE may get a 481. */
+static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
+{
+	const struct uac_call *c = &u->calls[ci];
+	if (!m->to.has_tag || !m->to.tag.len) {
+		u->x.c->mismatched++; /* a 2xx with no dialog to ACK in */
+		return;
+	}
+	if (gen + 1 != c->gen ||
+	    tag_hash(u, m->buf + m->to.tag.off, m->to.tag.len) != c->prev_tag) {
+		fork_answer(u, ci, gen, m);
+		return;
+	}
+	struct uac_fork d1;
+	struct dlg_store d = {d1.rtag,	    d1.target,	    d1.route,
+			      &d1.rtag_len, &d1.target_len, &d1.route_len};
+	u->x.c->late_responses++;
+	if (!save_dialog_in(u, &d, m))
+		return; /* it fitted when the call took it: not this copy */
+	d1.rec = FORK_MAX;
+	d1.call = ci;
+	d1.gen = gen;
+	d1.seq = ++u->fork_seq;
+	send_ack(u, ci, m->cseq.num, true, true, 0, 0, m, &d1);
+	u->x.c->reacks_sent++;
+}
+
 static void respond(struct uac *u, struct uac_src *s, const struct sip_msg *m, int status, bool sdp,
 		    const struct net_pkt *p)
 {
@@ -947,8 +1005,8 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 {
 	if (m->method_id == SIP_METHOD_ACK)
 		return; /* for a 2xx we sent to a peer's INVITE: nothing to do */
-	uint32_t cgen;
-	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len, &cgen);
+	uint32_t cslot, cgen;
+	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len, &cslot, &cgen);
 	char ltag[LTAG_LEN];
 	struct uac_call *c = ci >= 0 ? &u->calls[ci] : NULL;
 	/* A repeat of the BYE with which the peer ended a call of ours: our 200
@@ -1045,13 +1103,18 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		u->x.c->unknown_transaction++;
 		return;
 	}
-	uint32_t cgen = 0;
-	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len, &cgen);
+	uint32_t cslot = 0, cgen = 0;
+	int64_t ci = parse_callid(u, m->buf + m->call_id.off, m->call_id.len, &cslot, &cgen);
 	struct uac_tx *x = &u->tx[t];
 	if (ci == -2 && x->gen == gen && x->state != TX_FREE && x->fork &&
 	    u->forks[x->fork - 1].gen == cgen)
 		ci = x->call; /* a fork's BYE, whose call's slot holds a new call since */
-	if (ci == -2) {	      /* a repeat for a call that ended since; its slot lives on */
+	if (ci == -2 && status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
+	    m->cseq.num == INVITE_CSEQ && !u->x.cfg->echo) {
+		earlier_answer(u, cslot, cgen, m); /* a 2xx must be ACKed (13.2.2.4) */
+		return;
+	}
+	if (ci == -2) { /* a repeat for a call that ended since; its slot lives on */
 		u->x.c->late_responses++;
 		return;
 	}
@@ -1202,7 +1265,7 @@ static uint64_t drive(struct uac *u)
 			uint32_t ci = (uint32_t)u->started;
 			struct uac_call *c = &u->calls[ci];
 			c->src = (uint8_t)(ci % u->nsrc);
-			c->cseq = 1;
+			c->cseq = INVITE_CSEQ;
 			c->sdp_ver = 1;
 			c->tx = TL_NIL;
 			c->state = C_INVITING;

@@ -16,7 +16,11 @@
 #      it counts as a late answer; the call goes on in the first fork's dialog;
 #   5. uac: the final to a fork's BYE that comes after --requests-per-call
 #      reused the call's slot (or after the run's last call ended) completes
-#      that BYE and counts as its own (a 481 is an error).
+#      that BYE and counts as its own (a 481 is an error);
+#   6. uac: a second fork's 2xx to the INVITE of a call whose slot
+#      --requests-per-call has since reused is ACKed and ended with a BYE in
+#      its dialog, a repeat of it ACKed again; a repeat of the 2xx that call
+#      took is ACKed again, and not ended twice.
 # Ports: 16800 (the uas or the raw callee), 16801 (the uac or the raw caller);
 # LOAD_LATE_PORT names another first port. BUILD (or LOAD) names the build.
 set -u
@@ -319,5 +323,85 @@ want = (1, 0, 0, 0, 0, 0, 0, 0) if sys.argv[2] == "reuse" else (1, 0, 0, 1, 0, 0
 sys.exit(0 if got == want else 1)
 PY
 done
+
+# ---- 6. uac: a second fork's 2xx after the call's slot was reused ----------------------
+# With --requests-per-call 1 the call's slot takes a new call after its INFO
+# and BYE. A raw callee answers the first INVITE 200 from fork1 at once and
+# holds fork2's 200 until the slot's next INVITE came; then it sends it (a
+# forking proxy's late 2xx), and once that has its ACK, fork2's 200 again and
+# fork1's 200 again (repeats: ACKs lost). Every request of the first Call-ID
+# is listed as METHOD user-of-the-Request-URI To-tag CSeq; BYEs get 200.
+# fork2's 2xx is ACKed in its dialog and ended with a BYE there (RFC 3261
+# 13.2.2.4), its repeat ACKed again, fork1's repeat ACKed again in fork1's
+# dialog (which the call's BYE ended: no second BYE). Before, all three were
+# counted late responses and none was ACKed: fork2's callee was left with a
+# call nobody was on.
+cat >"$WORK/fork_late_reuse.py" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+
+me, uac, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = rawua.udp(me)
+peer = ("127.0.0.1", uac)
+contact = "Contact: <sip:{}@127.0.0.1:%d>\r\n" % me
+first, cids, seen, state = None, [], [], "wait"
+end = time.time() + 8
+while time.time() < end:
+    m = rawua.recv(s, 0.05)
+    if m is None or m.startswith("SIP/2.0"):
+        continue
+    method = m.split(" ", 1)[0]
+    cid = rawua.header(m, "Call-ID")
+    to = rawua.header(m, "To")
+    tag = to.split(";tag=")[1] if ";tag=" in to else "-"
+    if method == "INVITE" and cid not in cids:
+        cids.append(cid)
+    if first and cid == rawua.header(first, "Call-ID"):
+        user = rawua.ruri(m).split("@")[0].replace("sip:", "")
+        seen.append("%s %s %s %s" % (method, user, tag, rawua.header(m, "CSeq").split()[0]))
+    if method == "INVITE":
+        if first is None:
+            first = m
+            rawua.respond(s, m, peer, "200 OK", totag="fork1", extra=contact.format("fork1"))
+        elif cid != rawua.header(first, "Call-ID"):
+            rawua.respond(s, m, peer, "200 OK", totag="c%d" % len(cids),
+                          extra=contact.format("callee"))
+            if state == "wait":
+                state = "sent"
+                rawua.respond(s, first, peer, "200 OK", totag="fork2",
+                              extra=contact.format("fork2"))
+    elif method == "ACK" and tag == "fork2" and state == "sent":
+        state = "repeated"
+        rawua.respond(s, first, peer, "200 OK", totag="fork2", extra=contact.format("fork2"))
+        rawua.respond(s, first, peer, "200 OK", totag="fork1", extra=contact.format("fork1"))
+        end = min(end, time.time() + 1.5)
+    elif method != "ACK":
+        rawua.respond(s, m, peer, "200 OK")
+open(out, "w").write("|".join(sorted(seen)) + "\n")
+PY
+start_bg python3 "$WORK/fork_late_reuse.py" "$A" "$B" "$WORK/fork_late_reuse.out"
+peer=${PIDS[-1]}
+wait_udp_port "$A"
+timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
+	--target "127.0.0.1:$A" --calls 1 --requests-per-call 1 --duration 1 --req-rate 20 \
+	--t1-ms 50 --t2-ms 200 --max-errors 0 --json "$WORK/fork_late_reuse.json" \
+	>"$WORK/fork_late_reuse.uac" 2>&1
+rc=$?
+wait_exit 10 "$peer"
+seen=$(cat "$WORK/fork_late_reuse.out" 2>/dev/null)
+check "uac: fork2's 200 after the slot took another call ACKed in fork2's dialog (twice: its repeat) and ended with a BYE there; fork1's repeat ACKed again, no second BYE ($seen; exit $rc)" \
+	test "$seen" = "ACK fork1 fork1 1|ACK fork1 fork1 1|ACK fork2 fork2 1|ACK fork2 fork2 1|BYE fork1 fork1 3|BYE fork2 fork2 2|INFO fork1 fork1 2" -a "$rc" = 0
+check "uac: fork2's 200 counts as a late answer, its repeat as a duplicate, fork1's as a late response, both ACKed again; every BYE completed; no error" \
+	python3 - "$WORK/fork_late_reuse.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+bye = j["by_method"]["BYE"]
+got = (j["calls"]["late_answers"], bye["sent"] - bye["completed"], j["acks"]["resent"],
+       j["repeats"]["duplicate_responses"], j["repeats"]["late_responses"],
+       j["errors"]["total"])
+print("# late answers, BYEs not completed, ACKs resent, duplicates, late responses, errors:", got)
+sys.exit(0 if got == (1, 0, 2, 1, 1, 0) else 1)
+PY
 
 [ "$NOT_OK" -eq 0 ]
