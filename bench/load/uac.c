@@ -124,6 +124,7 @@ struct uac_fork {
 	uint32_t tx;	    /* its BYE in flight, or TL_NIL */
 	uint32_t rec;	    /* its index in the thread's records; FORK_MAX: on the stack */
 	bool used;
+	bool peer_bye; /* the fork's callee ended its dialog with a BYE of its own */
 	uint8_t rtag_len;
 	uint16_t target_len, route_len;
 	char rtag[RTAG_MAX];
@@ -837,11 +838,10 @@ static void late_answer(struct uac *u, uint32_t ci, const struct sip_msg *m)
 		u->x.c->late_byes_no_slot++;
 }
 
-/* The record of call ci's (incarnation gen) fork whose 2xx m is, by its To
- * tag; NULL when none is. */
-static struct uac_fork *fork_find(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
+/* The record of call ci's (incarnation gen) fork whose dialog has the remote
+ * tag `tag` (the To tag of its 2xx); NULL when none is. */
+static struct uac_fork *fork_find(struct uac *u, uint32_t ci, uint32_t gen, struct msg_str tag)
 {
-	struct msg_str tag = msg_view(m, m->to.tag);
 	for (uint32_t i = 0; i < FORK_MAX; i++) {
 		struct uac_fork *f = &u->forks[i];
 		if (f->used && f->call == ci && f->gen == gen && f->rtag_len == tag.len &&
@@ -883,7 +883,7 @@ static struct uac_fork *fork_take(struct uac *u)
  * hold a dialog for. */
 static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
 {
-	struct uac_fork *f = fork_find(u, ci, gen, m);
+	struct uac_fork *f = fork_find(u, ci, gen, msg_view(m, m->to.tag));
 	if (f) {
 		u->x.c->duplicate_responses++;
 		send_ack(u, ci, m->cseq.num, true, true, 0, 0, m, f);
@@ -908,6 +908,7 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 		return;
 	}
 	f->used = kept;
+	f->peer_bye = false;
 	f->call = ci;
 	f->gen = gen;
 	f->seq = ++u->fork_seq;
@@ -1024,8 +1025,27 @@ static void on_request(struct uac *u, struct uac_src *s, const struct sip_msg *m
 	}
 	if (c)
 		make_ltag(u, (uint32_t)ci, ltag);
-	if (!c || !c->rtag_len || !m->to.has_tag || m->to.tag.len != LTAG_LEN ||
-	    memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN) || c->state != C_UP) {
+	bool to_us = c && m->to.has_tag && m->to.tag.len == LTAG_LEN &&
+		     !memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN);
+	struct msg_str from_tag =
+	    m->from.has_tag ? msg_view(m, m->from.tag) : (struct msg_str){"", 0};
+	/* A request matches a dialog by Call-ID and both tags (RFC 3261 12.2.2):
+	 * one from another fork's callee (its From tag a fork record's) is in
+	 * that fork's dialog, not in the call's. Its BYE, crossing ours, gets 200
+	 * and ends it (our BYE's 481 is no failure then); anything else in it
+	 * 481, as we are ending it. Before, such a request was taken for one of
+	 * the call's dialog: a fork's BYE ended the call, whose callee kept it. */
+	struct uac_fork *f = to_us ? fork_find(u, (uint32_t)ci, c->gen, from_tag) : NULL;
+	if (f && m->method_id == SIP_METHOD_BYE) {
+		u->x.c->peer_requests++;
+		if (f->peer_bye)
+			u->x.c->peer_retrans++;
+		f->peer_bye = true;
+		respond(u, s, m, 200, false, p);
+		return;
+	}
+	if (!to_us || f || !c->rtag_len || c->state != C_UP || from_tag.len != c->rtag_len ||
+	    memcmp(from_tag.p, c->rtag, c->rtag_len)) {
 		u->x.c->unexpected_requests++;
 		respond(u, s, m, 481, false, p);
 		return;
@@ -1172,12 +1192,13 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		return;
 	}
 	/* the peer ended the dialog with a BYE while this request was out: a 481
-	 * (or 408) to it crossed that BYE and is no failure of the peer. Not so
-	 * a fork's BYE: it is of another dialog than the call's (whose slot may
-	 * hold a new call since), and its final counts whatever the call's state
-	 * (before, a 481 to it after the call ended counted nowhere) */
-	if (x->fork || !(u->calls[ci].state == C_DONE && x->method != LM_INVITE &&
-			 (status == 481 || status == 408)))
+	 * (or 408) to it crossed that BYE and is no failure of the peer. A
+	 * fork's BYE is of another dialog than the call's (whose slot may hold a
+	 * new call since): its final goes by that fork's callee's BYE, not by the
+	 * call's state (before, a 481 to it after the call ended counted nowhere) */
+	bool crossed = x->fork ? u->forks[x->fork - 1].peer_bye
+			       : u->calls[ci].state == C_DONE && x->method != LM_INVITE;
+	if (!(crossed && (status == 481 || status == 408)))
 		load_count_code(u->x.c, (enum load_method)x->method, status);
 	if (status < 200) {
 		if (x->state == TX_CALLING) {

@@ -7,7 +7,8 @@
  * (no buffer until its Timer F, no fork record free) is an error by its
  * reason. Before, such a BYE was dropped: the callee kept the dialog, ACKed,
  * and nothing counted it; and a fork's 2xx while every record's BYE was out
- * was not even ACKed.
+ * was not even ACKed. And a request of a fork's callee is in that fork's
+ * dialog, not in the call's: its BYE did end the call.
  *
  * uac.c lives with sipshard-load, outside the library, so it is compiled
  * into this test directly (with msg.c, stats.c and worker.c), its send
@@ -177,6 +178,15 @@ static void header_of(const char *msg, const char *name, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)(e - p), p);
 }
 
+/* Hands the uac a datagram from the callee, as its socket would. */
+static void deliver(const char *text)
+{
+	struct net_pkt p = {text, (uint32_t)strlen(text), (const struct sockaddr *)&me_addr,
+			    sizeof(me_addr)};
+	on_pkt(&u->src[0], &p);
+	flush_all(u);
+}
+
 /* Hands the uac the response `code` to request req, as its socket would: To
  * with ;tag=totag (when it has none and totag), Contact <sip:totag@us>. */
 static void answer(const char *req, const char *code, const char *totag)
@@ -194,10 +204,7 @@ static void answer(const char *req, const char *code, const char *totag)
 		 code, via, from, to,
 		 tagged || !totag ? "" : ";tag=", tagged || !totag ? "" : totag, cid, cseq,
 		 totag ? totag : "callee", ME_PORT);
-	struct net_pkt p = {resp, (uint32_t)strlen(resp), (const struct sockaddr *)&me_addr,
-			    sizeof(me_addr)};
-	on_pkt(&u->src[0], &p);
-	flush_all(u);
+	deliver(resp);
 }
 
 /* The uac's timers, ms (and a bit) later. */
@@ -325,6 +332,41 @@ static void test_fork_without_record_is_acked(void **state)
 	assert_int_equal(load_uac_errors(&stats->c), 1);
 }
 
+/* fork2's callee hangs up with a BYE of its own, crossing ours: that BYE is
+ * in fork2's dialog (its From tag), gets 200 and leaves the call, in fork1's
+ * dialog, up; the 481 to our BYE that crossed it is no failure. A request
+ * with a From tag of no dialog of ours gets 481. Before, fork2's BYE ended
+ * the call (fork1's callee kept it) and the 481 counted an error. */
+static void test_fork_callee_bye_is_in_its_dialog(void **state)
+{
+	(void)state;
+	const char *inv = two_forks(0), *bye = NULL;
+	char from[256], cid[128], req[2048];
+	assert_int_equal(got("BYE sip:fork2@", "tag=fork2", &bye), 1);
+	header_of(inv, "From", from, sizeof(from));
+	header_of(inv, "Call-ID", cid, sizeof(cid));
+	for (int i = 0; i < 2; i++) {
+		snprintf(req, sizeof(req),
+			 "BYE sip:load@127.0.0.1:%d SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKpeerbye%d\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:service@127.0.0.1:%d>;tag=%s\r\n"
+			 "To: %s\r\nCall-ID: %s\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+			 UAC_PORT, ME_PORT, i, ME_PORT, i ? "stranger" : "fork2", from, cid);
+		deliver(req);
+	}
+	assert_int_equal(got("SIP/2.0 200", "branch=z9hG4bKpeerbye0", NULL), 1);
+	assert_int_equal(got("SIP/2.0 481", "branch=z9hG4bKpeerbye1", NULL), 1);
+	assert_int_equal(u->calls[0].state, C_UP);
+	assert_int_equal(stats->c.peer_byes, 0);
+	assert_int_equal(stats->c.unexpected_requests, 1);
+
+	answer(bye, "481 Call/Transaction Does Not Exist", NULL);
+	assert_int_equal(stats->c.m[LM_BYE].completed, 1);
+	assert_int_equal(u->out_all, 0);
+	/* the stranger's request is the one error */
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +375,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fork_bye_without_buffer_is_an_error, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_without_record_is_acked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fork_callee_bye_is_in_its_dialog, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
