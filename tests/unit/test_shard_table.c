@@ -1982,6 +1982,69 @@ static void test_fork_found_by_the_callee_tag(void **state)
 	unlink(path);
 }
 
+/* The 2xx of another fork than the first takes the call's early dialog
+ * (take_fork_dialog): shard_dialog_packed_takes_fork names that dialog, so
+ * that the worker answers what is open in it first, and only for such an
+ * update: not for the first fork's own 2xx or provisional, another
+ * generation, nor a slot whose first fork's tags are gone already. */
+static void test_packed_update_taking_a_fork(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog call, up;
+	char path[64], tag[SHARD_TAG_MAX], msg[SHARD_DIALOG_PACKED_MAX];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	memset(&call, 0, sizeof(call));
+	call.slot = 1;
+	call.gen = 7;
+	call.state = SHARD_DLG_EARLY;
+	SESSION_SET(&call.legs[SHARD_LEG_A], local_tag, "calltag", 7);
+	SESSION_SET(&call.legs[SHARD_LEG_B], remote_tag, "fork1", 5);
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	install_fork(&t, 1, 5, "fork2");
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 0, 1, 7, 5, 0x5a000000u),
+			 SHARD_TAG_LEN);
+
+	/* fork 2's 2xx */
+	up = call;
+	up.state = SHARD_DLG_CONFIRMED;
+	SESSION_SET(&up.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
+	SESSION_SET(&up.legs[SHARD_LEG_B], remote_tag, "fork2", 5);
+	int n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_true(n > 0);
+	assert_ptr_equal(shard_dialog_packed_takes_fork(&t, msg, (size_t)n), &t.dialogs[1]);
+	/* cut short */
+	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n - 1));
+	/* another generation */
+	up.gen = 8;
+	n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n));
+	up.gen = 7;
+	/* an early update under that tag (none is sent) */
+	up.state = SHARD_DLG_EARLY;
+	n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n));
+	/* the first fork's own 2xx */
+	up = call;
+	up.state = SHARD_DLG_CONFIRMED;
+	n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n));
+
+	/* the first fork's early dialog ended, its slot kept for fork 2 */
+	shard_dialog_retire_first_fork(&t, &t.dialogs[1]);
+	up.state = SHARD_DLG_CONFIRMED;
+	SESSION_SET(&up.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
+	n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n));
+	/* confirmed: nothing early to take */
+	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 1000, NULL), 0);
+	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n));
+	shard_table_close(&t);
+	unlink(path);
+}
+
 /* The remote targets the update test moves between: of different lengths,
  * and two of one length that differ in their bytes. */
 static const char *const kill_targets[] = {
@@ -2145,6 +2208,7 @@ int main(void)
 	    cmocka_unit_test(test_dialog_alloc_until_full),
 	    cmocka_unit_test(test_fork_tag_names_the_call_and_its_fork),
 	    cmocka_unit_test(test_fork_found_by_the_callee_tag),
+	    cmocka_unit_test(test_packed_update_taking_a_fork),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),

@@ -1152,8 +1152,13 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		/* a BYE challenged (401, 407) is sent again with credentials
 		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */
 		if (t->method_id == SIP_METHOD_BYE && m->status != 401 && m->status != 407) {
-			ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, shard_txn_from_leg(t),
-				       t->in_cseq, m->status);
+			/* one answered here already (relay_end_pending: the
+			 * early dialog it was sent in ended, or another fork's
+			 * 2xx took the call's slot) ended what it was sent for;
+			 * the dialog in the slot now is not that one */
+			if (!t->final_class)
+				ended_by_a_bye(rc, res, t->dialog, t->dialog_gen,
+					       shard_txn_from_leg(t), t->in_cseq, m->status);
 			shard_txn_free(rc->table, tslot);
 		} else {
 			/* kept until it expires (transaction_timeout_ms): a final lost

@@ -958,6 +958,15 @@ static void drain_commands(struct worker *w)
 		case DMSG_INSTALL: {
 			struct shard_dialog *d;
 			uint64_t now = clock_mono_ms();
+			/* another fork's 2xx takes the call's slot, with that
+			 * fork's legs: what the caller and the first fork still
+			 * had open in the first fork's early dialog is answered
+			 * now, as at its end. The caller's BYE there, left open,
+			 * got its final later and ended the call the other fork
+			 * had answered, with no BYE to that fork. */
+			d = shard_dialog_packed_takes_fork(&w->table, payload, h->len);
+			if (d)
+				end_pending(w, d);
 			if (shard_dialog_install_packed(&w->table, payload, h->len, now, &d) == 0) {
 				w->st.dialogs_installed++;
 				/* the 2xx that confirms the call starts its session

@@ -721,6 +721,17 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len);
  * another generation. Nothing is written when it fails. */
 int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t len, uint64_t now_ms,
 				struct shard_dialog **out);
+/* The call's early dialog in t that the packed update msg (len bytes), a
+ * 2xx confirming the call, hands to another fork of leg B: its leg A tag
+ * toward the caller is not the update's, which shard_dialog_install_packed
+ * then takes with that fork's legs (another fork answered the call:
+ * controller.c). The requests still open in it are the first fork's and
+ * the caller's there, which the install leaves with no dialog to end or
+ * answer in (worker.c answers them first). NULL for any other message, and
+ * for a slot whose first fork's tags are gone already
+ * (shard_dialog_retire_first_fork). */
+struct shard_dialog *shard_dialog_packed_takes_fork(struct shard_table *t, const void *msg,
+						    size_t len);
 /* shard_dialog_install_packed of d packed (tests, tools). */
 int shard_dialog_install(struct shard_table *t, const struct shard_dialog *d, uint64_t now_ms);
 /* Returns the slot to the free list (dispose). Cancel its timer first. A free
