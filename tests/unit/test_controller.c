@@ -6503,6 +6503,51 @@ static void test_first_fork_2xx_in_kept_slot_ends_the_call(void **state)
 }
 
 /*
+ * A fork refused an early dialog of its own (the call has its most) rings
+ * in the call's, the first fork's: once the caller ended that one (its BYE,
+ * the slot kept for the other forks), that fork's provisional is not
+ * relayed either: under the tag of the early dialog the caller ended it
+ * made the caller ring in it again, where every request got 481, and that
+ * fork's 2xx is ended (the caller's INVITE answered 487) all the same.
+ */
+static void test_refused_fork_rings_not_in_ended_early_dialog(void **state)
+{
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", "Require: 100rel\r\nRSeq: 1\r\n", 1100);
+	worker_applies(0);
+	const struct shard_dialog fork1 = installs[0];
+	three_more_forks_ring(inv);
+	worker_applies(1);
+	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(shard_dialog_has_forks(&table, fork1.slot));
+	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
+	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
+
+	struct ctl_stats st0, st;
+	ctl_get_stats(ctl, &st0);
+	unsigned base = nsent, n0 = ninstall;
+	response_from_bob_at(inv, 180, "fork5", 1200);
+	assert_int_equal(ninstall, n0);
+	for (unsigned i = base; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("a refused fork's 180 reached the caller in the early dialog it "
+				 "ended: %.60s",
+				 sent[i].buf);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.forks_refused, st0.forks_refused + 1);
+	assert_int_equal(st.late_provisionals, st0.late_provisionals + 1);
+
+	/* its 2xx: ACKed and ended, 487 to the caller */
+	base = nsent;
+	response_from_bob_at(inv, 200, "fork5", 1300);
+	assert_2xx_acked_and_ended(base, "fork5");
+}
+
+/*
  * A restart while a call rings on two forks, each in an early dialog of
  * its own toward the caller: the second fork's is taken up with the call's
  * set-up record, as the call's own is. It was dropped at the re-attach:
@@ -7413,6 +7458,8 @@ int main(void)
 		test_second_fork_answers_after_first_forks_early_dialog_ended, setup_file,
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(test_first_fork_2xx_in_kept_slot_ends_the_call,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_refused_fork_rings_not_in_ended_early_dialog,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_early_dialog_carried_over_a_restart,
 					    setup_file, teardown_file),

@@ -2986,6 +2986,15 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			c->st.fork_provisionals_pracked++;
 			return;
 		}
+		if (head == k->head && r->to.has_tag && (k->slot_gone || k->first_fork_ended)) {
+			/* the call's early dialog toward the caller ended (the
+			 * caller's BYE in it, expiry): a provisional that would go
+			 * in it (a fork refused one of its own, or any once the
+			 * slot is gone) would have the caller ring again where
+			 * nothing is held (481), and that fork's 2xx is ended */
+			c->st.late_provisionals++;
+			return;
+		}
 		if (r->to.has_tag && !k->installed)
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
 		else if (r->to.has_tag && same_callee(k, r) && invite_sdp_in(&k->dlg, r, false))
