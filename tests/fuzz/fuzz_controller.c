@@ -18,7 +18,10 @@
  * refused), and whether an INVITE with Replaces or Join comes as the worker
  * holding the dialog it names passes it (ctl_on_replacing_invite, with a leg
  * of the first dialog installed); a value of 0xFF instead ends every installed dialog, as a worker
- * reports a completed BYE, and 0xFE restarts the controller as the daemon
+ * reports a completed BYE, 0xFD has the caller's BYE end every early dialog installed while
+ * the worker keeps its slot for the call's other forks (shard_dialog_retire_first_fork,
+ * ctl_on_first_fork_ended; a fork's own early dialog is no call's, and ignored), and 0xFE
+ * restarts the controller as the daemon
  * does after a crash: the records stay in their file, the rest of the
  * datagram is written over them as (2-byte offset, byte) pairs (a process
  * killed mid-write, or worse), and a new controller takes up what the file
@@ -216,6 +219,25 @@ static void end_all_dialogs(void)
 			}
 }
 
+/* The caller's BYE ends every early dialog installed, each kept by its
+ * worker for the call's other forks: its tags toward the caller and from
+ * the first fork emptied, and the controller told (worker.c,
+ * keep_for_forks). The slot stays installed until released or confirmed. */
+static void keep_early_for_forks(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (uint32_t i = 0; i < DIALOGS; i++) {
+			struct shard_dialog *d = &ctx.dialogs[s][i];
+			if (!ctx.installed[s][i] || d->state != SHARD_DLG_EARLY)
+				continue;
+			d->legs[SHARD_LEG_A].local_tag_len = 0;
+			d->legs[SHARD_LEG_A].local_tag[0] = '\0';
+			d->legs[SHARD_LEG_B].remote_tag_len = 0;
+			d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
+			ctl_on_first_fork_ended(ctx.ctl, s, i, (uint32_t)(ctx.installed[s][i] - 1));
+		}
+}
+
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
@@ -320,6 +342,10 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 	}
 	if (sel == 0xFE) {
 		restart(src + 1, len - 1, *now);
+		return;
+	}
+	if (sel == 0xFD) {
+		keep_early_for_forks();
 		return;
 	}
 	*now += steps_ms[(sel >> 2) & 3];
