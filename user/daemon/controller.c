@@ -137,10 +137,6 @@ struct ctl_call {
 	uint8_t shard;
 	bool installed; /* the worker holds the dialog */
 	bool slot_gone; /* the worker ended the early dialog: slot back in the pool */
-	/* the caller's early dialog with the first fork ended (a BYE) while
-	 * another fork rang in one of its own: the worker keeps the slot for
-	 * that fork's 2xx (ctl_on_first_fork_ended) */
-	bool first_fork_ended;
 	bool cancelled;
 	/* no final within timers.no_answer_s: leg B was sent a CANCEL, and its
 	 * final ends the call with a 408 to the caller (in what was padding, so
@@ -151,6 +147,11 @@ struct ctl_call {
 	 * Timer B, and that one INVITE is not counted or marked down twice. In
 	 * what was padding (older files hold false) */
 	bool silence_noted;
+	/* the caller's early dialog with the first fork ended (a BYE) while
+	 * another fork rang in one of its own: the worker keeps the slot for
+	 * that fork's 2xx (ctl_on_first_fork_ended). In what was padding
+	 * (older files hold false) */
+	bool first_fork_ended;
 	int final_status;
 	uint32_t slot, slot_gen;	   /* the reserved dialog slot */
 	uint32_t next_by_a;		   /* chain in the leg-A hash, index + 1 */
@@ -223,6 +224,11 @@ struct ctl_call {
 	/* the CDR's members known at set-up, as JSON without its closing brace */
 	char cdr[CTL_CDR_MAX];
 };
+/* the flags added since the file's layout was set sit in what was padding
+ * before final_status: files of earlier builds of this CTL_FILE_VERSION
+ * are taken up with them false */
+_Static_assert(offsetof(struct ctl_call, final_status) == 12,
+	       "a ctl_call flag moved final_status: a new CTL_FILE_VERSION");
 
 /* The CDR of an answered call, kept by dialog slot until the worker ends it. */
 struct cdr_open {
@@ -270,7 +276,7 @@ struct slot_pool {
 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
  * and the dialog record's auth_key, 7: the dialog record's cdr, 8: forks, 9: the
  * given-up INVITEs' ring before the records */
-#define CTL_FILE_VERSION 10
+#define CTL_FILE_VERSION 9
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
