@@ -6239,6 +6239,31 @@ static void test_second_fork_callee_requests_reach_the_caller_in_its_dialog(void
 	assert_int_equal(res.status, 481);
 }
 
+/* The caller's INVITE and two forks of leg B's ringing with reliable 183s,
+ * each in an early dialog of its own that the worker holds (installs[0]
+ * the call's, the first fork's; installs[1] the second's, whose 183 is the
+ * last datagram sent). Returns leg B's INVITE's index in sent[]. */
+static unsigned two_forks_ring(void)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
+	worker_applies(0);
+	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
+	assert_int_equal(ninstall, 2);
+	worker_applies(1);
+	return inv;
+}
+
+/* The caller's BYE in the early dialog d, relayed to its fork. */
+static void caller_byes_early(const struct shard_dialog *d)
+{
+	struct relay_result res = alice_in_dialog(&d->legs[SHARD_LEG_A], "BYE", 2, "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
 /* Of what the controller sent from base on: an ACK and a BYE to the 2xx of
  * the fork with To tag tag, and to the caller (port 5061) nothing but its
  * INVITE's final, 487: the 2xx is leg B's final, and a forking proxy cancels
@@ -6286,21 +6311,13 @@ static void assert_2xx_acked_and_ended(unsigned base, const char *tag)
  */
 static void test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	assert_int_equal(ninstall, 2);
-	worker_applies(1);
+	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork2 = installs[1];
 
 	/* the caller ends fork 2's early dialog; the worker frees it */
-	struct relay_result res = alice_in_dialog(&fork2.legs[SHARD_LEG_A], "BYE", 2, "", "");
-	assert_int_equal(res.outcome, RELAY_SEND);
+	caller_byes_early(&fork2);
 	shard_dialog_free(&table, fork2.slot);
 	ctl_on_dialog_ended(ctl, 0, fork2.slot, fork2.gen + 1, CTL_END_BYE_CALLER);
 
@@ -6345,21 +6362,13 @@ static void test_fork_2xx_after_its_early_dialog_ended_is_acked_and_ended(void *
  */
 static void test_first_fork_2xx_after_its_early_dialog_ended_ends_the_call(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
+	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork1 = installs[0];
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	assert_int_equal(ninstall, 2);
-	worker_applies(1);
 
 	/* the caller ends fork 1's early dialog, the call's own */
-	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
-	assert_int_equal(res.outcome, RELAY_SEND);
+	caller_byes_early(&fork1);
 	shard_dialog_free(&table, fork1.slot);
 	ctl_on_dialog_ended(ctl, 0, fork1.slot, fork1.gen + 1, CTL_END_BYE_CALLER);
 
@@ -6393,24 +6402,17 @@ static void test_first_fork_2xx_after_its_early_dialog_ended_ends_the_call(void 
  */
 static void test_second_fork_answers_after_first_forks_early_dialog_ended(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	char tag2[64], tag_2xx[64];
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
+	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork1 = installs[0];
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	assert_int_equal(ninstall, 2);
-	worker_applies(1);
 	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
 
 	/* the caller ends fork 1's early dialog; another fork has one of its
 	 * own, so the worker keeps the slot (worker.c, keep_for_forks) */
-	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
-	assert_int_equal(res.outcome, RELAY_SEND);
+	caller_byes_early(&fork1);
+	struct relay_result res;
 	assert_true(shard_dialog_has_forks(&table, fork1.slot));
 	assert_false(shard_dialog_has_forks(&table, installs[1].slot));
 	struct shard_dialog *x = shard_dialog_get(&table, fork1.slot, fork1.gen);
@@ -6475,18 +6477,11 @@ static void test_second_fork_answers_after_first_forks_early_dialog_ended(void *
  */
 static void test_first_fork_2xx_in_kept_slot_ends_the_call(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
+	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork1 = installs[0];
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	worker_applies(1);
-	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
-	assert_int_equal(res.outcome, RELAY_SEND);
+	caller_byes_early(&fork1);
 	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
 	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
 
@@ -6631,18 +6626,11 @@ static void test_fork_early_dialog_carried_over_a_restart(void **state)
  * whose early dialog the caller had ended. */
 static void test_kept_slot_notice_lost_at_a_restart(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
+	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork1 = installs[0];
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	worker_applies(1);
-	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
-	assert_int_equal(res.outcome, RELAY_SEND);
+	caller_byes_early(&fork1);
 	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
 	struct sent bob_invite = sent[inv];
 
@@ -6663,15 +6651,9 @@ static void test_kept_slot_notice_lost_at_a_restart(void **state)
  * caller's INVITE gets 487. */
 static void test_fork_ended_before_a_restart_stays_ended(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	worker_applies(1);
+	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork2 = installs[1];
 	struct sent bob_invite = sent[inv];
 	shard_dialog_free(&table, fork2.slot); /* the notice never came */
