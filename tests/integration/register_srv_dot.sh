@@ -91,8 +91,10 @@ check "sipshardctl registrations: not registered, no record, no address, no_serv
 n=$(registers)
 sleep 2.5
 check "no REGISTER reaches the old record meanwhile ($n, then $(registers))" test "$(registers)" = "$n"
-check "the last records were not kept (no \"keeping its last targets\")" \
-	bash -c "! grep -q 'registrations\[0\].registrar.*keeping its last targets' '$LOG'"
+# a refresh that falls in the moment dnsmasq restarts fails to look up and
+# keeps the last targets, as it should: the "." answer after it must not
+check "the last records were not kept for the \".\" answer (no \"keeping its last targets\" after it)" \
+	bash -c "! sed -n '/says no SIP over UDP/,\$p' '$LOG' | grep -q 'registrations\[0\].registrar.*keeping its last targets'"
 # a load with the "." records is refused as before, naming the key
 "$SIPSHARDD" -c "$WORK/reg.json" --check-config >"$WORK/check.out" 2>&1
 rc=$?
