@@ -27,7 +27,7 @@ start_daemon eb "$WORK/eb.json"
 python3 - "$D_PORT" "$B_PORT" >"$WORK/eb.out" 2>&1 <<'PY'
 import json, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Caller, header, recv_first, status, udp, vias_of
+from rawua import Caller, fork_response, header, recv_first, status, tag_of, udp, vias_of
 
 dport, bport = int(sys.argv[1]), int(sys.argv[2])
 D = ("127.0.0.1", dport)
@@ -36,17 +36,7 @@ r = {}
 
 
 def response(req, code, totag):
-    to = header(req, "To")
-    if ";tag=" not in to:
-        to += ";tag=" + totag
-    return ("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-            "Contact: <sip:%s@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n"
-            % (code, vias_of(req), header(req, "From"), to, header(req, "Call-ID"),
-               header(req, "CSeq"), totag, bport)).encode()
-
-
-def tag_of(value):
-    return value.split(";tag=")[1].split(";")[0] if value and ";tag=" in value else None
+    return fork_response(req, code, totag, bport)
 
 
 def ring(c, forks):

@@ -36,7 +36,7 @@ start_daemon fork "$WORK/fork.json"
 python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/fork.out" 2>&1 <<'PY'
 import json, subprocess, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Caller, branch, header, recv_first, respond, status, udp, vias_of
+from rawua import branch, Caller, fork_response, header, recv_first, respond, status, tag_of, udp, vias_of
 
 dport, bport, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 D = ("127.0.0.1", dport)
@@ -47,24 +47,12 @@ SDP = {f: "v=0\r\no=%s 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 
 
 
 def response(req, code, totag, extra="", body=""):
-    """The callee's response to req from the fork totag, with body (SDP) or none."""
-    to = header(req, "To")
-    if ";tag=" not in to:
-        to += ";tag=" + totag
-    return ("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-            "Contact: <sip:%s@127.0.0.1:%d>\r\n%s%sContent-Length: %d\r\n\r\n%s"
-            % (code, vias_of(req), header(req, "From"), to, header(req, "Call-ID"),
-               header(req, "CSeq"), totag, bport, extra,
-               "Content-Type: application/sdp\r\n" if body else "", len(body), body)).encode()
+    return fork_response(req, code, totag, bport, extra, body)
 
 
 def h(msg, name):
     """header() of a message that may not have come (None)."""
     return header(msg, name) if msg else None
-
-
-def tag_of(value):
-    return value.split(";tag=")[1].split(";")[0] if value and ";tag=" in value else None
 
 
 def body_of(msg):

@@ -40,7 +40,7 @@ start_daemon fr-1 "$WORK/fr.json"
 python3 - "$D_PORT" "$B_PORT" "$WORK" >"$WORK/fr.out" 2>&1 <<'PY' &
 import json, os, sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Caller, header, recv_first, respond, status, udp, vias_of
+from rawua import Caller, fork_response, header, recv_first, respond, status, tag_of, udp, vias_of
 
 dport, bport, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 D = ("127.0.0.1", dport)
@@ -52,15 +52,7 @@ r = {}
 
 
 def response(req, code, totag, extra="", body=""):
-    """The callee's response to req from the fork totag."""
-    to = header(req, "To")
-    if ";tag=" not in to:
-        to += ";tag=" + totag
-    return ("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-            "Contact: <sip:%s@127.0.0.1:%d>\r\n%s%sContent-Length: %d\r\n\r\n%s"
-            % (code, vias_of(req), header(req, "From"), to, header(req, "Call-ID"),
-               header(req, "CSeq"), totag, bport, extra,
-               "Content-Type: application/sdp\r\n" if body else "", len(body), body)).encode()
+    return fork_response(req, code, totag, bport, extra, body)
 
 
 def fork_request(inv, fork, method, cseq, body=""):
@@ -76,10 +68,6 @@ def fork_request(inv, fork, method, cseq, body=""):
 
 def h(msg, name):
     return header(msg, name) if msg else None
-
-
-def tag_of(value):
-    return value.split(";tag=")[1].split(";")[0] if value and ";tag=" in value else None
 
 
 def callee_request_reaches_caller(c, inv, fork, method, cseq, ctag, body=""):

@@ -90,6 +90,26 @@ def respond(sock, req, peer, code, totag=None, extra=""):
                                                 extra)).encode(), peer)
 
 
+def tag_of(value):
+    """The tag parameter of a From or To value, or None."""
+    return value.split(";tag=")[1].split(";")[0] if value and ";tag=" in value else None
+
+
+def fork_response(req, code, totag, port, extra="", body=""):
+    """A callee's response code (e.g. "180 Ringing") to request req as the
+    fork totag: its Vias, From, To (with ;tag=totag when it has none),
+    Call-ID and CSeq, a Contact on 127.0.0.1:port, then extra lines and an
+    SDP body, or none."""
+    to = header(req, "To")
+    if ";tag=" not in to:
+        to += ";tag=" + totag
+    return ("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
+            "Contact: <sip:%s@127.0.0.1:%d>\r\n%s%sContent-Length: %d\r\n\r\n%s"
+            % (code, vias_of(req), header(req, "From"), to, header(req, "Call-ID"),
+               header(req, "CSeq"), totag, port, extra,
+               "Content-Type: application/sdp\r\n" if body else "", len(body), body)).encode()
+
+
 def udp(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))

@@ -30,28 +30,7 @@
 
 #include "net/io.h"
 
-/* The send buffers the next allocations get: `pass` more go through, then
- * `refuse` are refused (NULL, as with the pool empty). */
-struct alloc_plan {
-	int pass, refuse;
-};
-static struct alloc_plan plan;
-
-static char *planned_tx_alloc(struct net_io *io)
-{
-	if (plan.pass > 0) {
-		plan.pass--;
-	} else if (plan.refuse > 0) {
-		plan.refuse--;
-		return NULL;
-	}
-	return net_tx_alloc(io);
-}
-#define net_tx_alloc planned_tx_alloc
-
-#include "../../bench/load/msg.c"
-#include "../../bench/load/stats.c"
-#include "../../bench/load/worker.c"
+#include "../common/load_tx_plan.h"
 #include "../../bench/load/uac.c"
 
 #define UAC_PORT 16862
