@@ -58,29 +58,12 @@ static int setup(void **state)
 	cfg.t1_ms = T1_MS;
 	cfg.t2_ms = 4 * T1_MS;
 	cfg.no_uring = true; /* sends leave at the flush: nothing in flight */
-	stats = calloc(1, sizeof(*stats));
-	assert_non_null(stats);
-	load_stats_init(stats);
-	memset(&worker, 0, sizeof(worker));
-	worker.cfg = &cfg;
-	worker.stats = stats;
-	worker.fd = -1;
 	u = calloc(1, sizeof(*u));
 	assert_non_null(u);
-	u->x.w = &worker;
-	u->x.cfg = &cfg;
-	u->x.st = stats;
-	u->x.c = &stats->c;
-	load_put_hex(u->x.th_hex, 0, 2);
+	stats = load_test_worker(&worker, &cfg, &u->x);
 	assert_int_equal(uas_setup(u), 0);
 
-	me = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(me >= 0);
-	memset(&me_addr, 0, sizeof(me_addr));
-	me_addr.sin_family = AF_INET;
-	me_addr.sin_port = htons(ME_PORT);
-	me_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(me, (struct sockaddr *)&me_addr, sizeof(me_addr)), 0);
+	me = load_test_peer(ME_PORT, &me_addr);
 	struct timeval tv = {0, 200000};
 	setsockopt(me, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	plan = (struct alloc_plan){0, 0};

@@ -515,6 +515,32 @@ static void test_bye_ends_dialog_after_final(void **state)
 	assert_int_equal(rc.bye_replayed, 1);
 }
 
+/* A BYE that ended the call's early dialog while another fork rang in one
+ * of its own leaves the slot kept, its first fork's tags emptied
+ * (shard_dialog_retire_first_fork, worker.c keep_for_forks): the BYE sent
+ * again still gets its 200, where it got 481 (the replay was only for a
+ * freed slot). */
+static void test_bye_replayed_into_kept_slot(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	res = exchange("BYE", 20, 200, "");
+	assert_true(res.dialog_ended);
+	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, SLOT, GEN));
+
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(rc.bye_replayed, 1);
+	/* another request under the emptied tag: 481 */
+	req_from_a("INFO", 21, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+}
+
 /* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
  * timer from its Session-Expires (min(32, interval/3) s early), or turns it
  * off when it names none; its retransmissions, other answers and other
@@ -2911,6 +2937,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_requests_get_defined_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_replayed_into_kept_slot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unanswered_bye_ends_the_dialog, setup, teardown),

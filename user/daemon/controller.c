@@ -2875,8 +2875,6 @@ static void end_2xx(struct ctl *c, const struct ctl_call *k, const struct sip_ms
 		c->st.stale_answers_ended++;
 }
 
-/* Whether a fork of k other than the first still rings in an early dialog
- * of its own toward the caller. */
 /* A fork answered (2xx r, ended by end_2xx) after the caller's early dialog
  * with it had ended (the caller's BYE in it, RFC 3261 15, or its expiry). A
  * 2xx is leg B's final: a forking proxy forwards no other final after it
@@ -2930,12 +2928,6 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		}
 		k->b_rang = true;
-		if (k->first_fork_ended && r->to.has_tag && same_callee(k, r)) {
-			/* the first fork's, whose early dialog the caller ended:
-			 * nothing more relayed in it, nor installed again */
-			c->st.late_provisionals++;
-			return;
-		}
 		const char *head = k->head;
 		if (r->to.has_tag && k->installed && !same_callee(k, r)) {
 			/* another fork (RFC 3261 13.2.2.4): relayed in an early
@@ -2995,9 +2987,10 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		if (head == k->head && r->to.has_tag && (k->slot_gone || k->first_fork_ended)) {
 			/* the call's early dialog toward the caller ended (the
 			 * caller's BYE in it, expiry): a provisional that would go
-			 * in it (a fork refused one of its own, or any once the
-			 * slot is gone) would have the caller ring again where
-			 * nothing is held (481), and that fork's 2xx is ended */
+			 * in it (the first fork's, a fork refused one of its own,
+			 * or any once the slot is gone) would have the caller ring
+			 * again where nothing is held (481), nor is it installed
+			 * again; that fork's 2xx is ended */
 			c->st.late_provisionals++;
 			return;
 		}
