@@ -119,6 +119,9 @@ static void fill_dialog(struct shard_dialog *d, uint32_t slot, uint32_t gen, con
 	d->gen = gen;
 	d->state = SHARD_DLG_EARLY;
 	assert_true(SESSION_SET(&d->legs[SHARD_LEG_A], call_id, call_id, strlen(call_id)));
+	/* the tag sipshard gives the caller: every install has one (an early
+	 * dialog without it is a kept slot, shard_dialog_first_fork_retired) */
+	assert_true(SESSION_SET(&d->legs[SHARD_LEG_A], local_tag, "a-tag", 5));
 	assert_true(SESSION_SET(&d->legs[SHARD_LEG_B], call_id, "b-leg", 5));
 }
 
@@ -2045,6 +2048,71 @@ static void test_packed_update_taking_a_fork(void **state)
 	unlink(path);
 }
 
+/* The caller ended the first fork's early dialog and the worker kept the
+ * call's slot for the other forks, its first fork's tags emptied
+ * (shard_dialog_retire_first_fork). An early update the controller sent
+ * before it read of that end (the first fork's reliable provisional)
+ * brought those tags back: the ended early dialog lived again and the first
+ * fork's requests reached the caller in it. It is refused; another fork's
+ * 2xx, and the first fork's own 2xx (the call is then that dialog's, which
+ * the caller ends with a BYE of its own), still take the slot. */
+static void test_early_update_into_kept_slot_refused(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog call, up;
+	char path[64], tag[SHARD_TAG_MAX], msg[SHARD_DIALOG_PACKED_MAX];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	memset(&call, 0, sizeof(call));
+	call.slot = 1;
+	call.gen = 7;
+	call.state = SHARD_DLG_EARLY;
+	SESSION_SET(&call.legs[SHARD_LEG_A], local_tag, "calltag", 7);
+	SESSION_SET(&call.legs[SHARD_LEG_B], remote_tag, "fork1", 5);
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	install_fork(&t, 1, 5, "fork2");
+	shard_dialog_retire_first_fork(&t, &t.dialogs[1]);
+
+	/* the first fork's reliable 18x, as the controller had the call */
+	up = call;
+	int n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_true(n > 0);
+	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 1000, NULL), -ESTALE);
+	assert_int_equal(t.dialogs[1].state, SHARD_DLG_EARLY);
+	assert_int_equal(t.dialogs[1].legs[SHARD_LEG_A].local_tag_len, 0);
+	assert_int_equal(t.dialogs[1].legs[SHARD_LEG_B].remote_tag_len, 0);
+	assert_int_equal(t.dialogs[1].slot, 1); /* committed, not left half written */
+
+	/* fork 2's 2xx takes the slot */
+	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 0, 1, 7, 5, 0x5a000000u),
+			 SHARD_TAG_LEN);
+	up = call;
+	up.state = SHARD_DLG_CONFIRMED;
+	SESSION_SET(&up.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
+	SESSION_SET(&up.legs[SHARD_LEG_B], remote_tag, "fork2", 5);
+	n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 1000, NULL), 0);
+	assert_int_equal(t.dialogs[1].state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(t.dialogs[1].legs[SHARD_LEG_B].remote_tag_len, 5);
+	assert_memory_equal(t.dialogs[1].legs[SHARD_LEG_B].remote_tag, "fork2", 5);
+
+	/* the first fork's own 2xx, into a slot kept again */
+	shard_dialog_free(&t, 1);
+	call.gen = 8;
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	shard_dialog_retire_first_fork(&t, &t.dialogs[1]);
+	up = call;
+	up.state = SHARD_DLG_CONFIRMED;
+	n = shard_dialog_pack(&up, msg, sizeof(msg));
+	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 1000, NULL), 0);
+	assert_int_equal(t.dialogs[1].state, SHARD_DLG_CONFIRMED);
+	assert_memory_equal(t.dialogs[1].legs[SHARD_LEG_A].local_tag, "calltag", 7);
+	shard_table_close(&t);
+	unlink(path);
+}
+
 /* The remote targets the update test moves between: of different lengths,
  * and two of one length that differ in their bytes. */
 static const char *const kill_targets[] = {
@@ -2209,6 +2277,7 @@ int main(void)
 	    cmocka_unit_test(test_fork_tag_names_the_call_and_its_fork),
 	    cmocka_unit_test(test_fork_found_by_the_callee_tag),
 	    cmocka_unit_test(test_packed_update_taking_a_fork),
+	    cmocka_unit_test(test_early_update_into_kept_slot_refused),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),

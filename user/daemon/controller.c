@@ -3888,7 +3888,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		/* the worker kept the slot for the other forks and its notice
 		 * (DMSG_FIRST_FORK_ENDED) was lost with the process: the first
 		 * fork's tag is gone from the record (keep_for_forks) */
-		if (early && !d->legs[SHARD_LEG_A].local_tag_len)
+		if (early && shard_dialog_first_fork_retired(d))
 			k->first_fork_ended = true;
 		c->st.calls_active++;
 		policy_call_carry(c->pol);

@@ -859,6 +859,13 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	bool update = slot->state != SHARD_DLG_FREE;
 	if (update && slot->gen != head.gen)
 		return -EBUSY;
+	/* the caller ended the first fork's early dialog, and the slot is
+	 * kept for the other forks: an early update sent before the controller
+	 * read of that end (the first fork's reliable provisional) would bring
+	 * the ended dialog's tags back. A 2xx, another fork's or the first
+	 * fork's own (which the caller then ends with a BYE), still takes it. */
+	if (update && head.state == SHARD_DLG_EARLY && shard_dialog_first_fork_retired(slot))
+		return -ESTALE;
 	/* a free slot whose dialog of this generation ended: an install that
 	 * crossed that end (a confirming 2xx's with the caller's BYE of the
 	 * early dialog) would hold a slot the controller gives out again.
@@ -955,7 +962,8 @@ struct shard_dialog *shard_dialog_packed_takes_fork(struct shard_table *t, const
 		return NULL;
 	struct shard_dialog *slot = &t->dialogs[head.slot];
 	const struct sip_session *a = &slot->legs[SHARD_LEG_A];
-	if (slot->state != SHARD_DLG_EARLY || slot->gen != head.gen || !a->local_tag_len)
+	if (slot->gen != head.gen || slot->state != SHARD_DLG_EARLY ||
+	    shard_dialog_first_fork_retired(slot))
 		return NULL;
 	/* leg A unpacked once (3.8 KiB: not on the stack), as at the install */
 	static _Thread_local struct sip_session from;
@@ -1409,6 +1417,12 @@ bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot)
 	/* a fork heads a list of its own once its call's slot is freed */
 	return t->fork_next && slot < t->hdr->ndialogs && t->fork_next[slot] != 0 &&
 	       !fork_call_slot(t, &t->dialogs[slot]);
+}
+
+bool shard_dialog_first_fork_retired(const struct shard_dialog *d)
+{
+	/* leg A's local tag is set at every install */
+	return d->state == SHARD_DLG_EARLY && d->legs[SHARD_LEG_A].local_tag_len == 0;
 }
 
 void shard_dialog_retire_first_fork(struct shard_table *t, struct shard_dialog *d)

@@ -822,6 +822,9 @@ bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot);
  * its tags (leg A's local, leg B's remote) are emptied. Written between
  * shard_dialog_write_begin and _end. */
 void shard_dialog_retire_first_fork(struct shard_table *t, struct shard_dialog *d);
+/* Whether d is such a kept slot: an early dialog whose first fork's tags
+ * shard_dialog_retire_first_fork emptied. */
+bool shard_dialog_first_fork_retired(const struct shard_dialog *d);
 /* The early dialog of a fork of call (an early dialog in its own slot)
  * whose callee To tag, leg B's remote tag, is tag (len bytes): the fork a
  * request of the callee's with that From tag comes from (RFC 3261 12.2.2,
