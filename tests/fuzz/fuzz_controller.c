@@ -316,16 +316,21 @@ static void restart(const uint8_t *junk, size_t len, uint64_t now)
 
 /* For an INVITE without To-tag that carries Replaces or Join: a leg of the
  * first dialog installed, as the worker that holds it would pass it with
- * the INVITE (ctl_on_replacing_invite), or NULL. */
-static const struct sip_session *replaced_leg(const struct sip_msg *m, unsigned leg)
+ * the INVITE (ctl_on_replacing_invite, with the dialog's auth_key in
+ * *auth_key for its leg B, 0 for its leg A, as worker.c passes it), or NULL. */
+static const struct sip_session *replaced_leg(const struct sip_msg *m, unsigned leg,
+					      uint32_t *auth_key)
 {
 	if (!m->is_request || m->method_id != SIP_METHOD_INVITE || m->to.has_tag ||
 	    !(m->first[SIP_HDR_REPLACES] || m->first[SIP_HDR_JOIN]))
 		return NULL;
 	for (unsigned s = 0; s < NSHARDS; s++)
 		for (unsigned i = 0; i < DIALOGS; i++)
-			if (ctx.installed[s][i])
+			if (ctx.installed[s][i]) {
+				*auth_key =
+				    (leg & 1) == SHARD_LEG_B ? ctx.dialogs[s][i].auth_key : 0;
 				return &ctx.dialogs[s][i].legs[leg & 1];
+			}
 	return NULL;
 }
 
@@ -358,9 +363,11 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 		fprintf(stderr, "t=%llu from peer %u: %.*s\n", (unsigned long long)*now,
 			(sel & 3) % 3, (int)strcspn(ctx.dgram, "\r"), ctx.dgram);
 	ctx.ring_full = (sel & 0x20) != 0;
-	const struct sip_session *y = (sel & 0x40) ? replaced_leg(&ctx.in, sel >> 7) : NULL;
+	uint32_t auth_key = 0;
+	const struct sip_session *y =
+	    (sel & 0x40) ? replaced_leg(&ctx.in, sel >> 7, &auth_key) : NULL;
 	if (y)
-		ctl_on_replacing_invite(ctx.ctl, (sel >> 4) & 1, &ctx.in, y,
+		ctl_on_replacing_invite(ctx.ctl, (sel >> 4) & 1, &ctx.in, y, auth_key,
 					(const struct sockaddr *)peer, sizeof(*peer), *now);
 	else
 		ctl_on_datagram(ctx.ctl, (sel >> 4) & 1, &ctx.in, (const struct sockaddr *)peer,

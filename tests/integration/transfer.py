@@ -4,7 +4,9 @@ phone P1 has call 1 with X and call 2 with Y, both through sipshard; X sends
 sipshard the INVITE with Replaces naming call 2 as P1 knows it (what P1's
 REFER told it). Y must get, from sipshard, an INVITE whose Replaces names
 call 2 as Y knows it (its Call-ID, to-tag Y's own tag, from-tag sipshard's),
-and once Y accepts and ends call 2 with a BYE, P1 gets that BYE. Before
+and once Y accepts and ends call 2 with a BYE, P1 gets that BYE. Y first
+challenges the transfer's INVITE (407): sipshard answers with the
+credentials of the route call 2 took to Y, naming call 2 the same way. Before
 that, Y naming its own call (its address and Contact) gets 403 and two
 Replaces lines 400, and one of nearly 8 KiB 513 (too large to go to the
 controller with call 2's leg: not 503, which says the controller is
@@ -66,15 +68,15 @@ def request(method, ruri, port, cid, ftag, to, cseq, extra=""):
                                            extra)).encode()
 
 
-def answer(sock, req, code, totag, port):
+def answer(sock, req, code, totag, port, extra=""):
     vias = "".join(l + "\r\n" for l in req.split("\r\n") if l.lower().startswith("via:"))
     to = header(req, "To")
     if ";tag=" not in to:
         to += ";tag=" + totag
     sock.sendto(("SIP/2.0 %s\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-                 "Contact: <sip:ua@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n"
+                 "Contact: <sip:ua@127.0.0.1:%d>\r\n%sContent-Length: 0\r\n\r\n"
                  % (code, vias, header(req, "From"), to, header(req, "Call-ID"),
-                    header(req, "CSeq"), port)).encode(), dest)
+                    header(req, "CSeq"), port, extra)).encode(), dest)
 
 
 def tag_of(value):
@@ -179,6 +181,19 @@ else:
                                                              newinv.split(" ")[1]))
     ok = ok and got == want and newinv.split(" ")[1] == "sip:ua@127.0.0.1:%d" % Y_PORT
     ok = ok and c2 not in newinv and c3 not in newinv
+    # Y, behind route "y" which has credentials, challenges it: sipshard
+    # answers with them, as for call 2 itself, and the INVITE again goes to
+    # Y naming call 2 the same way
+    answer(y, newinv, "407 Proxy Authentication Required", "ytag7", Y_PORT,
+           'Proxy-Authenticate: Digest realm="y.example", nonce="n7", qop="auth"\r\n')
+    again = wait(y, lambda m: m.startswith("INVITE ") and
+                 (header(m, "Proxy-Authorization") or "") != "")
+    auth = header(again, "Proxy-Authorization") if again else None
+    print("Y got the INVITE again with %s" % auth)
+    ok = ok and again is not None and 'username="trunk-y"' in auth
+    ok = ok and header(again, "Replaces") == want and again.split(" ")[1] == newinv.split(" ")[1]
+    if again:
+        newinv = again
     answer(y, newinv, "200 OK", "ytag3", Y_PORT)
     ok3 = wait(x, lambda m: status(m) == 200)
     print("X got %s" % (ok3.split("\r\n")[0] if ok3 else "no 200"))

@@ -2,7 +2,8 @@
 # An attended transfer through a running sipshardd (RFC 3891 Replaces): P1
 # holds call 1 with X and call 2 with Y; X's INVITE with Replaces naming
 # call 2 as P1 knows it must reach Y, from sipshard, with Replaces naming call
-# 2 as Y knows it, and Y's BYE of call 2 then reaches P1; Y naming its own
+# 2 as Y knows it (Y's 407 to it answered with the credentials of the route
+# call 2 took to Y), and Y's BYE of call 2 then reaches P1; Y naming its own
 # call gets 403, two Replaces lines 400, one too large to go to the
 # controller with call 2's leg 513 (controller.rejected_too_large, not
 # controller_ring_full), one with a valueless to-tag crosses unchanged
@@ -27,7 +28,8 @@ cat >"$WORK/transfer.json" <<JSON
   "management_socket": null,
   "routes": [
     { "name": "x", "match": { "user_prefix": "x" }, "target": "127.0.0.1:$((D_PORT + 3))" },
-    { "name": "y", "match": { "user_prefix": "" }, "target": "127.0.0.1:$((D_PORT + 2))" }
+    { "name": "y", "match": { "user_prefix": "" }, "target": "127.0.0.1:$((D_PORT + 2))",
+      "auth": { "username": "trunk-y", "password": "s3cret" } }
   ]
 }
 JSON
@@ -39,7 +41,7 @@ for mode in bpf nobpf; do
 	python3 tests/integration/transfer.py "$D_PORT" 2 >"$WORK/$mode.out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$WORK/$mode.out"
-	check "$mode: Y gets the transfer's INVITE with Replaces naming call 2 as it knows it, its BYE reaches P1; 403 when Y names its own call, 400 for two Replaces, 513 for one of 8180 bytes, a valueless to-tag unchanged" \
+	check "$mode: Y gets the transfer's INVITE with Replaces naming call 2 as it knows it, its 407 answered with the credentials of call 2's route, its BYE reaches P1; 403 when Y names its own call, 400 for two Replaces, 513 for one of 8180 bytes, a valueless to-tag unchanged" \
 		test "$rc" = 0
 	sleep 1.2 # a stats write
 	check "$mode: the INVITE was handed to the worker holding call 2 and matched (replaces_handed, replaces_matched)" \

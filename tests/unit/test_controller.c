@@ -1041,6 +1041,8 @@ static void assert_iso_time(const char *s)
 /* Leg Y of a dialog a worker holds, as the worker hands it over: carol's
  * side of a call through sipshard, behind one proxy. */
 static struct sip_session leg_y;
+/* its dialog's credentials key, as the worker passes it (0: none) */
+static uint32_t leg_y_auth_key;
 
 static void make_leg_y(void)
 {
@@ -1051,6 +1053,7 @@ static void make_leg_y(void)
 	struct sockaddr_in carol;
 
 	memset(&leg_y, 0, sizeof(leg_y));
+	leg_y_auth_key = 0;
 	SESSION_SET(&leg_y, call_id, call_id, sizeof(call_id) - 1);
 	SESSION_SET(&leg_y, local_tag, ours, sizeof(ours) - 1);
 	SESSION_SET(&leg_y, remote_tag, theirs, sizeof(theirs) - 1);
@@ -1079,8 +1082,8 @@ static void replacing_invite_from_alice(const char *hdr)
 			 "Content-Length: 0\r\n\r\n",
 			 hdr);
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
-	ctl_on_replacing_invite(ctl, 0, &m, &leg_y, (const struct sockaddr *)&alice, sizeof(alice),
-				alice_now);
+	ctl_on_replacing_invite(ctl, 0, &m, &leg_y, leg_y_auth_key, (const struct sockaddr *)&alice,
+				sizeof(alice), alice_now);
 }
 
 /* The value of sent INVITE inv's header line id, NUL-terminated. */
@@ -4465,6 +4468,128 @@ static void test_session_interval_raised_on_422(void **state)
 	assert_int_equal(st.session_interval_raised, 1);
 }
 
+/* sent[again], leg B's INVITE of a call that replaces a dialog sent again
+ * after sent[inv] was refused, goes where the first went and names what it
+ * named: the same address, Request-URI, Route, To and Replaces; a new
+ * branch and a CSeq one higher. */
+static void assert_replacing_invite_again(unsigned inv, unsigned again)
+{
+	const struct sip_msg *a = sent_msg(again);
+	char first[4][512];
+	static const enum sip_hdr same[] = {SIP_HDR_ROUTE, SIP_HDR_TO, SIP_HDR_REPLACES};
+
+	assert_int_equal(a->method_id, SIP_METHOD_INVITE);
+	assert_int_equal(sent[again].to.sin_addr.s_addr, sent[inv].to.sin_addr.s_addr);
+	assert_int_equal(sent[again].to.sin_port, sent[inv].to.sin_port);
+	assert_true(sip_view_eq(sent[again].buf, a->ruri.whole, leg_y.remote_target,
+				leg_y.remote_target_len));
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		snprintf(first[i], sizeof(first[i]), "%s", sent_hdr(inv, same[i]));
+	unsigned cseq = sent_msg(inv)->cseq.num;
+	struct sip_view_copy before = invite_ids(inv), after = invite_ids(again);
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		assert_string_equal(sent_hdr(again, same[i]), first[i]);
+	assert_int_equal(sent_msg(again)->cseq.num, cseq + 1);
+	assert_string_not_equal(after.branch, before.branch);
+	assert_string_equal(after.call_id, before.call_id);
+}
+
+/* A call that replaces a dialog goes to that dialog's party, not to a
+ * route's target, and the worker passes the dialog's credentials key when
+ * that party is its leg B (the callee side of the route its call took). A
+ * 407 of that party is answered with the route's credentials, as for the
+ * call the dialog was: the INVITE again, to the same party by the same
+ * Route, naming the same dialog. Before, a call that took no route answered
+ * no challenge, and the caller got a 407 meant for sipshard's account. */
+static void test_replacing_call_answers_challenge_of_the_dialogs_party(void **state)
+{
+	struct sockaddr_in party;
+	(void)state;
+
+	make_leg_y();
+	test_addr_in(&party, "127.0.0.1", 5090); /* the route's target */
+	memcpy(&leg_y.peer, &party, sizeof(party));
+	leg_y_auth_key = cred_route_key("carrier");
+	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	unsigned inv = invite_to_bob(), base = nsent;
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_replacing_invite_again(inv, base + 1);
+	assert_answers(base + 1, "n0nce1");
+	assert_auth_counts(1, 0);
+	/* nothing of it reached alice but her 100 */
+	for (unsigned i = 0; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			assert_int_equal(sent_msg(i)->status, 100);
+	/* the worker answers that party's challenges to its own requests in
+	 * the new call with the same credentials */
+	response_from_bob(base + 1, 200, "b2");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(last_install.auth_key, cred_route_key("carrier"));
+	assert_int_equal(last_install.legs[SHARD_LEG_B].local_cseq, 2);
+}
+
+/* A call replacing a dialog whose other party is at port, passed key:
+ * the 407 of that party reaches the caller, and no INVITE goes again. */
+static void challenge_reaches_the_caller(uint16_t port, uint32_t key)
+{
+	make_leg_y();
+	test_addr_in(&bob, "127.0.0.1", port); /* the 407 comes from there */
+	memcpy(&leg_y.peer, &bob, sizeof(bob));
+	leg_y_auth_key = key;
+	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	unsigned inv = invite_to_bob(), base = nsent;
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_int_equal(sent_msg(base + 1)->status, 407);
+	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
+	assert_auth_counts(0, 0);
+}
+
+/* The dialog's other party is its caller (leg A's: the worker passes no
+ * key), even at a route target's address: no credentials go to it. */
+static void test_replacing_call_sends_no_credentials_to_a_caller(void **state)
+{
+	(void)state;
+	challenge_reaches_the_caller(5090, 0);
+}
+
+/* The key names a route with no target at that party's address (a reload
+ * moved the route to another carrier): not that route's credentials. */
+static void test_replacing_call_sends_no_credentials_off_the_route(void **state)
+{
+	(void)state;
+	challenge_reaches_the_caller(5099, cred_route_key("carrier"));
+}
+
+/* timers.session_expires_s asks the party of a replaced dialog for a
+ * session timer as any callee; its 422 is answered with its Min-SE, by an
+ * INVITE to the same party by the same Route, naming the same dialog. Before,
+ * the 422 reached the caller, who had asked for no interval. */
+static void test_replacing_call_raises_session_interval_on_422(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	make_leg_y();
+	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	unsigned inv = invite_to_bob(), base = nsent;
+	assert_true(sip_view_eq(sent[inv].buf, out.session_expires, "90", 2));
+	response_from_bob_with(inv, 422, "x1", "Min-SE: 1800\r\n", 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	assert_replacing_invite_again(inv, base + 1);
+	const struct sip_msg *again = sent_msg(base + 1);
+	assert_true(sip_view_eq(sent[base + 1].buf, again->session_expires, "1800", 4));
+	uint32_t min_se = 0;
+	assert_true(sip_hdr_delta_seconds(again, SIP_HDR_MIN_SE, &min_se));
+	assert_int_equal(min_se, 1800);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.session_interval_raised, 1);
+}
+
 #define WITH_CONFIG(test, cfg)                                                                     \
 	cmocka_unit_test_prestate_setup_teardown(test, setup_config, teardown, (void *)(cfg))
 
@@ -7259,6 +7384,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
 	    WITH_CONFIG(test_session_interval_raised_on_422, session_config),
+	    WITH_CONFIG(test_replacing_call_raises_session_interval_on_422, session_config),
+	    WITH_CONFIG(test_replacing_call_answers_challenge_of_the_dialogs_party, auth_config),
+	    WITH_CONFIG(test_replacing_call_sends_no_credentials_to_a_caller, auth_config),
+	    WITH_CONFIG(test_replacing_call_sends_no_credentials_off_the_route, auth_config),
 	    WITH_CONFIG(test_session_too_brief_refused, min_se_config),
 	    WITH_CONFIG(test_failover_on_status, failover_config),
 	    WITH_CONFIG(test_failover_answered_by_next_target, failover_config),

@@ -1543,15 +1543,17 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
  * NULL: its route's while the route is the one the call took; once a reload
  * or restart renamed the route or changed its targets, those of the route
  * now of its name when it still has a target at the INVITE's peer, or else
- * of the routes with a target there when they agree (orig_creds_find: what the workers answer the
- * challenges to sipshard's in-dialog requests of such a call with). */
+ * of the routes with a target there when they agree (orig_creds_find: what
+ * the workers answer the challenges to sipshard's in-dialog requests of
+ * such a call with). A call that replaces or joins a dialog took no route:
+ * the same, by the key of the dialog it names, whose party it went to (a
+ * carrier behind the route that dialog's call took), and none when that
+ * party is no route's target (a caller). */
 static const struct config_auth *call_auth(const struct ctl *c, const struct ctl_call *k)
 {
 	const struct config_route *r = call_route(c, k);
 	if (r)
 		return r->auth.username[0] ? &r->auth : NULL;
-	if (k->route == UINT8_MAX)
-		return NULL; /* it took no route (a call that replaces a dialog) */
 	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len, true);
 }
 
@@ -1960,10 +1962,11 @@ static struct setup_leg_b leg_b_replacing(const struct ctl *c, const struct ctl_
 }
 
 /* An INVITE without To-tag; y: the other leg of the dialog its Replaces or
- * Join names (ctl_on_replacing_invite), or NULL. */
+ * Join names (ctl_on_replacing_invite), or NULL, and y_auth_key that
+ * dialog's credentials key. */
 static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
-		      const struct sip_session *y, const struct sockaddr *src, socklen_t srclen,
-		      uint64_t now)
+		      const struct sip_session *y, uint32_t y_auth_key, const struct sockaddr *src,
+		      socklen_t srclen, uint64_t now)
 {
 	char extra[64];
 	char ref[SESSION_CALL_ID_MAX + 2 * SESSION_TAG_MAX + 512];
@@ -2188,8 +2191,10 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->dlg.slot = k->slot;
 	k->dlg.gen = k->slot_gen;
 	/* the worker answers a challenge to its own requests on leg B with
-	 * the route's credentials, which it knows by this key (orig.h) */
-	k->dlg.auth_key = r ? cred_route_key(r->name) : 0;
+	 * the route's credentials, which it knows by this key (orig.h); a call
+	 * that replaces or joins a dialog goes to that dialog's party, and
+	 * answers it (call_auth) as that dialog's requests do */
+	k->dlg.auth_key = r ? cred_route_key(r->name) : y_auth_key;
 	/* what the CDR names besides the legs, for the one a restart writes */
 	shard_cdr_set(&k->dlg.cdr, r ? r->name : NULL, m->buf + m->ruri.whole.off,
 		      m->ruri.whole.len, k->attempts);
@@ -2452,26 +2457,82 @@ static bool fails_over_on(const struct config_route *r, int status)
 	return false;
 }
 
+/* View v of m as a string in out (cap bytes); false when it does not fit. */
+static bool view_to_str(const struct sip_msg *m, sip_view v, char *out, size_t cap)
+{
+	uint16_t len;
+	return sip_session_set(out, &len, cap, m->buf + v.off, v.len);
+}
+
+/* What leg B's INVITE s of a call that replaces or joins a dialog went to
+ * and named (leg_b_replacing: its Request-URI, To URI, Route lines and
+ * Replaces or Join value), copied into x for b, so that the INVITE again
+ * goes where it went. -ENOSPC when one does not fit (cannot happen: each
+ * came from a field of that size). */
+struct replacing_again {
+	char ruri[SESSION_URI_MAX], to_uri[SESSION_URI_MAX], route_set[SESSION_ROUTE_SET_MAX];
+	char ref[SESSION_CALL_ID_MAX + 2 * SESSION_TAG_MAX + 512];
+};
+static int leg_b_replacing_again(const struct sip_msg *s, struct setup_leg_b *b,
+				 struct replacing_again *x)
+{
+	const struct sip_hdr_line *h = sip_find_hdr(s, SIP_HDR_REPLACES);
+	uint8_t id = h ? SIP_HDR_REPLACES : SIP_HDR_JOIN;
+	size_t at = 0;
+
+	if (!h)
+		h = sip_find_hdr(s, SIP_HDR_JOIN);
+	if (!h || !view_to_str(s, s->ruri.whole, x->ruri, sizeof(x->ruri)) ||
+	    !view_to_str(s, s->to.uri.whole, x->to_uri, sizeof(x->to_uri)) ||
+	    !view_to_str(s, h->value, x->ref, sizeof(x->ref)))
+		return -ENOSPC;
+	/* the Route lines whole, as leg_b_replacing wrote them */
+	for (uint16_t i = 0; i < s->nhdrs; i++) {
+		const struct sip_hdr_line *r = &s->hdrs[i];
+		size_t n = (size_t)(r->end - r->start);
+		if (r->id != SIP_HDR_ROUTE)
+			continue;
+		if (at + n >= sizeof(x->route_set))
+			return -ENOSPC;
+		memcpy(x->route_set + at, s->buf + r->start, n);
+		at += n;
+	}
+	x->route_set[at] = '\0';
+	b->ruri = x->ruri;
+	b->to_uri = x->to_uri;
+	b->route_set = x->route_set;
+	b->dialog_ref = x->ref;
+	b->dialog_ref_hdr = id;
+	return 0;
+}
+
 /* Leg B's INVITE again, to target t of the call's route r (the one it went
  * to, or the next), as a new transaction (a branch, a CSeq one higher) in the
  * same leg B call, with credentials (a header line with its CRLF) or none,
  * and asking for a session interval of min_se_s (0: as before); Timer A and
  * B start again. r and t NULL (a reload or restart changed the call's
  * route): to the same peer and Request-URI host as before, credentials
- * making the INVITE's own ones replace any sent before. 0, or -ENOSPC when
- * the INVITE would not fit (nothing changed then). */
+ * making the INVITE's own ones replace any sent before; for a call that
+ * took no route (one that replaces or joins a dialog), to the same peer,
+ * Request-URI, To and Route set, naming the same dialog. 0, or -ENOSPC
+ * when the INVITE would not fit (nothing changed then). */
 static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_route *r,
 			const struct config_target *t, const char *credentials, uint32_t min_se_s,
 			uint64_t now)
 {
 	char old_branch[CTL_TAG_MAX];
 	char host[sizeof(((struct config_target *)0)->text) + 8];
+	struct replacing_again x;
 
 	if (sip_parse(&c->scratch, k->invite, k->invite_len, NULL) != 0)
 		return -ENOSPC; /* cannot happen: we built it */
 	struct setup_leg_b b =
 	    leg_b_invite(c, k, r, t, c->scratch.max_forwards, c->scratch.cseq.num + 1);
-	if (!t) {
+	if (!t && k->route == UINT8_MAX) {
+		if (leg_b_replacing_again(&c->scratch, &b, &x) != 0)
+			return -ENOSPC;
+		b.own_credentials = credentials || k->creds.a[0].tries;
+	} else if (!t) {
 		/* the host and port the route's target gave the Request-URI */
 		const struct sip_uri *u = &c->scratch.ruri;
 		int n = snprintf(host, sizeof(host), "%.*s", (int)u->host.len,
@@ -2616,11 +2677,9 @@ static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struc
 	const struct config_route *route = call_route(c, k);
 	uint32_t min_se;
 
-	/* a call that took no route (one that replaces a dialog) went with
-	 * that dialog's Route set, which an INVITE rebuilt for a target lacks */
-	if ((!route && k->route == UINT8_MAX) || !k->session_ours || k->session_raised ||
-	    k->b_rang || k->cancelled || k->timed_out || k->installed ||
-	    !sip_hdr_delta_seconds(r, SIP_HDR_MIN_SE, &min_se) || min_se < 90 || min_se > 86400)
+	if (!k->session_ours || k->session_raised || k->b_rang || k->cancelled || k->timed_out ||
+	    k->installed || !sip_hdr_delta_seconds(r, SIP_HDR_MIN_SE, &min_se) || min_se < 90 ||
+	    min_se > 86400)
 		return -ENOENT;
 	k->session_raised = true;
 	/* the same target, also when a reload changed the call's route */
@@ -3368,7 +3427,7 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 			answer_stateless(c, shard, m, 481, NULL, src, srclen);
 			return;
 		}
-		on_invite(c, shard, m, NULL, src, srclen, now_ms);
+		on_invite(c, shard, m, NULL, 0, src, srclen, now_ms);
 		return;
 	case SIP_METHOD_CANCEL:
 		on_cancel(c, shard, m, src, srclen, now_ms);
@@ -3415,15 +3474,15 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 }
 
 void ctl_on_replacing_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
-			     const struct sip_session *y, const struct sockaddr *src,
-			     socklen_t srclen, uint64_t now_ms)
+			     const struct sip_session *y, uint32_t y_auth_key,
+			     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms)
 {
 	if (!m->is_request || m->method_id != SIP_METHOD_INVITE || m->to.has_tag ||
 	    !y->remote_target_len || !y->peer_len) {
 		ctl_on_datagram(c, shard, m, src, srclen, now_ms);
 		return;
 	}
-	on_invite(c, shard, m, y, src, srclen, now_ms);
+	on_invite(c, shard, m, y, y_auth_key, src, srclen, now_ms);
 }
 
 /* The caller may hold an early dialog that no worker does: its 18x went out

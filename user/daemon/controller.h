@@ -195,13 +195,18 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
  * its own tag, y's remote tag; from-tag ours, y's local tag; the other
  * parameters kept, early-only too). No route is chosen and none fails over;
  * draining, ACL, rate and limits.max_calls apply as to any INVITE. The CDR's
- * route is null and its target y's peer address. shard: the worker that
+ * route is null and its target y's peer address. y_auth_key: the dialog's
+ * credentials key when y is its leg B (the callee side of the route its
+ * call took), else 0: a 401 or 407 of y's party to the new call's INVITE,
+ * and to sipshard's requests in the new call, is answered with that
+ * route's credentials while the route still has a target at y's peer, and
+ * a 422 is answered with its Min-SE, as for any call. shard: the worker that
  * owns m's Call-ID, where the new call's dialog goes (not the one that
  * looked the named dialog up).
  */
 void ctl_on_replacing_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
-			     const struct sip_session *y, const struct sockaddr *src,
-			     socklen_t srclen, uint64_t now_ms);
+			     const struct sip_session *y, uint32_t y_auth_key,
+			     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms);
 /* Timers: call at least every 10 ms. */
 void ctl_on_tick(struct ctl *c, uint64_t now_ms);
 /* Why a worker freed a dialog (the end_reason of its CDR). */

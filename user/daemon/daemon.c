@@ -193,12 +193,15 @@ static void ctl_on_event(void *arg, unsigned worker, const void *hdr, const void
 		unsigned home = h->home ? h->home - 1 : worker;
 		if (rc != 0 || home >= d->nworkers)
 			return;
-		if (h->replaced_len &&
-		    sip_session_unpack(&d->ctl_replaced, data + h->len, parse) == parse)
+		uint32_t auth_key;
+		const char *key = parse - sizeof(auth_key);
+		if (h->replaced_len > sizeof(auth_key) &&
+		    sip_session_unpack(&d->ctl_replaced, data + h->len, key) == key) {
+			memcpy(&auth_key, key, sizeof(auth_key));
 			ctl_on_replacing_invite(d->ctl, home, &d->ctl_msg, &d->ctl_replaced,
-						(const struct sockaddr *)&h->peer, h->peer_len,
-						x->now);
-		else
+						auth_key, (const struct sockaddr *)&h->peer,
+						h->peer_len, x->now);
+		} else
 			ctl_on_datagram(d->ctl, home, &d->ctl_msg,
 					(const struct sockaddr *)&h->peer, h->peer_len, x->now);
 	} else if (h->type == DMSG_DIALOG_ENDED) {

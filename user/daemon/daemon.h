@@ -113,8 +113,9 @@ struct dmsg_hdr {
 	 * Call-ID, where the new call belongs, when that worker handed it to
 	 * the one holding the dialog named (0: the sender owns it);
 	 * replaced_len, to the controller: bytes of the named dialog's other
-	 * leg (sip_session_pack, without bodies) after the datagram and before
-	 * the parse, when the header matched one of its legs (0: none) */
+	 * leg (sip_session_pack, without bodies) and of the dialog's auth_key
+	 * (4) after the datagram and before the parse, when the header matched
+	 * one of its legs (0: none) */
 	uint32_t home, replaced_len;
 };
 /* The payload follows the header in a ring slot; a dialog record in it needs

@@ -791,12 +791,18 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 		return;
 	}
 	/* leg Y without its bodies: the controller needs where the party is
-	 * and what it calls the dialog */
+	 * and what it calls the dialog; then the credentials this dialog's
+	 * requests answer that party's challenges with (orig_dlg_of: leg B's
+	 * alone, the route's callee side; 0 for leg A's party, a caller, which
+	 * must never be sent a carrier's credentials), for the new call's */
 	struct sip_session lean = *y;
-	char packed[SESSION_PACKED_MAX];
+	char packed[SESSION_PACKED_MAX + sizeof(d->auth_key)];
+	uint32_t auth_key = orig_dlg_of(d, !x).auth_key;
 	session_body_clear(&lean.offer);
 	session_body_clear(&lean.answer);
 	size_t n = sip_session_pack(&lean, packed);
+	memcpy(packed + n, &auth_key, sizeof(auth_key));
+	n += sizeof(auth_key);
 	int rc = to_controller_for(w, m, data, len, peer, peer_len, home, packed, (uint32_t)n);
 	if (rc == -EMSGSIZE) {
 		/* as the controller answers an INVITE whose copy for leg B
