@@ -121,7 +121,7 @@ fi
 # One integration script: its log to the test-logs folder and its outcome
 # ("P F", then the lines to show on failure) to $log.out.
 run_integration() {
-	local s=$1 log p f rc
+	local s=$1 log p f rc start=$SECONDS
 	log=$log_dir/integration-$(basename "$s" .sh).log
 	bash "$s" >"$log" 2>&1
 	rc=$?
@@ -129,7 +129,7 @@ run_integration() {
 	f=$(grep -c '^not ok ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	{
-		echo "$p $f"
+		echo "$p $f $((SECONDS - start))"
 		if [ "$f" -ne 0 ]; then
 			grep -E '^not ok|^#' "$log" | sed '/^# logs of this run kept/,$d' | head -30 |
 				sed 's/^/    /'
@@ -153,13 +153,16 @@ if want integration; then
 	for s in "${scripts[@]}"; do
 		out=$log_dir/integration-$(basename "$s" .sh).log.out
 		if [ -f "$out" ]; then
-			read -r p f <"$out"
+			read -r p f secs <"$out"
 		else
-			p=0 f=1
+			p=0 f=1 secs=0
 		fi
 		passed=$((passed + p))
 		failed=$((failed + f))
-		printf '%-6s %-40s %4d passed %4d failed\n' integ "$(basename "$s")" "$p" "$f"
+		# the seconds it took (beside others in its lane): where the
+		# suite's time goes
+		printf '%-6s %-40s %4d passed %4d failed %4ds\n' integ "$(basename "$s")" "$p" "$f" \
+			"$secs"
 		[ -f "$out" ] && tail -n +2 "$out"
 		rm -f "$out"
 	done
