@@ -4468,6 +4468,11 @@ static void test_session_interval_raised_on_422(void **state)
 	assert_int_equal(st.session_interval_raised, 1);
 }
 
+/* a Proxy-Authorization line of alice's, for sipshard (or a proxy before it) */
+#define ALICES_CREDENTIALS                                                                         \
+	"Proxy-Authorization: Digest username=\"alice\", realm=\"sbc\", nonce=\"x\", "             \
+	"uri=\"sip:sipshard@127.0.0.1\", response=\"0123\""
+
 /* sent[again], leg B's INVITE of a call that replaces a dialog sent again
  * after sent[inv] was refused, goes where the first went and names what it
  * named: the same address, Request-URI, Route, To and Replaces; a new
@@ -4510,8 +4515,11 @@ static void test_replacing_call_answers_challenge_of_the_dialogs_party(void **st
 	test_addr_in(&party, "127.0.0.1", 5090); /* the route's target */
 	memcpy(&leg_y.peer, &party, sizeof(party));
 	leg_y_auth_key = cred_route_key("carrier");
-	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	replacing_invite_from_alice(
+	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
 	unsigned inv = invite_to_bob(), base = nsent;
+	/* alice's credentials were for us, not for the carrier */
+	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), 0);
 	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
@@ -4538,8 +4546,11 @@ static void challenge_reaches_the_caller(uint16_t port, uint32_t key)
 	test_addr_in(&bob, "127.0.0.1", port); /* the 407 comes from there */
 	memcpy(&leg_y.peer, &bob, sizeof(bob));
 	leg_y_auth_key = key;
-	replacing_invite_from_alice("Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag");
+	replacing_invite_from_alice(
+	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
 	unsigned inv = invite_to_bob(), base = nsent;
+	/* passed on, as by a route without auth */
+	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), 1);
 	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);

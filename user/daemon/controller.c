@@ -2150,6 +2150,10 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
 	} else {
 		b = leg_b_replacing(c, k, m, y, ref, sizeof(ref));
+		/* a party sipshard answers with a route's credentials (call_auth)
+		 * is not sent the caller's, as for a route with auth */
+		b.own_credentials = orig_creds_find(c->creds, c->ncreds, y_auth_key, &y->peer,
+						    y->peer_len, true) != NULL;
 	}
 	int n = hl < 0			 ? hl
 		: !r && !b.dialog_ref[0] ? -ENOSPC
