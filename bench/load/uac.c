@@ -96,6 +96,10 @@ struct uac_call {
 	/* the hash of the To tag of the dialog the slot's previous incarnation
 	 * took (tag_hash; --requests-per-call), to know a repeat of its 2xx */
 	uint64_t prev_tag;
+	/* the last other fork's 2xx to an INVITE in this slot that found no
+	 * fork record free (dlg_key; 0: none), so that its BYE, which could
+	 * not go, counts once (late_byes_no_slot), not once a copy */
+	uint64_t noslot_fork;
 	uint16_t target_len, route_len;
 	char rtag[RTAG_MAX];
 	char target[TARGET_MAX]; /* Request-URI of in-dialog requests */
@@ -221,6 +225,13 @@ static int64_t parse_callid(const struct uac *u, const char *p, size_t len, uint
 static uint64_t tag_hash(const struct uac *u, const char *tag, size_t len)
 {
 	return keyhash_bytes(u->x.cfg->nonce, tag, len);
+}
+
+/* A dialog of incarnation gen of a call slot, by its remote (To) tag: the
+ * incarnation's low 16 bits over 48 bits of the tag's hash; never 0. */
+static uint64_t dlg_key(const struct uac *u, uint32_t gen, const char *tag, size_t len)
+{
+	return (uint64_t)(gen & 0xffff) << 48 | tag_hash(u, tag, len) >> 16 | 1;
 }
 
 static void make_ltag(const struct uac *u, uint32_t call, char out[LTAG_LEN])
@@ -878,9 +889,12 @@ static struct uac_fork *fork_take(struct uac *u)
  * the incarnation of the call's slot the 2xx answers (on_pkt: the slot may
  * hold a new call since). One that comes while every record's BYE is out is
  * ACKed all the same and its BYE, which cannot go, is an error
- * (late_byes_no_slot; each copy of it counts); one whose dialog does not fit
- * our storage is counted mismatched and not ACKed, as a first 2xx we cannot
- * hold a dialog for. */
+ * (late_byes_no_slot), counted once for that fork: the slot remembers it
+ * (noslot_fork), and a repeat of it is ACKed again and counted a duplicate
+ * (before, each copy counted a late answer and late_byes_no_slot again); a
+ * repeat that finds a record free takes it and its BYE goes after all, the
+ * error withdrawn. One whose dialog does not fit our storage is counted
+ * mismatched and not ACKed, as a first 2xx we cannot hold a dialog for. */
 static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
 {
 	struct uac_fork *f = fork_find(u, ci, gen, msg_view(m, m->to.tag));
@@ -890,6 +904,9 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 		u->x.c->reacks_sent++;
 		return;
 	}
+	struct uac_call *c = &u->calls[ci];
+	uint64_t key = dlg_key(u, gen, m->buf + m->to.tag.off, m->to.tag.len);
+	bool again = key == c->noslot_fork; /* its BYE counted as one that cannot go */
 	/* every record's BYE out: the 2xx is ACKed all the same from one on
 	 * the stack (13.2.2.4), and its BYE counted as one that cannot go */
 	struct uac_fork spare;
@@ -913,14 +930,27 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 	f->gen = gen;
 	f->seq = ++u->fork_seq;
 	f->cseq = m->cseq.num + 1; /* above the INVITE's, the dialog's only one */
-	u->x.c->calls_late_answers++;
+	if (again)
+		u->x.c->duplicate_responses++;
+	else
+		u->x.c->calls_late_answers++;
 	send_ack(u, ci, m->cseq.num, true, true, 0, 0, m, f);
-	u->x.c->acks_sent++;
+	if (again)
+		u->x.c->reacks_sent++;
+	else
+		u->x.c->acks_sent++;
 	/* kept when no send buffer is free: it goes at T1, or counts
 	 * late_byes_no_buffer at its Timer F. A slot is always free: ntx counts
 	 * one a record */
-	if (!kept || tx_open(u, ci, LM_BYE, f, true) == TL_NIL)
+	if (kept && tx_open(u, ci, LM_BYE, f, true) != TL_NIL) {
+		if (again) { /* its BYE goes after all: no longer one that could not */
+			u->x.c->late_byes_no_slot--;
+			c->noslot_fork = 0;
+		}
+	} else if (!again) {
 		u->x.c->late_byes_no_slot++;
+		c->noslot_fork = key;
+	}
 }
 
 /* A 2xx to the INVITE of an earlier call in slot ci (incarnation gen), which

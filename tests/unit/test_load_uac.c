@@ -273,11 +273,15 @@ static void test_fork_bye_without_buffer_is_an_error(void **state)
 
 /* With every fork record's BYE out (FORK_MAX forks answered, their BYEs
  * unanswered), one more fork's 2xx is still ACKed in its dialog; its BYE,
- * which no record can carry, is an error of its own. */
+ * which no record can carry, is an error of its own, counted once for that
+ * fork: a repeat of its 2xx is ACKed again and counted a duplicate (before,
+ * each copy counted late_byes_no_slot and a late answer again). A repeat
+ * that comes once a record is free takes it, and its BYE goes after all:
+ * the error is withdrawn. */
 static void test_fork_without_record_is_acked(void **state)
 {
 	(void)state;
-	const char *inv = invite();
+	const char *inv = invite(), *bye = NULL;
 	char tag[16];
 	answer(inv, "200 OK", "fork1");
 	for (int i = 0; i < FORK_MAX; i++) {
@@ -292,6 +296,30 @@ static void test_fork_without_record_is_acked(void **state)
 	assert_int_equal(stats->c.late_byes_no_slot, 1);
 	assert_int_equal(stats->c.mismatched, 0);
 	assert_int_equal(load_uac_errors(&stats->c), 1);
+
+	answer(inv, "200 OK", "spare"); /* our ACK lost: the same 2xx again */
+	assert_int_equal(got("ACK sip:spare@", "tag=spare", NULL), 2);
+	assert_int_equal(got("BYE ", "tag=spare", NULL), 0);
+	assert_int_equal(stats->c.calls_late_answers, FORK_MAX + 1);
+	assert_int_equal(stats->c.late_byes_no_slot, 1);
+	assert_int_equal(stats->c.duplicate_responses, 1);
+	assert_int_equal(stats->c.reacks_sent, 1);
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+
+	/* one fork's BYE answered: its record is free for the next repeat */
+	assert_int_equal(got("BYE ", "tag=many0", &bye), 1);
+	answer(bye, "200 OK", NULL);
+	answer(inv, "200 OK", "spare");
+	assert_int_equal(got("ACK sip:spare@", "tag=spare", NULL), 3);
+	assert_int_equal(got("BYE sip:spare@", "tag=spare", NULL), 1);
+	assert_int_equal(stats->c.calls_late_answers, FORK_MAX + 1);
+	assert_int_equal(stats->c.late_byes_no_slot, 0);
+	assert_int_equal(stats->c.duplicate_responses, 2);
+	assert_int_equal(load_uac_errors(&stats->c), 0);
+	answer(inv, "200 OK", "spare"); /* and one after: ACKed from its record */
+	assert_int_equal(got("ACK sip:spare@", "tag=spare", NULL), 4);
+	assert_int_equal(got("BYE sip:spare@", "tag=spare", NULL), 1);
+	assert_int_equal(stats->c.late_byes_no_slot, 0);
 }
 
 /* fork2's callee hangs up with a BYE of its own, crossing ours: that BYE is
