@@ -37,7 +37,10 @@
  * that 2xx is ACKed again rather than ended twice. So too when the 2xx comes
  * after --requests-per-call gave the call's slot to a new call (its Call-ID
  * names an earlier incarnation: earlier_answer), where a repeat of the 2xx
- * the call took is known by prev_tag and only ACKed again.
+ * the call took is known by prev_tag and only ACKed again. A slot keeps the
+ * remote target and route set of two incarnations, by their parity
+ * (call_target, call_route), so that the dialog of the call before the
+ * current one is at hand to ACK a 2xx to its re-INVITE that comes late.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,15 +97,17 @@ struct uac_call {
 	bool peer_bye; /* the peer's BYE (CSeq peer_cseq) ended this incarnation */
 	uint8_t late;  /* enum call_late */
 	/* the hash of the To tag of the dialog the slot's previous incarnation
-	 * took (tag_hash; --requests-per-call), to know a repeat of its 2xx */
+	 * took (tag_hash; --requests-per-call), to know a repeat of its 2xx or
+	 * a 2xx to its re-INVITE; the length of its remote target and route
+	 * set, which stay in the slot's other half (call_target, call_route) */
 	uint64_t prev_tag;
+	uint16_t prev_target_len, prev_route_len;
 	/* the last other fork's 2xx to an INVITE in this slot that found no
 	 * fork record free (dlg_key; 0: none), so that its BYE, which could
 	 * not go, counts once (late_byes_no_slot), not once a copy */
 	uint64_t noslot_fork;
-	uint16_t target_len, route_len;
+	uint16_t target_len, route_len; /* of call_target, call_route */
 	char rtag[RTAG_MAX];
-	char target[TARGET_MAX]; /* Request-URI of in-dialog requests */
 };
 
 struct uac_tx {
@@ -149,7 +154,12 @@ struct uac {
 	unsigned nsrc;
 
 	struct uac_call *calls;
-	char *routes; /* ncalls * ROUTE_MAX, touched only for calls with a route set */
+	/* two halves, one for the call slots' even incarnations and one for
+	 * their odd ones (call_target, call_route): the Request-URI of
+	 * in-dialog requests, 2 * ncalls * TARGET_MAX, and the route set, 2 *
+	 * ncalls * ROUTE_MAX. Memory is touched only where used: the odd half
+	 * by --requests-per-call, a route set by a dialog that has one */
+	char *targets, *routes;
 	uint64_t ncalls;
 	struct uac_tx *tx;
 	uint32_t ntx, *tx_free, tx_nfree;
@@ -264,6 +274,20 @@ static bool parse_branch(const struct uac *u, const char *p, size_t len, uint32_
 	return true;
 }
 
+/* The remote target (Request-URI of in-dialog requests) and the route set of
+ * incarnation gen of call slot ci: the slot holds two, the current call's
+ * and the one's before it (--requests-per-call), so that a 2xx to that one's
+ * re-INVITE is still ACKed in its dialog (earlier_answer). */
+static char *call_target(const struct uac *u, uint32_t ci, uint32_t gen)
+{
+	return u->targets + ((gen & 1) * u->ncalls + ci) * TARGET_MAX;
+}
+
+static char *call_route(const struct uac *u, uint32_t ci, uint32_t gen)
+{
+	return u->routes + ((gen & 1) * u->ncalls + ci) * ROUTE_MAX;
+}
+
 /* ---- sending -------------------------------------------------------------- */
 
 static void send_buf(struct uac *u, struct uac_src *s, char *buf, int len)
@@ -308,10 +332,9 @@ static void req_base(struct uac *u, uint32_t ci, struct msg_req *r, char *callid
 	r->rack_cseq = c->invite_cseq;
 	if (c->rtag_len) { /* in a dialog: remote target, route set, To tag */
 		r->rtag = (struct msg_str){c->rtag, c->rtag_len};
-		r->ruri = (struct msg_str){c->target, c->target_len};
+		r->ruri = (struct msg_str){call_target(u, ci, c->gen), c->target_len};
 		if (c->route_len)
-			r->route =
-			    (struct msg_str){u->routes + (size_t)ci * ROUTE_MAX, c->route_len};
+			r->route = (struct msg_str){call_route(u, ci, c->gen), c->route_len};
 	} else {
 		r->ruri = r->to_uri;
 	}
@@ -547,8 +570,11 @@ static bool call_restart(struct uac *u, uint32_t ci)
 		c->terminal = false;
 		u->terminal--;
 	}
-	if (c->rtag_len) /* else a retry of this restart: it is in already */
+	if (c->rtag_len) { /* else a retry of this restart: it is in already */
 		c->prev_tag = tag_hash(u, c->rtag, c->rtag_len);
+		c->prev_target_len = c->target_len;
+		c->prev_route_len = c->route_len;
+	}
 	c->gen++;
 	c->cseq = INVITE_CSEQ;
 	c->sdp_ver = 1;
@@ -647,8 +673,12 @@ static bool save_dialog_in(const struct uac *u, const struct dlg_store *d, const
 static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
 {
 	struct uac_call *c = &u->calls[ci];
-	struct dlg_store d = {c->rtag,	    c->target,	    u->routes + (size_t)ci * ROUTE_MAX,
-			      &c->rtag_len, &c->target_len, &c->route_len};
+	struct dlg_store d = {c->rtag,
+			      call_target(u, ci, c->gen),
+			      call_route(u, ci, c->gen),
+			      &c->rtag_len,
+			      &c->target_len,
+			      &c->route_len};
 	return save_dialog_in(u, &d, m);
 }
 
@@ -953,19 +983,27 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 	}
 }
 
-/* A 2xx to the INVITE of an earlier call in slot ci (incarnation gen), which
+/* A 2xx to an INVITE of an earlier call in slot ci (incarnation gen), which
  * --requests-per-call has since ended and replaced (on_pkt: its Call-ID names
  * an earlier incarnation). A 2xx is always ACKed (RFC 3261 13.2.2.4), and the
- * dialog ended when unwanted. A repeat of the 2xx that call took (its To tag,
- * the one prev_tag holds, of the incarnation just before: our ACK was lost
- * and the callee resends it) is ACKed again in that dialog, which our BYE
- * ended, and counted a late response as before. Any other (a second fork's,
- * that a forking proxy forwarded late; or a repeat of one) is a dialog of its
- * own, ACKed and ended with a BYE as fork_answer does for the slot's current
- * call. Before, every such 2xx was counted a late response and left unACKed:
- * the callee resent it until 64*T1 and held a call nobody was on (an SBC in
- * between with it). A repeat of the 2xx of an incarnation before the previous
- * one is taken for a fork's: its BYE may get a 481. */
+ * dialog ended when unwanted. One in the dialog the call before the current
+ * one took (its To tag the one prev_tag holds) is a repeat of that call's 2xx
+ * or of the 2xx to one of its re-INVITEs (our ACK was lost and the callee
+ * resends it; or the re-INVITE had timed out): it is ACKed again in that
+ * dialog, by the remote target and route set the slot keeps for that call
+ * (a re-INVITE's 2xx need not carry the Record-Route: the route set is fixed,
+ * 12.2.1.2), and counted a late response. Any other 2xx to a call's INVITE
+ * (a second fork's, that a forking proxy forwarded late; or a repeat of one)
+ * is a dialog of its own, ACKed and ended with a BYE as fork_answer does for
+ * the slot's current call. Any other 2xx to a re-INVITE (of a call before
+ * the previous one) is ACKed from itself: to its Contact, by its
+ * Record-Route if it has one, counted a late response as well. Before, such
+ * a 2xx was counted a late response and left unACKed (a re-INVITE's until
+ * this was extended to it): the callee resent it until 64*T1 and held a call
+ * nobody was on (an SBC in between with it), or, a re-INVITE's, ended its
+ * dialog with a BYE then (13.3.1.4).
+ * A repeat of the 2xx of an incarnation before the previous one is taken
+ * for a fork's: its BYE may get a 481. */
 static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
 {
 	const struct uac_call *c = &u->calls[ci];
@@ -973,8 +1011,9 @@ static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struc
 		u->x.c->mismatched++; /* a 2xx with no dialog to ACK in */
 		return;
 	}
-	if (gen + 1 != c->gen ||
-	    tag_hash(u, m->buf + m->to.tag.off, m->to.tag.len) != c->prev_tag) {
+	bool prev =
+	    gen + 1 == c->gen && tag_hash(u, m->buf + m->to.tag.off, m->to.tag.len) == c->prev_tag;
+	if (!prev && m->cseq.num == INVITE_CSEQ) {
 		fork_answer(u, ci, gen, m);
 		return;
 	}
@@ -982,8 +1021,16 @@ static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struc
 	struct dlg_store d = {d1.rtag,	    d1.target,	    d1.route,
 			      &d1.rtag_len, &d1.target_len, &d1.route_len};
 	u->x.c->late_responses++;
-	if (!save_dialog_in(u, &d, m))
-		return; /* it fitted when the call took it: not this copy */
+	if (prev && c->prev_target_len &&
+	    copy_str(d1.rtag, RTAG_MAX, m->buf + m->to.tag.off, m->to.tag.len)) {
+		d1.rtag_len = (uint8_t)m->to.tag.len;
+		d1.target_len = c->prev_target_len;
+		d1.route_len = c->prev_route_len;
+		memcpy(d1.target, call_target(u, ci, gen), d1.target_len);
+		memcpy(d1.route, call_route(u, ci, gen), d1.route_len);
+	} else if (!save_dialog_in(u, &d, m)) {
+		return; /* no dialog of ours fits it */
+	}
 	d1.rec = FORK_MAX;
 	d1.call = ci;
 	d1.gen = gen;
@@ -1160,7 +1207,7 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 	    u->forks[x->fork - 1].gen == cgen)
 		ci = x->call; /* a fork's BYE, whose call's slot holds a new call since */
 	if (ci == -2 && status >= 200 && status < 300 && m->cseq.method_id == SIP_METHOD_INVITE &&
-	    m->cseq.num == INVITE_CSEQ && !u->x.cfg->echo) {
+	    !u->x.cfg->echo) {
 		earlier_answer(u, cslot, cgen, m); /* a 2xx must be ACKed (13.2.2.4) */
 		return;
 	}
@@ -1299,7 +1346,8 @@ static uint64_t drive(struct uac *u)
 				c->state = C_UP;
 				c->rtag_len = 4;
 				memcpy(c->rtag, "echo", 4);
-				memcpy(c->target, u->to_uri, u->to_uri_len);
+				memcpy(call_target(u, (uint32_t)u->started, c->gen), u->to_uri,
+				       u->to_uri_len);
 				c->target_len = (uint16_t)u->to_uri_len;
 				u->up++;
 				u->x.c->calls_attempted++;
@@ -1537,14 +1585,15 @@ static int uac_setup(void *state)
 	 * and one for each fork record's BYE */
 	u->ntx = (uint32_t)u->ncalls + 1 + FORK_MAX;
 	u->calls = calloc(u->ncalls, sizeof(*u->calls));
-	u->routes = calloc(u->ncalls, ROUTE_MAX);
+	u->targets = calloc(u->ncalls * 2, TARGET_MAX);
+	u->routes = calloc(u->ncalls * 2, ROUTE_MAX);
 	u->idle = calloc(u->ncalls, sizeof(*u->idle));
 	u->tx = calloc(u->ntx, sizeof(*u->tx));
 	u->tx_free = calloc(u->ntx, sizeof(*u->tx_free));
 	u->nodes = calloc((size_t)u->ntx * 2, sizeof(*u->nodes));
 	u->forks = calloc(FORK_MAX, sizeof(*u->forks));
-	if (!u->calls || !u->routes || !u->idle || !u->tx || !u->tx_free || !u->nodes ||
-	    !u->forks) {
+	if (!u->calls || !u->targets || !u->routes || !u->idle || !u->tx || !u->tx_free ||
+	    !u->nodes || !u->forks) {
 		snprintf(w->err, sizeof(w->err), "out of memory for %llu calls",
 			 (unsigned long long)u->ncalls);
 		return -ENOMEM;
@@ -1580,6 +1629,7 @@ static void uac_teardown(void *state)
 	for (unsigned i = 0; i < u->nsrc; i++)
 		load_ep_close(&u->src[i].ep, u->x.w);
 	free(u->calls);
+	free(u->targets);
 	free(u->routes);
 	free(u->idle);
 	free(u->tx);

@@ -8,7 +8,9 @@
  * reason. Before, such a BYE was dropped: the callee kept the dialog, ACKed,
  * and nothing counted it; and a fork's 2xx while every record's BYE was out
  * was not even ACKed. And a request of a fork's callee is in that fork's
- * dialog, not in the call's: its BYE did end the call.
+ * dialog, not in the call's: its BYE did end the call. And a 2xx to the
+ * re-INVITE of a call whose slot --requests-per-call has given to a new call
+ * is ACKed in that call's dialog: it was left unACKed.
  *
  * uac.c lives with sipshard-load, outside the library, so it is compiled
  * into this test directly (with msg.c, stats.c and worker.c), its send
@@ -149,11 +151,15 @@ static void deliver(const char *text)
 	flush_all(u);
 }
 
+/* The last response answer() handed the uac, to hand it again. */
+static char resp[2048];
+
 /* Hands the uac the response `code` to request req, as its socket would: To
- * with ;tag=totag (when it has none and totag), Contact <sip:totag@us>. */
-static void answer(const char *req, const char *code, const char *totag)
+ * with ;tag=totag (when it has none and totag), Contact <sip:totag@us>, then
+ * the header lines `extra`. */
+static void answer_with(const char *req, const char *code, const char *totag, const char *extra)
 {
-	char via[512], from[256], to[256], cid[128], cseq[64], resp[2048];
+	char via[512], from[256], to[256], cid[128], cseq[64];
 	header_of(req, "Via", via, sizeof(via));
 	header_of(req, "From", from, sizeof(from));
 	header_of(req, "To", to, sizeof(to));
@@ -162,11 +168,16 @@ static void answer(const char *req, const char *code, const char *totag)
 	bool tagged = strstr(to, ";tag=") != NULL;
 	snprintf(resp, sizeof(resp),
 		 "SIP/2.0 %s\r\nVia: %s\r\nFrom: %s\r\nTo: %s%s%s\r\nCall-ID: %s\r\n"
-		 "CSeq: %s\r\nContact: <sip:%s@127.0.0.1:%d>\r\nContent-Length: 0\r\n\r\n",
+		 "CSeq: %s\r\nContact: <sip:%s@127.0.0.1:%d>\r\n%sContent-Length: 0\r\n\r\n",
 		 code, via, from, to,
 		 tagged || !totag ? "" : ";tag=", tagged || !totag ? "" : totag, cid, cseq,
-		 totag ? totag : "callee", ME_PORT);
+		 totag ? totag : "callee", ME_PORT, extra);
 	deliver(resp);
+}
+
+static void answer(const char *req, const char *code, const char *totag)
+{
+	answer_with(req, code, totag, "");
 }
 
 /* The uac's timers, ms (and a bit) later. */
@@ -322,6 +333,93 @@ static void test_fork_without_record_is_acked(void **state)
 	assert_int_equal(stats->c.late_byes_no_slot, 0);
 }
 
+/* --requests-per-call 1 with the mix `method` only: the uac goes on to the
+ * mix (drive() once the set-up is done). */
+static void calls_come_and_go(enum load_method method)
+{
+	cfg.requests_per_call = 1;
+	cfg.duration = 10;
+	u->mix_method[0] = (uint8_t)method; /* what uac_setup took from cfg.mix */
+}
+
+/* drive(): the mix's next request of the call, or its BYE, or its next
+ * incarnation's INVITE; the n-th datagram from `start` holding `has` that
+ * the callee got, which it must have got. */
+static const char *next_request(const char *start, const char *has, int n)
+{
+	const char *req = NULL;
+	u->now = load_now_ns();
+	drive(u);
+	flush_all(u);
+	assert_int_equal(got(start, has, &req), n);
+	return req;
+}
+
+/* The call's re-INVITE (its dialog through a proxy that record-routes) had
+ * its 200 and ACK, and then its BYE its 200, and --requests-per-call set a
+ * new call up in the slot; a repeat of that re-INVITE's 200 (our ACK lost),
+ * which has no Record-Route (RFC 3261 12.2.1.2: the route set is fixed),
+ * comes: it is ACKed in that call's dialog, by its remote target and route
+ * set, which the slot keeps for the call before its current one, and counted
+ * a late response ACKed again. Once the slot has taken a further call, that
+ * dialog is no longer kept: the 2xx is ACKed from itself, to its Contact
+ * (with no Route: it has no Record-Route). Before, it was counted and not
+ * ACKed: the callee resends its 2xx for 64*T1 and then ends the dialog with a
+ * BYE (13.3.1.4), to a caller that has none. */
+static void test_earlier_reinvite_2xx_is_acked(void **state)
+{
+	(void)state;
+	calls_come_and_go(LM_REINVITE);
+	const char *inv = invite(), *ack = NULL;
+	char rr[128], repeat[2048], cid[128];
+	snprintf(rr, sizeof(rr), "Record-Route: <sip:rr@127.0.0.1:%d;lr>\r\n", ME_PORT);
+	header_of(inv, "Call-ID", cid, sizeof(cid));
+	answer_with(inv, "200 OK", "call0", rr);
+	assert_int_equal(got("ACK sip:call0@", "Route: <sip:rr@", NULL), 1);
+
+	const char *reinv = next_request("INVITE ", "CSeq: 2 INVITE", 1);
+	answer(reinv, "200 OK", "call0");
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 2 ACK", NULL), 1);
+	snprintf(repeat, sizeof(repeat), "%s", resp);
+	const char *bye = next_request("BYE sip:call0@", "Route: <sip:rr@", 1);
+	answer(bye, "200 OK", NULL);
+	inv = next_request("INVITE ", "CSeq: 1 INVITE", 2);
+	assert_null(strstr(inv, cid)); /* a new call, a new Call-ID */
+	answer(inv, "200 OK", "call1");
+	assert_int_equal(got("ACK sip:call1@", NULL, NULL), 1);
+	assert_int_equal(stats->c.calls_established, 2);
+
+	deliver(repeat);
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 2 ACK", &ack), 2);
+	assert_non_null(strstr(ack, cid));
+	assert_non_null(strstr(ack, "tag=call0"));
+	assert_non_null(strstr(ack, "Route: <sip:rr@"));
+	assert_int_equal(got("BYE ", NULL, NULL), 1);
+	assert_int_equal(stats->c.late_responses, 1);
+	assert_int_equal(stats->c.reacks_sent, 1);
+	assert_int_equal(stats->c.calls_late_answers, 0);
+	assert_int_equal(load_uac_errors(&stats->c), 0);
+
+	/* call1's re-INVITE and BYE, and call2 in the slot */
+	reinv = next_request("INVITE ", "CSeq: 2 INVITE", 2);
+	answer(reinv, "200 OK", "call1");
+	bye = next_request("BYE sip:call1@", NULL, 1);
+	answer(bye, "200 OK", NULL);
+	inv = next_request("INVITE ", "CSeq: 1 INVITE", 3);
+	answer(inv, "200 OK", "call2");
+	assert_int_equal(stats->c.calls_established, 3);
+	deliver(repeat);
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 2 ACK", &ack), 3);
+	assert_non_null(strstr(ack, cid));
+	assert_non_null(strstr(ack, "tag=call0"));
+	assert_null(strstr(ack, "Route:"));
+	assert_int_equal(got("BYE ", NULL, NULL), 2);
+	assert_int_equal(stats->c.late_responses, 2);
+	assert_int_equal(stats->c.reacks_sent, 2);
+	assert_int_equal(stats->c.calls_late_answers, 0);
+	assert_int_equal(load_uac_errors(&stats->c), 0);
+}
+
 /* fork2's callee hangs up with a BYE of its own, crossing ours: that BYE is
  * in fork2's dialog (its From tag), gets 200 and leaves the call, in fork1's
  * dialog, up; the 481 to our BYE that crossed it is no failure. A request
@@ -366,6 +464,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_without_record_is_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_callee_bye_is_in_its_dialog, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_earlier_reinvite_2xx_is_acked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
