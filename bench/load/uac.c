@@ -37,7 +37,8 @@
  * that 2xx is ACKed again rather than ended twice. So too when the 2xx comes
  * after --requests-per-call gave the call's slot to a new call (its Call-ID
  * names an earlier incarnation: earlier_answer), where a repeat of the 2xx
- * the call took is known by prev_tag and only ACKed again. A slot keeps the
+ * the call took is known by the slot's history of the dialogs its last
+ * TAKEN_MAX calls took (taken_of) and only ACKed again. A slot keeps the
  * remote target and route set of two incarnations, by their parity
  * (call_target, call_route), so that the dialog of the call before the
  * current one is at hand to ACK a 2xx to its re-INVITE that comes late.
@@ -72,6 +73,9 @@
 #define START_BURST 512 /* call starts per loop pass, so receiving keeps up */
 #define FORK_MAX    64	/* other forks' dialogs whose BYE is out at once, a thread */
 #define INVITE_CSEQ 1	/* the CSeq of every call's dialog-creating INVITE */
+/* The calls before a slot's current one (--requests-per-call) whose dialog the
+ * slot remembers (taken_of), to know a repeat of their 2xx */
+#define TAKEN_MAX 16
 
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
@@ -96,11 +100,9 @@ struct uac_call {
 	bool has_peer_cseq, terminal;
 	bool peer_bye; /* the peer's BYE (CSeq peer_cseq) ended this incarnation */
 	uint8_t late;  /* enum call_late */
-	/* the hash of the To tag of the dialog the slot's previous incarnation
-	 * took (tag_hash; --requests-per-call), to know a repeat of its 2xx or
-	 * a 2xx to its re-INVITE; the length of its remote target and route
-	 * set, which stay in the slot's other half (call_target, call_route) */
-	uint64_t prev_tag;
+	/* the length of the remote target and route set of the dialog the
+	 * slot's previous incarnation took (--requests-per-call), which stay in
+	 * the slot's other half (call_target, call_route) */
 	uint16_t prev_target_len, prev_route_len;
 	/* the last other fork's 2xx to an INVITE in this slot that found no
 	 * fork record free (dlg_key; 0: none), so that its BYE, which could
@@ -160,6 +162,9 @@ struct uac {
 	 * ncalls * ROUTE_MAX. Memory is touched only where used: the odd half
 	 * by --requests-per-call, a route set by a dialog that has one */
 	char *targets, *routes;
+	/* ncalls * TAKEN_MAX: the dialogs the last calls of each slot took
+	 * (taken_of), touched only by --requests-per-call */
+	uint64_t *taken;
 	uint64_t ncalls;
 	struct uac_tx *tx;
 	uint32_t ntx, *tx_free, tx_nfree;
@@ -231,14 +236,15 @@ static int64_t parse_callid(const struct uac *u, const char *p, size_t len, uint
 	return g == u->calls[call].gen ? (int64_t)call : -2;
 }
 
-/* A To tag as prev_tag holds it. */
+/* A To tag, hashed. */
 static uint64_t tag_hash(const struct uac *u, const char *tag, size_t len)
 {
 	return keyhash_bytes(u->x.cfg->nonce, tag, len);
 }
 
 /* A dialog of incarnation gen of a call slot, by its remote (To) tag: the
- * incarnation's low 16 bits over 48 bits of the tag's hash; never 0. */
+ * incarnation's low 16 bits over 48 bits of the tag's hash; never 0 (0: no
+ * dialog, in taken_of and noslot_fork). */
 static uint64_t dlg_key(const struct uac *u, uint32_t gen, const char *tag, size_t len)
 {
 	return (uint64_t)(gen & 0xffff) << 48 | tag_hash(u, tag, len) >> 16 | 1;
@@ -286,6 +292,16 @@ static char *call_target(const struct uac *u, uint32_t ci, uint32_t gen)
 static char *call_route(const struct uac *u, uint32_t ci, uint32_t gen)
 {
 	return u->routes + ((gen & 1) * u->ncalls + ci) * ROUTE_MAX;
+}
+
+/* Where slot ci remembers the dialog (dlg_key) its incarnation gen took, for
+ * the last TAKEN_MAX of them: written when the slot's next call starts
+ * (call_restart), read for a 2xx that names an earlier incarnation
+ * (earlier_answer). Bounded: a repeat of the 2xx of a call further back is
+ * taken for a second fork's. */
+static uint64_t *taken_of(const struct uac *u, uint32_t ci, uint32_t gen)
+{
+	return &u->taken[(size_t)ci * TAKEN_MAX + gen % TAKEN_MAX];
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -571,7 +587,7 @@ static bool call_restart(struct uac *u, uint32_t ci)
 		u->terminal--;
 	}
 	if (c->rtag_len) { /* else a retry of this restart: it is in already */
-		c->prev_tag = tag_hash(u, c->rtag, c->rtag_len);
+		*taken_of(u, ci, c->gen) = dlg_key(u, c->gen, c->rtag, c->rtag_len);
 		c->prev_target_len = c->target_len;
 		c->prev_route_len = c->route_len;
 	}
@@ -986,24 +1002,27 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 /* A 2xx to an INVITE of an earlier call in slot ci (incarnation gen), which
  * --requests-per-call has since ended and replaced (on_pkt: its Call-ID names
  * an earlier incarnation). A 2xx is always ACKed (RFC 3261 13.2.2.4), and the
- * dialog ended when unwanted. One in the dialog the call before the current
- * one took (its To tag the one prev_tag holds) is a repeat of that call's 2xx
- * or of the 2xx to one of its re-INVITEs (our ACK was lost and the callee
- * resends it; or the re-INVITE had timed out): it is ACKed again in that
- * dialog, by the remote target and route set the slot keeps for that call
- * (a re-INVITE's 2xx need not carry the Record-Route: the route set is fixed,
- * 12.2.1.2), and counted a late response. Any other 2xx to a call's INVITE
- * (a second fork's, that a forking proxy forwarded late; or a repeat of one)
- * is a dialog of its own, ACKed and ended with a BYE as fork_answer does for
- * the slot's current call. Any other 2xx to a re-INVITE (of a call before
- * the previous one) is ACKed from itself: to its Contact, by its
- * Record-Route if it has one, counted a late response as well. Before, such
- * a 2xx was counted a late response and left unACKed (a re-INVITE's until
- * this was extended to it): the callee resent it until 64*T1 and held a call
- * nobody was on (an SBC in between with it), or, a re-INVITE's, ended its
- * dialog with a BYE then (13.3.1.4).
- * A repeat of the 2xx of an incarnation before the previous one is taken
- * for a fork's: its BYE may get a 481. */
+ * dialog ended when unwanted. One in the dialog that call took (its To tag
+ * the one the slot's history holds for it, taken_of: one of the slot's last
+ * TAKEN_MAX calls) is a repeat of that call's 2xx or of the 2xx to one of its
+ * re-INVITEs (our ACK was lost and the callee resends it; or the re-INVITE
+ * had timed out): it is ACKed again in that dialog, which our BYE ended, and
+ * counted a late response. For the call before the current one the ACK goes
+ * by the remote target and route set the slot keeps for it (a re-INVITE's
+ * 2xx need not carry the Record-Route: the route set is fixed, 12.2.1.2);
+ * for one further back it is built from the 2xx itself (its Contact, its own
+ * Record-Route). Any other 2xx to a call's INVITE (a second fork's, that a
+ * forking proxy forwarded late; or a repeat of one; or a repeat of the 2xx
+ * of a call further back than the history) is a dialog of its own, ACKed and
+ * ended with a BYE as fork_answer does for the slot's current call. Any
+ * other 2xx to a re-INVITE (no fork has one) is ACKed from itself, counted a
+ * late response as well. Before, such a 2xx was counted a late response and
+ * left unACKed (a re-INVITE's until this was extended to it): the callee
+ * resent it until 64*T1 and held a call nobody was on (an SBC in between
+ * with it), or, a re-INVITE's, ended its dialog with a BYE then (13.3.1.4);
+ * and only the call just before the current one was known, so that the
+ * repeat of an earlier call's 2xx was taken for a fork's and ended with a
+ * second BYE, whose 481 counted an error. */
 static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
 {
 	const struct uac_call *c = &u->calls[ci];
@@ -1011,9 +1030,12 @@ static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struc
 		u->x.c->mismatched++; /* a 2xx with no dialog to ACK in */
 		return;
 	}
-	bool prev =
-	    gen + 1 == c->gen && tag_hash(u, m->buf + m->to.tag.off, m->to.tag.len) == c->prev_tag;
-	if (!prev && m->cseq.num == INVITE_CSEQ) {
+	/* gen < c->gen: a Call-ID of a later one (made up) names no call */
+	bool taken =
+	    gen < c->gen && c->gen - gen <= TAKEN_MAX &&
+	    *taken_of(u, ci, gen) == dlg_key(u, gen, m->buf + m->to.tag.off, m->to.tag.len);
+	bool prev = taken && gen + 1 == c->gen;
+	if (!taken && m->cseq.num == INVITE_CSEQ) {
 		fork_answer(u, ci, gen, m);
 		return;
 	}
@@ -1587,13 +1609,14 @@ static int uac_setup(void *state)
 	u->calls = calloc(u->ncalls, sizeof(*u->calls));
 	u->targets = calloc(u->ncalls * 2, TARGET_MAX);
 	u->routes = calloc(u->ncalls * 2, ROUTE_MAX);
+	u->taken = calloc(u->ncalls * TAKEN_MAX, sizeof(*u->taken));
 	u->idle = calloc(u->ncalls, sizeof(*u->idle));
 	u->tx = calloc(u->ntx, sizeof(*u->tx));
 	u->tx_free = calloc(u->ntx, sizeof(*u->tx_free));
 	u->nodes = calloc((size_t)u->ntx * 2, sizeof(*u->nodes));
 	u->forks = calloc(FORK_MAX, sizeof(*u->forks));
-	if (!u->calls || !u->targets || !u->routes || !u->idle || !u->tx || !u->tx_free ||
-	    !u->nodes || !u->forks) {
+	if (!u->calls || !u->targets || !u->routes || !u->taken || !u->idle || !u->tx ||
+	    !u->tx_free || !u->nodes || !u->forks) {
 		snprintf(w->err, sizeof(w->err), "out of memory for %llu calls",
 			 (unsigned long long)u->ncalls);
 		return -ENOMEM;
@@ -1631,6 +1654,7 @@ static void uac_teardown(void *state)
 	free(u->calls);
 	free(u->targets);
 	free(u->routes);
+	free(u->taken);
 	free(u->idle);
 	free(u->tx);
 	free(u->tx_free);

@@ -10,7 +10,9 @@
  * was not even ACKed. And a request of a fork's callee is in that fork's
  * dialog, not in the call's: its BYE did end the call. And a 2xx to the
  * re-INVITE of a call whose slot --requests-per-call has given to a new call
- * is ACKed in that call's dialog: it was left unACKed.
+ * is ACKed in that call's dialog: it was left unACKed; and a repeat of the
+ * 2xx of a call two or more calls back in the slot is only ACKed again: it
+ * was taken for a fork's and ended with a second BYE.
  *
  * uac.c lives with sipshard-load, outside the library, so it is compiled
  * into this test directly (with msg.c, stats.c and worker.c), its send
@@ -420,6 +422,70 @@ static void test_earlier_reinvite_2xx_is_acked(void **state)
 	assert_int_equal(load_uac_errors(&stats->c), 0);
 }
 
+/* With calls_come_and_go(LM_INFO): the slot's next call (the first from the
+ * set-up, then each from the mix) answered 200 with To tag `tag`, ACKed,
+ * its INFO and its BYE answered 200. ok: its 200, to hand again. */
+static void call_cycle(const char *tag, char ok[2048])
+{
+	const char *req;
+	if (!u->phase) {
+		u->now = u->t_start = load_now_ns();
+		u->phase = P_SETUP;
+	}
+	req = next_request("INVITE ", NULL, got("INVITE ", NULL, NULL) + 1);
+	answer(req, "200 OK", tag);
+	if (ok)
+		snprintf(ok, 2048, "%s", resp);
+	req = next_request("INFO ", NULL, got("INFO ", NULL, NULL) + 1);
+	answer(req, "200 OK", NULL);
+	req = next_request("BYE ", NULL, got("BYE ", NULL, NULL) + 1);
+	answer(req, "200 OK", NULL);
+}
+
+/* A repeat of the 200 a call took (our ACK lost) that comes once
+ * --requests-per-call has set two or more calls up in its slot since (up to
+ * TAKEN_MAX) is known as that call's: ACKed again in its dialog, counted a
+ * late response, and not ended with a BYE a second time. Before, only the
+ * call just before the slot's current one was known by its To tag, and a
+ * repeat from further back was taken for a second fork's 2xx: ACKed, ended
+ * with a BYE (whose 481 is an error) and counted a late answer. Past
+ * TAKEN_MAX calls it is still taken for a fork's (the history is bounded). */
+static void test_earlier_call_repeat_is_only_acked(void **state)
+{
+	(void)state;
+	char ok0[2048], tag[16];
+	calls_come_and_go(LM_INFO);
+	call_cycle("call0", ok0);
+	call_cycle("call1", NULL);
+	call_cycle("call2", NULL);
+	assert_int_equal(u->calls[0].gen, 2);
+	deliver(ok0);
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 1 ACK", NULL), 2);
+	assert_int_equal(got("BYE sip:call0@", NULL, NULL), 1);
+	assert_int_equal(stats->c.late_responses, 1);
+	assert_int_equal(stats->c.reacks_sent, 1);
+	assert_int_equal(stats->c.calls_late_answers, 0);
+	assert_int_equal(load_uac_errors(&stats->c), 0);
+
+	for (int i = 3; i <= TAKEN_MAX; i++) {
+		snprintf(tag, sizeof(tag), "call%d", i);
+		call_cycle(tag, NULL);
+	}
+	assert_int_equal(u->calls[0].gen, TAKEN_MAX);
+	deliver(ok0);
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 1 ACK", NULL), 3);
+	assert_int_equal(got("BYE sip:call0@", NULL, NULL), 1);
+	assert_int_equal(stats->c.late_responses, 2);
+	assert_int_equal(stats->c.calls_late_answers, 0);
+
+	call_cycle("further", NULL); /* one call more: beyond the history */
+	deliver(ok0);
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 1 ACK", NULL), 4);
+	assert_int_equal(got("BYE sip:call0@", NULL, NULL), 2);
+	assert_int_equal(stats->c.calls_late_answers, 1);
+	assert_int_equal(stats->c.calls_established, TAKEN_MAX + 2);
+}
+
 /* fork2's callee hangs up with a BYE of its own, crossing ours: that BYE is
  * in fork2's dialog (its From tag), gets 200 and leaves the call, in fork1's
  * dialog, up; the 481 to our BYE that crossed it is no failure. A request
@@ -465,6 +531,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fork_without_record_is_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_callee_bye_is_in_its_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_earlier_reinvite_2xx_is_acked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_earlier_call_repeat_is_only_acked, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
