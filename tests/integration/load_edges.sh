@@ -89,7 +89,8 @@ check "uac: a callee gone, its 40 BYEs time out together: the run ends ${secs}s 
 	python3 -c "import sys; sys.exit(0 if $secs < 5 and '${bye_to:-}' == '40' else 1)"
 
 # ---- 3. uas: one malformed request, one error -------------------------------------
-start_uas malformed --duration 1 --max-errors 1
+# long enough for the raw sender (a python start on a busy machine) to reach it
+start_uas malformed --duration 3 --max-errors 1
 status=$(python3 - "$A" "$B" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
