@@ -4499,6 +4499,27 @@ static void assert_replacing_invite_again(unsigned inv, unsigned again)
 	assert_string_equal(after.call_id, before.call_id);
 }
 
+/* A call replacing a dialog whose other party is at 127.0.0.1:port, the
+ * worker passing key, with alice's Proxy-Authorization, of which its INVITE
+ * to that party carries creds_lines; that party answers it 407, which is
+ * ACKed. Returns the index of the ACK (the INVITE's is one lower). */
+static unsigned replacing_call_challenged(uint16_t port, uint32_t key, unsigned creds_lines)
+{
+	make_leg_y();
+	test_addr_in(&bob, "127.0.0.1", port); /* the 407 comes from there */
+	memcpy(&leg_y.peer, &bob, sizeof(bob));
+	leg_y_auth_key = key;
+	replacing_invite_from_alice(
+	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
+	unsigned inv = invite_to_bob(), base = nsent;
+	assert_int_equal(base, inv + 1);
+	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), creds_lines);
+	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
+	assert_int_equal(nsent, base + 2);
+	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	return base;
+}
+
 /* A call that replaces a dialog goes to that dialog's party, not to a
  * route's target, and the worker passes the dialog's credentials key when
  * that party is its leg B (the callee side of the route its call took). A
@@ -4508,21 +4529,11 @@ static void assert_replacing_invite_again(unsigned inv, unsigned again)
  * no challenge, and the caller got a 407 meant for sipshard's account. */
 static void test_replacing_call_answers_challenge_of_the_dialogs_party(void **state)
 {
-	struct sockaddr_in party;
 	(void)state;
 
-	make_leg_y();
-	test_addr_in(&party, "127.0.0.1", 5090); /* the route's target */
-	memcpy(&leg_y.peer, &party, sizeof(party));
-	leg_y_auth_key = cred_route_key("carrier");
-	replacing_invite_from_alice(
-	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
-	unsigned inv = invite_to_bob(), base = nsent;
 	/* alice's credentials were for us, not for the carrier */
-	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), 0);
-	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
-	assert_int_equal(nsent, base + 2);
-	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	unsigned base = replacing_call_challenged(5090, cred_route_key("carrier"), 0);
+	unsigned inv = base - 1;
 	assert_replacing_invite_again(inv, base + 1);
 	assert_answers(base + 1, "n0nce1");
 	assert_auth_counts(1, 0);
@@ -4542,18 +4553,8 @@ static void test_replacing_call_answers_challenge_of_the_dialogs_party(void **st
  * the 407 of that party reaches the caller, and no INVITE goes again. */
 static void challenge_reaches_the_caller(uint16_t port, uint32_t key)
 {
-	make_leg_y();
-	test_addr_in(&bob, "127.0.0.1", port); /* the 407 comes from there */
-	memcpy(&leg_y.peer, &bob, sizeof(bob));
-	leg_y_auth_key = key;
-	replacing_invite_from_alice(
-	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
-	unsigned inv = invite_to_bob(), base = nsent;
 	/* passed on, as by a route without auth */
-	assert_int_equal(count_lines(inv, SIP_HDR_PROXY_AUTHORIZATION), 1);
-	response_from_bob_with(inv, 407, "b1", CHALLENGE("n0nce1", ""), 1100);
-	assert_int_equal(nsent, base + 2);
-	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
+	unsigned base = replacing_call_challenged(port, key, 1);
 	assert_int_equal(sent_msg(base + 1)->status, 407);
 	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5061);
 	assert_auth_counts(0, 0);
