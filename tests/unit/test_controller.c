@@ -4576,6 +4576,29 @@ static void test_replacing_call_sends_no_credentials_off_the_route(void **state)
 	challenge_reaches_the_caller(5099, cred_route_key("carrier"));
 }
 
+/* The same, and that party answers the new INVITE 200 without a challenge:
+ * the new call's dialog goes to the worker without the moved route's key,
+ * by which the worker would answer that party's challenges to its own
+ * requests in the new call (orig_creds_find by key alone) with the account
+ * of the carrier the route now goes to. Before, the install carried the
+ * named dialog's key whatever the route had become. */
+static void test_replacing_call_keeps_no_key_off_the_route(void **state)
+{
+	(void)state;
+	make_leg_y();
+	test_addr_in(&bob, "127.0.0.1", 5099);
+	memcpy(&leg_y.peer, &bob, sizeof(bob));
+	leg_y_auth_key = cred_route_key("carrier");
+	replacing_invite_from_alice(
+	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
+	unsigned inv = invite_to_bob();
+	assert_int_equal(ntohs(sent[inv].to.sin_port), 5099);
+	response_from_bob(inv, 200, "b2");
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(last_install.state, SHARD_DLG_CONFIRMED);
+	assert_int_equal(last_install.auth_key, 0);
+}
+
 /* timers.session_expires_s asks the party of a replaced dialog for a
  * session timer as any callee; its 422 is answered with its Min-SE, by an
  * INVITE to the same party by the same Route, naming the same dialog. Before,
@@ -7400,6 +7423,7 @@ int main(void)
 	    WITH_CONFIG(test_replacing_call_answers_challenge_of_the_dialogs_party, auth_config),
 	    WITH_CONFIG(test_replacing_call_sends_no_credentials_to_a_caller, auth_config),
 	    WITH_CONFIG(test_replacing_call_sends_no_credentials_off_the_route, auth_config),
+	    WITH_CONFIG(test_replacing_call_keeps_no_key_off_the_route, auth_config),
 	    WITH_CONFIG(test_session_too_brief_refused, min_se_config),
 	    WITH_CONFIG(test_failover_on_status, failover_config),
 	    WITH_CONFIG(test_failover_answered_by_next_target, failover_config),

@@ -933,6 +933,13 @@ static void test_changed_route_answers_only_at_its_targets(void **state)
 	a = orig_creds_find(creds, 2, 0x7171, &x, sizeof(x), false);
 	assert_non_null(a);
 	assert_string_equal(a->username, "carrier-y");
+	/* the key a new dialog to that peer goes with (a call replacing one of
+	 * this route's, controller.c): the one of the route with X as target,
+	 * never the moved route's, whose key the in-dialog lookup would take */
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &x, sizeof(x)), 0x7272);
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &y, sizeof(y)), 0x7171);
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &z, sizeof(z)), 0);
+	assert_int_equal(orig_creds_key_at(creds, 2, 0, &x, sizeof(x)), 0);
 }
 
 /* A reload renamed the call's route: no entry has its key any more. The

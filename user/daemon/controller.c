@@ -2145,14 +2145,22 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int hl = setup_response_head(m, k->a_tag, src, srclen, k->head, sizeof(k->head));
 	const struct config_target *t = r ? &r->targets[first] : NULL;
 	struct setup_leg_b b;
+	uint32_t auth_key = r ? cred_route_key(r->name) : 0;
 	if (r) {
 		b = leg_b_invite(c, k, r, t, (unsigned)m->max_forwards - 1, 1);
 		b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
 	} else {
 		b = leg_b_replacing(c, k, m, y, ref, sizeof(ref));
+		/* the named dialog's credentials while its route still has a
+		 * target at y's party (else those of the routes with one there):
+		 * the workers answer the new call's requests by this key alone,
+		 * and a route a reload moved to another carrier must not answer
+		 * the old one's challenges with the new one's account */
+		auth_key =
+		    orig_creds_key_at(c->creds, c->ncreds, y_auth_key, &y->peer, y->peer_len);
 		/* a party sipshard answers with a route's credentials (call_auth)
 		 * is not sent the caller's, as for a route with auth */
-		b.own_credentials = orig_creds_find(c->creds, c->ncreds, y_auth_key, &y->peer,
+		b.own_credentials = orig_creds_find(c->creds, c->ncreds, auth_key, &y->peer,
 						    y->peer_len, true) != NULL;
 	}
 	int n = hl < 0			 ? hl
@@ -2174,7 +2182,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		k->b_len = y->peer_len;
 	}
 	/* no route (UINT8_MAX names none: call_route finds none, so the call
-	 * neither fails over nor answers challenges with a route's credentials) */
+	 * does not fail over; call_auth answers challenges by its dlg.auth_key) */
 	k->route = r ? (uint8_t)route : UINT8_MAX;
 	k->target = (uint8_t)first;
 	k->first = (uint8_t)turn;
@@ -2197,8 +2205,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	/* the worker answers a challenge to its own requests on leg B with
 	 * the route's credentials, which it knows by this key (orig.h); a call
 	 * that replaces or joins a dialog goes to that dialog's party, and
-	 * answers it (call_auth) as that dialog's requests do */
-	k->dlg.auth_key = r ? cred_route_key(r->name) : y_auth_key;
+	 * answers it (call_auth) as that dialog's requests do, while its route
+	 * still has a target there */
+	k->dlg.auth_key = auth_key;
 	/* what the CDR names besides the legs, for the one a restart writes */
 	shard_cdr_set(&k->dlg.cdr, r ? r->name : NULL, m->buf + m->ruri.whole.off,
 		      m->ruri.whole.len, k->attempts);

@@ -80,12 +80,13 @@ void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
 	}
 }
 
-/* Keys are hashes of route names: two routes whose names share one (never
- * seen, but possible) give neither's, since the wrong pick would send one
- * carrier's password to another. Only a challenge pays the walk over every
- * entry. */
-const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t n, uint32_t key,
-					  const void *peer, socklen_t len, bool key_at_peer)
+/* The entry whose credentials orig_creds_find answers with (its auth may be
+ * empty when it is the key's own), or NULL. Keys are hashes of route names:
+ * two routes whose names share one (never seen, but possible) give
+ * neither's, since the wrong pick would send one carrier's password to
+ * another. Only a challenge pays the walk over every entry. */
+static const struct orig_cred *creds_entry(const struct orig_cred *creds, uint32_t n, uint32_t key,
+					   const void *peer, socklen_t len, bool key_at_peer)
 {
 	const struct orig_cred *found = NULL;
 
@@ -100,7 +101,7 @@ const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_
 	if (found && key_at_peer && peer && !sends_to(found, peer, len))
 		found = NULL;
 	else if (found || !key || !peer)
-		return found && found->auth.username[0] ? &found->auth : NULL;
+		return found;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct orig_cred *e = &creds[i];
 		if (!e->auth.username[0] || !sends_to(e, peer, len))
@@ -109,7 +110,21 @@ const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_
 			return NULL;
 		found = e;
 	}
-	return found ? &found->auth : NULL;
+	return found;
+}
+
+const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t n, uint32_t key,
+					  const void *peer, socklen_t len, bool key_at_peer)
+{
+	const struct orig_cred *e = creds_entry(creds, n, key, peer, len, key_at_peer);
+	return e && e->auth.username[0] ? &e->auth : NULL;
+}
+
+uint32_t orig_creds_key_at(const struct orig_cred *creds, uint32_t n, uint32_t key,
+			   const void *peer, socklen_t len)
+{
+	const struct orig_cred *e = creds_entry(creds, n, key, peer, len, true);
+	return e ? e->key : 0;
 }
 
 /* A 401 or 407 (status) to our method not answered, for why (detail: the

@@ -224,6 +224,14 @@ void orig_cred_of_route(const struct config_route *r, struct orig_cred *e);
 const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t count,
 					  uint32_t key, const void *peer, socklen_t len,
 					  bool key_at_peer);
+/* The key whose entry orig_creds_find(..., key_at_peer true) answers from
+ * for a request to peer (len bytes): key itself while its route has a target
+ * at peer, else that of the routes with a target there when they agree; 0
+ * when none (key 0 too). For a dialog whose later requests go to peer and
+ * are answered by key alone (key_at_peer false, in the workers): a key whose
+ * route moved to another carrier must not go with it. */
+uint32_t orig_creds_key_at(const struct orig_cred *creds, uint32_t count, uint32_t key,
+			   const void *peer, socklen_t len);
 
 /* Sends req on leg s of dialog dlg (NULL: a challenge to it is final): writes
  * it (relay_write_request) into scratch (cap bytes), keeps it in a
