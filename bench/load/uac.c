@@ -17,7 +17,8 @@
  *            call, the call slot's incarnation: --requests-per-call reuses slots)
  *   From tag lTTCCCCCCCC
  *   branch   z9hG4bKlTTSSSSSSSSGGGGGGGG          (transaction slot, generation)
- *   ACK      z9hG4bKaTTCCCCCCCCQQQQQQQQ          (call, CSeq: ACK is no transaction)
+ *   ACK      z9hG4bKaTTCCCCCCCCQQQQQQQQGGGGGGGG  (call, CSeq, incarnation: ACK is no
+ *            transaction, but its branch is unique over time, RFC 3261 8.1.1.7)
  *   ACK      z9hG4bKfTTFFFFFFFFNNNNNNNN          (of another fork's 2xx: its record, serial)
  * A call has at most one transaction in flight, so CSeq numbers reach the
  * peer in order and a re-INVITE never meets another INVITE (no 491 by design).
@@ -409,7 +410,8 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 {
 	struct uac_call *c = &u->calls[ci];
 	struct uac_src *s = &u->src[c->src];
-	char callid[CALLID_LEN], ltag[LTAG_LEN], branch[BRANCH_LEN];
+	char callid[CALLID_LEN], ltag[LTAG_LEN], branch[BRANCH_LEN + 8];
+	size_t branch_len = BRANCH_LEN;
 	struct msg_req r;
 
 	char *buf = net_tx_alloc(s->ep.io);
@@ -431,11 +433,15 @@ static void send_ack(struct uac *u, uint32_t ci, uint32_t cseq, bool is2xx, bool
 		    final->to.has_tag ? msg_view(final, final->to.tag) : (struct msg_str){NULL, 0};
 	if (f)
 		make_branch(u, 'f', f->rec, f->seq, branch);
-	else if (is2xx)
+	else if (is2xx) {
+		/* every call in the slot (--requests-per-call) starts at the
+		 * same CSeq: its incarnation makes the branch its own (8.1.1.7) */
 		make_branch(u, 'a', ci, cseq, branch);
-	else
+		load_put_hex(branch + BRANCH_LEN, c->gen, 8);
+		branch_len += 8;
+	} else
 		make_branch(u, 'l', tslot, tgen, branch);
-	r.branch = (struct msg_str){branch, BRANCH_LEN};
+	r.branch = (struct msg_str){branch, branch_len};
 	r.method = LM_ACK;
 	r.cseq = cseq;
 	send_buf(u, s, buf, msg_request(&r, buf, LOAD_TX_SIZE));

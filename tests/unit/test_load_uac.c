@@ -486,6 +486,26 @@ static void test_earlier_call_repeat_is_only_acked(void **state)
 	assert_int_equal(stats->c.calls_established, TAKEN_MAX + 2);
 }
 
+/* The ACKs of the 2xx of two calls in one slot (--requests-per-call), each
+ * with CSeq 1: each on a branch of its own (RFC 3261 8.1.1.7: unique over
+ * space and time). Before, the branch named the slot and the CSeq only, and
+ * every call in a slot ACKed on the same one. */
+static void test_ack_branch_is_the_calls_own(void **state)
+{
+	(void)state;
+	const char *ack0 = NULL, *ack1 = NULL;
+	char via0[512], via1[512];
+	calls_come_and_go(LM_INFO);
+	call_cycle("call0", NULL);
+	call_cycle("call1", NULL);
+	assert_int_equal(got("ACK sip:call0@", "CSeq: 1 ACK", &ack0), 1);
+	assert_int_equal(got("ACK sip:call1@", "CSeq: 1 ACK", &ack1), 1);
+	header_of(ack0, "Via", via0, sizeof(via0));
+	header_of(ack1, "Via", via1, sizeof(via1));
+	assert_non_null(strstr(via0, ";branch=z9hG4bKa"));
+	assert_string_not_equal(via0, via1);
+}
+
 /* fork2's callee hangs up with a BYE of its own, crossing ours: that BYE is
  * in fork2's dialog (its From tag), gets 200 and leaves the call, in fork1's
  * dialog, up; the 481 to our BYE that crossed it is no failure. A request
@@ -533,6 +553,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_earlier_reinvite_2xx_is_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_earlier_call_repeat_is_only_acked, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_branch_is_the_calls_own, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
