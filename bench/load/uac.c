@@ -24,7 +24,8 @@
  * peer in order and a re-INVITE never meets another INVITE (no 491 by design).
  * Everything is sent to --target (the next hop, as a trunk would); the route
  * set and the remote target shape the Request-URI and Route of in-dialog
- * requests as RFC 3261 12.2.1.1 says.
+ * requests as RFC 3261 12.2.1.1 says; the Contact of a re-INVITE's 2xx is
+ * the remote target from then on (12.2.1.2: refresh_target).
  *
  * With --requests-per-call K the mix phase ends each call with BYE after K
  * in-dialog requests and sets up a new call in the same slot (a new Call-ID),
@@ -110,6 +111,9 @@ struct uac_call {
 	 * not go, counts once (late_byes_no_slot), not once a copy */
 	uint64_t noslot_fork;
 	uint16_t target_len, route_len; /* of call_target, call_route */
+	/* where the remote target starts in call_route when the first route is
+	 * strict (save_dialog_in: it goes last in Route); 0: it is call_target */
+	uint16_t remote_at;
 	char rtag[RTAG_MAX];
 };
 
@@ -630,6 +634,7 @@ struct dlg_store {
 	char *rtag, *target, *route; /* RTAG_MAX, TARGET_MAX, ROUTE_MAX */
 	uint8_t *rtag_len;
 	uint16_t *target_len, *route_len;
+	uint16_t *remote_at; /* a call's (uac_call), or NULL */
 };
 
 /* Remembers the dialog a 2xx to the INVITE established: the remote tag, the
@@ -648,6 +653,8 @@ static bool save_dialog_in(const struct uac *u, const struct dlg_store *d, const
 	struct msg_str target = m->ncontacts ? msg_view(m, m->contacts[0].uri.whole)
 					     : (struct msg_str){u->to_uri, u->to_uri_len};
 	*d->route_len = 0;
+	if (d->remote_at)
+		*d->remote_at = 0;
 	if (!m->nrecord_routes) {
 		if (!copy_str(d->target, TARGET_MAX, target.p, target.len))
 			return false;
@@ -680,6 +687,8 @@ static bool save_dialog_in(const struct uac *u, const struct dlg_store *d, const
 	}
 	if (strict) {
 		wbuf_puts(&w, any ? ", <" : "Route: <");
+		if (d->remote_at)
+			*d->remote_at = (uint16_t)w.len;
 		wbuf_put(&w, target.p, target.len);
 		wbuf_puts(&w, ">");
 		any = true;
@@ -700,8 +709,34 @@ static bool save_dialog(struct uac *u, uint32_t ci, const struct sip_msg *m)
 			      call_route(u, ci, c->gen),
 			      &c->rtag_len,
 			      &c->target_len,
-			      &c->route_len};
+			      &c->route_len,
+			      &c->remote_at};
 	return save_dialog_in(u, &d, m);
+}
+
+/* A 2xx to call ci's re-INVITE, a target refresh request: its Contact
+ * replaces the dialog's remote target, the route set stays (RFC 3261
+ * 12.2.1.2), so that the ACK and the requests after it go to where the
+ * callee now is. One that does not fit our storage leaves the target as it
+ * was. */
+static void refresh_target(struct uac *u, uint32_t ci, const struct sip_msg *m)
+{
+	struct uac_call *c = &u->calls[ci];
+	if (!m->ncontacts || !c->rtag_len)
+		return;
+	struct msg_str t = msg_view(m, m->contacts[0].uri.whole);
+	if (!c->remote_at) {
+		if (copy_str(call_target(u, ci, c->gen), TARGET_MAX, t.p, t.len))
+			c->target_len = (uint16_t)t.len;
+		return;
+	}
+	/* a strict first route: the remote target is Route's last entry */
+	char *route = call_route(u, ci, c->gen);
+	if ((size_t)c->remote_at + t.len + 3 > ROUTE_MAX)
+		return;
+	memcpy(route + c->remote_at, t.p, t.len);
+	memcpy(route + c->remote_at + t.len, ">\r\n", 3);
+	c->route_len = (uint16_t)(c->remote_at + t.len + 3);
 }
 
 /* A final response to an active transaction. */
@@ -764,6 +799,8 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 		break;
 	case LM_REINVITE:
 		if (!u->x.cfg->echo) {
+			if (ok)
+				refresh_target(u, ci, m);
 			send_ack(u, ci, cseq, ok, false, t, gen, m, NULL);
 			u->x.c->acks_sent++;
 		}
@@ -969,8 +1006,8 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 		f->rec = FORK_MAX;
 		f->tx = TL_NIL;
 	}
-	struct dlg_store d = {f->rtag,	    f->target,	    f->route,
-			      &f->rtag_len, &f->target_len, &f->route_len};
+	struct dlg_store d = {f->rtag,	      f->target,     f->route, &f->rtag_len,
+			      &f->target_len, &f->route_len, NULL};
 	f->used = false; /* until its dialog is in */
 	if (!save_dialog_in(u, &d, m)) {
 		u->x.c->mismatched++;
@@ -1046,8 +1083,8 @@ static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struc
 		return;
 	}
 	struct uac_fork d1;
-	struct dlg_store d = {d1.rtag,	    d1.target,	    d1.route,
-			      &d1.rtag_len, &d1.target_len, &d1.route_len};
+	struct dlg_store d = {d1.rtag,	      d1.target,     d1.route, &d1.rtag_len,
+			      &d1.target_len, &d1.route_len, NULL};
 	u->x.c->late_responses++;
 	if (prev && c->prev_target_len &&
 	    copy_str(d1.rtag, RTAG_MAX, m->buf + m->to.tag.off, m->to.tag.len)) {

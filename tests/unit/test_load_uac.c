@@ -506,6 +506,65 @@ static void test_ack_branch_is_the_calls_own(void **state)
 	assert_string_not_equal(via0, via1);
 }
 
+/* The callee answers the call's re-INVITE 200 with a Contact of its new
+ * address (sip:moved@): the re-INVITE is a target refresh request, and the
+ * ACK of that 200 and the BYE after it go to that Contact (RFC 3261
+ * 12.2.1.2), by the same route set. rr: the Record-Route of the call's 200
+ * ("" none); reach: what the Request-URI of the ACK and the BYE is, and
+ * route: the Route they carry (NULL: none). Before, the dialog kept the
+ * Contact of the INVITE's 200 (sip:call0@). */
+static void reinvite_moves_the_callee(const char *rr, const char *reach, const char *route)
+{
+	const char *ack = NULL, *bye = NULL;
+	char start[64];
+	calls_come_and_go(LM_REINVITE);
+	const char *inv = invite();
+	answer_with(inv, "200 OK", "call0", rr);
+	const char *reinv = next_request("INVITE ", "CSeq: 2 INVITE", 1);
+	answer(reinv, "200 OK", "moved"); /* its To has the tag: Contact sip:moved@ */
+	snprintf(start, sizeof(start), "ACK %s", reach);
+	assert_int_equal(got(start, "CSeq: 2 ACK", &ack), 1);
+	assert_non_null(strstr(ack, "tag=call0"));
+	snprintf(start, sizeof(start), "BYE %s", reach);
+	bye = next_request(start, NULL, 1);
+	for (int i = 0; i < 2; i++) {
+		const char *req = i ? bye : ack;
+		if (route)
+			assert_non_null(strstr(req, route));
+		else
+			assert_null(strstr(req, "Route:"));
+		assert_null(strstr(req, "sip:call0@"));
+	}
+}
+
+static void test_reinvite_2xx_refreshes_the_target(void **state)
+{
+	(void)state;
+	reinvite_moves_the_callee("", "sip:moved@", NULL);
+}
+
+/* The same through a proxy that record-routes loosely: the Request-URI is the
+ * new Contact, the Route the proxy's. */
+static void test_reinvite_2xx_refreshes_the_target_loose_route(void **state)
+{
+	(void)state;
+	char rr[128];
+	snprintf(rr, sizeof(rr), "Record-Route: <sip:rr@127.0.0.1:%d;lr>\r\n", ME_PORT);
+	reinvite_moves_the_callee(rr, "sip:moved@", "Route: <sip:rr@");
+}
+
+/* The same through a strict router (no ;lr, RFC 3261 12.2.1.1): the
+ * Request-URI is the proxy's, and the remote target, last in Route, is the
+ * new Contact. */
+static void test_reinvite_2xx_refreshes_the_target_strict_route(void **state)
+{
+	(void)state;
+	char rr[128], route[128];
+	snprintf(rr, sizeof(rr), "Record-Route: <sip:rr@127.0.0.1:%d>\r\n", ME_PORT);
+	snprintf(route, sizeof(route), "Route: <sip:moved@127.0.0.1:%d>\r\n", ME_PORT);
+	reinvite_moves_the_callee(rr, "sip:rr@", route);
+}
+
 /* fork2's callee hangs up with a BYE of its own, crossing ours: that BYE is
  * in fork2's dialog (its From tag), gets 200 and leaves the call, in fork1's
  * dialog, up; the 481 to our BYE that crossed it is no failure. A request
@@ -554,6 +613,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_earlier_call_repeat_is_only_acked, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_branch_is_the_calls_own, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reinvite_2xx_refreshes_the_target, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reinvite_2xx_refreshes_the_target_loose_route,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reinvite_2xx_refreshes_the_target_strict_route,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
