@@ -2667,14 +2667,21 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 	}
 	if (n < 0) {
 		log_info("call %s: %d from %s (route %s) not answered: %s", k->a_call_id, r->status,
-			 peer, route ? route->name : "changed by a reload", why);
+			 peer,
+			 route			 ? route->name
+			 : k->route == UINT8_MAX ? "none: it replaces or joins a dialog"
+						 : "changed by a reload",
+			 why);
 		c->st.auth_refused++;
 		return n;
 	}
 	k->creds = creds;
 	c->st.auth_answered++;
 	log_debug("call %s: %d from %s answered with the credentials of route %s", k->a_call_id,
-		  r->status, peer, route ? route->name : "now of its name or at its target");
+		  r->status, peer,
+		  route			  ? route->name
+		  : k->route == UINT8_MAX ? "of the dialog it replaces or joins"
+					  : "now of its name or at its target");
 	return 0;
 }
 
