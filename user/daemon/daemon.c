@@ -1206,6 +1206,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "answered_400", s->answered_400);
 		JI(o, "answered_505", s->answered_505);
 		JI(o, "dialogs_installed", s->dialogs_installed);
+		JI(o, "installs_refused", s->installs_refused);
 		JI(o, "dialogs_ended", s->dialogs_ended);
 		JI(o, "dialogs_expired", s->dialogs_expired);
 		JI(o, "dialogs_session_expired", s->dialogs_session_expired);

@@ -151,6 +151,11 @@ struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_505, dropped_unparsable, dialogs_installed,
 	    dialogs_ended, dialogs_expired, txns_expired;
+	/* installs and updates from the controller that the table refused
+	 * (shard_dialog_install_packed: a slot of another generation, a
+	 * malformed record, an early update into a slot kept for a call's other
+	 * forks) */
+	uint64_t installs_refused;
 	uint64_t
 	    dialogs_session_expired; /* of dialogs_expired: no refresh in the session interval */
 	/* the in-dialog keep-alive (timers.dialog_keepalive_s): OPTIONS sent,

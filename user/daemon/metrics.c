@@ -213,6 +213,9 @@ const struct metrics_row metrics_rows[] = {
     {"worker_handoff_drop", C,
      "Datagrams for another worker dropped because its handoff ring was full."},
     {"worker_handoff_in", C, "Datagrams handed over by other workers."},
+    {"worker_installs_refused", C,
+     "Dialog installs from the controller the worker's table refused (a slot of another "
+     "generation, an early update into a slot kept for a call's other forks)."},
     {"worker_io_receive_buffers_exhausted", C, "Times io_uring ran out of receive buffers."},
     {"worker_io_receive_errors", C, "Receive errors on the worker's socket."},
     {"worker_keepalive_answered", C, "In-dialog keep-alive OPTIONS answered."},

@@ -973,12 +973,15 @@ static void drain_commands(struct worker *w)
 			d = shard_dialog_packed_takes_fork(&w->table, payload, h->len);
 			if (d)
 				end_pending(w, d);
-			if (shard_dialog_install_packed(&w->table, payload, h->len, now, &d) == 0) {
+			int rc = shard_dialog_install_packed(&w->table, payload, h->len, now, &d);
+			if (rc == 0) {
 				w->st.dialogs_installed++;
 				/* the 2xx that confirms the call starts its session
 				 * timer (an early dialog's install brings none) */
 				shard_session_timer_start(d, now, h->reason);
 				arm_dialog_again(w, d);
+			} else {
+				w->st.installs_refused++;
 			}
 			break;
 		}
