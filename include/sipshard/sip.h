@@ -457,7 +457,12 @@ int sip_write(const struct sip_msg *m, const struct sip_wspec *spec, char *out, 
  * Timestamp (RFC 3261 8.2.6.1, sip_timestamp_line); adds `extra` raw header
  * lines (e.g. "Retry-After: 5\r\n") and Content-Length: 0. reason NULL picks
  * the standard phrase. Works on a request that failed to parse as long as
- * sip_can_respond() says so. Returns length or -ENOSPC / -EINVAL. */
+ * sip_can_respond() says so. Returns length or -ENOSPC / -EINVAL, or
+ * -EMSGSIZE when a line it would write is longer than the parser takes
+ * (sip_default_limits.max_line: a To line near it given its tag, a top Via
+ * near it its received and rport): a response sipshard's own parser, or
+ * any with that limit, would refuse is not formed (the caller drops the
+ * request, as for -ENOSPC). */
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
 		const char *extra, char *out, size_t cap);
 /* sip_respond for a request that came from src (srclen bytes; NULL: as
@@ -478,7 +483,8 @@ int sip_timestamp_line(const struct sip_msg *req, char *out, size_t cap);
 /* The header lines sip_respond copies from req (every Via line, From, To with
  * ";tag=<to_tag>" added when it has none and to_tag is not NULL, Call-ID,
  * CSeq), alone: for a response made later, when req is gone (the controller
- * keeps them while a call sets up). Returns length or -ENOSPC / -EINVAL. */
+ * keeps them while a call sets up). Returns length or -ENOSPC / -EINVAL /
+ * -EMSGSIZE, as sip_respond. */
 int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap);
 /* sip_response_head with the top Via as sip_respond_from writes it for a
  * request from src. */

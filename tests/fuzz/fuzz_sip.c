@@ -9,7 +9,9 @@
  * a Via, appends a line and replaces the body must give a message that parses
  * again with the same Call-ID, From/To tags and CSeq (number and method), and
  * the expected Via count and body. For every request that sip_can_respond()
- * accepts, sip_respond must form a response; for a valid request that response
+ * accepts, sip_respond must form a response (or refuse one that does not fit:
+ * -ENOSPC, or -EMSGSIZE when its top Via or To line, grown, may pass the
+ * parser's line limit: line_may_grow_past_limit); for a valid request that response
  * must parse with the same Call-ID, From tag and CSeq, and (sip_respond_from,
  * from an IPv4 or an IPv6 source) keep every Via line byte for byte but the
  * top via-parm, which keeps all but its received and rport values
@@ -328,6 +330,18 @@ static void check_response_frame(const struct sip_msg *in, int n, const char *ip
 		die("response has no To line or more than one", ctx.buf, n);
 }
 
+/* Whether a line the response grows (the top Via by received=<IPv6 source>
+ * and an rport value, To by ";tag=fuzztag") may pass the parser's line limit:
+ * the response is then refused (-EMSGSIZE), not formed unreadable. */
+static bool line_may_grow_past_limit(const struct sip_msg *in)
+{
+	const struct sip_hdr_line *to = sip_find_hdr(in, SIP_HDR_TO);
+	const struct sip_hdr_line *via = in->nvias ? &in->hdrs[in->vias[0].line] : NULL;
+	size_t grow = 64, limit = sip_default_limits.max_line;
+	return (via && via->end - via->start + grow > limit) ||
+	       (to && to->end - to->start + grow > limit);
+}
+
 static void check_respond(const struct sip_msg *in, int valid)
 {
 	if (!sip_can_respond(in))
@@ -349,7 +363,7 @@ static void check_respond(const struct sip_msg *in, int valid)
 		int n = sip_respond_from(in, statuses[i], NULL, "fuzztag",
 					 statuses[i] == 503 ? "Retry-After: 5\r\n" : NULL, src,
 					 v6 ? sizeof(s6) : sizeof(s4), ctx.buf, sizeof(ctx.buf));
-		if (n == -ENOSPC)
+		if (n == -ENOSPC || (n == -EMSGSIZE && line_may_grow_past_limit(in)))
 			continue;
 		if (n <= 0)
 			die("sip_respond failed on a request sip_can_respond accepted", NULL, 0);

@@ -14,7 +14,9 @@
  * via-parm when its sent-by is not the source or it has rport, not when equal;
  * a valueless rport filled (odd case, LWS around ';' and '='); a second value
  * on the top Via line and the other Via lines kept byte for byte; an IPv6
- * source without brackets; -ENOSPC for a small buffer.
+ * source without brackets; -ENOSPC for a small buffer; -EMSGSIZE when the
+ * top Via (received, rport) or To (its tag) would grow past the parser's line
+ * limit, and a response that parses one byte short of it.
  * Does not cover: which status the daemon picks (that is the worker's policy).
  */
 #include <stdarg.h>
@@ -912,6 +914,78 @@ static void test_from_enospc(void **state)
 	assert_int_equal(sip_response_head_from(&f->req, "t", sa, sizeof(a), out, (size_t)h), h);
 }
 
+/* A request whose line lengths are as wanted: a top Via line of via_len
+ * bytes (rport, a sent-by that is not the source) and a To line of to_len
+ * (no tag), each with its CRLF, padded in a parameter. */
+static const char *long_lines_request(size_t via_len, size_t to_len, size_t *len)
+{
+	static char req[3 * 8192];
+	static const char via[] = "Via: SIP/2.0/UDP 10.0.0.5;rport;branch=z9hG4bKl1;p=";
+	static const char to[] = "To: <sip:b@example.com>;p=";
+	int n = snprintf(req, sizeof(req),
+			 "OPTIONS sip:b@example.com SIP/2.0\r\n%s%0*d\r\n"
+			 "Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=f1\r\n%s%0*d\r\n"
+			 "Call-ID: long-lines\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			 via, (int)(via_len - strlen(via) - 2), 0, to,
+			 (int)(to_len - strlen(to) - 2), 0);
+	assert_true(n > 0 && (size_t)n < sizeof(req));
+	*len = (size_t)n;
+	return req;
+}
+
+/* The top Via grown by received and rport, or To by its tag, past the
+ * parser's line limit makes no response (-EMSGSIZE): sipshard's own parser
+ * (and any with the same limit) would refuse it; one byte less is a
+ * response whose lines parse. The rport value (=5062) and
+ * ";received=127.0.0.1" add 24 bytes to the Via, ";tag=t" 6 to To. */
+static void test_line_grown_past_limit(void **state)
+{
+	struct fixture *f = *state;
+	static char out[3 * 8192], head[3 * 8192];
+	struct sockaddr_in a = v4("127.0.0.1", 5062);
+	const struct sockaddr *sa = (const struct sockaddr *)&a;
+	const size_t max = sip_default_limits.max_line;
+	size_t len;
+
+	for (size_t over = 0; over <= 1; over++) {
+		const char *req = long_lines_request(max + over - 24, 100, &len);
+		parse_req(&f->req, req, len, 0);
+		int n = sip_respond_from(&f->req, 400, NULL, "t", NULL, sa, sizeof(a), out,
+					 sizeof(out));
+		int h = sip_response_head_from(&f->req, "t", sa, sizeof(a), head, sizeof(head));
+		if (over) {
+			assert_int_equal(n, -EMSGSIZE);
+			assert_int_equal(h, -EMSGSIZE);
+			/* without a source the top Via goes as it came */
+			n = sip_respond(&f->req, 400, NULL, "t", NULL, out, sizeof(out));
+		} else {
+			assert_true(h > 0);
+		}
+		assert_true(n > 0);
+		assert_int_equal(sip_parse(&f->resp, out, (size_t)n, NULL), 0);
+
+		/* a To that long is past the address limit: a 400's, to a
+		 * request sip_can_respond still answers */
+		req = long_lines_request(100, max + over - 6, &len);
+		parse_req(&f->req, req, len, -SIP_ERR_URI);
+		assert_true(sip_can_respond(&f->req));
+		n = sip_respond(&f->req, 400, NULL, "t", NULL, out, sizeof(out));
+		h = sip_response_head(&f->req, "t", head, sizeof(head));
+		if (over) {
+			assert_int_equal(n, -EMSGSIZE);
+			assert_int_equal(h, -EMSGSIZE);
+			/* a 100 adds no tag */
+			n = sip_respond(&f->req, 100, NULL, "t", NULL, out, sizeof(out));
+		} else {
+			assert_true(h > 0);
+		}
+		assert_true(n > 0);
+		/* the response's own lines parse; its To does not (the URI
+		 * limit) */
+		assert_int_equal(sip_parse(&f->resp, out, (size_t)n, NULL), -SIP_ERR_URI);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -935,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_top_line_with_two_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_from_enospc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_line_grown_past_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_received_when_failed_before_the_via, setup,
 					    teardown),
 	};

@@ -481,38 +481,62 @@ static void put_top_via(struct wbuf *w, const struct sip_msg *req, const struct 
 	wbuf_put(w, q, (size_t)(req->buf + h->end - q));
 }
 
+/* Whether the line written to w since at (its CRLF and folds included, as
+ * the parser counts it) is one a parser with the default limits takes. */
+static bool line_fits(const struct wbuf *w, size_t at)
+{
+	return w->len - at <= sip_default_limits.max_line;
+}
+
 /* Every Via line, From, To (with ";tag=to_tag" added when to_tag is set and To
  * has none), Call-ID and CSeq of req, as sip_respond and sip_response_head
- * write them; with a source s, the top Via as put_top_via writes it. */
-static void response_head(struct wbuf *w, const struct sip_msg *req, const char *to_tag,
+ * write them; with a source s, the top Via as put_top_via writes it. The
+ * lines copied as they came are within the parser's limit; the two that
+ * grow (the top Via by received and rport, To by its tag) may pass it:
+ * false then, and the caller forms no response (-EMSGSIZE). */
+static bool response_head(struct wbuf *w, const struct sip_msg *req, const char *to_tag,
 			  const struct src_addr *s)
 {
 	/* a request that failed to parse before its first Via value goes back
 	 * as it came: there is no via-parm to add to */
 	int top = s && req->nvias ? req->vias[0].line : -1;
+	bool fits = true;
 
 	for (uint16_t i = 0; i < req->nhdrs; i++) {
 		if (req->hdrs[i].id != SIP_HDR_VIA)
 			continue;
-		if (i == top)
+		if (i == top) {
+			size_t at = w->len;
 			put_top_via(w, req, s);
-		else
+			fits = line_fits(w, at);
+		} else {
 			wput_line(w, req, &req->hdrs[i]);
+		}
 	}
 	wput_line(w, req, sip_find_hdr(req, SIP_HDR_FROM));
 	const struct sip_hdr_line *to = sip_find_hdr(req, SIP_HDR_TO);
 	if (to_tag && *to_tag && !to_has_tag(req, to)) {
+		size_t at = w->len;
 		wput_view(w, req->buf, to->name);
 		wbuf_put(w, ": ", 2);
 		wput_view(w, req->buf, to->value);
 		wbuf_puts(w, ";tag=");
 		wbuf_puts(w, to_tag);
 		wbuf_put(w, "\r\n", 2);
+		fits = fits && line_fits(w, at);
 	} else {
 		wput_line(w, req, to);
 	}
 	wput_line(w, req, sip_find_hdr(req, SIP_HDR_CALL_ID));
 	wput_line(w, req, sip_find_hdr(req, SIP_HDR_CSEQ));
+	return fits;
+}
+
+/* What a response writer returns: -ENOSPC when anything did not fit out,
+ * else -EMSGSIZE when a line grew past the parser's limit, else the length. */
+static int response_result(const struct wbuf *w, bool fits)
+{
+	return w->overflow || fits ? wbuf_result(w) : -EMSGSIZE;
 }
 
 int sip_response_head_from(const struct sip_msg *req, const char *to_tag,
@@ -523,8 +547,8 @@ int sip_response_head_from(const struct sip_msg *req, const char *to_tag,
 
 	if (!sip_can_respond(req))
 		return -EINVAL;
-	response_head(&w, req, to_tag, src_addr_of(src, srclen, &s) ? &s : NULL);
-	return wbuf_result(&w);
+	bool fits = response_head(&w, req, to_tag, src_addr_of(src, srclen, &s) ? &s : NULL);
+	return response_result(&w, fits);
 }
 
 int sip_response_head(const struct sip_msg *req, const char *to_tag, char *out, size_t cap)
@@ -562,8 +586,8 @@ int sip_respond_from(const struct sip_msg *req, int status, const char *reason, 
 	wbuf_puts(&w, reason ? reason : sip_reason_phrase(status));
 	wbuf_put(&w, "\r\n", 2);
 
-	response_head(&w, req, status > 100 ? to_tag : NULL,
-		      src_addr_of(src, srclen, &s) ? &s : NULL);
+	bool fits = response_head(&w, req, status > 100 ? to_tag : NULL,
+				  src_addr_of(src, srclen, &s) ? &s : NULL);
 	if (status == 100) { /* RFC 3261 8.2.6.1 */
 		const struct sip_hdr_line *ts = sip_find_hdr(req, SIP_HDR_TIMESTAMP);
 		if (ts)
@@ -572,7 +596,7 @@ int sip_respond_from(const struct sip_msg *req, int status, const char *reason, 
 	if (extra)
 		wbuf_puts(&w, extra);
 	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");
-	return wbuf_result(&w);
+	return response_result(&w, fits);
 }
 
 int sip_respond(const struct sip_msg *req, int status, const char *reason, const char *to_tag,
