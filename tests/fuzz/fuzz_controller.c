@@ -10,7 +10,7 @@
  * which calls fail over between after 100 ms of silence or a 5xx; the
  * called user loses a character and gains a 9; a 401 or 407 is answered with
  * the route's credentials; its responses also reach the registration, whose
- * REGISTERs, to 127.0.0.1:5093, are then the last requests sent), or
+ * REGISTERs go to 127.0.0.1:5093, and the targets' OPTIONS probes), or
  * 10.9.9.9, which the
  * ACL denies), the shard it arrives on, and how far the clock moves before it
  * (timers fire through ctl_on_tick), and whether the workers' command rings
@@ -28,9 +28,13 @@
  * and the worker tables hold (ctl_restore, the early dialogs no record holds
  * freed, ctl_adopt). Before parsing, the
  * placeholders "@BRANCH@", "@CALLID@" and "@FROMTAG@" become the top Via
- * branch, Call-ID and From tag of the last request the controller sent (its
- * INVITE or CANCEL to the callee), and "@TOTAG@" the To tag of the last
- * response it sent, so that mutations get past the transaction matching.
+ * branch, Call-ID and From tag of the last INVITE or CANCEL the controller
+ * sent (the INVITE's transaction: a CANCEL takes its branch), "@OBRANCH@",
+ * "@OCALLID@" and "@OFROMTAG@" those of the last other request it sent (the
+ * registration's REGISTER, a target's OPTIONS probe, which a restart and
+ * the clock's steps send again; a PRACK, an ACK of a 2xx, a BYE), and
+ * "@TOTAG@" the To tag of the last response it sent, so that mutations get
+ * past the transaction matching.
  * Datagrams reach the controller as the worker would hand them over.
  *
  * Checked, abort() on violation: every datagram sent parses, has a
@@ -81,6 +85,7 @@ struct fuzz_ctx {
 	} ended[NSHARDS * DIALOGS];
 	unsigned nended;
 	struct fuzz_token branch, call_id, from_tag, to_tag;
+	struct fuzz_token o_branch, o_call_id, o_from_tag; /* any other request */
 	struct sip_msg in, sent;
 	char dgram[SIP_MAX_DATAGRAM];
 	bool ring_full; /* the workers refuse commands (a full ring) */
@@ -110,9 +115,14 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 	if (sip_parse(&ctx.sent, buf, len, NULL) != 0)
 		die("the controller sent a datagram that does not parse", buf, len);
 	if (ctx.sent.is_request) {
-		fuzz_keep(&ctx.branch, buf, ctx.sent.vias[0].branch);
-		fuzz_keep(&ctx.call_id, buf, ctx.sent.call_id);
-		fuzz_keep(&ctx.from_tag, buf, ctx.sent.from.tag);
+		/* another request (a restart's REGISTER and probes, a PRACK)
+		 * leaves the INVITE's placeholders as they were, or the callee
+		 * could no longer answer the INVITE */
+		bool inv = ctx.sent.method_id == SIP_METHOD_INVITE ||
+			   ctx.sent.method_id == SIP_METHOD_CANCEL;
+		fuzz_keep(inv ? &ctx.branch : &ctx.o_branch, buf, ctx.sent.vias[0].branch);
+		fuzz_keep(inv ? &ctx.call_id : &ctx.o_call_id, buf, ctx.sent.call_id);
+		fuzz_keep(inv ? &ctx.from_tag : &ctx.o_from_tag, buf, ctx.sent.from.tag);
 	} else if (ctx.sent.to.has_tag) {
 		fuzz_keep(&ctx.to_tag, buf, ctx.sent.to.tag);
 	}
@@ -241,13 +251,16 @@ static void keep_early_for_forks(void)
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
-	const struct fuzz_placeholder ph[4] = {
+	const struct fuzz_placeholder ph[7] = {
 	    {"@BRANCH@", ctx.branch.s, ctx.branch.len},
 	    {"@CALLID@", ctx.call_id.s, ctx.call_id.len},
 	    {"@FROMTAG@", ctx.from_tag.s, ctx.from_tag.len},
 	    {"@TOTAG@", ctx.to_tag.s, ctx.to_tag.len},
+	    {"@OBRANCH@", ctx.o_branch.s, ctx.o_branch.len},
+	    {"@OCALLID@", ctx.o_call_id.s, ctx.o_call_id.len},
+	    {"@OFROMTAG@", ctx.o_from_tag.s, ctx.o_from_tag.len},
 	};
-	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 4);
+	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 7);
 }
 
 /* Whether the worker would hand this parsed datagram to the controller (an ACK
@@ -426,6 +439,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx.ninstalled = 0;
 	ctx.nended = 0;
 	ctx.branch.len = ctx.call_id.len = ctx.from_tag.len = ctx.to_tag.len = 0;
+	ctx.o_branch.len = ctx.o_call_id.len = ctx.o_from_tag.len = 0;
 	ctx.restarts = input_restarts(data, size);
 	if (ctx.restarts)
 		unlink(ctx.records);
