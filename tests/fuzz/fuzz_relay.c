@@ -30,6 +30,7 @@
  *   SEND: 0 < len <= cap, a destination, and the output parses; a request
  *         keeps its method and carries the other leg's Call-ID; a response
  *         keeps its status and carries the Call-ID of the leg it goes back to;
+ *   TO_CONTROLLER: only an ACK or a CANCEL that matches no transaction here;
  *   ANSWER: a response with the status reported, which parses, for a request;
  *   for a response, only the ACK of a final to an INVITE once the dialog has
  *   ended, with that final's CSeq number and Call-ID;
@@ -346,8 +347,12 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 			die("DROP without a reason", NULL, 0);
 		return;
 	case RELAY_TO_CONTROLLER:
-		if (!m->is_request || m->method_id != SIP_METHOD_ACK)
-			die("only an unknown ACK goes to the controller", NULL, 0);
+		/* an ACK of no transaction here, or a CANCEL of no re-INVITE here
+		 * (relay_cancel: that of the call's own INVITE, which is the
+		 * controller's, or of none, which it answers 481) */
+		if (!m->is_request ||
+		    (m->method_id != SIP_METHOD_ACK && m->method_id != SIP_METHOD_CANCEL))
+			die("only an unknown ACK or CANCEL goes to the controller", NULL, 0);
 		break;
 	default:
 		die("outcome out of range", NULL, 0);
