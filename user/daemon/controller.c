@@ -2477,15 +2477,18 @@ static bool view_to_str(const struct sip_msg *m, sip_view v, char *out, size_t c
 	return sip_session_set(out, &len, cap, m->buf + v.off, v.len);
 }
 
+/* The strings leg_b_replacing_again gives b, sized as the fields they came
+ * from (the ref as on_invite's). */
+struct replacing_again {
+	char ruri[SESSION_URI_MAX], to_uri[SESSION_URI_MAX], route_set[SESSION_ROUTE_SET_MAX];
+	char ref[SESSION_CALL_ID_MAX + 2 * SESSION_TAG_MAX + 512];
+};
+
 /* What leg B's INVITE s of a call that replaces or joins a dialog went to
  * and named (leg_b_replacing: its Request-URI, To URI, Route lines and
  * Replaces or Join value), copied into x for b, so that the INVITE again
  * goes where it went. -ENOSPC when one does not fit (cannot happen: each
  * came from a field of that size). */
-struct replacing_again {
-	char ruri[SESSION_URI_MAX], to_uri[SESSION_URI_MAX], route_set[SESSION_ROUTE_SET_MAX];
-	char ref[SESSION_CALL_ID_MAX + 2 * SESSION_TAG_MAX + 512];
-};
 static int leg_b_replacing_again(const struct sip_msg *s, struct setup_leg_b *b,
 				 struct replacing_again *x)
 {
