@@ -6712,18 +6712,11 @@ static void test_refused_fork_rings_not_in_ended_early_dialog(void **state)
  */
 static void test_fork_early_dialog_carried_over_a_restart(void **state)
 {
-	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
 	char tag2[64], tag_2xx[64];
 	struct ctl_stats st;
 	(void)state;
 
-	invite_from_alice();
-	unsigned inv = invite_to_bob();
-	response_from_bob_with(inv, 183, "fork1", reliable, 1100);
-	worker_applies(0);
-	response_from_bob_with(inv, 183, "fork2", reliable, 1200);
-	assert_int_equal(ninstall, 2);
-	worker_applies(1);
+	unsigned inv = two_forks_ring();
 	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
 	const struct shard_dialog call = installs[0], fork2 = installs[1];
 	struct sent bob_invite = sent[inv];

@@ -201,9 +201,10 @@ static void ctl_on_event(void *arg, unsigned worker, const void *hdr, const void
 			ctl_on_replacing_invite(d->ctl, home, &d->ctl_msg, &d->ctl_replaced,
 						auth_key, (const struct sockaddr *)&h->peer,
 						h->peer_len, x->now);
-		} else
+		} else {
 			ctl_on_datagram(d->ctl, home, &d->ctl_msg,
 					(const struct sockaddr *)&h->peer, h->peer_len, x->now);
+		}
 	} else if (h->type == DMSG_DIALOG_ENDED) {
 		ctl_on_dialog_ended(d->ctl, worker, h->slot, h->gen,
 				    (enum ctl_end_reason)h->reason);
