@@ -27,6 +27,11 @@
 #     originated.call_ended), as the operator's request in a call that ends;
 #     so are call 4's still going when call 4 ended. Before, they went on
 #     until Timer F, and call 4's reached the callee during call 6.
+#  8. a seventh call, then a reload that gives the route's name another
+#     target (another carrier, same auth): this callee's 407 to the BYE of
+#     `sipshardctl bye` is not answered (challenges_no_credentials). Before,
+#     the route's name alone chose the credentials, and this carrier got a
+#     digest of the account the route now has at the other one.
 # The digest responses are checked here with hashlib, not with sipshard's
 # code. Before, such challenges ended the transaction: the carrier kept the
 # call up; and the final of the OPTIONS again was dropped, so a 481 to it
@@ -37,7 +42,7 @@ cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
 CTL=$BUILD/sipshardctl
 
-D_PORT=16510 # sipshardd; the caller is 16511, the callee 16512 (16513 unused)
+D_PORT=16510 # sipshardd; the caller is 16511, the callee 16512 (16513: call 7's route after the reload, silent)
 B_PORT=16512
 SOCK=$WORK/sipshardd.sock
 CDR=$WORK/cdr.jsonl
@@ -301,6 +306,30 @@ if ka:
                 if msg and header(msg, "Via") == header(ka2, "Via"):
                     copies += 1
             res["call6_copies_after_end"] = copies
+# ---- call 7: a reload points the route's name at another carrier -----------
+# (same name and auth, another target: 127.0.0.1:bport+1) while the call is
+# up at this callee: the callee's 407 to the operator's BYE is not answered
+# with the account the route now has at the other carrier. Before, the
+# workers found the call's credentials by the route's name alone, and this
+# carrier got a digest of another carrier's account.
+f6.sock.close()
+g7 = Caller(dport + 1, dport)
+res["call7"] = g7.call(callee)
+conf = json.load(open(cfg))
+conf["routes"][0]["target"] = "127.0.0.1:%d" % (bport + 1)
+json.dump(conf, open(cfg, "w"))
+r = subprocess.run([ctl, "-s", sock, "reload"], capture_output=True, text=True)
+res["moved"] = r.returncode == 0 and subprocess.run(
+    [ctl, "-s", sock, "--json", "config"], capture_output=True,
+    text=True).stdout.count("127.0.0.1:%d" % (bport + 1)) == 1
+res["ctl_bye7"] = ctl_bye(g7.call_id)
+bye = next_request(callee.sock, "BYE", 2)
+keep_caller_quiet(g7, 0.05)
+res["call7_bye"] = bye is not None
+if bye:
+    challenge(bye, "407 Proxy Authentication Required", "moved-nonce")
+    # T1 50 ms: a BYE again would come at once
+    res["call7_no_bye_again"] = next_request(callee.sock, "BYE", 0.6, bye) is None
 print(json.dumps(res))
 PY
 rc=$?
@@ -343,12 +372,17 @@ check "call 6: its keep-alive OPTIONS again (challenged 401, unanswered) when th
 	test "$(r call6)/$(r call6_again)/$(r call6_bye)" = "200/True/True"
 check "call 6: the OPTIONS again is resent no more once the call ended ($(r call6_copies_after_end) copies in 1 s after)" \
 	test "$(r call6_copies_after_end)" = 0
+check "call 7: up, then a reload gives its route's name another carrier (same auth)" \
+	test "$(r call7)/$(r moved)/$(r ctl_bye7)/$(r call7_bye)" = "200/True/0/True"
+check "call 7: the first carrier's 407 to its BYE is not answered with the route's account" \
+	test "$(r call7_no_bye_again)" = True
+check "call 7's CDR: ended by the operator" test "$(cdr_end 6)" = operator
 check "no dialogs left" bash -c '"$1" -s "$2" --json dialogs | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(len(j[\"dialogs\"]) != 0)"' _ "$CTL" "$SOCK"
 ORIG='j["workers"][0]["originated"]'
 # every OPTIONS again of call 4 was lost at Timer F (unanswered) or still
 # going when call 4 ended, and then stopped (call_ended), as call 6's was
-check "originated.challenges_answered 6 and one per OPTIONS again of call 4, challenges_refused 1, challenges_no_credentials 1 (call 3's caller); call_ended + unanswered: one per OPTIONS again of call 4, and call 6's" \
-	wait_json "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'], $ORIG['call_ended'] + $ORIG['unanswered'])" "($((6 + $(r call4_retries))), 1, 1, $((1 + $(r call4_retries))))"
+check "originated.challenges_answered 6 and one per OPTIONS again of call 4, challenges_refused 1, challenges_no_credentials 2 (call 3's caller, call 7's first carrier); call_ended + unanswered: one per OPTIONS again of call 4, and call 6's" \
+	wait_json "$WORK/orig_auth.stats.json" "($ORIG['challenges_answered'], $ORIG['challenges_refused'], $ORIG['challenges_no_credentials'], $ORIG['call_ended'] + $ORIG['unanswered'])" "($((6 + $(r call4_retries))), 1, 2, $((1 + $(r call4_retries))))"
 check "the log says once why a challenge was not answered" \
 	test "$(grep -c 'to our BYE not answered: a second challenge' "$WORK/orig_auth.log")" = 1
 stop_daemon

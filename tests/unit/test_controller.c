@@ -135,6 +135,14 @@ static const char min_se_config[] =
     SMALL_CONFIG_HEAD " \"timers\": {\"min_se_s\": 120},"
 		      " \"routes\": [{\"name\": \"carrier\", \"target\": \"127.0.0.1:5090\"}]}";
 
+/* cred_route_key of route name at the target written text */
+static uint32_t route_key(const char *name, const char *text)
+{
+	struct config_target t = {0};
+	snprintf(t.text, sizeof(t.text), "%s", text);
+	return cred_route_key(name, &t);
+}
+
 static const char *ctl_config = test_config; /* what open_ctl loads */
 /* changes open_ctl makes to the loaded configuration, or NULL */
 static void (*ctl_config_tweak)(struct config *c);
@@ -2048,6 +2056,10 @@ static void test_failover_answered_by_next_target(void **state)
 	/* the dialog keeps the attempts, for the CDR of a restart */
 	assert_int_equal(last_install.cdr.attempts, 2);
 	assert_string_equal(last_install.cdr.route, "trunk");
+	/* the workers answer challenges in the dialog as the route at the
+	 * target that answered: its key, not the first target's */
+	assert_int_equal(last_install.auth_key, route_key("trunk", "127.0.0.1:5091"));
+	assert_int_not_equal(last_install.auth_key, route_key("trunk", "127.0.0.1:5090"));
 	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLEE);
 	assert_int_equal(ncdrs, 1);
 	assert_int_equal(cdr_int(0, "attempts"), 2);
@@ -4129,7 +4141,7 @@ static void test_auth_challenge_answered(void **state)
 	assert_int_equal(last_install.legs[SHARD_LEG_B].local_cseq, 2);
 	/* the worker answers challenges to its own requests on leg B with the
 	 * credentials of the route it knows by this key */
-	assert_int_equal(last_install.auth_key, cred_route_key("carrier"));
+	assert_int_equal(last_install.auth_key, route_key("carrier", "127.0.0.1:5090"));
 }
 
 /* A second challenge is answered only when it says the nonce was stale; then
@@ -4532,7 +4544,7 @@ static void test_replacing_call_answers_challenge_of_the_dialogs_party(void **st
 	(void)state;
 
 	/* alice's credentials were for us, not for the carrier */
-	unsigned base = replacing_call_challenged(5090, cred_route_key("carrier"), 0);
+	unsigned base = replacing_call_challenged(5090, route_key("carrier", "127.0.0.1:5090"), 0);
 	unsigned inv = base - 1;
 	assert_replacing_invite_again(inv, base + 1);
 	assert_answers(base + 1, "n0nce1");
@@ -4545,7 +4557,7 @@ static void test_replacing_call_answers_challenge_of_the_dialogs_party(void **st
 	 * the new call with the same credentials */
 	response_from_bob(base + 1, 200, "b2");
 	assert_int_equal(ninstall, 1);
-	assert_int_equal(last_install.auth_key, cred_route_key("carrier"));
+	assert_int_equal(last_install.auth_key, route_key("carrier", "127.0.0.1:5090"));
 	assert_int_equal(last_install.legs[SHARD_LEG_B].local_cseq, 2);
 }
 
@@ -4568,12 +4580,12 @@ static void test_replacing_call_sends_no_credentials_to_a_caller(void **state)
 	challenge_reaches_the_caller(5090, 0);
 }
 
-/* The key names a route with no target at that party's address (a reload
- * moved the route to another carrier): not that route's credentials. */
+/* The key names the route at a target it no longer has, that party's (a
+ * reload moved the route to another carrier): not that route's credentials. */
 static void test_replacing_call_sends_no_credentials_off_the_route(void **state)
 {
 	(void)state;
-	challenge_reaches_the_caller(5099, cred_route_key("carrier"));
+	challenge_reaches_the_caller(5099, route_key("carrier", "127.0.0.1:5099"));
 }
 
 /* The same, and that party answers the new INVITE 200 without a challenge:
@@ -4588,7 +4600,7 @@ static void test_replacing_call_keeps_no_key_off_the_route(void **state)
 	make_leg_y();
 	test_addr_in(&bob, "127.0.0.1", 5099);
 	memcpy(&leg_y.peer, &bob, sizeof(bob));
-	leg_y_auth_key = cred_route_key("carrier");
+	leg_y_auth_key = route_key("carrier", "127.0.0.1:5099");
 	replacing_invite_from_alice(
 	    "Replaces: p1call@10.2.2.2;to-tag=kshardtag;from-tag=p1tag\r\n" ALICES_CREDENTIALS);
 	unsigned inv = invite_to_bob();

@@ -594,7 +594,12 @@ static void test_too_long_for_the_buffer_is_not_sent(void **state)
 
 /* ---- challenges to requests of ours (RFC 3261 22.2) ---------------------- */
 
-static const struct orig_cred CARRIER = {.key = 0x5151, .auth = {"trunk7", "s3cret", ""}};
+/* the route's key at its target (cred_route_key: the route's name and the
+ * target the call went to) */
+#define CARRIER_KEY 0x5151u
+/* a route with credentials whose one target has CARRIER_KEY and no address */
+static const struct orig_cred CARRIER = {
+    .auth = {"trunk7", "s3cret", ""}, .ntargets = 1, .targets = {{.key = CARRIER_KEY}}};
 
 /* orig_cseq_fn as the worker's: the leg's next while the dialog lives. */
 static uint32_t next_cseq(void *arg, const struct orig_dlg *dlg, uint32_t challenged)
@@ -709,7 +714,7 @@ static void test_challenged_bye_goes_again_with_credentials(void **state)
 {
 	(void)state;
 	char reason[200];
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	parse_sent();
 	uint32_t cseq = m.cseq.num;
 	char branch1[64];
@@ -761,7 +766,7 @@ static void test_challenged_bye_goes_again_with_credentials(void **state)
 static void test_second_challenge_of_a_kind_is_final(void **state)
 {
 	(void)state;
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	challenge(407, "carrier.example", "first");
 	assert_int_equal(sent.count, 2);
 	challenge(407, "carrier.example", "second"); /* no stale=true: refused */
@@ -776,7 +781,7 @@ static void test_second_challenge_of_a_kind_is_final(void **state)
 static void test_proxy_then_server_both_answered(void **state)
 {
 	(void)state;
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	challenge(407, "proxy.example", "p1");
 	challenge(401, "carrier.example", "s1");
 	assert_int_equal(sent.count, 3);
@@ -802,7 +807,7 @@ static void test_retry_takes_the_legs_next_cseq(void **state)
 				.ctype = "text/plain",
 				.body = body,
 				.body_len = sizeof(body) - 1};
-	start_b(&msg, 81, CARRIER.key);
+	start_b(&msg, 81, CARRIER_KEY);
 	uint32_t sent_as = leg(SHARD_LEG_B)->local_cseq;
 	/* a request relayed to leg B meanwhile took the next CSeq */
 	leg(SHARD_LEG_B)->local_cseq++;
@@ -839,14 +844,14 @@ static void test_challenges_not_answered(void **state)
 	/* another realm than the route's auth.realm */
 	struct orig_cred only = CARRIER;
 	snprintf(only.auth.realm, sizeof(only.auth.realm), "carrier.example");
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 1, &only);
 	challenge(401, "elsewhere.example", "n");
 	assert_int_equal(done.status, 401);
 	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_UNANSWERABLE], 1);
 
 	/* credentials taken away by a reload (count 0) */
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 0, NULL);
 	challenge(401, "carrier.example", "n");
 	assert_int_equal(done.status, 401);
@@ -856,23 +861,39 @@ static void test_challenges_not_answered(void **state)
 	assert_int_equal(byes.busy, 0);
 }
 
-/* Two routes whose names hash to one key (cred_route_key): a challenge to a
+/* cred's credentials as a route with one target: key, at ip:port (ip NULL:
+ * a name with no address now) */
+static struct orig_cred at_target(struct orig_cred cred, uint32_t key, const char *ip,
+				  uint16_t port)
+{
+	memset(cred.targets, 0, sizeof(cred.targets));
+	cred.ntargets = 1;
+	cred.targets[0].key = key;
+	if (ip) {
+		test_addr_in((struct sockaddr_in *)&cred.targets[0].addr, ip, port);
+		cred.targets[0].len = sizeof(struct sockaddr_in);
+	}
+	return cred;
+}
+
+/* Two routes whose keys (cred_route_key) are one: a challenge to a
  * call of either is answered with neither's credentials, since the wrong
  * pick would send one carrier's password to another. A route without auth
  * sharing the key counts too. */
 static void test_shared_key_gives_no_credentials(void **state)
 {
 	(void)state;
-	struct orig_cred other = CARRIER, plain = {.key = CARRIER.key};
+	struct orig_cred other = CARRIER,
+			 plain = at_target((struct orig_cred){0}, CARRIER_KEY, NULL, 0);
 	snprintf(other.auth.username, sizeof(other.auth.username), "other-account");
-	start_b(&BYE, 0, CARRIER.key); /* sets CARRIER alone */
+	start_b(&BYE, 0, CARRIER_KEY); /* sets CARRIER alone */
 	orig_set_creds(&byes, 0, 2, &CARRIER);
 	orig_set_creds(&byes, 1, 2, &other);
 	challenge(401, "carrier.example", "n");
 	assert_int_equal(done.status, 401);
 	assert_int_equal(byes.st.challenges_refused[ORIG_AUTH_NO_CREDENTIALS], 1);
 
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 2, &CARRIER);
 	orig_set_creds(&byes, 1, 2, &plain);
 	challenge(401, "carrier.example", "n");
@@ -881,7 +902,7 @@ static void test_shared_key_gives_no_credentials(void **state)
 	assert_int_equal(byes.st.challenges_answered, 0);
 
 	/* the key alone again: answered */
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	challenge(401, "carrier.example", "n");
 	assert_int_equal(byes.st.challenges_answered, 1);
 }
@@ -889,23 +910,16 @@ static void test_shared_key_gives_no_credentials(void **state)
 /* what the worker gives a keep-alive's OPTIONS again (any non-zero value) */
 #define KA_COOKIE 0x0000000701000005ull
 
-/* cred with a target at ip:port. */
-static struct orig_cred with_target(struct orig_cred cred, const char *ip, uint16_t port)
-{
-	test_addr_in((struct sockaddr_in *)&cred.targets[cred.ntargets].addr, ip, port);
-	cred.targets[cred.ntargets++].len = sizeof(struct sockaddr_in);
-	return cred;
-}
-
-/* orig_creds_find for leg B's INVITE of a call whose route a reload changed
- * (key_at_peer, the controller's call_auth): the route of the call's name
- * answers only while it still has a target at the INVITE's peer. Route
- * "trunk" moved from carrier X (10.7.7.1) to carrier Y (10.7.7.2) with Y's
- * account, and route "x" now sends to X with X's: X's challenge to the
- * INVITE sent before the reload is answered with X's account, never Y's.
- * Before, the name alone chose, and Y's password answered X's nonce. The
- * workers' in-dialog lookup (key_at_peer false) still goes by the name: a
- * callee's remote target need not be any route's target. */
+/* A reload moved route "trunk" from carrier X (10.7.7.1) to carrier Y
+ * (10.7.7.2) with Y's account, and route "x" now sends to X with X's. A call
+ * that went to X by "trunk" keeps the key of "trunk" at X (0x7170), which no
+ * entry has now: X's challenge, to the call's INVITE (the controller's
+ * call_auth) or to sipshard's BYE in its dialog (the workers' lookup, whose
+ * peer is where the callee answered from), is answered with X's account,
+ * never Y's. Before, the workers looked the call's credentials up by the
+ * route's name alone, and Y's password answered X's nonce. A call that went
+ * to Y keeps its key, whatever address its dialog's requests go to (a
+ * callee's remote target need not be a route's target). */
 static void test_changed_route_answers_only_at_its_targets(void **state)
 {
 	(void)state;
@@ -914,32 +928,78 @@ static void test_changed_route_answers_only_at_its_targets(void **state)
 	test_addr_in(&y, "10.7.7.2", 5060);
 	test_addr_in(&z, "10.7.7.3", 5060);
 	struct orig_cred creds[2] = {
-	    with_target((struct orig_cred){.key = 0x7171, .auth = {"carrier-y", "y-pass", ""}},
-			"10.7.7.2", 5060),
-	    with_target((struct orig_cred){.key = 0x7272, .auth = {"carrier-x", "x-pass", ""}},
-			"10.7.7.1", 5060),
+	    at_target((struct orig_cred){.auth = {"carrier-y", "y-pass", ""}}, 0x7171, "10.7.7.2",
+		      5060),
+	    at_target((struct orig_cred){.auth = {"carrier-x", "x-pass", ""}}, 0x7272, "10.7.7.1",
+		      5060),
 	};
 	const struct config_auth *a;
 
-	a = orig_creds_find(creds, 2, 0x7171, &x, sizeof(x), true);
+	a = orig_creds_find(creds, 2, 0x7170, &x, sizeof(x));
 	assert_non_null(a);
 	assert_string_equal(a->username, "carrier-x");
-	a = orig_creds_find(creds, 2, 0x7171, &y, sizeof(y), true);
+	a = orig_creds_find(creds, 2, 0x7170, &y, sizeof(y));
 	assert_non_null(a);
 	assert_string_equal(a->username, "carrier-y");
 	/* no route sends to the peer: none */
-	assert_null(orig_creds_find(creds, 2, 0x7171, &z, sizeof(z), true));
-	/* in a dialog: the route of its name */
-	a = orig_creds_find(creds, 2, 0x7171, &x, sizeof(x), false);
+	assert_null(orig_creds_find(creds, 2, 0x7170, &z, sizeof(z)));
+	/* a call that went to Y: its route's, wherever its dialog goes */
+	a = orig_creds_find(creds, 2, 0x7171, &z, sizeof(z));
+	assert_non_null(a);
+	assert_string_equal(a->username, "carrier-y");
+	a = orig_creds_find(creds, 2, 0x7171, NULL, 0);
 	assert_non_null(a);
 	assert_string_equal(a->username, "carrier-y");
 	/* the key a new dialog to that peer goes with (a call replacing one of
-	 * this route's, controller.c): the one of the route with X as target,
-	 * never the moved route's, whose key the in-dialog lookup would take */
-	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &x, sizeof(x)), 0x7272);
-	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &y, sizeof(y)), 0x7171);
-	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &z, sizeof(z)), 0);
+	 * the call's, controller.c): the one of the route with X as target,
+	 * never the moved route's */
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7170, &x, sizeof(x)), 0x7272);
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7170, &y, sizeof(y)), 0x7171);
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7170, &z, sizeof(z)), 0);
+	assert_int_equal(orig_creds_key_at(creds, 2, 0x7171, &z, sizeof(z)), 0x7171);
 	assert_int_equal(orig_creds_key_at(creds, 2, 0, &x, sizeof(x)), 0);
+}
+
+/* The key of a route at a target (cred_route_key) is the route's name and
+ * the target as the configuration spells it: a reload that keeps both keeps
+ * the key, one that gives the name another target (another carrier) does
+ * not; a target made from an SRV record is keyed by its domain, so that
+ * each record's, and a DNS refresh's new address, keeps the calls' key. */
+static void test_route_key_names_route_and_target(void **state)
+{
+	(void)state;
+	struct config_target a = {0}, b = {0}, srv1 = {0}, srv2 = {0};
+	snprintf(a.text, sizeof(a.text), "192.0.2.10:5060");
+	snprintf(b.text, sizeof(b.text), "198.51.100.7:5060");
+	snprintf(srv1.text, sizeof(srv1.text), "sip1.carrier.example:5060");
+	snprintf(srv1.domain, sizeof(srv1.domain), "carrier.example");
+	srv2 = srv1;
+	snprintf(srv2.text, sizeof(srv2.text), "sip2.carrier.example:5070");
+	srv2.srv = srv1.srv = true;
+
+	uint32_t k = cred_route_key("trunk", &a);
+	assert_int_not_equal(k, 0);
+	assert_int_equal(cred_route_key("trunk", &a), k);
+	test_addr_in((struct sockaddr_in *)&a.addr, "192.0.2.10", 5060); /* not in the key */
+	a.addr_len = sizeof(struct sockaddr_in);
+	assert_int_equal(cred_route_key("trunk", &a), k);
+	assert_int_not_equal(cred_route_key("trunk", &b), k);
+	assert_int_not_equal(cred_route_key("trunk2", &a), k);
+	assert_int_equal(cred_route_key("trunk", &srv1), cred_route_key("trunk", &srv2));
+	assert_int_not_equal(cred_route_key("trunk", &srv1), k);
+
+	/* orig_cred_of_route keys each of a route's targets */
+	struct config_route r = {.ntargets = 2};
+	snprintf(r.name, sizeof(r.name), "trunk");
+	r.targets[0] = a;
+	r.targets[1] = srv1;
+	struct orig_cred e;
+	orig_cred_of_route(&r, &e);
+	assert_int_equal(e.ntargets, 2);
+	assert_int_equal(e.targets[0].key, k);
+	assert_int_equal(e.targets[0].len, sizeof(struct sockaddr_in));
+	assert_int_equal(e.targets[1].key, cred_route_key("trunk", &srv2));
+	assert_int_equal(e.targets[1].len, 0); /* no address given: none kept */
 }
 
 /* A reload renamed the call's route: no entry has its key any more. The
@@ -950,9 +1010,8 @@ static void test_renamed_route_answers_by_target(void **state)
 {
 	(void)state;
 	/* the route as renamed: another key, the same target and credentials */
-	struct orig_cred renamed = with_target(CARRIER, "10.2.2.2", 5080);
-	renamed.key = 0x6262;
-	start_b(&BYE, 0, CARRIER.key);
+	struct orig_cred renamed = at_target(CARRIER, 0x6262, "10.2.2.2", 5080);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 1, &renamed);
 	challenge(407, "carrier.example", "n1");
 	assert_int_equal(sent.count, 2);
@@ -963,7 +1022,7 @@ static void test_renamed_route_answers_by_target(void **state)
 	/* the keep-alive's OPTIONS too (orig_start_answering) */
 	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
 	char scratch[ORIG_KEEP_MAX];
-	const struct orig_dlg dlg = dlg_b(CARRIER.key);
+	const struct orig_dlg dlg = dlg_b(CARRIER_KEY);
 	relay_write_request(&rc, leg(SHARD_LEG_B), &options, "z9hG4bKskx", scratch,
 			    sizeof(scratch));
 	capture(NULL, scratch, strlen(scratch), (const struct sockaddr *)&leg(SHARD_LEG_B)->peer,
@@ -981,9 +1040,9 @@ static void test_renamed_route_answers_by_target(void **state)
 	/* a second route to that target with the same credentials, and one
 	 * without auth: still answered */
 	struct orig_cred twin = renamed,
-			 plain = with_target((struct orig_cred){.key = 0x7373}, "10.2.2.2", 5080);
-	twin.key = 0x6363;
-	start_b(&BYE, 0, CARRIER.key);
+			 plain = at_target((struct orig_cred){0}, 0x7373, "10.2.2.2", 5080);
+	twin.targets[0].key = 0x6363;
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 3, &renamed);
 	orig_set_creds(&byes, 1, 3, &plain);
 	orig_set_creds(&byes, 2, 3, &twin);
@@ -993,9 +1052,9 @@ static void test_renamed_route_answers_by_target(void **state)
 
 	/* routes to that target with other credentials: neither's */
 	struct orig_cred other = renamed;
-	other.key = 0x6464;
+	other.targets[0].key = 0x6464;
 	snprintf(other.auth.username, sizeof(other.auth.username), "other-account");
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 2, &renamed);
 	orig_set_creds(&byes, 1, 2, &other);
 	challenge(401, "carrier.example", "n3");
@@ -1004,9 +1063,8 @@ static void test_renamed_route_answers_by_target(void **state)
 
 	/* the route's target at another port, or the call's key 0 (leg A, a
 	 * call without a route): none */
-	struct orig_cred elsewhere = with_target(CARRIER, "10.2.2.2", 5081);
-	elsewhere.key = 0x6262;
-	start_b(&BYE, 0, CARRIER.key);
+	struct orig_cred elsewhere = at_target(CARRIER, 0x6262, "10.2.2.2", 5081);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 1, &elsewhere);
 	challenge(401, "carrier.example", "n4");
 	assert_int_equal(done.status, 401);
@@ -1019,7 +1077,7 @@ static void test_renamed_route_answers_by_target(void **state)
 	/* a route that has the key still wins over the target's */
 	struct orig_cred kept = CARRIER;
 	snprintf(kept.auth.username, sizeof(kept.auth.username), "kept-account");
-	start_b(&BYE, 0, CARRIER.key);
+	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 2, &renamed);
 	orig_set_creds(&byes, 1, 2, &kept);
 	challenge(401, "carrier.example", "n6");
@@ -1035,7 +1093,7 @@ static void test_keepalive_options_answered(void **state)
 	(void)state;
 	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
 	char scratch[ORIG_KEEP_MAX];
-	const struct orig_dlg dlg = dlg_b(CARRIER.key);
+	const struct orig_dlg dlg = dlg_b(CARRIER_KEY);
 	orig_set_creds(&byes, 0, 1, &CARRIER);
 
 	/* the keep-alive's OPTIONS, sent outside these transactions */
@@ -1097,7 +1155,7 @@ static void test_keepalive_retry_final_comes_back(void **state)
 	(void)state;
 	static const struct relay_req options = {.method = SIP_METHOD_OPTIONS};
 	char scratch[ORIG_KEEP_MAX];
-	const struct orig_dlg dlg = dlg_b(CARRIER.key);
+	const struct orig_dlg dlg = dlg_b(CARRIER_KEY);
 	orig_set_creds(&byes, 0, 1, &CARRIER);
 
 	relay_write_request(&rc, leg(SHARD_LEG_B), &options, "z9hG4bKskx", scratch,
@@ -1212,6 +1270,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_renamed_route_answers_by_target, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_route_answers_only_at_its_targets, setup,
 					    teardown),
+	    cmocka_unit_test(test_route_key_names_route_and_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1542,8 +1542,9 @@ static const struct config_route *call_route(const struct ctl *c, const struct c
 /* The credentials that answer a challenge to record k's leg B INVITE, or
  * NULL: its route's while the route is the one the call took; once a reload
  * or restart renamed the route or changed its targets, those of the route
- * now of its name when it still has a target at the INVITE's peer, or else
- * of the routes with a target there when they agree (orig_creds_find: what
+ * now of its name while it still has the target the INVITE went to (the
+ * call's key names both), or else of the routes with a target at the
+ * INVITE's peer when they agree (orig_creds_find: what
  * the workers answer the challenges to sipshard's in-dialog requests of
  * such a call with). A call that replaces or joins a dialog took no route:
  * the same, by the key of the dialog it names, whose party it went to (a
@@ -1554,7 +1555,7 @@ static const struct config_auth *call_auth(const struct ctl *c, const struct ctl
 	const struct config_route *r = call_route(c, k);
 	if (r)
 		return r->auth.username[0] ? &r->auth : NULL;
-	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len, true);
+	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len);
 }
 
 /* The entry record k's call counts on, or NULL. Once the worker gave its
@@ -2145,14 +2146,15 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	int hl = setup_response_head(m, k->a_tag, src, srclen, k->head, sizeof(k->head));
 	const struct config_target *t = r ? &r->targets[first] : NULL;
 	struct setup_leg_b b;
-	uint32_t auth_key = r ? cred_route_key(r->name) : 0;
+	uint32_t auth_key = r ? cred_route_key(r->name, t) : 0;
 	if (r) {
 		b = leg_b_invite(c, k, r, t, (unsigned)m->max_forwards - 1, 1);
 		b.user = rewrite_user(r, m, c->rewritten, sizeof(c->rewritten));
 	} else {
 		b = leg_b_replacing(c, k, m, y, ref, sizeof(ref));
-		/* the named dialog's credentials while its route still has a
-		 * target at y's party (else those of the routes with one there):
+		/* the named dialog's credentials while its route still has the
+		 * target that dialog's call went to (its key names both; else
+		 * those of the routes with a target at y's party):
 		 * the workers answer the new call's requests by this key alone,
 		 * and a route a reload moved to another carrier must not answer
 		 * the old one's challenges with the new one's account */
@@ -2160,8 +2162,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		    orig_creds_key_at(c->creds, c->ncreds, y_auth_key, &y->peer, y->peer_len);
 		/* a party sipshard answers with a route's credentials (call_auth)
 		 * is not sent the caller's, as for a route with auth */
-		b.own_credentials = orig_creds_find(c->creds, c->ncreds, auth_key, &y->peer,
-						    y->peer_len, true) != NULL;
+		b.own_credentials =
+		    orig_creds_find(c->creds, c->ncreds, auth_key, &y->peer, y->peer_len) != NULL;
 	}
 	int n = hl < 0			 ? hl
 		: !r && !b.dialog_ref[0] ? -ENOSPC
@@ -2573,6 +2575,8 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 	if (t) {
 		memcpy(&k->b_peer, &t->addr, t->addr_len);
 		k->b_len = t->addr_len;
+		/* the carrier the call now goes to answers by its own key */
+		k->dlg.auth_key = cred_route_key(r->name, t);
 	}
 	leg_b_target(&k->dlg.legs[SHARD_LEG_B], &c->scratch, &b,
 		     (const struct sockaddr *)&k->b_peer, k->b_len);

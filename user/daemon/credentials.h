@@ -61,14 +61,21 @@ struct cred_request {
 	size_t sent_len;
 };
 
-/* The key of route name's credentials: kept in each of its calls' dialog
- * records (shard_dialog.auth_key) and in the workers' copies of the routes'
- * credentials (orig.h), never 0. A hash of the name only, with a fixed seed:
- * it must be the same after a restart (the records live in RUN_DIR), and a
- * reload that changes a route's password or targets but not its name keeps
- * its calls' credentials current. (A call whose key no route has any more,
- * its route renamed or removed, is matched by its target: orig.h.) */
-uint32_t cred_route_key(const char *name);
+/* The key of route name's credentials toward its target t: kept in each of
+ * the route's calls' dialog records (shard_dialog.auth_key) for the target
+ * its leg B INVITE went to last, and beside each target in the workers'
+ * copies of the routes' credentials (orig.h), never 0. A hash of the name
+ * and of the target as the configuration spells it (its SRV domain for a
+ * target made from an SRV record, else its "IP:port" or "name:port"), with
+ * a fixed seed: it must be the same after a restart (the records live in
+ * RUN_DIR). So a reload that changes a route's password, or adds a target,
+ * keeps its calls' credentials current, and a DNS refresh that moves a
+ * name's address keeps them too; a reload that points the route's name at
+ * other targets (another carrier) leaves its calls without a key: their
+ * carrier is then found by its address, and is not sent the new carrier's
+ * account. (A call whose key no route has any more, its route renamed or
+ * removed, is matched by its target: orig.h.) */
+uint32_t cred_route_key(const char *name, const struct config_target *t);
 
 /* The *why of cred_answer when a challenge of a kind and realm answered
  * before comes again without stale=true: the credentials were refused. */

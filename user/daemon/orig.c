@@ -51,10 +51,21 @@ void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count, const 
 	t->ncreds = count;
 }
 
-static bool sends_to(const struct orig_cred *e, const void *peer, socklen_t len)
+/* The target of e at peer (len bytes), or NULL */
+static const struct orig_cred_target *target_at(const struct orig_cred *e, const void *peer,
+						socklen_t len)
 {
 	for (uint32_t i = 0; i < e->ntargets; i++)
-		if (e->targets[i].len == len && !memcmp(&e->targets[i].addr, peer, len))
+		if (e->targets[i].len && e->targets[i].len == len &&
+		    !memcmp(&e->targets[i].addr, peer, len))
+			return &e->targets[i];
+	return NULL;
+}
+
+static bool has_key(const struct orig_cred *e, uint32_t key)
+{
+	for (uint32_t i = 0; i < e->ntargets; i++)
+		if (e->targets[i].key == key)
 			return true;
 	return false;
 }
@@ -68,12 +79,12 @@ static bool same_auth(const struct config_auth *a, const struct config_auth *b)
 void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
 {
 	memset(e, 0, sizeof(*e)); /* sent whole over the command ring */
-	e->key = cred_route_key(r->name);
 	e->auth = r->auth;
 	for (unsigned k = 0; k < r->ntargets && k < CONFIG_MAX_TARGETS; k++) {
 		struct orig_cred_target *ot = &e->targets[e->ntargets];
 		if (r->targets[k].addr_len > sizeof(ot->addr))
 			continue;
+		ot->key = cred_route_key(r->name, &r->targets[k]);
 		memcpy(&ot->addr, &r->targets[k].addr, r->targets[k].addr_len);
 		ot->len = r->targets[k].addr_len;
 		e->ntargets++;
@@ -81,50 +92,58 @@ void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
 }
 
 /* The entry whose credentials orig_creds_find answers with (its auth may be
- * empty when it is the key's own), or NULL. Keys are hashes of route names:
- * two routes whose names share one (never seen, but possible) give
- * neither's, since the wrong pick would send one carrier's password to
- * another. Only a challenge pays the walk over every entry. */
+ * empty when it is the key's own), or NULL, with *key_found the key it
+ * answers by: key, or that of its target at peer. Keys are hashes of route
+ * names and targets: two routes that share one (never seen, but possible)
+ * give neither's, since the wrong pick would send one carrier's password to
+ * another; the targets of one route made from one SRV domain share theirs.
+ * Only a challenge pays the walk over every entry. */
 static const struct orig_cred *creds_entry(const struct orig_cred *creds, uint32_t n, uint32_t key,
-					   const void *peer, socklen_t len, bool key_at_peer)
+					   const void *peer, socklen_t len, uint32_t *key_found)
 {
 	const struct orig_cred *found = NULL;
+	const struct orig_cred_target *at = NULL;
 
+	*key_found = 0;
 	for (uint32_t i = 0; key && i < n; i++) {
-		if (creds[i].key != key)
+		if (!has_key(&creds[i], key))
 			continue;
 		if (found)
 			return NULL;
 		found = &creds[i];
 	}
-	/* a route whose targets a reload changed is another carrier's now */
-	if (found && key_at_peer && peer && !sends_to(found, peer, len))
-		found = NULL;
-	else if (found || !key || !peer)
+	if (found)
+		*key_found = key;
+	if (found || !key || !peer)
 		return found;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct orig_cred *e = &creds[i];
-		if (!e->auth.username[0] || !sends_to(e, peer, len))
+		const struct orig_cred_target *t = target_at(e, peer, len);
+		if (!e->auth.username[0] || !t)
 			continue;
 		if (found && !same_auth(&found->auth, &e->auth))
 			return NULL;
 		found = e;
+		at = t;
 	}
+	if (at)
+		*key_found = at->key;
 	return found;
 }
 
 const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t n, uint32_t key,
-					  const void *peer, socklen_t len, bool key_at_peer)
+					  const void *peer, socklen_t len)
 {
-	const struct orig_cred *e = creds_entry(creds, n, key, peer, len, key_at_peer);
+	uint32_t key_found;
+	const struct orig_cred *e = creds_entry(creds, n, key, peer, len, &key_found);
 	return e && e->auth.username[0] ? &e->auth : NULL;
 }
 
 uint32_t orig_creds_key_at(const struct orig_cred *creds, uint32_t n, uint32_t key,
 			   const void *peer, socklen_t len)
 {
-	const struct orig_cred *e = creds_entry(creds, n, key, peer, len, true);
-	return e ? e->key : 0;
+	uint32_t key_found;
+	return creds_entry(creds, n, key, peer, len, &key_found) ? key_found : 0;
 }
 
 /* A 401 or 407 (status) to our method not answered, for why (detail: the
@@ -160,7 +179,7 @@ static int answer_lines(struct orig_table *t, const struct orig_dlg *dlg,
 			struct cred_state *st, char *out, size_t cap)
 {
 	const struct config_auth *a =
-	    dlg ? orig_creds_find(t->creds, t->ncreds, dlg->auth_key, peer, peer_len, false) : NULL;
+	    dlg ? orig_creds_find(t->creds, t->ncreds, dlg->auth_key, peer, peer_len) : NULL;
 	const char *why = NULL;
 
 	if (!a) {
@@ -321,8 +340,7 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 
 	/* writing the request takes the leg's next CSeq: a leg with nothing to
 	 * answer with (leg A, a route without auth) keeps it */
-	if (!dlg ||
-	    !orig_creds_find(t->creds, t->ncreds, dlg->auth_key, &s->peer, s->peer_len, false)) {
+	if (!dlg || !orig_creds_find(t->creds, t->ncreds, dlg->auth_key, &s->peer, s->peer_len)) {
 		refused(t, ORIG_AUTH_NO_CREDENTIALS, challenge->status, req->method, NULL);
 		return -EACCES;
 	}

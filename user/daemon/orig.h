@@ -24,20 +24,25 @@
  * Credentials on the fast path: the controller owns the policy and its
  * routes; a worker must not read them (a reload frees them under it). So the
  * controller hands each worker a copy of every route's auth and its targets'
- * addresses, keyed by cred_route_key of the route's name, at start and at
- * each reload (DMSG_CREDS, over the command ring, in order with the
- * installs), and each dialog record keeps its route's key
- * (shard_dialog.auth_key). A worker looks a key up only when a challenge
- * comes: no allocation, lock or system call. A dialog re-attached after a
- * restart keeps its key and finds its route's credentials in the new
- * process's copy, as a reload that keeps the route's name does. When no
- * route in service has the key any more (a reload or a restart renamed or
- * removed the route), the call answers with the credentials of the routes
- * in service that have a target at the address the request goes to (leg B's
- * peer, where the callee answered from), if they have one set of
- * credentials between them: a renamed route's calls keep theirs, and no
- * carrier is sent credentials that no route sends it. Routes whose
- * credentials differ give none, as two routes sharing a key do.
+ * addresses, each target with its key (cred_route_key of the route's name
+ * and the target), at start and at each reload (DMSG_CREDS, over the command
+ * ring, in order with the installs), and each dialog record keeps the key of
+ * its route and the target its INVITE went to (shard_dialog.auth_key). A
+ * worker looks a key up only when a challenge comes: no allocation, lock or
+ * system call. A dialog re-attached after a restart keeps its key and finds
+ * its route's credentials in the new process's copy, as a reload that keeps
+ * the route's name and that target does. When no route in service has the
+ * key any more (a reload or a restart renamed or removed the route, or gave
+ * its name other targets: another carrier), the call answers with the
+ * credentials of the routes in service that have a target at the address
+ * the request goes to (leg B's peer, where the callee answered from), if
+ * they have one set of credentials between them: a renamed route's calls
+ * keep theirs, and no carrier is sent credentials that no route sends it
+ * (a route moved to another carrier under its name no longer answers the
+ * old carrier's challenges with the new account). Routes whose credentials
+ * differ give none, as two routes sharing a key do. (A record a build
+ * before the key named the target wrote holds a key of the name alone,
+ * which no entry has: it is found by its peer, as a renamed route's call.)
  *
  * Not the in-dialog keep-alive's OPTIONS (worker.c): one per side and round
  * for every quiet call, they would crowd these slots out, so their state is a
@@ -89,12 +94,13 @@ struct orig_dlg {
 
 /* A route's credentials as a worker keeps them. */
 struct orig_cred {
-	uint32_t key; /* cred_route_key of its name */
 	struct config_auth auth;
-	/* its targets' addresses (config_target.addr), for the calls whose
-	 * route no entry names any more */
+	/* its targets: the key of each (a call's key names one), and its
+	 * address (config_target.addr; len 0 for a name with no address now),
+	 * for the calls whose key no entry has any more */
 	uint32_t ntargets;
 	struct orig_cred_target {
+		uint32_t key;		  /* cred_route_key of the route's name and this target */
 		struct sockaddr_in6 addr; /* an AF_INET one in its first bytes */
 		socklen_t len;
 	} targets[CONFIG_MAX_TARGETS];
@@ -210,26 +216,22 @@ void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count,
  * workers' copy (and of the controller's: ctl_set_policy). */
 void orig_cred_of_route(const struct config_route *r, struct orig_cred *e);
 
-/* The credentials of the route whose key is key among the count entries of
- * creds, for a request to peer (len bytes; NULL: by key only); NULL when
- * none answer. A key no entry has any more (its route renamed or removed)
- * gives the credentials of the routes with a target at peer, when they
- * agree; so does, with key_at_peer, a key whose route has no target at peer
- * any more (its targets changed). The workers' lookup for the in-dialog
- * requests of sipshard (key_at_peer false: those go to the callee's remote
- * target, which need not be a route's target), and the controller's for leg
- * B's INVITE of a call whose route a reload changed (true: that INVITE went
- * to a target of the route, and a route that no longer has it may name
- * another carrier, whose credentials must not answer this one). */
+/* The credentials of the route one of whose targets has key key among the
+ * count entries of creds, for a request to peer (len bytes; NULL: by key
+ * only); NULL when none answer. A key no entry has any more (its route
+ * renamed or removed, or given other targets by a reload) gives the
+ * credentials of the routes with a target at peer, when they agree. The
+ * workers' lookup for the in-dialog requests of sipshard (peer: leg B's,
+ * where the callee answered from), and the controller's for leg B's INVITE
+ * of a call whose route a reload changed (peer: the target it went to). */
 const struct config_auth *orig_creds_find(const struct orig_cred *creds, uint32_t count,
-					  uint32_t key, const void *peer, socklen_t len,
-					  bool key_at_peer);
-/* The key whose entry orig_creds_find(..., key_at_peer true) answers from
- * for a request to peer (len bytes): key itself while its route has a target
- * at peer, else that of the routes with a target there when they agree; 0
- * when none (key 0 too). For a dialog whose later requests go to peer and
- * are answered by key alone (key_at_peer false, in the workers): a key whose
- * route moved to another carrier must not go with it. */
+					  uint32_t key, const void *peer, socklen_t len);
+/* The key orig_creds_find answers from for a request to peer (len bytes):
+ * key itself while an entry has it, else that of the target at peer of the
+ * routes with one there, when they agree; 0 when none (key 0 too). For a
+ * dialog whose later requests go to peer (a call that replaces one, to its
+ * party): the key it gives them answers them as the dialog it replaces was
+ * answered. */
 uint32_t orig_creds_key_at(const struct orig_cred *creds, uint32_t count, uint32_t key,
 			   const void *peer, socklen_t len);
 

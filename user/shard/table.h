@@ -215,8 +215,9 @@ struct shard_dialog {
 	 * here (padding never written). */
 	uint32_t session_expires_at_s;
 	/* the controller's: which credentials answer a 401 or 407 to a request
-	 * sipshard itself sends on leg B (cred_route_key of the call's route,
-	 * whose routes[].auth the controller hands every worker: orig.h); 0 =
+	 * sipshard itself sends on leg B (cred_route_key of the call's route
+	 * and the target its INVITE went to, whose routes[].auth the
+	 * controller hands every worker: orig.h); 0 =
 	 * none. After the legs with the session timer, so that a packed dialog
 	 * carries it in its tail; it made the record 8 bytes longer
 	 * (SHARD_TABLE_VERSION 4), 4 of them padding after it. */
