@@ -13,6 +13,9 @@
 # dialog and the second fork answers: the call is that fork's, the caller's
 # ACK and BYE reaching it (the call's slot was freed with the first fork's
 # early dialog, and the 200 reached the caller with no dialog behind it).
+# A fourth call: the caller's BYE in the second fork's early dialog, sent
+# again after that fork's 200 to it ended that dialog (the 200 lost), gets
+# the 200 again, as the BYE's server transaction would (17.2.2), not 481.
 # Ports: sipshardd 16840, the callers 16841 and 16843, the callee 16842.
 set -u
 cd "$(dirname "$0")/../.."
@@ -122,6 +125,26 @@ if ok:
         m, _ = recv_first(c.sock, lambda x: status(x) == 200 and "BYE" in (header(x, "CSeq") or ""), 2)
         seen.append(("200", m is not None))
 r["kept_in_dialog"] = seen
+c.sock.close()
+
+# ---- call 4: two forks, the caller ends the second one's early dialog and
+# sends that BYE again (its 200 lost): the same 200 again, not 481 ---------
+c = Caller(dport + 3, dport)
+inv, got = ring(c, ["h1", "h2"])
+c.to = header(got["h2"], "To")
+c.sock.sendto(c.request("BYE", 2).encode(), D)
+bye, peer = recv_first(callee, lambda x: x.startswith("BYE "), 2)
+r["second_bye_to"] = tag_of(header(bye, "To")) if bye else None
+if bye:
+    callee.sendto(response(bye, "200 OK", "h2"), peer)
+    m, _ = recv_first(c.sock, lambda x: "BYE" in (header(x, "CSeq") or ""), 2)
+    r["second_bye_answer"] = status(m) if m else None
+time.sleep(0.3)  # the worker has freed that early dialog
+c.sock.sendto(c.request("BYE", 2).encode(), D)
+m, _ = recv_first(c.sock, lambda x: "BYE" in (header(x, "CSeq") or ""), 2)
+r["second_bye_again"] = status(m) if m else None
+m, _ = recv_first(callee, lambda x: x.startswith("BYE "), 0.3)
+r["second_bye_again_relayed"] = m is not None
 print(json.dumps(r))
 PY
 rc=$?
@@ -147,6 +170,10 @@ check "forking: the second fork's 200 after it reaches the caller under that for
 	test "$(get 'j["kept_answered_under_g2"]')" = "True"
 check "forking: the caller's ACK and BYE reach the second fork, and the BYE's 200 comes back" \
 	test "$(get 'j["kept_in_dialog"]')" = "[['ACK', 'g2'], ['BYE', 'g2'], ['200', True]]"
+check "forking: the caller's BYE in the second fork's early dialog reaches it, and its 200 the caller" \
+	test "$(get 'j["second_bye_to"], j["second_bye_answer"]')" = "h2 200"
+check "forking: that BYE sent again after the early dialog ended gets its 200 again, not 481 (RFC 3261 17.2.2)" \
+	test "$(get 'j["second_bye_again"], j["second_bye_again_relayed"]')" = "200 False"
 check "stats: the two 2xx ended, two calls failed (487), one answered, two slots kept for a fork" \
 	wait_json "$WORK/eb.stats.json" \
 	'j["controller"]["stale_answers_ended"], j["controller"]["calls_failed"], j["controller"]["calls_answered"], j["controller"]["first_forks_ended"]' "2 2 1 2"

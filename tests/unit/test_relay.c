@@ -541,6 +541,84 @@ static void test_bye_replayed_into_kept_slot(void **state)
 	assert_int_equal(res.status, 481);
 }
 
+/* A fork's early dialog (another fork of leg B than the first, controller.c)
+ * in a slot of its own, fork/fork_gen, of the call in SLOT (made early), its
+ * leg B's remote tag "btag2"; its leg A tag (random: the tag's random
+ * bits), the one the caller's requests in it carry, goes into tag
+ * (SHARD_TAG_MAX bytes). */
+static void install_fork(uint32_t fork, uint32_t fork_gen, uint32_t random, char *tag)
+{
+	struct shard_dialog f;
+
+	shard_dialog_get(&table, SLOT, GEN)->state = SHARD_DLG_EARLY;
+	assert_int_equal(shard_fork_tag_encode(tag, SHARD_TAG_MAX, 0, SLOT, GEN, fork, random),
+			 SHARD_TAG_LEN);
+	f = *shard_dialog_get(&table, SLOT, GEN);
+	f.slot = fork;
+	f.gen = fork_gen;
+	SESSION_SET(&f.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
+	SESSION_SET(&f.legs[SHARD_LEG_B], remote_tag, "btag2", 5);
+	assert_int_equal(shard_dialog_install(&table, &f, rc.now_ms), 0);
+	assert_non_null(shard_dialog_of_fork_tag(&table, tag, strlen(tag)));
+}
+
+/* The caller's BYE in a fork's early dialog, answered 200 by that fork,
+ * ends that early dialog (the worker frees its slot): the BYE sent again
+ * (the 200 lost) gets that 200 again, as in any dialog a BYE ended (RFC
+ * 3261 17.2.2), not 481. Its To tag names the call's slot, where ended[]
+ * had nothing; the fork's slot is found by the tag while no other dialog
+ * took it. */
+static void test_bye_replayed_in_ended_fork(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	(void)state;
+
+	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	resp_from_b(200, "BYE", "");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_slot, FORK);
+	assert_int_equal(res.ended_gen, FORK_GEN);
+	shard_dialog_free(&table, FORK); /* as the worker does */
+
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.to.tag, fork_tag, strlen(fork_tag)));
+	assert_int_equal(rc.bye_replayed, 1);
+	/* anything else under that tag is for no dialog: 481, as for the
+	 * call's own tag */
+	req_from_a("INFO", 21, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	req_from_a("BYE", 22, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	/* the call's own early dialog is not the fork's: its BYE with that
+	 * CSeq is relayed */
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	/* the fork's slot given to another dialog: the tag names none */
+	char other[SHARD_TAG_MAX];
+	install_fork(FORK, FORK_GEN + 1, 0x3c000000u, other);
+	shard_dialog_free(&table, FORK);
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	assert_int_equal(rc.bye_replayed, 1);
+}
+
 /* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
  * timer from its Session-Expires (min(32, interval/3) s early), or turns it
  * off when it names none; its retransmissions, other answers and other
@@ -2938,6 +3016,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_into_kept_slot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unanswered_bye_ends_the_dialog, setup, teardown),
