@@ -6155,6 +6155,68 @@ static void test_second_fork_reliable_18x_is_pracked_here(void **state)
 }
 
 /*
+ * A second fork's reliable 18x (RSeq 1) finds the worker's ring full: refused
+ * an early dialog of its own, it is PRACKed here. The fork resends that 18x
+ * until our PRACK reaches it (RFC 3262 3); a copy that came once the ring had
+ * room took an early dialog and reached the caller with RSeq 1, the caller
+ * PRACKed it, and the fork, whose RSeq 1 was PRACKed already, answered that
+ * PRACK 481 (RFC 3262 3), which crossed to the caller (12.2.1.2: it ends
+ * that early dialog). As leg B's UAC, sipshard takes it as the
+ * retransmission it is (RFC 3262 4: not PRACKed again, not processed
+ * further): not relayed, no early dialog. The fork's next reliable 18x
+ * (RSeq 2), once our PRACK is answered, is a new one: the caller gets it in
+ * an early dialog of that fork's, and its PRACK (of RSeq 2) is the one the
+ * fork waits for.
+ */
+static void test_refused_fork_pracked_here_retransmits_once_the_ring_has_room(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", "Require: 100rel\r\nRSeq: 1\r\n", 1100);
+	assert_int_equal(ninstall, 1);
+
+	install_fails = true; /* the worker's ring is full */
+	unsigned before = nsent;
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 1\r\n", 1200);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(nsent, before + 1);
+	unsigned prack = nsent - 1;
+	assert_int_equal(sent_msg(prack)->method_id, SIP_METHOD_PRACK);
+	assert_int_equal(out.rack.rseq, 1);
+
+	install_fails = false; /* room again; our PRACK not answered yet */
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 1\r\n", 1700);
+	for (unsigned i = before; i < nsent; i++) {
+		if (ntohs(sent[i].to.sin_port) != 5061)
+			continue;
+		const struct sip_msg *r = sent_msg(i);
+		fail_msg("the fork's 183 with RSeq 1, PRACKed here, sent again: relayed to the "
+			 "caller (status %d, RSeq %u)",
+			 r->status, r->rseq);
+	}
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(nsent, before + 1); /* nor PRACKed again while ours is resent */
+
+	/* our PRACK answered; the fork's next reliable 18x is a new one */
+	response_from_bob_with(prack, 200, "fork2", "", 1800);
+	assert_int_equal(nsent, before + 1);
+	response_from_bob_with(inv, 180, "fork2", "Require: 100rel\r\nRSeq: 2\r\n", 1900);
+	assert_int_equal(ninstall, 2);
+	assert_int_equal(last_install.state, SHARD_DLG_EARLY);
+	assert_memory_equal(last_install.legs[SHARD_LEG_B].remote_tag, "fork2", 5);
+	const struct sip_msg *ring = sent_msg(nsent - 1);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	assert_int_equal(ring->status, 180);
+	assert_int_equal(ring->rseq, 2);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.fork_provisionals_pracked, 1);
+	assert_int_equal(st.forks_refused, 1);
+	assert_int_equal(st.fork_dialogs, 1);
+}
+
+/*
  * RFC 3261 12.2.2: a UAS answers 500 to a request in a dialog whose CSeq is
  * lower than the last it got there. The PRACK sipshard sends a second fork's
  * reliable provisional (RFC 3262) takes CSeq INVITE + 1 + RSeq in that fork's
@@ -7588,6 +7650,8 @@ int main(void)
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_second_fork_reliable_18x_is_pracked_here, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_refused_fork_pracked_here_retransmits_once_the_ring_has_room, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_answering_after_our_prack_gets_a_higher_cseq,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_answering_fork_brings_its_own_session, setup_file,

@@ -40,7 +40,8 @@
  * (restore_forks).
  * A fork refused one (the limit, no free slot, a full ring; counted) is
  * handled in the first fork's early dialog, its reliable provisionals
- * PRACKed here.
+ * PRACKed here, and their copies while that PRACK is in progress not taken
+ * for a new fork, even once there is room (RFC 3262 4: fork_prack_pending).
  *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
@@ -2347,6 +2348,32 @@ static int fork_install(struct ctl *c, struct ctl_call *k, const struct ctl_fork
 	return c->hooks.install(c->hooks.arg, k->shard, d, 0);
 }
 
+/* The branch (CTL_TAG_MAX bytes) of the PRACK sipshard sends for a reliable
+ * provisional r of a fork of k refused an early dialog of its own
+ * (invite_response): one per fork and RSeq, so that r's retransmissions
+ * find that transaction. Its length. */
+static int fork_prack_branch(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
+			     char *branch)
+{
+	uint32_t h =
+	    key_hash(c, r->buf + r->to.tag.off, r->to.tag.len, k->b_branch, strlen(k->b_branch));
+	return snprintf(branch, CTL_TAG_MAX, RELAY_CTL_BRANCH_PREFIX "p%08" PRIx32 "%08" PRIx32, h,
+			r->rseq);
+}
+
+/* Whether r is a copy of a reliable provisional of a fork of k that sipshard
+ * PRACKs itself (the fork was refused an early dialog of its own), while
+ * that PRACK is in progress: the fork resends it until the PRACK reaches it
+ * (RFC 3262 3). */
+static bool fork_prack_pending(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r)
+{
+	char branch[CTL_TAG_MAX];
+	if (!is_reliable_provisional(r))
+		return false;
+	int bl = fork_prack_branch(c, k, r, branch);
+	return detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK);
+}
+
 /* A new fork of leg B (r's To tag is none the call knows): an early dialog
  * of its own toward the caller, in a slot of the call's shard. NULL when
  * refused (counted and logged): the call has CTL_FORKS_MAX already, the
@@ -3031,7 +3058,10 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			}
 			if (f && r->body.len && is_reliable_provisional(r))
 				(void)fork_install(c, k, f, r, src, srclen);
-			else if (!f)
+			else if (!f && !fork_prack_pending(c, k, r))
+				/* (a fork refused one, whose reliable 18x
+				 * we PRACK, stays refused for that 18x's
+				 * copies: below) */
 				f = fork_add(c, k, r, src, srclen);
 			if (f)
 				head = head_with_tag(c, k, f->a_tag);
@@ -3046,13 +3076,16 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * that this fork goes on ringing (RFC 3262 3) and may still
 			 * answer; the caller is not told twice that it rings.
 			 * A retransmission of it gets the same PRACK (one branch
-			 * per fork and RSeq), or none while that one is resent. */
+			 * per fork and RSeq), or none while that one is resent:
+			 * also once the ring has room again (fork_add not tried,
+			 * above), since that copy is no new provisional (RFC 3262
+			 * 4: not PRACKed again, nor processed further), and
+			 * relayed in an early dialog of its own it had the
+			 * caller PRACK an RSeq the fork had had its PRACK for:
+			 * 481 (RFC 3262 3), which ends that early dialog for
+			 * the caller (RFC 3261 12.2.1.2). */
 			char branch[CTL_TAG_MAX];
-			uint32_t h = key_hash(c, r->buf + r->to.tag.off, r->to.tag.len, k->b_branch,
-					      strlen(k->b_branch));
-			int bl = snprintf(branch, sizeof(branch),
-					  RELAY_CTL_BRANCH_PREFIX "p%08" PRIx32 "%08" PRIx32, h,
-					  r->rseq);
+			int bl = fork_prack_branch(c, k, r, branch);
 			if (detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK))
 				return;
 			int pn =
