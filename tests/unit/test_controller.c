@@ -5449,7 +5449,9 @@ static void assert_resent_at(const struct tick_send *log, unsigned nlog, enum si
 
 /* bob answers the detached request sent[req] (a CANCEL or BYE to port 5090)
  * 200 at time at: the answer is absorbed, not an unknown response, and the
- * request is sent no more. */
+ * request is sent no more; a copy of the 200 within Timer K (T4, 5 s: the
+ * transaction Completed, RFC 3261 17.1.2.2) is absorbed too, sending
+ * nothing (it was an unknown response before). */
 static void assert_answer_ends_it(unsigned req, const char *to_tag, uint64_t at)
 {
 	struct tick_send log[32];
@@ -5461,6 +5463,12 @@ static void assert_answer_ends_it(unsigned req, const char *to_tag, uint64_t at)
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.dropped_unknown_response, before.dropped_unknown_response);
 	assert_int_equal(st.stale_requests_answered, before.stale_requests_answered + 1);
+	unsigned base = nsent;
+	response_from_bob_at(req, 200, to_tag, at + 4000);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.dropped_unknown_response, before.dropped_unknown_response);
+	assert_int_equal(st.stale_requests_answered, before.stale_requests_answered + 1);
+	assert_int_equal(nsent, base);
 	unsigned n = tick_through(at, at + 40000, log, 32);
 	assert_resent_at(log, n, method, 5090, NULL, 0);
 }
@@ -6198,9 +6206,18 @@ static void test_refused_fork_pracked_here_retransmits_once_the_ring_has_room(vo
 	assert_int_equal(ninstall, 1);
 	assert_int_equal(nsent, before + 1); /* nor PRACKed again while ours is resent */
 
-	/* our PRACK answered; the fork's next reliable 18x is a new one */
+	/* our PRACK answered; a copy of the 183 that UDP held back comes after
+	 * its 200: still that 183 (the PRACK's transaction is Completed until
+	 * Timer K, detached.h), absorbed. It was relayed to the caller in an
+	 * early dialog of its own before: the caller's PRACK of it got 481 */
 	response_from_bob_with(prack, 200, "fork2", "", 1800);
 	assert_int_equal(nsent, before + 1);
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 1\r\n", 1850);
+	if (nsent != before + 1)
+		fail_msg("a copy of the 183 PRACKed here, after the PRACK's 200: %.40s",
+			 sent[nsent - 1].buf);
+	assert_int_equal(ninstall, 1);
+	/* the fork's next reliable 18x is a new one */
 	response_from_bob_with(inv, 180, "fork2", "Require: 100rel\r\nRSeq: 2\r\n", 1900);
 	assert_int_equal(ninstall, 2);
 	assert_int_equal(last_install.state, SHARD_DLG_EARLY);

@@ -17,12 +17,28 @@ void detached_init(struct detached_set *s, uint32_t t1_ms, uint32_t t2_ms)
 	s->due = UINT64_MAX;
 }
 
+static void end_txn(struct detached_set *s, struct detached_txn *t)
+{
+	t->live = false;
+	s->live--;
+}
+
+/* A free entry, or the Completed one nearest its Timer K (it only absorbs
+ * copies of a final), ended; NULL when every entry is in progress. */
 static struct detached_txn *free_entry(struct detached_set *s)
 {
-	for (unsigned i = 0; i < DETACHED_MAX; i++)
-		if (!s->t[i].live)
-			return &s->t[i];
-	return NULL;
+	struct detached_txn *done = NULL;
+
+	for (unsigned i = 0; i < DETACHED_MAX; i++) {
+		struct detached_txn *t = &s->t[i];
+		if (!t->live)
+			return t;
+		if (t->completed && (!done || t->t_deadline < done->t_deadline))
+			done = t;
+	}
+	if (done)
+		end_txn(s, done);
+	return done;
 }
 
 void detached_send(struct detached_set *s, const char *request, size_t len, const char *branch,
@@ -39,6 +55,7 @@ void detached_send(struct detached_set *s, const char *request, size_t len, cons
 		return;
 	}
 	t->live = true;
+	t->completed = false;
 	t->method_id = (uint8_t)method_id;
 	t->shard = (uint8_t)shard;
 	t->branch_len = (uint8_t)branch_len;
@@ -53,12 +70,6 @@ void detached_send(struct detached_set *s, const char *request, size_t len, cons
 	s->live++;
 	s->st.started++;
 	s->due = clock_earlier(s->due, t->t_next);
-}
-
-static void end_txn(struct detached_set *s, struct detached_txn *t)
-{
-	t->live = false;
-	s->live--;
 }
 
 static struct detached_txn *find_txn(struct detached_set *s, const char *branch, size_t len,
@@ -87,8 +98,12 @@ bool detached_on_response(struct detached_set *s, const struct sip_msg *r, uint6
 	    find_txn(s, r->buf + r->vias[0].branch.off, r->vias[0].branch.len, r->cseq.method_id);
 	if (!t)
 		return false;
+	if (t->completed)
+		return true; /* a copy of its final, or a provisional late */
 	if (r->status >= 200) {
-		end_txn(s, t);
+		t->completed = true;
+		t->t_deadline = now + DETACHED_T4_MS;
+		s->due = clock_earlier(s->due, t->t_deadline);
 		s->st.answered++;
 	} else {
 		/* Proceeding: retransmissions at T2 (RFC 3261 17.1.2.2) */
@@ -109,8 +124,13 @@ void detached_tick(struct detached_set *s, uint64_t now, detached_send_fn send, 
 		if (!t->live)
 			continue;
 		if (now >= t->t_deadline) {
+			if (!t->completed)
+				s->st.unanswered++;
 			end_txn(s, t);
-			s->st.unanswered++;
+			continue;
+		}
+		if (t->completed) {
+			due = clock_earlier(due, t->t_deadline);
 			continue;
 		}
 		if (now >= t->t_next) {
