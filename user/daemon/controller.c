@@ -2870,8 +2870,7 @@ static bool ack_and_bye(struct ctl *c, unsigned shard, const struct sip_msg *r,
 {
 	char branch[CTL_TAG_MAX];
 
-	int bl =
-	    snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64, rng_secure());
+	snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%016" PRIx64, rng_secure());
 	int n = setup_build_after_2xx(r, "ACK", c->cfg->advertise, branch, c->out, sizeof(c->out));
 	send_to(c, shard, c->out, n, to, tolen);
 	if (!bye)
@@ -2879,8 +2878,8 @@ static bool ack_and_bye(struct ctl *c, unsigned shard, const struct sip_msg *r,
 	uint32_t ids = key_hash(c, r->buf + r->call_id.off, r->call_id.len, r->buf + r->to.tag.off,
 				r->to.tag.len);
 	uint32_t from = key_hash(c, r->buf + r->from.tag.off, r->from.tag.len, "", 0);
-	bl = snprintf(branch, sizeof(branch), RELAY_CTL_BRANCH_PREFIX "e%08" PRIx32 "%08" PRIx32,
-		      ids, from);
+	int bl = snprintf(branch, sizeof(branch),
+			  RELAY_CTL_BRANCH_PREFIX "e%08" PRIx32 "%08" PRIx32, ids, from);
 	if (detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_BYE))
 		return false;
 	n = setup_build_after_2xx(r, "BYE", c->cfg->advertise, branch, c->out, sizeof(c->out));
