@@ -6668,7 +6668,7 @@ static void test_second_fork_answers_after_first_forks_early_dialog_ended(void *
 	assert_false(shard_dialog_has_forks(&table, installs[1].slot));
 	struct shard_dialog *x = shard_dialog_get(&table, fork1.slot, fork1.gen);
 	assert_non_null(x);
-	shard_dialog_retire_first_fork(&table, x);
+	shard_dialog_retire_first_fork(x);
 	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
 
 	/* fork 1's INFO and the caller's INFO there: 481 */
@@ -6733,7 +6733,7 @@ static void test_first_fork_2xx_in_kept_slot_ends_the_call(void **state)
 	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork1 = installs[0];
 	caller_byes_early(&fork1);
-	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
+	shard_dialog_retire_first_fork(shard_dialog_get(&table, fork1.slot, fork1.gen));
 	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
 
 	struct ctl_stats st0, st;
@@ -6770,7 +6770,7 @@ static void test_refused_fork_rings_not_in_ended_early_dialog(void **state)
 	struct relay_result res = alice_in_dialog(&fork1.legs[SHARD_LEG_A], "BYE", 2, "", "");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_true(shard_dialog_has_forks(&table, fork1.slot));
-	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
+	shard_dialog_retire_first_fork(shard_dialog_get(&table, fork1.slot, fork1.gen));
 	ctl_on_first_fork_ended(ctl, 0, fork1.slot, fork1.gen);
 
 	struct ctl_stats st0, st;
@@ -6875,7 +6875,7 @@ static void test_kept_slot_notice_lost_at_a_restart(void **state)
 	unsigned inv = two_forks_ring();
 	const struct shard_dialog fork1 = installs[0];
 	caller_byes_early(&fork1);
-	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, fork1.slot, fork1.gen));
+	shard_dialog_retire_first_fork(shard_dialog_get(&table, fork1.slot, fork1.gen));
 	struct sent bob_invite = sent[inv];
 
 	assert_int_equal(restart(), 1); /* the notice never came */

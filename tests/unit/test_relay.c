@@ -527,7 +527,7 @@ static void test_bye_replayed_into_kept_slot(void **state)
 
 	res = exchange("BYE", 20, 200, "");
 	assert_true(res.dialog_ended);
-	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, SLOT, GEN));
+	shard_dialog_retire_first_fork(shard_dialog_get(&table, SLOT, GEN));
 
 	req_from_a("BYE", 20, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);

@@ -2070,7 +2070,7 @@ static void test_packed_update_taking_a_fork(void **state)
 	assert_null(shard_dialog_packed_takes_fork(&t, msg, (size_t)n));
 
 	/* the first fork's early dialog ended, its slot kept for fork 2 */
-	shard_dialog_retire_first_fork(&t, &t.dialogs[1]);
+	shard_dialog_retire_first_fork(&t.dialogs[1]);
 	up.state = SHARD_DLG_CONFIRMED;
 	SESSION_SET(&up.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
 	n = shard_dialog_pack(&up, msg, sizeof(msg));
@@ -2098,7 +2098,7 @@ static void test_early_update_into_kept_slot_refused(void **state)
 	(void)state;
 
 	call_with_a_fork(&t, path, sizeof(path), &call, tag);
-	shard_dialog_retire_first_fork(&t, &t.dialogs[1]);
+	shard_dialog_retire_first_fork(&t.dialogs[1]);
 
 	/* the first fork's reliable 18x, as the controller had the call */
 	up = call;
@@ -2125,13 +2125,61 @@ static void test_early_update_into_kept_slot_refused(void **state)
 	shard_dialog_free(&t, 1);
 	call.gen = 8;
 	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
-	shard_dialog_retire_first_fork(&t, &t.dialogs[1]);
+	shard_dialog_retire_first_fork(&t.dialogs[1]);
 	up = call;
 	up.state = SHARD_DLG_CONFIRMED;
 	n = shard_dialog_pack(&up, msg, sizeof(msg));
 	assert_int_equal(shard_dialog_install_packed(&t, msg, (size_t)n, 1000, NULL), 0);
 	assert_int_equal(t.dialogs[1].state, SHARD_DLG_CONFIRMED);
 	assert_memory_equal(t.dialogs[1].legs[SHARD_LEG_A].local_tag, "calltag", 7);
+	shard_table_close(&t);
+	unlink(path);
+}
+
+/* A kill inside the retirement of a call's first fork
+ * (shard_dialog_retire_first_fork) leaves leg A's tag length emptied and
+ * leg B's tag as it was (its first store, then the rest): re-attach takes
+ * the record up as a slot kept for the other forks and empties leg B's tag
+ * too. Written between shard_dialog_write_begin and _end before, such a
+ * record was freed at re-attach, and the controller's install of the call
+ * again brought the first fork's tags back. */
+static void test_retirement_killed_half_way_is_finished_at_reattach(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog call;
+	struct shard_table_usage u;
+	char path[64], tag[SHARD_TAG_MAX];
+	(void)state;
+
+	call_with_a_fork(&t, path, sizeof(path), &call, tag);
+	t.dialogs[1].legs[SHARD_LEG_A].local_tag_len = 0; /* the first store alone */
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.reattach_dropped, 0);
+	struct shard_dialog *d = shard_dialog_get(&t, 1, 7);
+	if (!d)
+		fail_msg("the call's slot was freed at re-attach");
+	assert_int_equal(d->state, SHARD_DLG_EARLY);
+	assert_true(shard_dialog_first_fork_retired(d));
+	assert_int_equal(d->legs[SHARD_LEG_B].remote_tag_len, 0);
+	/* the second fork is still found through it, the first no more */
+	assert_true(shard_dialog_has_forks(&t, 1));
+	assert_non_null(shard_dialog_of_fork_callee(&t, d, "fork2", 5));
+	assert_null(shard_dialog_of_fork_callee(&t, d, "fork1", 5));
+
+	/* the whole retirement, then a re-attach: the same */
+	shard_dialog_free(&t, 1);
+	call.gen = 8;
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	shard_dialog_retire_first_fork(&t.dialogs[1]);
+	assert_int_equal(t.dialogs[1].slot, 1);
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	d = shard_dialog_get(&t, 1, 8);
+	assert_non_null(d);
+	assert_true(shard_dialog_first_fork_retired(d));
+	assert_int_equal(d->legs[SHARD_LEG_B].remote_tag_len, 0);
 	shard_table_close(&t);
 	unlink(path);
 }
@@ -2301,6 +2349,7 @@ int main(void)
 	    cmocka_unit_test(test_fork_found_by_the_callee_tag),
 	    cmocka_unit_test(test_packed_update_taking_a_fork),
 	    cmocka_unit_test(test_early_update_into_kept_slot_refused),
+	    cmocka_unit_test(test_retirement_killed_half_way_is_finished_at_reattach),
 	    cmocka_unit_test(test_install_keeps_free_list_whole),
 	    cmocka_unit_test(test_packed_install),
 	    cmocka_unit_test(test_session_timer),

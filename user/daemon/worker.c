@@ -499,7 +499,7 @@ static void keep_for_forks(struct worker *w, struct shard_dialog *d)
 
 	end_pending(w, d);
 	orig_end_dialog(&w->orig, d->slot, d->gen);
-	shard_dialog_retire_first_fork(&w->table, d);
+	shard_dialog_retire_first_fork(d);
 	tell_controller(w, &h);
 }
 

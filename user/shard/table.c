@@ -341,6 +341,16 @@ static void sent_lost(struct shard_dialog *d, uint64_t now_ms)
 	d->sent_status = SHARD_SENT_LOST;
 }
 
+/* The rest of shard_dialog_retire_first_fork, after leg A's tag length: leg
+ * B's tag, and the strings' ends. Also re-attach's, for a record a kill
+ * caught between the two. */
+static void retire_rest(struct shard_dialog *d)
+{
+	d->legs[SHARD_LEG_A].local_tag[0] = '\0';
+	d->legs[SHARD_LEG_B].remote_tag_len = 0;
+	d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
+}
+
 /* A re-attached file is trusted only as far as each record is well formed.
  * The old process may have been killed in the middle of an update, so the
  * lists and counters are derived again from the records' own state, and a
@@ -379,6 +389,8 @@ static int reattach(struct shard_table *t)
 			d->timer = 0; /* it named a node of the old process's wheel */
 			sent_lost(d, now);
 			dlg_count_used(h);
+			if (shard_dialog_first_fork_retired(d))
+				retire_rest(d); /* a kill inside the retirement */
 			if (d->state == SHARD_DLG_EARLY)
 				fork_link(t, i);
 		}
@@ -1442,14 +1454,12 @@ bool shard_dialog_first_fork_retired(const struct shard_dialog *d)
 	return d->state == SHARD_DLG_EARLY && d->legs[SHARD_LEG_A].local_tag_len == 0;
 }
 
-void shard_dialog_retire_first_fork(struct shard_table *t, struct shard_dialog *d)
+void shard_dialog_retire_first_fork(struct shard_dialog *d)
 {
-	shard_dialog_write_begin(d);
 	d->legs[SHARD_LEG_A].local_tag_len = 0;
-	d->legs[SHARD_LEG_A].local_tag[0] = '\0';
-	d->legs[SHARD_LEG_B].remote_tag_len = 0;
-	d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
-	shard_dialog_write_end(t, d);
+	/* the store above first: a killed process loses none its CPU made */
+	atomic_signal_fence(memory_order_seq_cst);
+	retire_rest(d);
 }
 
 struct shard_dialog *shard_dialog_of_fork_callee(struct shard_table *t,

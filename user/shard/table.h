@@ -828,9 +828,14 @@ bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot);
  * for the 2xx of one of them to confirm (shard_dialog_install_packed takes
  * that fork's legs into it, its leg A tag being another), and the forks stay
  * found through it; no request is matched to the first fork's any more, as
- * its tags (leg A's local, leg B's remote) are emptied. Written between
- * shard_dialog_write_begin and _end. */
-void shard_dialog_retire_first_fork(struct shard_table *t, struct shard_dialog *d);
+ * its tags (leg A's local, leg B's remote) are emptied. Leg A's tag length
+ * is emptied first and marks the slot so (shard_dialog_first_fork_retired):
+ * a kill after that store leaves a record re-attach takes up and finishes
+ * emptying; a kill before it leaves the early dialog as it was, its BYE not
+ * yet answered. (Written between shard_dialog_write_begin and _end, a kill
+ * there had the record freed at re-attach, and the controller's install of
+ * the call again brought the first fork's tags back.) */
+void shard_dialog_retire_first_fork(struct shard_dialog *d);
 /* Whether d is such a kept slot: an early dialog whose first fork's tags
  * shard_dialog_retire_first_fork emptied. */
 bool shard_dialog_first_fork_retired(const struct shard_dialog *d);
