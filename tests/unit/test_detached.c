@@ -148,12 +148,43 @@ static void test_full_table_takes_a_completed_place(void **state)
 	assert_int_equal(nsends, DETACHED_MAX + 4); /* each sent once all the same */
 }
 
+/* A request too large to keep, sent when every place is taken and one is
+ * Completed: sent once, untracked, and that Completed transaction keeps its
+ * place (it still absorbs copies of its final). Before, the full table's
+ * Completed place was given up for a request that could not take it. */
+static void test_too_large_leaves_a_completed_place(void **state)
+{
+	(void)state;
+	static char big[DETACHED_REQUEST_MAX + 1];
+	char branch[32];
+
+	for (unsigned i = 0; i < DETACHED_MAX; i++)
+		send_bye(i, 1000);
+	assert_true(answer(5, 200, 1100));
+	memset(big, 'x', sizeof(big));
+	int bl = branch_of(200, branch, sizeof(branch));
+	detached_send(&set, big, sizeof(big), branch, (size_t)bl, SIP_METHOD_BYE, 0, &peer,
+		      sizeof(struct sockaddr_in), 1200, count_send, NULL);
+	assert_int_equal(nsends, DETACHED_MAX + 1);
+	assert_int_equal(set.st.untracked, 1);
+	assert_true(pending(5));
+	assert_true(answer(5, 200, 1300)); /* a copy: absorbed */
+	assert_int_equal(set.st.answered, 1);
+	assert_int_equal(set.live, DETACHED_MAX);
+	/* a request that fits takes that place */
+	send_bye(201, 1300);
+	assert_true(pending(201));
+	assert_false(pending(5));
+	assert_int_equal(set.st.untracked, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_completed_until_timer_k, setup),
 	    cmocka_unit_test_setup(test_unanswered_at_timer_f, setup),
 	    cmocka_unit_test_setup(test_full_table_takes_a_completed_place, setup),
+	    cmocka_unit_test_setup(test_too_large_leaves_a_completed_place, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

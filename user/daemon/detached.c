@@ -46,11 +46,13 @@ void detached_send(struct detached_set *s, const char *request, size_t len, cons
 		   const struct sockaddr_storage *to, socklen_t tolen, uint64_t now,
 		   detached_send_fn send, void *arg)
 {
-	struct detached_txn *t = free_entry(s);
+	/* one that cannot be kept takes no place, nor a Completed one's */
+	bool fits = len <= DETACHED_REQUEST_MAX && branch_len <= DETACHED_BRANCH_MAX &&
+		    tolen <= sizeof(struct sockaddr_storage);
+	struct detached_txn *t = fits ? free_entry(s) : NULL;
 
 	send(arg, shard, request, len, to, tolen);
-	if (!t || len > sizeof(t->request) || branch_len > sizeof(t->branch) ||
-	    tolen > sizeof(t->peer)) {
+	if (!t) {
 		s->st.untracked++;
 		return;
 	}

@@ -1,8 +1,10 @@
 /*
  * detached.h - requests the controller sends outside any call's set-up
  * record, each a non-INVITE client transaction of its own (RFC 3261 17.1.2):
- * the CANCEL of a target a call failed over from that rings after all, and
- * the BYE that ends a 2xx nobody will use (a second fork's, a left target's).
+ * the CANCEL of a target a call failed over from that rings after all, the
+ * BYE that ends a 2xx nobody will use (a second fork's, a left target's),
+ * and the PRACK of a reliable provisional of a fork refused an early dialog
+ * of its own (controller.c).
  *
  * Owns: a bounded table of such transactions, their retransmission (Timer E,
  * T1 doubling to T2; T2 once a provisional came) until a final response with
@@ -74,7 +76,8 @@ void detached_init(struct detached_set *s, uint32_t t1_ms, uint32_t t2_ms);
 
 /* Sends the len bytes of request (whose top Via branch and CSeq method are
  * given) to `to` and keeps it for retransmission. A request too large to keep
- * or arriving at a full table is sent once and counted untracked. */
+ * (which takes no Completed transaction's place), or arriving at a table
+ * full of requests in flight, is sent once and counted untracked. */
 void detached_send(struct detached_set *s, const char *request, size_t len, const char *branch,
 		   size_t branch_len, enum sip_method method_id, unsigned shard,
 		   const struct sockaddr_storage *to, socklen_t tolen, uint64_t now,
