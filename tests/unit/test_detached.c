@@ -101,6 +101,7 @@ static void test_completed_until_timer_k(void **state)
 	assert_true(answer(1, 200, 1600 + DETACHED_T4_MS - 1));
 	assert_true(answer(1, 180, 1600 + DETACHED_T4_MS - 1));
 	assert_int_equal(set.st.answered, 1);
+	assert_int_equal(set.st.absorbed, 2); /* counted, each */
 	detached_tick(&set, 1600 + DETACHED_T4_MS, count_send, NULL);
 	assert_false(pending(1));
 	assert_false(answer(1, 200, 1600 + DETACHED_T4_MS + 1));

@@ -4264,6 +4264,7 @@ void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 	st->stale_requests_answered = c->detached.st.answered;
 	st->stale_requests_unanswered = c->detached.st.unanswered;
 	st->stale_requests_untracked = c->detached.st.untracked;
+	st->stale_responses_absorbed = c->detached.st.absorbed;
 	st->targets_down = 0;
 	for (uint32_t i = 0; i < c->ntargets; i++)
 		st->targets_down += c->targets[i].named && c->targets[i].down_until > c->tick_now;

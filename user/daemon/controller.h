@@ -157,9 +157,11 @@ struct ctl_stats {
 	uint64_t late_provisionals_cancelled, given_up_forgotten;
 	/* the CANCELs and BYEs above are transactions of their own (detached.h):
 	 * retransmissions sent, those answered, those that reached Timer F
-	 * unanswered, and those sent once untracked (a full table) */
+	 * unanswered, and those sent once untracked (a full table); and the
+	 * responses to them that came after their final, within Timer K
+	 * (copies of that final: dropped) */
 	uint64_t stale_requests_retransmitted, stale_requests_answered, stale_requests_unanswered,
-	    stale_requests_untracked;
+	    stale_requests_untracked, stale_responses_absorbed;
 	/* 401/407 to leg B's INVITE answered with the route's credentials
 	 * (routes[].auth), and those not answered (credentials refused, no
 	 * challenge the route can answer): the caller gets 403 */

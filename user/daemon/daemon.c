@@ -1361,6 +1361,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "stale_requests_answered", cs.stale_requests_answered);
 	JI(c, "stale_requests_unanswered", cs.stale_requests_unanswered);
 	JI(c, "stale_requests_untracked", cs.stale_requests_untracked);
+	JI(c, "stale_responses_absorbed", cs.stale_responses_absorbed);
 	JI(c, "auth_answered", cs.auth_answered);
 	JI(c, "auth_refused", cs.auth_refused);
 	JI(c, "session_interval_raised", cs.session_interval_raised);

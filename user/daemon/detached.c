@@ -100,8 +100,10 @@ bool detached_on_response(struct detached_set *s, const struct sip_msg *r, uint6
 	    find_txn(s, r->buf + r->vias[0].branch.off, r->vias[0].branch.len, r->cseq.method_id);
 	if (!t)
 		return false;
-	if (t->completed)
-		return true; /* a copy of its final, or a provisional late */
+	if (t->completed) {
+		s->st.absorbed++; /* a copy of its final, or a provisional late */
+		return true;
+	}
 	if (r->status >= 200) {
 		t->completed = true;
 		t->t_deadline = now + DETACHED_T4_MS;

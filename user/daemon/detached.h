@@ -62,6 +62,7 @@ struct detached_stats {
 	uint64_t answered;	/* ended by a final response */
 	uint64_t unanswered;	/* ended by Timer F */
 	uint64_t untracked;	/* sent once: the table was full */
+	uint64_t absorbed;	/* responses to a Completed one (copies of its final) */
 };
 
 struct detached_set {

@@ -147,6 +147,9 @@ const struct metrics_row metrics_rows[] = {
     {"controller_stale_requests_untracked", C,
      "CANCELs and BYEs to targets a call had failed over from, sent once untracked (a full "
      "table)."},
+    {"controller_stale_responses_absorbed", C,
+     "Responses to the controller's own CANCELs, BYEs and PRACKs after their final, within "
+     "Timer K (copies of the final): dropped."},
     {"controller_target_503_sent_as_500", C,
      "Targets' 503s that ended a call, sent to the caller as 500 (RFC 3261 16.7)."},
     {"controller_target_answered", C, "INVITEs the target answered 2xx."},
