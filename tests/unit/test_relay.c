@@ -619,6 +619,48 @@ static void test_bye_replayed_in_ended_fork(void **state)
 	assert_int_equal(rc.bye_replayed, 1);
 }
 
+/* The caller ended the call's own early dialog (the first fork's) with a
+ * BYE its callee answered 481 (the slot kept for the other fork: retired),
+ * then the other fork's early dialog with a BYE of the same CSeq (each
+ * early dialog counts its own CSeqs from the INVITE's, RFC 3261 12.2.1.1),
+ * which that fork answered 200. That BYE sent again (the 200 lost) is the
+ * fork's: it gets the fork's 200, not the first fork's 481 that ended[]
+ * keeps under the call's slot, which the fork's tag names too. */
+static void test_bye_replayed_in_ended_fork_not_the_first_forks(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	(void)state;
+
+	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+	res = exchange("BYE", 20, 481, "");
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_slot, SLOT);
+	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, SLOT, GEN));
+
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	resp_from_b(200, "BYE", "");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_slot, FORK);
+	shard_dialog_free(&table, FORK);
+
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	/* the first fork's BYE sent again still gets its own 481 */
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	assert_int_equal(rc.bye_replayed, 2);
+}
+
 /* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
  * timer from its Session-Expires (min(32, interval/3) s early), or turns it
  * off when it names none; its retransmissions, other answers and other
@@ -3016,6 +3058,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_into_kept_slot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork_not_the_first_forks,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),

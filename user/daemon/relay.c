@@ -744,14 +744,18 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		 * kept for the call's other forks with its tags emptied
 		 * (shard_dialog_retire_first_fork); or the early dialog of
 		 * another fork than the first, whose tag names the call's
-		 * slot, its own freed (shard_fork_tag_ended) */
+		 * slot, its own freed (shard_fork_tag_ended): that fork's
+		 * alone, since the first fork's BYE, under the call's slot in
+		 * ended[], may have had the same CSeq (each early dialog
+		 * counts its own) and another final */
 		uint16_t final = 0;
 		if (ours && m->method_id == SIP_METHOD_BYE) {
 			uint32_t fs, fg;
-			final = ended_by_bye(rc, slot, gen, m->cseq.num);
-			if (!final && shard_fork_tag_ended(rc->table, m->buf + m->to.tag.off,
-							   m->to.tag.len, &fs, &fg) == 0)
+			if (shard_fork_tag_ended(rc->table, m->buf + m->to.tag.off, m->to.tag.len,
+						 &fs, &fg) == 0)
 				final = ended_by_bye(rc, fs, fg, m->cseq.num);
+			else
+				final = ended_by_bye(rc, slot, gen, m->cseq.num);
 		}
 		if (final) {
 			rc->bye_replayed++;
