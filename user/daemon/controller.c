@@ -2208,8 +2208,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	/* the worker answers a challenge to its own requests on leg B with
 	 * the route's credentials, which it knows by this key (orig.h); a call
 	 * that replaces or joins a dialog goes to that dialog's party, and
-	 * answers it (call_auth) as that dialog's requests do, while its route
-	 * still has a target there */
+	 * answers it (call_auth) as that dialog's requests do, by that
+	 * dialog's key while its route still has the target the key names */
 	k->dlg.auth_key = auth_key;
 	/* what the CDR names besides the legs, for the one a restart writes */
 	shard_cdr_set(&k->dlg.cdr, r ? r->name : NULL, m->buf + m->ruri.whole.off,

@@ -201,8 +201,10 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
  * credentials key when y is its leg B (the callee side of the route its
  * call took), else 0: a 401 or 407 of y's party to the new call's INVITE,
  * and to sipshard's requests in the new call, is answered with that
- * route's credentials while the route still has a target at y's peer, and
- * a 422 is answered with its Min-SE, as for any call. shard: the worker that
+ * route's credentials while the route still has the target that dialog's
+ * call went to (the key names both), else with those of the routes with a
+ * target at y's peer when they agree (orig_creds_key_at), and a 422 is
+ * answered with its Min-SE, as for any call. shard: the worker that
  * owns m's Call-ID, where the new call's dialog goes (not the one that
  * looked the named dialog up).
  */

@@ -229,10 +229,11 @@ static bool ctl_drain(struct daemon *d, uint64_t now)
 /* Each worker whose copy of the routes' credentials is stale gets the
  * policy's (orig.h: a worker may not read the policy, which a reload frees):
  * one DMSG_CREDS per route, with or without auth (a route without has an
- * empty username, so that a call of it finds none), with its targets'
- * addresses (for a call whose route a reload renamed), in order, only into a
- * ring with twice their number free; a ring too full for them all is tried
- * again at the next pass, from the first. */
+ * empty username, so that a call of it finds none), with its targets' keys
+ * (a call's names its route and target) and addresses (for a call whose key
+ * no route has any more: renamed, or given other targets), in order, only
+ * into a ring with twice their number free; a ring too full for them all is
+ * tried again at the next pass, from the first. */
 static void push_creds(struct daemon *d)
 {
 	const struct config *c = policy_config(d->pol);
