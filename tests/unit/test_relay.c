@@ -637,7 +637,7 @@ static void test_bye_replayed_in_ended_fork_not_the_first_forks(void **state)
 	res = exchange("BYE", 20, 481, "");
 	assert_true(res.dialog_ended);
 	assert_int_equal(res.ended_slot, SLOT);
-	shard_dialog_retire_first_fork(&table, shard_dialog_get(&table, SLOT, GEN));
+	shard_dialog_retire_first_fork(shard_dialog_get(&table, SLOT, GEN));
 
 	req_from_a("BYE", 20, fork_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
