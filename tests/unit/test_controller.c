@@ -6510,6 +6510,30 @@ static unsigned two_forks_ring(void)
 	return inv;
 }
 
+/* A fork's early dialog ended (the caller's BYE in it: the worker's notice)
+ * and another fork rings: it takes the slot the first freed (the pool hands
+ * the slot freed last out first) and must not take its tag too, or the
+ * caller's BYE sent again in the ended early dialog (its 200 lost) would
+ * reach the new fork and end it. Random bits gave it that tag once in 256. */
+static void test_fork_in_a_freed_slot_gets_a_tag_of_its_own(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	char tag2[64], tag3[64];
+	(void)state;
+
+	unsigned inv = two_forks_ring();
+	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
+	const struct shard_dialog fork2 = installs[1];
+	ctl_on_dialog_ended(ctl, 0, fork2.slot, fork2.gen + 1, CTL_END_BYE_CALLER);
+	response_from_bob_with(inv, 183, "fork3", reliable, 1300);
+	assert_int_equal(ninstall, 3);
+	assert_int_equal(installs[2].slot, fork2.slot);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	sent_to_tag(nsent - 1, tag3, sizeof(tag3));
+	assert_string_not_equal(tag3, tag2);
+	assert_memory_equal(installs[2].legs[SHARD_LEG_A].local_tag, tag3, strlen(tag3));
+}
+
 /* The caller's BYE in the early dialog d, relayed to its fork. */
 static void caller_byes_early(const struct shard_dialog *d)
 {
@@ -7671,6 +7695,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_refused_fork_pracked_here_retransmits_once_the_ring_has_room, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fork_in_a_freed_slot_gets_a_tag_of_its_own,
+					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_answering_after_our_prack_gets_a_higher_cseq,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_answering_fork_brings_its_own_session, setup_file,

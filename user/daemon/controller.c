@@ -2374,6 +2374,21 @@ static bool fork_prack_pending(struct ctl *c, const struct ctl_call *k, const st
 	return detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK);
 }
 
+/* The bits above the fork's slot in the salt of the tag of k's next fork
+ * (shard_fork_tag_encode: 8 of them): a keyed hash of the call's own tag
+ * plus the fork's place among the call's forks. Random bits there gave a
+ * new fork the tag of one of the call's forks whose early dialog had ended
+ * once in 256, when it took the slot that one had freed (the pools hand
+ * the slot freed last out first): the caller's BYE sent again in the ended
+ * one then reached the new one. With its place added, no two forks of a
+ * call share them (but across a restart, which draws another key: a fork
+ * after it and one before it share them once in 256). */
+static uint32_t fork_tag_bits(const struct ctl *c, const struct ctl_call *k)
+{
+	uint32_t base = key_hash(c, k->a_tag, strlen(k->a_tag), "", 0);
+	return (base + k->nforks) << SHARD_FORK_SLOT_BITS;
+}
+
 /* A new fork of leg B (r's To tag is none the call knows): an early dialog
  * of its own toward the caller, in a slot of the call's shard. NULL when
  * refused (counted and logged): the call has CTL_FORKS_MAX already, the
@@ -2397,7 +2412,7 @@ static struct ctl_fork *fork_add(struct ctl *c, struct ctl_call *k, const struct
 		memcpy(f->b_tag, r->buf + r->to.tag.off, r->to.tag.len);
 		f->b_tag[r->to.tag.len] = '\0';
 		if (shard_fork_tag_encode(f->a_tag, sizeof(f->a_tag), k->shard, k->slot,
-					  k->slot_gen, f->slot, (uint32_t)rng_secure()) < 0)
+					  k->slot_gen, f->slot, fork_tag_bits(c, k)) < 0)
 			why = "its slot cannot be named in a tag";
 		else if (fork_install(c, k, f, r, src, srclen) != 0)
 			why = "the worker's ring is full";

@@ -1385,12 +1385,12 @@ int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, 
 }
 
 int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
-			  uint32_t fork_slot, uint32_t random)
+			  uint32_t fork_slot, uint32_t high)
 {
 	const uint32_t mask = (1u << SHARD_FORK_SLOT_BITS) - 1;
 	if (fork_slot >= mask)
 		return -EINVAL;
-	struct tok_fields f = {shard, slot, gen, (random & ~mask) | (fork_slot + 1)};
+	struct tok_fields f = {shard, slot, gen, (high & ~mask) | (fork_slot + 1)};
 	return encode(out, cap, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f);
 }
 
