@@ -139,14 +139,17 @@ const struct metrics_row metrics_rows[] = {
     {"controller_stale_provisionals_cancelled", C,
      "Provisionals from targets a call had failed over from: answered with a CANCEL."},
     {"controller_stale_requests_answered", C,
-     "CANCELs and BYEs to targets a call had failed over from, answered."},
+     "The controller's own CANCELs, BYEs and PRACKs outside a call's set-up (a target left, "
+     "a fork's 2xx or 18x), answered."},
     {"controller_stale_requests_retransmitted", C,
-     "Retransmissions of CANCELs and BYEs to targets a call had failed over from."},
+     "Retransmissions of the controller's own CANCELs, BYEs and PRACKs outside a call's "
+     "set-up."},
     {"controller_stale_requests_unanswered", C,
-     "CANCELs and BYEs to targets a call had failed over from, unanswered at Timer F."},
+     "The controller's own CANCELs, BYEs and PRACKs outside a call's set-up, unanswered at "
+     "Timer F."},
     {"controller_stale_requests_untracked", C,
-     "CANCELs and BYEs to targets a call had failed over from, sent once untracked (a full "
-     "table)."},
+     "The controller's own CANCELs, BYEs and PRACKs outside a call's set-up, sent once "
+     "untracked (a full table)."},
     {"controller_stale_responses_absorbed", C,
      "Responses to the controller's own CANCELs, BYEs and PRACKs after their final, within "
      "Timer K (copies of the final): dropped."},
