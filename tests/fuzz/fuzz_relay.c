@@ -157,7 +157,7 @@ static void open_shard(uint8_t selector)
 	static const struct relay_req bye = {.method = SIP_METHOD_BYE,
 					     .extra = "Reason: SIP;text=\"fuzz\"\r\n"};
 	static const struct orig_cred cred = {
-	    .auth = {"alice", "secret", ""}, .ntargets = 1, .targets = {{.key = 7}}};
+	    .auth = {"alice", "secret"}, .ntargets = 1, .targets = {{.key = 7}}};
 	const struct orig_dlg dlg = {SLOT, GEN, SHARD_LEG_B, cred.targets[0].key};
 	orig_set_creds(&ctx.orig, 0, 1, &cred);
 	if (orig_start(&ctx.orig, &ctx.rc, b, &bye, &dlg, 1, ctx.rc.now_ms, scratch,

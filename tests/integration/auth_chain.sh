@@ -12,7 +12,9 @@
 # carries the proxy's challenge and the server's WWW-Authenticate together
 # (RFC 3261 16.7 item 7: a proxy puts a forked 401's challenges in its 407):
 # its next INVITE must answer both (22.3), and be answered 200, where it
-# answered the proxy's alone and met the 401 a round trip later.
+# answered the proxy's alone and met the 401 a round trip later. The route's
+# and the registration's auth list both realms (auth.realm as a list), so
+# every answer here also checks that each realm of the list is answered.
 set -u
 cd "$(dirname "$0")/../.."
 ASAN_DAEMON=1
@@ -32,10 +34,12 @@ cat >"$WORK/auth_chain.json" <<JSON
   "persist_dialogs": false,
   "capacity": { "setups": 64 },
   "routes": [ { "name": "carrier", "target": "127.0.0.1:$P_PORT",
-                "auth": { "username": "acct-4471", "password": "s3cret" } } ],
+                "auth": { "username": "acct-4471", "password": "s3cret",
+                          "realm": ["proxy.test", "trunk.test"] } } ],
   "registrations": [
     { "name": "carrier", "registrar": "127.0.0.1:$P_PORT", "aor": "sip:acct-4471@trunk.test",
-      "auth": { "username": "acct-4471", "password": "s3cret" },
+      "auth": { "username": "acct-4471", "password": "s3cret",
+                "realm": ["trunk.test", "proxy.test"] },
       "expires_s": 600, "retry_s": 1 }
   ]
 }

@@ -260,7 +260,8 @@ static void test_route_auth(void **state)
 	const struct config_route *r = &cfg.routes[0];
 	assert_string_equal(r->auth.username, "trunk7");
 	assert_string_equal(r->auth.password, "s3cr\"et");
-	assert_string_equal(r->auth.realm, "carrier.example");
+	assert_int_equal(r->auth.nrealms, 1);
+	assert_string_equal(r->auth.realm[0], "carrier.example");
 	assert_string_equal(cfg.routes[1].auth.username, "");
 	char *text = config_to_json(&cfg);
 	assert_non_null(text);
@@ -278,8 +279,26 @@ static void test_route_auth(void **state)
 	/* no realm: any */
 	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"auth\": {\"username\": \"u\","
 		   " \"password\": \"\"}}]}");
-	assert_string_equal(cfg.routes[0].auth.realm, "");
+	assert_int_equal(cfg.routes[0].auth.nrealms, 0);
 	assert_round_trip(&cfg);
+	/* a list of realms: a proxy's and its server's; printed as a list */
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"auth\": {\"username\": \"u\","
+		   " \"password\": \"p\", \"realm\": [\"proxy.example\", \"server.example\"]}}]}");
+	assert_int_equal(cfg.routes[0].auth.nrealms, 2);
+	assert_string_equal(cfg.routes[0].auth.realm[0], "proxy.example");
+	assert_string_equal(cfg.routes[0].auth.realm[1], "server.example");
+	j = printed(&cfg);
+	a = json_object_get(json_array_get(json_object_get(j, "routes"), 0), "auth");
+	assert_int_equal(json_array_size(json_object_get(a, "realm")), 2);
+	json_decref(j);
+	assert_round_trip(&cfg);
+	/* "" and [] say any realm, as an absent realm does */
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"auth\": {\"username\": \"u\","
+		   " \"password\": \"p\", \"realm\": []}}]}");
+	assert_int_equal(cfg.routes[0].auth.nrealms, 0);
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\", \"auth\": {\"username\": \"u\","
+		   " \"password\": \"p\", \"realm\": \"\"}}]}");
+	assert_int_equal(cfg.routes[0].auth.nrealms, 0);
 }
 
 /* registrations[]: read with their defaults, the registrar by name, printed
@@ -816,7 +835,23 @@ static const struct bad bad_cases[] = {
      "quoted string"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
      "\"p\", \"realm\": 7}}]}",
-     "routes[0].auth.realm: expected a string, got an integer"},
+     "routes[0].auth.realm: expected a realm or a list of realms, got an integer"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
+     "\"p\", \"realm\": [\"a\", \"\"]}}]}",
+     "routes[0].auth.realm[1]: must not be empty"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
+     "\"p\", \"realm\": [\"a\", \"b\", \"a\"]}}]}",
+     "routes[0].auth.realm[2]: \"a\" is in the list already"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
+     "\"p\", \"realm\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}}]}",
+     "routes[0].auth.realm: at most 4 realms, got 5"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
+     "\"p\", \"realm\": [7]}}]}",
+     "routes[0].auth.realm[0]: expected a string, got an integer"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"username\": \"u\", \"password\": "
+     "\"p\", \"realm\": [\"a\\\"b\"]}}]}",
+     "routes[0].auth.realm[0]: control character, '\"' or '\\' in \"a\"b\": it is sent inside a "
+     "quoted string"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": {\"user\": \"u\"}}]}",
      "routes[0].auth.user: unknown key"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"auth\": \"u:p\"}]}",

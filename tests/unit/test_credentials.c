@@ -199,7 +199,8 @@ static void test_one_line_per_realm(void **state)
 	assert_int_equal(count_lines(lines, (size_t)n), 1);
 	assert_non_null(memmem(lines, (size_t)n, "algorithm=SHA-256", 17));
 
-	snprintf(a.realm, sizeof(a.realm), "two");
+	snprintf(a.realm[0], sizeof(a.realm[0]), "two");
+	a.nrealms = 1;
 	st = (struct cred_state){0};
 	challenge(401, "WWW-Authenticate: Digest realm=\"one\", nonce=\"n1\", qop=\"auth\"\r\n"
 		       "WWW-Authenticate: Digest realm=\"two\", nonce=\"n3\", qop=\"auth\"\r\n");
@@ -209,12 +210,51 @@ static void test_one_line_per_realm(void **state)
 	assert_answers(lines, (size_t)n, 0, "Authorization", "two", "n3");
 }
 
+/* auth.realm a list: a 407 of the proxy's realm carrying its server's 401
+ * (RFC 3261 16.7 item 7) is answered in both, in order; a third realm is
+ * passed over, and a challenge in none of the list's is not answered.
+ * Before, auth.realm named one realm: an account that a proxy and the
+ * server behind it challenge in two realms had to answer any realm. */
+static void test_realm_list(void **state)
+{
+	(void)state;
+	const char *why = NULL;
+	struct cred_state st = {0};
+	struct config_auth a = *auth();
+	snprintf(a.realm[0], sizeof(a.realm[0]), "proxy.example");
+	snprintf(a.realm[1], sizeof(a.realm[1]), "server.example");
+	a.nrealms = 2;
+
+	challenge(407, "Proxy-Authenticate: Digest realm=\"proxy.example\", nonce=\"p1\", "
+		       "qop=\"auth\"\r\n"
+		       "WWW-Authenticate: Digest realm=\"server.example\", nonce=\"s1\", "
+		       "qop=\"auth\"\r\n"
+		       "WWW-Authenticate: Digest realm=\"elsewhere.example\", nonce=\"e1\", "
+		       "qop=\"auth\"\r\n");
+	struct cred_request rq = request("", 0);
+	int n = cred_answer(&a, &m, &rq, &st, 1, lines, sizeof(lines), &why);
+	assert_true(n > 0);
+	assert_int_equal(count_lines(lines, (size_t)n), 2);
+	assert_answers(lines, (size_t)n, 0, "Proxy-Authorization", "proxy.example", "p1");
+	assert_answers(lines, (size_t)n, 1, "Authorization", "server.example", "s1");
+	assert_null(memmem(lines, (size_t)n, "elsewhere", 9));
+
+	st = (struct cred_state){0};
+	challenge(401, "WWW-Authenticate: Digest realm=\"elsewhere.example\", nonce=\"e2\", "
+		       "qop=\"auth\"\r\n");
+	why = NULL;
+	assert_int_equal(cred_answer(&a, &m, &rq, &st, 1, lines, sizeof(lines), &why), -EACCES);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "auth.realm"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_new_realm_after_an_answered_one),
 	    cmocka_unit_test(test_407_with_www_authenticate_answers_both),
 	    cmocka_unit_test(test_one_line_per_realm),
+	    cmocka_unit_test(test_realm_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

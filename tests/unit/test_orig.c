@@ -599,7 +599,7 @@ static void test_too_long_for_the_buffer_is_not_sent(void **state)
 #define CARRIER_KEY 0x5151u
 /* a route with credentials whose one target has CARRIER_KEY and no address */
 static const struct orig_cred CARRIER = {
-    .auth = {"trunk7", "s3cret", ""}, .ntargets = 1, .targets = {{.key = CARRIER_KEY}}};
+    .auth = {"trunk7", "s3cret"}, .ntargets = 1, .targets = {{.key = CARRIER_KEY}}};
 
 /* orig_cseq_fn as the worker's: the leg's next while the dialog lives. */
 static uint32_t next_cseq(void *arg, const struct orig_dlg *dlg, uint32_t challenged)
@@ -843,7 +843,8 @@ static void test_challenges_not_answered(void **state)
 
 	/* another realm than the route's auth.realm */
 	struct orig_cred only = CARRIER;
-	snprintf(only.auth.realm, sizeof(only.auth.realm), "carrier.example");
+	snprintf(only.auth.realm[0], sizeof(only.auth.realm[0]), "carrier.example");
+	only.auth.nrealms = 1;
 	start_b(&BYE, 0, CARRIER_KEY);
 	orig_set_creds(&byes, 0, 1, &only);
 	challenge(401, "elsewhere.example", "n");
@@ -928,9 +929,9 @@ static void test_changed_route_answers_only_at_its_targets(void **state)
 	test_addr_in(&y, "10.7.7.2", 5060);
 	test_addr_in(&z, "10.7.7.3", 5060);
 	struct orig_cred creds[2] = {
-	    at_target((struct orig_cred){.auth = {"carrier-y", "y-pass", ""}}, 0x7171, "10.7.7.2",
+	    at_target((struct orig_cred){.auth = {"carrier-y", "y-pass"}}, 0x7171, "10.7.7.2",
 		      5060),
-	    at_target((struct orig_cred){.auth = {"carrier-x", "x-pass", ""}}, 0x7272, "10.7.7.1",
+	    at_target((struct orig_cred){.auth = {"carrier-x", "x-pass"}}, 0x7272, "10.7.7.1",
 		      5060),
 	};
 	const struct config_auth *a;

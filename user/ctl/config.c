@@ -98,6 +98,7 @@ struct cfg_parse {
 	bool have_listen, have_advertise, have_mgmt;
 	bool have_long_heads;	    /* capacity.long_heads_per_shard given */
 	struct config_route *route; /* the route whose arrays are being read */
+	struct config_auth *auth;   /* the credentials whose realms are being read */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct cfg_parse *p, const char *path,
@@ -1336,17 +1337,45 @@ static int get_quotable(struct cfg_parse *p, const char *path, json_t *v, char *
 	return 0;
 }
 
+/* One of auth.realm's list (p->auth): not empty, nor one named before. */
+static int auth_realm(struct cfg_parse *p, const char *path, size_t i, json_t *v)
+{
+	struct config_auth *a = p->auth;
+	int rc = get_quotable(p, path, v, a->realm[i], sizeof(a->realm[i]), true);
+	if (rc)
+		return rc;
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(a->realm[j], a->realm[i]))
+			return fail(p, path, "\"%s\" is in the list already", a->realm[i]);
+	a->nrealms = (uint32_t)i + 1;
+	return 0;
+}
+
+/* auth.realm: one realm, a list of them, or none (null, "", []: any). */
+static int get_realms(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a)
+{
+	a->nrealms = 0;
+	if (json_is_null(v))
+		return 0; /* as printed: any realm */
+	if (json_is_array(v)) {
+		p->auth = a;
+		return each_element(p, path, v, CONFIG_AUTH_REALMS_MAX, "realms", auth_realm);
+	}
+	if (!json_is_string(v))
+		return fail(p, path, "expected a realm or a list of realms, got %s", type_name(v));
+	int rc = get_quotable(p, path, v, a->realm[0], sizeof(a->realm[0]), false);
+	if (!rc && a->realm[0][0])
+		a->nrealms = 1;
+	return rc;
+}
+
 static int auth_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_auth *a = arg;
 	if (!strcmp(k, "username"))
 		return get_quotable(p, path, v, a->username, sizeof(a->username), true);
-	if (!strcmp(k, "realm") && json_is_null(v)) {
-		a->realm[0] = '\0'; /* as printed: any realm */
-		return 0;
-	}
 	if (!strcmp(k, "realm"))
-		return get_quotable(p, path, v, a->realm, sizeof(a->realm), false);
+		return get_realms(p, path, v, a);
 	if (!strcmp(k, "password")) /* never printed back: it would end up in logs */
 		return get_str(p, path, v, a->password, sizeof(a->password));
 	return -ENOENT;
@@ -2292,8 +2321,16 @@ static json_t *auth_json(const struct config_auth *a)
 {
 	if (!a->username[0])
 		return json_null();
-	return json_pack("{s:s, s:s, s:s?}", "username", a->username, "password", "(set)", "realm",
-			 a->realm[0] ? a->realm : NULL);
+	json_t *realm = NULL;
+	if (a->nrealms == 1)
+		realm = json_string(a->realm[0]);
+	else if (a->nrealms > 1) {
+		realm = json_array();
+		for (uint32_t i = 0; i < a->nrealms; i++)
+			json_array_append_new(realm, json_string(a->realm[i]));
+	}
+	return json_pack("{s:s, s:s, s:o?}", "username", a->username, "password", "(set)", "realm",
+			 realm);
 }
 
 static json_t *target_json(const struct config_target *t)

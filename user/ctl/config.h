@@ -35,6 +35,7 @@
 #define CONFIG_MAX_TARGETS	 8   /* per route, tried in order */
 #define CONFIG_MAX_FAILOVER	 16  /* statuses in routes[].failover_on */
 #define CONFIG_TARGET_MAX	 64  /* "[IPv6 with a dotted quad]:65535" is 54 */
+#define CONFIG_AUTH_REALMS_MAX	 4   /* auth.realm: a proxy's and its server's, and room */
 #define CONFIG_MAX_SRV_RECORDS	 64  /* of one name, read at a load (the best are used) */
 #define CONFIG_MAX_REGISTRATIONS 16
 #define CONFIG_MAX_REGISTRAR_SRV 4   /* SRV records a registrar's name may give */
@@ -115,7 +116,9 @@ struct config_route {
 	struct config_auth {
 		char username[64];
 		char password[128];
-		char realm[128]; /* "" = any realm; else only this one is answered */
+		/* the realms whose challenges are answered; none: any realm */
+		char realm[CONFIG_AUTH_REALMS_MAX][128];
+		uint32_t nrealms;
 	} auth;
 	/* a hash of the name and the targets, never 0: a set-up record keeps it,
 	 * so that a reload or restart that changed the route stops its failover */

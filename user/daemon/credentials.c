@@ -42,10 +42,10 @@ static const char *unusable(const struct config_auth *a, const struct sip_msg *m
 			   ? "a challenge whose realm, nonce or opaque holds a backslash escape or "
 			     "a control byte"
 			   : "a challenge of a kind not answered (scheme, algorithm or qop)";
-	size_t rl = strlen(a->realm);
-	if (rl && !sip_view_eq(m->buf, ch->realm, a->realm, rl))
-		return "a realm other than the configured auth.realm";
-	return NULL;
+	for (uint32_t i = 0; i < a->nrealms; i++)
+		if (sip_view_eq(m->buf, ch->realm, a->realm[i], strlen(a->realm[i])))
+			return NULL;
+	return a->nrealms ? "a realm other than the configured auth.realm" : NULL;
 }
 
 static bool starts_with(const char *p, size_t n, const char *s, size_t sn)

@@ -41,7 +41,10 @@ void orig_set_creds(struct orig_table *t, uint32_t index, uint32_t count, const 
 		 * its counts stay within their arrays */
 		e->auth.username[sizeof(e->auth.username) - 1] = '\0';
 		e->auth.password[sizeof(e->auth.password) - 1] = '\0';
-		e->auth.realm[sizeof(e->auth.realm) - 1] = '\0';
+		if (e->auth.nrealms > CONFIG_AUTH_REALMS_MAX)
+			e->auth.nrealms = CONFIG_AUTH_REALMS_MAX;
+		for (uint32_t i = 0; i < CONFIG_AUTH_REALMS_MAX; i++)
+			e->auth.realm[i][sizeof(e->auth.realm[i]) - 1] = '\0';
 		if (e->ntargets > CONFIG_MAX_TARGETS)
 			e->ntargets = CONFIG_MAX_TARGETS;
 		for (uint32_t i = 0; i < e->ntargets; i++)
@@ -72,8 +75,13 @@ static bool has_key(const struct orig_cred *e, uint32_t key)
 
 static bool same_auth(const struct config_auth *a, const struct config_auth *b)
 {
-	return !strcmp(a->username, b->username) && !strcmp(a->password, b->password) &&
-	       !strcmp(a->realm, b->realm);
+	if (strcmp(a->username, b->username) || strcmp(a->password, b->password) ||
+	    a->nrealms != b->nrealms)
+		return false;
+	for (uint32_t i = 0; i < a->nrealms; i++)
+		if (strcmp(a->realm[i], b->realm[i]))
+			return false;
+	return true;
 }
 
 void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
