@@ -23,17 +23,15 @@ static inline void relay_dialog_peer(struct sip_session *s, const char *ip, uint
 	s->peer_len = sizeof(struct sockaddr_in);
 }
 
-/* Installs the dialog in slot/gen of t at now_ms; returns shard_dialog_install's code. */
-static inline int relay_dialog_install(struct shard_table *t, uint32_t slot, uint32_t gen,
-				       const char *a_tag, const char *b_tag, uint64_t now_ms)
+/* Fills d with the dialog in slot/gen, confirmed. */
+static inline void relay_dialog_fill(struct shard_dialog *d, uint32_t slot, uint32_t gen,
+				     const char *a_tag, const char *b_tag)
 {
-	struct shard_dialog d;
-
-	memset(&d, 0, sizeof(d));
-	d.slot = slot;
-	d.gen = gen;
-	d.state = SHARD_DLG_CONFIRMED;
-	struct sip_session *a = &d.legs[SHARD_LEG_A], *b = &d.legs[SHARD_LEG_B];
+	memset(d, 0, sizeof(*d));
+	d->slot = slot;
+	d->gen = gen;
+	d->state = SHARD_DLG_CONFIRMED;
+	struct sip_session *a = &d->legs[SHARD_LEG_A], *b = &d->legs[SHARD_LEG_B];
 	SESSION_SET(a, call_id, "callA@host", 10);
 	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));
 	SESSION_SET(a, remote_tag, "atag", 4);
@@ -56,6 +54,56 @@ static inline int relay_dialog_install(struct shard_table *t, uint32_t slot, uin
 	b->invite_cseq = 1;
 	b->session_state = SESSION_STATE_CONFIRMED;
 	relay_dialog_peer(b, "10.2.2.2", 5080);
+}
+
+/* Installs the dialog in slot/gen of t at now_ms; returns shard_dialog_install's code. */
+static inline int relay_dialog_install(struct shard_table *t, uint32_t slot, uint32_t gen,
+				       const char *a_tag, const char *b_tag, uint64_t now_ms)
+{
+	struct shard_dialog d;
+
+	relay_dialog_fill(&d, slot, gen, a_tag, b_tag);
+	return shard_dialog_install(t, &d, now_ms);
+}
+
+/* The dialog in slot/gen as the call's early dialog, the first fork's, as
+ * the controller installs it while the call rings (controller.c): leg B's
+ * remote tag is that fork's, b_remote. */
+static inline int relay_dialog_install_early(struct shard_table *t, uint32_t slot, uint32_t gen,
+					     const char *a_tag, const char *b_tag,
+					     const char *b_remote, uint64_t now_ms)
+{
+	struct shard_dialog d;
+
+	relay_dialog_fill(&d, slot, gen, a_tag, b_tag);
+	d.state = SHARD_DLG_EARLY;
+	d.legs[SHARD_LEG_A].session_state = SESSION_STATE_EARLY;
+	d.legs[SHARD_LEG_B].session_state = SESSION_STATE_EARLY;
+	SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, b_remote, strlen(b_remote));
+	return shard_dialog_install(t, &d, now_ms);
+}
+
+/* The early dialog of another fork of leg B than the first, as the
+ * controller installs it (controller.c fork_install): the call's dialog
+ * (slot/gen, our tag toward the callee b_tag) in fork_slot/fork_gen, under
+ * a tag toward the caller of its own that names the call (written into
+ * fork_a_tag, SHARD_TAG_MAX bytes; shard_fork_tag_encode), with the fork's
+ * To tag b_remote as leg B's remote tag. */
+static inline int relay_dialog_install_fork(struct shard_table *t, uint32_t slot, uint32_t gen,
+					    uint32_t fork_slot, uint32_t fork_gen, char *fork_a_tag,
+					    const char *b_tag, const char *b_remote,
+					    uint64_t now_ms)
+{
+	int n = shard_fork_tag_encode(fork_a_tag, SHARD_TAG_MAX, 0, slot, gen, fork_slot,
+				      0x5a000000u + fork_slot);
+	if (n < 0)
+		return n;
+	struct shard_dialog d;
+	relay_dialog_fill(&d, fork_slot, fork_gen, fork_a_tag, b_tag);
+	d.state = SHARD_DLG_EARLY;
+	d.legs[SHARD_LEG_A].session_state = SESSION_STATE_EARLY;
+	d.legs[SHARD_LEG_B].session_state = SESSION_STATE_EARLY;
+	SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, b_remote, strlen(b_remote));
 	return shard_dialog_install(t, &d, now_ms);
 }
 

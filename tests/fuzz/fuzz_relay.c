@@ -3,9 +3,10 @@
  * real shard table.
  *
  * Owns: the properties every relayed datagram must keep. Each input is a short
- * exchange: up to four datagrams separated by the three bytes "\0\n\0", sent in
+ * exchange: up to six datagrams separated by the three bytes "\0\n\0", sent in
  * turn to a shard holding one confirmed dialog (tests/common/relay_dialog.h:
- * leg A 10.1.1.1, leg B 10.2.2.2). Before a datagram is parsed, the placeholders "@ATAG@" and
+ * leg A 10.1.1.1, leg B 10.2.2.2), or the call's early dialog and its forks'. Before a datagram is
+ * parsed, the placeholders "@ATAG@" and
  * "@BTAG@" become the dialog's two local tags, and "@BRANCH@" becomes the
  * branch of the last request relayed, so that mutations reach the dialog and
  * the transaction records instead of stopping at 481. The first byte of the
@@ -16,7 +17,26 @@
  * that a 2xx naming no Session-Expires may be given the one its request's
  * sender asked for; bit 5 sets timers.min_se_s to 1800, so that refreshes
  * asking for less are refused 422; bit 6 sets strip_headers (User-Agent,
- * Server, X-Internal-Route, P-Site). Datagrams go where the worker would send
+ * Server, X-Internal-Route, P-Site). With bit 7 a second byte follows: its
+ * bits 0-1 install that many forks of leg B (0 to 3, controller.c's most),
+ * each an early dialog of its own (relay_dialog_install_fork: slots 4 to 6,
+ * the callee's To tags "ctag1" to "ctag3", ours toward the caller
+ * "@FATAG1@" to "@FATAG3@"), beside the call's own early dialog (the first
+ * fork's, To tag "btag"), which bit 2 installs alone; bit 3 gives the table
+ * 3 transaction records instead of 16, so that it fills (503) and answered
+ * records give way; bits 4-5 move the clock 10 ms, 1 s, 8 s or 16 s after
+ * each datagram. After each datagram transactions expire as the worker's
+ * tick has them (relay_expire, timers.transaction_timeout_ms 32 s). A
+ * datagram starting with byte 0xFF moves the clock its second byte's
+ * seconds (none: past the timeout) and expires; one starting 0xFE has fork
+ * (second byte modulo forks + 1; 0 the first) answer the call: the
+ * controller's update confirming the call's slot under that fork's tag, as
+ * the worker takes it (shard_dialog_packed_takes_fork, its open requests
+ * answered), then every fork's early dialog released. A dialog a BYE ends
+ * is taken as worker.c's ended_by_bye takes it: the call's early dialog
+ * while forks ring is kept, its first fork's tags emptied
+ * (shard_dialog_retire_first_fork), any other freed. An early dialog has no
+ * BYE of ours, keep-alive or transfer. Datagrams go where the worker would send
  * them: valid requests with a To-tag to relay_request, valid responses whose
  * branch is not the controller's to relay_response, responses to a BYE of
  * ours to orig_on_response, responses with the keep-alive's prefix to
@@ -32,14 +52,16 @@
  *         keeps its status and carries the Call-ID of the leg it goes back to;
  *   TO_CONTROLLER: only an ACK or a CANCEL that matches no transaction here;
  *   ANSWER: a response with the status reported, which parses, for a request;
- *   for a response, only the ACK of a final to an INVITE once the dialog has
- *   ended, with that final's CSeq number and Call-ID;
+ *   for a response, only the ACK of a final to an INVITE once its
+ *   transaction's dialog has ended, with that final's CSeq number and Call-ID;
  *   a dialog that ends answers its open requests as the worker does
  *   (relay_end_pending): each answer parses as a 487, or a 200 to a BYE;
  *   a 422 only to an INVITE or UPDATE that asks for less than min_se_s and
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   a relayed request's Event differs from the sender's only in its id's
  *   number (the REFER's CSeq mapped between the legs);
+ *   a 503 only when every transaction record waits for its final (an
+ *   answered one gives way);
  *   DROP: a reason; every other outcome: no reason;
  *   no datagram relayed holds a line of a field strip_headers names;
  *   a response gains a Session-Expires only as a 2xx, with session_timer
@@ -47,7 +69,12 @@
  *   (or, for a copy of a 2xx already relayed, leaves that timer as it was);
  *   a NOTIFY answered about the operator's REFER is answered 200 or 500 and
  *   counted, and nothing else is counted so;
- *   after each datagram the table never holds more than the one dialog,
+ *   each expiry frees the transaction shard_txn_expired names, and ends a
+ *   dialog (as its sender's) only for a BYE without final whose dialog is
+ *   there; a fork's 2xx is taken as another fork's exactly when its tag is
+ *   not the slot's and the first fork's was not ended, and leaves the slot
+ *   confirmed under that fork's tag;
+ *   after each datagram the table never holds more than the dialogs installed,
  *   never more transactions than requests relayed, and never more long-head
  *   slots than transactions; every BYE of ours (first
  *   sent, retransmitted, or sent again answering a challenge) parses as a
@@ -57,6 +84,7 @@
  *   CSeq, and leaves leg B owing nothing.
  * Does not own: the parser's own properties (fuzz_sip.c), sockets (worker.c).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +95,21 @@
 #include "daemon/orig.h"
 #include "daemon/relay.h"
 
-enum { SLOT = 3, GEN = 5, MAX_DATAGRAMS = 4 };
+enum {
+	SLOT = 3,
+	GEN = 5,
+	MAX_DATAGRAMS = 6,
+	DIALOGS = 8,
+	FORK_SLOT = 4, /* forks' early dialogs in slots 4, 5, 6 */
+	FORK_GEN = 11,
+	FORKS_MAX = 3, /* controller.c CTL_FORKS_MAX - 1 */
+	TXNS = 16,
+	TXNS_SMALL = 3,
+};
+/* timers.transaction_timeout_ms's default (config.c) */
+#define TXN_TIMEOUT_MS 32000
+/* The clock's step between datagrams, by the second selector's bits 4-5. */
+static const uint64_t steps_ms[4] = {10, 1000, 8000, 16000};
 
 static const size_t caps[4] = {256, 1024, 8192, SIP_MAX_DATAGRAM};
 
@@ -80,6 +122,10 @@ struct fuzz_ctx {
 	struct fuzz_token bye_branch; /* of the BYE we sent on leg B */
 	struct fuzz_token ka_branch;  /* of the keep-alive's OPTIONS on leg B */
 	struct orig_table orig;
+	unsigned nforks;			  /* forks' early dialogs installed */
+	char fork_tags[FORKS_MAX][SHARD_TAG_MAX]; /* theirs toward the caller */
+	unsigned ndialogs;			  /* dialogs installed: 1 + nforks */
+	uint64_t step_ms;			  /* the clock's step after each datagram */
 	char dgram[SIP_MAX_DATAGRAM];
 	char outbuf[SIP_MAX_DATAGRAM];
 };
@@ -123,14 +169,31 @@ static void check_bye_counts(void)
 		die("BYE transactions do not add up", NULL, 0);
 }
 
-/* A fresh table with the one confirmed dialog, as the controller installs it. */
-static void open_shard(uint8_t selector)
+/* A fresh table with the call's dialog, as the controller installs it:
+ * confirmed, or (ext) early with its forks' early dialogs. */
+static void open_shard(uint8_t selector, uint8_t ext)
 {
 	/* two long-head slots: a third long head in flight meets a full pool */
-	if (shard_table_open_heads(&ctx.table, NULL, NULL, 4, 16, 2) != 0)
+	if (shard_table_open_heads(&ctx.table, NULL, NULL, DIALOGS, (ext & 8) ? TXNS_SMALL : TXNS,
+				   2) != 0)
 		die("shard_table_open_heads failed", NULL, 0);
-	if (relay_dialog_install(&ctx.table, SLOT, GEN, ctx.a_tag, ctx.b_tag, 1000) != 0)
+	ctx.nforks = ext & 3;
+	ctx.ndialogs = 1 + ctx.nforks;
+	ctx.step_ms = steps_ms[(ext >> 4) & 3];
+	bool early = ctx.nforks || (ext & 4);
+	int rc = early ? relay_dialog_install_early(&ctx.table, SLOT, GEN, ctx.a_tag, ctx.b_tag,
+						    "btag", 1000)
+		       : relay_dialog_install(&ctx.table, SLOT, GEN, ctx.a_tag, ctx.b_tag, 1000);
+	if (rc != 0)
 		die("shard_dialog_install failed", NULL, 0);
+	memset(ctx.fork_tags, 0, sizeof(ctx.fork_tags));
+	for (unsigned i = 0; i < ctx.nforks; i++) {
+		char b_remote[8] = "ctag1";
+		b_remote[4] = (char)('1' + i);
+		if (relay_dialog_install_fork(&ctx.table, SLOT, GEN, FORK_SLOT + i, FORK_GEN + i,
+					      ctx.fork_tags[i], ctx.b_tag, b_remote, 1000) != 0)
+			die("a fork's early dialog not installed", NULL, 0);
+	}
 	memset(&ctx.rc, 0, sizeof(ctx.rc));
 	ctx.rc.table = &ctx.table;
 	ctx.rc.advertise = "127.0.0.1:5060";
@@ -146,12 +209,15 @@ static void open_shard(uint8_t selector)
 		    SIP_HBIT(SIP_HDR_USER_AGENT) | SIP_HBIT(SIP_HDR_SERVER), &named};
 	}
 	ctx.branch.len = 0;
+	ctx.bye_branch.len = ctx.ka_branch.len = 0;
+	orig_init(&ctx.orig, 0, 1, 500, 4000);
+	if (early)
+		return; /* an early dialog has no BYE of ours, keep-alive or transfer */
 	if (selector & 4) {
 		struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
 		d->refer = (uint8_t)(SHARD_REFER_ACTIVE | ((selector & 8) ? SHARD_REFER_LEG_B : 0));
 		d->refer_cseq = 2;
 	}
-	orig_init(&ctx.orig, 0, 1, 500, 4000);
 	char scratch[ORIG_MAX];
 	struct sip_session *b = &shard_dialog_get(&ctx.table, SLOT, GEN)->legs[SHARD_LEG_B];
 	static const struct relay_req bye = {.method = SIP_METHOD_BYE,
@@ -178,12 +244,10 @@ static void open_shard(uint8_t selector)
 	fuzz_keep(&ctx.ka_branch, scratch, ctx.out.vias[0].branch);
 }
 
-/* Frees the dialog as the worker does: its open requests answered first. */
-static void end_dialog(size_t cap)
+/* Answers d's open requests as the worker does (end_pending): each a 487,
+ * or a 200 to a BYE. */
+static void end_pending(struct shard_dialog *d, size_t cap)
 {
-	struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
-	if (!d)
-		return;
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		int n, left = RELAY_PENDING_LOOKBACK + 1;
 		while ((n = relay_end_pending(&ctx.rc, d, leg, ctx.outbuf, cap)) != 0) {
@@ -198,7 +262,113 @@ static void end_dialog(size_t cap)
 				die("more open requests answered than a leg can have", NULL, 0);
 		}
 	}
-	shard_dialog_free(&ctx.table, SLOT);
+}
+
+/* Frees dialog slot/gen as the worker does (free_dialog): its open requests
+ * answered first, ours in it no longer resent. */
+static void free_dialog(uint32_t slot, uint32_t gen, size_t cap)
+{
+	struct shard_dialog *d = shard_dialog_get(&ctx.table, slot, gen);
+	if (!d)
+		return;
+	end_pending(d, cap);
+	orig_end_dialog(&ctx.orig, slot, gen);
+	shard_dialog_free(&ctx.table, slot);
+}
+
+static void end_dialog(size_t cap)
+{
+	free_dialog(SLOT, GEN, cap);
+}
+
+/* A BYE ended dialog slot/gen (relay_result.dialog_ended), as worker.c's
+ * ended_by_bye takes it: the call's early dialog while other forks ring in
+ * early dialogs of their own stays, the first fork's tags emptied
+ * (keep_for_forks); any other is freed. */
+static void ended_by_bye(const struct relay_result *res, size_t cap)
+{
+	struct shard_dialog *d = shard_dialog_get(&ctx.table, res->ended_slot, res->ended_gen);
+	if (!d)
+		die("a dialog ended that was not there", NULL, 0);
+	if (d->state == SHARD_DLG_EARLY && shard_dialog_has_forks(&ctx.table, d->slot)) {
+		if (d->slot != SLOT)
+			die("a fork's early dialog taken for the call's", NULL, 0);
+		end_pending(d, cap);
+		orig_end_dialog(&ctx.orig, d->slot, d->gen);
+		shard_dialog_retire_first_fork(&ctx.table, d);
+		return;
+	}
+	free_dialog(res->ended_slot, res->ended_gen, cap);
+}
+
+/* Fork k (0: the first, the call's own early dialog) answers the call 2xx:
+ * the controller updates the call's slot confirmed under that fork's tag
+ * toward the caller (controller.c), the worker answers what was open in
+ * the first fork's early dialog and takes the fork's legs into the slot
+ * (DMSG_INSTALL, shard_dialog_packed_takes_fork), then every fork's early
+ * dialog is released (forks_end, DMSG_RELEASE). Nothing when the call's
+ * slot is gone or confirmed, or the first fork, whose early dialog the
+ * caller ended (retired), answers: the controller ends that 2xx. */
+static void fork_answers(unsigned k, size_t cap)
+{
+	struct shard_dialog *call = shard_dialog_get(&ctx.table, SLOT, GEN);
+	if (!call || call->state != SHARD_DLG_EARLY ||
+	    (k == 0 && shard_dialog_first_fork_retired(call)))
+		return;
+	static struct shard_dialog upd;
+	static char packed[SHARD_DIALOG_PACKED_MAX];
+	char b_remote[8] = "ctag1";
+	b_remote[4] = (char)('0' + k);
+	relay_dialog_fill(&upd, SLOT, GEN, k ? ctx.fork_tags[k - 1] : ctx.a_tag, ctx.b_tag);
+	SESSION_SET(&upd.legs[SHARD_LEG_B], remote_tag, k ? b_remote : "btag", k ? 5 : 4);
+	upd.legs[SHARD_LEG_A].session_state = SESSION_STATE_ACK_WAIT;
+	upd.legs[SHARD_LEG_B].session_state = SESSION_STATE_ACK_WAIT;
+	int n = shard_dialog_pack(&upd, packed, sizeof(packed));
+	if (n < 0)
+		die("shard_dialog_pack failed", NULL, 0);
+	bool takes = k && !shard_dialog_first_fork_retired(call);
+	struct shard_dialog *d = shard_dialog_packed_takes_fork(&ctx.table, packed, (size_t)n);
+	if ((d != NULL) != takes)
+		die("a 2xx taken for another fork's than it is", NULL, 0);
+	if (d)
+		end_pending(d, cap);
+	const char *tag = k ? ctx.fork_tags[k - 1] : ctx.a_tag;
+	if (shard_dialog_install_packed(&ctx.table, packed, (size_t)n, ctx.rc.now_ms, &d) != 0 ||
+	    d != call || d->state != SHARD_DLG_CONFIRMED ||
+	    d->legs[SHARD_LEG_A].local_tag_len != strlen(tag) ||
+	    memcmp(d->legs[SHARD_LEG_A].local_tag, tag, strlen(tag)) != 0)
+		die("the 2xx's install did not confirm the call under the fork's tag", NULL, 0);
+	for (unsigned i = 0; i < ctx.nforks; i++)
+		free_dialog(FORK_SLOT + i, FORK_GEN + i, cap);
+}
+
+/* Transactions expire as the worker's tick has them (relay_expire until
+ * none is due): each is the one shard_txn_expired names, and only a BYE that
+ * had no final, in a dialog still there, ends its dialog (RFC 3261 15.1.1). */
+static void expire(size_t cap)
+{
+	struct relay_result res;
+	for (unsigned guard = 0;; guard++) {
+		int slot = shard_txn_expired(&ctx.table, ctx.rc.now_ms, TXN_TIMEOUT_MS);
+		struct shard_txn was = {0};
+		if (slot >= 0)
+			was = ctx.table.txns[slot];
+		bool alive = slot >= 0 && shard_dialog_get(&ctx.table, was.dialog, was.dialog_gen);
+		int rc = relay_expire(&ctx.rc, TXN_TIMEOUT_MS, &res);
+		if ((rc == 0) != (slot >= 0) || (rc != 0 && rc != -EAGAIN))
+			die("relay_expire freed other than the transaction due", NULL, 0);
+		if (rc != 0)
+			return;
+		if (guard > TXNS || shard_txn_get(&ctx.table, (uint32_t)slot, was.gen))
+			die("an expired transaction is still held", NULL, 0);
+		bool bye = was.method_id == SIP_METHOD_BYE && !was.final_class && alive;
+		if (res.dialog_ended != bye ||
+		    (bye && (res.ended_slot != was.dialog || res.ended_gen != was.dialog_gen ||
+			     res.ended_by_leg != shard_txn_from_leg(&was))))
+			die("an expiry ended other than the dialog of its unanswered BYE", NULL, 0);
+		if (res.dialog_ended)
+			ended_by_bye(&res, cap);
+	}
 }
 
 /* A response with the keep-alive's branch prefix: it finds the dialog only as
@@ -228,19 +398,41 @@ static void keepalive_answer(const struct sip_msg *m)
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
-	const struct fuzz_placeholder ph[5] = {
+	const struct fuzz_placeholder ph[8] = {
 	    {"@ATAG@", ctx.a_tag, strlen(ctx.a_tag)},
+	    {"@FATAG1@", ctx.fork_tags[0], strlen(ctx.fork_tags[0])},
+	    {"@FATAG2@", ctx.fork_tags[1], strlen(ctx.fork_tags[1])},
+	    {"@FATAG3@", ctx.fork_tags[2], strlen(ctx.fork_tags[2])},
 	    {"@BTAG@", ctx.b_tag, strlen(ctx.b_tag)},
 	    {"@BYEBRANCH@", ctx.bye_branch.s, ctx.bye_branch.len},
 	    {"@BRANCH@", ctx.branch.s, ctx.branch.len},
 	    {"@KABRANCH@", ctx.ka_branch.s, ctx.ka_branch.len},
 	};
-	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 5);
+	return fuzz_expand(src, len, ctx.dgram, sizeof(ctx.dgram), ph, 8);
 }
 
 static bool out_view_eq(sip_view v, const char *s, size_t len)
 {
 	return sip_view_eq(ctx.outbuf, v, s, len);
+}
+
+/* The transaction a response's top Via branch leads to, or NULL. */
+static const struct shard_txn *txn_of_response(const struct sip_msg *m)
+{
+	uint8_t shard;
+	uint32_t slot, gen, extra;
+	if (shard_branch_decode(m->buf + m->vias[0].branch.off, m->vias[0].branch.len, &shard,
+				&slot, &gen, &extra) != 0)
+		return NULL;
+	const struct shard_txn *t = shard_txn_get(&ctx.table, slot, gen);
+	return t && t->salt == extra ? t : NULL;
+}
+
+/* The dialog of the transaction a response answers, or NULL. */
+static struct shard_dialog *dialog_of_response(const struct sip_msg *m)
+{
+	const struct shard_txn *t = txn_of_response(m);
+	return t ? shard_dialog_get(&ctx.table, t->dialog, t->dialog_gen) : NULL;
 }
 
 /* A relayed request's Event (RFC 6665 8.2.1) crosses as it came but for
@@ -305,7 +497,8 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 	}
 }
 
-static void check_result(const struct sip_msg *m, const struct relay_result *res, size_t cap)
+static void check_result(const struct sip_msg *m, const struct relay_result *res, size_t cap,
+			 bool txns_full)
 {
 	bool too_brief = m->is_request &&
 			 (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_UPDATE) &&
@@ -322,8 +515,8 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 			die("ANSWER of a bad length", NULL, 0);
 		if (!m->is_request) {
 			if (res->status || m->status < 200 ||
-			    m->cseq.method_id != SIP_METHOD_INVITE ||
-			    shard_dialog_get(&ctx.table, SLOT, GEN) ||
+			    m->cseq.method_id != SIP_METHOD_INVITE || !txn_of_response(m) ||
+			    dialog_of_response(m) ||
 			    sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
 			    ctx.out.method_id != SIP_METHOD_ACK ||
 			    ctx.out.cseq.num != m->cseq.num ||
@@ -337,6 +530,10 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 		if (sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
 		    ctx.out.is_request || ctx.out.status != res->status)
 			die("answer does not parse as the status reported", ctx.outbuf, res->len);
+		/* 503 only when every transaction record waits for its final
+		 * (shard_txn_alloc: an answered one gives way) */
+		if (res->status == 503 && !txns_full)
+			die("a 503 with room in the transaction table", ctx.outbuf, res->len);
 		if (res->status == 422 &&
 		    (!too_brief || !sip_hdr_delta_seconds(&ctx.out, SIP_HDR_MIN_SE, &min_se) ||
 		     min_se != ctx.rc.min_se_s))
@@ -366,13 +563,8 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
  * is then a copy of that final, sent again by its sender. */
 static bool answered_before(const struct sip_msg *m)
 {
-	uint8_t shard;
-	uint32_t slot, gen, extra;
-	if (shard_branch_decode(m->buf + m->vias[0].branch.off, m->vias[0].branch.len, &shard,
-				&slot, &gen, &extra) != 0)
-		return false;
-	const struct shard_txn *t = shard_txn_get(&ctx.table, slot, gen);
-	return t && t->salt == extra && t->final_class;
+	const struct shard_txn *t = txn_of_response(m);
+	return t && t->final_class;
 }
 
 /* A 2xx relayed with a Session-Expires it did not have (RFC 4028 section
@@ -382,7 +574,7 @@ static bool answered_before(const struct sip_msg *m)
 static void check_session_told(const struct sip_msg *m, const struct relay_result *res, bool copy,
 			       uint64_t deadline_before)
 {
-	const struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
+	const struct shard_dialog *d = dialog_of_response(m);
 	if (!d || !ctx.rc.session_timer || m->status < 200 || m->status >= 300 ||
 	    (!res->session_refreshed && !copy))
 		die("a Session-Expires added where none may be", ctx.outbuf, res->len);
@@ -406,13 +598,27 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 	struct sip_msg *m = &ctx.in;
 	bool copy = false;
 	uint64_t deadline_before = 0;
+	bool txns_full = false;
 
+	if (len && src[0] == 0xFF) {
+		/* time passes: the second byte's seconds, or past the timeout */
+		ctx.rc.now_ms += len > 1 ? src[1] * 1000ull : TXN_TIMEOUT_MS + 1;
+		expire(cap);
+		return;
+	}
+	if (len && src[0] == 0xFE) {
+		fork_answers(len > 1 ? src[1] % (ctx.nforks + 1) : 0, cap);
+		return;
+	}
 	if (sip_parse(m, ctx.dgram, n, NULL) != 0)
 		return; /* the worker answers 400 or drops: fuzz_sip's ground */
 	if (m->is_request) {
 		if (!m->to.has_tag)
 			return; /* the controller's (a CANCEL with a To-tag is a re-INVITE's: here)
 				 */
+		struct shard_table_usage was;
+		shard_table_usage(&ctx.table, &was);
+		txns_full = was.txns_used == was.txns_cap && !ctx.table.hdr->txn_answered;
 		uint64_t notifies = ctx.rc.refer_notifies;
 		relay_request(&ctx.rc, m, ctx.outbuf, cap, &res);
 		if (ctx.rc.refer_notifies != notifies &&
@@ -436,24 +642,25 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 			return;
 		}
 		copy = answered_before(m);
-		const struct shard_dialog *d = shard_dialog_get(&ctx.table, SLOT, GEN);
+		const struct shard_dialog *d = dialog_of_response(m);
 		deadline_before = d ? shard_session_deadline(d) : 0;
 		relay_response(&ctx.rc, m, ctx.outbuf, cap, &res);
 	}
-	check_result(m, &res, cap);
+	check_result(m, &res, cap, txns_full);
 	if (!m->is_request && res.outcome == RELAY_SEND && !m->session_expires.len &&
 	    ctx.out.session_expires.len)
 		check_session_told(m, &res, copy, deadline_before);
 	if (res.outcome == RELAY_SEND && m->is_request)
 		(*relayed)++;
-	if (res.dialog_ended && res.ended_slot == SLOT && res.ended_gen == GEN)
-		end_dialog(cap); /* as the worker does */
+	if (res.dialog_ended)
+		ended_by_bye(&res, cap); /* as the worker does */
 
 	struct shard_table_usage u;
 	shard_table_usage(&ctx.table, &u);
-	if (u.dialogs_used > 1 || u.txns_used > *relayed || u.heads_used > u.txns_used)
+	if (u.dialogs_used > ctx.ndialogs || u.txns_used > *relayed || u.heads_used > u.txns_used)
 		die("table holds more than it was given", NULL, 0);
-	ctx.rc.now_ms += 10;
+	ctx.rc.now_ms += ctx.step_ms;
+	expire(cap); /* the worker's tick */
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -474,10 +681,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size_t cap = caps[data[0] & 3];
-	uint8_t selector = data[0];
+	uint8_t selector = data[0], ext = 0;
 	data++;
 	size--;
-	open_shard(selector);
+	if (selector & 128) {
+		if (size < 1)
+			return 0;
+		ext = data[0];
+		data++;
+		size--;
+	}
+	open_shard(selector, ext);
 	for (int i = 0; i < MAX_DATAGRAMS && fuzz_next_datagram(&data, &size, &dg, &len); i++)
 		one_datagram(dg, len, cap, &relayed);
 	shard_table_close(&ctx.table);
