@@ -20,7 +20,10 @@
  * of the first dialog installed); a value of 0xFF instead ends every installed dialog, as a worker
  * reports a completed BYE, 0xFD has the caller's BYE end every early dialog installed while
  * the worker keeps its slot for the call's other forks (shard_dialog_retire_first_fork,
- * ctl_on_first_fork_ended; a fork's own early dialog is no call's, and ignored), and 0xFE
+ * ctl_on_first_fork_ended; a fork's own early dialog is no call's, and ignored), 0xFC ends
+ * one fork's own early dialog while the call rings, as its worker reports a BYE that ended it
+ * (ctl_on_dialog_ended for the fork's slot; the next byte, modulo their number, picks which of
+ * those installed), and 0xFE
  * restarts the controller as the daemon
  * does after a crash: the records stay in their file, the rest of the
  * datagram is written over them as (2-byte offset, byte) pairs (a process
@@ -248,6 +251,50 @@ static void keep_early_for_forks(void)
 		}
 }
 
+/* Whether d, installed in slot, is the early dialog of a fork other than
+ * the first: its tag toward the caller names the call's slot, not its own
+ * (shard_fork_tag_encode). */
+static bool is_fork_dialog(const struct shard_dialog *d, uint32_t slot)
+{
+	const struct sip_session *a = &d->legs[SHARD_LEG_A];
+	uint8_t shard;
+	uint32_t call, gen;
+	return d->state == SHARD_DLG_EARLY &&
+	       shard_tag_decode(a->local_tag, a->local_tag_len, &shard, &call, &gen) == 0 &&
+	       call != slot;
+}
+
+/* A BYE ends one fork's own early dialog while the call rings (the caller's
+ * under that fork's tag, or the callee's from that fork): its worker frees
+ * it and reports it ended (worker.c ended_by_bye; it is kept only as the
+ * call's own early dialog, for the other forks). pick chooses among those
+ * installed. */
+static void end_fork_dialog(uint8_t pick)
+{
+	unsigned n = 0;
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (uint32_t i = 0; i < DIALOGS; i++)
+			n += ctx.installed[s][i] && is_fork_dialog(&ctx.dialogs[s][i], i);
+	if (!n)
+		return;
+	unsigned want = pick % n;
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (uint32_t i = 0; i < DIALOGS; i++) {
+			if (!ctx.installed[s][i] || !is_fork_dialog(&ctx.dialogs[s][i], i) ||
+			    want--)
+				continue;
+			uint32_t gen = (uint32_t)(ctx.installed[s][i] - 1);
+			if (ctx.trace)
+				fprintf(stderr,
+					"fork's early dialog ended: shard %u slot %u gen %u\n", s,
+					i, gen);
+			ctx.installed[s][i] = 0;
+			ctx.ninstalled--;
+			ctl_on_dialog_ended(ctx.ctl, s, i, gen + 1, CTL_END_BYE_CALLER);
+			return;
+		}
+}
+
 /* Copies src into ctx.dgram with the placeholders replaced; returns the length. */
 static size_t expand(const uint8_t *src, size_t len)
 {
@@ -364,6 +411,10 @@ static void one_datagram(const uint8_t *src, size_t len, uint64_t *now)
 	}
 	if (sel == 0xFD) {
 		keep_early_for_forks();
+		return;
+	}
+	if (sel == 0xFC) {
+		end_fork_dialog(len > 1 ? src[1] : 0);
 		return;
 	}
 	*now += steps_ms[(sel >> 2) & 3];

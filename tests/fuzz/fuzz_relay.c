@@ -32,7 +32,8 @@
  * (second byte modulo forks + 1; 0 the first) answer the call: the
  * controller's update confirming the call's slot under that fork's tag, as
  * the worker takes it (shard_dialog_packed_takes_fork, its open requests
- * answered), then every fork's early dialog released. A dialog a BYE ends
+ * answered), then every fork's early dialog released; a fork whose early
+ * dialog ended answers nothing (the controller ends its 2xx). A dialog a BYE ends
  * is taken as worker.c's ended_by_bye takes it: the call's early dialog
  * while forks ring is kept, its first fork's tags emptied
  * (shard_dialog_retire_first_fork), any other freed. An early dialog has no
@@ -307,13 +308,15 @@ static void ended_by_bye(const struct relay_result *res, size_t cap)
  * the first fork's early dialog and takes the fork's legs into the slot
  * (DMSG_INSTALL, shard_dialog_packed_takes_fork), then every fork's early
  * dialog is released (forks_end, DMSG_RELEASE). Nothing when the call's
- * slot is gone or confirmed, or the first fork, whose early dialog the
- * caller ended (retired), answers: the controller ends that 2xx. */
+ * slot is gone or confirmed, or a fork whose early dialog ended answers
+ * (the first fork's retired, another's freed): the controller ends that
+ * 2xx (controller.c, own_ended and f->gone). */
 static void fork_answers(unsigned k, size_t cap)
 {
 	struct shard_dialog *call = shard_dialog_get(&ctx.table, SLOT, GEN);
 	if (!call || call->state != SHARD_DLG_EARLY ||
-	    (k == 0 && shard_dialog_first_fork_retired(call)))
+	    (k == 0 && shard_dialog_first_fork_retired(call)) ||
+	    (k && !shard_dialog_get(&ctx.table, FORK_SLOT + k - 1, FORK_GEN + k - 1)))
 		return;
 	static struct shard_dialog upd;
 	static char packed[SHARD_DIALOG_PACKED_MAX];
