@@ -20,7 +20,7 @@
  * of the first dialog installed); a value of 0xFF instead ends every installed dialog, as a worker
  * reports a completed BYE, 0xFD has the caller's BYE end every early dialog installed while
  * the worker keeps its slot for the call's other forks (shard_dialog_retire_first_fork,
- * ctl_on_first_fork_ended; a fork's own early dialog is no call's, and ignored), 0xFC ends
+ * ctl_on_first_fork_ended; a fork's own early dialog is no call's, and left), 0xFC ends
  * one fork's own early dialog while the call rings, as its worker reports a BYE that ended it
  * (ctl_on_dialog_ended for the fork's slot; the next byte, modulo their number, picks which of
  * those installed), and 0xFE
@@ -232,25 +232,6 @@ static void end_all_dialogs(void)
 			}
 }
 
-/* The caller's BYE ends every early dialog installed, each kept by its
- * worker for the call's other forks: its tags toward the caller and from
- * the first fork emptied, and the controller told (worker.c,
- * keep_for_forks). The slot stays installed until released or confirmed. */
-static void keep_early_for_forks(void)
-{
-	for (unsigned s = 0; s < NSHARDS; s++)
-		for (uint32_t i = 0; i < DIALOGS; i++) {
-			struct shard_dialog *d = &ctx.dialogs[s][i];
-			if (!ctx.installed[s][i] || d->state != SHARD_DLG_EARLY)
-				continue;
-			d->legs[SHARD_LEG_A].local_tag_len = 0;
-			d->legs[SHARD_LEG_A].local_tag[0] = '\0';
-			d->legs[SHARD_LEG_B].remote_tag_len = 0;
-			d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
-			ctl_on_first_fork_ended(ctx.ctl, s, i, (uint32_t)(ctx.installed[s][i] - 1));
-		}
-}
-
 /* Whether d, installed in slot, is the early dialog of a fork other than
  * the first: its tag toward the caller names the call's slot, not its own
  * (shard_fork_tag_encode). */
@@ -262,6 +243,27 @@ static bool is_fork_dialog(const struct shard_dialog *d, uint32_t slot)
 	return d->state == SHARD_DLG_EARLY &&
 	       shard_tag_decode(a->local_tag, a->local_tag_len, &shard, &call, &gen) == 0 &&
 	       call != slot;
+}
+
+/* The caller's BYE ends every call's own early dialog installed (not a
+ * fork's: that one is freed, end_fork_dialog), each kept by its worker for
+ * the call's other forks: its tags toward the caller and from the first
+ * fork emptied, and the controller told (worker.c, keep_for_forks). The slot stays installed until
+ * released or confirmed. */
+static void keep_early_for_forks(void)
+{
+	for (unsigned s = 0; s < NSHARDS; s++)
+		for (uint32_t i = 0; i < DIALOGS; i++) {
+			struct shard_dialog *d = &ctx.dialogs[s][i];
+			if (!ctx.installed[s][i] || d->state != SHARD_DLG_EARLY ||
+			    is_fork_dialog(d, i))
+				continue;
+			d->legs[SHARD_LEG_A].local_tag_len = 0;
+			d->legs[SHARD_LEG_A].local_tag[0] = '\0';
+			d->legs[SHARD_LEG_B].remote_tag_len = 0;
+			d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
+			ctl_on_first_fork_ended(ctx.ctl, s, i, (uint32_t)(ctx.installed[s][i] - 1));
+		}
 }
 
 /* A BYE ends one fork's own early dialog while the call rings (the caller's
