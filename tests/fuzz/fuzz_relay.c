@@ -296,7 +296,7 @@ static void ended_by_bye(const struct relay_result *res, size_t cap)
 			die("a fork's early dialog taken for the call's", NULL, 0);
 		end_pending(d, cap);
 		orig_end_dialog(&ctx.orig, d->slot, d->gen);
-		shard_dialog_retire_first_fork(&ctx.table, d);
+		shard_dialog_retire_first_fork(d);
 		return;
 	}
 	free_dialog(res->ended_slot, res->ended_gen, cap);
