@@ -961,6 +961,39 @@ static void test_changed_route_answers_only_at_its_targets(void **state)
 	assert_int_equal(orig_creds_key_at(creds, 2, 0, &x, sizeof(x)), 0);
 }
 
+/* Two routes to one target with one account, whose auth.realm lists the
+ * same realms in another order (a proxy's and its server's): a call whose
+ * key neither has (a route renamed by a reload) finds those credentials
+ * at the target, since the list is a set of realms and both answer the
+ * same challenges (config_auth_same). Compared as ordered lists, they
+ * differed and the challenge went unanswered. Another realm in the list,
+ * or one realm fewer, is other credentials: none. */
+static void test_twin_routes_realms_in_another_order(void **state)
+{
+	(void)state;
+	struct sockaddr_in x;
+	test_addr_in(&x, "10.7.7.1", 5060);
+	struct orig_cred one = at_target(CARRIER, 0x7272, "10.7.7.1", 5060);
+	snprintf(one.auth.realm[0], sizeof(one.auth.realm[0]), "proxy.example");
+	snprintf(one.auth.realm[1], sizeof(one.auth.realm[1]), "server.example");
+	one.auth.nrealms = 2;
+	struct orig_cred creds[2] = {one, one};
+	creds[1].targets[0].key = 0x7373;
+	snprintf(creds[1].auth.realm[0], sizeof(creds[1].auth.realm[0]), "server.example");
+	snprintf(creds[1].auth.realm[1], sizeof(creds[1].auth.realm[1]), "proxy.example");
+
+	const struct config_auth *a = orig_creds_find(creds, 2, 0x7170, &x, sizeof(x));
+	if (!a)
+		fail_msg("one account's realms in another order taken for other credentials");
+	assert_string_equal(a->username, CARRIER.auth.username);
+
+	snprintf(creds[1].auth.realm[1], sizeof(creds[1].auth.realm[1]), "other.example");
+	assert_null(orig_creds_find(creds, 2, 0x7170, &x, sizeof(x)));
+	creds[1].auth.nrealms = 1;
+	snprintf(creds[1].auth.realm[0], sizeof(creds[1].auth.realm[0]), "proxy.example");
+	assert_null(orig_creds_find(creds, 2, 0x7170, &x, sizeof(x)));
+}
+
 /* The key of a route at a target (cred_route_key) is the route's name and
  * the target as the configuration spells it: a reload that keeps both keeps
  * the key, one that gives the name another target (another carrier) does
@@ -1269,6 +1302,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_key_gives_no_credentials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renamed_route_answers_by_target, setup, teardown),
+	    cmocka_unit_test(test_twin_routes_realms_in_another_order),
 	    cmocka_unit_test_setup_teardown(test_changed_route_answers_only_at_its_targets, setup,
 					    teardown),
 	    cmocka_unit_test(test_route_key_names_route_and_target),

@@ -931,6 +931,33 @@ static void test_reload(void **state)
 	assert_int_equal(reg_tick(&rs, 60, &ops), UINT64_MAX);
 }
 
+/* A reload that lists auth.realm's realms in another order keeps the
+ * registration and its binding: the same realms are answered. Compared
+ * byte for byte (memcmp of the credentials), it started again with a new
+ * Call-ID. */
+static void test_reload_realms_reordered(void **state)
+{
+	(void)state;
+	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\","
+			" \"realm\": [\"proxy.example\", \"server.example\"]}"));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
+	reg_tick(&rs, 0, &ops);
+	respond(0, 200, "Expires: 600\r\n", 20);
+	assert_true(reg_is_registered(&rs.e[0], 30));
+	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\","
+			" \"realm\": [\"server.example\", \"proxy.example\"]}"));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
+	if (!reg_is_registered(&rs.e[0], 30))
+		fail_msg("a reload that reordered auth.realm started the registration again");
+	reg_tick(&rs, 40, &ops);
+	assert_int_equal(nsent, 1);
+	/* another realm is another registration */
+	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\","
+			" \"realm\": [\"server.example\", \"other.example\"]}"));
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
+	assert_false(reg_is_registered(&rs.e[0], 50));
+}
+
 /* A registration of name at registrar with aor (and extra members), alone. */
 #define REG_AT(name, registrar, aor, extra)                                                        \
 	"{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": \"127.0.0.1:5080\"}],"         \
@@ -1230,6 +1257,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),
+	    cmocka_unit_test_setup(test_reload_realms_reordered, setup),
 	    cmocka_unit_test_setup(test_retry_after_honoured, setup),
 	    cmocka_unit_test_setup(test_many_bindings_listed, setup),
 	    cmocka_unit_test_setup_teardown(test_unregister_removed, setup, end_capture),

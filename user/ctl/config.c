@@ -878,6 +878,28 @@ static int target_address(struct cfg_parse *p, const char *path, json_t *v, stru
 	return 0;
 }
 
+/* Whether realm r is among a's (its count bounded: a copy read from the
+ * command ring is bounded too, orig_set_creds). */
+static bool auth_lists(const struct config_auth *a, const char *r)
+{
+	for (uint32_t i = 0; i < a->nrealms && i < CONFIG_AUTH_REALMS_MAX; i++)
+		if (!strcmp(a->realm[i], r))
+			return true;
+	return false;
+}
+
+bool config_auth_same(const struct config_auth *a, const struct config_auth *b)
+{
+	if (strcmp(a->username, b->username) || strcmp(a->password, b->password) ||
+	    a->nrealms != b->nrealms)
+		return false;
+	/* both ways: a list read from elsewhere may name one realm twice */
+	for (uint32_t i = 0; i < a->nrealms && i < CONFIG_AUTH_REALMS_MAX; i++)
+		if (!auth_lists(b, a->realm[i]) || !auth_lists(a, b->realm[i]))
+			return false;
+	return true;
+}
+
 bool config_target_named(const struct config_target *t, const char *text)
 {
 	struct sockaddr_storage a;

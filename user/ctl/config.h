@@ -354,6 +354,13 @@ static inline bool config_same_tier(const struct config_target *a, const struct 
  * (a name with its port is compared as a name). */
 bool config_target_named(const struct config_target *t, const char *text);
 
+/* Whether credentials a and b are the same account answering the same
+ * challenges: username and password, and auth.realm's realms in any order
+ * (a list is a set of realms, each named once). A reload that reorders the
+ * list changes nothing, and two routes to one target that list them
+ * differently have one set of credentials there (orig.c). */
+bool config_auth_same(const struct config_auth *a, const struct config_auth *b);
+
 /* Where run_dir defaults to for a process with this effective uid:
  * /run/sipshard for root, /tmp/sipshard-UID otherwise. */
 void config_default_run_dir(uid_t euid, char *out, size_t cap);

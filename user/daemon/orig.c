@@ -73,17 +73,6 @@ static bool has_key(const struct orig_cred *e, uint32_t key)
 	return false;
 }
 
-static bool same_auth(const struct config_auth *a, const struct config_auth *b)
-{
-	if (strcmp(a->username, b->username) || strcmp(a->password, b->password) ||
-	    a->nrealms != b->nrealms)
-		return false;
-	for (uint32_t i = 0; i < a->nrealms; i++)
-		if (strcmp(a->realm[i], b->realm[i]))
-			return false;
-	return true;
-}
-
 void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
 {
 	memset(e, 0, sizeof(*e)); /* sent whole over the command ring */
@@ -129,7 +118,7 @@ static const struct orig_cred *creds_entry(const struct orig_cred *creds, uint32
 		const struct orig_cred_target *t = target_at(e, peer, len);
 		if (!e->auth.username[0] || !t)
 			continue;
-		if (found && !same_auth(&found->auth, &e->auth))
+		if (found && !config_auth_same(&found->auth, &e->auth))
 			return NULL;
 		found = e;
 		at = t;

@@ -516,7 +516,7 @@ static bool same_registration(const struct config_registration *a,
 			      const struct config_registration *g)
 {
 	return !strcmp(a->name, g->name) && same_registrar(a, g) && !strcmp(a->aor, g->aor) &&
-	       !memcmp(&a->auth, &g->auth, sizeof(g->auth)) && a->expires_s == g->expires_s;
+	       config_auth_same(&a->auth, &g->auth) && a->expires_s == g->expires_s;
 }
 
 /* Where e's binding is: the registrar, or the SRV record whose 2xx gave it
