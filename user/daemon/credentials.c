@@ -45,7 +45,7 @@ static const char *unusable(const struct config_auth *a, const struct sip_msg *m
 	for (uint32_t i = 0; i < a->nrealms; i++)
 		if (sip_view_eq(m->buf, ch->realm, a->realm[i], strlen(a->realm[i])))
 			return NULL;
-	return a->nrealms ? "a realm other than the configured auth.realm" : NULL;
+	return a->nrealms ? "a realm the configured auth.realm does not list" : NULL;
 }
 
 static bool starts_with(const char *p, size_t n, const char *s, size_t sn)

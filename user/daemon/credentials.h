@@ -94,8 +94,8 @@ bool cred_state_ok(const struct cred_state *s);
  * counts (RFC 7235 4.1), those of m's own kind first, then those of the
  * other kind a proxy put with them (a 407 carrying a forked 401's
  * WWW-Authenticate, RFC 3261 16.7 item 7: both answered in one request),
- * only in a's realm when it names one; of one kind and realm, SHA-256 is
- * taken over MD5. A challenge of a kind and realm answered before is
+ * only in a realm a lists when it lists any (auth.realm); of one kind and
+ * realm, SHA-256 is taken over MD5. A challenge of a kind and realm answered before is
  * answered again only when it says stale=true (its nonce had expired),
  * once; otherwise the credentials were refused, and it is passed over (a
  * new realm beside it is still answered). Each of another kind or realm is
