@@ -18,9 +18,10 @@
  * refused), and whether an INVITE with Replaces or Join comes as the worker
  * holding the dialog it names passes it (ctl_on_replacing_invite, with a leg
  * of the first dialog installed); a value of 0xFF instead ends every installed dialog, as a worker
- * reports a completed BYE, 0xFD has the caller's BYE end every early dialog installed while
- * the worker keeps its slot for the call's other forks (shard_dialog_retire_first_fork,
- * ctl_on_first_fork_ended; a fork's own early dialog is no call's, and left), 0xFC ends
+ * reports a completed BYE, 0xFD has the caller's BYE end every call's own early dialog installed
+ * while a fork of the call rings in one of its own, the worker keeping its slot for those forks
+ * (shard_dialog_retire_first_fork, ctl_on_first_fork_ended; a fork's own early dialog is no
+ * call's, and left, as is a call with no fork), 0xFC ends
  * one fork's own early dialog while the call rings, as its worker reports a BYE that ended it
  * (ctl_on_dialog_ended for the fork's slot; the next byte, modulo their number, picks which of
  * those installed), and 0xFE
@@ -232,36 +233,62 @@ static void end_all_dialogs(void)
 			}
 }
 
-/* Whether d, installed in slot, is the early dialog of a fork other than
- * the first: its tag toward the caller names the call's slot, not its own
- * (shard_fork_tag_encode). */
-static bool is_fork_dialog(const struct shard_dialog *d, uint32_t slot)
+/* The call's slot + 1 when d, installed in slot, is the early dialog of a
+ * fork other than the first: its tag toward the caller names the call's
+ * slot (and *gen its generation), not its own (shard_fork_tag_encode); 0
+ * else. */
+static uint32_t fork_call(const struct shard_dialog *d, uint32_t slot, uint32_t *gen)
 {
 	const struct sip_session *a = &d->legs[SHARD_LEG_A];
 	uint8_t shard;
-	uint32_t call, gen;
-	return d->state == SHARD_DLG_EARLY &&
-	       shard_tag_decode(a->local_tag, a->local_tag_len, &shard, &call, &gen) == 0 &&
-	       call != slot;
+	uint32_t call;
+	if (d->state != SHARD_DLG_EARLY ||
+	    shard_tag_decode(a->local_tag, a->local_tag_len, &shard, &call, gen) != 0)
+		return 0;
+	return call != slot ? call + 1 : 0;
 }
 
-/* The caller's BYE ends every call's own early dialog installed (not a
- * fork's: that one is freed, end_fork_dialog), each kept by its worker for
- * the call's other forks: its tags toward the caller and from the first
- * fork emptied, and the controller told (worker.c, keep_for_forks). The slot stays installed until
- * released or confirmed. */
+static bool is_fork_dialog(const struct shard_dialog *d, uint32_t slot)
+{
+	uint32_t gen;
+	return fork_call(d, slot, &gen) != 0;
+}
+
+/* Whether a fork of the call installed in slot of shard s rings in an
+ * early dialog of its own installed there (worker.c asks
+ * shard_dialog_has_forks). */
+static bool call_has_forks(unsigned s, uint32_t slot)
+{
+	uint32_t gen;
+	for (uint32_t j = 0; j < DIALOGS; j++)
+		if (ctx.installed[s][j] && fork_call(&ctx.dialogs[s][j], j, &gen) == slot + 1 &&
+		    gen == (uint32_t)(ctx.installed[s][slot] - 1))
+			return true;
+	return false;
+}
+
+/* The caller's BYE ends every call's own early dialog installed while a
+ * fork of that call rings in one of its own (not a fork's: that one is
+ * freed, end_fork_dialog; nor one with no fork, which its worker frees, as
+ * 0xFF has it; nor one already kept so, whose tags are gone), each kept by
+ * its worker for the call's other forks: its tags toward the caller and
+ * from the first fork emptied (shard_dialog_retire_first_fork), and the
+ * controller told (worker.c, keep_for_forks). The slot stays installed
+ * until released or confirmed. */
 static void keep_early_for_forks(void)
 {
 	for (unsigned s = 0; s < NSHARDS; s++)
 		for (uint32_t i = 0; i < DIALOGS; i++) {
 			struct shard_dialog *d = &ctx.dialogs[s][i];
 			if (!ctx.installed[s][i] || d->state != SHARD_DLG_EARLY ||
-			    is_fork_dialog(d, i))
+			    is_fork_dialog(d, i) || shard_dialog_first_fork_retired(d) ||
+			    !call_has_forks(s, i))
 				continue;
-			d->legs[SHARD_LEG_A].local_tag_len = 0;
-			d->legs[SHARD_LEG_A].local_tag[0] = '\0';
-			d->legs[SHARD_LEG_B].remote_tag_len = 0;
-			d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
+			if (ctx.trace)
+				fprintf(stderr,
+					"first fork's early dialog ended: shard %u slot %u\n", s,
+					i);
+			shard_dialog_retire_first_fork(d);
 			ctl_on_first_fork_ended(ctx.ctl, s, i, (uint32_t)(ctx.installed[s][i] - 1));
 		}
 }
