@@ -541,6 +541,53 @@ static void test_bye_replayed_into_kept_slot(void **state)
 	assert_int_equal(res.status, 481);
 }
 
+/* A request from the callee side into the call's slot, its From line from
+ * (with or without a tag): the call's Call-ID and our tag toward the
+ * callee as its To tag. */
+static void req_from_b_side(const char *method, unsigned cseq, const char *from)
+{
+	int n = snprintf(in, sizeof(in),
+			 "%s sip:alice@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.2.2.2:5080;branch=z9hG4bKb%u\r\n"
+			 "From: %s\r\n"
+			 "To: <sip:alice@127.0.0.1:5060>;tag=%s\r\n"
+			 "Call-ID: callB@sipshard\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 method, cseq, from, b_tag, cseq, method);
+	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
+}
+
+/* The slot kept for the other forks once the caller ended the first fork's
+ * early dialog (shard_dialog_retire_first_fork) holds leg B with no remote
+ * tag: a request from the callee side with no From tag (RFC 3261 8.1.1.3
+ * wants one; every byte is hostile) matched that empty tag and was relayed
+ * to the caller, under an empty From tag, in the early dialog it had ended.
+ * Nothing of the first fork is relayed there: 481, as with its tag. */
+static void test_kept_slot_relays_no_tagless_request(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	res = exchange("BYE", 20, 200, "");
+	assert_true(res.dialog_ended);
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	d->state = SHARD_DLG_EARLY;
+	shard_dialog_retire_first_fork(d);
+
+	req_from_b_side("INFO", 7, "<sip:bob@10.2.2.2>;tag=btag");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	req_from_b_side("INFO", 8, "<sip:bob@10.2.2.2>");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	if (res.outcome == RELAY_SEND)
+		fail_msg("a request with no From tag relayed to the caller from the kept slot");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+}
+
 /* A fork's early dialog (another fork of leg B than the first, controller.c)
  * in a slot of its own, fork/fork_gen, of the call in SLOT (made early), its
  * leg B's remote tag "btag2"; its leg A tag (random: the tag's random
@@ -3058,6 +3105,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large_keeps_no_transaction, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_ends_dialog_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_into_kept_slot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kept_slot_relays_no_tagless_request, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork_not_the_first_forks,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork, setup, teardown),

@@ -60,6 +60,11 @@ static bool str_eq_view(const char *s, size_t slen, const struct sip_msg *m, sip
 /* Which leg of d a request came from: 0 (A), 1 (B) or -1 when it matches none. */
 static int leg_of_request(const struct shard_dialog *d, const struct sip_msg *m)
 {
+	/* a slot kept for the call's other forks holds no dialog of its own:
+	 * the first fork's tags are emptied (shard_dialog_retire_first_fork),
+	 * and an empty tag would match a request that carries none */
+	if (shard_dialog_first_fork_retired(d))
+		return -1;
 	for (int i = 0; i < 2; i++) {
 		const struct sip_session *s = &d->legs[i];
 		if (str_eq_view(s->call_id, s->call_id_len, m, m->call_id) &&
