@@ -24,6 +24,7 @@
 #include "../common/addr.h"
 #include "../common/digest_check.h"
 #include "../common/relay_dialog.h"
+#include "core/keyhash.h"
 #include "ctl/config.h"
 #include "ctl/policy.h"
 #include "daemon/controller.h"
@@ -1301,6 +1302,21 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 		ts->tv_nsec = ns % 1000000000;
 	}
 	return rc;
+}
+
+/* When not 0, what the code under test gets from getrandom for an 8-byte
+ * seed (rng_seed: the controller's key_seed among them), so that a test
+ * knows the key a restart draws. This definition takes the place of libc's
+ * for the controller linked into this test, as clock_gettime's does. */
+static uint64_t fixed_seed;
+
+ssize_t getrandom(void *buf, size_t len, unsigned int flags)
+{
+	if (fixed_seed && len == sizeof(fixed_seed)) {
+		memcpy(buf, &fixed_seed, len);
+		return (ssize_t)len;
+	}
+	return (ssize_t)syscall(SYS_getrandom, buf, len, flags);
 }
 
 /* The wall clock stepped back 5 s while the call was up: the CDR said
@@ -6534,6 +6550,56 @@ static void test_fork_in_a_freed_slot_gets_a_tag_of_its_own(void **state)
 	assert_memory_equal(installs[2].legs[SHARD_LEG_A].local_tag, tag3, strlen(tag3));
 }
 
+/* As above across a restart, which draws another key for the bits above
+ * the fork's slot in its tag (controller.c fork_tag_bits): the ended fork
+ * is carried over, and a new fork after the restart takes its slot (the
+ * lowest free one). With the key such that the new fork's bits are the
+ * ended one's (chosen here by the hash fork_tag_bits makes: the call's own
+ * tag under key_hash, plus the fork's place), it had the ended fork's tag.
+ * No fork may take the tag of one the call holds, whatever the key. */
+static void test_fork_after_a_restart_gets_a_tag_of_its_own(void **state)
+{
+	static const char reliable[] = "Require: 100rel\r\nRSeq: 1\r\n";
+	char tag2[64], tag3[64], t[SHARD_TAG_MAX];
+	(void)state;
+
+	unsigned inv = two_forks_ring();
+	sent_to_tag(nsent - 1, tag2, sizeof(tag2));
+	const struct shard_dialog call = installs[0], fork2 = installs[1];
+	struct sent bob_invite = sent[inv];
+	ctl_on_dialog_ended(ctl, 0, fork2.slot, fork2.gen + 1, CTL_END_BYE_CALLER);
+	shard_dialog_free(&table, fork2.slot);
+
+	/* the ended fork's 8 bits, and a key that gives the next fork (its
+	 * place 1: the ended one is carried over) the same */
+	unsigned bits = 256;
+	for (unsigned h = 0; h < 256 && bits == 256; h++) {
+		shard_fork_tag_encode(t, sizeof(t), 0, call.slot, call.gen, fork2.slot, h << 24);
+		if (!strcmp(t, tag2))
+			bits = h;
+	}
+	assert_int_not_equal(bits, 256);
+	const char *a_tag = call.legs[SHARD_LEG_A].local_tag;
+	for (fixed_seed = 1;; fixed_seed++) {
+		uint32_t base =
+		    (uint32_t)keyhash_bytes(keyhash_bytes(fixed_seed, a_tag, strlen(a_tag)), "", 0);
+		if (((base + 1) & 0xff) == bits)
+			break;
+	}
+	assert_int_equal(restart(), 1);
+	fixed_seed = 0;
+
+	sent[0] = bob_invite;
+	nsent = 1;
+	response_from_bob_with(0, 183, "fork3", reliable, 1300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, fork2.slot);
+	sent_to_tag(nsent - 1, tag3, sizeof(tag3));
+	if (!strcmp(tag3, tag2))
+		fail_msg("a fork after the restart has the tag of the ended fork in its slot");
+	assert_memory_equal(installs[0].legs[SHARD_LEG_A].local_tag, tag3, strlen(tag3));
+}
+
 /* The caller's BYE in the early dialog d, relayed to its fork. */
 static void caller_byes_early(const struct shard_dialog *d)
 {
@@ -7696,6 +7762,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_refused_fork_pracked_here_retransmits_once_the_ring_has_room, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_in_a_freed_slot_gets_a_tag_of_its_own,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(test_fork_after_a_restart_gets_a_tag_of_its_own,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_answering_after_our_prack_gets_a_higher_cseq,
 					    setup_file, teardown_file),

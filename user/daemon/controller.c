@@ -2381,12 +2381,22 @@ static bool fork_prack_pending(struct ctl *c, const struct ctl_call *k, const st
  * once in 256, when it took the slot that one had freed (the pools hand
  * the slot freed last out first): the caller's BYE sent again in the ended
  * one then reached the new one. With its place added, no two forks of a
- * call share them (but across a restart, which draws another key: a fork
- * after it and one before it share them once in 256). */
+ * call in one run share them; a restart draws another key, and fork_add
+ * then passes over bits that give a fork carried over its tag. */
 static uint32_t fork_tag_bits(const struct ctl *c, const struct ctl_call *k)
 {
 	uint32_t base = key_hash(c, k->a_tag, strlen(k->a_tag), "", 0);
 	return (base + k->nforks) << SHARD_FORK_SLOT_BITS;
+}
+
+/* Whether a fork k holds already has tag (one carried over a restart, whose
+ * bits another key made: fork_tag_bits). */
+static bool fork_tag_taken(const struct ctl_call *k, const char *tag)
+{
+	for (unsigned i = 0; i < k->nforks; i++)
+		if (!strcmp(k->forks[i].a_tag, tag))
+			return true;
+	return false;
 }
 
 /* A new fork of leg B (r's To tag is none the call knows): an early dialog
@@ -2411,8 +2421,14 @@ static struct ctl_fork *fork_add(struct ctl *c, struct ctl_call *k, const struct
 		*f = (struct ctl_fork){.slot = (uint32_t)(it >> 32), .gen = (uint32_t)it};
 		memcpy(f->b_tag, r->buf + r->to.tag.off, r->to.tag.len);
 		f->b_tag[r->to.tag.len] = '\0';
-		if (shard_fork_tag_encode(f->a_tag, sizeof(f->a_tag), k->shard, k->slot,
-					  k->slot_gen, f->slot, fork_tag_bits(c, k)) < 0)
+		uint32_t high = fork_tag_bits(c, k);
+		int n;
+		/* at most one step for each fork held: the tag differs */
+		while ((n = shard_fork_tag_encode(f->a_tag, sizeof(f->a_tag), k->shard, k->slot,
+						  k->slot_gen, f->slot, high)) >= 0 &&
+		       fork_tag_taken(k, f->a_tag))
+			high += 1u << SHARD_FORK_SLOT_BITS;
+		if (n < 0)
 			why = "its slot cannot be named in a tag";
 		else if (fork_install(c, k, f, r, src, srclen) != 0)
 			why = "the worker's ring is full";

@@ -804,8 +804,8 @@ int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, 
  * those of its callee find the slot the confirmed dialog will be in; its
  * salt names the slot that holds the fork's early dialog meanwhile
  * (fork_slot + 1 in its low 24 bits: slots stay below 2^24), with high's
- * 8 bits above them (the controller's fork_tag_bits: none two forks of a
- * call share). */
+ * 8 bits above them (the controller's fork_tag_bits and fork_add: no two
+ * forks of a call share a tag). */
 #define SHARD_FORK_SLOT_BITS 24
 int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			  uint32_t fork_slot, uint32_t high);
