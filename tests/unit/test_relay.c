@@ -590,15 +590,15 @@ static void test_kept_slot_relays_no_tagless_request(void **state)
 
 /* A fork's early dialog (another fork of leg B than the first, controller.c)
  * in a slot of its own, fork/fork_gen, of the call in SLOT (made early), its
- * leg B's remote tag "btag2"; its leg A tag (random: the tag's random
- * bits), the one the caller's requests in it carry, goes into tag
- * (SHARD_TAG_MAX bytes). */
-static void install_fork(uint32_t fork, uint32_t fork_gen, uint32_t random, char *tag)
+ * leg B's remote tag "btag2"; its leg A tag (high: the bits above the
+ * fork's slot in its salt, the controller's fork_tag_bits), the one the
+ * caller's requests in it carry, goes into tag (SHARD_TAG_MAX bytes). */
+static void install_fork(uint32_t fork, uint32_t fork_gen, uint32_t high, char *tag)
 {
 	struct shard_dialog f;
 
 	shard_dialog_get(&table, SLOT, GEN)->state = SHARD_DLG_EARLY;
-	assert_int_equal(shard_fork_tag_encode(tag, SHARD_TAG_MAX, 0, SLOT, GEN, fork, random),
+	assert_int_equal(shard_fork_tag_encode(tag, SHARD_TAG_MAX, 0, SLOT, GEN, fork, high),
 			 SHARD_TAG_LEN);
 	f = *shard_dialog_get(&table, SLOT, GEN);
 	f.slot = fork;
