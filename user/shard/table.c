@@ -1448,12 +1448,6 @@ bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot)
 	       !fork_call_slot(t, &t->dialogs[slot]);
 }
 
-bool shard_dialog_first_fork_retired(const struct shard_dialog *d)
-{
-	/* leg A's local tag is set at every install */
-	return d->state == SHARD_DLG_EARLY && d->legs[SHARD_LEG_A].local_tag_len == 0;
-}
-
 void shard_dialog_retire_first_fork(struct shard_dialog *d)
 {
 	d->legs[SHARD_LEG_A].local_tag_len = 0;

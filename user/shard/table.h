@@ -838,8 +838,13 @@ bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot);
  * the call again brought the first fork's tags back.) */
 void shard_dialog_retire_first_fork(struct shard_dialog *d);
 /* Whether d is such a kept slot: an early dialog whose first fork's tags
- * shard_dialog_retire_first_fork emptied. */
-bool shard_dialog_first_fork_retired(const struct shard_dialog *d);
+ * shard_dialog_retire_first_fork emptied. Inline: the relay asks it of
+ * every in-dialog request's record. */
+static inline bool shard_dialog_first_fork_retired(const struct shard_dialog *d)
+{
+	/* leg A's local tag is set at every install */
+	return d->state == SHARD_DLG_EARLY && d->legs[SHARD_LEG_A].local_tag_len == 0;
+}
 /* The early dialog of a fork of call (an early dialog in its own slot)
  * whose callee To tag, leg B's remote tag, is tag (len bytes): the fork a
  * request of the callee's with that From tag comes from (RFC 3261 12.2.2,
