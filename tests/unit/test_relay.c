@@ -479,6 +479,28 @@ static void test_keepalive_answer_matches(void **state)
 	assert_null(shard_keepalive_match(&table, 0, &out_m, &leg));
 }
 
+/* The caller sends again, under our tag `tag`, the BYE (CSeq 20) that ended
+ * its dialog, the 200 lost: it gets the same 200, not 481, once (the first
+ * replay of the test); anything else under that tag is for no dialog, 481,
+ * a new BYE (another CSeq) too: it was given the old 200 (RFC 3261 15.1.2). */
+static void assert_bye_replayed(const char *tag)
+{
+	struct relay_result res;
+	req_from_a("BYE", 20, tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.to.tag, tag, strlen(tag)));
+	assert_int_equal(rc.bye_replayed, 1);
+	req_from_a("INFO", 21, tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	req_from_a("BYE", 22, tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+}
+
 static void test_bye_ends_dialog_after_final(void **state)
 {
 	struct relay_result res;
@@ -492,22 +514,8 @@ static void test_bye_ends_dialog_after_final(void **state)
 
 	/* the caller never got the 200 and sends the BYE again: the same 200,
 	 * not 481, for as long as the BYE's server transaction would last */
-	req_from_a("BYE", 20, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_ANSWER);
-	assert_int_equal(res.status, 200);
-	parse_out(res.len);
-	assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
-	assert_int_equal(rc.bye_replayed, 1);
-	/* anything else for the ended dialog is 481, a new BYE (another
-	 * CSeq) too: it was given the old 200 (RFC 3261 15.1.2) */
-	req_from_a("INFO", 21, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 481);
-	req_from_a("BYE", 22, a_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 481);
-	/* and so is the BYE once that time has passed */
+	assert_bye_replayed(a_tag);
+	/* the same BYE once that time has passed: 481 */
 	rc.now_ms += RELAY_ENDED_LINGER_MS + 1;
 	req_from_a("BYE", 20, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
@@ -635,21 +643,7 @@ static void test_bye_replayed_in_ended_fork(void **state)
 	assert_int_equal(res.ended_gen, FORK_GEN);
 	shard_dialog_free(&table, FORK); /* as the worker does */
 
-	req_from_a("BYE", 20, fork_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_ANSWER);
-	assert_int_equal(res.status, 200);
-	parse_out(res.len);
-	assert_true(sip_view_eq(out, out_m.to.tag, fork_tag, strlen(fork_tag)));
-	assert_int_equal(rc.bye_replayed, 1);
-	/* anything else under that tag is for no dialog: 481, as for the
-	 * call's own tag */
-	req_from_a("INFO", 21, fork_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 481);
-	req_from_a("BYE", 22, fork_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.status, 481);
+	assert_bye_replayed(fork_tag);
 	/* the call's own early dialog is not the fork's: its BYE with that
 	 * CSeq is relayed */
 	req_from_a("BYE", 20, a_tag, 70);
