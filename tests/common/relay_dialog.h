@@ -87,24 +87,19 @@ static inline int relay_dialog_install_early(struct shard_table *t, uint32_t slo
  * controller installs it (controller.c fork_install): the call's dialog
  * (slot/gen, our tag toward the callee b_tag) in fork_slot/fork_gen, under
  * a tag toward the caller of its own that names the call (written into
- * fork_a_tag, SHARD_TAG_MAX bytes; shard_fork_tag_encode), with the fork's
- * To tag b_remote as leg B's remote tag. */
+ * fork_a_tag, SHARD_TAG_MAX bytes; shard_fork_tag_encode with high, the
+ * bits above the fork's slot: the controller's fork_tag_bits), with the
+ * fork's To tag b_remote as leg B's remote tag. */
 static inline int relay_dialog_install_fork(struct shard_table *t, uint32_t slot, uint32_t gen,
-					    uint32_t fork_slot, uint32_t fork_gen, char *fork_a_tag,
-					    const char *b_tag, const char *b_remote,
-					    uint64_t now_ms)
+					    uint32_t fork_slot, uint32_t fork_gen, uint32_t high,
+					    char *fork_a_tag, const char *b_tag,
+					    const char *b_remote, uint64_t now_ms)
 {
-	int n = shard_fork_tag_encode(fork_a_tag, SHARD_TAG_MAX, 0, slot, gen, fork_slot,
-				      0x5a000000u + fork_slot);
+	int n = shard_fork_tag_encode(fork_a_tag, SHARD_TAG_MAX, 0, slot, gen, fork_slot, high);
 	if (n < 0)
 		return n;
-	struct shard_dialog d;
-	relay_dialog_fill(&d, fork_slot, fork_gen, fork_a_tag, b_tag);
-	d.state = SHARD_DLG_EARLY;
-	d.legs[SHARD_LEG_A].session_state = SESSION_STATE_EARLY;
-	d.legs[SHARD_LEG_B].session_state = SESSION_STATE_EARLY;
-	SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, b_remote, strlen(b_remote));
-	return shard_dialog_install(t, &d, now_ms);
+	return relay_dialog_install_early(t, fork_slot, fork_gen, fork_a_tag, b_tag, b_remote,
+					  now_ms);
 }
 
 /* Slots of the fixture's long-head pool. */

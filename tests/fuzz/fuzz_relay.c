@@ -192,7 +192,8 @@ static void open_shard(uint8_t selector, uint8_t ext)
 		char b_remote[8] = "ctag1";
 		b_remote[4] = (char)('1' + i);
 		if (relay_dialog_install_fork(&ctx.table, SLOT, GEN, FORK_SLOT + i, FORK_GEN + i,
-					      ctx.fork_tags[i], ctx.b_tag, b_remote, 1000) != 0)
+					      0x5a000000u, ctx.fork_tags[i], ctx.b_tag, b_remote,
+					      1000) != 0)
 			die("a fork's early dialog not installed", NULL, 0);
 	}
 	memset(&ctx.rc, 0, sizeof(ctx.rc));

@@ -603,18 +603,30 @@ static void test_kept_slot_relays_no_tagless_request(void **state)
  * caller's requests in it carry, goes into tag (SHARD_TAG_MAX bytes). */
 static void install_fork(uint32_t fork, uint32_t fork_gen, uint32_t high, char *tag)
 {
-	struct shard_dialog f;
-
 	shard_dialog_get(&table, SLOT, GEN)->state = SHARD_DLG_EARLY;
-	assert_int_equal(shard_fork_tag_encode(tag, SHARD_TAG_MAX, 0, SLOT, GEN, fork, high),
-			 SHARD_TAG_LEN);
-	f = *shard_dialog_get(&table, SLOT, GEN);
-	f.slot = fork;
-	f.gen = fork_gen;
-	SESSION_SET(&f.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
-	SESSION_SET(&f.legs[SHARD_LEG_B], remote_tag, "btag2", 5);
-	assert_int_equal(shard_dialog_install(&table, &f, rc.now_ms), 0);
+	assert_int_equal(relay_dialog_install_fork(&table, SLOT, GEN, fork, fork_gen, high, tag,
+						   b_tag, "btag2", rc.now_ms),
+			 0);
 	assert_non_null(shard_dialog_of_fork_tag(&table, tag, strlen(tag)));
+}
+
+/* The caller's BYE (CSeq 20) in the fork's early dialog under tag, in slot
+ * fork/fork_gen, relayed and answered 200 there: that early dialog ends and
+ * the worker frees its slot. */
+static void fork_ended_by_bye(const char *tag, uint32_t fork, uint32_t fork_gen)
+{
+	struct relay_result res;
+	req_from_a("BYE", 20, tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	resp_from_b(200, "BYE", "");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_slot, fork);
+	assert_int_equal(res.ended_gen, fork_gen);
+	shard_dialog_free(&table, fork); /* as the worker does */
 }
 
 /* The caller's BYE in a fork's early dialog, answered 200 by that fork,
@@ -631,18 +643,7 @@ static void test_bye_replayed_in_ended_fork(void **state)
 	(void)state;
 
 	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
-	req_from_a("BYE", 20, fork_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
-	parse_out(res.len);
-	resp_from_b(200, "BYE", "");
-	relay_response(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
-	assert_true(res.dialog_ended);
-	assert_int_equal(res.ended_slot, FORK);
-	assert_int_equal(res.ended_gen, FORK_GEN);
-	shard_dialog_free(&table, FORK); /* as the worker does */
-
+	fork_ended_by_bye(fork_tag, FORK, FORK_GEN);
 	assert_bye_replayed(fork_tag);
 	/* the call's own early dialog is not the fork's: its BYE with that
 	 * CSeq is relayed */
@@ -680,15 +681,7 @@ static void test_bye_replayed_in_ended_fork_not_the_first_forks(void **state)
 	assert_int_equal(res.ended_slot, SLOT);
 	shard_dialog_retire_first_fork(shard_dialog_get(&table, SLOT, GEN));
 
-	req_from_a("BYE", 20, fork_tag, 70);
-	relay_request(&rc, &m, out, sizeof(out), &res);
-	assert_int_equal(res.outcome, RELAY_SEND);
-	parse_out(res.len);
-	resp_from_b(200, "BYE", "");
-	relay_response(&rc, &m, out, sizeof(out), &res);
-	assert_true(res.dialog_ended);
-	assert_int_equal(res.ended_slot, FORK);
-	shard_dialog_free(&table, FORK);
+	fork_ended_by_bye(fork_tag, FORK, FORK_GEN);
 
 	req_from_a("BYE", 20, fork_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);

@@ -833,7 +833,9 @@ bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot);
  * is emptied first and marks the slot so (shard_dialog_first_fork_retired):
  * a kill after that store leaves a record re-attach takes up and finishes
  * emptying; a kill before it leaves the early dialog as it was, its BYE not
- * yet answered. (Written between shard_dialog_write_begin and _end, a kill
+ * yet answered (the worker queues the 200 it relays to the caller,
+ * net_tx_queue, and sends the batch's datagrams after this: worker.c
+ * ended_by_bye). (Written between shard_dialog_write_begin and _end, a kill
  * there had the record freed at re-attach, and the controller's install of
  * the call again brought the first fork's tags back.) */
 void shard_dialog_retire_first_fork(struct shard_dialog *d);
