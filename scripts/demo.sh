@@ -34,7 +34,7 @@ done
 
 # The embedded default, but with the tables in memory and run_dir here: with
 # persist_dialogs its files need room for every call of the default capacities
-# (574 MiB a worker and 333 MiB) in /run/sipshard, which Debian sizes at 10% of
+# (574 MiB a worker and 335 MiB) in /run/sipshard, which Debian sizes at 10% of
 # memory, so a start on a host of less than about 15 GiB was refused; and the
 # demo neither takes up nor leaves calls in a real daemon's run_dir.
 cat >"$WORK/demo.json" <<JSON

@@ -14,7 +14,7 @@ fi
 SIPSHARDD=${SIPSHARDD:-$BUILD/sipshardd}
 echo "# daemon: $SIPSHARDD"
 # on tmpfs when there is one, as run_dir should be: each start puts the set-up
-# records (setups.tbl, 333 MiB by default) in memory, which on a disk the
+# records (setups.tbl, 335 MiB by default) in memory, which on a disk the
 # kernel would write back
 WORK=$(mktemp -d /dev/shm/sipshard-it.XXXXXX 2>/dev/null || mktemp -d /tmp/sipshard-it.XXXXXX)
 PIDS=()

@@ -29,6 +29,7 @@
 #include "ctl/policy.h"
 #include "daemon/controller.h"
 #include "daemon/daemon.h"
+#include "daemon/detached.h"
 #include "daemon/log.h"
 
 enum { MAX_SENT = 32, DIALOGS = 16 };
@@ -6251,6 +6252,162 @@ static void test_refused_fork_pracked_here_retransmits_once_the_ring_has_room(vo
 	assert_int_equal(st.fork_dialogs, 1);
 }
 
+static const char rseq1[] = "Require: 100rel\r\nRSeq: 1\r\n";
+
+/* fork2's reliable 183 (RSeq 1) to the INVITE sent[inv] finds the worker's
+ * ring full: refused an early dialog of its own, PRACKed here. Returns
+ * where that PRACK is in sent[]; the ring has room again. */
+static unsigned fork2_refused_and_pracked(unsigned inv)
+{
+	install_fails = true;
+	unsigned before = nsent;
+	response_from_bob_with(inv, 183, "fork2", rseq1, 1200);
+	install_fails = false;
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(nsent, before + 1);
+	assert_int_equal(sent_msg(before)->method_id, SIP_METHOD_PRACK);
+	return before;
+}
+
+/* The same after the call rings on fork1 (its reliable 183 installs the
+ * early dialog). */
+static unsigned fork_refused_and_pracked(unsigned inv)
+{
+	response_from_bob_with(inv, 183, "fork1", rseq1, 1100);
+	assert_int_equal(ninstall, 1);
+	return fork2_refused_and_pracked(inv);
+}
+
+/* A copy of fork2's 183 with RSeq 1 (PRACKed here before) comes at now, to
+ * the INVITE sent[inv], with room in the worker's ring and no PRACK of it
+ * in progress: PRACKed again, as the fork resends it until a PRACK reaches
+ * it (RFC 3262 3); neither an early dialog of its own (the caller's PRACK of
+ * an RSeq the fork had had its PRACK for got 481 there) nor relayed. */
+static void copy_of_pracked_183_pracked_again(unsigned inv, uint64_t now, const char *when)
+{
+	unsigned before = nsent, installs_before = ninstall;
+	response_from_bob_with(inv, 183, "fork2", rseq1, now);
+	if (ninstall != installs_before)
+		fail_msg("%s: a copy of the fork's 183 PRACKed here took an early dialog of its "
+			 "own (slot %u state %d tag %.*s)",
+			 when, last_install.slot, last_install.state,
+			 (int)last_install.legs[SHARD_LEG_B].remote_tag_len,
+			 last_install.legs[SHARD_LEG_B].remote_tag);
+	bool pracked = false;
+	for (unsigned i = before; i < nsent; i++) {
+		const struct sip_msg *s = sent_msg(i);
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("%s: a copy of the fork's 183 PRACKed here reached the caller "
+				 "(status %d, RSeq %u)",
+				 when, s->status, s->rseq);
+		if (s->is_request && s->method_id == SIP_METHOD_PRACK &&
+		    ntohs(sent[i].to.sin_port) == 5090 &&
+		    sip_view_eq(sent[i].buf, s->to.tag, "fork2", 5) && s->has_rack &&
+		    s->rack.rseq == 1)
+			pracked = true;
+	}
+	if (!pracked || nsent != before + 1)
+		fail_msg("%s: a copy of the fork's 183 PRACKed here: %u datagrams, %s a PRACK",
+			 when, nsent - before, pracked ? "one" : "none");
+}
+
+/*
+ * As above, the copy of the refused fork's 183 coming once our PRACK's
+ * transaction is over (its 200, then Timer K: detached.h), the ring with
+ * room: it took an early dialog and reached the caller with RSeq 1 (the
+ * caller's PRACK got the fork's 481). The record, not that transaction,
+ * knows the fork: PRACKed again. Then the fork's next reliable 18x (RSeq 2)
+ * gets an early dialog of its own, and a copy of RSeq 1 held back by the
+ * network is not relayed there either.
+ */
+static void test_refused_fork_copy_after_timer_k_is_pracked_again(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned prack = fork_refused_and_pracked(inv);
+	response_from_bob_with(prack, 200, "fork2", "", 1300);
+	ctl_on_tick(ctl, 1300 + 5000 + 10); /* Timer K */
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_requests_answered, 1);
+
+	copy_of_pracked_183_pracked_again(inv, 6400, "after Timer K");
+	/* that PRACK in progress: the next copy absorbed */
+	unsigned n = nsent;
+	response_from_bob_with(inv, 183, "fork2", rseq1, 6450);
+	assert_int_equal(nsent, n);
+	assert_int_equal(ninstall, 1);
+
+	/* a new 18x of that fork: an early dialog of its own */
+	response_from_bob_with(inv, 180, "fork2", "Require: 100rel\r\nRSeq: 2\r\n", 6500);
+	assert_int_equal(ninstall, 2);
+	assert_memory_equal(last_install.legs[SHARD_LEG_B].remote_tag, "fork2", 5);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	assert_int_equal(sent_msg(nsent - 1)->rseq, 2);
+	n = nsent;
+	response_from_bob_with(inv, 183, "fork2", rseq1, 6600);
+	for (unsigned i = n; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061)
+			fail_msg("a late copy of RSeq 1, PRACKed here, relayed to the caller in "
+				 "the fork's early dialog");
+	assert_int_equal(ninstall, 2);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.fork_provisionals_pracked, 2);
+	assert_int_equal(st.forks_refused, 1);
+	assert_int_equal(st.fork_dialogs, 1);
+}
+
+/* The same across a restart, our PRACK not answered before it: the PRACK's
+ * transaction did not survive it (detached.h), the record does. */
+static void test_refused_fork_copy_after_a_restart_is_pracked_again(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	struct sent bob_invite = sent[inv];
+	fork_refused_and_pracked(inv);
+	worker_applies(0); /* fork1's early dialog */
+	assert_int_equal(restart(), 1);
+	sent[0] = bob_invite;
+	nsent = 1;
+	copy_of_pracked_183_pracked_again(0, 1300, "after a restart");
+}
+
+/* The same with the table of the controller's own transactions full
+ * (DETACHED_MAX PRACKs of other refused forks, none answered): our PRACK
+ * was sent once, untracked, and the copy found no transaction of it. The
+ * record remembers the 8 forks PRACKed last (CTL_PRACKED_MAX): the others
+ * are counted forgotten. */
+static void test_refused_fork_copy_of_an_untracked_prack_is_pracked_again(void **state)
+{
+	struct ctl_stats st;
+	char tag[16];
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	struct sent bob_invite = sent[inv];
+	response_from_bob_with(inv, 183, "fork1", rseq1, 1100);
+	assert_int_equal(ninstall, 1);
+	install_fails = true;
+	for (unsigned i = 0; i < DETACHED_MAX; i++) {
+		sent[0] = bob_invite;
+		nsent = 1;
+		snprintf(tag, sizeof(tag), "x%u", i);
+		response_from_bob_with(0, 180, tag, rseq1, 1150);
+		assert_int_equal(nsent, 2);
+	}
+	sent[0] = bob_invite;
+	nsent = 1;
+	fork2_refused_and_pracked(0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_requests_untracked, 1);
+	copy_of_pracked_183_pracked_again(0, 1400, "its PRACK sent untracked");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_requests_untracked, 2);
+	assert_int_equal(st.pracked_forks_forgotten, DETACHED_MAX + 1 - 8);
+}
+
 /*
  * RFC 3261 12.2.2: a UAS answers 500 to a request in a dialog whose CSeq is
  * lower than the last it got there. The PRACK sipshard sends a second fork's
@@ -7761,6 +7918,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_refused_fork_pracked_here_retransmits_once_the_ring_has_room, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_fork_copy_after_timer_k_is_pracked_again,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_fork_copy_after_a_restart_is_pracked_again,
+					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_refused_fork_copy_of_an_untracked_prack_is_pracked_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_in_a_freed_slot_gets_a_tag_of_its_own,
 					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_after_a_restart_gets_a_tag_of_its_own,

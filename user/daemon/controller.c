@@ -40,8 +40,13 @@
  * (restore_forks).
  * A fork refused one (the limit, no free slot, a full ring; counted) is
  * handled in the first fork's early dialog, its reliable provisionals
- * PRACKed here, and their copies while that PRACK is in progress not taken
- * for a new fork, even once there is room (RFC 3262 4: fork_prack_pending).
+ * PRACKed here. The record remembers those forks and the RSeq PRACKed
+ * (struct ctl_pracked, kept over a restart): a copy of such a provisional
+ * is never relayed nor given a fork, even once there is room or the fork
+ * has an early dialog of its own (RFC 3262 4: fork_pracked_copy); while our
+ * PRACK's transaction lasts it is absorbed, and after (its Timer K, a
+ * restart, a PRACK sent untracked) PRACKed again, as the fork resends it
+ * until a PRACK reaches it (RFC 3262 3).
  *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
@@ -99,6 +104,10 @@
  * tag of the callee side): the first fork's in the call's own slot, and up
  * to CTL_FORKS_MAX - 1 more, each in a slot of its own (struct ctl_fork) */
 #define CTL_FORKS_MAX 4
+/* Forks per call whose reliable provisionals sipshard PRACKed that the
+ * record remembers (struct ctl_pracked): forks refused an early dialog of
+ * their own, beyond CTL_FORKS_MAX or for want of a slot or ring room */
+#define CTL_PRACKED_MAX 8
 _Static_assert(sizeof(((struct config_route *)0)->name) <= SHARD_CDR_ROUTE_MAX,
 	       "a route's name fits the dialog record's, whole: its CDR names it");
 /* The longest a 503's Retry-After takes a target out of service: a server
@@ -130,6 +139,14 @@ struct ctl_fork {
 	bool gone;		 /* its early dialog ended (a BYE, expiry): slot back */
 	char a_tag[CTL_TAG_MAX]; /* ours toward the caller */
 	char b_tag[CTL_TAG_MAX]; /* the callee's */
+};
+
+/* A fork of leg B whose reliable provisional (RFC 3262) sipshard PRACKed
+ * itself, as it had no early dialog of its own toward the caller
+ * (fork_pracked_note). */
+struct ctl_pracked {
+	uint64_t tag_key; /* fork_tag_key of its To tag; 0: no entry */
+	uint32_t rseq;	  /* the RSeq of the latest PRACKed */
 };
 
 struct ctl_call {
@@ -215,6 +232,13 @@ struct ctl_call {
 	 * a restart with the record (restore_forks) */
 	uint8_t nforks;
 	struct ctl_fork forks[CTL_FORKS_MAX - 1];
+	/* the forks whose reliable provisionals sipshard PRACKed itself (each
+	 * refused an early dialog of its own when it sent one), the oldest
+	 * overwritten at pracked_next (counted): a copy of one is PRACKed
+	 * again, never relayed (fork_pracked_copy). In the record, so that a
+	 * restart keeps them */
+	uint8_t pracked_next;
+	struct ctl_pracked pracked[CTL_PRACKED_MAX];
 	char head[SETUP_HEAD_MAX];
 	/* leg B's INVITE as sent, followed by the last provisional relayed to A
 	 * when both fit, until a non-2xx final: then the final relayed to A
@@ -276,8 +300,8 @@ struct slot_pool {
 #define CTL_FILE_MAGIC UINT32_C(0x55544553) /* "SETU" in the file */
 /* 2: failover fields, 3: auth_tries, 4: 8 KiB INVITE, 5: creds, 6: CANCEL reason
  * and the dialog record's auth_key, 7: the dialog record's cdr, 8: forks, 9: the
- * given-up INVITEs' ring before the records */
-#define CTL_FILE_VERSION 9
+ * given-up INVITEs' ring before the records, 10: the forks PRACKed here */
+#define CTL_FILE_VERSION 10
 #define CTL_FILE_HDR	 4096
 
 struct ctl_file_hdr {
@@ -2361,17 +2385,66 @@ static int fork_prack_branch(struct ctl *c, const struct ctl_call *k, const stru
 			r->rseq);
 }
 
-/* Whether r is a copy of a reliable provisional of a fork of k that sipshard
- * PRACKs itself (the fork was refused an early dialog of its own), while
- * that PRACK is in progress: the fork resends it until the PRACK reaches it
- * (RFC 3262 3). */
-static bool fork_prack_pending(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r)
+/* The key of the To tag of response r in k->pracked, never 0 (no entry):
+ * the same in the next process (no seed of the process's, nor the ring's,
+ * which a restart may draw again). Not keyed: no table to aim at, and a
+ * fork whose tag has the key of another of its call's only has its own
+ * reliable provisionals PRACKed here. */
+static uint64_t fork_tag_key(const struct sip_msg *r)
 {
-	char branch[CTL_TAG_MAX];
-	if (!is_reliable_provisional(r))
+	return keyhash_bytes(CTL_FILE_MAGIC, r->buf + r->to.tag.off, r->to.tag.len) | 1;
+}
+
+/* k's entry for the fork with r's To tag (struct ctl_pracked), or NULL. */
+static struct ctl_pracked *fork_pracked_find(struct ctl_call *k, const struct sip_msg *r)
+{
+	uint64_t key = fork_tag_key(r);
+	for (unsigned i = 0; i < CTL_PRACKED_MAX; i++)
+		if (k->pracked[i].tag_key == key)
+			return &k->pracked[i];
+	return NULL;
+}
+
+/*
+ * Whether r is a copy of a reliable provisional of a fork of k that sipshard
+ * PRACKed itself (the fork had no early dialog of its own then): from that
+ * fork, with an RSeq not after the one PRACKed last. The fork resends it
+ * until a PRACK reaches it (RFC 3262 3), and the network may hold one back;
+ * either way it is no new provisional (RFC 3262 4): not for the caller,
+ * who never had it, in an early dialog it may have since (relayed there
+ * it had the caller PRACK an RSeq the fork had had its PRACK for: 481,
+ * RFC 3262 3, which ends that early dialog for the caller, RFC 3261
+ * 12.2.1.2), nor a reason to give one. Known by the record, not by the
+ * PRACK's transaction (detached_pending), so also after that transaction's
+ * Timer K, after a restart (detached.h keeps none) and when the full table
+ * sent it untracked. A new RSeq of that fork is a new provisional: it may
+ * have an early dialog of its own by then (fork_add), the first RSeq the
+ * caller sees there.
+ */
+static bool fork_pracked_copy(struct ctl_call *k, const struct sip_msg *r)
+{
+	if (!r->to.has_tag || !is_reliable_provisional(r))
 		return false;
-	int bl = fork_prack_branch(c, k, r, branch);
-	return detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK);
+	const struct ctl_pracked *p = fork_pracked_find(k, r);
+	/* RSeqs go up by one from below 2^31 (RFC 3262 3): serial order */
+	return p && (int32_t)(r->rseq - p->rseq) <= 0;
+}
+
+/* sipshard PRACKs the reliable provisional r of a fork of k: noted for its
+ * copies (fork_pracked_copy); a fork not noted yet takes the oldest entry's
+ * place, whose copies then go as new provisionals (counted). */
+static void fork_pracked_note(struct ctl *c, struct ctl_call *k, const struct sip_msg *r)
+{
+	struct ctl_pracked *p = fork_pracked_find(k, r);
+	if (!p) {
+		p = &k->pracked[k->pracked_next % CTL_PRACKED_MAX];
+		k->pracked_next = (uint8_t)((k->pracked_next + 1u) % CTL_PRACKED_MAX);
+		if (p->tag_key)
+			c->st.pracked_forks_forgotten++;
+		*p = (struct ctl_pracked){.tag_key = fork_tag_key(r), .rseq = r->rseq};
+	} else if ((int32_t)(r->rseq - p->rseq) > 0) {
+		p->rseq = r->rseq;
+	}
 }
 
 /* The bits above the fork's slot in the salt of the tag of k's next fork
@@ -3080,18 +3153,19 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * offer) of a reliable 18x after its first one goes to the
 			 * worker's copy as for the first fork (below); a full ring
 			 * leaves it to the 2xx. A fork whose early dialog ended
-			 * (the caller's BYE, expiry) gets nothing more relayed. */
-			struct ctl_fork *f = fork_of_response(k, r);
+			 * (the caller's BYE, expiry) gets nothing more relayed.
+			 * A copy of a reliable 18x that sipshard PRACKed goes as
+			 * that 18x did (below), whatever room there is now and
+			 * whether the fork has an early dialog of its own since. */
+			bool copy = fork_pracked_copy(k, r);
+			struct ctl_fork *f = copy ? NULL : fork_of_response(k, r);
 			if (f && f->gone) {
 				c->st.late_provisionals++;
 				return;
 			}
 			if (f && r->body.len && is_reliable_provisional(r))
 				(void)fork_install(c, k, f, r, src, srclen);
-			else if (!f && !fork_prack_pending(c, k, r))
-				/* (a fork refused one, whose reliable 18x
-				 * we PRACK, stays refused for that 18x's
-				 * copies: below) */
+			else if (!f && !copy)
 				f = fork_add(c, k, r, src, srclen);
 			if (f)
 				head = head_with_tag(c, k, f->a_tag);
@@ -3105,21 +3179,26 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * fork. Acknowledged here, in its own early dialog, so
 			 * that this fork goes on ringing (RFC 3262 3) and may still
 			 * answer; the caller is not told twice that it rings.
-			 * A retransmission of it gets the same PRACK (one branch
-			 * per fork and RSeq), or none while that one is resent:
-			 * also once the ring has room again (fork_add not tried,
-			 * above), since that copy is no new provisional (RFC 3262
-			 * 4: not PRACKed again, nor processed further), and
-			 * relayed in an early dialog of its own it had the
-			 * caller PRACK an RSeq the fork had had its PRACK for:
-			 * 481 (RFC 3262 3), which ends that early dialog for
-			 * the caller (RFC 3261 12.2.1.2). */
+			 * Its copies come here too (fork_pracked_copy, above,
+			 * with the fork noted below), as long as the call sets
+			 * up: while our PRACK is resent, or Completed until
+			 * Timer K, a copy is absorbed (RFC 3262 4: not PRACKed
+			 * again while the PRACK's transaction does what it is
+			 * for); once that transaction is over, or was never
+			 * kept (a restart, a full table: detached.h), a copy
+			 * may be the fork's resend of an 18x whose PRACK it
+			 * never had, and it gets a PRACK again (in one run the
+			 * same: one branch per fork and RSeq; a fork that had
+			 * it answers it again, or 481, RFC 3262 3: a final
+			 * either way, which ends ours). */
 			char branch[CTL_TAG_MAX];
 			int bl = fork_prack_branch(c, k, r, branch);
 			if (detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK))
 				return;
 			int pn =
 			    setup_build_prack(r, c->cfg->advertise, branch, c->out, sizeof(c->out));
+			if (pn > 0)
+				fork_pracked_note(c, k, r);
 			/* that fork may answer and be the call's dialog: the
 			 * worker's requests there go on above this PRACK's
 			 * CSeq (RFC 3261 12.2.2: a lower one gets 500, so the

@@ -132,6 +132,10 @@ struct ctl_stats {
 	/* reliable provisionals (RFC 3262) of a fork other than the one the
 	 * caller's early dialog stands for: PRACKed here, not relayed */
 	uint64_t fork_provisionals_pracked;
+	/* forks with such provisionals a call stopped remembering, the place
+	 * taken by another (more than 8 per call): a copy of one is taken for
+	 * a new provisional */
+	uint64_t pracked_forks_forgotten;
 	/* forks of leg B other than the first given an early dialog of their
 	 * own toward the caller (a To tag of ours each); refused one (beyond
 	 * CTL_FORKS_MAX per call, no free slot, a full ring): handled as

@@ -1351,6 +1351,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "stale_provisionals_cancelled", cs.stale_provisionals_cancelled);
 	JI(c, "cancel_reasons_dropped", cs.cancel_reasons_dropped);
 	JI(c, "fork_provisionals_pracked", cs.fork_provisionals_pracked);
+	JI(c, "pracked_forks_forgotten", cs.pracked_forks_forgotten);
 	JI(c, "fork_dialogs", cs.fork_dialogs);
 	JI(c, "forks_refused", cs.forks_refused);
 	JI(c, "fork_dialogs_ended", cs.fork_dialogs_ended);

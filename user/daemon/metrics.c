@@ -89,6 +89,9 @@ const struct metrics_row metrics_rows[] = {
      "Requests outside a dialog other than INVITE, ACK, CANCEL and OPTIONS, answered as "
      "out_of_dialog says."},
     {"controller_options", C, "OPTIONS outside a dialog answered."},
+    {"controller_pracked_forks_forgotten", C,
+     "Forks whose reliable provisionals were PRACKed here that a call stopped remembering "
+     "(more than 8): a copy of one is taken for a new provisional."},
     {"controller_probes_answered", C,
      "OPTIONS sent to targets that are down (routes[].probe_s) and answered."},
     {"controller_probes_sent", C, "OPTIONS sent to targets that are down (routes[].probe_s)."},
