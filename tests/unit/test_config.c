@@ -414,6 +414,34 @@ static void test_target_named(void **state)
 	assert_false(config_target_named(&t[1], "[::ffff:127.0.0.2]:5091"));
 }
 
+/* config_target_canonical: one spelling of each target, whichever way the
+ * file writes it; a name's, not its address's. */
+static void test_target_canonical(void **state)
+{
+	(void)state;
+	char out[CONFIG_TARGET_MAX];
+
+	load(&cfg, "{\"listen\": \"[::1]:5060\", \"routes\": [{\"targets\": "
+		   "[\"[0:0:0:0:0:0:0:1]:05080\", \"[2001:DB8:0::A]:5080\"]}]}");
+	config_target_canonical(&cfg.routes[0].targets[0], out, sizeof(out));
+	assert_string_equal(out, "[::1]:5080");
+	config_target_canonical(&cfg.routes[0].targets[1], out, sizeof(out));
+	assert_string_equal(out, "[2001:db8::a]:5080");
+
+	load(&cfg, "{\"routes\": [{\"targets\": [\"LocalHost:05090\", \"127.0.0.2:05091\"]}]}");
+	config_target_canonical(&cfg.routes[0].targets[0], out, sizeof(out));
+	assert_string_equal(out, "localhost:5090"); /* not 127.0.0.1:5090 */
+	config_target_canonical(&cfg.routes[0].targets[1], out, sizeof(out));
+	assert_string_equal(out, "127.0.0.2:5091");
+
+	/* a target made from an SRV record: its domain */
+	struct config_target t = {.by_name = true, .srv = true};
+	snprintf(t.domain, sizeof(t.domain), "Carrier.EXAMPLE");
+	snprintf(t.text, sizeof(t.text), "SIP1.carrier.example:5060");
+	config_target_canonical(&t, out, sizeof(out));
+	assert_string_equal(out, "carrier.example");
+}
+
 /* dns_refresh_s for targets made from a name without a port (the records
  * themselves need a DNS server: tests/integration/srv.sh): a route whose
  * lookup fails keeps its targets as they were, and the failure is named;
@@ -1500,6 +1528,7 @@ int main(void)
 	    cmocka_unit_test(test_registrations),
 	    cmocka_unit_test(test_target_names),
 	    cmocka_unit_test(test_target_named),
+	    cmocka_unit_test(test_target_canonical),
 	    cmocka_unit_test(test_srv_refresh_keeps_targets),
 	    cmocka_unit_test(test_in_service),
 	    cmocka_unit_test(test_in_service_no_service),

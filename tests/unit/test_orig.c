@@ -995,7 +995,8 @@ static void test_twin_routes_realms_in_another_order(void **state)
 }
 
 /* The key of a route at a target (cred_route_key) is the route's name and
- * the target as the configuration spells it: a reload that keeps both keeps
+ * the target as the configuration writes it (in any spelling of it:
+ * test_route_key_any_spelling): a reload that keeps both keeps
  * the key, one that gives the name another target (another carrier) does
  * not; a target made from an SRV record is keyed by its domain, so that
  * each record's, and a DNS refresh's new address, keeps the calls' key. */
@@ -1034,6 +1035,92 @@ static void test_route_key_names_route_and_target(void **state)
 	assert_int_equal(e.targets[0].len, sizeof(struct sockaddr_in));
 	assert_int_equal(e.targets[1].key, cred_route_key("trunk", &srv2));
 	assert_int_equal(e.targets[1].len, 0); /* no address given: none kept */
+}
+
+/* Route name's key at target text of a configuration loaded as a file
+ * writes it (listen dual-stack: either family). */
+static uint32_t loaded_key(const char *name, const char *text)
+{
+	static struct config c;
+	char js[256], err[256];
+	snprintf(js, sizeof(js),
+		 "{\"listen\": \"[::]:16950\", \"advertise\": \"[::1]\", \"routes\": [{\"name\": "
+		 "\"%s\", "
+		 "\"target\": \"%s\"}]}",
+		 name, text);
+	int r = config_load_string(&c, js, err, sizeof(err));
+	if (r)
+		fail_msg("%s: %s", text, err);
+	assert_int_equal(c.routes[0].ntargets, 1);
+	uint32_t k = cred_route_key(name, &c.routes[0].targets[0]);
+	config_free(&c);
+	return k;
+}
+
+/* An SRV domain's record's target, as the load makes it (by_name, domain) */
+static struct config_target srv_target(const char *domain, const char *text)
+{
+	struct config_target t = {.by_name = true, .srv = true};
+	snprintf(t.domain, sizeof(t.domain), "%s", domain);
+	snprintf(t.text, sizeof(t.text), "%s", text);
+	return t;
+}
+
+/* The key (cred_route_key) hashes the target in one spelling of all those
+ * the configuration takes: a reload that writes the same target another way
+ * (an IPv6 address's zeros or hex case, a port's leading zeros, a name's or
+ * an SRV domain's letter case: RFC 4343) keeps the calls' key, and so the
+ * route's credentials for the challenges to their in-dialog requests; other
+ * addresses, ports, names and routes still have keys of their own. */
+static void test_route_key_any_spelling(void **state)
+{
+	(void)state;
+	uint32_t v4 = loaded_key("trunk", "127.0.0.1:5060");
+	assert_int_equal(loaded_key("trunk", "127.0.0.1:05060"), v4);
+	assert_int_not_equal(loaded_key("trunk", "127.0.0.2:5060"), v4);
+	assert_int_not_equal(loaded_key("trunk", "127.0.0.1:5061"), v4);
+	assert_int_not_equal(loaded_key("trunk2", "127.0.0.1:5060"), v4);
+
+	uint32_t v6 = loaded_key("trunk", "[::1]:5080");
+	assert_int_equal(loaded_key("trunk", "[0::1]:5080"), v6);
+	assert_int_equal(loaded_key("trunk", "[::0001]:5080"), v6);
+	assert_int_equal(loaded_key("trunk", "[0:0:0:0:0:0:0:1]:5080"), v6);
+	assert_int_equal(loaded_key("trunk", "[::1]:05080"), v6);
+	assert_int_not_equal(loaded_key("trunk", "[::2]:5080"), v6);
+	assert_int_not_equal(loaded_key("trunk", "[::1]:5081"), v6);
+	assert_int_not_equal(loaded_key("trunk2", "[::1]:5080"), v6);
+	assert_int_not_equal(v6, v4);
+	uint32_t doc = loaded_key("trunk", "[2001:db8::a:b]:5060");
+	assert_int_equal(loaded_key("trunk", "[2001:DB8:0:0::A:B]:5060"), doc);
+
+	/* a name (here in /etc/hosts) */
+	uint32_t name = loaded_key("trunk", "localhost:5060");
+	assert_int_equal(loaded_key("trunk", "LocalHost:5060"), name);
+	assert_int_equal(loaded_key("trunk", "LOCALHOST:05060"), name);
+	assert_int_not_equal(loaded_key("trunk", "localhost:5070"), name);
+	assert_int_not_equal(loaded_key("trunk2", "localhost:5060"), name);
+	assert_int_not_equal(name, v4); /* the name, not what it resolves to */
+
+	/* an SRV domain: each of its records' targets has the domain's key */
+	struct config_target s1 = srv_target("carrier.example", "sip1.carrier.example:5060");
+	struct config_target s2 = srv_target("Carrier.EXAMPLE", "SIP2.carrier.example:5070");
+	struct config_target other = srv_target("carrier2.example", "sip1.carrier.example:5060");
+	uint32_t srv = cred_route_key("trunk", &s1);
+	assert_int_equal(cred_route_key("trunk", &s2), srv);
+	assert_int_not_equal(cred_route_key("trunk", &other), srv);
+	assert_int_not_equal(cred_route_key("trunk2", &s2), srv);
+
+	/* a DNS refresh that moves a name's address keeps its key */
+	struct config_target n = {.by_name = true};
+	snprintf(n.text, sizeof(n.text), "Carrier.Example:5060");
+	uint32_t k = cred_route_key("trunk", &n);
+	test_addr_in((struct sockaddr_in *)&n.addr, "192.0.2.10", 5060);
+	n.addr_len = sizeof(struct sockaddr_in);
+	assert_int_equal(cred_route_key("trunk", &n), k);
+	test_addr_in((struct sockaddr_in *)&n.addr, "198.51.100.7", 5060);
+	assert_int_equal(cred_route_key("trunk", &n), k);
+	snprintf(n.text, sizeof(n.text), "carrier.example:5060");
+	assert_int_equal(cred_route_key("trunk", &n), k);
 }
 
 /* A reload renamed the call's route: no entry has its key any more. The
@@ -1306,6 +1393,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_changed_route_answers_only_at_its_targets, setup,
 					    teardown),
 	    cmocka_unit_test(test_route_key_names_route_and_target),
+	    cmocka_unit_test(test_route_key_any_spelling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -915,6 +915,35 @@ bool config_target_named(const struct config_target *t, const char *text)
 	       !memcmp(&a, &t->addr, len);
 }
 
+void config_target_canonical(const struct config_target *t, char *out, size_t cap)
+{
+	struct sockaddr_storage a;
+	socklen_t len;
+	char why[200];
+	const char *s = t->domain[0] ? t->domain : t->text;
+	const char *colon = t->domain[0] ? NULL : strrchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s), i;
+	uint16_t port = 0;
+
+	if (!cap)
+		return;
+	/* an IP literal: parsed as config_target_named parses what an
+	 * operator writes, and written back as inet_ntop gives it */
+	if (!t->domain[0] && parse_ipport(s, &a, &len, why, sizeof(why)) == 0) {
+		udp_format_addr((const struct sockaddr *)&a, out, cap);
+		return;
+	}
+	/* a name (no trailing dot: is_hostname refuses one), in lower case
+	 * (RFC 4343), and its port, if any, as a number */
+	for (i = 0; i < n && i + 1 < cap; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+	if (colon && parse_port(colon + 1, &port))
+		snprintf(out + i, cap - i, ":%u", port);
+	else if (colon)
+		snprintf(out + i, cap - i, "%s", colon);
+}
+
 /* The key of target t of route i, as the document has it. */
 static void target_path(const struct config *c, unsigned i, unsigned t, char *out, size_t cap)
 {

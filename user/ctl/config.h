@@ -5,8 +5,9 @@
  * Owns: the configuration model, defaults, validation (unknown keys and bad
  * values are errors that name the key's path), printing the effective
  * configuration, which target an address or name written by an operator
- * stands for (config_target_named). Does not own: applying policy (policy.h), creating the run
- * directory or the management socket, or any other use of the values. Every
+ * stands for (config_target_named), and the one spelling of a target
+ * (config_target_canonical). Does not own: applying policy (policy.h),
+ * creating the run directory or the management socket, or any other use of the values. Every
  * key is documented in examples/CONFIG.md; keep the two in step.
  *
  * The model is one flat struct with fixed-size arrays, so a configuration can
@@ -353,6 +354,17 @@ static inline bool config_same_tier(const struct config_target *a, const struct 
  * any spelling of it ("[0::1]:5080" is "[::1]:5080"), or t's text as written
  * (a name with its port is compared as a name). */
 bool config_target_named(const struct config_target *t, const char *text);
+
+/* Target t in one spelling of all those the configuration takes for it,
+ * into out (CONFIG_TARGET_MAX is room enough): an IP literal as
+ * udp_format_addr writes its address ("[0::1]:05080" is "[::1]:5080"), a
+ * name with its port ("name:port") or an SRV domain (t->domain, for every
+ * target made from its records) in lower case (RFC 4343) with the port as a
+ * number. Made from what is written, never from the address a name resolved
+ * to: a DNS answer that moves leaves it as it was. The key of a route's
+ * credentials at t (cred_route_key) hashes it, so that a reload that writes
+ * the same target another way keeps the key. */
+void config_target_canonical(const struct config_target *t, char *out, size_t cap);
 
 /* Whether credentials a and b are the same account answering the same
  * challenges: username and password, and auth.realm's realms in any order

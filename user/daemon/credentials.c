@@ -20,7 +20,8 @@ const char cred_why_refused[] = "the credentials were refused";
 
 uint32_t cred_route_key(const char *name, const struct config_target *t)
 {
-	const char *where = t->domain[0] ? t->domain : t->text;
+	char where[CONFIG_TARGET_MAX];
+	config_target_canonical(t, where, sizeof(where));
 	uint64_t h = keyhash_bytes(UINT64_C(0x73697073686175), name, strlen(name));
 	h = keyhash_bytes(h, where, strlen(where));
 	uint32_t k = (uint32_t)(h ^ h >> 32);

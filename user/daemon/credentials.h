@@ -65,12 +65,15 @@ struct cred_request {
  * the route's calls' dialog records (shard_dialog.auth_key) for the target
  * its leg B INVITE went to last, and beside each target in the workers'
  * copies of the routes' credentials (orig.h), never 0. A hash of the name
- * and of the target as the configuration spells it (its SRV domain for a
- * target made from an SRV record, else its "IP:port" or "name:port"), with
- * a fixed seed: it must be the same after a restart (the records live in
- * RUN_DIR). So a reload that changes a route's password, or adds a target,
- * keeps its calls' credentials current, and a DNS refresh that moves a
- * name's address keeps them too; a reload that points the route's name at
+ * and of the target in its one spelling (config_target_canonical: its SRV
+ * domain for a target made from an SRV record, else its "IP:port" or
+ * "name:port"; an IP literal as inet_ntop writes it, a name in lower case,
+ * the port as a number), with a fixed seed: it must be the same after a
+ * restart (the records live in RUN_DIR). So a reload that changes a route's
+ * password, adds a target, or writes a target another way ("[0::1]:5080"
+ * for "[::1]:5080", "Carrier.Example" for "carrier.example") keeps its
+ * calls' credentials current, and a DNS refresh that moves a name's address
+ * keeps them too (the name is hashed, not its address); a reload that points the route's name at
  * other targets (another carrier) leaves its calls without a key: their
  * carrier is then found by its address, and is not sent the new carrier's
  * account. (A call whose key no route has any more, its route renamed or

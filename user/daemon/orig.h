@@ -25,24 +25,25 @@
  * routes; a worker must not read them (a reload frees them under it). So the
  * controller hands each worker a copy of every route's auth and its targets'
  * addresses, each target with its key (cred_route_key of the route's name
- * and the target), at start and at each reload (DMSG_CREDS, over the command
- * ring, in order with the installs), and each dialog record keeps the key of
- * its route and the target its INVITE went to (shard_dialog.auth_key). A
- * worker looks a key up only when a challenge comes: no allocation, lock or
- * system call. A dialog re-attached after a restart keeps its key and finds
- * its route's credentials in the new process's copy, as a reload that keeps
- * the route's name and that target does. When no route in service has the
- * key any more (a reload or a restart renamed or removed the route, or gave
- * its name other targets: another carrier), the call answers with the
- * credentials of the routes in service that have a target at the address
- * the request goes to (leg B's peer, where the callee answered from), if
- * they have one set of credentials between them: a renamed route's calls
- * keep theirs, and no carrier is sent credentials that no route sends it
- * (a route moved to another carrier under its name no longer answers the
- * old carrier's challenges with the new account). Routes whose credentials
- * differ give none, as two routes sharing a key do. (A record a build
- * before the key named the target wrote holds a key of the name alone,
- * which no entry has: it is found by its peer, as a renamed route's call.)
+ * and the target, in any spelling of it), at start and at each reload
+ * (DMSG_CREDS, over the command ring, in order with the installs), and each
+ * dialog record keeps the key of its route and the target its INVITE went to
+ * (shard_dialog.auth_key). A worker looks a key up only when a challenge
+ * comes: no allocation, lock or system call. A dialog re-attached after a
+ * restart keeps its key and finds its route's credentials in the new
+ * process's copy, as a reload that keeps the route's name and that target
+ * does. When no route in service has the key any more (a reload or a restart
+ * renamed or removed the route, or gave its name other targets: another
+ * carrier), the call answers with the credentials of the routes in service
+ * that have a target at the address the request goes to (leg B's peer, where
+ * the callee answered from), if they have one set of credentials between
+ * them: a renamed route's calls keep theirs, and no carrier is sent
+ * credentials that no route sends it (a route moved to another carrier under
+ * its name no longer answers the old carrier's challenges with the new
+ * account). Routes whose credentials differ give none, as two routes sharing
+ * a key do. (A record a build before the key named the target wrote holds a
+ * key of the name alone, which no entry has: it is found by its peer, as a
+ * renamed route's call.)
  *
  * Not the in-dialog keep-alive's OPTIONS (worker.c): one per side and round
  * for every quiet call, they would crowd these slots out, so their state is a
