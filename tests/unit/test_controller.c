@@ -7162,6 +7162,159 @@ static void test_fork_ended_before_a_restart_stays_ended(void **state)
 	assert_int_equal(st.stale_answers_ended, 1);
 }
 
+/* A call (n: numbered_invite's; 0: invite_from_alice's) that rings on two
+ * forks of leg B, each in an early dialog the worker holds: the call's own
+ * into *call, the second fork's into *fork. */
+static void call_rings_on_two_forks(int n, struct shard_dialog *call, struct shard_dialog *fork)
+{
+	nsent = 0;
+	if (n)
+		numbered_invite(n);
+	else
+		invite_from_alice();
+	unsigned inv = invite_to_bob(), before = ninstall;
+	response_from_bob(inv, 180, "fork1");
+	response_from_bob(inv, 180, "fork2");
+	assert_int_equal(ninstall, before + 2);
+	worker_applies(before);
+	*call = installs[before];
+	*fork = installs[before + 1];
+	assert_int_equal(fork->state, SHARD_DLG_EARLY);
+	assert_int_not_equal(fork->slot, call->slot);
+}
+
+/* Closes the controller and writes over the record of the early dialog of
+ * fork (as installed) in its call's set-up record (struct ctl_fork: slot
+ * and generation, gone, then the tag, found by it) the slot, generation and
+ * tag given, as a damaged or hostile setups.tbl may hold them. */
+static void rewrite_fork(const struct shard_dialog *fork, uint32_t slot, uint32_t gen,
+			 const struct shard_dialog *tag_of)
+{
+	struct ctl_pool pool;
+	struct stat sb;
+	static char recs[1 << 20];
+
+	ctl_get_pool(ctl, &pool);
+	ctl_close(ctl);
+	ctl = NULL;
+	int fd = open(setups_path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	size_t n = pool.records * pool.record_bytes;
+	assert_true(n <= sizeof(recs));
+	off_t first = sb.st_size - (off_t)n;
+	assert_int_equal(pread(fd, recs, n, first), (ssize_t)n);
+	const struct sip_session *a = &fork->legs[SHARD_LEG_A];
+	char *at = memmem(recs, n, a->local_tag, a->local_tag_len);
+	assert_non_null(at);
+	uint32_t was[2];
+	memcpy(was, at - 9, sizeof(was));
+	assert_int_equal(was[0], fork->slot);
+	assert_int_equal(was[1], fork->gen);
+	const uint32_t now[2] = {slot, gen};
+	memcpy(at - 9, now, sizeof(now));
+	const struct sip_session *t = &tag_of->legs[SHARD_LEG_A];
+	assert_int_equal(t->local_tag_len, a->local_tag_len);
+	memcpy(at, t->local_tag, t->local_tag_len);
+	assert_int_equal(pwrite(fd, recs, n, first), (ssize_t)n);
+	close(fd);
+}
+
+/* setups_malformed of the controller now open */
+static uint64_t setups_malformed(void)
+{
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	return st.setups_malformed;
+}
+
+/*
+ * A set-up record names a slot its call holds, and its forks' slots: a
+ * pool hands a slot out once, so a record that claims one another record
+ * claims (as its own, or as a fork's early dialog), or whose fork claims
+ * the call's own slot or one out of the pool, is a damaged or hostile file
+ * (a bit flipped, a write torn): it is freed as malformed before it holds
+ * anything, as a record with any other field out of range is. A call whose
+ * own slot another record's fork had been given (restore_forks, records
+ * being taken up from the highest) was taken up too, the slot then both
+ * the call's and that fork's: the fork's end would give it back to the
+ * pool while the call held it. A fork whose early dialog the table does
+ * not hold (its install lost in the ring) is forgotten, the call taken up.
+ */
+static void test_restart_frees_records_whose_forks_claim_a_slot_twice(void **state)
+{
+	struct shard_dialog y, yfork, x, xfork, free_slot;
+	(void)state;
+
+	/* the call's own slot another record's fork claims: the first call's
+	 * record (0) is taken up after the second's (1) */
+	call_rings_on_two_forks(7, &y, &yfork);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&xfork, y.slot, y.gen, &y);
+	assert_int_equal(reopen(), 1);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* a fork's slot out of the pool */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&xfork, DIALOGS + 3, xfork.gen, &xfork);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* the call's own slot, as a fork's */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&xfork, x.slot, x.gen, &x);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* another record's fork's slot (that record taken up first) */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(7, &y, &yfork);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&yfork, xfork.slot, xfork.gen, &xfork);
+	assert_int_equal(reopen(), 1);
+	assert_int_equal(setups_malformed(), 1);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[xfork.slot]));
+
+	/* another fork's of the same call */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	response_from_bob(invite_to_bob(), 180, "fork3");
+	worker_applies(ninstall - 1);
+	struct shard_dialog xfork3 = installs[ninstall - 1];
+	rewrite_fork(&xfork3, xfork.slot, xfork.gen, &xfork);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* another record's own slot (that record taken up first) */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(7, &y, &yfork);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&yfork, x.slot, x.gen, &x);
+	assert_int_equal(reopen(), 1);
+	assert_int_equal(setups_malformed(), 1);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[x.slot]));
+
+	/* a free slot: the fork's install lost in the ring, the call taken up */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	free_slot = xfork;
+	free_slot.slot = DIALOGS - 1;
+	assert_int_equal(table.dialogs[free_slot.slot].state, SHARD_DLG_FREE);
+	rewrite_fork(&xfork, free_slot.slot, xfork.gen, &xfork);
+	assert_int_equal(reopen(), 1);
+	assert_int_equal(setups_malformed(), 0);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[x.slot]));
+	assert_false(ctl_keeps_dialog(ctl, 0, &table.dialogs[xfork.slot]));
+}
+
 /*
  * Forking (RFC 3261 13.2.2.4, RFC 3262): the first fork answered the
  * INVITE's offer in a reliable 183 (the early dialog the worker holds), then
@@ -7959,6 +8112,9 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_ended_before_a_restart_stays_ended,
 					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_restart_frees_records_whose_forks_claim_a_slot_twice, setup_file,
+		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answering_fork_offer_replaces_the_first_forks,

@@ -3976,13 +3976,53 @@ static bool record_texts_ok(struct ctl *c, const struct ctl_call *k)
 }
 
 /* Holds k's slot for it, as reserve_slot did in the last run; false when
- * another record claims it too (one of them is malformed). */
+ * another record claims it too, as its own or as a fork's early dialog
+ * (restore_forks): a pool hands a slot out once, so one of them is
+ * malformed. */
 static bool restore_slot(struct ctl *c, struct ctl_call *k)
 {
 	struct slot_pool *p = &c->pools[k->shard];
-	if (p->holder[k->slot])
+	if (p->holder[k->slot] || p->fork_of[k->slot])
 		return false;
 	p->holder[k->slot] = call_index(c, k) + 1;
+	return true;
+}
+
+/*
+ * Whether k's forks (struct ctl_fork) are as a run can have left them: a
+ * count the record has room for, and each fork with a bool that is one,
+ * tags that are text, and a slot of the call's shard; each not ended
+ * (gone clear) in a slot that nothing else claims: not the call's own
+ * while the call holds it (slot_gone clear: once the worker ended it, a
+ * later fork may have been given it), not another of the call's forks,
+ * and not one that a record taken up before holds as its own or as a
+ * fork's (restore_slot, restore_forks), since a pool hands a slot out once
+ * and takes a fork's back only at its end. Anything else is a damaged or
+ * hostile file: the record is freed as malformed before it claims a slot,
+ * and no fork of it is followed. A fork whose early dialog the table does
+ * not hold is no such thing (its install lost in the ring): restore_forks
+ * forgets it.
+ */
+static bool forks_ok(const struct ctl *c, const struct ctl_call *k)
+{
+	const struct slot_pool *p = &c->pools[k->shard];
+
+	if (k->nforks > CTL_FORKS_MAX - 1)
+		return false;
+	for (unsigned i = 0; i < k->nforks; i++) {
+		const struct ctl_fork *f = &k->forks[i];
+		if (!mem_bool_ok(&f->gone) || !text_ok(f->a_tag, sizeof(f->a_tag)) ||
+		    !text_ok(f->b_tag, sizeof(f->b_tag)) || f->slot >= p->cap)
+			return false;
+		if (f->gone)
+			continue;
+		if ((f->slot == k->slot && !k->slot_gone) || p->holder[f->slot] ||
+		    p->fork_of[f->slot])
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (!k->forks[j].gone && k->forks[j].slot == f->slot)
+				return false;
+	}
 	return true;
 }
 
@@ -3995,23 +4035,19 @@ static bool restore_slot(struct ctl *c, struct ctl_call *k)
  * requests in it and the fork's 2xx go on as before the restart. One ended
  * (in the record, or free in its generation in the table: the worker's
  * notice lost with the process) stays, ended, so that its 2xx is ended, not
- * relayed. Any other (its install lost in the ring, a field torn, a slot
- * claimed twice) is forgotten: that fork's next provisional gives it an
- * early dialog again, under a new tag, and its 2xx answers the call under
- * the call's own tag.
+ * relayed. Any other (its install lost in the ring, or in the call's own
+ * slot, given to it after the worker ended the call's early dialog) is
+ * forgotten: that fork's next provisional gives it an early dialog again,
+ * under a new tag, and its 2xx answers the call under the call's own tag.
+ * A record whose forks a run cannot have left is not taken up (forks_ok).
  */
 static void restore_forks(struct ctl *c, struct ctl_call *k, const struct shard_table *t)
 {
 	struct slot_pool *p = &c->pools[k->shard];
 	unsigned n = 0;
 
-	if (k->nforks > CTL_FORKS_MAX - 1)
-		k->nforks = 0;
 	for (unsigned i = 0; i < k->nforks; i++) {
 		struct ctl_fork *f = &k->forks[i];
-		if (!mem_bool_ok(&f->gone) || !text_ok(f->a_tag, sizeof(f->a_tag)) ||
-		    !text_ok(f->b_tag, sizeof(f->b_tag)))
-			continue;
 		if (!f->gone) {
 			const struct shard_dialog *d =
 			    t && f->slot < t->hdr->dlg_hwm && f->slot < p->cap && f->slot != k->slot
@@ -4077,7 +4113,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	    k->cdr_len > sizeof(k->cdr) || k->reason_len > sizeof(k->reason) ||
 	    !peer_ok(&k->a_peer, k->a_len) || !peer_ok(&k->b_peer, k->b_len) ||
 	    k->dlg.slot != k->slot || k->dlg.gen != k->slot_gen || !shard_dialog_ok(&k->dlg) ||
-	    !record_texts_ok(c, k))
+	    !forks_ok(c, k) || !record_texts_ok(c, k))
 		return false;
 
 	const struct shard_table *t = tables ? tables[k->shard] : NULL;

@@ -132,7 +132,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_session_interval_raised", C,
      "422s to leg B INVITEs answered with an INVITE asking for the callee's Min-SE."},
     {"controller_setups_malformed", C,
-     "Set-up records left half written by the last process, freed at start."},
+     "Set-up records left half written by the last process (or damaged: a slot another "
+     "record holds), freed at start."},
     {"controller_setups_restored", C,
      "Calls setting up when the last process stopped, taken up at start."},
     {"controller_stale_answers_ended", C,
