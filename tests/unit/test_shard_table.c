@@ -1926,15 +1926,18 @@ static void test_fork_tag_names_the_call_and_its_fork(void **state)
 	shard_table_close(&t);
 }
 
-/* A fork's early dialog, for the table's fork index: in slot fork, of the
- * call in slot call (generation 7), with the callee's To tag b_tag. */
-static void install_fork(struct shard_table *t, uint32_t call, uint32_t fork, const char *b_tag)
+/* An early dialog in slot fork (generation 3) whose tag toward the caller
+ * is that of a fork of the call in slot call, generation call_gen
+ * (shard_fork_tag_encode), with the callee's To tag b_tag. */
+static void install_fork_of(struct shard_table *t, uint32_t call, uint32_t call_gen, uint32_t fork,
+			    const char *b_tag)
 {
 	struct shard_dialog d;
 	char tag[SHARD_TAG_MAX];
 
-	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 0, call, 7, fork, 0x5a000000u),
-			 SHARD_TAG_LEN);
+	assert_int_equal(
+	    shard_fork_tag_encode(tag, sizeof(tag), 0, call, call_gen, fork, 0x5a000000u),
+	    SHARD_TAG_LEN);
 	memset(&d, 0, sizeof(d));
 	d.slot = fork;
 	d.gen = 3;
@@ -1942,6 +1945,13 @@ static void install_fork(struct shard_table *t, uint32_t call, uint32_t fork, co
 	SESSION_SET(&d.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
 	SESSION_SET(&d.legs[SHARD_LEG_B], remote_tag, b_tag, strlen(b_tag));
 	assert_int_equal(shard_dialog_install(t, &d, 1000), 0);
+}
+
+/* A fork's early dialog, for the table's fork index: in slot fork, of the
+ * call in slot call (generation 7), with the callee's To tag b_tag. */
+static void install_fork(struct shard_table *t, uint32_t call, uint32_t fork, const char *b_tag)
+{
+	install_fork_of(t, call, 7, fork, b_tag);
 }
 
 /* The callee's requests in a fork's early dialog name the call's slot (leg
@@ -2005,6 +2015,72 @@ static void test_fork_found_by_the_callee_tag(void **state)
 	call.gen = 8;
 	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
 	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[1], "fork3", 5));
+	shard_table_close(&t);
+	unlink(path);
+}
+
+/*
+ * A fork's early dialog names its call's slot and generation in its tag
+ * toward the caller (shard_fork_tag_encode). Re-attached, it joins that
+ * slot's list of forks only while the slot holds that call: a dialog in
+ * that generation, not a fork's itself. One naming a slot freed since, or
+ * given to another call or to another call's fork, was linked there all
+ * the same, and the callee's requests in that other call then reached it
+ * (shard_dialog_of_fork_callee; a slot that is a fork's took the fork into
+ * its own call's list), or the freed slot counted as a call with forks
+ * (shard_dialog_has_forks). Those may be left by a run (a kill between a
+ * call's release and its forks'): kept, for the controller to keep or free
+ * (ctl_keeps_dialog). One naming a slot past the table is a damaged or
+ * hostile record: freed and counted as malformed. A tag naming its own
+ * slot is no fork's: a call's own tag names its slot, and its random salt
+ * may too.
+ */
+static void test_reattach_links_a_fork_to_its_call_only(void **state)
+{
+	struct shard_table t;
+	struct shard_table_usage u;
+	struct shard_dialog call, other;
+	char path[64];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	memset(&call, 0, sizeof(call));
+	call.slot = 1;
+	call.gen = 7;
+	call.state = SHARD_DLG_EARLY;
+	SESSION_SET(&call.legs[SHARD_LEG_B], remote_tag, "fork1", 5);
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	other = call;
+	other.slot = 2;
+	other.gen = 8;
+	assert_int_equal(shard_dialog_install(&t, &other, 1000), 0);
+	install_fork_of(&t, 1, 7, 8, "forkA");	  /* the call's */
+	install_fork_of(&t, 2, 7, 6, "forkB");	  /* slot 2 is another call's now */
+	install_fork_of(&t, 8, 3, 4, "forkC");	  /* slot 8 is forkA's */
+	install_fork_of(&t, 3, 7, 10, "forkD");	  /* slot 3 is free */
+	install_fork_of(&t, 200, 7, 11, "forkE"); /* past the table's 16 */
+	install_fork_of(&t, 12, 7, 12, "forkF");  /* its own */
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.reattach_dropped, 1);
+	assert_int_equal(t.dialogs[11].state, SHARD_DLG_FREE);
+	assert_int_equal(u.dialogs_used, 7);
+	const uint32_t kept[] = {1, 2, 4, 6, 8, 10, 12};
+	for (unsigned i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		assert_int_equal(t.dialogs[kept[i]].state, SHARD_DLG_EARLY);
+	struct shard_dialog *f = shard_dialog_of_fork_callee(&t, &t.dialogs[1], "forkA", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 8);
+	assert_true(shard_dialog_has_forks(&t, 1));
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[2], "forkB", 5));
+	assert_false(shard_dialog_has_forks(&t, 2));
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[8], "forkC", 5));
+	assert_null(shard_dialog_of_fork_callee(&t, &t.dialogs[1], "forkC", 5));
+	assert_false(shard_dialog_has_forks(&t, 3));
+	assert_false(shard_dialog_has_forks(&t, 12));
 	shard_table_close(&t);
 	unlink(path);
 }
@@ -2347,6 +2423,7 @@ int main(void)
 	    cmocka_unit_test(test_dialog_alloc_until_full),
 	    cmocka_unit_test(test_fork_tag_names_the_call_and_its_fork),
 	    cmocka_unit_test(test_fork_found_by_the_callee_tag),
+	    cmocka_unit_test(test_reattach_links_a_fork_to_its_call_only),
 	    cmocka_unit_test(test_packed_update_taking_a_fork),
 	    cmocka_unit_test(test_early_update_into_kept_slot_refused),
 	    cmocka_unit_test(test_retirement_killed_half_way_is_finished_at_reattach),

@@ -121,6 +121,7 @@ static void dlg_count_used(struct shard_table_hdr *h)
 /* Appends a used transaction to the creation-order list. */
 /* ---- forks' early dialogs (struct shard_table's fork_prev, fork_next) ---- */
 
+static bool fork_tag_names(const struct shard_dialog *d, uint32_t *call, uint32_t *gen);
 static uint32_t fork_call_slot(const struct shard_table *t, const struct shard_dialog *d);
 
 /* Slot i out of the list it is in, as a fork or as a call: a call's forks
@@ -139,21 +140,28 @@ static void fork_unlink(struct shard_table *t, uint32_t i)
 
 /* The dialog in slot i, when it is the early dialog of a fork (its leg A
  * tag is a fork's, naming another slot as the call's and this one as the
- * fork's: shard_fork_tag_encode), joins the list of its call's slot. */
+ * fork's: shard_fork_tag_encode), joins the list of its call's slot, while
+ * that slot holds the call: a dialog in the generation the tag names, not
+ * itself a fork's. A slot freed since (the call's early dialog ended before
+ * its forks, or a kill between their releases), or given to another call or
+ * to another call's fork, is not followed: the fork is then in no list, as
+ * one whose call's slot is freed after it joined is not found through it. */
 static void fork_link(struct shard_table *t, uint32_t i)
 {
-	if (!t->fork_next)
+	uint32_t call, gen;
+	if (!t->fork_next || !fork_tag_names(&t->dialogs[i], &call, &gen) ||
+	    call >= t->hdr->ndialogs)
 		return;
-	uint32_t call = fork_call_slot(t, &t->dialogs[i]);
-	if (!call)
+	const struct shard_dialog *c = &t->dialogs[call];
+	if (c->state == SHARD_DLG_FREE || c->gen != gen || fork_call_slot(t, c))
 		return;
 	fork_unlink(t, i);
-	uint32_t n = t->fork_next[call - 1];
+	uint32_t n = t->fork_next[call];
 	t->fork_next[i] = n;
-	t->fork_prev[i] = call;
+	t->fork_prev[i] = call + 1;
 	if (n)
 		t->fork_prev[n - 1] = i + 1;
-	t->fork_next[call - 1] = i + 1;
+	t->fork_next[call] = i + 1;
 }
 
 static void txn_append(struct shard_table *t, uint32_t i)
@@ -375,7 +383,14 @@ static int reattach(struct shard_table *t)
 	const uint64_t now = clock_mono_ms();
 	for (uint32_t i = h->dlg_hwm; i-- > 0;) {
 		struct shard_dialog *d = &t->dialogs[i];
-		if (d->state != SHARD_DLG_FREE && (d->slot != i || !shard_dialog_ok(d))) {
+		uint32_t call, gen;
+		/* a fork's early dialog whose tag names a call's slot past the
+		 * table's (shard_fork_tag_encode: a table of another size is
+		 * refused at open) is a damaged or hostile record */
+		if (d->state != SHARD_DLG_FREE &&
+		    (d->slot != i || !shard_dialog_ok(d) ||
+		     (d->state == SHARD_DLG_EARLY && fork_tag_names(d, &call, &gen) &&
+		      call >= h->ndialogs))) {
 			d->state = SHARD_DLG_FREE;
 			/* no worker ended this generation: an install of it
 			 * again (the controller's, of a call it took up) is no
@@ -391,10 +406,13 @@ static int reattach(struct shard_table *t)
 			dlg_count_used(h);
 			if (shard_dialog_first_fork_retired(d))
 				retire_rest(d); /* a kill inside the retirement */
-			if (d->state == SHARD_DLG_EARLY)
-				fork_link(t, i);
 		}
 	}
+	/* the forks' lists, once every record is one that stays: a fork
+	 * follows its call's slot only while the call is there (fork_link) */
+	for (uint32_t i = h->dlg_hwm; i-- > 0;)
+		if (t->dialogs[i].state == SHARD_DLG_EARLY)
+			fork_link(t, i);
 
 	/* transactions: free list, then the used ones again in creation order */
 	h->txn_free = h->txn_oldest = h->txn_newest = h->txn_answered = 0;
@@ -1427,18 +1445,32 @@ int shard_fork_tag_ended(const struct shard_table *t, const char *s, size_t len,
 	return 0;
 }
 
-/* index + 1 of the call's slot when d, in its own slot, is the early dialog
- * of one of its forks (shard_fork_tag_encode); 0 for any other dialog */
-static uint32_t fork_call_slot(const struct shard_table *t, const struct shard_dialog *d)
+/* Whether d, in its own slot, has the leg A tag of a fork's early dialog
+ * (shard_fork_tag_encode: its salt names d's slot as the fork's, and another
+ * slot as the call's), with the call's slot and generation the tag names in
+ * *call (not checked against the table's size) and *gen. A call's own tag
+ * names its own slot: one whose random salt names it too is no fork's. */
+static bool fork_tag_names(const struct shard_dialog *d, uint32_t *call, uint32_t *gen)
 {
 	const struct sip_session *a = &d->legs[SHARD_LEG_A];
 	struct tok_fields f;
 	if (decode(a->local_tag, a->local_tag_len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1,
 		   TOK_SEED_TAG, &f) != 0)
-		return 0;
+		return false;
 	uint32_t fork = f.salt & ((1u << SHARD_FORK_SLOT_BITS) - 1);
-	return fork - 1 == d->slot && f.slot != d->slot && f.slot < t->hdr->ndialogs ? f.slot + 1
-										     : 0;
+	if (fork - 1 != d->slot || f.slot == d->slot)
+		return false;
+	*call = f.slot;
+	*gen = f.gen;
+	return true;
+}
+
+/* index + 1 of the call's slot when d, in its own slot, is the early dialog
+ * of one of its forks (shard_fork_tag_encode); 0 for any other dialog */
+static uint32_t fork_call_slot(const struct shard_table *t, const struct shard_dialog *d)
+{
+	uint32_t call, gen;
+	return fork_tag_names(d, &call, &gen) && call < t->hdr->ndialogs ? call + 1 : 0;
 }
 
 bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot)

@@ -540,8 +540,9 @@ struct shard_table {
 	 * a fork's early dialog, which name the call's slot (their To tag is
 	 * leg B's From tag, one for every fork), find that fork's
 	 * (shard_dialog_of_fork_callee). In this process's memory, not the
-	 * mapping: linked by the install of a fork's dialog, unlinked by
-	 * shard_dialog_free, rebuilt by a re-attach; the record's layout, and
+	 * mapping: linked by the install of a fork's dialog (while the call's
+	 * slot holds the call its tag names), unlinked by shard_dialog_free,
+	 * rebuilt by a re-attach alike; the record's layout, and
 	 * the tables a restart takes over, stay the same. NULL when it could
 	 * not be had (no index: such requests are not found). */
 	uint32_t *fork_prev, *fork_next;
