@@ -408,7 +408,12 @@ static void test_target_named(void **state)
 	assert_true(config_target_named(&t[0], "localhost:5090"));
 	assert_true(config_target_named(&t[0], "127.0.0.1:5090")); /* what it resolved to */
 	assert_false(config_target_named(&t[0], "localhost:5091"));
-	assert_false(config_target_named(&t[0], "LOCALHOST:5090")); /* a name as written */
+	/* a name in any letter case (RFC 4343), its port in any spelling */
+	assert_true(config_target_named(&t[0], "LOCALHOST:5090"));
+	assert_true(config_target_named(&t[0], "LocalHost:05090"));
+	assert_false(config_target_named(&t[0], "localhost.:5090"));
+	assert_false(config_target_named(&t[0], "localhos:5090"));
+	assert_false(config_target_named(&t[0], "LOCALHOST"));
 	assert_true(config_target_named(&t[1], "127.0.0.2:5091"));
 	assert_false(config_target_named(&t[1], "127.0.0.2:5090"));
 	assert_false(config_target_named(&t[1], "[::ffff:127.0.0.2]:5091"));

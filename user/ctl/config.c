@@ -900,19 +900,43 @@ bool config_auth_same(const struct config_auth *a, const struct config_auth *b)
 	return true;
 }
 
+/* Name text ("name:port", or a name alone) into out in one spelling: in
+ * lower case (RFC 4343; no trailing dot: is_hostname refuses one) and its
+ * port, if any, as a number. */
+static void canonical_name(const char *text, bool with_port, char *out, size_t cap)
+{
+	const char *colon = with_port ? strrchr(text, ':') : NULL;
+	size_t n = colon ? (size_t)(colon - text) : strlen(text), i;
+	uint16_t port = 0;
+
+	if (!cap)
+		return;
+	for (i = 0; i < n && i + 1 < cap; i++)
+		out[i] = (char)tolower((unsigned char)text[i]);
+	out[i] = '\0';
+	if (colon && parse_port(colon + 1, &port))
+		snprintf(out + i, cap - i, ":%u", port);
+	else if (colon)
+		snprintf(out + i, cap - i, "%s", colon);
+}
+
 bool config_target_named(const struct config_target *t, const char *text)
 {
 	struct sockaddr_storage a;
 	socklen_t len;
-	char why[200];
+	char why[200], want[CONFIG_TARGET_MAX], have[CONFIG_TARGET_MAX];
 
 	if (!strcmp(text, t->text))
 		return true;
 	/* both parsed into zeroed storage (getaddrinfo's for a name fills no
 	 * more), so equal addresses are equal bytes, as the controller finds
 	 * its targets */
-	return parse_ipport(text, &a, &len, why, sizeof(why)) == 0 && len == t->addr_len &&
-	       !memcmp(&a, &t->addr, len);
+	if (parse_ipport(text, &a, &len, why, sizeof(why)) == 0)
+		return len == t->addr_len && !memcmp(&a, &t->addr, len);
+	/* a name: in any letter case, its port in any spelling */
+	canonical_name(text, true, want, sizeof(want));
+	canonical_name(t->text, true, have, sizeof(have));
+	return !strcmp(want, have);
 }
 
 void config_target_canonical(const struct config_target *t, char *out, size_t cap)
@@ -920,28 +944,19 @@ void config_target_canonical(const struct config_target *t, char *out, size_t ca
 	struct sockaddr_storage a;
 	socklen_t len;
 	char why[200];
-	const char *s = t->domain[0] ? t->domain : t->text;
-	const char *colon = t->domain[0] ? NULL : strrchr(s, ':');
-	size_t n = colon ? (size_t)(colon - s) : strlen(s), i;
-	uint16_t port = 0;
 
 	if (!cap)
 		return;
 	/* an IP literal: parsed as config_target_named parses what an
 	 * operator writes, and written back as inet_ntop gives it */
-	if (!t->domain[0] && parse_ipport(s, &a, &len, why, sizeof(why)) == 0) {
+	if (!t->domain[0] && parse_ipport(t->text, &a, &len, why, sizeof(why)) == 0) {
 		udp_format_addr((const struct sockaddr *)&a, out, cap);
 		return;
 	}
-	/* a name (no trailing dot: is_hostname refuses one), in lower case
-	 * (RFC 4343), and its port, if any, as a number */
-	for (i = 0; i < n && i + 1 < cap; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[i] = '\0';
-	if (colon && parse_port(colon + 1, &port))
-		snprintf(out + i, cap - i, ":%u", port);
-	else if (colon)
-		snprintf(out + i, cap - i, "%s", colon);
+	if (t->domain[0])
+		canonical_name(t->domain, false, out, cap);
+	else
+		canonical_name(t->text, true, out, cap);
 }
 
 /* The key of target t of route i, as the document has it. */

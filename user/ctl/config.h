@@ -351,8 +351,9 @@ static inline bool config_same_tier(const struct config_target *a, const struct 
 
 /* Target t is the one text names, as an operator writes it (sipshardctl
  * disable|enable): text is an "IP:port" or "[IPv6]:port" of t's address, in
- * any spelling of it ("[0::1]:5080" is "[::1]:5080"), or t's text as written
- * (a name with its port is compared as a name). */
+ * any spelling of it ("[0::1]:5080" is "[::1]:5080"), or t's name and port
+ * as written, the name in any letter case (RFC 4343) and the port in any
+ * spelling ("Carrier.Example:05060" is "carrier.example:5060"). */
 bool config_target_named(const struct config_target *t, const char *text);
 
 /* Target t in one spelling of all those the configuration takes for it,
