@@ -6374,6 +6374,44 @@ static void test_refused_fork_copy_after_a_restart_is_pracked_again(void **state
 	copy_of_pracked_183_pracked_again(0, 1300, "after a restart");
 }
 
+/*
+ * The same with the kill catching the first fork's install in the worker's
+ * ring: after the restart the call's early dialog waits to be pushed again
+ * (retry_early_install, on the next tick), and a copy of the refused fork's
+ * 183 comes before that tick. Taken as the first fork's provisional (the
+ * refused fork's branch asked for an install the worker held), it was
+ * installed as the call's own early dialog, under that fork's To tag, and
+ * relayed to the caller with RSeq 1: the caller's PRACK of it got the
+ * fork's 481, and the tick then pushed that fork's dialog as the call's.
+ * A copy is PRACKed again, whatever the worker holds; the tick pushes the
+ * first fork's early dialog.
+ */
+static void test_refused_fork_copy_before_the_first_forks_install_is_pushed_again(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	struct sent bob_invite = sent[inv];
+	fork_refused_and_pracked(inv);
+	const struct shard_dialog fork1 = installs[0]; /* never applied by the worker */
+	assert_int_equal(restart(), 1);
+	assert_int_equal(table.dialogs[fork1.slot].state, SHARD_DLG_FREE);
+	sent[0] = bob_invite;
+	nsent = 1;
+	copy_of_pracked_183_pracked_again(0, 1250, "before the first fork's install is pushed");
+
+	ctl_on_tick(ctl, 1300);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(installs[0].slot, fork1.slot);
+	assert_int_equal(installs[0].state, SHARD_DLG_EARLY);
+	assert_int_equal(installs[0].legs[SHARD_LEG_B].remote_tag_len, 5);
+	assert_memory_equal(installs[0].legs[SHARD_LEG_B].remote_tag, "fork1", 5);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.early_installs_retried, 1);
+	assert_int_equal(st.fork_provisionals_pracked, 1);
+}
+
 /* The same with the table of the controller's own transactions full
  * (DETACHED_MAX PRACKs of other refused forks, none answered): our PRACK
  * was sent once, untracked, and the copy found no transaction of it. The
@@ -8075,6 +8113,9 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_fork_copy_after_a_restart_is_pracked_again,
 					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_refused_fork_copy_before_the_first_forks_install_is_pushed_again, setup_file,
+		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_refused_fork_copy_of_an_untracked_prack_is_pracked_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fork_in_a_freed_slot_gets_a_tag_of_its_own,

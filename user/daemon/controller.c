@@ -43,10 +43,12 @@
  * PRACKed here. The record remembers those forks and the RSeq PRACKed
  * (struct ctl_pracked, kept over a restart): a copy of such a provisional
  * is never relayed nor given a fork, even once there is room or the fork
- * has an early dialog of its own (RFC 3262 4: fork_pracked_copy); while our
- * PRACK's transaction lasts it is absorbed, and after (its Timer K, a
- * restart, a PRACK sent untracked) PRACKed again, as the fork resends it
- * until a PRACK reaches it (RFC 3262 3).
+ * has an early dialog of its own, nor taken for the first fork's while the
+ * worker does not hold the call's early dialog yet (a restart that caught
+ * its install in the ring: retry_early_install) (RFC 3262 4:
+ * fork_pracked_copy); while our PRACK's transaction lasts it is absorbed,
+ * and after (its Timer K, a restart, a PRACK sent untracked) PRACKed again,
+ * as the fork resends it until a PRACK reaches it (RFC 3262 3).
  *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
@@ -3145,6 +3147,15 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		k->b_rang = true;
 		const char *head = k->head;
+		/* a copy of a reliable 18x of a fork sipshard PRACKed (below):
+		 * never the first fork's, also while the worker does not hold
+		 * the call's early dialog (installed clear: its install after a
+		 * restart that caught it in the ring waits for the next tick,
+		 * retry_early_install), where it would be installed and relayed
+		 * as the call's own. Once the call's early dialog ended
+		 * (slot_gone) it goes nowhere, as any provisional there */
+		const bool copy =
+		    r->to.has_tag && !k->slot_gone && !same_callee(k, r) && fork_pracked_copy(k, r);
 		if (r->to.has_tag && k->installed && !same_callee(k, r)) {
 			/* another fork (RFC 3261 13.2.2.4): relayed in an early
 			 * dialog of its own toward the caller, under its tag, where
@@ -3157,7 +3168,6 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * A copy of a reliable 18x that sipshard PRACKed goes as
 			 * that 18x did (below), whatever room there is now and
 			 * whether the fork has an early dialog of its own since. */
-			bool copy = fork_pracked_copy(k, r);
 			struct ctl_fork *f = copy ? NULL : fork_of_response(k, r);
 			if (f && f->gone) {
 				c->st.late_provisionals++;
@@ -3170,8 +3180,8 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			if (f)
 				head = head_with_tag(c, k, f->a_tag);
 		}
-		if (head == k->head && r->to.has_tag && k->installed && !same_callee(k, r) &&
-		    is_reliable_provisional(r)) {
+		if (copy || (head == k->head && r->to.has_tag && k->installed &&
+			     !same_callee(k, r) && is_reliable_provisional(r))) {
 			/* a reliable provisional of a fork refused an early dialog
 			 * of its own (fork_add): the caller's early dialog (and
 			 * RSeq space) is the first fork's, where it would look like
