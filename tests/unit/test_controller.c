@@ -7200,6 +7200,71 @@ static void test_fork_ended_before_a_restart_stays_ended(void **state)
 	assert_int_equal(st.stale_answers_ended, 1);
 }
 
+/*
+ * No fork of a call takes the call's own slot: a fork is given an early
+ * dialog (fork_add) only while the worker holds the call's (installed),
+ * and the slot comes back to the pool only when the worker ended that one
+ * (slot_gone, for good: no provisional installs it again). Here the slot
+ * is on top of the pool (the pools hand the slot freed last out first)
+ * when another fork rings, once after the caller's BYE with no other fork
+ * ringing, once at its expiry with a second fork ringing in a slot of its
+ * own: neither gets an early dialog or reaches the caller, and the next
+ * call takes the slot. So a set-up record whose fork (not ended) names its
+ * call's own slot is no record a run leaves (forks_ok).
+ */
+static void test_no_fork_takes_the_calls_slot_after_its_early_dialog_ended(void **state)
+{
+	struct ctl_stats st0, st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", rseq1, 1100);
+	worker_applies(0);
+	const struct shard_dialog call = installs[0];
+	caller_byes_early(&call);
+	assert_false(shard_dialog_has_forks(&table, call.slot));
+	shard_dialog_free(&table, call.slot);
+	ctl_on_dialog_ended(ctl, 0, call.slot, call.gen + 1, CTL_END_BYE_CALLER);
+	ctl_get_stats(ctl, &st0);
+	unsigned base = nsent, n0 = ninstall;
+	response_from_bob_with(inv, 183, "fork2", rseq1, 1200);
+	assert_int_equal(ninstall, n0);
+	assert_int_equal(nsent, base);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.fork_dialogs, 0);
+	assert_int_equal(st.late_provisionals, st0.late_provisionals + 1);
+	nsent = 0;
+	numbered_invite(2);
+	response_from_bob(invite_to_bob(), 180, "next");
+	assert_int_equal(ninstall, n0 + 1);
+	assert_int_equal(last_install.slot, call.slot);
+	assert_int_equal(last_install.gen, call.gen + 1);
+
+	/* the call's early dialog expires while a second fork rings */
+	teardown_file(state);
+	setup_file(state);
+	unsigned inv2 = two_forks_ring();
+	const struct shard_dialog call2 = installs[0], fork2 = installs[1];
+	shard_dialog_free(&table, call2.slot);
+	ctl_on_dialog_ended(ctl, 0, call2.slot, call2.gen + 1, CTL_END_IDLE);
+	ctl_get_stats(ctl, &st0);
+	base = nsent;
+	n0 = ninstall;
+	response_from_bob_with(inv2, 183, "fork3", rseq1, 1300);
+	assert_int_equal(ninstall, n0);
+	assert_int_equal(nsent, base);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.fork_dialogs, st0.fork_dialogs);
+	assert_int_equal(st.late_provisionals, st0.late_provisionals + 1);
+	nsent = 0;
+	numbered_invite(2);
+	response_from_bob(invite_to_bob(), 180, "next");
+	assert_int_equal(ninstall, n0 + 1);
+	assert_int_equal(last_install.slot, call2.slot);
+	assert_int_not_equal(last_install.slot, fork2.slot);
+}
+
 /* A call (n: numbered_invite's; 0: invite_from_alice's) that rings on two
  * forks of leg B, each in an early dialog the worker holds: the call's own
  * into *call, the second fork's into *fork. */
@@ -7270,7 +7335,8 @@ static uint64_t setups_malformed(void)
  * A set-up record names a slot its call holds, and its forks' slots: a
  * pool hands a slot out once, so a record that claims one another record
  * claims (as its own, or as a fork's early dialog), or whose fork claims
- * the call's own slot or one out of the pool, is a damaged or hostile file
+ * the call's own slot (also once the worker ended the call's early dialog)
+ * or one out of the pool, is a damaged or hostile file
  * (a bit flipped, a write torn): it is freed as malformed before it holds
  * anything, as a record with any other field out of range is. A call whose
  * own slot another record's fork had been given (restore_forks, records
@@ -7305,6 +7371,18 @@ static void test_restart_frees_records_whose_forks_claim_a_slot_twice(void **sta
 	setup_file(state);
 	call_rings_on_two_forks(0, &x, &xfork);
 	rewrite_fork(&xfork, x.slot, x.gen, &x);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* the same once the worker ended the call's early dialog (slot_gone):
+	 * no fork is given an early dialog after that, so none has that slot
+	 * (test_no_fork_takes_the_calls_slot_after_its_early_dialog_ended) */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	shard_dialog_free(&table, x.slot);
+	ctl_on_dialog_ended(ctl, 0, x.slot, x.gen + 1, CTL_END_IDLE);
+	rewrite_fork(&xfork, x.slot, x.gen + 1, &xfork);
 	assert_int_equal(reopen(), 0);
 	assert_int_equal(setups_malformed(), 1);
 
@@ -8153,6 +8231,9 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_fork_ended_before_a_restart_stays_ended,
 					    setup_file, teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_no_fork_takes_the_calls_slot_after_its_early_dialog_ended, setup_file,
+		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_restart_frees_records_whose_forks_claim_a_slot_twice, setup_file,
 		teardown_file),

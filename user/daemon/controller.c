@@ -37,7 +37,11 @@
  * proxy cancels its other branches, RFC 3261 16.7), so the caller's INVITE
  * then gets 487 (15.1.2: end_after_early_dialog).
  * A restart takes the forks' early dialogs up with their call's record
- * (restore_forks).
+ * (restore_forks). A fork is given an early dialog only while the worker
+ * holds the call's (installed), so none is in the call's own slot, even
+ * once that one ended and the slot is the pool's again (slot_gone: no
+ * fork gets one after that): a record that says otherwise is damaged
+ * (forks_ok).
  * A fork refused one (the limit, no free slot, a full ring; counted) is
  * handled in the first fork's early dialog, its reliable provisionals
  * PRACKed here. The record remembers those forks and the RSeq PRACKed
@@ -4002,12 +4006,15 @@ static bool restore_slot(struct ctl *c, struct ctl_call *k)
  * Whether k's forks (struct ctl_fork) are as a run can have left them: a
  * count the record has room for, and each fork with a bool that is one,
  * tags that are text, and a slot of the call's shard; each not ended
- * (gone clear) in a slot that nothing else claims: not the call's own
- * while the call holds it (slot_gone clear: once the worker ended it, a
- * later fork may have been given it), not another of the call's forks,
- * and not one that a record taken up before holds as its own or as a
- * fork's (restore_slot, restore_forks), since a pool hands a slot out once
- * and takes a fork's back only at its end. Anything else is a damaged or
+ * (gone clear) in a slot that nothing else claims: not the call's own,
+ * not another of the call's forks, and not one that a record taken up
+ * before holds as its own or as a fork's (restore_slot, restore_forks),
+ * since a pool hands a slot out once and takes a fork's back only at its
+ * end. The call's own slot whatever slot_gone says: a fork is given an
+ * early dialog only while the worker holds the call's (fork_add, from
+ * invite_response's branch for other forks, which needs installed), and
+ * the slot goes back to the pool only once the worker ended that one
+ * (slot_gone, for good), so no fork has it. Anything else is a damaged or
  * hostile file: the record is freed as malformed before it claims a slot,
  * and no fork of it is followed. A fork whose early dialog the table does
  * not hold is no such thing (its install lost in the ring): restore_forks
@@ -4026,8 +4033,7 @@ static bool forks_ok(const struct ctl *c, const struct ctl_call *k)
 			return false;
 		if (f->gone)
 			continue;
-		if ((f->slot == k->slot && !k->slot_gone) || p->holder[f->slot] ||
-		    p->fork_of[f->slot])
+		if (f->slot == k->slot || p->holder[f->slot] || p->fork_of[f->slot])
 			return false;
 		for (unsigned j = 0; j < i; j++)
 			if (!k->forks[j].gone && k->forks[j].slot == f->slot)
@@ -4045,11 +4051,11 @@ static bool forks_ok(const struct ctl *c, const struct ctl_call *k)
  * requests in it and the fork's 2xx go on as before the restart. One ended
  * (in the record, or free in its generation in the table: the worker's
  * notice lost with the process) stays, ended, so that its 2xx is ended, not
- * relayed. Any other (its install lost in the ring, or in the call's own
- * slot, given to it after the worker ended the call's early dialog) is
- * forgotten: that fork's next provisional gives it an early dialog again,
- * under a new tag, and its 2xx answers the call under the call's own tag.
- * A record whose forks a run cannot have left is not taken up (forks_ok).
+ * relayed. Any other (its install lost in the ring) is forgotten: that
+ * fork's next provisional gives it an early dialog again, under a new tag,
+ * and its 2xx answers the call under the call's own tag. A record whose
+ * forks a run cannot have left (one in the call's own slot among them) is
+ * not taken up (forks_ok).
  */
 static void restore_forks(struct ctl *c, struct ctl_call *k, const struct shard_table *t)
 {
@@ -4060,7 +4066,7 @@ static void restore_forks(struct ctl *c, struct ctl_call *k, const struct shard_
 		struct ctl_fork *f = &k->forks[i];
 		if (!f->gone) {
 			const struct shard_dialog *d =
-			    t && f->slot < t->hdr->dlg_hwm && f->slot < p->cap && f->slot != k->slot
+			    t && f->slot < t->hdr->dlg_hwm && f->slot < p->cap
 				? &t->dialogs[f->slot]
 				: NULL;
 			const struct sip_session *a = d ? &d->legs[SHARD_LEG_A] : NULL;
