@@ -940,6 +940,43 @@ static void test_early_install_retried_on_tick(void **state)
 	assert_int_equal(ninstall, 1);
 }
 
+/* The first fork's 18x went to the caller while the worker's ring refused
+ * its install, and another fork rings before the next tick pushes it: that
+ * fork's provisionals go in the first fork's early dialog as a refused
+ * fork's do (its reliable one PRACKed here), and the install pushed again is
+ * still the first fork's. Before, the other fork's 18x took the first fork's
+ * place in the record: the caller's PRACK of the first fork's RSeq went to
+ * the other fork (481) and the early dialog pushed was the other fork's. */
+static void test_other_fork_while_the_first_forks_install_waits(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	install_fails = true;
+	response_from_bob_with(inv, 183, "fork1", "Require: 100rel\r\nRSeq: 1\r\n", 1100);
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(sent_msg(nsent - 1)->status, 183);
+
+	install_fails = false; /* room again before the tick */
+	unsigned before = nsent;
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 7\r\n", 1150);
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(nsent, before + 1);
+	assert_int_equal(sent_msg(nsent - 1)->method_id, SIP_METHOD_PRACK);
+	assert_int_equal(out.rack.rseq, 7);
+	assert_true(sip_view_eq(sent[nsent - 1].buf, out.to.tag, "fork2", 5));
+	/* an unreliable one goes to the caller in the first fork's dialog */
+	response_from_bob(inv, 180, "fork3");
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(sent_msg(nsent - 1)->status, 180);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+
+	ctl_on_tick(ctl, 1200);
+	assert_int_equal(ninstall, 1);
+	assert_int_equal(last_install.legs[SHARD_LEG_B].remote_tag_len, 5);
+	assert_memory_equal(last_install.legs[SHARD_LEG_B].remote_tag, "fork1", 5);
+}
+
 /* A refusal after an early dialog needs no install before it: the release
  * goes to the worker, the ACK to bob and the 486 to alice at once. */
 static void test_final_after_early_dialog_goes_at_once(void **state)
@@ -8120,6 +8157,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dialogs_ended_before_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_early_install_retried_on_tick, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_fork_while_the_first_forks_install_waits,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    WITH_CONFIG(test_options_405_carries_allow, options_405_config),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,

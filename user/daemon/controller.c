@@ -42,17 +42,16 @@
  * once that one ended and the slot is the pool's again (slot_gone: no
  * fork gets one after that): a record that says otherwise is damaged
  * (forks_ok).
- * A fork refused one (the limit, no free slot, a full ring; counted) is
- * handled in the first fork's early dialog, its reliable provisionals
- * PRACKed here. The record remembers those forks and the RSeq PRACKed
- * (struct ctl_pracked, kept over a restart): a copy of such a provisional
- * is never relayed nor given a fork, even once there is room or the fork
- * has an early dialog of its own, nor taken for the first fork's while the
- * worker does not hold the call's early dialog yet (a restart that caught
- * its install in the ring: retry_early_install) (RFC 3262 4:
- * fork_pracked_copy); while our PRACK's transaction lasts it is absorbed,
- * and after (its Timer K, a restart, a PRACK sent untracked) PRACKed again,
- * as the fork resends it until a PRACK reaches it (RFC 3262 3).
+ * A fork refused one (the limit, no free slot, a full ring; counted), or
+ * one that rings while the first fork's own early dialog waits to be pushed
+ * again (installed clear: a full ring, a restart), is handled in the first
+ * fork's early dialog, its reliable provisionals PRACKed here. The record remembers those forks and
+ * the RSeq PRACKed (struct ctl_pracked, kept over a restart): a copy of such a provisional is never
+ * relayed nor given a fork, even once there is room or the fork has an early dialog of its own, nor
+ * taken for the first fork's while the worker does not hold the call's early dialog yet (a restart
+ * that caught its install in the ring: retry_early_install) (RFC 3262 4: fork_pracked_copy); while
+ * our PRACK's transaction lasts it is absorbed, and after (its Timer K, a restart, a PRACK sent
+ * untracked) PRACKed again, as the fork resends it until a PRACK reaches it (RFC 3262 3).
  *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
@@ -3184,7 +3183,11 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			if (f)
 				head = head_with_tag(c, k, f->a_tag);
 		}
-		if (copy || (head == k->head && r->to.has_tag && k->installed &&
+		/* (not only while installed: while the first fork's install
+		 * waits for room in the ring, or for the tick after a restart,
+		 * k->dlg names that fork already, and another fork's provisional
+		 * is no first fork's either) */
+		if (copy || (head == k->head && r->to.has_tag && !k->slot_gone &&
 			     !same_callee(k, r) && is_reliable_provisional(r))) {
 			/* a reliable provisional of a fork refused an early dialog
 			 * of its own (fork_add): the caller's early dialog (and
@@ -3236,7 +3239,12 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			c->st.late_provisionals++;
 			return;
 		}
-		if (r->to.has_tag && !k->installed)
+		/* the first fork's early dialog, pushed again here while the
+		 * ring refused it; another fork's provisional in that time goes
+		 * in it as a refused fork's does, never taking its place (its
+		 * callee would then get the caller's PRACKs and UPDATEs of the
+		 * first fork's, and retry_early_install would push it) */
+		if (r->to.has_tag && !k->installed && same_callee(k, r))
 			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
 		else if (r->to.has_tag && same_callee(k, r) && invite_sdp_in(&k->dlg, r, false))
 			/* the answer (or offer) in a reliable 18x after the one
