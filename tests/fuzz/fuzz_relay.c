@@ -25,7 +25,8 @@
  * fork's, To tag "btag"), which bit 2 installs alone; bit 3 gives the table
  * 3 transaction records instead of 16, so that it fills (503) and answered
  * records give way; bits 4-5 move the clock 10 ms, 1 s, 8 s or 16 s after
- * each datagram. After each datagram transactions expire as the worker's
+ * each datagram; bit 6 turns rewrite_refer_to on, so that a relayed REFER's
+ * Refer-To names our address. After each datagram transactions expire as the worker's
  * tick has them (relay_expire, timers.transaction_timeout_ms 32 s). A
  * datagram starting with byte 0xFF moves the clock its second byte's
  * seconds (none: past the timeout) and expires; one starting 0xFE has fork
@@ -61,6 +62,9 @@
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   a relayed request's Event differs from the sender's only in its id's
  *   number (the REFER's CSeq mapped between the legs);
+ *   a relayed REFER's one sip or sips Refer-To names 127.0.0.1:5060 without
+ *   maddr, its user and headers kept, with rewrite_refer_to; any other
+ *   Refer-To crosses as it came;
  *   a 503 only when every transaction record waits for its final (an
  *   answered one gives way);
  *   DROP: a reason; every other outcome: no reason;
@@ -202,6 +206,7 @@ static void open_shard(uint8_t selector, uint8_t ext)
 	ctx.rc.now_ms = 1000;
 	ctx.rc.session_timer = (selector & 16) != 0;
 	ctx.rc.min_se_s = (selector & 32) ? 1800 : 0;
+	ctx.rc.rewrite_refer_to = (ext & 64) != 0;
 	if (selector & 64) {
 		static struct sip_names named;
 		if (!named.n && (sip_names_add(&named, "X-Internal-Route", 16) != 0 ||
@@ -464,6 +469,30 @@ static void check_event_id(const struct sip_msg *m, int n)
 		die("a relayed Event changed other than in its id's number", ctx.outbuf, n);
 }
 
+/* A relayed REFER's Refer-To: with rewrite_refer_to, one sip or sips URI
+ * names our advertise as host and port, has no maddr, and keeps its user
+ * and ?headers (put_refer_to); any other crosses as it came. */
+static void check_refer_to(const struct sip_msg *m, int n)
+{
+	const struct sip_uri *u = &m->refer_to_addr.uri, *o = &ctx.out.refer_to_addr.uri;
+
+	if (m->method_id != SIP_METHOD_REFER || !m->refer_to.len)
+		return;
+	if (ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
+	    (u->scheme == SIP_SCHEME_SIP || u->scheme == SIP_SCHEME_SIPS)) {
+		if (!out_view_eq(o->host, "127.0.0.1", 9) || o->port != 5060 || o->maddr.len ||
+		    o->scheme != u->scheme ||
+		    !sip_view_eq(m->buf, u->user, ctx.outbuf + o->user.off, o->user.len) ||
+		    !sip_view_eq(m->buf, u->headers, ctx.outbuf + o->headers.off, o->headers.len))
+			die("a rewritten Refer-To names other than our address or lost its user "
+			    "or headers",
+			    ctx.outbuf, n);
+	} else if (!sip_view_eq(m->buf, m->refer_to, ctx.outbuf + ctx.out.refer_to.off,
+				ctx.out.refer_to.len)) {
+		die("a Refer-To not to rewrite changed", ctx.outbuf, n);
+	}
+}
+
 static void check_send(const struct sip_msg *m, const struct relay_result *res, size_t cap)
 {
 	if (res->len <= 0 || (size_t)res->len > cap || !res->dst || !res->dst_len)
@@ -490,6 +519,7 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 				ctx.out.call_id.len))
 			die("relayed request kept the sender's Call-ID", ctx.outbuf, res->len);
 		check_event_id(m, res->len);
+		check_refer_to(m, res->len);
 		/* remember our branch so that a later response can answer it */
 		fuzz_keep(&ctx.branch, ctx.outbuf, ctx.out.vias[0].branch);
 	} else {

@@ -4,7 +4,8 @@
  * every bad input gets its defined answer, and the NOTIFYs about a REFER of
  * sipshard's own (the operator's transfer) are answered, not relayed; the
  * responses to a request carry received and rport in its top Via; the
- * fields strip_headers names cross neither way.
+ * fields strip_headers names cross neither way; with rewrite_refer_to a
+ * relayed REFER's Refer-To names our address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -3070,12 +3071,169 @@ static void test_strip_headers(void **state)
 	rc.strip = (struct sip_strip){0, NULL};
 }
 
+/* The caller's REFER with these Refer-To lines, relayed into out. */
+static struct relay_result refer_from_a(unsigned cseq, const char *lines, size_t cap)
+{
+	struct relay_result res;
+	req_from_a_with("REFER", cseq, a_tag, 70, lines);
+	relay_request(&rc, &m, out, cap, &res);
+	return res;
+}
+
+/* The relayed REFER's Refer-To value is exactly want. */
+static void assert_refer_to(struct relay_result res, const char *want)
+{
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.method_id, SIP_METHOD_REFER);
+	assert_int_equal(sip_hdr_lines(&out_m, SIP_HDR_REFER_TO), 1);
+	if (!sip_view_eq(out, out_m.refer_to, want, strlen(want)))
+		fail_msg("Refer-To: %.*s\n want     %s", out_m.refer_to.len,
+			 out + out_m.refer_to.off, want);
+}
+
+/*
+ * rewrite_refer_to (topology hiding): a REFER from one side names, in its
+ * Refer-To, a host of that side's network (a PBX behind us), which the
+ * other side must neither see nor be sent to. Relayed, its URI's host and
+ * port are our advertise (as in our Contact) and its maddr is gone; the
+ * user part, the other parameters, the ?headers (an attended transfer's
+ * Replaces), the display name and the header parameters cross byte for
+ * byte, in the long or compact form, and a retransmission again so. A
+ * tel: URI, or two Refer-To lines, cross unchanged and are counted; with
+ * the key off every Refer-To crosses as it came, as before; the operator's
+ * REFER names its own target. A REFER whose rewrite does not fit the
+ * output buffer is answered 513, as any request that does not.
+ */
+static void test_refer_to_rewritten(void **state)
+{
+	static const char replaces[] = "?Replaces=abc%40x%3Bto-tag%3D1%3Bfrom-tag%3D2";
+	char line[256], want[256], adv[256];
+	struct relay_result res;
+	struct shard_table_usage u;
+	(void)state;
+
+	/* off (the default): as it came, nothing counted */
+	snprintf(line, sizeof(line),
+		 "Refer-To: <sip:carol@pbx.internal:5070;transport=udp;maddr=10.1.1.1%s>\r\n",
+		 replaces);
+	res = refer_from_a(2, line, sizeof(out));
+	snprintf(want, sizeof(want), "<sip:carol@pbx.internal:5070;transport=udp;maddr=10.1.1.1%s>",
+		 replaces);
+	assert_refer_to(res, want);
+	assert_int_equal(rc.refer_to_rewritten + rc.refer_to_kept, 0);
+
+	rc.rewrite_refer_to = true;
+	res = refer_from_a(3, line, sizeof(out));
+	snprintf(want, sizeof(want), "<sip:carol@127.0.0.1:5060;transport=udp%s>", replaces);
+	assert_refer_to(res, want);
+	assert_true(sip_view_eq(out, out_m.refer_to_addr.uri.host, "127.0.0.1", 9));
+	assert_int_equal(out_m.refer_to_addr.uri.port, 5060);
+	assert_int_equal(out_m.refer_to_addr.uri.maddr.len, 0);
+	assert_true(sip_view_eq(out, out_m.refer_to_addr.uri.transport, "udp", 3));
+	assert_true(
+	    sip_view_eq(out, out_m.refer_to_addr.uri.headers, replaces + 1, strlen(replaces) - 1));
+	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
+	assert_null(memmem(out, (size_t)res.len, "10.1.1.1", 8));
+	assert_int_equal(rc.refer_to_rewritten, 1);
+	/* its retransmission crosses the same, through the same transaction */
+	char first[4096];
+	int first_len = res.len;
+	memcpy(first, out, (size_t)first_len);
+	res = refer_from_a(3, line, sizeof(out));
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(res.len, first_len);
+	assert_memory_equal(out, first, (size_t)first_len);
+	assert_int_equal(rc.refer_to_rewritten, 2);
+
+	/* a display name and header parameters kept; sips, an IPv6 host
+	 * without port, maddr first (any case) and the other parameters kept */
+	res =
+	    refer_from_a(4,
+			 "Refer-To: \"Carol, Sales\" <sips:carol@[fd00::5];MADDR=pbx;user=phone;"
+			 "lr?Replaces=x%3Bto-tag%3D1%3Bfrom-tag%3D2&Priority=urgent>;x-a=1;x-b\r\n",
+			 sizeof(out));
+	assert_refer_to(res, "\"Carol, Sales\" <sips:carol@127.0.0.1:5060;user=phone;lr?Replaces="
+			     "x%3Bto-tag%3D1%3Bfrom-tag%3D2&Priority=urgent>;x-a=1;x-b");
+	assert_true(sip_view_eq(out, out_m.refer_to_addr.display, "Carol, Sales", 12));
+	assert_true(sip_view_eq(out, out_m.refer_to_addr.params, "x-a=1;x-b", 9));
+	assert_int_equal(out_m.refer_to_addr.uri.scheme, SIP_SCHEME_SIPS);
+
+	/* the compact form, and an addr-spec (no angle brackets) */
+	res = refer_from_a(5, "r: <sip:carol@pbx.internal;maddr=10.9.9.9>\r\n", sizeof(out));
+	assert_refer_to(res, "<sip:carol@127.0.0.1:5060>");
+	res = refer_from_a(6, "Refer-To: sip:carol@pbx.internal:5070\r\n", sizeof(out));
+	assert_refer_to(res, "sip:carol@127.0.0.1:5060");
+	assert_int_equal(rc.refer_to_rewritten, 5);
+	assert_int_equal(rc.refer_to_kept, 0);
+
+	/* a tel: URI names no host; two Refer-To lines are the recipient's to
+	 * refuse (RFC 3515 2.4.1): both unchanged, counted */
+	res = refer_from_a(7, "Refer-To: <tel:+15551234567;phone-context=pbx.internal>\r\n",
+			   sizeof(out));
+	assert_refer_to(res, "<tel:+15551234567;phone-context=pbx.internal>");
+	assert_int_equal(rc.refer_to_kept, 1);
+	res = refer_from_a(8,
+			   "Refer-To: <sip:carol@pbx.internal>\r\n"
+			   "Refer-To: <sip:dave@pbx.internal>\r\n",
+			   sizeof(out));
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:carol@pbx.internal>\r\n", 36));
+	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:dave@pbx.internal>\r\n", 35));
+	assert_int_equal(rc.refer_to_kept, 2);
+	assert_int_equal(rc.refer_to_rewritten, 5);
+
+	/* the callee's REFER to the caller likewise */
+	int n = refer_from_b(2);
+	parse_out(n);
+	assert_true(sip_view_eq(out, out_m.refer_to, "<sip:carol@127.0.0.1:5060>", 26));
+	assert_int_equal(rc.refer_to_rewritten, 6);
+
+	/* the operator's REFER names the target it was given */
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	const struct relay_req refer = {.method = SIP_METHOD_REFER,
+					.extra = "Refer-To: <sip:carol@10.3.3.3:5070>\r\n"};
+	n = relay_write_request(&rc, &d->legs[SHARD_LEG_A], &refer, "z9hG4bKsbx", out, sizeof(out));
+	assert_true(n > 0);
+	parse_out(n);
+	assert_true(sip_view_eq(out, out_m.refer_to, "<sip:carol@10.3.3.3:5070>", 25));
+	assert_int_equal(rc.refer_to_rewritten, 6);
+
+	/* a rewrite longer than the output buffer (a long advertise): 513 and
+	 * no transaction kept, while the REFER as it came would have fitted */
+	memset(adv, 'a', sizeof(adv) - 8);
+	memcpy(adv + sizeof(adv) - 8, ".x:5060", 8);
+	rc.advertise = adv;
+	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
+		;
+	res = refer_from_a(9, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
+	assert_int_equal(res.outcome, RELAY_SEND);
+	int fits = res.len;
+	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
+		;
+	rc.rewrite_refer_to = false;
+	res = refer_from_a(10, "Refer-To: <sip:carol@pbx.internal>\r\n", (size_t)fits - 1);
+	assert_int_equal(res.outcome, RELAY_SEND); /* unchanged, it fits */
+	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
+		;
+	rc.rewrite_refer_to = true;
+	res = refer_from_a(11, "Refer-To: <sip:carol@pbx.internal>\r\n", (size_t)fits - 1);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 513);
+	shard_table_usage(&table, &u);
+	assert_int_equal(u.txns_used, 0);
+	assert_int_equal(rc.refer_to_rewritten, 7); /* the one relayed, not the 513 */
+	rc.advertise = "127.0.0.1:5060";
+	rc.rewrite_refer_to = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_response_via_received_rport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_503_relayed_as_500, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strip_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_to_rewritten, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),

@@ -16,6 +16,18 @@
  * subscription (RFC 3515 2.4.4), so it is answered here and its progress kept
  * on the dialog (481 once Timer N gave that subscription up, worker.c).
  *
+ * A REFER relayed from one leg to the other names, in its Refer-To, where
+ * the transferee is to send its INVITE: written by the party on one side,
+ * usually a host of that side's network. With rewrite_refer_to its URI's
+ * host and port become our advertise, as in our Contact, and its maddr goes
+ * (put_refer_to), so that the INVITE comes here: one with Replaces (kept in
+ * the URI's headers) is matched to the call it names (worker.c,
+ * replacing_invite), any other is routed as a new call. The user part, the
+ * other parameters, the headers, the display name and the header
+ * parameters cross as they came; a tel: or other scheme, or no Refer-To
+ * read as one sip or sips URI, crosses unchanged (refer_to_kept). The
+ * operator's REFER (relay_write_request) names the target it was given.
+ *
  * A dialog can end while requests in it still wait for their finals (a BYE
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
  * (relay_end_pending), and a final that comes after the end is no longer
@@ -385,6 +397,66 @@ static void refer_event_id(const struct shard_dialog *d, int from_leg, const str
 		*ev = (struct event_id){id, ours};
 }
 
+/* Whether the URI parameter at param (name[=value]) of buf is maddr. */
+static bool is_maddr(const char *buf, sip_view param)
+{
+	const char *eq = memchr(buf + param.off, '=', param.len);
+	sip_view name = {param.off, eq ? (uint16_t)(eq - (buf + param.off)) : param.len};
+	return sip_view_ieq(buf, name, "maddr", 5);
+}
+
+/*
+ * The Refer-To of REFER m (rewrite_refer_to) into w, its URI's host and port
+ * replaced by advertise, the host:port of our Contact (relay_put_contact),
+ * and its maddr parameters left out (RFC 3261 19.1.1: the INVITE would go
+ * there instead); everything else as it came: the display name, the scheme
+ * and user part, the other parameters in order, the ?headers part (RFC 3515
+ * 2.1: an attended transfer's Replaces), the header parameters. False, and
+ * nothing written, when it crosses unchanged: no Refer-To, more than one
+ * (RFC 3515 2.4.1: the recipient refuses it), or a scheme other than sip
+ * and sips (a tel: URI names no host).
+ */
+static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *advertise)
+{
+	const struct sip_uri *u = &m->refer_to_addr.uri;
+	const char *b = m->buf;
+
+	if (!m->refer_to.len || (u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) ||
+	    !u->host.len || sip_hdr_lines(m, SIP_HDR_REFER_TO) != 1)
+		return false;
+	size_t uri_end = (size_t)u->whole.off + u->whole.len;
+	size_t end = (size_t)m->refer_to.off + m->refer_to.len;
+	size_t p = (size_t)u->host.off + u->host.len;
+	/* the port as written: ":0" is one too, with u->port 0 */
+	if (p < uri_end && b[p] == ':')
+		for (p++; p < uri_end && b[p] >= '0' && b[p] <= '9'; p++)
+			;
+	wbuf_put(w, b + m->refer_to.off, (size_t)(u->host.off - m->refer_to.off));
+	wbuf_puts(w, advertise);
+	if (u->params.len) {
+		/* up to the first parameter's ';' (nothing in a URI that parsed) */
+		wbuf_put(w, b + p, (size_t)(u->params.off - 1 - p));
+		size_t q = u->params.off, params_end = q + u->params.len;
+		while (q < params_end) {
+			const char *semi = memchr(b + q, ';', params_end - q);
+			size_t e = semi ? (size_t)(semi - b) : params_end;
+			if (!is_maddr(b, (sip_view){(uint16_t)q, (uint16_t)(e - q)})) {
+				wbuf_put(w, ";", 1);
+				wbuf_put(w, b + q, e - q);
+			}
+			q = e + 1;
+		}
+		p = params_end;
+	}
+	wbuf_put(w, b + p, end - p);
+	return true;
+}
+
+/* A Refer-To as long as the parser takes (a 2048-byte URI and 1024 bytes
+ * around it, parse.c) with an advertise of up to 255 bytes in its host and
+ * port's place. */
+#define RELAY_REFER_TO_MAX (2048 + 1024 + 256)
+
 /* Writes the request for leg `to` into out. Its new header values are put
  * one after another into one scratch buffer with wbuf rather than snprintf:
  * this runs for every relayed request. */
@@ -396,6 +468,9 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	 * URIs of up to SESSION_URI_MAX and tags of SESSION_TAG_MAX, CSeq with
 	 * its method (a method too long for the rest: -ENOSPC, answered 513) */
 	char scratch[2048];
+	/* and a REFER's Refer-To rewritten, apart (no room taken from those) */
+	char refer_to[RELAY_REFER_TO_MAX];
+	struct wbuf r = {refer_to, 0, sizeof(refer_to), false};
 	struct wbuf v = {scratch, 0, sizeof(scratch), false};
 	struct sip_wspec w = {0};
 	size_t from, tohdr, cseq, mf, rack, contact;
@@ -452,7 +527,11 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 		wbuf_put(&v, m->buf + ev->id.off + ev->id.len,
 			 (size_t)(m->event.off + m->event.len - (ev->id.off + ev->id.len)));
 	}
-	if (v.overflow)
+	/* (a Refer-To strip_headers left out stays out: config.c refuses it) */
+	bool rewrite = m->method_id == SIP_METHOD_REFER && rc->rewrite_refer_to &&
+		       !(w.remove & SIP_HBIT(SIP_HDR_REFER_TO));
+	bool with_refer_to = rewrite && put_refer_to(&r, m, rc->advertise);
+	if (v.overflow || r.overflow)
 		return -ENOSPC;
 	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, scratch + from, (uint16_t)(tohdr - from)};
 	w.replace[1] = (struct sip_replace){SIP_HDR_TO, scratch + tohdr, (uint16_t)(cseq - tohdr)};
@@ -470,7 +549,18 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	if (with_event)
 		w.replace[w.nreplace++] =
 		    (struct sip_replace){SIP_HDR_EVENT, scratch + event, (uint16_t)(v.len - event)};
-	return sip_write(m, &w, out, cap);
+	if (with_refer_to)
+		w.replace[w.nreplace++] =
+		    (struct sip_replace){SIP_HDR_REFER_TO, refer_to, (uint16_t)r.len};
+	int n = sip_write(m, &w, out, cap);
+	/* counted as relayed, retransmissions too (relayed_req) */
+	if (n >= 0 && rewrite) {
+		if (with_refer_to)
+			rc->refer_to_rewritten++;
+		else
+			rc->refer_to_kept++;
+	}
+	return n;
 }
 
 int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struct relay_req *req,

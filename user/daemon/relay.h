@@ -5,7 +5,8 @@
  * Owns: the B2BUA mapping rules of RFC 3261 section 12.2 (Request-URI from the
  * remote target, Route from the route set, Call-ID, tags and CSeq in the other
  * leg's space, our Via and Contact, Max-Forwards; the header fields of
- * strip_headers left out), CSeq checks, transaction
+ * strip_headers left out; with rewrite_refer_to, the host and port of a
+ * REFER's Refer-To), CSeq checks, transaction
  * records that map a relayed request's branch back to its origin, dialog
  * teardown after BYE, the answers to requests still open when a dialog ends
  * and the ACKs of the finals to re-INVITEs that come after that end. Does
@@ -142,6 +143,9 @@ struct relay_ctx {
 	/* strip_headers: the header fields no relayed request or response
 	 * carries across (config_strip_set) */
 	struct sip_strip strip;
+	/* rewrite_refer_to: a relayed REFER's Refer-To names our advertise as
+	 * its URI's host and port, without maddr (relay.c, put_refer_to) */
+	bool rewrite_refer_to;
 	uint64_t now_ms;
 	/* where the datagram being handled came from (NULL: unknown), for the
 	 * received and rport of the top Via of the responses to a request
@@ -162,6 +166,10 @@ struct relay_ctx {
 	uint64_t long_head_full;
 	uint64_t pending_ended;	    /* requests answered 487 as their dialog ended */
 	uint64_t late_finals_acked; /* finals to re-INVITEs whose dialog had ended, ACKed here */
+	/* with rewrite_refer_to: relayed REFERs whose Refer-To names us, and
+	 * those that crossed as they came (no Refer-To read as one sip or
+	 * sips URI) */
+	uint64_t refer_to_rewritten, refer_to_kept;
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
 	struct relay_notified notified[RELAY_NOTIFIED_SLOTS];
