@@ -674,6 +674,9 @@ static const struct bad bad_cases[] = {
     {"{\"bpf\": 1}", "bpf: expected true or false, got an integer"},
     {"{\"io_uring\": \"yes\"}", "io_uring: expected true or false, got a string"},
     {"{\"persist_dialogs\": \"no\"}", "persist_dialogs: expected true or false, got a string"},
+    {"{\"rewrite_refer_to\": \"yes\"}", "rewrite_refer_to: expected true or false, got a string"},
+    {"{\"rewrite_refer_to\": 1}", "rewrite_refer_to: expected true or false, got an integer"},
+    {"{\"rewrite_refer_to\": null}", "rewrite_refer_to: expected true or false, got null"},
     {"{\"listen\": 5060}", "listen: expected a string, got an integer"},
     {"{\"routes\": {\"target\": \"10.0.0.1:5\"}}", "routes: expected an array, got an object"},
     {"{\"routes\": [\"10.0.0.1:5\"]}", "routes[0]: expected an object, got a string"},
@@ -1167,6 +1170,40 @@ static void test_strip_headers(void **state)
 	assert_null(config_strip_set(&cfg).named);
 }
 
+/* rewrite_refer_to: off unless set, so that a deployment that never named
+ * it sees its REFERs cross as before; printed (--check-config prints
+ * config_to_json) and loaded back; and a reload keeps the running value,
+ * as for strip_headers: the workers read it at start. */
+static void test_rewrite_refer_to(void **state)
+{
+	static struct config running;
+	const char *names[4];
+	(void)state;
+
+	assert_int_equal(config_load_default(&cfg, err, sizeof(err)), 0);
+	assert_false(cfg.rewrite_refer_to);
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}]}");
+	assert_false(cfg.rewrite_refer_to);
+	json_t *j = printed(&cfg);
+	assert_true(json_is_false(json_object_get(j, "rewrite_refer_to")));
+	json_decref(j);
+
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}], \"rewrite_refer_to\": true}");
+	assert_true(cfg.rewrite_refer_to);
+	j = printed(&cfg);
+	assert_true(json_is_true(json_object_get(j, "rewrite_refer_to")));
+	json_decref(j);
+	assert_round_trip(&cfg);
+	assert_true(cfg2.rewrite_refer_to);
+
+	/* a restart-only key: reported, and kept as it runs */
+	load(&running, "{\"routes\": [{\"target\": \"10.0.0.1:5060\"}]}");
+	assert_int_equal(config_restart_changes(&running, &cfg, names, 4), 1);
+	assert_string_equal(names[0], "rewrite_refer_to");
+	config_keep_restart_keys(&cfg, &running);
+	assert_false(cfg.rewrite_refer_to);
+}
+
 /* A failed load leaves the previous configuration exactly as it was. */
 static void test_failed_load_changes_nothing(void **state)
 {
@@ -1495,9 +1532,10 @@ static void test_config_md_lists_restart_keys(void **state)
 	     " \"run_dir\": \"/tmp/rd\", \"persist_dialogs\": false, \"cdr_file\": \"/tmp/c\","
 	     " \"metrics_listen\": \"127.0.0.1:9464\", \"capacity\": {\"setups\": 100},"
 	     " \"timers\": {\"t1_ms\": 250}, \"strip_headers\": [\"User-Agent\"],"
+	     " \"rewrite_refer_to\": true,"
 	     " \"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
 	size_t n = config_restart_changes(&running, &next, names, 64);
-	assert_true(n >= 12);
+	assert_true(n >= 13);
 	const char *md = read_text("examples/CONFIG.md");
 	const char *from = strstr(md, "Keys that shape the process keep their running values");
 	assert_non_null(from);
@@ -1541,6 +1579,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_name_the_key),
 	    cmocka_unit_test(test_too_many),
 	    cmocka_unit_test(test_strip_headers),
+	    cmocka_unit_test(test_rewrite_refer_to),
 	    cmocka_unit_test(test_failed_load_changes_nothing),
 	    cmocka_unit_test(test_file_errors),
 	    cmocka_unit_test(test_syntax_error_hides_password),

@@ -1855,6 +1855,8 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return each_element(p, path, v, CONFIG_MAX_STRIP_HEADERS, "header names",
 				    strip_header);
 	}
+	if (!strcmp(k, "rewrite_refer_to"))
+		return get_bool(p, path, v, &c->rewrite_refer_to);
 	if (!strcmp(k, "registrations")) {
 		c->nregistrations = 0;
 		return each_element(p, path, v, CONFIG_MAX_REGISTRATIONS, "registrations",
@@ -2533,6 +2535,7 @@ json_t *config_to_object(const struct config *c)
 	for (unsigned i = 0; i < c->strip_headers.n; i++)
 		json_array_append_new(strip, json_string(c->strip_headers.written[i]));
 	json_object_set_new(o, "strip_headers", strip);
+	json_object_set_new(o, "rewrite_refer_to", json_boolean(c->rewrite_refer_to));
 	return o;
 }
 
@@ -2589,6 +2592,7 @@ static const struct restart_key {
     RESTART_KEY("timers.dialog_keepalive_s", timers.dialog_keepalive_s),
     RESTART_KEY("timers.dialog_keepalive_misses", timers.dialog_keepalive_misses),
     RESTART_KEY("strip_headers", strip_headers),
+    RESTART_KEY("rewrite_refer_to", rewrite_refer_to),
 };
 #undef RESTART_KEY
 

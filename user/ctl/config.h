@@ -224,6 +224,11 @@ struct config {
 		uint64_t known;		/* SIP_HBIT of those with an id (compact forms too) */
 		struct sip_names other; /* the extension headers (SIP_HDR_OTHER) */
 	} strip_headers;
+	/* a REFER relayed from one leg to the other names our advertise as
+	 * the host and port of its Refer-To (topology hiding), so that the
+	 * transferee's INVITE comes here. Read by the workers from the
+	 * configuration the process started with, as strip_headers is. */
+	bool rewrite_refer_to;
 };
 
 /* strip_headers as the writer takes it (sip_wspec_strip); its names point
@@ -271,8 +276,9 @@ void config_free(struct config *c);
 /*
  * A reload applies what the policy decides (acl, routes, no_route_status,
  * out_of_dialog, limits) and log_level. The other keys shape the running
- * process (its socket, threads, tables, timers, files, and strip_headers,
- * which the workers read from the configuration they started with) and
+ * process (its socket, threads, tables, timers, files, and strip_headers
+ * and rewrite_refer_to, which the workers read from the configuration they
+ * started with) and
  * take effect at the next start only. config_restart_changes writes to
  * names (up to cap of them) the key paths of those whose values differ
  * between running and next, and returns how many differ;

@@ -960,6 +960,7 @@ int daemon_start(struct daemon *d)
 		w->relay.session_timer = d->cfg->timers.session_timer;
 		w->relay.min_se_s = d->cfg->timers.min_se_s;
 		w->relay.strip = config_strip_set(d->cfg);
+		w->relay.rewrite_refer_to = d->cfg->rewrite_refer_to;
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
 		w->orig.tx_cap = d->cfg->tx_buffer_size;
@@ -1232,6 +1233,8 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "transactions_expired", s->txns_expired);
 		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
+		JI(o, "refer_to_rewritten", d->workers[i].relay.refer_to_rewritten);
+		JI(o, "refer_to_kept", d->workers[i].relay.refer_to_kept);
 		JI(o, "transfers_timed_out", s->transfers_timed_out);
 		JI(o, "dialog_queries", s->dialog_queries);
 		const struct orig_stats *b = &d->workers[i].orig.st;
