@@ -14,16 +14,24 @@ overloaded); a Replaces naming call 2 with a second to-tag without a value
 is malformed (RFC 3891 6.1) and reaches Y unchanged, by the route; after
 the transfer, a Replaces naming no dialog of ours must reach Y unchanged,
 by the route.
-Usage: transfer.py SIPSHARDD_PORT NWORKERS (P1 is PORT+1, Y PORT+2, X
-PORT+3; the daemon routes user "x..." to X and any other to Y). Prints what
+With "refer" (a daemon with rewrite_refer_to), P1 first sends X, in call 1,
+the REFER of that transfer, its Refer-To naming Y behind P1's PBX
+(pbx.internal:5070, maddr 10.1.1.1) with call 2's Replaces in its headers:
+X must get it naming sipshard (127.0.0.1:PORT) instead, maddr gone,
+transport and the Replaces as P1 wrote them, and sends its INVITE where
+that Refer-To says, with that Replaces (RFC 3515 2.4.2, RFC 5589 7.2).
+Usage: transfer.py SIPSHARDD_PORT NWORKERS [refer] (P1 is PORT+1, Y PORT+2,
+X PORT+3; the daemon routes user "x..." to X and any other to Y). Prints what
 each side got and PASS or FAIL; exits 0 when all is right."""
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from rawua import header, recv, status, udp  # noqa: E402
 
 D, NW = int(sys.argv[1]), int(sys.argv[2])
+WITH_REFER = sys.argv[3:] == ["refer"]
 P1_PORT, Y_PORT, X_PORT = D + 1, D + 2, D + 3
 dest = ("127.0.0.1", D)
 p1, y, x = udp(P1_PORT), udp(Y_PORT), udp(X_PORT)
@@ -104,7 +112,7 @@ def call(caller, cport, cid, ftag, user, callee, bport, btag):
 # two workers): the lookup is a handoff between workers
 c1, c2 = call_id_on(0, "call1"), call_id_on(0, "call2")
 c3 = call_id_on(NW - 1, "xfer")
-inv1, _ = call(p1, P1_PORT, c1, "p1tag1", "xuser", x, X_PORT, "xtag1")
+inv1, ok1 = call(p1, P1_PORT, c1, "p1tag1", "xuser", x, X_PORT, "xtag1")
 inv2, ok2 = call(p1, P1_PORT, c2, "p1tag2", "yuser", y, Y_PORT, "ytag2")
 if not inv1 or not inv2 or not ok2:
     print("the two calls did not come up: call 1 %s, call 2 %s" % (bool(inv1), bool(ok2)))
@@ -168,8 +176,28 @@ if binv:
                          header(fin, "To"), 1), dest)
 
 # X's INVITE (the REFER from P1 named sipshard's Contact with this Replaces)
-x.sendto(request("INVITE", "sip:sipshard@127.0.0.1:%d" % D, X_PORT, c3, "xtag3",
-                 "<sip:sipshard@127.0.0.1>", 1, "Replaces: %s\r\n" % replaces), dest)
+xfer_ruri, xfer_dest, xfer_replaces = "sip:sipshard@127.0.0.1:%d" % D, dest, replaces
+if WITH_REFER:
+    # P1's REFER in call 1 names Y behind its PBX; X gets it naming sipshard
+    esc = urllib.parse.quote(replaces, safe="")
+    rt = "<sip:yuser@pbx.internal:5070;transport=udp;maddr=10.1.1.1?Replaces=%s>" % esc
+    p1.sendto(request("REFER", "sip:xuser@127.0.0.1:%d" % D, P1_PORT, c1, "p1tag1",
+                      header(ok1, "To"), 2, "Refer-To: %s\r\n" % rt), dest)
+    ref = wait(x, lambda m: m.startswith("REFER "))
+    got = header(ref, "Refer-To") if ref else None
+    want = "<sip:yuser@127.0.0.1:%d;transport=udp?Replaces=%s>" % (D, esc)
+    print("X got Refer-To: %s (wanted %s)" % (got, want))
+    ok = ok and got == want
+    if ref:
+        answer(x, ref, "202 Accepted", "", X_PORT)
+        ok = ok and wait(p1, lambda m: status(m) == 202) is not None
+        # where the Refer-To says, with the Replaces from its headers
+        uri, hdrs = got.strip("<>").split("?", 1)
+        host, port = uri.split("@", 1)[1].split(";", 1)[0].rsplit(":", 1)
+        xfer_ruri, xfer_dest = uri, (host, int(port))
+        xfer_replaces = urllib.parse.unquote(hdrs.split("=", 1)[1])
+x.sendto(request("INVITE", xfer_ruri, X_PORT, c3, "xtag3",
+                 "<sip:sipshard@127.0.0.1>", 1, "Replaces: %s\r\n" % xfer_replaces), xfer_dest)
 newinv = wait(y, lambda m: m.startswith("INVITE ") and ";tag=" not in header(m, "To"))
 if not newinv:
     print("Y got no INVITE for the transfer")

@@ -10,7 +10,10 @@
 # (transfer.py). Two
 # workers, the transfer's Call-ID on the other worker than call 2's: the
 # worker that receives it hands it to the one holding call 2. With BPF
-# steering and without.
+# steering and without. Then with rewrite_refer_to, a daemon of its own
+# (16980-16983): P1's REFER in call 1, whose Refer-To names Y behind P1's
+# PBX with call 2's Replaces, reaches X naming sipshard (maddr gone, the
+# rest as written), and X's INVITE sent where it says makes the transfer.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -55,3 +58,21 @@ sys.exit(0 if any(r["route"] is None and r["target"] == sys.argv[2] for r in rs)
 		"$CDR" "127.0.0.1:$((D_PORT + 2))"
 	stop_daemon
 done
+
+# rewrite_refer_to: P1 is 16981, Y 16982, X 16983
+D_PORT=16980
+sed -e "s/127.0.0.1:16400/127.0.0.1:$D_PORT/" -e "s/:16403/:$((D_PORT + 3))/" \
+	-e "s/:16402/:$((D_PORT + 2))/" -e "s|\"$WORK/run\"|\"$WORK/run-refer\"|" \
+	-e 's/"workers": 2,/"workers": 2, "rewrite_refer_to": true,/' \
+	"$WORK/transfer.json" >"$WORK/refer.json"
+rm -f "$CDR"
+start_daemon refer "$WORK/refer.json"
+python3 tests/integration/transfer.py "$D_PORT" 2 refer >"$WORK/refer.out" 2>&1
+rc=$?
+sed 's/^/# /' "$WORK/refer.out"
+check "rewrite_refer_to: X gets P1's REFER with Refer-To <sip:yuser@127.0.0.1:$D_PORT;transport=udp?Replaces=...> (not pbx.internal:5070, no maddr, the Replaces byte for byte), and its INVITE sent there with that Replaces replaces call 2 at Y" \
+	test "$rc" = 0
+sleep 1.2 # a stats write
+check "rewrite_refer_to: counted (refer_to_rewritten 1, refer_to_kept 0)" \
+	test "$(json_get "$WORK/refer.stats.json" '(sum(w["refer_to_rewritten"] for w in j["workers"]), sum(w["refer_to_kept"] for w in j["workers"]))')" = "(1, 0)"
+stop_daemon
