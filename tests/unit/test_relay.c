@@ -3227,6 +3227,38 @@ static void test_refer_to_rewritten(void **state)
 	rc.rewrite_refer_to = false;
 }
 
+/*
+ * A maddr parameter written with escapes is maddr all the same: a parameter
+ * name is pname, whose characters may be escaped (RFC 3261 25.1), and
+ * escaped unreserved characters are the characters (19.1.4), so a
+ * transferee that reads "m%61ddr=10.9.9.9" as maddr would send its INVITE
+ * there, past us, to a host the transferor chose. Left out as maddr is, in
+ * any case and with any of its letters escaped; a parameter that only looks
+ * like one (a longer name, a name escaped to another letter) stays.
+ */
+static void test_refer_to_escaped_maddr(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	rc.rewrite_refer_to = true;
+	res = refer_from_a(2, "Refer-To: <sip:carol@pbx.internal;m%61ddr=10.9.9.9;user=phone>\r\n",
+			   sizeof(out));
+	assert_refer_to(res, "<sip:carol@127.0.0.1:5060;user=phone>");
+	res =
+	    refer_from_a(3,
+			 "Refer-To: <sip:carol@pbx.internal;x=1;%6D%41DDR=10.9.9.9?Replaces=a%40b>"
+			 "\r\n",
+			 sizeof(out));
+	assert_refer_to(res, "<sip:carol@127.0.0.1:5060;x=1?Replaces=a%40b>");
+	assert_null(memmem(out, (size_t)res.len, "10.9.9.9", 8));
+	res = refer_from_a(4, "Refer-To: <sip:carol@pbx.internal;%6daddrs=1;m%62ddr=2;madd%72>\r\n",
+			   sizeof(out));
+	assert_refer_to(res, "<sip:carol@127.0.0.1:5060;%6daddrs=1;m%62ddr=2>");
+	assert_int_equal(rc.refer_to_rewritten, 3);
+	rc.rewrite_refer_to = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3234,6 +3266,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_503_relayed_as_500, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strip_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_to_rewritten, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_to_escaped_maddr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),

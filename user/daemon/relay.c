@@ -397,12 +397,35 @@ static void refer_event_id(const struct shard_dialog *d, int from_leg, const str
 		*ev = (struct event_id){id, ours};
 }
 
-/* Whether the URI parameter at param (name[=value]) of buf is maddr. */
+/* The value of hex digit c (the parser checked it is one). */
+static unsigned hex_value(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* Whether the URI parameter at param (name[=value]) of buf is maddr, in any
+ * case and with any of its characters escaped: a pname may hold escapes
+ * (RFC 3261 25.1), and an escaped unreserved character is that character
+ * (19.1.4), so "m%61ddr" is maddr to whoever reads the URI. The parser
+ * checked each '%' starts %HEXHEX (uri_params). */
 static bool is_maddr(const char *buf, sip_view param)
 {
-	const char *eq = memchr(buf + param.off, '=', param.len);
-	sip_view name = {param.off, eq ? (uint16_t)(eq - (buf + param.off)) : param.len};
-	return sip_view_ieq(buf, name, "maddr", 5);
+	static const char name[] = "maddr";
+	const char *p = buf + param.off, *end = p + param.len;
+	size_t i = 0;
+
+	while (p < end && *p != '=') {
+		unsigned c = (unsigned char)*p++;
+		if (c == '%' && end - p >= 2) {
+			c = hex_value(p[0]) << 4 | hex_value(p[1]);
+			p += 2;
+		}
+		/* OR 0x20 folds a letter's case, and only a letter's matches */
+		if (i == sizeof(name) - 1 || (c | 0x20) != (unsigned char)name[i])
+			return false;
+		i++;
+	}
+	return i == sizeof(name) - 1;
 }
 
 /*
