@@ -417,6 +417,25 @@ static void test_target_named(void **state)
 	assert_true(config_target_named(&t[1], "127.0.0.2:5091"));
 	assert_false(config_target_named(&t[1], "127.0.0.2:5090"));
 	assert_false(config_target_named(&t[1], "[::ffff:127.0.0.2]:5091"));
+
+	/* operator input of any length (sipshardctl disable TEXT): a name
+	 * longer than any target's, whose first 63 bytes are a target's text,
+	 * names no target; a port with no digits names none either */
+	struct config_target longest = {.by_name = true};
+	char text[201];
+	memset(longest.text, 'a', 50);
+	memcpy(longest.text + 50, ".example:5060", 14);
+	assert_int_equal(strlen(longest.text), CONFIG_TARGET_MAX - 1);
+	memcpy(text, longest.text, CONFIG_TARGET_MAX - 1);
+	memset(text + CONFIG_TARGET_MAX - 1, 'x', sizeof(text) - CONFIG_TARGET_MAX);
+	memcpy(text + sizeof(text) - 6, ":5060", 6);
+	assert_int_equal(strlen(text), 200);
+	assert_false(config_target_named(&longest, text));
+	text[CONFIG_TARGET_MAX - 1] = '\0';
+	text[0] = 'A';
+	assert_true(config_target_named(&longest, text));
+	assert_false(config_target_named(&t[0], "localhost:"));
+	assert_false(config_target_named(&t[0], "x:"));
 }
 
 /* config_target_canonical: one spelling of each target, whichever way the

@@ -902,22 +902,26 @@ bool config_auth_same(const struct config_auth *a, const struct config_auth *b)
 
 /* Name text ("name:port", or a name alone) into out in one spelling: in
  * lower case (RFC 4343; no trailing dot: is_hostname refuses one) and its
- * port, if any, as a number. */
-static void canonical_name(const char *text, bool with_port, char *out, size_t cap)
+ * port, if any, as a number. False when that does not fit in cap bytes
+ * (out then holds as much as fits): text an operator wrote may be of any
+ * length, and a cut spelling would compare equal to a shorter one. */
+static bool canonical_name(const char *text, bool with_port, char *out, size_t cap)
 {
 	const char *colon = with_port ? strrchr(text, ':') : NULL;
 	size_t n = colon ? (size_t)(colon - text) : strlen(text), i;
 	uint16_t port = 0;
+	int w = 0;
 
 	if (!cap)
-		return;
+		return false;
 	for (i = 0; i < n && i + 1 < cap; i++)
 		out[i] = (char)tolower((unsigned char)text[i]);
 	out[i] = '\0';
 	if (colon && parse_port(colon + 1, &port))
-		snprintf(out + i, cap - i, ":%u", port);
+		w = snprintf(out + i, cap - i, ":%u", port);
 	else if (colon)
-		snprintf(out + i, cap - i, "%s", colon);
+		w = snprintf(out + i, cap - i, "%s", colon);
+	return i == n && w >= 0 && (size_t)w < cap - i;
 }
 
 bool config_target_named(const struct config_target *t, const char *text)
@@ -933,10 +937,10 @@ bool config_target_named(const struct config_target *t, const char *text)
 	 * its targets */
 	if (parse_ipport(text, &a, &len, why, sizeof(why)) == 0)
 		return len == t->addr_len && !memcmp(&a, &t->addr, len);
-	/* a name: in any letter case, its port in any spelling */
-	canonical_name(text, true, want, sizeof(want));
-	canonical_name(t->text, true, have, sizeof(have));
-	return !strcmp(want, have);
+	/* a name: in any letter case, its port in any spelling; one whose
+	 * spelling is longer than any target's names none */
+	return canonical_name(text, true, want, sizeof(want)) &&
+	       canonical_name(t->text, true, have, sizeof(have)) && !strcmp(want, have);
 }
 
 void config_target_canonical(const struct config_target *t, char *out, size_t cap)
