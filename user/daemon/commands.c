@@ -81,8 +81,9 @@ static json_t *targets_command(struct daemon *d)
 }
 
 /* sipshardctl disable|enable TARGET: TARGET as a route writes it (a name
- * is matched as text) or the target's address in any spelling, as
- * sipshardctl targets shows it or not ("[0::1]:5080" is "[::1]:5080"). */
+ * in any letter case, its port in any spelling: config_target_named) or
+ * the target's address in any spelling, as sipshardctl targets shows it or
+ * not ("[0::1]:5080" is "[::1]:5080"). */
 static json_t *target_admin_command(struct daemon *d, const json_t *request, bool disable)
 {
 	const char *want = json_string_value(json_object_get(request, "target"));
