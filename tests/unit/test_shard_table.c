@@ -2055,6 +2055,12 @@ static void test_reattach_links_a_fork_to_its_call_only(void **state)
 	other.slot = 2;
 	other.gen = 8;
 	assert_int_equal(shard_dialog_install(&t, &other, 1000), 0);
+	/* slot 3 held a call in generation 7, freed since (a free slot keeps
+	 * its generation: only its state tells it from the call) */
+	other.slot = 3;
+	other.gen = 7;
+	assert_int_equal(shard_dialog_install(&t, &other, 1000), 0);
+	shard_dialog_free(&t, 3);
 	install_fork_of(&t, 1, 7, 8, "forkA");	  /* the call's */
 	install_fork_of(&t, 2, 7, 6, "forkB");	  /* slot 2 is another call's now */
 	install_fork_of(&t, 8, 3, 4, "forkC");	  /* slot 8 is forkA's */
