@@ -62,8 +62,9 @@
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   a relayed request's Event differs from the sender's only in its id's
  *   number (the REFER's CSeq mapped between the legs);
- *   a relayed REFER's one sip or sips Refer-To names 127.0.0.1:5060 without
- *   maddr, its user and headers kept, with rewrite_refer_to; any other
+ *   a relayed REFER's one sip Refer-To names 127.0.0.1:5060 without
+ *   maddr or a transport but UDP (one written with escapes unchecked),
+ *   its user and headers kept, with rewrite_refer_to; any other
  *   Refer-To crosses as it came;
  *   a 503 only when every transaction record waits for its final (an
  *   answered one gives way);
@@ -469,8 +470,9 @@ static void check_event_id(const struct sip_msg *m, int n)
 		die("a relayed Event changed other than in its id's number", ctx.outbuf, n);
 }
 
-/* A relayed REFER's Refer-To: with rewrite_refer_to, one sip or sips URI
- * names our advertise as host and port, has no maddr, and keeps its user
+/* A relayed REFER's Refer-To: with rewrite_refer_to, one sip URI names
+ * our advertise as host and port, has no maddr nor a transport but UDP, and
+ * keeps its user
  * and ?headers (put_refer_to); any other crosses as it came. */
 static void check_refer_to(const struct sip_msg *m, int n)
 {
@@ -479,8 +481,10 @@ static void check_refer_to(const struct sip_msg *m, int n)
 	if (m->method_id != SIP_METHOD_REFER || !m->refer_to.len)
 		return;
 	if (ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
-	    (u->scheme == SIP_SCHEME_SIP || u->scheme == SIP_SCHEME_SIPS)) {
+	    u->scheme == SIP_SCHEME_SIP) {
 		if (!out_view_eq(o->host, "127.0.0.1", 9) || o->port != 5060 || o->maddr.len ||
+		    (o->transport.len && !sip_view_ieq(ctx.outbuf, o->transport, "udp", 3) &&
+		     !memchr(ctx.outbuf + o->transport.off, '%', o->transport.len)) ||
 		    o->scheme != u->scheme ||
 		    !sip_view_eq(m->buf, u->user, ctx.outbuf + o->user.off, o->user.len) ||
 		    !sip_view_eq(m->buf, u->headers, ctx.outbuf + o->headers.off, o->headers.len))

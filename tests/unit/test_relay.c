@@ -3099,8 +3099,9 @@ static void assert_refer_to(struct relay_result res, const char *want)
  * port are our advertise (as in our Contact) and its maddr is gone; the
  * user part, the other parameters, the ?headers (an attended transfer's
  * Replaces), the display name and the header parameters cross byte for
- * byte, in the long or compact form, and a retransmission again so. A
- * tel: URI, or two Refer-To lines, cross unchanged and are counted; with
+ * byte, in the long or compact form, and a retransmission again so; a
+ * transport but UDP goes too. A tel: or sips: URI, or two Refer-To lines,
+ * cross unchanged and are counted; with
  * the key off every Refer-To crosses as it came, as before; the operator's
  * REFER names its own target. A REFER whose rewrite does not fit the
  * output buffer is answered 513, as any request that does not.
@@ -3146,21 +3147,25 @@ static void test_refer_to_rewritten(void **state)
 	assert_memory_equal(out, first, (size_t)first_len);
 	assert_int_equal(rc.refer_to_rewritten, 2);
 
-	/* a display name and header parameters kept; sips, an IPv6 host
-	 * without port, maddr first (any case) and the other parameters kept */
+	/* a display name and header parameters kept; an IPv6 host without
+	 * port, maddr first (any case) and a transport sipshard does not
+	 * listen on left out, the other parameters kept */
 	res =
 	    refer_from_a(4,
-			 "Refer-To: \"Carol, Sales\" <sips:carol@[fd00::5];MADDR=pbx;user=phone;"
-			 "lr?Replaces=x%3Bto-tag%3D1%3Bfrom-tag%3D2&Priority=urgent>;x-a=1;x-b\r\n",
+			 "Refer-To: \"Carol, Sales\" <sip:carol@[fd00::5];MADDR=pbx;transport=TCP;"
+			 "user=phone;lr?Replaces=x%3Bto-tag%3D1%3Bfrom-tag%3D2&Priority=urgent>;"
+			 "x-a=1;x-b\r\n",
 			 sizeof(out));
-	assert_refer_to(res, "\"Carol, Sales\" <sips:carol@127.0.0.1:5060;user=phone;lr?Replaces="
+	assert_refer_to(res, "\"Carol, Sales\" <sip:carol@127.0.0.1:5060;user=phone;lr?Replaces="
 			     "x%3Bto-tag%3D1%3Bfrom-tag%3D2&Priority=urgent>;x-a=1;x-b");
 	assert_true(sip_view_eq(out, out_m.refer_to_addr.display, "Carol, Sales", 12));
 	assert_true(sip_view_eq(out, out_m.refer_to_addr.params, "x-a=1;x-b", 9));
-	assert_int_equal(out_m.refer_to_addr.uri.scheme, SIP_SCHEME_SIPS);
+	assert_int_equal(out_m.refer_to_addr.uri.scheme, SIP_SCHEME_SIP);
 
-	/* the compact form, and an addr-spec (no angle brackets) */
-	res = refer_from_a(5, "r: <sip:carol@pbx.internal;maddr=10.9.9.9>\r\n", sizeof(out));
+	/* the compact form, a transport named with escapes (RFC 3261 19.1.4:
+	 * tr%61nsport is transport) left out, and an addr-spec */
+	res = refer_from_a(5, "r: <sip:carol@pbx.internal;maddr=10.9.9.9;tr%61nsport=tls>\r\n",
+			   sizeof(out));
 	assert_refer_to(res, "<sip:carol@127.0.0.1:5060>");
 	res = refer_from_a(6, "Refer-To: sip:carol@pbx.internal:5070\r\n", sizeof(out));
 	assert_refer_to(res, "sip:carol@127.0.0.1:5060");
@@ -3173,14 +3178,19 @@ static void test_refer_to_rewritten(void **state)
 			   sizeof(out));
 	assert_refer_to(res, "<tel:+15551234567;phone-context=pbx.internal>");
 	assert_int_equal(rc.refer_to_kept, 1);
-	res = refer_from_a(8,
+	/* a sips: URI asks for TLS to its host, which we do not offer: our
+	 * address in it would leave the transferee nowhere to go */
+	res = refer_from_a(8, "Refer-To: <sips:carol@pbx.internal:5061>\r\n", sizeof(out));
+	assert_refer_to(res, "<sips:carol@pbx.internal:5061>");
+	assert_int_equal(rc.refer_to_kept, 2);
+	res = refer_from_a(9,
 			   "Refer-To: <sip:carol@pbx.internal>\r\n"
 			   "Refer-To: <sip:dave@pbx.internal>\r\n",
 			   sizeof(out));
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:carol@pbx.internal>\r\n", 36));
 	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:dave@pbx.internal>\r\n", 35));
-	assert_int_equal(rc.refer_to_kept, 2);
+	assert_int_equal(rc.refer_to_kept, 3);
 	assert_int_equal(rc.refer_to_rewritten, 5);
 
 	/* the callee's REFER to the caller likewise */
@@ -3206,18 +3216,18 @@ static void test_refer_to_rewritten(void **state)
 	rc.advertise = adv;
 	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
 		;
-	res = refer_from_a(9, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
+	res = refer_from_a(11, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
 	assert_int_equal(res.outcome, RELAY_SEND);
 	int fits = res.len;
 	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
 		;
 	rc.rewrite_refer_to = false;
-	res = refer_from_a(10, "Refer-To: <sip:carol@pbx.internal>\r\n", (size_t)fits - 1);
+	res = refer_from_a(12, "Refer-To: <sip:carol@pbx.internal>\r\n", (size_t)fits - 1);
 	assert_int_equal(res.outcome, RELAY_SEND); /* unchanged, it fits */
 	while (shard_txn_expire(&table, UINT64_MAX, 0) == 0)
 		;
 	rc.rewrite_refer_to = true;
-	res = refer_from_a(11, "Refer-To: <sip:carol@pbx.internal>\r\n", (size_t)fits - 1);
+	res = refer_from_a(13, "Refer-To: <sip:carol@pbx.internal>\r\n", (size_t)fits - 1);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 513);
 	shard_table_usage(&table, &u);

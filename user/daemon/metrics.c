@@ -263,10 +263,9 @@ const struct metrics_row metrics_rows[] = {
     {"worker_refer_notifies_answered", C,
      "NOTIFYs about the operator's REFER, answered by sipshard."},
     {"worker_refer_to_kept", C,
-     "REFERs relayed with rewrite_refer_to on whose Refer-To crossed unchanged (no sip or sips "
-     "URI read)."},
+     "REFERs relayed (and resent) with rewrite_refer_to whose Refer-To crossed as it came."},
     {"worker_refer_to_rewritten", C,
-     "REFERs relayed whose Refer-To names sipshard's advertise (rewrite_refer_to)."},
+     "REFERs relayed (and resent) whose Refer-To names sipshard's advertise (rewrite_refer_to)."},
     {"worker_relayed_requests", C, "In-dialog requests relayed, by method."},
     {"worker_relayed_responses", C, "Responses relayed."},
     {"worker_replaces_handed", C,

@@ -19,13 +19,13 @@
  * A REFER relayed from one leg to the other names, in its Refer-To, where
  * the transferee is to send its INVITE: written by the party on one side,
  * usually a host of that side's network. With rewrite_refer_to its URI's
- * host and port become our advertise, as in our Contact, and its maddr goes
- * (put_refer_to), so that the INVITE comes here: one with Replaces (kept in
+ * host and port become our advertise, as in our Contact, and its maddr and
+ * a transport but UDP go (put_refer_to), so that the INVITE comes here: one with Replaces (kept in
  * the URI's headers) is matched to the call it names (worker.c,
  * replacing_invite), any other is routed as a new call. The user part, the
  * other parameters, the headers, the display name and the header
- * parameters cross as they came; a tel: or other scheme, or no Refer-To
- * read as one sip or sips URI, crosses unchanged (refer_to_kept). The
+ * parameters cross as they came; a sips:, tel: or other scheme, or no
+ * Refer-To read as one sip URI, crosses unchanged (refer_to_kept). The
  * operator's REFER (relay_write_request) names the target it was given.
  *
  * A dialog can end while requests in it still wait for their finals (a BYE
@@ -403,49 +403,59 @@ static unsigned hex_value(char c)
 	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
 }
 
-/* Whether the URI parameter at param (name[=value]) of buf is maddr, in any
- * case and with any of its characters escaped: a pname may hold escapes
- * (RFC 3261 25.1), and an escaped unreserved character is that character
- * (19.1.4), so "m%61ddr" is maddr to whoever reads the URI. The parser
- * checked each '%' starts %HEXHEX (uri_params). */
-static bool is_maddr(const char *buf, sip_view param)
+/* Whether p..end, each %HH escape read as the character it stands for
+ * (RFC 3261 19.1.4), is s in any letter case (s: lower-case letters; OR 0x20
+ * folds a letter's case, and only a letter's matches). */
+static bool unescaped_ieq(const char *p, const char *end, const char *s)
 {
-	static const char name[] = "maddr";
-	const char *p = buf + param.off, *end = p + param.len;
-	size_t i = 0;
-
-	while (p < end && *p != '=') {
+	while (p < end) {
 		unsigned c = (unsigned char)*p++;
 		if (c == '%' && end - p >= 2) {
 			c = hex_value(p[0]) << 4 | hex_value(p[1]);
 			p += 2;
 		}
-		/* OR 0x20 folds a letter's case, and only a letter's matches */
-		if (i == sizeof(name) - 1 || (c | 0x20) != (unsigned char)name[i])
+		if (!*s || (c | 0x20) != (unsigned char)*s)
 			return false;
-		i++;
+		s++;
 	}
-	return i == sizeof(name) - 1;
+	return !*s;
+}
+
+/* Whether the URI parameter at param (name[=value]) of buf is one a Refer-To
+ * rewritten to our address leaves out: maddr (RFC 3261 19.1.1: the INVITE
+ * would go there instead), or a transport other than UDP, the only one
+ * sipshard listens on (transport=udp is kept as written). */
+static bool refer_to_param_dropped(const char *buf, sip_view param)
+{
+	const char *p = buf + param.off, *end = p + param.len;
+	const char *eq = memchr(p, '=', param.len), *name_end = eq ? eq : end;
+
+	if (unescaped_ieq(p, name_end, "maddr"))
+		return true;
+	return unescaped_ieq(p, name_end, "transport") &&
+	       !(eq && unescaped_ieq(eq + 1, end, "udp"));
 }
 
 /*
  * The Refer-To of REFER m (rewrite_refer_to) into w, its URI's host and port
  * replaced by advertise, the host:port of our Contact (relay_put_contact),
- * and its maddr parameters left out (RFC 3261 19.1.1: the INVITE would go
- * there instead); everything else as it came: the display name, the scheme
- * and user part, the other parameters in order, the ?headers part (RFC 3515
- * 2.1: an attended transfer's Replaces), the header parameters. False, and
- * nothing written, when it crosses unchanged: no Refer-To, more than one
- * (RFC 3515 2.4.1: the recipient refuses it), or a scheme other than sip
- * and sips (a tel: URI names no host).
+ * and its maddr and non-UDP transport parameters left out
+ * (refer_to_param_dropped); everything else as it came: the display name,
+ * the scheme and user part, the other parameters in order, the ?headers
+ * part (RFC 3515 2.1: an attended transfer's Replaces), the header
+ * parameters. False, and nothing written, when it crosses unchanged: no
+ * Refer-To, more than one (RFC 3515 2.4.1: the recipient refuses it), or a
+ * scheme other than sip: a tel: URI names no host, and a sips: one asks for
+ * TLS to its host (RFC 3261 19.1), which sipshard does not offer, so that
+ * our address there would leave the transferee nowhere to go.
  */
 static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *advertise)
 {
 	const struct sip_uri *u = &m->refer_to_addr.uri;
 	const char *b = m->buf;
 
-	if (!m->refer_to.len || (u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) ||
-	    !u->host.len || sip_hdr_lines(m, SIP_HDR_REFER_TO) != 1)
+	if (!m->refer_to.len || u->scheme != SIP_SCHEME_SIP || !u->host.len ||
+	    sip_hdr_lines(m, SIP_HDR_REFER_TO) != 1)
 		return false;
 	size_t uri_end = (size_t)u->whole.off + u->whole.len;
 	size_t end = (size_t)m->refer_to.off + m->refer_to.len;
@@ -463,7 +473,8 @@ static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *ad
 		while (q < params_end) {
 			const char *semi = memchr(b + q, ';', params_end - q);
 			size_t e = semi ? (size_t)(semi - b) : params_end;
-			if (!is_maddr(b, (sip_view){(uint16_t)q, (uint16_t)(e - q)})) {
+			if (!refer_to_param_dropped(b,
+						    (sip_view){(uint16_t)q, (uint16_t)(e - q)})) {
 				wbuf_put(w, ";", 1);
 				wbuf_put(w, b + q, e - q);
 			}
