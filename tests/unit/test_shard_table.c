@@ -1954,6 +1954,27 @@ static void install_fork(struct shard_table *t, uint32_t call, uint32_t fork, co
 	install_fork_of(t, call, 7, fork, b_tag);
 }
 
+/* A new table at a temporary path with two calls ringing: call in slot 1
+ * (generation 7, the callee's tag fork1) and other in slot 2 (generation
+ * other_gen), as the fork index tests start. */
+static void open_with_two_early_calls(struct shard_table *t, char *path, size_t path_cap,
+				      struct shard_dialog *call, struct shard_dialog *other,
+				      uint32_t other_gen)
+{
+	temp_path(path, path_cap);
+	assert_int_equal(shard_table_open(t, path, 16, 8), 0);
+	memset(call, 0, sizeof(*call));
+	call->slot = 1;
+	call->gen = 7;
+	call->state = SHARD_DLG_EARLY;
+	SESSION_SET(&call->legs[SHARD_LEG_B], remote_tag, "fork1", 5);
+	assert_int_equal(shard_dialog_install(t, call, 1000), 0);
+	*other = *call;
+	other->slot = 2;
+	other->gen = other_gen;
+	assert_int_equal(shard_dialog_install(t, other, 1000), 0);
+}
+
 /* The callee's requests in a fork's early dialog name the call's slot (leg
  * B's From tag is one for all forks) and the fork by their From tag:
  * shard_dialog_of_fork_callee finds the fork's early dialog among the
@@ -1966,17 +1987,7 @@ static void test_fork_found_by_the_callee_tag(void **state)
 	char path[64];
 	(void)state;
 
-	temp_path(path, sizeof(path));
-	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
-	memset(&call, 0, sizeof(call));
-	call.slot = 1;
-	call.gen = 7;
-	call.state = SHARD_DLG_EARLY;
-	SESSION_SET(&call.legs[SHARD_LEG_B], remote_tag, "fork1", 5);
-	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
-	other = call;
-	other.slot = 2;
-	assert_int_equal(shard_dialog_install(&t, &other, 1000), 0);
+	open_with_two_early_calls(&t, path, sizeof(path), &call, &other, 7);
 	install_fork(&t, 1, 5, "fork2");
 	install_fork(&t, 1, 9, "fork3");
 	install_fork(&t, 2, 6, "fork2"); /* the other call's */
@@ -2043,18 +2054,7 @@ static void test_reattach_links_a_fork_to_its_call_only(void **state)
 	char path[64];
 	(void)state;
 
-	temp_path(path, sizeof(path));
-	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
-	memset(&call, 0, sizeof(call));
-	call.slot = 1;
-	call.gen = 7;
-	call.state = SHARD_DLG_EARLY;
-	SESSION_SET(&call.legs[SHARD_LEG_B], remote_tag, "fork1", 5);
-	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
-	other = call;
-	other.slot = 2;
-	other.gen = 8;
-	assert_int_equal(shard_dialog_install(&t, &other, 1000), 0);
+	open_with_two_early_calls(&t, path, sizeof(path), &call, &other, 8);
 	/* slot 3 held a call in generation 7, freed since (a free slot keeps
 	 * its generation: only its state tells it from the call) */
 	other.slot = 3;
