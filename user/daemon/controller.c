@@ -3150,15 +3150,6 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		k->b_rang = true;
 		const char *head = k->head;
-		/* a copy of a reliable 18x of a fork sipshard PRACKed (below):
-		 * never the first fork's, also while the worker does not hold
-		 * the call's early dialog (installed clear: its install after a
-		 * restart that caught it in the ring waits for the next tick,
-		 * retry_early_install), where it would be installed and relayed
-		 * as the call's own. Once the call's early dialog ended
-		 * (slot_gone) it goes nowhere, as any provisional there */
-		const bool copy =
-		    r->to.has_tag && !k->slot_gone && !same_callee(k, r) && fork_pracked_copy(k, r);
 		if (r->to.has_tag && k->installed && !same_callee(k, r)) {
 			/* another fork (RFC 3261 13.2.2.4): relayed in an early
 			 * dialog of its own toward the caller, under its tag, where
@@ -3171,6 +3162,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * A copy of a reliable 18x that sipshard PRACKed goes as
 			 * that 18x did (below), whatever room there is now and
 			 * whether the fork has an early dialog of its own since. */
+			const bool copy = fork_pracked_copy(k, r);
 			struct ctl_fork *f = copy ? NULL : fork_of_response(k, r);
 			if (f && f->gone) {
 				c->st.late_provisionals++;
@@ -3185,10 +3177,13 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		/* (not only while installed: while the first fork's install
 		 * waits for room in the ring, or for the tick after a restart,
-		 * k->dlg names that fork already, and another fork's provisional
-		 * is no first fork's either) */
-		if (copy || (head == k->head && r->to.has_tag && !k->slot_gone &&
-			     !same_callee(k, r) && is_reliable_provisional(r))) {
+		 * k->dlg names that fork already, and another fork's provisional,
+		 * a copy of one PRACKed here included, is no first fork's
+		 * either: never installed nor relayed as the call's own. Once
+		 * the call's early dialog ended, slot_gone, it goes nowhere, as
+		 * any provisional there, below) */
+		if (head == k->head && r->to.has_tag && !k->slot_gone && !same_callee(k, r) &&
+		    is_reliable_provisional(r)) {
 			/* a reliable provisional of a fork refused an early dialog
 			 * of its own (fork_add): the caller's early dialog (and
 			 * RSeq space) is the first fork's, where it would look like
