@@ -1057,6 +1057,9 @@ static const struct bad bad_cases[] = {
     {"{\n  \"workers\": 2,\n  \"workers\": 3\n}",
      "line 3, column 11: duplicate object key near '\"workers\"'"},
     {"{\n  \"workers\": 2,,\n}", "line 2, column 16: string or '}' expected near ','"},
+    /* a control byte where the parse stopped is written as \xHH: the error
+     * is one line of the log or of sipshardctl's answer (fuzz_mgmt) */
+    {"{\"maarg\\\n", "line 2, column 0: invalid escape near '\"maarg\\\\x0a'"},
 };
 
 static void test_errors_name_the_key(void **state)

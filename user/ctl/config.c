@@ -2048,10 +2048,23 @@ static bool file_holds(const char *path, const char *needle)
 static const char *syntax_error(const json_error_t *je, bool secret, char *buf, size_t cap)
 {
 	const char *near = strstr(je->text, " near '");
-	if (!secret || !near)
-		return je->text;
-	snprintf(buf, cap, "%.*s (the text there is not shown: the file holds a password)",
-		 (int)(near - je->text), je->text);
+	if (secret && near) {
+		snprintf(buf, cap, "%.*s (the text there is not shown: the file holds a password)",
+			 (int)(near - je->text), je->text);
+		return buf;
+	}
+	/* TEXT may hold control bytes (a raw newline after a backslash): the
+	 * error is one line of a log or of sipshardctl's answer, so they are
+	 * written as \xHH */
+	size_t n = 0;
+	for (const char *t = je->text; *t && n + 5 < cap; t++) {
+		unsigned char ch = (unsigned char)*t;
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", ch);
+		else
+			buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
 	return buf;
 }
 
