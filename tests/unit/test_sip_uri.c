@@ -343,6 +343,27 @@ static void test_params(void **state)
 	assert_int_equal(u.user_param.len, 0);
 	assert_view(in, u.params, "lrx;transports=tcp;x-maddr=1;users=2");
 
+	/* A name written with escapes is the name they stand for (RFC 3261
+	 * 19.1.4); the values stay as written. */
+	in = uri_ok(&u, "sip:h;%6Cr;m%61ddr=192.0.2.9;TR%41NSPORT=t%63p;%75%73%65%72=phone");
+	assert_true(u.lr);
+	assert_view(in, u.maddr, "192.0.2.9");
+	assert_view(in, u.transport, "t%63p");
+	assert_view(in, u.user_param, "phone");
+	in = uri_ok(&u, "sip:h;%6C%72x;%6Cr=on;x%2Dmaddr=1;%6D");
+	assert_true(u.lr);
+	assert_int_equal(u.maddr.len, 0);
+	in = uri_ok(&u, "sip:h;%6C%7A;m%61dd=1");
+	assert_false(u.lr);
+	assert_int_equal(u.maddr.len, 0);
+	struct sip_addr ea;
+	in = addr_ok(&ea, "<sip:198.51.100.17;%6cr>");
+	assert_true(ea.uri.lr);
+	assert_true(sip_unescaped_ieq("M%41ddr", "M%41ddr" + 7, "maddr"));
+	assert_false(sip_unescaped_ieq("maddr", "maddr" + 4, "maddr"));
+	assert_false(sip_unescaped_ieq("maddrs", "maddrs" + 6, "maddr"));
+	assert_false(sip_unescaped_ieq("m%00addr", "m%00addr" + 8, "maddr"));
+
 	/* Unknown params, escapes and param-unreserved characters. */
 	in = uri_ok(&u, "sip:h;x-a=%20b;x-c=[d]/e:f&g+h$i;x-flag;transport=ws");
 	assert_view(in, u.transport, "ws");

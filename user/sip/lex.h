@@ -50,6 +50,12 @@ static inline bool lex_is(unsigned char c, uint32_t cls)
 	return (sip_lex_class[c] & cls) != 0;
 }
 
+/* The value of a hex digit already checked to be one (LEX_HEX), either case. */
+static inline unsigned lex_hex_value(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
 static inline uint16_t lex_load16(const char *p)
 {
 	uint16_t v;
