@@ -4,7 +4,8 @@
  * that stops reading is dropped at its deadline and counted. (The wire
  * parsers are fuzzed by fuzz_mgmt; the commands by tests/integration/mgmt.sh.)
  * Clients of the metrics endpoint cannot take the slots of the Unix socket.
- * A refused request's error quotes none of its control bytes. A listener
+ * A refused request's error quotes none of its control bytes, and no part of
+ * a UTF-8 character. A listener
  * whose accept finds no descriptor is not polled again at once.
  */
 #include <arpa/inet.h>
@@ -247,20 +248,16 @@ static void test_metrics_clients_leave_the_unix_socket_room(void **state)
 	assert_non_null(strstr(buf, "\"answer\":42"));
 }
 
-/* A request that is not JSON is told why in one line of text: the parser's
- * message quotes the bytes near the mistake, and a control byte among them
- * (an escape sequence, a tab, a carriage return) reached sipshardctl's
- * terminal as it came (found by fuzz_mgmt). */
-static void test_refusal_quotes_no_control_byte(void **state)
+/* The error line a client that sends req[0, len) is answered (malloc'd),
+ * its "ok" false. */
+static char *refusal_of(const char *req, size_t len)
 {
 	struct mgmt *m;
 	char err[256], buf[512];
 	size_t got = 0;
-	(void)state;
 	assert_int_equal(mgmt_create(&m, NULL), 0);
 	assert_int_equal(mgmt_listen_unix(m, path, small_handler, err, sizeof(err)), 0);
-	const char req[] = "{\x1b[2J\r\t}\n";
-	int fd = client_sending(req, sizeof(req) - 1);
+	int fd = client_sending(req, len);
 	uint64_t t = now_ms();
 	for (int i = 0; i < 50; i++) {
 		serve(m, t);
@@ -278,10 +275,44 @@ static void test_refusal_quotes_no_control_byte(void **state)
 	assert_true(json_is_false(json_object_get(resp, "ok")));
 	const char *why = json_string_value(json_object_get(resp, "error"));
 	assert_non_null(why);
+	char *copy = strdup(why);
+	json_decref(resp);
+	return copy;
+}
+
+/* A request that is not JSON is told why in one line of text: the parser's
+ * message quotes the bytes near the mistake, and a control byte among them
+ * (an escape sequence, a tab, a carriage return) reached sipshardctl's
+ * terminal as it came (found by fuzz_mgmt). */
+static void test_refusal_quotes_no_control_byte(void **state)
+{
+	const char req[] = "{\x1b[2J\r\t}\n";
+	(void)state;
+	char *why = refusal_of(req, sizeof(req) - 1);
 	assert_non_null(strstr(why, "expected one JSON object"));
 	for (const char *p = why; *p; p++)
 		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
-	json_decref(resp);
+	free(why);
+}
+
+/* The parser quotes the text near its stop cut at a byte, not at a
+ * character: after an invalid escape, the first byte of a UTF-8 character
+ * (a backslash, then é or €). An error line holding it is no UTF-8, which
+ * jansson refuses to make a string of, and the client was answered "out of
+ * memory" instead of why its request was refused. */
+static void test_refusal_quotes_whole_characters(void **state)
+{
+	static const char *const reqs[] = {
+	    "{\"command\": \"a\\\xc3\xa9\"}\n",
+	    "{\"\xe2\x82\xac\\\xe2\x82\xac\": 1}\n",
+	};
+	(void)state;
+	for (unsigned i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		char *why = refusal_of(reqs[i], strlen(reqs[i]));
+		if (!strstr(why, "expected one JSON object") || !strstr(why, "invalid escape"))
+			fail_msg("request %u refused with: %s", i, why);
+		free(why);
+	}
 }
 
 /* With no descriptor left (RLIMIT_NOFILE reached, or the system's file table
@@ -363,6 +394,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_metrics_clients_leave_the_unix_socket_room, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_refusal_quotes_no_control_byte, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_quotes_whole_characters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accept_without_descriptors_does_not_spin, setup,
 					    teardown),
 	    cmocka_unit_test(test_metrics_listen_elsewhere_says_why),

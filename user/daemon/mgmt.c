@@ -448,9 +448,13 @@ static bool json_answer(struct mgmt *m, struct mgmt_client *c, size_t len)
 				 "expected one JSON object such as {\"command\": \"stats\"}%s%s",
 				 req ? "" : ": ", req ? "" : jerr.text);
 		/* the parser quotes the request near the mistake: a control byte
-		 * of it would reach the operator's terminal as it came */
+		 * of it would reach the operator's terminal as it came, and the
+		 * quote is cut at a byte, which may be inside a UTF-8 character
+		 * (after an invalid escape): a line that is no UTF-8 is no JSON
+		 * string, and the client heard "out of memory". Printable ASCII
+		 * is kept, any other byte is '?' (as ctl_json_text does) */
 		for (int i = 0; i < n && i < (int)sizeof(why) - 1; i++)
-			if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+			if ((unsigned char)why[i] < 0x20 || (unsigned char)why[i] >= 0x7f)
 				why[i] = '?';
 		resp = error_response(why);
 	} else if (json_unpack(req, "{s:s}", "command", &command) != 0) {

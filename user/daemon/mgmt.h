@@ -14,14 +14,14 @@
  * {"command": "stats"}; the daemon writes one response, a JSON object on one
  * line, and closes. Every response holds "ok": true or false; a false one
  * holds "error", a sentence for the operator (where it quotes a request that
- * is not JSON, its control bytes show as '?'). A client that sends no complete
- * line within MGMT_CLIENT_TIMEOUT_MS, or more than MGMT_REQUEST_MAX bytes, is
- * answered an error (when it can be) and dropped; above MGMT_MAX_CLIENTS
- * waiting clients a new one is answered "busy". An answer larger than the
- * socket takes at once (dialogs, metrics) is kept and written as the client
- * reads; a client that stops reading for MGMT_CLIENT_TIMEOUT_MS is dropped
- * and counted. Nothing here blocks: the controller thread that serves it
- * also sets up calls.
+ * is not JSON, a byte of it that is not printable ASCII shows as '?'). A
+ * client that sends no complete line within MGMT_CLIENT_TIMEOUT_MS, or more
+ * than MGMT_REQUEST_MAX bytes, is answered an error (when it can be) and
+ * dropped; above MGMT_MAX_CLIENTS waiting clients a new one is answered
+ * "busy". An answer larger than the socket takes at once (dialogs, metrics)
+ * is kept and written as the client reads; a client that stops reading for
+ * MGMT_CLIENT_TIMEOUT_MS is dropped and counted. Nothing here blocks: the
+ * controller thread that serves it also sets up calls.
  *
  * Metrics: HTTP/1.0 or 1.1, one request per connection: GET /metrics is
  * answered 200 with the metrics handler's text (Content-Type text/plain;
