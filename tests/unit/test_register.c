@@ -10,10 +10,11 @@
  * and the registrar's 401 answered in one REGISTER (either order) and where
  * such chains end, the reason a challenge was refused as logged, the expiry
  * a 2xx grants (Contact parameter, Expires header, none, zero), the refresh
- * at half of it with the same Call-ID and From tag, a 423's Min-Expires and
- * the refreshes that keep asking for it (two 423s an attempt), the retry
- * after a failure (and the Retry-After that lengthens it), responses to no
- * REGISTER of ours, what a reload keeps, and the unregistering (Expires: 0)
+ * at half of it with the same Call-ID and From tag, a 423's Min-Expires (and
+ * why one is not asked again, as logged) and the refreshes that keep asking
+ * for it (two 423s an attempt), the retry after a failure (and the
+ * Retry-After that lengthens it), responses to no REGISTER of ours, what a
+ * reload keeps, and the unregistering (Expires: 0)
  * of the bindings a reload removes or points elsewhere: answered, challenged,
  * refused, unanswered, never registered, brought back meanwhile, bounded.
  * Does not cover: the controller's wiring (integration tests register.sh,
@@ -662,6 +663,42 @@ static void test_interval_too_brief(void **state)
 	assert_string_equal(v, "1800");
 }
 
+/* A 423 that cannot be met says why in the log, as a challenge refused
+ * does: without a Min-Expires, with one no higher than what was asked, or
+ * with one above a day, the most expires_s may ask (before, each was "423
+ * (refused)", the same words as a 403's, which left the operator to guess
+ * that the registrar wants a longer expires_s). */
+static void test_interval_too_brief_refusals_logged(void **state)
+{
+	static const struct {
+		const char *lines, *why;
+	} cases[] = {
+	    {"", "without a Min-Expires"},
+	    {"Min-Expires: soon\r\n", "without a Min-Expires"},
+	    {"Min-Expires: 600\r\n", "Min-Expires 600 s is not above the 600 s asked"},
+	    {"Min-Expires: 90000\r\n", "Min-Expires 90000 s is above 86400 s"},
+	};
+	char text[2048];
+	uint64_t now = 0;
+	(void)state;
+	log_set_level(LOG_LVL_WARN);
+	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		capture_log();
+		reg_tick(&rs, now, &ops);
+		assert_int_equal(nsent, k + 1);
+		respond(k, 423, cases[k].lines, now + 10);
+		read_log(text, sizeof(text));
+		assert_int_equal(nsent, k + 1);
+		assert_false(rs.e[0].in_flight);
+		assert_int_equal(rs.e[0].last_status, 423);
+		if (!strstr(text, "423 (") || !strstr(text, cases[k].why))
+			fail_msg("case %u: the log does not say \"%s\":\n%s", k, cases[k].why,
+				 text);
+		now += 20010;
+	}
+	log_set_level(LOG_LVL_ERROR);
+}
+
 /* A registrar whose every 423 asks for a little more (Min-Expires one
  * second above the last) is asked again twice in an attempt, not until its
  * Min-Expires reaches a day: each 423 was answered at once by another
@@ -1248,6 +1285,8 @@ int main(void)
 						     (void *)REG_CONFIG("")),
 	    cmocka_unit_test_setup(test_refresh_granted_no_time, setup),
 	    cmocka_unit_test_setup(test_interval_too_brief, setup),
+	    cmocka_unit_test_setup_teardown(test_interval_too_brief_refusals_logged, setup,
+					    end_capture),
 	    cmocka_unit_test_setup(test_min_expires_remembered, setup),
 	    cmocka_unit_test_setup(test_min_expires_raised_twice_an_attempt, setup),
 	    cmocka_unit_test_setup(test_proxy_then_registrar_challenge, setup),

@@ -444,9 +444,29 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		}
 	} else {
 		uint32_t retry_after = 0;
+		char why423[160];
 		if (!sip_hdr_delta_seconds(r, SIP_HDR_RETRY_AFTER, &retry_after))
 			retry_after = 0;
-		attempt_failed(rs, e, r->status, "refused", retry_after, now);
+		why = "refused";
+		if (r->status == 423 && !e->leaving) {
+			/* a 423 not asked again: the log says what the registrar
+			 * wants, not "refused" as for a 403 */
+			if (!min)
+				snprintf(why423, sizeof(why423),
+					 "without a Min-Expires that names seconds (RFC 3261 "
+					 "20.23)");
+			else if (min <= e->asked_s)
+				snprintf(why423, sizeof(why423),
+					 "its Min-Expires %u s is not above the %u s asked", min,
+					 e->asked_s);
+			else
+				snprintf(why423, sizeof(why423),
+					 "its Min-Expires %u s is above 86400 s, the most "
+					 "registrations[].expires_s asks for",
+					 min);
+			why = why423;
+		}
+		attempt_failed(rs, e, r->status, why, retry_after, now);
 	}
 	if (e->in_flight || !e->leaving)
 		rs->due = clock_earlier(rs->due, e->in_flight ? e->t_next : e->next_send);
