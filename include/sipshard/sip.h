@@ -308,6 +308,22 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
  * word s in any letter case (s: lower-case letters only). */
 bool sip_unescaped_ieq(const char *p, const char *end, const char *s);
 
+/* One header parameter (RFC 3261 25.1 generic-param) of an address as
+ * sip_addr_scan read it: its name, its value (len 0 without '='; a quoted
+ * value with its quotes), and the bytes [start, end) it takes, from any LWS
+ * before its ';' to the end of its value, for a copy that leaves it out. */
+struct sip_param {
+	sip_view name, value;
+	uint16_t start, end;
+};
+/* The next of an address's header parameters, params (a sip_addr's params
+ * view, whose first ';' is the byte before it), from *pos: to begin with,
+ * that ';' (params.off - 1) or the end of the URI before it (the LWS
+ * between is then the first parameter's). 1, *out filled and *pos moved
+ * past it; 0 when none is left; -SIP_ERR_BAD_VALUE when what is there is no
+ * parameter (never for a view the parser made). */
+int sip_param_next(const char *buf, sip_view params, uint16_t *pos, struct sip_param *out);
+
 /* A header value made of a token and parameters, such as an Event's
  * "refer;id=5" or a Subscription-State's "terminated;reason=timeout": the
  * token into *token, and the value of the parameter name (compared without

@@ -5,7 +5,8 @@
  * Covers: sip, sips and tel URIs, other schemes kept opaque, user, password,
  * host names, IPv4, IPv6 references with ports, the lr/transport/maddr/user
  * parameters, headers after '?', escaped characters (views are not decoded),
- * name-addr vs addr-spec with header parameters and tags, quoted display names
+ * name-addr vs addr-spec with header parameters and tags, those parameters
+ * one by one (sip_param_next), quoted display names
  * with escapes and unquoted token display names, and malformed input. Every
  * input is parsed from a heap buffer of exactly its size so that the ASan build
  * catches reads past the end, and every prefix of a few long inputs is parsed.
@@ -692,6 +693,46 @@ static void test_addr_other_schemes(void **state)
 	assert_true(a.uri.lr);
 }
 
+/* sip_param_next: an address's header parameters one by one, as the parser
+ * read them (LWS around ';' and '=', a quoted value holding ';', an IPv6
+ * reference, no value), each with the bytes it takes from the LWS before its
+ * ';', so that leaving one out keeps the others byte for byte; none for an
+ * address without parameters. */
+static void test_param_next(void **state)
+{
+	(void)state;
+	struct sip_addr a;
+	struct sip_param p;
+	static const struct {
+		const char *name, *value, *bytes;
+	} want[] = {
+	    {"a", "\"x;b=c\"", ";a=\"x;b=c\""},
+	    {"M%61DDR", "10.0.0.1", " ; M%61DDR = 10.0.0.1"},
+	    {"lr", "", ";lr"},
+	    {"h", "[::1]", ";h=[::1]"},
+	};
+	struct in in = addr_ok(&a, "sip:x@y ;a=\"x;b=c\" ; M%61DDR = 10.0.0.1;lr;h=[::1]");
+	uint16_t pos = (uint16_t)(a.params.off - 1);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(sip_param_next(in.buf, a.params, &pos, &p), 1);
+		assert_view(in, p.name, want[i].name);
+		assert_view(in, p.value, want[i].value);
+		assert_view(in, ((sip_view){p.start, (uint16_t)(p.end - p.start)}), want[i].bytes);
+		assert_int_equal(pos, p.end);
+	}
+	assert_int_equal(sip_param_next(in.buf, a.params, &pos, &p), 0);
+	assert_int_equal(pos, in.len);
+
+	/* from the end of the URI: the LWS before the first ';' is its */
+	pos = (uint16_t)(a.uri.whole.off + a.uri.whole.len);
+	assert_int_equal(sip_param_next(in.buf, a.params, &pos, &p), 1);
+	assert_view(in, ((sip_view){p.start, (uint16_t)(p.end - p.start)}), " ;a=\"x;b=c\"");
+
+	in = addr_ok(&a, "<sip:x@y;maddr=z>");
+	pos = (uint16_t)(a.params.off - 1);
+	assert_int_equal(sip_param_next(in.buf, a.params, &pos, &p), 0);
+}
+
 static void test_malformed_addrs(void **state)
 {
 	(void)state;
@@ -758,6 +799,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_name_addr_token, teardown),
 	    cmocka_unit_test_teardown(test_addr_spec, teardown),
 	    cmocka_unit_test_teardown(test_addr_other_schemes, teardown),
+	    cmocka_unit_test_teardown(test_param_next, teardown),
 	    cmocka_unit_test_teardown(test_malformed_addrs, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

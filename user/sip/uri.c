@@ -446,3 +446,21 @@ int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t l
 
 	return sip_addr_scan(a, buf, p, end, end);
 }
+
+int sip_param_next(const char *buf, sip_view params, uint16_t *pos, struct sip_param *out)
+{
+	const char *p = buf + *pos, *end = buf + params.off + params.len;
+	struct lex_param prm;
+
+	if (!params.len || p >= end)
+		return 0;
+	int rc = lex_param_next(&p, end, &prm);
+	if (rc <= 0)
+		return rc < 0 || p != end ? -SIP_ERR_BAD_VALUE : 0;
+	out->name = lex_view(buf, prm.name, prm.name + prm.nlen);
+	out->value = prm.val ? lex_view(buf, prm.val, prm.val + prm.vlen) : (sip_view){0, 0};
+	out->start = *pos;
+	out->end = (uint16_t)(p - buf);
+	*pos = out->end;
+	return 1;
+}
