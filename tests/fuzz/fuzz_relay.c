@@ -26,11 +26,10 @@
  * 3 transaction records instead of 16, so that it fills (503) and answered
  * records give way; bits 4-5 move the clock 10 ms, 1 s, 8 s or 16 s after
  * each datagram; bit 6 turns rewrite_refer_to on, so that a relayed REFER's
- * Refer-To names our address. After each datagram transactions expire as the worker's
- * tick has them (relay_expire, timers.transaction_timeout_ms 32 s). A
- * datagram starting with byte 0xFF moves the clock its second byte's
- * seconds (none: past the timeout) and expires; one starting 0xFE has fork
- * (second byte modulo forks + 1; 0 the first) answer the call: the
+ * Refer-To names our address. After each datagram transactions expire as the
+ * worker's tick has them (relay_expire, timers.transaction_timeout_ms 32 s). A datagram starting
+ * with byte 0xFF moves the clock its second byte's seconds (none: past the timeout) and expires;
+ * one starting 0xFE has fork (second byte modulo forks + 1; 0 the first) answer the call: the
  * controller's update confirming the call's slot under that fork's tag, as
  * the worker takes it (shard_dialog_packed_takes_fork, its open requests
  * answered), then every fork's early dialog released; a fork whose early
@@ -63,9 +62,10 @@
  *   a relayed request's Event differs from the sender's only in its id's
  *   number (the REFER's CSeq mapped between the legs);
  *   a relayed REFER's one sip Refer-To names 127.0.0.1:5060 without
- *   maddr or a transport but UDP (one written with escapes unchecked),
- *   its user and headers kept, with rewrite_refer_to; any other
- *   Refer-To crosses as it came;
+ *   maddr or a transport but UDP (one written with escapes unchecked), in
+ *   its URI or, a bare addr-spec, its header parameters, its user, headers
+ *   and display name kept, with rewrite_refer_to; any other Refer-To
+ *   crosses as it came;
  *   a 503 only when every transaction record waits for its final (an
  *   answered one gives way);
  *   DROP: a reason; every other outcome: no reason;
@@ -470,26 +470,61 @@ static void check_event_id(const struct sip_msg *m, int n)
 		die("a relayed Event changed other than in its id's number", ctx.outbuf, n);
 }
 
+/* Whether address a, header value `value` of the output, names a host
+ * other than ours to send to: a maddr, or a transport but UDP, in its URI or,
+ * a bare addr-spec, in its header parameters, which a lax reader takes as
+ * the URI's (one written with escapes or quotes unchecked). */
+static bool out_names_elsewhere(sip_view value, const struct sip_addr *a)
+{
+	const char *b = ctx.outbuf;
+	const struct sip_uri *o = &a->uri;
+	struct sip_param p;
+
+	if (o->maddr.len || (o->transport.len && !sip_view_ieq(b, o->transport, "udp", 3) &&
+			     !memchr(b + o->transport.off, '%', o->transport.len)))
+		return true;
+	if (o->whole.off != value.off)
+		return false; /* a name-addr's header parameters cross as they came */
+	uint16_t pos = (uint16_t)(a->params.off - 1);
+	while (sip_param_next(b, a->params, &pos, &p) > 0) {
+		if (memchr(b + p.name.off, '%', p.name.len))
+			continue;
+		if (sip_view_ieq(b, p.name, "maddr", 5) ||
+		    (sip_view_ieq(b, p.name, "transport", 9) &&
+		     !sip_view_ieq(b, p.value, "udp", 3) &&
+		     !memchr(b + p.value.off, '%', p.value.len) && b[p.value.off] != '"'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether rewritten address o (a view of the output) names our advertise
+ * as host and port, nothing else to send to, and keeps u's (of m)
+ * scheme, user, ?headers and display name. */
+static bool out_addr_ours(const struct sip_msg *m, const struct sip_addr *u, sip_view ovalue,
+			  const struct sip_addr *o)
+{
+	return out_view_eq(o->uri.host, "127.0.0.1", 9) && o->uri.port == 5060 &&
+	       !out_names_elsewhere(ovalue, o) && o->uri.scheme == u->uri.scheme &&
+	       sip_view_eq(m->buf, u->uri.user, ctx.outbuf + o->uri.user.off, o->uri.user.len) &&
+	       sip_view_eq(m->buf, u->uri.headers, ctx.outbuf + o->uri.headers.off,
+			   o->uri.headers.len) &&
+	       sip_view_eq(m->buf, u->display, ctx.outbuf + o->display.off, o->display.len);
+}
+
 /* A relayed REFER's Refer-To: with rewrite_refer_to, one sip URI names
- * our advertise as host and port, has no maddr nor a transport but UDP, and
- * keeps its user
- * and ?headers (put_refer_to); any other crosses as it came. */
+ * our advertise as host and port, has no maddr nor a transport but UDP
+ * (nor, a bare addr-spec, such header parameters), and keeps its user,
+ * ?headers and display name (put_refer_to); any other crosses as it came. */
 static void check_refer_to(const struct sip_msg *m, int n)
 {
-	const struct sip_uri *u = &m->refer_to_addr.uri, *o = &ctx.out.refer_to_addr.uri;
-
 	if (m->method_id != SIP_METHOD_REFER || !m->refer_to.len)
 		return;
 	if (ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
-	    u->scheme == SIP_SCHEME_SIP) {
-		if (!out_view_eq(o->host, "127.0.0.1", 9) || o->port != 5060 || o->maddr.len ||
-		    (o->transport.len && !sip_view_ieq(ctx.outbuf, o->transport, "udp", 3) &&
-		     !memchr(ctx.outbuf + o->transport.off, '%', o->transport.len)) ||
-		    o->scheme != u->scheme ||
-		    !sip_view_eq(m->buf, u->user, ctx.outbuf + o->user.off, o->user.len) ||
-		    !sip_view_eq(m->buf, u->headers, ctx.outbuf + o->headers.off, o->headers.len))
-			die("a rewritten Refer-To names other than our address or lost its user "
-			    "or headers",
+	    m->refer_to_addr.uri.scheme == SIP_SCHEME_SIP) {
+		if (!out_addr_ours(m, &m->refer_to_addr, ctx.out.refer_to, &ctx.out.refer_to_addr))
+			die("a rewritten Refer-To names other than our address or lost its user, "
+			    "headers or display name",
 			    ctx.outbuf, n);
 	} else if (!sip_view_eq(m->buf, m->refer_to, ctx.outbuf + ctx.out.refer_to.off,
 				ctx.out.refer_to.len)) {

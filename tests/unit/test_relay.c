@@ -3269,6 +3269,54 @@ static void test_refer_to_escaped_maddr(void **state)
 	rc.rewrite_refer_to = false;
 }
 
+/*
+ * A bare addr-spec (no '<' '>') ends at its first ';': every parameter
+ * after it is a header parameter (RFC 3261 20.10, RFC 3515 2.1), not the
+ * URI's, so that "sip:carol@pbx;maddr=10.0.0.1;transport=tcp" used to
+ * cross with both. A lax transferee that builds its INVITE from them as
+ * the URI's would send it to the maddr, a host of the transferor's network
+ * (and by TCP, which we do not listen on). With rewrite_refer_to they go
+ * as the URI's do (any case, escaped letters), LWS around them and all; the
+ * other header parameters cross byte for byte, a quoted value holding ';'
+ * and "maddr=" too, as do a name-addr's header parameters (there no one
+ * reads them as the URI's) and a sips: addr-spec's (crossing unchanged).
+ */
+static void test_refer_to_addr_spec_header_params(void **state)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+	    {"Refer-To: sip:carol@pbx.internal:5070;maddr=10.0.0.1;transport=tcp\r\n",
+	     "sip:carol@127.0.0.1:5060"},
+	    {"Refer-To: sip:carol@pbx.internal ;x-a=\"b;maddr=c\" ; M%61DDR = 10.0.0.1"
+	     ";transport=UDP;x-b;Transport=\"udp\";tr%61nsport=sctp;trans%5gort=tcp\r\n",
+	     "sip:carol@127.0.0.1:5060 ;x-a=\"b;maddr=c\";transport=UDP;x-b;trans%5gort=tcp"},
+	    {"Refer-To: sip:carol@pbx.internal ;maddr=10.0.0.1 ;x=1\r\n",
+	     "sip:carol@127.0.0.1:5060 ;x=1"},
+	    /* the ?headers of an addr-spec (which RFC 3261 20 wants in a
+	     * name-addr) kept before its header parameters */
+	    {"r: sip:carol@pbx.internal?Replaces=a%40b;maddr=10.0.0.1;x=1\r\n",
+	     "sip:carol@127.0.0.1:5060?Replaces=a%40b;x=1"},
+	    {"Refer-To: <sip:carol@pbx.internal>;maddr=10.0.0.1;transport=tcp\r\n",
+	     "<sip:carol@127.0.0.1:5060>;maddr=10.0.0.1;transport=tcp"},
+	    {"Refer-To: sips:carol@pbx.internal;maddr=10.0.0.1\r\n",
+	     "sips:carol@pbx.internal;maddr=10.0.0.1"},
+	};
+	struct relay_result res;
+	(void)state;
+
+	rc.rewrite_refer_to = true;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		res = refer_from_a(2 + i, cases[i].line, sizeof(out));
+		assert_refer_to(res, cases[i].want);
+		if (i < 4)
+			assert_null(memmem(out, (size_t)res.len, "10.0.0.1", 8));
+	}
+	assert_int_equal(rc.refer_to_rewritten, 5);
+	assert_int_equal(rc.refer_to_kept, 1);
+	rc.rewrite_refer_to = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3277,6 +3325,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_strip_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_to_rewritten, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_to_escaped_maddr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_to_addr_spec_header_params, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),

@@ -24,9 +24,11 @@
  * the URI's headers) is matched to the call it names (worker.c,
  * replacing_invite), any other is routed as a new call. The user part, the
  * other parameters, the headers, the display name and the header
- * parameters cross as they came; a sips:, tel: or other scheme, or no
- * Refer-To read as one sip URI, crosses unchanged (refer_to_kept). The
- * operator's REFER (relay_write_request) names the target it was given.
+ * parameters cross as they came, but for a bare addr-spec's maddr and
+ * transport header parameters, which a lax transferee reads as the URI's;
+ * a sips:, tel: or other scheme, or no Refer-To read as one sip URI,
+ * crosses unchanged (refer_to_kept). The operator's REFER
+ * (relay_write_request) names the target it was given.
  *
  * A dialog can end while requests in it still wait for their finals (a BYE
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
@@ -35,6 +37,7 @@
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
  * (RFC 3261 13.2.2.4, 17.1.1.3; late_response).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -397,7 +400,7 @@ static void refer_event_id(const struct shard_dialog *d, int from_leg, const str
 		*ev = (struct event_id){id, ours};
 }
 
-/* The value of hex digit c (the parser checked it is one). */
+/* The value of hex digit c (the caller checked it is one). */
 static unsigned hex_value(char c)
 {
 	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
@@ -405,12 +408,15 @@ static unsigned hex_value(char c)
 
 /* Whether p..end, each %HH escape read as the character it stands for
  * (RFC 3261 19.1.4), is s in any letter case (s: lower-case letters; OR 0x20
- * folds a letter's case, and only a letter's matches). */
+ * folds a letter's case, and only a letter's matches). A '%' not followed by
+ * two hex digits (a header parameter's name is a token, which may hold one,
+ * 25.1) is itself, which no letter of s is. */
 static bool unescaped_ieq(const char *p, const char *end, const char *s)
 {
 	while (p < end) {
 		unsigned c = (unsigned char)*p++;
-		if (c == '%' && end - p >= 2) {
+		if (c == '%' && end - p >= 2 && isxdigit((unsigned char)p[0]) &&
+		    isxdigit((unsigned char)p[1])) {
 			c = hex_value(p[0]) << 4 | hex_value(p[1]);
 			p += 2;
 		}
@@ -421,50 +427,51 @@ static bool unescaped_ieq(const char *p, const char *end, const char *s)
 	return !*s;
 }
 
-/* Whether the URI parameter at param (name[=value]) of buf is one a Refer-To
- * rewritten to our address leaves out: maddr (RFC 3261 19.1.1: the INVITE
- * would go there instead), or a transport other than UDP, the only one
- * sipshard listens on (transport=udp is kept as written). */
-static bool refer_to_param_dropped(const char *buf, sip_view param)
+/* Whether the parameter name..name_end (=val..val_end, an empty range when
+ * it has no value) is one an address rewritten to ours leaves out: maddr
+ * (RFC 3261 19.1.1: the request would go there instead), or a transport
+ * other than UDP, the only one sipshard listens on (transport=udp is kept as
+ * written). */
+static bool addr_param_dropped(const char *name, const char *name_end, const char *val,
+			       const char *val_end)
 {
-	const char *p = buf + param.off, *end = p + param.len;
-	const char *eq = memchr(p, '=', param.len), *name_end = eq ? eq : end;
-
-	if (unescaped_ieq(p, name_end, "maddr"))
+	if (unescaped_ieq(name, name_end, "maddr"))
 		return true;
-	return unescaped_ieq(p, name_end, "transport") &&
-	       !(eq && unescaped_ieq(eq + 1, end, "udp"));
+	return unescaped_ieq(name, name_end, "transport") && !unescaped_ieq(val, val_end, "udp");
 }
 
 /*
- * The Refer-To of REFER m (rewrite_refer_to) into w, its URI's host and port
- * replaced by advertise, the host:port of our Contact (relay_put_contact),
- * and its maddr and non-UDP transport parameters left out
- * (refer_to_param_dropped); everything else as it came: the display name,
- * the scheme and user part, the other parameters in order, the ?headers
- * part (RFC 3515 2.1: an attended transfer's Replaces), the header
- * parameters. False, and nothing written, when it crosses unchanged: no
- * Refer-To, more than one (RFC 3515 2.4.1: the recipient refuses it), or a
- * scheme other than sip: a tel: URI names no host, and a sips: one asks for
- * TLS to its host (RFC 3261 19.1), which sipshard does not offer, so that
- * our address there would leave the transferee nowhere to go.
+ * The address a, header value `value` of buf, into w naming us: its URI's
+ * host and port replaced by advertise, the host:port of our Contact
+ * (relay_put_contact), and its maddr and non-UDP transport parameters left
+ * out (addr_param_dropped). Those of a bare addr-spec's header parameters
+ * too: without '<' and '>' every parameter after the URI is a header
+ * parameter, not the URI's (RFC 3261 20.10, RFC 3515 2.1), and should cross
+ * as it came, but a recipient that reads them as the URI's would send to
+ * the maddr, a host of the sender's network. Everything else as it came:
+ * the display name, the scheme and user part, the other parameters in
+ * order, the ?headers part (RFC 3515 2.1: an attended transfer's Replaces),
+ * the other header parameters byte for byte. False, and nothing written,
+ * for a scheme other than sip: a tel: URI names no host, and a sips: one
+ * asks for TLS to its host (RFC 3261 19.1), which sipshard does not offer,
+ * so that our address there would leave its reader nowhere to go.
  */
-static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *advertise)
+static bool put_addr_ours(struct wbuf *w, const char *b, sip_view value, const struct sip_addr *a,
+			  const char *advertise)
 {
-	const struct sip_uri *u = &m->refer_to_addr.uri;
-	const char *b = m->buf;
+	const struct sip_uri *u = &a->uri;
 
-	if (!m->refer_to.len || u->scheme != SIP_SCHEME_SIP || !u->host.len ||
-	    sip_hdr_lines(m, SIP_HDR_REFER_TO) != 1)
+	if (u->scheme != SIP_SCHEME_SIP || !u->host.len)
 		return false;
+	size_t start = w->len;
 	size_t uri_end = (size_t)u->whole.off + u->whole.len;
-	size_t end = (size_t)m->refer_to.off + m->refer_to.len;
+	size_t end = (size_t)value.off + value.len;
 	size_t p = (size_t)u->host.off + u->host.len;
 	/* the port as written: ":0" is one too, with u->port 0 */
 	if (p < uri_end && b[p] == ':')
 		for (p++; p < uri_end && b[p] >= '0' && b[p] <= '9'; p++)
 			;
-	wbuf_put(w, b + m->refer_to.off, (size_t)(u->host.off - m->refer_to.off));
+	wbuf_put(w, b + value.off, (size_t)(u->host.off - value.off));
 	wbuf_puts(w, advertise);
 	if (u->params.len) {
 		/* up to the first parameter's ';' (nothing in a URI that parsed) */
@@ -473,8 +480,9 @@ static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *ad
 		while (q < params_end) {
 			const char *semi = memchr(b + q, ';', params_end - q);
 			size_t e = semi ? (size_t)(semi - b) : params_end;
-			if (!refer_to_param_dropped(b,
-						    (sip_view){(uint16_t)q, (uint16_t)(e - q)})) {
+			const char *eq = memchr(b + q, '=', e - q);
+			if (!addr_param_dropped(b + q, eq ? eq : b + e, eq ? eq + 1 : b + e,
+						b + e)) {
 				wbuf_put(w, ";", 1);
 				wbuf_put(w, b + q, e - q);
 			}
@@ -482,8 +490,38 @@ static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *ad
 		}
 		p = params_end;
 	}
+	if (u->whole.off == value.off && a->params.len) {
+		/* a bare addr-spec (the value starts with its URI): the rest of
+		 * the URI, then each header parameter kept, with the LWS
+		 * before its ';' */
+		uint16_t pos = (uint16_t)uri_end;
+		struct sip_param prm;
+		int rc;
+		wbuf_put(w, b + p, uri_end - p);
+		while ((rc = sip_param_next(b, a->params, &pos, &prm)) > 0) {
+			const char *val = b + prm.value.off;
+			if (!addr_param_dropped(b + prm.name.off, b + prm.name.off + prm.name.len,
+						val, val + prm.value.len))
+				wbuf_put(w, b + prm.start, (size_t)(prm.end - prm.start));
+		}
+		if (rc < 0) {
+			w->len = start;
+			return false;
+		}
+		p = pos;
+	}
 	wbuf_put(w, b + p, end - p);
 	return true;
+}
+
+/* The Refer-To of REFER m (rewrite_refer_to) into w naming us
+ * (put_addr_ours). False, and nothing written, when it crosses unchanged:
+ * no Refer-To, more than one (RFC 3515 2.4.1: the recipient refuses it), or
+ * no sip URI. */
+static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *advertise)
+{
+	return m->refer_to.len && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
+	       put_addr_ours(w, m->buf, m->refer_to, &m->refer_to_addr, advertise);
 }
 
 /* A Refer-To as long as the parser takes (a 2048-byte URI and 1024 bytes
