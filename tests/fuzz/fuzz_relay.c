@@ -26,7 +26,7 @@
  * 3 transaction records instead of 16, so that it fills (503) and answered
  * records give way; bits 4-5 move the clock 10 ms, 1 s, 8 s or 16 s after
  * each datagram; bit 6 turns rewrite_refer_to on, so that a relayed REFER's
- * Refer-To names our address. After each datagram transactions expire as the
+ * Refer-To and Referred-By name our address. After each datagram transactions expire as the
  * worker's tick has them (relay_expire, timers.transaction_timeout_ms 32 s). A datagram starting
  * with byte 0xFF moves the clock its second byte's seconds (none: past the timeout) and expires;
  * one starting 0xFE has fork (second byte modulo forks + 1; 0 the first) answer the call: the
@@ -65,7 +65,8 @@
  *   maddr or a transport but UDP (one written with escapes unchecked), in
  *   its URI or, a bare addr-spec, its header parameters, its user, headers
  *   and display name kept, with rewrite_refer_to; any other Refer-To
- *   crosses as it came;
+ *   crosses as it came; its one Referred-By that is one sip address
+ *   without cid, likewise; any other Referred-By crosses as it came;
  *   a 503 only when every transaction record waits for its final (an
  *   answered one gives way);
  *   DROP: a reason; every other outcome: no reason;
@@ -532,6 +533,50 @@ static void check_refer_to(const struct sip_msg *m, int n)
 	}
 }
 
+/* A relayed REFER's Referred-By (RFC 3892): with rewrite_refer_to, one line
+ * that is one address with a sip URI, no cid parameter and no longer than a
+ * Refer-To may be (3072 bytes) names us as check_refer_to's does
+ * (put_referred_by); any other crosses as it came, line by line. */
+static void check_referred_by(const struct sip_msg *m, int n)
+{
+	const struct sip_hdr_line *h = sip_find_hdr(m, SIP_HDR_REFERRED_BY);
+	struct sip_addr a = {0}, o;
+	struct sip_param p;
+
+	if (m->method_id != SIP_METHOD_REFER || !h)
+		return;
+	bool rewrite = ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFERRED_BY) == 1 &&
+		       h->value.len <= 3072 &&
+		       sip_parse_addr(&a, m->buf, h->value.off, h->value.len) == 0 &&
+		       a.uri.scheme == SIP_SCHEME_SIP;
+	uint16_t pos = (uint16_t)(a.params.off - 1);
+	while (rewrite && sip_param_next(m->buf, a.params, &pos, &p) > 0)
+		rewrite = !sip_view_ieq(m->buf, p.name, "cid", 3);
+	if (rewrite) {
+		const struct sip_hdr_line *oh = sip_find_hdr(&ctx.out, SIP_HDR_REFERRED_BY);
+		if (sip_hdr_lines(&ctx.out, SIP_HDR_REFERRED_BY) != 1 ||
+		    sip_parse_addr(&o, ctx.outbuf, oh->value.off, oh->value.len) != 0 ||
+		    !out_addr_ours(m, &a, oh->value, &o))
+			die("a rewritten Referred-By names other than our address or lost its "
+			    "user, "
+			    "headers or display name",
+			    ctx.outbuf, n);
+		return;
+	}
+	uint16_t j = 0;
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		if (m->hdrs[i].id != SIP_HDR_REFERRED_BY)
+			continue;
+		while (j < ctx.out.nhdrs && ctx.out.hdrs[j].id != SIP_HDR_REFERRED_BY)
+			j++;
+		if (j == ctx.out.nhdrs ||
+		    !sip_view_eq(m->buf, m->hdrs[i].value, ctx.outbuf + ctx.out.hdrs[j].value.off,
+				 ctx.out.hdrs[j].value.len))
+			die("a Referred-By not to rewrite changed", ctx.outbuf, n);
+		j++;
+	}
+}
+
 static void check_send(const struct sip_msg *m, const struct relay_result *res, size_t cap)
 {
 	if (res->len <= 0 || (size_t)res->len > cap || !res->dst || !res->dst_len)
@@ -559,6 +604,7 @@ static void check_send(const struct sip_msg *m, const struct relay_result *res, 
 			die("relayed request kept the sender's Call-ID", ctx.outbuf, res->len);
 		check_event_id(m, res->len);
 		check_refer_to(m, res->len);
+		check_referred_by(m, res->len);
 		/* remember our branch so that a later response can answer it */
 		fuzz_keep(&ctx.branch, ctx.outbuf, ctx.out.vias[0].branch);
 	} else {

@@ -18,8 +18,10 @@ With "refer" (a daemon with rewrite_refer_to), P1 first sends X, in call 1,
 the REFER of that transfer, its Refer-To naming Y behind P1's PBX
 (pbx.internal:5070, maddr 10.1.1.1) with call 2's Replaces in its headers:
 X must get it naming sipshard (127.0.0.1:PORT) instead, maddr gone,
-transport and the Replaces as P1 wrote them, and sends its INVITE where
-that Refer-To says, with that Replaces (RFC 3515 2.4.2, RFC 5589 7.2).
+transport and the Replaces as P1 wrote them, and its Referred-By (P1 at
+the PBX, RFC 3892) naming sipshard too, display name and parameter kept;
+X sends its INVITE where that Refer-To says, with that Replaces (RFC 3515
+2.4.2, RFC 5589 7.2).
 Usage: transfer.py SIPSHARDD_PORT NWORKERS [refer] (P1 is PORT+1, Y PORT+2,
 X PORT+3; the daemon routes user "x..." to X and any other to Y). Prints what
 each side got and PASS or FAIL; exits 0 when all is right."""
@@ -181,13 +183,19 @@ if WITH_REFER:
     # P1's REFER in call 1 names Y behind its PBX; X gets it naming sipshard
     esc = urllib.parse.quote(replaces, safe="")
     rt = "<sip:yuser@pbx.internal:5070;transport=udp;maddr=10.1.1.1?Replaces=%s>" % esc
+    rb = "\"P1\" <sip:p1user@pbx.internal:5070;maddr=10.1.1.1>;x=1"
     p1.sendto(request("REFER", "sip:xuser@127.0.0.1:%d" % D, P1_PORT, c1, "p1tag1",
-                      header(ok1, "To"), 2, "Refer-To: %s\r\n" % rt), dest)
+                      header(ok1, "To"), 2,
+                      "Refer-To: %s\r\nReferred-By: %s\r\n" % (rt, rb)), dest)
     ref = wait(x, lambda m: m.startswith("REFER "))
     got = header(ref, "Refer-To") if ref else None
     want = "<sip:yuser@127.0.0.1:%d;transport=udp?Replaces=%s>" % (D, esc)
     print("X got Refer-To: %s (wanted %s)" % (got, want))
     ok = ok and got == want
+    by = header(ref, "Referred-By") if ref else None
+    want_by = "\"P1\" <sip:p1user@127.0.0.1:%d>;x=1" % D
+    print("X got Referred-By: %s (wanted %s)" % (by, want_by))
+    ok = ok and by == want_by
     if ref:
         answer(x, ref, "202 Accepted", "", X_PORT)
         ok = ok and wait(p1, lambda m: status(m) == 202) is not None

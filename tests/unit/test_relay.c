@@ -3317,6 +3317,123 @@ static void test_refer_to_addr_spec_header_params(void **state)
 	rc.rewrite_refer_to = false;
 }
 
+/* The relayed REFER's one Referred-By value is exactly want. */
+static void assert_referred_by(struct relay_result res, const char *want)
+{
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(sip_hdr_lines(&out_m, SIP_HDR_REFERRED_BY), 1);
+	const struct sip_hdr_line *h = sip_find_hdr(&out_m, SIP_HDR_REFERRED_BY);
+	if (!sip_view_eq(out, h->value, want, strlen(want)))
+		fail_msg("Referred-By: %.*s\n want        %s", h->value.len, out + h->value.off,
+			 want);
+}
+
+/*
+ * A REFER's Referred-By (RFC 3892) names the transferor, user@host: a host
+ * of the sender's network, as the caller's in leg B's From would be
+ * (setup_msg.c names ours there). With rewrite_refer_to its host and port
+ * are our advertise as the Refer-To's are: the display name, user part,
+ * other URI and header parameters kept, maddr and a transport but UDP
+ * left out (a bare addr-spec's header parameters too), in the long and
+ * the compact form, counted per REFER relayed. One with a cid (RFC 3892
+ * 2.1: it names the body's S/MIME token, a signed copy of this value that
+ * the refer target checks it against) crosses as it came, as do a sips:
+ * or tel: URI, two lines, a value that is no one address and one longer
+ * than a Refer-To may be; each counted kept. A REFER without one counts
+ * neither; with the key off nothing changes and nothing is counted; a
+ * Referred-By strip_headers names does not cross and is not counted.
+ */
+static void test_referred_by_rewritten(void **state)
+{
+	struct relay_result res;
+	static char line[3300];
+	(void)state;
+
+	static const char by[] =
+	    "Referred-By: \"Alice\" <sip:alice@pbx.internal:5070;maddr=10.1.1.1;"
+	    "transport=tcp;user=phone>;x=1\r\n";
+	res = refer_from_a(2, by, sizeof(out));
+	assert_referred_by(res, "\"Alice\" <sip:alice@pbx.internal:5070;maddr=10.1.1.1;"
+				"transport=tcp;user=phone>;x=1");
+	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 0);
+
+	rc.rewrite_refer_to = true;
+	res = refer_from_a(3, by, sizeof(out));
+	assert_referred_by(res, "\"Alice\" <sip:alice@127.0.0.1:5060;user=phone>;x=1");
+	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
+	assert_null(memmem(out, (size_t)res.len, "10.1.1.1", 8));
+	assert_int_equal(rc.referred_by_rewritten, 1);
+	/* with a Refer-To rewritten beside it */
+	res = refer_from_a(4,
+			   "Refer-To: <sip:carol@pbx.internal;maddr=10.1.1.1?Replaces=a%40b>\r\n"
+			   "b: sip:alice@pbx.internal;MADDR=10.1.1.1;x=2\r\n",
+			   sizeof(out));
+	assert_referred_by(res, "sip:alice@127.0.0.1:5060;x=2");
+	assert_refer_to(res, "<sip:carol@127.0.0.1:5060?Replaces=a%40b>");
+	assert_int_equal(rc.referred_by_rewritten, 2);
+	assert_int_equal(rc.refer_to_rewritten, 1);
+	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
+
+	/* crossing as they came, each counted kept */
+	static const char *const kept[] = {
+	    "<sip:alice@pbx.internal>;cid=\"20398823.2UWQFN309shb3@pbx.internal\"",
+	    "<sip:alice@pbx.internal>;x=1;CID=\"a@pbx.internal\"",
+	    "sips:alice@pbx.internal",
+	    "<tel:+15551234567>",
+	    "<sip:alice@pbx.internal",
+	    "<sip:alice@pbx.internal>, <sip:bob@pbx.internal>",
+	};
+	unsigned cseq = 5;
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		snprintf(line, sizeof(line), "Referred-By: %s\r\n", kept[i]);
+		res = refer_from_a(cseq++, line, sizeof(out));
+		assert_referred_by(res, kept[i]);
+		assert_int_equal(rc.referred_by_kept, i + 1);
+	}
+	res = refer_from_a(cseq++,
+			   "Referred-By: <sip:alice@pbx.internal>\r\n"
+			   "Referred-By: <sip:bob@pbx.internal>\r\n",
+			   sizeof(out));
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_non_null(
+	    memmem(out, (size_t)res.len, "Referred-By: <sip:alice@pbx.internal>\r\n", 39));
+	assert_non_null(
+	    memmem(out, (size_t)res.len, "Referred-By: <sip:bob@pbx.internal>\r\n", 37));
+	assert_int_equal(rc.referred_by_kept, 7);
+	/* one as long as a Refer-To may be (2048 + 1024 bytes) is rewritten,
+	 * one longer crosses as it came */
+	char value[3074], want[3080];
+	memset(value, 'y', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	memcpy(value, "<sip:alice@pbx.internal>;x=", 27);
+	snprintf(line, sizeof(line), "Referred-By: %s\r\n", value);
+	res = refer_from_a(cseq++, line, sizeof(out));
+	assert_referred_by(res, value);
+	assert_int_equal(rc.referred_by_kept, 8);
+	value[sizeof(value) - 2] = '\0';
+	snprintf(line, sizeof(line), "Referred-By: %s\r\n", value);
+	snprintf(want, sizeof(want), "<sip:alice@127.0.0.1:5060>%s", value + 24);
+	res = refer_from_a(cseq++, line, sizeof(out));
+	assert_referred_by(res, want);
+	assert_int_equal(rc.referred_by_rewritten, 3);
+
+	/* none: neither counted */
+	res = refer_from_a(cseq++, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 3 + 8);
+
+	/* left out by strip_headers: not crossed, not counted */
+	rc.strip = (struct sip_strip){SIP_HBIT(SIP_HDR_REFERRED_BY), NULL};
+	res = refer_from_a(cseq++, by, sizeof(out));
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(sip_hdr_lines(&out_m, SIP_HDR_REFERRED_BY), 0);
+	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 3 + 8);
+	rc.strip = (struct sip_strip){0, NULL};
+	rc.rewrite_refer_to = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3326,6 +3443,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refer_to_rewritten, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_to_escaped_maddr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_to_addr_spec_header_params, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_referred_by_rewritten, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_with_the_answer_makes_the_session_stable,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offer_answer_in_the_dialog, setup, teardown),

@@ -266,6 +266,11 @@ const struct metrics_row metrics_rows[] = {
      "REFERs relayed (and resent) with rewrite_refer_to whose Refer-To crossed as it came."},
     {"worker_refer_to_rewritten", C,
      "REFERs relayed (and resent) whose Refer-To names sipshard's advertise (rewrite_refer_to)."},
+    {"worker_referred_by_kept", C,
+     "REFERs relayed (and resent) with rewrite_refer_to whose Referred-By crossed as it came."},
+    {"worker_referred_by_rewritten", C,
+     "REFERs relayed (and resent) whose Referred-By names sipshard's advertise "
+     "(rewrite_refer_to)."},
     {"worker_relayed_requests", C, "In-dialog requests relayed, by method."},
     {"worker_relayed_responses", C, "Responses relayed."},
     {"worker_replaces_handed", C,

@@ -27,7 +27,10 @@
  * parameters cross as they came, but for a bare addr-spec's maddr and
  * transport header parameters, which a lax transferee reads as the URI's;
  * a sips:, tel: or other scheme, or no Refer-To read as one sip URI,
- * crosses unchanged (refer_to_kept). The operator's REFER
+ * crosses unchanged (refer_to_kept). Its Referred-By, the transferor's
+ * address (RFC 3892), names us the same way (put_referred_by,
+ * referred_by_rewritten), but for one with a cid, whose signed token a
+ * rewrite would no longer match (referred_by_kept). The operator's REFER
  * (relay_write_request) names the target it was given.
  *
  * A dialog can end while requests in it still wait for their finals (a BYE
@@ -529,6 +532,33 @@ static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *ad
  * port's place. */
 #define RELAY_REFER_TO_MAX (2048 + 1024 + 256)
 
+/*
+ * The Referred-By of REFER m (RFC 3892 3: the referrer's address, a
+ * name-addr or addr-spec with header parameters) into w naming us, as the
+ * Refer-To is (put_addr_ours): the transferor's host is no more the other
+ * side's to see than the caller's is in leg B's From (setup_msg.c). False,
+ * and nothing written, when it crosses unchanged: more than one line, a
+ * value that is no one address or is longer than a Refer-To may be, no sip
+ * URI, or a cid parameter: that names the Referred-By token of the body
+ * (RFC 3892 2.1, an S/MIME-signed copy of this value), which the refer
+ * target checks this value against, and a rewrite would make it fail.
+ */
+static bool put_referred_by(struct wbuf *w, const struct sip_msg *m, const char *advertise)
+{
+	const struct sip_hdr_line *h = sip_find_hdr(m, SIP_HDR_REFERRED_BY);
+	struct sip_addr a;
+	struct sip_param prm;
+
+	if (sip_hdr_lines(m, SIP_HDR_REFERRED_BY) != 1 || h->value.len > RELAY_REFER_TO_MAX - 256 ||
+	    sip_parse_addr(&a, m->buf, h->value.off, h->value.len) != 0)
+		return false;
+	uint16_t pos = (uint16_t)(a.params.off - 1);
+	while (sip_param_next(m->buf, a.params, &pos, &prm) > 0)
+		if (sip_view_ieq(m->buf, prm.name, "cid", 3))
+			return false;
+	return put_addr_ours(w, m->buf, h->value, &a, advertise);
+}
+
 /* Writes the request for leg `to` into out. Its new header values are put
  * one after another into one scratch buffer with wbuf rather than snprintf:
  * this runs for every relayed request. */
@@ -540,9 +570,10 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	 * URIs of up to SESSION_URI_MAX and tags of SESSION_TAG_MAX, CSeq with
 	 * its method (a method too long for the rest: -ENOSPC, answered 513) */
 	char scratch[2048];
-	/* and a REFER's Refer-To rewritten, apart (no room taken from those) */
-	char refer_to[RELAY_REFER_TO_MAX];
-	struct wbuf r = {refer_to, 0, sizeof(refer_to), false};
+	/* and a REFER's Refer-To and Referred-By rewritten, apart (no room
+	 * taken from those) */
+	char addrs[2 * RELAY_REFER_TO_MAX];
+	struct wbuf r = {addrs, 0, sizeof(addrs), false};
 	struct wbuf v = {scratch, 0, sizeof(scratch), false};
 	struct sip_wspec w = {0};
 	size_t from, tohdr, cseq, mf, rack, contact;
@@ -602,7 +633,15 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	/* (a Refer-To strip_headers left out stays out: config.c refuses it) */
 	bool rewrite = m->method_id == SIP_METHOD_REFER && rc->rewrite_refer_to &&
 		       !(w.remove & SIP_HBIT(SIP_HDR_REFER_TO));
-	bool with_refer_to = rewrite && put_refer_to(&r, m, rc->advertise);
+	bool with_refer_to = false, with_referred_by = false, has_referred_by = false;
+	size_t referred_by = 0;
+	if (rewrite) {
+		with_refer_to = put_refer_to(&r, m, rc->advertise);
+		referred_by = r.len;
+		has_referred_by =
+		    m->first[SIP_HDR_REFERRED_BY] && !(w.remove & SIP_HBIT(SIP_HDR_REFERRED_BY));
+		with_referred_by = has_referred_by && put_referred_by(&r, m, rc->advertise);
+	}
 	if (v.overflow || r.overflow)
 		return -ENOSPC;
 	w.replace[0] = (struct sip_replace){SIP_HDR_FROM, scratch + from, (uint16_t)(tohdr - from)};
@@ -621,9 +660,15 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	if (with_event)
 		w.replace[w.nreplace++] =
 		    (struct sip_replace){SIP_HDR_EVENT, scratch + event, (uint16_t)(v.len - event)};
-	if (with_refer_to)
-		w.replace[w.nreplace++] =
-		    (struct sip_replace){SIP_HDR_REFER_TO, refer_to, (uint16_t)r.len};
+	if (rewrite) {
+		if (with_refer_to)
+			w.replace[w.nreplace++] =
+			    (struct sip_replace){SIP_HDR_REFER_TO, addrs, (uint16_t)referred_by};
+		if (with_referred_by)
+			w.replace[w.nreplace++] =
+			    (struct sip_replace){SIP_HDR_REFERRED_BY, addrs + referred_by,
+						 (uint16_t)(r.len - referred_by)};
+	}
 	int n = sip_write(m, &w, out, cap);
 	/* counted as relayed, retransmissions too (relayed_req) */
 	if (n >= 0 && rewrite) {
@@ -631,6 +676,10 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 			rc->refer_to_rewritten++;
 		else
 			rc->refer_to_kept++;
+		if (with_referred_by)
+			rc->referred_by_rewritten++;
+		else if (has_referred_by)
+			rc->referred_by_kept++;
 	}
 	return n;
 }

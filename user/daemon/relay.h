@@ -6,7 +6,7 @@
  * remote target, Route from the route set, Call-ID, tags and CSeq in the other
  * leg's space, our Via and Contact, Max-Forwards; the header fields of
  * strip_headers left out; with rewrite_refer_to, the host and port of a
- * REFER's Refer-To), CSeq checks, transaction
+ * REFER's Refer-To and Referred-By), CSeq checks, transaction
  * records that map a relayed request's branch back to its origin, dialog
  * teardown after BYE, the answers to requests still open when a dialog ends
  * and the ACKs of the finals to re-INVITEs that come after that end. Does
@@ -143,8 +143,9 @@ struct relay_ctx {
 	/* strip_headers: the header fields no relayed request or response
 	 * carries across (config_strip_set) */
 	struct sip_strip strip;
-	/* rewrite_refer_to: a relayed REFER's Refer-To names our advertise as
-	 * its URI's host and port, without maddr (relay.c, put_refer_to) */
+	/* rewrite_refer_to: a relayed REFER's Refer-To and Referred-By name
+	 * our advertise as their URI's host and port, without maddr (relay.c,
+	 * put_addr_ours) */
 	bool rewrite_refer_to;
 	uint64_t now_ms;
 	/* where the datagram being handled came from (NULL: unknown), for the
@@ -170,6 +171,9 @@ struct relay_ctx {
 	 * those that crossed as they came (no Refer-To read as one sip or
 	 * sips URI) */
 	uint64_t refer_to_rewritten, refer_to_kept;
+	/* likewise for their Referred-By, when they have one (relay.c,
+	 * put_referred_by: one with a cid is kept) */
+	uint64_t referred_by_rewritten, referred_by_kept;
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
 	struct relay_notified notified[RELAY_NOTIFIED_SLOTS];
