@@ -303,9 +303,11 @@ const char *sip_method_name(enum sip_method id); /* NULL for OTHER */
 int sip_parse_uri(struct sip_uri *u, const char *buf, uint16_t off, uint16_t len);
 /* Parses name-addr / addr-spec with params; 0 or -SIP_ERR_URI / -SIP_ERR_BAD_VALUE. */
 int sip_parse_addr(struct sip_addr *a, const char *buf, uint16_t off, uint16_t len);
-/* Whether the URI text p..end, each %HH escape read as the byte it stands for
+/* Whether the text p..end, each %HH escape read as the byte it stands for
  * (RFC 3261 19.1.4: an escaped unreserved character is the character), is the
- * word s in any letter case (s: lower-case letters only). */
+ * word s in any letter case (s: lower-case letters only). A '%' not followed
+ * by two hex digits (a header parameter's name is a token, which may hold one,
+ * 25.1) is itself, which no letter of s is. */
 bool sip_unescaped_ieq(const char *p, const char *end, const char *s);
 
 /* One header parameter (RFC 3261 25.1 generic-param) of an address as

@@ -364,6 +364,9 @@ static void test_params(void **state)
 	assert_false(sip_unescaped_ieq("maddr", "maddr" + 4, "maddr"));
 	assert_false(sip_unescaped_ieq("maddrs", "maddrs" + 6, "maddr"));
 	assert_false(sip_unescaped_ieq("m%00addr", "m%00addr" + 8, "maddr"));
+	/* '%' without two hex digits after it is itself: "%5g" is no 'p' */
+	assert_false(sip_unescaped_ieq("trans%5gort", "trans%5gort" + 11, "transport"));
+	assert_true(sip_unescaped_ieq("trans%50ort", "trans%50ort" + 11, "transport"));
 
 	/* Unknown params, escapes and param-unreserved characters. */
 	in = uri_ok(&u, "sip:h;x-a=%20b;x-c=[d]/e:f&g+h$i;x-flag;transport=ws");

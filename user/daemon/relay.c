@@ -40,7 +40,6 @@
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
  * (RFC 3261 13.2.2.4, 17.1.1.3; late_response).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -404,32 +403,6 @@ static void refer_event_id(const struct shard_dialog *d, int from_leg, const str
 }
 
 /* The value of hex digit c (the caller checked it is one). */
-static unsigned hex_value(char c)
-{
-	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
-}
-
-/* Whether p..end, each %HH escape read as the character it stands for
- * (RFC 3261 19.1.4), is s in any letter case (s: lower-case letters; OR 0x20
- * folds a letter's case, and only a letter's matches). A '%' not followed by
- * two hex digits (a header parameter's name is a token, which may hold one,
- * 25.1) is itself, which no letter of s is. */
-static bool unescaped_ieq(const char *p, const char *end, const char *s)
-{
-	while (p < end) {
-		unsigned c = (unsigned char)*p++;
-		if (c == '%' && end - p >= 2 && isxdigit((unsigned char)p[0]) &&
-		    isxdigit((unsigned char)p[1])) {
-			c = hex_value(p[0]) << 4 | hex_value(p[1]);
-			p += 2;
-		}
-		if (!*s || (c | 0x20) != (unsigned char)*s)
-			return false;
-		s++;
-	}
-	return !*s;
-}
-
 /* Whether the parameter name..name_end (=val..val_end, an empty range when
  * it has no value) is one an address rewritten to ours leaves out: maddr
  * (RFC 3261 19.1.1: the request would go there instead), or a transport
@@ -438,9 +411,10 @@ static bool unescaped_ieq(const char *p, const char *end, const char *s)
 static bool addr_param_dropped(const char *name, const char *name_end, const char *val,
 			       const char *val_end)
 {
-	if (unescaped_ieq(name, name_end, "maddr"))
+	if (sip_unescaped_ieq(name, name_end, "maddr"))
 		return true;
-	return unescaped_ieq(name, name_end, "transport") && !unescaped_ieq(val, val_end, "udp");
+	return sip_unescaped_ieq(name, name_end, "transport") &&
+	       !sip_unescaped_ieq(val, val_end, "udp");
 }
 
 /*

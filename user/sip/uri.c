@@ -130,7 +130,8 @@ bool sip_unescaped_ieq(const char *p, const char *end, const char *s)
 {
 	while (p < end) {
 		unsigned c = (unsigned char)*p++;
-		if (c == '%' && end - p >= 2) {
+		if (c == '%' && end - p >= 2 && lex_is((unsigned char)p[0], LEX_HEX) &&
+		    lex_is((unsigned char)p[1], LEX_HEX)) {
 			c = (unsigned)lex_hex_value(p[0]) << 4 | lex_hex_value(p[1]);
 			p += 2;
 		}
