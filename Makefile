@@ -131,7 +131,7 @@ FUZZ_FLAGS := -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-r
 # policy and the steering scanner; everything but the sockets and threads.
 FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/daemon/relay.c \
 	user/daemon/orig.c user/core/rng.c \
-	user/daemon/controller.c user/daemon/credentials.c user/daemon/detached.c \
+	user/daemon/controller% user/daemon/credentials.c user/daemon/detached.c \
 	user/daemon/register.c \
 	user/daemon/setup_msg.c user/daemon/log.c user/net/udp.c \
 	user/daemon/mgmt.c user/core/files.c user/core/mem.c,$(LIB_SRC))

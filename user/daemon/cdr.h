@@ -7,7 +7,7 @@
  * cdr_flush, which the controller calls once per pass: one write(2) per
  * pass instead of one per call (a record waits at most one pass, and a
  * write of whole lines to an O_APPEND file lands whole even beside another
- * writer). Does not own: what a record holds (controller.c formats it).
+ * writer). Does not own: what a record holds (controller_cdr.c formats it).
  * Used by the controller thread only.
  */
 #ifndef SIPSHARD_CDR_H

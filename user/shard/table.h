@@ -126,7 +126,7 @@ enum {
 /* refer_status of a transfer whose Timer N ran out (RFC 6665 4.1.2.4) */
 #define SHARD_REFER_TIMED_OUT 408
 
-/* What a call's CDR names that its legs do not hold (controller.c writes the
+/* What a call's CDR names that its legs do not hold (controller_cdr.c writes the
  * CDR): kept with the dialog, so that the CDR of a call carried over a
  * restart has the members of one that was not. The controller's, set at the
  * INVITE and on each failover, and carried by every install (the bytes
