@@ -84,7 +84,7 @@ static inline int relay_dialog_install_early(struct shard_table *t, uint32_t slo
 }
 
 /* The early dialog of another fork of leg B than the first, as the
- * controller installs it (controller.c fork_install): the call's dialog
+ * controller installs it (controller_forks.c ctl_fork_install): the call's dialog
  * (slot/gen, our tag toward the callee b_tag) in fork_slot/fork_gen, under
  * a tag toward the caller of its own that names the call (written into
  * fork_a_tag, SHARD_TAG_MAX bytes; shard_fork_tag_encode with high, the

@@ -18,7 +18,7 @@
  * sender asked for; bit 5 sets timers.min_se_s to 1800, so that refreshes
  * asking for less are refused 422; bit 6 sets strip_headers (User-Agent,
  * Server, X-Internal-Route, P-Site). With bit 7 a second byte follows: its
- * bits 0-1 install that many forks of leg B (0 to 3, controller.c's most),
+ * bits 0-1 install that many forks of leg B (0 to 3, the controller's most: controller_int.h),
  * each an early dialog of its own (relay_dialog_install_fork: slots 4 to 6,
  * the callee's To tags "ctag1" to "ctag3", ours toward the caller
  * "@FATAG1@" to "@FATAG3@"), beside the call's own early dialog (the first
@@ -109,7 +109,7 @@ enum {
 	DIALOGS = 8,
 	FORK_SLOT = 4, /* forks' early dialogs in slots 4, 5, 6 */
 	FORK_GEN = 11,
-	FORKS_MAX = 3, /* controller.c CTL_FORKS_MAX - 1 */
+	FORKS_MAX = 3, /* controller_int.h CTL_FORKS_MAX - 1 */
 	TXNS = 16,
 	TXNS_SMALL = 3,
 };
@@ -312,10 +312,10 @@ static void ended_by_bye(const struct relay_result *res, size_t cap)
 
 /* Fork k (0: the first, the call's own early dialog) answers the call 2xx:
  * the controller updates the call's slot confirmed under that fork's tag
- * toward the caller (controller.c), the worker answers what was open in
+ * toward the caller (controller_forks.c), the worker answers what was open in
  * the first fork's early dialog and takes the fork's legs into the slot
  * (DMSG_INSTALL, shard_dialog_packed_takes_fork), then every fork's early
- * dialog is released (forks_end, DMSG_RELEASE). Nothing when the call's
+ * dialog is released (ctl_forks_end, DMSG_RELEASE). Nothing when the call's
  * slot is gone or confirmed, or a fork whose early dialog ended answers
  * (the first fork's retired, another's freed): the controller ends that
  * 2xx (controller.c, own_ended and f->gone). */

@@ -6783,7 +6783,7 @@ static void test_fork_in_a_freed_slot_gets_a_tag_of_its_own(void **state)
 }
 
 /* As above across a restart, which draws another key for the bits above
- * the fork's slot in its tag (controller.c fork_tag_bits): the ended fork
+ * the fork's slot in its tag (controller_forks.c fork_tag_bits): the ended fork
  * is carried over, and a new fork after the restart takes its slot (the
  * lowest free one). With the key such that the new fork's bits are the
  * ended one's (chosen here by the hash fork_tag_bits makes: the call's own
@@ -7239,7 +7239,7 @@ static void test_fork_ended_before_a_restart_stays_ended(void **state)
 
 /*
  * No fork of a call takes the call's own slot: a fork is given an early
- * dialog (fork_add) only while the worker holds the call's (installed),
+ * dialog (ctl_fork_add) only while the worker holds the call's (installed),
  * and the slot comes back to the pool only when the worker ended that one
  * (slot_gone, for good: no provisional installs it again). Here the slot
  * is on top of the pool (the pools hand the slot freed last out first)

@@ -1848,7 +1848,7 @@ static void test_install_killed_half_way_is_not_reattached(void **state)
 	unlink(path);
 }
 
-/* A fork's caller-side tag (controller.c) names the call's slot and
+/* A fork's caller-side tag (controller_forks.c) names the call's slot and
  * generation, as any tag of ours does, and leads to the fork's early dialog
  * only when that dialog is early and holds that very tag as leg A's own: a
  * tag of the call itself, another fork's, or one whose salt names a slot

@@ -19,39 +19,9 @@
  * the controller 5x the CPU per call).
  *
  * A callee side that forks (another To tag in a provisional, RFC 3261
- * 13.2.2.4) gives the caller an early dialog per fork, each under a To tag
- * of ours (RFC 3261 12.1): the first fork's is the call's own, in its slot;
- * each other fork's (struct ctl_fork, up to CTL_FORKS_MAX per call) names
- * the call's slot too and, in its salt, a slot of its own where the worker
- * holds that fork's early dialog (shard_fork_tag_encode), so that the
- * caller's PRACKs (RFC 3262) and UPDATEs under it reach that fork, with its
- * SDP relayed, and that fork's own UPDATEs and INFOs reach the caller under
- * it (the worker finds the fork by its To tag among the call's forks:
- * shard_dialog_of_fork_callee). The 2xx of a fork takes that fork's early dialog into the
- * call's slot (the worker merges it, shard_dialog_install_packed) and goes
- * to the caller under that fork's tag; every fork's slot is then released.
- * The 2xx of a fork whose early dialog ended (the caller's BYE in it,
- * expiry) confirms nothing the caller holds: ACKed and ended with a BYE
- * (RFC 3261 13.2.2.4), not relayed; so is the first fork's once the call's
- * own early dialog ended (slot_gone). Either is leg B's final (a forking
- * proxy cancels its other branches, RFC 3261 16.7), so the caller's INVITE
- * then gets 487 (15.1.2: end_after_early_dialog).
- * A restart takes the forks' early dialogs up with their call's record
- * (restore_forks). A fork is given an early dialog only while the worker
- * holds the call's (installed), so none is in the call's own slot, even
- * once that one ended and the slot is the pool's again (slot_gone: no
- * fork gets one after that): a record that says otherwise is damaged
- * (forks_ok).
- * A fork refused one (the limit, no free slot, a full ring; counted), or
- * one that rings while the first fork's own early dialog waits to be pushed
- * again (installed clear: a full ring, a restart), is handled in the first
- * fork's early dialog, its reliable provisionals PRACKed here. The record remembers those forks and
- * the RSeq PRACKed (struct ctl_pracked, kept over a restart): a copy of such a provisional is never
- * relayed nor given a fork, even once there is room or the fork has an early dialog of its own, nor
- * taken for the first fork's while the worker does not hold the call's early dialog yet (a restart
- * that caught its install in the ring: retry_early_install) (RFC 3262 4: fork_pracked_copy); while
- * our PRACK's transaction lasts it is absorbed, and after (its Timer K, a restart, a PRACK sent
- * untracked) PRACKed again, as the fork resends it until a PRACK reaches it (RFC 3262 3).
+ * 13.2.2.4) gives the caller an early dialog per fork: controller_forks.c
+ * (ctl_fork_*, ctl_forks_end, ctl_answer_from_fork), called from
+ * invite_response, which decides what each response of leg B does.
  *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
@@ -106,15 +76,6 @@
  * gets for it */
 #define CTL_NO_ANSWER_REASON "Reason: SIP;cause=408;text=\"Request Timeout\"\r\n"
 
-/* The leg-A index's key of a Call-ID and From tag, both the caller's choice:
- * keyed per process (core/keyhash.h), so that a caller cannot pick Call-IDs
- * that share one chain and make every INVITE, CANCEL and ACK walk them all. */
-static uint32_t key_hash(const struct ctl *c, const char *a, size_t alen, const char *b,
-			 size_t blen)
-{
-	return (uint32_t)keyhash_bytes(keyhash_bytes(c->key_seed, a, alen), b, blen);
-}
-
 static bool copy_view(char *dst, size_t cap, const struct sip_msg *m, sip_view v)
 {
 	if (v.len >= cap)
@@ -154,11 +115,6 @@ static struct ctl_call *call_alloc(struct ctl *c)
 	memset(k, 0, offsetof(struct ctl_call, head));
 	k->gen = gen;
 	return k;
-}
-
-static uint32_t call_index(const struct ctl *c, const struct ctl_call *k)
-{
-	return (uint32_t)(k - c->calls);
 }
 
 /* A list of records through prev/next_active (index + 1), appended at the tail. */
@@ -279,15 +235,13 @@ static void target_drop(struct ctl *c, unsigned shard, uint32_t slot)
 	p->target_of[slot] = 0;
 }
 
-static void forks_end(struct ctl *c, struct ctl_call *k);
-
 /* Frees a setup record. A slot the worker holds (installed) comes back later
  * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
 static void call_free(struct ctl *c, struct ctl_call *k)
 {
 	struct slot_pool *p = &c->pools[k->shard];
 
-	forks_end(c, k);
+	ctl_forks_end(c, k);
 	if (p->holder[k->slot] == call_index(c, k) + 1)
 		p->holder[k->slot] = 0;
 	if (!k->installed && !k->slot_gone) {
@@ -540,12 +494,6 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	leg_b_target(lb, m, b, dst, dstlen);
 }
 
-/* A provisional sent reliably (RFC 3262 3): with RSeq and Require: 100rel. */
-static bool is_reliable_provisional(const struct sip_msg *r)
-{
-	return r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel");
-}
-
 /* Offer/answer of the INVITE (RFC 3261 13.2.1, RFC 3262 5): a body in a 2xx
  * or a reliable provisional r is the answer to the INVITE's offer, or the
  * offer of an INVITE that had none; once the answer came, the bodies of
@@ -563,8 +511,8 @@ static bool invite_sdp_in(const struct shard_dialog *d, const struct sip_msg *r,
 }
 
 /* The callee's side from its 1xx (early) or 2xx (confirmed). */
-static void dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
-			      const struct sockaddr *src, socklen_t srclen, bool confirmed)
+void ctl_dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
+			   const struct sockaddr *src, socklen_t srclen, bool confirmed)
 {
 	struct sip_session *a = &d->legs[SHARD_LEG_A], *lb = &d->legs[SHARD_LEG_B];
 
@@ -1623,19 +1571,10 @@ static uint32_t session_interval(const struct ctl *c, const struct ctl_call *k,
 	return r->session_expires.len ? r->session_expires_secs : session_told(c, k, r);
 }
 
-/* Whether 2xx r is from the callee whose dialog the call holds (the first
- * 2xx's, or the early dialog's To tag). */
-static bool same_callee(const struct ctl_call *k, const struct sip_msg *r)
-{
-	const struct sip_session *lb = &k->dlg.legs[SHARD_LEG_B];
-	return !r->to.has_tag || !lb->remote_tag_len ||
-	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
-}
-
 /* Both legs of d back to the offer/answer leg B's INVITE left (its offer,
  * or none): for the early dialog of another fork than the first, and for
  * the call answered by one (forget_other_fork_session). */
-static void session_from_invite(struct ctl *c, const struct ctl_call *k, struct shard_dialog *d)
+void ctl_session_from_invite(struct ctl *c, const struct ctl_call *k, struct shard_dialog *d)
 {
 	struct sip_session *a = &d->legs[SHARD_LEG_A], *lb = &d->legs[SHARD_LEG_B];
 	struct sip_session *legs[] = {a, lb};
@@ -1654,7 +1593,7 @@ static void session_from_invite(struct ctl *c, const struct ctl_call *k, struct 
  * dialog k->dlg holds (another To tag, RFC 3261 13.2.2.4): the offer/answer
  * the early dialog had (a reliable 18x's answer or offer, RFC 3262 5) is
  * that fork's, no part of the session r confirms. Both legs go back to what
- * leg B's INVITE left, for r's body to answer or offer (dialog_set_callee);
+ * leg B's INVITE left, for r's body to answer or offer (ctl_dialog_set_callee);
  * the worker takes the pair, as it does another fork's
  * (shard_dialog_install_packed), unless that fork's own early dialog, which
  * the worker merges into the call's, has an answer already (from its
@@ -1666,19 +1605,19 @@ static void session_from_invite(struct ctl *c, const struct ctl_call *k, struct 
 static void forget_other_fork_session(struct ctl *c, struct ctl_call *k, const struct sip_msg *r)
 {
 	if (r->body.len && !same_callee(k, r))
-		session_from_invite(c, k, &k->dlg);
+		ctl_session_from_invite(c, k, &k->dlg);
 }
 
 /* Hands the dialog to the worker; returns 0, or negative when its command
  * ring is full (nothing changed there). */
-static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
-		   const struct sockaddr *src, socklen_t srclen, bool confirmed)
+int ctl_install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+		const struct sockaddr *src, socklen_t srclen, bool confirmed)
 {
 	if (k->slot_gone)
 		return 0; /* its slot may hold another call by now */
 	if (confirmed)
 		forget_other_fork_session(c, k, r);
-	dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
+	ctl_dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
 	int rc = c->hooks.install(c->hooks.arg, k->shard, &k->dlg,
 				  confirmed ? session_interval(c, k, r) : 0);
 	if (rc == 0)
@@ -1686,259 +1625,7 @@ static int install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 	return rc;
 }
 
-/* ---- forks of leg B ----------------------------------------------------------- */
-
-/* The fork of k whose callee To tag r has (struct ctl_fork), or NULL. */
-static struct ctl_fork *fork_of_response(struct ctl_call *k, const struct sip_msg *r)
-{
-	for (unsigned i = 0; i < k->nforks; i++)
-		if (r->to.has_tag &&
-		    sip_view_eq(r->buf, r->to.tag, k->forks[i].b_tag, strlen(k->forks[i].b_tag)))
-			return &k->forks[i];
-	return NULL;
-}
-
-/* Installs (or updates) fork f's early dialog from its provisional r: the
- * call's dialog as leg B's INVITE left it, under f's tag toward the caller,
- * with r's callee side. 0, or negative when the worker's ring is full. */
-static int fork_install(struct ctl *c, struct ctl_call *k, const struct ctl_fork *f,
-			const struct sip_msg *r, const struct sockaddr *src, socklen_t srclen)
-{
-	struct shard_dialog *d = &c->fork_dlg;
-
-	memcpy(d, &k->dlg, sizeof(*d));
-	d->slot = f->slot;
-	d->gen = f->gen;
-	d->state = SHARD_DLG_EARLY;
-	SESSION_SET(&d->legs[SHARD_LEG_A], local_tag, f->a_tag, strlen(f->a_tag));
-	d->legs[SHARD_LEG_B].remote_tag_len = 0;
-	session_from_invite(c, k, d);
-	dialog_set_callee(d, r, src, srclen, false);
-	return c->hooks.install(c->hooks.arg, k->shard, d, 0);
-}
-
-/* The branch (CTL_TAG_MAX bytes) of the PRACK sipshard sends for a reliable
- * provisional r of a fork of k refused an early dialog of its own
- * (invite_response): one per fork and RSeq, so that r's retransmissions
- * find that transaction. Its length. */
-static int fork_prack_branch(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
-			     char *branch)
-{
-	uint32_t h =
-	    key_hash(c, r->buf + r->to.tag.off, r->to.tag.len, k->b_branch, strlen(k->b_branch));
-	return snprintf(branch, CTL_TAG_MAX, RELAY_CTL_BRANCH_PREFIX "p%08" PRIx32 "%08" PRIx32, h,
-			r->rseq);
-}
-
-/* The key of the To tag of response r in k->pracked, never 0 (no entry):
- * the same in the next process (no seed of the process's, nor the ring's,
- * which a restart may draw again). Not keyed: no table to aim at, and a
- * fork whose tag has the key of another of its call's only has its own
- * reliable provisionals PRACKed here. */
-static uint64_t fork_tag_key(const struct sip_msg *r)
-{
-	return keyhash_bytes(CTL_FILE_MAGIC, r->buf + r->to.tag.off, r->to.tag.len) | 1;
-}
-
-/* k's entry for the fork with r's To tag (struct ctl_pracked), or NULL. */
-static struct ctl_pracked *fork_pracked_find(struct ctl_call *k, const struct sip_msg *r)
-{
-	uint64_t key = fork_tag_key(r);
-	for (unsigned i = 0; i < CTL_PRACKED_MAX; i++)
-		if (k->pracked[i].tag_key == key)
-			return &k->pracked[i];
-	return NULL;
-}
-
-/*
- * Whether r is a copy of a reliable provisional of a fork of k that sipshard
- * PRACKed itself (the fork had no early dialog of its own then): from that
- * fork, with an RSeq not after the one PRACKed last. The fork resends it
- * until a PRACK reaches it (RFC 3262 3), and the network may hold one back;
- * either way it is no new provisional (RFC 3262 4): not for the caller,
- * who never had it, in an early dialog it may have since (relayed there
- * it had the caller PRACK an RSeq the fork had had its PRACK for: 481,
- * RFC 3262 3, which ends that early dialog for the caller, RFC 3261
- * 12.2.1.2), nor a reason to give one. Known by the record, not by the
- * PRACK's transaction (detached_pending), so also after that transaction's
- * Timer K, after a restart (detached.h keeps none) and when the full table
- * sent it untracked. A new RSeq of that fork is a new provisional: it may
- * have an early dialog of its own by then (fork_add), the first RSeq the
- * caller sees there.
- */
-static bool fork_pracked_copy(struct ctl_call *k, const struct sip_msg *r)
-{
-	if (!r->to.has_tag || !is_reliable_provisional(r))
-		return false;
-	const struct ctl_pracked *p = fork_pracked_find(k, r);
-	/* RSeqs go up by one from below 2^31 (RFC 3262 3): serial order */
-	return p && (int32_t)(r->rseq - p->rseq) <= 0;
-}
-
-/* sipshard PRACKs the reliable provisional r of a fork of k: noted for its
- * copies (fork_pracked_copy); a fork not noted yet takes the oldest entry's
- * place, whose copies then go as new provisionals (counted). */
-static void fork_pracked_note(struct ctl *c, struct ctl_call *k, const struct sip_msg *r)
-{
-	struct ctl_pracked *p = fork_pracked_find(k, r);
-	if (!p) {
-		p = &k->pracked[k->pracked_next % CTL_PRACKED_MAX];
-		k->pracked_next = (uint8_t)((k->pracked_next + 1u) % CTL_PRACKED_MAX);
-		if (p->tag_key)
-			c->st.pracked_forks_forgotten++;
-		*p = (struct ctl_pracked){.tag_key = fork_tag_key(r), .rseq = r->rseq};
-	} else if ((int32_t)(r->rseq - p->rseq) > 0) {
-		p->rseq = r->rseq;
-	}
-}
-
-/* The bits above the fork's slot in the salt of the tag of k's next fork
- * (shard_fork_tag_encode: 8 of them): a keyed hash of the call's own tag
- * plus the fork's place among the call's forks. Random bits there gave a
- * new fork the tag of one of the call's forks whose early dialog had ended
- * once in 256, when it took the slot that one had freed (the pools hand
- * the slot freed last out first): the caller's BYE sent again in the ended
- * one then reached the new one. With its place added, no two forks of a
- * call in one run share them; a restart draws another key, and fork_add
- * then passes over bits that give a fork carried over its tag. */
-static uint32_t fork_tag_bits(const struct ctl *c, const struct ctl_call *k)
-{
-	uint32_t base = key_hash(c, k->a_tag, strlen(k->a_tag), "", 0);
-	return (base + k->nforks) << SHARD_FORK_SLOT_BITS;
-}
-
-/* Whether a fork k holds already has tag (one carried over a restart, whose
- * bits another key made: fork_tag_bits). */
-static bool fork_tag_taken(const struct ctl_call *k, const char *tag)
-{
-	for (unsigned i = 0; i < k->nforks; i++)
-		if (!strcmp(k->forks[i].a_tag, tag))
-			return true;
-	return false;
-}
-
-/* A new fork of leg B (r's To tag is none the call knows): an early dialog
- * of its own toward the caller, in a slot of the call's shard. NULL when
- * refused (counted and logged): the call has CTL_FORKS_MAX already, the
- * shard has no free slot, a tag does not fit, or the worker's ring is full. */
-static struct ctl_fork *fork_add(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
-				 const struct sockaddr *src, socklen_t srclen)
-{
-	struct slot_pool *p = &c->pools[k->shard];
-	const char *why = NULL;
-
-	if (k->nforks >= CTL_FORKS_MAX - 1)
-		why = "the call has its most forks";
-	else if (!r->to.has_tag || r->to.tag.len >= CTL_TAG_MAX)
-		why = "its To tag is too long";
-	else if (!p->count)
-		why = "no free dialog slot";
-	if (!why) {
-		struct ctl_fork *f = &k->forks[k->nforks];
-		uint64_t it = p->items[p->count - 1];
-		*f = (struct ctl_fork){.slot = (uint32_t)(it >> 32), .gen = (uint32_t)it};
-		memcpy(f->b_tag, r->buf + r->to.tag.off, r->to.tag.len);
-		f->b_tag[r->to.tag.len] = '\0';
-		uint32_t high = fork_tag_bits(c, k);
-		int n;
-		/* at most one step for each fork held: the tag differs */
-		while ((n = shard_fork_tag_encode(f->a_tag, sizeof(f->a_tag), k->shard, k->slot,
-						  k->slot_gen, f->slot, high)) >= 0 &&
-		       fork_tag_taken(k, f->a_tag))
-			high += 1u << SHARD_FORK_SLOT_BITS;
-		if (n < 0)
-			why = "its slot cannot be named in a tag";
-		else if (fork_install(c, k, f, r, src, srclen) != 0)
-			why = "the worker's ring is full";
-		if (!why) {
-			p->count--;
-			p->fork_of[f->slot] = call_index(c, k) + 1;
-			k->nforks++;
-			c->st.fork_dialogs++;
-			return f;
-		}
-	}
-	c->st.forks_refused++;
-	log_info("call %s: a fork of leg B (To tag %.*s) has no early dialog of its own toward "
-		 "the caller (%s): its provisionals go as the first fork's",
-		 k->a_call_id, (int)(r->to.tag.len < 64 ? r->to.tag.len : 64),
-		 r->buf + r->to.tag.off, why);
-	return NULL;
-}
-
-/* The early dialogs of k's forks are over (a fork answered the call, or the
- * call ended): each one still up is released; its slot comes back through
- * ctl_on_dialog_ended (fork_of). */
-static void forks_end(struct ctl *c, struct ctl_call *k)
-{
-	struct slot_pool *p = &c->pools[k->shard];
-	for (unsigned i = 0; i < k->nforks; i++) {
-		const struct ctl_fork *f = &k->forks[i];
-		if (f->gone)
-			continue;
-		if (c->hooks.release(c->hooks.arg, k->shard, f->slot, f->gen) != 0 &&
-		    p->nreleases < p->cap)
-			p->releases[p->nreleases++] = (uint64_t)f->slot << 32 | f->gen;
-	}
-	k->nforks = 0;
-}
-
-/* The 2xx r answers the call (install, confirmed). From a fork with an
- * early dialog of its own, the call's dialog toward the caller is that
- * one: k's tag toward the caller becomes the fork's, in its saved head too
- * (the 2xx and its retransmissions go under it), and the call's slot takes
- * that fork's early dialog (the worker merges it, with the CSeqs and
- * offer/answer of the PRACKs and UPDATEs it relayed there); the session
- * starts again from the INVITE's offer, for r's body or that early dialog's
- * answer. Every fork's early dialog is then released. 0, or negative when
- * the worker's ring is full: nothing changed then. */
-/* Where k's tag toward the caller stands in its saved head, when tag (as
- * long as k->a_tag, as every tag of ours is) can take its place; NULL when
- * it cannot. */
-static char *head_tag_at(struct ctl_call *k, const char *tag)
-{
-	size_t n = strlen(k->a_tag);
-	return strlen(tag) == n ? memmem(k->head, k->head_len, k->a_tag, n) : NULL;
-}
-
-static int answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
-			    const struct sockaddr *src, socklen_t srclen)
-{
-	const struct ctl_fork *f = same_callee(k, r) ? NULL : fork_of_response(k, r);
-	char tag[CTL_TAG_MAX];
-	size_t n = strlen(k->a_tag);
-	char *at = f ? head_tag_at(k, f->a_tag) : NULL;
-
-	if (at) {
-		memcpy(&c->fork_dlg, &k->dlg, sizeof(k->dlg)); /* back, if the ring is full */
-		memcpy(tag, k->a_tag, n + 1);
-		memcpy(at, f->a_tag, n);
-		memcpy(k->a_tag, f->a_tag, n + 1);
-		SESSION_SET(&k->dlg.legs[SHARD_LEG_A], local_tag, f->a_tag, n);
-		session_from_invite(c, k, &k->dlg);
-	}
-	int rc = install(c, k, r, src, srclen, true);
-	if (rc != 0 && at) {
-		memcpy(at, tag, n);
-		memcpy(k->a_tag, tag, n + 1);
-		memcpy(&k->dlg, &c->fork_dlg, sizeof(k->dlg));
-	}
-	if (rc == 0)
-		forks_end(c, k);
-	return rc;
-}
-
-/* k's saved head toward the caller under tag, into c->fork_head; k->head
- * when it cannot be (head_tag_at). */
-static const char *head_with_tag(struct ctl *c, struct ctl_call *k, const char *tag)
-{
-	const char *at = head_tag_at(k, tag);
-	if (!at)
-		return k->head;
-	memcpy(c->fork_head, k->head, k->head_len);
-	memcpy(c->fork_head + (at - k->head), tag, strlen(tag));
-	return c->fork_head;
-}
+/* ---- failover, challenges, given-up INVITEs, finals from leg B ------------- */
 
 static bool fails_over_on(const struct config_route *r, int status)
 {
@@ -2419,7 +2106,7 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 	call_target_drop(c, k);
 	if (k->installed)
 		release_dialog(c, k);
-	forks_end(c, k);
+	ctl_forks_end(c, k);
 	complete_call(
 	    c, k, status,
 	    setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out)), now);
@@ -2456,7 +2143,7 @@ static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const stru
 	call_target_drop(c, k);
 	if (k->installed) /* the call's own early dialog, when another fork's ended */
 		release_dialog(c, k);
-	forks_end(c, k);
+	ctl_forks_end(c, k);
 	call_unanswered(c, k, timeout, status);
 	complete_call(
 	    c, k, status,
@@ -2502,18 +2189,18 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * A copy of a reliable 18x that sipshard PRACKed goes as
 			 * that 18x did (below), whatever room there is now and
 			 * whether the fork has an early dialog of its own since. */
-			const bool copy = fork_pracked_copy(k, r);
-			struct ctl_fork *f = copy ? NULL : fork_of_response(k, r);
+			const bool copy = ctl_fork_pracked_copy(k, r);
+			struct ctl_fork *f = copy ? NULL : ctl_fork_of_response(k, r);
 			if (f && f->gone) {
 				c->st.late_provisionals++;
 				return;
 			}
 			if (f && r->body.len && is_reliable_provisional(r))
-				(void)fork_install(c, k, f, r, src, srclen);
+				(void)ctl_fork_install(c, k, f, r, src, srclen);
 			else if (!f && !copy)
-				f = fork_add(c, k, r, src, srclen);
+				f = ctl_fork_add(c, k, r, src, srclen);
 			if (f)
-				head = head_with_tag(c, k, f->a_tag);
+				head = ctl_head_with_tag(c, k, f->a_tag);
 		}
 		/* (not only while installed: while the first fork's install
 		 * waits for room in the ring, or for the tick after a restart,
@@ -2525,13 +2212,13 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		if (head == k->head && r->to.has_tag && !k->slot_gone && !same_callee(k, r) &&
 		    is_reliable_provisional(r)) {
 			/* a reliable provisional of a fork refused an early dialog
-			 * of its own (fork_add): the caller's early dialog (and
+			 * of its own (ctl_fork_add): the caller's early dialog (and
 			 * RSeq space) is the first fork's, where it would look like
 			 * a retransmission and its PRACK would go to the first
 			 * fork. Acknowledged here, in its own early dialog, so
 			 * that this fork goes on ringing (RFC 3262 3) and may still
 			 * answer; the caller is not told twice that it rings.
-			 * Its copies come here too (fork_pracked_copy, above,
+			 * Its copies come here too (ctl_fork_pracked_copy, above,
 			 * with the fork noted below), as long as the call sets
 			 * up: while our PRACK is resent, or Completed until
 			 * Timer K, a copy is absorbed (RFC 3262 4: not PRACKed
@@ -2544,13 +2231,13 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			 * it answers it again, or 481, RFC 3262 3: a final
 			 * either way, which ends ours). */
 			char branch[CTL_TAG_MAX];
-			int bl = fork_prack_branch(c, k, r, branch);
+			int bl = ctl_fork_prack_branch(c, k, r, branch);
 			if (detached_pending(&c->detached, branch, (size_t)bl, SIP_METHOD_PRACK))
 				return;
 			int pn =
 			    setup_build_prack(r, c->cfg->advertise, branch, c->out, sizeof(c->out));
 			if (pn > 0)
-				fork_pracked_note(c, k, r);
+				ctl_fork_pracked_note(c, k, r);
 			/* that fork may answer and be the call's dialog: the
 			 * worker's requests there go on above this PRACK's
 			 * CSeq (RFC 3261 12.2.2: a lower one gets 500, so the
@@ -2580,14 +2267,14 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		 * callee would then get the caller's PRACKs and UPDATEs of the
 		 * first fork's, and retry_early_install would push it) */
 		if (r->to.has_tag && !k->installed && same_callee(k, r))
-			(void)install(c, k, r, src, srclen, false); /* else the 2xx will */
+			(void)ctl_install(c, k, r, src, srclen, false); /* else the 2xx will */
 		else if (r->to.has_tag && same_callee(k, r) && invite_sdp_in(&k->dlg, r, false))
 			/* the answer (or offer) in a reliable 18x after the one
 			 * that installed the early dialog: the worker's copy
 			 * learns it, or it would take the early dialog's PRACKs
 			 * and UPDATEs as answering the INVITE's offer. A full
 			 * ring leaves it to the 2xx's install. */
-			(void)install(c, k, r, src, srclen, false);
+			(void)ctl_install(c, k, r, src, srclen, false);
 		int n = setup_relay_response(r, head, k->head_len, c->cfg->advertise, 0, &c->strip,
 					     c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
@@ -2610,8 +2297,9 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		}
 		if (k->state == CALL_COMPLETED)
 			return;
-		const struct ctl_fork *f =
-		    k->state != CALL_ANSWERED && !same_callee(k, r) ? fork_of_response(k, r) : NULL;
+		const struct ctl_fork *f = k->state != CALL_ANSWERED && !same_callee(k, r)
+					       ? ctl_fork_of_response(k, r)
+					       : NULL;
 		/* the call's own early dialog ended: with its slot
 		 * (slot_gone: expiry, or a BYE while no other fork had one of
 		 * its own) no 2xx has a dialog to confirm; kept for the other
@@ -2632,7 +2320,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		}
 		if (k->state != CALL_ANSWERED) {
-			if (answer_from_fork(c, k, r, src, srclen) != 0) {
+			if (ctl_answer_from_fork(c, k, r, src, srclen) != 0) {
 				/* the worker's ring is full: relaying this 2xx would
 				 * give the caller a dialog nobody holds. The callee
 				 * sends it again until it is ACKed (RFC 3261
@@ -2695,7 +2383,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	call_target_drop(c, k); /* the target has no call any more */
 	if (k->installed)	/* the worker frees it and reports through ctl_on_dialog_ended */
 		release_dialog(c, k);
-	forks_end(c, k);
+	ctl_forks_end(c, k);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
 	bool timeout = k->timed_out && !k->cancelled;
 	int status = timeout ? 408 : refused ? 403 : r->status;
@@ -3366,7 +3054,7 @@ static bool restore_slot(struct ctl *c, struct ctl_call *k)
  * before holds as its own or as a fork's (restore_slot, restore_forks),
  * since a pool hands a slot out once and takes a fork's back only at its
  * end. The call's own slot whatever slot_gone says: a fork is given an
- * early dialog only while the worker holds the call's (fork_add, from
+ * early dialog only while the worker holds the call's (ctl_fork_add, from
  * invite_response's branch for other forks, which needs installed), and
  * the slot goes back to the pool only once the worker ended that one
  * (slot_gone, for good), so no fork has it. Anything else is a damaged or

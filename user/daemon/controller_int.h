@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <jansson.h>
 
+#include "core/keyhash.h"
 #include "daemon/controller.h"
 #include "daemon/credentials.h"
 #include "daemon/detached.h"
@@ -74,7 +75,7 @@ struct ctl_fork {
 
 /* A fork of leg B whose reliable provisional (RFC 3262) sipshard PRACKed
  * itself, as it had no early dialog of its own toward the caller
- * (fork_pracked_note). */
+ * (ctl_fork_pracked_note). */
 struct ctl_pracked {
 	uint64_t tag_key; /* fork_tag_key of its To tag; 0: no entry */
 	uint32_t rseq;	  /* the RSeq of the latest PRACKed */
@@ -166,7 +167,7 @@ struct ctl_call {
 	/* the forks whose reliable provisionals sipshard PRACKed itself (each
 	 * refused an early dialog of its own when it sent one), the oldest
 	 * overwritten at pracked_next (counted): a copy of one is PRACKed
-	 * again, never relayed (fork_pracked_copy). In the record, so that a
+	 * again, never relayed (ctl_fork_pracked_copy). In the record, so that a
 	 * restart keeps them */
 	uint8_t pracked_next;
 	struct ctl_pracked pracked[CTL_PRACKED_MAX];
@@ -427,7 +428,61 @@ struct ctl {
 	struct given_up given_up_staged;
 };
 
+/* Small helpers of every controller file, inline in each as they were in
+ * controller.c. */
+
+/* The leg-A index's key of a Call-ID and From tag, both the caller's choice:
+ * keyed per process (core/keyhash.h), so that a caller cannot pick Call-IDs
+ * that share one chain and make every INVITE, CANCEL and ACK walk them all. */
+static inline uint32_t key_hash(const struct ctl *c, const char *a, size_t alen, const char *b,
+				size_t blen)
+{
+	return (uint32_t)keyhash_bytes(keyhash_bytes(c->key_seed, a, alen), b, blen);
+}
+
+static inline uint32_t call_index(const struct ctl *c, const struct ctl_call *k)
+{
+	return (uint32_t)(k - c->calls);
+}
+
+/* A provisional sent reliably (RFC 3262 3): with RSeq and Require: 100rel. */
+static inline bool is_reliable_provisional(const struct sip_msg *r)
+{
+	return r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel");
+}
+
+/* Whether 2xx r is from the callee whose dialog the call holds (the first
+ * 2xx's, or the early dialog's To tag). */
+static inline bool same_callee(const struct ctl_call *k, const struct sip_msg *r)
+{
+	const struct sip_session *lb = &k->dlg.legs[SHARD_LEG_B];
+	return !r->to.has_tag || !lb->remote_tag_len ||
+	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
+}
+
 /* ---- what one of the controller's files calls in another ------------------ */
+
+/* controller.c: the dialog record the worker will hold, handed to it */
+void ctl_dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
+			   const struct sockaddr *src, socklen_t srclen, bool confirmed);
+void ctl_session_from_invite(struct ctl *c, const struct ctl_call *k, struct shard_dialog *d);
+int ctl_install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+		const struct sockaddr *src, socklen_t srclen, bool confirmed);
+
+/* controller_forks.c: the forks of leg B */
+struct ctl_fork *ctl_fork_of_response(struct ctl_call *k, const struct sip_msg *r);
+int ctl_fork_install(struct ctl *c, struct ctl_call *k, const struct ctl_fork *f,
+		     const struct sip_msg *r, const struct sockaddr *src, socklen_t srclen);
+int ctl_fork_prack_branch(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
+			  char *branch);
+bool ctl_fork_pracked_copy(struct ctl_call *k, const struct sip_msg *r);
+void ctl_fork_pracked_note(struct ctl *c, struct ctl_call *k, const struct sip_msg *r);
+struct ctl_fork *ctl_fork_add(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+			      const struct sockaddr *src, socklen_t srclen);
+void ctl_forks_end(struct ctl *c, struct ctl_call *k);
+int ctl_answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+			 const struct sockaddr *src, socklen_t srclen);
+const char *ctl_head_with_tag(struct ctl *c, struct ctl_call *k, const char *tag);
 
 /* controller_cdr.c: the call detail records */
 void ctl_cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,

@@ -848,7 +848,7 @@ static bool update_leg_b(struct sip_session *b, const char *packed, const char *
 }
 
 /* An update whose leg A has another local tag than the slot's: the 2xx of
- * a fork other than the first answers the call (controller.c), and the
+ * a fork other than the first answers the call (controller_forks.c), and the
  * dialog toward the caller is the one that fork's early dialog had, under
  * that tag. Both legs are taken from that early dialog, where the worker
  * relayed the fork's PRACKs and UPDATEs (the CSeqs of each side, the

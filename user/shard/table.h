@@ -535,7 +535,7 @@ struct shard_table {
 	 * could not be mapped: the error is that file's */
 	bool heads_failed;
 	/* The early dialogs of a forked call's forks other than the first
-	 * (controller.c), by slot: a list from the call's slot through each
+	 * (controller_forks.c), by slot: a list from the call's slot through each
 	 * fork's slot (index + 1, 0 = none), so that the callee's requests in
 	 * a fork's early dialog, which name the call's slot (their To tag is
 	 * leg B's From tag, one for every fork), find that fork's
@@ -716,7 +716,7 @@ int shard_dialog_unpack(struct shard_dialog *d, const void *msg, size_t len);
  * answers are the worker's once its copy has an answer (session_answered:
  * the PRACKs and UPDATEs of the early dialog moved them since) and leg B's
  * remote tag is the same (not a 2xx from another fork). An update whose leg A
- * has another local tag (another fork answered the call: controller.c)
+ * has another local tag (another fork answered the call: controller_forks.c)
  * first takes both legs from that fork's early dialog, when one holds that
  * tag (shard_dialog_of_fork_tag), or leg A whole from msg. -EINVAL for a message cut short or
  * with a length beyond its field, a slot out of range or a FREE state; -EBUSY when the slot holds
@@ -727,7 +727,7 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
  * 2xx confirming the call, hands to another fork of leg B: its leg A tag
  * toward the caller is not the update's, which shard_dialog_install_packed
  * then takes with that fork's legs (another fork answered the call:
- * controller.c). The requests still open in it are the first fork's and
+ * controller_forks.c). The requests still open in it are the first fork's and
  * the caller's there, which the install leaves with no dialog to end or
  * answer in (worker.c answers them first). NULL for any other message, and
  * for a slot whose first fork's tags are gone already
@@ -799,13 +799,13 @@ int shard_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32
 		     uint32_t salt);
 int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen);
 /* The caller-side To tag of a forked call's early dialog other than the
- * first fork's (controller.c: RFC 3261 12.1, 13.2.2.4, one early dialog
+ * first fork's (controller_forks.c: RFC 3261 12.1, 13.2.2.4, one early dialog
  * toward the caller per fork of leg B): it names the call's slot and
  * generation, as the call's own tag does, so that the call's requests and
  * those of its callee find the slot the confirmed dialog will be in; its
  * salt names the slot that holds the fork's early dialog meanwhile
  * (fork_slot + 1 in its low 24 bits: slots stay below 2^24), with high's
- * 8 bits above them (the controller's fork_tag_bits and fork_add: no two
+ * 8 bits above them (the controller's fork_tag_bits and ctl_fork_add: no two
  * forks of a call share a tag). */
 #define SHARD_FORK_SLOT_BITS 24
 int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
