@@ -48,7 +48,7 @@
  * controller.c decides, and sends the PRACKs), the end of a fork's early
  * dialog (ctl_on_dialog_ended, controller.c), a fork's early dialog
  * itself (the worker's, shard/table.c), or taking forks up after a restart
- * (restore_forks and forks_ok, with the other records left by the last run).
+ * (restore_forks and forks_ok: controller_restore.c).
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -375,7 +375,7 @@ struct ctl {
 	struct ctl_call *calls;
 	uint32_t ncalls, free_head; /* free list through next_by_a, index + 1 */
 	/* when each record setting up or completed next needs the controller
-	 * (call_schedule): a tick costs what is due, not what is ringing */
+	 * (ctl_call_schedule): a tick costs what is due, not what is ringing */
 	struct wheel timers;
 	wheel_handle *timer_of;	 /* by record index */
 	uint64_t tick_now;	 /* the time ctl_on_tick runs the wheel for */
@@ -462,6 +462,14 @@ static inline bool same_callee(const struct ctl_call *k, const struct sip_msg *r
 
 /* ---- what one of the controller's files calls in another ------------------ */
 
+/* controller.c: the record pool and its indexes, the targets, the timers */
+void ctl_list_append(struct ctl *c, struct call_list *l, struct ctl_call *k);
+void ctl_by_a_link(struct ctl *c, struct ctl_call *k);
+void ctl_target_take(struct ctl *c, unsigned shard, uint32_t slot, uint32_t i);
+bool ctl_target_is(const struct ctl *c, uint32_t i, const void *addr, socklen_t len);
+uint32_t ctl_target_find(const struct ctl *c, const void *addr, socklen_t len);
+void ctl_call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now);
+
 /* controller.c: the dialog record the worker will hold, handed to it */
 void ctl_dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			   const struct sockaddr *src, socklen_t srclen, bool confirmed);
@@ -493,5 +501,9 @@ void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *dis
 void ctl_cdr_close_open(struct ctl *c, struct cdr_open *e, const char *why);
 void ctl_cdr_answered(struct ctl *c, const struct ctl_call *k, int status);
 void ctl_cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint64_t now_mono_ms);
+
+/* controller_restore.c: the records' memory and file */
+int ctl_map_records(struct ctl *c, const char *path);
+void ctl_release_free_records(struct ctl *c);
 
 #endif
