@@ -915,7 +915,7 @@ static void test_shared_key_gives_no_credentials(void **state)
  * (10.7.7.2) with Y's account, and route "x" now sends to X with X's. A call
  * that went to X by "trunk" keeps the key of "trunk" at X (0x7170), which no
  * entry has now: X's challenge, to the call's INVITE (the controller's
- * call_auth) or to sipshard's BYE in its dialog (the workers' lookup, whose
+ * ctl_call_auth) or to sipshard's BYE in its dialog (the workers' lookup, whose
  * peer is where the callee answered from), is answered with X's account,
  * never Y's. Before, the workers looked the call's credentials up by the
  * route's name alone, and Y's password answered X's nonce. A call that went

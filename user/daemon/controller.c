@@ -1,6 +1,12 @@
 /*
  * controller.c - call setup and out-of-dialog policy (see controller.h).
  *
+ * Owns: the set-up records and their indexes, the INVITE from leg A (ACL,
+ * rate and call limits, route, leg B's INVITE), what each response to leg
+ * B's INVITE does (relayed, failed over, a challenge answered, given up),
+ * the caller's CANCEL and ACK, each record's timers, the entry points, and
+ * opening and closing the controller.
+ *
  * A call in setup lives in a preallocated ctl_call record found two ways: by
  * leg B's INVITE branch (which encodes the record's index and generation) for
  * the callee's responses, and by leg A's Call-ID + From-tag (a chained hash)
@@ -18,11 +24,6 @@
  * calls ringing (walking them all on every pass made 10000 ringing calls cost
  * the controller 5x the CPU per call).
  *
- * A callee side that forks (another To tag in a provisional, RFC 3261
- * 13.2.2.4) gives the caller an early dialog per fork: controller_forks.c
- * (ctl_fork_*, ctl_forks_end, ctl_answer_from_fork), called from
- * invite_response, which decides what each response of leg B does.
- *
  * Why leg B's INVITE is given up travels with its CANCEL (RFC 3326): the
  * caller's CANCEL's Reason lines, or sipshard's own at timers.no_answer_s,
  * are kept in the record, as the CANCEL may have to wait for a provisional
@@ -32,13 +33,23 @@
  * CANCEL of a target left after failover that rings, the BYE ending a 2xx
  * nobody will use) are transactions of their own in detached.c.
  *
- * The call detail records are written by controller_cdr.c (ctl_cdr_*).
- *
- * With persist_dialogs the records are a file in run_dir, like the workers'
- * dialog tables, and the next process takes up the calls they hold
- * (ctl_restore): a restart drops neither the calls up nor the ones ringing.
- * The records' memory and what a new process makes of them are
- * controller_restore.c's.
+ * Beside it, each with what it owns (controller_int.h holds the types they
+ * share, and the functions one calls in another, ctl_ prefixed):
+ * - controller_targets.c: the routes' targets (which one a call goes to and
+ *   fails over to, the calls on each, down or out of service, the OPTIONS
+ *   sent to them);
+ * - controller_forks.c: the forks of leg B (RFC 3261 13.2.2.4), an early
+ *   dialog toward the caller per fork (ctl_fork_*, ctl_forks_end,
+ *   ctl_answer_from_fork), called from invite_response, which decides what
+ *   each response of leg B does;
+ * - controller_cdr.c: the call detail records (ctl_cdr_*);
+ * - controller_restore.c: the records' memory, and with persist_dialogs what
+ *   a new process makes of the records the last one left in run_dir
+ *   (ctl_restore, ctl_adopt): a restart drops neither the calls up nor the
+ *   ones ringing.
+ * Does not own: the shard tables (it never writes them: it sends commands
+ * to the workers), sockets (it sends through ctl_hooks), in-dialog relay
+ * (relay.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -69,11 +80,6 @@
 #include "sipshard/hash.h"
 #include "steer/steer.h"
 
-/* The longest a 503's Retry-After takes a target out of service: a server
- * asking for hours (maintenance) is tried again after 5 minutes, the next
- * 503 taking it out again, so that a wrong value cannot keep a route's
- * capacity away for long */
-#define CTL_RETRY_AFTER_MAX_S 300
 /* The Reason of the CANCEL sent at timers.no_answer_s: the status the caller
  * gets for it */
 #define CTL_NO_ANSWER_REASON "Reason: SIP;cause=408;text=\"Request Timeout\"\r\n"
@@ -214,27 +220,6 @@ static struct ctl_call *find_by_branch(struct ctl *c, const struct sip_msg *m)
 	return k;
 }
 
-/* The call on a slot counts on target entry i (CTL_NO_TARGET: none). */
-void ctl_target_take(struct ctl *c, unsigned shard, uint32_t slot, uint32_t i)
-{
-	if (i == CTL_NO_TARGET)
-		return;
-	c->pools[shard].target_of[slot] = (uint16_t)(i + 1);
-	c->targets[i].calls++;
-}
-
-/* The call on a slot ended, or left its target. */
-static void target_drop(struct ctl *c, unsigned shard, uint32_t slot)
-{
-	struct slot_pool *p = &c->pools[shard];
-	uint16_t i = p->target_of[slot];
-	if (!i)
-		return;
-	if (c->targets[i - 1].calls)
-		c->targets[i - 1].calls--;
-	p->target_of[slot] = 0;
-}
-
 /* Frees a setup record. A slot the worker holds (installed) comes back later
  * through ctl_on_dialog_ended; one it never saw returns to the pool here. */
 static void call_free(struct ctl *c, struct ctl_call *k)
@@ -252,7 +237,7 @@ static void call_free(struct ctl *c, struct ctl_call *k)
 		if (c->st.calls_active)
 			c->st.calls_active--;
 		policy_call_release(c->pol);
-		target_drop(c, k->shard, k->slot);
+		ctl_target_drop(c, k->shard, k->slot);
 	}
 	if (k->state == CALL_ANSWERED)
 		list_unlink(c, &c->linger, k);
@@ -291,14 +276,6 @@ static void release_retry(struct ctl *c)
 }
 
 /* ---- sending ---------------------------------------------------------------- */
-
-static void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
-		    const struct sockaddr_storage *to, socklen_t tolen)
-{
-	if (len > 0)
-		c->hooks.send(c->hooks.arg, shard, buf, (size_t)len, (const struct sockaddr *)to,
-			      tolen);
-}
 
 static void detached_send_hook(void *arg, unsigned shard, const char *buf, size_t len,
 			       const struct sockaddr_storage *to, socklen_t tolen)
@@ -559,592 +536,6 @@ static void retry_after(struct ctl *c, char *buf, size_t cap)
 	snprintf(buf, cap, "Retry-After: %u\r\n", policy_config(c->pol)->limits.retry_after_s);
 }
 
-/* ---- targets: calls at once, down -------------------------------------------- */
-
-/* targets_tick has work at `when`. */
-static void targets_due_at(struct ctl *c, uint64_t when)
-{
-	c->targets_due = clock_earlier(c->targets_due, when);
-}
-
-/* Target entry s is up again: no more probes; keep-alives from now on. */
-static void target_up(struct ctl *c, struct target_state *s)
-{
-	s->down_until = 0;
-	s->held_until = 0;
-	if (s->probe_ms) {
-		s->probe_ms = 0;
-		c->probing--;
-	}
-	if (s->keepalive_ms) {
-		s->keepalive_deadline = 0;
-		s->next_keepalive = c->tick_now + s->keepalive_ms;
-		targets_due_at(c, s->next_keepalive);
-	}
-}
-
-/* Target entry s sent nothing to `what` in time: down for route r's down_s,
- * and probed every probe_s meanwhile. */
-static void target_down(struct ctl *c, struct target_state *s, const struct config_route *r,
-			const char *what, uint64_t now)
-{
-	char addr[UDP_ADDR_STRLEN];
-
-	if (s->down_until <= now) {
-		c->st.targets_marked_down++;
-		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		log_warn("target %s sent nothing to %s: new calls of route %s skip it for %u s",
-			 addr, what, r->name, r->down_s);
-	}
-	s->down_until = clock_later(now + 1000ull * r->down_s, s->held_until);
-	s->keepalive_deadline = 0;
-	targets_due_at(c, s->down_until);
-	if (r->probe_s && !s->probe_ms) {
-		c->probing++;
-		s->probe_ms = 1000u * r->probe_s;
-		s->next_probe = clock_later(now + s->probe_ms, s->held_until);
-		targets_due_at(c, s->next_probe);
-	}
-}
-
-bool ctl_target_is(const struct ctl *c, uint32_t i, const void *addr, socklen_t len)
-{
-	return i < c->ntargets && c->targets[i].len == len &&
-	       memcmp(&c->targets[i].addr, addr, len) == 0;
-}
-
-uint32_t ctl_target_find(const struct ctl *c, const void *addr, socklen_t len)
-{
-	for (uint32_t i = 0; i < c->ntargets; i++)
-		if (ctl_target_is(c, i, addr, len))
-			return i;
-	return CTL_NO_TARGET;
-}
-
-/* An entry for addr: a free one (named by no configuration, no call on it),
- * or a new one; CTL_NO_TARGET when every entry is in use. */
-static uint32_t target_make(struct ctl *c, const struct sockaddr_storage *addr, socklen_t len)
-{
-	uint32_t i;
-	for (i = 0; i < c->ntargets; i++)
-		if (!c->targets[i].named && !c->targets[i].calls)
-			break;
-	if (i == c->ntargets) {
-		if (c->ntargets == CTL_TARGETS_MAX)
-			return CTL_NO_TARGET;
-		c->ntargets++;
-	}
-	struct target_state *t = &c->targets[i];
-	memset(t, 0, sizeof(*t)); /* not probing: map_targets stopped it */
-	memcpy(&t->addr, addr, len);
-	t->len = len;
-	t->rtt_ms = -1;
-	return i;
-}
-
-/* Route r (index ri) of the policy in force names target entry s: its
- * keep-alive, when r's is the shortest so far. */
-static void target_named_by(struct target_state *s, const struct config_route *r, unsigned ri)
-{
-	s->named = true;
-	if (r->keepalive_s && (!s->keepalive_ms || 1000u * r->keepalive_s < s->keepalive_ms)) {
-		s->keepalive_ms = 1000u * r->keepalive_s;
-		s->keepalive_route = (uint16_t)ri;
-	}
-}
-
-/* Finds or makes the entry of every target of the policy in force: first
- * the addresses it names that have an entry keep it (their calls, their
- * down time), then the others stop being probed (no configuration sends
- * calls to them), then a new address takes a free entry. */
-static void map_targets(struct ctl *c)
-{
-	const struct config *pc = policy_config(c->pol);
-
-	for (uint32_t i = 0; i < c->ntargets; i++) {
-		c->targets[i].named = false;
-		c->targets[i].keepalive_ms = 0;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned r = 0; r < pc->nroutes; r++)
-			for (unsigned t = 0; t < pc->routes[r].ntargets; t++) {
-				const struct config_target *ct = &pc->routes[r].targets[t];
-				uint32_t i = ctl_target_find(c, &ct->addr, ct->addr_len);
-				if (i == CTL_NO_TARGET && pass == 1) {
-					i = target_make(c, &ct->addr, ct->addr_len);
-					if (i == CTL_NO_TARGET)
-						log_warn("target %s: no room to count its calls "
-							 "(every entry has calls on it)",
-							 ct->text);
-				}
-				if (i != CTL_NO_TARGET)
-					target_named_by(&c->targets[i], &pc->routes[r], r);
-				c->target_of_route[r][t] = (uint16_t)i;
-			}
-		for (uint32_t i = 0; pass == 0 && i < c->ntargets; i++)
-			if (!c->targets[i].named)
-				target_up(c, &c->targets[i]);
-	}
-	c->keeping = 0;
-	for (uint32_t i = 0; i < c->ntargets; i++) {
-		struct target_state *s = &c->targets[i];
-		if (!s->keepalive_ms) {
-			s->next_keepalive = s->keepalive_deadline = 0;
-			continue;
-		}
-		c->keeping++;
-		if (s->next_keepalive > c->tick_now + s->keepalive_ms)
-			s->next_keepalive = c->tick_now + s->keepalive_ms; /* made shorter */
-	}
-	c->targets_due = 0;
-}
-
-static struct target_state *route_target_state(struct ctl *c, unsigned route, unsigned t)
-{
-	uint16_t i = c->target_of_route[route][t];
-	return i == CTL_NO_TARGET ? NULL : &c->targets[i];
-}
-
-/* Whether max_cps lets no INVITE go to target s now: a cell rate (GCRA)
- * of one INVITE per 1/max_cps s, with a second's worth at once. */
-static bool target_over_rate(const struct config_target *ct, const struct target_state *s,
-			     uint64_t now)
-{
-	if (!ct->max_cps || !s)
-		return false;
-	uint64_t interval = 1000000u / ct->max_cps, now_us = now * 1000u;
-	return s->cps_tat_us > now_us + 1000000u - interval;
-}
-
-/* A target at its max_calls, whose max_cps allows no INVITE now, or that
- * the operator disabled. */
-static bool target_full(struct ctl *c, unsigned route, unsigned t, uint64_t now)
-{
-	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
-	const struct target_state *s = route_target_state(c, route, t);
-	return (s && s->disabled) || (ct->max_calls && s && s->calls >= ct->max_calls) ||
-	       target_over_rate(ct, s, now);
-}
-
-/* An INVITE goes to the target now: counted, and against its max_cps. */
-static void target_invited(struct ctl *c, unsigned route, unsigned t, uint64_t now)
-{
-	const struct config_target *ct = &policy_config(c->pol)->routes[route].targets[t];
-	struct target_state *s = route_target_state(c, route, t);
-	if (s)
-		s->invites++;
-	if (!ct->max_cps || !s)
-		return;
-	uint64_t now_us = now * 1000u;
-	s->cps_tat_us = (s->cps_tat_us > now_us ? s->cps_tat_us : now_us) + 1000000u / ct->max_cps;
-}
-
-static bool target_is_down(struct ctl *c, unsigned route, unsigned t, uint64_t now)
-{
-	const struct target_state *s = route_target_state(c, route, t);
-	return s && s->down_until > now;
-}
-
-/* The target at position pos of the order in which a call that started at
- * target `first` tries route r's: from `first` on, wrapping around; on a
- * route with SRV targets, `first` and then the others in their order (their
- * records' priorities), so that a call fails over to its tier's other
- * records before a higher priority's. target_pos is the inverse. */
-static unsigned target_at(const struct config_route *r, unsigned first, unsigned pos)
-{
-	if (!r->srv)
-		return (first + pos) % r->ntargets;
-	return pos == 0 ? first : pos <= first ? pos - 1 : pos;
-}
-
-static unsigned target_pos(const struct config_route *r, unsigned first, unsigned t)
-{
-	if (!r->srv)
-		return (t + r->ntargets - first) % r->ntargets;
-	return t == first ? 0 : t < first ? t + 1 : t;
-}
-
-/* The first target of the route a call may take, in the order that starts
- * at target `first` (target_at), from position `from` of that order
- * on: not full, and not down unless *all_down (which, when it was false and
- * every target not full is down, becomes true at position 0, and the first
- * of those is taken). -1 when each is full. */
-static int pick_target(struct ctl *c, unsigned route, unsigned first, unsigned from, bool *all_down,
-		       uint64_t now)
-{
-	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	int first_not_full = -1;
-
-	for (unsigned pos = from; pos < r->ntargets; pos++) {
-		unsigned t = target_at(r, first, pos);
-		if (target_full(c, route, t, now))
-			continue;
-		if (*all_down || !target_is_down(c, route, t, now))
-			return (int)t;
-		if (first_not_full < 0)
-			first_not_full = (int)t;
-	}
-	if (first_not_full >= 0 && from == 0)
-		*all_down = true;
-	return from == 0 ? first_not_full : -1;
-}
-
-/*
- * The target a new call of the route starts at, by smooth weighted round
- * robin: each target's current weight grows by its weight, the largest (the
- * first of equals) is taken and lowered by the sum of the weights. Targets
- * get calls in proportion to their weights, interleaved rather than in runs
- * (5, 1, 1: a a b a c a a), and with equal weights one after the other.
- * Targets that are down or full take no turn while another can, so that
- * their share goes to all the others, not to the next in line. select
- * round_robin: every target takes turns; a route with SRV targets: those of
- * the first tier (config_same_tier) that has one to take (RFC 2782: the
- * lowest priority, by weight, a record of weight 0 as though of 1). The
- * turn is worked out in cw, a copy of the route's current weights, which
- * the caller puts back into c->rr_weight only once the call goes out
- * (rr_commit): a call that policy then refuses (the source over its rate,
- * limits.max_calls) takes no turn, or a source refused every other INVITE
- * would send every call it may make to one target.
- */
-static unsigned rr_first(struct ctl *c, unsigned route, uint64_t now,
-			 int32_t cw[CONFIG_MAX_TARGETS])
-{
-	const struct config_route *r = &policy_config(c->pol)->routes[route];
-	bool usable[CONFIG_MAX_TARGETS];
-	bool any = false;
-	unsigned lead = 0; /* a target of the tier that takes turns (r->srv) */
-
-	for (unsigned t = 0; t < r->ntargets; t++) {
-		usable[t] = !target_full(c, route, t, now) && !target_is_down(c, route, t, now);
-		if (usable[t] && !any)
-			lead = t;
-		any |= usable[t];
-	}
-	int32_t total = 0;
-	unsigned best = CONFIG_MAX_TARGETS;
-	for (unsigned t = 0; t < r->ntargets; t++) {
-		if (any && !usable[t])
-			continue;
-		if (r->srv && !config_same_tier(&r->targets[t], &r->targets[lead]))
-			continue;
-		/* an SRV record of weight 0 among heavier ones: RFC 2782 gives it
-		 * "a very small chance", a random number of 0, as weight 1 would
-		 * have (with 0, it would never be chosen while another is up) */
-		int32_t w = r->targets[t].weight ? (int32_t)r->targets[t].weight : 1;
-		cw[t] += w;
-		total += w;
-		if (best == CONFIG_MAX_TARGETS || cw[t] > cw[best])
-			best = t;
-	}
-	cw[best] -= total;
-	return best;
-}
-
-/* The turn rr_first worked out in cw is taken: the call went to the route. */
-static void rr_commit(struct ctl *c, unsigned route, const int32_t cw[CONFIG_MAX_TARGETS])
-{
-	memcpy(c->rr_weight[route], cw, sizeof(c->rr_weight[route]));
-}
-
-/* The route record k took, or NULL when it is gone or not the same any more
- * (a reload or restart changed its name or targets). */
-static const struct config_route *call_route(const struct ctl *c, const struct ctl_call *k)
-{
-	const struct config *pc = policy_config(c->pol);
-	if (k->route >= pc->nroutes || pc->routes[k->route].tag != k->route_tag ||
-	    k->target >= pc->routes[k->route].ntargets)
-		return NULL;
-	return &pc->routes[k->route];
-}
-
-/* The credentials that answer a challenge to record k's leg B INVITE, or
- * NULL: its route's while the route is the one the call took; once a reload
- * or restart renamed the route or changed its targets, those of the route
- * now of its name while it still has the target the INVITE went to (the
- * call's key names both), or else of the routes with a target at the
- * INVITE's peer when they agree (orig_creds_find: what
- * the workers answer the challenges to sipshard's in-dialog requests of
- * such a call with). A call that replaces or joins a dialog took no route:
- * the same, by the key of the dialog it names, whose party it went to (a
- * carrier behind the route that dialog's call took), and none when that
- * party is no route's target (a caller). */
-static const struct config_auth *call_auth(const struct ctl *c, const struct ctl_call *k)
-{
-	const struct config_route *r = call_route(c, k);
-	if (r)
-		return r->auth.username[0] ? &r->auth : NULL;
-	return orig_creds_find(c->creds, c->ncreds, k->dlg.auth_key, &k->b_peer, k->b_len);
-}
-
-/* The entry record k's call counts on, or NULL. Once the worker gave its
- * slot back (slot_gone: the caller ended the early dialog with a BYE, RFC
- * 3261 15, or it expired), the slot's count was dropped and the slot may be
- * another call's: the target is then the entry of the address its INVITE
- * went to (whatever a reload did to its route), for what its final says of
- * it (a 503's Retry-After, the answer counts). */
-static struct target_state *call_target(struct ctl *c, const struct ctl_call *k)
-{
-	if (k->slot_gone) {
-		uint32_t i = ctl_target_find(c, &k->b_peer, k->b_len);
-		return i == CTL_NO_TARGET ? NULL : &c->targets[i];
-	}
-	uint16_t i = c->pools[k->shard].target_of[k->slot];
-	return i ? &c->targets[i - 1] : NULL;
-}
-
-/* Record k's call leaves its target: its slot's count dropped, unless the
- * worker gave the slot back already (ctl_on_dialog_ended dropped it then,
- * and the slot may count another call by now). */
-static void call_target_drop(struct ctl *c, const struct ctl_call *k)
-{
-	if (!k->slot_gone)
-		target_drop(c, k->shard, k->slot);
-}
-
-/* A route of the policy in force that lists target entry i among two or
- * more targets and marks a silent target down (down_s), the first in the
- * configuration's order; NULL when none does. */
-static const struct config_route *route_listing(const struct ctl *c, uint32_t i)
-{
-	const struct config *pc = policy_config(c->pol);
-	for (unsigned r = 0; r < pc->nroutes; r++) {
-		if (pc->routes[r].ntargets < 2 || !pc->routes[r].down_s)
-			continue;
-		for (unsigned t = 0; t < pc->routes[r].ntargets; t++)
-			if (c->target_of_route[r][t] == i)
-				return &pc->routes[r];
-	}
-	return NULL;
-}
-
-/* Record k's target sent nothing to its INVITE for failover_ms, or until
- * Timer B: down for its route's down_s, when the route has another target
- * to send new calls to. A call whose route a reload or restart changed
- * (call_route NULL) marks its target's entry (call_target: by its address
- * once its slot is gone) down for the down_s of a route that lists that
- * entry now among two or more (route_listing), when one does. */
-static void target_silent(struct ctl *c, struct ctl_call *k, uint64_t now)
-{
-	const struct config_route *r = call_route(c, k);
-	struct target_state *s = call_target(c, k);
-
-	if (k->silence_noted)
-		return; /* at failover_ms, this INVITE still in flight: once is its count */
-	k->silence_noted = true;
-	if (s)
-		s->unanswered++;
-	if (!r && s)
-		r = route_listing(c, (uint32_t)(s - c->targets));
-	if (r && s && r->ntargets >= 2 && r->down_s)
-		target_down(c, s, r, "an INVITE", now);
-}
-
-/* Record k's target sent the first final response to its INVITE there. */
-static void target_count_final(struct ctl *c, const struct ctl_call *k, int status)
-{
-	struct target_state *s = call_target(c, k);
-	if (!s)
-		return;
-	if (status < 300)
-		s->answered++;
-	else
-		s->rejected++;
-}
-
-/* Record k's target answered its INVITE: it is not down. */
-static void target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now)
-{
-	struct target_state *s = call_target(c, k);
-	char addr[UDP_ADDR_STRLEN];
-
-	if (!s || s->down_until <= now || s->held_until > now)
-		return; /* up, or its Retry-After is not over */
-	target_up(c, s);
-	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-	log_info("target %s answers again", addr);
-}
-
-/*
- * Target entry s answered an INVITE with 503 r (a call's target, or one the
- * call left after failover: close_left_target). With a Retry-After of N
- * seconds (RFC 3261 21.5.4, RFC 3263 4.3: send it nothing for that long) it
- * is out of service for N s, CTL_RETRY_AFTER_MAX_S at most, whatever the
- * route's failover_on and down_s: new calls skip it as a down one. Unlike a
- * silent target's down time, no answer ends it sooner (a server that asks
- * for time usually still answers OPTIONS, and the calls it had), and it gets
- * no OPTIONS meanwhile (a probe of an earlier down time waits for its end).
- * A 503 without Retry-After, or with 0, changes nothing.
- */
-static void target_hold(struct ctl *c, struct target_state *s, const struct sip_msg *r,
-			uint64_t now)
-{
-	char addr[UDP_ADDR_STRLEN];
-	uint32_t asked, secs;
-
-	if (!s || r->status != 503 || !sip_hdr_delta_seconds(r, SIP_HDR_RETRY_AFTER, &asked) ||
-	    !asked)
-		return;
-	secs = asked < CTL_RETRY_AFTER_MAX_S ? asked : CTL_RETRY_AFTER_MAX_S;
-	c->st.targets_retry_after++;
-	if (s->held_until <= now) {
-		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		log_warn("target %s answered 503 with Retry-After %" PRIu32
-			 ": new calls skip it for %" PRIu32 " s",
-			 addr, asked, secs);
-	}
-	/* the longest it asked for: every 503 that comes now answers an
-	 * INVITE sent before the first */
-	s->held_until = clock_later(s->held_until, now + 1000ull * secs);
-	s->down_until = clock_later(s->down_until, s->held_until);
-	s->keepalive_deadline = 0;
-	if (s->probe_ms)
-		s->next_probe = clock_later(s->next_probe, s->held_until);
-	targets_due_at(c, s->down_until);
-}
-
-static void target_retry_after(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
-			       uint64_t now)
-{
-	target_hold(c, call_target(c, k), r, now);
-}
-
-/* The branch of the last probe of target entry i: our prefix, 'p', the
- * entry in 4 hex digits, its nonce in 16. */
-#define PROBE_BRANCH_LEN (sizeof(RELAY_CTL_BRANCH_PREFIX) - 1 + 1 + 4 + 16)
-static void probe_branch(const struct ctl *c, uint32_t i, char out[PROBE_BRANCH_LEN + 1])
-{
-	snprintf(out, PROBE_BRANCH_LEN + 1, RELAY_CTL_BRANCH_PREFIX "p%04x%016" PRIx64,
-		 (unsigned)(uint16_t)i, c->targets[i].probe_nonce);
-}
-
-/* An OPTIONS to target entry i, as RFC 3261 11 has it (a probe while it is
- * down, a keep-alive while it is up): its branch carries the entry and a
- * nonce (the response comes back to the controller as any response with our
- * branch prefix does). */
-static void probe_send(struct ctl *c, uint32_t i, uint64_t now)
-{
-	struct target_state *s = &c->targets[i];
-	char addr[UDP_ADDR_STRLEN], branch[PROBE_BRANCH_LEN + 1], buf[1024];
-	struct wbuf w = {buf, 0, sizeof(buf), false};
-
-	s->probe_nonce = rng_secure();
-	probe_branch(c, i, branch);
-	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-	wbuf_puts(&w, "OPTIONS sip:");
-	wbuf_puts(&w, addr);
-	wbuf_puts(&w, " SIP/2.0\r\nVia: SIP/2.0/UDP ");
-	wbuf_puts(&w, c->cfg->advertise);
-	wbuf_puts(&w, ";branch=");
-	wbuf_puts(&w, branch);
-	wbuf_puts(&w, ";rport\r\nMax-Forwards: 70\r\nFrom: <sip:sipshard@");
-	wbuf_puts(&w, c->cfg->advertise);
-	wbuf_puts(&w, ">;tag=");
-	wbuf_puts(&w, branch + sizeof(RELAY_CTL_BRANCH_PREFIX));
-	wbuf_puts(&w, "\r\nTo: <sip:");
-	wbuf_puts(&w, addr);
-	wbuf_puts(&w, ">\r\nCall-ID: ");
-	wbuf_puts(&w, branch + sizeof(RELAY_CTL_BRANCH_PREFIX));
-	wbuf_puts(&w, "@sipshard\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
-	s->options_sent = now;
-	send_to(c, 0, buf, wbuf_result(&w), &s->addr, s->len);
-}
-
-/* Up target entry i's keep-alive: its answer is awaited, or its time came
- * to send one. Returns when it next needs the tick. */
-static uint64_t keepalive_tick(struct ctl *c, uint32_t i, uint64_t now)
-{
-	struct target_state *s = &c->targets[i];
-	const struct config_route *r = &policy_config(c->pol)->routes[s->keepalive_route];
-	char addr[UDP_ADDR_STRLEN];
-
-	if (s->keepalive_deadline && now >= s->keepalive_deadline) {
-		c->st.keepalives_missed++;
-		if (r->down_s) {
-			target_down(c, s, r, "an OPTIONS", now);
-			return s->probe_ms ? s->next_probe : s->down_until;
-		}
-		udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-		log_warn("target %s sent nothing to an OPTIONS (route %s has down_s 0: "
-			 "still in use)",
-			 addr, r->name);
-		s->keepalive_deadline = 0;
-	}
-	if (!s->keepalive_deadline && now >= s->next_keepalive) {
-		probe_send(c, i, now);
-		c->st.keepalives_sent++;
-		s->keepalive_deadline = now + r->failover_ms;
-		s->next_keepalive = now + s->keepalive_ms;
-	}
-	return s->keepalive_deadline ? s->keepalive_deadline : s->next_keepalive;
-}
-
-/* Probes each down target whose time has come, and sends each up target
- * with a keep-alive its next one; a target whose down_s has passed is up
- * without an answer (next call tries it). A tick before targets_due, the
- * soonest of those times, does nothing. */
-static void targets_tick(struct ctl *c, uint64_t now)
-{
-	uint64_t due = UINT64_MAX;
-
-	c->targets_due = UINT64_MAX; /* what the walk changes moves it back */
-	for (uint32_t i = 0; i < c->ntargets; i++) {
-		struct target_state *s = &c->targets[i];
-		if (s->probe_ms && s->down_until <= now)
-			target_up(c, s);
-		if (s->probe_ms) {
-			if (now >= s->next_probe) {
-				probe_send(c, i, now);
-				c->st.probes_sent++;
-				s->next_probe = now + s->probe_ms;
-			}
-			due = clock_earlier(due, clock_earlier(s->next_probe, s->down_until));
-		} else if (s->keepalive_ms) {
-			due = clock_earlier(due, s->down_until > now ? s->down_until
-								     : keepalive_tick(c, i, now));
-		}
-	}
-	targets_due_at(c, due);
-}
-
-/* A response to a probe: the target is up, whatever the status (a SIP
- * stack answered). Returns false when r is no probe's. */
-static bool probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now)
-{
-	size_t plen = sizeof(RELAY_CTL_BRANCH_PREFIX) - 1;
-	char addr[UDP_ADDR_STRLEN], want[PROBE_BRANCH_LEN + 1];
-
-	if (r->cseq.method_id != SIP_METHOD_OPTIONS || !r->nvias ||
-	    r->vias[0].branch.len != PROBE_BRANCH_LEN)
-		return false;
-	int64_t i = relay_hex_digits(r->buf + r->vias[0].branch.off + plen + 1, 4);
-	if (i < 0 || (uint64_t)i >= c->ntargets ||
-	    !(c->targets[i].probe_ms || c->targets[i].keepalive_deadline))
-		return false;
-	struct target_state *s = &c->targets[i];
-	probe_branch(c, (uint32_t)i, want);
-	if (!sip_view_eq(r->buf, r->vias[0].branch, want, PROBE_BRANCH_LEN))
-		return false;
-	uint64_t rtt = now > s->options_sent ? now - s->options_sent : 0;
-	s->rtt_ms = rtt > INT32_MAX ? INT32_MAX : (int32_t)rtt;
-	/* a 503 with Retry-After asks for no requests for that long, an
-	 * OPTIONS as much as an INVITE (RFC 3263 4.3): out of service then */
-	target_hold(c, s, r, now);
-	if (!s->probe_ms) { /* a keep-alive's: still up, unless it asked for time */
-		s->keepalive_deadline = 0;
-		targets_due_at(c, s->next_keepalive);
-		c->st.keepalives_answered++;
-		return true;
-	}
-	c->st.probes_answered++;
-	if (s->held_until > now)
-		return true; /* a 503's (this one's, or an INVITE's): down until its Retry-After is
-				over */
-	target_up(c, s);
-	udp_format_addr((const struct sockaddr *)&s->addr, addr, sizeof(addr));
-	log_info("target %s answers OPTIONS (%d): back in use", addr, r->status);
-	return true;
-}
-
 /* The session interval leg B's INVITE asks the callee for when the caller
  * asks for none (timers.session_expires_s, when session timers are on), or 0. */
 static uint32_t session_asked_of_callee(const struct ctl *c)
@@ -1388,9 +779,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		rr = r->round_robin || r->srv;
 		if (rr) {
 			memcpy(rr_next, c->rr_weight[route], sizeof(rr_next));
-			turn = rr_first(c, (unsigned)route, now, rr_next);
+			turn = ctl_rr_first(c, (unsigned)route, now, rr_next);
 		}
-		first = pick_target(c, (unsigned)route, turn, 0, &all_down, now);
+		first = ctl_pick_target(c, (unsigned)route, turn, 0, &all_down, now);
 		if (first < 0) {
 			/* every target of the route is full (max_calls or max_cps) */
 			c->st.rejected_target_full++;
@@ -1478,7 +869,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		 * the old one's challenges with the new one's account */
 		auth_key =
 		    orig_creds_key_at(c->creds, c->ncreds, y_auth_key, &y->peer, y->peer_len);
-		/* a party sipshard answers with a route's credentials (call_auth)
+		/* a party sipshard answers with a route's credentials (ctl_call_auth)
 		 * is not sent the caller's, as for a route with auth */
 		b.own_credentials =
 		    orig_creds_find(c->creds, c->ncreds, auth_key, &y->peer, y->peer_len) != NULL;
@@ -1501,8 +892,8 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		memcpy(&k->b_peer, &y->peer, y->peer_len);
 		k->b_len = y->peer_len;
 	}
-	/* no route (UINT8_MAX names none: call_route finds none, so the call
-	 * does not fail over; call_auth answers challenges by its dlg.auth_key) */
+	/* no route (UINT8_MAX names none: ctl_call_route finds none, so the call
+	 * does not fail over; ctl_call_auth answers challenges by its dlg.auth_key) */
 	k->route = r ? (uint8_t)route : UINT8_MAX;
 	k->target = (uint8_t)first;
 	k->first = (uint8_t)turn;
@@ -1514,9 +905,9 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	k->failover_ms = r && r->ntargets > 1 ? r->failover_ms : 0;
 	if (r) {
 		if (rr)
-			rr_commit(c, (unsigned)route, rr_next);
+			ctl_rr_commit(c, (unsigned)route, rr_next);
 		ctl_target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
-		target_invited(c, (unsigned)route, (unsigned)first, now);
+		ctl_target_invited(c, (unsigned)route, (unsigned)first, now);
 	}
 	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b,
 			   (const struct sockaddr *)&k->b_peer, k->b_len);
@@ -1525,7 +916,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	/* the worker answers a challenge to its own requests on leg B with
 	 * the route's credentials, which it knows by this key (orig.h); a call
 	 * that replaces or joins a dialog goes to that dialog's party, and
-	 * answers it (call_auth) as that dialog's requests do, by that
+	 * answers it (ctl_call_auth) as that dialog's requests do, by that
 	 * dialog's key while its route still has the target the key names */
 	k->dlg.auth_key = auth_key;
 	/* what the CDR names besides the legs, for the one a restart writes */
@@ -1769,28 +1160,28 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
  * -ENOSPC when the INVITE would not fit. */
 static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t now)
 {
-	const struct config_route *r = call_route(c, k);
+	const struct config_route *r = ctl_call_route(c, k);
 
 	if (!r || k->b_rang || k->cancelled || k->timed_out || k->installed ||
 	    (status && !fails_over_on(r, status)))
 		return -ENOENT;
 	bool all_down = k->all_down;
-	unsigned pos = target_pos(r, k->first, k->target);
-	int next = pick_target(c, k->route, k->first, pos + 1, &all_down, now);
+	unsigned pos = ctl_target_pos(r, k->first, k->target);
+	int next = ctl_pick_target(c, k->route, k->first, pos + 1, &all_down, now);
 	if (next < 0)
 		return -ENOENT;
 	const struct config_target *t = &r->targets[next];
 	if (invite_again(c, k, r, t, NULL, 0, now) != 0)
 		return -ENOSPC;
-	call_target_drop(c, k);
+	ctl_call_target_drop(c, k);
 	if (!k->slot_gone)
 		ctl_target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
-	target_invited(c, k->route, (unsigned)next, now);
+	ctl_target_invited(c, k->route, (unsigned)next, now);
 	k->target = (uint8_t)next;
 	k->attempts++;
 	k->dlg.cdr.attempts = k->attempts;
 	k->creds = (struct cred_state){0};
-	pos = target_pos(r, k->first, k->target);
+	pos = ctl_target_pos(r, k->first, k->target);
 	k->failover_ms = pos + 1u < r->ntargets ? r->failover_ms : 0;
 	ctl_cdr_retarget(c, k, t->text);
 	c->st.failovers++;
@@ -1804,7 +1195,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 }
 
 /* Answers a target's 401 or 407 r to leg B's INVITE with the route's
- * credentials (routes[].auth, cred_answer; those call_auth finds once a
+ * credentials (routes[].auth, cred_answer; those ctl_call_auth finds once a
  * reload changed the route: the call rang across it): the INVITE again to
  * the same target with the line that answers it, and the lines of the
  * challenges of other kinds or realms it answered before (a proxy's 407,
@@ -1815,8 +1206,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    uint64_t now)
 {
-	const struct config_route *route = call_route(c, k);
-	const struct config_auth *auth = call_auth(c, k);
+	const struct config_route *route = ctl_call_route(c, k);
+	const struct config_auth *auth = ctl_call_auth(c, k);
 	const char *why = NULL;
 	char lines[CRED_LINES_MAX], peer[UDP_ADDR_STRLEN];
 
@@ -1864,7 +1255,7 @@ static int answer_challenge(struct ctl *c, struct ctl_call *k, const struct sip_
 static int raise_session_interval(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 				  uint64_t now)
 {
-	const struct config_route *route = call_route(c, k);
+	const struct config_route *route = ctl_call_route(c, k);
 	uint32_t min_se;
 
 	if (!k->session_ours || k->session_raised || k->b_rang || k->cancelled || k->timed_out ||
@@ -2103,7 +1494,7 @@ static void give_up_call(struct ctl *c, struct ctl_call *k, uint64_t now)
 	given_up_commit(c, now);
 	int status = k->cancelled ? 487 : 408;
 	call_unanswered(c, k, !k->cancelled, status);
-	call_target_drop(c, k);
+	ctl_call_target_drop(c, k);
 	if (k->installed)
 		release_dialog(c, k);
 	ctl_forks_end(c, k);
@@ -2139,8 +1530,8 @@ static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const stru
 {
 	bool timeout = k->timed_out && !k->cancelled;
 	int status = timeout ? 408 : 487;
-	target_count_final(c, k, r->status);
-	call_target_drop(c, k);
+	ctl_target_count_final(c, k, r->status);
+	ctl_call_target_drop(c, k);
 	if (k->installed) /* the call's own early dialog, when another fork's ended */
 		release_dialog(c, k);
 	ctl_forks_end(c, k);
@@ -2157,7 +1548,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (k->state == CALL_CALLING) {
 		k->state = CALL_PROCEEDING; /* any response stops Timer A */
 		k->t_next = 0;
-		target_answers(c, k, now);
+		ctl_target_answers(c, k, now);
 		/* the CANCEL that waited for it: only in a record restored from
 		 * a process that kept a CANCEL before any provisional waiting
 		 * here (on_cancel now gives such an INVITE up at once) */
@@ -2329,7 +1720,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 				return;
 			}
 			k->state = CALL_ANSWERED;
-			target_count_final(c, k, r->status);
+			ctl_target_count_final(c, k, r->status);
 			k->t_deadline = now + CTL_ANSWER_LINGER;
 			ctl_list_append(c, &c->linger, k);
 			c->st.calls_answered++;
@@ -2376,12 +1767,12 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		refused = arc != -ENOENT; /* -EACCES or -ENOSPC: no answer sent */
 	}
-	target_retry_after(c, k, r, now);
-	target_count_final(c, k, r->status);
+	ctl_target_retry_after(c, k, r, now);
+	ctl_target_count_final(c, k, r->status);
 	if (next_target(c, k, r->status, now) == 0)
 		return;
-	call_target_drop(c, k); /* the target has no call any more */
-	if (k->installed)	/* the worker frees it and reports through ctl_on_dialog_ended */
+	ctl_call_target_drop(c, k); /* the target has no call any more */
+	if (k->installed) /* the worker frees it and reports through ctl_on_dialog_ended */
 		release_dialog(c, k);
 	ctl_forks_end(c, k);
 	/* the 487 to our CANCEL of a call nobody answered: the caller gets 408 */
@@ -2463,7 +1854,7 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		 * silent, it would be back after down_s, or at a probe's answer */
 		uint32_t i = ctl_target_find(c, src, srclen);
 		if (i != CTL_NO_TARGET)
-			target_hold(c, &c->targets[i], r, now);
+			ctl_target_hold(c, &c->targets[i], r, now);
 		return true;
 	}
 	end_2xx(c, k, r, src, srclen, now);
@@ -2523,11 +1914,12 @@ static void on_response(struct ctl *c, unsigned shard, const struct sip_msg *r,
 			}
 			return;
 		}
-		if (!k && (detached_on_response(&c->detached, r, now) ||
-			   probe_response(c, r, now) || close_left_target(c, r, src, srclen, now) ||
-			   given_up_response(c, r, src, srclen, now) ||
-			   reg_on_response(&c->regs, r, now, &c->reg_ops) ||
-			   ack_final_of_gone_call(c, shard, r, src, srclen, now)))
+		if (!k &&
+		    (detached_on_response(&c->detached, r, now) || ctl_probe_response(c, r, now) ||
+		     close_left_target(c, r, src, srclen, now) ||
+		     given_up_response(c, r, src, srclen, now) ||
+		     reg_on_response(&c->regs, r, now, &c->reg_ops) ||
+		     ack_final_of_gone_call(c, shard, r, src, srclen, now)))
 			return;
 		c->st.dropped_unknown_response++;
 		return;
@@ -2783,7 +2175,7 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 	switch (k->state) {
 	case CALL_CALLING:
 		if (now >= give_up_due(c, k)) {
-			target_silent(c, k, now);
+			ctl_target_silent(c, k, now);
 			/* the INVITE left behind is given up: kept, with its
 			 * CANCEL (no Reason: the call goes on elsewhere) */
 			given_up_stage(c, k, NULL, 0);
@@ -2879,7 +2271,7 @@ void ctl_on_tick(struct ctl *c, uint64_t now)
 	release_retry(c);
 	wheel_advance(&c->timers, now, on_call_timer, c);
 	if ((c->probing || c->keeping) && now >= c->targets_due)
-		targets_tick(c, now);
+		ctl_targets_tick(c, now);
 	/* with no registration left, some may still be unregistering */
 	if (now >= c->regs.due)
 		reg_tick(&c->regs, now, &c->reg_ops);
@@ -2938,7 +2330,7 @@ void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t 
 		c->st.calls_active--;
 	policy_call_release(c->pol);
 	if (slot < p->cap)
-		target_drop(c, shard, slot);
+		ctl_target_drop(c, shard, slot);
 }
 
 void ctl_on_first_fork_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t gen)
@@ -2986,7 +2378,7 @@ static void map_registrations(struct ctl *c)
 		      c->cfg->timers.t2_ms, clock_mono_ms(), &c->reg_ops);
 }
 
-/* The controller's copy of the routes' credentials (call_auth). */
+/* The controller's copy of the routes' credentials (ctl_call_auth). */
 static void map_creds(struct ctl *c)
 {
 	const struct config *pc = policy_config(c->pol);
@@ -2999,7 +2391,7 @@ static void map_creds(struct ctl *c)
 void ctl_set_policy(struct ctl *c, struct policy *pol)
 {
 	c->pol = pol;
-	map_targets(c);
+	ctl_map_targets(c);
 	map_creds(c);
 	map_registrations(c);
 	memset(c->rr_weight, 0, sizeof(c->rr_weight)); /* the routes may be others */
@@ -3016,49 +2408,6 @@ void ctl_get_stats(const struct ctl *c, struct ctl_stats *st)
 	st->targets_down = 0;
 	for (uint32_t i = 0; i < c->ntargets; i++)
 		st->targets_down += c->targets[i].named && c->targets[i].down_until > c->tick_now;
-}
-
-int ctl_set_target_disabled(struct ctl *c, const struct sockaddr *addr, socklen_t len,
-			    bool disabled, uint32_t *calls)
-{
-	uint32_t i = ctl_target_find(c, addr, len);
-	if (i == CTL_NO_TARGET || !c->targets[i].named)
-		return -ENOENT;
-	c->targets[i].disabled = disabled;
-	*calls = c->targets[i].calls;
-	return 0;
-}
-
-/* The seconds, rounded up, left at now of the time target t is out of
- * service for a 503's Retry-After; 0 when none. */
-static uint32_t retry_after_left(const struct target_state *t, uint64_t now)
-{
-	return t->held_until > now ? (uint32_t)((t->held_until - now + 999) / 1000) : 0;
-}
-
-size_t ctl_get_targets(const struct ctl *c, struct ctl_target_info *out, size_t cap)
-{
-	size_t n = 0;
-	for (uint32_t i = 0; i < c->ntargets; i++) {
-		const struct target_state *t = &c->targets[i];
-		if (!t->named)
-			continue;
-		if (n < cap)
-			out[n] = (struct ctl_target_info){.addr = t->addr,
-							  .len = t->len,
-							  .calls = t->calls,
-							  .down = t->down_until > c->tick_now,
-							  .retry_after_s =
-							      retry_after_left(t, c->tick_now),
-							  .rtt_ms = t->rtt_ms,
-							  .invites = t->invites,
-							  .answered = t->answered,
-							  .rejected = t->rejected,
-							  .unanswered = t->unanswered,
-							  .disabled = t->disabled};
-		n++;
-	}
-	return n;
 }
 
 void ctl_get_pool(const struct ctl *c, struct ctl_pool *out)
@@ -3128,7 +2477,7 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 			p->items[i] = (uint64_t)(dialogs_per_shard - 1 - i) << 32 | 1;
 		p->count = dialogs_per_shard;
 	}
-	map_targets(c);
+	ctl_map_targets(c);
 	map_creds(c);
 	c->key_seed = rng_seed((uint64_t)(uintptr_t)c);
 	c->reg_ops = (struct reg_ops){reg_send, reg_rand, c};

@@ -92,7 +92,7 @@ struct ctl_call {
 	 * final ends the call with a 408 to the caller (in what was padding, so
 	 * that the records' file keeps its layout: older files hold false) */
 	bool timed_out;
-	/* the target of the INVITE in flight was found silent (target_silent)
+	/* the target of the INVITE in flight was found silent (ctl_target_silent)
 	 * at failover_ms with no other target to go to: it keeps the call until
 	 * Timer B, and that one INVITE is not counted or marked down twice. In
 	 * what was padding (older files hold false) */
@@ -256,7 +256,7 @@ struct iso_clock {
  * 503 with Retry-After: skipped that long, CTL_RETRY_AFTER_MAX_S at most), and the
  * OPTIONS it sends it: probes while down, keep-alives while up (routes[].
  * keepalive_s), one walk over the entries when one is due. Entries are
- * made for the targets of the policy in force (map_targets), kept across
+ * made for the targets of the policy in force (ctl_map_targets), kept across
  * reloads by address, and reused once no configuration names them and no
  * call counts on them: at most twice the targets a configuration can have.
  */
@@ -270,7 +270,7 @@ struct target_state {
 	bool disabled;	     /* by the operator (ctl_set_target_disabled): full */
 	uint64_t down_until; /* monotonic ms; up when not after now */
 	/* monotonic ms: out of service until then because it answered 503 with
-	 * Retry-After (target_retry_after); down_until is at least this, and
+	 * Retry-After (ctl_target_retry_after); down_until is at least this, and
 	 * no answer ends it sooner */
 	uint64_t held_until;
 	/* targets[].max_cps as a cell rate: the theoretical arrival time of
@@ -403,16 +403,16 @@ struct ctl {
 	uint32_t ntargets;    /* entries of targets[] made so far */
 	uint32_t probing;     /* entries with probe_ms set */
 	uint32_t keeping;     /* entries with keepalive_ms set */
-	uint64_t targets_due; /* targets_tick has nothing to do before */
+	uint64_t targets_due; /* ctl_targets_tick has nothing to do before */
 	struct target_state targets[CTL_TARGETS_MAX];
 	/* the credentials of the routes of the policy in force, as the workers
 	 * have them (orig_cred_of_route), for the calls whose route a reload or
-	 * restart changed (call_auth) */
+	 * restart changed (ctl_call_auth) */
 	uint32_t ncreds;
 	struct orig_cred creds[ORIG_CREDS_MAX];
 	/* the entry of each target of the policy in force, or CTL_NO_TARGET */
 	uint16_t target_of_route[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
-	/* select round_robin: each target's current weight (rr_first), per
+	/* select round_robin: each target's current weight (ctl_rr_first), per
 	 * route of the policy in force */
 	int32_t rr_weight[CONFIG_MAX_ROUTES][CONFIG_MAX_TARGETS];
 	/* the registrations of the policy in force (register.h) */
@@ -460,14 +460,19 @@ static inline bool same_callee(const struct ctl_call *k, const struct sip_msg *r
 	       sip_view_eq(r->buf, r->to.tag, lb->remote_tag, lb->remote_tag_len);
 }
 
+static inline void send_to(struct ctl *c, unsigned shard, const char *buf, int len,
+			   const struct sockaddr_storage *to, socklen_t tolen)
+{
+	if (len > 0)
+		c->hooks.send(c->hooks.arg, shard, buf, (size_t)len, (const struct sockaddr *)to,
+			      tolen);
+}
+
 /* ---- what one of the controller's files calls in another ------------------ */
 
-/* controller.c: the record pool and its indexes, the targets, the timers */
+/* controller.c: the record pool and its indexes, the timers */
 void ctl_list_append(struct ctl *c, struct call_list *l, struct ctl_call *k);
 void ctl_by_a_link(struct ctl *c, struct ctl_call *k);
-void ctl_target_take(struct ctl *c, unsigned shard, uint32_t slot, uint32_t i);
-bool ctl_target_is(const struct ctl *c, uint32_t i, const void *addr, socklen_t len);
-uint32_t ctl_target_find(const struct ctl *c, const void *addr, socklen_t len);
 void ctl_call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now);
 
 /* controller.c: the dialog record the worker will hold, handed to it */
@@ -491,6 +496,30 @@ void ctl_forks_end(struct ctl *c, struct ctl_call *k);
 int ctl_answer_from_fork(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			 const struct sockaddr *src, socklen_t srclen);
 const char *ctl_head_with_tag(struct ctl *c, struct ctl_call *k, const char *tag);
+
+/* controller_targets.c: the routes' targets */
+void ctl_target_take(struct ctl *c, unsigned shard, uint32_t slot, uint32_t i);
+void ctl_target_drop(struct ctl *c, unsigned shard, uint32_t slot);
+bool ctl_target_is(const struct ctl *c, uint32_t i, const void *addr, socklen_t len);
+uint32_t ctl_target_find(const struct ctl *c, const void *addr, socklen_t len);
+void ctl_map_targets(struct ctl *c);
+void ctl_target_invited(struct ctl *c, unsigned route, unsigned t, uint64_t now);
+unsigned ctl_target_pos(const struct config_route *r, unsigned first, unsigned t);
+int ctl_pick_target(struct ctl *c, unsigned route, unsigned first, unsigned from, bool *all_down,
+		    uint64_t now);
+unsigned ctl_rr_first(struct ctl *c, unsigned route, uint64_t now, int32_t cw[CONFIG_MAX_TARGETS]);
+void ctl_rr_commit(struct ctl *c, unsigned route, const int32_t cw[CONFIG_MAX_TARGETS]);
+const struct config_route *ctl_call_route(const struct ctl *c, const struct ctl_call *k);
+const struct config_auth *ctl_call_auth(const struct ctl *c, const struct ctl_call *k);
+void ctl_call_target_drop(struct ctl *c, const struct ctl_call *k);
+void ctl_target_silent(struct ctl *c, struct ctl_call *k, uint64_t now);
+void ctl_target_count_final(struct ctl *c, const struct ctl_call *k, int status);
+void ctl_target_answers(struct ctl *c, const struct ctl_call *k, uint64_t now);
+void ctl_target_hold(struct ctl *c, struct target_state *s, const struct sip_msg *r, uint64_t now);
+void ctl_target_retry_after(struct ctl *c, const struct ctl_call *k, const struct sip_msg *r,
+			    uint64_t now);
+void ctl_targets_tick(struct ctl *c, uint64_t now);
+bool ctl_probe_response(struct ctl *c, const struct sip_msg *r, uint64_t now);
 
 /* controller_cdr.c: the call detail records */
 void ctl_cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,
