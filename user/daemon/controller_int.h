@@ -428,8 +428,9 @@ struct ctl {
 	struct given_up given_up_staged;
 };
 
-/* Small helpers of every controller file, inline in each as they were in
- * controller.c. */
+/* Small helpers more than one controller file uses: static inline, so that
+ * each file inlines them as controller.c did (all but key_hash, which gcc
+ * kept out of line there and now inlines too). */
 
 /* The leg-A index's key of a Call-ID and From tag, both the caller's choice:
  * keyed per process (core/keyhash.h), so that a caller cannot pick Call-IDs
