@@ -597,7 +597,7 @@ static void test_kept_slot_relays_no_tagless_request(void **state)
 	assert_int_equal(res.status, 481);
 }
 
-/* A fork's early dialog (another fork of leg B than the first, controller.c)
+/* A fork's early dialog (another fork of leg B than the first, controller_forks.c)
  * in a slot of its own, fork/fork_gen, of the call in SLOT (made early), its
  * leg B's remote tag "btag2"; its leg A tag (high: the bits above the
  * fork's slot in its salt, the controller's fork_tag_bits), the one the

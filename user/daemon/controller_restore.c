@@ -443,13 +443,13 @@ uint32_t ctl_adopt(struct ctl *c, unsigned shard, const struct shard_table *t, u
 	return carried;
 }
 
-/* Maps the records: anonymous, or the file at path with what the last run
- * left in it (c->restore_pending). A file of another layout is dropped. */
 size_t ctl_records_bytes(uint32_t setups)
 {
 	return CTL_RECORDS_AT + (size_t)setups * sizeof(struct ctl_call);
 }
 
+/* Maps the records: anonymous, or the file at path with what the last run
+ * left in it (c->restore_pending). A file of another layout is dropped. */
 int ctl_map_records(struct ctl *c, const char *path)
 {
 	size_t len = ctl_records_bytes(c->ncalls);

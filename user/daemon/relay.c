@@ -905,7 +905,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		from_leg = leg_of_request(d, m);
 	if (from_leg < 0 && d && d->state == SHARD_DLG_EARLY) {
 		/* the caller's request in the early dialog of another fork of
-		 * leg B than the first, under that fork's tag (controller.c):
+		 * leg B than the first, under that fork's tag (controller_forks.c):
 		 * that fork's early dialog, in a slot of its own; */
 		struct shard_dialog *f =
 		    shard_dialog_of_fork_tag(rc->table, m->buf + m->to.tag.off, m->to.tag.len);
