@@ -6,7 +6,8 @@
  * Clients of the metrics endpoint cannot take the slots of the Unix socket.
  * A refused request's error quotes none of its control bytes, and no part of
  * a UTF-8 character. A listener
- * whose accept finds no descriptor is not polled again at once.
+ * whose accept finds no descriptor is not polled again at once, and one a
+ * flood of connections keeps readable gives a pass one batch of them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -364,6 +365,61 @@ static void test_accept_without_descriptors_does_not_spin(void **state)
 	assert_non_null(strstr(buf, "\"answer\":42"));
 }
 
+/* A pass of the controller's loop takes at most MGMT_ACCEPT_BATCH
+ * connections from a listener: before, it accepted until the backlog was
+ * empty, refusing each one past the free slots, so that clients connecting
+ * as fast as they were refused held the controller thread there. */
+static void test_accept_takes_a_batch_a_pass(void **state)
+{
+	struct mgmt *m;
+	char err[256];
+	enum { CLIENTS = MGMT_ACCEPT_BATCH + 4 };
+	int fd[CLIENTS];
+	(void)state;
+	assert_int_equal(mgmt_create(&m, NULL), 0);
+	assert_int_equal(mgmt_listen_unix(m, path, small_handler, err, sizeof(err)), 0);
+	for (int i = 0; i < CLIENTS; i++)
+		fd[i] = stats_client();
+	uint64_t t = now_ms();
+	serve(m, t); /* the listener is readable: one batch taken */
+	struct mgmt_stats st;
+	mgmt_get_stats(m, &st);
+	assert_int_equal(st.dropped, 0); /* every one taken had a slot */
+	struct pollfd p[2 + MGMT_MAX_CLIENTS];
+	int n = mgmt_poll_fds(m, p, 2 + MGMT_MAX_CLIENTS);
+	assert_true(poll(p, (nfds_t)n, 0) > 0);
+	assert_true(p[0].revents & POLLIN); /* the rest wait in the backlog */
+	/* every client gets its answer or a refusal, none is left waiting */
+	int answered = 0, refused = 0;
+	for (int step = 0; step < 100 && answered + refused < CLIENTS; step++) {
+		serve(m, t);
+		for (int i = 0; i < CLIENTS; i++) {
+			char buf[512];
+			if (fd[i] < 0)
+				continue;
+			ssize_t r = read(fd[i], buf, sizeof(buf) - 1);
+			if (r <= 0 && !(r < 0 && errno == EAGAIN)) {
+				close(fd[i]), fd[i] = -1;
+				continue;
+			}
+			if (r <= 0)
+				continue;
+			buf[r] = '\0';
+			if (strstr(buf, "\"answer\":42"))
+				answered++;
+			else if (strstr(buf, "busy"))
+				refused++;
+			close(fd[i]), fd[i] = -1;
+		}
+	}
+	for (int i = 0; i < CLIENTS; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	mgmt_close(m);
+	assert_int_equal(answered + refused, CLIENTS);
+	assert_true(answered >= MGMT_MAX_CLIENTS);
+}
+
 /* metrics_listen on an address this host does not have: the error said
  * "Cannot assign requested address", which does not tell the operator that
  * the address is not one of this host's (TEST-NET-1, RFC 5737, is no one's). */
@@ -397,6 +453,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refusal_quotes_whole_characters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accept_without_descriptors_does_not_spin, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_takes_a_batch_a_pass, setup, teardown),
 	    cmocka_unit_test(test_metrics_listen_elsewhere_says_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

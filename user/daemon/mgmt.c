@@ -597,7 +597,7 @@ static void client_read(struct mgmt *m, struct mgmt_client *c)
 
 static void accept_clients(struct mgmt *m, int lfd, bool http, uint64_t now_ms)
 {
-	for (;;) {
+	for (int taken = 0; taken < MGMT_ACCEPT_BATCH; taken++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)

@@ -60,6 +60,11 @@
 /* How long a listener is not polled after its accept found no descriptor
  * (RLIMIT_NOFILE) or memory: its clients wait in the backlog meanwhile */
 #define MGMT_ACCEPT_PAUSE_MS 1000
+/* Connections one listener takes per pass of the controller's loop: no more
+ * can be served at once, and a flood of connections that keeps the backlog
+ * full must not hold the controller, which sets calls up, in accept(); the
+ * rest wait in the backlog for the next pass */
+#define MGMT_ACCEPT_BATCH MGMT_MAX_CLIENTS
 
 struct mgmt;
 
