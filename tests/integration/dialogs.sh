@@ -99,6 +99,12 @@ check "refer to a target that is no URI: exit 1, the key named" \
 "$CTL" -s "$SOCK" message "$ended_id" --to callee --type text/plain 2>"$WORK/nobody.err"
 check "message without a body: sipshardctl says it is bad usage (exit 2), naming --body" \
 	bash -c "[ $? = 2 ] && grep -q -- '--body' \"\$1\"" _ "$WORK/nobody.err"
+# a body of control bytes, within --body's 1024 bytes, is six bytes each as
+# JSON: over the daemon's 4096, which it would refuse naming no argument
+"$CTL" -s "$SOCK" info "$ended_id" --to caller --type application/octet-stream \
+	--body "$(python3 -c 'print("\x01" * 700, end="")')" 2>"$WORK/ctlbody.err"
+check "a body too long once written as JSON: exit 2, --body and the sizes named" \
+	bash -c "[ $? = 2 ] && grep -q -- '--body: expected a request of at most 4096 bytes, got 4' \"\$1\"" _ "$WORK/ctlbody.err"
 # the daemon refuses it too, from a client that sends it
 python3 - "$SOCK" "$ended_id" >"$WORK/nobody.json" <<'PY'
 import json, socket, sys

@@ -18,7 +18,7 @@
 
 #include "core/cli.h"
 #include "ctl/config.h"
-#include "daemon/mgmt.h" /* MGMT_WAIT_DEFAULT_MS, MGMT_WAIT_MAX_MS */
+#include "daemon/mgmt.h" /* MGMT_WAIT_DEFAULT_MS, MGMT_WAIT_MAX_MS, MGMT_REQUEST_MAX */
 #include "daemon/orig.h" /* ORIG_BODY_MAX */
 
 static const char usage_text[] =
@@ -556,6 +556,21 @@ int main(int argc, char **argv)
 	    (cli.body && !json_object_get(request, "body"))) {
 		fprintf(stderr, "sipshardctl: %s\n",
 			request ? "the Call-ID, type or body is not valid UTF-8" : "out of memory");
+		json_decref(request);
+		return EXIT_USAGE;
+	}
+	/* the daemon reads a request of MGMT_REQUEST_MAX bytes at most, and
+	 * refuses a longer one with a limit that names no argument: a body of
+	 * 1024 control bytes, each written \u00XX, makes one of 6 KiB */
+	char *line = json_dumps(request, JSON_COMPACT);
+	size_t line_len = line ? strlen(line) + 1 : 0; /* and its newline */
+	free(line);
+	if (line_len > MGMT_REQUEST_MAX) {
+		fprintf(
+		    stderr,
+		    "sipshardctl: %s: expected a request of at most %d bytes, got %zu once written "
+		    "as JSON (each control byte takes 6)\n",
+		    cli.body ? "--body" : cli.command, MGMT_REQUEST_MAX, line_len);
 		json_decref(request);
 		return EXIT_USAGE;
 	}
