@@ -5,12 +5,15 @@
  * backends: echo round trips with content and peer checks, the largest IPv4
  * datagram, truncation at the exact size bound, receive-buffer exhaustion
  * with nothing lost afterwards, send-pool exhaustion and misuse, refused
- * sends, config checks and backend choice.
+ * sends, a burst of sends against a full send buffer (in a network namespace
+ * of its own whose loopback is slowed by tc), config checks and backend
+ * choice.
  *
  * The io_uring variants skip (not pass) when the kernel refuses io_uring.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -1238,6 +1242,109 @@ static void test_receive_work_on_poller_mmsg(void **state)
 	receive_work_on_poller(true);
 }
 
+/* The network namespace the process started in, while a test runs in one of
+ * its own (-1: none); net_ns_restore, the teardown, goes back to it whether
+ * the test passed or not. */
+static int saved_net_ns = -1;
+
+/* Moves the process into a new network namespace whose loopback sends through
+ * a 8 Mbit/s token bucket (tc tbf): a datagram holds its socket's send
+ * buffer until the bucket lets it out, as on a NIC whose queue is full, so a
+ * socket with a small send buffer finds it full (EAGAIN) after a few sends.
+ * Skips the test without the privilege or the tools (iproute2). */
+static void enter_slow_loopback(void)
+{
+	saved_net_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (saved_net_ns < 0 || unshare(CLONE_NEWNET) != 0) {
+		print_message("SKIP: no network namespace of its own here (%s)\n", strerror(errno));
+		skip();
+	}
+	if (system("ip link set lo up && tc qdisc add dev lo root tbf rate 8mbit burst 4kb "
+		   "limit 10mb") != 0) {
+		print_message("SKIP: cannot shape the loopback with tc\n");
+		skip();
+	}
+}
+
+static int net_ns_restore(void **state)
+{
+	(void)state;
+	if (saved_net_ns >= 0) {
+		if (setns(saved_net_ns, CLONE_NEWNET) != 0)
+			return -1;
+		close(saved_net_ns);
+		saved_net_ns = -1;
+	}
+	return 0;
+}
+
+/* A burst of sends larger than the socket's send buffer holds (EAGAIN: the
+ * NIC's queue holds what was sent before) waits for room and leaves: with
+ * recvmmsg the sends stay queued until poll says POLLOUT. With io_uring each
+ * waits in the kernel, but all wake at each room made and most find it taken
+ * again: after 128 such rounds the kernel gives up on a send and, the socket
+ * being non-blocking (udp_socket_bind), completes it with -EAGAIN, which was
+ * counted in tx_errors (send_refused) and dropped: about 320 of these 600. */
+static void send_buffer_full(bool no_uring)
+{
+	enum { n = 600, len = 1000, ntx = 1024 };
+	static bool seen[n];
+	static char buf[len];
+	struct fx f;
+	struct net_io_stats st;
+	int small = 2048, big = 8 << 20;
+	unsigned got = 0;
+
+	enter_slow_loopback();
+	fx_open(&f, no_uring, 16, 2048, ntx, 2048);
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(setsockopt(f.cli, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
+	memset(seen, 0, sizeof(seen));
+	for (uint32_t i = 0; i < n; i++) {
+		char *b = net_tx_alloc(f.io);
+		assert_non_null(b);
+		fill(b, i, len);
+		assert_int_equal(
+		    net_tx_queue(f.io, b, len, (struct sockaddr *)&f.cli_addr, f.cli_len), 0);
+	}
+	int64_t deadline = now_ns() + 3000000000;
+	while (got < n && now_ns() < deadline) {
+		assert_true(net_io_poll(f.io, 5, on_pkt, &f) >= 0);
+		ssize_t r;
+		while ((r = recv(f.cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = n;
+			assert_int_equal(r, len);
+			assert_true(content_ok(buf, (size_t)r, &seq));
+			assert_true(seq < n && !seen[seq]);
+			seen[seq] = true;
+			got++;
+		}
+	}
+	settle_tx(&f, n);
+	net_io_get_stats(f.io, &st);
+	print_message("sent %u of %u, tx %llu, tx_errors %llu\n", got, (unsigned)n,
+		      (unsigned long long)st.tx, (unsigned long long)st.tx_errors);
+	assert_int_equal(got, n);
+	assert_int_equal(st.tx, n);
+	assert_int_equal(st.tx_errors, 0);
+	/* every buffer came back */
+	for (int i = 0; i < ntx; i++)
+		assert_non_null(net_tx_alloc(f.io));
+	fx_close(&f);
+}
+
+static void test_send_buffer_full_uring(void **state)
+{
+	(void)state;
+	send_buffer_full(false);
+}
+
+static void test_send_buffer_full_mmsg(void **state)
+{
+	(void)state;
+	send_buffer_full(true);
+}
+
 #define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
 
 int main(void)
@@ -1263,6 +1370,8 @@ int main(void)
 	    BOTH(wake),
 	    BOTH(reply_burst),
 	    BOTH(receive_work_on_poller),
+	    cmocka_unit_test_teardown(test_send_buffer_full_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

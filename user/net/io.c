@@ -189,6 +189,7 @@ int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockad
 
 void net_tx_consume(struct net_io *io, uint32_t done)
 {
+	io->tx_nretry = done >= io->tx_nretry ? 0 : io->tx_nretry - done;
 	if (done >= io->tx_nqueued) {
 		io->tx_nqueued = 0;
 		return;
@@ -196,6 +197,18 @@ void net_tx_consume(struct net_io *io, uint32_t done)
 	memmove(io->tx_queued, io->tx_queued + done,
 		(io->tx_nqueued - done) * sizeof(*io->tx_queued));
 	io->tx_nqueued -= done;
+}
+
+void net_tx_requeue(struct net_io *io, uint32_t slot)
+{
+	uint32_t at = io->tx_nretry++;
+
+	/* a slot is queued, in flight or in neither: the FIFO has room */
+	memmove(io->tx_queued + at + 1, io->tx_queued + at,
+		(io->tx_nqueued - at) * sizeof(*io->tx_queued));
+	io->tx_queued[at] = slot;
+	io->tx_nqueued++;
+	io->tx[slot].state = NET_TX_QUEUED;
 }
 
 void net_io_get_stats(const struct net_io *io, struct net_io_stats *st)

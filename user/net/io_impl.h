@@ -45,6 +45,8 @@ struct net_io {
 	uint32_t tx_nfree;
 	uint32_t *tx_queued; /* FIFO of slots queued and not yet given to the kernel */
 	uint32_t tx_nqueued;
+	uint32_t tx_nretry;    /* io_uring: of them, at the front, sends the kernel gave
+				  back (-EAGAIN) to go again (net_tx_requeue) */
 	uint32_t tx_inflight;  /* io_uring: sends submitted and not reaped */
 	struct mmsghdr *mm_tx; /* NET_MMSG_BATCH: net_mmsg_flush, on either backend */
 
@@ -56,6 +58,8 @@ struct net_io {
 	/* io_uring backend */
 	struct io_uring ring;
 	bool ring_up;
+	bool tx_blocked;    /* a send came back -EAGAIN: the queued wait for POLLOUT */
+	bool pollout_armed; /* the poll for POLLOUT is in flight */
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	unsigned br_mask;
@@ -95,5 +99,9 @@ static inline void net_tx_put(struct net_io *io, uint32_t slot)
 
 /* Drops the first `done` entries of the send FIFO, keeping the rest in order. */
 void net_tx_consume(struct net_io *io, uint32_t done);
+/* A send in flight that the kernel gave back undone goes back into the FIFO,
+ * after those given back before it and ahead of every send queued since, so
+ * that the sends leave in the order they were queued. */
+void net_tx_requeue(struct net_io *io, uint32_t slot);
 
 #endif

@@ -14,11 +14,18 @@
  * request (ENOBUFS, no IORING_CQE_F_MORE) and it is armed again at the end of
  * the pass. Sends queued during a pass are prepared as sendmsg SQEs and
  * submitted together with one io_uring_submit (no syscall when there is
- * nothing to submit); their buffers return to the pool on completion. A wake
+ * nothing to submit); their buffers return to the pool on completion. A send
+ * the kernel gives back with -EAGAIN is not a refusal: the send buffer stayed
+ * full (a burst larger than it, a NIC's queue full), every send waiting in
+ * the kernel woke at each bit of room and most found it taken again, and
+ * after 128 such polls of one request (APOLL_MAX_RETRY) the kernel gives up
+ * on it, the socket being non-blocking. It goes back to the front of the
+ * queue, which waits for a poll for POLLOUT, as the mmsg backend's does. A wake
  * fd (net_io_set_wake) has one read in flight at all times: its completion
  * ends the wait, and the read is armed again with the next submit.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,10 +36,11 @@
 
 /* user_data of the receive and cancel requests; a send's is its slot index
  * (< NET_IO_MAX_TX). Both stay clear of LIBURING_UDATA_TIMEOUT (all ones). */
-#define UD_RECV	  (UINT64_MAX - 1)
-#define UD_CANCEL (UINT64_MAX - 2)
-#define UD_WAKE	  (UINT64_MAX - 3)
-#define BGID	  0 /* buffer group: one per ring, so any fixed id will do */
+#define UD_RECV	   (UINT64_MAX - 1)
+#define UD_CANCEL  (UINT64_MAX - 2)
+#define UD_WAKE	   (UINT64_MAX - 3)
+#define UD_POLLOUT (UINT64_MAX - 4)
+#define BGID	   0 /* buffer group: one per ring, so any fixed id will do */
 
 static void drain(struct net_io *io);
 
@@ -88,12 +96,31 @@ int net_uring_arm_wake(struct net_io *io)
 	return 0;
 }
 
+/* The poll whose completion says the socket has room again for the sends the
+ * kernel gave back (tx_blocked). */
+static void arm_pollout(struct net_io *io)
+{
+	struct io_uring_sqe *sqe = get_sqe(io);
+
+	if (!sqe)
+		return; /* tried again at the next prep_sends */
+	io_uring_prep_poll_add(sqe, io->cfg.fd, POLLOUT);
+	io_uring_sqe_set_data64(sqe, UD_POLLOUT);
+	io->pollout_armed = true;
+}
+
 /* Prepares an SQE for every queued send, oldest first. Sends that find no SQE
- * stay queued. */
+ * stay queued, and all stay queued while the send buffer is full (tx_blocked),
+ * until the poll for POLLOUT completes. */
 static void prep_sends(struct net_io *io)
 {
 	uint32_t k;
 
+	if (io->tx_blocked) {
+		if (!io->pollout_armed)
+			arm_pollout(io);
+		return;
+	}
 	for (k = 0; k < io->tx_nqueued; k++) {
 		struct io_uring_sqe *sqe = get_sqe(io);
 		if (!sqe)
@@ -294,11 +321,18 @@ static void on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 
 	if (i >= io->cfg.ntx || io->tx[i].state != NET_TX_INFLIGHT)
 		return;
+	io->tx_inflight--;
+	if (cqe->res == -EAGAIN) {
+		/* not sent: the send buffer stayed full longer than the kernel
+		 * waits (see the top) */
+		net_tx_requeue(io, (uint32_t)i);
+		io->tx_blocked = true;
+		return;
+	}
 	if (cqe->res < 0)
 		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
 	else
 		io->st.tx++;
-	io->tx_inflight--;
 	net_tx_put(io, (uint32_t)i);
 }
 
@@ -322,8 +356,14 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	 * with sendmmsg), so the loop below has none left to see. */
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
-		if (cqe->user_data < io->cfg.ntx)
+		if (cqe->user_data < io->cfg.ntx) {
 			on_send(io, cqe);
+		} else if (cqe->user_data == UD_POLLOUT) {
+			/* room again (or cancelled): the queued sends go with the
+			 * next submit, and come back again if the room is gone */
+			io->pollout_armed = false;
+			io->tx_blocked = false;
+		}
 	}
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
@@ -391,7 +431,7 @@ static void drain(struct net_io *io)
 {
 	struct io_uring_sqe *sqe;
 
-	if (!io->armed && !io->tx_inflight && !io->wake_armed)
+	if (!io->armed && !io->tx_inflight && !io->wake_armed && !io->pollout_armed)
 		return;
 	sqe = get_sqe(io);
 	if (sqe) {
@@ -399,7 +439,8 @@ static void drain(struct net_io *io)
 		io_uring_sqe_set_data64(sqe, UD_CANCEL);
 	}
 	io_uring_submit(&io->ring);
-	for (int tries = 0; tries < 100 && (io->armed || io->tx_inflight || io->wake_armed);
+	for (int tries = 0;
+	     tries < 100 && (io->armed || io->tx_inflight || io->wake_armed || io->pollout_armed);
 	     tries++) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000};
 		struct io_uring_cqe *cqe;
@@ -422,4 +463,6 @@ void net_uring_close(struct net_io *io)
 	io->rx_mem = NULL;
 	io->armed = false;
 	io->wake_armed = false;
+	io->pollout_armed = false;
+	io->tx_blocked = false;
 }
