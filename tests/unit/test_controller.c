@@ -7360,6 +7360,20 @@ static void rewrite_fork(const struct shard_dialog *fork, uint32_t slot, uint32_
 	close(fd);
 }
 
+/* fork (an installed early dialog) with the leg A tag a fork in fork_slot
+ * of the call in slot and gen of shard 0 is given (shard_fork_tag_encode) */
+static struct shard_dialog with_fork_tag(const struct shard_dialog *fork, uint32_t slot,
+					 uint32_t gen, uint32_t fork_slot)
+{
+	struct shard_dialog d = *fork;
+	struct sip_session *a = &d.legs[SHARD_LEG_A];
+	assert_int_equal(shard_fork_tag_encode(a->local_tag, sizeof(a->local_tag), 0, slot, gen,
+					       fork_slot, 0x5a000000u),
+			 SHARD_TAG_LEN);
+	a->local_tag_len = SHARD_TAG_LEN;
+	return d;
+}
+
 /* setups_malformed of the controller now open */
 static uint64_t setups_malformed(void)
 {
@@ -7454,18 +7468,96 @@ static void test_restart_frees_records_whose_forks_claim_a_slot_twice(void **sta
 	assert_int_equal(setups_malformed(), 1);
 	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[x.slot]));
 
-	/* a free slot: the fork's install lost in the ring, the call taken up */
+	/* a free slot: the fork's install lost in the ring, the call taken up
+	 * (its tag names that slot, as ctl_fork_add made it) */
 	teardown_file(state);
 	setup_file(state);
 	call_rings_on_two_forks(0, &x, &xfork);
-	free_slot = xfork;
-	free_slot.slot = DIALOGS - 1;
-	assert_int_equal(table.dialogs[free_slot.slot].state, SHARD_DLG_FREE);
-	rewrite_fork(&xfork, free_slot.slot, xfork.gen, &xfork);
+	free_slot = with_fork_tag(&xfork, x.slot, x.gen, DIALOGS - 1);
+	assert_int_equal(table.dialogs[DIALOGS - 1].state, SHARD_DLG_FREE);
+	rewrite_fork(&xfork, DIALOGS - 1, xfork.gen, &free_slot);
 	assert_int_equal(reopen(), 1);
 	assert_int_equal(setups_malformed(), 0);
 	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[x.slot]));
 	assert_false(ctl_keeps_dialog(ctl, 0, &table.dialogs[xfork.slot]));
+}
+
+/*
+ * A fork's tag toward the caller names its call's slot and generation and
+ * the fork's own slot (shard_fork_tag_encode, ctl_fork_add). A set-up
+ * record whose fork holds a tag that names another call, or another slot
+ * or generation than the record's, is a damaged or hostile file: freed as
+ * malformed, as forks_ok frees other damage. Before, restore_forks took
+ * such a fork up whenever the table held an early dialog under that tag:
+ * here the record taken up first (1) claimed the early dialog of a fork of
+ * the other call (0), which was then the one freed, its call dropped.
+ */
+static void test_restart_frees_records_whose_fork_tags_name_another_slot(void **state)
+{
+	struct shard_dialog y, yfork, x, xfork, bad;
+	(void)state;
+
+	/* another call's fork, as the record taken up first: the other call
+	 * stays, the damaged record goes */
+	call_rings_on_two_forks(7, &y, &yfork);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&xfork, yfork.slot, yfork.gen, &yfork);
+	assert_int_equal(reopen(), 1);
+	assert_int_equal(setups_malformed(), 1);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[y.slot]));
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[yfork.slot]));
+	assert_false(ctl_keeps_dialog(ctl, 0, &table.dialogs[x.slot]));
+
+	/* the call's slot, another fork slot: in the record and the table */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	bad = with_fork_tag(&xfork, x.slot, x.gen, DIALOGS - 1);
+	rewrite_fork(&xfork, xfork.slot, xfork.gen, &bad);
+	table.dialogs[xfork.slot].legs[SHARD_LEG_A] = bad.legs[SHARD_LEG_A];
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+	assert_false(ctl_keeps_dialog(ctl, 0, &table.dialogs[xfork.slot]));
+
+	/* the call's slot in another generation */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	bad = with_fork_tag(&xfork, x.slot, x.gen + 1, xfork.slot);
+	rewrite_fork(&xfork, xfork.slot, xfork.gen, &bad);
+	table.dialogs[xfork.slot].legs[SHARD_LEG_A] = bad.legs[SHARD_LEG_A];
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* another call's slot, the fork's own slot */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	bad = with_fork_tag(&xfork, DIALOGS - 1, x.gen, xfork.slot);
+	rewrite_fork(&xfork, xfork.slot, xfork.gen, &bad);
+	table.dialogs[xfork.slot].legs[SHARD_LEG_A] = bad.legs[SHARD_LEG_A];
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* the call's own tag, no fork's */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&xfork, xfork.slot, xfork.gen, &x);
+	table.dialogs[xfork.slot].legs[SHARD_LEG_A].local_tag_len = 0;
+	SESSION_SET(&table.dialogs[xfork.slot].legs[SHARD_LEG_A], local_tag,
+		    x.legs[SHARD_LEG_A].local_tag, x.legs[SHARD_LEG_A].local_tag_len);
+	assert_int_equal(reopen(), 0);
+	assert_int_equal(setups_malformed(), 1);
+
+	/* as ctl_fork_add made it: taken up */
+	teardown_file(state);
+	setup_file(state);
+	call_rings_on_two_forks(0, &x, &xfork);
+	rewrite_fork(&xfork, xfork.slot, xfork.gen, &xfork);
+	assert_int_equal(reopen(), 1);
+	assert_int_equal(setups_malformed(), 0);
+	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[xfork.slot]));
 }
 
 /*
@@ -8275,6 +8367,9 @@ int main(void)
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_restart_frees_records_whose_forks_claim_a_slot_twice, setup_file,
+		teardown_file),
+	    cmocka_unit_test_setup_teardown(
+		test_restart_frees_records_whose_fork_tags_name_another_slot, setup_file,
 		teardown_file),
 	    cmocka_unit_test_setup_teardown(
 		test_bodiless_2xx_of_another_fork_leaves_the_session_stable, setup, teardown),

@@ -1871,6 +1871,25 @@ static void test_fork_tag_names_the_call_and_its_fork(void **state)
 	assert_int_equal(shard, 2);
 	assert_int_equal(slot, 1);
 	assert_int_equal(gen, 7);
+	/* read back whole (controller_restore.c checks a fork's against its
+	 * record); a salt naming no slot, or the call's own, is no fork's */
+	uint32_t fork = 0;
+	shard = 0;
+	slot = gen = 0;
+	assert_int_equal(shard_fork_tag_decode(tag, strlen(tag), &shard, &slot, &gen, &fork), 0);
+	assert_int_equal(shard, 2);
+	assert_int_equal(slot, 1);
+	assert_int_equal(gen, 7);
+	assert_int_equal(fork, 5);
+	assert_int_equal(shard_tag_encode(own, sizeof(own), 2, 1, 7, 0xab000000u), SHARD_TAG_LEN);
+	assert_int_equal(shard_fork_tag_decode(own, strlen(own), &shard, &slot, &gen, &fork),
+			 -EINVAL);
+	assert_int_equal(shard_tag_encode(own, sizeof(own), 2, 1, 7, 0xab000002u), SHARD_TAG_LEN);
+	assert_int_equal(shard_fork_tag_decode(own, strlen(own), &shard, &slot, &gen, &fork),
+			 -EINVAL);
+	assert_int_equal(shard_fork_tag_decode(tag, strlen(tag) - 1, &shard, &slot, &gen, &fork),
+			 -EINVAL);
+	assert_int_equal(fork, 5);
 	assert_int_equal(shard_fork_tag_encode(other, sizeof(other), 2, 1, 7, 5, 0x12345678u),
 			 SHARD_TAG_LEN);
 	assert_int_equal(shard_tag_encode(own, sizeof(own), 2, 1, 7, 0x00000006u), SHARD_TAG_LEN);

@@ -121,10 +121,27 @@ static bool restore_slot(struct ctl *c, struct ctl_call *k)
 	return true;
 }
 
+/* Whether tag is the one ctl_fork_add gives a fork of k in fork_slot: a
+ * fork tag (shard_fork_tag_encode) that names k's shard, slot and
+ * generation, and fork_slot as the fork's. */
+static bool fork_tag_ok(const struct ctl_call *k, const char *tag, uint32_t fork_slot)
+{
+	uint8_t shard;
+	uint32_t slot, gen, fork;
+
+	return shard_fork_tag_decode(tag, strlen(tag), &shard, &slot, &gen, &fork) == 0 &&
+	       shard == k->shard && slot == k->slot && gen == k->slot_gen && fork == fork_slot;
+}
+
 /*
  * Whether k's forks (struct ctl_fork) are as a run can have left them: a
  * count the record has room for, and each fork with a bool that is one,
- * tags that are text, and a slot of the call's shard; each not ended
+ * tags that are text, a slot of the call's shard, and a tag toward the
+ * caller that names the call's slot and generation and the fork's slot
+ * (fork_tag_ok: ctl_fork_add makes it so; restore_forks takes up the early
+ * dialog the table holds under the tag, so one of another call's forks
+ * became this call's, and that call's record was freed as the one claiming
+ * the slot twice); each not ended
  * (gone clear) in a slot that nothing else claims: not the call's own,
  * not another of the call's forks, and not one that a record taken up
  * before holds as its own or as a fork's (restore_slot, restore_forks),
@@ -148,7 +165,8 @@ static bool forks_ok(const struct ctl *c, const struct ctl_call *k)
 	for (unsigned i = 0; i < k->nforks; i++) {
 		const struct ctl_fork *f = &k->forks[i];
 		if (!mem_bool_ok(&f->gone) || !text_ok(f->a_tag, sizeof(f->a_tag)) ||
-		    !text_ok(f->b_tag, sizeof(f->b_tag)) || f->slot >= p->cap)
+		    !text_ok(f->b_tag, sizeof(f->b_tag)) || f->slot >= p->cap ||
+		    !fork_tag_ok(k, f->a_tag, f->slot))
 			return false;
 		if (f->gone)
 			continue;

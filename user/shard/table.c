@@ -1412,18 +1412,42 @@ int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, u
 	return encode(out, cap, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f);
 }
 
+/* The fields of fork tag s (len bytes), the fork's slot in f->salt: 0, or
+ * -EINVAL for any other bytes, a call's own tag whose salt names no slot
+ * included (a fork's names a slot, and not the call's). */
+static int fork_tag_decode(const char *s, size_t len, struct tok_fields *f)
+{
+	if (decode(s, len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, f) != 0)
+		return -EINVAL;
+	uint32_t fork = f->salt & ((1u << SHARD_FORK_SLOT_BITS) - 1);
+	if (!fork || fork - 1 == f->slot)
+		return -EINVAL;
+	f->salt = fork - 1;
+	return 0;
+}
+
+int shard_fork_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+			  uint32_t *fork_slot)
+{
+	struct tok_fields f;
+	if (fork_tag_decode(s, len, &f) != 0)
+		return -EINVAL;
+	*shard = (uint8_t)f.shard;
+	*slot = f.slot;
+	*gen = f.gen;
+	*fork_slot = f.salt;
+	return 0;
+}
+
 /* The slot that fork tag s names in its salt (shard_fork_tag_encode) while
  * its leg A has that very tag as its own, whatever its state (a freed slot
  * keeps its last dialog's legs until it is given out again); NULL else. */
 static struct shard_dialog *fork_tag_slot(const struct shard_table *t, const char *s, size_t len)
 {
 	struct tok_fields f;
-	if (decode(s, len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1, TOK_SEED_TAG, &f) != 0)
+	if (fork_tag_decode(s, len, &f) != 0 || f.salt >= t->hdr->ndialogs)
 		return NULL;
-	uint32_t fork = f.salt & ((1u << SHARD_FORK_SLOT_BITS) - 1);
-	if (!fork || fork - 1 >= t->hdr->ndialogs || fork - 1 == f.slot)
-		return NULL;
-	struct shard_dialog *d = &t->dialogs[fork - 1];
+	struct shard_dialog *d = &t->dialogs[f.salt];
 	const struct sip_session *a = &d->legs[SHARD_LEG_A];
 	return a->local_tag_len == len && memcmp(a->local_tag, s, len) == 0 ? d : NULL;
 }
@@ -1454,11 +1478,7 @@ static bool fork_tag_names(const struct shard_dialog *d, uint32_t *call, uint32_
 {
 	const struct sip_session *a = &d->legs[SHARD_LEG_A];
 	struct tok_fields f;
-	if (decode(a->local_tag, a->local_tag_len, SHARD_TAG_PREFIX, sizeof(SHARD_TAG_PREFIX) - 1,
-		   TOK_SEED_TAG, &f) != 0)
-		return false;
-	uint32_t fork = f.salt & ((1u << SHARD_FORK_SLOT_BITS) - 1);
-	if (fork - 1 != d->slot || f.slot == d->slot)
+	if (fork_tag_decode(a->local_tag, a->local_tag_len, &f) != 0 || f.salt != d->slot)
 		return false;
 	*call = f.slot;
 	*gen = f.gen;

@@ -810,6 +810,13 @@ int shard_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, 
 #define SHARD_FORK_SLOT_BITS 24
 int shard_fork_tag_encode(char *out, size_t cap, uint8_t shard, uint32_t slot, uint32_t gen,
 			  uint32_t fork_slot, uint32_t high);
+/* The call's shard, slot and generation, and the fork's slot, that fork tag
+ * s (len bytes) names (shard_fork_tag_encode): 0, or -EINVAL for anything
+ * else (a call's own tag included, unless its random salt happens to name a
+ * slot but its own: only the record that holds a tag tells which it is).
+ * The outputs are untouched on failure. */
+int shard_fork_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *slot, uint32_t *gen,
+			  uint32_t *fork_slot);
 /* The early dialog of t that tag s (len bytes; one of this shard's tags)
  * names in its salt as a fork's (shard_fork_tag_encode), when that dialog's
  * leg A has this very tag as its own: NULL for any other tag. */
