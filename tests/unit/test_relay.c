@@ -612,16 +612,16 @@ static void install_fork(uint32_t fork, uint32_t fork_gen, uint32_t high, char *
 }
 
 /* The caller's BYE (CSeq 20) in the fork's early dialog under tag, in slot
- * fork/fork_gen, relayed and answered 200 there: that early dialog ends and
- * the worker frees its slot. */
-static void fork_ended_by_bye(const char *tag, uint32_t fork, uint32_t fork_gen)
+ * fork/fork_gen, relayed and answered status there: that early dialog ends
+ * and the worker frees its slot. */
+static void fork_ended_by_bye_with(const char *tag, uint32_t fork, uint32_t fork_gen, int status)
 {
 	struct relay_result res;
 	req_from_a("BYE", 20, tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	parse_out(res.len);
-	resp_from_b(200, "BYE", "");
+	resp_from_b(status, "BYE", "");
 	relay_response(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_true(res.dialog_ended);
@@ -630,12 +630,32 @@ static void fork_ended_by_bye(const char *tag, uint32_t fork, uint32_t fork_gen)
 	shard_dialog_free(&table, fork); /* as the worker does */
 }
 
+/* The same, answered 200. */
+static void fork_ended_by_bye(const char *tag, uint32_t fork, uint32_t fork_gen)
+{
+	fork_ended_by_bye_with(tag, fork, fork_gen, 200);
+}
+
+/* The caller's BYE (CSeq cseq) under tag sent again: answered status from
+ * what ended[] keeps (a replay, counted). */
+static void assert_bye_replayed_as(const char *tag, unsigned cseq, int status)
+{
+	struct relay_result res;
+	uint64_t replayed = rc.bye_replayed;
+	req_from_a("BYE", cseq, tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, status);
+	assert_int_equal(rc.bye_replayed, replayed + 1);
+	parse_out(res.len);
+	assert_true(sip_view_eq(out, out_m.to.tag, tag, strlen(tag)));
+}
+
 /* The caller's BYE in a fork's early dialog, answered 200 by that fork,
  * ends that early dialog (the worker frees its slot): the BYE sent again
  * (the 200 lost) gets that 200 again, as in any dialog a BYE ended (RFC
  * 3261 17.2.2), not 481. Its To tag names the call's slot, where ended[]
- * had nothing; the fork's slot is found by the tag while no other dialog
- * took it. */
+ * had nothing, and in its salt the fork's, where ended[] keeps it. */
 static void test_bye_replayed_in_ended_fork(void **state)
 {
 	struct relay_result res;
@@ -652,14 +672,20 @@ static void test_bye_replayed_in_ended_fork(void **state)
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 
-	/* the fork's slot given to another dialog: the tag names none */
+	/* the fork's slot given to another dialog, ended since without a
+	 * BYE: what ended[] keeps of the fork's BYE still answers it (its
+	 * tag names the fork's slot), and nothing else under that tag */
 	char other[SHARD_TAG_MAX];
 	install_fork(FORK, FORK_GEN + 1, 0x3c000000u, other);
 	shard_dialog_free(&table, FORK);
-	req_from_a("BYE", 20, fork_tag, 70);
+	assert_bye_replayed_as(fork_tag, 20, 200);
+	req_from_a("BYE", 20, other, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.status, 481);
-	assert_int_equal(rc.bye_replayed, 1);
+	req_from_a("BYE", 21, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.status, 481);
+	assert_int_equal(rc.bye_replayed, 2);
 }
 
 /* The caller ended the call's own early dialog (the first fork's) with a
@@ -694,6 +720,97 @@ static void test_bye_replayed_in_ended_fork_not_the_first_forks(void **state)
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 481);
 	assert_int_equal(rc.bye_replayed, 2);
+}
+
+/*
+ * The caller ended the call's own early dialog (the first fork's) and then
+ * the other fork's, each with a BYE of CSeq 20, which each callee answered
+ * with a final of its own; then the fork's slot was given to another
+ * dialog. That fork's BYE sent again is that fork's still: it gets its own
+ * final, which ended[] keeps under the fork's slot (RFC 3261 17.2.2), not
+ * the first fork's under the call's slot, which the fork's tag names too
+ * (the fork's tag no longer led to its slot, and the call's record
+ * answered it: the first fork's 200 for a BYE its fork had refused 481).
+ */
+static void test_bye_replayed_in_ended_fork_whose_slot_was_given_out(void **state)
+{
+	char fork_tag[SHARD_TAG_MAX], other[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	static const int finals[2][2] = {{200, 481}, {481, 200}}; /* first fork's, fork's */
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (i) {
+			teardown(state);
+			setup(state);
+		}
+		install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+		struct relay_result res = exchange("BYE", 20, finals[i][0], "");
+		assert_true(res.dialog_ended);
+		assert_int_equal(res.ended_slot, SLOT);
+		shard_dialog_retire_first_fork(shard_dialog_get(&table, SLOT, GEN));
+		fork_ended_by_bye_with(fork_tag, FORK, FORK_GEN, finals[i][1]);
+		install_fork(FORK, FORK_GEN + 1, 0x3c000000u, other);
+
+		assert_bye_replayed_as(fork_tag, 20, finals[i][1]);
+		assert_bye_replayed_as(a_tag, 20, finals[i][0]);
+		/* once the dialog now in the fork's slot ended by a BYE of its
+		 * own, nothing is known of the fork's: 481 (RFC 3261 15.1.2) */
+		fork_ended_by_bye_with(other, FORK, FORK_GEN + 1, 200);
+		uint64_t replayed = rc.bye_replayed;
+		req_from_a("BYE", 20, fork_tag, 70);
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_ANSWER);
+		assert_int_equal(res.status, 481);
+		assert_int_equal(rc.bye_replayed, replayed);
+		assert_bye_replayed_as(other, 20, 200);
+	}
+}
+
+/*
+ * A fork other than the first answered the call: the call's slot holds the
+ * confirmed dialog under that fork's tag (shard_dialog_install_packed takes
+ * the fork's early dialog), and the fork's own slot is released. The
+ * caller's BYE under that tag ends the call; sent again (the 200 lost), it
+ * gets that 200 again, as in any dialog a BYE ended (RFC 3261 17.2.2),
+ * whether the fork's old slot is still free or given to another dialog
+ * since: before, while it was free, the tag led to the fork's early dialog,
+ * which no BYE had ended, and the caller got 481.
+ */
+static void test_bye_replayed_in_call_a_fork_answered(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX], other[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	(void)state;
+
+	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+	assert_int_equal(relay_dialog_install(&table, SLOT, GEN, fork_tag, b_tag, rc.now_ms), 0);
+	assert_memory_equal(shard_dialog_get(&table, SLOT, GEN)->legs[SHARD_LEG_A].local_tag,
+			    fork_tag, strlen(fork_tag));
+	shard_dialog_free(&table, FORK); /* the controller's release of the fork */
+
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	resp_from_b(200, "BYE", "");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_slot, SLOT);
+	shard_dialog_free(&table, SLOT);
+
+	assert_bye_replayed_as(fork_tag, 20, 200);
+	/* a fork of another call in the fork's old slot */
+	assert_int_equal(relay_dialog_install_fork(&table, SLOT + 1, GEN, FORK, FORK_GEN + 1,
+						   0x3c000000u, other, b_tag, "btag2", rc.now_ms),
+			 0);
+	assert_bye_replayed_as(fork_tag, 20, 200);
+	/* the call's own tag, that no BYE ended under */
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
 }
 
 /* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
@@ -3465,6 +3582,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork_not_the_first_forks,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_ended_fork, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_bye_replayed_in_ended_fork_whose_slot_was_given_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_call_a_fork_answered, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unanswered_bye_ends_the_dialog, setup, teardown),

@@ -1852,9 +1852,7 @@ static void test_install_killed_half_way_is_not_reattached(void **state)
  * generation, as any tag of ours does, and leads to the fork's early dialog
  * only when that dialog is early and holds that very tag as leg A's own: a
  * tag of the call itself, another fork's, or one whose salt names a slot
- * out of range or a confirmed dialog leads nowhere; once that early dialog
- * is freed, shard_fork_tag_ended names its slot and generation until the
- * slot holds another dialog. */
+ * out of range, a freed or a confirmed dialog leads nowhere. */
 static void test_fork_tag_names_the_call_and_its_fork(void **state)
 {
 	struct shard_table t;
@@ -1913,35 +1911,25 @@ static void test_fork_tag_names_the_call_and_its_fork(void **state)
 	assert_null(shard_dialog_of_fork_tag(&t, other, strlen(other)));
 	assert_null(shard_dialog_of_fork_tag(&t, own, strlen(own)));
 	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag) - 1));
-	/* while held, it has not ended; freed (a BYE in it), its slot and
-	 * generation are still found by its tag (relay.c answers that BYE's
-	 * retransmission), by no other, and no more once the slot is given
-	 * out again */
-	assert_int_equal(shard_fork_tag_ended(&t, tag, strlen(tag), &slot, &gen), -ENOENT);
+	/* freed (a BYE in it: relay.c answers that BYE's retransmission from
+	 * what it kept of the end), and another fork's early dialog there since */
 	shard_dialog_free(&t, 5);
 	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
-	slot = gen = 0;
-	assert_int_equal(shard_fork_tag_ended(&t, tag, strlen(tag), &slot, &gen), 0);
-	assert_int_equal(slot, 5);
-	assert_int_equal(gen, 3);
-	assert_int_equal(shard_fork_tag_ended(&t, other, strlen(other), &slot, &gen), -ENOENT);
-	assert_int_equal(shard_fork_tag_ended(&t, own, strlen(own), &slot, &gen), -ENOENT);
 	SESSION_SET(&d.legs[SHARD_LEG_A], local_tag, other, strlen(other));
 	d.gen = 4;
 	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
+	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
+	assert_non_null(shard_dialog_of_fork_tag(&t, other, strlen(other)));
 	shard_dialog_free(&t, 5);
-	assert_int_equal(shard_fork_tag_ended(&t, tag, strlen(tag), &slot, &gen), -ENOENT);
 	SESSION_SET(&d.legs[SHARD_LEG_A], local_tag, tag, strlen(tag));
 	d.gen = 5;
 	/* a confirmed dialog is no fork's early one */
 	d.state = SHARD_DLG_CONFIRMED;
 	assert_int_equal(shard_dialog_install(&t, &d, 1000), 0);
 	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
-	assert_int_equal(shard_fork_tag_ended(&t, tag, strlen(tag), &slot, &gen), -ENOENT);
 	/* a slot beyond the table */
 	assert_int_equal(shard_fork_tag_encode(tag, sizeof(tag), 2, 1, 7, 8, 0), SHARD_TAG_LEN);
 	assert_null(shard_dialog_of_fork_tag(&t, tag, strlen(tag)));
-	assert_int_equal(shard_fork_tag_ended(&t, tag, strlen(tag), &slot, &gen), -ENOENT);
 	shard_table_close(&t);
 }
 

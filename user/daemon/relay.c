@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/keyhash.h"
 #include "core/wbuf.h"
 #include "daemon/relay.h"
 #include "daemon/setup_msg.h"
@@ -700,17 +701,52 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 	return (int)len;
 }
 
-/* The final of the BYE with this CSeq that ended dialog slot/gen lately, or
- * 0: a retransmission of that BYE. A new BYE (another CSeq) to the ended
- * dialog is for no dialog: 481 (RFC 3261 15.1.2). */
-static uint16_t ended_by_bye(const struct relay_ctx *rc, uint32_t slot, uint32_t gen, uint32_t cseq)
+/* What ended[] keys an entry by besides its slot: the To tag (len bytes) of
+ * the BYE that ended the dialog, our tag toward its sender. A hash: a
+ * sender whose tag had another's key would only be told how that other BYE
+ * was answered; our tags name slot, generation and salt, and differ. */
+static uint64_t ended_tag_key(const char *tag, size_t len)
+{
+	return keyhash_bytes(0, tag, len);
+}
+
+/* ended[]'s final of the BYE with this CSeq that ended the dialog in slot
+ * under the To tag whose key is key, lately; else 0. */
+static uint16_t ended_entry(const struct relay_ctx *rc, uint32_t slot, uint64_t key, uint32_t cseq)
 {
 	const struct relay_ended *e = &rc->ended[slot % RELAY_ENDED_SLOTS];
 
-	if (!e->status || e->slot != slot || e->gen != gen || e->cseq != cseq ||
+	if (!e->status || e->slot != slot || e->tag_key != key || e->cseq != cseq ||
 	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
 		return 0;
 	return e->status;
+}
+
+/*
+ * The final of the BYE that m, a BYE under a To tag of ours naming slot
+ * that matches no dialog held, retransmits: that BYE ended a dialog under
+ * the same tag lately (ended_by_a_bye). Else 0: a new BYE (another CSeq)
+ * to the ended dialog, or one whose end is no longer known, is for no
+ * dialog, 481 (RFC 3261 15.1.2). The dialog a forked call's tag was
+ * known by is in the tag's slot (the call's own early or confirmed one,
+ * or the confirmed one a fork answered, which takes that fork's tag
+ * there: controller_forks.c), or for a fork's tag also in the slot its salt
+ * names (that fork's early dialog: shard_fork_tag_decode). Each entry
+ * answers its own tag only: a fork's BYE and the first fork's may have the
+ * same CSeq (each early dialog counts its own, RFC 3261 12.2.1.1) and
+ * other finals, and the fork's slot may hold another dialog since.
+ */
+static uint16_t ended_by_bye(const struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot)
+{
+	const char *tag = m->buf + m->to.tag.off;
+	uint64_t key = ended_tag_key(tag, m->to.tag.len);
+	uint16_t final = ended_entry(rc, slot, key, m->cseq.num);
+	uint8_t shard;
+	uint32_t call, gen, fork;
+
+	if (!final && shard_fork_tag_decode(tag, m->to.tag.len, &shard, &call, &gen, &fork) == 0)
+		final = ended_entry(rc, fork, key, m->cseq.num);
+	return final;
 }
 
 static struct relay_recent *recent_entry(struct relay_ctx *rc, uint32_t slot, int leg,
@@ -780,18 +816,27 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	rc->relayed_req[SIP_METHOD_CANCEL]++;
 }
 
-/* A BYE of leg from_leg with this CSeq and final status ends dialog slot/gen:
- * the worker frees it (res), and ended[] answers the BYE's retransmissions
- * for RELAY_ENDED_LINGER_MS (ended_by_bye). */
-static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res, uint32_t slot,
-			   uint32_t gen, int from_leg, uint32_t cseq, int status)
+/* A BYE of leg from_leg of d with this CSeq and final status ends d, in
+ * slot/gen: the worker frees it (res), and ended[] answers the BYE's
+ * retransmissions, under our tag toward that leg, for
+ * RELAY_ENDED_LINGER_MS (ended_by_bye). */
+static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res,
+			   const struct shard_dialog *d, uint32_t slot, uint32_t gen, int from_leg,
+			   uint32_t cseq, int status)
 {
+	const struct sip_session *s = &d->legs[from_leg];
+
 	res->dialog_ended = true;
 	res->ended_by_leg = (uint8_t)from_leg;
 	res->ended_slot = slot;
 	res->ended_gen = gen;
-	rc->ended[slot % RELAY_ENDED_SLOTS] =
-	    (struct relay_ended){slot, gen, rc->now_ms, cseq, (uint16_t)status};
+	rc->ended[slot % RELAY_ENDED_SLOTS] = (struct relay_ended){
+	    .slot = slot,
+	    .cseq = cseq,
+	    .at_ms = rc->now_ms,
+	    .tag_key = ended_tag_key(s->local_tag, s->local_tag_len),
+	    .status = (uint16_t)status,
+	};
 }
 
 /* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
@@ -801,14 +846,14 @@ static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res, uint3
  * leg a BYE of its own (bye_other_leg). A 513 instead left the other leg up
  * until the idle timer, the caller having taken it as the call's end (RFC
  * 3261 15.1.1). ended[] answers its retransmissions. */
-static void bye_answered_here(struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot,
-			      uint32_t gen, int from_leg, char *out, size_t cap,
-			      struct relay_result *res)
+static void bye_answered_here(struct relay_ctx *rc, const struct sip_msg *m,
+			      const struct shard_dialog *d, uint32_t slot, uint32_t gen,
+			      int from_leg, char *out, size_t cap, struct relay_result *res)
 {
 	answer(rc, m, 200, NULL, out, cap, res);
 	if (res->outcome != RELAY_ANSWER)
 		return;
-	ended_by_a_bye(rc, res, slot, gen, from_leg, m->cseq.num, 200);
+	ended_by_a_bye(rc, res, d, slot, gen, from_leg, m->cseq.num, 200);
 	res->bye_other_leg = true;
 }
 
@@ -932,21 +977,12 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		}
 		/* a BYE's retransmission after it ended its dialog: freed, or
 		 * kept for the call's other forks with its tags emptied
-		 * (shard_dialog_retire_first_fork); or the early dialog of
-		 * another fork than the first, whose tag names the call's
-		 * slot, its own freed (shard_fork_tag_ended): that fork's
-		 * alone, since the first fork's BYE, under the call's slot in
-		 * ended[], may have had the same CSeq (each early dialog
-		 * counts its own) and another final */
+		 * (shard_dialog_retire_first_fork), or the early dialog of
+		 * another fork than the first, in a slot of its own, freed
+		 * or given out again since (ended_by_bye) */
 		uint16_t final = 0;
-		if (ours && m->method_id == SIP_METHOD_BYE) {
-			uint32_t fs, fg;
-			if (shard_fork_tag_ended(rc->table, m->buf + m->to.tag.off, m->to.tag.len,
-						 &fs, &fg) == 0)
-				final = ended_by_bye(rc, fs, fg, m->cseq.num);
-			else
-				final = ended_by_bye(rc, slot, gen, m->cseq.num);
-		}
+		if (ours && m->method_id == SIP_METHOD_BYE)
+			final = ended_by_bye(rc, m, slot);
 		if (final) {
 			rc->bye_replayed++;
 			answer(rc, m, final, NULL, out, cap, res);
@@ -1135,7 +1171,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (hl < 0) {
 			shard_txn_free(rc->table, tslot);
 			if (m->method_id == SIP_METHOD_BYE)
-				bye_answered_here(rc, m, slot, gen, from_leg, out, cap, res);
+				bye_answered_here(rc, m, d, slot, gen, from_leg, out, cap, res);
 			else
 				answer(rc, m, 513, NULL, out, cap, res);
 			return;
@@ -1358,7 +1394,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 			 * 2xx took the call's slot) ended what it was sent for;
 			 * the dialog in the slot now is not that one */
 			if (!t->final_class)
-				ended_by_a_bye(rc, res, t->dialog, t->dialog_gen,
+				ended_by_a_bye(rc, res, d, t->dialog, t->dialog_gen,
 					       shard_txn_from_leg(t), t->in_cseq, m->status);
 			shard_txn_free(rc->table, tslot);
 		} else {
@@ -1384,8 +1420,8 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * idle timer, its CDR then saying idle_timeout with that much added */
 	struct shard_dialog *d = shard_dialog_get(rc->table, t->dialog, t->dialog_gen);
 	if (t->method_id == SIP_METHOD_BYE && !t->final_class && d)
-		ended_by_a_bye(rc, res, t->dialog, t->dialog_gen, shard_txn_from_leg(t), t->in_cseq,
-			       408);
+		ended_by_a_bye(rc, res, d, t->dialog, t->dialog_gen, shard_txn_from_leg(t),
+			       t->in_cseq, 408);
 	/* nor the request that made an offer: a timeout is a failure (RFC
 	 * 3261 8.1.3.1, as a 408) and rejects it (14.1, RFC 3311 5.1), and no
 	 * final crosses after this. Left open, the legs showed the offer for

@@ -93,14 +93,17 @@ struct relay_result {
  * again, as the BYE's server transaction would for 64*T1 (RFC 3261 17.2.2),
  * instead of 481 for a dialog already freed. A later end in a slot with the
  * same index takes the entry over; the caller then gets 481, which RFC 3261
- * 15.1.2 also lets it take as the dialog ended. */
+ * 15.1.2 also lets it take as the dialog ended. An entry answers only the
+ * BYE's To tag, our tag toward its sender (tag_key): a forked call's
+ * dialogs share tags' slots (relay.c, ended_by_bye). */
 #define RELAY_ENDED_SLOTS     1024
 #define RELAY_ENDED_LINGER_MS 32000
 struct relay_ended {
-	uint32_t slot, gen;
+	uint32_t slot; /* the ended dialog's */
+	uint32_t cseq; /* the BYE's, as its sender numbered it: only it is replayed */
 	uint64_t at_ms;
-	uint32_t cseq;	 /* the BYE's, as its sender numbered it: only it is replayed */
-	uint16_t status; /* the BYE's final; 0 = entry unused */
+	uint64_t tag_key; /* relay.c ended_tag_key of the BYE's To tag */
+	uint16_t status;  /* the BYE's final; 0 = entry unused */
 };
 
 /* The transactions of the requests relayed lately, one entry per hash of

@@ -1439,34 +1439,17 @@ int shard_fork_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *s
 	return 0;
 }
 
-/* The slot that fork tag s names in its salt (shard_fork_tag_encode) while
- * its leg A has that very tag as its own, whatever its state (a freed slot
- * keeps its last dialog's legs until it is given out again); NULL else. */
-static struct shard_dialog *fork_tag_slot(const struct shard_table *t, const char *s, size_t len)
+struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len)
 {
 	struct tok_fields f;
 	if (fork_tag_decode(s, len, &f) != 0 || f.salt >= t->hdr->ndialogs)
 		return NULL;
 	struct shard_dialog *d = &t->dialogs[f.salt];
 	const struct sip_session *a = &d->legs[SHARD_LEG_A];
-	return a->local_tag_len == len && memcmp(a->local_tag, s, len) == 0 ? d : NULL;
-}
-
-struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len)
-{
-	struct shard_dialog *d = fork_tag_slot(t, s, len);
-	return d && d->state == SHARD_DLG_EARLY ? d : NULL;
-}
-
-int shard_fork_tag_ended(const struct shard_table *t, const char *s, size_t len, uint32_t *slot,
-			 uint32_t *gen)
-{
-	const struct shard_dialog *d = fork_tag_slot(t, s, len);
-	if (!d || d->state != SHARD_DLG_FREE)
-		return -ENOENT;
-	*slot = (uint32_t)(d - t->dialogs);
-	*gen = d->gen;
-	return 0;
+	return d->state == SHARD_DLG_EARLY && a->local_tag_len == len &&
+		       memcmp(a->local_tag, s, len) == 0
+		   ? d
+		   : NULL;
 }
 
 /* Whether d, in its own slot, has the leg A tag of a fork's early dialog

@@ -821,14 +821,6 @@ int shard_fork_tag_decode(const char *s, size_t len, uint8_t *shard, uint32_t *s
  * names in its salt as a fork's (shard_fork_tag_encode), when that dialog's
  * leg A has this very tag as its own: NULL for any other tag. */
 struct shard_dialog *shard_dialog_of_fork_tag(struct shard_table *t, const char *s, size_t len);
-/* The slot and generation (*slot, *gen) of the fork's early dialog that
- * fork tag s (len bytes) named, once it has ended (its slot free, not yet
- * given out again: a freed slot keeps its last dialog's legs, and another
- * dialog there has another leg A tag): for the retransmission of the BYE
- * that ended it, answered again from relay.c's ended[]. -ENOENT for any
- * other tag, or while that early dialog is still held. */
-int shard_fork_tag_ended(const struct shard_table *t, const char *s, size_t len, uint32_t *slot,
-			 uint32_t *gen);
 /* Whether another fork of the call in slot holds an early dialog of its own
  * (linked to the call's slot). */
 bool shard_dialog_has_forks(const struct shard_table *t, uint32_t slot);
