@@ -2969,6 +2969,126 @@ static void test_long_head_request_open_at_the_end(void **state)
 	assert_memory_equal(v, sent, strlen(sent));
 }
 
+/* Whether any entry of rc.recent names transaction tslot/tgen. */
+static bool recent_names(uint32_t tslot, uint32_t tgen)
+{
+	for (unsigned i = 0; i < RELAY_RECENT_SLOTS; i++)
+		if (rc.recent[i].txn == tslot && rc.recent[i].txn_gen == tgen)
+			return true;
+	return false;
+}
+
+/*
+ * A re-INVITE of the caller still open when the call ends gets 487 (RFC
+ * 3261 15.1.2: sipshard is the UAS of it), also when it is not the
+ * caller's last request and its entry among the recent transactions
+ * (relay_ctx.recent, a hash of slot, leg and CSeq: 4096 a worker) was
+ * taken by other calls' requests meanwhile, as on a busy worker: here
+ * the PRACK of its reliable 183 came after it (RFC 3262). Found by the
+ * leg's last CSeqs and its recent entry only, it was missed, and its
+ * caller, whose INVITE client transaction a provisional had put in
+ * Proceeding (no retransmission, 17.1.1.2), got no final at all; the
+ * callee's 487 after the end is ACKed here, not relayed (late_response).
+ * The same with a CSeq that jumped 65535 or more after it (12.2.2 lets
+ * CSeqs skip), which the INVITE's folded CSeq (session_cseq_tag) no longer
+ * told apart.
+ */
+static void test_reinvite_open_at_the_end_behind_later_requests(void **state)
+{
+	char inv_branch[128], branch[128], tag2[SHARD_TAG_MAX], btag2[SHARD_TAG_MAX];
+	struct relay_result res;
+	uint8_t shard;
+	uint32_t tslot, tgen, extra;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	assert_int_equal(
+	    shard_branch_decode(inv_branch, strlen(inv_branch), &shard, &tslot, &tgen, &extra), 0);
+	res = answer_from_b_body(183, inv_branch, bcseq, "INVITE", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	sent_from_a("PRACK", 3, 3, branch, sizeof(branch));
+	res = answer_from_b(200, branch, out_m.cseq.num, "PRACK");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	/* another call's INFOs, each answered, until none of the recent
+	 * entries names the re-INVITE's transaction */
+	shard_tag_encode(tag2, sizeof(tag2), 0, SLOT + 1, 1, 0x3333);
+	shard_tag_encode(btag2, sizeof(btag2), 0, SLOT + 1, 1, 0x4444);
+	assert_int_equal(relay_dialog_install(&table, SLOT + 1, 1, tag2, btag2, rc.now_ms), 0);
+	unsigned sent = 0;
+	for (unsigned cseq = 2; recent_names(tslot, tgen); cseq++, sent++) {
+		assert_true(sent < 200000);
+		req_from_a("INFO", cseq, tag2, 70);
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		parse_out(res.len);
+		out_branch(branch, sizeof(branch));
+		res = answer_from_b(200, branch, out_m.cseq.num, "INFO");
+		assert_int_equal(res.outcome, RELAY_SEND);
+	}
+	print_message("the re-INVITE's recent entry taken after %u requests\n", sent);
+	assert_int_equal(end_dialog_like_the_worker(NULL), 1);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.num, 2);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_INVITE);
+	res = answer_from_b(487, inv_branch, bcseq, "INVITE");
+	assert_late_final_acked(res, 487, inv_branch, bcseq);
+
+	/* a CSeq 65535 above the re-INVITE's after it */
+	teardown(state);
+	setup(state);
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	bcseq = out_m.cseq.num;
+	res = answer_from_b_body(183, inv_branch, bcseq, "INVITE", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	sent_from_a("INFO", 2 + 65535, 4, branch, sizeof(branch));
+	assert_int_equal(end_dialog_like_the_worker(NULL), 2);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.num, 2);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_INVITE);
+}
+
+/*
+ * The limit of the look-back (RELAY_PENDING_LOOKBACK): a side with more
+ * requests open at the end than that (several INFOs, none answered; RFC
+ * 3261 lets a UA have several non-INVITE transactions open in a dialog),
+ * or one open more than that many CSeqs below its last (12.2.2 lets CSeqs
+ * skip), has the last four answered 487 at the end and the others not
+ * (so that an end costs no walk), and those get 481 at their next
+ * retransmission (Timer E resends a non-INVITE until its final, 17.1.2.2,
+ * through Proceeding too): their transaction ends with a final either
+ * way. A late final to them is a counted drop.
+ */
+static void test_open_requests_beyond_the_lookback_get_481(void **state)
+{
+	char first[128], branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INFO", 2, 2, first, sizeof(first));
+	unsigned first_cseq = out_m.cseq.num;
+	for (unsigned cseq = 3; cseq <= 2 + RELAY_PENDING_LOOKBACK; cseq++)
+		sent_from_a("INFO", cseq, cseq, branch, sizeof(branch));
+	assert_int_equal(end_dialog_like_the_worker(NULL), RELAY_PENDING_LOOKBACK);
+	assert_int_equal(rc.pending_ended, RELAY_PENDING_LOOKBACK);
+	res = branch_from_a("INFO", 2, 2, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+	res = answer_from_b(200, first, first_cseq, "INFO");
+	assert_dropped(res, RELAY_DROP_RESP_DIALOG_ENDED);
+
+	/* one open far below the last */
+	teardown(state);
+	setup(state);
+	sent_from_a("MESSAGE", 2, 2, first, sizeof(first));
+	sent_from_a("INFO", 2 + RELAY_PENDING_LOOKBACK, 3, branch, sizeof(branch));
+	assert_int_equal(end_dialog_like_the_worker(NULL), 1);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_INFO);
+	res = branch_from_a("MESSAGE", 2, 2, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+}
+
 /* The answers at the end, one by one: INFO 487, then a BYE 200. */
 static void test_open_requests_answered_at_the_end(void **state)
 {
@@ -3664,6 +3784,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_long_head_request_open_at_the_end, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_late_non_invite_finals_are_counted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reinvite_open_at_the_end_behind_later_requests,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_requests_beyond_the_lookback_get_481, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_open_requests_answered_at_the_end, setup,
 					    teardown),

@@ -1079,6 +1079,74 @@ static void test_long_heads_reattach(void **state)
 	unlink(heads);
 }
 
+/* The transaction of the last INVITE each leg of a dialog sent on
+ * (shard_leg_take_request) is found while it waits for its final, whatever
+ * that leg sent after it, and no more once answered, once its record is
+ * another request's, or for another generation of the slot; a re-attach
+ * finds it again from the transactions it keeps (the index is in the
+ * process's memory). */
+static void test_open_invite_found_by_its_leg(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog d;
+	char path[64];
+	uint32_t ginv, ginfo;
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	fill_dialog(&d, 2, 5, "open-invite");
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_dialog_install(&t, &d, 10), 0);
+	struct shard_dialog *dl = shard_dialog_get(&t, 2, 5);
+	int inv = shard_txn_alloc(&t, 10, &ginv);
+	assert_true(inv >= 0);
+	struct shard_txn *x = shard_txn_get(&t, (uint32_t)inv, ginv);
+	*x = (struct shard_txn){.gen = x->gen,
+				.used = true,
+				.leg = SHARD_LEG_B,
+				.method_id = SIP_METHOD_INVITE,
+				.dialog = 2,
+				.dialog_gen = 5,
+				.in_cseq = 7,
+				.salt = x->salt,
+				.created_ms = x->created_ms,
+				.prev = x->prev,
+				.next = x->next};
+	shard_leg_take_request(&t, dl, SHARD_LEG_B, 7, true, (uint32_t)inv, ginv);
+	int info = shard_txn_alloc(&t, 10, &ginfo);
+	assert_true(info >= 0);
+	shard_leg_take_request(&t, dl, SHARD_LEG_B, 8, false, (uint32_t)info, ginfo);
+	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_B), x);
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_A));
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	dl = shard_dialog_get(&t, 2, 5);
+	assert_non_null(dl);
+	x = shard_txn_get(&t, (uint32_t)inv, ginv);
+	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_B), x);
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_A));
+	/* another generation of the slot */
+	dl->gen = 6;
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_B));
+	dl->gen = 5;
+	/* answered */
+	shard_txn_answered(&t, (uint32_t)inv, 4);
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_B));
+	/* freed, then its record another request's of that leg */
+	shard_txn_free(&t, (uint32_t)inv);
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_B));
+	assert_int_equal(shard_txn_alloc(&t, 20, &ginv), inv);
+	x->leg = SHARD_LEG_B;
+	x->method_id = SIP_METHOD_INFO;
+	x->dialog = 2;
+	x->dialog_gen = 5;
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_B));
+	shard_table_close(&t);
+	unlink(path);
+}
+
 /* A table kept across a reboot (run_dir on a disk) holds times of the old
  * boot's monotonic clock, which restarts near 0: a transaction of that boot
  * must expire by this clock, not hold every newer one behind it (only the
@@ -2452,6 +2520,7 @@ int main(void)
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
 	    cmocka_unit_test(test_reattach_resolves_requests_sent_before),
+	    cmocka_unit_test(test_open_invite_found_by_its_leg),
 	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
 	    cmocka_unit_test(test_long_heads_alloc_free_full),
 	    cmocka_unit_test(test_long_heads_answered_give_way),

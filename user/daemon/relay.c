@@ -884,14 +884,11 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		return 0;
 	for (uint32_t k = 0; !t && k < RELAY_PENDING_LOOKBACK && k <= s->remote_cseq; k++)
 		t = waiting_txn(rc, d, leg, s->remote_cseq - k);
-	if (!t && s->invite_cseq_tag) {
-		/* the last INVITE's CSeq: the highest not above the leg's last
-		 * whose session_cseq_tag is the one kept */
-		uint32_t back =
-		    (session_cseq_tag(s->remote_cseq) + 65535u - s->invite_cseq_tag) % 65535u;
-		if (back <= s->remote_cseq)
-			t = waiting_txn(rc, d, leg, s->remote_cseq - back);
-	}
+	/* the leg's last INVITE, whatever came after it: its sender, once a
+	 * provisional came, resends it no more (17.1.1.2), so a final from
+	 * here is the only one it gets (the other leg's is ACKed here) */
+	if (!t)
+		t = shard_txn_open_invite(rc->table, d, leg);
 	if (!t)
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;

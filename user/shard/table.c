@@ -436,6 +436,12 @@ static int reattach(struct shard_table *t)
 			if (x->created_ms > now)
 				x->created_ms = now;
 			n_used++;
+			/* an INVITE waiting for its final: its leg's
+			 * (shard_txn_open_invite checks the record) */
+			if (x->method_id == SIP_METHOD_INVITE && !x->final_class &&
+			    x->dialog < h->ndialogs)
+				t->invite_txn[(size_t)x->dialog * 2 + shard_txn_from_leg(x)] =
+				    i + 1;
 		} else {
 			x->prev = 0;
 			x->next = h->txn_free;
@@ -565,7 +571,8 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
 	t->fork_prev = calloc(ndialogs, sizeof(*t->fork_prev));
 	t->fork_next = calloc(ndialogs, sizeof(*t->fork_next));
-	if (!t->fork_prev || !t->fork_next) {
+	t->invite_txn = calloc((size_t)ndialogs * 2, sizeof(*t->invite_txn));
+	if (!t->fork_prev || !t->fork_next || !t->invite_txn) {
 		shard_table_close(t);
 		return -ENOMEM;
 	}
@@ -573,7 +580,8 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	if (rc) {
 		free(t->fork_prev);
 		free(t->fork_next);
-		t->fork_prev = t->fork_next = NULL;
+		free(t->invite_txn);
+		t->fork_prev = t->fork_next = t->invite_txn = NULL;
 		return rc;
 	}
 	t->map_len = len;
@@ -611,6 +619,7 @@ void shard_table_close(struct shard_table *t)
 {
 	free(t->fork_prev);
 	free(t->fork_next);
+	free(t->invite_txn);
 	if (t->hdr)
 		munmap(t->hdr, t->map_len);
 	if (t->fd >= 0)
@@ -1152,6 +1161,23 @@ struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t g
 		return NULL;
 	struct shard_txn *x = &t->txns[slot];
 	return (x->used && x->gen == gen) ? x : NULL;
+}
+
+struct shard_txn *shard_txn_open_invite(struct shard_table *t, const struct shard_dialog *d,
+					int leg)
+{
+	uint32_t slot = (uint32_t)(d - t->dialogs);
+	uint32_t i = t->invite_txn ? t->invite_txn[(size_t)slot * 2 + (unsigned)leg] : 0;
+	if (!i || i > t->hdr->ntxns)
+		return NULL;
+	/* the index is not cleared as records go: a record given to another
+	 * request since names another dialog, leg or method */
+	struct shard_txn *x = &t->txns[i - 1];
+	return x->used && x->dialog == slot && x->dialog_gen == d->gen &&
+		       shard_txn_from_leg(x) == leg && x->method_id == SIP_METHOD_INVITE &&
+		       !x->final_class
+		   ? x
+		   : NULL;
 }
 
 /* Transaction slot's long-head slot goes back to the pool's free list. */

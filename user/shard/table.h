@@ -546,6 +546,15 @@ struct shard_table {
 	 * the tables a restart takes over, stay the same. NULL when it could
 	 * not be had (no index: such requests are not found). */
 	uint32_t *fork_prev, *fork_next;
+	/* The transaction of the last INVITE each leg of a dialog sent on (a
+	 * re-INVITE relayed: shard_leg_take_request), by slot and leg (index
+	 * + 1 at slot * 2 + leg, 0 = none), so that the end of a call finds it
+	 * while it waits for its final, however many requests that leg sent
+	 * after it (shard_txn_open_invite). In this process's memory, as the
+	 * forks' lists: rebuilt by a re-attach from the transactions waiting
+	 * for their finals, and trusted only as far as the record it names is
+	 * that INVITE's; 8 bytes a dialog slot, the record's layout unchanged. */
+	uint32_t *invite_txn;
 };
 
 struct shard_table_usage {
@@ -633,8 +642,8 @@ static inline void shard_leg_set_target(struct shard_table *t, struct shard_dial
 /* A new request with CSeq in_cseq came on leg from_leg of d (a dialog of
  * t) and goes to the other leg through transaction tslot/tgen: the other
  * leg's local CSeq moves on (and its INVITE CSeq, with the sender's INVITE
- * tag, for an INVITE), and the sender's last CSeq and transaction are this
- * request's. Returns the CSeq it goes out with. Written between
+ * tag and INVITE transaction, for an INVITE), and the sender's last CSeq
+ * and transaction are this request's. Returns the CSeq it goes out with. Written between
  * shard_dialog_write_begin and _end: the sender's CSeq and its transaction
  * must agree, and no order of stores keeps them so. */
 static inline uint32_t shard_leg_take_request(struct shard_table *t, struct shard_dialog *d,
@@ -659,6 +668,8 @@ static inline uint32_t shard_leg_take_request(struct shard_table *t, struct shar
 	src->remote_cseq = in_cseq;
 	src->remote_cseq_set = true;
 	shard_dialog_write_end(t, d);
+	if (invite && t->invite_txn)
+		t->invite_txn[(size_t)(d - t->dialogs) * 2 + (unsigned)from_leg] = tslot + 1;
 	return out;
 }
 
@@ -758,6 +769,10 @@ int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen);
 struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t gen);
 /* Frees the record, and its long-head slot if it has one. */
 void shard_txn_free(struct shard_table *t, uint32_t slot);
+/* The transaction of the last INVITE leg `leg` of d (a dialog of t) sent on
+ * (shard_leg_take_request) while it waits for its final, or NULL. */
+struct shard_txn *shard_txn_open_invite(struct shard_table *t, const struct shard_dialog *d,
+					int leg);
 /* Room for the head of transaction slot (taken, head_len 0) that does not fit
  * its record: a long-head slot of SHARD_HEAD_SLOT_MAX bytes, now the
  * transaction's until it is freed, its head_len set to SHARD_HEAD_SLOT_MAX;
