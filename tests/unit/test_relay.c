@@ -1869,6 +1869,44 @@ static void test_overlapping_reinvite_answered_500(void **state)
 }
 
 /*
+ * The same when the caller sent another request after its re-INVITE (an
+ * INFO, as a DTMF digit would go): the second re-INVITE, and the callee's
+ * crossing the first, were checked against each leg's last request only,
+ * which is the INFO, and relayed: two INVITE transactions at once in one
+ * dialog (RFC 3261 14.1), the second's ACK then taken for the first's.
+ */
+static void test_overlapping_reinvite_behind_another_request(void **state)
+{
+	char branch1[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, branch1, sizeof(branch1));
+	unsigned bcseq1 = out_m.cseq.num;
+	res = branch_from_a("INFO", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	res = branch_from_a("INVITE", 4, 4, "");
+	print_message("second re-INVITE behind an INFO: outcome %d status %d\n", res.outcome,
+		      res.status);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+	res = request_from_b("INVITE", 10);
+	print_message("callee's re-INVITE crossing it: outcome %d status %d\n", res.outcome,
+		      res.status);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 491);
+
+	/* its final given, a new re-INVITE of either side goes */
+	res = answer_from_b(200, branch1, bcseq1, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = branch_from_a("ACK", 2, 20, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = branch_from_a("INVITE", 5, 5, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
+/*
  * Two requests of the caller overlap (an INFO, then another before the
  * first's final: RFC 3261 forbids only two INVITEs at once, 14.1). The
  * first one's final is lost on the way back, or the first one itself on the
@@ -3762,6 +3800,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_after_another_request,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlapping_reinvite_behind_another_request, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_overlapping_reinvite_answered_500, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,

@@ -1100,11 +1100,13 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (m->method_id == SIP_METHOD_INVITE) {
 			/* RFC 3261 14.2: an INVITE while one this leg was sent is in
 			 * progress is glare (491); one while this leg's previous
-			 * INVITE has no final yet is out of order (500) */
+			 * INVITE has no final yet is out of order (500). Each
+			 * leg's last INVITE, not its last request: an INFO or a
+			 * PRACK after a re-INVITE leaves the re-INVITE open */
 			const struct shard_txn *theirs =
-			    shard_txn_get(rc->table, dst->last_txn, dst->last_txn_gen);
+			    shard_txn_open_invite(rc->table, d, from_leg ^ 1);
 			const struct shard_txn *mine =
-			    shard_txn_get(rc->table, src->last_txn, src->last_txn_gen);
+			    shard_txn_open_invite(rc->table, d, from_leg);
 			/* in an early dialog the call's own INVITE has no final
 			 * yet (14.1): the caller's is out of order (500), the
 			 * callee's crosses ours (491); relayed, the ACK of the
@@ -1116,12 +1118,11 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 					answer(rc, m, 491, NULL, out, cap, res);
 				return;
 			}
-			if (theirs && theirs->method_id == SIP_METHOD_INVITE &&
-			    !theirs->final_class) {
+			if (theirs) {
 				answer(rc, m, 491, NULL, out, cap, res);
 				return;
 			}
-			if (mine && mine->method_id == SIP_METHOD_INVITE && !mine->final_class) {
+			if (mine) {
 				answer(rc, m, 500, "Retry-After: 1\r\n", out, cap, res);
 				return;
 			}
