@@ -403,7 +403,6 @@ static void refer_event_id(const struct shard_dialog *d, int from_leg, const str
 		*ev = (struct event_id){id, ours};
 }
 
-/* The value of hex digit c (the caller checked it is one). */
 /* Whether the parameter name..name_end (=val..val_end, an empty range when
  * it has no value) is one an address rewritten to ours leaves out: maddr
  * (RFC 3261 19.1.1: the request would go there instead), or a transport

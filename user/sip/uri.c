@@ -125,7 +125,6 @@ uri_hostport(const char *base, const char *h, const char *q, const char *end, st
 	return p;
 }
 
-/* URI parameters: ;name[=value] with paramchar sets; notes the known ones. */
 bool sip_unescaped_ieq(const char *p, const char *end, const char *s)
 {
 	while (p < end) {
@@ -163,6 +162,7 @@ static __attribute__((noinline, cold)) void uri_param_escaped(const char *base, 
 		u->user_param = lex_view(base, val, val_end);
 }
 
+/* URI parameters: ;name[=value] with paramchar sets; notes the known ones. */
 static const char *uri_params(const char *base, const char *p, const char *end, struct sip_uri *u)
 {
 	const char *start = p;
