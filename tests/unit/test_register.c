@@ -677,6 +677,9 @@ static void test_interval_too_brief_refusals_logged(void **state)
 	    {"Min-Expires: soon\r\n", "without a Min-Expires"},
 	    {"Min-Expires: 600\r\n", "Min-Expires 600 s is not above the 600 s asked"},
 	    {"Min-Expires: 90000\r\n", "Min-Expires 90000 s is above 86400 s"},
+	    /* 0 is seconds too, and more than a year is more than a day */
+	    {"Min-Expires: 0\r\n", "Min-Expires 0 s is not above the 600 s asked"},
+	    {"Min-Expires: 99999999999999999999\r\n", "Min-Expires, more than a year, is above"},
 	};
 	char text[2048];
 	uint64_t now = 0;

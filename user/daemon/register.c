@@ -315,16 +315,28 @@ static uint32_t granted_expiry(const struct reg_set *rs, const struct reg_entry 
 	return e->asked_s;
 }
 
-/* A 423's Min-Expires (RFC 3261 10.3 step 7), or 0. */
-static uint32_t min_expires(const struct sip_msg *r)
+/* A 423's Min-Expires (RFC 3261 10.3 step 7) into *out (0 written is 0); false
+ * when it has none or one that is no delta-seconds. Digits worth more than a
+ * year, more than read_seconds takes, are UINT32_MAX: above any that can be
+ * met, and not the same as none in the log. */
+static bool min_expires(const struct sip_msg *r, uint32_t *out)
 {
-	uint32_t v;
+	*out = 0;
 	for (uint16_t i = 0; i < r->nhdrs; i++) {
 		const struct sip_hdr_line *h = &r->hdrs[i];
-		if (h->id == SIP_HDR_OTHER && sip_view_ieq(r->buf, h->name, "Min-Expires", 11))
-			return header_seconds(r, h, &v) ? v : 0;
+		if (h->id != SIP_HDR_OTHER || !sip_view_ieq(r->buf, h->name, "Min-Expires", 11))
+			continue;
+		if (header_seconds(r, h, out))
+			return true;
+		const char *p = r->buf + h->value.off, *end = p + h->value.len;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (!h->value.len || p != end)
+			return false;
+		*out = UINT32_MAX;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip_msg *r,
@@ -378,7 +390,8 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		rs->st.dropped_stale++; /* a retransmitted final, or a forgery */
 		return true;
 	}
-	const uint32_t min = r->status == 423 ? min_expires(r) : 0;
+	uint32_t min = 0;
+	const bool has_min = r->status == 423 && min_expires(r, &min);
 	if (r->status < 200) {
 		/* Proceeding: retransmissions at T2 (RFC 3261 17.1.2.2) */
 		e->t_interval = rs->t2_ms;
@@ -451,7 +464,7 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 		if (r->status == 423 && !e->leaving) {
 			/* a 423 not asked again: the log says what the registrar
 			 * wants, not "refused" as for a 403 */
-			if (!min)
+			if (!has_min)
 				snprintf(why423, sizeof(why423),
 					 "without a Min-Expires that names seconds (RFC 3261 "
 					 "20.23)");
@@ -459,6 +472,10 @@ bool reg_on_response(struct reg_set *rs, const struct sip_msg *r, uint64_t now,
 				snprintf(why423, sizeof(why423),
 					 "its Min-Expires %u s is not above the %u s asked", min,
 					 e->asked_s);
+			else if (min == UINT32_MAX)
+				snprintf(why423, sizeof(why423),
+					 "its Min-Expires, more than a year, is above 86400 s, "
+					 "the most registrations[].expires_s asks for");
 			else
 				snprintf(why423, sizeof(why423),
 					 "its Min-Expires %u s is above 86400 s, the most "
