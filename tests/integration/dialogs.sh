@@ -105,6 +105,11 @@ check "message without a body: sipshardctl says it is bad usage (exit 2), naming
 	--body "$(python3 -c 'print("\x01" * 700, end="")')" 2>"$WORK/ctlbody.err"
 check "a body too long once written as JSON: exit 2, --body and the sizes named" \
 	bash -c "[ $? = 2 ] && grep -q -- '--body: expected a request of at most 4096 bytes, got 4' \"\$1\"" _ "$WORK/ctlbody.err"
+# a Call-ID that long with a short body: the body is not what is too long
+"$CTL" -s "$SOCK" info "$(python3 -c 'print("c" * 4090, end="")')" --to caller \
+	--type text/plain --body x 2>"$WORK/ctlcallid.err"
+check "a Call-ID too long for the request: exit 2, the command named, not --body" \
+	bash -c "[ $? = 2 ] && grep -q -- '^sipshardctl: info: expected a request of at most 4096 bytes' \"\$1\"" _ "$WORK/ctlcallid.err"
 # the daemon refuses it too, from a client that sends it
 python3 - "$SOCK" "$ended_id" >"$WORK/nobody.json" <<'PY'
 import json, socket, sys

@@ -523,6 +523,16 @@ static void print_dialogs(const struct cli *cli, const json_t *answer)
 	}
 }
 
+/* The bytes request takes on the management socket: compact JSON and its
+ * newline, as exchange sends it (0 when out of memory). */
+static size_t request_line_len(const json_t *request)
+{
+	char *line = json_dumps(request, JSON_COMPACT);
+	size_t len = line ? strlen(line) + 1 : 0;
+	free(line);
+	return len;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {0};
@@ -562,15 +572,23 @@ int main(int argc, char **argv)
 	/* the daemon reads a request of MGMT_REQUEST_MAX bytes at most, and
 	 * refuses a longer one with a limit that names no argument: a body of
 	 * 1024 control bytes, each written \u00XX, makes one of 6 KiB */
-	char *line = json_dumps(request, JSON_COMPACT);
-	size_t line_len = line ? strlen(line) + 1 : 0; /* and its newline */
-	free(line);
+	size_t line_len = request_line_len(request);
 	if (line_len > MGMT_REQUEST_MAX) {
+		/* --body when the rest fits without it; else the Call-ID, --type
+		 * or --target is what is long, and the command is named */
+		const char *what = cli.command;
+		if (cli.body) {
+			json_t *rest = json_copy(request);
+			if (rest && !json_object_del(rest, "body") &&
+			    request_line_len(rest) <= MGMT_REQUEST_MAX)
+				what = "--body";
+			json_decref(rest);
+		}
 		fprintf(
 		    stderr,
 		    "sipshardctl: %s: expected a request of at most %d bytes, got %zu once written "
 		    "as JSON (each control byte takes 6)\n",
-		    cli.body ? "--body" : cli.command, MGMT_REQUEST_MAX, line_len);
+		    what, MGMT_REQUEST_MAX, line_len);
 		json_decref(request);
 		return EXIT_USAGE;
 	}
