@@ -101,7 +101,9 @@ static inline void net_tx_put(struct net_io *io, uint32_t slot)
 void net_tx_consume(struct net_io *io, uint32_t done);
 /* A send in flight that the kernel gave back undone goes back into the FIFO,
  * after those given back before it and ahead of every send queued since, so
- * that the sends leave in the order they were queued. */
+ * that the queue keeps the order they were queued in. (The sends that were
+ * in flight with it may have left already: on the wire a burst can come out
+ * of order, io_uring.c.) */
 void net_tx_requeue(struct net_io *io, uint32_t slot);
 
 #endif

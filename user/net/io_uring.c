@@ -20,7 +20,11 @@
  * the kernel woke at each bit of room and most found it taken again, and
  * after 128 such polls of one request (APOLL_MAX_RETRY) the kernel gives up
  * on it, the socket being non-blocking. It goes back to the front of the
- * queue, which waits for a poll for POLLOUT, as the mmsg backend's does. A wake
+ * queue, which waits for a poll for POLLOUT, as the mmsg backend's does. The
+ * order is the queue's only: the sends waiting in the kernel together leave in
+ * whatever order their wake-ups find room, so a burst larger than the send
+ * buffer reaches the wire out of order (most of test_net's 600; the mmsg
+ * backend stops at the first send the buffer refuses and keeps it). A wake
  * fd (net_io_set_wake) has one read in flight at all times: its completion
  * ends the wait, and the read is armed again with the next submit.
  */
