@@ -20,9 +20,10 @@ mkdir -p "$log_dir"
 
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
-# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:"
+# cmocka prints "[  PASSED  ] N test(s).", "[  FAILED  ] N test(s), listed below:"
+# and "[  SKIPPED ] N test(s), listed below:"
 run_cmocka() {
-	local bin=$1 kind=$2 log p f
+	local bin=$1 kind=$2 log p f k
 	log=$log_dir/$kind-$(basename "$bin").log
 	"$bin" >"$log" 2>&1
 	local rc=$?
@@ -42,7 +43,9 @@ run_cmocka() {
 	# neither: it is shown, with the reason its log gives
 	printf '%-6s %-40s %4d passed %4d failed%s\n' "$kind" "$(basename "$bin")" "$p" "$f" \
 		"$([ "$k" -eq 0 ] || echo " $k skipped")"
-	[ "$k" -eq 0 ] || grep -E '^\[  SKIPPED \] test|SKIP:' "$log" | sed 's/^/    /' | head -10
+	# (cmocka names a skipped test twice: when it runs, and in its list)
+	[ "$k" -eq 0 ] || grep -E '^\[  SKIPPED \] test|SKIP:' "$log" | awk '!seen[$0]++' |
+		sed 's/^/    /' | head -10
 	[ "$f" -eq 0 ] || sed 's/^/    /' "$log" | grep -E 'FAILED|ERROR|Assert|error|Sanitizer' | head -20
 }
 
