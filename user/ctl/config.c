@@ -25,7 +25,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "ctl/config.h"
+#include "ctl/config_int.h"
 #include "net/udp.h"
 #include "sipshard/hash.h"
 
@@ -89,17 +89,6 @@ static void config_defaults(struct config *c)
 }
 
 /* ---- parse context and error reporting ------------------------------------ */
-
-struct cfg_parse {
-	struct config *c;
-	char *err;
-	size_t errlen;
-	/* keys whose absence means "derive from another key" */
-	bool have_listen, have_advertise, have_mgmt;
-	bool have_long_heads;	    /* capacity.long_heads_per_shard given */
-	struct config_route *route; /* the route whose arrays are being read */
-	struct config_auth *auth;   /* the credentials whose realms are being read */
-};
 
 __attribute__((format(printf, 3, 4))) static int fail(struct cfg_parse *p, const char *path,
 						      const char *fmt, ...)
@@ -580,10 +569,6 @@ static int get_cidr(struct cfg_parse *p, const char *path, json_t *v, struct con
 
 /* ---- objects -------------------------------------------------------------- */
 
-/* Walks an object's members: fn returns -ENOENT for a key it does not know. */
-typedef int (*member_fn)(struct cfg_parse *p, const char *path, const char *key, json_t *v,
-			 void *arg);
-
 static void sub_path(char *out, size_t cap, const char *path, const char *key)
 {
 	char b[80];
@@ -609,9 +594,6 @@ static int each_member(struct cfg_parse *p, const char *path, json_t *obj, membe
 	}
 	return 0;
 }
-
-/* Runs fn on each element of an array, with "path[i]" as the element's path. */
-typedef int (*element_fn)(struct cfg_parse *p, const char *path, size_t i, json_t *v);
 
 static int each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
 			const char *what, element_fn fn)
