@@ -7,10 +7,12 @@
  * in derived values (advertise, management_socket,
  * capacity.long_heads_per_shard). Everything is parsed into
  * a scratch copy that replaces the caller's only on success, so a bad reload
- * never half-applies; which target an operator's text names.
+ * never half-applies.
  *
  * Beside it, each with what it owns (config_int.h holds the parse context
  * and the functions one of these files calls in another, cfg_ prefixed):
+ * - config_addr.c: addresses as written ("IP:port", hosts, CIDR, a
+ *   target's address or name) and which target an operator's text names;
  * - config_print.c: the effective configuration as JSON.
  * Does not own: what the daemon does with the values.
  */
@@ -94,8 +96,8 @@ static void config_defaults(struct config *c)
 
 /* ---- parse context and error reporting ------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static int fail(struct cfg_parse *p, const char *path,
-						      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) int cfg_fail(struct cfg_parse *p, const char *path,
+						   const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(p->err, p->errlen, "%s: ", *path ? path : "(top level)");
@@ -113,17 +115,17 @@ static int default_mgmt_socket(struct cfg_parse *p, struct config *c)
 	int n = snprintf(c->management_socket, sizeof(c->management_socket), "%s/%s",
 			 strcmp(c->run_dir, "/") ? c->run_dir : "", MGMT_SOCKET_NAME);
 	if (n < 0 || (size_t)n >= sizeof(c->management_socket))
-		return fail(p, "management_socket",
-			    "run_dir + \"/" MGMT_SOCKET_NAME "\" is longer than %zu "
-			    "characters, the limit of a Unix socket path; set "
-			    "management_socket explicitly",
-			    sizeof(c->management_socket) - 1);
+		return cfg_fail(p, "management_socket",
+				"run_dir + \"/" MGMT_SOCKET_NAME "\" is longer than %zu "
+				"characters, the limit of a Unix socket path; set "
+				"management_socket explicitly",
+				sizeof(c->management_socket) - 1);
 	return 0;
 }
 
 /* Copies s for an error message: control and non-ASCII bytes become '?' and a
  * long value is cut with "...", so a message is always one readable line. */
-static const char *shown(const char *s, char *buf, size_t cap)
+const char *cfg_shown(const char *s, char *buf, size_t cap)
 {
 	size_t i = 0;
 	for (; s[i] && i + 4 < cap; i++)
@@ -136,7 +138,7 @@ static const char *shown(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
-static const char *type_name(const json_t *v)
+const char *cfg_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -163,12 +165,12 @@ static int get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t l
 		    uint32_t *out)
 {
 	if (!json_is_integer(v))
-		return fail(p, path, "expected an integer from %u to %u, got %s", lo, hi,
-			    type_name(v));
+		return cfg_fail(p, path, "expected an integer from %u to %u, got %s", lo, hi,
+				cfg_type_name(v));
 	json_int_t x = json_integer_value(v);
 	if (x < (json_int_t)lo || x > (json_int_t)hi)
-		return fail(p, path, "expected an integer from %u to %u, got %lld", lo, hi,
-			    (long long)x);
+		return cfg_fail(p, path, "expected an integer from %u to %u, got %lld", lo, hi,
+				(long long)x);
 	*out = (uint32_t)x;
 	return 0;
 }
@@ -176,17 +178,17 @@ static int get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t l
 static int get_bool(struct cfg_parse *p, const char *path, json_t *v, bool *out)
 {
 	if (!json_is_boolean(v))
-		return fail(p, path, "expected true or false, got %s", type_name(v));
+		return cfg_fail(p, path, "expected true or false, got %s", cfg_type_name(v));
 	*out = json_is_true(v);
 	return 0;
 }
 
-static int get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
+int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
 {
 	if (!json_is_string(v))
-		return fail(p, path, "expected a string, got %s", type_name(v));
+		return cfg_fail(p, path, "expected a string, got %s", cfg_type_name(v));
 	if (json_string_length(v) >= cap)
-		return fail(p, path, "longer than %zu characters", cap - 1);
+		return cfg_fail(p, path, "longer than %zu characters", cap - 1);
 	snprintf(out, cap, "%s", json_string_value(v));
 	return 0;
 }
@@ -195,17 +197,17 @@ static int get_choice(struct cfg_parse *p, const char *path, json_t *v, const ch
 		      const char *expected, int *out)
 {
 	char s[32], b[48];
-	int rc = get_str(p, path, v, s, sizeof(s));
+	int rc = cfg_get_str(p, path, v, s, sizeof(s));
 	if (rc)
-		return fail(p, path, "expected %s, got %s", expected,
-			    json_is_string(v) ? shown(json_string_value(v), b, sizeof(b))
-					      : type_name(v));
+		return cfg_fail(p, path, "expected %s, got %s", expected,
+				json_is_string(v) ? cfg_shown(json_string_value(v), b, sizeof(b))
+						  : cfg_type_name(v));
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(s, names[i])) {
 			*out = i;
 			return 0;
 		}
-	return fail(p, path, "expected %s, got \"%s\"", expected, shown(s, b, sizeof(b)));
+	return cfg_fail(p, path, "expected %s, got \"%s\"", expected, cfg_shown(s, b, sizeof(b)));
 }
 
 static int get_allow(struct cfg_parse *p, const char *path, json_t *v, bool *allow)
@@ -226,207 +228,12 @@ static int get_status(struct cfg_parse *p, const char *path, json_t *v, uint32_t
 	if (rc)
 		return rc;
 	if (s >= 300 && s < 400)
-		return fail(p, path,
-			    "a 3xx answer needs a Contact, which policy does not give; "
-			    "expected 2xx, 4xx, 5xx or 6xx, got %u",
-			    s);
+		return cfg_fail(p, path,
+				"a 3xx answer needs a Contact, which policy does not give; "
+				"expected 2xx, 4xx, 5xx or 6xx, got %u",
+				s);
 	*out = (int)s;
 	return 0;
-}
-
-/* ---- addresses ------------------------------------------------------------ */
-
-/* Port: 1 to 5 digits, 1-65535, nothing else (strtol would take "+5" or " 5"). */
-static bool parse_port(const char *s, uint16_t *out)
-{
-	uint32_t v = 0;
-	size_t n = 0;
-	for (; s[n]; n++) {
-		if (!isdigit((unsigned char)s[n]) || n >= 5)
-			return false;
-		v = v * 10 + (uint32_t)(s[n] - '0');
-	}
-	if (n == 0 || v == 0 || v > 65535)
-		return false;
-	*out = (uint16_t)v;
-	return true;
-}
-
-/* "IPv4:port" or "[IPv6]:port", numeric only (a target may also be
- * "name:port": target_address). */
-static int parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why,
-			size_t cap)
-{
-	char host[64], b[80];
-	const char *port_s;
-	size_t hlen;
-	uint16_t port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':') {
-			snprintf(why, cap, "expected \"[IPv6]:port\", got \"%s\"",
-				 shown(s, b, sizeof(b)));
-			return -EINVAL;
-		}
-		hlen = (size_t)(close - s - 1);
-		port_s = close + 2;
-		if (hlen >= sizeof(host))
-			hlen = sizeof(host) - 1;
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		/* no zone is parsed (no sin6_scope_id kept): "not a numeric
-		 * address" sent operators looking at a numeric one */
-		if (strchr(host, '%')) {
-			snprintf(why, cap,
-				 "\"%s\": scope ids (a link-local address with %%zone) are not "
-				 "supported; give a global or unique-local IPv6 address",
-				 shown(host, b, sizeof(b)));
-			return -EINVAL;
-		}
-		if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) != 1) {
-			snprintf(why, cap, "\"%s\" is not a numeric IPv6 address",
-				 shown(host, b, sizeof(b)));
-			return -EINVAL;
-		}
-		ss->ss_family = AF_INET6;
-		*len = sizeof(struct sockaddr_in6);
-	} else {
-		const char *colon = strrchr(s, ':');
-		if (!colon) {
-			snprintf(why, cap, "expected \"IP:port\", got \"%s\"",
-				 shown(s, b, sizeof(b)));
-			return -EINVAL;
-		}
-		hlen = (size_t)(colon - s);
-		port_s = colon + 1;
-		if (memchr(s, ':', hlen)) {
-			snprintf(why, cap,
-				 "an IPv6 address needs brackets: expected \"[IPv6]:port\", "
-				 "got \"%s\"",
-				 shown(s, b, sizeof(b)));
-			return -EINVAL;
-		}
-		if (hlen >= sizeof(host))
-			hlen = sizeof(host) - 1;
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) != 1) {
-			snprintf(why, cap, "\"%s\" is not a numeric IPv4 or IPv6 address",
-				 shown(host, b, sizeof(b)));
-			return -EINVAL;
-		}
-		ss->ss_family = AF_INET;
-		*len = sizeof(struct sockaddr_in);
-	}
-	if (!parse_port(port_s, &port)) {
-		snprintf(why, cap, "port must be 1-65535 in \"%s\"", shown(s, b, sizeof(b)));
-		return -EINVAL;
-	}
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	return 0;
-}
-
-static bool addr_is_wildcard(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-}
-
-static uint16_t addr_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
-static int get_ipport(struct cfg_parse *p, const char *path, json_t *v, char *str, size_t cap,
-		      struct sockaddr_storage *addr, socklen_t *len)
-{
-	char why[200];
-	int rc = get_str(p, path, v, str, cap);
-	if (rc)
-		return rc;
-	if (parse_ipport(str, addr, len, why, sizeof(why)) != 0)
-		return fail(p, path, "%s", why);
-	return 0;
-}
-
-/* A DNS name: dot-separated labels of letters, digits and inner hyphens. */
-static bool is_hostname(const char *s, size_t n)
-{
-	size_t label = 0;
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum(ch) || ch == '-') {
-			if (label == 0 && ch == '-')
-				return false;
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && s[n - 1] != '-';
-}
-
-/* A SIP host as it appears in a URI: name, IPv4 or [IPv6]. A bare IPv6
- * address is accepted and put in brackets, as a Request-URI carries it. */
-static bool normalize_host(const char *s, size_t n, char *out, size_t cap)
-{
-	char tmp[64];
-	struct in6_addr a6;
-
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		if (n - 2 >= sizeof(tmp))
-			return false;
-		memcpy(tmp, s + 1, n - 2);
-		tmp[n - 2] = '\0';
-		if (inet_pton(AF_INET6, tmp, &a6) != 1 || n >= cap)
-			return false;
-		memcpy(out, s, n);
-		out[n] = '\0';
-		return true;
-	}
-	if (n < sizeof(tmp) && memchr(s, ':', n)) {
-		memcpy(tmp, s, n);
-		tmp[n] = '\0';
-		if (inet_pton(AF_INET6, tmp, &a6) != 1 || n + 2 >= cap)
-			return false;
-		snprintf(out, cap, "[%s]", tmp);
-		return true;
-	}
-	if (!is_hostname(s, n) || n >= cap)
-		return false;
-	/* a name whose last label is all digits can only be an IPv4 address
-	 * (no top-level domain is numeric): "10.0.0.300" is a typo, not a name */
-	size_t last = n;
-	while (last > 0 && s[last - 1] != '.')
-		last--;
-	bool numeric = true;
-	for (size_t i = last; i < n; i++)
-		numeric = numeric && isdigit((unsigned char)s[i]);
-	if (numeric) {
-		struct in_addr a4;
-		memcpy(tmp, s, n < sizeof(tmp) ? n : sizeof(tmp) - 1);
-		tmp[n < sizeof(tmp) ? n : sizeof(tmp) - 1] = '\0';
-		if (n >= sizeof(tmp) || inet_pton(AF_INET, tmp, &a4) != 1)
-			return false;
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return true;
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -440,18 +247,19 @@ static int get_path(struct cfg_parse *p, const char *path, json_t *v, char *out,
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(p, path, "expected an absolute path%s, got %s",
-			    nullable ? " or null" : "", type_name(v));
+		return cfg_fail(p, path, "expected an absolute path%s, got %s",
+				nullable ? " or null" : "", cfg_type_name(v));
 	const char *s = json_string_value(v);
 	/* the daemon and sipshardctl may start in different directories */
 	if (s[0] != '/')
-		return fail(p, path, "expected an absolute path, got \"%s\"",
-			    shown(s, b, sizeof(b)));
+		return cfg_fail(p, path, "expected an absolute path, got \"%s\"",
+				cfg_shown(s, b, sizeof(b)));
 	for (const char *q = s; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return fail(p, path, "control character in \"%s\"", shown(s, b, sizeof(b)));
+			return cfg_fail(p, path, "control character in \"%s\"",
+					cfg_shown(s, b, sizeof(b)));
 	if (json_string_length(v) >= cap)
-		return fail(p, path, "longer than %zu characters", cap - 1);
+		return cfg_fail(p, path, "longer than %zu characters", cap - 1);
 	snprintf(out, cap, "%s", s);
 	/* "/run/x/" and "/run/x" are one directory; keep "/" itself */
 	size_t n = strlen(out);
@@ -460,123 +268,12 @@ static int get_path(struct cfg_parse *p, const char *path, json_t *v, char *out,
 	return 0;
 }
 
-/* ---- CIDR ----------------------------------------------------------------- */
-
-int config_parse_cidr(const char *s, struct config_cidr *out)
-{
-	char ip[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned prefix = 0;
-
-	if (n >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, ip, out->addr) == 1)
-		out->family = AF_INET;
-	else if (inet_pton(AF_INET6, ip, out->addr) == 1)
-		out->family = AF_INET6;
-	else
-		return -EINVAL;
-	unsigned max = out->family == AF_INET ? 32 : 128;
-	if (slash) {
-		const char *d = slash + 1;
-		size_t nd = strlen(d);
-		if (nd == 0 || nd > 3 || (nd > 1 && d[0] == '0'))
-			return -EINVAL;
-		for (size_t i = 0; i < nd; i++) {
-			if (!isdigit((unsigned char)d[i]))
-				return -EINVAL;
-			prefix = prefix * 10 + (unsigned)(d[i] - '0');
-		}
-		if (prefix > max)
-			return -EINVAL;
-	} else {
-		prefix = max;
-	}
-	out->prefix = (uint8_t)prefix;
-	/* host bits set usually means a typo in the address or the length */
-	unsigned len = max / 8;
-	for (unsigned bit = prefix; bit < len * 8; bit++)
-		if (out->addr[bit / 8] & (0x80u >> (bit % 8)))
-			return -ERANGE;
-	return 0;
-}
-
-bool config_cidr_match(const struct config_cidr *c, const struct sockaddr *sa)
-{
-	const uint8_t *a;
-	uint8_t mapped[16];
-
-	if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		if (c->family == AF_INET6) {
-			/* an IPv4 peer matches ::ffff:a.b.c.d/96+n rules */
-			memset(mapped, 0, 10);
-			mapped[10] = mapped[11] = 0xff;
-			memcpy(mapped + 12, a, 4);
-			a = mapped;
-		}
-	} else if (sa->sa_family == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (c->family == AF_INET) {
-			static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0,    0,
-							     0, 0, 0, 0, 0xff, 0xff};
-			if (memcmp(a, v4mapped, 12) != 0)
-				return false;
-			a += 12;
-		}
-	} else {
-		return false;
-	}
-	unsigned full = c->prefix / 8, rest = c->prefix % 8;
-	if (memcmp(a, c->addr, full) != 0)
-		return false;
-	if (rest) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rest));
-		if ((a[full] & mask) != (c->addr[full] & mask))
-			return false;
-	}
-	return true;
-}
-
-static int get_cidr(struct cfg_parse *p, const char *path, json_t *v, struct config_cidr *out)
-{
-	char s[80], b[80];
-	if (!json_is_string(v))
-		return fail(p, path,
-			    "expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got %s",
-			    type_name(v));
-	int rc = json_string_length(v) < sizeof(s) ? 0 : -EINVAL;
-	if (!rc) {
-		snprintf(s, sizeof(s), "%s", json_string_value(v));
-		rc = config_parse_cidr(s, out);
-	}
-	if (rc == -ERANGE) {
-		char ip[INET6_ADDRSTRLEN];
-		struct config_cidr net = *out;
-		unsigned max = net.family == AF_INET ? 32 : 128;
-		for (unsigned bit = net.prefix; bit < max; bit++)
-			net.addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
-		inet_ntop(net.family, net.addr, ip, sizeof(ip));
-		return fail(p, path, "host bits set in \"%s\" (the network is %s/%u)", s, ip,
-			    net.prefix);
-	}
-	if (rc)
-		return fail(p, path,
-			    "expected a CIDR such as \"10.0.0.0/8\" or \"::1/128\", got \"%s\"",
-			    shown(json_string_value(v), b, sizeof(b)));
-	return 0;
-}
-
 /* ---- objects -------------------------------------------------------------- */
 
 static void sub_path(char *out, size_t cap, const char *path, const char *key)
 {
 	char b[80];
-	snprintf(out, cap, "%s%s%s", path, *path ? "." : "", shown(key, b, sizeof(b)));
+	snprintf(out, cap, "%s%s%s", path, *path ? "." : "", cfg_shown(key, b, sizeof(b)));
 }
 
 static int each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg)
@@ -586,13 +283,13 @@ static int each_member(struct cfg_parse *p, const char *path, json_t *obj, membe
 	char sub[300];
 
 	if (!json_is_object(obj))
-		return fail(p, path, "expected an object, got %s", type_name(obj));
+		return cfg_fail(p, path, "expected an object, got %s", cfg_type_name(obj));
 	json_object_foreach(obj, key, v)
 	{
 		sub_path(sub, sizeof(sub), path, key);
 		int rc = fn(p, sub, key, v, arg);
 		if (rc == -ENOENT)
-			return fail(p, sub, "unknown key");
+			return cfg_fail(p, sub, "unknown key");
 		if (rc)
 			return rc;
 	}
@@ -607,9 +304,10 @@ static int each_element(struct cfg_parse *p, const char *path, json_t *arr, size
 	char sub[300];
 
 	if (!json_is_array(arr))
-		return fail(p, path, "expected an array, got %s", type_name(arr));
+		return cfg_fail(p, path, "expected an array, got %s", cfg_type_name(arr));
 	if (json_array_size(arr) > max)
-		return fail(p, path, "at most %zu %s, got %zu", max, what, json_array_size(arr));
+		return cfg_fail(p, path, "at most %zu %s, got %zu", max, what,
+				json_array_size(arr));
 	json_array_foreach(arr, i, v)
 	{
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -666,7 +364,7 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 		return get_uint(p, path, v, 1, 100, &c->timers.dialog_keepalive_misses);
 	if (!strcmp(k, "min_se_s")) {
 		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
-			return fail(
+			return cfg_fail(
 			    p, path,
 			    "expected 0 (none) or at least 90 (RFC 4028's smallest Min-SE), "
 			    "got %" JSON_INTEGER_FORMAT,
@@ -676,10 +374,11 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 	if (!strcmp(k, "session_expires_s")) {
 		/* RFC 4028's smallest interval is 90 s: a callee refuses less */
 		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
-			return fail(p, path,
-				    "expected 0 (never) or at least 90 (RFC 4028's Min-SE), got "
-				    "%" JSON_INTEGER_FORMAT,
-				    json_integer_value(v));
+			return cfg_fail(
+			    p, path,
+			    "expected 0 (never) or at least 90 (RFC 4028's Min-SE), got "
+			    "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
 		return get_uint(p, path, v, 0, 86400, &c->timers.session_expires_s);
 	}
 	return -ENOENT;
@@ -707,7 +406,7 @@ static int acl_rule_member(struct cfg_parse *p, const char *path, const char *k,
 {
 	struct config_acl_rule *r = arg;
 	if (!strcmp(k, "cidr"))
-		return get_cidr(p, path, v, &r->cidr);
+		return cfg_get_cidr(p, path, v, &r->cidr);
 	if (!strcmp(k, "action"))
 		return get_allow(p, path, v, &r->allow);
 	return -ENOENT;
@@ -721,9 +420,9 @@ static int acl_rule(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 	if (rc)
 		return rc;
 	if (!json_object_get(v, "action"))
-		return fail(p, path, "missing \"action\"");
+		return cfg_fail(p, path, "missing \"action\"");
 	if (!json_object_get(v, "cidr"))
-		return fail(p, path, "missing \"cidr\"");
+		return cfg_fail(p, path, "missing \"cidr\"");
 	p->c->nacl = (unsigned)i + 1;
 	return 0;
 }
@@ -757,7 +456,7 @@ static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char 
 			 bool whole_escapes)
 {
 	char b[80];
-	int rc = get_str(p, path, v, out, cap);
+	int rc = cfg_get_str(p, path, v, out, cap);
 	if (rc)
 		return rc;
 	for (const unsigned char *q = (const unsigned char *)out; *q; q++) {
@@ -768,11 +467,11 @@ static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char 
 			q += q[1] ? (q[2] ? 2 : 1) : 0;
 			continue;
 		}
-		return fail(p, path,
-			    "expected the start of a Request-URI user: letters, digits, "
-			    "-_.!~*'()&=+$,;?/ and %%XX escapes (RFC 3261 25.1; '#' is %%23), "
-			    "got \"%s\"",
-			    shown(out, b, sizeof(b)));
+		return cfg_fail(p, path,
+				"expected the start of a Request-URI user: letters, digits, "
+				"-_.!~*'()&=+$,;?/ and %%XX escapes (RFC 3261 25.1; '#' is %%23), "
+				"got \"%s\"",
+				cfg_shown(out, b, sizeof(b)));
 	}
 	return 0;
 }
@@ -792,14 +491,15 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 		if (json_is_null(v))
 			return 0;
 		if (!json_is_string(v))
-			return fail(p, path, "expected a host name, IP address or null, got %s",
-				    type_name(v));
+			return cfg_fail(p, path, "expected a host name, IP address or null, got %s",
+					cfg_type_name(v));
 		const char *s = json_string_value(v);
-		if (!normalize_host(s, json_string_length(v), r->domain, sizeof(r->domain)))
-			return fail(p, path,
-				    "expected a host name or IP address such as \"example.com\", "
-				    "got \"%s\"",
-				    shown(s, b, sizeof(b)));
+		if (!cfg_normalize_host(s, json_string_length(v), r->domain, sizeof(r->domain)))
+			return cfg_fail(
+			    p, path,
+			    "expected a host name or IP address such as \"example.com\", "
+			    "got \"%s\"",
+			    cfg_shown(s, b, sizeof(b)));
 		return 0;
 	}
 	if (!strcmp(k, "source")) {
@@ -807,61 +507,9 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 		if (json_is_null(v))
 			return 0;
 		r->has_source = true;
-		return get_cidr(p, path, v, &r->source);
+		return cfg_get_cidr(p, path, v, &r->source);
 	}
 	return -ENOENT;
-}
-
-/* "name:port" with a DNS name: the name in host, and whether the port is
- * 1-65535 in *port_ok. */
-static bool name_and_port(const char *s, char *host, size_t cap, bool *port_ok)
-{
-	const char *colon = strrchr(s, ':');
-	uint16_t port;
-	if (!colon || (size_t)(colon - s) >= cap || !is_hostname(s, (size_t)(colon - s)))
-		return false;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	*port_ok = parse_port(colon + 1, &port);
-	/* all digits and dots: a mistyped IPv4 address, not a name */
-	return strspn(host, "0123456789.") != strlen(host);
-}
-
-/* A name without a port, not a mistyped IPv4 address: its SRV records say
- * where its SIP servers are (RFC 3263 4.2). */
-static bool is_srv_domain(const char *s)
-{
-	size_t n = strlen(s);
-	return !strchr(s, ':') && is_hostname(s, n) && strspn(s, "0123456789.") != n;
-}
-
-/* A target's address: numeric, or a host name that resolve_targets resolves
- * once listen is known (a route target's name without a port: its SRV
- * records); not a wildcard. */
-static int target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)
-{
-	char why[200], host[CONFIG_TARGET_MAX], b[80];
-	bool port_ok = false;
-	int rc = get_str(p, path, v, t->text, sizeof(t->text));
-	if (rc)
-		return rc;
-	if (parse_ipport(t->text, &t->addr, &t->addr_len, why, sizeof(why)) != 0) {
-		if (is_srv_domain(t->text)) {
-			/* made into its SRV records' targets once listen is known */
-			memcpy(t->domain, t->text, sizeof(t->domain));
-			return 0;
-		}
-		if (!name_and_port(t->text, host, sizeof(host), &port_ok))
-			return fail(p, path, "%s", why);
-		if (!port_ok)
-			return fail(p, path, "port must be 1-65535 in \"%s\"",
-				    shown(t->text, b, sizeof(b)));
-		t->by_name = true;
-		return 0;
-	}
-	if (addr_is_wildcard(&t->addr))
-		return fail(p, path, "\"%s\" is a wildcard address, not a destination", t->text);
-	return 0;
 }
 
 /* Whether realm r is among a's (its count bounded: a copy read from the
@@ -886,69 +534,6 @@ bool config_auth_same(const struct config_auth *a, const struct config_auth *b)
 	return true;
 }
 
-/* Name text ("name:port", or a name alone) into out in one spelling: in
- * lower case (RFC 4343; no trailing dot: is_hostname refuses one) and its
- * port, if any, as a number. False when that does not fit in cap bytes
- * (out then holds as much as fits): text an operator wrote may be of any
- * length, and a cut spelling would compare equal to a shorter one. */
-static bool canonical_name(const char *text, bool with_port, char *out, size_t cap)
-{
-	const char *colon = with_port ? strrchr(text, ':') : NULL;
-	size_t n = colon ? (size_t)(colon - text) : strlen(text), i;
-	uint16_t port = 0;
-	int w = 0;
-
-	if (!cap)
-		return false;
-	for (i = 0; i < n && i + 1 < cap; i++)
-		out[i] = (char)tolower((unsigned char)text[i]);
-	out[i] = '\0';
-	if (colon && parse_port(colon + 1, &port))
-		w = snprintf(out + i, cap - i, ":%u", port);
-	else if (colon)
-		w = snprintf(out + i, cap - i, "%s", colon);
-	return i == n && w >= 0 && (size_t)w < cap - i;
-}
-
-bool config_target_named(const struct config_target *t, const char *text)
-{
-	struct sockaddr_storage a;
-	socklen_t len;
-	char why[200], want[CONFIG_TARGET_MAX], have[CONFIG_TARGET_MAX];
-
-	if (!strcmp(text, t->text))
-		return true;
-	/* both parsed into zeroed storage (getaddrinfo's for a name fills no
-	 * more), so equal addresses are equal bytes, as the controller finds
-	 * its targets */
-	if (parse_ipport(text, &a, &len, why, sizeof(why)) == 0)
-		return len == t->addr_len && !memcmp(&a, &t->addr, len);
-	/* a name: in any letter case, its port in any spelling; one whose
-	 * spelling is longer than any target's names none */
-	return canonical_name(text, true, want, sizeof(want)) &&
-	       canonical_name(t->text, true, have, sizeof(have)) && !strcmp(want, have);
-}
-
-void config_target_canonical(const struct config_target *t, char *out, size_t cap)
-{
-	struct sockaddr_storage a;
-	socklen_t len;
-	char why[200];
-
-	if (!cap)
-		return;
-	/* an IP literal: parsed as config_target_named parses what an
-	 * operator writes, and written back as inet_ntop gives it */
-	if (!t->domain[0] && parse_ipport(t->text, &a, &len, why, sizeof(why)) == 0) {
-		udp_format_addr((const struct sockaddr *)&a, out, cap);
-		return;
-	}
-	if (t->domain[0])
-		canonical_name(t->domain, false, out, cap);
-	else
-		canonical_name(t->text, true, out, cap);
-}
-
 /* The key of target t of route i, as the document has it. */
 static void target_path(const struct config *c, unsigned i, unsigned t, char *out, size_t cap)
 {
@@ -961,7 +546,7 @@ static void target_path(const struct config *c, unsigned i, unsigned t, char *ou
 /* A dual-stack [::] listen reaches targets of either family. */
 static bool listen_dual(const struct config *c)
 {
-	return c->listen_addr.ss_family == AF_INET6 && addr_is_wildcard(&c->listen_addr);
+	return c->listen_addr.ss_family == AF_INET6 && cfg_addr_is_wildcard(&c->listen_addr);
 }
 
 /* The first address the system's resolver (/etc/hosts, then DNS) gives
@@ -992,7 +577,7 @@ static int resolve_name(const struct config *c, const struct config_target *ct,
 	memcpy(addr, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (addr_is_wildcard(addr)) {
+	if (cfg_addr_is_wildcard(addr)) {
 		snprintf(why, cap, "\"%s\" resolves to a wildcard address, not a destination",
 			 ct->text);
 		return -EHOSTUNREACH;
@@ -1010,9 +595,9 @@ static int reachable(struct cfg_parse *p, const char *path, const char *what,
 	/* a name whose SRV records say "." has no address to reach (no_service) */
 	if (ct->no_service || listen_dual(c) || family == c->listen_addr.ss_family)
 		return 0;
-	return fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
-		    family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
-		    c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+	return cfg_fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
+			family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
+			c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 }
 
 static uint32_t route_tag(const struct config_route *r);
@@ -1238,7 +823,7 @@ static int expand_srv_targets(struct cfg_parse *p, unsigned i, bool refresh)
 			n = 1;
 		}
 		if (n < 0)
-			return fail(p, path, "%s", why);
+			return cfg_fail(p, path, "%s", why);
 		memmove(&r->targets[t + (unsigned)n], &r->targets[t + 1],
 			(r->ntargets - t - 1) * sizeof(r->targets[0]));
 		memcpy(&r->targets[t], got, (unsigned)n * sizeof(got[0]));
@@ -1267,7 +852,7 @@ static int resolve_targets(struct cfg_parse *p)
 			target_path(c, i, t, path, sizeof(path));
 			if (ct->by_name &&
 			    resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)) != 0)
-				return fail(p, path, "%s", why);
+				return cfg_fail(p, path, "%s", why);
 			/* here, while t is the target's index as written */
 			if (!ct->domain[0] && reachable(p, path, "target", ct) != 0)
 				return -EINVAL;
@@ -1275,10 +860,11 @@ static int resolve_targets(struct cfg_parse *p)
 				/* no address until expand_srv_targets */
 				for (unsigned u = 0; u < t; u++)
 					if (!strcasecmp(c->routes[i].targets[u].domain, ct->domain))
-						return fail(p, path,
-							    "\"%s\" is already target %u of this "
-							    "route",
-							    ct->text, u);
+						return cfg_fail(
+						    p, path,
+						    "\"%s\" is already target %u of this "
+						    "route",
+						    ct->text, u);
 				continue;
 			}
 			for (unsigned u = 0; u < t; u++) {
@@ -1287,12 +873,12 @@ static int resolve_targets(struct cfg_parse *p)
 				    memcmp(&cu->addr, &ct->addr, ct->addr_len) != 0)
 					continue;
 				if (!strcmp(cu->text, ct->text))
-					return fail(p, path,
-						    "\"%s\" is already target %u of this route",
-						    ct->text, u);
+					return cfg_fail(p, path,
+							"\"%s\" is already target %u of this route",
+							ct->text, u);
 				udp_format_addr((const struct sockaddr *)&ct->addr, addr,
 						sizeof(addr));
-				return fail(
+				return cfg_fail(
 				    p, path,
 				    "\"%s\" is %s, already target %u of this route (\"%s\")",
 				    ct->text, addr, u, cu->text);
@@ -1309,7 +895,7 @@ static int target_member(struct cfg_parse *p, const char *path, const char *k, j
 {
 	struct config_target *t = arg;
 	if (!strcmp(k, "address"))
-		return target_address(p, path, v, t);
+		return cfg_target_address(p, path, v, t);
 	if (!strcmp(k, "max_calls"))
 		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
 	if (!strcmp(k, "max_cps"))
@@ -1333,14 +919,15 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 	if (json_is_object(v)) {
 		rc = each_member(p, path, v, target_member, t);
 		if (!rc && !json_object_get(v, "address"))
-			rc = fail(p, path, "missing \"address\"");
+			rc = cfg_fail(p, path, "missing \"address\"");
 	} else if (json_is_string(v)) {
-		rc = target_address(p, path, v, t);
+		rc = cfg_target_address(p, path, v, t);
 	} else {
-		rc = fail(p, path,
-			  "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
-			  "\"max_cps\": R, \"weight\": W}, got %s",
-			  type_name(v));
+		rc =
+		    cfg_fail(p, path,
+			     "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
+			     "\"max_cps\": R, \"weight\": W}, got %s",
+			     cfg_type_name(v));
 	}
 	if (rc)
 		return rc;
@@ -1379,17 +966,17 @@ static int get_quotable(struct cfg_parse *p, const char *path, json_t *v, char *
 			bool nonempty)
 {
 	char b[80];
-	int rc = get_str(p, path, v, out, cap);
+	int rc = cfg_get_str(p, path, v, out, cap);
 	if (rc)
 		return rc;
 	if (nonempty && !out[0])
-		return fail(p, path, "must not be empty");
+		return cfg_fail(p, path, "must not be empty");
 	for (const char *q = out; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\')
-			return fail(p, path,
-				    "control character, '\"' or '\\' in \"%s\": it is sent "
-				    "inside a quoted string",
-				    shown(out, b, sizeof(b)));
+			return cfg_fail(p, path,
+					"control character, '\"' or '\\' in \"%s\": it is sent "
+					"inside a quoted string",
+					cfg_shown(out, b, sizeof(b)));
 	return 0;
 }
 
@@ -1402,7 +989,7 @@ static int auth_realm(struct cfg_parse *p, const char *path, size_t i, json_t *v
 		return rc;
 	for (size_t j = 0; j < i; j++)
 		if (!strcmp(a->realm[j], a->realm[i]))
-			return fail(p, path, "\"%s\" is in the list already", a->realm[i]);
+			return cfg_fail(p, path, "\"%s\" is in the list already", a->realm[i]);
 	a->nrealms = (uint32_t)i + 1;
 	return 0;
 }
@@ -1418,7 +1005,8 @@ static int get_realms(struct cfg_parse *p, const char *path, json_t *v, struct c
 		return each_element(p, path, v, CONFIG_AUTH_REALMS_MAX, "realms", auth_realm);
 	}
 	if (!json_is_string(v))
-		return fail(p, path, "expected a realm or a list of realms, got %s", type_name(v));
+		return cfg_fail(p, path, "expected a realm or a list of realms, got %s",
+				cfg_type_name(v));
 	int rc = get_quotable(p, path, v, a->realm[0], sizeof(a->realm[0]), false);
 	if (!rc && a->realm[0][0])
 		a->nrealms = 1;
@@ -1433,7 +1021,7 @@ static int auth_member(struct cfg_parse *p, const char *path, const char *k, jso
 	if (!strcmp(k, "realm"))
 		return get_realms(p, path, v, a);
 	if (!strcmp(k, "password")) /* never printed back: it would end up in logs */
-		return get_str(p, path, v, a->password, sizeof(a->password));
+		return cfg_get_str(p, path, v, a->password, sizeof(a->password));
 	return -ENOENT;
 }
 
@@ -1442,15 +1030,15 @@ static int auth_member(struct cfg_parse *p, const char *path, const char *k, jso
 static int get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
 {
 	char b[80];
-	int rc = get_str(p, path, v, out, cap);
+	int rc = cfg_get_str(p, path, v, out, cap);
 	if (rc)
 		return rc;
 	if (!out[0])
-		return fail(p, path, "must not be empty");
+		return cfg_fail(p, path, "must not be empty");
 	for (const char *q = out; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return fail(p, path, "control character in \"%s\"",
-				    shown(out, b, sizeof(b)));
+			return cfg_fail(p, path, "control character in \"%s\"",
+					cfg_shown(out, b, sizeof(b)));
 	return 0;
 }
 
@@ -1462,9 +1050,9 @@ static int get_auth(struct cfg_parse *p, const char *path, json_t *v, struct con
 		return 0; /* as printed: none */
 	int rc = each_member(p, path, v, auth_member, a);
 	if (!rc && !a->username[0])
-		return fail(p, path, "missing \"username\"");
+		return cfg_fail(p, path, "missing \"username\"");
 	if (!rc && !json_object_get(v, "password"))
-		return fail(p, path, "missing \"password\"");
+		return cfg_fail(p, path, "missing \"password\"");
 	return rc;
 }
 
@@ -1488,7 +1076,7 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 		r->targets_array = true;
 		int rc = each_element(p, path, v, CONFIG_MAX_TARGETS, "targets", route_target);
 		if (!rc && r->ntargets == 0)
-			return fail(p, path, "at least one target is required");
+			return cfg_fail(p, path, "at least one target is required");
 		return rc;
 	}
 	if (!strcmp(k, "failover_on")) {
@@ -1538,12 +1126,13 @@ static int name_taken(struct cfg_parse *p, const char *path, json_t *v, const ch
 {
 	char sub[320];
 	if (!json_object_get(v, "name"))
-		return fail(p, path,
-			    "its default name \"%s\" is already the name of %s[%zu]: give either "
-			    "a \"name\"",
-			    name, what, j);
+		return cfg_fail(
+		    p, path,
+		    "its default name \"%s\" is already the name of %s[%zu]: give either "
+		    "a \"name\"",
+		    name, what, j);
 	snprintf(sub, sizeof(sub), "%s.name", path);
-	return fail(p, sub, "\"%s\" is already the name of %s[%zu]", name, what, j);
+	return cfg_fail(p, sub, "\"%s\" is already the name of %s[%zu]", name, what, j);
 }
 
 static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
@@ -1564,9 +1153,9 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 		return rc;
 	bool one = json_object_get(v, "target"), many = json_object_get(v, "targets");
 	if (one == many)
-		return fail(p, path,
-			    one ? "\"target\" and \"targets\" both given: use one"
-				: "missing \"target\" (or \"targets\")");
+		return cfg_fail(p, path,
+				one ? "\"target\" and \"targets\" both given: use one"
+				    : "missing \"target\" (or \"targets\")");
 	if (!r->name[0])
 		snprintf(r->name, sizeof(r->name), "route%zu", i);
 	/* names appear in logs, CDRs and statistics: two alike would mislead */
@@ -1579,12 +1168,14 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 			continue;
 		target_path(p->c, (unsigned)i, t, sub, sizeof(sub) - 8);
 		if (r->round_robin)
-			return fail(p, sub,
-				    "a name without a port is shared out by its SRV records' "
-				    "priorities and weights: not with \"select\": \"round_robin\"");
+			return cfg_fail(
+			    p, sub,
+			    "a name without a port is shared out by its SRV records' "
+			    "priorities and weights: not with \"select\": \"round_robin\"");
 		if (r->targets[t].weight != 1) {
 			strcat(sub, ".weight");
-			return fail(p, sub, "a name without a port takes its SRV records' weights");
+			return cfg_fail(p, sub,
+					"a name without a port takes its SRV records' weights");
 		}
 	}
 	/* a weight given to an "order" route would silently do nothing */
@@ -1592,9 +1183,9 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 		if (r->targets[t].weight != 1) {
 			target_path(p->c, (unsigned)i, t, sub, sizeof(sub) - 8);
 			strcat(sub, ".weight");
-			return fail(p, sub,
-				    "calls are shared by weight only with \"select\": "
-				    "\"round_robin\"");
+			return cfg_fail(p, sub,
+					"calls are shared by weight only with \"select\": "
+					"\"round_robin\"");
 		}
 	r->tag = route_tag(r);
 	p->c->nroutes = (unsigned)i + 1;
@@ -1606,7 +1197,7 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
 {
 	char b[80];
-	int rc = get_str(p, path, v, g->aor, sizeof(g->aor));
+	int rc = cfg_get_str(p, path, v, g->aor, sizeof(g->aor));
 	if (rc)
 		return rc;
 	const char *at = strchr(g->aor, '@');
@@ -1617,8 +1208,8 @@ static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct conf
 		    (q > at && *q == '@'))
 			ok = false;
 	if (!ok)
-		return fail(p, path, "expected \"sip:user@domain\", got \"%s\"",
-			    shown(g->aor, b, sizeof(b)));
+		return cfg_fail(p, path, "expected \"sip:user@domain\", got \"%s\"",
+				cfg_shown(g->aor, b, sizeof(b)));
 	g->aor_user_len = (uint16_t)(at - (g->aor + 4));
 	return 0;
 }
@@ -1630,7 +1221,7 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 	if (!strcmp(k, "name"))
 		return get_name(p, path, v, g->name, sizeof(g->name));
 	if (!strcmp(k, "registrar"))
-		return target_address(p, path, v, &g->registrar);
+		return cfg_target_address(p, path, v, &g->registrar);
 	if (!strcmp(k, "aor"))
 		return get_aor(p, path, v, g);
 	if (!strcmp(k, "auth"))
@@ -1653,9 +1244,9 @@ static int registration(struct cfg_parse *p, const char *path, size_t i, json_t 
 	if (rc)
 		return rc;
 	if (!json_object_get(v, "registrar"))
-		return fail(p, path, "missing \"registrar\"");
+		return cfg_fail(p, path, "missing \"registrar\"");
 	if (!json_object_get(v, "aor"))
-		return fail(p, path, "missing \"aor\"");
+		return cfg_fail(p, path, "missing \"aor\"");
 	if (!g->name[0])
 		snprintf(g->name, sizeof(g->name), "registration%zu", i);
 	for (size_t j = 0; j < i; j++)
@@ -1675,22 +1266,22 @@ static int ood_member(struct cfg_parse *p, const char *path, const char *k, json
 	if (!strcmp(k, "default"))
 		return get_status(p, path, v, 200, &c->ood_default_status);
 	if (!k[0] || strlen(k) >= sizeof(c->ood[0].method))
-		return fail(p, path, "expected a method name of 1 to %zu characters",
-			    sizeof(c->ood[0].method) - 1);
+		return cfg_fail(p, path, "expected a method name of 1 to %zu characters",
+				sizeof(c->ood[0].method) - 1);
 	if (!sip_is_token(k, strlen(k)))
-		return fail(p, path, "expected a method name (a SIP token)");
+		return cfg_fail(p, path, "expected a method name (a SIP token)");
 	for (const char *q = k; *q; q++)
 		if (islower((unsigned char)*q))
-			return fail(p, path,
-				    "expected a method name in upper case (SIP methods "
-				    "are case-sensitive)");
+			return cfg_fail(p, path,
+					"expected a method name in upper case (SIP methods "
+					"are case-sensitive)");
 	if (!strcmp(k, "INVITE") || !strcmp(k, "ACK") || !strcmp(k, "CANCEL"))
-		return fail(p, path, "not a method policy can answer");
+		return cfg_fail(p, path, "not a method policy can answer");
 	for (unsigned i = 0; i < c->nood; i++)
 		if (!strcmp(c->ood[i].method, k))
 			return get_status(p, path, v, 200, &c->ood[i].status);
 	if (c->nood >= CONFIG_MAX_OOD)
-		return fail(p, path, "at most %d methods (with the defaults)", CONFIG_MAX_OOD);
+		return cfg_fail(p, path, "at most %d methods (with the defaults)", CONFIG_MAX_OOD);
 	snprintf(c->ood[c->nood].method, sizeof(c->ood[0].method), "%s", k);
 	int rc = get_status(p, path, v, 200, &c->ood[c->nood].status);
 	if (!rc)
@@ -1737,26 +1328,26 @@ static int strip_header(struct cfg_parse *p, const char *path, size_t i, json_t 
 	(void)i;
 
 	if (!json_is_string(v))
-		return fail(p, path, "expected a header name, got %s", type_name(v));
+		return cfg_fail(p, path, "expected a header name, got %s", cfg_type_name(v));
 	const char *name = json_string_value(v);
 	size_t len = json_string_length(v);
 	if (!sip_is_token(name, len))
-		return fail(p, path, "expected a header name (a SIP token), got \"%s\"",
-			    shown(name, b, sizeof(b)));
+		return cfg_fail(p, path, "expected a header name (a SIP token), got \"%s\"",
+				cfg_shown(name, b, sizeof(b)));
 	if (len >= SIP_NAME_MAX)
-		return fail(p, path, "longer than %d characters", SIP_NAME_MAX - 1);
+		return cfg_fail(p, path, "longer than %d characters", SIP_NAME_MAX - 1);
 	enum sip_hdr id = sip_hdr_lookup(name, len);
 	if (strip_refused(name, len, id))
-		return fail(p, path,
-			    "sipshard needs \"%s\" to relay calls: it cannot be stripped "
-			    "(examples/CONFIG.md, strip_headers)",
-			    name);
+		return cfg_fail(p, path,
+				"sipshard needs \"%s\" to relay calls: it cannot be stripped "
+				"(examples/CONFIG.md, strip_headers)",
+				name);
 	for (unsigned k = 0; k < st->n; k++) {
 		const char *w = st->written[k];
 		if (id != SIP_HDR_OTHER ? sip_hdr_lookup(w, strlen(w)) == id : !strcasecmp(w, name))
-			return fail(p, path,
-				    "\"%s\" is already named by strip_headers[%u] (\"%s\")", name,
-				    k, w);
+			return cfg_fail(p, path,
+					"\"%s\" is already named by strip_headers[%u] (\"%s\")",
+					name, k, w);
 	}
 	memcpy(st->written[st->n], name, len + 1);
 	st->n++;
@@ -1765,7 +1356,7 @@ static int strip_header(struct cfg_parse *p, const char *path, size_t i, json_t 
 		return 0;
 	}
 	/* cannot fail: the name is 1 to 63 bytes and the list as long as the key's */
-	return sip_names_add(&st->other, name, len) == 0 ? 0 : fail(p, path, "too many names");
+	return sip_names_add(&st->other, name, len) == 0 ? 0 : cfg_fail(p, path, "too many names");
 }
 
 static int top_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
@@ -1774,15 +1365,15 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	(void)arg;
 	if (!strcmp(k, "listen")) {
 		p->have_listen = true;
-		return get_ipport(p, path, v, c->listen, sizeof(c->listen), &c->listen_addr,
-				  &c->listen_addr_len);
+		return cfg_get_ipport(p, path, v, c->listen, sizeof(c->listen), &c->listen_addr,
+				      &c->listen_addr_len);
 	}
 	if (!strcmp(k, "advertise")) {
 		c->advertise[0] = '\0';
 		p->have_advertise = !json_is_null(v);
 		if (!p->have_advertise)
 			return 0;
-		return get_str(p, path, v, c->advertise, sizeof(c->advertise));
+		return cfg_get_str(p, path, v, c->advertise, sizeof(c->advertise));
 	}
 	if (!strcmp(k, "workers"))
 		return get_uint(p, path, v, 0, CONFIG_MAX_WORKERS, &c->workers);
@@ -1823,8 +1414,8 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		c->metrics_listen[0] = '\0';
 		if (json_is_null(v))
 			return 0;
-		return get_ipport(p, path, v, c->metrics_listen, sizeof(c->metrics_listen),
-				  &c->metrics_addr, &c->metrics_addr_len);
+		return cfg_get_ipport(p, path, v, c->metrics_listen, sizeof(c->metrics_listen),
+				      &c->metrics_addr, &c->metrics_addr_len);
 	}
 	if (!strcmp(k, "capacity"))
 		return each_member(p, path, v, capacity_member, NULL);
@@ -1856,10 +1447,19 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		c->nroutes = 0;
 		int rc = each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", route);
 		if (!rc && c->nroutes == 0)
-			return fail(p, path, "at least one route is required");
+			return cfg_fail(p, path, "at least one route is required");
 		return rc;
 	}
 	return -ENOENT;
+}
+
+/* ---- the document as a whole -------------------------------------------- */
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
 /* What spans several keys, and values derived from others. */
@@ -1869,32 +1469,34 @@ static int finish(struct cfg_parse *p)
 	char b[80], why[200];
 
 	if (!p->have_listen &&
-	    parse_ipport(c->listen, &c->listen_addr, &c->listen_addr_len, why, sizeof(why)))
-		return fail(p, "listen", "%s", why);
+	    cfg_parse_ipport(c->listen, &c->listen_addr, &c->listen_addr_len, why, sizeof(why)))
+		return cfg_fail(p, "listen", "%s", why);
 	if (!c->nroutes)
-		return fail(p, "routes", "at least one route is required");
+		return cfg_fail(p, "routes", "at least one route is required");
 	if (c->timers.t2_ms < c->timers.t1_ms)
-		return fail(p, "timers.t2_ms", "must not be smaller than timers.t1_ms");
+		return cfg_fail(p, "timers.t2_ms", "must not be smaller than timers.t1_ms");
 	/* a transaction holds one long head at most: more slots are never used */
 	if (!p->have_long_heads)
 		c->capacity.long_heads_per_shard = (c->capacity.transactions_per_shard + 63) / 64;
 	else if (c->capacity.long_heads_per_shard > c->capacity.transactions_per_shard)
-		return fail(p, "capacity.long_heads_per_shard",
-			    "must not exceed capacity.transactions_per_shard (%u): a transaction "
-			    "keeps one long head at most",
-			    c->capacity.transactions_per_shard);
+		return cfg_fail(
+		    p, "capacity.long_heads_per_shard",
+		    "must not exceed capacity.transactions_per_shard (%u): a transaction "
+		    "keeps one long head at most",
+		    c->capacity.transactions_per_shard);
 	/* sipshard would ask the callee for what it refuses callers */
 	if (c->timers.session_expires_s && c->timers.session_expires_s < c->timers.min_se_s)
-		return fail(p, "timers.session_expires_s",
-			    "must not be smaller than timers.min_se_s (%u)", c->timers.min_se_s);
+		return cfg_fail(p, "timers.session_expires_s",
+				"must not be smaller than timers.min_se_s (%u)",
+				c->timers.min_se_s);
 
 	/* advertise: what peers send to, so it must be a host they can reach and
 	 * must be safe to paste into a header line */
 	if (!p->have_advertise) {
-		if (addr_is_wildcard(&c->listen_addr))
-			return fail(p, "advertise",
-				    "required when listen is a wildcard address (\"%s\")",
-				    c->listen);
+		if (cfg_addr_is_wildcard(&c->listen_addr))
+			return cfg_fail(p, "advertise",
+					"required when listen is a wildcard address (\"%s\")",
+					c->listen);
 		snprintf(c->advertise, sizeof(c->advertise), "%s", c->listen);
 	} else {
 		const char *s = c->advertise, *port_s = NULL, *hend;
@@ -1914,33 +1516,34 @@ static int finish(struct cfg_parse *p)
 		}
 		if (ok && *hend == ':')
 			port_s = hend + 1;
-		ok = ok && normalize_host(s, (size_t)(hend - s), host, sizeof(host)) &&
-		     (!port_s || parse_port(port_s, &port));
+		ok = ok && cfg_normalize_host(s, (size_t)(hend - s), host, sizeof(host)) &&
+		     (!port_s || cfg_parse_port(port_s, &port));
 		if (!ok && s[0] == '[' && memchr(s, '%', (size_t)(hend - s)))
-			return fail(p, "advertise",
-				    "\"%s\": scope ids (a link-local address with %%zone) are "
-				    "not supported; give a global or unique-local IPv6 address",
-				    shown(s, b, sizeof(b)));
+			return cfg_fail(p, "advertise",
+					"\"%s\": scope ids (a link-local address with %%zone) are "
+					"not supported; give a global or unique-local IPv6 address",
+					cfg_shown(s, b, sizeof(b)));
 		if (!ok)
-			return fail(p, "advertise",
-				    "expected \"host\" or \"host:port\" (an IPv6 address in "
-				    "brackets), got \"%s\"",
-				    shown(s, b, sizeof(b)));
+			return cfg_fail(p, "advertise",
+					"expected \"host\" or \"host:port\" (an IPv6 address in "
+					"brackets), got \"%s\"",
+					cfg_shown(s, b, sizeof(b)));
 		/* it goes into Via, Contact and From for peers to send to: a
 		 * wildcard there sends their responses and requests nowhere */
 		struct in6_addr a6;
 		if (!strcmp(host, "0.0.0.0") ||
 		    (host[0] == '[' && sscanf(host, "[%45[^]]", b) == 1 &&
 		     inet_pton(AF_INET6, b, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6)))
-			return fail(p, "advertise",
-				    "\"%s\" is a wildcard address: peers cannot send to it (give "
-				    "the address or name they reach this host at)",
-				    host);
+			return cfg_fail(
+			    p, "advertise",
+			    "\"%s\" is a wildcard address: peers cannot send to it (give "
+			    "the address or name they reach this host at)",
+			    host);
 		if (!port_s) {
 			/* without a port, peers would use 5060, whatever we listen on */
 			size_t n = strlen(c->advertise);
 			if (n + 7 > sizeof(c->advertise))
-				return fail(p, "advertise", "too long to add the listen port");
+				return cfg_fail(p, "advertise", "too long to add the listen port");
 			snprintf(c->advertise + n, sizeof(c->advertise) - n, ":%u",
 				 addr_port(&c->listen_addr));
 		}
@@ -1960,12 +1563,12 @@ static int finish(struct cfg_parse *p)
 			int n = srv_targets(c, NULL, ct, g->registrar_srv, CONFIG_MAX_REGISTRAR_SRV,
 					    swhy, sizeof(swhy));
 			if (n < 0)
-				return fail(p, path, "%s", swhy);
+				return cfg_fail(p, path, "%s", swhy);
 			g->nregistrar_srv = (unsigned)n;
 			continue;
 		}
 		if (ct->by_name && resolve_name(c, ct, &ct->addr, &ct->addr_len, why, sizeof(why)))
-			return fail(p, path, "%s", why);
+			return cfg_fail(p, path, "%s", why);
 		rc = reachable(p, path, "registrar", ct);
 		if (rc)
 			return rc;
@@ -2110,15 +1713,15 @@ int config_management_socket(const char *path, char *out, size_t cap, char *err,
 	json_t *ms = json_object_get(root, "management_socket");
 	int rc = 0;
 	if (!json_is_object(root))
-		rc = fail(&p, "", "expected an object, got %s", type_name(root));
+		rc = cfg_fail(&p, "", "expected an object, got %s", cfg_type_name(root));
 	if (!rc && rd)
 		rc = get_path(&p, "run_dir", rd, c->run_dir, sizeof(c->run_dir), false);
 	if (!rc && ms) {
 		rc = get_path(&p, "management_socket", ms, c->management_socket,
 			      sizeof(c->management_socket), true);
 		if (!rc && !c->management_socket[0])
-			rc = fail(&p, "management_socket",
-				  "null: the daemon has no management socket");
+			rc = cfg_fail(&p, "management_socket",
+				      "null: the daemon has no management socket");
 	} else if (!rc) {
 		rc = default_mgmt_socket(&p, c);
 	}

@@ -35,4 +35,22 @@ typedef int (*member_fn)(struct cfg_parse *p, const char *path, const char *key,
 /* Runs fn on each element of an array, with "path[i]" as the element's path. */
 typedef int (*element_fn)(struct cfg_parse *p, const char *path, size_t i, json_t *v);
 
+/* config.c: the parse context's errors, the typed readers, the walkers */
+__attribute__((format(printf, 3, 4))) int cfg_fail(struct cfg_parse *p, const char *path,
+						   const char *fmt, ...);
+const char *cfg_shown(const char *s, char *buf, size_t cap);
+const char *cfg_type_name(const json_t *v);
+int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
+
+/* config_addr.c: addresses as written */
+bool cfg_parse_port(const char *s, uint16_t *out);
+int cfg_parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why,
+		     size_t cap);
+bool cfg_addr_is_wildcard(const struct sockaddr_storage *ss);
+int cfg_get_ipport(struct cfg_parse *p, const char *path, json_t *v, char *str, size_t cap,
+		   struct sockaddr_storage *addr, socklen_t *len);
+bool cfg_normalize_host(const char *s, size_t n, char *out, size_t cap);
+int cfg_get_cidr(struct cfg_parse *p, const char *path, json_t *v, struct config_cidr *out);
+int cfg_target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t);
+
 #endif
