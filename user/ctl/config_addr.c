@@ -8,7 +8,7 @@
  * target or a registrar: "IP:port", "name:port", or a name alone for its
  * SRV records), and which target an operator's text names, in one spelling
  * (config_target_named, config_target_canonical).
- * Does not own: looking names up (config.c), the keys that hold these
+ * Does not own: looking names up (config_dns.c), the keys that hold these
  * values (config.c).
  */
 #include <arpa/inet.h>
@@ -343,7 +343,7 @@ static bool is_srv_domain(const char *s)
 	return !strchr(s, ':') && is_hostname(s, n) && strspn(s, "0123456789.") != n;
 }
 
-/* A target's address: numeric, or a host name that resolve_targets resolves
+/* A target's address: numeric, or a host name that cfg_resolve_targets resolves
  * once listen is known (a route target's name without a port: its SRV
  * records); not a wildcard. */
 int cfg_target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t)

@@ -41,6 +41,7 @@ __attribute__((format(printf, 3, 4))) int cfg_fail(struct cfg_parse *p, const ch
 const char *cfg_shown(const char *s, char *buf, size_t cap);
 const char *cfg_type_name(const json_t *v);
 int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
+uint32_t cfg_route_tag(const struct config_route *r);
 
 /* config_addr.c: addresses as written */
 bool cfg_parse_port(const char *s, uint16_t *out);
@@ -52,5 +53,16 @@ int cfg_get_ipport(struct cfg_parse *p, const char *path, json_t *v, char *str, 
 bool cfg_normalize_host(const char *s, size_t n, char *out, size_t cap);
 int cfg_get_cidr(struct cfg_parse *p, const char *path, json_t *v, struct config_cidr *out);
 int cfg_target_address(struct cfg_parse *p, const char *path, json_t *v, struct config_target *t);
+
+/* config_dns.c: names and SRV records resolved */
+void cfg_target_path(const struct config *c, unsigned i, unsigned t, char *out, size_t cap);
+int cfg_resolve_name(const struct config *c, const struct config_target *ct,
+		     struct sockaddr_storage *addr, socklen_t *len, char *why, size_t cap);
+int cfg_reachable(struct cfg_parse *p, const char *path, const char *what,
+		  const struct config_target *ct);
+int cfg_srv_targets(const struct config *c, const struct config_route *r,
+		    const struct config_target *w, struct config_target *out, unsigned room,
+		    char *why, size_t whycap);
+int cfg_resolve_targets(struct cfg_parse *p);
 
 #endif
