@@ -11,6 +11,8 @@
  *
  * Beside it, each with what it owns (config_int.h holds the parse context
  * and the functions one of these files calls in another, cfg_ prefixed):
+ * - config_auth.c: the digest credentials of routes and registrations
+ *   (auth), and whether two are one account;
  * - config_addr.c: addresses as written ("IP:port", hosts, CIDR, a
  *   target's address or name) and which target an operator's text names;
  * - config_dns.c: target names and their SRV records resolved (RFC
@@ -209,6 +211,23 @@ static int get_choice(struct cfg_parse *p, const char *path, json_t *v, const ch
 	return cfg_fail(p, path, "expected %s, got \"%s\"", expected, cfg_shown(s, b, sizeof(b)));
 }
 
+/* A route's or a registration's name, for logs, statistics and CDRs: not
+ * empty, no control character. */
+static int get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
+{
+	char b[80];
+	int rc = cfg_get_str(p, path, v, out, cap);
+	if (rc)
+		return rc;
+	if (!out[0])
+		return cfg_fail(p, path, "must not be empty");
+	for (const char *q = out; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return cfg_fail(p, path, "control character in \"%s\"",
+					cfg_shown(out, b, sizeof(b)));
+	return 0;
+}
+
 static int get_allow(struct cfg_parse *p, const char *path, json_t *v, bool *allow)
 {
 	static const char *const names[] = {"deny", "allow", NULL};
@@ -275,7 +294,7 @@ static void sub_path(char *out, size_t cap, const char *path, const char *key)
 	snprintf(out, cap, "%s%s%s", path, *path ? "." : "", cfg_shown(key, b, sizeof(b)));
 }
 
-static int each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg)
+int cfg_each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg)
 {
 	const char *key;
 	json_t *v;
@@ -295,8 +314,8 @@ static int each_member(struct cfg_parse *p, const char *path, json_t *obj, membe
 	return 0;
 }
 
-static int each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
-			const char *what, element_fn fn)
+int cfg_each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
+		     const char *what, element_fn fn)
 {
 	size_t i;
 	json_t *v;
@@ -415,7 +434,7 @@ static int acl_rule(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 {
 	struct config_acl_rule *rule = &p->c->acl[i];
 	memset(rule, 0, sizeof(*rule));
-	int rc = each_member(p, path, v, acl_rule_member, rule);
+	int rc = cfg_each_member(p, path, v, acl_rule_member, rule);
 	if (rc)
 		return rc;
 	if (!json_object_get(v, "action"))
@@ -433,7 +452,7 @@ static int acl_member(struct cfg_parse *p, const char *path, const char *k, json
 		return get_allow(p, path, v, &p->c->acl_default_allow);
 	if (!strcmp(k, "rules")) {
 		p->c->nacl = 0;
-		return each_element(p, path, v, CONFIG_MAX_ACL_RULES, "rules", acl_rule);
+		return cfg_each_element(p, path, v, CONFIG_MAX_ACL_RULES, "rules", acl_rule);
 	}
 	return -ENOENT;
 }
@@ -511,28 +530,6 @@ static int match_member(struct cfg_parse *p, const char *path, const char *k, js
 	return -ENOENT;
 }
 
-/* Whether realm r is among a's (its count bounded: a copy read from the
- * command ring is bounded too, orig_set_creds). */
-static bool auth_lists(const struct config_auth *a, const char *r)
-{
-	for (uint32_t i = 0; i < a->nrealms && i < CONFIG_AUTH_REALMS_MAX; i++)
-		if (!strcmp(a->realm[i], r))
-			return true;
-	return false;
-}
-
-bool config_auth_same(const struct config_auth *a, const struct config_auth *b)
-{
-	if (strcmp(a->username, b->username) || strcmp(a->password, b->password) ||
-	    a->nrealms != b->nrealms)
-		return false;
-	/* both ways: a list read from elsewhere may name one realm twice */
-	for (uint32_t i = 0; i < a->nrealms && i < CONFIG_AUTH_REALMS_MAX; i++)
-		if (!auth_lists(b, a->realm[i]) || !auth_lists(a, b->realm[i]))
-			return false;
-	return true;
-}
-
 static int target_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_target *t = arg;
@@ -559,7 +556,7 @@ static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t 
 	memset(t, 0, sizeof(*t));
 	t->weight = 1;
 	if (json_is_object(v)) {
-		rc = each_member(p, path, v, target_member, t);
+		rc = cfg_each_member(p, path, v, target_member, t);
 		if (!rc && !json_object_get(v, "address"))
 			rc = cfg_fail(p, path, "missing \"address\"");
 	} else if (json_is_string(v)) {
@@ -602,113 +599,17 @@ static int rewrite_member(struct cfg_parse *p, const char *path, const char *k, 
 	return -ENOENT;
 }
 
-/* A string sent inside a quoted-string (a digest username or realm): no
- * control byte, '"' or '\'; not empty when nonempty is set. */
-static int get_quotable(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
-			bool nonempty)
-{
-	char b[80];
-	int rc = cfg_get_str(p, path, v, out, cap);
-	if (rc)
-		return rc;
-	if (nonempty && !out[0])
-		return cfg_fail(p, path, "must not be empty");
-	for (const char *q = out; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\')
-			return cfg_fail(p, path,
-					"control character, '\"' or '\\' in \"%s\": it is sent "
-					"inside a quoted string",
-					cfg_shown(out, b, sizeof(b)));
-	return 0;
-}
-
-/* One of auth.realm's list (p->auth): not empty, nor one named before. */
-static int auth_realm(struct cfg_parse *p, const char *path, size_t i, json_t *v)
-{
-	struct config_auth *a = p->auth;
-	int rc = get_quotable(p, path, v, a->realm[i], sizeof(a->realm[i]), true);
-	if (rc)
-		return rc;
-	for (size_t j = 0; j < i; j++)
-		if (!strcmp(a->realm[j], a->realm[i]))
-			return cfg_fail(p, path, "\"%s\" is in the list already", a->realm[i]);
-	a->nrealms = (uint32_t)i + 1;
-	return 0;
-}
-
-/* auth.realm: one realm, a list of them, or none (null, "", []: any). */
-static int get_realms(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a)
-{
-	a->nrealms = 0;
-	if (json_is_null(v))
-		return 0; /* as printed: any realm */
-	if (json_is_array(v)) {
-		p->auth = a;
-		return each_element(p, path, v, CONFIG_AUTH_REALMS_MAX, "realms", auth_realm);
-	}
-	if (!json_is_string(v))
-		return cfg_fail(p, path, "expected a realm or a list of realms, got %s",
-				cfg_type_name(v));
-	int rc = get_quotable(p, path, v, a->realm[0], sizeof(a->realm[0]), false);
-	if (!rc && a->realm[0][0])
-		a->nrealms = 1;
-	return rc;
-}
-
-static int auth_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
-{
-	struct config_auth *a = arg;
-	if (!strcmp(k, "username"))
-		return get_quotable(p, path, v, a->username, sizeof(a->username), true);
-	if (!strcmp(k, "realm"))
-		return get_realms(p, path, v, a);
-	if (!strcmp(k, "password")) /* never printed back: it would end up in logs */
-		return cfg_get_str(p, path, v, a->password, sizeof(a->password));
-	return -ENOENT;
-}
-
-/* A route's or a registration's name, for logs, statistics and CDRs: not
- * empty, no control character. */
-static int get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
-{
-	char b[80];
-	int rc = cfg_get_str(p, path, v, out, cap);
-	if (rc)
-		return rc;
-	if (!out[0])
-		return cfg_fail(p, path, "must not be empty");
-	for (const char *q = out; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return cfg_fail(p, path, "control character in \"%s\"",
-					cfg_shown(out, b, sizeof(b)));
-	return 0;
-}
-
-/* Digest credentials (routes[].auth, registrations[].auth); null = none. */
-static int get_auth(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (json_is_null(v))
-		return 0; /* as printed: none */
-	int rc = each_member(p, path, v, auth_member, a);
-	if (!rc && !a->username[0])
-		return cfg_fail(p, path, "missing \"username\"");
-	if (!rc && !json_object_get(v, "password"))
-		return cfg_fail(p, path, "missing \"password\"");
-	return rc;
-}
-
 static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
 {
 	struct config_route *r = arg;
 	if (!strcmp(k, "name"))
 		return get_name(p, path, v, r->name, sizeof(r->name));
 	if (!strcmp(k, "match"))
-		return each_member(p, path, v, match_member, r);
+		return cfg_each_member(p, path, v, match_member, r);
 	if (!strcmp(k, "rewrite"))
-		return each_member(p, path, v, rewrite_member, r);
+		return cfg_each_member(p, path, v, rewrite_member, r);
 	if (!strcmp(k, "auth"))
-		return get_auth(p, path, v, &r->auth);
+		return cfg_get_auth(p, path, v, &r->auth);
 	if (!strcmp(k, "target")) {
 		r->ntargets = 0;
 		return route_target(p, path, 0, v);
@@ -716,14 +617,15 @@ static int route_member(struct cfg_parse *p, const char *path, const char *k, js
 	if (!strcmp(k, "targets")) {
 		r->ntargets = 0;
 		r->targets_array = true;
-		int rc = each_element(p, path, v, CONFIG_MAX_TARGETS, "targets", route_target);
+		int rc = cfg_each_element(p, path, v, CONFIG_MAX_TARGETS, "targets", route_target);
 		if (!rc && r->ntargets == 0)
 			return cfg_fail(p, path, "at least one target is required");
 		return rc;
 	}
 	if (!strcmp(k, "failover_on")) {
 		r->nfailover = 0;
-		return each_element(p, path, v, CONFIG_MAX_FAILOVER, "statuses", route_failover);
+		return cfg_each_element(p, path, v, CONFIG_MAX_FAILOVER, "statuses",
+					route_failover);
 	}
 	if (!strcmp(k, "failover_ms"))
 		return get_uint(p, path, v, 100, 600000, &r->failover_ms);
@@ -790,7 +692,7 @@ static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
 	r->down_s = 30;
 	r->probe_s = 5;
 	p->route = r;
-	int rc = each_member(p, path, v, route_member, r);
+	int rc = cfg_each_member(p, path, v, route_member, r);
 	if (rc)
 		return rc;
 	bool one = json_object_get(v, "target"), many = json_object_get(v, "targets");
@@ -867,7 +769,7 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 	if (!strcmp(k, "aor"))
 		return get_aor(p, path, v, g);
 	if (!strcmp(k, "auth"))
-		return get_auth(p, path, v, &g->auth);
+		return cfg_get_auth(p, path, v, &g->auth);
 	if (!strcmp(k, "expires_s"))
 		return get_uint(p, path, v, 60, 86400, &g->expires_s);
 	if (!strcmp(k, "retry_s"))
@@ -882,7 +784,7 @@ static int registration(struct cfg_parse *p, const char *path, size_t i, json_t 
 	memset(g, 0, sizeof(*g));
 	g->expires_s = 3600;
 	g->retry_s = 30;
-	int rc = each_member(p, path, v, registration_member, g);
+	int rc = cfg_each_member(p, path, v, registration_member, g);
 	if (rc)
 		return rc;
 	if (!json_object_get(v, "registrar"))
@@ -1060,34 +962,34 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 				      &c->metrics_addr, &c->metrics_addr_len);
 	}
 	if (!strcmp(k, "capacity"))
-		return each_member(p, path, v, capacity_member, NULL);
+		return cfg_each_member(p, path, v, capacity_member, NULL);
 	if (!strcmp(k, "timers"))
-		return each_member(p, path, v, timers_member, NULL);
+		return cfg_each_member(p, path, v, timers_member, NULL);
 	if (!strcmp(k, "limits"))
-		return each_member(p, path, v, limits_member, NULL);
+		return cfg_each_member(p, path, v, limits_member, NULL);
 	if (!strcmp(k, "acl"))
-		return each_member(p, path, v, acl_member, NULL);
+		return cfg_each_member(p, path, v, acl_member, NULL);
 	if (!strcmp(k, "no_route_status"))
 		return get_status(p, path, v, 400, &c->no_route_status);
 	if (!strcmp(k, "dns_refresh_s"))
 		return get_uint(p, path, v, 0, 86400, &c->dns_refresh_s);
 	if (!strcmp(k, "out_of_dialog"))
-		return each_member(p, path, v, ood_member, NULL);
+		return cfg_each_member(p, path, v, ood_member, NULL);
 	if (!strcmp(k, "strip_headers")) {
 		memset(&c->strip_headers, 0, sizeof(c->strip_headers));
-		return each_element(p, path, v, CONFIG_MAX_STRIP_HEADERS, "header names",
-				    strip_header);
+		return cfg_each_element(p, path, v, CONFIG_MAX_STRIP_HEADERS, "header names",
+					strip_header);
 	}
 	if (!strcmp(k, "rewrite_refer_to"))
 		return get_bool(p, path, v, &c->rewrite_refer_to);
 	if (!strcmp(k, "registrations")) {
 		c->nregistrations = 0;
-		return each_element(p, path, v, CONFIG_MAX_REGISTRATIONS, "registrations",
-				    registration);
+		return cfg_each_element(p, path, v, CONFIG_MAX_REGISTRATIONS, "registrations",
+					registration);
 	}
 	if (!strcmp(k, "routes")) {
 		c->nroutes = 0;
-		int rc = each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", route);
+		int rc = cfg_each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", route);
 		if (!rc && c->nroutes == 0)
 			return cfg_fail(p, path, "at least one route is required");
 		return rc;
@@ -1231,7 +1133,7 @@ static int load_json(struct config *out, json_t *root, char *err, size_t errlen)
 	}
 	struct cfg_parse p = {.c = c, .err = err, .errlen = errlen};
 	config_defaults(c);
-	int rc = each_member(&p, "", root, top_member, NULL);
+	int rc = cfg_each_member(&p, "", root, top_member, NULL);
 	if (!rc)
 		rc = finish(&p);
 	if (!rc)

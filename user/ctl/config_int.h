@@ -41,6 +41,9 @@ __attribute__((format(printf, 3, 4))) int cfg_fail(struct cfg_parse *p, const ch
 const char *cfg_shown(const char *s, char *buf, size_t cap);
 const char *cfg_type_name(const json_t *v);
 int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
+int cfg_each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg);
+int cfg_each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
+		     const char *what, element_fn fn);
 uint32_t cfg_route_tag(const struct config_route *r);
 
 /* config_addr.c: addresses as written */
@@ -64,5 +67,8 @@ int cfg_srv_targets(const struct config *c, const struct config_route *r,
 		    const struct config_target *w, struct config_target *out, unsigned room,
 		    char *why, size_t whycap);
 int cfg_resolve_targets(struct cfg_parse *p);
+
+/* config_auth.c: digest credentials */
+int cfg_get_auth(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a);
 
 #endif
