@@ -11,6 +11,8 @@
  *
  * Beside it, each with what it owns (config_int.h holds the parse context
  * and the functions one of these files calls in another, cfg_ prefixed):
+ * - config_routes.c: routes[] (match, rewrite, targets as written,
+ *   failover, select) and each route's tag;
  * - config_auth.c: the digest credentials of routes and registrations
  *   (auth), and whether two are one account;
  * - config_addr.c: addresses as written ("IP:port", hosts, CIDR, a
@@ -162,8 +164,8 @@ const char *cfg_type_name(const json_t *v)
 
 /* ---- typed readers -------------------------------------------------------- */
 
-static int get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, uint32_t hi,
-		    uint32_t *out)
+int cfg_get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, uint32_t hi,
+		 uint32_t *out)
 {
 	if (!json_is_integer(v))
 		return cfg_fail(p, path, "expected an integer from %u to %u, got %s", lo, hi,
@@ -194,8 +196,8 @@ int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, siz
 	return 0;
 }
 
-static int get_choice(struct cfg_parse *p, const char *path, json_t *v, const char *const *names,
-		      const char *expected, int *out)
+int cfg_get_choice(struct cfg_parse *p, const char *path, json_t *v, const char *const *names,
+		   const char *expected, int *out)
 {
 	char s[32], b[48];
 	int rc = cfg_get_str(p, path, v, s, sizeof(s));
@@ -213,7 +215,7 @@ static int get_choice(struct cfg_parse *p, const char *path, json_t *v, const ch
 
 /* A route's or a registration's name, for logs, statistics and CDRs: not
  * empty, no control character. */
-static int get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
+int cfg_get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap)
 {
 	char b[80];
 	int rc = cfg_get_str(p, path, v, out, cap);
@@ -232,7 +234,7 @@ static int get_allow(struct cfg_parse *p, const char *path, json_t *v, bool *all
 {
 	static const char *const names[] = {"deny", "allow", NULL};
 	int i = 0;
-	int rc = get_choice(p, path, v, names, "\"allow\" or \"deny\"", &i);
+	int rc = cfg_get_choice(p, path, v, names, "\"allow\" or \"deny\"", &i);
 	*allow = i == 1;
 	return rc;
 }
@@ -242,7 +244,7 @@ static int get_allow(struct cfg_parse *p, const char *path, json_t *v, bool *all
 static int get_status(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, int *out)
 {
 	uint32_t s = 0;
-	int rc = get_uint(p, path, v, lo, 699, &s);
+	int rc = cfg_get_uint(p, path, v, lo, 699, &s);
 	if (rc)
 		return rc;
 	if (s >= 300 && s < 400)
@@ -336,6 +338,24 @@ int cfg_each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t 
 	return 0;
 }
 
+/* Entry v at path (routes[i] or registrations[i]) has name, already the name
+ * of what[j]. One that wrote no "name" has the default "routeN" or
+ * "registrationN", which an earlier entry may have been given: the message
+ * then names the entry, not a key the document does not have. */
+int cfg_name_taken(struct cfg_parse *p, const char *path, json_t *v, const char *name,
+		   const char *what, size_t j)
+{
+	char sub[320];
+	if (!json_object_get(v, "name"))
+		return cfg_fail(
+		    p, path,
+		    "its default name \"%s\" is already the name of %s[%zu]: give either "
+		    "a \"name\"",
+		    name, what, j);
+	snprintf(sub, sizeof(sub), "%s.name", path);
+	return cfg_fail(p, sub, "\"%s\" is already the name of %s[%zu]", name, what, j);
+}
+
 /* ---- sections ------------------------------------------------------------- */
 
 static int capacity_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
@@ -344,14 +364,14 @@ static int capacity_member(struct cfg_parse *p, const char *path, const char *k,
 	struct config *c = p->c;
 	(void)arg;
 	if (!strcmp(k, "dialogs_per_shard"))
-		return get_uint(p, path, v, 16, 1u << 24, &c->capacity.dialogs_per_shard);
+		return cfg_get_uint(p, path, v, 16, 1u << 24, &c->capacity.dialogs_per_shard);
 	if (!strcmp(k, "transactions_per_shard"))
-		return get_uint(p, path, v, 16, 1u << 24, &c->capacity.transactions_per_shard);
+		return cfg_get_uint(p, path, v, 16, 1u << 24, &c->capacity.transactions_per_shard);
 	if (!strcmp(k, "setups"))
-		return get_uint(p, path, v, 16, 1u << 20, &c->capacity.setups);
+		return cfg_get_uint(p, path, v, 16, 1u << 20, &c->capacity.setups);
 	if (!strcmp(k, "long_heads_per_shard")) {
 		p->have_long_heads = true;
-		return get_uint(p, path, v, 0, 1u << 24, &c->capacity.long_heads_per_shard);
+		return cfg_get_uint(p, path, v, 0, 1u << 24, &c->capacity.long_heads_per_shard);
 	}
 	return -ENOENT;
 }
@@ -361,25 +381,25 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 	struct config *c = p->c;
 	(void)arg;
 	if (!strcmp(k, "t1_ms"))
-		return get_uint(p, path, v, 10, 60000, &c->timers.t1_ms);
+		return cfg_get_uint(p, path, v, 10, 60000, &c->timers.t1_ms);
 	if (!strcmp(k, "t2_ms"))
-		return get_uint(p, path, v, 10, 600000, &c->timers.t2_ms);
+		return cfg_get_uint(p, path, v, 10, 600000, &c->timers.t2_ms);
 	if (!strcmp(k, "transaction_timeout_ms"))
-		return get_uint(p, path, v, 100, 3600000, &c->timers.transaction_timeout_ms);
+		return cfg_get_uint(p, path, v, 100, 3600000, &c->timers.transaction_timeout_ms);
 	if (!strcmp(k, "dialog_idle_s"))
-		return get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_idle_s);
+		return cfg_get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_idle_s);
 	if (!strcmp(k, "dialog_max_s"))
-		return get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_max_s);
+		return cfg_get_uint(p, path, v, 0, 30 * 86400, &c->timers.dialog_max_s);
 	if (!strcmp(k, "drain_s"))
-		return get_uint(p, path, v, 0, 86400, &c->timers.drain_s);
+		return cfg_get_uint(p, path, v, 0, 86400, &c->timers.drain_s);
 	if (!strcmp(k, "no_answer_s"))
-		return get_uint(p, path, v, 1, 86400, &c->timers.no_answer_s);
+		return cfg_get_uint(p, path, v, 1, 86400, &c->timers.no_answer_s);
 	if (!strcmp(k, "session_timer"))
 		return get_bool(p, path, v, &c->timers.session_timer);
 	if (!strcmp(k, "dialog_keepalive_s"))
-		return get_uint(p, path, v, 0, 86400, &c->timers.dialog_keepalive_s);
+		return cfg_get_uint(p, path, v, 0, 86400, &c->timers.dialog_keepalive_s);
 	if (!strcmp(k, "dialog_keepalive_misses"))
-		return get_uint(p, path, v, 1, 100, &c->timers.dialog_keepalive_misses);
+		return cfg_get_uint(p, path, v, 1, 100, &c->timers.dialog_keepalive_misses);
 	if (!strcmp(k, "min_se_s")) {
 		if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 90)
 			return cfg_fail(
@@ -387,7 +407,7 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 			    "expected 0 (none) or at least 90 (RFC 4028's smallest Min-SE), "
 			    "got %" JSON_INTEGER_FORMAT,
 			    json_integer_value(v));
-		return get_uint(p, path, v, 0, 86400, &c->timers.min_se_s);
+		return cfg_get_uint(p, path, v, 0, 86400, &c->timers.min_se_s);
 	}
 	if (!strcmp(k, "session_expires_s")) {
 		/* RFC 4028's smallest interval is 90 s: a callee refuses less */
@@ -397,7 +417,7 @@ static int timers_member(struct cfg_parse *p, const char *path, const char *k, j
 			    "expected 0 (never) or at least 90 (RFC 4028's Min-SE), got "
 			    "%" JSON_INTEGER_FORMAT,
 			    json_integer_value(v));
-		return get_uint(p, path, v, 0, 86400, &c->timers.session_expires_s);
+		return cfg_get_uint(p, path, v, 0, 86400, &c->timers.session_expires_s);
 	}
 	return -ENOENT;
 }
@@ -407,15 +427,15 @@ static int limits_member(struct cfg_parse *p, const char *path, const char *k, j
 	struct config *c = p->c;
 	(void)arg;
 	if (!strcmp(k, "max_calls"))
-		return get_uint(p, path, v, 1, INT32_MAX, &c->limits.max_calls);
+		return cfg_get_uint(p, path, v, 1, INT32_MAX, &c->limits.max_calls);
 	if (!strcmp(k, "calls_per_second_per_source"))
-		return get_uint(p, path, v, 0, 1000000, &c->limits.calls_per_second_per_source);
+		return cfg_get_uint(p, path, v, 0, 1000000, &c->limits.calls_per_second_per_source);
 	if (!strcmp(k, "burst"))
-		return get_uint(p, path, v, 0, 1000000, &c->limits.burst);
+		return cfg_get_uint(p, path, v, 0, 1000000, &c->limits.burst);
 	if (!strcmp(k, "retry_after_s"))
-		return get_uint(p, path, v, 0, 3600, &c->limits.retry_after_s);
+		return cfg_get_uint(p, path, v, 0, 3600, &c->limits.retry_after_s);
 	if (!strcmp(k, "rate_sources"))
-		return get_uint(p, path, v, 16, 1u << 20, &c->limits.rate_sources);
+		return cfg_get_uint(p, path, v, 16, 1u << 20, &c->limits.rate_sources);
 	return -ENOENT;
 }
 
@@ -457,285 +477,6 @@ static int acl_member(struct cfg_parse *p, const char *path, const char *k, json
 	return -ENOENT;
 }
 
-/* A byte a Request-URI user may hold as it is (RFC 3261 25.1: unreserved,
- * user-unreserved); any other is written as a %HH escape. */
-static bool is_user_char(unsigned char ch)
-{
-	return isalnum(ch) || (ch && strchr("-_.!~*'()&=+$,;?/", ch));
-}
-
-/* A piece of a Request-URI's user part (RFC 3261 25.1), for a match
- * (user_prefix) or to be sent (rewrite.prefix). Anything else would make
- * leg B's Request-URI malformed, or a prefix that no Request-URI that parses
- * can start with: '#' is %23 on the wire. A prefix to match may end inside an
- * escape ("%2" for "%2B..." and "%23..."); one to send must not
- * (whole_escapes), since the called number's digits would complete it. */
-static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
-			 bool whole_escapes)
-{
-	char b[80];
-	int rc = cfg_get_str(p, path, v, out, cap);
-	if (rc)
-		return rc;
-	for (const unsigned char *q = (const unsigned char *)out; *q; q++) {
-		if (is_user_char(*q))
-			continue;
-		if (*q == '%' && ((isxdigit(q[1]) && isxdigit(q[2])) ||
-				  (!whole_escapes && (!q[1] || (isxdigit(q[1]) && !q[2]))))) {
-			q += q[1] ? (q[2] ? 2 : 1) : 0;
-			continue;
-		}
-		return cfg_fail(p, path,
-				"expected the start of a Request-URI user: letters, digits, "
-				"-_.!~*'()&=+$,;?/ and %%XX escapes (RFC 3261 25.1; '#' is %%23), "
-				"got \"%s\"",
-				cfg_shown(out, b, sizeof(b)));
-	}
-	return 0;
-}
-
-static int match_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
-{
-	struct config_route *r = arg;
-	if (!strcmp(k, "user_prefix")) {
-		r->user_prefix[0] = '\0';
-		if (json_is_null(v)) /* CONFIG.md: a null condition always holds */
-			return 0;
-		return get_user_part(p, path, v, r->user_prefix, sizeof(r->user_prefix), false);
-	}
-	if (!strcmp(k, "domain")) {
-		char b[80];
-		r->domain[0] = '\0';
-		if (json_is_null(v))
-			return 0;
-		if (!json_is_string(v))
-			return cfg_fail(p, path, "expected a host name, IP address or null, got %s",
-					cfg_type_name(v));
-		const char *s = json_string_value(v);
-		if (!cfg_normalize_host(s, json_string_length(v), r->domain, sizeof(r->domain)))
-			return cfg_fail(
-			    p, path,
-			    "expected a host name or IP address such as \"example.com\", "
-			    "got \"%s\"",
-			    cfg_shown(s, b, sizeof(b)));
-		return 0;
-	}
-	if (!strcmp(k, "source")) {
-		r->has_source = false;
-		if (json_is_null(v))
-			return 0;
-		r->has_source = true;
-		return cfg_get_cidr(p, path, v, &r->source);
-	}
-	return -ENOENT;
-}
-
-static int target_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
-{
-	struct config_target *t = arg;
-	if (!strcmp(k, "address"))
-		return cfg_target_address(p, path, v, t);
-	if (!strcmp(k, "max_calls"))
-		return get_uint(p, path, v, 0, 2147483647u, &t->max_calls);
-	if (!strcmp(k, "max_cps"))
-		return get_uint(p, path, v, 0, 1000000, &t->max_cps);
-	if (!strcmp(k, "weight"))
-		return get_uint(p, path, v, 1, 1000, &t->weight);
-	return -ENOENT;
-}
-
-/* One of a route's targets: "IP:port", or {"address": "IP:port",
- * "max_calls": N, "max_cps": R, "weight": W}; "target" is targets[0]
- * written alone. */
-static int route_target(struct cfg_parse *p, const char *path, size_t i, json_t *v)
-{
-	struct config_route *r = p->route;
-	struct config_target *t = &r->targets[i];
-	int rc;
-
-	memset(t, 0, sizeof(*t));
-	t->weight = 1;
-	if (json_is_object(v)) {
-		rc = cfg_each_member(p, path, v, target_member, t);
-		if (!rc && !json_object_get(v, "address"))
-			rc = cfg_fail(p, path, "missing \"address\"");
-	} else if (json_is_string(v)) {
-		rc = cfg_target_address(p, path, v, t);
-	} else {
-		rc =
-		    cfg_fail(p, path,
-			     "expected \"IP:port\" or {\"address\": \"IP:port\", \"max_calls\": N, "
-			     "\"max_cps\": R, \"weight\": W}, got %s",
-			     cfg_type_name(v));
-	}
-	if (rc)
-		return rc;
-	r->ntargets = (unsigned)i + 1; /* two at one address: cfg_resolve_targets */
-	return 0;
-}
-
-/* A final status that sends the call on to the next target: 4xx-6xx. */
-static int route_failover(struct cfg_parse *p, const char *path, size_t i, json_t *v)
-{
-	struct config_route *r = p->route;
-	uint32_t s = 0;
-	int rc = get_uint(p, path, v, 400, 699, &s);
-	if (rc)
-		return rc;
-	r->failover_on[i] = (uint16_t)s;
-	r->nfailover = (unsigned)i + 1;
-	return 0;
-}
-
-static int rewrite_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
-			  void *arg)
-{
-	struct config_route *r = arg;
-	if (!strcmp(k, "strip"))
-		return get_uint(p, path, v, 0, 64, &r->rewrite_strip);
-	if (!strcmp(k, "prefix"))
-		return get_user_part(p, path, v, r->rewrite_prefix, sizeof(r->rewrite_prefix),
-				     true);
-	return -ENOENT;
-}
-
-static int route_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg)
-{
-	struct config_route *r = arg;
-	if (!strcmp(k, "name"))
-		return get_name(p, path, v, r->name, sizeof(r->name));
-	if (!strcmp(k, "match"))
-		return cfg_each_member(p, path, v, match_member, r);
-	if (!strcmp(k, "rewrite"))
-		return cfg_each_member(p, path, v, rewrite_member, r);
-	if (!strcmp(k, "auth"))
-		return cfg_get_auth(p, path, v, &r->auth);
-	if (!strcmp(k, "target")) {
-		r->ntargets = 0;
-		return route_target(p, path, 0, v);
-	}
-	if (!strcmp(k, "targets")) {
-		r->ntargets = 0;
-		r->targets_array = true;
-		int rc = cfg_each_element(p, path, v, CONFIG_MAX_TARGETS, "targets", route_target);
-		if (!rc && r->ntargets == 0)
-			return cfg_fail(p, path, "at least one target is required");
-		return rc;
-	}
-	if (!strcmp(k, "failover_on")) {
-		r->nfailover = 0;
-		return cfg_each_element(p, path, v, CONFIG_MAX_FAILOVER, "statuses",
-					route_failover);
-	}
-	if (!strcmp(k, "failover_ms"))
-		return get_uint(p, path, v, 100, 600000, &r->failover_ms);
-	if (!strcmp(k, "down_s"))
-		return get_uint(p, path, v, 0, 86400, &r->down_s);
-	if (!strcmp(k, "probe_s"))
-		return get_uint(p, path, v, 0, 3600, &r->probe_s);
-	if (!strcmp(k, "keepalive_s"))
-		return get_uint(p, path, v, 0, 3600, &r->keepalive_s);
-	if (!strcmp(k, "select")) {
-		static const char *const names[] = {"order", "round_robin", NULL};
-		int i = 0;
-		int rc = get_choice(p, path, v, names, "\"order\" or \"round_robin\"", &i);
-		r->round_robin = i == 1;
-		return rc;
-	}
-	return -ENOENT;
-}
-
-/* FNV-1a over the route's name and targets, each with its terminating NUL. */
-uint32_t cfg_route_tag(const struct config_route *r)
-{
-	uint32_t h = 2166136261u;
-	const char *texts[1 + CONFIG_MAX_TARGETS] = {r->name};
-	for (unsigned t = 0; t < r->ntargets; t++)
-		texts[1 + t] = r->targets[t].text;
-	for (unsigned i = 0; i < 1 + r->ntargets; i++)
-		for (const char *q = texts[i];; q++) {
-			h = (h ^ (uint8_t)*q) * 16777619u;
-			if (!*q)
-				break;
-		}
-	return h ? h : 1;
-}
-
-/* Entry v at path (routes[i] or registrations[i]) has name, already the name
- * of what[j]. One that wrote no "name" has the default "routeN" or
- * "registrationN", which an earlier entry may have been given: the message
- * then names the entry, not a key the document does not have. */
-static int name_taken(struct cfg_parse *p, const char *path, json_t *v, const char *name,
-		      const char *what, size_t j)
-{
-	char sub[320];
-	if (!json_object_get(v, "name"))
-		return cfg_fail(
-		    p, path,
-		    "its default name \"%s\" is already the name of %s[%zu]: give either "
-		    "a \"name\"",
-		    name, what, j);
-	snprintf(sub, sizeof(sub), "%s.name", path);
-	return cfg_fail(p, sub, "\"%s\" is already the name of %s[%zu]", name, what, j);
-}
-
-static int route(struct cfg_parse *p, const char *path, size_t i, json_t *v)
-{
-	struct config_route *r = &p->c->routes[i];
-	char sub[320];
-
-	static const uint16_t default_failover[] = {408, 500, 502, 503, 504};
-	memset(r, 0, sizeof(*r));
-	r->nfailover = sizeof(default_failover) / sizeof(default_failover[0]);
-	memcpy(r->failover_on, default_failover, sizeof(default_failover));
-	r->failover_ms = 2000;
-	r->down_s = 30;
-	r->probe_s = 5;
-	p->route = r;
-	int rc = cfg_each_member(p, path, v, route_member, r);
-	if (rc)
-		return rc;
-	bool one = json_object_get(v, "target"), many = json_object_get(v, "targets");
-	if (one == many)
-		return cfg_fail(p, path,
-				one ? "\"target\" and \"targets\" both given: use one"
-				    : "missing \"target\" (or \"targets\")");
-	if (!r->name[0])
-		snprintf(r->name, sizeof(r->name), "route%zu", i);
-	/* names appear in logs, CDRs and statistics: two alike would mislead */
-	for (size_t j = 0; j < i; j++)
-		if (!strcmp(p->c->routes[j].name, r->name))
-			return name_taken(p, path, v, r->name, "routes", j);
-	/* a name without a port takes its SRV records' priorities and weights */
-	for (unsigned t = 0; t < r->ntargets; t++) {
-		if (!r->targets[t].domain[0])
-			continue;
-		cfg_target_path(p->c, (unsigned)i, t, sub, sizeof(sub) - 8);
-		if (r->round_robin)
-			return cfg_fail(
-			    p, sub,
-			    "a name without a port is shared out by its SRV records' "
-			    "priorities and weights: not with \"select\": \"round_robin\"");
-		if (r->targets[t].weight != 1) {
-			strcat(sub, ".weight");
-			return cfg_fail(p, sub,
-					"a name without a port takes its SRV records' weights");
-		}
-	}
-	/* a weight given to an "order" route would silently do nothing */
-	for (unsigned t = 0; t < r->ntargets && !r->round_robin; t++)
-		if (r->targets[t].weight != 1) {
-			cfg_target_path(p->c, (unsigned)i, t, sub, sizeof(sub) - 8);
-			strcat(sub, ".weight");
-			return cfg_fail(p, sub,
-					"calls are shared by weight only with \"select\": "
-					"\"round_robin\"");
-		}
-	r->tag = cfg_route_tag(r);
-	p->c->nroutes = (unsigned)i + 1;
-	return 0;
-}
-
 /* "sip:user@domain": the user as a Request-URI user part may be written
  * (get_user_part's rules), the domain a host with an optional port. */
 static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
@@ -763,7 +504,7 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 {
 	struct config_registration *g = arg;
 	if (!strcmp(k, "name"))
-		return get_name(p, path, v, g->name, sizeof(g->name));
+		return cfg_get_name(p, path, v, g->name, sizeof(g->name));
 	if (!strcmp(k, "registrar"))
 		return cfg_target_address(p, path, v, &g->registrar);
 	if (!strcmp(k, "aor"))
@@ -771,9 +512,9 @@ static int registration_member(struct cfg_parse *p, const char *path, const char
 	if (!strcmp(k, "auth"))
 		return cfg_get_auth(p, path, v, &g->auth);
 	if (!strcmp(k, "expires_s"))
-		return get_uint(p, path, v, 60, 86400, &g->expires_s);
+		return cfg_get_uint(p, path, v, 60, 86400, &g->expires_s);
 	if (!strcmp(k, "retry_s"))
-		return get_uint(p, path, v, 1, 3600, &g->retry_s);
+		return cfg_get_uint(p, path, v, 1, 3600, &g->retry_s);
 	return -ENOENT;
 }
 
@@ -795,7 +536,7 @@ static int registration(struct cfg_parse *p, const char *path, size_t i, json_t 
 		snprintf(g->name, sizeof(g->name), "registration%zu", i);
 	for (size_t j = 0; j < i; j++)
 		if (!strcmp(p->c->registrations[j].name, g->name))
-			return name_taken(p, path, v, g->name, "registrations", j);
+			return cfg_name_taken(p, path, v, g->name, "registrations", j);
 	p->c->nregistrations = (unsigned)i + 1;
 	return 0;
 }
@@ -920,7 +661,7 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 		return cfg_get_str(p, path, v, c->advertise, sizeof(c->advertise));
 	}
 	if (!strcmp(k, "workers"))
-		return get_uint(p, path, v, 0, CONFIG_MAX_WORKERS, &c->workers);
+		return cfg_get_uint(p, path, v, 0, CONFIG_MAX_WORKERS, &c->workers);
 	if (!strcmp(k, "bpf"))
 		return get_bool(p, path, v, &c->bpf);
 	if (!strcmp(k, "io_uring"))
@@ -930,7 +671,7 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	if (!strcmp(k, "log_level")) {
 		static const char *const names[] = {"error", "warn", "info", "debug", NULL};
 		int i = 0;
-		int rc = get_choice(p, path, v, names, "error, warn, info or debug", &i);
+		int rc = cfg_get_choice(p, path, v, names, "error, warn, info or debug", &i);
 		if (!rc)
 			snprintf(c->log_level, sizeof(c->log_level), "%s", names[i]);
 		return rc;
@@ -938,13 +679,13 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	if (!strcmp(k, "log_target")) {
 		static const char *const names[] = {"stderr", "syslog", NULL};
 		int i = 0;
-		int rc = get_choice(p, path, v, names, "stderr or syslog", &i);
+		int rc = cfg_get_choice(p, path, v, names, "stderr or syslog", &i);
 		if (!rc)
 			c->log_to_syslog = i == 1;
 		return rc;
 	}
 	if (!strcmp(k, "tx_buffer_size"))
-		return get_uint(p, path, v, 1500, 65535, &c->tx_buffer_size);
+		return cfg_get_uint(p, path, v, 1500, 65535, &c->tx_buffer_size);
 	if (!strcmp(k, "management_socket")) {
 		p->have_mgmt = true;
 		return get_path(p, path, v, c->management_socket, sizeof(c->management_socket),
@@ -972,7 +713,7 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	if (!strcmp(k, "no_route_status"))
 		return get_status(p, path, v, 400, &c->no_route_status);
 	if (!strcmp(k, "dns_refresh_s"))
-		return get_uint(p, path, v, 0, 86400, &c->dns_refresh_s);
+		return cfg_get_uint(p, path, v, 0, 86400, &c->dns_refresh_s);
 	if (!strcmp(k, "out_of_dialog"))
 		return cfg_each_member(p, path, v, ood_member, NULL);
 	if (!strcmp(k, "strip_headers")) {
@@ -989,7 +730,7 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	}
 	if (!strcmp(k, "routes")) {
 		c->nroutes = 0;
-		int rc = cfg_each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", route);
+		int rc = cfg_each_element(p, path, v, CONFIG_MAX_ROUTES, "routes", cfg_route);
 		if (!rc && c->nroutes == 0)
 			return cfg_fail(p, path, "at least one route is required");
 		return rc;

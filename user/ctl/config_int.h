@@ -40,11 +40,17 @@ __attribute__((format(printf, 3, 4))) int cfg_fail(struct cfg_parse *p, const ch
 						   const char *fmt, ...);
 const char *cfg_shown(const char *s, char *buf, size_t cap);
 const char *cfg_type_name(const json_t *v);
+int cfg_get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, uint32_t hi,
+		 uint32_t *out);
 int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
+int cfg_get_choice(struct cfg_parse *p, const char *path, json_t *v, const char *const *names,
+		   const char *expected, int *out);
+int cfg_get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
 int cfg_each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg);
 int cfg_each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
 		     const char *what, element_fn fn);
-uint32_t cfg_route_tag(const struct config_route *r);
+int cfg_name_taken(struct cfg_parse *p, const char *path, json_t *v, const char *name,
+		   const char *what, size_t j);
 
 /* config_addr.c: addresses as written */
 bool cfg_parse_port(const char *s, uint16_t *out);
@@ -70,5 +76,9 @@ int cfg_resolve_targets(struct cfg_parse *p);
 
 /* config_auth.c: digest credentials */
 int cfg_get_auth(struct cfg_parse *p, const char *path, json_t *v, struct config_auth *a);
+
+/* config_routes.c: routes[] */
+uint32_t cfg_route_tag(const struct config_route *r);
+int cfg_route(struct cfg_parse *p, const char *path, size_t i, json_t *v);
 
 #endif
