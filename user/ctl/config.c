@@ -13,6 +13,7 @@
  * and the functions one of these files calls in another, cfg_ prefixed):
  * - config_routes.c: routes[] (match, rewrite, targets as written,
  *   failover, select) and each route's tag;
+ * - config_registrations.c: registrations[];
  * - config_auth.c: the digest credentials of routes and registrations
  *   (auth), and whether two are one account;
  * - config_addr.c: addresses as written ("IP:port", hosts, CIDR, a
@@ -477,70 +478,6 @@ static int acl_member(struct cfg_parse *p, const char *path, const char *k, json
 	return -ENOENT;
 }
 
-/* "sip:user@domain": the user as a Request-URI user part may be written
- * (get_user_part's rules), the domain a host with an optional port. */
-static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
-{
-	char b[80];
-	int rc = cfg_get_str(p, path, v, g->aor, sizeof(g->aor));
-	if (rc)
-		return rc;
-	const char *at = strchr(g->aor, '@');
-	bool ok = !strncmp(g->aor, "sip:", 4) && at && at > g->aor + 4 && at[1];
-	for (const char *q = g->aor + 4; ok && *q; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '<' ||
-		    *q == '>' || *q == '"' || *q == ';' || *q == '?' || (q < at && *q == ':') ||
-		    (q > at && *q == '@'))
-			ok = false;
-	if (!ok)
-		return cfg_fail(p, path, "expected \"sip:user@domain\", got \"%s\"",
-				cfg_shown(g->aor, b, sizeof(b)));
-	g->aor_user_len = (uint16_t)(at - (g->aor + 4));
-	return 0;
-}
-
-static int registration_member(struct cfg_parse *p, const char *path, const char *k, json_t *v,
-			       void *arg)
-{
-	struct config_registration *g = arg;
-	if (!strcmp(k, "name"))
-		return cfg_get_name(p, path, v, g->name, sizeof(g->name));
-	if (!strcmp(k, "registrar"))
-		return cfg_target_address(p, path, v, &g->registrar);
-	if (!strcmp(k, "aor"))
-		return get_aor(p, path, v, g);
-	if (!strcmp(k, "auth"))
-		return cfg_get_auth(p, path, v, &g->auth);
-	if (!strcmp(k, "expires_s"))
-		return cfg_get_uint(p, path, v, 60, 86400, &g->expires_s);
-	if (!strcmp(k, "retry_s"))
-		return cfg_get_uint(p, path, v, 1, 3600, &g->retry_s);
-	return -ENOENT;
-}
-
-static int registration(struct cfg_parse *p, const char *path, size_t i, json_t *v)
-{
-	struct config_registration *g = &p->c->registrations[i];
-
-	memset(g, 0, sizeof(*g));
-	g->expires_s = 3600;
-	g->retry_s = 30;
-	int rc = cfg_each_member(p, path, v, registration_member, g);
-	if (rc)
-		return rc;
-	if (!json_object_get(v, "registrar"))
-		return cfg_fail(p, path, "missing \"registrar\"");
-	if (!json_object_get(v, "aor"))
-		return cfg_fail(p, path, "missing \"aor\"");
-	if (!g->name[0])
-		snprintf(g->name, sizeof(g->name), "registration%zu", i);
-	for (size_t j = 0; j < i; j++)
-		if (!strcmp(p->c->registrations[j].name, g->name))
-			return cfg_name_taken(p, path, v, g->name, "registrations", j);
-	p->c->nregistrations = (unsigned)i + 1;
-	return 0;
-}
-
 /* Out-of-dialog methods: a SIP token in upper case. Methods are
  * case-sensitive on the wire (RFC 3261 7.1), so "register" would never match
  * anything and is refused rather than silently ignored. */
@@ -726,7 +663,7 @@ static int top_member(struct cfg_parse *p, const char *path, const char *k, json
 	if (!strcmp(k, "registrations")) {
 		c->nregistrations = 0;
 		return cfg_each_element(p, path, v, CONFIG_MAX_REGISTRATIONS, "registrations",
-					registration);
+					cfg_registration);
 	}
 	if (!strcmp(k, "routes")) {
 		c->nroutes = 0;

@@ -13,7 +13,7 @@
  * (cfg_target_path).
  * Does not own: what a target's text may be (config_addr.c), when to
  * refresh (sipshardd.c), the routes and registrations as written
- * (config_routes.c, config.c).
+ * (config_routes.c, config_registrations.c).
  */
 #include <arpa/nameser.h>
 #include <errno.h>

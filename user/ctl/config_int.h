@@ -81,4 +81,7 @@ int cfg_get_auth(struct cfg_parse *p, const char *path, json_t *v, struct config
 uint32_t cfg_route_tag(const struct config_route *r);
 int cfg_route(struct cfg_parse *p, const char *path, size_t i, json_t *v);
 
+/* config_registrations.c: registrations[] */
+int cfg_registration(struct cfg_parse *p, const char *path, size_t i, json_t *v);
+
 #endif
