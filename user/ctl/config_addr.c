@@ -9,7 +9,7 @@
  * SRV records), and which target an operator's text names, in one spelling
  * (config_target_named, config_target_canonical).
  * Does not own: looking names up (config_dns.c), the keys that hold these
- * values (config.c, config_routes.c, config_registrations.c).
+ * values (config_keys.c, config_routes.c, config_registrations.c).
  */
 #include <arpa/inet.h>
 #include <ctype.h>

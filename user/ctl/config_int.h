@@ -42,10 +42,13 @@ const char *cfg_shown(const char *s, char *buf, size_t cap);
 const char *cfg_type_name(const json_t *v);
 int cfg_get_uint(struct cfg_parse *p, const char *path, json_t *v, uint32_t lo, uint32_t hi,
 		 uint32_t *out);
+int cfg_get_bool(struct cfg_parse *p, const char *path, json_t *v, bool *out);
 int cfg_get_str(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
 int cfg_get_choice(struct cfg_parse *p, const char *path, json_t *v, const char *const *names,
 		   const char *expected, int *out);
 int cfg_get_name(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap);
+int cfg_get_path(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
+		 bool nullable);
 int cfg_each_member(struct cfg_parse *p, const char *path, json_t *obj, member_fn fn, void *arg);
 int cfg_each_element(struct cfg_parse *p, const char *path, json_t *arr, size_t max,
 		     const char *what, element_fn fn);
@@ -83,5 +86,8 @@ int cfg_route(struct cfg_parse *p, const char *path, size_t i, json_t *v);
 
 /* config_registrations.c: registrations[] */
 int cfg_registration(struct cfg_parse *p, const char *path, size_t i, json_t *v);
+
+/* config_keys.c: the top level and the daemon-wide keys */
+int cfg_top_member(struct cfg_parse *p, const char *path, const char *k, json_t *v, void *arg);
 
 #endif
