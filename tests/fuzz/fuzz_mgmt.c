@@ -39,7 +39,7 @@
  * and only when it starts; disable and enable change only the target
  * answered. Any violation abort()s.
  * Does not own: the management module itself (user/daemon/mgmt.c), the
- * configuration's meaning (user/ctl/config.c, test_config.c), what a worker
+ * configuration's meaning (user/ctl/config*.c, test_config.c), what a worker
  * does with a query (worker.c, tests/integration/dialogs.sh).
  */
 #include <stdbool.h>

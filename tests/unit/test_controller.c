@@ -3163,7 +3163,7 @@ static void test_refused_call_takes_no_turn(void **state)
 }
 
 /* Four targets, the first three as the load makes them of the SRV records
- * of carrier.example (config.c, srv_targets; the records need a DNS
+ * of carrier.example (config_dns.c, cfg_srv_targets; the records need a DNS
  * server, which tests/integration/srv.sh has): 5090 and 5091 of priority 10
  * weighing 3 and 1, 5092 of priority 20; 5093 written after the name. */
 static const char srv_config[] =

@@ -296,7 +296,7 @@ static void test_challenge_registered_refreshed(void **state)
 
 /* A second challenge that does not say stale: the password is wrong. */
 /* A registrar given as a name without a port: its SRV records (as the load
- * makes them, config.c; the records themselves need a DNS server:
+ * makes them, config_dns.c; the records themselves need a DNS server:
  * tests/integration/srv.sh) are tried in turn. An attempt answered 503, or
  * given up at Timer F, moves the next one to the next record, round the
  * list; one refused otherwise (403, 500) stays at its record. */
@@ -498,7 +498,7 @@ static int end_capture(void **state)
 }
 
 /* A registrar by SRV whose records a dns_refresh_s found all "." (RFC 2782:
- * config.c leaves one entry standing for the name, no_service, without an
+ * config_dns.c leaves one entry standing for the name, no_service, without an
  * address): each attempt fails without a REGISTER, logged with the reason,
  * and again retry_s later (before: the REGISTER went to an address of
  * length 0); when records come back (the refresh's new configuration) it

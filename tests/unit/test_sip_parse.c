@@ -333,7 +333,7 @@ static void test_hdr_lookup_long_names(void **state)
 }
 
 /* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" /
- * "+" / "`" / "'" / "~"); what config.c checks method and header names by */
+ * "+" / "`" / "'" / "~"); what config_keys.c checks method and header names by */
 static void test_is_token(void **state)
 {
 	(void)state;

@@ -4,7 +4,8 @@
  * Owns: the compiled form of the configuration's rules and the per-source
  * rate table. Addresses are compared as 16-byte IPv6 keys (IPv4 as
  * ::ffff:a.b.c.d), so one masked compare of two 64-bit words serves both
- * families. Does not own: the configuration's validation (config.c).
+ * families. Does not own: the configuration's validation (config.c and the
+ * config_*.c files beside it).
  *
  * The rate limiter is GCRA, the "virtual scheduling" form of a token bucket:
  * each source keeps one theoretical arrival time (TAT). A call at `now` is
