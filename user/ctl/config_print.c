@@ -31,9 +31,6 @@ static json_t *str_or_null(const char *s)
 	return s[0] ? json_string(s) : json_null();
 }
 
-/* json_object_set_new on a NULL object or value fails cleanly (and frees the
- * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
-/* "IP:port", or the object form when the target has a limit or a weight. */
 /* Credentials as printed: the password never (it would end up in logs). */
 static json_t *auth_json(const struct config_auth *a)
 {
@@ -51,6 +48,7 @@ static json_t *auth_json(const struct config_auth *a)
 			 realm);
 }
 
+/* "IP:port", or the object form when the target has a limit or a weight. */
 static json_t *target_json(const struct config_target *t)
 {
 	/* a target made from a name without a port prints as the name */
@@ -66,6 +64,8 @@ static json_t *target_json(const struct config_target *t)
 	return o;
 }
 
+/* json_object_set_new on a NULL object or value fails cleanly (and frees the
+ * value), so out-of-memory anywhere shows up as a NULL from json_dumps. */
 json_t *config_to_object(const struct config *c)
 {
 	json_t *o = json_object(), *cap = json_object(), *tm = json_object(), *lim = json_object(),
