@@ -15,7 +15,7 @@
 #include "ctl/config_int.h"
 
 /* "sip:user@domain": the user as a Request-URI user part may be written
- * (get_user_part's rules), the domain a host with an optional port. */
+ * (get_user_part's rules, config_routes.c), the domain a host with an optional port. */
 static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
 {
 	char b[80];

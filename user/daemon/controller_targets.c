@@ -18,7 +18,7 @@
  * entries of a policy's targets, kept across reloads by address
  * (ctl_map_targets); the route and credentials a call in set-up still has
  * after a reload (ctl_call_route, ctl_call_auth).
- * Does not own: the routes and targets configured (ctl/config.c,
+ * Does not own: the routes and targets configured (ctl/config_routes.c,
  * ctl/policy.c), sending leg B's INVITE on to the next target (next_target,
  * invite_again: controller.c), the set-up records.
  */

@@ -604,7 +604,7 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 		wbuf_put(&v, m->buf + ev->id.off + ev->id.len,
 			 (size_t)(m->event.off + m->event.len - (ev->id.off + ev->id.len)));
 	}
-	/* (a Refer-To strip_headers left out stays out: config.c refuses it) */
+	/* (a Refer-To strip_headers left out stays out: config_keys.c refuses it) */
 	bool rewrite = m->method_id == SIP_METHOD_REFER && rc->rewrite_refer_to &&
 		       !(w.remove & SIP_HBIT(SIP_HDR_REFER_TO));
 	bool with_refer_to = false, with_referred_by = false, has_referred_by = false;
