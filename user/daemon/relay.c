@@ -526,10 +526,13 @@ static bool put_referred_by(struct wbuf *w, const struct sip_msg *m, const char 
 	if (sip_hdr_lines(m, SIP_HDR_REFERRED_BY) != 1 || h->value.len > RELAY_REFER_TO_MAX - 256 ||
 	    sip_parse_addr(&a, m->buf, h->value.off, h->value.len) != 0)
 		return false;
-	uint16_t pos = (uint16_t)(a.params.off - 1);
-	while (sip_param_next(m->buf, a.params, &pos, &prm) > 0)
-		if (sip_view_ieq(m->buf, prm.name, "cid", 3))
+	/* the name read as addr_param_dropped reads one: escapes too */
+	uint16_t pos = a.params.off ? (uint16_t)(a.params.off - 1) : 0;
+	while (a.params.len && sip_param_next(m->buf, a.params, &pos, &prm) > 0) {
+		const char *name = m->buf + prm.name.off;
+		if (sip_unescaped_ieq(name, name + prm.name.len, "cid"))
 			return false;
+	}
 	return put_addr_ours(w, m->buf, h->value, &a, advertise);
 }
 
