@@ -331,7 +331,8 @@ static void check_response_frame(const struct sip_msg *in, int n, const char *ip
 }
 
 /* Whether a line the response grows (the top Via by received=<IPv6 source>
- * and an rport value, To by ";tag=fuzztag") may pass the parser's line limit:
+ * and an rport value, To by ";tag=fuzztag") may pass the parser's line limit,
+ * or To its bound on an address (found by fuzz_sip):
  * the response is then refused (-EMSGSIZE), not formed unreadable. */
 static bool line_may_grow_past_limit(const struct sip_msg *in)
 {
@@ -339,7 +340,8 @@ static bool line_may_grow_past_limit(const struct sip_msg *in)
 	const struct sip_hdr_line *via = in->nvias ? &in->hdrs[in->vias[0].line] : NULL;
 	size_t grow = 64, limit = sip_default_limits.max_line;
 	return (via && via->end - via->start + grow > limit) ||
-	       (to && to->end - to->start + grow > limit);
+	       (to && (to->end - to->start + grow > limit ||
+		       to->value.len + grow > sip_default_limits.max_uri + 1024u));
 }
 
 static void check_respond(const struct sip_msg *in, int valid)

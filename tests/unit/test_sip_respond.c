@@ -986,6 +986,41 @@ static void test_line_grown_past_limit(void **state)
 	}
 }
 
+/* A To within the parser's bound on an address (max_uri + 1024 bytes) that
+ * its tag takes past it: the response's To would not parse, so none is made
+ * (-EMSGSIZE); one byte less parses (found by fuzz_sip: a 3000-byte display
+ * name). ";tag=t" adds 6 bytes. */
+static void test_to_grown_past_address_limit(void **state)
+{
+	struct fixture *f = *state;
+	static char req[8192], out[8192], name[4096];
+	const size_t bound = sip_default_limits.max_uri + 1024u;
+
+	for (size_t over = 0; over <= 1; over++) {
+		/* "NAME<sip:b@example.com>": the value, bound - 6 + over bytes */
+		size_t nlen = bound - 6 + over - strlen("<sip:b@example.com>");
+		memset(name, 'x', nlen);
+		name[nlen] = '\0';
+		int len =
+		    snprintf(req, sizeof(req),
+			     "MESSAGE sip:b@example.com SIP/2.0\r\n"
+			     "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKjnk\r\n"
+			     "Max-Forwards: 70\r\n"
+			     "From: <sip:a@example.com>;tag=1\r\n"
+			     "To: %s<sip:b@example.com>\r\n"
+			     "Call-ID: junk-1\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n",
+			     name);
+		parse_req(&f->req, req, (size_t)len, 0);
+		int n = sip_respond(&f->req, 400, NULL, "t", NULL, out, sizeof(out));
+		if (over) {
+			assert_int_equal(n, -EMSGSIZE);
+		} else {
+			assert_true(n > 0);
+			assert_int_equal(sip_parse(&f->resp, out, (size_t)n, NULL), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1010,6 +1045,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ipv6_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_from_enospc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_line_grown_past_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_to_grown_past_address_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_received_when_failed_before_the_via, setup,
 					    teardown),
 	};

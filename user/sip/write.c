@@ -492,8 +492,9 @@ static bool line_fits(const struct wbuf *w, size_t at)
  * has none), Call-ID and CSeq of req, as sip_respond and sip_response_head
  * write them; with a source s, the top Via as put_top_via writes it. The
  * lines copied as they came are within the parser's limit; the two that
- * grow (the top Via by received and rport, To by its tag) may pass it:
- * false then, and the caller forms no response (-EMSGSIZE). */
+ * grow (the top Via by received and rport, To by its tag) may pass it, or
+ * To the parser's bound on an address: false then, and the caller forms no
+ * response (-EMSGSIZE). */
 static bool response_head(struct wbuf *w, const struct sip_msg *req, const char *to_tag,
 			  const struct src_addr *s)
 {
@@ -523,7 +524,12 @@ static bool response_head(struct wbuf *w, const struct sip_msg *req, const char 
 		wbuf_puts(w, ";tag=");
 		wbuf_puts(w, to_tag);
 		wbuf_put(w, "\r\n", 2);
-		fits = fits && line_fits(w, at);
+		/* the parser also bounds an address (parse_addr_into): a To
+		 * within it may pass it by its tag (one past it already, of a
+		 * request refused for it, goes as the other lines do) */
+		size_t bound = sip_default_limits.max_uri + 1024u;
+		fits = fits && line_fits(w, at) &&
+		       !(to->value.len <= bound && to->value.len + 5 + strlen(to_tag) > bound);
 	} else {
 		wput_line(w, req, to);
 	}
