@@ -63,10 +63,11 @@
  *   number (the REFER's CSeq mapped between the legs);
  *   a relayed REFER's one sip Refer-To names 127.0.0.1:5060 without
  *   maddr or a transport but UDP (one written with escapes unchecked), in
- *   its URI or, a bare addr-spec, its header parameters, its user, headers
- *   and display name kept, with rewrite_refer_to; any other Refer-To
- *   crosses as it came; its one Referred-By that is one sip address
- *   without cid, likewise; any other Referred-By crosses as it came;
+ *   its URI or its header parameters, its user, headers and display name
+ *   kept, with rewrite_refer_to; a sips: one is not relayed; any other
+ *   Refer-To crosses as it came; its one Referred-By that is one sip or
+ *   sips address without cid, likewise; any other Referred-By crosses as
+ *   it came;
  *   a 503 only when every transaction record waits for its final (an
  *   answered one gives way);
  *   DROP: a reason; every other outcome: no reason;
@@ -472,9 +473,10 @@ static void check_event_id(const struct sip_msg *m, int n)
 }
 
 /* Whether address a, header value `value` of the output, names a host
- * other than ours to send to: a maddr, or a transport but UDP, in its URI or,
- * a bare addr-spec, in its header parameters, which a lax reader takes as
- * the URI's (one written with escapes or quotes unchecked). */
+ * other than ours to send to: a maddr, or a transport but UDP, in its URI or
+ * in its header parameters, which a lax reader of a bare addr-spec takes as
+ * the URI's (one written with escapes unchecked; a quoted value is its
+ * content). */
 static bool out_names_elsewhere(sip_view value, const struct sip_addr *a)
 {
 	const char *b = ctx.outbuf;
@@ -484,16 +486,17 @@ static bool out_names_elsewhere(sip_view value, const struct sip_addr *a)
 	if (o->maddr.len || (o->transport.len && !sip_view_ieq(b, o->transport, "udp", 3) &&
 			     !memchr(b + o->transport.off, '%', o->transport.len)))
 		return true;
-	if (o->whole.off != value.off)
-		return false; /* a name-addr's header parameters cross as they came */
+	(void)value;
 	uint16_t pos = (uint16_t)(a->params.off - 1);
-	while (sip_param_next(b, a->params, &pos, &p) > 0) {
+	while (a->params.len && sip_param_next(b, a->params, &pos, &p) > 0) {
 		if (memchr(b + p.name.off, '%', p.name.len))
 			continue;
+		sip_view v = p.value;
+		if (v.len >= 2 && b[v.off] == '"' && b[v.off + v.len - 1] == '"')
+			v = (sip_view){(uint16_t)(v.off + 1), (uint16_t)(v.len - 2)};
 		if (sip_view_ieq(b, p.name, "maddr", 5) ||
-		    (sip_view_ieq(b, p.name, "transport", 9) &&
-		     !sip_view_ieq(b, p.value, "udp", 3) &&
-		     !memchr(b + p.value.off, '%', p.value.len) && b[p.value.off] != '"'))
+		    (sip_view_ieq(b, p.name, "transport", 9) && !sip_view_ieq(b, v, "udp", 3) &&
+		     !memchr(b + v.off, '%', v.len)))
 			return true;
 	}
 	return false;
@@ -515,14 +518,17 @@ static bool out_addr_ours(const struct sip_msg *m, const struct sip_addr *u, sip
 
 /* A relayed REFER's Refer-To: with rewrite_refer_to, one sip URI names
  * our advertise as host and port, has no maddr nor a transport but UDP
- * (nor, a bare addr-spec, such header parameters), and keeps its user,
- * ?headers and display name (put_refer_to); any other crosses as it came. */
+ * (nor such header parameters), and keeps its user, ?headers and display
+ * name (put_refer_to); a sips: one is never relayed (sips_refer_to: 403);
+ * any other crosses as it came. */
 static void check_refer_to(const struct sip_msg *m, int n)
 {
 	if (m->method_id != SIP_METHOD_REFER || !m->refer_to.len)
 		return;
-	if (ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
-	    m->refer_to_addr.uri.scheme == SIP_SCHEME_SIP) {
+	bool one = ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1;
+	if (one && m->refer_to_addr.uri.scheme == SIP_SCHEME_SIPS)
+		die("a sips: Refer-To relayed with rewrite_refer_to", ctx.outbuf, n);
+	if (one && m->refer_to_addr.uri.scheme == SIP_SCHEME_SIP) {
 		if (!out_addr_ours(m, &m->refer_to_addr, ctx.out.refer_to, &ctx.out.refer_to_addr))
 			die("a rewritten Refer-To names other than our address or lost its user, "
 			    "headers or display name",
@@ -534,7 +540,7 @@ static void check_refer_to(const struct sip_msg *m, int n)
 }
 
 /* A relayed REFER's Referred-By (RFC 3892): with rewrite_refer_to, one line
- * that is one address with a sip URI, no cid parameter and no longer than a
+ * that is one address with a sip or sips URI, no cid parameter and no longer than a
  * Refer-To may be (3072 bytes) names us as check_refer_to's does
  * (put_referred_by); any other crosses as it came, line by line. */
 static void check_referred_by(const struct sip_msg *m, int n)
@@ -548,10 +554,11 @@ static void check_referred_by(const struct sip_msg *m, int n)
 	bool rewrite = ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFERRED_BY) == 1 &&
 		       h->value.len <= 3072 &&
 		       sip_parse_addr(&a, m->buf, h->value.off, h->value.len) == 0 &&
-		       a.uri.scheme == SIP_SCHEME_SIP;
+		       (a.uri.scheme == SIP_SCHEME_SIP || a.uri.scheme == SIP_SCHEME_SIPS);
 	uint16_t pos = (uint16_t)(a.params.off - 1);
 	while (rewrite && sip_param_next(m->buf, a.params, &pos, &p) > 0)
-		rewrite = !sip_view_ieq(m->buf, p.name, "cid", 3);
+		rewrite = !sip_unescaped_ieq(m->buf + p.name.off, m->buf + p.name.off + p.name.len,
+					     "cid");
 	if (rewrite) {
 		const struct sip_hdr_line *oh = sip_find_hdr(&ctx.out, SIP_HDR_REFERRED_BY);
 		if (sip_hdr_lines(&ctx.out, SIP_HDR_REFERRED_BY) != 1 ||

@@ -184,8 +184,16 @@ if WITH_REFER:
     esc = urllib.parse.quote(replaces, safe="")
     rt = "<sip:yuser@pbx.internal:5070;transport=udp;maddr=10.1.1.1?Replaces=%s>" % esc
     rb = "\"P1\" <sip:p1user@pbx.internal:5070;maddr=10.1.1.1>;x=1"
+    # first a sips: one, which cannot name sipshard (no TLS): P1 gets 403,
+    # X nothing (the REFER X gets below must be the next one)
     p1.sendto(request("REFER", "sip:xuser@127.0.0.1:%d" % D, P1_PORT, c1, "p1tag1",
                       header(ok1, "To"), 2,
+                      "Refer-To: <sips:yuser@pbx.internal:5071>\r\n"), dest)
+    no = wait(p1, lambda m: status(m) > 0 and header(m, "CSeq") == "2 REFER")
+    print("a REFER with a sips: Refer-To got %s" % (status(no) if no else None))
+    ok = ok and no is not None and status(no) == 403
+    p1.sendto(request("REFER", "sip:xuser@127.0.0.1:%d" % D, P1_PORT, c1, "p1tag1",
+                      header(ok1, "To"), 3,
                       "Refer-To: %s\r\nReferred-By: %s\r\n" % (rt, rb)), dest)
     ref = wait(x, lambda m: m.startswith("REFER "))
     got = header(ref, "Refer-To") if ref else None

@@ -3375,8 +3375,8 @@ static void assert_refer_to(struct relay_result res, const char *want)
  * user part, the other parameters, the ?headers (an attended transfer's
  * Replaces), the display name and the header parameters cross byte for
  * byte, in the long or compact form, and a retransmission again so; a
- * transport but UDP goes too. A tel: or sips: URI, or two Refer-To lines,
- * cross unchanged and are counted; with
+ * transport but UDP goes too. A tel: URI, or two Refer-To lines, cross
+ * unchanged and are counted; a sips: one has the REFER answered 403; with
  * the key off every Refer-To crosses as it came, as before; the operator's
  * REFER names its own target. A REFER whose rewrite does not fit the
  * output buffer is answered 513, as any request that does not.
@@ -3454,10 +3454,24 @@ static void test_refer_to_rewritten(void **state)
 	assert_refer_to(res, "<tel:+15551234567;phone-context=pbx.internal>");
 	assert_int_equal(rc.refer_to_kept, 1);
 	/* a sips: URI asks for TLS to its host, which we do not offer: our
-	 * address in it would leave the transferee nowhere to go */
-	res = refer_from_a(8, "Refer-To: <sips:carol@pbx.internal:5061>\r\n", sizeof(out));
-	assert_refer_to(res, "<sips:carol@pbx.internal:5061>");
-	assert_int_equal(rc.refer_to_kept, 2);
+	 * address in it would leave the transferee nowhere to go, the
+	 * sender's would show its host and send the transferee past us.
+	 * Answered 403, with no transaction, and so its retransmission */
+	struct shard_table_usage before;
+	shard_table_usage(&table, &before);
+	for (int k = 0; k < 2; k++) {
+		res = refer_from_a(8, "Refer-To: <sips:carol@pbx.internal:5061>\r\n", sizeof(out));
+		assert_int_equal(res.outcome, RELAY_ANSWER);
+		assert_int_equal(res.status, 403);
+		parse_out(res.len);
+		assert_int_equal(out_m.status, 403);
+		assert_int_equal(out_m.cseq.method_id, SIP_METHOD_REFER);
+		assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
+		assert_int_equal(rc.refer_to_refused, k + 1);
+	}
+	shard_table_usage(&table, &u);
+	assert_int_equal(u.txns_used, before.txns_used);
+	assert_int_equal(rc.refer_to_kept, 1);
 	res = refer_from_a(9,
 			   "Refer-To: <sip:carol@pbx.internal>\r\n"
 			   "Refer-To: <sip:dave@pbx.internal>\r\n",
@@ -3465,7 +3479,7 @@ static void test_refer_to_rewritten(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:carol@pbx.internal>\r\n", 36));
 	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:dave@pbx.internal>\r\n", 35));
-	assert_int_equal(rc.refer_to_kept, 3);
+	assert_int_equal(rc.refer_to_kept, 2);
 	assert_int_equal(rc.refer_to_rewritten, 5);
 
 	/* the callee's REFER to the caller likewise */
@@ -3553,8 +3567,10 @@ static void test_refer_to_escaped_maddr(void **state)
  * (and by TCP, which we do not listen on). With rewrite_refer_to they go
  * as the URI's do (any case, escaped letters), LWS around them and all; the
  * other header parameters cross byte for byte, a quoted value holding ';'
- * and "maddr=" too, as do a name-addr's header parameters (there no one
- * reads them as the URI's) and a sips: addr-spec's (crossing unchanged).
+ * and "maddr=" too. A name-addr's header parameters lose theirs as well:
+ * no one reads them as the URI's, but a maddr there still names the host
+ * (they crossed as they came before). A quoted transport value is its
+ * content: "udp" stays, as udp does (it was left out before).
  */
 static void test_refer_to_addr_spec_header_params(void **state)
 {
@@ -3565,17 +3581,25 @@ static void test_refer_to_addr_spec_header_params(void **state)
 	     "sip:carol@127.0.0.1:5060"},
 	    {"Refer-To: sip:carol@pbx.internal ;x-a=\"b;maddr=c\" ; M%61DDR = 10.0.0.1"
 	     ";transport=UDP;x-b;Transport=\"udp\";tr%61nsport=sctp;trans%5gort=tcp\r\n",
-	     "sip:carol@127.0.0.1:5060 ;x-a=\"b;maddr=c\";transport=UDP;x-b;trans%5gort=tcp"},
+	     "sip:carol@127.0.0.1:5060 ;x-a=\"b;maddr=c\";transport=UDP;x-b;Transport=\"udp\";"
+	     "trans%5gort=tcp"},
 	    {"Refer-To: sip:carol@pbx.internal ;maddr=10.0.0.1 ;x=1\r\n",
 	     "sip:carol@127.0.0.1:5060 ;x=1"},
 	    /* the ?headers of an addr-spec (which RFC 3261 20 wants in a
 	     * name-addr) kept before its header parameters */
 	    {"r: sip:carol@pbx.internal?Replaces=a%40b;maddr=10.0.0.1;x=1\r\n",
 	     "sip:carol@127.0.0.1:5060?Replaces=a%40b;x=1"},
+	    /* a name-addr's header parameters: no one reads them as the
+	     * URI's, but its maddr names the sender's host all the same */
 	    {"Refer-To: <sip:carol@pbx.internal>;maddr=10.0.0.1;transport=tcp\r\n",
-	     "<sip:carol@127.0.0.1:5060>;maddr=10.0.0.1;transport=tcp"},
-	    {"Refer-To: sips:carol@pbx.internal;maddr=10.0.0.1\r\n",
-	     "sips:carol@pbx.internal;maddr=10.0.0.1"},
+	     "<sip:carol@127.0.0.1:5060>"},
+	    {"Refer-To: \"C>\" <sip:carol@pbx.internal;x=1?Replaces=a%40b> ;y=\"<;maddr>\""
+	     " ; Maddr=\"10.0.0.1\";transport=\"udp\";TRANSPORT=\"tcp\"\r\n",
+	     "\"C>\" <sip:carol@127.0.0.1:5060;x=1?Replaces=a%40b> "
+	     ";y=\"<;maddr>\";transport=\"udp\""},
+	    /* a quoted "udp" is udp (RFC 3261 25.1 gen-value) */
+	    {"Refer-To: sip:carol@pbx.internal;transport=\"UDP\";maddr=\"10.0.0.1\"\r\n",
+	     "sip:carol@127.0.0.1:5060;transport=\"UDP\""},
 	};
 	struct relay_result res;
 	(void)state;
@@ -3584,11 +3608,11 @@ static void test_refer_to_addr_spec_header_params(void **state)
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		res = refer_from_a(2 + i, cases[i].line, sizeof(out));
 		assert_refer_to(res, cases[i].want);
-		if (i < 4)
-			assert_null(memmem(out, (size_t)res.len, "10.0.0.1", 8));
+		assert_null(memmem(out, (size_t)res.len, "10.0.0.1", 8));
+		assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
 	}
-	assert_int_equal(rc.refer_to_rewritten, 5);
-	assert_int_equal(rc.refer_to_kept, 1);
+	assert_int_equal(rc.refer_to_rewritten, 7);
+	assert_int_equal(rc.refer_to_kept, 0);
 	rc.rewrite_refer_to = false;
 }
 
@@ -3610,11 +3634,11 @@ static void assert_referred_by(struct relay_result res, const char *want)
  * (setup_msg.c names ours there). With rewrite_refer_to its host and port
  * are our advertise as the Refer-To's are: the display name, user part,
  * other URI and header parameters kept, maddr and a transport but UDP
- * left out (a bare addr-spec's header parameters too), in the long and
- * the compact form, counted per REFER relayed. One with a cid (RFC 3892
- * 2.1: it names the body's S/MIME token, a signed copy of this value that
- * the refer target checks it against) crosses as it came, as do a sips:
- * or tel: URI, two lines, a value that is no one address and one longer
+ * left out (its header parameters too), in the long and the compact
+ * form, sips: too (read, not dialled), counted per REFER relayed. One with
+ * a cid (RFC 3892 2.1: it names the body's S/MIME token, a signed copy of
+ * this value that the refer target checks it against) crosses as it came,
+ * as do a tel: URI, two lines, a value that is no one address and one longer
  * than a Refer-To may be; each counted kept. A REFER without one counts
  * neither; with the key off nothing changes and nothing is counted; a
  * Referred-By strip_headers names does not cross and is not counted.
@@ -3649,18 +3673,23 @@ static void test_referred_by_rewritten(void **state)
 	assert_int_equal(rc.referred_by_rewritten, 2);
 	assert_int_equal(rc.refer_to_rewritten, 1);
 	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
+	/* a sips: one too: it is read, not dialled, and names the host all
+	 * the same; its name-addr's header parameter maddr goes as well */
+	res = refer_from_a(5, "Referred-By: <sips:alice@pbx.internal:5061>;maddr=10.1.1.1;x=3\r\n",
+			   sizeof(out));
+	assert_referred_by(res, "<sips:alice@127.0.0.1:5060>;x=3");
+	assert_int_equal(rc.referred_by_rewritten, 3);
 
 	/* crossing as they came, each counted kept */
 	static const char *const kept[] = {
 	    "<sip:alice@pbx.internal>;cid=\"20398823.2UWQFN309shb3@pbx.internal\"",
 	    "<sip:alice@pbx.internal>;x=1;CID=\"a@pbx.internal\"",
 	    "<sip:alice@pbx.internal>;c%69d=\"b@pbx.internal\"",
-	    "sips:alice@pbx.internal",
 	    "<tel:+15551234567>",
 	    "<sip:alice@pbx.internal",
 	    "<sip:alice@pbx.internal>, <sip:bob@pbx.internal>",
 	};
-	unsigned cseq = 5;
+	unsigned cseq = 6;
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
 		snprintf(line, sizeof(line), "Referred-By: %s\r\n", kept[i]);
 		res = refer_from_a(cseq++, line, sizeof(out));
@@ -3676,7 +3705,7 @@ static void test_referred_by_rewritten(void **state)
 	    memmem(out, (size_t)res.len, "Referred-By: <sip:alice@pbx.internal>\r\n", 39));
 	assert_non_null(
 	    memmem(out, (size_t)res.len, "Referred-By: <sip:bob@pbx.internal>\r\n", 37));
-	assert_int_equal(rc.referred_by_kept, 8);
+	assert_int_equal(rc.referred_by_kept, 7);
 	/* one as long as a Refer-To may be (2048 + 1024 bytes) is rewritten,
 	 * one longer crosses as it came */
 	char value[3074], want[3080];
@@ -3686,18 +3715,18 @@ static void test_referred_by_rewritten(void **state)
 	snprintf(line, sizeof(line), "Referred-By: %s\r\n", value);
 	res = refer_from_a(cseq++, line, sizeof(out));
 	assert_referred_by(res, value);
-	assert_int_equal(rc.referred_by_kept, 9);
+	assert_int_equal(rc.referred_by_kept, 8);
 	value[sizeof(value) - 2] = '\0';
 	snprintf(line, sizeof(line), "Referred-By: %s\r\n", value);
 	snprintf(want, sizeof(want), "<sip:alice@127.0.0.1:5060>%s", value + 24);
 	res = refer_from_a(cseq++, line, sizeof(out));
 	assert_referred_by(res, want);
-	assert_int_equal(rc.referred_by_rewritten, 3);
+	assert_int_equal(rc.referred_by_rewritten, 4);
 
 	/* none: neither counted */
 	res = refer_from_a(cseq++, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
 	assert_int_equal(res.outcome, RELAY_SEND);
-	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 3 + 9);
+	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 4 + 8);
 
 	/* left out by strip_headers: not crossed, not counted */
 	rc.strip = (struct sip_strip){SIP_HBIT(SIP_HDR_REFERRED_BY), NULL};
@@ -3705,7 +3734,7 @@ static void test_referred_by_rewritten(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 	parse_out(res.len);
 	assert_int_equal(sip_hdr_lines(&out_m, SIP_HDR_REFERRED_BY), 0);
-	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 3 + 9);
+	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 4 + 8);
 	rc.strip = (struct sip_strip){0, NULL};
 	rc.rewrite_refer_to = false;
 }

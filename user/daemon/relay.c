@@ -24,14 +24,15 @@
  * the URI's headers) is matched to the call it names (worker.c,
  * replacing_invite), any other is routed as a new call. The user part, the
  * other parameters, the headers, the display name and the header
- * parameters cross as they came, but for a bare addr-spec's maddr and
- * transport header parameters, which a lax transferee reads as the URI's;
- * a sips:, tel: or other scheme, or no Refer-To read as one sip URI,
- * crosses unchanged (refer_to_kept). Its Referred-By, the transferor's
- * address (RFC 3892), names us the same way (put_referred_by,
- * referred_by_rewritten), but for one with a cid, whose signed token a
- * rewrite would no longer match (referred_by_kept). The operator's REFER
- * (relay_write_request) names the target it was given.
+ * parameters cross as they came, but for maddr and transport header
+ * parameters, which a lax transferee reads as the URI's; a tel: or other
+ * scheme, or no Refer-To read as one URI, crosses unchanged
+ * (refer_to_kept), and a sips: one, which cannot name us, has the REFER
+ * answered 403 (sips_refer_to, refer_to_refused). Its Referred-By, the
+ * transferor's address (RFC 3892), names us the same way, sips: too
+ * (put_referred_by, referred_by_rewritten), but for one with a cid, whose
+ * signed token a rewrite would no longer match (referred_by_kept). The
+ * operator's REFER (relay_write_request) names the target it was given.
  *
  * A dialog can end while requests in it still wait for their finals (a BYE
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
@@ -407,12 +408,17 @@ static void refer_event_id(const struct shard_dialog *d, int from_leg, const str
  * it has no value) is one an address rewritten to ours leaves out: maddr
  * (RFC 3261 19.1.1: the request would go there instead), or a transport
  * other than UDP, the only one sipshard listens on (transport=udp is kept as
- * written). */
+ * written; a header parameter's value may be a quoted string, RFC 3261 25.1
+ * gen-value, and "udp" is udp there). */
 static bool addr_param_dropped(const char *name, const char *name_end, const char *val,
 			       const char *val_end)
 {
 	if (sip_unescaped_ieq(name, name_end, "maddr"))
 		return true;
+	if (val_end - val >= 2 && val[0] == '"' && val_end[-1] == '"') {
+		val++;
+		val_end--;
+	}
 	return sip_unescaped_ieq(name, name_end, "transport") &&
 	       !sip_unescaped_ieq(val, val_end, "udp");
 }
@@ -421,24 +427,25 @@ static bool addr_param_dropped(const char *name, const char *name_end, const cha
  * The address a, header value `value` of buf, into w naming us: its URI's
  * host and port replaced by advertise, the host:port of our Contact
  * (relay_put_contact), and its maddr and non-UDP transport parameters left
- * out (addr_param_dropped). Those of a bare addr-spec's header parameters
- * too: without '<' and '>' every parameter after the URI is a header
- * parameter, not the URI's (RFC 3261 20.10, RFC 3515 2.1), and should cross
- * as it came, but a recipient that reads them as the URI's would send to
- * the maddr, a host of the sender's network. Everything else as it came:
- * the display name, the scheme and user part, the other parameters in
- * order, the ?headers part (RFC 3515 2.1: an attended transfer's Replaces),
- * the other header parameters byte for byte. False, and nothing written,
- * for a scheme other than sip: a tel: URI names no host, and a sips: one
- * asks for TLS to its host (RFC 3261 19.1), which sipshard does not offer,
- * so that our address there would leave its reader nowhere to go.
+ * out (addr_param_dropped). Those of its header parameters too: without
+ * '<' and '>' every parameter after the URI is a header parameter, not the
+ * URI's (RFC 3261 20.10, RFC 3515 2.1), and should cross as it came, but a
+ * recipient that reads them as the URI's would send to the maddr, a host of
+ * the sender's network; after a name-addr's '>' nobody reads them as the
+ * URI's, but a maddr there names that host all the same, and neither
+ * Refer-To nor Referred-By gives those names a meaning of their own.
+ * Everything else as it came: the display name, the scheme and user part,
+ * the other parameters in order, the ?headers part (RFC 3515 2.1: an
+ * attended transfer's Replaces), the other header parameters byte for byte.
+ * False, and nothing written, for a scheme other than sip and sips: a tel:
+ * URI names no host. A sips: Refer-To never comes here (sips_refer_to).
  */
 static bool put_addr_ours(struct wbuf *w, const char *b, sip_view value, const struct sip_addr *a,
 			  const char *advertise)
 {
 	const struct sip_uri *u = &a->uri;
 
-	if (u->scheme != SIP_SCHEME_SIP || !u->host.len)
+	if ((u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) || !u->host.len)
 		return false;
 	size_t start = w->len;
 	size_t uri_end = (size_t)u->whole.off + u->whole.len;
@@ -467,14 +474,22 @@ static bool put_addr_ours(struct wbuf *w, const char *b, sip_view value, const s
 		}
 		p = params_end;
 	}
-	if (u->whole.off == value.off && a->params.len) {
-		/* a bare addr-spec (the value starts with its URI): the rest of
-		 * the URI, then each header parameter kept, with the LWS
-		 * before its ';' */
-		uint16_t pos = (uint16_t)uri_end;
+	if (a->params.len) {
+		/* the rest of the URI (and a name-addr's '>'), then each
+		 * header parameter kept, with the LWS before its ';' */
+		size_t after = uri_end;
+		if (u->whole.off != value.off) {
+			const char *gt = memchr(b + uri_end, '>', a->params.off - uri_end);
+			if (!gt) {
+				w->len = start;
+				return false;
+			}
+			after = (size_t)(gt + 1 - b);
+		}
+		uint16_t pos = (uint16_t)after;
 		struct sip_param prm;
 		int rc;
-		wbuf_put(w, b + p, uri_end - p);
+		wbuf_put(w, b + p, after - p);
 		while ((rc = sip_param_next(b, a->params, &pos, &prm)) > 0) {
 			const char *val = b + prm.value.off;
 			if (!addr_param_dropped(b + prm.name.off, b + prm.name.off + prm.name.len,
@@ -498,7 +513,23 @@ static bool put_addr_ours(struct wbuf *w, const char *b, sip_view value, const s
 static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *advertise)
 {
 	return m->refer_to.len && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
+	       m->refer_to_addr.uri.scheme == SIP_SCHEME_SIP &&
 	       put_addr_ours(w, m->buf, m->refer_to, &m->refer_to_addr, advertise);
+}
+
+/* Whether REFER m, relayed with rewrite_refer_to, is to be answered 403: its
+ * one Refer-To is a sips: URI. That asks the transferee for TLS to its host
+ * (RFC 3261 19.1, 26.2), which sipshard, listening on UDP only, cannot be;
+ * our address there would leave the transferee nowhere to go, and the
+ * sender's would show the other side a host of the sender's network and send
+ * the transferee there, past us: what the key is set to prevent. Refused,
+ * the transferor learns at once that this transfer cannot be made (RFC 3515
+ * 2.4.2: any final but 2xx) and may make it another way. */
+static bool sips_refer_to(const struct relay_ctx *rc, const struct sip_msg *m)
+{
+	return m->method_id == SIP_METHOD_REFER && rc->rewrite_refer_to && m->refer_to.len &&
+	       sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
+	       m->refer_to_addr.uri.scheme == SIP_SCHEME_SIPS;
 }
 
 /* A Refer-To as long as the parser takes (a 2048-byte URI and 1024 bytes
@@ -513,7 +544,8 @@ static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *ad
  * side's to see than the caller's is in leg B's From (setup_msg.c). False,
  * and nothing written, when it crosses unchanged: more than one line, a
  * value that is no one address or is longer than a Refer-To may be, no sip
- * URI, or a cid parameter: that names the Referred-By token of the body
+ * or sips URI (no host of ours to name: a sips: one here is read, not
+ * dialled), or a cid parameter: that names the Referred-By token of the body
  * (RFC 3892 2.1, an S/MIME-signed copy of this value), which the refer
  * target checks this value against, and a rewrite would make it fail.
  */
@@ -1145,6 +1177,12 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (busy) {
 			answer(rc, m, busy, busy == 500 ? "Retry-After: 1\r\n" : NULL, out, cap,
 			       res);
+			return;
+		}
+		/* before a transaction: its retransmissions get 403 again */
+		if (sips_refer_to(rc, m)) {
+			answer(rc, m, 403, NULL, out, cap, res);
+			rc->refer_to_refused += res->outcome == RELAY_ANSWER;
 			return;
 		}
 		int ts = shard_txn_alloc(rc->table, rc->now_ms, &tgen);
