@@ -8,7 +8,8 @@
 # ACK and, later, its BYE in the call reach the second fork and that BYE's
 # 200 comes back. The late 200 ended the call's slot, which the second
 # fork's dialog had taken over: the second fork got no BYE and the
-# caller's BYE was answered 481.
+# caller's BYE was answered 481. The early BYE sent again (its 200 lost)
+# gets the 200 again (RFC 3261 17.2.2), where it got 481.
 # Ports: sipshardd 16870, the caller 16871, the callee 16872.
 set -u
 cd "$(dirname "$0")/../.."
@@ -52,7 +53,8 @@ for f in ("f1", "f2"):
 # the caller's BYE in the first fork's early dialog: the fork does not
 # answer it yet
 c.to = header(got["f1"], "To")
-c.sock.sendto(c.request("BYE", 2).encode(), D)
+early_bye = c.request("BYE", 2).encode()
+c.sock.sendto(early_bye, D)
 bye, bye_peer = recv_first(callee, lambda x: x.startswith("BYE "), 2)
 r["early_bye_to"] = tag_of(header(bye, "To")) if bye else None
 
@@ -71,6 +73,10 @@ if bye:
     callee.sendto(response(bye, "200 OK", "f1"), bye_peer)
 r["early_bye_final"] = bye_final(2, 1)
 time.sleep(0.3)
+# that BYE sent again (as if its 200 were lost): the same 200 (RFC 3261
+# 17.2.2), which sipshard gave it when the second fork took the call
+c.sock.sendto(early_bye, D)
+r["early_bye_again"] = bye_final(2, 1)
 
 # the caller hangs up the call: its BYE reaches the second fork
 if ok:
@@ -93,6 +99,8 @@ check "the second fork's 200 meanwhile reaches the caller under that fork's tag"
 	test "$(get 'j["answered_under_f2"]')" = "True"
 check "the caller's BYE in the first fork's early dialog gets its 200" \
 	test "$(get 'j["early_bye_final"]')" = "200"
+check "that BYE sent again gets the 200 again, not 481" \
+	test "$(get 'j["early_bye_again"]')" = "200"
 check "the caller's ACK and BYE reach the second fork, the BYE's 200 coming back" \
 	test "$(get 'j["in_dialog"]')" = "[['ACK', 'f2'], ['BYE', 'f2'], ['final', 200]]"
 check "stats: one call answered, ended by the caller" \

@@ -753,16 +753,14 @@ static void test_bye_replayed_in_ended_fork_whose_slot_was_given_out(void **stat
 
 		assert_bye_replayed_as(fork_tag, 20, finals[i][1]);
 		assert_bye_replayed_as(a_tag, 20, finals[i][0]);
-		/* once the dialog now in the fork's slot ended by a BYE of its
-		 * own, nothing is known of the fork's: 481 (RFC 3261 15.1.2) */
+		/* the dialog now in the fork's slot ended by a BYE of its own
+		 * (the same CSeq): each BYE keeps its own final (ended[] by
+		 * tag, not slot); before, that end took the fork's entry over
+		 * and the fork's BYE got 481 */
 		fork_ended_by_bye_with(other, FORK, FORK_GEN + 1, 200);
-		uint64_t replayed = rc.bye_replayed;
-		req_from_a("BYE", 20, fork_tag, 70);
-		relay_request(&rc, &m, out, sizeof(out), &res);
-		assert_int_equal(res.outcome, RELAY_ANSWER);
-		assert_int_equal(res.status, 481);
-		assert_int_equal(rc.bye_replayed, replayed);
+		assert_bye_replayed_as(fork_tag, 20, finals[i][1]);
 		assert_bye_replayed_as(other, 20, 200);
+		assert_bye_replayed_as(a_tag, 20, finals[i][0]);
 	}
 }
 
@@ -810,6 +808,102 @@ static void test_bye_replayed_in_call_a_fork_answered(void **state)
 	req_from_a("BYE", 20, a_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+}
+
+/* The worker's DMSG_INSTALL of the update confirming the call under the tag
+ * fork_tag of another fork (worker.c drain_commands): the call's early
+ * dialog it hands over (shard_dialog_packed_takes_fork) has what is open in
+ * it answered first, each leg's (end_pending, relay_end_pending), then the
+ * install takes that fork's legs into the slot. How many answers leg A got;
+ * the last is parsed into out_m. */
+static int fork_answers_like_the_worker(const char *fork_tag)
+{
+	static char packed[SHARD_DIALOG_PACKED_MAX];
+	struct shard_dialog upd;
+	int answers = 0, n;
+
+	relay_dialog_fill(&upd, SLOT, GEN, fork_tag, b_tag);
+	int len = shard_dialog_pack(&upd, packed, sizeof(packed));
+	assert_true(len > 0);
+	struct shard_dialog *d = shard_dialog_packed_takes_fork(&table, packed, (size_t)len);
+	assert_non_null(d);
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_B, out, sizeof(out))) > 0)
+		;
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out))) > 0) {
+		parse_out(n);
+		answers++;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(shard_dialog_install_packed(&table, packed, (size_t)len, rc.now_ms, NULL),
+			 0);
+	return answers;
+}
+
+/*
+ * The caller's BYE in the first fork's early dialog still waits for its
+ * final when another fork's 2xx takes the call's slot: the worker answers
+ * it 200 (relay_end_pending) before the install. That BYE sent again (the
+ * 200 lost) must get the 200 again (RFC 3261 17.2.2): it got 481, as
+ * relay_end_pending left ended[] nothing to answer it from.
+ */
+static void test_bye_answered_as_a_fork_took_the_slot_replayed(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	(void)state;
+
+	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+	req_from_a("BYE", 20, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(fork_answers_like_the_worker(fork_tag), 1);
+	assert_int_equal(out_m.status, 200);
+	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_BYE);
+	assert_int_equal(out_m.cseq.num, 20);
+	shard_dialog_free(&table, FORK); /* the controller's release of the fork */
+
+	assert_bye_replayed_as(a_tag, 20, 200);
+	/* the call goes on under the fork's tag; a new BYE under the first
+	 * fork's is for no dialog */
+	req_from_a("INFO", 21, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	req_from_a("BYE", 22, a_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 481);
+}
+
+/*
+ * The caller's BYE in a fork's early dialog still waits for its final when
+ * the controller releases that early dialog (another fork answered the
+ * call: DMSG_RELEASE, worker.c free_dialog): the worker answers it 200
+ * (relay_end_pending). Sent again, it got 481 instead of that 200.
+ */
+static void test_bye_answered_at_a_forks_release_replayed(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	(void)state;
+
+	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+	req_from_a("BYE", 20, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	struct shard_dialog *f = shard_dialog_get(&table, FORK, FORK_GEN);
+	int n = relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out));
+	assert_true(n > 0);
+	parse_out(n);
+	assert_int_equal(out_m.status, 200);
+	assert_int_equal(relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out)), 0);
+	shard_dialog_free(&table, FORK);
+
+	assert_bye_replayed_as(fork_tag, 20, 200);
+	req_from_a("BYE", 21, fork_tag, 70);
+	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.status, 481);
 }
 
@@ -3127,6 +3221,48 @@ static void test_open_requests_beyond_the_lookback_get_481(void **state)
 	assert_int_equal(res.status, 481);
 }
 
+/*
+ * The callee's BYE crosses the caller's (RFC 3261 15: either may send one).
+ * The callee's 200 to the caller's ends the dialog, and the worker answers
+ * the callee's BYE, still open, 200 as it frees the record
+ * (relay_end_pending). Each BYE sent again (its 200 lost) gets its 200
+ * again (RFC 3261 17.2.2): the callee's got 481, as relay_end_pending left
+ * ended[] nothing to answer it from, and the dialog's one entry there was
+ * the caller's BYE's.
+ */
+static void test_crossing_byes_both_replayed(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	int b_answers;
+	(void)state;
+
+	sent_from_a("BYE", 20, 20, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = request_from_b("BYE", 5);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = answer_from_b(200, branch, bcseq, "BYE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(res.dialog_ended);
+	assert_int_equal(res.ended_by_leg, SHARD_LEG_A);
+	assert_int_equal(end_dialog_like_the_worker(&b_answers), 0);
+	assert_int_equal(b_answers, 1);
+
+	res = request_from_b("BYE", 5);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_true(sip_view_eq(out, out_m.to.tag, b_tag, strlen(b_tag)));
+	res = branch_from_a("BYE", 20, 20, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(rc.bye_replayed, 2);
+	/* another request of either side: 481 */
+	res = request_from_b("BYE", 6);
+	assert_int_equal(res.status, 481);
+	res = branch_from_a("INFO", 21, 21, "");
+	assert_int_equal(res.status, 481);
+}
+
 /* The answers at the end, one by one: INFO 487, then a BYE 200. */
 static void test_open_requests_answered_at_the_end(void **state)
 {
@@ -3153,6 +3289,12 @@ static void test_open_requests_answered_at_the_end(void **state)
 	shard_dialog_free(&table, SLOT);
 	res = answer_from_b(100, branch, 1, "INFO");
 	assert_dropped(res, RELAY_DROP_RESP_DIALOG_ENDED);
+	/* the BYE sent again (the 200 lost) gets that 200 again (RFC 3261
+	 * 17.2.2), not 481 */
+	res = branch_from_a("BYE", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(rc.bye_replayed, 1);
 }
 
 /* RFC 3261 18.2.1, RFC 3581 4: the response to a request from leg A goes
@@ -3774,6 +3916,10 @@ int main(void)
 		test_bye_replayed_in_ended_fork_whose_slot_was_given_out, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_replayed_in_call_a_fork_answered, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_answered_as_a_fork_took_the_slot_replayed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_answered_at_a_forks_release_replayed, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unanswered_bye_ends_the_dialog, setup, teardown),
@@ -3859,6 +4005,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_requests_beyond_the_lookback_get_481, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_crossing_byes_both_replayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_requests_answered_at_the_end, setup,
 					    teardown),
 	};

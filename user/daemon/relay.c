@@ -36,7 +36,8 @@
  *
  * A dialog can end while requests in it still wait for their finals (a BYE
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
- * (relay_end_pending), and a final that comes after the end is no longer
+ * (relay_end_pending; a BYE's 200 kept in ended[] for its retransmissions,
+ * as the final of a BYE that crossed is), and a final that comes after the end is no longer
  * relayed, since the dialog held its sender's address, but a final to an
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
  * (RFC 3261 13.2.2.4, 17.1.1.3; late_response).
@@ -744,11 +745,20 @@ static uint64_t ended_tag_key(const char *tag, size_t len)
 	return keyhash_bytes(0, tag, len);
 }
 
+/* Where ended[] keeps the entry of key: by our tag's hash, not the slot, so
+ * that both legs' BYEs of a dialog keep one each (crossing BYEs, one ended
+ * by its final and the other answered by relay_end_pending). A tag is ours
+ * (random salt), not chosen by a peer: none can aim at another's entry. */
+static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t key)
+{
+	return &rc->ended[key % RELAY_ENDED_SLOTS];
+}
+
 /* ended[]'s final of the BYE with this CSeq that ended the dialog in slot
  * under the To tag whose key is key, lately; else 0. */
-static uint16_t ended_entry(const struct relay_ctx *rc, uint32_t slot, uint64_t key, uint32_t cseq)
+static uint16_t ended_entry(struct relay_ctx *rc, uint32_t slot, uint64_t key, uint32_t cseq)
 {
-	const struct relay_ended *e = &rc->ended[slot % RELAY_ENDED_SLOTS];
+	const struct relay_ended *e = ended_at(rc, key);
 
 	if (!e->status || e->slot != slot || e->tag_key != key || e->cseq != cseq ||
 	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
@@ -759,7 +769,8 @@ static uint16_t ended_entry(const struct relay_ctx *rc, uint32_t slot, uint64_t 
 /*
  * The final of the BYE that m, a BYE under a To tag of ours naming slot
  * that matches no dialog held, retransmits: that BYE ended a dialog under
- * the same tag lately (ended_by_a_bye). Else 0: a new BYE (another CSeq)
+ * the same tag lately (ended_by_a_bye), or was answered as its dialog
+ * ended (relay_end_pending). Else 0: a new BYE (another CSeq)
  * to the ended dialog, or one whose end is no longer known, is for no
  * dialog, 481 (RFC 3261 15.1.2). The dialog a forked call's tag was
  * known by is in the tag's slot (the call's own early or confirmed one,
@@ -770,7 +781,7 @@ static uint16_t ended_entry(const struct relay_ctx *rc, uint32_t slot, uint64_t 
  * same CSeq (each early dialog counts its own, RFC 3261 12.2.1.1) and
  * other finals, and the fork's slot may hold another dialog since.
  */
-static uint16_t ended_by_bye(const struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot)
+static uint16_t ended_by_bye(struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot)
 {
 	const char *tag = m->buf + m->to.tag.off;
 	uint64_t key = ended_tag_key(tag, m->to.tag.len);
@@ -850,27 +861,36 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	rc->relayed_req[SIP_METHOD_CANCEL]++;
 }
 
+/* The BYE of leg `leg` of d with this CSeq, whose final is status, ends
+ * d: ended[] answers its retransmissions with that final, under our tag
+ * toward that leg, for RELAY_ENDED_LINGER_MS (ended_by_bye). */
+static void bye_final_kept(struct relay_ctx *rc, const struct shard_dialog *d, int leg,
+			   uint32_t cseq, int status)
+{
+	const struct sip_session *s = &d->legs[leg];
+	uint64_t key = ended_tag_key(s->local_tag, s->local_tag_len);
+
+	*ended_at(rc, key) = (struct relay_ended){
+	    .slot = d->slot,
+	    .cseq = cseq,
+	    .at_ms = rc->now_ms,
+	    .tag_key = key,
+	    .status = (uint16_t)status,
+	};
+}
+
 /* A BYE of leg from_leg of d with this CSeq and final status ends d, in
  * slot/gen: the worker frees it (res), and ended[] answers the BYE's
- * retransmissions, under our tag toward that leg, for
- * RELAY_ENDED_LINGER_MS (ended_by_bye). */
+ * retransmissions (bye_final_kept). */
 static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res,
 			   const struct shard_dialog *d, uint32_t slot, uint32_t gen, int from_leg,
 			   uint32_t cseq, int status)
 {
-	const struct sip_session *s = &d->legs[from_leg];
-
 	res->dialog_ended = true;
 	res->ended_by_leg = (uint8_t)from_leg;
 	res->ended_slot = slot;
 	res->ended_gen = gen;
-	rc->ended[slot % RELAY_ENDED_SLOTS] = (struct relay_ended){
-	    .slot = slot,
-	    .cseq = cseq,
-	    .at_ms = rc->now_ms,
-	    .tag_key = ended_tag_key(s->local_tag, s->local_tag_len),
-	    .status = (uint16_t)status,
-	};
+	bye_final_kept(rc, d, from_leg, cseq, status);
 }
 
 /* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
@@ -927,6 +947,12 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
 	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
+	/* a BYE's 200 is its final as much as one that crossed: sent again,
+	 * the BYE gets it again (RFC 3261 17.2.2), not 481 for the dialog
+	 * gone, or in the slot another fork's 2xx took (worker.c
+	 * drain_commands); whether or not this copy fits */
+	if (t->method_id == SIP_METHOD_BYE)
+		bye_final_kept(rc, d, leg, t->in_cseq, status);
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
 	int n =

@@ -88,14 +88,17 @@ struct relay_result {
 	struct shard_dialog *session_refreshed;
 };
 
-/* Dialogs that a BYE ended lately, one entry per slot modulo RELAY_ENDED_SLOTS:
- * a BYE retransmitted because its final response was lost gets that final
- * again, as the BYE's server transaction would for 64*T1 (RFC 3261 17.2.2),
- * instead of 481 for a dialog already freed. A later end in a slot with the
- * same index takes the entry over; the caller then gets 481, which RFC 3261
- * 15.1.2 also lets it take as the dialog ended. An entry answers only the
- * BYE's To tag, our tag toward its sender (tag_key): a forked call's
- * dialogs share tags' slots (relay.c, ended_by_bye). */
+/* The finals of the BYEs that ended dialogs lately (a final that crossed,
+ * the BYE's timeout, or the 200 sipshard gave a BYE still open as its
+ * dialog ended: relay_end_pending), one entry per hash of the BYE's To tag
+ * (our tag toward its sender: tag_key) modulo RELAY_ENDED_SLOTS, so that
+ * a dialog's two BYEs (crossing) keep one each: a BYE retransmitted
+ * because its final response was lost gets that final again, as the BYE's
+ * server transaction would for 64*T1 (RFC 3261 17.2.2), instead of 481 for
+ * a dialog already freed. A later end whose tag has the same index takes
+ * the entry over; that sender then gets 481, which RFC 3261 15.1.2 also
+ * lets it take as the dialog ended. An entry answers only the BYE's To
+ * tag: a forked call's dialogs share tags' slots (relay.c, ended_by_bye). */
 #define RELAY_ENDED_SLOTS     1024
 #define RELAY_ENDED_LINGER_MS 32000
 struct relay_ended {
@@ -253,7 +256,9 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  * the next such request of leg `leg` of d into out and takes it as answered
  * (a BYE gets 200: the end it asked for came): returns its length, to be
  * sent to that leg's peer; 0 when none is left; -ENOSPC when it does not
- * fit (that request is given up: its sender times it out). Looks at the
+ * fit (that request is given up: its sender times it out). A BYE's 200 is
+ * kept in ended[] as any BYE's final, for its retransmissions (also when
+ * it did not fit). Looks at the
  * leg's last RELAY_PENDING_LOOKBACK CSeqs (in-dialog CSeqs go up by one,
  * 12.2.1.1) and its last INVITE (shard_txn_open_invite, however many
  * requests came after it), so that ending a call costs no walk over the
