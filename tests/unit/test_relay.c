@@ -654,8 +654,9 @@ static void assert_bye_replayed_as(const char *tag, unsigned cseq, int status)
 /* The caller's BYE in a fork's early dialog, answered 200 by that fork,
  * ends that early dialog (the worker frees its slot): the BYE sent again
  * (the 200 lost) gets that 200 again, as in any dialog a BYE ended (RFC
- * 3261 17.2.2), not 481. Its To tag names the call's slot, where ended[]
- * had nothing, and in its salt the fork's, where ended[] keeps it. */
+ * 3261 17.2.2), not 481. Its To tag names the call's slot, where nothing
+ * ended, and in its salt the fork's: ended[] keeps the final by the BYE's
+ * tags, whatever either slot holds. */
 static void test_bye_replayed_in_ended_fork(void **state)
 {
 	struct relay_result res;
@@ -673,8 +674,8 @@ static void test_bye_replayed_in_ended_fork(void **state)
 	assert_int_equal(res.outcome, RELAY_SEND);
 
 	/* the fork's slot given to another dialog, ended since without a
-	 * BYE: what ended[] keeps of the fork's BYE still answers it (its
-	 * tag names the fork's slot), and nothing else under that tag */
+	 * BYE: what ended[] keeps of the fork's BYE still answers it, and
+	 * nothing else under that tag */
 	char other[SHARD_TAG_MAX];
 	install_fork(FORK, FORK_GEN + 1, 0x3c000000u, other);
 	shard_dialog_free(&table, FORK);
@@ -694,7 +695,8 @@ static void test_bye_replayed_in_ended_fork(void **state)
  * early dialog counts its own CSeqs from the INVITE's, RFC 3261 12.2.1.1),
  * which that fork answered 200. That BYE sent again (the 200 lost) is the
  * fork's: it gets the fork's 200, not the first fork's 481 that ended[]
- * keeps under the call's slot, which the fork's tag names too. */
+ * keeps for the first fork's BYE (the call's slot, which the fork's tag
+ * names too). */
 static void test_bye_replayed_in_ended_fork_not_the_first_forks(void **state)
 {
 	struct relay_result res;
@@ -727,10 +729,10 @@ static void test_bye_replayed_in_ended_fork_not_the_first_forks(void **state)
  * the other fork's, each with a BYE of CSeq 20, which each callee answered
  * with a final of its own; then the fork's slot was given to another
  * dialog. That fork's BYE sent again is that fork's still: it gets its own
- * final, which ended[] keeps under the fork's slot (RFC 3261 17.2.2), not
- * the first fork's under the call's slot, which the fork's tag names too
- * (the fork's tag no longer led to its slot, and the call's record
- * answered it: the first fork's 200 for a BYE its fork had refused 481).
+ * final, which ended[] keeps by the fork's tag (RFC 3261 17.2.2), not the
+ * first fork's of the call's slot, which the fork's tag names too (the
+ * fork's tag no longer led to its slot, and the call's record answered
+ * it: the first fork's 200 for a BYE its fork had refused 481).
  */
 static void test_bye_replayed_in_ended_fork_whose_slot_was_given_out(void **state)
 {
@@ -905,6 +907,98 @@ static void test_bye_answered_at_a_forks_release_replayed(void **state)
 	req_from_a("BYE", 21, fork_tag, 70);
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.status, 481);
+}
+
+/* The caller's answer to the request just relayed to it (its branch, CSeq
+ * and our tag toward it read from out_m), parsed into m. */
+static void resp_from_a(int status, const char *method)
+{
+	static char resp[2048];
+	int n = snprintf(resp, sizeof(resp),
+			 "SIP/2.0 %d Whatever\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s\r\n"
+			 "From: <sip:bob@sbc>;tag=%.*s\r\n"
+			 "To: <sip:alice@10.1.1.1>;tag=atag\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 status, (int)out_m.vias[0].branch.len, out + out_m.vias[0].branch.off,
+			 (int)out_m.from.tag.len, out + out_m.from.tag.off, out_m.cseq.num, method);
+	assert_int_equal(sip_parse(&m, resp, (size_t)n, NULL), 0);
+}
+
+/*
+ * The callee's BYE in the early dialog of a fork (RFC 3261 15 wants none
+ * before the 2xx, but a callee may send one): its From tag is that fork's
+ * ("btag2"), its To tag our tag toward the callee, every fork's, naming
+ * the call's slot. sipshard relays it to the caller under the fork's tag
+ * (shard_dialog_of_fork_callee), and the caller's final, crossing back,
+ * ends that early dialog, whose slot the worker frees; or, still open when
+ * the controller releases that early dialog (another fork answered), the
+ * worker answers it 200 (relay_end_pending). Sent again (its final lost),
+ * it got 481: ended[] kept that final under the fork's slot, which its To
+ * tag does not name. It gets that final again (RFC 3261 17.2.2), and the
+ * BYE of no fork with the same To tag and CSeq does not.
+ */
+static void test_callee_bye_in_ended_fork_replayed(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	static const int finals[3] = {200, 481, 0}; /* 0: released, answered 200 here */
+
+	for (unsigned i = 0; i < 3; i++) {
+		if (i) {
+			teardown(state);
+			setup(state);
+		}
+		install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+		req_from_b_side("BYE", 7, "<sip:bob@10.2.2.2>;tag=btag2");
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		parse_out(res.len);
+		assert_int_equal(ntohs(((const struct sockaddr_in *)res.dst)->sin_port), 5061);
+		assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
+		assert_true(sip_view_eq(out, out_m.from.tag, fork_tag, strlen(fork_tag)));
+		assert_true(sip_view_eq(out, out_m.to.tag, "atag", 4));
+		int final = finals[i];
+		if (final) {
+			resp_from_a(final, "BYE");
+			relay_response(&rc, &m, out, sizeof(out), &res);
+			assert_int_equal(res.outcome, RELAY_SEND);
+			assert_true(res.dialog_ended);
+			assert_int_equal(res.ended_slot, FORK);
+			assert_int_equal(res.ended_by_leg, SHARD_LEG_B);
+		} else {
+			struct shard_dialog *f = shard_dialog_get(&table, FORK, FORK_GEN);
+			int n = relay_end_pending(&rc, f, SHARD_LEG_B, out, sizeof(out));
+			assert_true(n > 0);
+			parse_out(n);
+			assert_int_equal(out_m.status, 200);
+			final = 200;
+		}
+		shard_dialog_free(&table, FORK); /* as the worker does */
+
+		uint64_t replayed = rc.bye_replayed;
+		req_from_b_side("BYE", 7, "<sip:bob@10.2.2.2>;tag=btag2");
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_ANSWER);
+		assert_int_equal(res.status, final);
+		assert_int_equal(rc.bye_replayed, replayed + 1);
+		parse_out(res.len);
+		assert_true(sip_view_eq(out, out_m.to.tag, b_tag, strlen(b_tag)));
+		assert_true(sip_view_eq(out, out_m.from.tag, "btag2", 5));
+		/* a callee tag of no fork: 481; the first fork's own: relayed in
+		 * the call's early dialog */
+		req_from_b_side("BYE", 7, "<sip:bob@10.2.2.2>;tag=btag3");
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_ANSWER);
+		assert_int_equal(res.status, 481);
+		req_from_b_side("BYE", 7, "<sip:bob@10.2.2.2>;tag=btag");
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+		assert_int_equal(rc.bye_replayed, replayed + 1);
+	}
 }
 
 /* RFC 4028: each 2xx to an INVITE or UPDATE in the call sets the session
@@ -3919,6 +4013,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_answered_as_a_fork_took_the_slot_replayed,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_answered_at_a_forks_release_replayed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_callee_bye_in_ended_fork_replayed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_request_from_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_sets_timer, setup, teardown),

@@ -736,62 +736,58 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 	return (int)len;
 }
 
-/* What ended[] keys an entry by besides its slot: the To tag (len bytes) of
- * the BYE that ended the dialog, our tag toward its sender. A hash: a
- * sender whose tag had another's key would only be told how that other BYE
- * was answered; our tags name slot, generation and salt, and differ. */
-static uint64_t ended_tag_key(const char *tag, size_t len)
+/*
+ * How ended[] finds the final of a BYE: by the dialog's tags, ours toward
+ * its sender (the BYE's To tag, len bytes) and the sender's (its From tag,
+ * their_len bytes), which no dialog of the shard shares with another while
+ * an entry lingers: ours name slot, generation and salt, and the forks of a
+ * call, which share ours toward the callee (leg B's From tag), have To tags
+ * of their own (RFC 3261 12.1). *at is the hash of our tag alone, where the
+ * entry is (ended_at): a tag is ours (random salt), not chosen by a peer,
+ * so none can aim at another's entry; the key, both tags' hash, is what the
+ * entry answers. A hash: a BYE whose tags had another's key would only be
+ * told how that other BYE was answered.
+ */
+static uint64_t ended_key(const char *ours, size_t len, const char *theirs, size_t their_len,
+			  uint64_t *at)
 {
-	return keyhash_bytes(0, tag, len);
+	*at = keyhash_bytes(0, ours, len);
+	return keyhash_bytes(*at, theirs, their_len);
 }
 
-/* Where ended[] keeps the entry of key: by our tag's hash, not the slot, so
- * that both legs' BYEs of a dialog keep one each (crossing BYEs, one ended
- * by its final and the other answered by relay_end_pending). A tag is ours
- * (random salt), not chosen by a peer: none can aim at another's entry. */
-static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t key)
+/* The entry of ended[] for our tag whose hash is at: by tag, not slot, so
+ * that the two BYEs of a dialog keep one each (crossing BYEs, one ended by
+ * its final and the other answered by relay_end_pending). */
+static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t at)
 {
-	return &rc->ended[key % RELAY_ENDED_SLOTS];
-}
-
-/* ended[]'s final of the BYE with this CSeq that ended the dialog in slot
- * under the To tag whose key is key, lately; else 0. */
-static uint16_t ended_entry(struct relay_ctx *rc, uint32_t slot, uint64_t key, uint32_t cseq)
-{
-	const struct relay_ended *e = ended_at(rc, key);
-
-	if (!e->status || e->slot != slot || e->tag_key != key || e->cseq != cseq ||
-	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
-		return 0;
-	return e->status;
+	return &rc->ended[at % RELAY_ENDED_SLOTS];
 }
 
 /*
- * The final of the BYE that m, a BYE under a To tag of ours naming slot
- * that matches no dialog held, retransmits: that BYE ended a dialog under
- * the same tag lately (ended_by_a_bye), or was answered as its dialog
- * ended (relay_end_pending). Else 0: a new BYE (another CSeq)
- * to the ended dialog, or one whose end is no longer known, is for no
- * dialog, 481 (RFC 3261 15.1.2). The dialog a forked call's tag was
- * known by is in the tag's slot (the call's own early or confirmed one,
- * or the confirmed one a fork answered, which takes that fork's tag
- * there: controller_forks.c), or for a fork's tag also in the slot its salt
- * names (that fork's early dialog: shard_fork_tag_decode). Each entry
- * answers its own tag only: a fork's BYE and the first fork's may have the
- * same CSeq (each early dialog counts its own, RFC 3261 12.2.1.1) and
- * other finals, and the fork's slot may hold another dialog since.
+ * The final of the BYE that m, a BYE under a To tag of ours that matches no
+ * dialog held, retransmits: that BYE, under the same tags, ended a dialog
+ * lately (ended_by_a_bye), or was answered as its dialog ended
+ * (relay_end_pending). Else 0: a new BYE (another CSeq) to the ended
+ * dialog, or one whose end is no longer known, is for no dialog, 481 (RFC
+ * 3261 15.1.2). Each entry answers its own tags only, whatever the slot
+ * their dialog was in holds since: a forked call's dialogs share the slot
+ * our tags name (the call's own early or confirmed one, the confirmed one
+ * a fork answered, which takes that fork's tag there, each fork's early
+ * one through the fork's tag or the callee's: controller_forks.c), and a
+ * fork's BYE and the first fork's may have the same CSeq (each early
+ * dialog counts its own, RFC 3261 12.2.1.1) and other finals.
  */
-static uint16_t ended_by_bye(struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot)
+static uint16_t ended_by_bye(struct relay_ctx *rc, const struct sip_msg *m)
 {
-	const char *tag = m->buf + m->to.tag.off;
-	uint64_t key = ended_tag_key(tag, m->to.tag.len);
-	uint16_t final = ended_entry(rc, slot, key, m->cseq.num);
-	uint8_t shard;
-	uint32_t call, gen, fork;
+	uint64_t at;
+	uint64_t key = ended_key(m->buf + m->to.tag.off, m->to.tag.len, m->buf + m->from.tag.off,
+				 m->from.tag.len, &at);
+	const struct relay_ended *e = ended_at(rc, at);
 
-	if (!final && shard_fork_tag_decode(tag, m->to.tag.len, &shard, &call, &gen, &fork) == 0)
-		final = ended_entry(rc, fork, key, m->cseq.num);
-	return final;
+	if (!e->status || e->tag_key != key || e->cseq != m->cseq.num ||
+	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
+		return 0;
+	return e->status;
 }
 
 static struct relay_recent *recent_entry(struct relay_ctx *rc, uint32_t slot, int leg,
@@ -862,16 +858,17 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 }
 
 /* The BYE of leg `leg` of d with this CSeq, whose final is status, ends
- * d: ended[] answers its retransmissions with that final, under our tag
- * toward that leg, for RELAY_ENDED_LINGER_MS (ended_by_bye). */
+ * d: ended[] answers its retransmissions with that final, under that
+ * leg's tags (the BYE's), for RELAY_ENDED_LINGER_MS (ended_by_bye). */
 static void bye_final_kept(struct relay_ctx *rc, const struct shard_dialog *d, int leg,
 			   uint32_t cseq, int status)
 {
 	const struct sip_session *s = &d->legs[leg];
-	uint64_t key = ended_tag_key(s->local_tag, s->local_tag_len);
+	uint64_t at;
+	uint64_t key =
+	    ended_key(s->local_tag, s->local_tag_len, s->remote_tag, s->remote_tag_len, &at);
 
-	*ended_at(rc, key) = (struct relay_ended){
-	    .slot = d->slot,
+	*ended_at(rc, at) = (struct relay_ended){
 	    .cseq = cseq,
 	    .at_ms = rc->now_ms,
 	    .tag_key = key,
@@ -1039,7 +1036,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		 * or given out again since (ended_by_bye) */
 		uint16_t final = 0;
 		if (ours && m->method_id == SIP_METHOD_BYE)
-			final = ended_by_bye(rc, m, slot);
+			final = ended_by_bye(rc, m);
 		if (final) {
 			rc->bye_replayed++;
 			answer(rc, m, final, NULL, out, cap, res);

@@ -91,22 +91,23 @@ struct relay_result {
 /* The finals of the BYEs that ended dialogs lately (a final that crossed,
  * the BYE's timeout, or the 200 sipshard gave a BYE still open as its
  * dialog ended: relay_end_pending), one entry per hash of the BYE's To tag
- * (our tag toward its sender: tag_key) modulo RELAY_ENDED_SLOTS, so that
- * a dialog's two BYEs (crossing) keep one each: a BYE retransmitted
- * because its final response was lost gets that final again, as the BYE's
- * server transaction would for 64*T1 (RFC 3261 17.2.2), instead of 481 for
- * a dialog already freed. A later end whose tag has the same index takes
- * the entry over; that sender then gets 481, which RFC 3261 15.1.2 also
- * lets it take as the dialog ended. An entry answers only the BYE's To
- * tag: a forked call's dialogs share tags' slots (relay.c, ended_by_bye). */
+ * (our tag toward its sender) modulo RELAY_ENDED_SLOTS, so that a dialog's
+ * two BYEs (crossing) keep one each: a BYE retransmitted because its final
+ * response was lost gets that final again, as the BYE's server transaction
+ * would for 64*T1 (RFC 3261 17.2.2), instead of 481 for a dialog already
+ * freed. A later end whose tag has the same index takes the entry over
+ * (the BYEs of a call's forks' callees too, which share our tag toward
+ * them); that sender then gets 481, which RFC 3261 15.1.2 also lets it
+ * take as the dialog ended. An entry answers only the BYE's To and From
+ * tags, its dialog's (tag_key): a forked call's dialogs share the slot
+ * their tags name (relay.c, ended_by_bye). */
 #define RELAY_ENDED_SLOTS     1024
 #define RELAY_ENDED_LINGER_MS 32000
 struct relay_ended {
-	uint32_t slot; /* the ended dialog's */
-	uint32_t cseq; /* the BYE's, as its sender numbered it: only it is replayed */
+	uint32_t cseq;	 /* the BYE's, as its sender numbered it: only it is replayed */
+	uint16_t status; /* the BYE's final; 0 = entry unused */
 	uint64_t at_ms;
-	uint64_t tag_key; /* relay.c ended_tag_key of the BYE's To tag */
-	uint16_t status;  /* the BYE's final; 0 = entry unused */
+	uint64_t tag_key; /* relay.c ended_key of the BYE's To and From tags */
 };
 
 /* The transactions of the requests relayed lately, one entry per hash of
