@@ -6,8 +6,9 @@
  * datagram, truncation at the exact size bound, receive-buffer exhaustion
  * with nothing lost afterwards, send-pool exhaustion and misuse, refused
  * sends, a burst of sends against a full send buffer (in a network namespace
- * of its own whose loopback is slowed by tc), config checks and backend
- * choice.
+ * of its own whose loopback is slowed by tc), sends the kernel gives back
+ * with ENOBUFS (a loopback whose queue drops all, and IP_RECVERR), config
+ * checks and backend choice.
  *
  * The io_uring variants skip (not pass) when the kernel refuses io_uring.
  */
@@ -1247,23 +1248,47 @@ static void test_receive_work_on_poller_mmsg(void **state)
  * the test passed or not. */
 static int saved_net_ns = -1;
 
-/* Moves the process into a new network namespace whose loopback sends through
- * a 8 Mbit/s token bucket (tc tbf): a datagram holds its socket's send
- * buffer until the bucket lets it out, as on a NIC whose queue is full, so a
- * socket with a small send buffer finds it full (EAGAIN) after a few sends.
- * Skips the test without the privilege or the tools (iproute2). */
-static void enter_slow_loopback(void)
+/* Moves the process into a new network namespace whose loopback has the
+ * queueing discipline qdisc (tc's words, after "root"). Skips the test
+ * without the privilege or the tools (iproute2). */
+static void enter_net_ns(const char *qdisc)
 {
+	char cmd[256];
+
 	saved_net_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (saved_net_ns < 0 || unshare(CLONE_NEWNET) != 0) {
 		print_message("SKIP: no network namespace of its own here (%s)\n", strerror(errno));
 		skip();
 	}
-	if (system("ip link set lo up && tc qdisc add dev lo root tbf rate 8mbit burst 4kb "
-		   "limit 10mb") != 0) {
+	snprintf(cmd, sizeof(cmd), "ip link set lo up && tc qdisc add dev lo root %s", qdisc);
+	if (system(cmd) != 0) {
 		print_message("SKIP: cannot shape the loopback with tc\n");
 		skip();
 	}
+}
+
+/* A loopback that sends through a 8 Mbit/s token bucket (tc tbf): a datagram
+ * holds its socket's send buffer until the bucket lets it out, as on a NIC
+ * whose queue is full, so a socket with a small send buffer finds it full
+ * (EAGAIN) after a few sends. */
+static void enter_slow_loopback(void)
+{
+	enter_net_ns("tbf rate 8mbit burst 4kb limit 10mb");
+}
+
+/* A loopback whose queue takes nothing (pfifo limit 0): every datagram is
+ * dropped there, and a socket with IP_RECVERR is told so by its send failing
+ * with ENOBUFS, the error a kernel short of memory gives too, while its send
+ * buffer stays empty (POLLOUT at once). The loopback works again once
+ * lift_drop_all removes the queue. */
+static void enter_drop_all_loopback(void)
+{
+	enter_net_ns("pfifo limit 0");
+}
+
+static void lift_drop_all(void)
+{
+	assert_int_equal(system("tc qdisc del dev lo root"), 0);
 }
 
 static int net_ns_restore(void **state)
@@ -1394,6 +1419,92 @@ static void send_refused_midway(bool no_uring)
 	fx_close(&f);
 }
 
+/* Sends the kernel gives back with ENOBUFS (short of memory; here a queue
+ * that drops all, told through IP_RECVERR) wait and go again once it has
+ * memory, none dropped. The send buffer is not full, so POLLOUT is ready at
+ * once: the mmsg backend, waiting for it, went round its poll loop without
+ * sleeping (about 100000 polls in these 300 ms, a CPU at 100%); io_uring
+ * counted each send in tx_errors and dropped it. */
+static void send_enobufs(bool no_uring)
+{
+	enum { n = 20, len = 200 };
+	static char buf[len];
+	struct fx f;
+	struct net_io_stats st;
+	int one = 1;
+	unsigned polls = 0, got = 0;
+	uint32_t next = 0;
+
+	enter_drop_all_loopback();
+	fx_open(&f, no_uring, 16, 2048, 64, 2048);
+	assert_int_equal(setsockopt(f.srv, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		char *b = net_tx_alloc(f.io);
+		assert_non_null(b);
+		fill(b, i, len);
+		assert_int_equal(
+		    net_tx_queue(f.io, b, len, (struct sockaddr *)&f.cli_addr, f.cli_len), 0);
+	}
+	int64_t t0 = now_ns(), cpu0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	while (now_ns() - t0 < 300000000) {
+		assert_true(net_io_poll(f.io, 50, on_pkt, &f) >= 0);
+		polls++;
+	}
+	int64_t cpu = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	net_io_get_stats(f.io, &st);
+	print_message("while dropped: %u polls in 300 ms, %.1f ms CPU, tx %llu, tx_errors %llu, "
+		      "tx_enobufs %llu\n",
+		      polls, cpu / 1e6, (unsigned long long)st.tx, (unsigned long long)st.tx_errors,
+		      (unsigned long long)st.tx_enobufs);
+	/* a wait of 1 ms doubling to 64: about ten tries in 300 ms, and polls
+	 * of 50 ms between them once the wait is longer. A try is one
+	 * sendmmsg, or with io_uring a send of each datagram */
+	assert_true(polls < 100);
+	assert_true(st.tx_enobufs >= 1 && st.tx_enobufs <= 20 * (no_uring ? 1 : n));
+	assert_int_equal(st.tx, 0);
+	assert_int_equal(st.tx_errors, 0);
+
+	lift_drop_all();
+	int64_t deadline = now_ns() + 2000000000;
+	while (got < n && now_ns() < deadline) {
+		ssize_t r;
+		assert_true(net_io_poll(f.io, 5, on_pkt, &f) >= 0);
+		while ((r = recv(f.cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = n;
+			assert_int_equal(r, len);
+			assert_true(content_ok(buf, (size_t)r, &seq));
+			/* sendmmsg keeps the order; io_uring's sends may pass
+			 * each other (io_uring.c) */
+			if (no_uring)
+				assert_int_equal(seq, next);
+			next = seq + 1;
+			got++;
+		}
+	}
+	settle_tx(&f, n);
+	net_io_get_stats(f.io, &st);
+	print_message("after: delivered %u of %u, tx %llu, tx_errors %llu\n", got, (unsigned)n,
+		      (unsigned long long)st.tx, (unsigned long long)st.tx_errors);
+	assert_int_equal(got, n);
+	assert_int_equal(st.tx, n);
+	assert_int_equal(st.tx_errors, 0);
+	for (int i = 0; i < 64; i++)
+		assert_non_null(net_tx_alloc(f.io)); /* every buffer came back */
+	fx_close(&f);
+}
+
+static void test_send_enobufs_uring(void **state)
+{
+	(void)state;
+	send_enobufs(false);
+}
+
+static void test_send_enobufs_mmsg(void **state)
+{
+	(void)state;
+	send_enobufs(true);
+}
+
 static void test_send_refused_midway_uring(void **state)
 {
 	(void)state;
@@ -1446,6 +1557,8 @@ int main(void)
 	    BOTH(send_refused_midway),
 	    cmocka_unit_test_teardown(test_send_buffer_full_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

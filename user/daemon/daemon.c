@@ -1297,6 +1297,9 @@ json_t *daemon_stats_json(struct daemon *d)
 			 * or held datagrams meanwhile */
 			JI(io, "receive_buffers_exhausted", ns.rx_enobufs);
 			JI(io, "receive_errors", ns.rx_errors);
+			/* sends the kernel gave back for want of memory: sent
+			 * again after a wait, not dropped (net/backoff.h) */
+			JI(io, "send_enobufs", ns.tx_enobufs);
 			json_object_set_new(o, "io", io);
 		}
 		json_object_set_new(o, "drops", drops);

@@ -228,6 +228,8 @@ const struct metrics_row metrics_rows[] = {
      "generation, an early update into a slot kept for a call's other forks)."},
     {"worker_io_receive_buffers_exhausted", C, "Times io_uring ran out of receive buffers."},
     {"worker_io_receive_errors", C, "Receive errors on the worker's socket."},
+    {"worker_io_send_enobufs", C,
+     "Sends the kernel gave back for want of memory (ENOBUFS), sent again after a wait."},
     {"worker_keepalive_answered", C, "In-dialog keep-alive OPTIONS answered."},
     {"worker_keepalive_calls_ended", C, "Calls the in-dialog keep-alive ended."},
     {"worker_keepalive_missed", C, "In-dialog keep-alive rounds a side left unanswered."},

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "net/io_impl.h"
 
@@ -185,6 +186,12 @@ int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockad
 	/* at most ntx slots are ever queued at once: the FIFO cannot overflow */
 	io->tx_queued[io->tx_nqueued++] = (uint32_t)i;
 	return 0;
+}
+
+bool net_tx_backing_off(const struct net_io *io)
+{
+	/* step_ms first: no clock read while sends go */
+	return io->tx_backoff.step_ms && net_backoff_left(&io->tx_backoff, clock_mono_ms()) > 0;
 }
 
 void net_tx_consume(struct net_io *io, uint32_t done)

@@ -73,6 +73,9 @@ struct net_io_stats {
 				     behind), before any receive saw them */
 	uint64_t tx;		  /* datagrams the kernel accepted */
 	uint64_t tx_errors;	  /* sends the kernel refused (bad address, too big...) */
+	uint64_t tx_enobufs;	  /* sends the kernel gave back for want of memory
+				     (ENOBUFS): kept, and tried again after a
+				     wait of 1 ms doubling to 64 (net/backoff.h) */
 	uint64_t tx_pool_empty;	  /* net_tx_alloc found no free buffer */
 };
 

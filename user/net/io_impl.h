@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/uio.h>
 
+#include "net/backoff.h"
 #include "net/io.h"
 
 /* datagrams per recvmmsg and per sendmmsg call */
@@ -49,6 +50,9 @@ struct net_io {
 				  back (-EAGAIN) to go again (net_tx_requeue) */
 	uint32_t tx_inflight;  /* io_uring: sends submitted and not reaped */
 	struct mmsghdr *mm_tx; /* NET_MMSG_BATCH: net_mmsg_flush, on either backend */
+	/* the kernel gave a send back with ENOBUFS: no send is tried before
+	 * the wait is over (net/backoff.h), on either backend */
+	struct net_backoff tx_backoff;
 
 	/* net_io_set_wake: -1 when none */
 	int wake_fd;
@@ -96,6 +100,9 @@ static inline void net_tx_put(struct net_io *io, uint32_t slot)
 	io->tx[slot].state = NET_TX_FREE;
 	io->tx_free[io->tx_nfree++] = slot;
 }
+
+/* Whether the sends wait out an ENOBUFS now (net/backoff.h). */
+bool net_tx_backing_off(const struct net_io *io);
 
 /* Drops the first `done` entries of the send FIFO, keeping the rest in order. */
 void net_tx_consume(struct net_io *io, uint32_t done);

@@ -11,6 +11,15 @@
  * sendmmsg per NET_MMSG_BATCH sends. The callback's view is into the batch's
  * buffer, which is reused by the next recvmmsg. A wake fd (net_io_set_wake)
  * is a second pollfd, read when it fires.
+ *
+ * Sends the kernel cannot take stay queued, in order, the first of them at
+ * the front. For a full send buffer (EAGAIN) the poll waits for POLLOUT too.
+ * For ENOBUFS (the kernel short of memory) POLLOUT is no use: the buffer has
+ * room, POLLOUT is ready at once, and the worker went round its loop without
+ * sleeping, a CPU at 100% for as long as the shortage lasted (test_net's
+ * send_enobufs: about 15000 polls in 300 ms). No send is tried then until a
+ * wait of 1 ms, doubling to 64 ms, is over (net/backoff.h, shared with the
+ * io_uring backend), and the poll sleeps until then at most.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "net/io_impl.h"
 
 int net_mmsg_open(struct net_io *io)
@@ -59,11 +69,14 @@ int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 	int err = 0;
 
 	/* sends queued since the last poll leave first; any the kernel could
-	 * not take yet make us wait for POLLOUT too */
+	 * not take yet make us wait for POLLOUT too, or, after ENOBUFS, wake
+	 * when its wait is over */
 	net_mmsg_flush(io);
 	struct pollfd pfd[2] = {{.fd = io->cfg.fd, .events = POLLIN},
 				{.fd = io->wake_fd, .events = POLLIN}};
-	if (io->tx_nqueued)
+	if (io->tx_nqueued && net_tx_backing_off(io))
+		timeout_ms = net_backoff_timeout(&io->tx_backoff, clock_mono_ms(), timeout_ms);
+	else if (io->tx_nqueued)
 		pfd[0].events |= POLLOUT;
 	int rc = poll(pfd, io->wake_fd >= 0 ? 2 : 1, timeout_ms);
 	if (rc < 0)
@@ -122,6 +135,8 @@ int net_mmsg_flush(struct net_io *io)
 	uint32_t done = 0;
 	int rc = 0;
 
+	if (io->tx_nqueued && net_tx_backing_off(io))
+		return -ENOBUFS; /* the wait after ENOBUFS is not over */
 	while (done < io->tx_nqueued) {
 		uint32_t batch = io->tx_nqueued - done;
 		if (batch > NET_MMSG_BATCH)
@@ -137,8 +152,14 @@ int net_mmsg_flush(struct net_io *io)
 			rc = -errno;
 			/* the socket buffer is full: keep the rest queued for the
 			 * next flush (the pool running dry is the back-pressure) */
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
+			/* the kernel is short of memory: the same, after a wait */
+			if (errno == ENOBUFS) {
+				io->st.tx_enobufs++;
+				net_backoff_failed(&io->tx_backoff, clock_mono_ms());
+				break;
+			}
 			/* the first datagram was refused (bad address, too big...):
 			 * UDP drops it, and the rest still go */
 			io->st.tx_errors++;
@@ -150,6 +171,7 @@ int net_mmsg_flush(struct net_io *io)
 		/* n < batch: the next call reports why datagram n failed */
 		for (int k = 0; k < n; k++)
 			net_tx_put(io, io->tx_queued[done + (uint32_t)k]);
+		net_backoff_reset(&io->tx_backoff);
 		io->st.tx += (uint64_t)n;
 		done += (uint32_t)n;
 	}

@@ -30,7 +30,12 @@
  * done, the rest of a failed chain queued again) kept the order, but each
  * link after the first runs as task work: bench/relay_rate.sh gave 2 workers
  * 66-73k INFO/s against 82-105k, and 1.24-1.41 s of CPU per 100k requests
- * against 0.82-1.08 (three runs each, alternating, 2026-12-06); not done. A wake
+ * against 0.82-1.08 (three runs each, alternating, 2026-12-06); not done. A
+ * send that completes with -ENOBUFS (the kernel short of memory) was counted
+ * in tx_errors and dropped, as a refusal; it is not one: it goes back into
+ * the queue as an -EAGAIN one does, and no send is prepared until a wait of
+ * 1 ms, doubling to 64 ms, is over (net/backoff.h, shared with the mmsg
+ * backend), which the poll's wait is cut to end. A wake
  * fd (net_io_set_wake) has one read in flight at all times: its completion
  * ends the wait, and the read is armed again with the next submit.
  */
@@ -41,6 +46,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "net/io_impl.h"
 
@@ -121,7 +127,8 @@ static void arm_pollout(struct net_io *io)
 
 /* Prepares an SQE for every queued send, oldest first. Sends that find no SQE
  * stay queued, and all stay queued while the send buffer is full (tx_blocked),
- * until the poll for POLLOUT completes. */
+ * until the poll for POLLOUT completes, and while the wait after an ENOBUFS
+ * lasts. */
 static void prep_sends(struct net_io *io)
 {
 	uint32_t k;
@@ -131,6 +138,8 @@ static void prep_sends(struct net_io *io)
 			arm_pollout(io);
 		return;
 	}
+	if (io->tx_nqueued && net_tx_backing_off(io))
+		return;
 	for (k = 0; k < io->tx_nqueued; k++) {
 		struct io_uring_sqe *sqe = get_sqe(io);
 		if (!sqe)
@@ -325,25 +334,34 @@ static int on_recv(struct net_io *io, const struct io_uring_cqe *cqe, net_rx_fn 
 	return 0;
 }
 
-static void on_send(struct net_io *io, const struct io_uring_cqe *cqe)
+/* One send completion. Returns -ENOBUFS when the kernel gave it back for
+ * want of memory, 1 when it was sent, else 0. */
+static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 {
 	uint64_t i = cqe->user_data;
 
 	if (i >= io->cfg.ntx || io->tx[i].state != NET_TX_INFLIGHT)
-		return;
+		return 0;
 	io->tx_inflight--;
 	if (cqe->res == -EAGAIN) {
 		/* not sent: the send buffer stayed full longer than the kernel
 		 * waits (see the top) */
 		net_tx_requeue(io, (uint32_t)i);
 		io->tx_blocked = true;
-		return;
+		return 0;
+	}
+	if (cqe->res == -ENOBUFS) {
+		/* not sent, not refused: again after a wait (see the top) */
+		net_tx_requeue(io, (uint32_t)i);
+		io->st.tx_enobufs++;
+		return -ENOBUFS;
 	}
 	if (cqe->res < 0)
 		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
 	else
 		io->st.tx++;
 	net_tx_put(io, (uint32_t)i);
+	return cqe->res >= 0;
 }
 
 /* Handles the completions present when the pass starts, in one pass. The
@@ -357,6 +375,7 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	unsigned head = *cq->khead;
 	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
 	int err = 0;
+	bool sent = false, nobufs = false;
 
 	/* Send completions first: their buffers return to the pool before this
 	 * pass's callbacks ask for one. In CQ order they come after the
@@ -367,7 +386,9 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
 		if (cqe->user_data < io->cfg.ntx) {
-			on_send(io, cqe);
+			int r = on_send(io, cqe);
+			nobufs |= r == -ENOBUFS;
+			sent |= r == 1;
 		} else if (cqe->user_data == UD_POLLOUT) {
 			/* room again (or cancelled): the queued sends go with the
 			 * next submit, and come back again if the room is gone */
@@ -375,6 +396,12 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 			io->tx_blocked = false;
 		}
 	}
+	/* the sends of one submit that the kernel gave back lengthen the wait
+	 * once, not once each */
+	if (nobufs)
+		net_backoff_failed(&io->tx_backoff, clock_mono_ms());
+	else if (sent)
+		net_backoff_reset(&io->tx_backoff);
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
 		if (cqe->user_data == UD_RECV) {
@@ -403,6 +430,9 @@ int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 		io->st.rearms++;
 	if (io->wake_fd >= 0 && !io->wake_armed)
 		net_uring_arm_wake(io);
+	/* after an ENOBUFS: wake when its wait is over, to send again */
+	if (io->tx_nqueued && net_tx_backing_off(io))
+		timeout_ms = net_backoff_timeout(&io->tx_backoff, clock_mono_ms(), timeout_ms);
 	if (timeout_ms == 0) {
 		/* enter even with nothing to submit: completions waiting as task
 		 * work are posted only when this thread is in the kernel */
