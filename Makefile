@@ -139,7 +139,8 @@ FUZZ_LIB_SRC := $(filter user/sip/% user/shard/% user/ctl/% user/steer/% user/da
 # started (commands.c, dialogs.c, daemon.c's statistics): the code that would
 # start its threads and sockets comes along unused, and liburing with it.
 FUZZ_DAEMON_SRC := $(filter user/daemon/daemon.c user/daemon/commands.c user/daemon/dialogs.c \
-	user/daemon/worker.c user/daemon/cdr.c user/daemon/metrics.c user/core/ring.c user/net/io%,$(LIB_SRC))
+	user/daemon/worker.c user/daemon/cdr.c user/daemon/metrics.c user/core/ring.c user/net/io% \
+	user/net/sendq.c,$(LIB_SRC))
 $(BUILD)/fuzz/fuzz_mgmt: FUZZ_EXTRA_SRC := $(FUZZ_DAEMON_SRC)
 $(BUILD)/fuzz/fuzz_mgmt: FUZZ_EXTRA_LIBS := -luring -lpthread
 $(BUILD)/fuzz/fuzz_mgmt: $(FUZZ_DAEMON_SRC)

@@ -178,7 +178,7 @@ static int hook_release(void *arg, unsigned shard, uint32_t slot, uint32_t gen)
 static struct {
 	struct daemon d;
 	struct worker workers[NWORKERS];
-	struct ctl_batch *ctl_out;
+	struct ctl_out *ctl_out;
 	struct policy *pol;
 	struct ctl_hooks hooks;
 	/* the fixture's dialogs by worker: slots in use */

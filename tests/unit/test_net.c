@@ -8,7 +8,8 @@
  * sends, a burst of sends against a full send buffer (in a network namespace
  * of its own whose loopback is slowed by tc), sends the kernel gives back
  * with ENOBUFS (a loopback whose queue drops all, and IP_RECVERR), config
- * checks and backend choice.
+ * checks and backend choice; and the queue of datagrams another thread sends
+ * through such a socket (net/sendq.h): order, sizes, refusals.
  *
  * The io_uring variants skip (not pass) when the kernel refuses io_uring.
  */
@@ -35,6 +36,7 @@
 #include <cmocka.h>
 
 #include "net/io.h"
+#include "net/sendq.h"
 #include "net/udp.h"
 
 #define MAX_DGRAM 65507 /* largest UDP payload over IPv4 */
@@ -1529,6 +1531,148 @@ static void test_send_buffer_full_mmsg(void **state)
 	send_buffer_full(true);
 }
 
+/* ---- sendq.h ---------------------------------------------------------------- */
+
+/* What the refusal callback was told. */
+struct refusals {
+	unsigned n;
+	int err;
+	struct sockaddr_in to;
+};
+
+static void note_refused(void *arg, const struct sockaddr *to, int err)
+{
+	struct refusals *r = arg;
+	r->n++;
+	r->err = err;
+	memcpy(&r->to, to, sizeof(r->to));
+}
+
+/* Receives on the client until `want` datagrams came or none for a second:
+ * each of seq_len(seq) bytes (fixed_len when not 0) with a sequence number
+ * above the last one's (every one from `first` on when !gaps). Returns how
+ * many came; *last is the last one's sequence number. */
+static unsigned sendq_recv(struct fx *f, uint32_t first, unsigned want, size_t fixed_len, bool gaps,
+			   uint32_t *last)
+{
+	static char buf[65536];
+	struct pollfd p = {.fd = f->cli, .events = POLLIN};
+	unsigned got = 0;
+	uint32_t next = first;
+
+	while (got < want && poll(&p, 1, 1000) > 0) {
+		ssize_t n;
+		while (got < want && (n = recv(f->cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = 0;
+			if (!content_ok(buf, (size_t)n, &seq) ||
+			    (size_t)n != (fixed_len ? fixed_len : seq_len(seq)) || seq < next ||
+			    (!gaps && seq != next))
+				fail_msg("datagram %u: %zd bytes, seq %u, expected seq %u%s", got,
+					 n, seq, next, gaps ? " or later" : "");
+			next = seq + 1;
+			*last = seq;
+			got++;
+		}
+	}
+	return got;
+}
+
+static void sendq_push_seq(struct net_sendq *q, struct fx *f, uint32_t seq, size_t len)
+{
+	static char buf[MAX_DGRAM];
+	fill(buf, seq, len);
+	assert_int_equal(
+	    net_sendq_push(q, buf, len, (struct sockaddr *)&f->cli_addr, sizeof(f->cli_addr)), 0);
+}
+
+/* Datagrams of every size up to the largest leave in the order pushed, in
+ * batches of NET_SENDQ_BATCH (a push that finds a batch waiting sends it),
+ * the rest at the flush. */
+static void test_sendq_order(void **state)
+{
+	enum { n = 300 };
+	struct fx f;
+	struct net_sendq *q;
+	struct net_sendq_stats st;
+	uint32_t last = 0;
+	(void)state;
+
+	fx_sockets(&f);
+	assert_int_equal(net_sendq_open(&q, f.srv, 1 << 20, 256, NULL, NULL), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		sendq_push_seq(q, &f, i, seq_len(i));
+		assert_true(net_sendq_pending(q) <= NET_SENDQ_BATCH);
+	}
+	assert_int_equal(net_sendq_flush(q), 0);
+	assert_int_equal(net_sendq_pending(q), 0);
+	assert_int_equal(sendq_recv(&f, 0, n, 0, false, &last), n);
+	/* the largest UDP datagram, between two small ones */
+	sendq_push_seq(q, &f, n, 40);
+	sendq_push_seq(q, &f, n + 1, MAX_DGRAM);
+	sendq_push_seq(q, &f, n + 2, 40);
+	assert_int_equal(net_sendq_flush(q), 0);
+	assert_int_equal(sendq_recv(&f, n, 1, 40, false, &last), 1);
+	assert_int_equal(sendq_recv(&f, n + 1, 1, MAX_DGRAM, false, &last), 1);
+	assert_int_equal(sendq_recv(&f, n + 2, 1, 40, false, &last), 1);
+	net_sendq_get_stats(q, &st);
+	assert_int_equal(st.sent, n + 3);
+	assert_int_equal(st.refused, 0);
+	net_sendq_close(q);
+	close(f.srv);
+	close(f.cli);
+}
+
+/* A datagram the kernel refuses (a broadcast address: EACCES) is counted,
+ * the callback told its destination and error, and the rest go in order;
+ * one larger than the queue, or for another family, is refused at the push. */
+static void test_sendq_refused(void **state)
+{
+	enum { n = 10, bad = 4, len = 100 };
+	struct fx f;
+	struct net_sendq *q;
+	struct net_sendq_stats st;
+	struct refusals r = {0};
+	struct sockaddr_in bcast = {.sin_family = AF_INET, .sin_port = htons(9)};
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	static char buf[8192];
+	uint32_t last = 0;
+	(void)state;
+
+	bcast.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	fx_sockets(&f);
+	assert_int_equal(net_sendq_open(&q, f.srv, 4096, 64, note_refused, &r), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i != bad) {
+			sendq_push_seq(q, &f, i, len);
+			continue;
+		}
+		fill(buf, i, len);
+		assert_int_equal(
+		    net_sendq_push(q, buf, len, (struct sockaddr *)&bcast, sizeof(bcast)), 0);
+	}
+	assert_int_equal(net_sendq_flush(q), 0);
+	assert_int_equal(sendq_recv(&f, 0, bad, len, false, &last), bad);
+	assert_int_equal(sendq_recv(&f, bad + 1, n - bad - 1, len, false, &last), n - bad - 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.err, EACCES);
+	assert_memory_equal(&r.to, &bcast, sizeof(bcast));
+	assert_int_equal(
+	    net_sendq_push(q, buf, 4097, (struct sockaddr *)&f.cli_addr, sizeof(f.cli_addr)),
+	    -EMSGSIZE);
+	assert_int_equal(net_sendq_push(q, buf, 10, (struct sockaddr *)&un, sizeof(un)),
+			 -EAFNOSUPPORT);
+	assert_int_equal(
+	    net_sendq_push(q, buf, 0, (struct sockaddr *)&f.cli_addr, sizeof(f.cli_addr)), -EINVAL);
+	net_sendq_get_stats(q, &st);
+	assert_int_equal(st.sent, n - 1);
+	assert_int_equal(st.refused, 3);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(net_sendq_pending(q), 0);
+	net_sendq_close(q);
+	close(f.srv);
+	close(f.cli);
+}
+
 #define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
 
 int main(void)
@@ -1559,6 +1703,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
+	    cmocka_unit_test(test_sendq_order),
+	    cmocka_unit_test(test_sendq_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,39 +35,39 @@ void *worker_main(void *arg);
 
 /* ---- controller thread ---------------------------------------------------- */
 
-/* Sends what the controller queued for shard's socket: one sendmmsg for the
- * lot (a datagram the socket refuses is dropped, as a lost datagram would be:
- * SIP retransmits). Each refusal is counted (controller.send_refused) and
- * logged once a second at most with its destination: a route target the
- * kernel will not send to would otherwise show only as calls timing out. */
-static void ctl_send_refused(struct daemon *d, const struct sockaddr *to, int e)
+/* The controller's datagrams leave through each worker's socket, queued
+ * (net/sendq.h), so that a controller pass costs one system call per socket,
+ * not one per datagram. A datagram the socket refuses is dropped, as a lost
+ * datagram would be: SIP retransmits. Each refusal is counted
+ * (controller.send_refused) and logged once a second at most with its
+ * destination: a route target the kernel will not send to would otherwise
+ * show only as calls timing out. */
+static uint64_t ctl_sendq_totals(struct daemon *d, struct net_sendq_stats *sum)
 {
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; d->ctl_out && i < d->nworkers; i++) {
+		struct net_sendq_stats st;
+		if (!d->ctl_out[i].q)
+			continue;
+		net_sendq_get_stats(d->ctl_out[i].q, &st);
+		sum->sent += st.sent;
+		sum->refused += st.refused;
+	}
+	return sum->refused;
+}
+
+static void ctl_send_refused(void *arg, const struct sockaddr *to, int e)
+{
+	struct daemon *d = arg;
 	uint64_t now = clock_mono_ms();
-	d->ctl_send_refused++;
 	if (now - d->ctl_send_refused_log_ms >= 1000) {
 		char addr[UDP_ADDR_STRLEN];
+		struct net_sendq_stats sum;
 		d->ctl_send_refused_log_ms = now;
 		udp_format_addr(to, addr, sizeof(addr));
 		log_warn("controller: cannot send to %s: %s (%" PRIu64 " datagrams refused so far)",
-			 addr, strerror(e), d->ctl_send_refused);
+			 addr, strerror(e), ctl_sendq_totals(d, &sum));
 	}
-}
-
-static void ctl_flush(struct daemon *d, unsigned shard)
-{
-	struct ctl_batch *b = &d->ctl_out[shard];
-	unsigned done = 0;
-
-	while (done < b->n) {
-		int n = sendmmsg(d->workers[shard].fd, b->msgs + done, b->n - done, MSG_DONTWAIT);
-		if (n <= 0) {
-			ctl_send_refused(d, b->msgs[done].msg_hdr.msg_name, n < 0 ? errno : EIO);
-			done++; /* skip the one refused */
-			continue;
-		}
-		done += (unsigned)n;
-	}
-	b->n = 0;
 }
 
 /* After each controller pass: the datagrams it queued leave, and a worker that
@@ -76,8 +76,8 @@ static void ctl_flush(struct daemon *d, unsigned shard)
 static void ctl_flush_all(struct daemon *d)
 {
 	for (unsigned i = 0; i < d->nworkers; i++) {
-		if (d->ctl_out[i].n)
-			ctl_flush(d, i);
+		if (net_sendq_pending(d->ctl_out[i].q))
+			(void)net_sendq_flush(d->ctl_out[i].q);
 		if (d->ctl_out[i].cmd_pushed) {
 			uint64_t one = 1;
 			d->ctl_out[i].cmd_pushed = false;
@@ -100,27 +100,9 @@ static void hook_send(void *arg, unsigned shard, const char *buf, size_t len,
 		      const struct sockaddr *to, socklen_t tolen)
 {
 	struct daemon *d = arg;
-	struct ctl_batch *b = &d->ctl_out[shard];
 
-	/* through the worker's socket, which keeps our source address:port; queued,
-	 * so that a controller pass costs one system call per socket, not one per
-	 * datagram */
-	if (len > CTL_BATCH_DATA || tolen > sizeof(b->to[0])) {
-		ctl_flush(d, shard); /* keep the order */
-		if (sendto(d->workers[shard].fd, buf, len, MSG_DONTWAIT, to, tolen) < 0)
-			ctl_send_refused(d, to, errno);
-		return;
-	}
-	if (b->n == CTL_BATCH_MAX)
-		ctl_flush(d, shard);
-	unsigned i = b->n++;
-	memcpy(b->data[i], buf, len);
-	memcpy(&b->to[i], to, tolen);
-	b->iov[i] = (struct iovec){b->data[i], len};
-	b->msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->to[i],
-						  .msg_namelen = tolen,
-						  .msg_iov = &b->iov[i],
-						  .msg_iovlen = 1}};
+	/* through the worker's socket, which keeps our source address:port */
+	(void)net_sendq_push(d->ctl_out[shard].q, buf, len, to, tolen);
 }
 
 /* The dialog goes packed (shard_dialog_pack): the ring and the worker copy
@@ -151,8 +133,8 @@ static int hook_send_after_install(void *arg, unsigned shard, const char *buf, s
 		return -EMSGSIZE;
 	/* what this pass queued for the socket leaves first: the worker may
 	 * send this one before the pass ends, ahead of an 18x of the same call
-	 * still in the batch (seen: SIPp got 180 after 200 and failed the call) */
-	ctl_flush(d, shard);
+	 * still queued (seen: SIPp got 180 after 200 and failed the call) */
+	(void)net_sendq_flush(d->ctl_out[shard].q);
 	dmsg_set_peer(&h, to, tolen);
 	return daemon_push_cmd(d, shard, &h, buf, len);
 }
@@ -466,6 +448,10 @@ static int open_worker_sockets(struct daemon *d)
 			return fd;
 		}
 		d->workers[i].fd = fd;
+		int rc = net_sendq_open(&d->ctl_out[i].q, fd, CTL_SENDQ_BYTES, CTL_SENDQ_DGRAMS,
+					ctl_send_refused, d);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -1096,6 +1082,8 @@ void daemon_stop(struct daemon *d)
 	daemon_close_handoffs(d);
 	if (d->steer)
 		steer_close(d->steer);
+	for (unsigned i = 0; d->ctl_out && i < d->nworkers; i++)
+		net_sendq_close(d->ctl_out[i].q);
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].fd > 0)
 			close(d->workers[i].fd);
@@ -1378,7 +1366,8 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "session_interval_raised", cs.session_interval_raised);
 	JI(c, "setups_restored", cs.setups_restored);
 	JI(c, "setups_malformed", cs.setups_malformed);
-	JI(c, "send_refused", d->ctl_send_refused);
+	struct net_sendq_stats sq;
+	JI(c, "send_refused", ctl_sendq_totals(d, &sq));
 	targets_json(d, c);
 	registrations_json(d, c, clock_mono_ms());
 	json_object_set_new(root, "controller", c);

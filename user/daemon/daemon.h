@@ -33,6 +33,7 @@
 #include "daemon/orig.h"
 #include "daemon/relay.h"
 #include "net/io.h"
+#include "net/sendq.h"
 #include "shard/table.h"
 #include "shard/wheel.h"
 #include "sipshard/hash.h"
@@ -133,17 +134,14 @@ static inline void dmsg_set_peer(struct dmsg_hdr *h, const struct sockaddr *sa, 
 
 struct daemon;
 
-/* The controller's outgoing datagrams for one worker's socket, sent together
- * with one sendmmsg at the end of each controller pass. */
-#define CTL_BATCH_MAX  32
-#define CTL_BATCH_DATA 4096 /* larger datagrams go out at once, after the batch */
-struct ctl_batch {
+/* The controller's outgoing datagrams for one worker's socket (net/sendq.h),
+ * sent together with sendmmsg at the end of each controller pass: up to
+ * CTL_SENDQ_BYTES of them (any datagram fits) and CTL_SENDQ_DGRAMS. */
+#define CTL_SENDQ_BYTES	 (1u << 20)
+#define CTL_SENDQ_DGRAMS 2048u
+struct ctl_out {
 	bool cmd_pushed; /* a command went to this worker: wake it after the pass */
-	unsigned n;
-	struct mmsghdr msgs[CTL_BATCH_MAX];
-	struct iovec iov[CTL_BATCH_MAX];
-	struct sockaddr_storage to[CTL_BATCH_MAX];
-	char data[CTL_BATCH_MAX][CTL_BATCH_DATA];
+	struct net_sendq *q;
 };
 
 /* Per-worker counters, written by the worker only, read racily for stats. */
@@ -334,14 +332,14 @@ struct daemon {
 	unsigned nworkers;
 	struct worker *workers;
 	struct ctl *ctl;
-	struct ctl_batch *ctl_out; /* [nworkers], the controller thread's */
-	struct ring **evts;	   /* [nworkers]: each worker's evt ring, for ring_drain_fair */
+	struct ctl_out *ctl_out; /* [nworkers], the controller thread's */
+	struct ring **evts;	 /* [nworkers]: each worker's evt ring, for ring_drain_fair */
 	pthread_t ctl_thread;
 	int ctl_wake_fd; /* eventfd: workers -> controller */
 	bool bpf_steering;
-	/* the controller's datagrams the socket refused (ctl_flush), and when
-	 * that was last logged; controller thread only */
-	uint64_t ctl_send_refused, ctl_send_refused_log_ms;
+	/* when a datagram of the controller's that the socket refused was
+	 * last logged (ctl_send_refused); controller thread only */
+	uint64_t ctl_send_refused_log_ms;
 	struct steer_ctx *steer;
 	uint32_t bucket_owner[SHARD_NBUCKETS];
 	_Atomic bool stop;
