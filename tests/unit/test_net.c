@@ -1673,6 +1673,164 @@ static void test_sendq_refused(void **state)
 	close(f.cli);
 }
 
+/* The owner's loop: flushes, polls the socket for what the queue asks
+ * (POLLOUT while it waits for room) and the client for datagrams, and
+ * receives them as sendq_recv does, until `want` came or deadline_ms
+ * passed. Returns how many came; counts the loop's turns in *turns. */
+static unsigned sendq_pump(struct net_sendq *q, struct fx *f, unsigned want, size_t len, bool gaps,
+			   uint32_t *last, int64_t deadline_ms, unsigned *turns)
+{
+	static char buf[65536];
+	unsigned got = 0;
+	uint32_t next = 0;
+	int64_t deadline = now_ns() + deadline_ms * 1000000;
+
+	while (got < want && now_ns() < deadline) {
+		int timeout = 50;
+		ssize_t n;
+		(void)net_sendq_flush(q);
+		struct pollfd p[2] = {{.fd = f->srv, .events = net_sendq_poll_events(q, &timeout)},
+				      {.fd = f->cli, .events = POLLIN}};
+		assert_true(poll(p, 2, timeout) >= 0);
+		if (turns)
+			(*turns)++;
+		while (got < want && (n = recv(f->cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = 0;
+			if (!content_ok(buf, (size_t)n, &seq) || (size_t)n != len || seq < next ||
+			    (!gaps && seq != next))
+				fail_msg("datagram %u: %zd bytes, seq %u, expected seq %u%s", got,
+					 n, seq, next, gaps ? " or later" : "");
+			next = seq + 1;
+			*last = seq;
+			got++;
+		}
+	}
+	return got;
+}
+
+/* A burst larger than the socket's send buffer holds (a loopback slowed by
+ * tc, a small SO_SNDBUF: EAGAIN after a few) waits in the queue for room
+ * and leaves in order as the owner's poll finds POLLOUT. The controller
+ * dropped every datagram that found the buffer full, counted in
+ * send_refused, and never sent it: 593 of these 600 in one run. */
+static void test_sendq_buffer_full(void **state)
+{
+	enum { n = 600, len = 1000 };
+	struct fx f;
+	struct net_sendq *q;
+	struct net_sendq_stats st;
+	int small = 2048, big = 8 << 20;
+	uint32_t last = 0;
+	(void)state;
+
+	enter_slow_loopback();
+	fx_sockets(&f);
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(setsockopt(f.cli, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
+	assert_int_equal(net_sendq_open(&q, f.srv, 1 << 20, 1024, NULL, NULL), 0);
+	for (uint32_t i = 0; i < n; i++)
+		sendq_push_seq(q, &f, i, len);
+	unsigned got = sendq_pump(q, &f, n, len, false, &last, 3000, NULL);
+	net_sendq_get_stats(q, &st);
+	print_message("delivered %u of %u, sent %llu, refused %llu, waited %llu\n", got,
+		      (unsigned)n, (unsigned long long)st.sent, (unsigned long long)st.refused,
+		      (unsigned long long)st.waited);
+	assert_int_equal(got, n);
+	assert_int_equal(st.sent, n);
+	assert_int_equal(st.refused, 0);
+	assert_true(st.waited > 0 && st.waited < n); /* a few went at once */
+	assert_int_equal(st.dropped_full, 0);
+	assert_int_equal(st.enobufs, 0);
+	assert_int_equal(net_sendq_pending(q), 0);
+	net_sendq_close(q);
+	close(f.srv);
+	close(f.cli);
+}
+
+/* The queue full while the socket takes nothing: the oldest datagrams give
+ * way to the newest, the last one pushed is delivered, and every datagram
+ * is sent or counted, none twice. */
+static void test_sendq_full_drops_oldest(void **state)
+{
+	enum { n = 300, len = 1000 };
+	struct fx f;
+	struct net_sendq *q;
+	struct net_sendq_stats st;
+	int small = 2048, big = 8 << 20;
+	uint32_t last = 0;
+	(void)state;
+
+	enter_slow_loopback();
+	fx_sockets(&f);
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(setsockopt(f.cli, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
+	/* room for 16 of them: the ring comes round, its end left unused */
+	assert_int_equal(net_sendq_open(&q, f.srv, 16 * len + len / 2, 1024, NULL, NULL), 0);
+	for (uint32_t i = 0; i < n; i++)
+		sendq_push_seq(q, &f, i, len);
+	unsigned got = sendq_pump(q, &f, n, len, true, &last, 1500, NULL);
+	net_sendq_get_stats(q, &st);
+	print_message("delivered %u of %u, the last %u; sent %llu, refused %llu, dropped_full "
+		      "%llu\n",
+		      got, (unsigned)n, last, (unsigned long long)st.sent,
+		      (unsigned long long)st.refused, (unsigned long long)st.dropped_full);
+	assert_int_equal(last, n - 1);
+	assert_int_equal(st.sent, got);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.sent + st.dropped_full, n);
+	assert_true(st.waited >= st.dropped_full);
+	assert_true(got >= 16 && got < n);
+	assert_int_equal(net_sendq_pending(q), 0);
+	net_sendq_close(q);
+	close(f.srv);
+	close(f.cli);
+}
+
+/* Sends the kernel gives back with ENOBUFS (a loopback whose queue drops
+ * all, IP_RECVERR) wait in the queue, the owner's poll not told POLLOUT
+ * (ready at once: it would spin) but a timeout of 1 ms doubling to 64, and
+ * leave in order once the kernel takes them. The controller dropped them as
+ * refused. */
+static void test_sendq_enobufs(void **state)
+{
+	enum { n = 20, len = 200 };
+	struct fx f;
+	struct net_sendq *q;
+	struct net_sendq_stats st;
+	int one = 1;
+	unsigned turns = 0;
+	uint32_t last = 0;
+	(void)state;
+
+	enter_drop_all_loopback();
+	fx_sockets(&f);
+	assert_int_equal(setsockopt(f.srv, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	assert_int_equal(net_sendq_open(&q, f.srv, 1 << 16, 64, NULL, NULL), 0);
+	for (uint32_t i = 0; i < n; i++)
+		sendq_push_seq(q, &f, i, len);
+	assert_int_equal(sendq_pump(q, &f, n, len, false, &last, 300, &turns), 0);
+	net_sendq_get_stats(q, &st);
+	print_message("while dropped: %u turns in 300 ms, sent %llu, refused %llu, enobufs %llu\n",
+		      turns, (unsigned long long)st.sent, (unsigned long long)st.refused,
+		      (unsigned long long)st.enobufs);
+	/* a wait of 1 ms doubling to 64: about ten tries in 300 ms */
+	assert_true(turns < 100);
+	assert_true(st.enobufs >= 1 && st.enobufs <= 20);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(net_sendq_pending(q), n);
+
+	lift_drop_all();
+	assert_int_equal(sendq_pump(q, &f, n, len, false, &last, 2000, NULL), n);
+	net_sendq_get_stats(q, &st);
+	assert_int_equal(st.sent, n);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.dropped_full, 0);
+	net_sendq_close(q);
+	close(f.srv);
+	close(f.cli);
+}
+
 #define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
 
 int main(void)
@@ -1705,6 +1863,9 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
 	    cmocka_unit_test(test_sendq_order),
 	    cmocka_unit_test(test_sendq_refused),
+	    cmocka_unit_test_teardown(test_sendq_buffer_full, net_ns_restore),
+	    cmocka_unit_test_teardown(test_sendq_full_drops_oldest, net_ns_restore),
+	    cmocka_unit_test_teardown(test_sendq_enobufs, net_ns_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,7 +304,9 @@ static void send_detached(struct ctl *c, unsigned shard, int n, const char *bran
  * PRACK finds the early dialog), and an early dialog whose install was
  * refused (a full ring) or lost at a restart is pushed again on the next tick
  * (retry_early_install). The hook sends everything given to send before
- * first, so an 18x cannot arrive after its 2xx. */
+ * first, so an 18x cannot arrive after its 2xx; when some of that still
+ * waits for room in the socket's send buffer, the 2xx is not sent either
+ * (counted the same) and its retransmission tries again. */
 static void send_2xx_to_a(struct ctl *c, struct ctl_call *k, const char *buf, int len)
 {
 	if (len <= 0)

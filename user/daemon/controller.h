@@ -59,7 +59,8 @@ struct ctl_hooks {
 	 * reach it before the dialog is in the table, or a crash in between loses
 	 * a call the caller thinks is up, nor before the call's 18x. 0, -EMSGSIZE
 	 * when it is too large to be queued (then send is used), or another
-	 * negative code when the ring is full (NULL: send is used) */
+	 * negative code when the ring is full or datagrams given to send before
+	 * it still wait for room in the socket (NULL: send is used) */
 	int (*send_after_install)(void *arg, unsigned shard, const char *buf, size_t len,
 				  const struct sockaddr *to, socklen_t tolen);
 };
@@ -85,8 +86,9 @@ struct ctl_stats {
 	 * freed early for a new INVITE (evict_completed) */
 	uint64_t completed_evicted;
 	/* 2xx responses not taken, or not sent to the caller, because the
-	 * worker's command ring was full; the callee's retransmission is taken
-	 * (see ctl_hooks.send_after_install) */
+	 * worker's command ring was full (or, not sent, because datagrams sent
+	 * before it still waited for room); the callee's retransmission is
+	 * taken (see ctl_hooks.send_after_install) */
 	uint64_t answers_deferred;
 	/* early dialogs pushed to their worker again on a tick: the install
 	 * that went with the 18x was refused (a full ring) or lost at a restart */

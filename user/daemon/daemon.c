@@ -37,11 +37,14 @@ void *worker_main(void *arg);
 
 /* The controller's datagrams leave through each worker's socket, queued
  * (net/sendq.h), so that a controller pass costs one system call per socket,
- * not one per datagram. A datagram the socket refuses is dropped, as a lost
- * datagram would be: SIP retransmits. Each refusal is counted
- * (controller.send_refused) and logged once a second at most with its
- * destination: a route target the kernel will not send to would otherwise
- * show only as calls timing out. */
+ * not one per datagram. Those the kernel cannot take yet (a full send
+ * buffer, or ENOBUFS) wait in the queue, in order, and go when the
+ * controller's poll finds the socket writable or the wait over; a full queue
+ * drops its oldest (controller.send_queue_full). A datagram the socket
+ * refuses is dropped, as a lost datagram would be: SIP retransmits. Each
+ * refusal is counted (controller.send_refused) and logged once a second at
+ * most with its destination: a route target the kernel will not send to
+ * would otherwise show only as calls timing out. */
 static uint64_t ctl_sendq_totals(struct daemon *d, struct net_sendq_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
@@ -52,6 +55,9 @@ static uint64_t ctl_sendq_totals(struct daemon *d, struct net_sendq_stats *sum)
 		net_sendq_get_stats(d->ctl_out[i].q, &st);
 		sum->sent += st.sent;
 		sum->refused += st.refused;
+		sum->waited += st.waited;
+		sum->dropped_full += st.dropped_full;
+		sum->enobufs += st.enobufs;
 	}
 	return sum->refused;
 }
@@ -133,8 +139,11 @@ static int hook_send_after_install(void *arg, unsigned shard, const char *buf, s
 		return -EMSGSIZE;
 	/* what this pass queued for the socket leaves first: the worker may
 	 * send this one before the pass ends, ahead of an 18x of the same call
-	 * still queued (seen: SIPp got 180 after 200 and failed the call) */
-	(void)net_sendq_flush(d->ctl_out[shard].q);
+	 * still queued (seen: SIPp got 180 after 200 and failed the call).
+	 * When some still wait for room, the 2xx waits too: not sent, as with
+	 * a full ring, and the callee's retransmission of it tries again */
+	if (net_sendq_flush(d->ctl_out[shard].q) != 0)
+		return -EAGAIN;
 	dmsg_set_peer(&h, to, tolen);
 	return daemon_push_cmd(d, shard, &h, buf, len);
 }
@@ -325,7 +334,9 @@ static char *metrics_text(void *arg)
 static void *controller_main(void *arg)
 {
 	struct daemon *d = arg;
-	struct pollfd pfds[1 + MGMT_LISTENERS + MGMT_MAX_CLIENTS];
+	/* the wake fd, the management sockets, then the workers' sockets
+	 * whose queue of the controller's datagrams waits for room */
+	struct pollfd pfds[1 + MGMT_LISTENERS + MGMT_MAX_CLIENTS + SHARD_MAX_WORKERS];
 	uint64_t last_stats = 0;
 	bool backlog = false; /* the last pass left messages in the rings */
 
@@ -334,7 +345,14 @@ static void *controller_main(void *arg)
 		int n = 1 + (d->mgmt ? mgmt_poll_fds(d->mgmt, pfds + 1,
 						     MGMT_LISTENERS + MGMT_MAX_CLIENTS)
 				     : 0);
-		if (poll(pfds, (nfds_t)n, backlog ? 0 : 10) > 0 && (pfds[0].revents & POLLIN)) {
+		int nfds = n, timeout = backlog ? 0 : 10;
+		for (unsigned i = 0; i < d->nworkers; i++) {
+			short ev = net_sendq_poll_events(d->ctl_out[i].q, &timeout);
+			if (ev)
+				pfds[nfds++] =
+				    (struct pollfd){.fd = d->workers[i].fd, .events = ev};
+		}
+		if (poll(pfds, (nfds_t)nfds, timeout) > 0 && (pfds[0].revents & POLLIN)) {
 			uint64_t v;
 			if (read(d->ctl_wake_fd, &v, sizeof(v)) < 0)
 				(void)0;
@@ -1082,8 +1100,11 @@ void daemon_stop(struct daemon *d)
 	daemon_close_handoffs(d);
 	if (d->steer)
 		steer_close(d->steer);
-	for (unsigned i = 0; d->ctl_out && i < d->nworkers; i++)
+	for (unsigned i = 0; d->ctl_out && i < d->nworkers; i++) {
+		if (d->ctl_out[i].q && net_sendq_pending(d->ctl_out[i].q)) /* a last try */
+			(void)net_sendq_flush(d->ctl_out[i].q);
 		net_sendq_close(d->ctl_out[i].q);
+	}
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].fd > 0)
 			close(d->workers[i].fd);
@@ -1368,6 +1389,12 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "setups_malformed", cs.setups_malformed);
 	struct net_sendq_stats sq;
 	JI(c, "send_refused", ctl_sendq_totals(d, &sq));
+	/* found the send buffer full: waited in the queue for room */
+	JI(c, "send_waited", sq.waited);
+	/* the queue full while the socket took nothing: the oldest dropped */
+	JI(c, "send_queue_full", sq.dropped_full);
+	/* the kernel short of memory: sent again after a wait */
+	JI(c, "send_enobufs", sq.enobufs);
 	targets_json(d, c);
 	registrations_json(d, c, clock_mono_ms());
 	json_object_set_new(root, "controller", c);

@@ -25,8 +25,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_acks_absorbed", C,
      "ACKs of a non-2xx final sent to a caller, each freeing its call's set-up record."},
     {"controller_answers_deferred", C,
-     "Callee 2xx answers put off because a worker's command ring was full (the callee's "
-     "retransmission is taken)."},
+     "Callee 2xx answers put off: a worker's command ring full, or datagrams before them "
+     "waiting for room (the callee's retransmission is taken)."},
     {"controller_auth_answered", C,
      "Challenges (401, 407) to leg B INVITEs answered with the route's auth."},
     {"controller_auth_refused", C,
@@ -128,7 +128,15 @@ const struct metrics_row metrics_rows[] = {
     {"controller_rejected_too_large", C,
      "INVITEs refused because they would not fit a record (513, or 400 for a Call-ID or From "
      "tag too long)."},
+    {"controller_send_enobufs", C,
+     "Sends of the controller the kernel failed for want of memory (ENOBUFS), tried again "
+     "after a wait."},
+    {"controller_send_queue_full", C,
+     "Datagrams of the controller dropped, the oldest, while its queue was full and the socket "
+     "took none."},
     {"controller_send_refused", C, "Datagrams of the controller the socket refused to send."},
+    {"controller_send_waited", C,
+     "Datagrams of the controller that waited for room in the socket's send buffer."},
     {"controller_session_interval_raised", C,
      "422s to leg B INVITEs answered with an INVITE asking for the callee's Min-SE."},
     {"controller_setups_malformed", C,

@@ -6,16 +6,21 @@
  * round), described by a ring of entries (offset, length, destination) in
  * the order pushed. When the queue is empty the next datagram starts at 0
  * again, so a queue that empties at each flush touches only the first bytes
- * of its memory.
+ * of its memory. A push does not try the socket while the last flush found
+ * it full (blocked) or the wait after an ENOBUFS lasts: the owner's flush,
+ * after its poll, does.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
+#include "net/backoff.h"
 #include "net/sendq.h"
 
 struct sendq_entry {
@@ -27,10 +32,14 @@ struct sendq_entry {
 struct net_sendq {
 	int fd;
 	char *mem;
-	uint32_t cap;		 /* bytes of mem */
-	struct sendq_entry *ent; /* ring of max entries */
-	uint32_t max, first, n;	 /* entries: capacity, oldest, how many */
-	uint32_t wr;		 /* where the next datagram goes in mem */
+	uint32_t cap;		    /* bytes of mem */
+	struct sendq_entry *ent;    /* ring of max entries */
+	uint32_t max, first, n;	    /* entries: capacity, oldest, how many */
+	uint32_t wr;		    /* where the next datagram goes in mem */
+	bool blocked;		    /* the last flush found the send buffer full */
+	uint32_t counted;	    /* of the oldest, those counted in waited (all
+				       of them while blocked) */
+	struct net_backoff backoff; /* after ENOBUFS */
 	net_sendq_refused_fn refused;
 	void *arg;
 	struct net_sendq_stats st;
@@ -105,11 +114,19 @@ static bool room(const struct net_sendq *q, uint32_t len, uint32_t *at)
 /* The oldest datagram leaves the queue. */
 static void pop(struct net_sendq *q)
 {
+	if (q->counted)
+		q->counted--;
 	q->first = q->first + 1 == q->max ? 0 : q->first + 1;
 	if (--q->n == 0) {
 		q->first = 0;
 		q->wr = 0;
 	}
+}
+
+static bool backing_off(const struct net_sendq *q)
+{
+	/* step_ms first: no clock read while sends go */
+	return q->backoff.step_ms && net_backoff_left(&q->backoff, clock_mono_ms()) > 0;
 }
 
 static void refuse(struct net_sendq *q, const struct sockaddr *to, int err)
@@ -140,11 +157,15 @@ int net_sendq_push(struct net_sendq *q, const void *buf, size_t len, const struc
 		return -EMSGSIZE;
 	}
 	/* a batch's worth waits: one sendmmsg for it, as the owner's flush
-	 * would, and room for what follows */
-	if (q->n >= NET_SENDQ_BATCH || !room(q, (uint32_t)len, &at))
-		net_sendq_flush(q);
-	if (!room(q, (uint32_t)len, &at))
-		return -ENOBUFS; /* cannot happen: a flush empties the queue */
+	 * would, and room for what follows; not while the socket is known
+	 * to take nothing */
+	if ((q->n >= NET_SENDQ_BATCH || !room(q, (uint32_t)len, &at)) && !q->blocked &&
+	    !backing_off(q))
+		(void)net_sendq_flush(q);
+	while (!room(q, (uint32_t)len, &at)) {
+		q->st.dropped_full++; /* the oldest gives way (sendq.h) */
+		pop(q);
+	}
 	struct sendq_entry *e = entry(q, q->n);
 	e->off = at;
 	e->len = (uint32_t)len;
@@ -153,11 +174,17 @@ int net_sendq_push(struct net_sendq *q, const void *buf, size_t len, const struc
 	memcpy(q->mem + at, buf, len);
 	q->wr = at + (uint32_t)len;
 	q->n++;
+	if (q->blocked) { /* behind others waiting for room: it waits too */
+		q->st.waited++;
+		q->counted++;
+	}
 	return 0;
 }
 
 int net_sendq_flush(struct net_sendq *q)
 {
+	if (q->n && backing_off(q))
+		return -ENOBUFS;
 	while (q->n) {
 		uint32_t k, batch = q->n < NET_SENDQ_BATCH ? q->n : NET_SENDQ_BATCH;
 		for (k = 0; k < batch; k++) {
@@ -171,10 +198,23 @@ int net_sendq_flush(struct net_sendq *q)
 		int n = sendmmsg(q->fd, q->mm, batch, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* the send buffer is full: all of them wait for room */
+			q->blocked = true;
+			q->st.waited += q->n - q->counted;
+			q->counted = q->n;
+			return -EAGAIN;
+		}
+		if (n < 0 && errno == ENOBUFS) {
+			/* the kernel is short of memory: all wait a while */
+			q->st.enobufs++;
+			net_backoff_failed(&q->backoff, clock_mono_ms());
+			return -ENOBUFS;
+		}
 		if (n <= 0) {
-			/* the first was refused (a full send buffer among the
-			 * reasons): UDP drops it, as a datagram lost on the way,
-			 * and SIP's retransmissions cover it; the rest go */
+			/* the first was refused (no route, a broadcast address,
+			 * EPERM...): UDP drops it, as a datagram lost on the way,
+			 * and the rest go */
 			refuse(q, (const struct sockaddr *)&entry(q, 0)->to, n < 0 ? errno : EIO);
 			pop(q);
 			continue;
@@ -183,6 +223,8 @@ int net_sendq_flush(struct net_sendq *q)
 		for (k = 0; k < (uint32_t)n; k++)
 			pop(q);
 		q->st.sent += (uint64_t)n;
+		q->blocked = false;
+		net_backoff_reset(&q->backoff);
 	}
 	return 0;
 }
@@ -194,9 +236,13 @@ uint32_t net_sendq_pending(const struct net_sendq *q)
 
 short net_sendq_poll_events(const struct net_sendq *q, int *timeout_ms)
 {
-	(void)q;
-	(void)timeout_ms;
-	return 0; /* a flush leaves nothing queued */
+	if (!q->n)
+		return 0;
+	if (backing_off(q)) {
+		*timeout_ms = net_backoff_timeout(&q->backoff, clock_mono_ms(), *timeout_ms);
+		return 0;
+	}
+	return q->blocked ? POLLOUT : 0;
 }
 
 void net_sendq_get_stats(const struct net_sendq *q, struct net_sendq_stats *st)
