@@ -166,11 +166,8 @@ int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockad
 		return -EINVAL;
 	}
 	/* the length the family needs, so callers may pass sizeof(storage) */
-	if (tolen >= sizeof(struct sockaddr_in) && to->sa_family == AF_INET) {
-		alen = sizeof(struct sockaddr_in);
-	} else if (tolen >= sizeof(struct sockaddr_in6) && to->sa_family == AF_INET6) {
-		alen = sizeof(struct sockaddr_in6);
-	} else {
+	alen = net_dest_len(to, tolen);
+	if (!alen) {
 		net_tx_put(io, (uint32_t)i);
 		return -EAFNOSUPPORT;
 	}

@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 /* Upper bounds net_io_open accepts. 65536 bytes takes any UDP datagram. */
@@ -120,6 +121,17 @@ void net_tx_release(struct net_io *io, char *buf);
  * buf is not held from net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);
+/* The length of the address `to` (tolen bytes, e.g. a sockaddr_storage)
+ * that a send takes: that of a sockaddr_in or sockaddr_in6, or 0 when it is
+ * neither (another family, or tolen too short for its own). */
+static inline socklen_t net_dest_len(const struct sockaddr *to, socklen_t tolen)
+{
+	if (to->sa_family == AF_INET && tolen >= sizeof(struct sockaddr_in))
+		return sizeof(struct sockaddr_in);
+	if (to->sa_family == AF_INET6 && tolen >= sizeof(struct sockaddr_in6))
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
 /* Makes fd end a net_io_poll wait as soon as it becomes readable, so that
  * another thread can wake the caller without sending it a datagram; the io
  * reads it (resetting an eventfd's count) and net_io_poll returns as after a

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "net/backoff.h"
+#include "net/io.h"
 #include "net/sendq.h"
 
 struct sendq_entry {
@@ -144,11 +145,8 @@ int net_sendq_push(struct net_sendq *q, const void *buf, size_t len, const struc
 
 	if (!len || !to)
 		return -EINVAL;
-	if (tolen >= sizeof(struct sockaddr_in) && to->sa_family == AF_INET) {
-		alen = sizeof(struct sockaddr_in);
-	} else if (tolen >= sizeof(struct sockaddr_in6) && to->sa_family == AF_INET6) {
-		alen = sizeof(struct sockaddr_in6);
-	} else {
+	alen = net_dest_len(to, tolen);
+	if (!alen) {
 		refuse(q, to, EAFNOSUPPORT);
 		return -EAFNOSUPPORT;
 	}
