@@ -1123,6 +1123,49 @@ static void test_route_key_any_spelling(void **state)
 	assert_int_equal(cred_route_key("trunk", &n), k);
 }
 
+/* An IPv4 target written as IPv4-mapped IPv6 ("[::ffff:127.0.0.1]:5060", with
+ * a dual-stack listen) is the IPv4 target it stands for: the same key
+ * (cred_route_key), so that a reload that writes it the other way keeps the
+ * calls' credentials; and its address in the workers' copy (orig_cred_of_route)
+ * is the IPv4 one, as the worker gives the peer it answers from (worker.c
+ * takes a dual-stack socket's ::ffff:a.b.c.d as a.b.c.d), so that a call
+ * whose key is gone finds its credentials by that target. Before, the mapped
+ * spelling had a key of its own and an address no peer had: its calls' key
+ * found nothing after such a reload, nor did their peer. */
+static void test_route_key_mapped_ipv4(void **state)
+{
+	(void)state;
+	uint32_t v4 = loaded_key("trunk", "127.0.0.1:5060");
+	assert_int_equal(loaded_key("trunk", "[::ffff:127.0.0.1]:5060"), v4);
+	assert_int_equal(loaded_key("trunk", "[0:0:0:0:0:FFFF:7f00:1]:05060"), v4);
+	assert_int_not_equal(loaded_key("trunk", "[::ffff:127.0.0.2]:5060"), v4);
+	assert_int_not_equal(loaded_key("trunk", "[::ffff:127.0.0.1]:5061"), v4);
+	/* an IPv4-compatible address (::a.b.c.d, deprecated) is no IPv4 one */
+	assert_int_not_equal(loaded_key("trunk", "[::127.0.0.1]:5060"), v4);
+
+	static struct config c;
+	char err[256];
+	assert_int_equal(
+	    config_load_string(&c,
+			       "{\"listen\": \"[::]:16950\", \"advertise\": \"[::1]\", "
+			       "\"routes\": [{\"name\": \"trunk\", \"target\": "
+			       "\"[::ffff:127.0.0.1]:5060\", \"auth\": {\"username\": "
+			       "\"u\", \"password\": \"p\"}}]}",
+			       err, sizeof(err)),
+	    0);
+	struct orig_cred e;
+	orig_cred_of_route(&c.routes[0], &e);
+	config_free(&c);
+	assert_int_equal(e.ntargets, 1);
+	assert_int_equal(e.targets[0].key, v4);
+	struct sockaddr_in peer;
+	test_addr_in(&peer, "127.0.0.1", 5060);
+	const struct config_auth *a = orig_creds_find(&e, 1, 0x6262, &peer, sizeof(peer));
+	assert_non_null(a);
+	assert_string_equal(a->username, "u");
+	assert_ptr_equal(orig_creds_find(&e, 1, v4, &peer, sizeof(peer)), a);
+}
+
 /* A reload renamed the call's route: no entry has its key any more. The
  * routes that send to leg B's peer (10.2.2.2:5080) answer for it when they
  * have one set of credentials between them. Before, the call had none left:
@@ -1394,6 +1437,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test(test_route_key_names_route_and_target),
 	    cmocka_unit_test(test_route_key_any_spelling),
+	    cmocka_unit_test(test_route_key_mapped_ipv4),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -364,7 +364,8 @@ bool config_target_named(const struct config_target *t, const char *text);
 
 /* Target t in one spelling of all those the configuration takes for it,
  * into out (CONFIG_TARGET_MAX is room enough): an IP literal as
- * udp_format_addr writes its address ("[0::1]:05080" is "[::1]:5080"), a
+ * udp_format_addr writes its address ("[0::1]:05080" is "[::1]:5080"; an
+ * IPv4-mapped "[::ffff:192.0.2.1]:5060" is "192.0.2.1:5060"), a
  * name with its port ("name:port") or an SRV domain (t->domain, for every
  * target made from its records) in lower case (RFC 4343) with the port as a
  * number. Made from what is written, never from the address a name resolved

@@ -425,9 +425,15 @@ void config_target_canonical(const struct config_target *t, char *out, size_t ca
 	if (!cap)
 		return;
 	/* an IP literal: parsed as config_target_named parses what an
-	 * operator writes, and written back as inet_ntop gives it */
+	 * operator writes, and written back as inet_ntop gives it; an
+	 * IPv4-mapped IPv6 one (::ffff:a.b.c.d) as the IPv4 address it stands
+	 * for, as the workers take such a peer (udp_addr_unmap) */
 	if (!t->domain[0] && cfg_parse_ipport(t->text, &a, &len, why, sizeof(why)) == 0) {
-		udp_format_addr((const struct sockaddr *)&a, out, cap);
+		struct sockaddr_in v4;
+		const struct sockaddr *sa = (const struct sockaddr *)&a;
+		if (udp_addr_unmap(sa, len, &v4))
+			sa = (const struct sockaddr *)&v4;
+		udp_format_addr(sa, out, cap);
 		return;
 	}
 	if (t->domain[0])

@@ -19,6 +19,7 @@
 #include "core/rng.h"
 #include "daemon/log.h"
 #include "daemon/orig.h"
+#include "net/udp.h"
 
 void orig_init(struct orig_table *t, uint8_t shard, uint64_t seed, uint32_t t1_ms, uint32_t t2_ms)
 {
@@ -82,8 +83,17 @@ void orig_cred_of_route(const struct config_route *r, struct orig_cred *e)
 		if (r->targets[k].addr_len > sizeof(ot->addr))
 			continue;
 		ot->key = cred_route_key(r->name, &r->targets[k]);
-		memcpy(&ot->addr, &r->targets[k].addr, r->targets[k].addr_len);
-		ot->len = r->targets[k].addr_len;
+		/* an IPv4-mapped target as the IPv4 peer the worker sees
+		 * answering from it (udp_addr_unmap), as its key is */
+		struct sockaddr_in v4;
+		const struct sockaddr *sa = (const struct sockaddr *)&r->targets[k].addr;
+		socklen_t len = r->targets[k].addr_len;
+		if (udp_addr_unmap(sa, len, &v4)) {
+			sa = (const struct sockaddr *)&v4;
+			len = sizeof(v4);
+		}
+		memcpy(&ot->addr, sa, len);
+		ot->len = len;
 		e->ntargets++;
 	}
 }

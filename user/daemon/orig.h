@@ -97,7 +97,8 @@ struct orig_dlg {
 struct orig_cred {
 	struct config_auth auth;
 	/* its targets: the key of each (a call's key names one), and its
-	 * address (config_target.addr; len 0 for a name with no address now),
+	 * address (config_target.addr, an IPv4-mapped one as the IPv4 address
+	 * it stands for, as peers are; len 0 for a name with no address now),
 	 * for the calls whose key no entry has any more */
 	uint32_t ntargets;
 	struct orig_cred_target {
