@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# A reload that changes a registration's password and expiry registers it
+# again at once in its Call-ID, with the next CSeq (RFC 3261 10.2).
 # A reload that removes a registration, or points it at another registrar,
 # unregisters its binding (RFC 3261 10.2.2): the registrar that holds it gets
 # one REGISTER more in the registration's Call-ID, Contact ;expires=0 and
@@ -35,10 +37,10 @@ write_reg_config() {
 }
 JSON
 }
-# reg NAME PORT: a registration at 127.0.0.1:PORT
+# reg NAME PORT [PASSWORD [EXPIRES_S]]: a registration at 127.0.0.1:PORT
 reg() {
 	echo "{ \"name\": \"$1\", \"registrar\": \"127.0.0.1:$2\", \"aor\": \"sip:acct-4471@trunk.test\",
-	    \"auth\": { \"username\": \"acct-4471\", \"password\": \"s3cret\" }, \"expires_s\": 600 }"
+	    \"auth\": { \"username\": \"acct-4471\", \"password\": \"${3:-s3cret}\" }, \"expires_s\": ${4:-600} }"
 }
 
 python3 - "$R1_PORT" "$R2_PORT" "$RLOG" "$MUTE" <<'PY' &
@@ -105,6 +107,20 @@ start_daemon register_reload "$CFG"
 check "registered at the first registrar" registered carrier
 CALL_ID=$(rlog $R1_PORT 600 | tail -1 | cut -d' ' -f2)
 CSEQ=$(rlog $R1_PORT 600 | tail -1 | cut -d' ' -f3)
+
+# another password and expiry, the same registrar and address of record:
+# registered again at once in the same Call-ID, the CSeq going on (RFC 3261
+# 10.2), nothing unregistered
+write_reg_config "$(reg carrier $R1_PORT n3w 900), $(reg lost $X_PORT)"
+check "sipshardctl reload: another password and expires_s" reload
+check "the registrar asked for 900 s, challenged, answered" wait_rlog $R1_PORT 900 2
+check "in the registration's Call-ID, the CSeq going on" \
+	test "$(rlog $R1_PORT 900 | cut -d' ' -f2,3,6 | tr '\n' ' ')" = \
+	"$CALL_ID $((CSEQ + 1)) - $CALL_ID $((CSEQ + 2)) acct-4471 "
+check "the log: registering again in its Call-ID" \
+	wait_log "registration carrier: settings changed; registering again in its Call-ID"
+check "nothing unregistered" test -z "$(rlog $R1_PORT 0)"
+CSEQ=$((CSEQ + 2))
 
 # re-pointed: the first registrar is told, the second asked
 write_reg_config "$(reg carrier $R2_PORT)"

@@ -941,7 +941,8 @@ static void test_foreign_responses(void **state)
 }
 
 /* A reload keeps a registration whose settings did not change, binding and
- * all; one whose settings changed starts again with a new Call-ID. */
+ * all; one whose credentials changed registers again at once, in the same
+ * Call-ID and From tag with the next CSeq (test_reload_keeps_call_id). */
 static void test_reload(void **state)
 {
 	char cid[128], cid2[128];
@@ -957,17 +958,19 @@ static void test_reload(void **state)
 	assert_int_equal(nsent, 2);
 	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"n3w\"}"));
 	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
-	assert_false(reg_is_registered(&rs.e[0], 50));
 	reg_tick(&rs, 50, &ops);
 	assert_int_equal(nsent, 3);
-	assert_int_equal(sent_msg(2)->cseq.num, 1);
+	assert_int_equal(sent_msg(2)->cseq.num, 3);
 	sent_line(0, SIP_HDR_CALL_ID, cid, sizeof(cid));
 	sent_line(2, SIP_HDR_CALL_ID, cid2, sizeof(cid2));
-	assert_string_not_equal(cid, cid2);
-	/* and without registrations, none are kept */
+	assert_string_equal(cid, cid2);
+	/* and without registrations, none are kept (the binding, kept through
+	 * the password's change, is unregistered) */
 	load("{\"routes\": [{\"target\": \"127.0.0.1:5080\"}]}");
 	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
 	assert_int_equal(rs.n, 0);
+	assert_int_equal(rs.st.unreg_started, 1);
+	assert_true(respond(3, 200, "", 60));
 	assert_int_equal(reg_tick(&rs, 60, &ops), UINT64_MAX);
 }
 
@@ -991,11 +994,15 @@ static void test_reload_realms_reordered(void **state)
 		fail_msg("a reload that reordered auth.realm started the registration again");
 	reg_tick(&rs, 40, &ops);
 	assert_int_equal(nsent, 1);
-	/* another realm is another registration */
+	/* another realm is other credentials: registered again at once, in the
+	 * same Call-ID (test_reload_keeps_call_id) */
 	load(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"s3cret\","
 			" \"realm\": [\"server.example\", \"other.example\"]}"));
 	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 0, &ops);
-	assert_false(reg_is_registered(&rs.e[0], 50));
+	assert_true(reg_is_registered(&rs.e[0], 50));
+	reg_tick(&rs, 50, &ops);
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent_msg(1)->cseq.num, 2);
 }
 
 /* A registration of name at registrar with aor (and extra members), alone. */
@@ -1047,6 +1054,115 @@ static void assert_unregister(unsigned i, unsigned of, uint32_t cseq, uint16_t p
 	assert_true(sip_view_eq(sent[i].buf, x->contacts[0].params, "expires=0", 9));
 	sent_line(i, SIP_HDR_EXPIRES, a, sizeof(a));
 	assert_string_equal(a, "0");
+}
+
+/* Whether sent[a] and sent[b] have the same line id. */
+static bool same_line(unsigned a, unsigned b, enum sip_hdr id)
+{
+	char x[256], y[256];
+	sent_line(a, id, x, sizeof(x));
+	sent_line(b, id, y, sizeof(y));
+	return !strcmp(x, y);
+}
+
+/* RFC 3261 10.2: a UA SHOULD use one Call-ID for all its registrations to a
+ * registrar in a boot cycle, and CSeq grows by one with each REGISTER in it.
+ * A reload that changes a registration's auth, expires_s, retry_s or name,
+ * not its registrar or address of record, keeps its Call-ID, From tag and
+ * CSeq, and its binding, and registers again at once (the new credentials
+ * and expiry at work now): a REGISTER in flight is given up, its late final
+ * dropped. Another address of record is another binding, unregistered in
+ * its own Call-ID beside the new one's (test_unregister_repointed). Before,
+ * any change but retry_s started a new Call-ID at CSeq 1. */
+static void test_reload_keeps_call_id(void **state)
+{
+	(void)state;
+	reg_tick(&rs, 0, &ops);
+	assert_true(respond(0, 401, CHALLENGE("abc", ""), 10));
+	assert_true(respond(1, 200, "Expires: 600\r\n", 20));
+	assert_int_equal(sent_msg(1)->cseq.num, 2);
+
+	/* another password */
+	reload_at(REG_CONFIG(", \"auth\": {\"username\": \"acct-4471\", \"password\": \"n3w\"}"),
+		  100);
+	assert_true(reg_is_registered(&rs.e[0], 100)); /* the registrar still holds it */
+	assert_int_equal(rs.st.unreg_started, 0);
+	reg_tick(&rs, 100, &ops);
+	assert_int_equal(nsent, 3);
+	assert_true(same_line(0, 2, SIP_HDR_CALL_ID));
+	assert_true(same_line(0, 2, SIP_HDR_FROM));
+	assert_int_equal(sent_msg(2)->cseq.num, 3);
+	assert_null(sip_find_hdr(sent_msg(2), SIP_HDR_AUTHORIZATION));
+	assert_true(respond(2, 401, CHALLENGE("def", ""), 110));
+	assert_int_equal(nsent, 4);
+	assert_int_equal(sent_msg(3)->cseq.num, 4);
+	assert_true(respond(3, 200, "Expires: 600\r\n", 120));
+
+	/* another expiry: asked for at once, in the same Call-ID */
+	reload_at("{\"listen\": \"127.0.0.1:5060\", \"routes\": [{\"target\": "
+		  "\"127.0.0.1:5080\"}], \"registrations\": [{\"name\": \"carrier\", "
+		  "\"registrar\": \"127.0.0.1:5070\", \"aor\": "
+		  "\"sip:acct-4471@trunk.example.net\", \"expires_s\": 900, \"retry_s\": 20, "
+		  "\"auth\": {\"username\": \"acct-4471\", \"password\": \"n3w\"}}]}",
+		  200);
+	reg_tick(&rs, 200, &ops);
+	assert_int_equal(nsent, 5);
+	assert_true(same_line(0, 4, SIP_HDR_CALL_ID));
+	assert_true(same_line(0, 4, SIP_HDR_FROM));
+	assert_int_equal(sent_msg(4)->cseq.num, 5);
+	char v[32];
+	sent_line(4, SIP_HDR_EXPIRES, v, sizeof(v));
+	assert_string_equal(v, "900");
+
+	/* a reload while that REGISTER is in flight: given up, the next CSeq */
+	reload_at(REG_CONFIG(AUTH), 300);
+	reg_tick(&rs, 300, &ops);
+	assert_int_equal(nsent, 6);
+	assert_true(same_line(0, 5, SIP_HDR_CALL_ID));
+	assert_int_equal(sent_msg(5)->cseq.num, 6);
+	assert_true(respond(4, 200, "Expires: 900\r\n", 310)); /* the late one */
+	assert_int_equal(rs.st.dropped_stale, 1);
+	assert_true(respond(5, 401, CHALLENGE("ghi", ""), 320));
+	assert_true(respond(6, 200, "Expires: 600\r\n", 330));
+	assert_int_equal(sent_msg(6)->cseq.num, 7);
+
+	/* another name alone: the same registration */
+	reload_at(REG_AT("trunk", "127.0.0.1:5070", "sip:acct-4471@trunk.example.net", AUTH), 400);
+	assert_true(reg_is_registered(&rs.e[0], 400));
+	reg_tick(&rs, 400, &ops);
+	assert_int_equal(nsent, 8);
+	assert_true(same_line(0, 7, SIP_HDR_CALL_ID));
+	assert_int_equal(sent_msg(7)->cseq.num, 8);
+	assert_int_equal(rs.st.unreg_started, 0);
+
+	/* another address of record: a new Call-ID, CSeq 1 (the old binding
+	 * unregistered in its own) */
+	reload_at(REG_AT("trunk", "127.0.0.1:5070", "sip:acct-9@trunk.example.net", AUTH), 500);
+	assert_int_equal(rs.st.unreg_started, 1);
+	reg_tick(&rs, 500, &ops);
+	assert_false(same_line(0, nsent - 1, SIP_HDR_CALL_ID));
+	assert_int_equal(sent_msg(nsent - 1)->cseq.num, 1);
+}
+
+/* A registrar by name that a dns_refresh_s finds at another address: the
+ * same registrar as written, so the same Call-ID, its CSeq going on; but
+ * the binding was at the old address, so none is known at the new one
+ * until its 2xx, and nothing is unregistered. */
+static void test_registrar_moved_keeps_call_id(void **state)
+{
+	(void)state;
+	reload_at(REG_AT("carrier", "localhost:5070", "sip:acct-4471@trunk.example.net", AUTH), 0);
+	register_entry0();
+	struct config_registration *g = &cfg.registrations[0];
+	((struct sockaddr_in *)&g->registrar.addr)->sin_addr.s_addr = htonl(0x7f000002);
+	reg_configure(&rs, &cfg, cfg.advertise, cfg.timers.t1_ms, cfg.timers.t2_ms, 100, &ops);
+	assert_false(reg_is_registered(&rs.e[0], 100));
+	assert_int_equal(rs.st.unreg_started, 0);
+	reg_tick(&rs, 100, &ops);
+	assert_int_equal(nsent, 3);
+	assert_true(same_line(0, 2, SIP_HDR_CALL_ID));
+	assert_true(same_line(0, 2, SIP_HDR_FROM));
+	assert_int_equal(sent_msg(2)->cseq.num, 3);
 }
 
 /* A registration that a reload removes while it holds its binding sends
@@ -1108,7 +1224,7 @@ static void test_unregister_repointed(void **state)
 	reload_at(REG_AT("carrier", "127.0.0.1:5071", "sip:acct-4471@trunk.example.net", AUTH),
 		  200);
 	assert_int_equal(nsent, 4);
-	assert_unregister(3, 2, 2, 5070);
+	assert_unregister(3, 2, 4, 5070); /* the Call-ID the password change kept */
 	assert_int_equal(rs.st.unreg_started, 1);
 	reg_tick(&rs, 200, &ops);
 	assert_int_equal(nsent, 5);
@@ -1299,6 +1415,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_refusal_reason_logged, setup),
 	    cmocka_unit_test_setup(test_foreign_responses, setup),
 	    cmocka_unit_test_setup(test_reload, setup),
+	    cmocka_unit_test_setup(test_reload_keeps_call_id, setup),
+	    cmocka_unit_test_setup(test_registrar_moved_keeps_call_id, setup),
 	    cmocka_unit_test_setup(test_reload_realms_reordered, setup),
 	    cmocka_unit_test_setup(test_retry_after_honoured, setup),
 	    cmocka_unit_test_setup(test_many_bindings_listed, setup),

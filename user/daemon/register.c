@@ -2,8 +2,10 @@
  * register.c - sipshard registering itself with registrars (see register.h).
  *
  * Each registration is one REGISTER dialog-less "call" of its own (RFC 3261
- * 10.2): a Call-ID and From tag kept for as long as its settings are, a CSeq
- * that grows by one with each REGISTER, a new branch for each transaction.
+ * 10.2): a Call-ID and From tag kept for as long as its address of record
+ * and registrar are (a reload that changes its credentials, expiry or name
+ * keeps them, and the CSeq: take_over), a CSeq that grows by one with each
+ * REGISTER, a new branch for each transaction.
  * An attempt is one REGISTER, plus one more for each digest challenge (one
  * more when a challenger says its nonce was stale; an outbound proxy's 407
  * and then the registrar's 401 are both answered, each later REGISTER
@@ -624,11 +626,47 @@ static void leave(struct reg_set *rs, const struct reg_entry *e, uint64_t now,
 			 reg_registrar(l)->text);
 }
 
+/* Old entry o's series of REGISTERs, and as much of its state as still
+ * holds, into e, a registration g that takes over o's binding (same_binding)
+ * with other settings: the same Call-ID and From tag, and the CSeq going on
+ * from o's (RFC 3261 10.2: one Call-ID for a UA's registrations to a
+ * registrar in a boot cycle, its CSeq one higher at each REGISTER; 10.3 step
+ * 7: a registrar takes a REGISTER in the binding's Call-ID only with a
+ * higher CSeq, so that one overtaken by a later one is not applied after
+ * it). At the same registrar's addresses the binding is still there: its
+ * expiry, the record it is at and the registrar's Min-Expires are kept;
+ * at another address (a name that resolves elsewhere now) none of it is
+ * known, as for a new registration. Either way it registers at the next
+ * tick, so that new credentials or expiry are at work at once; a REGISTER
+ * of o's in flight is given up (its final, if it comes, is dropped as
+ * stale: its branch is no longer waited for). */
+static void take_over(struct reg_entry *e, const struct reg_entry *o,
+		      const struct config_registration *g)
+{
+	memset(e, 0, sizeof(*e));
+	e->cfg = *g;
+	memcpy(e->call_id, o->call_id, sizeof(e->call_id));
+	memcpy(e->from_tag, o->from_tag, sizeof(e->from_tag));
+	e->cseq = o->cseq;
+	if (!same_registrar(&o->cfg, g))
+		return;
+	e->registered_until = o->registered_until;
+	e->granted_s = o->granted_s;
+	e->last_status = o->last_status;
+	e->srv_at = o->srv_at;
+	e->bound_srv = o->bound_srv;
+	e->min_expires_s = o->min_expires_s;
+}
+
 void reg_configure(struct reg_set *rs, const struct config *cfg, const char *advertise,
 		   uint32_t t1_ms, uint32_t t2_ms, uint64_t now, const struct reg_ops *ops)
 {
 	struct reg_entry old[CONFIG_MAX_REGISTRATIONS]; /* 45 KiB, once per reload */
 	bool kept[CONFIG_MAX_REGISTRATIONS] = {false};
+	/* for each new registration, the old entry it keeps or takes over
+	 * (took), or nold for none */
+	unsigned from[CONFIG_MAX_REGISTRATIONS];
+	bool took[CONFIG_MAX_REGISTRATIONS] = {false};
 	unsigned nold = rs->n;
 
 	memcpy(old, rs->e, sizeof(old[0]) * nold);
@@ -636,21 +674,62 @@ void reg_configure(struct reg_set *rs, const struct config *cfg, const char *adv
 	rs->t1_ms = t1_ms;
 	rs->t2_ms = t2_ms;
 	rs->n = cfg->nregistrations;
+	/* those unchanged first, so that one changed cannot take the old entry
+	 * of one written after it that is unchanged */
 	for (unsigned i = 0; i < rs->n; i++) {
 		const struct config_registration *g = &cfg->registrations[i];
-		struct reg_entry *e = &rs->e[i];
 		unsigned j = 0;
 		while (j < nold && (kept[j] || !same_registration(&old[j].cfg, g)))
 			j++;
-		if (j < nold) {
-			*e = old[j];
+		from[i] = j;
+		if (j < nold)
 			kept[j] = true;
+	}
+	/* then those whose binding an old entry holds (the same address of
+	 * record at the same registrar): the one of the same name if any */
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct config_registration *g = &cfg->registrations[i];
+		unsigned j, any = nold;
+		if (from[i] < nold)
+			continue;
+		for (j = 0; j < nold; j++) {
+			if (kept[j] || !same_binding(&old[j], g))
+				continue;
+			if (!strcmp(old[j].cfg.name, g->name))
+				break;
+			if (any == nold)
+				any = j;
+		}
+		from[i] = j < nold ? j : any;
+		if (from[i] < nold)
+			kept[from[i]] = took[i] = true;
+	}
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct config_registration *g = &cfg->registrations[i];
+		struct reg_entry *e = &rs->e[i];
+		unsigned j = from[i];
+		if (j < nold && !took[i]) {
+			*e = old[j];
 			e->cfg = *g; /* retry_s may differ */
 			if (j != i && e->in_flight) {
 				/* its branch names its old place: start again */
 				e->in_flight = false;
 				e->next_send = 0;
 			}
+			continue;
+		}
+		if (j < nold) {
+			const struct reg_entry *o = &old[j];
+			take_over(e, o, g);
+			if (strcmp(o->cfg.name, g->name) != 0)
+				log_info("registration %s: settings changed (was registration %s); "
+					 "registering again in its Call-ID",
+					 g->name, o->cfg.name);
+			else
+				log_info(
+				    "registration %s: settings changed; registering again in its "
+				    "Call-ID",
+				    g->name);
 			continue;
 		}
 		memset(e, 0, sizeof(*e));

@@ -117,7 +117,12 @@ struct reg_set {
 /* Takes the registrations of cfg (at the start and at each reload, at now):
  * one that was there before under its name, with the same registrar,
  * address of record, credentials and expiry, keeps its state (and its
- * binding); any other starts afresh and registers at the next tick. One
+ * binding); one that takes over a binding held before (the same address of
+ * record at the same registrar, as same_binding says; another name,
+ * credentials or expiry) keeps that one's Call-ID, From tag and CSeq (RFC
+ * 3261 10.2), and its binding when the registrar's addresses are the same,
+ * and registers at the next tick; any other starts afresh, with a new
+ * Call-ID, and registers at the next tick. One
  * that was there before and is no more, or whose binding cfg would not take
  * over (no registration of cfg has its address of record at its registrar:
  * the same registrar as written, or the address it registered at), sends
