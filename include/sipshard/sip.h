@@ -326,6 +326,28 @@ struct sip_param {
  * parameter (never for a view the parser made). */
 int sip_param_next(const char *buf, sip_view params, uint16_t *pos, struct sip_param *out);
 
+/* The next of the comma-separated addresses of a header line's value (a
+ * Contact's, a Route's: every one of them, where the parser keeps the first
+ * SIP_MAX_CONTACTS Contacts of a response), from *pos (value.off to begin),
+ * into *out: 1 and *pos moved past it (and its comma); 0 when none is left;
+ * -SIP_ERR_URI or -SIP_ERR_BAD_VALUE when what is there is no address (never
+ * for a line the parser took; "*" is none). */
+int sip_addr_list_next(const char *buf, sip_view value, uint16_t *pos, struct sip_addr *out);
+
+/* Whether URI x (its views into a) and URI y (into b) are the same as RFC
+ * 3261 19.1.4 compares them: the scheme; for sip and sips the user and
+ * password with case, the host without (an IPv6 reference as the address it
+ * names, RFC 5954 4.1), the port (absent is not 5060), each escape of a
+ * character outside the reserved set the character itself; a uri-parameter
+ * in both with the same value (without case), one in only one passed over
+ * but for user, ttl, method and maddr, which never match then; every header
+ * in both with the same value (as escaped text, not by each header field's
+ * rules). tel and other schemes: the whole URI without case. (19.1.4's
+ * examples also list "sip:bob@biloxi.com;transport=udp" as another URI than
+ * "sip:bob@biloxi.com", against its own rule that a transport in one only is
+ * passed over: the rule is followed.) */
+bool sip_uri_equal(const char *a, const struct sip_uri *x, const char *b, const struct sip_uri *y);
+
 /* A header value made of a token and parameters, such as an Event's
  * "refer;id=5" or a Subscription-State's "terminated;reason=timeout": the
  * token into *token, and the value of the parameter name (compared without

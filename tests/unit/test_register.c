@@ -9,7 +9,9 @@
  * not by the code under test) and the credentials refused, a proxy's 407
  * and the registrar's 401 answered in one REGISTER (either order) and where
  * such chains end, the reason a challenge was refused as logged, the expiry
- * a 2xx grants (Contact parameter, Expires header, none, zero), the refresh
+ * a 2xx grants (Contact parameter, Expires header, none, zero; our Contact
+ * found among every one listed as RFC 3261 19.1.4 compares URIs, and a 2xx
+ * that does not list it counted and logged once), the refresh
  * at half of it with the same Call-ID and From tag, a 423's Min-Expires (and
  * why one is not asked again, as logged) and the refreshes that keep asking
  * for it (two 423s an attempt), the retry after a failure (and the
@@ -897,7 +899,7 @@ static void test_many_bindings_listed(void **state)
 	respond(0, 200, extra, 10);
 	assert_true(reg_is_registered(&rs.e[0], 20));
 	assert_int_equal(rs.e[0].granted_s, 120);
-	/* ours past the ones kept: the Expires header, else what was asked */
+	/* ours past the ones the parser keeps: read all the same */
 	reg_tick(&rs, 60010, &ops);
 	n = 0;
 	for (unsigned c = 0; c < SIP_MAX_CONTACTS + 1; c++)
@@ -905,10 +907,144 @@ static void test_many_bindings_listed(void **state)
 		    (size_t)snprintf(extra + n, sizeof(extra) - n,
 				     "Contact: <sip:node%u@192.0.2.%u>;expires=3000\r\n", c, c + 1);
 	snprintf(extra + n, sizeof(extra) - n,
-		 "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=90\r\nExpires: 90\r\n");
+		 "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=90\r\nExpires: 300\r\n");
 	respond(1, 200, extra, 60020);
 	assert_int_equal(rs.e[0].granted_s, 90);
+	assert_int_equal(rs.st.contact_unlisted, 0);
 	assert_int_equal(rs.st.registered, 2);
+}
+
+/* The expiry a fresh registration (config json, no auth) is granted by a
+ * 2xx with these header lines and "Expires: 3000" (what is taken when our
+ * Contact is not among those listed). */
+static uint32_t granted_by(const char *json, const char *lines)
+{
+	char extra[2048];
+	setup_with(json);
+	snprintf(extra, sizeof(extra), "%sExpires: 3000\r\n", lines);
+	reg_tick(&rs, 0, &ops);
+	assert_true(respond(0, 200, extra, 10));
+	assert_true(reg_is_registered(&rs.e[0], 20));
+	return rs.e[0].granted_s;
+}
+
+/* A 2xx lists the bindings the registrar holds (RFC 3261 10.2.4, 10.3 step
+ * 8), and ours is found among them as RFC 3261 19.1.4 compares URIs:
+ * scheme, user (case and all, an escaped unreserved character being that
+ * character), host (without case; an IPv6 reference as the address it is,
+ * RFC 5954 4.1), port (absent is not 5060); a URI parameter in one of them
+ * only is passed over but for user, ttl, method and maddr; headers must be
+ * in both. So the spellings registrars rewrite our Contact into (letter
+ * case of the scheme, transport and ob parameters added, header parameters
+ * such as received, an addr-spec without <>, escapes) are still ours, every
+ * Contact listed is read (not the parser's first 8 alone), and a URI that
+ * is another binding is not taken for ours: its expires parameter is not
+ * ours to take (the Expires header is, as for no Contact of ours). Before,
+ * the text up to a ';' was compared without case: "ACCT-4471" and a maddr
+ * passed for ours, an escape or an IPv6 address written otherwise did not,
+ * and ours past the eighth Contact was not read. */
+static void test_contact_compared_as_uri(void **state)
+{
+	(void)state;
+	static const char *const ours[] = {
+	    "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=120\r\n",
+	    "Contact: <SIP:acct-4471@127.0.0.1:5060;transport=UDP;ob>;expires=120;"
+	    "received=\"sip:192.0.2.9:40000\"\r\n",
+	    "Contact: <sip:acct%2D4471@127.0.0.1:5060>;expires=120\r\n",
+	    "Contact: sip:acct-4471@127.0.0.1:5060;expires=120\r\n",
+	    "Contact: \"a, b\" <sip:other@192.0.2.1>;expires=10, "
+	    "<sip:acct-4471@127.0.0.1:5060> ; EXPIRES = 120\r\n",
+	    "Contact: <sip:n1@192.0.2.1>;expires=10, <sip:n2@192.0.2.2>;expires=10, "
+	    "<sip:n3@192.0.2.3>;expires=10\r\nContact: <sip:n4@192.0.2.4>;expires=10\r\n"
+	    "Contact: <sip:n5@192.0.2.5>, <sip:n6@192.0.2.6>, <sip:n7@192.0.2.7>, "
+	    "<sip:n8@192.0.2.8>, <sip:n9@192.0.2.9>;expires=10\r\n"
+	    "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=120\r\n",
+	};
+	static const char *const others[] = {
+	    "Contact: <sip:ACCT-4471@127.0.0.1:5060>;expires=120\r\n",
+	    "Contact: <sip:acct-4471@127.0.0.1>;expires=120\r\n",
+	    "Contact: <sip:acct-4471@127.0.0.1:5060;maddr=192.0.2.1>;expires=120\r\n",
+	    "Contact: <sip:acct-4471@127.0.0.1:5060;user=phone>;expires=120\r\n",
+	    "Contact: <sip:acct-4471@127.0.0.1:5060;method=INVITE>;expires=120\r\n",
+	    "Contact: <sips:acct-4471@127.0.0.1:5060>;expires=120\r\n",
+	    "Contact: <sip:acct-4471@127.0.0.1:5060?Subject=x>;expires=120\r\n",
+	    "Contact: <sip:acct-4471@127.0.0.2:5060>;expires=120\r\n",
+	    "Contact: <sip:acct-4471:pw@127.0.0.1:5060>;expires=120\r\n",
+	    "Contact: <tel:+15551234567>;expires=120\r\n",
+	};
+	for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
+		uint32_t g = granted_by(REG_CONFIG(""), ours[k]);
+		if (g != 120)
+			fail_msg("ours, granted %u s, not 120: %s", g, ours[k]);
+		assert_int_equal(rs.st.contact_unlisted, 0);
+		assert_false(rs.e[0].contact_unlisted);
+	}
+	for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++) {
+		uint32_t g = granted_by(REG_CONFIG(""), others[k]);
+		if (g != 3000)
+			fail_msg("not ours, granted %u s, not 3000: %s", g, others[k]);
+		assert_int_equal(rs.st.contact_unlisted, 1);
+		assert_true(rs.e[0].contact_unlisted);
+	}
+
+	/* advertise an IPv6 address: the address, in any spelling */
+	const char *v6 = "{\"listen\": \"[::]:5060\", \"advertise\": \"[::1]:5060\", "
+			 "\"routes\": [{\"target\": \"127.0.0.1:5080\"}], \"registrations\": "
+			 "[{\"registrar\": \"127.0.0.1:5070\", \"aor\": "
+			 "\"sip:acct-4471@trunk.example.net\", \"expires_s\": 600}]}";
+	assert_int_equal(granted_by(v6, "Contact: <sip:acct-4471@[::1]:5060>;expires=120\r\n"),
+			 120);
+	assert_int_equal(
+	    granted_by(v6, "Contact: <sip:acct-4471@[0:0:0:0:0:0:0:1]:5060>;expires=120\r\n"), 120);
+	assert_int_equal(granted_by(v6, "Contact: <sip:acct-4471@[::2]:5060>;expires=120\r\n"),
+			 3000);
+}
+
+/* A 2xx that does not list our Contact is still taken as our binding (for
+ * its Expires header, else what was asked): registrars that rewrite the
+ * Contact past recognition (a NAT's address for ours) or list none are in
+ * service and route calls to us, and failing them would take working trunks
+ * down. But the operator is told: each such 2xx is counted
+ * (register_2xx_contact_unlisted; registration_contact_unlisted by name
+ * while the last 2xx did not), and the log says so once when it starts and
+ * once when the registrar lists it again, not at every refresh. */
+static void test_contact_unlisted_counted_and_logged(void **state)
+{
+	char text[4096];
+	(void)state;
+	log_set_level(LOG_LVL_INFO);
+	capture_log();
+	reg_tick(&rs, 0, &ops);
+	respond(0, 401, CHALLENGE("abc", ""), 10);
+	respond(1, 200, "Contact: <sip:acct-4471@192.0.2.80:40000>;expires=300\r\n", 20);
+	assert_int_equal(rs.e[0].granted_s, 600); /* what was asked */
+	reg_tick(&rs, 300020, &ops);
+	respond(2, 200, "Expires: 400\r\n", 300030); /* none listed at all */
+	assert_int_equal(rs.e[0].granted_s, 400);
+	reg_tick(&rs, 500030, &ops);
+	respond(3, 200, "Contact: <sip:acct-4471@127.0.0.1:5060>;expires=500\r\n", 500040);
+	assert_false(rs.e[0].contact_unlisted);
+	reg_tick(&rs, 750040, &ops);
+	respond(4, 200, "", 750050);
+	read_log(text, sizeof(text));
+	log_set_level(LOG_LVL_ERROR);
+	assert_int_equal(rs.st.registered, 4);
+	assert_int_equal(rs.st.contact_unlisted, 3);
+	assert_true(rs.e[0].contact_unlisted);
+	assert_true(reg_is_registered(&rs.e[0], 750060));
+	const char *want = "registration carrier: the 2xx of 127.0.0.1:5070 does not list our "
+			   "Contact <sip:acct-4471@127.0.0.1:5060>";
+	const char *first = strstr(text, want), *back, *again;
+	if (!first)
+		fail_msg("no warning in:\n%s", text);
+	assert_non_null(strstr(first, "1 other binding listed"));
+	back = strstr(first, "registration carrier: 127.0.0.1:5070 lists our Contact again");
+	assert_non_null(back);
+	assert_true(strstr(first + 1, want) == strstr(back, want)); /* none between */
+	again = strstr(back, want);
+	assert_non_null(again);
+	assert_non_null(strstr(again, "none listed"));
+	assert_null(strstr(again + 1, want));
 }
 
 /* Responses to no REGISTER of ours: another method, another branch. */
@@ -1420,6 +1556,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_reload_realms_reordered, setup),
 	    cmocka_unit_test_setup(test_retry_after_honoured, setup),
 	    cmocka_unit_test_setup(test_many_bindings_listed, setup),
+	    cmocka_unit_test_setup(test_contact_compared_as_uri, setup),
+	    cmocka_unit_test_setup_teardown(test_contact_unlisted_counted_and_logged, setup,
+					    end_capture),
 	    cmocka_unit_test_setup_teardown(test_unregister_removed, setup, end_capture),
 	    cmocka_unit_test_setup_teardown(test_unregister_repointed, setup, end_capture),
 	    cmocka_unit_test_setup_teardown(test_unregister_challenged, setup, end_capture),

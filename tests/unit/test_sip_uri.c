@@ -7,7 +7,9 @@
  * parameters, headers after '?', escaped characters (views are not decoded),
  * name-addr vs addr-spec with header parameters and tags, those parameters
  * one by one (sip_param_next), quoted display names
- * with escapes and unquoted token display names, and malformed input. Every
+ * with escapes and unquoted token display names, and malformed input; two
+ * URIs compared as RFC 3261 19.1.4 says (sip_uri_equal), and the addresses
+ * of a comma-separated list one by one (sip_addr_list_next). Every
  * input is parsed from a heap buffer of exactly its size so that the ASan build
  * catches reads past the end, and every prefix of a few long inputs is parsed.
  * Does not cover: URIs inside whole messages (test_sip_parse.c).
@@ -785,6 +787,102 @@ static void test_malformed_addrs(void **state)
 	}
 }
 
+/* Whether the URIs a and b are equal (sip_uri_equal), both ways round. */
+static bool uris_equal(const char *a, const char *b)
+{
+	struct sip_uri x, y;
+	struct in ia = uri_ok(&x, a), ib = uri_ok(&y, b);
+	bool ab = sip_uri_equal(ia.buf, &x, ib.buf, &y), ba = sip_uri_equal(ib.buf, &y, ia.buf, &x);
+	if (ab != ba)
+		fail_msg("sip_uri_equal(%s, %s) is %d one way, %d the other", a, b, ab, ba);
+	return ab;
+}
+
+/* RFC 3261 19.1.4, its example sets and its rules: equal URIs, and URIs
+ * that are not, each both ways round. */
+static void test_uri_equal(void **state)
+{
+	(void)state;
+	static const char *const same[][2] = {
+	    /* the RFC's equivalent sets */
+	    {"sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"},
+	    {"sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"},
+	    {"sip:carol@chicago.com", "sip:carol@chicago.com;security=on"},
+	    {"sip:carol@chicago.com;newparam=5", "sip:carol@chicago.com;security=on"},
+	    {"sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+	     "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"},
+	    {"sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+	     "sip:alice@atlanta.com?priority=urgent&subject=project%20x"},
+	    /* the scheme and the host without case; an IPv6 address in any spelling */
+	    {"SIP:alice@ATLANTA.com", "sip:alice@atlanta.COM"},
+	    {"sip:alice@[::1]:5060", "sip:alice@[0:0:0:0:0:0:0:1]:5060"},
+	    {"sip:alice@[2001:DB8::A]", "sip:alice@[2001:db8:0::a]"},
+	    /* a parameter in one only, but user, ttl, method and maddr */
+	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;lr;ob;transport=udp"},
+	    {"sip:alice@atlanta.com;maddr=10.0.0.1", "sip:alice@atlanta.com;MADDR=10.0.0.1"},
+	    {"tel:+15551234567", "TEL:+15551234567"},
+	};
+	static const char *const other[][2] = {
+	    /* the RFC's sets that are not equivalent */
+	    {"SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"},
+	    {"sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"},
+	    {"sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"},
+	    {"sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"},
+	    {"sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"},
+	    /* the rules: user, ttl, method, maddr in one only; values that differ */
+	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;user=phone"},
+	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;ttl=1"},
+	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;method=INVITE"},
+	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;maddr=10.0.0.1"},
+	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;m%61ddr=10.0.0.1"},
+	    {"sip:alice@atlanta.com;transport=udp", "sip:alice@atlanta.com;transport=tcp"},
+	    /* scheme, password, user present in one only, an escaped reserved
+	     * character, another address, headers in one only */
+	    {"sip:alice@atlanta.com", "sips:alice@atlanta.com"},
+	    {"sip:alice@atlanta.com", "sip:alice:pw@atlanta.com"},
+	    {"sip:atlanta.com", "sip:alice@atlanta.com"},
+	    {"sip:a%3Bb@atlanta.com", "sip:a;b@atlanta.com"},
+	    {"sip:alice@[::1]", "sip:alice@[::2]"},
+	    {"sip:alice@atlanta.com?a=b", "sip:alice@atlanta.com?a=b&c=d"},
+	    {"sip:alice@127.0.0.1", "sip:alice@127.0.0.1.example"},
+	    {"tel:+15551234567", "sip:+15551234567@atlanta.com"},
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		if (!uris_equal(same[i][0], same[i][1]))
+			fail_msg("%s and %s: not equal", same[i][0], same[i][1]);
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (uris_equal(other[i][0], other[i][1]))
+			fail_msg("%s and %s: equal", other[i][0], other[i][1]);
+}
+
+/* sip_addr_list_next: every address of a comma-separated value, a comma in a
+ * quoted display name or inside <> being no separator, LWS around them
+ * passed over; 0 at the end. */
+static void test_addr_list_next(void **state)
+{
+	(void)state;
+	const char *s = "\"a, b\" <sip:x,1@y;p=1>;expires=5 ,  sip:z@w ;q=0.5,<sip:v@u>";
+	struct in in = {exact(s, strlen(s)), strlen(s)};
+	sip_view v = {0, (uint16_t)in.len};
+	uint16_t pos = 0;
+	struct sip_addr a;
+	static const char *const uris[] = {"sip:x,1@y;p=1", "sip:z@w", "sip:v@u"};
+	static const char *const params[] = {"expires=5", "q=0.5", ""};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), 1);
+		assert_view(in, a.uri.whole, uris[i]);
+		assert_view(in, a.params, params[i]);
+	}
+	assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), 0);
+	assert_int_equal(pos, in.len);
+	const char *bad = "<sip:x@y>, ,<sip:z@w>";
+	in = (struct in){exact(bad, strlen(bad)), strlen(bad)};
+	v = (sip_view){0, (uint16_t)in.len};
+	pos = 0;
+	assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), 1);
+	assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), -SIP_ERR_BAD_VALUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -804,6 +902,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_addr_other_schemes, teardown),
 	    cmocka_unit_test_teardown(test_param_next, teardown),
 	    cmocka_unit_test_teardown(test_malformed_addrs, teardown),
+	    cmocka_unit_test_teardown(test_uri_equal, teardown),
+	    cmocka_unit_test_teardown(test_addr_list_next, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,8 +117,9 @@ static json_t *target_admin_command(struct daemon *d, const json_t *request, boo
 /* sipshardctl registrations: each registration of the policy in force, its
  * registrar (as written and as resolved), address of record, whether it
  * holds a binding and for how long yet, the last attempt's final status (0
- * before any, 408 for none), whether a REGISTER is in flight, and when the
- * next attempt is due; then each one a reload removed (or pointed
+ * before any, 408 for none), whether a REGISTER is in flight, when the
+ * next attempt is due, and whether the last 2xx did not list our Contact
+ * (contact_unlisted); then each one a reload removed (or pointed
  * elsewhere) whose binding is being unregistered, "unregistering" true. */
 static json_t *registrations_command(struct daemon *d, uint64_t now)
 {
@@ -144,6 +145,10 @@ static json_t *registrations_command(struct daemon *d, uint64_t now)
 						       : (e->next_send - now + 999) / 1000));
 		if (o)
 			json_object_set_new(o, "unregistering", json_boolean(e->leaving));
+		/* the last 2xx did not list our Contact (taken all the same) */
+		if (o)
+			json_object_set_new(o, "contact_unlisted",
+					    json_boolean(e->contact_unlisted));
 		/* a registrar by SRV: the record the REGISTERs go to now; none
 		 * (null, and "no_service") while its records all say "." */
 		if (o && e->cfg.nregistrar_srv)

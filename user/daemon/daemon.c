@@ -1134,11 +1134,13 @@ static json_t *methods_json(const uint64_t *counts)
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
 
 /* Each registration by name: whether it holds a binding, for how long yet,
- * the last attempt's final status; and the counters of them all. */
+ * the last attempt's final status, whether the last 2xx did not list its
+ * Contact; and the counters of them all. */
 static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
 {
 	const struct reg_set *rs = ctl_registrations(d->ctl);
 	json_t *up = json_object(), *left = json_object(), *last = json_object();
+	json_t *unlisted = json_object();
 
 	for (unsigned i = 0; i < rs->n; i++) {
 		const struct reg_entry *e = &rs->e[i];
@@ -1146,13 +1148,16 @@ static void registrations_json(struct daemon *d, json_t *c, uint64_t now)
 		json_object_set_new(up, e->cfg.name, json_boolean(on));
 		JI(left, e->cfg.name, reg_expires_in_s(e, now));
 		JI(last, e->cfg.name, e->last_status);
+		json_object_set_new(unlisted, e->cfg.name, json_boolean(e->contact_unlisted));
 	}
 	json_object_set_new(c, "registration_registered", up);
 	json_object_set_new(c, "registration_expires_in_s", left);
 	json_object_set_new(c, "registration_last_status", last);
+	json_object_set_new(c, "registration_contact_unlisted", unlisted);
 	JI(c, "registers_sent", rs->st.sent);
 	JI(c, "registers_retransmitted", rs->st.retransmitted);
 	JI(c, "registers_answered_2xx", rs->st.registered);
+	JI(c, "register_2xx_contact_unlisted", rs->st.contact_unlisted);
 	JI(c, "register_attempts_failed", rs->st.failed);
 	JI(c, "register_challenges_answered", rs->st.auth_answered);
 	JI(c, "register_responses_dropped", rs->st.dropped_stale);

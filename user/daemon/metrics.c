@@ -95,6 +95,9 @@ const struct metrics_row metrics_rows[] = {
     {"controller_probes_answered", C,
      "OPTIONS sent to targets that are down (routes[].probe_s) and answered."},
     {"controller_probes_sent", C, "OPTIONS sent to targets that are down (routes[].probe_s)."},
+    {"controller_register_2xx_contact_unlisted", C,
+     "2xx to REGISTERs that did not list our Contact among the bindings (taken for their "
+     "Expires, or the expiry asked)."},
     {"controller_register_attempts_failed", C, "REGISTER attempts that ended without a binding."},
     {"controller_register_challenges_answered", C,
      "Registrar challenges answered with registrations[].auth."},
@@ -102,6 +105,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_registers_answered_2xx", C, "REGISTERs answered 2xx."},
     {"controller_registers_retransmitted", C, "REGISTER retransmissions."},
     {"controller_registers_sent", C, "REGISTER transactions started."},
+    {"controller_registration_contact_unlisted", G,
+     "1 while the registration's last 2xx did not list its Contact among the bindings, else 0."},
     {"controller_registration_expires_in_s", G,
      "Seconds left of each registration's binding, 0 without one."},
     {"controller_registration_last_status", G,

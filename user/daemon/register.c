@@ -265,56 +265,81 @@ static bool header_seconds(const struct sip_msg *r, const struct sip_hdr_line *h
 	return read_seconds(&p, end, out) && p == end;
 }
 
-/* True when uri is ours (its parameters aside). */
-static bool our_contact(const char *buf, sip_view uri, const char *ours, size_t n)
-{
-	sip_view head = {uri.off, (uint16_t)(uri.len < n ? uri.len : n)};
-	return uri.len >= n && sip_view_ieq(buf, head, ours, n) &&
-	       (uri.len == n || buf[uri.off + n] == ';');
-}
-
-/* The expiry a 2xx granted our Contact: its expires parameter, else the
- * Expires header, else what was asked (RFC 3261 10.2.4). Only the first
- * SIP_MAX_CONTACTS bindings listed are kept by the parser: ours past them
- * takes the Expires header or what was asked. */
-static uint32_t granted_expiry(const struct reg_set *rs, const struct reg_entry *e,
-			       const struct sip_msg *r)
+/* Our Contact's URI, "sip:USER@ADVERTISE", into buf (cap bytes) and *u; false
+ * when it does not fit or parse (it always does: the aor and advertise are
+ * checked at load). */
+static bool our_contact(const struct reg_set *rs, const struct reg_entry *e, char *buf, size_t cap,
+			struct sip_uri *u)
 {
 	const struct config_registration *g = &e->cfg;
+	int n = snprintf(buf, cap, "sip:%.*s@%s", (int)g->aor_user_len, g->aor + 4, rs->advertise);
+	return n > 0 && (size_t)n < cap && n <= UINT16_MAX &&
+	       sip_parse_uri(u, buf, 0, (uint16_t)n) == 0;
+}
+
+/* The expires parameter of Contact a (in buf), into *out; false without one. */
+static bool contact_expires(const char *buf, const struct sip_addr *a, uint32_t *out)
+{
+	uint16_t pos = (uint16_t)(a->params.off - 1); /* its first ';' */
+	struct sip_param prm;
+	while (a->params.len && sip_param_next(buf, a->params, &pos, &prm) == 1) {
+		const char *v = buf + prm.value.off, *end = v + prm.value.len;
+		if (sip_unescaped_ieq(buf + prm.name.off, buf + prm.name.off + prm.name.len,
+				      "expires") &&
+		    read_seconds(&v, end, out) && v == end)
+			return true;
+	}
+	return false;
+}
+
+/* What a 2xx says of the bindings: the expiry it grants ours, and whether
+ * and among how many it lists it. */
+struct granted {
+	uint32_t expires_s;
+	bool listed;	 /* our Contact is among the bindings listed */
+	unsigned others; /* bindings listed that are not ours */
+};
+
+/* The expiry a 2xx granted our Contact: its expires parameter, else the
+ * Expires header, else what was asked (RFC 3261 10.2.4). Ours is found
+ * among every Contact of the 2xx (not only those the parser keeps) as RFC
+ * 3261 19.1.4 compares URIs (sip_uri_equal), so that a registrar that
+ * writes it another way (letter case, escapes, parameters added to it or to
+ * the header) still lists it. One that does not list it is taken all the
+ * same, for the Expires header or what was asked, and the operator told
+ * (contact_listed). */
+static struct granted granted_expiry(const struct reg_set *rs, const struct reg_entry *e,
+				     const struct sip_msg *r)
+{
 	char ours[CONFIG_AOR_MAX + 64];
-	int n = snprintf(ours, sizeof(ours), "sip:%.*s@%s", (int)g->aor_user_len, g->aor + 4,
-			 rs->advertise);
+	struct sip_uri u;
+	struct granted got = {e->asked_s, false, 0};
+	bool have_ours = our_contact(rs, e, ours, sizeof(ours), &u), found = false;
 	uint32_t v;
 
-	for (unsigned c = 0; c < r->ncontacts && n > 0 && (size_t)n < sizeof(ours); c++) {
-		const struct sip_addr *a = &r->contacts[c];
-		if (!our_contact(r->buf, a->uri.whole, ours, (size_t)n))
+	for (uint16_t i = 0; i < r->nhdrs && !r->contact_star; i++) {
+		const struct sip_hdr_line *h = &r->hdrs[i];
+		struct sip_addr a;
+		uint16_t pos = h->value.off;
+		if (h->id != SIP_HDR_CONTACT)
 			continue;
-		const char *p = r->buf + a->params.off, *end = p + a->params.len;
-		while (p < end) {
-			const char *semi = memchr(p, ';', (size_t)(end - p));
-			const char *pe = semi ? semi : end;
-			while (p < pe && (*p == ' ' || *p == '\t'))
-				p++;
-			if (pe - p > 8 && !strncasecmp(p, "expires", 7)) {
-				const char *q = p + 7;
-				while (q < pe && (*q == ' ' || *q == '\t'))
-					q++;
-				if (q < pe && *q == '=') {
-					q++;
-					while (q < pe && (*q == ' ' || *q == '\t'))
-						q++;
-					if (read_seconds(&q, pe, &v))
-						return v;
-				}
+		while (sip_addr_list_next(r->buf, h->value, &pos, &a) == 1) {
+			bool mine =
+			    have_ours && !got.listed && sip_uri_equal(ours, &u, r->buf, &a.uri);
+			if (!mine) {
+				got.others++;
+				continue;
 			}
-			p = semi ? semi + 1 : end;
+			got.listed = true;
+			found = contact_expires(r->buf, &a, &v);
+			if (found)
+				got.expires_s = v;
 		}
 	}
 	const struct sip_hdr_line *h = sip_find_hdr(r, SIP_HDR_EXPIRES);
-	if (h && header_seconds(r, h, &v))
-		return v;
-	return e->asked_s;
+	if (!found && h && header_seconds(r, h, &v))
+		got.expires_s = v;
+	return got;
 }
 
 /* A 423's Min-Expires (RFC 3261 10.3 step 7) into *out (0 written is 0); false
@@ -341,10 +366,51 @@ static bool min_expires(const struct sip_msg *r, uint32_t *out)
 	return false;
 }
 
+/* A 2xx that does not list our Contact (got), or the first that lists it
+ * again: counted, and logged when that changes. Taken as a binding all the
+ * same (the Expires header, or what was asked): a registrar that rewrites
+ * the Contact past recognition (a NAT's address and port for ours) or lists
+ * none still routes its calls to us, and refusing its 2xx would take a
+ * working trunk down; the operator is told instead (the log, once; the
+ * count, register_2xx_contact_unlisted; the flag, sipshardctl registrations
+ * and registration_contact_unlisted). */
+static void contact_listed(struct reg_set *rs, struct reg_entry *e, const struct granted *got)
+{
+	const char *at = reg_registrar(e)->text;
+	char ours[CONFIG_AOR_MAX + 64];
+	struct sip_uri u;
+
+	if (!got->listed)
+		rs->st.contact_unlisted++;
+	if (got->listed == !e->contact_unlisted)
+		return;
+	e->contact_unlisted = !got->listed;
+	if (got->listed) {
+		log_info("registration %s: %s lists our Contact again", e->cfg.name, at);
+		return;
+	}
+	if (!our_contact(rs, e, ours, sizeof(ours), &u))
+		ours[0] = '\0';
+	if (got->others)
+		log_warn("registration %s: the 2xx of %s does not list our Contact <%s> (%u other "
+			 "binding%s listed): taken as registered for %u s (its Expires, or what "
+			 "was asked); logged again once it does",
+			 e->cfg.name, at, ours, got->others, got->others == 1 ? "" : "s",
+			 got->expires_s);
+	else
+		log_warn("registration %s: the 2xx of %s does not list our Contact <%s> (none "
+			 "listed): taken as registered for %u s (its Expires, or what was asked); "
+			 "logged again once it does",
+			 e->cfg.name, at, ours, got->expires_s);
+}
+
 static void registered(struct reg_set *rs, struct reg_entry *e, const struct sip_msg *r,
 		       uint64_t now)
 {
-	uint32_t granted = granted_expiry(rs, e, r);
+	const struct granted got = granted_expiry(rs, e, r);
+	const uint32_t granted = got.expires_s;
+	if (granted != 0)
+		contact_listed(rs, e, &got);
 	if (granted == 0) {
 		/* the registrar holds no binding of ours now (RFC 3261 10.2.4: the
 		 * 2xx lists the bindings in force): one from an earlier attempt is
@@ -634,7 +700,8 @@ static void leave(struct reg_set *rs, const struct reg_entry *e, uint64_t now,
  * 7: a registrar takes a REGISTER in the binding's Call-ID only with a
  * higher CSeq, so that one overtaken by a later one is not applied after
  * it). At the same registrar's addresses the binding is still there: its
- * expiry, the record it is at and the registrar's Min-Expires are kept;
+ * expiry, the record it is at, the registrar's Min-Expires and whether its
+ * 2xx lists our Contact are kept;
  * at another address (a name that resolves elsewhere now) none of it is
  * known, as for a new registration. Either way it registers at the next
  * tick, so that new credentials or expiry are at work at once; a REGISTER
@@ -656,6 +723,7 @@ static void take_over(struct reg_entry *e, const struct reg_entry *o,
 	e->srv_at = o->srv_at;
 	e->bound_srv = o->bound_srv;
 	e->min_expires_s = o->min_expires_s;
+	e->contact_unlisted = o->contact_unlisted;
 }
 
 void reg_configure(struct reg_set *rs, const struct config *cfg, const char *advertise,

@@ -79,6 +79,10 @@ struct reg_entry {
 	uint64_t next_send;			 /* not in flight: next attempt */
 	uint64_t registered_until;		 /* 0 = not registered */
 	uint32_t granted_s;			 /* by the last 2xx */
+	/* the last 2xx did not list our Contact among the bindings (RFC 3261
+	 * 10.2.4): taken for its Expires header or what was asked, and told
+	 * once (logged when it starts and when it ends) */
+	bool contact_unlisted;
 	uint8_t srv_at;	   /* registrar by SRV: the record the REGISTERs go to (reg_registrar) */
 	uint8_t bound_srv; /* registrar by SRV: the record whose 2xx gave the binding */
 	uint16_t request_len;
@@ -89,6 +93,8 @@ struct reg_stats {
 	uint64_t sent;		/* REGISTER transactions started */
 	uint64_t retransmitted; /* their retransmissions */
 	uint64_t registered;	/* 2xx received */
+	/* of those, the ones that did not list our Contact (reg_entry.contact_unlisted) */
+	uint64_t contact_unlisted;
 	uint64_t failed;	/* attempts that ended without a binding */
 	uint64_t auth_answered; /* challenges answered */
 	uint64_t dropped_stale; /* responses to no REGISTER in flight */

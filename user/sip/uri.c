@@ -11,6 +11,7 @@
  * '<' and '>' is parsed without first searching for the '>'. Every scan is
  * bounded by the end of the value, never by the byte it expects to stop at.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "sip/lex.h"
@@ -464,4 +465,179 @@ int sip_param_next(const char *buf, sip_view params, uint16_t *pos, struct sip_p
 	out->end = (uint16_t)(p - buf);
 	*pos = out->end;
 	return 1;
+}
+
+int sip_addr_list_next(const char *buf, sip_view value, uint16_t *pos, struct sip_addr *out)
+{
+	const char *start = buf + value.off, *end = start + value.len, *p = buf + *pos;
+
+	if (p < start || p > end)
+		return -SIP_ERR_BAD_VALUE;
+	if (p == end)
+		return 0;
+	const char *c = lex_next_comma(p, end);
+	if (!c)
+		return -SIP_ERR_BAD_VALUE;
+	const char *vs = lex_skip_lws(p, c), *ve = lex_trim_right(vs, c);
+	if (vs == ve)
+		return -SIP_ERR_BAD_VALUE;
+	int rc = sip_addr_scan(out, buf, vs, ve, c);
+	if (rc)
+		return rc;
+	*pos = (uint16_t)((c == end ? c : c + 1) - buf);
+	return 1;
+}
+
+/* ---- comparing URIs (RFC 3261 19.1.4) -------------------------------------- */
+
+/* The next character of an escaped run at *p (before end), moving *p past
+ * it: a %HH escape is the byte it stands for (RFC 3261 19.1.4: "characters
+ * other than those in the reserved set are equivalent to their %HH
+ * encoding"), but for an escaped reserved character, which is not the
+ * character (0x100 set: a ';' escaped in a user part is no separator). */
+static unsigned uri_char(const char **p, const char *end)
+{
+	const char *q = *p;
+	unsigned c = (unsigned char)*q++;
+	if (c == '%' && end - q >= 2 && lex_is((unsigned char)q[0], LEX_HEX) &&
+	    lex_is((unsigned char)q[1], LEX_HEX)) {
+		c = (unsigned)lex_hex_value(q[0]) << 4 | lex_hex_value(q[1]);
+		q += 2;
+		if (c && strchr(";/?:@&=+$,", (int)c))
+			c |= 0x100;
+	}
+	*p = q;
+	return c;
+}
+
+/* Whether the views x of a and y of b hold the same characters, escapes
+ * read as uri_char reads them; letters in any case when icase. */
+static bool uri_text_eq(const char *a, sip_view x, const char *b, sip_view y, bool icase)
+{
+	const char *p = a + x.off, *pe = p + x.len, *q = b + y.off, *qe = q + y.len;
+	while (p < pe && q < qe) {
+		unsigned c = uri_char(&p, pe), d = uri_char(&q, qe);
+		if (icase && c < 0x80 && d < 0x80) {
+			c = (unsigned char)lex_lower((char)c);
+			d = (unsigned char)lex_lower((char)d);
+		}
+		if (c != d)
+			return false;
+	}
+	return p == pe && q == qe;
+}
+
+/* The hosts of two sip or sips URIs: an IPv6 reference as the address it
+ * names (RFC 5954 4.1: "[::1]" is "[0:0:0:0:0:0:0:1]"), any other without
+ * case. */
+static bool uri_host_eq(const char *a, const struct sip_uri *x, const char *b,
+			const struct sip_uri *y)
+{
+	if (x->host_type != y->host_type)
+		return false;
+	if (x->host_type != SIP_HOST_IPV6)
+		return uri_text_eq(a, x->host, b, y->host, true);
+	struct in6_addr ax, ay;
+	char tx[64], ty[64];
+	if (x->host.len < 3 || y->host.len < 3 || x->host.len - 2u >= sizeof(tx) ||
+	    y->host.len - 2u >= sizeof(ty))
+		return false;
+	memcpy(tx, a + x->host.off + 1, x->host.len - 2u);
+	tx[x->host.len - 2u] = '\0';
+	memcpy(ty, b + y->host.off + 1, y->host.len - 2u);
+	ty[y->host.len - 2u] = '\0';
+	return inet_pton(AF_INET6, tx, &ax) == 1 && inet_pton(AF_INET6, ty, &ay) == 1 &&
+	       !memcmp(&ax, &ay, sizeof(ax));
+}
+
+/* One name[=value] of a ';' (params) or '&' (headers) separated list at *p
+ * (before end), moving *p past it and its separator. */
+static void uri_pair(const char **p, const char *end, char sep, sip_view *name, sip_view *value,
+		     const char *base)
+{
+	const char *s = *p, *e = memchr(s, sep, (size_t)(end - s));
+	if (!e)
+		e = end;
+	const char *eq = memchr(s, '=', (size_t)(e - s));
+	*name = lex_view(base, s, eq ? eq : e);
+	*value = eq ? lex_view(base, eq + 1, e) : (sip_view){0, 0};
+	*p = e < end ? e + 1 : end;
+}
+
+/* The value (len 0 for none) of the pair named name (of buf na) in list l
+ * of buf b; false when there is none. */
+static bool uri_find(const char *na, sip_view name, const char *b, sip_view l, char sep,
+		     sip_view *value)
+{
+	const char *p = b + l.off, *end = p + l.len;
+	while (p < end) {
+		sip_view n, v;
+		uri_pair(&p, end, sep, &n, &v, b);
+		if (uri_text_eq(na, name, b, n, true)) {
+			*value = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether every uri-parameter of x (in a) matches in y (in b) as RFC 3261
+ * 19.1.4 says: one in both has the same value (without case); user, ttl,
+ * method and maddr in x alone never match; any other in x alone is passed
+ * over. */
+static bool uri_params_in(const char *a, sip_view x, const char *b, sip_view y)
+{
+	static const char *const named[] = {"user", "ttl", "method", "maddr"};
+	const char *p = a + x.off, *end = p + x.len;
+	while (p < end) {
+		sip_view n, v, w;
+		uri_pair(&p, end, ';', &n, &v, a);
+		if (uri_find(a, n, b, y, ';', &w)) {
+			if (!uri_text_eq(a, v, b, w, true))
+				return false;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(named) / sizeof(named[0]); k++)
+			if (sip_unescaped_ieq(a + n.off, a + n.off + n.len, named[k]))
+				return false;
+	}
+	return true;
+}
+
+/* Whether every header of x (in a) is in y (in b) with the same value. The
+ * values are compared as escaped text, not by the rules of each header
+ * field (section 20): a URI of ours has none, and one that has any is
+ * another URI (19.1.4: headers are never passed over). */
+static bool uri_headers_in(const char *a, sip_view x, const char *b, sip_view y)
+{
+	const char *p = a + x.off, *end = p + x.len;
+	while (p < end) {
+		sip_view n, v, w;
+		uri_pair(&p, end, '&', &n, &v, a);
+		if (!uri_find(a, n, b, y, '&', &w) || !uri_text_eq(a, v, b, w, false))
+			return false;
+	}
+	return true;
+}
+
+bool sip_uri_equal(const char *a, const struct sip_uri *x, const char *b, const struct sip_uri *y)
+{
+	if (x->scheme != y->scheme)
+		return false;
+	if (x->scheme != SIP_SCHEME_SIP && x->scheme != SIP_SCHEME_SIPS)
+		/* tel and others: as written, but for the letter case */
+		return x->whole.len == y->whole.len &&
+		       sip_view_ieq(b, y->whole, a + x->whole.off, x->whole.len);
+	/* userinfo with case; present in both or in neither */
+	if (!x->user.len != !y->user.len || !uri_text_eq(a, x->user, b, y->user, false))
+		return false;
+	if (!x->password.len != !y->password.len ||
+	    !uri_text_eq(a, x->password, b, y->password, false))
+		return false;
+	if (x->port != y->port || !uri_host_eq(a, x, b, y))
+		return false;
+	return uri_params_in(a, x->params, b, y->params) &&
+	       uri_params_in(b, y->params, a, x->params) &&
+	       uri_headers_in(a, x->headers, b, y->headers) &&
+	       uri_headers_in(b, y->headers, a, x->headers);
 }
