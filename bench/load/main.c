@@ -619,6 +619,10 @@ static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, co
 	       (unsigned long long)c->duplicate_responses, (unsigned long long)c->late_responses,
 	       (unsigned long long)c->acks_sent, (unsigned long long)c->reacks_sent,
 	       (unsigned long long)c->peer_requests, (unsigned long long)c->peer_retrans);
+	if (c->taken_forgotten)
+		printf("repeats     dialogs forgotten before their 2xx could no longer come: %llu "
+		       "(a repeat of one's 2xx is taken for another fork's)\n",
+		       (unsigned long long)c->taken_forgotten);
 	if (c->late_byes_no_buffer || c->late_byes_no_slot)
 		printf("late-byes   unsent: no send buffer %llu  no fork record %llu\n",
 		       (unsigned long long)c->late_byes_no_buffer,

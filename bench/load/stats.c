@@ -361,6 +361,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	json_t *benign = json_object();
 	set_u(benign, "duplicate_responses", c->duplicate_responses);
 	set_u(benign, "late_responses", c->late_responses);
+	set_u(benign, "dialogs_forgotten", c->taken_forgotten);
 	json_object_set_new(root, "repeats", benign);
 
 	json_t *ack = json_object();

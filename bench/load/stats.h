@@ -113,6 +113,11 @@ struct load_counters {
 	/* uac: benign repeats */
 	uint64_t duplicate_responses; /* final response to a finished transaction */
 	uint64_t late_responses;      /* response for a slot that was since reused */
+	/* dialogs taken (--requests-per-call) that the thread's memory of them
+	 * gave up while their 2xx could still come again: a repeat of such a
+	 * 2xx is taken for another fork's (the memory is too small for the
+	 * rate of calls) */
+	uint64_t taken_forgotten;
 	uint64_t acks_sent, reacks_sent;
 	uint64_t peer_requests, peer_retrans; /* requests from the far end (NOTIFY ...) */
 	uint64_t mix_completed;	       /* in-dialog transactions completed inside the mix window */

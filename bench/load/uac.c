@@ -39,8 +39,9 @@
  * that 2xx is ACKed again rather than ended twice. So too when the 2xx comes
  * after --requests-per-call gave the call's slot to a new call (its Call-ID
  * names an earlier incarnation: earlier_answer), where a repeat of the 2xx
- * the call took is known by the slot's history of the dialogs its last
- * TAKEN_MAX calls took (taken_of) and only ACKed again. A slot keeps the
+ * the call took is known by what names its dialog, the Call-ID (slot and
+ * incarnation) and the To tag, in the thread's memory of the dialogs its
+ * calls took (taken_put, taken_has), and only ACKed again. A slot keeps the
  * remote target and route set of two incarnations, by their parity
  * (call_target, call_route), so that the dialog of the call before the
  * current one is at hand to ACK a 2xx to its re-INVITE that comes late.
@@ -75,9 +76,19 @@
 #define START_BURST 512 /* call starts per loop pass, so receiving keeps up */
 #define FORK_MAX    64	/* other forks' dialogs whose BYE is out at once, a thread */
 #define INVITE_CSEQ 1	/* the CSeq of every call's dialog-creating INVITE */
-/* The calls before a slot's current one (--requests-per-call) whose dialog the
- * slot remembers (taken_of), to know a repeat of their 2xx */
-#define TAKEN_MAX 16
+/* The thread's memory of the dialogs its calls took (--requests-per-call;
+ * taken_put): buckets of TAKEN_WAYS entries, at first TAKEN_PER_CALL entries
+ * a call slot (a power of two of them, TAKEN_MIN at least), doubled when a
+ * bucket is full of entries still needed, up to TAKEN_CAP entries (16 MiB);
+ * each kept TAKEN_KEEP_T1 * T1 */
+#define TAKEN_WAYS     8
+#define TAKEN_PER_CALL 4
+#define TAKEN_MIN      1024
+#define TAKEN_CAP      (1u << 20)
+/* 64*T1 from when the call's slot starts its next call: a callee resends a
+ * 2xx for 64*T1 at most from when it first sent it (RFC 3261 13.3.1.4),
+ * which was before the call took it and ended */
+#define TAKEN_KEEP_T1 64
 
 /* C_IDLE: not started, or (--requests-per-call) ended and waiting in the idle
  * ring to be set up again */
@@ -167,9 +178,16 @@ struct uac {
 	 * ncalls * ROUTE_MAX. Memory is touched only where used: the odd half
 	 * by --requests-per-call, a route set by a dialog that has one */
 	char *targets, *routes;
-	/* ncalls * TAKEN_MAX: the dialogs the last calls of each slot took
-	 * (taken_of), touched only by --requests-per-call */
-	uint64_t *taken;
+	/* the dialogs calls took whose 2xx may still come again (taken_put):
+	 * taken_mask + 1 buckets of TAKEN_WAYS, touched only by
+	 * --requests-per-call; taken_full: it may grow no more */
+	struct uac_taken {
+		uint64_t key;	/* taken_key; 0: free */
+		uint64_t until; /* its 2xx can no longer come after then (ns) */
+	} * taken;
+	uint32_t taken_mask;
+	bool taken_full;
+	uint64_t taken_keep_ns;
 	uint64_t ncalls;
 	struct uac_tx *tx;
 	uint32_t ntx, *tx_free, tx_nfree;
@@ -249,7 +267,7 @@ static uint64_t tag_hash(const struct uac *u, const char *tag, size_t len)
 
 /* A dialog of incarnation gen of a call slot, by its remote (To) tag: the
  * incarnation's low 16 bits over 48 bits of the tag's hash; never 0 (0: no
- * dialog, in taken_of and noslot_fork). */
+ * dialog, in noslot_fork). */
 static uint64_t dlg_key(const struct uac *u, uint32_t gen, const char *tag, size_t len)
 {
 	return (uint64_t)(gen & 0xffff) << 48 | tag_hash(u, tag, len) >> 16 | 1;
@@ -299,14 +317,87 @@ static char *call_route(const struct uac *u, uint32_t ci, uint32_t gen)
 	return u->routes + ((gen & 1) * u->ncalls + ci) * ROUTE_MAX;
 }
 
-/* Where slot ci remembers the dialog (dlg_key) its incarnation gen took, for
- * the last TAKEN_MAX of them: written when the slot's next call starts
- * (call_restart), read for a 2xx that names an earlier incarnation
- * (earlier_answer). Bounded: a repeat of the 2xx of a call further back is
- * taken for a second fork's. */
-static uint64_t *taken_of(const struct uac *u, uint32_t ci, uint32_t gen)
+/* What names the dialog incarnation gen of call slot ci took: its Call-ID
+ * (the slot and the incarnation, with the run's nonce) and the callee's To
+ * tag, hashed (never 0). Its CSeq is the INVITE's, INVITE_CSEQ, for every
+ * call; a 2xx with another is a re-INVITE's in that dialog. */
+static uint64_t taken_key(const struct uac *u, uint32_t ci, uint32_t gen, const char *tag,
+			  size_t len)
 {
-	return &u->taken[(size_t)ci * TAKEN_MAX + gen % TAKEN_MAX];
+	uint64_t h = keyhash_mix(u->x.cfg->nonce ^ keyhash_mix((uint64_t)ci << 32 | gen));
+	h = keyhash_bytes(h, tag, len);
+	return h ? h : 1;
+}
+
+static struct uac_taken *taken_bucket(const struct uac *u, uint64_t key)
+{
+	return &u->taken[(size_t)(key & u->taken_mask) * TAKEN_WAYS];
+}
+
+/* The entry of bucket b for key: its own, a free one, else the one whose
+ * time is up first. */
+static struct uac_taken *taken_slot(struct uac_taken *b, uint64_t key)
+{
+	struct uac_taken *at = &b[0];
+	for (unsigned k = 0; k < TAKEN_WAYS; k++) {
+		if (!b[k].key || b[k].key == key)
+			return &b[k];
+		if (b[k].until < at->until)
+			at = &b[k];
+	}
+	return at;
+}
+
+/* The memory twice as large, its entries still needed moved in; false when
+ * it is at TAKEN_CAP or no memory is left (it stays as it was). Rare: a
+ * bucket full of entries still needed, log2(TAKEN_CAP / TAKEN_MIN) times a
+ * run at most. */
+static bool taken_grow(struct uac *u)
+{
+	size_t n = ((size_t)u->taken_mask + 1) * TAKEN_WAYS;
+	struct uac_taken *old = u->taken, *t;
+	if (u->taken_full || n * 2 > TAKEN_CAP || !(t = calloc(n * 2, sizeof(*t)))) {
+		u->taken_full = true;
+		return false;
+	}
+	u->taken = t;
+	u->taken_mask = (uint32_t)(n * 2 / TAKEN_WAYS - 1);
+	for (size_t i = 0; i < n; i++)
+		if (old[i].key && old[i].until > u->now)
+			*taken_slot(taken_bucket(u, old[i].key), old[i].key) = old[i];
+	free(old);
+	return true;
+}
+
+/* Remembers that incarnation gen of slot ci took the dialog of To tag `tag`
+ * (call_restart, as the slot's next call starts), for a repeat of its 2xx
+ * to be known as one (earlier_answer) however many calls the slot has had
+ * since, for as long as it may come. Bounded: an entry whose time is up
+ * gives its place; a bucket full of entries still needed makes the memory
+ * grow, up to TAKEN_CAP; past that the oldest of the bucket is forgotten
+ * before its time (repeats.dialogs_forgotten: a repeat of its 2xx would be
+ * taken for another fork's). */
+static void taken_put(struct uac *u, uint32_t ci, uint32_t gen, const char *tag, size_t len)
+{
+	uint64_t key = taken_key(u, ci, gen, tag, len);
+	struct uac_taken *at = taken_slot(taken_bucket(u, key), key);
+	if (at->key && at->key != key && at->until > u->now && taken_grow(u))
+		at = taken_slot(taken_bucket(u, key), key);
+	if (at->key && at->key != key && at->until > u->now)
+		u->x.c->taken_forgotten++;
+	at->key = key;
+	at->until = u->now + u->taken_keep_ns;
+}
+
+/* Whether incarnation gen of slot ci took the dialog of To tag `tag`. */
+static bool taken_has(const struct uac *u, uint32_t ci, uint32_t gen, const char *tag, size_t len)
+{
+	uint64_t key = taken_key(u, ci, gen, tag, len);
+	const struct uac_taken *b = taken_bucket(u, key);
+	for (unsigned k = 0; k < TAKEN_WAYS; k++)
+		if (b[k].key == key)
+			return true;
+	return false;
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -597,7 +688,7 @@ static bool call_restart(struct uac *u, uint32_t ci)
 		u->terminal--;
 	}
 	if (c->rtag_len) { /* else a retry of this restart: it is in already */
-		*taken_of(u, ci, c->gen) = dlg_key(u, c->gen, c->rtag, c->rtag_len);
+		taken_put(u, ci, c->gen, c->rtag, c->rtag_len);
 		c->prev_target_len = c->target_len;
 		c->prev_route_len = c->route_len;
 	}
@@ -1045,9 +1136,9 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
 /* A 2xx to an INVITE of an earlier call in slot ci (incarnation gen), which
  * --requests-per-call has since ended and replaced (on_pkt: its Call-ID names
  * an earlier incarnation). A 2xx is always ACKed (RFC 3261 13.2.2.4), and the
- * dialog ended when unwanted. One in the dialog that call took (its To tag
- * the one the slot's history holds for it, taken_of: one of the slot's last
- * TAKEN_MAX calls) is a repeat of that call's 2xx or of the 2xx to one of its
+ * dialog ended when unwanted. One in the dialog that call took (its Call-ID
+ * and To tag in the thread's memory of the dialogs taken, taken_has, however
+ * many calls the slot has had since) is a repeat of that call's 2xx or of the 2xx to one of its
  * re-INVITEs (our ACK was lost and the callee resends it; or the re-INVITE
  * had timed out): it is ACKed again in that dialog, which our BYE ended, and
  * counted a late response. For the call before the current one the ACK goes
@@ -1056,16 +1147,16 @@ static void fork_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct s
  * for one further back it is built from the 2xx itself (its Contact, its own
  * Record-Route). Any other 2xx to a call's INVITE (a second fork's, that a
  * forking proxy forwarded late; or a repeat of one; or a repeat of the 2xx
- * of a call further back than the history) is a dialog of its own, ACKed and
+ * of a call that memory had to forget, calls.taken_forgotten) is a dialog of its own, ACKed and
  * ended with a BYE as fork_answer does for the slot's current call. Any
  * other 2xx to a re-INVITE (no fork has one) is ACKed from itself, counted a
  * late response as well. Before, such a 2xx was counted a late response and
  * left unACKed (a re-INVITE's until this was extended to it): the callee
  * resent it until 64*T1 and held a call nobody was on (an SBC in between
  * with it), or, a re-INVITE's, ended its dialog with a BYE then (13.3.1.4);
- * and only the call just before the current one was known, so that the
- * repeat of an earlier call's 2xx was taken for a fork's and ended with a
- * second BYE, whose 481 counted an error. */
+ * and only the call just before the current one was known, then only the
+ * slot's last 16, so that the repeat of an earlier call's 2xx was taken for
+ * a fork's and ended with a second BYE, whose 481 counted an error. */
 static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struct sip_msg *m)
 {
 	const struct uac_call *c = &u->calls[ci];
@@ -1074,9 +1165,7 @@ static void earlier_answer(struct uac *u, uint32_t ci, uint32_t gen, const struc
 		return;
 	}
 	/* gen < c->gen: a Call-ID of a later one (made up) names no call */
-	bool taken =
-	    gen < c->gen && c->gen - gen <= TAKEN_MAX &&
-	    *taken_of(u, ci, gen) == dlg_key(u, gen, m->buf + m->to.tag.off, m->to.tag.len);
+	bool taken = gen < c->gen && taken_has(u, ci, gen, m->buf + m->to.tag.off, m->to.tag.len);
 	bool prev = taken && gen + 1 == c->gen;
 	if (!taken && m->cseq.num == INVITE_CSEQ) {
 		fork_answer(u, ci, gen, m);
@@ -1652,7 +1741,12 @@ static int uac_setup(void *state)
 	u->calls = calloc(u->ncalls, sizeof(*u->calls));
 	u->targets = calloc(u->ncalls * 2, TARGET_MAX);
 	u->routes = calloc(u->ncalls * 2, ROUTE_MAX);
-	u->taken = calloc(u->ncalls * TAKEN_MAX, sizeof(*u->taken));
+	uint64_t nt = TAKEN_MIN;
+	while (nt < TAKEN_CAP && nt < u->ncalls * TAKEN_PER_CALL)
+		nt <<= 1;
+	u->taken = calloc(nt, sizeof(*u->taken));
+	u->taken_mask = (uint32_t)(nt / TAKEN_WAYS - 1);
+	u->taken_keep_ns = TAKEN_KEEP_T1 * (uint64_t)cfg->t1_ms * 1000000;
 	u->idle = calloc(u->ncalls, sizeof(*u->idle));
 	u->tx = calloc(u->ntx, sizeof(*u->tx));
 	u->tx_free = calloc(u->ntx, sizeof(*u->tx_free));

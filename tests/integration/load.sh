@@ -210,7 +210,7 @@ for k in ("total", "unknown_transaction", "malformed", "mismatched", "truncated"
     need(k in j["unexpected"], "unexpected." + k)
 for k in ("total", "timeouts", "unexpected", "failed_responses", "setup_failures"):
     need(k in j["errors"], "errors." + k)
-for k in ("duplicate_responses", "late_responses"):
+for k in ("duplicate_responses", "late_responses", "dialogs_forgotten"):
     need(k in j["repeats"], "repeats." + k)
 need(set(j["acks"]) == {"sent", "resent"}, "acks")
 need(set(j["peer"]) == {"requests", "retransmissions", "responses_sent"}, "peer")

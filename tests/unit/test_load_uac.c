@@ -11,8 +11,9 @@
  * dialog, not in the call's: its BYE did end the call. And a 2xx to the
  * re-INVITE of a call whose slot --requests-per-call has given to a new call
  * is ACKed in that call's dialog: it was left unACKed; and a repeat of the
- * 2xx of a call two or more calls back in the slot is only ACKed again: it
- * was taken for a fork's and ended with a second BYE.
+ * 2xx of a call two or more calls back in the slot (any number: it is known
+ * by its Call-ID and To tag) is only ACKed again: it was taken for a fork's
+ * and ended with a second BYE.
  *
  * uac.c lives with sipshard-load, outside the library, so it is compiled
  * into this test directly (with msg.c, stats.c and worker.c), its send
@@ -443,17 +444,19 @@ static void call_cycle(const char *tag, char ok[2048])
 }
 
 /* A repeat of the 200 a call took (our ACK lost) that comes once
- * --requests-per-call has set two or more calls up in its slot since (up to
- * TAKEN_MAX) is known as that call's: ACKed again in its dialog, counted a
- * late response, and not ended with a BYE a second time. Before, only the
- * call just before the slot's current one was known by its To tag, and a
- * repeat from further back was taken for a second fork's 2xx: ACKed, ended
- * with a BYE (whose 481 is an error) and counted a late answer. Past
- * TAKEN_MAX calls it is still taken for a fork's (the history is bounded). */
+ * --requests-per-call has set two or more calls up in its slot since, however
+ * many, is known as that call's by its Call-ID and To tag: ACKed again in
+ * its dialog, counted a late response, and not ended with a BYE a second
+ * time; while a 2xx of another fork to that call's INVITE (another To tag)
+ * is a dialog of its own, ACKed and ended with a BYE. Before, only the call
+ * just before the slot's current one was known by its To tag, then only the
+ * slot's last 16 calls, and a repeat from further back was taken for a
+ * second fork's 2xx: ACKed, ended with a BYE (whose 481 is an error) and
+ * counted a late answer. */
 static void test_earlier_call_repeat_is_only_acked(void **state)
 {
 	(void)state;
-	char ok0[2048], tag[16];
+	char ok0[2048], fork0[2048], tag[16];
 	calls_come_and_go(LM_INFO);
 	call_cycle("call0", ok0);
 	call_cycle("call1", NULL);
@@ -467,23 +470,86 @@ static void test_earlier_call_repeat_is_only_acked(void **state)
 	assert_int_equal(stats->c.calls_late_answers, 0);
 	assert_int_equal(load_uac_errors(&stats->c), 0);
 
-	for (int i = 3; i <= TAKEN_MAX; i++) {
+	for (int i = 3; i <= 40; i++) {
 		snprintf(tag, sizeof(tag), "call%d", i);
 		call_cycle(tag, NULL);
 	}
-	assert_int_equal(u->calls[0].gen, TAKEN_MAX);
+	assert_int_equal(u->calls[0].gen, 40);
 	deliver(ok0);
 	assert_int_equal(got("ACK sip:call0@", "CSeq: 1 ACK", NULL), 3);
 	assert_int_equal(got("BYE sip:call0@", NULL, NULL), 1);
 	assert_int_equal(stats->c.late_responses, 2);
 	assert_int_equal(stats->c.calls_late_answers, 0);
+	assert_int_equal(stats->c.taken_forgotten, 0);
 
-	call_cycle("further", NULL); /* one call more: beyond the history */
-	deliver(ok0);
-	assert_int_equal(got("ACK sip:call0@", "CSeq: 1 ACK", NULL), 4);
-	assert_int_equal(got("BYE sip:call0@", NULL, NULL), 2);
+	/* another fork's 200 to call0's INVITE */
+	snprintf(fork0, sizeof(fork0), "%s", ok0);
+	for (char *p = fork0; (p = strstr(p, "call0")) != NULL;)
+		memcpy(p, "forkx", 5);
+	deliver(fork0);
+	assert_int_equal(got("ACK sip:forkx@", "tag=forkx", NULL), 1);
+	const char *bye = NULL;
+	assert_int_equal(got("BYE sip:forkx@", "tag=forkx", &bye), 1);
 	assert_int_equal(stats->c.calls_late_answers, 1);
-	assert_int_equal(stats->c.calls_established, TAKEN_MAX + 2);
+	answer(bye, "200 OK", NULL);
+	assert_int_equal(load_uac_errors(&stats->c), 0);
+	assert_int_equal(stats->c.calls_established, 41);
+}
+
+/* The memory of the dialogs taken is bounded: a bucket full of dialogs whose
+ * 2xx may still come makes it grow (twice as large, the entries moved in),
+ * up to TAKEN_CAP; there, the bucket gives its oldest up, counted
+ * (repeats.dialogs_forgotten), and a repeat of that one's 2xx is then taken
+ * for another fork's. One whose 2xx can no longer come (64*T1 on) gives its
+ * entry up uncounted, and the others are still known. Here the memory is
+ * one bucket to begin with. */
+static void test_taken_memory_bounded(void **state)
+{
+	(void)state;
+	char ok0[2048], ok2[2048], tag[16];
+	calls_come_and_go(LM_INFO);
+	u->taken_mask = 0; /* one bucket of TAKEN_WAYS */
+	for (int i = 0; i <= TAKEN_WAYS; i++) {
+		snprintf(tag, sizeof(tag), "call%d", i);
+		call_cycle(tag, NULL);
+	}
+	/* calls 0 to TAKEN_WAYS - 1 remembered, the bucket full; one more: it grows */
+	assert_int_equal(u->taken_mask, 0);
+	call_cycle("grown", NULL);
+	assert_int_equal(u->taken_mask, 1);
+	assert_int_equal(stats->c.taken_forgotten, 0);
+
+	/* at its most: one bucket again, which may not grow */
+	teardown(NULL);
+	setup(NULL);
+	calls_come_and_go(LM_INFO);
+	u->taken_mask = 0;
+	u->taken_full = true;
+	call_cycle("call0", ok0);
+	call_cycle("call1", NULL);
+	call_cycle("call2", ok2);
+	for (int i = 3; i <= TAKEN_WAYS; i++) {
+		snprintf(tag, sizeof(tag), "call%d", i);
+		call_cycle(tag, NULL);
+	}
+	assert_int_equal(stats->c.taken_forgotten, 0);
+	call_cycle("callx", NULL); /* TAKEN_WAYS + 1 remembered: call0 forgotten */
+	assert_int_equal(stats->c.taken_forgotten, 1);
+	assert_int_equal(u->taken_mask, 0);
+
+	later(TAKEN_KEEP_T1 * T1_MS); /* all outlived */
+	call_cycle("cally", NULL);
+	assert_int_equal(stats->c.taken_forgotten, 1);
+
+	deliver(ok2); /* still known */
+	assert_int_equal(got("ACK sip:call2@", "CSeq: 1 ACK", NULL), 2);
+	assert_int_equal(got("BYE sip:call2@", NULL, NULL), 1);
+	assert_int_equal(stats->c.calls_late_answers, 0);
+	deliver(ok0); /* forgotten: taken for another fork's */
+	const char *bye = NULL;
+	assert_int_equal(got("BYE sip:call0@", NULL, &bye), 2);
+	assert_int_equal(stats->c.calls_late_answers, 1);
+	answer(bye, "200 OK", NULL);
 }
 
 /* The ACKs of the 2xx of two calls in one slot (--requests-per-call), each
@@ -612,6 +678,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_earlier_reinvite_2xx_is_acked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_earlier_call_repeat_is_only_acked, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_taken_memory_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_branch_is_the_calls_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinvite_2xx_refreshes_the_target, setup,
 					    teardown),
