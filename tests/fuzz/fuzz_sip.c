@@ -26,7 +26,9 @@
  * Replaces or Join value read and rewritten naming another dialog reads
  * back as that dialog (check_dialog_refs). Every address taken (From, To,
  * Contact, Route, Record-Route, Refer-To) and the Request-URI read the same
- * alone (sip_parse_addr, sip_parse_uri: check_addrs). The Reason lines a
+ * alone (sip_parse_addr, sip_parse_uri: check_addrs), and every Contact
+ * value reads the same one by one (sip_addr_list_next), each URI equal to
+ * itself (sip_uri_equal: check_contact_list). The Reason lines a
  * CANCEL passes on make a CANCEL that parses with them (check_reasons); the
  * Timestamp a 100 copies is the request's line; delta-seconds read are the
  * value's digits; the steering bucket is the parsed Call-ID's. Any
@@ -548,6 +550,46 @@ static void check_addr(const struct sip_msg *m, const struct sip_addr *a, const 
 		die(what, m->buf, (int)m->len);
 }
 
+/* Every Contact value read with sip_addr_list_next, line by line: the ones
+ * the parser kept, in its order and the same, then the rest (a response's
+ * past SIP_MAX_CONTACTS), each read without error; and each URI equal to
+ * itself and to the Request-URI both ways round or neither
+ * (sip_uri_equal). */
+static void check_contact_list(const struct sip_msg *m)
+{
+	unsigned n = 0;
+	struct sip_addr a;
+
+	if (m->contact_star)
+		return;
+	for (uint16_t i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		uint16_t pos = h->value.off;
+		int rc;
+		if (h->id != SIP_HDR_CONTACT)
+			continue;
+		while ((rc = sip_addr_list_next(m->buf, h->value, &pos, &a)) == 1) {
+			const struct sip_addr *k = n < m->ncontacts ? &m->contacts[n] : NULL;
+			if (k &&
+			    (!view_same(m, k->whole, m, a.whole) || !same_uri(&k->uri, &a.uri) ||
+			     !view_same(m, k->params, m, a.params) || k->has_tag != a.has_tag))
+				die("sip_addr_list_next reads a Contact otherwise", m->buf,
+				    (int)m->len);
+			n++;
+			if (!sip_uri_equal(m->buf, &a.uri, m->buf, &a.uri))
+				die("a Contact's URI is not equal to itself", m->buf, (int)m->len);
+			if (m->is_request && sip_uri_equal(m->buf, &a.uri, m->buf, &m->ruri) !=
+						 sip_uri_equal(m->buf, &m->ruri, m->buf, &a.uri))
+				die("sip_uri_equal is not symmetric", m->buf, (int)m->len);
+		}
+		if (rc < 0)
+			die("sip_addr_list_next refuses a Contact the parser took", m->buf,
+			    (int)m->len);
+	}
+	if (n < m->ncontacts)
+		die("sip_addr_list_next reads fewer Contacts than the parser", m->buf, (int)m->len);
+}
+
 static void check_addrs(const struct sip_msg *m)
 {
 	struct sip_uri u;
@@ -566,6 +608,7 @@ static void check_addrs(const struct sip_msg *m)
 		check_addr(m, &m->record_routes[i], "a Record-Route address reads otherwise alone");
 	if (m->refer_to.len)
 		check_addr(m, &m->refer_to_addr, "the Refer-To address reads otherwise alone");
+	check_contact_list(m);
 }
 
 /* The Reason lines a caller's CANCEL passes on (setup_cancel_reasons, each

@@ -817,10 +817,13 @@ static void test_uri_equal(void **state)
 	    {"SIP:alice@ATLANTA.com", "sip:alice@atlanta.COM"},
 	    {"sip:alice@[::1]:5060", "sip:alice@[0:0:0:0:0:0:0:1]:5060"},
 	    {"sip:alice@[2001:DB8::A]", "sip:alice@[2001:db8:0::a]"},
+	    {"sip:bob@[20017DB8::4]", "sip:bob@[20017db8::4]"}, /* no address: as text */
 	    /* a parameter in one only, but user, ttl, method and maddr */
 	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;lr;ob;transport=udp"},
 	    {"sip:alice@atlanta.com;maddr=10.0.0.1", "sip:alice@atlanta.com;MADDR=10.0.0.1"},
 	    {"tel:+15551234567", "TEL:+15551234567"},
+	    /* a parameter twice (19.1.4 does not say): either value matches */
+	    {"sip:a@b;x=1;x=2", "sip:a@b;x=2;x=1"},
 	};
 	static const char *const other[][2] = {
 	    /* the RFC's sets that are not equivalent */
@@ -836,6 +839,7 @@ static void test_uri_equal(void **state)
 	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;maddr=10.0.0.1"},
 	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;m%61ddr=10.0.0.1"},
 	    {"sip:alice@atlanta.com;transport=udp", "sip:alice@atlanta.com;transport=tcp"},
+	    {"sip:a@b;x=1;x=2", "sip:a@b;x=1"},
 	    /* scheme, password, user present in one only, an escaped reserved
 	     * character, another address, headers in one only */
 	    {"sip:alice@atlanta.com", "sips:alice@atlanta.com"},
@@ -843,6 +847,7 @@ static void test_uri_equal(void **state)
 	    {"sip:atlanta.com", "sip:alice@atlanta.com"},
 	    {"sip:a%3Bb@atlanta.com", "sip:a;b@atlanta.com"},
 	    {"sip:alice@[::1]", "sip:alice@[::2]"},
+	    {"sip:alice@[::1]", "sip:alice@[20017db8::1]"},
 	    {"sip:alice@atlanta.com?a=b", "sip:alice@atlanta.com?a=b&c=d"},
 	    {"sip:alice@127.0.0.1", "sip:alice@127.0.0.1.example"},
 	    {"tel:+15551234567", "sip:+15551234567@atlanta.com"},

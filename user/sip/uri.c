@@ -528,8 +528,9 @@ static bool uri_text_eq(const char *a, sip_view x, const char *b, sip_view y, bo
 }
 
 /* The hosts of two sip or sips URIs: an IPv6 reference as the address it
- * names (RFC 5954 4.1: "[::1]" is "[0:0:0:0:0:0:0:1]"), any other without
- * case. */
+ * names (RFC 5954 4.1: "[::1]" is "[0:0:0:0:0:0:0:1]"), any other, and one
+ * that names no address (the parser takes "[20017db8::4]": hex, colons and
+ * dots), without case. */
 static bool uri_host_eq(const char *a, const struct sip_uri *x, const char *b,
 			const struct sip_uri *y)
 {
@@ -539,15 +540,18 @@ static bool uri_host_eq(const char *a, const struct sip_uri *x, const char *b,
 		return uri_text_eq(a, x->host, b, y->host, true);
 	struct in6_addr ax, ay;
 	char tx[64], ty[64];
-	if (x->host.len < 3 || y->host.len < 3 || x->host.len - 2u >= sizeof(tx) ||
-	    y->host.len - 2u >= sizeof(ty))
-		return false;
-	memcpy(tx, a + x->host.off + 1, x->host.len - 2u);
-	tx[x->host.len - 2u] = '\0';
-	memcpy(ty, b + y->host.off + 1, y->host.len - 2u);
-	ty[y->host.len - 2u] = '\0';
-	return inet_pton(AF_INET6, tx, &ax) == 1 && inet_pton(AF_INET6, ty, &ay) == 1 &&
-	       !memcmp(&ax, &ay, sizeof(ax));
+	bool ok = x->host.len >= 3 && y->host.len >= 3 && x->host.len - 2u < sizeof(tx) &&
+		  y->host.len - 2u < sizeof(ty);
+	if (ok) {
+		memcpy(tx, a + x->host.off + 1, x->host.len - 2u);
+		tx[x->host.len - 2u] = '\0';
+		memcpy(ty, b + y->host.off + 1, y->host.len - 2u);
+		ty[y->host.len - 2u] = '\0';
+		ok = inet_pton(AF_INET6, tx, &ax) == 1 && inet_pton(AF_INET6, ty, &ay) == 1;
+	}
+	if (!ok)
+		return uri_text_eq(a, x->host, b, y->host, true);
+	return !memcmp(&ax, &ay, sizeof(ax));
 }
 
 /* One name[=value] of a ';' (params) or '&' (headers) separated list at *p
@@ -564,21 +568,26 @@ static void uri_pair(const char **p, const char *end, char sep, sip_view *name, 
 	*p = e < end ? e + 1 : end;
 }
 
-/* The value (len 0 for none) of the pair named name (of buf na) in list l
- * of buf b; false when there is none. */
-static bool uri_find(const char *na, sip_view name, const char *b, sip_view l, char sep,
-		     sip_view *value)
+/* Whether list l (of buf b) holds a pair named name (of buf na): 0 none, 1
+ * one with value v (len 0 for none; letters in any case when icase), -1
+ * only with other values. A name given twice in a URI (which 19.1.4 does
+ * not speak of) matches when either has the value, so that a URI is always
+ * equal to itself. */
+static int uri_find(const char *na, sip_view name, sip_view v, const char *b, sip_view l, char sep,
+		    bool icase)
 {
 	const char *p = b + l.off, *end = p + l.len;
+	int found = 0;
 	while (p < end) {
-		sip_view n, v;
-		uri_pair(&p, end, sep, &n, &v, b);
-		if (uri_text_eq(na, name, b, n, true)) {
-			*value = v;
-			return true;
-		}
+		sip_view n, w;
+		uri_pair(&p, end, sep, &n, &w, b);
+		if (!uri_text_eq(na, name, b, n, true))
+			continue;
+		if (uri_text_eq(na, v, b, w, icase))
+			return 1;
+		found = -1;
 	}
-	return false;
+	return found;
 }
 
 /* Whether every uri-parameter of x (in a) matches in y (in b) as RFC 3261
@@ -590,13 +599,13 @@ static bool uri_params_in(const char *a, sip_view x, const char *b, sip_view y)
 	static const char *const named[] = {"user", "ttl", "method", "maddr"};
 	const char *p = a + x.off, *end = p + x.len;
 	while (p < end) {
-		sip_view n, v, w;
+		sip_view n, v;
 		uri_pair(&p, end, ';', &n, &v, a);
-		if (uri_find(a, n, b, y, ';', &w)) {
-			if (!uri_text_eq(a, v, b, w, true))
-				return false;
+		int in = uri_find(a, n, v, b, y, ';', true);
+		if (in < 0)
+			return false;
+		if (in > 0)
 			continue;
-		}
 		for (size_t k = 0; k < sizeof(named) / sizeof(named[0]); k++)
 			if (sip_unescaped_ieq(a + n.off, a + n.off + n.len, named[k]))
 				return false;
@@ -612,9 +621,9 @@ static bool uri_headers_in(const char *a, sip_view x, const char *b, sip_view y)
 {
 	const char *p = a + x.off, *end = p + x.len;
 	while (p < end) {
-		sip_view n, v, w;
+		sip_view n, v;
 		uri_pair(&p, end, '&', &n, &v, a);
-		if (!uri_find(a, n, b, y, '&', &w) || !uri_text_eq(a, v, b, w, false))
+		if (uri_find(a, n, v, b, y, '&', false) <= 0)
 			return false;
 	}
 	return true;
