@@ -447,7 +447,10 @@ static void check_challenges(const struct sip_msg *m)
 	for (uint16_t i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr_line *h = &m->hdrs[i];
 		struct sip_digest_challenge ch;
-		char answer[4096], small[64];
+		/* an answer repeats realm, nonce and opaque, which may take most of
+		 * a 65535-byte datagram: a buffer that holds any */
+		static char answer[65536 + 1024];
+		char small[64];
 		if (h->id != SIP_HDR_WWW_AUTHENTICATE && h->id != SIP_HDR_PROXY_AUTHENTICATE)
 			continue;
 		int rc = sip_digest_challenge_parse(m->buf, h->value, &ch);
