@@ -6,7 +6,8 @@
 # "[::]" daemon relays a call from an IPv6 caller and one from an IPv4 caller
 # to an IPv4 callee, and shows plain addresses (no ::ffff:) in sipshardctl
 # dialogs and the CDRs' source; the callee's 486, resent after the caller's
-# ACK, is ACKed again. In a network namespace of its own with
+# ACK, is ACKed again; a target written IPv4-mapped is that IPv4 callee,
+# its answered INVITE counted on it. In a network namespace of its own with
 # net.ipv6.bindv6only=1, a "[::]" daemon still takes an IPv4 caller and
 # reaches an IPv4 callee. sipshard-load's uas given only an IPv6 --local,
 # and its uac given only an IPv6 --target, make calls.
@@ -224,6 +225,20 @@ python3 "$WORK/peer.py" $D_PORT $A_PORT $B_PORT stale >"$WORK/stale.out" 2>&1
 rc=$?
 sed 's/^/# /' "$WORK/stale.out"
 check "listen [::]: an IPv4 callee's 486 resent after the call's end is ACKed again" test "$rc" = 0
+stop_daemon
+
+# the same daemon with its target written IPv4-mapped: that is the IPv4
+# callee, whose answers match it (they matched no target when it was held
+# as the IPv6 address)
+sed 's/"target": "127.0.0.1:/"target": "[::ffff:127.0.0.1]:/' "$WORK/dual.json" >"$WORK/mapped.json"
+start_daemon mapped "$WORK/mapped.json"
+python3 "$WORK/peer.py" $D_PORT $A_PORT $B_PORT call 127.0.0.1 127.0.0.1 127.0.0.1 callee \
+	>"$WORK/mapped.out" 2>&1
+rc=$?
+sed 's/^/# /' "$WORK/mapped.out"
+"$CTL" -s "$SOCK" --json targets >"$WORK/mapped-targets.json" 2>&1
+check "listen [::], target [::ffff:127.0.0.1]:$B_PORT: the call is relayed, and the target is 127.0.0.1:$B_PORT with its INVITE counted answered" \
+	test "$rc $(json_get "$WORK/mapped-targets.json" '[(t["address"], t["invites"], t["answered"]) for t in j["targets"]]')" = "0 [('127.0.0.1:$B_PORT', 1, 1)]"
 stop_daemon
 
 # ---- [::] with net.ipv6.bindv6only=1, in a network namespace of its own ----

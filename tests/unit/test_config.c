@@ -416,7 +416,19 @@ static void test_target_named(void **state)
 	assert_false(config_target_named(&t[0], "LOCALHOST"));
 	assert_true(config_target_named(&t[1], "127.0.0.2:5091"));
 	assert_false(config_target_named(&t[1], "127.0.0.2:5090"));
-	assert_false(config_target_named(&t[1], "[::ffff:127.0.0.2]:5091"));
+	/* an IPv4-mapped spelling is the IPv4 host: the workers take such a
+	 * peer as IPv4 (udp_addr_unmap), so a target written so is held as
+	 * IPv4, or its answers (from 127.0.0.3) matched no target */
+	assert_true(config_target_named(&t[1], "[::ffff:127.0.0.2]:5091"));
+	assert_false(config_target_named(&t[1], "[::ffff:127.0.0.2]:5090"));
+	load(&cfg, "{\"routes\": [{\"targets\": [\"[::ffff:127.0.0.3]:5092\"]}]}");
+	t = cfg.routes[0].targets;
+	assert_int_equal(t[0].addr.ss_family, AF_INET);
+	assert_int_equal(t[0].addr_len, sizeof(struct sockaddr_in));
+	assert_int_equal(ntohl(((struct sockaddr_in *)&t[0].addr)->sin_addr.s_addr), 0x7f000003);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&t[0].addr)->sin_port), 5092);
+	assert_true(config_target_named(&t[0], "127.0.0.3:5092"));
+	assert_true(config_target_named(&t[0], "[::ffff:127.0.0.3]:5092"));
 
 	/* operator input of any length (sipshardctl disable TEXT): a name
 	 * longer than any target's, whose first 63 bytes are a target's text,

@@ -343,6 +343,20 @@ static bool is_srv_domain(const char *s)
 	return !strchr(s, ':') && is_hostname(s, n) && strspn(s, "0123456789.") != n;
 }
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) in *a made the IPv4 one it
+ * stands for, as the workers take such a peer (udp_addr_unmap): a target
+ * written so is the host whose answers come from a.b.c.d, and a socket
+ * bound to IPv4 can send to it only so. */
+static void addr_unmap(struct sockaddr_storage *a, socklen_t *len)
+{
+	struct sockaddr_in v4;
+	if (udp_addr_unmap((const struct sockaddr *)a, *len, &v4)) {
+		memset(a, 0, sizeof(*a));
+		memcpy(a, &v4, sizeof(v4));
+		*len = sizeof(v4);
+	}
+}
+
 /* A target's address: numeric, or a host name that cfg_resolve_targets resolves
  * once listen is known (a route target's name without a port: its SRV
  * records); not a wildcard. */
@@ -370,6 +384,7 @@ int cfg_target_address(struct cfg_parse *p, const char *path, json_t *v, struct 
 	if (cfg_addr_is_wildcard(&t->addr))
 		return cfg_fail(p, path, "\"%s\" is a wildcard address, not a destination",
 				t->text);
+	addr_unmap(&t->addr, &t->addr_len);
 	return 0;
 }
 
@@ -408,8 +423,10 @@ bool config_target_named(const struct config_target *t, const char *text)
 	/* both parsed into zeroed storage (getaddrinfo's for a name fills no
 	 * more), so equal addresses are equal bytes, as the controller finds
 	 * its targets */
-	if (cfg_parse_ipport(text, &a, &len, why, sizeof(why)) == 0)
+	if (cfg_parse_ipport(text, &a, &len, why, sizeof(why)) == 0) {
+		addr_unmap(&a, &len); /* as the target's (cfg_target_address) */
 		return len == t->addr_len && !memcmp(&a, &t->addr, len);
+	}
 	/* a name: in any letter case, its port in any spelling; one whose
 	 * spelling is longer than any target's names none */
 	return canonical_name(text, true, want, sizeof(want)) &&
