@@ -3391,6 +3391,75 @@ static void test_open_requests_answered_at_the_end(void **state)
 	assert_int_equal(rc.bye_replayed, 1);
 }
 
+/*
+ * Requests of both sides still open when the call ends are answered 487 by
+ * sipshard (relay_end_pending): the caller's INFO, UPDATE and re-INVITE,
+ * the callee's INFO. Sent again (the 487 lost), each gets its 487 again,
+ * as the server transaction that sent it would (RFC 3261 17.2.2, 17.2.1):
+ * they got 481, ended[] keeping only the finals of BYEs, one per tag, where
+ * one end's requests would have taken each other's place. The ACK of the
+ * re-INVITE's 487 ends here (ack_of_local_answer, RFC 3261 17.2.1) rather
+ * than at the controller, which holds nothing of it. Anything else under
+ * those tags (another CSeq, another method with a CSeq kept, an ACK of a
+ * request that was no INVITE) is as before: 481, the controller for an
+ * ACK; and so is each of them once RELAY_ENDED_LINGER_MS have passed.
+ */
+static void test_open_requests_sent_again_get_their_487(void **state)
+{
+	static const struct {
+		const char *method;
+		unsigned cseq;
+	} sent[] = {{"INFO", 2}, {"UPDATE", 3}, {"INVITE", 4}};
+	char branch[128];
+	struct relay_result res;
+	int b_answers;
+	(void)state;
+
+	for (unsigned i = 0; i < 3; i++)
+		sent_from_a(sent[i].method, sent[i].cseq, sent[i].cseq, branch, sizeof(branch));
+	res = request_from_b("INFO", 7);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(end_dialog_like_the_worker(&b_answers), 3);
+	assert_int_equal(b_answers, 1);
+	assert_int_equal(rc.pending_ended, 4);
+
+	for (unsigned i = 0; i < 3; i++) {
+		res = branch_from_a(sent[i].method, sent[i].cseq, sent[i].cseq, "");
+		print_message("%s %u sent again: %d\n", sent[i].method, sent[i].cseq, res.status);
+		assert_int_equal(res.outcome, RELAY_ANSWER);
+		assert_int_equal(res.status, 487);
+		assert_int_equal(out_m.status, 487);
+		assert_int_equal(out_m.cseq.num, sent[i].cseq);
+		assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
+	}
+	res = request_from_b("INFO", 7);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 487);
+	assert_true(sip_view_eq(out, out_m.to.tag, b_tag, strlen(b_tag)));
+	assert_int_equal(rc.pending_replayed, 4);
+	assert_int_equal(rc.bye_replayed, 0);
+
+	res = branch_from_a("ACK", 4, 4, "");
+	assert_dropped(res, RELAY_DROP_ACK_LOCAL_ANSWER);
+	res = branch_from_a("ACK", 2, 2, "");
+	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
+	res = branch_from_a("INFO", 5, 5, "");
+	assert_int_equal(res.status, 481);
+	res = branch_from_a("INFO", 3, 3, "");
+	assert_int_equal(res.status, 481);
+	res = branch_from_a("BYE", 4, 4, "");
+	assert_int_equal(res.status, 481);
+	res = request_from_b("INFO", 2);
+	assert_int_equal(res.status, 481);
+	assert_int_equal(rc.pending_replayed, 4);
+
+	rc.now_ms += RELAY_ENDED_LINGER_MS + 1;
+	res = branch_from_a("INFO", 2, 2, "");
+	assert_int_equal(res.status, 481);
+	res = branch_from_a("ACK", 4, 4, "");
+	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
+}
+
 /* RFC 3261 18.2.1, RFC 3581 4: the response to a request from leg A goes
  * back with received=<A's address> and rport=<A's port> in the top Via when
  * the Via's sent-by is not where the request came from and it asked rport,
@@ -4103,6 +4172,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_crossing_byes_both_replayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_requests_answered_at_the_end, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_open_requests_sent_again_get_their_487, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

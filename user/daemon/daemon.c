@@ -965,6 +965,7 @@ int daemon_start(struct daemon *d)
 		w->relay.min_se_s = d->cfg->timers.min_se_s;
 		w->relay.strip = config_strip_set(d->cfg);
 		w->relay.rewrite_refer_to = d->cfg->rewrite_refer_to;
+		w->relay.ended_seed = rng_seed((uint64_t)(uintptr_t)&w->relay);
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
 		w->orig.tx_cap = d->cfg->tx_buffer_size;
@@ -1242,6 +1243,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "long_head_full", d->workers[i].relay.long_head_full);
 		JI(o, "long_heads_evicted", d->workers[i].table.heads_evicted);
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
+		JI(o, "pending_replayed", d->workers[i].relay.pending_replayed);
 		JI(o, "pending_ended", d->workers[i].relay.pending_ended);
 		JI(o, "late_finals_acked", d->workers[i].relay.late_finals_acked);
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);

@@ -275,6 +275,8 @@ const struct metrics_row metrics_rows[] = {
      "Responses for requests sipshard sent itself that matched none waiting."},
     {"worker_originated_unanswered", C, "Requests sipshard sent itself, given up at Timer F."},
     {"worker_pending_ended", C, "Requests answered 487 because their dialog ended."},
+    {"worker_pending_replayed", C,
+     "Retransmitted requests answered 487 again, as when their dialog ended."},
     {"worker_refer_notifies_answered", C,
      "NOTIFYs about the operator's REFER, answered by sipshard."},
     {"worker_refer_to_kept", C,

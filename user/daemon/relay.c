@@ -36,8 +36,10 @@
  *
  * A dialog can end while requests in it still wait for their finals (a BYE
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
- * (relay_end_pending; a BYE's 200 kept in ended[] for its retransmissions,
- * as the final of a BYE that crossed is), and a final that comes after the end is no longer
+ * (relay_end_pending; each final, a BYE's 200 or another request's 487,
+ * kept in ended[] for its retransmissions, as the final of a BYE that
+ * crossed is, and the ACK of a re-INVITE's 487 absorbed), and a final that
+ * comes after the end is no longer
  * relayed, since the dialog held its sender's address, but a final to an
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
  * (RFC 3261 13.2.2.4, 17.1.1.3; late_response).
@@ -737,37 +739,39 @@ int relay_write_request(struct relay_ctx *rc, struct sip_session *s, const struc
 }
 
 /*
- * How ended[] finds the final of a BYE: by the dialog's tags, ours toward
- * its sender (the BYE's To tag, len bytes) and the sender's (its From tag,
- * their_len bytes), which no dialog of the shard shares with another while
- * an entry lingers: ours name slot, generation and salt, and the forks of a
- * call, which share ours toward the callee (leg B's From tag), have To tags
- * of their own (RFC 3261 12.1). *at is the hash of our tag alone, where the
- * entry is (ended_at): a tag is ours (random salt), not chosen by a peer,
- * so none can aim at another's entry; the key, both tags' hash, is what the
- * entry answers. A hash: a BYE whose tags had another's key would only be
- * told how that other BYE was answered.
+ * How ended[] finds the final of a request whose dialog has ended: by the
+ * dialog's tags, ours toward its sender (the request's To tag, len bytes)
+ * and the sender's (its From tag, their_len bytes), which no dialog of the
+ * shard shares with another while an entry lingers: ours name slot,
+ * generation and salt, and the forks of a call, which share ours toward the
+ * callee (leg B's From tag), have To tags of their own (RFC 3261 12.1).
+ * Hashed under rc->ended_seed, so that a peer cannot compute the key of its
+ * own tags, nor aim its entries (ended_at) at another dialog's. A hash: a
+ * request whose tags had another's key would only be told how that other
+ * request was answered.
  */
-static uint64_t ended_key(const char *ours, size_t len, const char *theirs, size_t their_len,
-			  uint64_t *at)
+static uint64_t ended_key(const struct relay_ctx *rc, const char *ours, size_t len,
+			  const char *theirs, size_t their_len)
 {
-	*at = keyhash_bytes(0, ours, len);
-	return keyhash_bytes(*at, theirs, their_len);
+	return keyhash_bytes(keyhash_bytes(rc->ended_seed, ours, len), theirs, their_len);
 }
 
-/* The entry of ended[] for our tag whose hash is at: by tag, not slot, so
- * that the two BYEs of a dialog keep one each (crossing BYEs, one ended by
- * its final and the other answered by relay_end_pending). */
-static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t at)
+/* The entry of ended[] for the request with this CSeq under the tags of
+ * key: the key plus the CSeq, so that the requests one side had open at
+ * an end (CSeqs a few apart) never take each other's place, and the two
+ * sides' (keys of their own) seldom do. */
+static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t key, uint32_t cseq)
 {
-	return &rc->ended[at % RELAY_ENDED_SLOTS];
+	return &rc->ended[(key + cseq) % RELAY_ENDED_SLOTS];
 }
 
 /*
- * The final of the BYE that m, a BYE under a To tag of ours that matches no
- * dialog held, retransmits: that BYE, under the same tags, ended a dialog
- * lately (ended_by_a_bye), or was answered as its dialog ended
- * (relay_end_pending). Else 0: a new BYE (another CSeq) to the ended
+ * The final that the request m, of method `method` (m's, or INVITE for the
+ * ACK of one), under a To tag of ours that matches no dialog held, had
+ * from sipshard or crossing as its dialog ended, for the same tags, CSeq
+ * and method: a BYE's that ended its dialog (ended_by_a_bye) or was
+ * answered 200 as its dialog ended, another request's 487 then
+ * (relay_end_pending). Else 0: a new request (another CSeq) to the ended
  * dialog, or one whose end is no longer known, is for no dialog, 481 (RFC
  * 3261 15.1.2). Each entry answers its own tags only, whatever the slot
  * their dialog was in holds since: a forked call's dialogs share the slot
@@ -777,14 +781,13 @@ static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t at)
  * fork's BYE and the first fork's may have the same CSeq (each early
  * dialog counts its own, RFC 3261 12.2.1.1) and other finals.
  */
-static uint16_t ended_by_bye(struct relay_ctx *rc, const struct sip_msg *m)
+static uint16_t ended_final(struct relay_ctx *rc, const struct sip_msg *m, uint8_t method)
 {
-	uint64_t at;
-	uint64_t key = ended_key(m->buf + m->to.tag.off, m->to.tag.len, m->buf + m->from.tag.off,
-				 m->from.tag.len, &at);
-	const struct relay_ended *e = ended_at(rc, at);
+	uint64_t key = ended_key(rc, m->buf + m->to.tag.off, m->to.tag.len,
+				 m->buf + m->from.tag.off, m->from.tag.len);
+	const struct relay_ended *e = ended_at(rc, key, m->cseq.num);
 
-	if (!e->status || e->tag_key != key || e->cseq != m->cseq.num ||
+	if (!e->status || e->tag_key != key || e->cseq != m->cseq.num || e->method != method ||
 	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
 		return 0;
 	return e->status;
@@ -857,28 +860,29 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	rc->relayed_req[SIP_METHOD_CANCEL]++;
 }
 
-/* The BYE of leg `leg` of d with this CSeq, whose final is status, ends
- * d: ended[] answers its retransmissions with that final, under that
- * leg's tags (the BYE's), for RELAY_ENDED_LINGER_MS (ended_by_bye). */
-static void bye_final_kept(struct relay_ctx *rc, const struct shard_dialog *d, int leg,
-			   uint32_t cseq, int status)
+/* The request of leg `leg` of d with this CSeq and method had its final,
+ * status, as d ended: ended[] answers its retransmissions with that final,
+ * under that leg's tags (the request's), for RELAY_ENDED_LINGER_MS
+ * (ended_final). */
+static void final_kept(struct relay_ctx *rc, const struct shard_dialog *d, int leg, uint32_t cseq,
+		       uint8_t method, int status)
 {
 	const struct sip_session *s = &d->legs[leg];
-	uint64_t at;
 	uint64_t key =
-	    ended_key(s->local_tag, s->local_tag_len, s->remote_tag, s->remote_tag_len, &at);
+	    ended_key(rc, s->local_tag, s->local_tag_len, s->remote_tag, s->remote_tag_len);
 
-	*ended_at(rc, at) = (struct relay_ended){
+	*ended_at(rc, key, cseq) = (struct relay_ended){
 	    .cseq = cseq,
+	    .status = (uint16_t)status,
+	    .method = method,
 	    .at_ms = rc->now_ms,
 	    .tag_key = key,
-	    .status = (uint16_t)status,
 	};
 }
 
 /* A BYE of leg from_leg of d with this CSeq and final status ends d, in
  * slot/gen: the worker frees it (res), and ended[] answers the BYE's
- * retransmissions (bye_final_kept). */
+ * retransmissions (final_kept). */
 static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res,
 			   const struct shard_dialog *d, uint32_t slot, uint32_t gen, int from_leg,
 			   uint32_t cseq, int status)
@@ -887,7 +891,7 @@ static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res,
 	res->ended_by_leg = (uint8_t)from_leg;
 	res->ended_slot = slot;
 	res->ended_gen = gen;
-	bye_final_kept(rc, d, from_leg, cseq, status);
+	final_kept(rc, d, from_leg, cseq, SIP_METHOD_BYE, status);
 }
 
 /* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
@@ -944,12 +948,12 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
 	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
-	/* a BYE's 200 is its final as much as one that crossed: sent again,
-	 * the BYE gets it again (RFC 3261 17.2.2), not 481 for the dialog
-	 * gone, or in the slot another fork's 2xx took (worker.c
-	 * drain_commands); whether or not this copy fits */
-	if (t->method_id == SIP_METHOD_BYE)
-		bye_final_kept(rc, d, leg, t->in_cseq, status);
+	/* the final of its server transaction, which is sipshard's: sent
+	 * again, the request gets it again (RFC 3261 17.2.2, 17.2.1), not 481
+	 * for the dialog gone, or in the slot another fork's 2xx took
+	 * (worker.c drain_commands); a BYE's 200 as much as one that crossed;
+	 * whether or not this copy fits */
+	final_kept(rc, d, leg, t->in_cseq, t->method_id, status);
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
 	int n =
@@ -1025,20 +1029,29 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	if (from_leg < 0) {
 		if (m->method_id == SIP_METHOD_ACK) {
+			/* the ACK of the 487 a re-INVITE got as its dialog
+			 * ended (relay_end_pending): ends here, as the ACK of
+			 * any final sipshard gave (RFC 3261 17.2.1) */
+			if (ours && ended_final(rc, m, SIP_METHOD_INVITE)) {
+				drop(rc, RELAY_DROP_ACK_LOCAL_ANSWER, res);
+				return;
+			}
 			/* maybe the ACK of a non-2xx the controller sent */
 			res->outcome = RELAY_TO_CONTROLLER;
 			return;
 		}
-		/* a BYE's retransmission after it ended its dialog: freed, or
-		 * kept for the call's other forks with its tags emptied
-		 * (shard_dialog_retire_first_fork), or the early dialog of
-		 * another fork than the first, in a slot of its own, freed
-		 * or given out again since (ended_by_bye) */
-		uint16_t final = 0;
-		if (ours && m->method_id == SIP_METHOD_BYE)
-			final = ended_by_bye(rc, m);
+		/* the retransmission of a request that ended with its dialog:
+		 * a BYE that ended it, or any request answered as it ended;
+		 * the dialog freed, or kept for the call's other forks with
+		 * its tags emptied (shard_dialog_retire_first_fork), or the
+		 * early dialog of another fork than the first, in a slot of
+		 * its own, freed or given out again since (ended_final) */
+		uint16_t final = ours ? ended_final(rc, m, m->method_id) : 0;
 		if (final) {
-			rc->bye_replayed++;
+			if (m->method_id == SIP_METHOD_BYE)
+				rc->bye_replayed++;
+			else
+				rc->pending_replayed++;
 			answer(rc, m, final, NULL, out, cap, res);
 			return;
 		}

@@ -9,7 +9,8 @@
  * REFER's Refer-To and Referred-By), CSeq checks, transaction
  * records that map a relayed request's branch back to its origin, dialog
  * teardown after BYE, the answers to requests still open when a dialog ends
- * and the ACKs of the finals to re-INVITEs that come after that end. Does
+ * (and to their retransmissions after it: ended[]) and the ACKs of the
+ * finals to re-INVITEs that come after that end. Does
  * not own: sockets (worker.c), dialog creation (controller.c), table memory
  * (shard/table.c).
  *
@@ -88,26 +89,37 @@ struct relay_result {
 	struct shard_dialog *session_refreshed;
 };
 
-/* The finals of the BYEs that ended dialogs lately (a final that crossed,
- * the BYE's timeout, or the 200 sipshard gave a BYE still open as its
- * dialog ended: relay_end_pending), one entry per hash of the BYE's To tag
- * (our tag toward its sender) modulo RELAY_ENDED_SLOTS, so that a dialog's
- * two BYEs (crossing) keep one each: a BYE retransmitted because its final
- * response was lost gets that final again, as the BYE's server transaction
- * would for 64*T1 (RFC 3261 17.2.2), instead of 481 for a dialog already
- * freed. A later end whose tag has the same index takes the entry over
- * (the BYEs of a call's forks' callees too, which share our tag toward
- * them); that sender then gets 481, which RFC 3261 15.1.2 also lets it
- * take as the dialog ended. An entry answers only the BYE's To and From
- * tags, its dialog's (tag_key): a forked call's dialogs share the slot
- * their tags name (relay.c, ended_by_bye). */
+/* The finals of the requests that ended with their dialogs lately: a BYE's
+ * that ended one (a final that crossed, the BYE's timeout, or the 200
+ * sipshard gave a BYE still open as its dialog ended), and the 487 sipshard
+ * gave any other request still open then (relay_end_pending: an INFO, a
+ * re-INVITE, an UPDATE, a PRACK...). Sent again because that final was
+ * lost, the request gets it again, as its server transaction would for
+ * 64*T1 (RFC 3261 17.2.2, and 17.2.1 for an INVITE), instead of 481 for a
+ * dialog already freed; the ACK of a re-INVITE's 487 ends here
+ * (RELAY_DROP_ACK_LOCAL_ANSWER) instead of going to the controller, which
+ * knows nothing of it. An entry answers only the request's own To and From
+ * tags, CSeq and method (relay.c, ended_final): the dialog's two tags are
+ * hashed under ended_seed (tag_key), and the entry is at that key plus the
+ * CSeq modulo RELAY_ENDED_SLOTS. So the requests one side had open at one
+ * end, whose CSeqs differ by less than RELAY_ENDED_SLOTS, each have an
+ * entry of their own; a forked call's dialogs, which share our tag toward
+ * the callee, have theirs by their other tag; and a peer, who does not
+ * know the seed, can neither compute where its own entries go nor aim them
+ * at another dialog's. The table does not grow: a later end whose entry
+ * falls on a place still held (about one end in RELAY_ENDED_SLOTS per
+ * request kept, the two sides of one end included) takes it over, and the
+ * request that entry answered gets 481 when sent again, which RFC 3261
+ * 15.1.2 lets its sender take as the dialog ended; so does any request
+ * once RELAY_ENDED_LINGER_MS have passed. */
 #define RELAY_ENDED_SLOTS     1024
 #define RELAY_ENDED_LINGER_MS 32000
 struct relay_ended {
-	uint32_t cseq;	 /* the BYE's, as its sender numbered it: only it is replayed */
-	uint16_t status; /* the BYE's final; 0 = entry unused */
+	uint32_t cseq;	 /* the request's, as its sender numbered it */
+	uint16_t status; /* its final; 0 = entry unused */
+	uint8_t method;	 /* enum sip_method: the request's */
 	uint64_t at_ms;
-	uint64_t tag_key; /* relay.c ended_key of the BYE's To and From tags */
+	uint64_t tag_key; /* relay.c ended_key of the request's To and From tags */
 };
 
 /* The transactions of the requests relayed lately, one entry per hash of
@@ -163,9 +175,11 @@ struct relay_ctx {
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;
-	uint64_t resp_503_as_500;   /* of relayed_resp: 503s sent on as 500 */
-	uint64_t answered[7];	    /* by status class: [4] = 4xx ... */
-	uint64_t bye_replayed;	    /* retransmitted BYEs answered from ended[] */
+	uint64_t resp_503_as_500; /* of relayed_resp: 503s sent on as 500 */
+	uint64_t answered[7];	  /* by status class: [4] = 4xx ... */
+	uint64_t bye_replayed;	  /* retransmitted BYEs answered from ended[] */
+	/* retransmitted requests but BYE answered 487 again from ended[] */
+	uint64_t pending_replayed;
 	uint64_t refer_notifies;    /* NOTIFYs about the operator's REFER, answered here */
 	uint64_t session_too_brief; /* re-INVITEs and UPDATEs refused 422 (min_se_s) */
 	/* requests whose response lines needed a slot of the long-head pool
@@ -182,6 +196,7 @@ struct relay_ctx {
 	/* likewise for their Referred-By, when they have one (relay.c,
 	 * put_referred_by: one with a cid is kept) */
 	uint64_t referred_by_rewritten, referred_by_kept;
+	uint64_t ended_seed; /* of ended[]'s hash: the worker's, from the kernel */
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
 	struct relay_notified notified[RELAY_NOTIFIED_SLOTS];
@@ -257,9 +272,9 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  * the next such request of leg `leg` of d into out and takes it as answered
  * (a BYE gets 200: the end it asked for came): returns its length, to be
  * sent to that leg's peer; 0 when none is left; -ENOSPC when it does not
- * fit (that request is given up: its sender times it out). A BYE's 200 is
- * kept in ended[] as any BYE's final, for its retransmissions (also when
- * it did not fit). Looks at the
+ * fit. Either way the final is kept in ended[] (a BYE's as any BYE's
+ * final), and the request's retransmissions get it (RFC 3261 17.2.2), and
+ * the ACK of a re-INVITE's 487 ends here. Looks at the
  * leg's last RELAY_PENDING_LOOKBACK CSeqs (in-dialog CSeqs go up by one,
  * 12.2.1.1) and its last INVITE (shard_txn_open_invite, however many
  * requests came after it), so that ending a call costs no walk over the

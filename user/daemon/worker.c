@@ -16,7 +16,8 @@
  * keep-alive's rounds and answers, and the OPTIONS again with the route's
  * credentials when a callee challenges one, whose final counts as the
  * first's would; whatever ends a call, the 487s to the
- * requests still open in it, relay_end_pending), and the Timer N of the operator's
+ * requests still open in it, relay_end_pending, which answers their
+ * retransmissions too), and the Timer N of the operator's
  * transfer (no NOTIFY within 64*T1 of its REFER's 2xx), and its copy of the
  * routes' credentials (DMSG_CREDS; orig.h says why a copy). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Requests still open when their call ends, sent again once it has ended,
+# through a running sipshardd, raw UDP caller and callee (rawua.py):
+# the caller's INFO and re-INVITE wait for the callee, who hangs up instead
+# (its BYE answered by the caller). sipshard answers both 487 as the call
+# ends (RFC 3261 15.1.2); sent again (as if those 487s were lost), each gets
+# its 487 again (17.2.2, 17.2.1: its server transaction answers a
+# retransmission with the final it sent), where it got 481, and the ACK of
+# the re-INVITE's 487 ends in the worker (ack_of_local_answer), where it
+# went to the controller; a new request in the ended call gets 481.
+# Ports: sipshardd 17130, the caller 17131, the callee 17132.
+set -u
+cd "$(dirname "$0")/../.."
+ASAN_DAEMON=1
+. tests/integration/common.bash
+
+D_PORT=17130
+B_PORT=17132
+write_config "$WORK/er.json"
+start_daemon er "$WORK/er.json"
+
+python3 - "$D_PORT" "$B_PORT" >"$WORK/er.out" 2>&1 <<'PY'
+import json, sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import Caller, header, recv_all, recv_first, respond, status, udp
+
+dport, bport = int(sys.argv[1]), int(sys.argv[2])
+D = ("127.0.0.1", dport)
+callee = udp(bport)
+r = {}
+
+
+def final_of(got, cseq):
+    """The statuses among got (as recv_all gives them) with this CSeq."""
+    return [status(m) for m, _ in got if status(m) >= 200 and header(m, "CSeq") == cseq]
+
+
+def sent_again(req, cseq):
+    c.sock.sendto(req, D)
+    m, _ = recv_first(c.sock, lambda x: status(x) >= 200 and header(x, "CSeq") == cseq, 1)
+    return status(m) if m else None
+
+
+c = Caller(dport + 1, dport)
+c.sock.sendto(c.request("INVITE", 1).encode(), D)
+inv, inv_peer = recv_first(callee, lambda m: m.startswith("INVITE "), 2)
+if inv:
+    respond(callee, inv, inv_peer, "200 OK", "callee1",
+            "Contact: <sip:callee@127.0.0.1:%d>\r\n" % bport)
+ok, _ = recv_first(c.sock, lambda m: status(m) == 200, 2)
+r["call"] = status(ok) if ok else None
+if ok:
+    c.to = header(ok, "To")
+    c.sock.sendto(c.request("ACK", 1).encode(), D)
+    recv_first(callee, lambda m: m.startswith("ACK "), 2)
+
+# the caller's INFO and re-INVITE, which the callee leaves unanswered
+info = c.request("INFO", 2).encode()
+reinvite = c.request("INVITE", 3).encode()
+c.sock.sendto(info, D)
+c.sock.sendto(reinvite, D)
+got_b = [m for m, _ in recv_all(callee, 1) if not m.startswith("SIP/2.0")]
+r["at_callee"] = sorted(header(m, "CSeq").split()[1] for m in got_b)
+
+# the callee hangs up; the caller answers its BYE and gets 487 for both
+b_inv = inv or ""
+callee.sendto(("BYE sip:sipshard@127.0.0.1:%d SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKerbye1\r\n"
+               "Max-Forwards: 70\r\nFrom: %s;tag=callee1\r\nTo: %s\r\nCall-ID: %s\r\n"
+               "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
+               % (dport, bport, header(b_inv, "To"), header(b_inv, "From"),
+                  header(b_inv, "Call-ID"))).encode(), D)
+bye, bye_peer = recv_first(c.sock, lambda m: m.startswith("BYE "), 2)
+if bye:
+    respond(c.sock, bye, bye_peer, "200 OK")
+got_a = recv_all(c.sock, 1)
+r["at_end"] = [final_of(got_a, "2 INFO"), final_of(got_a, "3 INVITE")]
+r["bye_final"] = [status(m) for m, _ in recv_all(callee, 0.5) if status(m)]
+time.sleep(0.2)
+
+# each sent again, as if its 487 were lost: the 487 again
+r["info_again"] = sent_again(info, "2 INFO")
+r["reinvite_again"] = sent_again(reinvite, "3 INVITE")
+# the ACK of the re-INVITE's 487 (its branch, RFC 3261 17.1.1.3)
+ack = reinvite.decode().replace("INVITE sip:", "ACK sip:", 1).replace("CSeq: 3 INVITE",
+                                                                        "CSeq: 3 ACK")
+c.sock.sendto(ack.encode(), D)
+# a new request in the ended call
+r["new_info"] = sent_again(c.request("INFO", 4).encode(), "4 INFO")
+r["at_callee_after"] = [m.split(" ", 1)[0] for m, _ in recv_all(callee, 0.5)]
+print(json.dumps(r))
+PY
+rc=$?
+take_result "$WORK/er.out"
+
+check "the helper ran" test "$rc" = 0
+check "the call is up, the caller's INFO and re-INVITE reach the callee" \
+	test "$(get 'j["call"], j["at_callee"]')" = "200 ['INFO', 'INVITE']"
+check "the callee's BYE ends the call: its 200 back, 487 to the INFO and re-INVITE" \
+	test "$(get 'j["bye_final"], j["at_end"]')" = "[200] [[487], [487]]"
+check "the INFO sent again gets its 487 again, not 481" test "$(get 'j["info_again"]')" = "487"
+check "the re-INVITE sent again gets its 487 again, not 481" \
+	test "$(get 'j["reinvite_again"]')" = "487"
+check "a new INFO in the ended call gets 481, nothing reaches the callee" \
+	test "$(get 'j["new_info"], j["at_callee_after"]')" = "481 []"
+check "stats: two requests answered at the end, both answered again, the ACK absorbed by the worker" \
+	wait_json "$WORK/er.stats.json" \
+	'sum(w["pending_ended"] for w in j["workers"]), sum(w["pending_replayed"] for w in j["workers"]), sum(w["drops"]["ack_of_local_answer"] for w in j["workers"]), j["controller"]["dropped_unmatched"]' \
+	"2 2 1 0"
+stop_daemon
+check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/er.log"
