@@ -57,6 +57,7 @@
  *   transaction's dialog has ended, with that final's CSeq number and Call-ID;
  *   a dialog that ends answers its open requests as the worker does
  *   (relay_end_pending): each answer parses as a 487, or a 200 to a BYE;
+ *   every other end has no send buffer (out NULL) and writes none;
  *   a 422 only to an INVITE or UPDATE that asks for less than min_se_s and
  *   can refresh, with Min-SE: min_se_s; such a request is never relayed;
  *   a relayed request's Event differs from the sender's only in its id's
@@ -134,6 +135,7 @@ struct fuzz_ctx {
 	char fork_tags[FORKS_MAX][SHARD_TAG_MAX]; /* theirs toward the caller */
 	unsigned ndialogs;			  /* dialogs installed: 1 + nforks */
 	uint64_t step_ms;			  /* the clock's step after each datagram */
+	unsigned ends; /* dialogs ended: every other one without a send buffer */
 	char dgram[SIP_MAX_DATAGRAM];
 	char outbuf[SIP_MAX_DATAGRAM];
 };
@@ -188,6 +190,7 @@ static void open_shard(uint8_t selector, uint8_t ext)
 	ctx.nforks = ext & 3;
 	ctx.ndialogs = 1 + ctx.nforks;
 	ctx.step_ms = steps_ms[(ext >> 4) & 3];
+	ctx.ends = 0;
 	bool early = ctx.nforks || (ext & 4);
 	int rc = early ? relay_dialog_install_early(&ctx.table, SLOT, GEN, ctx.a_tag, ctx.b_tag,
 						    "btag", 1000)
@@ -255,12 +258,16 @@ static void open_shard(uint8_t selector, uint8_t ext)
 }
 
 /* Answers d's open requests as the worker does (end_pending): each a 487,
- * or a 200 to a BYE. */
+ * or a 200 to a BYE; every other end as a worker with no send buffer does
+ * (out NULL: the finals kept, none written). */
 static void end_pending(struct shard_dialog *d, size_t cap)
 {
+	char *out = ctx.ends++ & 1 ? NULL : ctx.outbuf;
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		int n, left = RELAY_PENDING_LOOKBACK + 1;
-		while ((n = relay_end_pending(&ctx.rc, d, leg, ctx.outbuf, cap)) != 0) {
+		while ((n = relay_end_pending(&ctx.rc, d, leg, out, out ? cap : 0)) != 0) {
+			if (!out && n != -ENOSPC)
+				die("an open request answered into no buffer", NULL, 0);
 			if (n > 0 && (sip_parse(&ctx.out, ctx.outbuf, (size_t)n, NULL) != 0 ||
 				      ctx.out.is_request ||
 				      (ctx.out.status != 487 &&

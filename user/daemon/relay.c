@@ -954,13 +954,15 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	 * (worker.c drain_commands); a BYE's 200 as much as one that crossed;
 	 * whether or not this copy fits */
 	final_kept(rc, d, leg, t->in_cseq, t->method_id, status);
+	rc->pending_ended++;
+	if (!out)
+		return -ENOSPC; /* no send buffer: as if lost on the wire */
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
 	int n =
 	    setup_local_response(status, shard_txn_head(rc->table, t), t->head_len, NULL, out, cap);
 	if (n < 0)
 		return -ENOSPC;
-	rc->pending_ended++;
 	rc->answered[status / 100]++;
 	return n;
 }

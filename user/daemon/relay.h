@@ -272,9 +272,11 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  * the next such request of leg `leg` of d into out and takes it as answered
  * (a BYE gets 200: the end it asked for came): returns its length, to be
  * sent to that leg's peer; 0 when none is left; -ENOSPC when it does not
- * fit. Either way the final is kept in ended[] (a BYE's as any BYE's
- * final), and the request's retransmissions get it (RFC 3261 17.2.2), and
- * the ACK of a re-INVITE's 487 ends here. Looks at the
+ * fit, or out is NULL (the worker has no send buffer). Either way the
+ * final is kept in ended[] (a BYE's as any BYE's final) and counted
+ * (pending_ended): the answer may be lost, as a datagram on the wire, but
+ * the request's retransmissions get it (RFC 3261 17.2.2), and the ACK of a
+ * re-INVITE's 487 ends here. Looks at the
  * leg's last RELAY_PENDING_LOOKBACK CSeqs (in-dialog CSeqs go up by one,
  * 12.2.1.1) and its last INVITE (shard_txn_open_invite, however many
  * requests came after it), so that ending a call costs no walk over the

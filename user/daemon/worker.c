@@ -190,28 +190,27 @@ void worker_reattach(struct worker *w, uint64_t now)
 
 /* d ends: the requests of each leg still waiting for their finals are
  * answered here (relay_end_pending), to the leg's peer. One whose answer
- * finds no send buffer is lost as on the wire (tx_no_buffer): its
- * retransmission then gets 481. */
+ * finds no send buffer, or does not fit one, is lost as on the wire
+ * (tx_no_buffer, drops.no_buffer), but its final is kept all the same:
+ * its retransmission gets it (ended[]). */
 static void end_pending(struct worker *w, struct shard_dialog *d)
 {
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		const struct sip_session *s = &d->legs[leg];
 		for (int i = 0; i <= RELAY_PENDING_LOOKBACK; i++) {
 			char *out = net_tx_alloc(w->io);
-			if (!out) {
-				w->st.tx_no_buffer++;
-				break; /* the other leg's may still find one */
-			}
-			int n =
-			    relay_end_pending(&w->relay, d, leg, out, w->d->cfg->tx_buffer_size);
-			if (n <= 0)
+			int n = relay_end_pending(&w->relay, d, leg, out,
+						  out ? w->d->cfg->tx_buffer_size : 0);
+			if (n <= 0 && out)
 				net_tx_release(w->io, out);
 			if (n == 0)
 				break;
-			if (n < 0)
+			if (n > 0)
+				send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len);
+			else if (out)
 				w->relay.drops[RELAY_DROP_NO_BUFFER]++;
 			else
-				send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len);
+				w->st.tx_no_buffer++;
 		}
 	}
 }

@@ -1,0 +1,199 @@
+/*
+ * test_worker_end.c - a worker ends a call while a request in it still
+ * waits for its final (worker.c end_pending, relay_end_pending), with real
+ * sockets on 127.0.0.1: the worker's (17133), the caller's (17134) and the
+ * callee's (17135). The datagrams reach the worker as handoffs from the
+ * other worker (worker_drain_handoffs), which apply the controller's
+ * commands first, as its loop does; its answers leave through its io.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../common/relay_dialog.h"
+#include "daemon/daemon.h"
+#include "net/udp.h"
+
+enum { SLOT = 7, GEN = 3, WORKER_PORT = 17133, CALLER_PORT = 17134, CALLEE_PORT = 17135 };
+
+struct fixture {
+	struct daemon d;
+	struct worker workers[2];
+	struct config cfg;
+	struct sockaddr_storage caller_addr;
+	socklen_t caller_len;
+	int caller, callee;
+	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
+};
+
+static int bound(uint16_t port, struct sockaddr_storage *a, socklen_t *alen)
+{
+	char spec[32], err[128];
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
+	assert_int_equal(udp_parse_addr(spec, a, alen, err, sizeof(err)), 0);
+	int fd = udp_socket_bind(a, *alen, false);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Worker 0 of two, with its socket, io (8 send buffers), table and the
+ * confirmed call in SLOT/GEN, whose caller and callee are the two sockets. */
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->cfg.tx_buffer_size = 1500;
+	f->d.cfg = &f->cfg;
+	f->d.nworkers = 2;
+	f->d.workers = f->workers;
+	for (unsigned i = 0; i < 2; i++) {
+		f->workers[i].id = i;
+		f->workers[i].d = &f->d;
+	}
+	assert_int_equal(daemon_open_handoffs(&f->d), 0);
+	struct worker *w = &f->workers[0];
+	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr)), 0);
+	assert_int_equal(ring_create(&w->evt, 16, sizeof(struct dmsg_hdr)), 0);
+
+	struct sockaddr_storage wa, ca;
+	socklen_t wlen, clen;
+	w->fd = bound(WORKER_PORT, &wa, &wlen);
+	f->caller = bound(CALLER_PORT, &f->caller_addr, &f->caller_len);
+	f->callee = bound(CALLEE_PORT, &ca, &clen);
+	struct net_io_config nc = {.fd = w->fd,
+				   .nbufs = 8,
+				   .buf_size = DMSG_DATA_MAX,
+				   .ntx = 8,
+				   .tx_size = f->cfg.tx_buffer_size,
+				   .no_uring = true};
+	assert_int_equal(net_io_open(&w->io, &nc), 0);
+
+	assert_int_equal(shard_table_open_heads(&w->table, NULL, NULL, 64, 64, 4), 0);
+	w->relay.table = &w->table;
+	w->relay.advertise = "127.0.0.1:17133";
+	orig_init(&w->orig, 0, 1, 500, 4000);
+	shard_tag_encode(f->a_tag, sizeof(f->a_tag), 0, SLOT, GEN, 0x1111);
+	shard_tag_encode(f->b_tag, sizeof(f->b_tag), 0, SLOT, GEN, 0x2222);
+	struct shard_dialog dl;
+	relay_dialog_fill(&dl, SLOT, GEN, f->a_tag, f->b_tag);
+	relay_dialog_peer(&dl.legs[SHARD_LEG_A], "127.0.0.1", CALLER_PORT);
+	relay_dialog_peer(&dl.legs[SHARD_LEG_B], "127.0.0.1", CALLEE_PORT);
+	assert_int_equal(shard_dialog_install(&w->table, &dl, 1000), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	net_io_close(w->io);
+	close(w->fd);
+	close(f->caller);
+	close(f->callee);
+	shard_table_close(&w->table);
+	ring_destroy(w->cmd);
+	ring_destroy(w->evt);
+	daemon_close_handoffs(&f->d);
+	free(f);
+	return 0;
+}
+
+/* The caller's request, handed to worker 0 by worker 1 as from the caller's
+ * address, and handled (after the commands waiting on worker 0's ring). */
+static void from_caller(struct fixture *f, const char *method, unsigned cseq)
+{
+	char msg[1024];
+	int n = snprintf(msg, sizeof(msg),
+			 "%s sip:bob@127.0.0.1:17133 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKwe%u\r\n"
+			 "From: <sip:alice@127.0.0.1>;tag=atag\r\n"
+			 "To: <sip:bob@sbc>;tag=%s\r\n"
+			 "Call-ID: callA@host\r\n"
+			 "CSeq: %u %s\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 method, CALLER_PORT, cseq, f->a_tag, cseq, method);
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = (uint32_t)n};
+	dmsg_set_peer(&h, (const struct sockaddr *)&f->caller_addr, f->caller_len);
+	assert_int_equal(ring_push(f->workers[0].handoff_in[1], &h, sizeof(h), msg, (size_t)n), 0);
+	assert_int_equal(worker_drain_handoffs(&f->workers[0]), 1);
+	net_io_flush(f->workers[0].io);
+}
+
+/* What fd gets within ms, into buf (cap bytes): its length, or 0. */
+static size_t got(int fd, char *buf, size_t cap, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	if (poll(&pfd, 1, ms) != 1)
+		return 0;
+	ssize_t n = recv(fd, buf, cap - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+/*
+ * The controller releases the call (DMSG_RELEASE) while the caller's INFO
+ * waits for the callee's final and every send buffer of the worker is
+ * taken: the INFO's 487 cannot leave (tx_no_buffer), as a datagram lost on
+ * the wire. relay_end_pending was not called for that leg, so no final was
+ * kept and the INFO sent again got 481; it gets its 487 (RFC 3261 17.2.2),
+ * kept without a buffer.
+ */
+static void test_final_kept_without_a_send_buffer(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char buf[2048];
+
+	from_caller(f, "INFO", 2);
+	assert_true(got(f->callee, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "INFO sip:bob@10.2.2.2:5080"));
+
+	char *held[64];
+	unsigned nheld = 0;
+	while (nheld < 64 && (held[nheld] = net_tx_alloc(w->io)) != NULL)
+		nheld++;
+	assert_true(nheld > 0 && nheld < 64);
+	struct dmsg_hdr rel = {.type = DMSG_RELEASE, .slot = SLOT, .gen = GEN};
+	assert_int_equal(ring_push(w->cmd, &rel, sizeof(rel), NULL, 0), 0);
+	uint64_t no_buffer = w->st.tx_no_buffer;
+	/* a handoff has the worker apply its commands first: the release,
+	 * then this INFO of no dialog, which finds no buffer either */
+	from_caller(f, "INFO", 3);
+	assert_null(shard_dialog_get(&w->table, SLOT, GEN));
+	print_message("no send buffer: %llu times; answered at the end: %llu\n",
+		      (unsigned long long)(w->st.tx_no_buffer - no_buffer),
+		      (unsigned long long)w->relay.pending_ended);
+	assert_true(w->st.tx_no_buffer >= no_buffer + 2);
+	for (unsigned i = 0; i < nheld; i++)
+		net_tx_release(w->io, held[i]);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 100), 0);
+
+	/* the INFO sent again, its 487 lost */
+	from_caller(f, "INFO", 2);
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	print_message("the INFO sent again: %.20s\n", buf);
+	assert_non_null(strstr(buf, "SIP/2.0 487 "));
+	assert_non_null(strstr(buf, "CSeq: 2 INFO"));
+	assert_int_equal(w->relay.pending_replayed, 1);
+	assert_int_equal(w->relay.pending_ended, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_final_kept_without_a_send_buffer, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
