@@ -3460,6 +3460,64 @@ static void test_open_requests_sent_again_get_their_487(void **state)
 	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
 }
 
+/*
+ * The caller's BYE in the first fork's early dialog, then more requests
+ * there than RELAY_PENDING_LOOKBACK (INFOs the fork leaves unanswered: RFC
+ * 3261 lets a UA have several open), when another fork's 2xx takes the
+ * call's slot. The worker answers what is open before the install
+ * (relay_end_pending), the BYE found behind the INFOs by its leg's index
+ * (shard_txn_open_bye) as the leg's last INVITE is: it gets its 200, again
+ * when sent again, and neither the first fork's late final to it nor its
+ * transaction's expiry ends the call the other fork answered. Found among
+ * the last CSeqs only, it was left open: its late final ended that call
+ * (no BYE to that fork), and so did its expiry, as a BYE timing out (408).
+ */
+static void test_bye_behind_later_requests_as_a_fork_took_the_slot(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX], bye_branch[128], branch[128];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+
+	for (unsigned late_final = 0; late_final < 2; late_final++) {
+		if (late_final) {
+			teardown(state);
+			setup(state);
+		}
+		install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+		sent_from_a("BYE", 20, 20, bye_branch, sizeof(bye_branch));
+		unsigned bcseq = out_m.cseq.num;
+		for (unsigned cseq = 21; cseq <= 20 + RELAY_PENDING_LOOKBACK; cseq++)
+			sent_from_a("INFO", cseq, cseq, branch, sizeof(branch));
+		int answers = fork_answers_like_the_worker(fork_tag);
+		print_message("answered as the fork took the slot: %d, the last %d %u\n", answers,
+			      out_m.status, out_m.cseq.num);
+		assert_int_equal(answers, RELAY_PENDING_LOOKBACK + 1);
+		assert_int_equal(out_m.status, 200);
+		assert_int_equal(out_m.cseq.num, 20);
+		assert_int_equal(out_m.cseq.method_id, SIP_METHOD_BYE);
+		shard_dialog_free(&table, FORK); /* the controller's release of the fork */
+
+		if (late_final) {
+			res = answer_from_b(200, bye_branch, bcseq, "BYE");
+			assert_false(res.dialog_ended);
+		} else {
+			/* every transaction expires (a timeout of 0), the
+			 * BYE's final still kept */
+			rc.now_ms++;
+			while (relay_expire(&rc, 0, &res) == 0)
+				assert_false(res.dialog_ended);
+		}
+		struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+		assert_non_null(d);
+		assert_int_equal(d->state, SHARD_DLG_CONFIRMED);
+		assert_bye_replayed_as(a_tag, 20, 200);
+		/* the call goes on under the fork's tag */
+		req_from_a("INFO", 30, fork_tag, 70);
+		relay_request(&rc, &m, out, sizeof(out), &res);
+		assert_int_equal(res.outcome, RELAY_SEND);
+	}
+}
+
 /* RFC 3261 18.2.1, RFC 3581 4: the response to a request from leg A goes
  * back with received=<A's address> and rport=<A's port> in the top Via when
  * the Via's sent-by is not where the request came from and it asked rport,
@@ -4175,6 +4233,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_open_requests_sent_again_get_their_487, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_behind_later_requests_as_a_fork_took_the_slot,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1113,10 +1113,10 @@ static void test_open_invite_found_by_its_leg(void **state)
 				.created_ms = x->created_ms,
 				.prev = x->prev,
 				.next = x->next};
-	shard_leg_take_request(&t, dl, SHARD_LEG_B, 7, true, (uint32_t)inv, ginv);
+	shard_leg_take_request(&t, dl, SHARD_LEG_B, 7, SIP_METHOD_INVITE, (uint32_t)inv, ginv);
 	int info = shard_txn_alloc(&t, 10, &ginfo);
 	assert_true(info >= 0);
-	shard_leg_take_request(&t, dl, SHARD_LEG_B, 8, false, (uint32_t)info, ginfo);
+	shard_leg_take_request(&t, dl, SHARD_LEG_B, 8, SIP_METHOD_INFO, (uint32_t)info, ginfo);
 	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_B), x);
 	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_A));
 	shard_table_close(&t);
@@ -1143,6 +1143,68 @@ static void test_open_invite_found_by_its_leg(void **state)
 	x->dialog = 2;
 	x->dialog_gen = 5;
 	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_B));
+	shard_table_close(&t);
+	unlink(path);
+}
+
+/* A request of leg leg of dl with this CSeq and method through a new
+ * transaction record of t, as relay.c takes it; its record. */
+static struct shard_txn *leg_sends(struct shard_table *t, struct shard_dialog *dl, int leg,
+				   uint32_t cseq, uint8_t method)
+{
+	uint32_t gen;
+	int i = shard_txn_alloc(t, 10, &gen);
+	assert_true(i >= 0);
+	struct shard_txn *x = shard_txn_get(t, (uint32_t)i, gen);
+	x->leg = (uint8_t)leg;
+	x->method_id = method;
+	x->dialog = dl->slot;
+	x->dialog_gen = dl->gen;
+	x->in_cseq = cseq;
+	shard_leg_take_request(t, dl, leg, cseq, method, (uint32_t)i, gen);
+	return x;
+}
+
+/* The last BYE of each leg is found as its last INVITE is (above), apart
+ * from it: an INVITE, a BYE and an INFO after them, each found by its own
+ * method and leg, again after a re-attach, and the BYE still once the
+ * INVITE is answered, no more once answered itself. */
+static void test_open_bye_found_by_its_leg(void **state)
+{
+	struct shard_table t;
+	struct shard_dialog d;
+	char path[64];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	fill_dialog(&d, 2, 5, "open-bye");
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_dialog_install(&t, &d, 10), 0);
+	struct shard_dialog *dl = shard_dialog_get(&t, 2, 5);
+	struct shard_txn *inv = leg_sends(&t, dl, SHARD_LEG_A, 7, SIP_METHOD_INVITE);
+	struct shard_txn *bye = leg_sends(&t, dl, SHARD_LEG_A, 8, SIP_METHOD_BYE);
+	leg_sends(&t, dl, SHARD_LEG_A, 9, SIP_METHOD_INFO);
+	uint32_t inv_slot = (uint32_t)(inv - t.txns), bye_slot = (uint32_t)(bye - t.txns);
+	uint32_t inv_gen = inv->gen, bye_gen = bye->gen;
+	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_A), inv);
+	assert_ptr_equal(shard_txn_open_bye(&t, dl, SHARD_LEG_A), bye);
+	assert_null(shard_txn_open_bye(&t, dl, SHARD_LEG_B));
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
+	dl = shard_dialog_get(&t, 2, 5);
+	assert_non_null(dl);
+	inv = shard_txn_get(&t, inv_slot, inv_gen);
+	bye = shard_txn_get(&t, bye_slot, bye_gen);
+	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_A), inv);
+	assert_ptr_equal(shard_txn_open_bye(&t, dl, SHARD_LEG_A), bye);
+	assert_null(shard_txn_open_bye(&t, dl, SHARD_LEG_B));
+	shard_txn_answered(&t, inv_slot, 4);
+	assert_null(shard_txn_open_invite(&t, dl, SHARD_LEG_A));
+	assert_ptr_equal(shard_txn_open_bye(&t, dl, SHARD_LEG_A), bye);
+	shard_txn_answered(&t, bye_slot, 2);
+	assert_null(shard_txn_open_bye(&t, dl, SHARD_LEG_A));
 	shard_table_close(&t);
 	unlink(path);
 }
@@ -2418,7 +2480,9 @@ static void test_update_killed_half_way_is_not_reattached(void **state)
 			for (uint32_t n = d->legs[SHARD_LEG_A].remote_cseq + 1;; n++) {
 				const char *u = kill_targets[n % 3];
 				shard_leg_set_target(&t, d, SHARD_LEG_A, u, strlen(u));
-				shard_leg_take_request(&t, d, SHARD_LEG_A, n, n & 1, n % 8, n);
+				shard_leg_take_request(&t, d, SHARD_LEG_A, n,
+						       n & 1 ? SIP_METHOD_INVITE : SIP_METHOD_INFO,
+						       n % 8, n);
 				*ready = 1;
 			}
 		}
@@ -2482,7 +2546,8 @@ static void test_update_cost(void **state)
 		shard_leg_set_target(&t, d, SHARD_LEG_A, kill_targets[n % 3], len[n % 3]);
 	uint64_t t1 = mono_ns();
 	for (uint32_t n = 1; n <= N; n++)
-		shard_leg_take_request(&t, d, n & 1, n, n % 4 == 0, n % 8, n);
+		shard_leg_take_request(&t, d, n & 1, n,
+				       n % 4 == 0 ? SIP_METHOD_INVITE : SIP_METHOD_INFO, n % 8, n);
 	uint64_t t2 = mono_ns();
 	for (uint32_t n = 1; n <= N; n++)
 		shard_leg_set_target(&t, d, SHARD_LEG_A, kill_targets[0], len[0]);
@@ -2521,6 +2586,7 @@ int main(void)
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
 	    cmocka_unit_test(test_reattach_resolves_requests_sent_before),
 	    cmocka_unit_test(test_open_invite_found_by_its_leg),
+	    cmocka_unit_test(test_open_bye_found_by_its_leg),
 	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
 	    cmocka_unit_test(test_long_heads_alloc_free_full),
 	    cmocka_unit_test(test_long_heads_answered_give_way),

@@ -944,6 +944,11 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	 * here is the only one it gets (the other leg's is ACKed here) */
 	if (!t)
 		t = shard_txn_open_invite(rc->table, d, leg);
+	/* and its last BYE: left open, its late final, or its expiry, would
+	 * end the dialog in d's slot then, which may be another fork's call
+	 * since (worker.c drain_commands) */
+	if (!t)
+		t = shard_txn_open_bye(rc->table, d, leg);
 	if (!t)
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
@@ -1261,9 +1266,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			t->session_asked_s = relay_session_asked(m);
 		t->in_cseq = m->cseq.num;
 		/* written so that a SIGKILL cannot tear them (table.h) */
-		t->out_cseq =
-		    shard_leg_take_request(rc->table, d, from_leg, m->cseq.num,
-					   m->method_id == SIP_METHOD_INVITE, tslot, tgen);
+		t->out_cseq = shard_leg_take_request(rc->table, d, from_leg, m->cseq.num,
+						     m->method_id, tslot, tgen);
 		*recent_entry(rc, slot, from_leg, m->cseq.num) = (struct relay_recent){tslot, tgen};
 	}
 	char branch[SHARD_BRANCH_MAX];

@@ -278,17 +278,20 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  * the request's retransmissions get it (RFC 3261 17.2.2), and the ACK of a
  * re-INVITE's 487 ends here. Looks at the
  * leg's last RELAY_PENDING_LOOKBACK CSeqs (in-dialog CSeqs go up by one,
- * 12.2.1.1) and its last INVITE (shard_txn_open_invite, however many
- * requests came after it), so that ending a call costs no walk over the
- * table. Another request still open (a leg with more open at once, or one
- * open more CSeqs below its last: 12.2.2 lets them skip) is not answered
- * here; its sender, a non-INVITE's, resends it until its final (17.1.2.2)
- * and gets 481, the dialog being gone. A late final from the other leg
- * then ends in relay_response: a final to an INVITE is ACKed there, as its
- * UAC must (13.2.2.4, 17.1.1.3), anything else is a counted drop
- * (RELAY_DROP_RESP_DIALOG_ENDED).
+ * 12.2.1.1), its last INVITE and its last BYE (shard_txn_open_invite,
+ * shard_txn_open_bye, however many requests came after them), so that
+ * ending a call costs no walk over the table: at most RELAY_PENDING_MAX
+ * answers a leg. Another request still open (a leg with more open at
+ * once, or one open more CSeqs below its last: 12.2.2 lets them skip) is
+ * not answered here; its sender, a non-INVITE's, resends it until its
+ * final (17.1.2.2) and gets 481, the dialog being gone. A late final from
+ * the other leg then ends in relay_response: a final to an INVITE is ACKed
+ * there, as its UAC must (13.2.2.4, 17.1.1.3), anything else is a counted
+ * drop (RELAY_DROP_RESP_DIALOG_ENDED); a BYE's, answered here, ends
+ * nothing, whatever dialog its slot holds by then.
  */
 #define RELAY_PENDING_LOOKBACK 4
+#define RELAY_PENDING_MAX      (RELAY_PENDING_LOOKBACK + 2)
 int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap);
 
 /* An in-dialog request that sipshard itself sends on a leg. */

@@ -197,7 +197,7 @@ static void end_pending(struct worker *w, struct shard_dialog *d)
 {
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		const struct sip_session *s = &d->legs[leg];
-		for (int i = 0; i <= RELAY_PENDING_LOOKBACK; i++) {
+		for (int i = 0; i < RELAY_PENDING_MAX; i++) {
 			char *out = net_tx_alloc(w->io);
 			int n = relay_end_pending(&w->relay, d, leg, out,
 						  out ? w->d->cfg->tx_buffer_size : 0);

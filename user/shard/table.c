@@ -436,12 +436,14 @@ static int reattach(struct shard_table *t)
 			if (x->created_ms > now)
 				x->created_ms = now;
 			n_used++;
-			/* an INVITE waiting for its final: its leg's
-			 * (shard_txn_open_invite checks the record) */
-			if (x->method_id == SIP_METHOD_INVITE && !x->final_class &&
+			/* an INVITE or a BYE waiting for its final: its
+			 * leg's (shard_txn_open_invite and _bye check the
+			 * record) */
+			bool bye = x->method_id == SIP_METHOD_BYE;
+			if ((bye || x->method_id == SIP_METHOD_INVITE) && !x->final_class &&
 			    x->dialog < h->ndialogs)
-				t->invite_txn[(size_t)x->dialog * 2 + shard_txn_from_leg(x)] =
-				    i + 1;
+				t->open_txn[shard_open_txn_at(x->dialog, shard_txn_from_leg(x),
+							      bye)] = i + 1;
 		} else {
 			x->prev = 0;
 			x->next = h->txn_free;
@@ -571,8 +573,8 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	len = layout(ndialogs, ntxns, &dlg_off, &txn_off);
 	t->fork_prev = calloc(ndialogs, sizeof(*t->fork_prev));
 	t->fork_next = calloc(ndialogs, sizeof(*t->fork_next));
-	t->invite_txn = calloc((size_t)ndialogs * 2, sizeof(*t->invite_txn));
-	if (!t->fork_prev || !t->fork_next || !t->invite_txn) {
+	t->open_txn = calloc((size_t)ndialogs * 4, sizeof(*t->open_txn));
+	if (!t->fork_prev || !t->fork_next || !t->open_txn) {
 		shard_table_close(t);
 		return -ENOMEM;
 	}
@@ -580,8 +582,8 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 	if (rc) {
 		free(t->fork_prev);
 		free(t->fork_next);
-		free(t->invite_txn);
-		t->fork_prev = t->fork_next = t->invite_txn = NULL;
+		free(t->open_txn);
+		t->fork_prev = t->fork_next = t->open_txn = NULL;
 		return rc;
 	}
 	t->map_len = len;
@@ -619,7 +621,7 @@ void shard_table_close(struct shard_table *t)
 {
 	free(t->fork_prev);
 	free(t->fork_next);
-	free(t->invite_txn);
+	free(t->open_txn);
 	if (t->hdr)
 		munmap(t->hdr, t->map_len);
 	if (t->fd >= 0)
@@ -1163,21 +1165,34 @@ struct shard_txn *shard_txn_get(struct shard_table *t, uint32_t slot, uint32_t g
 	return (x->used && x->gen == gen) ? x : NULL;
 }
 
-struct shard_txn *shard_txn_open_invite(struct shard_table *t, const struct shard_dialog *d,
-					int leg)
+/* The transaction of the last request of method (INVITE or BYE) leg `leg`
+ * of d sent on while it waits for its final, or NULL (open_txn). */
+static struct shard_txn *open_txn(struct shard_table *t, const struct shard_dialog *d, int leg,
+				  uint8_t method)
 {
 	uint32_t slot = (uint32_t)(d - t->dialogs);
-	uint32_t i = t->invite_txn ? t->invite_txn[(size_t)slot * 2 + (unsigned)leg] : 0;
+	uint32_t i =
+	    t->open_txn ? t->open_txn[shard_open_txn_at(slot, leg, method == SIP_METHOD_BYE)] : 0;
 	if (!i || i > t->hdr->ntxns)
 		return NULL;
 	/* the index is not cleared as records go: a record given to another
 	 * request since names another dialog, leg or method */
 	struct shard_txn *x = &t->txns[i - 1];
 	return x->used && x->dialog == slot && x->dialog_gen == d->gen &&
-		       shard_txn_from_leg(x) == leg && x->method_id == SIP_METHOD_INVITE &&
-		       !x->final_class
+		       shard_txn_from_leg(x) == leg && x->method_id == method && !x->final_class
 		   ? x
 		   : NULL;
+}
+
+struct shard_txn *shard_txn_open_invite(struct shard_table *t, const struct shard_dialog *d,
+					int leg)
+{
+	return open_txn(t, d, leg, SIP_METHOD_INVITE);
+}
+
+struct shard_txn *shard_txn_open_bye(struct shard_table *t, const struct shard_dialog *d, int leg)
+{
+	return open_txn(t, d, leg, SIP_METHOD_BYE);
 }
 
 /* Transaction slot's long-head slot goes back to the pool's free list. */

@@ -546,15 +546,20 @@ struct shard_table {
 	 * the tables a restart takes over, stay the same. NULL when it could
 	 * not be had (no index: such requests are not found). */
 	uint32_t *fork_prev, *fork_next;
-	/* The transaction of the last INVITE each leg of a dialog sent on (a
-	 * re-INVITE relayed: shard_leg_take_request), by slot and leg (index
-	 * + 1 at slot * 2 + leg, 0 = none), so that the end of a call finds it
-	 * while it waits for its final, however many requests that leg sent
-	 * after it (shard_txn_open_invite). In this process's memory, as the
-	 * forks' lists: rebuilt by a re-attach from the transactions waiting
-	 * for their finals, and trusted only as far as the record it names is
-	 * that INVITE's; 8 bytes a dialog slot, the record's layout unchanged. */
-	uint32_t *invite_txn;
+	/* The transactions of the last INVITE and the last BYE each leg of a
+	 * dialog sent on (relayed: shard_leg_take_request), by slot, leg and
+	 * method (index + 1 at shard_open_txn_at, 0 = none), so that the end
+	 * of a call finds them while they wait for their finals, however many
+	 * requests that leg sent after them (shard_txn_open_invite,
+	 * shard_txn_open_bye): the two whose final matters beyond its sender,
+	 * a re-INVITE's, which its sender no longer resends once a provisional
+	 * came, and a BYE's, which, left open, ends whatever dialog its slot
+	 * holds when it comes, or when the BYE times out (another fork's
+	 * call). In this process's memory, as the forks' lists: rebuilt by a
+	 * re-attach from the transactions waiting for their finals, and
+	 * trusted only as far as the record it names is that request's; 16
+	 * bytes a dialog slot, the record's layout unchanged. */
+	uint32_t *open_txn;
 };
 
 struct shard_table_usage {
@@ -639,17 +644,27 @@ static inline void shard_leg_set_target(struct shard_table *t, struct shard_dial
 	shard_dialog_write_end(t, d);
 }
 
-/* A new request with CSeq in_cseq came on leg from_leg of d (a dialog of
- * t) and goes to the other leg through transaction tslot/tgen: the other
- * leg's local CSeq moves on (and its INVITE CSeq, with the sender's INVITE
- * tag and INVITE transaction, for an INVITE), and the sender's last CSeq
- * and transaction are this request's. Returns the CSeq it goes out with. Written between
+/* Where struct shard_table's open_txn keeps leg `leg` of dialog slot's last
+ * INVITE (bye false) or last BYE (bye true). */
+static inline size_t shard_open_txn_at(uint32_t slot, int leg, bool bye)
+{
+	return ((size_t)slot * 2 + (unsigned)leg) * 2 + bye;
+}
+
+/* A new request with CSeq in_cseq and method (enum sip_method) came on leg
+ * from_leg of d (a dialog of t) and goes to the other leg through
+ * transaction tslot/tgen: the other leg's local CSeq moves on (and its
+ * INVITE CSeq, with the sender's INVITE tag, for an INVITE), the sender's
+ * last CSeq and transaction are this request's, and an INVITE's or a
+ * BYE's transaction is the leg's last of that method (open_txn). Returns
+ * the CSeq it goes out with. Written between
  * shard_dialog_write_begin and _end: the sender's CSeq and its transaction
  * must agree, and no order of stores keeps them so. */
 static inline uint32_t shard_leg_take_request(struct shard_table *t, struct shard_dialog *d,
-					      int from_leg, uint32_t in_cseq, bool invite,
+					      int from_leg, uint32_t in_cseq, uint8_t method,
 					      uint32_t tslot, uint32_t tgen)
 {
+	bool invite = method == SIP_METHOD_INVITE;
 	struct sip_session *src = &d->legs[from_leg], *dst = &d->legs[!from_leg];
 	/* No order of these stores is safe: the sender's CSeq before its
 	 * transaction left the request known with another's transaction (its
@@ -668,8 +683,9 @@ static inline uint32_t shard_leg_take_request(struct shard_table *t, struct shar
 	src->remote_cseq = in_cseq;
 	src->remote_cseq_set = true;
 	shard_dialog_write_end(t, d);
-	if (invite && t->invite_txn)
-		t->invite_txn[(size_t)(d - t->dialogs) * 2 + (unsigned)from_leg] = tslot + 1;
+	if ((invite || method == SIP_METHOD_BYE) && t->open_txn)
+		t->open_txn[shard_open_txn_at((uint32_t)(d - t->dialogs), from_leg, !invite)] =
+		    tslot + 1;
 	return out;
 }
 
@@ -773,6 +789,8 @@ void shard_txn_free(struct shard_table *t, uint32_t slot);
  * (shard_leg_take_request) while it waits for its final, or NULL. */
 struct shard_txn *shard_txn_open_invite(struct shard_table *t, const struct shard_dialog *d,
 					int leg);
+/* Likewise its last BYE. */
+struct shard_txn *shard_txn_open_bye(struct shard_table *t, const struct shard_dialog *d, int leg);
 /* Room for the head of transaction slot (taken, head_len 0) that does not fit
  * its record: a long-head slot of SHARD_HEAD_SLOT_MAX bytes, now the
  * transaction's until it is freed, its head_len set to SHARD_HEAD_SLOT_MAX;
