@@ -3835,6 +3835,12 @@ static void test_refer_to_rewritten(void **state)
 	shard_table_usage(&table, &u);
 	assert_int_equal(u.txns_used, before.txns_used);
 	assert_int_equal(rc.refer_to_kept, 1);
+	/* nor through the transaction of a REFER relayed under its CSeq, as
+	 * if sent again (found by fuzz_relay) */
+	res = refer_from_a(7, "Refer-To: <sips:carol@pbx.internal:5061>\r\n", sizeof(out));
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 403);
+	assert_int_equal(rc.refer_to_refused, 3);
 	res = refer_from_a(9,
 			   "Refer-To: <sip:carol@pbx.internal>\r\n"
 			   "Refer-To: <sip:dave@pbx.internal>\r\n",

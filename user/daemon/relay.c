@@ -1155,6 +1155,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	 * cannot be: the other leg never sees it */
 	uint16_t was_invite_tag = src->invite_cseq_tag;
 	uint32_t was_invite_cseq = dst->invite_cseq;
+	/* before any transaction: its retransmissions get 403 again, and a
+	 * REFER that reuses the CSeq of one relayed, as if sent again, is
+	 * not relayed through that one's transaction with a sips: URI */
+	if (sips_refer_to(rc, m)) {
+		answer(rc, m, 403, NULL, out, cap, res);
+		rc->refer_to_refused += res->outcome == RELAY_ANSWER;
+		return;
+	}
 	if (src->remote_cseq_set && m->cseq.num <= src->remote_cseq) {
 		/* a retransmission belongs to its transaction (17.2.2), the
 		 * leg's last or an older one still kept, and never meets the
@@ -1220,12 +1228,6 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (busy) {
 			answer(rc, m, busy, busy == 500 ? "Retry-After: 1\r\n" : NULL, out, cap,
 			       res);
-			return;
-		}
-		/* before a transaction: its retransmissions get 403 again */
-		if (sips_refer_to(rc, m)) {
-			answer(rc, m, 403, NULL, out, cap, res);
-			rc->refer_to_refused += res->outcome == RELAY_ANSWER;
 			return;
 		}
 		int ts = shard_txn_alloc(rc->table, rc->now_ms, &tgen);
