@@ -38,6 +38,7 @@
 #include "net/io.h"
 #include "net/sendq.h"
 #include "net/udp.h"
+#include "netns.h"
 
 #define MAX_DGRAM 65507 /* largest UDP payload over IPv4 */
 
@@ -1243,66 +1244,6 @@ static void test_receive_work_on_poller_mmsg(void **state)
 {
 	(void)state;
 	receive_work_on_poller(true);
-}
-
-/* The network namespace the process started in, while a test runs in one of
- * its own (-1: none); net_ns_restore, the teardown, goes back to it whether
- * the test passed or not. */
-static int saved_net_ns = -1;
-
-/* Moves the process into a new network namespace whose loopback has the
- * queueing discipline qdisc (tc's words, after "root"). Skips the test
- * without the privilege or the tools (iproute2). */
-static void enter_net_ns(const char *qdisc)
-{
-	char cmd[256];
-
-	saved_net_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (saved_net_ns < 0 || unshare(CLONE_NEWNET) != 0) {
-		print_message("SKIP: no network namespace of its own here (%s)\n", strerror(errno));
-		skip();
-	}
-	snprintf(cmd, sizeof(cmd), "ip link set lo up && tc qdisc add dev lo root %s", qdisc);
-	if (system(cmd) != 0) {
-		print_message("SKIP: cannot shape the loopback with tc\n");
-		skip();
-	}
-}
-
-/* A loopback that sends through a 8 Mbit/s token bucket (tc tbf): a datagram
- * holds its socket's send buffer until the bucket lets it out, as on a NIC
- * whose queue is full, so a socket with a small send buffer finds it full
- * (EAGAIN) after a few sends. */
-static void enter_slow_loopback(void)
-{
-	enter_net_ns("tbf rate 8mbit burst 4kb limit 10mb");
-}
-
-/* A loopback whose queue takes nothing (pfifo limit 0): every datagram is
- * dropped there, and a socket with IP_RECVERR is told so by its send failing
- * with ENOBUFS, the error a kernel short of memory gives too, while its send
- * buffer stays empty (POLLOUT at once). The loopback works again once
- * lift_drop_all removes the queue. */
-static void enter_drop_all_loopback(void)
-{
-	enter_net_ns("pfifo limit 0");
-}
-
-static void lift_drop_all(void)
-{
-	assert_int_equal(system("tc qdisc del dev lo root"), 0);
-}
-
-static int net_ns_restore(void **state)
-{
-	(void)state;
-	if (saved_net_ns >= 0) {
-		if (setns(saved_net_ns, CLONE_NEWNET) != 0)
-			return -1;
-		close(saved_net_ns);
-		saved_net_ns = -1;
-	}
-	return 0;
 }
 
 /* A burst of sends larger than the socket's send buffer holds (EAGAIN: the
