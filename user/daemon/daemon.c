@@ -1316,6 +1316,10 @@ json_t *daemon_stats_json(struct daemon *d)
 			/* sends the kernel gave back for want of memory: sent
 			 * again after a wait, not dropped (net/backoff.h) */
 			JI(io, "send_enobufs", ns.tx_enobufs);
+			/* io_uring: sends that left ahead of an earlier one the
+			 * send buffer had no room for, in the submit that found
+			 * it full; from then on they keep their order */
+			JI(io, "sends_reordered", ns.tx_reordered);
 			json_object_set_new(o, "io", io);
 		}
 		json_object_set_new(o, "drops", drops);

@@ -243,6 +243,9 @@ const struct metrics_row metrics_rows[] = {
     {"worker_io_receive_errors", C, "Receive errors on the worker's socket."},
     {"worker_io_send_enobufs", C,
      "Sends the kernel gave back for want of memory (ENOBUFS), sent again after a wait."},
+    {"worker_io_sends_reordered", C,
+     "Sends that left ahead of an earlier one the full send buffer gave back (io_uring, the "
+     "submit that found it full)."},
     {"worker_keepalive_answered", C, "In-dialog keep-alive OPTIONS answered."},
     {"worker_keepalive_calls_ended", C, "Calls the in-dialog keep-alive ended."},
     {"worker_keepalive_missed", C, "In-dialog keep-alive rounds a side left unanswered."},

@@ -121,8 +121,10 @@ char *net_tx_alloc(struct net_io *io)
 	 * while its sends waited for the end of the pass. Sent now, with
 	 * sendmmsg, the queued ones give their buffers back at once; io_uring
 	 * would hand them back only after the pass, and this datagram's answer
-	 * would be lost though the kernel could take it. */
-	if (!io->tx_nfree && io->tx_nqueued)
+	 * would be lost though the kernel could take it. Not while io_uring
+	 * has sends in flight, which the queued would pass: a chain that keeps
+	 * the order (io_uring.c). */
+	if (!io->tx_nfree && io->tx_nqueued && !io->tx_inflight)
 		(void)net_mmsg_flush(io);
 	if (!io->tx_nfree) {
 		io->st.tx_pool_empty++;

@@ -77,6 +77,10 @@ struct net_io_stats {
 	uint64_t tx_enobufs;	  /* sends the kernel gave back for want of memory
 				     (ENOBUFS): kept, and tried again after a
 				     wait of 1 ms doubling to 64 (net/backoff.h) */
+	uint64_t tx_reordered;	  /* io_uring: sends that left ahead of an
+				     earlier one of theirs the kernel gave back
+				     (EAGAIN, ENOBUFS), room having come between
+				     the two (io_uring.c) */
 	uint64_t tx_pool_empty;	  /* net_tx_alloc found no free buffer */
 };
 
@@ -105,8 +109,9 @@ int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
 
 /* A send buffer of tx_size bytes, or NULL when all are in flight (counted in
  * tx_pool_empty; the caller counts its own drop). When all are queued or in
- * flight, the queued sends leave at once (sendmmsg, on either backend) to
- * free their buffers, so a pass whose datagrams each take more than one send
+ * flight, the queued sends leave at once (sendmmsg, on either backend; with
+ * io_uring not while sends are in flight, which they would pass) to free
+ * their buffers, so a pass whose datagrams each take more than one send
  * does not run the pool dry. Each buffer
  * goes back through net_tx_queue or net_tx_release, exactly once. */
 char *net_tx_alloc(struct net_io *io);

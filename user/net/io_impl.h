@@ -25,6 +25,8 @@ enum net_tx_state {
 	NET_TX_HELD,	 /* returned by net_tx_alloc, not yet queued or released */
 	NET_TX_QUEUED,	 /* in tx_queued, not yet given to the kernel */
 	NET_TX_INFLIGHT, /* io_uring: submitted, completion not reaped yet */
+	NET_TX_LINKED,	 /* io_uring: the same, in a chain that keeps the order
+			    while sends wait for room (io_uring.c) */
 };
 
 struct net_tx_slot {
@@ -32,6 +34,8 @@ struct net_tx_slot {
 	struct iovec iov;
 	struct sockaddr_in6 to; /* big enough for AF_INET and AF_INET6 */
 	uint8_t state;		/* enum net_tx_state */
+	uint16_t link;		/* NET_TX_LINKED: its place in its chain, which is
+				   no longer than the SQ (4096 at most, io_uring.c) */
 };
 
 struct net_io {
@@ -64,6 +68,10 @@ struct net_io {
 	bool ring_up;
 	bool tx_blocked;    /* a send came back -EAGAIN: the queued wait for POLLOUT */
 	bool pollout_armed; /* the poll for POLLOUT is in flight */
+	bool tx_ordered;    /* a send came back (-EAGAIN, -ENOBUFS): the queued go
+			       as one chain at a time until none is left */
+	uint32_t tx_nback;  /* of the retry prefix, the sends of the last chain
+			       given back, in the chain's order */
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	unsigned br_mask;
@@ -108,9 +116,11 @@ bool net_tx_backing_off(const struct net_io *io);
 void net_tx_consume(struct net_io *io, uint32_t done);
 /* A send in flight that the kernel gave back undone goes back into the FIFO,
  * after those given back before it and ahead of every send queued since, so
- * that the queue keeps the order they were queued in. (The sends that were
- * in flight with it may have left already: on the wire a burst can come out
- * of order, io_uring.c.) */
+ * that the queue keeps the order they were queued in; the order the kernel
+ * gave them back in (io_uring: that of the completions; a chain's sends go
+ * back to their places in it, io_uring.c). (A send submitted with it, after
+ * it, may have left already, in the submit that found the buffer full:
+ * io_uring.c, tx_reordered.) */
 void net_tx_requeue(struct net_io *io, uint32_t slot);
 
 #endif

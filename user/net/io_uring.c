@@ -14,30 +14,43 @@
  * request (ENOBUFS, no IORING_CQE_F_MORE) and it is armed again at the end of
  * the pass. Sends queued during a pass are prepared as sendmsg SQEs and
  * submitted together with one io_uring_submit (no syscall when there is
- * nothing to submit); their buffers return to the pool on completion. A send
- * the kernel gives back with -EAGAIN is not a refusal: the send buffer stayed
- * full (a burst larger than it, a NIC's queue full), every send waiting in
- * the kernel woke at each bit of room and most found it taken again, and
- * after 128 such polls of one request (APOLL_MAX_RETRY) the kernel gives up
- * on it, the socket being non-blocking. It goes back to the front of the
- * queue, which waits for a poll for POLLOUT, as the mmsg backend's does. The
- * order is the queue's only: the sends waiting in the kernel together leave in
- * whatever order their wake-ups find room, so a burst larger than the send
- * buffer reaches the wire out of order (most of test_net's 600; the mmsg
- * backend stops at the first send the buffer refuses and keeps it). UDP
- * promises no order, and SIP's transactions stand alone. Linking a submit's
- * sends into one chain (IOSQE_IO_LINK, a new chain only once the last is
- * done, the rest of a failed chain queued again) kept the order, but each
- * link after the first runs as task work: bench/relay_rate.sh gave 2 workers
- * 66-73k INFO/s against 82-105k, and 1.24-1.41 s of CPU per 100k requests
- * against 0.82-1.08 (three runs each, alternating, 2026-12-06); not done. A
- * send that completes with -ENOBUFS (the kernel short of memory) was counted
- * in tx_errors and dropped, as a refusal; it is not one: it goes back into
- * the queue as an -EAGAIN one does, and no send is prepared until a wait of
- * 1 ms, doubling to 64 ms, is over (net/backoff.h, shared with the mmsg
- * backend), which the poll's wait is cut to end. A wake
- * fd (net_io_set_wake) has one read in flight at all times: its completion
- * ends the wait, and the read is armed again with the next submit.
+ * nothing to submit); their buffers return to the pool on completion.
+ *
+ * The order of the sends. Each goes with MSG_DONTWAIT: one that finds the
+ * send buffer full (a burst larger than it, a NIC's queue full) comes back at
+ * once with -EAGAIN. Without it the kernel kept such a send waiting, as it
+ * keeps every request it cannot complete yet; all those waiting woke at each
+ * bit of room and most found it taken again, so they left in whatever order
+ * their wake-ups found room (593 of test_net's 600 after one queued later),
+ * and after 128 such polls of one (APOLL_MAX_RETRY) the kernel gave up on it
+ * with -EAGAIN. A send that comes back (-EAGAIN, or -ENOBUFS below) goes to
+ * the front of the queue, and from then on, until nothing is queued or in
+ * flight, the queue goes as one chain at a time (IOSQE_IO_LINK, oldest
+ * first, once the last chain is all back): the first send the kernel gives
+ * back fails the rest of the chain (-ECANCELED), which come back too, each
+ * to its place (NET_TX_LINKED, link), and the queue waits for a poll for
+ * POLLOUT; then the unlinked sends again. So once the io has found the
+ * buffer full, no send passes another, as with the mmsg backend, which stops
+ * at the first send the buffer refuses. What is left: in the submit that
+ * finds the buffer full, a send after the first refused one may find room
+ * made meanwhile and leave ahead of it (nothing stops the rest of a submit
+ * at its first refusal but a link); those are counted (tx_reordered, from
+ * the completions, which come in the order issued). Linking every submit's
+ * sends kept even those in order, but each link after the first runs as task
+ * work: bench/relay_rate.sh gave 2 workers 66-73k INFO/s against 82-105k,
+ * and 1.24-1.41 s of CPU per 100k requests against 0.82-1.08 (three runs
+ * each, alternating, 2026-12-06). A send that never came back takes the
+ * same steps as before: the flag is a constant of the SQE, the chain a
+ * branch taken only once one came back. A send that completes with -ENOBUFS
+ * (the kernel short of memory) was counted in tx_errors and dropped, as a
+ * refusal; it is not one: it comes back as an -EAGAIN one does, and no send
+ * is prepared until a wait of 1 ms, doubling to 64 ms, is over
+ * (net/backoff.h, shared with the mmsg backend), which the poll's wait is
+ * cut to end.
+ *
+ * A wake fd (net_io_set_wake) has one read in flight at all times: its
+ * completion ends the wait, and the read is armed again with the next
+ * submit.
  */
 #include <errno.h>
 #include <poll.h>
@@ -125,17 +138,56 @@ static void arm_pollout(struct net_io *io)
 	io->pollout_armed = true;
 }
 
-/* Prepares an SQE for every queued send, oldest first. Sends that find no SQE
- * stay queued, and all stay queued while the send buffer is full (tx_blocked),
- * until the poll for POLLOUT completes, and while the wait after an ENOBUFS
- * lasts. */
+/* The queued sends as one chain (IOSQE_IO_LINK), oldest first, once the
+ * last chain is all back and the wait for room or after an ENOBUFS is over:
+ * the first the kernel gives back fails the rest, which come back too
+ * (-ECANCELED), so none passes it. No chain is left to span two submits:
+ * as many as the SQ has room for, the rest with the next. Back to the
+ * unlinked sends once none is queued or in flight. */
+static void prep_chain(struct net_io *io)
+{
+	if (io->tx_inflight)
+		return; /* the last chain, or the submit that met the full buffer */
+	if (!io->tx_nqueued) {
+		io->tx_ordered = false;
+		return;
+	}
+	if (io->tx_blocked) {
+		if (!io->pollout_armed)
+			arm_pollout(io);
+		return;
+	}
+	if (net_tx_backing_off(io))
+		return;
+	uint32_t n = io_uring_sq_space_left(&io->ring);
+	if (n > io->tx_nqueued)
+		n = io->tx_nqueued;
+	for (uint32_t k = 0; k < n; k++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+		uint32_t i = io->tx_queued[k];
+		io_uring_prep_sendmsg(sqe, io->cfg.fd, &io->tx[i].msg, MSG_DONTWAIT);
+		io_uring_sqe_set_data64(sqe, i);
+		if (k + 1 < n)
+			sqe->flags |= IOSQE_IO_LINK;
+		io->tx[i].state = NET_TX_LINKED;
+		io->tx[i].link = (uint16_t)k;
+	}
+	io->tx_inflight = n;
+	io->tx_nback = 0;
+	net_tx_consume(io, n);
+}
+
+/* Prepares an SQE for every queued send, oldest first; sends that find no SQE
+ * stay queued. Once one came back, until all have gone, they go as a chain
+ * (prep_chain). MSG_DONTWAIT: a send that finds the send buffer full comes
+ * back at once (-EAGAIN) instead of waiting in the kernel, where each woke
+ * at every bit of room, in no order. */
 static void prep_sends(struct net_io *io)
 {
 	uint32_t k;
 
-	if (io->tx_blocked) {
-		if (!io->pollout_armed)
-			arm_pollout(io);
+	if (io->tx_ordered) {
+		prep_chain(io);
 		return;
 	}
 	if (io->tx_nqueued && net_tx_backing_off(io))
@@ -145,7 +197,7 @@ static void prep_sends(struct net_io *io)
 		if (!sqe)
 			break;
 		uint32_t i = io->tx_queued[k];
-		io_uring_prep_sendmsg(sqe, io->cfg.fd, &io->tx[i].msg, 0);
+		io_uring_prep_sendmsg(sqe, io->cfg.fd, &io->tx[i].msg, MSG_DONTWAIT);
 		io_uring_sqe_set_data64(sqe, i);
 		io->tx[i].state = NET_TX_INFLIGHT;
 		io->tx_inflight++;
@@ -334,34 +386,79 @@ static int on_recv(struct net_io *io, const struct io_uring_cqe *cqe, net_rx_fn 
 	return 0;
 }
 
+/* A send of a chain given back goes into the FIFO's front in its place in
+ * the chain, whatever order the completions come in. */
+static void requeue_linked(struct net_io *io, uint32_t slot)
+{
+	uint32_t at = io->tx_nback++;
+
+	while (at && io->tx[io->tx_queued[at - 1]].link > io->tx[slot].link)
+		at--;
+	memmove(io->tx_queued + at + 1, io->tx_queued + at,
+		(io->tx_nqueued - at) * sizeof(*io->tx_queued));
+	io->tx_queued[at] = slot;
+	io->tx_nqueued++;
+	io->tx_nretry++;
+	io->tx[slot].state = NET_TX_QUEUED;
+}
+
+/* The sends that left after cqe, the first the kernel gave back of sends
+ * not linked: a submit's sends are issued, and complete, one after the other
+ * in the order queued, so those went ahead of it. Read from the CQ as far as
+ * the kernel has posted, none consumed (reap does). */
+static uint64_t sent_after(const struct net_io *io, const struct io_uring_cqe *cqe)
+{
+	const struct io_uring_cq *cq = &io->ring.cq;
+	unsigned head = *cq->khead; /* reap advances it once done */
+	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+	unsigned h = head + (((unsigned)(cqe - cq->cqes) - head) & cq->ring_mask);
+	uint64_t n = 0;
+
+	while (++h != tail) {
+		const struct io_uring_cqe *c = &cq->cqes[h & cq->ring_mask];
+		n += c->user_data < io->cfg.ntx && c->res >= 0 &&
+		     io->tx[c->user_data].state == NET_TX_INFLIGHT;
+	}
+	return n;
+}
+
 /* One send completion. Returns -ENOBUFS when the kernel gave it back for
  * want of memory, 1 when it was sent, else 0. */
 static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 {
 	uint64_t i = cqe->user_data;
 
-	if (i >= io->cfg.ntx || io->tx[i].state != NET_TX_INFLIGHT)
+	if (i >= io->cfg.ntx || io->tx[i].state < NET_TX_INFLIGHT)
 		return 0;
 	io->tx_inflight--;
-	if (cqe->res == -EAGAIN) {
-		/* not sent: the send buffer stayed full longer than the kernel
-		 * waits (see the top) */
-		net_tx_requeue(io, (uint32_t)i);
-		io->tx_blocked = true;
+	if (cqe->res >= 0) {
+		io->st.tx++;
+		net_tx_put(io, (uint32_t)i);
+		return 1;
+	}
+	if (cqe->res != -EAGAIN && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) {
+		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
+		net_tx_put(io, (uint32_t)i);
 		return 0;
 	}
-	if (cqe->res == -ENOBUFS) {
-		/* not sent, not refused: again after a wait (see the top) */
+	/* not sent: the send buffer full (see the top), the kernel short of
+	 * memory (again after a wait), or behind one of those in a chain (or
+	 * cancelled at close). It goes back to the queue, and the sends after
+	 * it wait behind it, as one chain at a time */
+	if (io->tx[i].state == NET_TX_LINKED) {
+		requeue_linked(io, (uint32_t)i);
+	} else {
+		if (!io->tx_ordered && cqe->res != -ECANCELED)
+			io->st.tx_reordered += sent_after(io, cqe);
 		net_tx_requeue(io, (uint32_t)i);
-		io->st.tx_enobufs++;
-		return -ENOBUFS;
 	}
-	if (cqe->res < 0)
-		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
-	else
-		io->st.tx++;
-	net_tx_put(io, (uint32_t)i);
-	return cqe->res >= 0;
+	io->tx_ordered = true;
+	if (cqe->res == -EAGAIN)
+		io->tx_blocked = true;
+	if (cqe->res != -ENOBUFS)
+		return 0;
+	io->st.tx_enobufs++;
+	return -ENOBUFS;
 }
 
 /* Handles the completions present when the pass starts, in one pass. The
