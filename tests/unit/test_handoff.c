@@ -22,6 +22,7 @@
 
 #include "daemon/daemon.h"
 #include "net/udp.h"
+#include "netns.h"
 
 static struct daemon *new_daemon(unsigned nworkers)
 {
@@ -201,6 +202,12 @@ static void test_busy_producer_lets_the_loop_turn(void **state)
  * buffers must still leave (it was dropped as tx_no_buffer at every
  * retransmission, and the caller never got the call's answer). Ports from
  * the 16560-16563 range of this test host. */
+static void ignore_datagram(void *arg, const struct net_pkt *pkt)
+{
+	(void)arg;
+	(void)pkt;
+}
+
 static void test_controller_send_larger_than_a_send_buffer_leaves(void **state)
 {
 	(void)state;
@@ -246,6 +253,103 @@ static void test_controller_send_larger_than_a_send_buffer_leaves(void **state)
 	free_daemon(d);
 }
 
+/* The same 2xx while sends the worker queued before it wait for room in a
+ * full send buffer (a network namespace whose loopback sends at 8 Mbit/s):
+ * sent with a sendto it would pass them, and when the buffer was still full
+ * it was dropped as tx_no_buffer, a reason it does not have. It is put off,
+ * counted in ctl_send_deferred (the callee's retransmission of the 2xx comes
+ * through again), and never sent; the sends before it all arrive. */
+static void controller_send_deferred(bool no_uring)
+{
+	enum { n = 300, len = 1000 };
+	struct daemon *d = drain_daemon(2);
+	struct worker *w = &d->workers[0];
+	struct config cfg = {.tx_buffer_size = 1500};
+	struct sockaddr_storage a, b;
+	socklen_t alen, blen;
+	char err[128];
+	int small = 2048, big_rcv = 8 << 20;
+
+	enter_slow_loopback();
+	d->cfg = &cfg;
+	assert_int_equal(udp_parse_addr("127.0.0.1:0", &a, &alen, err, sizeof(err)), 0);
+	b = a;
+	blen = alen;
+	w->fd = udp_socket_bind(&a, alen, false);
+	int peer = udp_socket_bind(&b, blen, false);
+	assert_true(w->fd >= 0 && peer >= 0);
+	((struct sockaddr_in *)&b)->sin_port = htons((uint16_t)udp_bound_port(peer));
+	assert_int_equal(setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_RCVBUFFORCE, &big_rcv, sizeof(big_rcv)),
+			 0);
+	struct net_io_config nc = {.fd = w->fd,
+				   .nbufs = 8,
+				   .buf_size = DMSG_DATA_MAX,
+				   .ntx = 512,
+				   .tx_size = 1500,
+				   .no_uring = no_uring};
+	assert_int_equal(net_io_open(&w->io, &nc), 0);
+	if (!no_uring && strcmp(net_io_backend(w->io), "io_uring") != 0) {
+		net_io_close(w->io);
+		close(w->fd);
+		close(peer);
+		free_daemon(d);
+		skip(); /* no usable io_uring here */
+	}
+	ring_destroy(w->cmd);
+	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr) + DMSG_DATA_MAX), 0);
+
+	/* the worker's own sends, more than the send buffer holds */
+	for (int i = 0; i < n; i++) {
+		char *out = net_tx_alloc(w->io);
+		assert_non_null(out);
+		memset(out, 'a', len);
+		assert_int_equal(net_tx_queue(w->io, out, len, (struct sockaddr *)&b, blen), 0);
+	}
+	(void)net_io_flush(w->io);
+
+	static char big[3000];
+	memset(big, 'v', sizeof(big));
+	struct dmsg_hdr h = {.type = DMSG_SEND, .len = sizeof(big)};
+	dmsg_set_peer(&h, (const struct sockaddr *)&b, blen);
+	assert_int_equal(ring_push(w->cmd, &h, sizeof(h), big, sizeof(big)), 0);
+	assert_int_equal(hand(d, 1, 0), 0);
+	assert_int_equal(worker_drain_handoffs(w), 1);
+	assert_int_equal(w->st.ctl_send_deferred, 1);
+	assert_int_equal(w->st.sent_for_controller, 0);
+	assert_int_equal(w->st.tx_no_buffer, 0);
+
+	/* the worker's sends all arrive, the 2xx not among them */
+	unsigned got = 0;
+	char buf[4096];
+	for (int i = 0; i < 600 && got < n; i++) {
+		ssize_t r;
+		(void)net_io_poll(w->io, 5, ignore_datagram, NULL);
+		while ((r = recv(peer, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			assert_int_equal(r, len);
+			got++;
+		}
+	}
+	assert_int_equal(got, n);
+
+	net_io_close(w->io);
+	close(w->fd);
+	close(peer);
+	free_daemon(d);
+}
+
+static void test_controller_send_deferred_uring(void **state)
+{
+	(void)state;
+	controller_send_deferred(false);
+}
+
+static void test_controller_send_deferred_mmsg(void **state)
+{
+	(void)state;
+	controller_send_deferred(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +358,8 @@ int main(void)
 	    cmocka_unit_test(test_one_drain_stops_at_its_bound),
 	    cmocka_unit_test(test_busy_producer_lets_the_loop_turn),
 	    cmocka_unit_test(test_controller_send_larger_than_a_send_buffer_leaves),
+	    cmocka_unit_test_teardown(test_controller_send_deferred_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_controller_send_deferred_mmsg, net_ns_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

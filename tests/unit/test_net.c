@@ -1353,6 +1353,93 @@ static void send_buffer_full(bool no_uring)
 	fx_close(&f);
 }
 
+/* Receives datagrams on the client for up to ms, polling the io meanwhile;
+ * their sequence numbers go to seqs (at most max), their lengths must be
+ * len, or big_len for seq big_seq. Returns how many came. */
+static unsigned recv_seqs(struct fx *f, uint32_t *seqs, unsigned max, unsigned want, int ms,
+			  uint32_t len, uint32_t big_seq, uint32_t big_len)
+{
+	static char buf[65536];
+	unsigned got = 0;
+	int64_t deadline = now_ns() + (int64_t)ms * 1000000;
+
+	while (got < want && now_ns() < deadline) {
+		ssize_t r;
+		assert_true(net_io_poll(f->io, 5, on_pkt, f) >= 0);
+		while ((r = recv(f->cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = UINT32_MAX;
+			assert_true(content_ok(buf, (size_t)r, &seq));
+			assert_int_equal(r, seq == big_seq ? big_len : len);
+			assert_true(got < max);
+			seqs[got++] = seq;
+		}
+	}
+	return got;
+}
+
+/* A datagram larger than the send buffers goes with net_tx_send_now, after
+ * the sends queued before it; while one of those waits for room (the send
+ * buffer full) it is not sent (-EAGAIN), rather than passing them, and goes
+ * once they have. With io_uring the wait is seen before the io has reaped
+ * the sends given back: it was flushed, not polled. */
+static void send_now(bool no_uring)
+{
+	enum { len = 1000, big_len = 3000, n = 300, ntx = 512 };
+	static char big[big_len];
+	static uint32_t seqs[n + 8];
+	struct fx f;
+	struct net_io_stats st;
+	int small = 2048;
+
+	enter_slow_loopback();
+	fx_open(&f, no_uring, 16, 2048, ntx, 2048);
+	/* nothing waits: it goes, after the queued */
+	queue_seq(&f, 0, 3, len);
+	fill(big, 3, big_len);
+	assert_int_equal(
+	    net_tx_send_now(f.io, big, big_len, (struct sockaddr *)&f.cli_addr, f.cli_len), 0);
+	assert_int_equal(recv_seqs(&f, seqs, n + 8, 4, 2000, len, 3, big_len), 4);
+	for (uint32_t i = 0; i < 4; i++)
+		assert_int_equal(seqs[i], i);
+
+	/* sends wait for room: not sent */
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	queue_seq(&f, 4, n, len);
+	(void)net_io_flush(f.io); /* -EAGAIN from sendmmsg: they wait */
+	fill(big, 4 + n, big_len);
+	assert_int_equal(
+	    net_tx_send_now(f.io, big, big_len, (struct sockaddr *)&f.cli_addr, f.cli_len),
+	    -EAGAIN);
+	unsigned got = recv_seqs(&f, seqs, n + 8, n, 3000, len, 4 + n, big_len);
+	assert_int_equal(got, n);
+	for (unsigned i = 0; i < got; i++)
+		assert_true(seqs[i] < 4 + n); /* the large one not among them */
+	/* they have gone: it goes */
+	settle_tx(&f, 4 + n);
+	assert_int_equal(
+	    net_tx_send_now(f.io, big, big_len, (struct sockaddr *)&f.cli_addr, f.cli_len), 0);
+	assert_int_equal(recv_seqs(&f, seqs, n + 8, 1, 2000, len, 4 + n, big_len), 1);
+	assert_int_equal(seqs[0], 4 + n);
+	net_io_get_stats(f.io, &st);
+	print_message("tx %llu, tx_errors %llu, tx_reordered %llu\n", (unsigned long long)st.tx,
+		      (unsigned long long)st.tx_errors, (unsigned long long)st.tx_reordered);
+	assert_int_equal(st.tx, 4 + n + 1);
+	assert_int_equal(st.tx_errors, 0);
+	fx_close(&f);
+}
+
+static void test_send_now_uring(void **state)
+{
+	(void)state;
+	send_now(false);
+}
+
+static void test_send_now_mmsg(void **state)
+{
+	(void)state;
+	send_now(true);
+}
+
 /* Closing while sends wait for room (io_uring: a chain in flight or the poll
  * for POLLOUT armed, and sends queued behind them) reaps every request
  * before the buffers are freed, at once: none is left to the kernel. */
@@ -1877,6 +1964,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_now_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_now_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_close_while_sends_wait_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_close_while_sends_wait_mmsg, net_ns_restore),
 	    cmocka_unit_test(test_sendq_order),

@@ -1296,6 +1296,10 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(drops, "tx_no_buffer", s->tx_no_buffer);
 		JI(drops, "handoff_ring_full", s->handoff_drop);
 		JI(drops, "controller_ring_full", s->ctl_ring_full);
+		/* a 2xx for the caller larger than tx_buffer_size, sent
+		 * directly, put off while sends before it wait for room: the
+		 * callee's retransmission of it goes */
+		JI(drops, "controller_send_deferred", s->ctl_send_deferred);
 		if (d->workers[i].io) {
 			struct net_io_stats ns;
 			net_io_get_stats(d->workers[i].io, &ns);

@@ -162,7 +162,10 @@ struct worker_stats {
 	uint64_t keepalives_sent, keepalives_answered, keepalives_missed, keepalives_stray,
 	    dialogs_keepalive_failed;
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
-	uint64_t dialog_queries;      /* DMSG_QUERY scans started (management commands) */
+	/* DMSG_SEND larger than tx_buffer_size not sent: sends before it wait
+	 * for room, or the send buffer is full (the callee repeats its 2xx) */
+	uint64_t ctl_send_deferred;
+	uint64_t dialog_queries; /* DMSG_QUERY scans started (management commands) */
 	/* the operator's transfers failed by Timer N: no NOTIFY within 64*T1 of
 	 * the REFER's 2xx */
 	uint64_t transfers_timed_out;

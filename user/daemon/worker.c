@@ -314,24 +314,30 @@ static bool send_copy(struct worker *w, const char *buf, size_t len, const struc
 
 /* A datagram the controller sends through this worker once the commands
  * before it are applied (DMSG_SEND: the 2xx that lets the caller use its
- * dialog). It may be up to DMSG_DATA_MAX bytes while the send buffers are
- * tx_buffer_size (1500 at least): one larger (a 2xx with video or ICE
- * lines) leaves with a plain sendto after what is queued, as the
- * controller's own large datagrams do; else it was dropped at every
- * retransmission and the caller never got the call's answer. A refusal is
- * counted with the datagrams this worker could not send. */
+ * dialog). It may be up to DMSG_DATA_MAX bytes (the controller sends a larger
+ * one itself) while the send buffers are tx_buffer_size (1500 at least): one
+ * larger (a 2xx with video or ICE lines) leaves at once with a sendto after
+ * what is queued (net_tx_send_now), or not at all while some of that waits
+ * for room, which it would pass, or the send buffer is full: it is put off,
+ * not sent (ctl_send_deferred), as the controller puts off a 2xx it cannot
+ * send in order (answers_deferred), and the callee's retransmission of it
+ * (RFC 3261 13.3.1.4, until the caller's ACK) comes through again. Before,
+ * that sendto passed the sends waiting, and a full buffer dropped it as
+ * tx_no_buffer, a reason it does not have. One the kernel refuses is counted
+ * as any send it refuses (the io's tx_errors: drops.send_refused). */
 static bool send_for_controller(struct worker *w, const char *buf, size_t len,
 				const struct sockaddr *dst, socklen_t dst_len)
 {
 	if (len <= w->d->cfg->tx_buffer_size)
 		return send_copy(w, buf, len, dst, dst_len);
-	(void)net_io_flush(w->io); /* keep the order of what is queued */
-	if (sendto(w->fd, buf, len, MSG_DONTWAIT, dst, dst_len) < 0) {
-		w->st.tx_no_buffer++;
+	int rc = net_tx_send_now(w->io, buf, len, dst, dst_len);
+	if (rc == -EAGAIN || rc == -ENOBUFS) {
+		w->st.ctl_send_deferred++;
 		return false;
 	}
-	w->st.sent++;
-	return true;
+	if (rc != -EAFNOSUPPORT)
+		w->st.sent++; /* one the kernel refused too, as the io's sends */
+	return rc == 0;
 }
 
 /* orig_send_fn: a request of ours, first sent or retransmitted (Timer E). */

@@ -187,6 +187,29 @@ int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockad
 	return 0;
 }
 
+int net_tx_send_now(struct net_io *io, const void *buf, size_t len, const struct sockaddr *to,
+		    socklen_t tolen)
+{
+	socklen_t alen = net_dest_len(to, tolen);
+
+	if (!alen)
+		return -EAFNOSUPPORT;
+	/* what was queued before it goes first, and it waits with them */
+	(void)net_io_flush(io);
+	if (io->tx_nqueued || (io->uring && !net_uring_tx_settled(io)))
+		return -EAGAIN;
+	if (sendto(io->cfg.fd, buf, len, MSG_DONTWAIT, to, alen) >= 0) {
+		io->st.tx++;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -EAGAIN;
+	if (errno == ENOBUFS)
+		return -ENOBUFS;
+	io->st.tx_errors++; /* refused: UDP drops it, as a queued one */
+	return -errno;
+}
+
 bool net_tx_backing_off(const struct net_io *io)
 {
 	/* step_ms first: no clock read while sends go */

@@ -126,6 +126,16 @@ void net_tx_release(struct net_io *io, char *buf);
  * buf is not held from net_tx_alloc) or -EAFNOSUPPORT. */
 int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockaddr *to,
 		 socklen_t tolen);
+/* Sends len bytes of buf to `to` at once (one sendto), for a datagram larger
+ * than tx_size, which no send buffer takes; the io does not keep buf. It
+ * goes after every send queued before it, flushed first, and not while one
+ * of those waits for room or for the wait after an ENOBUFS: it would pass
+ * them. Returns 0 (counted in tx), -EAGAIN when sends wait or the send
+ * buffer is full, -ENOBUFS when the kernel is short of memory (not sent, not
+ * kept: the caller decides), -EAFNOSUPPORT, or the kernel's refusal (counted
+ * in tx_errors). */
+int net_tx_send_now(struct net_io *io, const void *buf, size_t len, const struct sockaddr *to,
+		    socklen_t tolen);
 /* The length of the address `to` (tolen bytes, e.g. a sockaddr_storage)
  * that a send takes: that of a sockaddr_in or sockaddr_in6, or 0 when it is
  * neither (another family, or tolen too short for its own). */

@@ -93,6 +93,10 @@ void net_uring_close(struct net_io *io);
 int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
 int net_uring_flush(struct net_io *io);
 int net_uring_arm_wake(struct net_io *io);
+/* Whether every send submitted has left or been refused, none waiting in
+ * the io or the kernel, so that a datagram sent now passes none (completions
+ * read, not consumed). */
+bool net_uring_tx_settled(const struct net_io *io);
 
 int net_mmsg_open(struct net_io *io);
 void net_mmsg_close(struct net_io *io);

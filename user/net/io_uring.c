@@ -46,7 +46,8 @@
  * refusal; it is not one: it comes back as an -EAGAIN one does, and no send
  * is prepared until a wait of 1 ms, doubling to 64 ms, is over
  * (net/backoff.h, shared with the mmsg backend), which the poll's wait is
- * cut to end.
+ * cut to end. A datagram too large for the pool (net_tx_send_now) goes with
+ * a sendto only when every send submitted has left (net_uring_tx_settled).
  *
  * A wake fd (net_io_set_wake) has one read in flight at all times: its
  * completion ends the wait, and the read is armed again with the next
@@ -459,6 +460,25 @@ static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 		return 0;
 	io->st.tx_enobufs++;
 	return -ENOBUFS;
+}
+
+bool net_uring_tx_settled(const struct net_io *io)
+{
+	const struct io_uring_cq *cq = &io->ring.cq;
+	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+	uint32_t done = 0;
+
+	if (io->tx_ordered)
+		return false;
+	for (unsigned h = *cq->khead; h != tail && done < io->tx_inflight; h++) {
+		const struct io_uring_cqe *c = &cq->cqes[h & cq->ring_mask];
+		if (c->user_data >= io->cfg.ntx || io->tx[c->user_data].state != NET_TX_INFLIGHT)
+			continue;
+		if (c->res == -EAGAIN || c->res == -ENOBUFS || c->res == -ECANCELED)
+			return false; /* given back: it waits */
+		done++;
+	}
+	return done == io->tx_inflight;
 }
 
 /* Handles the completions present when the pass starts, in one pass. The
