@@ -197,6 +197,7 @@ out:
 			sum.rx_enobufs += st.rx_enobufs;
 			sum.tx += st.tx;
 			sum.tx_errors += st.tx_errors;
+			sum.tx_enobufs += st.tx_enobufs;
 			net_io_close(e[i].io);
 		}
 		if (e[i].fd >= 0)
@@ -207,11 +208,11 @@ out:
 	if (rc == 0)
 		fprintf(stderr,
 			"udp_echo: rx %llu, tx %llu, truncated %llu, enobufs %llu, tx errors %llu, "
-			"no buffer %llu, too big %llu\n",
+			"tx enobufs %llu, no buffer %llu, too big %llu\n",
 			(unsigned long long)sum.rx, (unsigned long long)sum.tx,
 			(unsigned long long)sum.rx_truncated, (unsigned long long)sum.rx_enobufs,
-			(unsigned long long)sum.tx_errors, (unsigned long long)no_buffer,
-			(unsigned long long)too_big);
+			(unsigned long long)sum.tx_errors, (unsigned long long)sum.tx_enobufs,
+			(unsigned long long)no_buffer, (unsigned long long)too_big);
 	free(e);
 	return rc;
 }

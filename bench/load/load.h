@@ -78,7 +78,8 @@ struct load_worker {
 	int rc;					/* 0, or a negative errno from setup */
 	char err[160];
 	_Atomic int ready; /* sockets bound: 1; setup failed: -1 */
-	uint64_t io_rx, io_tx, io_tx_errors, io_truncated, io_enobufs, io_pool_empty;
+	uint64_t io_rx, io_tx, io_tx_errors, io_tx_enobufs, io_tx_reordered, io_truncated,
+	    io_enobufs, io_pool_empty;
 };
 
 void *load_uac_main(void *worker);

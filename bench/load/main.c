@@ -730,9 +730,10 @@ static void series_add(struct series *s, uint64_t v)
 	s->v[s->n++] = v;
 }
 
-/* io totals over the workers: rx, tx, tx_errors, rx_truncated, rx_enobufs, tx_pool_empty */
+/* io totals over the workers: rx, tx, tx_errors, tx_enobufs, tx_reordered, rx_truncated,
+ * rx_enobufs, tx_pool_empty */
 struct io_totals {
-	uint64_t rx, tx, txe, tr, enob, pe;
+	uint64_t rx, tx, txe, txenob, txreord, tr, enob, pe;
 };
 
 static int write_json(const struct load_cfg *cfg, const struct load_stats *s,
@@ -764,10 +765,12 @@ static int write_json(const struct load_cfg *cfg, const struct load_stats *s,
 				      "per_second", arr, "peak", (json_int_t)peak, "mean",
 				      tp->n ? (double)sum / (double)tp->n : 0.0));
 	json_object_set_new(root, "io",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx", (json_int_t)io->rx,
-				      "tx", (json_int_t)io->tx, "tx_errors", (json_int_t)io->txe,
-				      "rx_truncated", (json_int_t)io->tr, "rx_enobufs",
-				      (json_int_t)io->enob, "tx_pool_empty", (json_int_t)io->pe));
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx",
+				      (json_int_t)io->rx, "tx", (json_int_t)io->tx, "tx_errors",
+				      (json_int_t)io->txe, "tx_enobufs", (json_int_t)io->txenob,
+				      "tx_reordered", (json_int_t)io->txreord, "rx_truncated",
+				      (json_int_t)io->tr, "rx_enobufs", (json_int_t)io->enob,
+				      "tx_pool_empty", (json_int_t)io->pe));
 	json_object_set_new(root, "exit",
 			    json_pack("{s:I, s:I, s:i}", "errors", (json_int_t)errors, "max_errors",
 				      (json_int_t)cfg->max_errors, "status",
@@ -994,6 +997,8 @@ int main(int argc, char **argv)
 		io.rx += rs[i].w.io_rx;
 		io.tx += rs[i].w.io_tx;
 		io.txe += rs[i].w.io_tx_errors;
+		io.txenob += rs[i].w.io_tx_enobufs;
+		io.txreord += rs[i].w.io_tx_reordered;
 		io.tr += rs[i].w.io_truncated;
 		io.enob += rs[i].w.io_enobufs;
 		io.pe += rs[i].w.io_pool_empty;

@@ -50,6 +50,8 @@ void load_ep_close(struct load_ep *e, struct load_worker *w)
 		w->io_rx += ns.rx;
 		w->io_tx += ns.tx;
 		w->io_tx_errors += ns.tx_errors;
+		w->io_tx_enobufs += ns.tx_enobufs;
+		w->io_tx_reordered += ns.tx_reordered;
 		w->io_truncated += ns.rx_truncated;
 		w->io_enobufs += ns.rx_enobufs;
 		w->io_pool_empty += ns.tx_pool_empty;

@@ -215,7 +215,7 @@ for k in ("duplicate_responses", "late_responses", "dialogs_forgotten"):
 need(set(j["acks"]) == {"sent", "resent"}, "acks")
 need(set(j["peer"]) == {"requests", "retransmissions", "responses_sent"}, "peer")
 need(len(j["throughput"]["per_second"]) >= 2 and j["throughput"]["peak"] > 0, "throughput")
-for k in ("rx", "tx", "tx_errors", "rx_truncated", "rx_enobufs", "tx_pool_empty"):
+for k in ("rx", "tx", "tx_errors", "tx_enobufs", "tx_reordered", "rx_truncated", "rx_enobufs", "tx_pool_empty"):
     need(k in j["io"], "io." + k)
 need(j["io"]["rx"] > 0 and j["io"]["tx"] > 0, "io counts")
 need(j["exit"] == {"errors": 0, "max_errors": 0, "status": 0}, "exit %r" % j["exit"])
