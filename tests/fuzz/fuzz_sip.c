@@ -27,8 +27,10 @@
  * back as that dialog (check_dialog_refs). Every address taken (From, To,
  * Contact, Route, Record-Route, Refer-To) and the Request-URI read the same
  * alone (sip_parse_addr, sip_parse_uri: check_addrs), and every Contact
- * value reads the same one by one (sip_addr_list_next), each URI equal to
- * itself (sip_uri_equal: check_contact_list). The Reason lines a
+ * value reads the same one by one (sip_addr_list_next), each URI (and the
+ * Request-URI, From's and To's) equal to itself written another way that
+ * RFC 3261 19.1.4 calls the same, and not with its user in another case
+ * (sip_uri_equal: check_uri_variants). The Reason lines a
  * CANCEL passes on make a CANCEL that parses with them (check_reasons); the
  * Timestamp a 100 copies is the request's line; delta-seconds read are the
  * value's digits; the steering bucket is the parsed Call-ID's. Any
@@ -553,6 +555,164 @@ static void check_addr(const struct sip_msg *m, const struct sip_addr *a, const 
 		die(what, m->buf, (int)m->len);
 }
 
+/* ---- sip_uri_equal: the same URI written another way (RFC 3261 19.1.4) ---- */
+
+/* A URI written into a buffer of its own; n counts past cap (then unused). */
+struct vbuf {
+	char p[3 * 8192 + 64];
+	size_t n;
+	unsigned k; /* which unreserved byte is next: every other one is escaped */
+};
+static struct vbuf var_a, var_b;
+
+static void vput(struct vbuf *v, const char *s, size_t n)
+{
+	if (v->n + n <= sizeof(v->p))
+		memcpy(v->p + v->n, s, n);
+	v->n += n;
+}
+
+static char case_flip(char c)
+{
+	return lex_is((unsigned char)c, LEX_ALPHA) ? (char)(c ^ 0x20) : c;
+}
+
+/* [p, e) as 19.1.4 reads it the same: every other unreserved byte escaped
+ * (in either hex case), each escape of an unreserved byte written as the
+ * byte, the hex digits of any other escape in the other case; the letters
+ * in the other case too when flip (a part compared without case). */
+static void v_escapes(struct vbuf *v, const char *p, const char *e, bool flip)
+{
+	static const char hex[2][17] = {"0123456789ABCDEF", "0123456789abcdef"};
+	while (p < e) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '%' && e - p >= 3 && lex_is((unsigned char)p[1], LEX_HEX) &&
+		    lex_is((unsigned char)p[2], LEX_HEX)) {
+			char d = (char)(lex_hex_value(p[1]) << 4 | lex_hex_value(p[2]));
+			if (lex_is((unsigned char)d, LEX_UNRESERVED)) {
+				d = flip ? case_flip(d) : d;
+				vput(v, &d, 1);
+			} else {
+				char t[3] = {'%', case_flip(p[1]), case_flip(p[2])};
+				vput(v, t, 3);
+			}
+			p += 3;
+			continue;
+		}
+		if (lex_is(c, LEX_UNRESERVED) && (v->k++ & 1)) {
+			const char *h = hex[(v->k >> 1) & 1];
+			char t[3] = {'%', h[c >> 4], h[c & 15]};
+			vput(v, t, 3);
+		} else {
+			char d = flip ? case_flip((char)c) : (char)c;
+			vput(v, &d, 1);
+		}
+		p++;
+	}
+}
+
+/* The items of a ';' or '&' separated list [p, e), last first, each name
+ * escaped otherwise and in the other case, its value escaped otherwise (and
+ * in the other case for the parameters whose values 19.1.4 compares without
+ * case: transport, user, maddr). */
+static void v_list(struct vbuf *v, const char *p, const char *e, char sep, bool params)
+{
+	const char *end = e;
+	bool first = true;
+	while (end > p) {
+		const char *s = end;
+		while (s > p && s[-1] != sep)
+			s--;
+		const char *eq = memchr(s, '=', (size_t)(end - s)), *ne = eq ? eq : end;
+		bool icase = params && (sip_unescaped_ieq(s, ne, "transport") ||
+					sip_unescaped_ieq(s, ne, "user") ||
+					sip_unescaped_ieq(s, ne, "maddr"));
+		if (!first)
+			vput(v, &sep, 1);
+		first = false;
+		v_escapes(v, s, ne, true);
+		if (eq) {
+			vput(v, "=", 1);
+			v_escapes(v, eq + 1, end, icase);
+		}
+		end = s > p ? s - 1 : p;
+	}
+}
+
+/* u (of buf) written another way that RFC 3261 19.1.4 calls the same URI
+ * (v_escapes, v_list; the scheme and a host name in the other case) into
+ * v; false when it is no sip or sips URI or does not fit. */
+static bool uri_variant(struct vbuf *v, const char *buf, const struct sip_uri *u)
+{
+	const char *w = buf + u->whole.off, *we = w + u->whole.len;
+	const char *h = buf + u->host.off, *he = h + u->host.len;
+	v->n = 0;
+	v->k = 0;
+	if ((u->scheme != SIP_SCHEME_SIP && u->scheme != SIP_SCHEME_SIPS) || !u->host.len)
+		return false;
+	for (const char *p = w; p < buf + u->opaque.off; p++) {
+		char c = case_flip(*p);
+		vput(v, &c, 1);
+	}
+	const char *at = buf + u->opaque.off;
+	if (u->user.len) {
+		v_escapes(v, buf + u->user.off, buf + u->user.off + u->user.len, false);
+		at = buf + u->user.off + u->user.len;
+	}
+	if (u->password.len) {
+		vput(v, at, (size_t)(buf + u->password.off - at));
+		v_escapes(v, buf + u->password.off, buf + u->password.off + u->password.len, false);
+		at = buf + u->password.off + u->password.len;
+	}
+	vput(v, at, (size_t)(h - at));
+	for (const char *p = h; p < he; p++) {
+		char c = case_flip(*p);
+		vput(v, &c, 1);
+	}
+	const char *rest = u->params.len    ? buf + u->params.off - 1
+			   : u->headers.len ? buf + u->headers.off - 1
+					    : we;
+	vput(v, he, (size_t)(rest - he));
+	if (u->params.len) {
+		vput(v, ";", 1);
+		v_list(v, buf + u->params.off, buf + u->params.off + u->params.len, ';', true);
+	}
+	if (u->headers.len) {
+		vput(v, "?", 1);
+		v_list(v, buf + u->headers.off, buf + u->headers.off + u->headers.len, '&', false);
+	}
+	return v->n <= sizeof(v->p) && v->n <= UINT16_MAX;
+}
+
+/* u (of buf) is equal to itself written another way (uri_variant), both
+ * ways round, and not equal to itself with a letter of its user part in the
+ * other case (19.1.4: the userinfo is compared with case). */
+static void check_uri_variants(const char *buf, const struct sip_uri *u)
+{
+	struct sip_uri x;
+	if (!sip_uri_equal(buf, u, buf, u))
+		die("a URI is not equal to itself", buf + u->whole.off, u->whole.len);
+	if (!uri_variant(&var_a, buf, u))
+		return;
+	if (sip_parse_uri(&x, var_a.p, 0, (uint16_t)var_a.n) != 0)
+		die("a URI written another way does not parse", var_a.p, (int)var_a.n);
+	if (!sip_uri_equal(buf, u, var_a.p, &x) || !sip_uri_equal(var_a.p, &x, buf, u))
+		die("a URI written another way is not equal to it", var_a.p, (int)var_a.n);
+	/* a letter of the user part (not an escape's) in the other case */
+	const char *p = buf + u->user.off, *e = p + u->user.len;
+	while (p < e && !lex_is((unsigned char)*p, LEX_ALPHA))
+		p += *p == '%' ? 3 : 1;
+	if (p >= e || u->whole.len > sizeof(var_b.p))
+		return;
+	memcpy(var_b.p, buf + u->whole.off, u->whole.len);
+	var_b.p[p - (buf + u->whole.off)] ^= 0x20;
+	if (sip_parse_uri(&x, var_b.p, 0, u->whole.len) != 0)
+		die("a URI with a user letter's case changed does not parse", var_b.p,
+		    (int)u->whole.len);
+	if (sip_uri_equal(buf, u, var_b.p, &x) || sip_uri_equal(var_b.p, &x, buf, u))
+		die("a URI is equal to one whose user differs in case", var_b.p, (int)u->whole.len);
+}
+
 /* Every Contact value read with sip_addr_list_next, line by line: the ones
  * the parser kept, in its order and the same, then the rest (a response's
  * past SIP_MAX_CONTACTS), each read without error; and each URI equal to
@@ -579,8 +739,7 @@ static void check_contact_list(const struct sip_msg *m)
 				die("sip_addr_list_next reads a Contact otherwise", m->buf,
 				    (int)m->len);
 			n++;
-			if (!sip_uri_equal(m->buf, &a.uri, m->buf, &a.uri))
-				die("a Contact's URI is not equal to itself", m->buf, (int)m->len);
+			check_uri_variants(m->buf, &a.uri);
 			if (m->is_request && sip_uri_equal(m->buf, &a.uri, m->buf, &m->ruri) !=
 						 sip_uri_equal(m->buf, &m->ruri, m->buf, &a.uri))
 				die("sip_uri_equal is not symmetric", m->buf, (int)m->len);
@@ -612,6 +771,10 @@ static void check_addrs(const struct sip_msg *m)
 	if (m->refer_to.len)
 		check_addr(m, &m->refer_to_addr, "the Refer-To address reads otherwise alone");
 	check_contact_list(m);
+	if (m->is_request)
+		check_uri_variants(m->buf, &m->ruri);
+	check_uri_variants(m->buf, &m->from.uri);
+	check_uri_variants(m->buf, &m->to.uri);
 }
 
 /* The Reason lines a caller's CANCEL passes on (setup_cancel_reasons, each
