@@ -617,25 +617,30 @@ static void v_escapes(struct vbuf *v, const char *p, const char *e, bool flip)
  * case: transport, user, maddr). */
 static void v_list(struct vbuf *v, const char *p, const char *e, char sep, bool params)
 {
-	const char *end = e;
-	bool first = true;
-	while (end > p) {
-		const char *s = end;
-		while (s > p && s[-1] != sep)
-			s--;
+	static const char *item[8192];
+	unsigned n = 0;
+	/* every item, empty ones too ("?&a" has two headers) */
+	for (const char *s = p;; s++) {
+		if (n < sizeof(item) / sizeof(item[0]))
+			item[n++] = s;
+		s = memchr(s, sep, (size_t)(e - s));
+		if (!s)
+			break;
+	}
+	while (n--) {
+		const char *s = item[n], *end = memchr(s, sep, (size_t)(e - s));
+		end = end ? end : e;
 		const char *eq = memchr(s, '=', (size_t)(end - s)), *ne = eq ? eq : end;
 		bool icase = params && (sip_unescaped_ieq(s, ne, "transport") ||
 					sip_unescaped_ieq(s, ne, "user") ||
 					sip_unescaped_ieq(s, ne, "maddr"));
-		if (!first)
-			vput(v, &sep, 1);
-		first = false;
 		v_escapes(v, s, ne, true);
 		if (eq) {
 			vput(v, "=", 1);
 			v_escapes(v, eq + 1, end, icase);
 		}
-		end = s > p ? s - 1 : p;
+		if (n)
+			vput(v, &sep, 1);
 	}
 }
 

@@ -555,17 +555,28 @@ static bool uri_host_eq(const char *a, const struct sip_uri *x, const char *b,
 }
 
 /* One name[=value] of a ';' (params) or '&' (headers) separated list at *p
- * (before end), moving *p past it and its separator. */
-static void uri_pair(const char **p, const char *end, char sep, sip_view *name, sip_view *value,
+ * (before end), moving *p past it and its separator; false when only
+ * separators are left. An empty item is none, wherever it is: the parser
+ * takes "?&a=1" and "?a=1&", the same header, which 19.1.4 (whose grammar
+ * has no empty one) cannot tell apart. */
+static bool uri_pair(const char **p, const char *end, char sep, sip_view *name, sip_view *value,
 		     const char *base)
 {
-	const char *s = *p, *e = memchr(s, sep, (size_t)(end - s));
+	const char *s = *p;
+	while (s < end && *s == sep)
+		s++;
+	if (s == end) {
+		*p = end;
+		return false;
+	}
+	const char *e = memchr(s, sep, (size_t)(end - s));
 	if (!e)
 		e = end;
 	const char *eq = memchr(s, '=', (size_t)(e - s));
 	*name = lex_view(base, s, eq ? eq : e);
 	*value = eq ? lex_view(base, eq + 1, e) : (sip_view){0, 0};
 	*p = e < end ? e + 1 : end;
+	return true;
 }
 
 /* Whether list l (of buf b) holds a pair named name (of buf na): 0 none, 1
@@ -580,7 +591,8 @@ static int uri_find(const char *na, sip_view name, sip_view v, const char *b, si
 	int found = 0;
 	while (p < end) {
 		sip_view n, w;
-		uri_pair(&p, end, sep, &n, &w, b);
+		if (!uri_pair(&p, end, sep, &n, &w, b))
+			break;
 		if (!uri_text_eq(na, name, b, n, true))
 			continue;
 		if (uri_text_eq(na, v, b, w, icase))
@@ -600,7 +612,8 @@ static bool uri_params_in(const char *a, sip_view x, const char *b, sip_view y)
 	const char *p = a + x.off, *end = p + x.len;
 	while (p < end) {
 		sip_view n, v;
-		uri_pair(&p, end, ';', &n, &v, a);
+		if (!uri_pair(&p, end, ';', &n, &v, a))
+			break;
 		int in = uri_find(a, n, v, b, y, ';', true);
 		if (in < 0)
 			return false;
@@ -622,7 +635,8 @@ static bool uri_headers_in(const char *a, sip_view x, const char *b, sip_view y)
 	const char *p = a + x.off, *end = p + x.len;
 	while (p < end) {
 		sip_view n, v;
-		uri_pair(&p, end, '&', &n, &v, a);
+		if (!uri_pair(&p, end, '&', &n, &v, a))
+			break;
 		if (uri_find(a, n, v, b, y, '&', false) <= 0)
 			return false;
 	}
