@@ -7,7 +7,8 @@
 # to an IPv4 callee, and shows plain addresses (no ::ffff:) in sipshardctl
 # dialogs and the CDRs' source; the callee's 486, resent after the caller's
 # ACK, is ACKed again; a target written IPv4-mapped is that IPv4 callee,
-# its answered INVITE counted on it. In a network namespace of its own with
+# its answered INVITE counted on it, and a daemon whose listen is written
+# IPv4-mapped reaches it too. In a network namespace of its own with
 # net.ipv6.bindv6only=1, a "[::]" daemon still takes an IPv4 caller and
 # reaches an IPv4 callee. sipshard-load's uas given only an IPv6 --local,
 # and its uac given only an IPv6 --target, make calls.
@@ -239,6 +240,19 @@ sed 's/^/# /' "$WORK/mapped.out"
 "$CTL" -s "$SOCK" --json targets >"$WORK/mapped-targets.json" 2>&1
 check "listen [::], target [::ffff:127.0.0.1]:$B_PORT: the call is relayed, and the target is 127.0.0.1:$B_PORT with its INVITE counted answered" \
 	test "$rc $(json_get "$WORK/mapped-targets.json" '[(t["address"], t["invites"], t["answered"]) for t in j["targets"]]')" = "0 [('127.0.0.1:$B_PORT', 1, 1)]"
+stop_daemon
+
+# a listen written IPv4-mapped itself: its socket (not IPv6-only) talks to
+# IPv4 peers, and reaches the target written IPv4-mapped, held as IPv4
+# (the load refused it: "an IPv4 target cannot be reached")
+sed 's/"listen": "\[::\]:/"listen": "[::ffff:127.0.0.1]:/' "$WORK/mapped.json" >"$WORK/mapped-listen.json"
+start_daemon mapped-listen "$WORK/mapped-listen.json"
+python3 "$WORK/peer.py" $D_PORT $A_PORT $B_PORT call 127.0.0.1 127.0.0.1 127.0.0.1 caller \
+	>"$WORK/mapped-listen.out" 2>&1
+rc=$?
+sed 's/^/# /' "$WORK/mapped-listen.out"
+check "listen [::ffff:127.0.0.1], target [::ffff:127.0.0.1]:$B_PORT: the daemon starts and relays an IPv4 caller's call to it" \
+	test "$rc" = 0
 stop_daemon
 
 # ---- [::] with net.ipv6.bindv6only=1, in a network namespace of its own ----

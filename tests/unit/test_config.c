@@ -429,6 +429,15 @@ static void test_target_named(void **state)
 	assert_int_equal(ntohs(((struct sockaddr_in *)&t[0].addr)->sin_port), 5092);
 	assert_true(config_target_named(&t[0], "127.0.0.3:5092"));
 	assert_true(config_target_named(&t[0], "[::ffff:127.0.0.3]:5092"));
+	/* so is one from a listen written IPv4-mapped, which a socket bound
+	 * so reaches (it is not IPv6-only), as it reaches any IPv4 target:
+	 * the load refused them, the target held as IPv4 and the listen as
+	 * IPv6 */
+	load(&cfg, "{\"listen\": \"[::ffff:127.0.0.1]:5060\", \"routes\": [{\"targets\": "
+		   "[\"[::ffff:127.0.0.3]:5092\", \"127.0.0.4:5093\"]}]}");
+	t = cfg.routes[0].targets;
+	assert_int_equal(t[0].addr.ss_family, AF_INET);
+	assert_int_equal(t[1].addr.ss_family, AF_INET);
 
 	/* operator input of any length (sipshardctl disable TEXT): a name
 	 * longer than any target's, whose first 63 bytes are a target's text,
@@ -931,6 +940,11 @@ static const struct bad bad_cases[] = {
      "routes[0].target: \"0.0.0.0:5080\" is a wildcard address, not a destination"},
     {"{\"routes\": [{\"target\": \"[2001:db8::1]:5080\"}]}",
      "routes[0].target: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" (IPv4)"},
+    /* a listen written IPv4-mapped is bound for IPv4 peers only */
+    {"{\"listen\": \"[::ffff:127.0.0.1]:5060\", \"routes\": [{\"target\": "
+     "\"[2001:db8::1]:5080\"}]}",
+     "routes[0].target: an IPv6 target cannot be reached from listen \"[::ffff:127.0.0.1]:5060\" "
+     "(IPv4)"},
     {"{\"routes\": [{\"name\": \"a\", \"target\": \"10.0.0.1:1\"}, {\"name\": \"a\", "
      "\"target\": \"10.0.0.1:2\"}]}",
      "routes[1].name: \"a\" is already the name of routes[0]"},

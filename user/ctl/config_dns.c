@@ -42,6 +42,18 @@ static bool listen_dual(const struct config *c)
 	return c->listen_addr.ss_family == AF_INET6 && cfg_addr_is_wildcard(&c->listen_addr);
 }
 
+/* The family of the targets listen reaches: its own, but for an
+ * IPv4-mapped address ([::ffff:a.b.c.d]: a socket bound so, never
+ * IPv6-only, talks to IPv4 peers alone), which reaches IPv4 ones, as a
+ * target written so is held (udp_addr_unmap). */
+static int listen_family(const struct config *c)
+{
+	struct sockaddr_in v4;
+	if (udp_addr_unmap((const struct sockaddr *)&c->listen_addr, c->listen_addr_len, &v4))
+		return AF_INET;
+	return c->listen_addr.ss_family;
+}
+
 /* The first address the system's resolver (/etc/hosts, then DNS) gives
  * target ct's name in listen's family (either, for a dual-stack [::]), into
  * *addr; 0, or -EHOSTUNREACH with why. */
@@ -50,7 +62,7 @@ int cfg_resolve_name(const struct config *c, const struct config_target *ct,
 {
 	char host[CONFIG_TARGET_MAX];
 	bool dual = listen_dual(c);
-	struct addrinfo hints = {.ai_family = dual ? AF_UNSPEC : c->listen_addr.ss_family,
+	struct addrinfo hints = {.ai_family = dual ? AF_UNSPEC : listen_family(c),
 				 .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *res = NULL;
 	const char *colon = strrchr(ct->text, ':');
@@ -60,9 +72,9 @@ int cfg_resolve_name(const struct config *c, const struct config_target *ct,
 	int rc = getaddrinfo(host, colon + 1, &hints, &res);
 	if (rc != 0) {
 		snprintf(why, cap, "\"%s\": %s has no %s address (%s)", ct->text, host,
-			 dual					? "IPv4 or IPv6"
-			 : c->listen_addr.ss_family == AF_INET6 ? "IPv6"
-								: "IPv4",
+			 dual				? "IPv4 or IPv6"
+			 : listen_family(c) == AF_INET6 ? "IPv6"
+							: "IPv4",
 			 gai_strerror(rc));
 		return -EHOSTUNREACH;
 	}
@@ -86,11 +98,11 @@ int cfg_reachable(struct cfg_parse *p, const char *path, const char *what,
 	const struct config *c = p->c;
 	int family = ct->addr.ss_family;
 	/* a name whose SRV records say "." has no address to reach (no_service) */
-	if (ct->no_service || listen_dual(c) || family == c->listen_addr.ss_family)
+	if (ct->no_service || listen_dual(c) || family == listen_family(c))
 		return 0;
 	return cfg_fail(p, path, "an %s %s cannot be reached from listen \"%s\" (%s)",
 			family == AF_INET6 ? "IPv6" : "IPv4", what, c->listen,
-			c->listen_addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+			listen_family(c) == AF_INET6 ? "IPv6" : "IPv4");
 }
 
 /* One SRV record (RFC 2782). */
