@@ -65,7 +65,8 @@
  *   a relayed REFER's one sip Refer-To names 127.0.0.1:5060 without
  *   maddr or a transport but UDP (one written with escapes unchecked), in
  *   its URI or its header parameters, its user, headers and display name
- *   kept, with rewrite_refer_to; a sips: one is not relayed; any other
+ *   kept, with rewrite_refer_to; a sips: one, two or none are not
+ *   relayed; any other
  *   Refer-To crosses as it came; its one Referred-By that is one sip or
  *   sips address without cid, likewise; any other Referred-By crosses as
  *   it came;
@@ -526,10 +527,14 @@ static bool out_addr_ours(const struct sip_msg *m, const struct sip_addr *u, sip
 /* A relayed REFER's Refer-To: with rewrite_refer_to, one sip URI names
  * our advertise as host and port, has no maddr nor a transport but UDP
  * (nor such header parameters), and keeps its user, ?headers and display
- * name (put_refer_to); a sips: one is never relayed (sips_refer_to: 403);
- * any other crosses as it came. */
+ * name (put_refer_to); a sips: one, two or none, are never relayed
+ * (refer_to_refusal: 403, 400); any other crosses as it came. */
 static void check_refer_to(const struct sip_msg *m, int n)
 {
+	if (m->method_id == SIP_METHOD_REFER && ctx.rc.rewrite_refer_to &&
+	    sip_hdr_lines(m, SIP_HDR_REFER_TO) != 1)
+		die("a REFER without exactly one Refer-To relayed with rewrite_refer_to",
+		    ctx.outbuf, n);
 	if (m->method_id != SIP_METHOD_REFER || !m->refer_to.len)
 		return;
 	bool one = ctx.rc.rewrite_refer_to && sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1;

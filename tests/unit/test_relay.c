@@ -3738,8 +3738,9 @@ static void assert_refer_to(struct relay_result res, const char *want)
  * user part, the other parameters, the ?headers (an attended transfer's
  * Replaces), the display name and the header parameters cross byte for
  * byte, in the long or compact form, and a retransmission again so; a
- * transport but UDP goes too. A tel: URI, or two Refer-To lines, cross
- * unchanged and are counted; a sips: one has the REFER answered 403; with
+ * transport but UDP goes too. A tel: URI crosses unchanged and is
+ * counted; a sips: one has the REFER answered 403, two Refer-To lines or
+ * none 400; with
  * the key off every Refer-To crosses as it came, as before; the operator's
  * REFER names its own target. A REFER whose rewrite does not fit the
  * output buffer is answered 513, as any request that does not.
@@ -3841,14 +3842,21 @@ static void test_refer_to_rewritten(void **state)
 	assert_int_equal(res.outcome, RELAY_ANSWER);
 	assert_int_equal(res.status, 403);
 	assert_int_equal(rc.refer_to_refused, 3);
+	/* two Refer-To lines, or none: the recipient rejects it (RFC 3515
+	 * 2.4.1), and relayed unchanged it would show the hosts they name
+	 * (it crossed so before): 400, counted refused */
 	res = refer_from_a(9,
 			   "Refer-To: <sip:carol@pbx.internal>\r\n"
 			   "Refer-To: <sip:dave@pbx.internal>\r\n",
 			   sizeof(out));
-	assert_int_equal(res.outcome, RELAY_SEND);
-	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:carol@pbx.internal>\r\n", 36));
-	assert_non_null(memmem(out, (size_t)res.len, "Refer-To: <sip:dave@pbx.internal>\r\n", 35));
-	assert_int_equal(rc.refer_to_kept, 2);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 400);
+	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
+	res = refer_from_a(10, "Subject: none\r\n", sizeof(out));
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 400);
+	assert_int_equal(rc.refer_to_refused, 5);
+	assert_int_equal(rc.refer_to_kept, 1);
 	assert_int_equal(rc.refer_to_rewritten, 5);
 
 	/* the callee's REFER to the caller likewise */
@@ -3985,6 +3993,18 @@ static void test_refer_to_addr_spec_header_params(void **state)
 	rc.rewrite_refer_to = false;
 }
 
+/* The caller's REFER with these lines, a Refer-To that crosses as it came
+ * (tel:) put first when they have none (with rewrite_refer_to a REFER
+ * without one is answered 400), relayed into out. */
+static struct relay_result refer_to_tel_from_a(unsigned cseq, const char *lines, size_t cap)
+{
+	static char with[4096];
+	if (strstr(lines, "Refer-To:"))
+		return refer_from_a(cseq, lines, cap);
+	snprintf(with, sizeof(with), "Refer-To: <tel:+15550001>\r\n%s", lines);
+	return refer_from_a(cseq, with, cap);
+}
+
 /* The relayed REFER's one Referred-By value is exactly want. */
 static void assert_referred_by(struct relay_result res, const char *want)
 {
@@ -4021,22 +4041,23 @@ static void test_referred_by_rewritten(void **state)
 	static const char by[] =
 	    "Referred-By: \"Alice\" <sip:alice@pbx.internal:5070;maddr=10.1.1.1;"
 	    "transport=tcp;user=phone>;x=1\r\n";
-	res = refer_from_a(2, by, sizeof(out));
+	res = refer_to_tel_from_a(2, by, sizeof(out));
 	assert_referred_by(res, "\"Alice\" <sip:alice@pbx.internal:5070;maddr=10.1.1.1;"
 				"transport=tcp;user=phone>;x=1");
 	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 0);
 
 	rc.rewrite_refer_to = true;
-	res = refer_from_a(3, by, sizeof(out));
+	res = refer_to_tel_from_a(3, by, sizeof(out));
 	assert_referred_by(res, "\"Alice\" <sip:alice@127.0.0.1:5060;user=phone>;x=1");
 	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
 	assert_null(memmem(out, (size_t)res.len, "10.1.1.1", 8));
 	assert_int_equal(rc.referred_by_rewritten, 1);
 	/* with a Refer-To rewritten beside it */
-	res = refer_from_a(4,
-			   "Refer-To: <sip:carol@pbx.internal;maddr=10.1.1.1?Replaces=a%40b>\r\n"
-			   "b: sip:alice@pbx.internal;MADDR=10.1.1.1;x=2\r\n",
-			   sizeof(out));
+	res = refer_to_tel_from_a(
+	    4,
+	    "Refer-To: <sip:carol@pbx.internal;maddr=10.1.1.1?Replaces=a%40b>\r\n"
+	    "b: sip:alice@pbx.internal;MADDR=10.1.1.1;x=2\r\n",
+	    sizeof(out));
 	assert_referred_by(res, "sip:alice@127.0.0.1:5060;x=2");
 	assert_refer_to(res, "<sip:carol@127.0.0.1:5060?Replaces=a%40b>");
 	assert_int_equal(rc.referred_by_rewritten, 2);
@@ -4044,8 +4065,8 @@ static void test_referred_by_rewritten(void **state)
 	assert_null(memmem(out, (size_t)res.len, "pbx.internal", 12));
 	/* a sips: one too: it is read, not dialled, and names the host all
 	 * the same; its name-addr's header parameter maddr goes as well */
-	res = refer_from_a(5, "Referred-By: <sips:alice@pbx.internal:5061>;maddr=10.1.1.1;x=3\r\n",
-			   sizeof(out));
+	res = refer_to_tel_from_a(
+	    5, "Referred-By: <sips:alice@pbx.internal:5061>;maddr=10.1.1.1;x=3\r\n", sizeof(out));
 	assert_referred_by(res, "<sips:alice@127.0.0.1:5060>;x=3");
 	assert_int_equal(rc.referred_by_rewritten, 3);
 
@@ -4061,14 +4082,14 @@ static void test_referred_by_rewritten(void **state)
 	unsigned cseq = 6;
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
 		snprintf(line, sizeof(line), "Referred-By: %s\r\n", kept[i]);
-		res = refer_from_a(cseq++, line, sizeof(out));
+		res = refer_to_tel_from_a(cseq++, line, sizeof(out));
 		assert_referred_by(res, kept[i]);
 		assert_int_equal(rc.referred_by_kept, i + 1);
 	}
-	res = refer_from_a(cseq++,
-			   "Referred-By: <sip:alice@pbx.internal>\r\n"
-			   "Referred-By: <sip:bob@pbx.internal>\r\n",
-			   sizeof(out));
+	res = refer_to_tel_from_a(cseq++,
+				  "Referred-By: <sip:alice@pbx.internal>\r\n"
+				  "Referred-By: <sip:bob@pbx.internal>\r\n",
+				  sizeof(out));
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_non_null(
 	    memmem(out, (size_t)res.len, "Referred-By: <sip:alice@pbx.internal>\r\n", 39));
@@ -4082,24 +4103,24 @@ static void test_referred_by_rewritten(void **state)
 	value[sizeof(value) - 1] = '\0';
 	memcpy(value, "<sip:alice@pbx.internal>;x=", 27);
 	snprintf(line, sizeof(line), "Referred-By: %s\r\n", value);
-	res = refer_from_a(cseq++, line, sizeof(out));
+	res = refer_to_tel_from_a(cseq++, line, sizeof(out));
 	assert_referred_by(res, value);
 	assert_int_equal(rc.referred_by_kept, 8);
 	value[sizeof(value) - 2] = '\0';
 	snprintf(line, sizeof(line), "Referred-By: %s\r\n", value);
 	snprintf(want, sizeof(want), "<sip:alice@127.0.0.1:5060>%s", value + 24);
-	res = refer_from_a(cseq++, line, sizeof(out));
+	res = refer_to_tel_from_a(cseq++, line, sizeof(out));
 	assert_referred_by(res, want);
 	assert_int_equal(rc.referred_by_rewritten, 4);
 
 	/* none: neither counted */
-	res = refer_from_a(cseq++, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
+	res = refer_to_tel_from_a(cseq++, "Refer-To: <sip:carol@pbx.internal>\r\n", sizeof(out));
 	assert_int_equal(res.outcome, RELAY_SEND);
 	assert_int_equal(rc.referred_by_rewritten + rc.referred_by_kept, 4 + 8);
 
 	/* left out by strip_headers: not crossed, not counted */
 	rc.strip = (struct sip_strip){SIP_HBIT(SIP_HDR_REFERRED_BY), NULL};
-	res = refer_from_a(cseq++, by, sizeof(out));
+	res = refer_to_tel_from_a(cseq++, by, sizeof(out));
 	assert_int_equal(res.outcome, RELAY_SEND);
 	parse_out(res.len);
 	assert_int_equal(sip_hdr_lines(&out_m, SIP_HDR_REFERRED_BY), 0);

@@ -28,7 +28,8 @@
  * parameters, which a lax transferee reads as the URI's; a tel: or other
  * scheme, or no Refer-To read as one URI, crosses unchanged
  * (refer_to_kept), and a sips: one, which cannot name us, has the REFER
- * answered 403 (sips_refer_to, refer_to_refused). Its Referred-By, the
+ * answered 403, as is one with no Refer-To or two (400, RFC 3515 2.4.1:
+ * refer_to_refusal, refer_to_refused). Its Referred-By, the
  * transferor's address (RFC 3892), names us the same way, sips: too
  * (put_referred_by, referred_by_rewritten), but for one with a cid, whose
  * signed token a rewrite would no longer match (referred_by_kept). The
@@ -441,7 +442,7 @@ static bool addr_param_dropped(const char *name, const char *name_end, const cha
  * the other parameters in order, the ?headers part (RFC 3515 2.1: an
  * attended transfer's Replaces), the other header parameters byte for byte.
  * False, and nothing written, for a scheme other than sip and sips: a tel:
- * URI names no host. A sips: Refer-To never comes here (sips_refer_to).
+ * URI names no host. A sips: Refer-To never comes here (refer_to_refusal).
  */
 static bool put_addr_ours(struct wbuf *w, const char *b, sip_view value, const struct sip_addr *a,
 			  const char *advertise)
@@ -520,19 +521,24 @@ static bool put_refer_to(struct wbuf *w, const struct sip_msg *m, const char *ad
 	       put_addr_ours(w, m->buf, m->refer_to, &m->refer_to_addr, advertise);
 }
 
-/* Whether REFER m, relayed with rewrite_refer_to, is to be answered 403: its
- * one Refer-To is a sips: URI. That asks the transferee for TLS to its host
- * (RFC 3261 19.1, 26.2), which sipshard, listening on UDP only, cannot be;
- * our address there would leave the transferee nowhere to go, and the
- * sender's would show the other side a host of the sender's network and send
- * the transferee there, past us: what the key is set to prevent. Refused,
- * the transferor learns at once that this transfer cannot be made (RFC 3515
- * 2.4.2: any final but 2xx) and may make it another way. */
-static bool sips_refer_to(const struct relay_ctx *rc, const struct sip_msg *m)
+/* The status REFER m, relayed with rewrite_refer_to, is answered with
+ * instead, or 0. 403 when its one Refer-To is a sips: URI. That asks the
+ * transferee for TLS to its host (RFC 3261 19.1, 26.2), which sipshard,
+ * listening on UDP only, cannot be; our address there would leave the
+ * transferee nowhere to go, and the sender's would show the other side a
+ * host of the sender's network and send the transferee there, past us:
+ * what the key is set to prevent. Refused, the transferor learns at once
+ * that this transfer cannot be made (RFC 3515 2.4.2) and may make it
+ * another way. 400 when it has no Refer-To or more than one (RFC 3515
+ * 2.4.1: the recipient rejects it so): relayed unchanged, the other side
+ * would see the hosts they name before rejecting it. */
+static int refer_to_refusal(const struct relay_ctx *rc, const struct sip_msg *m)
 {
-	return m->method_id == SIP_METHOD_REFER && rc->rewrite_refer_to && m->refer_to.len &&
-	       sip_hdr_lines(m, SIP_HDR_REFER_TO) == 1 &&
-	       m->refer_to_addr.uri.scheme == SIP_SCHEME_SIPS;
+	if (m->method_id != SIP_METHOD_REFER || !rc->rewrite_refer_to)
+		return 0;
+	if (sip_hdr_lines(m, SIP_HDR_REFER_TO) != 1)
+		return 400;
+	return m->refer_to.len && m->refer_to_addr.uri.scheme == SIP_SCHEME_SIPS ? 403 : 0;
 }
 
 /* A Refer-To as long as the parser takes (a 2048-byte URI and 1024 bytes
@@ -1158,8 +1164,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	/* before any transaction: its retransmissions get 403 again, and a
 	 * REFER that reuses the CSeq of one relayed, as if sent again, is
 	 * not relayed through that one's transaction with a sips: URI */
-	if (sips_refer_to(rc, m)) {
-		answer(rc, m, 403, NULL, out, cap, res);
+	int refusal = refer_to_refusal(rc, m);
+	if (refusal) {
+		answer(rc, m, refusal, NULL, out, cap, res);
 		rc->refer_to_refused += res->outcome == RELAY_ANSWER;
 		return;
 	}

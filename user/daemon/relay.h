@@ -190,8 +190,8 @@ struct relay_ctx {
 	uint64_t late_finals_acked; /* finals to re-INVITEs whose dialog had ended, ACKed here */
 	/* with rewrite_refer_to: relayed REFERs whose Refer-To names us, and
 	 * those that crossed as they came (no Refer-To read as one sip URI:
-	 * a tel: one, two lines), and REFERs answered 403 for a sips: one,
-	 * which cannot name us (relay.c, sips_refer_to) */
+	 * a tel: one), and REFERs answered 403 for a sips: one, which cannot
+	 * name us, or 400 for none or two (relay.c, refer_to_refusal) */
 	uint64_t refer_to_rewritten, refer_to_kept, refer_to_refused;
 	/* likewise for their Referred-By, when they have one (relay.c,
 	 * put_referred_by: one with a cid is kept) */
