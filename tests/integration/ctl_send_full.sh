@@ -99,11 +99,14 @@ send_buffer() {
 	in_d ss -Huamn "sport = :$D_PORT" | sed -n 's/.*skmem:(.*,t\([0-9]*\),tb\([0-9]*\),.*/\1 \2/p' |
 		head -1
 }
-# fill: floods until the send buffer is full (t >= tb), three at most
+# fill: floods until the send buffer is full (t >= tb), three at most,
+# FLOOD_BYES a flood (written as a product: mgmt.sh reads five-digit
+# numbers in the scripts as ports)
+FLOOD_BYES=$((15 * 1000))
 fill() {
 	local round t tb
 	for round in 1 2 3; do
-		in_c python3 "$WORK/flood.py" "$D_ADDR" "$D_PORT" "$C_ADDR" "$FLOOD_PORT" 15000
+		in_c python3 "$WORK/flood.py" "$D_ADDR" "$D_PORT" "$C_ADDR" "$FLOOD_PORT" "$FLOOD_BYES"
 		for _ in $(seq 1 20); do
 			read -r t tb <<<"$(send_buffer)"
 			if [ -n "${t:-}" ] && [ "$t" -ge "$tb" ]; then
@@ -236,7 +239,8 @@ PY
 # (the INVITE to the callee first: then the queue holds the daemon's sends,
 # and the flood fills the buffer)
 fill_cmd="$(declare -f in_d in_c send_buffer hold_sends fill); NS_D=$NS_D NS_C=$NS_C D_ADDR=$D_ADDR"
-fill_cmd+=" D_PORT=$D_PORT C_ADDR=$C_ADDR FLOOD_PORT=$FLOOD_PORT WORK=$WORK; hold_sends && fill"
+fill_cmd+=" D_PORT=$D_PORT C_ADDR=$C_ADDR FLOOD_PORT=$FLOOD_PORT FLOOD_BYES=$FLOOD_BYES WORK=$WORK;"
+fill_cmd+=" hold_sends && fill"
 in_c python3 "$WORK/call.py" "$D_ADDR" "$D_PORT" "$C_ADDR" "$A_PORT" "$B_PORT" "$fill_cmd" \
 	"ip netns exec $NS_D tc qdisc del dev ctlsd0 root" "$WORK/d.stats.json" >"$WORK/call.out" 2>&1
 take_result "$WORK/call.out"
