@@ -1428,6 +1428,64 @@ static void send_now(bool no_uring)
 	fx_close(&f);
 }
 
+/* What send_now_in_a_pass's callback does, on its first datagram. */
+struct in_pass {
+	struct fx *f;
+	bool done;
+	int send_now; /* net_tx_send_now's result */
+};
+
+static void send_now_from_callback(void *arg, const struct net_pkt *p)
+{
+	struct in_pass *ip = arg;
+	static char big[3000];
+	(void)p;
+	if (ip->done)
+		return;
+	ip->done = true;
+	/* the slot of the send this pass reaped (the free stack's top) */
+	char *b = net_tx_alloc(ip->f->io);
+	assert_non_null(b);
+	fill(b, 1, 100);
+	assert_int_equal(
+	    net_tx_queue(ip->f->io, b, 100, (struct sockaddr *)&ip->f->cli_addr, ip->f->cli_len),
+	    0);
+	fill(big, 2, sizeof(big));
+	ip->send_now = net_tx_send_now(ip->f->io, big, sizeof(big),
+				       (struct sockaddr *)&ip->f->cli_addr, ip->f->cli_len);
+}
+
+/* net_tx_send_now called from a receive callback, as the worker applies the
+ * controller's send there: the completions the pass has handled, still in
+ * the completion queue, are not taken for those of sends submitted since.
+ * A send completed in the pass frees its slot; the callback's send takes it
+ * and the kernel gives it back (a loopback that drops all, IP_RECVERR:
+ * ENOBUFS). The large datagram then waits (-EAGAIN); before, the old
+ * success was read as the new send's, and it was sent past it (its own
+ * sendto failing with -ENOBUFS here). */
+static void test_send_now_in_a_pass_uring(void **state)
+{
+	struct fx f;
+	struct in_pass ip = {.f = &f};
+	int one = 1;
+	(void)state;
+
+	enter_net_ns("pfifo limit 1000");
+	fx_open(&f, false, 16, 2048, 4, 2048);
+	assert_int_equal(setsockopt(f.srv, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	assert_true(net_io_poll(f.io, 0, on_pkt, &f) >= 0); /* the receive armed */
+	queue_seq(&f, 0, 1, 100);
+	assert_int_equal(net_io_flush(f.io), 0); /* its success waits to be reaped */
+	send_seq(&f, 0, 1, 100);		 /* a datagram for the pass */
+	usleep(20000);
+	assert_int_equal(system("tc qdisc replace dev lo root pfifo limit 0"), 0);
+	assert_true(net_io_poll(f.io, 200, send_now_from_callback, &ip) >= 0);
+	assert_true(ip.done);
+	assert_int_equal(ip.send_now, -EAGAIN);
+	lift_drop_all();
+	fx_close(&f);
+}
+
 static void test_send_now_uring(void **state)
 {
 	(void)state;
@@ -1965,6 +2023,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_now_in_a_pass_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_close_while_sends_wait_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_close_while_sends_wait_mmsg, net_ns_restore),

@@ -72,6 +72,10 @@ struct net_io {
 			       as one chain at a time until none is left */
 	uint32_t tx_nback;  /* of the retry prefix, the sends of the last chain
 			       given back, in the chain's order */
+	/* while a pass's callbacks run (reap): the end of the completions it
+	 * has handled, which stay in the queue until it ends */
+	bool reaping;
+	unsigned reaped_to;
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	unsigned br_mask;

@@ -470,7 +470,12 @@ bool net_uring_tx_settled(const struct net_io *io)
 
 	if (io->tx_ordered)
 		return false;
-	for (unsigned h = *cq->khead; h != tail && done < io->tx_inflight; h++) {
+	/* within a pass (a receive callback applies the controller's send),
+	 * the completions it handled are still in the queue, their slots
+	 * perhaps given out again since: a send's old success is not the
+	 * outcome of the one that took its slot */
+	unsigned from = io->reaping ? io->reaped_to : *cq->khead;
+	for (unsigned h = from; h != tail && done < io->tx_inflight; h++) {
 		const struct io_uring_cqe *c = &cq->cqes[h & cq->ring_mask];
 		if (c->user_data >= io->cfg.ntx || io->tx[c->user_data].state != NET_TX_INFLIGHT)
 			continue;
@@ -519,6 +524,8 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 		net_backoff_failed(&io->tx_backoff, clock_mono_ms());
 	else if (sent)
 		net_backoff_reset(&io->tx_backoff);
+	io->reaping = true;
+	io->reaped_to = tail;
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
 		if (cqe->user_data == UD_RECV) {
@@ -531,6 +538,7 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 				io->wake_fd = -1; /* a read that fails at once would spin: stop */
 		}
 	}
+	io->reaping = false;
 	io_uring_cq_advance(&io->ring, tail - head);
 	return err;
 }
