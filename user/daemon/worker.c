@@ -195,10 +195,15 @@ void worker_reattach(struct worker *w, uint64_t now)
  * its retransmission gets it (ended[]). */
 static void end_pending(struct worker *w, struct shard_dialog *d)
 {
+	/* once the pool has none, asking again would only repeat the
+	 * pool-empty flush (net_tx_alloc) for each request left */
+	bool dry = false;
+
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		const struct sip_session *s = &d->legs[leg];
 		for (int i = 0; i < RELAY_PENDING_MAX; i++) {
-			char *out = net_tx_alloc(w->io);
+			char *out = dry ? NULL : net_tx_alloc(w->io);
+			dry = !out;
 			int n = relay_end_pending(&w->relay, d, leg, out,
 						  out ? w->d->cfg->tx_buffer_size : 0);
 			if (n <= 0 && out)
