@@ -7,7 +7,9 @@
 # its 487 again (17.2.2, 17.2.1: its server transaction answers a
 # retransmission with the final it sent), where it got 481, and the ACK of
 # the re-INVITE's 487 ends in the worker (ack_of_local_answer), where it
-# went to the controller; a new request in the ended call gets 481.
+# went to the controller; a CANCEL of the re-INVITE then gets 200 (RFC 3261
+# 9.2: its INVITE has its final), where it got 481; a new request in the
+# ended call gets 481.
 # 2. With a forking callee, the caller's BYE in the first fork's early
 # dialog, then four INFOs there (RELAY_PENDING_LOOKBACK), unanswered when
 # the second fork answers the call: the BYE, found behind them, gets its
@@ -88,6 +90,11 @@ time.sleep(0.2)
 # each sent again, as if its 487 were lost: the 487 again
 r["info_again"] = sent_again(info, "2 INFO")
 r["reinvite_again"] = sent_again(reinvite, "3 INVITE")
+# its CANCEL (its branch and CSeq number, RFC 3261 9.1), sent late: the
+# INVITE has its final
+cancel = reinvite.decode().replace("INVITE sip:", "CANCEL sip:", 1).replace(
+    "CSeq: 3 INVITE", "CSeq: 3 CANCEL")
+r["cancel_after_end"] = sent_again(cancel.encode(), "3 CANCEL")
 # the ACK of the re-INVITE's 487 (its branch, RFC 3261 17.1.1.3)
 ack = reinvite.decode().replace("INVITE sip:", "ACK sip:", 1).replace("CSeq: 3 INVITE",
                                                                         "CSeq: 3 ACK")
@@ -157,6 +164,8 @@ check "the callee's BYE ends the call: its 200 back, 487 to the INFO and re-INVI
 check "the INFO sent again gets its 487 again, not 481" test "$(get 'j["info_again"]')" = "487"
 check "the re-INVITE sent again gets its 487 again, not 481" \
 	test "$(get 'j["reinvite_again"]')" = "487"
+check "the re-INVITE's CANCEL after the end gets 200, not 481" \
+	test "$(get 'j["cancel_after_end"]')" = "200"
 check "a new INFO in the ended call gets 481, nothing reaches the callee" \
 	test "$(get 'j["new_info"], j["at_callee_after"]')" = "481 []"
 check "2. the caller's BYE and four INFOs after it reach the first fork" \

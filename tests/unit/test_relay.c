@@ -3461,6 +3461,59 @@ static void test_open_requests_sent_again_get_their_487(void **state)
 }
 
 /*
+ * The caller's re-INVITE rings (180) when the callee's BYE ends the call:
+ * sipshard answers it 487 (relay_end_pending). The caller's CANCEL of it,
+ * sent as the 487 was on its way, matches a server transaction that has
+ * its final: 200, no effect (RFC 3261 9.2), as in a dialog still held
+ * (test_cancel_of_reinvite_crosses). It got 481, the dialog being gone.
+ * A CANCEL naming a request that was no INVITE, or an INVITE no longer
+ * kept, is still for no transaction: 481.
+ */
+static void test_cancel_after_its_dialog_ended_gets_200(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INFO", 2, 2, branch, sizeof(branch));
+	sent_from_a("INVITE", 3, 3, branch, sizeof(branch));
+	res = answer_from_b(180, branch, out_m.cseq.num, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = request_from_b("BYE", 7);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(end_dialog_like_the_worker(NULL), 2);
+	uint64_t answered_2xx = rc.answered[2];
+
+	for (int again = 0; again < 2; again++) {
+		res = branch_from_a("CANCEL", 3, 3, "");
+		print_message("CANCEL after the end: outcome %d status %d\n", res.outcome,
+			      res.status);
+		assert_int_equal(res.outcome, RELAY_ANSWER);
+		assert_int_equal(res.status, 200);
+		assert_int_equal(out_m.status, 200);
+		assert_int_equal(out_m.cseq.num, 3);
+		assert_int_equal(out_m.cseq.method_id, SIP_METHOD_CANCEL);
+		assert_true(sip_view_eq(out, out_m.to.tag, a_tag, strlen(a_tag)));
+	}
+	assert_int_equal(rc.answered[2], answered_2xx + 2);
+	assert_int_equal(rc.pending_replayed, 0);
+	/* the INVITE sent again still gets its 487, its ACK ends here */
+	res = branch_from_a("INVITE", 3, 3, "");
+	assert_int_equal(res.status, 487);
+	res = branch_from_a("ACK", 3, 3, "");
+	assert_dropped(res, RELAY_DROP_ACK_LOCAL_ANSWER);
+
+	/* the INFO's CSeq, one never sent, the INVITE's once forgotten: 481 */
+	res = branch_from_a("CANCEL", 2, 2, "");
+	assert_int_equal(res.status, 481);
+	res = branch_from_a("CANCEL", 4, 4, "");
+	assert_int_equal(res.status, 481);
+	rc.now_ms += RELAY_ENDED_LINGER_MS + 1;
+	res = branch_from_a("CANCEL", 3, 3, "");
+	assert_int_equal(res.status, 481);
+}
+
+/*
  * The caller's BYE in the first fork's early dialog, then more requests
  * there than RELAY_PENDING_LOOKBACK (INFOs the fork leaves unanswered: RFC
  * 3261 lets a UA have several open), when another fork's 2xx takes the
@@ -4259,6 +4312,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_requests_answered_at_the_end, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_open_requests_sent_again_get_their_487, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_after_its_dialog_ended_gets_200, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_behind_later_requests_as_a_fork_took_the_slot,
 					    setup, teardown),

@@ -39,7 +39,8 @@
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
  * (relay_end_pending; each final, a BYE's 200 or another request's 487,
  * kept in ended[] for its retransmissions, as the final of a BYE that
- * crossed is, and the ACK of a re-INVITE's 487 absorbed), and a final that
+ * crossed is, the ACK of a re-INVITE's 487 absorbed and a CANCEL of it
+ * answered 200, RFC 3261 9.2), and a final that
  * comes after the end is no longer
  * relayed, since the dialog held its sender's address, but a final to an
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
@@ -1060,6 +1061,15 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		 * early dialog of another fork than the first, in a slot of
 		 * its own, freed or given out again since (ended_final) */
 		uint16_t final = ours ? ended_final(rc, m, m->method_id) : 0;
+		/* the CANCEL of a re-INVITE answered 487 as its dialog ended:
+		 * it matches a server transaction that has its final, so it
+		 * has no effect and is answered 200 (RFC 3261 9.2), as in a
+		 * dialog still held (relay_cancel), not 481 */
+		if (ours && m->method_id == SIP_METHOD_CANCEL &&
+		    ended_final(rc, m, SIP_METHOD_INVITE)) {
+			answer(rc, m, 200, NULL, out, cap, res);
+			return;
+		}
 		if (final) {
 			if (m->method_id == SIP_METHOD_BYE)
 				rc->bye_replayed++;
