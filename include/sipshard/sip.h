@@ -130,10 +130,15 @@ struct sip_uri {
 	sip_view params;		       /* ";a=b;c" without the first ';' */
 	sip_view headers;		       /* after '?' */
 	sip_view transport, maddr, user_param; /* values of those parameters */
-	uint16_t port;			       /* 0 when absent */
+	uint16_t port;			       /* 0 when absent (or written 0: has_port) */
 	uint8_t scheme;			       /* enum sip_scheme */
 	uint8_t host_type;		       /* enum sip_host_type */
 	bool lr;
+	/* what a view or port of 0 cannot tell (RFC 3261 19.1.4 compares
+	 * them): a ':' and a port, 0 included; a ':' after the user, an empty
+	 * password being a password. Bits in the byte the struct pads with. */
+	bool has_port : 1;
+	bool has_password : 1;
 };
 
 /* name-addr or addr-spec with header parameters (From, To, Contact, Route ...). */
@@ -331,13 +336,17 @@ int sip_param_next(const char *buf, sip_view params, uint16_t *pos, struct sip_p
  * SIP_MAX_CONTACTS Contacts of a response), from *pos (value.off to begin),
  * into *out: 1 and *pos moved past it (and its comma); 0 when none is left;
  * -SIP_ERR_URI or -SIP_ERR_BAD_VALUE when what is there is no address (never
- * for a line the parser took; "*" is none). */
+ * for a line the parser took). A value that is "*" alone (a Contact's
+ * wildcard, RFC 3261 10.2.2: sip_msg.contact_star) lists no address: 0 at
+ * once, *pos at its end, *out untouched; a "*" among addresses is none
+ * (-SIP_ERR_URI or -SIP_ERR_BAD_VALUE, as the parser refuses it). */
 int sip_addr_list_next(const char *buf, sip_view value, uint16_t *pos, struct sip_addr *out);
 
 /* Whether URI x (its views into a) and URI y (into b) are the same as RFC
  * 3261 19.1.4 compares them: the scheme; for sip and sips the user and
- * password with case, the host without (an IPv6 reference as the address it
- * names, RFC 5954 4.1), the port (absent is not 5060), each escape of a
+ * password with case (an empty password, "sip:a:@h", is one: not "sip:a@h"),
+ * the host without (an IPv6 reference as the address it names, RFC 5954
+ * 4.1), the port (absent is neither 5060 nor a written 0), each escape of a
  * character outside the reserved set the character itself; a uri-parameter
  * in both with the same value (without case), one in only one passed over
  * but for user, ttl, method and maddr, which never match then; every header

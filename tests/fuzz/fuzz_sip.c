@@ -529,7 +529,9 @@ static bool same_uri(const struct sip_uri *a, const struct sip_uri *b)
 {
 	return !memcmp(&a->whole, &b->whole, sizeof(a->whole)) && a->scheme == b->scheme &&
 	       a->host_type == b->host_type && a->port == b->port && a->lr == b->lr &&
+	       a->has_port == b->has_port && a->has_password == b->has_password &&
 	       !memcmp(&a->user, &b->user, sizeof(a->user)) &&
+	       !memcmp(&a->password, &b->password, sizeof(a->password)) &&
 	       !memcmp(&a->host, &b->host, sizeof(a->host)) &&
 	       !memcmp(&a->params, &b->params, sizeof(a->params)) &&
 	       !memcmp(&a->headers, &b->headers, sizeof(a->headers)) &&
@@ -722,20 +724,24 @@ static void check_uri_variants(const char *buf, const struct sip_uri *u)
  * the parser kept, in its order and the same, then the rest (a response's
  * past SIP_MAX_CONTACTS), each read without error; and each URI equal to
  * itself and to the Request-URI both ways round or neither
- * (sip_uri_equal). */
+ * (sip_uri_equal). A "*" the parser took lists none: 0 at once. */
 static void check_contact_list(const struct sip_msg *m)
 {
 	unsigned n = 0;
 	struct sip_addr a;
 
-	if (m->contact_star)
-		return;
 	for (uint16_t i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr_line *h = &m->hdrs[i];
 		uint16_t pos = h->value.off;
 		int rc;
 		if (h->id != SIP_HDR_CONTACT)
 			continue;
+		if (m->contact_star) {
+			if (sip_addr_list_next(m->buf, h->value, &pos, &a) != 0)
+				die("sip_addr_list_next reads an address in a Contact of *", m->buf,
+				    (int)m->len);
+			continue;
+		}
 		while ((rc = sip_addr_list_next(m->buf, h->value, &pos, &a)) == 1) {
 			const struct sip_addr *k = n < m->ncontacts ? &m->contacts[n] : NULL;
 			if (k &&

@@ -165,9 +165,11 @@ static void test_sip_minimal(void **state)
 	assert_int_equal(u.scheme, SIP_SCHEME_SIP);
 	assert_int_equal(u.user.len, 0);
 	assert_int_equal(u.password.len, 0);
+	assert_false(u.has_password);
 	assert_view(in, u.host, "biloxi.example.com");
 	assert_int_equal(u.host_type, SIP_HOST_NAME);
 	assert_int_equal(u.port, 0);
+	assert_false(u.has_port);
 	assert_int_equal(u.params.len, 0);
 	assert_int_equal(u.headers.len, 0);
 	assert_int_equal(u.transport.len, 0);
@@ -229,6 +231,16 @@ static void test_hosts(void **state)
 	assert_view(in, u.host, "[::ffff:192.0.2.1]");
 	assert_int_equal(u.host_type, SIP_HOST_IPV6);
 	assert_int_equal(u.port, 65535);
+	assert_true(u.has_port);
+
+	/* port = 1*DIGIT (RFC 3261 25.1): 0 is one, told from none */
+	in = uri_ok(&u, "sip:192.0.2.4:0;lr");
+	assert_int_equal(u.port, 0);
+	assert_true(u.has_port);
+	assert_true(u.lr);
+	in = uri_ok(&u, "sip:[::1]:00");
+	assert_int_equal(u.port, 0);
+	assert_true(u.has_port);
 
 	/* Something that starts like an IPv4 address but ends in a label is a name. */
 	in = uri_ok(&u, "sip:192.0.2.example.com");
@@ -317,6 +329,9 @@ static void test_user_and_password(void **state)
 	in = uri_ok(&u, "sip:alice:@example.com");
 	assert_view(in, u.user, "alice");
 	assert_int_equal(u.password.len, 0);
+	assert_true(u.has_password);
+	in = uri_ok(&u, "sip:alice@example.com");
+	assert_false(u.has_password);
 }
 
 static void test_params(void **state)
@@ -829,6 +844,9 @@ static void test_uri_equal(void **state)
 	    {"sip:a@b?&x=1", "sip:a@b?x=1&"},
 	    {"sip:a@b?&x=1", "sip:a@b?x=1"},
 	    {"sip:a@b?x=1&&y=2", "sip:a@b?y=2&x=1"},
+	    /* an empty password, a port of 0: each as written, the port a number */
+	    {"sip:a:@h", "sip:a:@H"},
+	    {"sip:h:0", "sip:h:00"},
 	};
 	static const char *const other[][2] = {
 	    /* the RFC's sets that are not equivalent */
@@ -856,6 +874,12 @@ static void test_uri_equal(void **state)
 	    {"sip:alice@atlanta.com?a=b", "sip:alice@atlanta.com?a=b&c=d"},
 	    {"sip:alice@127.0.0.1", "sip:alice@127.0.0.1.example"},
 	    {"tel:+15551234567", "sip:+15551234567@atlanta.com"},
+	    /* an empty password is a password (userinfo "a:" is not "a"); a
+	     * port of 0 is a port (absent is no port, not 0) */
+	    {"sip:a:@h", "sip:a@h"},
+	    {"sip:a:@h", "sip:a:x@h"},
+	    {"sip:h:0", "sip:h"},
+	    {"sip:a@h:0", "sip:a@h:5060"},
 	};
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
 		if (!uris_equal(same[i][0], same[i][1]))
@@ -891,6 +915,30 @@ static void test_addr_list_next(void **state)
 	pos = 0;
 	assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), 1);
 	assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), -SIP_ERR_BAD_VALUE);
+
+	/* a Contact of "*" alone (RFC 3261 10.2.2) lists no address: 0, as at
+	 * the end, where it was an error, as for a value that is none; a "*"
+	 * among addresses is none (20.10), as the parser says */
+	static const char *const star[] = {"*", " *\t"};
+	for (size_t i = 0; i < sizeof(star) / sizeof(star[0]); i++) {
+		in = (struct in){exact(star[i], strlen(star[i])), strlen(star[i])};
+		v = (sip_view){0, (uint16_t)in.len};
+		pos = 0;
+		assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), 0);
+		assert_int_equal(pos, in.len);
+		assert_int_equal(sip_addr_list_next(in.buf, v, &pos, &a), 0);
+	}
+	static const char *const star_among[] = {"*, <sip:z@w>", "<sip:z@w>, *", "*,*"};
+	for (size_t i = 0; i < sizeof(star_among) / sizeof(star_among[0]); i++) {
+		in =
+		    (struct in){exact(star_among[i], strlen(star_among[i])), strlen(star_among[i])};
+		v = (sip_view){0, (uint16_t)in.len};
+		pos = 0;
+		int rc = sip_addr_list_next(in.buf, v, &pos, &a);
+		if (rc == 1)
+			rc = sip_addr_list_next(in.buf, v, &pos, &a);
+		assert_true(rc == -SIP_ERR_URI || rc == -SIP_ERR_BAD_VALUE);
+	}
 }
 
 int main(void)

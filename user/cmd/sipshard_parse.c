@@ -135,9 +135,10 @@ static json_t *uri_json(const char *buf, const struct sip_uri *u)
 		return o;
 	}
 	jset_view(o, "user", buf, u->user);
-	jset_view(o, "password", buf, u->password);
+	if (u->has_password) /* "" for an empty one, as written */
+		json_object_set_new(o, "password", jview(buf, u->password));
 	jset_view(o, "host", buf, u->host);
-	if (u->port)
+	if (u->has_port)
 		json_object_set_new(o, "port", json_integer(u->port));
 	jset_view(o, "params", buf, u->params);
 	jset_view(o, "headers", buf, u->headers);

@@ -121,6 +121,7 @@ uri_hostport(const char *base, const char *h, const char *q, const char *end, st
 		if (!d || d - (p + 1) > 5)
 			return NULL;
 		u->port = (uint16_t)v;
+		u->has_port = true;
 		p = d;
 	}
 	return p;
@@ -239,6 +240,7 @@ static inline __attribute__((always_inline)) const char *uri_sip(const char *bas
 				if (!uri_run_ok(colon + 1, at, LEX_UNRESERVED | LEX_PASSWORD))
 					return NULL;
 				u->password = lex_view(base, colon + 1, at);
+				u->has_password = true;
 			}
 			h = at + 1;
 			hq = NULL;
@@ -481,6 +483,13 @@ int sip_addr_list_next(const char *buf, sip_view value, uint16_t *pos, struct si
 	const char *vs = lex_skip_lws(p, c), *ve = lex_trim_right(vs, c);
 	if (vs == ve)
 		return -SIP_ERR_BAD_VALUE;
+	/* a Contact of "*" alone (RFC 3261 10.2.2, the parser's contact_star)
+	 * lists no address: an end, not an error, for a caller looking for one
+	 * among those listed; among others it is no address (20.10) */
+	if (ve - vs == 1 && *vs == '*' && p == start && c == end) {
+		*pos = (uint16_t)(end - buf);
+		return 0;
+	}
 	int rc = sip_addr_scan(out, buf, vs, ve, c);
 	if (rc)
 		return rc;
@@ -654,10 +663,10 @@ bool sip_uri_equal(const char *a, const struct sip_uri *x, const char *b, const 
 	/* userinfo with case; present in both or in neither */
 	if (!x->user.len != !y->user.len || !uri_text_eq(a, x->user, b, y->user, false))
 		return false;
-	if (!x->password.len != !y->password.len ||
+	if (x->has_password != y->has_password ||
 	    !uri_text_eq(a, x->password, b, y->password, false))
 		return false;
-	if (x->port != y->port || !uri_host_eq(a, x, b, y))
+	if (x->port != y->port || x->has_port != y->has_port || !uri_host_eq(a, x, b, y))
 		return false;
 	return uri_params_in(a, x->params, b, y->params) &&
 	       uri_params_in(b, y->params, a, x->params) &&
