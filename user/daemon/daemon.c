@@ -1237,6 +1237,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		too_large += s->rejected_too_large;
 		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
 		JI(o, "responses_503_sent_as_500", d->workers[i].relay.resp_503_as_500);
+		JI(o, "answered_2xx", d->workers[i].relay.answered[2]);
 		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
 		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
 		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);

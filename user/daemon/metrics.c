@@ -219,6 +219,9 @@ const struct metrics_row metrics_rows[] = {
     {"steering_too_short", C,
      "Datagrams too short for the steering program, left to the kernel's choice."},
     {"totals_relayed_requests", C, "In-dialog requests relayed by all the workers, by method."},
+    {"worker_answered_2xx", C,
+     "Requests the worker answered itself with a 2xx (a CANCEL, a NOTIFY about the operator's "
+     "REFER, a BYE still open as its call ended)."},
     {"worker_answered_400", C, "Requests that did not parse, answered 400."},
     {"worker_answered_4xx", C, "Requests the worker answered itself with a 4xx (481, 491...)."},
     {"worker_answered_505", C, "Requests of another SIP version, answered 505."},
