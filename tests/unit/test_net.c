@@ -1589,7 +1589,7 @@ static void send_refused_midway(bool no_uring)
  * once: the mmsg backend, waiting for it, went round its poll loop without
  * sleeping (about 100000 polls in these 300 ms, a CPU at 100%); io_uring
  * counted each send in tx_errors and dropped it. */
-static void send_enobufs(bool no_uring)
+static void send_enobufs(bool no_uring, bool dry)
 {
 	enum { n = 20, len = 200 };
 	static char buf[len];
@@ -1598,9 +1598,10 @@ static void send_enobufs(bool no_uring)
 	int one = 1;
 	unsigned polls = 0, got = 0;
 	uint32_t next = 0;
+	unsigned ntx = dry ? n : 64;
 
 	enter_drop_all_loopback();
-	fx_open(&f, no_uring, 16, 2048, 64, 2048);
+	fx_open(&f, no_uring, 16, 2048, ntx, 2048);
 	assert_int_equal(setsockopt(f.srv, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)), 0);
 	for (uint32_t i = 0; i < n; i++) {
 		char *b = net_tx_alloc(f.io);
@@ -1608,6 +1609,12 @@ static void send_enobufs(bool no_uring)
 		fill(b, i, len);
 		assert_int_equal(
 		    net_tx_queue(f.io, b, len, (struct sockaddr *)&f.cli_addr, f.cli_len), 0);
+	}
+	if (dry) {
+		/* the pool is dry: its sendmmsg meets the first ENOBUFS */
+		assert_null(net_tx_alloc(f.io));
+		net_io_get_stats(f.io, &st);
+		assert_int_equal(st.tx_enobufs, 1);
 	}
 	int64_t t0 = now_ns(), cpu0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	while (now_ns() - t0 < 300000000) {
@@ -1625,7 +1632,7 @@ static void send_enobufs(bool no_uring)
 	 * sendmmsg, or with io_uring one chain, whose first send comes back;
 	 * the first try, before any came back, a send of each datagram */
 	assert_true(polls < 100);
-	assert_true(st.tx_enobufs >= 1 && st.tx_enobufs <= 20 + (no_uring ? 0 : n));
+	assert_true(st.tx_enobufs >= 1 && st.tx_enobufs <= 20 + (no_uring || dry ? 0 : n));
 	assert_int_equal(st.tx, 0);
 	assert_int_equal(st.tx_errors, 0);
 
@@ -1651,21 +1658,125 @@ static void send_enobufs(bool no_uring)
 	assert_int_equal(got, n);
 	assert_int_equal(st.tx, n);
 	assert_int_equal(st.tx_errors, 0);
-	for (int i = 0; i < 64; i++)
+	for (unsigned i = 0; i < ntx; i++)
 		assert_non_null(net_tx_alloc(f.io)); /* every buffer came back */
 	fx_close(&f);
+}
+
+/* A sendmmsg of a dry pool (net_tx_alloc) that finds the send buffer full
+ * (the slow loopback: most of a burst of small datagrams) keeps the
+ * rest queued; they, and the sends queued after them, leave in the order
+ * queued, none passing another: with io_uring as one chain at a time once
+ * POLLOUT comes, as after a send of its own came back. Before, io_uring sent
+ * them unlinked at the next submit, the first given back, and those after it
+ * that met room made meanwhile left ahead of it. */
+static void dry_pool_buffer_full(bool no_uring)
+{
+	enum { n = 2000, len = 100, ntx = 256 };
+	static bool seen[n];
+	static uint32_t arrived[n];
+	static char buf[len];
+	struct fx f;
+	struct net_io_stats st;
+	int small = 2048, big = 8 << 20;
+	unsigned got = 0, dry = 0;
+	uint32_t queued = 0;
+
+	enter_slow_loopback();
+	fx_open(&f, no_uring, 16, 2048, ntx, 2048);
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(setsockopt(f.cli, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
+	memset(seen, 0, sizeof(seen));
+	queue_seq(&f, 0, ntx, len);
+	queued = ntx;
+	/* the pool is dry: its sendmmsg sends a few, then finds the buffer full */
+	char *first = net_tx_alloc(f.io);
+	assert_non_null(first);
+	net_tx_release(f.io, first);
+	net_io_get_stats(f.io, &st);
+	assert_true(st.tx > 0 && st.tx < ntx);
+	int64_t deadline = now_ns() + 3000000000;
+	while (got < n && now_ns() < deadline) {
+		while (queued < n) {
+			char *b = net_tx_alloc(f.io);
+			if (!b) {
+				dry++;
+				break;
+			}
+			fill(b, queued, len);
+			assert_int_equal(
+			    net_tx_queue(f.io, b, len, (struct sockaddr *)&f.cli_addr, f.cli_len),
+			    0);
+			queued++;
+		}
+		assert_true(net_io_poll(f.io, 1, on_pkt, &f) >= 0);
+		ssize_t r;
+		while ((r = recv(f.cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = n;
+			assert_int_equal(r, len);
+			assert_true(content_ok(buf, (size_t)r, &seq));
+			assert_true(seq < n && !seen[seq]);
+			seen[seq] = true;
+			arrived[got++] = seq;
+		}
+	}
+	settle_tx(&f, n);
+	net_io_get_stats(f.io, &st);
+	unsigned passed = passers(arrived, got);
+	print_message("sent %u of %u, pool empty %u times, tx %llu, tx_errors %llu, %u passed one "
+		      "(tx_reordered %llu)\n",
+		      got, (unsigned)n, dry, (unsigned long long)st.tx,
+		      (unsigned long long)st.tx_errors, passed,
+		      (unsigned long long)st.tx_reordered);
+	assert_int_equal(got, n);
+	assert_int_equal(st.tx, n);
+	assert_int_equal(st.tx_errors, 0);
+	assert_int_equal(passed, 0);
+	assert_int_equal(st.tx_reordered, 0);
+	for (int i = 0; i < ntx; i++)
+		assert_non_null(net_tx_alloc(f.io)); /* every buffer came back */
+	fx_close(&f);
+}
+
+static void test_dry_pool_buffer_full_uring(void **state)
+{
+	(void)state;
+	dry_pool_buffer_full(false);
+}
+
+static void test_dry_pool_buffer_full_mmsg(void **state)
+{
+	(void)state;
+	dry_pool_buffer_full(true);
 }
 
 static void test_send_enobufs_uring(void **state)
 {
 	(void)state;
-	send_enobufs(false);
+	send_enobufs(false, false);
 }
 
 static void test_send_enobufs_mmsg(void **state)
 {
 	(void)state;
-	send_enobufs(true);
+	send_enobufs(true, false);
+}
+
+/* The same, the first ENOBUFS met by the sendmmsg of a dry pool
+ * (net_tx_alloc): io_uring then sends the rest as one chain at a time, as
+ * after one of its own sends came back, one ENOBUFS a try. Before, it sent
+ * them unlinked, each given back (tx_enobufs 29: 20 in the first try),
+ * and, were room to come midway, a later send could pass an earlier. */
+static void test_send_enobufs_dry_pool_uring(void **state)
+{
+	(void)state;
+	send_enobufs(false, true);
+}
+
+static void test_send_enobufs_dry_pool_mmsg(void **state)
+{
+	(void)state;
+	send_enobufs(true, true);
 }
 
 static void test_send_refused_midway_uring(void **state)
@@ -2022,6 +2133,10 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_mmsg, net_ns_restore),
+	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_in_a_pass_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_mmsg, net_ns_restore),

@@ -123,9 +123,15 @@ char *net_tx_alloc(struct net_io *io)
 	 * would hand them back only after the pass, and this datagram's answer
 	 * would be lost though the kernel could take it. Not while io_uring
 	 * has sends in flight, which the queued would pass: a chain that keeps
-	 * the order (io_uring.c). */
-	if (!io->tx_nfree && io->tx_nqueued && !io->tx_inflight)
-		(void)net_mmsg_flush(io);
+	 * the order (io_uring.c). What the kernel did not take (EAGAIN,
+	 * ENOBUFS) waits then as a send io_uring gave back does, in order:
+	 * sent unlinked at the end of the pass, with the later sends, a
+	 * later one could pass it. */
+	if (!io->tx_nfree && io->tx_nqueued && !io->tx_inflight) {
+		int rc = net_mmsg_flush(io);
+		if (io->uring && io->tx_nqueued)
+			net_uring_tx_refused(io, rc);
+	}
 	if (!io->tx_nfree) {
 		io->st.tx_pool_empty++;
 		return NULL;

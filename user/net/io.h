@@ -112,7 +112,8 @@ int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg);
  * flight, the queued sends leave at once (sendmmsg, on either backend; with
  * io_uring not while sends are in flight, which they would pass) to free
  * their buffers, so a pass whose datagrams each take more than one send
- * does not run the pool dry. Each buffer
+ * does not run the pool dry; those the kernel does not take (EAGAIN,
+ * ENOBUFS) wait, the sends after them behind them, as any given back. Each buffer
  * goes back through net_tx_queue or net_tx_release, exactly once. */
 char *net_tx_alloc(struct net_io *io);
 /* Gives back a buffer that will not be sent. A pointer that is not a buffer

@@ -101,6 +101,10 @@ int net_uring_arm_wake(struct net_io *io);
  * the io or the kernel, so that a datagram sent now passes none (completions
  * read, not consumed). */
 bool net_uring_tx_settled(const struct net_io *io);
+/* net_mmsg_flush (net_tx_alloc) left sends queued, the kernel having refused
+ * the first of them (rc: -EAGAIN, or -ENOBUFS, counted and waited out
+ * there): they go as io_uring's own sends given back do. */
+void net_uring_tx_refused(struct net_io *io, int rc);
 
 int net_mmsg_open(struct net_io *io);
 void net_mmsg_close(struct net_io *io);

@@ -25,29 +25,31 @@
  * and after 128 such polls of one (APOLL_MAX_RETRY) the kernel gave up on it
  * with -EAGAIN. A send that comes back (-EAGAIN, or -ENOBUFS below) goes to
  * the front of the queue, and from then on, until nothing is queued or in
- * flight, the queue goes as one chain at a time (IOSQE_IO_LINK, oldest
- * first, once the last chain is all back): the first send the kernel gives
- * back fails the rest of the chain (-ECANCELED), which come back too, each
- * to its place (NET_TX_LINKED, link), and the queue waits for a poll for
- * POLLOUT; then the unlinked sends again. So once the io has found the
- * buffer full, no send passes another, as with the mmsg backend, which stops
- * at the first send the buffer refuses. What is left: in the submit that
- * finds the buffer full, a send after the first refused one may find room
- * made meanwhile and leave ahead of it (nothing stops the rest of a submit
- * at its first refusal but a link); those are counted (tx_reordered, from
- * the completions, which come in the order issued). Linking every submit's
- * sends kept even those in order, but each link after the first runs as task
- * work: bench/relay_rate.sh gave 2 workers 66-73k INFO/s against 82-105k,
- * and 1.24-1.41 s of CPU per 100k requests against 0.82-1.08 (three runs
- * each, alternating, 2026-12-06). A send that never came back takes the
- * same steps as before: the flag is a constant of the SQE, the chain a
- * branch taken only once one came back. A send that completes with -ENOBUFS
- * (the kernel short of memory) was counted in tx_errors and dropped, as a
- * refusal; it is not one: it comes back as an -EAGAIN one does, and no send
- * is prepared until a wait of 1 ms, doubling to 64 ms, is over
- * (net/backoff.h, shared with the mmsg backend), which the poll's wait is
- * cut to end. A datagram too large for the pool (net_tx_send_now) goes with
- * a sendto only when every send submitted has left (net_uring_tx_settled).
+ * flight, the queue goes as one chain at a time (IOSQE_IO_LINK, oldest first,
+ * once the last chain is all back): the first send the kernel gives back
+ * fails the rest of the chain (-ECANCELED), which come back too, each to its
+ * place (NET_TX_LINKED, link), and the queue waits for a poll for POLLOUT;
+ * then the unlinked sends again. The same when the first refusal is met by
+ * the sendmmsg of a dry pool (net_tx_alloc, net_uring_tx_refused): before,
+ * what it left queued went unlinked with the pass's later sends. So once the
+ * io has found the buffer full, no send passes another, as with the mmsg
+ * backend, which stops at the first send the buffer refuses. What is left: in
+ * the submit that finds the buffer full, a send after the first refused one
+ * may find room made meanwhile and leave ahead of it (nothing stops the rest
+ * of a submit at its first refusal but a link); those are counted
+ * (tx_reordered, from the completions, which come in the order issued). A
+ * send that never came back takes the same steps as before: the flag is a
+ * constant of the SQE, the chain a branch taken only once one came back.
+ * Linking every submit's sends kept even those in order, but each link after
+ * the first runs as task work: bench/relay_rate.sh gave 2 workers 66-73k
+ * INFO/s against 82-105k, and 1.24-1.41 s of CPU per 100k requests against
+ * 0.82-1.08 (three runs each, alternating, 2026-12-06). A send that completes
+ * with -ENOBUFS (the kernel short of memory) was counted in tx_errors and
+ * dropped, as a refusal; it is not one: it comes back as an -EAGAIN one does,
+ * and no send is prepared until a wait of 1 ms, doubling to 64 ms, is over
+ * (net/backoff.h, shared with the mmsg backend), which the poll's wait is cut
+ * to end. A datagram too large for the pool (net_tx_send_now) goes with a
+ * sendto only when every send submitted has left (net_uring_tx_settled).
  *
  * A wake fd (net_io_set_wake) has one read in flight at all times: its
  * completion ends the wait, and the read is armed again with the next
@@ -460,6 +462,15 @@ static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 		return 0;
 	io->st.tx_enobufs++;
 	return -ENOBUFS;
+}
+
+/* As on_send for a send given back: one chain at a time from now on, after
+ * POLLOUT for a full buffer; net_mmsg_flush set the wait after ENOBUFS. */
+void net_uring_tx_refused(struct net_io *io, int rc)
+{
+	io->tx_ordered = true;
+	if (rc == -EAGAIN)
+		io->tx_blocked = true;
 }
 
 bool net_uring_tx_settled(const struct net_io *io)
