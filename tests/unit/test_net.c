@@ -1583,6 +1583,101 @@ static void send_refused_midway(bool no_uring)
 	fx_close(&f);
 }
 
+/* What refused_in_order's callback saw: the datagrams at the client while
+ * the pass that reaped the refusal ran its callbacks. */
+struct refused_pass {
+	struct fx *f;
+	unsigned calls, got;
+	uint32_t seqs[8];
+};
+
+static void collect_at_client(void *arg, const struct net_pkt *p)
+{
+	struct refused_pass *rp = arg;
+	static char buf[256];
+	struct pollfd pfd = {.fd = rp->f->cli, .events = POLLIN};
+	(void)p;
+	if (rp->calls++)
+		return;
+	while (rp->got < 4 && poll(&pfd, 1, 100) > 0) {
+		ssize_t r;
+		while (rp->got < 8 && (r = recv(rp->f->cli, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+			uint32_t seq = UINT32_MAX;
+			assert_true(content_ok(buf, (size_t)r, &seq));
+			rp->seqs[rp->got++] = seq;
+		}
+	}
+}
+
+/* A send refused for good (no route: ENETUNREACH, as EACCES for a broadcast
+ * or EPERM from a firewall) while the sends keep their order after one came
+ * back (ENOBUFS here): counted in tx_errors and dropped, and the sends after
+ * it go at once, in order, before the pass that learns of the refusal
+ * handles what it received. With io_uring the refusal ends the chain, the
+ * kernel cancelling the rest; before, they went again only at the end of
+ * that pass, after its callbacks (when the callback looked, 0 and 1 had
+ * arrived, not 3 and 4). */
+static void refused_in_order(bool no_uring)
+{
+	enum { len = 100 };
+	static const uint32_t want[] = {0, 1, 3, 4};
+	struct fx f;
+	struct refused_pass rp = {.f = &f};
+	struct net_io_stats st;
+	struct sockaddr_in far = {.sin_family = AF_INET, .sin_port = htons(9)};
+	int one = 1;
+
+	far.sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1: no route here */
+	enter_drop_all_loopback();
+	fx_open(&f, no_uring, 16, 2048, 16, 2048);
+	assert_int_equal(setsockopt(f.srv, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	assert_true(net_io_poll(f.io, 0, on_pkt, &f) >= 0); /* the receive armed */
+	queue_seq(&f, 0, 1, len);
+	(void)net_io_flush(f.io);
+	assert_true(net_io_poll(f.io, 0, on_pkt, &f) >= 0); /* given back: ENOBUFS */
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx_enobufs, 1);
+	for (uint32_t i = 1; i < 5; i++) {
+		char *b = net_tx_alloc(f.io);
+		assert_non_null(b);
+		fill(b, i, len);
+		const struct sockaddr *to =
+		    i == 2 ? (const struct sockaddr *)&far : (const struct sockaddr *)&f.cli_addr;
+		assert_int_equal(net_tx_queue(f.io, b, len, to, i == 2 ? sizeof(far) : f.cli_len),
+				 0);
+	}
+	lift_drop_all();
+	usleep(5000);		  /* the wait after the ENOBUFS is over */
+	(void)net_io_flush(f.io); /* 0 and 1 go, 2 is refused */
+	send_seq(&f, 0, 1, len);  /* a datagram for the next pass */
+	for (int i = 0; i < 100 && !rp.calls; i++)
+		assert_true(net_io_poll(f.io, 10, collect_at_client, &rp) >= 0);
+	print_message("at the client during the pass: %u datagrams\n", rp.got);
+	assert_int_equal(rp.calls, 1);
+	assert_int_equal(rp.got, 4);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(rp.seqs[i], want[i]);
+	settle_tx(&f, 5);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx, 4);
+	assert_int_equal(st.tx_errors, 1);
+	for (int i = 0; i < 16; i++)
+		assert_non_null(net_tx_alloc(f.io)); /* every buffer came back */
+	fx_close(&f);
+}
+
+static void test_refused_in_order_uring(void **state)
+{
+	(void)state;
+	refused_in_order(false);
+}
+
+static void test_refused_in_order_mmsg(void **state)
+{
+	(void)state;
+	refused_in_order(true);
+}
+
 /* Sends the kernel gives back with ENOBUFS (short of memory; here a queue
  * that drops all, told through IP_RECVERR) wait and go again once it has
  * memory, none dropped, in the order queued. The send buffer is not full, so POLLOUT is ready at
@@ -2137,6 +2232,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_mmsg, net_ns_restore),
+	    cmocka_unit_test_teardown(test_refused_in_order_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_refused_in_order_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_in_a_pass_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_mmsg, net_ns_restore),

@@ -31,25 +31,29 @@
  * place (NET_TX_LINKED, link), and the queue waits for a poll for POLLOUT;
  * then the unlinked sends again. The same when the first refusal is met by
  * the sendmmsg of a dry pool (net_tx_alloc, net_uring_tx_refused): before,
- * what it left queued went unlinked with the pass's later sends. So once the
- * io has found the buffer full, no send passes another, as with the mmsg
- * backend, which stops at the first send the buffer refuses. What is left: in
- * the submit that finds the buffer full, a send after the first refused one
- * may find room made meanwhile and leave ahead of it (nothing stops the rest
- * of a submit at its first refusal but a link); those are counted
- * (tx_reordered, from the completions, which come in the order issued). A
- * send that never came back takes the same steps as before: the flag is a
- * constant of the SQE, the chain a branch taken only once one came back.
- * Linking every submit's sends kept even those in order, but each link after
- * the first runs as task work: bench/relay_rate.sh gave 2 workers 66-73k
- * INFO/s against 82-105k, and 1.24-1.41 s of CPU per 100k requests against
- * 0.82-1.08 (three runs each, alternating, 2026-12-06). A send that completes
- * with -ENOBUFS (the kernel short of memory) was counted in tx_errors and
- * dropped, as a refusal; it is not one: it comes back as an -EAGAIN one does,
- * and no send is prepared until a wait of 1 ms, doubling to 64 ms, is over
- * (net/backoff.h, shared with the mmsg backend), which the poll's wait is cut
- * to end. A datagram too large for the pool (net_tx_send_now) goes with a
- * sendto only when every send submitted has left (net_uring_tx_settled).
+ * what it left queued went unlinked with the pass's later sends. A send of a
+ * chain the kernel refuses for good (EACCES, EPERM, ENETUNREACH) is counted
+ * in tx_errors and dropped, as an unlinked one; the rest of its chain,
+ * cancelled, goes again at once, in the reap that sees it, not after the
+ * pass's callbacks. So once the io has found the buffer full, no send passes
+ * another, as with the mmsg backend, which stops at the first send the buffer
+ * refuses. What is left: in the submit that finds the buffer full, a send
+ * after the first refused one may find room made meanwhile and leave ahead of
+ * it (nothing stops the rest of a submit at its first refusal but a link);
+ * those are counted (tx_reordered, from the completions, which come in the
+ * order issued). A send that never came back takes the same steps as before:
+ * the flag is a constant of the SQE, the chain a branch taken only once one
+ * came back. Linking every submit's sends kept even those in order, but each
+ * link after the first runs as task work: bench/relay_rate.sh gave 2 workers
+ * 66-73k INFO/s against 82-105k, and 1.24-1.41 s of CPU per 100k requests
+ * against 0.82-1.08 (three runs each, alternating, 2026-12-06). A send that
+ * completes with -ENOBUFS (the kernel short of memory) was counted in
+ * tx_errors and dropped, as a refusal; it is not one: it comes back as an
+ * -EAGAIN one does, and no send is prepared until a wait of 1 ms, doubling to
+ * 64 ms, is over (net/backoff.h, shared with the mmsg backend), which the
+ * poll's wait is cut to end. A datagram too large for the pool
+ * (net_tx_send_now) goes with a sendto only when every send submitted has
+ * left (net_uring_tx_settled).
  *
  * A wake fd (net_io_set_wake) has one read in flight at all times: its
  * completion ends the wait, and the read is armed again with the next
@@ -426,7 +430,8 @@ static uint64_t sent_after(const struct net_io *io, const struct io_uring_cqe *c
 }
 
 /* One send completion. Returns -ENOBUFS when the kernel gave it back for
- * want of memory, 1 when it was sent, else 0. */
+ * want of memory, 1 when it was sent, 2 when it was refused in a chain (the
+ * kernel cancels the rest of it), else 0. */
 static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 {
 	uint64_t i = cqe->user_data;
@@ -440,9 +445,10 @@ static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 		return 1;
 	}
 	if (cqe->res != -EAGAIN && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) {
+		bool linked = io->tx[i].state == NET_TX_LINKED;
 		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
 		net_tx_put(io, (uint32_t)i);
-		return 0;
+		return linked ? 2 : 0;
 	}
 	/* not sent: the send buffer full (see the top), the kernel short of
 	 * memory (again after a wait), or behind one of those in a chain (or
@@ -508,7 +514,7 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	unsigned head = *cq->khead;
 	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
 	int err = 0;
-	bool sent = false, nobufs = false;
+	bool sent = false, nobufs = false, refused_linked = false;
 
 	/* Send completions first: their buffers return to the pool before this
 	 * pass's callbacks ask for one. In CQ order they come after the
@@ -522,6 +528,7 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 			int r = on_send(io, cqe);
 			nobufs |= r == -ENOBUFS;
 			sent |= r == 1;
+			refused_linked |= r == 2;
 		} else if (cqe->user_data == UD_POLLOUT) {
 			/* room again (or cancelled): the queued sends go with the
 			 * next submit, and come back again if the room is gone */
@@ -535,6 +542,16 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 		net_backoff_failed(&io->tx_backoff, clock_mono_ms());
 	else if (sent)
 		net_backoff_reset(&io->tx_backoff);
+	/* A send of a chain refused for good (EACCES: a broadcast address;
+	 * EPERM: a firewall; ENETUNREACH), counted and dropped above: the
+	 * kernel cancelled the rest of the chain, given back above, though
+	 * the socket may have room for them. They go now, before this pass's
+	 * callbacks, not with its end: one datagram's refusal holds up none
+	 * of the others. Not while closing (cb NULL: drain). */
+	if (refused_linked && cb) {
+		prep_sends(io);
+		io_uring_submit(&io->ring);
+	}
 	io->reaping = true;
 	io->reaped_to = tail;
 	for (unsigned h = head; h != tail; h++) {
