@@ -46,13 +46,19 @@
  * came back. Linking every submit's sends kept even those in order, but each
  * link after the first runs as task work: bench/relay_rate.sh gave 2 workers
  * 66-73k INFO/s against 82-105k, and 1.24-1.41 s of CPU per 100k requests
- * against 0.82-1.08 (three runs each, alternating, 2026-12-06). A send that
- * completes with -ENOBUFS (the kernel short of memory) was counted in
- * tx_errors and dropped, as a refusal; it is not one: it comes back as an
- * -EAGAIN one does, and no send is prepared until a wait of 1 ms, doubling to
- * 64 ms, is over (net/backoff.h, shared with the mmsg backend), which the
- * poll's wait is cut to end. A datagram too large for the pool
- * (net_tx_send_now) goes with a sendto only when every send submitted has
+ * against 0.82-1.08 (three runs each, alternating, 2026-12-06). No way found
+ * closes it at no cost to the unlinked sends. The refused send's completion
+ * comes once the sends after it have been tried: those that found room have left, and sending them
+ * again after it (taking its later completions as given back) would deliver each twice, the first
+ * copy still ahead of it, so the order is not restored. Linking only a submit that could fill the
+ * buffer needs the buffer's fill before each submit (SIOCOUTQ, SO_MEMINFO): a syscall per submit,
+ * which at low load is one per datagram; our own count of the bytes submitted cannot tell how much
+ * the device has taken out since. Sending with sendmmsg, which stops at the first refusal, is a
+ * syscall per pass besides the ring's enter. A send that completes with -ENOBUFS (the kernel short
+ * of memory) was counted in tx_errors and dropped, as a refusal; it is not one: it comes back as an
+ * -EAGAIN one does, and no send is prepared until a wait of 1 ms, doubling to 64 ms, is over
+ * (net/backoff.h, shared with the mmsg backend), which the poll's wait is cut to end. A datagram
+ * too large for the pool (net_tx_send_now) goes with a sendto only when every send submitted has
  * left (net_uring_tx_settled).
  *
  * A wake fd (net_io_set_wake) has one read in flight at all times: its
