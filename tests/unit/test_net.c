@@ -2153,6 +2153,64 @@ static void test_sendq_full_drops_oldest(void **state)
 	close(f.cli);
 }
 
+/* A queue that found the send buffer full (EAGAIN) and was then emptied by
+ * refusals (the one waiting given way to one for a broadcast address, which
+ * the kernel refuses) has nothing waiting for room: a datagram pushed after
+ * that is not counted in waited, nor does the owner's poll wait for POLLOUT
+ * for it. The queue kept taking the socket for full, so every datagram
+ * pushed until the next send went was counted as one that waited. */
+static void test_sendq_refused_after_full(void **state)
+{
+	enum { len = 1000 };
+	struct fx f;
+	struct net_sendq *q;
+	struct net_sendq_stats st;
+	struct refusals r = {0};
+	struct sockaddr_in bcast = {.sin_family = AF_INET, .sin_port = htons(9)};
+	static char buf[len];
+	int small = 2048, big = 8 << 20, rc = 0, timeout = -1;
+	uint32_t i, last = 0;
+	(void)state;
+
+	bcast.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	enter_slow_loopback();
+	fx_sockets(&f);
+	assert_int_equal(setsockopt(f.srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(setsockopt(f.cli, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)), 0);
+	/* one datagram at most: the next push makes it give way */
+	assert_int_equal(net_sendq_open(&q, f.srv, 1 << 16, 1, note_refused, &r), 0);
+	for (i = 0; i < 100 && rc != -EAGAIN; i++) {
+		sendq_push_seq(q, &f, i, len);
+		rc = net_sendq_flush(q);
+	}
+	assert_int_equal(rc, -EAGAIN);
+	fill(buf, i, len);
+	assert_int_equal(net_sendq_push(q, buf, len, (struct sockaddr *)&bcast, sizeof(bcast)), 0);
+	assert_int_equal(net_sendq_flush(q), 0); /* refused: nothing left */
+	assert_int_equal(r.n, 1);
+	assert_int_equal(net_sendq_pending(q), 0);
+	/* what was sent drains through the 8 Mbit/s loopback */
+	assert_int_equal(sendq_recv(&f, 0, i - 1, len, false, &last), i - 1);
+	net_sendq_get_stats(q, &st);
+	uint64_t waited = st.waited;
+
+	sendq_push_seq(q, &f, i + 1, len);
+	short ev = net_sendq_poll_events(q, &timeout);
+	net_sendq_get_stats(q, &st);
+	print_message("after the refusal: waited %llu -> %llu, poll events %#x\n",
+		      (unsigned long long)waited, (unsigned long long)st.waited, (unsigned)ev);
+	assert_int_equal(st.waited, waited);
+	assert_int_equal(ev, 0);
+	assert_int_equal(net_sendq_flush(q), 0);
+	assert_int_equal(sendq_recv(&f, i + 1, 1, len, false, &last), 1);
+	net_sendq_get_stats(q, &st);
+	assert_int_equal(st.sent, i);
+	assert_int_equal(st.dropped_full, 1);
+	net_sendq_close(q);
+	close(f.srv);
+	close(f.cli);
+}
+
 /* Sends the kernel gives back with ENOBUFS (a loopback whose queue drops
  * all, IP_RECVERR) wait in the queue, the owner's poll not told POLLOUT
  * (ready at once: it would spin) but a timeout of 1 ms doubling to 64, and
@@ -2243,6 +2301,7 @@ int main(void)
 	    cmocka_unit_test(test_sendq_refused),
 	    cmocka_unit_test_teardown(test_sendq_buffer_full, net_ns_restore),
 	    cmocka_unit_test_teardown(test_sendq_full_drops_oldest, net_ns_restore),
+	    cmocka_unit_test_teardown(test_sendq_refused_after_full, net_ns_restore),
 	    cmocka_unit_test_teardown(test_sendq_enobufs, net_ns_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -526,8 +526,10 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	 * pass's callbacks ask for one. In CQ order they come after the
 	 * receives the kernel posted while the last pass was still handling
 	 * its batch, whose callbacks then found every buffer taken by sends
-	 * long done. No send is submitted during the pass (net_tx_alloc sends
-	 * with sendmmsg), so the loop below has none left to see. */
+	 * long done. A send submitted during the pass (net_tx_send_now, from a
+	 * receive callback, flushes what is queued) completes past tail: the
+	 * loop below, which stops at tail, has none left to see, and the next
+	 * pass reaps it (net_uring_tx_settled reads it from reaped_to). */
 	for (unsigned h = head; h != tail; h++) {
 		const struct io_uring_cqe *cqe = &cq->cqes[h & cq->ring_mask];
 		if (cqe->user_data < io->cfg.ntx) {

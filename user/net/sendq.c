@@ -224,6 +224,9 @@ int net_sendq_flush(struct net_sendq *q)
 		q->blocked = false;
 		net_backoff_reset(&q->backoff);
 	}
+	/* emptied by refusals too: nothing waits for room, and what is pushed
+	 * next has not found the buffer full (waited) until a flush says so */
+	q->blocked = false;
 	return 0;
 }
 

@@ -47,7 +47,7 @@ struct net_sendq_stats {
 				  address, EPERM...), or too large to queue: dropped */
 	uint64_t waited;       /* found the send buffer full (EAGAIN), or pushed
 				  behind those that did: each counted once,
-				  sent later or dropped_full */
+				  sent later, refused or dropped_full */
 	uint64_t dropped_full; /* the oldest, given way to a newer one while the
 				  queue was full and the socket took nothing */
 	uint64_t enobufs;      /* sendmmsg calls the kernel failed for want of
