@@ -527,7 +527,8 @@ static int reap(struct net_io *io, net_rx_fn cb, void *arg)
 	 * receives the kernel posted while the last pass was still handling
 	 * its batch, whose callbacks then found every buffer taken by sends
 	 * long done. A send submitted during the pass (net_tx_send_now, from a
-	 * receive callback, flushes what is queued) completes past tail: the
+	 * receive callback, flushes what is queued; the rest of a chain that a
+	 * refusal cancelled, sent again below) completes past tail: the
 	 * loop below, which stops at tail, has none left to see, and the next
 	 * pass reaps it (net_uring_tx_settled reads it from reaped_to). */
 	for (unsigned h = head; h != tail; h++) {
