@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
  * its own (-1: none); net_ns_restore, the teardown, goes back to it whether
  * the test passed or not. */
 static int saved_net_ns = -1;
+/* The CPUs the process may run on before the test pinned it to one. */
+static cpu_set_t saved_cpus;
+static bool cpus_saved;
 
 /* Moves the process into a new network namespace whose loopback has the
  * queueing discipline qdisc (tc's words, after "root"). Skips the test
@@ -32,6 +36,18 @@ static inline void enter_net_ns(const char *qdisc)
 	if (saved_net_ns < 0 || unshare(CLONE_NEWNET) != 0) {
 		print_message("SKIP: no network namespace of its own here (%s)\n", strerror(errno));
 		skip();
+	}
+	/* One CPU for the test: a datagram the qdisc lets out goes to the
+	 * receive backlog of the CPU that dequeues it, the sender's or the one
+	 * a token bucket's timer fires on, and two CPUs' backlogs may deliver
+	 * out of order, which a test of the order the io keeps would count
+	 * against it. Pinned, the sender, the qdisc and its timer share one. */
+	int cpu = sched_getcpu();
+	if (cpu >= 0 && sched_getaffinity(0, sizeof(saved_cpus), &saved_cpus) == 0) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		cpus_saved = sched_setaffinity(0, sizeof(one), &one) == 0;
 	}
 	snprintf(cmd, sizeof(cmd), "ip link set lo up && tc qdisc add dev lo root %s", qdisc);
 	if (system(cmd) != 0) {
@@ -67,6 +83,10 @@ static inline void lift_drop_all(void)
 static inline int net_ns_restore(void **state)
 {
 	(void)state;
+	if (cpus_saved) {
+		(void)sched_setaffinity(0, sizeof(saved_cpus), &saved_cpus);
+		cpus_saved = false;
+	}
 	if (saved_net_ns >= 0) {
 		if (setns(saved_net_ns, CLONE_NEWNET) != 0)
 			return -1;
