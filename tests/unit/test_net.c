@@ -1874,6 +1874,63 @@ static void test_send_enobufs_dry_pool_mmsg(void **state)
 	send_enobufs(true, true);
 }
 
+/* net_tx_send_now when the kernel is short of memory (a loopback that drops
+ * all, IP_RECVERR): the ENOBUFS is counted and starts the wait the queue's
+ * sends take, and until it is over a datagram sent now gets -ENOBUFS without
+ * a syscall (tx_enobufs does not grow); after it, and the loopback back,
+ * the datagram goes and the wait is reset. Before, such an ENOBUFS was
+ * counted nowhere and every datagram tried the kernel again. */
+static void send_now_enobufs(bool no_uring)
+{
+	enum { big_len = 3000 };
+	static char big[big_len];
+	static uint32_t seqs[4];
+	struct fx f;
+	struct net_io_stats st;
+	int one = 1;
+
+	enter_drop_all_loopback();
+	fx_open(&f, no_uring, 16, 2048, 16, 2048);
+	assert_int_equal(setsockopt(f.srv, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)), 0);
+	fill(big, 0, big_len);
+	const struct sockaddr *to = (struct sockaddr *)&f.cli_addr;
+	/* each try after the last wait is over asks the kernel, which refuses
+	 * it: 1, 2, 4, 8, 16 ms of wait, 32 after the sixth */
+	for (unsigned i = 0; i < 6; i++) {
+		if (i)
+			usleep(70000);
+		assert_int_equal(net_tx_send_now(f.io, big, big_len, to, f.cli_len), -ENOBUFS);
+		net_io_get_stats(f.io, &st);
+		assert_int_equal(st.tx_enobufs, i + 1);
+	}
+	/* within the wait: refused here, the kernel not asked */
+	assert_int_equal(net_tx_send_now(f.io, big, big_len, to, f.cli_len), -ENOBUFS);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx_enobufs, 6);
+	assert_int_equal(st.tx, 0);
+	lift_drop_all();
+	usleep(70000);
+	assert_int_equal(net_tx_send_now(f.io, big, big_len, to, f.cli_len), 0);
+	assert_int_equal(recv_seqs(&f, seqs, 4, 1, 2000, 0, 0, big_len), 1);
+	assert_int_equal(seqs[0], 0);
+	net_io_get_stats(f.io, &st);
+	assert_int_equal(st.tx, 1);
+	assert_int_equal(st.tx_errors, 0);
+	fx_close(&f);
+}
+
+static void test_send_now_enobufs_uring(void **state)
+{
+	(void)state;
+	send_now_enobufs(false);
+}
+
+static void test_send_now_enobufs_mmsg(void **state)
+{
+	(void)state;
+	send_now_enobufs(true);
+}
+
 static void test_send_refused_midway_uring(void **state)
 {
 	(void)state;
@@ -2286,6 +2343,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_now_enobufs_uring, net_ns_restore),
+	    cmocka_unit_test_teardown(test_send_now_enobufs_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_mmsg, net_ns_restore),
 	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_uring, net_ns_restore),

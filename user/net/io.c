@@ -204,14 +204,22 @@ int net_tx_send_now(struct net_io *io, const void *buf, size_t len, const struct
 	(void)net_io_flush(io);
 	if (io->tx_nqueued || (io->uring && !net_uring_tx_settled(io)))
 		return -EAGAIN;
+	/* the kernel short of memory lately: it waits as the queue's sends do,
+	 * not a syscall the kernel would refuse again */
+	if (net_tx_backing_off(io))
+		return -ENOBUFS;
 	if (sendto(io->cfg.fd, buf, len, MSG_DONTWAIT, to, alen) >= 0) {
 		io->st.tx++;
+		net_backoff_reset(&io->tx_backoff);
 		return 0;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return -EAGAIN;
-	if (errno == ENOBUFS)
+	if (errno == ENOBUFS) {
+		io->st.tx_enobufs++;
+		net_backoff_failed(&io->tx_backoff, clock_mono_ms());
 		return -ENOBUFS;
+	}
 	io->st.tx_errors++; /* refused: UDP drops it, as a queued one */
 	return -errno;
 }

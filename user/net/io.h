@@ -133,8 +133,9 @@ int net_tx_queue(struct net_io *io, char *buf, uint32_t len, const struct sockad
  * of those waits for room or for the wait after an ENOBUFS: it would pass
  * them. Returns 0 (counted in tx), -EAGAIN when sends wait or the send
  * buffer is full, -ENOBUFS when the kernel is short of memory (not sent, not
- * kept: the caller decides), -EAFNOSUPPORT, or the kernel's refusal (counted
- * in tx_errors). */
+ * kept: the caller decides; counted in tx_enobufs, and until the wait that
+ * starts then is over, no syscall: -ENOBUFS again), -EAFNOSUPPORT, or the
+ * kernel's refusal (counted in tx_errors). */
 int net_tx_send_now(struct net_io *io, const void *buf, size_t len, const struct sockaddr *to,
 		    socklen_t tolen);
 /* The length of the address `to` (tolen bytes, e.g. a sockaddr_storage)
