@@ -55,19 +55,21 @@ fi
 if want asan; then
 	for t in "$BUILD"/asan/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" asan; done
 fi
+# runs_alone ITEM: the item (a script) says "# run-alone" in its first lines.
+runs_alone() { head -30 "$1" 2>/dev/null | grep -aq '^# run-alone'; }
 # in_lanes N FN ITEM...: FN ITEM for every item, N at once, each writing its
-# own outcome file; an item (a script) that says "# run-alone" in its first
-# lines runs with none beside it.
+# own outcome file; the items that run alone (runs_alone) come first, one
+# after the other, with none beside them: each one met in the list's order
+# had to wait for the lanes to empty, and one lane stood idle while the other
+# finished its script.
 in_lanes() {
 	local lanes=$1 fn=$2 item running=0
 	shift 2
 	for item in "$@"; do
-		if head -30 "$item" 2>/dev/null | grep -aq '^# run-alone'; then
-			wait
-			running=0
-			"$fn" "$item"
-			continue
-		fi
+		runs_alone "$item" && "$fn" "$item"
+	done
+	for item in "$@"; do
+		runs_alone "$item" && continue
 		"$fn" "$item" &
 		running=$((running + 1))
 		if [ "$running" -ge "$lanes" ]; then
