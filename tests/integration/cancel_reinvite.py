@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from rawua import header as hdr, recv_all, respond, udp  # noqa: E402
+from rawua import header as hdr, recv_all, recv_first, respond, udp  # noqa: E402
 
 D = int(sys.argv[1])
 A_PORT, B_PORT = D + 1, D + 2
@@ -18,6 +18,8 @@ A_PORT, B_PORT = D + 1, D + 2
 
 a, b = udp(A_PORT), udp(B_PORT)
 dest = ("127.0.0.1", D)
+# a message a side waits for is taken as it comes (recv_first), 1 s at most;
+# what a side gets in a while is read for that whole while (recv_all)
 cid, ftag = "cr-%d@127.0.0.1" % int(time.time()), "atag1"
 
 
@@ -31,9 +33,9 @@ def a_req(method, cseq, branch, to, cseq_method=None):
 
 # the call
 a.sendto(a_req("INVITE", 1, "z9hG4bKinv1", "<sip:callee@127.0.0.1>"), dest)
-inv, bpeer = [(m, p) for m, p in recv_all(b, 1.0) if m.startswith("INVITE")][0]
+inv, bpeer = recv_first(b, lambda m: m.startswith("INVITE"), 1.0)
 respond(b, inv, bpeer, "200 OK", "btag1", "Contact: <sip:callee@127.0.0.1:%d>\r\n" % B_PORT)
-final = [m for m, _ in recv_all(a, 1.0) if m.startswith("SIP/2.0 200")][0]
+final = recv_first(a, lambda m: m.startswith("SIP/2.0 200"), 1.0)[0]
 a_to = hdr(final, "To")
 a.sendto(a_req("ACK", 1, "z9hG4bKack1", a_to), dest)
 recv_all(b, 0.3)
@@ -41,11 +43,11 @@ recv_all(b, 0.3)
 ok = True
 # 1. the caller's re-INVITE, left ringing by the callee, then its CANCEL
 a.sendto(a_req("INVITE", 2, "z9hG4bKre2", a_to), dest)
-reinv, bpeer = [(m, p) for m, p in recv_all(b, 1.0) if m.startswith("INVITE")][0]
+reinv, bpeer = recv_first(b, lambda m: m.startswith("INVITE"), 1.0)
 respond(b, reinv, bpeer, "180 Ringing")
 recv_all(a, 0.3)
 a.sendto(a_req("CANCEL", 2, "z9hG4bKre2", a_to), dest)
-at_b = [(m, p) for m, p in recv_all(b, 1.0) if m.startswith("CANCEL")]
+at_b = [mp for mp in [recv_first(b, lambda m: m.startswith("CANCEL"), 1.0)] if mp[0]]
 at_a = [m for m, _ in recv_all(a, 0.3)]
 print("caller's CANCEL: caller got %s; callee got %d CANCEL" %
       ([m.split("\r\n")[0] + " / " + hdr(m, "CSeq") for m in at_a], len(at_b)))
@@ -85,9 +87,8 @@ def b_req(method, cseq, branch):
             % (method, D, B_PORT, branch, b_from, b_to, hdr(inv, "Call-ID"), cseq, method,
                B_PORT)).encode()
 b.sendto(b_req("INVITE", 10, "z9hG4bKbre10"), dest)
-got = [(m, p) for m, p in recv_all(a, 1.0) if m.startswith("INVITE")]
-if got:
-    breinv, apeer = got[0]
+breinv, apeer = recv_first(a, lambda m: m.startswith("INVITE"), 1.0)
+if breinv:
     respond(a, breinv, apeer, "180 Ringing")
     recv_all(b, 0.3)
     b.sendto(b_req("CANCEL", 10, "z9hG4bKbre10"), dest)

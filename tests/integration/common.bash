@@ -40,8 +40,15 @@ keep_failure_logs() {
 }
 
 cleanup() {
+	local p=''
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	sleep 0.2
+	# 0.2 s at most for them to stop, no longer than they take: every
+	# script ends here
+	for _ in $(seq 1 20); do
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && break; done
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.01
+	done
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	[ "$NOT_OK" -eq 0 ] || keep_failure_logs
@@ -68,13 +75,14 @@ check() {
 }
 
 # wait_udp_port PORT [ADDR]: waits until something is bound to PORT/udp (on
-# ADDR when given), 5 s at most.
+# ADDR when given), 5 s at most. Each daemon and SIPp callee start waits
+# here: it looks every 20 ms, not 100.
 wait_udp_port() {
 	local filter="sport = :$1"
 	[ -n "${2:-}" ] && filter="src $2 and $filter"
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 200); do
 		ss -Hlun "$filter" 2>/dev/null | grep -q . && return 0
-		sleep 0.1
+		sleep 0.02
 	done
 	return 1
 }
@@ -270,9 +278,9 @@ wait_exit() {
 run_flow() {
 	local mode=$1 name=$2 uac=$3 uas=$4 calls=$5
 	shift 5
+	# (sipp_uas is back once the callee's port is bound: no sleep after it)
 	sipp_uas "$B_PORT" "$uas" -m "$calls"
 	local uas_pid=${PIDS[-1]}
-	sleep 0.3
 	if sipp_uac "$mode-$name" "$D_PORT" "$uac" -m "$calls" -l "$calls" -r 100 -i 127.0.0.1 \
 		-p "$((D_PORT + 1))" "$@"; then
 		ok "$mode: $name"

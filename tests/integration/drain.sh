@@ -14,7 +14,6 @@ B_PORT=15480
 # hold_call NAME: a call nobody ends, answered by a callee that then exits.
 hold_call() {
 	sipp_uas "$B_PORT" uas_no_bye.xml -m 1
-	sleep 0.3
 	sipp_uac "$1" "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"
 	wait_calls 1 "$1"
 }
@@ -45,7 +44,6 @@ exited_within() {
 write_config "$WORK/drain.json" ', "management_socket": null, "timers": { "drain_s": 20 }'
 start_daemon drain "$WORK/drain.json"
 sipp_uas "$B_PORT" uas_bye_after.xml -m 1 -d 3000
-sleep 0.3
 start_bg sipp_uac held "$D_PORT" uac_wait_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"
 held_pid=${PIDS[-1]}
 check "a call is up" wait_calls 1 drain

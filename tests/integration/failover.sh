@@ -62,9 +62,11 @@ check "the silent target was given up after failover_ms, not Timer B (took ${ela
 check "the second target got each INVITE and the ACK of its 503" wait_exit 5 "$DOWN"
 check "the silent target got each call's INVITE (no retransmission before failover_ms)" \
 	test "$(sort "$WORK/silent.callids" | uniq | wc -l) $(wc -l <"$WORK/silent.callids")" = "$CALLS $CALLS"
-sleep 1.2 # the stats file is written every second
+# the stats file is written every second: the first check waits for the
+# write that has every call answered (a fixed sleep waited 1.2 s, and was
+# outrun by a busy machine), the next read that one or a later one
 check "two failovers per call, every call answered" \
-	test "$(json_get "$STATS" 'j["controller"]["failovers"], j["controller"]["calls_answered"]')" = "$((2 * CALLS)) $CALLS"
+	wait_json "$STATS" 'j["controller"]["failovers"], j["controller"]["calls_answered"]' "$((2 * CALLS)) $CALLS"
 check "each target's INVITEs and how they ended: unanswered, rejected, answered" \
 	test "$(json_get "$STATS" '[[j["controller"]["target_" + k]["127.0.0.1:" + p] for k in ("invites", "answered", "rejected", "unanswered")] for p in ("'$SILENT_PORT'", "'$DOWN_PORT'", "'$B_PORT'")]')" = "[[$CALLS, 0, 0, $CALLS], [$CALLS, 0, $CALLS, 0], [$CALLS, $CALLS, 0, 0]]"
 check "each CDR names the third target and three attempts" python3 - "$CDR" "$CALLS" "127.0.0.1:$B_PORT" <<'PY'
@@ -127,7 +129,7 @@ XML
 start_bg sipp -sf "$WORK/uas_486.xml" -i 127.0.0.1 -p "$DOWN_PORT" -nostdin -m 1 \
 	>"$WORK/uas-486.out" 2>&1
 BUSY=${PIDS[-1]}
-sleep 0.3
+wait_udp_port "$DOWN_PORT"
 cat >"$WORK/uac_486.xml" <<'XML'
 <?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="uac_486">
@@ -187,9 +189,8 @@ for _ in $(seq 1 30); do
 	sleep 0.1
 done
 probe failover "the second call to a full target: 503" probe_invite_503.xml -s one2
-sleep 1.2
 check "counted: one call on the target, one refused" \
-	test "$(json_get "$STATS" 'j["controller"]["target_calls"]["127.0.0.1:'$SILENT_PORT'"], j["controller"]["rejected_target_full"]')" = "1 1"
+	wait_json "$STATS" 'j["controller"]["target_calls"]["127.0.0.1:'$SILENT_PORT'"], j["controller"]["rejected_target_full"]' "1 1"
 kill "$ONE" 2>/dev/null
 
 # ---- probes: the down target is sent OPTIONS; its first answer ends down ----
@@ -200,9 +201,8 @@ for _ in $(seq 1 30); do
 	grep -q "target 127.0.0.1:$SILENT_PORT answers OPTIONS (200): back in use" "$WORK/failover.log" && break
 	sleep 0.1
 done
-sleep 1.2
 check "its answer to the next OPTIONS makes it up (probe_s 1)" \
-	test "$(json_get "$STATS" 'j["controller"]["probes_answered"], j["controller"]["targets_down"], j["controller"]["target_down"]["127.0.0.1:'$SILENT_PORT'"]')" = "1 0 False"
+	wait_json "$STATS" 'j["controller"]["probes_answered"], j["controller"]["targets_down"], j["controller"]["target_down"]["127.0.0.1:'$SILENT_PORT'"]' "1 0 False"
 "$BUILD/sipshardctl" -s "$WORK/failover.sock" targets >"$WORK/targets.json"
 check "sipshardctl targets: each target once, its routes and limits, its calls, its OPTIONS round trip" python3 - "$WORK/targets.json" "$SILENT_PORT" "$DOWN_PORT" "$B_PORT" <<'PY'
 import json, sys
@@ -243,10 +243,11 @@ cat >"$WORK/keepalive.json" <<JSON
 }
 JSON
 start_daemon keepalive "$WORK/keepalive.json"
-sleep 2.5 # keep-alives at 0, 1 and 2 s; the stats written every second
+# keep-alives at 0, 1 and 2 s; the stats written every second: the first
+# check waits for the write that has them (a fixed sleep waited 2.5 s)
 KSTATS=$WORK/keepalive.stats.json
 check "keep-alives sent to both, the answering target up, the other down" \
-	test "$(json_get "$KSTATS" 'j["controller"]["keepalives_sent"] >= 3, j["controller"]["keepalives_answered"] >= 2, j["controller"]["keepalives_missed"], j["controller"]["target_down"]["127.0.0.1:'$KA_DEAD'"], j["controller"]["target_down"]["127.0.0.1:'$KA_UP'"]')" = "True True 1 True False"
+	wait_json "$KSTATS" 'j["controller"]["keepalives_sent"] >= 3, j["controller"]["keepalives_answered"] >= 2, j["controller"]["keepalives_missed"], j["controller"]["target_down"]["127.0.0.1:'$KA_DEAD'"], j["controller"]["target_down"]["127.0.0.1:'$KA_UP'"]' "True True 1 True False"
 check "the answering target's OPTIONS round trip is in the stats, the other has none" \
 	test "$(json_get "$KSTATS" 'sorted(j["controller"]["target_options_rtt_ms"]), 0 <= j["controller"]["target_options_rtt_ms"]["127.0.0.1:'$KA_UP'"] < 1000')" = "['127.0.0.1:$KA_UP'] True"
 check "the log names the target that sent nothing" \

@@ -53,7 +53,6 @@ across_restart() {
 	start_daemon "$name-1" "$WORK/r.json"
 	sipp_uas "$B_PORT" uas_info_bye.xml -m "$CALLS"
 	local uas=${PIDS[-1]}
-	sleep 0.3
 	sipp_uac "$name" "$D_PORT" uac_pause_info_bye.xml -m "$CALLS" -l "$CALLS" -r 100 -d 4000 \
 		-i 127.0.0.1 -p "$((D_PORT + 1))" &
 	local uac=$!
@@ -207,7 +206,6 @@ ringing_killed() {
 	start_daemon "$name-1" "$WORK/r.json"
 	sipp_uas "$B_PORT" "$uas_sf" -m 1 -d 5000
 	RING_UAS=${PIDS[-1]}
-	sleep 0.3
 	sipp_uac "$name" "$D_PORT" "$uac_sf" -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" "$@" &
 	RING_UAC=$!
 	check "$name: the call rings (early dialog installed)" \
@@ -259,7 +257,6 @@ write_config "$WORK/setups.json" ", \"cdr_file\": \"$CDR\", \"management_socket\
 start_daemon other-1 "$WORK/r.json"
 sipp_uas "$B_PORT" uas_ring_pause.xml -m 1 -d 20000
 RING_UAS=${PIDS[-1]}
-sleep 0.3
 sipp_uac other "$D_PORT" uac_info_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" &
 RING_UAC=$!
 check "other capacity.setups: the call rings" \

@@ -46,7 +46,6 @@ start_daemon st "$WORK/st.json"
 # ---- a call nobody refreshes -------------------------------------------------
 sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 6
 uas_pid=${PIDS[-1]}
-sleep 0.3
 t0=$(date +%s%N)
 if sipp_uac expired "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))"; then
 	ok "not refreshed: the caller gets sipshard's BYE with its Reason and answers it"
@@ -81,7 +80,6 @@ refreshed_call() {
 	rm -f "$WORK/uas-$B_PORT.msg"
 	sipp_uas "$B_PORT" "$uas" -m 1 "$@"
 	local uas_pid=${PIDS[-1]}
-	sleep 0.3
 	sipp_uac "$name" "$D_PORT" uac_session_refresh.xml -m 1 -i 127.0.0.1 -p "$port" \
 		-key se 6 -d 3000 &
 	local uac_pid=$!
@@ -136,7 +134,6 @@ write_config "$WORK/off.json" ", \"management_socket\": null, \"cdr_file\": \"$C
 start_daemon off "$WORK/off.json"
 sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 2
 uas_pid=${PIDS[-1]}
-sleep 0.3
 if sipp_uac off "$D_PORT" uac_session_refresh.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))" \
 	-key se 2 -d 3000; then
 	ok "session_timer false: a call past its interval stays up until the caller ends it"
@@ -157,7 +154,6 @@ write_config "$WORK/kept.json" ", \"management_socket\": null, \"cdr_file\": \"$
 start_daemon kept1 "$WORK/kept.json"
 sipp_uas "$B_PORT" uas_session_timer.xml -m 1 -key se 6
 uas_pid=${PIDS[-1]}
-sleep 0.3
 t0=$(date +%s%N)
 sipp_uac kept "$D_PORT" uac_await_sbc_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 1))" &
 uac_pid=$!

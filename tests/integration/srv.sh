@@ -146,8 +146,7 @@ sipp_uas "$SIP1" uas_bye.xml
 UAS1=${PIDS[-1]}
 sipp_uas "$SIP2" uas_bye.xml
 UAS2=${PIDS[-1]}
-sipp_uas "$BACKUP" uas_bye.xml
-sleep 0.3
+sipp_uas "$BACKUP" uas_bye.xml # (back once its port is bound)
 
 # calls NAME N: N calls from a SIPp caller, each answered and ended by the callee
 calls() {
@@ -175,7 +174,6 @@ replace_uas() {
 	wait "$1" 2>/dev/null
 	sipp_uas "$2" "$3"
 	NEW_UAS=${PIDS[-1]}
-	sleep 0.3
 }
 
 check "8 calls answered" calls weights 8
@@ -216,7 +214,6 @@ kill "$DNS_PID"
 wait "$DNS_PID" 2>/dev/null
 replace_uas "$UAS2" "$SIP2" uas_bye.xml
 sipp_uas "$SIP3" uas_bye.xml
-sleep 0.3
 check "dnsmasq answers with other records" start_dns sip2.carrier.test,$SIP2,10,20 \
 	sip3.carrier.test,$SIP3,10,20
 check "within dns_refresh_s the log says route trunk's records changed" \
@@ -252,7 +249,7 @@ check "no sanitizer report" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime
 
 # ---- a registrar given as a name without a port ---------------------------------
 # reg.test: reg1 (priority 10) never answers, reg2 (priority 20) does; Timer F
-# is 64 x t1_ms, 3.2 s here
+# is 64 x t1_ms, 1.6 s here
 check "dnsmasq answers again" start_dns
 sip_target 127.0.0.1 "$REG1" "$WORK/reg1.callids" "$WORK/reg1.up" "$WORK/reg1.options" \
 	"$WORK/reg1.registers"
@@ -265,7 +262,7 @@ cat >"$WORK/reg.json" <<JSON
   "workers": 1,
   "run_dir": "$WORK/run",
   "management_socket": "$WORK/srv.sock",
-  "timers": { "t1_ms": 50 },
+  "timers": { "t1_ms": 25 },
   "dns_refresh_s": 1,
   "routes": [ { "name": "plain", "target": "127.0.0.1:16228" } ],
   "registrations": [ { "name": "reg", "registrar": "reg.test", "aor": "sip:acct@reg.test",
@@ -295,7 +292,11 @@ check "reg2 got the REGISTER" test "$(wc -l <"$WORK/reg2.registers")" -ge 1
 # srv_queries: how often dnsmasq was asked for reg.test's records
 srv_queries() { grep -c "query\[SRV\] _sip._udp.reg.test" "$WORK/dns.log"; }
 q0=$(srv_queries)
-sleep 2.2
+# two more within 2.2 s (dns_refresh_s 1): looked at as soon as they came
+for _ in $(seq 1 21); do
+	[ "$(srv_queries)" -ge $((q0 + 2)) ] && break
+	sleep 0.1
+done
 check "dns_refresh_s looks the registrar's records up again, with no route target by name ($q0 -> $(srv_queries) queries)" \
 	test "$(srv_queries)" -ge $((q0 + 2))
 stop_daemon
