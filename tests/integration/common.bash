@@ -247,7 +247,16 @@ start_daemon() {
 	start_bg "$SIPSHARDD" -c "$cfg" --stats-file "$WORK/$name.stats.json" "$@" \
 		2>"$WORK/$name.log"
 	DAEMON_PID=${PIDS[-1]}
-	wait_udp_port "$D_PORT"
+	wait_udp_port "$D_PORT" || return 1
+	# the port is bound before the BPF program is attached and the threads
+	# run: "listening on" comes after both, so a script's first datagram is
+	# steered as every later one (5 s at most)
+	for _ in $(seq 1 250); do
+		grep -q "listening on" "$WORK/$name.log" 2>/dev/null && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
 }
 
 # stop_daemon: SIGINT, which stops at once (SIGTERM would wait for calls up).
