@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # A callee (a carrier) that challenges the in-dialog requests sipshard itself
 # sends on leg B, through a running sipshardd whose route has credentials
-# (routes[].auth), with raw UDP caller and callee (rawua.py), T1 25 ms
-# (Timer F 1.6 s: call 4 waits for five of them):
+# (routes[].auth), with raw UDP caller and callee (rawua.py), T1 50 ms:
 #  1. the keep-alive's OPTIONS (timers.dialog_keepalive_s) answered 401: the
 #     OPTIONS goes again with an Authorization line and a higher CSeq;
 #  2. the BYE of `sipshardctl bye` answered 407: the BYE goes again with a
@@ -54,7 +53,7 @@ cat >"$WORK/orig_auth.json" <<JSON
   "management_socket": "$SOCK", "run_dir": "$WORK/run", "persist_dialogs": false,
   "cdr_file": "$CDR",
   "capacity": { "setups": 64, "dialogs_per_shard": 64, "transactions_per_shard": 64 },
-  "timers": { "t1_ms": 25, "dialog_keepalive_s": 1, "dialog_keepalive_misses": 5 },
+  "timers": { "t1_ms": 50, "dialog_keepalive_s": 1, "dialog_keepalive_misses": 5 },
   "routes": [ { "name": "carrier", "match": { "user_prefix": "" }, "target": "127.0.0.1:$B_PORT",
                 "auth": { "username": "trunk7", "password": "s3cret", "realm": "carrier.test" } } ]
 }
@@ -179,7 +178,7 @@ if bye:
         res["bye_higher_cseq"] = cseq(bye2) > cseq(bye)
         res["bye_new_branch"] = header(bye2, "Via") != header(bye, "Via")
         respond(callee.sock, bye2, D, "200 OK")
-        # T1 is 25 ms: a retransmission would come well within 0.6 s
+        # T1 is 50 ms: a retransmission would come within 0.6 s
         res["nothing_after_200"] = next_request(callee.sock, "BYE", 0.6, bye) is None
 
 # ---- call 2: the retry challenged again -------------------------------------
@@ -230,7 +229,7 @@ if nxt:
 
 # ---- call 4: each round's OPTIONS challenged, the OPTIONS again unanswered --
 # (a proxy that challenges every OPTIONS in front of a phone that is gone):
-# each OPTIONS again lost at Timer F (1.6 s) is a round missed, and the fifth
+# each OPTIONS again lost at Timer F (3.2 s) is a round missed, and the fifth
 # ends the call at the next round
 c.sock.close()
 d4 = Caller(dport + 1, dport)
@@ -283,7 +282,7 @@ if bye:
 # (challenged 401, the OPTIONS again never answered, then the caller hangs
 # up): it is resent no more once the dialog is freed. Before, only the
 # operator's request was stopped there (orig_end_dialog), and the OPTIONS
-# again went on to Timer F (1.6 s here) into a call that was over.
+# again went on to Timer F (3.2 s) into a call that was over.
 e.sock.close()
 f6 = Caller(dport + 1, dport)
 res["call6"] = f6.call(callee)
@@ -300,7 +299,7 @@ if ka:
         if bye:
             respond(callee.sock, bye, D, "200 OK")
             keep_caller_quiet(f6, 0.2)  # the 200 to the caller's BYE
-            # T1 25 ms: copies 0.05, 0.1, 0.2, 0.4 s apart would come within 1 s
+            # T1 50 ms: copies 0.1, 0.2, 0.4 s apart would come within 1 s
             copies, end = 0, time.time() + 1
             while time.time() < end:
                 msg = recv(callee.sock, max(0.0, end - time.time()))
@@ -329,7 +328,7 @@ keep_caller_quiet(g7, 0.05)
 res["call7_bye"] = bye is not None
 if bye:
     challenge(bye, "407 Proxy Authentication Required", "moved-nonce")
-    # T1 25 ms: a BYE again would come at once
+    # T1 50 ms: a BYE again would come at once
     res["call7_no_bye_again"] = next_request(callee.sock, "BYE", 0.6, bye) is None
 print(json.dumps(res))
 PY
