@@ -124,9 +124,9 @@ char *net_tx_alloc(struct net_io *io)
 	 * would be lost though the kernel could take it. Not while io_uring
 	 * has sends in flight, which the queued would pass: a chain that keeps
 	 * the order (io_uring.c). What the kernel did not take (EAGAIN,
-	 * ENOBUFS) waits then as a send io_uring gave back does, in order:
-	 * sent unlinked at the end of the pass, with the later sends, a
-	 * later one could pass it. */
+	 * ENOBUFS) then waits as a send io_uring gave back does, and goes as
+	 * one chain at a time (net_uring_tx_refused): sent unlinked with the
+	 * pass's later sends, a later one could pass it. */
 	if (!io->tx_nfree && io->tx_nqueued && !io->tx_inflight) {
 		int rc = net_mmsg_flush(io);
 		if (io->uring && io->tx_nqueued)
