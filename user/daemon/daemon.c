@@ -1253,6 +1253,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "refer_to_rewritten", d->workers[i].relay.refer_to_rewritten);
 		JI(o, "refer_to_kept", d->workers[i].relay.refer_to_kept);
 		JI(o, "refer_to_refused", d->workers[i].relay.refer_to_refused);
+		JI(o, "refer_to_malformed", d->workers[i].relay.refer_to_malformed);
 		JI(o, "referred_by_rewritten", d->workers[i].relay.referred_by_rewritten);
 		JI(o, "referred_by_kept", d->workers[i].relay.referred_by_kept);
 		JI(o, "transfers_timed_out", s->transfers_timed_out);

@@ -287,9 +287,10 @@ const struct metrics_row metrics_rows[] = {
      "NOTIFYs about the operator's REFER, answered by sipshard."},
     {"worker_refer_to_kept", C,
      "REFERs relayed (and resent) with rewrite_refer_to whose Refer-To crossed as it came."},
+    {"worker_refer_to_malformed", C,
+     "REFERs (and their resends) answered 400 with rewrite_refer_to: no Refer-To, or two."},
     {"worker_refer_to_refused", C,
-     "REFERs (and their resends) answered with rewrite_refer_to: 403 for a sips: Refer-To, "
-     "400 for none or two."},
+     "REFERs (and their resends) answered 403 with rewrite_refer_to: a sips: Refer-To."},
     {"worker_refer_to_rewritten", C,
      "REFERs relayed (and resent) whose Refer-To names sipshard's advertise (rewrite_refer_to)."},
     {"worker_referred_by_kept", C,

@@ -29,7 +29,7 @@
  * scheme, or no Refer-To read as one URI, crosses unchanged
  * (refer_to_kept), and a sips: one, which cannot name us, has the REFER
  * answered 403, as is one with no Refer-To or two (400, RFC 3515 2.4.1:
- * refer_to_refusal, refer_to_refused). Its Referred-By, the
+ * refer_to_refusal; counted in refer_to_refused and refer_to_malformed). Its Referred-By, the
  * transferor's address (RFC 3892), names us the same way, sips: too
  * (put_referred_by, referred_by_rewritten), but for one with a cid, whose
  * signed token a rewrite would no longer match (referred_by_kept). The
@@ -1177,7 +1177,10 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	int refusal = refer_to_refusal(rc, m);
 	if (refusal) {
 		answer(rc, m, refusal, NULL, out, cap, res);
-		rc->refer_to_refused += res->outcome == RELAY_ANSWER;
+		if (res->outcome == RELAY_ANSWER && refusal == 403)
+			rc->refer_to_refused++;
+		else if (res->outcome == RELAY_ANSWER)
+			rc->refer_to_malformed++;
 		return;
 	}
 	if (src->remote_cseq_set && m->cseq.num <= src->remote_cseq) {

@@ -192,7 +192,9 @@ struct relay_ctx {
 	 * those that crossed as they came (no Refer-To read as one sip URI:
 	 * a tel: one), and REFERs answered 403 for a sips: one, which cannot
 	 * name us, or 400 for none or two (relay.c, refer_to_refusal) */
-	uint64_t refer_to_rewritten, refer_to_kept, refer_to_refused;
+	uint64_t refer_to_rewritten, refer_to_kept;
+	uint64_t refer_to_refused;   /* a sips: Refer-To, answered 403 */
+	uint64_t refer_to_malformed; /* no Refer-To or two, answered 400 */
 	/* likewise for their Referred-By, when they have one (relay.c,
 	 * put_referred_by: one with a cid is kept) */
 	uint64_t referred_by_rewritten, referred_by_kept;
