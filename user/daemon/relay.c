@@ -1060,13 +1060,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		 * its tags emptied (shard_dialog_retire_first_fork), or the
 		 * early dialog of another fork than the first, in a slot of
 		 * its own, freed or given out again since (ended_final) */
-		uint16_t final = ours ? ended_final(rc, m, m->method_id) : 0;
+		bool cancel = m->method_id == SIP_METHOD_CANCEL;
+		uint16_t final =
+		    ours ? ended_final(rc, m, cancel ? SIP_METHOD_INVITE : m->method_id) : 0;
 		/* the CANCEL of a re-INVITE answered 487 as its dialog ended:
 		 * it matches a server transaction that has its final, so it
 		 * has no effect and is answered 200 (RFC 3261 9.2), as in a
 		 * dialog still held (relay_cancel), not 481 */
-		if (ours && m->method_id == SIP_METHOD_CANCEL &&
-		    ended_final(rc, m, SIP_METHOD_INVITE)) {
+		if (final && cancel) {
 			answer(rc, m, 200, NULL, out, cap, res);
 			return;
 		}
