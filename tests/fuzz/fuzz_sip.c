@@ -51,6 +51,7 @@
 #include "sipshard/sip.h"
 #include "sip/lex.h"
 #include "steer/steer.h"
+#include "../common/steer_ref.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -400,6 +401,18 @@ static void check_respond(const struct sip_msg *in, int valid)
 		if (ctx.out.content_length != 0)
 			die("response has a body", ctx.buf, n);
 	}
+}
+
+/* On any bytes, a message or not, the steering scanner's shortcuts (lines
+ * passed over eight bytes at a time, "Call-ID:" and its value taken whole)
+ * reach what its rule reaches fed byte by byte: the verdict and the hash. */
+static void check_steering_shortcuts(const char *buf, size_t size)
+{
+	uint32_t h = 0, ref_h = 0;
+	int ref = steer_ref_callid_hash(buf, size, &ref_h);
+
+	if (steer_callid_hash(buf, size, &h) != ref || (ref && h != ref_h))
+		die("the steering scanner and its byte-by-byte rule disagree", buf, (int)size);
 }
 
 /* The steering scanner (the BPF program's code, run in userspace) never names
@@ -888,6 +901,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_taken_over(&ctx.in, buf, size, rc);
+	check_steering_shortcuts(buf, size);
 	if (rc == 0) {
 		if ((size_t)ctx.in.body.off + ctx.in.body.len > size)
 			die("body view runs past the datagram", NULL, 0);

@@ -38,6 +38,8 @@
 #include "sipshard/steer.h"
 #include "steer/steer.h"
 
+#include "../common/steer_ref.h"
+
 #define MAX_SOCKS 4
 #define DGRAM_MAX 4096
 
@@ -889,6 +891,61 @@ static size_t hostile_datagram(char *buf, size_t cap)
 	return n;
 }
 
+/* Asserts that the scanner with its shortcuts (steer_callid_hash) reaches the
+ * verdict and hash of its rule fed byte by byte (steer_ref_callid_hash). */
+static void expect_same_as_bytewise(const char *buf, size_t len)
+{
+	uint32_t h = 0, ref_h = 0;
+	int ref = steer_ref_callid_hash(buf, len, &ref_h);
+	int got = steer_callid_hash(buf, len, &h);
+
+	if (got != ref || (ref && h != ref_h))
+		fail_msg("%zu bytes: shortcuts say %d (%08x), byte by byte %d (%08x): %.*s", len,
+			 got, h, ref, ref_h, (int)(len < 200 ? len : 200), buf);
+}
+
+/* The shortcuts (a '\n' found eight bytes at a time, lines whose first byte
+ * does not matter passed over, "Call-ID:" taken whole, the value hashed in
+ * a run) change nothing the scanner says: on every cut of messages whose
+ * lines fall at each place in a word, with each byte replaced in turn by
+ * each byte the rule treats apart, and on the hostile datagrams. */
+static void test_scanner_shortcuts_match_bytewise(void **state)
+{
+	static const char *const forms[] = {
+	    "BYE sip:b SIP/2.0\r\nVia: %.*s\r\nCSeq: 1 BYE\r\nCall-ID: abc@h\r\n\r\n",
+	    "BYE sip:b SIP/2.0\r\nVia: %.*s\r\ncall-id:abc@h\r\n\r\n",
+	    "BYE sip:b SIP/2.0\nVia: %.*s\ni:\tabc\nContact: c\n\n",
+	    "SIP/2.0 200 OK\r\nVia: %.*s\r\nCALL-ID \t: x y\r\nCall-ID: z\r\n\r\n",
+	};
+	static const char special[] = {'\n', '\r',	 ' ',	     '\t',	':', 'C',
+				       'c',  'I',	 'i',	     '-',	'a', 'D',
+				       '\0', (char)0x80, (char)0xe3, (char)0xff};
+	static char buf[DGRAM_MAX];
+	unsigned checked = 0;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++)
+		for (int pad = 0; pad < 16; pad++) {
+			int len = snprintf(buf, sizeof(buf), forms[f], pad, "xxxxxxxxxxxxxxxx");
+			for (int cut = 0; cut <= len; cut++, checked++)
+				expect_same_as_bytewise(buf, (size_t)cut);
+			for (int at = 0; at < len; at++) {
+				char keep = buf[at];
+				for (size_t c = 0; c < sizeof(special); c++, checked++) {
+					buf[at] = special[c];
+					expect_same_as_bytewise(buf, (size_t)len);
+				}
+				buf[at] = keep;
+			}
+		}
+	for (unsigned i = 0; i < 20000; i++, checked++) {
+		size_t len =
+		    i % 2 ? hostile_datagram(buf, sizeof(buf)) : random_datagram(buf, sizeof(buf));
+		expect_same_as_bytewise(buf, len);
+	}
+	print_message("steer: %u datagrams scanned both ways\n", checked);
+}
+
 /* Hostile bytes, over IPv4, over IPv6 and from IPv4 to a dual-stack group:
  * the program and the userspace scanner (the daemon's handoff without BPF)
  * place every datagram alike. */
@@ -1010,6 +1067,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scanner_rules),
 	    cmocka_unit_test(test_scanner_window),
+	    cmocka_unit_test(test_scanner_shortcuts_match_bytewise),
 	    cmocka_unit_test(test_kernel_2_workers),
 	    cmocka_unit_test(test_kernel_4_workers),
 	    cmocka_unit_test(test_callid_for_bucket),

@@ -324,6 +324,24 @@ int steer_read_last(struct steer_ctx *s, struct steer_last *out)
 	return 0;
 }
 
+int steer_read_run_time(struct steer_ctx *s, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int rc;
+
+	if (!s || !run_ns || !runs)
+		return -EINVAL;
+	s->err[0] = '\0';
+	memset(&info, 0, sizeof(info));
+	rc = bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.steer_select), &info, &len);
+	if (rc)
+		return fail(s, neg_errno(rc), "steer: cannot read the program's run time");
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
+}
+
 int steer_detach(struct steer_ctx *s)
 {
 	int dummy = 0;
@@ -360,16 +378,28 @@ void steer_close(struct steer_ctx *s)
 
 int steer_callid_hash(const char *buf, size_t len, uint32_t *hash)
 {
+	const uint8_t *b = (const uint8_t *)buf;
 	struct steer_scan st;
-	size_t n, i;
+	uint32_t n, i = 0;
 
 	if (!buf || len < STEER_MIN_PAYLOAD)
 		return 0;
-	n = len < STEER_SCAN_MAX ? len : STEER_SCAN_MAX;
+	n = len < STEER_SCAN_MAX ? (uint32_t)len : STEER_SCAN_MAX;
 	steer_scan_init(&st);
-	for (i = 0; i < n; i++)
-		if (steer_scan_step(&st, (uint8_t)buf[i]))
+	while (i < n) {
+		if (steer_scan_skipping(&st)) {
+			steer_scan_skip(&st, b, &i, n, UINT32_MAX);
+			steer_scan_call_id_line(&st, b, &i, n);
+			if (i >= n)
+				break;
+		}
+		if (st.state == STEER_ST_VALUE) {
+			steer_scan_value_run(&st, b, &i, n, UINT32_MAX);
+			break; /* FOUND, or the window ended */
+		}
+		if (steer_scan_step(&st, b[i++]))
 			break;
+	}
 	if (!steer_scan_finish(&st, len <= STEER_SCAN_MAX))
 		return 0;
 	if (hash)

@@ -66,6 +66,11 @@ int steer_read_counters(struct steer_ctx *s, struct steer_counters *out);
  * tests and debugging. */
 int steer_read_last(struct steer_ctx *s, struct steer_last *out);
 
+/* The kernel's count of the program's runs and their summed run time (ns):
+ * both stay 0 unless BPF run-time statistics are on (bpf_enable_stats, or
+ * the sysctl kernel.bpf_stats_enabled), which cost a clock read per run. */
+int steer_read_run_time(struct steer_ctx *s, uint64_t *run_ns, uint64_t *runs);
+
 /* Detaches the program from the group it was attached to (through the fds[0]
  * given to steer_attach, which must still be open). */
 int steer_detach(struct steer_ctx *s);
