@@ -22,6 +22,7 @@
 
 #include "daemon/daemon.h"
 #include "net/udp.h"
+#include "backends.h"
 #include "netns.h"
 
 static struct daemon *new_daemon(unsigned nworkers)
@@ -208,6 +209,38 @@ static void ignore_datagram(void *arg, const struct net_pkt *pkt)
 	(void)pkt;
 }
 
+/* The size of the controller's 2xx in these tests: more than the 1500 of
+ * tx_buffer_size. */
+enum { CTL_SEND_LEN = 3000 };
+
+/* The controller's 2xx for peer, taken by worker 0: its command ring made big
+ * enough for a DMSG_DATA_MAX command, the DMSG_SEND pushed, and a handoff,
+ * which has the worker apply its commands first. */
+static void send_for_controller(struct daemon *d, const struct sockaddr_storage *peer,
+				socklen_t peer_len)
+{
+	struct worker *w = &d->workers[0];
+	static char big[CTL_SEND_LEN];
+
+	ring_destroy(w->cmd);
+	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr) + DMSG_DATA_MAX), 0);
+	memset(big, 'v', sizeof(big));
+	struct dmsg_hdr h = {.type = DMSG_SEND, .len = sizeof(big)};
+	dmsg_set_peer(&h, (const struct sockaddr *)peer, peer_len);
+	assert_int_equal(ring_push(w->cmd, &h, sizeof(h), big, sizeof(big)), 0);
+	assert_int_equal(hand(d, 1, 0), 0);
+	assert_int_equal(worker_drain_handoffs(w), 1);
+}
+
+/* Closes worker 0's io and socket, the peer's socket, and the daemon. */
+static void close_send_fixture(struct daemon *d, int peer)
+{
+	net_io_close(d->workers[0].io);
+	close(d->workers[0].fd);
+	close(peer);
+	free_daemon(d);
+}
+
 static void test_controller_send_larger_than_a_send_buffer_leaves(void **state)
 {
 	(void)state;
@@ -227,30 +260,17 @@ static void test_controller_send_larger_than_a_send_buffer_leaves(void **state)
 	struct net_io_config nc = {
 	    .fd = w->fd, .nbufs = 8, .buf_size = DMSG_DATA_MAX, .ntx = 8, .tx_size = 1500};
 	assert_int_equal(net_io_open(&w->io, &nc), 0);
-	ring_destroy(w->cmd);
-	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr) + DMSG_DATA_MAX), 0);
 
-	static char big[3000];
-	memset(big, 'v', sizeof(big));
-	struct dmsg_hdr h = {.type = DMSG_SEND, .len = sizeof(big)};
-	dmsg_set_peer(&h, (const struct sockaddr *)&b, blen);
-	assert_int_equal(ring_push(w->cmd, &h, sizeof(h), big, sizeof(big)), 0);
-	/* a handoff has the worker apply its commands first */
-	assert_int_equal(hand(d, 1, 0), 0);
-	assert_int_equal(worker_drain_handoffs(w), 1);
+	send_for_controller(d, &b, blen);
 	net_io_flush(w->io);
 
 	struct pollfd pfd = {.fd = peer, .events = POLLIN};
 	char got[4096];
 	assert_int_equal(poll(&pfd, 1, 1000), 1);
-	assert_int_equal(recv(peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)sizeof(big));
+	assert_int_equal(recv(peer, got, sizeof(got), MSG_DONTWAIT), CTL_SEND_LEN);
 	assert_int_equal(w->st.sent_for_controller, 1);
 	assert_int_equal(w->st.tx_no_buffer, 0);
-
-	net_io_close(w->io);
-	close(w->fd);
-	close(peer);
-	free_daemon(d);
+	close_send_fixture(d, peer);
 }
 
 /* The same 2xx while sends the worker queued before it wait for room in a
@@ -290,14 +310,9 @@ static void controller_send_deferred(bool no_uring)
 				   .no_uring = no_uring};
 	assert_int_equal(net_io_open(&w->io, &nc), 0);
 	if (!no_uring && strcmp(net_io_backend(w->io), "io_uring") != 0) {
-		net_io_close(w->io);
-		close(w->fd);
-		close(peer);
-		free_daemon(d);
+		close_send_fixture(d, peer);
 		skip(); /* no usable io_uring here */
 	}
-	ring_destroy(w->cmd);
-	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr) + DMSG_DATA_MAX), 0);
 
 	/* the worker's own sends, more than the send buffer holds */
 	for (int i = 0; i < n; i++) {
@@ -308,13 +323,7 @@ static void controller_send_deferred(bool no_uring)
 	}
 	(void)net_io_flush(w->io);
 
-	static char big[3000];
-	memset(big, 'v', sizeof(big));
-	struct dmsg_hdr h = {.type = DMSG_SEND, .len = sizeof(big)};
-	dmsg_set_peer(&h, (const struct sockaddr *)&b, blen);
-	assert_int_equal(ring_push(w->cmd, &h, sizeof(h), big, sizeof(big)), 0);
-	assert_int_equal(hand(d, 1, 0), 0);
-	assert_int_equal(worker_drain_handoffs(w), 1);
+	send_for_controller(d, &b, blen);
 	assert_int_equal(w->st.ctl_send_deferred, 1);
 	assert_int_equal(w->st.sent_for_controller, 0);
 	assert_int_equal(w->st.tx_no_buffer, 0);
@@ -331,24 +340,10 @@ static void controller_send_deferred(bool no_uring)
 		}
 	}
 	assert_int_equal(got, n);
-
-	net_io_close(w->io);
-	close(w->fd);
-	close(peer);
-	free_daemon(d);
+	close_send_fixture(d, peer);
 }
 
-static void test_controller_send_deferred_uring(void **state)
-{
-	(void)state;
-	controller_send_deferred(false);
-}
-
-static void test_controller_send_deferred_mmsg(void **state)
-{
-	(void)state;
-	controller_send_deferred(true);
-}
+NET_BOTH_BACKENDS(controller_send_deferred)
 
 int main(void)
 {
@@ -358,8 +353,7 @@ int main(void)
 	    cmocka_unit_test(test_one_drain_stops_at_its_bound),
 	    cmocka_unit_test(test_busy_producer_lets_the_loop_turn),
 	    cmocka_unit_test(test_controller_send_larger_than_a_send_buffer_leaves),
-	    cmocka_unit_test_teardown(test_controller_send_deferred_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_controller_send_deferred_mmsg, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(controller_send_deferred, net_ns_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,9 @@
  * checks and backend choice; and the queue of datagrams another thread sends
  * through such a socket (net/sendq.h): order, sizes, refusals.
  *
- * The io_uring variants skip (not pass) when the kernel refuses io_uring.
+ * A case on both backends is a function of no_uring whose two tests
+ * NET_BOTH_BACKENDS defines (backends.h). The io_uring variants skip (not
+ * pass) when the kernel refuses io_uring.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +40,7 @@
 #include "net/io.h"
 #include "net/sendq.h"
 #include "net/udp.h"
+#include "backends.h"
 #include "netns.h"
 
 #define MAX_DGRAM 65507 /* largest UDP payload over IPv4 */
@@ -898,125 +901,16 @@ static void test_open_checks(void **state)
 	close(fd);
 }
 
-static void test_echo_many_uring(void **state)
-{
-	(void)state;
-	echo_many(false);
-}
-
-static void test_echo_many_mmsg(void **state)
-{
-	(void)state;
-	echo_many(true);
-}
-
-static void test_largest_datagram_uring(void **state)
-{
-	(void)state;
-	largest_datagram(false);
-}
-
-static void test_largest_datagram_mmsg(void **state)
-{
-	(void)state;
-	largest_datagram(true);
-}
-
-static void test_truncated_uring(void **state)
-{
-	(void)state;
-	truncated(false);
-}
-
-static void test_truncated_mmsg(void **state)
-{
-	(void)state;
-	truncated(true);
-}
-
-static void test_empty_datagrams_uring(void **state)
-{
-	(void)state;
-	empty_datagrams(false);
-}
-
-static void test_empty_datagrams_mmsg(void **state)
-{
-	(void)state;
-	empty_datagrams(true);
-}
-
-static void test_buffer_exhaustion_uring(void **state)
-{
-	(void)state;
-	buffer_exhaustion(false);
-}
-
-static void test_buffer_exhaustion_mmsg(void **state)
-{
-	(void)state;
-	buffer_exhaustion(true);
-}
-
-static void test_tx_pool_uring(void **state)
-{
-	(void)state;
-	tx_pool(false);
-}
-
-static void test_tx_pool_mmsg(void **state)
-{
-	(void)state;
-	tx_pool(true);
-}
-
-static void test_refused_send_uring(void **state)
-{
-	(void)state;
-	refused_send(false);
-}
-
-static void test_refused_send_mmsg(void **state)
-{
-	(void)state;
-	refused_send(true);
-}
-
-static void test_socket_drops_uring(void **state)
-{
-	(void)state;
-	socket_drops(false);
-}
-
-static void test_socket_drops_mmsg(void **state)
-{
-	(void)state;
-	socket_drops(true);
-}
-
-static void test_send_without_receive_uring(void **state)
-{
-	(void)state;
-	send_without_receive(false);
-}
-
-static void test_send_without_receive_mmsg(void **state)
-{
-	(void)state;
-	send_without_receive(true);
-}
-
-static void test_busy_poll_uring(void **state)
-{
-	(void)state;
-	busy_poll(false);
-}
-
-static void test_busy_poll_mmsg(void **state)
-{
-	(void)state;
-	busy_poll(true);
-}
+NET_BOTH_BACKENDS(echo_many)
+NET_BOTH_BACKENDS(largest_datagram)
+NET_BOTH_BACKENDS(truncated)
+NET_BOTH_BACKENDS(empty_datagrams)
+NET_BOTH_BACKENDS(buffer_exhaustion)
+NET_BOTH_BACKENDS(tx_pool)
+NET_BOTH_BACKENDS(refused_send)
+NET_BOTH_BACKENDS(socket_drops)
+NET_BOTH_BACKENDS(send_without_receive)
+NET_BOTH_BACKENDS(busy_poll)
 
 /* Datagrams the client received, whatever their content, within ~1 s of quiet. */
 static unsigned client_count(struct fx *f)
@@ -1131,17 +1025,7 @@ static void wake(bool no_uring)
 	close(k.fd);
 }
 
-static void test_wake_uring(void **state)
-{
-	(void)state;
-	wake(false);
-}
-
-static void test_wake_mmsg(void **state)
-{
-	(void)state;
-	wake(true);
-}
+NET_BOTH_BACKENDS(wake)
 
 /* The daemon opens each worker's io in its main thread and polls it in the
  * worker's. The receive work must then fall on the polling thread: the
@@ -1234,17 +1118,7 @@ static void receive_work_on_poller(bool no_uring)
 	fx_close(&f);
 }
 
-static void test_receive_work_on_poller_uring(void **state)
-{
-	(void)state;
-	receive_work_on_poller(false);
-}
-
-static void test_receive_work_on_poller_mmsg(void **state)
-{
-	(void)state;
-	receive_work_on_poller(true);
-}
+NET_BOTH_BACKENDS(receive_work_on_poller)
 
 /* Queues sends of seq first .. first + n - 1, len bytes each, to the client. */
 static void queue_seq(struct fx *f, uint32_t first, uint32_t n, uint32_t len)
@@ -1486,17 +1360,7 @@ static void test_send_now_in_a_pass_uring(void **state)
 	fx_close(&f);
 }
 
-static void test_send_now_uring(void **state)
-{
-	(void)state;
-	send_now(false);
-}
-
-static void test_send_now_mmsg(void **state)
-{
-	(void)state;
-	send_now(true);
-}
+NET_BOTH_BACKENDS(send_now)
 
 /* Closing while sends wait for room (io_uring: a chain in flight or the poll
  * for POLLOUT armed, and sends queued behind them) reaps every request
@@ -1522,17 +1386,7 @@ static void close_while_sends_wait(bool no_uring)
 	close(f.cli);
 }
 
-static void test_close_while_sends_wait_uring(void **state)
-{
-	(void)state;
-	close_while_sends_wait(false);
-}
-
-static void test_close_while_sends_wait_mmsg(void **state)
-{
-	(void)state;
-	close_while_sends_wait(true);
-}
+NET_BOTH_BACKENDS(close_while_sends_wait)
 
 /* A send the kernel refuses (a broadcast address without SO_BROADCAST:
  * EACCES, as a Contact naming one gets) among others: counted in tx_errors
@@ -1666,17 +1520,7 @@ static void refused_in_order(bool no_uring)
 	fx_close(&f);
 }
 
-static void test_refused_in_order_uring(void **state)
-{
-	(void)state;
-	refused_in_order(false);
-}
-
-static void test_refused_in_order_mmsg(void **state)
-{
-	(void)state;
-	refused_in_order(true);
-}
+NET_BOTH_BACKENDS(refused_in_order)
 
 /* Sends the kernel gives back with ENOBUFS (short of memory; here a queue
  * that drops all, told through IP_RECVERR) wait and go again once it has
@@ -1833,46 +1677,15 @@ static void dry_pool_buffer_full(bool no_uring)
 	fx_close(&f);
 }
 
-static void test_dry_pool_buffer_full_uring(void **state)
-{
-	(void)state;
-	dry_pool_buffer_full(false);
-}
-
-static void test_dry_pool_buffer_full_mmsg(void **state)
-{
-	(void)state;
-	dry_pool_buffer_full(true);
-}
-
-static void test_send_enobufs_uring(void **state)
-{
-	(void)state;
-	send_enobufs(false, false);
-}
-
-static void test_send_enobufs_mmsg(void **state)
-{
-	(void)state;
-	send_enobufs(true, false);
-}
+NET_BOTH_BACKENDS(dry_pool_buffer_full)
+NET_BOTH_BACKENDS_CALL(send_enobufs, send_enobufs(no_uring, false))
 
 /* The same, the first ENOBUFS met by the sendmmsg of a dry pool
  * (net_tx_alloc): io_uring then sends the rest as one chain at a time, as
  * after one of its own sends came back, one ENOBUFS a try. Before, it sent
  * them unlinked, each given back (tx_enobufs 29: 20 in the first try),
  * and, were room to come midway, a later send could pass an earlier. */
-static void test_send_enobufs_dry_pool_uring(void **state)
-{
-	(void)state;
-	send_enobufs(false, true);
-}
-
-static void test_send_enobufs_dry_pool_mmsg(void **state)
-{
-	(void)state;
-	send_enobufs(true, true);
-}
+NET_BOTH_BACKENDS_CALL(send_enobufs_dry_pool, send_enobufs(no_uring, true))
 
 /* net_tx_send_now when the kernel is short of memory (a loopback that drops
  * all, IP_RECVERR): the ENOBUFS is counted and starts the wait the queue's
@@ -1919,41 +1732,9 @@ static void send_now_enobufs(bool no_uring)
 	fx_close(&f);
 }
 
-static void test_send_now_enobufs_uring(void **state)
-{
-	(void)state;
-	send_now_enobufs(false);
-}
-
-static void test_send_now_enobufs_mmsg(void **state)
-{
-	(void)state;
-	send_now_enobufs(true);
-}
-
-static void test_send_refused_midway_uring(void **state)
-{
-	(void)state;
-	send_refused_midway(false);
-}
-
-static void test_send_refused_midway_mmsg(void **state)
-{
-	(void)state;
-	send_refused_midway(true);
-}
-
-static void test_send_buffer_full_uring(void **state)
-{
-	(void)state;
-	send_buffer_full(false);
-}
-
-static void test_send_buffer_full_mmsg(void **state)
-{
-	(void)state;
-	send_buffer_full(true);
-}
+NET_BOTH_BACKENDS(send_now_enobufs)
+NET_BOTH_BACKENDS(send_refused_midway)
+NET_BOTH_BACKENDS(send_buffer_full)
 
 /* ---- sendq.h ---------------------------------------------------------------- */
 
@@ -2313,8 +2094,6 @@ static void test_sendq_enobufs(void **state)
 	close(f.cli);
 }
 
-#define BOTH(name) cmocka_unit_test(test_##name##_uring), cmocka_unit_test(test_##name##_mmsg)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2325,37 +2104,30 @@ int main(void)
 	    cmocka_unit_test(test_socket_bind_held),
 	    cmocka_unit_test(test_socket_bind_group),
 	    cmocka_unit_test(test_open_checks),
-	    BOTH(echo_many),
-	    BOTH(largest_datagram),
-	    BOTH(truncated),
-	    BOTH(empty_datagrams),
-	    BOTH(buffer_exhaustion),
-	    BOTH(tx_pool),
-	    BOTH(refused_send),
-	    BOTH(socket_drops),
-	    BOTH(send_without_receive),
-	    BOTH(busy_poll),
-	    BOTH(wake),
-	    BOTH(reply_burst),
-	    BOTH(receive_work_on_poller),
-	    BOTH(send_refused_midway),
-	    cmocka_unit_test_teardown(test_send_buffer_full_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_buffer_full_mmsg, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_enobufs_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_enobufs_mmsg, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_now_enobufs_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_now_enobufs_mmsg, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_send_enobufs_dry_pool_mmsg, net_ns_restore),
-	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_dry_pool_buffer_full_mmsg, net_ns_restore),
-	    cmocka_unit_test_teardown(test_refused_in_order_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_refused_in_order_mmsg, net_ns_restore),
+	    NET_BOTH_TESTS(echo_many),
+	    NET_BOTH_TESTS(largest_datagram),
+	    NET_BOTH_TESTS(truncated),
+	    NET_BOTH_TESTS(empty_datagrams),
+	    NET_BOTH_TESTS(buffer_exhaustion),
+	    NET_BOTH_TESTS(tx_pool),
+	    NET_BOTH_TESTS(refused_send),
+	    NET_BOTH_TESTS(socket_drops),
+	    NET_BOTH_TESTS(send_without_receive),
+	    NET_BOTH_TESTS(busy_poll),
+	    NET_BOTH_TESTS(wake),
+	    NET_BOTH_TESTS(reply_burst),
+	    NET_BOTH_TESTS(receive_work_on_poller),
+	    NET_BOTH_TESTS(send_refused_midway),
+	    NET_BOTH_TESTS_TEARDOWN(send_buffer_full, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(send_enobufs, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(send_now_enobufs, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(send_enobufs_dry_pool, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(dry_pool_buffer_full, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(refused_in_order, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_in_a_pass_uring, net_ns_restore),
 	    cmocka_unit_test_teardown(test_send_now_mmsg, net_ns_restore),
-	    cmocka_unit_test_teardown(test_close_while_sends_wait_uring, net_ns_restore),
-	    cmocka_unit_test_teardown(test_close_while_sends_wait_mmsg, net_ns_restore),
+	    NET_BOTH_TESTS_TEARDOWN(close_while_sends_wait, net_ns_restore),
 	    cmocka_unit_test(test_sendq_order),
 	    cmocka_unit_test(test_sendq_refused),
 	    cmocka_unit_test_teardown(test_sendq_buffer_full, net_ns_restore),
