@@ -172,6 +172,7 @@ demo: all
 
 bench: all
 	@$(BUILD)/parse_bench
+	@$(BUILD)/steer_bench
 
 # The programs an SBC runs, to $(DESTDIR)$(PREFIX)/bin (examples/sipshardd.service
 # expects /usr/local/bin).

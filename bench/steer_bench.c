@@ -312,7 +312,10 @@ static void usage(FILE *f)
 		"  --count N   datagrams per message per repetition (1000-10000000, default "
 		"100000)\n"
 		"  --json      one JSON object: a member per message with bytes, callid_at,\n"
-		"              bpf_ns, steered_ns, plain_ns, scan_ns, parse_ns\n",
+		"              bpf_ns, steered_ns, plain_ns, scan_ns, parse_ns (null without\n"
+		"              the kernel columns, and no_bpf saying why)\n"
+		"  --help      this text\n"
+		"Needs CAP_BPF and CAP_PERFMON (root) for the kernel columns.\n",
 		MAX_REPS);
 }
 

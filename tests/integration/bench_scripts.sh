@@ -11,7 +11,8 @@
 #   3. relay_rate.sh --seconds 2: a ZeroDivisionError, no line written (now
 #      refused before the run, saying what it accepts);
 #   4. compare.sh --quick into a directory that held a full run: the report
-#      mixed the old run's files (scale-100000, scale-1000000) into the new one.
+#      mixed the old run's files (scale-100000, scale-1000000) into the new one;
+#   5. steer_bench (not a stub) gives every figure it documents.
 # Prints "ok NAME" / "not ok NAME".
 set -u
 cd "$(dirname "$0")/../.."
@@ -151,6 +152,24 @@ r = json.load(open(sys.argv[1]))
 calls = [s["calls"] for s in r["scaling"]]
 print("# scaling points: %r" % calls)
 sys.exit(0 if calls == [1000, 10000] else 1)' "$WORK/compare/results.json"
+
+# 5. steer_bench, the real program on loopback: every corpus message with
+#    its figures; as root the kernel columns too (the program's run time
+#    from BPF statistics, which must have counted)
+timeout 60 build/steer_bench --reps 1 --count 1000 --json >"$WORK/steer.json" 2>"$WORK/steer.err"
+rc=$?
+check "steer_bench --json: each message's figures, the kernel's when root (exit $rc)" \
+	python3 -c 'import json, os, sys
+r = json.load(open(sys.argv[1]))
+msgs = ["invite", "info", "bye", "200-ok", "180-ringing"]
+kernel = ["bpf_ns", "steered_ns", "plain_ns"]
+ok = all(r[m]["scan_ns"] > 0 and r[m]["parse_ns"] > 0 and r[m]["callid_at"] > 0 for m in msgs)
+if os.geteuid() == 0:
+    ok = ok and "no_bpf" not in r and all(r[m][k] > 0 for m in msgs for k in kernel)
+else:
+    ok = ok and r.get("no_bpf") and all(r[m][k] is None for m in msgs for k in kernel)
+print("# info: %r" % r["info"])
+sys.exit(0 if ok else 1)' "$WORK/steer.json"
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]

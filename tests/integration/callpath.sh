@@ -44,7 +44,7 @@ for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 			wait_json "$stats" 'j["steering"]["attached"] and j["steering"]["steered"] > 0' True
 		# every reason the program counts (include/sipshard/steer.h) is reported
 		check "$mode: the statistics show each steering counter" \
-			wait_json "$stats" 'sorted(k for k in j["steering"] if k not in ("attached", "dropped_before_attach", "per_worker"))' "['empty', 'load_failed', 'no_callid', 'not_udp', 'select_failed', 'steered', 'too_short']"
+			wait_json "$stats" 'sorted(k for k in j["steering"] if k not in ("attached", "dropped_before_attach", "per_worker"))' "['empty', 'load_failed', 'no_callid', 'not_udp', 'run_time_ns', 'runs', 'select_failed', 'steered', 'too_short']"
 		check "$mode: every datagram reached the worker that owns its Call-ID" \
 			wait_json "$stats" 'sum(w["rx_foreign"] for w in j["workers"])' 0
 	else

@@ -388,7 +388,8 @@ missing=$(python3 - <<'PY'
 import re, subprocess
 progs = {"build/sipshardd": "user/cmd/sipshardd.c", "build/sipshardctl": "user/cmd/sipshardctl.c",
          "build/sipshard-parse": "user/cmd/sipshard_parse.c", "build/sipshard-load": "bench/load/main.c",
-         "build/parse_bench": "bench/parse_bench.c", "build/udp_echo": "bench/udp_echo.c"}
+         "build/parse_bench": "bench/parse_bench.c", "build/udp_echo": "bench/udp_echo.c",
+         "build/steer_bench": "bench/steer_bench.c"}
 missing = []
 for prog, src in progs.items():
     text = open(src).read()

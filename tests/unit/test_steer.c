@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "sipshard/hash.h"
 #include "sipshard/steer.h"
 #include "steer/steer.h"
@@ -595,6 +597,44 @@ static void test_kernel_hash_matches(void **state)
 	group_close(&g);
 }
 
+/* steer_read_run_time: the kernel counts every run of the program and its
+ * time while BPF run-time statistics are on (the daemon's steering.runs and
+ * steering.run_time_ns, bench/steer_bench's figures), and none when they
+ * are off. */
+static void test_kernel_run_time(void **state)
+{
+	static const char msg[] = "BYE sip:b SIP/2.0\r\nVia: x\r\nCall-ID: run-time@h\r\n\r\n";
+	uint64_t ns0, runs0, ns1, runs1;
+	struct group g;
+
+	(void)state;
+	group_open(&g, 2);
+	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats < 0)
+		fail_msg("bpf_enable_stats: %s", strerror(errno));
+	assert_int_equal(steer_read_run_time(g.s, &ns0, &runs0), 0);
+	for (int i = 0; i < 50; i++)
+		assert_true(send_and_find(&g, msg, sizeof(msg) - 1) >= 0);
+	assert_int_equal(steer_read_run_time(g.s, &ns1, &runs1), 0);
+	close(stats);
+	assert_true(runs1 - runs0 >= 50);
+	assert_true(ns1 > ns0);
+	/* statistics off, unless another holder on the machine keeps them on */
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int on = f ? fgetc(f) : '1';
+	if (f)
+		fclose(f);
+	if (on == '0') {
+		assert_int_equal(steer_read_run_time(g.s, &ns0, &runs0), 0);
+		assert_true(send_and_find(&g, msg, sizeof(msg) - 1) >= 0);
+		assert_int_equal(steer_read_run_time(g.s, &ns1, &runs1), 0);
+		assert_true(runs1 == runs0 && ns1 == ns0);
+	} else {
+		print_message("steer: BPF statistics held on elsewhere: not checking they stop\n");
+	}
+	group_close(&g);
+}
+
 /* The kernel steers the Call-IDs made for a bucket to that bucket's worker. */
 static void test_kernel_steers_made_callids(void **state)
 {
@@ -1072,6 +1112,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_4_workers),
 	    cmocka_unit_test(test_callid_for_bucket),
 	    cmocka_unit_test(test_kernel_hash_matches),
+	    cmocka_unit_test(test_kernel_run_time),
 	    cmocka_unit_test(test_kernel_steers_made_callids),
 	    cmocka_unit_test(test_kernel_reasons),
 	    cmocka_unit_test(test_kernel_set_bucket),

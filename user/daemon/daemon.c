@@ -1454,6 +1454,12 @@ json_t *daemon_stats_json(struct daemon *d)
 				json_array_append_new(pw, json_integer((json_int_t)sc.worker[i]));
 			json_object_set_new(st, "per_worker", pw);
 		}
+		/* 0 and 0 unless BPF run-time statistics are on */
+		uint64_t run_ns, runs;
+		if (steer_read_run_time(d->steer, &run_ns, &runs) == 0) {
+			JI(st, "run_time_ns", run_ns);
+			JI(st, "runs", runs);
+		}
 	}
 	json_object_set_new(root, "steering", st);
 	json_object_set_new(root, "io",

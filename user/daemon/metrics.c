@@ -212,6 +212,10 @@ const struct metrics_row metrics_rows[] = {
      "choice."},
     {"steering_not_udp", C, "Packets other than UDP, left to the kernel's choice."},
     {"steering_per_worker", C, "Datagrams the steering program sent to the worker."},
+    {"steering_run_time_ns", C,
+     "Time the steering program ran in the kernel, in ns, counted while BPF run-time "
+     "statistics are on (sysctl kernel.bpf_stats_enabled=1)."},
+    {"steering_runs", C, "Runs of the steering program counted in steering_run_time_ns."},
     {"steering_select_failed", C,
      "Datagrams the steering program could not place on their worker's socket, left to the "
      "kernel's choice."},
