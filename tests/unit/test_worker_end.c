@@ -1,13 +1,18 @@
 /*
  * test_worker_end.c - a worker ends a call while a request in it still
- * waits for its final (worker.c end_pending, relay_end_pending), with real
- * sockets on 127.0.0.1: the worker's (17133), the caller's (17134) and the
- * callee's (17135). The datagrams reach the worker as handoffs from the
- * other worker (worker_drain_handoffs), which apply the controller's
- * commands first, as its loop does; its answers leave through its io.
+ * waits for its final (worker.c end_pending, relay_end_pending), and a
+ * worker that comes late to a call's timers (a new process that took the
+ * call over, a stalled thread) ends it, or not, as it would have on time
+ * (on_dialog_timer), with real sockets on 127.0.0.1: the worker's (17133),
+ * the caller's (17134) and the callee's (17135). The datagrams reach the
+ * worker as handoffs from the other worker (worker_drain_handoffs), which
+ * apply the controller's commands first, as its loop does; its answers leave
+ * through its io. The timers run in the worker's own loop (worker_main) on a
+ * thread of its own.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../common/relay_dialog.h"
+#include "core/clock.h"
 #include "daemon/daemon.h"
 #include "net/udp.h"
 
@@ -78,6 +85,10 @@ static int setup(void **state)
 	assert_int_equal(net_io_open(&w->io, &nc), 0);
 
 	assert_int_equal(shard_table_open_heads(&w->table, NULL, NULL, 64, 64, 4), 0);
+	assert_int_equal(wheel_init(&w->wheel, 64, 10, clock_mono_ms()), 0);
+	/* the loop wakes the controller after a call's end */
+	f->d.ctl_wake_fd = eventfd(0, EFD_NONBLOCK);
+	assert_true(f->d.ctl_wake_fd >= 0);
 	w->relay.table = &w->table;
 	w->relay.advertise = "127.0.0.1:17133";
 	orig_init(&w->orig, 0, 1, 500, 4000);
@@ -101,6 +112,8 @@ static int teardown(void **state)
 	close(f->caller);
 	close(f->callee);
 	shard_table_close(&w->table);
+	wheel_destroy(&w->wheel);
+	close(f->d.ctl_wake_fd);
 	ring_destroy(w->cmd);
 	ring_destroy(w->evt);
 	daemon_close_handoffs(&f->d);
@@ -190,10 +203,104 @@ static void test_final_kept_without_a_send_buffer(void **state)
 	assert_int_equal(w->relay.pending_ended, 1);
 }
 
+/* The loop of the worker given, as the daemon runs it, until d.stop. */
+static void *worker_thread(void *arg)
+{
+	return worker_main(arg);
+}
+
+/* Worker 0 takes the call over as a new process does (worker_reattach, which
+ * arms its timer) and runs its loop until the callee gets a datagram (into
+ * buf, cap bytes: its length, 0 after 5 s) and for settle_ms more; then the
+ * loop is stopped, so that the test reads the worker's state alone. */
+static size_t take_over_late(struct fixture *f, char *buf, size_t cap, unsigned settle_ms)
+{
+	struct worker *w = &f->workers[0];
+	pthread_t t;
+
+	f->cfg.timers.dialog_keepalive_s = 1;
+	f->cfg.timers.dialog_keepalive_misses = 2;
+	f->cfg.timers.dialog_idle_s = 4;
+	worker_reattach(w, clock_mono_ms());
+	assert_int_equal(pthread_create(&t, NULL, worker_thread, w), 0);
+	size_t n = got(f->callee, buf, cap, 5000);
+	usleep(settle_ms * 1000);
+	atomic_store(&f->d.stop, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	return n;
+}
+
+/*
+ * Keep-alive every 1 s, 2 rounds missed end the call, idle after 4 s. The
+ * callee missed round 1 and owes round 2's answer; the worker comes to the
+ * call 4.5 s after its last activity: round 3 was due 1.5 s before, the
+ * idle deadline 0.5 s before. Round 3, due first, ends the call as on time
+ * (the callee's second miss: keepalive_failed, its Reason). Both deadlines
+ * were found passed, and the idle one was taken first: the call ended as
+ * idle, "no requests in the dialog" (keepalive.sh, its restart case, when
+ * the new process took more than 1 s to come up).
+ */
+static void test_late_keepalive_round_ends_before_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char buf[2048];
+
+	struct shard_dialog *d = shard_dialog_get(&w->table, SLOT, GEN);
+	d->last_activity_ms = clock_mono_ms() - 4500;
+	d->legs[SHARD_LEG_B].keepalive = SESSION_KEEPALIVE_PENDING | 1;
+	assert_true(take_over_late(f, buf, sizeof(buf), 0) > 0);
+	print_message("the callee got: %.60s\n", buf);
+	assert_non_null(strstr(buf, "BYE sip:"));
+	assert_non_null(strstr(buf, "Reason: Q.850;cause=102;text=\"keep-alive not answered\""));
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "Reason: Q.850;cause=102;text=\"keep-alive not answered\""));
+	assert_null(shard_dialog_get(&w->table, SLOT, GEN));
+	assert_int_equal(w->st.dialogs_keepalive_failed, 1);
+	assert_int_equal(w->st.keepalives_missed, 1);
+	assert_int_equal(w->st.dialogs_expired, 0);
+}
+
+/*
+ * The same lateness for a call whose sides answered every round: its sides
+ * were not asked while no worker ran its timers, so the round due first
+ * asks them (an OPTIONS to each) and the call lives on; that late round
+ * moves the idle deadline on by as much, so no end follows in the next
+ * ticks either. The call was ended as idle, a BYE to each side: a call
+ * whose sides answer, cut by a restart longer than dialog_idle_s less
+ * dialog_keepalive_s.
+ */
+static void test_late_keepalive_round_keeps_an_answering_call(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char buf[2048];
+
+	struct shard_dialog *d = shard_dialog_get(&w->table, SLOT, GEN);
+	d->last_activity_ms = clock_mono_ms() - 4500;
+	assert_true(take_over_late(f, buf, sizeof(buf), 100) > 0);
+	print_message("the callee got: %.60s\n", buf);
+	assert_non_null(strstr(buf, "OPTIONS sip:"));
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "OPTIONS sip:"));
+	/* 100 ms on, the call is there, ended by nothing (the next round is
+	 * a second away: a test thread held that long sees its OPTIONS too) */
+	assert_non_null(shard_dialog_get(&w->table, SLOT, GEN));
+	assert_true(w->st.keepalives_sent >= 2);
+	assert_int_equal(w->st.dialogs_expired, 0);
+	assert_int_equal(w->st.dialogs_ended, 0);
+	while (got(f->callee, buf, sizeof(buf), 0) > 0)
+		assert_null(strstr(buf, "BYE sip:"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_final_kept_without_a_send_buffer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_keepalive_round_ends_before_idle, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_late_keepalive_round_keeps_an_answering_call,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,8 +29,6 @@
 #include "net/udp.h"
 #include "steer/steer.h"
 
-void *worker_main(void *arg);
-
 #define RING_SLOT_SIZE (sizeof(struct dmsg_hdr) + DMSG_DATA_MAX)
 
 /* ---- controller thread ---------------------------------------------------- */

@@ -262,6 +262,10 @@ uint32_t worker_drain_handoffs(struct worker *w);
  * others. */
 void worker_reattach(struct worker *w, uint64_t now);
 
+/* A worker's thread (arg: its struct worker): its loop of datagrams,
+ * handoffs, commands and timers until the daemon's stop. */
+void *worker_main(void *arg);
+
 /* The command on dialogs waiting for the workers (controller thread). */
 /* info, message, refer: room for the dialogs whose final status is waited
  * for, at first; a Call-ID names one call, so more is rare (calls that reuse

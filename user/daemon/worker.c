@@ -1222,11 +1222,19 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		w->st.transfers_timed_out++;
 	}
 	uint64_t end = end_deadline(w, d), keepalive = keepalive_deadline(w, d);
+	/* a round due before the end runs first even when the end is due too:
+	 * a worker that comes to both late (a new process taking the call
+	 * over, a stalled thread) would otherwise end as idle a call whose
+	 * sides nobody asked meanwhile, and one that this round ends as
+	 * keepalive_failed. The round moves the idle deadline on by its
+	 * lateness (shard_keepalive_round); a maximum duration or session
+	 * timer passed too still ends the call, at the next tick. */
+	if (keepalive && w->relay.now_ms >= keepalive && (!end || keepalive < end)) {
+		keepalive_round(w, d);
+		return;
+	}
 	if (!end || w->relay.now_ms < end) {
-		if (keepalive && w->relay.now_ms >= keepalive)
-			keepalive_round(w, d);
-		else
-			arm_dialog(w, d);
+		arm_dialog(w, d);
 		return;
 	}
 	w->st.dialogs_expired++;
