@@ -17,10 +17,9 @@
  * (BPF statistics) beside a loopback datagram's trip with and without it.
  * The scan runs as bpf_loop calls of scan_steps, each passing over whole
  * lines or feeding a few bytes, so that a datagram costs a handful of calls
- * (one per byte cost 4-5 times as much). The loops inside a call are bound
- * by what the verifier accepts quickly: it walks each bounded loop
- * iteration by iteration, and the program must load in well under a
- * second (a daemon loads it at every start).
+ * (one call a byte cost 3.5-4.6 times as much: README, "Call-ID steering"). The loops inside a call
+ * are bound by what the verifier accepts quickly: it walks each bounded loop iteration by
+ * iteration, and the program must load in well under a second (a daemon loads it at every start).
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -97,9 +96,9 @@ static __always_inline void record(__u32 reason, __u32 found, __u32 hash, __u32 
 
 /* In one call of scan_steps, at most: the words a skipping scan reads, the
  * bytes fed one by one, the bytes of a Call-ID hashed. Larger, the verifier
- * walks more paths (SKIP_WORDS 32, STEP_BYTES 2, VALUE_BYTES 32: 35k
- * instructions, 0.36 s on the 2-core test machine; 16 bytes a step, 140k
- * and 2 s) for a few ns less a datagram. */
+ * walks more paths, and the datagram is no faster (SKIP_WORDS 32,
+ * STEP_BYTES 2, VALUE_BYTES 32: 35k instructions, 0.36-0.75 s on the 2-core
+ * test machine; 16 bytes a step: 140k and 2 s, and no faster). */
 #define SKIP_WORDS  32
 #define STEP_BYTES  2
 #define VALUE_BYTES 32
