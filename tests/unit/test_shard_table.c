@@ -1079,6 +1079,19 @@ static void test_long_heads_reattach(void **state)
 	unlink(heads);
 }
 
+/* A confirmed call with this Call-ID installed in slot/gen of t; its record. */
+static struct shard_dialog *install_call(struct shard_table *t, uint32_t slot, uint32_t gen,
+					 const char *call_id)
+{
+	struct shard_dialog d;
+	fill_dialog(&d, slot, gen, call_id);
+	d.state = SHARD_DLG_CONFIRMED;
+	assert_int_equal(shard_dialog_install(t, &d, 10), 0);
+	struct shard_dialog *dl = shard_dialog_get(t, slot, gen);
+	assert_non_null(dl);
+	return dl;
+}
+
 /* The transaction of the last INVITE each leg of a dialog sent on
  * (shard_leg_take_request) is found while it waits for its final, whatever
  * that leg sent after it, and no more once answered, once its record is
@@ -1088,17 +1101,13 @@ static void test_long_heads_reattach(void **state)
 static void test_open_invite_found_by_its_leg(void **state)
 {
 	struct shard_table t;
-	struct shard_dialog d;
 	char path[64];
 	uint32_t ginv, ginfo;
 	(void)state;
 
 	temp_path(path, sizeof(path));
 	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
-	fill_dialog(&d, 2, 5, "open-invite");
-	d.state = SHARD_DLG_CONFIRMED;
-	assert_int_equal(shard_dialog_install(&t, &d, 10), 0);
-	struct shard_dialog *dl = shard_dialog_get(&t, 2, 5);
+	struct shard_dialog *dl = install_call(&t, 2, 5, "open-invite");
 	int inv = shard_txn_alloc(&t, 10, &ginv);
 	assert_true(inv >= 0);
 	struct shard_txn *x = shard_txn_get(&t, (uint32_t)inv, ginv);
@@ -1172,16 +1181,12 @@ static struct shard_txn *leg_sends(struct shard_table *t, struct shard_dialog *d
 static void test_open_bye_found_by_its_leg(void **state)
 {
 	struct shard_table t;
-	struct shard_dialog d;
 	char path[64];
 	(void)state;
 
 	temp_path(path, sizeof(path));
 	assert_int_equal(shard_table_open(&t, path, 4, 8), 0);
-	fill_dialog(&d, 2, 5, "open-bye");
-	d.state = SHARD_DLG_CONFIRMED;
-	assert_int_equal(shard_dialog_install(&t, &d, 10), 0);
-	struct shard_dialog *dl = shard_dialog_get(&t, 2, 5);
+	struct shard_dialog *dl = install_call(&t, 2, 5, "open-bye");
 	struct shard_txn *inv = leg_sends(&t, dl, SHARD_LEG_A, 7, SIP_METHOD_INVITE);
 	struct shard_txn *bye = leg_sends(&t, dl, SHARD_LEG_A, 8, SIP_METHOD_BYE);
 	leg_sends(&t, dl, SHARD_LEG_A, 9, SIP_METHOD_INFO);
@@ -1205,6 +1210,84 @@ static void test_open_bye_found_by_its_leg(void **state)
 	assert_ptr_equal(shard_txn_open_bye(&t, dl, SHARD_LEG_A), bye);
 	shard_txn_answered(&t, bye_slot, 2);
 	assert_null(shard_txn_open_bye(&t, dl, SHARD_LEG_A));
+	shard_table_close(&t);
+	unlink(path);
+}
+
+/* Each of lg's last INVITE and last BYE in dialog slot 2 of t (open or
+ * not), as the index names them: NULL where it names none open. */
+static void open_of(struct shard_table *t, uint32_t gen, struct shard_txn *got[2][2])
+{
+	struct shard_dialog *dl = shard_dialog_get(t, 2, gen);
+	assert_non_null(dl);
+	for (int leg = 0; leg < 2; leg++) {
+		got[leg][0] = shard_txn_open_invite(t, dl, leg);
+		got[leg][1] = shard_txn_open_bye(t, dl, leg);
+	}
+}
+
+/* A re-attach names, for each leg, the transaction the running process
+ * named: that leg's last INVITE and last BYE of the dialog the slot holds,
+ * by CSeq, not by slot. Not a BYE of the slot's call before, still waiting
+ * in a lower slot; not an earlier BYE of the leg still waiting, in a lower
+ * slot, nor one hidden behind a later BYE answered since; and a later
+ * INVITE in a lower slot than an earlier one answered is still found. */
+static void test_reattach_names_each_legs_last_request(void **state)
+{
+	struct shard_table t;
+	struct shard_txn *before[2][2], *after[2][2];
+	char path[64];
+	uint32_t gf;
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 4, 16), 0);
+	/* the slot's call before: its caller's BYE waits in record 0 */
+	struct shard_txn *stale = leg_sends(&t, install_call(&t, 2, 5, "reattach-last-old"),
+					    SHARD_LEG_A, 8, SIP_METHOD_BYE);
+	assert_int_equal(stale - t.txns, 0);
+	shard_dialog_free(&t, 2);
+	struct shard_dialog *dl = install_call(&t, 2, 6, "reattach-last-new");
+	/* this call's caller's BYE, in record 1 */
+	struct shard_txn *bye_a = leg_sends(&t, dl, SHARD_LEG_A, 3, SIP_METHOD_BYE);
+	/* the callee's two BYEs, both waiting, the earlier in the lower slot */
+	struct shard_txn *bye_b1 = leg_sends(&t, dl, SHARD_LEG_B, 4, SIP_METHOD_BYE);
+	struct shard_txn *bye_b2 = leg_sends(&t, dl, SHARD_LEG_B, 5, SIP_METHOD_BYE);
+	assert_true(bye_b1 < bye_b2);
+	/* the callee's INVITE answered, then its next one in a lower slot */
+	int filler = shard_txn_alloc(&t, 10, &gf);
+	assert_true(filler >= 0);
+	struct shard_txn *inv_b1 = leg_sends(&t, dl, SHARD_LEG_B, 1, SIP_METHOD_INVITE);
+	shard_txn_answered(&t, (uint32_t)(inv_b1 - t.txns), 2);
+	shard_txn_free(&t, (uint32_t)filler);
+	struct shard_txn *inv_b2 = leg_sends(&t, dl, SHARD_LEG_B, 2, SIP_METHOD_INVITE);
+	assert_int_equal(inv_b2 - t.txns, filler);
+	assert_true(inv_b2 < inv_b1);
+
+	open_of(&t, 6, before);
+	assert_ptr_equal(before[SHARD_LEG_A][1], bye_a);
+	assert_ptr_equal(before[SHARD_LEG_B][1], bye_b2);
+	assert_ptr_equal(before[SHARD_LEG_B][0], inv_b2);
+	assert_null(before[SHARD_LEG_A][0]);
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 4, 16), 0);
+	open_of(&t, 6, after);
+	for (int leg = 0; leg < 2; leg++)
+		for (int bye = 0; bye < 2; bye++)
+			assert_int_equal(after[leg][bye] ? after[leg][bye] - t.txns : -1,
+					 before[leg][bye] ? before[leg][bye] - t.txns : -1);
+	/* the callee's later BYE answered: the earlier one, still waiting,
+	 * is not named, before a re-attach nor after it */
+	uint32_t b2 = (uint32_t)(before[SHARD_LEG_B][1] - t.txns);
+	shard_txn_answered(&t, b2, 2);
+	open_of(&t, 6, before);
+	assert_null(before[SHARD_LEG_B][1]);
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 4, 16), 0);
+	open_of(&t, 6, after);
+	assert_null(after[SHARD_LEG_B][1]);
+	assert_non_null(after[SHARD_LEG_A][1]);
 	shard_table_close(&t);
 	unlink(path);
 }
@@ -2587,6 +2670,7 @@ int main(void)
 	    cmocka_unit_test(test_reattach_resolves_requests_sent_before),
 	    cmocka_unit_test(test_open_invite_found_by_its_leg),
 	    cmocka_unit_test(test_open_bye_found_by_its_leg),
+	    cmocka_unit_test(test_reattach_names_each_legs_last_request),
 	    cmocka_unit_test(test_reattach_after_reboot_txns_expire),
 	    cmocka_unit_test(test_long_heads_alloc_free_full),
 	    cmocka_unit_test(test_long_heads_answered_give_way),

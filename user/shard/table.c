@@ -359,6 +359,37 @@ static void retire_rest(struct shard_dialog *d)
 	d->legs[SHARD_LEG_B].remote_tag[0] = '\0';
 }
 
+/* Whether transaction record x is a later request of its leg than y, a
+ * record of the same dialog, leg and method: a leg's requests are relayed
+ * in the order of their CSeqs (a lower one than the last is refused), while
+ * the slots they take come from the free list in any order. */
+static bool txn_later(const struct shard_txn *x, const struct shard_txn *y)
+{
+	return x->in_cseq != y->in_cseq ? x->in_cseq > y->in_cseq : x->created_ms > y->created_ms;
+}
+
+/* Transaction i, re-attached, into the index as shard_leg_take_request set
+ * it: each leg's last INVITE and last BYE of the dialog its slot holds now,
+ * answered or not (a later one answered hides an earlier one still open, as
+ * in the running process), so that shard_txn_open_invite and _bye find
+ * after a restart what they found before it, not a record of the slot's
+ * call before, nor an earlier request that sits in a lower slot. Records
+ * in any order; the dialogs must be re-attached already. */
+static void open_txn_reattach(struct shard_table *t, uint32_t i)
+{
+	const struct shard_txn *x = &t->txns[i];
+	bool bye = x->method_id == SIP_METHOD_BYE;
+
+	if ((!bye && x->method_id != SIP_METHOD_INVITE) || x->dialog >= t->hdr->ndialogs)
+		return;
+	const struct shard_dialog *d = &t->dialogs[x->dialog];
+	if (d->state == SHARD_DLG_FREE || x->dialog_gen != d->gen)
+		return;
+	uint32_t *at = &t->open_txn[shard_open_txn_at(x->dialog, shard_txn_from_leg(x), bye)];
+	if (!*at || txn_later(x, &t->txns[*at - 1]))
+		*at = i + 1;
+}
+
 /* A re-attached file is trusted only as far as each record is well formed.
  * The old process may have been killed in the middle of an update, so the
  * lists and counters are derived again from the records' own state, and a
@@ -436,14 +467,7 @@ static int reattach(struct shard_table *t)
 			if (x->created_ms > now)
 				x->created_ms = now;
 			n_used++;
-			/* an INVITE or a BYE waiting for its final: its
-			 * leg's (shard_txn_open_invite and _bye check the
-			 * record) */
-			bool bye = x->method_id == SIP_METHOD_BYE;
-			if ((bye || x->method_id == SIP_METHOD_INVITE) && !x->final_class &&
-			    x->dialog < h->ndialogs)
-				t->open_txn[shard_open_txn_at(x->dialog, shard_txn_from_leg(x),
-							      bye)] = i + 1;
+			open_txn_reattach(t, i);
 		} else {
 			x->prev = 0;
 			x->next = h->txn_free;

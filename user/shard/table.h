@@ -556,7 +556,8 @@ struct shard_table {
 	 * came, and a BYE's, which, left open, ends whatever dialog its slot
 	 * holds when it comes, or when the BYE times out (another fork's
 	 * call). In this process's memory, as the forks' lists: rebuilt by a
-	 * re-attach from the transactions waiting for their finals, and
+	 * re-attach from the transactions it keeps (each leg's INVITE and BYE
+	 * of the highest CSeq in its dialog's generation), and
 	 * trusted only as far as the record it names is that request's; 16
 	 * bytes a dialog slot, the record's layout unchanged. */
 	uint32_t *open_txn;
