@@ -7,6 +7,12 @@ cd "$(dirname "$0")/../.."
 
 D_PORT=15060   # sipshardd
 B_PORT=15080   # callee (SIPp UAS)
+# SIPp's sockets get 4 MiB (common.bash): with its own 64 KiB, the 200 calls a
+# second below failed 7 to 49 calls out of 400 on a 2-CPU machine under load,
+# the daemon having sent every ACK (seen on the loopback device): the callee's
+# kernel dropped them from its full socket (its drop count 54), and the callee
+# aborted each such call on the INFO behind the ACK.
+SIPP_BUFF_SIZE=4194304
 
 write_config "$WORK/main.json"
 for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
@@ -37,8 +43,18 @@ for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 		wait_json "$stats" 'j["controller"]["calls_answered"] == 453 and sum(w["sent_for_controller"] for w in j["workers"]) >= 453 and j["controller"]["answers_deferred"] == 0' True
 	check "$mode: every call ended on both legs (no dialog left)" \
 		wait_json "$stats" 'j["controller"]["calls_active"]' 0
-	check "$mode: INFO relayed 3+150+1200 times" \
-		wait_json "$stats" 'j["totals"]["relayed_requests"].get("INFO",0)' 1353
+	# 3+150+1200, and each retransmission: a caller resends an INFO
+	# unanswered after 500 ms (a starved machine), and that goes to the
+	# callee too. The callers' traces hold every INFO they sent; the
+	# probe's INFO is answered 481, not relayed. Traces that hold fewer
+	# than 1353 want -1, which no count matches.
+	infos_sent=$(cat "$WORK/uac-$mode-three INFOs then BYE from the caller.msg" \
+		"$WORK/uac-$mode-50 concurrent calls.msg" \
+		"$WORK/uac-$mode-400 calls at 200 per second.msg" | grep -ac '^INFO ')
+	echo "# $mode: the callers sent $infos_sent INFOs"
+	check "$mode: INFO relayed once for each the callers sent (3+150+1200 and retransmissions)" \
+		wait_json "$stats" 'j["totals"]["relayed_requests"].get("INFO",0)' \
+		"$((infos_sent >= 1353 ? infos_sent : -1))"
 	if [ "${mode%%+*}" = bpf ]; then
 		check "$mode: BPF attached and steering" \
 			wait_json "$stats" 'j["steering"]["attached"] and j["steering"]["steered"] > 0' True

@@ -158,13 +158,20 @@ cdr_end() {
 	python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["end_reason"])' "$CDR" "$1"
 }
 
+# SIPP_BUFF_SIZE: when a script sets it, the size of each SIPp's socket
+# buffers (-buff_size, bytes; the kernel caps it at net.core.rmem_max and
+# wmem_max). SIPp's own 64 KiB holds about a hundred datagrams on loopback:
+# a SIPp kept from a CPU for a tenth of a second at 200 calls a second has
+# the rest dropped by its kernel, and a lost ACK to a 2xx fails its call
+# (callpath.sh: the callee aborts on the INFO that follows it).
+
 # sipp_uas PORT SCENARIO [ARGS...]: a SIPp callee in the background, back
 # once its port is bound (a busy machine can take longer than any fixed
 # sleep to start it, and a request sent before is lost).
 sipp_uas() {
 	local port=$1 sf=$2
 	shift 2
-	start_bg sipp -sf "tests/sipp/$sf" -i 127.0.0.1 -p "$port" -nostdin \
+	start_bg sipp -sf "tests/sipp/$sf" -i 127.0.0.1 -p "$port" -nostdin ${SIPP_BUFF_SIZE:+-buff_size "$SIPP_BUFF_SIZE"} \
 		-trace_err -trace_msg -message_file "$WORK/uas-$port.msg" \
 		-error_file "$WORK/uas-$port.err" "$@" >"$WORK/uas-$port.out" 2>&1
 	wait_udp_port "$port"
@@ -175,7 +182,7 @@ sipp_uas() {
 sipp_uac() {
 	local name=$1 port=$2 sf=$3
 	shift 3
-	timeout 60 sipp "127.0.0.1:$port" -sf "tests/sipp/$sf" -s callee -nostdin \
+	timeout 60 sipp "127.0.0.1:$port" -sf "tests/sipp/$sf" -s callee -nostdin ${SIPP_BUFF_SIZE:+-buff_size "$SIPP_BUFF_SIZE"} \
 		-timeout 40 -timeout_error -trace_err -trace_msg \
 		-message_file "$WORK/uac-$name.msg" -error_file "$WORK/uac-$name.err" \
 		"$@" >"$WORK/uac-$name.out" 2>&1
