@@ -136,9 +136,11 @@ take_result() {
 }
 get() { json_get "$WORK/res.json" "$1" 2>/dev/null; }
 
-# wait_json FILE EXPR WANT: until json_get FILE EXPR prints WANT, 5 s at most:
-# for the stats file, written every second, where a fixed sleep is outrun
-# by a busy machine.
+# wait_json FILE EXPR WANT: until json_get FILE EXPR prints WANT, 50 polls at
+# most: for the stats file, written every second, where a fixed sleep is
+# outrun by a busy machine. The polls take about 5 s on an idle machine and
+# longer on a starved one (each starts python3), which then also gives the
+# daemon's late writes their time: a failing check can take minutes there.
 wait_json() {
 	for _ in $(seq 1 50); do
 		[ "$(json_get "$1" "$2" 2>/dev/null)" = "$3" ] && return 0
