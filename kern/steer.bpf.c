@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * steer.bpf.c - sk_reuseport program that sends each SIP/UDP datagram to the
- * worker socket owning its Call-ID (invariant 1 of DESIGN.md).
+ * worker socket owning its Call-ID (invariant 1 in README.md).
  *
  * Owns: reading the first STEER_SCAN_MAX payload bytes, running the shared
  * scanner of sipshard/steer.h over them, bucket -> worker lookup, socket

@@ -1,7 +1,7 @@
 /*
  * hash.h - the Call-ID hash that decides which shard owns a call.
  *
- * Shared by kern/steer.bpf.c and userspace (invariant 1 of DESIGN.md): the
+ * Shared by kern/steer.bpf.c and userspace (invariant 1 in README.md): the
  * shard of a datagram is bucket_table[shard_hash_callid(Call-ID) % SHARD_NBUCKETS].
  * The hashed bytes are the Call-ID value without leading white space, up to the
  * first CR, LF, SP or HTAB (a Call-ID holds none), and at most SHARD_CALLID_MAX

@@ -6,7 +6,7 @@
  * bodies, peer address) and the names of its states. Every string is stored
  * inline in a fixed-size array with its length and no pointer appears, so
  * that a record can live in a file-backed shared mapping and be re-attached by
- * a new process (DESIGN.md invariant 7). Does not own: where records live
+ * a new process (README.md's invariant 7). Does not own: where records live
  * (user/shard/table.h), parsing or writing SIP.
  *
  * SIP.js Session        | here

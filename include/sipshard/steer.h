@@ -11,7 +11,7 @@
  * (tests/unit/test_steer.c and tests/fuzz/fuzz_sip.c check it against
  * tests/common/steer_ref.h). The BPF program and the userspace fallback
  * (user/steer/) run the very same code and cannot disagree on which Call-ID
- * a datagram carries (invariant 1 of DESIGN.md).
+ * a datagram carries (invariant 1 in README.md).
  * Does not own: the hash itself (sipshard/hash.h) or loading/attaching
  * (user/steer/steer.c).
  *

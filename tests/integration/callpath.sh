@@ -37,7 +37,7 @@ for mode in bpf+uring nobpf+uring bpf+mmsg nobpf+mmsg; do
 	# 453 calls answered, which the checks after it then read or a later one
 	stats=$WORK/$mode.stats.json
 	# the 2xx of every call leaves through its worker, after the dialog
-	# was installed (DESIGN.md invariant 7: a crash in between cannot lose
+	# was installed (README.md's invariant 7: a crash in between cannot lose
 	# a call the caller thinks is up)
 	check "$mode: each answer to a caller went out after its install" \
 		wait_json "$stats" 'j["controller"]["calls_answered"] == 453 and sum(w["sent_for_controller"] for w in j["workers"]) >= 453 and j["controller"]["answers_deferred"] == 0' True

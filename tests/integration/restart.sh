@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Dialogs survive the process (DESIGN.md invariant 7): a sipshardd killed with
+# Dialogs survive the process (README.md's invariant 7): a sipshardd killed with
 # SIGKILL, or stopped with SIGINT, and started again on the same run_dir keeps
 # relaying the calls that were up, both ways, and their CDRs account for the
 # time each process carried them, with the members an ordinary CDR has

@@ -780,7 +780,7 @@ static void test_2xx_after_early_dialog_ended_installs_nothing(void **state)
 	assert_int_equal(ninstall, 1);
 }
 
-/* DESIGN.md invariant 7: the 2xx that lets the caller use a dialog leaves
+/* README.md's invariant 7: the 2xx that lets the caller use a dialog leaves
  * through the worker after the install, so that no crash in between can lose
  * a call the caller thinks is up; so do its retransmissions. Before that
  * change the 2xx went straight out and the install could still be in the
@@ -5043,7 +5043,7 @@ static void test_left_target_ringing_is_cancelled(void **state)
 }
 
 /* A provisional after the call's answer has nothing left to do: it once
- * went uncounted (DESIGN.md invariant 4). */
+ * went uncounted (README.md's invariant 4). */
 static void test_provisional_after_the_answer_is_a_counted_drop(void **state)
 {
 	struct ctl_stats st;

@@ -1954,8 +1954,8 @@ static void test_reinvite_2xx_retransmission_crosses(void **state)
 
 /*
  * PRACK: RAck names the INVITE's CSeq in the space of the leg it is
- * sent on (RFC 3262 7.2). DESIGN.md: "PRACK relayed, RAck mapped between
- * legs". The caller's INVITE was CSeq 101; leg B's INVITE was CSeq 1. The
+ * sent on (RFC 3262 7.2). README.md's session model: "RAck mapped between
+ * the legs' CSeq spaces". The caller's INVITE was CSeq 101; leg B's INVITE was CSeq 1. The
  * PRACK once reached the callee with "RAck: 1 101 INVITE", which matches no
  * reliable provisional response of its INVITE 1: 481 (RFC 3262 3), and the
  * callee, never PRACKed, gave the call up after 64*T1 (5xx).
@@ -2005,7 +2005,7 @@ static void test_ack_of_failed_reinvite_takes_its_branch(void **state)
 }
 
 /*
- * Glare (DESIGN.md: "re-INVITE ... glare gives 491"; RFC 3261 14.2: a
+ * Glare (README.md's session model: "glare answered 491"; RFC 3261 14.2: a
  * UAS that receives an INVITE while an INVITE it sent on that dialog is in
  * progress MUST return 491). The callee's re-INVITE has been relayed to
  * the caller and is unanswered; the caller's re-INVITE crossing it was once
@@ -2434,7 +2434,7 @@ static void offer_from_a(const char *method, unsigned cseq, char *branch, size_t
 
 /*
  * Offer/answer in a confirmed dialog (RFC 3264, RFC 6337) as the session
- * model shows it: DESIGN.md promised it for re-INVITE, UPDATE and PRACK, and
+ * model shows it: the design promised it for re-INVITE, UPDATE and PRACK, and
  * the worker tracked only the answer an ACK carries. An offer in a request
  * leaves the sender's leg have-remote-offer and the other have-local-offer;
  * the answer in its 2xx makes both stable; a retransmission of either changes

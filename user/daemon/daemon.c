@@ -587,7 +587,7 @@ static void drop_unused_pools(const struct daemon *d)
 /*
  * With persist_dialogs, shard i's tables live in RUN_DIR/shard-I.tbl, so that
  * a daemon killed and started again re-attaches them and keeps relaying its
- * calls (DESIGN.md invariant 7). run_dir must be this user's and no one
+ * calls (README.md's invariant 7). run_dir must be this user's and no one
  * else's to write. A file of a shard this run will not have (fewer workers
  * than before) stops the start, as its calls would be dropped without a word;
  * so do files of fewer shards than this run has (more workers than before):

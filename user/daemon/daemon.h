@@ -10,7 +10,7 @@
  * and the eventfds that wake each side when the other has pushed (a worker's
  * is part of its io wait: net_io_set_wake),
  * the shard table files in run_dir and taking over the calls a previous
- * process left in them (DESIGN.md invariant 7), and the statistics snapshot. Does not own: what a
+ * process left in them (README.md's invariant 7), and the statistics snapshot. Does not own: what a
  * worker does with a datagram (worker.c, relay.c) or what the controller decides (controller.c).
  */
 #ifndef SIPSHARD_DAEMON_H

@@ -5,7 +5,7 @@
  * holding a header, the dialog array and the transaction array, with free
  * lists threaded through the records by index; records refer to each other by
  * index, never by pointer, so a new process can re-attach the file and keep
- * routing (DESIGN.md invariant 7). Beside it, the shard's long-head pool (a
+ * routing (README.md's invariant 7). Beside it, the shard's long-head pool (a
  * second mapping, a second file): the response lines of the few transactions
  * whose lines do not fit their record. Owns the tokens sipshard generates: To/From
  * tags and Via branches that encode shard, slot and generation (invariant 5),

@@ -6,7 +6,7 @@
  * own the sockets (the caller does) nor bucket policy (the controller).
  * Every failure returns a negative errno and leaves a readable sentence in
  * the context, because the daemon's answer to any of them is to log it and
- * run without kernel steering (invariant 6 of DESIGN.md).
+ * run without kernel steering (invariant 6 in README.md).
  */
 #include "steer/steer.h"
 

@@ -9,7 +9,7 @@
  * as the BPF program does (same code: sipshard/steer.h), so that a worker
  * can compute a datagram's owner without BPF (the fallback handoff path);
  * and steer_callid_for_bucket(), which makes a Call-ID that lands in a given
- * bucket (leg B's, invariant 1 of DESIGN.md).
+ * bucket (leg B's, invariant 1 in README.md).
  * Does not own: the worker sockets (the caller creates, binds and closes
  * them) or the policy that decides which worker owns a bucket.
  *
