@@ -41,15 +41,19 @@ start_daemon ka "$WORK/ka.json"
 # start misses on a busy machine. The text form is asked (python's start, as
 # json_get's, takes longer than a round on a busy machine) and kept in
 # PREFIX.dialogs.txt; the JSON form, asked right after it, in
-# PREFIX.dialogs.json.
+# PREFIX.dialogs.json. Fails when the call was not seen so in time.
 wait_unanswered() {
-	local until=$((SECONDS + 10))
+	local until=$((SECONDS + 10)) seen=1
 	while [ "$SECONDS" -lt "$until" ]; do
 		"$CTL" -s "$SOCK" dialogs >"$1.dialogs.txt" 2>&1
-		grep -q "keep-alive unanswered: caller $2, callee $3\$" "$1.dialogs.txt" && break
+		if grep -q "keep-alive unanswered: caller $2, callee $3\$" "$1.dialogs.txt"; then
+			seen=0
+			break
+		fi
 		sleep 0.02
 	done
 	"$CTL" -s "$SOCK" --json dialogs >"$1.dialogs.json" 2>&1
+	return $seen
 }
 
 # keepalive_call NAME UAS_SCENARIO UAC_SCENARIO CALLER_PORT WHAT [DURING]: one call
@@ -153,9 +157,12 @@ stop_daemon
 KEEP_DIALOGS=1
 start_daemon kept1 "$WORK/ka.json"
 # once round 2 went out (at 2 s; round 3 is due at 3 s), as silent_dialogs
-# sees it. UP_MS: when the new process was up, from the caller's start
+# sees it: a kill after round 3 would leave nothing for the new process to
+# do, and every check below but the last would pass without it. UP_MS: when
+# the new process was up, from the caller's start
 kill_and_start_again() {
-	wait_unanswered "$WORK/restart" 0 2
+	check "restart: killed with the call up, between rounds 2 and 3 (the callee owes 2)" \
+		wait_unanswered "$WORK/restart" 0 2
 	kill -KILL "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
 	start_daemon kept2 "$WORK/ka.json"
@@ -172,6 +179,8 @@ check "restart: ended at the third round, as without the restart (took ${ELAPSED
 check "restart: both BYEs say the callee did not answer" \
 	test "$(grep -h -c '^Reason: Q.850;cause=102;text="keep-alive not answered"' "$WORK/uac-restart.msg" "$WORK/uas-$B_PORT.msg" | tr '\n' ' ')" = "1 1 "
 check "restart: end_reason keepalive_failed" test "$(cdr_end 4)" = keepalive_failed
+check "restart: the new process ended it (its keepalive.calls_ended)" \
+	wait_json "$WORK/kept2.stats.json" 'sum(w["keepalive"]["calls_ended"] for w in j["workers"])' 1
 stop_daemon
 KEEP_DIALOGS=
 for f in ka fallback kept2; do
