@@ -190,6 +190,18 @@ sipp_uac() {
 		"$@" >"$WORK/uac-$name.out" 2>&1
 }
 
+# msg_time_ms FILE REGEX [N]: when SIPp's -trace_msg FILE stamped the Nth
+# message (default 1) whose first line matches REGEX, in ms since the epoch:
+# the time the datagram went or came, not when a scenario got round to it.
+msg_time_ms() {
+	local stamp
+	stamp=$(awk -v re="$2" -v n="${3:-1}" '
+		/^-------------------- *-* [0-9][0-9][0-9][0-9]-/ { s = $2 " " $3; want = 1; next }
+		want && /^UDP message|^[[:space:]]*$/ { next }
+		want { want = 0; if ($0 ~ re && ++k == n) { print s; exit } }' "$1")
+	[ -n "$stamp" ] && date -d "$stamp" +%s%3N
+}
+
 # sip_target IP PORT CALLIDS UP [OPTIONS_LOG [REGISTER_LOG]]: a target that
 # answers no INVITE (it notes each one's Call-ID in CALLIDS) and answers
 # OPTIONS and REGISTER 200 while the file UP exists (noting each one in
