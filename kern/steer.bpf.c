@@ -97,8 +97,8 @@ static __always_inline void record(__u32 reason, __u32 found, __u32 hash, __u32 
 /* In one call of scan_steps, at most: the words a skipping scan reads, the
  * bytes fed one by one, the bytes of a Call-ID hashed. Larger, the verifier
  * walks more paths, and the datagram is no faster (SKIP_WORDS 32,
- * STEP_BYTES 2, VALUE_BYTES 32: 35k instructions, 0.36-0.75 s on the 2-core
- * test machine; 16 bytes a step: 140k and 2 s, and no faster). */
+ * STEP_BYTES 2, VALUE_BYTES 32: 35k instructions, a 28-45 ms BPF_PROG_LOAD on
+ * the 2-core test machine; 16 bytes a step: 140k, and no faster). */
 #define SKIP_WORDS  32
 #define STEP_BYTES  2
 #define VALUE_BYTES 32
