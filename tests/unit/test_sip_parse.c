@@ -1394,6 +1394,55 @@ static void test_bad_vias(void **state)
 }
 
 /*
+ * A sent-by host that starts with '[' is an IPv6reference (RFC 3261 25.1 as
+ * RFC 5954 4 corrects it), and so is a parameter value that starts with '['
+ * (gen-value = token / host / quoted-string): not any text up to a ']'. A
+ * relayed Via keeps its bytes, and a parser downstream that reads ';' or ','
+ * inside the brackets as separators would see other parameters or another
+ * Via than sipshard did.
+ */
+static void test_via_ipv6_references(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	char buf[2048];
+
+	parse_via(m, "SIP/2.0/UDP [1:2:3:4:5:6:7::]:5062;branch=z9hG4bK1;received=[::1]");
+	assert_view(m, m->vias[0].host, "[1:2:3:4:5:6:7::]");
+	assert_int_equal(m->vias[0].port, 5062);
+	assert_view(m, m->vias[0].received, "[::1]");
+
+	static const struct {
+		const char *via, *why;
+	} bad[] = {
+	    {"SIP/2.0/UDP [not an address];branch=z9hG4bK1", "malformed IPv6 reference"},
+	    {"SIP/2.0/UDP [x\"y<z>];branch=z9hG4bK1", "malformed IPv6 reference"},
+	    {"SIP/2.0/UDP [1::2::3];branch=z9hG4bK1", "malformed IPv6 reference"},
+	    {"SIP/2.0/UDP [2001:db8::1;branch=z9hG4bK1", "unterminated IPv6 reference"},
+	    {"SIP/2.0/UDP h.example.com;branch=z9hG4bK1;received=[;branch=z9hG4bK2]",
+	     "bad Via parameter"},
+	    {"SIP/2.0/UDP h.example.com;x=[a;branch=z9hG4bK2];branch=z9hG4bK1",
+	     "bad Via parameter"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%sVia: %s\r\n\r\n", via_head, bad[i].via);
+		expect_err(m, buf, SIP_ERR_BAD_VALUE, SIP_HDR_VIA, bad[i].why);
+	}
+	/* the same in an address's parameters */
+	snprintf(buf, sizeof(buf),
+		 "%sVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+		 "Contact: <sip:c@h>;x=[a;b]\r\n\r\n",
+		 via_head);
+	expect_err(m, buf, SIP_ERR_BAD_VALUE, SIP_HDR_CONTACT, "Contact");
+	snprintf(buf, sizeof(buf),
+		 "%sVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+		 "Contact: <sip:c@[::2:3:4:5:6:7:8]>;x=[2001:db8::1]\r\n\r\n",
+		 via_head);
+	must_parse(m, buf);
+	assert_int_equal(m->contacts[0].uri.host_type, SIP_HOST_IPV6);
+}
+
+/*
  * RFC 4475 3.1.1.7 (longreq) is a well-formed request with 34 Via values, each
  * on a line of its own under every spelling of the name; RFC 3261 lets a
  * request gather one Via per hop of its Max-Forwards (70 by default). All of
@@ -2219,7 +2268,7 @@ static void test_branch_and_tag_spellings(void **state)
 	    {";rport;branch=z9hG4bK8", "z9hG4bK8", ";x;tag=a8", "a8"},
 	    {";branchx=no;branch=z9hG4bK9", "z9hG4bK9", ";tagx=no;tag=a9", "a9"},
 	    {";branch=z", "z", ";tag=z", "z"},
-	    {";branch=[::1]", "[::1]", ";tag=[x]", "[x]"},
+	    {";branch=[::1]", "[::1]", ";tag=[::2]", "[::2]"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(buf, sizeof(buf),
@@ -2614,6 +2663,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_cseq, teardown),
 	    cmocka_unit_test_teardown(test_via_fields, teardown),
 	    cmocka_unit_test_teardown(test_bad_vias, teardown),
+	    cmocka_unit_test_teardown(test_via_ipv6_references, teardown),
 	    cmocka_unit_test_teardown(test_many_vias, teardown),
 	    cmocka_unit_test_teardown(test_too_many_values, teardown),
 	    cmocka_unit_test_teardown(test_max_forwards, teardown),

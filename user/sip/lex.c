@@ -5,6 +5,7 @@
  * the rare branches of LWS and parameter scanning. Does not own: any header's
  * meaning.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "sip/lex.h"
@@ -123,12 +124,64 @@ const char *lex_next_comma(const char *p, const char *end)
 	return end;
 }
 
-/* A quoted-string, or an IPv6 reference as a parameter value (received=, maddr=). */
+/* A quoted-string, or an IPv6 reference as a parameter value (received=,
+ * maddr=): gen-value = token / host / quoted-string (RFC 3261 25.1), and the
+ * only host that starts with '[' is an IPv6reference. Any other bracketed
+ * text (";x=[;branch=y]") would be one parameter here and two to a parser
+ * that stops at the ';', in a line relayed as it came. */
 const char *lex_param_value_slow(const char *q, const char *end)
 {
 	if (*q == '"')
 		return lex_quoted(q, end);
-	while (q < end && *q != ']')
-		q++;
-	return q < end ? q + 1 : NULL;
+	return lex_ipv6_ref(q, end);
+}
+
+const char *lex_ipv6_ref(const char *p, const char *end)
+{
+	unsigned groups = 0;
+	bool dcolon = false, after_dcolon = false;
+
+	p++; /* '[' */
+	if (p < end && *p == ':') {
+		if (end - p < 2 || p[1] != ':')
+			return NULL;
+		dcolon = after_dcolon = true;
+		p += 2;
+	}
+	for (;;) {
+		if (p >= end || *p == ']')
+			break; /* at the start, or right after "::" */
+		/* RFC 3261's own rule wrote "hexseq ':::' IPv4address" for what
+		 * RFC 4291 writes with "::"; RFC 5118 4.10 asks that both be
+		 * taken */
+		const char *v = after_dcolon && *p == ':' ? p + 1 : p, *v4 = NULL;
+		if (v < end && lex_is((unsigned char)*v, LEX_DIGIT))
+			v4 = lex_ipv4_scan(v, end);
+		if (v4 && v4 < end && *v4 == ']') {
+			groups += 2;
+			p = v4;
+			break;
+		}
+		const char *g = p;
+		while (p < end && p - g < 5 && lex_is((unsigned char)*p, LEX_HEX))
+			p++;
+		if (p == g || p - g > 4)
+			return NULL;
+		groups++;
+		after_dcolon = false;
+		if (p >= end || *p != ':')
+			break;
+		p++;
+		if (p < end && *p == ':') {
+			if (dcolon)
+				return NULL;
+			dcolon = after_dcolon = true;
+			p++;
+		} else if (p < end && *p == ']') {
+			return NULL; /* a ':' with no group after it */
+		}
+	}
+	if (p >= end || *p != ']' || (dcolon ? groups > 7 : groups != 8))
+		return NULL;
+	return p + 1;
 }

@@ -299,6 +299,44 @@ static inline const char *lex_uint(const char *p, const char *end, uint32_t max,
 	return p;
 }
 
+/* One part of a dotted quad at p: 1 to 3 digits worth at most 255 (leading
+ * zeros allowed). Returns its end, or NULL. Written out digit by digit: the
+ * Request-URI and Route of most in-dialog requests hold an address. */
+static inline const char *lex_ipv4_part(const char *p, const char *end)
+{
+	unsigned d0, d1, d2;
+
+	if (p >= end || (d0 = (unsigned)(unsigned char)p[0] - '0') > 9)
+		return NULL;
+	if (end - p < 2 || (d1 = (unsigned)(unsigned char)p[1] - '0') > 9)
+		return p + 1;
+	if (end - p < 3 || (d2 = (unsigned)(unsigned char)p[2] - '0') > 9)
+		return p + 2;
+	return d0 * 100 + d1 * 10 + d2 <= 255 ? p + 3 : NULL;
+}
+
+/* The end of the IPv4address (RFC 3261 25.1) that starts at p, or NULL. */
+static inline const char *lex_ipv4_scan(const char *p, const char *end)
+{
+	for (int part = 0; part < 3; part++) {
+		p = lex_ipv4_part(p, end);
+		if (!p || p >= end || *p != '.')
+			return NULL;
+		p++;
+	}
+	return lex_ipv4_part(p, end);
+}
+
+/* The end of the IPv6reference "[" IPv6address "]" at p (p[0] is '['), or
+ * NULL when its text is not one. IPv6address is RFC 3986's (RFC 5954 section
+ * 4 puts it in RFC 3261 25.1 in place of the earlier rule, which let any run
+ * of hex groups through): one to eight groups of one to four hex digits, the
+ * last two of which may be written as an IPv4address, and at most one "::"
+ * standing for one or more groups; and the ":::" before an IPv4address that
+ * the earlier rule made (RFC 5118 4.10). Rare (IPv6 hosts only), so out of
+ * line. */
+__attribute__((cold)) const char *lex_ipv6_ref(const char *p, const char *end);
+
 /* Given p at an opening '"', returns the pointer just after the closing quote, or
  * NULL when the string is not terminated. Backslash escapes are honoured. */
 const char *lex_quoted(const char *p, const char *end);

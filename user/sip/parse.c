@@ -839,6 +839,15 @@ static const char *via_protocol(const char *p, const char *e, struct sip_via *v,
 	return p;
 }
 
+/* The error for a sent-by that starts with '[' and is no IPv6reference. */
+static __attribute__((noinline, cold)) int
+via_bad_ipv6(struct parser *ps, const struct sip_hdr_line *h, const char *p, const char *e)
+{
+	return fail_hdr(ps, h, SIP_ERR_BAD_VALUE,
+			memchr(p, ']', (size_t)(e - p)) ? "malformed IPv6 reference"
+							: "unterminated IPv6 reference");
+}
+
 /* via-parm = sent-protocol LWS sent-by *( SEMI via-params ) */
 static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint16_t line,
 			  const char *p, const char *e)
@@ -863,10 +872,13 @@ static int parse_via_parm(struct parser *ps, const struct sip_hdr_line *h, uint1
 		return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, why);
 	p = s;
 	if (p < e && *p == '[') {
-		const char *close = memchr(p, ']', (size_t)(e - p));
-		if (!close)
-			return fail_hdr(ps, h, SIP_ERR_BAD_VALUE, "unterminated IPv6 reference");
-		p = close + 1;
+		/* sent-by's host is an IPv6reference (RFC 3261 25.1, RFC 5954
+		 * 4): not any text up to a ']', which a relayed Via would carry
+		 * on to parsers that read it otherwise */
+		const char *ref = lex_ipv6_ref(p, e);
+		if (!ref)
+			return via_bad_ipv6(ps, h, p, e);
+		p = ref;
 	} else {
 		p = lex_span(p, e, LEX_HOST);
 	}

@@ -50,38 +50,10 @@ static inline const char *uri_run(const char *p, const char *end, uint32_t cls)
 	}
 }
 
-/* One part of a dotted quad at p: 1 to 3 digits worth at most 255 (leading
- * zeros allowed). Returns its end, or NULL. Written out digit by digit: the
- * Request-URI and Route of most in-dialog requests hold an address. */
-static inline const char *uri_ipv4_part(const char *p, const char *end)
-{
-	unsigned d0, d1, d2;
-
-	if (p >= end || (d0 = (unsigned)(unsigned char)p[0] - '0') > 9)
-		return NULL;
-	if (end - p < 2 || (d1 = (unsigned)(unsigned char)p[1] - '0') > 9)
-		return p + 1;
-	if (end - p < 3 || (d2 = (unsigned)(unsigned char)p[2] - '0') > 9)
-		return p + 2;
-	return d0 * 100 + d1 * 10 + d2 <= 255 ? p + 3 : NULL;
-}
-
-/* The end of the IPv4address (RFC 3261 25.1) that starts at p, or NULL. */
-static inline const char *uri_ipv4_scan(const char *p, const char *end)
-{
-	for (int part = 0; part < 3; part++) {
-		p = uri_ipv4_part(p, end);
-		if (!p || p >= end || *p != '.')
-			return NULL;
-		p++;
-	}
-	return uri_ipv4_part(p, end);
-}
-
 /* True when [p, end) is exactly an IPv4address. */
 static bool uri_ipv4(const char *p, const char *end)
 {
-	return uri_ipv4_scan(p, end) == end;
+	return lex_ipv4_scan(p, end) == end;
 }
 
 /* host [":" port] at h, whose hostname run (LEX_HOST characters) ends at q when
@@ -91,20 +63,16 @@ uri_hostport(const char *base, const char *h, const char *q, const char *end, st
 {
 	const char *p = h, *v4;
 
-	if (!q && p < end && *p == '[') {
-		/* IPv6reference: hex, ':' and '.' (RFC 3261 25.1), 2 to 7 colons */
-		int colons = 0;
-		for (p++; p < end && lex_is((unsigned char)*p, LEX_IPV6); p++)
-			colons += *p == ':';
-		if (p >= end || *p != ']' || p == h + 1 || colons < 2 || colons > 7)
-			return NULL;
-		p++;
-		u->host_type = SIP_HOST_IPV6;
-	} else if (!q && p < end && (unsigned)(*p - '0') < 10 && (v4 = uri_ipv4_scan(p, end)) &&
-		   (v4 == end || !lex_is((unsigned char)*v4, LEX_HOST))) {
+	if (!q && p < end && (unsigned)(*p - '0') < 10 && (v4 = lex_ipv4_scan(p, end)) &&
+	    (v4 == end || !lex_is((unsigned char)*v4, LEX_HOST))) {
 		/* an address not yet spanned: read once, as what it is */
 		p = v4;
 		u->host_type = SIP_HOST_IPV4;
+	} else if (!q && p < end && *p == '[') {
+		p = lex_ipv6_ref(p, end);
+		if (!p)
+			return NULL;
+		u->host_type = SIP_HOST_IPV6;
 	} else {
 		p = q ? q : lex_span(p, end, LEX_HOST);
 		if (p > h && (unsigned)(*h - '0') < 10 && uri_ipv4(h, p))
@@ -538,8 +506,8 @@ static bool uri_text_eq(const char *a, sip_view x, const char *b, sip_view y, bo
 
 /* The hosts of two sip or sips URIs: an IPv6 reference as the address it
  * names (RFC 5954 4.1: "[::1]" is "[0:0:0:0:0:0:0:1]"), any other, and one
- * that names no address (the parser takes "[20017db8::4]": hex, colons and
- * dots), without case. */
+ * inet_pton does not read (the parser's "[2001:db8:::192.0.2.1]", RFC 5118
+ * 4.10), without case. */
 static bool uri_host_eq(const char *a, const struct sip_uri *x, const char *b,
 			const struct sip_uri *y)
 {
