@@ -161,6 +161,26 @@ static void check_bye(void *arg, const char *buf, size_t len, const struct socka
 		die("a BYE of ours that is not a BYE on leg B", buf, (int)len);
 }
 
+/* relay_send_fn: a re-INVITE's 487 resent (Timer G) is one, to an address;
+ * and resent[] holds as many as it counts. */
+static void check_487(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+		      socklen_t dst_len)
+{
+	(void)arg;
+	if (!dst || !dst_len || sip_parse(&ctx.out, buf, len, NULL) != 0 || ctx.out.is_request ||
+	    ctx.out.status != 487 || ctx.out.cseq.method_id != SIP_METHOD_INVITE)
+		die("a 487 resent that is not one to an INVITE", buf, (int)len);
+}
+
+static void check_resent_counts(void)
+{
+	uint32_t busy = 0;
+	for (unsigned i = 0; i < RELAY_RESENT_SLOTS; i++)
+		busy += ctx.rc.resent[i].busy;
+	if (busy != ctx.rc.resent_busy)
+		die("resent[] does not hold what it counts", NULL, 0);
+}
+
 /* orig_done_fn: our one BYE ends once, with a final status or 408 (no answer). */
 static void check_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
 		       int status, const struct sip_msg *resp)
@@ -211,6 +231,8 @@ static void open_shard(uint8_t selector, uint8_t ext)
 	ctx.rc.table = &ctx.table;
 	ctx.rc.advertise = "127.0.0.1:5060";
 	ctx.rc.now_ms = 1000;
+	ctx.rc.t1_ms = 500;
+	ctx.rc.t2_ms = 4000;
 	ctx.rc.session_timer = (selector & 16) != 0;
 	ctx.rc.min_se_s = (selector & 32) ? 1800 : 0;
 	ctx.rc.rewrite_refer_to = (ext & 64) != 0;
@@ -260,13 +282,13 @@ static void open_shard(uint8_t selector, uint8_t ext)
 
 /* Answers d's open requests as the worker does (end_pending): each a 487,
  * or a 200 to a BYE; every other end as a worker with no send buffer does
- * (out NULL: the finals kept, none written). */
+ * (out NULL: the finals kept, none written; a re-INVITE's 487 for Timer G). */
 static void end_pending(struct shard_dialog *d, size_t cap)
 {
 	char *out = ctx.ends++ & 1 ? NULL : ctx.outbuf;
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		int n, left = RELAY_PENDING_MAX;
-		while ((n = relay_end_pending(&ctx.rc, d, leg, out, out ? cap : 0)) != 0) {
+		while ((n = relay_end_pending(&ctx.rc, d, leg, out, cap)) != 0) {
 			if (!out && n != -ENOSPC)
 				die("an open request answered into no buffer", NULL, 0);
 			if (n > 0 && (sip_parse(&ctx.out, ctx.outbuf, (size_t)n, NULL) != 0 ||
@@ -742,6 +764,8 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 		/* time passes: the second byte's seconds, or past the timeout */
 		ctx.rc.now_ms += len > 1 ? src[1] * 1000ull : TXN_TIMEOUT_MS + 1;
 		expire(cap);
+		relay_resent_tick(&ctx.rc, ctx.rc.now_ms, check_487, NULL);
+		check_resent_counts();
 		return;
 	}
 	if (len && src[0] == 0xFE) {

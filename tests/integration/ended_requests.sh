@@ -3,7 +3,8 @@
 # through a running sipshardd, raw UDP caller and callee (rawua.py):
 # the caller's INFO and re-INVITE wait for the callee, who hangs up instead
 # (its BYE answered by the caller). sipshard answers both 487 as the call
-# ends (RFC 3261 15.1.2); sent again (as if those 487s were lost), each gets
+# ends (RFC 3261 15.1.2), the re-INVITE's again until its ACK (17.2.1,
+# Timer G); sent again (as if those 487s were lost), each gets
 # its 487 again (17.2.2, 17.2.1: its server transaction answers a
 # retransmission with the final it sent), where it got 481, and the ACK of
 # the re-INVITE's 487 ends in the worker (ack_of_local_answer), where it
@@ -83,7 +84,9 @@ bye, bye_peer = recv_first(c.sock, lambda m: m.startswith("BYE "), 2)
 if bye:
     respond(c.sock, bye, bye_peer, "200 OK")
 got_a = recv_all(c.sock, 1)
-r["at_end"] = [final_of(got_a, "2 INFO"), final_of(got_a, "3 INVITE")]
+# the re-INVITE's 487, not ACKed yet, comes again after T1 (500 ms): Timer G
+r["at_end"] = [final_of(got_a, "2 INFO"), sorted(set(final_of(got_a, "3 INVITE")))]
+r["reinvite_487s"] = len(final_of(got_a, "3 INVITE"))
 r["bye_final"] = [status(m) for m, _ in recv_all(callee, 0.5) if status(m)]
 time.sleep(0.2)
 
@@ -161,6 +164,8 @@ check "the call is up, the caller's INFO and re-INVITE reach the callee" \
 	test "$(get 'j["call"], j["at_callee"]')" = "200 ['INFO', 'INVITE']"
 check "the callee's BYE ends the call: its 200 back, 487 to the INFO and re-INVITE" \
 	test "$(get 'j["bye_final"], j["at_end"]')" = "[200] [[487], [487]]"
+check "the re-INVITE's 487, not ACKed, comes again within a second (Timer G)" \
+	test "$(get 'j["reinvite_487s"] >= 2')" = "True"
 check "the INFO sent again gets its 487 again, not 481" test "$(get 'j["info_again"]')" = "487"
 check "the re-INVITE sent again gets its 487 again, not 481" \
 	test "$(get 'j["reinvite_again"]')" = "487"

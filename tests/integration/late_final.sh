@@ -8,7 +8,8 @@
 #     caller answers that BYE crosses; a 200 after the end;
 #  4. the operator's BYE while the caller's INFO waits, its 200 after.
 # The caller, whose request sipshard serves, gets 487 for it when the dialog
-# ends (RFC 3261 15.1.2); a 200 to the re-INVITE that comes after the end is
+# ends (RFC 3261 15.1.2), a re-INVITE's again until the caller's ACK
+# (17.2.1, Timer G); a 200 to the re-INVITE that comes after the end is
 # ACKed by sipshard (13.2.2.4: its UAC ACKs every 2xx, even after its BYE),
 # never relayed; the INFO's late 200 is a counted drop. sipshard dropped every
 # late final as stale: the callee resent its 200 for 64*T1, the caller got
@@ -103,6 +104,19 @@ def ctl_bye(a):
                           text=True).returncode
 
 
+def ack_487(a, msgs):
+    """The caller ACKs the 487 to its re-INVITE among msgs (RFC 3261
+    17.1.1.3), which ends sipshard's retransmissions of it (Timer G): the
+    next call's caller, on the same port, would take one for its final."""
+    r = first(msgs, "SIP/2.0 487", "INVITE")
+    if r:
+        a.sock.sendto(a.request("ACK", int(header(r, "CSeq").split()[0])).encode(), D)
+
+
+def count(msgs, start, cseq_method):
+    return sum(1 for m in msgs if m.startswith(start) and header(m, "CSeq").endswith(cseq_method))
+
+
 def acked(msgs, req):
     """The callee got an ACK for req's CSeq number."""
     n = header(req, "CSeq").split()[0]
@@ -118,9 +132,15 @@ res["c1_ctl"] = ctl_bye(a)
 at_a = drain(a.sock, 0, ("BYE ",))
 at_a += drain(a.sock, 0.3)
 res["c1_a_487"] = first(at_a, "SIP/2.0 487", "INVITE") is not None
+# not ACKed, it comes again: Timer G, T1 and 2*T1 after it (50, 150 ms)
+res["c1_a_487_resent"] = count(at_a, "SIP/2.0 487", "INVITE") >= 2
 bye = first(at_a, "BYE ")
 if bye:
     respond(a.sock, bye, "200 OK", False)
+ack_487(a, at_a)
+drain(a.sock, 0.05)  # one that crossed the ACK
+# the next would be 350 and 750 ms after the first
+res["c1_a_487_stopped"] = count(drain(a.sock, 1.0), "SIP/2.0 487", "INVITE") == 0
 at_b = drain(callee.sock, 0, ("BYE ",))
 bye_b = first(at_b, "BYE ")
 if bye_b:
@@ -143,6 +163,7 @@ if bye_b:
 at_a = drain(a.sock, 0, ("SIP/2.0 487", "INVITE"))
 res["c2_a_bye_200"] = first(at_a, "SIP/2.0 200", "BYE") is not None
 res["c2_a_487"] = first(at_a, "SIP/2.0 487", "INVITE") is not None
+ack_487(a, at_a)
 respond(callee.sock, reinv, "200 OK")
 res["c2_b_acked"] = acked(drain(callee.sock, 0, ("ACK ",)), reinv)
 res["c2_a_no_200"] = first(drain(a.sock, 0.3), "SIP/2.0 200", "INVITE") is None
@@ -169,7 +190,9 @@ bye = first(drain(a.sock, 0, ("BYE ",)), "BYE ")
 if bye:
     respond(a.sock, bye, "200 OK", False)
 res["c3b_b_bye_200"] = first(drain(callee.sock, 0, ("SIP/2.0 200", "BYE")), "SIP/2.0 200", "BYE") is not None
-res["c3b_a_487"] = first(drain(a.sock, 0, ("SIP/2.0 487", "INVITE")), "SIP/2.0 487", "INVITE") is not None
+at_a = drain(a.sock, 0, ("SIP/2.0 487", "INVITE"))
+res["c3b_a_487"] = first(at_a, "SIP/2.0 487", "INVITE") is not None
+ack_487(a, at_a)
 respond(callee.sock, reinv, "200 OK")
 res["c3b_b_acked"] = acked(drain(callee.sock, 0, ("ACK ",)), reinv)
 a.sock.close()
@@ -200,6 +223,8 @@ check "five calls up through sipshardd" \
 	test "$(get 'j["call1"], j["call2"], j["call3a"], j["call3b"], j["call4"]')" = "200 200 200 200 200"
 check "1. operator's BYE during the caller's re-INVITE: the caller gets 487 for it" \
 	test "$(get 'j["c1_ctl"], j["c1_a_487"]')" = "0 True"
+check "1. the caller's 487 not ACKed comes again (Timer G), and no more after its ACK" \
+	test "$(get 'j["c1_a_487_resent"], j["c1_a_487_stopped"]')" = "True True"
 check "1. the callee's 200 after the end is ACKed by sipshard, again when resent, not relayed" \
 	test "$(get 'j["c1_b_acked"], j["c1_b_acked_again"], j["c1_a_no_200"]')" = "True True True"
 check "2. caller's BYE during its re-INVITE: BYE's 200 and 487 to the caller" \
@@ -214,4 +239,6 @@ check "4. operator's BYE during the caller's INFO: 487 to the caller, the late 2
 	test "$(get 'j["c4_ctl"], j["c4_a_487"], j["c4_a_no_200"]')" = "0 True True"
 check "stats: late_finals_acked, pending_ended and drops.response_dialog_ended count them" \
 	wait_json "$WORK/late.stats.json" 'sum(w["late_finals_acked"] for w in j["workers"]) >= 4 and sum(w["pending_ended"] for w in j["workers"]) >= 4 and sum(w["drops"]["response_dialog_ended"] for w in j["workers"]) >= 1' True
+check "stats: the 487s resent (pending_487_resent), their ACKs ending in the worker" \
+	wait_json "$WORK/late.stats.json" 'sum(w["pending_487_resent"] for w in j["workers"]) >= 2 and sum(w["drops"]["ack_of_local_answer"] for w in j["workers"]) >= 3 and sum(w["pending_487_unacknowledged"] + w["pending_487_overwritten"] for w in j["workers"]) == 0' True
 stop_daemon

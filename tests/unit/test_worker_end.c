@@ -31,14 +31,16 @@
 #include "net/udp.h"
 
 enum { SLOT = 7, GEN = 3, WORKER_PORT = 17133, CALLER_PORT = 17134, CALLEE_PORT = 17135 };
+enum { T1 = 100, T2 = 400 }; /* the worker's timers.t1_ms and t2_ms */
 
 struct fixture {
 	struct daemon d;
 	struct worker workers[2];
 	struct config cfg;
-	struct sockaddr_storage caller_addr;
-	socklen_t caller_len;
+	struct sockaddr_storage caller_addr, callee_addr;
+	socklen_t caller_len, callee_len;
 	int caller, callee;
+	uint32_t gen; /* the call's, in SLOT */
 	char a_tag[SHARD_TAG_MAX], b_tag[SHARD_TAG_MAX];
 };
 
@@ -50,6 +52,21 @@ static int bound(uint16_t port, struct sockaddr_storage *a, socklen_t *alen)
 	int fd = udp_socket_bind(a, *alen, false);
 	assert_true(fd >= 0);
 	return fd;
+}
+
+/* The confirmed call in SLOT/gen on worker 0 (our tags for it in f), whose
+ * caller and callee are the two sockets. */
+static void install_call(struct fixture *f, uint32_t gen)
+{
+	struct shard_dialog dl;
+
+	f->gen = gen;
+	shard_tag_encode(f->a_tag, sizeof(f->a_tag), 0, SLOT, gen, 0x1111);
+	shard_tag_encode(f->b_tag, sizeof(f->b_tag), 0, SLOT, gen, 0x2222);
+	relay_dialog_fill(&dl, SLOT, gen, f->a_tag, f->b_tag);
+	relay_dialog_peer(&dl.legs[SHARD_LEG_A], "127.0.0.1", CALLER_PORT);
+	relay_dialog_peer(&dl.legs[SHARD_LEG_B], "127.0.0.1", CALLEE_PORT);
+	assert_int_equal(shard_dialog_install(&f->workers[0].table, &dl, 1000), 0);
 }
 
 /* Worker 0 of two, with its socket, io (8 send buffers), table and the
@@ -71,11 +88,11 @@ static int setup(void **state)
 	assert_int_equal(ring_create(&w->cmd, 16, sizeof(struct dmsg_hdr)), 0);
 	assert_int_equal(ring_create(&w->evt, 16, sizeof(struct dmsg_hdr)), 0);
 
-	struct sockaddr_storage wa, ca;
-	socklen_t wlen, clen;
+	struct sockaddr_storage wa;
+	socklen_t wlen;
 	w->fd = bound(WORKER_PORT, &wa, &wlen);
 	f->caller = bound(CALLER_PORT, &f->caller_addr, &f->caller_len);
-	f->callee = bound(CALLEE_PORT, &ca, &clen);
+	f->callee = bound(CALLEE_PORT, &f->callee_addr, &f->callee_len);
 	struct net_io_config nc = {.fd = w->fd,
 				   .nbufs = 8,
 				   .buf_size = DMSG_DATA_MAX,
@@ -92,13 +109,10 @@ static int setup(void **state)
 	w->relay.table = &w->table;
 	w->relay.advertise = "127.0.0.1:17133";
 	orig_init(&w->orig, 0, 1, 500, 4000);
-	shard_tag_encode(f->a_tag, sizeof(f->a_tag), 0, SLOT, GEN, 0x1111);
-	shard_tag_encode(f->b_tag, sizeof(f->b_tag), 0, SLOT, GEN, 0x2222);
-	struct shard_dialog dl;
-	relay_dialog_fill(&dl, SLOT, GEN, f->a_tag, f->b_tag);
-	relay_dialog_peer(&dl.legs[SHARD_LEG_A], "127.0.0.1", CALLER_PORT);
-	relay_dialog_peer(&dl.legs[SHARD_LEG_B], "127.0.0.1", CALLEE_PORT);
-	assert_int_equal(shard_dialog_install(&w->table, &dl, 1000), 0);
+	/* short timers: the tests that run Timer G drive the worker's clock */
+	w->relay.t1_ms = T1;
+	w->relay.t2_ms = T2;
+	install_call(f, GEN);
 	*state = f;
 	return 0;
 }
@@ -121,6 +135,18 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* msg (n bytes), handed to worker 0 by worker 1 as from peer, and handled
+ * (after the commands waiting on worker 0's ring). */
+static void hand(struct fixture *f, const char *msg, int n, const struct sockaddr_storage *peer,
+		 socklen_t peer_len)
+{
+	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = (uint32_t)n};
+	dmsg_set_peer(&h, (const struct sockaddr *)peer, peer_len);
+	assert_int_equal(ring_push(f->workers[0].handoff_in[1], &h, sizeof(h), msg, (size_t)n), 0);
+	assert_int_equal(worker_drain_handoffs(&f->workers[0]), 1);
+	net_io_flush(f->workers[0].io);
+}
+
 /* The caller's request, handed to worker 0 by worker 1 as from the caller's
  * address, and handled (after the commands waiting on worker 0's ring). */
 static void from_caller(struct fixture *f, const char *method, unsigned cseq)
@@ -136,11 +162,28 @@ static void from_caller(struct fixture *f, const char *method, unsigned cseq)
 			 "Max-Forwards: 70\r\n"
 			 "Content-Length: 0\r\n\r\n",
 			 method, CALLER_PORT, cseq, f->a_tag, cseq, method);
-	struct dmsg_hdr h = {.type = DMSG_DATAGRAM, .len = (uint32_t)n};
-	dmsg_set_peer(&h, (const struct sockaddr *)&f->caller_addr, f->caller_len);
-	assert_int_equal(ring_push(f->workers[0].handoff_in[1], &h, sizeof(h), msg, (size_t)n), 0);
-	assert_int_equal(worker_drain_handoffs(&f->workers[0]), 1);
-	net_io_flush(f->workers[0].io);
+	hand(f, msg, n, &f->caller_addr, f->caller_len);
+}
+
+/* The callee's 180 to the request it got (req: its Via, From, To, Call-ID
+ * and CSeq lines), handed to worker 0 as from the callee's address. */
+static void ringing_from_callee(struct fixture *f, const char *req)
+{
+	static const char *const lines[] = {
+	    "\r\nVia: ", "\r\nFrom: ", "\r\nTo: ", "\r\nCall-ID: ", "\r\nCSeq: "};
+	char msg[2048];
+	int n = snprintf(msg, sizeof(msg), "SIP/2.0 180 Ringing\r\n");
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *b = strstr(req, lines[i]);
+		assert_non_null(b);
+		b += 2;
+		const char *e = strstr(b, "\r\n");
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%.*s\r\n", (int)(e - b), b);
+	}
+	n += snprintf(msg + n, sizeof(msg) - (size_t)n, "Content-Length: 0\r\n\r\n");
+	assert_true(n > 0 && (size_t)n < sizeof(msg));
+	hand(f, msg, n, &f->callee_addr, f->callee_len);
 }
 
 /* What fd gets within ms, into buf (cap bytes): its length, or 0. */
@@ -201,6 +244,225 @@ static void test_final_kept_without_a_send_buffer(void **state)
 	assert_non_null(strstr(buf, "CSeq: 2 INFO"));
 	assert_int_equal(w->relay.pending_replayed, 1);
 	assert_int_equal(w->relay.pending_ended, 1);
+}
+
+/* The caller's re-INVITE (CSeq 2) reaches the callee, whose 180 reaches the
+ * caller: from then on the caller resends its INVITE no more (RFC 3261
+ * 17.1.1.2), a final from sipshard being the only one it gets once the call
+ * is gone. The callee's INVITE goes into req (cap bytes). Returns the
+ * worker's clock as the controller's release will find it. */
+static uint64_t reinvite_ringing(struct fixture *f, char *req, size_t cap)
+{
+	char buf[2048];
+
+	from_caller(f, "INVITE", 2);
+	assert_true(got(f->callee, req, cap, 1000) > 0);
+	assert_non_null(strstr(req, "INVITE sip:"));
+	ringing_from_callee(f, req);
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 180 "));
+	return f->workers[0].relay.now_ms;
+}
+
+/* The controller releases the call (as at the end of a call, sipshardctl
+ * bye); worker 0 applies it before the callee's next datagram, its 180
+ * again, which finds the call gone (dropped). */
+static void release_call(struct fixture *f, const char *req)
+{
+	struct worker *w = &f->workers[0];
+	struct dmsg_hdr rel = {.type = DMSG_RELEASE, .slot = SLOT, .gen = f->gen};
+
+	const struct dmsg_hdr *h;
+	const void *payload;
+
+	assert_int_equal(ring_push(w->cmd, &rel, sizeof(rel), NULL, 0), 0);
+	ringing_from_callee(f, req);
+	assert_null(shard_dialog_get(&w->table, SLOT, f->gen));
+	/* the controller takes the call's end notice */
+	assert_int_equal(ring_peek(w->evt, (const void **)&h, sizeof(*h), &payload), 0);
+	assert_int_equal(h->type, DMSG_DIALOG_ENDED);
+	ring_pop(w->evt);
+}
+
+/* Asserts that buf (len bytes) is the caller's 487 to its re-INVITE, to the
+ * call whose tag toward the caller was a_tag. */
+static void assert_487(const char *buf, size_t len, const char *a_tag)
+{
+	assert_true(len > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 487 "));
+	assert_non_null(strstr(buf, "CSeq: 2 INVITE\r\n"));
+	assert_non_null(strstr(buf, a_tag));
+}
+
+/* Worker 0's timers at now (monotonic ms), wherever its last tick was, and
+ * what they sent flushed. */
+static void tick(struct fixture *f, uint64_t now)
+{
+	f->workers[0].next_expire_ms = 0;
+	worker_expire(&f->workers[0], now);
+	net_io_flush(f->workers[0].io);
+}
+
+/*
+ * The 487 a re-INVITE got as its call ended is lost: sipshard, the
+ * INVITE's UAS, sends it again after T1, and again 2*T1 after that (Timer
+ * G, RFC 3261 17.2.1), until the caller's ACK; then no more. It was sent
+ * once: a caller that had a provisional, resending its INVITE no more, never
+ * had a final.
+ */
+static void test_487_resent_by_timer_g_until_its_ack(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048], first[2048], buf[2048];
+
+	uint64_t at = reinvite_ringing(f, req, sizeof(req));
+	release_call(f, req);
+	size_t first_len = got(f->caller, first, sizeof(first), 1000);
+	assert_487(first, first_len, f->a_tag);
+	assert_int_equal(w->relay.pending_ended, 1);
+
+	tick(f, at + T1 - 1);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 50), 0);
+	tick(f, at + T1);
+	size_t n = got(f->caller, buf, sizeof(buf), 1000);
+	assert_int_equal(n, first_len);
+	print_message("after T1: %.30s\n", buf);
+	assert_memory_equal(buf, first, n);
+	assert_int_equal(w->relay.pending_487_resent, 1);
+
+	/* the next 2*T1 later */
+	tick(f, at + 3 * T1 - 1);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 50), 0);
+	tick(f, at + 3 * T1);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 1000), first_len);
+	assert_memory_equal(buf, first, first_len);
+	assert_int_equal(w->relay.pending_487_resent, 2);
+
+	/* the ACK ends in the worker, and Timer G with it */
+	from_caller(f, "ACK", 2);
+	assert_int_equal(w->relay.drops[RELAY_DROP_ACK_LOCAL_ANSWER], 1);
+	for (uint64_t t = at + 3 * T1 + 10; t <= at + 64 * T1 + 10; t += 10)
+		tick(f, t);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 50), 0);
+	assert_int_equal(w->relay.pending_487_resent, 2);
+	assert_int_equal(w->relay.pending_487_unacknowledged, 0);
+	assert_int_equal(w->relay.resent_busy, 0);
+}
+
+/*
+ * No ACK comes: the 487 goes at T1, 3*T1, 7*T1, then every T2 (T1 doubling
+ * up to T2), until Timer H, 64*T1 after it was given, ends its transaction,
+ * counted as unacknowledged; nothing is sent after that.
+ */
+static void test_487_given_up_at_timer_h(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048], buf[2048];
+	uint64_t sent_at[64] = {0};
+	unsigned nsent = 0;
+
+	uint64_t at = reinvite_ringing(f, req, sizeof(req));
+	release_call(f, req);
+	assert_487(buf, got(f->caller, buf, sizeof(buf), 1000), f->a_tag);
+	for (uint64_t t = at; t < at + 64 * T1; t += 10) {
+		tick(f, t);
+		while (got(f->caller, buf, sizeof(buf), 0) > 0) {
+			assert_487(buf, strlen(buf), f->a_tag);
+			assert_true(nsent < 64);
+			sent_at[nsent++] = t - at;
+		}
+	}
+	print_message("resent %u times, the last at %llu ms\n", nsent,
+		      (unsigned long long)(nsent ? sent_at[nsent - 1] : 0));
+	/* T1 = 100, T2 = 400: 100, 300, 700, then every 400 up to 6300 */
+	assert_int_equal(nsent, 17);
+	assert_int_equal(sent_at[0], T1);
+	assert_int_equal(sent_at[1], 3 * T1);
+	assert_int_equal(sent_at[2], 7 * T1);
+	for (unsigned i = 3; i < nsent; i++)
+		assert_int_equal(sent_at[i] - sent_at[i - 1], T2);
+	assert_int_equal(w->relay.pending_487_resent, nsent);
+	assert_int_equal(w->relay.pending_487_unacknowledged, 0);
+
+	tick(f, at + 64 * T1);
+	assert_int_equal(w->relay.pending_487_unacknowledged, 1);
+	assert_int_equal(w->relay.resent_busy, 0);
+	tick(f, at + 70 * T1);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 50), 0);
+	assert_int_equal(w->relay.pending_487_resent, nsent);
+}
+
+/*
+ * More calls end with a re-INVITE open than the worker keeps 487s for
+ * (RELAY_RESENT_SLOTS): the newest takes the oldest's place, counted, and
+ * Timer G sends every 487 kept but that oldest one's.
+ */
+static void test_487s_beyond_the_set_overwrite_the_oldest(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048], buf[2048], oldest_tag[SHARD_TAG_MAX];
+	uint64_t last = 0;
+
+	strcpy(oldest_tag, f->a_tag);
+	for (unsigned i = 0; i <= RELAY_RESENT_SLOTS; i++) {
+		if (i)
+			install_call(f, GEN + i);
+		last = reinvite_ringing(f, req, sizeof(req));
+		release_call(f, req);
+		assert_487(buf, got(f->caller, buf, sizeof(buf), 1000), f->a_tag);
+		assert_int_equal(w->relay.pending_487_overwritten, i == RELAY_RESENT_SLOTS);
+	}
+	assert_int_equal(w->relay.resent_busy, RELAY_RESENT_SLOTS);
+	assert_int_equal(w->relay.pending_ended, RELAY_RESENT_SLOTS + 1);
+
+	/* every kept one is due by then, the oldest (the first call's) gone */
+	tick(f, last + T1);
+	unsigned n = 0;
+	while (got(f->caller, buf, sizeof(buf), 50) > 0) {
+		assert_487(buf, strlen(buf), "");
+		assert_null(strstr(buf, oldest_tag));
+		n++;
+	}
+	print_message("sent again: %u\n", n);
+	assert_int_equal(n, RELAY_RESENT_SLOTS);
+	assert_int_equal(w->relay.pending_487_resent, RELAY_RESENT_SLOTS);
+}
+
+/*
+ * The call ends while every send buffer of the worker is taken: the
+ * re-INVITE's 487 cannot leave (tx_no_buffer). Its caller, which had a
+ * provisional, will not resend the INVITE: Timer G sends the 487 at the
+ * next tick, and again from there.
+ */
+static void test_487_without_a_send_buffer_goes_at_the_next_tick(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048], buf[2048];
+	char *held[64];
+	unsigned nheld = 0;
+
+	uint64_t at = reinvite_ringing(f, req, sizeof(req));
+	while (nheld < 64 && (held[nheld] = net_tx_alloc(w->io)) != NULL)
+		nheld++;
+	assert_true(nheld > 0 && nheld < 64);
+	uint64_t no_buffer = w->st.tx_no_buffer;
+	release_call(f, req);
+	assert_true(w->st.tx_no_buffer > no_buffer);
+	for (unsigned i = 0; i < nheld; i++)
+		net_tx_release(w->io, held[i]);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 100), 0);
+	assert_int_equal(w->relay.pending_ended, 1);
+
+	tick(f, at);
+	assert_487(buf, got(f->caller, buf, sizeof(buf), 1000), f->a_tag);
+	assert_int_equal(w->relay.pending_487_resent, 1);
+	tick(f, at + T1);
+	assert_487(buf, got(f->caller, buf, sizeof(buf), 1000), f->a_tag);
+	assert_int_equal(w->relay.pending_487_resent, 2);
 }
 
 /* The loop of the worker given, as the daemon runs it, until d.stop. */
@@ -297,6 +559,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_final_kept_without_a_send_buffer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_487_resent_by_timer_g_until_its_ack, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_487_given_up_at_timer_h, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_487s_beyond_the_set_overwrite_the_oldest, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_487_without_a_send_buffer_goes_at_the_next_tick,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_keepalive_round_ends_before_idle, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_late_keepalive_round_keeps_an_answering_call,

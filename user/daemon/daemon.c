@@ -964,6 +964,8 @@ int daemon_start(struct daemon *d)
 		w->relay.strip = config_strip_set(d->cfg);
 		w->relay.rewrite_refer_to = d->cfg->rewrite_refer_to;
 		w->relay.ended_seed = rng_seed((uint64_t)(uintptr_t)&w->relay);
+		w->relay.t1_ms = d->cfg->timers.t1_ms;
+		w->relay.t2_ms = d->cfg->timers.t2_ms;
 		orig_init(&w->orig, (uint8_t)i, rng_seed(i), d->cfg->timers.t1_ms,
 			  d->cfg->timers.t2_ms);
 		w->orig.tx_cap = d->cfg->tx_buffer_size;
@@ -1244,6 +1246,9 @@ json_t *daemon_stats_json(struct daemon *d)
 		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JI(o, "pending_replayed", d->workers[i].relay.pending_replayed);
 		JI(o, "pending_ended", d->workers[i].relay.pending_ended);
+		JI(o, "pending_487_resent", d->workers[i].relay.pending_487_resent);
+		JI(o, "pending_487_unacknowledged", d->workers[i].relay.pending_487_unacknowledged);
+		JI(o, "pending_487_overwritten", d->workers[i].relay.pending_487_overwritten);
 		JI(o, "late_finals_acked", d->workers[i].relay.late_finals_acked);
 		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JI(o, "transactions_expired", s->txns_expired);

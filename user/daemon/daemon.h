@@ -262,6 +262,13 @@ uint32_t worker_drain_handoffs(struct worker *w);
  * others. */
 void worker_reattach(struct worker *w, uint64_t now);
 
+/* The worker's timers at now (monotonic ms), at most once per 10 ms tick:
+ * transactions' expiry, dialog deadlines, and the retransmissions of its own
+ * requests and of the 487s it gave at calls' ends. Its loop calls it after
+ * each batch; what it sends waits in the io until the next flush. Worker
+ * thread. */
+void worker_expire(struct worker *w, uint64_t now);
+
 /* A worker's thread (arg: its struct worker): its loop of datagrams,
  * handoffs, commands and timers until the daemon's stop. */
 void *worker_main(void *arg);

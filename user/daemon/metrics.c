@@ -284,7 +284,17 @@ const struct metrics_row metrics_rows[] = {
     {"worker_originated_stray_responses", C,
      "Responses for requests sipshard sent itself that matched none waiting."},
     {"worker_originated_unanswered", C, "Requests sipshard sent itself, given up at Timer F."},
-    {"worker_pending_ended", C, "Requests answered 487 because their dialog ended."},
+    {"worker_pending_487_overwritten", C,
+     "487s to re-INVITEs given at a call's end that gave their place to newer ones before "
+     "their ACK: no longer resent."},
+    {"worker_pending_487_resent", C,
+     "487s to re-INVITEs given at a call's end, sent again until their ACK (Timer G), or "
+     "first sent so when no send buffer was free at the end."},
+    {"worker_pending_487_unacknowledged", C,
+     "487s to re-INVITEs given at a call's end whose ACK never came (given up at Timer H)."},
+    {"worker_pending_ended", C,
+     "Requests answered 487 (a BYE 200) because their dialog ended; a re-INVITE's 487 is "
+     "resent until its ACK (worker_pending_487_resent)."},
     {"worker_pending_replayed", C,
      "Retransmitted requests answered 487 again, as when their dialog ended."},
     {"worker_refer_notifies_answered", C,

@@ -39,8 +39,9 @@
  * crossing a re-INVITE, the operator's BYE): their senders are answered here
  * (relay_end_pending; each final, a BYE's 200 or another request's 487,
  * kept in ended[] for its retransmissions, as the final of a BYE that
- * crossed is, the ACK of a re-INVITE's 487 absorbed and a CANCEL of it
- * answered 200, RFC 3261 9.2), and a final that
+ * crossed is, a re-INVITE's 487 resent by Timer G until its ACK, which is
+ * absorbed here, and a CANCEL of it answered 200, RFC 3261 17.2.1, 9.2:
+ * resent_487), and a final that
  * comes after the end is no longer
  * relayed, since the dialog held its sender's address, but a final to an
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
@@ -772,6 +773,24 @@ static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t key, uint32_t
 	return &rc->ended[(key + cseq) % RELAY_ENDED_SLOTS];
 }
 
+/* ended_key of the tags of request m: its To tag (ours), its From tag. */
+static uint64_t request_key(const struct relay_ctx *rc, const struct sip_msg *m)
+{
+	return ended_key(rc, m->buf + m->to.tag.off, m->to.tag.len, m->buf + m->from.tag.off,
+			 m->from.tag.len);
+}
+
+/* ended_final for the request with this key, CSeq and method. */
+static uint16_t ended_final_at(struct relay_ctx *rc, uint64_t key, uint32_t cseq, uint8_t method)
+{
+	const struct relay_ended *e = ended_at(rc, key, cseq);
+
+	if (!e->status || e->tag_key != key || e->cseq != cseq || e->method != method ||
+	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
+		return 0;
+	return e->status;
+}
+
 /*
  * The final that the request m, of method `method` (m's, or INVITE for the
  * ACK of one), under a To tag of ours that matches no dialog held, had
@@ -790,14 +809,7 @@ static struct relay_ended *ended_at(struct relay_ctx *rc, uint64_t key, uint32_t
  */
 static uint16_t ended_final(struct relay_ctx *rc, const struct sip_msg *m, uint8_t method)
 {
-	uint64_t key = ended_key(rc, m->buf + m->to.tag.off, m->to.tag.len,
-				 m->buf + m->from.tag.off, m->from.tag.len);
-	const struct relay_ended *e = ended_at(rc, key, m->cseq.num);
-
-	if (!e->status || e->tag_key != key || e->cseq != m->cseq.num || e->method != method ||
-	    rc->now_ms - e->at_ms > RELAY_ENDED_LINGER_MS)
-		return 0;
-	return e->status;
+	return ended_final_at(rc, request_key(rc, m), m->cseq.num, method);
 }
 
 static struct relay_recent *recent_entry(struct relay_ctx *rc, uint32_t slot, int leg,
@@ -937,6 +949,132 @@ static struct shard_txn *waiting_txn(struct relay_ctx *rc, const struct shard_di
 	return t;
 }
 
+/* The entry of resent[] a new 487 takes: the first free one from resent_next
+ * on; only when every one waits, the oldest's (the earliest Timer H), which
+ * is then resent no more (counted). */
+static struct relay_resent *resent_take(struct relay_ctx *rc)
+{
+	uint32_t pick = rc->resent_next;
+
+	for (uint32_t k = 0; k < RELAY_RESENT_SLOTS; k++) {
+		uint32_t i = (rc->resent_next + k) % RELAY_RESENT_SLOTS;
+		if (!rc->resent[i].busy) {
+			pick = i;
+			break;
+		}
+		if (rc->resent[i].deadline_ms < rc->resent[pick].deadline_ms)
+			pick = i;
+	}
+	struct relay_resent *e = &rc->resent[pick];
+	if (e->busy)
+		rc->pending_487_overwritten++;
+	else
+		rc->resent_busy++;
+	e->busy = true;
+	rc->resent_next = (pick + 1) % RELAY_RESENT_SLOTS;
+	return e;
+}
+
+static void resent_free(struct relay_ctx *rc, struct relay_resent *e)
+{
+	e->busy = false;
+	rc->resent_busy--;
+}
+
+/* Timer G's next wait after one of ms: doubled, at most T2 (RFC 3261 17.2.1). */
+static uint32_t resent_interval(const struct relay_ctx *rc, uint32_t ms)
+{
+	return ms * 2 > rc->t2_ms ? rc->t2_ms : ms * 2;
+}
+
+/* The ACK of the 487 in resent[] for the request with this key and CSeq came:
+ * its INVITE server transaction is confirmed, Timer G stops (RFC 3261
+ * 17.2.1). False when none waits for it. */
+static bool resent_acked(struct relay_ctx *rc, uint64_t key, uint32_t cseq)
+{
+	for (uint32_t i = 0; i < RELAY_RESENT_SLOTS && rc->resent_busy; i++) {
+		struct relay_resent *e = &rc->resent[i];
+		if (e->busy && e->tag_key == key && e->cseq == cseq) {
+			resent_free(rc, e);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The ACK m, under a To tag of ours that matches no dialog held, is that of
+ * the 487 a re-INVITE got as its dialog ended (relay_end_pending): its final
+ * is in ended[], or its Timer G still runs, which the ACK stops. */
+static bool ack_of_ended_487(struct relay_ctx *rc, const struct sip_msg *m)
+{
+	uint64_t key = request_key(rc, m);
+	bool acked = resent_acked(rc, key, m->cseq.num);
+
+	return ended_final_at(rc, key, m->cseq.num, SIP_METHOD_INVITE) || acked;
+}
+
+/*
+ * The 487 to the re-INVITE of leg s with this CSeq, whose lines are head
+ * (head_len bytes), as relay_end_pending gives it (into out, cap bytes), and
+ * kept in resent[] for Timer G: sent again after T1; when out is NULL (no send
+ * buffer), first sent by Timer G at the next tick, rather than waiting for a
+ * retransmission of the INVITE that will not come once its sender had a
+ * provisional. One longer than cap would never leave a send buffer: not kept.
+ */
+static int resent_487(struct relay_ctx *rc, const struct sip_session *s, uint32_t cseq,
+		      const char *head, size_t head_len, char *out, size_t cap)
+{
+	int n = out ? setup_local_response(487, head, head_len, NULL, out, cap) : 0;
+	if (n < 0)
+		return -ENOSPC;
+	struct relay_resent *e = resent_take(rc);
+	if (out)
+		memcpy(e->data, out, (size_t)n);
+	else
+		n = setup_local_response(487, head, head_len, NULL, e->data,
+					 cap < sizeof(e->data) ? cap : sizeof(e->data));
+	if (n < 0) {
+		resent_free(rc, e);
+		return -ENOSPC;
+	}
+	e->len = (uint16_t)n;
+	e->cseq = cseq;
+	e->tag_key =
+	    ended_key(rc, s->local_tag, s->local_tag_len, s->remote_tag, s->remote_tag_len);
+	memcpy(&e->peer, &s->peer, sizeof(e->peer));
+	e->peer_len = s->peer_len;
+	e->deadline_ms = rc->now_ms + 64ull * rc->t1_ms; /* Timer H */
+	if (!out) {
+		e->next_ms = rc->now_ms;
+		e->interval_ms = rc->t1_ms;
+		return -ENOSPC;
+	}
+	e->next_ms = rc->now_ms + rc->t1_ms;
+	e->interval_ms = resent_interval(rc, rc->t1_ms);
+	rc->answered[4]++;
+	return n;
+}
+
+void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send, void *arg)
+{
+	for (uint32_t i = 0; i < RELAY_RESENT_SLOTS && rc->resent_busy; i++) {
+		struct relay_resent *e = &rc->resent[i];
+		if (!e->busy || now_ms < e->next_ms)
+			continue;
+		if (now_ms >= e->deadline_ms) {
+			rc->pending_487_unacknowledged++;
+			resent_free(rc, e);
+			continue;
+		}
+		send(arg, e->data, e->len, (const struct sockaddr *)&e->peer, e->peer_len);
+		rc->pending_487_resent++;
+		e->next_ms = now_ms + e->interval_ms;
+		if (e->next_ms > e->deadline_ms)
+			e->next_ms = e->deadline_ms;
+		e->interval_ms = resent_interval(rc, e->interval_ms);
+	}
+}
+
 int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap)
 {
 	const struct sip_session *s = &d->legs[leg];
@@ -948,7 +1086,8 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		t = waiting_txn(rc, d, leg, s->remote_cseq - k);
 	/* the leg's last INVITE, whatever came after it: its sender, once a
 	 * provisional came, resends it no more (17.1.1.2), so a final from
-	 * here is the only one it gets (the other leg's is ACKed here) */
+	 * here is the only one it gets (the other leg's is ACKed here):
+	 * Timer G resends it until its ACK (resent_487) */
 	if (!t)
 		t = shard_txn_open_invite(rc->table, d, leg);
 	/* and its last BYE: left open, its late final, or its expiry, would
@@ -967,12 +1106,14 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	 * whether or not this copy fits */
 	final_kept(rc, d, leg, t->in_cseq, t->method_id, status);
 	rc->pending_ended++;
-	if (!out)
-		return -ENOSPC; /* no send buffer: as if lost on the wire */
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
-	int n =
-	    setup_local_response(status, shard_txn_head(rc->table, t), t->head_len, NULL, out, cap);
+	const char *head = shard_txn_head(rc->table, t);
+	if (t->method_id == SIP_METHOD_INVITE)
+		return resent_487(rc, s, t->in_cseq, head, t->head_len, out, cap);
+	if (!out)
+		return -ENOSPC; /* no send buffer: as if lost on the wire */
+	int n = setup_local_response(status, head, t->head_len, NULL, out, cap);
 	if (n < 0)
 		return -ENOSPC;
 	rc->answered[status / 100]++;
@@ -1045,8 +1186,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (m->method_id == SIP_METHOD_ACK) {
 			/* the ACK of the 487 a re-INVITE got as its dialog
 			 * ended (relay_end_pending): ends here, as the ACK of
-			 * any final sipshard gave (RFC 3261 17.2.1) */
-			if (ours && ended_final(rc, m, SIP_METHOD_INVITE)) {
+			 * any final sipshard gave (RFC 3261 17.2.1), and
+			 * stops that 487's Timer G */
+			if (ours && ack_of_ended_487(rc, m)) {
 				drop(rc, RELAY_DROP_ACK_LOCAL_ANSWER, res);
 				return;
 			}

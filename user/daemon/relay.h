@@ -9,7 +9,8 @@
  * REFER's Refer-To and Referred-By), CSeq checks, transaction
  * records that map a relayed request's branch back to its origin, dialog
  * teardown after BYE, the answers to requests still open when a dialog ends
- * (and to their retransmissions after it: ended[]) and the ACKs of the
+ * (and to their retransmissions after it: ended[]; a re-INVITE's 487 resent
+ * until its ACK: resent[], Timer G) and the ACKs of the
  * finals to re-INVITEs that come after that end. Does
  * not own: sockets (worker.c), dialog creation (controller.c), table memory
  * (shard/table.c).
@@ -96,7 +97,8 @@ struct relay_result {
  * re-INVITE, an UPDATE, a PRACK...). Sent again because that final was
  * lost, the request gets it again, as its server transaction would for
  * 64*T1 (RFC 3261 17.2.2, and 17.2.1 for an INVITE), instead of 481 for a
- * dialog already freed; the ACK of a re-INVITE's 487 ends here
+ * dialog already freed (a re-INVITE's 487 is resent on its own too, until
+ * its ACK: resent[]); the ACK of a re-INVITE's 487 ends here
  * (RELAY_DROP_ACK_LOCAL_ANSWER) instead of going to the controller, which
  * knows nothing of it. An entry answers only the request's own To and From
  * tags, CSeq and method (relay.c, ended_final): the dialog's two tags are
@@ -148,6 +150,41 @@ struct relay_notified {
 	uint16_t status; /* what it was answered; 0 = entry unused */
 };
 
+/*
+ * The 487s sipshard gave re-INVITEs as their dialogs ended (relay_end_pending),
+ * waiting for their ACK. sipshard is the UAS of each, and an INVITE server
+ * transaction resends its non-2xx final over UDP (RFC 3261 17.2.1): Timer G,
+ * T1 doubling up to T2 (timers.t1_ms, t2_ms), until the ACK comes (relay_request,
+ * where it ends as ack_of_local_answer) or Timer H, 64*T1 after the 487, gives
+ * up (pending_487_unacknowledged). Once a provisional came, the re-INVITE's
+ * sender resends it no more (17.1.1.2): a 487 lost on the wire reaches it only
+ * so. One that found no send buffer at the end goes at the next tick. An entry
+ * is known by the keys of ended[] (the request's To and From tags under
+ * ended_key, its CSeq). The bytes are kept, not the transaction: the request's
+ * lines may be in the long-head pool, whose slot goes with the record. Bounded:
+ * RELAY_RESENT_SLOTS a worker, in its memory only (a restart forgets them);
+ * when every one waits, the oldest gives its place to the new one
+ * (pending_487_overwritten) and is resent no more.
+ */
+#define RELAY_RESENT_SLOTS 64
+#define RELAY_RESENT_MAX   (SHARD_HEAD_SLOT_MAX + 64) /* any 487 relay_end_pending writes */
+struct relay_resent {
+	bool busy;
+	uint32_t cseq;	      /* the re-INVITE's, as its sender numbered it */
+	uint64_t tag_key;     /* relay.c ended_key of its To and From tags */
+	uint32_t interval_ms; /* the wait after the next send */
+	uint64_t next_ms;     /* the next send (Timer G) */
+	uint64_t deadline_ms; /* Timer H */
+	struct sockaddr_in6 peer;
+	socklen_t peer_len;
+	uint16_t len;
+	char data[RELAY_RESENT_MAX];
+};
+
+/* Sends the datagram at buf (len bytes) to dst (the worker's send_copy). */
+typedef void (*relay_send_fn)(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+			      socklen_t dst_len);
+
 /* Per-worker relay context: the shard's table plus what is written into every
  * relayed message. */
 struct relay_ctx {
@@ -167,6 +204,7 @@ struct relay_ctx {
 	 * put_addr_ours) */
 	bool rewrite_refer_to;
 	uint64_t now_ms;
+	uint32_t t1_ms, t2_ms; /* timers.t1_ms and t2_ms: resent[]'s Timer G and H */
 	/* where the datagram being handled came from (NULL: unknown), for the
 	 * received and rport of the top Via of the responses to a request
 	 * (RFC 3261 18.2.1, RFC 3581 4); the worker sets it per datagram */
@@ -186,7 +224,10 @@ struct relay_ctx {
 	 * (capacity.long_heads_per_shard) when every one was taken: 513, a BYE
 	 * 200 and a BYE to the other leg */
 	uint64_t long_head_full;
-	uint64_t pending_ended;	    /* requests answered 487 as their dialog ended */
+	uint64_t pending_ended;		     /* requests answered 487 as their dialog ended */
+	uint64_t pending_487_resent;	     /* of re-INVITEs, sent by Timer G (resent[]) */
+	uint64_t pending_487_unacknowledged; /* given up at Timer H, no ACK came */
+	uint64_t pending_487_overwritten;    /* gave their place to a newer one while waiting */
 	uint64_t late_finals_acked; /* finals to re-INVITEs whose dialog had ended, ACKed here */
 	/* with rewrite_refer_to: relayed REFERs whose Refer-To names us, and
 	 * those that crossed as they came (no Refer-To read as one sip URI:
@@ -202,6 +243,9 @@ struct relay_ctx {
 	struct relay_ended ended[RELAY_ENDED_SLOTS];
 	struct relay_recent recent[RELAY_RECENT_SLOTS];
 	struct relay_notified notified[RELAY_NOTIFIED_SLOTS];
+	uint32_t resent_busy; /* entries of resent[] waiting: none costs a tick nothing */
+	uint32_t resent_next; /* where the search for a free entry starts */
+	struct relay_resent resent[RELAY_RESENT_SLOTS];
 };
 
 /* The session interval a request asks for and whose refreshes its sender
@@ -274,11 +318,15 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  * the next such request of leg `leg` of d into out and takes it as answered
  * (a BYE gets 200: the end it asked for came): returns its length, to be
  * sent to that leg's peer; 0 when none is left; -ENOSPC when it does not
- * fit, or out is NULL (the worker has no send buffer). Either way the
- * final is kept in ended[] (a BYE's as any BYE's final) and counted
- * (pending_ended): the answer may be lost, as a datagram on the wire, but
- * the request's retransmissions get it (RFC 3261 17.2.2), and the ACK of a
- * re-INVITE's 487 ends here. Looks at the
+ * fit cap bytes (the send buffers' size), or out is NULL (the worker has no
+ * send buffer). Either way the final is kept in ended[] (a BYE's as any
+ * BYE's final) and counted (pending_ended): the answer may be lost, as a
+ * datagram on the wire, but the request's retransmissions get it (RFC 3261
+ * 17.2.2), and the ACK of a re-INVITE's 487 ends here. A re-INVITE's 487
+ * that fits cap is also kept in resent[], whose Timer G sends it again
+ * until that ACK (relay_resent_tick), or first when out was NULL: its sender
+ * may resend the INVITE no more (17.1.1.2). A BYE's 200, a non-INVITE
+ * transaction's final, is not resent on its own (17.2.2). Looks at the
  * leg's last RELAY_PENDING_LOOKBACK CSeqs (in-dialog CSeqs go up by one,
  * 12.2.1.1), its last INVITE and its last BYE (shard_txn_open_invite,
  * shard_txn_open_bye, however many requests came after them), so that
@@ -295,6 +343,11 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 #define RELAY_PENDING_LOOKBACK 4
 #define RELAY_PENDING_MAX      (RELAY_PENDING_LOOKBACK + 2)
 int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap);
+
+/* resent[]'s timers at now_ms: each 487 whose Timer G is due goes through
+ * send, and one whose Timer H passed is forgotten (pending_487_unacknowledged).
+ * Nothing to do while none waits. The worker's timer tick calls it. */
+void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send, void *arg);
 
 /* An in-dialog request that sipshard itself sends on a leg. */
 struct relay_req {

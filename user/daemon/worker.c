@@ -17,7 +17,8 @@
  * credentials when a callee challenges one, whose final counts as the
  * first's would; whatever ends a call, the 487s to the
  * requests still open in it, relay_end_pending, which answers their
- * retransmissions too), and the Timer N of the operator's
+ * retransmissions too, a re-INVITE's resent on the timer tick until its
+ * ACK: relay_resent_tick), and the Timer N of the operator's
  * transfer (no NOTIFY within 64*T1 of its REFER's 2xx), and its copy of the
  * routes' credentials (DMSG_CREDS; orig.h says why a copy). Does not own: the rewrite
  * rules (relay.c), call setup (controller.c), sockets' creation (daemon.c).
@@ -192,7 +193,8 @@ void worker_reattach(struct worker *w, uint64_t now)
  * answered here (relay_end_pending), to the leg's peer. One whose answer
  * finds no send buffer, or does not fit one, is lost as on the wire
  * (tx_no_buffer, drops.no_buffer), but its final is kept all the same:
- * its retransmission gets it (ended[]). */
+ * its retransmission gets it (ended[]), and a re-INVITE's 487 goes at the
+ * next tick (the relay's resent[], Timer G: relay_resent_tick). */
 static void end_pending(struct worker *w, struct shard_dialog *d)
 {
 	/* once the pool has none, asking again would only repeat the
@@ -204,8 +206,8 @@ static void end_pending(struct worker *w, struct shard_dialog *d)
 		for (int i = 0; i < RELAY_PENDING_MAX; i++) {
 			char *out = dry ? NULL : net_tx_alloc(w->io);
 			dry = !out;
-			int n = relay_end_pending(&w->relay, d, leg, out,
-						  out ? w->d->cfg->tx_buffer_size : 0);
+			int n =
+			    relay_end_pending(&w->relay, d, leg, out, w->d->cfg->tx_buffer_size);
 			if (n <= 0 && out)
 				net_tx_release(w->io, out);
 			if (n == 0)
@@ -345,7 +347,8 @@ static bool send_for_controller(struct worker *w, const char *buf, size_t len,
 	return rc == 0;
 }
 
-/* orig_send_fn: a request of ours, first sent or retransmitted (Timer E). */
+/* orig_send_fn: a request of ours, first sent or retransmitted (Timer E);
+ * relay_send_fn: a 487 of ours to a re-INVITE, resent (Timer G). */
 static void send_orig(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
 {
@@ -1255,10 +1258,12 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 
 /* Transactions share one timeout, so the table keeps them in creation order and
  * only the oldest is ever looked at; dialog deadlines live on the timing wheel.
- * Both are looked at once per EXPIRE_TICK_MS, not per batch. */
+ * Both are looked at once per EXPIRE_TICK_MS, not per batch, and so are the
+ * retransmissions of the requests of ours (orig_tick) and of the 487s given at
+ * a call's end (relay_resent_tick). */
 #define EXPIRE_TICK_MS 10
 
-static void expire(struct worker *w, uint64_t now)
+void worker_expire(struct worker *w, uint64_t now)
 {
 	if (now < w->next_expire_ms)
 		return;
@@ -1272,6 +1277,7 @@ static void expire(struct worker *w, uint64_t now)
 	}
 	wheel_advance(&w->wheel, now, on_dialog_timer, w);
 	orig_tick(&w->orig, now, send_orig, orig_done, w);
+	relay_resent_tick(&w->relay, now, send_orig, w);
 }
 
 void *worker_main(void *arg)
@@ -1291,7 +1297,7 @@ void *worker_main(void *arg)
 		int n = net_io_poll(w->io, more ? 0 : timeout, on_datagram, w);
 		if (n < 0 && n != -EINTR && n != -ETIME && n != -EAGAIN)
 			log_warn("worker %u: receive failed: %s", w->id, strerror(-n));
-		expire(w, clock_mono_ms());
+		worker_expire(w, clock_mono_ms());
 		net_io_flush(w->io);
 		if (w->handed_to)
 			wake_handed(w);
