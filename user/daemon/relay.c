@@ -1013,6 +1013,15 @@ static bool ack_of_ended_487(struct relay_ctx *rc, const struct sip_msg *m)
 	return ended_final_at(rc, key, m->cseq.num, SIP_METHOD_INVITE) || acked;
 }
 
+/* The bytes of resent[] are copied from the 487 as written, unchecked: the
+ * longest one relay_end_pending writes, a head of SHARD_HEAD_SLOT_MAX (a
+ * record with a longer one is dropped at re-attach: table.c head_slot_of)
+ * between its status line and Content-Length, must fit. */
+_Static_assert(sizeof(((struct relay_resent *)0)->data) >=
+		   SHARD_HEAD_SLOT_MAX + sizeof("SIP/2.0 487 Request Terminated\r\n") +
+		       sizeof("Content-Length: 0\r\n\r\n"),
+	       "resent[] holds any 487 relay_end_pending writes");
+
 /*
  * The 487 to the re-INVITE of leg s with this CSeq, whose lines are head
  * (head_len bytes), as relay_end_pending gives it (into out, cap bytes), and
