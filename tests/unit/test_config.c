@@ -842,7 +842,7 @@ static const struct bad bad_cases[] = {
      "routes[0].down_s: expected an integer from 0 to 86400, got -1"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"prefix\": \"00 44\"}}]}",
      "routes[0].rewrite.prefix: expected the start of a Request-URI user: letters, digits, "
-     "-_.!~*'()&=+$,;?/ and %XX escapes (RFC 3261 25.1; '#' is %23), got \"00 44\""},
+     "-_.!~*'()&=+$,;?/# and %XX escapes (RFC 3261 25.1), got \"00 44\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"strip\": 65}}]}",
      "routes[0].rewrite.strip: expected an integer from 0 to 64, got 65"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"rewrite\": {\"add\": \"1\"}}]}",
@@ -957,7 +957,7 @@ static const struct bad bad_cases[] = {
      "routes[0].name: must not be empty"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": \"a b\"}}]}",
      "routes[0].match.user_prefix: expected the start of a Request-URI user: letters, "
-     "digits, -_.!~*'()&=+$,;?/ and %XX escapes (RFC 3261 25.1; '#' is %23), got \"a b\""},
+     "digits, -_.!~*'()&=+$,;?/# and %XX escapes (RFC 3261 25.1), got \"a b\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"domain\": \"-bad.example\"}}]}",
      "routes[0].match.domain: expected a host name or IP address such as \"example.com\", got "
      "\"-bad.example\""},
@@ -1491,27 +1491,32 @@ static void test_management_socket_only(void **state)
 }
 
 /* user_prefix and rewrite.prefix are pieces of a Request-URI user (RFC 3261
- * 25.1: unreserved, user-unreserved and %HH escapes). A rewrite.prefix
- * outside that grammar makes every leg B INVITE of the route malformed (a
- * strict callee, sipshard itself included, refuses it), and a user_prefix
- * outside it can never match a Request-URI that parses: both are load errors
- * that name the key. A user_prefix may end inside an escape ("%2" matches
- * "%2B..." and "%23..."); a rewrite prefix is sent, so its escapes are whole. */
+ * 25.1: unreserved, user-unreserved and %HH escapes, and '#', kept as %23).
+ * A rewrite.prefix outside that grammar makes every leg B INVITE of the route
+ * malformed (a strict callee, sipshard itself included, refuses it), and a
+ * user_prefix outside it can never match a Request-URI that parses: both are
+ * load errors that name the key. A user_prefix may end inside an escape ("%2"
+ * matches "%2B..." and "%23..."); a rewrite prefix is sent, so its escapes are
+ * whole. */
 static void test_user_parts_are_uri_users(void **state)
 {
-	static const char *const good[] = {"0", "+44", "*31%23", "%2B", "a-b_c.!~*'()&=+$,;?/"};
+	static const char *const good[] = {"0",	   "+44", "*31%23", "%2B", "a-b_c.!~*'()&=+$,;?/",
+					   "#31#", "*#"};
 	static const struct {
 		const char *key, *value, *why;
 	} bad[] = {
-	    {"rewrite", "#31#",
+	    {"rewrite", "#31 ",
 	     "routes[0].rewrite.prefix: expected the start of a Request-URI "
-	     "user: letters, digits, -_.!~*'()&=+$,;?/ and %XX escapes (RFC "
-	     "3261 25.1; '#' is %23), got \"#31#\""},
+	     "user: letters, digits, -_.!~*'()&=+$,;?/# and %XX escapes (RFC "
+	     "3261 25.1), got \"#31 \""},
+	    /* 63 characters, but 65 with the '#' written %23 */
+	    {"rewrite", "#12345678901234567890123456789012345678901234567890123456789012",
+	     "routes[0].rewrite.prefix: longer than 63 characters with each '#' written %23"},
 	    {"rewrite", "00%", "routes[0].rewrite.prefix: "},
 	    {"rewrite", "%2", "routes[0].rewrite.prefix: "},
 	    {"rewrite", "%G1", "routes[0].rewrite.prefix: "},
 	    {"rewrite", "[1]", "routes[0].rewrite.prefix: "},
-	    {"match", "#", "routes[0].match.user_prefix: "},
+	    {"match", "#<", "routes[0].match.user_prefix: "},
 	    {"match", "9%2G", "routes[0].match.user_prefix: "},
 	    {"match", "a\\\\b", "routes[0].match.user_prefix: "},
 	};
@@ -1535,6 +1540,11 @@ static void test_user_parts_are_uri_users(void **state)
 	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": "
 		   "\"*31%2\"}}]}");
 	assert_string_equal(cfg.routes[0].user_prefix, "*31%2");
+	/* a '#' is kept as leg B's Request-URI carries it, %23 */
+	load(&cfg, "{\"routes\": [{\"target\": \"10.0.0.1:1\", \"match\": {\"user_prefix\": "
+		   "\"#31#\"}, \"rewrite\": {\"prefix\": \"*#\"}}]}");
+	assert_string_equal(cfg.routes[0].user_prefix, "%2331%23");
+	assert_string_equal(cfg.routes[0].rewrite_prefix, "*%23");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bool rw = !strcmp(bad[i].key, "rewrite");
 		snprintf(doc, sizeof(doc),

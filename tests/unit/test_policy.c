@@ -212,6 +212,25 @@ static void test_routes_first_match(void **state)
 	assert_int_equal(route(p, "", "example.com", NULL), 3);
 	policy_destroy(p);
 
+	/* a '#' of a Request-URI user, bare (as equipment sends it) or %23, meets
+	 * a prefix written with either: the configuration keeps it as %23 */
+	p = make("\"routes\": ["
+		 "{\"name\": \"code\", \"match\": {\"user_prefix\": \"#31#\"}, \"target\": "
+		 "\"10.0.0.1:1\"},"
+		 "{\"name\": \"star\", \"match\": {\"user_prefix\": \"*%2\"}, \"target\": "
+		 "\"10.0.0.1:2\"},"
+		 "{\"name\": \"any\", \"target\": \"10.0.0.1:3\"}]");
+	assert_int_equal(route(p, "#31#5551234", "x.org", NULL), 0);
+	assert_int_equal(route(p, "%2331%235551234", "x.org", NULL), 0);
+	assert_int_equal(route(p, "#31%235551234", "x.org", NULL), 0);
+	assert_int_equal(route(p, "#31#", "x.org", NULL), 0);
+	assert_int_equal(route(p, "#31", "x.org", NULL), 2); /* shorter than the prefix */
+	assert_int_equal(route(p, "#32#1", "x.org", NULL), 2);
+	assert_int_equal(route(p, "*#1", "x.org", NULL), 1); /* "*%2" ends inside the escape */
+	assert_int_equal(route(p, "*%2B1", "x.org", NULL), 1);
+	assert_int_equal(route(p, "*1", "x.org", NULL), 2);
+	policy_destroy(p);
+
 	/* nothing matches: -ENOENT, and the configured status is there to answer */
 	p = make("\"no_route_status\": 480, \"routes\": ["
 		 "{\"match\": {\"user_prefix\": \"+44\"}, \"target\": \"10.0.0.1:1\"},"

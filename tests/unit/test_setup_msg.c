@@ -99,6 +99,39 @@ static void test_invite_rewritten_user(void **state)
 	assert_true(sip_view_eq(out, b.to.uri.whole, "sip:127.0.0.1:5080", 18));
 }
 
+/* A '#' the caller wrote bare (the parser takes it; Teams Direct Routing
+ * sends "sip:#123@...") goes to the callee as RFC 3261 25.1 writes it, %23,
+ * in the Request-URI, To and From, and in a route's rewritten user. */
+static void test_invite_user_hash_escaped(void **state)
+{
+	static const char hashed[] = "INVITE sip:#31#123@sbc.example SIP/2.0\r\n"
+				     "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa1\r\n"
+				     "Max-Forwards: 70\r\n"
+				     "From: <sip:*97#@10.0.0.1>;tag=at\r\n"
+				     "To: <sip:#31#123@sbc.example>\r\n"
+				     "Call-ID: c1@10.0.0.1\r\n"
+				     "CSeq: 1 INVITE\r\n"
+				     "Content-Length: 0\r\n\r\n";
+	struct setup_leg_b rb = leg_b;
+	(void)state;
+
+	parse_ok(&a, hashed, sizeof(hashed) - 1);
+	int n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_null(memchr(out, '#', (size_t)n));
+	assert_true(sip_view_eq(out, b.ruri.user, "%2331%23123", 11));
+	assert_true(sip_view_eq(out, b.to.uri.user, "%2331%23123", 11));
+	assert_true(sip_view_eq(out, b.from.uri.user, "*97%23", 6));
+
+	rb.user = "0#1";
+	n = setup_build_invite(&a, &rb, out, sizeof(out));
+	assert_true(n > 0);
+	parse_ok(&b, out, (size_t)n);
+	assert_true(sip_view_eq(out, b.ruri.user, "0%231", 5));
+	assert_true(sip_view_eq(out, b.to.uri.user, "0%231", 5));
+}
+
 /* The lines of m with header id. */
 static unsigned lines_of(const struct sip_msg *m, enum sip_hdr id)
 {
@@ -746,6 +779,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_invite_hides_caller),
 	    cmocka_unit_test(test_invite_rewritten_user),
+	    cmocka_unit_test(test_invite_user_hash_escaped),
 	    cmocka_unit_test(test_invite_credentials),
 	    cmocka_unit_test(test_invite_session_expires),
 	    cmocka_unit_test(test_relay_response_hides_callee),

@@ -1170,6 +1170,52 @@ static void test_from_to(void **state)
 	assert_view(m, m->from.tag, "real");
 }
 
+/* A '#' bare in a user part (RFC 3261 25.1 writes %23), as Teams Direct
+ * Routing's INVITE to "#123" sends it: the dialog's To keeps it, so every
+ * request of the call carries it and must parse, as must a tel number's. */
+static void test_user_part_hash(void **state)
+{
+	(void)state;
+	struct sip_msg *m = new_msg();
+	const char *invite =
+	    "INVITE sip:#123@sbc.example.com:5081;user=phone;transport=udp SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:+15551234@teams.example.com;user=phone>;tag=a1\r\n"
+	    "To: <sip:#123@sbc.example.com;user=phone>\r\n"
+	    "Call-ID: hash1\r\n"
+	    "CSeq: 1 INVITE\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	must_parse(m, invite);
+	assert_view(m, m->ruri.user, "#123");
+	assert_view(m, m->ruri.host, "sbc.example.com");
+	assert_view(m, m->to.uri.user, "#123");
+
+	const char *in_dialog = "BYE sip:10.0.0.7:5060 SIP/2.0\r\n"
+				"Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK2\r\n"
+				"Max-Forwards: 70\r\n"
+				"From: <sip:+15551234@teams.example.com;user=phone>;tag=a1\r\n"
+				"To: <tel:*97#;phone-context=example.com>;tag=b2\r\n"
+				"Call-ID: hash1\r\n"
+				"CSeq: 2 BYE\r\n"
+				"Content-Length: 0\r\n\r\n";
+	must_parse(m, in_dialog);
+	assert_int_equal(m->to.uri.scheme, SIP_SCHEME_TEL);
+	assert_view(m, m->to.uri.user, "*97#");
+	assert_view(m, m->to.tag, "b2");
+
+	/* not in a host: the Request-URI is refused */
+	const char *bad = "BYE sip:10.0.0.7#5060 SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK2\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:a@h>;tag=a1\r\n"
+			  "To: <sip:b@h>;tag=b2\r\n"
+			  "Call-ID: hash1\r\n"
+			  "CSeq: 2 BYE\r\n"
+			  "Content-Length: 0\r\n\r\n";
+	expect_err(m, bad, SIP_ERR_URI, SIP_HDR_OTHER, NULL);
+}
+
 static void test_bad_from_to(void **state)
 {
 	(void)state;
@@ -2659,6 +2705,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_hdr_delta_seconds, teardown),
 	    cmocka_unit_test_teardown(test_call_id, teardown),
 	    cmocka_unit_test_teardown(test_from_to, teardown),
+	    cmocka_unit_test_teardown(test_user_part_hash, teardown),
 	    cmocka_unit_test_teardown(test_bad_from_to, teardown),
 	    cmocka_unit_test_teardown(test_cseq, teardown),
 	    cmocka_unit_test_teardown(test_via_fields, teardown),

@@ -383,6 +383,33 @@ static void test_user_and_password(void **state)
 	assert_false(u.has_password);
 }
 
+/* A bare '#' in a user part, which RFC 3261 25.1 writes %23, as feature codes
+ * and Microsoft Teams Direct Routing send it: taken in the user part only. */
+static void test_user_hash(void **state)
+{
+	(void)state;
+	struct sip_uri u;
+	struct in in = uri_ok(&u, "sip:#123@teams.example.com:5081;user=phone;transport=tls");
+	assert_view(in, u.user, "#123");
+	assert_view(in, u.host, "teams.example.com");
+	assert_int_equal(u.port, 5081);
+	assert_view(in, u.user_param, "phone");
+	in = uri_ok(&u, "sip:*97#@pbx.example.com");
+	assert_view(in, u.user, "*97#");
+	in = uri_ok(&u, "sips:#31#5551234:pw@h");
+	assert_view(in, u.user, "#31#5551234");
+	assert_view(in, u.password, "pw");
+
+	/* nowhere else: host, port, password, parameter, header */
+	uri_bad("sip:alice@exa#mple.com");
+	uri_bad("sip:example.com#");
+	uri_bad("sip:alice@example.com:50#60");
+	uri_bad("sip:alice:p#w@example.com");
+	uri_bad("sip:alice@example.com;x=#");
+	uri_bad("sip:alice@example.com;#");
+	uri_bad("sip:alice@example.com?subject=#");
+}
+
 static void test_params(void **state)
 {
 	(void)state;
@@ -504,6 +531,16 @@ static void test_tel(void **state)
 	in = uri_ok(&u, "TEL:+15551234567");
 	assert_int_equal(u.scheme, SIP_SCHEME_TEL);
 	assert_view(in, u.user, "+15551234567");
+
+	/* RFC 3966's phonedigit-hex has '*' and '#': in the number only */
+	in = uri_ok(&u, "tel:*97#;phone-context=example.com");
+	assert_int_equal(u.scheme, SIP_SCHEME_TEL);
+	assert_view(in, u.user, "*97#");
+	assert_view(in, u.params, "phone-context=example.com");
+	in = uri_ok(&u, "tel:#31#5551234");
+	assert_view(in, u.user, "#31#5551234");
+	uri_bad("tel:5551234;phone-context=#");
+	uri_bad("tel:5551234;#");
 }
 
 static void test_opaque_schemes(void **state)
@@ -885,6 +922,8 @@ static void test_uri_equal(void **state)
 	    {"sip:alice@atlanta.com", "sip:alice@atlanta.com;lr;ob;transport=udp"},
 	    {"sip:alice@atlanta.com;maddr=10.0.0.1", "sip:alice@atlanta.com;MADDR=10.0.0.1"},
 	    {"tel:+15551234567", "TEL:+15551234567"},
+	    /* '#' is no reserved character: the same as %23 (19.1.4) */
+	    {"sip:#31#123@h", "sip:%2331%23123@h"},
 	    /* a parameter twice (19.1.4 does not say): either value matches */
 	    {"sip:a@b;x=1;x=2", "sip:a@b;x=2;x=1"},
 	    /* an empty header (the parser takes one, which 19.1.4 cannot
@@ -997,6 +1036,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_hosts, teardown),
 	    cmocka_unit_test_teardown(test_ipv6_references, teardown),
 	    cmocka_unit_test_teardown(test_user_and_password, teardown),
+	    cmocka_unit_test_teardown(test_user_hash, teardown),
 	    cmocka_unit_test_teardown(test_params, teardown),
 	    cmocka_unit_test_teardown(test_headers, teardown),
 	    cmocka_unit_test_teardown(test_tel, teardown),

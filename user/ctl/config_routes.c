@@ -29,30 +29,46 @@ static bool is_user_char(unsigned char ch)
 /* A piece of a Request-URI's user part (RFC 3261 25.1), for a match
  * (user_prefix) or to be sent (rewrite.prefix). Anything else would make
  * leg B's Request-URI malformed, or a prefix that no Request-URI that parses
- * can start with: '#' is %23 on the wire. A prefix to match may end inside an
+ * can start with. A '#' is kept as %23, as 25.1 writes it and as sipshard
+ * sends it: policy_route reads a bare '#' of a Request-URI (which equipment
+ * sends and the parser takes) as %23. A prefix to match may end inside an
  * escape ("%2" for "%2B..." and "%23..."); one to send must not
  * (whole_escapes), since the called number's digits would complete it. */
 static int get_user_part(struct cfg_parse *p, const char *path, json_t *v, char *out, size_t cap,
 			 bool whole_escapes)
 {
-	char b[80];
-	int rc = cfg_get_str(p, path, v, out, cap);
+	char b[80], in[64];
+	int rc = cfg_get_str(p, path, v, in, sizeof(in) < cap ? sizeof(in) : cap);
 	if (rc)
 		return rc;
-	for (const unsigned char *q = (const unsigned char *)out; *q; q++) {
-		if (is_user_char(*q))
-			continue;
-		if (*q == '%' && ((isxdigit(q[1]) && isxdigit(q[2])) ||
-				  (!whole_escapes && (!q[1] || (isxdigit(q[1]) && !q[2]))))) {
-			q += q[1] ? (q[2] ? 2 : 1) : 0;
-			continue;
+	size_t n = 0;
+	for (const unsigned char *q = (const unsigned char *)in; *q; q++) {
+		const char *piece = (const char *)q;
+		size_t len = 1;
+		if (*q == '#') {
+			piece = "%23";
+			len = 3;
+		} else if (*q == '%' &&
+			   ((isxdigit(q[1]) && isxdigit(q[2])) ||
+			    (!whole_escapes && (!q[1] || (isxdigit(q[1]) && !q[2]))))) {
+			len = q[1] ? (q[2] ? 3 : 2) : 1;
+			q += len - 1;
+		} else if (!is_user_char(*q)) {
+			return cfg_fail(
+			    p, path,
+			    "expected the start of a Request-URI user: letters, digits, "
+			    "-_.!~*'()&=+$,;?/# and %%XX escapes (RFC 3261 25.1), "
+			    "got \"%s\"",
+			    cfg_shown(in, b, sizeof(b)));
 		}
-		return cfg_fail(p, path,
-				"expected the start of a Request-URI user: letters, digits, "
-				"-_.!~*'()&=+$,;?/ and %%XX escapes (RFC 3261 25.1; '#' is %%23), "
-				"got \"%s\"",
-				cfg_shown(out, b, sizeof(b)));
+		if (n + len >= cap)
+			return cfg_fail(p, path,
+					"longer than %zu characters with each '#' written %%23",
+					cap - 1);
+		memcpy(out + n, piece, len);
+		n += len;
 	}
+	out[n] = '\0';
 	return 0;
 }
 

@@ -241,6 +241,26 @@ static bool ascii_case_equal(const char *a, const char *b, size_t n)
 	return true;
 }
 
+/* Whether Request-URI user (ulen bytes) starts with prefix (plen), a bare '#'
+ * of user read as the %23 the configuration keeps it as (get_user_part). */
+static bool user_has_prefix(const char *user, size_t ulen, const char *prefix, size_t plen)
+{
+	size_t i = 0;
+	for (size_t u = 0; i < plen; u++) {
+		if (u == ulen)
+			return false;
+		if (user[u] != '#') {
+			if (user[u] != prefix[i++])
+				return false;
+			continue;
+		}
+		for (const char *e = "%23"; *e && i < plen; e++)
+			if (prefix[i++] != *e)
+				return false;
+	}
+	return true;
+}
+
 int policy_route(const struct policy *p, const char *user, size_t ulen, const char *host,
 		 size_t hlen, const struct sockaddr *src)
 {
@@ -251,7 +271,7 @@ int policy_route(const struct policy *p, const char *user, size_t ulen, const ch
 		const struct config_route *r = &p->cfg.routes[i];
 		const struct route_match *m = &p->routes[i];
 		/* length checks first: user or host may be NULL with length 0 */
-		if (m->plen && (m->plen > ulen || memcmp(user, r->user_prefix, m->plen) != 0))
+		if (m->plen && !user_has_prefix(user, ulen, r->user_prefix, m->plen))
 			continue;
 		if (m->domain_v6) {
 			struct in6_addr a;

@@ -19,6 +19,21 @@
  * (credentials lines of up to CRED_LINES_MAX bytes, a Session-Expires). */
 #define SETUP_PIECES_MAX (8192 + CRED_LINES_MAX + 64)
 
+/* A user part as sipshard sends it: a bare '#', which the parser takes
+ * (equipment sends "sip:#123@..."), written %23 as RFC 3261 25.1 has it; the
+ * two are one character (19.1.4), and a peer as strict as 25.1 takes this. */
+static void put_user(struct wbuf *w, const char *s, size_t n)
+{
+	const char *hash;
+	while ((hash = memchr(s, '#', n)) != NULL) {
+		wbuf_put(w, s, (size_t)(hash - s));
+		wbuf_puts(w, "%23");
+		n -= (size_t)(hash + 1 - s);
+		s = hash + 1;
+	}
+	wbuf_put(w, s, n);
+}
+
 /* "sip:USER@host", or "sip:host" when user is empty; user is `over` when
  * that is not NULL. */
 static void put_sip_uri(struct wbuf *w, const struct sip_msg *m, sip_view user, const char *over,
@@ -27,9 +42,9 @@ static void put_sip_uri(struct wbuf *w, const struct sip_msg *m, sip_view user, 
 	wbuf_puts(w, "sip:");
 	if (over ? *over : user.len) {
 		if (over)
-			wbuf_puts(w, over);
+			put_user(w, over, strlen(over));
 		else
-			wput_view(w, m->buf, user);
+			put_user(w, m->buf + user.off, user.len);
 		wbuf_puts(w, "@");
 	}
 	wbuf_puts(w, host);

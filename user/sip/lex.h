@@ -24,7 +24,7 @@ enum {
 	LEX_DIGIT = 1 << 1,
 	LEX_TOKEN = 1 << 2,	 /* token chars: alphanum -.!%*_+`'~ */
 	LEX_UNRESERVED = 1 << 3, /* alphanum mark: -_.!~*'() */
-	LEX_USER = 1 << 4,	 /* user-unreserved &=+$,;?/ (used with LEX_UNRESERVED) */
+	LEX_USER = 1 << 4,	 /* user-unreserved &=+$,;?/ and '#' (used with LEX_UNRESERVED) */
 	LEX_PARAM = 1 << 5,	 /* param-unreserved []/:&+$ (used with LEX_UNRESERVED) */
 	LEX_HNV = 1 << 6,	 /* hnv-unreserved []/?:+$ (used with LEX_UNRESERVED) */
 	LEX_HEX = 1 << 7,
@@ -33,7 +33,7 @@ enum {
 	LEX_PASSWORD = 1 << 10, /* &=+$, (used with LEX_UNRESERVED) */
 	LEX_SCHEME = 1 << 11,	/* alphanum + - . */
 	/* Unions, so that a scan tests one bit (see lex_span). */
-	LEX_UINFO = 1 << 12, /* userinfo bytes but '%': unreserved, user-unreserved, ':' */
+	LEX_UINFO = 1 << 12, /* userinfo bytes but '%': unreserved, user-unreserved, '#', ':' */
 	LEX_PCHAR = 1 << 13, /* uri-parameter bytes but '%': unreserved, param-unreserved */
 	LEX_PVAL = 1 << 14,  /* unquoted header parameter value: token and ':' */
 	LEX_DISP = 1 << 15,  /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */

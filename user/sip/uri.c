@@ -239,11 +239,18 @@ static inline __attribute__((always_inline)) const char *uri_sip(const char *bas
 	return p;
 }
 
+/* The number of a tel URI and its parameters. RFC 3966's number has '*' and
+ * '#' (phonedigit-hex); '#' is no parameter byte, so it is taken here only. */
 static const char *uri_tel(const char *base, const char *p, const char *end, struct sip_uri *u)
 {
 	const char *num = p;
 
-	p = uri_run(p, end, LEX_PCHAR);
+	for (;;) {
+		p = uri_run(p, end, LEX_PCHAR);
+		if (!p || p == end || *p != '#')
+			break;
+		p++;
+	}
 	if (!p || p == num)
 		return NULL;
 	u->user = lex_view(base, num, p);
