@@ -1404,6 +1404,12 @@ static void test_via_fields(void **state)
 	assert_true(m->vias[0].has_rport);
 	assert_view(m, m->vias[0].received, "192.0.2.9");
 
+	/* a '_' in the sent-by host, as a machine named so writes it */
+	parse_via(m, "SIP/2.0/UDP my_host.local:5062;branch=z9hG4bKus;rport");
+	assert_view(m, m->vias[0].host, "my_host.local");
+	assert_int_equal(m->vias[0].port, 5062);
+	assert_view(m, m->vias[0].branch, "z9hG4bKus");
+
 	/* LWS around the slashes of sent-protocol (RFC 3261 25.1 SLASH). */
 	parse_via(m, "SIP / 2.0 / UDP h.example.com;branch=z9hG4bKsl");
 	assert_view(m, m->vias[0].transport, "UDP");
@@ -1430,8 +1436,9 @@ static void test_bad_vias(void **state)
 	    "SIP/2.0/UDP [2001:db8::1;branch=z9hG4bK1",	       /* unclosed IPv6 */
 	    "SIP/2.0/UDP h.example.com;branch=z9hG4bK1,",      /* empty last value */
 	    "SIP/2.0/UDP h.example.com;branch=z9hG4bK1,,SIP/2.0/UDP b.example.com", /* empty */
-	    "",						  /* empty value */
-	    "SIP/2.0/UDP h.exa mple.com;branch=z9hG4bK1", /* space in host */
+	    "",						       /* empty value */
+	    "SIP/2.0/UDP h.exa mple.com;branch=z9hG4bK1",      /* space in host */
+	    "SIP/2.0/UDP h_1.example.com:5_0;branch=z9hG4bK1", /* '_' in the port */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(buf, sizeof(buf), "%sVia: %s\r\n\r\n", via_head, bad[i]);
@@ -2360,10 +2367,10 @@ static void test_branch_and_tag_spellings(void **state)
 /*
  * lex_span_alnum reads sixteen bytes a step, up to a limit that may lie past
  * the end of the run it is asked for: it must stop where the byte loop over
- * LEX_HOST stops, for every byte at every place in and around a step, and
- * never at or past end.
+ * LEX_ALNUM_DOT stops, for every byte at every place in and around a step,
+ * and never at or past end.
  */
-static void test_span_alnum_is_host_class(void **state)
+static void test_span_alnum_is_alnum_dot_class(void **state)
 {
 	(void)state;
 	char buf[80];
@@ -2373,7 +2380,7 @@ static void test_span_alnum_is_host_class(void **state)
 				buf[i] = "a7Z.-q"[i % 6];
 			buf[k] = (char)b;
 			for (size_t end = 0; end <= 48; end += 1) {
-				const char *want = lex_span(buf, buf + end, LEX_HOST);
+				const char *want = lex_span(buf, buf + end, LEX_ALNUM_DOT);
 				const char *tight = lex_span_alnum(buf, buf + end, buf + end);
 				const char *wide =
 				    lex_span_alnum(buf, buf + end, buf + sizeof(buf));
@@ -2677,7 +2684,7 @@ int main(void)
 	    cmocka_unit_test(test_token_params),
 	    cmocka_unit_test(test_dialog_ref),
 	    cmocka_unit_test(test_is_token),
-	    cmocka_unit_test(test_span_alnum_is_host_class),
+	    cmocka_unit_test(test_span_alnum_is_alnum_dot_class),
 	    cmocka_unit_test_teardown(test_long_values_any_byte_anywhere, teardown),
 	    cmocka_unit_test_teardown(test_hdr_lookup_no_false_matches, teardown),
 	    cmocka_unit_test_teardown(test_rack_full_range, teardown),

@@ -29,18 +29,19 @@ enum {
 	LEX_HNV = 1 << 6,	 /* hnv-unreserved []/?:+$ (used with LEX_UNRESERVED) */
 	LEX_HEX = 1 << 7,
 	LEX_WORD = 1 << 8,	/* word chars for Call-ID: token plus ()<>:\"/[]?{} */
-	LEX_HOST = 1 << 9,	/* hostname chars: alphanum - . */
+	LEX_HOST = 1 << 9,	/* hostname chars: alphanum - . and '_' (lex.c) */
 	LEX_PASSWORD = 1 << 10, /* &=+$, (used with LEX_UNRESERVED) */
 	LEX_SCHEME = 1 << 11,	/* alphanum + - . */
 	/* Unions, so that a scan tests one bit (see lex_span). */
-	LEX_UINFO = 1 << 12, /* userinfo bytes but '%': unreserved, user-unreserved, '#', ':' */
-	LEX_PCHAR = 1 << 13, /* uri-parameter bytes but '%': unreserved, param-unreserved */
-	LEX_PVAL = 1 << 14,  /* unquoted header parameter value: token and ':' */
-	LEX_DISP = 1 << 15,  /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */
-	LEX_LWS = 1 << 16,   /* SP, HTAB, CR, LF: bytes that may start LWS */
-	LEX_HCHAR = 1 << 17, /* URI header bytes but '%': unreserved, hnv-, user-unreserved */
-	LEX_IPV6 = 1 << 18,  /* IPv6 reference body: hex digits, ':' and '.' */
-	LEX_WSP = 1 << 19,   /* SP and HTAB */
+	LEX_UINFO = 1 << 12,	 /* userinfo bytes but '%': unreserved, user-unreserved, '#', ':' */
+	LEX_PCHAR = 1 << 13,	 /* uri-parameter bytes but '%': unreserved, param-unreserved */
+	LEX_PVAL = 1 << 14,	 /* unquoted header parameter value: token and ':' */
+	LEX_DISP = 1 << 15,	 /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */
+	LEX_LWS = 1 << 16,	 /* SP, HTAB, CR, LF: bytes that may start LWS */
+	LEX_HCHAR = 1 << 17,	 /* URI header bytes but '%': unreserved, hnv-, user-unreserved */
+	LEX_IPV6 = 1 << 18,	 /* IPv6 reference body: hex digits, ':' and '.' */
+	LEX_WSP = 1 << 19,	 /* SP and HTAB */
+	LEX_ALNUM_DOT = 1 << 20, /* alphanum - . : what lex_span_alnum reads */
 };
 
 extern const uint32_t sip_lex_class[256];
@@ -101,8 +102,8 @@ static inline const char *lex_span(const char *p, const char *end, uint32_t cls)
 }
 
 /*
- * lex_span(p, end, LEX_HOST): the first byte in [p, end) that is not a letter,
- * digit, '-' or '.'. With SSE2, sixteen bytes a step while sixteen bytes from
+ * lex_span(p, end, LEX_ALNUM_DOT): the first byte in [p, end) that is not a
+ * letter, digit, '-' or '.'. With SSE2, sixteen bytes a step while sixteen bytes from
  * p lie before limit (the end of the readable bytes, at or after end: the
  * datagram's end), then a byte at a time. Branches, tags and Call-IDs are
  * mostly such bytes, and their lengths change from one datagram to the next:
@@ -134,7 +135,7 @@ static inline const char *lex_span_alnum(const char *p, const char *end, const c
 #else
 	(void)limit;
 #endif
-	while (p < end && lex_is((unsigned char)*p, LEX_HOST))
+	while (p < end && lex_is((unsigned char)*p, LEX_ALNUM_DOT))
 		p++;
 	return p;
 }
