@@ -13,10 +13,11 @@
 # was answered 400, and the call could not be hung up). A call whose user has
 # the escaped form, %2331%23123, takes the same route.
 #
-# 2. A '_' in host names (a machine named "pbx_a"): raw UAs whose Via sent-by,
-# From, To and Contact hosts have one make a call, an INFO, and a BYE from
-# the callee; every message reaches the other side (before, the INVITE was
-# answered 400).
+# 2. A '_' in host names (a machine named "pbx_a"), and a display name in
+# UTF-8 not in quotes: raw UAs whose Via sent-by, From, To and Contact hosts
+# have one, the caller's From naming it "Jürgen Müller", make a call, an INFO,
+# and a BYE from the callee; every message reaches the other side (before,
+# the INVITE was answered 400).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/common.bash
@@ -87,7 +88,8 @@ def first(sock, start, method=None, t=2.0):
 def a_req(method, cseq, to, n):
     return ("%s sip:other@pbx_sbc.example:%d SIP/2.0\r\n"
             "Via: SIP/2.0/UDP pbx_a.example:%d;branch=z9hG4bKus%d;rport\r\n"
-            "From: \"A\" <sip:alice@pbx_a.example>;tag=atag\r\nTo: %s\r\nCall-ID: %s\r\n"
+            "From: J\u00fcrgen M\u00fcller <sip:alice@pbx_a.example>;tag=atag\r\nTo: %s\r\n"
+            "Call-ID: %s\r\n"
             "CSeq: %d %s\r\nContact: <sip:alice@pbx_a.example:%d>\r\nMax-Forwards: 70\r\n"
             "Content-Length: 0\r\n\r\n" % (method, D, D + 1, n, to, cid, cseq, method,
                                            D + 1)).encode()
@@ -129,7 +131,7 @@ if seen("BYE at the caller", req) is not None:
     seen("200 (BYE) at the callee", first(b, "SIP/2.0 200", "BYE")[0])
 PY
 sed 's/^/# /' "$WORK/underscore.out"
-check "a call between hosts named with '_': all seven messages reached the other side" \
+check "a call between hosts named with '_', the caller's name in UTF-8 unquoted: all seven messages reached the other side" \
 	test "$(grep -c ': yes$' "$WORK/underscore.out")" = 7
 check "and no request was answered 400 or 4xx, none unparsable" \
 	wait_json "$STATS" \

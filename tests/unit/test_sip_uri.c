@@ -758,6 +758,19 @@ static void test_name_addr_token(void **state)
 	assert_view(in, a.display, "Mr.Bob-Smith_1!%*+`'~");
 	assert_view(in, a.tag, "x");
 
+	/* A name in UTF-8 not in quotes (25.1 has tokens, ASCII), as equipment
+	 * writes it: its bytes have no role before the '<', so it is taken as
+	 * it would be quoted. */
+	in = addr_ok(&a, "J\xc3\xbcrgen M\xc3\xbcller <sip:jm@b.example.com>;tag=u");
+	assert_view(in, a.display, "J\xc3\xbcrgen M\xc3\xbcller");
+	assert_view(in, a.uri.user, "jm");
+	assert_view(in, a.tag, "u");
+	in = addr_ok(&a, "\xe5\xbc\xa0\xe4\xb8\x89<sip:2102@192.168.11.23>");
+	assert_view(in, a.display, "\xe5\xbc\xa0\xe4\xb8\x89");
+	/* but not in the URI, nor as a URI without '<' */
+	addr_bad("J\xc3\xbcrgen <sip:j\xc3\xbc@b.example.com>");
+	addr_bad("sip:j\xc3\xbc@b.example.com");
+
 	/* No display name at all. */
 	in = addr_ok(&a, "<sip:bob@biloxi.example.com;transport=udp>;tag=1;expires=60");
 	assert_int_equal(a.display.len, 0);

@@ -33,11 +33,11 @@ enum {
 	LEX_PASSWORD = 1 << 10, /* &=+$, (used with LEX_UNRESERVED) */
 	LEX_SCHEME = 1 << 11,	/* alphanum + - . */
 	/* Unions, so that a scan tests one bit (see lex_span). */
-	LEX_UINFO = 1 << 12,	 /* userinfo bytes but '%': unreserved, user-unreserved, '#', ':' */
-	LEX_PCHAR = 1 << 13,	 /* uri-parameter bytes but '%': unreserved, param-unreserved */
-	LEX_PVAL = 1 << 14,	 /* unquoted header parameter value: token and ':' */
-	LEX_DISP = 1 << 15,	 /* display-name as tokens and LWS: token, SP, HTAB, CR, LF */
-	LEX_LWS = 1 << 16,	 /* SP, HTAB, CR, LF: bytes that may start LWS */
+	LEX_UINFO = 1 << 12, /* userinfo bytes but '%': unreserved, user-unreserved, '#', ':' */
+	LEX_PCHAR = 1 << 13, /* uri-parameter bytes but '%': unreserved, param-unreserved */
+	LEX_PVAL = 1 << 14,  /* unquoted header parameter value: token and ':' */
+	LEX_DISP = 1 << 15, /* display-name as tokens and LWS: token, SP, HTAB, CR, LF, 0x80-0xFF */
+	LEX_LWS = 1 << 16,  /* SP, HTAB, CR, LF: bytes that may start LWS */
 	LEX_HCHAR = 1 << 17,	 /* URI header bytes but '%': unreserved, hnv-, user-unreserved */
 	LEX_IPV6 = 1 << 18,	 /* IPv6 reference body: hex digits, ':' and '.' */
 	LEX_WSP = 1 << 19,	 /* SP and HTAB */
