@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Two bytes RFC 3261 25.1 does not have where equipment sends them, taken by
-# sipshardd for a whole call: a '#' in a user part, and a '_' in a host name.
+# Bytes RFC 3261 25.1 does not have where equipment sends them, taken by
+# sipshardd for a whole call: a '#' in a user part, a '_' in a host name, and
+# UTF-8 in a display name not in quotes.
 #
 # 1. A '#' bare in the called user (25.1 writes %23; feature codes and
 # Microsoft Teams Direct Routing send "sip:#31#123@..."): SIPp calls
@@ -65,7 +66,7 @@ check "no request was answered 400 and nothing was dropped as malformed" \
 	'sum(w["answered_400"] + w["answered_4xx"] for w in j["workers"]), sum(w["rx_bad"] + w["drops"]["unparsable"] for w in j["workers"]), j["controller"]["calls_answered"]' \
 	"0 0 3"
 
-# ---- 2. '_' in host names ------------------------------------------------------
+# ---- 2. '_' in host names, a display name in UTF-8 ----------------------------
 # the route "other" sends the call to the raw callee at OTHER_PORT, now free
 kill "$OTHER" 2>/dev/null
 wait "$OTHER" 2>/dev/null
