@@ -130,6 +130,26 @@ static void test_invite_user_hash_escaped(void **state)
 	parse_ok(&b, out, (size_t)n);
 	assert_true(sip_view_eq(out, b.ruri.user, "0%231", 5));
 	assert_true(sip_view_eq(out, b.to.uri.user, "0%231", 5));
+
+	/* a user of 2000 '#', which the parser takes (a URI of up to max_uri
+	 * bytes), is three times as long written %23: the INVITE does not fit
+	 * and is refused whole (the controller answers 513), never cut */
+	static char big[8192];
+	char user[2001];
+	memset(user, '#', 2000);
+	user[2000] = '\0';
+	int len = snprintf(big, sizeof(big),
+			   "INVITE sip:%s@sbc.example SIP/2.0\r\n"
+			   "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa1\r\n"
+			   "Max-Forwards: 70\r\nFrom: <sip:a@10.0.0.1>;tag=at\r\n"
+			   "To: <sip:%s@sbc.example>\r\nCall-ID: c1@10.0.0.1\r\nCSeq: 1 INVITE\r\n"
+			   "Content-Length: 0\r\n\r\n",
+			   user, user);
+	assert_true(len > 0 && (size_t)len < sizeof(big));
+	parse_ok(&a, big, (size_t)len);
+	rb = leg_b;
+	static char small[65536];
+	assert_int_equal(setup_build_invite(&a, &rb, small, sizeof(small)), -ENOSPC);
 }
 
 /* The lines of m with header id. */
