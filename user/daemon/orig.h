@@ -171,9 +171,10 @@ struct orig_table {
 	struct orig_txn out[ORIG_SLOTS];
 };
 
-/* Sends the datagram at buf (len bytes) to dst. */
-typedef void (*orig_send_fn)(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
-			     socklen_t dst_len);
+/* Sends the datagram at buf (len bytes) to dst: the relay's sender type, so
+ * that one function of the worker's (send_orig) sends both the requests of
+ * ours and the 487s resent[] keeps. */
+typedef relay_send_fn orig_send_fn;
 /* A transaction ended: its final status, or 408 when Timer F gave it up (RFC
  * 3261 8.1.3.1) or when it gave its slot up to a newer request (it then
  * stops waiting as at Timer F, only sooner); resp is the final response

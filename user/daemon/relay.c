@@ -41,7 +41,7 @@
  * kept in ended[] for its retransmissions, as the final of a BYE that
  * crossed is, a re-INVITE's 487 resent by Timer G until its ACK, which is
  * absorbed here, and a CANCEL of it answered 200, RFC 3261 17.2.1, 9.2:
- * resent_487), and a final that
+ * resent_keep), and a final that
  * comes after the end is no longer
  * relayed, since the dialog held its sender's address, but a final to an
  * INVITE is ACKed, built from the final itself, as the INVITE's UAC must
@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/keyhash.h"
 #include "core/wbuf.h"
 #include "daemon/relay.h"
@@ -984,7 +985,7 @@ static void resent_free(struct relay_ctx *rc, struct relay_resent *e)
 /* Timer G's next wait after one of ms: doubled, at most T2 (RFC 3261 17.2.1). */
 static uint32_t resent_interval(const struct relay_ctx *rc, uint32_t ms)
 {
-	return ms * 2 > rc->t2_ms ? rc->t2_ms : ms * 2;
+	return (uint32_t)clock_earlier(2ull * ms, rc->t2_ms);
 }
 
 /* The ACK of the 487 in resent[] for the request with this key and CSeq came:
@@ -1023,28 +1024,26 @@ _Static_assert(sizeof(((struct relay_resent *)0)->data) >=
 	       "resent[] holds any 487 relay_end_pending writes");
 
 /*
- * The 487 to the re-INVITE of leg s with this CSeq, whose lines are head
- * (head_len bytes), as relay_end_pending gives it (into out, cap bytes), and
- * kept in resent[] for Timer G: sent again after T1; when out is NULL (no send
- * buffer), first sent by Timer G at the next tick, rather than waiting for a
- * retransmission of the INVITE that will not come once its sender had a
- * provisional. One longer than cap would never leave a send buffer: not kept.
+ * Keeps the 487 to the re-INVITE of leg s with this CSeq in resent[] for
+ * Timer G: the copy sent (sent, n bytes), resent after T1; or, when none
+ * could go (no send buffer: sent NULL), written here from its lines (head,
+ * head_len bytes, at most cap) and first sent at the next tick, rather than
+ * waiting for a retransmission of the INVITE that will not come once its
+ * sender had a provisional.
  */
-static int resent_487(struct relay_ctx *rc, const struct sip_session *s, uint32_t cseq,
-		      const char *head, size_t head_len, char *out, size_t cap)
+static void resent_keep(struct relay_ctx *rc, const struct sip_session *s, uint32_t cseq,
+			const char *head, size_t head_len, const char *sent, int n, size_t cap)
 {
-	int n = out ? setup_local_response(487, head, head_len, NULL, out, cap) : 0;
-	if (n < 0)
-		return -ENOSPC;
 	struct relay_resent *e = resent_take(rc);
-	if (out)
-		memcpy(e->data, out, (size_t)n);
+
+	if (sent)
+		memcpy(e->data, sent, (size_t)n);
 	else
 		n = setup_local_response(487, head, head_len, NULL, e->data,
 					 cap < sizeof(e->data) ? cap : sizeof(e->data));
 	if (n < 0) {
 		resent_free(rc, e);
-		return -ENOSPC;
+		return;
 	}
 	e->len = (uint16_t)n;
 	e->cseq = cseq;
@@ -1053,15 +1052,8 @@ static int resent_487(struct relay_ctx *rc, const struct sip_session *s, uint32_
 	memcpy(&e->peer, &s->peer, sizeof(e->peer));
 	e->peer_len = s->peer_len;
 	e->deadline_ms = rc->now_ms + 64ull * rc->t1_ms; /* Timer H */
-	if (!out) {
-		e->next_ms = rc->now_ms;
-		e->interval_ms = rc->t1_ms;
-		return -ENOSPC;
-	}
-	e->next_ms = rc->now_ms + rc->t1_ms;
-	e->interval_ms = resent_interval(rc, rc->t1_ms);
-	rc->answered[4]++;
-	return n;
+	e->next_ms = sent ? rc->now_ms + rc->t1_ms : rc->now_ms;
+	e->interval_ms = sent ? resent_interval(rc, rc->t1_ms) : rc->t1_ms;
 }
 
 void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send, void *arg)
@@ -1077,9 +1069,7 @@ void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send
 		}
 		send(arg, e->data, e->len, (const struct sockaddr *)&e->peer, e->peer_len);
 		rc->pending_487_resent++;
-		e->next_ms = now_ms + e->interval_ms;
-		if (e->next_ms > e->deadline_ms)
-			e->next_ms = e->deadline_ms;
+		e->next_ms = clock_earlier(now_ms + e->interval_ms, e->deadline_ms);
 		e->interval_ms = resent_interval(rc, e->interval_ms);
 	}
 }
@@ -1096,7 +1086,7 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	/* the leg's last INVITE, whatever came after it: its sender, once a
 	 * provisional came, resends it no more (17.1.1.2), so a final from
 	 * here is the only one it gets (the other leg's is ACKed here):
-	 * Timer G resends it until its ACK (resent_487) */
+	 * Timer G resends it until its ACK (resent_keep) */
 	if (!t)
 		t = shard_txn_open_invite(rc->table, d, leg);
 	/* and its last BYE: left open, its late final, or its expiry, would
@@ -1118,15 +1108,15 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
 	const char *head = shard_txn_head(rc->table, t);
-	if (t->method_id == SIP_METHOD_INVITE)
-		return resent_487(rc, s, t->in_cseq, head, t->head_len, out, cap);
-	if (!out)
-		return -ENOSPC; /* no send buffer: as if lost on the wire */
-	int n = setup_local_response(status, head, t->head_len, NULL, out, cap);
-	if (n < 0)
-		return -ENOSPC;
-	rc->answered[status / 100]++;
-	return n;
+	/* no send buffer (out NULL): as if lost on the wire */
+	int n = out ? setup_local_response(status, head, t->head_len, NULL, out, cap) : -ENOSPC;
+	if (n >= 0)
+		rc->answered[status / 100]++;
+	/* a re-INVITE's 487 is resent until its ACK (Timer G), or first sent
+	 * at the next tick; one that does not fit cap never would */
+	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out))
+		resent_keep(rc, s, t->in_cseq, head, t->head_len, n >= 0 ? out : NULL, n, cap);
+	return n < 0 ? -ENOSPC : n;
 }
 
 /* Whether the offer open on leg s of d (session_offer_open) was made by a

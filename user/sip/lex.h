@@ -39,9 +39,8 @@ enum {
 	LEX_DISP = 1 << 15, /* display-name as tokens and LWS: token, SP, HTAB, CR, LF, 0x80-0xFF */
 	LEX_LWS = 1 << 16,  /* SP, HTAB, CR, LF: bytes that may start LWS */
 	LEX_HCHAR = 1 << 17,	 /* URI header bytes but '%': unreserved, hnv-, user-unreserved */
-	LEX_IPV6 = 1 << 18,	 /* IPv6 reference body: hex digits, ':' and '.' */
+	LEX_ALNUM_DOT = 1 << 18, /* alphanum - . : what lex_span_alnum reads */
 	LEX_WSP = 1 << 19,	 /* SP and HTAB */
-	LEX_ALNUM_DOT = 1 << 20, /* alphanum - . : what lex_span_alnum reads */
 };
 
 extern const uint32_t sip_lex_class[256];
