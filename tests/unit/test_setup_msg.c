@@ -42,6 +42,10 @@ static const struct setup_leg_b leg_b = {
 static struct sip_msg a, b, r;
 static char out[4096], out2[4096];
 
+/* View v of the datagram in out holds the string literal lit, whose length
+ * the compiler counts. */
+#define assert_out_view(v, lit) assert_true(sip_view_eq(out, (v), (lit), sizeof(lit) - 1))
+
 static void parse_ok(struct sip_msg *m, const char *s, size_t n)
 {
 	int rc = sip_parse(m, s, n, NULL);
@@ -64,14 +68,14 @@ static void test_invite_hides_caller(void **state)
 	assert_null(memmem(out, (size_t)n, "atag1", 5));
 	assert_null(memmem(out, (size_t)n, "z9hG4bKcaller1", 14));
 	assert_int_equal(b.nvias, 1);
-	assert_true(sip_view_eq(out, b.vias[0].branch, "z9hG4bKscB1", 11));
-	assert_true(sip_view_eq(out, b.call_id, "legb-abc", 8));
-	assert_true(sip_view_eq(out, b.from.tag, "ftagB", 5));
+	assert_out_view(b.vias[0].branch, "z9hG4bKscB1");
+	assert_out_view(b.call_id, "legb-abc");
+	assert_out_view(b.from.tag, "ftagB");
 	assert_false(b.to.has_tag);
 	assert_int_equal(b.cseq.num, 1);
 	assert_int_equal(b.max_forwards, 69);
 	assert_int_equal(b.nrecord_routes, 0);
-	assert_true(sip_view_eq(out, b.ruri.user, "bob", 3));
+	assert_out_view(b.ruri.user, "bob");
 	assert_int_equal(b.ruri.port, 5080);
 	assert_int_equal(b.body.len, 4);
 	assert_memory_equal(out + b.body.off, "v=0\n", 4);
@@ -95,13 +99,13 @@ static void test_invite_rewritten_user(void **state)
 	parse_ok(&a, invite_a, sizeof(invite_a) - 1);
 	rb.user = "0044bob";
 	build_b(&rb);
-	assert_true(sip_view_eq(out, b.ruri.whole, "sip:0044bob@127.0.0.1:5080", 26));
-	assert_true(sip_view_eq(out, b.to.uri.whole, "sip:0044bob@127.0.0.1:5080", 26));
-	assert_true(sip_view_eq(out, b.from.uri.user, "alice", 5));
+	assert_out_view(b.ruri.whole, "sip:0044bob@127.0.0.1:5080");
+	assert_out_view(b.to.uri.whole, "sip:0044bob@127.0.0.1:5080");
+	assert_out_view(b.from.uri.user, "alice");
 	rb.user = "";
 	build_b(&rb);
-	assert_true(sip_view_eq(out, b.ruri.whole, "sip:127.0.0.1:5080", 18));
-	assert_true(sip_view_eq(out, b.to.uri.whole, "sip:127.0.0.1:5080", 18));
+	assert_out_view(b.ruri.whole, "sip:127.0.0.1:5080");
+	assert_out_view(b.to.uri.whole, "sip:127.0.0.1:5080");
 }
 
 /* A '#' the caller wrote bare (the parser takes it; Teams Direct Routing
@@ -123,14 +127,14 @@ static void test_invite_user_hash_escaped(void **state)
 	parse_ok(&a, hashed, sizeof(hashed) - 1);
 	int n = build_b(&rb);
 	assert_null(memchr(out, '#', (size_t)n));
-	assert_true(sip_view_eq(out, b.ruri.user, "%2331%23123", 11));
-	assert_true(sip_view_eq(out, b.to.uri.user, "%2331%23123", 11));
-	assert_true(sip_view_eq(out, b.from.uri.user, "*97%23", 6));
+	assert_out_view(b.ruri.user, "%2331%23123");
+	assert_out_view(b.to.uri.user, "%2331%23123");
+	assert_out_view(b.from.uri.user, "*97%23");
 
 	rb.user = "0#1";
 	build_b(&rb);
-	assert_true(sip_view_eq(out, b.ruri.user, "0%231", 5));
-	assert_true(sip_view_eq(out, b.to.uri.user, "0%231", 5));
+	assert_out_view(b.ruri.user, "0%231");
+	assert_out_view(b.to.uri.user, "0%231");
 
 	/* a user of 2000 '#', which the parser takes (a URI of up to max_uri
 	 * bytes), is three times as long written %23: the INVITE does not fit
@@ -259,10 +263,10 @@ static void test_invite_session_expires(void **state)
 	struct setup_leg_b rb = leg_b;
 	rb.session_expires_s = 1800;
 	build_leg_b(invite_a, sizeof(invite_a) - 1, &rb);
-	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
+	assert_out_view(b.session_expires, "1800");
 	int n = build_leg_b(asks, sizeof(asks) - 1, &rb);
 	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
-	assert_true(sip_view_eq(out, b.session_expires, "600;refresher=uac", 17));
+	assert_out_view(b.session_expires, "600;refresher=uac");
 
 	/* a caller's Min-SE above timers.session_expires_s: the callee is
 	 * asked for the Min-SE (RFC 4028 8.1), and gets the Min-SE line too;
@@ -272,12 +276,12 @@ static void test_invite_session_expires(void **state)
 	static const char low_min_se_a[] = INVITE_TO_SBC "Min-SE: 90\r\n"
 							 "Content-Length: 0\r\n\r\n";
 	build_leg_b(min_se_a, sizeof(min_se_a) - 1, &rb);
-	assert_true(sip_view_eq(out, b.session_expires, "2400", 4));
+	assert_out_view(b.session_expires, "2400");
 	uint32_t caller_min_se = 0;
 	assert_true(sip_hdr_delta_seconds(&b, SIP_HDR_MIN_SE, &caller_min_se));
 	assert_int_equal(caller_min_se, 2400);
 	build_leg_b(low_min_se_a, sizeof(low_min_se_a) - 1, &rb);
-	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
+	assert_out_view(b.session_expires, "1800");
 	n = build_leg_b(asks, sizeof(asks) - 1, &rb);
 
 	/* rebuilt after a 422 with Min-SE: 1800: that interval, said twice */
@@ -286,7 +290,7 @@ static void test_invite_session_expires(void **state)
 	build_again(&again, &rb, n);
 	assert_int_equal(lines_of(&b, SIP_HDR_SESSION_EXPIRES), 1);
 	assert_int_equal(lines_of(&b, SIP_HDR_MIN_SE), 1);
-	assert_true(sip_view_eq(out, b.session_expires, "1800", 4));
+	assert_out_view(b.session_expires, "1800");
 	uint32_t min_se = 0;
 	assert_true(sip_hdr_delta_seconds(&b, SIP_HDR_MIN_SE, &min_se));
 	assert_int_equal(min_se, 1800);
@@ -735,10 +739,10 @@ static void test_invite_long_user_parts(void **state)
 		parse_ok(&b, out, (size_t)n);
 		assert_true(sip_view_eq(out, b.ruri.user, ruri_users[i], strlen(ruri_users[i])));
 		assert_true(sip_view_eq(out, b.from.uri.user, user, 600));
-		assert_true(sip_view_eq(out, b.from.uri.host, "127.0.0.1", 9));
-		assert_true(sip_view_eq(out, b.from.tag, "ftagB", 5));
+		assert_out_view(b.from.uri.host, "127.0.0.1");
+		assert_out_view(b.from.tag, "ftagB");
 		assert_true(sip_view_eq(out, b.to.uri.user, user, 600));
-		assert_true(sip_view_eq(out, b.to.uri.host, "127.0.0.1", 9));
+		assert_out_view(b.to.uri.host, "127.0.0.1");
 
 		/* one byte short of the whole INVITE: refused */
 		assert_int_equal(setup_build_invite(&a, &leg_b, out2, (size_t)n - 1), -ENOSPC);
