@@ -24,6 +24,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(BUILD)/gen -MMD -MP -pthread
 LDLIBS  := -Wl,--as-needed -luring -lbpf -lelf -lz -ljansson -lnettle -lresolv -lpthread -lm
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TSANFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 LIB_SRC  := $(shell find user -name '*.c' -not -path 'user/cmd/*' | sort)
 CMD_SRC  := $(wildcard user/cmd/*.c)
@@ -37,7 +38,7 @@ TOOL_SRC := $(wildcard tests/integration/*.c)
 LIB      := $(BUILD)/libsipshard.a
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 ASAN_LIB := $(BUILD)/asan/libsipshard.a
-ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/obj/%.o)
+TSAN_LIB := $(BUILD)/tsan/libsipshard.a
 SKELS    := $(BPF_SRC:kern/%.bpf.c=$(BUILD)/gen/%.skel.h)
 BPF_OBJ  := $(BPF_SRC:kern/%.bpf.c=$(BUILD)/kern/%.bpf.o)
 PROGS    := $(foreach s,$(CMD_SRC),$(BUILD)/$(subst _,-,$(basename $(notdir $(s)))))
@@ -52,7 +53,7 @@ TOOLS    := $(TOOL_SRC:tests/integration/%.c=$(BUILD)/tools/%)
 JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
 PAR     := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
-.PHONY: all deps test unit asan fuzz fuzz-smoke demo bench compare format install clean
+.PHONY: all deps test unit asan tsan fuzz fuzz-smoke demo bench compare format install clean
 # Keep intermediate objects (test and BPF objects) so that rebuilds stay incremental.
 .SECONDARY:
 
@@ -91,13 +92,19 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/asan/obj/%.o: %.c | $(SKELS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+# The library again for a sanitizer build: san_lib DIR FLAGS puts its objects
+# and archive under $(BUILD)/DIR (asan: ASan + UBSan; tsan: ThreadSanitizer).
+define san_lib
+$(BUILD)/$(1)/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(2) -c $$< -o $$@
 
-$(ASAN_LIB): $(ASAN_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
+$(BUILD)/$(1)/libsipshard.a: $(LIB_SRC:%.c=$(BUILD)/$(1)/obj/%.o)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(eval $(call san_lib,asan,$(SANFLAGS)))
+$(eval $(call san_lib,tsan,$(TSANFLAGS)))
 
 # ---- programs ------------------------------------------------------------
 define prog_rule
@@ -152,12 +159,18 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard include/sipshard/*.h 
 $(BUILD)/asan/sipshardd: $(BUILD)/asan/obj/user/cmd/sipshardd.o $(ASAN_LIB)
 	$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
+# The daemon under ThreadSanitizer, for the integration tests whose daemon's
+# workers and controller run side by side (TSAN_DAEMON=1 in the script).
+$(BUILD)/tsan/sipshardd: $(BUILD)/tsan/obj/user/cmd/sipshardd.o $(TSAN_LIB)
+	$(CC) $(CFLAGS) $(TSANFLAGS) $^ -o $@ $(LDLIBS)
+
 unit: $(UNITS)
 asan: $(ASAN_UNITS) $(BUILD)/asan/sipshardd
+tsan: $(BUILD)/tsan/sipshardd
 
 # Builds everything, then runs every suite; the last line sums them.
 test: deps
-	@$(MAKE) --no-print-directory $(PAR) build-all asan $(FUZZERS)
+	@$(MAKE) --no-print-directory $(PAR) build-all asan tsan $(FUZZERS)
 	@tests/run.sh
 
 # Runs each fuzzer for FUZZ_SECONDS (default 300) from its seed corpus

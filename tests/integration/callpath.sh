@@ -3,6 +3,9 @@
 # and callee, in the four combinations of BPF steering and io_uring.
 set -u
 cd "$(dirname "$0")/../.."
+# the ThreadSanitizer build of the daemon (common.bash): every call path in
+# the four combinations, the stats file written beside them
+TSAN_DAEMON=1
 . tests/integration/common.bash
 
 D_PORT=15060   # sipshardd

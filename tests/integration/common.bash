@@ -11,6 +11,13 @@ BUILD=${BUILD:-build}
 if [ -n "${ASAN_DAEMON:-}" ] && [ -x "$BUILD/asan/sipshardd" ]; then
 	SIPSHARDD=${SIPSHARDD:-$BUILD/asan/sipshardd}
 fi
+# A script that sets TSAN_DAEMON=1 runs the daemon built with ThreadSanitizer
+# (make tsan): its workers and its controller run side by side as in
+# production, and a data race between them fails the check that cleanup adds
+# (tsan_verdict), where it would pass unseen in the plain build.
+if [ -n "${TSAN_DAEMON:-}" ]; then
+	SIPSHARDD=${SIPSHARDD:-$BUILD/tsan/sipshardd}
+fi
 SIPSHARDD=${SIPSHARDD:-$BUILD/sipshardd}
 echo "# daemon: $SIPSHARDD"
 # on tmpfs when there is one, as run_dir should be: each start puts the set-up
@@ -27,6 +34,11 @@ WORK=$(mktemp -d /dev/shm/sipshard-it.XXXXXX 2>/dev/null || mktemp -d /tmp/sipsh
 # orig_auth.sh, run alone, took 35.7 s with the shim and 20.3 s without it.
 if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
 	mkdir -p "$WORK/bin" && ln -sf /usr/bin/python3 "$WORK/bin/python3" && PATH=$WORK/bin:$PATH
+fi
+# each report of the ThreadSanitizer build goes to a file of its own,
+# tsan.PID; halt_on_error=0 lets the script's own checks run to the end
+if [ -n "${TSAN_DAEMON:-}" ]; then
+	export TSAN_OPTIONS="log_path=$WORK/tsan halt_on_error=0 ${TSAN_OPTIONS:-}"
 fi
 PIDS=()
 
@@ -50,6 +62,25 @@ keep_failure_logs() {
 	done
 }
 
+# tsan_verdict: the last checks of a TSAN_DAEMON=1 script, once its processes
+# stopped: the daemon it ran was the ThreadSanitizer build (a plain one finds
+# no race, so a missing build must fail, not pass), and no report came from
+# it. Each report's summary and the first one in full go to the log.
+tsan_verdict() {
+	local reports
+	check "the daemon ran is the ThreadSanitizer build" \
+		sh -c 'ldd "$1" | grep -q libtsan' sh "$SIPSHARDD"
+	reports=$(find "$WORK" -maxdepth 1 -name 'tsan.*' -type f | sort)
+	if [ -z "$reports" ]; then
+		ok "no data race between the daemon's threads (ThreadSanitizer)"
+		return
+	fi
+	not_ok "no data race between the daemon's threads (ThreadSanitizer: $(echo "$reports" |
+		xargs cat | grep -c '^WARNING: ThreadSanitizer') reports)"
+	echo "$reports" | xargs cat | grep '^SUMMARY' | sort | uniq -c | sed 's/^/#   /'
+	sed -n '1,/^SUMMARY/p' "$(echo "$reports" | head -1)" | sed 's/^/#   /'
+}
+
 cleanup() {
 	local p=''
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -62,6 +93,7 @@ cleanup() {
 	done
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -z "${TSAN_DAEMON:-}" ] || tsan_verdict
 	[ "$NOT_OK" -eq 0 ] || keep_failure_logs
 	if [ -n "${KEEP_WORK:-}" ]; then echo "# work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }

@@ -17,6 +17,9 @@
 # says makes the transfer; one before it naming a sips: URI gets 403.
 set -u
 cd "$(dirname "$0")/../.."
+# the ThreadSanitizer build of the daemon (common.bash): a transfer crosses
+# from the controller to a worker and back
+TSAN_DAEMON=1
 . tests/integration/common.bash
 
 D_PORT=16400 # sipshardd; P1 is 16401, Y 16402, X 16403

@@ -8,6 +8,9 @@
 # run-alone: 30000 calls end at once; a neighbour would slow it past its waits
 set -u
 cd "$(dirname "$0")/../.."
+# the ThreadSanitizer build of the daemon (common.bash): the workers hand
+# datagrams to each other and to the controller
+TSAN_DAEMON=1
 . tests/integration/common.bash
 
 D_PORT=16300 # sipshardd

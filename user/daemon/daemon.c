@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "core/files.h"
 #include "core/mem.h"
 #include "core/rng.h"
@@ -1133,6 +1134,8 @@ static json_t *methods_json(const uint64_t *counts)
 }
 
 #define JI(o, k, v) json_object_set_new((o), (k), json_integer((json_int_t)(v)))
+/* A worker's counter, read from the controller thread (core/counter.h) */
+#define JC(o, k, c) JI((o), (k), counter_get(&(c)))
 
 /* Each registration by name: whether it holds a binding, for how long yet,
  * the last attempt's final status, whether the last 2xx did not list its
@@ -1213,75 +1216,75 @@ json_t *daemon_stats_json(struct daemon *d)
 		const struct worker_stats *s = &d->workers[i].st;
 		json_t *o = json_object();
 		JI(o, "id", i);
-		JI(o, "rx", s->rx);
-		JI(o, "rx_bad", s->rx_bad);
-		JI(o, "rx_foreign", s->rx_foreign);
-		JI(o, "handoff_in", s->handoff_in);
-		JI(o, "handoff_drop", s->handoff_drop);
-		JI(o, "to_controller", s->to_controller);
-		JI(o, "sent", s->sent);
-		JI(o, "sent_for_controller", s->sent_for_controller);
-		JI(o, "answered_400", s->answered_400);
-		JI(o, "answered_505", s->answered_505);
-		JI(o, "dialogs_installed", s->dialogs_installed);
-		JI(o, "installs_refused", s->installs_refused);
-		JI(o, "dialogs_ended", s->dialogs_ended);
-		JI(o, "dialogs_expired", s->dialogs_expired);
-		JI(o, "dialogs_session_expired", s->dialogs_session_expired);
-		JI(o, "dialogs_reattached", s->dialogs_reattached);
-		JI(o, "setups_dropped_at_reattach", s->setups_dropped);
-		JI(o, "replaces_handed", s->replaces_handed);
-		JI(o, "replaces_matched", s->replaces_matched);
-		JI(o, "replaces_unmatched", s->replaces_unmatched);
-		JI(o, "replaces_refused", s->replaces_refused);
-		too_large += s->rejected_too_large;
-		JI(o, "relayed_responses", d->workers[i].relay.relayed_resp);
-		JI(o, "responses_503_sent_as_500", d->workers[i].relay.resp_503_as_500);
-		JI(o, "answered_2xx", d->workers[i].relay.answered[2]);
-		JI(o, "answered_4xx", d->workers[i].relay.answered[4]);
-		JI(o, "answered_5xx", d->workers[i].relay.answered[5]);
-		JI(o, "session_too_brief", d->workers[i].relay.session_too_brief);
-		JI(o, "long_head_full", d->workers[i].relay.long_head_full);
-		JI(o, "long_heads_evicted", d->workers[i].table.heads_evicted);
-		JI(o, "bye_replayed", d->workers[i].relay.bye_replayed);
-		JI(o, "pending_replayed", d->workers[i].relay.pending_replayed);
-		JI(o, "pending_ended", d->workers[i].relay.pending_ended);
-		JI(o, "pending_487_resent", d->workers[i].relay.pending_487_resent);
-		JI(o, "pending_487_unacknowledged", d->workers[i].relay.pending_487_unacknowledged);
-		JI(o, "pending_487_overwritten", d->workers[i].relay.pending_487_overwritten);
-		JI(o, "late_finals_acked", d->workers[i].relay.late_finals_acked);
-		JI(o, "transactions_evicted", d->workers[i].table.txns_evicted);
-		JI(o, "transactions_expired", s->txns_expired);
-		JI(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
-		JI(o, "refer_to_rewritten", d->workers[i].relay.refer_to_rewritten);
-		JI(o, "refer_to_kept", d->workers[i].relay.refer_to_kept);
-		JI(o, "refer_to_refused", d->workers[i].relay.refer_to_refused);
-		JI(o, "refer_to_malformed", d->workers[i].relay.refer_to_malformed);
-		JI(o, "referred_by_rewritten", d->workers[i].relay.referred_by_rewritten);
-		JI(o, "referred_by_kept", d->workers[i].relay.referred_by_kept);
-		JI(o, "transfers_timed_out", s->transfers_timed_out);
-		JI(o, "dialog_queries", s->dialog_queries);
+		JC(o, "rx", s->rx);
+		JC(o, "rx_bad", s->rx_bad);
+		JC(o, "rx_foreign", s->rx_foreign);
+		JC(o, "handoff_in", s->handoff_in);
+		JC(o, "handoff_drop", s->handoff_drop);
+		JC(o, "to_controller", s->to_controller);
+		JC(o, "sent", s->sent);
+		JC(o, "sent_for_controller", s->sent_for_controller);
+		JC(o, "answered_400", s->answered_400);
+		JC(o, "answered_505", s->answered_505);
+		JC(o, "dialogs_installed", s->dialogs_installed);
+		JC(o, "installs_refused", s->installs_refused);
+		JC(o, "dialogs_ended", s->dialogs_ended);
+		JC(o, "dialogs_expired", s->dialogs_expired);
+		JC(o, "dialogs_session_expired", s->dialogs_session_expired);
+		JC(o, "dialogs_reattached", s->dialogs_reattached);
+		JC(o, "setups_dropped_at_reattach", s->setups_dropped);
+		JC(o, "replaces_handed", s->replaces_handed);
+		JC(o, "replaces_matched", s->replaces_matched);
+		JC(o, "replaces_unmatched", s->replaces_unmatched);
+		JC(o, "replaces_refused", s->replaces_refused);
+		too_large += counter_get(&s->rejected_too_large);
+		JC(o, "relayed_responses", d->workers[i].relay.relayed_resp);
+		JC(o, "responses_503_sent_as_500", d->workers[i].relay.resp_503_as_500);
+		JC(o, "answered_2xx", d->workers[i].relay.answered[2]);
+		JC(o, "answered_4xx", d->workers[i].relay.answered[4]);
+		JC(o, "answered_5xx", d->workers[i].relay.answered[5]);
+		JC(o, "session_too_brief", d->workers[i].relay.session_too_brief);
+		JC(o, "long_head_full", d->workers[i].relay.long_head_full);
+		JC(o, "long_heads_evicted", d->workers[i].table.heads_evicted);
+		JC(o, "bye_replayed", d->workers[i].relay.bye_replayed);
+		JC(o, "pending_replayed", d->workers[i].relay.pending_replayed);
+		JC(o, "pending_ended", d->workers[i].relay.pending_ended);
+		JC(o, "pending_487_resent", d->workers[i].relay.pending_487_resent);
+		JC(o, "pending_487_unacknowledged", d->workers[i].relay.pending_487_unacknowledged);
+		JC(o, "pending_487_overwritten", d->workers[i].relay.pending_487_overwritten);
+		JC(o, "late_finals_acked", d->workers[i].relay.late_finals_acked);
+		JC(o, "transactions_evicted", d->workers[i].table.txns_evicted);
+		JC(o, "transactions_expired", s->txns_expired);
+		JC(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);
+		JC(o, "refer_to_rewritten", d->workers[i].relay.refer_to_rewritten);
+		JC(o, "refer_to_kept", d->workers[i].relay.refer_to_kept);
+		JC(o, "refer_to_refused", d->workers[i].relay.refer_to_refused);
+		JC(o, "refer_to_malformed", d->workers[i].relay.refer_to_malformed);
+		JC(o, "referred_by_rewritten", d->workers[i].relay.referred_by_rewritten);
+		JC(o, "referred_by_kept", d->workers[i].relay.referred_by_kept);
+		JC(o, "transfers_timed_out", s->transfers_timed_out);
+		JC(o, "dialog_queries", s->dialog_queries);
 		const struct orig_stats *b = &d->workers[i].orig.st;
 		json_t *orig = json_object();
-		JI(orig, "sent", b->sent);
-		JI(orig, "retransmitted", b->retransmitted);
-		JI(orig, "answered", b->answered);
-		JI(orig, "unanswered", b->unanswered);
-		JI(orig, "overwritten", b->overwritten);
-		JI(orig, "call_ended", b->call_ended);
-		JI(orig, "stray_responses", b->stray);
-		JI(orig, "challenges_answered", b->challenges_answered);
-		JI(orig, "challenges_no_credentials",
+		JC(orig, "sent", b->sent);
+		JC(orig, "retransmitted", b->retransmitted);
+		JC(orig, "answered", b->answered);
+		JC(orig, "unanswered", b->unanswered);
+		JC(orig, "overwritten", b->overwritten);
+		JC(orig, "call_ended", b->call_ended);
+		JC(orig, "stray_responses", b->stray);
+		JC(orig, "challenges_answered", b->challenges_answered);
+		JC(orig, "challenges_no_credentials",
 		   b->challenges_refused[ORIG_AUTH_NO_CREDENTIALS]);
-		JI(orig, "challenges_unanswerable", b->challenges_refused[ORIG_AUTH_UNANSWERABLE]);
-		JI(orig, "challenges_refused", b->challenges_refused[ORIG_AUTH_REFUSED]);
+		JC(orig, "challenges_unanswerable", b->challenges_refused[ORIG_AUTH_UNANSWERABLE]);
+		JC(orig, "challenges_refused", b->challenges_refused[ORIG_AUTH_REFUSED]);
 		json_object_set_new(o, "originated", orig);
 		json_t *ka = json_object();
-		JI(ka, "sent", s->keepalives_sent);
-		JI(ka, "answered", s->keepalives_answered);
-		JI(ka, "missed", s->keepalives_missed);
-		JI(ka, "stray_responses", s->keepalives_stray);
-		JI(ka, "calls_ended", s->dialogs_keepalive_failed);
+		JC(ka, "sent", s->keepalives_sent);
+		JC(ka, "answered", s->keepalives_answered);
+		JC(ka, "missed", s->keepalives_missed);
+		JC(ka, "stray_responses", s->keepalives_stray);
+		JC(ka, "calls_ended", s->dialogs_keepalive_failed);
 		json_object_set_new(o, "keepalive", ka);
 		json_t *drops = json_object();
 		static const char *const why[RELAY_DROP_COUNT_] = {
@@ -1296,15 +1299,15 @@ json_t *daemon_stats_json(struct daemon *d)
 		    [RELAY_DROP_RESP_DIALOG_ENDED] = "response_dialog_ended",
 		};
 		for (int k = 1; k < RELAY_DROP_COUNT_; k++)
-			JI(drops, why[k], d->workers[i].relay.drops[k]);
-		JI(drops, "unparsable", s->dropped_unparsable);
-		JI(drops, "tx_no_buffer", s->tx_no_buffer);
-		JI(drops, "handoff_ring_full", s->handoff_drop);
-		JI(drops, "controller_ring_full", s->ctl_ring_full);
+			JC(drops, why[k], d->workers[i].relay.drops[k]);
+		JC(drops, "unparsable", s->dropped_unparsable);
+		JC(drops, "tx_no_buffer", s->tx_no_buffer);
+		JC(drops, "handoff_ring_full", s->handoff_drop);
+		JC(drops, "controller_ring_full", s->ctl_ring_full);
 		/* a 2xx for the caller larger than tx_buffer_size, sent
 		 * directly, put off while sends before it wait for room: the
 		 * callee's retransmission of it goes */
-		JI(drops, "controller_send_deferred", s->ctl_send_deferred);
+		JC(drops, "controller_send_deferred", s->ctl_send_deferred);
 		if (d->workers[i].io) {
 			struct net_io_stats ns;
 			net_io_get_stats(d->workers[i].io, &ns);
@@ -1332,10 +1335,11 @@ json_t *daemon_stats_json(struct daemon *d)
 			json_object_set_new(o, "io", io);
 		}
 		json_object_set_new(o, "drops", drops);
-		json_object_set_new(o, "relayed_requests",
-				    methods_json(d->workers[i].relay.relayed_req));
+		uint64_t by_method[SIP_METHOD_COUNT_];
+		counter_copy(by_method, d->workers[i].relay.relayed_req, SIP_METHOD_COUNT_);
+		json_object_set_new(o, "relayed_requests", methods_json(by_method));
 		for (int m = 0; m < SIP_METHOD_COUNT_; m++)
-			relayed[m] += d->workers[i].relay.relayed_req[m];
+			relayed[m] += by_method[m];
 		json_array_append_new(ws, o);
 	}
 	json_object_set_new(root, "workers", ws);

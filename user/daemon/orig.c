@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/counter.h"
 #include "core/rng.h"
 #include "daemon/log.h"
 #include "daemon/orig.h"
@@ -167,7 +168,7 @@ static void refused(struct orig_table *t, enum orig_auth_refusal why, int status
 	    [ORIG_AUTH_UNANSWERABLE] = "not one the route's credentials answer",
 	    [ORIG_AUTH_REFUSED] = "a second challenge of a kind and realm answered",
 	};
-	t->st.challenges_refused[why]++;
+	counter_inc(&t->st.challenges_refused[why]);
 	if (t->refusals_logged & (1u << why))
 		return;
 	t->refusals_logged |= (uint8_t)(1u << why);
@@ -264,7 +265,7 @@ static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32
 		/* every slot is busy: the oldest transaction gives its slot up,
 		 * and its sender hears so, as at Timer F (else an operator's INFO
 		 * or REFER would show no outcome for ever) */
-		t->st.overwritten++;
+		counter_inc(&t->st.overwritten);
 		finish(t, o);
 		if (done)
 			done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, NULL);
@@ -293,7 +294,7 @@ static void take_slot(struct orig_table *t, uint32_t index, uint32_t gen, uint32
 	t->busy++;
 	if (ends_with_dialog(o))
 		t->busy_in_dialog++;
-	t->st.sent++;
+	counter_inc(&t->st.sent);
 	send(arg, scratch, (size_t)n, (const struct sockaddr *)&o->peer, o->peer_len);
 }
 
@@ -373,7 +374,7 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 	struct orig_txn *o = &t->out[index];
 	o->auth_off = (uint16_t)at;
 	o->cred = st;
-	t->st.challenges_answered++;
+	counter_inc(&t->st.challenges_answered);
 	return 0;
 }
 
@@ -460,13 +461,13 @@ static bool answer_challenge(struct orig_table *t, struct orig_txn *o, const str
 	struct sockaddr_in6 peer = o->peer;
 	uint64_t cookie = o->cookie;
 	uint8_t method = o->method;
-	t->st.answered++;
+	counter_inc(&t->st.answered);
 	finish(t, o);
 	take_slot(t, index, gen, salt, &peer, o->peer_len, method, cseq, &dlg, cookie, now_ms, out,
 		  n, io->send, io->done, io->arg);
 	o->auth_off = auth_off;
 	o->cred = st;
-	t->st.challenges_answered++;
+	counter_inc(&t->st.challenges_answered);
 	return true;
 }
 
@@ -480,12 +481,12 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 	if (shard_orig_decode(m->buf + v->branch.off, v->branch.len, &shard, &index, &gen, &salt) !=
 		0 ||
 	    shard != t->shard || index >= ORIG_SLOTS) {
-		t->st.stray++;
+		counter_inc(&t->st.stray);
 		return;
 	}
 	struct orig_txn *o = &t->out[index];
 	if (!o->busy || o->gen != gen || o->salt != salt || m->cseq.method_id != o->method) {
-		t->st.stray++; /* a retransmitted final, or one for a slot used again */
+		counter_inc(&t->st.stray); /* a retransmitted final, or one for a slot used again */
 		return;
 	}
 	if (m->status < 200) {
@@ -495,7 +496,7 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 	if ((m->status == 401 || m->status == 407) && io && io->send &&
 	    answer_challenge(t, o, m, now_ms, io))
 		return;
-	t->st.answered++;
+	counter_inc(&t->st.answered);
 	finish(t, o);
 	if (io && io->done)
 		io->done(io->arg, o->cookie, o->method, o->dlg.leg, o->cseq, m->status, m);
@@ -512,7 +513,7 @@ unsigned orig_end_dialog(struct orig_table *t, uint32_t slot, uint32_t gen)
 		finish(t, o);
 		n++;
 	}
-	t->st.call_ended += n;
+	counter_add(&t->st.call_ended, n);
 	return n;
 }
 
@@ -526,7 +527,7 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_do
 		if (!o->busy || now_ms < o->next_ms)
 			continue;
 		if (now_ms >= o->deadline_ms) {
-			t->st.unanswered++;
+			counter_inc(&t->st.unanswered);
 			finish(t, o);
 			if (done)
 				done(arg, o->cookie, o->method, o->dlg.leg, o->cseq, 408, NULL);
@@ -534,7 +535,7 @@ void orig_tick(struct orig_table *t, uint64_t now_ms, orig_send_fn send, orig_do
 		}
 		if (o->len) {
 			send(arg, o->data, o->len, (const struct sockaddr *)&o->peer, o->peer_len);
-			t->st.retransmitted++;
+			counter_inc(&t->st.retransmitted);
 		}
 		/* Timer E: doubling up to T2; every T2 once proceeding */
 		o->interval_ms =

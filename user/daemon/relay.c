@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "core/keyhash.h"
 #include "core/wbuf.h"
 #include "daemon/relay.h"
@@ -108,13 +109,13 @@ static void answer(struct relay_ctx *rc, const struct sip_msg *m, int status, co
 	if (n < 0) {
 		res->outcome = RELAY_DROP;
 		res->drop = RELAY_DROP_NO_BUFFER;
-		rc->drops[RELAY_DROP_NO_BUFFER]++;
+		counter_inc(&rc->drops[RELAY_DROP_NO_BUFFER]);
 		return;
 	}
 	res->outcome = RELAY_ANSWER;
 	res->status = status;
 	res->len = n;
-	rc->answered[status / 100]++;
+	counter_inc(&rc->answered[status / 100]);
 }
 
 /* out[0..n) goes to the peer of leg to. */
@@ -130,7 +131,7 @@ static void drop(struct relay_ctx *rc, enum relay_drop why, struct relay_result 
 {
 	res->outcome = RELAY_DROP;
 	res->drop = why;
-	rc->drops[why]++;
+	counter_inc(&rc->drops[why]);
 }
 
 /* The status code of a message/sipfrag body's status line, or 0. */
@@ -264,7 +265,7 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		*e = (struct relay_notified){d->slot, d->gen, m->cseq.num, (uint8_t)leg,
 					     (uint16_t)res->status};
 	if (res->outcome == RELAY_ANSWER)
-		rc->refer_notifies++;
+		counter_inc(&rc->refer_notifies);
 }
 
 bool relay_is_target_refresh(uint8_t method)
@@ -694,13 +695,13 @@ static int build_request(struct relay_ctx *rc, const struct sip_msg *m,
 	/* counted as relayed, retransmissions too (relayed_req) */
 	if (n >= 0 && rewrite) {
 		if (with_refer_to)
-			rc->refer_to_rewritten++;
+			counter_inc(&rc->refer_to_rewritten);
 		else
-			rc->refer_to_kept++;
+			counter_inc(&rc->refer_to_kept);
 		if (with_referred_by)
-			rc->referred_by_rewritten++;
+			counter_inc(&rc->referred_by_rewritten);
 		else if (has_referred_by)
-			rc->referred_by_kept++;
+			counter_inc(&rc->referred_by_kept);
 	}
 	return n;
 }
@@ -876,8 +877,8 @@ static void relay_cancel(struct relay_ctx *rc, const struct sip_msg *m,
 	}
 	send_to_leg(res, dst, n);
 	res->answer_200 = true;
-	rc->answered[2]++;
-	rc->relayed_req[SIP_METHOD_CANCEL]++;
+	counter_inc(&rc->answered[2]);
+	counter_inc(&rc->relayed_req[SIP_METHOD_CANCEL]);
 }
 
 /* The request of leg `leg` of d with this CSeq and method had its final,
@@ -968,7 +969,7 @@ static struct relay_resent *resent_take(struct relay_ctx *rc)
 	}
 	struct relay_resent *e = &rc->resent[pick];
 	if (e->busy)
-		rc->pending_487_overwritten++;
+		counter_inc(&rc->pending_487_overwritten);
 	else
 		rc->resent_busy++;
 	e->busy = true;
@@ -1063,12 +1064,12 @@ void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send
 		if (!e->busy || now_ms < e->next_ms)
 			continue;
 		if (now_ms >= e->deadline_ms) {
-			rc->pending_487_unacknowledged++;
+			counter_inc(&rc->pending_487_unacknowledged);
 			resent_free(rc, e);
 			continue;
 		}
 		send(arg, e->data, e->len, (const struct sockaddr *)&e->peer, e->peer_len);
-		rc->pending_487_resent++;
+		counter_inc(&rc->pending_487_resent);
 		e->next_ms = clock_earlier(now_ms + e->interval_ms, e->deadline_ms);
 		e->interval_ms = resent_interval(rc, e->interval_ms);
 	}
@@ -1104,14 +1105,14 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	 * (worker.c drain_commands); a BYE's 200 as much as one that crossed;
 	 * whether or not this copy fits */
 	final_kept(rc, d, leg, t->in_cseq, t->method_id, status);
-	rc->pending_ended++;
+	counter_inc(&rc->pending_ended);
 	/* the lines may be in the long-head pool: the record then holds
 	 * only the slot's number */
 	const char *head = shard_txn_head(rc->table, t);
 	/* no send buffer (out NULL): as if lost on the wire */
 	int n = out ? setup_local_response(status, head, t->head_len, NULL, out, cap) : -ENOSPC;
 	if (n >= 0)
-		rc->answered[status / 100]++;
+		counter_inc(&rc->answered[status / 100]);
 	/* a re-INVITE's 487 is resent until its ACK (Timer G), or first sent
 	 * at the next tick; one that does not fit cap never would */
 	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out))
@@ -1214,9 +1215,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		}
 		if (final) {
 			if (m->method_id == SIP_METHOD_BYE)
-				rc->bye_replayed++;
+				counter_inc(&rc->bye_replayed);
 			else
-				rc->pending_replayed++;
+				counter_inc(&rc->pending_replayed);
 			answer(rc, m, final, NULL, out, cap, res);
 			return;
 		}
@@ -1292,14 +1293,14 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			return;
 		}
 		send_to_leg(res, dst, n);
-		rc->relayed_req[SIP_METHOD_ACK]++;
+		counter_inc(&rc->relayed_req[SIP_METHOD_ACK]);
 		return;
 	}
 
 	if (is_session_refresh(m->method_id) && relay_session_too_brief(m, rc->min_se_s)) {
 		char min_se[32];
 		snprintf(min_se, sizeof(min_se), "Min-SE: %u\r\n", rc->min_se_s);
-		rc->session_too_brief++;
+		counter_inc(&rc->session_too_brief);
 		answer(rc, m, 422, min_se, out, cap, res);
 		return;
 	}
@@ -1320,9 +1321,9 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	if (refusal) {
 		answer(rc, m, refusal, NULL, out, cap, res);
 		if (res->outcome == RELAY_ANSWER && refusal == 403)
-			rc->refer_to_refused++;
+			counter_inc(&rc->refer_to_refused);
 		else if (res->outcome == RELAY_ANSWER)
-			rc->refer_to_malformed++;
+			counter_inc(&rc->refer_to_malformed);
 		return;
 	}
 	if (src->remote_cseq_set && m->cseq.num <= src->remote_cseq) {
@@ -1411,7 +1412,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 				hl = sip_response_head_from(m, NULL, rc->src, rc->src_len, room,
 							    SHARD_HEAD_SLOT_MAX);
 			else
-				rc->long_head_full++;
+				counter_inc(&rc->long_head_full);
 		}
 		if (hl < 0) {
 			shard_txn_free(rc->table, tslot);
@@ -1468,7 +1469,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	if (fresh && relay_is_target_refresh(m->method_id))
 		relay_take_remote_target(rc->table, d, from_leg, m);
 	send_to_leg(res, dst, n);
-	rc->relayed_req[m->method_id]++;
+	counter_inc(&rc->relayed_req[m->method_id]);
 	/* its sender took the session as over when it sent the BYE, and the
 	 * other side does on receiving it (RFC 3261 15.1.1, 15.1.2): the record
 	 * waits for the BYE's final (transaction_timeout_ms at most), and
@@ -1520,7 +1521,7 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 	}
 	res->outcome = RELAY_ANSWER;
 	res->len = n;
-	rc->late_finals_acked++;
+	counter_inc(&rc->late_finals_acked);
 	shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
 }
 
@@ -1619,8 +1620,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		return;
 	}
 	send_to_leg(res, back, n);
-	rc->relayed_resp++;
-	rc->resp_503_as_500 += as_500;
+	counter_inc(&rc->relayed_resp);
+	counter_add(&rc->resp_503_as_500, as_500);
 	/* the first 2xx starts the interval (RFC 4028 10); its copies, sent
 	 * until the ACK comes (up to 64*T1), would each put the end later */
 	if (refresh && !t->final_class) {

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "net/udp.h"
@@ -43,7 +44,7 @@ static bool send_tx(struct worker *w, char *buf, int len, const struct sockaddr 
 {
 	if (net_tx_queue(w->io, buf, (uint32_t)len, to, tolen) != 0)
 		return false;
-	w->st.sent++;
+	counter_inc(&w->st.sent);
 	return true;
 }
 
@@ -70,7 +71,7 @@ static int to_controller_for(struct worker *w, const struct sip_msg *m, const ch
 		return -EMSGSIZE;
 	char *slot = ring_reserve(w->evt);
 	if (!slot) {
-		w->st.ctl_ring_full++;
+		counter_inc(&w->st.ctl_ring_full);
 		return -ENOBUFS;
 	}
 	dmsg_set_peer(&h, peer, peer_len);
@@ -83,7 +84,7 @@ static int to_controller_for(struct worker *w, const struct sip_msg *m, const ch
 	h.parsed_len = n > 0 ? (uint32_t)n : 0;
 	memcpy(slot, &h, sizeof(h));
 	ring_commit(w->evt);
-	w->st.to_controller++;
+	counter_inc(&w->st.to_controller);
 	w->evt_pushed = true;
 	return 0;
 }
@@ -174,7 +175,7 @@ void worker_reattach(struct worker *w, uint64_t now)
 		/* an early dialog lives on only with its call's set-up record */
 		if (!ctl_keeps_dialog(w->d->ctl, w->id, dl)) {
 			shard_dialog_free(t, i);
-			w->st.setups_dropped++;
+			counter_inc(&w->st.setups_dropped);
 			continue;
 		}
 		/* CLOCK_MONOTONIC restarts at boot: a file kept across one holds
@@ -185,7 +186,7 @@ void worker_reattach(struct worker *w, uint64_t now)
 			dl->last_activity_ms = now;
 		arm_dialog(w, dl);
 		if (dl->state == SHARD_DLG_CONFIRMED)
-			w->st.dialogs_reattached++;
+			counter_inc(&w->st.dialogs_reattached);
 	}
 }
 
@@ -215,9 +216,9 @@ static void end_pending(struct worker *w, struct shard_dialog *d)
 			if (n > 0)
 				send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len);
 			else if (out)
-				w->relay.drops[RELAY_DROP_NO_BUFFER]++;
+				counter_inc(&w->relay.drops[RELAY_DROP_NO_BUFFER]);
 			else
-				w->st.tx_no_buffer++;
+				counter_inc(&w->st.tx_no_buffer);
 		}
 	}
 }
@@ -277,7 +278,7 @@ static void tell_dialog_ended(struct worker *w, uint32_t slot, uint32_t next_gen
 	struct dmsg_hdr h = {
 	    .type = DMSG_DIALOG_ENDED, .slot = slot, .gen = next_gen, .reason = (uint32_t)why};
 
-	w->st.dialogs_ended++;
+	counter_inc(&w->st.dialogs_ended);
 	tell_controller(w, &h);
 }
 
@@ -289,7 +290,7 @@ static bool answer_here(struct worker *w, const struct sip_msg *m, int status, c
 {
 	char *out = net_tx_alloc(w->io);
 	if (!out) {
-		w->st.tx_no_buffer++;
+		counter_inc(&w->st.tx_no_buffer);
 		return false;
 	}
 	int n = sip_respond_from(m, status, reason, "sipshard-sl", NULL, peer, peer_len, out,
@@ -297,7 +298,7 @@ static bool answer_here(struct worker *w, const struct sip_msg *m, int status, c
 	if (n > 0)
 		return send_tx(w, out, n, peer, peer_len);
 	net_tx_release(w->io, out);
-	w->relay.drops[RELAY_DROP_NO_BUFFER]++;
+	counter_inc(&w->relay.drops[RELAY_DROP_NO_BUFFER]);
 	return false;
 }
 
@@ -310,7 +311,7 @@ static bool send_copy(struct worker *w, const char *buf, size_t len, const struc
 	char *out = net_tx_alloc(w->io);
 
 	if (!out || len > w->d->cfg->tx_buffer_size) {
-		w->st.tx_no_buffer++;
+		counter_inc(&w->st.tx_no_buffer);
 		if (out)
 			net_tx_release(w->io, out);
 		return false;
@@ -339,11 +340,11 @@ static bool send_for_controller(struct worker *w, const char *buf, size_t len,
 		return send_copy(w, buf, len, dst, dst_len);
 	int rc = net_tx_send_now(w->io, buf, len, dst, dst_len);
 	if (rc == -EAGAIN || rc == -ENOBUFS) {
-		w->st.ctl_send_deferred++;
+		counter_inc(&w->st.ctl_send_deferred);
 		return false;
 	}
 	if (rc != -EAFNOSUPPORT)
-		w->st.sent++; /* one the kernel refused too, as the io's sends */
+		counter_inc(&w->st.sent); /* one the kernel refused too, as the io's sends */
 	return rc == 0;
 }
 
@@ -555,7 +556,7 @@ static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
 	 * tx_buffer_size, possible below 2 KiB with the longest URIs and route
 	 * set, as for a BYE of ours) is lost as on the wire: a round missed */
 	if (!out) {
-		w->st.tx_no_buffer++;
+		counter_inc(&w->st.tx_no_buffer);
 		return;
 	}
 	shard_keepalive_encode(branch, sizeof(branch), (uint8_t)w->id, d->slot, d->gen, leg,
@@ -563,16 +564,16 @@ static void send_keepalive(struct worker *w, struct shard_dialog *d, int leg)
 	int n = relay_write_request(&w->relay, s, &req, branch, out, w->d->cfg->tx_buffer_size);
 	if (n < 0) {
 		net_tx_release(w->io, out);
-		w->st.tx_no_buffer++;
+		counter_inc(&w->st.tx_no_buffer);
 		return;
 	}
 	if (send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len))
-		w->st.keepalives_sent++;
+		counter_inc(&w->st.keepalives_sent);
 }
 
 static void keepalive_failed(struct worker *w, struct shard_dialog *d, const char *reason)
 {
-	w->st.dialogs_keepalive_failed++;
+	counter_inc(&w->st.dialogs_keepalive_failed);
 	end_dialog(w, d, CTL_END_KEEPALIVE, reason);
 }
 
@@ -589,7 +590,7 @@ static void keepalive_final(struct worker *w, struct shard_dialog *d, int leg, i
 		keepalive_failed(w, d, reason);
 		return;
 	}
-	w->st.keepalives_answered++;
+	counter_inc(&w->st.keepalives_answered);
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
@@ -631,7 +632,7 @@ static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, 
 	if (!d || leg > SHARD_LEG_B || d->state != SHARD_DLG_CONFIRMED)
 		return;
 	if (!heard) {
-		w->st.keepalives_missed++;
+		counter_inc(&w->st.keepalives_missed);
 		shard_keepalive_retry_lost(d, leg);
 		return;
 	}
@@ -666,7 +667,7 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 	struct shard_dialog *d = shard_keepalive_match(&w->table, (uint8_t)w->id, m, &leg);
 
 	if (!d) {
-		w->st.keepalives_stray++;
+		counter_inc(&w->st.keepalives_stray);
 		return;
 	}
 	if (m->status < 200)
@@ -692,7 +693,7 @@ static void hand_to(struct worker *w, unsigned owner, const char *data, uint32_t
 	dmsg_set_peer(&h, peer, peer_len);
 	if (len > DMSG_DATA_MAX ||
 	    ring_push(w->d->workers[owner].handoff_in[w->id], &h, sizeof(h), data, len) != 0)
-		w->st.handoff_drop++;
+		counter_inc(&w->st.handoff_drop);
 	else if (w->d->bpf_steering)
 		w->handed_to |= 1ull << owner; /* it waits 10 ms for datagrams: wake it */
 }
@@ -739,7 +740,7 @@ static int leg_named(const struct shard_dialog *d, const char *buf,
 static void answer_replacing(struct worker *w, const struct sip_msg *m, int status,
 			     const char *reason, const struct sockaddr *peer, socklen_t peer_len)
 {
-	w->st.replaces_refused++;
+	counter_inc(&w->st.replaces_refused);
 	(void)answer_here(w, m, status, reason, peer, peer_len);
 }
 
@@ -767,7 +768,7 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 						  m->buf + ref.call_id.off, ref.call_id.len))]
 					    : w->id;
 	if (owner != w->id && home == w->id) {
-		w->st.replaces_handed++;
+		counter_inc(&w->st.replaces_handed);
 		hand_to(w, owner, data, len, peer, peer_len, home + 1);
 		return;
 	}
@@ -821,7 +822,7 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 	if (rc == -EMSGSIZE) {
 		/* as the controller answers an INVITE whose copy for leg B
 		 * would not fit a datagram, and counted with those */
-		w->st.rejected_too_large++;
+		counter_inc(&w->st.rejected_too_large);
 		answer_replacing(w, m, 513, NULL, peer, peer_len);
 		return;
 	}
@@ -829,10 +830,10 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 		(void)answer_here(w, m, 503, NULL, peer, peer_len);
 		return;
 	}
-	w->st.replaces_matched++;
+	counter_inc(&w->st.replaces_matched);
 	return;
 unchanged:
-	w->st.replaces_unmatched++;
+	counter_inc(&w->st.replaces_unmatched);
 	if (to_controller_for(w, m, data, len, peer, peer_len, home, NULL, 0) != 0)
 		(void)answer_here(w, m, 503, NULL, peer, peer_len);
 }
@@ -850,18 +851,18 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 	char why[160];
 
 	if (sip_parse(m, data, len, NULL) != 0) {
-		w->st.rx_bad++;
+		counter_inc(&w->st.rx_bad);
 		if (sip_can_respond(m)) {
 			int status = sip_error_status(m);
 			sip_strerror(m, why, sizeof(why));
 			if (!answer_here(w, m, status, why, peer, peer_len))
 				return;
 			if (status == 505)
-				w->st.answered_505++;
+				counter_inc(&w->st.answered_505);
 			else
-				w->st.answered_400++;
+				counter_inc(&w->st.answered_400);
 		} else {
-			w->st.dropped_unparsable++;
+			counter_inc(&w->st.dropped_unparsable);
 		}
 		return;
 	}
@@ -873,7 +874,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		unsigned owner = w->d->bucket_owner[shard_bucket_of(
 		    shard_hash_callid(m->buf + m->call_id.off, m->call_id.len))];
 		if (owner != w->id) {
-			w->st.rx_foreign++;
+			counter_inc(&w->st.rx_foreign);
 			hand_to(w, owner, data, len, peer, peer_len, 0);
 			return;
 		}
@@ -907,7 +908,7 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 
 	char *out = net_tx_alloc(w->io);
 	if (!out) {
-		w->st.tx_no_buffer++;
+		counter_inc(&w->st.tx_no_buffer);
 		return;
 	}
 	w->relay.now_ms = clock_mono_ms();
@@ -962,7 +963,7 @@ static bool handed_off(struct worker *w, const char *data, uint32_t len,
 		*placed = true;
 		return false;
 	}
-	w->st.rx_foreign++;
+	counter_inc(&w->st.rx_foreign);
 	hand_to(w, owner, data, len, peer, peer_len, 0);
 	return true;
 }
@@ -989,13 +990,13 @@ static void drain_commands(struct worker *w)
 				end_pending(w, d);
 			int rc = shard_dialog_install_packed(&w->table, payload, h->len, now, &d);
 			if (rc == 0) {
-				w->st.dialogs_installed++;
+				counter_inc(&w->st.dialogs_installed);
 				/* the 2xx that confirms the call starts its session
 				 * timer (an early dialog's install brings none) */
 				shard_session_timer_start(d, now, h->reason);
 				arm_dialog_again(w, d);
 			} else {
-				w->st.installs_refused++;
+				counter_inc(&w->st.installs_refused);
 			}
 			break;
 		}
@@ -1003,7 +1004,7 @@ static void drain_commands(struct worker *w)
 			/* after the INSTALL before it: the dialog is in the table */
 			if (send_for_controller(w, payload, h->len,
 						(const struct sockaddr *)&h->peer, h->peer_len))
-				w->st.sent_for_controller++;
+				counter_inc(&w->st.sent_for_controller);
 			break;
 		case DMSG_RELEASE:
 			if (shard_dialog_get(&w->table, h->slot, h->gen)) {
@@ -1023,7 +1024,7 @@ static void drain_commands(struct worker *w)
 				memcpy(&w->query, payload, sizeof(w->query));
 				w->query_id = h->slot;
 				w->query_active = true;
-				w->st.dialog_queries++;
+				counter_inc(&w->st.dialog_queries);
 				w->query_cursor = w->query_matched = w->query_sent = 0;
 				w->query_early = 0;
 			}
@@ -1044,7 +1045,7 @@ static void on_datagram(void *arg, const struct net_pkt *pkt)
 	 * once per batch: otherwise an ACK received in the same wake-up as the
 	 * push would find no dialog. One atomic load when the ring is empty. */
 	drain_commands(w);
-	w->st.rx++;
+	counter_inc(&w->st.rx);
 	/* A dual-stack "[::]" socket gives an IPv4 peer as ::ffff:a.b.c.d. Taken
 	 * as the IPv4 address it is, as the configuration names IPv4 targets:
 	 * otherwise a response from such a target matched none (the resent
@@ -1075,7 +1076,7 @@ static void on_handoff(void *arg, unsigned from, const void *hdr, const void *pa
 	 * UPDATE may reach another worker and come here while this one is still
 	 * draining handoffs: without the install applied it would get 481. */
 	drain_commands(w);
-	w->st.handoff_in++;
+	counter_inc(&w->st.handoff_in);
 	handle_sip(w, payload, h->len, (const struct sockaddr *)&h->peer, h->peer_len, true,
 		   h->home ? h->home - 1 : w->id);
 }
@@ -1222,7 +1223,7 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		/* no NOTIFY within Timer N: the subscription, and with it the
 		 * transfer, has failed (RFC 6665 4.1.2.4) */
 		shard_refer_timed_out(d);
-		w->st.transfers_timed_out++;
+		counter_inc(&w->st.transfers_timed_out);
 	}
 	uint64_t end = end_deadline(w, d), keepalive = keepalive_deadline(w, d);
 	/* a round due before the end runs first even when the end is due too:
@@ -1240,7 +1241,7 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		arm_dialog(w, d);
 		return;
 	}
-	w->st.dialogs_expired++;
+	counter_inc(&w->st.dialogs_expired);
 	uint64_t max = max_duration_deadline(w, d), session = session_deadline(w, d);
 	enum ctl_end_reason why = CTL_END_IDLE;
 	/* Q.850 cause 102: recovery on timer expiry */
@@ -1250,7 +1251,7 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		reason = "Q.850;cause=102;text=\"maximum call duration\"";
 	} else if (session && w->relay.now_ms >= session) {
 		why = CTL_END_SESSION_EXPIRED;
-		w->st.dialogs_session_expired++;
+		counter_inc(&w->st.dialogs_session_expired);
 		reason = "Q.850;cause=102;text=\"session timer expired\"";
 	}
 	end_dialog(w, d, why, reason);
@@ -1271,7 +1272,7 @@ void worker_expire(struct worker *w, uint64_t now)
 	w->relay.now_ms = now;
 	struct relay_result res;
 	while (relay_expire(&w->relay, w->d->cfg->timers.transaction_timeout_ms, &res) == 0) {
-		w->st.txns_expired++;
+		counter_inc(&w->st.txns_expired);
 		if (res.dialog_ended)
 			ended_by_bye(w, &res);
 	}

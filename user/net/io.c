@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "core/mem.h"
 #include "net/io_impl.h"
 
@@ -133,7 +134,7 @@ char *net_tx_alloc(struct net_io *io)
 			net_uring_tx_refused(io, rc);
 	}
 	if (!io->tx_nfree) {
-		io->st.tx_pool_empty++;
+		counter_inc(&io->st.tx_pool_empty);
 		return NULL;
 	}
 	uint32_t i = io->tx_free[--io->tx_nfree];
@@ -209,18 +210,18 @@ int net_tx_send_now(struct net_io *io, const void *buf, size_t len, const struct
 	if (net_tx_backing_off(io))
 		return -ENOBUFS;
 	if (sendto(io->cfg.fd, buf, len, MSG_DONTWAIT, to, alen) >= 0) {
-		io->st.tx++;
+		counter_inc(&io->st.tx);
 		net_backoff_reset(&io->tx_backoff);
 		return 0;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return -EAGAIN;
 	if (errno == ENOBUFS) {
-		io->st.tx_enobufs++;
+		counter_inc(&io->st.tx_enobufs);
 		net_backoff_failed(&io->tx_backoff, clock_mono_ms());
 		return -ENOBUFS;
 	}
-	io->st.tx_errors++; /* refused: UDP drops it, as a queued one */
+	counter_inc(&io->st.tx_errors); /* refused: UDP drops it, as a queued one */
 	return -errno;
 }
 
@@ -259,7 +260,9 @@ void net_io_get_stats(const struct net_io *io, struct net_io_stats *st)
 	uint32_t mem[SK_MEMINFO_VARS] = {0};
 	socklen_t len = sizeof(mem);
 
-	*st = io->st;
+	/* the worker's counters, read from the controller thread */
+	_Static_assert(sizeof(*st) % sizeof(uint64_t) == 0, "net_io_stats: uint64_t counters only");
+	counter_copy((uint64_t *)st, (const uint64_t *)&io->st, sizeof(*st) / sizeof(uint64_t));
 	/* Datagrams the kernel drops at a full receive queue never reach a
 	 * receive, so no counter of ours sees them: the socket's own drop count
 	 * does (a 32-bit counter in the kernel). Safe from any thread. */

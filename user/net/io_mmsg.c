@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "net/io_impl.h"
 
 int net_mmsg_open(struct net_io *io)
@@ -97,7 +98,7 @@ int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 		int n = recvmmsg(io->cfg.fd, io->mm_rx, want, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				io->st.rx_errors++;
+				counter_inc(&io->st.rx_errors);
 				err = -errno;
 			}
 			break;
@@ -105,7 +106,8 @@ int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 		for (int i = 0; i < n; i++) {
 			const struct msghdr *h = &io->mm_rx[i].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC) {
-				io->st.rx_truncated++; /* a cut datagram is not a message */
+				counter_inc(
+				    &io->st.rx_truncated); /* a cut datagram is not a message */
 				continue;
 			}
 			struct net_pkt pkt = {
@@ -116,7 +118,7 @@ int net_mmsg_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 					    ? h->msg_namelen
 					    : sizeof(io->mm_names[i]),
 			};
-			io->st.rx++;
+			counter_inc(&io->st.rx);
 			cb(arg, &pkt);
 		}
 		done += (unsigned)n;
@@ -156,13 +158,13 @@ int net_mmsg_flush(struct net_io *io)
 				break;
 			/* the kernel is short of memory: the same, after a wait */
 			if (errno == ENOBUFS) {
-				io->st.tx_enobufs++;
+				counter_inc(&io->st.tx_enobufs);
 				net_backoff_failed(&io->tx_backoff, clock_mono_ms());
 				break;
 			}
 			/* the first datagram was refused (bad address, too big...):
 			 * UDP drops it, and the rest still go */
-			io->st.tx_errors++;
+			counter_inc(&io->st.tx_errors);
 			net_tx_put(io, io->tx_queued[done++]);
 			continue;
 		}
@@ -172,7 +174,7 @@ int net_mmsg_flush(struct net_io *io)
 		for (int k = 0; k < n; k++)
 			net_tx_put(io, io->tx_queued[done + (uint32_t)k]);
 		net_backoff_reset(&io->tx_backoff);
-		io->st.tx += (uint64_t)n;
+		counter_add(&io->st.tx, (uint64_t)n);
 		done += (uint32_t)n;
 	}
 	net_tx_consume(io, done);

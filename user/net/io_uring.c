@@ -73,6 +73,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "core/mem.h"
 #include "net/io_impl.h"
 
@@ -356,21 +357,21 @@ static int on_recv(struct net_io *io, const struct io_uring_cqe *cqe, net_rx_fn 
 		io->armed = false; /* the multishot ended (ENOBUFS or error): re-arm */
 	if (cqe->res < 0) {
 		if (cqe->res == -ENOBUFS) {
-			io->st.rx_enobufs++;
+			counter_inc(&io->st.rx_enobufs);
 			return 0;
 		}
 		if (cqe->res == -ECANCELED || cqe->res == -EINTR)
 			return 0;
-		io->st.rx_errors++;
+		counter_inc(&io->st.rx_errors);
 		return cqe->res;
 	}
 	if (!(cqe->flags & IORING_CQE_F_BUFFER)) {
-		io->st.rx_errors++;
+		counter_inc(&io->st.rx_errors);
 		return 0;
 	}
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 	if (bid > io->br_mask) {
-		io->st.rx_errors++; /* not one of ours: nothing to read or give back */
+		counter_inc(&io->st.rx_errors); /* not one of ours: nothing to read or give back */
 		return 0;
 	}
 	char *buf = io->rx_mem + (size_t)bid * io->rx_buf_len;
@@ -378,11 +379,11 @@ static int on_recv(struct net_io *io, const struct io_uring_cqe *cqe, net_rx_fn 
 	if ((size_t)cqe->res <= io->rx_buf_len)
 		o = io_uring_recvmsg_validate(buf, cqe->res, &io->rx_msg);
 	if (!o) {
-		io->st.rx_errors++;
+		counter_inc(&io->st.rx_errors);
 	} else if ((o->flags & MSG_TRUNC) || o->payloadlen > io->cfg.buf_size) {
 		/* a cut datagram is not a message; the rounding of rx_buf_len may
 		 * leave room for a few bytes past buf_size, which is still too big */
-		io->st.rx_truncated++;
+		counter_inc(&io->st.rx_truncated);
 	} else if (cb) {
 		uint32_t room = io_uring_recvmsg_payload_length(o, cqe->res, &io->rx_msg);
 		struct net_pkt pkt = {
@@ -392,7 +393,7 @@ static int on_recv(struct net_io *io, const struct io_uring_cqe *cqe, net_rx_fn 
 		    .peer_len =
 			o->namelen < io->rx_msg.msg_namelen ? o->namelen : io->rx_msg.msg_namelen,
 		};
-		io->st.rx++;
+		counter_inc(&io->st.rx);
 		cb(arg, &pkt);
 	}
 	recycle(io, bid);
@@ -446,13 +447,14 @@ static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 		return 0;
 	io->tx_inflight--;
 	if (cqe->res >= 0) {
-		io->st.tx++;
+		counter_inc(&io->st.tx);
 		net_tx_put(io, (uint32_t)i);
 		return 1;
 	}
 	if (cqe->res != -EAGAIN && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) {
 		bool linked = io->tx[i].state == NET_TX_LINKED;
-		io->st.tx_errors++; /* UDP: a refused datagram is dropped, not retried */
+		counter_inc(
+		    &io->st.tx_errors); /* UDP: a refused datagram is dropped, not retried */
 		net_tx_put(io, (uint32_t)i);
 		return linked ? 2 : 0;
 	}
@@ -464,7 +466,7 @@ static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 		requeue_linked(io, (uint32_t)i);
 	} else {
 		if (!io->tx_ordered && cqe->res != -ECANCELED)
-			io->st.tx_reordered += sent_after(io, cqe);
+			counter_add(&io->st.tx_reordered, sent_after(io, cqe));
 		net_tx_requeue(io, (uint32_t)i);
 	}
 	io->tx_ordered = true;
@@ -472,7 +474,7 @@ static int on_send(struct net_io *io, const struct io_uring_cqe *cqe)
 		io->tx_blocked = true;
 	if (cqe->res != -ENOBUFS)
 		return 0;
-	io->st.tx_enobufs++;
+	counter_inc(&io->st.tx_enobufs);
 	return -ENOBUFS;
 }
 
@@ -589,7 +591,7 @@ int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 	/* sends queued since the last poll leave with this wait's submit */
 	prep_sends(io);
 	if (!io->armed && arm_recv(io) == 0)
-		io->st.rearms++;
+		counter_inc(&io->st.rearms);
 	if (io->wake_fd >= 0 && !io->wake_armed)
 		net_uring_arm_wake(io);
 	/* after an ENOBUFS: wake when its wait is over, to send again */
@@ -614,7 +616,7 @@ int net_uring_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)
 		return rc;
 	int err = reap(io, cb, arg);
 	if (!io->armed && arm_recv(io) == 0)
-		io->st.rearms++;
+		counter_inc(&io->st.rearms);
 	net_uring_flush(io);
 	int n = (int)(io->st.rx - before);
 	return n == 0 && err ? err : n;

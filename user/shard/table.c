@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/counter.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "shard/table.h"
@@ -1076,7 +1077,7 @@ bool shard_keepalive_round(struct shard_dialog *d, unsigned misses_max, uint64_t
 		uint8_t *ka = &d->legs[leg].keepalive;
 		unsigned n = *ka & SESSION_KEEPALIVE_MISSED;
 		if (*ka & SESSION_KEEPALIVE_PENDING) {
-			(*missed)++;
+			counter_inc(missed);
 			if (n < SESSION_KEEPALIVE_MISSED)
 				n++;
 		}
@@ -1151,7 +1152,7 @@ int shard_txn_alloc(struct shard_table *t, uint64_t now_ms, uint32_t *gen)
 		 * allows rather than refusing new requests 503; one still waiting
 		 * for its answer (a peer that is gone) never gives way. */
 		shard_txn_free(t, h->txn_answered - 1);
-		t->txns_evicted++;
+		counter_inc(&t->txns_evicted);
 	}
 	if (h->txn_free) {
 		i = h->txn_free - 1;
@@ -1248,7 +1249,7 @@ static bool long_head_evict(struct shard_table *t)
 	for (int k = 0; i && k < SHARD_HEAD_EVICT_SCAN; k++) {
 		if (t->txns[i - 1].head_len > SHARD_TXN_HEAD_MAX) {
 			shard_txn_free(t, i - 1);
-			t->heads_evicted++;
+			counter_inc(&t->heads_evicted);
 			return true;
 		}
 		i = t->txns[i - 1].next;

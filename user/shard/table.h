@@ -375,7 +375,8 @@ static inline unsigned shard_keepalive_behind(const struct sip_session *s)
  * confirmed). */
 uint64_t shard_keepalive_deadline(const struct shard_dialog *d, uint64_t every_ms);
 /* A round is due at now_ms: each leg whose last OPTIONS is unanswered has
- * missed one more (added to *missed). True when a leg has now missed
+ * missed one more (added to the counter *missed, core/counter.h: another
+ * thread may read it). True when a leg has now missed
  * misses_max in a row: the call is over. Otherwise both legs are noted as
  * sent their OPTIONS (the caller sends them), and the next round is put at
  * least every_ms away: a round that came late (a stalled or restarted
