@@ -9,6 +9,7 @@
 #   bench/load/*.c               -> build/sipshard-load
 #   bench/NAME.c                 -> build/NAME (links libosip2 for comparisons)
 #   tests/unit/test_NAME.c       -> build/tests/test_NAME and build/asan/tests/test_NAME
+#                                   (and build/tsan/tests/test_NAME when it starts threads)
 #   tests/fuzz/fuzz_NAME.c       -> build/fuzz/fuzz_NAME (clang, libFuzzer + ASan; seeds in
 #                                   tests/data/NAME_corpus, else tests/data/corpus)
 #   tests/integration/NAME.c     -> build/tools/NAME (fixtures the integration scripts run)
@@ -46,6 +47,9 @@ LOAD     := $(if $(LOAD_SRC),$(BUILD)/sipshard-load)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_UNITS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
+# the unit tests that start threads (rings, handoffs, the io layer, a worker's
+# end) again under ThreadSanitizer: a missing acquire or release is a race there
+TSAN_UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(shell grep -l pthread_create $(UNIT_SRC)))
 FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOLS    := $(TOOL_SRC:tests/integration/%.c=$(BUILD)/tools/%)
 
@@ -92,9 +96,10 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The library again for a sanitizer build: san_lib DIR FLAGS puts its objects
-# and archive under $(BUILD)/DIR (asan: ASan + UBSan; tsan: ThreadSanitizer).
-define san_lib
+# A sanitizer build: san_build DIR FLAGS puts the library's objects and
+# archive, and the unit tests on it, under $(BUILD)/DIR (asan: ASan + UBSan;
+# tsan: ThreadSanitizer).
+define san_build
 $(BUILD)/$(1)/obj/%.o: %.c | $(SKELS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $(2) -c $$< -o $$@
@@ -102,9 +107,13 @@ $(BUILD)/$(1)/obj/%.o: %.c | $(SKELS)
 $(BUILD)/$(1)/libsipshard.a: $(LIB_SRC:%.c=$(BUILD)/$(1)/obj/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
+
+$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libsipshard.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(2) $$^ -o $$@ $$(LDLIBS) -lcmocka
 endef
-$(eval $(call san_lib,asan,$(SANFLAGS)))
-$(eval $(call san_lib,tsan,$(TSANFLAGS)))
+$(eval $(call san_build,asan,$(SANFLAGS)))
+$(eval $(call san_build,tsan,$(TSANFLAGS)))
 
 # ---- programs ------------------------------------------------------------
 define prog_rule
@@ -127,10 +136,6 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/integration/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-
-$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(ASAN_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 FUZZ_FLAGS := -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=c11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/gen
@@ -166,7 +171,7 @@ $(BUILD)/tsan/sipshardd: $(BUILD)/tsan/obj/user/cmd/sipshardd.o $(TSAN_LIB)
 
 unit: $(UNITS)
 asan: $(ASAN_UNITS) $(BUILD)/asan/sipshardd
-tsan: $(BUILD)/tsan/sipshardd
+tsan: $(BUILD)/tsan/sipshardd $(TSAN_UNITS)
 
 # Builds everything, then runs every suite; the last line sums them.
 test: deps

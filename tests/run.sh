@@ -2,10 +2,12 @@
 # Runs every suite that `make test` built and sums them. Last line: "N passed, N failed".
 #   unit:        build/tests/test_*        (cmocka)
 #   asan:        build/asan/tests/test_*   (cmocka under ASan + UBSan)
+#   tsan:        build/tsan/tests/test_*   (those that start threads, under ThreadSanitizer:
+#                a data race makes the binary exit non-zero, a failure)
 #   fuzz:        build/fuzz/fuzz_*         (libFuzzer, FUZZ_SMOKE_SECONDS each, seeds from
 #                tests/data/NAME_corpus for fuzz_NAME, else tests/data/corpus)
 #   integration: tests/integration/*.sh    (each prints "ok NAME" / "not ok NAME" lines)
-# ONLY=unit|asan|fuzz|integration runs one kind; FUZZ_CORPUS_DIR=DIR keeps each
+# ONLY=unit|asan|tsan|fuzz|integration runs one kind; FUZZ_CORPUS_DIR=DIR keeps each
 # fuzzer's corpus (and crash files) in DIR/NAME instead of a temporary directory.
 set -u
 cd "$(dirname "$0")/.."
@@ -54,6 +56,9 @@ if want unit; then
 fi
 if want asan; then
 	for t in "$BUILD"/asan/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" asan; done
+fi
+if want tsan; then
+	for t in "$BUILD"/tsan/tests/test_*; do [ -x "$t" ] && run_cmocka "$t" tsan; done
 fi
 # runs_alone ITEM: the item (a script) says "# run-alone" in its first lines.
 runs_alone() { head -30 "$1" 2>/dev/null | grep -aq '^# run-alone'; }
