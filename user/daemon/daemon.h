@@ -144,7 +144,8 @@ struct ctl_out {
 	struct net_sendq *q;
 };
 
-/* Per-worker counters, written by the worker only, read racily for stats. */
+/* Per-worker counters, written by the worker only and read by the controller
+ * thread for stats: counter_inc and counter_get (core/counter.h). */
 struct worker_stats {
 	uint64_t rx, rx_bad, rx_foreign, handoff_in, handoff_drop, to_controller, ctl_ring_full,
 	    sent, tx_no_buffer, answered_400, answered_505, dropped_unparsable, dialogs_installed,

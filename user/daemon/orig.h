@@ -142,6 +142,8 @@ struct orig_txn {
 	char data[ORIG_KEEP_MAX];
 };
 
+/* Written by the table's worker with counter_inc (core/counter.h), read by
+ * the controller thread for stats. */
 struct orig_stats {
 	uint64_t sent;		      /* requests sent (first transmissions) */
 	uint64_t retransmitted;	      /* retransmissions */

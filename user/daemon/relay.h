@@ -210,6 +210,9 @@ struct relay_ctx {
 	 * (RFC 3261 18.2.1, RFC 3581 4); the worker sets it per datagram */
 	const struct sockaddr *src;
 	socklen_t src_len;
+	/* the counters from here to referred_by_kept are read by the
+	 * controller thread for stats: written with counter_inc or counter_add
+	 * (core/counter.h) */
 	uint64_t drops[RELAY_DROP_COUNT_];
 	uint64_t relayed_req[SIP_METHOD_COUNT_];
 	uint64_t relayed_resp;

@@ -62,6 +62,8 @@ struct net_io_config {
 	bool no_uring;	   /* use poll + recvmmsg/sendmmsg */
 };
 
+/* Written by the io's worker with counter_inc (core/counter.h); uint64_t
+ * counters only, as net_io_get_stats copies them for another thread. */
 struct net_io_stats {
 	uint64_t rx;		  /* datagrams handed to the callback */
 	uint64_t rx_truncated;	  /* larger than buf_size: dropped */

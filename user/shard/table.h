@@ -519,7 +519,9 @@ struct shard_table {
 	struct shard_dialog *dialogs;
 	struct shard_txn *txns;
 	size_t map_len;
-	int fd;		       /* -1 for an anonymous mapping */
+	int fd; /* -1 for an anonymous mapping */
+	/* this and heads_evicted: counter_inc (core/counter.h), the controller
+	 * thread reads them for stats */
 	uint64_t txns_evicted; /* answered records that gave way to new ones (this process) */
 	/* answered records that gave their long-head slot to a new request's
 	 * long head (this process; not in txns_evicted, whose records gave way
