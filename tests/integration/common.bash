@@ -39,9 +39,11 @@ if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; t
 	mkdir -p "$WORK/bin" && ln -sf /usr/bin/python3 "$WORK/bin/python3" && PATH=$WORK/bin:$PATH
 fi
 # each report of the ThreadSanitizer build goes to a file of its own,
-# tsan.PID; halt_on_error=0 lets the script's own checks run to the end
+# tsan.PID; halt_on_error=0 lets the script's own checks run to the end.
+# After the caller's options: the last of a name wins, and a log_path of the
+# caller's would put the reports where tsan_verdict never looks (it passed so).
 if [ -n "${TSAN_DAEMON:-}" ]; then
-	export TSAN_OPTIONS="log_path=$WORK/tsan halt_on_error=0 ${TSAN_OPTIONS:-}"
+	export TSAN_OPTIONS="${TSAN_OPTIONS:-} log_path=$WORK/tsan halt_on_error=0"
 fi
 PIDS=()
 
