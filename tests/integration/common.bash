@@ -75,13 +75,11 @@ keep_failure_logs() {
 tsan_verdict() {
 	local reports is_tsan=
 	ldd "$SIPSHARDD" 2>/dev/null | grep -q libtsan && is_tsan=1
-	if [ -n "$TSAN_PICKED" ]; then
-		check "the daemon run is the ThreadSanitizer build" test -n "$is_tsan"
-	elif [ -z "$is_tsan" ]; then
-		echo "# $SIPSHARDD is no ThreadSanitizer build: no data race checked"
+	[ -z "$TSAN_PICKED" ] || check "the daemon run is the ThreadSanitizer build" test -n "$is_tsan"
+	if [ -z "$is_tsan" ]; then
+		[ -n "$TSAN_PICKED" ] || echo "# $SIPSHARDD is no ThreadSanitizer build: no data race checked"
 		return
 	fi
-	[ -n "$is_tsan" ] || return
 	reports=$(find "$WORK" -maxdepth 1 -name 'tsan.*' -type f | sort)
 	if [ -z "$reports" ]; then
 		ok "no data race between the daemon's threads (ThreadSanitizer)"
