@@ -5,8 +5,12 @@
 #   - Kamailio (bench/kamailio/kamailio.cfg) with and without the dialog module,
 #   - a bare UDP echo over the same batched I/O (the ceiling),
 # then the same against sipshardd from a single source IP:port (a trunk), and a
-# scaling run over the number of established calls. Every figure comes from
-# sipshard-load (uac) against sipshard-load (uas) as the callee.
+# scaling run over the number of established calls, each point twice, side by
+# side: with the shard tables (files in run_dir) on a plain tmpfs, as /run is on
+# most hosts, and on a tmpfs mounted huge=advise, which gives them huge pages
+# (README, "Memory"; mounting it needs root: without, that series is left out
+# and the run says so). Every figure comes from sipshard-load (uac) against
+# sipshard-load (uas) as the callee.
 #
 #   bench/compare.sh [--quick] [--out DIR]
 # Results: DIR/results.json, DIR/*.png and *.svg (gnuplot), DIR/table.md, from
@@ -36,7 +40,7 @@ for name in echo sipshard-1w-bpf sipshard-2w-bpf sipshard-2w-nobpf sipshard-2w-b
 	kamailio-dialog kamailio-nodialog; do
 	rm -f "$OUT/$name.json" "$OUT/$name.txt" "$OUT/$name.progress"
 done
-rm -f "$OUT"/scale-[0-9]*.json "$OUT"/scale-[0-9]*.txt "$OUT"/scale-[0-9]*.progress
+rm -f "$OUT"/scale-*[0-9].json "$OUT"/scale-*[0-9].txt "$OUT"/scale-*[0-9].progress
 LOAD=$BUILD/sipshard-load
 DURATION=${DURATION:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
 CALLS=${CALLS:-$([ $QUICK = 1 ] && echo 200 || echo 1000)}
@@ -47,13 +51,29 @@ PIDS=()
 # sipshardd's shard table files, apart from any installed daemon's; every start
 # below takes --discard-dialogs, as each run begins with no calls
 RUN_DIR=$(mktemp -d /dev/shm/sipshard-bench.XXXXXX) # tmpfs, as /run is on most hosts
+# the scaling runs' second run_dir: a tmpfs of its own that gives files huge
+# pages, as examples/run-sipshard.mount mounts one (size: a share of RAM, room
+# for the 1M point's 11 GiB of files on a 24 GiB machine)
+HUGE_DIR=$(mktemp -d /tmp/sipshard-bench-huge.XXXXXX)
+HUGE_OK=0
+if mount -t tmpfs -o huge=advise,mode=0700,size=90% tmpfs "$HUGE_DIR" 2>/dev/null; then
+	HUGE_OK=1
+else
+	echo "compare.sh: cannot mount a huge=advise tmpfs on $HUGE_DIR (needs root):" \
+		"the scaling runs with the tables on huge pages are left out" >&2
+fi
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$RUN_DIR"
+	[ $HUGE_OK = 1 ] && umount "$HUGE_DIR"
+	rmdir "$HUGE_DIR"
 }
 trap cleanup EXIT
+# a stop by signal runs cleanup too: the huge-page tmpfs must not stay mounted
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 is missing (scripts/deps.sh --bench installs it)" >&2; exit 1; }; }
 [ -x "$LOAD" ] || { echo "compare.sh: $LOAD is missing: run make first" >&2; exit 1; }
@@ -171,21 +191,35 @@ done
 # on 2 shared cores and 3-25% of the INVITEs got 503 (overload shedding), so the
 # "established calls" were fewer than asked; 2000/s sets them all up (1M: 500 s).
 SCALE_RATE=${SCALE_RATE:-2000}
-echo "== scaling: in-dialog load against the number of established calls (sipshardd, 2 workers)"
-# room for the largest run: dialogs on two shards, setups lingering 8 s at the setup rate
-cat >"$OUT/scale.json" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "warn", "run_dir": "$RUN_DIR",
+echo "== scaling: in-dialog load against the number of established calls (sipshardd, 2 workers)," \
+	"tables on small pages, then on huge pages"
+# scale_config FILE DIR: room for the largest run: dialogs on two shards,
+# setups lingering 8 s at the setup rate
+scale_config() {
+	cat >"$1" <<JSON
+{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "warn", "run_dir": "$2",
   "capacity": { "dialogs_per_shard": 600000, "transactions_per_shard": 65536, "setups": 65536 },
   "limits": { "max_calls": 2000000 },
   "routes": [ { "target": "127.0.0.1:$CALLEE_PORT" } ] }
 JSON
+}
+scale_config "$OUT/scale.json" "$RUN_DIR"
+scale_config "$OUT/scale-huge.json" "$HUGE_DIR"
 for n in 1000 10000 $([ $QUICK = 1 ] || echo 100000 1000000); do
-	with_callee
-	start "$BUILD/sipshardd" --workers 2 -c "$OUT/scale.json" --discard-dialogs
-	SUT_PID=${PIDS[-1]}
-	wait_port $SUT_PORT
-	CALLS=$n run "scale-$n" --rate "$SCALE_RATE"
-	stop_all
+	for pages in small huge; do
+		[ $pages = huge ] && [ $HUGE_OK = 0 ] && continue
+		name=scale-$n conf=$OUT/scale.json dir=$RUN_DIR
+		[ $pages = huge ] && name=scale-huge-$n conf=$OUT/scale-huge.json dir=$HUGE_DIR
+		with_callee
+		start "$BUILD/sipshardd" --workers 2 -c "$conf" --discard-dialogs
+		SUT_PID=${PIDS[-1]}
+		wait_port $SUT_PORT
+		CALLS=$n run "$name" --rate "$SCALE_RATE"
+		stop_all
+		# the tables stay in the tmpfs after a stop (for a restart): 10 GiB
+		# at 1M calls, which the next run, on the other tmpfs, needs too
+		rm -f "$dir"/*.tbl "$dir"/*.heads
+	done
 done
 
 python3 bench/report.py "$OUT"

@@ -57,13 +57,18 @@ def main():
     for r in rows:
         r["vs_ceiling"] = r["requests_per_s"] / ceiling if ceiling else None
         r["vs_kamailio_dialog"] = r["requests_per_s"] / kam if kam else None
+    # the scaling series: tables on small pages (scale-N) and on huge pages
+    # (scale-huge-N), each point measured side by side in the same run
     scale = []
     for n in (1000, 10000, 100000, 1000000):
-        r = load(d, "scale-%d" % n)
-        if r:
+        for pages, name in (("small", "scale-%d" % n), ("huge", "scale-huge-%d" % n)):
+            r = load(d, name)
+            if not r:
+                continue
             pss_up = fig(r, "sut", "pss_kb_calls_up")
             pss = (pss_up - fig(r, "sut", "pss_kb_before_calls")) * 1024 / n if pss_up else None
-            scale.append({"calls": n, "requests_per_s": fig(r, "requests", "per_second"),
+            scale.append({"calls": n, "pages": pages,
+                          "requests_per_s": fig(r, "requests", "per_second"),
                           "p99_us": fig(r, "latency_us", "p99"), "pss_bytes_per_call": pss,
                           "errors": fig(r, "errors", "total")})
     out = {"systems": rows, "scaling": scale, "machine": os.uname().nodename,
@@ -82,11 +87,15 @@ def main():
             f(r["pss_bytes_per_call"], "%.0f"), f(r["vs_ceiling"], "%.2f"),
             f(r["vs_kamailio_dialog"], "%.2f"), r["errors"]))
     if scale:
-        lines += ["", "| established calls | req/s | p99 us | PSS bytes / call | errors |",
-                  "| ---: | ---: | ---: | ---: | ---: |"]
-        lines += ["| %d | %.0f | %.0f | %s | %s |" % (s["calls"], s["requests_per_s"], s["p99_us"],
-                                                     f(s["pss_bytes_per_call"], "%.0f"), s["errors"])
-                  for s in scale]
+        lines += ["", "| established calls | tables on | req/s | p99 us | PSS bytes / call | x small pages | errors |",
+                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+        small = {s["calls"]: s["requests_per_s"] for s in scale if s["pages"] == "small"}
+        for s in scale:
+            base = small.get(s["calls"])
+            lines.append("| %d | %s pages | %.0f | %.0f | %s | %s | %s |" % (
+                s["calls"], s["pages"], s["requests_per_s"], s["p99_us"],
+                f(s["pss_bytes_per_call"], "%.0f"),
+                f(s["requests_per_s"] / base if base else None, "%.2f"), s["errors"]))
     open(os.path.join(d, "table.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -94,10 +103,16 @@ def main():
     with open(dat, "w") as fh:
         for i, r in enumerate(rows):
             fh.write('%d "%s" %f\n' % (i, r["system"], r["requests_per_s"]))
-    sdat = os.path.join(d, "scaling.dat")
-    with open(sdat, "w") as fh:
-        for s in scale:
-            fh.write("%d %f\n" % (s["calls"], s["requests_per_s"]))
+    sdat = {}
+    for pages in ("small", "huge"):
+        sdat[pages] = os.path.join(d, "scaling-%s.dat" % pages)
+        with open(sdat[pages], "w") as fh:
+            for s in scale:
+                if s["pages"] == pages:
+                    fh.write("%d %f\n" % (s["calls"], s["requests_per_s"]))
+    plots = ["'%s' using 1:2 with linespoints title 'sipshardd, 2 workers, tables on %s pages'"
+             % (sdat[p], p) for p in ("small", "huge")
+             if any(s["pages"] == p for s in scale)]
     for term, ext in (("pngcairo size 900,500", "png"), ("svg size 900,500", "svg")):
         script = """
 set terminal %s
@@ -113,8 +128,10 @@ set xrange [500:2000000]
 set format x '%%.0s%%c'
 set xlabel 'established calls'
 set ylabel 'in-dialog requests/s'
-plot '%s' using 1:2 with linespoints title 'sipshardd, 2 workers'
-""" % (term, d, ext, dat, d, ext, sdat)
+set yrange [0:*]
+set key left bottom
+plot %s
+""" % (term, d, ext, dat, d, ext, ", ".join(plots) or "NaN notitle")
         subprocess.run(["gnuplot"], input=script.encode(), check=False)
 
 

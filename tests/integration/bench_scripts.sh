@@ -137,9 +137,9 @@ echo '{"params": {"calls": '\$calls'}, "requests": {"per_second": 1000, "complet
  "latency_us": {"p50": 100, "p99": 200}, "errors": {"total": 0}}' >"\$json"
 SH
 chmod +x "$CSTUBS"/*
-for n in 100000 1000000; do # what a full run left
-	echo '{"params": {"calls": '$n'}, "requests": {"per_second": 500, "completed": 1500},
- "latency_us": {"p50": 100, "p99": 200}, "errors": {"total": 0}}' >"$WORK/compare/scale-$n.json"
+for f in scale-100000 scale-1000000 scale-huge-100000 scale-huge-1000000; do # what a full run left
+	echo '{"params": {"calls": 1}, "requests": {"per_second": 500, "completed": 1500},
+ "latency_us": {"p50": 100, "p99": 200}, "errors": {"total": 0}}' >"$WORK/compare/$f.json"
 done
 PATH=$CSTUBS:$PATH BUILD=$CSTUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT \
 	timeout 120 bench/compare.sh --quick --out "$WORK/compare" >"$WORK/compare.out" 2>&1
@@ -149,9 +149,23 @@ check "compare.sh --quick (stubs) runs to its report (exit $rc)" \
 check "compare.sh --quick after a full run reports only what it measured (scale 1000, 10000)" \
 	python3 -c 'import json, sys
 r = json.load(open(sys.argv[1]))
-calls = [s["calls"] for s in r["scaling"]]
+calls = [s["calls"] for s in r["scaling"] if s["pages"] == "small"]
 print("# scaling points: %r" % calls)
 sys.exit(0 if calls == [1000, 10000] else 1)' "$WORK/compare/results.json"
+# as root it mounts a huge=advise tmpfs for the second series, and unmounts it
+if [ "$(id -u)" = 0 ]; then
+	check "compare.sh --quick as root: the same points with the tables on huge pages" \
+		python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+calls = [s["calls"] for s in r["scaling"] if s["pages"] == "huge"]
+print("# huge-page points: %r" % calls)
+sys.exit(0 if calls == [1000, 10000] else 1)' "$WORK/compare/results.json"
+	check "compare.sh: the huge=advise tmpfs it mounted is gone after it" \
+		bash -c '! grep -q " /tmp/sipshard-bench-huge\." /proc/mounts'
+else
+	check "compare.sh --quick without root: no huge-page points, and it says why" \
+		bash -c 'grep -q "cannot mount a huge=advise tmpfs" "$1"' _ "$WORK/compare.out"
+fi
 
 # 5. steer_bench, the real program on loopback: every corpus message with
 #    its figures; as root the kernel columns too (the program's run time
