@@ -83,6 +83,39 @@ need gnuplot
 # the port is bound before the BPF program is attached: settle a little after
 wait_port() { for _ in $(seq 1 50); do ss -Hlun "sport = :$1" | grep -q . && sleep 0.3 && return 0; sleep 0.1; done; return 1; }
 
+# wait_sip PORT: waits until the system on PORT answers a SIP OPTIONS (any
+# datagram back), for 60 s at most. sipshardd binds its port before its pools
+# are in memory, and on a huge=advise tmpfs that took seconds: the INVITEs sent
+# meanwhile waited, and the burst of them and their retransmissions then met a
+# full ring to the controller (503), so a run of 2026-12-07 set up 8598 of its
+# 10000 calls.
+wait_sip() {
+	python3 - "$1" <<'PY' || { echo "compare.sh: nothing answers SIP on port $1" >&2; exit 1; }
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(0.2)
+me = s.getsockname()[1]
+deadline = time.monotonic() + 60
+n = 0
+while time.monotonic() < deadline:
+    n += 1
+    s.sendto(("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKready%d\r\n"
+              "Max-Forwards: 70\r\nFrom: <sip:bench@127.0.0.1>;tag=ready%d\r\n"
+              "To: <sip:127.0.0.1:%d>\r\nCall-ID: ready-%d@127.0.0.1\r\n"
+              "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+              % (port, me, n, n, port, n)).encode(), ("127.0.0.1", port))
+    try:
+        s.recv(65535)
+        sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+PY
+}
+
 start() { "$@" >/dev/null 2>&1 & PIDS+=($!); }
 # SIGINT: sipshardd stops at once (SIGTERM would drain the calls still up)
 stop_all() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=(); }
@@ -165,7 +198,7 @@ for w in 1 2; do
 		start "$BUILD/sipshardd" -c "$OUT/default.json" --discard-dialogs "${flags[@]}" \
 			--log-level warn
 		SUT_PID=${PIDS[-1]}
-		wait_port $SUT_PORT
+		wait_sip $SUT_PORT
 		run "sipshard-${w}w-$steer"
 		[ $w = 2 ] && [ $steer = bpf ] && run "sipshard-${w}w-$steer-trunk" --sources 1
 		stop_all
@@ -213,7 +246,7 @@ for n in 1000 10000 $([ $QUICK = 1 ] || echo 100000 1000000); do
 		with_callee
 		start "$BUILD/sipshardd" --workers 2 -c "$conf" --discard-dialogs
 		SUT_PID=${PIDS[-1]}
-		wait_port $SUT_PORT
+		wait_sip $SUT_PORT
 		CALLS=$n run "$name" --rate "$SCALE_RATE"
 		stop_all
 		# the tables stay in the tmpfs after a stop (for a restart): 10 GiB
