@@ -10,7 +10,7 @@
 #   2. with run_dir on a tmpfs mounted huge=advise, the dialog tables may take
 #      huge pages, and after calls they hold some;
 #   3. with run_dir on a tmpfs without that option they may not, and the log
-#      says how to give them;
+#      says how to give them (a warning for tables of 2 GiB or more);
 #   4. the log's "huge pages" words match what the kernel says of each mapping.
 # Needs root (the mount). Prints "ok NAME" / "not ok NAME".
 set -u
@@ -152,7 +152,22 @@ check "dialog tables on a tmpfs without huge=: no huge pages (THPeligible ${elig
 check "the log says so and how to give them" \
 	grep -q "dialog tables: .*huge pages: no (a run_dir on a tmpfs mounted with huge=advise gives them)" \
 	"$WORK/plain.log"
+check "tables this small: an info line, no warning" \
+	grep -q "sipshardd: info: dialog tables: " "$WORK/plain.log"
 stop_daemon
+
+# tables of 2 GiB or more on small pages: the same line is a warning, as the
+# relay slows once calls fill them (sparse files: nothing is taken here)
+config "$WORK/large.json" "$PLAIN/large"
+sed -i 's/"workers": 2/"workers": 1/; s/"dialogs_per_shard": 8192/"dialogs_per_shard": 300000/' \
+	"$WORK/large.json"
+start_daemon large "$WORK/large.json"
+wait_memory_log "$WORK/large.log"
+check "tables of 2 GiB or more on small pages: a warning that says why" \
+	grep -q "sipshardd: warn: dialog tables: 1 x [0-9]* MiB .*huge pages: no (a run_dir on a tmpfs mounted with huge=advise gives them); tables this large relay more slowly" \
+	"$WORK/large.log"
+stop_daemon
+rm -rf "$PLAIN/large"
 # the file stays in run_dir for the next start, but a stop gives back the
 # memory of its free records (here all of them)
 kept=$(($(stat -c %b "$PLAIN/run/setups.tbl") * $(stat -c %B "$PLAIN/run/setups.tbl") / 1024))

@@ -779,8 +779,12 @@ static const char *eligible_word(int rc)
 	return rc > 0 ? "yes" : rc == 0 ? "no" : "unknown";
 }
 
+/* A shard table from this size up, on small pages, is worth a warning. */
+#define DAEMON_TABLE_WARN_BYTES ((size_t)2 << 30)
+
 /* What memory the pools took and whether huge pages back them: a fresh daemon
- * takes a burst of new calls best with both (README, "Memory"). */
+ * takes a burst of new calls best with both, and a relay with many calls up
+ * runs faster with them (README, "Memory"). */
 static void log_memory(struct daemon *d)
 {
 /* in run_dir, both take huge pages only on a tmpfs that gives files them */
@@ -799,9 +803,20 @@ static void log_memory(struct daemon *d)
 		 pool.records, pool.record_bytes >> 10, in, where,
 		 ((size_t)pool.records * pool.record_bytes) >> 20, eligible_word(records),
 		 mem_thp_mode(mode, sizeof(mode)), records == 0 && file ? "; " HUGE_HOW : "");
-	log_info("dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s",
-		 d->nworkers, t->map_len >> 20, in, where, eligible_word(tables),
-		 tables == 0 && file ? " (" HUGE_HOW ")" : "");
+	/* Tables sized for this many calls slow the relay on small pages once
+	 * calls fill them: each request's first touch of its dialog waits on a
+	 * page walk (at 1M calls, 2 x 4.6 GiB, the workers' first reads of a
+	 * dialog took 24% of the machine's samples, 2% on huge pages, and
+	 * bench/compare.sh measured 1.6-1.8x the rate on huge pages), so such
+	 * a start says so at warn level. */
+	bool slow = tables == 0 && file && t->map_len >= DAEMON_TABLE_WARN_BYTES;
+	log_msg(slow ? LOG_LVL_WARN : LOG_LVL_INFO,
+		"dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s%s",
+		d->nworkers, t->map_len >> 20, in, where, eligible_word(tables),
+		tables == 0 && file ? " (" HUGE_HOW ")" : "",
+		slow ? "; tables this large relay more slowly on small pages as calls fill them "
+		       "(README, \"Memory\")"
+		     : "");
 	if (t->heads)
 		log_info("long-head pools: %u x %u slots of %u KiB (%zu MiB) %s%s, taken only by "
 			 "requests whose response lines exceed %u bytes",
