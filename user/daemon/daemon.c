@@ -804,11 +804,12 @@ static void log_memory(struct daemon *d)
 		 ((size_t)pool.records * pool.record_bytes) >> 20, eligible_word(records),
 		 mem_thp_mode(mode, sizeof(mode)), records == 0 && file ? "; " HUGE_HOW : "");
 	/* Tables sized for this many calls slow the relay on small pages once
-	 * calls fill them: each request's first touch of its dialog waits on a
-	 * page walk (at 1M calls, 2 x 4.6 GiB, the workers' first reads of a
-	 * dialog took 24% of the machine's samples, 2% on huge pages, and
-	 * bench/compare.sh measured 1.6-1.8x the rate on huge pages), so such
-	 * a start says so at warn level. */
+	 * calls fill them: a call's first request after a quiet while waits on
+	 * its dialog's page walk (at 1M calls, 2 x 4.6 GiB, the workers' first
+	 * reads of a dialog took 24% of the machine's samples, 2% on huge
+	 * pages, and bench/compare.sh measured 1.6-1.8x the rate on huge pages
+	 * in the 10 s after the calls were set up), so such a start says so at
+	 * warn level. */
 	bool slow = tables == 0 && file && t->map_len >= DAEMON_TABLE_WARN_BYTES;
 	log_msg(slow ? LOG_LVL_WARN : LOG_LVL_INFO,
 		"dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s%s",
