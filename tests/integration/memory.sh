@@ -156,6 +156,12 @@ check "tables this small: an info line, no warning" \
 	grep -q "sipshardd: info: dialog tables: " "$WORK/plain.log"
 stop_daemon
 
+# the file stays in run_dir for the next start, but a stop gives back the
+# memory of its free records (here all of them)
+kept=$(($(stat -c %b "$PLAIN/run/setups.tbl") * $(stat -c %B "$PLAIN/run/setups.tbl") / 1024))
+check "stopped: the set-up records' file keeps its size and gives back its free records ($kept kB left)" \
+	test "$(stat -c %s "$PLAIN/run/setups.tbl")" -gt $((15 << 20)) -a "$kept" -le 64
+
 # tables of 2 GiB or more on small pages: the same line is a warning, as the
 # relay slows once calls fill them (sparse files: nothing is taken here)
 config "$WORK/large.json" "$PLAIN/large"
@@ -168,11 +174,6 @@ check "tables of 2 GiB or more on small pages: a warning that says why" \
 	"$WORK/large.log"
 stop_daemon
 rm -rf "$PLAIN/large"
-# the file stays in run_dir for the next start, but a stop gives back the
-# memory of its free records (here all of them)
-kept=$(($(stat -c %b "$PLAIN/run/setups.tbl") * $(stat -c %B "$PLAIN/run/setups.tbl") / 1024))
-check "stopped: the set-up records' file keeps its size and gives back its free records ($kept kB left)" \
-	test "$(stat -c %s "$PLAIN/run/setups.tbl")" -gt $((15 << 20)) -a "$kept" -le 64
 
 # ---- persist_dialogs false: anonymous records, under the host's mode and never
 config "$WORK/anon.json" "$PLAIN/anon"
