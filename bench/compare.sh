@@ -38,9 +38,11 @@ mkdir -p "$OUT"
 # --quick) gives: report.py reads whichever are there
 for name in echo sipshard-1w-bpf sipshard-2w-bpf sipshard-2w-nobpf sipshard-2w-bpf-trunk \
 	kamailio-dialog kamailio-nodialog; do
-	rm -f "$OUT/$name.json" "$OUT/$name.txt" "$OUT/$name.progress"
+	rm -f "$OUT/$name.json" "$OUT/$name.txt" "$OUT/$name.progress" "$OUT/$name.daemon.log"
 done
-rm -f "$OUT"/scale-*[0-9].json "$OUT"/scale-*[0-9].txt "$OUT"/scale-*[0-9].progress
+rm -f "$OUT"/scale-*[0-9].json "$OUT"/scale-*[0-9].txt "$OUT"/scale-*[0-9].progress \
+	"$OUT"/scale-*[0-9].daemon.log
+. bench/lib.sh # bench_wait_listening
 LOAD=$BUILD/sipshard-load
 DURATION=${DURATION:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
 CALLS=${CALLS:-$([ $QUICK = 1 ] && echo 200 || echo 1000)}
@@ -83,37 +85,15 @@ need gnuplot
 # the port is bound before the BPF program is attached: settle a little after
 wait_port() { for _ in $(seq 1 50); do ss -Hlun "sport = :$1" | grep -q . && sleep 0.3 && return 0; sleep 0.1; done; return 1; }
 
-# wait_sip PORT: waits until the system on PORT answers a SIP OPTIONS (any
-# datagram back), for 60 s at most. sipshardd binds its port before its pools
-# are in memory, and on a huge=advise tmpfs that took seconds: the INVITEs sent
-# meanwhile waited, and the burst of them and their retransmissions then met a
-# full ring to the controller (503), so a run of 2026-12-07 set up 8598 of its
-# 10000 calls.
-wait_sip() {
-	python3 - "$1" <<'PY' || { echo "compare.sh: nothing answers SIP on port $1" >&2; exit 1; }
-import socket, sys, time
-port = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-s.settimeout(0.2)
-me = s.getsockname()[1]
-deadline = time.monotonic() + 60
-n = 0
-while time.monotonic() < deadline:
-    n += 1
-    s.sendto(("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"
-              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKready%d\r\n"
-              "Max-Forwards: 70\r\nFrom: <sip:bench@127.0.0.1>;tag=ready%d\r\n"
-              "To: <sip:127.0.0.1:%d>\r\nCall-ID: ready-%d@127.0.0.1\r\n"
-              "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-              % (port, me, n, n, port, n)).encode(), ("127.0.0.1", port))
-    try:
-        s.recv(65535)
-        sys.exit(0)
-    except socket.timeout:
-        pass
-sys.exit(1)
-PY
+# start_sipshardd NAME ARGS...: starts sipshardd, its log in OUT/NAME.daemon.log,
+# sets SUT_PID and waits until it says it listens (bench/lib.sh)
+start_sipshardd() {
+	local name=$1
+	shift
+	"$BUILD/sipshardd" "$@" >"$OUT/$name.daemon.log" 2>&1 &
+	PIDS+=($!)
+	SUT_PID=$!
+	bench_wait_listening "$SUT_PID" "$OUT/$name.daemon.log" "sipshardd ($name)"
 }
 
 start() { "$@" >/dev/null 2>&1 & PIDS+=($!); }
@@ -195,10 +175,8 @@ for w in 1 2; do
 		with_callee
 		flags=(--workers "$w")
 		[ $steer = nobpf ] && flags+=(--no-bpf)
-		start "$BUILD/sipshardd" -c "$OUT/default.json" --discard-dialogs "${flags[@]}" \
-			--log-level warn
-		SUT_PID=${PIDS[-1]}
-		wait_sip $SUT_PORT
+		start_sipshardd "sipshard-${w}w-$steer" -c "$OUT/default.json" --discard-dialogs \
+			"${flags[@]}"
 		run "sipshard-${w}w-$steer"
 		[ $w = 2 ] && [ $steer = bpf ] && run "sipshard-${w}w-$steer-trunk" --sources 1
 		stop_all
@@ -230,7 +208,7 @@ echo "== scaling: in-dialog load against the number of established calls (sipsha
 # setups lingering 8 s at the setup rate
 scale_config() {
 	cat >"$1" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "log_level": "warn", "run_dir": "$2",
+{ "listen": "127.0.0.1:$SUT_PORT", "run_dir": "$2",
   "capacity": { "dialogs_per_shard": 600000, "transactions_per_shard": 65536, "setups": 65536 },
   "limits": { "max_calls": 2000000 },
   "routes": [ { "target": "127.0.0.1:$CALLEE_PORT" } ] }
@@ -244,9 +222,7 @@ for n in 1000 10000 $([ $QUICK = 1 ] || echo 100000 1000000); do
 		name=scale-$n conf=$OUT/scale.json dir=$RUN_DIR
 		[ $pages = huge ] && name=scale-huge-$n conf=$OUT/scale-huge.json dir=$HUGE_DIR
 		with_callee
-		start "$BUILD/sipshardd" --workers 2 -c "$conf" --discard-dialogs
-		SUT_PID=${PIDS[-1]}
-		wait_sip $SUT_PORT
+		start_sipshardd "$name" --workers 2 -c "$conf" --discard-dialogs
 		CALLS=$n run "$name" --rate "$SCALE_RATE"
 		stop_all
 		# the tables stay in the tmpfs after a stop (for a restart): 10 GiB

@@ -56,14 +56,24 @@ bench_daemon() {
 JSON
 	"$1" -c "$WORK/c.json" --discard-dialogs ${DAEMON_ARGS:-} >"$WORK/d.log" 2>&1 &
 	DAEMON=$!
+	bench_wait_listening "$DAEMON" "$WORK/d.log" "$1"
+}
+
+# bench_wait_listening PID LOG NAME: waits (30 s at most) until the sipshardd
+# of PID says in LOG (its stderr, at log level info) that it listens. It binds
+# its port before its pools are in memory, a second or more for a large
+# capacity.setups and longer on huge pages, and INVITEs sent meanwhile wait
+# and then come in as one burst (with their retransmissions) that fills its
+# ring to the controller: 503s. Exits naming NAME when it never says so.
+bench_wait_listening() {
 	local i
 	for i in $(seq 1 300); do
-		grep -q 'listening on' "$WORK/d.log" && return 0
-		kill -0 "$DAEMON" 2>/dev/null || break
+		grep -q 'listening on' "$2" && return 0
+		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "bench: $1 did not start listening:" >&2
-	tail -5 "$WORK/d.log" >&2
+	echo "bench: $3 did not start listening:" >&2
+	tail -5 "$2" >&2
 	exit 1
 }
 
