@@ -12,7 +12,10 @@
 #      refused before the run, saying what it accepts);
 #   4. compare.sh --quick into a directory that held a full run: the report
 #      mixed the old run's files (scale-100000, scale-1000000) into the new one;
-#   5. steer_bench (not a stub) gives every figure it documents.
+#   5. steer_bench (not a stub) gives every figure it documents;
+#   6. parse_bench --quick (not a stub): it parses and verifies every corpus
+#      message (exit 1 when the parser no longer gives what the corpus says),
+#      names the CPU its figures come from, and --json holds every figure.
 # Prints "ok NAME" / "not ok NAME".
 set -u
 cd "$(dirname "$0")/../.."
@@ -190,6 +193,24 @@ else:
     ok = ok and r.get("no_bpf") and all(r[m][k] is None for m in msgs for k in kernel)
 print("# info: %r" % r["info"])
 sys.exit(0 if ok else 1)' "$WORK/steer.json"
+
+# 6. parse_bench --quick, the real program: the table's header names the CPU
+#    as /proc/cpuinfo does, and --json gives each message's four figures in
+#    both rounds
+timeout 60 build/parse_bench --quick >"$WORK/parse.txt" 2>&1
+rc=$?
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+check "parse_bench --quick: a table whose header names the CPU ($cpu; exit $rc)" \
+	test $rc = 0 -a -n "$cpu" -a "$(grep -cF "parse_bench: $cpu (family " "$WORK/parse.txt")" = 1
+timeout 60 build/parse_bench --quick --json >"$WORK/parse.json" 2>/dev/null
+rc=$?
+check "parse_bench --quick --json: every message's figures, both rounds (exit $rc)" \
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+msgs = ["invite", "info", "bye", "200-ok", "180-ringing"]
+keys = ["bytes", "sipshard_ns", "osip2_ns", "scan_ns"]
+ok = all(r[m][k] > 0 and r["varied"][m][k] > 0 for m in msgs for k in keys)
+sys.exit(0 if ok else 1)' "$WORK/parse.json"
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
