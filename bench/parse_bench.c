@@ -41,6 +41,7 @@
 #include <osipparser2/osip_parser.h>
 
 #include "corpus.h"
+#include "cpu.h"
 
 /* ---- contenders ----------------------------------------------------------- */
 
@@ -458,37 +459,6 @@ static void pin_cpu(int want, char *note, size_t cap)
 	snprintf(note, cap, "pinned to CPU %d", cpu);
 }
 
-/* The CPU the figures come from, as /proc/cpuinfo names it ("AMD EPYC
- * (family 25 model 17)"): ratios differ from one CPU to another, so a table
- * says which it is. "unknown CPU" when the file is not there. */
-static void cpu_name(char *out, size_t cap)
-{
-	char line[256], name[128] = "", family[16] = "", model[16] = "";
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	snprintf(out, cap, "unknown CPU");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f) && strcmp(line, "\n") != 0) {
-		char *colon = strchr(line, ':');
-		if (!colon)
-			continue;
-		char *val = colon + 1 + strspn(colon + 1, " \t");
-		val[strcspn(val, "\n")] = 0;
-		if (!strncmp(line, "model name", 10))
-			snprintf(name, sizeof(name), "%s", val);
-		else if (!strncmp(line, "cpu family", 10))
-			snprintf(family, sizeof(family), "%s", val);
-		else if (!strncmp(line, "model\t", 6) || !strncmp(line, "model ", 6))
-			snprintf(model, sizeof(model), "%s", val);
-	}
-	fclose(f);
-	if (name[0] && family[0])
-		snprintf(out, cap, "%s (family %s model %s)", name, family, model[0] ? model : "?");
-	else if (name[0])
-		snprintf(out, cap, "%s", name);
-}
-
 /* ---- output ------------------------------------------------------------------ */
 
 /* The issue's targets for a ~450-byte in-dialog request. */
@@ -690,7 +660,7 @@ int main(int argc, char **argv)
 	pin_cpu(b.cpu, pin_note, sizeof(pin_note));
 
 	char cpu[192];
-	cpu_name(cpu, sizeof(cpu));
+	bench_cpu_name(cpu, sizeof(cpu));
 	FILE *human = b.json ? stderr : stdout;
 	fprintf(human,
 		"parse_bench: %s, %s; %d reps of ~%llu ms per contender, median ns/message\n", cpu,

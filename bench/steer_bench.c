@@ -45,6 +45,7 @@
 #include "steer/steer.h"
 
 #include "corpus.h"
+#include "cpu.h"
 
 #define BATCH	 32
 #define MAX_REPS 101
@@ -409,9 +410,11 @@ int main(int argc, char **argv)
 	FILE *human = b.json ? stderr : stdout;
 	if (!b.steer)
 		fprintf(human, "steer_bench: no kernel columns (%s)\n", b.why_no_bpf);
+	char cpu[192];
+	bench_cpu_name(cpu, sizeof(cpu));
 	fprintf(human,
-		"steer_bench: %d reps of %ld datagrams per message, median ns per datagram\n",
-		b.reps, b.count);
+		"steer_bench: %s; %d reps of %ld datagrams per message, median ns per datagram\n",
+		cpu, b.reps, b.count);
 
 	for (int r = 0; r < b.reps; r++)
 		for (size_t i = 0; i < NMSG; i++) {

@@ -12,7 +12,8 @@
 #      refused before the run, saying what it accepts);
 #   4. compare.sh --quick into a directory that held a full run: the report
 #      mixed the old run's files (scale-100000, scale-1000000) into the new one;
-#   5. steer_bench (not a stub) gives every figure it documents;
+#   5. steer_bench (not a stub) gives every figure it documents, and names
+#      the CPU its figures come from;
 #   6. parse_bench --quick (not a stub): it parses and verifies every corpus
 #      message (exit 1 when the parser no longer gives what the corpus says),
 #      names the CPU its figures come from, and --json holds every figure.
@@ -179,8 +180,11 @@ fi
 # 5. steer_bench, the real program on loopback: every corpus message with
 #    its figures; as root the kernel columns too (the program's run time
 #    from BPF statistics, which must have counted)
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 timeout 60 build/steer_bench --reps 1 --count 1000 --json >"$WORK/steer.json" 2>"$WORK/steer.err"
 rc=$?
+check "steer_bench: its header names the CPU ($cpu)" \
+	test -n "$cpu" -a "$(grep -cF "steer_bench: $cpu (family " "$WORK/steer.err")" = 1
 check "steer_bench --json: each message's figures, the kernel's when root (exit $rc)" \
 	python3 -c 'import json, os, sys
 r = json.load(open(sys.argv[1]))
@@ -199,7 +203,6 @@ sys.exit(0 if ok else 1)' "$WORK/steer.json"
 #    both rounds
 timeout 60 build/parse_bench --quick >"$WORK/parse.txt" 2>&1
 rc=$?
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 check "parse_bench --quick: a table whose header names the CPU ($cpu; exit $rc)" \
 	test $rc = 0 -a -n "$cpu" -a "$(grep -cF "parse_bench: $cpu (family " "$WORK/parse.txt")" = 1
 timeout 60 build/parse_bench --quick --json >"$WORK/parse.json" 2>/dev/null
