@@ -180,11 +180,14 @@ fi
 # 5. steer_bench, the real program on loopback: every corpus message with
 #    its figures; as root the kernel columns too (the program's run time
 #    from BPF statistics, which must have counted)
+# the processor's name as /proc/cpuinfo gives it, as the programs print it
+# (followed by its family and model where the file has them)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cpu=${cpu:-unknown CPU}
 timeout 60 build/steer_bench --reps 1 --count 1000 --json >"$WORK/steer.json" 2>"$WORK/steer.err"
 rc=$?
 check "steer_bench: its header names the CPU ($cpu)" \
-	test -n "$cpu" -a "$(grep -cF "steer_bench: $cpu (family " "$WORK/steer.err")" = 1
+	test "$(grep -cF "steer_bench: $cpu" "$WORK/steer.err")" = 1
 check "steer_bench --json: each message's figures, the kernel's when root (exit $rc)" \
 	python3 -c 'import json, os, sys
 r = json.load(open(sys.argv[1]))
@@ -204,7 +207,7 @@ sys.exit(0 if ok else 1)' "$WORK/steer.json"
 timeout 60 build/parse_bench --quick >"$WORK/parse.txt" 2>&1
 rc=$?
 check "parse_bench --quick: a table whose header names the CPU ($cpu; exit $rc)" \
-	test $rc = 0 -a -n "$cpu" -a "$(grep -cF "parse_bench: $cpu (family " "$WORK/parse.txt")" = 1
+	test $rc = 0 -a "$(grep -cF "parse_bench: $cpu" "$WORK/parse.txt")" = 1
 timeout 60 build/parse_bench --quick --json >"$WORK/parse.json" 2>/dev/null
 rc=$?
 check "parse_bench --quick --json: every message's figures, both rounds (exit $rc)" \
