@@ -803,19 +803,21 @@ static void log_memory(struct daemon *d)
 		 pool.records, pool.record_bytes >> 10, in, where,
 		 ((size_t)pool.records * pool.record_bytes) >> 20, eligible_word(records),
 		 mem_thp_mode(mode, sizeof(mode)), records == 0 && file ? "; " HUGE_HOW : "");
-	/* Tables sized for this many calls on small pages slow the relay once
-	 * many calls are up: at 1M calls (2 x 4.6 GiB) bench/compare.sh measured
-	 * 1.6-1.8x the rate on huge pages in the 10 s after the calls were set
-	 * up, each call's first request then being the slow one (README,
-	 * "Memory"); so such a start says so at warn level. */
+	/* Tables sized for this many calls on small pages can slow the relay
+	 * once many calls are up, by how much depending on the host: at 1M calls
+	 * (2 x 4.6 GiB) bench/compare.sh measured 1.6-1.8x the rate on huge
+	 * pages in the 10 s after the calls were set up on one AMD EPYC host
+	 * (family 26), each call's first request then being the slow one, and
+	 * no fall at all on another (family 25) (README, "Memory"); so such a
+	 * start says so at warn level, as a risk, not a certainty. */
 	bool small_pages = tables == 0 && file;
 	bool slow = small_pages && t->map_len >= DAEMON_TABLE_WARN_BYTES;
 	log_msg(slow ? LOG_LVL_WARN : LOG_LVL_INFO,
 		"dialog tables: %u x %zu MiB %s%s, taken as calls arrive; huge pages: %s%s%s",
 		d->nworkers, t->map_len >> 20, in, where, eligible_word(tables),
 		small_pages ? " (" HUGE_HOW ")" : "",
-		slow ? "; on small pages, tables this large slow the first request of each call "
-		       "that was quiet a while (README, \"Memory\")"
+		slow ? "; on small pages, tables this large can slow the first request of each "
+		       "call that was quiet a while, on some hosts by half (README, \"Memory\")"
 		     : "");
 	if (t->heads)
 		log_info("long-head pools: %u x %u slots of %u KiB (%zu MiB) %s%s, taken only by "
