@@ -20,40 +20,7 @@ start_bg "$SIPSHARDD" -c "$WORK/cfg.json" --stats-file "$WORK/stats.json" 2>"$WO
 DAEMON=${PIDS[-1]}
 wait_udp_port "$D_PORT" || { not_ok "daemon started"; exit 1; }
 
-python3 - "$D_PORT" <<'PY'
-import random, socket, sys
-port = int(sys.argv[1])
-rnd = random.Random(7)
-base = (b"INFO sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n"
-        b"From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>;tag=k01000000000000000000000001\r\n"
-        b"Call-ID: x@y\r\nCSeq: 2 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-resp = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKw0000000001000000020000000300\r\n"
-        b"From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>;tag=2\r\nCall-ID: x@y\r\nCSeq: 2 INFO\r\nContent-Length: 0\r\n\r\n")
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setblocking(False)
-sent = 0
-for i in range(6000):
-    kind = i % 6
-    if kind == 0:
-        d = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 1400)))
-    elif kind in (1, 2):
-        d = bytearray(base if kind == 1 else resp)
-        for _ in range(rnd.randint(1, 8)):
-            d[rnd.randrange(len(d))] = rnd.getrandbits(8)
-        d = bytes(d)
-    elif kind == 3:
-        d = base[: rnd.randint(0, len(base))]
-    elif kind == 4:
-        d = base.replace(b"Content-Length: 0", b"Content-Length: 99999")
-    else:
-        d = b"\r\n\r\n" if i % 2 else base.replace(b"\r\n\r\n", b"\r\n" + b"X-A: b\r\n" * 900 + b"\r\n")
-    try:
-        s.sendto(d[:65000], ("127.0.0.1", port))
-        sent += 1
-    except BlockingIOError:
-        pass
-print("# sent %d hostile datagrams" % sent)
-PY
+python3 scripts/hostile.py "$D_PORT" --count 6000 --seed 7
 
 sleep 0.5
 check "daemon survives hostile datagrams" kill -0 "$DAEMON"
