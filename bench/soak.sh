@@ -80,13 +80,14 @@ fi
 BUILD=build
 bench_need soak.sh "$BUILD/sipshard-load" "$SUT_BUILD/sipshardd"
 bench_begin soak
-# a sanitizer build's allocator keeps freed memory in quarantine (256 MiB), so
-# its VmData says nothing of leaks: its leak check at exit is the judge there
+# a sanitizer's allocator keeps freed memory aside (AddressSanitizer's
+# quarantine, 256 MiB), so a sanitizer build's VmData says nothing of leaks:
+# its reports are the judge there (AddressSanitizer's leak check at exit)
 SANITIZED=0
-ldd "$SUT_BUILD/sipshardd" 2>/dev/null | grep -q 'libasan' && SANITIZED=1
+ldd "$SUT_BUILD/sipshardd" 2>/dev/null | grep -q 'libasan\|libtsan' && SANITIZED=1
 
 ASAN_OPTIONS="log_path=$WORK/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$WORK/ubsan" \
-	DAEMON_ARGS="--stats-file $WORK/stats.json" bench_daemon "$SUT_BUILD/sipshardd" 2
+	TSAN_OPTIONS="log_path=$WORK/tsan" DAEMON_ARGS="--stats-file $WORK/stats.json" bench_daemon "$SUT_BUILD/sipshardd" 2
 PIDS+=("$DAEMON")
 
 # the calls come up at 500 a second, then the requests run for the whole length
@@ -154,7 +155,8 @@ kill -TERM "$DAEMON" 2>/dev/null
 wait "$DAEMON"
 daemon_rc=$?
 # the sanitizer's reports, if any (one file a process, named by its pid)
-reports=$(cat "$WORK"/asan.* "$WORK"/ubsan.* 2>/dev/null | grep -c 'ERROR: \|runtime error' || true)
+reports=$(cat "$WORK"/asan.* "$WORK"/ubsan.* "$WORK"/tsan.* 2>/dev/null |
+	grep -c 'ERROR: \|runtime error\|WARNING: ThreadSanitizer' || true)
 
 python3 bench/soak_verdict.py --tsv "$TSV" --uac "$WORK/uac.json" --out "$OUT/soak.json" \
 	--after "$after" --uac-rc "$uac_rc" --daemon-rc "$daemon_rc" --alive "$alive" \

@@ -105,8 +105,9 @@ def main():
     with open(a.out, "w") as f:
         json.dump(r, f, indent=1)
     if a.sanitized:
-        print("# VmData not judged: AddressSanitizer's quarantine holds freed memory; its leak "
-              "check at the daemon's exit is the judge (%d reports)" % a.sanitizer_reports)
+        print("# VmData not judged: a sanitizer's allocator holds freed memory; its reports "
+              "(AddressSanitizer's leak check at the daemon's exit) are the judge: %d" %
+              a.sanitizer_reports)
     print("# %s in-dialog requests answered, %s calls replaced, uac errors %s; after the first "
           "quarter VmData grew %s KiB, RssAnon %s KiB" %
           (r["uac"]["requests"], r["uac"]["calls_replaced"], r["uac"]["errors"] and
