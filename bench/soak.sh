@@ -13,7 +13,9 @@
 # and the heap, where a leak would show), resident memory split as the kernel
 # splits it (RssAnon: pages of those mappings touched so far; RssShmem: the
 # dialog tables in run_dir, bounded by their files), open descriptors,
-# threads, calls up.
+# threads, its CPU time (reported as CPU per datagram received, early in
+# the run and late: a cost that grows with time is a table or a list that
+# grows), calls up.
 # Does not own: the figures of speed (compare.sh), the memory per call
 # (compare.sh's PSS, tests/integration/memory.sh).
 #
@@ -87,7 +89,8 @@ SANITIZED=0
 ldd "$SUT_BUILD/sipshardd" 2>/dev/null | grep -q 'libasan\|libtsan' && SANITIZED=1
 
 ASAN_OPTIONS="log_path=$WORK/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$WORK/ubsan" \
-	TSAN_OPTIONS="log_path=$WORK/tsan" DAEMON_ARGS="--stats-file $WORK/stats.json" bench_daemon "$SUT_BUILD/sipshardd" 2
+	TSAN_OPTIONS="log_path=$WORK/tsan" DAEMON_ARGS="--stats-file $WORK/stats.json" \
+	bench_daemon "$SUT_BUILD/sipshardd" 2
 PIDS+=("$DAEMON")
 
 # the calls come up at 500 a second, then the requests run for the whole length
@@ -104,10 +107,13 @@ PIDS+=($!)
 # sample ELAPSED: one line of soak.tsv
 sample() {
 	local st=/proc/$DAEMON/status
-	awk -v t="$1" -v fds="$(ls "/proc/$DAEMON/fd" | wc -l)" '
+	# utime + stime, fields 14 and 15 of stat (after the name in parentheses)
+	local cpu
+	cpu=$(sed 's/.*) //' "/proc/$DAEMON/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+	awk -v t="$1" -v fds="$(ls "/proc/$DAEMON/fd" | wc -l)" -v cpu="${cpu:--}" '
 		/^VmData:/ { data = $2 } /^RssAnon:/ { anon = $2 } /^RssShmem:/ { shm = $2 }
 		/^Threads:/ { thr = $2 }
-		END { printf "%s\t%s\t%s\t%s\t%s\t%s", t, data, anon, shm, fds, thr }' "$st"
+		END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s", t, data, anon, shm, fds, thr, cpu }' "$st"
 	python3 - "$WORK/stats.json" <<'PY'
 import json, sys
 try:
@@ -122,12 +128,12 @@ PY
 
 mkdir -p "$OUT"
 TSV=$OUT/soak.tsv
-printf 's\tvm_data_kib\trss_anon_kib\trss_shmem_kib\tfds\tthreads\tcalls_active\trx\trx_bad\tanswered_4xx\n' >"$TSV"
+printf 's\tvm_data_kib\trss_anon_kib\trss_shmem_kib\tfds\tthreads\tcpu_ticks\tcalls_active\trx\trx_bad\tanswered_4xx\n' >"$TSV"
 echo "soak: $SECONDS_RUN s of $CALLS calls coming and going, $REQ_RATE requests/s," \
 	"$HOSTILE_RATE hostile datagrams/s, against $SUT_BUILD/sipshardd (2 workers)"
 column_line() {
-	tr '\t' ' ' | awk '{ printf "%6s %11s %12s %13s %4s %7s %12s %10s %7s %12s\n",
-		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+	tr '\t' ' ' | awk '{ printf "%6s %11s %12s %13s %4s %7s %9s %12s %10s %7s %12s\n",
+		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
 }
 head -1 "$TSV" | column_line
 start=$(date +%s)

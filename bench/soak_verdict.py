@@ -6,7 +6,8 @@ apart from the script so that tests/integration/bench_scripts.sh can give it
 samples of a daemon that leaks and see it refuse them.
 
 Inputs: --tsv, the samples (s, vm_data_kib, rss_anon_kib, rss_shmem_kib, fds,
-threads, calls_active, rx, rx_bad, answered_4xx; a header line first); --uac,
+threads, cpu_ticks, calls_active, rx, rx_bad, answered_4xx; a header line naming
+them first); --uac,
 sipshard-load's JSON; --after, the sample taken once the uac ended its calls
 (tab-separated, as a line of the TSV). Writes --out (JSON: the samples, the
 growth, the uac's figures, the failures, "verdict"), prints the summary and
@@ -20,11 +21,26 @@ import sys
 VM_DATA_GROWTH_MAX_KIB = 1024
 
 
+def number(v):
+    return int(v) if v.strip().lstrip("-").isdigit() else None
+
+
 def load_samples(path):
-    rows = [line.rstrip("\n").split("\t") for line in open(path)][1:]
-    keys = ("vm_data_kib", "rss_anon_kib", "rss_shmem_kib", "fds", "threads")
-    return [dict({"s": int(r[0])}, **{k: int(v) for k, v in zip(keys, r[1:6])})
-            for r in rows if r and r[0].isdigit()]
+    """The samples under load (those whose first column is a number of seconds),
+    each a dict keyed by the header's names; a column the daemon's files did
+    not give ('-') is None."""
+    lines = [line.rstrip("\n").split("\t") for line in open(path)]
+    names = lines[0]
+    return [{k: number(v) for k, v in zip(names, r)} for r in lines[1:] if r and r[0].isdigit()]
+
+
+def cpu_per_k(samples, a, b):
+    """The daemon's CPU (ms) per 1000 datagrams received between samples a and b
+    (clock ticks of 10 ms), or None."""
+    if None in (a.get("cpu_ticks"), b.get("cpu_ticks"), a.get("rx"), b.get("rx")):
+        return None
+    rx = b["rx"] - a["rx"]
+    return round((b["cpu_ticks"] - a["cpu_ticks"]) * 10.0 * 1000 / rx, 2) if rx > 0 else None
 
 
 def judge(a):
@@ -42,10 +58,13 @@ def judge(a):
     errors = uac.get("errors", {}).get("total")
     if uac and errors != 0:
         fail.append("the uac counted %s errors" % errors)
-    end = a.after.split("\t")
-    if len(end) < 7 or end[6] != "0":
-        fail.append("calls still up after the uac ended its calls: %s" %
-                    (end[6] if len(end) > 6 else "no statistics"))
+    try:
+        names = open(a.tsv).readline().rstrip("\n").split("\t")
+    except OSError:
+        names = []
+    calls_left = dict(zip(names, a.after.split("\t"))).get("calls_active", "no statistics")
+    if calls_left != "0":
+        fail.append("calls still up after the uac ended its calls: %s" % calls_left)
     if a.alive != 1:
         fail.append("the daemon was no longer running at the end")
     if a.daemon_rc != 0:
@@ -53,7 +72,7 @@ def judge(a):
     if a.sanitizer_reports:
         fail.append("%d sanitizer reports" % a.sanitizer_reports)
 
-    growth = anon_growth = None
+    growth = anon_growth = cpu_early = cpu_late = None
     if len(samples) < 4:
         fail.append("only %d samples: too few for a verdict on memory" % len(samples))
     else:
@@ -66,6 +85,11 @@ def judge(a):
             growth = last["vm_data_kib"] - base["vm_data_kib"]
             if growth > VM_DATA_GROWTH_MAX_KIB:
                 fail.append("VmData grew %d KiB from %d s to %d s" % (growth, base["s"], last["s"]))
+        # the CPU per datagram in the second quarter and in the last: reported
+        # (a shared host moves it by a fifth), not judged
+        n = len(samples)
+        cpu_early = cpu_per_k(samples, samples[n // 4], samples[n // 2])
+        cpu_late = cpu_per_k(samples, samples[3 * n // 4], samples[-1])
         for key in ("fds", "threads"):
             seen = sorted({s[key] for s in samples[1:]})
             if len(seen) > 1:
@@ -76,6 +100,7 @@ def judge(a):
         "samples": samples,
         "vm_data_growth_kib": growth,
         "rss_anon_growth_kib": anon_growth,
+        "cpu_ms_per_1000_datagrams": {"second_quarter": cpu_early, "last_quarter": cpu_late},
         "uac": {
             "calls_replaced": uac.get("calls", {}).get("mix_completed"),
             "requests": uac.get("requests", {}).get("mix_completed"),
@@ -112,6 +137,9 @@ def main():
           "quarter VmData grew %s KiB, RssAnon %s KiB" %
           (r["uac"]["requests"], r["uac"]["calls_replaced"], r["uac"]["errors"] and
            r["uac"]["errors"].get("total"), r["vm_data_growth_kib"], r["rss_anon_growth_kib"]))
+    cpu = r["cpu_ms_per_1000_datagrams"]
+    print("# the daemon's CPU per 1000 datagrams received: %s ms in the second quarter, %s ms in "
+          "the last" % (cpu["second_quarter"], cpu["last_quarter"]))
     print("soak: PASS" if not r["failures"] else "soak: FAIL: " + "; ".join(r["failures"]))
     return 1 if r["failures"] else 0
 

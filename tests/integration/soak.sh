@@ -25,37 +25,38 @@ rc=$?
 sed 's/^/# /' "$WORK/soak.out" | tail -16
 check "soak.sh, 20 s against sipshardd: it passes (exit $rc)" \
 	bash -c '[ "$1" = 0 ] && grep -qx "soak: PASS" "$2"' _ "$rc" "$WORK/soak.out"
-check "soak.json: a sample every 2 s, VmData judged, requests answered, hostile datagrams seen" \
+check "soak.json: a sample every 2 s, VmData judged, requests answered, hostile datagrams seen, CPU per datagram" \
 	python3 - "$WORK/soak/soak.json" "$WORK/soak/soak.tsv" \
 	"$(ldd "$SIPSHARDD" 2>/dev/null | grep -c 'libasan\|libtsan')" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 rows = [l.split("\t") for l in open(sys.argv[2])][1:]
-rx_bad = max(int(r[8]) for r in rows if r[8].strip().isdigit())
+rx_bad = max(int(r[9]) for r in rows if r[9].strip().isdigit())
 ok = (j["verdict"] == "PASS" and len(j["samples"]) >= 8
       and (isinstance(j["vm_data_growth_kib"], int) or sys.argv[3] == "1")
       and j["uac"]["requests"] > 1000
-      and j["uac"]["calls_replaced"] > 0 and rx_bad > 100)
+      and j["uac"]["calls_replaced"] > 0 and rx_bad > 100
+      and all(v > 0 for v in j["cpu_ms_per_1000_datagrams"].values()))
 sys.exit(0 if ok else 1)
 PY
 
 # 2. the verdict, on samples written here
 samples() { # FILE VMDATA_STEP FDS_AT_LAST
-	printf 's\tvm_data_kib\trss_anon_kib\trss_shmem_kib\tfds\tthreads\tcalls_active\trx\trx_bad\tanswered_4xx\n' >"$1"
+	printf 's\tvm_data_kib\trss_anon_kib\trss_shmem_kib\tfds\tthreads\tcpu_ticks\tcalls_active\trx\trx_bad\tanswered_4xx\n' >"$1"
 	local i
 	for i in 0 1 2 3 4 5 6 7 8 9; do
 		local fds=26
 		[ "$i" = 9 ] && fds=$3
-		printf '%d\t%d\t160000\t400000\t%d\t4\t200\t%d\t%d\t0\n' $((i * 2)) \
-			$((276000 + i * $2)) "$fds" $((i * 1000)) $((i * 10)) >>"$1"
+		printf '%d\t%d\t160000\t400000\t%d\t4\t%d\t200\t%d\t%d\t0\n' $((i * 2)) \
+			$((276000 + i * $2)) "$fds" $((i * 50)) $((i * 1000)) $((i * 10)) >>"$1"
 	done
 }
 echo '{"errors": {"total": 0}, "calls": {"mix_completed": 50}, "requests": {"mix_completed": 9000}}' \
 	>"$WORK/uac-ok.json"
 echo '{"errors": {"total": 2}, "calls": {"mix_completed": 50}, "requests": {"mix_completed": 9000}}' \
 	>"$WORK/uac-errors.json"
-END_OK=$(printf 'end\t276000\t160000\t400000\t26\t4\t0\t9000\t90\t0')
-END_CALLS=$(printf 'end\t276000\t160000\t400000\t26\t4\t3\t9000\t90\t0')
+END_OK=$(printf 'end\t276000\t160000\t400000\t26\t4\t500\t0\t9000\t90\t0')
+END_CALLS=$(printf 'end\t276000\t160000\t400000\t26\t4\t500\t3\t9000\t90\t0')
 verdict() { # TSV UAC AFTER DAEMON_RC ALIVE REPORTS [SANITIZED]
 	python3 bench/soak_verdict.py --tsv "$1" --uac "$2" --after "$3" --uac-rc 0 \
 		--daemon-rc "$4" --alive "$5" --sanitizer-reports "$6" --seconds 20 \
