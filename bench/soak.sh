@@ -43,7 +43,8 @@
 #   --req-rate R      in-dialog requests a second (default 2000)
 #   --hostile-rate H  hostile datagrams a second (default 200)
 #   --interval S      seconds between samples (default: a twentieth of the run, 2 to 60)
-#   --out DIR         where soak.tsv and soak.json go (default bench/results)
+#   --out DIR         where soak.tsv and soak.json go (default bench/results; a relative
+#                     path is taken from the repository's top, as the script runs there)
 # SUT_PORT and CALLEE_PORT (5060, 5080) name other ports when those are taken.
 set -u
 cd "$(dirname "$0")/.."

@@ -6,8 +6,9 @@
 #      reports judge instead: AddressSanitizer's leak check at exit), the hostile datagrams seen
 #      (rx_bad), every call ended;
 #   2. the verdict refuses what a daemon that leaks or loses its way would
-#      give: VmData that grows, a descriptor more, calls left up, uac errors,
-#      a daemon gone or exiting 1, a sanitizer report; and the same samples
+#      give: VmData that grows, a descriptor more, calls left up, a sample
+#      without the daemon's memory, uac errors, a daemon gone or exiting 1, a
+#      sanitizer report; and the same samples
 #      without the fault pass, so each refusal is the fault's doing;
 #   3. a bad argument is refused up front (exit 2), saying what was expected.
 # Prints "ok NAME" / "not ok NAME".
@@ -25,7 +26,7 @@ rc=$?
 sed 's/^/# /' "$WORK/soak.out" | tail -16
 check "soak.sh, 20 s against sipshardd: it passes (exit $rc)" \
 	bash -c '[ "$1" = 0 ] && grep -qx "soak: PASS" "$2"' _ "$rc" "$WORK/soak.out"
-check "soak.json: a sample every 2 s, VmData judged, requests answered, hostile datagrams seen, CPU per datagram" \
+check "soak.json: a sample every 2 s, VmData judged (under a sanitizer, its reports), requests answered, hostile datagrams seen, CPU per datagram" \
 	python3 - "$WORK/soak/soak.json" "$WORK/soak/soak.tsv" \
 	"$(ldd "$SIPSHARDD" 2>/dev/null | grep -c 'libasan\|libtsan')" <<'PY'
 import json, sys
@@ -89,6 +90,10 @@ check "verdict: a descriptor more in the last sample is refused" \
 check "verdict: calls left up after the uac ended them are refused" \
 	refused "calls still up after the uac ended its calls: 3" "$WORK/flat.tsv" "$WORK/uac-ok.json" \
 	"$END_CALLS" 0 1 0
+# the daemon's /proc files gone at the last sample: fields left empty
+sed '$ s/^18\t[0-9]*\t[0-9]*/18\t\t/' "$WORK/flat.tsv" >"$WORK/gone.tsv"
+check "verdict: a sample without the daemon's memory is refused" \
+	refused "a sample lacks the daemon's memory" "$WORK/gone.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
 check "verdict: uac errors are refused" \
 	refused "the uac counted 2 errors" "$WORK/flat.tsv" "$WORK/uac-errors.json" "$END_OK" 0 1 0
 check "verdict: a daemon gone before the end is refused" \
