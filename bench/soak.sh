@@ -111,7 +111,13 @@ sample() {
 	# utime + stime, fields 14 and 15 of stat (after the name in parentheses)
 	local cpu
 	cpu=$(sed 's/.*) //' "/proc/$DAEMON/stat" 2>/dev/null | awk '{ print $12 + $13 }')
-	awk -v t="$1" -v fds="$(ls "/proc/$DAEMON/fd" | wc -l)" -v cpu="${cpu:--}" '
+	# its descriptors but the statistics file it writes each second (open for a
+	# moment under its .tmp name: a sample that fell in that moment once read
+	# one more)
+	local f fds
+	fds=$(for f in "/proc/$DAEMON/fd/"*; do readlink "$f"; done 2>/dev/null |
+		grep -vc 'stats\.json\.tmp$')
+	awk -v t="$1" -v fds="$fds" -v cpu="${cpu:--}" '
 		/^VmData:/ { data = $2 } /^RssAnon:/ { anon = $2 } /^RssShmem:/ { shm = $2 }
 		/^Threads:/ { thr = $2 }
 		END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s", t, data, anon, shm, fds, thr, cpu }' "$st"
