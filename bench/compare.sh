@@ -42,7 +42,7 @@ for name in echo sipshard-1w-bpf sipshard-2w-bpf sipshard-2w-nobpf sipshard-2w-b
 done
 rm -f "$OUT"/scale-*[0-9].json "$OUT"/scale-*[0-9].txt "$OUT"/scale-*[0-9].progress \
 	"$OUT"/scale-*[0-9].daemon.log
-. bench/lib.sh # bench_wait_listening
+. bench/lib.sh # bench_wait_listening, stat_ticks
 LOAD=$BUILD/sipshard-load
 DURATION=${DURATION:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
 CALLS=${CALLS:-$([ $QUICK = 1 ] && echo 200 || echo 1000)}
@@ -103,11 +103,12 @@ stop_all() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done; wait 2>
 # cpu_seconds PID: user+system CPU seconds of a process, its threads and its
 # children (Kamailio works in child processes)
 cpu_seconds() {
-	local total=0 p
+	local ticks=0 p t
 	for p in "$1" $(pgrep -P "$1"); do
-		total=$(awk -v t="$total" '{print t + ($14 + $15) / 100}' "/proc/$p/stat" 2>/dev/null || echo "$total")
+		t=$(stat_ticks "/proc/$p/stat")
+		ticks=$((ticks + ${t:-0}))
 	done
-	echo "$total"
+	awk -v t="$ticks" 'BEGIN { print t / 100 }'
 }
 # pss_kb PID: proportional set size (sum of Pss: in /proc/PID/smaps_rollup) of a
 # process and its children. PSS splits each shared page among the processes

@@ -118,13 +118,19 @@ bench_end() {
 	rm -rf "$WORK"
 }
 
+# stat_ticks FILE: the CPU ticks (utime + stime, in 1/100 s) of a process or
+# thread, from its /proc stat FILE, read after the name in parentheses (which
+# may hold spaces); nothing when FILE is gone.
+stat_ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$1" 2>/dev/null
+}
+
 # thread_ticks PID: a line per thread of the process, in the order they were
 # started: its name and its CPU ticks so far (utime + stime). sipshardd names
 # its threads sipshard-w0 ... and sipshard-ctl; the first is its main thread.
 thread_ticks() {
 	local t
 	for t in $(ls "/proc/$1/task" | sort -n); do
-		awk -v n="$(cat "/proc/$1/task/$t/comm")" '{ sub(/.*\) /, ""); print n, $12 + $13 }' \
-			"/proc/$1/task/$t/stat"
+		echo "$(cat "/proc/$1/task/$t/comm") $(stat_ticks "/proc/$1/task/$t/stat")"
 	done
 }

@@ -108,9 +108,8 @@ PIDS+=($!)
 # sample ELAPSED: one line of soak.tsv
 sample() {
 	local st=/proc/$DAEMON/status
-	# utime + stime, fields 14 and 15 of stat (after the name in parentheses)
 	local cpu
-	cpu=$(sed 's/.*) //' "/proc/$DAEMON/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+	cpu=$(stat_ticks "/proc/$DAEMON/stat")
 	# its descriptors but the statistics file it writes each second (open for a
 	# moment under its .tmp name: a sample that fell in that moment once read
 	# one more)

@@ -80,14 +80,14 @@ def judge(a):
         # first (pools, tables) lies before it
         base = next(s for s in samples if s["s"] >= a.seconds / 4 or s is samples[-2])
         last = samples[-1]
-        if None in (last["vm_data_kib"], base["vm_data_kib"], last["rss_anon_kib"],
-                    base["rss_anon_kib"]):
+        memory = ("vm_data_kib", "rss_anon_kib")
+        if any(s[k] is None for s in (base, last) for k in memory):
             fail.append("a sample lacks the daemon's memory (its /proc files were gone)")
         else:
             anon_growth = last["rss_anon_kib"] - base["rss_anon_kib"]
-        if anon_growth is not None and not a.sanitized:
-            growth = last["vm_data_kib"] - base["vm_data_kib"]
-            if growth > VM_DATA_GROWTH_MAX_KIB:
+            if not a.sanitized:
+                growth = last["vm_data_kib"] - base["vm_data_kib"]
+            if growth is not None and growth > VM_DATA_GROWTH_MAX_KIB:
                 fail.append("VmData grew %d KiB from %d s to %d s" % (growth, base["s"], last["s"]))
         # the CPU per datagram in the second quarter and in the last: reported
         # (the host moves it by up to half from one hour to the next), not judged
@@ -139,8 +139,8 @@ def main():
               a.sanitizer_reports)
     print("# %s in-dialog requests answered, %s calls replaced, uac errors %s; after the first "
           "quarter VmData grew %s KiB, RssAnon %s KiB" %
-          (r["uac"]["requests"], r["uac"]["calls_replaced"], r["uac"]["errors"] and
-           r["uac"]["errors"].get("total"), r["vm_data_growth_kib"], r["rss_anon_growth_kib"]))
+          (r["uac"]["requests"], r["uac"]["calls_replaced"], (r["uac"]["errors"] or {}).get("total"),
+           r["vm_data_growth_kib"], r["rss_anon_growth_kib"]))
     cpu = r["cpu_ms_per_1000_datagrams"]
     print("# the daemon's CPU per 1000 datagrams received: %s ms in the second quarter, %s ms in "
           "the last" % (cpu["second_quarter"], cpu["last_quarter"]))

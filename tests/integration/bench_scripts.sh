@@ -212,11 +212,13 @@ timeout 60 build/parse_bench --quick --json >"$WORK/parse.json" 2>/dev/null
 rc=$?
 check "parse_bench --quick --json: every message's figures, both rounds (exit $rc)" \
 	python3 -c 'import json, sys
+if sys.argv[2] != "0":
+    sys.exit(1)
 r = json.load(open(sys.argv[1]))
 msgs = ["invite", "info", "bye", "200-ok", "180-ringing"]
 keys = ["bytes", "sipshard_ns", "osip2_ns", "scan_ns"]
 ok = all(r[m][k] > 0 and r["varied"][m][k] > 0 for m in msgs for k in keys)
-sys.exit(0 if ok else 1)' "$WORK/parse.json"
+sys.exit(0 if ok else 1)' "$WORK/parse.json" "$rc"
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]

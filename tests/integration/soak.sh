@@ -70,21 +70,21 @@ refused() {
 	out=$(verdict "$@")
 	[ $? = 1 ] && grep -q "^soak: FAIL: .*$text" <<<"$out"
 }
+# passes TEXT ARGS...: exit 0, "soak: PASS", saying TEXT on the way
+passes() {
+	local text=$1 out
+	shift
+	out=$(verdict "$@") && grep -qx "soak: PASS" <<<"$out" && grep -q "$text" <<<"$out"
+}
 samples "$WORK/flat.tsv" 0 26
 samples "$WORK/leak.tsv" 300 26   # 1.8 MiB from the sample at 6 s (a quarter in) to the last
 samples "$WORK/fd.tsv" 0 27
 check "verdict: flat samples, a clean end: PASS" \
-	bash -c 'out=$("$@") && grep -qx "soak: PASS" <<<"$out"' _ \
-	python3 bench/soak_verdict.py --tsv "$WORK/flat.tsv" --uac "$WORK/uac-ok.json" \
-	--after "$END_OK" --uac-rc 0 --daemon-rc 0 --alive 1 --sanitizer-reports 0 --seconds 20 \
-	--out "$WORK/v.json"
+	passes "VmData grew 0 KiB" "$WORK/flat.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
 check "verdict: VmData growing 300 KiB a sample is refused" \
 	refused "VmData grew 1800 KiB from 6 s to 18 s" "$WORK/leak.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
 check "verdict: the same growth under a sanitizer is not judged (its quarantine), and passes" \
-	bash -c 'out=$("$@") && grep -qx "soak: PASS" <<<"$out" && grep -q "VmData not judged" <<<"$out"' _ \
-	python3 bench/soak_verdict.py --tsv "$WORK/leak.tsv" --uac "$WORK/uac-ok.json" \
-	--after "$END_OK" --uac-rc 0 --daemon-rc 0 --alive 1 --sanitizer-reports 0 --seconds 20 \
-	--sanitized 1 --out "$WORK/v.json"
+	passes "VmData not judged" "$WORK/leak.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0 1
 check "verdict: a descriptor more in the last sample is refused" \
 	refused "fds changed during the run: \[26, 27\]" "$WORK/fd.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
 check "verdict: calls left up after the uac ended them are refused" \
