@@ -27,7 +27,7 @@
 #     over many minutes, bounded by VmData;
 #   - descriptors and threads the same in every sample after the first;
 #   - the uac ends with no error (no timeout, no failed call: the hostile
-#     datagrams meet 481 or a counted drop, never a real call);
+#     datagrams meet a 4xx or a counted drop, never a real call);
 #   - calls_active 0 once the uac has ended its calls;
 #   - the daemon exits 0 on SIGTERM, and a sanitizer build reports nothing
 #     (AddressSanitizer's leak check runs at its exit; its VmData, which the
@@ -153,13 +153,13 @@ while kill -0 "$UAC" 2>/dev/null; do
 done
 wait "$UAC"
 uac_rc=$?
-# the uac has ended every call with BYE; the stats file is written every second
+# the uac has ended every call with BYE; the stats file is written every
+# second: the last sample is the first with no call up, or the 50th (about 10 s)
 for _ in $(seq 1 50); do
-	python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["controller"]["calls_active"] != 0)' \
-		"$WORK/stats.json" 2>/dev/null && break
+	after=$(sample "end")
+	[ "$(cut -f8 <<<"$after")" = 0 ] && break
 	sleep 0.2
 done
-after=$(sample "end" | tail -1)
 echo "$after" | column_line
 alive=1
 kill -0 "$DAEMON" 2>/dev/null || alive=0

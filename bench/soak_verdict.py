@@ -2,8 +2,8 @@
 """soak_verdict.py - the verdict of a bench/soak.sh run, from what the run wrote.
 
 Owns the rules (bench/soak.sh's header lists them); does not run anything. Kept
-apart from the script so that tests/integration/bench_scripts.sh can give it
-samples of a daemon that leaks and see it refuse them.
+apart from the script so that tests/integration/soak.sh can give it samples of a
+daemon that leaks and see it refuse them.
 
 Inputs: --tsv, the samples (s, vm_data_kib, rss_anon_kib, rss_shmem_kib, fds,
 threads, cpu_ticks, calls_active, rx, rx_bad, answered_4xx; a header line naming
@@ -26,15 +26,15 @@ def number(v):
 
 
 def load_samples(path):
-    """The samples under load (those whose first column is a number of seconds),
-    each a dict keyed by the header's names; a column the daemon's files did
-    not give ('-') is None."""
+    """The header's column names, and the samples under load (those whose first
+    column is a number of seconds), each a dict keyed by those names; a column
+    the daemon's files did not give ('-') is None."""
     lines = [line.rstrip("\n").split("\t") for line in open(path)]
     names = lines[0]
-    return [{k: number(v) for k, v in zip(names, r)} for r in lines[1:] if r and r[0].isdigit()]
+    return names, [{k: number(v) for k, v in zip(names, r)} for r in lines[1:] if r and r[0].isdigit()]
 
 
-def cpu_per_k(samples, a, b):
+def cpu_per_k(a, b):
     """The daemon's CPU (ms) per 1000 datagrams received between samples a and b
     (clock ticks of 10 ms), or None."""
     if None in (a.get("cpu_ticks"), b.get("cpu_ticks"), a.get("rx"), b.get("rx")):
@@ -46,9 +46,9 @@ def cpu_per_k(samples, a, b):
 def judge(a):
     fail = []
     try:
-        samples = load_samples(a.tsv)
+        names, samples = load_samples(a.tsv)
     except (OSError, ValueError, IndexError) as e:
-        samples = []
+        names, samples = [], []
         fail.append("the samples could not be read: %s" % e)
     try:
         uac = json.load(open(a.uac))
@@ -58,10 +58,6 @@ def judge(a):
     errors = uac.get("errors", {}).get("total")
     if uac and errors != 0:
         fail.append("the uac counted %s errors" % errors)
-    try:
-        names = open(a.tsv).readline().rstrip("\n").split("\t")
-    except OSError:
-        names = []
     calls_left = dict(zip(names, a.after.split("\t"))).get("calls_active", "no statistics")
     if calls_left != "0":
         fail.append("calls still up after the uac ended its calls: %s" % calls_left)
@@ -92,8 +88,8 @@ def judge(a):
         # the CPU per datagram in the second quarter and in the last: reported
         # (the host moves it by up to half from one hour to the next), not judged
         n = len(samples)
-        cpu_early = cpu_per_k(samples, samples[n // 4], samples[n // 2])
-        cpu_late = cpu_per_k(samples, samples[3 * n // 4], samples[-1])
+        cpu_early = cpu_per_k(samples[n // 4], samples[n // 2])
+        cpu_late = cpu_per_k(samples[3 * n // 4], samples[-1])
         for key in ("fds", "threads"):
             seen = sorted({s[key] for s in samples[1:] if s[key] is not None})
             if len(seen) > 1:

@@ -6,7 +6,8 @@ Used by tests/integration/hostile.sh (a burst, then checks) and bench/soak.sh
 datagrams: random bytes, an in-dialog INFO and a 200 OK with a few bytes
 changed, truncated copies, a Content-Length past the datagram, empty lines and
 a head of 900 extension lines. The tags name no dialog a daemon gave out (its
-tags carry a salt), so a hostile request meets 481, never a real call.
+tags carry a salt), so a hostile datagram meets a 4xx or a counted drop, never a
+real call.
 
 usage: hostile.py PORT [--count N] [--seconds S] [--rate R] [--seed N]
   --count N    stop after N datagrams (default 6000)

@@ -58,50 +58,50 @@ echo '{"errors": {"total": 2}, "calls": {"mix_completed": 50}, "requests": {"mix
 	>"$WORK/uac-errors.json"
 END_OK=$(printf 'end\t276000\t160000\t400000\t26\t4\t500\t0\t9000\t90\t0')
 END_CALLS=$(printf 'end\t276000\t160000\t400000\t26\t4\t500\t3\t9000\t90\t0')
-verdict() { # TSV UAC AFTER DAEMON_RC ALIVE REPORTS [SANITIZED]
-	python3 bench/soak_verdict.py --tsv "$1" --uac "$2" --after "$3" --uac-rc 0 \
-		--daemon-rc "$4" --alive "$5" --sanitizer-reports "$6" --seconds 20 \
-		--sanitized "${7:-0}" --out "$WORK/v.json"
+# verdict TSV: the verdict of those samples for a run that ended as it
+# should; a case names its fault by setting one of UAC, AFTER, DAEMON_RC,
+# ALIVE, REPORTS or SANITIZED for its call
+verdict() {
+	python3 bench/soak_verdict.py --tsv "$1" --uac "${UAC:-$WORK/uac-ok.json}" \
+		--after "${AFTER:-$END_OK}" --uac-rc 0 --daemon-rc "${DAEMON_RC:-0}" \
+		--alive "${ALIVE:-1}" --sanitizer-reports "${REPORTS:-0}" --seconds 20 \
+		--sanitized "${SANITIZED:-0}" --out "$WORK/v.json"
 }
-# refused TEXT ARGS...: exit 1, saying TEXT
+# refused TEXT TSV: exit 1, saying TEXT
 refused() {
-	local text=$1 out
-	shift
-	out=$(verdict "$@")
-	[ $? = 1 ] && grep -q "^soak: FAIL: .*$text" <<<"$out"
+	local out
+	out=$(verdict "$2")
+	[ $? = 1 ] && grep -q "^soak: FAIL: .*$1" <<<"$out"
 }
-# passes TEXT ARGS...: exit 0, "soak: PASS", saying TEXT on the way
+# passes TEXT TSV: exit 0, "soak: PASS", saying TEXT on the way
 passes() {
-	local text=$1 out
-	shift
-	out=$(verdict "$@") && grep -qx "soak: PASS" <<<"$out" && grep -q "$text" <<<"$out"
+	local out
+	out=$(verdict "$2") && grep -qx "soak: PASS" <<<"$out" && grep -q "$1" <<<"$out"
 }
 samples "$WORK/flat.tsv" 0 26
 samples "$WORK/leak.tsv" 300 26   # 1.8 MiB from the sample at 6 s (a quarter in) to the last
 samples "$WORK/fd.tsv" 0 27
-check "verdict: flat samples, a clean end: PASS" \
-	passes "VmData grew 0 KiB" "$WORK/flat.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
-check "verdict: VmData growing 300 KiB a sample is refused" \
-	refused "VmData grew 1800 KiB from 6 s to 18 s" "$WORK/leak.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
-check "verdict: the same growth under a sanitizer is not judged (its quarantine), and passes" \
-	passes "VmData not judged" "$WORK/leak.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0 1
-check "verdict: a descriptor more in the last sample is refused" \
-	refused "fds changed during the run: \[26, 27\]" "$WORK/fd.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
-check "verdict: calls left up after the uac ended them are refused" \
-	refused "calls still up after the uac ended its calls: 3" "$WORK/flat.tsv" "$WORK/uac-ok.json" \
-	"$END_CALLS" 0 1 0
 # the daemon's /proc files gone at the last sample: fields left empty
 sed '$ s/^18\t[0-9]*\t[0-9]*/18\t\t/' "$WORK/flat.tsv" >"$WORK/gone.tsv"
+check "verdict: flat samples, a clean end: PASS" passes "VmData grew 0 KiB" "$WORK/flat.tsv"
+check "verdict: VmData growing 300 KiB a sample is refused" \
+	refused "VmData grew 1800 KiB from 6 s to 18 s" "$WORK/leak.tsv"
+SANITIZED=1 check "verdict: the same growth under a sanitizer is not judged (its quarantine), and passes" \
+	passes "VmData not judged" "$WORK/leak.tsv"
+check "verdict: a descriptor more in the last sample is refused" \
+	refused "fds changed during the run: \[26, 27\]" "$WORK/fd.tsv"
+AFTER=$END_CALLS check "verdict: calls left up after the uac ended them are refused" \
+	refused "calls still up after the uac ended its calls: 3" "$WORK/flat.tsv"
 check "verdict: a sample without the daemon's memory is refused" \
-	refused "a sample lacks the daemon's memory" "$WORK/gone.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 0
-check "verdict: uac errors are refused" \
-	refused "the uac counted 2 errors" "$WORK/flat.tsv" "$WORK/uac-errors.json" "$END_OK" 0 1 0
-check "verdict: a daemon gone before the end is refused" \
-	refused "the daemon was no longer running" "$WORK/flat.tsv" "$WORK/uac-ok.json" "$END_OK" 0 0 0
-check "verdict: a daemon exiting 1 on SIGTERM is refused" \
-	refused "the daemon exited 1 on SIGTERM" "$WORK/flat.tsv" "$WORK/uac-ok.json" "$END_OK" 1 1 0
-check "verdict: a sanitizer report is refused" \
-	refused "1 sanitizer reports" "$WORK/flat.tsv" "$WORK/uac-ok.json" "$END_OK" 0 1 1 1
+	refused "a sample lacks the daemon's memory" "$WORK/gone.tsv"
+UAC=$WORK/uac-errors.json check "verdict: uac errors are refused" \
+	refused "the uac counted 2 errors" "$WORK/flat.tsv"
+ALIVE=0 check "verdict: a daemon gone before the end is refused" \
+	refused "the daemon was no longer running" "$WORK/flat.tsv"
+DAEMON_RC=1 check "verdict: a daemon exiting 1 on SIGTERM is refused" \
+	refused "the daemon exited 1 on SIGTERM" "$WORK/flat.tsv"
+SANITIZED=1 REPORTS=1 check "verdict: a sanitizer report is refused" \
+	refused "1 sanitizer reports" "$WORK/flat.tsv"
 
 # 3. arguments
 bench/soak.sh --seconds 2x >"$WORK/arg.out" 2>&1
