@@ -196,6 +196,9 @@ static void challenge_refused(void **state)
 	    {"Basic realm=\"r\"", -ENOTSUP},
 	    {"Digest realm=\"r\", nonce=\"n\", algorithm=MD5-sess", -ENOTSUP},
 	    {"Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512-256", -ENOTSUP},
+	    /* bytes that OR 0x20 folds onto '2', '5', '6': no algorithm name */
+	    {"Digest realm=\"r\", nonce=\"n\", algorithm=\"SHA-\x12\x15\x16\"", -ENOTSUP},
+	    {"Digest realm=\"r\", nonce=\"n\", algorithm=\"MD\x15\"", -ENOTSUP},
 	    {"Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"", -ENOTSUP},
 	    {"Digest realm=\"a\\\"b\", nonce=\"n\"", -ENOTSUP},
 	    {"Digest realm=\"r\", nonce=\"n\\n\"", -ENOTSUP},

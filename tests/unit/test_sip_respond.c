@@ -367,6 +367,57 @@ static void test_to_tag(void **state)
 	assert_true(view_is(&f->resp, f->resp.to.tag, "qb"));
 }
 
+/* A request that failed before its To line, whose To is an addr-spec with a
+ * quoted parameter value holding '<' and '>': the brackets are no URI of
+ * their own, so a tag before them is the request's (kept, no second one
+ * added) and a ";tag=" inside the quotes is none (ours added). Both were
+ * read wrongly when '<' and '>' were looked for anywhere in the value. */
+static void test_to_tag_beside_quoted_brackets(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *to, *want_line, *want_tag; /* want_tag: NULL, To unparsable */
+	} cases[] = {
+	    {"sip:bob@biloxi.example.com;tag=theirs;x=\"<>\"",
+	     "To: sip:bob@biloxi.example.com;tag=theirs;x=\"<>\"\r\n", "theirs"},
+	    {"sip:bob@biloxi.example.com;x=\"<>;tag=t\"",
+	     "To: sip:bob@biloxi.example.com;x=\"<>;tag=t\";tag=ours\r\n", "ours"},
+	    {"\"A <b>\" <sip:bob@biloxi.example.com;tag=uri>;x=\"<;tag=q>\"",
+	     "To: \"A <b>\" <sip:bob@biloxi.example.com;tag=uri>;x=\"<;tag=q>\";tag=ours\r\n",
+	     "ours"},
+	    /* a To that does not parse on its own either: read textually */
+	    {"<sip:bob@[bad>;x=\"<>\";tag=kept", "To: <sip:bob@[bad>;x=\"<>\";tag=kept\r\n", NULL},
+	    {"<sip:bob@[bad>;x=\"<>;tag=q\"", "To: <sip:bob@[bad>;x=\"<>;tag=q\";tag=ours\r\n",
+	     NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char req[512];
+		int len = snprintf(req, sizeof(req),
+				   "OPTIONS sip:bob@[bad SIP/2.0\r\n"
+				   "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK9\r\n"
+				   "Max-Forwards: 70\r\n"
+				   "From: <sip:a@example.com>;tag=1\r\n"
+				   "To: %s\r\n"
+				   "Call-ID: tt6\r\n"
+				   "CSeq: 1 OPTIONS\r\n"
+				   "\r\n",
+				   cases[i].to);
+		assert_true(len > 0 && (size_t)len < sizeof(req));
+		parse_req(&f->req, req, (size_t)len, -SIP_ERR_URI);
+		int n = sip_respond(&f->req, 400, NULL, "ours", NULL, f->out, sizeof(f->out));
+		assert_true(n > 0);
+		f->out[n] = '\0';
+		assert_non_null(strstr(f->out, cases[i].want_line));
+		if (!cases[i].want_tag)
+			continue;
+		/* the response's To line parses back as a name with one tag */
+		struct sip_msg *r = &f->resp;
+		assert_int_equal(sip_parse(r, f->out, (size_t)n, NULL), 0);
+		assert_true(r->to.has_tag);
+		assert_true(view_is(r, r->to.tag, cases[i].want_tag));
+	}
+}
+
 /* Compact forms and folded lines in the request; Vias on one line. */
 static void test_compact_request(void **state)
 {
@@ -1029,6 +1080,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_standard_statuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_custom_reason_and_extras, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_to_tag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_to_tag_beside_quoted_brackets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compact_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_requests_get_400, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),

@@ -141,9 +141,12 @@ int sip_digest_challenge_parse(const char *buf, sip_view value, struct sip_diges
 			unsendable |= odd;
 		} else if (LEX_TOK_IEQ(ap.name, ap.nlen, "algorithm")) {
 			rc = first_time(&alg);
-			if (LEX_TOK_IEQ(ap.val, ap.vlen, "MD5"))
+			/* lex_ieq, not LEX_TOK_IEQ: these names hold a digit and
+			 * a '-', and a quoted value any byte, which OR 0x20 could
+			 * fold onto them ("SHA-\x12\x15\x16") */
+			if (lex_ieq(ap.val, ap.vlen, "MD5", 3))
 				ch->alg = SIP_DIGEST_MD5;
-			else if (LEX_TOK_IEQ(ap.val, ap.vlen, "SHA-256"))
+			else if (lex_ieq(ap.val, ap.vlen, "SHA-256", 7))
 				ch->alg = SIP_DIGEST_SHA256;
 			else
 				unsupported = -ENOTSUP;

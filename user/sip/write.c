@@ -315,9 +315,11 @@ bool sip_can_respond(const struct sip_msg *m)
 
 /* True when a To value already carries a tag parameter. A To that parsed
  * says so itself; one that did not (a request that failed on this or an
- * earlier line) is read textually: skips a quoted display name, then looks at
- * each ;parameter after the URI for exactly "tag", passing over quoted
- * parameter values, whose bytes (x="a;tag=b") are no parameter of their own. */
+ * earlier line) is parsed here on its own (sip_parse_addr), and one that does
+ * not parse even so is read textually: each ;parameter outside the URI's
+ * <...> is looked at for exactly "tag", quoted strings passed over whole
+ * wherever they stand (a display name, a value x="a;tag=b" or x="<>" whose
+ * bytes are no parameter and no bracket of their own). */
 static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 {
 	const char *p = m->buf + h->value.off, *e = p + h->value.len;
@@ -326,20 +328,21 @@ static bool to_has_tag(const struct sip_msg *m, const struct sip_hdr_line *h)
 		return true;
 	if (m->err == SIP_OK)
 		return false; /* a valid request: its To parsed without a tag */
-	p = lex_skip_lws(p, e);
-	if (p < e && *p == '"') {
-		p = lex_quoted(p, e);
-		if (!p)
-			return false;
-	}
-	if (p >= e)
-		return false;
-	const char *gt = memchr(p, '<', (size_t)(e - p)) ? memchr(p, '>', (size_t)(e - p)) : NULL;
-	if (gt)
-		p = gt + 1;
+	struct sip_addr a;
+	if (sip_parse_addr(&a, m->buf, h->value.off, h->value.len) == 0)
+		return a.has_tag;
+	bool in_uri = false;
 	while (p < e) {
 		if (*p == '"') {
 			p = lex_quoted(p, e);
+			if (!p)
+				return false;
+			continue;
+		}
+		if (*p == '<' && !in_uri) {
+			/* the URI's own parameters are not the header's */
+			in_uri = true;
+			p = memchr(p, '>', (size_t)(e - p));
 			if (!p)
 				return false;
 			continue;
