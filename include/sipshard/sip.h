@@ -395,6 +395,9 @@ int sip_dialog_ref_write(const char *buf, const struct sip_dialog_ref *r, const 
 /* Whether any header line of this id (Supported, Require, ...: comma-separated
  * option tags, RFC 3261 section 20) lists tag, compared without case. */
 bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *tag);
+/* Whether response m is a provisional sent reliably (RFC 3262 3): a status of
+ * 101 to 199 with an RSeq and Require: 100rel. */
+bool sip_is_reliable_provisional(const struct sip_msg *m);
 /* The delta-seconds (up to 2^31-1) that the first header line of this id
  * starts with, parameters after it allowed (Min-SE: 1800;x=y), and for
  * Retry-After a comment too (Retry-After: 120 (in a meeting);duration=60):

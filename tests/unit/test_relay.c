@@ -1822,8 +1822,9 @@ static struct relay_result request_from_b(const char *method, unsigned cseq)
 
 /* Leg B's answer, with a body (maybe empty), to the request whose relayed
  * copy had this branch and CSeq. */
-static struct relay_result answer_from_b_body(int status, const char *branch, unsigned cseq,
-					      const char *method, const char *body)
+static struct relay_result answer_from_b_lines(int status, const char *branch, unsigned cseq,
+					       const char *method, const char *lines,
+					       const char *body)
 {
 	struct relay_result res;
 	int n = snprintf(resp_in, sizeof(resp_in),
@@ -1833,12 +1834,19 @@ static struct relay_result answer_from_b_body(int status, const char *branch, un
 			 "To: <sip:bob@10.2.2.2>;tag=btag\r\n"
 			 "Call-ID: callB@sipshard\r\n"
 			 "CSeq: %u %s\r\n"
-			 "Contact: <sip:bob@10.2.2.2:5080>\r\n"
+			 "%s"
 			 "Content-Length: %zu\r\n\r\n%s",
-			 status, branch, b_tag, cseq, method, strlen(body), body);
+			 status, branch, b_tag, cseq, method, lines, strlen(body), body);
 	assert_int_equal(sip_parse(&m, resp_in, (size_t)n, NULL), 0);
 	relay_response(&rc, &m, out, sizeof(out), &res);
 	return res;
+}
+
+static struct relay_result answer_from_b_body(int status, const char *branch, unsigned cseq,
+					      const char *method, const char *body)
+{
+	return answer_from_b_lines(status, branch, cseq, method,
+				   "Contact: <sip:bob@10.2.2.2:5080>\r\n", body);
 }
 
 static struct relay_result answer_from_b(int status, const char *branch, unsigned cseq,
@@ -1861,6 +1869,62 @@ static void sent_from_a(const char *method, unsigned cseq, unsigned branch_no, c
 	struct relay_result res = branch_from_a(method, cseq, branch_no, "");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	out_branch(branch, cap);
+}
+
+static void assert_b_target(const char *want)
+{
+	const struct sip_session *b = &shard_dialog_get(&table, SLOT, GEN)->legs[SHARD_LEG_B];
+	if (b->remote_target_len != strlen(want) ||
+	    memcmp(b->remote_target, want, b->remote_target_len))
+		fail_msg("callee's remote target is %.*s, want %s", (int)b->remote_target_len,
+			 b->remote_target, want);
+}
+
+/*
+ * Only a 2xx (RFC 3261 12.2.1.2) or a reliable provisional response (RFC
+ * 6141 4) to a target refresh replaces the responder's remote target. Any
+ * 1xx to a re-INVITE once did: a callee's unreliable 183 with another
+ * Contact moved it, the re-INVITE's 488 left it moved, and every later
+ * request to the callee, its BYE too, carried the 183's Contact as
+ * Request-URI. A reliable one moves it, and the failure after it does not
+ * move it back (RFC 6141 4: a target refresh is not undone).
+ */
+static void test_only_2xx_or_reliable_1xx_refresh_the_target(void **state)
+{
+	char inv_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	assert_b_target("sip:bob@10.2.2.2:5080");
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = answer_from_b_lines(183, inv_branch, bcseq, "INVITE",
+				  "Contact: <sip:bob@10.66.66.66:5099>\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.2.2.2:5080");
+	/* RSeq without Require: 100rel, or Require without RSeq: unreliable */
+	res = answer_from_b_lines(183, inv_branch, bcseq, "INVITE",
+				  "Contact: <sip:bob@10.66.66.66:5099>\r\nRSeq: 1\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.2.2.2:5080");
+	res = answer_from_b_lines(183, inv_branch, bcseq, "INVITE",
+				  "Contact: <sip:bob@10.66.66.66:5099>\r\nRequire: 100rel\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.2.2.2:5080");
+	res = answer_from_b_lines(183, inv_branch, bcseq, "INVITE",
+				  "Contact: <sip:bob@10.77.77.77:5099>\r\n"
+				  "Require: 100rel\r\nRSeq: 2\r\n",
+				  "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.77.77.77:5099");
+	res = answer_from_b_lines(488, inv_branch, bcseq, "INVITE", "", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.77.77.77:5099");
+
+	/* the next request goes there */
+	res = branch_from_a("INFO", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(out, out_m.ruri.whole, "sip:bob@10.77.77.77:5099", 24));
 }
 
 /*
@@ -4276,6 +4340,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_only_2xx_or_reliable_1xx_refresh_the_target, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_after_another_request,

@@ -484,7 +484,7 @@ static bool invite_sdp_in(const struct shard_dialog *d, const struct sip_msg *r,
 {
 	const struct sip_session *lb = &d->legs[SHARD_LEG_B];
 
-	return r->body.len && (confirmed || is_reliable_provisional(r)) &&
+	return r->body.len && (confirmed || sip_is_reliable_provisional(r)) &&
 	       (lb->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER ||
 		lb->signaling_state == SIGNALING_STATE_INITIAL);
 }
@@ -1588,7 +1588,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 				c->st.late_provisionals++;
 				return;
 			}
-			if (f && r->body.len && is_reliable_provisional(r))
+			if (f && r->body.len && sip_is_reliable_provisional(r))
 				(void)ctl_fork_install(c, k, f, r, src, srclen);
 			else if (!f && !copy)
 				f = ctl_fork_add(c, k, r, src, srclen);
@@ -1603,7 +1603,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		 * the call's early dialog ended, slot_gone, it goes nowhere, as
 		 * any provisional there, below) */
 		if (head == k->head && r->to.has_tag && !k->slot_gone && !same_callee(k, r) &&
-		    is_reliable_provisional(r)) {
+		    sip_is_reliable_provisional(r)) {
 			/* a reliable provisional of a fork refused an early dialog
 			 * of its own (ctl_fork_add): the caller's early dialog (and
 			 * RSeq space) is the first fork's, where it would look like

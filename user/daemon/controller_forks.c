@@ -139,7 +139,7 @@ static struct ctl_pracked *fork_pracked_find(struct ctl_call *k, const struct si
  */
 bool ctl_fork_pracked_copy(struct ctl_call *k, const struct sip_msg *r)
 {
-	if (!r->to.has_tag || !is_reliable_provisional(r))
+	if (!r->to.has_tag || !sip_is_reliable_provisional(r))
 		return false;
 	const struct ctl_pracked *p = fork_pracked_find(k, r);
 	/* RSeqs go up by one from below 2^31 (RFC 3262 3): serial order */

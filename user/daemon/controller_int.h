@@ -446,12 +446,6 @@ static inline uint32_t call_index(const struct ctl *c, const struct ctl_call *k)
 	return (uint32_t)(k - c->calls);
 }
 
-/* A provisional sent reliably (RFC 3262 3): with RSeq and Require: 100rel. */
-static inline bool is_reliable_provisional(const struct sip_msg *r)
-{
-	return r->rseq && sip_has_option_tag(r, SIP_HDR_REQUIRE, "100rel");
-}
-
 /* Whether 2xx r is from the callee whose dialog the call holds (the first
  * 2xx's, or the early dialog's To tag). */
 static inline bool same_callee(const struct ctl_call *k, const struct sip_msg *r)

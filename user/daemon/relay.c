@@ -1610,8 +1610,12 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		w.append = appended;
 		w.append_len = lines.overflow ? 0 : lines.len;
 	}
-	/* a 2xx to a target refresh updates the responder's remote target */
-	if (m->status < 300 && relay_is_target_refresh(t->method_id))
+	/* a 2xx to a target refresh updates the responder's remote target (RFC
+	 * 3261 12.2.1.2), and so does a reliable provisional one (RFC 6141 4,
+	 * kept if the request then fails); an unreliable 1xx, which RFC 3261
+	 * lets update only an early dialog's, changes nothing */
+	if (relay_is_target_refresh(t->method_id) &&
+	    (m->status >= 200 || sip_is_reliable_provisional(m)))
 		relay_take_remote_target(rc->table, d, !shard_txn_from_leg(t), m);
 	bool as_500 = relay_503_as_500(&w, m->status);
 	int n = sip_write(m, &w, out, cap);

@@ -292,7 +292,8 @@ bool relay_is_target_refresh(uint8_t method);
 /* A target refresh (RFC 3261 12.2.1.2, 12.2.2): m's first Contact becomes
  * the remote target of leg `leg` of d (a dialog of table t), where requests
  * to its peer go from now on; one longer than the record keeps (or none)
- * leaves the old one. For a relayed request and the 2xx to it (relay.c), and
+ * leaves the old one. For a relayed request and the 2xx or reliable 1xx to
+ * it (relay.c: an unreliable 1xx refreshes nothing), and
  * the 2xx to a REFER of sipshard's own (worker.c). Safe across a SIGKILL
  * (shard_leg_set_target). */
 void relay_take_remote_target(struct shard_table *t, struct shard_dialog *d, int leg,

@@ -491,6 +491,12 @@ bool sip_has_option_tag(const struct sip_msg *m, enum sip_hdr id, const char *ta
 	return false;
 }
 
+bool sip_is_reliable_provisional(const struct sip_msg *m)
+{
+	return !m->is_request && m->status > 100 && m->status < 200 && m->rseq != 0 &&
+	       sip_has_option_tag(m, SIP_HDR_REQUIRE, "100rel");
+}
+
 bool sip_hdr_delta_seconds(const struct sip_msg *m, enum sip_hdr id, uint32_t *out)
 {
 	const struct sip_hdr_line *h = sip_find_hdr(m, id);
