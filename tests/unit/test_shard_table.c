@@ -1386,6 +1386,68 @@ static void test_reattach_drops_malformed_records(void **state)
 	unlink(path);
 }
 
+/*
+ * The high-water marks in a re-attached header are no more trusted than the
+ * records: records past a mark are walked too when the file holds data
+ * there. A damaged header with marks below the records in use once left
+ * those records unchecked (a malformed one handed out by slot), freed into
+ * the free list (dialogs_used wrapped below zero) and given out twice when
+ * the mark rose over them again.
+ */
+static void test_reattach_walks_records_past_a_low_mark(void **state)
+{
+	struct shard_table t;
+	struct shard_table_usage u;
+	char path[64];
+	uint32_t g[4], tg[2];
+	int s[4], x[2];
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	for (int i = 0; i < 4; i++) {
+		s[i] = shard_dialog_alloc(&t, 10, &g[i]);
+		assert_int_equal(s[i], i);
+		assert_true(SESSION_SET(&t.dialogs[i].legs[0], call_id, "c@h", 3));
+	}
+	for (int i = 0; i < 2; i++) {
+		x[i] = shard_txn_alloc(&t, 10, &tg[i]);
+		assert_int_equal(x[i], i);
+	}
+	t.dialogs[3].legs[1].remote_target_len = 60000; /* malformed */
+	t.txns[1].head_len = 8000;			/* names a long head, with no pool */
+	t.hdr->dlg_hwm = 2;
+	t.hdr->txn_hwm = 1;
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.reattach_dropped, 2);
+	assert_int_equal(u.dialogs_used, 3);
+	assert_int_equal(u.txns_used, 1);
+	assert_non_null(shard_dialog_get(&t, 2, g[2]));
+	assert_null(shard_dialog_get(&t, 3, g[3]));
+	assert_non_null(shard_txn_get(&t, 0, tg[0]));
+	assert_null(shard_txn_get(&t, 1, tg[1]));
+	for (int i = 0; i < 3; i++)
+		shard_dialog_free(&t, (uint32_t)i);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.dialogs_used, 0);
+	/* eight slots, each given out once */
+	bool taken[8] = {false};
+	for (int i = 0; i < 8; i++) {
+		uint32_t gg;
+		int k = shard_dialog_alloc(&t, 20, &gg);
+		assert_true(k >= 0 && k < 8);
+		assert_false(taken[k]);
+		taken[k] = true;
+	}
+	uint32_t gg;
+	assert_int_equal(shard_dialog_alloc(&t, 20, &gg), -ENOSPC);
+	shard_table_close(&t);
+	unlink(path);
+}
+
 /* The operator's requests still waiting for their finals when the process
  * stopped: their transactions went with it (orig.c), so a re-attach says
  * they are lost instead of leaving them waiting for ever; a REFER's
@@ -1532,6 +1594,17 @@ static void test_big_tables_touch_only_used_pages(void **state)
 	assert_true(st.st_size > 100 * 1024 * 1024);
 	assert_true((long long)st.st_blocks * 512 < 4 * 1024 * 1024);
 	assert_int_equal(shard_table_open(&t, path, 16384, 16384), 0);
+	/* the re-attach looks past the marks for data (a damaged header's
+	 * marks, test_reattach_walks_records_past_a_low_mark), not through the
+	 * holes: the mark covers what the file system holds as data (a page
+	 * on tmpfs, an extent on ext4), and stays there from one start to the
+	 * next */
+	uint32_t mark = t.hdr->dlg_hwm;
+	assert_true(mark >= 3 && (size_t)mark * shard_dialog_bytes() < 4 * 1024 * 1024);
+	assert_int_equal(t.hdr->txn_hwm, 0);
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 16384, 16384), 0);
+	assert_int_equal(t.hdr->dlg_hwm, mark);
 	shard_table_close(&t);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true((long long)st.st_blocks * 512 < 4 * 1024 * 1024);
@@ -2668,6 +2741,7 @@ int main(void)
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
+	    cmocka_unit_test(test_reattach_walks_records_past_a_low_mark),
 	    cmocka_unit_test(test_reattach_resolves_requests_sent_before),
 	    cmocka_unit_test(test_open_invite_found_by_its_leg),
 	    cmocka_unit_test(test_open_bye_found_by_its_leg),

@@ -391,6 +391,40 @@ static void open_txn_reattach(struct shard_table *t, uint32_t i)
 		*at = i + 1;
 }
 
+/*
+ * The high-water mark of a region of n records of sz bytes at offset off of
+ * the table's file, raised over every record that shares a page with data
+ * past hwm. The mark moves before a record is written, so a kill leaves it
+ * above every record; one below them (a damaged header) would leave those
+ * records unchecked by the re-attach and yet reachable by slot, freed into
+ * the free list and given out a second time by the mark. SEEK_DATA finds
+ * such pages without reading the holes (a tmpfs file's pages never written
+ * stay holes: reading them would fill the memory the mark saves); a file
+ * system that cannot tell has the whole region walked.
+ */
+static uint32_t mark_over_data(int fd, uint32_t hwm, size_t off, size_t sz, uint32_t n)
+{
+	const off_t end = (off_t)(off + (size_t)n * sz);
+	off_t pos = (off_t)(off + (size_t)hwm * sz);
+	uint32_t mark = hwm;
+
+	while (pos < end) {
+		off_t data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? mark : n; /* ENXIO: no data past pos */
+		if (data >= end)
+			break;
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return n;
+		if (hole > end)
+			hole = end;
+		mark = (uint32_t)(((size_t)hole - off + sz - 1) / sz);
+		pos = hole;
+	}
+	return mark;
+}
+
 /* A re-attached file is trusted only as far as each record is well formed.
  * The old process may have been killed in the middle of an update, so the
  * lists and counters are derived again from the records' own state, and a
@@ -406,6 +440,14 @@ static int reattach(struct shard_table *t)
 		h->dlg_hwm = h->ndialogs;
 	if (h->txn_hwm > h->ntxns)
 		h->txn_hwm = h->ntxns;
+	if (t->fd >= 0) {
+		h->dlg_hwm =
+		    mark_over_data(t->fd, h->dlg_hwm, (size_t)((char *)t->dialogs - (char *)h),
+				   sizeof(struct shard_dialog), h->ndialogs);
+		h->txn_hwm =
+		    mark_over_data(t->fd, h->txn_hwm, (size_t)((char *)t->txns - (char *)h),
+				   sizeof(struct shard_txn), h->ntxns);
+	}
 	h->dlg_free = 0;
 	h->dialogs_used = 0;
 	/* what this start frees, which the daemon logs as such: the count of an

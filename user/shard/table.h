@@ -472,7 +472,9 @@ struct shard_table_hdr {
 	uint32_t dlg_free; /* dialog free list head (index + 1, 0 = none) */
 	/* records at and above a high-water mark were never used and are all
 	 * zero: they are taken in order and never walked, so only the pages of
-	 * slots that have been in use are ever touched */
+	 * slots that have been in use are ever touched. A re-attach does not
+	 * take a mark on trust: it raises it over any data the file holds past
+	 * it (table.c, mark_over_data), so no record escapes its checks. */
 	uint32_t dlg_hwm, txn_hwm;
 	uint32_t txn_free, txn_oldest, txn_newest; /* index + 1, 0 = none */
 	uint32_t dialogs_used, txns_used;
