@@ -2325,6 +2325,88 @@ static void test_fork_found_by_the_callee_tag(void **state)
 }
 
 /*
+ * A kill inside an update of a ringing call leaves its record torn: the
+ * re-attach frees it, and the controller installs that call again, in its
+ * slot and generation, from what it kept. Its other forks' early dialogs
+ * and its open re-INVITE's transaction, kept by the re-attach, had nothing
+ * to join then and joined nothing at that install: until the next restart
+ * the callee's requests in a fork were not found, the call counted as one
+ * without forks (a BYE freed its slot under them), and its open INVITE was
+ * not found at its end. The install links them, as a re-attach would.
+ */
+static void test_torn_call_installed_again_takes_its_forks_and_requests(void **state)
+{
+	struct shard_table t;
+	struct shard_table_usage u;
+	struct shard_dialog call, other;
+	char path[64];
+	uint32_t ginv;
+	(void)state;
+
+	open_with_two_early_calls(&t, path, sizeof(path), &call, &other, 4);
+	install_fork_of(&t, 1, 7, 5, "fork2");
+	install_fork_of(&t, 2, 4, 6, "other2"); /* another call's fork */
+	struct shard_dialog *dl = shard_dialog_get(&t, 1, 7);
+	int inv = shard_txn_alloc(&t, 10, &ginv);
+	assert_true(inv >= 0);
+	struct shard_txn *x = shard_txn_get(&t, (uint32_t)inv, ginv);
+	x->leg = SHARD_LEG_A;
+	x->method_id = SIP_METHOD_INVITE;
+	x->dialog = 1;
+	x->dialog_gen = 7;
+	x->in_cseq = 3;
+	shard_leg_take_request(&t, dl, SHARD_LEG_A, 3, SIP_METHOD_INVITE, (uint32_t)inv, ginv);
+	assert_true(shard_dialog_has_forks(&t, 1));
+	/* killed inside an update of the call */
+	shard_dialog_write_begin(dl);
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.reattach_dropped, 1);
+	assert_null(shard_dialog_get(&t, 1, 7));
+	assert_false(shard_dialog_has_forks(&t, 1));
+	/* the controller's install of the call again */
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	dl = shard_dialog_get(&t, 1, 7);
+	assert_non_null(dl);
+	assert_true(shard_dialog_has_forks(&t, 1));
+	struct shard_dialog *f = shard_dialog_of_fork_callee(&t, dl, "fork2", 5);
+	assert_non_null(f);
+	assert_int_equal(f->slot, 5);
+	assert_null(shard_dialog_of_fork_callee(&t, dl, "other2", 6));
+	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_A),
+			 shard_txn_get(&t, (uint32_t)inv, ginv));
+	/* the other call's fork is its own still */
+	assert_non_null(shard_dialog_of_fork_callee(&t, shard_dialog_get(&t, 2, 4), "other2", 6));
+	assert_int_equal(t.nrelink, 0);
+	shard_table_close(&t);
+
+	/* the next start finds the same */
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	dl = shard_dialog_get(&t, 1, 7);
+	assert_non_null(dl);
+	assert_non_null(shard_dialog_of_fork_callee(&t, dl, "fork2", 5));
+	assert_ptr_equal(shard_txn_open_invite(&t, dl, SHARD_LEG_A),
+			 shard_txn_get(&t, (uint32_t)inv, ginv));
+	shard_table_close(&t);
+
+	/* a torn call whose slot goes to another call: its forks stay out */
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	shard_dialog_write_begin(shard_dialog_get(&t, 1, 7));
+	shard_table_close(&t);
+	assert_int_equal(shard_table_open(&t, path, 16, 8), 0);
+	assert_true(t.nrelink > 0);
+	call.gen = 8;
+	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);
+	assert_false(shard_dialog_has_forks(&t, 1));
+	assert_null(shard_txn_open_invite(&t, shard_dialog_get(&t, 1, 8), SHARD_LEG_A));
+	assert_int_equal(t.nrelink, 0);
+	shard_table_close(&t);
+	unlink(path);
+}
+
+/*
  * A fork's early dialog names its call's slot and generation in its tag
  * toward the caller (shard_fork_tag_encode). Re-attached, it joins that
  * slot's list of forks only while the slot holds that call: a dialog in
@@ -2727,6 +2809,7 @@ int main(void)
 	    cmocka_unit_test(test_fork_tag_names_the_call_and_its_fork),
 	    cmocka_unit_test(test_fork_found_by_the_callee_tag),
 	    cmocka_unit_test(test_reattach_links_a_fork_to_its_call_only),
+	    cmocka_unit_test(test_torn_call_installed_again_takes_its_forks_and_requests),
 	    cmocka_unit_test(test_packed_update_taking_a_fork),
 	    cmocka_unit_test(test_early_update_into_kept_slot_refused),
 	    cmocka_unit_test(test_retirement_killed_half_way_is_finished_at_reattach),

@@ -391,6 +391,73 @@ static void open_txn_reattach(struct shard_table *t, uint32_t i)
 		*at = i + 1;
 }
 
+/* Whether the dialog record in slot i is one a re-attach freed as torn, in
+ * generation gen (reattach: its slot SHARD_SLOT_WRITING, its generation
+ * kept, so that the controller's install of that call again is taken). */
+static bool torn_at(const struct shard_table *t, uint32_t i, uint32_t gen)
+{
+	const struct shard_dialog *c = &t->dialogs[i];
+	return i < t->hdr->ndialogs && c->state == SHARD_DLG_FREE &&
+	       c->slot == SHARD_SLOT_WRITING && c->gen == gen;
+}
+
+/* The slot of the torn call whose fork's early dialog d is, or UINT32_MAX. */
+static uint32_t torn_call_of_fork(const struct shard_table *t, const struct shard_dialog *d)
+{
+	uint32_t call, gen;
+	return fork_tag_names(d, &call, &gen) && call < t->hdr->ndialogs && torn_at(t, call, gen)
+		   ? call
+		   : UINT32_MAX;
+}
+
+/* The slot of the torn call whose open INVITE or BYE x is, or UINT32_MAX. */
+static uint32_t torn_call_of_txn(const struct shard_table *t, const struct shard_txn *x)
+{
+	return (x->method_id == SIP_METHOD_INVITE || x->method_id == SIP_METHOD_BYE) &&
+		       x->dialog < t->hdr->ndialogs && torn_at(t, x->dialog, x->dialog_gen)
+		   ? x->dialog
+		   : UINT32_MAX;
+}
+
+static int relink_add(struct shard_table *t, int64_t e)
+{
+	int64_t *r = realloc(t->relink, ((size_t)t->nrelink + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r[t->nrelink++] = e;
+	t->relink = r;
+	return 0;
+}
+
+/* The call in slot `call` is installed again after a re-attach freed it as
+ * torn: its forks' early dialogs join its list, its open transactions the
+ * index, and they leave the relink list (struct shard_table). */
+static void relink_call(struct shard_table *t, uint32_t call)
+{
+	for (uint32_t k = 0; k < t->nrelink;) {
+		int64_t e = t->relink[k];
+		uint32_t i = (uint32_t)(e > 0 ? e : -e) - 1;
+		bool mine;
+		if (e > 0) {
+			const struct shard_dialog *f = &t->dialogs[i];
+			uint32_t c, g;
+			mine =
+			    f->state == SHARD_DLG_EARLY && fork_tag_names(f, &c, &g) && c == call;
+			if (mine && !t->fork_prev[i])
+				fork_link(t, i);
+		} else {
+			const struct shard_txn *x = &t->txns[i];
+			mine = x->used && x->dialog == call;
+			if (mine)
+				open_txn_reattach(t, i);
+		}
+		if (mine)
+			t->relink[k] = t->relink[--t->nrelink];
+		else
+			k++;
+	}
+}
+
 /*
  * The high-water mark of a region of n records of sz bytes at offset off of
  * the table's file, raised over every record that shares a page with data
@@ -485,8 +552,13 @@ static int reattach(struct shard_table *t)
 	/* the forks' lists, once every record is one that stays: a fork
 	 * follows its call's slot only while the call is there (fork_link) */
 	for (uint32_t i = h->dlg_hwm; i-- > 0;)
-		if (t->dialogs[i].state == SHARD_DLG_EARLY)
+		if (t->dialogs[i].state == SHARD_DLG_EARLY) {
 			fork_link(t, i);
+			if (t->fork_prev && !t->fork_prev[i] &&
+			    torn_call_of_fork(t, &t->dialogs[i]) != UINT32_MAX &&
+			    relink_add(t, (int64_t)i + 1) != 0)
+				return -ENOMEM;
+		}
 
 	/* transactions: free list, then the used ones again in creation order */
 	h->txn_free = h->txn_oldest = h->txn_newest = h->txn_answered = 0;
@@ -511,6 +583,9 @@ static int reattach(struct shard_table *t)
 				x->created_ms = now;
 			n_used++;
 			open_txn_reattach(t, i);
+			if (torn_call_of_txn(t, x) != UINT32_MAX &&
+			    relink_add(t, -((int64_t)i + 1)) != 0)
+				return -ENOMEM;
 		} else {
 			x->prev = 0;
 			x->next = h->txn_free;
@@ -686,6 +761,7 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
 
 void shard_table_close(struct shard_table *t)
 {
+	free(t->relink);
 	free(t->fork_prev);
 	free(t->fork_next);
 	free(t->open_txn);
@@ -1052,6 +1128,8 @@ int shard_dialog_install_packed(struct shard_table *t, const void *msg, size_t l
 	slot->slot = (uint32_t)(slot - t->dialogs); /* committed */
 	if (!update && slot->state == SHARD_DLG_EARLY)
 		fork_link(t, slot->slot);
+	if (!update && t->nrelink)
+		relink_call(t, slot->slot);
 	if (out)
 		*out = slot;
 	return 0;

@@ -566,6 +566,18 @@ struct shard_table {
 	 * trusted only as far as the record it names is that request's; 16
 	 * bytes a dialog slot, the record's layout unchanged. */
 	uint32_t *open_txn;
+	/* What a re-attach could not link because it freed, as torn, the record
+	 * of the call it belongs to (a kill inside an update of that call):
+	 * the early dialogs of the call's other forks (fork_prev/fork_next)
+	 * and its open INVITE and BYE transactions (open_txn). The controller
+	 * installs such a call again, in its slot and generation, from what it
+	 * kept; that install links them (shard_dialog_install_packed), as the
+	 * next re-attach would. Before, they stayed unlinked until then: the
+	 * callee's requests in a fork's early dialog were not found, and a BYE
+	 * in the call freed its slot under its forks. index + 1 of a dialog
+	 * (fork) or, negated, of a transaction; NULL when none. */
+	int64_t *relink;
+	uint32_t nrelink;
 };
 
 struct shard_table_usage {
