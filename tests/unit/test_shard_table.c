@@ -1326,6 +1326,20 @@ static void test_reattach_after_reboot_txns_expire(void **state)
 	unlink(path);
 }
 
+/* Re-opens the n-slot (dialogs and transactions) table at path and checks
+ * what its re-attach freed and kept. */
+static void reopen_counting(struct shard_table *t, const char *path, uint32_t n, uint32_t dropped,
+			    uint32_t dialogs, uint32_t txns)
+{
+	struct shard_table_usage u;
+
+	assert_int_equal(shard_table_open(t, path, n, n), 0);
+	shard_table_usage(t, &u);
+	assert_int_equal(u.reattach_dropped, dropped);
+	assert_int_equal(u.dialogs_used, dialogs);
+	assert_int_equal(u.txns_used, txns);
+}
+
 static void test_reattach_drops_malformed_records(void **state)
 {
 	struct shard_table t;
@@ -1360,11 +1374,7 @@ static void test_reattach_drops_malformed_records(void **state)
 	t.hdr->txn_oldest = 999;
 	shard_table_close(&t);
 
-	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
-	shard_table_usage(&t, &u);
-	assert_int_equal(u.reattach_dropped, 8);
-	assert_int_equal(u.dialogs_used, 1);
-	assert_int_equal(u.txns_used, 0);
+	reopen_counting(&t, path, 8, 8, 1, 0);
 	assert_non_null(shard_dialog_get(&t, (uint32_t)s[3], g[3]));
 	assert_null(shard_dialog_get(&t, (uint32_t)s[0], g[0]));
 	for (int i = 0; i < 7; i++) {
@@ -1420,11 +1430,7 @@ static void test_reattach_walks_records_past_a_low_mark(void **state)
 	t.hdr->txn_hwm = 1;
 	shard_table_close(&t);
 
-	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
-	shard_table_usage(&t, &u);
-	assert_int_equal(u.reattach_dropped, 2);
-	assert_int_equal(u.dialogs_used, 3);
-	assert_int_equal(u.txns_used, 1);
+	reopen_counting(&t, path, 8, 2, 3, 1);
 	assert_non_null(shard_dialog_get(&t, 2, g[2]));
 	assert_null(shard_dialog_get(&t, 3, g[3]));
 	assert_non_null(shard_txn_get(&t, 0, tg[0]));
