@@ -1871,6 +1871,25 @@ static void sent_from_a(const char *method, unsigned cseq, unsigned branch_no, c
 	out_branch(branch, cap);
 }
 
+/* A response matches its client transaction by the branch and the CSeq
+ * method (RFC 3261 17.1.3): one with the branch of an INFO and the CSeq of
+ * a BYE is no answer to that INFO (it once crossed as its 200, the CSeq
+ * number alone checked). */
+static void test_response_of_another_method_is_stale(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INFO", 2, 2, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = answer_from_b(200, branch, bcseq, "BYE");
+	assert_dropped(res, RELAY_DROP_RESP_STALE);
+	assert_non_null(shard_dialog_get(&table, SLOT, GEN));
+	res = answer_from_b(200, branch, bcseq, "INFO");
+	assert_int_equal(res.outcome, RELAY_SEND);
+}
+
 static void assert_b_target(const char *want)
 {
 	const struct sip_session *b = &shard_dialog_get(&table, SLOT, GEN)->legs[SHARD_LEG_B];
@@ -4341,6 +4360,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_2xx_or_reliable_1xx_refresh_the_target, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_response_of_another_method_is_stale, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,
 					    teardown),

@@ -1565,7 +1565,9 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
-	if (m->cseq.num != t->out_cseq) {
+	/* a response matches a client transaction by its branch and by its
+	 * CSeq method (RFC 3261 17.1.3), the number checked too */
+	if (m->cseq.num != t->out_cseq || m->cseq.method_id != t->method_id) {
 		drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
