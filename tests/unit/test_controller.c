@@ -31,8 +31,9 @@
 #include "daemon/daemon.h"
 #include "daemon/detached.h"
 #include "daemon/log.h"
+#include "daemon/setup_msg.h"
 
-enum { MAX_SENT = 32, DIALOGS = 16 };
+enum { MAX_SENT = 64, DIALOGS = 16 };
 
 /* room for the largest datagram a worker takes (8192 bytes) */
 enum { DATAGRAM_ROOM = 8200 };
@@ -1599,6 +1600,80 @@ static void test_options_405_carries_allow(void **state)
 	assert_null(memmem(out.buf + allow->value.off, allow->value.len, "OPTIONS", 7));
 }
 
+/* The last request of method meth sent to bob (port 5090) from sent[from]
+ * on, or -1. */
+static int last_to_bob(unsigned from, enum sip_method meth)
+{
+	int found = -1;
+	for (unsigned i = from; i < nsent; i++) {
+		const struct sip_msg *x = sent_msg(i);
+		if (x->is_request && x->method_id == meth && ntohs(sent[i].to.sin_port) == 5090)
+			found = (int)i;
+	}
+	return found;
+}
+
+/* A fork refused an early dialog of its own has its reliable 18x PRACKed
+ * by sipshard (CSeq the INVITE's + 1 + RSeq). When its 2xx comes after
+ * another fork answered, the BYE that ends it once took the INVITE's CSeq
+ * + 1, below that PRACK in the same dialog (RFC 3261 12.2.1.1): the callee
+ * answers it 500 (12.2.2) and stays in a call with nobody. */
+static void test_bye_of_a_pracked_fork_is_above_its_prack(void **state)
+{
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", "Require: 100rel\r\nRSeq: 1\r\n", 1100);
+	install_fails = true; /* no early dialog for fork2: sipshard PRACKs it */
+	unsigned before = nsent;
+	response_from_bob_with(inv, 183, "fork2", "Require: 100rel\r\nRSeq: 5\r\n", 1200);
+	install_fails = false;
+	int pr = last_to_bob(before, SIP_METHOD_PRACK);
+	assert_true(pr >= 0);
+	uint32_t prack_cseq = sent_msg((unsigned)pr)->cseq.num;
+	assert_int_equal(prack_cseq, 1 + 1 + 5);
+	response_from_bob_with((unsigned)pr, 200, "fork2", "", 1250);
+	response_from_bob_at(inv, 200, "fork1", 1300);
+	before = nsent;
+	response_from_bob_at(inv, 200, "fork2", 1400);
+	assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
+	int bye = last_to_bob(before, SIP_METHOD_BYE);
+	assert_true(bye >= 0);
+	const struct sip_msg *b = sent_msg((unsigned)bye);
+	assert_true(sip_view_eq(sent[bye].buf, b->to.tag, "fork2", 5));
+	if (b->cseq.num <= prack_cseq)
+		fail_msg("BYE CSeq %u not above the PRACK's %u", b->cseq.num, prack_cseq);
+	assert_true(b->cseq.num < (UINT32_C(1) << 31));
+}
+
+/* Another fork's 2xx comes up to 64*T1 after the first (RFC 3261 13.2.2.4):
+ * ACKed and ended with a BYE. The answered call's record lingered 8 s, and
+ * such a 2xx after that was dropped as unknown, its callee left in a call
+ * with nobody; and a 100 after the call's final moved no counter while
+ * the record was there. */
+static void test_second_fork_answering_late_is_ended(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_at(inv, 180, "fork1", 1100);
+	response_from_bob_at(inv, 200, "fork1", 1300);
+	for (uint64_t t = 1300; t <= 1300 + 30000; t += 100)
+		ctl_on_tick(ctl, t);
+	unsigned before = nsent;
+	response_from_bob_at(inv, 200, "fork2", 1300 + 30100);
+	if (last_to_bob(before, SIP_METHOD_ACK) < 0 || last_to_bob(before, SIP_METHOD_BYE) < 0)
+		fail_msg("a second fork's 2xx 30 s after the first: no ACK and BYE");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+	assert_int_equal(st.late_provisionals, 0);
+	response_from_bob_at(inv, 100, NULL, 1300 + 30200);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.late_provisionals, 1);
+	assert_int_equal(st.dropped_unknown_response, 0);
+}
+
 /* Found measuring set-up rates: answered calls keep their record a few seconds
  * for 2xx retransmissions, and at a few thousand calls per second those
  * records filled capacity.setups, so new INVITEs got 503 (rejected_capacity)
@@ -1626,15 +1701,21 @@ static void test_lingering_records_give_way_to_new_calls(void **state)
 	ctl_get_stats(ctl, &st);
 	assert_int_equal(st.rejected_capacity, 0);
 	assert_int_equal(st.linger_evicted, 1);
-	/* after the linger time (8 s from the answer at 1100) every answered
-	 * record is free again: the next INVITEs (up to max_calls) need no eviction */
-	ctl_on_tick(ctl, 1100 + 8000);
-	for (int n = 17; n < 20; n++) {
+	/* after the linger time (64*T1, 32 s, from the answer at 1100) every
+	 * answered record is free again: the next INVITEs (up to max_calls) need
+	 * no eviction */
+	ctl_on_tick(ctl, 1100 + 64 * 500 - 1);
+	nsent = 0;
+	numbered_invite(17);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.linger_evicted, 2); /* not yet */
+	ctl_on_tick(ctl, 1100 + 64 * 500);
+	for (int n = 18; n < 21; n++) {
 		nsent = 0;
 		numbered_invite(n);
 	}
 	ctl_get_stats(ctl, &st);
-	assert_int_equal(st.linger_evicted, 1);
+	assert_int_equal(st.linger_evicted, 2);
 	assert_int_equal(st.rejected_capacity, 0);
 }
 
@@ -2477,7 +2558,7 @@ static void test_stale_answer_ended(void **state)
 	assert_int_equal(ntohs(sent[base].to.sin_port), 5090);
 	x = sent_msg(base + 1);
 	assert_int_equal(x->method_id, SIP_METHOD_BYE);
-	assert_int_equal(x->cseq.num, 2);
+	assert_int_equal(x->cseq.num, setup_bye_cseq(1));
 	assert_true(sip_view_eq(sent[base + 1].buf, x->to.tag, "late", 4));
 	assert_int_equal(ntohs(sent[base + 1].to.sin_port), 5090);
 	ctl_get_stats(ctl, &st);
@@ -5329,11 +5410,13 @@ static void test_cancel_before_a_provisional_is_answered_at_once(void **state)
 	assert_int_equal(ncdrs, 1);
 }
 
-/* The same once the call's record is gone (answered at the next target, it
- * lingered CTL_ANSWER_LINGER, 8 s): the 180 of the target left behind was
- * an unknown response, and its callee rang on. It gets the CANCEL of the
- * INVITE left there, kept since the failover (no Reason: the call went on
- * elsewhere), once; a 2xx from it is ACKed and ended with a BYE. */
+/* The same once the call's record is gone (answered at the next target, its
+ * record gave way to new calls while it lingered): the 180 of the target
+ * left behind was an unknown response, and its callee rang on. It gets the
+ * CANCEL of the INVITE left there, kept since the failover (no Reason: the
+ * call went on elsewhere), once; a 2xx from it is ACKed and ended with a
+ * BYE. (A record that lingers its whole 64*T1 outlasts that INVITE, kept
+ * 64*T1 from the failover, before the answer.) */
 static void test_left_target_ringing_after_the_record_left_is_cancelled(void **state)
 {
 	uint16_t port;
@@ -5354,11 +5437,19 @@ static void test_left_target_ringing_after_the_record_left_is_cancelled(void **s
 	test_addr_in(&bob, "127.0.0.1", 5091);
 	response_from_bob_at(inv2, 200, "b2", 2100);
 	assert_int_equal(ninstall, 1);
-	for (uint64_t t = 2110; t <= 12000; t += 10)
-		ctl_on_tick(ctl, t); /* the record leaves the linger list */
+	/* new calls take the other 15 set-up records; the 16th takes the
+	 * lingering record's */
+	ctl_get_stats(ctl, &st);
+	const uint64_t evicted = st.linger_evicted;
+	const uint64_t gone = 2200;
+	alice_now = gone;
+	for (int n = 0; n < 16; n++)
+		numbered_invite(n);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.linger_evicted, evicted + 1);
 	test_addr_in(&bob, "127.0.0.1", 5090);
 	unsigned base = nsent;
-	response_from_bob_at(inv, 180, "late1", 12100);
+	response_from_bob_at(inv, 180, "late1", gone + 100);
 	assert_int_equal(nsent, base + 1);
 	assert_cancel_of(base, &ids, ruri, "CSeq: 1 CANCEL");
 	assert_null(memmem(sent[base].buf, sent[base].len, "Reason", 6));
@@ -5366,9 +5457,9 @@ static void test_left_target_ringing_after_the_record_left_is_cancelled(void **s
 	assert_int_equal(st.late_provisionals_cancelled, 1);
 	assert_int_equal(st.dropped_unknown_response, 0);
 	base = nsent;
-	response_from_bob_at(inv, 183, "late1", 12200);
+	response_from_bob_at(inv, 183, "late1", gone + 200);
 	assert_int_equal(nsent, base);
-	response_from_bob_at(inv, 200, "late1", 12300);
+	response_from_bob_at(inv, 200, "late1", gone + 300);
 	assert_int_equal(nsent, base + 2);
 	assert_int_equal(sent_msg(base)->method_id, SIP_METHOD_ACK);
 	assert_int_equal(sent_msg(base + 1)->method_id, SIP_METHOD_BYE);
@@ -8253,6 +8344,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    WITH_CONFIG(test_options_405_carries_allow, options_405_config),
+	    cmocka_unit_test_setup_teardown(test_bye_of_a_pracked_fork_is_above_its_prack, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_second_fork_answering_late_is_ended, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_caller_record_route_in_its_dialog_responses, setup,

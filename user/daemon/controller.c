@@ -1557,17 +1557,19 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		if (k->cancelled && !k->timed_out && r->status < 200)
 			start_cancel(c, k, now);
 	}
+	if (r->status < 200 && k->state != CALL_PROCEEDING) {
+		/* the call has its final: nothing to ring, but a callee whose
+		 * INVITE was given up (Timer B) gets its CANCEL at a provisional
+		 * but 100 (a 100 is hop by hop, no callee's); each is counted,
+		 * a 100 too (it was not, while the record was there) */
+		if (r->status == 100 || k->state != CALL_COMPLETED ||
+		    !given_up_response(c, r, src, srclen, now))
+			c->st.late_provisionals++;
+		return;
+	}
 	if (r->status == 100)
 		return;
 	if (r->status < 200) {
-		if (k->state != CALL_PROCEEDING) {
-			/* the call has its final: nothing to ring, but a callee
-			 * whose INVITE was given up (Timer B) gets its CANCEL */
-			if (k->state != CALL_COMPLETED ||
-			    !given_up_response(c, r, src, srclen, now))
-				c->st.late_provisionals++;
-			return;
-		}
 		k->b_rang = true;
 		const char *head = k->head;
 		if (r->to.has_tag && k->installed && !same_callee(k, r)) {
@@ -1723,7 +1725,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			}
 			k->state = CALL_ANSWERED;
 			ctl_target_count_final(c, k, r->status);
-			k->t_deadline = now + CTL_ANSWER_LINGER;
+			k->t_deadline = now + ctl_answer_linger_ms(c);
 			ctl_list_append(c, &c->linger, k);
 			c->st.calls_answered++;
 			ctl_cdr_answered(c, k, r->status);

@@ -34,12 +34,11 @@
 /* Leg B's INVITE as sent: as large as any datagram a worker receives
  * (DMSG_DATA_MAX), so that an INVITE a WebRTC gateway fills with ICE
  * candidates and video codecs (4-8 KiB) is not refused 513 by its copy. */
-#define CTL_INVITE_MAX	  8192
-#define CTL_ANSWER_LINGER 8000 /* ms a record stays after the 2xx: covers 2xx retransmits */
-#define CTL_ID_MAX	  128
-#define CTL_TAG_MAX	  64
-#define CTL_CDR_MAX	  1536 /* a CDR's fixed members; each URI is cut to 200 bytes */
-#define CTL_CDR_URI_MAX	  SHARD_CDR_URI_MAX /* the dialog record keeps the Request-URI as cut */
+#define CTL_INVITE_MAX	8192
+#define CTL_ID_MAX	128
+#define CTL_TAG_MAX	64
+#define CTL_CDR_MAX	1536		  /* a CDR's fixed members; each URI is cut to 200 bytes */
+#define CTL_CDR_URI_MAX SHARD_CDR_URI_MAX /* the dialog record keeps the Request-URI as cut */
 /* Early dialogs toward the caller per call, one per fork of leg B (each To
  * tag of the callee side): the first fork's in the call's own slot, and up
  * to CTL_FORKS_MAX - 1 more, each in a slot of its own (struct ctl_fork) */
@@ -444,6 +443,19 @@ static inline uint32_t key_hash(const struct ctl *c, const char *a, size_t alen,
 static inline uint32_t call_index(const struct ctl *c, const struct ctl_call *k)
 {
 	return (uint32_t)(k - c->calls);
+}
+
+/* How long an answered call's record stays after its 2xx: 64*T1, the time
+ * in which RFC 3261 13.2.2.4 has the UAC take 2xx responses to its INVITE,
+ * each fork's (ACKed, and ended with a BYE but the call's own), and the
+ * answer's retransmissions (relayed to the caller, who ACKs them end to
+ * end). It was 8 s, and another fork's 2xx after that (from 8 s to 32 s at
+ * the default T1) was dropped as unknown, leaving its callee in a call with
+ * nobody. Records that linger give way to new INVITEs when all are taken
+ * (controller.linger_evicted). */
+static inline uint64_t ctl_answer_linger_ms(const struct ctl *c)
+{
+	return 64ull * c->cfg->timers.t1_ms;
 }
 
 /* Whether 2xx r is from the callee whose dialog the call holds (the first

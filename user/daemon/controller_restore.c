@@ -289,7 +289,7 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 		k->installed = true;
 		if (k->state != CALL_ANSWERED) {
 			k->state = CALL_ANSWERED;
-			k->t_deadline = now + CTL_ANSWER_LINGER;
+			k->t_deadline = now + ctl_answer_linger_ms(c);
 		}
 	} else if (k->state == CALL_COMPLETED && k->installed) {
 		/* its release may still have been in the ring: worker_reattach frees
@@ -325,13 +325,13 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	/* CLOCK_MONOTONIC restarts at boot: times from a file kept across one */
 	if (k->t_next > now + longest || k->t_deadline > now + longest) {
 		k->t_next = now;
-		k->t_deadline = now + (k->state == CALL_ANSWERED ? CTL_ANSWER_LINGER : 64 * t1);
+		k->t_deadline = now + 64 * t1; /* an answered one lingers as long */
 	}
 	k->a_key =
 	    key_hash(c, k->a_call_id, strlen(k->a_call_id), k->a_from_tag, strlen(k->a_from_tag));
 	ctl_by_a_link(c, k);
 	/* the linger list in index order, not answer order: for the first
-	 * CTL_ANSWER_LINGER ms a record may wait behind a later one, and the
+	 * ctl_answer_linger_ms a record may wait behind a later one, and the
 	 * one a new INVITE evicts may not be the oldest */
 	if (k->state == CALL_ANSWERED) {
 		ctl_list_append(c, &c->linger, k);

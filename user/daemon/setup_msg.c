@@ -353,11 +353,29 @@ static void put_request_in_dialog_of(struct wbuf *w, const struct sip_msg *r, co
 	wbuf_puts(w, "\r\n");
 }
 
+/* How far above the INVITE's CSeq the BYE that ends an unwanted 2xx goes: past
+ * every request sent in that fork's early dialog (RFC 3261 12.2.1.1; the
+ * callee answers a lower CSeq 500, 12.2.2, and stays in a call with nobody),
+ * sipshard's own PRACKs (setup_prack_cseq: the INVITE's + 1 + RSeq's low 30
+ * bits) and the caller's PRACKs and UPDATEs a worker relayed there (the
+ * INVITE's + 1 each). It once took the INVITE's + 1, below the PRACK sent
+ * before it. */
+#define SETUP_BYE_CSEQ_ABOVE (UINT32_C(1) << 30)
+
+uint32_t setup_bye_cseq(uint32_t invite_cseq)
+{
+	/* leg B's INVITEs count from 1 (and up by one a retry): far below
+	 * 2^31 - 2^30, the most a CSeq may be (RFC 3261 8.1.1.5) */
+	return invite_cseq < (UINT32_C(1) << 31) - SETUP_BYE_CSEQ_ABOVE - 1
+		   ? invite_cseq + 1 + SETUP_BYE_CSEQ_ABOVE
+		   : invite_cseq + 1;
+}
+
 int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const char *advertise,
 			  const char *branch, char *out, size_t cap)
 {
 	struct wbuf w = {out, 0, cap, false};
-	uint32_t cseq = ok->cseq.num + (strcmp(method, "BYE") ? 0u : 1u);
+	uint32_t cseq = strcmp(method, "BYE") ? ok->cseq.num : setup_bye_cseq(ok->cseq.num);
 
 	put_request_in_dialog_of(&w, ok, method, cseq, advertise, branch);
 	wbuf_puts(&w, "Content-Length: 0\r\n\r\n");

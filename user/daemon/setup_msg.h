@@ -152,10 +152,14 @@ int setup_build_cancel_of_provisional(const struct sip_msg *prov, const char *ru
 /* ACK or BYE in the dialog a 2xx to our INVITE set up, from the 2xx alone
  * (RFC 3261 13.2.2.4, 15.1.1): Request-URI the 2xx's Contact (else its To
  * URI), a Via of ours with `branch`, the 2xx's From, To and Call-ID, CSeq
- * the INVITE's number (ACK) or one higher (BYE); no route set. For a 2xx
+ * the INVITE's number (ACK) or setup_bye_cseq of it (BYE); no route set. For a 2xx
  * the controller does not want: the callee is not left with a call. */
 int setup_build_after_2xx(const struct sip_msg *ok, const char *method, const char *advertise,
 			  const char *branch, char *out, size_t cap);
+
+/* The CSeq of setup_build_after_2xx's BYE in the dialog of a 2xx to leg B's
+ * INVITE of CSeq invite_cseq: above any request sent in it before. */
+uint32_t setup_bye_cseq(uint32_t invite_cseq);
 
 /* A PRACK (RFC 3262 7.1) of reliable provisional prov, in the early dialog
  * it made, built from it alone as setup_build_after_2xx builds a BYE: CSeq
