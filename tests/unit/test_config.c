@@ -869,13 +869,45 @@ static const struct bad bad_cases[] = {
      "registrations[0]: missing \"aor\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"10.0.0.1:5060\", \"aor\": \"sip:@b\"}]}",
-     "registrations[0].aor: expected \"sip:user@domain\", got \"sip:@b\""},
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:@b\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"10.0.0.1:5060\", \"aor\": \"tel:+15551234\"}]}",
-     "registrations[0].aor: expected \"sip:user@domain\", got \"tel:+15551234\""},
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"tel:+15551234\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"10.0.0.1:5060\", \"aor\": \"sip:a@b;x=y\"}]}",
-     "registrations[0].aor: expected \"sip:user@domain\", got \"sip:a@b;x=y\""},
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:a@b;x=y\""},
+    /* each of these passed once, then was refused by the parser in every REGISTER */
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:alice@example.com:\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:alice@example.com:\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:alice@example.com:99999\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:alice@example.com:99999\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:alice@exa!mple\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:alice@exa!mple\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:alice@[::1\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:alice@[::1\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:alice@-bad-.com\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:alice@-bad-.com\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:al[ce@example.com\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:al[ce@example.com\""},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:al%zzce@example.com\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:al%zzce@example.com\""},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"10.0.0.1:5060\", \"aor\": \"sip:a@b\", \"expires_s\": 59}]}",
      "registrations[0].expires_s: expected an integer from 60 to 86400, got 59"},

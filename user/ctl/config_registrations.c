@@ -13,9 +13,16 @@
 #include <string.h>
 
 #include "ctl/config_int.h"
+#include "sipshard/sip.h"
 
 /* "sip:user@domain": the user as a Request-URI user part may be written
- * (get_user_part's rules, config_routes.c), the domain a host with an optional port. */
+ * (get_user_part's rules, config_routes.c), the domain a host with an
+ * optional port. The whole must be a SIP URI the parser takes (RFC 3261
+ * 25.1: sip_parse_uri), as it is written into the REGISTER's Request-URI,
+ * From, To and Contact: a domain such as "example.com:" or "exa!mple", or a
+ * user with a '[', once passed the checks before it, and the REGISTER and
+ * each registrar's answer to it were refused by sipshard's own parser, the
+ * registration failing at Timer F for a fault of the configuration. */
 static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
 {
 	char b[80];
@@ -29,8 +36,14 @@ static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct conf
 		    *q == '>' || *q == '"' || *q == ';' || *q == '?' || (q < at && *q == ':') ||
 		    (q > at && *q == '@'))
 			ok = false;
+	struct sip_uri u;
+	if (ok)
+		ok = sip_parse_uri(&u, g->aor, 0, (uint16_t)strlen(g->aor)) == 0 &&
+		     u.host_type != SIP_HOST_NONE;
 	if (!ok)
-		return cfg_fail(p, path, "expected \"sip:user@domain\", got \"%s\"",
+		return cfg_fail(p, path,
+				"expected \"sip:user@domain\" (a domain or address, an optional "
+				":port, a user of RFC 3261 URI characters), got \"%s\"",
 				cfg_shown(g->aor, b, sizeof(b)));
 	g->aor_user_len = (uint16_t)(at - (g->aor + 4));
 	return 0;
