@@ -434,6 +434,19 @@ static void response_from_bob(unsigned inv, int status, const char *to_tag)
 	response_from_bob_at(inv, status, to_tag, 1100);
 }
 
+/* The last request of method meth sent to bob (port 5090) from sent[from]
+ * on, or -1. */
+static int last_to_bob(unsigned from, enum sip_method meth)
+{
+	int found = -1;
+	for (unsigned i = from; i < nsent; i++) {
+		const struct sip_msg *x = sent_msg(i);
+		if (x->is_request && x->method_id == meth && ntohs(sent[i].to.sin_port) == 5090)
+			found = (int)i;
+	}
+	return found;
+}
+
 static void test_invite_reaches_bob_with_a_salted_branch(void **state)
 {
 	(void)state;
@@ -714,6 +727,39 @@ static void test_early_dialog_ended_during_setup(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(policy_call_admit(pol), 0);
 	assert_int_not_equal(policy_call_admit(pol), 0);
+}
+
+/* A 2xx without a To tag (an RFC 2543 callee; RFC 3261 12.1.2 takes the
+ * remote tag as empty) once the call's own early dialog ended, or once the
+ * call has its final: ACKed and ended with a BYE, as a tagged one is. It
+ * reached the caller as an answer with no dialog behind it, or was dropped
+ * with no counter. */
+static void test_2xx_without_to_tag_after_the_end_is_ended(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	ctl_on_dialog_ended(ctl, 0, last_install.slot, last_install.gen + 1, CTL_END_BYE_CALLER);
+	unsigned before = nsent;
+	response_from_bob(inv, 200, NULL);
+	assert_int_equal(ninstall, 1);
+	for (unsigned i = before; i < nsent; i++)
+		if (ntohs(sent[i].to.sin_port) == 5061 && sent_msg(i)->status != 487)
+			fail_msg("a tagless 2xx after the early dialog ended: %.40s to the caller",
+				 sent[i].buf);
+	assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
+	assert_true(last_to_bob(before, SIP_METHOD_BYE) >= 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 1);
+	assert_int_equal(st.calls_answered, 0);
+
+	/* the call has its final (487, above): another tagless 2xx, from another
+	 * callee's transaction, gets its ACK and BYE too, counted */
+	before = nsent;
+	response_from_bob(inv, 200, NULL);
+	assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
 }
 
 /*
@@ -1598,19 +1644,6 @@ static void test_options_405_carries_allow(void **state)
 	assert_non_null(allow);
 	/* the method it refuses is not among those it says it allows */
 	assert_null(memmem(out.buf + allow->value.off, allow->value.len, "OPTIONS", 7));
-}
-
-/* The last request of method meth sent to bob (port 5090) from sent[from]
- * on, or -1. */
-static int last_to_bob(unsigned from, enum sip_method meth)
-{
-	int found = -1;
-	for (unsigned i = from; i < nsent; i++) {
-		const struct sip_msg *x = sent_msg(i);
-		if (x->is_request && x->method_id == meth && ntohs(sent[i].to.sin_port) == 5090)
-			found = (int)i;
-	}
-	return found;
 }
 
 /* A fork refused an early dialog of its own has its reliable 18x PRACKed
@@ -8222,6 +8255,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_final_retransmitted_after_the_record_left_is_acked,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_early_dialog_ended_during_setup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_2xx_without_to_tag_after_the_end_is_ended, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_answered_call, setup_cdr, teardown),

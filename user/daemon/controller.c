@@ -1685,13 +1685,15 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 	if (r->status < 300) {
 		if (k->state == CALL_COMPLETED && given_up_response(c, r, src, srclen, now))
 			return;
-		if (r->to.has_tag && (k->state == CALL_COMPLETED ||
-				      (k->state == CALL_ANSWERED && !same_callee(k, r)))) {
+		/* a 2xx without a To tag (an RFC 2543 callee: RFC 3261 12.1.2
+		 * takes its remote tag as empty) is ended alike; it was once
+		 * dropped here uncounted, and after the call's own early dialog
+		 * ended it reached the caller with no dialog behind it */
+		if (k->state == CALL_COMPLETED ||
+		    (k->state == CALL_ANSWERED && !same_callee(k, r))) {
 			end_2xx(c, k, r, src, srclen, now);
 			return;
 		}
-		if (k->state == CALL_COMPLETED)
-			return;
 		const struct ctl_fork *f = k->state != CALL_ANSWERED && !same_callee(k, r)
 					       ? ctl_fork_of_response(k, r)
 					       : NULL;
@@ -1702,7 +1704,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		 * not the first fork's, nor that of a fork refused an early
 		 * dialog of its own, which rang in the call's */
 		bool own_ended =
-		    k->state != CALL_ANSWERED && r->to.has_tag &&
+		    k->state != CALL_ANSWERED &&
 		    (k->slot_gone || (k->first_fork_ended && (same_callee(k, r) || !f)));
 		if ((f && f->gone) || own_ended) {
 			/* a fork whose early dialog ended (the caller's BYE in it,
