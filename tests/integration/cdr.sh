@@ -92,6 +92,9 @@ kill "$uas_pid" 2>/dev/null
 wait "$uas_pid" 2>/dev/null
 check "a call up when the daemon stops: end_reason daemon_stopped" \
 	test "$(cdr_field 1 'r["disposition"], r["end_reason"]')" = "answered daemon_stopped"
+# the final statistics were written before that record, which they left out
+check "the final stats count the record of the call up at the stop" \
+	test "$(json_get "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"]')" = "6 6"
 
 # idle expiry
 rm -f "$CDR"

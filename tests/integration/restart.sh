@@ -23,6 +23,11 @@ CALLS=3
 KEEP_DIALOGS=1 # start_daemon: carry calls over, do not discard them
 
 write_config "$WORK/r.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null"
+# the same with a metrics port another process holds (HELD_PORT, TCP): a
+# start that fails after it took the calls over
+HELD_PORT=15690
+write_config "$WORK/r-fails.json" ", \"cdr_file\": \"$CDR\", \"management_socket\": null,
+  \"metrics_listen\": \"127.0.0.1:$HELD_PORT\""
 
 # jstat FILE EXPR: EXPR over the stats document as j
 jstat() { json_get "$1" "$2"; }
@@ -96,11 +101,13 @@ wait_relays() {
 	return 1
 }
 
-# across_restart HOW NAME: CALLS calls set up, one INFO each, then (during the
-# caller's 4 s pause) the daemon stopped by HOW and started again; the callers'
-# two more INFOs and their BYEs must reach the callee through the new process.
+# across_restart HOW NAME [FAILS]: CALLS calls set up, one INFO each, then
+# (during the caller's 4 s pause) the daemon stopped by HOW and started
+# again; the callers' two more INFOs and their BYEs must reach the callee
+# through the new process. With FAILS, a start that fails after taking the
+# calls over (its metrics port held) comes first, twice.
 across_restart() {
-	local how=$1 name=$2
+	local how=$1 name=$2 fails=${3:-}
 	start_daemon "$name-1" "$WORK/r.json"
 	sipp_uas "$B_PORT" uas_info_bye.xml -m "$CALLS"
 	local uas=${PIDS[-1]}
@@ -113,6 +120,26 @@ across_restart() {
 	kill "$how" "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
 	check "$name: the shard files stay in run_dir" test -s "$RUN/shard-0.tbl" -a -s "$RUN/shard-1.tbl"
+	if [ -n "$fails" ]; then
+		local lines_before rc i holder
+		lines_before=$(cdr_count True)
+		python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$HELD_PORT" &
+		holder=$!
+		sleep 0.2
+		for i in 1 2; do
+			timeout 20 "$SIPSHARDD" -c "$WORK/r-fails.json" 2>"$WORK/$name-fails-$i.log"
+			rc=$?
+		done
+		kill "$holder" 2>/dev/null
+		wait "$holder" 2>/dev/null
+		check "$name: a start whose metrics port is held stops (exit $rc), after taking the calls over" \
+			bash -c '[ "$1" = 1 ] && grep -q "carried over" "$2"' _ "$rc" "$WORK/$name-fails-2.log"
+		# each such start wrote every call a record (daemon_stopped), at
+		# every attempt, though it never served
+		check "$name: and writes no CDR for them" test "$(cdr_count True)" = "$lines_before"
+	fi
 	start_daemon "$name-2" "$WORK/r.json"
 	local s=$WORK/$name-2.stats.json
 	# active, or ended since (the callers' BYEs may come before a stats
@@ -133,7 +160,7 @@ across_restart() {
 		wait_relays "$s" 3 "$((2 * CALLS))" "$CALLS"
 }
 
-across_restart -KILL killed
+across_restart -KILL killed fails
 check "killed: $CALLS CDRs of the carried calls, ended by the caller's BYE" \
 	test "$(cdr_count 'r.get("carried_over") and r["end_reason"] == "bye_caller" and r["disposition"] == "answered"')" = "$CALLS"
 check "killed: they name both Call-IDs, the caller's From and where the call began" \

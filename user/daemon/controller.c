@@ -2492,6 +2492,16 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 	return 0;
 }
 
+void ctl_end_open_cdrs(struct ctl *c)
+{
+	for (unsigned s = 0; c && c->pools && s < c->nshards; s++) {
+		struct slot_pool *p = &c->pools[s];
+		for (uint32_t i = 0; p->cdr && i < p->cap; i++)
+			if (p->cdr[i].line)
+				ctl_cdr_close_open(c, &p->cdr[i], "daemon_stopped");
+	}
+}
+
 void ctl_close(struct ctl *c)
 {
 	if (!c)
@@ -2499,10 +2509,8 @@ void ctl_close(struct ctl *c)
 	if (c->pools)
 		for (unsigned s = 0; s < c->nshards; s++) {
 			struct slot_pool *p = &c->pools[s];
-			/* calls still up when the daemon stops: their records end here */
 			for (uint32_t i = 0; p->cdr && i < p->cap; i++)
-				if (p->cdr[i].line)
-					ctl_cdr_close_open(c, &p->cdr[i], "daemon_stopped");
+				free(p->cdr[i].line); /* unwritten: ctl_close's comment */
 			free(p->items);
 			free(p->holder);
 			free(p->fork_of);

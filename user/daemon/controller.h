@@ -188,7 +188,13 @@ struct ctl;
 int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, unsigned nshards,
 	     uint32_t dialogs_per_shard, const struct ctl_hooks *hooks, const char *setups_path,
 	     uint64_t now_mono_ms);
+/* Frees c. The CDRs of calls still up are not written (ctl_end_open_cdrs):
+ * a start that failed after it took calls over (ctl_adopt) carried none of
+ * them, and the next start takes them over again. */
 void ctl_close(struct ctl *c);
+/* Writes the CDR of each call still up, end_reason "daemon_stopped": the
+ * part of the call this process carried, when it stops after serving. */
+void ctl_end_open_cdrs(struct ctl *c);
 
 /* One datagram a worker handed over (already parsed by the caller into m). */
 void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,

@@ -1093,7 +1093,13 @@ void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].thread)
 			pthread_join(d->workers[i].thread, NULL);
-	cdr_flush(&d->cdr); /* the last pass's records count in the final stats */
+	/* the calls still up end here, in the CDRs (a start that never served,
+	 * with no controller thread, carried none of those it took over: they
+	 * go to the next start; once, each failed start wrote them a record),
+	 * and every record written counts in the final stats */
+	if (d->ctl_thread)
+		ctl_end_open_cdrs(d->ctl);
+	cdr_flush(&d->cdr);
 	/* a start that failed has no controller to count anything */
 	if (d->stats_file && d->ctl)
 		daemon_write_stats(d, d->stats_file);
@@ -1127,7 +1133,7 @@ void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
 		if (d->workers[i].fd > 0)
 			close(d->workers[i].fd);
-	ctl_close(d->ctl); /* writes the CDRs of calls still up */
+	ctl_close(d->ctl);
 	d->ctl = NULL;
 	cdr_close(&d->cdr);
 	free(d->workers);
