@@ -80,13 +80,29 @@ check "after mv and SIGHUP, the next record is in a new file" \
 	test "$(lines "$CDR.1") $(lines)" = "4 1"
 check "the log says the file was opened again" grep -q "cdr_file $CDR opened again" "$WORK/cdr.log"
 
+# a reload that is refused (a half-edited file) opens the file again too: a
+# rotation's SIGHUP then left every later record in the rotated file
+cp "$WORK/cdr.json" "$WORK/cdr.json.good"
+echo '{ "listen": ' >"$WORK/cdr.json"
+mv "$CDR" "$CDR.2"
+kill -HUP "$DAEMON_PID"
+sleep 0.3
+cp "$WORK/cdr.json.good" "$WORK/cdr.json"
+run_flow cdr "a call after a refused reload" uac_info_bye.xml uas_info_bye.xml 1
+wait_lines 1
+check "after mv and a SIGHUP whose file is refused, the next record is in a new file" \
+	test "$(lines "$CDR.2") $(lines)" = "1 1"
+check "the log says the reload was refused, and the file opened again" \
+	bash -c 'grep -q "reload refused" "$1" && test "$(grep -c "cdr_file $2 opened again" "$1")" = 2' \
+	_ "$WORK/cdr.log" "$CDR"
+
 # a call still up when the daemon stops
 sipp_uas "$B_PORT" uas_no_bye.xml -m 1
 uas_pid=${PIDS[-1]}
 sleep 0.3
 sipp_uac cdr-held "$D_PORT" uac_no_bye.xml -m 1 -i 127.0.0.1 -p "$((D_PORT + 3))"
 check "stats count the records written" \
-	wait_json "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"], j["cdr_file"]["lost"]' "5 5 0"
+	wait_json "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"], j["cdr_file"]["lost"]' "6 6 0"
 stop_daemon
 kill "$uas_pid" 2>/dev/null
 wait "$uas_pid" 2>/dev/null
@@ -94,7 +110,7 @@ check "a call up when the daemon stops: end_reason daemon_stopped" \
 	test "$(cdr_field 1 'r["disposition"], r["end_reason"]')" = "answered daemon_stopped"
 # the final statistics were written before that record, which they left out
 check "the final stats count the record of the call up at the stop" \
-	test "$(json_get "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"]')" = "6 6"
+	test "$(json_get "$WORK/cdr.stats.json" 'j["controller"]["cdrs"], j["cdr_file"]["written"]')" = "7 7"
 
 # idle expiry
 rm -f "$CDR"

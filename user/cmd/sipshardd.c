@@ -459,6 +459,10 @@ static void reload_on_signal(struct reload_ctx *x)
 	if (report) {
 		int rc = reload(x, report);
 		json_object_set_new(report, "ok", json_boolean(rc == 0));
+		/* a file refused changes nothing, but log rotation's SIGHUP still
+		 * moves the records to the new file (a policy taken does too) */
+		if (rc != 0)
+			daemon_reopen_cdr(x->d);
 	} else {
 		report = json_pack("{s:b, s:s}", "ok", 0, "error", "out of memory");
 	}

@@ -267,13 +267,26 @@ static void ctl_take_policy(struct daemon *d, uint64_t now_ms)
 	d->pol = next;
 	d->creds_stale = d->nworkers >= 64 ? ~0ull : (1ull << d->nworkers) - 1;
 	/* a reload is when log rotation expects files to be opened again */
-	if (cdr_reopen(&d->cdr) == 0 && d->cdr.fd >= 0)
-		log_info("cdr_file %s opened again", d->cdr.path);
+	atomic_store(&d->cdr_reopen, true);
 	const struct config *c = policy_config(next);
 	log_info("policy in service: %u routes, %u ACL rules (default %s), max_calls %u, "
 		 "%u calls in progress carried over",
 		 c->nroutes, c->nacl, c->acl_default_allow ? "allow" : "deny", c->limits.max_calls,
 		 policy_calls(next));
+}
+
+void daemon_reopen_cdr(struct daemon *d)
+{
+	atomic_store(&d->cdr_reopen, true);
+}
+
+/* The controller thread, between two batches: the file opened again when a
+ * reload asked (rotation: the old one moved away, the next record goes to a
+ * new one at the configured path). */
+static void ctl_take_cdr_reopen(struct daemon *d)
+{
+	if (atomic_exchange(&d->cdr_reopen, false) && cdr_reopen(&d->cdr) == 0 && d->cdr.fd >= 0)
+		log_info("cdr_file %s opened again", d->cdr.path);
 }
 
 static void ctl_wake(struct daemon *d)
@@ -362,6 +375,7 @@ static void *controller_main(void *arg)
 			ctl_send_reload_answer(d);
 		}
 		ctl_take_policy(d, now);
+		ctl_take_cdr_reopen(d);
 		push_creds(d);
 		ctl_set_draining(d->ctl, atomic_load(&d->draining));
 		backlog = ctl_drain(d, now);

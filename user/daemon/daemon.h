@@ -342,6 +342,7 @@ struct daemon {
 	bool reload_waiting;	   /* a sipshardctl reload waits for its report */
 	struct mgmt *mgmt;	   /* the management socket, or NULL */
 	struct cdr_file cdr;	   /* fd -1 when cdr_file is null */
+	_Atomic bool cdr_reopen;   /* daemon_reopen_cdr asked, the controller does */
 	_Atomic bool draining;	   /* set by whoever drains; the controller follows */
 	_Atomic uint64_t calls_up; /* the controller's calls_active, for the drain */
 	unsigned nworkers;
@@ -378,6 +379,10 @@ void daemon_stop(struct daemon *d);
  * for new decisions and frees the old one. Takes ownership of pol; a policy
  * handed over earlier and not yet taken is freed. Any thread. */
 void daemon_set_policy(struct daemon *d, struct policy *pol);
+/* Has the controller thread open cdr_file again (a policy put into service
+ * does too): for a reload that was refused, so that log rotation's SIGHUP
+ * still moves the records to the new file. Any thread. */
+void daemon_reopen_cdr(struct daemon *d);
 /* Main thread, as a reload starts: whether it answers a sipshardctl reload
  * (else a plain SIGHUP). */
 bool daemon_reload_request(struct daemon *d);
