@@ -199,6 +199,15 @@ struct uac {
 
 	uint32_t *idle; /* ring of established calls with nothing in flight */
 	uint64_t idle_head, idle_count;
+	/* --requests-per-call: slots whose call failed in the mix phase (a
+	 * non-2xx final to its INVITE, a timeout, a 481 or 408), in the order
+	 * they failed, each set up again (back in the idle ring) 4*T1 after,
+	 * once a late 2xx to its INVITE had time to come (late_answer). Once
+	 * such a slot was lost for the rest of the run, and every rejection
+	 * took one call off the calls up. */
+	uint32_t *retry;
+	uint64_t *retry_at;
+	uint64_t retry_head, retry_count;
 
 	enum phase phase;
 	uint64_t now, t_start, t_mix0, t_mix_end;
@@ -558,6 +567,42 @@ static uint32_t idle_pop(struct uac *u)
 	return ci;
 }
 
+/* Call ci failed (C_FAILED, set_terminal): with --requests-per-call in the
+ * mix phase its slot is set up again later (struct uac, retry). */
+static void call_failed(struct uac *u, uint32_t ci)
+{
+	if (!u->x.cfg->requests_per_call || u->phase != P_MIX || u->retry_count >= u->ncalls)
+		return;
+	uint64_t at = (u->retry_head + u->retry_count) % u->ncalls;
+	u->retry[at] = ci;
+	u->retry_at[at] = u->now + 4 * (uint64_t)u->x.cfg->t1_ms * 1000000;
+	u->retry_count++;
+}
+
+/* The failed slots whose time came join the idle ring, to be set up again
+ * (C_IDLE: call_restart); returns when the next one is due, or next. */
+static uint64_t retry_due(struct uac *u, uint64_t next)
+{
+	while (u->retry_count) {
+		uint64_t at = u->retry_at[u->retry_head];
+		if (at > u->now)
+			return at < next ? at : next;
+		uint32_t ci = u->retry[u->retry_head];
+		u->retry_head = (u->retry_head + 1) % u->ncalls;
+		u->retry_count--;
+		struct uac_call *c = &u->calls[ci];
+		if (c->state != C_FAILED)
+			continue;
+		if (c->tx != TL_NIL) { /* a late answer's BYE in flight: later */
+			call_failed(u, ci);
+			continue;
+		}
+		c->state = C_IDLE;
+		idle_push(u, ci);
+	}
+	return next;
+}
+
 static void set_terminal(struct uac *u, struct uac_call *c, enum call_state s)
 {
 	if (c->state == C_UP)
@@ -886,6 +931,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 			c->late = LATE_OPEN; /* a 2xx may still follow (16.7 item 5) */
 			u->linger_until = u->now + 4 * (uint64_t)u->x.cfg->t1_ms * 1000000;
 			set_terminal(u, c, C_FAILED);
+			call_failed(u, ci);
 		}
 		break;
 	case LM_REINVITE:
@@ -914,6 +960,7 @@ static void tx_final(struct uac *u, uint32_t t, int status, const struct sip_msg
 		} else if (status == 481 || status == 408) {
 			u->x.c->calls_lost++;
 			set_terminal(u, c, C_FAILED);
+			call_failed(u, ci);
 		} else {
 			call_idle(u, ci);
 		}
@@ -940,6 +987,7 @@ static void tx_timeout(struct uac *u, uint32_t t)
 		u->x.c->calls_failed++;
 		u->calls[ci].late = LATE_OPEN;
 		set_terminal(u, &u->calls[ci], C_FAILED);
+		call_failed(u, ci);
 	} else if (meth == LM_BYE) {
 		if (u->calls[ci].late != LATE_BYE)
 			call_over(u, ci);
@@ -1553,7 +1601,7 @@ static uint64_t drive(struct uac *u)
 		if (u->now >= u->t_mix_end) {
 			enter_bye(u);
 		} else {
-			next = u->t_mix_end;
+			next = retry_due(u, u->t_mix_end);
 			while (u->out_win < u->window_t && u->idle_count) {
 				if (u->req_rate_t > 0) {
 					double el = (double)(u->now - u->t_mix0) / 1e9;
@@ -1748,12 +1796,14 @@ static int uac_setup(void *state)
 	u->taken_mask = (uint32_t)(nt / TAKEN_WAYS - 1);
 	u->taken_keep_ns = TAKEN_KEEP_T1 * (uint64_t)cfg->t1_ms * 1000000;
 	u->idle = calloc(u->ncalls, sizeof(*u->idle));
+	u->retry = calloc(u->ncalls, sizeof(*u->retry));
+	u->retry_at = calloc(u->ncalls, sizeof(*u->retry_at));
 	u->tx = calloc(u->ntx, sizeof(*u->tx));
 	u->tx_free = calloc(u->ntx, sizeof(*u->tx_free));
 	u->nodes = calloc((size_t)u->ntx * 2, sizeof(*u->nodes));
 	u->forks = calloc(FORK_MAX, sizeof(*u->forks));
-	if (!u->calls || !u->targets || !u->routes || !u->taken || !u->idle || !u->tx ||
-	    !u->tx_free || !u->nodes || !u->forks) {
+	if (!u->calls || !u->targets || !u->routes || !u->taken || !u->idle || !u->retry ||
+	    !u->retry_at || !u->tx || !u->tx_free || !u->nodes || !u->forks) {
 		snprintf(w->err, sizeof(w->err), "out of memory for %llu calls",
 			 (unsigned long long)u->ncalls);
 		return -ENOMEM;
@@ -1793,6 +1843,8 @@ static void uac_teardown(void *state)
 	free(u->routes);
 	free(u->taken);
 	free(u->idle);
+	free(u->retry);
+	free(u->retry_at);
 	free(u->tx);
 	free(u->tx_free);
 	free(u->nodes);

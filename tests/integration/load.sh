@@ -396,6 +396,34 @@ need(s["errors"]["total"] == 0 and u["errors"]["total"] == 0, "errors")
 need(s["by_method"]["INVITE"]["received"] == c["attempted"], "uas saw every INVITE once")
 PY
 
+# The same with a callee that rejects half the calls: a slot whose call was
+# rejected takes a new call 4*T1 later, as one that ended does at once. It
+# was lost for the rest of the run: every rejection took a call off the
+# calls up, and the mix ran on with none while its report divided by the
+# whole duration.
+start_uas cyclerej --reject-share 0.5
+uac --target "127.0.0.1:$UAS_PORT" --sources 1 --calls 10 --rate 1000 --duration 1.5 \
+	--mix INFO:100 --window 8 --requests-per-call 1 --t1-ms 50 --quiet \
+	--json "$WORK/cyclerej-uac.json" >"$WORK/cyclerej-uac.out" 2>&1
+cyclerej_rc=$?
+stop "$UAS_PID"
+t "cycle, rejections: uac exits 0 (a rejection is no error)" test "$cyclerej_rc" -eq 0
+t "cycle, rejections: each slot takes a new call after its call's rejection" \
+	python3 - "$WORK/cyclerej-uac.json" <<'PY'
+import json, sys
+u = json.load(open(sys.argv[1]))
+c = u["calls"]
+def need(cond, why):
+    if not cond:
+        print("# " + why)
+        sys.exit(1)
+# 10 slots, each rejected at most once when a rejection lost it: more than
+# twice as many rejections, and calls established after them
+need(c["rejected"] > 20 and c["established"] > 20, "calls %r" % c)
+need(c["attempted"] == c["established"] + c["rejected"] + c["failed"], "calls %r" % c)
+need(u["errors"]["total"] == 0, "errors %r" % u["errors"])
+PY
+
 # ---- 8. a 503 and then a 2xx for the same INVITE -------------------------------------
 # An overloaded proxy may answer an INVITE retransmission 503 while the first
 # copy is still on its way to the callee, whose 2xx follows (and a forking proxy
