@@ -233,6 +233,13 @@ static int parse_double(const char *flag, const char *s, double lo, double hi, d
 	return 0;
 }
 
+/* The port of an IPv4 or IPv6 address, host order. */
+static uint16_t sockaddr_port(const struct sockaddr_storage *a)
+{
+	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+					      : ((const struct sockaddr_in *)a)->sin_port);
+}
+
 static int parse_addr(const char *flag, const char *s, struct sockaddr_storage *a, socklen_t *len,
 		      char *str, size_t cap)
 {
@@ -483,9 +490,16 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 	/* the uas sends only to the addresses requests come from */
 	if (cfg->role != LOAD_ROLE_UAS && cfg->local.ss_family != cfg->target.ss_family)
 		return bad("local", local, "must be of the same address family as --target");
-	if (cfg->role == LOAD_ROLE_PROXY &&
-	    (!strcmp(local, "127.0.0.1:0") || !strcmp(local, "[::1]:0")))
-		return bad("local", local, "the drop-proxy needs a port to listen on");
+	/* a port 0 sends nowhere (every send refused: the run said so only in
+	 * io.tx_errors) and listens on a port nobody is told; it is read, not
+	 * compared as text ("127.0.0.2:0" and ":00" passed) */
+	if (cfg->role != LOAD_ROLE_UAS && sockaddr_port(&cfg->target) == 0)
+		return bad("target", target, "expected a port from 1 to 65535");
+	if (cfg->role != LOAD_ROLE_UAC && sockaddr_port(&cfg->local) == 0)
+		return bad("local", local,
+			   cfg->role == LOAD_ROLE_PROXY
+			       ? "the drop-proxy needs a port to listen on (1 to 65535)"
+			       : "the uas needs a port to listen on (1 to 65535)");
 	/* our Via, From and Contact carry the local address: it must be one */
 	static const unsigned char zero6[16];
 	if ((cfg->local.ss_family == AF_INET &&

@@ -9,7 +9,8 @@
 #      13.2.2.4) and its call ended with a BYE, and counted as a late
 #      answer, not as a call established or ended;
 #   3. uac: --window is the total over --threads: one below it is refused
-#      with a message that says so; one equal to it runs;
+#      with a message that says so; one equal to it runs; a port 0 to send
+#      to or listen on is refused (exit 2);
 #   4. uac: a 2xx of a second fork (another To tag) after the call took the
 #      first is ACKed in its own dialog (its To tag, to its Contact, RFC 3261
 #      13.2.2.4) and ended with a BYE in it, a repeat of it ACKed again, and
@@ -175,6 +176,18 @@ rc=$?
 check "uac: --window 1 with --threads 2 is refused (exit $rc), the message says the window is the total: $(head -c 200 "$WORK/win.out")" \
 	grep -q -- "--window 1 is below --threads 2: the window is the total over all threads" "$WORK/win.out"
 test "$rc" = 2 || not_ok "uac: --window below --threads exits 2 (exit $rc)"
+# a port 0 sends nowhere, or listens where nobody is told: refused, exit 2
+# (a uac's run went on with every send refused; the drop-proxy's check
+# compared text, so 127.0.0.2:0 and 127.0.0.1:00 passed)
+for args in "--role uac --target 127.0.0.1:0" "--role uas --local 127.0.0.1:0" \
+	"--role drop-proxy --local 127.0.0.2:0 --target 127.0.0.1:$A" \
+	"--role drop-proxy --local 127.0.0.1:00 --target 127.0.0.1:$A"; do
+	# shellcheck disable=SC2086
+	timeout -k 1 10 "$LOAD" $args --quiet --calls 1 --duration 0 >"$WORK/port0.out" 2>&1
+	rc=$?
+	check "$args: refused, exit 2 ($rc): $(head -c 120 "$WORK/port0.out")" \
+		bash -c '[ "$1" = 2 ] && grep -q "port" "$2"' _ "$rc" "$WORK/port0.out"
+done
 start_uas win "${T[@]}"
 timeout -k 1 15 "$LOAD" --role uac --quiet --local "127.0.0.1:$B" --sources 1 \
 	--target "127.0.0.1:$A" --calls 4 --threads 2 --window 2 --duration 0.3 "${T[@]}" \
