@@ -72,8 +72,9 @@ struct uas_leg {
 	uint16_t route_len;
 	uint8_t state; /* enum leg_state */
 	uint8_t callid_len, rtag_len;
-	bool rejected; /* the INVITE's final is not a 2xx: no dialog stays */
-	bool bye;      /* rcseq is the BYE that ended the call */
+	bool rejected;	  /* the INVITE's final is not a 2xx: no dialog stays */
+	bool cancel_seen; /* a CANCEL of its INVITE came (a next one is a repeat) */
+	bool bye;	  /* rcseq is the BYE that ended the call */
 	/* a stored datagram whose first send failed (no send buffer): counted
 	 * when a retransmission takes it out (resend_resp, resend_notify), as
 	 * the first send would have been */
@@ -254,12 +255,20 @@ static bool send_pend(struct uas *u, struct uas_leg *l, uint32_t p)
 static int build_resp(struct uas *u, const struct sip_msg *m, uint32_t li, int status, bool sdp,
 		      char *out, size_t cap)
 {
-	char ltag[LTAG_LEN + 1];
+	char ltag[LTAG_LEN + 1], extra[sizeof(u->contact) + 32];
 	struct msg_resp r = {.status = status};
 	if (li != TL_NIL) {
 		make_ltag(u, li, ltag);
 		r.to_tag = ltag;
 		r.extra = (struct msg_str){u->contact, u->contact_len};
+	}
+	if (li != TL_NIL && status == 500) {
+		/* RFC 3261 14.2: a second INVITE while the first has no final
+		 * (on_in_dialog), with a Retry-After of 0 to 10 s */
+		int n = snprintf(extra, sizeof(extra), "%.*sRetry-After: %u\r\n",
+				 (int)u->contact_len, u->contact, (unsigned)(m->cseq.num % 11));
+		if (n > 0 && (size_t)n < sizeof(extra))
+			r.extra = (struct msg_str){extra, (size_t)n};
 	}
 	if (sdp) {
 		r.sdp_ip = (struct msg_str){u->sdp_ip, u->sdp_ip_len};
@@ -510,6 +519,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 	l->resp_pend = l->notify_pend = TL_NIL;
 	l->resp_unsent = l->notify_unsent = false;
 	l->rejected = false;
+	l->cancel_seen = false;
 	l->bye = false;
 	l->callid_len = (uint8_t)m->call_id.len;
 	memcpy(l->callid, m->buf + m->call_id.off, m->call_id.len);
@@ -835,7 +845,14 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	}
 	switch (meth) {
 	case LM_REINVITE:
-		sent = send_final_stored(u, li, m, p, 200, true, meth);
+		/* RFC 3261 14.2: an INVITE in the early dialog of one still
+		 * waiting for its final gets 500; it once took the ringing
+		 * INVITE's stored 200 and its timer, so that INVITE never got its
+		 * final and the store entry was lost for the run */
+		if (l->state == L_EARLY)
+			sent = reply(u, m, p, li, 500, false, meth);
+		else
+			sent = send_final_stored(u, li, m, p, 200, true, meth);
 		break;
 	case LM_BYE:
 		l->bye = true;
@@ -876,14 +893,23 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 		break;
 	case SIP_METHOD_CANCEL: {
 		/* an answered INVITE stays answered; one still ringing
-		 * (--answer-delay-ms) gets 487 after the CANCEL's 200 */
-		u->x.c->cancels++;
-		u->x.c->m[LM_CANCEL].sent++;
+		 * (--answer-delay-ms) gets 487 after the CANCEL's 200. A
+		 * CANCEL again (its 200 lost) gets 200 again, counted apart as
+		 * a retransmission; each once counted a call cancelled */
 		uint32_t li = leg_find(u, m, NULL);
+		bool again = li != TL_NIL && u->legs[li].cancel_seen;
+		if (again) {
+			u->x.c->m[LM_CANCEL].retrans++;
+			reply(u, m, p, li, 200, false, LM_CANCEL);
+			break;
+		}
+		u->x.c->m[LM_CANCEL].sent++;
+		if (li != TL_NIL)
+			u->legs[li].cancel_seen = true;
 		if (reply(u, m, p, li, li == TL_NIL ? 481 : 200, false, LM_CANCEL))
 			u->x.c->m[LM_CANCEL].completed++;
-		if (li != TL_NIL && u->legs[li].state == L_EARLY)
-			cancel_ringing(u, li);
+		if (li != TL_NIL && u->legs[li].state == L_EARLY && cancel_ringing(u, li))
+			u->x.c->cancels++;
 		break;
 	}
 	case SIP_METHOD_OPTIONS:

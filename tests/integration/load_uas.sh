@@ -9,7 +9,11 @@
 #   2. a CANCEL while the call rings: a BYE to the 180's To tag gets 481;
 #   3. a rejected call (486): a request with the 486's To tag gets 481;
 #   4. INVITEs whose responses do not fit a send buffer (2.5 KB of Via) keep
-#      no slot in the table: a call after them is answered 200, not 503.
+#      no slot in the table: a call after them is answered 200, not 503;
+#   5. a CANCEL sent again gets 200 again and counts as a retransmission, the
+#      call cancelled once; an INVITE in the early dialog of one that rings
+#      gets 500 with Retry-After (RFC 3261 14.2), and the ringing INVITE its
+#      200 when its time comes.
 # Ports: the uas on 16498, the caller on 16499 (LOAD_UAS_PORT and
 # LOAD_UAS_PEER_PORT name others). Prints "ok NAME" / "not ok NAME".
 set -u
@@ -35,6 +39,7 @@ callid = "load-uas-%s-%d@127.0.0.1" % (case, int(time.time() * 1000))
 sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
        "m=audio 10000 RTP/AVP 0\r\n")
 got = []  # (status, CSeq number, CSeq method, To tag) of every response
+retry_after = {}  # (status, CSeq number, CSeq method): its Retry-After
 
 
 def send(method, cseq, to_tag="", branch=None, body=""):
@@ -62,6 +67,7 @@ def wait(pred, timeout=1.5):
         cseq = header(m, "CSeq").split()
         tag = re.search(r";tag=([^;\s>]+)", header(m, "To") or "")
         got.append((status(m), int(cseq[0]), cseq[1], tag.group(1) if tag else ""))
+        retry_after[got[-1][:3]] = header(m, "Retry-After")
 
 
 def final(method, cseq):
@@ -96,6 +102,18 @@ elif case == "cancel":
     out.append("invite %s" % final("INVITE", 1))
     out.append("bye %s" % ask("BYE", 2, tag))
     send("ACK", 1, tag, branch="z9hG4bKinvite1")
+elif case == "cancel_again":
+    out.append("cancel %s" % ask("CANCEL", 1, "", branch="z9hG4bKinvite1"))
+    out.append("again %s" % ask("CANCEL", 1, "", branch="z9hG4bKinvite1"))
+    out.append("invite %s" % final("INVITE", 1))
+    send("ACK", 1, tag, branch="z9hG4bKinvite1")
+elif case == "early_reinvite":
+    r = ask("INVITE", 2, tag, branch="z9hG4bKreinvite2")
+    out.append("reinvite %s retry_after %s" % (r, retry_after.get((r, 2, "INVITE"))))
+    g = wait(lambda g: g[2] == "INVITE" and g[1] == 1 and g[0] >= 200, 3)
+    out.append("invite %s" % (g[0] if g else None))
+    send("ACK", 1, tag, branch="z9hG4bKack1")
+    out.append("bye %s" % ask("BYE", 3, tag))
 else:  # rejected
     out.append("invite %s" % (first[0] if first else None))
     out.append("info %s" % ask("INFO", 2, tag))
@@ -138,6 +156,27 @@ out=$(caller rejected)
 check "rejected: the 486's To tag names no dialog: INFO and BYE get 481 ($out)" \
 	test "$out" = "invite 486 info 481 bye 481"
 stop "$UAS_PID"
+
+# ---- 5. a CANCEL again; an INVITE in an early dialog ------------------------------
+start_uas again --answer-delay-ms 1000
+out=$(caller cancel_again)
+check "CANCEL again: 200 and 200, the INVITE 487 ($out)" \
+	test "$out" = "cancel 200 again 200 invite 487"
+out=$(caller early_reinvite)
+check "INVITE in the early dialog: 500 with a Retry-After, the ringing INVITE still 200 ($out)" \
+	bash -c '[[ "$1" =~ ^"reinvite 500 retry_after "[0-9]+" invite 200 bye 200"$ ]]' _ "$out"
+stop "$UAS_PID"
+check "the uas counts the CANCEL sent again apart, one call cancelled, no store lost" \
+	python3 - "$WORK/again.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+c, cancel = j["calls"], j["by_method"]["CANCEL"]
+ok = (c["cancelled"] == 1 and cancel["received"] == 1 and
+      cancel["retransmissions_received"] == 1 and j["errors"]["total"] == 0)
+if not ok:
+    print("# calls %r, CANCEL %r, errors %r" % (c, cancel, j["errors"]))
+sys.exit(0 if ok else 1)
+PY
 
 # ---- 4. INVITEs no response fits ------------------------------------------------
 # The leg each created was left in the table for the run, in a state no timer
