@@ -1871,6 +1871,73 @@ static void sent_from_a(const char *method, unsigned cseq, unsigned branch_no, c
 	out_branch(branch, cap);
 }
 
+/*
+ * A fork other than the first answers while the caller's UPDATE in that
+ * fork's early dialog waits for its final, after a PRACK answered there:
+ * the call takes the fork's dialog (shard_dialog_packed_takes_fork, then
+ * the install under the fork's tag), and the controller releases the
+ * fork's slot. The PRACK's and UPDATE's transactions stayed the fork's: at
+ * the release the caller got 487 to its UPDATE from sipshard, the fork's
+ * 200 to it (with its answer) was dropped as for a dialog gone, and the
+ * PRACK sent again found no transaction. They follow the dialog now.
+ */
+static void test_requests_open_in_a_fork_follow_it_into_the_call(void **state)
+{
+	struct relay_result res;
+	char fork_tag[SHARD_TAG_MAX], pbranch[128], ubranch[128];
+	const uint32_t FORK = 12, FORK_GEN = 5;
+	static char packed[SHARD_DIALOG_PACKED_MAX];
+	(void)state;
+
+	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
+	struct shard_dialog *f = shard_dialog_get(&table, FORK, FORK_GEN);
+	req_from_a_with("PRACK", 2, fork_tag, 70, "RAck: 5 1 INVITE\r\n");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	out_branch(pbranch, sizeof(pbranch));
+	res = answer_from_b(200, pbranch, out_m.cseq.num, "PRACK");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	req_from_a_with("UPDATE", 3, fork_tag, 70, "");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	out_branch(ubranch, sizeof(ubranch));
+	unsigned ucseq = out_m.cseq.num;
+
+	/* the fork's 2xx: the controller's install under its tag, then the
+	 * release of its slot (worker.c drain_commands) */
+	struct shard_dialog upd;
+	relay_dialog_fill(&upd, SLOT, GEN, fork_tag, b_tag);
+	SESSION_SET(&upd.legs[SHARD_LEG_B], remote_tag, "btag2", 5);
+	int len = shard_dialog_pack(&upd, packed, sizeof(packed));
+	assert_true(len > 0);
+	assert_non_null(shard_dialog_packed_takes_fork(&table, packed, (size_t)len));
+	assert_int_equal(shard_dialog_install_packed(&table, packed, (size_t)len, rc.now_ms, NULL),
+			 0);
+	int n = relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out));
+	if (n > 0) {
+		parse_out(n);
+		fail_msg("at the fork's release the caller got %d to its %.*s", out_m.status,
+			 (int)out_m.cseq.method.len, out + out_m.cseq.method.off);
+	}
+	shard_dialog_free(&table, FORK);
+
+	/* the fork's 200 to the UPDATE reaches the caller, in the call */
+	res = answer_from_b(200, ubranch, ucseq, "UPDATE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 200);
+	assert_int_equal(out_m.cseq.num, 3);
+	/* the caller's UPDATE sent again (that 200 lost) crosses through its
+	 * transaction, as in the fork's dialog */
+	req_from_a_with("UPDATE", 3, fork_tag, 70, "");
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	assert_int_equal(out_m.cseq.num, ucseq);
+}
+
 /* A response matches its client transaction by the branch and the CSeq
  * method (RFC 3261 17.1.3): one with the branch of an INFO and the CSeq of
  * a BYE is no answer to that INFO (it once crossed as its 200, the CSeq
@@ -4363,6 +4430,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_response_of_another_method_is_stale, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_requests_open_in_a_fork_follow_it_into_the_call,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_failed_reinvite_after_another_request,

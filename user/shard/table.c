@@ -1009,6 +1009,42 @@ static bool update_leg_b(struct sip_session *b, const char *packed, const char *
  * offer/answer they made); the controller releases it after. A fork that
  * had no early dialog of its own leaves leg A the controller's copy: the
  * caller's CSeq space in that dialog starts from its INVITE's. */
+/* Transaction i, when it is one of the requests relayed in fork f's early
+ * dialog, becomes one of the call in `to`, which takes f's dialog. */
+static void txn_follow(struct shard_table *t, uint32_t i, const struct shard_dialog *f,
+		       const struct shard_dialog *to)
+{
+	struct shard_txn *x = &t->txns[i];
+
+	if (!x->used || x->dialog != (uint32_t)(f - t->dialogs) || x->dialog_gen != f->gen)
+		return;
+	x->dialog = (uint32_t)(to - t->dialogs);
+	x->dialog_gen = to->gen;
+	open_txn_reattach(t, i);
+}
+
+/* The transactions of fork f's early dialog, waiting for their finals or
+ * answered, follow its dialog into the call in `to` (take_fork_dialog):
+ * their finals and the requests sent again then cross in the call. They
+ * stayed the fork's, whose slot the controller releases next: a PRACK or
+ * UPDATE of the caller's still open there got 487 from sipshard, the
+ * fork's real final was dropped (its dialog gone), and the request sent
+ * again found no transaction (dropped, or 500). */
+static void txns_follow(struct shard_table *t, const struct shard_dialog *f,
+			const struct shard_dialog *to)
+{
+	const struct shard_table_hdr *h = t->hdr;
+
+	for (uint32_t i = h->txn_oldest; i; i = t->txns[i - 1].next)
+		txn_follow(t, i - 1, f, to);
+	uint32_t i = h->txn_answered;
+	if (i)
+		do {
+			txn_follow(t, i - 1, f, to);
+			i = t->txns[i - 1].next;
+		} while (i != h->txn_answered);
+}
+
 static void take_fork_dialog(struct shard_table *t, struct shard_dialog *slot,
 			     const struct sip_session *from)
 {
@@ -1021,6 +1057,7 @@ static void take_fork_dialog(struct shard_table *t, struct shard_dialog *slot,
 	if (f && f != slot) {
 		slot->legs[SHARD_LEG_A] = f->legs[SHARD_LEG_A];
 		slot->legs[SHARD_LEG_B] = f->legs[SHARD_LEG_B];
+		txns_follow(t, f, slot);
 	} else {
 		*a = *from;
 	}
