@@ -15,6 +15,11 @@
 # PBX with call 2's Replaces, reaches X naming sipshard (maddr gone, the
 # rest as written), as does its Referred-By, and X's INVITE sent where it
 # says makes the transfer; one before it naming a sips: URI gets 403.
+# Then call pickup of a forked call (pickup.py, a daemon of its own on
+# 16404-16407): a Replaces naming either ringing fork's early dialog as the
+# callee's phone knows it reaches the caller naming that fork's dialog as
+# the caller knows it; one naming the caller's side of the second fork gets
+# 481, as the first fork's does.
 set -u
 cd "$(dirname "$0")/../.."
 # the ThreadSanitizer build of the daemon (common.bash): a transfer crosses
@@ -80,3 +85,29 @@ sleep 1.2 # a stats write
 check "rewrite_refer_to: counted (refer_to_rewritten 1, refer_to_kept 0, refer_to_refused 1, refer_to_malformed 0, referred_by_rewritten 1, referred_by_kept 0)" \
 	test "$(json_get "$WORK/refer.stats.json" 'tuple(sum(w[k] for w in j["workers"]) for k in ("refer_to_rewritten", "refer_to_kept", "refer_to_refused", "refer_to_malformed", "referred_by_rewritten", "referred_by_kept"))')" = "(1, 0, 1, 0, 1, 0)"
 stop_daemon
+
+# call pickup of a forked call: the caller is 16405, the callee side 16406,
+# the pickup UA 16407
+D_PORT=16404
+cat >"$WORK/pickup.json" <<JSON
+{
+  "listen": "127.0.0.1:$D_PORT",
+  "workers": 1,
+  "log_level": "info",
+  "run_dir": "$WORK/run-pickup",
+  "management_socket": null,
+  "routes": [ { "name": "y", "match": { "user_prefix": "" }, "target": "127.0.0.1:$((D_PORT + 2))" } ]
+}
+JSON
+for case in f1 f2 a1 a2; do
+	start_daemon "pickup-$case" "$WORK/pickup.json"
+	python3 tests/integration/pickup.py "$D_PORT" "$case" >"$WORK/pickup-$case.out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$WORK/pickup-$case.out"
+	case $case in
+	f*) what="a Replaces naming ringing fork $case as the callee's phone knows it reaches the caller naming that fork's early dialog as the caller knows it" ;;
+	*) what="a Replaces naming the caller's side of fork ${case#a}'s early dialog gets 481" ;;
+	esac
+	check "pickup: $what" test "$rc" = 0
+	stop_daemon
+done

@@ -781,6 +781,23 @@ static void replacing_invite(struct worker *w, const struct sip_msg *m, const ch
 	int x = d && (d->state == SHARD_DLG_EARLY || d->state == SHARD_DLG_CONFIRMED)
 		    ? leg_named(d, m->buf, &ref)
 		    : -1;
+	if (x < 0 && d && d->state == SHARD_DLG_EARLY) {
+		/* the early dialog of another fork than the first, in a slot of
+		 * its own, as relay_request finds it: named by the caller's side
+		 * (to-tag the fork's tag toward the caller) or by the callee's
+		 * (to-tag leg B's From tag, one for every fork, naming the
+		 * call's slot; from-tag the fork's). Only the first fork's was
+		 * found: a pickup of another ringing fork went on as a new call
+		 * with the header unchanged, the caller's Call-ID and tags in it */
+		struct shard_dialog *f =
+		    shard_dialog_of_fork_tag(&w->table, m->buf + ref.to_tag.off, ref.to_tag.len);
+		if (!f)
+			f = shard_dialog_of_fork_callee(&w->table, d, m->buf + ref.from_tag.off,
+							ref.from_tag.len);
+		x = f ? leg_named(f, m->buf, &ref) : -1;
+		if (x >= 0)
+			d = f;
+	}
 	if (x < 0)
 		goto unchanged;
 	/* RFC 3891 3: an early dialog is replaced only at the UA that
