@@ -4333,6 +4333,82 @@ static void test_referred_by_rewritten(void **state)
 	rc.rewrite_refer_to = false;
 }
 
+/*
+ * A re-INVITE answered in a reliable 183 (RFC 3262 5, RFC 6337 2.2), its 2xx
+ * without a body: the exchange was left out of the call's model, which kept
+ * the re-INVITE's offer open, so the callee's next offer (an UPDATE) was
+ * read as the answer. Then an offerless re-INVITE whose reliable 183 makes
+ * the offer, answered in the PRACK.
+ */
+static void test_reliable_183_makes_a_re_invites_exchange(void **state)
+{
+	char branch[128], pbranch[128];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("INVITE", 2, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = answer_from_b_lines(
+	    183, branch, bcseq, "INVITE",
+	    "Contact: <sip:bob@10.2.2.2:5080>\r\nRequire: 100rel\r\nRSeq: 77\r\n"
+	    "Content-Type: application/sdp\r\n",
+	    "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "the answer in a reliable 183");
+	/* the same 183 again, and a 2xx repeating the answer: no new offer */
+	res = answer_from_b_lines(
+	    183, branch, bcseq, "INVITE",
+	    "Contact: <sip:bob@10.2.2.2:5080>\r\nRequire: 100rel\r\nRSeq: 77\r\n"
+	    "Content-Type: application/sdp\r\n",
+	    "v=2\r\n");
+	res = branch_from_a("PRACK", 3, 3, "RAck: 77 2 INVITE\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(pbranch, sizeof(pbranch));
+	res = answer_from_b(200, pbranch, out_m.cseq.num, "PRACK");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = answer_from_b_body(200, branch, bcseq, "INVITE", "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = branch_from_a("ACK", 2, 2, "");
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "the 2xx repeating the 183's answer");
+	unsigned cseq;
+	offer_from_b("UPDATE", 20, branch, sizeof(branch), &cseq);
+	assert_offer_answer(SIGNALING_STATE_HAVE_LOCAL_OFFER, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			    "the callee's UPDATE offer after the re-INVITE");
+}
+
+static void test_reliable_183_makes_an_offerless_re_invites_offer(void **state)
+{
+	char branch[128], pbranch[128];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	res = branch_from_a("INVITE", 2, 2, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = answer_from_b_lines(
+	    183, branch, bcseq, "INVITE",
+	    "Contact: <sip:bob@10.2.2.2:5080>\r\nRequire: 100rel\r\nRSeq: 77\r\n"
+	    "Content-Type: application/sdp\r\n",
+	    "v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	/* sipshard offers it to the caller (leg A), the callee offered it (B) */
+	assert_offer_answer(SIGNALING_STATE_HAVE_LOCAL_OFFER, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			    "the offer in a reliable 183");
+	res = from_a("PRACK", 3, "RAck: 77 2 INVITE\r\nContent-Type: application/sdp\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	parse_out(res.len);
+	out_branch(pbranch, sizeof(pbranch));
+	res = answer_from_b(200, pbranch, out_m.cseq.num, "PRACK");
+	res = answer_from_b(200, branch, bcseq, "INVITE");
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE,
+			    "the offer in a reliable 183, the answer in the PRACK");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4431,6 +4507,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_response_of_another_method_is_stale, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_requests_open_in_a_fork_follow_it_into_the_call,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_183_makes_a_re_invites_exchange, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_183_makes_an_offerless_re_invites_offer,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,
 					    teardown),

@@ -368,10 +368,10 @@ static void final_offer_answer(struct relay_ctx *rc, struct shard_dialog *d,
 {
 	/* bodies and both legs' states agree: written as an install is (table.h) */
 	shard_dialog_write_begin(d);
-	if (m->status < 300 && m->body.len)
+	if (m->status < 300 && m->body.len && !(t->leg & SHARD_TXN_EARLY_SDP))
 		relay_sdp_from_peer(m, resp, back);
-	else if (m->status >= 300 && (t->leg & SHARD_TXN_OFFER))
-		session_offer_rejected(resp, back);
+	else if (m->status >= 300 && (t->leg & SHARD_TXN_OFFER) && !(t->leg & SHARD_TXN_EARLY_SDP))
+		session_offer_rejected(resp, back); /* an exchange made stays (RFC 6141 5) */
 	shard_dialog_write_end(rc->table, d);
 }
 
@@ -1636,6 +1636,18 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	if (m->status >= 200 && !t->final_class && carries_session(t->method_id))
 		final_offer_answer(rc, d, m, t, resp_leg, back);
+	/* the answer to a re-INVITE's offer, or the offer of one that had
+	 * none, may come in its first reliable provisional with a body (RFC
+	 * 3262 5, RFC 6337 2.2); the later ones and the 2xx repeat it (RFC 3261
+	 * 13.2.1). It was left out, and the call's model kept an offer open
+	 * from then on, reading each later exchange the wrong way round */
+	else if (t->method_id == SIP_METHOD_INVITE && !t->final_class && m->body.len &&
+		 !(t->leg & SHARD_TXN_EARLY_SDP) && sip_is_reliable_provisional(m)) {
+		shard_dialog_write_begin(d);
+		relay_sdp_from_peer(m, resp_leg, back);
+		shard_dialog_write_end(rc->table, d);
+		t->leg |= SHARD_TXN_EARLY_SDP;
+	}
 	if (m->status >= 200) {
 		/* a BYE challenged (401, 407) is sent again with credentials
 		 * (RFC 3261 22.2, 22.3): the peer that asked keeps its dialog */

@@ -418,7 +418,8 @@ struct shard_txn {
 	/* SHARD_TXN_LEG: the leg the request came from (the response goes back
 	 * there, shard_txn_from_leg); SHARD_TXN_OFFER: the request carried an
 	 * offer (RFC 3264), which a failure rejects, and the only one it does
-	 * (relay.c). The flag is in spare bits of what held the leg alone, so
+	 * (relay.c); SHARD_TXN_EARLY_SDP: a reliable provisional to it made
+	 * its exchange (relay.c). The flag is in spare bits of what held the leg alone, so
 	 * that the table's layout stays the same; 0 in older tables: a failure
 	 * to a request in flight across the upgrade rejects no offer. */
 	uint8_t leg;
@@ -449,6 +450,9 @@ struct shard_txn {
 };
 #define SHARD_TXN_LEG	0x01
 #define SHARD_TXN_OFFER 0x02
+/* an INVITE whose offer/answer exchange a reliable provisional made (RFC
+ * 3262 5, RFC 6337 2.2): the bodies of its later responses repeat it */
+#define SHARD_TXN_EARLY_SDP 0x04
 _Static_assert(offsetof(struct shard_txn, leg) == 5 &&
 		   offsetof(struct shard_txn, final_class) == 7 &&
 		   offsetof(struct shard_txn, dialog) == 8 &&
