@@ -8,7 +8,9 @@
 # keepalive_failed; sipshardctl dialogs shows the rounds a leg left
 # unanswered. The 481 case again without BPF steering and io_uring, where the
 # answer may reach another worker than the call's; the silent case across a
-# SIGKILL and a new process.
+# SIGKILL and a new process. A caller's BYE toward a callee that is gone,
+# waiting for its final: no round meanwhile, and the call ends at the BYE's
+# transaction_timeout_ms as bye_caller.
 set -u
 cd "$(dirname "$0")/../.."
 # the sanitizer build when there is one: the keep-alive lives in the worker
@@ -183,7 +185,52 @@ check "restart: the new process ended it (its keepalive.calls_ended)" \
 	wait_json "$WORK/kept2.stats.json" 'sum(w["keepalive"]["calls_ended"] for w in j["workers"])' 1
 stop_daemon
 KEEP_DIALOGS=
-for f in ka fallback kept2; do
+
+# A caller hangs up toward a callee that is gone: its BYE waits for a final
+# that never comes, until transaction_timeout_ms (3 s here) ends the call
+# as the caller's BYE. Meanwhile no round: a round once went out in a gap
+# between the BYE's retransmissions, to both sides of a dialog the caller
+# had ended (its 481 then ended the call with sipshard's own BYEs and the
+# CDR's end_reason keepalive_failed), as did a session timer's end.
+rm -f "$CDR"
+write_config "$WORK/kabye.json" ", \"management_socket\": null, \"cdr_file\": \"$CDR\",
+  \"timers\": { \"dialog_keepalive_s\": 1, \"transaction_timeout_ms\": 3000 }"
+start_daemon kabye "$WORK/kabye.json"
+out=$(python3 - "$D_PORT" "$B_PORT" "$((D_PORT + 2))" <<'PY'
+import sys, time
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller, recv, respond
+
+d, bport, aport = (int(a) for a in sys.argv[1:4])
+callee, caller = Callee(bport), Caller(aport, d)
+if caller.call(callee) != 200:
+    print("no call")
+    sys.exit(0)
+# the callee's phone is gone: it answers nothing from now on; the caller
+# hangs up and resends its BYE by Timer E (0.5 s doubling to 4 s)
+bye = caller.request("BYE", caller.next_cseq()).encode()
+ours, gap, nxt, end = [], 0.5, time.time(), time.time() + 6
+while time.time() < end:
+    if time.time() >= nxt:
+        caller.sock.sendto(bye, ("127.0.0.1", d))
+        nxt, gap = time.time() + gap, min(gap * 2, 4)
+    m = recv(caller.sock, 0.02)
+    if m and not m.startswith("SIP/2.0"):
+        ours.append("caller:" + m.split(" ")[0])
+        respond(caller.sock, m, ("127.0.0.1", d), "481 Call/Transaction Does Not Exist")
+    m = recv(callee.sock, 0)
+    if m and not m.startswith("BYE "):
+        ours.append("callee:" + m.split(" ")[0])
+print("requests_of_sipshard=%d %s" % (len(ours), " ".join(ours)))
+PY
+)
+echo "# $out"
+check "a BYE waiting for its final: no keep-alive round, no BYE of sipshard's to either side ($out)" \
+	test "$out" = "requests_of_sipshard=0 "
+check "and the call ends at its transaction's timeout as the caller's BYE (end_reason bye_caller)" \
+	test "$(cdr_end 0)" = bye_caller
+stop_daemon
+for f in ka fallback kept2 kabye; do
 	check "no sanitizer report ($f)" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/$f.log"
 done

@@ -1242,6 +1242,17 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 		shard_refer_timed_out(d);
 		counter_inc(&w->st.transfers_timed_out);
 	}
+	/* a BYE relayed waits for its final: that final, or its transaction's
+	 * timeout, ends the call (relay_expire, ended_by_bye; end_reason the
+	 * BYE's). No keep-alive round meanwhile and no end of sipshard's own:
+	 * they sent OPTIONS and a BYE into a dialog its side had ended, and the
+	 * CDR took their reason. Looked at again after a transaction's life. */
+	if (shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
+	    shard_txn_open_bye(&w->table, d, SHARD_LEG_B)) {
+		wheel_add(&w->wheel, w->relay.now_ms + w->d->cfg->timers.transaction_timeout_ms,
+			  cookie, &d->timer);
+		return;
+	}
 	uint64_t end = end_deadline(w, d), keepalive = keepalive_deadline(w, d);
 	/* a round due before the end runs first even when the end is due too:
 	 * a worker that comes to both late (a new process taking the call
