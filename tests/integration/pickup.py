@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from rawua import fork_response, header, recv, status, udp  # noqa: E402
+from rawua import fork_response, header, recv_first, status, udp  # noqa: E402
 
 D, CASE = int(sys.argv[1]), sys.argv[2]
 dest = ("127.0.0.1", D)
@@ -32,14 +32,7 @@ run = "%d" % (int(time.time() * 1000) % 1000000)
 
 
 def wait(sock, pred, t=2.0):
-    end = time.time() + t
-    while time.time() < end:
-        m = recv(sock, max(0.0, end - time.time()))
-        if m is None:
-            break
-        if pred(m):
-            return m
-    return None
+    return recv_first(sock, pred, t)[0]
 
 
 def tag_of(value):
