@@ -5274,6 +5274,38 @@ static void test_given_up_kept_across_restart(void **state)
 	assert_true((size_t)sb.st_blocks * 512 <= 4 * 4096);
 }
 
+/* A given-up INVITE (Timer B) answered by two forks (a forking proxy passes
+ * on every 2xx, RFC 3261 16.7): each dialog gets its ACK and its BYE
+ * (13.2.2.4). One BYE for the INVITE left the second fork's callee in a call
+ * nobody was on. */
+static void test_given_up_invite_answered_by_two_forks(void **state)
+{
+	unsigned inv;
+	char ruri[128];
+	(void)state;
+	given_up_at_timer_b(&inv, ruri, sizeof(ruri));
+	ack_from_alice();
+	response_from_bob_at(inv, 180, "forkA", 34000); /* its CANCEL goes */
+	unsigned base = nsent;
+	response_from_bob_at(inv, 200, "forkA", 34100);
+	assert_true(last_to_bob(base, SIP_METHOD_ACK) >= 0);
+	assert_true(last_to_bob(base, SIP_METHOD_BYE) >= 0);
+	base = nsent;
+	response_from_bob_at(inv, 200, "forkB", 34200);
+	int bye = last_to_bob(base, SIP_METHOD_BYE);
+	if (bye < 0)
+		fail_msg("the second fork's 2xx got no BYE");
+	assert_true(sip_view_eq(sent[bye].buf, sent_msg((unsigned)bye)->to.tag, "forkB", 5));
+	/* a copy of that 2xx gets the ACK alone */
+	base = nsent;
+	response_from_bob_at(inv, 200, "forkB", 34300);
+	assert_true(last_to_bob(base, SIP_METHOD_ACK) >= 0);
+	assert_int_equal(last_to_bob(base, SIP_METHOD_BYE), -1);
+	struct ctl_stats st;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_answers_ended, 2);
+}
+
 /* Timer B gave leg B's INVITE up and the caller ACKed its 408 (the record is
  * gone); then bob rings after all. RFC 3261 9.1: a CANCEL may only go once a
  * provisional came, so a UAC that wanted to cancel sends it then. It got
@@ -8419,6 +8451,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_second_fork_2xx_retransmitted_gets_one_bye, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_second_fork_resent_until_answered, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_given_up_invite_answered_by_two_forks, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ringing_after_timer_b_is_cancelled, setup,
 					    teardown),

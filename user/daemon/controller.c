@@ -1455,7 +1455,7 @@ static int ack_of_given_up(struct ctl *c, const struct given_up *g, const struct
 
 /* A response r from src to a leg B INVITE given up (struct given_up): a
  * provisional but 100 gets the INVITE's CANCEL, the first one (the others
- * find it on its way), and a 2xx the ACK, with a BYE after the first; a 100
+ * find it on its way), and a 2xx the ACK, with a BYE in each dialog; a 100
  * is a counted drop, nobody rings yet. False when r answers no such INVITE,
  * or is a non-2xx final (ACKed where the record, or ack_final_of_gone_call,
  * takes it). */
@@ -1468,8 +1468,12 @@ static bool given_up_response(struct ctl *c, const struct sip_msg *r, const stru
 	    !(g = given_up_find(c, r, src, srclen, now)))
 		return false;
 	if (r->status >= 200) {
-		ack_and_bye(c, g->shard, r, &g->peer, g->peer_len, !g->bye_sent, now);
-		if (!g->bye_sent)
+		/* each dialog a 2xx makes gets its BYE (RFC 3261 13.2.2.4: a
+		 * forking proxy passes on every fork's, 16.7), copies of one
+		 * 2xx the ACK alone (ack_and_bye: the BYE's branch is the
+		 * dialog's). One BYE for the INVITE left a second fork's callee
+		 * in a call nobody was on */
+		if (ack_and_bye(c, g->shard, r, &g->peer, g->peer_len, true, now))
 			c->st.stale_answers_ended++;
 		g->bye_sent = true;
 		return true;
