@@ -3541,6 +3541,33 @@ static bool target_down_now(uint16_t port)
 }
 
 /*
+ * A reload that adds a route in front of the one a call setting up took (the
+ * more specific first): the call's route is the same (name and targets),
+ * only its place in the list moved, and the call fails over as before. The
+ * route was looked for only at its old place, and the 503 went to the
+ * caller as 500 with no failover.
+ */
+static void test_failover_after_a_route_was_added_in_front(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1);
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	reload_routes("{\"routes\": [{\"name\": \"other\", \"match\": {\"user_prefix\": \"9\"},"
+		      " \"target\": \"127.0.0.1:6000\"}, {\"name\": \"trunk\", \"targets\":"
+		      " [\"127.0.0.1:5090\", \"127.0.0.1:5091\", \"127.0.0.1:5092\"],"
+		      " \"failover_ms\": 1000}]}");
+	response_from_bob(inv, 503, "r1");
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.failovers, 1);
+}
+
+/*
  * A call whose route a reload changed (its targets here) and whose target
  * then stays silent for failover_ms: counted unanswered, and that target is
  * down for the down_s of a route of the new policy that lists it among two
@@ -8344,6 +8371,7 @@ int main(void)
 	    WITH_CONFIG(test_left_target_503_retry_after, failover_config),
 	    WITH_CONFIG(test_silent_last_target_counted_once, failover_config),
 	    WITH_CONFIG(test_silent_target_of_a_reloaded_route_marked_down, failover_config),
+	    WITH_CONFIG(test_failover_after_a_route_was_added_in_front, failover_config),
 	    WITH_CONFIG(test_silent_target_of_a_reloaded_route_alone_not_down, failover_config),
 	    WITH_CONFIG(test_target_by_name, named_config),
 	    WITH_CONFIG(test_weighted_round_robin, weighted_config),

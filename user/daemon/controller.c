@@ -1167,6 +1167,8 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	if (!r || k->b_rang || k->cancelled || k->timed_out || k->installed ||
 	    (status && !fails_over_on(r, status)))
 		return -ENOENT;
+	/* where a reload moved the route in the list (ctl_call_route) */
+	k->route = (uint8_t)(r - policy_config(c->pol)->routes);
 	bool all_down = k->all_down;
 	unsigned pos = ctl_target_pos(r, k->first, k->target);
 	int next = ctl_pick_target(c, k->route, k->first, pos + 1, &all_down, now);

@@ -347,14 +347,21 @@ void ctl_rr_commit(struct ctl *c, unsigned route, const int32_t cw[CONFIG_MAX_TA
 }
 
 /* The route record k took, or NULL when it is gone or not the same any more
- * (a reload or restart changed its name or targets). */
+ * (a reload or restart changed its name or targets). Found where it was in
+ * the list, else by its tag (name and targets) where a reload moved it: a
+ * route added or removed in front of it (the more specific route first, as
+ * examples/CONFIG.md has it) once ended the failover of its calls setting
+ * up, as if it had been renamed. */
 const struct config_route *ctl_call_route(const struct ctl *c, const struct ctl_call *k)
 {
 	const struct config *pc = policy_config(c->pol);
-	if (k->route >= pc->nroutes || pc->routes[k->route].tag != k->route_tag ||
-	    k->target >= pc->routes[k->route].ntargets)
-		return NULL;
-	return &pc->routes[k->route];
+	const struct config_route *r = NULL;
+	if (k->route < pc->nroutes && pc->routes[k->route].tag == k->route_tag)
+		r = &pc->routes[k->route];
+	for (unsigned i = 0; !r && k->route != UINT8_MAX && i < pc->nroutes; i++)
+		if (pc->routes[i].tag == k->route_tag)
+			r = &pc->routes[i];
+	return r && k->target < r->ntargets ? r : NULL;
 }
 
 /* The credentials that answer a challenge to record k's leg B INVITE, or
