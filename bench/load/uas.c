@@ -263,8 +263,9 @@ static int build_resp(struct uas *u, const struct sip_msg *m, uint32_t li, int s
 		r.extra = (struct msg_str){u->contact, u->contact_len};
 	}
 	if (li != TL_NIL && status == 500) {
-		/* RFC 3261 14.2: a second INVITE while the first has no final
-		 * (on_in_dialog), with a Retry-After of 0 to 10 s */
+		/* each 500 in a dialog: the one to an INVITE while the first
+		 * has no final must carry a Retry-After of 0 to 10 s (RFC 3261
+		 * 14.2), and one to a request out of order may (12.2.2, 21.5.1) */
 		int n = snprintf(extra, sizeof(extra), "%.*sRetry-After: %u\r\n",
 				 (int)u->contact_len, u->contact, (unsigned)(m->cseq.num % 11));
 		if (n > 0 && (size_t)n < sizeof(extra))

@@ -879,6 +879,11 @@ static const struct bad bad_cases[] = {
      "\"10.0.0.1:5060\", \"aor\": \"sip:a@b;x=y\"}]}",
      "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
      "a user of RFC 3261 URI characters), got \"sip:a@b;x=y\""},
+    /* a password: the Contact takes the user up to the '@' */
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"10.0.0.1:5060\", \"aor\": \"sip:a:pw@b\"}]}",
+     "registrations[0].aor: expected \"sip:user@domain\" (a domain or address, an optional :port, "
+     "a user of RFC 3261 URI characters), got \"sip:a:pw@b\""},
     /* each of these passed once, then was refused by the parser in every REGISTER */
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
      "\"10.0.0.1:5060\", \"aor\": \"sip:alice@example.com:\"}]}",

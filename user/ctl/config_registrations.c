@@ -15,37 +15,29 @@
 #include "ctl/config_int.h"
 #include "sipshard/sip.h"
 
-/* "sip:user@domain": the user as a Request-URI user part may be written
- * (get_user_part's rules, config_routes.c), the domain a host with an
- * optional port. The whole must be a SIP URI the parser takes (RFC 3261
- * 25.1: sip_parse_uri), as it is written into the REGISTER's Request-URI,
- * From, To and Contact: a domain such as "example.com:" or "exa!mple", or a
- * user with a '[', once passed the checks before it, and the REGISTER and
- * each registrar's answer to it were refused by sipshard's own parser, the
- * registration failing at Timer F for a fault of the configuration. */
+/* "sip:user@domain[:port]", as it is written into the REGISTER's
+ * Request-URI, From, To and Contact: decided by one parse (RFC 3261 25.1:
+ * sip_parse_uri), a user and no password (the Contact takes the user up to
+ * the '@', register.c), no parameters or headers, a host. Checks of its own
+ * bytes once passed "example.com:", "exa!mple" or a user with a '[', and
+ * the REGISTER and each registrar's answer to it were then refused by
+ * sipshard's own parser, the registration failing at Timer F for a fault of
+ * the configuration. */
 static int get_aor(struct cfg_parse *p, const char *path, json_t *v, struct config_registration *g)
 {
 	char b[80];
+	struct sip_uri u;
 	int rc = cfg_get_str(p, path, v, g->aor, sizeof(g->aor));
 	if (rc)
 		return rc;
-	const char *at = strchr(g->aor, '@');
-	bool ok = !strncmp(g->aor, "sip:", 4) && at && at > g->aor + 4 && at[1];
-	for (const char *q = g->aor + 4; ok && *q; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f || *q == '<' ||
-		    *q == '>' || *q == '"' || *q == ';' || *q == '?' || (q < at && *q == ':') ||
-		    (q > at && *q == '@'))
-			ok = false;
-	struct sip_uri u;
-	if (ok)
-		ok = sip_parse_uri(&u, g->aor, 0, (uint16_t)strlen(g->aor)) == 0 &&
-		     u.host_type != SIP_HOST_NONE;
-	if (!ok)
+	if (strncmp(g->aor, "sip:", 4) != 0 ||
+	    sip_parse_uri(&u, g->aor, 0, (uint16_t)strlen(g->aor)) != 0 || !u.user.len ||
+	    u.has_password || u.params.len || u.headers.len || u.host_type == SIP_HOST_NONE)
 		return cfg_fail(p, path,
 				"expected \"sip:user@domain\" (a domain or address, an optional "
 				":port, a user of RFC 3261 URI characters), got \"%s\"",
 				cfg_shown(g->aor, b, sizeof(b)));
-	g->aor_user_len = (uint16_t)(at - (g->aor + 4));
+	g->aor_user_len = u.user.len;
 	return 0;
 }
 

@@ -1477,7 +1477,6 @@ static bool given_up_response(struct ctl *c, const struct sip_msg *r, const stru
 		 * in a call nobody was on */
 		if (ack_and_bye(c, g->shard, r, &g->peer, g->peer_len, true, now))
 			c->st.stale_answers_ended++;
-		g->bye_sent = true;
 		return true;
 	}
 	if (r->status == 100 || g->cancel_sent || !given_up_cancel(c, g, r, now)) {
@@ -1870,8 +1869,6 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		return true;
 	}
 	end_2xx(c, k, r, src, srclen, now);
-	if (g)
-		g->bye_sent = true;
 	log_info("call %s: a target it failed over from answered %d: ACKed and ended with a BYE",
 		 k->a_call_id, r->status);
 	return true;

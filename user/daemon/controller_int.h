@@ -329,7 +329,9 @@ struct given_up {
 	uint64_t until;	  /* monotonic ms: forgotten then (0: unused) */
 	uint8_t shard;	  /* whose socket sends to its callee */
 	bool cancel_sent; /* one CANCEL, resent by Timer E (detached.h) */
-	bool bye_sent;	  /* a 2xx to it had its BYE (one per dialog: ack_and_bye) */
+	/* read by nothing since each dialog gets its BYE (ack_and_bye keys it
+	 * by the dialog): kept for the file's layout, written false */
+	bool bye_sent;
 	uint8_t branch_len;
 	char branch[CTL_TAG_MAX]; /* the INVITE's */
 	uint32_t ids;		  /* key_hash of its Call-ID and From tag */

@@ -1002,14 +1002,6 @@ static bool update_leg_b(struct sip_session *b, const char *packed, const char *
 	return keep_offer_answer;
 }
 
-/* An update whose leg A has another local tag than the slot's: the 2xx of
- * a fork other than the first answers the call (controller_forks.c), and the
- * dialog toward the caller is the one that fork's early dialog had, under
- * that tag. Both legs are taken from that early dialog, where the worker
- * relayed the fork's PRACKs and UPDATEs (the CSeqs of each side, the
- * offer/answer they made); the controller releases it after. A fork that
- * had no early dialog of its own leaves leg A the controller's copy: the
- * caller's CSeq space in that dialog starts from its INVITE's. */
 /* Transaction i, when it is one of the requests relayed in fork f's early
  * dialog, becomes one of the call in `to`, which takes f's dialog. */
 static void txn_follow(struct shard_table *t, uint32_t i, const struct shard_dialog *f,
@@ -1024,28 +1016,35 @@ static void txn_follow(struct shard_table *t, uint32_t i, const struct shard_dia
 	open_txn_reattach(t, i);
 }
 
-/* The transactions of fork f's early dialog, waiting for their finals or
- * answered, follow its dialog into the call in `to` (take_fork_dialog):
- * their finals and the requests sent again then cross in the call. They
+/* The transactions of fork f's early dialog that matter once the call in
+ * `to` takes its dialog (take_fork_dialog) follow it there: those waiting
+ * for their finals, which then cross in the call, and each leg's last
+ * request, answered or not, whose retransmission then crosses again. They
  * stayed the fork's, whose slot the controller releases next: a PRACK or
- * UPDATE of the caller's still open there got 487 from sipshard, the
- * fork's real final was dropped (its dialog gone), and the request sent
- * again found no transaction (dropped, or 500). */
+ * UPDATE of the caller's still open there got 487 from sipshard, the fork's
+ * real final was dropped (its dialog gone), and the request sent again
+ * found no transaction. The waiting list and two records, not every one:
+ * the answered records, most of a shard's, are not walked. */
 static void txns_follow(struct shard_table *t, const struct shard_dialog *f,
 			const struct shard_dialog *to)
 {
-	const struct shard_table_hdr *h = t->hdr;
-
-	for (uint32_t i = h->txn_oldest; i; i = t->txns[i - 1].next)
+	for (uint32_t i = t->hdr->txn_oldest; i; i = t->txns[i - 1].next)
 		txn_follow(t, i - 1, f, to);
-	uint32_t i = h->txn_answered;
-	if (i)
-		do {
-			txn_follow(t, i - 1, f, to);
-			i = t->txns[i - 1].next;
-		} while (i != h->txn_answered);
+	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
+		const struct sip_session *s = &f->legs[leg];
+		if (shard_txn_get(t, s->last_txn, s->last_txn_gen))
+			txn_follow(t, s->last_txn, f, to);
+	}
 }
 
+/* An update whose leg A has another local tag than the slot's: the 2xx of
+ * a fork other than the first answers the call (controller_forks.c), and the
+ * dialog toward the caller is the one that fork's early dialog had, under
+ * that tag. Both legs are taken from that early dialog, where the worker
+ * relayed the fork's PRACKs and UPDATEs (the CSeqs of each side, the
+ * offer/answer they made); the controller releases it after. A fork that
+ * had no early dialog of its own leaves leg A the controller's copy: the
+ * caller's CSeq space in that dialog starts from its INVITE's. */
 static void take_fork_dialog(struct shard_table *t, struct shard_dialog *slot,
 			     const struct sip_session *from)
 {

@@ -419,9 +419,10 @@ struct shard_txn {
 	 * there, shard_txn_from_leg); SHARD_TXN_OFFER: the request carried an
 	 * offer (RFC 3264), which a failure rejects, and the only one it does
 	 * (relay.c); SHARD_TXN_EARLY_SDP: a reliable provisional to it made
-	 * its exchange (relay.c). The flag is in spare bits of what held the leg alone, so
-	 * that the table's layout stays the same; 0 in older tables: a failure
-	 * to a request in flight across the upgrade rejects no offer. */
+	 * its exchange (relay.c). The flags are in spare bits of what held the
+	 * leg alone, so that the table's layout stays the same; 0 in older
+	 * tables: a failure to a request in flight across the upgrade rejects
+	 * no offer. */
 	uint8_t leg;
 	uint8_t method_id; /* enum sip_method of the original request */
 	/* the class of the final response relayed (2 for 2xx ...), 0 while none
