@@ -210,17 +210,22 @@ static inline const struct session_body *session_answer_shown(const struct sip_s
  * peer of leg x, the other leg being y (RFC 3264 with RFC 3261 13.2.1): the
  * answer when x had an offer of ours open (have-local-offer), and both legs
  * are stable; else a new offer, which x has from its peer and y from us.
- * Both legs keep it as their answer or offer: sipshard passes it on as it
- * came. A new offer made from Initial or Stable first stashes the offer in
- * force (none from Initial) in y's answer slot, for a rejection to bring
- * back; a second offer from the same side while one is open keeps the stash
- * it finds. Returns true when it was an offer. */
+ * offer_only: it came in an INVITE or UPDATE request, whose body is always
+ * an offer (RFC 3261 13.2.1, RFC 3311 5.1), even with x have-local-offer (a
+ * peer that left our offer unanswered, a 2xx's offer its ACK did not
+ * answer): taken for the answer, it left the model reading every later
+ * exchange the wrong way round. Both legs keep it as their answer or offer:
+ * sipshard passes it on as it came. A new offer made from Initial or Stable
+ * first stashes the offer in force (none from Initial) in y's answer slot,
+ * for a rejection to bring back; a second offer from the same side while one
+ * is open keeps the stash it finds, and one from the other side moves it
+ * there. Returns true when it was an offer. */
 static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_session *y,
 					 const char *type, size_t type_len, const char *sdp,
-					 size_t n)
+					 size_t n, bool offer_only)
 {
 	struct session_body *kept_x, *kept_y;
-	bool offer = x->signaling_state != SIGNALING_STATE_HAVE_LOCAL_OFFER;
+	bool offer = offer_only || x->signaling_state != SIGNALING_STATE_HAVE_LOCAL_OFFER;
 
 	/* a BYE ended the session (session_terminate): nothing is negotiated */
 	if (x->signaling_state == SIGNALING_STATE_CLOSED ||
@@ -232,9 +237,18 @@ static inline bool session_sdp_from_peer(struct sip_session *x, struct sip_sessi
 		y->signaling_state = SIGNALING_STATE_STABLE;
 		kept_x = &x->answer, kept_y = &y->answer;
 	} else {
-		/* x open here is have-remote-offer: y already has the stash */
-		if (!session_offer_open(x))
+		if (x->signaling_state == SIGNALING_STATE_HAVE_LOCAL_OFFER) {
+			/* the other side's offer, never answered, gives way: x's
+			 * answer slot holds the stash, y's the answer in force,
+			 * and the have-local-offer leg is now y */
+			struct session_body answer;
+			session_body_copy(&answer, &y->answer);
+			session_body_copy(&y->answer, &x->answer);
+			session_body_copy(&x->answer, &answer);
+		} else if (!session_offer_open(x)) {
+			/* x open here is have-remote-offer: y already has the stash */
 			session_body_copy(&y->answer, &y->offer);
+		}
 		x->signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
 		y->signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
 		kept_x = &x->offer, kept_y = &y->offer;

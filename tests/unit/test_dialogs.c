@@ -127,9 +127,9 @@ static void test_no_answer_while_an_offer_is_open(void **state)
 	(void)state;
 	memset(&d, 0, sizeof(d));
 	d.state = SHARD_DLG_CONFIRMED;
-	assert_true(session_sdp_from_peer(a, b, "application/sdp", 15, "v=0 o", 5));
-	assert_false(session_sdp_from_peer(b, a, "application/sdp", 15, "v=0 a", 5));
-	assert_true(session_sdp_from_peer(a, b, "application/sdp", 15, "v=0 p", 5));
+	assert_true(session_sdp_from_peer(a, b, "application/sdp", 15, "v=0 o", 5, true));
+	assert_false(session_sdp_from_peer(b, a, "application/sdp", 15, "v=0 a", 5, false));
+	assert_true(session_sdp_from_peer(a, b, "application/sdp", 15, "v=0 p", 5, true));
 	json_t *o = dialogs_dialog_json(0, &d, 1);
 	for (int i = 0; i < 2; i++) {
 		const json_t *leg = json_object_get(o, i ? "callee" : "caller");

@@ -1045,8 +1045,14 @@ static void test_session_refresh_sets_timer(void **state)
 	assert_int_equal(shard_session_deadline(d), 0);
 
 	/* before the call is confirmed (an UPDATE in the early dialog), the
-	 * INVITE's own 2xx is still to come and starts it */
+	 * INVITE's own 2xx is still to come and starts it; the first
+	 * offer/answer is done (a reliable 183's answer), or the UPDATE's
+	 * offer would be refused */
 	d->state = SHARD_DLG_EARLY;
+	for (int leg = 0; leg < 2; leg++) {
+		d->legs[leg].signaling_state = SIGNALING_STATE_STABLE;
+		session_body_set(&d->legs[leg].answer, "", 0, "v=1\r\n", 5, SESSION_BODY_MAX);
+	}
 	res = exchange("UPDATE", 10, 200, "Session-Expires: 90\r\n");
 	assert_null(res.session_refreshed);
 	assert_int_equal(shard_session_deadline(d), 0);
@@ -1891,6 +1897,12 @@ static void test_requests_open_in_a_fork_follow_it_into_the_call(void **state)
 
 	install_fork(FORK, FORK_GEN, 0x5a000000u, fork_tag);
 	struct shard_dialog *f = shard_dialog_get(&table, FORK, FORK_GEN);
+	/* the fork's reliable 183 answered the INVITE's offer: the bodies of
+	 * the PRACK and UPDATE below are offers that may be made */
+	for (int leg = 0; leg < 2; leg++) {
+		f->legs[leg].signaling_state = SIGNALING_STATE_STABLE;
+		session_body_set(&f->legs[leg].answer, "", 0, "v=1\r\n", 5, SESSION_BODY_MAX);
+	}
 	req_from_a_with("PRACK", 2, fork_tag, 70, "RAck: 5 1 INVITE\r\n");
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
@@ -2950,6 +2962,117 @@ static void test_crossing_offers_answered_491(void **state)
 }
 
 /*
+ * The same glare when the sender of the open offer sent another request
+ * after it (RFC 3311 5.2). The caller's re-INVITE offer waits for its final
+ * (the callee sent only 100) when the caller sends an INFO; the callee's
+ * UPDATE offer then crossed it: the check looked at the leg's last request
+ * only, the INFO, so the UPDATE was relayed and its body taken for the
+ * re-INVITE's answer, and the callee's 200 with the real answer read as a
+ * new offer. Likewise the caller's own second offer.
+ */
+static void test_offer_glare_after_another_request_of_the_sender(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("INVITE", 2, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	res = branch_from_a("INFO", 3, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = request_with_offer_from_b("UPDATE", 2);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 491);
+	res = from_a("UPDATE", 4, ""); /* the caller's second offer */
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "offers refused while the re-INVITE's is open");
+	assert_bodies("hello", NULL, "offers refused while the re-INVITE's is open");
+	res = answer_from_b_body(200, branch, bcseq, "INVITE", "v=5\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "the re-INVITE's 2xx");
+	assert_bodies("hello", "v=5\r\n", "the re-INVITE's 2xx");
+}
+
+/*
+ * In an early dialog the call's INVITE made the first offer, which has no
+ * answer yet (the callee rang with an unreliable 180): the callee's UPDATE
+ * with an offer must get 491 and the caller's 500 (RFC 3311 5.2). The
+ * INVITE is the controller's, with no transaction in the worker, so the
+ * check found none: the callee's UPDATE was relayed and its offer taken for
+ * the INVITE's answer, and the 200's real answer was then ignored.
+ */
+static void test_early_offer_before_the_invites_answer_refused(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct relay_result res;
+	(void)state;
+
+	/* as the controller installs it: the INVITE's offer, no answer yet */
+	d->state = SHARD_DLG_EARLY;
+	d->legs[SHARD_LEG_A].signaling_state = SIGNALING_STATE_HAVE_REMOTE_OFFER;
+	d->legs[SHARD_LEG_B].signaling_state = SIGNALING_STATE_HAVE_LOCAL_OFFER;
+	for (int leg = 0; leg < 2; leg++) {
+		d->legs[leg].session_state = SESSION_STATE_EARLY;
+		session_body_set(&d->legs[leg].offer, "", 0, "v=9\r\n", 5, SESSION_BODY_MAX);
+		session_body_clear(&d->legs[leg].answer);
+	}
+	res = request_with_offer_from_b("UPDATE", 2);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 491);
+	res = from_a("UPDATE", 2, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 500);
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "early offers before the INVITE's answer");
+	assert_bodies("v=9\r\n", NULL, "early offers before the INVITE's answer");
+}
+
+/*
+ * The body of an INVITE or UPDATE is always an offer (RFC 3261 13.2.1, RFC
+ * 3311 5.1). The callee's 2xx to the caller's offerless re-INVITE made an
+ * offer that the caller's ACK did not answer (a peer that broke the rules):
+ * the caller's next re-INVITE offer was read as the answer to it, both legs
+ * Stable with it as the answer, and the callee's 200 with the real answer
+ * then as a new offer. It is an offer, and refused it brings back the
+ * session in force before the unanswered one.
+ */
+static void test_invite_body_after_an_unanswered_offer_is_an_offer(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	sent_from_a("INVITE", 2, 2, branch, sizeof(branch));
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "INVITE", "v=3\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_HAVE_LOCAL_OFFER, SIGNALING_STATE_HAVE_REMOTE_OFFER,
+			    "offer in the 2xx");
+	res = branch_from_a("ACK", 2, 2, ""); /* no answer in it */
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	offer_from_a("INVITE", 3, branch, sizeof(branch));
+	unsigned bcseq = out_m.cseq.num;
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "the caller's re-INVITE offer");
+	assert_bodies("hello", NULL, "the caller's re-INVITE offer");
+	res = answer_from_b(488, branch, bcseq, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "re-INVITE refused");
+	assert_bodies("v=9\r\n", "v=1\r\n", "re-INVITE refused");
+	from_a("ACK", 3, "");
+
+	offer_from_a("INVITE", 4, branch, sizeof(branch));
+	res = answer_from_b_body(200, branch, out_m.cseq.num, "INVITE", "v=5\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "answered");
+	assert_bodies("hello", "v=5\r\n", "answered");
+}
+
+/*
  * An offer whose request never gets a final (the callee's phone went away,
  * or answered somewhere else): its transaction expires
  * (timers.transaction_timeout_ms), and no final can cross after it. A
@@ -3049,7 +3172,7 @@ static void test_bye_terminates_both_legs(void **state)
 	}
 	/* a session description crossing the BYE is no new offer */
 	assert_false(session_sdp_from_peer(&d->legs[SHARD_LEG_B], &d->legs[SHARD_LEG_A], "", 0,
-					   "v=0\r\n", 5));
+					   "v=0\r\n", 5, true));
 	assert_offer_answer(SIGNALING_STATE_CLOSED, SIGNALING_STATE_CLOSED, "SDP after the BYE");
 	res = answer_from_b(200, branch, out_m.cseq.num, "BYE");
 	assert_true(res.dialog_ended);
@@ -4496,6 +4619,12 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_first_offer_leaves_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crossing_offers_answered_491, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offer_glare_after_another_request_of_the_sender,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_early_offer_before_the_invites_answer_refused,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_body_after_an_unanswered_offer_is_an_offer,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expired_offer_brings_back_the_session, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_with_an_offer_open_shows_no_answer, setup,

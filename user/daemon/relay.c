@@ -1120,13 +1120,29 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	return n < 0 ? -ENOSPC : n;
 }
 
+/* Whether t is a request of leg `leg` of d whose offer still waits for its
+ * answer: it carried one and has had neither its final nor a reliable
+ * provisional with the answer. */
+static bool offer_waits(const struct shard_txn *t, const struct shard_dialog *d, int leg)
+{
+	return t && t->used && t->dialog == d->slot && t->dialog_gen == d->gen &&
+	       shard_txn_from_leg(t) == leg && (t->leg & SHARD_TXN_OFFER) &&
+	       !(t->leg & SHARD_TXN_EARLY_SDP) && !t->final_class;
+}
+
 /* Whether the offer open on leg s of d (session_offer_open) was made by a
- * request that still waits for its final: 491 when it came from the other
+ * request that still waits for its answer: 491 when it came from the other
  * leg (s has it from us: have-local-offer), 500 when from s's own peer;
- * else 0. Only a request in progress is trusted: an offer left open by a
- * peer that broke the rules (a 2xx without the answer) must not get every
- * later offer of the call refused. */
-static int offer_in_progress(struct relay_ctx *rc, const struct shard_dialog *d,
+ * else 0. The request is the leg's last one or its open re-INVITE: an INFO,
+ * MESSAGE or PRACK sent after the re-INVITE hid it, and an UPDATE offer
+ * crossing it was relayed and taken for its answer. In an early dialog the
+ * first offer, the call's INVITE's (the controller's: no transaction here)
+ * or a reliable provisional's, is open until its answer (RFC 3311 5.2: an
+ * UPDATE with an offer before it is answered is refused). Otherwise only a
+ * request in progress is trusted: an offer left open by a peer that broke
+ * the rules (a 2xx without the answer) must not get every later offer of the
+ * call refused. */
+static int offer_in_progress(struct relay_ctx *rc, struct shard_dialog *d,
 			     const struct sip_session *s)
 {
 	int leg = (int)(s - d->legs);
@@ -1135,13 +1151,13 @@ static int offer_in_progress(struct relay_ctx *rc, const struct shard_dialog *d,
 	if (!session_offer_open(s))
 		return 0;
 	/* the offer's sender is the other leg's peer when s has it from us */
-	const struct sip_session *by = local ? &d->legs[!leg] : s;
-	const struct shard_txn *t = shard_txn_get(rc->table, by->last_txn, by->last_txn_gen);
-	if (!t || t->dialog != d->slot || t->dialog_gen != d->gen ||
-	    shard_txn_from_leg(t) != (local ? !leg : leg) || !(t->leg & SHARD_TXN_OFFER) ||
-	    t->final_class)
-		return 0;
-	return local ? 491 : 500;
+	int by_leg = local ? !leg : leg;
+	const struct sip_session *by = &d->legs[by_leg];
+	if (offer_waits(shard_txn_get(rc->table, by->last_txn, by->last_txn_gen), d, by_leg) ||
+	    offer_waits(shard_txn_open_invite(rc->table, d, by_leg), d, by_leg) ||
+	    (d->state == SHARD_DLG_EARLY && !session_answered(s)))
+		return local ? 491 : 500;
+	return 0;
 }
 
 void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,

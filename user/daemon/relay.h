@@ -272,13 +272,16 @@ static inline bool relay_session_too_brief(const struct sip_msg *req, uint32_t m
 void relay_put_session_expires(struct wbuf *w, uint32_t secs);
 
 /* m's body is a session description from the peer of leg x, the other leg
- * being y: session_sdp_from_peer with m's Content-Type and body (true: it
+ * being y: session_sdp_from_peer with m's Content-Type and body, an offer
+ * whatever the legs' states when m is an INVITE or UPDATE request (true: it
  * was an offer). */
 static inline bool relay_sdp_from_peer(const struct sip_msg *m, struct sip_session *x,
 				       struct sip_session *y)
 {
+	bool offer_only = m->is_request &&
+			  (m->method_id == SIP_METHOD_INVITE || m->method_id == SIP_METHOD_UPDATE);
 	return session_sdp_from_peer(x, y, sip_ptr(m->buf, m->content_type), m->content_type.len,
-				     sip_ptr(m->buf, m->body), m->body.len);
+				     sip_ptr(m->buf, m->body), m->body.len, offer_only);
 }
 
 /* Whether method is a target refresh request: one whose 2xx, and which
