@@ -165,14 +165,15 @@ static void from_caller(struct fixture *f, const char *method, unsigned cseq)
 	hand(f, msg, n, &f->caller_addr, f->caller_len);
 }
 
-/* The callee's 180 to the request it got (req: its Via, From, To, Call-ID
- * and CSeq lines), handed to worker 0 as from the callee's address. */
-static void ringing_from_callee(struct fixture *f, const char *req)
+/* The callee's response status_line to the request it got (req: its Via,
+ * From, To, Call-ID and CSeq lines), handed to worker 0 as from the callee's
+ * address. */
+static void response_from_callee(struct fixture *f, const char *req, const char *status_line)
 {
 	static const char *const lines[] = {
 	    "\r\nVia: ", "\r\nFrom: ", "\r\nTo: ", "\r\nCall-ID: ", "\r\nCSeq: "};
 	char msg[2048];
-	int n = snprintf(msg, sizeof(msg), "SIP/2.0 180 Ringing\r\n");
+	int n = snprintf(msg, sizeof(msg), "SIP/2.0 %s\r\n", status_line);
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		const char *b = strstr(req, lines[i]);
@@ -184,6 +185,12 @@ static void ringing_from_callee(struct fixture *f, const char *req)
 	n += snprintf(msg + n, sizeof(msg) - (size_t)n, "Content-Length: 0\r\n\r\n");
 	assert_true(n > 0 && (size_t)n < sizeof(msg));
 	hand(f, msg, n, &f->callee_addr, f->callee_len);
+}
+
+/* The callee's 180 to the request it got. */
+static void ringing_from_callee(struct fixture *f, const char *req)
+{
+	response_from_callee(f, req, "180 Ringing");
 }
 
 /* What fd gets within ms, into buf (cap bytes): its length, or 0. */
@@ -555,9 +562,66 @@ static void test_late_keepalive_round_keeps_an_answering_call(void **state)
 		assert_null(strstr(buf, "BYE sip:"));
 }
 
+/*
+ * The callee answers the caller's re-INVITE 481: its dialog is gone (RFC
+ * 3261 12.2.1.2, 14.1: the UAC, sipshard on that leg, should end it). The
+ * 481 was relayed and the call left up until dialog_idle_s (2 h by
+ * default), whose BYEs then went into dialogs already gone and whose CDR
+ * said idle_timeout and billed the idle time. The 481 reaches the caller,
+ * then a BYE goes to each side, the slot is freed and the controller is
+ * told dialog_gone.
+ */
+static void test_481_to_a_reinvite_ends_the_call(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char buf[2048];
+	const struct dmsg_hdr *h;
+	const void *payload;
+
+	from_caller(f, "INVITE", 2);
+	assert_true(got(f->callee, buf, sizeof(buf), 1000) > 0);
+	response_from_callee(f, buf, "481 Call/Transaction Does Not Exist");
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 481 "));
+	size_t n = got(f->caller, buf, sizeof(buf), 1000);
+	print_message("then the caller got: %.60s\n", n ? buf : "nothing");
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "BYE sip:"));
+	assert_non_null(strstr(buf, "Reason: Q.850;cause=41;text=\"callee answered 481\""));
+	assert_true(got(f->callee, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "BYE sip:"));
+	assert_null(shard_dialog_get(&w->table, SLOT, GEN));
+	assert_int_equal(w->st.dialogs_gone, 1);
+	assert_int_equal(ring_peek(w->evt, (const void **)&h, sizeof(*h), &payload), 0);
+	assert_int_equal(h->type, DMSG_DIALOG_ENDED);
+	assert_int_equal(h->reason, CTL_END_DIALOG_GONE);
+	ring_pop(w->evt);
+}
+
+/* A 481 to a NOTIFY ends that subscription alone (RFC 5057 5.1): the call
+ * stays up. */
+static void test_481_to_a_notify_keeps_the_call(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char buf[2048];
+
+	from_caller(f, "NOTIFY", 2);
+	assert_true(got(f->callee, buf, sizeof(buf), 1000) > 0);
+	response_from_callee(f, buf, "481 Subscription Does Not Exist");
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 481 "));
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 200), 0);
+	assert_non_null(shard_dialog_get(&w->table, SLOT, GEN));
+	assert_int_equal(w->st.dialogs_gone, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_481_to_a_reinvite_ends_the_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_481_to_a_notify_keeps_the_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_final_kept_without_a_send_buffer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_487_resent_by_timer_g_until_its_ack, setup,
 					    teardown),

@@ -2296,6 +2296,7 @@ static const char *const end_reason_names[CTL_END_COUNT_] = {
     [CTL_END_OPERATOR] = "operator",
     [CTL_END_SESSION_EXPIRED] = "session_expired",
     [CTL_END_KEEPALIVE] = "keepalive_failed",
+    [CTL_END_DIALOG_GONE] = "dialog_gone",
 };
 
 void ctl_on_dialog_ended(struct ctl *c, unsigned shard, uint32_t slot, uint32_t next_gen,

@@ -235,6 +235,7 @@ enum ctl_end_reason {
 	CTL_END_OPERATOR,	 /* sipshardctl bye */
 	CTL_END_SESSION_EXPIRED, /* no refresh within the session interval (RFC 4028) */
 	CTL_END_KEEPALIVE,	 /* a leg failed the in-dialog keep-alive */
+	CTL_END_DIALOG_GONE,	 /* a side answered a request of the call 408 or 481 */
 	CTL_END_COUNT_
 };
 

@@ -1268,6 +1268,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JC(o, "dialogs_ended", s->dialogs_ended);
 		JC(o, "dialogs_expired", s->dialogs_expired);
 		JC(o, "dialogs_session_expired", s->dialogs_session_expired);
+		JC(o, "dialogs_gone", s->dialogs_gone);
 		JC(o, "dialogs_reattached", s->dialogs_reattached);
 		JC(o, "setups_dropped_at_reattach", s->setups_dropped);
 		JC(o, "replaces_handed", s->replaces_handed);

@@ -157,6 +157,9 @@ struct worker_stats {
 	uint64_t installs_refused;
 	uint64_t
 	    dialogs_session_expired; /* of dialogs_expired: no refresh in the session interval */
+	/* calls ended because a side answered 408 or 481 to a request relayed
+	 * in the call (relay_result.gone_status) */
+	uint64_t dialogs_gone;
 	/* the in-dialog keep-alive (timers.dialog_keepalive_s): OPTIONS sent,
 	 * answered, rounds a leg left unanswered, answers that match no dialog
 	 * of ours, calls ended by it */

@@ -355,6 +355,17 @@ static bool carries_session(uint8_t method)
 	return is_session_refresh(method) || method == SIP_METHOD_PRACK;
 }
 
+/* Whether a 408 or 481 to a request of this method says the dialog is gone
+ * (RFC 3261 12.2.1.2): those of the call's session. A NOTIFY, SUBSCRIBE or
+ * REFER belongs to a subscription of its own, which such an answer ends
+ * alone (RFC 5057 5.1); a BYE's final ends the call anyway. */
+static bool ends_on_gone(uint8_t method)
+{
+	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE ||
+	       method == SIP_METHOD_INFO || method == SIP_METHOD_PRACK ||
+	       method == SIP_METHOD_MESSAGE || method == SIP_METHOD_OPTIONS;
+}
+
 /* The first final response m to request t that carries_session, from leg
  * resp to leg back: its body is the answer to the request's offer, or the
  * offer of a request that had none (its ACK answers it); a failure rejects
@@ -1663,6 +1674,13 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		relay_sdp_from_peer(m, resp_leg, back);
 		shard_dialog_write_end(rc->table, d);
 		t->leg |= SHARD_TXN_EARLY_SDP;
+	}
+	if ((m->status == 408 || m->status == 481) && !t->final_class &&
+	    d->state == SHARD_DLG_CONFIRMED && ends_on_gone(t->method_id)) {
+		res->gone_status = (uint16_t)m->status;
+		res->ended_slot = d->slot;
+		res->ended_gen = d->gen;
+		res->ended_by_leg = (uint8_t)!shard_txn_from_leg(t);
 	}
 	if (m->status >= 200) {
 		/* a BYE challenged (401, 407) is sent again with credentials

@@ -85,6 +85,14 @@ struct relay_result {
 	/* with RELAY_SEND of a CANCEL of a re-INVITE to the other leg: the
 	 * worker also answers the CANCEL 200 to its sender (RFC 3261 9.2) */
 	bool answer_200;
+	/* a 408 or 481 final to a request of the call's session (a re-INVITE,
+	 * UPDATE, INFO, PRACK, MESSAGE or OPTIONS) passed in a confirmed call:
+	 * the answering side's dialog is gone (RFC 3261 12.2.1.2, 14.1; RFC
+	 * 5057 5.1), and the side that asked was told so; the worker ends the
+	 * call (ended_slot, ended_gen; ended_by_leg the side that answered).
+	 * Relayed alone, it left the call up until dialog_idle_s, whose BYEs
+	 * went into dialogs already gone and whose CDR billed the idle time. */
+	uint16_t gone_status;
 	/* a 2xx to a re-INVITE or UPDATE passed: its dialog's session timer
 	 * (shard_session_timer_start) moved; arm the dialog's deadline again */
 	struct shard_dialog *session_refreshed;

@@ -594,6 +594,23 @@ static void keepalive_final(struct worker *w, struct shard_dialog *d, int leg, i
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
+/* A side answered a request relayed in a confirmed call 408 or 481
+ * (relay_result.gone_status): its dialog is gone, and the call ends as for
+ * a keep-alive so answered, a BYE to each side. */
+static void dialog_gone(struct worker *w, const struct relay_result *res)
+{
+	struct shard_dialog *d = shard_dialog_get(&w->table, res->ended_slot, res->ended_gen);
+	char reason[96];
+
+	if (!d)
+		return;
+	counter_inc(&w->st.dialogs_gone);
+	/* Q.850 cause 41: temporary failure */
+	snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"%s answered %d\"",
+		 res->ended_by_leg == SHARD_LEG_A ? "caller" : "callee", res->gone_status);
+	end_dialog(w, d, CTL_END_DIALOG_GONE, reason);
+}
+
 /* A round is due: a leg that left misses_max rounds in a row unanswered ends
  * the call; otherwise each leg gets its OPTIONS. */
 static void keepalive_round(struct worker *w, struct shard_dialog *d)
@@ -957,6 +974,8 @@ static void handle_sip(struct worker *w, const char *data, uint32_t len,
 		arm_dialog_again(w, res.session_refreshed);
 	if (res.dialog_ended)
 		ended_by_bye(w, &res);
+	if (res.gone_status)
+		dialog_gone(w, &res);
 }
 
 /* Without BPF steering, a datagram may land on a worker that does not own its
