@@ -763,6 +763,55 @@ static void test_challenged_bye_goes_again_with_credentials(void **state)
 	assert_int_equal(byes.st.sent, byes.st.answered);
 }
 
+/* The callee's Contact, leg B's remote target, may carry a URI parameter
+ * named branch with our prefix: the retry answering a challenge takes a new
+ * branch in its top Via only, and keeps the Request-URI the digest's uri
+ * names (a search of the whole request found the parameter first). */
+static void retry_keeps_request_uri(const char *target)
+{
+	shard_leg_set_target(&table, shard_dialog_get(&table, SLOT, GEN), SHARD_LEG_B, target,
+			     strlen(target));
+	start_b(&BYE, 0, CARRIER_KEY);
+	parse_sent();
+	char branch1[64];
+	snprintf(branch1, sizeof(branch1), "%.*s", (int)m.vias[0].branch.len,
+		 m.buf + m.vias[0].branch.off);
+	assert_view(m.ruri.whole, target);
+
+	challenge(407, "carrier.example", "n0nce-407");
+	assert_int_equal(sent.count, 2);
+	parse_sent();
+	assert_int_equal(m.method_id, SIP_METHOD_BYE);
+	assert_view(m.ruri.whole, target);
+	assert_int_equal(m.nvias, 1);
+	assert_true(orig_branch_is_ours(m.buf, m.vias[0].branch));
+	assert_false(sip_view_eq(m.buf, m.vias[0].branch, branch1, strlen(branch1)));
+	assert_answers("Proxy-Authorization", 0, "BYE", target, "carrier.example", "n0nce-407");
+
+	/* the new branch is the one its final matches */
+	respond(200, "BYE");
+	assert_int_equal(done.count, 1);
+	assert_int_equal(done.status, 200);
+	assert_int_equal(byes.st.stray, 0);
+	assert_int_equal(byes.busy, 0);
+}
+
+static void test_retry_branch_not_in_request_uri(void **state)
+{
+	(void)state;
+	/* longer than a branch of ours: the Request-URI would change, and the
+	 * Via keep the old branch */
+	retry_keeps_request_uri("sip:bob@10.2.2.2:5080;branch=z9hG4bKsb"
+				"deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef");
+}
+
+static void test_retry_branch_not_in_short_request_uri_param(void **state)
+{
+	(void)state;
+	/* shorter: the new branch would run over the end of the request line */
+	retry_keeps_request_uri("sip:bob@10.2.2.2:5080;branch=z9hG4bKsb1");
+}
+
 static void test_second_challenge_of_a_kind_is_final(void **state)
 {
 	(void)state;
@@ -1420,6 +1469,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_long_for_the_buffer_is_not_sent, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_challenged_bye_goes_again_with_credentials, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_branch_not_in_request_uri, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_branch_not_in_short_request_uri_param, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_second_challenge_of_a_kind_is_final, setup,
 					    teardown),

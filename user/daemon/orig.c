@@ -385,12 +385,22 @@ int orig_start_answering(struct orig_table *t, struct relay_ctx *rc, struct sip_
 static int write_retry(const struct orig_txn *o, const char *branch, uint32_t cseq,
 		       const char *lines, size_t k, char *out, size_t cap, uint16_t *auth_off)
 {
-	static const char bkey[] = ";branch=" SHARD_ORIG_PREFIX, ckey[] = "\r\nCSeq: ";
+	static const char vkey[] = "\r\nVia: ", bkey[] = ";branch=" SHARD_ORIG_PREFIX,
+			  ckey[] = "\r\nCSeq: ";
 	const char *d = o->data;
 	size_t len = o->len, end = header_end(d, len);
-	const char *b = memmem(d, end, bkey, sizeof(bkey) - 1);
-	const char *c = memmem(d, end, ckey, sizeof(ckey) - 1);
-	if (!end || !b || !c || b > c)
+	/* the branch is looked for in the top Via only, the line after the
+	 * request line (relay_write_request): the Request-URI before it is the
+	 * peer's Contact, whose URI parameters may spell a branch of ours */
+	const char *rl = end ? memmem(d, end, "\r\n", 2) : NULL;
+	if (!rl || end - (size_t)(rl - d) < sizeof(vkey) - 1 ||
+	    memcmp(rl, vkey, sizeof(vkey) - 1) != 0)
+		return -ENOSPC;
+	size_t vs = (size_t)(rl - d) + 2;
+	const char *ve = memmem(d + vs, end - vs, "\r\n", 2);
+	const char *b = ve ? memmem(d + vs, (size_t)(ve - d) - vs, bkey, sizeof(bkey) - 1) : NULL;
+	const char *c = b ? memmem(ve, end - (size_t)(ve - d), ckey, sizeof(ckey) - 1) : NULL;
+	if (!c)
 		return -ENOSPC;
 	size_t br = (size_t)(b - d) + 8, cs = (size_t)(c - d) + sizeof(ckey) - 1, ce = cs;
 	while (ce < end && d[ce] >= '0' && d[ce] <= '9')
@@ -400,7 +410,7 @@ static int write_retry(const struct orig_txn *o, const char *branch, uint32_t cs
 	char num[11];
 	int nl = snprintf(num, sizeof(num), "%u", cseq);
 	size_t total = len - (ce - cs) + (size_t)nl - (end - base) + k;
-	if (br + SHARD_ORIG_LEN > cs || ce == cs || ce > base || total > cap)
+	if (br + SHARD_ORIG_LEN > (size_t)(ve - d) || ce == cs || ce > base || total > cap)
 		return -ENOSPC;
 	char *p = out;
 	memcpy(p, d, br);
