@@ -205,6 +205,27 @@ static void test_bad_requests_get_defined_answers(void **state)
 	assert_int_equal(res.outcome, RELAY_TO_CONTROLLER);
 }
 
+/* A BYE too large for the output buffer once written for the other leg (a
+ * chain of proxies' Vias, a small tx_buffer_size) ends the call all the
+ * same: answered 200 here, and the worker sends the other leg a BYE of its
+ * own (bye_other_leg), as for a BYE whose lines fit no record. It was
+ * answered 513, which its sender takes as the call's end (RFC 3261 15.1.1),
+ * while the other side stayed in the call until the idle timer. */
+static void test_bye_too_large_ends_the_call_on_both_sides(void **state)
+{
+	struct relay_result res;
+	(void)state;
+
+	req_from_a("BYE", 2, a_tag, 70);
+	relay_request(&rc, &m, out, 300, &res);
+	print_message("BYE too large to relay: outcome %d status %d\n", res.outcome, res.status);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(res.status, 200);
+	assert_true(res.dialog_ended && res.bye_other_leg);
+	assert_int_equal(res.ended_by_leg, SHARD_LEG_A);
+	assert_int_equal(res.ended_slot, SLOT);
+}
+
 /* A request too large for the output buffer is answered 513 and keeps no
  * transaction record: nothing can answer a request that was never sent. */
 static void test_too_large_keeps_no_transaction(void **state)
@@ -4648,6 +4669,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_overlapping_reinvite_behind_another_request, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_overlapping_reinvite_answered_500, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bye_too_large_ends_the_call_on_both_sides, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,
 					    teardown),

@@ -928,7 +928,8 @@ static void ended_by_a_bye(struct relay_ctx *rc, struct relay_result *res,
 
 /* A BYE whose Via, From, To, Call-ID and CSeq lines (a chain of proxies) do
  * not fit the record its response would be written from, and find the
- * long-head pool full: answered 200 here,
+ * long-head pool full, or that does not fit the send buffer once written
+ * for the other leg: answered 200 here,
  * as a B2BUA may answer it, and the dialog ends; the worker sends the other
  * leg a BYE of its own (bye_other_leg). A 513 instead left the other leg up
  * until the idle timer, the caller having taken it as the call's end (RFC
@@ -1480,7 +1481,12 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			dst->local_cseq--;
 			shard_dialog_write_end(rc->table, d);
 		}
-		answer(rc, m, 513, NULL, out, cap, res);
+		/* a BYE that cannot go on ends the call all the same: a 513
+		 * ended it on its sender's side only (RFC 3261 15.1.1) */
+		if (fresh && m->method_id == SIP_METHOD_BYE)
+			bye_answered_here(rc, m, d, slot, gen, from_leg, out, cap, res);
+		else
+			answer(rc, m, 513, NULL, out, cap, res);
 		return;
 	}
 	/* an offer or answer in the request (RFC 3264; not its retransmission) */
