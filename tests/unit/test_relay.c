@@ -2982,6 +2982,38 @@ static void test_crossing_offers_answered_491(void **state)
 			    "the callee's offer after the glare");
 }
 
+/* The branch of the ACK sipshard sends for a 2xx is its own transaction's
+ * (RFC 3261 17.1.1.3) and must be unique across space and time (8.1.1.7).
+ * It was made of the slot, generation and CSeq alone, the same in every
+ * process that started with empty tables. A copy of that ACK keeps its
+ * branch; the same slot, generation and CSeq in another call (another
+ * local tag, which holds a random salt) give another. */
+static void test_ack_branch_unique_across_calls(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char branch[128], first[128], again[128], other[128];
+	struct relay_result res;
+	(void)state;
+
+	sent_from_a("INVITE", 2, 2, branch, sizeof(branch));
+	res = answer_from_b(200, branch, out_m.cseq.num, "INVITE");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	res = branch_from_a("ACK", 2, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(first, sizeof(first));
+	res = branch_from_a("ACK", 2, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(again, sizeof(again));
+	assert_string_equal(first, again);
+	/* another call in this slot and generation: its own tag */
+	SESSION_SET(&d->legs[SHARD_LEG_B], local_tag, "0123456789abcdef", 16);
+	res = branch_from_a("ACK", 2, 3, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(other, sizeof(other));
+	print_message("ACK branches: %s, %s\n", first, other);
+	assert_string_not_equal(first, other);
+}
+
 /*
  * The same glare when the sender of the open offer sent another request
  * after it (RFC 3311 5.2). The caller's re-INVITE offer waits for its final
@@ -4672,6 +4704,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_too_large_ends_the_call_on_both_sides, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_branch_unique_across_calls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_event_id_past_32_bits_names_no_refer, setup,

@@ -355,6 +355,19 @@ static bool carries_session(uint8_t method)
 	return is_session_refresh(method) || method == SIP_METHOD_PRACK;
 }
 
+/* The branch of an ACK of ours to a 2xx to the INVITE with CSeq cseq in the
+ * dialog in slot/gen: a transaction of its own (RFC 3261 17.1.1.3), apart
+ * from every request's by the generation's top bit, the same for each copy of
+ * that ACK, and unique across calls and processes (8.1.1.7) by salt, random
+ * (a transaction's, or a hash of the leg's local tag, which holds one). The
+ * slot, generation and CSeq alone were the same in every process that
+ * started with empty tables. */
+static void ack_branch(const struct relay_ctx *rc, char *branch, size_t cap, uint32_t slot,
+		       uint32_t gen, uint32_t cseq, uint32_t salt)
+{
+	shard_branch_encode(branch, cap, rc->shard, slot, gen ^ 0x80000000u, cseq ^ salt);
+}
+
 /* Whether a 408 or 481 to a request of this method says the dialog is gone
  * (RFC 3261 12.2.1.2): those of the call's session. A NOTIFY, SUBSCRIBE or
  * REFER belongs to a subscription of its own, which such an answer ends
@@ -1302,8 +1315,8 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 			shard_branch_encode(branch, sizeof(branch), rc->shard,
 					    (uint32_t)(it - rc->table->txns), it->gen, it->salt);
 		else
-			shard_branch_encode(branch, sizeof(branch), rc->shard, slot,
-					    gen ^ 0x80000000u, dst->invite_cseq);
+			ack_branch(rc, branch, sizeof(branch), slot, gen, dst->invite_cseq,
+				   (uint32_t)keyhash_bytes(0, dst->local_tag, dst->local_tag_len));
 		/* the legs' states, bodies and offer/answer states agree:
 		 * written as an install is (table.h) */
 		shard_dialog_write_begin(d);
@@ -1542,8 +1555,8 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 	int n;
 	if (m->status < 300) {
 		char branch[SHARD_BRANCH_MAX];
-		shard_branch_encode(branch, sizeof(branch), rc->shard, t->dialog,
-				    t->dialog_gen ^ 0x80000000u, t->out_cseq);
+		ack_branch(rc, branch, sizeof(branch), t->dialog, t->dialog_gen, t->out_cseq,
+			   t->salt);
 		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
 	} else {
 		n = setup_build_ack_of_final(m, NULL, 0, out, cap);
