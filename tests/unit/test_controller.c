@@ -111,6 +111,15 @@ static const char weighted_config[] =
 static const char failover_408_config[] = FAILOVER_CONFIG(", \"failover_on\": [408]");
 /* the same with targets down for 300 s */
 static const char failover_long_down_config[] = FAILOVER_CONFIG(", \"down_s\": 300");
+/* Two routes sharing the target 5090 (one entry, its down time kept by
+ * address): numbers +15551... go to "a" (5090, then 5091), down for 60 s,
+ * the others to "b" (5090, then 5092), down for 3 s. */
+static const char shared_target_config[] = SMALL_CONFIG_HEAD
+    " \"routes\": [{\"name\": \"a\", \"match\": {\"user_prefix\": \"+15551\"},"
+    "  \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\"], \"failover_ms\": 1000,"
+    "  \"down_s\": 60},"
+    " {\"name\": \"b\", \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5092\"],"
+    "  \"failover_ms\": 1000, \"down_s\": 3}]}";
 /* 5090 takes 2 INVITEs a second, 5091 any */
 static const char cps_config[] = SMALL_CONFIG_HEAD
     " \"routes\": [{\"name\": \"cps\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
@@ -2437,6 +2446,57 @@ static void test_all_targets_down(void **state)
 	response_from_bob_at(last_invite_sent(&port), 503, NULL, t + 10);
 	last_invite_sent(&port);
 	assert_int_equal(port, 5091);
+}
+
+/* A target two routes share, marked down by one route's call for its long
+ * down_s, stays down that long when the other route's call finds it silent
+ * too: that route's shorter down_s does not cut the down time short (it was
+ * replaced: a new call of the first route went to the silent target 4 s
+ * later), and the target is marked down once. */
+static void test_shared_target_down_not_shortened(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1000); /* route a, to 5090 at 1000 */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	alice_now = 1500;
+	numbered_invite(2000); /* route b, to 5090 too */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	/* 5090 silent to call a at 2000: down for 60 s */
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5091); /* call a moved on */
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob_at(inv, 100, NULL, 2010);
+	/* and to call b at 2500, whose route would mark it down for 3 s */
+	for (uint64_t t = 2010; t <= 2500; t += 10)
+		ctl_on_tick(ctl, t);
+	inv = last_invite_sent(&port);
+	assert_int_equal(port, 5092); /* call b moved on */
+	test_addr_in(&bob, "127.0.0.1", 5092);
+	response_from_bob_at(inv, 100, NULL, 2510);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_marked_down, 1);
+	assert_int_equal(st.targets_down, 1);
+	for (uint64_t t = 2520; t <= 7000; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 1); /* until 62000 */
+	alice_now = 7010;
+	numbered_invite(1001); /* route a: past 5090 */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	alice_now = 7020;
+	numbered_invite(2001); /* route b: past 5090 as well */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_marked_down, 1);
 }
 
 /* The calls counting on a target, by its port (ctl_get_targets). */
@@ -8351,6 +8411,7 @@ int main(void)
 	    WITH_CONFIG(test_failover_on_silence, failover_config),
 	    WITH_CONFIG(test_no_failover, failover_config),
 	    WITH_CONFIG(test_silent_target_skipped, failover_config),
+	    WITH_CONFIG(test_shared_target_down_not_shortened, shared_target_config),
 	    WITH_CONFIG(test_all_targets_down, failover_long_down_config),
 	    WITH_CONFIG(test_target_max_calls, limits_config),
 	    WITH_CONFIG(test_refused_call_takes_no_turn, rr_rate_config),

@@ -85,7 +85,11 @@ static void target_up(struct ctl *c, struct target_state *s)
 }
 
 /* Target entry s sent nothing to `what` in time: down for route r's down_s,
- * and probed every probe_s meanwhile. */
+ * and probed every probe_s meanwhile. A target already down stays down at
+ * least as long as it was: the entry is shared by every route naming its
+ * address, and another route's shorter down_s once cut short the down time
+ * a longer one had set, sending the first route's new calls to the silent
+ * target again. */
 static void target_down(struct ctl *c, struct target_state *s, const struct config_route *r,
 			const char *what, uint64_t now)
 {
@@ -97,7 +101,8 @@ static void target_down(struct ctl *c, struct target_state *s, const struct conf
 		log_warn("target %s sent nothing to %s: new calls of route %s skip it for %u s",
 			 addr, what, r->name, r->down_s);
 	}
-	s->down_until = clock_later(now + 1000ull * r->down_s, s->held_until);
+	s->down_until =
+	    clock_later(s->down_until, clock_later(now + 1000ull * r->down_s, s->held_until));
 	s->keepalive_deadline = 0;
 	targets_due_at(c, s->down_until);
 	if (r->probe_s && !s->probe_ms) {
