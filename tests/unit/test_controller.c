@@ -120,6 +120,13 @@ static const char shared_target_config[] = SMALL_CONFIG_HEAD
     "  \"down_s\": 60},"
     " {\"name\": \"b\", \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5092\"],"
     "  \"failover_ms\": 1000, \"down_s\": 3}]}";
+/* Two routes sharing the target 5091: numbers +15551... go to "c" (5091,
+ * then 5092), the others to "r" (5090, then 5091). */
+static const char shared_second_target_config[] = SMALL_CONFIG_HEAD
+    " \"routes\": [{\"name\": \"c\", \"match\": {\"user_prefix\": \"+15551\"},"
+    "  \"targets\": [\"127.0.0.1:5091\", \"127.0.0.1:5092\"], \"failover_ms\": 1000},"
+    " {\"name\": \"r\", \"targets\": [\"127.0.0.1:5090\", \"127.0.0.1:5091\"],"
+    "  \"failover_ms\": 1000}]}";
 /* 5090 takes 2 INVITEs a second, 5091 any */
 static const char cps_config[] = SMALL_CONFIG_HEAD
     " \"routes\": [{\"name\": \"cps\", \"targets\": [{\"address\": \"127.0.0.1:5090\","
@@ -2499,6 +2506,85 @@ static void test_shared_target_down_not_shortened(void **state)
 	assert_int_equal(st.targets_marked_down, 1);
 }
 
+/* A call whose target turns out silent when the route's other targets are
+ * down already (found silent by another route's call) has every target of
+ * its route down: it goes on to the next one as a call that finds them all
+ * down at its start does (examples/CONFIG.md: "try those not full in order
+ * as if none were down"), rather than waiting on the silent one until
+ * Timer B and the caller's 408. */
+static void test_failover_when_every_target_goes_down(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1000); /* route c: 5091 at 1000, silent: down at 2000 */
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+	test_addr_in(&bob, "127.0.0.1", 5092);
+	response_from_bob_at(inv, 100, NULL, 2010);
+
+	alice_now = 2020;
+	numbered_invite(2000); /* route r: 5090, up, at 2020 */
+	last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	/* 5090 silent at 3020: both of route r's targets are down now */
+	for (uint64_t t = 2030; t <= 3020; t += 10)
+		ctl_on_tick(ctl, t);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 2);
+	inv = last_invite_sent(&port);
+	assert_int_equal(port, 5091);
+	assert_int_equal(st.failovers, 2);
+	/* 5091 is back: the call is answered there */
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob_at(inv, 200, "r1", 3100);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 1); /* 5091 answers again */
+}
+
+/* The same when the call's target answers 503 with Retry-After, which
+ * takes it out of service, while the route's other target is down: the
+ * call goes on there (it once ended with the 503, the caller getting 500). */
+static void test_failover_when_a_503_takes_the_last_target_out(void **state)
+{
+	uint16_t port;
+	struct ctl_stats st;
+	(void)state;
+
+	numbered_invite(1000); /* route c: 5091 at 1000, silent: down at 2000 */
+	for (uint64_t t = 1010; t <= 2000; t += 10)
+		ctl_on_tick(ctl, t);
+	unsigned inv = last_invite_sent(&port);
+	assert_int_equal(port, 5092);
+	test_addr_in(&bob, "127.0.0.1", 5092);
+	response_from_bob_at(inv, 100, NULL, 2010);
+
+	alice_now = 2020;
+	numbered_invite(2000); /* route r: 5090 at 2020 */
+	inv = last_invite_sent(&port);
+	assert_int_equal(port, 5090);
+	test_addr_in(&bob, "127.0.0.1", 5090);
+	unsigned base = nsent;
+	response_from_bob_with(inv, 503, "x", "Retry-After: 60\r\n", 2100);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.targets_down, 2);
+	inv = last_invite_sent(&port);
+	assert_true(inv >= base);
+	assert_int_equal(port, 5091);
+	for (unsigned i = base; i < nsent; i++)
+		assert_false(ntohs(sent[i].to.sin_port) == 5061 && !sent_msg(i)->is_request &&
+			     out.status >= 200);
+	test_addr_in(&bob, "127.0.0.1", 5091);
+	response_from_bob_at(inv, 200, "r1", 2200);
+	assert_int_equal(sent_msg(nsent - 1)->status, 200);
+	assert_int_equal(ntohs(sent[nsent - 1].to.sin_port), 5061);
+}
+
 /* The calls counting on a target, by its port (ctl_get_targets). */
 static uint32_t target_calls(uint16_t port)
 {
@@ -3552,7 +3638,7 @@ static void test_target_disabled(void **state)
 }
 
 /* A target silent for failover_ms with no other target to go to (the others
- * disabled, full or down) keeps the call until Timer B: its one INVITE left
+ * disabled or full) keeps the call until Timer B: its one INVITE left
  * unanswered counts once in target_unanswered, and it is found silent (marked
  * down, logged) once, not again at Timer B. */
 static void test_silent_last_target_counted_once(void **state)
@@ -8412,6 +8498,9 @@ int main(void)
 	    WITH_CONFIG(test_no_failover, failover_config),
 	    WITH_CONFIG(test_silent_target_skipped, failover_config),
 	    WITH_CONFIG(test_shared_target_down_not_shortened, shared_target_config),
+	    WITH_CONFIG(test_failover_when_every_target_goes_down, shared_second_target_config),
+	    WITH_CONFIG(test_failover_when_a_503_takes_the_last_target_out,
+			shared_second_target_config),
 	    WITH_CONFIG(test_all_targets_down, failover_long_down_config),
 	    WITH_CONFIG(test_target_max_calls, limits_config),
 	    WITH_CONFIG(test_refused_call_takes_no_turn, rr_rate_config),

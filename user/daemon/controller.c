@@ -1177,6 +1177,7 @@ static int next_target(struct ctl *c, struct ctl_call *k, int status, uint64_t n
 	const struct config_target *t = &r->targets[next];
 	if (invite_again(c, k, r, t, NULL, 0, now) != 0)
 		return -ENOSPC;
+	k->all_down = all_down; /* every target down now: the rest tried in turn */
 	ctl_call_target_drop(c, k);
 	if (!k->slot_gone)
 		ctl_target_take(c, k->shard, k->slot, c->target_of_route[k->route][next]);
@@ -2193,9 +2194,10 @@ static void call_timer(struct ctl *c, struct ctl_call *k, uint64_t now)
 				break;
 			}
 			if (now < k->t_deadline) {
-				/* no failover after all (every later target down
-				 * or full, or a reload changed the route): this
-				 * target has until Timer B */
+				/* no failover after all (every later target full,
+				 * or down while another target of the route is
+				 * up, or a reload changed the route): this target
+				 * has until Timer B */
 				k->failover_ms = 0;
 				break;
 			}

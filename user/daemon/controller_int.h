@@ -138,7 +138,8 @@ struct ctl_call {
 	uint8_t route, target;
 	uint8_t first; /* the target the call started at (select round_robin) */
 	bool b_rang;
-	bool all_down;	  /* every target was down at the INVITE: each is tried in turn */
+	/* every target was down at the INVITE, or at a failover: each is tried in turn */
+	bool all_down;
 	uint8_t attempts; /* targets the INVITE went to so far */
 	/* challenges to the INVITE in flight answered with the route's
 	 * credentials (routes[].auth): one per kind and realm, two at most (a

@@ -272,9 +272,15 @@ unsigned ctl_target_pos(const struct config_route *r, unsigned first, unsigned t
 
 /* The first target of the route a call may take, in the order that starts
  * at target `first` (target_at), from position `from` of that order
- * on: not full, and not down unless *all_down (which, when it was false and
- * every target not full is down, becomes true at position 0, and the first
- * of those is taken). -1 when each is full. */
+ * on: not full, and not down unless *all_down. When it was false and every
+ * target of the route not full is down (those before `from` included: a
+ * call failing over was at them or passed them over), *all_down becomes
+ * true and the first not full from `from` on is taken: a call that finds
+ * every target down as it fails over tries the rest in order as one that
+ * found them so at its start does (a call whose target went silent when the route's others were
+ * down already once waited on it until Timer B, its caller getting 408).
+ * -1 when each from `from` on is full, or is down while another target of
+ * the route is up. */
 int ctl_pick_target(struct ctl *c, unsigned route, unsigned first, unsigned from, bool *all_down,
 		    uint64_t now)
 {
@@ -290,9 +296,15 @@ int ctl_pick_target(struct ctl *c, unsigned route, unsigned first, unsigned from
 		if (first_not_full < 0)
 			first_not_full = (int)t;
 	}
-	if (first_not_full >= 0 && from == 0)
-		*all_down = true;
-	return from == 0 ? first_not_full : -1;
+	if (first_not_full < 0)
+		return -1;
+	for (unsigned pos = 0; pos < from && pos < r->ntargets; pos++) {
+		unsigned t = target_at(r, first, pos);
+		if (!target_full(c, route, t, now) && !target_is_down(c, route, t, now))
+			return -1; /* that one is up: the route is not all down */
+	}
+	*all_down = true;
+	return first_not_full;
 }
 
 /*
