@@ -2982,6 +2982,41 @@ static void test_crossing_offers_answered_491(void **state)
 			    "the callee's offer after the glare");
 }
 
+/* A response goes back to the address its request came from (RFC 3261
+ * 18.2.2, RFC 3581 4; README: "back to the address it came from"): a
+ * carrier whose in-dialog request comes from another signalling node than
+ * the one the call was set up with. It went to the leg's peer, the address
+ * of the call's set-up, and that node never got its final (its BYE's
+ * neither). A request from the peer's own address gets its response there. */
+static void test_response_goes_back_to_the_requests_source(void **state)
+{
+	const struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct sockaddr_in other = {.sin_family = AF_INET, .sin_port = htons(5999)};
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.5", &other.sin_addr), 1);
+	rc.src = (const struct sockaddr *)&other;
+	rc.src_len = sizeof(other);
+	sent_from_a("INFO", 2, 2, branch, sizeof(branch));
+	rc.src = NULL;
+	rc.src_len = 0;
+	res = answer_from_b(200, branch, out_m.cseq.num, "INFO");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_int_equal(res.dst_len, sizeof(other));
+	assert_memory_equal(res.dst, &other, sizeof(other));
+
+	rc.src = (const struct sockaddr *)&d->legs[SHARD_LEG_A].peer;
+	rc.src_len = d->legs[SHARD_LEG_A].peer_len;
+	sent_from_a("INFO", 3, 3, branch, sizeof(branch));
+	rc.src = NULL;
+	rc.src_len = 0;
+	res = answer_from_b(200, branch, out_m.cseq.num, "INFO");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_ptr_equal(res.dst, &d->legs[SHARD_LEG_A].peer);
+}
+
 /* The branch of the ACK sipshard sends for a 2xx is its own transaction's
  * (RFC 3261 17.1.1.3) and must be unique across space and time (8.1.1.7).
  * It was made of the slot, generation and CSeq alone, the same in every
@@ -4705,6 +4740,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_too_large_ends_the_call_on_both_sides, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_branch_unique_across_calls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_response_goes_back_to_the_requests_source, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_event_id_past_32_bits_names_no_refer, setup,

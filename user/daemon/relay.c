@@ -127,6 +127,45 @@ static void send_to_leg(struct relay_result *res, const struct sip_session *to, 
 	res->dst_len = to->peer_len;
 }
 
+/* A request from leg s came from another address than s's peer: kept with
+ * its transaction t, for its response (SHARD_TXN_SRC). Only when the head
+ * leaves room for it (nearly always): else the response goes to the peer. */
+static void keep_source(struct relay_ctx *rc, struct shard_txn *t, const struct sip_session *s)
+{
+	uint32_t len = (uint32_t)rc->src_len;
+	char *room;
+
+	if (!rc->src || !len || len > sizeof(struct sockaddr_in6) ||
+	    (len == s->peer_len && memcmp(rc->src, &s->peer, len) == 0))
+		return;
+	room = shard_txn_src_room(rc->table, t);
+	if (!room)
+		return;
+	memset(room, 0, SHARD_TXN_SRC_SIZE);
+	memcpy(room, rc->src, len);
+	memcpy(room + sizeof(struct sockaddr_in6), &len, sizeof(len));
+	t->leg |= SHARD_TXN_SRC;
+}
+
+/* A response to request t, n bytes in out, goes back to its sender: the
+ * address it came from (SHARD_TXN_SRC), else leg `back`'s peer. */
+static void send_back(struct relay_ctx *rc, struct relay_result *res, const struct shard_txn *t,
+		      const struct sip_session *back, int n)
+{
+	const char *room = (t->leg & SHARD_TXN_SRC) ? shard_txn_src_room(rc->table, t) : NULL;
+	uint32_t len;
+
+	send_to_leg(res, back, n);
+	if (!room)
+		return;
+	memcpy(&len, room + sizeof(struct sockaddr_in6), sizeof(len));
+	if (!len || len > sizeof(rc->resp_dst))
+		return;
+	memcpy(&rc->resp_dst, room, sizeof(rc->resp_dst));
+	res->dst = (const struct sockaddr *)&rc->resp_dst;
+	res->dst_len = (socklen_t)len;
+}
+
 static void drop(struct relay_ctx *rc, enum relay_drop why, struct relay_result *res)
 {
 	res->outcome = RELAY_DROP;
@@ -1471,6 +1510,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		if (is_session_refresh(m->method_id))
 			t->session_asked_s = relay_session_asked(m);
 		t->in_cseq = m->cseq.num;
+		keep_source(rc, t, src);
 		/* written so that a SIGKILL cannot tear them (table.h) */
 		t->out_cseq = shard_leg_take_request(rc->table, d, from_leg, m->cseq.num,
 						     m->method_id, tslot, tgen);
@@ -1671,7 +1711,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
 		return;
 	}
-	send_to_leg(res, back, n);
+	send_back(rc, res, t, back, n);
 	counter_inc(&rc->relayed_resp);
 	counter_add(&rc->resp_503_as_500, as_500);
 	/* the first 2xx starts the interval (RFC 4028 10); its copies, sent

@@ -218,6 +218,10 @@ struct relay_ctx {
 	 * (RFC 3261 18.2.1, RFC 3581 4); the worker sets it per datagram */
 	const struct sockaddr *src;
 	socklen_t src_len;
+	/* where the response being relayed goes when its request came from
+	 * another address than its leg's peer (relay_result.dst points here
+	 * until the next message) */
+	struct sockaddr_in6 resp_dst;
 	/* the counters from here to referred_by_kept are read by the
 	 * controller thread for stats: written with counter_inc or counter_add
 	 * (core/counter.h) */

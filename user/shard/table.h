@@ -454,6 +454,13 @@ struct shard_txn {
 /* an INVITE whose offer/answer exchange a reliable provisional made (RFC
  * 3262 5, RFC 6337 2.2): the bodies of its later responses repeat it */
 #define SHARD_TXN_EARLY_SDP 0x04
+/* the request came from another address than its leg's peer (a carrier's
+ * other signalling node): its response goes back there (RFC 3261 18.2.2,
+ * RFC 3581 4), kept in the last SHARD_TXN_SRC_SIZE bytes of the room its
+ * head has (shard_txn_src_room), which the head does not reach. 0 in older
+ * tables: their responses went to the leg's peer. */
+#define SHARD_TXN_SRC	   0x08
+#define SHARD_TXN_SRC_SIZE (sizeof(struct sockaddr_in6) + sizeof(uint32_t))
 _Static_assert(offsetof(struct shard_txn, leg) == 5 &&
 		   offsetof(struct shard_txn, final_class) == 7 &&
 		   offsetof(struct shard_txn, dialog) == 8 &&
@@ -829,6 +836,17 @@ static inline const char *shard_txn_head(const struct shard_table *t, const stru
 		return x->head;
 	memcpy(&n, x->head, sizeof(n));
 	return t->head_bufs + (size_t)n * SHARD_HEAD_SLOT_MAX;
+}
+/* Where transaction x keeps its request's source address (SHARD_TXN_SRC):
+ * the end of its head's room, the record's or its long-head slot's; NULL
+ * when its head leaves no room for it. */
+static inline char *shard_txn_src_room(const struct shard_table *t, const struct shard_txn *x)
+{
+	size_t room = x->head_len <= SHARD_TXN_HEAD_MAX ? SHARD_TXN_HEAD_MAX : SHARD_HEAD_SLOT_MAX;
+
+	if (x->head_len + SHARD_TXN_SRC_SIZE > room)
+		return NULL;
+	return (char *)shard_txn_head(t, x) + room - SHARD_TXN_SRC_SIZE;
 }
 /* The final response of slot's request has come (final_class: 2 for 2xx, 3,
  * 4, 5 or 6): the record moves from the waiting transactions, in creation
