@@ -3017,6 +3017,44 @@ static void test_response_goes_back_to_the_requests_source(void **state)
 	assert_ptr_equal(res.dst, &d->legs[SHARD_LEG_A].peer);
 }
 
+/* The callee's 2xx to the caller's re-INVITE offer does not fit the send
+ * buffer once written for the caller (the caller's Vias back, a long
+ * header of the callee's, a small tx_buffer_size): the caller gets 500
+ * from here, and the offer is refused as for any failure (RFC 3264 5). It
+ * was dropped (drops.no_buffer): the caller, its re-INVITE past its
+ * provisional, never got a final. */
+static void test_final_too_large_answered_500(void **state)
+{
+	char branch[128], pad[700];
+	struct relay_result res;
+	(void)state;
+
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("INVITE", 2, branch, sizeof(branch));
+	memset(pad, 'x', sizeof(pad) - 3);
+	memcpy(pad, "X-Pad: ", 7);
+	memcpy(pad + sizeof(pad) - 3, "\r\n", 3);
+	char small[600];
+	resp_from_b(200, "INVITE", pad);
+	relay_response(&rc, &m, small, sizeof(small), &res);
+	print_message("2xx too large: outcome %d, %.12s\n", res.outcome,
+		      res.outcome == RELAY_SEND ? small : "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	int len = res.len;
+	/* a copy of that 2xx (out_m is still the relayed re-INVITE): stale,
+	 * no second 500 */
+	resp_from_b(200, "INVITE", pad);
+	relay_response(&rc, &m, out, 600, &res);
+	assert_dropped(res, RELAY_DROP_RESP_STALE);
+	memcpy(out, small, (size_t)len);
+	parse_out(len);
+	assert_int_equal(out_m.status, 500);
+	assert_int_equal(out_m.cseq.num, 2);
+	assert_int_equal(rc.responses_too_large, 1);
+	assert_offer_answer(SIGNALING_STATE_STABLE, SIGNALING_STATE_STABLE, "the 2xx too large");
+	assert_bodies("v=9\r\n", "v=1\r\n", "the 2xx too large");
+}
+
 /* The branch of the ACK sipshard sends for a 2xx is its own transaction's
  * (RFC 3261 17.1.1.3) and must be unique across space and time (8.1.1.7).
  * It was made of the slot, generation and CSeq alone, the same in every
@@ -4740,6 +4778,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_too_large_ends_the_call_on_both_sides, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_branch_unique_across_calls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_final_too_large_answered_500, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_response_goes_back_to_the_requests_source, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,

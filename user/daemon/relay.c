@@ -1611,6 +1611,43 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 	shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
 }
 
+/* The first final to request t (slot tslot) does not fit the send buffer
+ * once written for its sender (its Vias back, a proxy's long lines, a small
+ * tx_buffer_size): the sender gets 500 from here, written from the lines
+ * kept for it, and the request ends as failed (an offer it made refused,
+ * RFC 3264 5; a BYE's end of the dialog as for any final). Dropped, it left
+ * the sender without a final for good: its re-INVITE, once a provisional
+ * came, is resent no more. A 2xx dropped so is sent again by the other side
+ * until its ACK, and each copy is dropped as stale; that side ends the call
+ * at 64*T1 (RFC 3261 13.3.1.4), as it would unACKed. */
+static void final_too_large(struct relay_ctx *rc, struct shard_dialog *d, struct shard_txn *t,
+			    uint32_t tslot, struct sip_session *resp, struct sip_session *back,
+			    char *out, size_t cap, struct relay_result *res)
+{
+	int n =
+	    setup_local_response(500, shard_txn_head(rc->table, t), t->head_len,
+				 "Warning: 399 - \"response too large to relay\"\r\n", out, cap);
+	counter_inc(&rc->responses_too_large);
+	if (n < 0) {
+		drop(rc, RELAY_DROP_NO_BUFFER, res);
+		return;
+	}
+	send_back(rc, res, t, back, n);
+	counter_inc(&rc->answered[5]);
+	if ((t->leg & SHARD_TXN_OFFER) && !(t->leg & SHARD_TXN_EARLY_SDP)) {
+		shard_dialog_write_begin(d);
+		session_offer_rejected(resp, back);
+		shard_dialog_write_end(rc->table, d);
+	}
+	if (t->method_id == SIP_METHOD_BYE) {
+		ended_by_a_bye(rc, res, d, t->dialog, t->dialog_gen, shard_txn_from_leg(t),
+			       t->in_cseq, 500);
+		shard_txn_free(rc->table, tslot);
+	} else {
+		shard_txn_answered(rc->table, tslot, 5);
+	}
+}
+
 void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
 		    struct relay_result *res)
 {
@@ -1708,7 +1745,10 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	bool as_500 = relay_503_as_500(&w, m->status);
 	int n = sip_write(m, &w, out, cap);
 	if (n < 0) {
-		drop(rc, RELAY_DROP_NO_BUFFER, res);
+		if (m->status >= 200 && !t->final_class)
+			final_too_large(rc, d, t, tslot, resp_leg, back, out, cap, res);
+		else
+			drop(rc, RELAY_DROP_NO_BUFFER, res);
 		return;
 	}
 	send_back(rc, res, t, back, n);

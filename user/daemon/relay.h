@@ -239,6 +239,9 @@ struct relay_ctx {
 	 * (capacity.long_heads_per_shard) when every one was taken: 513, a BYE
 	 * 200 and a BYE to the other leg */
 	uint64_t long_head_full;
+	/* first finals too large for the send buffer once written for their
+	 * request's sender: answered 500 here (relay.c, final_too_large) */
+	uint64_t responses_too_large;
 	uint64_t pending_ended;		     /* requests answered 487 as their dialog ended */
 	uint64_t pending_487_resent;	     /* of re-INVITEs, sent by Timer G (resent[]) */
 	uint64_t pending_487_unacknowledged; /* given up at Timer H, no ACK came */
