@@ -166,9 +166,10 @@ static void from_caller(struct fixture *f, const char *method, unsigned cseq)
 }
 
 /* The callee's response status_line to the request it got (req: its Via,
- * From, To, Call-ID and CSeq lines), handed to worker 0 as from the callee's
- * address. */
-static void response_from_callee(struct fixture *f, const char *req, const char *status_line)
+ * From, To, Call-ID and CSeq lines), with extra header lines, handed to
+ * worker 0 as from the callee's address. */
+static void response_from_callee_with(struct fixture *f, const char *req, const char *status_line,
+				      const char *extra)
 {
 	static const char *const lines[] = {
 	    "\r\nVia: ", "\r\nFrom: ", "\r\nTo: ", "\r\nCall-ID: ", "\r\nCSeq: "};
@@ -182,9 +183,14 @@ static void response_from_callee(struct fixture *f, const char *req, const char 
 		const char *e = strstr(b, "\r\n");
 		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%.*s\r\n", (int)(e - b), b);
 	}
-	n += snprintf(msg + n, sizeof(msg) - (size_t)n, "Content-Length: 0\r\n\r\n");
+	n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%sContent-Length: 0\r\n\r\n", extra);
 	assert_true(n > 0 && (size_t)n < sizeof(msg));
 	hand(f, msg, n, &f->callee_addr, f->callee_len);
+}
+
+static void response_from_callee(struct fixture *f, const char *req, const char *status_line)
+{
+	response_from_callee_with(f, req, status_line, "");
 }
 
 /* The callee's 180 to the request it got. */
@@ -617,9 +623,55 @@ static void test_481_to_a_notify_keeps_the_call(void **state)
 	assert_int_equal(w->st.dialogs_gone, 0);
 }
 
+/*
+ * The callee rings for the caller's re-INVITE (a 180) and sends no final
+ * within timers.transaction_timeout_ms. The caller, past its provisional,
+ * resends its INVITE no more (RFC 3261 17.1.1.2): its transaction expired in
+ * silence and the caller never had a final, and the callee's 200 after that
+ * was dropped as stale, never ACKed, so the callee would end the call at
+ * 64*T1. The caller gets 504, resent until its ACK, which ends here; the
+ * late 200 gets an ACK from sipshard; the call stays up.
+ */
+static void test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048], buf[2048];
+
+	f->cfg.timers.transaction_timeout_ms = 1000;
+	uint64_t at = reinvite_ringing(f, req, sizeof(req));
+	tick(f, at + 1001);
+	tick(f, at + 1011);
+	size_t n = got(f->caller, buf, sizeof(buf), 1000);
+	print_message("the caller got: %.30s\n", n ? buf : "nothing");
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 504 "));
+	assert_non_null(strstr(buf, "CSeq: 2 INVITE\r\n"));
+	assert_int_equal(w->relay.invites_given_up, 1);
+	/* resent after T1 until the ACK, which ends here */
+	tick(f, at + 1011 + T1);
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 504 "));
+	from_caller(f, "ACK", 2);
+	assert_int_equal(w->relay.drops[RELAY_DROP_ACK_LOCAL_ANSWER], 1);
+	assert_int_equal(w->relay.resent_busy, 0);
+	assert_int_equal(got(f->callee, buf, sizeof(buf), 50), 0);
+
+	response_from_callee_with(f, req, "200 OK", "Contact: <sip:bob@127.0.0.1:17135>\r\n");
+	n = got(f->callee, buf, sizeof(buf), 1000);
+	print_message("the callee's late 200 got: %.30s\n", n ? buf : "nothing");
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "ACK sip:bob@127.0.0.1:17135 SIP/2.0\r\n"));
+	assert_int_equal(w->relay.late_finals_acked, 1);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 50), 0);
+	assert_non_null(shard_dialog_get(&w->table, SLOT, GEN));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_481_to_a_reinvite_ends_the_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_481_to_a_notify_keeps_the_call, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_final_kept_without_a_send_buffer, setup, teardown),

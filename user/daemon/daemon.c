@@ -1284,6 +1284,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JC(o, "session_too_brief", d->workers[i].relay.session_too_brief);
 		JC(o, "long_head_full", d->workers[i].relay.long_head_full);
 		JC(o, "responses_too_large", d->workers[i].relay.responses_too_large);
+		JC(o, "invites_given_up", d->workers[i].relay.invites_given_up);
 		JC(o, "long_heads_evicted", d->workers[i].table.heads_evicted);
 		JC(o, "bye_replayed", d->workers[i].relay.bye_replayed);
 		JC(o, "pending_replayed", d->workers[i].relay.pending_replayed);

@@ -1089,22 +1089,24 @@ _Static_assert(sizeof(((struct relay_resent *)0)->data) >=
 	       "resent[] holds any 487 relay_end_pending writes");
 
 /*
- * Keeps the 487 to the re-INVITE of leg s with this CSeq in resent[] for
- * Timer G: the copy sent (sent, n bytes), resent after T1; or, when none
- * could go (no send buffer: sent NULL), written here from its lines (head,
- * head_len bytes, at most cap) and first sent at the next tick, rather than
- * waiting for a retransmission of the INVITE that will not come once its
- * sender had a provisional.
+ * Keeps the final (487 at a call's end, 504 at a re-INVITE given up) to the
+ * re-INVITE of leg s with this CSeq in resent[] for Timer G: the copy sent
+ * (sent, n bytes), resent after T1; or, when none could go (no send buffer,
+ * or none asked for: sent NULL), written here from its lines (head,
+ * head_len bytes, at most cap) with this status and first sent at the next
+ * tick, rather than waiting for a retransmission of the INVITE that will
+ * not come once its sender had a provisional.
  */
 static void resent_keep(struct relay_ctx *rc, const struct sip_session *s, uint32_t cseq,
-			const char *head, size_t head_len, const char *sent, int n, size_t cap)
+			const char *head, size_t head_len, const char *sent, int n, size_t cap,
+			int status)
 {
 	struct relay_resent *e = resent_take(rc);
 
 	if (sent)
 		memcpy(e->data, sent, (size_t)n);
 	else
-		n = setup_local_response(487, head, head_len, NULL, e->data,
+		n = setup_local_response(status, head, head_len, NULL, e->data,
 					 cap < sizeof(e->data) ? cap : sizeof(e->data));
 	if (n < 0) {
 		resent_free(rc, e);
@@ -1180,7 +1182,7 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	/* a re-INVITE's 487 is resent until its ACK (Timer G), or first sent
 	 * at the next tick; one that does not fit cap never would */
 	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out))
-		resent_keep(rc, s, t->in_cseq, head, t->head_len, n >= 0 ? out : NULL, n, cap);
+		resent_keep(rc, s, t->in_cseq, head, t->head_len, n >= 0 ? out : NULL, n, cap, 487);
 	return n < 0 ? -ENOSPC : n;
 }
 
@@ -1327,6 +1329,12 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		return;
 	}
 	if (m->method_id == SIP_METHOD_ACK) {
+		/* the ACK of the 504 given to a re-INVITE given up: ends here,
+		 * its Timer G stops */
+		if (rc->resent_busy && resent_acked(rc, request_key(rc, m), m->cseq.num)) {
+			drop(rc, RELAY_DROP_ACK_LOCAL_ANSWER, res);
+			return;
+		}
 		/* the ACK of a 422, 500 or 503 given here: ends here (RFC 3261
 		 * 17.2.1), the other leg knows nothing of its INVITE */
 		if (src->invite_cseq_tag && src->invite_cseq_tag != session_cseq_tag(m->cseq.num)) {
@@ -1611,6 +1619,46 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 	shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
 }
 
+/* A 2xx to an INVITE sipshard sent in a dialog it still holds, whose
+ * transaction is gone (given up at transaction_timeout_ms, its sender
+ * answered 504; or expired since, its ACK lost): ACKed here, as every 2xx
+ * must be (RFC 3261 13.2.2.4), or its sender resends it for 64*T1 and then
+ * ends the call (13.3.1.4). It is named by our From tag, the leg's Call-ID
+ * and remote tag, and a CSeq we sent. False when it is no such 2xx. */
+static bool ack_untracked_2xx(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
+			      struct relay_result *res)
+{
+	uint8_t shard;
+	uint32_t slot, gen;
+
+	if (m->status < 200 || m->status >= 300 || m->cseq.method_id != SIP_METHOD_INVITE ||
+	    shard_tag_decode(m->buf + m->from.tag.off, m->from.tag.len, &shard, &slot, &gen) != 0 ||
+	    shard != rc->shard)
+		return false;
+	const struct shard_dialog *d = shard_dialog_get(rc->table, slot, gen);
+	const struct sip_session *s = NULL;
+	for (int leg = 0; d && !s && leg < 2; leg++) {
+		const struct sip_session *x = &d->legs[leg];
+		if (str_eq_view(x->local_tag, x->local_tag_len, m, m->from.tag) &&
+		    str_eq_view(x->remote_tag, x->remote_tag_len, m, m->to.tag) &&
+		    str_eq_view(x->call_id, x->call_id_len, m, m->call_id) &&
+		    m->cseq.num <= x->local_cseq)
+			s = x;
+	}
+	if (!s)
+		return false;
+	char branch[SHARD_BRANCH_MAX];
+	ack_branch(rc, branch, sizeof(branch), slot, gen, m->cseq.num,
+		   (uint32_t)keyhash_bytes(0, s->local_tag, s->local_tag_len));
+	int n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
+	if (n < 0)
+		return false;
+	res->outcome = RELAY_ANSWER;
+	res->len = n;
+	counter_inc(&rc->late_finals_acked);
+	return true;
+}
+
 /* The first final to request t (slot tslot) does not fit the send buffer
  * once written for its sender (its Vias back, a proxy's long lines, a small
  * tx_buffer_size): the sender gets 500 from here, written from the lines
@@ -1668,7 +1716,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	t = shard_txn_get(rc->table, tslot, tgen);
 	if (!t || extra != t->salt) {
-		drop(rc, RELAY_DROP_RESP_STALE, res);
+		if (!ack_untracked_2xx(rc, m, out, cap, res))
+			drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
 	/* the answer to the CANCEL of a re-INVITE (relay_cancel) has the
@@ -1828,6 +1877,18 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 		session_offer_rejected(&d->legs[!shard_txn_from_leg(t)],
 				       &d->legs[shard_txn_from_leg(t)]);
 		shard_dialog_write_end(rc->table, d);
+	}
+	/* a re-INVITE past its provisional is resent no more by its sender
+	 * (RFC 3261 17.1.1.2), which had no final for good: it gets 504 from
+	 * here (the other side did not answer in time), resent until its ACK
+	 * as a 487 at a call's end; a 2xx that comes after is ACKed here
+	 * (ack_untracked_2xx). 504 fails the re-INVITE alone; a 408 would ask
+	 * the sender to end the call (12.2.1.2). */
+	if (t->method_id == SIP_METHOD_INVITE && !t->final_class && d) {
+		resent_keep(rc, &d->legs[shard_txn_from_leg(t)], t->in_cseq,
+			    shard_txn_head(rc->table, t), t->head_len, NULL, 0,
+			    sizeof(rc->resent[0].data), 504);
+		counter_inc(&rc->invites_given_up);
 	}
 	shard_txn_free(rc->table, (uint32_t)slot);
 	return 0;

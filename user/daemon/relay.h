@@ -242,6 +242,9 @@ struct relay_ctx {
 	/* first finals too large for the send buffer once written for their
 	 * request's sender: answered 500 here (relay.c, final_too_large) */
 	uint64_t responses_too_large;
+	/* re-INVITEs whose transaction expired with no final: 504 to their
+	 * sender (relay_expire) */
+	uint64_t invites_given_up;
 	uint64_t pending_ended;		     /* requests answered 487 as their dialog ended */
 	uint64_t pending_487_resent;	     /* of re-INVITEs, sent by Timer G (resent[]) */
 	uint64_t pending_487_unacknowledged; /* given up at Timer H, no ACK came */
