@@ -745,6 +745,45 @@ static void test_early_dialog_ended_during_setup(void **state)
 	assert_int_not_equal(policy_call_admit(pol), 0);
 }
 
+/*
+ * A response from the call's own target whose branch has the record's
+ * index and generation but a random part none of our INVITEs had (a broken
+ * or hostile peer; make_branch): no target the call left. A 2xx so was
+ * ACKed and ended with a BYE in the live call's own dialog, leaving the
+ * caller's side up, and a 503 with Retry-After took the target down for
+ * what it asked. Both are counted drops now, and the call goes on.
+ */
+static void test_response_with_a_forged_branch_is_no_left_target(void **state)
+{
+	struct ctl_stats st0, st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	ctl_get_stats(ctl, &st0);
+	/* the last hex digit of the branch changed */
+	const struct sip_msg *i = sent_msg(inv);
+	char *last = (char *)sent[inv].buf + i->vias[0].branch.off + i->vias[0].branch.len - 1;
+	char real = *last;
+	*last = real == '0' ? '1' : '0';
+	unsigned before = nsent;
+	response_from_bob_with(inv, 503, "btag", "Retry-After: 300\r\n", 1100);
+	response_from_bob(inv, 200, "btag");
+	*last = real;
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(last_to_bob(before, SIP_METHOD_BYE), -1);
+	assert_int_equal(last_to_bob(before, SIP_METHOD_ACK), -1);
+	assert_int_equal(st.stale_answers_ended, st0.stale_answers_ended);
+	assert_int_equal(st.stale_finals_acked, st0.stale_finals_acked);
+	assert_int_equal(st.targets_retry_after, st0.targets_retry_after);
+	assert_int_equal(st.dropped_unknown_response, st0.dropped_unknown_response + 2);
+	/* the real 200 answers the call */
+	response_from_bob(inv, 200, "btag");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_answered, 1);
+}
+
 /* A 2xx without a To tag (an RFC 2543 callee; RFC 3261 12.1.2 takes the
  * remote tag as empty) once the call's own early dialog ended, or once the
  * call has its final: ACKed and ended with a BYE, as a tagged one is. It
@@ -8465,6 +8504,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_final_retransmitted_after_the_record_left_is_acked,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_early_dialog_ended_during_setup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_response_with_a_forged_branch_is_no_left_target,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_without_to_tag_after_the_end_is_ended, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_after_early_dialog_ended_installs_nothing,

@@ -1845,6 +1845,19 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
 	/* the INVITE left, kept as given up for when the record is gone */
 	struct given_up *g = given_up_find(c, r, src, srclen, now);
+	/* only a target the call left answers so: an INVITE kept as given up
+	 * with this whole branch, or a route target other than the one the
+	 * call is at now. The branch's random part is known for the current
+	 * INVITE alone (make_branch), so a response from the call's own target
+	 * with a branch none of our INVITEs had (a broken or hostile peer) was
+	 * taken for one: a 2xx ended the callee's side of a live call with a
+	 * BYE, the caller's left up, and a 503 with Retry-After took the
+	 * target down */
+	if (!g && (ctl_target_find(c, src, srclen) == CTL_NO_TARGET ||
+		   (srclen == k->b_len && memcmp(src, &k->b_peer, srclen) == 0))) {
+		c->st.dropped_unknown_response++;
+		return true;
+	}
 	if (r->status < 200) {
 		/* its CANCEL, the INVITE's own (RFC 3261 9.1: its Request-URI).
 		 * None without the entry: the INVITE left had its final (a
