@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -2437,6 +2438,136 @@ static void test_ack_of_a_513_given_here_ends_here(void **state)
 	assert_dropped(res, RELAY_DROP_ACK_LOCAL_ANSWER);
 }
 
+/* Leg B's NOTIFY (CSeq cseq) of the subscription it names by Event id `id`,
+ * relayed to leg A: the id it reached leg A with. */
+static unsigned notify_from_b_id(unsigned cseq, unsigned id, const char *substate)
+{
+	char extra[160];
+
+	snprintf(extra, sizeof(extra),
+		 "Event: refer;id=%u\r\nSubscription-State: %s\r\n"
+		 "Content-Type: message/sipfrag\r\n",
+		 id, substate);
+	struct relay_result res = from_b("NOTIFY", cseq, extra);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
+	sip_view package, v;
+	assert_int_equal(sip_token_params(out, out_m.event, "id", &package, &v), 0);
+	return (unsigned)strtoul(out + v.off, NULL, 10);
+}
+
+/* Leg A's SUBSCRIBE (CSeq cseq) refreshing the subscription it names by
+ * Event id `id`, relayed to leg B: the id it reached leg B with. */
+static unsigned subscribe_from_a_id(unsigned cseq, unsigned id)
+{
+	char extra[80];
+
+	snprintf(extra, sizeof(extra), "Event: refer;id=%u\r\nExpires: 60\r\n", id);
+	struct relay_result res = branch_from_a("SUBSCRIBE", cseq, 900 + cseq, extra);
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(out, out_m.call_id, "callB@sipshard", 14));
+	sip_view package, v;
+	assert_int_equal(sip_token_params(out, out_m.event, "id", &package, &v), 0);
+	return (unsigned)strtoul(out + v.off, NULL, 10);
+}
+
+/* Leg A's REFER with CSeq cseq relayed to leg B: its CSeq there, its branch
+ * into branch. */
+static uint32_t relayed_refer_from_a(unsigned cseq, char *branch, size_t cap)
+{
+	struct relay_result res =
+	    branch_from_a("REFER", cseq, 800 + cseq, "Refer-To: <sip:carol@10.3.3.3>\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	out_branch(branch, cap);
+	return out_m.cseq.num;
+}
+
+/*
+ * A REFER refused (a non-2xx final) creates no subscription (RFC 3515
+ * 2.4.2), and one that gets no final neither. The caller's REFER (CSeq 10)
+ * reached the callee as our CSeq there, the callee accepted it and names its
+ * subscription by that number; the caller's next REFER (CSeq 11), which the
+ * callee declined, took the only mapping the dialog keeps: the callee's
+ * final NOTIFY about the first reached the caller with the callee's number,
+ * a subscription the caller never had (481, the transfer's outcome lost),
+ * and the caller's SUBSCRIBE about it crossed unmapped. The refused REFER
+ * leaves the first's mapping in force, as does one that expires unanswered;
+ * a REFER's own mapping holds while it waits for its final (a NOTIFY may
+ * overtake the 202, RFC 3515 2.4.4).
+ */
+static void test_refused_refer_keeps_the_earlier_refers_id(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	uint32_t first = relayed_refer_from_a(10, branch, sizeof(branch));
+	assert_int_not_equal(first, 10);
+	/* its NOTIFY overtakes the 202 */
+	assert_int_equal(notify_from_b_id(41, first, "active;expires=60"), 10);
+	assert_int_equal(answer_from_b(202, branch, first, "REFER").outcome, RELAY_SEND);
+	assert_int_equal(notify_from_b_id(42, first, "active;expires=60"), 10);
+
+	uint32_t second = relayed_refer_from_a(11, branch, sizeof(branch));
+	assert_int_equal(notify_from_b_id(43, second, "active;expires=60"), 11);
+	res = answer_from_b(603, branch, second, "REFER");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	/* its retransmission too */
+	assert_int_equal(answer_from_b(603, branch, second, "REFER").outcome, RELAY_SEND);
+	assert_int_equal(notify_from_b_id(44, first, "active;expires=60"), 10);
+	assert_int_equal(subscribe_from_a_id(12, 10), first);
+
+	/* a REFER nobody answers: its transaction expires, no subscription */
+	const uint64_t timeout = 32000;
+	uint32_t third = relayed_refer_from_a(13, branch, sizeof(branch));
+	assert_int_equal(notify_from_b_id(45, third, "active;expires=60"), 13);
+	rc.now_ms += timeout + 1;
+	while (relay_expire(&rc, timeout, &res) == 0)
+		;
+	assert_int_equal(notify_from_b_id(46, first, "active;expires=60"), 10);
+	assert_int_equal(subscribe_from_a_id(14, 10), first);
+
+	/* two REFERs waiting at once, both declined, the earlier first: the
+	 * later one then puts back the pair from before both, not the earlier
+	 * one's, which made no subscription either */
+	char branch2[128];
+	uint32_t x = relayed_refer_from_a(15, branch, sizeof(branch));
+	uint32_t y = relayed_refer_from_a(16, branch2, sizeof(branch2));
+	assert_int_equal(answer_from_b(603, branch, x, "REFER").outcome, RELAY_SEND);
+	assert_int_equal(notify_from_b_id(47, y, "active;expires=60"), 16);
+	assert_int_equal(answer_from_b(603, branch2, y, "REFER").outcome, RELAY_SEND);
+	assert_int_equal(notify_from_b_id(48, x, "active;expires=60"), x);
+	assert_int_equal(notify_from_b_id(49, first, "terminated;reason=noresource"), 10);
+	assert_int_equal(subscribe_from_a_id(17, 10), first);
+}
+
+/*
+ * The same with the callee's REFER crossing the other way: the caller's
+ * REFER (CSeq 10) accepted, then the callee's (CSeq 40) reached the caller,
+ * which declined it (603). The mapping had become the callee's REFER's,
+ * sent to leg A, and a NOTIFY from leg B then mapped nothing: the callee's
+ * final NOTIFY about the caller's REFER reached it with the callee's number.
+ */
+static void test_refused_refer_from_the_other_side_keeps_the_id(void **state)
+{
+	char branch[128];
+	(void)state;
+
+	uint32_t first = relayed_refer_from_a(10, branch, sizeof(branch));
+	assert_int_equal(answer_from_b(202, branch, first, "REFER").outcome, RELAY_SEND);
+	assert_int_equal(notify_from_b_id(41, first, "active;expires=60"), 10);
+
+	struct relay_result res = from_b("REFER", 42, "Refer-To: <sip:erin@10.3.3.3>\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_true(sip_view_eq(out, out_m.call_id, "callA@host", 10));
+	resp_from_a(603, "REFER");
+	relay_response(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_SEND);
+
+	assert_int_equal(notify_from_b_id(43, first, "terminated;reason=noresource"), 10);
+	assert_int_equal(subscribe_from_a_id(11, 10), first);
+}
+
 /*
  * A NOTIFY's Event id was once read into 32 bits without an overflow
  * check: id=4294967301 (2^32 + 5) was taken as 5, the CSeq of the
@@ -4788,6 +4919,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_challenged_bye_keeps_the_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relayed_refer_notify_id_maps_across, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_refer_keeps_the_earlier_refers_id, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_refer_from_the_other_side_keeps_the_id,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_redirect_to_an_in_dialog_request_keeps_its_contacts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_2xx_after_the_operators_bye_is_acked, setup,

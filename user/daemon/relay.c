@@ -446,13 +446,15 @@ struct event_id {
 
 /*
  * A request of the subscription of the REFER one side sent the other (the
- * last relayed, d->refer_fwd_*) names it by Event id with the REFER's CSeq
- * (RFC 3515 2.4.6), which differs between the legs: the NOTIFYs from the leg
- * it went to carry our CSeq there, and its sender knows the REFER by its own
- * (a NOTIFY with another id is for no subscription of its: 481 and the
- * transfer's progress is lost); a SUBSCRIBE from the sender (refreshing or
- * ending it) the other way round. Fills *ev when m, from leg from_leg, is
- * one such; its id then crosses mapped.
+ * last relayed that was not refused, d->refer_fwd_*) names it by Event id
+ * with the REFER's CSeq (RFC 3515 2.4.6), which differs between the legs:
+ * the NOTIFYs from the leg it went to carry our CSeq there, and its sender
+ * knows the REFER by its own (a NOTIFY with another id is for no
+ * subscription of its: 481 and the transfer's progress is lost); a
+ * SUBSCRIBE from the sender (refreshing or ending it) the other way round.
+ * Fills *ev when m, from leg from_leg, is one such; its id then crosses
+ * mapped. A REFER relayed before that one is not mapped any more (one pair
+ * per call: table.h).
  */
 static void refer_event_id(const struct shard_dialog *d, int from_leg, const struct sip_msg *m,
 			   struct event_id *ev)
@@ -901,6 +903,38 @@ static struct shard_txn *txn_of_request(struct relay_ctx *rc, const struct sip_s
 	    t->in_cseq != cseq || t->method_id != method)
 		return NULL;
 	return t;
+}
+
+/*
+ * The REFER relayed through t was refused (a non-2xx final) or got no final:
+ * it made no subscription (RFC 3515 2.4.2), and d's Event id pair goes back
+ * to the one in force before it (shard_refer_refused). When a later REFER
+ * took the pair while this one waited, that one keeps this one's as the
+ * pair to put back: it is given this one's own instead, so that its refusal
+ * in turn does not bring back a REFER that made no subscription. The later
+ * ones are found through their transactions while they are kept (each
+ * names the one before it), RELAY_PENDING_LOOKBACK of them at most.
+ */
+static void refer_refused(struct relay_ctx *rc, struct shard_dialog *d, const struct shard_txn *t)
+{
+	if (shard_refer_refused(d, t))
+		return;
+	uint32_t out = d->refer_fwd_out, in = d->refer_fwd_in;
+	for (int k = 0; out && k < RELAY_PENDING_LOOKBACK; k++) {
+		int sender = (out & SHARD_REFER_FWD_LEG_B) ? SHARD_LEG_A : SHARD_LEG_B;
+		struct shard_txn *later = txn_of_request(rc, &d->legs[sender], d->slot, d->gen,
+							 sender, in, SIP_METHOD_REFER);
+		if (!later || later == t || shard_refer_fwd_out(later) != out)
+			return;
+		if (later->refer_prev_out == shard_refer_fwd_out(t) &&
+		    later->refer_prev_in == t->in_cseq) {
+			later->refer_prev_out = t->refer_prev_out;
+			later->refer_prev_in = t->refer_prev_in;
+			return;
+		}
+		out = later->refer_prev_out;
+		in = later->refer_prev_in;
+	}
 }
 
 /*
@@ -1575,7 +1609,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		shard_dialog_write_end(rc->table, d);
 	}
 	if (fresh && m->method_id == SIP_METHOD_REFER)
-		shard_refer_relayed(d, !from_leg, t->out_cseq, t->in_cseq);
+		shard_refer_relayed(d, t);
 }
 
 /* A response to transaction t (at tslot) of a dialog that has ended. Its
@@ -1823,6 +1857,8 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 		shard_dialog_write_end(rc->table, d);
 		t->leg |= SHARD_TXN_EARLY_SDP;
 	}
+	if (m->status >= 300 && !t->final_class && t->method_id == SIP_METHOD_REFER)
+		refer_refused(rc, d, t);
 	if ((m->status == 408 || m->status == 481) && !t->final_class &&
 	    d->state == SHARD_DLG_CONFIRMED && ends_on_gone(t->method_id)) {
 		res->gone_status = (uint16_t)m->status;
@@ -1890,6 +1926,9 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 			    sizeof(rc->resent[0].data), 504);
 		counter_inc(&rc->invites_given_up);
 	}
+	/* nor a REFER: it made no subscription (RFC 3515 2.4.2) */
+	if (t->method_id == SIP_METHOD_REFER && !t->final_class && d)
+		refer_refused(rc, d, t);
 	shard_txn_free(rc->table, (uint32_t)slot);
 	return 0;
 }

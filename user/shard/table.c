@@ -579,7 +579,6 @@ static int reattach(struct shard_table *t)
 			h->reattach_dropped++;
 		}
 		if (x->used) {
-			x->timer = 0;
 			if (x->created_ms > now)
 				x->created_ms = now;
 			n_used++;

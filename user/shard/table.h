@@ -179,17 +179,27 @@ struct shard_dialog {
 		struct {
 			uint32_t free_prev, free_next;
 		};
-		/* worker's, while it holds a call: the last REFER one side sent
-		 * the other, relayed (shard_refer_relayed), as CSeq numbers on
-		 * each leg. A NOTIFY of its subscription names it by Event id
-		 * with the CSeq its recipient got (RFC 3515 2.4.6), which its
-		 * sender never sent: relay.c maps the id across. refer_fwd_out
-		 * is ours on the leg it went to, SHARD_REFER_FWD_LEG_B set when
-		 * that is leg B (0 = none: sipshard's CSeqs start at 1);
-		 * refer_fwd_in the sender's. In what held the free links, which
-		 * a used slot does not need: the layout stays the same, and a
-		 * table written before reads 0 there (links are cleared when a
-		 * slot is taken). */
+		/* worker's, while it holds a call: a REFER one side sent the
+		 * other, relayed (shard_refer_relayed), as CSeq numbers on
+		 * each leg: the last relayed that was not refused, the one
+		 * waiting for its final included (a NOTIFY may overtake the
+		 * 202, RFC 3515 2.4.4). A NOTIFY of its subscription names it
+		 * by Event id with the CSeq its recipient got (RFC 3515
+		 * 2.4.6), which its sender never sent: relay.c maps the id
+		 * across. refer_fwd_out is ours on the leg it went to,
+		 * SHARD_REFER_FWD_LEG_B set when that is leg B (0 = none:
+		 * sipshard's CSeqs start at 1); refer_fwd_in the sender's. A
+		 * REFER refused (a non-2xx final) or left without a final
+		 * makes no subscription (RFC 3515 2.4.2): the pair it took
+		 * goes back to the one before, which its transaction keeps
+		 * (shard_txn.refer_prev_out, shard_refer_refused). One pair
+		 * only, as the record has no room for a second: of two
+		 * REFERs in a call, the earlier accepted, the earlier one's
+		 * ids cross unmapped once the later one is relayed, unless
+		 * the later one is refused. In what held the free
+		 * links, which a used slot does not need: the layout stays
+		 * the same, and a table written before reads 0 there (links
+		 * are cleared when a slot is taken). */
 		struct {
 			uint32_t refer_fwd_out, refer_fwd_in;
 		};
@@ -241,17 +251,6 @@ static inline uint8_t shard_refer_sent_bit(int leg)
 }
 
 #define SHARD_REFER_FWD_LEG_B 0x80000000u
-
-/* A REFER was relayed to leg, as CSeq out there, the sender's being in: a
- * NOTIFY without id from it is no longer about a later REFER of ours, and
- * the Event ids of its subscription map between out and in. */
-static inline void shard_refer_relayed(struct shard_dialog *d, int leg, uint32_t out, uint32_t in)
-{
-	d->refer |= shard_refer_sent_bit(leg);
-	d->refer_fwd_out =
-	    (out & ~SHARD_REFER_FWD_LEG_B) | (leg == SHARD_LEG_B ? SHARD_REFER_FWD_LEG_B : 0);
-	d->refer_fwd_in = in;
-}
 
 /* The operator's REFER went to leg as CSeq cseq: the transfer is active. */
 static inline void shard_refer_start(struct shard_dialog *d, int leg, uint32_t cseq)
@@ -439,7 +438,14 @@ struct shard_txn {
 	 * that the table's layout stays the same (shard_txn_alloc zeroes it). */
 	uint32_t session_asked_s;
 	uint64_t created_ms;
-	uint64_t timer;	     /* worker's: wheel handle, 0 = none (the creation list needs none) */
+	/* worker's, a relayed REFER's: the pair of shard_dialog.refer_fwd_out
+	 * and _in that this REFER took over when it was relayed
+	 * (shard_refer_relayed), put back when it is refused or gets no final
+	 * (shard_refer_refused): it made no subscription. In what held a
+	 * wheel handle that no transaction ever took (the creation list needs
+	 * none), so that the layout stays the same; 0 in a table written
+	 * before: no pair to put back. */
+	uint32_t refer_prev_out, refer_prev_in;
 	uint32_t prev, next; /* waiting or answered list (index + 1), or free list (next) */
 	/* the length of the original Via lines and dialog headers; up to
 	 * SHARD_TXN_HEAD_MAX they are in head, longer ones in the long-head
@@ -465,13 +471,62 @@ _Static_assert(offsetof(struct shard_txn, leg) == 5 &&
 		   offsetof(struct shard_txn, final_class) == 7 &&
 		   offsetof(struct shard_txn, dialog) == 8 &&
 		   offsetof(struct shard_txn, session_asked_s) == 28 &&
-		   offsetof(struct shard_txn, created_ms) == 32,
-	       "session_asked_s must stay in what was padding: the table layout is versioned");
+		   offsetof(struct shard_txn, created_ms) == 32 &&
+		   offsetof(struct shard_txn, refer_prev_out) == 40 &&
+		   offsetof(struct shard_txn, prev) == 48,
+	       "session_asked_s must stay in what was padding, and refer_prev_* where the unused "
+	       "timer was: the table layout is versioned");
 
 /* The leg (SHARD_LEG_A or SHARD_LEG_B) transaction t's request came from. */
 static inline int shard_txn_from_leg(const struct shard_txn *t)
 {
 	return t->leg & SHARD_TXN_LEG;
+}
+
+/* refer_fwd_out of the REFER relayed through t: its CSeq on the leg it went
+ * to, with that leg. */
+static inline uint32_t shard_refer_fwd_out(const struct shard_txn *t)
+{
+	return (t->out_cseq & ~SHARD_REFER_FWD_LEG_B) |
+	       (shard_txn_from_leg(t) == SHARD_LEG_A ? SHARD_REFER_FWD_LEG_B : 0);
+}
+
+/* d's Event id pair becomes out and in. Through 0 (no pair) and with
+ * compiler barriers: a SIGKILL between the stores leaves no pair, or the
+ * old or new one, never the halves of two (the pair is not worth freeing
+ * the record at re-attach, as shard_dialog_write_begin would). */
+static inline void shard_refer_fwd_set(struct shard_dialog *d, uint32_t out, uint32_t in)
+{
+	d->refer_fwd_out = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	d->refer_fwd_in = in;
+	atomic_signal_fence(memory_order_seq_cst);
+	d->refer_fwd_out = out;
+}
+
+/* A REFER was relayed through t (a new transaction) to the other leg: a
+ * NOTIFY without id from that leg is no longer about a later REFER of ours,
+ * and the Event ids of its subscription map between our CSeq there and the
+ * sender's, from now on (its NOTIFYs may come before its 2xx, RFC 3515
+ * 2.4.4); t keeps the pair in force before, for shard_refer_refused. */
+static inline void shard_refer_relayed(struct shard_dialog *d, struct shard_txn *t)
+{
+	d->refer |= shard_refer_sent_bit(!shard_txn_from_leg(t));
+	t->refer_prev_out = d->refer_fwd_out;
+	t->refer_prev_in = d->refer_fwd_in;
+	shard_refer_fwd_set(d, shard_refer_fwd_out(t), t->in_cseq);
+}
+
+/* The REFER relayed through t was refused (a non-2xx final) or got no final
+ * (RFC 3515 2.4.2: no subscription): when d's pair is still its own, the one
+ * before it is put back, and true is returned. False when a later REFER took
+ * the pair since (relay.c then mends that one's refer_prev_*). */
+static inline bool shard_refer_refused(struct shard_dialog *d, const struct shard_txn *t)
+{
+	if (d->refer_fwd_out != shard_refer_fwd_out(t) || d->refer_fwd_in != t->in_cseq)
+		return false;
+	shard_refer_fwd_set(d, t->refer_prev_out, t->refer_prev_in);
+	return true;
 }
 
 /* Start of the mapping. Sizes are recorded so that a file written by a build
