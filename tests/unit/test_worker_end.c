@@ -569,6 +569,37 @@ static void test_late_keepalive_round_keeps_an_answering_call(void **state)
 }
 
 /*
+ * The callee answers a keep-alive OPTIONS 100, then 200, then sends that 200
+ * again. The 100 moved no counter (nor did the copy of the 200 in any but
+ * keepalive.answered, which counted it as another OPTIONS answered): a
+ * provisional is counted as such, and the round is answered once, while it
+ * waits (SESSION_KEEPALIVE_PENDING); a copy after that is a retransmission.
+ */
+static void test_keepalive_answer_counted_once(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048];
+
+	struct shard_dialog *d = shard_dialog_get(&w->table, SLOT, GEN);
+	d->last_activity_ms = clock_mono_ms() - 4500;
+	assert_true(take_over_late(f, req, sizeof(req), 0) > 0);
+	assert_non_null(strstr(req, "OPTIONS sip:"));
+	assert_true(d->legs[SHARD_LEG_B].keepalive & SESSION_KEEPALIVE_PENDING);
+	response_from_callee(f, req, "100 Trying");
+	assert_int_equal(w->st.keepalives_provisional, 1);
+	assert_int_equal(w->st.keepalives_answered, 0);
+	assert_true(d->legs[SHARD_LEG_B].keepalive & SESSION_KEEPALIVE_PENDING);
+	response_from_callee(f, req, "200 OK");
+	assert_int_equal(w->st.keepalives_answered, 1);
+	assert_false(d->legs[SHARD_LEG_B].keepalive & SESSION_KEEPALIVE_PENDING);
+	response_from_callee(f, req, "200 OK");
+	assert_int_equal(w->st.keepalives_answered, 1);
+	assert_int_equal(w->st.keepalives_retransmitted, 1);
+	assert_int_equal(w->st.keepalives_stray, 0);
+}
+
+/*
  * The callee answers the caller's re-INVITE 481: its dialog is gone (RFC
  * 3261 12.2.1.2, 14.1: the UAC, sipshard on that leg, should end it). The
  * 481 was relayed and the call left up until dialog_idle_s (2 h by
@@ -684,6 +715,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_keepalive_round_ends_before_idle, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_keepalive_answer_counted_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_keepalive_round_keeps_an_answering_call,
 					    setup, teardown),
 	};

@@ -1324,6 +1324,8 @@ json_t *daemon_stats_json(struct daemon *d)
 		JC(ka, "answered", s->keepalives_answered);
 		JC(ka, "missed", s->keepalives_missed);
 		JC(ka, "stray_responses", s->keepalives_stray);
+		JC(ka, "provisionals", s->keepalives_provisional);
+		JC(ka, "retransmissions", s->keepalives_retransmitted);
 		JC(ka, "calls_ended", s->dialogs_keepalive_failed);
 		json_object_set_new(o, "keepalive", ka);
 		json_t *drops = json_object();

@@ -162,9 +162,11 @@ struct worker_stats {
 	uint64_t dialogs_gone;
 	/* the in-dialog keep-alive (timers.dialog_keepalive_s): OPTIONS sent,
 	 * answered, rounds a leg left unanswered, answers that match no dialog
-	 * of ours, calls ended by it */
+	 * of ours, calls ended by it; provisionals to its OPTIONS, and finals
+	 * that came once their OPTIONS had its answer (copies of that final) */
 	uint64_t keepalives_sent, keepalives_answered, keepalives_missed, keepalives_stray,
 	    dialogs_keepalive_failed;
+	uint64_t keepalives_provisional, keepalives_retransmitted;
 	uint64_t sent_for_controller; /* DMSG_SEND: 2xx queued after their install */
 	/* DMSG_SEND larger than tx_buffer_size not sent: sends before it wait
 	 * for room, or the send buffer is full (the callee repeats its 2xx) */

@@ -677,7 +677,10 @@ static int keepalive_challenged(struct worker *w, struct shard_dialog *d, int le
 }
 
 /* A response whose top Via branch has the keep-alive's prefix: it ends here
- * (keepalive_final). */
+ * (keepalive_final). A round's OPTIONS is answered once, while the round
+ * waits for it: a copy of its final (or of a challenge answered already)
+ * finds the round over and is counted as a retransmission, not as another
+ * OPTIONS answered. */
 static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 {
 	int leg;
@@ -687,12 +690,15 @@ static void keepalive_answered(struct worker *w, const struct sip_msg *m)
 		counter_inc(&w->st.keepalives_stray);
 		return;
 	}
-	if (m->status < 200)
+	if (m->status < 200) {
+		counter_inc(&w->st.keepalives_provisional);
 		return;
-	/* a copy of a challenge answered already finds the round over */
-	if ((m->status == 401 || m->status == 407) &&
-	    (d->legs[leg].keepalive & SESSION_KEEPALIVE_PENDING) &&
-	    keepalive_challenged(w, d, leg, m) == 0) {
+	}
+	if (!(d->legs[leg].keepalive & SESSION_KEEPALIVE_PENDING)) {
+		counter_inc(&w->st.keepalives_retransmitted);
+		return;
+	}
+	if ((m->status == 401 || m->status == 407) && keepalive_challenged(w, d, leg, m) == 0) {
 		shard_keepalive_challenged(d, leg); /* the OPTIONS again answers */
 		return;
 	}
