@@ -394,7 +394,9 @@ static void test_provisional_slows_to_t2(void **state)
 	start(SHARD_LEG_B, 1000);
 	respond(100, "BYE");
 	assert_int_equal(byes.busy, 1);
-	assert_int_equal(done.count, 0);	     /* a provisional ends nothing */
+	assert_int_equal(done.count, 0);	  /* a provisional ends nothing */
+	assert_int_equal(byes.st.provisional, 1); /* but is counted, a drop of its own */
+	assert_int_equal(byes.st.answered + byes.st.stray, 0);
 	orig_tick(&byes, 1500, capture, NULL, NULL); /* due already: sent, next in T2 */
 	assert_int_equal(sent.count, 2);
 	orig_tick(&byes, 5499, capture, NULL, NULL);

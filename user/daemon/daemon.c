@@ -1309,6 +1309,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JC(orig, "sent", b->sent);
 		JC(orig, "retransmitted", b->retransmitted);
 		JC(orig, "answered", b->answered);
+		JC(orig, "provisionals", b->provisional);
 		JC(orig, "unanswered", b->unanswered);
 		JC(orig, "overwritten", b->overwritten);
 		JC(orig, "call_ended", b->call_ended);

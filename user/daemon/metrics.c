@@ -282,6 +282,8 @@ const struct metrics_row metrics_rows[] = {
      "Challenges to requests sipshard sent itself that the credentials cannot answer."},
     {"worker_originated_overwritten", C,
      "Requests sipshard sent itself that gave their slot to a newer one while waiting."},
+    {"worker_originated_provisionals", C,
+     "Provisional responses to requests sipshard sent itself in calls: dropped."},
     {"worker_originated_retransmitted", C, "Retransmissions of requests sipshard sent itself."},
     {"worker_originated_sent", C,
      "Requests sipshard sent itself in calls (BYE, INFO, MESSAGE, REFER, OPTIONS)."},

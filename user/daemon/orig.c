@@ -500,7 +500,9 @@ void orig_on_response(struct orig_table *t, const struct sip_msg *m, uint64_t no
 		return;
 	}
 	if (m->status < 200) {
+		/* Timer E goes to T2 (RFC 3261 17.1.2.2); the 1xx ends here */
 		o->proceeding = true;
+		counter_inc(&t->st.provisional);
 		return;
 	}
 	if ((m->status == 401 || m->status == 407) && io && io->send &&

@@ -148,6 +148,7 @@ struct orig_stats {
 	uint64_t sent;		      /* requests sent (first transmissions) */
 	uint64_t retransmitted;	      /* retransmissions */
 	uint64_t answered;	      /* final responses that ended a transaction */
+	uint64_t provisional;	      /* provisionals to a busy transaction (dropped) */
 	uint64_t unanswered;	      /* transactions given up after Timer F */
 	uint64_t overwritten;	      /* transactions that gave their slot up while busy */
 	uint64_t call_ended;	      /* stopped because their dialog ended (orig_end_dialog) */
