@@ -1767,6 +1767,30 @@ static void test_second_fork_answering_late_is_ended(void **state)
 	assert_int_equal(st.dropped_unknown_response, 0);
 }
 
+/* Leg B answers the CANCEL of a ringing call 200, and sends that 200 again;
+ * a response with CSeq method CANCEL on that branch ends here, as the
+ * worker's drops.cancel_answered does for a re-INVITE's CANCEL: it moved no
+ * counter of the controller's. */
+static void test_answers_to_leg_b_cancel_counted(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 180, "btag");
+	cancel_from_alice();
+	unsigned cancel = last_sent_request(SIP_METHOD_CANCEL);
+	unsigned before = nsent;
+	response_from_bob(cancel, 200, "btag");
+	response_from_bob(cancel, 200, "btag");
+	assert_int_equal(nsent, before); /* nothing sent for them */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.cancel_responses, 2);
+	assert_int_equal(st.dropped_unknown_response, 0);
+	response_from_bob(inv, 487, "btag");
+	assert_int_equal(sent_msg(last_sent_request(SIP_METHOD_ACK))->method_id, SIP_METHOD_ACK);
+}
+
 /* Found measuring set-up rates: answered calls keep their record a few seconds
  * for 2xx retransmissions, and at a few thousand calls per second those
  * records filled capacity.setups, so new INVITEs got 503 (rejected_capacity)
@@ -8637,6 +8661,7 @@ int main(void)
 	    WITH_CONFIG(test_options_405_carries_allow, options_405_config),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_pracked_fork_is_above_its_prack, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_answers_to_leg_b_cancel_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_fork_answering_late_is_ended, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,

@@ -1930,6 +1930,8 @@ static void on_response(struct ctl *c, unsigned shard, const struct sip_msg *r,
 
 	if (!k || r->cseq.method_id != SIP_METHOD_INVITE) {
 		if (k && r->cseq.method_id == SIP_METHOD_CANCEL) {
+			/* an answer to our CANCEL (or a copy of one): it ends here */
+			c->st.cancel_responses++;
 			/* 200 to our CANCEL: the 487 follows; no more CANCELs */
 			if (r->status >= 200 && k->state == CALL_PROCEEDING && k->t_next) {
 				k->t_next = 0;

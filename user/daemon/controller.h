@@ -153,6 +153,9 @@ struct ctl_stats {
 	/* provisionals to leg B's INVITE once the call had its final (or its
 	 * answer): dropped */
 	uint64_t late_provisionals;
+	/* responses on leg B's INVITE branch with CSeq method CANCEL: the
+	 * answers to leg B's CANCEL (and copies of them), which end here */
+	uint64_t cancel_responses;
 	/* provisionals (but 100) to a leg B INVITE sipshard had given up on
 	 * itself (Timer B; its CANCEL unanswered by Timer F; its target left at
 	 * failover_ms and the call's record gone since): answered with a CANCEL

@@ -41,6 +41,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_calls_timeout", C, "Calls that got no final in time (the caller got 408)."},
     {"controller_cancel_reasons_dropped", C,
      "Reason lines of callers' CANCELs not passed on to leg B (malformed, or too long)."},
+    {"controller_cancel_responses", C,
+     "Responses to leg B CANCELs (and copies of them): they end here."},
     {"controller_cdrs", C, "Call detail records made."},
     {"controller_completed_evicted", C,
      "Records of refused or failed calls waiting for the caller's ACK, freed early for a new "
