@@ -1791,6 +1791,39 @@ static void test_answers_to_leg_b_cancel_counted(void **state)
 	assert_int_equal(sent_msg(last_sent_request(SIP_METHOD_ACK))->method_id, SIP_METHOD_ACK);
 }
 
+/* A CANCEL that matches no call, one in a dialog naming no re-INVITE (the
+ * worker hands it over), and a request with a To tag for no dialog are
+ * answered 481 (RFC 3261 9.2, 12.2.2): counted, where they moved no
+ * counter of the controller's. */
+static void test_481_answers_counted(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	cancel_from_alice(); /* no INVITE before it */
+	from_alice("CANCEL sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKdlgc\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:sipshard@127.0.0.1>;tag=sometag\r\n"
+		   "Call-ID: d1@10.1.1.1\r\n"
+		   "CSeq: 7 CANCEL\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	from_alice("INFO sip:sipshard@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKdlgi\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:sipshard@127.0.0.1>;tag=sometag\r\n"
+		   "Call-ID: d1@10.1.1.1\r\n"
+		   "CSeq: 8 INFO\r\n"
+		   "Content-Length: 0\r\n\r\n");
+	assert_int_equal(nsent, 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(sent_msg(i)->status, 481);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answered_481, 3);
+	assert_int_equal(st.ood_answered, 0);
+}
+
 /* Found measuring set-up rates: answered calls keep their record a few seconds
  * for 2xx retransmissions, and at a few thousand calls per second those
  * records filled capacity.setups, so new INVITEs got 503 (rejected_capacity)
@@ -8662,6 +8695,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_pracked_fork_is_above_its_prack, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answers_to_leg_b_cancel_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_481_answers_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_second_fork_answering_late_is_ended, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,

@@ -1992,6 +1992,7 @@ static void on_cancel(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	 * branch and CSeq number): that of a merged copy answered 482, or of
 	 * another transaction, matches none and must not end this call */
 	if (!k || invite_txn_of(c, k, m) != INVITE_SAME) {
+		c->st.answered_481++;
 		answer_stateless(c, shard, m, 481, NULL, src, srclen);
 		return;
 	}
@@ -2055,6 +2056,7 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	case SIP_METHOD_INVITE:
 		if (m->to.has_tag) {
 			/* a re-INVITE for a dialog the worker does not know */
+			c->st.answered_481++;
 			answer_stateless(c, shard, m, 481, NULL, src, srclen);
 			return;
 		}
@@ -2094,6 +2096,7 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		break;
 	}
 	if (m->to.has_tag) {
+		c->st.answered_481++;
 		answer_stateless(c, shard, m, 481, NULL, src, srclen);
 		return;
 	}

@@ -80,6 +80,10 @@ struct ctl_stats {
 	uint64_t rejected_too_large;
 	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
 	    invite_retrans;
+	/* requests answered 481 here: a CANCEL that matches no INVITE of a call
+	 * in set-up (an in-dialog one naming no re-INVITE too, which the worker
+	 * hands over), a request with a To tag for no dialog */
+	uint64_t answered_481;
 	uint64_t calls_active, dialogs_ended, cdrs;
 	uint64_t linger_evicted; /* answered records freed early for a new INVITE */
 	/* records of calls refused or failed, waiting for the caller's ACK,

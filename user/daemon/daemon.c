@@ -1409,6 +1409,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "rejected_too_large", cs.rejected_too_large + too_large);
 	JI(c, "options", cs.options);
 	JI(c, "ood_answered", cs.ood_answered);
+	JI(c, "answered_481", cs.answered_481);
 	JI(c, "invite_retrans", cs.invite_retrans);
 	JI(c, "acks_absorbed", cs.acks_absorbed);
 	JI(c, "dropped_unknown_response", cs.dropped_unknown_response);
