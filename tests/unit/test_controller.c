@@ -1824,6 +1824,33 @@ static void test_481_answers_counted(void **state)
 	assert_int_equal(st.ood_answered, 0);
 }
 
+/* A 100 to leg B's INVITE while it sets up ends here (hop by hop), and a
+ * non-2xx final from another fork after the call's 2xx is ACKed (RFC 3261
+ * 17.1.1.3): each moved no counter of the controller's; the 100 is counted
+ * (provisionals_100), the final with the stale finals ACKed. */
+static void test_trying_and_a_final_after_the_answer_counted(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned before = nsent;
+	response_from_bob(inv, 100, NULL);
+	response_from_bob(inv, 180, "fork1");
+	response_from_bob(inv, 100, NULL);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.provisionals_100, 2);
+	assert_int_equal(st.late_provisionals, 0);
+	assert_int_equal(nsent, before + 1); /* the 180 alone went to the caller */
+	response_from_bob_at(inv, 200, "fork1", 1200);
+	before = nsent;
+	response_from_bob_at(inv, 486, "fork2", 1300);
+	assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_finals_acked, 1);
+	assert_int_equal(st.dropped_unknown_response, 0);
+}
+
 /* Found measuring set-up rates: answered calls keep their record a few seconds
  * for 2xx retransmissions, and at a few thousand calls per second those
  * records filled capacity.setups, so new INVITEs got 503 (rejected_capacity)
@@ -8696,6 +8723,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answers_to_leg_b_cancel_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_481_answers_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trying_and_a_final_after_the_answer_counted, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_second_fork_answering_late_is_ended, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lingering_records_give_way_to_new_calls, setup,

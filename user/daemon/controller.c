@@ -1573,8 +1573,10 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			c->st.late_provisionals++;
 		return;
 	}
-	if (r->status == 100)
+	if (r->status == 100) {
+		c->st.provisionals_100++; /* hop by hop: never relayed */
 		return;
+	}
 	if (r->status < 200) {
 		k->b_rang = true;
 		const char *head = k->head;
@@ -1766,8 +1768,11 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		return;
 	}
 	int an = ack_leg_b(c, k, r, ack, sizeof(ack));
-	if (k->state == CALL_ANSWERED)
+	if (k->state == CALL_ANSWERED) {
+		/* another fork's final after the call's 2xx: ACKed, no more */
+		c->st.stale_finals_acked++;
 		return;
+	}
 	/* a challenge the route has credentials for: the call goes on, as
 	 * though the target had not answered yet */
 	if (r->status == 422 && raise_session_interval(c, k, r, now) == 0)

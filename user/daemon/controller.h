@@ -157,6 +157,9 @@ struct ctl_stats {
 	/* provisionals to leg B's INVITE once the call had its final (or its
 	 * answer): dropped */
 	uint64_t late_provisionals;
+	/* 100 (Trying) to leg B's INVITE while it rings: hop by hop, it stops
+	 * Timer A and is not relayed */
+	uint64_t provisionals_100;
 	/* responses on leg B's INVITE branch with CSeq method CANCEL: the
 	 * answers to leg B's CANCEL (and copies of them), which end here */
 	uint64_t cancel_responses;

@@ -1443,6 +1443,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "fork_dialogs_ended", cs.fork_dialogs_ended);
 	JI(c, "first_forks_ended", cs.first_forks_ended);
 	JI(c, "late_provisionals", cs.late_provisionals);
+	JI(c, "provisionals_100", cs.provisionals_100);
 	JI(c, "cancel_responses", cs.cancel_responses);
 	JI(c, "late_provisionals_cancelled", cs.late_provisionals_cancelled);
 	JI(c, "given_up_forgotten", cs.given_up_forgotten);

@@ -100,6 +100,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_probes_answered", C,
      "OPTIONS sent to targets that are down (routes[].probe_s) and answered."},
     {"controller_probes_sent", C, "OPTIONS sent to targets that are down (routes[].probe_s)."},
+    {"controller_provisionals_100", C,
+     "100 (Trying) responses to leg B INVITEs while they ring: hop by hop, not relayed."},
     {"controller_register_2xx_contact_unlisted", C,
      "2xx to REGISTERs that did not list our Contact among the bindings (taken for their "
      "Expires, or the expiry asked)."},
