@@ -1706,6 +1706,54 @@ static void test_options_405_carries_allow(void **state)
 	assert_null(memmem(out.buf + allow->value.off, allow->value.len, "OPTIONS", 7));
 }
 
+/* An out-of-dialog request (no To tag) of method, from alice. */
+static void ood_from_alice(const char *method)
+{
+	from_alice("%s sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKood%s\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=otag\r\n"
+		   "To: <sip:bob@127.0.0.1>\r\n"
+		   "Call-ID: ood-%s@10.1.1.1\r\n"
+		   "CSeq: 1 %s\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   method, method, method, method);
+}
+
+/* A BYE without a To tag names no dialog: RFC 3261 15.1.2 has a UAS answer
+ * a BYE that matches none 481. It got 405 with an Allow that lists BYE, a
+ * method it said it allows while refusing it; another method still gets the
+ * 405. */
+static void test_bye_out_of_dialog_gets_481(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+	ood_from_alice("BYE");
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent_msg(0)->status, 481);
+	assert_null(sip_find_hdr(&out, SIP_HDR_ALLOW));
+	ood_from_alice("FOO");
+	assert_int_equal(nsent, 2);
+	assert_int_equal(sent_msg(1)->status, 405);
+	assert_non_null(sip_find_hdr(&out, SIP_HDR_ALLOW));
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answered_481, 1);
+	assert_int_equal(st.ood_answered, 1);
+}
+
+/* out_of_dialog.BYE, when an operator names it, is the answer still. */
+static const char bye_403_config[] =
+    SMALL_CONFIG_HEAD " \"out_of_dialog\": {\"BYE\": 403},"
+		      " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
+
+static void test_bye_out_of_dialog_as_configured(void **state)
+{
+	(void)state;
+	ood_from_alice("BYE");
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent_msg(0)->status, 403);
+}
+
 /* A fork refused an early dialog of its own has its reliable 18x PRACKed
  * by sipshard (CSeq the INVITE's + 1 + RSeq). When its 2xx comes after
  * another fork answered, the BYE that ends it once took the INVITE's CSeq
@@ -8719,6 +8767,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draining_refuses_new_calls_only, setup, teardown),
 	    WITH_CONFIG(test_options_405_carries_allow, options_405_config),
+	    cmocka_unit_test_setup_teardown(test_bye_out_of_dialog_gets_481, setup, teardown),
+	    WITH_CONFIG(test_bye_out_of_dialog_as_configured, bye_403_config),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_pracked_fork_is_above_its_prack, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answers_to_leg_b_cancel_counted, setup, teardown),

@@ -2050,6 +2050,16 @@ static void on_ack(struct ctl *c, const struct sip_msg *m)
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* out_of_dialog names BYE: the operator's answer to a BYE with no To tag. */
+static bool ood_names_bye(struct ctl *c)
+{
+	const struct config *p = policy_config(c->pol);
+	for (unsigned i = 0; i < p->nood; i++)
+		if (!strcmp(p->ood[i].method, "BYE"))
+			return true;
+	return false;
+}
+
 void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		     const struct sockaddr *src, socklen_t srclen, uint64_t now_ms)
 {
@@ -2100,7 +2110,9 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	default:
 		break;
 	}
-	if (m->to.has_tag) {
+	/* a BYE without a To tag names no dialog: 481 (RFC 3261 15.1.2), not
+	 * a 405 whose Allow lists BYE; unless out_of_dialog names BYE */
+	if (m->to.has_tag || (m->method_id == SIP_METHOD_BYE && !ood_names_bye(c))) {
 		c->st.answered_481++;
 		answer_stateless(c, shard, m, 481, NULL, src, srclen);
 		return;

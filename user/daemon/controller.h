@@ -82,7 +82,8 @@ struct ctl_stats {
 	    invite_retrans;
 	/* requests answered 481 here: a CANCEL that matches no INVITE of a call
 	 * in set-up (an in-dialog one naming no re-INVITE too, which the worker
-	 * hands over), a request with a To tag for no dialog */
+	 * hands over), a request with a To tag for no dialog, a BYE without
+	 * one (unless out_of_dialog names BYE) */
 	uint64_t answered_481;
 	uint64_t calls_active, dialogs_ended, cdrs;
 	uint64_t linger_evicted; /* answered records freed early for a new INVITE */

@@ -26,7 +26,7 @@ const struct metrics_row metrics_rows[] = {
      "ACKs of a non-2xx final sent to a caller, each freeing its call's set-up record."},
     {"controller_answered_481", C,
      "Requests answered 481: a CANCEL matching no call in set-up, a request with a To tag "
-     "for no dialog."},
+     "for no dialog, a BYE without one."},
     {"controller_answers_deferred", C,
      "Callee 2xx answers put off: a worker's command ring full, or datagrams before them "
      "waiting for room (the callee's retransmission is taken)."},
