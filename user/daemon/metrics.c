@@ -242,6 +242,8 @@ const struct metrics_row metrics_rows[] = {
     {"worker_dialogs_ended", C, "Dialogs the worker freed."},
     {"worker_dialogs_expired", C,
      "Dialogs ended by a timer (dialog_idle_s, dialog_max_s, the session timer)."},
+    {"worker_dialogs_gone", C,
+     "Calls ended because a side answered a request in them 408 or 481 (its dialog is gone)."},
     {"worker_dialogs_installed", C, "Dialogs the controller installed in the worker's table."},
     {"worker_dialogs_reattached", C, "Calls taken over from the dialog table file at start."},
     {"worker_dialogs_session_expired", C,
@@ -253,6 +255,8 @@ const struct metrics_row metrics_rows[] = {
     {"worker_installs_refused", C,
      "Dialog installs from the controller the worker's table refused (a slot of another "
      "generation, an early update into a slot kept for a call's other forks)."},
+    {"worker_invites_given_up", C,
+     "Re-INVITEs with no final within timers.transaction_timeout_ms, answered 504 here."},
     {"worker_io_receive_buffers_exhausted", C, "Times io_uring ran out of receive buffers."},
     {"worker_io_receive_errors", C, "Receive errors on the worker's socket."},
     {"worker_io_send_enobufs", C,
@@ -270,7 +274,8 @@ const struct metrics_row metrics_rows[] = {
     {"worker_keepalive_sent", C, "In-dialog keep-alive OPTIONS sent (timers.dialog_keepalive_s)."},
     {"worker_keepalive_stray_responses", C,
      "Answers to keep-alive OPTIONS that matched no dialog."},
-    {"worker_late_finals_acked", C, "Finals to re-INVITEs whose dialog had ended, ACKed here."},
+    {"worker_late_finals_acked", C,
+     "Finals to re-INVITEs whose dialog had ended, or 2xx to ones given up, ACKed here."},
     {"worker_long_head_full", C,
      "Requests whose response lines found the long-head pool full "
      "(capacity.long_heads_per_shard)."},
@@ -336,6 +341,9 @@ const struct metrics_row metrics_rows[] = {
      "INVITEs with Replaces or Join that name no dialog here, passed on as they are."},
     {"worker_responses_503_sent_as_500", C,
      "In-dialog 503s relayed to the other side as 500 (RFC 3261 16.7)."},
+    {"worker_responses_too_large", C,
+     "First finals too large for the send buffer once written for their request's sender, "
+     "answered 500 here."},
     {"worker_rx", C, "Datagrams received."},
     {"worker_rx_bad", C, "Datagrams that did not parse as SIP."},
     {"worker_rx_foreign", C, "Datagrams of another worker's calls, passed to it."},
