@@ -784,6 +784,25 @@ static void test_response_with_a_forged_branch_is_no_left_target(void **state)
 	assert_int_equal(st.calls_answered, 1);
 }
 
+/* The callee's 486 sent again while the call waits for the caller's ACK
+ * (our ACK was lost): ACKed again with the ACK kept, and counted as the
+ * other finals ACKed here are; it moved no counter. */
+static void test_final_sent_again_before_the_callers_ack_counted(void **state)
+{
+	struct ctl_stats st0, st;
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 486, "btag");
+	ctl_get_stats(ctl, &st0);
+	unsigned before = nsent;
+	response_from_bob(inv, 486, "btag");
+	assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.stale_finals_acked, st0.stale_finals_acked + 1);
+}
+
 /* A 2xx without a To tag (an RFC 2543 callee; RFC 3261 12.1.2 takes the
  * remote tag as empty) once the call's own early dialog ended, or once the
  * call has its final: ACKed and ended with a BYE, as a tagged one is. It
@@ -8636,6 +8655,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_final_retransmitted_after_the_record_left_is_acked,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_early_dialog_ended_during_setup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_final_sent_again_before_the_callers_ack_counted,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_response_with_a_forged_branch_is_no_left_target,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_2xx_without_to_tag_after_the_end_is_ended, setup,

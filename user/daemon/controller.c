@@ -1755,6 +1755,7 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		if (k->tail_len) {
 			send_to(c, k->shard, k->invite + k->invite_len, k->tail_len, &k->b_peer,
 				k->b_len);
+			c->st.stale_finals_acked++;
 			return;
 		}
 		/* none kept: the call ended here first (Timer B, or a CANCEL
