@@ -630,6 +630,106 @@ static void test_large_invite_reaches_bob_and_an_oversized_copy_gets_513(void **
 	assert_int_equal(st.calls_active, 1); /* the first call only: no record held */
 }
 
+/* A string of n bytes of c (n < 400), for the fields below. */
+static const char *filler(char c, size_t n)
+{
+	static char s[2][400];
+	static unsigned turn;
+	char *p = s[turn++ % 2];
+	assert_true(n < sizeof(s[0]));
+	memset(p, c, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Four Record-Route entries as an IMS core writes them, about 150 bytes
+ * each: 611 bytes as a Route line, past SESSION_ROUTE_SET_MAX. side names
+ * the proxies. */
+static const char *ims_record_route(const char *side)
+{
+	static char rr[1024];
+	size_t at = 0;
+	for (int i = 0; i < 4; i++)
+		at += (size_t)snprintf(rr + at, sizeof(rr) - at,
+				       "%s<sip:%s%d.ims.mnc001.mcc001.3gppnetwork.org:6060;"
+				       "transport=udp;lr;ftag=ffffffffffffffff;did=4a1.c2f3b1e2;"
+				       "nat=yes;vsf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA>",
+				       i ? ", " : "", side, i);
+	return rr;
+}
+
+/* An INVITE from alice (Call-ID and tag ending in n) with the From and To
+ * URIs, Contact and extra lines given. */
+static void invite_with_fields(int n, const char *from, const char *to, const char *contact,
+			       const char *extra)
+{
+	from_alice("INVITE sip:+15551234@127.0.0.1:5060 SIP/2.0\r\n"
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKlong%d\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <%s>;tag=long%d\r\n"
+		   "To: <%s>\r\n"
+		   "Call-ID: long%d@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Contact: <%s>\r\n"
+		   "%s"
+		   "Content-Length: 0\r\n\r\n",
+		   n, from, n, to, n, contact, extra);
+}
+
+/* The caller's Contact, From or To URI longer than a dialog's record keeps
+ * (SESSION_URI_MAX), or a Record-Route set longer than its route set
+ * (SESSION_ROUTE_SET_MAX): the call went on with the field left out, and
+ * its requests went malformed or past the caller's proxies (the callee's
+ * INFO reached alice as "INFO  SIP/2.0", its BYE with "To: <>", and no
+ * Route at all). Refused before leg B is tried, as a Call-ID or tag too
+ * long is: 400 with a Warning naming the field, rejected_too_large. */
+static void test_invite_whose_fields_would_not_fit_the_record_gets_400(void **state)
+{
+	struct ctl_stats st;
+	char long_uri[320], rr_line[1100];
+	(void)state;
+	static const char *const fields[] = {"Contact", "From URI", "To URI", "Record-Route"};
+
+	snprintf(rr_line, sizeof(rr_line), "Record-Route: %s\r\n", ims_record_route("pcscf"));
+	for (int i = 0; i < 4; i++) {
+		snprintf(long_uri, sizeof(long_uri), "sip:%s@10.1.1.1;x-long=%s",
+			 i == 2 ? "+15551234" : "alice", filler('g', 260));
+		nsent = 0;
+		invite_with_fields(i, i == 1 ? long_uri : "sip:alice@10.1.1.1",
+				   i == 2 ? long_uri : "sip:+15551234@127.0.0.1",
+				   i == 0 ? long_uri : "sip:alice@10.1.1.1:5061",
+				   i == 3 ? rr_line : "");
+		if (nsent != 1 || sent_msg(0)->status != 400)
+			fail_msg("%s too long: %u datagrams, the first %.*s", fields[i], nsent,
+				 (int)(nsent ? strcspn(sent[0].buf, "\r") : 0), sent[0].buf);
+		assert_int_equal(ntohs(sent[0].to.sin_port), 5061);
+		char warning[96];
+		snprintf(warning, sizeof(warning), "Warning: 399 sipshard \"%s too long\"\r\n",
+			 fields[i]);
+		assert_non_null(memmem(sent[0].buf, sent[0].len, warning, strlen(warning)));
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_too_large, 4);
+	assert_int_equal(st.calls_active, 0);
+	assert_int_equal(ninstall, 0);
+
+	/* as long as the record keeps: the call goes on (255 bytes of URI,
+	 * three such Record-Route entries) */
+	snprintf(long_uri, sizeof(long_uri), "sip:alice@10.1.1.1:5061;x=%s", filler('g', 229));
+	assert_int_equal(strlen(long_uri), SESSION_URI_MAX - 1);
+	snprintf(rr_line, sizeof(rr_line), "Record-Route: %.*s\r\n",
+		 (int)(strrchr(ims_record_route("pcscf"), ',') - ims_record_route("pcscf")),
+		 ims_record_route("pcscf"));
+	nsent = 0;
+	invite_with_fields(9, "sip:alice@10.1.1.1", "sip:+15551234@127.0.0.1", long_uri, rr_line);
+	unsigned inv = invite_to_bob();
+	response_from_bob(inv, 200, "btag");
+	assert_int_equal(ninstall, 1);
+	const struct sip_session *a = &last_install.legs[SHARD_LEG_A];
+	assert_string_equal(a->remote_target, long_uri);
+	assert_true(a->route_set_len > 400);
+}
+
 /* Found by fuzz_controller: the final's retransmission was ACKed with an ACK
  * built from the buffer that by then held the final sent to alice (empty
  * Request-URI, alice's Via and Call-ID sent to bob). */
@@ -1549,7 +1649,9 @@ static void test_cdr_cancelled_call(void **state)
  */
 static void test_cdr_members_escaped_as_jansson_writes_them(void **state)
 {
-	char user[300];
+	/* past the CDR's 200 bytes, within the record's URI (leg B's From is
+	 * this user at our advertise, 255 bytes at most) */
+	char user[231];
 	(void)state;
 	memset(user, 'u', sizeof(user) - 1);
 	user[sizeof(user) - 1] = '\0';
@@ -5980,21 +6082,32 @@ static void test_left_target_cancel_has_the_invite_request_uri(void **state)
 	assert_cancel_of(cancel, &ids, ruri, "CSeq: 1 CANCEL");
 }
 
-/* The same for a given-up INVITE whose CANCEL is too long to keep (a From
- * user of 1500 bytes; the entry keeps 1536): built from the provisional,
- * it once had the To URI as its Request-URI. The entry keeps the INVITE's
- * Request-URI instead. */
+/* The same for a given-up INVITE whose CANCEL is too long to keep (a
+ * Request-URI user of 1450 bytes, which leg B's Request-URI carries; the
+ * entry keeps 1536): built from the provisional, it once had the To URI as
+ * its Request-URI. The entry keeps the INVITE's Request-URI instead. (A From
+ * user that long once made it; the record refuses such a From URI now.) */
 static void test_given_up_cancel_too_long_to_keep_has_the_invite_request_uri(void **state)
 {
-	static char user[1501];
+	static char user[1451];
 	struct tick_send log[16];
-	char ruri[128];
+	static char ruri[1536];
 	(void)state;
 
-	memset(user, 'a', sizeof(user) - 1);
-	invite_from_alice_as(user, "bob"); /* at 1000 */
+	memset(user, '5', sizeof(user) - 1);
+	from_alice("INVITE sip:%s@127.0.0.1:5060 SIP/2.0\r\n" /* at 1000 */
+		   "Via: SIP/2.0/UDP 10.1.1.1:5061;branch=z9hG4bKinv1\r\n"
+		   "Max-Forwards: 70\r\n"
+		   "From: <sip:alice@10.1.1.1>;tag=atag\r\n"
+		   "To: <sip:bob@127.0.0.1>\r\n"
+		   "Call-ID: a1@10.1.1.1\r\n"
+		   "CSeq: 1 INVITE\r\n"
+		   "Contact: <sip:alice@10.1.1.1:5061>\r\n"
+		   "Content-Length: 0\r\n\r\n",
+		   user);
 	unsigned inv = invite_to_bob();
 	struct sip_view_copy ids = ids_and_ruri(inv, ruri, sizeof(ruri));
+	assert_true(strlen(ruri) > 1450);
 	unsigned n = tick_through(1000, 33000, log, 16);
 	assert_int_equal(n, 7); /* Timer A six times, then the 408 (Timer B) */
 	assert_tick_send(&log[6], 33000, 408, "a1@10.1.1.1", 5061);
@@ -8813,6 +8926,8 @@ int main(void)
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_large_invite_reaches_bob_and_an_oversized_copy_gets_513, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_invite_whose_fields_would_not_fit_the_record_gets_400, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_too_large_for_the_ring_goes_at_once,
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_to_b_is_retransmitted, setup, teardown),

@@ -360,34 +360,48 @@ static void trying_to_a(struct ctl *c, struct ctl_call *k, const struct sip_msg 
 
 /* ---- the dialog record the worker will hold ---------------------------- */
 
-static void set_uri(char *field, uint16_t *len, size_t cap, const struct sip_msg *m,
+/* false when u does not fit the field (nothing written then) */
+static bool set_uri(char *field, uint16_t *len, size_t cap, const struct sip_msg *m,
 		    const struct sip_uri *u)
 {
-	sip_session_set(field, len, cap, m->buf + u->whole.off, u->whole.len);
+	return sip_session_set(field, len, cap, m->buf + u->whole.off, u->whole.len);
+}
+
+/* The bytes the route set of m's Record-Route takes as set_route_set writes
+ * it, with its NUL; 0 when m has none. */
+static size_t route_set_need(const struct sip_msg *m)
+{
+	size_t n = 0;
+	if (!m->nrecord_routes)
+		return 0;
+	for (uint8_t i = 0; i < m->nrecord_routes; i++)
+		n += (size_t)m->record_routes[i].uri.whole.len + 2 + (i ? 1 : 0);
+	return sizeof("Route: ") - 1 + n + sizeof("\r\n");
 }
 
 /* Formats a route set as one "Route: <a>,<b>\r\n" line; reverse for the UAC side
  * (RFC 3261 12.1.2: a UAC's route set is the Record-Route list reversed). */
-static void set_route_set(struct sip_session *s, const struct sip_msg *m, bool reverse)
+static bool set_route_set(struct sip_session *s, const struct sip_msg *m, bool reverse)
 {
 	size_t len = 0, cap = sizeof(s->route_set);
 	s->route_set_len = 0;
 	if (!m->nrecord_routes)
-		return;
+		return true;
+	/* too long: refused by the callers (no route set would send the
+	 * dialog's requests past every proxy that record-routed, RFC 3261
+	 * 12.2.1.1; a cut one would lose the last hops) */
+	if (route_set_need(m) > cap)
+		return false;
 	len = (size_t)snprintf(s->route_set, cap, "Route: ");
 	for (uint8_t i = 0; i < m->nrecord_routes; i++) {
 		const struct sip_addr *a =
 		    &m->record_routes[reverse ? m->nrecord_routes - 1 - i : i];
-		int n = snprintf(s->route_set + len, cap - len, "%s<%.*s>", i ? "," : "",
-				 (int)a->uri.whole.len, m->buf + a->uri.whole.off);
-		if (n < 0 || (size_t)n >= cap - len)
-			return; /* too long: no route set rather than a cut one */
-		len += (size_t)n;
+		len += (size_t)snprintf(s->route_set + len, cap - len, "%s<%.*s>", i ? "," : "",
+					(int)a->uri.whole.len, m->buf + a->uri.whole.off);
 	}
-	if (len + 3 > cap)
-		return;
 	memcpy(s->route_set + len, "\r\n", 3);
 	s->route_set_len = (uint16_t)(len + 2);
+	return true;
 }
 
 static void set_peer(struct sip_session *s, const struct sockaddr *sa, socklen_t len)
@@ -399,37 +413,55 @@ static void set_peer(struct sip_session *s, const struct sockaddr *sa, socklen_t
 	s->peer_len = len;
 }
 
+/* The callee's URI of leg B's INVITE to b (m's To user, or b->user, at
+ * b->target) into uri (SESSION_URI_MAX bytes): its length, or -1 when it
+ * does not fit. */
+static int leg_b_uri(char *uri, const struct sip_msg *m, const struct setup_leg_b *b)
+{
+	const struct sip_uri *tu = &m->to.uri;
+	int ulen = b->user ? (int)strlen(b->user) : (int)tu->user.len;
+	int n = snprintf(uri, SESSION_URI_MAX, "sip:%.*s%s%s", ulen,
+			 b->user ? b->user : m->buf + tu->user.off, ulen ? "@" : "", b->target);
+	return n < 0 || n >= SESSION_URI_MAX ? -1 : n;
+}
+
 /* Leg B's side that depends on the target its INVITE goes to: the callee's
- * URI (m's To user, or b->user, at b->target), its address and the INVITE's CSeq. m is
- * the caller's INVITE, or leg B's previous one when the call fails over
- * (the same To user). */
-static void leg_b_target(struct sip_session *lb, const struct sip_msg *m,
+ * URI (leg_b_uri, or b->ruri and b->to_uri), its address and the INVITE's
+ * CSeq. m is the caller's INVITE, or leg B's previous one when the call
+ * fails over (the same To user). False, and nothing written, when a URI
+ * does not fit the record. */
+static bool leg_b_target(struct sip_session *lb, const struct sip_msg *m,
 			 const struct setup_leg_b *b, const struct sockaddr *dst, socklen_t dstlen)
 {
 	char uri[SESSION_URI_MAX];
-	const struct sip_uri *tu = &m->to.uri;
-	int ulen = b->user ? (int)strlen(b->user) : (int)tu->user.len;
-	if (b->ruri) {
-		/* the party of the dialog replaced or joined, where it is */
-		SESSION_SET(lb, remote_uri, b->to_uri, strlen(b->to_uri));
-		SESSION_SET(lb, remote_target, b->ruri, strlen(b->ruri));
-	} else {
-		int n =
-		    snprintf(uri, sizeof(uri), "sip:%.*s%s%s", ulen,
-			     b->user ? b->user : m->buf + tu->user.off, ulen ? "@" : "", b->target);
-		SESSION_SET(lb, remote_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
-		SESSION_SET(lb, remote_target, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	/* the party of the dialog replaced or joined, where it is */
+	const char *to_uri = b->to_uri, *ruri = b->ruri;
+	if (!ruri) {
+		if (leg_b_uri(uri, m, b) < 0)
+			return false;
+		to_uri = ruri = uri;
 	}
+	if (strlen(to_uri) >= sizeof(lb->remote_uri) || strlen(ruri) >= sizeof(lb->remote_target))
+		return false;
+	SESSION_SET(lb, remote_uri, to_uri, strlen(to_uri));
+	SESSION_SET(lb, remote_target, ruri, strlen(ruri));
 	lb->local_cseq = b->cseq;
 	lb->invite_cseq = b->cseq;
 	set_peer(lb, dst, dstlen);
+	return true;
 }
 
-/* Leg A from the caller's INVITE; leg B from what we send the callee. */
-static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
-			       const struct sockaddr *src, socklen_t srclen, const char *a_tag,
-			       const struct setup_leg_b *b, const struct sockaddr *dst,
-			       socklen_t dstlen)
+/* Leg A from the caller's INVITE; leg B from what we send the callee. The
+ * name of what does not fit the record (the caller's To or From URI, its
+ * Contact, its Record-Route set, leg B's To or From URI), or NULL: each
+ * field is as long as the record keeps, and one left empty would have the
+ * dialog's requests malformed (an empty Request-URI, To or From) or sent
+ * past the proxies that record-routed (RFC 3261 12.2.1.1). The Call-ID and
+ * tags were checked before (on_invite). */
+static const char *dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
+				      const struct sockaddr *src, socklen_t srclen,
+				      const char *a_tag, const struct setup_leg_b *b,
+				      const struct sockaddr *dst, socklen_t dstlen)
 {
 	struct sip_session *a = &d->legs[SHARD_LEG_A], *lb = &d->legs[SHARD_LEG_B];
 	char uri[SESSION_URI_MAX];
@@ -443,15 +475,18 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	SESSION_SET(a, call_id, m->buf + m->call_id.off, m->call_id.len);
 	SESSION_SET(a, local_tag, a_tag, strlen(a_tag));
 	SESSION_SET(a, remote_tag, m->buf + m->from.tag.off, m->from.tag.len);
-	set_uri(a->local_uri, &a->local_uri_len, sizeof(a->local_uri), m, &m->to.uri);
-	set_uri(a->remote_uri, &a->remote_uri_len, sizeof(a->remote_uri), m, &m->from.uri);
-	if (m->ncontacts)
-		set_uri(a->remote_target, &a->remote_target_len, sizeof(a->remote_target), m,
-			&m->contacts[0].uri);
-	else
+	if (!set_uri(a->local_uri, &a->local_uri_len, sizeof(a->local_uri), m, &m->to.uri))
+		return "To URI";
+	if (!set_uri(a->remote_uri, &a->remote_uri_len, sizeof(a->remote_uri), m, &m->from.uri))
+		return "From URI";
+	if (m->ncontacts && !set_uri(a->remote_target, &a->remote_target_len,
+				     sizeof(a->remote_target), m, &m->contacts[0].uri))
+		return "Contact";
+	if (!m->ncontacts)
 		set_uri(a->remote_target, &a->remote_target_len, sizeof(a->remote_target), m,
 			&m->from.uri);
-	set_route_set(a, m, false);
+	if (!set_route_set(a, m, false))
+		return "Record-Route";
 	a->remote_cseq = m->cseq.num;
 	a->remote_cseq_set = true;
 	a->invite_cseq_tag = session_cseq_tag(m->cseq.num);
@@ -465,12 +500,16 @@ static void dialog_from_invite(struct shard_dialog *d, const struct sip_msg *m,
 	const struct sip_uri *fu = &m->from.uri;
 	n = snprintf(uri, sizeof(uri), "sip:%.*s%s%s", (int)fu->user.len, m->buf + fu->user.off,
 		     fu->user.len ? "@" : "", b->advertise);
-	SESSION_SET(lb, local_uri, uri, (size_t)n < sizeof(uri) ? (size_t)n : 0);
+	if (n < 0 || (size_t)n >= sizeof(uri))
+		return "From URI"; /* the caller's user at our advertise */
+	SESSION_SET(lb, local_uri, uri, (size_t)n);
 	lb->session_state = SESSION_STATE_EARLY;
 	lb->signaling_state = SIGNALING_STATE_INITIAL;
 	if (m->body.len) /* the INVITE's offer (RFC 3261 13.2.1) */
 		relay_sdp_from_peer(m, a, lb);
-	leg_b_target(lb, m, b, dst, dstlen);
+	if (!leg_b_target(lb, m, b, dst, dstlen))
+		return "To URI"; /* the callee's user at the target */
+	return NULL;
 }
 
 /* Offer/answer of the INVITE (RFC 3261 13.2.1, RFC 3262 5): a body in a 2xx
@@ -894,6 +933,23 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		memcpy(&k->b_peer, &y->peer, y->peer_len);
 		k->b_len = y->peer_len;
 	}
+	/* the dialog's record before leg B is tried: a field it cannot keep
+	 * is refused as a Call-ID or tag too long is (above), rather than a
+	 * call whose requests go malformed or past the caller's proxies */
+	const char *unfit = dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b,
+					       (const struct sockaddr *)&k->b_peer, k->b_len);
+	if (unfit) {
+		char warning[96];
+		call_free(c, k);
+		c->st.rejected_too_large++;
+		log_info("INVITE refused 400: its %s is longer than a dialog's record keeps "
+			 "(%d bytes for a URI, %d for the Route set)",
+			 unfit, SESSION_URI_MAX - 1, SESSION_ROUTE_SET_MAX - 1);
+		snprintf(warning, sizeof(warning), "Warning: 399 sipshard \"%s too long\"\r\n",
+			 unfit);
+		answer_stateless(c, shard, m, 400, warning, src, srclen);
+		return;
+	}
 	/* no route (UINT8_MAX names none: ctl_call_route finds none, so the call
 	 * does not fail over; ctl_call_auth answers challenges by its dlg.auth_key) */
 	k->route = r ? (uint8_t)route : UINT8_MAX;
@@ -911,8 +967,6 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 		ctl_target_take(c, k->shard, k->slot, c->target_of_route[route][first]);
 		ctl_target_invited(c, (unsigned)route, (unsigned)first, now);
 	}
-	dialog_from_invite(&k->dlg, m, src, srclen, k->a_tag, &b,
-			   (const struct sockaddr *)&k->b_peer, k->b_len);
 	k->dlg.slot = k->slot;
 	k->dlg.gen = k->slot_gen;
 	/* the worker answers a challenge to its own requests on leg B with
@@ -1123,7 +1177,11 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 	b.credentials = credentials;
 	b.min_se_s = min_se_s;
 	int n = setup_build_invite(&c->scratch, &b, c->out, sizeof(c->out));
-	if (n < 0 || (size_t)n > sizeof(k->invite)) {
+	/* a callee's URI the record cannot keep (leg_b_target): as an INVITE
+	 * too large, rather than a dialog whose requests would have none */
+	char uri[SESSION_URI_MAX];
+	if (n < 0 || (size_t)n > sizeof(k->invite) ||
+	    (!b.ruri && leg_b_uri(uri, &c->scratch, &b) < 0)) {
 		memcpy(k->b_branch, old_branch, sizeof(old_branch));
 		return -ENOSPC;
 	}
@@ -1134,8 +1192,8 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 		/* the carrier the call now goes to answers by its own key */
 		k->dlg.auth_key = cred_route_key(r->name, t);
 	}
-	leg_b_target(&k->dlg.legs[SHARD_LEG_B], &c->scratch, &b,
-		     (const struct sockaddr *)&k->b_peer, k->b_len);
+	(void)leg_b_target(&k->dlg.legs[SHARD_LEG_B], &c->scratch, &b,
+			   (const struct sockaddr *)&k->b_peer, k->b_len); /* fits: above */
 	memcpy(k->invite, c->out, (size_t)n);
 	k->invite_len = (uint16_t)n;
 	k->tail_len = 0;

@@ -76,7 +76,9 @@ struct ctl_stats {
 	uint64_t rejected_session_too_brief; /* 422: a session interval below timers.min_se_s */
 	/* 513: leg B's INVITE (or the caller's Via, From, To, Call-ID and CSeq
 	 * lines kept for its responses) would not fit its record; 400: its
-	 * Call-ID or From tag would not (127 and 63 bytes) */
+	 * Call-ID or From tag would not (127 and 63 bytes), nor a URI of the
+	 * dialog's record (From, To, Contact: 255) or its Record-Route set as
+	 * the record's Route line (511) */
 	uint64_t rejected_too_large;
 	uint64_t options, ood_answered, acks_absorbed, dropped_unknown_response, dropped_unmatched,
 	    invite_retrans;

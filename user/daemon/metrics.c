@@ -138,8 +138,8 @@ const struct metrics_row metrics_rows[] = {
     {"controller_rejected_target_full", C,
      "INVITEs answered 503 because every target of their route was full or disabled."},
     {"controller_rejected_too_large", C,
-     "INVITEs refused because they would not fit a record (513, or 400 for a Call-ID or From "
-     "tag too long)."},
+     "INVITEs refused because they would not fit a record (513, or 400 for a Call-ID, From "
+     "tag, From, To or Contact URI, or Record-Route set too long)."},
     {"controller_send_enobufs", C,
      "Sends of the controller the kernel failed for want of memory (ENOBUFS), tried again "
      "after a wait."},
