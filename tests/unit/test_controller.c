@@ -403,8 +403,9 @@ static unsigned invite_to_bob(void)
 }
 
 /* A response from bob to the request sent[inv] (an INVITE, unless a test
- * answers a CANCEL or BYE), with status, To tag, extra header lines and a
- * body (NULL: none), at time now. */
+ * answers a CANCEL or BYE), with status, To tag, extra header lines (with
+ * a Contact line of their own, in place of bob's) and a body (NULL: none),
+ * at time now. */
 static void response_from_bob_body(unsigned inv, int status, const char *to_tag, const char *extra,
 				   const char *body, uint64_t now)
 {
@@ -422,13 +423,14 @@ static void response_from_bob_body(unsigned inv, int status, const char *to_tag,
 			 "To: <sip:+15551234@127.0.0.1>%s%s\r\n"
 			 "Call-ID: %s\r\n"
 			 "CSeq: %u %.*s\r\n"
-			 "Contact: <sip:bob@127.0.0.1:5090>\r\n"
+			 "%s"
 			 "%s"
 			 "Content-Length: %zu\r\n\r\n%s",
 			 status, sip_reason_phrase(status), branch, from_tag, to_tag ? ";tag=" : "",
 			 to_tag ? to_tag : "", call_id, (unsigned)i->cseq.num,
-			 (int)i->cseq.method.len, sent[inv].buf + i->cseq.method.off, extra,
-			 body ? strlen(body) : 0, body ? body : "");
+			 (int)i->cseq.method.len, sent[inv].buf + i->cseq.method.off,
+			 strstr(extra, "Contact:") ? "" : "Contact: <sip:bob@127.0.0.1:5090>\r\n",
+			 extra, body ? strlen(body) : 0, body ? body : "");
 	assert_int_equal(sip_parse(&m, in, (size_t)n, NULL), 0);
 	ctl_on_datagram(ctl, 0, &m, (const struct sockaddr *)&bob, sizeof(bob), now);
 }
@@ -728,6 +730,140 @@ static void test_invite_whose_fields_would_not_fit_the_record_gets_400(void **st
 	const struct sip_session *a = &last_install.legs[SHARD_LEG_A];
 	assert_string_equal(a->remote_target, long_uri);
 	assert_true(a->route_set_len > 400);
+}
+
+/* Of sent[from] on: the index of the response of status to alice (port
+ * 5061), or -1. */
+static int response_to_alice(unsigned from, int status)
+{
+	for (unsigned i = from; i < nsent; i++)
+		if (!sent_msg(i)->is_request && out.status == status &&
+		    ntohs(sent[i].to.sin_port) == 5061)
+			return (int)i;
+	return -1;
+}
+
+/* The callee's 2xx with a Contact longer than a dialog's record keeps
+ * (SESSION_URI_MAX), or a Record-Route set longer than its route set
+ * (SESSION_ROUTE_SET_MAX): the call was answered with the field left out,
+ * leg B's ACK went to the INVITE's Request-URI and every request after it
+ * too, or without any Route, past the callee's proxies. The call ends as
+ * for a 2xx it does not take: ACK and BYE to bob, not relayed; alice gets
+ * 502 naming the field, counted (answers_too_large), nothing installed. */
+static void test_callee_2xx_that_would_not_fit_the_record_ends_the_call(void **state)
+{
+	struct ctl_stats st;
+	char extra[1100];
+	(void)state;
+
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			snprintf(extra, sizeof(extra),
+				 "Contact: <sip:bob@127.0.0.1:5090;x-gruu=%s>\r\n",
+				 filler('g', 260));
+		else
+			snprintf(extra, sizeof(extra), "Record-Route: %s\r\n",
+				 ims_record_route("scscf"));
+		nsent = ninstall = 0;
+		invite_with_fields(20 + i, "sip:alice@10.1.1.1", "sip:+15551234@127.0.0.1",
+				   "sip:alice@10.1.1.1:5061", "");
+		unsigned inv = invite_to_bob();
+		unsigned before = nsent;
+		response_from_bob_with(inv, 200, "btag", extra, 1100);
+		if (ninstall != 0 || response_to_alice(before, 200) >= 0)
+			fail_msg("case %d: the 2xx was taken (%u install(s))", i, ninstall);
+		assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
+		assert_true(last_to_bob(before, SIP_METHOD_BYE) >= 0);
+		int r = response_to_alice(before, 502);
+		assert_true(r >= 0);
+		assert_memory_equal(sent[r].buf, "SIP/2.0 502 Bad Gateway\r\n", 25);
+		const char *w = i ? "Warning: 399 sipshard \"callee's Record-Route too long\"\r\n"
+				  : "Warning: 399 sipshard \"callee's Contact too long\"\r\n";
+		assert_non_null(memmem(sent[r].buf, sent[r].len, w, strlen(w)));
+	}
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_too_large, 2);
+	assert_int_equal(st.stale_answers_ended, 2);
+	assert_int_equal(st.calls_failed, 2);
+	assert_int_equal(st.calls_answered, 0);
+}
+
+/* The same for the reliable 183 that makes the early dialog (RFC 3262): it
+ * was installed with the route set left out and relayed, the caller's
+ * PRACK going past the callee's proxies. Not relayed now: leg B's INVITE is
+ * CANCELled (a provisional came, RFC 3261 9.1), alice gets 502, the 487 is
+ * ACKed. An unreliable 180 with such a Contact is relayed, not installed:
+ * the 2xx decides (here, a 2xx that fits). */
+static void test_callee_reliable_18x_that_would_not_fit_the_record_ends_the_call(void **state)
+{
+	struct ctl_stats st;
+	char extra[1200];
+	(void)state;
+
+	snprintf(extra, sizeof(extra), "Require: 100rel\r\nRSeq: 1\r\nRecord-Route: %s\r\n",
+		 ims_record_route("scscf"));
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	unsigned before = nsent;
+	response_from_bob_with(inv, 183, "btag", extra, 1100);
+	assert_int_equal(ninstall, 0);
+	assert_int_equal(response_to_alice(before, 183), -1);
+	int cancel = last_to_bob(before, SIP_METHOD_CANCEL);
+	assert_true(cancel >= 0);
+	assert_true(sip_view_eq(sent[cancel].buf, sent_msg((unsigned)cancel)->vias[0].branch,
+				sent[inv].buf + sent_msg(inv)->vias[0].branch.off,
+				sent_msg(inv)->vias[0].branch.len));
+	assert_true(response_to_alice(before, 502) >= 0);
+	before = nsent;
+	response_from_bob_at(inv, 487, "btag", 1200);
+	assert_true(last_to_bob(before, SIP_METHOD_ACK) >= 0);
+	assert_int_equal(response_to_alice(before, 487), -1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_too_large, 1);
+	assert_int_equal(st.calls_failed, 1);
+
+	/* an unreliable 180 with a Contact too long: relayed, not installed */
+	snprintf(extra, sizeof(extra), "Contact: <sip:bob@127.0.0.1:5090;x-gruu=%s>\r\n",
+		 filler('g', 260));
+	nsent = 0;
+	invite_with_fields(30, "sip:alice@10.1.1.1", "sip:+15551234@127.0.0.1",
+			   "sip:alice@10.1.1.1:5061", "");
+	inv = invite_to_bob();
+	response_from_bob_with(inv, 180, "btag2", extra, 1300);
+	assert_true(response_to_alice(0, 180) >= 0);
+	assert_int_equal(ninstall, 0);
+	response_from_bob_at(inv, 200, "btag2", 1400);
+	assert_int_equal(ninstall, 1);
+	assert_string_equal(last_install.legs[SHARD_LEG_B].remote_target, "sip:bob@127.0.0.1:5090");
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.answers_too_large, 1);
+	assert_int_equal(st.calls_answered, 1);
+}
+
+/* A fork other than the first whose reliable 183 has a Record-Route set
+ * the record cannot keep: its early dialog of its own was installed with
+ * the route set left out. Refused one now (forks_refused): it rings in the
+ * first fork's, its 183 PRACKed by sipshard, not relayed. */
+static void test_fork_18x_that_would_not_fit_the_record_gets_no_early_dialog(void **state)
+{
+	struct ctl_stats st;
+	char extra[1200];
+	(void)state;
+
+	invite_from_alice();
+	unsigned inv = invite_to_bob();
+	response_from_bob_with(inv, 183, "fork1", "Require: 100rel\r\nRSeq: 1\r\n", 1100);
+	assert_int_equal(ninstall, 1);
+	snprintf(extra, sizeof(extra), "Require: 100rel\r\nRSeq: 4\r\nRecord-Route: %s\r\n",
+		 ims_record_route("scscf"));
+	unsigned before = nsent;
+	response_from_bob_with(inv, 183, "fork2", extra, 1200);
+	assert_int_equal(ninstall, 1);
+	assert_true(last_to_bob(before, SIP_METHOD_PRACK) >= 0);
+	assert_int_equal(response_to_alice(before, 183), -1);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.forks_refused, 1);
+	assert_int_equal(st.fork_dialogs, 0);
 }
 
 /* Found by fuzz_controller: the final's retransmission was ACKed with an ACK
@@ -8928,6 +9064,13 @@ int main(void)
 		test_large_invite_reaches_bob_and_an_oversized_copy_gets_513, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_invite_whose_fields_would_not_fit_the_record_gets_400, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_callee_2xx_that_would_not_fit_the_record_ends_the_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_callee_reliable_18x_that_would_not_fit_the_record_ends_the_call, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_fork_18x_that_would_not_fit_the_record_gets_no_early_dialog, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_too_large_for_the_ring_goes_at_once,
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_to_b_is_retransmitted, setup, teardown),

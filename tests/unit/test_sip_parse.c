@@ -375,6 +375,7 @@ static void test_reason_and_err_names(void **state)
 	assert_string_equal(sip_reason_phrase(200), "OK");
 	assert_string_equal(sip_reason_phrase(400), "Bad Request");
 	assert_string_equal(sip_reason_phrase(404), "Not Found");
+	assert_string_equal(sip_reason_phrase(502), "Bad Gateway");
 	assert_string_equal(sip_reason_phrase(481), "Call/Transaction Does Not Exist");
 	assert_string_equal(sip_reason_phrase(422), "Session Interval Too Small");
 	assert_string_equal(sip_reason_phrase(491), "Request Pending");

@@ -528,7 +528,19 @@ static bool invite_sdp_in(const struct shard_dialog *d, const struct sip_msg *r,
 		lb->signaling_state == SIGNALING_STATE_INITIAL);
 }
 
-/* The callee's side from its 1xx (early) or 2xx (confirmed). */
+const char *ctl_callee_unfit(const struct sip_msg *r)
+{
+	if (r->ncontacts && r->contacts[0].uri.whole.len >= SESSION_URI_MAX)
+		return "Contact";
+	if (route_set_need(r) > SESSION_ROUTE_SET_MAX)
+		return "Record-Route";
+	if (r->to.tag.len >= SESSION_TAG_MAX)
+		return "To tag";
+	return NULL;
+}
+
+/* The callee's side from its 1xx (early) or 2xx (confirmed); r fits the
+ * record (ctl_callee_unfit: ctl_install and ctl_fork_install check). */
 void ctl_dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			   const struct sockaddr *src, socklen_t srclen, bool confirmed)
 {
@@ -1062,6 +1074,11 @@ int ctl_install(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 {
 	if (k->slot_gone)
 		return 0; /* its slot may hold another call by now */
+	/* a field the record cannot keep: nothing changed, the caller ends
+	 * the call (end_unfit_answer) or, for an unreliable provisional, the
+	 * 2xx will decide */
+	if (ctl_callee_unfit(r))
+		return -E2BIG;
 	if (confirmed)
 		forget_other_fork_session(c, k, r);
 	ctl_dialog_set_callee(&k->dlg, r, src, srclen, confirmed);
@@ -1607,6 +1624,54 @@ static void end_after_early_dialog(struct ctl *c, struct ctl_call *k, const stru
 	    setup_local_response(status, k->head, k->head_len, NULL, c->out, sizeof(c->out)), now);
 }
 
+/* The callee's 2xx or reliable provisional r, which makes leg B's dialog,
+ * has a field the dialog's record cannot keep (ctl_callee_unfit: its
+ * Contact, Record-Route set or To tag): a call made of it would send its
+ * requests to the wrong place, malformed, or past the callee's proxies
+ * (RFC 3261 12.2.1.1). The call ends, as for a 2xx it does not take: a 2xx
+ * is ACKed and ended with a BYE (end_2xx), a provisional has leg B's INVITE
+ * given up with its CANCEL, sent at once (RFC 3261 9.1: a provisional
+ * came; its 487 is ACKed, a 2xx crossing it ended, as for any INVITE given
+ * up). The caller gets 502 (21.5.3: an invalid response from the next hop;
+ * 487 once it had CANCELled), counted (answers_too_large), logged with the
+ * field and written to the CDR; every fork's early dialog is released. */
+static void end_unfit_answer(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
+			     const struct sockaddr *src, socklen_t srclen, uint64_t now)
+{
+	const char *field = ctl_callee_unfit(r);
+	int status = k->cancelled ? 487 : 502;
+	char warning[96];
+
+	c->st.answers_too_large++;
+	log_info("call %s: the callee's %s is longer than a dialog's record keeps (%d bytes for "
+		 "a URI, %d for the Route set): call ended, %d to the caller",
+		 k->a_call_id, field, SESSION_URI_MAX - 1, SESSION_ROUTE_SET_MAX - 1, status);
+	if (r->status >= 200) {
+		end_2xx(c, k, r, src, srclen, now);
+		ctl_target_count_final(c, k, r->status);
+	} else {
+		given_up_stage(c, k, NULL, 0);
+		if (c->given_up_staged.until) {
+			given_up_commit(c, now);
+			struct given_up_ring *gu = c->gu;
+			(void)given_up_cancel(
+			    c, &gu->e[(gu->next + CTL_GIVEN_UP_MAX - 1) % CTL_GIVEN_UP_MAX], r,
+			    now);
+		}
+	}
+	ctl_call_target_drop(c, k);
+	if (k->installed)
+		release_dialog(c, k);
+	ctl_forks_end(c, k);
+	call_unanswered(c, k, false, status);
+	snprintf(warning, sizeof(warning), "Warning: 399 sipshard \"callee's %s too long\"\r\n",
+		 field);
+	complete_call(
+	    c, k, status,
+	    setup_local_response(status, k->head, k->head_len, warning, c->out, sizeof(c->out)),
+	    now);
+}
+
 /* A response to leg B's INVITE, for its record k. */
 static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_msg *r,
 			    const struct sockaddr *src, socklen_t srclen, uint64_t now)
@@ -1727,15 +1792,23 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 		 * in it as a refused fork's does, never taking its place (its
 		 * callee would then get the caller's PRACKs and UPDATEs of the
 		 * first fork's, and retry_early_install would push it) */
+		int irc = 0;
 		if (r->to.has_tag && !k->installed && same_callee(k, r))
-			(void)ctl_install(c, k, r, src, srclen, false); /* else the 2xx will */
+			irc = ctl_install(c, k, r, src, srclen, false); /* else the 2xx will */
 		else if (r->to.has_tag && same_callee(k, r) && invite_sdp_in(&k->dlg, r, false))
 			/* the answer (or offer) in a reliable 18x after the one
 			 * that installed the early dialog: the worker's copy
 			 * learns it, or it would take the early dialog's PRACKs
 			 * and UPDATEs as answering the INVITE's offer. A full
 			 * ring leaves it to the 2xx's install. */
-			(void)ctl_install(c, k, r, src, srclen, false);
+			irc = ctl_install(c, k, r, src, srclen, false);
+		if (irc == -E2BIG && sip_is_reliable_provisional(r)) {
+			/* the caller would PRACK (and UPDATE) in an early dialog
+			 * the record cannot hold; an unreliable one is relayed,
+			 * not installed: its callee's 2xx decides */
+			end_unfit_answer(c, k, r, src, srclen, now);
+			return;
+		}
 		int n = setup_relay_response(r, head, k->head_len, c->cfg->advertise, 0, &c->strip,
 					     c->out, sizeof(c->out));
 		send_to(c, k->shard, c->out, n, &k->a_peer, k->a_len);
@@ -1783,7 +1856,12 @@ static void invite_response(struct ctl *c, struct ctl_call *k, const struct sip_
 			return;
 		}
 		if (k->state != CALL_ANSWERED) {
-			if (ctl_answer_from_fork(c, k, r, src, srclen) != 0) {
+			int arc = ctl_answer_from_fork(c, k, r, src, srclen);
+			if (arc == -E2BIG) {
+				end_unfit_answer(c, k, r, src, srclen, now);
+				return;
+			}
+			if (arc != 0) {
 				/* the worker's ring is full: relaying this 2xx would
 				 * give the caller a dialog nobody holds. The callee
 				 * sends it again until it is ACKed (RFC 3261

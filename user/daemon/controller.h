@@ -97,6 +97,12 @@ struct ctl_stats {
 	 * before it still waited for room); the callee's retransmission is
 	 * taken (see ctl_hooks.send_after_install) */
 	uint64_t answers_deferred;
+	/* callee responses that would make leg B's dialog (a 2xx, a reliable
+	 * provisional) whose Contact URI (255 bytes), Record-Route set as the
+	 * record's Route line (511) or To tag (63) would not fit the dialog's
+	 * record: a 2xx ACKed and ended with a BYE, a provisional's INVITE
+	 * CANCELled, the caller answered 502 */
+	uint64_t answers_too_large;
 	/* early dialogs pushed to their worker again on a tick: the install
 	 * that went with the 18x was refused (a full ring) or lost at a restart */
 	uint64_t early_installs_retried;

@@ -50,6 +50,7 @@
  * itself (the worker's, shard/table.c), or taking forks up after a restart
  * (restore_forks and forks_ok: controller_restore.c).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,8 @@ int ctl_fork_install(struct ctl *c, struct ctl_call *k, const struct ctl_fork *f
 {
 	struct shard_dialog *d = &c->fork_dlg;
 
+	if (ctl_callee_unfit(r))
+		return -E2BIG; /* nothing changed: as ctl_install */
 	memcpy(d, &k->dlg, sizeof(*d));
 	d->slot = f->slot;
 	d->gen = f->gen;
@@ -217,9 +220,12 @@ struct ctl_fork *ctl_fork_add(struct ctl *c, struct ctl_call *k, const struct si
 						  k->slot_gen, f->slot, high)) >= 0 &&
 		       fork_tag_taken(k, f->a_tag))
 			high += 1u << SHARD_FORK_SLOT_BITS;
+		int irc = n < 0 ? 0 : ctl_fork_install(c, k, f, r, src, srclen);
 		if (n < 0)
 			why = "its slot cannot be named in a tag";
-		else if (ctl_fork_install(c, k, f, r, src, srclen) != 0)
+		else if (irc == -E2BIG)
+			why = "its Contact or Record-Route is longer than a record keeps";
+		else if (irc != 0)
 			why = "the worker's ring is full";
 		if (!why) {
 			p->count--;

@@ -486,6 +486,9 @@ void ctl_by_a_link(struct ctl *c, struct ctl_call *k);
 void ctl_call_schedule(struct ctl *c, struct ctl_call *k, uint64_t now);
 
 /* controller.c: the dialog record the worker will hold, handed to it */
+/* What of the callee's response r (ctl_dialog_set_callee) would not fit
+ * leg B's record: "Contact", "Record-Route" or "To tag", or NULL. */
+const char *ctl_callee_unfit(const struct sip_msg *r);
 void ctl_dialog_set_callee(struct shard_dialog *d, const struct sip_msg *r,
 			   const struct sockaddr *src, socklen_t srclen, bool confirmed);
 void ctl_session_from_invite(struct ctl *c, const struct ctl_call *k, struct shard_dialog *d);

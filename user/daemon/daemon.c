@@ -1419,6 +1419,7 @@ json_t *daemon_stats_json(struct daemon *d)
 	JI(c, "linger_evicted", cs.linger_evicted);
 	JI(c, "completed_evicted", cs.completed_evicted);
 	JI(c, "answers_deferred", cs.answers_deferred);
+	JI(c, "answers_too_large", cs.answers_too_large);
 	JI(c, "early_installs_retried", cs.early_installs_retried);
 	JI(c, "failovers", cs.failovers);
 	JI(c, "targets_marked_down", cs.targets_marked_down);

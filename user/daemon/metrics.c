@@ -30,6 +30,9 @@ const struct metrics_row metrics_rows[] = {
     {"controller_answers_deferred", C,
      "Callee 2xx answers put off: a worker's command ring full, or datagrams before them "
      "waiting for room (the callee's retransmission is taken)."},
+    {"controller_answers_too_large", C,
+     "Callee 2xx and reliable 18x whose Contact, Record-Route set or To tag would not fit the "
+     "dialog's record: the call ended, the caller answered 502."},
     {"controller_auth_answered", C,
      "Challenges (401, 407) to leg B INVITEs answered with the route's auth."},
     {"controller_auth_refused", C,

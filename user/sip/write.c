@@ -271,6 +271,8 @@ const char *sip_reason_phrase(int status)
 		return "Server Internal Error";
 	case 501:
 		return "Not Implemented";
+	case 502:
+		return "Bad Gateway"; /* a callee's answer the call cannot take (controller) */
 	case 503:
 		return "Service Unavailable";
 	case 504:
