@@ -2047,6 +2047,55 @@ static void test_only_2xx_or_reliable_1xx_refresh_the_target(void **state)
 	assert_true(sip_view_eq(out, out_m.ruri.whole, "sip:bob@10.77.77.77:5099", 24));
 }
 
+/* A 2xx to a target refresh whose Contact is longer than the record keeps
+ * (SESSION_URI_MAX): the remote target cannot take it and the old one is
+ * kept, as before, but no longer silently: counted (target_refresh_too_long,
+ * each worker's statistics). The target refresh request itself with such a
+ * Contact was relayed, its sender's target left as it was: refused 400 now,
+ * counted, as the call's set-up refuses it. */
+static void test_target_refresh_too_long_keeps_the_old_target_counted(void **state)
+{
+	char inv_branch[128], lines[512];
+	struct relay_result res;
+	(void)state;
+
+	memset(lines, 0, sizeof(lines));
+	int n = snprintf(lines, sizeof(lines), "Contact: <sip:bob@10.66.66.66:5099;x-gruu=");
+	memset(lines + n, 'g', 260);
+	memcpy(lines + n + 260, ">\r\n", 4);
+	sent_from_a("INVITE", 2, 2, inv_branch, sizeof(inv_branch));
+	res = answer_from_b_lines(200, inv_branch, out_m.cseq.num, "INVITE", lines, "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.2.2.2:5080");
+	assert_int_equal(rc.target_refresh_too_long, 1);
+	/* one that fits is taken, and counts nothing */
+	sent_from_a("UPDATE", 3, 3, inv_branch, sizeof(inv_branch));
+	res = answer_from_b_lines(200, inv_branch, out_m.cseq.num, "UPDATE",
+				  "Contact: <sip:bob@10.77.77.77:5099>\r\n", "");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_b_target("sip:bob@10.77.77.77:5099");
+	assert_int_equal(rc.target_refresh_too_long, 1);
+
+	/* the caller's re-INVITE with such a Contact: 400, not relayed */
+	static char req[4096];
+	char uri[320];
+	n = snprintf(uri, sizeof(uri), "<sip:alice@10.1.1.1:5061;x-gruu=");
+	memset(uri + n, 'g', 260);
+	memcpy(uri + n + 260, ">", 2);
+	req_from_a_with("INVITE", 4, a_tag, 70, "");
+	size_t rn = edited(in, "<sip:alice@10.1.1.1:5061>", uri, req, sizeof(req));
+	req[rn] = '\0';
+	assert_int_equal(sip_parse(&m, req, strlen(req), NULL), 0);
+	relay_request(&rc, &m, out, sizeof(out), &res);
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	parse_out(res.len);
+	assert_int_equal(out_m.status, 400);
+	assert_non_null(memmem(out, (size_t)res.len, "Contact too long", 16));
+	assert_int_equal(rc.target_refresh_too_long, 2);
+	const struct sip_session *a = &shard_dialog_get(&table, SLOT, GEN)->legs[SHARD_LEG_A];
+	assert_int_equal(a->remote_target_len, 23);
+}
+
 /*
  * A 3xx to an in-dialog request names in its Contacts where to send it
  * instead (RFC 3261 8.1.3.4, 21.3): they reached the caller replaced by
@@ -4890,6 +4939,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_only_2xx_or_reliable_1xx_refresh_the_target, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_target_refresh_too_long_keeps_the_old_target_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_response_of_another_method_is_stale, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_requests_open_in_a_fork_follow_it_into_the_call,

@@ -1293,6 +1293,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		JC(o, "pending_487_unacknowledged", d->workers[i].relay.pending_487_unacknowledged);
 		JC(o, "pending_487_overwritten", d->workers[i].relay.pending_487_overwritten);
 		JC(o, "late_finals_acked", d->workers[i].relay.late_finals_acked);
+		JC(o, "target_refresh_too_long", d->workers[i].relay.target_refresh_too_long);
 		JC(o, "transactions_evicted", d->workers[i].table.txns_evicted);
 		JC(o, "transactions_expired", s->txns_expired);
 		JC(o, "refer_notifies_answered", d->workers[i].relay.refer_notifies);

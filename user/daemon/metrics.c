@@ -356,6 +356,9 @@ const struct metrics_row metrics_rows[] = {
     {"worker_session_too_brief", C, "Re-INVITEs and UPDATEs refused 422 (timers.min_se_s)."},
     {"worker_setups_dropped_at_reattach", C,
      "Dialogs still setting up when the last process stopped, freed at start."},
+    {"worker_target_refresh_too_long", C,
+     "Target refreshes whose Contact is longer than a dialog's record keeps: a request answered "
+     "400, a 2xx or reliable 1xx relayed with the old remote target kept."},
     {"worker_to_controller", C, "Datagrams passed to the controller."},
     {"worker_transactions_evicted", C, "Answered transaction records that gave way to new ones."},
     {"worker_transactions_expired", C,

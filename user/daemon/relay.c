@@ -254,13 +254,14 @@ static bool is_refer_notify(const struct shard_dialog *d, int from_leg, const st
 	return view_u32(m->buf, id) == (int64_t)d->refer_cseq;
 }
 
-void relay_take_remote_target(struct shard_table *t, struct shard_dialog *d, int leg,
+void relay_take_remote_target(struct relay_ctx *rc, struct shard_dialog *d, int leg,
 			      const struct sip_msg *m)
 {
 	if (!m->ncontacts)
 		return;
 	const sip_view u = m->contacts[0].uri.whole;
-	shard_leg_set_target(t, d, leg, m->buf + u.off, u.len);
+	if (!shard_leg_set_target(rc->table, d, leg, m->buf + u.off, u.len))
+		counter_inc(&rc->target_refresh_too_long);
 }
 
 /* Answers a NOTIFY about the operator's REFER and keeps what it says. One
@@ -291,7 +292,7 @@ static void answer_refer_notify(struct relay_ctx *rc, struct shard_dialog *d,
 		/* a NOTIFY is a target refresh (RFC 3261 12.2.2), answered here
 		 * or relayed: the sender's next request from us goes to its
 		 * Contact */
-		relay_take_remote_target(rc->table, d, leg, m);
+		relay_take_remote_target(rc, d, leg, m);
 		/* the transfer's state and status agree (table.h) */
 		shard_dialog_write_begin(d);
 		shard_refer_notified(d, sipfrag_status(m));
@@ -1426,6 +1427,16 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		answer(rc, m, 422, min_se, out, cap, res);
 		return;
 	}
+	/* a target refresh whose Contact the record cannot keep as the
+	 * sender's remote target: refused here, as at the call's set-up (400,
+	 * the controller), rather than relayed while sipshard's requests to
+	 * its sender go on to the old one; its ACK ends here as a 422's does */
+	if (relay_is_target_refresh(m->method_id) && m->ncontacts &&
+	    m->contacts[0].uri.whole.len >= sizeof(src->remote_target)) {
+		counter_inc(&rc->target_refresh_too_long);
+		answer(rc, m, 400, "Warning: 399 sipshard \"Contact too long\"\r\n", out, cap, res);
+		return;
+	}
 
 	/* RFC 3261 12.2.2: a lower CSeq is out of order (500); the same CSeq is a
 	 * retransmission, relayed again through the same transaction. */
@@ -1595,7 +1606,7 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 	}
 	/* a target refresh replaces the sender's remote target, once relayed */
 	if (fresh && relay_is_target_refresh(m->method_id))
-		relay_take_remote_target(rc->table, d, from_leg, m);
+		relay_take_remote_target(rc, d, from_leg, m);
 	send_to_leg(res, dst, n);
 	counter_inc(&rc->relayed_req[m->method_id]);
 	/* its sender took the session as over when it sent the BYE, and the
@@ -1824,7 +1835,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	 * lets update only an early dialog's, changes nothing */
 	if (relay_is_target_refresh(t->method_id) &&
 	    (m->status >= 200 || sip_is_reliable_provisional(m)))
-		relay_take_remote_target(rc->table, d, !shard_txn_from_leg(t), m);
+		relay_take_remote_target(rc, d, !shard_txn_from_leg(t), m);
 	bool as_500 = relay_503_as_500(&w, m->status);
 	int n = sip_write(m, &w, out, cap);
 	if (n < 0) {

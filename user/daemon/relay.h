@@ -250,6 +250,10 @@ struct relay_ctx {
 	uint64_t pending_487_unacknowledged; /* given up at Timer H, no ACK came */
 	uint64_t pending_487_overwritten;    /* gave their place to a newer one while waiting */
 	uint64_t late_finals_acked; /* finals to re-INVITEs whose dialog had ended, ACKed here */
+	/* target refreshes whose Contact is longer than the record keeps: a
+	 * request answered 400, a 2xx or reliable 1xx relayed with the old
+	 * remote target kept */
+	uint64_t target_refresh_too_long;
 	/* with rewrite_refer_to: relayed REFERs whose Refer-To names us, and
 	 * those that crossed as they came (no Refer-To read as one sip URI:
 	 * a tel: one), and REFERs answered 403 for a sips: one, which cannot
@@ -311,13 +315,14 @@ static inline bool relay_sdp_from_peer(const struct sip_msg *m, struct sip_sessi
 bool relay_is_target_refresh(uint8_t method);
 
 /* A target refresh (RFC 3261 12.2.1.2, 12.2.2): m's first Contact becomes
- * the remote target of leg `leg` of d (a dialog of table t), where requests
- * to its peer go from now on; one longer than the record keeps (or none)
- * leaves the old one. For a relayed request and the 2xx or reliable 1xx to
- * it (relay.c: an unreliable 1xx refreshes nothing), and
- * the 2xx to a REFER of sipshard's own (worker.c). Safe across a SIGKILL
- * (shard_leg_set_target). */
-void relay_take_remote_target(struct shard_table *t, struct shard_dialog *d, int leg,
+ * the remote target of leg `leg` of d (a dialog of rc's table), where
+ * requests to its peer go from now on; none leaves the old one, and so does
+ * one longer than the record keeps (SESSION_URI_MAX), counted
+ * (target_refresh_too_long): a response has been relayed or taken by then
+ * (a request with such a Contact is answered 400 before: relay_request). For a relayed request and
+ * the 2xx or reliable 1xx to it (relay.c: an unreliable 1xx refreshes nothing), and the 2xx to a
+ * REFER of sipshard's own (worker.c). Safe across a SIGKILL (shard_leg_set_target). */
+void relay_take_remote_target(struct relay_ctx *rc, struct shard_dialog *d, int leg,
 			      const struct sip_msg *m);
 
 /* A request carrying a To-tag. out must hold SIP_MAX_DATAGRAM bytes. */

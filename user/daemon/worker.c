@@ -396,7 +396,7 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, u
 		return;
 	if (resp && status >= 200 && status < 300 && leg <= SHARD_LEG_B &&
 	    relay_is_target_refresh(method))
-		relay_take_remote_target(&w->table, d, leg, resp);
+		relay_take_remote_target(&w->relay, d, leg, resp);
 	if (method == SIP_METHOD_REFER && (d->refer & SHARD_REFER_STATE) == SHARD_REFER_ACTIVE &&
 	    d->refer_cseq == cseq && !!(d->refer & SHARD_REFER_LEG_B) == (leg == SHARD_LEG_B)) {
 		/* a refused REFER made no subscription: no NOTIFY is ours to take;

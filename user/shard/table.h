@@ -712,13 +712,14 @@ static inline void shard_dialog_write_end(const struct shard_table *t, struct sh
  * leg's remote target in d. Nothing is written when it is the one kept (the
  * usual re-INVITE); one that does not fit the field (len >= its size) leaves
  * the old one. */
-static inline void shard_leg_set_target(struct shard_table *t, struct shard_dialog *d, int leg,
+static inline bool shard_leg_set_target(struct shard_table *t, struct shard_dialog *d, int leg,
 					const char *uri, size_t len)
 {
 	struct sip_session *s = &d->legs[leg];
-	if (len >= sizeof(s->remote_target) ||
-	    (len == s->remote_target_len && !memcmp(s->remote_target, uri, len)))
-		return;
+	if (len >= sizeof(s->remote_target))
+		return false; /* the old one is kept: the caller counts it */
+	if (len == s->remote_target_len && !memcmp(s->remote_target, uri, len))
+		return true;
 	/* bytes and length: no order of stores keeps them whole (the old
 	 * length over the new bytes named another URI), so a kill here frees
 	 * the record at re-attach, as one in an install does */
@@ -727,6 +728,7 @@ static inline void shard_leg_set_target(struct shard_table *t, struct shard_dial
 	s->remote_target[len] = '\0';
 	s->remote_target_len = (uint16_t)len;
 	shard_dialog_write_end(t, d);
+	return true;
 }
 
 /* Where struct shard_table's open_txn keeps leg `leg` of dialog slot's last
