@@ -1987,16 +1987,18 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 	const struct sockaddr_storage *to = (const struct sockaddr_storage *)src;
 	/* the INVITE left, kept as given up for when the record is gone */
 	struct given_up *g = given_up_find(c, r, src, srclen, now);
-	/* only a target the call left answers so: an INVITE kept as given up
-	 * with this whole branch, or a route target other than the one the
-	 * call is at now. The branch's random part is known for the current
-	 * INVITE alone (make_branch), so a response from the call's own target
-	 * with a branch none of our INVITEs had (a broken or hostile peer) was
-	 * taken for one: a 2xx ended the callee's side of a live call with a
-	 * BYE, the caller's left up, and a 503 with Retry-After took the
-	 * target down */
+	/* the branch's random part is known for the current INVITE alone
+	 * (make_branch): a response from the call's own target on another
+	 * branch is an earlier INVITE's there (one challenged, or refused 422,
+	 * and sent again: its final again, our ACK lost), or one with a branch
+	 * none of our INVITEs had (a broken or hostile peer). Neither is a 2xx
+	 * (that INVITE had its final), nor a reason to take the target down:
+	 * such a 2xx ended the callee's side of the live call with a BYE, the
+	 * caller's left up, and such a 503 with Retry-After took the target
+	 * out. Nor is one from no route target a target's left. */
+	bool own_target = !g && srclen == k->b_len && memcmp(src, &k->b_peer, srclen) == 0;
 	if (!g && (ctl_target_find(c, src, srclen) == CTL_NO_TARGET ||
-		   (srclen == k->b_len && memcmp(src, &k->b_peer, srclen) == 0))) {
+		   (own_target && r->status >= 200 && r->status < 300))) {
 		c->st.dropped_unknown_response++;
 		return true;
 	}
@@ -2019,7 +2021,7 @@ static bool close_left_target(struct ctl *c, const struct sip_msg *r, const stru
 		/* a server that answers late with 503 and Retry-After asks for
 		 * no requests for that long all the same (RFC 3263 4.3): found
 		 * silent, it would be back after down_s, or at a probe's answer */
-		uint32_t i = ctl_target_find(c, src, srclen);
+		uint32_t i = own_target ? CTL_NO_TARGET : ctl_target_find(c, src, srclen);
 		if (i != CTL_NO_TARGET)
 			ctl_target_hold(c, &c->targets[i], r, now);
 		return true;
