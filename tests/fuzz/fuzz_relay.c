@@ -161,15 +161,17 @@ static void check_bye(void *arg, const char *buf, size_t len, const struct socka
 		die("a BYE of ours that is not a BYE on leg B", buf, (int)len);
 }
 
-/* relay_send_fn: a re-INVITE's 487 resent (Timer G) is one, to an address;
- * and resent[] holds as many as it counts. */
+/* relay_send_fn: a re-INVITE's final resent (Timer G), a 487 at its call's
+ * end or a 504 when it was given up, is one, to an address; and resent[]
+ * holds as many as it counts. */
 static void check_487(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
 		      socklen_t dst_len)
 {
 	(void)arg;
 	if (!dst || !dst_len || sip_parse(&ctx.out, buf, len, NULL) != 0 || ctx.out.is_request ||
-	    ctx.out.status != 487 || ctx.out.cseq.method_id != SIP_METHOD_INVITE)
-		die("a 487 resent that is not one to an INVITE", buf, (int)len);
+	    (ctx.out.status != 487 && ctx.out.status != 504) ||
+	    ctx.out.cseq.method_id != SIP_METHOD_INVITE)
+		die("a final resent that is not a 487 or 504 to an INVITE", buf, (int)len);
 }
 
 static void check_resent_counts(void)
@@ -674,9 +676,11 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 		if (res->len <= 0 || (size_t)res->len > cap)
 			die("ANSWER of a bad length", NULL, 0);
 		if (!m->is_request) {
+			/* the ACK of an INVITE's final whose dialog has ended, or
+			 * of a 2xx whose transaction has gone (ack_untracked_2xx) */
+			bool late = txn_of_response(m) ? !dialog_of_response(m) : m->status < 300;
 			if (res->status || m->status < 200 ||
-			    m->cseq.method_id != SIP_METHOD_INVITE || !txn_of_response(m) ||
-			    dialog_of_response(m) ||
+			    m->cseq.method_id != SIP_METHOD_INVITE || !late ||
 			    sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||
 			    ctx.out.method_id != SIP_METHOD_ACK ||
 			    ctx.out.cseq.num != m->cseq.num ||
