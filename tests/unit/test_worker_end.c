@@ -636,22 +636,29 @@ static void test_481_to_a_reinvite_ends_the_call(void **state)
 	ring_pop(w->evt);
 }
 
-/* A 481 to a NOTIFY ends that subscription alone (RFC 5057 5.1): the call
- * stays up. */
-static void test_481_to_a_notify_keeps_the_call(void **state)
+/* A 481 to a NOTIFY ends that subscription alone (RFC 5057 5.1), and one
+ * to a PRACK says the provisional it acknowledged is no longer sent (RFC
+ * 3262 3: a PRACK that crossed the 2xx): the call stays up. The PRACK's
+ * ended the call as dialog_gone. */
+static void test_481_to_a_notify_or_prack_keeps_the_call(void **state)
 {
 	struct fixture *f = *state;
 	struct worker *w = &f->workers[0];
 	char buf[2048];
+	static const char *const methods[] = {"NOTIFY", "PRACK"};
 
-	from_caller(f, "NOTIFY", 2);
-	assert_true(got(f->callee, buf, sizeof(buf), 1000) > 0);
-	response_from_callee(f, buf, "481 Subscription Does Not Exist");
-	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
-	assert_non_null(strstr(buf, "SIP/2.0 481 "));
-	assert_int_equal(got(f->caller, buf, sizeof(buf), 200), 0);
-	assert_non_null(shard_dialog_get(&w->table, SLOT, GEN));
-	assert_int_equal(w->st.dialogs_gone, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		from_caller(f, methods[i], 2 + i);
+		assert_true(got(f->callee, buf, sizeof(buf), 1000) > 0);
+		response_from_callee(f, buf, "481 Does Not Exist");
+		assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+		assert_non_null(strstr(buf, "SIP/2.0 481 "));
+		size_t n = got(f->caller, buf, sizeof(buf), 200);
+		if (n)
+			fail_msg("after the 481 to its %s the caller got %.40s", methods[i], buf);
+		assert_non_null(shard_dialog_get(&w->table, SLOT, GEN));
+		assert_int_equal(w->st.dialogs_gone, 0);
+	}
 }
 
 /*
@@ -704,7 +711,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_481_to_a_reinvite_ends_the_call, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_481_to_a_notify_keeps_the_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_481_to_a_notify_or_prack_keeps_the_call, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_final_kept_without_a_send_buffer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_487_resent_by_timer_g_until_its_ack, setup,
 					    teardown),

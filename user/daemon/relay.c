@@ -411,12 +411,14 @@ static void ack_branch(const struct relay_ctx *rc, char *branch, size_t cap, uin
 /* Whether a 408 or 481 to a request of this method says the dialog is gone
  * (RFC 3261 12.2.1.2): those of the call's session. A NOTIFY, SUBSCRIBE or
  * REFER belongs to a subscription of its own, which such an answer ends
- * alone (RFC 5057 5.1); a BYE's final ends the call anyway. */
+ * alone (RFC 5057 5.1); a BYE's final ends the call anyway; a PRACK's 481
+ * says its RAck matched no provisional still sent (RFC 3262 3: one that
+ * crossed the 2xx), nothing of the dialog. */
 static bool ends_on_gone(uint8_t method)
 {
 	return method == SIP_METHOD_INVITE || method == SIP_METHOD_UPDATE ||
-	       method == SIP_METHOD_INFO || method == SIP_METHOD_PRACK ||
-	       method == SIP_METHOD_MESSAGE || method == SIP_METHOD_OPTIONS;
+	       method == SIP_METHOD_INFO || method == SIP_METHOD_MESSAGE ||
+	       method == SIP_METHOD_OPTIONS;
 }
 
 /* The first final response m to request t that carries_session, from leg
@@ -1710,9 +1712,10 @@ static bool ack_untracked_2xx(struct relay_ctx *rc, const struct sip_msg *m, cha
  * kept for it, and the request ends as failed (an offer it made refused,
  * RFC 3264 5; a BYE's end of the dialog as for any final). Dropped, it left
  * the sender without a final for good: its re-INVITE, once a provisional
- * came, is resent no more. A 2xx dropped so is sent again by the other side
- * until its ACK, and each copy is dropped as stale; that side ends the call
- * at 64*T1 (RFC 3261 13.3.1.4), as it would unACKed. */
+ * came, is resent no more. A 2xx to an INVITE so stands at the other side:
+ * the sender's ACK of the 500 crosses with the INVITE's branch, and that
+ * side takes it for its 2xx's ACK (by dialog and CSeq), so it may run the
+ * new session the sender was told failed (README). */
 static void final_too_large(struct relay_ctx *rc, struct shard_dialog *d, struct shard_txn *t,
 			    uint32_t tslot, struct sip_session *resp, struct sip_session *back,
 			    char *out, size_t cap, struct relay_result *res)

@@ -86,7 +86,7 @@ struct relay_result {
 	 * worker also answers the CANCEL 200 to its sender (RFC 3261 9.2) */
 	bool answer_200;
 	/* a 408 or 481 final to a request of the call's session (a re-INVITE,
-	 * UPDATE, INFO, PRACK, MESSAGE or OPTIONS) passed in a confirmed call:
+	 * UPDATE, INFO, MESSAGE or OPTIONS) passed in a confirmed call:
 	 * the answering side's dialog is gone (RFC 3261 12.2.1.2, 14.1; RFC
 	 * 5057 5.1), and the side that asked was told so; the worker ends the
 	 * call (ended_slot, ended_gen; ended_by_leg the side that answered).
