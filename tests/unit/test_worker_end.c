@@ -147,9 +147,10 @@ static void hand(struct fixture *f, const char *msg, int n, const struct sockadd
 	net_io_flush(f->workers[0].io);
 }
 
-/* The caller's request, handed to worker 0 by worker 1 as from the caller's
- * address, and handled (after the commands waiting on worker 0's ring). */
-static void from_caller(struct fixture *f, const char *method, unsigned cseq)
+/* The caller's request as from addr, handed to worker 0 by worker 1, and
+ * handled (after the commands waiting on worker 0's ring). */
+static void from_caller_at(struct fixture *f, const char *method, unsigned cseq,
+			   const struct sockaddr_storage *addr, socklen_t addr_len)
 {
 	char msg[1024];
 	int n = snprintf(msg, sizeof(msg),
@@ -162,7 +163,13 @@ static void from_caller(struct fixture *f, const char *method, unsigned cseq)
 			 "Max-Forwards: 70\r\n"
 			 "Content-Length: 0\r\n\r\n",
 			 method, CALLER_PORT, cseq, f->a_tag, cseq, method);
-	hand(f, msg, n, &f->caller_addr, f->caller_len);
+	hand(f, msg, n, addr, addr_len);
+}
+
+/* The same from the caller's address. */
+static void from_caller(struct fixture *f, const char *method, unsigned cseq)
+{
+	from_caller_at(f, method, cseq, &f->caller_addr, f->caller_len);
 }
 
 /* The callee's response status_line to the request it got (req: its Via,
@@ -705,9 +712,44 @@ static void test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack(void **state
 	assert_non_null(shard_dialog_get(&w->table, SLOT, GEN));
 }
 
+/*
+ * The same re-INVITE from another address of the caller's side than the one
+ * the call was set up from (a carrier's other signalling node), given up:
+ * its 504 goes there, as its 180 did (RFC 3261 18.2.2). It went to the
+ * leg's peer, which never sent that INVITE and got the 504 until Timer H.
+ */
+static void test_reinvite_given_up_from_another_node_gets_its_504_there(void **state)
+{
+	struct fixture *f = *state;
+	char spec[32] = "127.0.0.2:17134", err[128], req[2048], buf[2048];
+	struct sockaddr_storage node;
+	socklen_t node_len;
+
+	assert_int_equal(udp_parse_addr(spec, &node, &node_len, err, sizeof(err)), 0);
+	int fd = udp_socket_bind(&node, node_len, false);
+	assert_true(fd >= 0);
+	f->cfg.timers.transaction_timeout_ms = 1000;
+	from_caller_at(f, "INVITE", 2, &node, node_len);
+	assert_true(got(f->callee, req, sizeof(req), 1000) > 0);
+	ringing_from_callee(f, req);
+	assert_true(got(fd, buf, sizeof(buf), 1000) > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 180 "));
+	uint64_t at = f->workers[0].relay.now_ms;
+	tick(f, at + 1001);
+	tick(f, at + 1011);
+	size_t n = got(fd, buf, sizeof(buf), 1000);
+	print_message("the other node got: %.30s\n", n ? buf : "nothing");
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "SIP/2.0 504 "));
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 100), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		test_reinvite_given_up_from_another_node_gets_its_504_there, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_481_to_a_reinvite_ends_the_call, setup, teardown),

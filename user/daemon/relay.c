@@ -147,23 +147,36 @@ static void keep_source(struct relay_ctx *rc, struct shard_txn *t, const struct 
 	t->leg |= SHARD_TXN_SRC;
 }
 
+/* The address request t came from when it was not its leg's peer
+ * (SHARD_TXN_SRC), into *to and *to_len; false when t keeps none. */
+static bool txn_source(const struct relay_ctx *rc, const struct shard_txn *t,
+		       struct sockaddr_in6 *to, socklen_t *to_len)
+{
+	const char *room = (t->leg & SHARD_TXN_SRC) ? shard_txn_src_room(rc->table, t) : NULL;
+	uint32_t len;
+
+	if (!room)
+		return false;
+	memcpy(&len, room + sizeof(struct sockaddr_in6), sizeof(len));
+	if (!len || len > sizeof(*to))
+		return false;
+	memcpy(to, room, sizeof(*to));
+	*to_len = (socklen_t)len;
+	return true;
+}
+
 /* A response to request t, n bytes in out, goes back to its sender: the
  * address it came from (SHARD_TXN_SRC), else leg `back`'s peer. */
 static void send_back(struct relay_ctx *rc, struct relay_result *res, const struct shard_txn *t,
 		      const struct sip_session *back, int n)
 {
-	const char *room = (t->leg & SHARD_TXN_SRC) ? shard_txn_src_room(rc->table, t) : NULL;
-	uint32_t len;
+	socklen_t len;
 
 	send_to_leg(res, back, n);
-	if (!room)
-		return;
-	memcpy(&len, room + sizeof(struct sockaddr_in6), sizeof(len));
-	if (!len || len > sizeof(rc->resp_dst))
-		return;
-	memcpy(&rc->resp_dst, room, sizeof(rc->resp_dst));
-	res->dst = (const struct sockaddr *)&rc->resp_dst;
-	res->dst_len = (socklen_t)len;
+	if (txn_source(rc, t, &rc->resp_dst, &len)) {
+		res->dst = (const struct sockaddr *)&rc->resp_dst;
+		res->dst_len = len;
+	}
 }
 
 static void drop(struct relay_ctx *rc, enum relay_drop why, struct relay_result *res)
@@ -1134,9 +1147,9 @@ _Static_assert(sizeof(((struct relay_resent *)0)->data) >=
  * tick, rather than waiting for a retransmission of the INVITE that will
  * not come once its sender had a provisional.
  */
-static void resent_keep(struct relay_ctx *rc, const struct sip_session *s, uint32_t cseq,
-			const char *head, size_t head_len, const char *sent, int n, size_t cap,
-			int status)
+static struct relay_resent *resent_keep(struct relay_ctx *rc, const struct sip_session *s,
+					uint32_t cseq, const char *head, size_t head_len,
+					const char *sent, int n, size_t cap, int status)
 {
 	struct relay_resent *e = resent_take(rc);
 
@@ -1147,7 +1160,7 @@ static void resent_keep(struct relay_ctx *rc, const struct sip_session *s, uint3
 					 cap < sizeof(e->data) ? cap : sizeof(e->data));
 	if (n < 0) {
 		resent_free(rc, e);
-		return;
+		return NULL;
 	}
 	e->len = (uint16_t)n;
 	e->cseq = cseq;
@@ -1158,6 +1171,7 @@ static void resent_keep(struct relay_ctx *rc, const struct sip_session *s, uint3
 	e->deadline_ms = rc->now_ms + 64ull * rc->t1_ms; /* Timer H */
 	e->next_ms = sent ? rc->now_ms + rc->t1_ms : rc->now_ms;
 	e->interval_ms = sent ? resent_interval(rc, rc->t1_ms) : rc->t1_ms;
+	return e;
 }
 
 void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send, void *arg)
@@ -1935,9 +1949,12 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * (ack_untracked_2xx). 504 fails the re-INVITE alone; a 408 would ask
 	 * the sender to end the call (12.2.1.2). */
 	if (t->method_id == SIP_METHOD_INVITE && !t->final_class && d) {
-		resent_keep(rc, &d->legs[shard_txn_from_leg(t)], t->in_cseq,
-			    shard_txn_head(rc->table, t), t->head_len, NULL, 0,
-			    sizeof(rc->resent[0].data), 504);
+		struct relay_resent *e = resent_keep(
+		    rc, &d->legs[shard_txn_from_leg(t)], t->in_cseq, shard_txn_head(rc->table, t),
+		    t->head_len, NULL, 0, sizeof(rc->resent[0].data), 504);
+		/* to where the re-INVITE came from, as its responses went */
+		if (e)
+			(void)txn_source(rc, t, &e->peer, &e->peer_len);
 		counter_inc(&rc->invites_given_up);
 	}
 	/* nor a REFER: it made no subscription (RFC 3515 2.4.2) */
