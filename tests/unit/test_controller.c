@@ -4531,6 +4531,41 @@ static void test_early_install_half_written_at_restart(void **state)
 	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[early.slot]));
 }
 
+/* The kill came inside an in-place update of an answered call's dialog (the
+ * caller's INFO or BYE relayed in it): the re-attach frees the torn record,
+ * marked as torn in an update (SHARD_SLOT_UPDATING). The call was installed
+ * and its caller had the 2xx: it is lost with the record, not set up again.
+ * Taken for a call whose install was torn, it went back to PROCEEDING: a
+ * CANCEL to the callee, a 408 to the caller after their 2xx and ACK, a
+ * timeout CDR, and its place held until Timer H after that 408. */
+static void test_answered_call_torn_in_an_update_at_restart(void **state)
+{
+	struct ctl_stats st;
+	struct sent inv1;
+	(void)state;
+	struct shard_dialog answered = ringing_call("b1", &inv1);
+	sent[0] = inv1;
+	nsent = 1;
+	response_from_bob(0, 200, "b1");
+	worker_applies(1);
+	/* what the re-attach leaves of it (shard/table.c, reattach) */
+	shard_dialog_free(&table, answered.slot);
+	table.dialogs[answered.slot].slot = SHARD_SLOT_UPDATING;
+
+	assert_int_equal(restart(), 0); /* no call setting up */
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.calls_active, 0);
+	assert_int_equal(policy_calls(pol), 0);
+	nsent = 0;
+	ctl_on_tick(ctl, 1300);
+	ctl_on_tick(ctl, 20000);
+	ctl_on_tick(ctl, 1000000);
+	for (unsigned i = 0; i < nsent; i++)
+		if (sent_msg(i)->method_id == SIP_METHOD_CANCEL || sent_msg(i)->status == 408)
+			fail_msg("after the restart: %.40s", sent[i].buf);
+	assert_int_equal(ninstall, 0); /* not installed again */
+}
+
 /* The worker ended a dialog whose record was still kept (an answered call's
  * BYE within the linger, an early dialog's BYE from the caller), and the
  * notice was lost in the ring at the kill. The new process must not hold the
@@ -9041,6 +9076,8 @@ int main(void)
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_early_install_half_written_at_restart, setup_file,
 					    teardown_file),
+	    cmocka_unit_test_setup_teardown(test_answered_call_torn_in_an_update_at_restart,
+					    setup_file, teardown_file),
 	    cmocka_unit_test_setup_teardown(test_dialogs_ended_before_restart, setup_file,
 					    teardown_file),
 	    cmocka_unit_test_setup_teardown(test_early_install_retried_on_tick, setup, teardown),

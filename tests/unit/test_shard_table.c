@@ -2371,6 +2371,9 @@ static void test_torn_call_installed_again_takes_its_forks_and_requests(void **s
 	shard_table_usage(&t, &u);
 	assert_int_equal(u.reattach_dropped, 1);
 	assert_null(shard_dialog_get(&t, 1, 7));
+	/* freed as torn in an update, which the controller tells apart from
+	 * a torn install (controller_restore.c) */
+	assert_true(shard_dialog_torn_in_update(&t.dialogs[1]));
 	assert_false(shard_dialog_has_forks(&t, 1));
 	/* the controller's install of the call again */
 	assert_int_equal(shard_dialog_install(&t, &call, 1000), 0);

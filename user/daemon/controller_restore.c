@@ -279,7 +279,18 @@ static bool restore_call(struct ctl *c, struct ctl_call *k, const struct shard_t
 	 * install of it is then tried again, as one lost in the ring) */
 	bool ended = d && d->state == SHARD_DLG_FREE && d->gen == k->slot_gen &&
 		     shard_dialog_committed(d, k->slot);
-	if (k->slot_gone || ended) {
+	/* an answered call whose dialog a kill tore in an update (an INFO, a
+	 * BYE relayed in it), freed at the re-attach: it was installed, and the
+	 * caller had its 2xx. The call is lost, as the torn record is; taken
+	 * for one whose install was torn, it was set up again: a CANCEL to the
+	 * callee and a 408 to the caller after their 2xx and ACK (RFC 3261
+	 * 13.3.1.4, 17.2.1), a timeout CDR, its places held minutes */
+	bool torn = d && d->gen == k->slot_gen && shard_dialog_torn_in_update(d) &&
+		    k->state == CALL_ANSWERED;
+	if (torn)
+		log_warn("call %s: its dialog was torn by a kill inside an update: lost",
+			 k->a_call_id);
+	if (k->slot_gone || ended || torn) {
 		k->installed = false;
 		k->slot_gone = true;
 	} else if (up) {

@@ -398,7 +398,7 @@ static bool torn_at(const struct shard_table *t, uint32_t i, uint32_t gen)
 {
 	const struct shard_dialog *c = &t->dialogs[i];
 	return i < t->hdr->ndialogs && c->state == SHARD_DLG_FREE &&
-	       c->slot == SHARD_SLOT_WRITING && c->gen == gen;
+	       (c->slot == SHARD_SLOT_WRITING || c->slot == SHARD_SLOT_UPDATING) && c->gen == gen;
 }
 
 /* The slot of the torn call whose fork's early dialog d is, or UINT32_MAX. */
@@ -535,8 +535,10 @@ static int reattach(struct shard_table *t)
 			d->state = SHARD_DLG_FREE;
 			/* no worker ended this generation: an install of it
 			 * again (the controller's, of a call it took up) is no
-			 * stale one (shard_dialog_committed) */
-			d->slot = SHARD_SLOT_WRITING;
+			 * stale one (shard_dialog_committed); one torn in an
+			 * update keeps saying so (shard_dialog_torn_in_update) */
+			if (d->slot != SHARD_SLOT_UPDATING)
+				d->slot = SHARD_SLOT_WRITING;
 			h->reattach_dropped++;
 		}
 		if (d->state == SHARD_DLG_FREE) {

@@ -680,12 +680,24 @@ int shard_table_open_heads(struct shard_table *t, const char *path, const char *
  * set last to the record's index, so that a record a SIGKILL caught half
  * written names no slot, and re-attach frees it as malformed. */
 #define SHARD_SLOT_WRITING UINT32_MAX
+/* The same while a dialog the worker holds is updated in place
+ * (shard_dialog_write_begin), kept by re-attach on the record it frees: a
+ * dialog torn in an update was installed, so the controller can tell its
+ * call, answered, from one whose install a kill caught (the caller may not
+ * have had its 2xx then). A table written before has SHARD_SLOT_WRITING for
+ * both. */
+#define SHARD_SLOT_UPDATING (UINT32_MAX - 1)
 /* Whether d, the record at index slot, was written whole: by an install that
  * finished, or freed by its worker (a generation that ended), not half
  * written at a kill nor freed at a re-attach. */
 static inline bool shard_dialog_committed(const struct shard_dialog *d, uint32_t slot)
 {
 	return d->slot == slot;
+}
+/* Whether d is a record re-attach freed as torn in an in-place update. */
+static inline bool shard_dialog_torn_in_update(const struct shard_dialog *d)
+{
+	return d->state == SHARD_DLG_FREE && d->slot == SHARD_SLOT_UPDATING;
 }
 /* ---- in-place updates of a kept dialog ----
  * The worker updates a dialog it holds in place, in a file a SIGKILL may
@@ -700,7 +712,7 @@ static inline bool shard_dialog_committed(const struct shard_dialog *d, uint32_t
  * Not nested, and nothing in between reads d->slot. */
 static inline void shard_dialog_write_begin(struct shard_dialog *d)
 {
-	d->slot = SHARD_SLOT_WRITING;
+	d->slot = SHARD_SLOT_UPDATING;
 	atomic_signal_fence(memory_order_seq_cst);
 }
 static inline void shard_dialog_write_end(const struct shard_table *t, struct shard_dialog *d)
