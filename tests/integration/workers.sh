@@ -158,10 +158,11 @@ for i in range(16):  # from 16 source ports: the kernel spreads them over both w
     folded = "Call-ID:\r\n  %s\r\n" % caller.call_id
     s.sendto(caller.request("INFO", cseq, folded, aport + 1 + i).encode(), ("127.0.0.1", dport))
     callee.pump_until("INFO", i + 1)
-    # the answer goes to the caller's latched address; a 481 from the worker
-    # without the call would come to this port
-    answer = recv(caller.sock, 3.0)
-    stray = recv(s, 0.05)
+    # the answer goes back to the port the INFO came from (RFC 3261
+    # 18.2.2), where a 481 from the worker without the call would come too;
+    # nothing goes to the caller's latched address
+    answer = recv(s, 3.0)
+    stray = recv(caller.sock, 0.05)
     answers.append(status(answer) if answer and "CSeq: %d INFO" % cseq in answer else 0)
     if stray:
         answers.append(status(stray))
