@@ -2002,6 +2002,33 @@ static void test_bye_out_of_dialog_gets_481(void **state)
 	assert_int_equal(st.ood_answered, 1);
 }
 
+/* A 405's Allow lists the valid methods (RFC 3261 21.4.6): with
+ * out_of_dialog answering OPTIONS and BYE 405, a BYE's 405 and another
+ * method's list neither. They listed both, fixed strings. */
+static const char bye_options_405_config[] =
+    SMALL_CONFIG_HEAD " \"out_of_dialog\": {\"OPTIONS\": 405, \"BYE\": 405},"
+		      " \"routes\": [{\"name\": \"b\", \"target\": \"127.0.0.1:5090\"}]}";
+
+static void test_405_allows_no_method_it_refuses(void **state)
+{
+	(void)state;
+	static const char *const methods[] = {"BYE", "MESSAGE"};
+	for (unsigned i = 0; i < 2; i++) {
+		ood_from_alice(methods[i]);
+		assert_int_equal(nsent, i + 1);
+		assert_int_equal(sent_msg(i)->status, 405);
+		const struct sip_hdr_line *allow = sip_find_hdr(&out, SIP_HDR_ALLOW);
+		assert_non_null(allow);
+		print_message("%s: Allow: %.*s\n", methods[i], (int)allow->value.len,
+			      out.buf + allow->value.off);
+		assert_null(memmem(out.buf + allow->value.off, allow->value.len, "OPTIONS", 7));
+		assert_null(memmem(out.buf + allow->value.off, allow->value.len, "BYE", 3) && i == 0
+				? "BYE listed"
+				: NULL);
+		assert_non_null(memmem(out.buf + allow->value.off, allow->value.len, "INVITE", 6));
+	}
+}
+
 /* out_of_dialog.BYE, when an operator names it, is the answer still. */
 static const char bye_403_config[] =
     SMALL_CONFIG_HEAD " \"out_of_dialog\": {\"BYE\": 403},"
@@ -9087,6 +9114,7 @@ int main(void)
 	    WITH_CONFIG(test_options_405_carries_allow, options_405_config),
 	    cmocka_unit_test_setup_teardown(test_bye_out_of_dialog_gets_481, setup, teardown),
 	    WITH_CONFIG(test_bye_out_of_dialog_as_configured, bye_403_config),
+	    WITH_CONFIG(test_405_allows_no_method_it_refuses, bye_options_405_config),
 	    cmocka_unit_test_setup_teardown(test_bye_of_a_pracked_fork_is_above_its_prack, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_answers_to_leg_b_cancel_counted, setup, teardown),
