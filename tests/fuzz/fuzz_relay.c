@@ -677,8 +677,8 @@ static void check_result(const struct sip_msg *m, const struct relay_result *res
 			die("ANSWER of a bad length", NULL, 0);
 		if (!m->is_request) {
 			/* the ACK of an INVITE's final whose dialog has ended, or
-			 * of a 2xx whose transaction has gone (ack_untracked_2xx) */
-			bool late = txn_of_response(m) ? !dialog_of_response(m) : m->status < 300;
+			 * whose transaction has gone (ack_untracked_final) */
+			bool late = !txn_of_response(m) || !dialog_of_response(m);
 			if (res->status || m->status < 200 ||
 			    m->cseq.method_id != SIP_METHOD_INVITE || !late ||
 			    sip_parse(&ctx.out, ctx.outbuf, (size_t)res->len, NULL) != 0 ||

@@ -745,9 +745,40 @@ static void test_reinvite_given_up_from_another_node_gets_its_504_there(void **s
 	close(fd);
 }
 
+/* The same re-INVITE given up, then the callee's 486: ACKed here, hop by
+ * hop with the INVITE's branch (RFC 3261 17.1.1.3). It was dropped as
+ * stale, and the callee resent it until Timer H. */
+static void test_reinvite_given_up_gets_its_late_486_acked(void **state)
+{
+	struct fixture *f = *state;
+	struct worker *w = &f->workers[0];
+	char req[2048], buf[2048];
+
+	f->cfg.timers.transaction_timeout_ms = 1000;
+	uint64_t at = reinvite_ringing(f, req, sizeof(req));
+	tick(f, at + 1001);
+	tick(f, at + 1011);
+	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
+	from_caller(f, "ACK", 2);
+	response_from_callee(f, req, "486 Busy Here");
+	size_t n = got(f->callee, buf, sizeof(buf), 1000);
+	print_message("the callee's late 486 got: %.30s\n", n ? buf : "nothing");
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "ACK sip:"));
+	const char *b = strstr(req, ";branch="), *e = b ? strpbrk(b + 1, ";\r") : NULL;
+	assert_non_null(e);
+	char branch[128];
+	snprintf(branch, sizeof(branch), "%.*s", (int)(e - b), b);
+	assert_non_null(strstr(buf, branch));
+	assert_int_equal(w->relay.late_finals_acked, 1);
+	assert_int_equal(got(f->caller, buf, sizeof(buf), 50), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_reinvite_given_up_gets_its_late_486_acked, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_reinvite_given_up_from_another_node_gets_its_504_there, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack,

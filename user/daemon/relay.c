@@ -1680,19 +1680,21 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 	shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
 }
 
-/* A 2xx to an INVITE sipshard sent in a dialog it still holds, whose
+/* A final to an INVITE sipshard sent in a dialog it still holds, whose
  * transaction is gone (given up at transaction_timeout_ms, its sender
- * answered 504; or expired since, its ACK lost): ACKed here, as every 2xx
- * must be (RFC 3261 13.2.2.4), or its sender resends it for 64*T1 and then
- * ends the call (13.3.1.4). It is named by our From tag, the leg's Call-ID
- * and remote tag, and a CSeq we sent. False when it is no such 2xx. */
-static bool ack_untracked_2xx(struct relay_ctx *rc, const struct sip_msg *m, char *out, size_t cap,
-			      struct relay_result *res)
+ * answered 504; or expired since, its ACK lost): ACKed here, a 2xx as every
+ * 2xx must be (RFC 3261 13.2.2.4), or its sender resends it for 64*T1 and
+ * then ends the call (13.3.1.4), a non-2xx hop by hop with its own branch
+ * (17.1.1.3), or its sender resends it until Timer H. It is named by our
+ * From tag, the leg's Call-ID and remote tag, and a CSeq we sent. False
+ * when it is no such final. */
+static bool ack_untracked_final(struct relay_ctx *rc, const struct sip_msg *m, char *out,
+				size_t cap, struct relay_result *res)
 {
 	uint8_t shard;
 	uint32_t slot, gen;
 
-	if (m->status < 200 || m->status >= 300 || m->cseq.method_id != SIP_METHOD_INVITE ||
+	if (m->status < 200 || m->cseq.method_id != SIP_METHOD_INVITE ||
 	    shard_tag_decode(m->buf + m->from.tag.off, m->from.tag.len, &shard, &slot, &gen) != 0 ||
 	    shard != rc->shard)
 		return false;
@@ -1708,10 +1710,15 @@ static bool ack_untracked_2xx(struct relay_ctx *rc, const struct sip_msg *m, cha
 	}
 	if (!s)
 		return false;
-	char branch[SHARD_BRANCH_MAX];
-	ack_branch(rc, branch, sizeof(branch), slot, gen, m->cseq.num,
-		   (uint32_t)keyhash_bytes(0, s->local_tag, s->local_tag_len));
-	int n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
+	int n;
+	if (m->status < 300) {
+		char branch[SHARD_BRANCH_MAX];
+		ack_branch(rc, branch, sizeof(branch), slot, gen, m->cseq.num,
+			   (uint32_t)keyhash_bytes(0, s->local_tag, s->local_tag_len));
+		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
+	} else {
+		n = setup_build_ack_of_final(m, NULL, 0, out, cap);
+	}
 	if (n < 0)
 		return false;
 	res->outcome = RELAY_ANSWER;
@@ -1778,7 +1785,7 @@ void relay_response(struct relay_ctx *rc, const struct sip_msg *m, char *out, si
 	}
 	t = shard_txn_get(rc->table, tslot, tgen);
 	if (!t || extra != t->salt) {
-		if (!ack_untracked_2xx(rc, m, out, cap, res))
+		if (!ack_untracked_final(rc, m, out, cap, res))
 			drop(rc, RELAY_DROP_RESP_STALE, res);
 		return;
 	}
@@ -1946,7 +1953,7 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * (RFC 3261 17.1.1.2), which had no final for good: it gets 504 from
 	 * here (the other side did not answer in time), resent until its ACK
 	 * as a 487 at a call's end; a 2xx that comes after is ACKed here
-	 * (ack_untracked_2xx). 504 fails the re-INVITE alone; a 408 would ask
+	 * (ack_untracked_final). 504 fails the re-INVITE alone; a 408 would ask
 	 * the sender to end the call (12.2.1.2). */
 	if (t->method_id == SIP_METHOD_INVITE && !t->final_class && d) {
 		struct relay_resent *e = resent_keep(
