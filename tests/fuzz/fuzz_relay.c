@@ -164,8 +164,8 @@ static void check_bye(void *arg, const char *buf, size_t len, const struct socka
 /* relay_send_fn: a re-INVITE's final resent (Timer G), a 487 at its call's
  * end or a 504 when it was given up, is one, to an address; and resent[]
  * holds as many as it counts. */
-static void check_487(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
-		      socklen_t dst_len)
+static void check_resent_final(void *arg, const char *buf, size_t len, const struct sockaddr *dst,
+			       socklen_t dst_len)
 {
 	(void)arg;
 	if (!dst || !dst_len || sip_parse(&ctx.out, buf, len, NULL) != 0 || ctx.out.is_request ||
@@ -768,7 +768,7 @@ static void one_datagram(const uint8_t *src, size_t len, size_t cap, unsigned *r
 		/* time passes: the second byte's seconds, or past the timeout */
 		ctx.rc.now_ms += len > 1 ? src[1] * 1000ull : TXN_TIMEOUT_MS + 1;
 		expire(cap);
-		relay_resent_tick(&ctx.rc, ctx.rc.now_ms, check_487, NULL);
+		relay_resent_tick(&ctx.rc, ctx.rc.now_ms, check_resent_final, NULL);
 		check_resent_counts();
 		return;
 	}
