@@ -1340,6 +1340,35 @@ static void reopen_counting(struct shard_table *t, const char *path, uint32_t n,
 	assert_int_equal(u.txns_used, txns);
 }
 
+/* Every flag a transaction record may hold is kept by a re-attach: one
+ * whose request came from another address than its leg's peer
+ * (SHARD_TXN_SRC) was dropped as malformed, its response lost at every
+ * restart while it waited. A bit no flag has is still dropped. */
+static void test_reattach_keeps_every_transaction_flag(void **state)
+{
+	struct shard_table t;
+	struct shard_table_usage u;
+	char path[64];
+	uint32_t g1, g2;
+	(void)state;
+
+	temp_path(path, sizeof(path));
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	int a = shard_txn_alloc(&t, 10, &g1), b = shard_txn_alloc(&t, 10, &g2);
+	t.txns[a].leg = SHARD_TXN_LEG_BITS;
+	t.txns[b].leg = 0x80;
+	shard_table_close(&t);
+
+	assert_int_equal(shard_table_open(&t, path, 8, 8), 0);
+	shard_table_usage(&t, &u);
+	assert_int_equal(u.reattach_dropped, 1);
+	assert_non_null(shard_txn_get(&t, (uint32_t)a, g1));
+	assert_int_equal(shard_txn_get(&t, (uint32_t)a, g1)->leg, SHARD_TXN_LEG_BITS);
+	assert_null(shard_txn_get(&t, (uint32_t)b, g2));
+	shard_table_close(&t);
+	unlink(path);
+}
+
 static void test_reattach_drops_malformed_records(void **state)
 {
 	struct shard_table t;
@@ -2833,6 +2862,7 @@ int main(void)
 	    cmocka_unit_test(test_txn_expiry_in_creation_order),
 	    cmocka_unit_test(test_file_backed_reopen_keeps_dialogs),
 	    cmocka_unit_test(test_reattach_drops_malformed_records),
+	    cmocka_unit_test(test_reattach_keeps_every_transaction_flag),
 	    cmocka_unit_test(test_reattach_walks_records_past_a_low_mark),
 	    cmocka_unit_test(test_reattach_resolves_requests_sent_before),
 	    cmocka_unit_test(test_open_invite_found_by_its_leg),

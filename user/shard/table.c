@@ -575,7 +575,7 @@ static int reattach(struct shard_table *t)
 		if (!mem_bool_ok(&x->used) ||
 		    (x->used &&
 		     ((x->head_len > sizeof(x->head) && head_slot_of(t, i) < 0) ||
-		      (x->leg & ~(SHARD_TXN_LEG | SHARD_TXN_OFFER | SHARD_TXN_EARLY_SDP)) ||
+		      (x->leg & ~SHARD_TXN_LEG_BITS) ||
 		      x->final_class > 6))) {
 			x->used = false;
 			h->reattach_dropped++;

@@ -467,6 +467,9 @@ struct shard_txn {
  * tables: their responses went to the leg's peer. */
 #define SHARD_TXN_SRC	   0x08
 #define SHARD_TXN_SRC_SIZE (sizeof(struct sockaddr_in6) + sizeof(uint32_t))
+/* every bit shard_txn.leg may hold: re-attach drops a record with another
+ * (a new flag goes here, or its records are dropped as malformed) */
+#define SHARD_TXN_LEG_BITS (SHARD_TXN_LEG | SHARD_TXN_OFFER | SHARD_TXN_EARLY_SDP | SHARD_TXN_SRC)
 _Static_assert(offsetof(struct shard_txn, leg) == 5 &&
 		   offsetof(struct shard_txn, final_class) == 7 &&
 		   offsetof(struct shard_txn, dialog) == 8 &&
