@@ -4762,6 +4762,37 @@ static void test_referred_by_rewritten(void **state)
 	rc.rewrite_refer_to = false;
 }
 
+/* A re-INVITE's offer answered in a reliable 183 (RFC 3262 5), then an
+ * UPDATE's offer, and no final to the re-INVITE before its transaction
+ * expires: the exchange the 183 made stays (RFC 6141 5), as it does when a
+ * failure final comes, and the UPDATE's offer stays open. Expiry, the one
+ * place that did not look at SHARD_TXN_EARLY_SDP, rejected the open offer,
+ * the UPDATE's, in the re-INVITE's name. */
+static void test_expiry_keeps_an_exchange_a_reliable_183_made(void **state)
+{
+	char branch[128];
+	struct relay_result res;
+	(void)state;
+
+	const uint64_t timeout = 32000;
+	stable_with(SHARD_DLG_CONFIRMED);
+	offer_from_a("INVITE", 2, branch, sizeof(branch));
+	res =
+	    answer_from_b_lines(183, branch, out_m.cseq.num, "INVITE",
+				"Contact: <sip:bob@10.2.2.2:5080>\r\nRequire: 100rel\r\nRSeq: 7\r\n"
+				"Content-Type: application/sdp\r\n",
+				"v=2\r\n");
+	assert_int_equal(res.outcome, RELAY_SEND);
+	assert_bodies("hello", "v=2\r\n", "answered in a reliable 183");
+	/* the caller's UPDATE offers again (RFC 3311: allowed once the
+	 * exchange is done), and waits for its answer */
+	char ubranch[128];
+	offer_from_a("UPDATE", 3, ubranch, sizeof(ubranch));
+	rc.now_ms += timeout + 1;
+	assert_int_equal(relay_expire(&rc, timeout, &res), 0); /* the re-INVITE's */
+	assert_offer_answer(SIGNALING_STATE_HAVE_REMOTE_OFFER, SIGNALING_STATE_HAVE_LOCAL_OFFER,
+			    "the re-INVITE expired, the UPDATE's offer open");
+}
 /*
  * A re-INVITE answered in a reliable 183 (RFC 3262 5, RFC 6337 2.2), its 2xx
  * without a body: the exchange was left out of the call's model, which kept
@@ -4947,6 +4978,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reliable_183_makes_a_re_invites_exchange, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry_keeps_an_exchange_a_reliable_183_made,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reliable_183_makes_an_offerless_re_invites_offer,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmission_of_an_older_request_crosses, setup,

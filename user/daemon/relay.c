@@ -434,6 +434,23 @@ static bool ends_on_gone(uint8_t method)
 	       method == SIP_METHOD_OPTIONS;
 }
 
+/* Request t failed (a final of 300 or more, one too large to relay that
+ * sipshard answered 500, or none before it expired), sent from leg back to
+ * leg resp: the offer it made is refused, the session as it was (RFC 3264
+ * 5, RFC 3261 14.1), unless a reliable provisional made its exchange
+ * already, which stays (RFC 6141 5). The one place for the three: expiry
+ * once undid such an exchange. */
+static void offer_failed(struct relay_ctx *rc, struct shard_dialog *d, const struct shard_txn *t,
+			 struct sip_session *resp, struct sip_session *back)
+{
+	if (!(t->leg & SHARD_TXN_OFFER) || (t->leg & SHARD_TXN_EARLY_SDP))
+		return;
+	/* bodies and both legs' states agree (table.h) */
+	shard_dialog_write_begin(d);
+	session_offer_rejected(resp, back);
+	shard_dialog_write_end(rc->table, d);
+}
+
 /* The first final response m to request t that carries_session, from leg
  * resp to leg back: its body is the answer to the request's offer, or the
  * offer of a request that had none (its ACK answers it); a failure rejects
@@ -445,13 +462,15 @@ static void final_offer_answer(struct relay_ctx *rc, struct shard_dialog *d,
 			       const struct sip_msg *m, const struct shard_txn *t,
 			       struct sip_session *resp, struct sip_session *back)
 {
-	/* bodies and both legs' states agree: written as an install is (table.h) */
-	shard_dialog_write_begin(d);
-	if (m->status < 300 && m->body.len && !(t->leg & SHARD_TXN_EARLY_SDP))
+	if (m->status >= 300) {
+		offer_failed(rc, d, t, resp, back);
+	} else if (m->body.len && !(t->leg & SHARD_TXN_EARLY_SDP)) {
+		/* bodies and both legs' states agree: written as an install
+		 * is (table.h) */
+		shard_dialog_write_begin(d);
 		relay_sdp_from_peer(m, resp, back);
-	else if (m->status >= 300 && (t->leg & SHARD_TXN_OFFER) && !(t->leg & SHARD_TXN_EARLY_SDP))
-		session_offer_rejected(resp, back); /* an exchange made stays (RFC 6141 5) */
-	shard_dialog_write_end(rc->table, d);
+		shard_dialog_write_end(rc->table, d);
+	}
 }
 
 /* An Event id to write with another number (build_request). */
@@ -1751,11 +1770,7 @@ static void final_too_large(struct relay_ctx *rc, struct shard_dialog *d, struct
 	}
 	send_back(rc, res, t, back, n);
 	counter_inc(&rc->answered[5]);
-	if ((t->leg & SHARD_TXN_OFFER) && !(t->leg & SHARD_TXN_EARLY_SDP)) {
-		shard_dialog_write_begin(d);
-		session_offer_rejected(resp, back);
-		shard_dialog_write_end(rc->table, d);
-	}
+	offer_failed(rc, d, t, resp, back);
 	if (t->method_id == SIP_METHOD_BYE) {
 		ended_by_a_bye(rc, res, d, t->dialog, t->dialog_gen, shard_txn_from_leg(t),
 			       t->in_cseq, 500);
@@ -1943,12 +1958,9 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * final crosses after this. Left open, the legs showed the offer for
 	 * the rest of the call and the other side's next offer was read as
 	 * its answer. */
-	if ((t->leg & SHARD_TXN_OFFER) && !t->final_class && d) {
-		shard_dialog_write_begin(d);
-		session_offer_rejected(&d->legs[!shard_txn_from_leg(t)],
-				       &d->legs[shard_txn_from_leg(t)]);
-		shard_dialog_write_end(rc->table, d);
-	}
+	if (!t->final_class && d)
+		offer_failed(rc, d, t, &d->legs[!shard_txn_from_leg(t)],
+			     &d->legs[shard_txn_from_leg(t)]);
 	/* a re-INVITE past its provisional is resent no more by its sender
 	 * (RFC 3261 17.1.1.2), which had no final for good: it gets 504 from
 	 * here (the other side did not answer in time), resent until its ACK
