@@ -1658,6 +1658,32 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		shard_refer_relayed(d, t);
 }
 
+/* The ACK sipshard owes final m to an INVITE of its own (CSeq m's) in the
+ * dialog in slot/gen whose dialog or transaction is gone (late_response,
+ * ack_untracked_final): a 2xx's its own transaction (ack_branch, with salt),
+ * a non-2xx's hop by hop with the INVITE's branch (RFC 3261 17.1.1.3);
+ * answered to m's sender and counted. False when it does not fit cap. */
+static bool ack_late_final(struct relay_ctx *rc, const struct sip_msg *m, uint32_t slot,
+			   uint32_t gen, uint32_t salt, char *out, size_t cap,
+			   struct relay_result *res)
+{
+	int n;
+
+	if (m->status < 300) {
+		char branch[SHARD_BRANCH_MAX];
+		ack_branch(rc, branch, sizeof(branch), slot, gen, m->cseq.num, salt);
+		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
+	} else {
+		n = setup_build_ack_of_final(m, NULL, 0, out, cap);
+	}
+	if (n < 0)
+		return false;
+	res->outcome = RELAY_ANSWER;
+	res->len = n;
+	counter_inc(&rc->late_finals_acked);
+	return true;
+}
+
 /* A response to transaction t (at tslot) of a dialog that has ended. Its
  * sender had its answer when the dialog ended (relay_end_pending) and its
  * address went with the dialog: nothing crosses. But the UAC of an INVITE
@@ -1680,22 +1706,10 @@ static void late_response(struct relay_ctx *rc, const struct sip_msg *m, struct 
 		drop(rc, RELAY_DROP_RESP_DIALOG_ENDED, res);
 		return;
 	}
-	int n;
-	if (m->status < 300) {
-		char branch[SHARD_BRANCH_MAX];
-		ack_branch(rc, branch, sizeof(branch), t->dialog, t->dialog_gen, t->out_cseq,
-			   t->salt);
-		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
-	} else {
-		n = setup_build_ack_of_final(m, NULL, 0, out, cap);
-	}
-	if (n < 0) {
+	if (!ack_late_final(rc, m, t->dialog, t->dialog_gen, t->salt, out, cap, res)) {
 		drop(rc, RELAY_DROP_NO_BUFFER, res);
 		return;
 	}
-	res->outcome = RELAY_ANSWER;
-	res->len = n;
-	counter_inc(&rc->late_finals_acked);
 	shard_txn_answered(rc->table, tslot, (uint8_t)(m->status / 100));
 }
 
@@ -1727,23 +1741,9 @@ static bool ack_untracked_final(struct relay_ctx *rc, const struct sip_msg *m, c
 		    m->cseq.num <= x->local_cseq)
 			s = x;
 	}
-	if (!s)
-		return false;
-	int n;
-	if (m->status < 300) {
-		char branch[SHARD_BRANCH_MAX];
-		ack_branch(rc, branch, sizeof(branch), slot, gen, m->cseq.num,
-			   (uint32_t)keyhash_bytes(0, s->local_tag, s->local_tag_len));
-		n = setup_build_after_2xx(m, "ACK", rc->advertise, branch, out, cap);
-	} else {
-		n = setup_build_ack_of_final(m, NULL, 0, out, cap);
-	}
-	if (n < 0)
-		return false;
-	res->outcome = RELAY_ANSWER;
-	res->len = n;
-	counter_inc(&rc->late_finals_acked);
-	return true;
+	return s && ack_late_final(rc, m, slot, gen,
+				   (uint32_t)keyhash_bytes(0, s->local_tag, s->local_tag_len), out,
+				   cap, res);
 }
 
 /* The first final to request t (slot tslot) does not fit the send buffer
