@@ -2261,10 +2261,11 @@ void ctl_on_datagram(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	/* a 405's Allow lists the valid methods (RFC 3261 21.4.6): never the
 	 * one refused (a BYE out_of_dialog answers 405), nor OPTIONS when
 	 * out_of_dialog answers it 405 too */
-	char allow[64];
-	snprintf(allow, sizeof(allow), "Allow: INVITE, ACK, CANCEL%s%s\r\n",
-		 m->method_id == SIP_METHOD_BYE ? "" : ", BYE",
-		 policy_ood_status(c->pol, "OPTIONS", 7) == 405 ? "" : ", OPTIONS");
+	char allow[64] = "";
+	if (status == 405)
+		snprintf(allow, sizeof(allow), "Allow: INVITE, ACK, CANCEL%s%s\r\n",
+			 m->method_id == SIP_METHOD_BYE ? "" : ", BYE",
+			 policy_ood_status(c->pol, "OPTIONS", 7) == 405 ? "" : ", OPTIONS");
 	answer_stateless(c, shard, m, status, status == 405 ? allow : NULL, src, srclen);
 }
 
