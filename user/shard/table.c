@@ -573,10 +573,8 @@ static int reattach(struct shard_table *t)
 	for (uint32_t i = h->txn_hwm; i-- > 0;) {
 		struct shard_txn *x = &t->txns[i];
 		if (!mem_bool_ok(&x->used) ||
-		    (x->used &&
-		     ((x->head_len > sizeof(x->head) && head_slot_of(t, i) < 0) ||
-		      (x->leg & ~SHARD_TXN_LEG_BITS) ||
-		      x->final_class > 6))) {
+		    (x->used && ((x->head_len > sizeof(x->head) && head_slot_of(t, i) < 0) ||
+				 (x->leg & ~SHARD_TXN_LEG_BITS) || x->final_class > 6))) {
 			x->used = false;
 			h->reattach_dropped++;
 		}
