@@ -290,7 +290,7 @@ static void end_pending(struct shard_dialog *d, size_t cap)
 	char *out = ctx.ends++ & 1 ? NULL : ctx.outbuf;
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
 		int n, left = RELAY_PENDING_MAX;
-		while ((n = relay_end_pending(&ctx.rc, d, leg, out, cap)) != 0) {
+		while ((n = relay_end_pending(&ctx.rc, d, leg, out, cap, NULL, NULL)) != 0) {
 			if (!out && n != -ENOSPC)
 				die("an open request answered into no buffer", NULL, 0);
 			if (n > 0 && (sip_parse(&ctx.out, ctx.outbuf, (size_t)n, NULL) != 0 ||

@@ -180,6 +180,41 @@ PY
 	stop_daemon
 done
 
+# ---- answers at a call's end go where their requests came from --------------
+# A request still open when the call ends is answered 487 by sipshardd
+# (relay_end_pending). Those answers went to the leg's peer, the address of
+# the call's set-up, not to the node the request came from (RFC 3261 18.2.2).
+start_daemon endsrc "$WORK/main.json"
+out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+from rawua import Callee, Caller, recv, recv_request, status, udp
+dport, bport, aport = map(int, sys.argv[1:])
+callee, caller = Callee(bport), Caller(aport, dport)
+if caller.call(callee) != 200:
+    print("no call"); sys.exit()
+other = udp(aport + 1)
+info = caller.next_cseq()
+other.sendto(caller.request("INFO", info, None, aport + 1).encode(), ("127.0.0.1", dport))
+held = recv_request(callee.sock, "INFO", 3.0)  # the callee keeps it unanswered
+caller.sock.sendto(caller.request("BYE", caller.next_cseq()).encode(), ("127.0.0.1", dport))
+callee.pump_until("BYE", 1)
+answer = recv(other, 3.0)
+at_caller = []
+while True:
+    m = recv(caller.sock, 0.3)
+    if not m:
+        break
+    at_caller.append(m.split("\r\n")[0] + "/" + ("INFO" if "INFO\r\n" in m else "BYE"))
+print("held %s other %s caller %s" % (bool(held),
+      status(answer) if answer and "CSeq: %d INFO" % info in answer else 0, ",".join(at_caller)))
+PY
+)
+echo "# $out"
+check "end: an INFO open at the call's end gets its 487 at the port it came from" \
+	test "$out" = "held True other 487 caller SIP/2.0 200 OK/BYE"
+stop_daemon
+
 # ---- the capabilities the steering program needs ---------------------------
 # The README named CAP_BPF and CAP_NET_ADMIN: with those the kernel refuses
 # the program (E2BIG: without CAP_PERFMON its checker stops at 1M

@@ -852,9 +852,9 @@ static int fork_answers_like_the_worker(const char *fork_tag)
 	assert_true(len > 0);
 	struct shard_dialog *d = shard_dialog_packed_takes_fork(&table, packed, (size_t)len);
 	assert_non_null(d);
-	while ((n = relay_end_pending(&rc, d, SHARD_LEG_B, out, sizeof(out))) > 0)
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_B, out, sizeof(out), NULL, NULL)) > 0)
 		;
-	while ((n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out))) > 0) {
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), NULL, NULL)) > 0) {
 		parse_out(n);
 		answers++;
 	}
@@ -918,11 +918,11 @@ static void test_bye_answered_at_a_forks_release_replayed(void **state)
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	struct shard_dialog *f = shard_dialog_get(&table, FORK, FORK_GEN);
-	int n = relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out));
+	int n = relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out), NULL, NULL);
 	assert_true(n > 0);
 	parse_out(n);
 	assert_int_equal(out_m.status, 200);
-	assert_int_equal(relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out)), 0);
+	assert_int_equal(relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out), NULL, NULL), 0);
 	shard_dialog_free(&table, FORK);
 
 	assert_bye_replayed_as(fork_tag, 20, 200);
@@ -993,7 +993,8 @@ static void test_callee_bye_in_ended_fork_replayed(void **state)
 			assert_int_equal(res.ended_by_leg, SHARD_LEG_B);
 		} else {
 			struct shard_dialog *f = shard_dialog_get(&table, FORK, FORK_GEN);
-			int n = relay_end_pending(&rc, f, SHARD_LEG_B, out, sizeof(out));
+			int n =
+			    relay_end_pending(&rc, f, SHARD_LEG_B, out, sizeof(out), NULL, NULL);
 			assert_true(n > 0);
 			parse_out(n);
 			assert_int_equal(out_m.status, 200);
@@ -1949,7 +1950,7 @@ static void test_requests_open_in_a_fork_follow_it_into_the_call(void **state)
 	assert_non_null(shard_dialog_packed_takes_fork(&table, packed, (size_t)len));
 	assert_int_equal(shard_dialog_install_packed(&table, packed, (size_t)len, rc.now_ms, NULL),
 			 0);
-	int n = relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out));
+	int n = relay_end_pending(&rc, f, SHARD_LEG_A, out, sizeof(out), NULL, NULL);
 	if (n > 0) {
 		parse_out(n);
 		fail_msg("at the fork's release the caller got %d to its %.*s", out_m.status,
@@ -3197,6 +3198,60 @@ static void test_response_goes_back_to_the_requests_source(void **state)
 	assert_ptr_equal(res.dst, &d->legs[SHARD_LEG_A].peer);
 }
 
+/* The answers sipshard gives the requests still open when a call ends
+ * (relay_end_pending) go where those requests came from, as their finals
+ * would have: a re-INVITE's 487, sent again until its ACK (resent[]), too.
+ * They went to the leg's peer, the address of the call's set-up, and a
+ * carrier's other signalling node never got them. */
+static void test_end_answers_go_to_the_requests_source(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	struct sockaddr_in other = {.sin_family = AF_INET, .sin_port = htons(5999)};
+	struct sockaddr_in6 to;
+	socklen_t to_len;
+	char branch[128];
+	(void)state;
+
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.5", &other.sin_addr), 1);
+	rc.src = (const struct sockaddr *)&other;
+	rc.src_len = sizeof(other);
+	sent_from_a("INVITE", 2, 2, branch, sizeof(branch));
+	rc.src = (const struct sockaddr *)&d->legs[SHARD_LEG_A].peer;
+	rc.src_len = d->legs[SHARD_LEG_A].peer_len;
+	sent_from_a("INFO", 3, 3, branch, sizeof(branch));
+	rc.src = NULL;
+	rc.src_len = 0;
+
+	/* the INFO, the leg's last request, from the peer's own address */
+	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), &to, &to_len);
+	assert_true(n > 0);
+	parse_out(n);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.num, 3);
+	assert_int_equal(to_len, d->legs[SHARD_LEG_A].peer_len);
+	assert_memory_equal(&to, &d->legs[SHARD_LEG_A].peer, to_len);
+
+	/* the re-INVITE, from the other node */
+	n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), &to, &to_len);
+	assert_true(n > 0);
+	parse_out(n);
+	assert_int_equal(out_m.status, 487);
+	assert_int_equal(out_m.cseq.num, 2);
+	assert_int_equal(to_len, sizeof(other));
+	assert_memory_equal(&to, &other, sizeof(other));
+	/* and its 487 is sent again there until its ACK */
+	unsigned kept = 0;
+	for (unsigned i = 0; i < RELAY_RESENT_SLOTS; i++) {
+		if (!rc.resent[i].busy)
+			continue;
+		kept++;
+		assert_int_equal(rc.resent[i].peer_len, sizeof(other));
+		assert_memory_equal(&rc.resent[i].peer, &other, sizeof(other));
+	}
+	assert_int_equal(kept, 1);
+	assert_int_equal(relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), &to, &to_len), 0);
+}
+
 /* The callee's 2xx to the caller's re-INVITE offer does not fit the send
  * buffer once written for the caller (the caller's Vias back, a long
  * header of the callee's, a small tx_buffer_size): the caller gets 500
@@ -3495,9 +3550,9 @@ static int end_dialog_like_the_worker(int *b_answers)
 	int a = 0, b = 0, n;
 
 	assert_non_null(d);
-	while ((n = relay_end_pending(&rc, d, SHARD_LEG_B, out, sizeof(out))) > 0)
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_B, out, sizeof(out), NULL, NULL)) > 0)
 		b++;
-	while ((n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out))) > 0) {
+	while ((n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), NULL, NULL)) > 0) {
 		parse_out(n);
 		a++;
 	}
@@ -3757,7 +3812,7 @@ static void test_long_head_request_open_at_the_end(void **state)
 	relay_request(&rc, &m, out, sizeof(out), &res);
 	assert_int_equal(res.outcome, RELAY_SEND);
 	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
-	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out));
+	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), NULL, NULL);
 	assert_true(n > 0);
 	struct sip_msg back_m;
 	char why[200];
@@ -3947,17 +4002,17 @@ static void test_open_requests_answered_at_the_end(void **state)
 	res = branch_from_a("BYE", 3, 3, "");
 	assert_int_equal(res.outcome, RELAY_SEND);
 	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
-	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out));
+	int n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), NULL, NULL);
 	assert_true(n > 0);
 	parse_out(n);
 	assert_int_equal(out_m.status, 200);
 	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_BYE);
-	n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out));
+	n = relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), NULL, NULL);
 	assert_true(n > 0);
 	parse_out(n);
 	assert_int_equal(out_m.status, 487);
 	assert_int_equal(out_m.cseq.method_id, SIP_METHOD_INFO);
-	assert_int_equal(relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out)), 0);
+	assert_int_equal(relay_end_pending(&rc, d, SHARD_LEG_A, out, sizeof(out), NULL, NULL), 0);
 	/* a provisional to that INFO after the end */
 	shard_dialog_free(&table, SLOT);
 	res = answer_from_b(100, branch, 1, "INFO");
@@ -4995,6 +5050,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_branch_unique_across_calls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_final_too_large_answered_500, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_response_goes_back_to_the_requests_source, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_end_answers_go_to_the_requests_source, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_of_a_513_given_here_ends_here, setup,
 					    teardown),

@@ -1211,7 +1211,8 @@ void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send
 	}
 }
 
-int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap)
+int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap,
+		      struct sockaddr_in6 *to, socklen_t *to_len)
 {
 	const struct sip_session *s = &d->legs[leg];
 	struct shard_txn *t = NULL;
@@ -1234,6 +1235,18 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	if (!t)
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
+	/* back to where the request came from, as its final would have gone
+	 * (send_back): read before the record is taken as answered */
+	struct sockaddr_in6 src;
+	socklen_t src_len = 0;
+	if (!txn_source(rc, t, &src, &src_len)) {
+		memcpy(&src, &s->peer, sizeof(src));
+		src_len = s->peer_len;
+	}
+	if (to) {
+		memcpy(to, &src, sizeof(*to));
+		*to_len = src_len;
+	}
 	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
 	/* the final of its server transaction, which is sipshard's: sent
 	 * again, the request gets it again (RFC 3261 17.2.2, 17.2.1), not 481
@@ -1251,8 +1264,14 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		counter_inc(&rc->answered[status / 100]);
 	/* a re-INVITE's 487 is resent until its ACK (Timer G), or first sent
 	 * at the next tick; one that does not fit cap never would */
-	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out))
-		resent_keep(rc, s, t->in_cseq, head, t->head_len, n >= 0 ? out : NULL, n, cap, 487);
+	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out)) {
+		struct relay_resent *e = resent_keep(rc, s, t->in_cseq, head, t->head_len,
+						     n >= 0 ? out : NULL, n, cap, 487);
+		if (e) {
+			memcpy(&e->peer, &src, sizeof(e->peer));
+			e->peer_len = src_len;
+		}
+	}
 	return n < 0 ? -ENOSPC : n;
 }
 

@@ -347,7 +347,9 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  * longer cross (the dialog held the sender's address). Writes the 487 for
  * the next such request of leg `leg` of d into out and takes it as answered
  * (a BYE gets 200: the end it asked for came): returns its length, to be
- * sent to that leg's peer; 0 when none is left; -ENOSPC when it does not
+ * sent to *to (to_len bytes), where the request came from (RFC 3261 18.2.2:
+ * the leg's peer, or the address its transaction kept, SHARD_TXN_SRC; to
+ * may be NULL); 0 when none is left; -ENOSPC when it does not
  * fit cap bytes (the send buffers' size), or out is NULL (the worker has no
  * send buffer). Either way the final is kept in ended[] (a BYE's as any
  * BYE's final) and counted (pending_ended): the answer may be lost, as a
@@ -372,7 +374,8 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
  */
 #define RELAY_PENDING_LOOKBACK 4
 #define RELAY_PENDING_MAX      (RELAY_PENDING_LOOKBACK + 2)
-int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap);
+int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, char *out, size_t cap,
+		      struct sockaddr_in6 *to, socklen_t *to_len);
 
 /* resent[]'s timers at now_ms: each 487 whose Timer G is due goes through
  * send, and one whose Timer H passed is forgotten (pending_487_unacknowledged).

@@ -191,7 +191,8 @@ void worker_reattach(struct worker *w, uint64_t now)
 }
 
 /* d ends: the requests of each leg still waiting for their finals are
- * answered here (relay_end_pending), to the leg's peer. One whose answer
+ * answered here (relay_end_pending), to where each came from (the leg's
+ * peer, or the address its transaction kept). One whose answer
  * finds no send buffer, or does not fit one, is lost as on the wire
  * (tx_no_buffer, drops.no_buffer), but its final is kept all the same:
  * its retransmission gets it (ended[]), and a re-INVITE's 487 goes at the
@@ -203,18 +204,19 @@ static void end_pending(struct worker *w, struct shard_dialog *d)
 	bool dry = false;
 
 	for (int leg = SHARD_LEG_A; leg <= SHARD_LEG_B; leg++) {
-		const struct sip_session *s = &d->legs[leg];
 		for (int i = 0; i < RELAY_PENDING_MAX; i++) {
 			char *out = dry ? NULL : net_tx_alloc(w->io);
 			dry = !out;
-			int n =
-			    relay_end_pending(&w->relay, d, leg, out, w->d->cfg->tx_buffer_size);
+			struct sockaddr_in6 to;
+			socklen_t to_len = 0;
+			int n = relay_end_pending(&w->relay, d, leg, out, w->d->cfg->tx_buffer_size,
+						  &to, &to_len);
 			if (n <= 0 && out)
 				net_tx_release(w->io, out);
 			if (n == 0)
 				break;
 			if (n > 0)
-				send_tx(w, out, n, (const struct sockaddr *)&s->peer, s->peer_len);
+				send_tx(w, out, n, (const struct sockaddr *)&to, to_len);
 			else if (out)
 				counter_inc(&w->relay.drops[RELAY_DROP_NO_BUFFER]);
 			else
