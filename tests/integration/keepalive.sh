@@ -199,13 +199,10 @@ start_daemon kabye "$WORK/kabye.json"
 out=$(python3 - "$D_PORT" "$B_PORT" "$((D_PORT + 2))" <<'PY'
 import sys, time
 sys.path.insert(0, "tests/integration")
-from rawua import Callee, Caller, recv, respond
+from rawua import call_up, recv, respond
 
 d, bport, aport = (int(a) for a in sys.argv[1:4])
-callee, caller = Callee(bport), Caller(aport, d)
-if caller.call(callee) != 200:
-    print("no call")
-    sys.exit(0)
+callee, caller = call_up(d, bport, aport)
 # the callee's phone is gone: it answers nothing from now on; the caller
 # hangs up and resends its BYE by Timer E (0.5 s doubling to 4 s)
 bye = caller.request("BYE", caller.next_cseq()).encode()

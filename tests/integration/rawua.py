@@ -6,6 +6,7 @@ import random
 import re
 import select
 import socket
+import sys
 import time
 
 
@@ -199,6 +200,17 @@ class Caller:
         self.cseq += 1
         return self.cseq
 
+
+
+def call_up(dport, bport, aport):
+    """A call from a Caller at aport through the daemon at dport to a Callee
+    at bport, answered and ACKed: (callee, caller). Prints "no call" and
+    exits when it is not: the script's output then says so."""
+    callee, caller = Callee(bport), Caller(aport, dport)
+    if caller.call(callee) != 200:
+        print("no call")
+        sys.exit(0)
+    return callee, caller
 
 
 def hangup_callee(port, crossing, seconds):

@@ -56,11 +56,9 @@ check "big: an INVITE of 7.6 KB reaches the callee whole and is answered 200" \
 out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
-from rawua import Callee, Caller, recv, status
+from rawua import call_up, recv, status
 dport, bport, aport = map(int, sys.argv[1:])
-callee, caller = Callee(bport), Caller(aport + 20, dport)
-if caller.call(callee) != 200:
-    print("no call"); sys.exit()
+callee, caller = call_up(dport, bport, aport + 20)
 bye = caller.request("BYE", caller.next_cseq())
 first_via_end = bye.index("\r\n", bye.index("Via:")) + 2
 vias = "".join("Via: SIP/2.0/UDP 10.1.1.%d:5060;branch=z9hG4bK3a5d.7c8e5f1d0e6f9e2a3b4c5d6e7f8a9b%02d.0"
@@ -146,11 +144,9 @@ for mode in bpf nobpf; do
 	out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
-from rawua import Callee, Caller, recv, status, udp
+from rawua import call_up, recv, status, udp
 dport, bport, aport = map(int, sys.argv[1:])
-callee, caller = Callee(bport), Caller(aport, dport)
-if caller.call(callee) != 200:
-    print("no call"); sys.exit()
+callee, caller = call_up(dport, bport, aport)
 answers = []
 for i in range(16):  # from 16 source ports: the kernel spreads them over both workers
     s = udp(aport + 1 + i)
@@ -188,11 +184,9 @@ start_daemon endsrc "$WORK/main.json"
 out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
 import sys
 sys.path.insert(0, "tests/integration")
-from rawua import Callee, Caller, recv, recv_request, status, udp
+from rawua import call_up, recv, recv_request, status, udp
 dport, bport, aport = map(int, sys.argv[1:])
-callee, caller = Callee(bport), Caller(aport, dport)
-if caller.call(callee) != 200:
-    print("no call"); sys.exit()
+callee, caller = call_up(dport, bport, aport)
 other = udp(aport + 1)
 info = caller.next_cseq()
 other.sendto(caller.request("INFO", info, None, aport + 1).encode(), ("127.0.0.1", dport))
