@@ -21,6 +21,20 @@ B_PORT=15580
 SOCK=$WORK/sipshardd.sock
 CDR=$WORK/cdr.jsonl
 
+# wait_cdr COND WANT: the end_reasons of the CDRs r for which COND holds are
+# WANT (a Python list), within 5 s
+wait_cdr() {
+	local got
+	for _ in $(seq 1 50); do
+		got=$(python3 -c 'import json, sys
+print([r["end_reason"] for r in map(json.loads, open(sys.argv[1])) if eval(sys.argv[2])])' "$CDR" "$1" 2>&1)
+		[ "$got" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "# CDRs where $1: $got, not $2"
+	return 1
+}
+
 # two callees: the call to user "keep..." goes to the second
 cat >"$WORK/dialogs.json" <<JSON
 {
@@ -198,6 +212,11 @@ wait_udp_port "$((B_PORT + 1))"
 "$CTL" -s "$SOCK" info "$kept_id" --to callee --type text/plain --body x >"$WORK/refused.txt"
 check "info refused by the peer: exit 0, its final status 481 printed" \
 	bash -c "[ $? = 0 ] && grep -qx 'sent INFO to the callee of 1 call(s) with Call-ID $kept_id: 481' \"\$1\"" _ "$WORK/refused.txt"
+# that 481 says the callee's dialog is gone (RFC 3261 12.2.1.2), as for a
+# relayed request so answered: the call ends (it stayed up until
+# dialog_idle_s)
+check "info answered 481: the call ends, its CDR says dialog_gone" \
+	wait_cdr "r['call_id'] == '$kept_id'" "['dialog_gone']"
 kill "$ua481" 2>/dev/null
 
 "$CTL" -s "$SOCK" info "no-such-call@nowhere" --to caller --wait 0 2>"$WORK/nosuch-info.err"
@@ -236,6 +255,50 @@ print("listed early %s; bye exit %d: %s" % (" early " in listed.stdout, bye.retu
 PY
 check "bye of a call that rings: exit 1, saying it is still being set up" \
 	grep -q '^listed early True; bye exit 1: .*still being set up' "$WORK/early.out"
+# an answered call whose 2xx waits for its ACK: bye would send the caller a
+# BYE before the ACK (RFC 3261 15) and leave the callee's 2xx never ACKed;
+# it is refused until the ACK came. A call whose caller hung up, its BYE
+# waiting for the callee's final: bye and info would send into a call being
+# torn down, and the CDR took the operator's reason; refused too.
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/busy.out" 2>&1 <<'PY'
+import subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def ctl_run(*args):
+    r = subprocess.run([ctl, "-s", sock] + list(args), capture_output=True, text=True)
+    return "%d %s" % (r.returncode, (r.stdout + r.stderr).strip().splitlines()[0])
+cs = rawua.udp(b_port)
+caller = rawua.Caller(d_port + 4, d_port)
+caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", d_port))
+inv = rawua.recv_request(cs, "INVITE", 3.0)
+rawua.respond(cs, inv, ("127.0.0.1", d_port), 200, "answer1")
+ok = rawua.recv_first(caller.sock, lambda m: rawua.status(m) == 200, 3.0)[0]
+caller.to = rawua.header(ok, "To")
+print("ackwait bye:", ctl_run("bye", caller.call_id))
+caller.sock.sendto(caller.request("ACK", 1).encode(), ("127.0.0.1", d_port))
+rawua.recv_request(cs, "ACK", 3.0)
+caller.sock.sendto(caller.request("BYE", 2).encode(), ("127.0.0.1", d_port))
+bye = rawua.recv_request(cs, "BYE", 3.0)  # held: its final waits
+print("ending bye:", ctl_run("bye", caller.call_id))
+print("ending info:", ctl_run("info", caller.call_id, "--to", "caller", "--wait", "0",
+                              "--type", "text/plain", "--body", "x"))
+print("ending other bye:", rawua.recv_request(caller.sock, "BYE", 0.3) is not None)
+rawua.respond(cs, bye, ("127.0.0.1", d_port), 200, "answer1")
+print("caller got the 200:", rawua.status(rawua.recv(caller.sock, 3.0)))
+PY
+cat "$WORK/busy.out" | sed 's/^/# /'
+check "bye of an answered call whose 2xx waits for its ACK: exit 1, saying so" \
+	grep -q '^ackwait bye: 1 .*waits for its ACK' "$WORK/busy.out"
+check "bye of a call whose BYE waits for its final: exit 1, the call is ending" \
+	grep -q '^ending bye: 1 .*is ending' "$WORK/busy.out"
+check "info into a call whose BYE waits for its final: exit 1, the call is ending" \
+	grep -q '^ending info: 1 .*is ending' "$WORK/busy.out"
+check "no BYE of sipshard's to the caller who hung up; its BYE's 200 reaches it" \
+	grep -qx 'caller got the 200: 200' "$WORK/busy.out"
+check "ending: no BYE of sipshard's to the caller" grep -qx 'ending other bye: False' "$WORK/busy.out"
+check "the CDR of that call says the caller hung up, not the operator" \
+	wait_cdr "r['call_id'].startswith('raw-') and r['disposition'] == 'answered'" "['bye_caller']"
 "$CTL" -s "$SOCK" bye 2>/dev/null
 check "bye without a Call-ID is a usage error (exit 2)" test $? = 2
 "$CTL" -s "$SOCK" --limit 0 dialogs 2>/dev/null

@@ -57,7 +57,10 @@ enum dmsg_type {
 	DMSG_QUERY_DIALOG,     /* worker -> controller: a dialog the query matched */
 	DMSG_QUERY_DONE,       /* worker -> controller: the scan ended (slot: id, gen:
 				* dialogs in use, reason: dialogs matched, home: early
-				* dialogs a bye or send skipped) */
+				* dialogs a bye or send skipped, parsed_len: answered
+				* ones it skipped as their 2xx waits for its ACK,
+				* replaced_len: ones it skipped as a BYE in them waits
+				* for its final) */
 	DMSG_SEND,	       /* controller -> worker: send the payload to peer once the
 				* commands before it are applied (the 2xx that makes the
 				* caller use a dialog leaves only after its INSTALL) */
@@ -219,7 +222,9 @@ struct worker {
 	struct dlg_query query;
 	bool query_active;
 	uint32_t query_id, query_cursor, query_matched, query_sent;
-	uint32_t query_early; /* bye and sends: early dialogs with the Call-ID, skipped */
+	uint32_t query_early;	 /* bye and sends: early dialogs with the Call-ID, skipped */
+	uint32_t query_ack_wait; /* ... answered ones whose 2xx waits for its ACK, skipped */
+	uint32_t query_ending;	 /* ... ones a BYE waits in for its final, skipped */
 };
 
 /* Controller thread: pushes a command onto shard's ring and has the worker
@@ -300,8 +305,10 @@ struct dlg_pending {
 	uint64_t deadline_ms; /* after it, a new command may take over */
 	unsigned workers_left;
 	uint64_t used, matched;
-	uint64_t early;	 /* bye and sends: calls with the Call-ID still being set up */
-	json_t *dialogs; /* the array of the dialogs reported */
+	uint64_t early;	   /* bye and sends: calls with the Call-ID still being set up */
+	uint64_t ack_wait; /* ... answered, their 2xx waiting for its ACK */
+	uint64_t ending;   /* ... ending: a BYE in them waits for its final */
+	json_t *dialogs;   /* the array of the dialogs reported */
 	/* SEND, once the request is out: the workers report each final status
 	 * (DMSG_SENT_FINAL) of a dialog it went into (targets); when all are in,
 	 * or at wait_until_ms, the dialogs are listed once more (a LIST query by

@@ -277,7 +277,7 @@ static bool push_query(struct daemon *d, const struct dlg_query *q)
 			return false;
 		}
 	p->workers_left = d->nworkers;
-	p->used = p->matched = p->early = 0;
+	p->used = p->matched = p->early = p->ack_wait = p->ending = 0;
 	return true;
 }
 
@@ -375,12 +375,23 @@ static void finish(struct daemon *d, uint64_t now_ms)
 		resp = dialogs_send_answer(p);
 	} else if (p->q.kind != DLG_QUERY_LIST && !p->matched) {
 		char why[SESSION_CALL_ID_MAX + 200];
-		if (p->early)
+		const char *what = p->q.kind == DLG_QUERY_BYE ? "bye" : "a request sent";
+		if (p->ending)
+			snprintf(why, sizeof(why),
+				 "the call with Call-ID \"%s\" is ending: a BYE in it waits for "
+				 "its final",
+				 p->q.call_id);
+		else if (p->ack_wait)
+			snprintf(why, sizeof(why),
+				 "the call with Call-ID \"%s\" is answered but its 2xx waits for "
+				 "its ACK (RFC 3261 15): %s waits for that; try again",
+				 p->q.call_id, what);
+		else if (p->early)
 			snprintf(
 			    why, sizeof(why),
 			    "the call with Call-ID \"%s\" is still being set up (dialogs lists "
 			    "it early): %s acts on answered calls only",
-			    p->q.call_id, p->q.kind == DLG_QUERY_BYE ? "bye" : "a request sent");
+			    p->q.call_id, what);
 		else
 			snprintf(why, sizeof(why), "no call in progress has Call-ID \"%s\"",
 				 p->q.call_id);
@@ -472,6 +483,8 @@ void dialogs_on_reply(struct daemon *d, unsigned worker, const struct dmsg_hdr *
 	p->used += h->gen;
 	p->matched += h->reason;
 	p->early += h->home;
+	p->ack_wait += h->parsed_len;
+	p->ending += h->replaced_len;
 	if (--p->workers_left == 0)
 		finish(d, now_ms);
 }

@@ -368,6 +368,7 @@ static uint64_t sent_cookie(const struct shard_dialog *d)
 }
 
 static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, bool heard);
+static void call_gone(struct worker *w, struct shard_dialog *d, int by_leg, int status);
 
 /* orig_done_fn: the final status of a request of ours, kept on its dialog
  * when the dialog is still there and sent nothing newer since; the
@@ -380,7 +381,12 @@ static void keepalive_retry_done(struct worker *w, uint64_t cookie, int status, 
  * the rest of the call, and that side's NOTIFYs without id were taken. A 2xx
  * to a REFER, a target refresh, makes its Contact the leg's remote target
  * (RFC 3261 12.2.1.2), as the 2xx to a relayed one does in relay.c: else the
- * next request to that side went where it no longer is. */
+ * next request to that side went where it no longer is. A 408 or 481 that
+ * side sent to an INFO or MESSAGE of the operator's says its dialog is gone
+ * (12.2.1.2): the call ends as when a relayed request is so answered
+ * (call_gone); it stayed up until dialog_idle_s. Silence (Timer F, or a slot
+ * given up: resp NULL) ends nothing, as for a relayed request; a REFER's
+ * final ends its subscription alone (RFC 5057 5.1), as above. */
 static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, uint32_t cseq,
 		      int status, const struct sip_msg *resp)
 {
@@ -415,6 +421,10 @@ static void orig_done(void *arg, uint64_t cookie, uint8_t method, uint8_t leg, u
 		d->sent_status = (uint16_t)status;
 		tell_sent_final(w, d, status);
 	}
+	if (resp && (status == 408 || status == 481) && leg <= SHARD_LEG_B &&
+	    (method == SIP_METHOD_INFO || method == SIP_METHOD_MESSAGE) &&
+	    d->state == SHARD_DLG_CONFIRMED)
+		call_gone(w, d, leg, status);
 }
 
 /* orig_cseq_fn: a retry with credentials takes the leg's next CSeq while
@@ -596,21 +606,28 @@ static void keepalive_final(struct worker *w, struct shard_dialog *d, int leg, i
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
-/* A side answered a request relayed in a confirmed call 408 or 481
- * (relay_result.gone_status): its dialog is gone, and the call ends as for
- * a keep-alive so answered, a BYE to each side. */
-static void dialog_gone(struct worker *w, const struct relay_result *res)
+/* The side of leg by_leg answered a request in confirmed call d 408 or 481
+ * (or never answered one of ours): its dialog is gone, and the call ends as
+ * for a keep-alive so answered, a BYE to each side. */
+static void call_gone(struct worker *w, struct shard_dialog *d, int by_leg, int status)
 {
-	struct shard_dialog *d = shard_dialog_get(&w->table, res->ended_slot, res->ended_gen);
 	char reason[96];
 
-	if (!d)
-		return;
 	counter_inc(&w->st.dialogs_gone);
 	/* Q.850 cause 41: temporary failure */
 	snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"%s answered %d\"",
-		 res->ended_by_leg == SHARD_LEG_A ? "caller" : "callee", res->gone_status);
+		 by_leg == SHARD_LEG_A ? "caller" : "callee", status);
 	end_dialog(w, d, CTL_END_DIALOG_GONE, reason);
+}
+
+/* A side answered a request relayed in a confirmed call 408 or 481
+ * (relay_result.gone_status): call_gone. */
+static void dialog_gone(struct worker *w, const struct relay_result *res)
+{
+	struct shard_dialog *d = shard_dialog_get(&w->table, res->ended_slot, res->ended_gen);
+
+	if (d)
+		call_gone(w, d, res->ended_by_leg, res->gone_status);
 }
 
 /* A round is due: a leg that left misses_max rounds in a row unanswered ends
@@ -1070,7 +1087,7 @@ static void drain_commands(struct worker *w)
 				w->query_active = true;
 				counter_inc(&w->st.dialog_queries);
 				w->query_cursor = w->query_matched = w->query_sent = 0;
-				w->query_early = 0;
+				w->query_early = w->query_ack_wait = w->query_ending = 0;
 			}
 			break;
 		default:
@@ -1149,21 +1166,42 @@ static bool query_call_id_matches(const struct dlg_query *q, const struct shard_
 	return false;
 }
 
+/*
+ * Whether the query acts on d. A bye or a request sent acts on answered
+ * calls only, and not on one whose 2xx still waits for its ACK (RFC 3261
+ * 15: the caller's side may not get a BYE before it; leg B's 2xx, not yet
+ * ACKed, would never be), nor on one a BYE waits in for its final (the call
+ * is ending: a BYE of the operator's went to a side that had hung up, the
+ * CDR took the operator's reason, and an INFO or REFER went into a dialog
+ * being torn down). Each such call is counted, so that the operator hears
+ * why rather than that there is none (dialogs lists them).
+ */
 static bool query_matches(struct worker *w, const struct shard_dialog *d)
 {
 	const struct dlg_query *q = &w->query;
 
 	if (d->state != SHARD_DLG_EARLY && d->state != SHARD_DLG_CONFIRMED)
 		return false;
-	if (q->kind != DLG_QUERY_LIST && d->state != SHARD_DLG_CONFIRMED) {
-		/* set-up is the controller's: it cancels, not BYE. Counted, so
-		 * that the operator hears the call rings rather than that there
-		 * is none (dialogs lists it) */
-		if (query_call_id_matches(q, d))
-			w->query_early++;
+	if (!query_call_id_matches(q, d))
+		return false;
+	if (q->kind == DLG_QUERY_LIST)
+		return true;
+	if (d->state != SHARD_DLG_CONFIRMED) {
+		/* set-up is the controller's: it cancels, not BYE */
+		w->query_early++;
 		return false;
 	}
-	return query_call_id_matches(q, d);
+	if (shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
+	    shard_txn_open_bye(&w->table, d, SHARD_LEG_B)) {
+		w->query_ending++;
+		return false;
+	}
+	if (d->legs[SHARD_LEG_A].session_state == SESSION_STATE_ACK_WAIT ||
+	    d->legs[SHARD_LEG_B].session_state == SESSION_STATE_ACK_WAIT) {
+		w->query_ack_wait++;
+		return false;
+	}
+	return true;
 }
 
 /* Looks at the next DLG_QUERY_STEP slots of the table for the query; reports
@@ -1243,6 +1281,8 @@ static void query_step(struct worker *w)
 	h.gen = w->table.hdr->dialogs_used;
 	h.reason = w->query_matched;
 	h.home = w->query_early;
+	h.parsed_len = w->query_ack_wait;
+	h.replaced_len = w->query_ending;
 	if (ring_push(w->evt, &h, sizeof(h), NULL, 0) != 0)
 		return;
 	w->evt_pushed = true;
