@@ -309,6 +309,39 @@ stop_daemon
 kill "$kept_uas" 2>/dev/null
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$WORK/dialogs.log"
 
+# A 2xx never ACKed: bye waits for its ACK only until the 2xx's transaction
+# would time out (RFC 3261 15: 64*T1, here 64 * 20 ms without activity in
+# the dialog), not for good: a caller that never ACKs would leave a call the
+# operator could not end.
+sed -e "s/\"log_level\": \"info\",/\"log_level\": \"info\", \"timers\": { \"t1_ms\": 20, \"t2_ms\": 40 },/" \
+	-e "s#\"cdr_file\": \"$CDR\",##" "$WORK/dialogs.json" >"$WORK/noack.json"
+start_daemon noack "$WORK/noack.json" --no-bpf
+python3 - "$D_PORT" "$B_PORT" "$CTL" "$SOCK" >"$WORK/noack.out" 2>&1 <<'PY'
+import subprocess, sys, time
+sys.path.insert(0, "tests/integration")
+import rawua
+d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def bye(call_id):
+    r = subprocess.run([ctl, "-s", sock, "bye", call_id], capture_output=True, text=True)
+    return "%d %s" % (r.returncode, (r.stdout + r.stderr).strip().splitlines()[0])
+cs = rawua.udp(b_port)
+caller = rawua.Caller(d_port + 4, d_port)
+caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", d_port))
+inv = rawua.recv_request(cs, "INVITE", 3.0)
+rawua.respond(cs, inv, ("127.0.0.1", d_port), 200, "answer1")
+rawua.recv_first(caller.sock, lambda m: rawua.status(m) == 200, 3.0)
+print("at once:", bye(caller.call_id))
+time.sleep(64 * 0.02 + 0.3)
+print("after 64*T1:", bye(caller.call_id))
+print("callee got a BYE:", rawua.recv_request(cs, "BYE", 1.0) is not None)
+PY
+sed 's/^/# /' "$WORK/noack.out"
+check "bye of a call whose 2xx waits for its ACK: refused at once" \
+	grep -q '^at once: 1 .*waits for its ACK' "$WORK/noack.out"
+check "bye once 64*T1 passed without the ACK: the call ends, a BYE to the callee" \
+	bash -c "grep -q '^after 64\*T1: 0 ended 1 call' \"\$1\" && grep -qx 'callee got a BYE: True' \"\$1\"" _ "$WORK/noack.out"
+stop_daemon
+
 # An operator's MESSAGE larger than a send buffer (tx_buffer_size 1500; a
 # long route set and Call-ID, a 1024-byte body): it is not sent, and the
 # command says 513 at once. It was counted sent and retransmitted, each copy

@@ -1169,8 +1169,10 @@ static bool query_call_id_matches(const struct dlg_query *q, const struct shard_
 /*
  * Whether the query acts on d. A bye or a request sent acts on answered
  * calls only, and not on one whose 2xx still waits for its ACK (RFC 3261
- * 15: the caller's side may not get a BYE before it; leg B's 2xx, not yet
- * ACKed, would never be), nor on one a BYE waits in for its final (the call
+ * 15: the caller's side may not get a BYE before it, or before the 2xx's
+ * transaction times out, 64*T1 without activity in the dialog since the 2xx
+ * installed it; leg B's 2xx, not yet ACKed, would never be), nor on one a
+ * BYE waits in for its final (the call
  * is ending: a BYE of the operator's went to a side that had hung up, the
  * CDR took the operator's reason, and an INFO or REFER went into a dialog
  * being torn down). Each such call is counted, so that the operator hears
@@ -1196,8 +1198,9 @@ static bool query_matches(struct worker *w, const struct shard_dialog *d)
 		w->query_ending++;
 		return false;
 	}
-	if (d->legs[SHARD_LEG_A].session_state == SESSION_STATE_ACK_WAIT ||
-	    d->legs[SHARD_LEG_B].session_state == SESSION_STATE_ACK_WAIT) {
+	if ((d->legs[SHARD_LEG_A].session_state == SESSION_STATE_ACK_WAIT ||
+	     d->legs[SHARD_LEG_B].session_state == SESSION_STATE_ACK_WAIT) &&
+	    clock_mono_ms() < d->last_activity_ms + 64ull * w->d->cfg->timers.t1_ms) {
 		w->query_ack_wait++;
 		return false;
 	}
