@@ -316,6 +316,62 @@ check "no daemon: exit 3 and a hint" \
 	bash -c "[ $rc = 3 ] && grep -q 'is sipshardd running' \"\$1\"" _ "$WORK/none.err"
 "$CTL" -s "$SOCK" shutdown 2>/dev/null
 check "an unknown command is a usage error (exit 2)" test $? = 2
+# -t bounds the whole exchange: sipshardctl gave up only after -t seconds
+# with no byte, so a socket that answered one byte every 0.25 s kept
+# `-t 1 stats` running until the whole answer was in (10 s, exit 0). A
+# fake management socket that trickles its answer so, and one whose
+# backlog is full (connect waits): each gives up after -t seconds, or -t
+# plus --wait for a command that waits for a final status, with exit 3.
+cat >"$WORK/fakesock.py" <<'PY'
+import os, socket, sys, threading, time
+path, mode = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+if mode == "backlog":
+    s.listen(0)  # one connection queued fills it: the next connect waits
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(path)
+    open(path + ".ready", "w").close()
+    time.sleep(120)
+s.listen(8)
+open(path + ".ready", "w").close()
+def serve(c):
+    c.recv(4096)
+    for b in b'{"ok": true, "stats": {"x": 1}' + b" " * 9 + b"}\n":  # 40 bytes
+        c.send(bytes([b]))
+        time.sleep(0.25)
+    c.close()
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+PY
+start_bg python3 "$WORK/fakesock.py" "$WORK/trickle.sock" trickle
+start_bg python3 "$WORK/fakesock.py" "$WORK/backlog.sock" backlog
+for _ in $(seq 1 50); do
+	[ -e "$WORK/trickle.sock.ready" ] && [ -e "$WORK/backlog.sock.ready" ] && break
+	sleep 0.1
+done
+# timed NAME ARGS...: sipshardctl ARGS, stderr in $WORK/NAME.err; prints its
+# exit status and the ms it took
+timed() {
+	local name=$1 t0 rc
+	shift
+	t0=$(date +%s%N)
+	"$CTL" "$@" >/dev/null 2>"$WORK/$name.err"
+	rc=$?
+	echo "$rc $((($(date +%s%N) - t0) / 1000000))"
+}
+read -r rc ms <<<"$(timed trickle -s "$WORK/trickle.sock" -t 1 stats)"
+check "-t 1 against an answer trickling a byte every 0.25 s: exit 3 after 1 s, not 10 s (took $ms ms, exit $rc)" \
+	bash -c "[ $rc = 3 ] && [ $ms -ge 950 ] && [ $ms -lt 2000 ] &&
+		grep -q 'trickle.sock: no answer within 1000 ms' \"\$1\"" _ "$WORK/trickle.err"
+read -r rc ms <<<"$(timed trickle_wait -s "$WORK/trickle.sock" -t 1 info CID --to caller --wait 1500)"
+check "-t 1 --wait 1500 against the trickling answer: exit 3 after 2.5 s (took $ms ms, exit $rc)" \
+	bash -c "[ $rc = 3 ] && [ $ms -ge 2450 ] && [ $ms -lt 3500 ] &&
+		grep -q 'trickle.sock: no answer within 2500 ms' \"\$1\"" _ "$WORK/trickle_wait.err"
+read -r rc ms <<<"$(timed backlog -s "$WORK/backlog.sock" -t 1 stats)"
+check "-t 1 against a socket whose backlog is full: exit 3 after 1 s (took $ms ms, exit $rc)" \
+	bash -c "[ $rc = 3 ] && [ $ms -ge 950 ] && [ $ms -lt 2000 ] &&
+		grep -q 'backlog.sock: no answer within 1000 ms' \"\$1\"" _ "$WORK/backlog.err"
 # an info or message the daemon could only refuse is bad usage, told without
 # a daemon (exit 2); before, it was sent and refused (1), or no daemon (3)
 ctl_rc() {

@@ -6,14 +6,17 @@
  * answer. Does not own: what the commands do (the daemon).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cli.h"
@@ -318,42 +321,115 @@ static long send_wait_ms(const struct cli *cli)
 	return !cli->sends ? 0 : cli->wait_ms < 0 ? MGMT_WAIT_DEFAULT_MS : cli->wait_ms;
 }
 
+/* The ms left until deadline (CLOCK_MONOTONIC), rounded up; 0 once it is past. */
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
+		       (deadline->tv_nsec - now.tv_nsec);
+	return ns > 0 ? (long)((ns + 999999) / 1000000) : 0;
+}
+
+/* Waits until fd is ready for events or deadline passes: 1 when ready, 0
+ * when the deadline passed, -1 (errno set) on an error. */
+static int wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	for (;;) {
+		long left = ms_left(deadline);
+		if (!left)
+			return 0;
+		struct pollfd p = {.fd = fd, .events = events};
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* Says that timeout_ms passed and how far the exchange got (exit 3). */
+static int timed_out(const char *path, long timeout_ms, const char *how_far)
+{
+	fprintf(stderr, "sipshardctl: %s: no answer within %ld ms (%s)\n", path, timeout_ms,
+		how_far);
+	return EXIT_UNREACHED;
+}
+
 /* Sends the request and reads the whole answer (the daemon closes after it),
- * giving up timeout_ms after the last byte came. */
+ * giving up timeout_ms after it began: one deadline bounds the connect, the
+ * send and every read. A timeout per read (SO_RCVTIMEO) starts again with
+ * each byte, and a socket answering one byte every 0.5 s kept `-t 1 stats`
+ * running for 36 s. */
 static int exchange(const char *path, long timeout_ms, const json_t *request, json_t **answer)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000};
+	struct timespec deadline;
+	int w;
 
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += timeout_ms % 1000 * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "sipshardctl: %s: longer than a Unix socket path may be\n", path);
 		return EXIT_USAGE;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* connect waits while the daemon's backlog is full, and a non-blocking
+	 * connect to a Unix socket fails then (EAGAIN) instead of completing
+	 * later: SO_SNDTIMEO bounds that wait, set to the whole time, which is
+	 * what is left of it now (it fails with EAGAIN too when it runs out) */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "sipshardctl: %s: %s%s\n", path, strerror(errno),
-			errno == ENOENT || errno == ECONNREFUSED ? " (is sipshardd running?)" : "");
+	int rc = fd < 0 ? -1 : setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (rc == 0)
+		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc == 0)
+		rc = fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (rc != 0) {
+		int err = errno;
 		if (fd >= 0)
 			close(fd);
+		if (err == EAGAIN)
+			return timed_out(path, timeout_ms,
+					 "the daemon took no connection: nothing was sent");
+		fprintf(stderr, "sipshardctl: %s: %s%s\n", path, strerror(err),
+			err == ENOENT || err == ECONNREFUSED ? " (is sipshardd running?)" : "");
 		return EXIT_UNREACHED;
 	}
 	char *req = json_dumps(request, JSON_COMPACT);
-	size_t n = req ? strlen(req) : 0;
+	size_t n = req ? strlen(req) : 0, off = 0;
 	if (req)
 		req[n++] = '\n'; /* over the NUL: the line ends the request */
-	if (!req || (send(fd, req, n, MSG_NOSIGNAL) != (ssize_t)n && errno != EPIPE &&
-		     errno != ECONNRESET)) {
+	while (req && off < n) {
+		w = wait_fd(fd, POLLOUT, &deadline);
+		if (w == 0) {
+			free(req);
+			close(fd);
+			return timed_out(
+			    path, timeout_ms,
+			    "the request was not all sent: the daemon did not act on it");
+		}
+		ssize_t r = w < 0 ? -1 : send(fd, req + off, n - off, MSG_NOSIGNAL);
+		if (r >= 0)
+			off += (size_t)r;
+		else if (errno != EINTR && errno != EAGAIN)
+			break; /* EPIPE and ECONNRESET included: see below */
+	}
+	/* a daemon with no room for us answers "busy" and closes before it
+	 * reads: that answer, already here, is read below all the same */
+	if (!req || (off < n && errno != EPIPE && errno != ECONNRESET)) {
 		fprintf(stderr, "sipshardctl: %s: cannot send: %s\n", path,
 			req ? strerror(errno) : "out of memory");
 		free(req);
 		close(fd);
 		return EXIT_UNREACHED;
 	}
-	/* a daemon with no room for us answers "busy" and closes before it
-	 * reads: that answer, already here, is read below all the same */
 	free(req);
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);
@@ -363,19 +439,22 @@ static int exchange(const char *path, long timeout_ms, const json_t *request, js
 			close(fd);
 			return EXIT_UNREACHED;
 		}
-		ssize_t r = read(fd, buf + len, cap - len);
+		/* before each read, so that an answer still coming when the time
+		 * is up is given up on too */
+		w = wait_fd(fd, POLLIN, &deadline);
+		if (w == 0) {
+			free(buf);
+			close(fd);
+			return timed_out(path, timeout_ms,
+					 "the request was sent: the daemon may have acted on it");
+		}
+		ssize_t r = w < 0 ? -1 : read(fd, buf + len, cap - len);
 		if (r == 0)
 			break;
 		if (r < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			if (errno == EAGAIN)
-				fprintf(stderr,
-					"sipshardctl: %s: no answer within %ld ms (the request was "
-					"sent: the daemon may have acted on it)\n",
-					path, timeout_ms);
-			else
-				fprintf(stderr, "sipshardctl: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "sipshardctl: %s: %s\n", path, strerror(errno));
 			free(buf);
 			close(fd);
 			return EXIT_UNREACHED;
