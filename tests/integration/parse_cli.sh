@@ -201,4 +201,14 @@ subj = [h for h in j[\"headers\"] if h[\"name\"] == \"Subject\"][0]
 frm = [h for h in j[\"headers\"] if h[\"name\"] == \"From\"][0]
 sys.exit(not (subj.get(\"value\") == \"caf\ufffd \u00e9\" and \"value\" in frm and j[\"from\"].get(\"display\") == \"Ren\ufffd\"))"' _ "$P" "$WORK/latin1.sip"
 
+# Supported and Require may span lines (RFC 3261 7.3.1), and the library
+# reads every line (sip_has_option_tag): the JSON gave the first line's
+# value only, "timer" for a request that also supports 100rel
+printf 'OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nSupported: timer\r\nRequire: timer\r\nk: 100rel, path\r\nSupported:\r\nRequire: 100rel\r\nContent-Length: 0\r\n\r\n' >"$WORK/options.sip"
+check "supported and require join the values of every line, in order, with \", \"" \
+	bash -c '"$1" "$2" | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+sys.exit(not (j.get(\"supported\") == \"timer, 100rel, path\" and j.get(\"require\") == \"timer, 100rel\"))"' _ "$P" "$WORK/options.sip"
+
 [ "$NOT_OK" -eq 0 ]

@@ -118,6 +118,33 @@ static void jset_view(json_t *o, const char *key, const char *buf, sip_view v)
 		json_object_set_new(o, key, jview(buf, v));
 }
 
+/* Adds key: the values of every header line of this id, in order, joined
+ * with ", " as one line would list them; left out when every line is empty.
+ * A comma-separated list such as Supported or Require may span lines (RFC
+ * 3261 7.3.1), and the library reads every line (sip_has_option_tag), where
+ * m->supported and m->require hold the first line's value only. */
+static void jset_lines(json_t *o, const char *key, const struct sip_msg *m, enum sip_hdr id)
+{
+	char *out = malloc(m->len + 1), *p = out; /* the lines' values and ", " fit */
+
+	if (!out)
+		return;
+	for (unsigned i = m->first[id] ? m->first[id] - 1u : m->nhdrs; i < m->nhdrs; i++) {
+		const struct sip_hdr_line *h = &m->hdrs[i];
+		if (h->id != id || !h->value.len)
+			continue;
+		if (p > out) {
+			memcpy(p, ", ", 2);
+			p += 2;
+		}
+		memcpy(p, m->buf + h->value.off, h->value.len);
+		p += h->value.len;
+	}
+	if (p > out)
+		json_object_set_new(o, key, jview(out, (sip_view){0, (uint16_t)(p - out)}));
+	free(out);
+}
+
 static const char *scheme_name(uint8_t s)
 {
 	static const char *const names[] = {"other", "sip", "sips", "tel"};
@@ -243,8 +270,8 @@ static json_t *msg_json(const struct sip_msg *m)
 		json_object_set_new(r, "method", jview(b, m->rack.method));
 		json_object_set_new(o, "rack", r);
 	}
-	jset_view(o, "require", b, m->require);
-	jset_view(o, "supported", b, m->supported);
+	jset_lines(o, "require", m, SIP_HDR_REQUIRE);
+	jset_lines(o, "supported", m, SIP_HDR_SUPPORTED);
 	jset_view(o, "event", b, m->event);
 	if (m->refer_to.len)
 		json_object_set_new(o, "refer_to", addr_json(b, &m->refer_to_addr));
