@@ -2447,6 +2447,61 @@ static void test_cancel_of_reinvite_crosses(void **state)
 }
 
 /*
+ * The dialog's "requests" (sipshardctl dialogs --json): each in-dialog
+ * request relayed to the other side, by method, once when its transaction
+ * is taken. Its retransmissions, the requests answered here (a 500 out of
+ * order, a 422), and ACK and CANCEL, which belong to their INVITE's
+ * transaction, do not count. Nothing counted them: every call showed {}.
+ */
+static void test_relayed_requests_counted_in_their_dialog(void **state)
+{
+	struct shard_dialog *d = shard_dialog_get(&table, SLOT, GEN);
+	char inv_branch[128];
+	struct relay_result res;
+	(void)state;
+
+	assert_int_equal(branch_from_a("INFO", 2, 2, "").outcome, RELAY_SEND);
+	assert_int_equal(d->requests[SIP_METHOD_INFO], 1);
+	/* its retransmission crosses again, through the same transaction */
+	assert_int_equal(branch_from_a("INFO", 2, 2, "").outcome, RELAY_SEND);
+	assert_int_equal(d->requests[SIP_METHOD_INFO], 1);
+	assert_int_equal(branch_from_a("INFO", 3, 3, "").outcome, RELAY_SEND);
+	assert_int_equal(d->requests[SIP_METHOD_INFO], 2);
+	/* out of order, answered 500 here: not relayed */
+	res = branch_from_a("INFO", 1, 1, "");
+	assert_int_equal(res.outcome, RELAY_ANSWER);
+	assert_int_equal(d->requests[SIP_METHOD_INFO], 2);
+
+	/* the callee's UPDATE, and its retransmission */
+	assert_int_equal(request_from_b("UPDATE", 5).outcome, RELAY_SEND);
+	assert_int_equal(request_from_b("UPDATE", 5).outcome, RELAY_SEND);
+	assert_int_equal(d->requests[SIP_METHOD_UPDATE], 1);
+
+	/* a re-INVITE counts once; its CANCEL and the ACK of its final not */
+	sent_from_a("INVITE", 4, 4, inv_branch, sizeof(inv_branch));
+	unsigned bcseq = out_m.cseq.num;
+	assert_int_equal(answer_from_b(180, inv_branch, bcseq, "INVITE").outcome, RELAY_SEND);
+	assert_int_equal(branch_from_a("CANCEL", 4, 4, "").outcome, RELAY_SEND);
+	assert_int_equal(answer_from_b(487, inv_branch, bcseq, "INVITE").outcome, RELAY_SEND);
+	assert_int_equal(branch_from_a("ACK", 4, 4, "").outcome, RELAY_SEND);
+	assert_int_equal(d->requests[SIP_METHOD_INVITE], 1);
+	assert_int_equal(d->requests[SIP_METHOD_CANCEL], 0);
+	assert_int_equal(d->requests[SIP_METHOD_ACK], 0);
+
+	/* a re-INVITE refused here (422: below timers.min_se_s) */
+	rc.min_se_s = 120;
+	res = branch_from_a("INVITE", 6, 6, "Supported: timer\r\nSession-Expires: 90\r\n");
+	assert_int_equal(res.status, 422);
+	rc.min_se_s = 0;
+	assert_int_equal(d->requests[SIP_METHOD_INVITE], 1);
+
+	assert_int_equal(branch_from_a("BYE", 7, 7, "").outcome, RELAY_SEND);
+	assert_int_equal(d->requests[SIP_METHOD_BYE], 1);
+	assert_int_equal(d->requests[SIP_METHOD_INFO], 2);
+	assert_int_equal(d->requests[SIP_METHOD_UPDATE], 1);
+}
+
+/*
  * A re-INVITE too large to relay is answered 513 here, and leg B never
  * sees it. Its CSeq was once left recorded as the leg's last relayed
  * INVITE, so its ACK was not absorbed like the ACK of the other local
@@ -5023,6 +5078,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bye_terminates_both_legs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_of_reinvite_crosses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relayed_requests_counted_in_their_dialog, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_only_2xx_or_reliable_1xx_refresh_the_target, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -1663,6 +1663,13 @@ void relay_request(struct relay_ctx *rc, const struct sip_msg *m, char *out, siz
 		relay_take_remote_target(rc, d, from_leg, m);
 	send_to_leg(res, dst, n);
 	counter_inc(&rc->relayed_req[m->method_id]);
+	/* the call's own count (`dialogs --json` "requests"): a request once,
+	 * when it takes its transaction, not each copy the worker's counter
+	 * above sees; ACK and CANCEL, which belong to their INVITE's
+	 * transaction, and the requests answered here never come this far. A
+	 * word of the record's head, beside last_activity_ms written above */
+	if (fresh)
+		shard_dialog_count(d, m->method_id);
 	/* its sender took the session as over when it sent the BYE, and the
 	 * other side does on receiving it (RFC 3261 15.1.1, 15.1.2): the record
 	 * waits for the BYE's final (transaction_timeout_ms at most), and
