@@ -1839,6 +1839,60 @@ static void test_cdr_call_up_at_close(void **state)
 	assert_string_equal(cdr_str(0, "end_reason"), "daemon_stopped");
 }
 
+/* The CDR among those written whose call_id is id, or fails. */
+static unsigned cdr_of(const char *id)
+{
+	for (unsigned i = 0; i < ncdrs; i++)
+		if (!strcmp(cdr_str(i, "call_id"), id))
+			return i;
+	fail_msg("no CDR of %s", id);
+	return 0;
+}
+
+/*
+ * The calls still setting up when the daemon stops with its records in
+ * memory (persist_dialogs false: no next process takes them up) reached the
+ * callee and get their record then too: end_reason daemon_stopped, status
+ * null (the caller was sent no final), disposition cancelled for one the
+ * caller had cancelled, failed for the others. They got none, while the
+ * answered calls got theirs (test_cdr_call_up_at_close). One whose final
+ * was sent has its record already.
+ */
+static void test_cdr_calls_setting_up_at_stop(void **state)
+{
+	(void)state;
+	invite_from_alice(); /* a1: rings, the caller cancels, no 487 yet */
+	response_from_bob(invite_to_bob(), 180, "btag");
+	cancel_from_alice();
+	nsent = 0;
+	numbered_invite(2); /* rings */
+	response_from_bob(invite_to_bob(), 180, "b2");
+	nsent = 0;
+	numbered_invite(3); /* its INVITE went, nothing came back */
+	nsent = 0;
+	numbered_invite(4); /* refused: written at its final */
+	response_from_bob(invite_to_bob(), 486, "b4");
+	assert_int_equal(ncdrs, 1);
+
+	ctl_end_open_cdrs(ctl);
+	assert_int_equal(ncdrs, 4);
+	ctl_end_open_cdrs(ctl); /* once */
+	assert_int_equal(ncdrs, 4);
+	static const char *const want[][2] = {
+	    {"a1@10.1.1.1", "cancelled"}, {"n2@10.1.1.1", "failed"}, {"n3@10.1.1.1", "failed"}};
+	for (unsigned j = 0; j < 3; j++) {
+		unsigned i = cdr_of(want[j][0]);
+		assert_string_equal(cdr_str(i, "disposition"), want[j][1]);
+		assert_string_equal(cdr_str(i, "end_reason"), "daemon_stopped");
+		assert_true(json_is_null(json_object_get(cdrs[i], "status")));
+		assert_null(json_object_get(cdrs[i], "answer"));
+		assert_in_range(cdr_int(i, "setup_ms"), 0, 10000);
+		assert_iso_time(cdr_str(i, "end"));
+	}
+	assert_string_equal(cdr_str(cdr_of("n4@10.1.1.1"), "disposition"), "failed");
+	assert_null(json_object_get(cdrs[cdr_of("n4@10.1.1.1")], "end_reason"));
+}
+
 /*
  * After a restart the controller takes over what the re-attached table holds:
  * the carried call's slot is never handed out, a slot freed before the restart
@@ -4360,7 +4414,9 @@ static void test_failover_after_restart(void **state)
 
 /* A call ringing when the process stops is answered through the next one: the
  * callee's 2xx finds its record by leg B's branch, the dialog is installed in
- * the slot the early dialog holds, and the 2xx reaches the caller after it. */
+ * the slot the early dialog holds, and the 2xx reaches the caller after it.
+ * The stop writes it no record (ctl_end_open_cdrs): it gets one, when it
+ * ends, from the next process. */
 static void test_ringing_call_answered_after_restart(void **state)
 {
 	struct ctl_stats st;
@@ -4368,6 +4424,10 @@ static void test_ringing_call_answered_after_restart(void **state)
 	(void)state;
 	struct shard_dialog early = ringing_call("btag", &bob_invite);
 
+	/* the process stops: the call's record stays in the file, and its CDR
+	 * is the next process's to write (one, when the call ends) */
+	ctl_end_open_cdrs(ctl);
+	assert_int_equal(ncdrs, 0);
 	assert_int_equal(restart(), 1);
 	assert_true(ctl_keeps_dialog(ctl, 0, &table.dialogs[early.slot]));
 	assert_int_equal(table.dialogs[early.slot].state, SHARD_DLG_EARLY);
@@ -9000,6 +9060,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cdr_members_escaped_as_jansson_writes_them,
 					    setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_cdr_call_up_at_close, setup_cdr, teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_calls_setting_up_at_stop, setup_cdr, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_answer_cancels_the_callee, setup_cdr, teardown),
 	    WITH_CONFIG(test_session_interval_raised_on_422, session_config),
 	    WITH_CONFIG(test_replacing_call_raises_session_interval_on_422, session_config),

@@ -93,6 +93,13 @@ static bool copy_view(char *dst, size_t cap, const struct sip_msg *m, sip_view v
 	return true;
 }
 
+/* The CDR disposition of a call that ends before any 2xx: timeout (Timer B
+ * or no_answer_s), the caller's CANCEL, else a failure. */
+static const char *unanswered_disposition(const struct ctl_call *k, bool timeout)
+{
+	return timeout ? "timeout" : k->cancelled ? "cancelled" : "failed";
+}
+
 /* A call that ended before any 2xx, as the caller was told status: counted
  * by why (Timer B or no_answer_s, the caller's CANCEL, else a failure) and
  * its CDR written. */
@@ -104,11 +111,7 @@ static void call_unanswered(struct ctl *c, const struct ctl_call *k, bool timeou
 		c->st.calls_cancelled++;
 	else
 		c->st.calls_failed++;
-	ctl_cdr_unanswered(c, k,
-			   timeout	  ? "timeout"
-			   : k->cancelled ? "cancelled"
-					  : "failed",
-			   status);
+	ctl_cdr_unanswered(c, k, unanswered_disposition(k, timeout), status);
 }
 
 /* ---- record pool, indexes ------------------------------------------------ */
@@ -2680,11 +2683,27 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
 
 void ctl_end_open_cdrs(struct ctl *c)
 {
-	for (unsigned s = 0; c && c->pools && s < c->nshards; s++) {
+	if (!c)
+		return;
+	for (unsigned s = 0; c->pools && s < c->nshards; s++) {
 		struct slot_pool *p = &c->pools[s];
 		for (uint32_t i = 0; p->cdr && i < p->cap; i++)
 			if (p->cdr[i].line)
 				ctl_cdr_close_open(c, &p->cdr[i], "daemon_stopped");
+	}
+	/* The calls still setting up reached the callee (leg B's INVITE went)
+	 * and have no final. With the records in a file (persist_dialogs) the
+	 * next process takes them up and writes each one's record when it
+	 * ends: one written here too would make two. In memory nothing takes
+	 * them up, and they got none: theirs is written now, once (the record
+	 * forgets its CDR), with the disposition their end so far gives. */
+	for (uint32_t i = 0; c->fd < 0 && c->calls && i < c->ncalls; i++) {
+		struct ctl_call *k = &c->calls[i];
+		if (k->state != CALL_CALLING && k->state != CALL_PROCEEDING)
+			continue;
+		ctl_cdr_stopped_in_setup(c, k,
+					 unanswered_disposition(k, k->timed_out && !k->cancelled));
+		k->cdr_len = 0;
 	}
 }
 

@@ -22,7 +22,8 @@
  * most 200 bytes, bytes outside printable ASCII as '?'), source, route (null
  * for a call that replaces or joins one of ours: ctl_on_replacing_invite),
  * target (the address leg B's INVITE went to), start (the INVITE), answer, end (UTC, ISO 8601 with
- * milliseconds), disposition (answered, failed, cancelled, timeout), status, setup_ms, duration_ms
+ * milliseconds), disposition (answered, failed, cancelled, timeout), status (null for a call
+ * still setting up when the daemon stopped: ctl_end_open_cdrs), setup_ms, duration_ms
  * (answer to end), end_reason (bye_caller, bye_callee, idle_timeout, max_duration, operator,
  * session_expired, keepalive_failed, released, no_dialog, daemon_stopped).
  */
@@ -212,7 +213,10 @@ int ctl_open(struct ctl **out, const struct config *cfg, struct policy *pol, uns
  * them, and the next start takes them over again. */
 void ctl_close(struct ctl *c);
 /* Writes the CDR of each call still up, end_reason "daemon_stopped": the
- * part of the call this process carried, when it stops after serving. */
+ * part of the call this process carried, when it stops after serving; and,
+ * with the set-up records in memory (no next process takes them up), that
+ * of each call still setting up, end_reason "daemon_stopped" and "status"
+ * null. Each once. */
 void ctl_end_open_cdrs(struct ctl *c);
 
 /* One datagram a worker handed over (already parsed by the caller into m). */

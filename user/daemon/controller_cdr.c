@@ -6,7 +6,8 @@
  * are kept in the set-up record as JSON without its closing brace
  * (ctl_cdr_begin), the target and attempts rewritten when the call fails
  * over (ctl_cdr_retarget); a call that ends before any 2xx is written at its
- * final (ctl_cdr_unanswered); an answered call's record waits by dialog slot
+ * final (ctl_cdr_unanswered), or when the daemon stops with no next process
+ * to take it up (ctl_cdr_stopped_in_setup); an answered call's record waits by dialog slot
  * (struct cdr_open, ctl_cdr_answered) until the worker ends the dialog, and
  * is written then with the end reason (ctl_cdr_close_open); a call carried
  * over a restart gets one opened from what its dialog record holds
@@ -240,6 +241,23 @@ void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *dis
 	cdr_write(c, k->cdr, k->cdr_len,
 		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%d,\"setup_ms\":%" PRIu64, end,
 		  disposition, status, setup);
+}
+
+/* A call still setting up as the daemon stops, which no next process takes
+ * up (ctl_end_open_cdrs): written as one that ended before any 2xx, with
+ * "status" null, as the caller was sent no final, and end_reason
+ * daemon_stopped. */
+void ctl_cdr_stopped_in_setup(struct ctl *c, const struct ctl_call *k, const char *disposition)
+{
+	char end[32];
+	if (!c->hooks.cdr || !k->cdr_len)
+		return;
+	uint64_t setup = clock_since(wall_ms(), k->start_wall_ms);
+	iso_time(&c->clock, k->start_wall_ms + setup, end);
+	cdr_write(c, k->cdr, k->cdr_len,
+		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":null,\"setup_ms\":%" PRIu64
+		  ",\"end_reason\":\"daemon_stopped\"",
+		  end, disposition, setup);
 }
 
 /* An answered call's record, from what is open and why it ended. */

@@ -540,6 +540,7 @@ void ctl_cdr_begin(struct ctl *c, struct ctl_call *k, const struct sip_msg *m,
 void ctl_cdr_retarget(struct ctl *c, struct ctl_call *k, const char *target);
 void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *disposition,
 			int status);
+void ctl_cdr_stopped_in_setup(struct ctl *c, const struct ctl_call *k, const char *disposition);
 void ctl_cdr_close_open(struct ctl *c, struct cdr_open *e, const char *why);
 void ctl_cdr_answered(struct ctl *c, const struct ctl_call *k, int status);
 void ctl_cdr_carried(struct slot_pool *p, const struct shard_dialog *d, uint64_t now_mono_ms);
