@@ -632,6 +632,27 @@ static void test_large_invite_reaches_bob_and_an_oversized_copy_gets_513(void **
 	assert_int_equal(st.calls_active, 1); /* the first call only: no record held */
 }
 
+/* Leg B's INVITE is a datagram sipshard sends: with tx_buffer_size 1500 (an
+ * operator keeping under the path MTU) a copy larger than that is answered
+ * 513 and counted, as every rewrite that does not fit (CONFIG.md). It went
+ * out at up to 8192 bytes whatever the key said. */
+static void test_invite_copy_larger_than_tx_buffer_size_gets_513(void **state)
+{
+	struct ctl_stats st;
+	(void)state;
+
+	cfg.tx_buffer_size = 1500;
+	invite_of_size(1000, '1');
+	unsigned inv = invite_to_bob();
+	assert_true(sent[inv].len <= 1500);
+	nsent = 0;
+	invite_of_size(1450, '2');
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent_msg(0)->status, 513);
+	ctl_get_stats(ctl, &st);
+	assert_int_equal(st.rejected_too_large, 1);
+}
+
 /* A string of n bytes of c (n < 400), for the fields below. */
 static const char *filler(char c, size_t n)
 {
@@ -9199,6 +9220,8 @@ int main(void)
 					    setup_ordered, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_large_invite_reaches_bob_and_an_oversized_copy_gets_513, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_copy_larger_than_tx_buffer_size_gets_513,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_invite_whose_fields_would_not_fit_the_record_gets_400, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -602,6 +602,14 @@ static uint32_t session_asked_of_callee(const struct ctl *c)
 /* What record k's INVITE to target t of route r is made of (the user part
  * is the message's own unless the caller sets b.user; r NULL: no
  * credentials of the route's, t NULL: the caller sets b.target). */
+/* The room leg B's INVITE may take: the record's, and no more than
+ * tx_buffer_size, the bytes of one datagram sipshard sends (CONFIG.md): a
+ * copy larger is answered 513, as a rewrite by a worker that does not fit. */
+static size_t invite_cap(const struct ctl *c)
+{
+	return c->cfg->tx_buffer_size < CTL_INVITE_MAX ? c->cfg->tx_buffer_size : CTL_INVITE_MAX;
+}
+
 static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_call *k,
 				       const struct config_route *r, const struct config_target *t,
 				       unsigned max_forwards, unsigned cseq)
@@ -932,7 +940,7 @@ static void on_invite(struct ctl *c, unsigned shard, const struct sip_msg *m,
 	}
 	int n = hl < 0			 ? hl
 		: !r && !b.dialog_ref[0] ? -ENOSPC
-					 : setup_build_invite(m, &b, k->invite, sizeof(k->invite));
+					 : setup_build_invite(m, &b, k->invite, invite_cap(c));
 	if (hl < 0 || n < 0) {
 		call_free(c, k);
 		c->st.rejected_too_large++;
@@ -1200,7 +1208,7 @@ static int invite_again(struct ctl *c, struct ctl_call *k, const struct config_r
 	/* a callee's URI the record cannot keep (leg_b_target): as an INVITE
 	 * too large, rather than a dialog whose requests would have none */
 	char uri[SESSION_URI_MAX];
-	if (n < 0 || (size_t)n > sizeof(k->invite) ||
+	if (n < 0 || (size_t)n > invite_cap(c) ||
 	    (!b.ruri && leg_b_uri(uri, &c->scratch, &b) < 0)) {
 		memcpy(k->b_branch, old_branch, sizeof(old_branch));
 		return -ENOSPC;
