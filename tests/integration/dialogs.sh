@@ -268,13 +268,7 @@ d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys
 def ctl_run(*args):
     r = subprocess.run([ctl, "-s", sock] + list(args), capture_output=True, text=True)
     return "%d %s" % (r.returncode, (r.stdout + r.stderr).strip().splitlines()[0])
-cs = rawua.udp(b_port)
-caller = rawua.Caller(d_port + 4, d_port)
-caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", d_port))
-inv = rawua.recv_request(cs, "INVITE", 3.0)
-rawua.respond(cs, inv, ("127.0.0.1", d_port), 200, "answer1")
-ok = rawua.recv_first(caller.sock, lambda m: rawua.status(m) == 200, 3.0)[0]
-caller.to = rawua.header(ok, "To")
+cs, caller = rawua.answered_not_acked(d_port, b_port, d_port + 4)
 print("ackwait bye:", ctl_run("bye", caller.call_id))
 caller.sock.sendto(caller.request("ACK", 1).encode(), ("127.0.0.1", d_port))
 rawua.recv_request(cs, "ACK", 3.0)
@@ -324,12 +318,7 @@ d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys
 def bye(call_id):
     r = subprocess.run([ctl, "-s", sock, "bye", call_id], capture_output=True, text=True)
     return "%d %s" % (r.returncode, (r.stdout + r.stderr).strip().splitlines()[0])
-cs = rawua.udp(b_port)
-caller = rawua.Caller(d_port + 4, d_port)
-caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", d_port))
-inv = rawua.recv_request(cs, "INVITE", 3.0)
-rawua.respond(cs, inv, ("127.0.0.1", d_port), 200, "answer1")
-rawua.recv_first(caller.sock, lambda m: rawua.status(m) == 200, 3.0)
+cs, caller = rawua.answered_not_acked(d_port, b_port, d_port + 4)
 print("at once:", bye(caller.call_id))
 time.sleep(64 * 0.02 + 0.3)
 print("after 64*T1:", bye(caller.call_id))

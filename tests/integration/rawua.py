@@ -202,6 +202,19 @@ class Caller:
 
 
 
+def answered_not_acked(dport, bport, aport):
+    """A call from a Caller at aport through the daemon at dport, answered 200
+    by a raw callee socket at bport, and not ACKed (yet): (callee socket,
+    caller), the caller's To tagged as the 200 said."""
+    cs, caller = udp(bport), Caller(aport, dport)
+    caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", dport))
+    inv = recv_request(cs, "INVITE", 3.0)
+    respond(cs, inv, ("127.0.0.1", dport), 200, "answer1")
+    ok = recv_first(caller.sock, lambda m: status(m) == 200, 3.0)[0]
+    caller.to = header(ok, "To") if ok else None
+    return cs, caller
+
+
 def call_up(dport, bport, aport):
     """A call from a Caller at aport through the daemon at dport to a Callee
     at bport, answered and ACKed: (callee, caller). Prints "no call" and

@@ -227,9 +227,11 @@ static void cdr_write(struct ctl *c, const char *prefix, size_t plen, const char
 	c->st.cdrs++;
 }
 
-/* A call that ended before any 2xx. */
-void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *disposition,
-			int status)
+/* The record of a call that ended before any 2xx: status is the final the
+ * caller got, as JSON ("486", or "null" for none), tail what follows
+ * setup_ms. */
+static void cdr_before_answer(struct ctl *c, const struct ctl_call *k, const char *disposition,
+			      const char *status, const char *tail)
 {
 	char end[32];
 	if (!c->hooks.cdr || !k->cdr_len)
@@ -239,8 +241,17 @@ void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *dis
 	uint64_t setup = clock_since(wall_ms(), k->start_wall_ms);
 	iso_time(&c->clock, k->start_wall_ms + setup, end);
 	cdr_write(c, k->cdr, k->cdr_len,
-		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%d,\"setup_ms\":%" PRIu64, end,
-		  disposition, status, setup);
+		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":%s,\"setup_ms\":%" PRIu64 "%s",
+		  end, disposition, status, setup, tail);
+}
+
+/* A call that ended before any 2xx. */
+void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *disposition,
+			int status)
+{
+	char text[16];
+	snprintf(text, sizeof(text), "%d", status);
+	cdr_before_answer(c, k, disposition, text, "");
 }
 
 /* A call still setting up as the daemon stops, which no next process takes
@@ -249,15 +260,7 @@ void ctl_cdr_unanswered(struct ctl *c, const struct ctl_call *k, const char *dis
  * daemon_stopped. */
 void ctl_cdr_stopped_in_setup(struct ctl *c, const struct ctl_call *k, const char *disposition)
 {
-	char end[32];
-	if (!c->hooks.cdr || !k->cdr_len)
-		return;
-	uint64_t setup = clock_since(wall_ms(), k->start_wall_ms);
-	iso_time(&c->clock, k->start_wall_ms + setup, end);
-	cdr_write(c, k->cdr, k->cdr_len,
-		  ",\"end\":\"%s\",\"disposition\":\"%s\",\"status\":null,\"setup_ms\":%" PRIu64
-		  ",\"end_reason\":\"daemon_stopped\"",
-		  end, disposition, setup);
+	cdr_before_answer(c, k, disposition, "null", ",\"end_reason\":\"daemon_stopped\"");
 }
 
 /* An answered call's record, from what is open and why it ended. */
