@@ -991,8 +991,15 @@ static void tx_timeout(struct uac *u, uint32_t t)
 	} else if (meth == LM_BYE) {
 		if (u->calls[ci].late != LATE_BYE)
 			call_over(u, ci);
+	} else if (u->calls[ci].state == C_DONE) {
+		/* ended by the peer's BYE while this request was out */
+		call_over(u, ci);
 	} else {
-		call_idle(u, ci);
+		/* no response at all ends the dialog as a 408 or 481 does
+		 * (RFC 3261 12.2.1.2): the call is lost, as in tx_final */
+		u->x.c->calls_lost++;
+		set_terminal(u, &u->calls[ci], C_FAILED);
+		call_failed(u, ci);
 	}
 }
 

@@ -680,6 +680,39 @@ static void test_fork_callee_bye_is_in_its_dialog(void **state)
 	assert_int_equal(load_uac_errors(&stats->c), 1);
 }
 
+/* The call's INFO has no final response after its retransmissions (its
+ * Timer F, 64*T1): RFC 3261 12.2.1.2 treats no response as a 408 or 481, and
+ * so does the uac: the call is lost (calls.lost, failed), and with
+ * --requests-per-call its slot is set up again 4*T1 later, a new call with
+ * its INVITE, while nothing more goes in the dialog the callee may not hold.
+ * Before, the call went back into the rotation as if the INFO had been
+ * answered: its BYE went into that dialog and the call counted ended. */
+static void test_indialog_timeout_loses_the_call(void **state)
+{
+	(void)state;
+	calls_come_and_go(LM_INFO);
+	const char *inv = invite();
+	answer(inv, "200 OK", "call0");
+	next_request("INFO ", NULL, 1);
+	for (int i = 0; i < 200 && u->out_all; i++)
+		later(T1_MS);
+	assert_int_equal(u->out_all, 0);
+	assert_int_equal(stats->c.m[LM_INFO].timeouts, 1);
+	assert_int_equal(stats->c.calls_lost, 1);
+	assert_int_equal(u->calls[0].state, C_FAILED);
+	assert_int_equal(u->up, 0);
+	u->now = load_now_ns();
+	drive(u);
+	flush_all(u);
+	assert_int_equal(got("BYE ", NULL, NULL), 0);
+	later(4 * T1_MS);
+	next_request("INVITE ", "CSeq: 1 INVITE", 2);
+	assert_int_equal(got("BYE ", NULL, NULL), 0);
+	assert_int_equal(stats->c.calls_ended, 0);
+	/* the timeout is the run's one error, as a 408 would be */
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +733,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinvite_2xx_refreshes_the_target_strict_route,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_indialog_timeout_loses_the_call, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
