@@ -311,6 +311,20 @@ static bool reply(struct uas *u, const struct sip_msg *m, const struct net_pkt *
 	return true;
 }
 
+/* Answers with a rejection a request that takes no part in a call (no leg, a
+ * leg not of its dialog, out of order): a new request received all the same,
+ * answered once its response went out, as any other (it once counted only
+ * as an error: requests.received fell short of what came in). A rejection
+ * keeps nothing, so its retransmission, which cannot be told from a new
+ * request, counts received again. */
+static void reject(struct uas *u, const struct sip_msg *m, const struct net_pkt *p, uint32_t li,
+		   int status, enum load_method meth)
+{
+	u->x.c->m[meth].sent++;
+	if (reply(u, m, p, li, status, false, meth))
+		u->x.c->m[meth].completed++;
+}
+
 /* Stores a final response to an INVITE for retransmission until its ACK, sends
  * it and arms the retransmission timer (13.3.1.4 for 2xx, 17.2.1 otherwise).
  * Without a free store the response still goes out once. True when it went
@@ -487,7 +501,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 		struct uas_leg *l = &u->legs[li];
 		if (m->cseq.num != l->rcseq || l->state == L_LINGER || l->state == L_BYE) {
 			u->x.c->out_of_order++;
-			reply(u, m, p, TL_NIL, 500, false, LM_INVITE);
+			reject(u, m, p, TL_NIL, 500, LM_INVITE);
 			return;
 		}
 		/* a retransmission: repeat where we are */
@@ -507,7 +521,7 @@ static void on_new_invite(struct uas *u, const struct sip_msg *m, const struct n
 			u->x.c->legs_table_full++;
 		else
 			u->x.c->bad_requests++;
-		reply(u, m, p, TL_NIL, u->leg_nfree ? 400 : 503, false, LM_INVITE);
+		reject(u, m, p, TL_NIL, u->leg_nfree ? 400 : 503, LM_INVITE);
 		return;
 	}
 	li = u->leg_free[--u->leg_nfree];
@@ -786,7 +800,7 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	if (li == TL_NIL || m->to.tag.len != LTAG_LEN ||
 	    memcmp(m->buf + m->to.tag.off, ltag, LTAG_LEN)) {
 		u->x.c->unknown_dialog++;
-		reply(u, m, p, TL_NIL, 481, false, meth);
+		reject(u, m, p, TL_NIL, 481, meth);
 		return;
 	}
 	struct uas_leg *l = &u->legs[li];
@@ -810,7 +824,7 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 				u->x.c->m[LM_BYE].completed++;
 		} else {
 			u->x.c->unknown_dialog++;
-			reply(u, m, p, TL_NIL, 481, false, meth);
+			reject(u, m, p, TL_NIL, 481, meth);
 		}
 		return;
 	}
@@ -827,7 +841,7 @@ static void on_in_dialog(struct uas *u, const struct sip_msg *m, const struct ne
 	}
 	if (m->cseq.num < l->rcseq) {
 		u->x.c->out_of_order++;
-		reply(u, m, p, li, 500, false, meth);
+		reject(u, m, p, li, 500, meth);
 		return;
 	}
 	l->rcseq = m->cseq.num;
@@ -921,7 +935,7 @@ static void on_request(struct uas *u, const struct sip_msg *m, const struct net_
 		break;
 	default:
 		u->x.c->unknown_dialog++;
-		reply(u, m, p, TL_NIL, 481, false, meth);
+		reject(u, m, p, TL_NIL, 481, meth);
 		break;
 	}
 }
@@ -980,7 +994,7 @@ static void on_pkt(void *arg, const struct net_pkt *p)
 		 * errors' total adds both, and one bad datagram made two) */
 		u->x.c->malformed++;
 		if (m->is_request && sip_can_respond(m))
-			reply(u, m, p, TL_NIL, 400, false, LM_OTHER);
+			reject(u, m, p, TL_NIL, 400, LM_OTHER);
 		return;
 	}
 	if (m->is_request)

@@ -194,12 +194,102 @@ static void test_own_bye_counted_when_it_goes(void **state)
 	assert_int_equal(stats->c.byes_retrans, 0);
 }
 
+/* Hands the uas req, which it must reject with `status` (a final it gets
+ * once), and checks the request counted received and answered under meth. */
+static void rejected(const char *req, const char *status, enum load_method meth)
+{
+	uint64_t sent = stats->c.m[meth].sent, completed = stats->c.m[meth].completed;
+	deliver(req);
+	assert_int_equal(received(status), 1);
+	assert_int_equal(stats->c.m[meth].sent, sent + 1);
+	assert_int_equal(stats->c.m[meth].completed, completed + 1);
+}
+
+/* A request the uas rejects is a request received and, once its response
+ * went out, answered (README: "The uas counts a request answered when its
+ * response went out"), whatever the rejection: 503 with the table full, 400
+ * to an INVITE it cannot hold a call for, 500 to an INVITE or an in-dialog
+ * request out of order, 481 to a request in no dialog of ours (an unknown To
+ * tag, a call its BYE ended, a request other than INVITE, CANCEL, OPTIONS or
+ * MESSAGE outside any dialog), 400 to a malformed one. Before, each was
+ * counted only as an error: requests.received fell short of the datagrams
+ * taken in, and a method all of whose requests were rejected had no row. */
+static void test_rejections_counted_received_and_answered(void **state)
+{
+	(void)state;
+	char req[2048], ltag[LTAG_LEN + 1], cid[160];
+
+	request(req, sizeof(req), "INVITE", 1, "uas-rej-1", NULL, "");
+	deliver(req);
+	make_ltag(u, 0, ltag);
+	ltag[LTAG_LEN] = '\0';
+	request(req, sizeof(req), "ACK", 1, "uas-rej-1", ltag, "");
+	deliver(req);
+	received("");
+
+	/* an INVITE of that call with a new CSeq and no To tag: 500 */
+	request(req, sizeof(req), "INVITE", 2, "uas-rej-1", NULL, "");
+	rejected(req, "SIP/2.0 500", LM_INVITE);
+	/* an INFO, then one with a lower CSeq: 500 */
+	request(req, sizeof(req), "INFO", 5, "uas-rej-1", ltag, "");
+	deliver(req);
+	assert_int_equal(received("SIP/2.0 200"), 1);
+	request(req, sizeof(req), "INFO", 4, "uas-rej-1", ltag, "");
+	rejected(req, "SIP/2.0 500", LM_INFO);
+	/* an INFO with a To tag not ours: 481 */
+	request(req, sizeof(req), "INFO", 6, "uas-rej-1", "stranger", "");
+	rejected(req, "SIP/2.0 481", LM_INFO);
+	/* an UPDATE outside any dialog: 481 */
+	request(req, sizeof(req), "UPDATE", 1, "uas-rej-2", NULL, "");
+	rejected(req, "SIP/2.0 481", LM_UPDATE);
+	/* an INVITE whose Call-ID is longer than a leg holds: 400 */
+	memset(cid, 'c', 140);
+	cid[140] = '\0';
+	request(req, sizeof(req), "INVITE", 1, cid, NULL, "");
+	rejected(req, "SIP/2.0 400", LM_INVITE);
+	/* a request that does not parse (its Content-Length is past its end): 400 */
+	request(req, sizeof(req), "MESSAGE", 1, "uas-rej-3", NULL, "");
+	char *cl = strstr(req, "Content-Length: 0");
+	assert_non_null(cl);
+	cl[16] = '9';
+	rejected(req, "SIP/2.0 400", LM_OTHER);
+	/* the call's BYE, then an INFO in the dialog it ended: 481 */
+	request(req, sizeof(req), "BYE", 7, "uas-rej-1", ltag, "");
+	deliver(req);
+	assert_int_equal(received("SIP/2.0 200"), 1);
+	request(req, sizeof(req), "INFO", 8, "uas-rej-1", ltag, "");
+	rejected(req, "SIP/2.0 481", LM_INFO);
+	/* the table full (--max-calls 16): 503 */
+	for (int i = 0; i < 15; i++) {
+		snprintf(cid, sizeof(cid), "uas-fill-%d", i);
+		request(req, sizeof(req), "INVITE", 1, cid, NULL, "");
+		deliver(req);
+	}
+	received("");
+	assert_int_equal(u->leg_nfree, 0);
+	request(req, sizeof(req), "INVITE", 1, "uas-rej-4", NULL, "");
+	rejected(req, "SIP/2.0 503", LM_INVITE);
+
+	/* every request but the ACK was answered */
+	uint64_t rx = 0, answered = 0;
+	for (int m = 0; m < LM_COUNT; m++) {
+		if (m == LM_ACK)
+			continue;
+		rx += stats->c.m[m].sent;
+		answered += stats->c.m[m].completed;
+	}
+	assert_int_equal(rx, answered);
+	assert_int_equal(rx, 26); /* 11 requests, 15 INVITEs that fill the table */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_final_and_notify_counted_when_they_go, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_own_bye_counted_when_it_goes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rejections_counted_received_and_answered, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
