@@ -105,13 +105,17 @@ static void pump(struct proxy *px, int fd, struct proxy_client *cl)
 			return;
 		if ((size_t)n > sizeof(buf)) {
 			px->c->truncated++;
+			px->w->io_truncated++;
 			continue;
 		}
+		px->w->io_rx++;
 		ssize_t s;
+		bool no_socket = false; /* a client the table has no room for */
 		if (!cl) {
 			struct proxy_client *to = client_of(px, &peer, plen);
 			if (drop(px, 0, buf, (size_t)n))
 				continue;
+			no_socket = !to;
 			s = to ? sendto(to->fd, buf, (size_t)n, 0,
 					(const struct sockaddr *)&cfg->target, cfg->target_len)
 			       : -1;
@@ -121,8 +125,15 @@ static void pump(struct proxy *px, int fd, struct proxy_client *cl)
 			s = sendto(px->cfd, buf, (size_t)n, 0, (const struct sockaddr *)&cl->addr,
 				   cl->len);
 		}
-		if (s < 0)
+		if (s < 0) {
 			px->c->send_errors++;
+			if (!no_socket) /* a send the kernel refused */
+				px->w->io_tx_errors++;
+			continue;
+		}
+		px->w->io_tx++;
+		/* the progress line's and the JSON's throughput: datagrams forwarded */
+		load_live_set(&px->w->stats->live.completed, px->w->io_tx);
 	}
 }
 

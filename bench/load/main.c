@@ -777,7 +777,9 @@ static int write_json(const struct load_cfg *cfg, const struct load_stats *s,
 	}
 	json_object_set_new(root, "throughput",
 			    json_pack("{s:s, s:o, s:I, s:f}", "unit",
-				      "final responses per second (uac: received, uas: sent)",
+				      cfg->role == LOAD_ROLE_PROXY
+					  ? "datagrams forwarded per second"
+					  : "final responses per second (uac: received, uas: sent)",
 				      "per_second", arr, "peak", (json_int_t)peak, "mean",
 				      tp->n ? (double)sum / (double)tp->n : 0.0));
 	json_object_set_new(root, "io",
@@ -857,7 +859,8 @@ static void progress(const struct load_cfg *cfg, struct runner *rs, double t, ui
 			 t, (unsigned long long)up, (unsigned long long)out,
 			 (unsigned long long)rate, (unsigned long long)err, (unsigned long long)re);
 	} else {
-		snprintf(line, sizeof(line), "[%6.1fs] drop-proxy running", t);
+		snprintf(line, sizeof(line), "[%6.1fs] drop-proxy forwarded/s %llu", t,
+			 (unsigned long long)rate);
 	}
 	if (tty)
 		fprintf(stderr, "\r%s\033[K", line);

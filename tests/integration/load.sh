@@ -243,6 +243,15 @@ for d in ("to_server", "to_client"):
     for k in ("requests_forwarded", "requests_dropped", "responses_forwarded", "responses_dropped"):
         need(k in j[d], d + "." + k)
 need(j["params"]["drop_every"] == 3, "params")
+# its io and throughput are its own: every datagram taken in is forwarded or
+# dropped, each forwarded one sent (they were left 0)
+fwd = sum(j[d]["requests_forwarded"] + j[d]["responses_forwarded"] for d in ("to_server", "to_client"))
+drp = sum(j[d]["requests_dropped"] + j[d]["responses_dropped"] for d in ("to_server", "to_client"))
+need(fwd > 0 and j["io"]["rx"] == fwd + drp and j["io"]["tx"] == fwd and j["io"]["tx_errors"] == 0,
+     "io %r, forwarded %d, dropped %d" % (j["io"], fwd, drp))
+need(0 < sum(j["throughput"]["per_second"]) <= fwd and j["throughput"]["peak"] > 0,
+     "throughput %r" % j["throughput"])
+need(j["throughput"]["unit"].startswith("datagrams forwarded"), "throughput unit")
 '
 
 # ---- 4. threads, one source, recvmmsg; REFER/PRACK; rejections and answer delay -------
