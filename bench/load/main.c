@@ -93,7 +93,8 @@ static const char usage[] =
     "  --from-user U          user part of From and Contact (default load)\n"
     "  --seed N               seed of the method choice (default 1)\n"
     "  --max-errors N         exit 1 when errors exceed N (default 0). uac errors: timeouts,\n"
-    "                         unexpected datagrams, >= 300 to in-dialog requests, 3xx/5xx to\n"
+    "                         requests abandoned at a second stop signal, unexpected\n"
+    "                         datagrams, >= 300 to in-dialog requests, 3xx/5xx to\n"
     "                         INVITE; uas errors: malformed or truncated datagrams, 400\n"
     "                         sent, responses to no transaction, 481 sent, out-of-order,\n"
     "                         table full, ACK/NOTIFY timeouts, send errors (an answer\n"
@@ -127,6 +128,8 @@ static const char usage[] =
     "latency from when each request was due, which keeps the wait of requests a\n"
     "stalled peer held back (a full --window, no idle call) that service time omits.\n"
     "With --sources 1 the uac waits in whole ms: paced sends go up to 1 ms late.\n"
+    "SIGINT or SIGTERM: the uac ends its calls with BYE; a second one ends the run at\n"
+    "once, the requests still waiting for a final counted abandoned (errors).\n"
     "Exit status: 0 ok, 1 errors > --max-errors, 2 usage or setup error.\n";
 
 enum {
@@ -588,24 +591,24 @@ static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, co
 		       mix_s > 0 ? (double)c->mix_calls_completed / mix_s : 0.0,
 		       mix_s > 0 ? (double)(c->mix_completed + c->mix_setups_completed) / mix_s
 				 : 0.0);
-	printf("%-9s %10s %10s %8s %8s %9s %7s %7s %7s %7s %9s %9s %9s %9s %9s\n", "method", "sent",
-	       "completed", "timeout", "retrans", "2xx", "3xx", "4xx", "5xx", "6xx", "p50us",
-	       "p90us", "p99us", "p99.9us", "maxus");
+	printf("%-9s %10s %10s %8s %8s %8s %9s %7s %7s %7s %7s %9s %9s %9s %9s %9s\n", "method",
+	       "sent", "completed", "timeout", "abandon", "retrans", "2xx", "3xx", "4xx", "5xx",
+	       "6xx", "p50us", "p90us", "p99us", "p99.9us", "maxus");
 	for (int m = 0; m < LM_COUNT; m++) {
 		const struct load_mstat *ms = &c->m[m];
 		const struct load_hist *h = &s->lat[m];
 		if (!ms->sent)
 			continue;
-		printf("%-9s %10llu %10llu %8llu %8llu %9llu %7llu %7llu %7llu %7llu %9.1f %9.1f "
-		       "%9.1f %9.1f %9.1f\n",
+		printf("%-9s %10llu %10llu %8llu %8llu %8llu %9llu %7llu %7llu %7llu %7llu %9.1f "
+		       "%9.1f %9.1f %9.1f %9.1f\n",
 		       load_method_name((enum load_method)m), (unsigned long long)ms->sent,
 		       (unsigned long long)ms->completed, (unsigned long long)ms->timeouts,
-		       (unsigned long long)ms->retrans, (unsigned long long)ms->cls[2],
-		       (unsigned long long)ms->cls[3], (unsigned long long)ms->cls[4],
-		       (unsigned long long)ms->cls[5], (unsigned long long)ms->cls[6],
-		       us(load_hist_percentile(h, 50)), us(load_hist_percentile(h, 90)),
-		       us(load_hist_percentile(h, 99)), us(load_hist_percentile(h, 99.9)),
-		       us(h->max_ns));
+		       (unsigned long long)ms->abandoned, (unsigned long long)ms->retrans,
+		       (unsigned long long)ms->cls[2], (unsigned long long)ms->cls[3],
+		       (unsigned long long)ms->cls[4], (unsigned long long)ms->cls[5],
+		       (unsigned long long)ms->cls[6], us(load_hist_percentile(h, 50)),
+		       us(load_hist_percentile(h, 90)), us(load_hist_percentile(h, 99)),
+		       us(load_hist_percentile(h, 99.9)), us(h->max_ns));
 	}
 	const struct load_hist *h = &s->lat_mix;
 	printf("latency  mix (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (n=%llu)\n",

@@ -232,10 +232,19 @@ static uint64_t uac_setup_failures(const struct load_counters *c)
 	return c->m[LM_INVITE].cls[3] + c->m[LM_INVITE].cls[5];
 }
 
+static uint64_t sum_abandoned(const struct load_counters *c)
+{
+	uint64_t t = 0;
+	for (int m = 0; m < LM_COUNT; m++)
+		t += c->m[m].abandoned;
+	return t;
+}
+
 uint64_t load_uac_errors(const struct load_counters *c)
 {
-	return sum_timeouts(c) + uac_unexpected(c) + load_uac_failed_responses(c) +
-	       uac_setup_failures(c) + c->late_byes_no_buffer + c->late_byes_no_slot;
+	return sum_timeouts(c) + sum_abandoned(c) + uac_unexpected(c) +
+	       load_uac_failed_responses(c) + uac_setup_failures(c) + c->late_byes_no_buffer +
+	       c->late_byes_no_slot;
 }
 
 uint64_t load_uas_errors(const struct load_counters *c)
@@ -280,7 +289,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 {
 	const struct load_counters *c = &s->c;
 	json_t *root = json_object();
-	uint64_t sent = 0, completed = 0, retrans = 0, timeouts = 0, indlg = 0;
+	uint64_t sent = 0, completed = 0, retrans = 0, timeouts = 0, abandoned = 0, indlg = 0;
 	uint64_t cls[7] = {0};
 	json_t *bym = json_object(), *latm = json_object();
 
@@ -290,6 +299,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 		completed += ms->completed;
 		retrans += ms->retrans;
 		timeouts += ms->timeouts;
+		abandoned += ms->abandoned;
 		if (m != LM_INVITE)
 			indlg += ms->completed;
 		for (int k = 1; k <= 6; k++)
@@ -301,6 +311,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 		set_u(o, "completed", ms->completed);
 		set_u(o, "retransmissions", ms->retrans);
 		set_u(o, "timeouts", ms->timeouts);
+		set_u(o, "abandoned", ms->abandoned);
 		json_object_set_new(o, "responses", classes_json(ms->cls));
 		json_object_set_new(o, "latency_us", load_hist_json(&s->lat[m]));
 		json_object_set_new(bym, load_method_name((enum load_method)m), o);
@@ -340,7 +351,8 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 			  : 0.0));
 	set_u(req, "retransmissions", retrans);
 	set_u(req, "timeouts", timeouts);
-	set_u(req, "outstanding", sent - completed - timeouts);
+	set_u(req, "abandoned", abandoned);
+	set_u(req, "outstanding", sent - completed - timeouts - abandoned);
 	json_object_set_new(root, "requests", req);
 	json_object_set_new(root, "by_method", bym);
 
@@ -383,6 +395,7 @@ static json_t *uac_json(const struct load_stats *s, double mix_seconds)
 	json_t *err = json_object();
 	set_u(err, "total", load_uac_errors(c));
 	set_u(err, "timeouts", timeouts);
+	set_u(err, "abandoned", abandoned);
 	set_u(err, "unexpected", uac_unexpected(c));
 	set_u(err, "failed_responses", load_uac_failed_responses(c));
 	set_u(err, "setup_failures", uac_setup_failures(c));

@@ -81,11 +81,13 @@ int load_method_lookup(const char *s, size_t len);
 
 /* Per transaction kind. uac: sent = new transactions started, completed =
  * final responses, retrans = retransmissions sent, timeouts = no final response
- * within 64*T1, cls = responses by class (cls[1] 1xx ... cls[6] 6xx).
+ * within 64*T1, abandoned = still waiting for one when a second stop signal
+ * ended the run (sent = completed + timeouts + abandoned once the run is
+ * over), cls = responses by class (cls[1] 1xx ... cls[6] 6xx).
  * uas: sent = new requests received, completed = final responses sent for
  * them, retrans = retransmitted requests received, cls = responses sent. */
 struct load_mstat {
-	uint64_t sent, completed, retrans, timeouts;
+	uint64_t sent, completed, retrans, timeouts, abandoned;
 	uint64_t cls[7];
 };
 
@@ -188,7 +190,8 @@ static inline uint64_t load_live_get(_Atomic uint64_t *a)
 /* Counts a response code: codes[] and the kind's class. */
 void load_count_code(struct load_counters *c, enum load_method m, int status);
 
-/* What the uac counts as errors: timeouts, unexpected datagrams (unknown
+/* What the uac counts as errors: timeouts, transactions abandoned at a
+ * second stop signal (never seen through), unexpected datagrams (unknown
  * transaction, malformed, mismatched, truncated, requests for no call), final
  * responses >= 300 to in-dialog requests (BYE included), >= 500 to the
  * dialog-creating INVITE, calls lost to 481, and the BYEs of late answers that

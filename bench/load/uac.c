@@ -1858,6 +1858,26 @@ static void uac_teardown(void *state)
 	free(u->forks);
 }
 
+/* A second stop signal ends the run at once: each transaction still waiting
+ * for its final is abandoned, counted by its method (sent = completed +
+ * timeouts + abandoned) and an error, as the run did not see it through;
+ * before, it was counted nowhere and such a run could end "errors 0: ok". A
+ * late answer's or fork's BYE that never found a send buffer was never sent:
+ * it counts as at its Timer F (late_byes_no_buffer). */
+static void abandon_all(struct uac *u)
+{
+	for (uint32_t t = 0; t < u->ntx && u->out_all; t++) {
+		struct uac_tx *x = &u->tx[t];
+		if (x->state == TX_FREE)
+			continue;
+		if (x->unsent)
+			u->x.c->late_byes_no_buffer++;
+		else
+			u->x.c->m[x->method].abandoned++;
+		tx_free(u, t);
+	}
+}
+
 static void uac_loop(void *state)
 {
 	struct uac *u = state;
@@ -1871,8 +1891,10 @@ static void uac_loop(void *state)
 	for (;;) {
 		u->now = load_now_ns();
 		int stop = atomic_load_explicit(w->stop, memory_order_relaxed);
-		if (stop >= 2)
+		if (stop >= 2) {
+			abandon_all(u);
 			break;
+		}
 		if (stop == 1 && u->phase < P_BYE)
 			enter_bye(u);
 		fire_timers(u);

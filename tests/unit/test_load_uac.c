@@ -713,6 +713,49 @@ static void test_indialog_timeout_loses_the_call(void **state)
 	assert_int_equal(load_uac_errors(&stats->c), 1);
 }
 
+/* The value of the integer at a.b (b NULL: a) of the uac's JSON document;
+ * -1 when it has none. */
+static long long json_at(const char *a, const char *b, const char *c)
+{
+	json_t *root = load_stats_json(stats, "uac", 0), *v = json_object_get(root, a);
+	if (v && b)
+		v = json_object_get(v, b);
+	if (v && c)
+		v = json_object_get(v, c);
+	long long n = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+	json_decref(root);
+	return n;
+}
+
+/* A second stop signal ends the run at once: the transactions still waiting
+ * for their final (here the call's INFO) are counted abandoned, by method and
+ * in all, so that sent = completed + timeouts + abandoned and nothing is left
+ * outstanding, and each is an error (the run did not see it through). Before,
+ * they were counted nowhere, and such a run exited 0 with "errors 0: ok". */
+static void test_second_stop_abandons_what_is_out(void **state)
+{
+	(void)state;
+	static atomic_int stop_now;
+	calls_come_and_go(LM_INFO);
+	const char *inv = invite();
+	answer(inv, "200 OK", "call0");
+	next_request("INFO ", NULL, 1);
+	assert_int_equal(u->out_all, 1);
+	atomic_store(&stop_now, 2);
+	worker.stop = &stop_now;
+	uac_loop(u);
+	assert_int_equal(u->out_all, 0);
+	assert_int_equal(json_at("by_method", "INFO", "abandoned"), 1);
+	assert_int_equal(json_at("by_method", "INFO", "sent"), 1);
+	assert_int_equal(json_at("by_method", "INFO", "completed"), 0);
+	assert_int_equal(json_at("by_method", "INFO", "timeouts"), 0);
+	assert_int_equal(json_at("requests", "abandoned", NULL), 1);
+	assert_int_equal(json_at("requests", "outstanding", NULL), 0);
+	assert_int_equal(json_at("errors", "abandoned", NULL), 1);
+	assert_int_equal(json_at("errors", "total", NULL), 1);
+	assert_int_equal(load_uac_errors(&stats->c), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +777,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reinvite_2xx_refreshes_the_target_strict_route,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_indialog_timeout_loses_the_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_stop_abandons_what_is_out, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
