@@ -91,14 +91,15 @@ static const char usage[] =
     "                         and take each echoed request as its own 200\n"
     "  --to-user U            user part of the Request-URI and To (default service)\n"
     "  --from-user U          user part of From and Contact (default load)\n"
-    "  --seed N               seed of the method choice (default 1)\n"
-    "  --max-errors N         exit 1 when errors exceed N (default 0). uac errors: timeouts,\n"
-    "                         requests abandoned at a second stop signal, unexpected\n"
-    "                         datagrams, >= 300 to in-dialog requests, 3xx/5xx to\n"
-    "                         INVITE; uas errors: malformed or truncated datagrams, 400\n"
-    "                         sent, responses to no transaction, 481 sent, out-of-order,\n"
-    "                         table full, ACK/NOTIFY timeouts, send errors (an answer\n"
-    "                         that could not be written or queued)\n"
+    "  --seed N               seed of the method choice, 0 to 2^63-1 (default 1)\n"
+    "  --max-errors N         exit 1 when errors exceed N, 0 to 2^63-1 (default 0). uac\n"
+    "                         errors: timeouts, requests abandoned at a second stop\n"
+    "                         signal, unexpected datagrams, >= 300 to in-dialog\n"
+    "                         requests, 3xx/5xx to INVITE; uas errors: malformed or\n"
+    "                         truncated datagrams, 400 sent, responses to no\n"
+    "                         transaction, 481 sent, out-of-order, table full, ACK/NOTIFY\n"
+    "                         timeouts, send errors (an answer that could not be written\n"
+    "                         or queued)\n"
     "\n"
     "uas:\n"
     "  --answer-delay-ms MS   delay between 180 and 200 (default 0)\n"
@@ -398,11 +399,13 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 				snprintf(dst, 64, "%s", optarg);
 			break;
 		}
+		/* --json writes both as its integers, which are signed 64-bit
+		 * (json_int_t): one above INT64_MAX came out negative */
 		case O_SEED:
-			rc = parse_u64("seed", optarg, 0, UINT64_MAX, &cfg->seed);
+			rc = parse_u64("seed", optarg, 0, INT64_MAX, &cfg->seed);
 			break;
 		case O_MAX_ERRORS:
-			rc = parse_u64("max-errors", optarg, 0, UINT64_MAX, &cfg->max_errors);
+			rc = parse_u64("max-errors", optarg, 0, INT64_MAX, &cfg->max_errors);
 			break;
 		case O_ANSWER_DELAY:
 			rc =

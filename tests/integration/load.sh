@@ -320,6 +320,23 @@ t "exit: a usage error gives 2 and says what is wrong" \
 "$LOAD" --role uac --t1-ms 5000 >/dev/null 2>"$WORK/t1_above_t2.err"
 t "exit: --t1-ms above the default T2 gives 2 and names that default" \
 	sh -c "test $? -eq 2 && grep -q -- '--t1-ms 5000 is above --t2-ms (4000 by default): give --t2-ms too' '$WORK/t1_above_t2.err'"
+# --max-errors and --seed go into --json as signed 64-bit integers: one above
+# 2^63-1 was taken and written negative; it is refused, and 2^63-1 round-trips
+"$LOAD" --role uac --max-errors 9223372036854775808 >/dev/null 2>"$WORK/u64_max_errors.err"
+rc_me=$?
+"$LOAD" --role uac --seed 18446744073709551615 >/dev/null 2>"$WORK/u64_seed.err"
+rc_seed=$?
+t "exit: --max-errors or --seed above 2^63-1 gives 2 and names the limit" \
+	sh -c "test $rc_me/$rc_seed = 2/2 &&
+		grep -q -- '--max-errors 9223372036854775808: expected an integer from 0 to 9223372036854775807' '$WORK/u64_max_errors.err' &&
+		grep -q -- '--seed 18446744073709551615: expected an integer from 0 to 9223372036854775807' '$WORK/u64_seed.err'"
+"$LOAD" --role uac --local "127.0.0.1:$UAC_PORT" --target "127.0.0.1:$UAS_PORT" --sources 1 \
+	--calls 1 --duration 0 --t1-ms 1 --t2-ms 1 --quiet --max-errors 9223372036854775807 \
+	--seed 9223372036854775807 --json "$WORK/u64.json" >/dev/null 2>&1
+t "json: --max-errors and --seed of 2^63-1 are written as given" check_json x "$WORK/u64.json" '
+need(j["params"]["max_errors"] == j["exit"]["max_errors"] == 2**63 - 1, "max_errors %r" % j["params"])
+need(j["params"]["seed"] == 2**63 - 1, "seed %r" % j["params"]["seed"])
+'
 "$LOAD" --help >"$WORK/help.out"
 t "help: documents every flag" sh -c "
 	for f in role local target threads sources no-uring calls rate duration mix req-rate \
