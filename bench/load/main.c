@@ -553,27 +553,21 @@ static double us(uint64_t ns)
 	return (double)ns / 1000.0;
 }
 
-/* The set-up phase over all threads: from its first INVITE sent to its last,
- * and the rate they went out at (0 when fewer than two went out apart). */
-struct setup_pace {
-	double seconds, offered;
-};
-
 /* "asked 1000/s, achieved 998.0/s, late p50 .. p99 .. max .. ms": a paced
  * phase, flagged when it fell short of the rate asked. */
-static void print_pace(const char *what, double asked, double got, bool judged,
+static void print_pace(const char *what, double asked, double got, const char *note, bool is_short,
 		       const struct load_hist *lag)
 {
-	printf(
-	    "pacing   %s asked %.1f/s  %s %.1f/s%s  sent late by p50 %.3f  p99 %.3f  max %.3f ms\n",
-	    what, asked, !strcmp(what, "setup") ? "offered" : "issued", got,
-	    judged && load_pace_short(asked, got) ? "  SHORT of the asked rate" : "",
-	    (double)load_hist_percentile(lag, 50) / 1e6,
-	    (double)load_hist_percentile(lag, 99) / 1e6, (double)lag->max_ns / 1e6);
+	printf("pacing   %s asked %.1f/s  %s %.1f/s%s%s  sent late by p50 %.3f  p99 %.3f  max %.3f "
+	       "ms\n",
+	       what, asked, !strcmp(what, "setup") ? "offered" : "issued", got, note,
+	       is_short ? "  SHORT of the asked rate" : "",
+	       (double)load_hist_percentile(lag, 50) / 1e6,
+	       (double)load_hist_percentile(lag, 99) / 1e6, (double)lag->max_ns / 1e6);
 }
 
 static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, const char *backend,
-		      double mix_s, const struct setup_pace *sp, uint64_t errors)
+		      double mix_s, const struct load_setup_pace *sp, uint64_t errors)
 {
 	const struct load_counters *c = &s->c;
 	printf("sipshard-load uac  %s -> %s  threads %u  sources %u  %s\n", cfg->local_s,
@@ -618,11 +612,20 @@ static void print_uac(const struct load_cfg *cfg, const struct load_stats *s, co
 	       us(load_hist_percentile(h, 50)), us(load_hist_percentile(h, 90)),
 	       us(load_hist_percentile(h, 99)), us(load_hist_percentile(h, 99.9)), us(h->max_ns),
 	       (unsigned long long)h->count);
-	if (c->setup_invites)
-		print_pace("setup", cfg->rate, sp->offered, sp->seconds > 0, &s->lag_setup);
+	if (c->setup_invites) {
+		/* threads that sent fewer than 2 INVITEs give no rate: the
+		 * figure is the sum over those that did, of their shares */
+		char note[96] = "";
+		if (sp->judged && sp->judged < cfg->threads)
+			snprintf(note, sizeof(note), " (%u of %u threads, asked %.1f/s of them)",
+				 sp->judged, cfg->threads, sp->asked);
+		print_pace("setup", cfg->rate, sp->offered, note, sp->is_short, &s->lag_setup);
+	}
 	if (cfg->req_rate > 0 && mix_s > 0) {
 		h = &s->lat_mix_sched;
-		print_pace("mix", cfg->req_rate, (double)c->mix_issued / mix_s, true, &s->lag_mix);
+		double issued = (double)c->mix_issued / mix_s;
+		print_pace("mix", cfg->req_rate, issued, "", load_pace_short(cfg->req_rate, issued),
+			   &s->lag_mix);
 		printf("latency  mix from when due (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  "
 		       "max "
 		       "%.1f\n",
@@ -760,14 +763,13 @@ struct io_totals {
 
 static int write_json(const struct load_cfg *cfg, const struct load_stats *s,
 		      const struct io_totals *io, const char *backend, double mix_s,
-		      const struct setup_pace *sp, double elapsed, const struct series *tp,
+		      const struct load_setup_pace *sp, double elapsed, const struct series *tp,
 		      uint64_t errors)
 {
 	json_t *root = load_stats_json(s, role_name(cfg->role), mix_s);
 	if (cfg->role == LOAD_ROLE_UAC)
-		json_object_set_new(
-		    root, "pacing",
-		    load_pacing_json(s, cfg->rate, sp->seconds, sp->offered, cfg->req_rate, mix_s));
+		json_object_set_new(root, "pacing",
+				    load_pacing_json(s, cfg->rate, sp, cfg->req_rate, mix_s));
 	json_object_set_new(root, "tool", json_string("sipshard-load"));
 	json_object_set_new(root, "role", json_string(role_name(cfg->role)));
 	json_object_set_new(root, "backend", json_string(backend));
@@ -971,14 +973,16 @@ int main(int argc, char **argv)
 	int status = 0;
 	double mix_s = 0;
 	const char *backend = "none";
-	struct setup_pace sp = {0, 0};
-	uint64_t s_first = UINT64_MAX, s_last = 0, s_gaps = 0;
+	struct load_setup_pace sp = {0};
+	uint64_t s_first = UINT64_MAX, s_last = 0;
 	for (unsigned i = 0; i < cfg.threads; i++) {
 		pthread_join(rs[i].tid, NULL);
-		/* each thread paces its share at --rate / threads from its own start:
-		 * n INVITEs of a thread are n - 1 intervals */
+		/* each thread paces its share of the calls at --rate / threads
+		 * from its own start, and is judged on its own: n INVITEs of a
+		 * thread are n - 1 intervals */
 		if (stats[i].c.setup_invites) {
-			s_gaps += stats[i].c.setup_invites - 1;
+			load_setup_pace_add(&sp, cfg.rate / cfg.threads, stats[i].c.setup_invites,
+					    rs[i].w.setup_first_ns, rs[i].w.setup_last_ns);
 			if (rs[i].w.setup_first_ns < s_first)
 				s_first = rs[i].w.setup_first_ns;
 			if (rs[i].w.setup_last_ns > s_last)
@@ -1003,7 +1007,6 @@ int main(int argc, char **argv)
 	}
 	if (s_last > s_first) {
 		sp.seconds = (double)(s_last - s_first) / 1e9;
-		sp.offered = (double)s_gaps / sp.seconds;
 	}
 	uint64_t errors = 0;
 	if (cfg.role == LOAD_ROLE_UAC) {

@@ -525,18 +525,32 @@ bool load_pace_short(double asked, double achieved)
 	return asked > 0 && achieved < asked * (1.0 - LOAD_PACE_SHORT);
 }
 
-json_t *load_pacing_json(const struct load_stats *s, double rate, double setup_s, double offered,
+void load_setup_pace_add(struct load_setup_pace *p, double share, uint64_t n, uint64_t first_ns,
+			 uint64_t last_ns)
+{
+	/* one INVITE, or all in the same instant, give no rate to judge */
+	if (n < 2 || last_ns <= first_ns)
+		return;
+	double offered = (double)(n - 1) / ((double)(last_ns - first_ns) / 1e9);
+	p->offered += offered;
+	p->asked += share;
+	p->judged++;
+	if (load_pace_short(share, offered))
+		p->is_short = true;
+}
+
+json_t *load_pacing_json(const struct load_stats *s, double rate, const struct load_setup_pace *sp,
 			 double req_rate, double mix_s)
 {
 	const struct load_counters *c = &s->c;
 	json_t *setup = json_object();
 	json_object_set_new(setup, "asked_per_second", json_real(rate));
 	set_u(setup, "invites", c->setup_invites);
-	json_object_set_new(setup, "seconds", json_real(setup_s));
-	json_object_set_new(setup, "offered_per_second", json_real(offered));
-	/* one INVITE, or all in the same instant, give no rate to judge */
-	json_object_set_new(setup, "short",
-			    json_boolean(setup_s > 0 && load_pace_short(rate, offered)));
+	json_object_set_new(setup, "seconds", json_real(sp->seconds));
+	json_object_set_new(setup, "offered_per_second", json_real(sp->offered));
+	set_u(setup, "threads_judged", sp->judged);
+	json_object_set_new(setup, "judged_asked_per_second", json_real(sp->asked));
+	json_object_set_new(setup, "short", json_boolean(sp->is_short));
 	json_object_set_new(setup, "lag_us", load_hist_json(&s->lag_setup));
 
 	double issued = mix_s > 0 ? (double)c->mix_issued / mix_s : 0.0;

@@ -212,12 +212,30 @@ uint64_t load_uac_failed_responses(const struct load_counters *c);
  * that fell short of the asked one by more than LOAD_PACE_SHORT. */
 #define LOAD_PACE_SHORT 0.05
 bool load_pace_short(double asked, double achieved);
+/* The set-up phase of a run. Each uac thread sends its share of --calls at
+ * its share of --rate (--rate / --threads) from its own start, and the
+ * shares of --calls need not be equal (5 calls over 4 threads: 2, 1, 1, 1),
+ * so each thread is judged on its own: one that sent 2 INVITEs or more, not
+ * all at once, against its share of the rate. Taken as one stream paced at
+ * --rate, 5 calls over 4 threads at 100/s were "offered 25/s", short, with
+ * every INVITE on time. */
+struct load_setup_pace {
+	double seconds;	 /* from the run's first set-up INVITE to its last */
+	double offered;	 /* the sum of the rates the threads judged sent at */
+	double asked;	 /* the sum of their shares of --rate */
+	unsigned judged; /* the threads judged */
+	bool is_short;	 /* one of them fell short of its share by more than LOAD_PACE_SHORT */
+};
+/* Adds a thread that sent n set-up INVITEs, the first at first_ns and the last
+ * at last_ns, asked `share` per second. */
+void load_setup_pace_add(struct load_setup_pace *p, double share, uint64_t n, uint64_t first_ns,
+			 uint64_t last_ns);
 /* The uac's "pacing" object: {"setup": {"asked_per_second", "invites",
- * "seconds", "offered_per_second", "short", "lag_us"}, "mix":
- * {"asked_per_second", "issued", "issued_per_second", "short", "lag_us"}}.
- * setup_s: from the first set-up INVITE sent to the last; offered: the rate
- * they went out at over that time; mix_s: the mix window. */
-json_t *load_pacing_json(const struct load_stats *s, double rate, double setup_s, double offered,
+ * "seconds", "offered_per_second", "threads_judged",
+ * "judged_asked_per_second", "short", "lag_us"}, "mix": {"asked_per_second",
+ * "issued", "issued_per_second", "short", "lag_us"}}. rate: --rate; sp: the
+ * set-up over the threads; mix_s: the mix window. */
+json_t *load_pacing_json(const struct load_stats *s, double rate, const struct load_setup_pace *sp,
 			 double req_rate, double mix_s);
 
 /* JSON of the counters for a role ("uac", "uas", "drop-proxy"): the objects

@@ -295,6 +295,25 @@ for x in bad:
 sys.exit(1 if bad else 0)
 PY
 
+# Calls split unevenly over threads (5 over 4: one thread has 2, the others 1),
+# each thread pacing its INVITEs at --rate / --threads: the one thread that
+# sent two is judged against its share (25/s), and the set-up is not short.
+# Before, the INVITEs of all threads were taken as one stream paced at --rate,
+# and "offered 25.0/s" was said SHORT of 100/s with every INVITE on time.
+start_uas pace
+uac --target "127.0.0.1:$UAS_PORT" --threads 4 --sources 1 --calls 5 --rate 100 \
+	--duration 0 --quiet --json "$WORK/pace-uac.json" >"$WORK/pace-uac.out" 2>&1
+rc=$?
+stop "$UAS_PID"
+t "threads: set-up pacing is judged per thread, 5 calls over 4 threads are not short (exit $rc)" \
+	check_json x "$WORK/pace-uac.json" '
+s = j["pacing"]["setup"]
+need(s["invites"] == 5 and s["short"] is False and s["threads_judged"] == 1
+     and s["judged_asked_per_second"] == 25.0 and 23.75 <= s["offered_per_second"] <= 26.25,
+     "pacing.setup %r" % s)
+'
+t "threads: the table does not flag it" sh -c "grep '^pacing   setup' '$WORK/pace-uac.out' | grep -qv SHORT"
+
 # ---- 5. exit status ------------------------------------------------------------------
 # A uas with room for 16 dialogs answers the rest 503: errors for the uac.
 start_uas small --max-calls 16

@@ -396,7 +396,11 @@ static void test_pacing(void **state)
 	assert_int_equal(s[0].lag_mix.max_ns, 100 * MS);
 	assert_int_equal(s[0].lat_mix_sched.count, 100);
 
-	json_t *j = load_pacing_json(&s[0], 500, 0.198, 500.0, 200, 2.0);
+	struct load_setup_pace sp = {0.198, 0, 0, 0, false};
+	load_setup_pace_add(&sp, 500, 100, 0, 198 * MS); /* 99 intervals in 0.198 s */
+	assert_int_equal(sp.judged, 1);
+	assert_false(sp.is_short);
+	json_t *j = load_pacing_json(&s[0], 500, &sp, 200, 2.0);
 	json_t *su = json_object_get(j, "setup"), *mx = json_object_get(j, "mix");
 	assert_int_equal(json_integer_value(json_object_get(su, "invites")), 100);
 	assert_true(json_is_false(json_object_get(su, "short")));
@@ -407,7 +411,11 @@ static void test_pacing(void **state)
 	assert_true(json_is_true(json_object_get(mx, "short"))); /* 150 of 200 asked */
 	json_decref(j);
 	/* no span to judge (one INVITE), an open-loop mix: never short */
-	j = load_pacing_json(&s[0], 500, 0, 0, 0, 2.0);
+	struct load_setup_pace none = {0};
+	load_setup_pace_add(&none, 500, 1, 5 * MS, 5 * MS);
+	load_setup_pace_add(&none, 500, 100, 5 * MS, 5 * MS);
+	assert_int_equal(none.judged, 0);
+	j = load_pacing_json(&s[0], 500, &none, 0, 2.0);
 	assert_true(json_is_false(json_object_get(json_object_get(j, "setup"), "short")));
 	assert_true(json_is_false(json_object_get(json_object_get(j, "mix"), "short")));
 	json_decref(j);
@@ -417,6 +425,36 @@ static void test_pacing(void **state)
 			 100);
 	json_decref(j);
 	free(s);
+}
+
+/* The set-up's pace over threads whose shares of --calls differ, each paced
+ * at --rate / --threads from its own start: each thread that sent 2 INVITEs
+ * or more is judged against its own share, and the figures are their sums.
+ * 5 calls over 4 threads at 100/s: one thread sent 2, 40 ms apart, at its
+ * 25/s, the others 1, which give no rate; not short. Taken as one stream
+ * over all threads (as before), that was 1 interval in 40 ms against 100/s:
+ * "offered 25/s", short. One thread of several slower than its share makes
+ * the set-up short, though the sum may look held. */
+static void test_setup_pace_per_thread(void **state)
+{
+	(void)state;
+	struct load_setup_pace sp = {0};
+	load_setup_pace_add(&sp, 25, 2, 1 * MS, 41 * MS);
+	for (int i = 0; i < 3; i++)
+		load_setup_pace_add(&sp, 25, 1, 1 * MS, 1 * MS);
+	assert_int_equal(sp.judged, 1);
+	assert_true(sp.asked == 25.0);
+	assert_true(sp.offered > 24.9 && sp.offered < 25.1);
+	assert_false(sp.is_short);
+
+	struct load_setup_pace two = {0};
+	load_setup_pace_add(&two, 50, 11, 0, 200 * MS); /* 50/s: held */
+	load_setup_pace_add(&two, 50, 11, 0, 250 * MS); /* 40/s: short of 50 */
+	load_setup_pace_add(&two, 50, 13, 0, 200 * MS); /* 60/s */
+	assert_int_equal(two.judged, 3);
+	assert_true(two.asked == 150.0);
+	assert_true(two.offered > 149.9 && two.offered < 150.1); /* the sum is held */
+	assert_true(two.is_short);
 }
 
 int main(void)
@@ -436,6 +474,7 @@ int main(void)
 	    cmocka_unit_test(test_uas_own_byes),
 	    cmocka_unit_test(test_uas_send_errors),
 	    cmocka_unit_test(test_pacing),
+	    cmocka_unit_test(test_setup_pace_per_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
