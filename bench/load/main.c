@@ -64,7 +64,8 @@ static const char usage[] =
     "                         where clients send\n"
     "  --target IP:PORT       uac / drop-proxy: where to send (default 127.0.0.1:5060,\n"
     "                         [::1]:5060 with an IPv6 --local)\n"
-    "  --threads N            worker threads, each with its own sockets and io (default 1)\n"
+    "  --threads N            uac / uas: worker threads, each with its own sockets and io\n"
+    "                         (default 1; the drop-proxy runs one)\n"
     "  --sources K            uac: source sockets per thread on consecutive ports from\n"
     "                         --local (1 mimics a trunk: one IP:port) (default 4)\n"
     "  --no-uring             recvmmsg/sendmmsg instead of io_uring\n"
@@ -303,7 +304,7 @@ static int parse_mix(struct load_cfg *cfg, const char *s)
 
 static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 {
-	const char *local = NULL, *target = NULL, *mix = "INFO:100";
+	const char *local = NULL, *target = NULL, *mix = "INFO:100", *threads_s = NULL;
 	bool dur_set = false, sources_set = false, t2_set = false;
 	int o;
 
@@ -348,6 +349,7 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 			break;
 		case O_THREADS:
 			rc = parse_uint("threads", optarg, 1, LOAD_MAX_THREADS, &cfg->threads);
+			threads_s = optarg;
 			break;
 		case O_SOURCES:
 			rc = parse_uint("sources", optarg, 1, LOAD_MAX_SOURCES, &cfg->sources);
@@ -473,8 +475,12 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 	}
 	if (!dur_set && cfg->role != LOAD_ROLE_UAC)
 		cfg->duration = 0;
-	if (cfg->role == LOAD_ROLE_PROXY)
-		cfg->threads = 1;
+	/* the drop-proxy is one thread (lossy_proxy.c): more were taken and
+	 * silently made 1 */
+	if (cfg->role == LOAD_ROLE_PROXY && cfg->threads > 1)
+		return bad("threads", threads_s,
+			   "the drop-proxy runs one thread (--threads applies to the uac and the "
+			   "uas)");
 	if (cfg->role != LOAD_ROLE_UAC && sources_set && cfg->sources != 1) {
 		fprintf(stderr, "sipshard-load: --sources applies to --role uac only\n");
 		return -EINVAL;

@@ -356,6 +356,12 @@ t "json: --max-errors and --seed of 2^63-1 are written as given" check_json x "$
 need(j["params"]["max_errors"] == j["exit"]["max_errors"] == 2**63 - 1, "max_errors %r" % j["params"])
 need(j["params"]["seed"] == 2**63 - 1, "seed %r" % j["params"]["seed"])
 '
+# the drop-proxy runs one thread: --threads 4 was taken and silently 1
+timeout -k 1 5 "$LOAD" --role drop-proxy --local "127.0.0.1:$PROXY_PORT" \
+	--target "127.0.0.1:$UAS_PORT" --threads 4 --duration 1 >/dev/null 2>"$WORK/proxy_threads.err"
+rc=$?
+t "exit: --threads above 1 for the drop-proxy gives 2 and says why (exit $rc)" \
+	sh -c "test $rc -eq 2 && grep -q -- '--threads 4: the drop-proxy runs one thread' '$WORK/proxy_threads.err'"
 "$LOAD" --help >"$WORK/help.out"
 t "help: documents every flag" sh -c "
 	for f in role local target threads sources no-uring calls rate duration mix req-rate \
