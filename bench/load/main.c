@@ -285,8 +285,10 @@ static int parse_mix(struct load_cfg *cfg, const char *s)
 		memcpy(num, colon + 1, nl);
 		num[nl] = '\0';
 		uint64_t wgt;
-		if (parse_u64("mix", num, 0, 1000000, &wgt))
-			return -EINVAL;
+		/* named by the whole --mix, as every other error of it is: the
+		 * weight alone ("--mix -1") did not say which one was wrong */
+		if (cli_u64(num, 0, 1000000, &wgt))
+			return bad("mix", s, "each weight is an integer from 0 to 1000000");
 		for (unsigned i = 0; i < cfg->nmix; i++)
 			if (cfg->mix[i].method == m)
 				return bad("mix", s, "a method appears twice");
@@ -443,9 +445,20 @@ static int parse_args(int argc, char **argv, struct load_cfg *cfg)
 			cfg->quiet = true;
 			break;
 		default:
-			fprintf(stderr,
-				"sipshard-load: unknown or incomplete option '%s' (see --help)\n",
-				argv[optind - 1]);
+			/* a short option (optopt its letter) may sit in a group
+			 * ("-qv") that getopt is still inside of: argv[optind - 1]
+			 * is then the argument before it. A long one's optopt is 0
+			 * (unknown) or its value (no argument), above any letter */
+			if (optopt > 0 && optopt < 256)
+				fprintf(stderr,
+					"sipshard-load: unknown or incomplete option '-%c' (see "
+					"--help)\n",
+					optopt);
+			else
+				fprintf(stderr,
+					"sipshard-load: unknown or incomplete option '%s' (see "
+					"--help)\n",
+					argv[optind - 1]);
 			return -EINVAL;
 		}
 		if (rc)

@@ -362,6 +362,16 @@ timeout -k 1 5 "$LOAD" --role drop-proxy --local "127.0.0.1:$PROXY_PORT" \
 rc=$?
 t "exit: --threads above 1 for the drop-proxy gives 2 and says why (exit $rc)" \
 	sh -c "test $rc -eq 2 && grep -q -- '--threads 4: the drop-proxy runs one thread' '$WORK/proxy_threads.err'"
+# an unknown short option in a group was named by the argument before it
+# ('uac'), and a bad --mix weight by the weight alone ('--mix -1')
+"$LOAD" --role uac -qv >/dev/null 2>"$WORK/short_group.err"
+rc_group=$?
+"$LOAD" --role uac --mix INFO:-1 >/dev/null 2>"$WORK/mix_weight.err"
+rc_weight=$?
+t "exit: an unknown option in a group of short ones is named as given, a bad weight by the whole --mix ($rc_group, $rc_weight)" \
+	sh -c "test $rc_group/$rc_weight = 2/2 &&
+		grep -q \"unknown or incomplete option '-q'\" '$WORK/short_group.err' &&
+		grep -q -- '--mix INFO:-1: ' '$WORK/mix_weight.err'"
 "$LOAD" --help >"$WORK/help.out"
 t "help: documents every flag" sh -c "
 	for f in role local target threads sources no-uring calls rate duration mix req-rate \
