@@ -441,6 +441,23 @@ chmod 777 "$WORK/open"
 sed "s|$WORK/theirs|$WORK/open|" "$WORK/theirs.json" >"$WORK/open.json"
 refused "a run_dir others may write to" "run_dir $WORK/open: writable by others (mode 777)" \
 	-c "$WORK/open.json"
+# the same without persist_dialogs: run_dir still holds the management socket
+# (by default) and the shard files a start removes, so another user's, or one
+# anyone may write to, stops the start as well (they could replace the socket
+# sipshardctl talks to, or plant files for the start to remove)
+write_config "$WORK/theirs-anon.json" ', "persist_dialogs": false'
+sed -i "s|\"run_dir\": \"$RUN\"|\"run_dir\": \"$WORK/theirs\"|" "$WORK/theirs-anon.json"
+refused "persist_dialogs false: a run_dir another user owns" "run_dir $WORK/theirs: owned by uid" \
+	-c "$WORK/theirs-anon.json"
+sed "s|$WORK/theirs|$WORK/open|" "$WORK/theirs-anon.json" >"$WORK/open-anon.json"
+refused "persist_dialogs false: a run_dir others may write to" \
+	"run_dir $WORK/open: writable by others (mode 777)" -c "$WORK/open-anon.json"
+sed 's|"management_socket": null|"management_socket": null, "persist_dialogs": false|' "$WORK/open.json" \
+	>"$WORK/open-nosock.json"
+refused "persist_dialogs false, no management socket: a run_dir others may write to" \
+	"run_dir $WORK/open: writable by others (mode 777)" -c "$WORK/open-nosock.json"
+check "persist_dialogs false: no management socket made in a run_dir refused" \
+	test ! -e "$WORK/open/sipshardd.sock" -a ! -e "$WORK/theirs/sipshardd.sock"
 
 # --discard-dialogs: starts empty with other capacities, on files it removes
 start_daemon discard "$WORK/small.json" --discard-dialogs

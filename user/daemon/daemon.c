@@ -602,8 +602,8 @@ static void drop_unused_pools(const struct daemon *d)
 /*
  * With persist_dialogs, shard i's tables live in RUN_DIR/shard-I.tbl, so that
  * a daemon killed and started again re-attaches them and keeps relaying its
- * calls (README.md's invariant 7). run_dir must be this user's and no one
- * else's to write. A file of a shard this run will not have (fewer workers
+ * calls (README.md's invariant 7). run_dir is this user's and no one else's
+ * to write (own_run_dir). A file of a shard this run will not have (fewer workers
  * than before) stops the start, as its calls would be dropped without a word;
  * so do files of fewer shards than this run has (more workers than before):
  * a call's datagrams go to the owner of its Call-ID's bucket, bucket % workers,
@@ -613,12 +613,8 @@ static void drop_unused_pools(const struct daemon *d)
  */
 static int prepare_run_dir(struct daemon *d)
 {
-	char err[CONFIG_PATH_MAX + 128], path[CONFIG_PATH_MAX + 32];
-	int rc = files_own_dir(d->cfg->run_dir, "run_dir", err, sizeof(err));
-	if (rc) {
-		log_error("%s", err);
-		return rc;
-	}
+	char path[CONFIG_PATH_MAX + 32];
+	int rc = 0;
 	DIR *dir = opendir(d->cfg->run_dir);
 	if (!dir) {
 		rc = -errno;
@@ -677,6 +673,23 @@ static int prepare_run_dir(struct daemon *d)
 		rc = discard_file(path, "its calls in set-up are dropped");
 	if (!rc)
 		drop_unused_pools(d);
+	return rc;
+}
+
+/*
+ * run_dir, whatever persist_dialogs: it holds the management socket (by
+ * default), which another user could unlink and replace with a listener of
+ * their own that sipshardctl would talk to, and the shard files a start takes
+ * up (persist_dialogs) or removes (drop_persisted), which they could plant.
+ * So a directory that another user owns, or that others may write to, stops
+ * the start (examples/CONFIG.md, run_dir); a missing one is made, mode 0700.
+ */
+static int own_run_dir(const struct daemon *d)
+{
+	char err[CONFIG_PATH_MAX + 128];
+	int rc = files_own_dir(d->cfg->run_dir, "run_dir", err, sizeof(err));
+	if (rc)
+		log_error("%s", err);
 	return rc;
 }
 
@@ -963,6 +976,9 @@ int daemon_start(struct daemon *d)
 	if (rc)
 		return rc;
 	uint32_t ndlg = d->cfg->capacity.dialogs_per_shard;
+	rc = own_run_dir(d);
+	if (rc)
+		return rc;
 	if (d->cfg->persist_dialogs) {
 		rc = prepare_run_dir(d);
 		if (!rc)
