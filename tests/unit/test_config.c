@@ -775,6 +775,12 @@ static const struct bad bad_cases[] = {
      "supported; give a global or unique-local IPv6 address"},
     {"{\"listen\": \"0.0.0.0:5060\"}",
      "advertise: required when listen is a wildcard address (\"0.0.0.0:5060\")"},
+    /* the IPv4 wildcard written IPv4-mapped is one too: a socket bound to it
+     * takes IPv4 datagrams to any address of the host */
+    {"{\"listen\": \"[::ffff:0.0.0.0]:5060\"}",
+     "advertise: required when listen is a wildcard address (\"[::ffff:0.0.0.0]:5060\")"},
+    {"{\"listen\": \"[::ffff:0:0]:5060\"}",
+     "advertise: required when listen is a wildcard address (\"[::ffff:0:0]:5060\")"},
     {"{\"routes\": []}", "routes: at least one route is required"},
     {"{\"routes\": [{\"name\": \"x\"}]}", "routes[0]: missing \"target\" (or \"targets\")"},
     {"{\"routes\": [{\"target\": \"10.0.0.1:1\", \"targets\": [\"10.0.0.1:2\"]}]}",
@@ -975,6 +981,20 @@ static const struct bad bad_cases[] = {
      "routes[1].target: port must be 1-65535 in \"10.0.0.1:0\""},
     {"{\"routes\": [{\"target\": \"0.0.0.0:5080\"}]}",
      "routes[0].target: \"0.0.0.0:5080\" is a wildcard address, not a destination"},
+    /* ... and so is it IPv4-mapped: unmapped, it is 0.0.0.0, this host */
+    {"{\"routes\": [{\"target\": \"[::ffff:0.0.0.0]:5080\"}]}",
+     "routes[0].target: \"[::ffff:0.0.0.0]:5080\" is a wildcard address, not a destination"},
+    {"{\"routes\": [{\"targets\": [\"10.0.0.1:5080\", \"[::ffff:0:0]:5080\"]}]}",
+     "routes[0].targets[1]: \"[::ffff:0:0]:5080\" is a wildcard address, not a destination"},
+    {"{\"routes\": [{\"target\": \"10.0.0.1:1\"}], \"registrations\": [{\"registrar\": "
+     "\"[::ffff:0.0.0.0]:5099\", \"aor\": \"sip:a@b\"}]}",
+     "registrations[0].registrar: \"[::ffff:0.0.0.0]:5099\" is a wildcard address, not a "
+     "destination"},
+    /* an IPv4-mapped wildcard listen is bound for IPv4 peers only, as [::] is not */
+    {"{\"listen\": \"[::ffff:0.0.0.0]:5060\", \"advertise\": \"sbc.example.com\", "
+     "\"routes\": [{\"target\": \"[2001:db8::1]:5080\"}]}",
+     "routes[0].target: an IPv6 target cannot be reached from listen \"[::ffff:0.0.0.0]:5060\" "
+     "(IPv4)"},
     {"{\"routes\": [{\"target\": \"[2001:db8::1]:5080\"}]}",
      "routes[0].target: an IPv6 target cannot be reached from listen \"127.0.0.1:5060\" (IPv4)"},
     /* a listen written IPv4-mapped is bound for IPv4 peers only */
@@ -1013,6 +1033,12 @@ static const struct bad bad_cases[] = {
      "address or name they reach this host at)"},
     {"{\"listen\": \"[::]:5060\", \"advertise\": \"[::]:5070\"}",
      "advertise: \"[::]\" is a wildcard address: peers cannot send to it (give the "
+     "address or name they reach this host at)"},
+    {"{\"advertise\": \"[::ffff:0.0.0.0]\"}",
+     "advertise: \"[::ffff:0.0.0.0]\" is a wildcard address: peers cannot send to it (give "
+     "the address or name they reach this host at)"},
+    {"{\"listen\": \"[::]:5060\", \"advertise\": \"[::ffff:0:0]:5070\"}",
+     "advertise: \"[::ffff:0:0]\" is a wildcard address: peers cannot send to it (give the "
      "address or name they reach this host at)"},
     {"{\"advertise\": \"sbc.example.com:0\"}",
      "advertise: expected \"host\" or \"host:port\" (an IPv6 address in brackets), got "

@@ -413,11 +413,9 @@ static int finish(struct cfg_parse *p)
 					"brackets), got \"%s\"",
 					cfg_shown(s, b, sizeof(b)));
 		/* it goes into Via, Contact and From for peers to send to: a
-		 * wildcard there sends their responses and requests nowhere */
-		struct in6_addr a6;
-		if (!strcmp(host, "0.0.0.0") ||
-		    (host[0] == '[' && sscanf(host, "[%45[^]]", b) == 1 &&
-		     inet_pton(AF_INET6, b, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6)))
+		 * wildcard there ([::ffff:0.0.0.0] too) sends their responses
+		 * and requests nowhere */
+		if (cfg_host_is_wildcard(host))
 			return cfg_fail(
 			    p, "advertise",
 			    "\"%s\" is a wildcard address: peers cannot send to it (give "

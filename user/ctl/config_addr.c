@@ -116,11 +116,37 @@ int cfg_parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 	return 0;
 }
 
+/* Tested as the address unmapped (udp_addr_unmap), as the workers take a
+ * peer: [::ffff:0.0.0.0] is the IPv4 wildcard too, which a socket bound to
+ * it takes IPv4 datagrams to any address of this host at, and which, as a
+ * destination, is 0.0.0.0: this host, not a peer. */
 bool cfg_addr_is_wildcard(const struct sockaddr_storage *ss)
 {
+	struct sockaddr_in v4;
+
+	if (udp_addr_unmap((const struct sockaddr *)ss, sizeof(*ss), &v4))
+		return v4.sin_addr.s_addr == htonl(INADDR_ANY);
 	if (ss->ss_family == AF_INET)
 		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+bool cfg_host_is_wildcard(const char *host)
+{
+	struct sockaddr_storage ss = {0};
+	char ip[64];
+	size_t n = strlen(host);
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(ip)) {
+		memcpy(ip, host + 1, n - 2);
+		ip[n - 2] = '\0';
+		ss.ss_family = AF_INET6;
+		return inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1 &&
+		       cfg_addr_is_wildcard(&ss);
+	}
+	ss.ss_family = AF_INET;
+	return inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1 &&
+	       cfg_addr_is_wildcard(&ss);
 }
 
 int cfg_get_ipport(struct cfg_parse *p, const char *path, json_t *v, char *str, size_t cap,
@@ -381,10 +407,12 @@ int cfg_target_address(struct cfg_parse *p, const char *path, json_t *v, struct 
 		t->by_name = true;
 		return 0;
 	}
+	/* unmapped first: [::ffff:0.0.0.0] is 0.0.0.0, this host, as the
+	 * workers would send to it */
+	addr_unmap(&t->addr, &t->addr_len);
 	if (cfg_addr_is_wildcard(&t->addr))
 		return cfg_fail(p, path, "\"%s\" is a wildcard address, not a destination",
 				t->text);
-	addr_unmap(&t->addr, &t->addr_len);
 	return 0;
 }
 

@@ -36,10 +36,13 @@ void cfg_target_path(const struct config *c, unsigned i, unsigned t, char *out, 
 		snprintf(out, cap, "routes[%u].targets[%u]", i, t);
 }
 
-/* A dual-stack [::] listen reaches targets of either family. */
+/* A dual-stack [::] listen reaches targets of either family; the IPv4
+ * wildcard written IPv4-mapped ([::ffff:0.0.0.0], a wildcard too) only
+ * IPv4 ones (listen_family). */
 static bool listen_dual(const struct config *c)
 {
-	return c->listen_addr.ss_family == AF_INET6 && cfg_addr_is_wildcard(&c->listen_addr);
+	return c->listen_addr.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&c->listen_addr)->sin6_addr);
 }
 
 /* The family of the targets listen reaches: its own, but for an

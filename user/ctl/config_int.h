@@ -59,7 +59,11 @@ int cfg_name_taken(struct cfg_parse *p, const char *path, json_t *v, const char 
 bool cfg_parse_port(const char *s, uint16_t *out);
 int cfg_parse_ipport(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *why,
 		     size_t cap);
+/* 0.0.0.0, [::], or [::ffff:0.0.0.0] (the IPv4 wildcard, IPv4-mapped). */
 bool cfg_addr_is_wildcard(const struct sockaddr_storage *ss);
+/* The same for a host as cfg_normalize_host gives it ("0.0.0.0", "[::]");
+ * false for a name. */
+bool cfg_host_is_wildcard(const char *host);
 int cfg_get_ipport(struct cfg_parse *p, const char *path, json_t *v, char *str, size_t cap,
 		   struct sockaddr_storage *addr, socklen_t *len);
 bool cfg_normalize_host(const char *s, size_t n, char *out, size_t cap);
