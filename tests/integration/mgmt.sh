@@ -66,7 +66,8 @@ wait_socket() {
 
 B_PORT=$B1_PORT
 with_socket "$CFG"
-start_daemon mgmt "$CFG"
+# --log-level wins over the file's log_level ("info"), as --workers does
+start_daemon mgmt "$CFG" --log-level debug
 wait_socket
 check "the daemon made the socket's directory and the socket, mode 0600" \
 	test "$(stat -c %a "$SOCK")" = 600
@@ -77,6 +78,8 @@ check "stats count the call's three INFOs" \
 	test "$("$CTL" -s "$SOCK" stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["relayed_requests"]["INFO"])')" = 3
 check "config (socket found through -c) shows the route in service" \
 	test "$("$CTL" -c "$CFG" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["routes"][0]["target"])')" = "127.0.0.1:$B1_PORT"
+check "config shows the log level in force, --log-level's (debug), not the file's" \
+	test "$("$CTL" -s "$SOCK" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["log_level"])')" = debug
 
 # reload through the socket
 B_PORT=$B2_PORT
@@ -86,6 +89,8 @@ check "reload answers 'reloaded FILE'" test "$out" = "reloaded $CFG"
 sleep 0.1
 check "config shows the reloaded route" \
 	test "$("$CTL" -s "$SOCK" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["routes"][0]["target"])')" = "127.0.0.1:$B2_PORT"
+check "after a reload of a file with log_level info, config still shows --log-level's debug" \
+	test "$("$CTL" -s "$SOCK" config | python3 -c 'import json,sys; print(json.load(sys.stdin)["log_level"])')" = debug
 run_flow mgmt "after sipshardctl reload, calls follow the new route" \
 	uac_info_bye.xml uas_info_bye.xml 1
 sed "s/127.0.0.1:$D_PORT/127.0.0.1:$((D_PORT + 5))/" "$CFG" >"$WORK/moved.json"
@@ -388,6 +393,10 @@ check "info without a body and message with both are sent (exit 3: no daemon)" \
 rc=$?
 check "--check-config refuses a bad --log-level (exit 2, what was expected)" \
 	bash -c "[ $rc = 2 ] && grep -q \"log-level: expected error, warn, info or debug, got 'bogus'\" \"\$1\"" _ "$WORK/loglevel.err"
+# and prints the configuration it would run with: --log-level's level, as
+# --workers' count (it printed the file's "info")
+check "--check-config -l debug -w 3 prints log_level debug and workers 3" \
+	test "$("$SIPSHARDD" -c "$CFG" -l debug -w 3 --check-config | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["log_level"], j["workers"])')" = "debug 3"
 for f in "$WORK/mgmt.log" "$WORK/restarted.log"; do
 	check "no sanitizer report in $(basename "$f")" \
 		bash -c "! grep -q 'Sanitizer\|runtime error' \"\$1\"" _ "$f"

@@ -36,7 +36,7 @@ static const char usage_text[] =
     "      --no-bpf           do not load the BPF steering program (userspace handoff)\n"
     "      --no-uring         use recvmmsg/sendmmsg instead of io_uring\n"
     "  -s, --stats-file PATH  write statistics as JSON to PATH every second and at exit\n"
-    "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+    "  -l, --log-level LEVEL  error, warn, info or debug (default: config, else info)\n"
     "      --discard-dialogs  start with no calls: remove the shard table files that\n"
     "                         a previous run left in run_dir (see below)\n"
     "  -h, --help             print this text\n"
@@ -140,9 +140,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
-/* What the command line says wins over the file, at start and at every reload. */
+/* What the command line says wins over the file, at start and at every
+ * reload, and is what --check-config and sipshardctl config show. */
 static void apply_cli(struct config *cfg, const struct cli *cli)
 {
+	/* checked by main (log_set_level_name) before anything uses it */
+	if (cli->log_level)
+		snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", cli->log_level);
 	if (cli->workers)
 		cfg->workers = (unsigned)cli->workers;
 	if (cli->no_bpf)
@@ -437,8 +441,8 @@ static int reload(struct reload_ctx *x, json_t *report)
 		free(next);
 		return reload_refused(x, report, rc, err);
 	}
-	if (!x->cli->log_level)
-		log_set_level_name(next->log_level); /* validated by the loader */
+	/* validated by the loader, or --log-level's (apply_cli) */
+	log_set_level_name(next->log_level);
 	log_info("reloaded %s", file);
 	log_srv_targets(next);
 	daemon_set_policy(x->d, pol);
@@ -546,8 +550,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sipshardd: %s%s\n", cli.config ? "" : "embedded config: ", err);
 		return 1;
 	}
-	apply_cli(&cfg, &cli);
-	if (log_set_level_name(cli.log_level ? cli.log_level : cfg.log_level) != 0) {
+	if (cli.log_level && log_set_level_name(cli.log_level) != 0) {
 		/* the file's was checked by the loader: this is the flag's */
 		fprintf(stderr,
 			"sipshardd: --log-level: expected error, warn, info or debug, got '%s'\n",
@@ -555,6 +558,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	apply_cli(&cfg, &cli);
+	log_set_level_name(cfg.log_level);
 	if (cli.check) {
 		char *s = config_to_json(&cfg);
 		if (s)
