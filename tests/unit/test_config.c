@@ -1407,6 +1407,18 @@ static void test_file_errors(void **state)
 	snprintf(want, sizeof(want),
 		 "%s: cannot read: unable to open %s: No such file or directory", path, path);
 	assert_string_equal(err, want);
+
+	/* a directory is not read as an empty document ("FILE:1:0: '[' or '{'
+	 * expected near end of file"), by sipshardd nor by sipshardctl -c */
+	char dir[] = "/tmp/test_config_dir_XXXXXX", sock[CONFIG_PATH_MAX];
+	assert_non_null(mkdtemp(dir));
+	snprintf(want, sizeof(want), "%s: cannot read: Is a directory", dir);
+	assert_int_equal(config_load_file(&cfg, dir, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, want);
+	assert_int_equal(config_management_socket(dir, sock, sizeof(sock), err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, want);
+	rmdir(dir);
 }
 
 /* A short error buffer truncates, never overflows. */

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl/config_int.h"
@@ -561,6 +562,13 @@ int config_load_string(struct config *c, const char *json, char *err, size_t err
 static json_t *load_file_root(const char *path, char *err, size_t errlen, size_t *prefix)
 {
 	json_error_t je;
+	struct stat st;
+	/* a directory opens, and jansson reads it as an empty document ("FILE:1:0:
+	 * '[' or '{' expected near end of file"): say what it is instead */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(EISDIR));
+		return NULL;
+	}
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		if (je.line < 1) /* could not open or read; jansson names the file */
