@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # log_target "syslog": sipshardd's lines go through syslog(3) to /dev/log,
 # tagged sipshardd[PID], facility daemon, the level as priority, and no longer
-# to stderr. A Unix datagram listener stands in for the system logger: bind-
+# to stderr, but for the errors of a start that fails, which go to both. A Unix datagram listener stands in for the system logger: bind-
 # mounted over /dev/log in a mount namespace of the daemon's own when the host
 # has a /dev/log, else reached through a /dev/log symlink made for the test.
 set -u
@@ -65,6 +65,21 @@ check "warnings reach syslog as daemon.warning" \
 	wait_syslog "^<28>.*sipshardd\[$DAEMON_PID\]: warn: reload: tx_buffer_size changed in $WORK/s.json"
 stop_daemon
 check "the daemon's stderr stayed empty" test ! -s "$WORK/d.log"
+
+# a start that fails once the configuration is loaded (here: management_socket
+# names a directory) exits 1 with the error printed (sipshardd --help), to
+# stderr as well as to syslog: with no system logger (no /dev/log) that was
+# lost, and stderr was empty
+write_config "$WORK/nostart.json" ', "management_socket": "/", "log_target": "syslog"'
+timeout 20 "${RUNNER[@]}" "$SIPSHARDD" -c "$WORK/nostart.json" 2>"$WORK/nostart.err" >/dev/null
+rc=$?
+check "syslog: a start that fails exits 1 and prints its reason on stderr (exit $rc)" \
+	bash -c '[ "$1" = 1 ] && grep -q "^sipshardd: error: management_socket /: exists and is not a socket" "$2" &&
+		grep -q "^sipshardd: error: cannot start: " "$2"' _ "$rc" "$WORK/nostart.err"
+check "syslog: and syslog gets it too, as daemon.err" \
+	wait_syslog "^<27>.*sipshardd\[[0-9]+\]: error: management_socket /: exists and is not a socket"
+check "syslog: only the errors go to stderr, not the info lines of the start" \
+	bash -c '! grep -qv "^sipshardd: error: " "$1"' _ "$WORK/nostart.err"
 
 write_config "$WORK/bad.json" ', "log_target": "journal"'
 check "an unknown log_target names the key and the choices" \

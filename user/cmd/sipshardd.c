@@ -568,8 +568,10 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
-	if (cfg.log_to_syslog)
+	if (cfg.log_to_syslog) {
 		log_use_syslog();
+		log_start_errors(true);
+	}
 
 	struct policy *pol = NULL;
 	rc = policy_create(&pol, &cfg, err, sizeof(err));
@@ -611,6 +613,7 @@ int main(int argc, char **argv)
 		free(rctx.current);
 		return 1;
 	}
+	log_start_errors(false); /* it runs: syslog alone from here */
 	log_info("listening on %s, advertising %s, %u workers", cfg.listen, cfg.advertise,
 		 d.nworkers);
 	log_srv_targets(&cfg);

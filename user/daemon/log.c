@@ -15,6 +15,8 @@
 static _Atomic int log_level_setting = LOG_LVL_INFO;
 
 static _Atomic bool log_to_syslog;
+/* log_start_errors: error lines to stderr as well as to syslog */
+static _Atomic bool log_errors_both;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const int syslog_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -47,6 +49,11 @@ void log_use_syslog(void)
 	atomic_store(&log_to_syslog, true);
 }
 
+void log_start_errors(bool on)
+{
+	atomic_store(&log_errors_both, on);
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	char line[1024];
@@ -62,7 +69,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (atomic_load(&log_to_syslog)) {
 		/* syslog names the program itself */
 		syslog(syslog_priority[lvl], "%s", line + strlen("sipshardd: "));
-		return;
+		if (lvl != LOG_LVL_ERROR || !atomic_load(&log_errors_both))
+			return;
 	}
 	/* one write per line so that lines from several threads do not interleave */
 	fprintf(stderr, "%s\n", line);

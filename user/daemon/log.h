@@ -9,6 +9,8 @@
 #ifndef SIPSHARD_LOG_H
 #define SIPSHARD_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Sets the level; returns -EINVAL for an unknown name. */
@@ -18,6 +20,12 @@ enum log_level log_get_level(void);
 
 /* From now on, lines go to syslog(3) instead of stderr (config log_target). */
 void log_use_syslog(void);
+
+/* While on (sipshardd's start, until the daemon runs), error lines that go to
+ * syslog are written to stderr too: a start that fails exits 1 with its
+ * error printed (sipshardd --help), and with no system logger to read
+ * /dev/log the reason would be lost. */
+void log_start_errors(bool on);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
