@@ -11,7 +11,9 @@
 #   bench/relay_profile.sh [--seconds S] [--out DIR]
 #
 # S: the uac's run (default 8, at least 4; the samples cover S - 2 of it).
-# Results: DIR/relay_profile.txt (default bench/results).
+# Results: DIR/relay_profile.txt (default bench/results). A run in which any
+# request failed (an error response such as a 503, or a timeout) gives no
+# profile: it says how many and exits 1.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) SECONDS_=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "relay_profile.sh: unknown argument '$1' (expected --seconds or --out)" >&2; exit 2 ;;
 	esac
 	shift
@@ -43,8 +45,23 @@ perf record -q -e cpu-clock -t "$worker" -o "$WORK/perf.data" -- sleep $((SECOND
 	>"$WORK/perf.out" 2>&1
 perf_rc=$?
 wait "$UAC"
+bench_uac_done $?
 kill -9 "$DAEMON"
 wait "$DAEMON" 2>/dev/null
+# a request answered with an error (a 503 from a daemon that sheds load) or
+# never answered was not relayed: the worker's samples then show it refusing
+# them, not relaying, and are no profile of the relay
+python3 - "$WORK/uac.json" <<'PY' || exit 1
+import json, sys
+u = json.load(open(sys.argv[1]))
+failed = u["errors"]["total"]
+if failed:
+    why = ["%s: %d" % (c, n) for c, n in sorted(u["responses"]["by_code"].items()) if int(c) >= 300 and n]
+    if u["requests"]["timeouts"]:
+        why.append("timeouts: %d" % u["requests"]["timeouts"])
+    sys.exit("relay_profile.sh: %d of the requests failed (%s); they were answered, not relayed:"
+             " no profile of the relay" % (failed, ", ".join(why) or "sipshard-load's errors"))
+PY
 if [ "$perf_rc" != 0 ]; then
 	echo "relay_profile.sh: perf record failed (exit $perf_rc); its output:" >&2
 	cat "$WORK/perf.out" >&2
@@ -76,8 +93,8 @@ u = json.load(open(sys.argv[1]))
 r = u["requests"]
 if not rows or not r["per_second"]:
     sys.exit("relay_profile.sh: no samples or no requests relayed; the uac said:")
-print("1 worker, 1000 calls, INFO with 256 outstanding: %.0f requests/s relayed, %d timed out"
-      % (r["per_second"], r["timeouts"]))
+print("1 worker, 1000 calls, INFO with 256 outstanding: %.0f requests/s relayed, none failed"
+      % r["per_second"])
 print("share of the worker thread\x27s cpu-clock samples by part:")
 for p, pct in sorted(parts.items(), key=lambda x: -x[1]):
     print("  %-40s %5.1f%%" % (p, pct))

@@ -27,18 +27,26 @@ CALLEE_PORT=16481
 STUBS=$WORK/stubs
 mkdir -p "$STUBS"
 
+# the daemon: a thread named as sipshardd's first worker (relay_profile.sh
+# records it), awake every millisecond so that perf has samples of it
 cat >"$STUBS/sipshardd" <<'SH'
 #!/usr/bin/env bash
-echo "listening on (stub)"
-exec sleep 30
+exec python3 -c 'import time
+open("/proc/self/comm", "w").write("sipshard-w0")
+print("listening on (stub)", flush=True)
+end = time.time() + 30
+while time.time() < end:
+    time.sleep(0.001)'
 SH
 cat >"$STUBS/sipshardctl" <<'SH'
 #!/usr/bin/env bash
 echo '{"workers": [{"drops": {"controller_ring_full": 0}}]}'
 SH
 # stub_load MODE: sipshard-load whose callee listens on its --local port
-# (MODE uac_fails_second) or cannot bind (MODE callee_down); its uac writes
-# 100 of 100 calls set up, except as MODE says
+# (MODE uac_fails_second, info_503) or cannot bind (MODE callee_down); its uac
+# writes 100 of 100 calls set up and every request answered 200, except as
+# MODE says (info_503: every INFO answered 503, exit 1 as errors exceed
+# --max-errors)
 stub_load() {
 	cat >"$STUBS/sipshard-load" <<SH
 #!/usr/bin/env bash
@@ -58,12 +66,15 @@ if [ \$mode = uac_fails_second ] && [ \$n -ge 2 ]; then
 	exit 2
 fi
 established=100; [ \$mode = callee_down ] && established=0
+failed=0; [ \$mode = info_503 ] && failed=3000
 cat >"\$json" <<J
 {"calls": {"attempted": 100, "established": \$established},
  "latency_us_by_method": {"INVITE": {"p50": 100, "p99": 200}, "INFO": {"p50": 50, "p99": 90}},
- "requests": {"per_second": 1000, "timeouts": 0}}
+ "requests": {"per_second": 1000, "timeouts": 0},
+ "errors": {"total": \$failed, "failed_responses": \$failed, "timeouts": 0},
+ "responses": {"by_code": {"200": \$((3200 - failed)), "503": \$failed}}}
 J
-[ \$mode = callee_down ] && exit 1
+[ \$mode = callee_down ] || [ \$mode = info_503 ] && exit 1
 exit 0
 SH
 	chmod +x "$STUBS"/*
@@ -219,6 +230,34 @@ msgs = ["invite", "info", "bye", "200-ok", "180-ringing"]
 keys = ["bytes", "sipshard_ns", "osip2_ns", "scan_ns"]
 ok = all(r[m][k] > 0 and r["varied"][m][k] > 0 for m in msgs for k in keys)
 sys.exit(0 if ok else 1)' "$WORK/parse.json" "$rc"
+
+# 7. a daemon that answers every INFO 503: relay_rate.sh reported its 503s as
+#    requests relayed per second ("timeouts 0", exit 0), and relay_profile.sh
+#    the worker's CPU answering them as the relay's profile
+stub_load info_503
+BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/relay_rate.sh --workers 1 --reps 1 \
+	--seconds 3 --out "$WORK/r503" >"$WORK/r503.out" 2>&1
+rc=$?
+check "relay_rate.sh: requests that failed refuse the figure (exit $rc), saying how many and why" \
+	bash -c '[ "$1" = 1 ] && grep -q "3000 of the requests failed (503: 3000)" "$2"' _ "$rc" "$WORK/r503.out"
+check "relay_rate.sh: the run's line and the table carry the failed requests, the table no rate" \
+	python3 -c 'import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+t = [l.split() for l in open(sys.argv[2]) if l.startswith("1 ")][0]
+print("# %r / %r" % (r, t))
+sys.exit(0 if r["failed"] == 3000 and r["failed_responses"] == 3000 and r["codes"] == {"503": 3000}
+         and t[2] == "-" and t[-1] == "3000" else 1)' "$WORK/r503/relay_rate.json" "$WORK/r503/relay_rate.txt"
+if command -v perf >/dev/null; then
+	stub_load info_503
+	BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT bench/relay_profile.sh --seconds 4 \
+		--out "$WORK/p503" >"$WORK/p503.out" 2>&1
+	rc=$?
+	check "relay_profile.sh: requests that failed give no profile (exit $rc), saying why" \
+		bash -c '[ "$1" = 1 ] && grep -q "3000 of the requests failed (503: 3000)" "$2" &&
+			! [ -e "$3" ]' _ "$rc" "$WORK/p503.out" "$WORK/p503/relay_profile.txt"
+else
+	echo "# perf is missing: relay_profile.sh not run"
+fi
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
