@@ -1,5 +1,6 @@
 # bench/lib.sh - shared by the benchmark scripts that run sipshardd builds
-# against sipshard-load (setup_rate.sh, relay_rate.sh, relay_profile.sh): sourced, not run.
+# against sipshard-load (setup_rate.sh, relay_rate.sh, relay_profile.sh,
+# keepalive.sh, setup_burst.sh, restart.sh): sourced, not run.
 #
 # bench_need NAME FILE...: exits naming the first FILE that is not an
 # executable (NAME: the script, for the message).
@@ -43,15 +44,16 @@ bench_begin() {
 }
 
 # bench_daemon BUILD WORKERS [EXTRA]: starts sipshardd BUILD fresh (a new
-# run_dir in WORK, --discard-dialogs) with WORKERS workers routing every call
-# to the callee, EXTRA (JSON members, each followed by a comma) added to its
-# config (DAEMON_ARGS: more of its options); sets DAEMON to its pid and waits
-# until it listens (its records are put in memory first: a second or more for
-# a large capacity.setups).
+# run_dir, WORK/run or BENCH_RUN_DIR, --discard-dialogs) with WORKERS workers
+# routing every call to the callee, EXTRA (JSON members, each followed by a
+# comma) added to its config (DAEMON_ARGS: more of its options); sets DAEMON
+# to its pid and waits until it listens (its records are put in memory first:
+# a second or more for a large capacity.setups).
 bench_daemon() {
-	rm -rf "$WORK/run"
+	local run_dir=${BENCH_RUN_DIR:-$WORK/run}
+	rm -rf "$run_dir"
 	cat >"$WORK/c.json" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "workers": $2, "run_dir": "$WORK/run", ${3:-}
+{ "listen": "127.0.0.1:$SUT_PORT", "workers": $2, "run_dir": "$run_dir", ${3:-}
   "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
 JSON
 	"$1" -c "$WORK/c.json" --discard-dialogs ${DAEMON_ARGS:-} >"$WORK/d.log" 2>&1 &
@@ -68,7 +70,8 @@ JSON
 bench_wait_listening() {
 	local i
 	for i in $(seq 1 300); do
-		grep -q 'listening on' "$2" && return 0
+		# (the log is made by the shell that starts the daemon: maybe not yet)
+		grep -q 'listening on' "$2" 2>/dev/null && return 0
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done

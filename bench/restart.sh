@@ -16,7 +16,9 @@
 # answer that long after its 180, and a negative KILL_AFTER kills the daemon
 # that many seconds before the last call was set up, so that RATE *
 # ANSWER_DELAY_MS / 1000 calls are ringing at the kill; PREFIX names the
-# output files (restart by default), for runs side by side.
+# output files (restart by default), for runs side by side. SUT_PORT and
+# CALLEE_PORT (5060, 5080) name other ports when those are taken; a callee
+# that cannot bind ends the script with its message (bench/lib.sh).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -24,7 +26,7 @@ OUT=bench/results
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) OUT=$2; shift ;;
-	-h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "restart.sh: unknown argument '$1' (expected --out DIR)" >&2; exit 2 ;;
 	esac
 	shift
@@ -36,20 +38,16 @@ MIX_S=${MIX_S:-40}
 KILL_AFTER=${KILL_AFTER:-3}
 ANSWER_DELAY_MS=${ANSWER_DELAY_MS:-0}
 P=${PREFIX:-restart}
-SUT_PORT=5060
-CALLEE_PORT=5080
-mkdir -p "$OUT"
-for b in sipshardd sipshard-load; do
-	[ -x "$BUILD/$b" ] || { echo "restart.sh: $BUILD/$b is missing: run make first" >&2; exit 1; }
-done
-RUN_DIR=$(mktemp -d /dev/shm/sipshard-restart.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$RUN_DIR"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_need restart.sh "$BUILD/sipshardd" "$BUILD/sipshard-load"
+# WORK on /dev/shm (the run_dir: the tables outlive the kill there), SUT_PORT,
+# CALLEE_PORT, the callee started and listening
+CALLEE_ARGS="--max-calls $((CALLS * 2)) --answer-delay-ms $ANSWER_DELAY_MS"
+bench_begin restart
+RUN_DIR=$WORK/run
+mkdir -p "$RUN_DIR"
+# the callee's output is in WORK, which goes at the exit
+trap 'cp "$WORK/uas.out" "$OUT/$P-uas.txt" 2>/dev/null; bench_end' EXIT
 
 cat >"$OUT/$P-config.json" <<JSON
 { "listen": "127.0.0.1:$SUT_PORT", "log_level": "info", "run_dir": "$RUN_DIR",
@@ -61,10 +59,6 @@ JSON
 listening() { ss -Hlun "sport = :$SUT_PORT" | grep -q .; }
 wait_port() { for _ in $(seq 1 100); do listening && return 0; sleep 0.05; done; return 1; }
 
-"$BUILD/sipshard-load" --role uas --local 127.0.0.1:$CALLEE_PORT --max-calls $((CALLS * 2)) \
-	--answer-delay-ms "$ANSWER_DELAY_MS" \
-	>"$OUT/$P-uas.txt" 2>&1 &
-PIDS+=($!)
 "$BUILD/sipshardd" --workers 2 -c "$OUT/$P-config.json" --discard-dialogs \
 	--stats-file "$OUT/$P-stats1.json" \
 	>"$OUT/$P-daemon1.log" 2>&1 &

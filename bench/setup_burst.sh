@@ -13,10 +13,14 @@
 #   bench/setup_burst.sh [--out DIR] [--rates "5000 10000 15000"] [--reps N]
 #
 # Each burst: 2 workers, sipshard-load uas as the callee, uac sets up 2*RATE
-# calls at RATE per second one second after the daemon started, holds them 1 s
-# (--req-rate 1: one or two INFO, not the default mix at its peak rate, whose
-# relaying would add its page faults to the burst's), ends them. Results: DIR/setup_burst.json (every run), DIR/setup_burst.txt
-# (the table: median of the runs).
+# calls at RATE per second as soon as the daemon says it listens (its pools
+# are in memory then), holds them 1 s (--req-rate 1: one or two INFO, not the
+# default mix at its peak rate, whose relaying would add its page faults to
+# the burst's), ends them. Results: DIR/setup_burst.json (every run),
+# DIR/setup_burst.txt (the table: median of the runs). SUT_PORT and
+# CALLEE_PORT (5060, 5080) name other ports when those are taken; a callee
+# that cannot bind, or a daemon that does not start or stops, ends the script
+# with its message (bench/lib.sh).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -28,13 +32,10 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--rates) RATES=$2; shift ;;
 	--reps) REPS=$2; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "setup_burst.sh: unknown argument '$1' (expected --out DIR, --rates LIST or --reps N)" >&2; exit 2 ;;
 	esac
 	shift
-done
-for b in sipshardd sipshard-load; do
-	[ -x "$BUILD/$b" ] || { echo "setup_burst.sh: $BUILD/$b is missing: run make first" >&2; exit 1; }
 done
 THP=/sys/kernel/mm/transparent_hugepage/enabled
 MODE=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP" 2>/dev/null)
@@ -42,57 +43,49 @@ if [ -z "$MODE" ] || ! [ -w "$THP" ]; then
 	echo "setup_burst.sh: needs root and a kernel with transparent huge pages ($THP)" >&2
 	exit 1
 fi
-mkdir -p "$OUT"
-SUT_PORT=5060
-CALLEE_PORT=5080
-WORK=$(mktemp -d /tmp/sipshard-burst.XXXXXX)
-PLAIN=$(mktemp -d /dev/shm/sipshard-burst.XXXXXX)
+. bench/lib.sh
+bench_need setup_burst.sh "$BUILD/sipshardd" "$BUILD/sipshard-load"
+# WORK on /dev/shm (the "small" and "huge" run_dir), SUT_PORT, CALLEE_PORT,
+# the callee started and listening
+bench_begin burst
 HUGEFS=$WORK/hugefs
 mkdir -p "$HUGEFS"
 mount -t tmpfs -o huge=advise,mode=0700 tmpfs "$HUGEFS" ||
 	{ echo "setup_burst.sh: cannot mount a tmpfs with huge=advise" >&2; exit 1; }
-PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
 	echo "$MODE" >"$THP"
 	umount "$HUGEFS"
-	rm -rf "$WORK" "$PLAIN"
+	bench_end
 }
 trap cleanup EXIT
-
-"$BUILD/sipshard-load" --role uas --local "127.0.0.1:$CALLEE_PORT" --duration 0 >"$WORK/uas.out" 2>&1 &
-PIDS+=($!)
 
 # burst SETUP RATE REP: one fresh daemon, one burst; appends a JSON line
 burst() {
 	local setup=$1 rate=$2 rep=$3 run_dir thp d f0 f1
 	case $setup in
-	small) thp=never run_dir=$PLAIN/run ;;
-	huge) thp=madvise run_dir=$PLAIN/run ;;
+	small) thp=never run_dir=$WORK/run ;;
+	huge) thp=madvise run_dir=$WORK/run ;;
 	huge+tbl) thp=madvise run_dir=$HUGEFS/run ;;
 	esac
 	echo "$thp" >"$THP"
-	rm -rf "$run_dir"
-	cat >"$WORK/c.json" <<JSON
-{ "listen": "127.0.0.1:$SUT_PORT", "workers": 2, "run_dir": "$run_dir",
-  "routes": [ { "name": "callee", "match": { "user_prefix": "" }, "target": "127.0.0.1:$CALLEE_PORT" } ] }
-JSON
-	"$BUILD/sipshardd" -c "$WORK/c.json" --discard-dialogs >"$WORK/d.log" 2>&1 &
-	d=$!
-	sleep 1
+	# the burst starts once the daemon says it listens: it binds its port
+	# before its pools are in memory, and INVITEs sent meanwhile would wait
+	# and come in as one burst with their retransmissions
+	BENCH_RUN_DIR=$run_dir bench_daemon "$BUILD/sipshardd" 2
+	d=$DAEMON
 	f0=$(awk '{print $10}' "/proc/$d/stat")
 	rm -f "$WORK/uac.json"
 	"$BUILD/sipshard-load" --role uac --target "127.0.0.1:$SUT_PORT" --calls $((rate * 2)) \
 		--rate "$rate" --duration 1 --req-rate 1 --json "$WORK/uac.json" >"$WORK/uac.out" 2>&1
-	local rc=$?
-	# exit 2 or no JSON: no figures of this burst (an earlier one's would be read)
-	if [ "$rc" -gt 1 ] || ! [ -s "$WORK/uac.json" ]; then
-		echo "setup_burst.sh: sipshard-load uac failed (exit $rc); it said:" >&2
-		tail -n 20 "$WORK/uac.out" >&2
+	# exit 2 or no JSON: no figures of this burst (an earlier one's would be
+	# read); the callee gone: none either
+	bench_uac_done $?
+	f1=$(awk '{print $10}' "/proc/$d/stat" 2>/dev/null)
+	if [ -z "$f1" ]; then
+		echo "setup_burst.sh: sipshardd ($setup) stopped during the burst; its log ends:" >&2
+		tail -n 5 "$WORK/d.log" >&2
 		exit 1
 	fi
-	f1=$(awk '{print $10}' "/proc/$d/stat")
 	kill -9 "$d"
 	wait "$d" 2>/dev/null
 	python3 - "$WORK/uac.json" "$setup" "$rate" "$rep" $((f1 - f0)) >>"$OUT/setup_burst.json" <<'PY'
@@ -123,7 +116,7 @@ import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 setups = ["small", "huge", "huge+tbl"]
 rates = sorted({r["rate"] for r in runs})
-print("fresh sipshardd, 2 workers: a burst of 2*RATE new calls at RATE/s one second after start")
+print("fresh sipshardd, 2 workers: a burst of 2*RATE new calls at RATE/s once it listens")
 print("median of %d runs each; share set up / daemon page faults during the burst / INVITE p50, p99 ms"
       % max(r["rep"] for r in runs))
 print()

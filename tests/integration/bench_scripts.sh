@@ -52,6 +52,7 @@ stub_load() {
 #!/usr/bin/env bash
 mode=$1
 case " \$* " in *" --role uas "*)
+	echo "\$*" >>"$STUBS/uas.args"
 	if [ \$mode = callee_down ]; then
 		echo "sipshard-load: thread 0: cannot bind: Address already in use" >&2
 		exit 2
@@ -59,6 +60,7 @@ case " \$* " in *" --role uas "*)
 	port=\$(echo "\$*" | sed -n 's/.*--local 127.0.0.1:\([0-9]*\).*/\1/p')
 	exec python3 -c "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', \$port)); time.sleep(30)" ;;
 esac
+echo "\$*" >>"$STUBS/uac.args"
 n=\$(cat "$STUBS/n" 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n >"$STUBS/n"
 json=; while [ \$# -gt 0 ]; do [ "\$1" = --json ] && json=\$2; shift; done
 if [ \$mode = uac_fails_second ] && [ \$n -ge 2 ]; then
@@ -78,7 +80,7 @@ J
 exit 0
 SH
 	chmod +x "$STUBS"/*
-	rm -f "$STUBS/n"
+	rm -f "$STUBS/n" "$STUBS/uac.args" "$STUBS/uas.args"
 }
 
 stub_load uac_fails_second
@@ -258,6 +260,63 @@ if command -v perf >/dev/null; then
 else
 	echo "# perf is missing: relay_profile.sh not run"
 fi
+
+# 8. setup_burst.sh and restart.sh took 5060 and 5080 whatever SUT_PORT and
+#    CALLEE_PORT said, never looked whether their callee listened (a taken
+#    port gave a table of figures for calls that reached no callee, exit 0),
+#    and setup_burst.sh sent its burst 1 s after the daemon's start, never
+#    checking that it listened or still ran. setup_burst.sh sets the host's
+#    transparent_hugepage mode: it runs as root in a mount namespace of its
+#    own, where a scratch file stands in for that file.
+if [ "$(id -u)" = 0 ] && [ -e /sys/kernel/mm/transparent_hugepage/enabled ]; then
+	# burst BUILD OUT: setup_burst.sh, one burst per setup at 100/s, from
+	# the mode never (the last burst sets madvise)
+	burst() {
+		echo "always madvise [never]" >"$WORK/thp"
+		unshare -m bash -c 'mount --make-rprivate / &&
+			mount --bind "$1" /sys/kernel/mm/transparent_hugepage/enabled && shift && exec "$@"' \
+			_ "$WORK/thp" env BUILD="$1" SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT \
+			bench/setup_burst.sh --rates 100 --reps 1 --out "$2" >"$2.out" 2>&1
+	}
+	stub_load ok
+	burst "$STUBS" "$WORK/burst"
+	rc=$?
+	check "setup_burst.sh: its callee and daemon on CALLEE_PORT and SUT_PORT (exit $rc)" \
+		bash -c '[ "$1" = 0 ] && grep -q -- "--local 127.0.0.1:$2 " "$4" &&
+			[ "$(grep -c -- "--target 127.0.0.1:$3 " "$5")" = 3 ]' \
+		_ "$rc" "$CALLEE_PORT" "$SUT_PORT" "$STUBS/uas.args" "$STUBS/uac.args"
+	stub_load callee_down
+	burst "$STUBS" "$WORK/burst-down"
+	rc=$?
+	check "setup_burst.sh: a callee that could not bind ends it (exit $rc) before any burst" \
+		bash -c '[ "$1" = 1 ] && grep -q "not listening on 127.0.0.1:$2" "$3" && ! [ -e "$4" ]' \
+		_ "$rc" "$CALLEE_PORT" "$WORK/burst-down.out" "$STUBS/uac.args"
+	# a daemon that stops at once, saying why
+	mkdir -p "$WORK/dead"
+	printf '#!/usr/bin/env bash
+echo "sipshardd: error: run_dir: stub failure" >&2
+exit 1
+' \
+		>"$WORK/dead/sipshardd"
+	chmod +x "$WORK/dead/sipshardd"
+	stub_load ok
+	ln -sf "$STUBS/sipshard-load" "$WORK/dead/sipshard-load"
+	burst "$WORK/dead" "$WORK/burst-dead"
+	rc=$?
+	check "setup_burst.sh: a daemon that stopped at its start ends it (exit $rc) with its message" \
+		bash -c '[ "$1" = 1 ] && grep -q "run_dir: stub failure" "$2" && ! [ -e "$3" ]' \
+		_ "$rc" "$WORK/burst-dead.out" "$STUBS/uac.args"
+	check "setup_burst.sh: the host's transparent_hugepage mode put back" grep -qx never "$WORK/thp"
+else
+	echo "# not root, or no transparent huge pages: setup_burst.sh not run"
+fi
+stub_load callee_down
+BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT CALLS=10 RATE=10 MIX_S=1 KILL_AFTER=0 \
+	timeout 60 bench/restart.sh --out "$WORK/restart-down" >"$WORK/restart-down.out" 2>&1
+rc=$?
+check "restart.sh: a callee that could not bind on CALLEE_PORT ends it (exit $rc) before any call" \
+	bash -c '[ "$1" = 1 ] && grep -q "not listening on 127.0.0.1:$2" "$3" && ! [ -e "$4" ]' \
+	_ "$rc" "$CALLEE_PORT" "$WORK/restart-down.out" "$STUBS/uac.args"
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
