@@ -62,18 +62,19 @@ JSON
 }
 
 # bench_wait_listening PID LOG NAME: waits (30 s at most) until the sipshardd
-# of PID says in LOG (its stderr, at log level info) that it listens. It binds
+# of PID says in LOG (its stderr, at log level info) that it listens, looking
+# every 20 ms (restart.sh times a restart by it). It binds
 # its port before its pools are in memory, a second or more for a large
 # capacity.setups and longer on huge pages, and INVITEs sent meanwhile wait
 # and then come in as one burst (with their retransmissions) that fills its
 # ring to the controller: 503s. Exits naming NAME when it never says so.
 bench_wait_listening() {
 	local i
-	for i in $(seq 1 300); do
+	for i in $(seq 1 1500); do
 		# (the log is made by the shell that starts the daemon: maybe not yet)
 		grep -q 'listening on' "$2" 2>/dev/null && return 0
 		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.02
 	done
 	echo "bench: $3 did not start listening:" >&2
 	tail -5 "$2" >&2

@@ -9,7 +9,8 @@
 # CALLS (100000) calls at RATE (5000/s), then INFO at REQ_RATE (2000/s) for
 # MIX_S (40) seconds; the kill comes KILL_AFTER seconds after the last call was
 # set up (3). Results: DIR/restart.json (the caller's figures), DIR/restart.txt
-# (the summary), the daemon logs. NO_KILL=1: the same run without the kill
+# (the summary: "listening again after" is the time from the new start to the
+# daemon's log line that it listens, to within 20 ms), the daemon logs. NO_KILL=1: the same run without the kill
 # (the control).
 #
 # Calls that ring when the daemon dies: ANSWER_DELAY_MS (0) makes the callee
@@ -56,15 +57,14 @@ cat >"$OUT/$P-config.json" <<JSON
   "limits": { "max_calls": $((CALLS * 2)) },
   "routes": [ { "target": "127.0.0.1:$CALLEE_PORT" } ] }
 JSON
-listening() { ss -Hlun "sport = :$SUT_PORT" | grep -q .; }
-wait_port() { for _ in $(seq 1 100); do listening && return 0; sleep 0.05; done; return 1; }
-
 "$BUILD/sipshardd" --workers 2 -c "$OUT/$P-config.json" --discard-dialogs \
 	--stats-file "$OUT/$P-stats1.json" \
 	>"$OUT/$P-daemon1.log" 2>&1 &
 SUT=$!
 PIDS+=($SUT)
-wait_port || { echo "restart.sh: sipshardd did not start" >&2; exit 1; }
+# the calls start once it says it listens: it binds its port before its pools
+# are in memory (bench/lib.sh)
+bench_wait_listening "$SUT" "$OUT/$P-daemon1.log" sipshardd
 "$BUILD/sipshard-load" --role uac --target 127.0.0.1:$SUT_PORT --calls "$CALLS" --rate "$RATE" \
 	--req-rate "$REQ_RATE" --duration "$MIX_S" --window 1024 --max-errors 1000000000 \
 	--json "$OUT/$P.json" >"$OUT/$P-uac.txt" 2>&1 &
@@ -82,7 +82,9 @@ else
 		--stats-file "$OUT/$P-stats2.json" >"$OUT/$P-daemon2.log" 2>&1 &
 	SUT=$!
 	PIDS+=($SUT)
-	wait_port || { echo "restart.sh: sipshardd did not start again" >&2; exit 1; }
+	# back when it says it listens, not when its port is bound (before its
+	# pools and the tables it carries over are ready)
+	bench_wait_listening "$SUT" "$OUT/$P-daemon2.log" "sipshardd (started again)"
 	t1=$(date +%s.%N)
 fi
 wait "$UAC"

@@ -70,7 +70,7 @@ fi
 established=100; [ \$mode = callee_down ] && established=0
 failed=0; [ \$mode = info_503 ] && failed=3000
 cat >"\$json" <<J
-{"calls": {"attempted": 100, "established": \$established},
+{"calls": {"attempted": 100, "established": \$established, "failed": 0, "lost": 0, "ended": 100},
  "latency_us_by_method": {"INVITE": {"p50": 100, "p99": 200}, "INFO": {"p50": 50, "p99": 90}},
  "requests": {"per_second": 1000, "timeouts": 0},
  "errors": {"total": \$failed, "failed_responses": \$failed, "timeouts": 0},
@@ -317,6 +317,34 @@ rc=$?
 check "restart.sh: a callee that could not bind on CALLEE_PORT ends it (exit $rc) before any call" \
 	bash -c '[ "$1" = 1 ] && grep -q "not listening on 127.0.0.1:$2" "$3" && ! [ -e "$4" ]' \
 	_ "$rc" "$CALLEE_PORT" "$WORK/restart-down.out" "$STUBS/uac.args"
+
+# 9. restart.sh said "listening again after" when the port was bound, which
+#    the daemon does before its pools are in memory; the start ends when it
+#    says it listens. A stub binds at once and says so 1 s later.
+mkdir -p "$WORK/late"
+cat >"$WORK/late/sipshardd" <<'SH'
+#!/usr/bin/env bash
+exec python3 -c 'import json, socket, sys, time
+conf = sys.argv[sys.argv.index("-c", 1) + 1]
+host, port = json.load(open(conf))["listen"].rsplit(":", 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((host, int(port)))
+time.sleep(1)
+print("sipshardd: info: listening on %s:%s (stub)" % (host, port), file=sys.stderr, flush=True)
+time.sleep(30)' "$@"
+SH
+chmod +x "$WORK/late/sipshardd"
+stub_load ok
+ln -sf "$STUBS/sipshard-load" "$WORK/late/sipshard-load"
+BUILD=$WORK/late SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT CALLS=10 RATE=10 MIX_S=1 KILL_AFTER=0 \
+	timeout 60 bench/restart.sh --out "$WORK/restart" >"$WORK/restart.out" 2>&1
+rc=$?
+check "restart.sh: listening again when the new daemon says so, not when its port is bound (exit $rc)" \
+	python3 -c 'import re, sys
+m = re.search(r"listening again after ([0-9.]+) s", open(sys.argv[1]).read())
+print("# %s" % (m and m.group(0)))
+sys.exit(0 if sys.argv[2] == "0" and m and 0.9 <= float(m.group(1)) < 5 else 1)' \
+	"$WORK/restart/restart.txt" "$rc"
 
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
