@@ -346,5 +346,51 @@ print("# %s" % (m and m.group(0)))
 sys.exit(0 if sys.argv[2] == "0" and m and 0.9 <= float(m.group(1)) < 5 else 1)' \
 	"$WORK/restart/restart.txt" "$rc"
 
+# 10. bench/sipp/compare.sh printed a SIPp row and ratios when SIPp never ran
+#     (a port it could not bind: "0 -1", exit status unchecked, exit 0), and
+#     called the highest rate asked SIPp's saturation when every rate held.
+#     A stub sipp on PATH: FAKE_SIPP=fail exits as SIPp does when it cannot
+#     bind; otherwise its uas waits and its uac writes statistics of every
+#     call set up at the rate asked. sipshard-load is the real one, briefly.
+mkdir -p "$WORK/sipp-bin"
+cat >"$WORK/sipp-bin/sipp" <<'PY'
+#!/usr/bin/env python3
+import os, sys, time
+a = sys.argv[1:]
+if os.environ.get("FAKE_SIPP") == "fail":
+    print("2026-12-07\t22:03:49.918867\t1796681029.918867: Unable to bind main socket, "
+          "errno = 98 (Address already in use)", flush=True)
+    sys.exit(254)
+if "bench/sipp/uas_call_info.xml" in a:
+    os.execvp("sleep", ["sleep", "60"])
+rate, t = int(a[a.index("-r") + 1]), time.time()
+with open(a[a.index("-stf") + 1], "w") as f:
+    f.write("CurrentTime;SuccessfulCall(P);FailedCall(P);\n")
+    for i in range(5):
+        f.write("d\tt\t%.6f;%d;0;\n" % (t + i, rate))
+PY
+chmod +x "$WORK/sipp-bin/sipp"
+# sipp_compare NAME [VAR=VALUE...]: compare.sh at its smallest into WORK/NAME
+sipp_compare() {
+	local name=$1
+	shift
+	env "$@" PATH="$WORK/sipp-bin:$PATH" OUT="$WORK/$name" REPEAT=1 K_LIST=1 SIPP_RATES="100 200" \
+		BISECT=0 timeout 60 bench/sipp/compare.sh 1 50 16 >"$WORK/$name.out" 2>&1
+}
+sipp_compare sipp-fail FAKE_SIPP=fail
+rc=$?
+check "sipp/compare.sh: a SIPp that could not bind ends it (exit $rc) with SIPp's error, no SIPp row" \
+	bash -c '[ "$1" = 1 ] && grep -q "Unable to bind main socket" "$2" &&
+		! grep -qE "^1 +SIPp|sipshard-load / SIPp" "$2"' _ "$rc" "$WORK/sipp-fail.out"
+sipp_compare sipp-held
+rc=$?
+check "sipp/compare.sh: every rate held: not saturated (>= 200), no ratio (exit $rc)" \
+	python3 -c 'import json, sys
+out = open(sys.argv[1]).read()
+f = json.load(open(sys.argv[2]))["flows"][0]
+sys.exit(0 if sys.argv[3] == "0" and "not saturated (>= 200" in out and "SIPp saturation:" not in out
+         and "sipshard-load / SIPp" not in out and not f["sipp_saturated"] and f["ratio_cps"] is None
+         else 1)' "$WORK/sipp-held.out" "$WORK/sipp-held/summary.json" "$rc"
+
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
