@@ -136,7 +136,7 @@ time.sleep(60)' "$1"
 SH
 for p in sipshardd udp_echo kamailio; do
 	printf '#!/usr/bin/env bash
-[ %s = sipshardd ] && echo "sipshardd: info: listening on 127.0.0.1:$SUT_PORT (stub)" >&2
+[ %s = sipshardd ] && echo "sipshardd: info: listening on 127.0.0.1:$SUT_PORT (stub, pid $$)" >&2
 exec "%s/bind" "$SUT_PORT"
 ' "$p" "$CSTUBS" >"$CSTUBS/$p"
 done
@@ -165,6 +165,12 @@ PATH=$CSTUBS:$PATH BUILD=$CSTUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT \
 rc=$?
 check "compare.sh --quick (stubs) runs to its report (exit $rc)" \
 	bash -c '[ "$1" = 0 ] && [ -s "$2" ]' _ "$rc" "$WORK/compare/table.md"
+# the trunk row (--sources 1) ran on the daemon the 2-worker BPF row had
+# just used: its PSS before the first call held every page that run touched
+check "compare.sh: the trunk row on a sipshardd of its own, started fresh" \
+	bash -c 'a=$(grep -o "pid [0-9]*" "$1"); b=$(grep -o "pid [0-9]*" "$2")
+		[ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]' _ \
+	"$WORK/compare/sipshard-2w-bpf.daemon.log" "$WORK/compare/sipshard-2w-bpf-trunk.daemon.log"
 # scaling_calls PAGES: the established calls of the report's scaling points
 # with the tables on PAGES (small, huge) pages
 scaling_calls() {
