@@ -9,6 +9,7 @@
 #
 #   bench/keepalive.sh [--builds "A B ..."] [--calls "5000 20000"] [--every S]
 #                      [--seconds D] [--reps N] [--out DIR]
+#   bench/keepalive.sh --report FILE [--every S] [--seconds D]
 #
 # Each run: a fresh daemon (1 worker, run_dir on /dev/shm), sipshard-load uas
 # as the callee, uac sets up the calls at 5000/s and holds them D seconds
@@ -19,7 +20,11 @@
 # to 1 s before its end): the daemon's CPU in ms per second, the keep-alive's
 # OPTIONS per second (the daemon's statistics) and how many went unanswered,
 # the INFO rate and its latency. Results: DIR/keepalive.json (a line per run),
-# DIR/keepalive.txt (medians and the ratios).
+# DIR/keepalive.txt (medians and the ratios). The CPU per datagram is the
+# CPU above quiet's over the datagrams the mode adds to quiet's: 2 per OPTIONS
+# (keepalive), 4 per INFO beyond quiet's 100 a second (info: its INFO replace
+# those). --report FILE prints the table of a keepalive.json again (with the
+# --every and --seconds it was run with) and runs nothing.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -29,6 +34,7 @@ CALLS="5000 20000"
 EVERY=2
 SECONDS_=10
 REPS=3
+REPORT=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builds) BUILDS=$2; shift ;;
@@ -37,12 +43,62 @@ while [ $# -gt 0 ]; do
 	--seconds) SECONDS_=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
-	*) echo "keepalive.sh: unknown argument '$1' (expected --builds, --calls, --every, --seconds, --reps or --out)" >&2; exit 2 ;;
+	--report) REPORT=$2; shift ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+	*) echo "keepalive.sh: unknown argument '$1' (expected --builds, --calls, --every, --seconds, --reps, --out or --report)" >&2; exit 2 ;;
 	esac
 	shift
 done
 [ "$SECONDS_" -ge 4 ] || { echo "keepalive.sh: --seconds must be at least 4" >&2; exit 2; }
+
+# summary FILE: the table (medians per build, calls and mode) and the ratios
+summary() {
+	python3 - "$1" "$EVERY" "$SECONDS_" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+every, secs = sys.argv[2], sys.argv[3]
+print("established calls held %s s, 1 worker; keepalive: a round every %s s; info: keep-alive"
+      " off, calls/%s INFO a second (as many datagrams); median of %d runs" %
+      (secs, every, every, max(r["rep"] for r in runs)))
+print()
+builds = list(dict.fromkeys(r["build"] for r in runs))
+for b, c in ((b, c) for b in builds for c in sorted({r["calls"] for r in runs})):
+    if c == min(r["calls"] for r in runs):
+        print("\n%s" % b)
+        print("%-7s %-10s %9s %12s %8s %9s %8s %8s %12s" % ("calls", "mode", "CPU ms/s",
+              "OPTIONS/s", "missed", "INFO/s", "p50 us", "p99 us", "us/datagram"))
+    med = {}
+    for mode in ("quiet", "keepalive", "info"):
+        rs = [r for r in runs if r["build"] == b and r["calls"] == c and r["mode"] == mode]
+        m = lambda k: statistics.median(r[k] for r in rs)
+        med[mode] = {k: m(k) for k in rs[0] if isinstance(rs[0][k], (int, float))}
+    q = med["quiet"]
+    # the datagrams a mode adds to quiet's, which carries 100 INFO a second:
+    # the keep-alive's 2 per OPTIONS on top of those; in info, calls/EVERY
+    # INFO a second in all, replacing them, so only those beyond quiet's add
+    # (4 each: the request and its 200, each received and sent)
+    def added(mode, f):
+        if mode == "keepalive":
+            return 2 * f["keepalives_per_s"]
+        return 4 * (f["info_per_s"] - q["info_per_s"])
+    def per(mode, f):
+        dg = added(mode, f)
+        return (f["cpu_ms_per_s"] - q["cpu_ms_per_s"]) * 1000 / dg if dg > 0 else float("nan")
+    for mode, f in med.items():
+        print("%-7d %-10s %9.1f %12.0f %8d %9.0f %8.0f %8.0f %12.2f" % (
+            c, mode, f["cpu_ms_per_s"], f["keepalives_per_s"], f["keepalives_missed"],
+            f["info_per_s"], f["info_p50_us"], f["info_p99_us"],
+            per(mode, f) if mode != "quiet" else float("nan")))
+    k, i = med["keepalive"], med["info"]
+    if added("keepalive", k) > 0 and added("info", i) > 0:
+        print("%-7d keep-alive CPU per datagram / relayed INFO CPU per datagram: %.2f"
+              % (c, per("keepalive", k) / per("info", i)))
+PY
+}
+if [ -n "$REPORT" ]; then
+	summary "$REPORT"
+	exit
+fi
 . bench/lib.sh
 bench_need keepalive.sh $BUILDS "$BUILD/sipshard-load"
 bench_begin keepalive
@@ -104,37 +160,5 @@ for rep in $(seq 1 "$REPS"); do
 	done
 done
 
-python3 - "$OUT/keepalive.json" "$EVERY" "$SECONDS_" >"$OUT/keepalive.txt" <<'PY'
-import json, statistics, sys
-runs = [json.loads(l) for l in open(sys.argv[1])]
-every, secs = sys.argv[2], sys.argv[3]
-print("established calls held %s s, 1 worker; keepalive: a round every %s s; info: keep-alive"
-      " off, calls/%s INFO a second (as many datagrams); median of %d runs" %
-      (secs, every, every, max(r["rep"] for r in runs)))
-print()
-builds = list(dict.fromkeys(r["build"] for r in runs))
-for b, c in ((b, c) for b in builds for c in sorted({r["calls"] for r in runs})):
-    if c == min(r["calls"] for r in runs):
-        print("\n%s" % b)
-        print("%-7s %-10s %9s %12s %8s %9s %8s %8s %12s" % ("calls", "mode", "CPU ms/s",
-              "OPTIONS/s", "missed", "INFO/s", "p50 us", "p99 us", "us/datagram"))
-    med = {}
-    for mode in ("quiet", "keepalive", "info"):
-        rs = [r for r in runs if r["build"] == b and r["calls"] == c and r["mode"] == mode]
-        m = lambda k: statistics.median(r[k] for r in rs)
-        med[mode] = {k: m(k) for k in rs[0] if isinstance(rs[0][k], (int, float))}
-    q = med["quiet"]["cpu_ms_per_s"]
-    for mode, f in med.items():
-        # the CPU above the quiet calls' per datagram the mode moves
-        dg = 2 * f["keepalives_per_s"] if mode == "keepalive" else 4 * f["info_per_s"]
-        per = (f["cpu_ms_per_s"] - q) * 1000 / dg if mode != "quiet" and dg else float("nan")
-        print("%-7d %-10s %9.1f %12.0f %8d %9.0f %8.0f %8.0f %12.2f" % (
-            c, mode, f["cpu_ms_per_s"], f["keepalives_per_s"], f["keepalives_missed"],
-            f["info_per_s"], f["info_p50_us"], f["info_p99_us"], per))
-    k, i = med["keepalive"], med["info"]
-    if k["keepalives_per_s"] and i["info_per_s"]:
-        ratio = ((k["cpu_ms_per_s"] - q) / (2 * k["keepalives_per_s"])) / \
-                ((i["cpu_ms_per_s"] - q) / (4 * i["info_per_s"]))
-        print("%-7d keep-alive CPU per datagram / relayed INFO CPU per datagram: %.2f" % (c, ratio))
-PY
+summary "$OUT/keepalive.json" >"$OUT/keepalive.txt"
 cat "$OUT/keepalive.txt"

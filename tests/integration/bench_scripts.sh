@@ -398,5 +398,27 @@ sys.exit(0 if sys.argv[3] == "0" and "not saturated (>= 200" in out and "SIPp sa
          and "sipshard-load / SIPp" not in out and not f["sipp_saturated"] and f["ratio_cps"] is None
          else 1)' "$WORK/sipp-held.out" "$WORK/sipp-held/summary.json" "$rc"
 
+# 11. keepalive.sh's summary: the info mode's INFO replace the 100 a second
+#     that the quiet calls carry too, so the datagrams it adds to quiet are
+#     4 * (its INFO/s - quiet's); it divided by 4 * its INFO/s. Known runs
+#     (--report prints the table of a keepalive.json again): quiet 30 ms/s
+#     of CPU, keep-alive 1000 OPTIONS/s (2000 datagrams) costing 5 us each,
+#     info 1000 INFO/s whose 900 beyond quiet's cost 10 us a datagram
+base='"build": "b", "calls": 2000, "rep": 1, "keepalives_missed": 0, "calls_ended_by_keepalive": 0, "info_p50_us": 1, "info_p99_us": 1, "timeouts": 0'
+cat >"$WORK/keepalive.json" <<J
+{$base, "mode": "quiet", "cpu_ms_per_s": 30.0, "keepalives_per_s": 0, "info_per_s": 100}
+{$base, "mode": "keepalive", "cpu_ms_per_s": 40.0, "keepalives_per_s": 1000, "info_per_s": 100}
+{$base, "mode": "info", "cpu_ms_per_s": 66.0, "keepalives_per_s": 0, "info_per_s": 1000}
+J
+bench/keepalive.sh --report "$WORK/keepalive.json" >"$WORK/keepalive.out" 2>&1
+rc=$?
+check "keepalive.sh: the info mode's cost per datagram counts only the INFO beyond quiet's (exit $rc)" \
+	python3 -c 'import sys
+out = open(sys.argv[1]).read()
+print("".join("# %s\n" % l for l in out.splitlines()), end="")
+rows = {l.split()[1]: l.split()[-1] for l in out.splitlines() if l.startswith("2000 ")}
+sys.exit(0 if sys.argv[2] == "0" and rows.get("info") == "10.00" and rows.get("keepalive") == "5.00"
+         and "per datagram: 0.50" in out else 1)' "$WORK/keepalive.out" "$rc"
+
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
