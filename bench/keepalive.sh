@@ -100,6 +100,7 @@ if [ -n "$REPORT" ]; then
 	exit
 fi
 . bench/lib.sh
+bench_count keepalive.sh --reps "$REPS"
 bench_need keepalive.sh $BUILDS "$BUILD/sipshard-load"
 bench_begin keepalive
 

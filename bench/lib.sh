@@ -12,6 +12,21 @@ bench_need() {
 	done
 }
 #
+# bench_count NAME OPTION VALUE...: exits 2 naming OPTION unless every VALUE
+# is a whole number, 1 or more. A --reps 0 ran nothing and the table's median
+# of no run ended in a Python error with exit 0; --workers 0 gave a daemon
+# with a worker per CPU in a row labelled 0.
+bench_count() {
+	local name=$1 opt=$2 v
+	shift 2
+	[ $# -gt 0 ] || set -- ""
+	for v in "$@"; do
+		[[ $v =~ ^[0-9]+$ ]] && [ "$((10#$v))" -ge 1 ] && continue
+		echo "$name: $opt needs whole numbers, 1 or more (not '$v')" >&2
+		exit 2
+	done
+}
+#
 # bench_begin NAME: makes WORK (a directory on /dev/shm, as run_dir is on a
 # tmpfs in production), sets SUT_PORT and CALLEE_PORT (5060 and 5080 unless
 # the environment names others: on a shared machine they may be taken),

@@ -49,6 +49,9 @@ done
 [ "$SECONDS_" -ge 3 ] 2>/dev/null ||
 	{ echo "relay_rate.sh: --seconds needs a whole number, 3 or more (not '$SECONDS_')" >&2; exit 2; }
 . bench/lib.sh
+bench_count relay_rate.sh --reps "$REPS"
+# shellcheck disable=SC2086 # a list of worker counts
+bench_count relay_rate.sh --workers $WORKERS
 bench_need relay_rate.sh $BUILDS "$BUILD/sipshard-load"
 bench_begin relay
 

@@ -37,13 +37,14 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+. bench/lib.sh
+bench_count setup_burst.sh --reps "$REPS"
 THP=/sys/kernel/mm/transparent_hugepage/enabled
 MODE=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$THP" 2>/dev/null)
 if [ -z "$MODE" ] || ! [ -w "$THP" ]; then
 	echo "setup_burst.sh: needs root and a kernel with transparent huge pages ($THP)" >&2
 	exit 1
 fi
-. bench/lib.sh
 bench_need setup_burst.sh "$BUILD/sipshardd" "$BUILD/sipshard-load"
 # WORK on /dev/shm (the "small" and "huge" run_dir), SUT_PORT, CALLEE_PORT,
 # the callee started and listening

@@ -48,6 +48,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 . bench/lib.sh
+bench_count setup_rate.sh --reps "$REPS"
 CALLEE_ARGS="--answer-delay-ms $RING_MS"
 bench_need setup_rate.sh $BUILDS "$BUILD/sipshard-load" "$BUILD/sipshardctl"
 bench_begin rate

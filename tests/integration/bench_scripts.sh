@@ -420,5 +420,20 @@ rows = {l.split()[1]: l.split()[-1] for l in out.splitlines() if l.startswith("2
 sys.exit(0 if sys.argv[2] == "0" and rows.get("info") == "10.00" and rows.get("keepalive") == "5.00"
          and "per datagram: 0.50" in out else 1)' "$WORK/keepalive.out" "$rc"
 
+# 12. --reps 0 ran nothing, and the table's median of no run ended in a
+#     Python ValueError, exit 0; relay_rate.sh --workers 0 labelled its row
+#     0 workers while the daemon ran one per CPU: refused up front, exit 2
+stub_load ok
+for args in "relay_rate.sh --reps 0" "relay_rate.sh --workers 0" "relay_rate.sh --workers 1,2" \
+	"setup_rate.sh --reps 0" "keepalive.sh --reps 0"; do
+	set -- $args
+	BUILD=$STUBS SUT_PORT=$SUT_PORT CALLEE_PORT=$CALLEE_PORT timeout 30 "bench/$1" "$2" "$3" \
+		--out "$WORK/zero" >"$WORK/zero.out" 2>&1
+	rc=$?
+	check "$args: refused (exit $rc), saying what it takes" \
+		bash -c '[ "$1" = 2 ] && grep -q -- "$2 needs whole numbers, 1 or more" "$3" &&
+			! grep -q Traceback "$3"' _ "$rc" "$2" "$WORK/zero.out"
+done
+
 pkill -f "$STUBS/" 2>/dev/null
 [ "$NOT_OK" -eq 0 ]
