@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bench scripts never report a figure from a run that failed. Stub
-# programs stand in for sipshardd, sipshardctl and sipshard-load (BUILD=
-# points the scripts at them; only the stub callee binds a socket):
+# programs stand in for sipshardd, sipshardctl, sipshard-load and sipp
+# (BUILD= and PATH point the scripts at them):
 #   1. a uac that fails on its second run (exit 2, "cannot bind", no JSON):
 #      setup_rate.sh and relay_rate.sh kept the first run's JSON in their
 #      work dir and reported it again as the second run's figures;
@@ -16,7 +16,21 @@
 #      the CPU its figures come from;
 #   6. parse_bench --quick (not a stub): it parses and verifies every corpus
 #      message (exit 1 when the parser no longer gives what the corpus says),
-#      names the CPU its figures come from, and --json holds every figure.
+#      names the CPU its figures come from, and --json holds every figure;
+#   7. a uac whose INFO all got 503: relay_rate.sh gave them as a rate and
+#      relay_profile.sh the worker's samples as the relay's profile;
+#   8. setup_burst.sh (as root, in a mount namespace) and restart.sh took
+#      ports 5060 and 5080 whatever the environment said and gave figures
+#      with no callee listening (setup_burst.sh: with no daemon either);
+#   9. restart.sh timed a restart to the port's bind, not to the daemon's
+#      "listening on";
+#  10. bench/sipp/compare.sh (a stub sipp, the real sipshard-load) gave a
+#      SIPp row and ratios when SIPp could not bind, and called the highest
+#      rate asked SIPp's saturation when every rate held;
+#  11. keepalive.sh --report: the info mode's CPU per datagram over the
+#      INFO beyond the 100 a second quiet carries too;
+#  12. --reps 0 and relay_rate.sh --workers 0: refused up front.
+# Also: compare.sh's trunk row has a daemon of its own (with 4).
 # Prints "ok NAME" / "not ok NAME".
 set -u
 cd "$(dirname "$0")/../.."
