@@ -599,9 +599,6 @@ static uint32_t session_asked_of_callee(const struct ctl *c)
 	return c->cfg->timers.session_timer ? c->cfg->timers.session_expires_s : 0;
 }
 
-/* What record k's INVITE to target t of route r is made of (the user part
- * is the message's own unless the caller sets b.user; r NULL: no
- * credentials of the route's, t NULL: the caller sets b.target). */
 /* The room leg B's INVITE may take: the record's, and no more than
  * tx_buffer_size, the bytes of one datagram sipshard sends (CONFIG.md): a
  * copy larger is answered 513, as a rewrite by a worker that does not fit. */
@@ -610,6 +607,9 @@ static size_t invite_cap(const struct ctl *c)
 	return c->cfg->tx_buffer_size < CTL_INVITE_MAX ? c->cfg->tx_buffer_size : CTL_INVITE_MAX;
 }
 
+/* What record k's INVITE to target t of route r is made of (the user part
+ * is the message's own unless the caller sets b.user; r NULL: no
+ * credentials of the route's, t NULL: the caller sets b.target). */
 static struct setup_leg_b leg_b_invite(const struct ctl *c, const struct ctl_call *k,
 				       const struct config_route *r, const struct config_target *t,
 				       unsigned max_forwards, unsigned cseq)
