@@ -25,7 +25,7 @@
  * milliseconds), disposition (answered, failed, cancelled, timeout), status (null for a call
  * still setting up when the daemon stopped: ctl_end_open_cdrs), setup_ms, duration_ms
  * (answer to end), end_reason (bye_caller, bye_callee, idle_timeout, max_duration, operator,
- * session_expired, keepalive_failed, released, no_dialog, daemon_stopped).
+ * session_expired, keepalive_failed, dialog_gone, released, no_dialog, daemon_stopped).
  */
 #ifndef SIPSHARD_CONTROLLER_H
 #define SIPSHARD_CONTROLLER_H
