@@ -268,15 +268,22 @@ d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys
 def ctl_run(*args):
     r = subprocess.run([ctl, "-s", sock] + list(args), capture_output=True, text=True)
     return "%d %s" % (r.returncode, (r.stdout + r.stderr).strip().splitlines()[0])
-cs, caller = rawua.answered_not_acked(d_port, b_port, d_port + 4)
+cs, caller, _ = rawua.answered_not_acked(d_port, b_port, d_port + 4)
 print("ackwait bye:", ctl_run("bye", caller.call_id))
 caller.sock.sendto(caller.request("ACK", 1).encode(), ("127.0.0.1", d_port))
 rawua.recv_request(cs, "ACK", 3.0)
+# the operator's INFO to the callee, whose 481 comes once the caller's BYE
+# waits for its final: the call is ending already, and that BYE's final
+# ends it (a 481 made sipshard send BYEs of its own into it)
+ctl_run("info", caller.call_id, "--to", "callee", "--wait", "0", "--type", "text/plain",
+        "--body", "x")
+held_info = rawua.recv_request(cs, "INFO", 3.0)
 caller.sock.sendto(caller.request("BYE", 2).encode(), ("127.0.0.1", d_port))
 bye = rawua.recv_request(cs, "BYE", 3.0)  # held: its final waits
 print("ending bye:", ctl_run("bye", caller.call_id))
 print("ending info:", ctl_run("info", caller.call_id, "--to", "caller", "--wait", "0",
                               "--type", "text/plain", "--body", "x"))
+rawua.respond(cs, held_info, ("127.0.0.1", d_port), "481 Call/Transaction Does Not Exist")
 print("ending other bye:", rawua.recv_request(caller.sock, "BYE", 0.3) is not None)
 rawua.respond(cs, bye, ("127.0.0.1", d_port), 200, "answer1")
 print("caller got the 200:", rawua.status(rawua.recv(caller.sock, 3.0)))
@@ -318,9 +325,14 @@ d_port, b_port, ctl, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys
 def bye(call_id):
     r = subprocess.run([ctl, "-s", sock, "bye", call_id], capture_output=True, text=True)
     return "%d %s" % (r.returncode, (r.stdout + r.stderr).strip().splitlines()[0])
-cs, caller = rawua.answered_not_acked(d_port, b_port, d_port + 4)
+cs, caller, inv = rawua.answered_not_acked(d_port, b_port, d_port + 4)
+start = time.time()
 print("at once:", bye(caller.call_id))
-time.sleep(64 * 0.02 + 0.3)
+# the callee's INFO meanwhile: activity in the call does not move the
+# 2xx's timeout (a keep-alive answered every round kept bye refused for good)
+time.sleep(0.6)
+cs.sendto(rawua.request_from_callee(inv, "INFO", 1, b_port).encode(), ("127.0.0.1", d_port))
+time.sleep(max(0.0, start + 64 * 0.02 + 0.3 - time.time()))
 print("after 64*T1:", bye(caller.call_id))
 print("callee got a BYE:", rawua.recv_request(cs, "BYE", 1.0) is not None)
 PY

@@ -205,14 +205,25 @@ class Caller:
 def answered_not_acked(dport, bport, aport):
     """A call from a Caller at aport through the daemon at dport, answered 200
     by a raw callee socket at bport, and not ACKed (yet): (callee socket,
-    caller), the caller's To tagged as the 200 said."""
+    caller, leg B's INVITE), the caller's To tagged as the 200 said."""
     cs, caller = udp(bport), Caller(aport, dport)
     caller.sock.sendto(caller.request("INVITE", 1).encode(), ("127.0.0.1", dport))
     inv = recv_request(cs, "INVITE", 3.0)
     respond(cs, inv, ("127.0.0.1", dport), 200, "answer1")
     ok = recv_first(caller.sock, lambda m: status(m) == 200, 3.0)[0]
     caller.to = header(ok, "To") if ok else None
-    return cs, caller
+    return cs, caller, inv
+
+
+def request_from_callee(inv, method, cseq, bport, totag="answer1"):
+    """A request of the callee's (at bport) in the dialog leg B's INVITE inv
+    made, its To tag totag: to the INVITE's Contact, here the daemon."""
+    return ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKcallee%d\r\n"
+            "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            % (method, re.search(r"<([^>]*)>", header(inv, "Contact")).group(1), bport,
+               random.randrange(1 << 30), header(inv, "To"), totag, header(inv, "From"),
+               header(inv, "Call-ID"), cseq, method))
 
 
 def call_up(dport, bport, aport):

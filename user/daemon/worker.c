@@ -606,13 +606,19 @@ static void keepalive_final(struct worker *w, struct shard_dialog *d, int leg, i
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
-/* The side of leg by_leg answered a request in confirmed call d 408 or 481
- * (or never answered one of ours): its dialog is gone, and the call ends as
- * for a keep-alive so answered, a BYE to each side. */
+/* The side of leg by_leg answered a request in confirmed call d 408 or 481:
+ * its dialog is gone, and the call ends as for a keep-alive so answered, a
+ * BYE to each side. Not while a BYE of a side waits for its final: the call
+ * is ending already, and that final ends it (no BYE of sipshard's into a
+ * dialog its side has ended, and the CDR keeps who hung up, as for the
+ * dialog's timers: on_dialog_timer). */
 static void call_gone(struct worker *w, struct shard_dialog *d, int by_leg, int status)
 {
 	char reason[96];
 
+	if (shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
+	    shard_txn_open_bye(&w->table, d, SHARD_LEG_B))
+		return;
 	counter_inc(&w->st.dialogs_gone);
 	/* Q.850 cause 41: temporary failure */
 	snprintf(reason, sizeof(reason), "Q.850;cause=41;text=\"%s answered %d\"",
@@ -1170,8 +1176,11 @@ static bool query_call_id_matches(const struct dlg_query *q, const struct shard_
  * Whether the query acts on d. A bye or a request sent acts on answered
  * calls only, and not on one whose 2xx still waits for its ACK (RFC 3261
  * 15: the caller's side may not get a BYE before it, or before the 2xx's
- * transaction times out, 64*T1 without activity in the dialog since the 2xx
- * installed it; leg B's 2xx, not yet ACKed, would never be), nor on one a
+ * transaction times out, 64*T1 after the dialog began: its 2xx, or sooner
+ * for one that rang in an early dialog, whose first provisional began it;
+ * not after its last activity, which a keep-alive answered every round or
+ * any request moved on for good; leg B's 2xx, not yet ACKed, would never
+ * be), nor on one a
  * BYE waits in for its final (the call
  * is ending: a BYE of the operator's went to a side that had hung up, the
  * CDR took the operator's reason, and an INFO or REFER went into a dialog
@@ -1200,7 +1209,7 @@ static bool query_matches(struct worker *w, const struct shard_dialog *d)
 	}
 	if ((d->legs[SHARD_LEG_A].session_state == SESSION_STATE_ACK_WAIT ||
 	     d->legs[SHARD_LEG_B].session_state == SESSION_STATE_ACK_WAIT) &&
-	    clock_mono_ms() < d->last_activity_ms + 64ull * w->d->cfg->timers.t1_ms) {
+	    clock_mono_ms() < d->created_ms + 64ull * w->d->cfg->timers.t1_ms) {
 		w->query_ack_wait++;
 		return false;
 	}
