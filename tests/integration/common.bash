@@ -318,7 +318,8 @@ start_daemon() {
 	local name=$1 cfg=$2
 	shift 2
 	[ -n "${KEEP_DIALOGS:-}" ] || set -- --discard-dialogs "$@"
-	start_bg "$SIPSHARDD" -c "$cfg" --stats-file "$WORK/$name.stats.json" "$@" \
+	# DAEMON_WRAP: a program the daemon runs under (build/tools/deny_uring)
+	start_bg ${DAEMON_WRAP:-} "$SIPSHARDD" -c "$cfg" --stats-file "$WORK/$name.stats.json" "$@" \
 		2>"$WORK/$name.log"
 	DAEMON_PID=${PIDS[-1]}
 	wait_udp_port "$D_PORT" || return 1

@@ -209,6 +209,36 @@ check "end: an INFO open at the call's end gets its 487 at the port it came from
 	test "$out" = "held True other 487 caller SIP/2.0 200 OK/BYE"
 stop_daemon
 
+# ---- io_uring refused by the kernel -----------------------------------------
+# io_uring_setup failing with EPERM (kernel.io_uring_disabled=2, a container's
+# seccomp profile): each worker falls back to recvmmsg, which the log said in
+# one line ("I/O backend: recvmmsg"), with no word that io_uring was asked
+# for and why it was not there. The call is relayed all the same.
+DAEMON_WRAP=$BUILD/tools/deny_uring start_daemon nouring "$WORK/main.json"
+out=$(python3 - "$D_PORT" "$B_PORT" "$A_PORT" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+from rawua import call_up, recv, status
+dport, bport, aport = map(int, sys.argv[1:])
+callee, caller = call_up(dport, bport, aport)
+caller.sock.sendto(caller.request("INFO", caller.next_cseq()).encode(), ("127.0.0.1", dport))
+callee.pump_until("INFO", 1)
+print("info", status(recv(caller.sock, 3.0)))
+PY
+)
+echo "# $out"
+check "io_uring refused: each worker says so, with the step and the error" \
+	test "$(grep -c 'io_uring unavailable (io_uring_setup: Operation not permitted): using recvmmsg/sendmmsg' "$WORK/nouring.log")" = 2
+check "io_uring refused: stats say recvmmsg, for the daemon and for each worker" \
+	wait_json "$WORK/nouring.stats.json" 'j["io"], sorted(set(w["io"]["backend"] for w in j["workers"]))' "recvmmsg ['recvmmsg']"
+check "io_uring refused: a call's INFO is relayed and answered" test "$out" = "info 200"
+stop_daemon
+start_daemon uring "$WORK/main.json"
+check "io_uring allowed: no such warning" bash -c "! grep -q 'io_uring unavailable' \"\$1\"" _ "$WORK/uring.log"
+check "io_uring allowed: the daemon's backend is each worker's" \
+	wait_json "$WORK/uring.stats.json" 'j["io"] == j["workers"][0]["io"]["backend"] == j["workers"][1]["io"]["backend"]' True
+stop_daemon
+
 # ---- the capabilities the steering program needs ---------------------------
 # The README named CAP_BPF and CAP_NET_ADMIN: with those the kernel refuses
 # the program (E2BIG: without CAP_PERFMON its checker stops at 1M

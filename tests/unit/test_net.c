@@ -31,7 +31,9 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@
 #include "net/sendq.h"
 #include "net/udp.h"
 #include "backends.h"
+#include "deny.h"
 #include "netns.h"
 
 #define MAX_DGRAM 65507 /* largest UDP payload over IPv4 */
@@ -849,6 +852,56 @@ static void busy_poll(bool no_uring)
 	pthread_join(th, NULL);
 	assert_int_equal(f.got, s.n);
 	assert_int_equal(f.bad_seq, 0);
+	fx_close(&f);
+}
+
+/* The kernel or a sandbox refuses io_uring (io_uring_setup fails with
+ * EPERM, as under kernel.io_uring_disabled=2): the io opens on recvmmsg and
+ * says why io_uring is not there, the step and the error, for the daemon to
+ * log; it fell back without a word. In a child, as the filter stays. */
+static void test_uring_refused_says_why(void **state)
+{
+	struct fx f;
+	(void)state;
+
+	fx_sockets(&f);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct net_io_config c = fx_config(&f, false, 64, 2048, 64, 2048);
+		const char *step = NULL;
+		int code = 0;
+		if (deny_syscall(SYS_io_uring_setup, EPERM) != 0)
+			_exit(10);
+		if (net_io_open(&f.io, &c) != 0)
+			_exit(11);
+		if (strcmp(net_io_backend(f.io), "recvmmsg") != 0)
+			code = 12;
+		else if (net_io_uring_refused(f.io, &step) != -EPERM)
+			code = 13;
+		else if (strcmp(step, "io_uring_setup") != 0)
+			code = 14;
+		net_io_close(f.io);
+		/* not asked for: nothing to say */
+		c.no_uring = true;
+		if (!code && net_io_open(&f.io, &c) == 0) {
+			code = net_io_uring_refused(f.io, &step) != 0 ? 15 : 0;
+			net_io_close(f.io);
+		}
+		_exit(code);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 10)
+		skip(); /* no seccomp here: the sandbox has its own */
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* without the filter, io_uring in use (when this kernel has it) is no refusal */
+	struct net_io_config c = fx_config(&f, false, 64, 2048, 64, 2048);
+	const char *step;
+	assert_int_equal(net_io_open(&f.io, &c), 0);
+	if (!strcmp(net_io_backend(f.io), "io_uring"))
+		assert_int_equal(net_io_uring_refused(f.io, &step), 0);
 	fx_close(&f);
 }
 
@@ -2104,6 +2157,7 @@ int main(void)
 	    cmocka_unit_test(test_socket_bind_held),
 	    cmocka_unit_test(test_socket_bind_group),
 	    cmocka_unit_test(test_open_checks),
+	    cmocka_unit_test(test_uring_refused_says_why),
 	    NET_BOTH_TESTS(echo_many),
 	    NET_BOTH_TESTS(largest_datagram),
 	    NET_BOTH_TESTS(truncated),

@@ -948,6 +948,24 @@ static int open_controller(struct daemon *d, const struct ctl_hooks *hooks)
 	return 0;
 }
 
+/* The workers' I/O backend: "io_uring" or "recvmmsg" when they all use it,
+ * "mixed" when some fell back alone (net_io_uring_refused: logged), "none"
+ * before they have one. Each worker's is in its stats' io object. */
+static const char *daemon_io_backend(const struct daemon *d)
+{
+	const char *all = NULL;
+
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
+		if (!d->workers[i].io)
+			return "none";
+		const char *b = net_io_backend(d->workers[i].io);
+		if (all && strcmp(all, b) != 0)
+			return "mixed";
+		all = b;
+	}
+	return all ? all : "none";
+}
+
 int daemon_start(struct daemon *d)
 {
 	int rc;
@@ -1040,6 +1058,15 @@ int daemon_start(struct daemon *d)
 			log_error("worker %u: cannot set up I/O: %s", i, strerror(-rc));
 			return rc;
 		}
+		/* the kernel or a sandbox refused io_uring (io_uring_disabled,
+		 * seccomp, memory): said with the step and why, per worker, as
+		 * each may fall back alone */
+		const char *step;
+		int refused = net_io_uring_refused(w->io, &step);
+		if (refused)
+			log_warn(
+			    "worker %u: io_uring unavailable (%s: %s): using recvmmsg/sendmmsg", i,
+			    step, strerror(-refused));
 		/* blocking: io_uring reads it (io.h) */
 		w->wake_fd = eventfd(0, EFD_CLOEXEC);
 		rc = w->wake_fd < 0 ? -errno : net_io_set_wake(w->io, w->wake_fd);
@@ -1047,9 +1074,8 @@ int daemon_start(struct daemon *d)
 			log_error("worker %u: cannot set up its wake-up: %s", i, strerror(-rc));
 			return rc;
 		}
-		if (i == 0)
-			log_info("I/O backend: %s", net_io_backend(w->io));
 	}
+	log_info("I/O backend: %s", daemon_io_backend(d));
 	struct ctl_hooks hooks = {
 	    d, hook_send, hook_install, hook_release, NULL, hook_send_after_install};
 	if (d->cfg->cdr_file[0]) {
@@ -1392,6 +1418,8 @@ json_t *daemon_stats_json(struct daemon *d)
 			 * send buffer had no room for, in the submit that found
 			 * it full; from then on they keep their order */
 			JI(io, "sends_reordered", ns.tx_reordered);
+			json_object_set_new(io, "backend",
+					    json_string(net_io_backend(d->workers[i].io)));
 			json_object_set_new(o, "io", io);
 		}
 		json_object_set_new(o, "drops", drops);
@@ -1533,10 +1561,7 @@ json_t *daemon_stats_json(struct daemon *d)
 		}
 	}
 	json_object_set_new(root, "steering", st);
-	json_object_set_new(root, "io",
-			    json_string(d->workers && d->workers[0].io
-					    ? net_io_backend(d->workers[0].io)
-					    : "none"));
+	json_object_set_new(root, "io", json_string(daemon_io_backend(d)));
 	return root;
 }
 

@@ -205,7 +205,9 @@ const struct metrics_row metrics_rows[] = {
     {"controller_unregisters_superseded", C,
      "Unregistrations given up because a reload registers the binding again."},
     {"draining", G, "1 while the daemon drains (SIGTERM, sipshardctl drain), else 0."},
-    {"io_info", G, "The workers' I/O backend, as the label io; always 1."},
+    {"io_info", G,
+     "The workers' I/O backend, as the label io (mixed when some fell back to recvmmsg "
+     "alone); always 1."},
     {"management_dropped", C,
      "Management and metrics clients dropped (idle, slow to read, or too many)."},
     {"management_errors", C, "Management and metrics requests answered with an error."},
@@ -260,6 +262,9 @@ const struct metrics_row metrics_rows[] = {
      "generation, an early update into a slot kept for a call's other forks)."},
     {"worker_invites_given_up", C,
      "Re-INVITEs with no final within timers.transaction_timeout_ms, answered 504 here."},
+    {"worker_io_backend_info", G,
+     "The worker's I/O backend, as the label backend (recvmmsg when io_uring was refused: "
+     "logged); always 1."},
     {"worker_io_receive_buffers_exhausted", C, "Times io_uring ran out of receive buffers."},
     {"worker_io_receive_errors", C, "Receive errors on the worker's socket."},
     {"worker_io_send_enobufs", C,

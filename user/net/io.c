@@ -59,8 +59,10 @@ int net_io_open(struct net_io **out, const struct net_io_config *cfg)
 		io->tx_free[io->tx_nfree++] = cfg->ntx - 1 - i;
 
 	rc = -EOPNOTSUPP;
-	if (!cfg->no_uring)
+	if (!cfg->no_uring) {
 		rc = net_uring_open(io);
+		io->uring_err = rc;
+	}
 	io->uring = rc == 0;
 	if (rc)
 		rc = net_mmsg_open(io);
@@ -90,6 +92,12 @@ void net_io_close(struct net_io *io)
 const char *net_io_backend(const struct net_io *io)
 {
 	return io->uring ? "io_uring" : "recvmmsg";
+}
+
+int net_io_uring_refused(const struct net_io *io, const char **step)
+{
+	*step = io->uring_step ? io->uring_step : "io_uring";
+	return io->uring ? 0 : io->uring_err;
 }
 
 int net_io_poll(struct net_io *io, int timeout_ms, net_rx_fn cb, void *arg)

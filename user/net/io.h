@@ -100,6 +100,12 @@ int net_io_open(struct net_io **io, const struct net_io_config *cfg);
 void net_io_close(struct net_io *io);
 /* "io_uring" or "recvmmsg" */
 const char *net_io_backend(const struct net_io *io);
+/* Why io uses recvmmsg though io_uring was asked for (cfg->no_uring false):
+ * the negative errno of the step that failed, which *step names
+ * ("io_uring_setup", "buffer ring memory", "io_uring_register_buf_ring",
+ * "multishot recvmsg probe"), so that the operator hears why the fast
+ * backend is not there; 0 when io_uring is in use or was not asked for. */
+int net_io_uring_refused(const struct net_io *io, const char **step);
 
 /* Submits sends queued earlier, waits up to timeout_ms (0: do not wait, <0:
  * wait forever) for datagrams, calls cb once per datagram received (at most

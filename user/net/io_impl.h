@@ -41,6 +41,10 @@ struct net_tx_slot {
 struct net_io {
 	struct net_io_config cfg;
 	bool uring;
+	/* io_uring asked for and not used: the step that failed and its error
+	 * (net_io_uring_refused) */
+	const char *uring_step;
+	int uring_err;
 	struct net_io_stats st;
 
 	/* send pool, shared by both backends */

@@ -295,6 +295,7 @@ int net_uring_open(struct net_io *io)
 		sq = 8;
 	if (cq > 65536)
 		cq = 65536; /* the kernel's limit; beyond it overflow is held, not lost */
+	io->uring_step = "io_uring_setup";
 	rc = setup_ring(io, sq, cq);
 	if (rc)
 		goto fail;
@@ -311,6 +312,7 @@ int net_uring_open(struct net_io *io)
 	io->br = mem_pool_alloc(io->br_bytes);
 	io->rx_mem = mem_pool_alloc(io->rx_mem_bytes);
 	if (!io->br || !io->rx_mem) {
+		io->uring_step = "buffer ring memory";
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -319,6 +321,7 @@ int net_uring_open(struct net_io *io)
 	    .ring_entries = nbufs,
 	    .bgid = BGID,
 	};
+	io->uring_step = "io_uring_register_buf_ring";
 	rc = io_uring_register_buf_ring(&io->ring, &reg, 0);
 	if (rc)
 		goto fail;
@@ -333,9 +336,11 @@ int net_uring_open(struct net_io *io)
 
 	memset(&io->rx_msg, 0, sizeof(io->rx_msg));
 	io->rx_msg.msg_namelen = sizeof(struct sockaddr_in6);
+	io->uring_step = "multishot recvmsg probe";
 	rc = probe_multishot(io);
 	if (rc)
 		goto fail;
+	io->uring_step = NULL;
 	return 0;
 fail:
 	net_uring_close(io);
