@@ -668,6 +668,18 @@ static void test_481_to_a_notify_or_prack_keeps_the_call(void **state)
 	}
 }
 
+/* reinvite_ringing with transaction_timeout_ms 1000, the worker's clock then
+ * moved past it: the re-INVITE is given up (relay_expire), its 504 sent.
+ * Returns the clock reinvite_ringing gave. */
+static uint64_t reinvite_given_up(struct fixture *f, char *req, size_t cap)
+{
+	f->cfg.timers.transaction_timeout_ms = 1000;
+	uint64_t at = reinvite_ringing(f, req, cap);
+	tick(f, at + 1001);
+	tick(f, at + 1011);
+	return at;
+}
+
 /*
  * The callee rings for the caller's re-INVITE (a 180) and sends no final
  * within timers.transaction_timeout_ms. The caller, past its provisional,
@@ -683,10 +695,7 @@ static void test_reinvite_given_up_gets_504_and_its_late_2xx_an_ack(void **state
 	struct worker *w = &f->workers[0];
 	char req[2048], buf[2048];
 
-	f->cfg.timers.transaction_timeout_ms = 1000;
-	uint64_t at = reinvite_ringing(f, req, sizeof(req));
-	tick(f, at + 1001);
-	tick(f, at + 1011);
+	uint64_t at = reinvite_given_up(f, req, sizeof(req));
 	size_t n = got(f->caller, buf, sizeof(buf), 1000);
 	print_message("the caller got: %.30s\n", n ? buf : "nothing");
 	assert_true(n > 0);
@@ -754,10 +763,7 @@ static void test_reinvite_given_up_gets_its_late_486_acked(void **state)
 	struct worker *w = &f->workers[0];
 	char req[2048], buf[2048];
 
-	f->cfg.timers.transaction_timeout_ms = 1000;
-	uint64_t at = reinvite_ringing(f, req, sizeof(req));
-	tick(f, at + 1001);
-	tick(f, at + 1011);
+	(void)reinvite_given_up(f, req, sizeof(req));
 	assert_true(got(f->caller, buf, sizeof(buf), 1000) > 0);
 	from_caller(f, "ACK", 2);
 	response_from_callee(f, req, "486 Busy Here");

@@ -165,6 +165,17 @@ static bool txn_source(const struct relay_ctx *rc, const struct shard_txn *t,
 	return true;
 }
 
+/* Where a response to request t of leg s goes (RFC 3261 18.2.2): the
+ * address t came from (SHARD_TXN_SRC), else s's peer. */
+static void txn_reply_to(const struct relay_ctx *rc, const struct shard_txn *t,
+			 const struct sip_session *s, struct sockaddr_in6 *to, socklen_t *to_len)
+{
+	if (txn_source(rc, t, to, to_len))
+		return;
+	memcpy(to, &s->peer, sizeof(*to));
+	*to_len = s->peer_len;
+}
+
 /* A response to request t, n bytes in out, goes back to its sender: the
  * address it came from (SHARD_TXN_SRC), else leg `back`'s peer. */
 static void send_back(struct relay_ctx *rc, struct relay_result *res, const struct shard_txn *t,
@@ -1158,39 +1169,36 @@ _Static_assert(sizeof(((struct relay_resent *)0)->data) >=
 	       "resent[] holds any 487 relay_end_pending writes");
 
 /*
- * Keeps the final (487 at a call's end, 504 at a re-INVITE given up) to the
- * re-INVITE of leg s with this CSeq in resent[] for Timer G: the copy sent
- * (sent, n bytes), resent after T1; or, when none could go (no send buffer,
- * or none asked for: sent NULL), written here from its lines (head,
- * head_len bytes, at most cap) with this status and first sent at the next
- * tick, rather than waiting for a retransmission of the INVITE that will
- * not come once its sender had a provisional.
+ * Keeps the final (487 at a call's end, 504 at a re-INVITE given up) to
+ * re-INVITE t of leg s in resent[] for Timer G, sent where t's responses go
+ * (txn_reply_to): the copy sent (sent, n bytes), resent after T1; or, when
+ * none could go (no send buffer, or none asked for: sent NULL), written here
+ * from t's lines (at most cap bytes) with this status and first sent at the
+ * next tick, rather than waiting for a retransmission of the INVITE that
+ * will not come once its sender had a provisional.
  */
-static struct relay_resent *resent_keep(struct relay_ctx *rc, const struct sip_session *s,
-					uint32_t cseq, const char *head, size_t head_len,
-					const char *sent, int n, size_t cap, int status)
+static void resent_keep(struct relay_ctx *rc, const struct sip_session *s,
+			const struct shard_txn *t, const char *sent, int n, size_t cap, int status)
 {
 	struct relay_resent *e = resent_take(rc);
 
 	if (sent)
 		memcpy(e->data, sent, (size_t)n);
 	else
-		n = setup_local_response(status, head, head_len, NULL, e->data,
-					 cap < sizeof(e->data) ? cap : sizeof(e->data));
+		n = setup_local_response(status, shard_txn_head(rc->table, t), t->head_len, NULL,
+					 e->data, cap < sizeof(e->data) ? cap : sizeof(e->data));
 	if (n < 0) {
 		resent_free(rc, e);
-		return NULL;
+		return;
 	}
 	e->len = (uint16_t)n;
-	e->cseq = cseq;
+	e->cseq = t->in_cseq;
 	e->tag_key =
 	    ended_key(rc, s->local_tag, s->local_tag_len, s->remote_tag, s->remote_tag_len);
-	memcpy(&e->peer, &s->peer, sizeof(e->peer));
-	e->peer_len = s->peer_len;
+	txn_reply_to(rc, t, s, &e->peer, &e->peer_len);
 	e->deadline_ms = rc->now_ms + 64ull * rc->t1_ms; /* Timer H */
 	e->next_ms = sent ? rc->now_ms + rc->t1_ms : rc->now_ms;
 	e->interval_ms = sent ? resent_interval(rc, rc->t1_ms) : rc->t1_ms;
-	return e;
 }
 
 void relay_resent_tick(struct relay_ctx *rc, uint64_t now_ms, relay_send_fn send, void *arg)
@@ -1235,18 +1243,9 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 	if (!t)
 		return 0;
 	int status = t->method_id == SIP_METHOD_BYE ? 200 : 487;
-	/* back to where the request came from, as its final would have gone
-	 * (send_back): read before the record is taken as answered */
-	struct sockaddr_in6 src;
-	socklen_t src_len = 0;
-	if (!txn_source(rc, t, &src, &src_len)) {
-		memcpy(&src, &s->peer, sizeof(src));
-		src_len = s->peer_len;
-	}
-	if (to) {
-		memcpy(to, &src, sizeof(*to));
-		*to_len = src_len;
-	}
+	/* back to where the request came from, as its final would have gone */
+	if (to)
+		txn_reply_to(rc, t, s, to, to_len);
 	shard_txn_answered(rc->table, (uint32_t)(t - rc->table->txns), (uint8_t)(status / 100));
 	/* the final of its server transaction, which is sipshard's: sent
 	 * again, the request gets it again (RFC 3261 17.2.2, 17.2.1), not 481
@@ -1264,14 +1263,8 @@ int relay_end_pending(struct relay_ctx *rc, struct shard_dialog *d, int leg, cha
 		counter_inc(&rc->answered[status / 100]);
 	/* a re-INVITE's 487 is resent until its ACK (Timer G), or first sent
 	 * at the next tick; one that does not fit cap never would */
-	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out)) {
-		struct relay_resent *e = resent_keep(rc, s, t->in_cseq, head, t->head_len,
-						     n >= 0 ? out : NULL, n, cap, 487);
-		if (e) {
-			memcpy(&e->peer, &src, sizeof(e->peer));
-			e->peer_len = src_len;
-		}
-	}
+	if (t->method_id == SIP_METHOD_INVITE && (n >= 0 || !out))
+		resent_keep(rc, s, t, n >= 0 ? out : NULL, n, cap, 487);
 	return n < 0 ? -ENOSPC : n;
 }
 
@@ -1994,12 +1987,8 @@ int relay_expire(struct relay_ctx *rc, uint64_t timeout_ms, struct relay_result 
 	 * (ack_untracked_final). 504 fails the re-INVITE alone; a 408 would ask
 	 * the sender to end the call (12.2.1.2). */
 	if (t->method_id == SIP_METHOD_INVITE && !t->final_class && d) {
-		struct relay_resent *e = resent_keep(
-		    rc, &d->legs[shard_txn_from_leg(t)], t->in_cseq, shard_txn_head(rc->table, t),
-		    t->head_len, NULL, 0, sizeof(rc->resent[0].data), 504);
-		/* to where the re-INVITE came from, as its responses went */
-		if (e)
-			(void)txn_source(rc, t, &e->peer, &e->peer_len);
+		resent_keep(rc, &d->legs[shard_txn_from_leg(t)], t, NULL, 0,
+			    sizeof(rc->resent[0].data), 504);
 		counter_inc(&rc->invites_given_up);
 	}
 	/* nor a REFER: it made no subscription (RFC 3515 2.4.2) */

@@ -606,6 +606,17 @@ static void keepalive_final(struct worker *w, struct shard_dialog *d, int leg, i
 	shard_keepalive_answered(d, leg, clock_mono_ms());
 }
 
+/* Whether a BYE of either side of d waits for its final: the call is
+ * ending, and that final, or its transaction's timeout, ends it. Nothing of
+ * sipshard's own goes into it meanwhile (call_gone, the operator's
+ * requests, the dialog's timers): such a BYE or OPTIONS went into a dialog
+ * its side had ended, and the CDR took its reason for the side's. */
+static bool call_ending(struct worker *w, const struct shard_dialog *d)
+{
+	return shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
+	       shard_txn_open_bye(&w->table, d, SHARD_LEG_B);
+}
+
 /* The side of leg by_leg answered a request in confirmed call d 408 or 481:
  * its dialog is gone, and the call ends as for a keep-alive so answered, a
  * BYE to each side. Not while a BYE of a side waits for its final: the call
@@ -616,8 +627,7 @@ static void call_gone(struct worker *w, struct shard_dialog *d, int by_leg, int 
 {
 	char reason[96];
 
-	if (shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
-	    shard_txn_open_bye(&w->table, d, SHARD_LEG_B))
+	if (call_ending(w, d))
 		return;
 	counter_inc(&w->st.dialogs_gone);
 	/* Q.850 cause 41: temporary failure */
@@ -1180,12 +1190,11 @@ static bool query_call_id_matches(const struct dlg_query *q, const struct shard_
  * for one that rang in an early dialog, whose first provisional began it;
  * not after its last activity, which a keep-alive answered every round or
  * any request moved on for good; leg B's 2xx, not yet ACKed, would never
- * be), nor on one a
- * BYE waits in for its final (the call
- * is ending: a BYE of the operator's went to a side that had hung up, the
- * CDR took the operator's reason, and an INFO or REFER went into a dialog
- * being torn down). Each such call is counted, so that the operator hears
- * why rather than that there is none (dialogs lists them).
+ * be), nor on one that is ending (call_ending: a BYE of the operator's went
+ * to a side that had hung up, the CDR took the operator's reason, and an
+ * INFO or REFER went into a dialog being torn down). Each such call is
+ * counted, so that the operator hears why rather than that there is none
+ * (dialogs lists them).
  */
 static bool query_matches(struct worker *w, const struct shard_dialog *d)
 {
@@ -1202,8 +1211,7 @@ static bool query_matches(struct worker *w, const struct shard_dialog *d)
 		w->query_early++;
 		return false;
 	}
-	if (shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
-	    shard_txn_open_bye(&w->table, d, SHARD_LEG_B)) {
+	if (call_ending(w, d)) {
 		w->query_ending++;
 		return false;
 	}
@@ -1326,8 +1334,7 @@ static void on_dialog_timer(void *arg, uint64_t cookie, wheel_handle h)
 	 * BYE's). No keep-alive round meanwhile and no end of sipshard's own:
 	 * they sent OPTIONS and a BYE into a dialog its side had ended, and the
 	 * CDR took their reason. Looked at again after a transaction's life. */
-	if (shard_txn_open_bye(&w->table, d, SHARD_LEG_A) ||
-	    shard_txn_open_bye(&w->table, d, SHARD_LEG_B)) {
+	if (call_ending(w, d)) {
 		wheel_add(&w->wheel, w->relay.now_ms + w->d->cfg->timers.transaction_timeout_ms,
 			  cookie, &d->timer);
 		return;
